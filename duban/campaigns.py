@@ -1,0 +1,87 @@
+"""A planned campaign as the database keeps it: its row, its spec (parsed from the stored text) and units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import Connection, Engine, select
+
+from duban.spec.load import validation_errors
+from duban.spec.models import Campaign
+from duban.spec.source import read_source
+from duban.tables import CampaignRow, CampaignUnit
+from duban.store import campaign_row
+
+
+@dataclass(frozen=True)
+class Recipient:
+    code: str
+    display: str
+    kind: str
+    parent: str | None
+    channels: tuple[str, ...]
+    level: str | None
+
+
+@dataclass
+class PlannedCampaign:
+    row: CampaignRow
+    spec: Campaign
+    units: dict[str, Recipient]
+
+    @property
+    def id(self) -> str:
+        return self.row.id
+
+    @property
+    def tz(self) -> str:
+        return self.row.timezone
+
+    def stage_ids(self) -> list[str]:
+        return [stage.id for stage in self.spec.stages]
+
+    def display(self, code: str | None) -> str:
+        if code is None:
+            return ""
+        unit = self.units.get(code)
+        return unit.display if unit else code
+
+
+@lru_cache(maxsize=32)
+def _parse(spec_text: str, spec_path: str) -> Campaign:
+    from pydantic import ValidationError
+
+    source = read_source(spec_path, text=spec_text)
+    try:
+        return Campaign.model_validate(source.data)
+    except ValidationError as exc:
+        raise validation_errors(source, exc, Campaign) from None
+
+
+def load_campaign(engine: Engine | Connection, campaign_id: str, *, units: bool = True) -> PlannedCampaign:
+    """The campaign as planned (the spec text stored at planning time, not today's file).
+
+    `units=False` skips reading the unit table, for callers that need only the spec (an idle tick).
+    """
+    if isinstance(engine, Connection):
+        return _load(engine, campaign_id, units)
+    with engine.connect() as conn:
+        return _load(conn, campaign_id, units)
+
+
+def _load(conn: Connection, campaign_id: str, with_units: bool) -> PlannedCampaign:
+    row = campaign_row(conn, campaign_id)
+    spec = _parse(row.spec_text, row.spec_path)
+    units = {}
+    if with_units:
+        units = {
+            r.code: Recipient(r.code, r.display, r.kind, r.parent_code, tuple(r.channels or ()), r.level)
+            for r in conn.execute(select(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id))
+        }
+    return PlannedCampaign(row=row, spec=spec, units=units)
+
+
+def campaign_ids(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(CampaignRow.id).order_by(CampaignRow.id)).scalars())

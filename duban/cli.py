@@ -1,0 +1,295 @@
+"""The `duban` command. Catches only duban's own errors: prints `SpecError: …` in red and exits 1."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from duban import show
+from duban.errors import DubanError
+from duban.instants import parse_instant
+from duban.settings import get_settings
+
+app = typer.Typer(
+    name="duban",
+    help="督办 — run a statistics bureau's work campaign (专项工作) from its notice: plan, tick, remind, collect.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+units_app = typer.Typer(help="Browse the unit registry (MCA divisions + overlays).", no_args_is_help=True)
+app.add_typer(units_app, name="units")
+console = Console()
+err = Console(stderr=True)
+
+SpecArg = Annotated[Path, typer.Argument(help="campaign spec (YAML)", exists=False)]
+AsOf = Annotated[Optional[str], typer.Option("--as-of", help="instant, e.g. 2024-05-26 09:00 (default: now)")]
+
+
+def _fail(exc: DubanError) -> None:
+    err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _engine():
+    from duban.store import engine_for
+
+    return engine_for(get_settings().resolved_database_url)
+
+
+def _when(text: str | None, tz: str, *, end_of_day: bool = False) -> datetime:
+    if text is None:
+        return datetime.now(timezone.utc)
+    try:
+        return parse_instant(text, tz, end_of_day=end_of_day)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def validate(
+    specs: Annotated[list[Path], typer.Argument(help="spec files")],
+    strict: Annotated[bool, typer.Option(help="treat warnings as errors")] = False,
+) -> None:
+    """Check specs: errors name file, line and YAML path; warnings are what a careful clerk would catch."""
+    from duban.plan import load_calendar_for
+    from duban.spec.checks import validate as check
+    from duban.spec.load import load_spec
+
+    failed = False
+    for path in specs:
+        try:
+            spec = load_spec(path)
+            plan, warnings = check(spec, load_calendar_for(spec, get_settings().calendar_file))
+        except DubanError as exc:
+            err.print(f"[bold red]✗ {type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
+            failed = True
+            continue
+        console.print(f"[green]✓[/] {path}: {spec.campaign.title} — {len(plan.assignments)} assignments, "
+                      f"{len(plan.units_in_plan())} units, {len(warnings)} warning(s)", highlight=False)  # fmt: skip
+        for warning in warnings:
+            console.print(f"  [yellow]warning[/] {warning}", highlight=False, soft_wrap=True)
+        failed = failed or (strict and bool(warnings))
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def schema(out: Annotated[Optional[Path], typer.Option(help="write to this file")] = None) -> None:
+    """Print the JSON Schema of campaign specs (for editors and review)."""
+    from duban.spec.models import Campaign
+
+    text = json.dumps(Campaign.model_json_schema(), ensure_ascii=False, indent=2)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+        console.print(f"wrote {out}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@app.command()
+def plan(
+    spec: SpecArg,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    all_rows: Annotated[bool, typer.Option("--all", help="list every assignment even in a large plan")] = False,
+) -> None:
+    """Print every assignment's absolute opening and due (with weekday), counts per stage and level."""
+    from duban.lifecycle import plan_file
+
+    try:
+        loaded, result = plan_file(spec, calendar_file=get_settings().calendar_file)
+    except DubanError as exc:
+        _fail(exc)
+    if as_json:
+        sys.stdout.write(json.dumps(show.plan_json(result), ensure_ascii=False, indent=1) + "\n")
+    else:
+        show.print_plan(console, loaded, result, every=all_rows)
+
+
+@app.command()
+def tick(spec: SpecArg, as_of: AsOf = None) -> None:
+    """Run one tick of the campaign through Prefect (plans it into the database on first use)."""
+    from flows.campaign_tick import campaign_tick
+
+    tz = get_settings().timezone
+    try:
+        summary = campaign_tick(spec=str(spec), as_of=_when(as_of, tz))
+    except DubanError as exc:
+        _fail(exc)
+    show.print_tick(console, summary)
+
+
+@app.command()
+def dispatch(as_of: AsOf = None, campaign: Annotated[Optional[str], typer.Option(help="campaign id")] = None) -> None:
+    """Send every ready outbox message through Prefect's dispatch flow."""
+    from flows.dispatch_outbox import dispatch_outbox
+
+    try:
+        result = dispatch_outbox(as_of=_when(as_of, get_settings().timezone), campaign=campaign)
+    except DubanError as exc:
+        _fail(exc)
+    console.print(result)
+
+
+@app.command()
+def submit(
+    spec: SpecArg,
+    unit: Annotated[str, typer.Option(help="unit code, e.g. 140724100")],
+    item: Annotated[str, typer.Option(help="item id from the spec")],
+    file: Annotated[Optional[list[Path]], typer.Option(help="a file to hand in (repeatable)")] = None,
+    metric: Annotated[Optional[list[str]], typer.Option(help="name=value (repeatable)")] = None,
+    instance: Annotated[Optional[str], typer.Option(help="period of a recurring item, e.g. 2020Q3")] = None,
+    at: Annotated[Optional[str], typer.Option(help="submission instant (default: now)")] = None,
+) -> None:
+    """Record a submission (报送); after the due it is marked late. A receipt message is queued."""
+    from duban.compose import compose_messages
+    from duban.lifecycle import campaign_id_for
+    from duban.submit import record_submission
+
+    settings = get_settings()
+    pairs = {}
+    for entry in metric or []:
+        name, sep, value = entry.partition("=")
+        if not sep:
+            err.print(f"[bold red]error:[/] --metric {entry!r} must be name=value")
+            raise typer.Exit(2)
+        pairs[name.strip()] = value.strip()
+    try:
+        engine = _engine()
+        moment = _when(at, settings.timezone)
+        campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        receipt = record_submission(
+            engine, campaign_id, unit, item, moment, files=list(file or []), metrics=pairs, instance=instance,
+            files_dir=settings.files_dir,
+        )  # fmt: skip
+        compose_messages(engine, campaign_id, moment, quiet_hours=settings.quiet_hours, recipients=[unit])
+    except DubanError as exc:
+        _fail(exc)
+    show.print_receipt(console, receipt, settings.timezone)
+
+
+@app.command()
+def excuse(
+    spec: SpecArg,
+    unit: Annotated[str, typer.Option(help="unit code")],
+    item: Annotated[str, typer.Option(help="item id")],
+    reason: Annotated[str, typer.Option(help="why (kept in the audit trail)")],
+) -> None:
+    """Excuse a unit from an item (免报)."""
+    from duban.lifecycle import campaign_id_for
+    from duban.submit import record_excuse
+
+    try:
+        engine = _engine()
+        now = datetime.now(timezone.utc)
+        campaign_id = campaign_id_for(engine, str(spec), now=now)
+        state = record_excuse(engine, campaign_id, unit, item, now, reason=reason)
+    except DubanError as exc:
+        _fail(exc)
+    console.print(f"{unit} {item}: {state.cn}")
+
+
+@app.command()
+def status(
+    spec: SpecArg,
+    as_of: AsOf = None,
+    level: Annotated[Optional[str], typer.Option(help="only this level: county, township …")] = None,
+    only: Annotated[Optional[str], typer.Option(help="only units whose worst colour is red or yellow")] = None,
+) -> None:
+    """红/黄/绿 per unit and stage."""
+    from duban.lifecycle import campaign_id_for
+    from duban.status import status_report
+
+    settings = get_settings()
+    try:
+        engine = _engine()
+        moment = _when(as_of, settings.timezone)
+        campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        report = status_report(engine, campaign_id, moment)
+    except DubanError as exc:
+        _fail(exc)
+    show.print_status(console, report, level=level, only=only)
+
+
+@app.command()
+def simulate(
+    spec: SpecArg,
+    start: Annotated[Optional[str], typer.Option("--from", help="start instant (default: the first opening)")] = None,
+    end: Annotated[Optional[str], typer.Option("--to", help="end instant (default: after the last escalation)")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic units' behaviour")] = 1,
+    unit: Annotated[Optional[str], typer.Option(help="print the full text of this unit's messages")] = None,
+) -> None:
+    """Preview the whole campaign on a throw-away database: every message that would go out, when, to whom."""
+    from duban.preview import simulate_spec
+    from duban.spec.load import load_spec
+
+    settings = get_settings()
+    try:
+        tz = load_spec(spec).campaign.timezone
+        preview = simulate_spec(
+            spec, seed=seed, start=_when(start, tz) if start else None,
+            end=_when(end, tz, end_of_day=True) if end else None, quiet_hours=settings.quiet_hours,
+            calendar_file=settings.calendar_file,
+        )  # fmt: skip
+    except DubanError as exc:
+        _fail(exc)
+    show.print_preview(console, preview, unit=unit)
+
+
+@app.command()
+def demo() -> None:
+    """Run seed 004 (晋中 2024 回头看) over the real 晋中 units through Prefect, 2024-05-10 → 07-02."""
+    import logging
+    import os
+
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from duban.demo import run_demo
+
+    logging.getLogger("prefect").setLevel(logging.WARNING)
+    settings = get_settings()
+    console.print("[bold]duban demo[/] — 晋中市统计局 统计基层基础工作规范化建设\"回头看\" (2024)")
+    console.print("starting Prefect's embedded server (about 15–30 s the first time) …")
+    try:
+        with console.status("running the campaign on a simulated clock …") as spinner:
+            result = run_demo(settings, progress=lambda text: spinner.update(text))
+    except DubanError as exc:
+        _fail(exc)
+    show.print_demo(console, result, settings)
+
+
+@app.command()
+def reset(campaign: Annotated[str, typer.Argument(help="campaign id")]) -> None:
+    """Delete a campaign's whole record from the database (to start over)."""
+    from duban.store import reset_campaign
+
+    try:
+        reset_campaign(_engine(), campaign)
+    except DubanError as exc:
+        _fail(exc)
+    console.print(f"campaign {campaign} removed")
+
+
+@units_app.command("show")
+def units_show(
+    ref: Annotated[str, typer.Argument(help="division code or name, e.g. 140700 or 晋中市")],
+    overlay: Annotated[Optional[Path], typer.Option(help="apply this overlay file")] = None,
+    depth: Annotated[int, typer.Option(help="levels to list below the root")] = 1,
+) -> None:
+    """Show a division subtree (Ministry of Civil Affairs data, 2025-12-31) with counts per level."""
+    from duban.overlay import build_registry
+
+    try:
+        registry = build_registry([ref], overlay)
+    except DubanError as exc:
+        _fail(exc)
+    show.print_units(console, registry, depth=depth)
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    app()

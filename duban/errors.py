@@ -1,0 +1,95 @@
+"""duban's own errors: each says what was attempted, what was wrong, and what to do.
+
+    DubanError
+    ├── SpecError          a campaign spec (YAML) is wrong: file, line, YAML path, message, hint
+    │   └── SpecErrors     several SpecErrors found in one pass, reported together
+    ├── CalendarGapError   a working-day computation fell in a year without calendar data
+    ├── RegistryError      a unit code or name cannot be found, or an overlay is malformed
+    ├── PlanError          a spec that validates cannot be expanded (a cycle of relative dues …)
+    ├── StoreError         the database does not hold what the command needs (campaign not planned …)
+    └── SubmissionError    a submission is refused (unknown item, wrong format, bad metric …)
+
+The CLI catches only these, prints the class name and message in red, and exits 1.
+"""
+
+from __future__ import annotations
+
+
+class DubanError(Exception):
+    """Base class of every error duban raises on purpose."""
+
+
+class SpecError(DubanError):
+    """A campaign spec is wrong at a known place: `file:line path: message`."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        path: str = "",
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.path = path
+        self.hint = hint
+        super().__init__(str(self))
+
+    @property
+    def where(self) -> str:
+        place = self.file or "<spec>"
+        if self.line is not None:
+            place = f"{place}:{self.line}"
+        return f"{place} {self.path}".rstrip()
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.message}"
+        if self.hint:
+            text += f"\n    {self.hint}"
+        return text
+
+
+class SpecErrors(SpecError):
+    """Several spec errors found in one validation pass."""
+
+    def __init__(self, errors: list[SpecError]) -> None:
+        self.errors = errors
+        first = errors[0]
+        super().__init__(first.message, file=first.file, line=first.line, path=first.path, hint=first.hint)
+
+    def __str__(self) -> str:
+        count = len(self.errors)
+        head = f"{count} problem{'s' if count > 1 else ''} in the spec:"
+        return "\n".join([head, *(str(e) for e in self.errors)])
+
+
+class CalendarGapError(DubanError):
+    """No working-day data for a year: duban will not guess."""
+
+    def __init__(self, year: int, *, overrides_file: str | None = None) -> None:
+        self.year = year
+        where = overrides_file or "campaign_specs/calendar.yaml"
+        super().__init__(
+            f"no working-day calendar for {year}: the calendar library covers only the years whose schedule "
+            f"the State Council has published. Add {year} to {where} (under `years: {year}:` list its "
+            f"holidays and 调休 workdays from the 国务院办公厅 notice), then run the command again."
+        )
+
+
+class RegistryError(DubanError):
+    """A unit cannot be found or an overlay is malformed."""
+
+
+class PlanError(DubanError):
+    """A valid spec cannot be expanded into assignments."""
+
+
+class StoreError(DubanError):
+    """The database does not hold what the command needs."""
+
+
+class SubmissionError(DubanError):
+    """A submission is refused; the message says why and what is accepted."""

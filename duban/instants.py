@@ -1,0 +1,106 @@
+"""Instants: tz-aware everywhere, shown in the campaign's zone with the weekday (周一 … 周日).
+
+Only flows and the CLI read the clock; everything here takes the instant it works on.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timezone
+
+import pendulum
+from pendulum import DateTime
+
+WEEKDAYS = "一二三四五六日"
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def zone(name: str) -> pendulum.Timezone:
+    """A pendulum zone by IANA name; ValueError names the bad zone."""
+    try:
+        return pendulum.timezone(name)
+    except Exception as exc:  # pendulum raises InvalidTimezone with a terse text
+        raise ValueError(f"unknown time zone {name!r} (write an IANA name such as Asia/Shanghai)") from exc
+
+
+def in_zone(moment: datetime, tz: str) -> DateTime:
+    """`moment` (aware) as a pendulum DateTime in zone `tz`; naive input is refused."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment.isoformat()} has no zone; duban needs tz-aware instants")
+    return pendulum.instance(moment).in_timezone(zone(tz))
+
+
+def utc(moment: datetime) -> datetime:
+    """The same instant as a stdlib datetime in UTC (how the database keeps it)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment.isoformat()} has no zone; duban needs tz-aware instants")
+    return datetime.fromtimestamp(moment.timestamp(), tz=timezone.utc).replace(microsecond=moment.microsecond)
+
+
+def parse_clock(text: str) -> time:
+    """'08:30' → time(8, 30); '24:00' is refused (write 23:59 or the next day's 00:00)."""
+    match = _TIME_RE.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a time of day (write it as 17:30)")
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{text!r} is not a time of day (hours 0–23, minutes 0–59)")
+    return time(hour, minute)
+
+
+def at_clock(day: date, clock: time, tz: str) -> DateTime:
+    """The instant of `clock` on `day` in zone `tz`; 23:59 means the end of that day (23:59:59.999999)."""
+    if clock == time(23, 59):
+        return pendulum.datetime(day.year, day.month, day.day, tz=zone(tz)).end_of("day")
+    return pendulum.datetime(day.year, day.month, day.day, clock.hour, clock.minute, tz=zone(tz))
+
+
+def parse_instant(text: str, tz: str, *, end_of_day: bool = False) -> DateTime:
+    """Parse '2024-05-10', '2024-05-10 09:00', or ISO 8601 with an offset, in zone `tz`.
+
+    A bare date means the start of that day, or its end with `end_of_day=True`.
+    """
+    raw = text.strip()
+    try:
+        parsed = pendulum.parse(raw.replace(" ", "T", 1), tz=zone(tz), strict=False)
+    except Exception as exc:
+        raise ValueError(
+            f"{text!r} is not a date or time (write 2024-06-30, 2024-06-30 17:00 or 2024-06-30T17:00+08:00)"
+        ) from exc
+    if isinstance(parsed, pendulum.Date) and not isinstance(parsed, DateTime):
+        parsed = pendulum.datetime(parsed.year, parsed.month, parsed.day, tz=zone(tz))
+    if not isinstance(parsed, DateTime):
+        raise ValueError(f"{text!r} is not a date or time")
+    if len(raw) == 10 and end_of_day:
+        return parsed.in_timezone(zone(tz)).end_of("day")
+    return parsed.in_timezone(zone(tz))
+
+
+def fmt(moment: datetime, tz: str) -> str:
+    """'2024-07-01 周一 23:59' — how plans, status and logs show an instant."""
+    local = in_zone(moment, tz)
+    return f"{local:%Y-%m-%d} 周{WEEKDAYS[local.weekday()]} {local:%H:%M}"
+
+
+def fmt_cn(moment: datetime, tz: str) -> str:
+    """'7月1日 周一 23:59' — how messages to staff show an instant (year added when not the current one)."""
+    local = in_zone(moment, tz)
+    return f"{local.month}月{local.day}日 周{WEEKDAYS[local.weekday()]} {local:%H:%M}"
+
+
+def fmt_date(day: date) -> str:
+    """'2024-06-10 周一'."""
+    return f"{day:%Y-%m-%d} 周{WEEKDAYS[day.weekday()]}"
+
+
+def span_words(delta_seconds: float) -> str:
+    """Time left or overdue in words: '3天5小时', '40分钟'."""
+    seconds = int(abs(delta_seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}天{hours}小时" if hours else f"{days}天"
+    if hours:
+        return f"{hours}小时{minutes}分钟" if minutes else f"{hours}小时"
+    return f"{max(minutes, 1)}分钟"

@@ -1,0 +1,224 @@
+"""Plan (编排): expand a campaign over its units into assignments with absolute instants.
+
+An assignment is one unit's duty on one item (one instance of a recurring item): when it opens, when it is
+due, when reminders go out, and when and to whom a slip is escalated (催办). The plan is pure: it reads the
+spec, the registry and the calendar, and `duban.store` keeps the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+
+from pendulum import DateTime
+
+from duban.calendar import WorkCalendar
+from duban.errors import DubanError, PlanError, SpecError, SpecErrors
+from duban.overlay import build_registry
+from duban.periods import periods_between
+from duban.sampling import SampleResult, draw_sample
+from duban.select import Resolver
+from duban.spec.load import LoadedSpec
+from duban.spec.models import Campaign, Item, Selector, Stage
+from duban.spec.source import PathKey
+from duban.timeline import Timeline
+from duban.units import Registry
+
+ROLE_ORDER = ("lead", "responsible", "cooperating")
+
+
+@dataclass(frozen=True)
+class PlannedAssignment:
+    stage_id: str
+    stage_order: int
+    item_id: str
+    instance: str  # '' for a one-off item, '2020Q3' for a recurring one
+    unit_code: str
+    role: str  # lead | responsible | cooperating
+    open_at: DateTime
+    due_at: DateTime
+    reminders: tuple[DateTime, ...]
+    escalations: tuple[tuple[DateTime, tuple[str, ...]], ...]
+
+
+@dataclass
+class Plan:
+    """Everything `duban plan` prints and `duban.store` keeps."""
+
+    campaign: Campaign
+    registry: Registry
+    assignments: list[PlannedAssignment]
+    samples: dict[str, SampleResult]
+    stage_windows: dict[str, tuple[DateTime, DateTime]]
+    events: list[tuple[str, str, DateTime]]  # (id, name, at)
+    leaders: dict[str, list[str]]  # leader id → unit codes answered for (包县区)
+    item_dues: dict[str, DateTime] = field(default_factory=dict)
+
+    def units_in_plan(self) -> list[str]:
+        return sorted({a.unit_code for a in self.assignments})
+
+
+def spec_registry(spec: LoadedSpec) -> Registry:
+    """The registry the spec asks for (division subtrees plus its overlay)."""
+    reg = spec.campaign.registry
+    overlay = (spec.folder / reg.overlay) if reg.overlay else None
+    try:
+        return build_registry(reg.divisions, overlay)
+    except SpecError:
+        raise
+    except DubanError as exc:
+        raise spec.source.error(("registry",), str(exc)) from None
+
+
+def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | None = None) -> Plan:
+    """Expand `spec` into assignments; every problem is a SpecError at its YAML path."""
+    campaign = spec.campaign
+    registry = registry if registry is not None else spec_registry(spec)
+    timeline = Timeline(campaign, calendar)
+    errors: list[SpecError] = []
+    samples: dict[str, SampleResult] = {}
+    sample_specs = {s.id: (index, s) for index, s in enumerate(campaign.samples)}
+
+    def sample_members(sample_id: str) -> list[str]:
+        if sample_id not in sample_specs:
+            raise PlanError(f"no sample {sample_id!r} (samples: {', '.join(sample_specs) or 'none defined'})")
+        if sample_id not in samples:
+            samples[sample_id] = draw_sample(sample_specs[sample_id][1], resolver, registry)
+        return samples[sample_id].members
+
+    resolver = Resolver(registry, campaign.groups, sample_members)
+
+    def at(path: PathKey, action):
+        try:
+            return action()
+        except SpecError:
+            raise
+        except DubanError as exc:
+            errors.append(spec.source.error(path, str(exc)))
+            return None
+
+    for index, sample in enumerate(campaign.samples):
+        at(("samples", index), lambda s=sample: sample_members(s.id))
+    leaders = {
+        leader.id: _with_descendants(registry, at(("leaders", i, "units"), lambda l=leader: resolver.resolve(l.units)) or [])
+        for i, leader in enumerate(campaign.leaders)
+    }
+    windows: dict[str, tuple[DateTime, DateTime]] = {}
+    assignments: list[PlannedAssignment] = []
+    item_dues: dict[str, DateTime] = {}
+    for s_index, stage in enumerate(campaign.stages):
+        where = ("stages", s_index)
+        window = at((*where, "window"), lambda st=stage: (timeline.stage_start(st), timeline.stage_end(st)))
+        if window:
+            windows[stage.id] = window
+        for i_index, item in enumerate(stage.items):
+            item_path = (*where, "items", i_index)
+            roles = at(item_path, lambda it=item: _roles(it, resolver, item_path))
+            instances = at(item_path, lambda st=stage, it=item: _instances(timeline, st, it))
+            if not roles or not instances:
+                continue
+            for instance, open_at, due_at in instances:
+                if not instance:
+                    item_dues[item.id] = due_at
+                reminders = at((*item_path, "reminders"), lambda it=item, o=open_at, d=due_at: timeline.reminders(it, o, d))
+                steps = at((*item_path, "escalation"), lambda it=item, d=due_at: timeline.escalations(it, d)) or []
+                for unit_code, role in roles:
+                    assignments.append(
+                        PlannedAssignment(
+                            stage_id=stage.id, stage_order=s_index, item_id=item.id, instance=instance,
+                            unit_code=unit_code, role=role, open_at=open_at, due_at=due_at,
+                            reminders=reminders or (),
+                            escalations=tuple(
+                                (when, _targets(registry, leaders, unit_code, to)) for when, to in steps
+                            ),
+                        )
+                    )  # fmt: skip
+    events = []
+    for index, event in enumerate(campaign.events):
+        moment = at(("events", index, "at"), lambda e=event: timeline.instant(e.at, default_clock=time(0, 0)))
+        if moment is not None:
+            events.append((event.id, event.name, moment))
+    if campaign.report and campaign.report.due is not None:
+        at(("report", "due"), lambda: timeline.due(campaign.report.due, campaign.defaults.postpone))
+    if errors:
+        raise SpecErrors(errors)
+    return Plan(
+        campaign=campaign, registry=registry, assignments=assignments, samples=samples,
+        stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues,
+    )  # fmt: skip
+
+
+def _roles(item: Item, resolver: Resolver, path: PathKey) -> list[tuple[str, str]]:
+    """(unit, role) pairs: lead wins over responsible, responsible over cooperating."""
+    chosen: dict[str, str] = {}
+    for role, selector in (("lead", item.lead), ("responsible", item.units), ("cooperating", item.cooperating)):
+        if selector is None:
+            continue
+        for code in resolver.resolve(selector):
+            chosen.setdefault(code, role)
+    return sorted(chosen.items(), key=lambda pair: (ROLE_ORDER.index(pair[1]), pair[0]))
+
+
+def _instances(timeline: Timeline, stage: Stage, item: Item) -> list[tuple[str, DateTime, DateTime]]:
+    """(instance, opens, due) for a one-off item, or one per period of a recurring one."""
+    if item.every is None:
+        return [("", timeline.item_opens(stage, item), timeline.item_due(stage, item))]
+    first = timeline.item_opens(stage, item)
+    last = timeline.stage_end(stage)
+    found = []
+    policy = item.postpone or timeline.defaults.postpone
+    clock = item.every.at or timeline.defaults.due_time
+    for label, start, end in periods_between(first.date(), last.date(), item.every.every):
+        opens = max(first, timeline.instant_on(start, timeline.defaults.open_time))
+        due = timeline.shift(timeline.instant_on(end, clock), item.every.due_after_period, clock)
+        moved = timeline.calendar.postpone(due.date(), policy)
+        if moved != due.date():
+            due = timeline.instant_on(moved, clock)
+        found.append((label, opens, due))
+    if not found:
+        raise PlanError(f"item {item.id!r} repeats each {item.every.every} but its window holds no period")
+    return found
+
+
+def _with_descendants(registry: Registry, codes: list[str]) -> list[str]:
+    found = dict.fromkeys(codes)
+    for code in codes:
+        found.update(dict.fromkeys(u.code for u in registry.descendants(code)))
+    return list(found)
+
+
+def _targets(registry: Registry, leaders: dict[str, list[str]], unit_code: str, to: list[str]) -> tuple[str, ...]:
+    """Who hears about a slip: the parent unit, the leader answering for the unit (包县区), the unit itself."""
+    targets: list[str] = []
+    for kind in to:
+        if kind == "parent":
+            parent = registry.get(unit_code).parent
+            if parent and parent in registry:
+                targets.append(parent)
+        elif kind == "leader":
+            targets.extend(f"leader:{lid}" for lid, codes in leaders.items() if unit_code in codes)
+        elif kind == "unit":
+            targets.append(unit_code)
+    return tuple(dict.fromkeys(targets))
+
+
+def load_calendar_for(spec: LoadedSpec, override: Path | None = None) -> WorkCalendar:
+    """The working-day calendar for a spec: the settings' file, or calendar.yaml beside the spec."""
+    from duban.calendar import load_calendar
+
+    path = override if override is not None else spec.folder / "calendar.yaml"
+    return load_calendar(path)
+
+
+def first_and_last_day(plan: Plan) -> tuple[date, date]:
+    days = [a.open_at.date() for a in plan.assignments] + [a.due_at.date() for a in plan.assignments]
+    if not days:
+        raise PlanError("the plan has no assignments")
+    return min(days), max(days)
+
+
+def resolve_selector(plan: Plan, selector: Selector) -> list[str]:
+    """Resolve a selector against a finished plan's registry, groups and samples."""
+    resolver = Resolver(plan.registry, plan.campaign.groups, lambda sid: plan.samples[sid].members)
+    return resolver.resolve(selector)

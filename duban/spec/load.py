@@ -1,0 +1,151 @@
+"""Load a campaign spec: YAML → Campaign, with every problem named by file, line and YAML path.
+
+    campaign_specs/jinzhong-2024-lookback.yaml:31 stages[2].window.end: 2024-06-31 is not a date
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from duban.errors import SpecError, SpecErrors
+from duban.spec.models import Campaign
+from duban.spec.source import PathKey, Source, read_source
+
+
+@dataclass
+class LoadedSpec:
+    """A validated campaign with where it came from."""
+
+    campaign: Campaign
+    source: Source
+    path: Path
+    sha256: str
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+
+def load_spec(path: Path | str) -> LoadedSpec:
+    """Read and validate one spec file; raises SpecErrors listing every problem found."""
+    path = Path(path)
+    if not path.exists():
+        raise SpecError("file not found", file=str(path), hint="give the path of a campaign YAML, e.g. campaign_specs/*.yaml")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"not UTF-8 text (bad byte at offset {exc.start}); save the file as UTF-8", file=str(path)) from None
+    source = read_source(path, text=text)
+    if not isinstance(source.data, dict):
+        raise source.error((), "a spec is a mapping of keys (id, title, issuer, stages …)")
+    try:
+        campaign = Campaign.model_validate(source.data)
+    except ValidationError as exc:
+        raise validation_errors(source, exc, Campaign) from None
+    return LoadedSpec(campaign=campaign, source=source, path=path, sha256=hashlib.sha256(raw).hexdigest())
+
+
+def validation_errors(source: Source, exc: ValidationError, root: type[BaseModel]) -> SpecErrors:
+    """pydantic's errors as SpecErrors naming file, line and YAML path."""
+    return SpecErrors([_spec_error(source, err, root) for err in exc.errors()])
+
+
+def _spec_error(source: Source, err: dict[str, Any], root: type[BaseModel]) -> SpecError:
+    path, dangling = _yaml_path(source.data, err["loc"])
+    kind = err["type"]
+    message = _message(err, dangling)
+    hint = None
+    if kind == "extra_forbidden" and path:
+        hint = _did_you_mean(str(path[-1]), _fields_at(root, path[:-1]))
+    elif kind == "missing" and dangling:
+        path = (*path, dangling)
+    return source.error(path, message, hint)
+
+
+def _yaml_path(data: Any, loc: tuple[Any, ...]) -> tuple[PathKey, str | None]:
+    """Keep the parts of pydantic's `loc` that exist in the YAML; return the first missing key too."""
+    path: list[str | int] = []
+    node = data
+    dangling = None
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path.append(part)
+            node = node[part]
+        elif isinstance(part, str) and _is_field_name(part) and dangling is None and isinstance(node, dict):
+            dangling = part
+    return tuple(path), dangling
+
+
+def _is_field_name(part: str) -> bool:
+    return part.replace("_", "").isalnum() and not part.startswith(("function-", "tagged-"))
+
+
+def _message(err: dict[str, Any], dangling: str | None) -> str:
+    kind, text, value = err["type"], err["msg"], err.get("input")
+    if kind == "missing":
+        return f"`{dangling or err['loc'][-1]}` is required here"
+    if kind == "extra_forbidden":
+        return f"unknown key `{err['loc'][-1]}`"
+    if kind in ("value_error", "assertion_error"):
+        return text.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"{value!r} is not a whole number"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"{value!r} is not true or false"
+    if kind in ("enum", "literal_error"):
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"{value!r} is not one of {expected}"
+    if kind in ("string_type",):
+        return f"expected text, got {type(value).__name__} {value!r}"
+    if kind in ("list_type",):
+        return f"expected a list (- one per line), got {value!r}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping (key: value lines), got {value!r}"
+    if kind == "greater_than_equal":
+        return f"{value!r} is too small: {text.lower()}"
+    if kind == "too_short":
+        return f"needs at least one entry: {text}"
+    return text
+
+
+def _fields_at(root: type[BaseModel], parent: PathKey) -> list[str]:
+    """Field names the model at `parent` accepts (for did-you-mean)."""
+    model: type[BaseModel] | None = root
+    skip_key = False  # the next part is a key of a dict field (a group name), not a field
+    for part in parent:
+        if model is None or isinstance(part, int) or skip_key:
+            skip_key = False
+            continue
+        field = model.model_fields.get(str(part))
+        model = _model_of(field.annotation) if field else None
+        skip_key = field is not None and getattr(field.annotation, "__origin__", None) is dict
+    return sorted(f.alias or name for name, f in model.model_fields.items()) if model else []
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_of(arg)
+        if found:
+            return found
+    return None
+
+
+def _did_you_mean(key: str, fields: list[str]) -> str | None:
+    close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean `{close[0]}`?"
+    if fields:
+        return "allowed here: " + ", ".join(fields)
+    return None

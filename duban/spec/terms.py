@@ -1,0 +1,211 @@
+"""The small words of the spec language: offsets, references, due instants, times of day.
+
+    offset   "3 working days" · "3个工作日" · "1 day" · "1天" · "12 hours" · "12小时" (signed: "-2 days")
+    ref      event:<id> · stage:<id> (its end) · stage:<id>.start · item:<id> (its due) · campaign.start/.end
+    due      2024-05-25 (end of that day unless defaults.due_time says otherwise)
+             2021-12-05 12:00 · 2021-12-05T12:00+08:00
+             {after: event:open_day, offset: 5 working days, at: "17:00"} · {before: stage:city_check, offset: 3 days}
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, time
+from enum import Enum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+
+from duban.instants import parse_clock
+
+
+class OffsetUnit(str, Enum):
+    working_days = "working_days"
+    days = "days"
+    hours = "hours"
+    minutes = "minutes"
+
+
+_UNIT_WORDS = [
+    (OffsetUnit.working_days, r"(?:working\s*days?|work\s*days?|wd|个?工作日)"),
+    (OffsetUnit.days, r"(?:days?|d|天|日|个?自然日)"),
+    (OffsetUnit.hours, r"(?:hours?|h|个?小时)"),
+    (OffsetUnit.minutes, r"(?:minutes?|mins?|m|分钟)"),
+]
+_OFFSET_RE = re.compile(r"^\s*([+-]?)\s*(\d+)\s*(.+?)\s*$")
+OFFSET_HINT = 'write an offset such as "3 working days", "1 day", "12 hours", "3个工作日" or "1天"'
+
+
+@dataclass(frozen=True)
+class Offset:
+    """A signed amount of working days, calendar days, hours or minutes."""
+
+    amount: int
+    unit: OffsetUnit
+
+    def __str__(self) -> str:
+        words = {"working_days": "个工作日", "days": "天", "hours": "小时", "minutes": "分钟"}
+        return f"{self.amount}{words[self.unit.value]}"
+
+    @classmethod
+    def parse(cls, value: Any) -> Offset:
+        if isinstance(value, Offset):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise ValueError(f"{value!r} is not an offset; {OFFSET_HINT}")
+        if isinstance(value, int):
+            return cls(value, OffsetUnit.days)
+        match = _OFFSET_RE.match(value)
+        if match:
+            sign, number, word = match.groups()
+            for unit, pattern in _UNIT_WORDS:
+                if re.fullmatch(pattern, word, flags=re.IGNORECASE):
+                    amount = int(number)
+                    return cls(-amount if sign == "-" else amount, unit)
+        raise ValueError(f"{value!r} is not an offset; {OFFSET_HINT}")
+
+
+OffsetField = Annotated[Offset, BeforeValidator(Offset.parse), PlainSerializer(str, return_type=str)]
+
+
+def _clock(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a time of day (quote it: \"17:30\")")
+    return parse_clock(str(value))
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock), PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)]
+
+_REF_RE = re.compile(r"^(event|stage|item):([A-Za-z0-9_\-]+)(?:\.(start|end))?$|^campaign\.(start|end)$")
+REF_HINT = "write event:<id>, stage:<id> (its end), stage:<id>.start, item:<id> (its due), campaign.start or campaign.end"
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to another instant of the campaign."""
+
+    kind: str  # event | stage | item | campaign
+    target: str  # the id ('' for campaign)
+    edge: str  # start | end
+
+    def __str__(self) -> str:
+        if self.kind == "campaign":
+            return f"campaign.{self.edge}"
+        suffix = ".start" if self.edge == "start" else ""
+        return f"{self.kind}:{self.target}{suffix}"
+
+    @classmethod
+    def parse(cls, value: Any) -> Ref:
+        if isinstance(value, Ref):
+            return value
+        match = _REF_RE.match(str(value).strip()) if isinstance(value, str) else None
+        if not match:
+            raise ValueError(f"{value!r} is not a reference; {REF_HINT}")
+        kind, target, edge, campaign_edge = match.groups()
+        if campaign_edge:
+            return cls("campaign", "", campaign_edge)
+        return cls(kind, target, edge or "end")
+
+
+RefField = Annotated[Ref, BeforeValidator(Ref.parse), PlainSerializer(str, return_type=str)]
+
+_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_DATETIME_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:?\d{2})?$")
+DUE_HINT = (
+    "write a date (2024-06-30), a date and time (2024-06-30 17:00), "
+    "or a relative due such as {after: event:open_day, offset: 5 working days}"
+)
+
+
+def parse_date(value: Any) -> date:
+    """'2024-06-30' → date; '2024-06-31' → ValueError '2024-06-31 is not a date'."""
+    if isinstance(value, date):
+        return value
+    match = _DATE_RE.match(str(value).strip()) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"{value!r} is not a date (write it as 2024-06-30)")
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        raise ValueError(f"{value} is not a date (that day does not exist)") from None
+
+
+SpecDate = Annotated[date, BeforeValidator(parse_date), PlainSerializer(lambda d: d.isoformat(), return_type=str)]
+
+
+class AbsoluteDue(BaseModel):
+    """A written date, or date and time, in the campaign's zone (or with its own UTC offset)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    day: date
+    clock: time | None = None
+    utc_offset: str | None = None  # '+08:00' when the spec wrote one
+
+    @classmethod
+    def parse(cls, value: Any) -> AbsoluteDue:
+        text = str(value).strip()
+        if _DATE_RE.match(text):
+            return cls(day=parse_date(text))
+        match = _DATETIME_RE.match(text)
+        if not match:
+            raise ValueError(f"{value!r} is not a date or time; {DUE_HINT}")
+        year, month, day, hour, minute, _sec, offset = match.groups()
+        day_value = parse_date(f"{year}-{month}-{day}")
+        clock = parse_clock(f"{hour}:{minute}")
+        if offset and offset != "Z" and ":" not in offset:
+            offset = f"{offset[:3]}:{offset[3:]}"
+        return cls(day=day_value, clock=clock, utc_offset="+00:00" if offset == "Z" else offset)
+
+    def __str__(self) -> str:
+        text = self.day.isoformat()
+        if self.clock is not None:
+            text += f" {self.clock:%H:%M}"
+        return text + (self.utc_offset or "")
+
+
+class RelativeDue(BaseModel):
+    """An instant counted from another one: after or before a reference by an offset."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    after: RefField | None = Field(default=None, description="the instant counted from: " + REF_HINT)
+    before: RefField | None = Field(default=None, description="the instant counted back from")
+    offset: OffsetField = Field(default=Offset(0, OffsetUnit.days), description=OFFSET_HINT)
+    at: ClockTime | None = Field(default=None, description='time of day of the result, e.g. "17:00"')
+
+    @model_validator(mode="after")
+    def _one_anchor(self) -> RelativeDue:
+        if (self.after is None) == (self.before is None):
+            raise ValueError("a relative due has exactly one of `after:` or `before:`")
+        return self
+
+    @property
+    def anchor(self) -> Ref:
+        return self.after if self.after is not None else self.before  # type: ignore[return-value]
+
+    @property
+    def signed_offset(self) -> Offset:
+        sign = -1 if self.before is not None else 1
+        return Offset(sign * abs(self.offset.amount), self.offset.unit)
+
+    def __str__(self) -> str:
+        word = "after" if self.after is not None else "before"
+        text = f"{abs(self.offset.amount)} {self.offset.unit.value.replace('_', ' ')} {word} {self.anchor}"
+        return text + (f" at {self.at:%H:%M}" if self.at else "")
+
+
+def _due(value: Any) -> Any:
+    if isinstance(value, (AbsoluteDue, RelativeDue)):
+        return value
+    if isinstance(value, dict):
+        return RelativeDue.model_validate(value)
+    if isinstance(value, (str, date)):
+        return AbsoluteDue.parse(value if isinstance(value, str) else value.isoformat())
+    raise ValueError(f"{value!r} is not a due; {DUE_HINT}")
+
+
+Due = Annotated[AbsoluteDue | RelativeDue, BeforeValidator(_due), PlainSerializer(str, return_type=str)]

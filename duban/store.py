@@ -1,0 +1,186 @@
+"""The database: engines for SQLite (default) and Postgres, a unit of work, and keeping a plan.
+
+A unit of work commits everything or nothing: a tick's transitions, intents and messages land together.
+On SQLite every transaction begins IMMEDIATE (one writer at a time, no upgrade deadlocks); on Postgres the
+tick locks the rows it changes (FOR UPDATE SKIP LOCKED), so two workers never apply a transition twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select
+from sqlmodel import SQLModel
+
+from duban.errors import StoreError
+from duban.plan import Plan
+from duban.spec.load import LoadedSpec
+from duban.state import State
+from duban.tables import (
+    Assignment,
+    CampaignRow,
+    CampaignUnit,
+    Delivery,
+    Intent,
+    OutboxMessage,
+    SampleDraw,
+    Submission,
+    TransitionRow,
+)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite files get their folder, WAL, foreign keys and IMMEDIATE transactions."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, future=True)
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, future=True)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> Engine:
+    """One engine per URL per process, tables created."""
+    engine = make_engine(url)
+    init_db(engine)
+    return engine
+
+
+def init_db(engine: Engine) -> None:
+    SQLModel.metadata.create_all(engine)
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Connection]:
+    """A transaction that commits when the block ends normally and rolls back otherwise."""
+    with engine.begin() as connection:
+        yield connection
+
+
+def is_postgres(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+
+def campaign_row(connection: Connection, campaign_id: str) -> CampaignRow:
+    row = connection.execute(select(CampaignRow).where(CampaignRow.id == campaign_id)).first()
+    if row is None:
+        raise StoreError(
+            f"campaign {campaign_id!r} is not in the database: plan it first with `duban tick SPEC` "
+            "(which plans on first use) or run `duban demo`"
+        )
+    return CampaignRow.model_validate(row._mapping)
+
+
+def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, replace: bool = False) -> bool:
+    """Keep a plan; True when written, False when this exact spec was planned already.
+
+    A different spec under the same campaign id is refused unless `replace` (which drops the old record).
+    """
+    campaign = plan.campaign
+    with unit_of_work(engine) as conn:
+        existing = conn.execute(select(CampaignRow.spec_sha256).where(CampaignRow.id == campaign.id)).scalar()
+        if existing is not None and not replace:
+            if existing == spec.sha256:
+                return False
+            raise StoreError(
+                f"campaign {campaign.id!r} was planned from a different version of {spec.path} "
+                f"(planned sha256 {existing[:12]}, file {spec.sha256[:12]}). duban will not silently re-plan a "
+                f"running campaign: restore the file, or start over with `duban reset {campaign.id}`."
+            )
+        if existing is not None:
+            _delete_campaign(conn, campaign.id)
+        conn.execute(
+            insert(CampaignRow),
+            [dict(id=campaign.id, title=campaign.title, issuer=campaign.issuer, doc_no=campaign.doc_no,
+                  timezone=campaign.timezone, spec_path=str(spec.path), spec_sha256=spec.sha256,
+                  spec_text=spec.path.read_text(encoding="utf-8"), planned_at=now)],
+        )  # fmt: skip
+        conn.execute(insert(CampaignUnit), _unit_rows(plan))
+        if plan.samples:
+            conn.execute(
+                insert(SampleDraw),
+                [dict(campaign_id=campaign.id, sample_id=s.sample_id, name=s.name, seed=s.seed, members=s.members,
+                      detail=[{"rule": d.rule, "members": d.members, "short": d.short} for d in s.draws],
+                      drawn_at=now) for s in plan.samples.values()],
+            )  # fmt: skip
+        rows = [
+            dict(campaign_id=campaign.id, stage_id=a.stage_id, stage_order=a.stage_order, item_id=a.item_id,
+                 instance=a.instance, unit_code=a.unit_code, role=a.role, open_at=a.open_at, due_at=a.due_at,
+                 reminders=[_iso(t) for t in a.reminders],
+                 escalations=[[_iso(t), list(targets)] for t, targets in a.escalations],
+                 state=State.pending.value, reminders_done=0, escalations_done=0, next_event_at=a.open_at,
+                 updated_at=now)
+            for a in plan.assignments
+        ]  # fmt: skip
+        for start in range(0, len(rows), 20_000):
+            conn.execute(insert(Assignment), rows[start : start + 20_000])
+    return True
+
+
+def _unit_rows(plan: Plan) -> list[dict[str, Any]]:
+    campaign_id = plan.campaign.id
+    rows = [
+        dict(campaign_id=campaign_id, code=u.code, name=u.name, display=u.display, level=u.level.value, kind=u.kind,
+             parent_code=u.parent, channels=list(u.channels), contact=u.contact, phone=u.phone)
+        for u in plan.registry
+    ]  # fmt: skip
+    for leader in plan.campaign.leaders:
+        rows.append(
+            dict(campaign_id=campaign_id, code=f"leader:{leader.id}", name=leader.name,
+                 display=leader.title or leader.name, level=None, kind="leader", parent_code=None,
+                 channels=list(leader.channels), contact=None, phone=None)
+        )  # fmt: skip
+    return rows
+
+
+def _iso(moment: datetime) -> str:
+    from duban.instants import utc
+
+    return utc(moment).isoformat()
+
+
+def _delete_campaign(conn: Connection, campaign_id: str) -> None:
+    """Drop a campaign's whole record (reset / demo re-run), children first."""
+    message_ids = select(OutboxMessage.id).where(OutboxMessage.campaign_id == campaign_id)
+    conn.execute(delete(Delivery).where(Delivery.message_id.in_(message_ids)))
+    conn.execute(delete(Intent).where(Intent.campaign_id == campaign_id))
+    conn.execute(delete(OutboxMessage).where(OutboxMessage.campaign_id == campaign_id))
+    conn.execute(delete(TransitionRow).where(TransitionRow.campaign_id == campaign_id))
+    conn.execute(delete(Submission).where(Submission.campaign_id == campaign_id))
+    conn.execute(delete(Assignment).where(Assignment.campaign_id == campaign_id))
+    conn.execute(delete(SampleDraw).where(SampleDraw.campaign_id == campaign_id))
+    conn.execute(delete(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id))
+    conn.execute(delete(CampaignRow).where(CampaignRow.id == campaign_id))
+
+
+def reset_campaign(engine: Engine, campaign_id: str) -> None:
+    with unit_of_work(engine) as conn:
+        campaign_row(conn, campaign_id)
+        _delete_campaign(conn, campaign_id)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)

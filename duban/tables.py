@@ -1,0 +1,218 @@
+"""What the database keeps (SQLModel tables). Spec models say what a YAML says; these say what happened.
+
+Every instant is stored in UTC and comes back tz-aware. The assignment table carries `next_event_at`, indexed
+with the campaign and stage, so a tick reads only the assignments with something due (an index range scan).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (naive UTC text) and Postgres (timestamptz)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError(f"refusing to store naive or non-datetime value {value!r}: duban stores UTC instants")
+        value = value.astimezone(timezone.utc)
+        plain = datetime(
+            value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond,
+            tzinfo=timezone.utc,
+        )  # fmt: skip
+        return plain.replace(tzinfo=None) if dialect.name == "sqlite" else plain
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _utc(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _json() -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class CampaignRow(SQLModel, table=True):
+    """A planned campaign and the exact spec text it was planned from."""
+
+    __tablename__ = "campaign"
+
+    id: str = Field(primary_key=True, max_length=80)
+    title: str
+    issuer: str
+    doc_no: str | None = None
+    timezone: str = "Asia/Shanghai"
+    spec_path: str
+    spec_sha256: str = Field(max_length=64)
+    spec_text: str = Field(sa_column=Column(Text, nullable=False))
+    planned_at: datetime = _utc(nullable=False)
+
+
+class CampaignUnit(SQLModel, table=True):
+    """The campaign's units (and leaders, kind='leader') as they were when it was planned."""
+
+    __tablename__ = "campaign_unit"
+
+    campaign_id: str = Field(primary_key=True, foreign_key="campaign.id", max_length=80)
+    code: str = Field(primary_key=True, max_length=64)
+    name: str
+    display: str
+    level: str | None = None
+    kind: str = "division"
+    parent_code: str | None = Field(default=None, max_length=64)
+    channels: list[str] | None = _json()
+    contact: str | None = None
+    phone: str | None = None
+
+
+class Assignment(SQLModel, table=True):
+    """One unit's duty on one item (one instance of a recurring item)."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "item_id", "instance", "unit_code", name="uq_assignment_duty"),
+        Index("ix_assignment_due_events", "campaign_id", "stage_id", "next_event_at"),
+        Index("ix_assignment_unit", "campaign_id", "unit_code"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    stage_id: str = Field(max_length=80)
+    stage_order: int
+    item_id: str = Field(max_length=80)
+    instance: str = Field(default="", max_length=32)
+    unit_code: str = Field(max_length=64)
+    role: str = Field(default="responsible", max_length=16)
+    open_at: datetime = _utc(nullable=False)
+    due_at: datetime = _utc(nullable=False)
+    reminders: list[str] | None = _json()  # ISO instants (UTC)
+    escalations: list[list[Any]] | None = _json()  # [[ISO instant, [target, …]], …]
+    state: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    reminders_done: int = 0
+    escalations_done: int = 0
+    next_event_at: datetime | None = _utc()
+    submitted_at: datetime | None = _utc()
+    updated_at: datetime | None = _utc()
+
+
+class TransitionRow(SQLModel, table=True):
+    """The audit trail: every state change, when it was scheduled, when it was applied and by whom."""
+
+    __tablename__ = "transition"
+    __table_args__ = (Index("ix_transition_campaign", "campaign_id", "assignment_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(max_length=80)
+    assignment_id: int = Field(foreign_key="assignment.id")
+    event: str = Field(max_length=16)
+    step: int = 0
+    from_state: str = Field(max_length=16)
+    to_state: str = Field(max_length=16)
+    event_at: datetime = _utc(nullable=False)
+    recorded_at: datetime = _utc(nullable=False)  # the tick's as_of, or the submission's time
+    actor: str = Field(default="tick", max_length=80)
+
+
+class Intent(SQLModel, table=True):
+    """A notification promise written with its transition; messages are composed from these."""
+
+    __tablename__ = "intent"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "kind", "step", "recipient", name="uq_intent_once"),
+        Index("ix_intent_pending", "campaign_id", "message_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(max_length=80)
+    assignment_id: int = Field(foreign_key="assignment.id")
+    recipient: str = Field(max_length=80)  # a campaign_unit code, or leader:<id>
+    kind: str = Field(max_length=16)
+    step: int = 0
+    event_at: datetime = _utc(nullable=False)
+    created_at: datetime = _utc(nullable=False)
+    message_id: int | None = Field(default=None, foreign_key="outbox.id")
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to one recipient, coalescing its intents of one tick. The row is the promise."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_ready", "status", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(max_length=80)
+    recipient: str = Field(max_length=80)
+    kind: str = Field(max_length=16)  # the most urgent kind among its intents
+    idempotency_key: str = Field(max_length=40, sa_column_kwargs={"unique": True})
+    payload: dict[str, Any] | None = _json()  # what the templates render: items, dues, states
+    created_at: datetime = _utc(nullable=False)
+    not_before: datetime = _utc(nullable=False)  # quiet hours push non-urgent kinds to the morning
+    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed | dead
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=80)
+    claimed_at: datetime | None = _utc()
+    sent_at: datetime | None = _utc()
+    last_error: str | None = None
+
+
+class Delivery(SQLModel, table=True):
+    """One attempt to deliver a message over one channel, with what the channel answered."""
+
+    __tablename__ = "delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="outbox.id", index=True)
+    channel: str = Field(max_length=120)  # the reference (env:NAME), never the URL
+    attempt: int = 1
+    ok: bool = False
+    detail: str | None = None
+    at: datetime = _utc(nullable=False)
+
+
+class Submission(SQLModel, table=True):
+    """报送: every version is kept; the assignment points at the state it caused."""
+
+    __tablename__ = "submission"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(max_length=80, index=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    unit_code: str = Field(max_length=64)
+    item_id: str = Field(max_length=80)
+    version: int = 1
+    submitted_at: datetime = _utc(nullable=False)
+    late: bool = False
+    files: list[dict[str, Any]] | None = _json()  # [{name, sha256, size, format}]
+    metrics: dict[str, Any] | None = _json()
+    actor: str = Field(default="cli", max_length=80)
+    note: str | None = None
+
+
+class SampleDraw(SQLModel, table=True):
+    """A drawn sample with its seed: reproducible and auditable."""
+
+    __tablename__ = "sample_draw"
+
+    campaign_id: str = Field(primary_key=True, foreign_key="campaign.id", max_length=80)
+    sample_id: str = Field(primary_key=True, max_length=80)
+    name: str
+    seed: int
+    members: list[str] | None = _json()
+    detail: list[dict[str, Any]] | None = _json()
+    drawn_at: datetime = _utc(nullable=False)
