@@ -293,3 +293,7 @@ def units_show(
 
 def main() -> None:  # pragma: no cover - console entry point alias
     app()
+
+
+if __name__ == "__main__":
+    app()

@@ -172,10 +172,7 @@ def _instances(timeline: Timeline, stage: Stage, item: Item) -> list[tuple[str, 
     for label, start, end in periods_between(first.date(), last.date(), item.every.every):
         opens = max(first, timeline.instant_on(start, timeline.defaults.open_time))
         due = timeline.shift(timeline.instant_on(end, clock), item.every.due_after_period, clock)
-        moved = timeline.calendar.postpone(due.date(), policy)
-        if moved != due.date():
-            due = timeline.instant_on(moved, clock)
-        found.append((label, opens, due))
+        found.append((label, opens, timeline.postponed(due, policy)))
     if not found:
         raise PlanError(f"item {item.id!r} repeats each {item.every.every} but its window holds no period")
     return found

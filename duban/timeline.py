@@ -128,17 +128,20 @@ class Timeline:
             return self.due(item.due, policy)
         if stage.window is None and self.campaign.window is None:
             raise PlanError(f"item {item.id!r} has no due and its stage {stage.id!r} no window: give `due:`")
-        return self.stage_end(stage)
+        return self.postponed(self.stage_end(stage), policy)
+
+    def postponed(self, moment: DateTime, policy: Postpone) -> DateTime:
+        """`moment` moved to the same time of the next allowed day when its day is off under `policy`."""
+        moved = self.calendar.postpone(moment.date(), policy)
+        if moved == moment.date():
+            return moment
+        clock = moment.time()
+        return at_clock(moved, time(clock.hour, clock.minute), self.tz)
 
     # instants ---------------------------------------------------------------------------------------------
     def due(self, spec: AbsoluteDue | RelativeDue, policy: Postpone) -> DateTime:
         """A due instant with the 顺延 policy applied to its day."""
-        moment = self.instant(spec, default_clock=self.defaults.due_time)
-        moved = self.calendar.postpone(moment.date(), policy)
-        if moved != moment.date():
-            clock = moment.time()
-            return at_clock(moved, time(clock.hour, clock.minute), self.tz)
-        return moment
+        return self.postponed(self.instant(spec, default_clock=self.defaults.due_time), policy)
 
     def instant(self, spec: AbsoluteDue | RelativeDue, *, default_clock: time) -> DateTime:
         if isinstance(spec, AbsoluteDue):

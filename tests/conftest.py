@@ -1,0 +1,112 @@
+"""Shared fixtures. The whole suite runs with the machine's zone set far from Shanghai, so any code that
+leans on the local zone instead of the campaign's fails here rather than in a bureau."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+os.environ["TZ"] = "America/Los_Angeles"
+time.tzset()
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "campaign_specs"
+JINZHONG = SPECS / "jinzhong-2024-lookback.yaml"
+PG_ADMIN_URL = os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """Each test gets its own DUBAN_HOME (database, sink, files)."""
+    from duban.settings import get_settings
+
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DUBAN_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def jinzhong():
+    """Seed 004 loaded and planned (spec, plan)."""
+    from duban.lifecycle import plan_file
+
+    return plan_file(JINZHONG)
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    from duban.store import init_db, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'duban.db'}")
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+def _pg_available() -> bool:
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(PG_ADMIN_URL)
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("select 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """A fresh Postgres database for this test session (127.0.0.1:5432), dropped afterwards."""
+    import sqlalchemy
+
+    if not _pg_available():
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: the production path must be tested")
+    name = f"duban_test_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ))  # fmt: skip
+        conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_engine(pg_url):
+    from sqlmodel import SQLModel
+
+    from duban.store import init_db, make_engine
+
+    engine = make_engine(pg_url)
+    SQLModel.metadata.drop_all(engine)
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request):
+    """The same test on SQLite (the embedded default) and Postgres (production)."""
+    return request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "pg_engine")
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect server for every flow test of the session."""
+    import flows  # noqa: F401  (sets duban's embedded-server defaults before the server starts)
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

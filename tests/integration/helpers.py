@@ -1,0 +1,54 @@
+"""Helpers for integration tests: plan the 晋中 campaign into an engine, snapshot tables, tick a campaign."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from duban.compose import compose_messages
+from duban.instants import parse_instant
+from duban.lifecycle import ensure_planned
+from duban.tables import Assignment, Intent, OutboxMessage, Submission, TransitionRow
+from duban.tick import tick_stage
+from tests.conftest import JINZHONG
+
+CAMPAIGN = "jinzhong-2024-lookback"
+STAGES = ["self_assessment", "county_check", "city_check", "materials"]
+
+
+def at(text: str) -> datetime:
+    return parse_instant(text, "Asia/Shanghai")
+
+
+def plan_jinzhong(engine) -> str:
+    return ensure_planned(engine, JINZHONG, now=at("2024-05-09 12:00")).campaign_id
+
+
+def tick(engine, moment: datetime, campaign: str = CAMPAIGN) -> dict:
+    results = {s: tick_stage(engine, campaign, s, moment) for s in STAGES}
+    compose_messages(engine, campaign, moment)
+    return results
+
+
+def snapshot(engine) -> dict:
+    """Every row of the tables a tick writes, for before/after comparisons."""
+    tables = {"assignment": Assignment, "transition": TransitionRow, "intent": Intent, "outbox": OutboxMessage,
+              "submission": Submission}  # fmt: skip
+    with engine.connect() as conn:
+        return {
+            name: sorted(tuple(str(v) for v in row) for row in conn.execute(select(model.__table__)))
+            for name, model in tables.items()
+        }
+
+
+def transitions(engine, since: datetime, until: datetime) -> list[tuple]:
+    """(unit, item, event, step, event_at) of transitions scheduled in (since, until]."""
+    t, a = TransitionRow.__table__, Assignment.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(a.c.unit_code, a.c.item_id, t.c.event, t.c.step, t.c.event_at)
+            .join(a, a.c.id == t.c.assignment_id)
+            .where(t.c.event_at > since, t.c.event_at <= until)
+        ).all()
+    return sorted(tuple(r) for r in rows)

@@ -1,0 +1,79 @@
+"""The Prefect flows, run against a real (temporary) Prefect server."""
+
+import asyncio
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from duban.settings import get_settings
+from duban.store import engine_for
+from duban.tables import Assignment, OutboxMessage
+from tests.conftest import JINZHONG
+from tests.integration.helpers import at
+
+pytestmark = pytest.mark.prefect
+
+
+def _flow_runs(name: str):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=[name])), limit=200, sort=FlowRunSort.ID_DESC
+            )
+
+    return asyncio.run(read())
+
+
+def test_a_tick_flow_plans_ticks_and_names_its_run(prefect_harness):
+    from flows.campaign_tick import campaign_tick
+
+    summary = campaign_tick(spec=str(JINZHONG), as_of=at("2024-05-10 08:30"))
+    assert summary["campaign"] == "jinzhong-2024-lookback"
+    assert [s["stage"] for s in summary["stages"]] == ["self_assessment", "county_check", "city_check", "materials"]
+    assert summary["stages"][0]["events"] == {"opened": 260} and summary["messages"] == 130
+    again = campaign_tick(spec="jinzhong-2024-lookback", as_of=at("2024-05-10 08:30"))
+    assert all(s["examined"] == 0 for s in again["stages"]) and again["messages"] == 0
+    names = {run.name for run in _flow_runs("campaign-tick")}
+    assert "jinzhong-2024-lookback @ 2024-05-10 周五 08:30" in names
+
+
+def test_the_dispatch_flow_delivers_to_the_sink(prefect_harness):
+    from flows.campaign_tick import campaign_tick
+    from flows.dispatch_outbox import dispatch_outbox
+
+    campaign_tick(spec=str(JINZHONG), as_of=at("2024-05-10 08:30"))
+    result = dispatch_outbox(as_of=at("2024-05-10 08:31"), campaign="jinzhong-2024-lookback")
+    assert result["sent"] == 130 and result["failed"] == 0
+    sink = get_settings().sink_dir / "messages.txt"
+    assert sink.read_text(encoding="utf-8").count("以下事项已开始办理") == 130
+
+
+def test_the_demo_through_prefect_matches_the_domain_simulation(prefect_harness):
+    """The demo's Prefect path and `duban simulate`'s direct path give the same campaign, seed for seed."""
+    from duban.demo import DEMO_END, DEMO_SEED, DEMO_START, run_demo
+    from duban.instants import parse_instant
+    from duban.preview import simulate_spec
+
+    settings = get_settings()
+    result = run_demo(settings)
+    engine = engine_for(settings.resolved_database_url)
+    with engine.connect() as conn:
+        sent = Counter(dict(conn.execute(
+            select(OutboxMessage.kind, func.count()).where(OutboxMessage.status == "sent").group_by(OutboxMessage.kind)
+        ).all()))  # fmt: skip
+        states = Counter(dict(conn.execute(select(Assignment.state, func.count()).group_by(Assignment.state)).all()))
+    preview = simulate_spec(
+        JINZHONG, seed=DEMO_SEED, start=parse_instant(DEMO_START, "Asia/Shanghai"),
+        end=parse_instant(DEMO_END, "Asia/Shanghai"),
+    )  # fmt: skip
+    assert sent == preview.by_kind()
+    assert result.sent_by_kind == sent
+    assert sum(states.values()) == 324 and states["pending"] == 0
+    assert {s.sample_id: len(s.members) for s in result.samples} == {"city_check": 30, "county_checks": 66}
+    lines = result.sink.read_text(encoding="utf-8")
+    assert lines.count("────") == sum(sent.values())

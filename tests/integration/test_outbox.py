@@ -1,0 +1,80 @@
+"""From intents to messages to the sink: one message per unit per tick, stable keys, retries, dead letter."""
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from duban.compose import compose_messages
+from duban.dispatch import dispatch
+from duban.notify import RecordingNotifier, SinkNotifier
+from duban.tables import Delivery, OutboxMessage
+from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
+
+
+def _messages(engine):
+    with engine.connect() as conn:
+        return [OutboxMessage.model_validate(r._mapping) for r in conn.execute(select(OutboxMessage).order_by(OutboxMessage.id))]
+
+
+def test_one_message_per_unit_per_tick_listing_all_its_items(engine):
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 08:30"))
+    messages = _messages(engine)
+    assert len(messages) == 130  # 2 items each, one message
+    leping = next(m for m in messages if m.recipient == "140724100")
+    assert leping.kind == "opened"
+    assert [i["item_id"] for i in leping.payload["items"]] == ["self_score_sheet", "self_report"]
+    assert len({m.idempotency_key for m in messages}) == 130
+
+
+def test_composing_again_never_makes_a_second_message(engine):
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 08:30"))
+    assert compose_messages(engine, CAMPAIGN, at("2024-05-10 08:31")) == 0
+    assert len(_messages(engine)) == 130
+
+
+def test_night_messages_wait_for_the_morning(engine):
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 08:30"))
+    tick(engine, at("2024-05-26 00:00"))  # overdue at 5/25 23:59:59
+    overdue = [m for m in _messages(engine) if m.kind == "overdue"]
+    assert overdue and {m.not_before for m in overdue} == {at("2024-05-26 07:30")}
+    sent = dispatch(engine, at("2024-05-26 01:00"), lambda _: RecordingNotifier(), fallback_channels=["sink"])
+    assert sent.by_kind.get("overdue") is None
+
+
+def test_dispatch_writes_readable_chinese_to_the_sink(engine, tmp_path):
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 08:30"))
+    sink = SinkNotifier(tmp_path / "sink")
+    result = dispatch(engine, at("2024-05-10 08:30"), lambda _: sink, fallback_channels=["sink"])
+    assert result.sent == 130 and result.failed == 0
+    text = (tmp_path / "sink" / "messages.txt").read_text(encoding="utf-8")
+    assert "乐平镇统计站：\n以下事项已开始办理，请按时报送：" in text
+    assert "截止：5月25日 周六 23:59前（还有15天15小时）" in text
+    lines = (tmp_path / "sink" / "messages.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 130 and json.loads(lines[0])["kind"] == "opened"
+    again = dispatch(engine, at("2024-05-10 09:00"), lambda _: sink, fallback_channels=["sink"])
+    assert again.claimed == 0
+
+
+def test_a_refused_channel_falls_back_then_retries_then_dead_letters(engine):
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 08:30"))
+    notifier = RecordingNotifier(refuse={"env:WECOM", "env:MAIL"})
+    pick = lambda _ref: notifier  # noqa: E731
+    moment = at("2024-05-10 08:30")
+    first = dispatch(engine, moment, pick, fallback_channels=["env:WECOM", "env:MAIL"], max_attempts=3)
+    assert first.failed == 130 and first.sent == 0
+    with engine.connect() as conn:
+        per_message = conn.execute(select(func.count()).select_from(Delivery)).scalar()
+    assert per_message == 260  # both channels tried, in order
+    assert dispatch(engine, moment + timedelta(seconds=30), pick, fallback_channels=["env:WECOM"]).claimed == 0
+    second = dispatch(engine, moment + timedelta(minutes=1), pick, fallback_channels=["env:WECOM"], max_attempts=3)
+    assert second.failed == 130
+    third = dispatch(engine, moment + timedelta(minutes=3), pick, fallback_channels=["env:WECOM"], max_attempts=3)
+    assert third.dead == 130
+    assert {m.status for m in _messages(engine)} == {"dead"}
+    assert "refused" in _messages(engine)[0].last_error

@@ -1,0 +1,40 @@
+"""`duban simulate`: the whole campaign on a throw-away database, reproducible by seed."""
+
+from collections import Counter
+
+from duban.instants import fmt
+from duban.preview import simulate_spec
+from tests.conftest import JINZHONG
+
+
+def test_the_preview_is_reproducible_and_complete(tmp_path):
+    first = simulate_spec(JINZHONG, seed=7)
+    again = simulate_spec(JINZHONG, seed=7)
+    other = simulate_spec(JINZHONG, seed=8)
+    key = lambda p: [(e.at, e.recipient, e.kind) for e in p.messages]  # noqa: E731
+    assert key(first) == key(again)
+    assert key(first) != key(other)
+    kinds = first.by_kind()
+    assert set(kinds) == {"opened", "reminder", "overdue", "escalation", "receipt"}
+    opened_at = sorted({fmt(__import__("datetime").datetime.fromisoformat(e.at), "Asia/Shanghai")
+                        for e in first.messages if e.kind == "opened"})  # fmt: skip
+    assert opened_at[0] == "2024-05-10 周五 08:30"
+    assert kinds["receipt"] <= first.planned_submissions
+
+
+def test_no_message_goes_out_in_quiet_hours():
+    from datetime import datetime
+
+    preview = simulate_spec(JINZHONG, seed=3)
+    hours = Counter(fmt(datetime.fromisoformat(e.at), "Asia/Shanghai")[-5:] for e in preview.messages)
+    assert all("07:30" <= hour < "22:00" for hour in hours), hours
+
+
+def test_units_that_never_submit_are_escalated_to_their_county_and_leader():
+    preview = simulate_spec(JINZHONG, seed=5)
+    escalations = [e for e in preview.messages if e.kind == "escalation"]
+    recipients = {e.recipient for e in escalations}
+    assert any(r.startswith("leader:") for r in recipients)
+    assert any(r.isdigit() and len(r) == 6 for r in recipients)  # a county or the city
+    township_lines = [e for e in escalations if "统计站 — 【" in e.rendered.text]
+    assert township_lines, "county bureaus hear which of their townships slipped"

@@ -1,0 +1,63 @@
+"""What staff read on a phone: one message per unit listing its items, absolute dues with weekday, time left."""
+
+from duban.compose import quiet_until
+from duban.messages import render
+from datetime import datetime, timezone
+
+PAYLOAD = {
+    "recipient": "140724100",
+    "recipient_display": "乐平镇统计站",
+    "kind": "reminder",
+    "as_of": "2024-05-22T01:00:00+00:00",
+    "items": [
+        {"kind": "reminder", "stage": "规范化建设自评阶段", "item": "自查评分表", "instance": "", "unit": "140724100",
+         "unit_display": "乐平镇统计站", "due_at": "2024-05-25T15:59:59.999999+00:00", "event_at": "2024-05-22T01:00:00+00:00",
+         "formats": ["xlsx", "pdf"], "stamped": False, "submit_to": None},
+        {"kind": "opened", "stage": "县级检查阶段", "item": "检查评分表", "instance": "", "unit": "140724100",
+         "unit_display": "乐平镇统计站", "due_at": "2024-06-10T15:59:59.999999+00:00", "event_at": "2024-05-22T01:00:00+00:00",
+         "formats": ["pdf"], "stamped": True, "submit_to": "晋中市统计局设管科"},
+    ],
+}  # fmt: skip
+
+
+def _render(payload=PAYLOAD, **extra):
+    return render(payload, title="统计基层基础工作规范化建设\"回头看\"", issuer="晋中市统计局", doc_no=None,
+                  tz="Asia/Shanghai", key="0123456789abcdef0123", contacts=["设管科 0354-0000000"], **extra)  # fmt: skip
+
+
+def test_one_message_lists_every_item_with_its_due():
+    text = _render().text
+    assert text.startswith("【督办】统计基层基础工作规范化建设\"回头看\"\n乐平镇统计站：")
+    assert "截止：5月25日 周六 23:59前（还有3天14小时）" in text
+    assert "截止：6月10日 周一 23:59前" in text
+    assert text.index("即将截止") < text.index("已开始办理")  # the urgent section first
+    assert "格式：pdf（PDF需加盖公章）｜报送至：晋中市统计局设管科" in text
+    assert "联系人：设管科 0354-0000000" in text and "编号 0123456789ab" in text
+
+
+def test_subject_counts_items_and_names_the_most_urgent_kind():
+    assert _render().subject == "【督办】统计基层基础工作规范化建设\"回头看\"：即将截止（2项）"
+
+
+def test_overdue_says_how_long_and_escalation_names_the_unit():
+    late = dict(PAYLOAD, kind="escalation", recipient="leader:leader_east", recipient_display="市局包县区领导（东片）",
+                as_of="2024-05-28T01:00:00+00:00",
+                items=[dict(PAYLOAD["items"][0], kind="escalation")])  # fmt: skip
+    text = _render(late).text
+    assert "您包联的以下单位事项逾期未报" in text
+    assert "乐平镇统计站 — 【规范化建设自评阶段】自查评分表" in text
+    assert "已逾期2天9小时" in text
+
+
+def test_portal_link_when_configured():
+    assert "办理入口：https://duban.example.gov.cn/u/abc" in _render(link="https://duban.example.gov.cn/u/abc").text
+
+
+def test_quiet_hours_defer_to_the_morning():
+    tz = "Asia/Shanghai"
+    at_night = datetime(2024, 5, 25, 16, 0, tzinfo=timezone.utc)  # 00:00 in Shanghai
+    assert quiet_until(at_night, tz, "22:00-07:30") == datetime(2024, 5, 25, 23, 30, tzinfo=timezone.utc)
+    late_evening = datetime(2024, 5, 25, 14, 30, tzinfo=timezone.utc)  # 22:30
+    assert quiet_until(late_evening, tz, "22:00-07:30") == datetime(2024, 5, 25, 23, 30, tzinfo=timezone.utc)
+    daytime = datetime(2024, 5, 25, 2, 0, tzinfo=timezone.utc)
+    assert quiet_until(daytime, tz, "22:00-07:30") == daytime

@@ -1,0 +1,147 @@
+"""Dues written every way the notices write them: dates, times, relative to events and items, 顺延, periods."""
+
+import textwrap
+
+import pytest
+
+from duban.calendar import WorkCalendar
+from duban.instants import fmt
+from duban.plan import build_plan
+from duban.spec.load import load_spec
+
+TZ = "Asia/Shanghai"
+HEAD = """\
+id: t
+title: 测试
+issuer: 昔阳县统计局
+registry: {divisions: ["140724"]}
+"""
+
+
+def _plan(tmp_path, body: str):
+    path = tmp_path / "t.yaml"
+    path.write_text(HEAD + textwrap.dedent(body), encoding="utf-8")
+    return build_plan(load_spec(path), WorkCalendar())
+
+
+def _due(plan, item_id):
+    return {fmt(a.due_at, TZ) for a in plan.assignments if a.item_id == item_id}
+
+
+def test_date_time_and_explicit_offset(tmp_path):
+    plan = _plan(tmp_path, """
+        stages:
+          - id: s
+            name: 阶段
+            window: {start: 2021-12-01, end: 2021-12-31}
+            items:
+              - {id: noon, name: 署名文章, units: "140724", due: "2021-12-05 12:00"}
+              - {id: utc, name: 报表, units: "140724", due: "2021-12-05T04:00Z"}
+              - {id: plain, name: 总结, units: "140724"}
+        """)
+    assert _due(plan, "noon") == {"2021-12-05 周日 12:00"}
+    assert _due(plan, "utc") == {"2021-12-05 周日 12:00"}
+    assert _due(plan, "plain") == {"2021-12-31 周五 23:59"}
+
+
+def test_relative_to_an_event_in_working_days_across_a_holiday(tmp_path):
+    # 2024 国庆: 10/1–10/7 off, 9/29 (Sun) and 10/12 (Sat) worked
+    plan = _plan(tmp_path, """
+        window: {start: 2024-09-20, end: 2024-10-31}
+        events:
+          - {id: open_day, name: 统计开放日, at: 2024-09-27, kind: event}
+        stages:
+          - id: s
+            name: 总结
+            items:
+              - {id: summary, name: 活动总结, units: "140724", due: {after: event:open_day, offset: 3 working days}}
+              - {id: early, name: 预告, units: "140724", due: {before: event:open_day, offset: 2 days, at: "17:00"}}
+              - {id: next, name: 跟进, units: "140724", due: {after: item:summary, offset: 12 hours}}
+        """)
+    # after Fri 9/27: Sun 9/29 (worked), Mon 9/30, then 10/8
+    assert _due(plan, "summary") == {"2024-10-08 周二 23:59"}
+    assert _due(plan, "early") == {"2024-09-25 周三 17:00"}
+    assert _due(plan, "next") == {"2024-10-09 周三 11:59"}
+
+
+def test_postpone_moves_a_holiday_due_to_the_next_working_day(tmp_path):
+    plan = _plan(tmp_path, """
+        stages:
+          - id: s
+            name: 检查
+            window: {start: 2024-05-25, end: 2024-06-10}
+            items:
+              - {id: kept, name: 评分表, units: "140724"}
+              - {id: moved, name: 总结, units: "140724", postpone: holidays}
+              - {id: weekend, name: 问卷, units: "140724", due: 2024-06-15, postpone: holidays_and_weekends}
+        """)
+    assert _due(plan, "kept") == {"2024-06-10 周一 23:59"}
+    assert _due(plan, "moved") == {"2024-06-11 周二 23:59"}
+    assert _due(plan, "weekend") == {"2024-06-17 周一 23:59"}
+
+
+def test_quarterly_items_get_one_instance_per_quarter(tmp_path):
+    plan = _plan(tmp_path, """
+        window: {start: 2020-07-08, end: 2020-12-31}
+        stages:
+          - id: year
+            name: 全年
+            items:
+              - id: press
+                name: 新闻发布会
+                units: "140724"
+                every: {every: quarter, due_after_period: 10 days}
+        """)
+    instances = sorted((a.instance, fmt(a.open_at, TZ), fmt(a.due_at, TZ)) for a in plan.assignments)
+    assert instances == [
+        ("2020Q3", "2020-07-08 周三 08:30", "2020-10-10 周六 23:59"),
+        ("2020Q4", "2020-10-01 周四 08:30", "2021-01-10 周日 23:59"),
+    ]
+
+
+def test_lead_and_cooperating_units(tmp_path):
+    plan = _plan(tmp_path, """
+        stages:
+          - id: s
+            name: 活动
+            window: {start: 2018-09-10, end: 2018-09-20}
+            items:
+              - id: talk
+                name: 座谈会
+                lead: "140724"
+                cooperating: {level: township, under: "140724", exclude: {units: [乐平镇]}}
+        """)
+    roles = {(a.unit_code, a.role) for a in plan.assignments}
+    assert ("140724", "lead") in roles
+    assert ("140724101", "cooperating") in roles  # 皋落镇
+    assert not any(code == "140724100" for code, _ in roles)  # 乐平镇 excluded
+    assert len(roles) == 1 + 9
+
+
+def test_reminders_before_the_opening_are_dropped(tmp_path):
+    plan = _plan(tmp_path, """
+        defaults:
+          reminders: ["5 working days", "1 day", "2 hours"]
+        stages:
+          - id: s
+            name: 短期
+            window: {start: 2024-06-27, end: 2024-06-28}
+            items:
+              - {id: quick, name: 快报, units: "140724"}
+        """)
+    [a] = plan.assignments
+    assert [fmt(t, TZ) for t in a.reminders] == ["2024-06-27 周四 09:00", "2024-06-28 周五 21:59"]
+
+
+def test_uncovered_year_stops_the_plan(tmp_path):
+    from duban.errors import SpecError
+
+    with pytest.raises(SpecError, match="no working-day calendar for 2027"):
+        _plan(tmp_path, """
+            stages:
+              - id: s
+                name: 跨年
+                window: {start: 2026-12-20, end: 2027-01-05}
+                items:
+                  - {id: x, name: 年报, units: "140724"}
+            """)
