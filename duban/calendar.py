@@ -1,7 +1,7 @@
 """Working days (工作日) in mainland China, with 调休, from a maintained library plus an overrides file.
 
 The State Council publishes next year's holiday schedule each November and the calendar library follows
-later; an administrator adds the new year to the overrides file (calendar.yaml) without a release:
+later; an administrator adds the new year to the overrides file (campaign_specs/calendar/overrides.yaml) without a release:
 
     years:
       2027:

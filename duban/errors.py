@@ -71,7 +71,7 @@ class CalendarGapError(DubanError):
 
     def __init__(self, year: int, *, overrides_file: str | None = None) -> None:
         self.year = year
-        where = overrides_file or "campaign_specs/calendar.yaml"
+        where = overrides_file or "campaign_specs/calendar/overrides.yaml"
         super().__init__(
             f"no working-day calendar for {year}: the calendar library covers only the years whose schedule "
             f"the State Council has published. Add {year} to {where} (under `years: {year}:` list its "

@@ -201,10 +201,10 @@ def _targets(registry: Registry, leaders: dict[str, list[str]], unit_code: str, 
 
 
 def load_calendar_for(spec: LoadedSpec, override: Path | None = None) -> WorkCalendar:
-    """The working-day calendar for a spec: the settings' file, or calendar.yaml beside the spec."""
+    """The working-day calendar for a spec: the settings' file, or calendar/overrides.yaml beside the spec."""
     from duban.calendar import load_calendar
 
-    path = override if override is not None else spec.folder / "calendar.yaml"
+    path = override if override is not None else spec.folder / "calendar" / "overrides.yaml"
     return load_calendar(path)
 
 

@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite under home")
     timezone: str = Field(default="Asia/Shanghai", description="zone for specs that name none")
     calendar_file: Path | None = Field(
-        default=None, description="working-day overrides; default calendar.yaml beside the spec"
+        default=None, description="working-day overrides; default calendar/overrides.yaml beside the spec"
     )
     fallback_channels: list[str] = Field(
         default_factory=lambda: ["sink"],

@@ -39,7 +39,7 @@ def validate(spec: LoadedSpec, calendar: WorkCalendar) -> tuple[Plan, list[SpecW
         warnings.append(_warn(spec, (), (
             f"working days in {year} were counted Monday–Friday because no calendar covers {year}; "
             f"`duban plan` will refuse until {year}'s schedule (节假日安排) is added to "
-            f"{calendar.overrides_file or Path(spec.folder) / 'calendar.yaml'}"
+            f"{calendar.overrides_file or Path(spec.folder) / 'calendar' / 'overrides.yaml'}"
         )))  # fmt: skip
     return plan, warnings
 

@@ -47,7 +47,7 @@ def test_a_year_without_data_is_an_error_naming_it_and_the_fix(cal):
     with pytest.raises(CalendarGapError) as caught:
         cal.add_working_days(date(2026, 12, 30), 3)
     assert caught.value.year == 2027
-    assert "2027" in str(caught.value) and "calendar.yaml" in str(caught.value)
+    assert "2027" in str(caught.value) and "overrides.yaml" in str(caught.value)
     assert not cal.covers(2027) and cal.covers(2026)
 
 
