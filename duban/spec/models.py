@@ -13,11 +13,12 @@ import re
 from datetime import time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, field_validator, model_validator
+from pydantic_core import CoreSchema
 
 from duban.calendar import Postpone
 from duban.instants import zone
-from duban.spec.terms import ClockTime, Due, Offset, OffsetField, OffsetUnit, SpecDate
+from duban.spec.terms import OFFSET_SCHEMA, ClockTime, Due, Offset, OffsetField, OffsetUnit, SpecDate
 from duban.units import LEVEL_ALIASES, Level
 
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
@@ -37,6 +38,21 @@ class Strict(BaseModel):
     """Spec models refuse unknown keys, so a typo is an error at its line, not a silent default."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _also(*shorthands: dict[str, Any]):
+    """A JSON Schema hook: the model's object form plus the short forms its before-validator accepts."""
+
+    def hook(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        full = handler(core_schema)
+        forms = [dict(form) for form in shorthands]
+        scalars = [form for form in forms if form.get("type") in ("string", "integer")]
+        for form in forms:
+            if form.get("items") == "self":  # a list of short or full forms (not nested further)
+                form["items"] = {"anyOf": [*scalars, full]}
+        return {"anyOf": [*forms, full]}
+
+    return classmethod(hook)
 
 
 def _level(value: Any) -> Any:
@@ -64,6 +80,12 @@ class Selector(Strict):
     sample: str | None = Field(default=None, description="the units drawn by this sample (samples[].id)")
     any_of: list[Selector] = Field(default_factory=list, description="the union of these selectors")
     exclude: Selector | None = Field(default=None, description="minus these units")
+
+    __get_pydantic_json_schema__ = _also(
+        {"type": "string", "description": "all, a group name, a unit code or a unit name"},
+        {"type": "integer", "description": "a division code"},
+        {"type": "array", "items": "self", "description": "the union of these selectors"},
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -132,6 +154,8 @@ class Reminders(Strict):
     before: list[OffsetField] = Field(default_factory=list, description='offsets before the due, e.g. ["3 working days", "1 day"]')
     at: ClockTime | None = Field(default=None, description="time of day a day-based reminder goes out")
 
+    __get_pydantic_json_schema__ = _also({"type": "array", "items": OFFSET_SCHEMA, "description": "offsets before the due"})
+
     @model_validator(mode="before")
     @classmethod
     def _list_form(cls, value: Any) -> Any:
@@ -150,6 +174,11 @@ class EscalationStep(Strict):
 
 class Escalation(Strict):
     steps: list[EscalationStep] = Field(default_factory=list)
+
+    __get_pydantic_json_schema__ = _also(
+        {"type": "array", "items": EscalationStep.model_json_schema(), "description": "the steps"},
+        EscalationStep.model_json_schema(),
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -275,6 +304,20 @@ class Sample(Strict):
     draws: list[Draw]
     seed: int = Field(description="the seed, recorded with the draw")
     hidden: bool = Field(default=False, description="hide the sample from sampled units until their item opens")
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        full = handler(core_schema)
+        sample = handler.resolve_ref_schema(full)
+        draw = handler.resolve_ref_schema(sample["properties"]["draws"]["items"])
+        inline = {
+            "type": "object",
+            "description": "a sample with its one draw written inline",
+            "additionalProperties": False,
+            "required": ["id", "name", "seed", "from"],
+            "properties": {**{k: v for k, v in sample["properties"].items() if k != "draws"}, **draw["properties"]},
+        }
+        return {"anyOf": [inline, full]}
 
     @model_validator(mode="before")
     @classmethod

@@ -15,7 +15,7 @@ from datetime import date, time
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
 
 from duban.instants import parse_clock
 
@@ -66,7 +66,14 @@ class Offset:
         raise ValueError(f"{value!r} is not an offset; {OFFSET_HINT}")
 
 
-OffsetField = Annotated[Offset, BeforeValidator(Offset.parse), PlainSerializer(str, return_type=str)]
+OFFSET_SCHEMA = {
+    "anyOf": [{"type": "string"}, {"type": "integer"}],
+    "description": "an offset: " + OFFSET_HINT.removeprefix("write an offset such as "),
+    "examples": ["3 working days", "1 day", "12 hours", "3个工作日", "1天"],
+}
+OffsetField = Annotated[
+    Offset, BeforeValidator(Offset.parse), PlainSerializer(str, return_type=str), WithJsonSchema(OFFSET_SCHEMA)
+]
 
 
 def _clock(value: Any) -> time:
@@ -77,7 +84,12 @@ def _clock(value: Any) -> time:
     return parse_clock(str(value))
 
 
-ClockTime = Annotated[time, BeforeValidator(_clock), PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)]
+ClockTime = Annotated[
+    time,
+    BeforeValidator(_clock),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{1,2}:\d{2}$", "examples": ["08:30", "17:00"]}),
+]
 
 _REF_RE = re.compile(r"^(event|stage|item):([A-Za-z0-9_\-]+)(?:\.(start|end))?$|^campaign\.(start|end)$")
 REF_HINT = "write event:<id>, stage:<id> (its end), stage:<id>.start, item:<id> (its due), campaign.start or campaign.end"
@@ -110,7 +122,12 @@ class Ref:
         return cls(kind, target, edge or "end")
 
 
-RefField = Annotated[Ref, BeforeValidator(Ref.parse), PlainSerializer(str, return_type=str)]
+RefField = Annotated[
+    Ref,
+    BeforeValidator(Ref.parse),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": _REF_RE.pattern, "description": REF_HINT}),
+]
 
 _DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DATETIME_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:?\d{2})?$")
@@ -133,7 +150,12 @@ def parse_date(value: Any) -> date:
         raise ValueError(f"{value} is not a date (that day does not exist)") from None
 
 
-SpecDate = Annotated[date, BeforeValidator(parse_date), PlainSerializer(lambda d: d.isoformat(), return_type=str)]
+SpecDate = Annotated[
+    date,
+    BeforeValidator(parse_date),
+    PlainSerializer(lambda d: d.isoformat(), return_type=str),
+    WithJsonSchema({"type": "string", "format": "date", "examples": ["2024-05-13"]}),
+]
 
 
 class AbsoluteDue(BaseModel):
@@ -208,4 +230,14 @@ def _due(value: Any) -> Any:
     raise ValueError(f"{value!r} is not a due; {DUE_HINT}")
 
 
-Due = Annotated[AbsoluteDue | RelativeDue, BeforeValidator(_due), PlainSerializer(str, return_type=str)]
+DUE_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})?)?$",
+         "examples": ["2024-06-30", "2021-12-05 12:00", "2021-12-05T12:00+08:00"]},
+        RelativeDue.model_json_schema(),
+    ],
+    "description": DUE_HINT,
+}  # fmt: skip
+Due = Annotated[
+    AbsoluteDue | RelativeDue, BeforeValidator(_due), PlainSerializer(str, return_type=str), WithJsonSchema(DUE_SCHEMA)
+]

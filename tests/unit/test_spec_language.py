@@ -67,3 +67,21 @@ def test_json_schema_is_generated():
     schema = Campaign.model_json_schema()
     assert {"id", "title", "issuer", "stages", "registry"} <= set(schema["properties"])
     assert "Item" in schema["$defs"] and "Sample" in schema["$defs"]
+
+
+def test_every_spec_in_the_repository_matches_the_published_schema():
+    """`duban schema` is what editors check specs against: it must accept every real spec and refuse typos."""
+    import jsonschema
+
+    from duban.spec.source import read_source
+    from tests.conftest import SPECS
+
+    schema = Campaign.model_json_schema()
+    specs = sorted(SPECS.glob("*.yaml"))
+    assert specs
+    for path in specs:
+        jsonschema.validate(read_source(path).data, schema)
+    data = read_source(specs[0]).data
+    data["stages"][0]["windw"] = data["stages"][0].pop("window", None)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema)
