@@ -11,16 +11,15 @@ import hashlib
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, select
 
-from duban.campaigns import PlannedCampaign, load_campaign
+from duban.campaigns import PlannedCampaign
+from duban.fastsql import Codec
 from duban.instants import in_zone, parse_clock, utc
 from duban.store import is_postgres, unit_of_work
-from duban.tables import Assignment, Intent, OutboxMessage
+from duban.tables import CampaignRow
 
 URGENCY = ("escalation", "overdue", "reminder", "opened", "receipt")
-_I = Intent.__table__
-_A = Assignment.__table__
 
 
 def quiet_until(as_of: datetime, tz: str, quiet_hours: str) -> datetime:
@@ -38,6 +37,15 @@ def quiet_until(as_of: datetime, tz: str, quiet_hours: str) -> datetime:
     return utc(release)
 
 
+_SELECT_PENDING = (
+    "SELECT i.id, i.recipient, i.kind, i.step, i.event_at, a.item_id, a.instance, a.unit_code, a.due_at "
+    "FROM intent i JOIN assignment a ON a.id = i.assignment_id "
+    "WHERE i.campaign_id = ? AND i.message_id IS NULL"
+)
+_OUTBOX_COLUMNS = ("campaign_id", "recipient", "kind", "idempotency_key", "payload", "created_at", "not_before",
+                   "status", "attempts")  # fmt: skip
+
+
 def compose_messages(
     engine: Engine,
     campaign_id: str,
@@ -50,84 +58,65 @@ def compose_messages(
     """Turn pending intents into messages; returns how many messages were written."""
     as_of = utc(as_of)
     with unit_of_work(engine) as conn:
-        query = (
-            select(_I.c.id, _I.c.recipient, _I.c.kind, _I.c.step, _I.c.event_at,
-                   _A.c.stage_id, _A.c.item_id, _A.c.instance, _A.c.unit_code, _A.c.due_at, _A.c.open_at,
-                   _A.c.state)
-            .join(_A, _A.c.id == _I.c.assignment_id)
-            .where(_I.c.campaign_id == campaign_id, _I.c.message_id.is_(None))
-            .order_by(_I.c.recipient, _A.c.stage_order, _I.c.id)
-        )  # fmt: skip
+        codec = Codec(conn)
+        sql, params = _SELECT_PENDING, [campaign_id]
         if recipients is not None:
-            query = query.where(_I.c.recipient.in_(recipients))
+            sql += f" AND i.recipient IN ({', '.join('?' * len(recipients))})"
+            params += recipients
+        sql += " ORDER BY i.recipient, a.stage_order, i.id"
         if is_postgres(conn):
-            query = query.with_for_update(of=_I, skip_locked=True)
+            sql += " FOR UPDATE OF i SKIP LOCKED"
         groups: dict[str, list] = defaultdict(list)
-        for row in conn.execute(query):
-            groups[row.recipient].append(row)
+        for row in codec.select(sql, params):
+            groups[row[1]].append(row)
         if not groups:
             return 0
-        campaign = load_campaign(conn, campaign_id)
-        return _write(conn, campaign, groups, as_of, quiet_hours, urgent)
+        tz = conn.execute(select(CampaignRow.timezone).where(CampaignRow.id == campaign_id)).scalar_one()
+        return _write(codec, campaign_id, tz, groups, as_of, quiet_hours, urgent)
 
 
-def _write(conn: Connection, campaign: PlannedCampaign, groups, as_of, quiet_hours, urgent) -> int:
-    items = {item.id: (stage, item) for stage, item in campaign.spec.items()}
-    deferred = quiet_until(as_of, campaign.tz, quiet_hours)
+def _write(codec: Codec, campaign_id: str, tz: str, groups, as_of, quiet_hours, urgent) -> int:
+    deferred = codec.instant(quiet_until(as_of, tz, quiet_hours))
+    now = codec.instant(as_of)
+    as_of_iso = codec.iso(as_of)
+    iso = codec.iso_of_stored
     messages, links = [], []
     for recipient, rows in groups.items():
-        kind = min((r.kind for r in rows), key=URGENCY.index)
-        ids = sorted(r.id for r in rows)
-        key = hashlib.sha256(f"{campaign.id}|{recipient}|{','.join(map(str, ids))}".encode()).hexdigest()[:32]
-        payload = {
-            "campaign_id": campaign.id,
-            "recipient": recipient,
-            "recipient_display": campaign.display(recipient),
-            "kind": kind,
-            "as_of": as_of.isoformat(),
-            "items": [_item(campaign, items, r) for r in rows],
-        }
-        messages.append(
-            dict(campaign_id=campaign.id, recipient=recipient, kind=kind, idempotency_key=key, payload=payload,
-                 created_at=as_of, not_before=as_of if kind in urgent else deferred, status="pending", attempts=0)
-        )  # fmt: skip
-        links.append((key, ids))
-    conn.execute(insert(OutboxMessage), messages)
-    id_by_key = dict(
-        conn.execute(
-            select(OutboxMessage.idempotency_key, OutboxMessage.id).where(
-                OutboxMessage.idempotency_key.in_([key for key, _ in links])
-            )
-        ).all()
-    )
-    conn.execute(
-        update(_I).where(_I.c.id == bindparam("b_id")).values(message_id=bindparam("b_msg")),
-        [dict(b_id=intent_id, b_msg=id_by_key[key]) for key, ids in links for intent_id in ids],
-    )
+        # row: id, recipient, kind, step, event_at, item_id, instance, unit_code, due_at (see _SELECT_PENDING)
+        kind = rows[0][2] if len(rows) == 1 else min((r[2] for r in rows), key=URGENCY.index)
+        ids = [r[0] for r in rows]
+        key = hashlib.sha256(f"{campaign_id}|{recipient}|{','.join(map(str, sorted(ids)))}".encode()).hexdigest()[:32]
+        items = [{"kind": r[2], "step": r[3], "item_id": r[5], "instance": r[6], "unit": r[7], "due_at": iso(r[8]),
+                  "event_at": iso(r[4])} for r in rows]  # fmt: skip
+        payload = {"recipient": recipient, "kind": kind, "as_of": as_of_iso, "items": items}
+        messages.append((campaign_id, recipient, kind, key, codec.json(payload), now,
+                         now if kind in urgent else deferred, "pending", 0))  # fmt: skip
+        links.append(ids)
+    message_ids = codec.reserve_ids("outbox", len(messages))
+    codec.insert("outbox", ("id", *_OUTBOX_COLUMNS), ((mid, *row) for mid, row in zip(message_ids, messages)))
+    codec.update("intent", ("message_id",), (
+        (mid, intent_id) for mid, intent_ids in zip(message_ids, links) for intent_id in intent_ids
+    ))  # fmt: skip
     return len(messages)
 
 
-def _item(campaign: PlannedCampaign, items: dict, row) -> dict:
-    stage, item = items.get(row.item_id, (None, None))
-    return {
-        "kind": row.kind,
-        "step": row.step,
-        "stage": stage.name if stage else row.stage_id,
-        "item_id": row.item_id,
-        "item": item.name if item else row.item_id,
-        "instance": row.instance,
-        "unit": row.unit_code,
-        "unit_display": campaign.display(row.unit_code),
-        "event_at": utc(row.event_at).isoformat(),
-        "open_at": utc(row.open_at).isoformat(),
-        "due_at": utc(row.due_at).isoformat(),
-        "state": row.state,
-        "formats": list(item.formats) if item else [],
-        "stamped": bool(item.stamped) if item else False,
-        "via": item.via if item else "upload",
-        "submit_to": campaign.display(_code(campaign, item.submit_to)) if item and item.submit_to else None,
-        "note": item.note if item else None,
-    }
+def describe(campaign: PlannedCampaign, payload: dict) -> dict:
+    """The payload with what templates show: stage and item names, formats, units' names, where to send."""
+    items = {item.id: (stage, item) for stage, item in campaign.spec.items()}
+    described = []
+    for entry in payload.get("items", []):
+        stage, item = items.get(entry["item_id"], (None, None))
+        described.append({
+            **entry,
+            "stage": stage.name if stage else "",
+            "item": item.name if item else entry["item_id"],
+            "unit_display": campaign.display(entry["unit"]),
+            "formats": list(item.formats) if item else [],
+            "stamped": bool(item and item.stamped),
+            "submit_to": campaign.display(_code(campaign, item.submit_to)) if item and item.submit_to else None,
+            "note": item.note if item else None,
+        })  # fmt: skip
+    return {**payload, "recipient_display": campaign.display(payload["recipient"]), "items": described}
 
 
 def _code(campaign: PlannedCampaign, ref: str) -> str:
@@ -138,7 +127,6 @@ def _code(campaign: PlannedCampaign, ref: str) -> str:
     if group is not None and group.ref and group.ref in campaign.units:
         return group.ref
     for code, unit in campaign.units.items():
-        if ref in (unit.display,):
+        if ref == unit.display:
             return code
     return ref
-

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, insert, or_, select, update
 
 from duban.campaigns import PlannedCampaign, load_campaign
+from duban.compose import describe
 from duban.instants import utc
 from duban.messages import render
 from duban.notify import Envelope, Notifier, SendResult
@@ -101,7 +102,7 @@ def _send_one(engine, campaign, message, as_of, notifier_for, fallback, max_atte
     spec = campaign.spec
     contacts = [" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts]
     rendered = render(
-        message.payload or {}, title=spec.title, issuer=spec.issuer, doc_no=spec.doc_no, tz=campaign.tz,
+        describe(campaign, message.payload or {}), title=spec.title, issuer=spec.issuer, doc_no=spec.doc_no, tz=campaign.tz,
         key=message.idempotency_key, contacts=contacts, link=portal_url,
     )  # fmt: skip
     envelope = Envelope(

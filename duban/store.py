@@ -7,7 +7,6 @@ tick locks the rows it changes (FOR UPDATE SKIP LOCKED), so two workers never ap
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -19,6 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, delete, event, insert,
 from sqlmodel import SQLModel
 
 from duban.errors import StoreError
+from duban.fastsql import Codec
 from duban.plan import Plan
 from duban.spec.load import LoadedSpec
 from duban.state import State
@@ -118,7 +118,11 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
                   timezone=campaign.timezone, spec_path=str(spec.path), spec_sha256=spec.sha256,
                   spec_text=spec.path.read_text(encoding="utf-8"), planned_at=now)],
         )  # fmt: skip
-        conn.execute(insert(CampaignUnit), _unit_rows(plan))
+        codec = Codec(conn)
+        unit_rows = _unit_rows(plan)
+        codec.insert("campaign_unit", list(unit_rows[0]), (
+            tuple(codec.json(v) if k == "channels" else v for k, v in row.items()) for row in unit_rows
+        ))  # fmt: skip
         if plan.samples:
             conn.execute(
                 insert(SampleDraw),
@@ -126,18 +130,36 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
                       detail=[{"rule": d.rule, "members": d.members, "short": d.short} for d in s.draws],
                       drawn_at=now) for s in plan.samples.values()],
             )  # fmt: skip
-        rows = [
-            dict(campaign_id=campaign.id, stage_id=a.stage_id, stage_order=a.stage_order, item_id=a.item_id,
-                 instance=a.instance, unit_code=a.unit_code, role=a.role, open_at=a.open_at, due_at=a.due_at,
-                 reminders=[_iso(t) for t in a.reminders],
-                 escalations=[[_iso(t), list(targets)] for t, targets in a.escalations],
-                 state=State.pending.value, reminders_done=0, escalations_done=0, next_event_at=a.open_at,
-                 updated_at=now)
-            for a in plan.assignments
-        ]  # fmt: skip
-        for start in range(0, len(rows), 20_000):
-            conn.execute(insert(Assignment), rows[start : start + 20_000])
+        _insert_assignments(conn, campaign.id, plan, now)
     return True
+
+
+_ASSIGNMENT_COLUMNS = (
+    "campaign_id", "stage_id", "stage_order", "item_id", "instance", "unit_code", "role", "open_at", "due_at",
+    "reminders", "escalations", "state", "reminders_done", "escalations_done", "next_event_at", "updated_at",
+)  # fmt: skip
+
+
+def _insert_assignments(conn: Connection, campaign_id: str, plan: Plan, now: datetime) -> None:
+    """Bulk insert; the schedule columns of an item's assignments are encoded once and shared."""
+    codec = Codec(conn)
+    encoded: dict[tuple, tuple[str, str]] = {}
+    rows = []
+    for a in plan.assignments:
+        schedule_key = (a.reminders, a.escalations)
+        if schedule_key not in encoded:
+            encoded[schedule_key] = (
+                codec.json([codec.iso(t) for t in a.reminders]),
+                codec.json([[codec.iso(t), list(targets)] for t, targets in a.escalations]),
+            )
+        reminders, escalations = encoded[schedule_key]
+        rows.append((
+            campaign_id, a.stage_id, a.stage_order, a.item_id, a.instance, a.unit_code, a.role,
+            codec.instant(a.open_at), codec.instant(a.due_at), reminders, escalations, State.pending.value, 0, 0,
+            codec.instant(a.open_at), codec.instant(now),
+        ))  # fmt: skip
+    for start in range(0, len(rows), 20_000):
+        codec.insert("assignment", _ASSIGNMENT_COLUMNS, rows[start : start + 20_000])
 
 
 def _unit_rows(plan: Plan) -> list[dict[str, Any]]:
@@ -154,12 +176,6 @@ def _unit_rows(plan: Plan) -> list[dict[str, Any]]:
                  channels=list(leader.channels), contact=None, phone=None)
         )  # fmt: skip
     return rows
-
-
-def _iso(moment: datetime) -> str:
-    from duban.instants import utc
-
-    return utc(moment).isoformat()
 
 
 def _delete_campaign(conn: Connection, campaign_id: str) -> None:
@@ -180,7 +196,3 @@ def reset_campaign(engine: Engine, campaign_id: str) -> None:
     with unit_of_work(engine) as conn:
         campaign_row(conn, campaign_id)
         _delete_campaign(conn, campaign_id)
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)

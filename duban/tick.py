@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, func, select
 
+from duban.fastsql import Codec
 from duban.instants import utc
-from duban.state import EventKind, Progress, Schedule, State, Transition, advance, next_event_at
+from duban.state import EventKind, Progress, Schedule, State, advance, next_event_at
 from duban.store import is_postgres, unit_of_work
-from duban.tables import Assignment, Intent, TransitionRow
+from duban.tables import Assignment
 
 _A = Assignment.__table__
 _UNIT_FACING = (EventKind.opened, EventKind.reminder, EventKind.overdue)
@@ -36,54 +38,102 @@ class StageTick:
         return sum(self.events.values())
 
 
+_SELECT_DUE = (
+    "SELECT id, unit_code, state, open_at, due_at, CAST(reminders AS TEXT) AS reminders, "
+    "CAST(escalations AS TEXT) AS escalations, reminders_done, escalations_done "
+    "FROM assignment WHERE campaign_id = ? AND stage_id = ? AND next_event_at <= ? ORDER BY next_event_at, id"
+)
+_TRANSITION_COLUMNS = ("campaign_id", "assignment_id", "event", "step", "from_state", "to_state", "event_at",
+                       "recorded_at", "actor")  # fmt: skip
+_INTENT_COLUMNS = ("campaign_id", "assignment_id", "recipient", "kind", "step", "event_at", "created_at")
+
+
 def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime, *, actor: str = "tick") -> StageTick:
     """Advance the stage's due assignments to `as_of`; transitions and intents commit together."""
     as_of = utc(as_of)
     result = StageTick(stage_id)
     with unit_of_work(engine) as conn:
-        query = (
-            select(_A.c.id, _A.c.unit_code, _A.c.state, _A.c.open_at, _A.c.due_at, _A.c.reminders, _A.c.escalations,
-                   _A.c.reminders_done, _A.c.escalations_done)
-            .where(_A.c.campaign_id == campaign_id, _A.c.stage_id == stage_id, _A.c.next_event_at <= as_of)
-            .order_by(_A.c.next_event_at, _A.c.id)
-        )  # fmt: skip
-        if is_postgres(conn):
-            query = query.with_for_update(skip_locked=True)
+        codec = Codec(conn)
+        sql = _SELECT_DUE + (" FOR UPDATE SKIP LOCKED" if is_postgres(conn) else "")
+        rows = codec.select(sql, (campaign_id, stage_id, codec.instant(as_of)))
+        now = codec.instant(as_of)
         updates, transitions, intents = [], [], []
-        for row in conn.execute(query):
-            result.examined += 1
-            escalations = row.escalations or []
-            schedule = schedule_of(row)
-            progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
-            changes, progress = advance(schedule, progress, as_of)
-            if not changes:
+        # Assignments of one item share their schedule and usually their progress: work each case out once.
+        outcomes: dict[tuple, _Outcome] = {}
+        for row in rows:
+            case = (row.state, row.reminders_done, row.escalations_done, row.open_at, row.due_at, row.reminders,
+                    row.escalations)  # fmt: skip
+            outcome = outcomes.get(case)
+            if outcome is None:
+                outcome = outcomes[case] = _outcome(codec, row, as_of)
+            outcome.count += 1
+            if not outcome.transitions:
                 continue
-            updates.append(
-                dict(b_id=row.id, b_state=progress.state.value, b_rd=progress.reminders_done,
-                     b_ed=progress.escalations_done, b_next=next_event_at(schedule, progress), b_now=as_of)
-            )  # fmt: skip
-            for change in changes:
-                result.events[change.event.value] += 1
-                transitions.append(
-                    dict(campaign_id=campaign_id, assignment_id=row.id, event=change.event.value, step=change.step,
-                         from_state=change.from_state.value, to_state=change.to_state.value, event_at=change.at,
-                         recorded_at=as_of, actor=actor)
-                )  # fmt: skip
-            intents.extend(_intents(campaign_id, row.id, row.unit_code, changes, escalations, as_of))
-        if updates:
-            conn.execute(
-                update(_A)
-                .where(_A.c.id == bindparam("b_id"))
-                .values(state=bindparam("b_state"), reminders_done=bindparam("b_rd"),
-                        escalations_done=bindparam("b_ed"), next_event_at=bindparam("b_next"),
-                        updated_at=bindparam("b_now")),
-                updates,
-            )  # fmt: skip
-            conn.execute(insert(TransitionRow), transitions)
-        if intents:
-            conn.execute(insert(Intent), intents)
+            updates.append((*outcome.update, now, row.id))
+            transitions.extend((campaign_id, row.id, *part, now, actor) for part in outcome.transitions)
+            if outcome.unit_intent:
+                intents.append((campaign_id, row.id, row.unit_code, *outcome.unit_intent, now))
+            intents.extend((campaign_id, row.id, *part, now) for part in outcome.escalation_intents)
+        for outcome in outcomes.values():
+            result.examined += outcome.count
+            for event, *_rest in outcome.transitions:
+                result.events[event] += outcome.count
+        codec.update("assignment", ("state", "reminders_done", "escalations_done", "next_event_at", "updated_at"), updates)
+        codec.insert("transition", _TRANSITION_COLUMNS, transitions)
+        codec.insert("intent", _INTENT_COLUMNS, intents)
         result.intents = len(intents)
     return result
+
+
+@dataclass
+class _Outcome:
+    """What advancing one case (schedule + progress) gives, already encoded for the driver."""
+
+    update: tuple  # state, reminders_done, escalations_done, next_event_at
+    transitions: list[tuple]  # (event, step, from, to, event_at)
+    unit_intent: tuple | None  # (kind, step, event_at) for the unit itself
+    escalation_intents: list[tuple]  # (recipient, kind, step, event_at)
+    count: int = 0
+
+
+def _outcome(codec: Codec, row, as_of: datetime) -> _Outcome:
+    """Advance one case; after a gap a unit hears once about where its item stands, not once per missed event."""
+    schedule, escalations = _schedule(codec, row)
+    changes, progress = advance(schedule, Progress(State(row.state), row.reminders_done, row.escalations_done), as_of)
+    facing = [c for c in changes if c.event in _UNIT_FACING]
+    escalated = [c for c in changes if c.event is EventKind.escalation]
+    unit_intent = None
+    if facing:
+        last = facing[-1]
+        unit_intent = (last.event.value, last.step, codec.instant(last.at))
+    escalation_intents = []
+    if escalated:
+        last = escalated[-1]
+        escalation_intents = [(target, "escalation", last.step, codec.instant(last.at))
+                              for target in escalations[last.step][1]]  # fmt: skip
+    return _Outcome(
+        update=(progress.state.value, progress.reminders_done, progress.escalations_done,
+                codec.instant(next_event_at(schedule, progress))),
+        transitions=[(c.event.value, c.step, c.from_state.value, c.to_state.value, codec.instant(c.at)) for c in changes],
+        unit_intent=unit_intent,
+        escalation_intents=escalation_intents,
+    )  # fmt: skip
+
+
+def _schedule(codec: Codec, row) -> tuple[Schedule, list]:
+    escalations = codec.read_json(row.escalations) or []
+    schedule = Schedule(
+        open_at=codec.read_instant(row.open_at),
+        due_at=codec.read_instant(row.due_at),
+        reminders=_instants(tuple(codec.read_json(row.reminders) or ())),
+        escalations=_instants(tuple(step[0] for step in escalations)),
+    )
+    return schedule, escalations
+
+
+@lru_cache(maxsize=4096)
+def _instants(texts: tuple[str, ...]) -> tuple[datetime, ...]:
+    return tuple(datetime.fromisoformat(t) for t in texts)
 
 
 def schedule_of(row) -> Schedule:
@@ -91,40 +141,9 @@ def schedule_of(row) -> Schedule:
     return Schedule(
         open_at=row.open_at,
         due_at=row.due_at,
-        reminders=tuple(datetime.fromisoformat(t) for t in row.reminders or []),
-        escalations=tuple(datetime.fromisoformat(step[0]) for step in row.escalations or []),
+        reminders=_instants(tuple(row.reminders or ())),
+        escalations=_instants(tuple(step[0] for step in row.escalations or ())),
     )
-
-
-def _intents(
-    campaign_id: str,
-    assignment_id: int,
-    unit_code: str,
-    changes: list[Transition],
-    escalations: list[list],
-    as_of: datetime,
-) -> list[dict]:
-    """One intent to the unit for its latest unit-facing change; one per target for the latest escalation.
-
-    After a gap, a unit hears once about where its item stands now, not once per missed event.
-    """
-    found = []
-    facing = [c for c in changes if c.event in _UNIT_FACING]
-    if facing:
-        last = facing[-1]
-        found.append(
-            dict(campaign_id=campaign_id, assignment_id=assignment_id, recipient=unit_code, kind=last.event.value,
-                 step=last.step, event_at=last.at, created_at=as_of)
-        )  # fmt: skip
-    escalated = [c for c in changes if c.event is EventKind.escalation]
-    if escalated:
-        last = escalated[-1]
-        for target in escalations[last.step][1]:
-            found.append(
-                dict(campaign_id=campaign_id, assignment_id=assignment_id, recipient=target, kind="escalation",
-                     step=last.step, event_at=last.at, created_at=as_of)
-            )  # fmt: skip
-    return found
 
 
 def next_instant(engine: Engine, campaign_id: str, stages: list[str], after: datetime | None = None) -> datetime | None:

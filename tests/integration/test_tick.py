@@ -59,14 +59,17 @@ def test_a_tick_after_a_three_day_gap_yields_exactly_those_days_transitions(sqli
 
 
 def test_transitions_and_intents_commit_together(engine, monkeypatch):
-    import duban.tick
+    from duban.fastsql import Codec
 
     plan_jinzhong(engine)
+    real_insert = Codec.insert
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("disk full while writing intents")
+    def insert(self, table, columns, rows):
+        if table == "intent":
+            raise RuntimeError("disk full while writing intents")
+        return real_insert(self, table, columns, rows)
 
-    monkeypatch.setattr(duban.tick, "_intents", broken)
+    monkeypatch.setattr(Codec, "insert", insert)
     with pytest.raises(RuntimeError):
         tick_stage(engine, CAMPAIGN, "self_assessment", at("2024-05-10 09:00"))
     with engine.connect() as conn:
