@@ -74,12 +74,14 @@ def dispatch(
     batch: int = 500,
     max_attempts: int = 5,
     portal_url: str | None = None,
+    limit: int | None = None,
 ) -> DispatchResult:
-    """Send every message ready at `as_of`, batch by batch, until none is left."""
+    """Send every message ready at `as_of` (at most `limit`), batch by batch, until none is left."""
     result = DispatchResult()
     campaigns: dict[str, PlannedCampaign] = {}
-    while True:
-        ids = claim(engine, as_of, worker=worker, limit=batch, campaign_id=campaign_id)
+    while limit is None or result.claimed < limit:
+        take = batch if limit is None else min(batch, limit - result.claimed)
+        ids = claim(engine, as_of, worker=worker, limit=take, campaign_id=campaign_id)
         if not ids:
             return result
         result.claimed += len(ids)
@@ -94,6 +96,7 @@ def dispatch(
             setattr(result, outcome, getattr(result, outcome) + 1)
             if outcome == "sent":
                 result.by_kind[message.kind] = result.by_kind.get(message.kind, 0) + 1
+    return result
 
 
 def _send_one(engine, campaign, message, as_of, notifier_for, fallback, max_attempts, portal_url) -> str:

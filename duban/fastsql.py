@@ -141,7 +141,11 @@ class Codec:
         return [row[0] for row in rows]
 
     def select(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        """Run `sql` written with `?` markers (rewritten for the driver)."""
+        """Run a query written with `?` markers (rewritten for the driver) and return its rows."""
+        return self.execute(sql, params).all()
+
+    def execute(self, sql: str, params: Sequence[Any]) -> Any:
+        """Run one statement written with `?` markers."""
         if self.marker != "?":
             sql = sql.replace("%", "%%").replace("?", self.marker)
-        return self.conn.exec_driver_sql(sql, tuple(params)).all()
+        return self.conn.exec_driver_sql(sql, tuple(params))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timezone
+from functools import lru_cache
 
 import pendulum
 from pendulum import DateTime
@@ -15,8 +16,9 @@ WEEKDAYS = "一二三四五六日"
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
+@lru_cache(maxsize=64)
 def zone(name: str) -> pendulum.Timezone:
-    """A pendulum zone by IANA name; ValueError names the bad zone."""
+    """A pendulum zone by IANA name (loaded once); ValueError names the bad zone."""
     try:
         return pendulum.timezone(name)
     except Exception as exc:  # pendulum raises InvalidTimezone with a terse text

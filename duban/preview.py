@@ -1,7 +1,8 @@
 """`duban simulate`: the preview an administrator reads before go-live.
 
 Plans the spec into a throw-away SQLite database, runs the whole campaign on a simulated clock with seeded
-synthetic units, and returns every message that would go out (when, to whom, what).
+synthetic units, and returns every message that would go out (when, to whom, what). Nothing is sent: at each
+step the ready messages are taken from the outbox as they are, and rendered only when someone reads them.
 """
 
 from __future__ import annotations
@@ -10,25 +11,56 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 
-from duban.campaigns import load_campaign
-from duban.dispatch import dispatch
+import orjson
+from sqlalchemy import Engine
+
+from duban.campaigns import PlannedCampaign, load_campaign
+from duban.compose import describe
+from duban.fastsql import Codec
 from duban.lifecycle import ensure_planned
-from duban.notify import Envelope, SendResult
+from duban.messages import Rendered, render
 from duban.simulate import Behaviour, RunLog, domain_tick, run_clock, synthetic_submissions
-from duban.store import make_engine, init_db
+from duban.store import init_db, make_engine, unit_of_work
 
 
 @dataclass
-class Collector:
-    """A notifier that keeps every envelope in the order sent."""
+class PreviewMessage:
+    """A message the campaign would send: when, to whom, which kind; its text is rendered on demand."""
 
-    envelopes: list[Envelope] = field(default_factory=list)
+    at: str  # ISO instant (UTC)
+    recipient: str
+    kind: str
+    key: str
+    payload_json: str = field(repr=False)  # kept as text: a national preview holds half a million of these
+    campaign: PlannedCampaign = field(repr=False)
 
-    def send(self, channel: str, envelope: Envelope) -> SendResult:
-        self.envelopes.append(envelope)
-        return SendResult(True, "collected")
+    @property
+    def recipient_display(self) -> str:
+        return self.campaign.display(self.recipient)
+
+    @cached_property
+    def rendered(self) -> Rendered:
+        spec = self.campaign.spec
+        contacts = [" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts]
+        payload = orjson.loads(self.payload_json) if isinstance(self.payload_json, str) else self.payload_json
+        return render(describe(self.campaign, payload), title=spec.title, issuer=spec.issuer, doc_no=spec.doc_no,
+                      tz=self.campaign.tz, key=self.key, contacts=contacts)  # fmt: skip
+
+
+def release_ready(engine: Engine, campaign: PlannedCampaign, as_of: datetime) -> list[PreviewMessage]:
+    """Mark every message ready at `as_of` as sent, in one statement, and return them (the dry dispatcher)."""
+    with unit_of_work(engine) as conn:
+        codec = Codec(conn)
+        at = codec.instant(as_of)
+        where = "campaign_id = ? AND status = 'pending' AND not_before <= ?"
+        rows = codec.select(f"SELECT recipient, kind, idempotency_key, CAST(payload AS TEXT) FROM outbox WHERE {where} ORDER BY id",
+                            (campaign.id, at))  # fmt: skip
+        codec.execute(f"UPDATE outbox SET status = 'sent', attempts = 1, sent_at = ? WHERE {where}", (at, campaign.id, at))
+    iso = codec.iso(as_of)
+    return [PreviewMessage(iso, r[0], r[1], r[2], r[3], campaign) for r in rows]
 
 
 @dataclass
@@ -39,13 +71,13 @@ class Preview:
     start: datetime
     end: datetime
     log: RunLog
-    messages: list[Envelope]
+    messages: list[PreviewMessage]
     assignments: int
     planned_submissions: int
     planned_late: int
 
     def by_kind(self) -> Counter:
-        return Counter(e.kind for e in self.messages)
+        return Counter(m.kind for m in self.messages)
 
 
 def simulate_spec(
@@ -57,33 +89,51 @@ def simulate_spec(
     behaviour: Behaviour = Behaviour(),
     quiet_hours: str = "22:00-07:30",
     calendar_file: Path | None = None,
+    database_url: str | None = None,
 ) -> Preview:
     """Run the campaign in `path` from `start` to `end` (default: its whole timeline) on a scratch database."""
     with tempfile.TemporaryDirectory(prefix="duban-simulate-") as scratch:
-        engine = make_engine(f"sqlite:///{Path(scratch) / 'simulate.db'}")
+        engine = make_engine(database_url or f"sqlite:///{Path(scratch) / 'simulate.db'}")
         init_db(engine)
         try:
             planned = ensure_planned(engine, path, now=datetime.now().astimezone(), calendar_file=calendar_file)
-            plan = planned.plan
-            campaign = load_campaign(engine, planned.campaign_id)
-            first = min(a.open_at for a in plan.assignments)
-            last = max(max([a.due_at, *(t for t, _ in a.escalations)]) for a in plan.assignments)
-            start = start or first
-            end = end or (last + timedelta(days=3))
-            subs = synthetic_submissions(engine, campaign.id, campaign.tz, behaviour, seed)
-            collector = Collector()
-            stages = campaign.stage_ids()
-            log = run_clock(
-                engine, campaign.id, stages, campaign.tz, start=start, end=end, submissions=subs,
-                tick=domain_tick(engine, campaign.id, stages, quiet_hours),
-                dispatch=lambda at: dispatch(engine, at, lambda _ref: collector, fallback_channels=["preview"],
-                                             campaign_id=campaign.id),
-                quiet_hours=quiet_hours,
-            )  # fmt: skip
-            return Preview(
-                campaign_id=campaign.id, title=campaign.spec.title, tz=campaign.tz, start=start, end=end, log=log,
-                messages=collector.envelopes, assignments=len(plan.assignments),
-                planned_submissions=len(subs), planned_late=sum(1 for s in subs if s.late),
-            )  # fmt: skip
+            return simulate_planned(engine, planned.campaign_id, seed=seed, start=start, end=end,
+                                    behaviour=behaviour, quiet_hours=quiet_hours)  # fmt: skip
         finally:
             engine.dispose()
+
+
+def simulate_planned(
+    engine: Engine,
+    campaign_id: str,
+    *,
+    seed: int = 1,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    behaviour: Behaviour = Behaviour(),
+    quiet_hours: str = "22:00-07:30",
+) -> Preview:
+    """Run an already planned campaign through its timeline (the scratch database is the caller's)."""
+    campaign = load_campaign(engine, campaign_id)
+    with engine.connect() as conn:
+        codec = Codec(conn)
+        first, last, count = codec.select(
+            "SELECT MIN(open_at), MAX(due_at), COUNT(*) FROM assignment WHERE campaign_id = ?", (campaign_id,)
+        )[0]
+        first, last = codec.read_instant(first), codec.read_instant(last)
+    start = start or first
+    end = end or (last + timedelta(days=10))
+    subs = synthetic_submissions(engine, campaign.id, campaign.tz, behaviour, seed)
+    sent: list[PreviewMessage] = []
+    stages = campaign.stage_ids()
+    log = run_clock(
+        engine, campaign.id, stages, campaign.tz, start=start, end=end, submissions=subs,
+        tick=domain_tick(engine, campaign.id, stages, quiet_hours),
+        dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
+        quiet_hours=quiet_hours,
+    )  # fmt: skip
+    return Preview(
+        campaign_id=campaign.id, title=campaign.spec.title, tz=campaign.tz, start=start, end=end, log=log,
+        messages=sent, assignments=count, planned_submissions=len(subs),
+        planned_late=sum(1 for s in subs if s.late),
+    )  # fmt: skip

@@ -13,14 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, select
 
 from duban.compose import compose_messages
 from duban.instants import at_clock, in_zone, utc
 from duban.state import Progress, Schedule, State, submit
+from duban.fastsql import Codec
 from duban.store import unit_of_work
-from duban.tables import Assignment, Intent, OutboxMessage, Submission, TransitionRow
-from duban.tick import next_instant, tick_stage
+from duban.tables import Assignment, OutboxMessage
+from duban.tick import _INTENT_COLUMNS, _TRANSITION_COLUMNS, next_instant, tick_stage
 
 _A = Assignment.__table__
 _O = OutboxMessage.__table__
@@ -88,34 +89,37 @@ def _office_instant(rng: random.Random, start: datetime, end: datetime, tz: str)
     return utc(office) if start <= office <= end else utc(moment)
 
 
+_SUBMISSION_COLUMNS = ("campaign_id", "assignment_id", "unit_code", "item_id", "version", "submitted_at", "late",
+                       "files", "metrics", "actor")  # fmt: skip
+
+
 def record_synthetic(engine: Engine, campaign_id: str, batch: list[PlannedSubmission]) -> int:
     """Record a batch of synthetic submissions (no files) in one transaction, with receipts."""
     if not batch:
         return 0
     with unit_of_work(engine) as conn:
+        codec = Codec(conn)
+        states: dict[int, tuple] = {}
         ids = [s.assignment_id for s in batch]
-        rows = {r.id: r for r in conn.execute(select(_A).where(_A.c.id.in_(ids)))}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for row in codec.select(f"SELECT id, state, open_at, due_at FROM assignment WHERE id IN ({', '.join('?' * len(chunk))})", chunk):
+                states[row[0]] = (row[1], codec.read_instant(row[2]), codec.read_instant(row[3]))
         subs, updates, transitions, intents = [], [], [], []
         for s in batch:
-            row = rows[s.assignment_id]
-            change, progress = submit(Schedule(row.open_at, row.due_at), Progress(State(row.state)), s.at)
-            subs.append(dict(campaign_id=campaign_id, assignment_id=row.id, unit_code=row.unit_code,
-                             item_id=row.item_id, version=1, submitted_at=s.at, late=s.at > row.due_at, files=[],
-                             metrics={}, actor="simulated"))  # fmt: skip
-            updates.append((row.id, progress.state.value, s.at))
-            transitions.append(dict(campaign_id=campaign_id, assignment_id=row.id, event="submitted", step=1,
-                                    from_state=change.from_state.value, to_state=change.to_state.value,
-                                    event_at=s.at, recorded_at=s.at, actor="simulated"))  # fmt: skip
-            intents.append(dict(campaign_id=campaign_id, assignment_id=row.id, recipient=row.unit_code,
-                                kind="receipt", step=1, event_at=s.at, created_at=s.at))  # fmt: skip
-        conn.execute(insert(Submission), subs)
-        for assignment_id, state, at in updates:
-            conn.execute(
-                update(_A).where(_A.c.id == assignment_id)
-                .values(state=state, next_event_at=None, submitted_at=at, updated_at=at)
-            )  # fmt: skip
-        conn.execute(insert(TransitionRow), transitions)
-        conn.execute(insert(Intent), intents)
+            state, open_at, due_at = states[s.assignment_id]
+            change, progress = submit(Schedule(open_at, due_at), Progress(State(state)), s.at)
+            at = codec.instant(s.at)
+            subs.append((campaign_id, s.assignment_id, s.unit_code, s.item_id, 1, at, s.at > due_at, "[]", "{}",
+                         "simulated"))  # fmt: skip
+            updates.append((progress.state.value, None, at, at, s.assignment_id))
+            transitions.append((campaign_id, s.assignment_id, "submitted", 1, change.from_state.value,
+                                change.to_state.value, at, at, "simulated"))  # fmt: skip
+            intents.append((campaign_id, s.assignment_id, s.unit_code, "receipt", 1, at, at))
+        codec.insert("submission", _SUBMISSION_COLUMNS, subs)
+        codec.update("assignment", ("state", "next_event_at", "submitted_at", "updated_at"), updates)
+        codec.insert("transition", _TRANSITION_COLUMNS, transitions)
+        codec.insert("intent", _INTENT_COLUMNS, intents)
     return len(batch)
 
 
