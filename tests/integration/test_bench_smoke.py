@@ -1,0 +1,25 @@
+"""A tiny run of the national benchmark, so the script keeps working (the full run is not part of the suite)."""
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_the_benchmark_runs_end_to_end_on_a_small_campaign():
+    out = subprocess.run(
+        [sys.executable, "bench/national.py", "--units", "60", "--runs", "1", "--dispatch", "40", "--no-prefect"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    for backend in ("sqlite", "postgres"):
+        figures = report[backend]
+        units = figures["units"]
+        assert figures["assignments"] == 4 * units and units > 60  # the townships and their counties
+        assert figures["open_stage_units"] == units
+        assert figures["dispatched_per_run"] == 40 and figures["dispatch_msgs_per_s"] > 0
+        assert figures["simulate_messages"] > units
+        assert 0 < figures["idle_tick_ms"] < 1000
+        assert set(figures["peak_rss_mib"]) == {"plan", "idle", "open", "dispatch", "simulate"}
