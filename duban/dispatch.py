@@ -106,7 +106,7 @@ def _send_one(engine, campaign, message, as_of, notifier_for, fallback, max_atte
     contacts = [" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts]
     rendered = render(
         describe(campaign, message.payload or {}), title=spec.title, issuer=spec.issuer, doc_no=spec.doc_no, tz=campaign.tz,
-        key=message.idempotency_key, contacts=contacts, link=portal_url,
+        key=message.idempotency_key, contacts=contacts, link=portal_url, now=utc(as_of),
     )  # fmt: skip
     envelope = Envelope(
         key=message.idempotency_key, recipient=message.recipient, recipient_display=campaign.display(message.recipient),

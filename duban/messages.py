@@ -59,9 +59,10 @@ def render(
     key: str,
     contacts: list[str] = (),  # type: ignore[assignment]
     link: str | None = None,
+    now: datetime | None = None,
 ) -> Rendered:
-    """Subject and text of one message, as of the instant it was composed."""
-    as_of = datetime.fromisoformat(payload["as_of"])
+    """Subject and text of one message; time left or overdue is counted to `now` (the send), else its composing."""
+    as_of = now or datetime.fromisoformat(payload["as_of"])
     sections = []
     for kind in ORDER:
         entries = [_entry(item, as_of, tz) for item in payload["items"] if item["kind"] == kind]
@@ -86,10 +87,11 @@ def _entry(item: dict, as_of: datetime, tz: str) -> dict:
         submitted = datetime.fromisoformat(item["event_at"])
         on_time = "按时报送" if submitted <= due else f"逾期{span_words((submitted - due).total_seconds())}报送"
         when = f"报送时间：{fmt_cn(submitted, tz)}（{on_time}）"
-    elif left >= 0:
-        when = f"截止：{fmt_cn(due, tz)}前（还有{span_words(left)}）"
+    elif item["kind"] in ("overdue", "escalation") or left < 0:
+        late = f"已逾期{span_words(left)}" if left <= -60 else "已逾期"
+        when = f"截止：{fmt_cn(due, tz)}（{late}）"
     else:
-        when = f"截止：{fmt_cn(due, tz)}（已逾期{span_words(left)}）"
+        when = f"截止：{fmt_cn(due, tz)}前（还有{span_words(left)}）"
     details = []
     if item.get("formats"):
         details.append("格式：" + "、".join(item["formats"]) + ("（PDF需加盖公章）" if item.get("stamped") else ""))

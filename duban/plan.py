@@ -18,7 +18,7 @@ from duban.errors import DubanError, PlanError, SpecError, SpecErrors
 from duban.overlay import build_registry
 from duban.periods import periods_between
 from duban.sampling import SampleResult, draw_sample
-from duban.select import Resolver
+from duban.select import Resolver, UnknownName
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign, Item, Selector, Stage
 from duban.spec.source import PathKey
@@ -54,6 +54,8 @@ class Plan:
     events: list[tuple[str, str, DateTime]]  # (id, name, at)
     leaders: dict[str, list[str]]  # leader id → unit codes answered for (包县区)
     item_dues: dict[str, DateTime] = field(default_factory=dict)
+    submit_to: dict[str, str | None] = field(default_factory=dict)  # item id → receiving unit code (None: free text)
+    report_due: DateTime | None = None
 
     def units_in_plan(self) -> list[str]:
         return sorted({a.unit_code for a in self.assignments})
@@ -107,6 +109,7 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     windows: dict[str, tuple[DateTime, DateTime]] = {}
     assignments: list[PlannedAssignment] = []
     item_dues: dict[str, DateTime] = {}
+    submit_to: dict[str, str | None] = {}
     for s_index, stage in enumerate(campaign.stages):
         where = ("stages", s_index)
         window = at((*where, "window"), lambda st=stage: (timeline.stage_start(st), timeline.stage_end(st)))
@@ -115,6 +118,8 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
         for i_index, item in enumerate(stage.items):
             item_path = (*where, "items", i_index)
             roles = at(item_path, lambda it=item: _roles(it, resolver, item_path))
+            if item.submit_to is not None:
+                submit_to[item.id] = _one_unit(resolver, item.submit_to)
             instances = at(item_path, lambda st=stage, it=item: _instances(timeline, st, it))
             if not roles or not instances:
                 continue
@@ -123,6 +128,8 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
                     item_dues[item.id] = due_at
                 reminders = at((*item_path, "reminders"), lambda it=item, o=open_at, d=due_at: timeline.reminders(it, o, d))
                 steps = at((*item_path, "escalation"), lambda it=item, d=due_at: timeline.escalations(it, d)) or []
+                steps = [(when, at((*item_path, "escalation"), lambda to=to: _named(resolver, to)) or to)
+                         for when, to in steps]  # fmt: skip
                 for unit_code, role in roles:
                     assignments.append(
                         PlannedAssignment(
@@ -139,13 +146,15 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
         moment = at(("events", index, "at"), lambda e=event: timeline.instant(e.at, default_clock=time(0, 0)))
         if moment is not None:
             events.append((event.id, event.name, moment))
+    report_due = None
     if campaign.report and campaign.report.due is not None:
-        at(("report", "due"), lambda: timeline.due(campaign.report.due, campaign.defaults.postpone))
+        report_due = at(("report", "due"), lambda: timeline.due(campaign.report.due, campaign.defaults.postpone))
     if errors:
         raise SpecErrors(errors)
     return Plan(
         campaign=campaign, registry=registry, assignments=assignments, samples=samples,
-        stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues,
+        stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues, submit_to=submit_to,
+        report_due=report_due,
     )  # fmt: skip
 
 
@@ -178,6 +187,29 @@ def _instances(timeline: Timeline, stage: Stage, item: Item) -> list[tuple[str, 
     return found
 
 
+_KEYWORDS = ("parent", "leader", "unit")
+
+
+def _named(resolver: Resolver, to: list[str]) -> list[str]:
+    """Escalation targets with named units (groups, codes, names) resolved to `unit:<code>` entries."""
+    found: list[str] = []
+    for target in to:
+        if target in _KEYWORDS:
+            found.append(target)
+        else:
+            found.extend(f"unit:{code}" for code in resolver.resolve(Selector.model_validate(target)))
+    return found
+
+
+def _one_unit(resolver: Resolver, ref: str) -> str | None:
+    """The code of the unit `ref` names (a group of one unit, a code, a name), or None for free text."""
+    try:
+        codes = resolver.resolve(Selector.model_validate(ref))
+    except (UnknownName, DubanError):
+        return None
+    return codes[0] if len(codes) == 1 else None
+
+
 def _with_descendants(registry: Registry, codes: list[str]) -> list[str]:
     found = dict.fromkeys(codes)
     for code in codes:
@@ -197,6 +229,8 @@ def _targets(registry: Registry, leaders: dict[str, list[str]], unit_code: str, 
             targets.extend(f"leader:{lid}" for lid, codes in leaders.items() if unit_code in codes)
         elif kind == "unit":
             targets.append(unit_code)
+        elif kind.startswith("unit:") and kind != f"unit:{unit_code}":  # a named unit is not told of its own slip
+            targets.append(kind.removeprefix("unit:"))
     return tuple(dict.fromkeys(targets))
 
 

@@ -47,7 +47,7 @@ class PreviewMessage:
         contacts = [" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts]
         payload = orjson.loads(self.payload_json) if isinstance(self.payload_json, str) else self.payload_json
         return render(describe(self.campaign, payload), title=spec.title, issuer=spec.issuer, doc_no=spec.doc_no,
-                      tz=self.campaign.tz, key=self.key, contacts=contacts)  # fmt: skip
+                      tz=self.campaign.tz, key=self.key, contacts=contacts, now=datetime.fromisoformat(self.at))  # fmt: skip
 
 
 def release_ready(engine: Engine, campaign: PlannedCampaign, as_of: datetime) -> list[PreviewMessage]:

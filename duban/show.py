@@ -53,7 +53,7 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
             reminders = "、".join(fmt(t, tz) for t in first.reminders) or "—"
             steps = (item.escalation or c.defaults.escalation).steps
             escalations = "、".join(
-                f"{fmt(t, tz)} → {'、'.join(TARGET_CN[k] for k in step.to)}" for (t, _), step in zip(first.escalations, steps)
+                f"{fmt(t, tz)} → {'、'.join(TARGET_CN.get(k, k) for k in step.to)}" for (t, _), step in zip(first.escalations, steps)
             ) or "—"
             console.print(f"  [bold]{item.name}[/] ({item.id}) 格式 {'、'.join(item.formats) or '—'}", highlight=False)
             instances = sorted({(a.instance, a.open_at, a.due_at) for a in entries}, key=lambda x: x[2])

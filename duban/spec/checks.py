@@ -64,6 +64,15 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
             path: PathKey = ("stages", s_index, "items", i_index)
             if not counts.get((stage.id, item.id)):
                 found.append(_warn(spec, (*path, "units"), f"item {item.id!r} selects no unit"))
+            if item.submit_to is not None and plan.submit_to.get(item.id) is None:
+                found.append(_warn(spec, (*path, "submit_to"), (
+                    f"submit_to {item.submit_to!r} is not one unit of the registry; messages show it as written"
+                )))  # fmt: skip
+            if item.every is not None:
+                dues = sorted({a.due_at for a in plan.assignments if a.item_id == item.id})
+                for due in dues:
+                    found.extend(_day_off(spec, (*path, "every"), item.id, due, calendar, tz))
+                continue
             due = plan.item_dues.get(item.id)
             if due is None:
                 continue

@@ -162,14 +162,21 @@ class Reminders(Strict):
         return {"before": value} if isinstance(value, list) else value
 
 
-EscalationTarget = Literal["parent", "leader", "unit"]
-
-
 class EscalationStep(Strict):
-    """催办: after the grace, tell the parent unit and/or the assigned leader."""
+    """催办: after the grace, tell the parent unit, the assigned leader, the unit itself, or named units."""
 
     after: OffsetField = Field(description='time after the due, e.g. "2 working days"')
-    to: list[EscalationTarget] = Field(default_factory=lambda: ["parent", "leader"])
+    to: list[str] = Field(
+        default_factory=lambda: ["parent", "leader"],
+        description="parent | leader | unit (itself) | a group, unit code or unit name (e.g. the 领导小组办公室)",
+    )
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _codes_as_text(cls, value: Any) -> Any:
+        if isinstance(value, (str, int)):
+            value = [value]
+        return [str(v) for v in value] if isinstance(value, list) else value
 
 
 class Escalation(Strict):

@@ -61,3 +61,11 @@ def test_quiet_hours_defer_to_the_morning():
     assert quiet_until(late_evening, tz, "22:00-07:30") == datetime(2024, 5, 25, 23, 30, tzinfo=timezone.utc)
     daytime = datetime(2024, 5, 25, 2, 0, tzinfo=timezone.utc)
     assert quiet_until(daytime, tz, "22:00-07:30") == daytime
+
+
+def test_an_overdue_message_says_overdue_even_at_the_due_instant_and_counts_to_the_send():
+    overdue = dict(PAYLOAD, kind="overdue", as_of="2024-05-25T15:59:59.999999+00:00",
+                   items=[dict(PAYLOAD["items"][0], kind="overdue")])  # fmt: skip
+    assert "（已逾期）" in _render(overdue).text
+    morning = datetime(2024, 5, 25, 23, 30, tzinfo=timezone.utc)  # sent at 07:30 after quiet hours
+    assert "（已逾期7小时30分钟）" in _render(overdue, now=morning).text

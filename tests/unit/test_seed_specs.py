@@ -282,6 +282,7 @@ def test_anshan_is_the_close_out_report_with_the_documents_sections():
     report = spec.campaign.report
     assert [s.heading for s in report.sections] == ["提高认识、加强领导", "明确任务、认真实施", "强化举措、务求实效", "下一步工作打算"]
     due = Timeline(spec.campaign, load_calendar_for(spec)).due(report.due, Postpone.none)
+    assert plan.report_due == due
     assert fmt(due, TZ) == "2022-05-20 周五 23:59"
     assert names(plan, resolve_selector(plan, Selector.model_validate(report.to))) == {"鞍山市人民政府办公厅"}
     assert fmt(plan.item_dues["situation_report"], TZ) == "2022-05-20 周五 23:59"

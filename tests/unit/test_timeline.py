@@ -145,3 +145,61 @@ def test_uncovered_year_stops_the_plan(tmp_path):
                 items:
                   - {id: x, name: 年报, units: "140724"}
             """)
+
+
+def test_escalation_can_name_a_unit_besides_parent_and_leader(tmp_path):
+    plan = _plan(tmp_path, """
+        groups:
+          coordinator: "140724100"
+        defaults:
+          escalation: {after: 1 working day, to: [parent, coordinator]}
+        stages:
+          - id: s
+            name: 阶段
+            window: {start: 2024-05-06, end: 2024-05-10}
+            items:
+              - {id: x, name: 报表, units: {level: township}}
+        """)
+    targets = {a.unit_code: a.escalations[0][1] for a in plan.assignments}
+    assert targets["140724101"] == ("140724", "140724100")  # 皋落镇 → 昔阳县 and the coordinator 乐平镇
+    assert targets["140724100"] == ("140724",)  # the coordinator is not told of its own slip
+
+
+def test_an_unknown_escalation_unit_is_an_error_at_its_path(tmp_path):
+    from duban.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"defaults|escalation"):
+        _plan(tmp_path, """
+            defaults:
+              escalation: {after: 1 working day, to: [parent, 不存在的科室]}
+            stages:
+              - id: s
+                name: 阶段
+                window: {start: 2024-05-06, end: 2024-05-10}
+                items:
+                  - {id: x, name: 报表, units: "140724"}
+            """)
+
+
+def test_validate_warns_about_recurring_dues_and_free_text_recipients(tmp_path):
+    from duban.spec.checks import validate
+    from duban.spec.load import load_spec
+
+    path = tmp_path / "t.yaml"
+    path.write_text(HEAD + textwrap.dedent("""
+        window: {start: 2020-07-08, end: 2020-12-31}
+        stages:
+          - id: year
+            name: 全年
+            items:
+              - {id: press, name: 发布会, units: "140724", every: {every: quarter}, submit_to: 省政府新闻办}
+        """), encoding="utf-8")
+    _plan_, warnings = validate(load_spec(path), WorkCalendar())
+    texts = [w.message for w in warnings]
+    assert not any("weekend" in t or "holiday" in t for t in texts)  # 9/30 and 12/31/2020 were working days
+    assert any("is not one unit of the registry" in t for t in texts)
+    # 2020Q4 ends Thursday 12/31, a working day; move the period end onto a weekend to see the warning
+    path.write_text(path.read_text(encoding="utf-8").replace("every: quarter}", "every: quarter, due_after_period: 3 days}"),
+                    encoding="utf-8")  # fmt: skip
+    _plan_, warnings = validate(load_spec(path), WorkCalendar())
+    assert any("2021-01-03 周日 23:59" in w.message and w.path.endswith("every") for w in warnings)
