@@ -1,28 +1,37 @@
-"""Which notifier serves a channel reference. The local sink is built in; Apprise channels come next."""
+"""Which notifier serves a channel reference: the local sink, or Apprise for env:NAME and secret:NAME.
+
+`env:NAME` reads the Apprise URL from an environment variable, `secret:NAME` from a Prefect Secret block
+(loaded only when such a reference is used). URLs are registered with the masker as they are resolved.
+"""
 
 from __future__ import annotations
 
-from duban.notify import Notifier, SendResult, SinkNotifier
+from duban.notify import Notifier, SinkNotifier
+from duban.ratelimit import Limit
+from duban.secrets import install_log_masking, resolver
 from duban.settings import Settings
 
 
-class NotWired:
-    """A channel kind this installation cannot deliver to yet: every attempt fails with the reason."""
+def prefect_secret(name: str) -> str | None:
+    """The value of Prefect Secret block `name`, or None when there is none."""
+    from prefect.blocks.system import Secret
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def send(self, channel, envelope) -> SendResult:  # noqa: ANN001
-        return SendResult(False, self.reason)
+    try:
+        return Secret.load(name, _sync=True).get()
+    except ValueError:
+        return None
 
 
 def notifier_for(settings: Settings):
     """A function from a channel reference (sink, env:NAME, secret:NAME) to its notifier."""
+    from duban.notify_apprise import AppriseNotifier
+
+    install_log_masking()
     sink = SinkNotifier(settings.sink_dir)
+    limits = {scheme: Limit(per_minute) for scheme, per_minute in settings.rate_limits.items()}
+    remote = AppriseNotifier(resolver(settings.channel_env, prefect_secret), limits)
 
     def pick(ref: str) -> Notifier:
-        if ref == "sink":
-            return sink
-        return NotWired(f"channel {ref}: delivery over Apprise (WeCom/DingTalk/Feishu/e-mail) is not installed yet")
+        return sink if ref == "sink" else remote
 
     return pick

@@ -90,6 +90,14 @@ def fmt_cn(moment: datetime, tz: str) -> str:
     return f"{local.month}月{local.day}日 周{WEEKDAYS[local.weekday()]} {local:%H:%M}"
 
 
+def fmt_due_cn(moment: datetime, tz: str) -> str:
+    """'6月10日 周一 24:00' — a due at the end of a day reads as that day's 24:00, as notices write it."""
+    local = in_zone(moment, tz)
+    if (local.hour, local.minute) == (23, 59) and local.second == 59:
+        return f"{local.month}月{local.day}日 周{WEEKDAYS[local.weekday()]} 24:00"
+    return fmt_cn(moment, tz)
+
+
 def fmt_date(day: date) -> str:
     """'2024-06-10 周一'."""
     return f"{day:%Y-%m-%d} 周{WEEKDAYS[day.weekday()]}"

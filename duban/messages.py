@@ -6,13 +6,13 @@ so every channel gets its own shape and a template fix applies to messages still
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from duban.instants import fmt_cn, span_words
+from duban.instants import fmt_cn, fmt_due_cn, span_words
 
 KIND_CN = {
     "opened": "开始办理",
@@ -35,6 +35,7 @@ ORDER = ("escalation", "overdue", "reminder", "opened", "receipt")
 class Rendered:
     subject: str
     text: str
+    context: dict = field(default_factory=dict, compare=False, repr=False)  # for the HTML (e-mail) version
 
 
 @lru_cache(maxsize=1)
@@ -71,13 +72,54 @@ def render(
             if kind == "escalation" and payload["recipient"].startswith("leader:"):
                 lead = "您包联的以下单位事项逾期未报，请过问督办："
             sections.append({"lead": lead, "entries": entries})
-    text = _env().get_template("message.txt.j2").render(
+    context = dict(
         title=title, recipient=payload["recipient_display"], sections=sections, link=link,
         contacts=list(contacts), issuer=issuer, doc_no=doc_no, key=key[:12],
     )  # fmt: skip
+    text = _env().get_template("message.txt.j2").render(**context)
     count = len(payload["items"])
     subject = f"【督办】{title}：{KIND_CN[payload['kind']]}（{count}项）"
-    return Rendered(subject=subject, text=text.strip() + "\n")
+    return Rendered(subject=subject, text=text.strip() + "\n", context=context)
+
+
+def render_html(rendered: Rendered) -> str:
+    """The e-mail version of a rendered message: the same sections as HTML (escaped)."""
+    env = _env().overlay(autoescape=True)
+    return env.get_template("message.html.j2").render(subject=rendered.subject, **rendered.context)
+
+
+def split_text(text: str, max_bytes: int) -> list[str]:
+    """Split a message into parts of at most `max_bytes` UTF-8 bytes at line ends, each marked （续i/n）.
+
+    Group bots refuse longer texts (WeCom: 2,048 bytes); nothing is cut off, every line arrives in order.
+    """
+    if len(text.encode()) <= max_bytes:
+        return [text]
+    budget = max_bytes - len("（续99/99）\n".encode())
+    parts, current, size = [], [], 0
+    for line in _pieces(text.splitlines(keepends=True), budget):
+        length = len(line.encode())
+        if current and size + length > budget:
+            parts.append("".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += length
+    if current:
+        parts.append("".join(current))
+    total = len(parts)
+    return [f"（续{i}/{total}）\n{part}" if i > 1 else f"（共{total}条）{part}" for i, part in enumerate(parts, 1)]
+
+
+def _pieces(lines: list[str], budget: int):
+    """Lines, with any single line longer than the budget cut at character boundaries."""
+    for line in lines:
+        while len(line.encode()) > budget:
+            cut = budget // 4  # 4 bytes is the widest UTF-8 character: always fits
+            while len(line[: cut + 1].encode()) <= budget:
+                cut += 1
+            yield line[:cut]
+            line = line[cut:]
+        yield line
 
 
 def _entry(item: dict, as_of: datetime, tz: str) -> dict:
@@ -89,9 +131,9 @@ def _entry(item: dict, as_of: datetime, tz: str) -> dict:
         when = f"报送时间：{fmt_cn(submitted, tz)}（{on_time}）"
     elif item["kind"] in ("overdue", "escalation") or left < 0:
         late = f"已逾期{span_words(left)}" if left <= -60 else "已逾期"
-        when = f"截止：{fmt_cn(due, tz)}（{late}）"
+        when = f"截止：{fmt_due_cn(due, tz)}（{late}）"
     else:
-        when = f"截止：{fmt_cn(due, tz)}前（还有{span_words(left)}）"
+        when = f"截止：{fmt_due_cn(due, tz)}前（还有{span_words(left)}）"
     details = []
     if item.get("formats"):
         details.append("格式：" + "、".join(item["formats"]) + ("（PDF需加盖公章）" if item.get("stamped") else ""))

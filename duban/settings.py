@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +27,18 @@ class Settings(BaseSettings):
     )
     quiet_hours: str = Field(default="22:00-07:30", description="non-urgent messages wait until the end")
     portal_url: str | None = Field(default=None, description="base address of the upload portal, for links")
+    urgent_kinds: list[str] = Field(
+        default_factory=list, description="message kinds sent even in quiet hours, e.g. [\"escalation\"]"
+    )
+    operator_channels: list[str] = Field(
+        default_factory=lambda: ["sink"], description="channels of the operators' daily digest"
+    )
+    max_attempts: int = Field(default=5, ge=1, description="tries before a message becomes dead letter")
+    dispatch_concurrency: int = Field(default=8, ge=1, le=64, description="sends in flight per dispatcher")
+    rate_limits: dict[str, int] = Field(
+        default_factory=lambda: {"wecombot": 20, "dingtalk": 20, "feishu": 100},
+        description="messages per minute per bot, by Apprise URL scheme (held across processes)",
+    )
 
     @field_validator("quiet_hours")
     @classmethod
@@ -40,6 +53,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'duban.db').resolve()}"
+
+    def channel_env(self, name: str) -> str | None:
+        """The Apprise URL kept in environment variable `name` (a channel reference env:NAME)."""
+        return os.environ.get(name)
 
     @property
     def sink_dir(self) -> Path:

@@ -216,3 +216,13 @@ class SampleDraw(SQLModel, table=True):
     members: list[str] | None = _json()
     detail: list[dict[str, Any]] | None = _json()
     drawn_at: datetime = _utc(nullable=False)
+
+
+class ChannelRate(SQLModel, table=True):
+    """The recent sends of one rate-limited bot (20 per minute for WeCom and DingTalk), shared by every
+    dispatcher process. The channel is a digest of its URL: the key itself is never stored."""
+
+    __tablename__ = "channel_rate"
+
+    channel: str = Field(primary_key=True, max_length=64)
+    sends: list[float] | None = _json()  # epoch seconds of the sends inside the last window, oldest first

@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from duban.channels import notifier_for
-from duban.dispatch import dispatch
+from duban.dispatch import Dispatcher
 from duban.instants import fmt
 from duban.settings import get_settings
 from duban.store import engine_for
@@ -25,18 +25,21 @@ def _run_name() -> str:
 
 
 @task(name="send-ready-messages", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[10, 60])
-def send_ready(as_of: datetime, campaign: str | None) -> dict:
+def send_ready(as_of: datetime, campaign: str | None, live: bool) -> dict:
+    # Live runs count bots' rate limits on the wall clock; a simulated as_of counts them on its own clock.
+    clock = (lambda: datetime.now(timezone.utc)) if live else None
     settings = get_settings()
-    result = dispatch(
-        engine_for(settings.resolved_database_url), as_of, notifier_for(settings),
-        fallback_channels=settings.fallback_channels, campaign_id=campaign, worker=f"flow:{flow_run.id}",
-        portal_url=settings.portal_url,
+    dispatcher = Dispatcher(
+        engine_for(settings.resolved_database_url), notifier_for(settings), settings.fallback_channels,
+        settings.operator_channels, settings.max_attempts, settings.portal_url,
+        concurrency=settings.dispatch_concurrency, clock=clock,
     )  # fmt: skip
+    result = dispatcher.run(as_of, campaign_id=campaign, worker=f"flow:{flow_run.id}")
     return {"claimed": result.claimed, "sent": result.sent, "failed": result.failed, "dead": result.dead,
-            "by_kind": result.by_kind}  # fmt: skip
+            "deferred": result.deferred, "by_kind": result.by_kind}  # fmt: skip
 
 
 @flow(name="dispatch-outbox", flow_run_name=_run_name)
 def dispatch_outbox(as_of: datetime | None = None, campaign: str | None = None) -> dict:
     """Send what is ready at `as_of` (default: now), for one campaign or all."""
-    return send_ready(as_of or datetime.now(timezone.utc), campaign)
+    return send_ready(as_of or datetime.now(timezone.utc), campaign, live=as_of is None)

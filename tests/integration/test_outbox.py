@@ -53,7 +53,7 @@ def test_dispatch_writes_readable_chinese_to_the_sink(engine, tmp_path):
     assert result.sent == 130 and result.failed == 0
     text = (tmp_path / "sink" / "messages.txt").read_text(encoding="utf-8")
     assert "乐平镇统计站：\n以下事项已开始办理，请按时报送：" in text
-    assert "截止：5月25日 周六 23:59前（还有15天15小时）" in text
+    assert "截止：5月25日 周六 24:00前（还有15天15小时）" in text
     lines = (tmp_path / "sink" / "messages.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 130 and json.loads(lines[0])["kind"] == "opened"
     again = dispatch(engine, at("2024-05-10 09:00"), lambda _: sink, fallback_channels=["sink"])

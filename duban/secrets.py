@@ -1,0 +1,144 @@
+"""Channel secrets: resolve a reference to its Apprise URL and keep the URL out of every text duban writes.
+
+A spec or overlay names a channel (`env:DUBAN_XIYANG_WECOM`, `secret:xiyang-wecom`); the URL with the bot
+key lives only in the environment or a Prefect Secret block. Each URL resolved is registered with the masker,
+which replaces the URL and its secret parts (keys, tokens, passwords) by `***` in log records, delivery
+details, exceptions and artifacts. Unresolvable references fail with the reference's name, never a value.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+MASK = "***"
+_MIN_SECRET = 6  # shorter fragments (ports, "json") would mask ordinary words
+_SECRET_ARGS = {"key", "token", "access_token", "secret", "pass", "password", "sign", "user"}
+
+
+class Masker:
+    """Remembers secret strings and blanks them out of any text."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self._lock = threading.Lock()
+
+    def register_url(self, url: str) -> None:
+        """Register a channel URL: the whole URL and each credential-like part of it."""
+        parts = {url}
+        try:
+            split = urlsplit(url)
+        except ValueError:
+            split = None
+        if split is not None:
+            parts |= {split.password or ""}
+            host = split.netloc.rpartition("@")[2]
+            if split.scheme in ("http", "https"):  # a webhook's host is public; its path holds the token
+                parts |= {unquote(segment) for segment in split.path.split("/")}
+            elif split.scheme not in ("mailto", "mailtos"):  # bot schemes: wecombot://KEY, dingtalk://SECRET@TOKEN
+                parts |= {split.netloc, host, split.username or ""}
+                parts |= {unquote(segment) for segment in split.path.split("/")}
+            parts |= {value for name, value in parse_qsl(split.query) if name.lower() in _SECRET_ARGS}
+        self.register(*parts)
+
+    def register(self, *secrets: str) -> None:
+        fresh = {s for s in secrets if s and len(s) >= _MIN_SECRET}
+        with self._lock:
+            if fresh - self._secrets:
+                self._secrets |= fresh
+                alternatives = sorted(self._secrets, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(s) for s in alternatives))
+
+    def mask(self, text: str) -> str:
+        """`text` with every registered secret replaced by ***."""
+        pattern = self._pattern
+        if pattern is None or not text:
+            return text
+        return pattern.sub(MASK, text)
+
+    def __contains__(self, text: str) -> bool:
+        pattern = self._pattern
+        return bool(pattern and pattern.search(text))
+
+
+MASKER = Masker()
+
+
+class MaskingFilter(logging.Filter):
+    """A logging filter that renders each record's message once, masked, so no handler sees the secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to logging's own error path
+            return True
+        masked = MASKER.mask(message)
+        if masked != message or record.args:
+            record.msg, record.args = masked, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = str(record.exc_info[1])
+            if MASKER.mask(text) != text:
+                record.exc_text = MASKER.mask(logging.Formatter().formatException(record.exc_info))
+                record.exc_info = None
+        return True
+
+
+_installed = False
+
+
+def install_log_masking() -> None:
+    """Mask secrets in every record of the root logger's handlers and of Apprise's and Prefect's loggers."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    masking = MaskingFilter()
+    for name in ("", "apprise", "prefect", "urllib3", "requests", "duban"):
+        logger = logging.getLogger(name)
+        logger.addFilter(masking)
+        for handler in logger.handlers:
+            handler.addFilter(masking)
+    # Records of child loggers skip their parents' logger filters: patch the factory so all pass through.
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs):  # noqa: ANN002, ANN003
+        record = previous(*args, **kwargs)
+        masking.filter(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
+class UnknownChannel(LookupError):
+    """A channel reference that does not resolve: says which reference and where to define it."""
+
+
+def resolver(lookup_env: Callable[[str], str | None], lookup_secret: Callable[[str], str | None]):
+    """A function from a reference (env:NAME, secret:NAME) to its URL, registering the URL for masking."""
+
+    cache: dict[str, str] = {}
+
+    def resolve(ref: str) -> str:
+        if ref in cache:
+            return cache[ref]
+        kind, _, name = ref.partition(":")
+        if kind == "env":
+            url = lookup_env(name)
+            where = f"the environment variable {name}"
+        elif kind == "secret":
+            url = lookup_secret(name)
+            where = f"the Prefect Secret block {name!r}"
+        else:
+            raise UnknownChannel(f"channel {ref}: not a reference (write env:NAME or secret:NAME)")
+        if not url:
+            raise UnknownChannel(f"channel {ref}: {where} is not set; put the channel's Apprise URL there")
+        url = url.strip()
+        MASKER.register_url(url)
+        cache[ref] = url
+        return url
+
+    return resolve

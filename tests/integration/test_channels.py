@@ -1,0 +1,170 @@
+"""Messages over real channels: local servers that answer like WeCom, DingTalk, Feishu and SMTP.
+
+Success means the channel said success: a 200 with an errcode is a failure, recorded with the service's
+own words, retried with backoff and dead-lettered after the configured tries. Keys never reach a record.
+"""
+
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from duban.channels import notifier_for
+from duban.dispatch import Dispatcher
+from duban.settings import get_settings
+from duban.tables import Delivery, OutboxMessage
+from tests.integration.fake_bots import BotServer, smtp_server
+from tests.integration.helpers import at, plan_jinzhong, tick
+
+OPEN = at("2024-05-10 08:30")
+
+
+@pytest.fixture
+def bots():
+    with BotServer(latency=0.05, hang=3.0, dingtalk_secrets={"okding": "SECd1ngta1kse3ret"}) as server:
+        yield server
+
+
+def _dispatcher(engine, channels, **kwargs):
+    return Dispatcher(engine, notifier_for(get_settings()), channels, **kwargs)
+
+
+def _rows(engine, model):
+    with engine.connect() as conn:
+        return [model.model_validate(r._mapping) for r in conn.execute(select(model).order_by(model.id))]
+
+
+def _open(engine):
+    plan_jinzhong(engine)
+    tick(engine, OPEN)
+
+
+def test_a_wecom_bot_gets_the_chinese_text_intact(engine, bots, monkeypatch):
+    monkeypatch.setenv("XY_WECOM", f"wecombot://okxiyang0001?base={bots.base}")
+    _open(engine)
+    result = _dispatcher(engine, ["env:XY_WECOM"]).run(OPEN, limit=3)
+    assert (result.sent, result.failed) == (3, 0)
+    texts = bots.received["okxiyang0001"]
+    assert len(texts) == 3 and all("截止：5月25日 周六 24:00前（还有15天15小时）" in t for t in texts)
+    assert all(d.ok and d.detail == "errcode 0: ok" for d in _rows(engine, Delivery))
+
+
+@pytest.mark.parametrize("key, words", [
+    ("limitedxy01", "errcode 45009: api freq out of limit"),
+    ("badkeyxy01", "errcode 93000: invalid webhook url"),
+    ("boomxy0001", "HTTP 500"),
+])  # fmt: skip
+def test_a_refusal_is_a_failure_retried_then_dead_lettered(engine, bots, monkeypatch, key, words):
+    monkeypatch.setenv("XY_WECOM", f"wecombot://{key}?base={bots.base}")
+    monkeypatch.setenv("DUBAN_RATE_LIMITS", "{}")  # 130 messages to one bot: this test is about refusals
+    get_settings.cache_clear()
+    _open(engine)
+    dispatcher = _dispatcher(engine, ["env:XY_WECOM"], max_attempts=2)
+    first = dispatcher.run(OPEN)
+    assert (first.sent, first.failed) == (0, 130)
+    message = _rows(engine, OutboxMessage)[0]
+    assert message.status == "failed" and words in message.last_error
+    assert message.not_before == OPEN + timedelta(minutes=1)  # backoff before the retry
+    assert dispatcher.run(OPEN + timedelta(seconds=30)).claimed == 0
+    again = dispatcher.run(OPEN + timedelta(minutes=1))
+    assert again.dead == 130
+    dead = next(m for m in _rows(engine, OutboxMessage) if m.id == message.id)
+    assert dead.status == "dead" and dead.attempts == 2
+    assert [d.ok for d in _rows(engine, Delivery) if d.message_id == message.id] == [False, False]
+    assert key not in (dead.last_error or "") and bots.received[key] == []
+
+
+def test_a_bot_that_hangs_fails_at_the_timeout(engine, bots, monkeypatch):
+    monkeypatch.setenv("XY_WECOM", f"wecombot://hangxy0001?base={bots.base}&rto=0.5")
+    _open(engine)
+    started = time.monotonic()
+    result = _dispatcher(engine, ["env:XY_WECOM"]).run(OPEN, limit=1)
+    assert result.failed == 1 and time.monotonic() - started < 2.5
+    assert "timeout" in _rows(engine, Delivery)[0].detail
+
+
+def test_dingtalk_messages_are_signed_with_the_bots_secret(engine, bots, monkeypatch):
+    monkeypatch.setenv("XY_DING", f"dingtalk://SECd1ngta1kse3ret@okding?base={bots.base}")
+    monkeypatch.setenv("XY_DING_WRONG", f"dingtalk://SECwr0ngsecret@okding?base={bots.base}")
+    _open(engine)
+    assert _dispatcher(engine, ["env:XY_DING"]).run(OPEN, limit=1).sent == 1
+    assert "乐平镇" in "".join(bots.received["okding"]) or len(bots.received["okding"]) == 1
+    wrong = _dispatcher(engine, ["env:XY_DING_WRONG"]).run(OPEN, limit=1)
+    assert wrong.failed == 1
+    assert "errcode 310000: sign not match" in _rows(engine, Delivery)[-1].detail
+    assert "SECwr0ngsecret" not in _rows(engine, Delivery)[-1].detail
+
+
+def test_feishu_replies_are_read_by_their_code(engine, bots, monkeypatch):
+    monkeypatch.setenv("XY_FEISHU", f"feishu://okfeishu01?base={bots.base}")
+    monkeypatch.setenv("XY_FEISHU_BAD", f"feishu://badkeyfs01?base={bots.base}")
+    _open(engine)
+    assert _dispatcher(engine, ["env:XY_FEISHU"]).run(OPEN, limit=1).sent == 1
+    assert _dispatcher(engine, ["env:XY_FEISHU_BAD"]).run(OPEN, limit=1).failed == 1
+    assert "code 19001" in _rows(engine, Delivery)[-1].detail
+
+
+def test_a_long_message_arrives_whole_in_marked_parts_under_2048_bytes(engine, bots, monkeypatch):
+    """A county's escalation can list dozens of townships: WeCom takes 2,048 bytes per message."""
+    from duban.notify import Envelope
+    from duban.notify_apprise import AppriseNotifier
+    from duban.messages import Rendered
+    from duban.secrets import resolver
+
+    lines = [f"{n}. 昔阳县乐平镇第{n}村统计员 — 【县级检查】检查评分表 截止：6月10日 周一 24:00（已逾期2天）" for n in range(1, 61)]
+    text = "【督办】统计基层基础工作规范化建设\n" + "\n".join(lines) + "\n晋中市统计局 · 编号 abc\n"
+    notifier = AppriseNotifier(resolver(lambda name: f"wecombot://oklong0001?base={bots.base}", lambda name: None))
+    envelope = Envelope("k", "140724", "昔阳县统计局", "escalation", Rendered("s", text), "2024-06-12T00:00:00+00:00")
+    outcome = notifier.send("env:X", envelope)
+    parts = bots.received["oklong0001"]
+    assert outcome.ok and len(parts) >= 3 and all(len(p.encode()) <= 2048 for p in parts)
+    assert parts[0].startswith(f"（共{len(parts)}条）") and parts[1].startswith(f"（续2/{len(parts)}）")
+    joined = "".join(parts)
+    assert all(line in joined for line in lines)
+
+
+def test_email_carries_subject_text_and_html(engine, monkeypatch):
+    with smtp_server() as (port, received):
+        monkeypatch.setenv("XY_MAIL", f"mailto://127.0.0.1:{port}?from=duban@tjj.jz.gov.cn&to=xytj@xiyang.gov.cn&mode=insecure")
+        _open(engine)
+        result = _dispatcher(engine, ["env:XY_MAIL"]).run(OPEN, limit=1)
+        assert result.sent == 1, _rows(engine, Delivery)
+        rcpt, message = received[0]
+    assert rcpt == ["xytj@xiyang.gov.cn"]
+    assert message["Subject"].startswith("【督办】") and "开始办理" in message["Subject"]
+    plain = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "以下事项已开始办理" in plain and "<ol" in html and "24:00前" in html
+
+
+def test_a_failing_channel_falls_back_to_the_next(engine, bots, monkeypatch):
+    monkeypatch.setenv("XY_WECOM", f"wecombot://badkeyxy02?base={bots.base}")
+    monkeypatch.setenv("XY_FEISHU", f"feishu://okfeishu02?base={bots.base}")
+    _open(engine)
+    result = _dispatcher(engine, ["env:XY_WECOM", "env:XY_FEISHU"]).run(OPEN, limit=1)
+    assert result.sent == 1
+    assert [(d.channel, d.ok) for d in _rows(engine, Delivery)] == [("env:XY_WECOM", False), ("env:XY_FEISHU", True)]
+
+
+def test_an_unset_channel_names_the_variable_not_a_value(engine, monkeypatch):
+    monkeypatch.delenv("XY_NOWHERE", raising=False)
+    _open(engine)
+    result = _dispatcher(engine, ["env:XY_NOWHERE"]).run(OPEN, limit=1)
+    assert result.failed == 1
+    assert "environment variable XY_NOWHERE is not set" in _rows(engine, Delivery)[0].detail
+
+
+def test_a_bot_takes_20_a_minute_across_dispatchers(engine, bots, monkeypatch):
+    """Two dispatchers share one bureau bot: together they send 20 in the minute, the rest wait, none fail."""
+    monkeypatch.setenv("JZ_WECOM", f"wecombot://okjinzhong01?base={bots.base}")
+    _open(engine)
+    one, two = _dispatcher(engine, ["env:JZ_WECOM"]), _dispatcher(engine, ["env:JZ_WECOM"])
+    first = one.run(OPEN, limit=15, worker="a")
+    second = two.run(OPEN, limit=15, worker="b")
+    assert first.sent + second.sent == 20 and first.deferred + second.deferred == 10
+    assert first.failed + second.failed == 0 and len(bots.received["okjinzhong01"]) == 20
+    waiting = [m for m in _rows(engine, OutboxMessage) if m.status == "pending" and m.not_before > OPEN]
+    assert len(waiting) == 10 and all(m.attempts == 0 for m in waiting)
+    later = one.run(OPEN + timedelta(seconds=61), limit=10)
+    assert later.sent == 10
