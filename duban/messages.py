@@ -47,6 +47,7 @@ def _env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         autoescape=False,
+        auto_reload=False,  # templates ship with the package: no stat() per message
     )
 
 
