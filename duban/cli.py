@@ -25,6 +25,9 @@ app = typer.Typer(
 )
 units_app = typer.Typer(help="Browse the unit registry (MCA divisions + overlays).", no_args_is_help=True)
 app.add_typer(units_app, name="units")
+from duban.cli_outbox import app as outbox_app  # noqa: E402
+
+app.add_typer(outbox_app, name="outbox")
 console = Console()
 err = Console(stderr=True)
 

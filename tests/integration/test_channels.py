@@ -5,7 +5,7 @@ own words, retried with backoff and dead-lettered after the configured tries. Ke
 """
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -168,3 +168,33 @@ def test_a_bot_takes_20_a_minute_across_dispatchers(engine, bots, monkeypatch):
     assert len(waiting) == 10 and all(m.attempts == 0 for m in waiting)
     later = one.run(OPEN + timedelta(seconds=61), limit=10)
     assert later.sent == 10
+
+
+def test_operators_see_dead_letters_with_the_channels_words_and_put_them_back(bots, monkeypatch):
+    """`duban outbox list --status dead`, `show`, `retry --dead`: the operator's loop after a bad bot key."""
+    from typer.testing import CliRunner
+
+    from duban.cli import app
+    from duban.store import engine_for
+
+    monkeypatch.setenv("XY_WECOM", f"wecombot://badkeyxy09?base={bots.base}")
+    monkeypatch.setenv("DUBAN_RATE_LIMITS", "{}")
+    get_settings.cache_clear()
+    engine = engine_for(get_settings().resolved_database_url)
+    _open(engine)
+    _dispatcher(engine, ["env:XY_WECOM"], max_attempts=1).run(OPEN)
+    runner = CliRunner(env={"COLUMNS": "240"})
+    listed = runner.invoke(app, ["outbox", "list", "--status", "dead", "--limit", "5"], catch_exceptions=False)
+    assert listed.exit_code == 0 and "dead 130" in listed.output and "errcode 93000" in listed.output
+    first = _rows(engine, OutboxMessage)[0]
+    shown = runner.invoke(app, ["outbox", "show", str(first.id)], catch_exceptions=False)
+    assert "env:XY_WECOM: failed errcode 93000: invalid webhook url" in shown.output
+    assert "badkeyxy09" not in listed.output + shown.output
+    retried = runner.invoke(app, ["outbox", "retry", "--dead"], catch_exceptions=False)
+    assert "130 message(s)" in retried.output
+    monkeypatch.setenv("XY_WECOM", f"wecombot://okxiyang0009?base={bots.base}")  # the bot key was fixed
+    get_settings.cache_clear()
+    later = _dispatcher(engine, ["env:XY_WECOM"], max_attempts=1).run(datetime.now(timezone.utc))
+    assert later.sent == 130
+    unknown = runner.invoke(app, ["outbox", "show", "999999"])
+    assert unknown.exit_code == 1 and "no outbox message 999999" in unknown.output

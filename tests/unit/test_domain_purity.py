@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ADAPTERS = {"cli.py", "demo.py", "web", "notify_apprise.py", "channels.py"}
+ADAPTERS = {"cli.py", "cli_outbox.py", "demo.py", "web", "notify_apprise.py", "channels.py"}
 FORBIDDEN = ("prefect", "apprise", "fastapi")
 
 
