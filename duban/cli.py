@@ -141,6 +141,20 @@ def dispatch(as_of: AsOf = None, campaign: Annotated[Optional[str], typer.Option
 
 
 @app.command()
+def digest(
+    as_of: AsOf = None, send: Annotated[bool, typer.Option(help="send it now through the dispatcher")] = True
+) -> None:
+    """Compose today's digest (每日督办简报) for the operators of every running campaign, and send it."""
+    from flows.daily_digest import daily_digest
+
+    try:
+        result = daily_digest(as_of=_when(as_of, get_settings().timezone), send=send)
+    except DubanError as exc:
+        _fail(exc)
+    console.print(f"digests composed: {result['composed']} ({', '.join(result['campaigns']) or 'no running campaign'})")
+
+
+@app.command()
 def submit(
     spec: SpecArg,
     unit: Annotated[str, typer.Option(help="unit code, e.g. 140724100")],

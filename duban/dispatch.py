@@ -23,13 +23,14 @@ from sqlalchemy import Engine, and_, bindparam, insert, or_, select, update
 from duban.campaigns import PlannedCampaign, load_campaign
 from duban.compose import describe
 from duban.instants import utc
-from duban.messages import render
+from duban.messages import render, render_digest
 from duban.notify import Envelope, Notifier, SendResult
 from duban.ratelimit import take_slot
 from duban.store import is_postgres, unit_of_work
 from duban.tables import Delivery, OutboxMessage
 
 _O = OutboxMessage.__table__
+OPERATORS = "督办工作人员"  # who reads the daily digest
 _WRITE_EVERY = 50  # outcomes per write: the most a crash can repeat
 
 
@@ -111,14 +112,17 @@ class Dispatcher:
         link = self.portal_url
         if self.link_for is not None and recipient is not None:
             link = self.link_for(campaign.id, message.recipient, as_of) or link
-        rendered = render(
-            describe(campaign, message.payload or {}), title=spec.title, issuer=spec.issuer, doc_no=spec.doc_no,
-            tz=campaign.tz, key=message.idempotency_key, contacts=contacts, link=link, now=as_of,
-        )  # fmt: skip
+        if message.kind == "digest":
+            rendered = render_digest(message.payload or {}, campaign, key=message.idempotency_key)
+        else:
+            rendered = render(
+                describe(campaign, message.payload or {}), title=spec.title, issuer=spec.issuer, doc_no=spec.doc_no,
+                tz=campaign.tz, key=message.idempotency_key, contacts=contacts, link=link, now=as_of,
+            )  # fmt: skip
+        display = OPERATORS if message.recipient == "operators" else campaign.display(message.recipient)
         envelope = Envelope(
-            key=message.idempotency_key, recipient=message.recipient,
-            recipient_display=campaign.display(message.recipient), kind=message.kind, rendered=rendered,
-            at=as_of.isoformat(), tz=campaign.tz,
+            key=message.idempotency_key, recipient=message.recipient, recipient_display=display, kind=message.kind,
+            rendered=rendered, at=as_of.isoformat(), tz=campaign.tz,
         )  # fmt: skip
         return envelope, channels
 

@@ -20,6 +20,7 @@ KIND_CN = {
     "overdue": "逾期未报",
     "escalation": "逾期催办",
     "receipt": "报送回执",
+    "digest": "每日简报",
 }
 SECTION_LEAD = {
     "opened": "以下事项已开始办理，请按时报送：",
@@ -83,8 +84,36 @@ def render(
     return Rendered(subject=subject, text=text.strip() + "\n", context=context)
 
 
+def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: ANN001
+    """The operators' daily digest (每日督办简报), from a payload composed by duban.digest."""
+    tz = campaign.tz
+    names = {item.id: item.name for _stage, item in campaign.spec.items()}
+    as_of = datetime.fromisoformat(payload["as_of"])
+    overdue = []
+    for entry in payload["overdue"]:
+        items = entry["items"]
+        due = datetime.fromisoformat(items[0]["due_at"])  # the longest overdue of the unit's items
+        by_stage: dict[str, list[str]] = {}
+        for i in items:
+            by_stage.setdefault(i["stage"], []).append(names.get(i["item"], i["item"]))
+        listed = "；".join(f"【{stage}】{'、'.join(what)}" for stage, what in by_stage.items())
+        overdue.append({"unit": campaign.display(entry["unit"]), "what": listed,
+                        "when": f"截止{fmt_due_cn(due, tz)}，已逾期{span_words((due - as_of).total_seconds())}"})  # fmt: skip
+    spec = campaign.spec
+    text = _env().get_template("digest.txt.j2").render(
+        **{**payload, "overdue": overdue, "as_of": fmt_cn(as_of, tz)}, title=spec.title, issuer=spec.issuer,
+        doc_no=spec.doc_no, key=key[:12],
+    )  # fmt: skip
+    subject = f"【督办简报】{spec.title}：逾期未报{payload['overdue_total']}项"
+    return Rendered(subject=subject, text=text.strip() + "\n")
+
+
 def render_html(rendered: Rendered) -> str:
     """The e-mail version of a rendered message: the same sections as HTML (escaped)."""
+    if not rendered.context:  # a digest: its text, preformatted
+        from html import escape
+
+        return f"<!doctype html><meta charset=\"utf-8\"><pre style=\"font-size: 15px\">{escape(rendered.text)}</pre>"
     env = _env().overlay(autoescape=True)
     return env.get_template("message.html.j2").render(subject=rendered.subject, **rendered.context)
 

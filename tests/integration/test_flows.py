@@ -77,3 +77,19 @@ def test_the_demo_through_prefect_matches_the_domain_simulation(prefect_harness)
     assert {s.sample_id: len(s.members) for s in result.samples} == {"city_check": 30, "county_checks": 66}
     lines = result.sink.read_text(encoding="utf-8")
     assert lines.count("────") == sum(sent.values())
+
+
+def test_the_daily_digest_flow_reaches_the_operators(prefect_harness):
+    from flows.campaign_tick import campaign_tick
+    from flows.daily_digest import daily_digest
+
+    campaign_tick(spec=str(JINZHONG), as_of=at("2024-05-10 08:30"))
+    campaign_tick(spec="jinzhong-2024-lookback", as_of=at("2024-05-27 09:00"))
+    first = daily_digest(as_of=at("2024-05-27 08:30"))
+    assert first == {"campaigns": ["jinzhong-2024-lookback"], "composed": 1}
+    assert daily_digest(as_of=at("2024-05-27 12:00"))["composed"] == 0  # one digest a day
+    sink = (get_settings().sink_dir / "messages.txt").read_text(encoding="utf-8")
+    assert sink.count("→ 督办工作人员 (operators) [digest]") == 1
+    assert "【规范化建设自评阶段】应报260项，已报0项，办理中0项，逾期未报260项" in sink
+    names = {run.name for run in _flow_runs("daily-digest")}
+    assert "digest @ 2024-05-27 周一 08:30" in names

@@ -1,0 +1,54 @@
+"""The operators' daily digest (每日督办简报): one per campaign per day, over the operators' channels."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from duban.digest import compose_digest
+from duban.dispatch import dispatch
+from duban.notify import RecordingNotifier
+from duban.submit import record_submission
+from duban.tables import OutboxMessage
+from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
+
+
+def _late_campaign(engine, tmp_path):
+    """晋中 on 5/28: the self-assessment is overdue for everyone but 乐平镇, who reported the day before."""
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 08:30"))
+    tick(engine, at("2024-05-28 09:00"))
+    report = tmp_path / "乐平镇自评报告.pdf"
+    report.write_bytes(b"%PDF-1.7 self assessment")
+    for item in ("self_score_sheet", "self_report"):
+        record_submission(engine, CAMPAIGN, "140724100", item, at("2024-05-28 16:00"), files=[report],
+                          files_dir=tmp_path / "files")  # fmt: skip
+
+
+def test_digest_tells_operators_who_is_overdue_and_what_came_in(engine, tmp_path):
+    _late_campaign(engine, tmp_path)
+    assert compose_digest(engine, CAMPAIGN, at("2024-05-29 08:30"))
+    notifier = RecordingNotifier()
+    result = dispatch(engine, at("2024-05-29 08:30"), lambda _: notifier, fallback_channels=["sink"],
+                      operator_channels=["env:OPS"])  # fmt: skip
+    digests = [e for e in notifier.sent["env:OPS"] if e.kind == "digest"]
+    assert result.by_kind.get("digest") == 1 and len(digests) == 1
+    text = digests[0].rendered.text
+    assert digests[0].rendered.subject == "【督办简报】统计基层基础工作规范化建设\"回头看\"：逾期未报258项"
+    assert text.startswith("【督办简报】统计基层基础工作规范化建设\"回头看\"\n截至 5月29日 周三 08:30：")
+    assert "【规范化建设自评阶段】应报260项，已报2项（其中逾期报送2项），办理中0项，逾期未报258项" in text
+    assert "逾期未报单位129个（258项），逾期最久的15个：" in text
+    assert ("2. 榆次区统计局：【规范化建设自评阶段】自查评分表、本单位统计基层基础规范化建设总结报告"
+            "（截止5月25日 周六 24:00，已逾期3天8小时）") in text  # fmt: skip
+    assert "乐平镇统计站" not in text  # it reported (late): not listed as overdue
+    assert "近24小时：收到报送2份，发出催办14条。" in text
+    assert not any(e.kind == "digest" for e in notifier.sent["sink"])  # units never get the digest
+
+
+def test_composing_twice_on_one_day_writes_one_digest(engine, tmp_path):
+    _late_campaign(engine, tmp_path)
+    assert compose_digest(engine, CAMPAIGN, at("2024-05-28 08:30"))
+    assert not compose_digest(engine, CAMPAIGN, at("2024-05-28 17:00"))
+    assert compose_digest(engine, CAMPAIGN, at("2024-05-28 08:30") + timedelta(days=1))
+    with engine.connect() as conn:
+        kinds = conn.execute(select(OutboxMessage.payload).where(OutboxMessage.kind == "digest")).scalars().all()
+    assert [p["date"] for p in kinds] == ["2024-05-28", "2024-05-29"]
