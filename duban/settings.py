@@ -34,7 +34,9 @@ class Settings(BaseSettings):
         default_factory=lambda: ["sink"], description="channels of the operators' daily digest"
     )
     max_attempts: int = Field(default=5, ge=1, description="tries before a message becomes dead letter")
-    dispatch_concurrency: int = Field(default=8, ge=1, le=64, description="sends in flight per dispatcher")
+    dispatch_concurrency: int = Field(
+        default=16, ge=1, le=64, description="sends in flight per dispatcher (a 50 ms bot reply then costs latency, not throughput)"
+    )
     rate_limits: dict[str, int] = Field(
         default_factory=lambda: {"wecombot": 20, "dingtalk": 20, "feishu": 100},
         description="messages per minute per bot, by Apprise URL scheme (held across processes)",

@@ -1,0 +1,34 @@
+"""Secrets never leave in a text: every registered part of a channel URL is blanked, the longest first."""
+
+from duban.secrets import Masker
+
+
+def test_a_bot_url_and_its_key_are_blanked_wherever_they_appear():
+    masker = Masker()
+    masker.register_url("wecombot://0f9e8d7c-xiyang-key?base=http://10.1.2.3:8080")
+    text = "POST wecombot://0f9e8d7c-xiyang-key?base=http://10.1.2.3:8080 failed; key 0f9e8d7c-xiyang-key refused"
+    assert masker.mask(text) == "POST *** failed; key *** refused"
+    assert "0f9e8d7c-xiyang-key" in masker and "乐平镇统计站 errcode 0" not in masker
+
+
+def test_a_longer_secret_is_never_half_masked_by_a_shorter_one():
+    masker = Masker()
+    masker.register("abcdef")
+    masker.register("abcdefXYZ123")  # a later bot whose key begins like an earlier one
+    assert masker.mask("key=abcdefXYZ123&other=abcdef!") == "key=***&other=***!"
+
+
+def test_passwords_in_mail_urls_and_dingtalk_secrets_are_blanked_but_short_words_are_not():
+    masker = Masker()
+    masker.register_url("mailtos://tongji:S3cretPassw0rd@mail.jz.gov.cn?to=sgk@jz.gov.cn")
+    masker.register_url("dingtalk://SECd1ngta1kse3ret@tok3n0123456789")
+    masked = masker.mask("login S3cretPassw0rd for tongji; sign SECd1ngta1kse3ret token tok3n0123456789 json")
+    assert masked == "login *** for tongji; sign *** token *** json"
+
+
+def test_many_bots_register_one_by_one_and_each_is_masked():
+    masker = Masker()
+    keys = [f"okbot{code:09d}" for code in range(140_700_000, 140_705_000)]
+    for key in keys:
+        masker.register_url(f"wecombot://{key}?base=http://127.0.0.1:9")
+    assert masker.mask(f"{keys[0]} {keys[-1]} 140700000") == "*** *** 140700000"
