@@ -15,10 +15,12 @@ from pendulum import DateTime
 
 from duban.calendar import WorkCalendar
 from duban.errors import DubanError, PlanError, SpecError, SpecErrors
+from duban.hidden_samples import reveal_instants
 from duban.overlay import build_registry
 from duban.periods import periods_between
-from duban.sampling import SampleResult, draw_sample
+from duban.sampling import SampleResult, SampleRuleError, draw_sample, rule_path
 from duban.select import Resolver, UnknownName
+from duban.spec.crossrefs import sheet_problems
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign, Item, Selector, Stage
 from duban.spec.source import PathKey
@@ -56,6 +58,7 @@ class Plan:
     item_dues: dict[str, DateTime] = field(default_factory=dict)
     submit_to: dict[str, str | None] = field(default_factory=dict)  # item id → receiving unit code (None: free text)
     report_due: DateTime | None = None
+    sample_reveals: dict[str, DateTime] = field(default_factory=dict)  # hidden sample → when it may show
 
     def units_in_plan(self) -> list[str]:
         return sorted({a.unit_code for a in self.assignments})
@@ -82,11 +85,25 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     samples: dict[str, SampleResult] = {}
     sample_specs = {s.id: (index, s) for index, s in enumerate(campaign.samples)}
 
+    drawing: list[str] = []  # samples being drawn, to name a cycle of nested samples
+    failed: set[str] = set()
+
     def sample_members(sample_id: str) -> list[str]:
         if sample_id not in sample_specs:
             raise PlanError(f"no sample {sample_id!r} (samples: {', '.join(sample_specs) or 'none defined'})")
+        if sample_id in failed:
+            raise PlanError(f"sample {sample_id!r} could not be drawn (see its own error under samples)")
+        if sample_id in drawing:
+            raise PlanError("samples are drawn from each other in a cycle: " + " → ".join([*drawing, sample_id]))
         if sample_id not in samples:
-            samples[sample_id] = draw_sample(sample_specs[sample_id][1], resolver, registry)
+            drawing.append(sample_id)
+            try:
+                samples[sample_id] = draw_sample(sample_specs[sample_id][1], resolver, registry)
+            except DubanError:
+                failed.add(sample_id)
+                raise
+            finally:
+                drawing.pop()
         return samples[sample_id].members
 
     resolver = Resolver(registry, campaign.groups, sample_members)
@@ -101,7 +118,14 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
             return None
 
     for index, sample in enumerate(campaign.samples):
-        at(("samples", index), lambda s=sample: sample_members(s.id))
+        try:
+            sample_members(sample.id)
+        except SpecError:
+            raise
+        except SampleRuleError as exc:
+            errors.append(spec.source.error(rule_path(spec.source.data, index, exc.subpath), str(exc)))
+        except DubanError as exc:
+            errors.append(spec.source.error(("samples", index), str(exc)))
     leaders = {
         leader.id: _with_descendants(registry, at(("leaders", i, "units"), lambda l=leader: resolver.resolve(l.units)) or [])
         for i, leader in enumerate(campaign.leaders)
@@ -149,13 +173,32 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     report_due = None
     if campaign.report and campaign.report.due is not None:
         report_due = at(("report", "due"), lambda: timeline.due(campaign.report.due, campaign.defaults.postpone))
+    reveals = _sample_reveals(spec, timeline, assignments, errors)
+    errors.extend(spec.source.error(path, message) for path, message in sheet_problems(campaign))
     if errors:
         raise SpecErrors(errors)
     return Plan(
         campaign=campaign, registry=registry, assignments=assignments, samples=samples,
         stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues, submit_to=submit_to,
-        report_due=report_due,
+        report_due=report_due, sample_reveals=reveals,
     )  # fmt: skip
+
+
+def _sample_reveals(spec: LoadedSpec, timeline: Timeline, assignments: list[PlannedAssignment], errors: list) -> dict:
+    """When each hidden sample may show; items that would show it early are errors at their `opens:`."""
+    opens: dict[str, DateTime] = {}
+    for a in assignments:
+        opens[a.item_id] = min(opens.get(a.item_id, a.open_at), a.open_at)
+    explicit = {}
+    for index, sample in enumerate(spec.campaign.samples):
+        if sample.reveal is not None:
+            try:
+                explicit[sample.id] = timeline.instant(sample.reveal, default_clock=timeline.defaults.open_time)
+            except DubanError as exc:
+                errors.append(spec.source.error(("samples", index, "reveal"), str(exc)))
+    reveals, problems = reveal_instants(spec.campaign, opens, explicit)
+    errors.extend(spec.source.error(path, message) for path, message in problems)
+    return reveals
 
 
 def _roles(item: Item, resolver: Resolver, path: PathKey) -> list[tuple[str, str]]:
@@ -253,3 +296,9 @@ def resolve_selector(plan: Plan, selector: Selector) -> list[str]:
     """Resolve a selector against a finished plan's registry, groups and samples."""
     resolver = Resolver(plan.registry, plan.campaign.groups, lambda sid: plan.samples[sid].members)
     return resolver.resolve(selector)
+
+
+def escalation_targets(plan: Plan, unit_code: str, to: list[str]) -> tuple[str, ...]:
+    """Who hears when `unit_code` slips, for an escalation step's `to:` (assignments made after planning)."""
+    resolver = Resolver(plan.registry, plan.campaign.groups, lambda sid: plan.samples[sid].members)
+    return _targets(plan.registry, plan.leaders, unit_code, _named(resolver, to))
