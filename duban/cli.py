@@ -34,6 +34,9 @@ app.add_typer(sample_app, name="sample")
 from duban.cli_scores import app as scores_app  # noqa: E402
 
 app.add_typer(scores_app, name="scores")
+from duban.cli_rollup import app as rollup_app  # noqa: E402
+
+app.add_typer(rollup_app, name="rollup")
 console = Console()
 err = Console(stderr=True)
 

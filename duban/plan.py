@@ -15,12 +15,13 @@ from pendulum import DateTime
 
 from duban.calendar import WorkCalendar
 from duban.errors import DubanError, PlanError, SpecError, SpecErrors
+from duban.forwarding import ForwardChain, chain_problems, forward_chain, forwarded_due
 from duban.hidden_samples import reveal_instants
 from duban.overlay import build_registry
 from duban.periods import periods_between
 from duban.sampling import SampleResult, SampleRuleError, draw_sample, rule_path
 from duban.select import Resolver, UnknownName
-from duban.spec.crossrefs import sheet_problems
+from duban.spec.crossrefs import rollup_problems, sheet_problems
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign, Item, Selector, Stage
 from duban.spec.source import PathKey
@@ -59,6 +60,7 @@ class Plan:
     submit_to: dict[str, str | None] = field(default_factory=dict)  # item id → receiving unit code (None: free text)
     report_due: DateTime | None = None
     sample_reveals: dict[str, DateTime] = field(default_factory=dict)  # hidden sample → when it may show
+    chain: ForwardChain | None = None  # the upper campaign this one re-issues (转发)
 
     def units_in_plan(self) -> list[str]:
         return sorted({a.unit_code for a in self.assignments})
@@ -117,6 +119,8 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
             errors.append(spec.source.error(path, str(exc)))
             return None
 
+    chain, problems = forward_chain(spec, calendar, timeline)
+    errors.extend(spec.source.error(path, message) for path, message in problems)
     for index, sample in enumerate(campaign.samples):
         try:
             sample_members(sample.id)
@@ -145,6 +149,9 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
             if item.submit_to is not None:
                 submit_to[item.id] = _one_unit(resolver, item.submit_to)
             instances = at(item_path, lambda st=stage, it=item: _instances(timeline, st, it))
+            forwarded = forwarded_due(chain, item.id, item.due is not None)
+            if instances and forwarded is not None:
+                instances = [(label, opens, forwarded) for label, opens, _due in instances]
             if not roles or not instances:
                 continue
             for instance, open_at, due_at in instances:
@@ -174,13 +181,14 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     if campaign.report and campaign.report.due is not None:
         report_due = at(("report", "due"), lambda: timeline.due(campaign.report.due, campaign.defaults.postpone))
     reveals = _sample_reveals(spec, timeline, assignments, errors)
-    errors.extend(spec.source.error(path, message) for path, message in sheet_problems(campaign))
+    errors.extend(spec.source.error(path, message) for path, message in [*sheet_problems(campaign), *rollup_problems(campaign)])
+    errors.extend(spec.source.error(path, message) for path, message in chain_problems(campaign, chain, assignments))
     if errors:
         raise SpecErrors(errors)
     return Plan(
         campaign=campaign, registry=registry, assignments=assignments, samples=samples,
         stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues, submit_to=submit_to,
-        report_due=report_due, sample_reveals=reveals,
+        report_due=report_due, sample_reveals=reveals, chain=chain,
     )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from duban.calendar import WorkCalendar
 from duban.instants import fmt, fmt_date
+from duban.forwarding import order_warnings
 from duban.hidden_samples import unhidden_subsamples
 from duban.plan import Plan, build_plan
 from duban.sampling import rule_path
@@ -92,6 +93,7 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
                 found.append(_warn(spec, rule_path(spec.source.data, s_index, ("draws", d_index)), f"sample {sample.id!r}: {note}"))
     for s_index, message in unhidden_subsamples(campaign):
         found.append(_warn(spec, ("samples", s_index, "hidden"), message))
+    found.extend(_warn(spec, path, message) for path, message in order_warnings(plan))
     window = campaign.window
     if window is not None:
         from duban.timeline import Timeline

@@ -32,3 +32,20 @@ def sheet_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:
                 problems.append(((*where, "follow_up", "id"), f"{follow.id!r} is already an item id; give the follow-up its own"))
             taken.add(follow.id)
     return problems
+
+
+def rollup_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:
+    """Roll-ups naming items the spec lacks, or metrics their feeding item does not have."""
+    problems: list[tuple[PathKey, str]] = []
+    items = {item.id: item for _stage, item in campaign.items()}
+    forward = [(("forward", "items", i), r) for i, r in enumerate(campaign.forward.rollups())] if campaign.forward else []
+    for where, rollup in [*((("rollups", i), r) for i, r in enumerate(campaign.rollups)), *forward]:
+        for key, item_id in (("from", rollup.from_), ("into", rollup.into)):
+            if item_id is not None and item_id not in items and where[0] == "rollups":
+                problems.append(((*where, key), f"no item {item_id!r} (items: {', '.join(items)})"))
+        source = items.get(rollup.from_)
+        known = {m.name for m in source.metrics} if source else set()
+        for index, name in enumerate(rollup.sum):
+            if source is not None and name not in known:
+                problems.append(((*where, "sum", index), f"item {rollup.from_!r} has no metric {name!r} (its metrics: {', '.join(sorted(known)) or 'none'})"))
+    return problems

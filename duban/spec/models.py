@@ -128,6 +128,63 @@ class Document(Strict):
     issued_on: SpecDate | None = None
 
 
+class Rollup(Strict):
+    """汇总: one item's submissions from the units below add up into another item (or a tally for a unit).
+
+    Each unit holding `into` is fed by the `from` submissions of the units below it (or of every unit holding
+    `from` when none is below it); the `sum` metrics are added up. With `auto`, duban submits the roll-up for
+    its unit when every feeding unit has finished.
+    """
+
+    id: Id
+    name: str | None = None
+    from_: Id = Field(alias="from", description="the item whose submissions are rolled up")
+    into: Id | None = Field(default=None, description="the item they feed (its units roll up their units' submissions)")
+    unit: str | None = Field(default=None, description="without `into`: the unit the tally is for (code, name or group)")
+    sum: list[str] = Field(default_factory=list, description="metrics of `from` added up")
+    auto: bool = Field(default=False, description="submit the roll-up when every feeding unit has finished")
+
+    @model_validator(mode="after")
+    def _into_or_unit(self) -> Rollup:
+        if (self.into is None) == (self.unit is None):
+            raise ValueError("a roll-up feeds an item (`into:`) or tallies for a unit (`unit:`): give exactly one")
+        if self.into == self.from_:
+            raise ValueError(f"item {self.into!r} cannot roll up into itself")
+        return self
+
+
+class ForwardItem(Strict):
+    """One upper item re-issued: the units below owe `from`, the re-issuing unit rolls it up as `into`."""
+
+    upper: Id = Field(description="the upper campaign's item the re-issuing unit owes (市级截止)")
+    into: Id = Field(description="our item the re-issuing unit owes: its roll-up, due one buffer before the upper due")
+    from_: Id = Field(alias="from", description="our item its units owe, due one buffer before `into`")
+    sum: list[str] = Field(default_factory=list, description="metrics of `from` added up")
+    auto: bool = Field(default=False, description="submit the roll-up when every unit below has finished")
+
+
+class Forward(Strict):
+    """转发: this campaign re-issues an upper one to the units below one unit, each level due earlier.
+
+    The re-issuing unit's roll-up is due `buffer` before the upper due, its units' items `buffer` before
+    that; when the roll-up is in, duban records it on the upper campaign's item for the re-issuing unit.
+    """
+
+    of: str = Field(description="the upper campaign's spec file, relative to this one")
+    unit: str = Field(description="the re-issuing unit (code or name), in both registries")
+    buffer: OffsetField = Field(default=Offset(2, OffsetUnit.working_days), description="how much earlier each level is due")
+    items: list[ForwardItem] = Field(min_length=1)
+
+    @field_validator("unit", mode="before")
+    @classmethod
+    def _code_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    def rollups(self) -> list[Rollup]:
+        """The roll-ups the forward implies (`from` → `into`)."""
+        return [Rollup(id=f"forward_{i.into}", from_=i.from_, into=i.into, sum=i.sum, auto=i.auto) for i in self.items]
+
+
 class Contact(Strict):
     """联系人."""
 
@@ -534,6 +591,7 @@ class Campaign(Strict):
     issued_on: SpecDate | None = None
     forwards: list[Document] = Field(default_factory=list, description="the upper notices this one implements or forwards")
     forwarded_by: list[Document] = Field(default_factory=list, description="re-issues down the chain (转发)")
+    forward: Forward | None = Field(default=None, description="this campaign re-issues an upper one (转发) with earlier dues")
     timezone: str = "Asia/Shanghai"
     window: Window | None = Field(default=None, description="the campaign's own window (活动时间)")
     registry: Registry
@@ -544,6 +602,7 @@ class Campaign(Strict):
     events: list[Event] = Field(default_factory=list)
     samples: list[Sample] = Field(default_factory=list)
     score_sheets: list[ScoreSheet] = Field(default_factory=list, description="评分表 of the inspections")
+    rollups: list[Rollup] = Field(default_factory=list, description="汇总: items fed by the submissions of the units below")
     stages: list[Stage] = Field(min_length=1)
     report: Report | None = None
     notes: str | None = None
