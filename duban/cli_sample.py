@@ -64,18 +64,18 @@ def show(
             reveal = plan.sample_reveals.get(spec_sample.id)
             hidden = f" · 隐藏至 {fmt(reveal, tz)}" if reveal else " · 隐藏"
         console.print(f"\n[bold]{result.name}[/] ({result.sample_id}) seed {result.seed}{hidden} · "
-                      f"{len(result.members)} 个单位", highlight=False)  # fmt: skip
+                      f"{len(result.members)} 个单位", highlight=False, soft_wrap=True)  # fmt: skip
         for index, (rule, draw) in enumerate(zip(spec_sample.draws, result.draws), start=1):
             source = rule.from_.sample and f"sample {rule.from_.sample}" or rule.from_.ref or "selector"
-            console.print(f"  rule {index} (from {source}, {draw.base} units): {draw.rule}", highlight=False)
+            console.print(f"  rule {index} (from {source}, {draw.base} units): {draw.rule}", highlight=False, soft_wrap=True)
             if draw.strata:
                 console.print("    strata: " + ", ".join(f"{k} {n}" for k, n in sorted(draw.strata.items())), highlight=False)
             _members(plan, draw.members, set(draw.designated))
             for note in draw.notes:
-                console.print(f"    [yellow]not met in full[/] {note}", highlight=False)
+                console.print(f"    [yellow]not met in full[/] {note}", highlight=False, soft_wrap=True)
         record = recorded.get(spec_sample.id)
         if record is None:
-            console.print("  not recorded yet (the draw is recorded when the campaign is planned: duban tick SPEC)")
+            console.print("  not recorded yet (the draw is recorded when the campaign is planned: duban tick SPEC)", soft_wrap=True)
             continue
         verdict = compare(result, record)
         when = f"recorded {fmt(verdict.drawn_at, tz)} with seed {verdict.seed}"
@@ -83,7 +83,7 @@ def show(
             console.print(f"  [green]{when}: same members[/]", highlight=False)
         else:
             console.print(f"  [red]{when}: differs[/] — only in this draw: {_names(plan, verdict.added)}; "
-                          f"only in the record: {_names(plan, verdict.removed)}", highlight=False)  # fmt: skip
+                          f"only in the record: {_names(plan, verdict.removed)}", highlight=False, soft_wrap=True)  # fmt: skip
 
 
 def _members(plan, members: list[str], designated: set[str]) -> None:
@@ -96,5 +96,6 @@ def _members(plan, members: list[str], designated: set[str]) -> None:
         console.print(f"    {head}: {names}", highlight=False, soft_wrap=True)
 
 
-def _names(plan, codes: list[str]) -> str:
-    return "、".join(plan.registry.units[c].name if c in plan.registry else c for c in codes) or "—"
+def _names(plan, codes: list[str], limit: int = 20) -> str:
+    names = "、".join(plan.registry.units[c].name if c in plan.registry else c for c in codes[:limit]) or "—"
+    return names + (f" … ({len(codes)} in all)" if len(codes) > limit else "")

@@ -1,8 +1,8 @@
 """Hidden samples (不提前告知): the units of a hidden sample learn nothing of it before the check opens.
 
-A sample is revealed at its `reveal:` instant, or else when the first item that draws units from it opens
-(the check). An item that uses a hidden sample and opens before that instant would tell the sampled units
-early, so it is an error at the item's `opens:`. Until an item opens, nothing of it reaches a unit: no
+A sample is revealed at its `reveal:` instant, or else when the check opens: the start of the first stage
+with an item drawing units from it. An item that uses a hidden sample and opens before that instant would
+tell the sampled units early, so it is an error at the item's `opens:`. Until an item opens, nothing of it reaches a unit: no
 message (intents come only from transitions after the opening) and no line in `duban status`
 (`concealed_items` lists what status leaves out before it opens).
 """
@@ -55,25 +55,26 @@ def _from_all(sample) -> Selector:
 
 
 def reveal_instants(
-    campaign: Campaign, opens: dict[str, DateTime], explicit: dict[str, DateTime]
+    campaign: Campaign, opens: dict[str, DateTime], stage_starts: dict[str, DateTime], explicit: dict[str, DateTime]
 ) -> tuple[dict[str, DateTime], list[tuple[PathKey, str]]]:
     """When each hidden sample shows, and the items that would show it early (path, message).
 
-    `opens` is each item's earliest opening in the plan; `explicit` the samples' own `reveal:` instants.
+    A hidden sample shows at its `reveal:` instant (`explicit`), or else when the check opens: the start of
+    the first stage with an item drawing on it. `opens` is each item's earliest opening in the plan.
     """
     tz = campaign.timezone
     reveals: dict[str, DateTime] = {}
     problems: list[tuple[PathKey, str]] = []
-    users: dict[str, list[tuple[PathKey, Item]]] = {}
+    users: dict[str, list[tuple[PathKey, Item, str]]] = {}
     for s_index, stage in enumerate(campaign.stages):
         for i_index, item in enumerate(stage.items):
             for sample_id in item_samples(campaign, item):
-                users.setdefault(sample_id, []).append((("stages", s_index, "items", i_index), item))
+                users.setdefault(sample_id, []).append((("stages", s_index, "items", i_index), item, stage.id))
     for sample in campaign.samples:
         if not sample.hidden:
             continue
-        using = [(path, item) for path, item in users.get(sample.id, []) if item.id in opens]
-        first = min((opens[item.id] for _path, item in using), default=None)
+        using = [(path, item) for path, item, _stage in users.get(sample.id, []) if item.id in opens]
+        first = min((stage_starts[st] for _p, item, st in users.get(sample.id, []) if st in stage_starts), default=None)
         reveal = explicit.get(sample.id, first)
         if reveal is None:
             continue

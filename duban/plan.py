@@ -180,7 +180,7 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     report_due = None
     if campaign.report and campaign.report.due is not None:
         report_due = at(("report", "due"), lambda: timeline.due(campaign.report.due, campaign.defaults.postpone))
-    reveals = _sample_reveals(spec, timeline, assignments, errors)
+    reveals = _sample_reveals(spec, timeline, assignments, windows, errors)
     errors.extend(spec.source.error(path, message) for path, message in [*sheet_problems(campaign), *rollup_problems(campaign)])
     errors.extend(spec.source.error(path, message) for path, message in chain_problems(campaign, chain, assignments))
     if errors:
@@ -192,7 +192,8 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     )  # fmt: skip
 
 
-def _sample_reveals(spec: LoadedSpec, timeline: Timeline, assignments: list[PlannedAssignment], errors: list) -> dict:
+def _sample_reveals(spec: LoadedSpec, timeline: Timeline, assignments: list[PlannedAssignment], windows: dict,
+                    errors: list) -> dict:  # fmt: skip
     """When each hidden sample may show; items that would show it early are errors at their `opens:`."""
     opens: dict[str, DateTime] = {}
     for a in assignments:
@@ -204,7 +205,8 @@ def _sample_reveals(spec: LoadedSpec, timeline: Timeline, assignments: list[Plan
                 explicit[sample.id] = timeline.instant(sample.reveal, default_clock=timeline.defaults.open_time)
             except DubanError as exc:
                 errors.append(spec.source.error(("samples", index, "reveal"), str(exc)))
-    reveals, problems = reveal_instants(spec.campaign, opens, explicit)
+    starts = {stage_id: window[0] for stage_id, window in windows.items()}
+    reveals, problems = reveal_instants(spec.campaign, opens, starts, explicit)
     errors.extend(spec.source.error(path, message) for path, message in problems)
     return reveals
 

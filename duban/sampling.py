@@ -89,7 +89,7 @@ def _draw(rule: Draw, rng: random.Random, resolver: Resolver, registry: Registry
     designated = sorted(resolver.resolve(rule.designated)) if rule.designated is not None else []
     outside = sorted(set(designated) - set(base))
     if outside:
-        names = "、".join(registry.units[c].name if c in registry else c for c in outside[:5])
+        names = "、".join(_name(registry, c) for c in outside[:5])
         raise SampleRuleError(
             f"designated units {names} are not among the {len(base)} units it draws from", ("designated",)
         )

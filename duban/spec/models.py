@@ -14,7 +14,7 @@ from datetime import time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, field_validator, model_validator
-from pydantic import WithJsonSchema
+from pydantic import ValidationInfo, WithJsonSchema
 from pydantic_core import CoreSchema
 
 from duban.calendar import Postpone
@@ -407,25 +407,45 @@ class Draw(Strict):
     def _stratum_keys_as_text(cls, value: Any) -> Any:
         return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
 
+    @field_validator("percent")
+    @classmethod
+    def _a_share(cls, value: tuple[float, float] | None, info: ValidationInfo) -> tuple[float, float] | None:
+        if value is None:
+            return value
+        low, high = value
+        if info.data.get("count") is not None:
+            raise ValueError("a draw has `count:` or `percent:`, not both: the two rules contradict each other")
+        if not (0 < low <= 100 and 0 < high <= 100):
+            raise ValueError(f"percent {low:g}%–{high:g}% must lie between 0 and 100")
+        if low > high:
+            raise ValueError(f"the percentage range {low:g}%–{high:g}% runs backwards: its low end is above its high end")
+        return value
+
+    @field_validator("max_count")
+    @classmethod
+    def _above_min(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("min_count")
+        if value is not None and low is not None and low > value:
+            raise ValueError(f"min_count {low} is above max_count {value}: the rules contradict each other")
+        return value
+
+    @field_validator("min_per_parent")
+    @classmethod
+    def _below_count(cls, value: int | None, info: ValidationInfo) -> int | None:
+        count = info.data.get("count")
+        if value is not None and count is not None and value > count:
+            raise ValueError(f"min_per_parent {value} is above the count {count}: the rules contradict each other")
+        return value
+
     @model_validator(mode="after")
     def _rules_agree(self) -> Draw:
         how = [name for name in ("count", "percent", "min_per_parent", "counts", "designated") if getattr(self, name)]
         if not how:
             raise ValueError("a draw says how many: `count:`, `percent:`, `min_per_parent:`, `counts:` (with strata) or `designated:`")
-        if self.count is not None and self.percent is not None:
-            raise ValueError("a draw has `count:` or `percent:`, not both: the two rules contradict each other")
-        if self.percent is not None:
-            low, high = self.percent
-            if not (0 < low <= 100 and 0 < high <= 100):
-                raise ValueError(f"percent {low:g}%–{high:g}% must lie between 0 and 100")
-            if low > high:
-                raise ValueError(f"the percentage range {low:g}%–{high:g}% runs backwards: its low end is above its high end")
-        else:
+        if self.percent is None:
             for name in ("min_count", "max_count"):
                 if getattr(self, name) is not None:
                     raise ValueError(f"`{name}:` bounds a percentage: it goes with `percent:`")
-        if self.min_count is not None and self.max_count is not None and self.min_count > self.max_count:
-            raise ValueError(f"min_count {self.min_count} is above max_count {self.max_count}: the rules contradict each other")
         if self.per is not None and self.min_per_parent is None:
             raise ValueError("`per:` names the parent level of `min_per_parent:`; give min_per_parent too")
         if self.min_per_parent is not None and (self.percent is not None or self.strata or self.counts):
@@ -436,8 +456,6 @@ class Draw(Strict):
             raise ValueError("`counts:` already says how many per stratum: drop `count:`/`percent:` or `counts:`")
         if self.allocation == "proportional" and not (self.strata and (self.count or self.percent)):
             raise ValueError("`allocation: proportional` shares a `count:` or `percent:` among `strata:`")
-        if self.min_per_parent is not None and self.count is not None and self.min_per_parent > self.count:
-            raise ValueError(f"min_per_parent {self.min_per_parent} is above the count {self.count}: the rules contradict each other")
         return self
 
 
