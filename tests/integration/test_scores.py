@@ -143,3 +143,18 @@ def test_a_file_that_is_not_a_workbook_is_refused_by_name(sqlite_engine, tmp_pat
     path.write_bytes(b"not a workbook")
     with pytest.raises(ScoreError, match="评分表.xlsx: not an xlsx workbook"):
         import_workbook(sqlite_engine, CAMPAIGN, path, at=at("2024-06-20 10:00"))
+
+
+def test_a_workbook_resaved_without_the_hidden_sheet_and_with_numeric_codes_still_imports(sqlite_engine, tmp_path):
+    """Spreadsheet programs may drop a hidden sheet or turn a code typed as text into a number."""
+    plan_jinzhong(sqlite_engine)
+    path = tmp_path / "评分表.xlsx"
+    export_template(sqlite_engine, CAMPAIGN, ["city_check"], path)
+    unit = _members(sqlite_engine)[0]
+    rows = _fill(path, {unit: FULL})
+    book = load_workbook(path)
+    del book["_duban"]
+    book["市级抽查"].cell(rows[unit], 1, int(unit))
+    book.save(path)
+    result = import_workbook(sqlite_engine, CAMPAIGN, path, at=at("2024-06-20 10:00"))
+    assert [(o.unit_code, o.total, o.passed) for o in result.outcomes["city_check"]] == [(unit, 100, True)]
