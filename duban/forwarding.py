@@ -97,10 +97,10 @@ def forward_chain(spec, calendar, timeline) -> tuple[ForwardChain | None, list[t
     for index, entry in enumerate(forward.items):
         owed = [a for a in upper.assignments if a.item_id == entry.upper and a.unit_code == unit.code]
         if len(owed) != 1:
-            held = sorted({a.item_id for a in upper.assignments if a.unit_code == unit.code})
+            held = ", ".join(sorted({a.item_id for a in upper.assignments if a.unit_code == unit.code})) or "nothing"
             why = "repeats each period; forward one period's item" if owed else "is not owed by it"
             problems.append((("forward", "items", index, "upper"),
-                             f"item {entry.upper!r} of {campaign.id} {why} ({unit.display} owes: {', '.join(held) or 'nothing'})"))  # fmt: skip
+                             f"item {entry.upper!r} of {campaign.id} {why} ({unit.display} owes: {held})"))  # fmt: skip
             continue
         upper_due = owed[0].due_at
         into_due = earlier(timeline, upper_due, forward.buffer)
@@ -130,8 +130,8 @@ def chain_problems(campaign, chain: ForwardChain | None, assignments) -> list[tu
                 problems.append((("forward", "items", index, key), f"no item {item_id!r} in this spec"))
         holders = {a.unit_code for a in assignments if a.item_id == entry.into}
         if entry.into in items and chain.unit not in holders:
-            problems.append((("forward", "items", index, "into"),
-                             f"{chain.unit_display} ({chain.unit}) does not owe {entry.into!r}: its roll-up is its own item"))  # fmt: skip
+            problems.append((("forward", "items", index, "into"), (
+                f"{chain.unit_display} ({chain.unit}) does not owe {entry.into!r}: its roll-up is its own item")))  # fmt: skip
     return problems
 
 

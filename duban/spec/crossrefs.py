@@ -47,5 +47,6 @@ def rollup_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:
         known = {m.name for m in source.metrics} if source else set()
         for index, name in enumerate(rollup.sum):
             if source is not None and name not in known:
-                problems.append(((*where, "sum", index), f"item {rollup.from_!r} has no metric {name!r} (its metrics: {', '.join(sorted(known)) or 'none'})"))
+                listing = ", ".join(sorted(known)) or "none"
+                problems.append(((*where, "sum", index), f"item {rollup.from_!r} has no metric {name!r} (its metrics: {listing})"))
     return problems
