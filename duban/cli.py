@@ -28,6 +28,15 @@ app.add_typer(units_app, name="units")
 from duban.cli_outbox import app as outbox_app  # noqa: E402
 
 app.add_typer(outbox_app, name="outbox")
+from duban.cli_sample import app as sample_app  # noqa: E402
+
+app.add_typer(sample_app, name="sample")
+from duban.cli_scores import app as scores_app  # noqa: E402
+
+app.add_typer(scores_app, name="scores")
+from duban.cli_rollup import app as rollup_app  # noqa: E402
+
+app.add_typer(rollup_app, name="rollup")
 console = Console()
 err = Console(stderr=True)
 

@@ -15,10 +15,13 @@ from pendulum import DateTime
 
 from duban.calendar import WorkCalendar
 from duban.errors import DubanError, PlanError, SpecError, SpecErrors
+from duban.forwarding import ForwardChain, chain_problems, forward_chain, forwarded_due
+from duban.hidden_samples import reveal_instants
 from duban.overlay import build_registry
 from duban.periods import periods_between
-from duban.sampling import SampleResult, draw_sample
+from duban.sampling import SampleResult, SampleRuleError, draw_sample, rule_path
 from duban.select import Resolver, UnknownName
+from duban.spec.crossrefs import rollup_problems, sheet_problems
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign, Item, Selector, Stage
 from duban.spec.source import PathKey
@@ -56,6 +59,8 @@ class Plan:
     item_dues: dict[str, DateTime] = field(default_factory=dict)
     submit_to: dict[str, str | None] = field(default_factory=dict)  # item id → receiving unit code (None: free text)
     report_due: DateTime | None = None
+    sample_reveals: dict[str, DateTime] = field(default_factory=dict)  # hidden sample → when it may show
+    chain: ForwardChain | None = None  # the upper campaign this one re-issues (转发)
 
     def units_in_plan(self) -> list[str]:
         return sorted({a.unit_code for a in self.assignments})
@@ -82,11 +87,25 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     samples: dict[str, SampleResult] = {}
     sample_specs = {s.id: (index, s) for index, s in enumerate(campaign.samples)}
 
+    drawing: list[str] = []  # samples being drawn, to name a cycle of nested samples
+    failed: set[str] = set()
+
     def sample_members(sample_id: str) -> list[str]:
         if sample_id not in sample_specs:
             raise PlanError(f"no sample {sample_id!r} (samples: {', '.join(sample_specs) or 'none defined'})")
+        if sample_id in failed:
+            raise PlanError(f"sample {sample_id!r} could not be drawn (see its own error under samples)")
+        if sample_id in drawing:
+            raise PlanError("samples are drawn from each other in a cycle: " + " → ".join([*drawing, sample_id]))
         if sample_id not in samples:
-            samples[sample_id] = draw_sample(sample_specs[sample_id][1], resolver, registry)
+            drawing.append(sample_id)
+            try:
+                samples[sample_id] = draw_sample(sample_specs[sample_id][1], resolver, registry)
+            except DubanError:
+                failed.add(sample_id)
+                raise
+            finally:
+                drawing.pop()
         return samples[sample_id].members
 
     resolver = Resolver(registry, campaign.groups, sample_members)
@@ -100,8 +119,17 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
             errors.append(spec.source.error(path, str(exc)))
             return None
 
+    chain, problems = forward_chain(spec, calendar, timeline)
+    errors.extend(spec.source.error(path, message) for path, message in problems)
     for index, sample in enumerate(campaign.samples):
-        at(("samples", index), lambda s=sample: sample_members(s.id))
+        try:
+            sample_members(sample.id)
+        except SpecError:
+            raise
+        except SampleRuleError as exc:
+            errors.append(spec.source.error(rule_path(spec.source.data, index, exc.subpath), str(exc)))
+        except DubanError as exc:
+            errors.append(spec.source.error(("samples", index), str(exc)))
     leaders = {
         leader.id: _with_descendants(registry, at(("leaders", i, "units"), lambda l=leader: resolver.resolve(l.units)) or [])
         for i, leader in enumerate(campaign.leaders)
@@ -121,6 +149,9 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
             if item.submit_to is not None:
                 submit_to[item.id] = _one_unit(resolver, item.submit_to)
             instances = at(item_path, lambda st=stage, it=item: _instances(timeline, st, it))
+            forwarded = forwarded_due(chain, item.id, item.due is not None)
+            if instances and forwarded is not None:
+                instances = [(label, opens, forwarded) for label, opens, _due in instances]
             if not roles or not instances:
                 continue
             for instance, open_at, due_at in instances:
@@ -149,13 +180,35 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     report_due = None
     if campaign.report and campaign.report.due is not None:
         report_due = at(("report", "due"), lambda: timeline.due(campaign.report.due, campaign.defaults.postpone))
+    reveals = _sample_reveals(spec, timeline, assignments, windows, errors)
+    errors.extend(spec.source.error(path, message) for path, message in [*sheet_problems(campaign), *rollup_problems(campaign)])
+    errors.extend(spec.source.error(path, message) for path, message in chain_problems(campaign, chain, assignments))
     if errors:
         raise SpecErrors(errors)
     return Plan(
         campaign=campaign, registry=registry, assignments=assignments, samples=samples,
         stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues, submit_to=submit_to,
-        report_due=report_due,
+        report_due=report_due, sample_reveals=reveals, chain=chain,
     )  # fmt: skip
+
+
+def _sample_reveals(spec: LoadedSpec, timeline: Timeline, assignments: list[PlannedAssignment], windows: dict,
+                    errors: list) -> dict:  # fmt: skip
+    """When each hidden sample may show; items that would show it early are errors at their `opens:`."""
+    opens: dict[str, DateTime] = {}
+    for a in assignments:
+        opens[a.item_id] = min(opens.get(a.item_id, a.open_at), a.open_at)
+    explicit = {}
+    for index, sample in enumerate(spec.campaign.samples):
+        if sample.reveal is not None:
+            try:
+                explicit[sample.id] = timeline.instant(sample.reveal, default_clock=timeline.defaults.open_time)
+            except DubanError as exc:
+                errors.append(spec.source.error(("samples", index, "reveal"), str(exc)))
+    starts = {stage_id: window[0] for stage_id, window in windows.items()}
+    reveals, problems = reveal_instants(spec.campaign, opens, starts, explicit)
+    errors.extend(spec.source.error(path, message) for path, message in problems)
+    return reveals
 
 
 def _roles(item: Item, resolver: Resolver, path: PathKey) -> list[tuple[str, str]]:
@@ -253,3 +306,9 @@ def resolve_selector(plan: Plan, selector: Selector) -> list[str]:
     """Resolve a selector against a finished plan's registry, groups and samples."""
     resolver = Resolver(plan.registry, plan.campaign.groups, lambda sid: plan.samples[sid].members)
     return resolver.resolve(selector)
+
+
+def escalation_targets(plan: Plan, unit_code: str, to: list[str]) -> tuple[str, ...]:
+    """Who hears when `unit_code` slips, for an escalation step's `to:` (assignments made after planning)."""
+    resolver = Resolver(plan.registry, plan.campaign.groups, lambda sid: plan.samples[sid].members)
+    return _targets(plan.registry, plan.leaders, unit_code, _named(resolver, to))

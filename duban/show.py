@@ -12,6 +12,7 @@ from rich.table import Table
 from duban.instants import fmt
 from duban.messages import KIND_CN
 from duban.plan import Plan
+from duban.show_chain import chain_json, print_chain
 from duban.spec.load import LoadedSpec
 from duban.state import STATE_CN, Color, State
 from duban.units import Level
@@ -34,6 +35,7 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
         console.print(f"  依据/转发上级文件: {doc.issuer} {doc.doc_no or ''} {doc.title or ''}", highlight=False)
     for doc in c.forwarded_by:
         console.print(f"  转发: {doc.issuer} {doc.doc_no or ''} {doc.issued_on or ''}", highlight=False)
+    print_chain(console, plan)
     by_item: dict[str, list] = defaultdict(list)
     for a in plan.assignments:
         by_item[a.item_id].append(a)
@@ -99,6 +101,7 @@ def plan_json(plan: Plan) -> dict:
         ],  # fmt: skip
         "samples": {s.sample_id: {"seed": s.seed, "members": s.members} for s in plan.samples.values()},
         "events": [{"id": i, "name": n, "at": t.isoformat()} for i, n, t in plan.events],
+        "chain": chain_json(plan),
     }
 
 
@@ -108,6 +111,10 @@ def print_tick(console: Console, summary: dict) -> None:
         events = ", ".join(f"{k} {v}" for k, v in stage["events"].items()) or "no change"
         console.print(f"  {stage['stage']}: {stage['examined']} due → {events}", highlight=False)
     console.print(f"  messages composed: {summary['messages']}")
+    if summary.get("rollups"):
+        fed = summary["rollups"]
+        console.print(f"  roll-ups (汇总): submitted {fed['submitted']}, fed up {fed['fed_up']}"
+                      + "".join(f"\n    waiting: {why}" for why in fed["waiting"]), highlight=False)  # fmt: skip
 
 
 def print_receipt(console: Console, receipt, tz: str) -> None:

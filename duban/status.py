@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from duban.campaigns import PlannedCampaign, load_campaign
+from duban.hidden_samples import concealed_items
 from duban.instants import utc
 from duban.state import Color, Progress, State, advance, color, worst
 from duban.tables import Assignment
@@ -61,7 +62,10 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
     states: Counter = Counter()
     by_stage: dict[str, Counter] = defaultdict(Counter)
     overdue = []
+    concealed = concealed_items(campaign.spec)  # a hidden sample shows nothing before its check opens
     for row in rows:
+        if row.item_id in concealed and row.open_at > as_of:
+            continue
         state = _state_at(row, as_of)
         per_unit[row.unit_code][row.stage_id].append(color(state))
         unit_states[row.unit_code][state] += 1

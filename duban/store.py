@@ -30,6 +30,7 @@ from duban.tables import (
     Intent,
     OutboxMessage,
     SampleDraw,
+    ScoreRecord,
     Submission,
     TransitionRow,
 )
@@ -127,7 +128,7 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
             conn.execute(
                 insert(SampleDraw),
                 [dict(campaign_id=campaign.id, sample_id=s.sample_id, name=s.name, seed=s.seed, members=s.members,
-                      detail=[{"rule": d.rule, "members": d.members, "short": d.short} for d in s.draws],
+                      detail=[d.as_record() for d in s.draws],
                       drawn_at=now) for s in plan.samples.values()],
             )  # fmt: skip
         _insert_assignments(conn, campaign.id, plan, now)
@@ -188,6 +189,7 @@ def _delete_campaign(conn: Connection, campaign_id: str) -> None:
     conn.execute(delete(Submission).where(Submission.campaign_id == campaign_id))
     conn.execute(delete(Assignment).where(Assignment.campaign_id == campaign_id))
     conn.execute(delete(SampleDraw).where(SampleDraw.campaign_id == campaign_id))
+    conn.execute(delete(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id))
     conn.execute(delete(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id))
     conn.execute(delete(CampaignRow).where(CampaignRow.id == campaign_id))
 

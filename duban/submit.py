@@ -194,3 +194,15 @@ def record_excuse(engine: Engine, campaign_id: str, unit_code: str, item_id: str
                   actor=f"{actor}: {reason}"[:80])],
         )  # fmt: skip
     return progress.state
+
+
+def record_on_behalf(
+    engine: Engine, campaign_id: str, unit_code: str, item_id: str, at: datetime, *, files: list[dict[str, Any]],
+    metrics: dict[str, Any], actor: str,
+) -> Receipt:  # fmt: skip
+    """A submission duban makes for a unit from submissions already kept (a roll-up, a forward fed upward):
+    the files are in the store already and the counts were checked when their units handed them in."""
+    with unit_of_work(engine) as conn:
+        row = _assignment(conn, campaign_id, unit_code, item_id, None)
+        stored = [StoredFile(name=f["name"], sha256=f["sha256"], size=f["size"], format=f["format"]) for f in files]
+        return _record(conn, campaign_id, row, utc(at), stored, metrics, actor)

@@ -226,3 +226,26 @@ class ChannelRate(SQLModel, table=True):
 
     channel: str = Field(primary_key=True, max_length=64)
     sends: list[float] | None = _json()  # epoch seconds of the sends inside the last window, oldest first
+
+
+class ScoreRecord(SQLModel, table=True):
+    """评分: one inspected unit's points on one score sheet. Every scoring is kept as a version; the latest counts."""
+
+    __tablename__ = "score"
+    __table_args__ = (Index("ix_score_unit", "campaign_id", "sheet_id", "sample_id", "unit_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    sheet_id: str = Field(max_length=80)
+    sample_id: str = Field(max_length=80)
+    unit_code: str = Field(max_length=64)
+    version: int = 1
+    points: dict[str, Any] | None = _json()  # check item id → points
+    total: float = 0.0
+    passed: bool = False
+    inspector: str | None = None
+    inspected_on: str | None = Field(default=None, max_length=32)
+    note: str | None = None
+    source: str | None = None  # the file (name and sha256) or "portal"
+    recorded_at: datetime = _utc(nullable=False)
+    actor: str = Field(default="cli", max_length=80)

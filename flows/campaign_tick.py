@@ -4,7 +4,8 @@ A tick plans the campaign on first use, then walks the stages in the notice's or
 市级检查 → 材料上报). Each stage's task reads only the assignments with an event due by `as_of`, applies
 their transitions (open, due soon, overdue, escalate) and writes the notification intents in the same
 transaction; a last task composes one message per unit. Ticking twice at one instant changes nothing, and
-a tick after a gap catches up, so a missed schedule is repaired by the next run.
+a tick after a gap catches up, so a missed schedule is repaired by the next run. Before composing, roll-ups
+(汇总) are fed, and a forwarded campaign (转发) records finished roll-ups on its upper campaign's item.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from duban.campaigns import load_campaign
 from duban.instants import fmt
 from duban.settings import get_settings
 from duban.store import engine_for
+from tasks.rollups import feed_rollups_task
 from tasks.stages import compose_task, ensure_campaign, tick_stage_task
 
 
@@ -37,8 +39,11 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     campaign_id = ensure_campaign(spec, as_of)
     campaign = load_campaign(engine_for(get_settings().resolved_database_url), campaign_id, units=False)
     stages = [tick_stage_task(campaign_id, stage_id, as_of) for stage_id in campaign.stage_ids()]
+    rollups = feed_rollups_task(campaign_id, as_of) if campaign.spec.rollups or campaign.spec.forward else None
     messages = compose_task(campaign_id, as_of)
     summary = {"campaign": campaign_id, "as_of": as_of.isoformat(), "stages": stages, "messages": messages}
+    if rollups is not None:
+        summary["rollups"] = rollups
     if messages or any(s["events"] for s in stages):
         rows = "\n".join(
             f"| {s['stage']} | {s['examined']} | {', '.join(f'{k} {v}' for k, v in s['events'].items()) or '—'} |"

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from duban.calendar import WorkCalendar
+from duban.forwarding import order_warnings
+from duban.hidden_samples import unhidden_subsamples
 from duban.instants import fmt, fmt_date
 from duban.plan import Plan, build_plan
+from duban.sampling import rule_path
 from duban.spec.load import LoadedSpec
 from duban.spec.source import PathKey, dotted
 from duban.timeline import LenientCalendar
@@ -86,12 +89,12 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
     for s_index, sample in enumerate(campaign.samples):
         result = plan.samples.get(sample.id)
         for d_index, draw in enumerate(result.draws if result else []):
-            for parent, had in sorted(draw.short.items()):
-                name = plan.registry.units[parent].display if parent in plan.registry else parent
-                found.append(_warn(spec, ("samples", s_index), (
-                    f"sample {sample.id!r}: {name} has only {had} unit(s) to draw from, "
-                    f"fewer than {sample.draws[d_index].min_per_parent}; all of them are taken"
-                )))  # fmt: skip
+            where = rule_path(spec.source.data, s_index, ("draws", d_index))
+            for note in draw.notes:  # where a rule could not be met in full
+                found.append(_warn(spec, where, f"sample {sample.id!r}: {note}"))
+    for s_index, message in unhidden_subsamples(campaign):
+        found.append(_warn(spec, ("samples", s_index, "hidden"), message))
+    found.extend(_warn(spec, path, message) for path, message in order_warnings(plan))
     window = campaign.window
     if window is not None:
         from duban.timeline import Timeline

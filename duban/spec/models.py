@@ -14,6 +14,7 @@ from datetime import time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, field_validator, model_validator
+from pydantic import ValidationInfo, WithJsonSchema
 from pydantic_core import CoreSchema
 
 from duban.calendar import Postpone
@@ -125,6 +126,63 @@ class Document(Strict):
     doc_no: str | None = Field(default=None, description="文号, e.g. 昔统字〔2024〕2号")
     title: str | None = None
     issued_on: SpecDate | None = None
+
+
+class Rollup(Strict):
+    """汇总: one item's submissions from the units below add up into another item (or a tally for a unit).
+
+    Each unit holding `into` is fed by the `from` submissions of the units below it (or of every unit holding
+    `from` when none is below it); the `sum` metrics are added up. With `auto`, duban submits the roll-up for
+    its unit when every feeding unit has finished.
+    """
+
+    id: Id
+    name: str | None = None
+    from_: Id = Field(alias="from", description="the item whose submissions are rolled up")
+    into: Id | None = Field(default=None, description="the item they feed (its units roll up their units' submissions)")
+    unit: str | None = Field(default=None, description="without `into`: the unit the tally is for (code, name or group)")
+    sum: list[str] = Field(default_factory=list, description="metrics of `from` added up")
+    auto: bool = Field(default=False, description="submit the roll-up when every feeding unit has finished")
+
+    @model_validator(mode="after")
+    def _into_or_unit(self) -> Rollup:
+        if (self.into is None) == (self.unit is None):
+            raise ValueError("a roll-up feeds an item (`into:`) or tallies for a unit (`unit:`): give exactly one")
+        if self.into == self.from_:
+            raise ValueError(f"item {self.into!r} cannot roll up into itself")
+        return self
+
+
+class ForwardItem(Strict):
+    """One upper item re-issued: the units below owe `from`, the re-issuing unit rolls it up as `into`."""
+
+    upper: Id = Field(description="the upper campaign's item the re-issuing unit owes (市级截止)")
+    into: Id = Field(description="our item the re-issuing unit owes: its roll-up, due one buffer before the upper due")
+    from_: Id = Field(alias="from", description="our item its units owe, due one buffer before `into`")
+    sum: list[str] = Field(default_factory=list, description="metrics of `from` added up")
+    auto: bool = Field(default=False, description="submit the roll-up when every unit below has finished")
+
+
+class Forward(Strict):
+    """转发: this campaign re-issues an upper one to the units below one unit, each level due earlier.
+
+    The re-issuing unit's roll-up is due `buffer` before the upper due, its units' items `buffer` before
+    that; when the roll-up is in, duban records it on the upper campaign's item for the re-issuing unit.
+    """
+
+    of: str = Field(description="the upper campaign's spec file, relative to this one")
+    unit: str = Field(description="the re-issuing unit (code or name), in both registries")
+    buffer: OffsetField = Field(default=Offset(2, OffsetUnit.working_days), description="how much earlier each level is due")
+    items: list[ForwardItem] = Field(min_length=1)
+
+    @field_validator("unit", mode="before")
+    @classmethod
+    def _code_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    def rollups(self) -> list[Rollup]:
+        """The roll-ups the forward implies (`from` → `into`)."""
+        return [Rollup(id=f"forward_{i.into}", from_=i.from_, into=i.into, sum=i.sum, auto=i.auto) for i in self.items]
 
 
 class Contact(Strict):
@@ -288,19 +346,121 @@ class Event(Strict):
     cooperating: Selector | None = None
 
 
-class Draw(Strict):
-    """One draw of a sample: a count from a set of units, or a minimum per parent unit."""
+_PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*(?:(?:-|—|–|~|～|至|到)\s*(\d+(?:\.\d+)?)\s*%?)?\s*$")
+PERCENT_HINT = 'write a share such as 10, "10%", or a range [10, 20] / "10%-20%"'
 
-    from_: Selector = Field(alias="from", description="the units drawn from")
-    count: int | None = Field(default=None, ge=1, description="how many units in all")
+
+def _percent(value: Any) -> Any:
+    """10 · "10%" · [10, 20] · "10%-20%" → (low, high), both in per cent."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a percentage; {PERCENT_HINT}")
+    if isinstance(value, (int, float)):
+        return (float(value), float(value))
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return (float(value[0]), float(value[1]))
+    if isinstance(value, str):
+        match = _PERCENT_RE.match(value)
+        if match:
+            low = float(match.group(1))
+            return (low, float(match.group(2)) if match.group(2) else low)
+    raise ValueError(f"{value!r} is not a percentage; {PERCENT_HINT}")
+
+
+Percent = Annotated[
+    tuple[float, float],
+    BeforeValidator(_percent),
+    WithJsonSchema({
+        "anyOf": [{"type": "number"}, {"type": "string"}, {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}],
+        "description": "a share of the units drawn from: " + PERCENT_HINT.removeprefix("write a share such as "),
+    }),
+]  # fmt: skip
+
+
+class Draw(Strict):
+    """One rule of a sample (抽取规则): how many units to draw from a set of units (`from`).
+
+    How many: a `count`; a `percent` of the units drawn from (a range such as 10%-20%, rounded, with
+    `min_count` — all units when there are fewer — and `max_count`); at least `min_per_parent` under each
+    parent (with `count`, a total that honours that floor); or `counts` per stratum. `designated` units are
+    always in (指定) and count toward the number; `strata` draws within groups of units sharing a level, kind,
+    parent or overlay attribute. Drawing from another sample (`from: {sample: …}`) makes a nested sample.
+    """
+
+    from_: Selector = Field(alias="from", description="the units drawn from (a sample here makes a nested sample)")
+    count: int | None = Field(default=None, ge=1, description="how many units in all (or in each stratum)")
+    percent: Percent | None = Field(default=None, description="a share of the units drawn from, or a range of shares")
+    rounding: Literal["up", "down", "nearest"] = Field(default="up", description="how a share becomes a count (up: 不低于)")
+    take: Literal["low", "high", "random"] = Field(default="low", description="where in a percentage range the count falls")
+    min_count: int | None = Field(default=None, ge=1, description="at least this many (all units when there are fewer)")
+    max_count: int | None = Field(default=None, ge=1, description="at most this many")
     min_per_parent: int | None = Field(default=None, ge=1, description="at least this many under each parent")
     per: SpecLevel | None = Field(default=None, description="the parent level for min_per_parent (default: the parent)")
+    designated: Selector | None = Field(default=None, description="units always drawn (指定), counted in the number")
+    strata: str | None = Field(default=None, description="draw within strata: level | kind | parent | a unit attribute")
+    counts: dict[str, int] = Field(default_factory=dict, description="how many from each stratum, by its value")
+    allocation: Literal["each", "proportional"] = Field(
+        default="each", description="with strata: `count`/`percent` applies to each stratum, or is shared in proportion"
+    )
+
+    @field_validator("counts", mode="before")
+    @classmethod
+    def _stratum_keys_as_text(cls, value: Any) -> Any:
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
+    @field_validator("percent")
+    @classmethod
+    def _a_share(cls, value: tuple[float, float] | None, info: ValidationInfo) -> tuple[float, float] | None:
+        if value is None:
+            return value
+        low, high = value
+        if info.data.get("count") is not None:
+            raise ValueError("a draw has `count:` or `percent:`, not both: the two rules contradict each other")
+        if not (0 < low <= 100 and 0 < high <= 100):
+            raise ValueError(f"percent {low:g}%–{high:g}% must lie between 0 and 100")
+        if low > high:
+            raise ValueError(f"the percentage range {low:g}%–{high:g}% runs backwards: its low end is above its high end")
+        return value
+
+    @field_validator("max_count")
+    @classmethod
+    def _above_min(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("min_count")
+        if value is not None and low is not None and low > value:
+            raise ValueError(f"min_count {low} is above max_count {value}: the rules contradict each other")
+        return value
+
+    @field_validator("min_per_parent")
+    @classmethod
+    def _below_count(cls, value: int | None, info: ValidationInfo) -> int | None:
+        count = info.data.get("count")
+        if value is not None and count is not None and value > count:
+            raise ValueError(f"min_per_parent {value} is above the count {count}: the rules contradict each other")
+        return value
 
     @model_validator(mode="after")
-    def _one_rule(self) -> Draw:
-        if (self.count is None) == (self.min_per_parent is None):
-            raise ValueError("a draw has exactly one of `count:` or `min_per_parent:`")
+    def _rules_agree(self) -> Draw:
+        how = [name for name in ("count", "percent", "min_per_parent", "counts", "designated") if getattr(self, name)]
+        if not how:
+            raise ValueError("a draw says how many: `count:`, `percent:`, `min_per_parent:`, `counts:` (with strata) or `designated:`")
+        if self.percent is None:
+            for name in ("min_count", "max_count"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"`{name}:` bounds a percentage: it goes with `percent:`")
+        if self.per is not None and self.min_per_parent is None:
+            raise ValueError("`per:` names the parent level of `min_per_parent:`; give min_per_parent too")
+        if self.min_per_parent is not None and (self.percent is not None or self.strata or self.counts):
+            raise ValueError("`min_per_parent:` already draws per parent: combine it only with `count:` (a total)")
+        if self.counts and not self.strata:
+            raise ValueError("`counts:` gives a number per stratum: say which with `strata:` (level, kind, parent or an attribute)")
+        if self.counts and (self.count is not None or self.percent is not None):
+            raise ValueError("`counts:` already says how many per stratum: drop `count:`/`percent:` or `counts:`")
+        if self.allocation == "proportional" and not (self.strata and (self.count or self.percent)):
+            raise ValueError("`allocation: proportional` shares a `count:` or `percent:` among `strata:`")
         return self
+
+
+_DRAW_KEYS = ("from", "count", "percent", "rounding", "take", "min_count", "max_count", "min_per_parent", "per",
+              "designated", "strata", "counts", "allocation")  # fmt: skip
 
 
 class Sample(Strict):
@@ -308,9 +468,12 @@ class Sample(Strict):
 
     id: Id
     name: str
-    draws: list[Draw]
+    draws: list[Draw] = Field(min_length=1)
     seed: int = Field(description="the seed, recorded with the draw")
-    hidden: bool = Field(default=False, description="hide the sample from sampled units until their item opens")
+    hidden: bool = Field(default=False, description="sampled units learn nothing of it before the check opens")
+    reveal: Due | None = Field(
+        default=None, description="when a hidden sample may show (default: the first opening of an item that uses it)"
+    )
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> dict[str, Any]:
@@ -330,9 +493,72 @@ class Sample(Strict):
     @classmethod
     def _single_draw(cls, value: Any) -> Any:
         if isinstance(value, dict) and "draws" not in value and "from" in value:
-            draw = {k: value.pop(k) for k in ("from", "count", "min_per_parent", "per") if k in value}
+            value = dict(value)
+            draw = {k: value.pop(k) for k in _DRAW_KEYS if k in value}
             value = {**value, "draws": [draw]}
         return value
+
+    @model_validator(mode="after")
+    def _reveal_needs_hidden(self) -> Sample:
+        if self.reveal is not None and not self.hidden:
+            raise ValueError("`reveal:` says when a hidden sample shows: add `hidden: true` or drop it")
+        return self
+
+
+class CheckItem(Strict):
+    """A check item (检查项目) of a score sheet, with its maximum points (满分)."""
+
+    id: Id
+    name: str = Field(description="what the inspector scores, e.g. 统计台账")
+    max: float = Field(gt=0, description="the maximum points (满分)")
+    area: str | None = Field(default=None, description="the area it belongs to (类别), e.g. 制度管理")
+    criteria: str | None = Field(default=None, description="how points are given (评分标准)")
+
+
+class FollowUp(Strict):
+    """整改: the item a unit that fails its score sheet owes, assigned when its scores are recorded."""
+
+    id: Id
+    name: str
+    stage: Id | None = Field(default=None, description="the stage whose tick opens it (default: the last stage)")
+    within: OffsetField = Field(default=Offset(10, OffsetUnit.working_days), description="due this long after the scores are recorded")
+    formats: list[str] = Field(default_factory=lambda: ["docx", "pdf"])
+    submit_to: str | None = Field(default=None, description="the unit that receives it (报送至), code or name")
+    note: str | None = None
+
+
+class ScoreSheet(Strict):
+    """评分表: check items with maximum points, entered per inspected unit of the samples it scores."""
+
+    id: Id
+    name: str
+    samples: list[Id] = Field(min_length=1, description="the samples whose units are scored (samples[].id)")
+    items: list[CheckItem] = Field(min_length=1)
+    pass_mark: float = Field(ge=0, description="a unit passes with a total at or above this (达标)")
+    follow_up: FollowUp | None = Field(default=None, description="what a unit below the pass mark owes (整改)")
+    note: str | None = Field(default=None, description="where the items and points come from")
+
+    @property
+    def total(self) -> float:
+        return sum(item.max for item in self.items)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScoreSheet:
+        ids = [item.id for item in self.items]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"check item {twice[0]!r} appears twice")
+        if self.pass_mark > self.total:
+            raise ValueError(f"the pass mark {self.pass_mark:g} is above the {self.total:g} points the items add up to")
+        return self
+
+    def follow_up_item(self) -> Item | None:
+        """The follow-up as an item (its units: those of the scored samples who fail)."""
+        if self.follow_up is None:
+            return None
+        f = self.follow_up
+        return Item(id=f.id, name=f.name, units=Selector(sample=self.samples[0]), formats=f.formats,
+                    submit_to=f.submit_to, note=f.note or f"{self.name}未达标（低于{self.pass_mark:g}分）的单位整改")  # fmt: skip
 
 
 class Leader(Strict):
@@ -383,6 +609,7 @@ class Campaign(Strict):
     issued_on: SpecDate | None = None
     forwards: list[Document] = Field(default_factory=list, description="the upper notices this one implements or forwards")
     forwarded_by: list[Document] = Field(default_factory=list, description="re-issues down the chain (转发)")
+    forward: Forward | None = Field(default=None, description="this campaign re-issues an upper one (转发) with earlier dues")
     timezone: str = "Asia/Shanghai"
     window: Window | None = Field(default=None, description="the campaign's own window (活动时间)")
     registry: Registry
@@ -392,6 +619,8 @@ class Campaign(Strict):
     leaders: list[Leader] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
     samples: list[Sample] = Field(default_factory=list)
+    score_sheets: list[ScoreSheet] = Field(default_factory=list, description="评分表 of the inspections")
+    rollups: list[Rollup] = Field(default_factory=list, description="汇总: items fed by the submissions of the units below")
     stages: list[Stage] = Field(min_length=1)
     report: Report | None = None
     notes: str | None = None
@@ -403,8 +632,13 @@ class Campaign(Strict):
         return value
 
     def items(self):
-        """(stage, item) pairs in the notice's order."""
+        """(stage, item) pairs in the notice's order, then the follow-ups (整改) score sheets assign."""
         for stage in self.stages:
             for item in stage.items:
                 yield stage, item
+        stages = {stage.id: stage for stage in self.stages}
+        for sheet in self.score_sheets:
+            item = sheet.follow_up_item()
+            if item is not None:
+                yield stages.get(sheet.follow_up.stage or "", self.stages[-1]), item  # type: ignore[union-attr]
 

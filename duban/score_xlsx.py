@@ -1,0 +1,187 @@
+"""The score sheet as an xlsx workbook (评分表.xlsx): a template to fill, and reading it back.
+
+One worksheet per sample, named by the sample (市级抽查), one row per sampled unit and one column per
+check item, a row of maximum points (满分) under the headings, totals and 达标/未达标 as formulas for the
+inspector's convenience (duban recomputes them; it never trusts a formula). A hidden worksheet records the
+campaign, the sheet and which worksheet holds which sample. Reading names every bad value by file,
+worksheet and cell: "评分表.xlsx 市级抽查!D7: 12 exceeds the maximum 10 of 统计台账".
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from duban.scoring import ScoreError, UnitScores, sample_label
+from duban.spec.models import ScoreSheet
+
+META = "_duban"
+FIXED = ("单位代码", "单位名称", "上级单位")
+TRAILING = ("合计", "结论", "检查人", "检查日期", "备注")
+HEADER_ROW, MAX_ROW, FIRST_ROW = 2, 3, 4
+
+
+@dataclass
+class SampleRows:
+    """One worksheet of the template: a sample and its units (code, name, parent's name)."""
+
+    sample_id: str
+    sample_name: str
+    units: list[tuple[str, str, str]]
+
+
+def worksheet_title(sample_name: str, taken: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+    """A sample's worksheet name (市级抽查), different from those `taken`."""
+    title = base = sample_label(sample_name)
+    n = 2
+    while title in taken:
+        title = f"{base[:28]}{n}"
+        n += 1
+    return title
+
+
+def write_template(path: Path, campaign_id: str, sheet: ScoreSheet, samples: list[SampleRows]) -> Path:
+    """Write the template for `samples` to `path` (xlsx)."""
+    book = Workbook()
+    book.remove(book.active)
+    meta = book.create_sheet(META)
+    meta.append(["campaign", campaign_id])
+    meta.append(["sheet", sheet.id])
+    taken: set[str] = set()
+    for rows in samples:
+        title = worksheet_title(rows.sample_name, taken)
+        taken.add(title)
+        meta.append(["worksheet", title, rows.sample_id])
+        _worksheet(book.create_sheet(title, len(taken) - 1), sheet, rows)
+    meta.sheet_state = "hidden"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path
+
+
+def _worksheet(ws, sheet: ScoreSheet, rows: SampleRows) -> None:
+    heads = [*FIXED, *(item.name for item in sheet.items), *TRAILING]
+    first_item, last_item = len(FIXED) + 1, len(FIXED) + len(sheet.items)
+    total_col, verdict_col = last_item + 1, last_item + 2
+    ws.cell(1, 1, f"{sheet.name} · {rows.sample_name}（满分{sheet.total:g}分，{sheet.pass_mark:g}分及以上为达标）").font = Font(bold=True)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(heads))
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    for col, head in enumerate(heads, start=1):
+        cell = ws.cell(HEADER_ROW, col, head)
+        cell.font, cell.fill, cell.alignment = Font(bold=True), fill, Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions[get_column_letter(col)].width = 14 if col > len(FIXED) else 18
+    ws.cell(MAX_ROW, 1, "满分")
+    for offset, item in enumerate(sheet.items):
+        ws.cell(MAX_ROW, first_item + offset, item.max)
+    ws.cell(MAX_ROW, total_col, sheet.total)
+    ws.cell(MAX_ROW, verdict_col, f"≥{sheet.pass_mark:g}分达标")
+    first_letter, last_letter = get_column_letter(first_item), get_column_letter(last_item)
+    total_letter = get_column_letter(total_col)
+    for index, (code, name, parent) in enumerate(rows.units):
+        row = FIRST_ROW + index
+        ws.cell(row, 1, code).number_format = "@"
+        ws.cell(row, 2, name)
+        ws.cell(row, 3, parent)
+        ws.cell(row, total_col, f'=IF(COUNT({first_letter}{row}:{last_letter}{row})=0,"",SUM({first_letter}{row}:{last_letter}{row}))')
+        ws.cell(row, verdict_col, f'=IF({total_letter}{row}="","",IF({total_letter}{row}>={sheet.pass_mark:g},"达标","未达标"))')
+    last_row = FIRST_ROW + max(len(rows.units), 1) - 1
+    for offset, item in enumerate(sheet.items):
+        letter = get_column_letter(first_item + offset)
+        check = DataValidation(type="decimal", operator="between", formula1="0", formula2=f"{item.max:g}", allow_blank=True,
+                               error=f"{item.name}：0–{item.max:g}分", errorTitle="超出分值")  # fmt: skip
+        check.add(f"{letter}{FIRST_ROW}:{letter}{last_row}")
+        ws.add_data_validation(check)
+    ws.freeze_panes = ws.cell(FIRST_ROW, len(FIXED) + 1)
+
+
+def read_scores(path: Path, sheet: ScoreSheet, campaign_id: str, samples: dict[str, str],
+                names: dict[str, str]) -> dict[str, list[UnitScores]]:  # fmt: skip
+    """Scores by sample id from a filled template. `samples`: sample id → name; `names`: unit name → code."""
+    label = path.name
+    try:
+        book = load_workbook(path, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise ScoreError([f"{label}: not an xlsx workbook ({exc}); export a template with `duban scores template`"]) from None
+    mapping = _worksheets(book, label, sheet, campaign_id, samples)
+    found: dict[str, list[UnitScores]] = {}
+    problems: list[str] = []
+    for title, sample_id in mapping.items():
+        found[sample_id] = _read_worksheet(book[title], label, sheet, names, problems)
+    if problems:
+        raise ScoreError(problems)
+    return found
+
+
+def _worksheets(book, label: str, sheet: ScoreSheet, campaign_id: str, samples: dict[str, str]) -> dict[str, str]:
+    """Worksheet title → sample id, from the hidden record or else by the samples' names."""
+    if META in book.sheetnames:
+        meta = {row[0]: row[1:] for row in book[META].iter_rows(values_only=True) if row and row[0] != "worksheet"}
+        if meta.get("campaign", (None,))[0] != campaign_id or meta.get("sheet", (None,))[0] != sheet.id:
+            raise ScoreError([f"{label}: this workbook is the template of {meta.get('campaign', ('?',))[0]} / "
+                              f"{meta.get('sheet', ('?',))[0]}, not of {campaign_id} / {sheet.id}"])  # fmt: skip
+        mapping = {row[1]: row[2] for row in book[META].iter_rows(values_only=True) if row and row[0] == "worksheet"}
+    else:
+        by_title = {worksheet_title(name): sample_id for sample_id, name in samples.items()}
+        mapping = {title: by_title[title] for title in book.sheetnames if title in by_title}
+    mapping = {title: sid for title, sid in mapping.items() if title in book.sheetnames and sid in samples}
+    if not mapping:
+        raise ScoreError([f"{label}: no worksheet for the samples of {sheet.name} "
+                          f"({'、'.join(worksheet_title(n) for n in samples.values())})"])  # fmt: skip
+    return mapping
+
+
+def _read_worksheet(ws, label: str, sheet: ScoreSheet, names: dict[str, str], problems: list[str]) -> list[UnitScores]:
+    where = f"{label} {ws.title}"
+    header = next((r for r in range(1, 11) if str(ws.cell(r, 1).value or "").strip() == FIXED[0]), None)
+    if header is None:
+        problems.append(f"{where}: no heading row starting with {FIXED[0]} in the first 10 rows")
+        return []
+    columns = {str(ws.cell(header, c).value or "").strip(): c for c in range(1, ws.max_column + 1)}
+    items = {}
+    for item in sheet.items:
+        if item.name not in columns:
+            problems.append(f"{where}!{header}: no column for check item {item.name}")
+        items[item.id] = columns.get(item.name)
+    entries = []
+    for row in range(header + 1, ws.max_row + 1):
+        first = ws.cell(row, 1).value
+        if str(first or "").strip() == "满分":
+            continue
+        values = {iid: ws.cell(row, col).value if col else None for iid, col in items.items()}
+        name = str(ws.cell(row, columns.get(FIXED[1], 2)).value or "").strip()
+        code = _text(first) or names.get(name, "")
+        if all(v is None or str(v).strip() == "" for v in values.values()):
+            continue  # not scored yet
+        cells = {iid: f"{where}!{get_column_letter(col)}{row}" for iid, col in items.items() if col}
+        cells["unit"] = f"{where}!A{row}"
+        if not code:
+            problems.append(f"{cells['unit']}: no unit code (and {name or 'no name'} is not a unit of the sample)")
+            continue
+        entries.append(UnitScores(
+            unit_code=code, points=values, cells=cells,
+            inspector=_text(ws.cell(row, columns[TRAILING[2]]).value) if TRAILING[2] in columns else None,
+            inspected_on=_day(ws.cell(row, columns[TRAILING[3]]).value) if TRAILING[3] in columns else None,
+            note=_text(ws.cell(row, columns[TRAILING[4]]).value) if TRAILING[4] in columns else None,
+        ))  # fmt: skip
+    return entries
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip() or None
+
+
+def _day(value) -> str | None:
+    if isinstance(value, (datetime, date)):
+        return (value.date() if isinstance(value, datetime) else value).isoformat()
+    return _text(value)

@@ -1,0 +1,52 @@
+"""Cross-references a model alone cannot check: score sheets naming samples and stages, follow-up ids.
+
+Each problem is (YAML path, message); `duban.plan` reports them as errors at their lines.
+"""
+
+from __future__ import annotations
+
+from duban.spec.models import Campaign
+from duban.spec.source import PathKey
+
+
+def sheet_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:
+    """Score sheets naming samples or stages the spec lacks, or a follow-up id already taken."""
+    problems: list[tuple[PathKey, str]] = []
+    samples = {s.id for s in campaign.samples}
+    stages = {s.id for s in campaign.stages}
+    taken = {item.id for stage in campaign.stages for item in stage.items}
+    ids: set[str] = set()
+    for index, sheet in enumerate(campaign.score_sheets):
+        where: PathKey = ("score_sheets", index)
+        if sheet.id in ids:
+            problems.append(((*where, "id"), f"score sheet {sheet.id!r} appears twice"))
+        ids.add(sheet.id)
+        for s_index, sample_id in enumerate(sheet.samples):
+            if sample_id not in samples:
+                problems.append(((*where, "samples", s_index), f"no sample {sample_id!r} (samples: {', '.join(sorted(samples)) or 'none'})"))
+        follow = sheet.follow_up
+        if follow is not None:
+            if follow.stage is not None and follow.stage not in stages:
+                problems.append(((*where, "follow_up", "stage"), f"no stage {follow.stage!r} (stages: {', '.join(stages)})"))
+            if follow.id in taken:
+                problems.append(((*where, "follow_up", "id"), f"{follow.id!r} is already an item id; give the follow-up its own"))
+            taken.add(follow.id)
+    return problems
+
+
+def rollup_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:
+    """Roll-ups naming items the spec lacks, or metrics their feeding item does not have."""
+    problems: list[tuple[PathKey, str]] = []
+    items = {item.id: item for _stage, item in campaign.items()}
+    forward = [(("forward", "items", i), r) for i, r in enumerate(campaign.forward.rollups())] if campaign.forward else []
+    for where, rollup in [*((("rollups", i), r) for i, r in enumerate(campaign.rollups)), *forward]:
+        for key, item_id in (("from", rollup.from_), ("into", rollup.into)):
+            if item_id is not None and item_id not in items and where[0] == "rollups":
+                problems.append(((*where, key), f"no item {item_id!r} (items: {', '.join(items)})"))
+        source = items.get(rollup.from_)
+        known = {m.name for m in source.metrics} if source else set()
+        for index, name in enumerate(rollup.sum):
+            if source is not None and name not in known:
+                listing = ", ".join(sorted(known)) or "none"
+                problems.append(((*where, "sum", index), f"item {rollup.from_!r} has no metric {name!r} (its metrics: {listing})"))
+    return problems

@@ -1,0 +1,226 @@
+"""Sample rules (抽查样本) over the real 晋中 registry: counts, minimums, shares, designated units, nested
+samples and strata; the same seed draws the same units and another seed other units."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from pydantic import ValidationError
+
+from duban.overlay import build_registry
+from duban.sampling import SampleRuleError, draw_sample
+from duban.select import Resolver
+from duban.spec.models import Sample, Selector
+from duban.units import Level
+from tests.conftest import SPECS
+
+GROUPS = {
+    "counties": Selector(level=Level.county, kind="division"),
+    "townships": Selector(level=Level.township),
+    "xiyang_townships": Selector(level=Level.township, under="140724"),
+}
+
+
+@pytest.fixture(scope="module")
+def registry():
+    """晋中市 (11 counties, 118 townships) with an `area` attribute: 街道 are 城区, the rest 农村."""
+    reg = build_registry(["140700"], SPECS / "units" / "jinzhong.yaml")
+    for unit in reg:
+        if unit.level is Level.township:
+            unit.attributes["area"] = "城区" if unit.name.endswith("街道") else "农村"
+    return reg
+
+
+def draw(registry, seed: int = 20240610, samples: dict | None = None, **rule):
+    """Draw one sample whose single rule is `rule`; `samples` are other samples it may draw from."""
+    drawn: dict[str, list[str]] = {}
+    specs = {sid: Sample.model_validate({"id": sid, "name": sid, "seed": 1, **body}) for sid, body in (samples or {}).items()}
+
+    def members(sid: str) -> list[str]:
+        if sid not in drawn:
+            drawn[sid] = draw_sample(specs[sid], resolver, registry).members
+        return drawn[sid]
+
+    resolver = Resolver(registry, GROUPS, members)
+    sample = Sample.model_validate({"id": "check", "name": "市级抽查", "seed": seed, **rule})
+    return draw_sample(sample, resolver, registry)
+
+
+def parents(registry, codes):
+    return Counter(registry.units[c].parent for c in codes)
+
+
+# counts and minimums ------------------------------------------------------------------------------------------
+
+
+def test_a_count_draws_exactly_that_many_from_its_base(registry):
+    result = draw(registry, **{"from": "townships", "count": 24})
+    assert len(result.members) == 24 == len(set(result.members))
+    assert all(registry.units[c].level is Level.township for c in result.members)
+    assert result.draws[0].rule == "24 of 118" and result.draws[0].base == 118
+
+
+def test_the_same_seed_draws_the_same_units_and_another_seed_others(registry):
+    rule = {"from": "townships", "count": 24}
+    first = draw(registry, seed=20240610, **rule).members
+    assert draw(registry, seed=20240610, **rule).members == first
+    assert draw(registry, seed=20240611, **rule).members != first
+
+
+def test_a_count_per_level_comes_from_one_draw_per_level(registry):
+    result = draw(registry, draws=[{"from": "counties", "count": 6}, {"from": "townships", "count": 24}])
+    assert Counter(registry.units[c].level for c in result.members) == {Level.county: 6, Level.township: 24}
+
+
+def test_a_count_per_level_by_strata(registry):
+    result = draw(registry, **{"from": ["counties", "townships"], "strata": "level", "counts": {"县": 6, "乡": 24}})
+    assert Counter(registry.units[c].level for c in result.members) == {Level.county: 6, Level.township: 24}
+    assert result.draws[0].strata == {"county": 6, "township": 24}
+
+
+def test_min_per_parent_reaches_every_parent_and_says_where_it_falls_short(registry):
+    result = draw(registry, **{"from": "townships", "min_per_parent": 12})
+    per_county = parents(registry, result.members)
+    sizes = Counter(registry.units[c].parent for c in registry.units if registry.units[c].level is Level.township)
+    assert len(per_county) == 11
+    for county, size in sizes.items():
+        assert per_county[county] == min(12, size)
+    short = {county for county, size in sizes.items() if size < 12}
+    assert set(result.draws[0].short) == short and short  # 昔阳县 has 10
+    assert any("昔阳县统计局 has only 10 unit(s), fewer than 12" in note for note in result.notes)
+
+
+def test_a_total_with_a_floor_per_parent(registry):
+    result = draw(registry, **{"from": "townships", "count": 40, "min_per_parent": 2})
+    assert len(result.members) == 40
+    assert min(parents(registry, result.members).values()) >= 2
+
+
+def test_a_floor_per_parent_above_the_total_contradicts_it(registry):
+    with pytest.raises(SampleRuleError, match="at least 3 under each of 11 parents makes 33 units, more than the count 24") as caught:
+        draw(registry, **{"from": "townships", "count": 24, "min_per_parent": 3})
+    assert caught.value.subpath == ("draws", 0, "count")
+
+
+def test_a_count_above_the_base_is_an_error(registry):
+    with pytest.raises(SampleRuleError, match="asks for 16 units but only 11"):
+        draw(registry, **{"from": "counties", "count": 16})
+
+
+# percentages ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rounding", "expected", "words"),
+    [("up", 12, "10% of 118 = 11.8 → 12 (rounded up)"), ("down", 11, "→ 11 (rounded down)"), ("nearest", 12, "→ 12 (rounded)")],
+)
+def test_a_percentage_is_rounded_as_the_rule_says(registry, rounding, expected, words):
+    result = draw(registry, **{"from": "townships", "percent": "10%", "rounding": rounding})
+    assert len(result.members) == expected
+    assert words in result.draws[0].rule
+
+
+def test_a_percentage_range_takes_its_low_end_its_high_end_or_a_seeded_count(registry):
+    low = draw(registry, **{"from": "townships", "percent": [10, 20]})
+    high = draw(registry, **{"from": "townships", "percent": "10%-20%", "take": "high"})
+    assert (len(low.members), len(high.members)) == (12, 24)
+    counts = {len(draw(registry, seed=seed, **{"from": "townships", "percent": [10, 20], "take": "random"}).members)
+              for seed in range(40)}  # fmt: skip
+    assert counts <= set(range(12, 25)) and len(counts) > 3
+    again = draw(registry, seed=7, **{"from": "townships", "percent": [10, 20], "take": "random"})
+    assert again.members == draw(registry, seed=7, **{"from": "townships", "percent": [10, 20], "take": "random"}).members
+
+
+def test_a_minimum_count_raises_a_small_share(registry):
+    result = draw(registry, **{"from": "townships", "percent": 1, "min_count": 5})
+    assert len(result.members) == 5  # 1% of 118 = 1.18 → 2, raised to 5
+    assert "raised to the minimum 5" in result.draws[0].rule and not result.notes
+
+
+def test_all_units_are_drawn_when_there_are_fewer_than_the_minimum(registry):
+    result = draw(registry, **{"from": "xiyang_townships", "percent": 30, "min_count": 12})
+    assert sorted(result.members) == sorted(c for c in registry.units if registry.units[c].parent == "140724")
+    assert result.notes == ["only 10 units, fewer than the minimum 12: all of them are drawn"]
+
+
+def test_a_maximum_count_caps_a_large_share(registry):
+    assert len(draw(registry, **{"from": "townships", "percent": 50, "max_count": 20}).members) == 20
+
+
+# designated, nested, strata -------------------------------------------------------------------------------------
+
+
+def test_designated_units_are_always_drawn_and_the_rest_at_random(registry):
+    designated = ["140724100", "140724104"]  # 乐平镇, 大寨镇
+    for seed in (1, 2, 3):
+        result = draw(registry, seed=seed, **{"from": "townships", "count": 6, "designated": {"units": designated}})
+        assert set(designated) <= set(result.members) and len(result.members) == 6
+    assert "2 designated + 4 at random" in result.draws[0].rule
+
+
+def test_designated_units_outside_the_base_contradict_it(registry):
+    with pytest.raises(SampleRuleError, match="designated units 榆次区统计局 are not among the 118 units") as caught:
+        draw(registry, **{"from": "townships", "count": 6, "designated": {"units": ["140702"]}})
+    assert caught.value.subpath == ("draws", 0, "designated")
+    with pytest.raises(SampleRuleError, match="designates 3 units, more than the 2 it draws"):
+        draw(registry, **{"from": "townships", "count": 2, "designated": {"units": ["140724100", "140724101", "140724102"]}})
+
+
+def test_a_nested_sample_is_drawn_from_its_parent_sample(registry):
+    parent = {"city": {"from": "townships", "count": 24}}
+    result = draw(registry, samples=parent, **{"from": {"sample": "city"}, "count": 8})
+    city = draw(registry, seed=1, **parent["city"]).members
+    assert len(result.members) == 8 and set(result.members) <= set(city)
+    with pytest.raises(SampleRuleError, match="a sub-sample cannot be larger than the sample it is drawn from"):
+        draw(registry, samples=parent, **{"from": {"sample": "city"}, "count": 30})
+
+
+def test_strata_by_a_unit_attribute(registry):
+    each = draw(registry, **{"from": "townships", "strata": "area", "count": 3})
+    areas = Counter(registry.units[c].attributes["area"] for c in each.members)
+    assert areas == {"城区": 3, "农村": 3}
+    counts = draw(registry, **{"from": "townships", "strata": "area", "counts": {"城区": 2, "农村": 10}})
+    assert Counter(registry.units[c].attributes["area"] for c in counts.members) == {"城区": 2, "农村": 10}
+
+
+def test_proportional_allocation_shares_a_total_by_stratum_size(registry):
+    sizes = Counter(u.attributes["area"] for u in registry if u.level is Level.township)
+    result = draw(registry, **{"from": "townships", "strata": "area", "count": 24, "allocation": "proportional"})
+    drawn = Counter(registry.units[c].attributes["area"] for c in result.members)
+    assert sum(drawn.values()) == 24
+    for area, size in sizes.items():
+        assert abs(drawn[area] - 24 * size / 118) < 1
+
+
+def test_units_without_the_attribute_are_left_out_and_said_so(registry):
+    result = draw(registry, **{"from": ["counties", "townships"], "strata": "area", "count": 2})
+    assert all(registry.units[c].level is Level.township for c in result.members)
+    assert "11 unit(s) carry no 'area' attribute" in result.notes[0]
+
+
+def test_a_stratum_no_unit_is_in_is_an_error(registry):
+    with pytest.raises(SampleRuleError, match="no unit of the draw is in stratum '山区'"):
+        draw(registry, **{"from": "townships", "strata": "area", "counts": {"山区": 2}})
+
+
+# rules that contradict each other are refused when the spec is read ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"percent": [20, 10]}, "the percentage range 20%–10% runs backwards"),
+        ({"percent": 10, "min_count": 5, "max_count": 3}, "min_count 5 is above max_count 3"),
+        ({"percent": 10, "count": 5}, "`count:` or `percent:`, not both"),
+        ({"count": 5, "min_count": 3}, "`min_count:` bounds a percentage"),
+        ({"counts": {"城区": 2}}, "say which with `strata:`"),
+        ({"count": 4, "min_per_parent": 6}, "min_per_parent 6 is above the count 4"),
+        ({"percent": 120}, "must lie between 0 and 100"),
+        ({"percent": "ten"}, "is not a percentage"),
+        ({}, "a draw says how many"),
+    ],
+)
+def test_contradicting_rules_are_refused(rule, message):
+    with pytest.raises(ValidationError, match=message):
+        Sample.model_validate({"id": "check", "name": "抽查", "seed": 1, "from": "townships", **rule})
