@@ -26,16 +26,17 @@ def print_chain(console: Console, plan) -> None:
     console.print(f"  {campaign.issuer} {campaign.doc_no or ''} ({campaign.id}) → 本级单位", highlight=False)
     unit = plan.registry.units.get(chain.unit)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in ("事项", "级别", "单位", "截止"):
-        table.add_column(column, no_wrap=True)
+    table.add_column("截止", no_wrap=True, min_width=21)  # the point of the chain: never cut off
+    for column in ("级别", "单位", "事项"):
+        table.add_column(column, overflow="fold")
     for link in chain.links:
         feeders = [a.unit_code for a in plan.assignments if a.item_id == link.from_]
         levels = Counter(plan.registry.units[c].level.cn for c in feeders)
-        table.add_row(f"{link.upper_name[:24]} ({link.upper_item})", "上级", f"{chain.unit_display} → {chain.upper_issuer}",
-                      fmt(link.upper_due, tz))  # fmt: skip
-        table.add_row(f"  ← 汇总 ({link.into})", unit.level.cn if unit else "本级", chain.unit_display, fmt(link.into_due, tz))
-        table.add_row(f"  ← 报送 ({link.from_})", "、".join(levels) or "—", f"{len(feeders)} 个单位 → {chain.unit_display}",
-                      fmt(link.from_due, tz))  # fmt: skip
+        table.add_row(fmt(link.upper_due, tz), "上级", f"{chain.unit_display} → {chain.upper_issuer}",
+                      f"{link.upper_name[:24]} ({link.upper_item})")  # fmt: skip
+        table.add_row(fmt(link.into_due, tz), unit.level.cn if unit else "本级", chain.unit_display, f"← 汇总 ({link.into})")
+        table.add_row(fmt(link.from_due, tz), "、".join(levels) or "—", f"{len(feeders)} 个单位 → {chain.unit_display}",
+                      f"← 报送 ({link.from_})")  # fmt: skip
     console.print(table)
 
 
