@@ -308,6 +308,11 @@ def units_show(
     show.print_units(console, registry, depth=depth)
 
 
+from duban.cli_closeout import amend as _amend  # noqa: E402
+
+app.command("amend")(_amend)
+
+
 def main() -> None:  # pragma: no cover - console entry point alias
     app()
 

@@ -221,7 +221,7 @@ def test_hengyang_tasks_no_township():
 def test_shandong_is_an_annual_plan_of_the_provincial_bureau_alone():
     spec, plan = planned("002")
     assert spec.campaign.doc_no == "鲁统办字〔2020〕29号" and spec.campaign.registry.divisions == []
-    assert len(list(spec.campaign.items())) == 32
+    assert len(list(spec.campaign.items())) == 33
     assert {u.level for u in plan.registry} == {Level.province}
     assert all(plan.registry.units[c].parent == "370000" for c in plan.units_in_plan())
     assert {a.role for a in plan.assignments} == {"responsible"}  # 责任单位: the notice names no lead
@@ -266,6 +266,17 @@ def test_shandong_quarterly_press_conference_has_a_third_and_a_fourth_quarter():
     assert (fmt(q3.open_at, TZ), fmt(q3.due_at, TZ)) == ("2020-07-08 周三 08:30", "2020-09-30 周三 23:59")
     assert (fmt(q4.open_at, TZ), fmt(q4.due_at, TZ)) == ("2020-10-01 周四 08:30", "2020-12-31 周四 23:59")
     assert sorted({a.instance for a in plan.assignments if a.item_id == "press_conferences"}) == ["2020Q3", "2020Q4"]
+
+
+def test_shandong_press_conference_posting_is_due_three_working_days_after_each_quarter_across_national_day():
+    spec, plan = planned("002")
+    assert units_of(plan, "press_conference_posting") == {"综合处"}  # 四、(四) 责任单位：综合处
+    q3 = one(plan, "press_conference_posting", "综合处", "2020Q3")
+    q4 = one(plan, "press_conference_posting", "综合处", "2020Q4")
+    # 9/30, then 国庆·中秋 10/1–10/8: 10/9, Saturday 10/10 (调休, worked), Monday 10/12
+    assert fmt(q3.due_at, TZ) == "2020-10-12 周一 23:59"
+    assert fmt(q4.due_at, TZ) == "2021-01-06 周三 23:59"  # 元旦 1/1–1/3, then 1/4, 1/5, 1/6
+    assert "及时" in item(spec, "press_conference_posting").note
 
 
 def test_shandong_yearly_report_is_due_by_the_statutory_january_31():
