@@ -20,15 +20,13 @@ written to the outbox in the same transaction. Applying the same amendment twice
 
 from __future__ import annotations
 
-import hashlib
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from duban.amend_notice import summary, tell_units
 from duban.calendar import WorkCalendar
-from duban.compose import quiet_until
 from duban.errors import PlanError, StoreError
 from duban.fastsql import Codec
 from duban.instants import utc
@@ -40,7 +38,7 @@ from duban.spec.terms import RelativeDue
 from duban.state import Progress, Schedule, State, advance, next_event_at
 from duban.store import campaign_row, is_postgres, unit_of_work
 from duban.tables import AmendmentRow, Assignment
-from duban.tick import _INTENT_COLUMNS, _TRANSITION_COLUMNS
+from duban.tick import _TRANSITION_COLUMNS
 
 _A = Assignment.__table__
 _UPDATE_COLUMNS = ("open_at", "due_at", "reminders", "escalations", "state", "reminders_done", "escalations_done",
@@ -142,11 +140,11 @@ def apply_amendment(
             (campaign_id, c.assignment_id, "amended", seq, c.old_state.value, c.new_state.value, codec.instant(at),
              codec.instant(at), who) for c in result.changed
         ])  # fmt: skip
-        result.messages = _tell(codec, campaign_id, row.timezone, seq, amendment, result.changed, at, quiet_hours, urgent)
+        result.messages = tell_units(codec, campaign_id, row.timezone, seq, amendment, result.changed, at, quiet_hours, urgent)
         conn.execute(insert(AmendmentRow), [dict(
             campaign_id=campaign_id, seq=seq, issuer=amendment.issuer, doc_no=amendment.doc_no, title=amendment.title,
             issued_on=amendment.issued_on.isoformat() if amendment.issued_on else None, reason=amendment.reason,
-            path=loaded.path, text=loaded.text, sha256=loaded.sha256, changes=_summary(result.changed),
+            path=loaded.path, text=loaded.text, sha256=loaded.sha256, changes=summary(result.changed),
             effective_at=at, recorded_at=at, actor=actor,
         )])  # fmt: skip
         result.written = True
@@ -201,45 +199,3 @@ def _replan(row, new: PlannedAssignment, at: datetime, codec: Codec):
         progress.reminders_done, progress.escalations_done, codec.instant(next_event_at(schedule, progress)),
     )  # fmt: skip
     return changed, values
-
-
-def _tell(codec: Codec, campaign_id: str, tz: str, seq: int, amendment: Amendment, changed, at, quiet_hours, urgent) -> int:
-    """One outbox message per unit told, listing its changed items; intents linked to it (no second compose)."""
-    by_unit: dict[str, list[ChangedAssignment]] = defaultdict(list)
-    for c in changed:
-        if c.told:
-            by_unit[c.unit_code].append(c)
-    if not by_unit:
-        return 0
-    now, as_of = codec.instant(at), codec.iso(at)
-    not_before = now if "amended" in urgent else codec.instant(quiet_until(at, tz, quiet_hours))
-    about = {"seq": seq, "issuer": amendment.issuer, "doc_no": amendment.doc_no, "title": amendment.title,
-             "reason": amendment.reason}  # fmt: skip
-    message_ids = codec.reserve_ids("outbox", len(by_unit))
-    messages, intents = [], []
-    for mid, (unit, entries) in zip(message_ids, sorted(by_unit.items())):
-        items = [{"kind": "amended", "step": seq, "item_id": c.item_id, "instance": c.instance, "unit": unit,
-                  "due_at": codec.iso(c.new_due), "old_due_at": codec.iso(c.old_due), "open_at": codec.iso(c.new_open),
-                  "old_open_at": codec.iso(c.old_open), "state": c.new_state.value, "event_at": as_of} for c in entries]  # fmt: skip
-        ids = ",".join(str(c.assignment_id) for c in entries)
-        key = hashlib.sha256(f"{campaign_id}|{unit}|amended#{seq}|{ids}".encode()).hexdigest()[:32]
-        payload = {"recipient": unit, "kind": "amended", "as_of": as_of, "items": items, "amendment": about}
-        messages.append((mid, campaign_id, unit, "amended", key, codec.json(payload), now, not_before, "pending", 0))
-        intents.extend((campaign_id, c.assignment_id, unit, "amended", seq, now, now, mid) for c in entries)
-    codec.insert("outbox", ("id", "campaign_id", "recipient", "kind", "idempotency_key", "payload", "created_at",
-                            "not_before", "status", "attempts"), messages)  # fmt: skip
-    codec.insert("intent", (*_INTENT_COLUMNS, "message_id"), intents)
-    return len(messages)
-
-
-def _summary(changed: list[ChangedAssignment]) -> list[dict]:
-    """Per item and period: how many assignments moved, and the due before and after (as kept in the record)."""
-    groups: dict[tuple[str, str], list[ChangedAssignment]] = defaultdict(list)
-    for c in changed:
-        groups[(c.item_id, c.instance)].append(c)
-    return [
-        {"item": item, "instance": instance, "assignments": len(cs), "told": sum(c.told for c in cs),
-         "due_before": utc(cs[0].old_due).isoformat(), "due_after": utc(cs[0].new_due).isoformat(),
-         "open_before": utc(cs[0].old_open).isoformat(), "open_after": utc(cs[0].new_open).isoformat()}
-        for (item, instance), cs in groups.items()
-    ]  # fmt: skip

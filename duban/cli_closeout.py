@@ -82,3 +82,38 @@ def amend(
     for item in result.dependents:
         console.print(f"[yellow]note[/] item {item} counts from a changed item or stage and was left as it is; "
                       "name it in the amendment if it should follow", highlight=False)  # fmt: skip
+
+
+def report(
+    spec: Annotated[Path, typer.Argument(help="the campaign's spec (or its id, once planned)")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="the docx to write (default: DUBAN_HOME/reports/<id>-总结报告.docx)")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="the record as of this instant (default: now)")] = None,
+) -> None:
+    """Draft the close-out report (总结报告) from the record: docx, timeline chart (PNG) and 汇总表 (xlsx)."""
+    from duban.calendar import load_calendar
+    from duban.lifecycle import campaign_id_for
+    from duban.plan import load_calendar_for
+    from duban.report import write_report
+    from duban.spec.load import load_spec
+    from duban.store import engine_for
+
+    settings = get_settings()
+    try:
+        engine = engine_for(settings.resolved_database_url)
+        moment = _when(as_of, settings.timezone)
+        campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        if Path(spec).is_file():
+            calendar = load_calendar_for(load_spec(spec), settings.calendar_file)
+        else:  # a campaign id: the settings' overrides file, or the library alone
+            calendar = load_calendar(settings.calendar_file)
+        target = out or settings.home / "reports" / f"{campaign_id}-总结报告.docx"
+        files = write_report(engine, campaign_id, moment, target, calendar)
+    except DubanError as exc:
+        _fail(exc)
+    console.print(f"[green]✓[/] draft report {files.docx}", highlight=False)
+    console.print(f"  timeline chart {files.chart}", highlight=False)
+    if files.table is not None:
+        console.print(f"  汇总表 {files.table}", highlight=False)
+    for note in files.notes:
+        console.print(f"  [yellow]note[/] {note}", highlight=False)
+

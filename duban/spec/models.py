@@ -394,8 +394,17 @@ class Registry(Strict):
 
 
 class Section(Strict):
+    """One heading of the close-out report; `fill` says what duban writes under it from the record."""
+
     heading: str
-    prompt: str | None = None
+    prompt: str | None = Field(default=None, description="what the writer should add (shown in the draft as 【起草提示】)")
+    fill: Literal["leadership", "activities", "completion", "problems", "next_steps", "none"] | None = Field(
+        default=None,
+        description="leadership (领导/组织) | activities (开展情况) | completion (完成情况, figures) | problems (存在问题) | "
+        "next_steps (下一步) | none; default: read from the heading",
+    )
+    stages: list[Id] = Field(default_factory=list, description="the stages this section reports, with their items")
+    items: list[Id] = Field(default_factory=list, description="the items this section reports (e.g. the measures 1–4)")
 
 
 class Report(Strict):
@@ -435,6 +444,17 @@ class Campaign(Strict):
     def _known_zone(cls, value: str) -> str:
         zone(value)
         return value
+
+    @model_validator(mode="after")
+    def _report_names_known_parts(self) -> Campaign:
+        if self.report is not None:
+            stages, items = {s.id for s in self.stages}, {i.id for _s, i in self.items()}
+            for section in self.report.sections:
+                for wanted, known, what in ((section.stages, stages, "stage"), (section.items, items, "item")):
+                    unknown = [x for x in wanted if x not in known]
+                    if unknown:
+                        raise ValueError(f"report section {section.heading!r} names no {what} {unknown[0]!r}")
+        return self
 
     def items(self):
         """(stage, item) pairs in the notice's order."""

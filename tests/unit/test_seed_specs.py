@@ -210,6 +210,14 @@ def test_hengyang_clerk_is_warned_that_the_article_falls_on_a_sunday():
     assert any("signed_article" in w.message and "weekend" in w.message for w in warnings)
 
 
+def test_hengyang_report_rolls_up_the_counties_counts():
+    spec, _plan = planned("001")
+    report = spec.campaign.report
+    assert report.title == "衡阳市统计法治宣传活动开展情况汇总" and report.due is None  # the notice sets no date
+    assert [s.fill for s in report.sections] == ["leadership", "activities", "completion", "problems", "next_steps"]
+    assert "答题人数" in report.sections[2].prompt
+
+
 def test_hengyang_tasks_no_township():
     _spec, plan = planned("001")
     assert all(plan.registry.units[c].level is not Level.township for c in plan.units_in_plan())
@@ -298,6 +306,17 @@ def test_anshan_is_the_close_out_report_with_the_documents_sections():
     assert names(plan, resolve_selector(plan, Selector.model_validate(report.to))) == {"鞍山市人民政府办公厅"}
     assert fmt(plan.item_dues["situation_report"], TZ) == "2022-05-20 周五 23:59"
     assert units_of(plan, "situation_report") == {"鞍山市统计局"}
+
+
+def test_anshan_report_sections_say_what_the_record_fills_under_them():
+    spec, _plan = planned("003")
+    sections = spec.campaign.report.sections
+    assert [(s.fill, s.items) for s in sections] == [
+        ("leadership", ["working_meeting", "activity_plan"]),  # 一、召开了相关工作会议，制定活动方案
+        ("none", []),  # 二、what was publicized: the writer's words
+        ("activities", ["staff_study", "online_disclosure", "outreach", "hotspot_disclosure"]),  # 三、1–4
+        ("next_steps", []),
+    ]
 
 
 def test_anshan_meeting_and_plan_come_before_the_5_15_key_day():
