@@ -4,14 +4,18 @@ row is byte-identical, the units still owing are told once, and later ticks foll
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from duban.amend import apply_amendment
 from duban.campaigns import load_campaign
 from duban.compose import describe
+from duban.dispatch import dispatch
 from duban.instants import fmt
 from duban.lifecycle import plan_file
 from duban.messages import render
+from duban.notify import SinkNotifier
 from duban.plan import load_calendar_for
 from duban.spec.amendment import load_amendment
 from duban.submit import record_submission
@@ -107,6 +111,16 @@ def test_an_amendment_keeps_every_submission_and_changes_only_what_it_names(engi
     text = render(describe(campaign, shouyang.payload), title=campaign.spec.title, issuer=campaign.spec.issuer,
                   doc_no=None, tz=TZ, key=shouyang.idempotency_key).text  # fmt: skip
     assert "您单位已报送，按调整后的时间计为按时报送" in text
+
+    # the dispatcher sends them like any other message
+    sink = SinkNotifier(tmp_path / "sink")
+    sent = dispatch(engine, at("2024-06-12 08:05"), lambda _: sink, fallback_channels=["sink"], campaign_id=CAMPAIGN)
+    assert sent.by_kind.get("amended") == 11
+    lines = [json.loads(x) for x in (tmp_path / "sink" / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
+    [to_heshun] = [m for m in lines if m["kind"] == "amended" and m["to"] == HESHUN]
+    assert to_heshun["subject"] == '【督办】统计基层基础工作规范化建设"回头看"：截止时间调整（3项）'
+    assert "晋中市统计局《关于调整\"回头看\"县级检查和材料上报时间的通知（示例）》（示例〔2024〕1号）" in to_heshun["text"]
+    after = snapshot(engine)
 
     # the same amendment again changes nothing
     again = _amend(engine, when="2024-06-13 08:00")
