@@ -23,13 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from duban.amend_notice import summary, tell_units
 from duban.calendar import WorkCalendar
 from duban.errors import PlanError, StoreError
 from duban.fastsql import Codec
-from duban.instants import utc
+from duban.instants import fmt, utc
 from duban.plan import PlannedAssignment, build_plan
 from duban.spec.amendment import Amendment, LoadedAmendment, amended_campaign, check_targets, load_amendment
 from duban.spec.load import LoadedSpec
@@ -37,7 +37,7 @@ from duban.spec.models import Campaign
 from duban.spec.terms import RelativeDue
 from duban.state import Progress, Schedule, State, advance, next_event_at
 from duban.store import campaign_row, is_postgres, unit_of_work
-from duban.tables import AmendmentRow, Assignment
+from duban.tables import AmendmentRow, Assignment, TransitionRow
 from duban.tick import _TRANSITION_COLUMNS
 
 _A = Assignment.__table__
@@ -100,6 +100,10 @@ def apply_amendment(
     with engine.connect() as conn:
         row = campaign_row(conn, campaign_id)
         earlier = stored_amendments(conn, campaign_id)
+        recorded = conn.execute(select(func.max(TransitionRow.recorded_at)).where(TransitionRow.campaign_id == campaign_id)).scalar()
+    if recorded is not None and at < recorded:
+        raise StoreError(f"the record of {campaign_id!r} already runs to {fmt(recorded, row.timezone)}: an amendment takes "
+                         f"effect from then on (give --at {fmt(recorded, row.timezone)[:10]} or later)")  # fmt: skip
     if row.spec_sha256 != spec.sha256:
         raise StoreError(f"campaign {campaign_id!r} was planned from a different version of {spec.path}: amend the "
                          "campaign as planned (restore the file); the amendment is applied on top of it")  # fmt: skip

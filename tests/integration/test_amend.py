@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from duban.amend import apply_amendment
 from duban.campaigns import load_campaign
 from duban.compose import describe
 from duban.dispatch import dispatch
+from duban.errors import StoreError
 from duban.instants import fmt
 from duban.lifecycle import plan_file
 from duban.messages import render
@@ -60,6 +62,8 @@ def test_an_amendment_keeps_every_submission_and_changes_only_what_it_names(engi
     assert late.late
     before = snapshot(engine)
 
+    with pytest.raises(StoreError, match="already runs to 2024-06-11 周二 10:00: an amendment takes effect from then on"):
+        _amend(engine, when="2024-06-10 08:00")  # before what the record already holds
     dry = _amend(engine, dry_run=True)
     assert dry.changed and not dry.written and snapshot(engine) == before
 
