@@ -168,3 +168,27 @@ def test_duban_amend_on_the_command_line():
     assert "was applied before: nothing changed" in runner.invoke(app, args, catch_exceptions=False).output
     wrong = runner.invoke(app, ["amend", str(SPECS / "hengyang-2021-law-month.yaml"), str(EXTENSION)])
     assert wrong.exit_code == 1 and "SpecError" in wrong.output and "not 'hengyang-2021-law-month'" in wrong.output
+
+
+def test_one_period_of_a_recurring_item_moves_and_adding_periods_is_refused(sqlite_engine, tmp_path):
+    from duban.errors import PlanError
+    from duban.lifecycle import ensure_planned
+
+    path = SPECS / "shandong-2020-open-government.yaml"
+    campaign_id = ensure_planned(sqlite_engine, path, now=at("2020-07-08 09:00")).campaign_id
+    spec, _plan = plan_file(path)
+    head = "campaign: shandong-2020-open-government\nissuer: 山东省统计局办公室\nreason: 四季度发布会改期\n"
+    moved = tmp_path / "q4.yaml"
+    moved.write_text(head + "changes:\n  - {item: press_conferences, instance: 2020Q4, due: 2021-01-20}\n", encoding="utf-8")
+    before = snapshot(sqlite_engine)
+    result = apply_amendment(sqlite_engine, spec, load_amendment(moved), load_calendar_for(spec), at=at("2020-11-02 09:00"))
+    assert [(c.item_id, c.instance, fmt(c.new_due, TZ)) for c in result.changed] == [
+        ("press_conferences", "2020Q4", "2021-01-20 周三 23:59")]
+    changed_ids = {str(c.assignment_id) for c in result.changed}
+    assert [r for r in snapshot(sqlite_engine)["assignment"] if r[0] not in changed_ids] == \
+        [r for r in before["assignment"] if r[0] not in changed_ids]  # fmt: skip
+    longer = tmp_path / "longer.yaml"
+    longer.write_text(head + "changes:\n  - {stage: platforms, start: 2020-07-08, end: 2021-03-31}\n", encoding="utf-8")
+    with pytest.raises(PlanError, match="would add or drop periods of a recurring item .new: press_conference_posting 2021Q1"):
+        apply_amendment(sqlite_engine, spec, load_amendment(longer), load_calendar_for(spec), at=at("2020-11-03 09:00"))
+    assert campaign_id == "shandong-2020-open-government"
