@@ -317,6 +317,12 @@ def units_show(
     show.print_units(console, registry, depth=depth)
 
 
+from duban.cli_closeout import amend as _amend, report as _report  # noqa: E402
+
+app.command("amend")(_amend)
+app.command("report")(_report)
+
+
 def main() -> None:  # pragma: no cover - console entry point alias
     app()
 

@@ -19,7 +19,7 @@ from duban.instants import in_zone, parse_clock, utc
 from duban.store import is_postgres, unit_of_work
 from duban.tables import CampaignRow
 
-URGENCY = ("escalation", "overdue", "reminder", "opened", "receipt")
+URGENCY = ("escalation", "overdue", "amended", "reminder", "opened", "receipt")
 
 
 def quiet_until(as_of: datetime, tz: str, quiet_hours: str) -> datetime:

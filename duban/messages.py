@@ -21,6 +21,7 @@ KIND_CN = {
     "escalation": "逾期催办",
     "receipt": "报送回执",
     "digest": "每日简报",
+    "amended": "截止时间调整",
 }
 SECTION_LEAD = {
     "opened": "以下事项已开始办理，请按时报送：",
@@ -28,8 +29,9 @@ SECTION_LEAD = {
     "overdue": "以下事项已逾期未报，请尽快报送：",
     "escalation": "以下单位的事项逾期未报，请督促办理：",
     "receipt": "已收到您单位报送的以下事项：",
+    "amended": "以下事项的截止时间已调整，请按新的时间报送：",
 }
-ORDER = ("escalation", "overdue", "reminder", "opened", "receipt")
+ORDER = ("escalation", "overdue", "amended", "reminder", "opened", "receipt")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ def render(
             lead = SECTION_LEAD[kind]
             if kind == "escalation" and payload["recipient"].startswith("leader:"):
                 lead = "您包联的以下单位事项逾期未报，请过问督办："
+            if kind == "amended" and payload.get("amendment"):
+                lead = _env().get_template("amended_lead.txt.j2").render(**payload["amendment"]).strip()
             sections.append({"lead": lead, "entries": entries})
     context = dict(
         title=title, recipient=payload["recipient_display"], sections=sections, link=link,
@@ -155,7 +159,14 @@ def _pieces(lines: list[str], budget: int):
 def _entry(item: dict, as_of: datetime, tz: str) -> dict:
     due = datetime.fromisoformat(item["due_at"])
     left = (due - as_of).total_seconds()
-    if item["kind"] == "receipt":
+    if item["kind"] == "amended":
+        notes = [f"还有{span_words(left)}" if left > 0 else "已过新的截止时间"]
+        if item.get("old_due_at"):
+            notes.append(f"原截止{fmt_due_cn(datetime.fromisoformat(item['old_due_at']), tz)}")
+        if item.get("state") == "submitted":
+            notes = [notes[-1], "您单位已报送，按调整后的时间计为按时报送"]
+        when = f"截止时间调整为：{fmt_due_cn(due, tz)}前（{'；'.join(notes)}）"
+    elif item["kind"] == "receipt":
         submitted = datetime.fromisoformat(item["event_at"])
         on_time = "按时报送" if submitted <= due else f"逾期{span_words((submitted - due).total_seconds())}报送"
         when = f"报送时间：{fmt_cn(submitted, tz)}（{on_time}）"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 _MONTHS = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}
@@ -31,3 +32,33 @@ def _label(every: str, year: int, month0: int) -> str:
     if every == "half_year":
         return f"{year}H{month0 // 6 + 1}"
     return str(year)
+
+
+_FULL = {
+    "month": re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"),
+    "quarter": re.compile(r"^\d{4}Q[1-4]$"),
+    "half_year": re.compile(r"^\d{4}H[12]$"),
+    "year": re.compile(r"^\d{4}$"),
+}
+_EVERY_YEAR = {
+    "month": re.compile(r"^M(0?[1-9]|1[0-2])$"),
+    "quarter": re.compile(r"^Q[1-4]$"),
+    "half_year": re.compile(r"^H[12]$"),
+}
+_EXAMPLES = {"month": "2020-07 or M7", "quarter": "2020Q4 or Q4", "half_year": "2020H2 or H2", "year": "2020"}
+
+
+def check_period_key(key: str, every: str) -> None:
+    """Refuse a period name that cannot name a period of this kind (ValueError with an example)."""
+    if _FULL[every].match(key) or (every in _EVERY_YEAR and _EVERY_YEAR[every].match(key)):
+        return
+    raise ValueError(f"{key!r} is not a {every.replace('_', '-')} period; write {_EXAMPLES[every]}")
+
+
+def period_matches(label: str, key: str, every: str) -> bool:
+    """Does `key` (a full label like 2020Q4, or Q4 for every year) name the period `label`?"""
+    if key == label:
+        return True
+    if every == "month" and key.startswith("M") and key[1:].isdigit():
+        return int(label[5:]) == int(key[1:])
+    return every in ("quarter", "half_year") and label[4:] == key

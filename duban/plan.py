@@ -18,7 +18,7 @@ from duban.errors import DubanError, PlanError, SpecError, SpecErrors
 from duban.forwarding import ForwardChain, chain_problems, forward_chain, forwarded_due
 from duban.hidden_samples import reveal_instants
 from duban.overlay import build_registry
-from duban.periods import periods_between
+from duban.recurrence import recurring_instances
 from duban.sampling import SampleResult, SampleRuleError, draw_sample, rule_path
 from duban.select import Resolver, UnknownName
 from duban.spec.crossrefs import rollup_problems, sheet_problems
@@ -226,18 +226,7 @@ def _instances(timeline: Timeline, stage: Stage, item: Item) -> list[tuple[str, 
     """(instance, opens, due) for a one-off item, or one per period of a recurring one."""
     if item.every is None:
         return [("", timeline.item_opens(stage, item), timeline.item_due(stage, item))]
-    first = timeline.item_opens(stage, item)
-    last = timeline.stage_end(stage)
-    found = []
-    policy = item.postpone or timeline.defaults.postpone
-    clock = item.every.at or timeline.defaults.due_time
-    for label, start, end in periods_between(first.date(), last.date(), item.every.every):
-        opens = max(first, timeline.instant_on(start, timeline.defaults.open_time))
-        due = timeline.shift(timeline.instant_on(end, clock), item.every.due_after_period, clock)
-        found.append((label, opens, timeline.postponed(due, policy)))
-    if not found:
-        raise PlanError(f"item {item.id!r} repeats each {item.every.every} but its window holds no period")
-    return found
+    return recurring_instances(timeline, stage, item)
 
 
 _KEYWORDS = ("parent", "leader", "unit")

@@ -23,6 +23,7 @@ from duban.plan import Plan
 from duban.spec.load import LoadedSpec
 from duban.state import State
 from duban.tables import (
+    AmendmentRow,
     Assignment,
     CampaignRow,
     CampaignUnit,
@@ -191,6 +192,7 @@ def _delete_campaign(conn: Connection, campaign_id: str) -> None:
     conn.execute(delete(SampleDraw).where(SampleDraw.campaign_id == campaign_id))
     conn.execute(delete(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id))
     conn.execute(delete(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id))
+    conn.execute(delete(AmendmentRow).where(AmendmentRow.campaign_id == campaign_id))
     conn.execute(delete(CampaignRow).where(CampaignRow.id == campaign_id))
 
 

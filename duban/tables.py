@@ -134,7 +134,8 @@ class Intent(SQLModel, table=True):
 
     __tablename__ = "intent"
     __table_args__ = (
-        UniqueConstraint("assignment_id", "kind", "step", "recipient", name="uq_intent_once"),
+        # event_at: an amendment re-plans an assignment, and its new reminders and slip are new events
+        UniqueConstraint("assignment_id", "kind", "step", "recipient", "event_at", name="uq_intent_once"),
         Index("ix_intent_pending", "campaign_id", "message_id"),
     )
 
@@ -247,5 +248,29 @@ class ScoreRecord(SQLModel, table=True):
     inspected_on: str | None = Field(default=None, max_length=32)
     note: str | None = None
     source: str | None = None  # the file (name and sha256) or "portal"
+
+
+class AmendmentRow(SQLModel, table=True):
+    """A later notice that changed a running campaign's dates (调整通知): its text, why, and what it changed."""
+
+    __tablename__ = "amendment"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "seq", name="uq_amendment_seq"),
+        UniqueConstraint("campaign_id", "sha256", name="uq_amendment_text"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    seq: int  # 1, 2 … in the order applied; the `step` of its transitions and intents
+    issuer: str
+    doc_no: str | None = None
+    title: str | None = None
+    issued_on: str | None = Field(default=None, max_length=10)  # ISO date as the notice gives it
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    path: str
+    text: str = Field(sa_column=Column(Text, nullable=False))  # the amendment YAML as applied
+    sha256: str = Field(max_length=64)
+    changes: list[dict[str, Any]] | None = _json()  # [{target, assignments, due_before, due_after}, …]
+    effective_at: datetime = _utc(nullable=False)
     recorded_at: datetime = _utc(nullable=False)
     actor: str = Field(default="cli", max_length=80)

@@ -275,12 +275,46 @@ class Window(Strict):
     end: Due
 
 
+class PeriodRule(Strict):
+    """What differs for one period of a recurring item (e.g. 四季度 due later, or a written date)."""
+
+    due_after_period: OffsetField | None = Field(default=None, description="due this long after this period ends")
+    at: ClockTime | None = Field(default=None, description="time of day of this period's due")
+    due: Due | None = Field(default=None, description="a written due for this period, e.g. 2021-01-20")
+
+
 class Recurrence(Strict):
-    """An item that repeats each period of the campaign window (每月/每季度/每半年/每年)."""
+    """An item that repeats each period of the campaign window (每月/每季度/每半年/每年).
+
+    Periods are named `2020-07` (month), `2020Q3`, `2020H2`, `2020`; `M7`, `Q4`, `H2` name that period of every
+    year. `periods:` gives one period its own due; `exempt:` lists periods with nothing owed.
+    """
 
     every: Literal["month", "quarter", "half_year", "year"]
     due_after_period: OffsetField = Field(default=Offset(0, OffsetUnit.days), description="due this long after each period ends")
-    at: ClockTime | None = None
+    at: ClockTime | None = Field(default=None, description="time of day of each due (default: defaults.due_time)")
+    periods: dict[str, PeriodRule] = Field(default_factory=dict, description="per-period dues: {Q4: {due_after_period: 20 days}}")
+    exempt: list[str] = Field(default_factory=list, description="periods with nothing owed, e.g. [Q4] (并入年报)")
+
+    @field_validator("exempt", mode="before")
+    @classmethod
+    def _labels_as_text(cls, value: Any) -> Any:
+        if isinstance(value, (str, int)):
+            value = [value]
+        return [str(v) for v in value] if isinstance(value, list) else value
+
+    @field_validator("periods", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value: Any) -> Any:
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _known_periods(self) -> Recurrence:
+        from duban.periods import check_period_key
+
+        for key in [*self.periods, *self.exempt]:
+            check_period_key(key, self.every)
+        return self
 
 
 class Item(Strict):
@@ -586,8 +620,17 @@ class Registry(Strict):
 
 
 class Section(Strict):
+    """One heading of the close-out report; `fill` says what duban writes under it from the record."""
+
     heading: str
-    prompt: str | None = None
+    prompt: str | None = Field(default=None, description="what the writer should add (shown in the draft as 【起草提示】)")
+    fill: Literal["leadership", "activities", "completion", "problems", "next_steps", "none"] | None = Field(
+        default=None,
+        description="leadership (领导/组织) | activities (开展情况) | completion (完成情况, figures) | problems (存在问题) | "
+        "next_steps (下一步) | none; default: read from the heading",
+    )
+    stages: list[Id] = Field(default_factory=list, description="the stages this section reports, with their items")
+    items: list[Id] = Field(default_factory=list, description="the items this section reports (e.g. the measures 1–4)")
 
 
 class Report(Strict):
@@ -630,6 +673,17 @@ class Campaign(Strict):
     def _known_zone(cls, value: str) -> str:
         zone(value)
         return value
+
+    @model_validator(mode="after")
+    def _report_names_known_parts(self) -> Campaign:
+        if self.report is not None:
+            stages, items = {s.id for s in self.stages}, {i.id for _s, i in self.items()}
+            for section in self.report.sections:
+                for wanted, known, what in ((section.stages, stages, "stage"), (section.items, items, "item")):
+                    unknown = [x for x in wanted if x not in known]
+                    if unknown:
+                        raise ValueError(f"report section {section.heading!r} names no {what} {unknown[0]!r}")
+        return self
 
     def items(self):
         """(stage, item) pairs in the notice's order, then the follow-ups (整改) score sheets assign."""

@@ -210,6 +210,14 @@ def test_hengyang_clerk_is_warned_that_the_article_falls_on_a_sunday():
     assert any("signed_article" in w.message and "weekend" in w.message for w in warnings)
 
 
+def test_hengyang_report_rolls_up_the_counties_counts():
+    spec, _plan = planned("001")
+    report = spec.campaign.report
+    assert report.title == "衡阳市统计法治宣传活动开展情况汇总" and report.due is None  # the notice sets no date
+    assert [s.fill for s in report.sections] == ["leadership", "activities", "completion", "problems", "next_steps"]
+    assert "答题人数" in report.sections[2].prompt
+
+
 def test_hengyang_tasks_no_township():
     _spec, plan = planned("001")
     assert all(plan.registry.units[c].level is not Level.township for c in plan.units_in_plan())
@@ -221,7 +229,7 @@ def test_hengyang_tasks_no_township():
 def test_shandong_is_an_annual_plan_of_the_provincial_bureau_alone():
     spec, plan = planned("002")
     assert spec.campaign.doc_no == "鲁统办字〔2020〕29号" and spec.campaign.registry.divisions == []
-    assert len(list(spec.campaign.items())) == 32
+    assert len(list(spec.campaign.items())) == 33
     assert {u.level for u in plan.registry} == {Level.province}
     assert all(plan.registry.units[c].parent == "370000" for c in plan.units_in_plan())
     assert {a.role for a in plan.assignments} == {"responsible"}  # 责任单位: the notice names no lead
@@ -268,6 +276,17 @@ def test_shandong_quarterly_press_conference_has_a_third_and_a_fourth_quarter():
     assert sorted({a.instance for a in plan.assignments if a.item_id == "press_conferences"}) == ["2020Q3", "2020Q4"]
 
 
+def test_shandong_press_conference_posting_is_due_three_working_days_after_each_quarter_across_national_day():
+    spec, plan = planned("002")
+    assert units_of(plan, "press_conference_posting") == {"综合处"}  # 四、(四) 责任单位：综合处
+    q3 = one(plan, "press_conference_posting", "综合处", "2020Q3")
+    q4 = one(plan, "press_conference_posting", "综合处", "2020Q4")
+    # 9/30, then 国庆·中秋 10/1–10/8: 10/9, Saturday 10/10 (调休, worked), Monday 10/12
+    assert fmt(q3.due_at, TZ) == "2020-10-12 周一 23:59"
+    assert fmt(q4.due_at, TZ) == "2021-01-06 周三 23:59"  # 元旦 1/1–1/3, then 1/4, 1/5, 1/6
+    assert "及时" in item(spec, "press_conference_posting").note
+
+
 def test_shandong_yearly_report_is_due_by_the_statutory_january_31():
     _spec, plan = planned("002")
     a = one(plan, "annual_report", "办公室", "2020")
@@ -287,6 +306,17 @@ def test_anshan_is_the_close_out_report_with_the_documents_sections():
     assert names(plan, resolve_selector(plan, Selector.model_validate(report.to))) == {"鞍山市人民政府办公厅"}
     assert fmt(plan.item_dues["situation_report"], TZ) == "2022-05-20 周五 23:59"
     assert units_of(plan, "situation_report") == {"鞍山市统计局"}
+
+
+def test_anshan_report_sections_say_what_the_record_fills_under_them():
+    spec, _plan = planned("003")
+    sections = spec.campaign.report.sections
+    assert [(s.fill, s.items) for s in sections] == [
+        ("leadership", ["working_meeting", "activity_plan"]),  # 一、召开了相关工作会议，制定活动方案
+        ("none", []),  # 二、what was publicized: the writer's words
+        ("activities", ["staff_study", "online_disclosure", "outreach", "hotspot_disclosure"]),  # 三、1–4
+        ("next_steps", []),
+    ]
 
 
 def test_anshan_meeting_and_plan_come_before_the_5_15_key_day():

@@ -1,0 +1,213 @@
+"""The close-out report's text (总结报告草稿), in the shape of seed 003 (鞍山 5·15 情况汇报).
+
+A preamble (根据…要求，…组织开展…，现将有关情况报告如下), then numbered sections — leadership and organisation,
+what was done, completion with figures, problems, next steps — and the issuer and date. Headings and prompts
+come from the spec's `report:` block; a section's `fill` (or its heading's words) says what duban writes under
+it from the record. A completion and a problems section are added where the spec has none. Every sentence
+states a fact of the record; what only people know (意义、经验) is left to the writer as 【起草提示】.
+"""
+
+from __future__ import annotations
+
+from duban.instants import fmt
+from duban.report.blocks import Draft, DraftSection, Figure, Para, Table
+from duban.report.record import Record
+from duban.report.wording import (
+    cn_day,
+    cn_md,
+    completion_phrase,
+    count_phrase,
+    fill_of,
+    lowest_items,
+    pct,
+    slip_rows,
+    span_cn,
+    tally_row,
+)
+from duban.spec.models import Section
+
+NUMERALS = "一二三四五六七八九十"
+DEFAULT_SECTIONS = [
+    Section(heading="加强领导、精心组织", fill="leadership", prompt="工作部署、领导重视和组织保障情况"),
+    Section(heading="工作开展情况", fill="activities", prompt="各阶段主要做法和特色亮点"),
+    Section(heading="完成情况", fill="completion"),
+    Section(heading="存在问题", fill="problems", prompt="结合未报、迟报情况分析原因"),
+    Section(heading="下一步打算", fill="next_steps", prompt="针对存在问题的改进措施"),
+]
+ROW_LIMIT = 200  # rows of a list table in the draft; the 汇总表 (xlsx) has them all
+
+
+def build_draft(record: Record) -> Draft:
+    """The report's text and tables from the record."""
+    spec, tz = record.spec, record.tz
+    report = spec.report
+    sections = _with_figures(list(report.sections) if report and report.sections else DEFAULT_SECTIONS)
+    # A spec that places no stage or item in a section gets every stage under its first activities section.
+    rest = [] if any(s.stages or s.items for s in sections) else [w[0] for w in record.windows]
+    drafted = []
+    for index, section in enumerate(sections):
+        fill = fill_of(section)
+        stages = list(section.stages)
+        if not stages and fill == "activities" and rest:
+            stages, rest = rest, []
+        blocks: list = [Para(f"【起草提示】{section.prompt}", "prompt")] if section.prompt else []
+        blocks += _FILLERS[fill](record, stages) if fill != "none" else []
+        blocks += _item_lines(record, section.items) if fill not in ("none", "completion") else []
+        drafted.append(DraftSection(f"{NUMERALS[index]}、{section.heading}", blocks))
+    title = report.title if report else f"{spec.issuer}关于{spec.title}工作情况的报告"
+    return Draft(title=title, note=f"（草稿：督办系统根据报送记录生成，数据截至{fmt(record.as_of, tz)}）",
+                 preamble=_preamble(record), sections=drafted, issuer=spec.issuer, day=cn_day(record.as_of, tz),
+                 addressee=_addressee(record))  # fmt: skip
+
+
+def _addressee(record: Record) -> str | None:
+    """The unit the report goes to (report.to: a code, a group of one unit, or a name as written)."""
+    ref = record.spec.report.to if record.spec.report else None
+    if not ref:
+        return None
+    group = record.spec.groups.get(ref)
+    code = group.ref if group is not None and group.ref else ref
+    return record.campaign.display(code) if code in record.campaign.units else ref
+
+
+def _with_figures(sections: list[Section]) -> list[Section]:
+    """The spec's sections, with completion and problems added before the next steps where missing."""
+    fills = [fill_of(s) for s in sections]
+    result = list(sections)
+    at = fills.index("next_steps") if "next_steps" in fills else len(result)
+    if "problems" not in fills:
+        result.insert(at, Section(heading="存在问题", fill="problems"))
+    if "completion" not in fills:
+        result.insert(at, Section(heading="完成情况", fill="completion"))
+    return result
+
+
+def _preamble(record: Record) -> str:
+    spec, tz = record.spec, record.tz
+    basis = "、".join(("" if d.title.startswith(d.issuer) else d.issuer) + f"《{d.title}》"
+                     + (f"（{d.doc_no}）" if d.doc_no else "") for d in spec.forwards if d.title)  # fmt: skip
+    starts = [w[2] for w in record.windows]
+    ends = [w[3] for w in record.windows]
+    issued = f"印发《{spec.title}》通知（{spec.doc_no}），" if spec.doc_no else ""
+    when = f"于{cn_day(min(starts), tz)}至{cn_md(max(ends), tz, min(starts))}" if starts else ""
+    work = spec.title if spec.title.endswith(("工作", "活动")) else f"{spec.title}工作"
+    text = (f"根据{basis}要求，" if basis else "") + f"{spec.issuer}{issued}{when}组织开展{work}。"
+    return text + "现将有关情况报告如下。"
+
+
+def _leadership(record: Record, stages: list[str]) -> list:
+    spec, blocks = record.spec, []
+    if spec.doc_no or spec.issued_on:
+        on = f"{spec.issued_on.year}年{spec.issued_on.month}月{spec.issued_on.day}日，" if spec.issued_on else ""
+        blocks.append(Para(f"{on}{spec.issuer}印发通知（{spec.doc_no or '未编文号'}），明确工作任务、时间安排和报送要求。"))
+    for doc in spec.forwarded_by:
+        on = f"{doc.issued_on.year}年{doc.issued_on.month}月{doc.issued_on.day}日" if doc.issued_on else ""
+        blocks.append(Para(f"{doc.issuer}{on}以{doc.doc_no or '通知'}转发，结合本地实际作出部署。"))
+    if record.leaders:
+        parts = [f"{name}负责{'、'.join(units[:12])}{'等' if len(units) > 12 else ''}" for name, units in record.leaders.items()]
+        blocks.append(Para("实行领导包联负责制：" + "；".join(parts) + "。"))
+    if spec.contacts:
+        blocks.append(Para("明确联系人：" + "；".join(" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts) + "。"))
+    return blocks + _stage_blocks(record, stages)
+
+
+def _activities(record: Record, stages: list[str]) -> list:
+    blocks = _stage_blocks(record, stages)
+    if record.events and stages:
+        days = "；".join(f"{cn_md(at, record.tz)}{name}" + (f"（{place}）" if place else "") for name, at, place in record.events)
+        blocks.append(Para(f"重要时间节点：{days}。"))
+    return blocks
+
+
+def _stage_blocks(record: Record, stages: list[str]) -> list:
+    tz, blocks = record.tz, []
+    names = {s.id: s for s in record.spec.stages}
+    windows = {w[0]: w for w in record.windows}
+    for n, stage_id in enumerate(stages):
+        stage, (_sid, name, start, end) = names[stage_id], windows[stage_id]
+        blocks.append(Para(f"（{NUMERALS[n % 10]}）{name}（{cn_md(start, tz)}至{cn_md(end, tz)}）", "sub"))
+        if stage.description:
+            blocks.append(Para(stage.description.rstrip("。") + "。"))
+        for k, item in enumerate(stage.items, 1):
+            tally = record.by_item.get(item.id)
+            if tally is not None:
+                blocks.append(Para(f"{k}. {item.name}：{completion_phrase(tally, record, item.id)}"))
+    return blocks
+
+
+def _item_lines(record: Record, items: list[str]) -> list:
+    return [Para(f"{k}. {record.item_name(item_id)}：{completion_phrase(record.by_item[item_id], record, item_id)}")
+            for k, item_id in enumerate(items, 1) if item_id in record.by_item]  # fmt: skip
+
+
+def _completion(record: Record, _stages: list[str]) -> list:
+    t, tz = record.overall, record.tz
+    blocks = [Para(f"截至{cn_day(record.as_of, tz)}，{len(t.units)}个单位共承担报送任务{t.due + t.not_due + t.excused}项，"
+                   f"其中已到截止时间{t.due}项：按时报送{t.on_time}项，逾期报送{t.late}项，未报送{t.missing}项，"
+                   f"按时报送率{pct(t.rate)}" + (f"；尚未到截止时间{t.not_due}项" if t.not_due else "")
+                   + (f"；免报{t.excused}项" if t.excused else "") + "。")]  # fmt: skip
+    headers = ["级别", "单位数", "应报", "按时", "逾期报送", "未报送", "按时率"]
+    blocks.append(Table(headers, [tally_row(record.level_cn(lv), tl) for lv, tl in record.by_level.items()]
+                        + [tally_row("合计", t)], "表1 各级报送完成情况", [2.4, 2.0, 2.0, 2.0, 2.4, 2.2, 2.6]))  # fmt: skip
+    number = 2
+    if len(record.by_stage) > 1:
+        names = {w[0]: w[1] for w in record.windows}
+        rows = [tally_row(names.get(sid, sid), tl) for sid, tl in record.by_stage.items()]
+        blocks.append(Table(["阶段", *headers[1:]], rows, "表2 各阶段报送完成情况", [4.8, *[1.8] * 6]))
+        number = 3
+    reported = [m for m in record.metrics if m.reporting]
+    if reported:
+        blocks.append(Para("各单位报送的数据汇总如下。"))
+        rows = [[m.item, m.label, count_phrase(m), str(m.reporting)] for m in reported]
+        blocks.append(Table(["报送事项", "指标", "合计", "报送单位数"], rows, f"表{number} 报送数据汇总",
+                            [6.0, 4.6, 2.6, 2.4]))  # fmt: skip
+    for sample in record.samples:
+        blocks.append(Para(f"{sample.name}：按随机种子{sample.seed}抽取{len(sample.members or [])}个单位"
+                           f"（{record.sample_levels(sample)}），抽取结果已存档备查。"))  # fmt: skip
+    for a in record.amendments:
+        moved = "；".join(f"{record.item_name(c['item'])}{c['instance'] or ''}截止时间由{cn_md(c['due_before'], tz)}"
+                         f"调整为{cn_md(c['due_after'], tz)}" for c in a.changes or [])  # fmt: skip
+        blocks.append(Para(f"{cn_md(a.effective_at, tz)}，{a.issuer}{('以' + a.doc_no) if a.doc_no else ''}调整时间安排"
+                           f"（{a.reason}）：{moved}。"))  # fmt: skip
+    if record.sent:
+        from duban.messages import KIND_CN
+
+        parts = "、".join(f"{KIND_CN.get(k, k)}{n}条" for k, n in record.sent.most_common())
+        blocks.append(Para(f"督办系统共发送{parts}。"))
+    blocks.append(Figure("图1 工作阶段与每日报送情况"))
+    return blocks
+
+
+def _problems(record: Record, _stages: list[str]) -> list:
+    blocks, points = [], []
+    if record.missing:
+        units = {s.unit: s.display for s in record.missing}
+        names = list(units.values())
+        points.append(f"仍有{len(units)}个单位{len(record.missing)}项未报送（{'、'.join(names[:10])}{'等' if len(names) > 10 else ''}）")
+    if record.late:
+        worst = max(record.late, key=lambda s: s.submitted_at - s.due_at)
+        units = {s.unit for s in record.late}
+        points.append(f"{len(units)}个单位{len(record.late)}项逾期报送，逾期最长的是{worst.display}{worst.item}"
+                      f"（逾期{span_cn(worst.submitted_at - worst.due_at)}）")  # fmt: skip
+    for item, tally in lowest_items(record):
+        points.append(f"{item}按时报送率仅{pct(tally.rate)}")
+    if not points:
+        return [Para("各单位均按时完成报送，未发现逾期和漏报。")]
+    blocks.append(Para("；".join(f"{'一二三四五'[i]}是{p}" for i, p in enumerate(points[:5])) + "。"))
+    headers, widths = ["单位", "级别", "事项", "截止", "情况"], [3.8, 1.4, 5.2, 2.0, 3.2]
+    if record.missing:
+        blocks.append(Table(headers, slip_rows(record.missing, record, ROW_LIMIT), "未报送单位", widths, 10.5))
+    if record.late:
+        blocks.append(Table(headers, slip_rows(record.late, record, ROW_LIMIT), "逾期报送单位", widths, 10.5))
+    return blocks
+
+
+def _next_steps(record: Record, _stages: list[str]) -> list:
+    if not record.missing:
+        return []
+    units = len({s.unit for s in record.missing})
+    return [Para(f"对仍未报送的{units}个单位继续督办催报，限期补齐材料。")]
+
+
+_FILLERS = {"leadership": _leadership, "activities": _activities, "completion": _completion, "problems": _problems,
+            "next_steps": _next_steps}  # fmt: skip

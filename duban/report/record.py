@@ -1,0 +1,214 @@
+"""What the close-out report says, read from the campaign's record as of an instant.
+
+Completion per level, stage and item (按时 / 逾期报送 / 未报送, 按时报送率), the late and the missing units,
+totals of the counts units reported (Submission.metrics, the latest version of each), the samples drawn,
+the amendments, submissions per day and the messages sent. States are judged as of `as_of` with the same
+pure state machine the ticks use, against the dues now in force (after amendments).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Engine, func, select
+
+from duban.amend import campaign_as_amended, stored_amendments
+from duban.calendar import WorkCalendar
+from duban.campaigns import PlannedCampaign, load_campaign
+from duban.instants import in_zone, utc
+from duban.spec.models import Campaign, Item
+from duban.state import Progress, State, advance
+from duban.tables import AmendmentRow, Assignment, OutboxMessage, SampleDraw, Submission
+from duban.tick import schedule_of
+from duban.timeline import Timeline
+from duban.units import Level
+
+LEVEL_ORDER = ("province", "prefecture", "county", "township", None)
+
+
+@dataclass
+class Tally:
+    """Assignments of one group as of the report: due by then (按时, 逾期报送, 未报送), not yet due, excused."""
+
+    units: set[str] = field(default_factory=set)
+    on_time: int = 0
+    late: int = 0
+    missing: int = 0
+    not_due: int = 0
+    excused: int = 0
+
+    @property
+    def due(self) -> int:
+        return self.on_time + self.late + self.missing
+
+    @property
+    def rate(self) -> float | None:
+        """按时报送率: on time among those due by the report's instant."""
+        return self.on_time / self.due if self.due else None
+
+    def add(self, unit: str, kind: str) -> None:
+        self.units.add(unit)
+        setattr(self, kind, getattr(self, kind) + 1)
+
+
+@dataclass(frozen=True)
+class Slip:
+    """A late or missing assignment, as the report lists it."""
+
+    unit: str
+    display: str
+    level: str | None
+    stage: str
+    item: str
+    instance: str
+    due_at: datetime
+    submitted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MetricTotal:
+    item: str
+    label: str
+    measure: str
+    total: float
+    reporting: int
+    kind: str  # int | number | bool | text
+
+
+@dataclass
+class Record:
+    campaign: PlannedCampaign
+    spec: Campaign  # as amended
+    as_of: datetime
+    windows: list[tuple[str, str, datetime, datetime]]  # (stage id, name, start, end) in force
+    events: list[tuple[str, datetime, str | None]]  # (name, at, place)
+    overall: Tally
+    by_level: dict[str | None, Tally]
+    by_stage: dict[str, Tally]
+    by_item: dict[str, Tally]
+    late: list[Slip]
+    missing: list[Slip]
+    metrics: list[MetricTotal]
+    samples: list[SampleDraw]
+    amendments: list[AmendmentRow]
+    per_day: list[tuple[date, int, int]]  # (local day, on time, late) of first submissions
+    sent: Counter
+    leaders: dict[str, list[str]]  # leader display → the units they answer for (county level and up)
+    done_at: dict[str, datetime]  # item → its latest first submission (the date of a one-unit item)
+
+    @property
+    def tz(self) -> str:
+        return self.campaign.tz
+
+    def level_cn(self, level: str | None) -> str:
+        return Level(level).cn if level in Level.__members__ else "其他"
+
+    def item(self, item_id: str) -> Item:
+        return next(i for _s, i in self.spec.items() if i.id == item_id)
+
+    def item_name(self, item_id: str) -> str:
+        return next((i.name for _s, i in self.spec.items() if i.id == item_id), item_id)
+
+    def sample_levels(self, sample: SampleDraw) -> str:
+        """'县级6个、乡级24个'."""
+        counts = Counter(self.level_cn(u.level if (u := self.campaign.units.get(c)) else None) for c in sample.members or [])
+        return "、".join(f"{level}{n}个" for level, n in counts.items())
+
+
+def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: WorkCalendar) -> Record:
+    """Everything the report needs, as of `as_of`."""
+    as_of = utc(as_of)
+    campaign = load_campaign(engine, campaign_id)
+    spec = campaign_as_amended(engine, campaign.spec)
+    timeline = Timeline(spec, calendar)
+    stage_names = {s.id: s.name for s in spec.stages}
+    items = {i.id: i for _s, i in spec.items()}
+    with engine.connect() as conn:
+        rows = conn.execute(select(Assignment.__table__).where(Assignment.campaign_id == campaign_id)
+                            .order_by(Assignment.stage_order, Assignment.id)).all()  # fmt: skip
+        submissions = conn.execute(select(Submission.__table__).where(
+            Submission.campaign_id == campaign_id, Submission.submitted_at <= as_of).order_by(Submission.id)).all()  # fmt: skip
+        samples = [SampleDraw.model_validate(r._mapping) for r in conn.execute(
+            select(SampleDraw).where(SampleDraw.campaign_id == campaign_id).order_by(SampleDraw.sample_id))]  # fmt: skip
+        amendments = [a for a in stored_amendments(conn, campaign_id) if a.effective_at <= as_of]
+        o = OutboxMessage.__table__
+        sent = Counter(dict(conn.execute(select(o.c.kind, func.count()).where(
+            o.c.campaign_id == campaign_id, o.c.status == "sent", o.c.created_at <= as_of).group_by(o.c.kind)).all()))  # fmt: skip
+    overall, by_level, by_stage, by_item = Tally(), defaultdict(Tally), defaultdict(Tally), defaultdict(Tally)
+    late, missing, leaders, due_of, done_at = [], [], defaultdict(set), {}, {}
+    for row in rows:
+        kind = _kind_at(row, as_of)
+        unit = campaign.units.get(row.unit_code)
+        level = unit.level if unit else None
+        for tally in (overall, by_level[level], by_stage[row.stage_id], by_item[row.item_id]):
+            tally.add(row.unit_code, kind)
+        due_of[row.id] = row.due_at
+        if kind in ("on_time", "late"):
+            done_at[row.item_id] = max(done_at.get(row.item_id, row.submitted_at), row.submitted_at)
+        if kind in ("late", "missing"):
+            slip = Slip(row.unit_code, campaign.display(row.unit_code), level, stage_names.get(row.stage_id, row.stage_id),
+                        items[row.item_id].name if row.item_id in items else row.item_id, row.instance, row.due_at,
+                        row.submitted_at if kind == "late" else None)  # fmt: skip
+            (late if kind == "late" else missing).append(slip)
+        for _when, targets in row.escalations or ():
+            for target in targets:
+                if target.startswith("leader:") and level in ("province", "prefecture", "county"):
+                    leaders[campaign.display(target)].add(row.unit_code)
+    return Record(
+        campaign=campaign, spec=spec, as_of=as_of,
+        windows=[(s.id, s.name, timeline.stage_start(s), timeline.stage_end(s)) for s in spec.stages],
+        events=[(e.name, timeline.instant(e.at, default_clock=datetime.min.time()), e.place) for e in spec.events],
+        overall=overall, by_level=dict(sorted(by_level.items(), key=lambda kv: LEVEL_ORDER.index(kv[0]) if kv[0] in LEVEL_ORDER else 9)),
+        by_stage=dict(by_stage), by_item=dict(by_item), late=late, missing=missing,
+        metrics=_metric_totals(submissions, items), samples=samples, amendments=amendments,
+        per_day=_per_day(submissions, due_of, campaign.tz), sent=sent,
+        leaders={name: [campaign.display(c) for c in sorted(codes)] for name, codes in sorted(leaders.items())},
+        done_at=done_at,
+    )  # fmt: skip
+
+
+def _kind_at(row, as_of: datetime) -> str:
+    """on_time | late | missing | not_due | excused, for an assignment as of `as_of`."""
+    state = State(row.state)
+    if state is State.excused:
+        return "excused"
+    if state in (State.submitted, State.late) and row.submitted_at is not None and row.submitted_at <= as_of:
+        return "on_time" if state is State.submitted else "late"
+    progress = Progress() if state.finished else Progress(state, row.reminders_done, row.escalations_done)
+    _changes, progress = advance(schedule_of(row), progress, as_of)
+    return "missing" if progress.state is State.overdue else "not_due"
+
+
+def _metric_totals(submissions, items: dict[str, Item]) -> list[MetricTotal]:
+    """Totals of each item's counts over the latest submission of each assignment (001's counts rolled up)."""
+    latest = {}
+    for s in submissions:
+        if s.assignment_id not in latest or s.version >= latest[s.assignment_id].version:
+            latest[s.assignment_id] = s
+    by_item: dict[str, list[dict]] = defaultdict(list)
+    for s in latest.values():
+        by_item[s.item_id].append(s.metrics or {})
+    totals = []
+    for item_id, item in items.items():
+        values = by_item.get(item_id, [])
+        for metric in item.metrics:
+            given = [v[metric.name] for v in values if v.get(metric.name) not in (None, "")]
+            if metric.type in ("int", "number"):
+                total = sum(float(x) for x in given)
+            else:  # bool: how many said yes; text: how many wrote something
+                total = float(sum(1 for x in given if x is True or metric.type == "text"))
+            totals.append(MetricTotal(item.name, metric.label, metric.unit or "", total, len(given), metric.type))
+    return totals
+
+
+def _per_day(submissions, due_of: dict[int, datetime], tz: str) -> list[tuple[date, int, int]]:
+    """First submissions per local day, on time and late against the due now in force."""
+    days: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    for s in submissions:
+        if s.version != 1:
+            continue
+        late = s.assignment_id in due_of and s.submitted_at > due_of[s.assignment_id]
+        days[in_zone(s.submitted_at, tz).date()][1 if late else 0] += 1
+    return [(day, counts[0], counts[1]) for day, counts in sorted(days.items())]

@@ -1,0 +1,116 @@
+"""Small Chinese phrases of the report: dates as notices write them, rates, counts, a section's kind."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from duban.instants import in_zone, span_words
+from duban.report.record import MetricTotal, Record, Slip, Tally
+from duban.spec.models import Section
+
+_FILL_WORDS = (
+    ("next_steps", ("下一步", "打算", "今后", "计划")),
+    ("problems", ("问题", "不足", "困难")),
+    ("completion", ("完成", "成效", "结果", "数据")),
+    ("leadership", ("领导", "组织", "认识", "重视", "部署")),
+)
+
+
+def fill_of(section: Section) -> str:
+    """What duban writes under a heading: the spec's `fill`, else read from the heading's words."""
+    if section.fill is not None:
+        return section.fill
+    for fill, words in _FILL_WORDS:
+        if any(word in section.heading for word in words):
+            return fill
+    return "activities"
+
+
+def _local(moment: datetime | str, tz: str):
+    return in_zone(datetime.fromisoformat(moment) if isinstance(moment, str) else moment, tz)
+
+
+def cn_day(moment: datetime | str, tz: str) -> str:
+    """'2024年7月2日'."""
+    local = _local(moment, tz)
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def cn_md(moment: datetime | str, tz: str, ref: datetime | None = None) -> str:
+    """'7月2日', with the year when it differs from `ref`'s (default: shown without a year)."""
+    local = _local(moment, tz)
+    if ref is not None and _local(ref, tz).year != local.year:
+        return cn_day(moment, tz)
+    return f"{local.month}月{local.day}日"
+
+
+def pct(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def span_cn(delta: timedelta) -> str:
+    return span_words(delta.total_seconds())
+
+
+def completion_phrase(tally: Tally, record: Record, item_id: str) -> str:
+    """How an item stands: one unit's in words (已于5月13日按时报送), many units' in figures."""
+    tz = record.tz
+    if len(tally.units) == 1 and tally.due + tally.not_due + tally.excused == 1:
+        if tally.on_time or tally.late:
+            done = record.done_at.get(item_id)
+            on = f"已于{cn_md(done, tz)}" if done else "已"
+            verb = "完成" if record.item(item_id).via in ("system", "none") else "报送"
+            return on + (f"按时{verb}。" if tally.on_time else f"{verb}（逾期）。")
+        if tally.missing:
+            return f"截至{cn_md(record.as_of, tz)}未报送。"
+        return "免报。" if tally.excused else "尚未到截止时间。"
+    head, rest = f"{len(tally.units)}个单位", []
+    if tally.due:
+        head += f"应报{tally.due}项"
+        rest.append(f"按时报送{tally.on_time}项，逾期报送{tally.late}项，未报送{tally.missing}项，按时报送率{pct(tally.rate)}")
+    if tally.not_due:
+        rest.append(f"尚未到截止时间{tally.not_due}项")
+    if tally.excused:
+        rest.append(f"免报{tally.excused}项")
+    return f"{head}{'；' if tally.due else '，'}{'；'.join(rest)}。" if rest else f"{head}。"
+
+
+def count_phrase(metric: MetricTotal) -> str:
+    """A metric's total as the report shows it: '1,234人', '12篇', 'text: 11份'."""
+    if metric.kind == "text":
+        return f"{int(metric.total)}份说明"
+    if metric.kind == "bool":
+        return f"{int(metric.total)}个单位为“是”"
+    value = f"{int(metric.total):,}" if float(metric.total).is_integer() else f"{metric.total:,.2f}"
+    return value + metric.measure
+
+
+def tally_row(label: str, tally: Tally) -> list[str]:
+    return [label, str(len(tally.units)), str(tally.due), str(tally.on_time), str(tally.late), str(tally.missing),
+            pct(tally.rate)]  # fmt: skip
+
+
+def lowest_items(record: Record) -> list[tuple[str, Tally]]:
+    """The item with the lowest on-time rate, when several items were due and it fell short."""
+    due = [(record.item_name(i), t) for i, t in record.by_item.items() if t.due]
+    if len(due) < 2:
+        return []
+    name, tally = min(due, key=lambda pair: (pair[1].rate, -pair[1].due))
+    if tally.rate == max(t.rate for _n, t in due):  # every item alike: no item stands out
+        return []
+    return [(name, tally)]
+
+
+def slip_rows(slips: list[Slip], record: Record, limit: int) -> list[list[str]]:
+    """Rows of a late or missing list: unit, level, item, due, and when submitted or how long overdue."""
+    tz, rows = record.tz, []
+    for s in sorted(slips, key=lambda s: (s.due_at, s.display))[:limit]:
+        if s.submitted_at is not None:
+            when = f"{cn_md(s.submitted_at, tz)}报送，逾期{span_cn(s.submitted_at - s.due_at)}"
+        else:
+            when = f"已逾期{span_cn(record.as_of - s.due_at)}"
+        item = s.item + (f"（{s.instance}）" if s.instance else "")
+        rows.append([s.display, record.level_cn(s.level), item, cn_md(s.due_at, tz), when])
+    if len(slips) > limit:
+        rows.append([f"……等共{len(slips)}项，详见汇总表", "", "", "", ""])
+    return rows
