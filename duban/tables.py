@@ -248,6 +248,8 @@ class ScoreRecord(SQLModel, table=True):
     inspected_on: str | None = Field(default=None, max_length=32)
     note: str | None = None
     source: str | None = None  # the file (name and sha256) or "portal"
+    recorded_at: datetime = _utc(nullable=False)
+    actor: str = Field(default="cli", max_length=80)
 
 
 class AmendmentRow(SQLModel, table=True):
