@@ -28,6 +28,9 @@ app.add_typer(units_app, name="units")
 from duban.cli_outbox import app as outbox_app  # noqa: E402
 
 app.add_typer(outbox_app, name="outbox")
+from duban.cli_portal import app as portal_app  # noqa: E402
+
+app.add_typer(portal_app, name="portal")
 console = Console()
 err = Console(stderr=True)
 
@@ -306,6 +309,18 @@ def units_show(
     except DubanError as exc:
         _fail(exc)
     show.print_units(console, registry, depth=depth)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="fix the clock (previews, training)")] = None,
+) -> None:
+    """Run the upload portal: units' pages behind their links, the operators' dashboard at /ops."""
+    from duban.cli_portal import serve_command
+
+    serve_command(host, port, as_of)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias
