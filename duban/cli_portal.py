@@ -109,7 +109,7 @@ def revoke(
         _settings_, engine, campaign_id = _campaign(campaign, now)
         withdraw(engine, campaign_id, unit, now, actor="cli", reason=reason)
         audit.record(engine, now, "revoke", actor="cli", campaign_id=campaign_id, unit_code=unit,
-                     target="all links issued so far", detail=reason or None)  # fmt: skip
+                     target="此前发出的全部链接", detail=reason or None)  # fmt: skip
     except DubanError as exc:
         _fail(exc)
     console.print(f"links of {unit} issued up to now no longer open its page")

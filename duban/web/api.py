@@ -129,7 +129,7 @@ def unit_duties(request: Request, token: str = Path(max_length=700), p: Portal =
     link = unit_link(request, p, token)
     page = load_page(p, link)
     audit.record(p.engine, p.now(), "view", actor=f"unit:{link.unit_code}", campaign_id=link.campaign_id,
-                 unit_code=link.unit_code, target="api", client=client_of(request))  # fmt: skip
+                 unit_code=link.unit_code, target="JSON 接口", client=client_of(request))  # fmt: skip
     duties = [
         DutyOut(
             stage_id=e.stage.id, stage=e.stage.name, item_id=e.item.id, item=e.item.name, instance=e.duty.instance,
@@ -189,7 +189,7 @@ def status(
     if not 2000 < moment.year < 2100:  # every campaign lies inside: further out, the states are those of the bounds
         moment = _EARLIEST if moment.year <= 2000 else _LATEST
     grid = matrix(p.engine, campaign_id, moment, level=level, parent=parent, only=only, offset=offset, limit=limit)
-    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="api status",
+    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="JSON 接口：红黄绿矩阵",
                  client=client_of(request))  # fmt: skip
     rows = [RowOut(code=r.code, unit=r.display, level=r.level, parent=r.parent, overall=r.overall.value,
                    cells={k: c.color.value for k, c in r.cells.items()}) for r in grid.rows]  # fmt: skip

@@ -50,6 +50,7 @@ def client_of(request: Request) -> str | None:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
     env = templates.env
+    env.autoescape = True  # every template is HTML (select_autoescape would miss the .html.j2 names)
     env.trim_blocks = env.lstrip_blocks = True
     env.filters.update(
         when=lambda moment, tz: fmt_cn(moment, tz) if moment else "",

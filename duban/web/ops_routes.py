@@ -119,7 +119,7 @@ def dashboard(request: Request, campaign_id: str, level: str = "", parent: str =
     start = max(start, 0)
     grid = matrix(p.engine, campaign_id, p.now(), level=level or None, parent=parent or None, only=only or None,
                   offset=start, limit=PAGE_ROWS)  # fmt: skip
-    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="dashboard",
+    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="红黄绿矩阵",
                  detail=f"level={level} parent={parent} only={only}", client=client_of(request))  # fmt: skip
     return page(request, p, "dashboard.html.j2", {
         "grid": grid, "who": who, "level": level, "parent": parent, "only": only, "start": start,
@@ -138,7 +138,7 @@ def unit_detail(request: Request, campaign_id: str, unit_code: str, p: Portal = 
     base = (p.settings.portal_url or str(request.base_url)).rstrip("/")
     link = f"{base}/u/{issue(p.key, campaign_id, unit_code, p.now(), p.link_lifetime)}"
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=unit_code,
-                 target="unit detail (link issued)", client=client_of(request))  # fmt: skip
+                 target="单位详情（生成了新链接）", client=client_of(request))  # fmt: skip
     history = audit.recent(p.engine, campaign_id=campaign_id, unit_code=unit_code, limit=30)
     return page(request, p, "ops_unit.html.j2", {"page": view, "who": who, "link": link, "history": history,
                                                   "tz": view.campaign.tz, "days": p.settings.link_days},
@@ -156,7 +156,7 @@ async def revoke_links(request: Request, campaign_id: str, unit_code: str, p: Po
     reason = str(form.get("reason") or "")[:200]
     revoke(p.engine, campaign_id, unit_code, p.now(), actor=f"operator:{who}", reason=reason)
     audit.record(p.engine, p.now(), "revoke", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=unit_code,
-                 target="all links issued so far", detail=reason or None, client=client_of(request))  # fmt: skip
+                 target="此前发出的全部链接", detail=reason or None, client=client_of(request))  # fmt: skip
     return RedirectResponse(f"/ops/c/{quote(campaign_id)}/u/{quote(unit_code)}?revoked=1", status_code=303)
 
 
@@ -190,7 +190,7 @@ def audit_log(request: Request, campaign_id: str, before: int | None = None, act
     campaign = _campaign(p, campaign_id)
     entries = audit.recent(p.engine, campaign_id=campaign_id, action=action or None, before_id=before, limit=100,
                            with_logins=True)
-    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="audit log",
+    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="审计日志",
                  client=client_of(request))  # fmt: skip
     return page(request, p, "audit.html.j2", {"campaign": campaign, "entries": entries, "who": who,
                                                "action": action, "tz": campaign.tz}, scope=f"ops:{who}")  # fmt: skip

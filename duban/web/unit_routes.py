@@ -20,7 +20,7 @@ from duban.portal_unit import UnitPage, receivers, unit_page
 from duban.state import Color, State
 from duban.submit import record_submission
 from duban.web.context import Portal, client_of, portal
-from duban.web.security import check_csrf, csrf_for, set_csrf_cookie
+from duban.web.security import check_csrf, csrf_for, masked_path, set_csrf_cookie
 from duban.web.uploads import MAX_FILES, saved_uploads
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +38,7 @@ def unit_link(request: Request, p: Portal, token: str) -> UnitLink:
         except LinkError:
             campaign_id = unit_code = None
         audit.record(p.engine, p.now(), "link_refused", actor="anonymous", campaign_id=campaign_id,
-                     unit_code=unit_code, target=request.url.path[:40], ok=False, detail=exc.reason,
+                     unit_code=unit_code, target=masked_path(request.url.path), ok=False, detail=exc.reason,
                      client=client_of(request))  # fmt: skip
         raise
 
@@ -59,7 +59,7 @@ def unit_home(request: Request, token: str, p: Portal = Depends(portal)):
     link = unit_link(request, p, token)
     page = load_page(p, link)
     audit.record(p.engine, p.now(), "view", actor=_actor(link), campaign_id=link.campaign_id,
-                 unit_code=link.unit_code, target="unit page", client=client_of(request))  # fmt: skip
+                 unit_code=link.unit_code, target="报送页面", client=client_of(request))  # fmt: skip
     return render_unit(request, p, token, page)
 
 
@@ -137,7 +137,7 @@ def unit_receipt(request: Request, token: str, submission_id: int, p: Portal = D
     if entry is None:
         raise HTTPException(404, NOT_YOURS)
     audit.record(p.engine, p.now(), "view", actor=_actor(link), campaign_id=link.campaign_id,
-                 unit_code=link.unit_code, target=f"receipt {submission_id}", client=client_of(request))  # fmt: skip
+                 unit_code=link.unit_code, target=f"回执 {submission_id}", client=client_of(request))  # fmt: skip
     return p.templates.TemplateResponse(request, "receipt.html.j2", {
         "page": page, "entry": entry, "version": version, "token": token, "tz": page.campaign.tz,
         "spec": page.campaign.spec, "frozen": p.frozen, "now": p.now(),

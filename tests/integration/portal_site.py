@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -80,7 +81,7 @@ def make_site(engine, *, now: str = "2024-05-20 10:00", ticked: str = "2024-05-1
 
 def text_of(html: str) -> str:
     """The visible text of a page, roughly (tags dropped, spaces squeezed)."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
 def stored_files(settings: Settings) -> list[Path]:

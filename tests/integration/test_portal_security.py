@@ -142,3 +142,15 @@ def test_the_access_log_never_holds_a_token(site):
     MaskTokens().filter(record)
     line = record.getMessage()
     assert token not in line and f"/u/{token[:8]}…/receipts/3" in line
+
+
+def test_what_people_type_is_shown_as_text_never_as_markup(site):
+    site.now = at("2024-05-28 10:00")
+    token = site.token("140724")
+    bad = '<img src=x onerror="alert(1)">'
+    refused = site.submit(token, "county_inspection", [("评分表.pdf", pdf_bytes())], {"townships_inspected": bad})
+    assert refused.status_code == 400 and bad not in refused.text and "&lt;img src=x" in refused.text
+    site.login(name="<script>alert(1)</script>", password="whatever-else")
+    site.login()
+    log = site.client.get("/ops/c/jinzhong-2024-lookback/audit").text
+    assert "<script>alert(1)</script>" not in log and "&lt;script&gt;alert(1)&lt;/script&gt;" in log

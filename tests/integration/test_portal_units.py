@@ -134,3 +134,15 @@ def test_campaign_rows_stay_consistent_with_the_cli_path(site):
     assert [tuple(v) for v in versions] == [(1, "portal"), (2, "cli")]
     assert sorted(tuple(i) for i in intents) == [("receipt", 1), ("receipt", 2)]
     assert len(stored_files(site.settings)) == 1  # the same bytes are stored once
+
+
+def test_an_item_reported_as_counts_only_takes_no_file(site):
+    site.now = at("2024-06-20 10:00")
+    token = site.token("140700-sgk")  # 设管科 reports the city inspection as counts
+    page = site.page(token).text
+    assert "市级现场检查（6个县、24个乡镇级统计机构）" in page and 'name="m_counties_inspected"' in page
+    form = page.split('action="/u/')[1].split("</form>")[0]
+    assert 'type="file"' not in form
+    done = site.submit(token, "city_inspection", [], {"counties_inspected": "6", "townships_inspected": "24"})
+    receipt = text_of(site.client.get(done.headers["location"]).text)
+    assert "已检查县数 6个" in receipt and "已检查乡镇数 24个" in receipt and "文件" not in receipt.split("回执编号")[1]
