@@ -5,8 +5,9 @@
 Builds the 晋中 campaign (seed 004) on a throw-away database at 2024-05-27 10:00 — 自评 just past its due,
 县级检查 open — with 昔阳县's townships on time, late or silent. Serves the portal on a free port. Then, on a
 phone (375 px), 昔阳县统计局 opens its link, hands in its 县级检查 score sheet (PDF) with the number of townships
-inspected and its summary report (DOCX), and sees the receipts; an operator logs in and opens the dashboard
-(1280 px). Writes portal-unit.png, portal-receipt.png, portal-dashboard.png; tests/e2e runs the same tour.
+inspected and its summary report (DOCX), and sees the receipts; an operator logs in, opens the dashboard and the
+county's page (1280 px). Writes portal-unit.png, portal-receipt.png, portal-dashboard.png, portal-ops-unit.png;
+tests/e2e runs the same tour.
 Needs /usr/bin/chromium (Debian's) and Playwright's Python package (a dev dependency); nothing is downloaded.
 """
 
@@ -46,6 +47,8 @@ class Tour:
     dashboard_row: str = ""  # 昔阳县's overall cell class on the dashboard
     dashboard_text: str = ""
     phone_width: int = 0  # the unit page's widest content on a 375 px screen
+    requests: list[str] = field(default_factory=list)  # every URL the browser asked for
+    base: str = ""
     shots: list[Path] = field(default_factory=list)
 
 
@@ -103,11 +106,14 @@ def take(out: Path, home: Path | None = None) -> Tour:
         incoming = settings.home / "incoming"
         token = issue(settings.portal_key(), tour.campaign_id, COUNTY, now, timedelta(days=45))
         out.mkdir(parents=True, exist_ok=True)
-        tour.shots = [out / "portal-unit.png", out / "portal-receipt.png", out / "portal-dashboard.png"]
+        tour.shots = [out / "portal-unit.png", out / "portal-receipt.png", out / "portal-dashboard.png",
+                      out / "portal-ops-unit.png"]
         with running(create_app(settings, engine=tour.engine, clock=lambda: now)) as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--lang=zh-CN"])
+            tour.base = base
             try:
                 phone = browser.new_page(viewport={"width": 375, "height": 812}, device_scale_factor=2, locale="zh-CN")
+                phone.on("request", lambda request: tour.requests.append(request.url))
                 phone.goto(f"{base}/u/{token}")
                 tour.unit_text = phone.inner_text("main")
                 tour.phone_width = phone.evaluate("document.documentElement.scrollWidth")
@@ -126,6 +132,7 @@ def take(out: Path, home: Path | None = None) -> Tour:
                     phone.click("text=返回报送页面")
                 tour.unit_after = phone.inner_text("main")
                 desk = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+                desk.on("request", lambda request: tour.requests.append(request.url))
                 desk.goto(f"{base}/ops/login")
                 desk.fill("input[name=name]", OPERATOR[0])
                 desk.fill("input[name=password]", OPERATOR[1])
@@ -135,9 +142,13 @@ def take(out: Path, home: Path | None = None) -> Tour:
                 desk.click("form.filters button[type=submit]")
                 desk.wait_for_url("**parent=140724**")
                 tour.dashboard_text = desk.inner_text("main")
-                row = desk.locator("table.matrix tbody tr", has_text="昔阳县统计局")
+                county = desk.get_by_role("link", name="昔阳县统计局", exact=True)
+                row = desk.locator("table.matrix tbody tr", has=county)
                 tour.dashboard_row = row.locator("td.c .cell").first.get_attribute("class") or ""
                 desk.screenshot(path=str(tour.shots[2]), full_page=True)
+                county.click()  # the county's own page: its versions, files and link
+                desk.wait_for_url(f"**/u/{COUNTY}")
+                desk.screenshot(path=str(tour.shots[3]), full_page=True)
             finally:
                 browser.close()
         if home is None:

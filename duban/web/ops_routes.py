@@ -10,6 +10,7 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from duban import audit
@@ -81,7 +82,7 @@ async def login(request: Request, p: Portal = Depends(portal)):
     hashes = p.settings.operator_hashes()
     if tries >= LOCKOUT[0]:
         error = "登录失败次数过多，请 15 分钟后再试。"
-    elif authenticate(hashes, name, password):
+    elif await run_in_threadpool(authenticate, hashes, name, password):  # scrypt: off the event loop
         audit.record(p.engine, now, "login", actor=f"operator:{name}", client=client)
         response = RedirectResponse("/ops", status_code=303)
         start_session(request, response, p, name)

@@ -8,8 +8,12 @@ compose_messages for the unit, which queues its receipt message.
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from duban import audit
 from duban.compose import compose_messages
@@ -24,6 +28,7 @@ from duban.web.security import check_csrf, csrf_for, masked_path, set_csrf_cooki
 from duban.web.uploads import MAX_FILES, saved_uploads
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("duban.web")
 NOT_YOURS = "没有找到这份材料：它可能不属于本单位，或链接不完整。"
 
 
@@ -85,36 +90,43 @@ def render_unit(request: Request, p: Portal, token: str, page: UnitPage, *, erro
 
 @router.post("/u/{token}/items/{item_id}")
 async def unit_submit(request: Request, token: str, item_id: str, p: Portal = Depends(portal)):
-    link = unit_link(request, p, token)
+    """The form is read here; checking, storing and answering run on a worker thread (database and disk block)."""
+    link = await run_in_threadpool(unit_link, request, p, token)
     form = await request.form(max_files=MAX_FILES + 1, max_fields=60)
     try:
-        check_csrf(request, p, f"unit:{link.campaign_id}:{link.unit_code}", form.get("csrf"))
-        page = load_page(p, link)
-        instance = str(form.get("instance") or "")
-        entry = page.entry(item_id, instance)
-        if entry is None:
-            raise HTTPException(404, "本单位没有这一报送事项。")
-        values = {m.name: str(form.get(f"m_{m.name}")).strip() for m in entry.item.metrics
-                  if str(form.get(f"m_{m.name}") or "").strip()}  # fmt: skip
-        now = p.now()
-        try:
-            if not entry.can_submit:
-                raise SubmissionError("not open yet", cn="该事项尚未开始，暂不能报送。")
-            with saved_uploads(form.getlist("files"), p.settings.home / "tmp", p.settings.upload_max_bytes) as paths:
-                receipt = record_submission(
-                    p.engine, link.campaign_id, link.unit_code, item_id, now, files=paths, metrics=values,
-                    instance=instance, actor="portal", files_dir=p.settings.files_dir,
-                    max_bytes=p.settings.upload_max_bytes,
-                )  # fmt: skip
-        except SubmissionError as exc:
-            audit.record(p.engine, now, "refused", actor=_actor(link), campaign_id=link.campaign_id,
-                         unit_code=link.unit_code, target=item_id, ok=False, detail=exc.cn, client=client_of(request))  # fmt: skip
-            return render_unit(request, p, token, page, error=exc.cn, error_at=(item_id, instance), values=values,
-                               status=400)  # fmt: skip
+        return await run_in_threadpool(_submit, request, p, token, link, item_id, form)
     finally:
         await form.close()
-    compose_messages(p.engine, link.campaign_id, now, quiet_hours=p.settings.quiet_hours,
-                     urgent=frozenset(p.settings.urgent_kinds), recipients=[link.unit_code])  # fmt: skip
+
+
+def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: str, form):
+    check_csrf(request, p, f"unit:{link.campaign_id}:{link.unit_code}", form.get("csrf"))
+    page = load_page(p, link)
+    instance = str(form.get("instance") or "")
+    entry = page.entry(item_id, instance)
+    if entry is None:
+        raise HTTPException(404, "本单位没有这一报送事项。")
+    values = {m.name: str(form.get(f"m_{m.name}")).strip() for m in entry.item.metrics
+              if str(form.get(f"m_{m.name}") or "").strip()}  # fmt: skip
+    now = p.now()
+    try:
+        if not entry.can_submit:
+            raise SubmissionError("not open yet", cn="该事项尚未开始，暂不能报送。")
+        with saved_uploads(form.getlist("files"), p.settings.home / "tmp", p.settings.upload_max_bytes) as paths:
+            receipt = record_submission(
+                p.engine, link.campaign_id, link.unit_code, item_id, now, files=paths, metrics=values,
+                instance=instance, actor="portal", files_dir=p.settings.files_dir, max_bytes=p.settings.upload_max_bytes,
+            )  # fmt: skip
+    except SubmissionError as exc:
+        audit.record(p.engine, now, "refused", actor=_actor(link), campaign_id=link.campaign_id,
+                     unit_code=link.unit_code, target=item_id, ok=False, detail=exc.cn, client=client_of(request))  # fmt: skip
+        return render_unit(request, p, token, page, error=exc.cn, error_at=(item_id, instance), values=values,
+                           status=400)  # fmt: skip
+    try:
+        compose_messages(p.engine, link.campaign_id, now, quiet_hours=p.settings.quiet_hours,
+                         urgent=frozenset(p.settings.urgent_kinds), recipients=[link.unit_code])  # fmt: skip
+    except SQLAlchemyError:  # the submission and its receipt intent are kept: the next tick composes the message
+        log.exception("receipt message for %s not composed now; the next tick will", link.unit_code)
     audit.record(p.engine, now, "upload", actor=_actor(link), campaign_id=link.campaign_id, unit_code=link.unit_code,
                  target=f"{item_id} 第{receipt.version}版", detail="、".join(x.name for x in paths) or None,
                  client=client_of(request))  # fmt: skip

@@ -35,6 +35,7 @@ def test_a_county_hands_in_its_inspection_from_a_phone_and_turns_green(tmp_path)
     assert "报送成功" in report and "昔阳县回头看总结报告.docx" in report
     assert "本单位共 5 项：已报送 4 · 待报送 0" in tour.unit_after
     assert "cell green" in tour.dashboard_row and "昔阳县统计局" in tour.dashboard_text
+    assert tour.requests and all(url.startswith(tour.base) for url in tour.requests)  # no CDN, no web font
     for shot in tour.shots:
         data = shot.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 30_000
