@@ -37,6 +37,9 @@ app.add_typer(scores_app, name="scores")
 from duban.cli_rollup import app as rollup_app  # noqa: E402
 
 app.add_typer(rollup_app, name="rollup")
+from duban.cli_portal import app as portal_app  # noqa: E402
+
+app.add_typer(portal_app, name="portal")
 console = Console()
 err = Console(stderr=True)
 
@@ -321,6 +324,18 @@ from duban.cli_closeout import amend as _amend, report as _report  # noqa: E402
 
 app.command("amend")(_amend)
 app.command("report")(_report)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="fix the clock (previews, training)")] = None,
+) -> None:
+    """Run the upload portal: units' pages behind their links, the operators' dashboard at /ops."""
+    from duban.cli_portal import serve_command
+
+    serve_command(host, port, as_of)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -7,9 +7,11 @@
     ├── RegistryError      a unit code or name cannot be found, or an overlay is malformed
     ├── PlanError          a spec that validates cannot be expanded (a cycle of relative dues …)
     ├── StoreError         the database does not hold what the command needs (campaign not planned …)
-    └── SubmissionError    a submission is refused (unknown item, wrong format, bad metric …)
+    ├── SubmissionError    a submission is refused (unknown item, wrong format, bad metric …)
+    └── LinkError          a unit link (portal token) is tampered with, expired or revoked
 
-The CLI catches only these, prints the class name and message in red, and exits 1.
+The CLI catches only these, prints the class name and message in red, and exits 1. Errors a unit's staff can
+meet on the portal also carry `cn`, the same message in Chinese.
 """
 
 from __future__ import annotations
@@ -92,4 +94,17 @@ class StoreError(DubanError):
 
 
 class SubmissionError(DubanError):
-    """A submission is refused; the message says why and what is accepted."""
+    """A submission is refused; the message says why and what is accepted (`cn`: the same, in Chinese)."""
+
+    def __init__(self, message: str, *, cn: str | None = None) -> None:
+        super().__init__(message)
+        self.cn = cn or message
+
+
+class LinkError(DubanError):
+    """A unit link cannot be honoured; `cn` tells the unit's staff what to do, `reason` is for the audit log."""
+
+    def __init__(self, message: str, *, cn: str, reason: str) -> None:
+        super().__init__(message)
+        self.cn = cn
+        self.reason = reason

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     """duban's settings, from `DUBAN_*` environment variables (or a `.env` file)."""
 
-    model_config = SettingsConfigDict(env_prefix="DUBAN_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused secret is never echoed back in the error
+    model_config = SettingsConfigDict(env_prefix="DUBAN_", env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     home: Path = Field(default=Path(".duban"), description="data dir: the SQLite database, files, the local sink")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite under home")
@@ -42,6 +45,27 @@ class Settings(BaseSettings):
         description="messages per minute per bot, by Apprise URL scheme (held across processes)",
     )
 
+    portal_secret: SecretStr | None = Field(
+        default=None, description="key that signs unit links and operator sessions; default: generated under home"
+    )
+    link_days: int = Field(default=45, ge=1, le=366, description="days a unit link in a message stays valid")
+    upload_max_mb: int = Field(default=20, ge=1, le=2048, description="the largest file a unit may upload, MB")
+    operators: dict[str, str] = Field(
+        default_factory=dict, repr=False,
+        description='operator logins {name: scrypt hash} (DUBAN_OPERATORS); `duban portal password` keeps them under home',
+    )  # fmt: skip
+
+    @field_validator("portal_secret")
+    @classmethod
+    def _real_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and _placeholder(value.get_secret_value()):
+            raise ValueError(
+                "DUBAN_PORTAL_SECRET looks like a placeholder or is too weak (it needs 32+ random characters): "
+                "generate one with `python -c \"import secrets; print(secrets.token_urlsafe(48))\"`, or unset it "
+                "to let duban keep a generated key under DUBAN_HOME"
+            )
+        return value
+
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours_shape(cls, value: str) -> str:
@@ -67,6 +91,47 @@ class Settings(BaseSettings):
     @property
     def files_dir(self) -> Path:
         return self.home / "files"
+
+    @property
+    def upload_max_bytes(self) -> int:
+        return self.upload_max_mb * 1024 * 1024
+
+    def portal_key(self) -> bytes:
+        """The portal signing key: DUBAN_PORTAL_SECRET, else one generated once into home/portal_secret (0600)."""
+        if self.portal_secret is not None:
+            return self.portal_secret.get_secret_value().encode()
+        path = self.home / "portal_secret"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it first: use theirs
+                pass
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(48) + "\n")
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+        return path.read_text().strip().encode()
+
+    @property
+    def operators_file(self) -> Path:
+        return self.home / "operators.json"
+
+    def operator_hashes(self) -> dict[str, str]:
+        """Operator logins: the ones kept under home (by `duban portal password`), then DUBAN_OPERATORS."""
+        kept = {}
+        if self.operators_file.is_file():
+            kept = json.loads(self.operators_file.read_text(encoding="utf-8"))
+        return {**kept, **self.operators}
+
+
+_PLACEHOLDERS = ("changeme", "change_me", "change-me", "placeholder", "example", "xxxx", "todo", "<", "your")
+
+
+def _placeholder(value: str) -> bool:
+    lowered = value.strip().lower()
+    return len(lowered) < 32 or len(set(lowered)) < 10 or any(p in lowered for p in _PLACEHOLDERS)
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,7 @@ under the data dir (files/ab/abcdef…); the database keeps their names, sizes a
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from duban.campaigns import load_campaign
 from duban.errors import SubmissionError
+from duban.filecheck import check_file, safe_name
 from duban.instants import utc
 from duban.spec.models import Item, Metric
 from duban.state import Progress, Schedule, State, excuse, submit
@@ -52,14 +54,19 @@ def parse_metrics(item: Item, raw: dict[str, str]) -> dict[str, Any]:
     unknown = sorted(set(raw) - set(known))
     if unknown:
         listing = ", ".join(f"{m.name} ({m.label})" for m in item.metrics) or "none"
-        raise SubmissionError(f"item {item.id!r} has no metric {unknown[0]!r}; its metrics: {listing}")
+        raise SubmissionError(f"item {item.id!r} has no metric {unknown[0]!r}; its metrics: {listing}",
+                              cn=f"本事项没有「{unknown[0]}」这一项数字")  # fmt: skip
     values = {name: _metric_value(known[name], text) for name, text in raw.items()}
     missing = [m for m in item.metrics if m.required and m.name not in values]
     if missing:
         raise SubmissionError(
-            "missing " + ", ".join(f"{m.name} ({m.label})" for m in missing) + f" for item {item.id!r}"
+            "missing " + ", ".join(f"{m.name} ({m.label})" for m in missing) + f" for item {item.id!r}",
+            cn="请填写" + "、".join(f"「{m.label}」" for m in missing),
         )
     return values
+
+
+_TYPE_CN = {"int": "整数", "number": "数字", "bool": "“是”或“否”", "text": "文字"}
 
 
 def _metric_value(metric: Metric, text: str) -> Any:
@@ -77,30 +84,47 @@ def _metric_value(metric: Metric, text: str) -> Any:
         else:
             return str(text)
     except ValueError:
-        raise SubmissionError(f"{label}: {text!r} is not a {metric.type}") from None
+        raise SubmissionError(f"{label}: {text!r} is not a {metric.type}",
+                              cn=f"「{metric.label}」填写的「{str(text)[:40]}」不是{_TYPE_CN[metric.type]}") from None  # fmt: skip
     if metric.min is not None and value < metric.min:
-        raise SubmissionError(f"{label}: {value} is below the minimum {metric.min:g} the notice sets")
+        raise SubmissionError(f"{label}: {value} is below the minimum {metric.min:g} the notice sets",
+                              cn=f"「{metric.label}」为 {value:g}，低于通知要求的 {metric.min:g}{metric.unit or ''}")  # fmt: skip
     if metric.max is not None and value > metric.max:
-        raise SubmissionError(f"{label}: {value} is above the maximum {metric.max:g}")
+        raise SubmissionError(f"{label}: {value} is above the maximum {metric.max:g}",
+                              cn=f"「{metric.label}」为 {value:g}，超过上限 {metric.max:g}{metric.unit or ''}")  # fmt: skip
     return value
 
 
-def store_files(item: Item, paths: list[Path], files_dir: Path) -> list[StoredFile]:
-    """Copy files into the content-addressed store after checking their formats."""
-    stored = []
+def store_files(item: Item, paths: list[Path], files_dir: Path, *, max_bytes: int | None = None) -> list[StoredFile]:
+    """Check each file's name, size and content (duban.filecheck), then copy it into the content-addressed store."""
+    checked = []
     for path in paths:
         if not path.is_file():
-            raise SubmissionError(f"file {path} not found")
-        fmt = path.suffix.lower().lstrip(".")
-        if item.formats and fmt not in item.formats:
-            raise SubmissionError(f"{path.name}: item {item.id!r} accepts {', '.join(item.formats)}, not {fmt or 'no extension'}")
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        target = files_dir / digest[:2] / digest
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-        stored.append(StoredFile(name=path.name, sha256=digest, size=path.stat().st_size, format=fmt))
+            raise SubmissionError(f"file {path} not found", cn=f"找不到文件「{path.name}」")
+        name = safe_name(path.name)
+        checked.append((path, name, check_file(path, name, item.formats, max_bytes=max_bytes)))
+    stored = []
+    for path, name, fmt in checked:  # nothing is copied unless every file passed
+        digest, size = _copy_in(path, files_dir)
+        stored.append(StoredFile(name=name, sha256=digest, size=size, format=fmt))
     return stored
+
+
+def _copy_in(path: Path, files_dir: Path) -> tuple[str, int]:
+    """Copy a file to files_dir/ab/abcdef…; the write is atomic, so a crash never leaves half a file."""
+    hasher, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+            size += len(block)
+    digest = hasher.hexdigest()
+    target = files_dir / digest[:2] / digest
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f"{digest}.{os.getpid()}.part")
+        shutil.copyfile(path, partial)
+        os.replace(partial, target)
+    return digest, size
 
 
 def record_submission(
@@ -115,17 +139,20 @@ def record_submission(
     instance: str | None = None,
     actor: str = "cli",
     files_dir: Path,
+    max_bytes: int | None = None,
 ) -> Receipt:
     """Validate and record one submission; the receipt intent is written in the same transaction."""
     campaign = load_campaign(engine, campaign_id, units=False)
     items = {item.id: item for _stage, item in campaign.spec.items()}
     if item_id not in items:
-        raise SubmissionError(f"campaign {campaign_id!r} has no item {item_id!r}; items: {', '.join(items)}")
+        raise SubmissionError(f"campaign {campaign_id!r} has no item {item_id!r}; items: {', '.join(items)}",
+                              cn="本专项工作没有这一报送事项")  # fmt: skip
     item = items[item_id]
     values = parse_metrics(item, metrics or {})
-    stored = store_files(item, list(files), files_dir)
+    stored = store_files(item, list(files), files_dir, max_bytes=max_bytes)
     if item.formats and not stored and item.via == "upload":
-        raise SubmissionError(f"item {item_id!r} is submitted as a file ({', '.join(item.formats)}): give --file")
+        raise SubmissionError(f"item {item_id!r} is submitted as a file ({', '.join(item.formats)}): give --file",
+                              cn=f"请选择要上传的文件（{'、'.join(item.formats)}）")  # fmt: skip
     at = utc(at)
     with unit_of_work(engine) as conn:
         row = _assignment(conn, campaign_id, unit_code, item_id, instance)
@@ -140,7 +167,8 @@ def _assignment(conn: Connection, campaign_id: str, unit_code: str, item_id: str
         query = query.with_for_update()
     rows = conn.execute(query.order_by(_A.c.due_at)).all()
     if not rows:
-        raise SubmissionError(f"unit {unit_code} owes nothing for item {item_id!r} in campaign {campaign_id!r}")
+        raise SubmissionError(f"unit {unit_code} owes nothing for item {item_id!r} in campaign {campaign_id!r}",
+                              cn="本单位不需要报送这一事项")  # fmt: skip
     unfinished = [r for r in rows if not State(r.state).finished]
     return (unfinished or rows)[0]
 

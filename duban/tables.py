@@ -276,3 +276,36 @@ class AmendmentRow(SQLModel, table=True):
     effective_at: datetime = _utc(nullable=False)
     recorded_at: datetime = _utc(nullable=False)
     actor: str = Field(default="cli", max_length=80)
+
+class LinkRevocation(SQLModel, table=True):
+    """A unit link withdrawn by an operator: one link (token_id) or every link issued up to an instant."""
+
+    __tablename__ = "link_revocation"
+    __table_args__ = (Index("ix_link_revocation_unit", "campaign_id", "unit_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(max_length=80)
+    unit_code: str = Field(max_length=64)
+    token_id: str | None = Field(default=None, max_length=40)  # the MAC part of one token
+    issued_before: datetime | None = _utc()  # every token issued at or before this instant
+    revoked_at: datetime = _utc(nullable=False)
+    actor: str = Field(max_length=80)
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who saw or did what on the portal, when, from where: every page view, upload, download and login."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_campaign_at", "campaign_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc(nullable=False)
+    actor: str = Field(max_length=80)  # unit:<code>, operator:<name>, or anonymous
+    action: str = Field(max_length=24)  # view | upload | refused | download | export | login | link_refused …
+    campaign_id: str | None = Field(default=None, max_length=80)
+    unit_code: str | None = Field(default=None, max_length=64)
+    target: str | None = Field(default=None, max_length=200)  # an item, a submission, a file name
+    ok: bool = True
+    detail: str | None = Field(default=None, max_length=500)
+    client: str | None = Field(default=None, max_length=64)  # the client's address

@@ -15,6 +15,7 @@ from prefect.runtime import flow_run
 from duban.channels import notifier_for
 from duban.dispatch import Dispatcher
 from duban.instants import fmt
+from duban.portal_links import unit_links
 from duban.settings import get_settings
 from duban.store import engine_for
 
@@ -32,7 +33,7 @@ def send_ready(as_of: datetime, campaign: str | None, live: bool) -> dict:
     dispatcher = Dispatcher(
         engine_for(settings.resolved_database_url), notifier_for(settings), settings.fallback_channels,
         settings.operator_channels, settings.max_attempts, settings.portal_url,
-        concurrency=settings.dispatch_concurrency, clock=clock,
+        link_for=unit_links(settings), concurrency=settings.dispatch_concurrency, clock=clock,
     )  # fmt: skip
     result = dispatcher.run(as_of, campaign_id=campaign, worker=f"flow:{flow_run.id}")
     return {"claimed": result.claimed, "sent": result.sent, "failed": result.failed, "dead": result.dead,

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from duban.cli import app
 from tests.conftest import JINZHONG, ROOT, SPECS
+from tests.samples import docx_bytes, write, xlsx_bytes
 
 runner = CliRunner()
 
@@ -64,8 +65,7 @@ def test_schema_is_json_schema():
 
 
 def test_submit_then_status(tmp_path):
-    sheet = tmp_path / "评分表.xlsx"
-    sheet.write_bytes(b"PK\x03\x04")
+    sheet = write(tmp_path / "评分表.xlsx", xlsx_bytes())
     result = _run("submit", JINZHONG, "--unit", "140724100", "--item", "self_score_sheet", "--file", sheet,
                   "--at", "2024-05-20 10:00")  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -73,8 +73,7 @@ def test_submit_then_status(tmp_path):
     refused = _run("submit", JINZHONG, "--unit", "140724", "--item", "county_inspection", "--file", sheet,
                    "--metric", "townships_inspected=3", "--at", "2024-06-01 10:00")  # fmt: skip
     assert refused.exit_code == 1 and "SubmissionError" in refused.output and "below the minimum 6" in refused.output
-    report = tmp_path / "总结报告.docx"
-    report.write_bytes(b"PK\x03\x04")
+    report = write(tmp_path / "总结报告.docx", docx_bytes())
     late = _run("submit", JINZHONG, "--unit", "140724100", "--item", "self_report", "--file", report,
                 "--at", "2024-05-26 09:00")  # fmt: skip
     assert "逾期报送" in late.output

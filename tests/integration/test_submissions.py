@@ -11,13 +11,12 @@ from duban.state import Color, State
 from duban.submit import record_excuse, record_submission
 from duban.tables import Assignment, Intent, Submission
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
+from tests.samples import write, xlsx_bytes
 
 
 @pytest.fixture
 def xlsx(tmp_path):
-    path = tmp_path / "乐平镇自查评分表.xlsx"
-    path.write_bytes(b"PK\x03\x04 score sheet")
-    return path
+    return write(tmp_path / "乐平镇自查评分表.xlsx", xlsx_bytes())
 
 
 def _state(engine, unit, item):

@@ -1,0 +1,83 @@
+"""The portal's audit log (审计日志): every view, upload, download, export and login, with who, when and from where.
+
+Writes are small and separate from the work they record, so a refused upload is logged even though
+nothing else was stored. Texts are cut to their columns' widths (Postgres enforces them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, func, insert, or_, select
+
+from duban.instants import utc
+from duban.store import unit_of_work
+from duban.tables import AuditEntry
+
+_T = AuditEntry.__table__
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    campaign_id: str | None
+    unit_code: str | None
+    target: str | None
+    ok: bool
+    detail: str | None
+    client: str | None
+
+
+def record(
+    engine: Engine, at: datetime, action: str, *, actor: str, campaign_id: str | None = None,
+    unit_code: str | None = None, target: str | None = None, ok: bool = True, detail: str | None = None,
+    client: str | None = None,
+) -> None:  # fmt: skip
+    """Append one entry."""
+    row = dict(at=utc(at), action=action[:24], actor=actor[:80], campaign_id=_cut(campaign_id, 80),
+               unit_code=_cut(unit_code, 64), target=_cut(target, 200), ok=ok, detail=_cut(detail, 500),
+               client=_cut(client, 64))  # fmt: skip
+    with unit_of_work(engine) as conn:
+        conn.execute(insert(AuditEntry), [row])
+
+
+def _cut(text: str | None, width: int) -> str | None:
+    return None if text is None else str(text)[:width]
+
+
+def recent(
+    engine: Engine, *, campaign_id: str | None = None, unit_code: str | None = None, action: str | None = None,
+    limit: int = 200, before_id: int | None = None, with_logins: bool = False,
+) -> list[Entry]:  # fmt: skip
+    """Entries newest first (at most `limit`, older than `before_id` to page back); `with_logins` adds the
+    entries that belong to no campaign (operators' logins) to a campaign's."""
+    query = select(_T).order_by(_T.c.id.desc()).limit(limit)
+    if campaign_id is not None:
+        mine = _T.c.campaign_id == campaign_id
+        query = query.where(or_(mine, _T.c.campaign_id.is_(None)) if with_logins else mine)
+    if unit_code is not None:
+        query = query.where(_T.c.unit_code == unit_code)
+    if action is not None:
+        query = query.where(_T.c.action == action)
+    if before_id is not None:
+        query = query.where(_T.c.id < before_id)
+    with engine.connect() as conn:
+        return [Entry(**row._mapping) for row in conn.execute(query)]
+
+
+def count(engine: Engine, *, action: str, actor: str | None = None, since: datetime | None = None,
+          ok: bool | None = None) -> int:  # fmt: skip
+    """How many entries of `action` (by `actor`, since an instant, with an outcome)."""
+    query = select(func.count()).select_from(_T).where(_T.c.action == action)
+    if actor is not None:
+        query = query.where(_T.c.actor == actor)
+    if since is not None:
+        query = query.where(_T.c.at >= utc(since))
+    if ok is not None:
+        query = query.where(_T.c.ok == ok)
+    with engine.connect() as conn:
+        return conn.execute(query).scalar_one()

@@ -1,0 +1,129 @@
+"""`duban serve` and `duban portal link|revoke|password`: run the upload portal, hand out and withdraw unit
+links, and set operators' logins."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from duban.errors import DubanError
+from duban.settings import get_settings
+
+app = typer.Typer(help="The upload portal: unit links and operator logins (run it with `duban serve`).",
+                  no_args_is_help=True)  # fmt: skip
+console = Console()
+err = Console(stderr=True)
+CampaignArg = Annotated[str, typer.Argument(help="campaign spec (YAML) or campaign id")]
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _settings():
+    from pydantic import ValidationError
+
+    try:
+        return get_settings()
+    except ValidationError as exc:  # a refused DUBAN_PORTAL_SECRET: the message never holds the value
+        _fail(DubanError(str(exc).split("\n", 1)[-1].strip()))
+
+
+def _campaign(ref: str, now: datetime) -> tuple:
+    from duban.lifecycle import campaign_id_for
+    from duban.store import engine_for
+
+    settings = _settings()
+    engine = engine_for(settings.resolved_database_url)
+    return settings, engine, campaign_id_for(engine, ref, now=now, calendar_file=settings.calendar_file)
+
+
+def serve_command(host: str, port: int, as_of: str | None) -> None:
+    """Run the portal (see `duban serve --help`)."""
+    from duban.instants import parse_instant
+    from duban.web.app import create_app
+    from duban.web.server import serve
+
+    settings = _settings()
+    clock = None
+    if as_of:
+        try:
+            fixed = parse_instant(as_of, settings.timezone)
+        except ValueError as exc:
+            _fail(DubanError(str(exc)))
+        clock = lambda: fixed  # noqa: E731
+    try:
+        portal = create_app(settings, clock=clock)
+    except DubanError as exc:
+        _fail(exc)
+    console.print(f"[bold]duban portal[/] on http://{host}:{port}  (operators: http://{host}:{port}/ops)"
+                  + (f"  [yellow]clock fixed at {as_of}[/]" if as_of else ""), highlight=False)  # fmt: skip
+    if not settings.portal_url:
+        console.print("[yellow]DUBAN_PORTAL_URL is not set: messages carry no unit links until it is.[/]")
+    if not settings.operator_hashes():
+        console.print("[yellow]no operator login yet: run `duban portal password --name NAME`.[/]")
+    serve(portal, host, port)
+
+
+@app.command()
+def link(
+    campaign: CampaignArg,
+    unit: Annotated[str, typer.Option(help="unit code, e.g. 140724100")],
+    base: Annotated[Optional[str], typer.Option(help="portal address (default DUBAN_PORTAL_URL)")] = None,
+) -> None:
+    """Print a unit's own link (valid DUBAN_LINK_DAYS days), to send it by hand."""
+    from duban.portal_links import issue
+
+    now = datetime.now(timezone.utc)
+    try:
+        settings, engine, campaign_id = _campaign(campaign, now)
+        root = base or settings.portal_url
+        if not root:
+            raise DubanError("no portal address: set DUBAN_PORTAL_URL or give --base http://host:8000")
+        from duban.campaigns import load_campaign
+
+        if unit not in load_campaign(engine, campaign_id).units:
+            raise DubanError(f"unit {unit} is not in campaign {campaign_id!r}")
+        token = issue(settings.portal_key(), campaign_id, unit, now, timedelta(days=settings.link_days))
+    except DubanError as exc:
+        _fail(exc)
+    typer.echo(f"{root.rstrip('/')}/u/{token}")
+
+
+@app.command()
+def revoke(
+    campaign: CampaignArg,
+    unit: Annotated[str, typer.Option(help="unit code")],
+    reason: Annotated[str, typer.Option(help="why (kept in the audit log)")] = "",
+) -> None:
+    """Withdraw every link of a unit issued so far; later messages carry fresh ones."""
+    from duban import audit
+    from duban.portal_links import revoke as withdraw
+
+    now = datetime.now(timezone.utc)
+    try:
+        _settings_, engine, campaign_id = _campaign(campaign, now)
+        withdraw(engine, campaign_id, unit, now, actor="cli", reason=reason)
+        audit.record(engine, now, "revoke", actor="cli", campaign_id=campaign_id, unit_code=unit,
+                     target="此前发出的全部链接", detail=reason or None)  # fmt: skip
+    except DubanError as exc:
+        _fail(exc)
+    console.print(f"links of {unit} issued up to now no longer open its page")
+
+
+@app.command()
+def password(name: Annotated[str, typer.Option(help="operator login name")]) -> None:
+    """Set an operator's password (asked twice, never shown); the hash is kept under DUBAN_HOME (0600)."""
+    from duban.operators import save_operator
+
+    settings = _settings()
+    secret = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        save_operator(settings.operators_file, name, secret)
+    except DubanError as exc:
+        _fail(exc)
+    console.print(f"operator {name} can log in at /ops/login")

@@ -1,0 +1,101 @@
+"""Operator logins (督办工作人员): scrypt password hashes, and the signed session an operator carries.
+
+Only hashes are kept (DUBAN_OPERATORS or home/operators.json, written 0600); a password is never stored,
+logged or echoed. A session is a signed value (name, issued, expires), so portal replicas need no shared
+session store, only the same signing key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from duban.errors import DubanError
+from duban.instants import utc
+from duban.signing import sign, unsign
+
+SESSION_PURPOSE = "duban-operator-session-v1"
+SESSION_HOURS = 12
+_N, _R, _P = 2**14, 8, 1
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """`scrypt$n$r$p$salt$hash` for a password of at least 8 characters."""
+    if len(password) < 8:
+        raise DubanError("an operator password needs at least 8 characters")
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    return "$".join(["scrypt", str(_N), str(_R), str(_P), _b64(salt), _b64(digest)])
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """Whether `password` matches the stored hash (constant-time; a malformed hash matches nothing)."""
+    try:
+        scheme, n, r, p, salt, digest = encoded.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+                             dklen=len(expected), maxmem=64 * 1024 * 1024)  # fmt: skip
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def save_operator(path: Path, name: str, password: str) -> None:
+    """Add or change an operator's login in the file kept under home (created 0600)."""
+    if not name or len(name) > 40 or not name.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise DubanError(f"operator name {name!r}: use letters, digits, _ - . (at most 40)")
+    kept = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    kept[name] = hash_password(password)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(kept, handle, ensure_ascii=False, indent=1)
+    os.replace(path.with_suffix(".tmp"), path)
+
+
+def authenticate(hashes: dict[str, str], name: str, password: str) -> bool:
+    """Whether name and password match a login; an unknown name costs the same time as a wrong password."""
+    encoded = hashes.get(name)
+    if encoded is None:
+        verify_password(password, _dummy())
+        return False
+    return verify_password(password, encoded)
+
+
+@lru_cache(maxsize=1)
+def _dummy() -> str:
+    return hash_password("not-a-real-password", salt=b"\0" * 16)
+
+
+def open_session(key: bytes, name: str, now: datetime) -> str:
+    """A signed session for operator `name`, valid SESSION_HOURS."""
+    issued = int(utc(now).timestamp())
+    return sign(key, SESSION_PURPOSE, [name, issued, issued + SESSION_HOURS * 3600])
+
+
+def session_user(key: bytes, token: str | None, now: datetime, hashes: dict[str, str]) -> str | None:
+    """The operator a session belongs to, if it is genuine, unexpired and the login still exists."""
+    payload = unsign(key, SESSION_PURPOSE, token or "")
+    if payload is None or len(payload) != 3:
+        return None
+    name, _issued, expires = payload
+    if utc(now).timestamp() >= expires or name not in hashes:
+        return None
+    return name
+
+
+def session_lifetime() -> timedelta:
+    return timedelta(hours=SESSION_HOURS)

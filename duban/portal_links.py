@@ -1,0 +1,106 @@
+"""Unit links (`{base}/u/{token}`): a signed token scoped to one campaign and one unit, with expiry and revocation.
+
+Every message to a unit carries a link issued at send time, valid `link_days`. The token holds the campaign,
+the unit, when it was issued and until when it is valid, and an HMAC over all of it: changing one character
+makes it invalid. An operator can revoke one link or every link of a unit issued so far (a forwarded message,
+a staff change); later messages carry fresh links that still work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Engine, insert, or_, select
+
+from duban.errors import LinkError
+from duban.instants import fmt_cn, utc
+from duban.settings import Settings
+from duban.signing import sign, unsign
+from duban.store import unit_of_work
+from duban.tables import LinkRevocation
+
+PURPOSE = "duban-unit-link-v1"
+_R = LinkRevocation.__table__
+_ASK = "请打开最新一条督办消息中的链接，或联系督办工作人员。"
+
+
+@dataclass(frozen=True)
+class UnitLink:
+    """Whose page a token opens, and for how long."""
+
+    campaign_id: str
+    unit_code: str
+    issued_at: datetime
+    expires_at: datetime
+    token_id: str  # the token's MAC: names this one link in a revocation
+
+
+def issue(key: bytes, campaign_id: str, unit_code: str, now: datetime, lifetime: timedelta) -> str:
+    """A token for the unit's page, valid from `now` for `lifetime`."""
+    issued = int(utc(now).timestamp())
+    return sign(key, PURPOSE, [1, campaign_id, unit_code, issued, issued + int(lifetime.total_seconds())])
+
+
+def read(key: bytes, token: str) -> UnitLink:
+    """The link a token stands for, if its signature holds (expiry and revocation are not checked here)."""
+    payload = unsign(key, PURPOSE, token)
+    if payload is None or len(payload) != 5 or payload[0] != 1:
+        raise LinkError("the link is malformed or was altered", reason="tampered",
+                        cn="链接无效：可能复制不完整或被改动过。" + _ASK)  # fmt: skip
+    _v, campaign_id, unit_code, issued, expires = payload
+    return UnitLink(
+        campaign_id, unit_code, datetime.fromtimestamp(issued, timezone.utc),
+        datetime.fromtimestamp(expires, timezone.utc), token.rpartition(".")[2],
+    )  # fmt: skip
+
+
+def check(engine: Engine, key: bytes, token: str, now: datetime, *, tz: str = "Asia/Shanghai") -> UnitLink:
+    """The link if it is genuine, not expired and not revoked at `now`; else LinkError."""
+    link = read(key, token)
+    if utc(now) >= link.expires_at:
+        raise LinkError(f"the link expired at {link.expires_at.isoformat()}", reason="expired",
+                        cn=f"链接已过期（有效期至{fmt_cn(link.expires_at, tz)}）。" + _ASK)  # fmt: skip
+    with engine.connect() as conn:
+        revoked = conn.execute(
+            select(_R.c.id).where(
+                _R.c.campaign_id == link.campaign_id, _R.c.unit_code == link.unit_code,
+                or_(_R.c.token_id == link.token_id, _R.c.issued_before >= link.issued_at),
+            ).limit(1)
+        ).first()  # fmt: skip
+    if revoked is not None:
+        raise LinkError("the link was revoked", reason="revoked", cn="此链接已停用。" + _ASK)
+    return link
+
+
+def revoke(
+    engine: Engine, campaign_id: str, unit_code: str, now: datetime, *, token: str | None = None,
+    actor: str, reason: str = "",
+) -> None:  # fmt: skip
+    """Revoke one link (`token`), or every link of the unit issued up to `now`."""
+    token_id = token.rpartition(".")[2] if token else None
+    with unit_of_work(engine) as conn:
+        conn.execute(insert(LinkRevocation), [dict(
+            campaign_id=campaign_id, unit_code=unit_code, token_id=token_id,
+            issued_before=None if token_id else utc(now), revoked_at=utc(now), actor=actor[:80], reason=reason[:200],
+        )])  # fmt: skip
+
+
+def link_maker(base: str, key: bytes, lifetime: timedelta) -> Callable[[str, str, datetime], str | None]:
+    """The dispatcher's `link_for`: each unit's own link; None for leaders and operators (they get the base)."""
+    root = base.rstrip("/")
+
+    def link_for(campaign_id: str, unit_code: str, now: datetime) -> str | None:
+        if unit_code.startswith("leader:") or unit_code == "operators":
+            return None
+        return f"{root}/u/{issue(key, campaign_id, unit_code, now, lifetime)}"
+
+    return link_for
+
+
+def unit_links(settings: Settings) -> Callable[[str, str, datetime], str | None] | None:
+    """Every unit message's own link when the portal has an address (DUBAN_PORTAL_URL), else None."""
+    if not settings.portal_url:
+        return None
+    return link_maker(settings.portal_url, settings.portal_key(), timedelta(days=settings.link_days))

@@ -1,0 +1,83 @@
+"""What every request handler needs: settings, the engine, the signing key, the clock, the templates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+
+from duban.instants import fmt, fmt_cn, fmt_due_cn, span_words
+from duban.settings import Settings
+from duban.state import Color
+from duban.units import Level
+
+ACTIONS_CN = {"view": "查看", "upload": "报送", "refused": "拒收", "download": "下载", "export": "导出汇总表",
+              "login": "登录", "link_refused": "链接被拒", "revoke": "停用链接"}  # fmt: skip
+COLOR_CLASS = {Color.red: "red", Color.yellow: "yellow", Color.green: "green", Color.grey: "grey"}
+
+
+@dataclass
+class Portal:
+    settings: Settings
+    engine: Engine
+    key: bytes
+    clock: Callable[[], datetime]
+    frozen: bool  # a fixed clock (`duban serve --as-of`): pages say so
+    templates: Jinja2Templates
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @property
+    def link_lifetime(self) -> timedelta:
+        return timedelta(days=self.settings.link_days)
+
+
+def portal(request: Request) -> Portal:
+    """The portal of the running app (a FastAPI dependency)."""
+    return request.app.state.portal
+
+
+def client_of(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+    env = templates.env
+    env.autoescape = True  # every template is HTML (select_autoescape would miss the .html.j2 names)
+    env.trim_blocks = env.lstrip_blocks = True
+    env.filters.update(
+        when=lambda moment, tz: fmt_cn(moment, tz) if moment else "",
+        due=lambda moment, tz: fmt_due_cn(moment, tz) if moment else "",
+        stamp=lambda moment, tz: fmt(moment, tz) if moment else "",
+        size=_size,
+        css=lambda colour: COLOR_CLASS.get(colour, "grey"),
+        accept=lambda formats: ",".join(f".{f}" + (",.jpeg" if f == "jpg" else "") for f in formats),
+        value=_value,
+        g=lambda number: f"{number:g}",
+    )
+    env.globals.update(span_words=span_words, Color=Color, levels_cn={lv.value: lv.cn for lv in Level},
+                       actions_cn=ACTIONS_CN)  # fmt: skip
+    return templates
+
+
+def _value(value: object) -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return ""
+    if n >= 1024 * 1024:
+        return f"{n / 1024 / 1024:.1f} MB"
+    return f"{max(n / 1024, 0.1):.1f} KB" if n < 10 * 1024 else f"{n / 1024:.0f} KB"

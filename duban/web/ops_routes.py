@@ -1,0 +1,197 @@
+"""The operators' pages (督办工作人员): login, the 红黄绿 matrix, a unit's files and link, the 汇总表, the audit log.
+
+Every page needs a login; every view, download, export and revocation is audited under the operator's name.
+Failed logins are audited and, after five in fifteen minutes, the name is refused for a while.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from duban import audit
+from duban.campaigns import campaign_ids, load_campaign
+from duban.duties import submission
+from duban.errors import StoreError
+from duban.instants import fmt
+from duban.operators import authenticate
+from duban.portal_links import issue, revoke
+from duban.portal_matrix import COLOR_NAMES, LEVELS_CN, matrix
+from duban.portal_unit import unit_page
+from duban.summary_table import summary_workbook
+from duban.web.context import Portal, client_of, portal
+from duban.web.security import check_csrf, csrf_for, end_session, operator_of, set_csrf_cookie, start_session
+from duban.web.unit_routes import file_response
+
+router = APIRouter(include_in_schema=False)
+PAGE_ROWS = 200
+LOCKOUT = (5, timedelta(minutes=15))
+
+
+class LoginRequired(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(303, "请先登录", headers={"Location": "/ops/login"})
+
+
+def operator(request: Request, p: Portal = Depends(portal)) -> str:
+    """The logged-in operator (a dependency); others are sent to the login page."""
+    name = operator_of(request, p)
+    if name is None:
+        raise LoginRequired()
+    return name
+
+
+def page(request: Request, p: Portal, template: str, context: dict, *, scope: str, status: int = 200):
+    csrf, nonce = csrf_for(request, p, scope)
+    response = p.templates.TemplateResponse(request, template, {**context, "csrf": csrf, "frozen": p.frozen,
+                                                                "now": p.now()}, status_code=status)  # fmt: skip
+    set_csrf_cookie(request, response, nonce)
+    return response
+
+
+def _campaign(p: Portal, campaign_id: str):
+    try:
+        return load_campaign(p.engine, campaign_id)
+    except StoreError:
+        raise HTTPException(404, "没有这项专项工作。") from None
+
+
+@router.get("/")
+def home(request: Request, p: Portal = Depends(portal)):
+    return p.templates.TemplateResponse(request, "home.html.j2", {"frozen": p.frozen, "now": p.now()})
+
+
+@router.get("/ops/login")
+def login_form(request: Request, p: Portal = Depends(portal)):
+    if operator_of(request, p):
+        return RedirectResponse("/ops", status_code=303)
+    return page(request, p, "login.html.j2", {"configured": bool(p.settings.operator_hashes())}, scope="login")
+
+
+@router.post("/ops/login")
+async def login(request: Request, p: Portal = Depends(portal)):
+    form = await request.form(max_files=0, max_fields=10)
+    check_csrf(request, p, "login", form.get("csrf"))
+    name, password = str(form.get("name") or "").strip()[:40], str(form.get("password") or "")
+    now, client = p.now(), client_of(request)
+    tries = audit.count(p.engine, action="login", actor=f"operator:{name}", since=now - LOCKOUT[1], ok=False)
+    hashes = p.settings.operator_hashes()
+    if tries >= LOCKOUT[0]:
+        error = "登录失败次数过多，请 15 分钟后再试。"
+    elif await run_in_threadpool(authenticate, hashes, name, password):  # scrypt: off the event loop
+        audit.record(p.engine, now, "login", actor=f"operator:{name}", client=client)
+        response = RedirectResponse("/ops", status_code=303)
+        start_session(request, response, p, name)
+        return response
+    else:
+        error = "用户名或密码不对。"
+    audit.record(p.engine, now, "login", actor=f"operator:{name}", ok=False, detail=error, client=client)
+    return page(request, p, "login.html.j2", {"configured": bool(hashes), "error": error, "name": name},
+                scope="login", status=401)  # fmt: skip
+
+
+@router.post("/ops/logout")
+async def logout(request: Request, p: Portal = Depends(portal), who: str = Depends(operator)):
+    form = await request.form(max_files=0, max_fields=5)
+    check_csrf(request, p, f"ops:{who}", form.get("csrf"))
+    response = RedirectResponse("/ops/login", status_code=303)
+    end_session(response)
+    return response
+
+
+@router.get("/ops")
+def campaigns(request: Request, p: Portal = Depends(portal), who: str = Depends(operator)):
+    found = [load_campaign(p.engine, cid) for cid in campaign_ids(p.engine)]
+    if len(found) == 1:
+        return RedirectResponse(f"/ops/c/{quote(found[0].id)}", status_code=303)
+    return page(request, p, "campaigns.html.j2", {"campaigns": found, "who": who}, scope=f"ops:{who}")
+
+
+@router.get("/ops/c/{campaign_id}")
+def dashboard(request: Request, campaign_id: str, level: str = "", parent: str = "", only: str = "", start: int = 0,
+              p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
+    _campaign(p, campaign_id)
+    level = level if level in dict(LEVELS_CN) else ""
+    only = only if only in COLOR_NAMES else ""
+    start = max(start, 0)
+    grid = matrix(p.engine, campaign_id, p.now(), level=level or None, parent=parent or None, only=only or None,
+                  offset=start, limit=PAGE_ROWS)  # fmt: skip
+    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="红黄绿矩阵",
+                 detail=f"level={level} parent={parent} only={only}", client=client_of(request))  # fmt: skip
+    return page(request, p, "dashboard.html.j2", {
+        "grid": grid, "who": who, "level": level, "parent": parent, "only": only, "start": start,
+        "page_rows": PAGE_ROWS, "levels": LEVELS_CN, "tz": grid.campaign.tz,
+    }, scope=f"ops:{who}")  # fmt: skip
+
+
+@router.get("/ops/c/{campaign_id}/u/{unit_code}")
+def unit_detail(request: Request, campaign_id: str, unit_code: str, p: Portal = Depends(portal),
+                who: str = Depends(operator)):  # fmt: skip
+    _campaign(p, campaign_id)
+    try:
+        view = unit_page(p.engine, campaign_id, unit_code, p.now())
+    except StoreError:
+        raise HTTPException(404, "这项工作中没有这个单位。") from None
+    base = (p.settings.portal_url or str(request.base_url)).rstrip("/")
+    link = f"{base}/u/{issue(p.key, campaign_id, unit_code, p.now(), p.link_lifetime)}"
+    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=unit_code,
+                 target="单位详情（生成了新链接）", client=client_of(request))  # fmt: skip
+    history = audit.recent(p.engine, campaign_id=campaign_id, unit_code=unit_code, limit=30)
+    return page(request, p, "ops_unit.html.j2", {"page": view, "who": who, "link": link, "history": history,
+                                                  "tz": view.campaign.tz, "days": p.settings.link_days},
+                scope=f"ops:{who}")  # fmt: skip
+
+
+@router.post("/ops/c/{campaign_id}/u/{unit_code}/revoke")
+async def revoke_links(request: Request, campaign_id: str, unit_code: str, p: Portal = Depends(portal),
+                       who: str = Depends(operator)):  # fmt: skip
+    form = await request.form(max_files=0, max_fields=5)
+    check_csrf(request, p, f"ops:{who}", form.get("csrf"))
+    campaign = _campaign(p, campaign_id)
+    if unit_code not in campaign.units:
+        raise HTTPException(404, "这项工作中没有这个单位。")
+    reason = str(form.get("reason") or "")[:200]
+    revoke(p.engine, campaign_id, unit_code, p.now(), actor=f"operator:{who}", reason=reason)
+    audit.record(p.engine, p.now(), "revoke", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=unit_code,
+                 target="此前发出的全部链接", detail=reason or None, client=client_of(request))  # fmt: skip
+    return RedirectResponse(f"/ops/c/{quote(campaign_id)}/u/{quote(unit_code)}?revoked=1", status_code=303)
+
+
+@router.get("/ops/c/{campaign_id}/files/{submission_id}/{index}")
+def ops_file(request: Request, campaign_id: str, submission_id: int, index: int, p: Portal = Depends(portal),
+             who: str = Depends(operator)):  # fmt: skip
+    found = submission(p.engine, submission_id)
+    if found is None or found[0] != campaign_id:
+        raise HTTPException(404, "没有这份材料。")
+    response = file_response(p, found[3].files, index)
+    audit.record(p.engine, p.now(), "download", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=found[1],
+                 target=found[3].files[index]["name"], client=client_of(request))  # fmt: skip
+    return response
+
+
+@router.get("/ops/c/{campaign_id}/summary.xlsx")
+def export(request: Request, campaign_id: str, p: Portal = Depends(portal), who: str = Depends(operator)):
+    campaign = _campaign(p, campaign_id)
+    now = p.now()
+    data = summary_workbook(p.engine, campaign_id, now)
+    audit.record(p.engine, now, "export", actor=f"operator:{who}", campaign_id=campaign_id, target="汇总表.xlsx",
+                 client=client_of(request))  # fmt: skip
+    name = f"{campaign.spec.title}-汇总表-{fmt(now, campaign.tz)[:10]}.xlsx"
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename=\"summary.xlsx\"; filename*=UTF-8''{quote(name)}"})  # fmt: skip
+
+
+@router.get("/ops/c/{campaign_id}/audit")
+def audit_log(request: Request, campaign_id: str, before: int | None = None, action: str = "",
+              p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
+    campaign = _campaign(p, campaign_id)
+    entries = audit.recent(p.engine, campaign_id=campaign_id, action=action or None, before_id=before, limit=100,
+                           with_logins=True)
+    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="审计日志",
+                 client=client_of(request))  # fmt: skip
+    return page(request, p, "audit.html.j2", {"campaign": campaign, "entries": entries, "who": who,
+                                               "action": action, "tz": campaign.tz}, scope=f"ops:{who}")  # fmt: skip

@@ -1,0 +1,181 @@
+"""A unit's pages behind its link: what is due, the upload form per item, the receipt (回执), its own files.
+
+Every request checks the link (signature, expiry, revocation) and is written to the audit log, refused
+ones too. A submission goes through the same domain path as `duban submit`: record_submission (checks,
+content-addressed files, a new version, late marked, a receipt intent in one transaction) and then
+compose_messages for the unit, which queues its receipt message.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, RedirectResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+from duban import audit
+from duban.compose import compose_messages
+from duban.duties import submission
+from duban.errors import LinkError, StoreError, SubmissionError
+from duban.portal_links import UnitLink, check, read
+from duban.portal_unit import UnitPage, receivers, unit_page
+from duban.state import Color, State
+from duban.submit import record_submission
+from duban.web.context import Portal, client_of, portal
+from duban.web.security import check_csrf, csrf_for, masked_path, set_csrf_cookie
+from duban.web.uploads import MAX_FILES, saved_uploads
+
+router = APIRouter(include_in_schema=False)
+log = logging.getLogger("duban.web")
+NOT_YOURS = "没有找到这份材料：它可能不属于本单位，或链接不完整。"
+
+
+def unit_link(request: Request, p: Portal, token: str) -> UnitLink:
+    """The checked link; a refused one is audited and raised (the app shows its Chinese message)."""
+    try:
+        return check(p.engine, p.key, token, p.now())
+    except LinkError as exc:
+        try:
+            seen = read(p.key, token)
+            campaign_id, unit_code = seen.campaign_id, seen.unit_code
+        except LinkError:
+            campaign_id = unit_code = None
+        audit.record(p.engine, p.now(), "link_refused", actor="anonymous", campaign_id=campaign_id,
+                     unit_code=unit_code, target=masked_path(request.url.path), ok=False, detail=exc.reason,
+                     client=client_of(request))  # fmt: skip
+        raise
+
+
+def load_page(p: Portal, link: UnitLink) -> UnitPage:
+    try:
+        return unit_page(p.engine, link.campaign_id, link.unit_code, p.now())
+    except StoreError:
+        raise HTTPException(404, "本单位在这项工作中没有报送事项，或这项工作已被撤销。") from None
+
+
+def _actor(link: UnitLink) -> str:
+    return f"unit:{link.unit_code}"
+
+
+@router.get("/u/{token}")
+def unit_home(request: Request, token: str, p: Portal = Depends(portal)):
+    link = unit_link(request, p, token)
+    page = load_page(p, link)
+    audit.record(p.engine, p.now(), "view", actor=_actor(link), campaign_id=link.campaign_id,
+                 unit_code=link.unit_code, target="报送页面", client=client_of(request))  # fmt: skip
+    return render_unit(request, p, token, page)
+
+
+def render_unit(request: Request, p: Portal, token: str, page: UnitPage, *, error: str | None = None,
+                error_at: tuple[str, str] | None = None, values: dict | None = None, status: int = 200):  # fmt: skip
+    """The unit page, with a refusal shown at the item it concerns."""
+    scope = f"unit:{page.campaign.id}:{page.unit.code}"
+    csrf, nonce = csrf_for(request, p, scope)
+    counts = {
+        "done": sum(e.duty.state.finished for e in page.entries),
+        "overdue": sum(e.duty.state is State.overdue for e in page.entries),
+        "open": sum(e.duty.state in (State.open, State.due_soon) for e in page.entries),
+    }
+    response = p.templates.TemplateResponse(request, "unit.html.j2", {
+        "page": page, "token": token, "csrf": csrf, "tz": page.campaign.tz, "error": error, "error_at": error_at,
+        "values": values or {}, "counts": counts, "now": p.now(), "frozen": p.frozen, "Color": Color,
+        "max_mb": p.settings.upload_max_mb, "max_files": MAX_FILES, "spec": page.campaign.spec,
+        "receivers": receivers(page.campaign),
+    }, status_code=status)  # fmt: skip
+    set_csrf_cookie(request, response, nonce)
+    return response
+
+
+@router.post("/u/{token}/items/{item_id}")
+async def unit_submit(request: Request, token: str, item_id: str, p: Portal = Depends(portal)):
+    """The form is read here; checking, storing and answering run on a worker thread (database and disk block)."""
+    link = await run_in_threadpool(unit_link, request, p, token)
+    form = await request.form(max_files=MAX_FILES + 1, max_fields=60)
+    try:
+        return await run_in_threadpool(_submit, request, p, token, link, item_id, form)
+    finally:
+        await form.close()
+
+
+def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: str, form):
+    check_csrf(request, p, f"unit:{link.campaign_id}:{link.unit_code}", form.get("csrf"))
+    page = load_page(p, link)
+    instance = str(form.get("instance") or "")
+    entry = page.entry(item_id, instance)
+    if entry is None:
+        raise HTTPException(404, "本单位没有这一报送事项。")
+    values = {m.name: str(form.get(f"m_{m.name}")).strip() for m in entry.item.metrics
+              if str(form.get(f"m_{m.name}") or "").strip()}  # fmt: skip
+    now = p.now()
+    try:
+        if not entry.can_submit:
+            raise SubmissionError("not open yet", cn="该事项尚未开始，暂不能报送。")
+        with saved_uploads(form.getlist("files"), p.settings.home / "tmp", p.settings.upload_max_bytes) as paths:
+            receipt = record_submission(
+                p.engine, link.campaign_id, link.unit_code, item_id, now, files=paths, metrics=values,
+                instance=instance, actor="portal", files_dir=p.settings.files_dir, max_bytes=p.settings.upload_max_bytes,
+            )  # fmt: skip
+    except SubmissionError as exc:
+        audit.record(p.engine, now, "refused", actor=_actor(link), campaign_id=link.campaign_id,
+                     unit_code=link.unit_code, target=item_id, ok=False, detail=exc.cn, client=client_of(request))  # fmt: skip
+        return render_unit(request, p, token, page, error=exc.cn, error_at=(item_id, instance), values=values,
+                           status=400)  # fmt: skip
+    try:
+        compose_messages(p.engine, link.campaign_id, now, quiet_hours=p.settings.quiet_hours,
+                         urgent=frozenset(p.settings.urgent_kinds), recipients=[link.unit_code])  # fmt: skip
+    except SQLAlchemyError:  # the submission and its receipt intent are kept: the next tick composes the message
+        log.exception("receipt message for %s not composed now; the next tick will", link.unit_code)
+    audit.record(p.engine, now, "upload", actor=_actor(link), campaign_id=link.campaign_id, unit_code=link.unit_code,
+                 target=f"{item_id} 第{receipt.version}版", detail="、".join(x.name for x in paths) or None,
+                 client=client_of(request))  # fmt: skip
+    return RedirectResponse(f"/u/{token}/receipts/{receipt.submission_id}", status_code=303)
+
+
+def _own(p: Portal, link: UnitLink, submission_id: int):
+    found = submission(p.engine, submission_id)
+    if found is None or found[0] != link.campaign_id or found[1] != link.unit_code:
+        raise HTTPException(404, NOT_YOURS)
+    return found
+
+
+@router.get("/u/{token}/receipts/{submission_id}")
+def unit_receipt(request: Request, token: str, submission_id: int, p: Portal = Depends(portal)):
+    link = unit_link(request, p, token)
+    _campaign, _unit, item_id, version = _own(p, link, submission_id)
+    page = load_page(p, link)
+    entry = next((e for e in page.entries if any(v.id == submission_id for v in e.duty.versions)), None)
+    if entry is None:
+        raise HTTPException(404, NOT_YOURS)
+    audit.record(p.engine, p.now(), "view", actor=_actor(link), campaign_id=link.campaign_id,
+                 unit_code=link.unit_code, target=f"回执 {submission_id}", client=client_of(request))  # fmt: skip
+    return p.templates.TemplateResponse(request, "receipt.html.j2", {
+        "page": page, "entry": entry, "version": version, "token": token, "tz": page.campaign.tz,
+        "spec": page.campaign.spec, "frozen": p.frozen, "now": p.now(),
+        "late_by": (version.submitted_at - entry.duty.due_at).total_seconds() if version.late else 0,
+    })  # fmt: skip
+
+
+@router.get("/u/{token}/files/{submission_id}/{index}")
+def unit_file(request: Request, token: str, submission_id: int, index: int, p: Portal = Depends(portal)):
+    link = unit_link(request, p, token)
+    version = _own(p, link, submission_id)[3]
+    response = file_response(p, version.files, index)
+    audit.record(p.engine, p.now(), "download", actor=_actor(link), campaign_id=link.campaign_id,
+                 unit_code=link.unit_code, target=version.files[index]["name"], client=client_of(request))  # fmt: skip
+    return response
+
+
+MEDIA = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png", "mp4": "video/mp4"}
+
+
+def file_response(p: Portal, files: list[dict], index: int) -> FileResponse:
+    """A stored file as an attachment under the name it was handed in with."""
+    if not 0 <= index < len(files):
+        raise HTTPException(404, NOT_YOURS)
+    meta = files[index]
+    path = p.settings.files_dir / meta["sha256"][:2] / meta["sha256"]
+    if not path.is_file():
+        raise HTTPException(404, "文件已不在存储中，请联系督办工作人员。")
+    return FileResponse(path, filename=meta["name"], media_type=MEDIA.get(meta.get("format"), "application/octet-stream"))

@@ -1,0 +1,148 @@
+"""A unit's page: what is due and how it stands, uploads that become versions and receipts, and the next tick
+that then leaves the unit alone."""
+
+import pytest
+from sqlalchemy import select
+
+from duban.tables import Assignment, Intent, OutboxMessage, SampleDraw, Submission
+from tests.integration.helpers import CAMPAIGN, at, tick
+from tests.integration.portal_site import make_site, stored_files, text_of
+from tests.samples import docx_bytes, pdf_bytes, xlsx_bytes
+
+
+@pytest.fixture
+def site(sqlite_engine):
+    return make_site(sqlite_engine)
+
+
+def test_the_page_lists_the_units_items_with_dues_and_colours(site):
+    site.now = at("2024-05-23 12:00")  # after the first reminder of 自评, before 县级检查 opens
+    page = site.page(site.token("140724"))
+    assert page.status_code == 200
+    text = text_of(page.text)
+    assert "昔阳县统计局" in text and '统计基层基础工作规范化建设"回头看"' in text
+    assert "黄 · 临近截止 规范化建设自评阶段 自查评分表 截止： 5月25日 周六 24:00 （还有2天11小时）" in text
+    assert "灰 · 未开始 县级检查阶段 县级实地检查评分表（不少于6个乡镇） 截止： 6月10日 周一 24:00 （5月25日 周六 08:30 开始）" in text
+    assert text.count('enctype="multipart/form-data"') == 0 and page.text.count("<form") == 2  # no form before opening
+    assert "报送至：晋中市统计局设管科" in text  # the materials go to 设管科
+    assert "下级单位报送情况" in text and "乐平镇统计站" in text  # a county sees its townships
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_an_item_of_a_hidden_sample_stays_off_the_page_until_it_opens(site):
+    with site.engine.connect() as conn:
+        members = conn.execute(select(SampleDraw.members).where(SampleDraw.sample_id == "city_check")).scalar_one()
+    township = next(code for code in members if len(code) == 9)
+    token = site.token(township)
+    site.now = at("2024-06-01 10:00")
+    assert "迎接市级现场检查" not in site.page(token).text
+    site.now = at("2024-06-10 09:00")
+    assert "迎接市级现场检查" in site.page(token).text
+
+
+def test_a_submission_from_the_page_is_kept_receipted_and_stops_the_reminders(engine):
+    site = make_site(engine)
+    token = site.token("140724100")
+    sheet = site.submit(token, "self_score_sheet", [("乐平镇自查评分表.xlsx", xlsx_bytes())])
+    assert sheet.status_code == 303 and "/receipts/" in sheet.headers["location"]
+    receipt = text_of(site.client.get(sheet.headers["location"]).text)
+    assert "报送成功" in receipt and "乐平镇自查评分表.xlsx" in receipt and "按时报送" in receipt
+    assert "报送时间 5月20日 周一 10:00" in receipt and "第1版" in receipt
+    report = site.submit(token, "self_report", [("乐平镇总结报告.docx", docx_bytes()), ("盖章版.pdf", pdf_bytes())])
+    assert report.status_code == 303
+    with engine.connect() as conn:
+        rows = conn.execute(select(Submission.item_id, Submission.actor, Submission.files).order_by(Submission.id)).all()
+        receipts = conn.execute(select(OutboxMessage.kind).where(OutboxMessage.recipient == "140724100",
+                                                                 OutboxMessage.kind == "receipt")).all()  # fmt: skip
+    assert [(r.item_id, r.actor) for r in rows] == [("self_score_sheet", "portal"), ("self_report", "portal")]
+    assert [f["name"] for f in rows[1].files] == ["乐平镇总结报告.docx", "盖章版.pdf"]
+    assert len(stored_files(site.settings)) == 3 and len(receipts) == 2  # content-addressed, a receipt each
+    # page, upload, receipt, page, upload: every view and upload is in the audit log
+    assert [e.action for e in site.audit()] == ["view", "upload", "view", "view", "upload"]
+
+    tick(engine, at("2024-05-22 09:00"))  # the first reminder of 自评
+    with engine.connect() as conn:
+        reminded = set(conn.execute(
+            select(Assignment.unit_code).join(Intent, Intent.assignment_id == Assignment.id)
+            .where(Intent.kind == "reminder", Assignment.stage_id == "self_assessment")
+        ).scalars())  # fmt: skip
+    assert "140724100" not in reminded and "140724101" in reminded and len(reminded) == 129
+
+
+def test_a_late_resubmission_is_marked_late_and_every_version_is_kept(site):
+    token = site.token("140724100")
+    site.submit(token, "self_report", [("总结报告.docx", docx_bytes("第一稿"))])
+    site.now = at("2024-05-27 11:30")  # after the due
+    again = site.submit(token, "self_report", [("总结报告（修改稿）.docx", docx_bytes("第二稿"))])
+    receipt = text_of(site.client.get(again.headers["location"]).text)
+    assert "第2版（以前各版都已保留）" in receipt and "已收到（逾期报送）" in receipt  # this version came late
+    site.now = at("2024-05-27 12:00")
+    first = site.submit(site.token("140724101"), "self_report", [("皋落镇总结报告.docx", docx_bytes())])
+    late = text_of(site.client.get(first.headers["location"]).text)
+    assert "已收到（逾期报送）" in late and "逾期1天12小时报送" in late
+    page = text_of(site.page(token).text)
+    assert "已报送 2 版" in page and "第2版 · 5月27日 周一 11:30 · 逾期报送" in page and "第1版 · 5月20日 周一 10:00 · 按时报送" in page
+    assert "绿 · 已报送" in page  # on time first: a later correction does not turn the item late
+
+
+def test_counts_are_checked_and_refusals_are_told_in_chinese(site):
+    site.now = at("2024-05-28 10:00")
+    token = site.token("140724")
+    tick(site.engine, at("2024-05-25 08:30"))
+    sheet = [("县级检查评分表.pdf", pdf_bytes())]
+    cases = [
+        ({"townships_inspected": "4"}, "「实地检查乡镇(街道)数」为 4，低于通知要求的 6个"),
+        ({"townships_inspected": "六"}, "「实地检查乡镇(街道)数」填写的「六」不是整数"),
+        ({}, "请填写「实地检查乡镇(街道)数」"),
+    ]
+    for metrics, message in cases:
+        refused = site.submit(token, "county_inspection", sheet, metrics)
+        assert refused.status_code == 400 and message in refused.text
+    none = site.submit(token, "county_report", [])
+    assert none.status_code == 400 and "请选择要上传的文件（docx、pdf）" in none.text
+    assert site.submissions() == 0 and stored_files(site.settings) == []
+    assert [e.detail for e in site.audit("refused")][:1] == ["「实地检查乡镇(街道)数」为 4，低于通知要求的 6个"]
+    ok = site.submit(token, "county_inspection", sheet, {"townships_inspected": "7"})
+    assert ok.status_code == 303 and "实地检查乡镇(街道)数 7个" in text_of(site.client.get(ok.headers["location"]).text)
+
+
+def test_a_unit_downloads_its_own_files_as_handed_in(site):
+    token = site.token("140724100")
+    data = docx_bytes("乐平镇总结")
+    receipt = site.submit(token, "self_report", [("乐平镇总结报告.docx", data)]).headers["location"]
+    submission_id = receipt.rsplit("/", 1)[1]
+    got = site.client.get(f"/u/{token}/files/{submission_id}/0")
+    assert got.status_code == 200 and got.content == data
+    assert "attachment" in got.headers["content-disposition"] and "%E4%B9%90" in got.headers["content-disposition"]
+    assert site.audit("download")[-1].target == "乐平镇总结报告.docx"
+    assert site.client.get(f"/u/{token}/files/{submission_id}/1").status_code == 404
+
+
+def test_campaign_rows_stay_consistent_with_the_cli_path(site):
+    """The page and `duban submit` share one domain path: same versions, same receipt intents."""
+    from duban.submit import record_submission
+    from tests.samples import write
+
+    token, sheet = site.token("140724100"), xlsx_bytes()
+    site.submit(token, "self_score_sheet", [("评分表.xlsx", sheet)])
+    path = write(site.settings.home / "评分表.xlsx", sheet)
+    record_submission(site.engine, CAMPAIGN, "140724100", "self_score_sheet", site.now, files=[path],
+                      files_dir=site.settings.files_dir)  # fmt: skip
+    with site.engine.connect() as conn:
+        versions = conn.execute(select(Submission.version, Submission.actor).order_by(Submission.version)).all()
+        intents = conn.execute(select(Intent.kind, Intent.step).where(Intent.kind == "receipt")).all()
+    assert [tuple(v) for v in versions] == [(1, "portal"), (2, "cli")]
+    assert sorted(tuple(i) for i in intents) == [("receipt", 1), ("receipt", 2)]
+    assert len(stored_files(site.settings)) == 1  # the same bytes are stored once
+
+
+def test_an_item_reported_as_counts_only_takes_no_file(site):
+    site.now = at("2024-06-20 10:00")
+    token = site.token("140700-sgk")  # 设管科 reports the city inspection as counts
+    page = site.page(token).text
+    assert "市级现场检查（6个县、24个乡镇级统计机构）" in page and 'name="m_counties_inspected"' in page
+    form = page.split('action="/u/')[1].split("</form>")[0]
+    assert 'type="file"' not in form
+    done = site.submit(token, "city_inspection", [], {"counties_inspected": "6", "townships_inspected": "24"})
+    receipt = text_of(site.client.get(done.headers["location"]).text)
+    assert "已检查县数 6个" in receipt and "已检查乡镇数 24个" in receipt and "文件" not in receipt.split("回执编号")[1]

@@ -1,0 +1,94 @@
+"""Files are judged by content, not by name: real formats pass, executables and disguises are refused in Chinese."""
+
+import io
+import zipfile
+
+import pytest
+
+from duban.errors import SubmissionError
+from duban.filecheck import check_file, safe_name, sniff
+from tests.samples import docx_bytes, pdf_bytes, write, xlsx_bytes
+
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("name", "data", "kind"), [
+    ("评分表.pdf", pdf_bytes(), "pdf"),
+    ("总结报告.docx", docx_bytes(), "docx"),
+    ("评分表.xlsx", xlsx_bytes(), "xlsx"),
+    ("旧版报告.doc", OLE + "WordDocument".encode("utf-16-le"), "doc"),
+    ("旧版评分表.xls", OLE + "Workbook".encode("utf-16-le"), "xls"),
+    ("照片.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 100, "jpg"),
+    ("照片.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "png"),
+    ("视频.mp4", b"\0\0\0\x20ftypisom" + b"\0" * 100, "mp4"),
+    ("材料.zip", _zip({"评分表.pdf": pdf_bytes()}), "zip"),
+    ("说明.txt", "乡镇统计站自查说明".encode("gb18030"), "text"),
+])  # fmt: skip
+def test_real_formats_are_recognised_and_accepted(tmp_path, name, data, kind):
+    path = write(tmp_path / name, data)
+    assert sniff(path) == kind
+    assert check_file(path, name, [name.rpartition(".")[2]]) == name.rpartition(".")[2]
+
+
+@pytest.mark.parametrize(("data", "words"), [
+    (b"MZ\x90\x00\x03" + b"\0" * 200, "Windows 可执行程序"),
+    (b"\x7fELF\x02\x01\x01" + b"\0" * 200, "Linux 可执行程序"),
+    (b"#!/bin/sh\nrm -rf /\n", "脚本程序"),
+    (_zip({"[Content_Types].xml": b"x", "word/document.xml": b"x", "word/macro.exe": b"MZ"}), "Windows 可执行程序"),
+])  # fmt: skip
+def test_an_executable_is_refused_whatever_its_name(tmp_path, data, words):
+    path = write(tmp_path / "评分表.pdf", data)
+    with pytest.raises(SubmissionError) as refused:
+        check_file(path, path.name, ["xlsx", "pdf"])
+    assert words in refused.value.cn and "已拒收" in refused.value.cn
+    assert "executable" in str(refused.value)
+
+
+def test_a_renamed_file_is_refused_with_what_it_really_is(tmp_path):
+    path = write(tmp_path / "总结报告.pdf", docx_bytes())
+    with pytest.raises(SubmissionError) as refused:
+        check_file(path, path.name, ["docx", "pdf"])
+    assert refused.value.cn.startswith("文件「总结报告.pdf」的扩展名是 pdf，但内容是Word 文档（docx），不是PDF 文件")
+    spreadsheet = write(tmp_path / "评分表.docx", xlsx_bytes())
+    with pytest.raises(SubmissionError, match="not docx"):
+        check_file(spreadsheet, spreadsheet.name, ["docx"])
+
+
+def test_formats_the_item_does_not_take_and_empty_and_oversized_files_are_refused(tmp_path):
+    path = write(tmp_path / "总结报告.docx", docx_bytes())
+    with pytest.raises(SubmissionError) as refused:
+        check_file(path, path.name, ["xlsx", "pdf"])
+    assert refused.value.cn == "文件「总结报告.docx」的格式是 docx，本事项只接受 xlsx、pdf。"
+    empty = write(tmp_path / "空.pdf", b"")
+    with pytest.raises(SubmissionError, match="empty"):
+        check_file(empty, empty.name, ["pdf"])
+    big = write(tmp_path / "扫描件.pdf", pdf_bytes() + b"\0" * 3_000_000)
+    with pytest.raises(SubmissionError) as too_big:
+        check_file(big, big.name, ["pdf"], max_bytes=2 * 1024 * 1024)
+    assert "超过上限 2.0 MB" in too_big.value.cn
+
+
+@pytest.mark.parametrize("raw", ["../../etc/passwd.pdf", "..\\..\\boot.ini.pdf", "/etc/cron.d/x.pdf", "..", "a/b.pdf"])
+def test_names_with_path_parts_are_refused(raw):
+    with pytest.raises(SubmissionError) as refused:
+        safe_name(raw)
+    assert "含有路径" in refused.value.cn
+
+
+def test_names_are_made_safe_for_every_disk():
+    assert safe_name("  乐平镇  自查评分表 .pdf ") == "乐平镇 自查评分表 .pdf"
+    assert safe_name('评分表<终稿>:"v2"|?.xlsx') == "评分表_终稿___v2___.xlsx"
+    assert safe_name("报告\x00\x1b.docx") == "报告__.docx"
+    long = safe_name("很长的名字" * 40 + ".docx")
+    assert len(long) == 120 and long.endswith(".docx")
+    with pytest.raises(SubmissionError):
+        safe_name(" ... ")
+    assert safe_name(".pdf") == "pdf"  # no hidden files: the leading dot goes, and "pdf" has no extension left
