@@ -73,6 +73,15 @@ def xlsx_bytes(rows: list[list] | None = None) -> bytes:
     return buffer.getvalue()
 
 
+def zip_bytes() -> bytes:
+    """A county's bundle (材料汇总): its townships' PDF and Word files in one archive."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("乐平镇/自查评分表.pdf", pdf_bytes("Leping"))
+        archive.writestr("乐平镇/总结报告.docx", docx_bytes())
+    return buffer.getvalue()
+
+
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path

@@ -24,6 +24,7 @@ from duban.submit import record_submission
 from duban.tables import AmendmentRow, Assignment, OutboxMessage, Submission, TransitionRow
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick
+from tests.samples import xlsx_bytes
 
 EXTENSION = SPECS / "amendments" / "jinzhong-2024-county-check-extension.yaml"
 NAMED = {"county_inspection", "county_report", "materials_upload"}
@@ -33,7 +34,7 @@ XIYANG, SHOUYANG, HESHUN, YUCI = "140724", "140725", "140723", "140702"
 
 def _submit(engine, tmp_path, unit, item, when, **metrics):
     sheet = tmp_path / f"{unit}-{item}.xlsx"
-    sheet.write_bytes(f"{unit} {item}".encode())
+    sheet.write_bytes(xlsx_bytes([["单位", "事项"], [unit, item]]))
     return record_submission(engine, CAMPAIGN, unit, item, at(when), files=[sheet], metrics=metrics,
                              files_dir=tmp_path / "files")  # fmt: skip
 

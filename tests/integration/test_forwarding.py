@@ -13,6 +13,7 @@ from duban.submit import record_submission
 from duban.tables import Assignment, Submission
 from tests.conftest import SPECS
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong
+from tests.samples import docx_bytes, zip_bytes
 
 XIYANG = SPECS / "xiyang-2024-lookback.yaml"
 HENGYANG = SPECS / "hengyang-2021-law-month.yaml"
@@ -30,7 +31,7 @@ def test_the_countys_rollup_feeds_the_citys_item_for_the_county(engine, tmp_path
     plan_jinzhong(engine)
     lower = ensure_planned(engine, XIYANG, now=at("2024-05-13 09:00")).campaign_id
     doc = tmp_path / "乡镇材料.docx"
-    doc.write_bytes(b"PK materials")
+    doc.write_bytes(docx_bytes())
     for code in UNITS[:-1]:
         record_submission(engine, lower, code, "township_materials", at("2024-06-24 10:00"), files=[doc],
                           files_dir=tmp_path / "files")  # fmt: skip
@@ -39,7 +40,7 @@ def test_the_countys_rollup_feeds_the_citys_item_for_the_county(engine, tmp_path
     assert feed_rollups(engine, lower, at("2024-06-24 12:00")).fed_up == []  # not auto: the county submits itself
 
     summary = tmp_path / "昔阳县汇总.zip"
-    summary.write_bytes(b"PK county summary")
+    summary.write_bytes(zip_bytes())
     record_submission(engine, lower, "140724", "materials_rollup", at("2024-06-27 16:00"), files=[summary],
                       files_dir=tmp_path / "files")  # fmt: skip
     fed = feed_rollups(engine, lower, at("2024-06-27 16:10"))
@@ -58,7 +59,7 @@ def test_the_countys_rollup_feeds_the_citys_item_for_the_county(engine, tmp_path
 def test_a_forward_whose_upper_campaign_is_elsewhere_says_so(sqlite_engine, tmp_path):
     lower = ensure_planned(sqlite_engine, XIYANG, now=at("2024-05-13 09:00")).campaign_id
     doc = tmp_path / "汇总.zip"
-    doc.write_bytes(b"PK")
+    doc.write_bytes(zip_bytes())
     record_submission(sqlite_engine, lower, "140724", "materials_rollup", at("2024-06-27 16:00"), files=[doc],
                       files_dir=tmp_path / "files")  # fmt: skip
     fed = feed_rollups(sqlite_engine, lower, at("2024-06-27 16:10"))
@@ -88,7 +89,7 @@ def test_an_automatic_rollup_is_submitted_when_every_unit_below_has_finished(sql
     (tmp_path / "units" / "jinzhong.yaml").write_text((SPECS / "units" / "jinzhong.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     campaign = ensure_planned(sqlite_engine, spec, now=at("2024-05-13 09:00")).campaign_id
     doc = tmp_path / "材料.docx"
-    doc.write_bytes(b"PK")
+    doc.write_bytes(docx_bytes())
     for index, code in enumerate(UNITS):
         record_submission(sqlite_engine, campaign, code, "township_materials", at(f"2024-06-2{index % 5} 10:00"),
                           files=[doc], files_dir=tmp_path / "files")  # fmt: skip

@@ -9,6 +9,7 @@ from duban.submit import record_submission
 from duban.tables import Assignment, Intent, OutboxMessage
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import at
+from tests.samples import zip_bytes
 
 pytestmark = pytest.mark.prefect
 
@@ -21,7 +22,7 @@ def test_the_forwarded_tick_records_the_countys_rollup_on_the_city_item(prefect_
     first = campaign_tick(spec=str(SPECS / "xiyang-2024-lookback.yaml"), as_of=at("2024-06-11 09:00"))
     assert first["rollups"] == {"submitted": 0, "fed_up": 0, "waiting": []}
     summary = tmp_path / "昔阳县汇总.zip"
-    summary.write_bytes(b"PK county summary")
+    summary.write_bytes(zip_bytes())
     engine = engine_for(settings.resolved_database_url)
     record_submission(engine, "xiyang-2024-lookback", "140724", "materials_rollup", at("2024-06-26 10:00"),
                       files=[summary], files_dir=settings.files_dir)  # fmt: skip

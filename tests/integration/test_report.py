@@ -22,6 +22,7 @@ from duban.spec.load import load_spec
 from duban.submit import record_submission
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import at, plan_jinzhong, tick
+from tests.samples import xlsx_bytes
 
 COUNTIES = ["140702", "140703", "140721", "140722", "140723", "140724", "140725", "140727", "140728", "140729", "140781"]
 
@@ -51,7 +52,7 @@ def test_the_jinzhong_report_opens_in_libreoffice_with_its_headings_and_figures(
     campaign_id, preview = _simulated(engine, JINZHONG)
     for n, county in enumerate(COUNTIES):  # the counts each county reports with its inspection (a later version)
         sheet = tmp_path / f"{county}.xlsx"
-        sheet.write_bytes(b"PK")
+        sheet.write_bytes(xlsx_bytes())
         record_submission(engine, campaign_id, county, "county_inspection", at("2024-07-08 10:00"), files=[sheet],
                           metrics={"townships_inspected": str(6 + n % 3)}, files_dir=tmp_path / "files")  # fmt: skip
     as_of = at("2024-07-12 09:00")
