@@ -28,6 +28,9 @@ app.add_typer(units_app, name="units")
 from duban.cli_outbox import app as outbox_app  # noqa: E402
 
 app.add_typer(outbox_app, name="outbox")
+from duban.cli_db import app as db_app  # noqa: E402
+
+app.add_typer(db_app, name="db")
 console = Console()
 err = Console(stderr=True)
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select
-from sqlmodel import SQLModel
 
 from duban.errors import StoreError
 from duban.fastsql import Codec
@@ -63,14 +62,23 @@ def make_engine(url: str) -> Engine:
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
-    """One engine per URL per process, tables created."""
+    """One engine per URL per process, its schema current.
+
+    An empty database is created at the newest revision; the embedded SQLite file is upgraded in place; a
+    Postgres database that lags is refused with the command that upgrades it (`duban db upgrade`).
+    """
+    from duban.migrate import ensure_schema
+
     engine = make_engine(url)
-    init_db(engine)
+    ensure_schema(engine, upgrade=engine.dialect.name == "sqlite")
     return engine
 
 
 def init_db(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Create every table of an empty database at once, stamped with the newest migration."""
+    from duban.migrate import create_fresh
+
+    create_fresh(engine)
 
 
 @contextmanager
