@@ -192,6 +192,9 @@ def submit(
     except DubanError as exc:
         _fail(exc)
     show.print_receipt(console, receipt, settings.timezone)
+    from flows.events import submission_received
+
+    submission_received(engine, campaign_id, unit, item, receipt)
 
 
 @app.command()
@@ -309,6 +312,11 @@ def units_show(
     except DubanError as exc:
         _fail(exc)
     show.print_units(console, registry, depth=depth)
+
+
+from duban.cli_deploy import deploy  # noqa: E402  (duban deploy SPEC: a campaign on the Prefect server)
+
+app.command("deploy")(deploy)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

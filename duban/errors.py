@@ -7,7 +7,8 @@
     ├── RegistryError      a unit code or name cannot be found, or an overlay is malformed
     ├── PlanError          a spec that validates cannot be expanded (a cycle of relative dues …)
     ├── StoreError         the database does not hold what the command needs (campaign not planned …)
-    └── SubmissionError    a submission is refused (unknown item, wrong format, bad metric …)
+    ├── SubmissionError    a submission is refused (unknown item, wrong format, bad metric …)
+    └── DeployError        the Prefect server cannot take a deployment (none configured, unreachable, no pool)
 
 The CLI catches only these, prints the class name and message in red, and exits 1.
 """
@@ -93,3 +94,7 @@ class StoreError(DubanError):
 
 class SubmissionError(DubanError):
     """A submission is refused; the message says why and what is accepted."""
+
+
+class DeployError(DubanError):
+    """The Prefect server cannot take a deployment: none configured, not reachable, or no work pool."""

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, text
 
 from duban.errors import StoreError
 from duban.fastsql import Codec
@@ -109,6 +109,8 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
     """
     campaign = plan.campaign
     with unit_of_work(engine) as conn:
+        if is_postgres(conn):  # two workers planning one campaign at once: the second waits, then finds it planned
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": f"duban.plan.{campaign.id}"})
         existing = conn.execute(select(CampaignRow.spec_sha256).where(CampaignRow.id == campaign.id)).scalar()
         if existing is not None and not replace:
             if existing == spec.sha256:
