@@ -21,7 +21,8 @@ from duban.state import STATE_CN, Color, State, color, worst
 from duban.tables import Assignment, Intent
 
 _A, _I = Assignment.__table__, Intent.__table__
-DOT = {Color.red: "🔴 红", Color.yellow: "🟡 黄", Color.green: "🟢 绿", Color.grey: "⚪ 未开始"}
+# Words, not coloured emoji: the bureaus' intranet desktops often lack an emoji font, and 红黄绿 reads at a glance.
+DOT = {Color.red: "红", Color.yellow: "黄", Color.green: "绿", Color.grey: "未开始"}
 ROWS_SHOWN = 300  # units in the table artifact, the reddest first; the counts cover them all
 LISTED = 30  # overdue items and escalations listed in the summary
 _DONE = (State.submitted, State.late, State.excused)

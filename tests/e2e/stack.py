@@ -80,12 +80,13 @@ class Stack:
         try:
             t = time.monotonic()
             self.start("server", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port))
+            self.run("duban", "db", "upgrade")  # duban's own database, while the server migrates its one
+            self._timed("duban db upgrade", t)
             self._wait_healthy(timeout=120)
             self._timed("server", t)
             t = time.monotonic()
             self.run("prefect", "work-pool", "create", POOL, "--type", "process")
-            self.run("duban", "db", "upgrade")
-            self._timed("pool+migrate", t)
+            self._timed("pool", t)
             t = time.monotonic()
             self.start("worker", "prefect", "worker", "start", "--pool", POOL, "--limit", "4")
             self.run("prefect", "--no-prompt", "deploy", "--all")
