@@ -52,4 +52,5 @@ def deploy(
         console.print(f"[yellow]{instants.left_out} later instant(s) left out[/]: run `duban deploy` again as the "
                       "campaign goes on (the ten-minute tick covers them meanwhile)", highlight=False)  # fmt: skip
     if not instants.instants:
-        console.print("[yellow]no instant of the plan is still ahead[/]: the campaign has run its course", highlight=False)
+        console.print("[yellow]no instant of the plan is still ahead[/]: the campaign has run its course",
+                      highlight=False)  # fmt: skip

@@ -29,7 +29,7 @@ VERSION_TABLE = "alembic_version"
 BEFORE_MIGRATIONS = "0001"  # databases made before duban had migrations hold exactly this revision's tables
 UNVERSIONED = "tables without a revision (made before duban had migrations)"
 _PG_LOCK = 0x6475_6261_6E  # advisory lock key ("duban"): one upgrade at a time on a shared server
-_REVISION_RE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:['\"]([^'\"]+)['\"]|None)", re.M)
+_REVISION_RE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:['\"]([^'\"]+)['\"]|None)", re.MULTILINE)
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +37,7 @@ def head_revision() -> str:
     """The newest revision in duban/migrations/versions (read from the files, without importing Alembic)."""
     revisions, parents = set(), set()
     for path in VERSIONS.glob("*.py"):
-        found = dict((name, value) for name, value in _REVISION_RE.findall(path.read_text(encoding="utf-8")))
+        found = dict(_REVISION_RE.findall(path.read_text(encoding="utf-8")))
         revisions.add(found["revision"])
         if found.get("down_revision"):
             parents.add(found["down_revision"])

@@ -97,7 +97,7 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
             .join(_A, _A.c.id == _I.c.assignment_id)
             .where(_I.c.campaign_id == campaign_id, _I.c.kind == "escalation",
                    _I.c.created_at > as_of - timedelta(days=1), _I.c.created_at <= as_of)
-            .order_by(_I.c.event_at.desc(), _A.c.unit_code).limit(LISTED)
+            .order_by(_I.c.event_at.desc(), _A.c.unit_code, _I.c.recipient).limit(LISTED)
         ).all()  # fmt: skip
     by_stage: dict[str, Counter] = defaultdict(Counter)
     units: dict[str, UnitRow] = {}
@@ -163,17 +163,23 @@ def summary_markdown(view: CampaignView, changes: dict[str, int] | None = None, 
     lines += ["", f"## 逾期未报（{view.overdue_total} 项）"]
     if not view.overdue:
         lines.append("无。")
+    grouped: dict[tuple, list[str]] = {}  # a unit's items of one stage and due on one line
     for code, stage_id, item_id, due in view.overdue:
+        grouped.setdefault((code, stage_id, due), []).append(items.get(item_id, item_id))
+    for (code, stage_id, due), names_of_items in grouped.items():
         days = (view.as_of - utc(due)).total_seconds() / 86400
-        lines.append(f"- {c.display(code)}：{names.get(stage_id, stage_id)} · {items.get(item_id, item_id)}，"
+        lines.append(f"- {c.display(code)}：{names.get(stage_id, stage_id)} · {'、'.join(names_of_items)}，"
                      f"截止 {fmt(due, tz)}，已逾期 {days:.1f} 天")  # fmt: skip
     if view.overdue_total > len(view.overdue):
         lines.append(f"- ……另有 {view.overdue_total - len(view.overdue)} 项（见单位表）")
     lines += ["", "## 近24小时催办"]
     if not view.escalations:
         lines.append("无。")
+    escalated: dict[tuple, list[str]] = {}
     for code, item_id, recipient, step, event_at in view.escalations:
-        lines.append(f"- {c.display(code)} · {items.get(item_id, item_id)}：第{step + 1}次催办 → "
+        escalated.setdefault((code, recipient, step, event_at), []).append(items.get(item_id, item_id))
+    for (code, recipient, step, event_at), names_of_items in escalated.items():
+        lines.append(f"- {c.display(code)} · {'、'.join(names_of_items)}：第{step + 1}次催办 → "
                      f"{c.display(recipient)}（{fmt(event_at, tz)}）")  # fmt: skip
     if len(view.units) > ROWS_SHOWN:
         lines += ["", f"单位表列出最需关注的 {ROWS_SHOWN} 个单位（共 {len(view.units)} 个）。"]

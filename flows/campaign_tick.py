@@ -42,6 +42,7 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     stages = [tick_stage_task(campaign_id, stage_id, as_of) for stage_id in campaign.stage_ids()]
     messages = compose_task(campaign_id, as_of)
     artifacts = publish_artifacts(campaign_id, as_of, stages, messages)
-    emitted = emit_events(campaign_id, as_of, stages)
+    happened = any(stage["events"].get("opened") or stage["overdue"] for stage in stages)
+    emitted = emit_events(campaign_id, as_of, stages) if happened else {}
     return {"campaign": campaign_id, "as_of": as_of.isoformat(), "stages": stages, "messages": messages,
             "artifacts": artifacts, "events": emitted}  # fmt: skip

@@ -120,7 +120,9 @@ def _on_server(work):
     try:
         return asyncio.run(work())
     except (httpx.ConnectError, httpx.TimeoutException) as exc:
-        raise DeployError(f"cannot reach the Prefect server at {url} ({exc}): is `prefect server start` running?") from None
+        raise DeployError(
+            f"cannot reach the Prefect server at {url} ({exc}): is `prefect server start` running?"
+        ) from None
 
 
 async def _require_pool(client, pool: str) -> None:

@@ -39,10 +39,10 @@ def unit_resource(campaign: PlannedCampaign, code: str) -> dict[str, str]:
 def stage_opened(campaign: PlannedCampaign, stage_id: str, assignments: int, as_of: datetime) -> Event | None:
     """A stage's assignments opened in this tick."""
     stage = next(s for s in campaign.spec.stages if s.id == stage_id)
+    resource = {"prefect.resource.id": f"duban.stage.{campaign.id}.{stage_id}", "prefect.resource.name": stage.name}
     return emit_event(
         event="duban.stage.opened",
-        resource={"prefect.resource.id": f"duban.stage.{campaign.id}.{stage_id}", "prefect.resource.name": stage.name,
-                  "duban.stage": stage_id},  # fmt: skip
+        resource=resource,
         related=[campaign_resource(campaign)],
         payload={"campaign": campaign.id, "stage": stage_id, "assignments": assignments, "as_of": as_of.isoformat()},
     )
@@ -67,7 +67,9 @@ def assignments_overdue(campaign: PlannedCampaign, stage_id: str, slipped: list,
     return min(len(slipped), MAX_OVERDUE_EVENTS)
 
 
-def submission_received(engine: Engine, campaign_id: str, unit_code: str, item_id: str, receipt: Receipt) -> Event | None:
+def submission_received(
+    engine: Engine, campaign_id: str, unit_code: str, item_id: str, receipt: Receipt
+) -> Event | None:
     """Announce a recorded submission, when a Prefect server is configured (PREFECT_API_URL); else nothing.
 
     Outside a flow run (the CLI, the portal) the event is sent before returning.
@@ -76,10 +78,11 @@ def submission_received(engine: Engine, campaign_id: str, unit_code: str, item_i
         return None  # the embedded default has no server to tell; starting one per submission would cost seconds
     campaign = load_campaign(engine, campaign_id)
     items = {item.id: item.name for _stage, item in campaign.spec.items()}
+    name = f"{campaign.display(unit_code)} · {items.get(item_id, item_id)} 第{receipt.version}版"
     event = emit_event(
         event="duban.submission.received",
         resource={"prefect.resource.id": f"duban.submission.{campaign_id}.{receipt.submission_id}",
-                  "prefect.resource.name": f"{campaign.display(unit_code)} · {items.get(item_id, item_id)} 第{receipt.version}版"},
+                  "prefect.resource.name": name},
         related=[campaign_resource(campaign), unit_resource(campaign, unit_code)],
         payload={"campaign": campaign_id, "unit": unit_code, "item": item_id, "version": receipt.version,
                  "late": receipt.late, "state": receipt.state.value, "submitted_at": receipt.submitted_at.isoformat()},

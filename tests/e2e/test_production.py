@@ -59,7 +59,8 @@ def tick(stack: Stack, *instants: str, timeout: float = 120) -> list:
     return api(stack, work)
 
 
-def events(stack: Stack, name: str) -> list:
+def events(stack: Stack, name: str, expected: int = 1) -> list:
+    """The events named `name`, once at least `expected` have been persisted (the server writes in batches)."""
     from prefect.events.filters import EventFilter, EventNameFilter
 
     async def work(client):
@@ -70,8 +71,8 @@ def events(stack: Stack, name: str) -> list:
             found += page.events
         return found
 
-    deadline = time.monotonic() + 20  # the server persists events in batches
-    while not (found := api(stack, work)) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 20
+    while len(found := api(stack, work)) < expected and time.monotonic() < deadline:
         time.sleep(0.5)
     return found
 
@@ -112,10 +113,23 @@ def test_prefect_yaml_deploys_the_table_of_deployments(stack):
     assert rrule.timezone == "Asia/Shanghai" and rrule.rrule.count(",") == 18  # the plan's 19 instants
 
 
-def test_ticks_run_on_the_worker_and_show_the_campaign_in_artifacts_and_events(stack, tmp_path):
+def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_and_the_ui(stack, tmp_path):
     [first] = tick(stack, "2024-05-10 08:30")
     assert first.state.type.value == "COMPLETED", stack.log("worker")[-3000:]
     assert first.name == "jinzhong-2024-lookback @ 2024-05-10 周五 08:30"
+
+    # 乐平镇 hands in both self-assessment items on time through the CLI; each submission is announced
+    sheet = tmp_path / "乐平镇自查评分表.pdf"
+    sheet.write_bytes(b"%PDF-1.4\n% self-assessment score sheet\n")
+    for item, moment in (("self_score_sheet", "2024-05-20 10:00"), ("self_report", "2024-05-21 16:30")):
+        out = stack.run("duban", "submit", str(JINZHONG), "--unit", "140724100", "--item", item, "--file", str(sheet),
+                        "--at", moment)  # fmt: skip
+        assert "已报送" in out
+    received = events(stack, "duban.submission.received", expected=2)
+    assert {e.payload["item"] for e in received} == {"self_score_sheet", "self_report"}
+    assert all(related(e, "unit") == ["duban.unit.140724100"] and not e.payload["late"] for e in received)
+    assert all(related(e, "campaign") == [f"duban.campaign.{CAMPAIGN}"] for e in received)
+
     # two workers' ticks at one instant (the ten-minute schedule and an exact one) apply everything once
     both = tick(stack, "2024-06-12 09:00", "2024-06-12 09:00")
     assert [run.state.type.value for run in both] == ["COMPLETED", "COMPLETED"], stack.log("worker")[-3000:]
@@ -133,52 +147,49 @@ def test_ticks_run_on_the_worker_and_show_the_campaign_in_artifacts_and_events(s
     assert twice == [] and per_unit == [] and opened == 324
 
     keys = [f"{CAMPAIGN}-{stage}-progress" for stage in STAGES] + [f"{CAMPAIGN}-units", f"{CAMPAIGN}-summary"]
-
-    async def latest(client):
-        from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
-
-        found = await client.read_latest_artifacts(
-            artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=keys)))  # fmt: skip
-        return {a.key: a for a in found}
-
-    artifacts = api(stack, latest)
-    assert sorted(artifacts) == sorted(keys)
-    assert {artifacts[k].flow_run_id for k in keys} <= {both[0].id, both[1].id}
-    assert artifacts[f"{CAMPAIGN}-self-assessment-progress"].data == 0.0  # nobody has submitted anything
-    summary = artifacts[f"{CAMPAIGN}-summary"].data
-    assert "截至 **2024-06-12 周三 09:00**" in summary and "## 逾期未报（" in summary and "第1次催办 →" in summary
-    units = json.loads(artifacts[f"{CAMPAIGN}-units"].data)
-    assert units[0]["总体"] == "红" and any(row["单位"].startswith("昔阳县") for row in units)
+    artifacts = api(stack, lambda client: _artifacts(client, keys, [run.id for run in both]))
+    latest = {key: versions[-1] for key, versions in artifacts.items()}
+    assert sorted(latest) == sorted(keys)
+    assert latest[f"{CAMPAIGN}-self-assessment-progress"].data == round(100 * 2 / 260, 1)
+    units = json.loads(latest[f"{CAMPAIGN}-units"].data)
     assert len(units) == 131 and {"规范化建设自评阶段", "应报", "已报", "逾期未报"} <= set(units[0])
+    assert units[0]["总体"] == "红" and any(row["单位"].startswith("昔阳县") for row in units)
+    assert [(r["总体"], r["已报"]) for r in units if r["代码"] == "140724100"] == [("绿", 2)]
+    # each tick's summary says what it changed (the two took turns stage by stage); both see the same campaign
+    summaries = artifacts[f"{CAMPAIGN}-summary"]
+    assert len(summaries) == 2 and len({a.data.split("本次巡检")[0] for a in summaries}) == 1
+    worked = next(a for a in summaries if "本次巡检：无状态变化" not in a.data)
+    assert "截至 **2024-06-12 周三 09:00**" in worked.data and "## 逾期未报（280 项）" in worked.data
+    assert "第1次催办 →" in worked.data
 
-    opened_events = events(stack, "duban.stage.opened")
-    assert {e.resource.id for e in opened_events} >= {f"duban.stage.{CAMPAIGN}.self_assessment",
-                                                      f"duban.stage.{CAMPAIGN}.county_check"}  # fmt: skip
+    opened_events = events(stack, "duban.stage.opened", expected=4)
+    assert {e.resource.id for e in opened_events} == {f"duban.stage.{CAMPAIGN}.{s}" for s in
+                                                      ("self_assessment", "county_check", "city_check", "materials")}
     assert all(related(e, "campaign") == [f"duban.campaign.{CAMPAIGN}"] for e in opened_events)
-    assert any(related(e, "flow-run") for e in opened_events), "events carry the tick's flow run"
-    overdue = events(stack, "duban.assignment.overdue")
-    assert overdue and all(related(e, "unit")[0].startswith("duban.unit.1407") for e in overdue)
-    assert len({e.resource.id for e in overdue}) == len(overdue), "an item slipped twice"
+    assert all(related(e, "flow-run") for e in opened_events), "events carry the tick's flow run"
+    overdue = events(stack, "duban.assignment.overdue", expected=280)
+    assert all(related(e, "unit")[0].startswith("duban.unit.1407") for e in overdue)
+    assert len({e.resource.id for e in overdue}) == 280, "an item slipped twice"
 
-    run_id = artifacts[f"{CAMPAIGN}-summary"].flow_run_id
-    run_page, summary_page = _screenshots(stack, run_id, artifacts[f"{CAMPAIGN}-summary"].latest_id, tmp_path)
+    run_page, summary_page = _screenshots(stack, worked.flow_run_id, worked.id, tmp_path)
     assert all(key in run_page for key in keys), "the run's Artifacts tab lists the campaign's artifacts"
-    assert "截至 2024-06-12 周三 09:00" in summary_page and "逾期未报（" in summary_page
+    assert "截至 2024-06-12 周三 09:00" in summary_page and "逾期未报（280 项）" in summary_page
     if os.environ.get("DUBAN_UPDATE_DOCS") == "1":
         for name in ("prefect-ui-artifacts.png", "prefect-ui-summary.png"):
             shutil.copyfile(tmp_path / name, ROOT / "docs" / name)
 
 
-def test_a_submission_is_announced_as_an_event(stack, tmp_path):
-    sheet = tmp_path / "乐平镇自查评分表.pdf"
-    sheet.write_bytes(b"%PDF-1.4\n% self-assessment score sheet\n")
-    out = stack.run("duban", "submit", str(JINZHONG), "--unit", "140724100", "--item", "self_score_sheet",
-                    "--file", str(sheet), "--at", "2024-06-12 10:00")  # fmt: skip
-    assert "已报送" in out
-    [event] = events(stack, "duban.submission.received")
-    assert related(event, "unit") == ["duban.unit.140724100"]
-    assert related(event, "campaign") == [f"duban.campaign.{CAMPAIGN}"]
-    assert event.payload["late"] is True and event.payload["item"] == "self_score_sheet"
+async def _artifacts(client, keys: list[str], runs: list[UUID]) -> dict[str, list]:
+    """The runs' artifacts under `keys`, oldest first per key."""
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    wanted = ArtifactFilter(key=ArtifactFilterKey(any_=keys), flow_run_id=ArtifactFilterFlowRunId(any_=runs))
+    found = await client.read_artifacts(artifact_filter=wanted, sort=ArtifactSort.CREATED_DESC)
+    grouped: dict[str, list] = {}
+    for artifact in sorted(found, key=lambda a: a.created):
+        grouped.setdefault(artifact.key, []).append(artifact)
+    return grouped
 
 
 def test_duban_deploy_registers_the_plan_instants_and_remove_pauses_them(stack):
