@@ -91,7 +91,7 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
         overdue_where = and_(where, _A.c.state == State.overdue.value)
         overdue_total = conn.execute(select(func.count()).where(overdue_where)).scalar_one()
         overdue = conn.execute(select(_A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.due_at).where(overdue_where)
-                               .order_by(_A.c.due_at, _A.c.unit_code).limit(LISTED)).all()  # fmt: skip
+                               .order_by(_A.c.due_at, _A.c.unit_code, _A.c.id).limit(LISTED)).all()  # fmt: skip
         escalations = conn.execute(
             select(_A.c.unit_code, _A.c.item_id, _I.c.recipient, _I.c.step, _I.c.event_at)
             .join(_A, _A.c.id == _I.c.assignment_id)
@@ -151,7 +151,9 @@ def summary_markdown(view: CampaignView, changes: dict[str, int] | None = None, 
         "",
     ]
     if changes is not None:
-        done = "，".join(f"{KIND_CN.get(k, k)} {v}" for k, v in changes.items() if v) or "无状态变化"
+        order = ["opened", "reminder", "overdue", "escalation"]
+        ordered = sorted(changes.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+        done = "，".join(f"{KIND_CN.get(k, k)} {v}" for k, v in ordered if v) or "无状态变化"
         lines += [f"本次巡检：{done}；生成消息 {messages or 0} 条。", ""]
     lines += ["| 阶段 | 应报 | 已报 | 逾期报送 | 逾期未报 | 办理中 | 完成率 |", "|---|---:|---:|---:|---:|---:|---:|"]
     for stage in view.stages:

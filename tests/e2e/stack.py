@@ -2,7 +2,7 @@
 the `duban-process` work pool, a worker, duban's schema migrated, prefect.yaml deployed.
 
 Every process starts in its own session and is stopped by its group id, so nothing outlives the stack.
-Analytics are off and every address is 127.0.0.1: nothing leaves the machine.
+Analytics are off, every address is 127.0.0.1, and HTTP to anywhere else goes to a closed local proxy port.
 """
 
 from __future__ import annotations
@@ -38,7 +38,12 @@ class Stack:
         self.api = f"http://127.0.0.1:{self.port}/api"
         self.ui = f"http://127.0.0.1:{self.port}"
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DUBAN_"))},
+            **{k: v for k, v in os.environ.items()
+               if not k.startswith(("PREFECT_", "DUBAN_")) and k != "PYTHONDONTWRITEBYTECODE"},
+            # compiled modules, as an installed duban has them, kept with the stack (not in the checkout)
+            "PYTHONPYCACHEPREFIX": str(home / "pycache"),
+            # any HTTP client that tried to leave the machine would meet a closed port
+            "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost",
             "PREFECT_HOME": str(home / "prefect"),
             "PREFECT_API_URL": self.api,
             "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db,
