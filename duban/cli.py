@@ -40,6 +40,11 @@ app.add_typer(rollup_app, name="rollup")
 from duban.cli_portal import app as portal_app  # noqa: E402
 
 app.add_typer(portal_app, name="portal")
+
+
+from duban.cli_db import app as db_app  # noqa: E402
+
+app.add_typer(db_app, name="db")
 console = Console()
 err = Console(stderr=True)
 
@@ -201,6 +206,9 @@ def submit(
     except DubanError as exc:
         _fail(exc)
     show.print_receipt(console, receipt, settings.timezone)
+    from flows.events import submission_received
+
+    submission_received(engine, campaign_id, unit, item, receipt)
 
 
 @app.command()
@@ -336,6 +344,11 @@ def serve(
     from duban.cli_portal import serve_command
 
     serve_command(host, port, as_of)
+
+
+from duban.cli_deploy import deploy  # noqa: E402  (duban deploy SPEC: a campaign on the Prefect server)
+
+app.command("deploy")(deploy)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -65,6 +65,9 @@ def compose_messages(
             params += recipients
         sql += " ORDER BY i.recipient, a.stage_order, i.id"
         if is_postgres(conn):
+            # Composers of one campaign take turns: two at once would each take part of a unit's intents
+            # and send it two messages for one tick. The second finds them composed already.
+            codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.compose.{campaign_id}",))
             sql += " FOR UPDATE OF i SKIP LOCKED"
         groups: dict[str, list] = defaultdict(list)
         for row in codec.select(sql, params):

@@ -8,7 +8,8 @@
     ├── PlanError          a spec that validates cannot be expanded (a cycle of relative dues …)
     ├── StoreError         the database does not hold what the command needs (campaign not planned …)
     ├── SubmissionError    a submission is refused (unknown item, wrong format, bad metric …)
-    └── LinkError          a unit link (portal token) is tampered with, expired or revoked
+    ├── LinkError          a unit link (portal token) is tampered with, expired or revoked
+    └── DeployError        the Prefect server cannot take a deployment (none configured, unreachable, no pool)
 
 The CLI catches only these, prints the class name and message in red, and exits 1. Errors a unit's staff can
 meet on the portal also carry `cn`, the same message in Chinese.
@@ -108,3 +109,7 @@ class LinkError(DubanError):
         super().__init__(message)
         self.cn = cn
         self.reason = reason
+
+
+class DeployError(DubanError):
+    """The Prefect server cannot take a deployment: none configured, not reachable, or no work pool."""

@@ -41,6 +41,11 @@ def ensure_planned(
 def campaign_id_for(engine: Engine, ref: str, *, now: datetime, calendar_file: Path | None = None) -> str:
     """A campaign id from a spec path (planning it on first use) or from an id already in the database."""
     if ref.endswith((".yaml", ".yml")) or Path(ref).is_file():
+        spec = load_spec(ref)
+        with engine.connect() as conn:
+            stored = conn.execute(select(CampaignRow.spec_sha256).where(CampaignRow.id == spec.campaign.id)).scalar()
+        if stored == spec.sha256:
+            return spec.campaign.id  # planned from this very file already: a tick need not expand it again
         return ensure_planned(engine, ref, now=now, calendar_file=calendar_file).campaign_id
     with engine.connect() as conn:
         found = conn.execute(select(CampaignRow.id).where(CampaignRow.id == ref)).scalar()

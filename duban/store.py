@@ -1,8 +1,10 @@
 """The database: engines for SQLite (default) and Postgres, a unit of work, and keeping a plan.
 
 A unit of work commits everything or nothing: a tick's transitions, intents and messages land together.
-On SQLite every transaction begins IMMEDIATE (one writer at a time, no upgrade deadlocks); on Postgres the
-tick locks the rows it changes (FOR UPDATE SKIP LOCKED), so two workers never apply a transition twice.
+On SQLite every transaction begins IMMEDIATE (one writer at a time, no upgrade deadlocks); on Postgres two
+workers ticking one campaign take turns per stage and per compose (advisory locks) and lock the rows they
+change, so no transition is applied twice and each unit still gets one message per tick.
+The schema comes from Alembic revisions (duban/migrate.py); a fresh database is created at the newest one.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select
-from sqlmodel import SQLModel
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, text
 
 from duban.errors import StoreError
 from duban.fastsql import Codec
@@ -65,14 +66,23 @@ def make_engine(url: str) -> Engine:
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
-    """One engine per URL per process, tables created."""
+    """One engine per URL per process, its schema current.
+
+    An empty database is created at the newest revision; the embedded SQLite file is upgraded in place; a
+    Postgres database that lags is refused with the command that upgrades it (`duban db upgrade`).
+    """
+    from duban.migrate import ensure_schema
+
     engine = make_engine(url)
-    init_db(engine)
+    ensure_schema(engine, upgrade=engine.dialect.name == "sqlite")
     return engine
 
 
 def init_db(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    """Create every table of an empty database at once, stamped with the newest migration."""
+    from duban.migrate import create_fresh
+
+    create_fresh(engine)
 
 
 @contextmanager
@@ -103,6 +113,8 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
     """
     campaign = plan.campaign
     with unit_of_work(engine) as conn:
+        if is_postgres(conn):  # two workers planning one campaign at once: the second waits, then finds it planned
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": f"duban.plan.{campaign.id}"})
         existing = conn.execute(select(CampaignRow.spec_sha256).where(CampaignRow.id == campaign.id)).scalar()
         if existing is not None and not replace:
             if existing == spec.sha256:

@@ -32,6 +32,7 @@ class StageTick:
     examined: int = 0
     events: Counter = field(default_factory=Counter)
     intents: int = 0
+    overdue: list[tuple[str, str, str]] = field(default_factory=list)  # (unit, item, instance) that slipped now
 
     @property
     def transitions(self) -> int:
@@ -39,7 +40,7 @@ class StageTick:
 
 
 _SELECT_DUE = (
-    "SELECT id, unit_code, state, open_at, due_at, CAST(reminders AS TEXT) AS reminders, "
+    "SELECT id, unit_code, item_id, instance, state, open_at, due_at, CAST(reminders AS TEXT) AS reminders, "
     "CAST(escalations AS TEXT) AS escalations, reminders_done, escalations_done "
     "FROM assignment WHERE campaign_id = ? AND stage_id = ? AND next_event_at <= ? ORDER BY next_event_at, id"
 )
@@ -54,6 +55,10 @@ def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime,
     result = StageTick(stage_id)
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
+        if is_postgres(conn):
+            # Two workers ticking one stage at once take turns, so the second finds the stage done rather than
+            # half of it, and each unit still gets one message per tick (SQLite's IMMEDIATE transactions queue).
+            codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.tick.{campaign_id}.{stage_id}",))
         sql = _SELECT_DUE + (" FOR UPDATE SKIP LOCKED" if is_postgres(conn) else "")
         rows = codec.select(sql, (campaign_id, stage_id, codec.instant(as_of)))
         now = codec.instant(as_of)
@@ -70,6 +75,8 @@ def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime,
             if not outcome.transitions:
                 continue
             updates.append((*outcome.update, now, row.id))
+            if outcome.overdue:
+                result.overdue.append((row.unit_code, row.item_id, row.instance))
             transitions.extend((campaign_id, row.id, *part, now, actor) for part in outcome.transitions)
             if outcome.unit_intent:
                 intents.append((campaign_id, row.id, row.unit_code, *outcome.unit_intent, now))
@@ -94,6 +101,7 @@ class _Outcome:
     unit_intent: tuple | None  # (kind, step, event_at) for the unit itself
     escalation_intents: list[tuple]  # (recipient, kind, step, event_at)
     count: int = 0
+    overdue: bool = False  # the assignment slipped past its due in this tick
 
 
 def _outcome(codec: Codec, row, as_of: datetime) -> _Outcome:
@@ -117,6 +125,7 @@ def _outcome(codec: Codec, row, as_of: datetime) -> _Outcome:
         transitions=[(c.event.value, c.step, c.from_state.value, c.to_state.value, codec.instant(c.at)) for c in changes],
         unit_intent=unit_intent,
         escalation_intents=escalation_intents,
+        overdue=any(c.event is EventKind.overdue for c in changes),
     )  # fmt: skip
 
 

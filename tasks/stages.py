@@ -28,7 +28,8 @@ def ensure_campaign(spec: str, now: datetime) -> str:
 def tick_stage_task(campaign_id: str, stage_id: str, as_of: datetime) -> dict:
     """Apply the stage's due transitions and write their intents (one transaction; safe to retry)."""
     result = tick_stage(_engine(), campaign_id, stage_id, as_of)
-    return {"stage": stage_id, "examined": result.examined, "events": dict(result.events), "intents": result.intents}
+    return {"stage": stage_id, "examined": result.examined, "events": dict(result.events), "intents": result.intents,
+            "overdue": result.overdue}  # fmt: skip
 
 
 @task(name="compose-messages", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])

@@ -110,3 +110,31 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A factory of fresh, empty Postgres databases (URL by driver: 'psycopg' or 'asyncpg'), dropped at the end."""
+    import sqlalchemy
+
+    if not _pg_available():
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: the production path must be tested")
+    admin = sqlalchemy.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    made = []
+
+    def make(purpose: str, driver: str = "psycopg") -> str:
+        name = f"duban_{purpose}_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+        made.append(name)
+        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("+psycopg", f"+{driver}")
+        return f"{base}/{name}"
+
+    yield make
+    with admin.connect() as conn:
+        for name in made:
+            conn.execute(sqlalchemy.text(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            ))  # fmt: skip
+            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()

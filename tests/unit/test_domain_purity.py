@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ADAPTERS = {"cli.py", "cli_outbox.py", "demo.py", "web", "notify_apprise.py", "channels.py"}
+ADAPTERS = {"cli.py", "cli_outbox.py", "demo.py", "web", "notify_apprise.py", "channels.py",
+            "migrations"}  # migrations: Alembic scripts that duban.migrate runs, not modules to import
 FORBIDDEN = ("prefect", "apprise", "fastapi")
 
 

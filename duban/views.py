@@ -1,0 +1,195 @@
+"""What operators see of a campaign after a tick (进度看板): progress per stage, 红黄绿 per unit, the overdue
+list and the escalations. Pure data and text; the flows show it as Prefect artifacts.
+
+Read from the states the database holds, so it is exact right after a tick at `as_of` and costs a few
+grouped queries even for a national campaign.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, func, select
+
+from duban.campaigns import PlannedCampaign, load_campaign
+from duban.instants import fmt, utc
+from duban.messages import KIND_CN
+from duban.state import STATE_CN, Color, State, color, worst
+from duban.tables import Assignment, Intent
+
+_A, _I = Assignment.__table__, Intent.__table__
+# Words, not coloured emoji: the bureaus' intranet desktops often lack an emoji font, and 红黄绿 reads at a glance.
+DOT = {Color.red: "红", Color.yellow: "黄", Color.green: "绿", Color.grey: "未开始"}
+ROWS_SHOWN = 300  # units in the table artifact, the reddest first; the counts cover them all
+LISTED = 30  # overdue items and escalations listed in the summary
+_DONE = (State.submitted, State.late, State.excused)
+
+
+@dataclass
+class StageProgress:
+    stage_id: str
+    name: str
+    states: Counter
+
+    @property
+    def total(self) -> int:
+        return sum(self.states.values())
+
+    @property
+    def done(self) -> int:
+        return sum(self.states[s] for s in _DONE)
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.done / self.total, 1) if self.total else 0.0
+
+
+@dataclass
+class UnitRow:
+    code: str
+    display: str
+    level: str | None
+    stages: dict[str, Color] = field(default_factory=dict)
+    states: Counter = field(default_factory=Counter)
+
+    @property
+    def overall(self) -> Color:
+        return worst(list(self.stages.values()))
+
+
+@dataclass
+class CampaignView:
+    campaign: PlannedCampaign
+    as_of: datetime
+    stages: list[StageProgress]
+    units: list[UnitRow]
+    overdue_total: int
+    overdue: list[tuple[str, str, str, datetime]]  # (unit code, stage id, item id, due), longest overdue first
+    escalations: list[tuple[str, str, str, int, datetime]]  # (unit, item, recipient, step, event_at), last day
+
+    @property
+    def key(self) -> str:
+        return artifact_key(self.campaign.id)
+
+
+def artifact_key(*parts: str) -> str:
+    """A stable Prefect artifact key: lowercase letters, digits and dashes."""
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower())).strip("-")
+
+
+def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> CampaignView:
+    """The campaign as the database holds it after a tick at `as_of`."""
+    as_of = utc(as_of)
+    campaign = load_campaign(engine, campaign_id)
+    where = _A.c.campaign_id == campaign_id
+    with engine.connect() as conn:
+        groups = conn.execute(select(_A.c.unit_code, _A.c.stage_id, _A.c.state, func.count())
+                              .where(where).group_by(_A.c.unit_code, _A.c.stage_id, _A.c.state)).all()  # fmt: skip
+        overdue_where = and_(where, _A.c.state == State.overdue.value)
+        overdue_total = conn.execute(select(func.count()).where(overdue_where)).scalar_one()
+        overdue = conn.execute(select(_A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.due_at).where(overdue_where)
+                               .order_by(_A.c.due_at, _A.c.unit_code, _A.c.id).limit(LISTED)).all()  # fmt: skip
+        escalations = conn.execute(
+            select(_A.c.unit_code, _A.c.item_id, _I.c.recipient, _I.c.step, _I.c.event_at)
+            .join(_A, _A.c.id == _I.c.assignment_id)
+            .where(_I.c.campaign_id == campaign_id, _I.c.kind == "escalation",
+                   _I.c.created_at > as_of - timedelta(days=1), _I.c.created_at <= as_of)
+            .order_by(_I.c.event_at.desc(), _A.c.unit_code, _I.c.recipient).limit(LISTED)
+        ).all()  # fmt: skip
+    by_stage: dict[str, Counter] = defaultdict(Counter)
+    units: dict[str, UnitRow] = {}
+    per_unit_stage: dict[tuple[str, str], list[Color]] = defaultdict(list)
+    for unit_code, stage_id, state, count in groups:
+        state = State(state)
+        by_stage[stage_id][state] += count
+        recipient = campaign.units.get(unit_code)
+        row = units.get(unit_code) or units.setdefault(unit_code, UnitRow(
+            unit_code, campaign.display(unit_code), recipient.level if recipient else None))  # fmt: skip
+        row.states[state] += count
+        per_unit_stage[(unit_code, stage_id)].append(color(state))
+    for (unit_code, stage_id), colours in per_unit_stage.items():
+        units[unit_code].stages[stage_id] = worst(colours)
+    stages = [StageProgress(s.id, s.name, by_stage.get(s.id, Counter())) for s in campaign.spec.stages]
+    order = {code: index for index, code in enumerate(campaign.units)}
+    rank = {Color.red: 0, Color.yellow: 1, Color.green: 2, Color.grey: 3}
+    rows = sorted(units.values(), key=lambda u: (rank[u.overall], order.get(u.code, len(order))))
+    return CampaignView(campaign, as_of, stages, rows, overdue_total, [tuple(r) for r in overdue],
+                        [tuple(r) for r in escalations])  # fmt: skip
+
+
+def unit_table(view: CampaignView) -> list[dict[str, str | int]]:
+    """One row per unit (the reddest first, at most ROWS_SHOWN): its colour per stage and its counts."""
+    table = []
+    for unit in view.units[:ROWS_SHOWN]:
+        row: dict[str, str | int] = {"单位": unit.display, "代码": unit.code, "总体": DOT[unit.overall]}
+        for stage in view.stages:
+            colour = unit.stages.get(stage.stage_id)
+            row[stage.name] = DOT[colour] if colour else "—"
+        row["应报"] = sum(unit.states.values())
+        row["已报"] = sum(unit.states[s] for s in _DONE)
+        row["逾期未报"] = unit.states[State.overdue]
+        table.append(row)
+    return table
+
+
+def colour_counts(view: CampaignView) -> Counter:
+    """How many units are 红, 黄, 绿 and not yet open, by their worst stage."""
+    return Counter(unit.overall for unit in view.units)
+
+
+def summary_markdown(view: CampaignView, changes: dict[str, int] | None = None, messages: int | None = None) -> str:
+    """The operators' summary: where each stage stands, who is overdue longest, who was escalated."""
+    c, tz = view.campaign, view.campaign.tz
+    counts = colour_counts(view)
+    lines = [
+        f"# {c.spec.title}",
+        f"{c.spec.issuer} · 截至 **{fmt(view.as_of, tz)}** · 单位 {len(view.units)} 个："
+        + "，".join(f"{DOT[k]} {counts[k]}" for k in (Color.red, Color.yellow, Color.green, Color.grey)),
+        "",
+    ]
+    if changes is not None:
+        order = ["opened", "reminder", "overdue", "escalation"]
+        ordered = sorted(changes.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+        done = "，".join(f"{KIND_CN.get(k, k)} {v}" for k, v in ordered if v) or "无状态变化"
+        lines += [f"本次巡检：{done}；生成消息 {messages or 0} 条。", ""]
+    lines += ["| 阶段 | 应报 | 已报 | 逾期报送 | 逾期未报 | 办理中 | 完成率 |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for stage in view.stages:
+        s = stage.states
+        lines.append(f"| {stage.name} | {stage.total} | {stage.done} | {s[State.late]} | {s[State.overdue]} | "
+                     f"{s[State.open] + s[State.due_soon]} | {stage.percent:g}% |")  # fmt: skip
+    names = {stage.stage_id: stage.name for stage in view.stages}
+    items = {item.id: item.name for _stage, item in c.spec.items()}
+    lines += ["", f"## 逾期未报（{view.overdue_total} 项）"]
+    if not view.overdue:
+        lines.append("无。")
+    grouped: dict[tuple, list[str]] = {}  # a unit's items of one stage and due on one line
+    for code, stage_id, item_id, due in view.overdue:
+        grouped.setdefault((code, stage_id, due), []).append(items.get(item_id, item_id))
+    for (code, stage_id, due), names_of_items in grouped.items():
+        days = (view.as_of - utc(due)).total_seconds() / 86400
+        lines.append(f"- {c.display(code)}：{names.get(stage_id, stage_id)} · {'、'.join(names_of_items)}，"
+                     f"截止 {fmt(due, tz)}，已逾期 {days:.1f} 天")  # fmt: skip
+    if view.overdue_total > len(view.overdue):
+        lines.append(f"- ……另有 {view.overdue_total - len(view.overdue)} 项（见单位表）")
+    lines += ["", "## 近24小时催办"]
+    if not view.escalations:
+        lines.append("无。")
+    escalated: dict[tuple, list[str]] = {}
+    for code, item_id, recipient, step, event_at in view.escalations:
+        escalated.setdefault((code, recipient, step, event_at), []).append(items.get(item_id, item_id))
+    for (code, recipient, step, event_at), names_of_items in escalated.items():
+        lines.append(f"- {c.display(code)} · {'、'.join(names_of_items)}：第{step + 1}次催办 → "
+                     f"{c.display(recipient)}（{fmt(event_at, tz)}）")  # fmt: skip
+    if len(view.units) > ROWS_SHOWN:
+        lines += ["", f"单位表列出最需关注的 {ROWS_SHOWN} 个单位（共 {len(view.units)} 个）。"]
+    return "\n".join(lines) + "\n"
+
+
+def stage_description(stage: StageProgress) -> str:
+    """One line under a stage's progress bar."""
+    s = stage.states
+    return (f"{stage.name}：已报 {stage.done}/{stage.total}，逾期未报 {s[State.overdue]}，"
+            f"办理中 {s[State.open] + s[State.due_soon]}，{STATE_CN[State.pending]} {s[State.pending]}")  # fmt: skip

@@ -1,0 +1,91 @@
+"""duban's events in Prefect, for operators' automations (a stage opened, an item slipped, a submission came in).
+
+    duban.stage.opened          resource duban.stage.<campaign>.<stage>
+    duban.assignment.overdue    resource duban.assignment.<campaign>.<unit>.<item>[.<instance>]
+    duban.submission.received   resource duban.submission.<campaign>.<submission id>
+
+Each names its campaign (`duban.campaign.<id>`, role `campaign`) and, where one unit is concerned, the unit
+(`duban.unit.<code>`, role `unit`) as related resources, so an automation can match "any overdue item of
+昔阳县" or "every submission of this campaign". Emitted inside a flow run they also carry the run.
+The domain reports what happened; only this adapter talks to Prefect (the CLI and the portal call it).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from prefect.events import Event, emit_event
+from prefect.events.worker import EventsWorker, should_emit_events_to_running_server
+from sqlalchemy import Engine
+
+from duban.campaigns import PlannedCampaign, load_campaign
+from duban.submit import Receipt
+
+MAX_OVERDUE_EVENTS = 500  # per tick: an overdue wave of a national campaign is summed up in the artifacts
+log = logging.getLogger("duban.events")
+
+
+def campaign_resource(campaign: PlannedCampaign) -> dict[str, str]:
+    return {"prefect.resource.id": f"duban.campaign.{campaign.id}", "prefect.resource.role": "campaign",
+            "prefect.resource.name": campaign.spec.title}  # fmt: skip
+
+
+def unit_resource(campaign: PlannedCampaign, code: str) -> dict[str, str]:
+    return {"prefect.resource.id": f"duban.unit.{code}", "prefect.resource.role": "unit",
+            "prefect.resource.name": campaign.display(code)}  # fmt: skip
+
+
+def stage_opened(campaign: PlannedCampaign, stage_id: str, assignments: int, as_of: datetime) -> Event | None:
+    """A stage's assignments opened in this tick."""
+    stage = next(s for s in campaign.spec.stages if s.id == stage_id)
+    resource = {"prefect.resource.id": f"duban.stage.{campaign.id}.{stage_id}", "prefect.resource.name": stage.name}
+    return emit_event(
+        event="duban.stage.opened",
+        resource=resource,
+        related=[campaign_resource(campaign)],
+        payload={"campaign": campaign.id, "stage": stage_id, "assignments": assignments, "as_of": as_of.isoformat()},
+    )
+
+
+def assignments_overdue(campaign: PlannedCampaign, stage_id: str, slipped: list, as_of: datetime) -> int:
+    """One event per unit's item that slipped past its due in this tick (at most MAX_OVERDUE_EVENTS)."""
+    items = {item.id: item.name for _stage, item in campaign.spec.items()}
+    for unit_code, item_id, instance in slipped[:MAX_OVERDUE_EVENTS]:
+        suffix = f".{instance}" if instance else ""
+        emit_event(
+            event="duban.assignment.overdue",
+            resource={"prefect.resource.id": f"duban.assignment.{campaign.id}.{unit_code}.{item_id}{suffix}",
+                      "prefect.resource.name": f"{campaign.display(unit_code)} · {items.get(item_id, item_id)}"},
+            related=[campaign_resource(campaign), unit_resource(campaign, unit_code)],
+            payload={"campaign": campaign.id, "stage": stage_id, "unit": unit_code, "item": item_id,
+                     "instance": instance, "as_of": as_of.isoformat()},
+        )  # fmt: skip
+    if len(slipped) > MAX_OVERDUE_EVENTS:
+        log.warning("%s: %d items slipped in stage %s; events for the first %d, the artifacts count them all",
+                    campaign.id, len(slipped), stage_id, MAX_OVERDUE_EVENTS)  # fmt: skip
+    return min(len(slipped), MAX_OVERDUE_EVENTS)
+
+
+def submission_received(
+    engine: Engine, campaign_id: str, unit_code: str, item_id: str, receipt: Receipt
+) -> Event | None:
+    """Announce a recorded submission, when a Prefect server is configured (PREFECT_API_URL); else nothing.
+
+    Outside a flow run (the CLI, the portal) the event is sent before returning.
+    """
+    if not should_emit_events_to_running_server():
+        return None  # the embedded default has no server to tell; starting one per submission would cost seconds
+    campaign = load_campaign(engine, campaign_id)
+    items = {item.id: item.name for _stage, item in campaign.spec.items()}
+    name = f"{campaign.display(unit_code)} · {items.get(item_id, item_id)} 第{receipt.version}版"
+    event = emit_event(
+        event="duban.submission.received",
+        resource={"prefect.resource.id": f"duban.submission.{campaign_id}.{receipt.submission_id}",
+                  "prefect.resource.name": name},
+        related=[campaign_resource(campaign), unit_resource(campaign, unit_code)],
+        payload={"campaign": campaign_id, "unit": unit_code, "item": item_id, "version": receipt.version,
+                 "late": receipt.late, "state": receipt.state.value, "submitted_at": receipt.submitted_at.isoformat()},
+    )  # fmt: skip
+    EventsWorker.drain_all(timeout=10, at_exit=False)
+    return event

@@ -1,0 +1,58 @@
+"""What a tick shows in the Prefect UI: the campaign's artifacts (stable keys, on the flow run) and its events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from duban.campaigns import load_campaign
+from duban.settings import get_settings
+from duban.store import engine_for
+from duban.views import artifact_key, campaign_view, stage_description, summary_markdown, unit_table
+from flows import events
+
+
+def _engine():
+    return engine_for(get_settings().resolved_database_url)
+
+
+def publish_artifacts(campaign_id: str, as_of: datetime, stages: list[dict], messages: int) -> dict[str, str]:
+    """Progress per stage, the 红黄绿 unit table and the summary, each under the campaign's stable keys.
+
+    Called from the flow itself (not a task), so the artifacts sit on the tick's flow run where operators
+    look; a failure here fails the run visibly, and the next tick publishes again.
+    """
+    view = campaign_view(_engine(), campaign_id, as_of)
+    keys = {}
+    for stage in view.stages:
+        key = keys[stage.stage_id] = artifact_key(campaign_id, stage.stage_id, "progress")
+        create_progress_artifact(stage.percent, key=key, description=stage_description(stage))
+    changes: dict[str, int] = {}
+    for stage in stages:
+        for event, count in stage["events"].items():
+            changes[event] = changes.get(event, 0) + count
+    keys["units"] = artifact_key(campaign_id, "units")
+    create_table_artifact(unit_table(view), key=keys["units"],
+                          description=f"{view.campaign.spec.title}：各单位红黄绿（最需关注的在前）")  # fmt: skip
+    keys["summary"] = artifact_key(campaign_id, "summary")
+    create_markdown_artifact(summary_markdown(view, changes, messages), key=keys["summary"],
+                             description=f"{view.campaign.spec.title}：进度、逾期未报、催办")  # fmt: skip
+    return keys
+
+
+@task(name="emit-events", cache_policy=NO_CACHE)
+def emit_events(campaign_id: str, as_of: datetime, stages: list[dict]) -> dict[str, int]:
+    """duban.stage.opened per stage that opened, duban.assignment.overdue per item that slipped."""
+    campaign = load_campaign(_engine(), campaign_id)
+    sent = {"duban.stage.opened": 0, "duban.assignment.overdue": 0}
+    for stage in stages:
+        if stage["events"].get("opened"):
+            events.stage_opened(campaign, stage["stage"], stage["events"]["opened"], as_of)
+            sent["duban.stage.opened"] += 1
+        if stage["overdue"]:
+            slipped = events.assignments_overdue(campaign, stage["stage"], stage["overdue"], as_of)
+            sent["duban.assignment.overdue"] += slipped
+    return sent

@@ -1,0 +1,259 @@
+"""Production, end to end, as the README's administrator builds it: `prefect server` on Postgres, the process
+pool, a worker, `duban db upgrade`, `prefect deploy --all` from prefect.yaml; ticks triggered through the
+server run on the worker against duban's own Postgres database, and the operators' view is checked through
+the Prefect API (runs, artifacts, events) and in the Prefect UI in headless Chromium.
+
+Set DUBAN_UPDATE_DOCS=1 to refresh docs/prefect-ui-artifacts.png from this run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import time
+from uuid import UUID
+
+import pytest
+from prefect.client.orchestration import PrefectClient
+from sqlalchemy import create_engine, func, select
+
+from duban.tables import OutboxMessage, TransitionRow
+from tests.conftest import JINZHONG, ROOT
+from tests.e2e.stack import Stack
+from tests.integration.helpers import at
+
+pytestmark = pytest.mark.prefect
+CAMPAIGN = "jinzhong-2024-lookback"
+DEPLOYMENT = f"campaign-tick/{CAMPAIGN}"
+STAGES = ["self-assessment", "county-check", "city-check", "materials"]
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def api(stack: Stack, work):
+    """Run `work(client)` against the stack's server."""
+
+    async def go():
+        async with PrefectClient(api=stack.api) as client:
+            return await work(client)
+
+    return asyncio.run(go())
+
+
+def tick(stack: Stack, *instants: str, timeout: float = 120) -> list:
+    """Trigger one tick run per instant on the campaign's deployment, all at once, and wait for them."""
+
+    async def work(client):
+        deployment = await client.read_deployment_by_name(DEPLOYMENT)
+        runs = [await client.create_flow_run_from_deployment(deployment.id, parameters={"as_of": at(t).isoformat()})
+                for t in instants]  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = [await client.read_flow_run(run.id) for run in runs]
+            if all(run.state.type.value in FINAL for run in runs):
+                return runs
+            await asyncio.sleep(0.5)
+        raise AssertionError(f"tick runs not finished after {timeout} s: {[r.state.name for r in runs]}")
+
+    return api(stack, work)
+
+
+def events(stack: Stack, name: str, expected: int = 1) -> list:
+    """The events named `name`, once at least `expected` have been persisted (the server writes in batches)."""
+    from prefect.events.filters import EventFilter, EventNameFilter
+
+    async def work(client):
+        page = await client.read_events(filter=EventFilter(event=EventNameFilter(name=[name])), limit=50)
+        found = list(page.events)
+        while page.next_page:
+            page = await client.read_events_page(page.next_page)
+            found += page.events
+        return found
+
+    deadline = time.monotonic() + 20
+    while len(found := api(stack, work)) < expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return found
+
+
+def related(event, role: str) -> list[str]:
+    return [r.id for r in event.related if r.role == role]
+
+
+@pytest.fixture(scope="module")
+def stack(pg_database, tmp_path_factory):
+    started = time.monotonic()
+    home = tmp_path_factory.mktemp("production")
+    with Stack(home, pg_database("prefect", "asyncpg"), pg_database("worker")) as running:
+        running.timings["ready"] = round(time.monotonic() - started, 1)
+        yield running
+    assert running.leftovers() == [], "a process of the stack outlived it"
+    print(f"\nproduction stack timings (s): {running.timings}, total {time.monotonic() - started:.1f}")
+
+
+def test_prefect_yaml_deploys_the_table_of_deployments(stack):
+    async def work(client):
+        found = {}
+        for name in (DEPLOYMENT, "dispatch-outbox/dispatch-outbox", "daily-digest/daily-digest"):
+            deployment = await client.read_deployment_by_name(name)
+            found[name] = (deployment, await client.read_deployment_schedules(deployment.id))
+        return found
+
+    found = api(stack, work)
+    crons = {name: sorted((s.schedule.cron, s.schedule.timezone) for s in schedules if hasattr(s.schedule, "cron"))
+             for name, (_d, schedules) in found.items()}  # fmt: skip
+    assert crons == {DEPLOYMENT: [("*/10 * * * *", "Asia/Shanghai")],
+                     "dispatch-outbox/dispatch-outbox": [("* * * * *", "Asia/Shanghai")],
+                     "daily-digest/daily-digest": [("30 8 * * *", "Asia/Shanghai")]}  # fmt: skip
+    deployment, schedules = found[DEPLOYMENT]
+    assert deployment.work_pool_name == "duban-process"
+    assert deployment.parameters == {"spec": "campaign_specs/jinzhong-2024-lookback.yaml"}
+    [rrule] = [s.schedule for s in schedules if hasattr(s.schedule, "rrule")]
+    assert rrule.timezone == "Asia/Shanghai" and rrule.rrule.count(",") == 18  # the plan's 19 instants
+
+
+def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_and_the_ui(stack, tmp_path):
+    [first] = tick(stack, "2024-05-10 08:30")
+    assert first.state.type.value == "COMPLETED", stack.log("worker")[-3000:]
+    assert first.name == "jinzhong-2024-lookback @ 2024-05-10 周五 08:30"
+
+    # 乐平镇 hands in both self-assessment items on time through the CLI; each submission is announced
+    sheet = tmp_path / "乐平镇自查评分表.pdf"
+    sheet.write_bytes(b"%PDF-1.4\n% self-assessment score sheet\n")
+    for item, moment in (("self_score_sheet", "2024-05-20 10:00"), ("self_report", "2024-05-21 16:30")):
+        out = stack.run("duban", "submit", str(JINZHONG), "--unit", "140724100", "--item", item, "--file", str(sheet),
+                        "--at", moment)  # fmt: skip
+        assert "已报送" in out
+    received = events(stack, "duban.submission.received", expected=2)
+    assert {e.payload["item"] for e in received} == {"self_score_sheet", "self_report"}
+    assert all(related(e, "unit") == ["duban.unit.140724100"] and not e.payload["late"] for e in received)
+    assert all(related(e, "campaign") == [f"duban.campaign.{CAMPAIGN}"] for e in received)
+
+    # two workers' ticks at one instant (the ten-minute schedule and an exact one) apply everything once
+    both = tick(stack, "2024-06-12 09:00", "2024-06-12 09:00")
+    assert [run.state.type.value for run in both] == ["COMPLETED", "COMPLETED"], stack.log("worker")[-3000:]
+    stack.timings["tick run (s)"] = [round(r.total_run_time.total_seconds(), 2) for r in (first, *both)]
+    engine = create_engine(stack.env["DUBAN_DATABASE_URL"])
+    with engine.connect() as conn:
+        t = TransitionRow.__table__
+        twice = conn.execute(select(t.c.assignment_id, t.c.event, t.c.step).group_by(t.c.assignment_id, t.c.event,
+                             t.c.step).having(func.count() > 1)).all()  # fmt: skip
+        o = OutboxMessage.__table__
+        per_unit = conn.execute(select(o.c.recipient, func.count()).where(o.c.created_at == at("2024-06-12 09:00"))
+                                .group_by(o.c.recipient).having(func.count() > 1)).all()  # fmt: skip
+        opened = conn.execute(select(func.count()).where(t.c.event == "opened")).scalar_one()
+    engine.dispose()
+    assert twice == [] and per_unit == [] and opened == 324
+
+    keys = [f"{CAMPAIGN}-{stage}-progress" for stage in STAGES] + [f"{CAMPAIGN}-units", f"{CAMPAIGN}-summary"]
+    artifacts = api(stack, lambda client: _artifacts(client, keys, [run.id for run in both]))
+    latest = {key: versions[-1] for key, versions in artifacts.items()}
+    assert sorted(latest) == sorted(keys)
+    assert latest[f"{CAMPAIGN}-self-assessment-progress"].data == round(100 * 2 / 260, 1)
+    units = json.loads(latest[f"{CAMPAIGN}-units"].data)
+    assert len(units) == 131 and {"规范化建设自评阶段", "应报", "已报", "逾期未报"} <= set(units[0])
+    assert units[0]["总体"] == "红" and any(row["单位"].startswith("昔阳县") for row in units)
+    assert [(r["总体"], r["已报"]) for r in units if r["代码"] == "140724100"] == [("绿", 2)]
+    # each tick's summary says what it changed (the two took turns stage by stage); both see the same campaign
+    summaries = artifacts[f"{CAMPAIGN}-summary"]
+    assert len(summaries) == 2 and len({a.data.split("本次巡检")[0] for a in summaries}) == 1
+    worked = next(a for a in summaries if "本次巡检：无状态变化" not in a.data)
+    assert "截至 **2024-06-12 周三 09:00**" in worked.data and "## 逾期未报（280 项）" in worked.data
+    assert "第1次催办 →" in worked.data
+
+    opened_events = events(stack, "duban.stage.opened", expected=4)
+    assert {e.resource.id for e in opened_events} == {f"duban.stage.{CAMPAIGN}.{s}" for s in
+                                                      ("self_assessment", "county_check", "city_check", "materials")}
+    assert all(related(e, "campaign") == [f"duban.campaign.{CAMPAIGN}"] for e in opened_events)
+    assert all(related(e, "flow-run") for e in opened_events), "events carry the tick's flow run"
+    overdue = events(stack, "duban.assignment.overdue", expected=280)
+    assert all(related(e, "unit")[0].startswith("duban.unit.1407") for e in overdue)
+    assert len({e.resource.id for e in overdue}) == 280, "an item slipped twice"
+
+    run_page, summary_page = _screenshots(stack, worked.flow_run_id, worked.id, tmp_path)
+    assert all(key in run_page for key in keys), "the run's Artifacts tab lists the campaign's artifacts"
+    assert "截至 2024-06-12 周三 09:00" in summary_page and "逾期未报（280 项）" in summary_page
+    if os.environ.get("DUBAN_UPDATE_DOCS") == "1":
+        for name in ("prefect-ui-artifacts.png", "prefect-ui-summary.png"):
+            shutil.copyfile(tmp_path / name, ROOT / "docs" / name)
+
+
+async def _artifacts(client, keys: list[str], runs: list[UUID]) -> dict[str, list]:
+    """The runs' artifacts under `keys`, oldest first per key."""
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    wanted = ArtifactFilter(key=ArtifactFilterKey(any_=keys), flow_run_id=ArtifactFilterFlowRunId(any_=runs))
+    found = await client.read_artifacts(artifact_filter=wanted, sort=ArtifactSort.CREATED_DESC)
+    grouped: dict[str, list] = {}
+    for artifact in sorted(found, key=lambda a: a.created):
+        grouped.setdefault(artifact.key, []).append(artifact)
+    return grouped
+
+
+def test_duban_deploy_registers_the_plan_instants_and_remove_pauses_them(stack):
+    from prefect.server.schemas.schedules import RRuleSchedule
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.deployments import deploy_campaign
+
+    out = stack.run("duban", "deploy", str(JINZHONG))
+    assert f"deployed {DEPLOYMENT} on pool duban-process" in out and "no instant of the plan is still ahead" in out
+
+    async def schedules(client):
+        deployment = await client.read_deployment_by_name(DEPLOYMENT)
+        return deployment, await client.read_deployment_schedules(deployment.id)
+
+    _deployment, found = api(stack, schedules)
+    assert [s.schedule.cron for s in found] == ["*/10 * * * *"]  # the 2024 campaign has no instant ahead
+    stack.run("duban", "deploy", str(JINZHONG), "--remove")
+    deployment, found = api(stack, schedules)
+    assert deployment.paused and found and not any(s.active for s in found)
+
+    with temporary_settings(updates={PREFECT_API_URL: stack.api}):
+        done = deploy_campaign(JINZHONG, now=at("2024-06-01 00:00"))  # as if deployed again on 1 June 2024
+    assert len(done.instants.instants) == 13
+    deployment, found = api(stack, schedules)
+    assert deployment.id == done.deployment_id and not deployment.paused and all(s.active for s in found)
+    [rrule] = [s.schedule for s in found if hasattr(s.schedule, "rrule")]
+    server_side = RRuleSchedule(rrule=rrule.rrule, timezone=rrule.timezone)  # what Prefect's scheduler computes
+    dates = asyncio.run(server_side.get_dates(n=50, start=at("2024-06-01 00:00"), end=at("2024-08-01 00:00")))
+    assert [d.strftime("%m-%d %H:%M") for d in dates[:3]] == ["06-05 09:00", "06-09 09:00", "06-10 08:30"]
+    assert [d.timestamp() for d in dates] == [t.timestamp() for t in done.instants.instants]
+
+
+def _screenshots(stack: Stack, flow_run_id: UUID, summary_id: UUID, folder) -> tuple[str, str]:
+    """The tick's flow-run page (Artifacts tab) and the rendered summary, in headless Chromium as an operator in
+    Shanghai sees them; saved as PNGs in `folder`; returns the two pages' text. Only loopback is reachable."""
+    from playwright.sync_api import sync_playwright
+
+    outside = []
+
+    def only_loopback(route):
+        if route.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
+            return route.continue_()
+        outside.append(route.request.url)
+        return route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])  # fmt: skip
+        page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN", timezone_id="Asia/Shanghai")
+        page.route("**/*", only_loopback)
+        page.goto(f"{stack.ui}/runs/flow-run/{flow_run_id}", wait_until="networkidle")
+        page.get_by_text("Artifacts", exact=True).first.click()
+        page.get_by_text(f"{CAMPAIGN}-summary").first.wait_for(timeout=30_000)
+        page.wait_for_load_state("networkidle")
+        page.set_viewport_size({"width": 1440, "height": 1320})  # the page scrolls inside: show all six cards
+        page.screenshot(path=str(folder / "prefect-ui-artifacts.png"))
+        run_text = page.inner_text("body")
+        page.set_viewport_size({"width": 1440, "height": 1100})
+        page.goto(f"{stack.ui}/artifacts/artifact/{summary_id}", wait_until="networkidle")
+        page.get_by_text("逾期未报（").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(folder / "prefect-ui-summary.png"))
+        summary_text = page.inner_text("body")
+        browser.close()
+    print(f"\nUI requests for other hosts, refused: {outside or 'none'}")
+    return run_text, summary_text

@@ -1,0 +1,43 @@
+"""What operators read in the Prefect UI after a tick: progress per stage, 红黄绿 per unit, overdue and escalations."""
+
+from duban.submit import record_submission
+from duban.views import artifact_key, campaign_view, colour_counts, summary_markdown, unit_table
+from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
+
+
+def test_after_the_self_assessment_due_the_view_shows_who_is_red_and_who_was_escalated(sqlite_engine, tmp_path):
+    plan_jinzhong(sqlite_engine)
+    tick(sqlite_engine, at("2024-05-10 08:30"))
+    sheet = tmp_path / "自查评分表.pdf"
+    sheet.write_bytes(b"%PDF-1.4\n")
+    record_submission(sqlite_engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-20 10:00"),
+                      files=[sheet], files_dir=tmp_path / "files")  # fmt: skip
+    record_submission(sqlite_engine, CAMPAIGN, "140724100", "self_report", at("2024-05-21 10:00"),
+                      files=[sheet], files_dir=tmp_path / "files")  # fmt: skip
+    moment = at("2024-05-28 09:00")
+    changes = tick(sqlite_engine, moment)
+    view = campaign_view(sqlite_engine, CAMPAIGN, moment)
+
+    first = view.stages[0]
+    assert (first.name, first.total, first.done, first.percent) == ("规范化建设自评阶段", 260, 2, 0.8)
+    assert {k.value: v for k, v in colour_counts(view).items()} == {"红": 129, "绿": 1, "灰": 1}
+    rows = unit_table(view)
+    assert rows[0]["总体"] == "红" and rows[-1]["总体"] != "红"  # the reddest first
+    leping = next(r for r in rows if r["代码"] == "140724100")
+    assert (leping["总体"], leping["规范化建设自评阶段"], leping["已报"], leping["逾期未报"]) == ("绿", "绿", 2, 0)
+
+    events = {k: v for s in changes.values() for k, v in s.events.items()}
+    text = summary_markdown(view, events, 150)
+    assert "截至 **2024-05-28 周二 09:00**" in text
+    assert "| 规范化建设自评阶段 | 260 | 2 | 0 | 258 | 0 | 0.8% |" in text
+    assert "## 逾期未报（258 项）" in text and "已逾期 2.4 天" in text and "……另有 228 项" in text
+    # a township's slip goes to its county bureau, its items on one line
+    assert ("经纬街道统计站 · 自查评分表、本单位统计基层基础规范化建设总结报告：第1次催办 → 榆次区统计局"
+            "（2024-05-28 周二 09:00）") in text
+    assert "乐平镇" not in text.split("## 逾期未报")[1]  # 乐平镇 handed everything in
+
+
+def test_artifact_keys_are_stable_lowercase_and_dashed():
+    assert artifact_key("jinzhong-2024-lookback", "self_assessment", "progress") == (
+        "jinzhong-2024-lookback-self-assessment-progress")  # fmt: skip
+    assert artifact_key("Zibo_2018 Open·Day", "units") == "zibo-2018-open-day-units"
