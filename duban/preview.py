@@ -176,17 +176,19 @@ def simulate_planned(
     subs = synthetic_submissions(engine, campaign.id, campaign.tz, behaviour, seed)
     sent: list[PreviewMessage] = []
     stages = campaign.stage_ids()
+    rollups = feeds_rollups(engine, campaign.id)
     log = run_clock(
         engine, campaign.id, stages, campaign.tz, start=start, end=end, submissions=subs,
         tick=domain_tick(engine, campaign.id, stages, quiet_hours),
         dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
-        quiet_hours=quiet_hours, with_rollups=feeds_rollups(engine, campaign.id),
+        quiet_hours=quiet_hours, with_rollups=rollups,
     )  # fmt: skip
     return Preview(
         campaign_id=campaign.id, title=campaign.spec.title, tz=campaign.tz, start=start, end=end, log=log,
         messages=sent, assignments=count, planned_submissions=len(subs),
-        planned_late=sum(1 for s in subs if s.late), campaign=campaign, rollups=rollup_status(engine, campaign.id),
-        handed_in=rollup_events(engine, campaign.id),
+        planned_late=sum(1 for s in subs if s.late), campaign=campaign,
+        rollups=rollup_status(engine, campaign.id) if rollups else [],
+        handed_in=rollup_events(engine, campaign.id) if rollups else [],
     )  # fmt: skip
 
 

@@ -63,9 +63,9 @@ def read_rollup_facts(engine: Engine, campaign: PlannedCampaign, as_of: datetime
     for other in campaign_ids(engine):
         if other == campaign.id:
             continue
-        lower = load_campaign(engine, other)
+        lower = load_campaign(engine, other, units=False)  # most campaigns forward nothing: read their units only if so
         if lower.spec.forward is not None and upper_campaign(engine, lower)[0] == campaign.id:
-            facts.forwarded_in += _forward(engine, lower, campaign, as_of)
+            facts.forwarded_in += _forward(engine, load_campaign(engine, other), campaign, as_of)
     if campaign.spec.forward is not None:
         upper_id, why = upper_campaign(engine, campaign)
         if upper_id is None:
