@@ -112,8 +112,7 @@ def report(
         _fail(exc)
     console.print(f"[green]✓[/] draft report {files.docx}", highlight=False)
     console.print(f"  timeline chart {files.chart}", highlight=False)
-    if files.table is not None:
-        console.print(f"  汇总表 {files.table}", highlight=False)
+    console.print(f"  汇总表 {files.table}", highlight=False)
     for note in files.notes:
         console.print(f"  [yellow]note[/] {note}", highlight=False)
 

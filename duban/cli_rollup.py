@@ -34,19 +34,39 @@ def show(spec: Annotated[Path, typer.Argument(help="campaign spec (YAML) or camp
     except DubanError as exc:
         err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    items = {item.id: item for _stage, item in campaign.spec.items()}
     if not statuses:
         console.print(f"{campaign_id} has no roll-up (rollups: or forward: in the spec)")
+    print_statuses(console, campaign, statuses)
+
+
+def print_statuses(out: Console, campaign, statuses) -> None:
+    """Each roll-up per unit: finished n/m and its state, the missing units, the counts added up."""
+    items = {item.id: item for _stage, item in campaign.spec.items()}
     for status in statuses:
         rollup = status.rollup
         source = items.get(rollup.from_)
         into = items[rollup.into].name if rollup.into in items else (rollup.name or "汇总")
         state = f" · {status.state.cn}" if status.state else ""
-        console.print(f"\n[bold]{into}[/] ← {source.name if source else rollup.from_} ({rollup.id})", highlight=False)
+        out.print(f"\n[bold]{into}[/] ← {source.name if source else rollup.from_} ({rollup.id})", highlight=False)
         missing = "、".join(campaign.display(c) for c in status.missing[:12]) + (" …" if len(status.missing) > 12 else "")
-        console.print(f"  {campaign.display(status.unit_code)}: 已报 {len(status.finished)}/{len(status.feeders)}{state}"
-                      + (f"  未报: {missing}" if missing else ""), highlight=False)  # fmt: skip
+        out.print(f"  {campaign.display(status.unit_code)}: 已报 {len(status.finished)}/{len(status.feeders)}{state}"
+                  + (f"  未报: {missing}" if missing else ""), highlight=False)  # fmt: skip
         labels = {m.name: (m.label, m.unit or "") for m in (source.metrics if source else [])}
         for name, total in status.sums.items():
             label, unit = labels.get(name, (name, ""))
-            console.print(f"    {label} {total:g}{unit}", highlight=False)
+            out.print(f"    {label} {total:g}{unit}", highlight=False)
+
+
+def print_preview_rollups(out: Console, preview) -> None:
+    """`duban simulate`'s roll-ups: what duban would hand in itself, and where each roll-up stands at the end."""
+    from duban.instants import fmt
+
+    if preview.handed_in:
+        out.print("\n[bold]roll-ups duban hands in[/] (汇总)", highlight=False)
+        for e in preview.handed_in:
+            how = f"recorded on {e.campaign_id}" if e.forwarded else "all units below are in"
+            out.print(f"  {fmt(e.at, preview.tz)}  {e.unit} · {e.item}{' [yellow](逾期)[/]' if e.late else ''} — {how}",
+                      highlight=False)  # fmt: skip
+    if preview.rollups and preview.campaign is not None:
+        out.print(f"\n[bold]roll-ups at the end[/] ({fmt(preview.end, preview.tz)})", highlight=False)
+        print_statuses(out, preview.campaign, preview.rollups)

@@ -20,9 +20,10 @@ from duban.errors import StoreError
 from duban.instants import parse_instant
 from duban.lifecycle import ensure_planned
 from duban.settings import Settings
-from duban.simulate import RunLog, run_clock, synthetic_submissions, Behaviour
+from duban.simulate import RunLog, feeds_rollups, run_clock
 from duban.status import StatusReport, status_report
 from duban.store import engine_for
+from duban.synthetic import Behaviour, synthetic_submissions
 from duban.tables import OutboxMessage, SampleDraw
 
 DEMO_SPEC = "jinzhong-2024-lookback.yaml"
@@ -83,6 +84,7 @@ def run_demo(settings: Settings, *, progress=lambda text: None) -> DemoResult:
         log = run_clock(
             engine, campaign_id, stages, tz, start=start, end=end, submissions=submissions,
             tick=tick, dispatch=send, quiet_hours=settings.quiet_hours,
+            with_rollups=feeds_rollups(engine, campaign_id),
         )  # fmt: skip
     with engine.connect() as conn:
         sent = Counter(

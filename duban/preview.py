@@ -3,6 +3,9 @@
 Plans the spec into a throw-away SQLite database, runs the whole campaign on a simulated clock with seeded
 synthetic units, and returns every message that would go out (when, to whom, what). Nothing is sent: at each
 step the ready messages are taken from the outbox as they are, and rendered only when someone reads them.
+Roll-ups are fed at every tick as the real tick feeds them: the preview lists what duban hands in itself
+(an automatic 汇总, a forward's 汇总 recorded on the upper campaign, planned beside it when its spec is found)
+and where each roll-up stands at the end.
 """
 
 from __future__ import annotations
@@ -15,15 +18,20 @@ from functools import cached_property
 from pathlib import Path
 
 import orjson
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from duban.campaigns import PlannedCampaign, load_campaign
 from duban.compose import describe
+from duban.errors import DubanError
 from duban.fastsql import Codec
 from duban.lifecycle import ensure_planned
 from duban.messages import Rendered, render
-from duban.simulate import Behaviour, RunLog, domain_tick, run_clock, synthetic_submissions
+from duban.rollup import RollupStatus, rollup_status
+from duban.simulate import RunLog, domain_tick, feeds_rollups, run_clock
+from duban.spec.load import load_spec
 from duban.store import init_db, make_engine, unit_of_work
+from duban.synthetic import Behaviour, synthetic_submissions
+from duban.tables import Submission
 
 
 @dataclass
@@ -63,6 +71,36 @@ def release_ready(engine: Engine, campaign: PlannedCampaign, as_of: datetime) ->
     return [PreviewMessage(iso, r[0], r[1], r[2], r[3], campaign) for r in rows]
 
 
+@dataclass(frozen=True)
+class RollupEvent:
+    """A submission duban made itself: an automatic roll-up, or a forward's roll-up on the upper campaign."""
+
+    at: datetime
+    campaign_id: str  # where it was recorded
+    unit: str  # the unit it was made for (display)
+    item: str  # the item's name in that campaign
+    forwarded: bool  # recorded on the upper campaign
+    late: bool
+
+
+def rollup_events(engine: Engine, campaign_id: str) -> list[RollupEvent]:
+    """What duban handed in for the campaign's roll-ups, in order: its automatic ones and those fed upward."""
+    s = Submission.__table__
+    forward_actor = f"forward:{campaign_id}"[:80]
+    with engine.connect() as conn:
+        rows = conn.execute(select(s.c.campaign_id, s.c.unit_code, s.c.item_id, s.c.submitted_at, s.c.late, s.c.actor).where(
+            ((s.c.campaign_id == campaign_id) & s.c.actor.like("rollup:%")) | (s.c.actor == forward_actor)
+        ).order_by(s.c.submitted_at, s.c.id)).all()  # fmt: skip
+    campaigns: dict[str, PlannedCampaign] = {}
+    events = []
+    for row in rows:
+        where = campaigns.get(row.campaign_id) or campaigns.setdefault(row.campaign_id, load_campaign(engine, row.campaign_id))
+        item = next((i.name for _s, i in where.spec.items() if i.id == row.item_id), row.item_id)
+        events.append(RollupEvent(row.submitted_at, row.campaign_id, where.display(row.unit_code), item,
+                                  row.actor == forward_actor, row.late))  # fmt: skip
+    return events
+
+
 @dataclass
 class Preview:
     campaign_id: str
@@ -75,9 +113,17 @@ class Preview:
     assignments: int
     planned_submissions: int
     planned_late: int
+    campaign: PlannedCampaign | None = field(default=None, repr=False)
+    rollups: list[RollupStatus] = field(default_factory=list)  # where each roll-up stands at the end
+    handed_in: list[RollupEvent] = field(default_factory=list)  # what duban handed in itself
 
     def by_kind(self) -> Counter:
         return Counter(m.kind for m in self.messages)
+
+    @property
+    def never(self) -> int:
+        """Assignments nobody hands in: neither a synthetic unit nor duban."""
+        return self.assignments - self.planned_submissions - sum(1 for e in self.handed_in if not e.forwarded)
 
 
 def simulate_spec(
@@ -96,7 +142,11 @@ def simulate_spec(
         engine = make_engine(database_url or f"sqlite:///{Path(scratch) / 'simulate.db'}")
         init_db(engine)
         try:
-            planned = ensure_planned(engine, path, now=datetime.now().astimezone(), calendar_file=calendar_file)
+            now = datetime.now().astimezone()
+            planned = ensure_planned(engine, path, now=now, calendar_file=calendar_file)
+            upper = _upper_spec(Path(path), planned.spec.campaign)
+            if upper is not None:  # so a forward's roll-up is recorded on it, as in a shared database
+                ensure_planned(engine, upper, now=now, calendar_file=calendar_file)
             return simulate_planned(engine, planned.campaign_id, seed=seed, start=start, end=end,
                                     behaviour=behaviour, quiet_hours=quiet_hours)  # fmt: skip
         finally:
@@ -126,14 +176,29 @@ def simulate_planned(
     subs = synthetic_submissions(engine, campaign.id, campaign.tz, behaviour, seed)
     sent: list[PreviewMessage] = []
     stages = campaign.stage_ids()
+    rollups = feeds_rollups(engine, campaign.id)
     log = run_clock(
         engine, campaign.id, stages, campaign.tz, start=start, end=end, submissions=subs,
         tick=domain_tick(engine, campaign.id, stages, quiet_hours),
         dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
-        quiet_hours=quiet_hours,
+        quiet_hours=quiet_hours, with_rollups=rollups,
     )  # fmt: skip
     return Preview(
         campaign_id=campaign.id, title=campaign.spec.title, tz=campaign.tz, start=start, end=end, log=log,
         messages=sent, assignments=count, planned_submissions=len(subs),
-        planned_late=sum(1 for s in subs if s.late),
+        planned_late=sum(1 for s in subs if s.late), campaign=campaign,
+        rollups=rollup_status(engine, campaign.id) if rollups else [],
+        handed_in=rollup_events(engine, campaign.id) if rollups else [],
     )  # fmt: skip
+
+
+def _upper_spec(path: Path, spec) -> Path | None:
+    """The spec file a forward re-issues, when it is there and valid (else the preview says it is waiting)."""
+    if spec.forward is None:
+        return None
+    upper = path.parent / spec.forward.of
+    try:
+        load_spec(upper)
+    except DubanError:
+        return None
+    return upper

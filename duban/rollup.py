@@ -158,7 +158,7 @@ def _feed_upper(engine: Engine, campaign_id: str, fed: Fed) -> None:
     forward = campaign.spec.forward
     if forward is None:
         return
-    upper_id, why = _upper_campaign(engine, campaign)
+    upper_id, why = upper_campaign(engine, campaign)
     rows = {(r["item_id"], r["unit_code"]): r for r in _assignments(engine, campaign_id, {i.into for i in forward.items})}
     for entry in forward.items:
         for (item_id, unit_code), row in rows.items():
@@ -176,8 +176,8 @@ def _feed_upper(engine: Engine, campaign_id: str, fed: Fed) -> None:
             fed.fed_up.append((upper_id, unit_code, entry.upper))
 
 
-def _upper_campaign(engine: Engine, campaign: PlannedCampaign) -> tuple[str | None, str]:
-    """The upper campaign's id, when it is planned in this database."""
+def upper_campaign(engine: Engine, campaign: PlannedCampaign) -> tuple[str | None, str]:
+    """The id of the campaign a forward re-issues, when it is planned in this database (else None and why)."""
     from pathlib import Path
 
     path = Path(campaign.row.spec_path).parent / campaign.spec.forward.of  # type: ignore[union-attr]

@@ -156,7 +156,7 @@ def print_preview(console: Console, preview, *, unit: str | None) -> None:
     tz = preview.tz
     console.print(f"[bold]{preview.title}[/] simulated {fmt(preview.start, tz)} → {fmt(preview.end, tz)}", highlight=False)
     console.print(f"{preview.assignments} assignments · synthetic units: {preview.planned_submissions} submit "
-                  f"({preview.planned_late} late), {preview.assignments - preview.planned_submissions} never · "
+                  f"({preview.planned_late} late), {preview.never} never · "
                   f"{preview.log.ticks} ticks, {len(preview.messages)} messages", highlight=False)  # fmt: skip
     groups: dict[tuple[str, str], list] = defaultdict(list)
     for envelope in preview.messages:
@@ -170,6 +170,9 @@ def print_preview(console: Console, preview, *, unit: str | None) -> None:
     console.print(table)
     counts = Counter(e.kind for e in preview.messages)
     console.print("by kind: " + ", ".join(f"{KIND_CN.get(k, k)} {v}" for k, v in counts.most_common()), highlight=False)
+    from duban.cli_rollup import print_preview_rollups
+
+    print_preview_rollups(console, preview)
     if unit:
         for envelope in preview.messages:
             if envelope.recipient == unit:

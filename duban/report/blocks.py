@@ -18,6 +18,7 @@ class Table:
     caption: str | None = None
     widths: list[float] | None = None  # cm, summing to the text width (15.6 cm on A4)
     size: float = 12  # pt: 小四; lists use 五号 (10.5)
+    numbered: bool = False  # the caption gets its number (表1, 表2 …) when the draft is put together
 
 
 @dataclass

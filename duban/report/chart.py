@@ -23,13 +23,18 @@ GREEN, ORANGE, BLUE, RED, GREY = "#2e7d32", "#ef6c00", "#1565c0", "#c62828", "#7
 
 
 def cjk_font() -> font_manager.FontProperties | None:
-    """A font that has Chinese glyphs, or None when the machine has none of the known ones."""
+    """A font that has Chinese glyphs, or None when the machine has none of the known ones.
+
+    By family, not by file: Noto CJK ships every region in one collection (.ttc) whose first face is the
+    Japanese one, and a file name alone opens that face (Japanese glyph forms of 令, 直, 骨 …); the family
+    names the SC face inside the collection."""
     for family in CJK_FAMILIES:
+        props = font_manager.FontProperties(family=family)
         try:
-            path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+            font_manager.findfont(props, fallback_to_default=False)
         except ValueError:
             continue
-        return font_manager.FontProperties(fname=path)
+        return props
     return None
 
 

@@ -1,7 +1,8 @@
 """The draft as a Word document (python-docx), laid out like an official report (GB/T 9704 in spirit):
 A4, title in 宋体 二号, body in 仿宋 三号 with a two-character indent, first-level headings in 黑体, second-level
-in 楷体, tables in 仿宋 小四. Only the East Asian font is named per run; on a machine without these fonts
-(LibreOffice on Linux) the CJK fallback (Noto CJK) renders them."""
+in 楷体, tables in 仿宋 小四. Every run names its East Asian font and says its East Asian text is zh-CN; on a
+machine without these fonts (LibreOffice on Linux) the CJK fallback (Noto CJK) renders them, and the zh-CN
+language makes it use the simplified Chinese glyph forms (the collection's Japanese ones otherwise)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,12 @@ def _page(document) -> None:
 
 
 def _styles(document) -> None:
+    # The template's defaults say en-US for East Asian text and point at theme fonts with Japanese entries:
+    # every run, style and the defaults say zh-CN, which is what makes LibreOffice draw the simplified
+    # Chinese glyph forms when it falls back to Noto CJK for 仿宋/黑体/楷体/宋体.
+    defaults = document.styles.element.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")
+    if defaults is not None:
+        _fonts(defaults, BODY)
     normal = document.styles["Normal"]
     normal.font.size = Pt(16)
     _fonts(normal.element.get_or_add_rPr(), BODY)

@@ -10,19 +10,20 @@ states a fact of the record; what only people know (意义、经验) is left to 
 from __future__ import annotations
 
 from duban.instants import fmt
-from duban.report.blocks import Draft, DraftSection, Figure, Para, Table
+from duban.report.blocks import Draft, DraftSection, Para, Table
+from duban.report.inspection_text import inspection_points, inspection_tables, sample_paras
 from duban.report.record import Record
+from duban.report.rollup_text import rollup_paras
+from duban.report.submission_text import submission_blocks
 from duban.report.wording import (
     cn_day,
     cn_md,
     completion_phrase,
-    count_phrase,
     fill_of,
     lowest_items,
     pct,
     slip_rows,
     span_cn,
-    tally_row,
 )
 from duban.spec.models import Section
 
@@ -34,6 +35,7 @@ DEFAULT_SECTIONS = [
     Section(heading="存在问题", fill="problems", prompt="结合未报、迟报情况分析原因"),
     Section(heading="下一步打算", fill="next_steps", prompt="针对存在问题的改进措施"),
 ]
+POINT_NUMERALS = "一二三四五六"
 ROW_LIMIT = 200  # rows of a list table in the draft; the 汇总表 (xlsx) has them all
 
 
@@ -54,10 +56,21 @@ def build_draft(record: Record) -> Draft:
         blocks += _FILLERS[fill](record, stages) if fill != "none" else []
         blocks += _item_lines(record, section.items) if fill not in ("none", "completion") else []
         drafted.append(DraftSection(f"{NUMERALS[index]}、{section.heading}", blocks))
+    _number_tables(drafted)
     title = report.title if report else f"{spec.issuer}关于{spec.title}工作情况的报告"
     return Draft(title=title, note=f"（草稿：督办系统根据报送记录生成，数据截至{fmt(record.as_of, tz)}）",
                  preamble=_preamble(record), sections=drafted, issuer=spec.issuer, day=cn_day(record.as_of, tz),
                  addressee=_addressee(record))  # fmt: skip
+
+
+def _number_tables(sections: list[DraftSection]) -> None:
+    """表1, 表2 … in the order the tables appear."""
+    number = 0
+    for section in sections:
+        for block in section.blocks:
+            if isinstance(block, Table) and block.numbered:
+                number += 1
+                block.caption = f"表{number} {block.caption}"
 
 
 def _addressee(record: Record) -> str | None:
@@ -141,41 +154,13 @@ def _item_lines(record: Record, items: list[str]) -> list:
 
 
 def _completion(record: Record, _stages: list[str]) -> list:
-    t, tz = record.overall, record.tz
-    blocks = [Para(f"截至{cn_day(record.as_of, tz)}，{len(t.units)}个单位共承担报送任务{t.due + t.not_due + t.excused}项，"
-                   f"其中已到截止时间{t.due}项：按时报送{t.on_time}项，逾期报送{t.late}项，未报送{t.missing}项，"
-                   f"按时报送率{pct(t.rate)}" + (f"；尚未到截止时间{t.not_due}项" if t.not_due else "")
-                   + (f"；免报{t.excused}项" if t.excused else "") + "。")]  # fmt: skip
-    headers = ["级别", "单位数", "应报", "按时", "逾期报送", "未报送", "按时率"]
-    blocks.append(Table(headers, [tally_row(record.level_cn(lv), tl) for lv, tl in record.by_level.items()]
-                        + [tally_row("合计", t)], "表1 各级报送完成情况", [2.4, 2.0, 2.0, 2.0, 2.4, 2.2, 2.6]))  # fmt: skip
-    number = 2
-    if len(record.by_stage) > 1:
-        names = {w[0]: w[1] for w in record.windows}
-        rows = [tally_row(names.get(sid, sid), tl) for sid, tl in record.by_stage.items()]
-        blocks.append(Table(["阶段", *headers[1:]], rows, "表2 各阶段报送完成情况", [4.8, *[1.8] * 6]))
-        number = 3
-    reported = [m for m in record.metrics if m.reporting]
-    if reported:
-        blocks.append(Para("各单位报送的数据汇总如下。"))
-        rows = [[m.item, m.label, count_phrase(m), str(m.reporting)] for m in reported]
-        blocks.append(Table(["报送事项", "指标", "合计", "报送单位数"], rows, f"表{number} 报送数据汇总",
-                            [6.0, 4.6, 2.6, 2.4]))  # fmt: skip
-    for sample in record.samples:
-        blocks.append(Para(f"{sample.name}：按随机种子{sample.seed}抽取{len(sample.members or [])}个单位"
-                           f"（{record.sample_levels(sample)}），抽取结果已存档备查。"))  # fmt: skip
-    for a in record.amendments:
-        moved = "；".join(f"{record.item_name(c['item'])}{c['instance'] or ''}截止时间由{cn_md(c['due_before'], tz)}"
-                         f"调整为{cn_md(c['due_after'], tz)}" for c in a.changes or [])  # fmt: skip
-        blocks.append(Para(f"{cn_md(a.effective_at, tz)}，{a.issuer}{('以' + a.doc_no) if a.doc_no else ''}调整时间安排"
-                           f"（{a.reason}）：{moved}。"))  # fmt: skip
-    if record.sent:
-        from duban.messages import KIND_CN
-
-        parts = "、".join(f"{KIND_CN.get(k, k)}{n}条" for k, n in record.sent.most_common())
-        blocks.append(Para(f"督办系统共发送{parts}。"))
-    blocks.append(Figure("图1 工作阶段与每日报送情况"))
-    return blocks
+    """报送情况, then 检查情况 (samples and their scores) and 汇总情况 (roll-ups, forwards) where the record has them."""
+    parts = [("报送情况", submission_blocks(record)), ("检查情况", sample_paras(record) + inspection_tables(record, ROW_LIMIT)),
+             ("汇总情况", rollup_paras(record))]  # fmt: skip
+    parts = [(heading, blocks) for heading, blocks in parts if blocks]
+    if len(parts) == 1:
+        return parts[0][1]
+    return [block for n, (heading, blocks) in enumerate(parts) for block in [Para(f"（{NUMERALS[n]}）{heading}", "sub"), *blocks]]
 
 
 def _problems(record: Record, _stages: list[str]) -> list:
@@ -191,9 +176,11 @@ def _problems(record: Record, _stages: list[str]) -> list:
                       f"（逾期{span_cn(worst.submitted_at - worst.due_at)}）")  # fmt: skip
     for item, tally in lowest_items(record):
         points.append(f"{item}按时报送率仅{pct(tally.rate)}")
+    points += inspection_points(record)
     if not points:
         return [Para("各单位均按时完成报送，未发现逾期和漏报。")]
-    blocks.append(Para("；".join(f"{'一二三四五'[i]}是{p}" for i, p in enumerate(points[:5])) + "。"))
+    points = points[: len(POINT_NUMERALS)]
+    blocks.append(Para("；".join(f"{POINT_NUMERALS[i]}是{p}" for i, p in enumerate(points)) + "。"))
     headers, widths = ["单位", "级别", "事项", "截止", "情况"], [3.8, 1.4, 5.2, 2.0, 3.2]
     if record.missing:
         blocks.append(Table(headers, slip_rows(record.missing, record, ROW_LIMIT), "未报送单位", widths, 10.5))

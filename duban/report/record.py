@@ -1,8 +1,9 @@
 """What the close-out report says, read from the campaign's record as of an instant.
 
 Completion per level, stage and item (按时 / 逾期报送 / 未报送, 按时报送率), the late and the missing units,
-totals of the counts units reported (Submission.metrics, the latest version of each), the samples drawn,
-the amendments, submissions per day and the messages sent. States are judged as of `as_of` with the same
+totals of the counts units reported (Submission.metrics, the latest version of each), the samples drawn and
+what their inspections scored (inspections.py), roll-ups and forwards (rollups.py), the amendments,
+submissions per day and the messages sent. States are judged as of `as_of` with the same
 pure state machine the ticks use, against the dues now in force (after amendments).
 """
 
@@ -18,10 +19,11 @@ from duban.amend import campaign_as_amended, stored_amendments
 from duban.calendar import WorkCalendar
 from duban.campaigns import PlannedCampaign, load_campaign
 from duban.instants import in_zone, utc
+from duban.report.inspections import Inspections, read_inspections
+from duban.report.judge import kind_at
+from duban.report.rollups import RollupFacts, read_rollup_facts
 from duban.spec.models import Campaign, Item
-from duban.state import Progress, State, advance
 from duban.tables import AmendmentRow, Assignment, OutboxMessage, SampleDraw, Submission
-from duban.tick import schedule_of
 from duban.timeline import Timeline
 from duban.units import Level
 
@@ -97,6 +99,8 @@ class Record:
     sent: Counter
     leaders: dict[str, list[str]]  # leader display → the units they answer for (county level and up)
     done_at: dict[str, datetime]  # item → its latest first submission (the date of a one-unit item)
+    inspections: Inspections = field(default_factory=Inspections)  # the score sheets' results
+    rollups: RollupFacts = field(default_factory=RollupFacts)  # roll-ups and forwards
 
     @property
     def tz(self) -> str:
@@ -136,10 +140,11 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
         o = OutboxMessage.__table__
         sent = Counter(dict(conn.execute(select(o.c.kind, func.count()).where(
             o.c.campaign_id == campaign_id, o.c.status == "sent", o.c.created_at <= as_of).group_by(o.c.kind)).all()))  # fmt: skip
+        inspections = read_inspections(conn, campaign, as_of)
     overall, by_level, by_stage, by_item = Tally(), defaultdict(Tally), defaultdict(Tally), defaultdict(Tally)
     late, missing, leaders, due_of, done_at = [], [], defaultdict(set), {}, {}
     for row in rows:
-        kind = _kind_at(row, as_of)
+        kind = kind_at(row, as_of)
         unit = campaign.units.get(row.unit_code)
         level = unit.level if unit else None
         for tally in (overall, by_level[level], by_stage[row.stage_id], by_item[row.item_id]):
@@ -162,23 +167,17 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
         events=[(e.name, timeline.instant(e.at, default_clock=datetime.min.time()), e.place) for e in spec.events],
         overall=overall, by_level=dict(sorted(by_level.items(), key=lambda kv: LEVEL_ORDER.index(kv[0]) if kv[0] in LEVEL_ORDER else 9)),
         by_stage=dict(by_stage), by_item=dict(by_item), late=late, missing=missing,
-        metrics=_metric_totals(submissions, items), samples=samples, amendments=amendments,
+        metrics=_metric_totals(submissions, items), samples=sorted(samples, key=lambda d: _spec_order(spec, d.sample_id)),
+        amendments=amendments,
         per_day=_per_day(submissions, due_of, campaign.tz), sent=sent,
         leaders={name: [campaign.display(c) for c in sorted(codes)] for name, codes in sorted(leaders.items())},
-        done_at=done_at,
+        done_at=done_at, inspections=inspections, rollups=read_rollup_facts(engine, campaign, as_of),
     )  # fmt: skip
 
 
-def _kind_at(row, as_of: datetime) -> str:
-    """on_time | late | missing | not_due | excused, for an assignment as of `as_of`."""
-    state = State(row.state)
-    if state is State.excused:
-        return "excused"
-    if state in (State.submitted, State.late) and row.submitted_at is not None and row.submitted_at <= as_of:
-        return "on_time" if state is State.submitted else "late"
-    progress = Progress() if state.finished else Progress(state, row.reminders_done, row.escalations_done)
-    _changes, progress = advance(schedule_of(row), progress, as_of)
-    return "missing" if progress.state is State.overdue else "not_due"
+def _spec_order(spec: Campaign, sample_id: str) -> int:
+    ids = [s.id for s in spec.samples]
+    return ids.index(sample_id) if sample_id in ids else len(ids)
 
 
 def _metric_totals(submissions, items: dict[str, Item]) -> list[MetricTotal]:

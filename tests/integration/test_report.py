@@ -17,6 +17,7 @@ from duban.report.blocks import Para, Table
 from duban.report.draft import build_draft
 from duban.report.record import read_record
 from duban.report.wording import pct
+from duban.scoring import UnitScores, record_scores, sample_members
 from duban.spec.amendment import load_amendment
 from duban.spec.load import load_spec
 from duban.submit import record_submission
@@ -30,6 +31,13 @@ COUNTIES = ["140702", "140703", "140721", "140722", "140723", "140724", "140725"
 def _simulated(engine, path, seed=2024):
     campaign_id = ensure_planned(engine, path, now=at("2018-01-01 00:00")).campaign_id
     return campaign_id, simulate_planned(engine, campaign_id, seed=seed)
+
+
+CHECK_ITEMS = ["duties", "staffing", "rules", "ledgers", "reporting", "service", "informatization", "training", "funding"]
+
+
+def _city_sample(engine) -> list[str]:
+    return sample_members(engine, "jinzhong-2024-lookback", "city_check")
 
 
 def _text(draft) -> str:
@@ -55,6 +63,10 @@ def test_the_jinzhong_report_opens_in_libreoffice_with_its_headings_and_figures(
         sheet.write_bytes(xlsx_bytes())
         record_submission(engine, campaign_id, county, "county_inspection", at("2024-07-08 10:00"), files=[sheet],
                           metrics={"townships_inspected": str(6 + n % 3)}, files_dir=tmp_path / "files")  # fmt: skip
+    inspected = _city_sample(engine)[:3]  # the city's inspectors score three units on 6/25
+    record_scores(engine, campaign_id, "city_check", [UnitScores(u, dict(zip(CHECK_ITEMS, p))) for u, p in zip(
+        inspected, ([10, 15, 10, 10, 10, 10, 10, 10, 15], [5, 10, 5, 6, 6, 6, 6, 6, 10], [9, 14, 9, 5, 9, 9, 9, 9, 14]))],
+        at=at("2024-06-25 10:00"))  # fmt: skip
     as_of = at("2024-07-12 09:00")
     calendar = load_calendar_for(load_spec(JINZHONG))
     record = read_record(engine, campaign_id, as_of, calendar)
@@ -72,7 +84,7 @@ def test_the_jinzhong_report_opens_in_libreoffice_with_its_headings_and_figures(
     for heading in ("一、加强领导、精心组织", "二、工作开展情况", "三、完成情况", "四、存在问题", "五、下一步打算"):
         assert heading in text
     overall = record.overall
-    assert overall.due == 324 and overall.on_time + overall.late + overall.missing == 324
+    assert overall.due == 325 and overall.on_time + overall.late + overall.missing == 325  # 324 planned, 1 整改
     assert f"按时报送{overall.on_time}项，逾期报送{overall.late}项，未报送{overall.missing}项，按时报送率{pct(overall.rate)}" in text
     township = record.by_level["township"]
     assert f"乡级118{township.due}{township.on_time}{township.late}{township.missing}{pct(township.rate)}" in text
@@ -81,6 +93,9 @@ def test_the_jinzhong_report_opens_in_libreoffice_with_its_headings_and_figures(
     assert record.missing and _squeeze(record.missing[0].display) in text
     assert "市级抽查（6个县、24个乡镇）：按随机种子20240610抽取30个单位（县级6个、乡级24个）" in text
     assert "图1工作阶段与每日报送情况" in text
+    lowest = _squeeze(record.campaign.display(inspected[1]))
+    assert f"应评分30个单位，已评分3个，尚有27个未评分；平均得分82.3分，最低60分（{lowest}）；达标2个，未达标1个" in text
+    assert "检查项目中得分率最低的是统计台账（70.0%）" in text
     assert "昔阳县统计局2024年5月13日以昔统字〔2024〕2号转发" in text
     page = tmp_path / "page"
     subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(page)], check=True)
@@ -147,6 +162,11 @@ def test_hengyang_counts_are_rolled_up_from_the_counties(sqlite_engine, tmp_path
     assert totals["署名文章撰写情况"] == (6, 6)  # text: how many wrote one
     draft = build_draft(record)
     assert draft.title == "衡阳市统计法治宣传活动开展情况汇总"
+    text = _text(draft)
+    assert ("全市统计法治宣传活动开展情况汇总：衡阳市统计局汇总，所属12个单位已报6个，未报6个（"
+            in text and "）；合计统计法专项答题人数2,150人、普法宣讲次数13次、征文投稿数量7篇。" in text)  # fmt: skip
+    assert "本级及择优选取的县市区统计局负责人署名文章报省局：衡阳市统计局汇总，所属12个单位已报0个，未报12个（" in text
+    assert "汇总逾期未报。" in text  # the city's report to the province was due on 12/5 17:30
     tables = [b for s in draft.sections for b in s.blocks if isinstance(b, Table)]
     rolled = next(t for t in tables if t.headers[0] == "报送事项")
     assert ["统计法治宣传活动组织开展情况（含好的经验和特色做法）", "统计法专项答题人数", "2,150人", "6"] in rolled.rows

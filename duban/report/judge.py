@@ -1,0 +1,24 @@
+"""How one assignment stands as of an instant, as the report counts it: 按时, 逾期报送, 未报送, 未到期, 免报.
+
+Judged with the same pure state machine the ticks use, against the dues now in force (after amendments), so
+a report drafted for a past instant says what the record said then.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from duban.state import Progress, State, advance
+from duban.tick import schedule_of
+
+
+def kind_at(row, as_of: datetime) -> str:
+    """on_time | late | missing | not_due | excused, for an assignment row as of `as_of`."""
+    state = State(row.state)
+    if state is State.excused:
+        return "excused"
+    if state in (State.submitted, State.late) and row.submitted_at is not None and row.submitted_at <= as_of:
+        return "on_time" if state is State.submitted else "late"
+    progress = Progress() if state.finished else Progress(state, row.reminders_done, row.escalations_done)
+    _changes, progress = advance(schedule_of(row), progress, as_of)
+    return "missing" if progress.state is State.overdue else "not_due"

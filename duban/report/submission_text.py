@@ -1,0 +1,41 @@
+"""The report's words on submissions (报送情况): how many were due, on time, late and missing, by level and by
+stage; the counts the units reported, added up; the amendments that moved dues; the messages sent; the chart."""
+
+from __future__ import annotations
+
+from duban.report.blocks import Figure, Para, Table
+from duban.report.record import Record
+from duban.report.wording import cn_day, cn_md, count_phrase, pct, tally_row
+
+
+def submission_blocks(record: Record) -> list:
+    """报送情况: the overall figures, tables by level and stage, counts reported, amendments, messages, the chart."""
+    t, tz = record.overall, record.tz
+    blocks = [Para(f"截至{cn_day(record.as_of, tz)}，{len(t.units)}个单位共承担报送任务{t.due + t.not_due + t.excused}项，"
+                   f"其中已到截止时间{t.due}项：按时报送{t.on_time}项，逾期报送{t.late}项，未报送{t.missing}项，"
+                   f"按时报送率{pct(t.rate)}" + (f"；尚未到截止时间{t.not_due}项" if t.not_due else "")
+                   + (f"；免报{t.excused}项" if t.excused else "") + "。")]  # fmt: skip
+    headers = ["级别", "单位数", "应报", "按时", "逾期报送", "未报送", "按时率"]
+    blocks.append(Table(headers, [tally_row(record.level_cn(lv), tl) for lv, tl in record.by_level.items()]
+                        + [tally_row("合计", t)], "各级报送完成情况", [2.4, 2.0, 2.0, 2.0, 2.4, 2.2, 2.6], numbered=True))  # fmt: skip
+    if len(record.by_stage) > 1:
+        names = {w[0]: w[1] for w in record.windows}
+        rows = [tally_row(names.get(sid, sid), tl) for sid, tl in record.by_stage.items()]
+        blocks.append(Table(["阶段", *headers[1:]], rows, "各阶段报送完成情况", [4.8, *[1.8] * 6], numbered=True))
+    reported = [m for m in record.metrics if m.reporting]
+    if reported:
+        blocks.append(Para("各单位报送的数据汇总如下。"))
+        rows = [[m.item, m.label, count_phrase(m), str(m.reporting)] for m in reported]
+        blocks.append(Table(["报送事项", "指标", "合计", "报送单位数"], rows, "报送数据汇总", [6.0, 4.6, 2.6, 2.4], numbered=True))
+    for a in record.amendments:
+        moved = "；".join(f"{record.item_name(c['item'])}{c['instance'] or ''}截止时间由{cn_md(c['due_before'], tz)}"
+                         f"调整为{cn_md(c['due_after'], tz)}" for c in a.changes or [])  # fmt: skip
+        blocks.append(Para(f"{cn_md(a.effective_at, tz)}，{a.issuer}{('以' + a.doc_no) if a.doc_no else ''}调整时间安排"
+                           f"（{a.reason}）：{moved}。"))  # fmt: skip
+    if record.sent:
+        from duban.messages import KIND_CN
+
+        parts = "、".join(f"{KIND_CN.get(k, k)}{n}条" for k, n in record.sent.most_common())
+        blocks.append(Para(f"督办系统共发送{parts}。"))
+    blocks.append(Figure("图1 工作阶段与每日报送情况"))
+    return blocks
