@@ -68,6 +68,7 @@ class CampaignUnit(SQLModel, table=True):
     """The campaign's units (and leaders, kind='leader') as they were when it was planned."""
 
     __tablename__ = "campaign_unit"
+    __table_args__ = (Index("ix_campaign_unit_parent", "campaign_id", "parent_code"),)  # a unit's children (portal)
 
     campaign_id: str = Field(primary_key=True, foreign_key="campaign.id", max_length=80)
     code: str = Field(primary_key=True, max_length=64)

@@ -21,6 +21,7 @@ from duban.instants import fmt
 from duban.operators import authenticate
 from duban.portal_links import issue, revoke
 from duban.portal_matrix import COLOR_NAMES, LEVELS_CN, matrix
+from duban.portal_registry import units_by_code
 from duban.portal_unit import unit_page
 from duban.summary_table import summary_workbook
 from duban.web.context import Portal, client_of, portal
@@ -53,9 +54,10 @@ def page(request: Request, p: Portal, template: str, context: dict, *, scope: st
     return response
 
 
-def _campaign(p: Portal, campaign_id: str):
+def campaign_or_404(p: Portal, campaign_id: str):
+    """The campaign without its units (a page reads the units it names), or a 404 page."""
     try:
-        return load_campaign(p.engine, campaign_id)
+        return load_campaign(p.engine, campaign_id, units=False)
     except StoreError:
         raise HTTPException(404, "没有这项专项工作。") from None
 
@@ -105,7 +107,7 @@ async def logout(request: Request, p: Portal = Depends(portal), who: str = Depen
 
 @router.get("/ops")
 def campaigns(request: Request, p: Portal = Depends(portal), who: str = Depends(operator)):
-    found = [load_campaign(p.engine, cid) for cid in campaign_ids(p.engine)]
+    found = [load_campaign(p.engine, cid, units=False) for cid in campaign_ids(p.engine)]
     if len(found) == 1:
         return RedirectResponse(f"/ops/c/{quote(found[0].id)}", status_code=303)
     return page(request, p, "campaigns.html.j2", {"campaigns": found, "who": who}, scope=f"ops:{who}")
@@ -114,7 +116,7 @@ def campaigns(request: Request, p: Portal = Depends(portal), who: str = Depends(
 @router.get("/ops/c/{campaign_id}")
 def dashboard(request: Request, campaign_id: str, level: str = "", parent: str = "", only: str = "", start: int = 0,
               p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
-    _campaign(p, campaign_id)
+    campaign_or_404(p, campaign_id)
     level = level if level in dict(LEVELS_CN) else ""
     only = only if only in COLOR_NAMES else ""
     start = max(start, 0)
@@ -131,7 +133,7 @@ def dashboard(request: Request, campaign_id: str, level: str = "", parent: str =
 @router.get("/ops/c/{campaign_id}/u/{unit_code}")
 def unit_detail(request: Request, campaign_id: str, unit_code: str, p: Portal = Depends(portal),
                 who: str = Depends(operator)):  # fmt: skip
-    _campaign(p, campaign_id)
+    campaign_or_404(p, campaign_id)
     try:
         view = unit_page(p.engine, campaign_id, unit_code, p.now())
     except StoreError:
@@ -151,9 +153,10 @@ async def revoke_links(request: Request, campaign_id: str, unit_code: str, p: Po
                        who: str = Depends(operator)):  # fmt: skip
     form = await request.form(max_files=0, max_fields=5)
     check_csrf(request, p, f"ops:{who}", form.get("csrf"))
-    campaign = _campaign(p, campaign_id)
-    if unit_code not in campaign.units:
-        raise HTTPException(404, "这项工作中没有这个单位。")
+    campaign_or_404(p, campaign_id)
+    with p.engine.connect() as conn:
+        if unit_code not in units_by_code(conn, campaign_id, [unit_code]):
+            raise HTTPException(404, "这项工作中没有这个单位。")
     reason = str(form.get("reason") or "")[:200]
     revoke(p.engine, campaign_id, unit_code, p.now(), actor=f"operator:{who}", reason=reason)
     audit.record(p.engine, p.now(), "revoke", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=unit_code,
@@ -175,7 +178,7 @@ def ops_file(request: Request, campaign_id: str, submission_id: int, index: int,
 
 @router.get("/ops/c/{campaign_id}/summary.xlsx")
 def export(request: Request, campaign_id: str, p: Portal = Depends(portal), who: str = Depends(operator)):
-    campaign = _campaign(p, campaign_id)
+    campaign = campaign_or_404(p, campaign_id)
     now = p.now()
     data = summary_workbook(p.engine, campaign_id, now)
     audit.record(p.engine, now, "export", actor=f"operator:{who}", campaign_id=campaign_id, target="汇总表.xlsx",
@@ -188,10 +191,12 @@ def export(request: Request, campaign_id: str, p: Portal = Depends(portal), who:
 @router.get("/ops/c/{campaign_id}/audit")
 def audit_log(request: Request, campaign_id: str, before: int | None = None, action: str = "",
               p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
-    campaign = _campaign(p, campaign_id)
+    campaign = campaign_or_404(p, campaign_id)
     entries = audit.recent(p.engine, campaign_id=campaign_id, action=action or None, before_id=before, limit=100,
                            with_logins=True)
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="审计日志",
                  client=client_of(request))  # fmt: skip
-    return page(request, p, "audit.html.j2", {"campaign": campaign, "entries": entries, "who": who,
+    with p.engine.connect() as conn:
+        names = {c: u.display for c, u in units_by_code(conn, campaign_id, [e.unit_code for e in entries]).items()}
+    return page(request, p, "audit.html.j2", {"campaign": campaign, "entries": entries, "who": who, "names": names,
                                                "action": action, "tz": campaign.tz}, scope=f"ops:{who}")  # fmt: skip
