@@ -22,6 +22,8 @@ from duban.operators import authenticate
 from duban.portal_links import issue, revoke
 from duban.portal_matrix import COLOR_NAMES, LEVELS_CN, matrix
 from duban.portal_registry import units_by_code
+from duban.portal_scores import unit_scores
+from duban.scoring import sample_label
 from duban.portal_unit import unit_page
 from duban.summary_table import summary_workbook
 from duban.web.context import Portal, client_of, portal
@@ -124,9 +126,12 @@ def dashboard(request: Request, campaign_id: str, level: str = "", parent: str =
                   offset=start, limit=PAGE_ROWS)  # fmt: skip
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="红黄绿矩阵",
                  detail=f"level={level} parent={parent} only={only}", client=client_of(request))  # fmt: skip
+    spec = grid.campaign.spec
     return page(request, p, "dashboard.html.j2", {
         "grid": grid, "who": who, "level": level, "parent": parent, "only": only, "start": start,
         "page_rows": PAGE_ROWS, "levels": LEVELS_CN, "tz": grid.campaign.tz,
+        "scores": unit_scores(p.engine, campaign_id, [r.code for r in grid.rows]) if spec.score_sheets else None,
+        "sample_labels": {s.id: sample_label(s.name) for s in spec.samples},
     }, scope=f"ops:{who}")  # fmt: skip
 
 
@@ -143,9 +148,12 @@ def unit_detail(request: Request, campaign_id: str, unit_code: str, p: Portal = 
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=unit_code,
                  target="单位详情（生成了新链接）", client=client_of(request))  # fmt: skip
     history = audit.recent(p.engine, campaign_id=campaign_id, unit_code=unit_code, limit=30)
-    return page(request, p, "ops_unit.html.j2", {"page": view, "who": who, "link": link, "history": history,
-                                                  "tz": view.campaign.tz, "days": p.settings.link_days},
-                scope=f"ops:{who}")  # fmt: skip
+    spec = view.campaign.spec
+    return page(request, p, "ops_unit.html.j2", {
+        "page": view, "who": who, "link": link, "history": history, "tz": view.campaign.tz,
+        "days": p.settings.link_days, "scores": unit_scores(p.engine, campaign_id, [unit_code]).get(unit_code, []),
+        "sheets": {s.id: s for s in spec.score_sheets}, "samples": {s.id: s for s in spec.samples},
+    }, scope=f"ops:{who}")  # fmt: skip
 
 
 @router.post("/ops/c/{campaign_id}/u/{unit_code}/revoke")

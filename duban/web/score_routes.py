@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from duban import audit
 from duban.errors import SubmissionError
-from duban.instants import in_zone
+from duban.instants import fmt, in_zone
 from duban.portal_registry import units_by_code
 from duban.portal_scores import form_entry, sample_scores, score_sheets
 from duban.score_import import export_template, import_workbook
@@ -106,7 +106,7 @@ def _score_unit(request: Request, p: Portal, who: str, campaign_id: str, sheet_i
         return _sample_page(request, p, who, campaign_id, sheet_id, sample_id, under=under, status=400,
                             errors=errors, values=fields, error_unit=unit_code)  # fmt: skip
     verdict = "达标" if outcome.passed else "未达标"
-    follow = f"，整改截止 {outcome.follow_up_due.isoformat()}" if outcome.follow_up_due else ""
+    follow = f"，整改截止 {fmt(outcome.follow_up_due, campaign.tz)}" if outcome.follow_up_due else ""
     follow += "，整改已免（复查达标）" if outcome.follow_up_excused else ""
     audit.record(p.engine, now, "score", actor=actor, campaign_id=campaign_id, unit_code=unit_code,
                  target=f"{label} 第{outcome.version}版", detail=f"合计 {outcome.total:g} 分，{verdict}{follow}",
