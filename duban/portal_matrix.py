@@ -3,18 +3,20 @@
 A cell is the worst colour among the unit's instances of the item (a quarterly item has four). Rows come in
 code order and are paged. The database does the counting: an assignment's stored state is its state at any
 instant before its `next_event_at` (the tick keeps that column), so the filters, the totals and the colour
-counts per item are SQL over the stored states, and only the assignments whose next event has come and
-that the tick has not reached yet (`stale`) are advanced in Python to correct them. A page costs a few
-aggregate queries and the duties of its own rows, whether the campaign has 130 units or 41,000.
+counts per item are SQL over the stored states; the assignments whose next event has come but that the tick
+has not reached yet are advanced in Python once per distinct schedule and put back into the query as a CASE
+(`rank_at`). A page costs a few aggregate queries and the duties of its own rows.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 
-from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy import Engine, Text, and_, case, cast, func, select
 
 from duban.campaigns import PlannedCampaign, load_campaign
 from duban.duties import load_duties, state_at
@@ -88,21 +90,27 @@ def matrix(
     if level or parent:
         mine = and_(mine, _A.c.unit_code.in_(chosen_units(campaign_id, level=level, parent=parent)))
     with engine.connect() as conn:
-        moved = _moved(conn, campaign, mine, utc(as_of))
-        owed = set(conn.execute(select(_A.c.item_id).where(mine).distinct()).scalars())
+        rank = rank_at(conn, campaign, mine, utc(as_of))
+        cells = select(_A.c.unit_code, _A.c.item_id, func.max(rank).label("worst")).where(mine)
+        cells = cells.group_by(_A.c.unit_code, _A.c.item_id).subquery()
+        counts: dict[str, Counter] = defaultdict(Counter)
+        owed = set()
         if wanted is None:
             total = conn.execute(select(func.count(func.distinct(_A.c.unit_code))).where(mine)).scalar_one()
             page = list(conn.execute(select(_A.c.unit_code).where(mine).distinct().order_by(_A.c.unit_code)
                                      .offset(offset).limit(limit)).scalars())  # fmt: skip
-            counts = _counts(conn, mine, moved, None)
         else:
-            rank = RANKS.index(wanted)
-            stored = select(_A.c.unit_code).where(mine).group_by(_A.c.unit_code).having(func.max(_RANK) == rank)
-            codes = set(conn.execute(stored).scalars()) - set(moved)
-            codes |= {code for code, m in moved.items() if m.overall_now == rank}
-            ordered = sorted(codes)
-            total, page = len(ordered), ordered[offset : offset + limit]
-            counts = _counts(conn, and_(mine, _A.c.unit_code.in_(stored)), moved, rank)
+            units = select(cells.c.unit_code).group_by(cells.c.unit_code)
+            units = units.having(func.max(cells.c.worst) == RANKS.index(wanted)).subquery()
+            total = conn.execute(select(func.count()).select_from(units)).scalar_one()
+            page = list(conn.execute(select(units.c.unit_code).order_by(units.c.unit_code).offset(offset)
+                                     .limit(limit)).scalars())  # fmt: skip
+            owed = set(conn.execute(select(_A.c.item_id).where(mine).distinct()).scalars())
+            cells = select(cells).where(cells.c.unit_code.in_(select(units.c.unit_code))).subquery()
+        query = select(cells.c.item_id, cells.c.worst, func.count()).group_by(cells.c.item_id, cells.c.worst)
+        for item_id, worst_rank, n in conn.execute(query):
+            counts[item_id][RANKS[worst_rank]] += n
+        owed |= set(counts)
         units = units_by_code(conn, campaign_id, page)
         names = units_by_code(conn, campaign_id, {u.parent for u in units.values() if u.parent})
         parents = parent_choices(conn, campaign_id, parent)
@@ -112,61 +120,28 @@ def matrix(
                   parents)  # fmt: skip
 
 
-@dataclass
-class _Moved:
-    """A unit with assignments whose state moved since the last tick: its cells as stored and as of now."""
+def rank_at(conn, campaign: PlannedCampaign, mine, as_of: datetime):
+    """An SQL expression of each assignment's colour rank at `as_of` (0 grey … 3 red).
 
-    stored: dict[str, int] = field(default_factory=dict)  # item → worst rank as stored
-    now: dict[str, int] = field(default_factory=dict)  # item → worst rank at as_of
-
-    @property
-    def overall_stored(self) -> int:
-        return max(self.stored.values(), default=0)
-
-    @property
-    def overall_now(self) -> int:
-        return max(self.now.values(), default=0)
-
-
-def _moved(conn, campaign: PlannedCampaign, mine, as_of: datetime) -> dict[str, _Moved]:
-    """The units with an assignment the tick has not caught up with at `as_of`, with all their cells."""
-    stale = and_(mine, _A.c.stage_id.in_(campaign.stage_ids()), _A.c.next_event_at <= as_of, _A.c.state.in_(_MOVING))
-    codes = set(conn.execute(select(_A.c.unit_code).where(stale).distinct()).scalars())
-    if not codes:
-        return {}
-    columns = (_A.c.unit_code, _A.c.item_id, _A.c.open_at, _A.c.due_at, _A.c.reminders, _A.c.escalations,
-               _A.c.state, _A.c.reminders_done, _A.c.escalations_done)  # fmt: skip
-    query = select(*columns).where(mine)
-    if len(codes) <= 900:
-        query = query.where(_A.c.unit_code.in_(sorted(codes)))
-    found: dict[str, _Moved] = {}
-    for row in conn.execute(query):
-        if row.unit_code not in codes:
-            continue
-        moved = found.setdefault(row.unit_code, _Moved())
-        before, after = RANKS.index(color(State(row.state))), RANKS.index(color(state_at(row, as_of)))
-        moved.stored[row.item_id] = max(moved.stored.get(row.item_id, 0), before)
-        moved.now[row.item_id] = max(moved.now.get(row.item_id, 0), after)
-    return found
-
-
-def _counts(conn, where, moved: dict[str, _Moved], rank: int | None) -> dict[str, Counter]:
-    """Item → colours of its cells over the units `where` selects, as of now: SQL over the stored states, then
-    the moved units' stored cells taken out and their cells as of now put in (when they match `rank`)."""
-    cells = select(_A.c.unit_code, _A.c.item_id, func.max(_RANK).label("worst")).where(where)
-    cells = cells.group_by(_A.c.unit_code, _A.c.item_id).subquery()
-    query = select(cells.c.item_id, cells.c.worst, func.count()).group_by(cells.c.item_id, cells.c.worst)
-    counts: dict[str, Counter] = defaultdict(Counter)
-    for item_id, worst_rank, n in conn.execute(query):
-        counts[item_id][RANKS[worst_rank]] += n
-    for m in moved.values():
-        if rank is None or m.overall_stored == rank:
-            for item_id, r in m.stored.items():
-                counts[item_id][RANKS[r]] -= 1
-        if rank is None or m.overall_now == rank:
-            for item_id, r in m.now.items():
-                counts[item_id][RANKS[r]] += 1
-    return {item: Counter({c: n for c, n in counter.items() if n > 0}) for item, counter in counts.items()}
+    A stored state holds until the assignment's `next_event_at`. The assignments past it that the tick has not
+    reached (`stale`) are grouped by what decides their state (open, due, reminders, state, reminders done; an
+    item's assignments mostly share them), each group is advanced once in Python, and the answers go back into
+    the query as a CASE: the database still does all the counting.
+    """
+    stale = and_(_A.c.stage_id.in_(campaign.stage_ids()), _A.c.next_event_at <= as_of, _A.c.state.in_(_MOVING))
+    reminders = cast(_A.c.reminders, Text)
+    decide = (_A.c.open_at, _A.c.due_at, reminders, _A.c.state, _A.c.reminders_done)
+    groups = conn.execute(select(*decide).where(mine, stale).group_by(*decide)).all()
+    if not groups:
+        return _RANK
+    whens = []
+    for open_at, due_at, text, state, done in groups:
+        row = SimpleNamespace(open_at=open_at, due_at=due_at, reminders=json.loads(text) if text else None,
+                              escalations=None, state=state, reminders_done=done, escalations_done=0)  # fmt: skip
+        same = and_(_A.c.open_at == open_at, _A.c.due_at == due_at, _A.c.state == state, _A.c.reminders_done == done,
+                    reminders == text if text is not None else _A.c.reminders.is_(None))  # fmt: skip
+        whens.append((same, RANKS.index(color(state_at(row, as_of)))))
+    return case((~stale, _RANK), else_=case(*whens, else_=_RANK))
 
 
 def _rows(engine: Engine, campaign: PlannedCampaign, as_of: datetime, page: list[str], units: dict,
