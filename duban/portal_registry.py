@@ -68,32 +68,22 @@ def parent_choices(conn: Connection, campaign_id: str, current: str | None) -> l
     have units below them, each with its children that have units below them. With `current` chosen: its
     ancestors, itself, and its children that have units below them. A drill-down that stays short for a nation
     (31 provinces and their prefectures, then a prefecture's counties …)."""
-    has_children = select(_U.c.parent_code).where(_U.c.campaign_id == campaign_id, _U.c.parent_code.is_not(None))
+    query = select(_U.c.parent_code).where(_U.c.campaign_id == campaign_id, _U.c.parent_code.is_not(None)).distinct()
+    parents = units_by_code(conn, campaign_id, conn.execute(query).scalars())  # the units with units below them
+    parents = {code: u for code, u in parents.items() if u.kind != "leader"}
+    below: dict[str, list[Recipient]] = {}
+    for unit in sorted(parents.values(), key=lambda u: u.code):
+        below.setdefault(unit.parent or "", []).append(unit)
     chain: list[Recipient] = []
     code = current
-    while code and len(chain) < 12:
-        unit = units_by_code(conn, campaign_id, [code]).get(code)
-        if unit is None:
-            break
-        chain.insert(0, unit)
-        code = unit.parent
+    while code in parents and len(chain) < 12:
+        chain.insert(0, parents[code])
+        code = parents[code].parent
     if chain:
         out = [(unit.code, unit.display, depth) for depth, unit in enumerate(chain)]
-        return out + [(c.code, c.display, len(chain)) for c in _with_children(conn, campaign_id, chain[-1].code, has_children)]
-    up = _U.alias("up")
-    parent_in_campaign = select(up.c.code).where(up.c.campaign_id == campaign_id, up.c.code == _U.c.parent_code).exists()
-    roots = conn.execute(
-        select(_U).where(_U.c.campaign_id == campaign_id, _U.c.kind != "leader", _U.c.code.in_(has_children),
-                         ~parent_in_campaign).order_by(_U.c.code)
-    ).all()  # fmt: skip
+        return out + [(c.code, c.display, len(chain)) for c in below.get(chain[-1].code, [])]
     out = []
-    for root in map(_recipient, roots):
+    for root in sorted((u for u in parents.values() if u.parent not in parents), key=lambda u: u.code):
         out.append((root.code, root.display, 0))
-        out += [(c.code, c.display, 1) for c in _with_children(conn, campaign_id, root.code, has_children)]
+        out += [(c.code, c.display, 1) for c in below.get(root.code, [])]
     return out
-
-
-def _with_children(conn: Connection, campaign_id: str, code: str, has_children: Select) -> list[Recipient]:
-    query = select(_U).where(_U.c.campaign_id == campaign_id, _U.c.parent_code == code, _U.c.code.in_(has_children),
-                             _U.c.kind != "leader")  # fmt: skip
-    return [_recipient(row) for row in conn.execute(query.order_by(_U.c.code))]

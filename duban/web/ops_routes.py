@@ -1,12 +1,13 @@
 """The operators' pages (督办工作人员): login, the 红黄绿 matrix, a unit's files and link, the 汇总表, the audit log.
 
 Every page needs a login; every view, download, export and revocation is audited under the operator's name.
-Failed logins are audited and, after five in fifteen minutes, the name is refused for a while.
+Failed logins are audited; five for one name from one address lock that pair for 15 minutes, and many failures
+everywhere slow every attempt down (duban.portal_logins). Logging out ends the session in the database.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -19,6 +20,7 @@ from duban.duties import submission
 from duban.errors import StoreError
 from duban.instants import fmt
 from duban.operators import authenticate
+from duban.portal_logins import login_gate
 from duban.portal_links import issue, revoke
 from duban.portal_matrix import COLOR_NAMES, LEVELS_CN, matrix
 from duban.portal_registry import units_by_code
@@ -32,7 +34,6 @@ from duban.web.unit_routes import file_response
 
 router = APIRouter(include_in_schema=False)
 PAGE_ROWS = 200
-LOCKOUT = (5, timedelta(minutes=15))
 
 
 class LoginRequired(HTTPException):
@@ -82,14 +83,16 @@ async def login(request: Request, p: Portal = Depends(portal)):
     check_csrf(request, p, "login", form.get("csrf"))
     name, password = str(form.get("name") or "").strip()[:40], str(form.get("password") or "")
     now, client = p.now(), client_of(request)
-    tries = audit.count(p.engine, action="login", actor=f"operator:{name}", since=now - LOCKOUT[1], ok=False)
+    gate = await run_in_threadpool(login_gate, p.engine, name, client, now)
+    if gate.delay:
+        await asyncio.sleep(gate.delay)  # many failures everywhere: everyone waits a little (no thread held)
     hashes = p.settings.operator_hashes()
-    if tries >= LOCKOUT[0]:
-        error = "登录失败次数过多，请 15 分钟后再试。"
+    if gate.locked:  # the same words whether the name exists or not
+        error = "该用户名从您的地址登录失败次数过多，请 15 分钟后再试。"
     elif await run_in_threadpool(authenticate, hashes, name, password):  # scrypt: off the event loop
         audit.record(p.engine, now, "login", actor=f"operator:{name}", client=client)
         response = RedirectResponse("/ops", status_code=303)
-        start_session(request, response, p, name)
+        await run_in_threadpool(start_session, request, response, p, name, hashes[name])
         return response
     else:
         error = "用户名或密码不对。"
@@ -103,7 +106,8 @@ async def logout(request: Request, p: Portal = Depends(portal), who: str = Depen
     form = await request.form(max_files=0, max_fields=5)
     check_csrf(request, p, f"ops:{who}", form.get("csrf"))
     response = RedirectResponse("/ops/login", status_code=303)
-    end_session(response)
+    end_session(request, response, p)
+    audit.record(p.engine, p.now(), "logout", actor=f"operator:{who}", client=client_of(request))
     return response
 
 

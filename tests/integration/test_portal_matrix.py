@@ -12,6 +12,7 @@ from duban.campaigns import load_campaign
 from duban.duties import load_duties
 from duban.portal_matrix import COLOR_NAMES, matrix
 from duban.state import color, worst
+from duban.scoring import UnitScores, record_scores, sample_members
 from duban.submit import record_submission
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.samples import docx_bytes, write, xlsx_bytes
@@ -52,10 +53,18 @@ def behind(engine, tmp_path):
         record_submission(engine, CAMPAIGN, code, "self_report", when, files=[report], files_dir=tmp_path / "files")
         if index < 3:
             record_submission(engine, CAMPAIGN, code, "self_score_sheet", when, files=[sheet], files_dir=tmp_path / "files")
+    # failing scores in both samples: a unit in both owes two 整改 instances (a cell over two assignments)
+    county, city = (sample_members(engine, CAMPAIGN, s) for s in ("county_checks", "city_check"))
+    both = [c for c in city if c in county][:1] + [c for c in city if c not in county][:2]
+    assert len(both) == 3 and both[0] in county
+    zero = dict.fromkeys(["duties", "staffing", "rules", "ledgers", "reporting", "service", "informatization",
+                          "training", "funding"], 1)  # fmt: skip
+    for sample, units in (("county_checks", [c for c in both if c in county]), ("city_check", both)):
+        record_scores(engine, CAMPAIGN, sample, [UnitScores(c, dict(zero)) for c in units], at=at("2024-06-12 10:00"))
     return engine
 
 
-@pytest.mark.parametrize("when", ["2024-05-20 09:00", "2024-05-23 12:00", "2024-05-27 10:00", "2024-06-12 10:00"])
+@pytest.mark.parametrize("when", ["2024-05-20 09:00", "2024-05-23 12:00", "2024-05-27 10:00", "2024-06-28 10:00"])
 def test_the_matrix_matches_every_duty_advanced_in_python(behind, when):
     as_of = at(when)
     campaign = load_campaign(behind, CAMPAIGN)
