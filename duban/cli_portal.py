@@ -134,4 +134,4 @@ def password(name: Annotated[str, typer.Option(help="operator login name")]) -> 
                      detail=f"结束了 {ended} 个登录会话")  # fmt: skip
     except DubanError as exc:
         _fail(exc)
-    console.print(f"operator {name} can log in at /ops/login" + (f"; {ended} open session(s) ended" if ended else ""))
+    console.print(f"operator {name} can log in at /ops/login" + (f"; {ended} session(s) ended" if ended else ""))

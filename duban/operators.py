@@ -130,10 +130,10 @@ def end_session(engine: Engine, key: bytes, token: str | None, now: datetime, *,
 
 
 def end_sessions(engine: Engine, name: str, now: datetime, *, by: str) -> int:
-    """End every open session of operator `name` (a new password, a departure); how many were open."""
+    """End every session of operator `name` not ended yet (a new password, a departure); how many."""
     s = OperatorSession.__table__
     with unit_of_work(engine) as conn:
-        done = conn.execute(update(s).where(s.c.operator == name, s.c.revoked_at.is_(None), s.c.expires_at > utc(now))
+        done = conn.execute(update(s).where(s.c.operator == name, s.c.revoked_at.is_(None))
                             .values(revoked_at=utc(now), revoked_by=by[:80]))  # fmt: skip
     return done.rowcount
 
