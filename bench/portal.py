@@ -72,6 +72,9 @@ def plan(url: str, townships: int | None) -> tuple[object, list[str], list[str],
         for start in range(0, len(handed), 900):
             conn.execute(update(a).where(a.c.item_id == "self_report", a.c.unit_code.in_(handed[start : start + 900]))
                          .values(state="submitted", next_event_at=None, submitted_at=a.c.due_at))  # fmt: skip
+    if engine.dialect.name == "postgresql":  # statistics, as autovacuum keeps them in production
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
     return engine, townships_, counties, provinces
 
 

@@ -90,13 +90,13 @@ def item_counts(conn, mine, stale: Stale, multi: set[str] | None = None) -> dict
     return {item: Counter({c: n for c, n in counter.items() if n > 0}) for item, counter in counts.items()}
 
 
-def units_of_colour(conn, stage_ids: list[str], mine, stale: Stale, rank: int,
-                    as_of: datetime) -> tuple[list[str], dict[str, Counter], set[str]]:  # fmt: skip
+def units_of_colour(conn, stage_ids: list[str], mine, stale: Stale, rank: int, as_of: datetime,
+                    multi: set[str]) -> tuple[list[str], dict[str, Counter], set[str]]:  # fmt: skip
     """The units whose worst colour has `rank`, in code order; item → colours over them; every item owed."""
     per_unit = select(_A.c.unit_code).where(mine).group_by(_A.c.unit_code).having(func.max(stale.rank) == rank)
     codes = list(conn.execute(per_unit.order_by(_A.c.unit_code)).scalars())
     owed = set(conn.execute(select(_A.c.item_id).where(mine).distinct()).scalars())
-    matching = and_(mine, _A.c.unit_code.in_(per_unit))
+    matching = and_(mine, _A.c.unit_code.in_(codes))  # the list, not the query again: it was just computed
     counts = item_counts(conn, matching, stale_at(conn, stage_ids, matching, as_of) if stale.groups else Stale([], STORED),
-                         several_instances(conn, mine))  # fmt: skip
+                         multi)  # fmt: skip
     return codes, counts, owed

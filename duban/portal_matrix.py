@@ -17,16 +17,17 @@ from sqlalchemy import Engine, and_, func, select
 from duban.campaigns import PlannedCampaign, load_campaign
 from duban.duties import load_duties
 from duban.instants import utc
-from duban.portal_colors import RANKS, item_counts, stale_at, units_of_colour
+from duban.portal_colors import RANKS, item_counts, several_instances, stale_at, units_of_colour
 from duban.portal_registry import chosen_units, parent_choices, units_by_code
 from duban.spec.models import Item, Stage
 from duban.state import Color, color, worst
-from duban.tables import Assignment
+from duban.tables import Assignment, CampaignUnit
 from duban.units import Level
 
 COLOR_NAMES = {"red": Color.red, "红": Color.red, "yellow": Color.yellow, "黄": Color.yellow,
                "green": Color.green, "绿": Color.green, "grey": Color.grey, "灰": Color.grey}  # fmt: skip
 _A = Assignment.__table__
+_U = CampaignUnit.__table__
 
 
 @dataclass
@@ -77,20 +78,25 @@ def matrix(
     """The matrix at `as_of`; `parent` keeps that unit and every unit below it, `only` one overall colour."""
     campaign = load_campaign(engine, campaign_id, units=False)
     wanted = COLOR_NAMES.get(only or "")
-    mine = _A.c.campaign_id == campaign_id
-    if level or parent:
-        mine = and_(mine, _A.c.unit_code.in_(chosen_units(campaign_id, level=level, parent=parent)))
+    everyone = _A.c.campaign_id == campaign_id
+    chosen = chosen_units(campaign_id, level=level, parent=parent) if level or parent else None
+    mine = everyone if chosen is None else and_(everyone, _A.c.unit_code.in_(chosen))
     with engine.connect() as conn:
         stale = stale_at(conn, campaign.stage_ids(), mine, utc(as_of))
-        if wanted is None:
-            total = conn.execute(select(func.count(func.distinct(_A.c.unit_code))).where(mine)).scalar_one()
-            page = list(conn.execute(select(_A.c.unit_code).where(mine).distinct().order_by(_A.c.unit_code)
-                                     .offset(offset).limit(limit)).scalars())  # fmt: skip
-            counts = item_counts(conn, mine, stale)
+        multi = several_instances(conn, everyone)
+        if wanted is None:  # the units with duties, by code: from the unit table when filtered (no scan of duties)
+            if chosen is None:
+                query = select(_A.c.unit_code).where(everyone).distinct().order_by(_A.c.unit_code)
+            else:
+                owes = select(_A.c.id).where(everyone, _A.c.unit_code == _U.c.code).exists()
+                query = chosen.where(owes).order_by(_U.c.code)
+            codes = list(conn.execute(query).scalars())
+            counts = item_counts(conn, mine, stale, multi)
             owed = set(counts)
         else:
-            codes, counts, owed = units_of_colour(conn, campaign.stage_ids(), mine, stale, RANKS.index(wanted), utc(as_of))
-            total, page = len(codes), codes[offset : offset + limit]
+            codes, counts, owed = units_of_colour(conn, campaign.stage_ids(), mine, stale, RANKS.index(wanted), utc(as_of),
+                                                  multi)  # fmt: skip
+        total, page = len(codes), codes[offset : offset + limit]
         units = units_by_code(conn, campaign_id, page)
         names = units_by_code(conn, campaign_id, {u.parent for u in units.values() if u.parent})
         parents = parent_choices(conn, campaign_id, parent)
