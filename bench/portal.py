@@ -39,6 +39,8 @@ OPERATOR = ("bench", "bench-password-1")
 
 def plan(url: str, townships: int | None) -> tuple[object, list[str], list[str], list[str]]:
     """The campaign planned, opened and ticked to TICKED_AT, a share handed in: (engine, townships, counties, provinces)."""
+    from sqlalchemy import update
+
     from duban.calendar import WorkCalendar
     from duban.instants import parse_instant
     from duban.plan import build_plan
@@ -46,7 +48,6 @@ def plan(url: str, townships: int | None) -> tuple[object, list[str], list[str],
     from duban.store import init_db, make_engine, store_plan, unit_of_work
     from duban.tables import Assignment
     from duban.tick import tick_stage
-    from sqlalchemy import update
 
     spec_path = Path(tempfile.mkdtemp(prefix="duban-portal-bench-")) / "national.yaml"
     spec_path.write_text(SPEC, encoding="utf-8")

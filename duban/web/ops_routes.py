@@ -20,13 +20,13 @@ from duban.duties import submission
 from duban.errors import StoreError
 from duban.instants import fmt
 from duban.operators import authenticate
-from duban.portal_logins import login_gate
 from duban.portal_links import issue, revoke
+from duban.portal_logins import login_gate
 from duban.portal_matrix import COLOR_NAMES, LEVELS_CN, matrix
 from duban.portal_registry import units_by_code
 from duban.portal_scores import unit_scores
-from duban.scoring import sample_label
 from duban.portal_unit import unit_page
+from duban.scoring import sample_label
 from duban.summary_table import summary_workbook
 from duban.web.context import Portal, client_of, portal
 from duban.web.security import check_csrf, csrf_for, end_session, operator_of, set_csrf_cookie, start_session

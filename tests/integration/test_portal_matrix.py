@@ -11,8 +11,8 @@ import pytest
 from duban.campaigns import load_campaign
 from duban.duties import load_duties
 from duban.portal_matrix import COLOR_NAMES, matrix
-from duban.state import color, worst
 from duban.scoring import UnitScores, record_scores, sample_members
+from duban.state import color, worst
 from duban.submit import record_submission
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.samples import docx_bytes, write, xlsx_bytes
