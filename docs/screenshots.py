@@ -6,7 +6,8 @@ Builds the 晋中 campaign (seed 004) on a throw-away database at 2024-05-27 10:
 县级检查 open — with 昔阳县's townships on time, late or silent. Serves the portal on a free port. Then, on a
 phone (375 px), 昔阳县统计局 opens its link, hands in its 县级检查 score sheet (PDF) with the number of townships
 inspected and its summary report (DOCX), and sees the receipts; an operator logs in, opens the dashboard and the
-county's page (1280 px). Writes portal-unit.png, portal-receipt.png, portal-dashboard.png, portal-ops-unit.png;
+county's page (1280 px), then scores one of 昔阳县's inspected townships below the pass mark on the 评分表 page.
+Writes portal-unit.png, portal-receipt.png, portal-dashboard.png, portal-ops-unit.png, portal-scores.png;
 tests/e2e runs the same tour.
 Needs /usr/bin/chromium (Debian's) and Playwright's Python package (a dev dependency); nothing is downloaded.
 """
@@ -50,6 +51,8 @@ class Tour:
     requests: list[str] = field(default_factory=list)  # every URL the browser asked for
     base: str = ""
     shots: list[Path] = field(default_factory=list)
+    scored_unit: str = ""  # the township scored on the 评分表 page
+    scores_text: str = ""  # that page after saving
 
 
 def build(home: Path) -> Tour:
@@ -107,7 +110,7 @@ def take(out: Path, home: Path | None = None) -> Tour:
         token = issue(settings.portal_key(), tour.campaign_id, COUNTY, now, timedelta(days=45))
         out.mkdir(parents=True, exist_ok=True)
         tour.shots = [out / "portal-unit.png", out / "portal-receipt.png", out / "portal-dashboard.png",
-                      out / "portal-ops-unit.png"]
+                      out / "portal-ops-unit.png", out / "portal-scores.png"]
         with running(create_app(settings, engine=tour.engine, clock=lambda: now)) as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--lang=zh-CN"])
             tour.base = base
@@ -149,11 +152,36 @@ def take(out: Path, home: Path | None = None) -> Tour:
                 county.click()  # the county's own page: its versions, files and link
                 desk.wait_for_url(f"**/u/{COUNTY}")
                 desk.screenshot(path=str(tour.shots[3]), full_page=True)
+                score(desk, tour)
             finally:
                 browser.close()
         if home is None:
             tour.engine.dispose()
     return tour
+
+
+POINTS = {"duties": 8, "staffing": 12, "rules": 7, "ledgers": 6, "reporting": 8, "service": 8, "informatization": 7,
+          "training": 8, "funding": 10}  # 74: below the pass mark of 80
+
+
+def score(desk, tour: Tour) -> None:
+    """评分表录入: 县级检查乡镇 → 昔阳县 → the first township's form, below the pass mark, saved."""
+    desk.goto(f"{tour.base}/ops/c/{tour.campaign_id}")
+    desk.click("text=评分表录入")
+    desk.click("text=县级检查乡镇（每县不少于6个）")
+    desk.click("table.log >> text=昔阳县统计局")
+    desk.wait_for_url("**under=140724**")
+    card = desk.locator("article.card.score").first
+    tour.scored_unit = card.get_attribute("id").removeprefix("u-")
+    for item, points in POINTS.items():
+        card.locator(f"input[name=p_{item}]").fill(str(points))
+    card.locator("input[name=inspector]").fill("王建国")
+    card.locator("input[name=inspected_on]").fill("2024-05-27")
+    card.locator("input[name=note]").fill("统计台账不全，原始记录缺 3 个月")
+    card.locator("button[type=submit]").click()
+    desk.wait_for_url("**saved=**")
+    tour.scores_text = desk.inner_text("main")
+    desk.screenshot(path=str(tour.shots[4]), full_page=True)
 
 
 if __name__ == "__main__":

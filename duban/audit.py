@@ -69,12 +69,14 @@ def recent(
         return [Entry(**row._mapping) for row in conn.execute(query)]
 
 
-def count(engine: Engine, *, action: str, actor: str | None = None, since: datetime | None = None,
-          ok: bool | None = None) -> int:  # fmt: skip
-    """How many entries of `action` (by `actor`, since an instant, with an outcome)."""
+def count(engine: Engine, *, action: str, actor: str | None = None, client: str | None = None,
+          since: datetime | None = None, ok: bool | None = None) -> int:  # fmt: skip
+    """How many entries of `action` (by `actor`, from `client`, since an instant, with an outcome)."""
     query = select(func.count()).select_from(_T).where(_T.c.action == action)
     if actor is not None:
         query = query.where(_T.c.actor == actor)
+    if client is not None:
+        query = query.where(_T.c.client == client[:64])
     if since is not None:
         query = query.where(_T.c.at >= utc(since))
     if ok is not None:

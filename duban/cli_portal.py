@@ -117,13 +117,21 @@ def revoke(
 
 @app.command()
 def password(name: Annotated[str, typer.Option(help="operator login name")]) -> None:
-    """Set an operator's password (asked twice, never shown); the hash is kept under DUBAN_HOME (0600)."""
-    from duban.operators import save_operator
+    """Set an operator's password (asked twice, never shown); the hash is kept under DUBAN_HOME (0600). Every
+    session of that login ends: whoever was logged in as `name` logs in again with the new password."""
+    from duban import audit
+    from duban.operators import end_sessions, save_operator
+    from duban.store import engine_for
 
     settings = _settings()
     secret = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    now = datetime.now(timezone.utc)
     try:
         save_operator(settings.operators_file, name, secret)
+        engine = engine_for(settings.resolved_database_url)
+        ended = end_sessions(engine, name, now, by="password")
+        audit.record(engine, now, "password", actor="cli", target=f"operator:{name}",
+                     detail=f"结束了 {ended} 个登录会话")  # fmt: skip
     except DubanError as exc:
         _fail(exc)
-    console.print(f"operator {name} can log in at /ops/login")
+    console.print(f"operator {name} can log in at /ops/login" + (f"; {ended} session(s) ended" if ended else ""))

@@ -84,9 +84,9 @@ def load_duties(
         query = query.where(_A.c.unit_code.in_(units))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
-        found = _versions(conn, campaign.id, units, versions) if versions != "none" else {}
+        found = _versions(conn, campaign.id, [r.id for r in rows] if units is not None else None, versions)
     order = {item.id: index for index, (_stage, item) in enumerate(campaign.spec.items())}
-    unit_order = {code: index for index, code in enumerate(campaign.units)}
+    unit_order = {code: index for index, code in enumerate(campaign.units or units or ())}
     duties = [
         Duty(r.id, r.unit_code, r.stage_id, r.item_id, r.instance, r.role, r.open_at, r.due_at, state_at(r, as_of),
              found.get(r.id, []))
@@ -96,17 +96,21 @@ def load_duties(
     return duties
 
 
-def _versions(conn, campaign_id: str, units: list[str] | None, which: str) -> dict[int, list[Version]]:
-    query = select(_S).where(_S.c.campaign_id == campaign_id)
-    if units is not None:
-        query = query.where(_S.c.unit_code.in_(units))
+def _versions(conn, campaign_id: str, assignment_ids: list[int] | None, which: str) -> dict[int, list[Version]]:
+    """Versions of the given assignments (through the submission's assignment index), or of the whole campaign."""
+    if which == "none" or assignment_ids == []:
+        return {}
+    if assignment_ids is not None and len(assignment_ids) > 900:
+        found: dict[int, list[Version]] = {}
+        for start in range(0, len(assignment_ids), 900):
+            found |= _versions(conn, campaign_id, assignment_ids[start : start + 900], which)
+        return found
+    mine = _S.c.assignment_id.in_(assignment_ids) if assignment_ids is not None else _S.c.campaign_id == campaign_id
+    query = select(_S).where(mine)
     if which == "latest":
-        newest = (
-            select(_S.c.assignment_id, func.max(_S.c.version).label("v"))
-            .where(_S.c.campaign_id == campaign_id).group_by(_S.c.assignment_id).subquery()
-        )  # fmt: skip
+        newest = select(_S.c.assignment_id, func.max(_S.c.version).label("v")).where(mine).group_by(_S.c.assignment_id).subquery()
         query = query.join(newest, (newest.c.assignment_id == _S.c.assignment_id) & (newest.c.v == _S.c.version))
-    found: dict[int, list[Version]] = {}
+    found = {}
     for r in conn.execute(query.order_by(_S.c.assignment_id, _S.c.version)):
         found.setdefault(r.assignment_id, []).append(
             Version(r.id, r.version, r.submitted_at, r.late, list(r.files or []), dict(r.metrics or {}), r.actor)

@@ -1,8 +1,9 @@
-"""Operator logins (督办工作人员): scrypt password hashes, and the signed session an operator carries.
+"""Operator logins (督办工作人员): scrypt password hashes, and the sessions operators log in with.
 
 Only hashes are kept (DUBAN_OPERATORS or home/operators.json, written 0600); a password is never stored,
-logged or echoed. A session is a signed value (name, issued, expires), so portal replicas need no shared
-session store, only the same signing key.
+logged or echoed. A session is a row in the database (portal replicas share it) named by a random id in a
+signed cookie: logging out ends it, a new password (`duban portal password`, or a changed hash in
+DUBAN_OPERATORS) ends every session of that login, and it expires after SESSION_HOURS.
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
+from sqlalchemy import Engine, insert, select, update
+
 from duban.errors import DubanError
 from duban.instants import utc
 from duban.signing import sign, unsign
+from duban.store import unit_of_work
+from duban.tables import OperatorSession
 
-SESSION_PURPOSE = "duban-operator-session-v1"
+SESSION_PURPOSE = "duban-operator-session-v2"
 SESSION_HOURS = 12
 _N, _R, _P = 2**14, 8, 1
 
@@ -80,21 +85,61 @@ def _dummy() -> str:
     return hash_password("not-a-real-password", salt=b"\0" * 16)
 
 
-def open_session(key: bytes, name: str, now: datetime) -> str:
-    """A signed session for operator `name`, valid SESSION_HOURS."""
-    issued = int(utc(now).timestamp())
-    return sign(key, SESSION_PURPOSE, [name, issued, issued + SESSION_HOURS * 3600])
+def open_session(engine: Engine, key: bytes, name: str, encoded: str, now: datetime, *, client: str | None = None) -> str:
+    """A new session for operator `name` (logged in with the hash `encoded`), valid SESSION_HOURS: its row and
+    the signed cookie value that names it."""
+    issued = utc(now)
+    session_id = secrets.token_urlsafe(24)
+    with unit_of_work(engine) as conn:
+        conn.execute(insert(OperatorSession), [dict(
+            id_sha256=_digest(session_id), operator=name, login_tag=_digest(encoded)[:32], created_at=issued,
+            expires_at=issued + session_lifetime(), client=(client or "")[:64] or None,
+        )])  # fmt: skip
+    return sign(key, SESSION_PURPOSE, [name, session_id, int(issued.timestamp())])
 
 
-def session_user(key: bytes, token: str | None, now: datetime, hashes: dict[str, str]) -> str | None:
-    """The operator a session belongs to, if it is genuine, unexpired and the login still exists."""
+def session_user(engine: Engine, key: bytes, token: str | None, now: datetime, hashes: dict[str, str]) -> str | None:
+    """The operator a session belongs to, if it is genuine, open (not ended, not expired) and its login's
+    password is still the one it was opened with."""
     payload = unsign(key, SESSION_PURPOSE, token or "")
-    if payload is None or len(payload) != 3:
+    if payload is None or len(payload) != 3 or not isinstance(payload[1], str):
         return None
-    name, _issued, expires = payload
-    if utc(now).timestamp() >= expires or name not in hashes:
+    name, session_id, _issued = payload
+    encoded = hashes.get(name)
+    if encoded is None:
         return None
-    return name
+    s = OperatorSession.__table__
+    with engine.connect() as conn:
+        row = conn.execute(select(s.c.operator, s.c.login_tag, s.c.expires_at, s.c.revoked_at)
+                           .where(s.c.id_sha256 == _digest(session_id))).first()  # fmt: skip
+    if row is None or row.revoked_at is not None or row.operator != name or utc(now) >= row.expires_at:
+        return None
+    return name if hmac.compare_digest(row.login_tag, _digest(encoded)[:32]) else None
+
+
+def end_session(engine: Engine, key: bytes, token: str | None, now: datetime, *, by: str = "logout") -> bool:
+    """End the session a cookie names (logout); True when there was one to end."""
+    payload = unsign(key, SESSION_PURPOSE, token or "")
+    if payload is None or len(payload) != 3 or not isinstance(payload[1], str):
+        return False
+    s = OperatorSession.__table__
+    with unit_of_work(engine) as conn:
+        done = conn.execute(update(s).where(s.c.id_sha256 == _digest(payload[1]), s.c.revoked_at.is_(None))
+                            .values(revoked_at=utc(now), revoked_by=by[:80]))  # fmt: skip
+    return done.rowcount > 0
+
+
+def end_sessions(engine: Engine, name: str, now: datetime, *, by: str) -> int:
+    """End every session of operator `name` not ended yet (a new password, a departure); how many."""
+    s = OperatorSession.__table__
+    with unit_of_work(engine) as conn:
+        done = conn.execute(update(s).where(s.c.operator == name, s.c.revoked_at.is_(None))
+                            .values(revoked_at=utc(now), revoked_by=by[:80]))  # fmt: skip
+    return done.rowcount
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def session_lifetime() -> timedelta:

@@ -1,7 +1,9 @@
-"""The operators' matrix: units × items in 红黄绿 at an instant, filtered by level, parent and colour.
+"""The operators' matrix: units × items in 红黄绿 at an instant, filtered by level, parent and colour, paged.
 
-A cell is the worst colour among the unit's instances of the item (a quarterly item has four). Rows come
-in the registry's order and are paged, so a province's thousands of townships stay one click away.
+A cell is the worst colour among the unit's instances of the item (a quarterly item has four). Rows come in
+code order and are paged. The database does the counting (duban.portal_colors): the filters, the totals and
+the colour counts per item are SQL over the stored states, corrected for what the tick has not reached yet.
+A page costs a few aggregate queries and the duties of its own rows.
 """
 
 from __future__ import annotations
@@ -10,16 +12,22 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, and_, select
 
 from duban.campaigns import PlannedCampaign, load_campaign
 from duban.duties import load_duties
+from duban.instants import utc
+from duban.portal_colors import RANKS, item_counts, several_instances, stale_at, units_of_colour
+from duban.portal_registry import chosen_units, parent_choices, units_by_code
 from duban.spec.models import Item, Stage
 from duban.state import Color, color, worst
+from duban.tables import Assignment, CampaignUnit
 from duban.units import Level
 
 COLOR_NAMES = {"red": Color.red, "红": Color.red, "yellow": Color.yellow, "黄": Color.yellow,
                "green": Color.green, "绿": Color.green, "grey": Color.grey, "灰": Color.grey}  # fmt: skip
+_A = Assignment.__table__
+_U = CampaignUnit.__table__
 
 
 @dataclass
@@ -49,7 +57,7 @@ class Matrix:
     rows: list[Row]
     total: int  # rows matching the filters, before paging
     counts: dict[str, Counter] = field(default_factory=dict)  # item → colours over the matching rows
-    parents: list[tuple[str, str]] = field(default_factory=list)  # units with units below them: (code, display)
+    parents: list[tuple[str, str, int]] = field(default_factory=list)  # 上级单位 choices: (code, display, depth)
 
     @property
     def stage_spans(self) -> list[tuple[Stage, int]]:
@@ -68,46 +76,51 @@ def matrix(
     only: str | None = None, offset: int = 0, limit: int = 200,
 ) -> Matrix:  # fmt: skip
     """The matrix at `as_of`; `parent` keeps that unit and every unit below it, `only` one overall colour."""
-    campaign = load_campaign(engine, campaign_id)
-    units = {c: u for c, u in campaign.units.items() if u.kind != "leader"}
-    chosen = [c for c, u in units.items() if (level is None or u.level == level)]
-    if parent:
-        below = _below(campaign, parent)
-        chosen = [c for c in chosen if c in below]
+    campaign = load_campaign(engine, campaign_id, units=False)
+    wanted = COLOR_NAMES.get(only or "")
+    everyone = _A.c.campaign_id == campaign_id
+    chosen = chosen_units(campaign_id, level=level, parent=parent) if level or parent else None
+    mine = everyone if chosen is None else and_(everyone, _A.c.unit_code.in_(chosen))
+    with engine.connect() as conn:
+        stale = stale_at(conn, campaign.stage_ids(), mine, utc(as_of))
+        multi = several_instances(conn, everyone)
+        if wanted is None:  # the units with duties, by code: from the unit table when filtered (no scan of duties)
+            if chosen is None:
+                query = select(_A.c.unit_code).where(everyone).distinct().order_by(_A.c.unit_code)
+            else:
+                owes = select(_A.c.id).where(everyone, _A.c.unit_code == _U.c.code).exists()
+                query = chosen.where(owes).order_by(_U.c.code)
+            codes = list(conn.execute(query).scalars())
+            counts = item_counts(conn, mine, stale, multi)
+            owed = set(counts)
+        else:
+            codes, counts, owed = units_of_colour(conn, campaign.stage_ids(), mine, stale, RANKS.index(wanted), utc(as_of),
+                                                  multi)  # fmt: skip
+        total, page = len(codes), codes[offset : offset + limit]
+        units = units_by_code(conn, campaign_id, page)
+        names = units_by_code(conn, campaign_id, {u.parent for u in units.values() if u.parent})
+        parents = parent_choices(conn, campaign_id, parent)
+    rows = _rows(engine, campaign, as_of, page, units, names)
+    columns = [(stage, item) for stage, item in campaign.spec.items() if item.id in owed]
+    return Matrix(campaign, as_of, columns, rows, total, {item.id: counts.get(item.id, Counter()) for _s, item in columns},
+                  parents)  # fmt: skip
+
+
+def _rows(engine: Engine, campaign: PlannedCampaign, as_of: datetime, page: list[str], units: dict,
+          names: dict) -> list[Row]:  # fmt: skip
+    if not page:
+        return []
     by_unit: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for duty in load_duties(engine, campaign, as_of, units=None if len(chosen) == len(units) else chosen):
+    for duty in load_duties(engine, campaign, as_of, units=page):
         by_unit[duty.unit_code][duty.item_id].append(duty.state)
     rows = []
-    for code in chosen:
-        if code not in by_unit:
-            continue
+    for code in page:
+        unit = units.get(code)
         cells = {item: Cell(worst([color(s) for s in states]), Counter(states)) for item, states in by_unit[code].items()}
-        unit = units[code]
-        rows.append(Row(code, unit.display, unit.level, campaign.display(unit.parent), cells))
-    wanted = COLOR_NAMES.get(only or "")
-    if wanted is not None:
-        rows = [r for r in rows if r.overall is wanted]
-    owed = {item for cells in by_unit.values() for item in cells}
-    columns = [(stage, item) for stage, item in campaign.spec.items() if item.id in owed]
-    counts = {item.id: Counter(r.cells[item.id].color for r in rows if item.id in r.cells) for _s, item in columns}
-    has_children = {u.parent for u in units.values() if u.parent}
-    parents = [(c, u.display) for c, u in units.items() if c in has_children]
-    return Matrix(campaign, as_of, columns, rows[offset : offset + limit], len(rows), counts, parents)
-
-
-def _below(campaign: PlannedCampaign, root: str) -> set[str]:
-    """`root` and every unit under it."""
-    children: dict[str, list[str]] = defaultdict(list)
-    for code, unit in campaign.units.items():
-        if unit.parent:
-            children[unit.parent].append(code)
-    found, todo = {root}, [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
+        parent = names.get(unit.parent) if unit and unit.parent else None
+        rows.append(Row(code, unit.display if unit else code, unit.level if unit else None,
+                        parent.display if parent else (unit.parent or "" if unit else ""), cells))  # fmt: skip
+    return rows
 
 
 LEVELS_CN = [(level.value, level.cn) for level in Level]

@@ -2,7 +2,8 @@
 
 A unit sees only its own duties. An item drawn from a hidden sample (市级抽查 is announced on the day) stays
 off the page until it opens. A parent unit (a county bureau) also sees its subordinate units' colours, so
-an escalation's link leads to who is late.
+an escalation's link leads to who is late. A page reads the unit, its parent and children and their duties,
+never the whole campaign: its cost follows the unit, whether the campaign has 130 units or 41,000.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from sqlalchemy import Engine
 from duban.campaigns import PlannedCampaign, Recipient, load_campaign
 from duban.duties import Duty, load_duties
 from duban.errors import StoreError
-from duban.spec.models import Campaign, Item, Selector, Stage
+from duban.hidden_samples import concealed_items
+from duban.portal_registry import children_of, units_by_code
+from duban.spec.models import Campaign, Item, Stage
 from duban.state import Color, State, worst
 
 
@@ -42,11 +45,13 @@ class Child:
 
 @dataclass
 class UnitPage:
-    campaign: PlannedCampaign
+    campaign: PlannedCampaign  # without its units: a page reads only the ones it names
     unit: Recipient
     as_of: datetime
     entries: list[Entry]
     children: list[Child] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # code → display of the units the page names
+    receivers: dict[str, str] = field(default_factory=dict)  # item → the unit it is handed to (报送至), by name
 
     def entry(self, item_id: str, instance: str = "") -> Entry | None:
         for e in self.entries:
@@ -54,28 +59,39 @@ class UnitPage:
                 return e
         return None
 
+    def display(self, code: str | None) -> str:
+        return self.names.get(code or "", code or "")
+
 
 def unit_page(engine: Engine, campaign_id: str, unit_code: str, as_of: datetime) -> UnitPage:
     """The page of `unit_code` in the campaign at `as_of`; StoreError when the unit is not in it."""
-    campaign = load_campaign(engine, campaign_id)
-    unit = campaign.units.get(unit_code)
-    if unit is None or unit.kind == "leader":
-        raise StoreError(f"unit {unit_code} is not in campaign {campaign_id!r}")
+    campaign = load_campaign(engine, campaign_id, units=False)
+    targets = _receiver_codes(campaign.spec)
+    with engine.connect() as conn:
+        unit = units_by_code(conn, campaign_id, [unit_code]).get(unit_code)
+        if unit is None or unit.kind == "leader":
+            raise StoreError(f"unit {unit_code} is not in campaign {campaign_id!r}")
+        children = children_of(conn, campaign_id, unit_code)
+        named = units_by_code(conn, campaign_id, [unit.parent or "", *(code for _ref, code in targets.values())])
     places = {item.id: (stage, item) for stage, item in campaign.spec.items()}
-    hidden = _hidden_items(campaign.spec)
+    hidden = concealed_items(campaign.spec)
     entries = []
     for duty in load_duties(engine, campaign, as_of, units=[unit_code], versions="all"):
         if duty.item_id not in places or (duty.item_id in hidden and duty.state is State.pending):
             continue
         stage, item = places[duty.item_id]
         entries.append(Entry(duty, stage, item))
-    return UnitPage(campaign, unit, as_of, entries, _children(engine, campaign, unit_code, as_of, hidden))
+    names = {code: u.display for code, u in named.items()} | {unit.code: unit.display}
+    receivers = {item_id: names.get(code, ref) for item_id, (ref, code) in targets.items()}
+    kids = _children(engine, campaign, children, as_of, hidden)
+    return UnitPage(campaign, unit, as_of, entries, kids, names, receivers)
 
 
-def _children(engine: Engine, campaign: PlannedCampaign, code: str, as_of: datetime, hidden: set[str]) -> list[Child]:
-    codes = [c for c, u in campaign.units.items() if u.parent == code and u.kind != "leader"]
-    if not codes:
+def _children(engine: Engine, campaign: PlannedCampaign, units: list[Recipient], as_of: datetime,
+              hidden: set[str]) -> list[Child]:  # fmt: skip
+    if not units:
         return []
+    codes = [u.code for u in units]
     colors: dict[str, list[Color]] = {c: [] for c in codes}
     overdue = dict.fromkeys(codes, 0)
     for duty in load_duties(engine, campaign, as_of, units=codes):
@@ -83,35 +99,15 @@ def _children(engine: Engine, campaign: PlannedCampaign, code: str, as_of: datet
             continue
         colors[duty.unit_code].append(duty.color)
         overdue[duty.unit_code] += duty.state is State.overdue
-    return [Child(c, campaign.display(c), worst(colors[c]), overdue[c]) for c in codes if colors[c]]
+    return [Child(u.code, u.display, worst(colors[u.code]), overdue[u.code]) for u in units if colors[u.code]]
 
 
-def _hidden_items(spec: Campaign) -> set[str]:
-    """Items owed by the members of a hidden sample."""
-    hidden = {s.id for s in spec.samples if s.hidden}
-    if not hidden:
-        return set()
-    return {item.id for _stage, item in spec.items() if any(_uses(spec, s, hidden) for s in (item.units, item.lead))}
-
-
-def _uses(spec: Campaign, selector: Selector | None, samples: set[str], depth: int = 0) -> bool:
-    if selector is None or depth > 8:
-        return False
-    if selector.sample in samples:
-        return True
-    if selector.ref in spec.groups and _uses(spec, spec.groups[selector.ref], samples, depth + 1):
-        return True
-    return any(_uses(spec, s, samples, depth + 1) for s in selector.any_of)
-
-
-def receivers(campaign: PlannedCampaign) -> dict[str, str]:
-    """Item → the unit it is handed to (报送至), by name, for the items whose spec says."""
+def _receiver_codes(spec: Campaign) -> dict[str, tuple[str, str]]:
+    """Item → (what its `submit_to` says, the unit code it names; a group of one unit is read through)."""
     found = {}
-    for _stage, item in campaign.spec.items():
+    for _stage, item in spec.items():
         ref = item.submit_to
-        if not ref:
-            continue
-        group = campaign.spec.groups.get(ref)
-        code = group.ref if group is not None and group.ref else ref
-        found[item.id] = campaign.display(code) if code in campaign.units else ref
+        if ref:
+            group = spec.groups.get(ref)
+            found[item.id] = (ref, group.ref if group is not None and group.ref else ref)
     return found

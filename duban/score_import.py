@@ -16,7 +16,9 @@ from sqlalchemy import Engine
 from duban.campaigns import load_campaign
 from duban.errors import SubmissionError
 from duban.score_xlsx import SampleRows, read_scores, write_template
-from duban.scoring import ScoreError, ScoreOutcome, check_scores, find_sheet, record_scores, sample_members
+from duban.scoring import (
+    ScoreError, ScoreOutcome, check_scores, find_sheet, hidden_problems, record_scores, sample_members,
+)
 from duban.spec.models import ScoreSheet
 
 
@@ -72,6 +74,8 @@ def import_workbook(
     names = {code: campaign.display(code) for code in campaign.units}
     problems = []
     for sample_id, entries in found.items():
+        if entries:
+            problems += hidden_problems(engine, campaign, sample_id, at)
         problems += check_scores(sheet, entries, sample_members(engine, campaign_id, sample_id), names)
     if problems:
         raise ScoreError(problems)

@@ -19,7 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from duban.scoring import ScoreError, UnitScores, sample_label
+from duban.scoring import Problem, ScoreError, UnitScores, sample_label
 from duban.spec.models import ScoreSheet
 
 META = "_duban"
@@ -108,10 +108,11 @@ def read_scores(path: Path, sheet: ScoreSheet, campaign_id: str, samples: dict[s
     try:
         book = load_workbook(path, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise ScoreError([f"{label}: not an xlsx workbook ({exc}); export a template with `duban scores template`"]) from None
+        raise ScoreError([Problem(label, f"not an xlsx workbook ({exc}); export a template with `duban scores template`",
+                                  "不是 xlsx 工作簿，请先下载评分表模板填写")]) from None  # fmt: skip
     mapping = _worksheets(book, label, sheet, campaign_id, samples)
     found: dict[str, list[UnitScores]] = {}
-    problems: list[str] = []
+    problems: list[Problem] = []
     for title, sample_id in mapping.items():
         found[sample_id] = _read_worksheet(book[title], label, sheet, names, problems)
     if problems:
@@ -124,30 +125,34 @@ def _worksheets(book, label: str, sheet: ScoreSheet, campaign_id: str, samples: 
     if META in book.sheetnames:
         meta = {row[0]: row[1:] for row in book[META].iter_rows(values_only=True) if row and row[0] != "worksheet"}
         if meta.get("campaign", (None,))[0] != campaign_id or meta.get("sheet", (None,))[0] != sheet.id:
-            raise ScoreError([f"{label}: this workbook is the template of {meta.get('campaign', ('?',))[0]} / "
-                              f"{meta.get('sheet', ('?',))[0]}, not of {campaign_id} / {sheet.id}"])  # fmt: skip
+            theirs = f"{meta.get('campaign', ('?',))[0]} / {meta.get('sheet', ('?',))[0]}"
+            raise ScoreError([Problem(label, f"this workbook is the template of {theirs}, not of {campaign_id} / {sheet.id}",
+                                      f"这是另一项工作或另一张评分表的模板（{theirs}），请下载本评分表的模板")])  # fmt: skip
         mapping = {row[1]: row[2] for row in book[META].iter_rows(values_only=True) if row and row[0] == "worksheet"}
     else:
         by_title = {worksheet_title(name): sample_id for sample_id, name in samples.items()}
         mapping = {title: by_title[title] for title in book.sheetnames if title in by_title}
     mapping = {title: sid for title, sid in mapping.items() if title in book.sheetnames and sid in samples}
     if not mapping:
-        raise ScoreError([f"{label}: no worksheet for the samples of {sheet.name} "
-                          f"({'、'.join(worksheet_title(n) for n in samples.values())})"])  # fmt: skip
+        titles = "、".join(worksheet_title(n) for n in samples.values())
+        raise ScoreError([Problem(label, f"no worksheet for the samples of {sheet.name} ({titles})",
+                                  f"没有{sheet.name}各样本的工作表（应为：{titles}）")])  # fmt: skip
     return mapping
 
 
-def _read_worksheet(ws, label: str, sheet: ScoreSheet, names: dict[str, str], problems: list[str]) -> list[UnitScores]:
+def _read_worksheet(ws, label: str, sheet: ScoreSheet, names: dict[str, str], problems: list[Problem]) -> list[UnitScores]:
     where = f"{label} {ws.title}"
     header = next((r for r in range(1, 11) if str(ws.cell(r, 1).value or "").strip() == FIXED[0]), None)
     if header is None:
-        problems.append(f"{where}: no heading row starting with {FIXED[0]} in the first 10 rows")
+        problems.append(Problem(where, f"no heading row starting with {FIXED[0]} in the first 10 rows",
+                                f"前 10 行中没有以「{FIXED[0]}」开头的表头行"))  # fmt: skip
         return []
     columns = {str(ws.cell(header, c).value or "").strip(): c for c in range(1, ws.max_column + 1)}
     items = {}
     for item in sheet.items:
         if item.name not in columns:
-            problems.append(f"{where}!{header}: no column for check item {item.name}")
+            problems.append(Problem(f"{where}!{header}", f"no column for check item {item.name}",
+                                    f"没有检查项目「{item.name}」这一列"))  # fmt: skip
         items[item.id] = columns.get(item.name)
     entries = []
     for row in range(header + 1, ws.max_row + 1):
@@ -162,7 +167,8 @@ def _read_worksheet(ws, label: str, sheet: ScoreSheet, names: dict[str, str], pr
         cells = {iid: f"{where}!{get_column_letter(col)}{row}" for iid, col in items.items() if col}
         cells["unit"] = f"{where}!A{row}"
         if not code:
-            problems.append(f"{cells['unit']}: no unit code (and {name or 'no name'} is not a unit of the sample)")
+            problems.append(Problem(cells["unit"], f"no unit code (and {name or 'no name'} is not a unit of the sample)",
+                                    f"没有单位代码（{name or '单位名称为空'}也不是样本中的单位）"))  # fmt: skip
             continue
         entries.append(UnitScores(
             unit_code=code, points=values, cells=cells,

@@ -10,6 +10,7 @@ from a follow-up it no longer owes.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +22,8 @@ from sqlalchemy import Engine, func, insert, select, update
 from duban.campaigns import load_campaign
 from duban.errors import SubmissionError
 from duban.followup import follow_up_assignments, insert_assignments
-from duban.instants import utc
+from duban.instants import fmt, fmt_cn, utc
+from duban.sample_reveal import still_hidden
 from duban.spec.models import Campaign, ScoreSheet
 from duban.state import State
 from duban.store import unit_of_work
@@ -36,14 +38,36 @@ def sample_label(sample_name: str) -> str:
     return _NOT_IN_TITLES.sub("", re.split(r"[（(]", sample_name, maxsplit=1)[0]).strip()[:31] or "样本"
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with entered scores: where (file, sheet and cell, or the unit), what, in English and Chinese."""
+
+    where: str
+    text: str
+    short_cn: str  # the Chinese without the place, for a form field
+    unit_code: str | None = None
+    item_id: str | None = None  # a check item id, or None for the unit as a whole
+
+    @property
+    def cn(self) -> str:
+        return f"{self.where}：{self.short_cn}" if self.where else self.short_cn
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.text}" if self.where else self.text
+
+
 class ScoreError(SubmissionError):
     """Scores refused: every problem with where it is (file, sheet, cell) and what is wrong."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        shown = problems[:PROBLEMS_SHOWN]
+    def __init__(self, problems: list[Problem | str]) -> None:
+        self.details = [p if isinstance(p, Problem) else Problem("", p, p) for p in problems]
+        self.problems = [str(p) for p in self.details]
+        shown = self.problems[:PROBLEMS_SHOWN]
         more = f"\n… and {len(problems) - PROBLEMS_SHOWN} more" if len(problems) > PROBLEMS_SHOWN else ""
-        super().__init__(f"{len(problems)} problem(s), nothing was recorded:\n" + "\n".join(shown) + more)
+        cn_more = f"\n……另有 {len(problems) - PROBLEMS_SHOWN} 处" if len(problems) > PROBLEMS_SHOWN else ""
+        super().__init__(f"{len(problems)} problem(s), nothing was recorded:\n" + "\n".join(shown) + more,
+                         cn=f"有 {len(problems)} 处问题，评分均未保存：\n"
+                            + "\n".join(p.cn for p in self.details[:PROBLEMS_SHOWN]) + cn_more)  # fmt: skip
 
 
 @dataclass
@@ -78,9 +102,9 @@ def find_sheet(campaign: Campaign, sheet_id: str | None, sample_id: str) -> Scor
     return sheets[0]
 
 
-def check_scores(sheet: ScoreSheet, entries: list[UnitScores], members: list[str], names: dict[str, str]) -> list[str]:
+def check_scores(sheet: ScoreSheet, entries: list[UnitScores], members: list[str], names: dict[str, str]) -> list[Problem]:
     """Every problem of the entered scores, each naming where it is; empty when all are right."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     seen: dict[str, str] = {}
     allowed = set(members)
     for entry in entries:
@@ -88,37 +112,46 @@ def check_scores(sheet: ScoreSheet, entries: list[UnitScores], members: list[str
         label = names.get(unit, unit)
         where_unit = entry.cells.get("unit", label)
         if unit not in allowed:
-            problems.append(f"{where_unit}: {label} ({unit}) is not in the sample; score only its units")
+            problems.append(Problem(where_unit, f"{label} ({unit}) is not in the sample; score only its units",
+                                    f"{label}（{unit}）不在该样本中，只能为样本中的单位评分", unit))  # fmt: skip
             continue
         if unit in seen:
-            problems.append(f"{where_unit}: {label} is scored twice (also {seen[unit]})")
+            problems.append(Problem(where_unit, f"{label} is scored twice (also {seen[unit]})",
+                                    f"{label}重复评分（另见 {seen[unit]}）", unit))  # fmt: skip
             continue
         seen[unit] = where_unit
         for item in sheet.items:
             where = entry.cells.get(item.id, f"{label} {item.name}")
             value = entry.points.get(item.id)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                problems.append(f"{where}: empty; score every check item of {label} or leave its whole row empty")
-                continue
-            points = _number(value)
-            if points is None:
-                problems.append(f"{where}: {value!r} is not a number of points")
-            elif points < 0:
-                problems.append(f"{where}: {points:g} is below 0")
-            elif points > item.max:
-                problems.append(f"{where}: {points:g} exceeds the maximum {item.max:g} of {item.name}")
+            problem = _item_problem(item, value, label)
+            if problem is not None:
+                problems.append(Problem(where, problem[0], problem[1], unit, item.id))
     return problems
 
 
+def _item_problem(item, value: Any, label: str) -> tuple[str, str] | None:
+    """(English, Chinese) of what is wrong with one check item's value, or None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return f"empty; score every check item of {label} or leave its whole row empty", f"{item.name}未填写"
+    points = _number(value)
+    if points is None:
+        return f"{value!r} is not a number of points", f"{item.name}填写的「{value}」不是分数"
+    if points < 0:
+        return f"{points:g} is below 0", f"{item.name} {points:g} 分低于 0 分"
+    if points > item.max:
+        return f"{points:g} exceeds the maximum {item.max:g} of {item.name}", f"{item.name} {points:g} 分超过满分 {item.max:g} 分"
+    return None
+
+
 def _number(value: Any) -> float | None:
+    """Points as a finite number ("nan" and "inf" are not points), or None."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
     try:
-        return float(str(value).strip())
-    except ValueError:
+        number = float(value) if isinstance(value, (int, float)) else float(str(value).strip())
+    except (ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def record_scores(
@@ -138,7 +171,7 @@ def record_scores(
     sheet = find_sheet(campaign.spec, sheet_id, sample_id)
     members = sample_members(engine, campaign_id, sample_id)
     names = {code: campaign.display(code) for code in campaign.units}
-    problems = check_scores(sheet, entries, members, names)
+    problems = hidden_problems(engine, campaign, sample_id, at) + check_scores(sheet, entries, members, names)
     if problems:
         raise ScoreError(problems)
     at = utc(at)
@@ -173,6 +206,17 @@ def record_scores(
             outcomes.append(ScoreOutcome(code, total, passed, version, due, excused))
         insert_assignments(conn, campaign_id, new, at)
     return outcomes
+
+
+def hidden_problems(engine: Engine, campaign, sample_id: str, at: datetime) -> list[Problem]:
+    """A problem when the sample is hidden (不提前告知) and its check has not opened at `at`."""
+    reveal = still_hidden(engine, campaign.spec, campaign.id, sample_id, at)
+    if reveal is None:
+        return []
+    name = next(s.name for s in campaign.spec.samples if s.id == sample_id)
+    return [Problem(name, f"the hidden sample is not revealed before {fmt(reveal, campaign.tz)}: scores cannot be "
+                          "recorded before its check opens (a 整改 would tell the unit it was sampled)",
+                    f"该样本不提前告知，检查开始（{fmt_cn(reveal, campaign.tz)}）前不能录入评分")]  # fmt: skip
 
 
 def sample_members(engine: Engine, campaign_id: str, sample_id: str) -> list[str]:

@@ -68,6 +68,7 @@ class CampaignUnit(SQLModel, table=True):
     """The campaign's units (and leaders, kind='leader') as they were when it was planned."""
 
     __tablename__ = "campaign_unit"
+    __table_args__ = (Index("ix_campaign_unit_parent", "campaign_id", "parent_code"),)  # a unit's children (portal)
 
     campaign_id: str = Field(primary_key=True, foreign_key="campaign.id", max_length=80)
     code: str = Field(primary_key=True, max_length=64)
@@ -89,6 +90,7 @@ class Assignment(SQLModel, table=True):
         UniqueConstraint("campaign_id", "item_id", "instance", "unit_code", name="uq_assignment_duty"),
         Index("ix_assignment_due_events", "campaign_id", "stage_id", "next_event_at"),
         Index("ix_assignment_unit", "campaign_id", "unit_code"),
+        Index("ix_assignment_colours", "campaign_id", "item_id", "state", "unit_code"),  # the portal's counts, from the index alone
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -309,3 +311,20 @@ class AuditEntry(SQLModel, table=True):
     ok: bool = True
     detail: str | None = Field(default=None, max_length=500)
     client: str | None = Field(default=None, max_length=64)  # the client's address
+
+
+class OperatorSession(SQLModel, table=True):
+    """An operator's login (督办工作台): ended by logging out, by a new password, or when it expires. The cookie
+    holds a signed random id; only its SHA-256 is kept here."""
+
+    __tablename__ = "operator_session"
+    __table_args__ = (Index("ix_operator_session_name", "operator"),)
+
+    id_sha256: str = Field(primary_key=True, max_length=64)
+    operator: str = Field(max_length=40)
+    login_tag: str = Field(max_length=32)  # a digest of the password hash it was opened with: a new password ends it
+    created_at: datetime = _utc(nullable=False)
+    expires_at: datetime = _utc(nullable=False)
+    revoked_at: datetime | None = _utc()
+    revoked_by: str | None = Field(default=None, max_length=80)  # logout | password | operator:<name> …
+    client: str | None = Field(default=None, max_length=64)

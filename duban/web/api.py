@@ -15,6 +15,7 @@ from duban.campaigns import campaign_ids, load_campaign
 from duban.errors import StoreError
 from duban.instants import utc, zone
 from duban.portal_matrix import matrix
+from duban.portal_registry import unit_count
 from duban.web.context import Portal, client_of, portal
 from duban.web.security import operator_of
 from duban.web.unit_routes import load_page, unit_link
@@ -160,9 +161,11 @@ def campaigns(p: Portal = Depends(portal), who: str = Depends(api_operator)) -> 
     """The planned campaigns."""
     out = []
     for cid in campaign_ids(p.engine):
-        c = load_campaign(p.engine, cid)
-        out.append(CampaignOut(id=c.id, title=c.spec.title, issuer=c.spec.issuer, doc_no=c.spec.doc_no,
-                               units=sum(u.kind != "leader" for u in c.units.values()), stages=c.stage_ids()))  # fmt: skip
+        c = load_campaign(p.engine, cid, units=False)
+        with p.engine.connect() as conn:
+            units = unit_count(conn, cid)
+        out.append(CampaignOut(id=c.id, title=c.spec.title, issuer=c.spec.issuer, doc_no=c.spec.doc_no, units=units,
+                               stages=c.stage_ids()))  # fmt: skip
     return out
 
 

@@ -42,7 +42,7 @@ def create_app(
     settings: Settings | None = None, *, engine: Engine | None = None, clock: Callable[[], datetime] | None = None
 ) -> FastAPI:
     """The portal over `engine` (default: the settings' database); `clock` fixes the time (previews, tests)."""
-    from duban.web import api, ops_routes, unit_routes
+    from duban.web import api, ops_routes, score_routes, unit_routes
 
     settings = settings or get_settings()
     engine = engine or engine_for(settings.resolved_database_url)
@@ -55,6 +55,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.include_router(unit_routes.router)
     app.include_router(ops_routes.router)
+    app.include_router(score_routes.router)
     app.include_router(api.router)
     _handlers(app)
     app.add_middleware(BodyLimit, limit=settings.upload_max_bytes * 3 + 1024 * 1024)

@@ -17,7 +17,9 @@ from duban.state import Color
 from duban.units import Level
 
 ACTIONS_CN = {"view": "查看", "upload": "报送", "refused": "拒收", "download": "下载", "export": "导出汇总表",
-              "login": "登录", "link_refused": "链接被拒", "revoke": "停用链接"}  # fmt: skip
+              "login": "登录", "link_refused": "链接被拒", "revoke": "停用链接", "score": "评分",
+              "score_import": "导入评分表", "logout": "退出",
+              "password": "修改密码"}  # fmt: skip
 COLOR_CLASS = {Color.red: "red", Color.yellow: "yellow", Color.green: "green", Color.grey: "grey"}
 
 

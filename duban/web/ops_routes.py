@@ -1,12 +1,13 @@
 """The operators' pages (督办工作人员): login, the 红黄绿 matrix, a unit's files and link, the 汇总表, the audit log.
 
 Every page needs a login; every view, download, export and revocation is audited under the operator's name.
-Failed logins are audited and, after five in fifteen minutes, the name is refused for a while.
+Failed logins are audited; five for one name from one address lock that pair for 15 minutes, and many failures
+everywhere slow every attempt down (duban.portal_logins). Logging out ends the session in the database.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -20,8 +21,12 @@ from duban.errors import StoreError
 from duban.instants import fmt
 from duban.operators import authenticate
 from duban.portal_links import issue, revoke
+from duban.portal_logins import login_gate
 from duban.portal_matrix import COLOR_NAMES, LEVELS_CN, matrix
+from duban.portal_registry import units_by_code
+from duban.portal_scores import unit_scores
 from duban.portal_unit import unit_page
+from duban.scoring import sample_label
 from duban.summary_table import summary_workbook
 from duban.web.context import Portal, client_of, portal
 from duban.web.security import check_csrf, csrf_for, end_session, operator_of, set_csrf_cookie, start_session
@@ -29,7 +34,6 @@ from duban.web.unit_routes import file_response
 
 router = APIRouter(include_in_schema=False)
 PAGE_ROWS = 200
-LOCKOUT = (5, timedelta(minutes=15))
 
 
 class LoginRequired(HTTPException):
@@ -53,9 +57,10 @@ def page(request: Request, p: Portal, template: str, context: dict, *, scope: st
     return response
 
 
-def _campaign(p: Portal, campaign_id: str):
+def campaign_or_404(p: Portal, campaign_id: str):
+    """The campaign without its units (a page reads the units it names), or a 404 page."""
     try:
-        return load_campaign(p.engine, campaign_id)
+        return load_campaign(p.engine, campaign_id, units=False)
     except StoreError:
         raise HTTPException(404, "没有这项专项工作。") from None
 
@@ -78,14 +83,16 @@ async def login(request: Request, p: Portal = Depends(portal)):
     check_csrf(request, p, "login", form.get("csrf"))
     name, password = str(form.get("name") or "").strip()[:40], str(form.get("password") or "")
     now, client = p.now(), client_of(request)
-    tries = audit.count(p.engine, action="login", actor=f"operator:{name}", since=now - LOCKOUT[1], ok=False)
+    gate = await run_in_threadpool(login_gate, p.engine, name, client, now)
+    if gate.delay:
+        await asyncio.sleep(gate.delay)  # many failures everywhere: everyone waits a little (no thread held)
     hashes = p.settings.operator_hashes()
-    if tries >= LOCKOUT[0]:
-        error = "登录失败次数过多，请 15 分钟后再试。"
+    if gate.locked:  # the same words whether the name exists or not
+        error = "该用户名从您的地址登录失败次数过多，请 15 分钟后再试。"
     elif await run_in_threadpool(authenticate, hashes, name, password):  # scrypt: off the event loop
         audit.record(p.engine, now, "login", actor=f"operator:{name}", client=client)
         response = RedirectResponse("/ops", status_code=303)
-        start_session(request, response, p, name)
+        await run_in_threadpool(start_session, request, response, p, name, hashes[name])
         return response
     else:
         error = "用户名或密码不对。"
@@ -99,13 +106,14 @@ async def logout(request: Request, p: Portal = Depends(portal), who: str = Depen
     form = await request.form(max_files=0, max_fields=5)
     check_csrf(request, p, f"ops:{who}", form.get("csrf"))
     response = RedirectResponse("/ops/login", status_code=303)
-    end_session(response)
+    end_session(request, response, p)
+    audit.record(p.engine, p.now(), "logout", actor=f"operator:{who}", client=client_of(request))
     return response
 
 
 @router.get("/ops")
 def campaigns(request: Request, p: Portal = Depends(portal), who: str = Depends(operator)):
-    found = [load_campaign(p.engine, cid) for cid in campaign_ids(p.engine)]
+    found = [load_campaign(p.engine, cid, units=False) for cid in campaign_ids(p.engine)]
     if len(found) == 1:
         return RedirectResponse(f"/ops/c/{quote(found[0].id)}", status_code=303)
     return page(request, p, "campaigns.html.j2", {"campaigns": found, "who": who}, scope=f"ops:{who}")
@@ -114,7 +122,7 @@ def campaigns(request: Request, p: Portal = Depends(portal), who: str = Depends(
 @router.get("/ops/c/{campaign_id}")
 def dashboard(request: Request, campaign_id: str, level: str = "", parent: str = "", only: str = "", start: int = 0,
               p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
-    _campaign(p, campaign_id)
+    campaign_or_404(p, campaign_id)
     level = level if level in dict(LEVELS_CN) else ""
     only = only if only in COLOR_NAMES else ""
     start = max(start, 0)
@@ -122,16 +130,19 @@ def dashboard(request: Request, campaign_id: str, level: str = "", parent: str =
                   offset=start, limit=PAGE_ROWS)  # fmt: skip
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="红黄绿矩阵",
                  detail=f"level={level} parent={parent} only={only}", client=client_of(request))  # fmt: skip
+    spec = grid.campaign.spec
     return page(request, p, "dashboard.html.j2", {
         "grid": grid, "who": who, "level": level, "parent": parent, "only": only, "start": start,
         "page_rows": PAGE_ROWS, "levels": LEVELS_CN, "tz": grid.campaign.tz,
+        "scores": unit_scores(p.engine, campaign_id, [r.code for r in grid.rows]) if spec.score_sheets else None,
+        "sample_labels": {s.id: sample_label(s.name) for s in spec.samples},
     }, scope=f"ops:{who}")  # fmt: skip
 
 
 @router.get("/ops/c/{campaign_id}/u/{unit_code}")
 def unit_detail(request: Request, campaign_id: str, unit_code: str, p: Portal = Depends(portal),
                 who: str = Depends(operator)):  # fmt: skip
-    _campaign(p, campaign_id)
+    campaign_or_404(p, campaign_id)
     try:
         view = unit_page(p.engine, campaign_id, unit_code, p.now())
     except StoreError:
@@ -141,9 +152,12 @@ def unit_detail(request: Request, campaign_id: str, unit_code: str, p: Portal = 
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=unit_code,
                  target="单位详情（生成了新链接）", client=client_of(request))  # fmt: skip
     history = audit.recent(p.engine, campaign_id=campaign_id, unit_code=unit_code, limit=30)
-    return page(request, p, "ops_unit.html.j2", {"page": view, "who": who, "link": link, "history": history,
-                                                  "tz": view.campaign.tz, "days": p.settings.link_days},
-                scope=f"ops:{who}")  # fmt: skip
+    spec = view.campaign.spec
+    return page(request, p, "ops_unit.html.j2", {
+        "page": view, "who": who, "link": link, "history": history, "tz": view.campaign.tz,
+        "days": p.settings.link_days, "scores": unit_scores(p.engine, campaign_id, [unit_code]).get(unit_code, []),
+        "sheets": {s.id: s for s in spec.score_sheets}, "samples": {s.id: s for s in spec.samples},
+    }, scope=f"ops:{who}")  # fmt: skip
 
 
 @router.post("/ops/c/{campaign_id}/u/{unit_code}/revoke")
@@ -151,9 +165,10 @@ async def revoke_links(request: Request, campaign_id: str, unit_code: str, p: Po
                        who: str = Depends(operator)):  # fmt: skip
     form = await request.form(max_files=0, max_fields=5)
     check_csrf(request, p, f"ops:{who}", form.get("csrf"))
-    campaign = _campaign(p, campaign_id)
-    if unit_code not in campaign.units:
-        raise HTTPException(404, "这项工作中没有这个单位。")
+    campaign_or_404(p, campaign_id)
+    with p.engine.connect() as conn:
+        if unit_code not in units_by_code(conn, campaign_id, [unit_code]):
+            raise HTTPException(404, "这项工作中没有这个单位。")
     reason = str(form.get("reason") or "")[:200]
     revoke(p.engine, campaign_id, unit_code, p.now(), actor=f"operator:{who}", reason=reason)
     audit.record(p.engine, p.now(), "revoke", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=unit_code,
@@ -175,7 +190,7 @@ def ops_file(request: Request, campaign_id: str, submission_id: int, index: int,
 
 @router.get("/ops/c/{campaign_id}/summary.xlsx")
 def export(request: Request, campaign_id: str, p: Portal = Depends(portal), who: str = Depends(operator)):
-    campaign = _campaign(p, campaign_id)
+    campaign = campaign_or_404(p, campaign_id)
     now = p.now()
     data = summary_workbook(p.engine, campaign_id, now)
     audit.record(p.engine, now, "export", actor=f"operator:{who}", campaign_id=campaign_id, target="汇总表.xlsx",
@@ -188,10 +203,12 @@ def export(request: Request, campaign_id: str, p: Portal = Depends(portal), who:
 @router.get("/ops/c/{campaign_id}/audit")
 def audit_log(request: Request, campaign_id: str, before: int | None = None, action: str = "",
               p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
-    campaign = _campaign(p, campaign_id)
+    campaign = campaign_or_404(p, campaign_id)
     entries = audit.recent(p.engine, campaign_id=campaign_id, action=action or None, before_id=before, limit=100,
                            with_logins=True)
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="审计日志",
                  client=client_of(request))  # fmt: skip
-    return page(request, p, "audit.html.j2", {"campaign": campaign, "entries": entries, "who": who,
+    with p.engine.connect() as conn:
+        names = {c: u.display for c, u in units_by_code(conn, campaign_id, [e.unit_code for e in entries]).items()}
+    return page(request, p, "audit.html.j2", {"campaign": campaign, "entries": entries, "who": who, "names": names,
                                                "action": action, "tz": campaign.tz}, scope=f"ops:{who}")  # fmt: skip

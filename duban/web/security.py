@@ -12,6 +12,7 @@ import secrets
 from fastapi import Request
 from starlette.responses import Response
 
+from duban.operators import end_session as close_session
 from duban.operators import open_session, session_lifetime, session_user
 from duban.signing import mac, same
 from duban.web.context import Portal
@@ -60,18 +61,22 @@ def check_csrf(request: Request, portal: Portal, scope: str, given: object) -> N
 
 
 def operator_of(request: Request, portal: Portal) -> str | None:
-    """The logged-in operator, or None."""
-    return session_user(portal.key, request.cookies.get(SESSION_COOKIE), portal.now(),
+    """The logged-in operator (an open session in the database), or None."""
+    return session_user(portal.engine, portal.key, request.cookies.get(SESSION_COOKIE), portal.now(),
                         portal.settings.operator_hashes())  # fmt: skip
 
 
-def start_session(request: Request, response: Response, portal: Portal, name: str) -> None:
-    token = open_session(portal.key, name, portal.now())
+def start_session(request: Request, response: Response, portal: Portal, name: str, encoded: str) -> None:
+    """Open a session for `name` (logged in with the hash `encoded`) and give the browser its cookie."""
+    token = open_session(portal.engine, portal.key, name, encoded, portal.now(),
+                         client=request.client.host if request.client else None)  # fmt: skip
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request), path="/",
                         max_age=int(session_lifetime().total_seconds()))  # fmt: skip
 
 
-def end_session(response: Response) -> None:
+def end_session(request: Request, response: Response, portal: Portal) -> None:
+    """End the session in the database (the cookie no longer opens anything, even if kept) and drop the cookie."""
+    close_session(portal.engine, portal.key, request.cookies.get(SESSION_COOKIE), portal.now())
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 

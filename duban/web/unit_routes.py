@@ -20,7 +20,7 @@ from duban.compose import compose_messages
 from duban.duties import submission
 from duban.errors import LinkError, StoreError, SubmissionError
 from duban.portal_links import UnitLink, check, read
-from duban.portal_unit import UnitPage, receivers, unit_page
+from duban.portal_unit import UnitPage, unit_page
 from duban.state import Color, State
 from duban.submit import record_submission
 from duban.web.context import Portal, client_of, portal
@@ -82,7 +82,7 @@ def render_unit(request: Request, p: Portal, token: str, page: UnitPage, *, erro
         "page": page, "token": token, "csrf": csrf, "tz": page.campaign.tz, "error": error, "error_at": error_at,
         "values": values or {}, "counts": counts, "now": p.now(), "frozen": p.frozen, "Color": Color,
         "max_mb": p.settings.upload_max_mb, "max_files": MAX_FILES, "spec": page.campaign.spec,
-        "receivers": receivers(page.campaign),
+        "receivers": page.receivers,
     }, status_code=status)  # fmt: skip
     set_csrf_cookie(request, response, nonce)
     return response

@@ -1,6 +1,7 @@
 """The portal in real Chromium (Debian's, driven by Playwright): 昔阳县统计局 opens its link on a phone, hands in
 a PDF with the number of townships inspected and a DOCX, sees its receipts; the operators' dashboard shows the
-county green; the next tick leaves it out of the reminders. The tour is docs/screenshots.py, which also keeps
+county green; the next tick leaves it out of the reminders; an operator scores one of its townships below the pass
+mark and the township owes a 整改. The tour is docs/screenshots.py, which also keeps
 the screenshots in docs/ — so the pictures in the README come from this very path."""
 
 import importlib.util
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from duban.tables import Assignment, Intent, OutboxMessage, Submission
+from duban.tables import Assignment, Intent, OutboxMessage, ScoreRecord, Submission
 from tests.conftest import ROOT
 from tests.integration.helpers import at, tick
 
@@ -35,6 +36,7 @@ def test_a_county_hands_in_its_inspection_from_a_phone_and_turns_green(tmp_path)
     assert "报送成功" in report and "昔阳县回头看总结报告.docx" in report
     assert "本单位共 5 项：已报送 4 · 待报送 0" in tour.unit_after
     assert "cell green" in tour.dashboard_row and "昔阳县统计局" in tour.dashboard_text
+    assert "合计 74 分，未达标，已布置整改，截止 6月11日 周二 24:00" in tour.scores_text  # 10 working days, 端午 6/10
     assert tour.requests and all(url.startswith(tour.base) for url in tour.requests)  # no CDN, no web font
     for shot in tour.shots:
         data = shot.read_bytes()
@@ -49,6 +51,10 @@ def test_a_county_hands_in_its_inspection_from_a_phone_and_turns_green(tmp_path)
     assert sorted((h.item_id, str(h.metrics)) for h in handed) == [
         ("county_inspection", "{'townships_inspected': 7}"), ("county_report", "{}")]
     assert len(receipts) == 2
+    with engine.connect() as conn:
+        follow = conn.execute(select(Assignment.unit_code, Assignment.instance).where(Assignment.item_id == "rectification")).all()
+        score = conn.execute(select(ScoreRecord.total, ScoreRecord.inspector, ScoreRecord.actor)).one()
+    assert follow == [(tour.scored_unit, "县级检查乡镇")] and tuple(score) == (74, "王建国", "operator:duban")
 
     tick(engine, at("2024-06-07 09:00"), tour.campaign_id)  # past the 县级检查 reminders
     with engine.connect() as conn:
