@@ -208,7 +208,7 @@ def submit(
     show.print_receipt(console, receipt, settings.timezone)
     from flows.events import submission_received
 
-    submission_received(engine, campaign_id, unit, item, receipt)
+    submission_received(engine, campaign_id, unit, item, receipt, via="cli")
 
 
 @app.command()

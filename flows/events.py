@@ -68,24 +68,31 @@ def assignments_overdue(campaign: PlannedCampaign, stage_id: str, slipped: list,
 
 
 def submission_received(
-    engine: Engine, campaign_id: str, unit_code: str, item_id: str, receipt: Receipt
+    engine: Engine, campaign_id: str, unit_code: str, item_id: str, receipt: Receipt, *, via: str = "cli"
 ) -> Event | None:
     """Announce a recorded submission, when a Prefect server is configured (PREFECT_API_URL); else nothing.
 
-    Outside a flow run (the CLI, the portal) the event is sent before returning.
+    Outside a flow run (the CLI, the portal) the event is sent before returning. The submission is already
+    recorded: a Prefect server that cannot be reached costs the event (logged), never the submission.
     """
     if not should_emit_events_to_running_server():
         return None  # the embedded default has no server to tell; starting one per submission would cost seconds
-    campaign = load_campaign(engine, campaign_id)
-    items = {item.id: item.name for _stage, item in campaign.spec.items()}
-    name = f"{campaign.display(unit_code)} · {items.get(item_id, item_id)} 第{receipt.version}版"
-    event = emit_event(
-        event="duban.submission.received",
-        resource={"prefect.resource.id": f"duban.submission.{campaign_id}.{receipt.submission_id}",
-                  "prefect.resource.name": name},
-        related=[campaign_resource(campaign), unit_resource(campaign, unit_code)],
-        payload={"campaign": campaign_id, "unit": unit_code, "item": item_id, "version": receipt.version,
-                 "late": receipt.late, "state": receipt.state.value, "submitted_at": receipt.submitted_at.isoformat()},
-    )  # fmt: skip
-    EventsWorker.drain_all(timeout=10, at_exit=False)
+    try:
+        campaign = load_campaign(engine, campaign_id)
+        items = {item.id: item.name for _stage, item in campaign.spec.items()}
+        name = f"{campaign.display(unit_code)} · {items.get(item_id, item_id)} 第{receipt.version}版"
+        event = emit_event(
+            event="duban.submission.received",
+            resource={"prefect.resource.id": f"duban.submission.{campaign_id}.{receipt.submission_id}",
+                      "prefect.resource.name": name},
+            related=[campaign_resource(campaign), unit_resource(campaign, unit_code)],
+            payload={"campaign": campaign_id, "unit": unit_code, "item": item_id, "version": receipt.version,
+                     "late": receipt.late, "state": receipt.state.value, "via": via,
+                     "submitted_at": receipt.submitted_at.isoformat()},
+        )  # fmt: skip
+        EventsWorker.drain_all(timeout=10, at_exit=False)
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.warning("duban.submission.received for %s %s (submission %s) not sent", unit_code, item_id,
+                    receipt.submission_id, exc_info=True)  # fmt: skip
+        return None
     return event

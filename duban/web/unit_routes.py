@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.background import BackgroundTask
 
 from duban import audit
 from duban.compose import compose_messages
@@ -130,7 +131,15 @@ def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: st
     audit.record(p.engine, now, "upload", actor=_actor(link), campaign_id=link.campaign_id, unit_code=link.unit_code,
                  target=f"{item_id} 第{receipt.version}版", detail="、".join(x.name for x in paths) or None,
                  client=client_of(request))  # fmt: skip
-    return RedirectResponse(f"/u/{token}/receipts/{receipt.submission_id}", status_code=303)
+    announce = BackgroundTask(_announce, p.engine, link.campaign_id, link.unit_code, item_id, receipt)
+    return RedirectResponse(f"/u/{token}/receipts/{receipt.submission_id}", status_code=303, background=announce)
+
+
+def _announce(engine, campaign_id: str, unit_code: str, item_id: str, receipt) -> None:  # noqa: ANN001
+    """duban.submission.received for operators' Prefect automations, after the unit has its answer."""
+    from flows.events import submission_received  # Prefect is loaded only when a submission comes in
+
+    submission_received(engine, campaign_id, unit_code, item_id, receipt, via="portal")
 
 
 def _own(p: Portal, link: UnitLink, submission_id: int):

@@ -17,12 +17,16 @@ from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import PrefectClient
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import create_engine, func, select
 
+from duban.settings import Settings
 from duban.tables import OutboxMessage, TransitionRow
 from tests.conftest import JINZHONG, ROOT
 from tests.e2e.stack import Stack
 from tests.integration.helpers import at
+from tests.integration.portal_site import Site
+from tests.samples import docx_bytes, pdf_bytes
 
 pytestmark = pytest.mark.prefect
 CAMPAIGN = "jinzhong-2024-lookback"
@@ -118,15 +122,21 @@ def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_
     assert first.state.type.value == "COMPLETED", stack.log("worker")[-3000:]
     assert first.name == "jinzhong-2024-lookback @ 2024-05-10 周五 08:30"
 
-    # 乐平镇 hands in both self-assessment items on time through the CLI; each submission is announced
+    # 乐平镇 hands in its score sheet through the CLI and its report through the portal; each is announced
     sheet = tmp_path / "乐平镇自查评分表.pdf"
-    sheet.write_bytes(b"%PDF-1.4\n% self-assessment score sheet\n")
-    for item, moment in (("self_score_sheet", "2024-05-20 10:00"), ("self_report", "2024-05-21 16:30")):
-        out = stack.run("duban", "submit", str(JINZHONG), "--unit", "140724100", "--item", item, "--file", str(sheet),
-                        "--at", moment)  # fmt: skip
-        assert "已报送" in out
+    sheet.write_bytes(pdf_bytes("Leping score sheet"))
+    out = stack.run("duban", "submit", str(JINZHONG), "--unit", "140724100", "--item", "self_score_sheet",
+                    "--file", str(sheet), "--at", "2024-05-20 10:00")  # fmt: skip
+    assert "已报送" in out
+    settings = Settings(home=stack.env["DUBAN_HOME"], database_url=stack.env["DUBAN_DATABASE_URL"])
+    portal = Site(settings, create_engine(settings.database_url), at("2024-05-21 16:30"))
+    with temporary_settings(updates={PREFECT_API_URL: stack.api}):
+        answer = portal.submit(portal.token("140724100"), "self_report", [("乐平镇总结报告.docx", docx_bytes())])
+        assert answer.status_code == 303, answer.text
+    portal.engine.dispose()
     received = events(stack, "duban.submission.received", expected=2)
-    assert {e.payload["item"] for e in received} == {"self_score_sheet", "self_report"}
+    assert {(e.payload["item"], e.payload["via"]) for e in received} == {("self_score_sheet", "cli"),
+                                                                       ("self_report", "portal")}  # fmt: skip
     assert all(related(e, "unit") == ["duban.unit.140724100"] and not e.payload["late"] for e in received)
     assert all(related(e, "campaign") == [f"duban.campaign.{CAMPAIGN}"] for e in received)
 
