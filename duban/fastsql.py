@@ -8,6 +8,8 @@ ones SQLAlchemy itself uses (naive UTC text on SQLite, timestamptz on Postgres),
 
 from __future__ import annotations
 
+import zlib
+
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -104,8 +106,9 @@ class Codec:
             sets = ", ".join(f"{column} = {self.marker}" for column in columns)
             self.conn.exec_driver_sql(f"UPDATE {table} SET {sets} WHERE {key} = {self.marker}", rows)
             return
-        # Postgres: COPY the new values into a temporary table, then one UPDATE … FROM.
-        staging = f"_duban_{table}_update"
+        # Postgres: COPY the new values into a temporary table, then one UPDATE … FROM. The session keeps its
+        # temporary tables, so each set of columns gets its own (a tick and a simulated submission differ).
+        staging = f"_duban_{table}_{zlib.crc32(','.join(columns).encode()):08x}"
         self.conn.exec_driver_sql(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} AS SELECT {', '.join(columns)}, {key} FROM {table} "
             "WITH NO DATA"
