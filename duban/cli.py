@@ -9,11 +9,18 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from duban import show
+from duban.cli_closeout import amend as _amend, report as _report
+from duban.cli_common import console, engine as _engine, err, fail as _fail, when as _when
+from duban.cli_db import app as db_app
+from duban.cli_deploy import deploy as _deploy
+from duban.cli_outbox import app as outbox_app
+from duban.cli_portal import app as portal_app
+from duban.cli_rollup import app as rollup_app
+from duban.cli_sample import app as sample_app
+from duban.cli_scores import app as scores_app
 from duban.errors import DubanError
-from duban.instants import parse_instant
 from duban.settings import get_settings
 
 app = typer.Typer(
@@ -24,53 +31,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 units_app = typer.Typer(help="Browse the unit registry (MCA divisions + overlays).", no_args_is_help=True)
-app.add_typer(units_app, name="units")
-from duban.cli_outbox import app as outbox_app  # noqa: E402
-
-app.add_typer(outbox_app, name="outbox")
-from duban.cli_sample import app as sample_app  # noqa: E402
-
-app.add_typer(sample_app, name="sample")
-from duban.cli_scores import app as scores_app  # noqa: E402
-
-app.add_typer(scores_app, name="scores")
-from duban.cli_rollup import app as rollup_app  # noqa: E402
-
-app.add_typer(rollup_app, name="rollup")
-from duban.cli_portal import app as portal_app  # noqa: E402
-
-app.add_typer(portal_app, name="portal")
-
-
-from duban.cli_db import app as db_app  # noqa: E402
-
-app.add_typer(db_app, name="db")
-console = Console()
-err = Console(stderr=True)
+for _name, _sub in (("units", units_app), ("outbox", outbox_app), ("sample", sample_app), ("scores", scores_app),
+                    ("rollup", rollup_app), ("portal", portal_app), ("db", db_app)):  # fmt: skip
+    app.add_typer(_sub, name=_name)
 
 SpecArg = Annotated[Path, typer.Argument(help="campaign spec (YAML)", exists=False)]
 AsOf = Annotated[Optional[str], typer.Option("--as-of", help="instant, e.g. 2024-05-26 09:00 (default: now)")]
-
-
-def _fail(exc: DubanError) -> None:
-    err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(1)
-
-
-def _engine():
-    from duban.store import engine_for
-
-    return engine_for(get_settings().resolved_database_url)
-
-
-def _when(text: str | None, tz: str, *, end_of_day: bool = False) -> datetime:
-    if text is None:
-        return datetime.now(timezone.utc)
-    try:
-        return parse_instant(text, tz, end_of_day=end_of_day)
-    except ValueError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -328,12 +294,6 @@ def units_show(
     show.print_units(console, registry, depth=depth)
 
 
-from duban.cli_closeout import amend as _amend, report as _report  # noqa: E402
-
-app.command("amend")(_amend)
-app.command("report")(_report)
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -346,9 +306,10 @@ def serve(
     serve_command(host, port, as_of)
 
 
-from duban.cli_deploy import deploy  # noqa: E402  (duban deploy SPEC: a campaign on the Prefect server)
 
-app.command("deploy")(deploy)
+app.command("amend")(_amend)
+app.command("report")(_report)
+app.command("deploy")(_deploy)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

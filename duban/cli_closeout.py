@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 
+from duban.cli_common import fail as _fail, when as _when
 from duban.errors import DubanError
-from duban.instants import fmt, parse_instant
+from duban.instants import fmt
 from duban.settings import get_settings
 
 console = Console(soft_wrap=True)
-err = Console(stderr=True)
-
-
-def _fail(exc: DubanError) -> None:
-    err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
-
-
-def _when(text: str | None, tz: str, *, end_of_day: bool = False) -> datetime:
-    if text is None:
-        return datetime.now(timezone.utc)
-    try:
-        return parse_instant(text, tz, end_of_day=end_of_day)
-    except ValueError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from None
 
 
 def amend(

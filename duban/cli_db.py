@@ -5,25 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from duban.cli_common import console, fail as _fail
 from duban.errors import DubanError
 from duban.settings import get_settings
 
 app = typer.Typer(help="The database schema (Alembic migrations shipped with duban).", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
 
 
 def _engine():
     from duban.store import make_engine
 
     return make_engine(get_settings().resolved_database_url)
-
-
-def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def _where(engine) -> str:

@@ -7,14 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from duban.cli_common import console, err
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
 
-console = Console()
-err = Console(stderr=True)
 SHOWN = 6  # upcoming instants printed
 
 
@@ -25,7 +23,12 @@ def deploy(
     pool: Annotated[str, typer.Option(help="work pool of the ticks")] = "duban-process",
 ) -> None:
     """Register or update a campaign's tick deployment: every 10 minutes plus the exact instants of its plan."""
-    from flows.deployments import campaign_entry, campaign_entry_yaml, deploy_campaign, pause_campaign
+    from flows.deployments import (
+        campaign_entry,
+        campaign_entry_yaml,
+        deploy_campaign,
+        pause_campaign,
+    )
 
     settings = get_settings()
     try:

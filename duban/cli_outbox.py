@@ -6,30 +6,17 @@ from datetime import datetime, timezone
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from duban import outbox
+from duban.cli_common import console, engine as _engine, fail as _fail
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
 
 app = typer.Typer(help="Operators' view of the outbox: list, show one message, retry failed or dead ones.",
                   no_args_is_help=True)  # fmt: skip
-console = Console()
-err = Console(stderr=True)
 STATUS_STYLE = {"sent": "green", "pending": "cyan", "sending": "yellow", "failed": "yellow", "dead": "bold red"}
-
-
-def _engine():
-    from duban.store import engine_for
-
-    return engine_for(get_settings().resolved_database_url)
-
-
-def _fail(exc: DubanError) -> None:
-    err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 @app.command("list")

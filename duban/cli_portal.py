@@ -7,21 +7,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
+from duban.cli_common import console, fail as _fail
 from duban.errors import DubanError
 from duban.settings import get_settings
 
 app = typer.Typer(help="The upload portal: unit links and operator logins (run it with `duban serve`).",
                   no_args_is_help=True)  # fmt: skip
-console = Console()
-err = Console(stderr=True)
 CampaignArg = Annotated[str, typer.Argument(help="campaign spec (YAML) or campaign id")]
-
-
-def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def _settings():

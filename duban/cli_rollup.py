@@ -9,12 +9,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from duban.cli_common import console, err
 from duban.errors import DubanError
 from duban.settings import get_settings
 
 app = typer.Typer(help="Roll-ups (汇总): the units below feeding their unit's item.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
 
 
 @app.command("show")

@@ -8,20 +8,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
+from duban.cli_common import console, fail as _fail
 from duban.errors import DubanError, PlanError
 from duban.instants import fmt
 from duban.settings import get_settings
 
 app = typer.Typer(help="Inspection samples (抽查样本): show members, seed, rules; redraw to audit.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
-
-
-def _fail(exc: DubanError) -> None:
-    err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def _recorded(campaign_id: str) -> dict:

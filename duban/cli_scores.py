@@ -8,24 +8,17 @@ from typing import Annotated, Optional
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
+from duban.cli_common import console, err, fail as _fail
 from duban.errors import DubanError
 from duban.instants import fmt, parse_instant
 from duban.settings import get_settings
 
 app = typer.Typer(help="Score sheets (评分表): export an xlsx template, import the filled one, show totals.",
                   no_args_is_help=True)  # fmt: skip
-console = Console()
-err = Console(stderr=True)
 SpecArg = Annotated[Path, typer.Argument(help="campaign spec (YAML) or campaign id")]
 SheetOpt = Annotated[Optional[str], typer.Option("--sheet", help="score sheet id (default: the one scoring the sample)")]
-
-
-def _fail(exc: DubanError) -> None:
-    err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def _campaign(spec: Path, now: datetime):
