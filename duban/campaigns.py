@@ -41,6 +41,15 @@ class PlannedCampaign:
     def stage_ids(self) -> list[str]:
         return [stage.id for stage in self.spec.stages]
 
+    def is_below(self, code: str, ancestor: str) -> bool:
+        """Whether unit `code` sits somewhere under `ancestor` in the campaign's hierarchy."""
+        unit = self.units.get(code)
+        while unit is not None and unit.parent:
+            if unit.parent == ancestor:
+                return True
+            unit = self.units.get(unit.parent)
+        return False
+
     def display(self, code: str | None) -> str:
         if code is None:
             return ""

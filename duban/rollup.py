@@ -84,7 +84,7 @@ def rollup_status(engine: Engine, campaign_id: str) -> list[RollupStatus]:
         feeding = [r for r in rows if r["item_id"] == rollup.from_]
         holders = [r for r in rows if r["item_id"] == rollup.into] if rollup.into else [_tally(campaign, rollup)]
         for holder in holders:
-            below = [f for f in feeding if _below(campaign, f["unit_code"], holder["unit_code"])] or feeding
+            below = [f for f in feeding if campaign.is_below(f["unit_code"], holder["unit_code"])] or feeding
             feeders = [Feeder(f["unit_code"], State(f["state"]), f["submitted_at"], f["metrics"], f["files"]) for f in below]
             state = State(holder["state"]) if holder.get("state") else None
             found.append(RollupStatus(rollup, holder["unit_code"], holder.get("id"), state, feeders))
@@ -116,14 +116,6 @@ def _tally(campaign: PlannedCampaign, rollup: Rollup) -> dict[str, Any]:
     code = next((c for c, u in campaign.units.items() if code in (c, u.display)), code)
     return {"unit_code": code}
 
-
-def _below(campaign: PlannedCampaign, code: str, ancestor: str) -> bool:
-    unit = campaign.units.get(code)
-    while unit is not None and unit.parent:
-        if unit.parent == ancestor:
-            return True
-        unit = campaign.units.get(unit.parent)
-    return False
 
 
 @dataclass

@@ -40,20 +40,12 @@ def export_template(
     for sample_id in sample_ids:
         if sample_id not in sheet.samples:
             raise SubmissionError(f"score sheet {sheet.id!r} does not score sample {sample_id!r} (it scores {'、'.join(sheet.samples)})")
-        members = [c for c in sample_members(engine, campaign_id, sample_id) if under is None or _below(campaign, c, under)]
+        members = [c for c in sample_members(engine, campaign_id, sample_id) if under is None or campaign.is_below(c, under)]
         units = [(c, campaign.display(c), campaign.display(campaign.units[c].parent) if c in campaign.units else "") for c in members]
         sheets.append(SampleRows(sample_id, names[sample_id], units))
     write_template(out, campaign_id, sheet, sheets)
     return sheet, {rows.sample_id: len(rows.units) for rows in sheets}
 
-
-def _below(campaign, code: str, ancestor: str) -> bool:
-    unit = campaign.units.get(code)
-    while unit is not None and unit.parent:
-        if unit.parent == ancestor:
-            return True
-        unit = campaign.units.get(unit.parent)
-    return False
 
 
 def import_workbook(
