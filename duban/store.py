@@ -35,6 +35,7 @@ from duban.tables import (
     ScoreRecord,
     Submission,
     TransitionRow,
+    ViewMark,
 )
 
 
@@ -205,6 +206,7 @@ def _delete_campaign(conn: Connection, campaign_id: str) -> None:
     conn.execute(delete(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id))
     conn.execute(delete(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id))
     conn.execute(delete(AmendmentRow).where(AmendmentRow.campaign_id == campaign_id))
+    conn.execute(delete(ViewMark).where(ViewMark.campaign_id == campaign_id))
     conn.execute(delete(CampaignRow).where(CampaignRow.id == campaign_id))
 
 

@@ -328,3 +328,19 @@ class OperatorSession(SQLModel, table=True):
     revoked_at: datetime | None = _utc()
     revoked_by: str | None = Field(default=None, max_length=80)  # logout | password | operator:<name> …
     client: str | None = Field(default=None, max_length=64)
+
+
+class ViewMark(SQLModel, table=True):
+    """When a campaign's operator views (the Prefect artifacts) were last published, and the newest record then.
+
+    A tick publishes the views again only when something was recorded since (a transition, a submission, a
+    score) or a new day began in the campaign's zone: an idle tick of a national campaign stays cheap.
+    """
+
+    __tablename__ = "view_mark"
+
+    campaign_id: str = Field(primary_key=True, foreign_key="campaign.id", max_length=80)
+    published_at: datetime = _utc(nullable=False)  # the tick's as_of
+    transition_id: int = 0  # the newest row of each table when the views were read
+    submission_id: int = 0
+    score_id: int = 0

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, func, select
 
 from duban.campaigns import PlannedCampaign, load_campaign
-from duban.instants import fmt, utc
+from duban.instants import fmt, in_zone, utc
 from duban.messages import KIND_CN
 from duban.state import STATE_CN, Color, State, color, worst
-from duban.tables import Assignment, Intent
+from duban.store import is_postgres, unit_of_work
+from duban.tables import Assignment, CampaignRow, Intent, ScoreRecord, Submission, TransitionRow, ViewMark
 
 _A, _I = Assignment.__table__, Intent.__table__
 # Words, not coloured emoji: the bureaus' intranet desktops often lack an emoji font, and 红黄绿 reads at a glance.
@@ -73,6 +74,47 @@ class CampaignView:
     @property
     def key(self) -> str:
         return artifact_key(self.campaign.id)
+
+
+@dataclass(frozen=True)
+class ViewMarks:
+    """The newest transition, submission and score when the views are read (a cheap "has anything happened")."""
+
+    transition_id: int
+    submission_id: int
+    score_id: int
+
+
+def views_stale(engine: Engine, campaign_id: str, as_of: datetime) -> ViewMarks | None:
+    """The marks to record with a fresh publication at `as_of`, or None when the published views are current.
+
+    They are current when nothing was recorded since (in any campaign: three primary-key maxima, no scan) and it
+    is still the same day in the campaign's zone (the views count overdue days).
+    """
+    as_of = utc(as_of)
+    with engine.connect() as conn:
+        marks = ViewMarks(*(conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()
+                            for t in (TransitionRow.__table__, Submission.__table__, ScoreRecord.__table__)))  # fmt: skip
+        row = conn.execute(select(ViewMark).where(ViewMark.campaign_id == campaign_id)).first()
+        if row is None:
+            return marks
+        tz = conn.execute(select(CampaignRow.timezone).where(CampaignRow.id == campaign_id)).scalar_one()
+    seen = ViewMarks(row.transition_id, row.submission_id, row.score_id)
+    same_day = in_zone(as_of, tz).date() == in_zone(row.published_at, tz).date()
+    return None if seen == marks and same_day else marks
+
+
+def views_published(engine: Engine, campaign_id: str, as_of: datetime, marks: ViewMarks) -> None:
+    """Record a publication; marks only move forward (two ticks may finish in either order)."""
+    values = dict(published_at=utc(as_of), **vars(marks))
+    with unit_of_work(engine) as conn:
+        query = select(ViewMark).where(ViewMark.campaign_id == campaign_id)
+        row = conn.execute(query.with_for_update() if is_postgres(conn) else query).first()
+        if row is None:
+            conn.execute(ViewMark.__table__.insert().values(campaign_id=campaign_id, **values))
+            return
+        newer = {k: max(v, getattr(row, k)) for k, v in values.items()}
+        conn.execute(ViewMark.__table__.update().where(ViewMark.campaign_id == campaign_id).values(**newer))
 
 
 def artifact_key(*parts: str) -> str:

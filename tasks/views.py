@@ -11,7 +11,15 @@ from prefect.cache_policies import NO_CACHE
 from duban.campaigns import load_campaign
 from duban.settings import get_settings
 from duban.store import engine_for
-from duban.views import artifact_key, campaign_view, stage_description, summary_markdown, unit_table
+from duban.views import (
+    artifact_key,
+    campaign_view,
+    stage_description,
+    summary_markdown,
+    unit_table,
+    views_published,
+    views_stale,
+)
 from flows import events
 
 
@@ -23,9 +31,14 @@ def publish_artifacts(campaign_id: str, as_of: datetime, stages: list[dict], mes
     """Progress per stage, the 红黄绿 unit table and the summary, each under the campaign's stable keys.
 
     Called from the flow itself (not a task), so the artifacts sit on the tick's flow run where operators
-    look; a failure here fails the run visibly, and the next tick publishes again.
+    look; a failure here fails the run visibly, and the next tick publishes again. Published only when
+    something was recorded since the last publication or a new day began; an idle tick publishes nothing.
     """
-    view = campaign_view(_engine(), campaign_id, as_of)
+    engine = _engine()
+    marks = views_stale(engine, campaign_id, as_of)  # read before the view, so nothing it misses is marked seen
+    if marks is None:
+        return {}
+    view = campaign_view(engine, campaign_id, as_of)
     keys = {}
     for stage in view.stages:
         key = keys[stage.stage_id] = artifact_key(campaign_id, stage.stage_id, "progress")
@@ -40,6 +53,7 @@ def publish_artifacts(campaign_id: str, as_of: datetime, stages: list[dict], mes
     keys["summary"] = artifact_key(campaign_id, "summary")
     create_markdown_artifact(summary_markdown(view, changes, messages), key=keys["summary"],
                              description=f"{view.campaign.spec.title}：进度、逾期未报、催办")  # fmt: skip
+    views_published(engine, campaign_id, as_of, marks)
     return keys
 
 

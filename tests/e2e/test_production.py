@@ -165,10 +165,11 @@ def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_
     assert len(units) == 131 and {"规范化建设自评阶段", "应报", "已报", "逾期未报"} <= set(units[0])
     assert units[0]["总体"] == "红" and any(row["单位"].startswith("昔阳县") for row in units)
     assert [(r["总体"], r["已报"]) for r in units if r["代码"] == "140724100"] == [("绿", 2)]
-    # each tick's summary says what it changed (the two took turns stage by stage); both see the same campaign
+    # a tick publishes when something happened since the last publication; whichever of the two publishes
+    # last shows the whole campaign (they took turns stage by stage)
     summaries = artifacts[f"{CAMPAIGN}-summary"]
-    assert len(summaries) == 2 and len({a.data.split("本次巡检")[0] for a in summaries}) == 1
-    worked = next(a for a in summaries if "本次巡检：无状态变化" not in a.data)
+    assert 1 <= len(summaries) <= 2 and len({a.data.split("本次巡检")[0] for a in summaries}) == 1
+    worked = summaries[-1]
     assert "截至 **2024-06-12 周三 09:00**" in worked.data and "## 逾期未报（280 项）" in worked.data
     assert "第1次催办 →" in worked.data
 

@@ -36,8 +36,10 @@ def test_a_tick_flow_plans_ticks_and_names_its_run(prefect_harness):
     assert summary["campaign"] == "jinzhong-2024-lookback"
     assert [s["stage"] for s in summary["stages"]] == ["self_assessment", "county_check", "city_check", "materials"]
     assert summary["stages"][0]["events"] == {"opened": 260} and summary["messages"] == 130
+    assert len(summary["artifacts"]) == 6  # four stages' progress, the unit table, the summary
     again = campaign_tick(spec="jinzhong-2024-lookback", as_of=at("2024-05-10 08:30"))
     assert all(s["examined"] == 0 for s in again["stages"]) and again["messages"] == 0
+    assert again["artifacts"] == {}  # nothing happened: the operators' views are current
     names = {run.name for run in _flow_runs("campaign-tick")}
     assert "jinzhong-2024-lookback @ 2024-05-10 周五 08:30" in names
 

@@ -41,3 +41,27 @@ def test_artifact_keys_are_stable_lowercase_and_dashed():
     assert artifact_key("jinzhong-2024-lookback", "self_assessment", "progress") == (
         "jinzhong-2024-lookback-self-assessment-progress")  # fmt: skip
     assert artifact_key("Zibo_2018 Open·Day", "units") == "zibo-2018-open-day-units"
+
+
+def test_views_are_published_again_only_after_something_happens_or_a_new_day(engine, tmp_path):
+    """An idle tick of a national campaign must not rebuild 41,568 units' colours: the views wait for news."""
+    from duban.views import views_published, views_stale
+    from tests.samples import pdf_bytes
+
+    plan_jinzhong(engine)
+    opening = at("2024-05-10 08:30")
+    tick(engine, opening)
+    marks = views_stale(engine, CAMPAIGN, opening)
+    assert marks is not None and marks.transition_id > 0  # never published: publish
+    views_published(engine, CAMPAIGN, opening, marks)
+    assert views_stale(engine, CAMPAIGN, at("2024-05-10 18:00")) is None  # nothing since, same day
+    sheet = tmp_path / "自查评分表.pdf"
+    sheet.write_bytes(pdf_bytes())
+    record_submission(engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-10 18:10"), files=[sheet],
+                      files_dir=tmp_path / "files")  # fmt: skip
+    after = views_stale(engine, CAMPAIGN, at("2024-05-10 18:20"))
+    assert after is not None and after.submission_id > marks.submission_id  # a submission came in
+    views_published(engine, CAMPAIGN, at("2024-05-10 18:20"), after)
+    views_published(engine, CAMPAIGN, opening, marks)  # a slower tick finishing late does not move marks back
+    assert views_stale(engine, CAMPAIGN, at("2024-05-10 23:50")) is None
+    assert views_stale(engine, CAMPAIGN, at("2024-05-11 00:10")) is not None  # a new day in Shanghai: ages change
