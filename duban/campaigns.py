@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -68,10 +69,13 @@ def _parse(spec_text: str, spec_path: str) -> Campaign:
         raise validation_errors(source, exc, Campaign) from None
 
 
-def load_campaign(engine: Engine | Connection, campaign_id: str, *, units: bool = True) -> PlannedCampaign:
+def load_campaign(
+    engine: Engine | Connection, campaign_id: str, *, units: bool | Collection[str] = True
+) -> PlannedCampaign:
     """The campaign as planned (the spec text stored at planning time, not today's file).
 
-    `units=False` skips reading the unit table, for callers that need only the spec (an idle tick).
+    `units=False` skips reading the unit table, for callers that need only the spec (an idle tick); a
+    collection of codes reads only those units (a national campaign has 41,568).
     """
     if isinstance(engine, Connection):
         return _load(engine, campaign_id, units)
@@ -79,14 +83,17 @@ def load_campaign(engine: Engine | Connection, campaign_id: str, *, units: bool 
         return _load(conn, campaign_id, units)
 
 
-def _load(conn: Connection, campaign_id: str, with_units: bool) -> PlannedCampaign:
+def _load(conn: Connection, campaign_id: str, with_units: bool | Collection[str]) -> PlannedCampaign:
     row = campaign_row(conn, campaign_id)
     spec = _parse(row.spec_text, row.spec_path)
     units = {}
-    if with_units:
+    if with_units is not False:
+        query = select(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id)
+        if with_units is not True:
+            query = query.where(CampaignUnit.code.in_(sorted(set(with_units))))
         units = {
             r.code: Recipient(r.code, r.display, r.kind, r.parent_code, tuple(r.channels or ()), r.level)
-            for r in conn.execute(select(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id))
+            for r in conn.execute(query)
         }
     return PlannedCampaign(row=row, spec=spec, units=units)
 

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, case, func, select
 
 from duban.campaigns import PlannedCampaign, load_campaign
 from duban.instants import fmt, in_zone, utc
@@ -63,13 +63,18 @@ class UnitRow:
 
 @dataclass
 class CampaignView:
-    campaign: PlannedCampaign
+    campaign: PlannedCampaign  # its units: only those the view names
     as_of: datetime
     stages: list[StageProgress]
-    units: list[UnitRow]
+    units: list[UnitRow]  # the reddest ROWS_SHOWN units
+    colours: Counter  # every unit by its worst colour
     overdue_total: int
     overdue: list[tuple[str, str, str, datetime]]  # (unit code, stage id, item id, due), longest overdue first
     escalations: list[tuple[str, str, str, int, datetime]]  # (unit, item, recipient, step, event_at), last day
+
+    @property
+    def unit_total(self) -> int:
+        return sum(self.colours.values())
 
     @property
     def key(self) -> str:
@@ -122,14 +127,37 @@ def artifact_key(*parts: str) -> str:
     return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower())).strip("-")
 
 
+_RANKED = (Color.red, Color.yellow, Color.green, Color.grey)  # worst first, as state.worst orders them
+_RANK = case(
+    (_A.c.state == State.overdue.value, 0),
+    (_A.c.state.in_((State.due_soon.value, State.late.value)), 1),
+    (_A.c.state == State.pending.value, 3),
+    else_=2,
+)  # state.color in SQL, as a rank: a unit's worst colour is its smallest rank
+
+
 def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> CampaignView:
-    """The campaign as the database holds it after a tick at `as_of`."""
+    """The campaign as the database holds it after a tick at `as_of`.
+
+    Counted in the database (stage by state, each unit's worst colour), so a national campaign costs a few
+    grouped queries; only the units shown (the reddest ROWS_SHOWN, the overdue and escalated ones listed) are
+    read one by one.
+    """
     as_of = utc(as_of)
-    campaign = load_campaign(engine, campaign_id)
     where = _A.c.campaign_id == campaign_id
     with engine.connect() as conn:
-        groups = conn.execute(select(_A.c.unit_code, _A.c.stage_id, _A.c.state, func.count())
-                              .where(where).group_by(_A.c.unit_code, _A.c.stage_id, _A.c.state)).all()  # fmt: skip
+        spec_only = load_campaign(conn, campaign_id, units=False)
+        stage_states = conn.execute(select(_A.c.stage_id, _A.c.state, func.count()).where(where)
+                                    .group_by(_A.c.stage_id, _A.c.state)).all()  # fmt: skip
+        per_unit = select(_A.c.unit_code.label("code"), func.min(_RANK).label("rank")).where(where) \
+            .group_by(_A.c.unit_code).subquery()  # fmt: skip
+        colours = Counter({_RANKED[rank]: count for rank, count in
+                           conn.execute(select(per_unit.c.rank, func.count()).group_by(per_unit.c.rank))})  # fmt: skip
+        shown = [code for code, in conn.execute(select(per_unit.c.code)
+                                                .order_by(per_unit.c.rank, per_unit.c.code).limit(ROWS_SHOWN))]  # fmt: skip
+        detail = conn.execute(select(_A.c.unit_code, _A.c.stage_id, _A.c.state, func.count())
+                              .where(where, _A.c.unit_code.in_(shown))
+                              .group_by(_A.c.unit_code, _A.c.stage_id, _A.c.state)).all() if shown else []  # fmt: skip
         overdue_where = and_(where, _A.c.state == State.overdue.value)
         overdue_total = conn.execute(select(func.count()).where(overdue_where)).scalar_one()
         overdue = conn.execute(select(_A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.due_at).where(overdue_where)
@@ -141,25 +169,22 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
                    _I.c.created_at > as_of - timedelta(days=1), _I.c.created_at <= as_of)
             .order_by(_I.c.event_at.desc(), _A.c.unit_code, _I.c.recipient).limit(LISTED)
         ).all()  # fmt: skip
+        named = {*shown, *(r[0] for r in overdue), *(r[0] for r in escalations), *(r[2] for r in escalations)}
+        campaign = load_campaign(conn, campaign_id, units=named)
     by_stage: dict[str, Counter] = defaultdict(Counter)
-    units: dict[str, UnitRow] = {}
+    for stage_id, state, count in stage_states:
+        by_stage[stage_id][State(state)] += count
+    units = {code: UnitRow(code, campaign.display(code), getattr(campaign.units.get(code), "level", None))
+             for code in shown}  # fmt: skip
     per_unit_stage: dict[tuple[str, str], list[Color]] = defaultdict(list)
-    for unit_code, stage_id, state, count in groups:
-        state = State(state)
-        by_stage[stage_id][state] += count
-        recipient = campaign.units.get(unit_code)
-        row = units.get(unit_code) or units.setdefault(unit_code, UnitRow(
-            unit_code, campaign.display(unit_code), recipient.level if recipient else None))  # fmt: skip
-        row.states[state] += count
-        per_unit_stage[(unit_code, stage_id)].append(color(state))
-    for (unit_code, stage_id), colours in per_unit_stage.items():
-        units[unit_code].stages[stage_id] = worst(colours)
-    stages = [StageProgress(s.id, s.name, by_stage.get(s.id, Counter())) for s in campaign.spec.stages]
-    order = {code: index for index, code in enumerate(campaign.units)}
-    rank = {Color.red: 0, Color.yellow: 1, Color.green: 2, Color.grey: 3}
-    rows = sorted(units.values(), key=lambda u: (rank[u.overall], order.get(u.code, len(order))))
-    return CampaignView(campaign, as_of, stages, rows, overdue_total, [tuple(r) for r in overdue],
-                        [tuple(r) for r in escalations])  # fmt: skip
+    for unit_code, stage_id, state, count in detail:
+        units[unit_code].states[State(state)] += count
+        per_unit_stage[(unit_code, stage_id)].append(color(State(state)))
+    for (unit_code, stage_id), colours_of_stage in per_unit_stage.items():
+        units[unit_code].stages[stage_id] = worst(colours_of_stage)
+    stages = [StageProgress(s.id, s.name, by_stage.get(s.id, Counter())) for s in spec_only.spec.stages]
+    return CampaignView(campaign, as_of, stages, list(units.values()), colours, overdue_total,
+                        [tuple(r) for r in overdue], [tuple(r) for r in escalations])  # fmt: skip
 
 
 def unit_table(view: CampaignView) -> list[dict[str, str | int]]:
@@ -179,7 +204,7 @@ def unit_table(view: CampaignView) -> list[dict[str, str | int]]:
 
 def colour_counts(view: CampaignView) -> Counter:
     """How many units are 红, 黄, 绿 and not yet open, by their worst stage."""
-    return Counter(unit.overall for unit in view.units)
+    return view.colours
 
 
 def summary_markdown(view: CampaignView, changes: dict[str, int] | None = None, messages: int | None = None) -> str:
@@ -188,7 +213,7 @@ def summary_markdown(view: CampaignView, changes: dict[str, int] | None = None, 
     counts = colour_counts(view)
     lines = [
         f"# {c.spec.title}",
-        f"{c.spec.issuer} · 截至 **{fmt(view.as_of, tz)}** · 单位 {len(view.units)} 个："
+        f"{c.spec.issuer} · 截至 **{fmt(view.as_of, tz)}** · 单位 {view.unit_total} 个："
         + "，".join(f"{DOT[k]} {counts[k]}" for k in (Color.red, Color.yellow, Color.green, Color.grey)),
         "",
     ]
@@ -225,8 +250,8 @@ def summary_markdown(view: CampaignView, changes: dict[str, int] | None = None, 
     for (code, recipient, step, event_at), names_of_items in escalated.items():
         lines.append(f"- {c.display(code)} · {'、'.join(names_of_items)}：第{step + 1}次催办 → "
                      f"{c.display(recipient)}（{fmt(event_at, tz)}）")  # fmt: skip
-    if len(view.units) > ROWS_SHOWN:
-        lines += ["", f"单位表列出最需关注的 {ROWS_SHOWN} 个单位（共 {len(view.units)} 个）。"]
+    if view.unit_total > len(view.units):
+        lines += ["", f"单位表列出最需关注的 {len(view.units)} 个单位（共 {view.unit_total} 个）。"]
     return "\n".join(lines) + "\n"
 
 

@@ -60,7 +60,8 @@ def publish_artifacts(campaign_id: str, as_of: datetime, stages: list[dict], mes
 @task(name="emit-events", cache_policy=NO_CACHE)
 def emit_events(campaign_id: str, as_of: datetime, stages: list[dict]) -> dict[str, int]:
     """duban.stage.opened per stage that opened, duban.assignment.overdue per item that slipped."""
-    campaign = load_campaign(_engine(), campaign_id)
+    slipped = {unit for stage in stages for unit, _item, _instance in stage["overdue"][:events.MAX_OVERDUE_EVENTS]}
+    campaign = load_campaign(_engine(), campaign_id, units=slipped)  # only the units the events name
     sent = {"duban.stage.opened": 0, "duban.assignment.overdue": 0}
     for stage in stages:
         if stage["events"].get("opened"):

@@ -11,21 +11,25 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import time
+from datetime import timedelta
 from uuid import UUID
+
+import httpx
 
 import pytest
 from prefect.client.orchestration import PrefectClient
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import create_engine, func, select
 
+from duban.portal_links import issue
 from duban.settings import Settings
 from duban.tables import OutboxMessage, TransitionRow
 from tests.conftest import JINZHONG, ROOT
-from tests.e2e.stack import Stack
+from tests.e2e.stack import Stack, free_port
 from tests.integration.helpers import at
-from tests.integration.portal_site import Site
 from tests.samples import docx_bytes, pdf_bytes
 
 pytestmark = pytest.mark.prefect
@@ -128,12 +132,8 @@ def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_
     out = stack.run("duban", "submit", str(JINZHONG), "--unit", "140724100", "--item", "self_score_sheet",
                     "--file", str(sheet), "--at", "2024-05-20 10:00")  # fmt: skip
     assert "已报送" in out
-    settings = Settings(home=stack.env["DUBAN_HOME"], database_url=stack.env["DUBAN_DATABASE_URL"])
-    portal = Site(settings, create_engine(settings.database_url), at("2024-05-21 16:30"))
-    with temporary_settings(updates={PREFECT_API_URL: stack.api}):
-        answer = portal.submit(portal.token("140724100"), "self_report", [("乐平镇总结报告.docx", docx_bytes())])
-        assert answer.status_code == 303, answer.text
-    portal.engine.dispose()
+    answer = _portal_upload(stack, "140724100", "self_report", ("乐平镇总结报告.docx", docx_bytes()), "2024-05-21 16:30")
+    assert answer.status_code == 303, answer.text
     received = events(stack, "duban.submission.received", expected=2)
     assert {(e.payload["item"], e.payload["via"]) for e in received} == {("self_score_sheet", "cli"),
                                                                        ("self_report", "portal")}  # fmt: skip
@@ -190,6 +190,27 @@ def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_
             shutil.copyfile(tmp_path / name, ROOT / "docs" / name)
 
 
+def _portal_upload(stack: Stack, unit: str, item: str, upload: tuple[str, bytes], moment: str) -> httpx.Response:
+    """`duban serve` beside the stack (its clock at `moment`): the unit opens its link and hands in a file."""
+    port = free_port()
+    stack.start("portal", "duban", "serve", "--port", str(port), "--as-of", moment)
+    base = f"http://127.0.0.1:{port}"
+    token = issue(Settings(home=stack.env["DUBAN_HOME"]).portal_key(), CAMPAIGN, unit, at(moment), timedelta(days=45))
+    with httpx.Client(base_url=base, trust_env=False, timeout=10) as client:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page = client.get(f"/u/{token}")
+                break
+            except httpx.TransportError:
+                assert stack.processes["portal"].poll() is None and time.monotonic() < deadline, stack.log("portal")
+                time.sleep(0.3)
+        assert page.status_code == 200, page.text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        return client.post(f"/u/{token}/items/{item}", data={"csrf": csrf, "instance": ""},
+                           files=[("files", (upload[0], upload[1], "application/octet-stream"))])  # fmt: skip
+
+
 async def _artifacts(client, keys: list[str], runs: list[UUID]) -> dict[str, list]:
     """The runs' artifacts under `keys`, oldest first per key."""
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
@@ -205,8 +226,7 @@ async def _artifacts(client, keys: list[str], runs: list[UUID]) -> dict[str, lis
 
 def test_duban_deploy_registers_the_plan_instants_and_remove_pauses_them(stack):
     from prefect.server.schemas.schedules import RRuleSchedule
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
+    
     from flows.deployments import deploy_campaign
 
     out = stack.run("duban", "deploy", str(JINZHONG))
