@@ -216,6 +216,13 @@ def step_baseline(url: str, api_url: str, units: int, spec_path: str) -> dict:
                          [("baseline-opening", assignment_id, "opened", 0, "pending", "open", now, now, "task")])
             codec.insert("intent", ("campaign_id", "assignment_id", "recipient", "kind", "step", "event_at",
                                     "created_at"), [("baseline-opening", assignment_id, unit_code, "opened", 0, now, now)])
+            # the unit's message, as duban's tick composes it (the same work on both sides of the ratio)
+            payload = {"recipient": unit_code, "kind": "opened", "as_of": codec.iso(at),
+                       "items": [{"kind": "opened", "step": 0, "item_id": "report", "instance": "", "unit": unit_code}]}
+            codec.insert("outbox", ("campaign_id", "recipient", "kind", "idempotency_key", "payload", "created_at",
+                                    "not_before", "status", "attempts"),
+                         [("baseline-opening", unit_code, "opened", f"baseline-{assignment_id}", codec.json(payload), now,
+                           now, "pending", 0)])  # fmt: skip
 
     @flow(name="baseline-task-per-unit")
     def open_stage_task_per_unit() -> int:
