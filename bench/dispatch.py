@@ -8,7 +8,9 @@ every unit has its own WeCom group bot (`wecombot://…?base=` a loopback server
 errcode and all, in a separate process). The dispatcher sends them as `duban dispatch` does: claim, render,
 take the bot's rate-limit slot in the database, post through Apprise, read the errcode, record the delivery.
 Measured as messages per second per dispatcher process (median of --runs), at each concurrency (threads per
-dispatcher) and each endpoint latency. The last line of output is one JSON object with every figure.
+dispatcher) and each endpoint latency; first, the ceiling: Apprise alone posting to the same server (the stock
+`json://` plugin and duban's WeCom plugin, no outbox, no database). The last line of output is one JSON object
+with every figure.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ def open_stage(url: str) -> int:
 
 def run_dispatch(url: str, base: str, latency: float, concurrency: int) -> dict:
     """One dispatcher process draining the outbox; every unit's bot URL is its own (resolved like secret:NAME)."""
+    import apprise
     from sqlalchemy import text
 
     from duban.dispatch import Dispatcher
@@ -83,6 +86,9 @@ def run_dispatch(url: str, base: str, latency: float, concurrency: int) -> dict:
     limits = {scheme: Limit(per_minute) for scheme, per_minute in get_settings().rate_limits.items()}
     notifier = AppriseNotifier(resolver(bots.get, lambda _name: None), limits)
     dispatcher = Dispatcher(engine, lambda _ref: notifier, ["sink"], concurrency=concurrency)
+    # Apprise imports its few hundred plugin modules on the first URL it parses: a once-per-process cost
+    # (seconds where Python may not keep bytecode caches), not part of the throughput
+    apprise.Apprise.instantiate("json://127.0.0.1/", suppress_exceptions=True)
     at = parse_instant(OPEN_AT, "Asia/Shanghai")
     started = time.perf_counter()
     cpu = time.process_time()
@@ -90,6 +96,32 @@ def run_dispatch(url: str, base: str, latency: float, concurrency: int) -> dict:
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert result.sent == result.claimed and result.failed == 0, result
     return {"msgs_per_s": result.sent / elapsed, "sent": result.sent, "cpu_ms_per_msg": cpu * 1000 / result.sent}
+
+
+def apprise_ceiling(base: str, messages: int) -> dict:
+    """Apprise alone, no duban: the stock `json://` plugin and duban's WeCom plugin posting to the same server.
+
+    The ceiling a dispatcher process can reach on this machine (one thread; Apprise's per-object sleep off).
+    """
+    import apprise
+
+    from duban.notify_apprise import register_plugins
+
+    register_plugins()
+    host = base.split("://", 1)[1].rstrip("/")
+    text = "【督办】自评报告 已开始报送，请于3月21日 周五 24:00前上传。" * 4
+    figures = {}
+    for name, url in (("apprise_json", f"json://{host}/cgi-bin/webhook/send?-key=ok1"),
+                      ("apprise_wecombot", f"wecombot://ok1?base={base}")):  # fmt: skip
+        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=False)
+        plugin.request_rate_per_sec = 0
+        plugin.notify(body=text, title="")  # warm up the connection
+        started, cpu = time.perf_counter(), time.process_time()
+        sent = sum(bool(plugin.notify(body=text, title="")) for _ in range(messages))
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        assert sent == messages, (name, sent)
+        figures[name] = {"msgs_per_s": round(messages / elapsed, 1), "cpu_ms_per_msg": round(cpu * 1000 / messages, 2)}
+    return figures
 
 
 def in_child(fn, *args) -> dict:  # noqa: ANN001
@@ -104,6 +136,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--concurrency", type=lambda t: [int(x) for x in t.split(",")], default=[1, 8, 16])
     parser.add_argument("--latency", type=lambda t: [float(x) for x in t.split(",")], default=[0.0, 0.05])
+    parser.add_argument("--ceiling", type=int, default=1000, help="messages sent through Apprise alone, per plugin")
     parser.add_argument("--postgres", action="store_true", help="the outbox on PostgreSQL instead of SQLite")
     parser.add_argument("--pg-url", default=os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
@@ -120,6 +153,17 @@ def main() -> None:
         in_child(plan_into, base_url, str(spec_path), townships)
         opened = backend.clone(base_url, "opened")
         report["messages"] = in_child(open_stage, opened)
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe()
+        server = ctx.Process(target=_bot_server, args=(0.0, child), daemon=True)
+        server.start()
+        try:
+            report["ceiling"] = in_child(apprise_ceiling, parent.recv(), args.ceiling)
+        finally:
+            parent.send("stop")
+            server.join(10)
+        for name, row in report["ceiling"].items():
+            print(f"ceiling, {name} alone: {row['msgs_per_s']:.0f} msg/s, {row['cpu_ms_per_msg']:.2f} ms CPU/msg", flush=True)
         for latency in args.latency:
             ctx = multiprocessing.get_context("spawn")
             parent, child = ctx.Pipe()

@@ -13,12 +13,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Engine, insert, select, update
+import orjson
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from duban.store import is_postgres, unit_of_work
-from duban.tables import ChannelRate
-
-_R = ChannelRate.__table__
 
 
 @dataclass(frozen=True)
@@ -33,25 +32,32 @@ def channel_digest(url: str) -> str:
 
 
 def take_slot(engine: Engine, url: str, limit: Limit, now: datetime) -> datetime | None:
-    """Take one send slot for the bot at `url`: None when taken, else the instant the next slot frees."""
+    """Take one send slot for the bot at `url`: None when taken, else the instant the next slot frees.
+
+    Runs once per message sent, so it speaks to the driver directly (a third of the cost of Core statements).
+    """
     channel = channel_digest(url)
     moment = now.timestamp()
     with unit_of_work(engine) as conn:
-        query = select(_R.c.sends).where(_R.c.channel == channel)
-        if is_postgres(conn):
-            query = query.with_for_update()
-        row = conn.execute(query).first()
+        postgres = is_postgres(conn)
+        mark = "%s" if postgres else "?"
+        as_json = "CAST(%s AS JSON)" if postgres else "?"
+        query = f"SELECT sends FROM channel_rate WHERE channel = {mark}" + (" FOR UPDATE" if postgres else "")
+        row = conn.exec_driver_sql(query, (channel,)).first()
         if row is None:
             try:
                 with conn.begin_nested():
-                    conn.execute(insert(_R).values(channel=channel, sends=[moment]))
+                    conn.exec_driver_sql(f"INSERT INTO channel_rate (channel, sends) VALUES ({mark}, {as_json})",
+                                         (channel, orjson.dumps([moment]).decode()))  # fmt: skip
                 return None
-            except Exception:  # another dispatcher created the row first: lock it and count as usual
-                row = conn.execute(query).first()
-        recent = [t for t in (row[0] or []) if t > moment - limit.window_seconds]
+            except IntegrityError:  # another dispatcher created the row first: lock it and count as usual
+                row = conn.exec_driver_sql(query, (channel,)).first()
+        sends = orjson.loads(row[0]) if isinstance(row[0], (str, bytes)) else row[0]
+        recent = [t for t in (sends or []) if t > moment - limit.window_seconds]
         if len(recent) >= limit.per_window:
             frees = recent[-limit.per_window] + limit.window_seconds
             return datetime.fromtimestamp(frees, timezone.utc) + timedelta(milliseconds=1)
         recent.append(moment)
-        conn.execute(update(_R).where(_R.c.channel == channel).values(sends=recent[-limit.per_window:]))
+        conn.exec_driver_sql(f"UPDATE channel_rate SET sends = {as_json} WHERE channel = {mark}",
+                             (orjson.dumps(recent[-limit.per_window:]).decode(), channel))  # fmt: skip
     return None
