@@ -13,11 +13,11 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-import orjson
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from duban.store import is_postgres, unit_of_work
+from duban.fastsql import Codec
+from duban.store import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -39,25 +39,23 @@ def take_slot(engine: Engine, url: str, limit: Limit, now: datetime) -> datetime
     channel = channel_digest(url)
     moment = now.timestamp()
     with unit_of_work(engine) as conn:
-        postgres = is_postgres(conn)
-        mark = "%s" if postgres else "?"
-        as_json = "CAST(%s AS JSON)" if postgres else "?"
-        query = f"SELECT sends FROM channel_rate WHERE channel = {mark}" + (" FOR UPDATE" if postgres else "")
-        row = conn.exec_driver_sql(query, (channel,)).first()
+        codec = Codec(conn)
+        as_json = "?" if codec.sqlite else "CAST(? AS JSON)"
+        query = "SELECT sends FROM channel_rate WHERE channel = ?" + ("" if codec.sqlite else " FOR UPDATE")
+        row = codec.execute(query, (channel,)).first()
         if row is None:
             try:
                 with conn.begin_nested():
-                    conn.exec_driver_sql(f"INSERT INTO channel_rate (channel, sends) VALUES ({mark}, {as_json})",
-                                         (channel, orjson.dumps([moment]).decode()))  # fmt: skip
+                    codec.execute(f"INSERT INTO channel_rate (channel, sends) VALUES (?, {as_json})",
+                                  (channel, codec.json([moment])))  # fmt: skip
                 return None
             except IntegrityError:  # another dispatcher created the row first: lock it and count as usual
-                row = conn.exec_driver_sql(query, (channel,)).first()
-        sends = orjson.loads(row[0]) if isinstance(row[0], (str, bytes)) else row[0]
-        recent = [t for t in (sends or []) if t > moment - limit.window_seconds]
+                row = codec.execute(query, (channel,)).first()
+        recent = [t for t in (codec.read_json(row[0]) or []) if t > moment - limit.window_seconds]
         if len(recent) >= limit.per_window:
             frees = recent[-limit.per_window] + limit.window_seconds
             return datetime.fromtimestamp(frees, timezone.utc) + timedelta(milliseconds=1)
         recent.append(moment)
-        conn.exec_driver_sql(f"UPDATE channel_rate SET sends = {as_json} WHERE channel = {mark}",
-                             (orjson.dumps(recent[-limit.per_window:]).decode(), channel))  # fmt: skip
+        codec.execute(f"UPDATE channel_rate SET sends = {as_json} WHERE channel = ?",
+                      (codec.json(recent[-limit.per_window:]), channel))  # fmt: skip
     return None
