@@ -55,27 +55,92 @@ def compose_messages(
     urgent: frozenset[str] = frozenset(),
     recipients: list[str] | None = None,
 ) -> int:
-    """Turn pending intents into messages; returns how many messages were written."""
+    """Turn pending intents into messages; returns how many messages were written.
+
+    Most recipients of a tick have one pending intent (a stage opening: one item per unit); their messages are
+    built by the database itself (INSERT … SELECT with its JSON functions). Recipients with several intents
+    are grouped here, their items in stage order.
+    """
     as_of = utc(as_of)
+    if recipients is not None and not recipients:
+        return 0
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
+        if is_postgres(conn):
+            # Composers of one campaign take turns: two at once would each take part of a unit's intents
+            # and send it two messages for one tick. The second finds them composed already.
+            codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.compose.{campaign_id}",))
+        tz = conn.execute(select(CampaignRow.timezone).where(CampaignRow.id == campaign_id)).scalar_one()
+        written = 0 if recipients is not None else _write_singles(codec, campaign_id, tz, as_of, quiet_hours, urgent)
         sql, params = _SELECT_PENDING, [campaign_id]
         if recipients is not None:
             sql += f" AND i.recipient IN ({', '.join('?' * len(recipients))})"
             params += recipients
         sql += " ORDER BY i.recipient, a.stage_order, i.id"
         if is_postgres(conn):
-            # Composers of one campaign take turns: two at once would each take part of a unit's intents
-            # and send it two messages for one tick. The second finds them composed already.
-            codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.compose.{campaign_id}",))
             sql += " FOR UPDATE OF i SKIP LOCKED"
         groups: dict[str, list] = defaultdict(list)
         for row in codec.select(sql, params):
             groups[row[1]].append(row)
-        if not groups:
-            return 0
-        tz = conn.execute(select(CampaignRow.timezone).where(CampaignRow.id == campaign_id)).scalar_one()
-        return _write(codec, campaign_id, tz, groups, as_of, quiet_hours, urgent)
+        if groups:
+            written += _write(codec, campaign_id, tz, groups, as_of, quiet_hours, urgent)
+        return written
+
+
+def message_key(campaign_id: str, recipient: str, intent_ids) -> str:
+    """The idempotency key of the message carrying these intents (the same however often it is composed)."""
+    return hashlib.sha256(f"{campaign_id}|{recipient}|{','.join(map(str, sorted(intent_ids)))}".encode()).hexdigest()[:32]
+
+
+_SINGLES = (  # the pending intents whose recipient has no other pending intent (a window count: no self-join)
+    "FROM (SELECT id, COUNT(*) OVER (PARTITION BY recipient) AS n FROM intent "
+    "WHERE campaign_id = ? AND message_id IS NULL) AS s "
+    "JOIN intent AS i ON i.id = s.id JOIN assignment AS a ON a.id = i.assignment_id WHERE s.n = 1"
+)
+_SQLITE_ISO = "replace({0}, ' ', 'T') || '+00:00'"  # the stored naive-UTC text as Codec.iso writes it
+_PG_ISO = ("to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_part('microseconds', {0}) "
+           "::bigint % 1000000 = 0 THEN '' ELSE to_char({0} AT TIME ZONE 'UTC', '.US') END || '+00:00'")  # fmt: skip
+
+
+def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, quiet_hours: str, urgent) -> int:
+    """Messages for the recipients with exactly one pending intent, written by the database in two statements
+    (one on Postgres); the payload and the key are the ones `_write` would give them."""
+    now = codec.instant(as_of)
+    deferred = codec.instant(quiet_until(as_of, tz, quiet_hours))
+    kinds = sorted(urgent) or [""]
+    not_before = f"CASE WHEN i.kind IN ({', '.join('?' * len(kinds))}) THEN ? ELSE ? END"
+    iso = _SQLITE_ISO if codec.sqlite else _PG_ISO
+    obj = "json_object" if codec.sqlite else "json_build_object"
+    payload = (f"{obj}('recipient', i.recipient, 'kind', i.kind, 'as_of', {'?' if codec.sqlite else '?::text'}, 'items', "
+               f"{'json_array' if codec.sqlite else 'json_build_array'}({obj}('kind', i.kind, 'step', i.step, "
+               "'item_id', a.item_id, 'instance', a.instance, 'unit', a.unit_code, "
+               f"'due_at', {iso.format('a.due_at')}, 'event_at', {iso.format('i.event_at')})))")  # fmt: skip
+    columns = ", ".join(("id", *_OUTBOX_COLUMNS))
+    head = [campaign_id]
+    values = [codec.iso(as_of), now, *kinds, now, deferred]
+    if codec.sqlite:
+        codec.conn.connection.dbapi_connection.create_function(
+            "duban_message_key", 3, lambda c, r, i: message_key(c, r, [i]), deterministic=True)  # fmt: skip
+        base = codec.reserve_ids("outbox", 1)[0] - 1
+        count = codec.execute(
+            f"INSERT INTO outbox ({columns}) SELECT ? + ROW_NUMBER() OVER (ORDER BY i.id), i.campaign_id, "
+            f"i.recipient, i.kind, duban_message_key(i.campaign_id, i.recipient, i.id), {payload}, ?, {not_before}, "
+            f"'pending', 0 {_SINGLES}", [base, *values, *head],
+        ).rowcount  # fmt: skip
+        if count:
+            codec.execute(f"UPDATE intent SET message_id = r.mid FROM (SELECT i.id AS id, ? + ROW_NUMBER() OVER "
+                          f"(ORDER BY i.id) AS mid {_SINGLES}) AS r WHERE intent.id = r.id", [base, *head])  # fmt: skip
+        return count
+    key = "substr(encode(sha256(convert_to(i.campaign_id || '|' || i.recipient || '|' || i.id::text, 'UTF8')), 'hex'), 1, 32)"
+    return codec.select(
+        f"WITH picked AS (SELECT i.id, nextval(pg_get_serial_sequence('outbox', 'id')) AS mid {_SINGLES}), "
+        f"messages AS (INSERT INTO outbox ({columns}) SELECT p.mid, i.campaign_id, i.recipient, i.kind, {key}, "
+        f"{payload}, ?::timestamptz, {not_before}::timestamptz, 'pending', 0 FROM picked AS p "
+        "JOIN intent AS i ON i.id = p.id JOIN assignment AS a ON a.id = i.assignment_id RETURNING 1), "
+        "linked AS (UPDATE intent SET message_id = p.mid FROM picked AS p WHERE intent.id = p.id RETURNING 1) "
+        "SELECT (SELECT count(*) FROM messages)",
+        [*head, *values],
+    )[0][0]  # fmt: skip
 
 
 def _write(codec: Codec, campaign_id: str, tz: str, groups, as_of, quiet_hours, urgent) -> int:
@@ -88,7 +153,7 @@ def _write(codec: Codec, campaign_id: str, tz: str, groups, as_of, quiet_hours, 
         # row: id, recipient, kind, step, event_at, item_id, instance, unit_code, due_at (see _SELECT_PENDING)
         kind = rows[0][2] if len(rows) == 1 else min((r[2] for r in rows), key=URGENCY.index)
         ids = [r[0] for r in rows]
-        key = hashlib.sha256(f"{campaign_id}|{recipient}|{','.join(map(str, sorted(ids)))}".encode()).hexdigest()[:32]
+        key = message_key(campaign_id, recipient, ids)
         items = [{"kind": r[2], "step": r[3], "item_id": r[5], "instance": r[6], "unit": r[7], "due_at": iso(r[8]),
                   "event_at": iso(r[4])} for r in rows]  # fmt: skip
         payload = {"recipient": recipient, "kind": kind, "as_of": as_of_iso, "items": items}

@@ -50,45 +50,176 @@ _INTENT_COLUMNS = ("campaign_id", "assignment_id", "recipient", "kind", "step", 
 
 
 def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime, *, actor: str = "tick") -> StageTick:
-    """Advance the stage's due assignments to `as_of`; transitions and intents commit together."""
+    """Advance the stage's due assignments to `as_of`; transitions and intents commit together.
+
+    The due rows fall into cases: one schedule and one progress, such as all 38,723 townships of a national
+    stage opening. Each case is worked out once in Python and applied by the database to all its rows
+    (INSERT … SELECT and one UPDATE), so no row travels to Python; escalation intents take each row's own
+    targets from its JSON. When the due rows fall into many cases (dues that differ per unit) they are read
+    and written row by row instead.
+    """
     as_of = utc(as_of)
-    result = StageTick(stage_id)
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
-        if is_postgres(conn):
+        if not codec.sqlite:
             # Two workers ticking one stage at once take turns, so the second finds the stage done rather than
             # half of it, and each unit still gets one message per tick (SQLite's IMMEDIATE transactions queue).
             codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.tick.{campaign_id}.{stage_id}",))
-        sql = _SELECT_DUE + (" FOR UPDATE SKIP LOCKED" if is_postgres(conn) else "")
-        rows = codec.select(sql, (campaign_id, stage_id, codec.instant(as_of)))
-        now = codec.instant(as_of)
-        updates, transitions, intents = [], [], []
-        # Assignments of one item share their schedule and usually their progress: work each case out once.
-        outcomes: dict[tuple, _Outcome] = {}
-        for row in rows:
-            case = (row.state, row.reminders_done, row.escalations_done, row.open_at, row.due_at, row.reminders,
-                    row.escalations)  # fmt: skip
-            outcome = outcomes.get(case)
-            if outcome is None:
-                outcome = outcomes[case] = _outcome(codec, row, as_of)
-            outcome.count += 1
+        due = (campaign_id, stage_id, codec.instant(as_of))
+        key = _case_key(codec)
+        cases = codec.select(
+            f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in key)}, COUNT(*) AS count FROM assignment AS a "
+            f"WHERE {_DUE} GROUP BY {', '.join(expr for _name, expr in key)} ORDER BY MIN(a.next_event_at), MIN(a.id)",
+            due,
+        )  # fmt: skip
+        if len(cases) > MAX_CASES:
+            return _tick_rows(codec, campaign_id, stage_id, as_of, actor)
+        result = StageTick(stage_id)
+        for case in cases:
+            outcome = _outcome(codec, _case_schedule(codec, case), case, as_of)
             if not outcome.transitions:
+                result.examined += case.count
                 continue
-            updates.append((*outcome.update, now, row.id))
-            if outcome.overdue:
-                result.overdue.append((row.unit_code, row.item_id, row.instance))
-            transitions.extend((campaign_id, row.id, *part, now, actor) for part in outcome.transitions)
-            if outcome.unit_intent:
-                intents.append((campaign_id, row.id, row.unit_code, *outcome.unit_intent, now))
-            intents.extend((campaign_id, row.id, *part, now) for part in outcome.escalation_intents)
-        for outcome in outcomes.values():
-            result.examined += outcome.count
+            where = " AND ".join([_DUE, *(f"{expr} {'IS' if codec.sqlite else 'IS NOT DISTINCT FROM'} ?"
+                                          for _name, expr in key)])  # fmt: skip
+            params = [*due, *case[: len(key)]]
+            apply = _apply_sqlite if codec.sqlite else _apply_postgres
+            applied, intents, overdue = apply(codec, campaign_id, where, params, outcome, actor)
+            result.examined += applied
             for event, *_rest in outcome.transitions:
-                result.events[event] += outcome.count
-        codec.update("assignment", ("state", "reminders_done", "escalations_done", "next_event_at", "updated_at"), updates)
-        codec.insert("transition", _TRANSITION_COLUMNS, transitions)
-        codec.insert("intent", _INTENT_COLUMNS, intents)
-        result.intents = len(intents)
+                result.events[event] += applied
+            result.intents += intents
+            result.overdue.extend(overdue)
+        return result
+
+
+MAX_CASES = 32  # beyond this many distinct (schedule, progress) cases in one tick, rows are cheaper one by one
+
+_DUE = "a.campaign_id = ? AND a.stage_id = ? AND a.next_event_at <= ?"
+_SETS = "state = ?, reminders_done = ?, escalations_done = ?, next_event_at = ?, updated_at = ?"
+
+
+def _case_key(codec: Codec) -> list[tuple[str, str]]:
+    """(name, SQL) of what decides a row's outcome: its progress and schedule, escalation instants without targets."""
+    if codec.sqlite:
+        escalation_at = "(SELECT group_concat(json_extract(e.value, '$[0]'), ' ') FROM json_each(a.escalations) AS e)"
+    else:
+        escalation_at = ("(SELECT string_agg(e.value ->> 0, ' ' ORDER BY e.n) "
+                         "FROM json_array_elements(a.escalations) WITH ORDINALITY AS e(value, n))")  # fmt: skip
+    return [("state", "a.state"), ("reminders_done", "a.reminders_done"), ("escalations_done", "a.escalations_done"),
+            ("open_at", "a.open_at"), ("due_at", "a.due_at"), ("reminders", "CAST(a.reminders AS TEXT)"),
+            ("escalation_at", escalation_at)]  # fmt: skip
+
+
+def _case_schedule(codec: Codec, case) -> Schedule:
+    return Schedule(
+        open_at=codec.read_instant(case.open_at),
+        due_at=codec.read_instant(case.due_at),
+        reminders=_instants(tuple(codec.read_json(case.reminders) or ())),
+        escalations=_instants(tuple(case.escalation_at.split(" ")) if case.escalation_at else ()),
+    )
+
+
+def _apply_sqlite(codec: Codec, campaign_id: str, where: str, params: list, outcome: _Outcome, actor: str):
+    """SQLite holds the write lock for the whole transaction, so the SELECTs and the UPDATE see the same rows."""
+    now = params[2]
+    for part in outcome.transitions:
+        codec.execute(f"INSERT INTO transition ({', '.join(_TRANSITION_COLUMNS)}) SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ? "
+                      f"FROM assignment AS a WHERE {where} ORDER BY a.id", [campaign_id, *part, now, actor, *params])  # fmt: skip
+    intents = 0
+    if outcome.unit_intent:
+        intents += codec.execute(
+            f"INSERT INTO intent ({', '.join(_INTENT_COLUMNS)}) SELECT ?, a.id, a.unit_code, ?, ?, ?, ? "
+            f"FROM assignment AS a WHERE {where} ORDER BY a.id", [campaign_id, *outcome.unit_intent, now, *params]
+        ).rowcount  # fmt: skip
+    if outcome.escalation:
+        step, event_at = outcome.escalation
+        intents += codec.execute(
+            f"INSERT INTO intent ({', '.join(_INTENT_COLUMNS)}) SELECT ?, a.id, t.value, 'escalation', ?, ?, ? "
+            f"FROM assignment AS a, json_each(a.escalations, '$[{int(step)}][1]') AS t WHERE {where} "
+            "ORDER BY a.id, t.key", [campaign_id, step, event_at, now, *params]
+        ).rowcount  # fmt: skip
+    overdue = []
+    if outcome.overdue:
+        overdue = [tuple(r) for r in codec.select(
+            f"SELECT a.unit_code, a.item_id, a.instance FROM assignment AS a WHERE {where} ORDER BY a.id", params)]  # fmt: skip
+    sets = ", ".join(f"{column} = ?" for column in _UPDATED)
+    applied = codec.execute(f"UPDATE assignment AS a SET {sets} WHERE {where}", [*outcome.update, now, *params]).rowcount
+    return applied, intents, overdue
+
+
+def _apply_postgres(codec: Codec, campaign_id: str, where: str, params: list, outcome: _Outcome, actor: str):
+    """One statement: the UPDATE locks and changes the rows, and the INSERTs take exactly the rows it changed
+    (a unit submitting at that moment is either changed first and left out, or waited for; never half-recorded)."""
+    now = params[2]
+    sets = ", ".join(f"{column} = ?" for column in _UPDATED)
+    ctes = [f"moved AS (UPDATE assignment AS a SET {sets} WHERE {where} "
+            "RETURNING a.id, a.unit_code, a.item_id, a.instance, a.escalations)"]  # fmt: skip
+    values = [*outcome.update, now, *params]
+    for n, part in enumerate(outcome.transitions):
+        ctes.append(f"t{n} AS (INSERT INTO transition ({', '.join(_TRANSITION_COLUMNS)}) "
+                    "SELECT ?, id, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, ? FROM moved ORDER BY id)")  # fmt: skip
+        values += [campaign_id, *part, now, actor]
+    counts = []
+    if outcome.unit_intent:
+        ctes.append(f"unit_intents AS (INSERT INTO intent ({', '.join(_INTENT_COLUMNS)}) "
+                    "SELECT ?, id, unit_code, ?, ?, ?::timestamptz, ?::timestamptz FROM moved ORDER BY id RETURNING 1)")  # fmt: skip
+        values += [campaign_id, *outcome.unit_intent, now]
+        counts.append("(SELECT count(*) FROM unit_intents)")
+    if outcome.escalation:
+        step, event_at = outcome.escalation
+        ctes.append(f"escalation_intents AS (INSERT INTO intent ({', '.join(_INTENT_COLUMNS)}) "
+                    "SELECT ?, m.id, t.value, 'escalation', ?, ?::timestamptz, ?::timestamptz FROM moved AS m "
+                    f"CROSS JOIN LATERAL json_array_elements_text(m.escalations -> {int(step)} -> 1) "
+                    "WITH ORDINALITY AS t(value, n) ORDER BY m.id, t.n RETURNING 1)")  # fmt: skip
+        values += [campaign_id, step, event_at, now]
+        counts.append("(SELECT count(*) FROM escalation_intents)")
+    intents = " + ".join(counts) or "0"
+    if outcome.overdue:
+        rows = codec.select(f"WITH {', '.join(ctes)} SELECT id, unit_code, item_id, instance, {intents} FROM moved", values)
+        return len(rows), (rows[0][4] if rows else 0), [tuple(r[1:4]) for r in sorted(rows)]
+    applied, intents = codec.select(f"WITH {', '.join(ctes)} SELECT count(*), {intents} FROM moved", values)[0]
+    return applied, intents, []
+
+
+_UPDATED = ("state", "reminders_done", "escalations_done", "next_event_at", "updated_at")
+
+
+def _tick_rows(codec: Codec, campaign_id: str, stage_id: str, as_of: datetime, actor: str) -> StageTick:
+    """The same tick row by row, for ticks whose due rows fall into many cases."""
+    result = StageTick(stage_id)
+    sql = _SELECT_DUE + ("" if codec.sqlite else " FOR UPDATE SKIP LOCKED")
+    now = codec.instant(as_of)
+    rows = codec.select(sql, (campaign_id, stage_id, now))
+    updates, transitions, intents = [], [], []
+    outcomes: dict[tuple, _Outcome] = {}
+    for row in rows:
+        case = (row.state, row.reminders_done, row.escalations_done, row.open_at, row.due_at, row.reminders,
+                row.escalations)  # fmt: skip
+        outcome = outcomes.get(case)
+        if outcome is None:
+            outcome = outcomes[case] = _outcome(codec, _row_schedule(codec, row), row, as_of)
+        outcome.count += 1
+        if not outcome.transitions:
+            continue
+        updates.append((*outcome.update, now, row.id))
+        if outcome.overdue:
+            result.overdue.append((row.unit_code, row.item_id, row.instance))
+        transitions.extend((campaign_id, row.id, *part, now, actor) for part in outcome.transitions)
+        if outcome.unit_intent:
+            intents.append((campaign_id, row.id, row.unit_code, *outcome.unit_intent, now))
+        if outcome.escalation:
+            step, event_at = outcome.escalation
+            targets = codec.read_json(row.escalations)[step][1]
+            intents.extend((campaign_id, row.id, target, "escalation", step, event_at, now) for target in targets)
+    for outcome in outcomes.values():
+        result.examined += outcome.count
+        for event, *_rest in outcome.transitions:
+            result.events[event] += outcome.count
+    codec.update("assignment", _UPDATED, updates)
+    codec.insert("transition", _TRANSITION_COLUMNS, transitions)
+    codec.insert("intent", _INTENT_COLUMNS, intents)
+    result.intents = len(intents)
     return result
 
 
@@ -99,45 +230,34 @@ class _Outcome:
     update: tuple  # state, reminders_done, escalations_done, next_event_at
     transitions: list[tuple]  # (event, step, from, to, event_at)
     unit_intent: tuple | None  # (kind, step, event_at) for the unit itself
-    escalation_intents: list[tuple]  # (recipient, kind, step, event_at)
+    escalation: tuple | None  # (step, event_at) of the escalation to announce to the step's targets
     count: int = 0
     overdue: bool = False  # the assignment slipped past its due in this tick
 
 
-def _outcome(codec: Codec, row, as_of: datetime) -> _Outcome:
+def _outcome(codec: Codec, schedule: Schedule, progress, as_of: datetime) -> _Outcome:
     """Advance one case; after a gap a unit hears once about where its item stands, not once per missed event."""
-    schedule, escalations = _schedule(codec, row)
-    changes, progress = advance(schedule, Progress(State(row.state), row.reminders_done, row.escalations_done), as_of)
+    current = Progress(State(progress.state), progress.reminders_done, progress.escalations_done)
+    changes, moved = advance(schedule, current, as_of)
     facing = [c for c in changes if c.event in _UNIT_FACING]
     escalated = [c for c in changes if c.event is EventKind.escalation]
-    unit_intent = None
-    if facing:
-        last = facing[-1]
-        unit_intent = (last.event.value, last.step, codec.instant(last.at))
-    escalation_intents = []
-    if escalated:
-        last = escalated[-1]
-        escalation_intents = [(target, "escalation", last.step, codec.instant(last.at))
-                              for target in escalations[last.step][1]]  # fmt: skip
     return _Outcome(
-        update=(progress.state.value, progress.reminders_done, progress.escalations_done,
-                codec.instant(next_event_at(schedule, progress))),
+        update=(moved.state.value, moved.reminders_done, moved.escalations_done,
+                codec.instant(next_event_at(schedule, moved))),
         transitions=[(c.event.value, c.step, c.from_state.value, c.to_state.value, codec.instant(c.at)) for c in changes],
-        unit_intent=unit_intent,
-        escalation_intents=escalation_intents,
+        unit_intent=(facing[-1].event.value, facing[-1].step, codec.instant(facing[-1].at)) if facing else None,
+        escalation=(escalated[-1].step, codec.instant(escalated[-1].at)) if escalated else None,
         overdue=any(c.event is EventKind.overdue for c in changes),
     )  # fmt: skip
 
 
-def _schedule(codec: Codec, row) -> tuple[Schedule, list]:
-    escalations = codec.read_json(row.escalations) or []
-    schedule = Schedule(
+def _row_schedule(codec: Codec, row) -> Schedule:
+    return Schedule(
         open_at=codec.read_instant(row.open_at),
         due_at=codec.read_instant(row.due_at),
         reminders=_instants(tuple(codec.read_json(row.reminders) or ())),
-        escalations=_instants(tuple(step[0] for step in escalations)),
+        escalations=_instants(tuple(step[0] for step in codec.read_json(row.escalations) or ())),
     )
-    return schedule, escalations
 
 
 @lru_cache(maxsize=4096)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
@@ -39,20 +42,25 @@ def publish_artifacts(campaign_id: str, as_of: datetime, stages: list[dict], mes
     if marks is None:
         return {}
     view = campaign_view(engine, campaign_id, as_of)
-    keys = {}
+    keys, posts = {}, []
     for stage in view.stages:
         key = keys[stage.stage_id] = artifact_key(campaign_id, stage.stage_id, "progress")
-        create_progress_artifact(stage.percent, key=key, description=stage_description(stage))
+        posts.append(partial(create_progress_artifact, stage.percent, key=key, description=stage_description(stage)))
     changes: dict[str, int] = {}
     for stage in stages:
         for event, count in stage["events"].items():
             changes[event] = changes.get(event, 0) + count
     keys["units"] = artifact_key(campaign_id, "units")
-    create_table_artifact(unit_table(view), key=keys["units"],
-                          description=f"{view.campaign.spec.title}：各单位红黄绿（最需关注的在前）")  # fmt: skip
+    posts.append(partial(create_table_artifact, unit_table(view), key=keys["units"],
+                         description=f"{view.campaign.spec.title}：各单位红黄绿（最需关注的在前）"))  # fmt: skip
     keys["summary"] = artifact_key(campaign_id, "summary")
-    create_markdown_artifact(summary_markdown(view, changes, messages), key=keys["summary"],
-                             description=f"{view.campaign.spec.title}：进度、逾期未报、催办")  # fmt: skip
+    posts.append(partial(create_markdown_artifact, summary_markdown(view, changes, messages), key=keys["summary"],
+                         description=f"{view.campaign.spec.title}：进度、逾期未报、催办"))  # fmt: skip
+    # The posts are independent round trips to the API: sent together, each in a copy of the flow run's
+    # context so the artifact lands on this run. The first failure fails the run, as one post alone would.
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="duban-artifacts") as pool:
+        for sent in [pool.submit(contextvars.copy_context().run, post) for post in posts]:
+            sent.result()
     views_published(engine, campaign_id, as_of, marks)
     return keys
 

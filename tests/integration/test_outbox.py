@@ -3,6 +3,8 @@
 import json
 from datetime import timedelta
 
+import pytest
+
 from sqlalchemy import func, select
 
 from duban.compose import compose_messages
@@ -78,3 +80,49 @@ def test_a_refused_channel_falls_back_then_retries_then_dead_letters(engine):
     assert third.dead == 130
     assert {m.status for m in _messages(engine)} == {"dead"}
     assert "refused" in _messages(engine)[0].last_error
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_messages_the_database_builds_are_the_ones_grouped_in_python(backend, tmp_path, pg_database, jinzhong):
+    """Recipients with one pending intent get their message from an INSERT … SELECT; forcing every recipient
+    through the grouping in Python instead gives the same messages: kind, key, payload, instants, intents."""
+    from duban.schedules import tick_instants
+    from duban.store import init_db, make_engine
+    from duban.tables import Intent
+    from duban.tick import tick_stage
+    from tests.integration.helpers import STAGES
+
+    if backend == "sqlite":
+        urls = [f"sqlite:///{tmp_path / name}.db" for name in ("database", "python")]
+    else:
+        urls = [pg_database("compose_db"), pg_database("compose_py")]
+    engines = [make_engine(url) for url in urls]
+    for engine in engines:
+        init_db(engine)
+        plan_jinzhong(engine)
+    instants = tick_instants(jinzhong[1]).instants
+    for moment in [*instants[::3], instants[-1]]:
+        for engine in engines:
+            for stage in STAGES:
+                tick_stage(engine, CAMPAIGN, stage, moment)
+        compose_messages(engines[0], CAMPAIGN, moment)
+        with engines[1].connect() as conn:
+            pending = sorted(set(conn.execute(select(Intent.recipient).where(Intent.message_id.is_(None))).scalars()))
+        compose_messages(engines[1], CAMPAIGN, moment, recipients=pending)
+
+    def written(engine):
+        o, i = OutboxMessage.__table__, Intent.__table__
+        with engine.connect() as conn:
+            messages = sorted((r.recipient, r.kind, r.idempotency_key, json.dumps(r.payload, sort_keys=True),
+                               str(r.created_at), str(r.not_before)) for r in conn.execute(select(o)))  # fmt: skip
+            carried = sorted(conn.execute(select(i.c.id, o.c.idempotency_key).join(o, o.c.id == i.c.message_id)).all())
+            unsent = conn.execute(select(func.count()).where(i.c.message_id.is_(None))).scalar_one()
+        return messages, [tuple(r) for r in carried], unsent
+
+    by_database, by_python = written(engines[0]), written(engines[1])
+    sizes = {len(json.loads(m[3])["items"]) for m in by_database[0]}
+    assert 1 in sizes and max(sizes) > 1, sizes
+    assert by_database[2] == 0
+    assert by_database == by_python
+    for engine in engines:
+        engine.dispose()

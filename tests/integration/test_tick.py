@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from duban.state import State
-from duban.tables import Assignment, Intent, TransitionRow
+from duban.tables import Assignment, Intent, OutboxMessage, TransitionRow
 from duban.tick import tick_stage
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick, transitions
 
@@ -58,23 +58,82 @@ def test_a_tick_after_a_three_day_gap_yields_exactly_those_days_transitions(sqli
     jumped.dispose()
 
 
-def test_transitions_and_intents_commit_together(engine, monkeypatch):
-    from duban.fastsql import Codec
+@pytest.mark.parametrize("many_cases", [False, True], ids=["by-case", "row-by-row"])
+def test_transitions_and_intents_commit_together(engine, monkeypatch, many_cases):
+    """The database refuses the intents (a trigger stands in for a full disk): nothing of the tick remains."""
+    import duban.tick
 
     plan_jinzhong(engine)
-    real_insert = Codec.insert
-
-    def insert(self, table, columns, rows):
-        if table == "intent":
-            raise RuntimeError("disk full while writing intents")
-        return real_insert(self, table, columns, rows)
-
-    monkeypatch.setattr(Codec, "insert", insert)
-    with pytest.raises(RuntimeError):
-        tick_stage(engine, CAMPAIGN, "self_assessment", at("2024-05-10 09:00"))
+    if many_cases:
+        monkeypatch.setattr(duban.tick, "MAX_CASES", 0)
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("CREATE TRIGGER refuse_intents BEFORE INSERT ON intent "
+                                 "BEGIN SELECT RAISE(ABORT, 'disk full while writing intents'); END")  # fmt: skip
+        else:
+            conn.exec_driver_sql("CREATE FUNCTION refuse_intents() RETURNS trigger AS $$ BEGIN "
+                                 "RAISE EXCEPTION 'disk full while writing intents'; END $$ LANGUAGE plpgsql")  # fmt: skip
+            conn.exec_driver_sql("CREATE TRIGGER refuse_intents BEFORE INSERT ON intent "
+                                 "FOR EACH ROW EXECUTE FUNCTION refuse_intents()")  # fmt: skip
+    try:
+        with pytest.raises(Exception, match="disk full while writing intents"):
+            tick_stage(engine, CAMPAIGN, "self_assessment", at("2024-05-10 09:00"))
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER refuse_intents" + ("" if engine.dialect.name == "sqlite" else " ON intent"))
+            if engine.dialect.name != "sqlite":
+                conn.exec_driver_sql("DROP FUNCTION refuse_intents()")
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(TransitionRow)).scalar() == 0
         assert conn.execute(select(func.count()).where(Assignment.state != State.pending.value)).scalar() == 0
+
+
+def _record(engine) -> dict:
+    """What a campaign wrote, by units and items rather than row ids (the two ways number rows differently)."""
+    import json
+
+    t, i, a, o = TransitionRow.__table__, Intent.__table__, Assignment.__table__, OutboxMessage.__table__
+    with engine.connect() as conn:
+        assignments = sorted(tuple(map(str, r)) for r in conn.execute(
+            select(a.c.unit_code, a.c.item_id, a.c.instance, a.c.state, a.c.reminders_done, a.c.escalations_done,
+                   a.c.next_event_at, a.c.updated_at)))
+        moves = sorted(tuple(map(str, r)) for r in conn.execute(
+            select(a.c.unit_code, a.c.item_id, t.c.event, t.c.step, t.c.from_state, t.c.to_state, t.c.event_at,
+                   t.c.recorded_at).join(a, a.c.id == t.c.assignment_id)))
+        intents = sorted(tuple(map(str, r)) for r in conn.execute(
+            select(a.c.unit_code, a.c.item_id, i.c.recipient, i.c.kind, i.c.step, i.c.event_at, i.c.created_at)
+            .join(a, a.c.id == i.c.assignment_id)))
+        messages = sorted((r.recipient, r.kind, str(r.created_at), str(r.not_before),
+                           sorted(json.dumps(item, sort_keys=True) for item in r.payload["items"]))
+                          for r in conn.execute(select(o)))  # fmt: skip
+    return {"assignments": assignments, "transitions": moves, "intents": intents, "messages": messages}
+
+
+@pytest.mark.parametrize("limit", [0, 1, 2])
+def test_row_by_row_and_by_case_record_the_same_campaign(sqlite_engine, tmp_path, monkeypatch, jinzhong, limit):
+    """The 晋中 campaign ticked every few instants (so ticks catch up several events) with cases applied by
+    the database, and again with rows read one by one (or a mix, when a stage has more cases than the
+    limit): the same states, transitions, intents and messages."""
+    import duban.tick
+    from duban.schedules import tick_instants
+    from duban.store import init_db, make_engine
+
+    by_rows = make_engine(f"sqlite:///{tmp_path / 'rows.db'}")
+    init_db(by_rows)
+    plan_jinzhong(sqlite_engine)
+    plan_jinzhong(by_rows)
+    instants = tick_instants(jinzhong[1]).instants
+    moments = [*instants[::4], instants[-1] + timedelta(days=3)]
+    for moment in moments:
+        tick(sqlite_engine, moment)
+    monkeypatch.setattr(duban.tick, "MAX_CASES", limit)
+    for moment in moments:
+        tick(by_rows, moment)
+    expected = _record(sqlite_engine)
+    assert {row[2] for row in expected["transitions"]} == {"opened", "reminder", "overdue", "escalation"}
+    assert len(expected["messages"]) > 300
+    assert _record(by_rows) == expected
+    by_rows.dispose()
 
 
 def test_an_idle_tick_reads_nothing_and_uses_the_due_events_index(sqlite_engine):
