@@ -42,6 +42,7 @@ _SELECT_PENDING = (
     "FROM intent i JOIN assignment a ON a.id = i.assignment_id "
     "WHERE i.campaign_id = ? AND i.message_id IS NULL"
 )
+_ANY_PENDING = "SELECT 1 FROM intent WHERE campaign_id = ? AND message_id IS NULL LIMIT 1"
 _OUTBOX_COLUMNS = ("campaign_id", "recipient", "kind", "idempotency_key", "payload", "created_at", "not_before",
                    "status", "attempts")  # fmt: skip
 
@@ -70,6 +71,8 @@ def compose_messages(
             # Composers of one campaign take turns: two at once would each take part of a unit's intents
             # and send it two messages for one tick. The second finds them composed already.
             codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.compose.{campaign_id}",))
+        if not codec.select(_ANY_PENDING, (campaign_id,)):  # an idle tick: one probe of ix_intent_pending
+            return 0
         tz = conn.execute(select(CampaignRow.timezone).where(CampaignRow.id == campaign_id)).scalar_one()
         written = 0 if recipients is not None else _write_singles(codec, campaign_id, tz, as_of, quiet_hours, urgent)
         sql, params = _SELECT_PENDING, [campaign_id]
