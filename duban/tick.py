@@ -93,7 +93,7 @@ def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime,
         return result
 
 
-MAX_CASES = 32  # beyond this many distinct (schedule, progress) cases in one tick, rows are cheaper one by one
+MAX_CASES = 16  # beyond this many cases in one tick rows are cheaper one by one (each case scans the due range)
 
 _DUE = "a.campaign_id = ? AND a.stage_id = ? AND a.next_event_at <= ?"
 _SETS = "state = ?, reminders_done = ?, escalations_done = ?, next_event_at = ?, updated_at = ?"
