@@ -524,6 +524,13 @@ def main() -> None:
         if server and args.baseline:
             report["baseline"] = baseline_runs(args, workdir, server.url)
             report["baseline_ratio"] = report["baseline"][-1]["ratio"]
+            if len(report["baseline"]) >= 2:  # what one more unit costs each design, between the two sizes
+                small, large = report["baseline"][0], report["baseline"][-1]
+                extra = large["units"] - small["units"]
+                per_task = (large["task_per_unit_s"] - small["task_per_unit_s"]) / extra
+                per_unit = (large["duban_s"] - small["duban_s"]) / extra
+                report["baseline_marginal"] = {"task_per_unit_ms": per_task * 1000, "duban_per_unit_ms": per_unit * 1000,
+                                               "ratio": per_task / per_unit if per_unit > 0 else None}  # fmt: skip
             for row in report["baseline"]:
                 print(f"baseline {row['units']} units: task per unit {row['task_per_unit_s']:.1f} s, "
                       f"duban {row['duban_s']:.2f} s, ratio {row['ratio']:.0f}", flush=True)  # fmt: skip

@@ -23,3 +23,22 @@ def test_the_benchmark_runs_end_to_end_on_a_small_campaign():
         assert figures["simulate_messages"] > units
         assert 0 < figures["idle_tick_ms"] < 1000
         assert set(figures["peak_rss_mib"]) == {"plan", "idle", "open", "dispatch", "simulate"}
+
+
+def test_the_baseline_runs_against_a_real_prefect_server():
+    """The task-per-unit baseline and duban's tick, both as flow runs on the benchmark's own Prefect server."""
+    out = subprocess.run(
+        [sys.executable, "bench/national.py", "--units", "60", "--runs", "1", "--dispatch", "20", "--no-postgres",
+         "--baseline", "20,60"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["prefect_server_db"] == "sqlite"
+    assert report["sqlite"]["idle_tick_prefect_ms"] > 0
+    assert [row["units"] for row in report["baseline"]] == [20, 60]
+    for row in report["baseline"]:
+        assert len(row["duban_runs_s"]) == 1 and row["duban_s"] > 0 and row["task_per_unit_s"] > 0
+        assert row["ratio"] == row["task_per_unit_s"] / row["duban_s"]
+    assert report["baseline_ratio"] == report["baseline"][-1]["ratio"]
+    assert set(report["baseline_marginal"]) == {"task_per_unit_ms", "duban_per_unit_ms", "ratio"}
