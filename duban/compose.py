@@ -92,7 +92,8 @@ def compose_messages(
 
 def message_key(campaign_id: str, recipient: str, intent_ids) -> str:
     """The idempotency key of the message carrying these intents (the same however often it is composed)."""
-    return hashlib.sha256(f"{campaign_id}|{recipient}|{','.join(map(str, sorted(intent_ids)))}".encode()).hexdigest()[:32]
+    text = f"{campaign_id}|{recipient}|{','.join(map(str, sorted(intent_ids)))}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 _SINGLES = (  # the pending intents whose recipient has no other pending intent (a window count: no self-join)
@@ -114,7 +115,8 @@ def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, qui
     not_before = f"CASE WHEN i.kind IN ({', '.join('?' * len(kinds))}) THEN ? ELSE ? END"
     iso = _SQLITE_ISO if codec.sqlite else _PG_ISO
     obj = "json_object" if codec.sqlite else "json_build_object"
-    payload = (f"{obj}('recipient', i.recipient, 'kind', i.kind, 'as_of', {'?' if codec.sqlite else '?::text'}, 'items', "
+    as_of_text = "?" if codec.sqlite else "?::text"
+    payload = (f"{obj}('recipient', i.recipient, 'kind', i.kind, 'as_of', {as_of_text}, 'items', "
                f"{'json_array' if codec.sqlite else 'json_build_array'}({obj}('kind', i.kind, 'step', i.step, "
                "'item_id', a.item_id, 'instance', a.instance, 'unit', a.unit_code, "
                f"'due_at', {iso.format('a.due_at')}, 'event_at', {iso.format('i.event_at')})))")  # fmt: skip
@@ -134,7 +136,8 @@ def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, qui
             codec.execute(f"UPDATE intent SET message_id = r.mid FROM (SELECT i.id AS id, ? + ROW_NUMBER() OVER "
                           f"(ORDER BY i.id) AS mid {_SINGLES}) AS r WHERE intent.id = r.id", [base, *head])  # fmt: skip
         return count
-    key = "substr(encode(sha256(convert_to(i.campaign_id || '|' || i.recipient || '|' || i.id::text, 'UTF8')), 'hex'), 1, 32)"
+    key = ("substr(encode(sha256(convert_to(i.campaign_id || '|' || i.recipient || '|' || i.id::text, 'UTF8')), "
+           "'hex'), 1, 32)")  # message_key of one intent
     return codec.select(
         f"WITH picked AS (SELECT i.id, nextval(pg_get_serial_sequence('outbox', 'id')) AS mid {_SINGLES}), "
         f"messages AS (INSERT INTO outbox ({columns}) SELECT p.mid, i.campaign_id, i.recipient, i.kind, {key}, "

@@ -17,8 +17,9 @@ from sqlalchemy import Engine, func, select
 from duban.fastsql import Codec
 from duban.instants import utc
 from duban.state import EventKind, Progress, Schedule, State, advance, next_event_at
-from duban.store import is_postgres, unit_of_work
+from duban.store import unit_of_work
 from duban.tables import Assignment
+from duban.tick_sql import _INTENT_COLUMNS, _TRANSITION_COLUMNS, UPDATED, apply_case, case_key, select_cases
 
 _A = Assignment.__table__
 _UNIT_FACING = (EventKind.opened, EventKind.reminder, EventKind.overdue)
@@ -44,9 +45,6 @@ _SELECT_DUE = (
     "CAST(escalations AS TEXT) AS escalations, reminders_done, escalations_done "
     "FROM assignment WHERE campaign_id = ? AND stage_id = ? AND next_event_at <= ? ORDER BY next_event_at, id"
 )
-_TRANSITION_COLUMNS = ("campaign_id", "assignment_id", "event", "step", "from_state", "to_state", "event_at",
-                       "recorded_at", "actor")  # fmt: skip
-_INTENT_COLUMNS = ("campaign_id", "assignment_id", "recipient", "kind", "step", "event_at", "created_at")
 
 
 def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime, *, actor: str = "tick") -> StageTick:
@@ -66,12 +64,8 @@ def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime,
             # half of it, and each unit still gets one message per tick (SQLite's IMMEDIATE transactions queue).
             codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.tick.{campaign_id}.{stage_id}",))
         due = (campaign_id, stage_id, codec.instant(as_of))
-        key = _case_key(codec)
-        cases = codec.select(
-            f"SELECT {', '.join(f'{expr} AS {name}' for name, expr in key)}, COUNT(*) AS count FROM assignment AS a "
-            f"WHERE {_DUE} GROUP BY {', '.join(expr for _name, expr in key)} ORDER BY MIN(a.next_event_at), MIN(a.id)",
-            due,
-        )  # fmt: skip
+        key = case_key(codec)
+        cases = select_cases(codec, key, due)
         if len(cases) > MAX_CASES:
             return _tick_rows(codec, campaign_id, stage_id, as_of, actor)
         result = StageTick(stage_id)
@@ -80,11 +74,7 @@ def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime,
             if not outcome.transitions:
                 result.examined += case.count
                 continue
-            where = " AND ".join([_DUE, *(f"{expr} {'IS' if codec.sqlite else 'IS NOT DISTINCT FROM'} ?"
-                                          for _name, expr in key)])  # fmt: skip
-            params = [*due, *case[: len(key)]]
-            apply = _apply_sqlite if codec.sqlite else _apply_postgres
-            applied, intents, overdue = apply(codec, campaign_id, where, params, outcome, actor)
+            applied, intents, overdue = apply_case(codec, key, due, case, outcome, actor)
             result.examined += applied
             for event, *_rest in outcome.transitions:
                 result.events[event] += applied
@@ -94,96 +84,6 @@ def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime,
 
 
 MAX_CASES = 16  # beyond this many cases in one tick rows are cheaper one by one (each case scans the due range)
-
-_DUE = "a.campaign_id = ? AND a.stage_id = ? AND a.next_event_at <= ?"
-_SETS = "state = ?, reminders_done = ?, escalations_done = ?, next_event_at = ?, updated_at = ?"
-
-
-def _case_key(codec: Codec) -> list[tuple[str, str]]:
-    """(name, SQL) of what decides a row's outcome: its progress and schedule, escalation instants without targets."""
-    if codec.sqlite:
-        escalation_at = "(SELECT group_concat(json_extract(e.value, '$[0]'), ' ') FROM json_each(a.escalations) AS e)"
-    else:
-        escalation_at = ("(SELECT string_agg(e.value ->> 0, ' ' ORDER BY e.n) "
-                         "FROM json_array_elements(a.escalations) WITH ORDINALITY AS e(value, n))")  # fmt: skip
-    return [("state", "a.state"), ("reminders_done", "a.reminders_done"), ("escalations_done", "a.escalations_done"),
-            ("open_at", "a.open_at"), ("due_at", "a.due_at"), ("reminders", "CAST(a.reminders AS TEXT)"),
-            ("escalation_at", escalation_at)]  # fmt: skip
-
-
-def _case_schedule(codec: Codec, case) -> Schedule:
-    return Schedule(
-        open_at=codec.read_instant(case.open_at),
-        due_at=codec.read_instant(case.due_at),
-        reminders=_instants(tuple(codec.read_json(case.reminders) or ())),
-        escalations=_instants(tuple(case.escalation_at.split(" ")) if case.escalation_at else ()),
-    )
-
-
-def _apply_sqlite(codec: Codec, campaign_id: str, where: str, params: list, outcome: _Outcome, actor: str):
-    """SQLite holds the write lock for the whole transaction, so the SELECTs and the UPDATE see the same rows."""
-    now = params[2]
-    for part in outcome.transitions:
-        codec.execute(f"INSERT INTO transition ({', '.join(_TRANSITION_COLUMNS)}) SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ? "
-                      f"FROM assignment AS a WHERE {where} ORDER BY a.id", [campaign_id, *part, now, actor, *params])  # fmt: skip
-    intents = 0
-    if outcome.unit_intent:
-        intents += codec.execute(
-            f"INSERT INTO intent ({', '.join(_INTENT_COLUMNS)}) SELECT ?, a.id, a.unit_code, ?, ?, ?, ? "
-            f"FROM assignment AS a WHERE {where} ORDER BY a.id", [campaign_id, *outcome.unit_intent, now, *params]
-        ).rowcount  # fmt: skip
-    if outcome.escalation:
-        step, event_at = outcome.escalation
-        intents += codec.execute(
-            f"INSERT INTO intent ({', '.join(_INTENT_COLUMNS)}) SELECT ?, a.id, t.value, 'escalation', ?, ?, ? "
-            f"FROM assignment AS a, json_each(a.escalations, '$[{int(step)}][1]') AS t WHERE {where} "
-            "ORDER BY a.id, t.key", [campaign_id, step, event_at, now, *params]
-        ).rowcount  # fmt: skip
-    overdue = []
-    if outcome.overdue:
-        overdue = [tuple(r) for r in codec.select(
-            f"SELECT a.unit_code, a.item_id, a.instance FROM assignment AS a WHERE {where} ORDER BY a.id", params)]  # fmt: skip
-    sets = ", ".join(f"{column} = ?" for column in _UPDATED)
-    applied = codec.execute(f"UPDATE assignment AS a SET {sets} WHERE {where}", [*outcome.update, now, *params]).rowcount
-    return applied, intents, overdue
-
-
-def _apply_postgres(codec: Codec, campaign_id: str, where: str, params: list, outcome: _Outcome, actor: str):
-    """One statement: the UPDATE locks and changes the rows, and the INSERTs take exactly the rows it changed
-    (a unit submitting at that moment is either changed first and left out, or waited for; never half-recorded)."""
-    now = params[2]
-    sets = ", ".join(f"{column} = ?" for column in _UPDATED)
-    ctes = [f"moved AS (UPDATE assignment AS a SET {sets} WHERE {where} "
-            "RETURNING a.id, a.unit_code, a.item_id, a.instance, a.escalations)"]  # fmt: skip
-    values = [*outcome.update, now, *params]
-    for n, part in enumerate(outcome.transitions):
-        ctes.append(f"t{n} AS (INSERT INTO transition ({', '.join(_TRANSITION_COLUMNS)}) "
-                    "SELECT ?, id, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, ? FROM moved ORDER BY id)")  # fmt: skip
-        values += [campaign_id, *part, now, actor]
-    counts = []
-    if outcome.unit_intent:
-        ctes.append(f"unit_intents AS (INSERT INTO intent ({', '.join(_INTENT_COLUMNS)}) "
-                    "SELECT ?, id, unit_code, ?, ?, ?::timestamptz, ?::timestamptz FROM moved ORDER BY id RETURNING 1)")  # fmt: skip
-        values += [campaign_id, *outcome.unit_intent, now]
-        counts.append("(SELECT count(*) FROM unit_intents)")
-    if outcome.escalation:
-        step, event_at = outcome.escalation
-        ctes.append(f"escalation_intents AS (INSERT INTO intent ({', '.join(_INTENT_COLUMNS)}) "
-                    "SELECT ?, m.id, t.value, 'escalation', ?, ?::timestamptz, ?::timestamptz FROM moved AS m "
-                    f"CROSS JOIN LATERAL json_array_elements_text(m.escalations -> {int(step)} -> 1) "
-                    "WITH ORDINALITY AS t(value, n) ORDER BY m.id, t.n RETURNING 1)")  # fmt: skip
-        values += [campaign_id, step, event_at, now]
-        counts.append("(SELECT count(*) FROM escalation_intents)")
-    intents = " + ".join(counts) or "0"
-    if outcome.overdue:
-        rows = codec.select(f"WITH {', '.join(ctes)} SELECT id, unit_code, item_id, instance, {intents} FROM moved", values)
-        return len(rows), (rows[0][4] if rows else 0), [tuple(r[1:4]) for r in sorted(rows)]
-    applied, intents = codec.select(f"WITH {', '.join(ctes)} SELECT count(*), {intents} FROM moved", values)[0]
-    return applied, intents, []
-
-
-_UPDATED = ("state", "reminders_done", "escalations_done", "next_event_at", "updated_at")
-
 
 def _tick_rows(codec: Codec, campaign_id: str, stage_id: str, as_of: datetime, actor: str) -> StageTick:
     """The same tick row by row, for ticks whose due rows fall into many cases."""
@@ -216,7 +116,7 @@ def _tick_rows(codec: Codec, campaign_id: str, stage_id: str, as_of: datetime, a
         result.examined += outcome.count
         for event, *_rest in outcome.transitions:
             result.events[event] += outcome.count
-    codec.update("assignment", _UPDATED, updates)
+    codec.update("assignment", UPDATED, updates)
     codec.insert("transition", _TRANSITION_COLUMNS, transitions)
     codec.insert("intent", _INTENT_COLUMNS, intents)
     result.intents = len(intents)
@@ -249,6 +149,16 @@ def _outcome(codec: Codec, schedule: Schedule, progress, as_of: datetime) -> _Ou
         escalation=(escalated[-1].step, codec.instant(escalated[-1].at)) if escalated else None,
         overdue=any(c.event is EventKind.overdue for c in changes),
     )  # fmt: skip
+
+
+def _case_schedule(codec: Codec, case) -> Schedule:
+    """A case's instants as tick_sql's query gives them (escalation instants space-separated, without targets)."""
+    return Schedule(
+        open_at=codec.read_instant(case.open_at),
+        due_at=codec.read_instant(case.due_at),
+        reminders=_instants(tuple(codec.read_json(case.reminders) or ())),
+        escalations=_instants(tuple(case.escalation_at.split(" ")) if case.escalation_at else ()),
+    )
 
 
 def _row_schedule(codec: Codec, row) -> Schedule:
