@@ -18,6 +18,7 @@ from duban.fastsql import Codec
 from duban.instants import in_zone, parse_clock, utc
 from duban.store import is_postgres, unit_of_work
 from duban.tables import CampaignRow
+from duban.tick_sql import SQLITE_BY_CASE
 
 URGENCY = ("escalation", "overdue", "amended", "reminder", "opened", "receipt")
 
@@ -74,7 +75,8 @@ def compose_messages(
         if not codec.select(_ANY_PENDING, (campaign_id,)):  # an idle tick: one probe of ix_intent_pending
             return 0
         tz = conn.execute(select(CampaignRow.timezone).where(CampaignRow.id == campaign_id)).scalar_one()
-        written = 0 if recipients is not None else _write_singles(codec, campaign_id, tz, as_of, quiet_hours, urgent)
+        by_database = recipients is None and (SQLITE_BY_CASE or not codec.sqlite)
+        written = _write_singles(codec, campaign_id, tz, as_of, quiet_hours, urgent) if by_database else 0
         sql, params = _SELECT_PENDING, [campaign_id]
         if recipients is not None:
             sql += f" AND i.recipient IN ({', '.join('?' * len(recipients))})"

@@ -19,7 +19,15 @@ from duban.instants import utc
 from duban.state import EventKind, Progress, Schedule, State, advance, next_event_at
 from duban.store import unit_of_work
 from duban.tables import Assignment
-from duban.tick_sql import _INTENT_COLUMNS, _TRANSITION_COLUMNS, UPDATED, apply_case, case_key, select_cases
+from duban.tick_sql import (
+    _INTENT_COLUMNS,
+    _TRANSITION_COLUMNS,
+    SQLITE_BY_CASE,
+    UPDATED,
+    apply_case,
+    case_key,
+    select_cases,
+)
 
 _A = Assignment.__table__
 _UNIT_FACING = (EventKind.opened, EventKind.reminder, EventKind.overdue)
@@ -64,6 +72,8 @@ def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime,
             # half of it, and each unit still gets one message per tick (SQLite's IMMEDIATE transactions queue).
             codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.tick.{campaign_id}.{stage_id}",))
         due = (campaign_id, stage_id, codec.instant(as_of))
+        if codec.sqlite and not SQLITE_BY_CASE:
+            return _tick_rows(codec, campaign_id, stage_id, as_of, actor)
         key = case_key(codec)
         cases = select_cases(codec, key, due)
         if len(cases) > MAX_CASES:

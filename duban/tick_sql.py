@@ -9,6 +9,7 @@ for the whole transaction, so the statements see the same rows; on PostgreSQL th
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from duban.fastsql import Codec
@@ -20,6 +21,9 @@ _TRANSITION_COLUMNS = ("campaign_id", "assignment_id", "event", "step", "from_st
                        "recorded_at", "actor")  # fmt: skip
 _INTENT_COLUMNS = ("campaign_id", "assignment_id", "recipient", "kind", "step", "event_at", "created_at")
 UPDATED = ("state", "reminders_done", "escalations_done", "next_event_at", "updated_at")
+
+# UPDATE … FROM (3.33) and JSON functions built in (3.38): older SQLite libraries tick and compose row by row.
+SQLITE_BY_CASE = sqlite3.sqlite_version_info >= (3, 38)
 
 _DUE = "a.campaign_id = ? AND a.stage_id = ? AND a.next_event_at <= ?"
 _SET = ", ".join(f"{column} = ?" for column in UPDATED)
@@ -79,15 +83,20 @@ def _apply_sqlite(codec: Codec, campaign_id: str, now, where: str, params: list,
 
 
 def _apply_postgres(codec: Codec, campaign_id: str, now, where: str, params: list, outcome: _Outcome, actor: str):
-    """One statement: the UPDATE locks and changes the rows, and the INSERTs take exactly the rows it changed
-    (a unit submitting at that moment is either changed first and left out, or waited for; never half-recorded)."""
-    ctes = [f"moved AS (UPDATE assignment AS a SET {_SET} WHERE {where} "
-            "RETURNING a.id, a.unit_code, a.item_id, a.instance, a.escalations)"]  # fmt: skip
+    """One statement: the UPDATE changes the rows it could lock, and the INSERTs take exactly the rows it changed."""
+    # The rows are locked by the inner SELECT and skipped when another transaction holds them (a unit submitting,
+    # an amendment): the tick never waits on a row, so it can never deadlock with them; skipped rows stay due
+    # for the next tick, as in the row-by-row path.
+    ctes = [f"moved AS (UPDATE assignment SET {_SET} WHERE id IN (SELECT a.id FROM assignment AS a WHERE {where} "
+            "FOR UPDATE SKIP LOCKED) RETURNING id, unit_code, item_id, instance, escalations)"]  # fmt: skip
     values = [*outcome.update, now, *params]
-    for n, part in enumerate(outcome.transitions):
-        ctes.append(f"t{n} AS ({_TRANSITIONS} SELECT ?, id, ?, ?, ?, ?, ?::timestamptz, ?::timestamptz, ? "
-                    "FROM moved ORDER BY id)")  # fmt: skip
-        values += [campaign_id, *part, now, actor]
+    if outcome.transitions:  # one INSERT, each assignment's transitions in event order (ids as on SQLite)
+        parts = ", ".join(["(?::integer, ?, ?::integer, ?, ?, ?::timestamptz)"] * len(outcome.transitions))
+        ctes.append(f"transitions AS ({_TRANSITIONS} SELECT ?, m.id, p.event, p.step, p.from_state, p.to_state, "
+                    f"p.event_at, ?::timestamptz, ? FROM moved AS m CROSS JOIN (VALUES {parts}) "
+                    "AS p(n, event, step, from_state, to_state, event_at) ORDER BY m.id, p.n)")  # fmt: skip
+        values += [campaign_id, now, actor]
+        values += [value for n, part in enumerate(outcome.transitions) for value in (n, *part)]
     counts = []
     if outcome.unit_intent:
         ctes.append(f"unit_intents AS ({_INTENTS} SELECT ?, id, unit_code, ?, ?, ?::timestamptz, ?::timestamptz "
