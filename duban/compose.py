@@ -14,11 +14,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, select
 
 from duban.campaigns import PlannedCampaign
-from duban.fastsql import Codec
+from duban.fastsql import SQLITE_BY_CASE, Codec
 from duban.instants import in_zone, parse_clock, utc
 from duban.store import is_postgres, unit_of_work
 from duban.tables import CampaignRow
-from duban.tick_sql import SQLITE_BY_CASE
 
 URGENCY = ("escalation", "overdue", "amended", "reminder", "opened", "receipt")
 

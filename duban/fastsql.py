@@ -8,6 +8,7 @@ ones SQLAlchemy itself uses (naive UTC text on SQLite, timestamptz on Postgres),
 
 from __future__ import annotations
 
+import sqlite3
 import zlib
 
 from collections.abc import Iterable, Sequence
@@ -18,6 +19,9 @@ import orjson
 from sqlalchemy import Connection
 
 _SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+# A tick by case and messages built by the database need UPDATE … FROM (SQLite 3.33) and the JSON functions built
+# in (3.38); with an older SQLite library duban ticks and composes row by row.
+SQLITE_BY_CASE = sqlite3.sqlite_version_info >= (3, 38)
 
 
 class Codec:

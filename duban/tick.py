@@ -14,20 +14,12 @@ from functools import lru_cache
 
 from sqlalchemy import Engine, func, select
 
-from duban.fastsql import Codec
+from duban.fastsql import SQLITE_BY_CASE, Codec
 from duban.instants import utc
 from duban.state import EventKind, Progress, Schedule, State, advance, next_event_at
 from duban.store import unit_of_work
 from duban.tables import Assignment
-from duban.tick_sql import (
-    _INTENT_COLUMNS,
-    _TRANSITION_COLUMNS,
-    SQLITE_BY_CASE,
-    UPDATED,
-    apply_case,
-    case_key,
-    select_cases,
-)
+from duban.tick_sql import _INTENT_COLUMNS, _TRANSITION_COLUMNS, UPDATED, apply_case, case_key, select_cases
 
 _A = Assignment.__table__
 _UNIT_FACING = (EventKind.opened, EventKind.reminder, EventKind.overdue)

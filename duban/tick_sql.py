@@ -9,7 +9,6 @@ for the whole transaction, so the statements see the same rows; on PostgreSQL th
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from duban.fastsql import Codec
@@ -21,9 +20,6 @@ _TRANSITION_COLUMNS = ("campaign_id", "assignment_id", "event", "step", "from_st
                        "recorded_at", "actor")  # fmt: skip
 _INTENT_COLUMNS = ("campaign_id", "assignment_id", "recipient", "kind", "step", "event_at", "created_at")
 UPDATED = ("state", "reminders_done", "escalations_done", "next_event_at", "updated_at")
-
-# UPDATE … FROM (3.33) and JSON functions built in (3.38): older SQLite libraries tick and compose row by row.
-SQLITE_BY_CASE = sqlite3.sqlite_version_info >= (3, 38)
 
 _DUE = "a.campaign_id = ? AND a.stage_id = ? AND a.next_event_at <= ?"
 _SET = ", ".join(f"{column} = ?" for column in UPDATED)
