@@ -23,6 +23,7 @@ from duban.tick_sql import _INTENT_COLUMNS, _TRANSITION_COLUMNS, UPDATED, apply_
 
 _A = Assignment.__table__
 _UNIT_FACING = (EventKind.opened, EventKind.reminder, EventKind.overdue)
+MAX_CASES = 16  # beyond this many cases in one tick rows are cheaper one by one (each case scans the due range)
 
 
 @dataclass
@@ -84,8 +85,6 @@ def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime,
             result.overdue.extend(overdue)
         return result
 
-
-MAX_CASES = 16  # beyond this many cases in one tick rows are cheaper one by one (each case scans the due range)
 
 def _tick_rows(codec: Codec, campaign_id: str, stage_id: str, as_of: datetime, actor: str) -> StageTick:
     """The same tick row by row, for ticks whose due rows fall into many cases."""
