@@ -102,6 +102,12 @@ _SINGLES = (  # the pending intents whose recipient has no other pending intent 
     "WHERE campaign_id = ? AND message_id IS NULL) AS s "
     "JOIN intent AS i ON i.id = s.id JOIN assignment AS a ON a.id = i.assignment_id WHERE s.n = 1"
 )
+_ALL_PENDING = (  # when no recipient has two pending intents (a stage opening), every pending intent is a single
+    "FROM intent AS i JOIN assignment AS a ON a.id = i.assignment_id WHERE i.campaign_id = ? AND i.message_id IS NULL"
+)
+_ALL_PENDING_IDS = "FROM intent AS i WHERE i.campaign_id = ? AND i.message_id IS NULL"
+_ANY_SHARED = ("SELECT 1 FROM intent WHERE campaign_id = ? AND message_id IS NULL "
+               "GROUP BY recipient HAVING COUNT(*) > 1 LIMIT 1")  # fmt: skip
 _SQLITE_ISO = "replace({0}, ' ', 'T') || '+00:00'"  # the stored naive-UTC text as Codec.iso writes it
 _PG_ISO = ("to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_part('microseconds', {0}) "
            "::bigint % 1000000 = 0 THEN '' ELSE to_char({0} AT TIME ZONE 'UTC', '.US') END || '+00:00'")  # fmt: skip
@@ -127,15 +133,25 @@ def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, qui
     if codec.sqlite:
         codec.conn.connection.dbapi_connection.create_function(
             "duban_message_key", 3, lambda c, r, i: message_key(c, r, [i]), deterministic=True)  # fmt: skip
-        base = codec.reserve_ids("outbox", 1)[0] - 1
+        top = codec.reserve_ids("outbox", 1)[0] - 1
+        # The write lock is held since BEGIN, so the pending intents cannot change between these statements.
+        # When no recipient shares (a stage opening), every pending intent is a single and its message id is
+        # its own id shifted past the outbox's last (ids stay in intent order, gaps are harmless): no window.
+        if codec.select(_ANY_SHARED, head):
+            mid, picked, linked = "? + ROW_NUMBER() OVER (ORDER BY i.id)", _SINGLES, _SINGLES
+            shift = top
+        else:
+            mid, picked, linked = "? + i.id", _ALL_PENDING, _ALL_PENDING_IDS
+            shift = top + 1 - codec.select("SELECT MIN(id) FROM intent WHERE campaign_id = ? AND message_id IS NULL",
+                                           head)[0][0]  # fmt: skip
         count = codec.execute(
-            f"INSERT INTO outbox ({columns}) SELECT ? + ROW_NUMBER() OVER (ORDER BY i.id), i.campaign_id, "
-            f"i.recipient, i.kind, duban_message_key(i.campaign_id, i.recipient, i.id), {payload}, ?, {not_before}, "
-            f"'pending', 0 {_SINGLES}", [base, *values, *head],
+            f"INSERT INTO outbox ({columns}) SELECT {mid}, i.campaign_id, i.recipient, i.kind, "
+            f"duban_message_key(i.campaign_id, i.recipient, i.id), {payload}, ?, {not_before}, 'pending', 0 {picked}",
+            [shift, *values, *head],
         ).rowcount  # fmt: skip
         if count:
-            codec.execute(f"UPDATE intent SET message_id = r.mid FROM (SELECT i.id AS id, ? + ROW_NUMBER() OVER "
-                          f"(ORDER BY i.id) AS mid {_SINGLES}) AS r WHERE intent.id = r.id", [base, *head])  # fmt: skip
+            codec.execute(f"UPDATE intent SET message_id = r.mid FROM (SELECT i.id AS id, {mid} AS mid {linked}) AS r "
+                          "WHERE intent.id = r.id", [shift, *head])  # fmt: skip
         return count
     key = ("substr(encode(sha256(convert_to(i.campaign_id || '|' || i.recipient || '|' || i.id::text, 'UTF8')), "
            "'hex'), 1, 32)")  # message_key of one intent

@@ -77,7 +77,8 @@ def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime,
             if not outcome.transitions:
                 result.examined += case.count
                 continue
-            applied, intents, overdue = apply_case(codec, key, due, case, outcome, actor)
+            # On SQLite the transaction holds the write lock since BEGIN: a single case is all the due rows
+            applied, intents, overdue = apply_case(codec, key, due, case, outcome, actor, alone=len(cases) == 1)
             result.examined += applied
             for event, *_rest in outcome.transitions:
                 result.events[event] += applied

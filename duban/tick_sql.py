@@ -47,11 +47,19 @@ def select_cases(codec: Codec, key: list[tuple[str, str]], due: tuple) -> list[A
                         f"GROUP BY {grouped} ORDER BY MIN(a.next_event_at), MIN(a.id)", due)  # fmt: skip
 
 
-def apply_case(codec: Codec, key: list[tuple[str, str]], due: tuple, case, outcome: _Outcome, actor: str):
-    """Apply one case's outcome to its rows: (rows changed, intents written, (unit, item, instance) that slipped)."""
-    same = "IS" if codec.sqlite else "IS NOT DISTINCT FROM"
-    where = " AND ".join([_DUE, *(f"{expr} {same} ?" for _name, expr in key)])
-    params = [*due, *case[: len(key)]]
+def apply_case(codec: Codec, key: list[tuple[str, str]], due: tuple, case, outcome: _Outcome, actor: str, *,
+               alone: bool = False):
+    """Apply one case's outcome to its rows: (rows changed, intents written, (unit, item, instance) that slipped).
+
+    `alone`: the case is every due row of the stage and no other transaction can change them before this one
+    ends (SQLite's write lock), so the due range alone names its rows and no row's key is worked out again.
+    """
+    if alone and codec.sqlite:
+        where, params = _DUE, list(due)
+    else:
+        same = "IS" if codec.sqlite else "IS NOT DISTINCT FROM"
+        where = " AND ".join([_DUE, *(f"{expr} {same} ?" for _name, expr in key)])
+        params = [*due, *case[: len(key)]]
     apply = _apply_sqlite if codec.sqlite else _apply_postgres
     return apply(codec, due[0], due[2], where, params, outcome, actor)
 

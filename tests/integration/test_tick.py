@@ -109,12 +109,14 @@ def _record(engine) -> dict:
     return {"assignments": assignments, "transitions": moves, "intents": intents, "messages": messages}
 
 
+@pytest.mark.parametrize("dues", ["shared", "per unit"])
 @pytest.mark.parametrize("limit", [0, 1, 2, "old-sqlite"])
-def test_row_by_row_and_by_case_record_the_same_campaign(sqlite_engine, tmp_path, monkeypatch, jinzhong, limit):
+def test_row_by_row_and_by_case_record_the_same_campaign(sqlite_engine, tmp_path, monkeypatch, jinzhong, limit, dues):
     """The 晋中 campaign ticked every few instants (so ticks catch up several events) with cases applied by
     the database, and again with rows read one by one (or a mix, when a stage has more cases than the
     limit; or all of it, as with an SQLite library older than 3.38): the same states, transitions, intents
-    and messages."""
+    and messages. With every unit's dues alike a stage's due rows are one case (applied by the due range
+    alone); with half the units due a day later, as after per-unit amendments, each tick has two cases."""
     import duban.compose
     import duban.tick
     from duban.schedules import tick_instants
@@ -124,6 +126,11 @@ def test_row_by_row_and_by_case_record_the_same_campaign(sqlite_engine, tmp_path
     init_db(by_rows)
     plan_jinzhong(sqlite_engine)
     plan_jinzhong(by_rows)
+    if dues == "per unit":
+        for engine in (sqlite_engine, by_rows):
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE assignment SET due_at = date(due_at, '+1 day') || substr(due_at, 11) "
+                                  "WHERE id % 2 = 0"))  # fmt: skip
     instants = tick_instants(jinzhong[1]).instants
     moments = [*instants[::4], instants[-1] + timedelta(days=3)]
     for moment in moments:
