@@ -543,7 +543,8 @@ def main() -> None:
             for row in report["baseline"]:
                 print(f"baseline {row['units']} units: task per unit {row['task_per_unit_s']:.1f} s, "
                       f"duban {row['duban_s']:.2f} s, ratio {row['ratio']:.0f} (an empty flow run "
-                      f"{row['empty_flow_s']:.2f} s: no design beats {row['ceiling_ratio']:.0f})", flush=True)  # fmt: skip
+                      f"{row['empty_flow_s']:.2f} s: no design beats {row['ceiling_ratio']:.0f})",
+                      flush=True)  # fmt: skip
     finally:
         if server:
             server.stop()

@@ -105,6 +105,7 @@ def test_messages_the_database_builds_are_the_ones_grouped_in_python(backend, co
         init_db(engine)
         plan_jinzhong(engine)
     instants = tick_instants(jinzhong[1]).instants
+
     def compose_both(moment):
         compose_messages(engines[0], CAMPAIGN, moment)
         with engines[1].connect() as conn:
