@@ -142,8 +142,7 @@ def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, qui
             shift = top
         else:
             mid, picked, linked = "? + i.id", _ALL_PENDING, _ALL_PENDING_IDS
-            shift = top + 1 - codec.select("SELECT MIN(id) FROM intent WHERE campaign_id = ? AND message_id IS NULL",
-                                           head)[0][0]  # fmt: skip
+            shift = top + 1 - codec.select(f"SELECT MIN(i.id) {_ALL_PENDING_IDS}", head)[0][0]
         count = codec.execute(
             f"INSERT INTO outbox ({columns}) SELECT {mid}, i.campaign_id, i.recipient, i.kind, "
             f"duban_message_key(i.campaign_id, i.recipient, i.id), {payload}, ?, {not_before}, 'pending', 0 {picked}",
