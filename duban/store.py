@@ -1,7 +1,7 @@
 """The database: engines for SQLite (default) and Postgres, a unit of work, and keeping a plan.
 
 A unit of work commits everything or nothing: a tick's transitions, intents and messages land together.
-On SQLite every transaction begins IMMEDIATE (one writer at a time, no upgrade deadlocks); on Postgres two
+On SQLite every transaction begins IMMEDIATE (one writer at a time, no upgrade deadlocks) but a reader's; on Postgres two
 workers ticking one campaign take turns per stage and per compose (advisory locks) and lock the rows they
 change, so no transition is applied twice and each unit still gets one message per tick.
 The schema comes from Alembic revisions (duban/migrate.py); a fresh database is created at the newest one.
@@ -60,7 +60,8 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reader = connection.get_execution_options().get("duban_reader", False)
+        connection.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -91,6 +92,14 @@ def unit_of_work(engine: Engine) -> Iterator[Connection]:
     """A transaction that commits when the block ends normally and rolls back otherwise."""
     with engine.begin() as connection:
         yield connection
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection that only reads. On SQLite its transaction does not take the write lock (WAL: it sees the
+    last commit), so a reader such as the operators' view neither waits for a tick's write nor holds one up."""
+    with engine.connect() as connection:
+        yield connection.execution_options(duban_reader=True)
 
 
 def is_postgres(connection: Connection) -> bool:

@@ -18,7 +18,7 @@ from duban.campaigns import PlannedCampaign, load_campaign
 from duban.instants import fmt, in_zone, utc
 from duban.messages import KIND_CN
 from duban.state import STATE_CN, Color, State, color, worst
-from duban.store import is_postgres, unit_of_work
+from duban.store import is_postgres, reading, unit_of_work
 from duban.tables import Assignment, CampaignRow, Intent, ScoreRecord, Submission, TransitionRow, ViewMark
 
 _A, _I = Assignment.__table__, Intent.__table__
@@ -97,7 +97,7 @@ def views_stale(engine: Engine, campaign_id: str, as_of: datetime) -> ViewMarks 
     is still the same day in the campaign's zone (the views count overdue days).
     """
     as_of = utc(as_of)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         marks = ViewMarks(*(conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()
                             for t in (TransitionRow.__table__, Submission.__table__, ScoreRecord.__table__)))  # fmt: skip
         row = conn.execute(select(ViewMark).where(ViewMark.campaign_id == campaign_id)).first()
@@ -145,7 +145,7 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
     """
     as_of = utc(as_of)
     where = _A.c.campaign_id == campaign_id
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         spec_only = load_campaign(conn, campaign_id, units=False)
         stage_states = conn.execute(select(_A.c.stage_id, _A.c.state, func.count()).where(where)
                                     .group_by(_A.c.stage_id, _A.c.state)).all()  # fmt: skip

@@ -3,14 +3,13 @@
 A tick plans the campaign on first use, then walks the stages in the notice's order (自评 → 县级检查 →
 市级检查 → 材料上报). Each stage's task reads only the assignments with an event due by `as_of`, applies
 their transitions (open, due soon, overdue, escalate) and writes the notification intents in the same
-    artifacts = publish_artifacts(campaign_id, as_of, stages, messages)
-    happened = any(stage["events"].get("opened") or stage["overdue"] for stage in stages)
-    emitted = emit_events(campaign_id, as_of, stages) if happened else {}
-    summary = {"campaign": campaign_id, "as_of": as_of.isoformat(), "stages": stages, "messages": messages,
-               "artifacts": artifacts, "events": emitted}  # fmt: skip
-    if rollups is not None:
-        summary["rollups"] = rollups
-    return summary
+transaction. Roll-ups (汇总) are fed, and a forwarded campaign (转发) records finished roll-ups on its upper
+campaign's item; a last task composes one message per unit. Ticking twice at one instant changes nothing, and
+a tick after a gap catches up, so a missed schedule is repaired by the next run.
+
+Operators see the result in the Prefect UI: the run is named after the campaign and the instant, and the
+campaign's artifacts (progress per stage, 红黄绿 per unit, the overdue list and escalations) are updated
+under stable keys; events (duban.stage.opened, duban.assignment.overdue) feed automations.
 """
 
 from __future__ import annotations
@@ -24,9 +23,10 @@ from duban.campaigns import load_campaign
 from duban.instants import fmt
 from duban.settings import get_settings
 from duban.store import engine_for
+from flows import NO_RESULTS
 from tasks.rollups import feed_rollups_task
 from tasks.stages import compose_task, ensure_campaign, tick_stage_task
-from tasks.views import emit_events, publish_artifacts
+from tasks.views import Publication, emit_events
 
 
 def _run_name() -> str:
@@ -36,7 +36,7 @@ def _run_name() -> str:
     return f"{spec} @ {fmt(when, get_settings().timezone) if isinstance(when, datetime) else 'now'}"
 
 
-@flow(name="campaign-tick", flow_run_name=_run_name, log_prints=False)
+@flow(name="campaign-tick", flow_run_name=_run_name, log_prints=False, **NO_RESULTS)
 def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     """Tick the campaign in `spec` (a spec path or a campaign id) at `as_of` (default: now)."""
     as_of = as_of or datetime.now(timezone.utc)
@@ -44,8 +44,9 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     campaign = load_campaign(engine_for(get_settings().resolved_database_url), campaign_id, units=False)
     stages = [tick_stage_task(campaign_id, stage_id, as_of) for stage_id in campaign.stage_ids()]
     rollups = feed_rollups_task(campaign_id, as_of) if campaign.spec.rollups or campaign.spec.forward else None
+    publication = Publication(campaign_id, as_of, stages)  # the views go out while the messages are composed
     messages = compose_task(campaign_id, as_of)
-    artifacts = publish_artifacts(campaign_id, as_of, stages, messages)
+    artifacts = publication.finish(messages)
     happened = any(stage["events"].get("opened") or stage["overdue"] for stage in stages)
     emitted = emit_events(campaign_id, as_of, stages) if happened else {}
     summary = {"campaign": campaign_id, "as_of": as_of.isoformat(), "stages": stages, "messages": messages,

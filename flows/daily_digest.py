@@ -19,6 +19,7 @@ from duban.instants import fmt, utc
 from duban.settings import get_settings
 from duban.store import engine_for
 from duban.tables import Assignment
+from flows import NO_RESULTS
 from flows.dispatch_outbox import dispatch_outbox
 
 
@@ -32,7 +33,7 @@ def digest_for(campaign_id: str, as_of: datetime) -> bool:
     return compose_digest(engine_for(get_settings().resolved_database_url), campaign_id, as_of)
 
 
-@flow(name="daily-digest", flow_run_name=_run_name)
+@flow(name="daily-digest", flow_run_name=_run_name, **NO_RESULTS)
 def daily_digest(as_of: datetime | None = None, send: bool = True) -> dict:
     """Compose today's digest for every campaign with work still open, then send them."""
     moment = utc(as_of or datetime.now(timezone.utc))

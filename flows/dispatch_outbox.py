@@ -18,6 +18,7 @@ from duban.instants import fmt
 from duban.portal_links import unit_links
 from duban.settings import get_settings
 from duban.store import engine_for
+from flows import NO_RESULTS
 
 
 def _run_name() -> str:
@@ -40,7 +41,7 @@ def send_ready(as_of: datetime, campaign: str | None, live: bool) -> dict:
             "deferred": result.deferred, "by_kind": result.by_kind}  # fmt: skip
 
 
-@flow(name="dispatch-outbox", flow_run_name=_run_name)
+@flow(name="dispatch-outbox", flow_run_name=_run_name, **NO_RESULTS)
 def dispatch_outbox(as_of: datetime | None = None, campaign: str | None = None) -> dict:
     """Send what is ready at `as_of` (default: now), for one campaign or all."""
     return send_ready(as_of or datetime.now(timezone.utc), campaign, live=as_of is None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextvars
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 
@@ -15,6 +15,7 @@ from duban.campaigns import load_campaign
 from duban.settings import get_settings
 from duban.store import engine_for
 from duban.views import (
+    CampaignView,
     artifact_key,
     campaign_view,
     stage_description,
@@ -30,39 +31,56 @@ def _engine():
     return engine_for(get_settings().resolved_database_url)
 
 
-def publish_artifacts(campaign_id: str, as_of: datetime, stages: list[dict], messages: int) -> dict[str, str]:
-    """Progress per stage, the 红黄绿 unit table and the summary, each under the campaign's stable keys.
+class Publication:
+    """The tick's artifacts on their way: progress per stage, the 红黄绿 unit table and the summary.
 
-    Called from the flow itself (not a task), so the artifacts sit on the tick's flow run where operators
-    look; a failure here fails the run visibly, and the next tick publishes again. Published only when
-    something was recorded since the last publication or a new day began; an idle tick publishes nothing.
+    Started once the stages are ticked: the view is read and the progress and table artifacts are posted while
+    the tick composes its messages; `finish` adds the summary, which counts those messages, and waits for every
+    post. Artifacts sit on the tick's flow run, where operators look; a failed post fails the run visibly, and the
+    next tick publishes again. Published only when something was recorded since the last publication or a new
+    day began; an idle tick publishes nothing.
     """
-    engine = _engine()
-    marks = views_stale(engine, campaign_id, as_of)  # read before the view, so nothing it misses is marked seen
-    if marks is None:
-        return {}
-    view = campaign_view(engine, campaign_id, as_of)
-    keys, posts = {}, []
-    for stage in view.stages:
-        key = keys[stage.stage_id] = artifact_key(campaign_id, stage.stage_id, "progress")
-        posts.append(partial(create_progress_artifact, stage.percent, key=key, description=stage_description(stage)))
-    changes: dict[str, int] = {}
-    for stage in stages:
-        for event, count in stage["events"].items():
-            changes[event] = changes.get(event, 0) + count
-    keys["units"] = artifact_key(campaign_id, "units")
-    posts.append(partial(create_table_artifact, unit_table(view), key=keys["units"],
-                         description=f"{view.campaign.spec.title}：各单位红黄绿（最需关注的在前）"))  # fmt: skip
-    keys["summary"] = artifact_key(campaign_id, "summary")
-    posts.append(partial(create_markdown_artifact, summary_markdown(view, changes, messages), key=keys["summary"],
-                         description=f"{view.campaign.spec.title}：进度、逾期未报、催办"))  # fmt: skip
-    # The posts are independent round trips to the API: sent together, each in a copy of the flow run's
-    # context so the artifact lands on this run. The first failure fails the run, as one post alone would.
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="duban-artifacts") as pool:
-        for sent in [pool.submit(contextvars.copy_context().run, post) for post in posts]:
-            sent.result()
-    views_published(engine, campaign_id, as_of, marks)
-    return keys
+
+    def __init__(self, campaign_id: str, as_of: datetime, stages: list[dict]) -> None:
+        self.campaign_id, self.as_of, self.stages = campaign_id, as_of, stages
+        self.engine = _engine()
+        self.marks = views_stale(self.engine, campaign_id, as_of)  # read before the view: nothing it misses is marked seen
+        self.keys: dict[str, str] = {}
+        if self.marks is None:
+            return
+        # The posts are independent round trips to the API: sent together, each in a copy of the flow run's
+        # context so the artifact lands on this run (not on the compose task running meanwhile).
+        self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="duban-artifacts")
+        self.view = self.pool.submit(contextvars.copy_context().run, self._read_and_post)
+
+    def _read_and_post(self) -> tuple[CampaignView, list[Future]]:
+        view = campaign_view(self.engine, self.campaign_id, self.as_of)
+        posts = []
+        for stage in view.stages:
+            key = self.keys[stage.stage_id] = artifact_key(self.campaign_id, stage.stage_id, "progress")
+            posts.append(partial(create_progress_artifact, stage.percent, key=key, description=stage_description(stage)))
+        self.keys["units"] = artifact_key(self.campaign_id, "units")
+        posts.append(partial(create_table_artifact, unit_table(view), key=self.keys["units"],
+                             description=f"{view.campaign.spec.title}：各单位红黄绿（最需关注的在前）"))  # fmt: skip
+        return view, [self.pool.submit(contextvars.copy_context().run, post) for post in posts]
+
+    def finish(self, messages: int) -> dict[str, str]:
+        """Post the summary, wait for every post (the first failure fails the run) and record the publication."""
+        if self.marks is None:
+            return {}
+        with self.pool:
+            view, posts = self.view.result()
+            changes: dict[str, int] = {}
+            for stage in self.stages:
+                for event, count in stage["events"].items():
+                    changes[event] = changes.get(event, 0) + count
+            self.keys["summary"] = artifact_key(self.campaign_id, "summary")
+            create_markdown_artifact(summary_markdown(view, changes, messages), key=self.keys["summary"],
+                                     description=f"{view.campaign.spec.title}：进度、逾期未报、催办")  # fmt: skip
+            for post in posts:
+                post.result()
+        views_published(self.engine, self.campaign_id, self.as_of, self.marks)
+        return self.keys
 
 
 @task(name="emit-events", cache_policy=NO_CACHE)
