@@ -97,6 +97,11 @@ def message_key(campaign_id: str, recipient: str, intent_ids) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
+def _single_key(campaign_id: str, recipient: str, intent_id: int) -> str:
+    """message_key of a message carrying one intent, as SQLite calls it once per row (without the list)."""
+    return hashlib.sha256(f"{campaign_id}|{recipient}|{intent_id}".encode()).hexdigest()[:32]
+
+
 _SINGLES = (  # the pending intents whose recipient has no other pending intent (a window count: no self-join)
     "FROM (SELECT id, COUNT(*) OVER (PARTITION BY recipient) AS n FROM intent "
     "WHERE campaign_id = ? AND message_id IS NULL) AS s "
@@ -131,8 +136,7 @@ def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, qui
     head = [campaign_id]
     values = [codec.iso(as_of), now, *kinds, now, deferred]
     if codec.sqlite:
-        codec.conn.connection.dbapi_connection.create_function(
-            "duban_message_key", 3, lambda c, r, i: message_key(c, r, [i]), deterministic=True)  # fmt: skip
+        codec.conn.connection.dbapi_connection.create_function("duban_message_key", 3, _single_key, deterministic=True)
         top = codec.reserve_ids("outbox", 1)[0] - 1
         # The write lock is held since BEGIN, so the pending intents cannot change between these statements.
         # When no recipient shares (a stage opening), every pending intent is a single and its message id is
@@ -141,14 +145,17 @@ def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, qui
             mid, picked, linked = "? + ROW_NUMBER() OVER (ORDER BY i.id)", _SINGLES, _SINGLES
             shift = top
         else:
-            mid, picked, linked = "? + i.id", _ALL_PENDING, _ALL_PENDING_IDS
+            mid, picked, linked = "? + i.id", _ALL_PENDING, None
             shift = top + 1 - codec.select(f"SELECT MIN(i.id) {_ALL_PENDING_IDS}", head)[0][0]
         count = codec.execute(
             f"INSERT INTO outbox ({columns}) SELECT {mid}, i.campaign_id, i.recipient, i.kind, "
             f"duban_message_key(i.campaign_id, i.recipient, i.id), {payload}, ?, {not_before}, 'pending', 0 {picked}",
             [shift, *values, *head],
         ).rowcount  # fmt: skip
-        if count:
+        if count and linked is None:  # every pending intent went into a message: no join to find which
+            codec.execute("UPDATE intent SET message_id = id + ? WHERE campaign_id = ? AND message_id IS NULL",
+                          [shift, *head])  # fmt: skip
+        elif count:
             codec.execute(f"UPDATE intent SET message_id = r.mid FROM (SELECT i.id AS id, {mid} AS mid {linked}) AS r "
                           "WHERE intent.id = r.id", [shift, *head])  # fmt: skip
         return count
