@@ -12,7 +12,7 @@ from duban.spec.load import validation_errors
 from duban.spec.models import Campaign
 from duban.spec.source import read_source
 from duban.tables import CampaignRow, CampaignUnit
-from duban.store import campaign_row
+from duban.store import campaign_row, reading
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def load_campaign(
     """
     if isinstance(engine, Connection):
         return _load(engine, campaign_id, units)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return _load(conn, campaign_id, units)
 
 

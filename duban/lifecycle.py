@@ -40,15 +40,25 @@ def ensure_planned(
 
 def campaign_id_for(engine: Engine, ref: str, *, now: datetime, calendar_file: Path | None = None) -> str:
     """A campaign id from a spec path (planning it on first use) or from an id already in the database."""
-    if ref.endswith((".yaml", ".yml")) or Path(ref).is_file():
+    found = planned_campaign_id(engine, ref)
+    if found is not None:
+        return found
+    if _is_spec_file(ref):
+        return ensure_planned(engine, ref, now=now, calendar_file=calendar_file).campaign_id
+    raise StoreError(f"{ref!r} is neither a spec file nor a campaign in the database")
+
+
+def planned_campaign_id(engine: Engine, ref: str) -> str | None:
+    """The campaign id when `ref` needs no planning: a campaign id in the database, or a spec file planned from
+    this very text already; None when the spec is new or has changed (or `ref` names nothing)."""
+    if _is_spec_file(ref):
         spec = load_spec(ref)
         with engine.connect() as conn:
             stored = conn.execute(select(CampaignRow.spec_sha256).where(CampaignRow.id == spec.campaign.id)).scalar()
-        if stored == spec.sha256:
-            return spec.campaign.id  # planned from this very file already: a tick need not expand it again
-        return ensure_planned(engine, ref, now=now, calendar_file=calendar_file).campaign_id
+        return spec.campaign.id if stored == spec.sha256 else None
     with engine.connect() as conn:
-        found = conn.execute(select(CampaignRow.id).where(CampaignRow.id == ref)).scalar()
-    if found is None:
-        raise StoreError(f"{ref!r} is neither a spec file nor a campaign in the database")
-    return found
+        return conn.execute(select(CampaignRow.id).where(CampaignRow.id == ref)).scalar()
+
+
+def _is_spec_file(ref: str) -> bool:
+    return ref.endswith((".yaml", ".yml")) or Path(ref).is_file()

@@ -21,6 +21,7 @@ from prefect.runtime import flow_run
 
 from duban.campaigns import load_campaign
 from duban.instants import fmt
+from duban.lifecycle import planned_campaign_id
 from duban.settings import get_settings
 from duban.store import engine_for
 from flows import NO_RESULTS
@@ -40,15 +41,19 @@ def _run_name() -> str:
 def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     """Tick the campaign in `spec` (a spec path or a campaign id) at `as_of` (default: now)."""
     as_of = as_of or datetime.now(timezone.utc)
-    campaign_id = ensure_campaign(spec, as_of)
-    campaign = load_campaign(engine_for(get_settings().resolved_database_url), campaign_id, units=False)
+    engine = engine_for(get_settings().resolved_database_url)
+    # Planned already on every tick but the first (or the first after the spec changed): no plan task run then
+    campaign_id = planned_campaign_id(engine, spec) or ensure_campaign(spec, as_of)
+    campaign = load_campaign(engine, campaign_id, units=False)
     stages = [tick_stage_task(campaign_id, stage_id, as_of) for stage_id in campaign.stage_ids()]
     rollups = feed_rollups_task(campaign_id, as_of) if campaign.spec.rollups or campaign.spec.forward else None
-    publication = Publication(campaign_id, as_of, stages)  # the views go out while the messages are composed
+    # The views and the events go out while the messages are composed
+    publication = Publication(campaign_id, as_of, stages)
+    happened = any(stage["events"].get("opened") or stage["overdue"] for stage in stages)
+    events = emit_events.submit(campaign_id, as_of, stages) if happened else None
     messages = compose_task(campaign_id, as_of)
     artifacts = publication.finish(messages)
-    happened = any(stage["events"].get("opened") or stage["overdue"] for stage in stages)
-    emitted = emit_events(campaign_id, as_of, stages) if happened else {}
+    emitted = events.result() if events else {}
     summary = {"campaign": campaign_id, "as_of": as_of.isoformat(), "stages": stages, "messages": messages,
                "artifacts": artifacts, "events": emitted}  # fmt: skip
     if rollups is not None:
