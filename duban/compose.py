@@ -91,15 +91,30 @@ def compose_messages(
         return written
 
 
+_MIX = 1540483477  # odd and below 2**31: (id mod 2**32) × _MIX stays within a signed 64-bit integer
+
+
 def message_key(campaign_id: str, recipient: str, intent_ids) -> str:
-    """The idempotency key of the message carrying these intents (the same however often it is composed)."""
-    text = f"{campaign_id}|{recipient}|{','.join(map(str, sorted(intent_ids)))}"
+    """The idempotency key of the message carrying these intents (the same however often it is composed).
+
+    Most messages carry one intent (a stage opening: one per unit); their key is built from that intent alone,
+    in a form the database can compute itself (SQLite has no hash function): the id scrambled into eight hex
+    digits (the 编号 staff see begins with them, so neighbouring messages do not look alike), a digest of the
+    campaign, the id in hex. Several intents: a digest of the campaign, the recipient and the ids.
+    """
+    ids = sorted(intent_ids)
+    if len(ids) == 1:
+        return f"{ids[0] % 2**32 * _MIX % 2**32:08x}{_campaign_tag(campaign_id)}{ids[0]:x}"
+    text = f"{campaign_id}|{recipient}|{','.join(map(str, ids))}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _single_key(campaign_id: str, recipient: str, intent_id: int) -> str:
-    """message_key of a message carrying one intent, as SQLite calls it once per row (without the list)."""
-    return hashlib.sha256(f"{campaign_id}|{recipient}|{intent_id}".encode()).hexdigest()[:32]
+def _campaign_tag(campaign_id: str) -> str:
+    return hashlib.sha256(campaign_id.encode()).hexdigest()[:20]
+
+
+_SQLITE_KEY = "printf('%08x', i.id % 4294967296 * {mix} % 4294967296) || ? || printf('%x', i.id)".format(mix=_MIX)
+_PG_KEY = "lpad(to_hex(i.id::bigint % 4294967296 * {mix} % 4294967296), 8, '0') || ? || to_hex(i.id)".format(mix=_MIX)
 
 
 _SINGLES = (  # the pending intents whose recipient has no other pending intent (a window count: no self-join)
@@ -136,7 +151,6 @@ def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, qui
     head = [campaign_id]
     values = [codec.iso(as_of), now, *kinds, now, deferred]
     if codec.sqlite:
-        codec.conn.connection.dbapi_connection.create_function("duban_message_key", 3, _single_key, deterministic=True)
         top = codec.reserve_ids("outbox", 1)[0] - 1
         # The write lock is held since BEGIN, so the pending intents cannot change between these statements.
         # When no recipient shares (a stage opening), every pending intent is a single and its message id is
@@ -149,8 +163,8 @@ def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, qui
             shift = top + 1 - codec.select(f"SELECT MIN(i.id) {_ALL_PENDING_IDS}", head)[0][0]
         count = codec.execute(
             f"INSERT INTO outbox ({columns}) SELECT {mid}, i.campaign_id, i.recipient, i.kind, "
-            f"duban_message_key(i.campaign_id, i.recipient, i.id), {payload}, ?, {not_before}, 'pending', 0 {picked}",
-            [shift, *values, *head],
+            f"{_SQLITE_KEY}, {payload}, ?, {not_before}, 'pending', 0 {picked}",
+            [shift, _campaign_tag(campaign_id), *values, *head],
         ).rowcount  # fmt: skip
         if count and linked is None:  # every pending intent went into a message: no join to find which
             codec.execute("UPDATE intent SET message_id = id + ? WHERE campaign_id = ? AND message_id IS NULL",
@@ -159,16 +173,14 @@ def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, qui
             codec.execute(f"UPDATE intent SET message_id = r.mid FROM (SELECT i.id AS id, {mid} AS mid {linked}) AS r "
                           "WHERE intent.id = r.id", [shift, *head])  # fmt: skip
         return count
-    key = ("substr(encode(sha256(convert_to(i.campaign_id || '|' || i.recipient || '|' || i.id::text, 'UTF8')), "
-           "'hex'), 1, 32)")  # message_key of one intent
     return codec.select(
         f"WITH picked AS (SELECT i.id, nextval(pg_get_serial_sequence('outbox', 'id')) AS mid {_SINGLES}), "
-        f"messages AS (INSERT INTO outbox ({columns}) SELECT p.mid, i.campaign_id, i.recipient, i.kind, {key}, "
+        f"messages AS (INSERT INTO outbox ({columns}) SELECT p.mid, i.campaign_id, i.recipient, i.kind, {_PG_KEY}, "
         f"{payload}, ?::timestamptz, {not_before}::timestamptz, 'pending', 0 FROM picked AS p "
         "JOIN intent AS i ON i.id = p.id JOIN assignment AS a ON a.id = i.assignment_id RETURNING 1), "
         "linked AS (UPDATE intent SET message_id = p.mid FROM picked AS p WHERE intent.id = p.id RETURNING 1) "
         "SELECT (SELECT count(*) FROM messages)",
-        [*head, *values],
+        [*head, _campaign_tag(campaign_id), *values],
     )[0][0]  # fmt: skip
 
 
