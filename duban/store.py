@@ -1,9 +1,9 @@
 """The database: engines for SQLite (default) and Postgres, a unit of work, and keeping a plan.
 
 A unit of work commits everything or nothing: a tick's transitions, intents and messages land together.
-On SQLite every transaction begins IMMEDIATE (one writer at a time, no upgrade deadlocks) but a reader's; on Postgres two
-workers ticking one campaign take turns per stage and per compose (advisory locks) and lock the rows they
-change, so no transition is applied twice and each unit still gets one message per tick.
+On SQLite every transaction begins IMMEDIATE (one writer at a time, no upgrade deadlocks), except a reader's
+(`reading`); on Postgres two workers ticking one campaign take turns per stage and per compose (advisory locks)
+and lock the rows they change, so no transition is applied twice and each unit still gets one message per tick.
 The schema comes from Alembic revisions (duban/migrate.py); a fresh database is created at the newest one.
 """
 

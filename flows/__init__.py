@@ -3,16 +3,10 @@
 Importing this package sets Prefect defaults for the embedded mode (a temporary local server per process)
 unless the environment already says otherwise: analytics off (bureau intranets are offline), a startup
 timeout long enough for the first run's database migrations, no CSRF token asked of a server that wants
-none, and batched event writes so the local SQLite
-server is not locked by its own bookkeeping.
-
-`NO_RESULTS` is what every duban flow passes to `@flow`: a tick's truth is duban's database, so Prefect persists
-no results. Naming the storage anyway (Prefect's own local default) spares each run three round trips that ask
-the server for its default storage (about 36 ms of a tick against a running server).
+none, and batched event writes so the local SQLite server is not locked by its own bookkeeping.
 """
 
 import os
-from pathlib import Path
 
 _EMBEDDED_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -28,11 +22,3 @@ _EMBEDDED_DEFAULTS = {
 for _name, _value in _EMBEDDED_DEFAULTS.items():
     os.environ.setdefault(_name, _value)
 
-
-def _local_storage() -> Path:
-    from prefect.settings import get_current_settings
-
-    return Path(get_current_settings().results.local_storage_path)
-
-
-NO_RESULTS = {"persist_result": False, "result_storage": _local_storage()}

@@ -24,7 +24,7 @@ from duban.instants import fmt
 from duban.lifecycle import planned_campaign_id
 from duban.settings import get_settings
 from duban.store import engine_for
-from flows import NO_RESULTS
+from flows.results import NO_RESULTS
 from tasks.rollups import feed_rollups_task
 from tasks.stages import compose_task, ensure_campaign, tick_stage_task
 from tasks.views import Publication, emit_events

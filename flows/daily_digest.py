@@ -19,7 +19,7 @@ from duban.instants import fmt, utc
 from duban.settings import get_settings
 from duban.store import engine_for
 from duban.tables import Assignment
-from flows import NO_RESULTS
+from flows.results import NO_RESULTS
 from flows.dispatch_outbox import dispatch_outbox
 
 

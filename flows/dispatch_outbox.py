@@ -18,7 +18,7 @@ from duban.instants import fmt
 from duban.portal_links import unit_links
 from duban.settings import get_settings
 from duban.store import engine_for
-from flows import NO_RESULTS
+from flows.results import NO_RESULTS
 
 
 def _run_name() -> str:

@@ -44,7 +44,8 @@ class Publication:
     def __init__(self, campaign_id: str, as_of: datetime, stages: list[dict]) -> None:
         self.campaign_id, self.as_of, self.stages = campaign_id, as_of, stages
         self.engine = _engine()
-        self.marks = views_stale(self.engine, campaign_id, as_of)  # read before the view: nothing it misses is marked seen
+        # read before the view, so nothing the view misses is marked seen
+        self.marks = views_stale(self.engine, campaign_id, as_of)
         self.keys: dict[str, str] = {}
         if self.marks is None:
             return
@@ -58,7 +59,8 @@ class Publication:
         posts = []
         for stage in view.stages:
             key = self.keys[stage.stage_id] = artifact_key(self.campaign_id, stage.stage_id, "progress")
-            posts.append(partial(create_progress_artifact, stage.percent, key=key, description=stage_description(stage)))
+            posts.append(partial(create_progress_artifact, stage.percent, key=key,
+                                 description=stage_description(stage)))  # fmt: skip
         self.keys["units"] = artifact_key(self.campaign_id, "units")
         posts.append(partial(create_table_artifact, unit_table(view), key=self.keys["units"],
                              description=f"{view.campaign.spec.title}：各单位红黄绿（最需关注的在前）"))  # fmt: skip

@@ -48,6 +48,7 @@ class Stack:
             "PREFECT_API_URL": self.api,
             "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db,
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false",
             "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",  # the test triggers runs; no clock-driven ones
             "PREFECT_WORKER_QUERY_SECONDS": "1",
             "PREFECT_LOGGING_LEVEL": "WARNING",

@@ -29,10 +29,22 @@ def _flow_runs(name: str):
     return asyncio.run(read())
 
 
+def _artifacts(keys: list[str]):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
+
+    return asyncio.run(read())
+
+
 def test_a_tick_flow_plans_ticks_and_names_its_run(prefect_harness):
     from flows.campaign_tick import campaign_tick
 
-    summary = campaign_tick(spec=str(JINZHONG), as_of=at("2024-05-10 08:30"))
+    state = campaign_tick(spec=str(JINZHONG), as_of=at("2024-05-10 08:30"), return_state=True)
+    summary, run_id = state.result(), state.state_details.flow_run_id
     assert summary["campaign"] == "jinzhong-2024-lookback"
     assert [s["stage"] for s in summary["stages"]] == ["self_assessment", "county_check", "city_check", "materials"]
     assert summary["stages"][0]["events"] == {"opened": 260} and summary["messages"] == 130
@@ -40,8 +52,14 @@ def test_a_tick_flow_plans_ticks_and_names_its_run(prefect_harness):
     again = campaign_tick(spec="jinzhong-2024-lookback", as_of=at("2024-05-10 08:30"))
     assert all(s["examined"] == 0 for s in again["stages"]) and again["messages"] == 0
     assert again["artifacts"] == {}  # nothing happened: the operators' views are current
-    names = {run.name for run in _flow_runs("campaign-tick")}
-    assert "jinzhong-2024-lookback @ 2024-05-10 周五 08:30" in names
+    names = {run.id: run.name for run in _flow_runs("campaign-tick")}
+    assert names[run_id] == "jinzhong-2024-lookback @ 2024-05-10 周五 08:30"
+    # posted while the messages were composed, the artifacts still sit on the tick's run, not on its compose task
+    mine = [a for a in _artifacts(list(summary["artifacts"].values())) if a.flow_run_id == run_id]
+    assert sorted(a.key for a in mine) == sorted(summary["artifacts"].values())
+    assert all(a.task_run_id is None for a in mine)
+    text = next(a.data for a in mine if a.key == summary["artifacts"]["summary"])
+    assert "本次巡检：开始办理 260；生成消息 130 条。" in text
 
 
 def test_the_dispatch_flow_delivers_to_the_sink(prefect_harness):
