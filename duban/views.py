@@ -7,6 +7,7 @@ grouped queries even for a national campaign.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -147,19 +148,16 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
     where = _A.c.campaign_id == campaign_id
     with reading(engine) as conn:
         spec_only = load_campaign(conn, campaign_id, units=False)
-        stage_states = conn.execute(select(_A.c.stage_id, _A.c.state, func.count()).where(where)
-                                    .group_by(_A.c.stage_id, _A.c.state)).all()  # fmt: skip
-        per_unit = select(_A.c.unit_code.label("code"), func.min(_RANK).label("rank")).where(where) \
-            .group_by(_A.c.unit_code).subquery()  # fmt: skip
-        colours = Counter({_RANKED[rank]: count for rank, count in
-                           conn.execute(select(per_unit.c.rank, func.count()).group_by(per_unit.c.rank))})  # fmt: skip
-        shown = [code for code, in conn.execute(select(per_unit.c.code)
-                                                .order_by(per_unit.c.rank, per_unit.c.code).limit(ROWS_SHOWN))]  # fmt: skip
+        by_stage = _stage_states(conn, campaign_id, spec_only)
+        # every unit's worst colour in one grouped query: the counts and the reddest ROWS_SHOWN come from it
+        ranks = conn.execute(select(_A.c.unit_code, func.min(_RANK)).where(where).group_by(_A.c.unit_code)).all()
+        colours = Counter(_RANKED[rank] for _code, rank in ranks)
+        shown = [code for _rank, code in heapq.nsmallest(ROWS_SHOWN, ((rank, code) for code, rank in ranks))]
         detail = conn.execute(select(_A.c.unit_code, _A.c.stage_id, _A.c.state, func.count())
                               .where(where, _A.c.unit_code.in_(shown))
                               .group_by(_A.c.unit_code, _A.c.stage_id, _A.c.state)).all() if shown else []  # fmt: skip
         overdue_where = and_(where, _A.c.state == State.overdue.value)
-        overdue_total = conn.execute(select(func.count()).where(overdue_where)).scalar_one()
+        overdue_total = sum(states[State.overdue] for states in by_stage.values())
         overdue = conn.execute(select(_A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.due_at).where(overdue_where)
                                .order_by(_A.c.due_at, _A.c.unit_code, _A.c.id).limit(LISTED)).all()  # fmt: skip
         escalations = conn.execute(
@@ -171,9 +169,6 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
         ).all()  # fmt: skip
         named = {*shown, *(r[0] for r in overdue), *(r[0] for r in escalations), *(r[2] for r in escalations)}
         campaign = load_campaign(conn, campaign_id, units=named)
-    by_stage: dict[str, Counter] = defaultdict(Counter)
-    for stage_id, state, count in stage_states:
-        by_stage[stage_id][State(state)] += count
     units = {code: UnitRow(code, campaign.display(code), getattr(campaign.units.get(code), "level", None))
              for code in shown}  # fmt: skip
     per_unit_stage: dict[tuple[str, str], list[Color]] = defaultdict(list)
@@ -185,6 +180,21 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
     stages = [StageProgress(s.id, s.name, by_stage.get(s.id, Counter())) for s in spec_only.spec.stages]
     return CampaignView(campaign, as_of, stages, list(units.values()), colours, overdue_total,
                         [tuple(r) for r in overdue], [tuple(r) for r in escalations])  # fmt: skip
+
+
+def _stage_states(conn, campaign_id: str, campaign: PlannedCampaign) -> dict[str, Counter]:
+    """Assignments per stage and state, counted per item from the colours index alone (no table rows read)."""
+    stage_of = {item.id: stage.id for stage, item in campaign.spec.items()}
+    counts = conn.execute(select(_A.c.item_id, _A.c.state, func.count()).where(_A.c.campaign_id == campaign_id)
+                          .group_by(_A.c.item_id, _A.c.state)).all()  # fmt: skip
+    if any(item_id not in stage_of for item_id, _state, _count in counts):  # an item the stored spec lacks
+        counts = conn.execute(select(_A.c.stage_id, _A.c.state, func.count()).where(_A.c.campaign_id == campaign_id)
+                              .group_by(_A.c.stage_id, _A.c.state)).all()  # fmt: skip
+        stage_of = {stage_id: stage_id for stage_id, _state, _count in counts}
+    by_stage: dict[str, Counter] = defaultdict(Counter)
+    for key, state, count in counts:
+        by_stage[stage_of[key]][State(state)] += count
+    return by_stage
 
 
 def unit_table(view: CampaignView) -> list[dict[str, str | int]]:
