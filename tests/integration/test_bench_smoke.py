@@ -39,6 +39,7 @@ def test_the_baseline_runs_against_a_real_prefect_server():
     assert [row["units"] for row in report["baseline"]] == [20, 60]
     for row in report["baseline"]:
         assert len(row["duban_runs_s"]) == 1 and row["duban_s"] > 0 and row["task_per_unit_s"] > 0
+        assert row["task_per_unit_runs_s"] == [row["task_per_unit_s"]]  # one run each: its median is itself
         assert row["ratio"] == row["task_per_unit_s"] / row["duban_s"]
         # an empty flow run is cheaper than either design's run, so the ceiling is above the ratio measured
         assert 0 < row["empty_flow_s"] < row["duban_s"] and row["ceiling_ratio"] > row["ratio"]
