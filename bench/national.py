@@ -444,13 +444,13 @@ def bench_backend(kind: str, args, workdir: Path, spec_path: Path, sink_port: in
         figures.update(plan_compile_s=median_of(plans, "plan_compile_s"), plan_store_s=median_of(plans, "plan_store_s"),
                        assignments=plans[0]["assignments"], units=plans[0]["units"])  # fmt: skip
         peaks["plan"] = max(p["peak_rss_mib"] for p in plans)
-        idle = in_child("step_idle", base, max(args.runs, 5))
+        idle = in_child("step_idle", base, max(args.runs, 25))
         figures["idle_tick_ms"] = idle["idle_tick_ms"]
         peaks["idle"] = idle["peak_rss_mib"]
         small_units = max(1, min(args.units or 10**9, 2_500))
         small = backend.fresh("small")
         small_plan = in_child("step_plan", small, str(spec_path), small_units)
-        figures["idle_tick_ms_small"] = in_child("step_idle", small, max(args.runs, 5))["idle_tick_ms"]
+        figures["idle_tick_ms_small"] = in_child("step_idle", small, max(args.runs, 25))["idle_tick_ms"]
         figures["small_assignments"] = small_plan["assignments"]
         if api_url:
             prefect_idle = in_child("step_prefect_idle", base, api_url, max(args.runs, 5))
