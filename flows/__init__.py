@@ -21,4 +21,3 @@ _EMBEDDED_DEFAULTS = {
 }
 for _name, _value in _EMBEDDED_DEFAULTS.items():
     os.environ.setdefault(_name, _value)
-

@@ -19,8 +19,8 @@ from duban.instants import fmt, utc
 from duban.settings import get_settings
 from duban.store import engine_for
 from duban.tables import Assignment
-from flows.results import NO_RESULTS
 from flows.dispatch_outbox import dispatch_outbox
+from flows.results import NO_RESULTS
 
 
 def _run_name() -> str:

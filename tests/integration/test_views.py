@@ -65,3 +65,26 @@ def test_views_are_published_again_only_after_something_happens_or_a_new_day(eng
     views_published(engine, CAMPAIGN, opening, marks)  # a slower tick finishing late does not move marks back
     assert views_stale(engine, CAMPAIGN, at("2024-05-10 23:50")) is None
     assert views_stale(engine, CAMPAIGN, at("2024-05-11 00:10")) is not None  # a new day in Shanghai: ages change
+
+
+def test_an_operators_view_being_read_does_not_hold_up_a_tick(sqlite_engine):
+    """Readers on SQLite take no write lock: a tick writes while a view's read is still open, and the read keeps
+    seeing the state it began with."""
+    import time
+
+    from sqlalchemy import func, select
+
+    from duban.store import reading
+    from duban.tables import Assignment
+
+    plan_jinzhong(sqlite_engine)
+    opened = select(func.count()).where(Assignment.state == "open")
+    with reading(sqlite_engine) as conn:
+        assert conn.execute(opened).scalar() == 0  # the read's transaction is open from here
+        started = time.monotonic()
+        tick(sqlite_engine, at("2024-05-10 08:30"))  # a writer would wait 30 s (busy_timeout), then fail
+        assert time.monotonic() - started < 10
+        assert conn.execute(opened).scalar() == 0  # the same snapshot
+    with reading(sqlite_engine) as conn:
+        assert conn.execute(opened).scalar() == 260
+

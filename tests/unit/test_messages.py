@@ -1,6 +1,6 @@
 """What staff read on a phone: one message per unit listing its items, absolute dues with weekday, time left."""
 
-from duban.compose import quiet_until
+from duban.compose import message_key, quiet_until
 from duban.messages import render
 from datetime import datetime, timezone
 
@@ -69,3 +69,14 @@ def test_an_overdue_message_says_overdue_even_at_the_due_instant_and_counts_to_t
     assert "（已逾期）" in _render(overdue).text
     morning = datetime(2024, 5, 25, 23, 30, tzinfo=timezone.utc)  # sent at 07:30 after quiet hours
     assert "（已逾期7小时30分钟）" in _render(overdue, now=morning).text
+
+
+def test_message_numbers_staff_read_differ_from_one_message_to_the_next():
+    """The 编号 at a message's foot is its key's first 12 characters: neighbours must not share it."""
+    singles = [message_key("national-2025-lookback", "140724100", [n]) for n in range(1, 20_001)]
+    assert len({key[:12] for key in singles}) == 20_000
+    assert all(len(key) <= 40 for key in singles)  # the outbox column's width
+    assert message_key("national-2025-lookback", "140724100", [2**40 - 1]) not in singles
+    several = message_key("jinzhong-2024-lookback", "140724100", [7, 3])
+    assert several == message_key("jinzhong-2024-lookback", "140724100", [3, 7]) and several[:12] not in singles
+
