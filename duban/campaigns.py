@@ -8,10 +8,11 @@ from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, select
 
+from duban.fastsql import Codec
 from duban.spec.load import validation_errors
 from duban.spec.models import Campaign
 from duban.spec.source import read_source
-from duban.tables import CampaignRow, CampaignUnit
+from duban.tables import CampaignRow
 from duban.store import campaign_row, reading
 
 
@@ -88,14 +89,22 @@ def _load(conn: Connection, campaign_id: str, with_units: bool | Collection[str]
     spec = _parse(row.spec_text, row.spec_path)
     units = {}
     if with_units is not False:
-        query = select(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id)
+        # Read through the driver, each distinct channel list decoded once: a national campaign has 41,568 units
+        # and most share theirs (ORM rows took 10 µs a unit, most of it decoding the same JSON again).
+        codec = Codec(conn)
+        sql, params = _UNITS, [campaign_id]
         if with_units is not True:
-            query = query.where(CampaignUnit.code.in_(sorted(set(with_units))))
+            codes = sorted(set(with_units))
+            sql += f" AND code IN ({', '.join('?' * len(codes))})" if codes else " AND 0 = 1"
+            params += codes
         units = {
-            r.code: Recipient(r.code, r.display, r.kind, r.parent_code, tuple(r.channels or ()), r.level)
-            for r in conn.execute(query)
+            code: Recipient(code, display, kind, parent, tuple(codec.read_json(channels) or ()), level)
+            for code, display, kind, parent, channels, level in codec.select(sql, params)
         }
     return PlannedCampaign(row=row, spec=spec, units=units)
+
+
+_UNITS = "SELECT code, display, kind, parent_code, CAST(channels AS TEXT), level FROM campaign_unit WHERE campaign_id = ?"
 
 
 def campaign_ids(engine: Engine) -> list[str]:
