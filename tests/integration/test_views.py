@@ -88,3 +88,19 @@ def test_an_operators_view_being_read_does_not_hold_up_a_tick(sqlite_engine):
     with reading(sqlite_engine) as conn:
         assert conn.execute(opened).scalar() == 260
 
+
+def test_stage_totals_hold_when_an_assignment_names_an_item_the_stored_spec_lacks(sqlite_engine):
+    """Stage totals are counted per item from the colours index; a row whose item the spec lost still counts."""
+    from duban.store import unit_of_work
+
+    def totals():
+        return [(s.stage_id, s.total, s.states) for s in campaign_view(sqlite_engine, CAMPAIGN, moment).stages]
+
+    plan_jinzhong(sqlite_engine)
+    moment = at("2024-05-10 09:00")
+    tick(sqlite_engine, moment)
+    before = totals()
+    with unit_of_work(sqlite_engine) as conn:
+        conn.exec_driver_sql("UPDATE assignment SET item_id = 'retired_item' WHERE id = (SELECT MIN(id) FROM assignment)")
+    assert totals() == before and before[0][1] == 260
+
