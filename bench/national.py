@@ -173,14 +173,13 @@ def step_simulate(url: str) -> dict:
 
 def step_prefect_idle(url: str, api_url: str, repeats: int) -> dict:
     os.environ.update(PREFECT_API_URL=api_url, DUBAN_DATABASE_URL=url)
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
     from duban.instants import parse_instant
     from flows.campaign_tick import campaign_tick
+    from flows.in_process import many_runs
 
     at = parse_instant(IDLE_AT, "Asia/Shanghai")
     times = []
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with many_runs():
         for _ in range(repeats + 1):
             started = time.perf_counter()
             summary = campaign_tick(spec=CAMPAIGN, as_of=at)
@@ -194,12 +193,12 @@ def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int)
     os.environ.update(PREFECT_API_URL=api_url, DUBAN_DATABASE_URL=url)
     from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from duban.fastsql import Codec
     from duban.instants import parse_instant
     from duban.store import make_engine, unit_of_work
     from flows.campaign_tick import campaign_tick
+    from flows.in_process import many_runs
 
     engine = make_engine(url)
     at = parse_instant(OPEN_AT, "Asia/Shanghai")
@@ -243,7 +242,7 @@ def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int)
             conn.exec_driver_sql("UPDATE assignment SET state = 'pending', next_event_at = open_at")
         time.sleep(4)  # let the server persist the previous run's events before the next measurement
 
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with many_runs():  # one API client for every run, both designs (as a process running many flows keeps)
         campaign_tick(spec="baseline-opening", as_of=parse_instant(IDLE_AT, "Asia/Shanghai"))  # warm up client and server
         ticks = []
         for _ in range(runs):  # each from the planned state: the opening, its messages and a first publication

@@ -73,6 +73,25 @@ def test_the_dispatch_flow_delivers_to_the_sink(prefect_harness):
     assert sink.read_text(encoding="utf-8").count("以下事项已开始办理") == 130
 
 
+def test_flow_runs_in_one_process_share_one_api_client(prefect_harness):
+    """The demo's many runs open one API client between them; a run called alone builds its own (TLS context and all)."""
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+
+    from flows.in_process import many_runs
+
+    @flow(name="which-client", persist_result=False)
+    def which_client():
+        return get_client(sync_client=True)
+
+    alone = [which_client(), which_client()]
+    assert alone[0] is not alone[1]
+    with many_runs():
+        shared = [which_client(), which_client()]
+    assert shared[0] is shared[1]
+    assert len(_flow_runs("which-client")) == 4  # each still a flow run of its own on the server
+
+
 def test_the_demo_through_prefect_matches_the_domain_simulation(prefect_harness):
     """The demo's Prefect path and `duban simulate`'s direct path give the same campaign, seed for seed."""
     from duban.demo import DEMO_END, DEMO_SEED, DEMO_START, run_demo
