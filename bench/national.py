@@ -188,7 +188,7 @@ def step_prefect_idle(url: str, api_url: str, repeats: int) -> dict:
     return {"idle_tick_prefect_ms": statistics.median(times[1:]) * 1000}
 
 
-def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int) -> dict:
+def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int, server_pid: int | None) -> dict:
     """The obvious Prefect design: the stage opening as one task per unit; then duban's tick on the same data."""
     os.environ.update(PREFECT_API_URL=api_url, DUBAN_DATABASE_URL=url)
     from prefect import flow, task
@@ -235,17 +235,20 @@ def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int)
     def empty_flow() -> int:
         return 0
 
+    waits = []
+
     def back_to_planned() -> None:
         with unit_of_work(engine) as conn:
             for table in ("intent", "outbox", "transition", "view_mark"):
                 conn.exec_driver_sql(f"DELETE FROM {table}")
             conn.exec_driver_sql("UPDATE assignment SET state = 'pending', next_event_at = open_at")
-        time.sleep(4)  # let the server persist the previous run's events before the next measurement
+        # each run starts on a quiet server: the previous run's events recorded (5,000 task runs leave ~15,000)
+        waits.append(server_quiet(server_pid))
 
     with many_runs():  # one API client for every run, both designs (as a process running many flows keeps)
         campaign_tick(spec="baseline-opening", as_of=parse_instant(IDLE_AT, "Asia/Shanghai"))  # warm up client and server
         ticks = []
-        for _ in range(runs):  # each from the planned state: the opening, its messages and a first publication
+        for _ in range(3 * runs):  # each from the planned state: the opening, its messages and a first publication
             back_to_planned()
             started = time.perf_counter()
             summary = campaign_tick(spec="baseline-opening", as_of=at)
@@ -267,7 +270,29 @@ def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int)
     baseline, duban, floor = statistics.median(tasks), statistics.median(ticks), statistics.median(floors)
     return {"units": units, "task_per_unit_s": baseline, "task_per_unit_runs_s": tasks, "duban_s": duban,
             "duban_runs_s": ticks, "ratio": baseline / duban, "empty_flow_s": floor,
-            "ceiling_ratio": baseline / floor}  # fmt: skip
+            "ceiling_ratio": baseline / floor, "server_quiet_waits_s": waits}  # fmt: skip
+
+
+def server_quiet(pid: int | None, *, window: float = 1.0, busy: float = 0.05, limit: float = 120.0) -> float:
+    """Wait until the Prefect server process has used under `busy` of a core for a whole `window` (its services
+    done with the last run's events), at least one window; the seconds waited. Without a pid: one fixed 4 s."""
+    started = time.perf_counter()
+    if pid is None:
+        time.sleep(4)
+        return 4.0
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def cpu() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+    before = cpu()
+    while True:
+        time.sleep(window)
+        now = cpu()
+        if now - before < busy * window or time.perf_counter() - started > limit:
+            return time.perf_counter() - started
+        before = now
 
 
 def _child(queue, name, args):
@@ -480,7 +505,7 @@ def bench_backend(kind: str, args, workdir: Path, spec_path: Path, sink_port: in
         backend.close()
 
 
-def baseline_runs(args, workdir: Path, api_url: str) -> list[dict]:
+def baseline_runs(args, workdir: Path, api_url: str, server_pid: int | None = None) -> list[dict]:
     spec_path = workdir / "baseline.yaml"
     spec_path.write_text(BASELINE_SPEC, encoding="utf-8")
     results = []
@@ -488,7 +513,7 @@ def baseline_runs(args, workdir: Path, api_url: str) -> list[dict]:
     for units in args.baseline:
         url = backend.fresh(f"baseline{units}")
         in_child("step_plan", url, str(spec_path), units)
-        results.append(in_child("step_baseline", url, api_url, units, str(spec_path), args.runs))
+        results.append(in_child("step_baseline", url, api_url, units, str(spec_path), args.runs, server_pid))
     return results
 
 
@@ -533,7 +558,7 @@ def main() -> None:
         report["assignments"] = report["sqlite"]["assignments"]
         report["units"] = report["sqlite"]["units"]
         if server and args.baseline:
-            report["baseline"] = baseline_runs(args, workdir, server.url)
+            report["baseline"] = baseline_runs(args, workdir, server.url, server.process.pid)
             report["baseline_ratio"] = report["baseline"][-1]["ratio"]
             if len(report["baseline"]) >= 2:  # what one more unit costs each design, between the two sizes
                 small, large = report["baseline"][0], report["baseline"][-1]
