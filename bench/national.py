@@ -245,7 +245,7 @@ def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int,
         # each run starts on a quiet server: the previous run's events recorded (5,000 task runs leave ~15,000)
         waits.append(server_quiet(server_pid))
 
-    with many_runs():  # one API client for every run, both designs (as a process running many flows keeps)
+    with many_runs():  # one API client for every run of both designs, as a process running many flows has
         campaign_tick(spec="baseline-opening", as_of=parse_instant(IDLE_AT, "Asia/Shanghai"))  # warm up client and server
         ticks = []
         for _ in range(3 * runs):  # each from the planned state: the opening, its messages and a first publication
