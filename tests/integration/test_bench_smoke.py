@@ -46,3 +46,20 @@ def test_the_baseline_runs_against_a_real_prefect_server():
         assert 0 < row["empty_flow_s"] < row["duban_s"] and row["ceiling_ratio"] > row["ratio"]
     assert report["baseline_ratio"] == report["baseline"][-1]["ratio"]
     assert set(report["baseline_marginal"]) == {"task_per_unit_ms", "duban_per_unit_ms", "ratio"}
+
+
+def test_the_tick_timeline_shows_where_an_opening_spends_its_time():
+    """bench/tick_timeline.py: the median opening's Prefect requests and duban's statements, in order."""
+    out = subprocess.run([sys.executable, "bench/tick_timeline.py", "--units", "30", "--runs", "1"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["units"] == 30 and len(report["runs_ms"]) == 1
+    events = report["median_run"]
+    names = [event["what"] for event in events]
+    assert names[:2] == ["HTTP POST /flows/", "HTTP POST /flow_runs/"]  # Prefect's start of the run comes first
+    assert names[-1].startswith("HTTP POST /flow_runs/")  # and its completion last
+    stage, compose = names.index("tick_stage"), names.index("compose_messages")
+    assert stage < compose and any(name.startswith("  sql UPDATE assignment") for name in names[stage:compose])
+    assert names.count("HTTP POST /artifacts/") == 3  # progress, unit table, summary
+    assert all(0 <= event["start_ms"] <= event["end_ms"] <= report["median_ms"] for event in events)
