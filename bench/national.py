@@ -188,7 +188,7 @@ def step_prefect_idle(url: str, api_url: str, repeats: int) -> dict:
     return {"idle_tick_prefect_ms": statistics.median(times[1:]) * 1000}
 
 
-def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int, server_pid: int | None) -> dict:
+def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int, server_pid: int) -> dict:
     """The obvious Prefect design: the stage opening as one task per unit; then duban's tick on the same data."""
     os.environ.update(PREFECT_API_URL=api_url, DUBAN_DATABASE_URL=url)
     from prefect import flow, task
@@ -238,10 +238,7 @@ def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int,
     waits = []
 
     def back_to_planned() -> None:
-        with unit_of_work(engine) as conn:
-            for table in ("intent", "outbox", "transition", "view_mark"):
-                conn.exec_driver_sql(f"DELETE FROM {table}")
-            conn.exec_driver_sql("UPDATE assignment SET state = 'pending', next_event_at = open_at")
+        reset_to_planned(engine)
         # each run starts on a quiet server: the previous run's events recorded (5,000 task runs leave ~15,000)
         waits.append(server_quiet(server_pid))
 
@@ -273,13 +270,20 @@ def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int,
             "ceiling_ratio": baseline / floor, "server_quiet_waits_s": waits}  # fmt: skip
 
 
-def server_quiet(pid: int | None, *, window: float = 1.0, busy: float = 0.05, limit: float = 120.0) -> float:
+def reset_to_planned(engine) -> None:
+    """The baseline campaign back to its planned state: no transitions, intents, messages or publication."""
+    from duban.store import unit_of_work
+
+    with unit_of_work(engine) as conn:
+        for table in ("intent", "outbox", "transition", "view_mark"):
+            conn.exec_driver_sql(f"DELETE FROM {table}")
+        conn.exec_driver_sql("UPDATE assignment SET state = 'pending', next_event_at = open_at")
+
+
+def server_quiet(pid: int, *, window: float = 1.0, busy: float = 0.05, limit: float = 120.0) -> float:
     """Wait until the Prefect server process has used under `busy` of a core for a whole `window` (its services
-    done with the last run's events), at least one window; the seconds waited. Without a pid: one fixed 4 s."""
+    done with the last run's events), at least one window; the seconds waited."""
     started = time.perf_counter()
-    if pid is None:
-        time.sleep(4)
-        return 4.0
     ticks = os.sysconf("SC_CLK_TCK")
 
     def cpu() -> float:
@@ -505,7 +509,7 @@ def bench_backend(kind: str, args, workdir: Path, spec_path: Path, sink_port: in
         backend.close()
 
 
-def baseline_runs(args, workdir: Path, api_url: str, server_pid: int | None = None) -> list[dict]:
+def baseline_runs(args, workdir: Path, api_url: str, server_pid: int) -> list[dict]:
     spec_path = workdir / "baseline.yaml"
     spec_path.write_text(BASELINE_SPEC, encoding="utf-8")
     results = []

@@ -36,7 +36,7 @@ def timeline(url: str, runs: int, server_pid: int) -> dict:
     import tasks.stages
     import tasks.views
     from duban.instants import parse_instant
-    from duban.store import make_engine, unit_of_work
+    from duban.store import make_engine
     from flows.in_process import many_runs
 
     events: list[tuple[str, float, float, str]] = []
@@ -71,10 +71,7 @@ def timeline(url: str, runs: int, server_pid: int) -> dict:
     with many_runs():
         campaign_tick(spec="baseline-opening", as_of=parse_instant(national.IDLE_AT, "Asia/Shanghai"))  # warm up
         for _ in range(runs):
-            with unit_of_work(engine) as conn:
-                for table in ("intent", "outbox", "transition", "view_mark"):
-                    conn.exec_driver_sql(f"DELETE FROM {table}")
-                conn.exec_driver_sql("UPDATE assignment SET state = 'pending', next_event_at = open_at")
+            national.reset_to_planned(engine)
             national.server_quiet(server_pid)
             events.clear()
             origin[0] = time.perf_counter()
