@@ -387,9 +387,17 @@ class Backend:
 
     def clone(self, base_url: str, name: str) -> str:
         if self.kind == "sqlite":
+            import sqlite3
+
             source = Path(base_url.split("///", 1)[1])
             target = self.workdir / f"{name}-{uuid.uuid4().hex[:6]}.db"
-            shutil.copyfile(source, target)
+            # SQLite's online backup: the file and whatever of its WAL the checkpoints have not folded in yet
+            reader, writer = sqlite3.connect(source), sqlite3.connect(target)
+            try:
+                reader.backup(writer)
+            finally:
+                reader.close()
+                writer.close()
             return f"sqlite:///{target}"
         return self._pg_create(f"duban_bench_{name}_{uuid.uuid4().hex[:6]}", template=base_url.rsplit("/", 1)[1])
 

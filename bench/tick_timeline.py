@@ -58,8 +58,11 @@ def timeline(url: str, runs: int, server_pid: int) -> dict:
 
     for owner, name in ((tasks.stages, "tick_stage"), (tasks.stages, "compose_messages"), (tasks.views, "campaign_view"),
                         (tasks.views, "views_stale"), (tasks.views, "views_published"),
-                        (flows.campaign_tick, "planned_campaign_id"), (flows.campaign_tick, "load_campaign")):  # fmt: skip
-        timed(owner, name, name)
+                        (flows.campaign_tick, "planned_campaign_id"), (flows.campaign_tick, "load_campaign"),
+                        (flows.campaign_tick, "Publication"), (tasks.views.emit_events, "fn")):  # fmt: skip
+        timed(owner, name, "emit_events" if name == "fn" else name)
+    for name in ("tick_stage_task", "compose_task"):  # the task call as the flow sees it: task run start to end
+        timed(flows.campaign_tick, name, f"{name} (task run)")
     timed(duban.fastsql.Codec, "execute", lambda _codec, sql, *rest: "  sql " + " ".join(sql.split()[:4])[:48])
     timed(prefect.client.base.PrefectHttpxSyncClient, "send",
           lambda _client, request, *rest: f"HTTP {request.method} {request.url.path.split('/api', 1)[-1][:40]}")

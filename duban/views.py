@@ -7,13 +7,12 @@ grouped queries even for a national campaign.
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy import Engine, and_, case, func, literal, null, select, union_all
 
 from duban.campaigns import PlannedCampaign, load_campaign
 from duban.instants import fmt, in_zone, utc
@@ -149,10 +148,7 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
     with reading(engine) as conn:
         spec_only = load_campaign(conn, campaign_id, units=False)
         by_stage = _stage_states(conn, campaign_id, spec_only)
-        # every unit's worst colour in one grouped query: the counts and the reddest ROWS_SHOWN come from it
-        ranks = conn.execute(select(_A.c.unit_code, func.min(_RANK)).where(where).group_by(_A.c.unit_code)).all()
-        colours = Counter(_RANKED[rank] for _code, rank in ranks)
-        shown = [code for _rank, code in heapq.nsmallest(ROWS_SHOWN, ((rank, code) for code, rank in ranks))]
+        colours, shown = _unit_ranks(conn, where)
         detail = conn.execute(select(_A.c.unit_code, _A.c.stage_id, _A.c.state, func.count())
                               .where(where, _A.c.unit_code.in_(shown))
                               .group_by(_A.c.unit_code, _A.c.stage_id, _A.c.state)).all() if shown else []  # fmt: skip
@@ -180,6 +176,28 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
     stages = [StageProgress(s.id, s.name, by_stage.get(s.id, Counter())) for s in spec_only.spec.stages]
     return CampaignView(campaign, as_of, stages, list(units.values()), colours, overdue_total,
                         [tuple(r) for r in overdue], [tuple(r) for r in escalations])  # fmt: skip
+
+
+def _unit_ranks(conn, where) -> tuple[Counter, list[str]]:
+    """Every unit by its worst colour, counted, and the reddest ROWS_SHOWN units (then by code), in one statement.
+
+    Each unit's worst colour is worked out once by the database (a grouping of the colours index) and only the
+    four counts and the units shown come back: a national campaign's 41,568 units never travel to Python.
+    """
+    per_unit = (select(_A.c.unit_code.label("code"), func.min(_RANK).label("rank")).where(where)
+                .group_by(_A.c.unit_code).cte("per_unit"))  # fmt: skip
+    by_code = per_unit.c.code.collate("C") if is_postgres(conn) else per_unit.c.code  # code points, as Python sorts
+    top = (select(per_unit.c.code, per_unit.c.rank, literal(0).label("n")).order_by(per_unit.c.rank, by_code)
+           .limit(ROWS_SHOWN).subquery("top"))  # fmt: skip
+    counts = select(null().label("code"), per_unit.c.rank, func.count().label("n")).group_by(per_unit.c.rank)
+    colours: Counter = Counter()
+    shown = []
+    for code, rank, n in conn.execute(union_all(counts, select(top.c.code, top.c.rank, top.c.n))):
+        if code is None:
+            colours[_RANKED[rank]] = n
+        else:
+            shown.append((rank, code))
+    return colours, [code for _rank, code in sorted(shown)]
 
 
 def _stage_states(conn, campaign_id: str, campaign: PlannedCampaign) -> dict[str, Counter]:

@@ -104,3 +104,43 @@ def test_stage_totals_hold_when_an_assignment_names_an_item_the_stored_spec_lack
         conn.exec_driver_sql("UPDATE assignment SET item_id = 'retired_item' WHERE id = (SELECT MIN(id) FROM assignment)")
     assert totals() == before and before[0][1] == 260
 
+
+
+def test_the_unit_table_keeps_the_reddest_units_then_by_code_and_counts_every_unit(engine, tmp_path, monkeypatch):
+    """On both databases: the table's units are the reddest (overdue before due soon before open before not yet
+    open), ties by code; the 红黄绿 counts cover every unit, shown or not."""
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    import duban.views
+    from duban.state import Color, State, color, worst
+    from duban.tables import Assignment
+
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 08:30"))
+    sheet = tmp_path / "自查评分表.pdf"
+    sheet.write_bytes(b"%PDF-1.4\n")
+    for unit in ("140724100", "140702001"):  # two units hand everything in: green, the rest red after the due
+        for item in ("self_score_sheet", "self_report"):
+            record_submission(engine, CAMPAIGN, unit, item, at("2024-05-20 10:00"), files=[sheet],
+                              files_dir=tmp_path / "files")  # fmt: skip
+    moment = at("2024-05-28 09:00")
+    tick(engine, moment)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Assignment.unit_code, Assignment.state)).all()
+    by_unit: dict[str, list] = {}
+    for code, state in rows:
+        by_unit.setdefault(code, []).append(color(State(state)))
+    worst_of = {code: worst(colours) for code, colours in by_unit.items()}
+    counts = Counter(worst_of.values())
+    assert counts[Color.green] == 2 and counts[Color.red] > 100 and counts[Color.grey] >= 1
+    rank = {c: n for n, c in enumerate((Color.red, Color.yellow, Color.green, Color.grey))}
+    shown = counts[Color.red] + 1  # every red unit and the first green one by code: not the other, nor a grey one
+    expected = sorted(worst_of, key=lambda code: (rank[worst_of[code]], code))[:shown]
+    assert worst_of[expected[-1]] is Color.green
+
+    monkeypatch.setattr(duban.views, "ROWS_SHOWN", shown)
+    view = campaign_view(engine, CAMPAIGN, moment)
+    assert [unit.code for unit in view.units] == expected
+    assert view.colours == counts and view.unit_total == len(by_unit)

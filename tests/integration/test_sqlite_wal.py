@@ -1,0 +1,70 @@
+"""The embedded SQLite file keeps its WAL short without making a tick's commit wait for it.
+
+A unit of work's commit hands the WAL checkpoint to a thread of its own (duban.store.Checkpointer), so soon after
+a tick the database file itself holds the tick — what an administrator copying duban.db for a backup gets — and a
+process that exits right after its last commit leaves nothing behind in the WAL.
+"""
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from duban.store import checkpointer
+from tests.integration.helpers import at, plan_jinzhong, tick
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _rows_in_file_alone(db: Path, tmp_path: Path, table: str) -> int:
+    """Rows of `table` in a copy of the database file without its -wal: what the checkpoints have folded in."""
+    copy = tmp_path / "copy" / "duban.db"
+    copy.parent.mkdir(exist_ok=True)
+    shutil.copyfile(db, copy)
+    with sqlite3.connect(copy) as conn:
+        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def test_soon_after_a_tick_the_database_file_alone_holds_it(sqlite_engine, tmp_path):
+    db = tmp_path / "duban.db"
+    plan_jinzhong(sqlite_engine)
+    wal = checkpointer(sqlite_engine)
+    before = wal.done
+    results = tick(sqlite_engine, at("2024-05-10 08:30"))
+    assert results["self_assessment"].events == {"opened": 260}
+    deadline = time.monotonic() + 10
+    while _rows_in_file_alone(db, tmp_path, "transition") < 260 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _rows_in_file_alone(db, tmp_path, "transition") == 260
+    assert _rows_in_file_alone(db, tmp_path, "intent") == 260
+    assert wal.done > before  # folded in by duban's checkpointer, not by SQLite's own 20,000-page threshold
+
+
+def test_a_process_that_exits_right_after_its_commit_leaves_it_in_the_file(tmp_path):
+    db = tmp_path / "duban.db"
+    script = (
+        "from duban.store import init_db, make_engine\n"
+        "from tests.integration.helpers import plan_jinzhong\n"
+        f"engine = make_engine('sqlite:///{db}')\n"
+        "init_db(engine)\n"
+        "plan_jinzhong(engine)\n"  # one unit of work, the last thing the process does
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True, timeout=120)
+    assert _rows_in_file_alone(db, tmp_path, "assignment") == 324
+    wal = db.with_name("duban.db-wal")
+    assert not wal.exists() or wal.stat().st_size == 0 or _wal_frames_left(db) == 0
+
+
+def _wal_frames_left(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        _busy, log, checkpointed = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return log - checkpointed
+
+
+def test_postgres_and_memory_engines_have_no_checkpointer(pg_engine):
+    from duban.store import make_engine
+
+    assert checkpointer(pg_engine) is None
+    assert checkpointer(make_engine("sqlite://")) is None
