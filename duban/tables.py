@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -138,7 +138,9 @@ class Intent(SQLModel, table=True):
     __table_args__ = (
         # event_at: an amendment re-plans an assignment, and its new reminders and slip are new events
         UniqueConstraint("assignment_id", "kind", "step", "recipient", "event_at", name="uq_intent_once"),
-        Index("ix_intent_pending", "campaign_id", "message_id"),
+        # only the intents not yet in a message, by recipient: compose's questions answered from the index alone
+        Index("ix_intent_pending", "campaign_id", "recipient", sqlite_where=text("message_id IS NULL"),
+              postgresql_where=text("message_id IS NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
