@@ -42,6 +42,18 @@ def test_soon_after_a_tick_the_database_file_alone_holds_it(sqlite_engine, tmp_p
     assert wal.done > before  # folded in by duban's checkpointer, not by SQLite's own 20,000-page threshold
 
 
+def test_an_idle_tick_asks_for_no_checkpoint(sqlite_engine):
+    plan_jinzhong(sqlite_engine)
+    tick(sqlite_engine, at("2024-05-10 08:30"))
+    wal = checkpointer(sqlite_engine)
+    asked = wal.requested
+    results = tick(sqlite_engine, at("2024-05-10 08:40"))  # nothing due ten minutes after the opening
+    assert all(r.transitions == 0 for r in results.values())
+    assert wal.requested == asked
+    tick(sqlite_engine, at("2024-05-22 09:00"))  # reminders due: written, so a checkpoint is asked for
+    assert wal.requested > asked
+
+
 def test_a_process_that_exits_right_after_its_commit_leaves_it_in_the_file(tmp_path):
     db = tmp_path / "duban.db"
     script = (
