@@ -7,7 +7,8 @@ The same opening as the baseline of bench/national.py (one stage, one item per t
 `prefect server` of its own on loopback backed by a fresh PostgreSQL database), run --runs times from the planned
 state, each on a quiet server. Prints the median run's timeline: start and end in ms from the flow call, duration,
 thread, and what ran — `HTTP …` a request to the Prefect API, `sql …` one of duban's statements, the other names
-duban's steps (the stage's tick, the compose, the view, the publication's marks). The last line is one JSON object:
+duban's steps (each task run as the flow sees it, the stage's tick, the publication's start, the events task, the
+compose, the view, the publication's marks). The last line is one JSON object:
 the runs' wall times and the median run's events.
 """
 
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import national  # noqa: E402  (bench/national.py: the campaign, the server, the quiet wait)
 
 
-def timeline(url: str, runs: int, server_pid: int) -> dict:
+def timeline(url: str, runs: int, server_pid: int) -> list[dict]:
     """Open the stage `runs` times against the running server (PREFECT_API_URL set); each run's timed events."""
     import duban.fastsql
     import flows.campaign_tick
