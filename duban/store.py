@@ -10,6 +10,7 @@ The schema comes from Alembic revisions (duban/migrate.py); a fresh database is 
 from __future__ import annotations
 
 import atexit
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -66,6 +67,7 @@ class Checkpointer:
         self.path = path
         self.wanted = threading.Event()
         self.lock = threading.Lock()
+        self.running = threading.Lock()  # held while a checkpoint runs: a fork waits for it (see below)
         self.thread: threading.Thread | None = None
         self.stopping = False
         self.requested = self.done = 0  # checkpoints asked for and run (the tests read them)
@@ -80,7 +82,7 @@ class Checkpointer:
 
     def checkpoint(self) -> None:
         """One PASSIVE checkpoint; a busy database (another process checkpointing) is left to the next one."""
-        with suppress(sqlite3.Error):
+        with self.running, suppress(sqlite3.Error):
             connection = sqlite3.connect(self.path, timeout=0, isolation_level=None)
             try:
                 connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -111,6 +113,31 @@ class Checkpointer:
 
 _checkpointers: dict[str, Checkpointer] = {}
 _checkpointers_lock = threading.Lock()
+
+
+def _before_fork() -> None:
+    """A fork waits for a running checkpoint: SQLite keeps its file locks in process-wide state, and a child forked
+    in the middle of a checkpoint would find the checkpoint lock held by a thread it does not have."""
+    for wal in set(_checkpointers.values()):
+        wal.running.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    for wal in set(_checkpointers.values()):
+        wal.running.release()
+
+
+def _after_fork_in_child() -> None:
+    """A forked process (a pre-forking web server, a forking worker) has none of its parent's threads: its
+    checkpointers start their own, with fresh locks, instead of waiting on a thread or a lock left behind."""
+    global _checkpointers_lock
+    _checkpointers_lock = threading.Lock()
+    for wal in set(_checkpointers.values()):
+        wal.wanted, wal.lock, wal.running = threading.Event(), threading.Lock(), threading.Lock()
+        wal.thread, wal.stopping = None, False
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
 
 
 @atexit.register

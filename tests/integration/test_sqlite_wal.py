@@ -22,7 +22,7 @@ def _rows_in_file_alone(db: Path, tmp_path: Path, table: str) -> int:
     """Rows of `table` in a copy of the database file without its -wal: what the checkpoints have folded in
     (-1 while the file lacks the table, or was copied in the middle of a checkpoint)."""
     copy = tmp_path / "copy" / "duban.db"
-    copy.parent.mkdir(exist_ok=True)
+    copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(db, copy)
     try:
         with sqlite3.connect(copy) as conn:
@@ -84,3 +84,37 @@ def test_postgres_and_memory_engines_have_no_checkpointer(pg_engine):
 
     assert checkpointer(pg_engine) is None
     assert checkpointer(make_engine("sqlite://")) is None
+
+
+def test_a_forked_process_checkpoints_its_own_commits(sqlite_engine, tmp_path):
+    """A pre-forking server or worker forks after duban has ticked: the child has none of the parent's threads,
+    and its ticks still reach the database file without waiting for a thread that is not there."""
+    import os
+
+    from duban.store import make_engine
+
+    db = tmp_path / "duban.db"
+    plan_jinzhong(sqlite_engine)
+    tick(sqlite_engine, at("2024-05-10 08:30"))
+    assert checkpointer(sqlite_engine).thread is not None
+    # Forked once the opening is in the file, while the checkpoints of the tick's later commits may be running: a
+    # child forked mid-checkpoint would find SQLite's checkpoint lock held by a thread it does not have
+    deadline = time.monotonic() + 10
+    while _rows_in_file_alone(db, tmp_path, "transition") < 260 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pid = os.fork()
+    if pid == 0:  # the child: its own engine on the same file (SQLite connections must not cross a fork)
+        code = 1
+        try:
+            engine = make_engine(str(sqlite_engine.url))
+            results = tick(engine, at("2024-05-22 09:00"))  # the reminders of 自评
+            written = 260 + sum(r.transitions for r in results.values())
+            deadline = time.monotonic() + 10
+            while _rows_in_file_alone(db, tmp_path / "child", "transition") < written and time.monotonic() < deadline:
+                time.sleep(0.05)
+            code = 0 if written > 260 and _rows_in_file_alone(db, tmp_path / "child", "transition") == written else 1
+        finally:
+            os._exit(code)  # no cleanup: closing connections at exit would fold the WAL in by itself
+    _pid, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0  # the child saw its reminders folded into the file
+    assert _rows_in_file_alone(db, tmp_path, "transition") > 260
