@@ -46,6 +46,10 @@ from duban.tables import (
 # A commit that is not a unit of work (a migration) leaves its pages for SQLite's own checkpoint past this many
 # WAL pages (about 80 MB); every unit of work hands its pages to the checkpointer below.
 WAL_AUTOCHECKPOINT_PAGES = 20_000
+# A WAL file this long is checkpointed in the commit (see Checkpointer.request), and cut back to the limit when
+# it starts over: a national stage opening writes about 66 MB with its messages, a 5,000-township one 9 MB.
+WAL_LONG_BYTES = 64 * 1024 * 1024
+WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
 
 
 class Checkpointer:
@@ -54,9 +58,10 @@ class Checkpointer:
     SQLite's automatic checkpoint runs inside the commit that takes the WAL past 1,000 pages and waits for two
     fsyncs there: about 40 ms of the commit of a 5,000-township stage opening on this machine, and as much again
     in the commit of its messages. Here the commit returns at once and the checkpoint follows beside the next
-    step (PASSIVE: it never waits for a reader or a writer; what a reader still needs is copied next time).
-    Commits are as durable as before: synchronous=NORMAL in WAL mode makes a commit survive a crash of the
-    process, and a power cut may lose the last transactions either way. Each checkpoint opens and closes its
+    step (PASSIVE: it never waits for a reader or a writer; what a reader still needs is copied next time),
+    unless the WAL has grown long under close commits (see request). Commits are as durable as before:
+    synchronous=NORMAL in WAL mode makes a commit survive a crash of the process, and a power cut may lose the
+    last transactions either way. Each checkpoint opens and closes its
     own connection, so the last connection to close still folds the WAL into the file, as SQLite always does;
     the thread ends when no commit has come for a few seconds, and at exit it finishes the checkpoint asked for.
     """
@@ -70,10 +75,26 @@ class Checkpointer:
         self.running = threading.Lock()  # held while a checkpoint runs: a fork waits for it (see below)
         self.thread: threading.Thread | None = None
         self.stopping = False
+        self.wal_path = path + "-wal"
         self.requested = self.done = 0  # checkpoints asked for and run (the tests read them)
 
     def request(self) -> None:
+        """Called by a unit of work that committed; when the WAL file has grown long, it checkpoints right here.
+
+        SQLite starts the WAL over only when a writer begins with every frame already copied. A checkpoint beside
+        the next transaction rarely finishes first when commits follow each other closely (a simulation, a
+        dispatcher's deliveries), and the WAL would grow by all they write. Past WAL_LONG_BYTES the commit copies
+        the WAL itself before its caller writes again, as SQLite's own checkpoint would; the next writer then
+        starts the WAL over, and journal_size_limit cuts the file back to WAL_SIZE_LIMIT_BYTES.
+        """
         self.requested += 1
+        try:
+            long = os.stat(self.wal_path).st_size >= WAL_LONG_BYTES
+        except OSError:
+            long = False
+        if long:
+            self.checkpoint()
+            return
         self.wanted.set()
         with self.lock:
             if self.thread is None and not self.stopping:
@@ -99,7 +120,7 @@ class Checkpointer:
                         return
             self.wanted.clear()
             self.checkpoint()
-            if self.stopping:
+            if self.stopping and not self.wanted.is_set():  # at exit: a commit during this checkpoint gets its own
                 return
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -151,9 +172,11 @@ def checkpointer(engine: Engine) -> Checkpointer | None:
     path = engine.url.database if engine.dialect.name == "sqlite" else None
     if not path or path == ":memory:" or path.startswith("file:"):
         return None
+    if not os.path.isabs(path):  # a relative path names a file in the working directory of the moment
+        path = os.path.join(os.getcwd(), path)
     wal = _checkpointers.get(path)
     if wal is None:
-        with _checkpointers_lock:  # one per file: a relative and an absolute path share it
+        with _checkpointers_lock:  # one per file: two spellings of one path share it
             resolved = str(Path(path).resolve())
             same = next((w for w in _checkpointers.values() if w.path == resolved), None)
             wal = _checkpointers.setdefault(path, same or Checkpointer(resolved))
@@ -179,6 +202,7 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")  # the WAL file, cut back when it restarts
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -118,3 +118,61 @@ def test_a_forked_process_checkpoints_its_own_commits(sqlite_engine, tmp_path):
     _pid, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0  # the child saw its reminders folded into the file
     assert _rows_in_file_alone(db, tmp_path, "transition") > 260
+
+
+def test_back_to_back_commits_keep_the_wal_short(tmp_path):
+    """Commits that follow each other closely (a simulation, a dispatcher recording its deliveries) leave a checkpoint
+    beside them no moment to finish, and SQLite starts the WAL over only after one has: the WAL must not grow
+    by everything they write."""
+    import os
+
+    from duban.store import WAL_LONG_BYTES, make_engine, unit_of_work
+
+    db = tmp_path / "burst.db"
+    engine = make_engine(f"sqlite:///{db}")
+    with unit_of_work(engine) as conn:
+        conn.exec_driver_sql("CREATE TABLE upload (id INTEGER PRIMARY KEY, body BLOB)")
+    body, peak = os.urandom(3000), 0
+    for _ in range(600):  # 600 units of work of 200 rows, about 360 MB written in all, back to back
+        with unit_of_work(engine) as conn:
+            conn.exec_driver_sql("INSERT INTO upload (body) " + " UNION ALL ".join(["SELECT ?"] * 200), (body,) * 200)
+        peak = max(peak, db.with_name("burst.db-wal").stat().st_size)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM upload").scalar() == 120_000
+    assert peak < 2 * WAL_LONG_BYTES, f"the WAL reached {peak / 1e6:.0f} MB"
+
+
+def test_at_exit_a_commit_made_during_a_checkpoint_still_reaches_the_file(tmp_path):
+    """The commit that asks for a checkpoint while one is running gets its own before the process exits."""
+    from duban.store import Checkpointer
+
+    db = tmp_path / "exit.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")  # only the checkpointer folds the WAL in
+    conn.execute("CREATE TABLE submission (unit TEXT)")
+
+    class SlowDisk(Checkpointer):
+        def checkpoint(self) -> None:
+            time.sleep(0.3)  # a checkpoint waiting for a slow fsync
+            super().checkpoint()
+
+    wal = SlowDisk(str(db))
+    wal.request()  # the first commit's checkpoint starts
+    time.sleep(0.1)
+    conn.execute("INSERT INTO submission VALUES ('140702')")  # the last commit, during that checkpoint
+    wal.request()
+    wal.stop()  # at exit
+    assert wal.done == 2
+    assert _rows_in_file_alone(db, tmp_path, "submission") == 1
+    conn.close()
+
+
+def test_a_relative_database_path_is_the_file_in_the_working_directory(tmp_path, monkeypatch):
+    from duban.store import make_engine
+
+    for name in ("bureau-a", "bureau-b"):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        wal = checkpointer(make_engine("sqlite:///duban.db"))
+        assert wal.path == str((tmp_path / name / "duban.db").resolve())
