@@ -141,6 +141,9 @@ class Intent(SQLModel, table=True):
         # only the intents not yet in a message, by recipient: compose's questions answered from the index alone
         Index("ix_intent_pending", "campaign_id", "recipient", sqlite_where=text("message_id IS NULL"),
               postgresql_where=text("message_id IS NULL")),
+        # the escalations of a campaign by time, for the operators' view (few rows: only the escalations)
+        Index("ix_intent_escalations", "campaign_id", "created_at", sqlite_where=text("kind = 'escalation'"),
+              postgresql_where=text("kind = 'escalation'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

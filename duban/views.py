@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, case, func, literal, null, select, union_all
+from sqlalchemy import Engine, and_, case, func, literal, literal_column, null, select, union_all
 
 from duban.campaigns import PlannedCampaign, load_campaign
 from duban.instants import fmt, in_zone, utc
@@ -156,10 +156,10 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
         overdue_total = sum(states[State.overdue] for states in by_stage.values())
         overdue = conn.execute(select(_A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.due_at).where(overdue_where)
                                .order_by(_A.c.due_at, _A.c.unit_code, _A.c.id).limit(LISTED)).all()  # fmt: skip
-        escalations = conn.execute(
+        escalations = conn.execute(  # from ix_intent_escalations, whose WHERE the literal matches
             select(_A.c.unit_code, _A.c.item_id, _I.c.recipient, _I.c.step, _I.c.event_at)
             .join(_A, _A.c.id == _I.c.assignment_id)
-            .where(_I.c.campaign_id == campaign_id, _I.c.kind == "escalation",
+            .where(_I.c.campaign_id == campaign_id, _I.c.kind == literal_column("'escalation'"),
                    _I.c.created_at > as_of - timedelta(days=1), _I.c.created_at <= as_of)
             .order_by(_I.c.event_at.desc(), _A.c.unit_code, _I.c.recipient).limit(LISTED)
         ).all()  # fmt: skip
