@@ -61,9 +61,9 @@ class Checkpointer:
     step (PASSIVE: it never waits for a reader or a writer; what a reader still needs is copied next time),
     unless the WAL has grown long under close commits (see request). Commits are as durable as before:
     synchronous=NORMAL in WAL mode makes a commit survive a crash of the process, and a power cut may lose the
-    last transactions either way. Each checkpoint opens and closes its
-    own connection, so the last connection to close still folds the WAL into the file, as SQLite always does;
-    the thread ends when no commit has come for a few seconds, and at exit it finishes the checkpoint asked for.
+    last transactions either way. Each checkpoint opens and closes its own connection, so the last connection to
+    close still folds the WAL into the file, as SQLite always does; the thread ends when no commit has come for a
+    few seconds, and at exit it finishes the checkpoint asked for.
     """
 
     IDLE_S = 5.0
