@@ -5,6 +5,7 @@ a tick the database file itself holds the tick — what an administrator copying
 process that exits right after its last commit leaves nothing behind in the WAL.
 """
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -89,8 +90,6 @@ def test_postgres_and_memory_engines_have_no_checkpointer(pg_engine):
 def test_a_forked_process_checkpoints_its_own_commits(sqlite_engine, tmp_path):
     """A pre-forking server or worker forks after duban has ticked: the child has none of the parent's threads,
     and its ticks still reach the database file without waiting for a thread that is not there."""
-    import os
-
     from duban.store import make_engine
 
     db = tmp_path / "duban.db"
@@ -124,8 +123,6 @@ def test_back_to_back_commits_keep_the_wal_short(tmp_path):
     """Commits that follow each other closely (a simulation, a dispatcher recording its deliveries) leave a checkpoint
     beside them no moment to finish, and SQLite starts the WAL over only after one has: the WAL must not grow
     by everything they write."""
-    import os
-
     from duban.store import WAL_LONG_BYTES, make_engine, unit_of_work
 
     db = tmp_path / "burst.db"
