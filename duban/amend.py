@@ -27,10 +27,12 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from duban.amend_notice import summary, tell_units
 from duban.calendar import WorkCalendar
+from duban.compose import policy
 from duban.errors import PlanError, StoreError
 from duban.fastsql import Codec
 from duban.instants import fmt, utc
 from duban.plan import PlannedAssignment, build_plan
+from duban.quiet import QuietHours
 from duban.spec.amendment import Amendment, LoadedAmendment, amended_campaign, check_targets, load_amendment
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign
@@ -91,7 +93,7 @@ def campaign_as_amended(engine: Engine | Connection, campaign: Campaign) -> Camp
 
 def apply_amendment(
     engine: Engine, spec: LoadedSpec, loaded: LoadedAmendment, calendar: WorkCalendar, *, at: datetime,
-    quiet_hours: str = "22:00-07:30", urgent: frozenset[str] = frozenset(), actor: str = "cli", dry_run: bool = False,
+    quiet: QuietHours | None = None, actor: str = "cli", dry_run: bool = False,
 ) -> AmendResult:  # fmt: skip
     """Re-plan what the amendment names, record it and tell the affected units; see the module docstring."""
     at = utc(at)
@@ -144,7 +146,7 @@ def apply_amendment(
             (campaign_id, c.assignment_id, "amended", seq, c.old_state.value, c.new_state.value, codec.instant(at),
              codec.instant(at), who) for c in result.changed
         ])  # fmt: skip
-        result.messages = tell_units(codec, campaign_id, row.timezone, seq, amendment, result.changed, at, quiet_hours, urgent)
+        result.messages = tell_units(codec, campaign_id, row.timezone, seq, amendment, result.changed, at, policy(quiet))
         conn.execute(insert(AmendmentRow), [dict(
             campaign_id=campaign_id, seq=seq, issuer=amendment.issuer, doc_no=amendment.doc_no, title=amendment.title,
             issued_on=amendment.issued_on.isoformat() if amendment.issued_on else None, reason=amendment.reason,

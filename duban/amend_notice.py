@@ -6,15 +6,15 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 
-from duban.compose import quiet_until
 from duban.fastsql import Codec
 from duban.instants import utc
+from duban.quiet import QuietHours
 from duban.spec.amendment import Amendment
 from duban.tick import _INTENT_COLUMNS
 
 
-def tell_units(codec: Codec, campaign_id: str, tz: str, seq: int, amendment: Amendment, changed: list, at, quiet_hours: str,
-               urgent: frozenset[str]) -> int:
+def tell_units(codec: Codec, campaign_id: str, tz: str, seq: int, amendment: Amendment, changed: list, at,
+               quiet: QuietHours) -> int:
     """One outbox message per unit told, listing its changed items; intents linked to it (no second compose)."""
     by_unit: dict[str, list] = defaultdict(list)
     for c in changed:
@@ -23,7 +23,7 @@ def tell_units(codec: Codec, campaign_id: str, tz: str, seq: int, amendment: Ame
     if not by_unit:
         return 0
     now, as_of = codec.instant(at), codec.iso(at)
-    not_before = now if "amended" in urgent else codec.instant(quiet_until(at, tz, quiet_hours))
+    not_before = codec.instant(quiet.release("amended", at, tz))
     about = {"seq": seq, "issuer": amendment.issuer, "doc_no": amendment.doc_no, "title": amendment.title,
              "reason": amendment.reason}  # fmt: skip
     message_ids = codec.reserve_ids("outbox", len(by_unit))

@@ -35,6 +35,15 @@ for _name, _sub in (("units", units_app), ("outbox", outbox_app), ("sample", sam
                     ("rollup", rollup_app), ("portal", portal_app), ("db", db_app)):  # fmt: skip
     app.add_typer(_sub, name=_name)
 
+@app.callback()
+def _settings_first() -> None:
+    """A malformed DUBAN_* setting (DUBAN_QUIET_HOURS=22:00-24:00 …) stops every command at its start."""
+    try:
+        get_settings()
+    except DubanError as exc:
+        _fail(exc)
+
+
 SpecArg = Annotated[Path, typer.Argument(help="campaign spec (YAML)", exists=False)]
 AsOf = Annotated[Optional[str], typer.Option("--as-of", help="instant, e.g. 2024-05-26 09:00 (default: now)")]
 
@@ -168,7 +177,7 @@ def submit(
             engine, campaign_id, unit, item, moment, files=list(file or []), metrics=pairs, instance=instance,
             files_dir=settings.files_dir,
         )  # fmt: skip
-        compose_messages(engine, campaign_id, moment, quiet_hours=settings.quiet_hours, recipients=[unit])
+        compose_messages(engine, campaign_id, moment, quiet=settings.quiet(), recipients=[unit])
     except DubanError as exc:
         _fail(exc)
     show.print_receipt(console, receipt, settings.timezone)
@@ -237,7 +246,7 @@ def simulate(
         tz = load_spec(spec).campaign.timezone
         preview = simulate_spec(
             spec, seed=seed, start=_when(start, tz) if start else None,
-            end=_when(end, tz, end_of_day=True) if end else None, quiet_hours=settings.quiet_hours,
+            end=_when(end, tz, end_of_day=True) if end else None, quiet=settings.quiet(),
             calendar_file=settings.calendar_file,
         )  # fmt: skip
     except DubanError as exc:

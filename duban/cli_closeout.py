@@ -37,8 +37,8 @@ def amend(
         tz = loaded_spec.campaign.timezone
         result = apply_amendment(
             engine_for(settings.resolved_database_url), loaded_spec, load_amendment(amendment),
-            load_calendar_for(loaded_spec, settings.calendar_file), at=_when(at, tz), quiet_hours=settings.quiet_hours,
-            urgent=frozenset(settings.urgent_kinds), dry_run=dry_run,
+            load_calendar_for(loaded_spec, settings.calendar_file), at=_when(at, tz), quiet=settings.quiet(),
+            dry_run=dry_run,
         )  # fmt: skip
     except DubanError as exc:
         _fail(exc)

@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from duban.instants import parse_instant
 from duban.settings import get_settings
@@ -17,7 +18,9 @@ err = Console(stderr=True)
 
 def fail(exc: Exception) -> NoReturn:
     """Print one of duban's own errors as `SomeError: …` in red and exit 1."""
-    err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
+    message = Text(f"{type(exc).__name__}:", style="bold red")
+    message.append(f" {exc}")  # verbatim: a vendor's or a spec's `[...]` is text, not markup
+    err.print(message, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 

@@ -18,12 +18,10 @@ CampaignArg = Annotated[str, typer.Argument(help="campaign spec (YAML) or campai
 
 
 def _settings():
-    from pydantic import ValidationError
-
     try:
         return get_settings()
-    except ValidationError as exc:  # a refused DUBAN_PORTAL_SECRET: the message never holds the value
-        _fail(DubanError(str(exc).split("\n", 1)[-1].strip()))
+    except DubanError as exc:  # a refused DUBAN_PORTAL_SECRET: the message never holds the value
+        _fail(exc)
 
 
 def _campaign(ref: str, now: datetime) -> tuple:

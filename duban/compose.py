@@ -9,32 +9,24 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Engine, select
 
 from duban.campaigns import PlannedCampaign
 from duban.fastsql import SQLITE_BY_CASE, Codec
-from duban.instants import in_zone, parse_clock, utc
+from duban.instants import utc
+from duban.quiet import QuietHours
+from duban.settings import get_settings
 from duban.store import is_postgres, unit_of_work
 from duban.tables import CampaignRow
 
 URGENCY = ("escalation", "overdue", "amended", "reminder", "opened", "receipt")
 
 
-def quiet_until(as_of: datetime, tz: str, quiet_hours: str) -> datetime:
-    """When a non-urgent message composed at `as_of` may go out: the end of quiet hours if inside them."""
-    start_text, _, end_text = quiet_hours.partition("-")
-    start, end = parse_clock(start_text), parse_clock(end_text)
-    local = in_zone(as_of, tz)
-    now = local.time()
-    inside = (start <= now or now < end) if start > end else (start <= now < end)
-    if not inside:
-        return utc(as_of)
-    day = local.date() if now < end else local.date() + timedelta(days=1)
-    release = local.set(year=day.year, month=day.month, day=day.day, hour=end.hour, minute=end.minute,
-                        second=0, microsecond=0)  # fmt: skip
-    return utc(release)
+def policy(quiet: QuietHours | None) -> QuietHours:
+    """The quiet-hours policy to apply: the one given, else the settings' (quiet hours and urgent kinds)."""
+    return quiet if quiet is not None else get_settings().quiet()
 
 
 _SELECT_PENDING = (
@@ -52,11 +44,13 @@ def compose_messages(
     campaign_id: str,
     as_of: datetime,
     *,
-    quiet_hours: str = "22:00-07:30",
-    urgent: frozenset[str] = frozenset(),
+    quiet: QuietHours | None = None,
     recipients: list[str] | None = None,
 ) -> int:
     """Turn pending intents into messages; returns how many messages were written.
+
+    A message that is not urgent and is composed in quiet hours waits for their end (`quiet`, by default the
+    settings' DUBAN_QUIET_HOURS and DUBAN_URGENT_KINDS); the dispatcher applies the same policy again at the send.
 
     Most recipients of a tick have one pending intent (a stage opening: one item per unit); their messages are
     built by the database itself (INSERT … SELECT with its JSON functions). Recipients with several intents
@@ -65,6 +59,7 @@ def compose_messages(
     as_of = utc(as_of)
     if recipients is not None and not recipients:
         return 0
+    quiet = policy(quiet)
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
         if is_postgres(conn):
@@ -75,7 +70,7 @@ def compose_messages(
             return 0
         tz = conn.execute(select(CampaignRow.timezone).where(CampaignRow.id == campaign_id)).scalar_one()
         by_database = recipients is None and (SQLITE_BY_CASE or not codec.sqlite)
-        written = _write_singles(codec, campaign_id, tz, as_of, quiet_hours, urgent) if by_database else 0
+        written = _write_singles(codec, campaign_id, tz, as_of, quiet) if by_database else 0
         sql, params = _SELECT_PENDING, [campaign_id]
         if recipients is not None:
             sql += f" AND i.recipient IN ({', '.join('?' * len(recipients))})"
@@ -87,7 +82,7 @@ def compose_messages(
         for row in codec.select(sql, params):
             groups[row[1]].append(row)
         if groups:
-            written += _write(codec, campaign_id, tz, groups, as_of, quiet_hours, urgent)
+            written += _write(codec, campaign_id, tz, groups, as_of, quiet)
         return written
 
 
@@ -133,12 +128,12 @@ _PG_ISO = ("to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE
            "::bigint % 1000000 = 0 THEN '' ELSE to_char({0} AT TIME ZONE 'UTC', '.US') END || '+00:00'")  # fmt: skip
 
 
-def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, quiet_hours: str, urgent) -> int:
+def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, quiet: QuietHours) -> int:
     """Messages for the recipients with exactly one pending intent, written by the database in two statements
     (one on Postgres); the payload and the key are the ones `_write` would give them."""
     now = codec.instant(as_of)
-    deferred = codec.instant(quiet_until(as_of, tz, quiet_hours))
-    kinds = sorted(urgent) or [""]
+    deferred = codec.instant(quiet.end_after(as_of, tz))
+    kinds = sorted(quiet.urgent) or [""]
     not_before = f"CASE WHEN i.kind IN ({', '.join('?' * len(kinds))}) THEN ? ELSE ? END"
     iso = _SQLITE_ISO if codec.sqlite else _PG_ISO
     obj = "json_object" if codec.sqlite else "json_build_object"
@@ -184,8 +179,8 @@ def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, qui
     )[0][0]  # fmt: skip
 
 
-def _write(codec: Codec, campaign_id: str, tz: str, groups, as_of, quiet_hours, urgent) -> int:
-    deferred = codec.instant(quiet_until(as_of, tz, quiet_hours))
+def _write(codec: Codec, campaign_id: str, tz: str, groups, as_of, quiet: QuietHours) -> int:
+    deferred = codec.instant(quiet.end_after(as_of, tz))
     now = codec.instant(as_of)
     as_of_iso = codec.iso(as_of)
     iso = codec.iso_of_stored
@@ -199,7 +194,7 @@ def _write(codec: Codec, campaign_id: str, tz: str, groups, as_of, quiet_hours, 
                   "event_at": iso(r[4])} for r in rows]  # fmt: skip
         payload = {"recipient": recipient, "kind": kind, "as_of": as_of_iso, "items": items}
         messages.append((campaign_id, recipient, kind, key, codec.json(payload), now,
-                         now if kind in urgent else deferred, "pending", 0))  # fmt: skip
+                         now if kind in quiet.urgent else deferred, "pending", 0))  # fmt: skip
         links.append(ids)
     message_ids = codec.reserve_ids("outbox", len(messages))
     codec.insert("outbox", ("id", *_OUTBOX_COLUMNS), ((mid, *row) for mid, row in zip(message_ids, messages)))

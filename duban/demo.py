@@ -82,7 +82,7 @@ def run_demo(settings: Settings, *, progress=lambda text: None) -> DemoResult:
     with many_runs():
         log = run_clock(
             engine, campaign_id, stages, tz, start=start, end=end, submissions=submissions,
-            tick=tick, dispatch=send, quiet_hours=settings.quiet_hours,
+            tick=tick, dispatch=send, quiet=settings.quiet(),
             with_rollups=feeds_rollups(engine, campaign_id),
         )  # fmt: skip
     with engine.connect() as conn:

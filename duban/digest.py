@@ -20,6 +20,7 @@ from duban.store import unit_of_work
 from duban.tables import OutboxMessage, Submission
 
 OVERDUE_LISTED = 15  # units: a phone screen's worth; the rest are counted
+DEAD_REASONS_LISTED = 5  # kinds of refusal (an invalid key, a wrong signature …), each with the units it cut off
 
 
 def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
@@ -53,11 +54,13 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
         for code, stage, item, due in sorted(report.overdue, key=lambda row: (row[3], row[0])):
             overdue_units.setdefault(code, []).append(
                 {"stage": names.get(stage, stage), "item": item, "due_at": utc(due).isoformat()})  # fmt: skip
+        dead = _dead_letters(conn, campaign_id, campaign.display)
         payload = {
             "recipient": "operators", "kind": "digest", "as_of": as_of.isoformat(), "date": day.isoformat(),
             "stages": stages, "overdue_total": len(report.overdue), "overdue_units": len(overdue_units),
             "escalations": escalations, "submissions": submissions,
             "dead": status_counts.get("dead", 0), "failed": status_counts.get("failed", 0),
+            "unconfirmed": status_counts.get("unconfirmed", 0), "dead_reasons": dead,
             "overdue": [{"unit": code, "items": items} for code, items in list(overdue_units.items())[:OVERDUE_LISTED]],
         }  # fmt: skip
         conn.execute(insert(o).values(
@@ -65,3 +68,18 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
             created_at=as_of, not_before=as_of, status="pending", attempts=0,
         ))  # fmt: skip
     return True
+
+
+def _dead_letters(conn, campaign_id: str, display) -> list[dict]:  # noqa: ANN001
+    """The campaign's dead letters grouped by what the channel said (its own words), the biggest group first:
+    an invalid bot key shows once, with the units it cut off."""
+    o = OutboxMessage.__table__
+    rows = conn.execute(select(o.c.last_error, o.c.recipient).where(
+        o.c.campaign_id == campaign_id, o.c.status == "dead").order_by(o.c.id)).all()  # fmt: skip
+    groups: dict[str, list[str]] = {}
+    for reason, recipient in rows:
+        units = groups.setdefault((reason or "未知原因")[:160], [])
+        if recipient not in units:
+            units.append(recipient)
+    ordered = sorted(groups.items(), key=lambda g: -len(g[1]))[:DEAD_REASONS_LISTED]
+    return [{"reason": reason, "units": len(units), "names": [display(u) for u in units[:3]]} for reason, units in ordered]

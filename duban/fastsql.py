@@ -156,3 +156,16 @@ class Codec:
         if self.marker != "?":
             sql = sql.replace("%", "%%").replace("?", self.marker)
         return self.conn.exec_driver_sql(sql, tuple(params))
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement written with `?` markers once per row (the driver's executemany)."""
+        if not rows:
+            return
+        if self.marker != "?":
+            sql = sql.replace("%", "%%").replace("?", self.marker)
+        self.conn.exec_driver_sql(sql, [tuple(row) for row in rows])
+
+    @property
+    def json_marker(self) -> str:
+        """The marker of a JSON value written as text: `?` on SQLite, a cast on Postgres."""
+        return "?" if self.sqlite else "CAST(? AS JSON)"

@@ -105,7 +105,8 @@ def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: AN
                         "when": f"截止{fmt_due_cn(due, tz)}，已逾期{span_words((due - as_of).total_seconds())}"})  # fmt: skip
     spec = campaign.spec
     text = _env().get_template("digest.txt.j2").render(
-        **{**payload, "overdue": overdue, "as_of": fmt_cn(as_of, tz)}, title=spec.title, issuer=spec.issuer,
+        **{"unconfirmed": 0, "dead_reasons": [], **payload, "overdue": overdue, "as_of": fmt_cn(as_of, tz)},
+        title=spec.title, issuer=spec.issuer,
         doc_no=spec.doc_no, key=key[:12],
     )  # fmt: skip
     subject = f"【督办简报】{spec.title}：逾期未报{payload['overdue_total']}项"
@@ -122,14 +123,17 @@ def render_html(rendered: Rendered) -> str:
     return env.get_template("message.html.j2").render(subject=rendered.subject, **rendered.context)
 
 
-def split_text(text: str, max_bytes: int) -> list[str]:
-    """Split a message into parts of at most `max_bytes` UTF-8 bytes at line ends, each marked （续i/n）.
+def split_text(text: str, max_bytes: int, key: str = "") -> list[str]:
+    """Split a message into parts of at most `max_bytes` UTF-8 bytes at line ends, each headed （第k/n条·编号 …）.
 
-    Group bots refuse longer texts (WeCom: 2,048 bytes); nothing is cut off, every line arrives in order.
+    Group bots refuse longer texts (WeCom: 2,048 bytes); nothing is cut off, every line arrives in order, and
+    every part names its message (the 编号, the first 12 characters of its key) and its place, so staff can put
+    a message back together even if another message's post lands between its parts.
     """
     if len(text.encode()) <= max_bytes:
         return [text]
-    budget = max_bytes - len("（续99/99）\n".encode())
+    tag = f"·编号 {key[:12]}" if key else ""
+    budget = max_bytes - len(f"（第99/99条{tag}）\n".encode())
     parts, current, size = [], [], 0
     for line in _pieces(text.splitlines(keepends=True), budget):
         length = len(line.encode())
@@ -141,7 +145,7 @@ def split_text(text: str, max_bytes: int) -> list[str]:
     if current:
         parts.append("".join(current))
     total = len(parts)
-    return [f"（续{i}/{total}）\n{part}" if i > 1 else f"（共{total}条）{part}" for i, part in enumerate(parts, 1)]
+    return [f"（第{i}/{total}条{tag}）\n{part}" for i, part in enumerate(parts, 1)]
 
 
 def _pieces(lines: list[str], budget: int):

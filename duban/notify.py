@@ -2,6 +2,14 @@
 
 Channels are references: `sink` (the local message file under the data dir), `env:NAME` or `secret:NAME`
 (an Apprise URL kept outside the spec and the database). The dispatcher picks a notifier per reference.
+
+A post has one of five outcomes, and each means something different to the message (duban.dispatch):
+
+    ok        the channel said it took the post
+    failed    it did not arrive and may be tried again (a 500, a refused connection): backoff, dead after N tries
+    unknown   the post went out and no answer came (a timeout after sending): it may have arrived; tried once more
+    limited   the bot's rate limit refused it (WeCom 45009 …): wait for the bot's next free slot, never dead for it
+    refused   the channel will never take it (an invalid webhook, a bad signature, SMTP 535): dead at once
 """
 
 from __future__ import annotations
@@ -18,10 +26,37 @@ from duban.instants import fmt
 from duban.messages import Rendered
 
 
+OUTCOMES = ("ok", "failed", "unknown", "limited", "refused")
+
+
 @dataclass(frozen=True)
 class SendResult:
+    """What a channel answered to one post: the outcome, its own words, and how long a limited bot asks to wait."""
+
     ok: bool
     detail: str = ""
+    outcome: str = ""  # one of OUTCOMES; by default ok or failed after `ok`
+    wait_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            object.__setattr__(self, "outcome", "ok" if self.ok else "failed")
+
+    @classmethod
+    def failed(cls, detail: str) -> SendResult:
+        return cls(False, detail, "failed")
+
+    @classmethod
+    def unknown(cls, detail: str) -> SendResult:
+        return cls(False, detail, "unknown")
+
+    @classmethod
+    def limited(cls, detail: str, wait_s: float) -> SendResult:
+        return cls(False, detail, "limited", wait_s)
+
+    @classmethod
+    def refused(cls, detail: str) -> SendResult:
+        return cls(False, detail, "refused")
 
 
 @dataclass(frozen=True)
@@ -38,7 +73,23 @@ class Envelope:
 
 
 class Notifier(Protocol):
+    """A channel's adapter. `send` posts a whole message; a notifier whose channels take long messages in parts
+    (group bots) also offers `split` (the posts a message takes, in order) and `post` (one of them), so the
+    dispatcher can record each part and take a rate-limit slot for each post; `gate` names the bot and its limit."""
+
     def send(self, channel: str, envelope: Envelope) -> SendResult: ...
+
+
+def parts_of(notifier: Notifier, channel: str, envelope: Envelope) -> list[str]:
+    """The posts a message takes on a channel, in order (one, unless the notifier splits it)."""
+    split = getattr(notifier, "split", None)
+    return split(channel, envelope) if split else [envelope.rendered.text]
+
+
+def post_part(notifier: Notifier, channel: str, envelope: Envelope, part: int, parts: list[str]) -> SendResult:
+    """Post part `part` (1-based) of `parts`; a notifier that does not split sends the whole message."""
+    post = getattr(notifier, "post", None)
+    return post(channel, envelope, part, parts) if post else notifier.send(channel, envelope)
 
 
 class SinkNotifier:
@@ -74,13 +125,16 @@ class SinkNotifier:
 
 @dataclass
 class RecordingNotifier:
-    """A fake for tests: remembers what was sent per channel; can be told to refuse some channels."""
+    """A fake for tests: remembers what was sent per channel; can be told to fail (or refuse for good) some."""
 
     sent: dict[str, list[Envelope]] = field(default_factory=lambda: defaultdict(list))
-    refuse: set[str] = field(default_factory=set)
+    refuse: set[str] = field(default_factory=set)  # these fail each post (a channel that is down)
+    reject: set[str] = field(default_factory=set)  # these refuse for good (an invalid bot key)
 
     def send(self, channel: str, envelope: Envelope) -> SendResult:
+        if channel in self.reject:
+            return SendResult.refused(f"{channel} refused the message for good (test)")
         if channel in self.refuse:
-            return SendResult(False, f"{channel} refused the message (test)")
+            return SendResult.failed(f"{channel} refused the message (test)")
         self.sent[channel].append(envelope)
         return SendResult(True, "recorded")

@@ -24,8 +24,10 @@ from duban.campaigns import PlannedCampaign, load_campaign
 from duban.compose import describe
 from duban.errors import DubanError
 from duban.fastsql import Codec
+from duban.freshness import check as freshness
 from duban.lifecycle import ensure_planned
 from duban.messages import Rendered, render
+from duban.quiet import QuietHours
 from duban.rollup import RollupStatus, rollup_status
 from duban.simulate import RunLog, domain_tick, feeds_rollups, run_clock
 from duban.spec.load import load_spec
@@ -59,16 +61,32 @@ class PreviewMessage:
 
 
 def release_ready(engine: Engine, campaign: PlannedCampaign, as_of: datetime) -> list[PreviewMessage]:
-    """Mark every message ready at `as_of` as sent, in one statement, and return them (the dry dispatcher)."""
+    """Mark every message ready at `as_of` as sent, in one statement, and return them (the dry dispatcher).
+
+    As the real dispatcher does, a message says only what is still true at its send (duban.freshness): stale
+    items are left out, and a message with nothing left is dropped instead of sent."""
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
         at = codec.instant(as_of)
         where = "campaign_id = ? AND status = 'pending' AND not_before <= ?"
-        rows = codec.select(f"SELECT recipient, kind, idempotency_key, CAST(payload AS TEXT) FROM outbox WHERE {where} ORDER BY id",
-                            (campaign.id, at))  # fmt: skip
+        rows = codec.select(f"SELECT id, recipient, kind, idempotency_key, CAST(payload AS TEXT) FROM outbox WHERE {where} "
+                            "ORDER BY id", (campaign.id, at))  # fmt: skip
+        stale = freshness(codec, [(r[0], orjson.loads(r[4])) for r in rows], as_of) if rows else {}
         codec.execute(f"UPDATE outbox SET status = 'sent', attempts = 1, sent_at = ? WHERE {where}", (at, campaign.id, at))
+        if stale:
+            dropped = [mid for mid, fresh in stale.items() if fresh.payload is None]
+            codec.execute_many("UPDATE outbox SET status = 'dropped', sent_at = NULL, last_error = ? WHERE id = ?",
+                               [(stale[mid].reason, mid) for mid in dropped])  # fmt: skip
     iso = codec.iso(as_of)
-    return [PreviewMessage(iso, r[0], r[1], r[2], r[3], campaign) for r in rows]
+    released = []
+    for r in rows:
+        fresh = stale.get(r[0])
+        if fresh is None:
+            released.append(PreviewMessage(iso, r[1], r[2], r[3], r[4], campaign))
+        elif fresh.payload is not None:
+            released.append(PreviewMessage(iso, r[1], fresh.payload["kind"], r[3], orjson.dumps(fresh.payload).decode(),
+                                           campaign))  # fmt: skip
+    return released
 
 
 @dataclass(frozen=True)
@@ -133,7 +151,7 @@ def simulate_spec(
     start: datetime | None = None,
     end: datetime | None = None,
     behaviour: Behaviour = Behaviour(),
-    quiet_hours: str = "22:00-07:30",
+    quiet: QuietHours | None = None,
     calendar_file: Path | None = None,
     database_url: str | None = None,
 ) -> Preview:
@@ -148,7 +166,7 @@ def simulate_spec(
             if upper is not None:  # so a forward's roll-up is recorded on it, as in a shared database
                 ensure_planned(engine, upper, now=now, calendar_file=calendar_file)
             return simulate_planned(engine, planned.campaign_id, seed=seed, start=start, end=end,
-                                    behaviour=behaviour, quiet_hours=quiet_hours)  # fmt: skip
+                                    behaviour=behaviour, quiet=quiet)  # fmt: skip
         finally:
             engine.dispose()
 
@@ -161,7 +179,7 @@ def simulate_planned(
     start: datetime | None = None,
     end: datetime | None = None,
     behaviour: Behaviour = Behaviour(),
-    quiet_hours: str = "22:00-07:30",
+    quiet: QuietHours | None = None,
 ) -> Preview:
     """Run an already planned campaign through its timeline (the scratch database is the caller's)."""
     campaign = load_campaign(engine, campaign_id)
@@ -179,9 +197,9 @@ def simulate_planned(
     rollups = feeds_rollups(engine, campaign.id)
     log = run_clock(
         engine, campaign.id, stages, campaign.tz, start=start, end=end, submissions=subs,
-        tick=domain_tick(engine, campaign.id, stages, quiet_hours),
+        tick=domain_tick(engine, campaign.id, stages, quiet),
         dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
-        quiet_hours=quiet_hours, with_rollups=rollups,
+        quiet=quiet, with_rollups=rollups,
     )  # fmt: skip
     return Preview(
         campaign_id=campaign.id, title=campaign.spec.title, tz=campaign.tz, start=start, end=end, log=log,

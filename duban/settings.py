@@ -8,8 +8,11 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from duban.errors import DubanError
+from duban.quiet import QuietHours, check_kinds, parse_quiet_hours
 
 
 class Settings(BaseSettings):
@@ -69,10 +72,17 @@ class Settings(BaseSettings):
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours_shape(cls, value: str) -> str:
-        start, sep, end = value.partition("-")
-        if not sep or len(start.split(":")) != 2 or len(end.split(":")) != 2:
-            raise ValueError(f"quiet_hours must look like 22:00-07:30, got {value!r}")
+        parse_quiet_hours(value)  # refused at start, not at the first tick
         return value
+
+    @field_validator("urgent_kinds")
+    @classmethod
+    def _known_kinds(cls, value: list[str]) -> list[str]:
+        return check_kinds(value)
+
+    def quiet(self) -> QuietHours:
+        """The quiet-hours policy every composer and dispatcher applies (with the urgent kinds)."""
+        return QuietHours.parse(self.quiet_hours, self.urgent_kinds)
 
     @property
     def resolved_database_url(self) -> str:
@@ -134,7 +144,21 @@ def _placeholder(value: str) -> bool:
     return len(lowered) < 32 or len(set(lowered)) < 10 or any(p in lowered for p in _PLACEHOLDERS)
 
 
+class SettingsError(DubanError):
+    """A `DUBAN_*` setting is refused at start: which variable, what is wrong (never the value of a secret)."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (tests call `get_settings.cache_clear()` after changing the environment)."""
-    return Settings()
+    """The process-wide settings (tests call `get_settings.cache_clear()` after changing the environment).
+
+    A malformed setting stops the command, the portal or the flow at its start with one line per variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "DUBAN_" + str(error["loc"][0]).upper() if error["loc"] else "DUBAN_*"
+            message = error["msg"].removeprefix("Value error, ")
+            lines.append(message if message.startswith(name) else f"{name}: {message}")
+        raise SettingsError("; ".join(lines)) from None

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 from duban.campaigns import load_campaign
 from duban.compose import compose_messages
 from duban.instants import at_clock, in_zone, utc
+from duban.quiet import QuietHours
 from duban.rollup import feed_rollups
 from duban.synthetic import PlannedSubmission, record_synthetic
 from duban.tables import OutboxMessage
@@ -43,7 +44,7 @@ def next_release(engine: Engine, campaign_id: str, after: datetime) -> datetime 
     with engine.connect() as conn:
         return conn.execute(
             select(func.min(_O.c.not_before)).where(
-                _O.c.campaign_id == campaign_id, _O.c.status.in_(("pending", "failed")), _O.c.not_before > utc(after)
+                _O.c.campaign_id == campaign_id, _O.c.status.in_(("pending", "failed", "limited")), _O.c.not_before > utc(after)
             )
         ).scalar()
 
@@ -52,7 +53,7 @@ def ready_messages(engine: Engine, campaign_id: str, as_of: datetime) -> int:
     with engine.connect() as conn:
         return conn.execute(
             select(func.count()).select_from(_O).where(
-                _O.c.campaign_id == campaign_id, _O.c.status.in_(("pending", "failed")), _O.c.not_before <= utc(as_of)
+                _O.c.campaign_id == campaign_id, _O.c.status.in_(("pending", "failed", "limited")), _O.c.not_before <= utc(as_of)
             )
         ).scalar() or 0
 
@@ -68,7 +69,7 @@ def run_clock(
     submissions: list[PlannedSubmission],
     tick: Callable[[datetime], object],
     dispatch: Callable[[datetime], object],
-    quiet_hours: str,
+    quiet: QuietHours | None = None,
     with_rollups: bool = False,
 ) -> RunLog:
     """Step the campaign from `start` to `end` through every instant at which something happens.
@@ -109,7 +110,7 @@ def run_clock(
             tick(moment)
             log.ticks += 1
         elif batch:
-            compose_messages(engine, campaign_id, moment, quiet_hours=quiet_hours)
+            compose_messages(engine, campaign_id, moment, quiet=quiet)
         if ready_messages(engine, campaign_id, moment):
             dispatch(moment)
             log.dispatches += 1
@@ -131,7 +132,7 @@ def feeds_rollups(engine: Engine, campaign_id: str) -> bool:
     return bool(spec.rollups or spec.forward)
 
 
-def domain_tick(engine: Engine, campaign_id: str, stages: list[str], quiet_hours: str) -> Callable[[datetime], object]:
+def domain_tick(engine: Engine, campaign_id: str, stages: list[str], quiet: QuietHours | None = None) -> Callable[[datetime], object]:
     """A tick without Prefect, in the flow's order: every stage, the roll-ups when there are any, then compose."""
     rollups = feeds_rollups(engine, campaign_id)
 
@@ -140,6 +141,6 @@ def domain_tick(engine: Engine, campaign_id: str, stages: list[str], quiet_hours
             tick_stage(engine, campaign_id, stage_id, as_of)
         if rollups:
             feed_rollups(engine, campaign_id, as_of)
-        compose_messages(engine, campaign_id, as_of, quiet_hours=quiet_hours)
+        compose_messages(engine, campaign_id, as_of, quiet=quiet)
 
     return tick

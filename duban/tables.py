@@ -144,6 +144,8 @@ class Intent(SQLModel, table=True):
         # the escalations of a campaign by time, for the operators' view (few rows: only the escalations)
         Index("ix_intent_escalations", "campaign_id", "created_at", sqlite_where=text("kind = 'escalation'"),
               postgresql_where=text("kind = 'escalation'")),
+        # the items of the messages a dispatcher is about to send, to check they are still true (duban.freshness)
+        Index("ix_intent_message", "message_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -170,13 +172,18 @@ class OutboxMessage(SQLModel, table=True):
     idempotency_key: str = Field(max_length=40, sa_column_kwargs={"unique": True})
     payload: dict[str, Any] | None = _json()  # what the templates render: items, dues, states
     created_at: datetime = _utc(nullable=False)
-    not_before: datetime = _utc(nullable=False)  # quiet hours push non-urgent kinds to the morning
-    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed | dead
-    attempts: int = 0
-    claimed_by: str | None = Field(default=None, max_length=80)
+    not_before: datetime = _utc(nullable=False)  # quiet hours, a bot's limit or a retry's backoff: not before then
+    # pending | limited | sending | sent | failed | unconfirmed | dead | dropped (duban.dispatch says what each means)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0  # passes that posted it (a bot's rate limit is not a try)
+    claimed_by: str | None = Field(default=None, max_length=80)  # the live dispatcher sending it (duban.liveness)
     claimed_at: datetime | None = _utc()
     sent_at: datetime | None = _utc()
     last_error: str | None = None
+    # where delivery stands: the channel, the parts (when split) and how many arrived, the part being posted,
+    # the channels that refused it for good
+    progress: dict[str, Any] | None = _json()
+    unknown_posts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # posts of the current part that got no answer (it may have arrived): at most 2
 
 
 class Delivery(SQLModel, table=True):
@@ -188,7 +195,10 @@ class Delivery(SQLModel, table=True):
     message_id: int = Field(foreign_key="outbox.id", index=True)
     channel: str = Field(max_length=120)  # the reference (env:NAME), never the URL
     attempt: int = 1
+    part: int = Field(default=1, sa_column_kwargs={"server_default": "1"})  # which post of a message split for the channel (1 of 1 when whole)
+    parts: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     ok: bool = False
+    outcome: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})  # ok | failed | unknown | limited | refused (duban.notify)
     detail: str | None = None
     at: datetime = _utc(nullable=False)
 
@@ -233,7 +243,10 @@ class ChannelRate(SQLModel, table=True):
     __tablename__ = "channel_rate"
 
     channel: str = Field(primary_key=True, max_length=64)
-    sends: list[float] | None = _json()  # epoch seconds of the sends inside the last window, oldest first
+    sends: list[float] | None = _json()  # epoch seconds of the posts inside the last window, oldest first
+    holder: int | None = None  # the message whose parts are going out: the others wait until it is done
+    blocked_until: datetime | None = _utc()  # the bot said "too fast": no post before then
+    refusals: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # "too fast" answers in a row
 
 
 class ScoreRecord(SQLModel, table=True):

@@ -1,7 +1,10 @@
 """dispatch_outbox: drain the outbox — send every ready message over its unit's channels and record it.
 
-Each message is marked sent only after a channel accepted it; failures back off and, after the configured
-number of attempts, become dead letter for operators. Safe to run on several workers at once.
+Each message is marked sent only after a channel accepted every part of it; a bot's rate limit makes it wait,
+a post with no answer is unconfirmed (one more try), a final refusal is dead at once, other failures back off
+and become dead letter after the configured tries. Quiet hours hold non-urgent messages here too, and a message
+says only what is still true at the send. Safe to run on several workers at once: a claim belongs to a live
+dispatcher.
 """
 
 from __future__ import annotations
@@ -34,11 +37,12 @@ def send_ready(as_of: datetime, campaign: str | None, live: bool) -> dict:
     dispatcher = Dispatcher(
         engine_for(settings.resolved_database_url), notifier_for(settings), settings.fallback_channels,
         settings.operator_channels, settings.max_attempts, settings.portal_url,
-        link_for=unit_links(settings), concurrency=settings.dispatch_concurrency, clock=clock,
+        link_for=unit_links(settings), concurrency=settings.dispatch_concurrency, clock=clock, quiet=settings.quiet(),
     )  # fmt: skip
-    result = dispatcher.run(as_of, campaign_id=campaign, worker=f"flow:{flow_run.id}")
+    result = dispatcher.run(as_of, campaign_id=campaign, worker=f"flow:{str(flow_run.id)[:8]}")
     return {"claimed": result.claimed, "sent": result.sent, "failed": result.failed, "dead": result.dead,
-            "deferred": result.deferred, "by_kind": result.by_kind}  # fmt: skip
+            "deferred": result.deferred, "held": result.held, "dropped": result.dropped,
+            "unconfirmed": result.unconfirmed, "by_kind": result.by_kind}  # fmt: skip
 
 
 @flow(name="dispatch-outbox", flow_run_name=_run_name, **NO_RESULTS)

@@ -35,4 +35,4 @@ def tick_stage_task(campaign_id: str, stage_id: str, as_of: datetime) -> dict:
 @task(name="compose-messages", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
 def compose_task(campaign_id: str, as_of: datetime) -> int:
     """One outbox message per recipient for this tick's intents."""
-    return compose_messages(_engine(), campaign_id, as_of, quiet_hours=get_settings().quiet_hours)
+    return compose_messages(_engine(), campaign_id, as_of, quiet=get_settings().quiet())

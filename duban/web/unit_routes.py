@@ -124,8 +124,7 @@ def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: st
         return render_unit(request, p, token, page, error=exc.cn, error_at=(item_id, instance), values=values,
                            status=400)  # fmt: skip
     try:
-        compose_messages(p.engine, link.campaign_id, now, quiet_hours=p.settings.quiet_hours,
-                         urgent=frozenset(p.settings.urgent_kinds), recipients=[link.unit_code])  # fmt: skip
+        compose_messages(p.engine, link.campaign_id, now, quiet=p.settings.quiet(), recipients=[link.unit_code])
     except SQLAlchemyError:  # the submission and its receipt intent are kept: the next tick composes the message
         log.exception("receipt message for %s not composed now; the next tick will", link.unit_code)
     audit.record(p.engine, now, "upload", actor=_actor(link), campaign_id=link.campaign_id, unit_code=link.unit_code,

@@ -15,6 +15,6 @@ if __name__ == "__main__":
     url, as_of, worker = sys.argv[1], datetime.fromisoformat(sys.argv[2]), sys.argv[3]
     settings = get_settings()
     dispatcher = Dispatcher(make_engine(url), notifier_for(settings), settings.fallback_channels,
-                            concurrency=settings.dispatch_concurrency)  # fmt: skip
+                            concurrency=settings.dispatch_concurrency, quiet=settings.quiet())  # fmt: skip
     result = dispatcher.run(as_of, worker=worker)
     print(f"{worker}: claimed {result.claimed}, sent {result.sent}, failed {result.failed}", flush=True)

@@ -1,7 +1,9 @@
-"""Nothing lost, nothing sent twice: a dispatcher killed mid-drain, and two dispatchers at once on Postgres.
+"""Nothing lost, nothing sent twice: a dispatcher killed mid-drain and restarted at once, a second dispatcher
+started while the first is sending (with an instant 11 minutes later), two at once on Postgres.
 
-5,200 messages (40 per unit of the 晋中 campaign) go to a local WeCom-like server; every text carries its
-message's key, so the server's record shows what arrived and how often.
+2,080 messages (16 per unit of the 晋中 campaign) go to a local WeCom-like server; every text carries its
+message's key, so the server's record shows what arrived and how often. A claim belongs to a live dispatcher
+(duban.liveness): a dead one's claims are taken over by the next pass, a live one's never.
 """
 
 import hashlib
@@ -22,7 +24,7 @@ from tests.integration.fake_bots import BotServer
 from tests.integration.helpers import at, plan_jinzhong, tick
 
 OPEN = at("2024-05-10 08:30")
-COPIES = 40
+COPIES = 16  # 2,080 messages
 
 
 def _fill_outbox(engine) -> dict[str, int]:
@@ -43,15 +45,15 @@ def _fill_outbox(engine) -> dict[str, int]:
     return {key: mid for mid, key in keys}
 
 
-def _start(url, bots, worker, as_of):
+def _start(url, bots, worker, as_of, *, bot="okjinzhong", concurrency=8):
     env = {**os.environ, "DUBAN_FALLBACK_CHANNELS": '["env:JZ_BOT"]', "DUBAN_RATE_LIMITS": "{}",
-           "JZ_BOT": f"wecombot://okjinzhong?base={bots.base}", "DUBAN_DISPATCH_CONCURRENCY": "8"}  # fmt: skip
+           "JZ_BOT": f"wecombot://{bot}?base={bots.base}", "DUBAN_DISPATCH_CONCURRENCY": str(concurrency)}  # fmt: skip
     return subprocess.Popen([sys.executable, "-m", "tests.integration.dispatcher_proc", url, as_of.isoformat(), worker],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
 
 
-def _arrived(bots) -> Counter:
-    texts = list(bots.received["okjinzhong"])
+def _arrived(bots, bot="okjinzhong") -> Counter:
+    texts = list(bots.received[bot])
     unkeyed = [t for t in texts if not re.search(r"编号 (\w{12})", t)]
     assert not unkeyed, unkeyed[:2]
     return Counter(re.search(r"编号 (\w{12})", t).group(1) for t in texts)
@@ -61,23 +63,28 @@ def _url(engine) -> str:
     return engine.url.render_as_string(hide_password=False)
 
 
-def test_a_dispatcher_killed_mid_drain_loses_nothing(engine):
+def _wait_for(bots, posts: int, process, limit: float = 60.0) -> None:
+    deadline = time.monotonic() + limit
+    while bots.requests < posts and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.01)
+
+
+def test_a_dispatcher_killed_mid_drain_and_restarted_at_once_loses_nothing(engine):
+    """SIGKILL after ~500 posts; the next pass, at the same instant, takes over the dead one's claims at once."""
     keys = _fill_outbox(engine)
     assert len(keys) == 130 * COPIES
     with BotServer() as bots:
         first = _start(_url(engine), bots, "first", OPEN)
-        deadline = time.monotonic() + 60
-        while bots.requests < 1500 and time.monotonic() < deadline and first.poll() is None:
-            time.sleep(0.01)
+        _wait_for(bots, 500, first)
         first.send_signal(signal.SIGKILL)
         first.wait()
         with engine.connect() as conn:
-            in_flight = set(conn.execute(select(OutboxMessage.idempotency_key).where(
-                OutboxMessage.status == "sending", OutboxMessage.claimed_by == "first")).scalars())  # fmt: skip
+            claimed = conn.execute(select(OutboxMessage.idempotency_key, OutboxMessage.progress).where(
+                OutboxMessage.status == "sending", OutboxMessage.claimed_by.like("first@%"))).all()  # fmt: skip
+        in_flight = {key for key, progress in claimed if (progress or {}).get("posting", 0) > (progress or {}).get("done", 0)}
         before_restart = sum(_arrived(bots).values())
-        # The restarted dispatcher runs after the dead one's lease (10 minutes) has expired.
-        second = _start(_url(engine), bots, "second", OPEN + timedelta(minutes=11))
-        out, _ = second.communicate(timeout=120)
+        second = _start(_url(engine), bots, "second", OPEN)  # restarted at once: no lease to wait out
+        out, _ = second.communicate(timeout=180)
         assert second.returncode == 0, out
         arrived = _arrived(bots)
     with engine.connect() as conn:
@@ -85,10 +92,28 @@ def test_a_dispatcher_killed_mid_drain_loses_nothing(engine):
     assert statuses == {"sent": 130 * COPIES}
     assert set(arrived) == {k[:12] for k in keys}  # every message delivered
     duplicates = {k for k, n in arrived.items() if n > 1}
-    assert len(in_flight) <= 200  # one claimed batch
-    assert duplicates <= {k[:12] for k in in_flight}  # repeats only where the kill left claims unrecorded
-    print(f"\nkilled after {before_restart} sends; {len(in_flight)} claimed but unrecorded; "
+    assert 0 < len(claimed) <= 200  # one claimed batch was in the dead one's hands
+    assert duplicates <= {k[:12] for k in in_flight}  # repeats only of posts the kill left without an answer
+    assert len(in_flight) <= 2 * 8  # the posts in flight and the answers not yet written (8 threads)
+    print(f"\nkilled after {before_restart} sends; {len(claimed)} claimed, {len(in_flight)} of them mid-post; "
           f"{len(duplicates)} sent twice (same key); {sum(arrived.values())} sends for {len(keys)} messages")
+
+
+def test_a_dispatcher_started_eleven_minutes_later_never_takes_a_running_ones_claims(engine):
+    """B's instant is 11 minutes after A's (its clock, a simulated as_of, a late start): A is alive, so B
+    takes only what A has not claimed, and nothing is sent twice."""
+    keys = _fill_outbox(engine)
+    with BotServer(latency=0.01) as bots:
+        a = _start(_url(engine), bots, "a", OPEN, bot="slowjinzhong", concurrency=4)
+        _wait_for(bots, 300, a)
+        assert a.poll() is None, "A finished before B started: the test needs A still sending"
+        b = _start(_url(engine), bots, "b", OPEN + timedelta(minutes=11), bot="slowjinzhong", concurrency=4)
+        outputs = [p.communicate(timeout=300)[0] for p in (a, b)]
+        arrived = _arrived(bots, "slowjinzhong")
+    assert all(p.returncode == 0 for p in (a, b)), outputs
+    assert set(arrived) == {k[:12] for k in keys} and max(arrived.values()) == 1, [k for k, n in arrived.items() if n > 1][:5]
+    claimed = [int(re.search(r"claimed (\d+)", out).group(1)) for out in outputs]
+    assert sum(claimed) == len(keys) and min(claimed) > 0, outputs  # both took part, A's claims stayed A's
 
 
 def test_two_dispatchers_at_once_on_postgres_send_nothing_twice(pg_engine):

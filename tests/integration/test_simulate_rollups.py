@@ -64,7 +64,7 @@ def test_the_preview_agrees_with_the_ticks_own_path(auto_xiyang):
     from tasks.rollups import feed_rollups_task
     from tasks.stages import compose_task, ensure_campaign, tick_stage_task
 
-    preview = simulate_spec(auto_xiyang, seed=SEED, start=at(START), end=at(END), quiet_hours=get_settings().quiet_hours)
+    preview = simulate_spec(auto_xiyang, seed=SEED, start=at(START), end=at(END), quiet=get_settings().quiet())
     settings = get_settings()
     engine = engine_for(settings.resolved_database_url)
     upper = ensure_campaign.fn(str(auto_xiyang.parent / "jinzhong-2024-lookback.yaml"), at(START))  # the city's, ticking beside it
@@ -80,7 +80,7 @@ def test_the_preview_agrees_with_the_ticks_own_path(auto_xiyang):
 
     run_clock(engine, lower, stages, TZ, start=at(START), end=at(END),
               submissions=synthetic_submissions(engine, lower, TZ, Behaviour(), SEED), tick=tick,
-              dispatch=lambda moment: send_ready.fn(moment, lower, live=False), quiet_hours=settings.quiet_hours,
+              dispatch=lambda moment: send_ready.fn(moment, lower, live=False), quiet=settings.quiet(),
               with_rollups=feeds_rollups(engine, lower))  # fmt: skip
 
     with engine.connect() as conn:

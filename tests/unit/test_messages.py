@@ -1,6 +1,7 @@
 """What staff read on a phone: one message per unit listing its items, absolute dues with weekday, time left."""
 
-from duban.compose import message_key, quiet_until
+from duban.compose import message_key
+from duban.quiet import QuietHours
 from duban.messages import render
 from datetime import datetime, timezone
 
@@ -56,11 +57,11 @@ def test_portal_link_when_configured():
 def test_quiet_hours_defer_to_the_morning():
     tz = "Asia/Shanghai"
     at_night = datetime(2024, 5, 25, 16, 0, tzinfo=timezone.utc)  # 00:00 in Shanghai
-    assert quiet_until(at_night, tz, "22:00-07:30") == datetime(2024, 5, 25, 23, 30, tzinfo=timezone.utc)
+    assert QuietHours.parse("22:00-07:30").end_after(at_night, tz) == datetime(2024, 5, 25, 23, 30, tzinfo=timezone.utc)
     late_evening = datetime(2024, 5, 25, 14, 30, tzinfo=timezone.utc)  # 22:30
-    assert quiet_until(late_evening, tz, "22:00-07:30") == datetime(2024, 5, 25, 23, 30, tzinfo=timezone.utc)
+    assert QuietHours.parse("22:00-07:30").end_after(late_evening, tz) == datetime(2024, 5, 25, 23, 30, tzinfo=timezone.utc)
     daytime = datetime(2024, 5, 25, 2, 0, tzinfo=timezone.utc)
-    assert quiet_until(daytime, tz, "22:00-07:30") == daytime
+    assert QuietHours.parse("22:00-07:30").end_after(daytime, tz) == daytime
 
 
 def test_an_overdue_message_says_overdue_even_at_the_due_instant_and_counts_to_the_send():

@@ -1,0 +1,418 @@
+"""A message reaches its group once, at a decent hour, and says what is true when it is read — under every fault.
+
+Against emulators of the WeCom, DingTalk and Feishu custom-bot webhooks and an SMTP server, written from the
+vendors' documentation (tests/integration/vendors.py): HTTP 200 with an error code, answers after the client's
+timeout, a 20-per-60-s sliding window, SMTP 535/550. Where time matters the emulator and the dispatcher share a
+clock the test moves, so half an hour of a bot's life takes a second.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter, defaultdict
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+from typer.testing import CliRunner
+
+from duban import outbox
+from duban.channels import notifier_for
+from duban.cli import app
+from duban.digest import compose_digest
+from duban.dispatch import Dispatcher
+from duban.notify import RecordingNotifier
+from duban.settings import get_settings
+from duban.submit import record_submission
+from duban.tables import Delivery, OutboxMessage
+from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
+from tests.integration.vendors import Clock, VendorBots, mail_server
+
+OPEN = at("2024-05-10 08:30")
+O = OutboxMessage.__table__
+PART = re.compile(r"^（第(\d+)/(\d+)条·编号 (\w{12})）\n")
+runner = CliRunner(env={"COLUMNS": "200"})
+
+
+def _open(engine, keep: int | None = None) -> None:
+    """The 晋中 self-assessment opens (130 messages); `keep`: only the first few stay to send, the rest are set
+    aside (marked sent) so a test follows those few."""
+    plan_jinzhong(engine)
+    tick(engine, OPEN)
+    if keep is not None:
+        with engine.begin() as conn:
+            first = conn.execute(select(O.c.id).order_by(O.c.id).limit(keep)).scalars().all()
+            conn.execute(update(O).where(O.c.id.not_in(first)).values(status="sent"))
+
+
+def _messages(engine, status: str | None = None) -> list[OutboxMessage]:
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    with engine.connect() as conn:
+        return [OutboxMessage.model_validate(r._mapping) for r in conn.execute(query)]
+
+
+def _deliveries(engine, message_id: int | None = None) -> list[Delivery]:
+    query = select(Delivery).order_by(Delivery.id)
+    if message_id is not None:
+        query = query.where(Delivery.message_id == message_id)
+    with engine.connect() as conn:
+        return [Delivery.model_validate(r._mapping) for r in conn.execute(query)]
+
+
+def _dispatcher(engine, channels, **kwargs) -> Dispatcher:
+    settings = get_settings()
+    return Dispatcher(engine, notifier_for(settings), channels, quiet=settings.quiet(), **kwargs)
+
+
+def _cli_on(engine, monkeypatch) -> None:
+    """Point `duban` at the test's database (SQLite file or Postgres)."""
+    monkeypatch.setenv("DUBAN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+
+
+def _waiting(engine) -> list[OutboxMessage]:
+    return [m for m in _messages(engine) if m.status in ("pending", "failed", "limited")
+            or (m.status == "unconfirmed" and m.unknown_posts < 2)]  # fmt: skip
+
+
+def _drive(engine, clock: Clock, run, *, hours: float, each=None) -> int:  # noqa: ANN001
+    """Dispatch, then move the clock to the next message's time, until nothing waits (or `hours` have passed)."""
+    end, passes = clock() + hours * 3600, 0
+    while clock() < end:
+        run(clock.dt())
+        passes += 1
+        if each:
+            each()
+        waiting = _waiting(engine)
+        if not waiting:
+            break
+        clock.advance_to(min(m.not_before for m in waiting).timestamp())
+    return passes
+
+
+# --- 1. a bot that answers after the timeout ----------------------------------------------------------------
+def test_a_bot_answering_after_the_timeout_gets_the_message_at_most_twice_and_it_is_never_dead(engine, monkeypatch):
+    """Posted, no answer within the client's timeout (0.3 s; the bot answers after 1 s): unknown, not failed."""
+    with VendorBots() as vendor:
+        bot = vendor.bot("wecom", "xiyangslow001", slow_s=1.0)
+        monkeypatch.setenv("XY_WECOM", vendor.url(bot, rto="0.3"))
+        _open(engine, keep=1)
+        dispatcher = _dispatcher(engine, ["env:XY_WECOM"])
+        for minutes in (0, 1, 3, 7, 10, 15, 31, 63, 240):  # the old backoff would have posted at 0, 1, 3, 7, 15
+            dispatcher.run(OPEN + timedelta(minutes=minutes))
+            assert [m.status for m in _messages(engine) if m.status != "sent"] == ["unconfirmed"]
+        message = _messages(engine, "unconfirmed")[0]
+        assert len(bot.group) == 2 and message.unknown_posts == 2
+        assert [d.outcome for d in _deliveries(engine, message.id)] == ["unknown", "unknown"]
+        assert "may have arrived" in message.last_error and "不再自动重发" in message.last_error
+
+        _cli_on(engine, monkeypatch)
+        listed = runner.invoke(app, ["outbox", "list", "--status", "unconfirmed"], catch_exceptions=False)
+        assert listed.exit_code == 0 and "unconfirmed 1" in listed.output and "no reply within 0.3 s" in listed.output
+        again = runner.invoke(app, ["outbox", "retry", "--dead"], catch_exceptions=False)
+        assert "0 message(s) will be sent" in again.output
+        dispatcher.run(OPEN + timedelta(hours=5))
+        assert len(bot.group) == 2  # `retry --dead` did not repeat it silently
+        without = runner.invoke(app, ["outbox", "retry", str(message.id)], catch_exceptions=False)
+        assert "0 message(s) will be sent" in without.output and "--unconfirmed` sends it again" in without.output
+        asked = outbox.retry(engine, OPEN + timedelta(hours=6), ids=[message.id], unconfirmed=True)  # as the CLI's flag
+        assert asked.queued == 1
+        dispatcher.run(OPEN + timedelta(hours=6))
+        assert len(bot.group) == 3  # the operator asked for it
+
+
+# --- 2. a bot at its rate limit --------------------------------------------------------------------------------
+@pytest.mark.parametrize("service", ["wecom", "dingtalk", "feishu"])
+def test_a_bot_saying_too_fast_for_half_an_hour_gets_every_message_after_and_none_dies(engine, monkeypatch, service):
+    clock = Clock(OPEN.timestamp())
+    with VendorBots(clock) as vendor:
+        bot = vendor.bot(service, f"{service}busy01", limited_until=OPEN.timestamp() + 1800)
+        monkeypatch.setenv("XY_BOT", vendor.url(bot))
+        _open(engine, keep=3)
+        dispatcher = _dispatcher(engine, ["env:XY_BOT"], clock=clock.dt)
+        seen = set()
+        _drive(engine, clock, dispatcher.run, hours=3, each=lambda: seen.update(m.status for m in _messages(engine)))
+    assert "dead" not in seen and "failed" not in seen and "limited" in seen
+    assert {m.status for m in _messages(engine)} == {"sent"}
+    assert len(bot.group) == 3 and len(set(bot.group)) == 3
+    refused = [t for t, answer in bot.posts if answer != "ok"]
+    assert refused and max(refused) < OPEN.timestamp() + 1800
+    assert len(refused) <= 8  # it waits longer each time the bot says "too fast", instead of hammering it
+    assert all(d.outcome in ("ok", "limited") for d in _deliveries(engine))
+
+
+# --- 3. final refusals -----------------------------------------------------------------------------------------
+BAD_BOTS = {  # what was set up wrong: (service, key, the bot as the vendor knows it or None, duban's URL secret, words)
+    "wecom unknown key": ("wecom", "nosuchbot01", None, None, "errcode 93000: invalid webhook url"),
+    "dingtalk unknown token": ("dingtalk", "nosuchbot02", None, None, "errcode 300001: token is not exist"),
+    "dingtalk wrong secret": ("dingtalk", "xiyangding01", {"secret": "SECright000000000001"}, "SECwrong000000000001",
+                              "errcode 310000: sign not match"),
+    "dingtalk keyword": ("dingtalk", "xiyangding02", {"keyword": "【统计】"}, None, "errcode 310000: keywords not in content"),
+    "feishu unknown token": ("feishu", "nosuchbot03", None, None,
+                             "code 19001: param invalid: incoming webhook access token invalid"),
+    "feishu signed bot": ("feishu", "xiyangfs01", {"secret": "signed-but-duban-has-no-secret"}, None,
+                          "19021: sign match fail"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(BAD_BOTS))
+def test_a_bot_that_refuses_for_good_makes_the_message_dead_at_once_with_its_words(engine, monkeypatch, case):
+    service, key, known, secret, words = BAD_BOTS[case]
+    scheme = {"wecom": "wecombot", "dingtalk": "dingtalk", "feishu": "feishu"}[service]
+    with VendorBots() as vendor:
+        if known is not None:
+            vendor.bot(service, key, **known)
+        monkeypatch.setenv("XY_BOT", f"{scheme}://{secret + '@' if secret else ''}{key}?base={vendor.base}")
+        _open(engine, keep=3)
+        dispatcher = _dispatcher(engine, ["env:XY_BOT"])
+        first = dispatcher.run(OPEN)
+        assert first.dead == 3 and first.failed == 0
+        for minutes in (1, 3, 7, 15, 31):
+            assert dispatcher.run(OPEN + timedelta(minutes=minutes)).claimed == 0
+    for message in _messages(engine, "dead"):
+        assert words in message.last_error
+        assert len(_deliveries(engine, message.id)) <= 2
+    _see_dead_letters(engine, monkeypatch, words, dead=3)
+
+
+@pytest.mark.parametrize("case", ["535 wrong password", "550 unknown mailbox"])
+def test_a_mail_server_that_refuses_makes_the_message_dead_at_once_with_its_reply(engine, monkeypatch, case):
+    with mail_server(password="Jz2024-right", mailboxes=("xytj@xiyang.gov.cn",)) as (port, received):
+        password, to = ("Jz2024-wrong", "xytj@xiyang.gov.cn") if case.startswith("535") else ("Jz2024-right", "nobody@xiyang.gov.cn")
+        monkeypatch.setenv("XY_MAIL", f"mailto://duban:{password}@127.0.0.1:{port}?from=duban@tjj.jz.gov.cn"
+                                      f"&to={to}&mode=insecure")  # fmt: skip
+        _open(engine, keep=2)
+        first = _dispatcher(engine, ["env:XY_MAIL"]).run(OPEN)
+        assert first.dead == 2 and received == []
+    words = ("SMTP 535", "Authentication credentials invalid") if case.startswith("535") else ("SMTP 550", "User unknown")
+    for message in _messages(engine, "dead"):
+        assert all(w in message.last_error for w in words), message.last_error
+        assert "Jz2024" not in message.last_error  # the password never reaches the record
+    _see_dead_letters(engine, monkeypatch, words[1], dead=2)
+
+
+def _flat(text: str) -> str:
+    """Text without spaces, line breaks and table rules: what a wrapped table column says."""
+    return re.sub(r"[\s│┃]", "", text)
+
+
+def _see_dead_letters(engine, monkeypatch, words: str, *, dead: int) -> None:
+    """`duban outbox list --status dead` and the next morning's digest show them, with the channel's words."""
+    _cli_on(engine, monkeypatch)
+    listed = runner.invoke(app, ["outbox", "list", "--status", "dead"], catch_exceptions=False)
+    assert listed.exit_code == 0 and f"dead {dead}" in listed.output and _flat(words) in _flat(listed.output)
+    assert compose_digest(engine, CAMPAIGN, OPEN + timedelta(hours=1))
+    operators = RecordingNotifier()
+    Dispatcher(engine, lambda _ref: operators, ["sink"], ["env:OPS"]).run(OPEN + timedelta(hours=1))
+    digest = operators.sent["env:OPS"][0].rendered.text
+    assert f"消息投递：{dead}条未能送达（死信）" in digest and words in digest
+
+
+# --- 4, 5, 6. long messages on a limited bot ------------------------------------------------------------------
+def _long_messages(engine, units: int, items: int) -> list[int]:
+    """`units` messages of `items` items each (a county's 40 townships' worth), waiting for the city's bot."""
+    plan_jinzhong(engine)
+    townships = ["140724100", "140724101", "140724102", "140724103", "140724104", "140724200", "140724201",
+                 "140724202", "140724203", "140724204"][:units]  # fmt: skip
+    rows = []
+    for unit in townships:
+        entries = [{"kind": "opened", "step": 0, "item_id": "self_report", "instance": f"第{n}批·乡村振兴示范村统计台账",
+                    "unit": unit, "due_at": "2024-05-25T15:59:59.999999+00:00",
+                    "event_at": OPEN.isoformat()} for n in range(1, items + 1)]  # fmt: skip
+        rows.append(dict(campaign_id=CAMPAIGN, recipient=unit, kind="opened", idempotency_key=f"{unit}longmsg",
+                         payload={"recipient": unit, "kind": "opened", "as_of": OPEN.isoformat(), "items": entries},
+                         created_at=OPEN, not_before=OPEN, status="pending", attempts=0))  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(O.insert(), rows)
+        return conn.execute(select(O.c.id).order_by(O.c.id)).scalars().all()
+
+
+def _whole_and_in_order(group: list[str]) -> dict[str, int]:
+    """Each message's parts arrived once, in order, together: {编号: parts}. Fails on any interleaving."""
+    seen: dict[str, int] = {}
+    current, expected = None, 0
+    for text in group:
+        head = PART.match(text)
+        assert head, f"a part without its 编号 and place: {text[:40]!r}"
+        k, n, key = int(head.group(1)), int(head.group(2)), head.group(3)
+        if current is not None and current != key:
+            assert expected == seen[current] + 1, f"{current} was cut off at part {expected - 1} by {key}"
+        if k == 1:
+            assert key not in seen, f"{key} began twice"
+            current, expected = key, 1
+        assert key == current and k == expected, f"part {k}/{n} of {key} out of order (expected {expected} of {current})"
+        seen[key] = n
+        expected += 1
+    return seen
+
+
+def test_long_messages_on_one_limited_bot_arrive_whole_in_order_and_never_past_its_limit(engine, monkeypatch):
+    """10 units × 40 items to the city's one WeCom bot, two dispatchers at once: every part once, in order,
+    each message's parts together, and never more than 20 posts in any 60 s at the bot."""
+    clock = Clock(OPEN.timestamp())
+    with VendorBots(clock) as vendor:
+        bot = vendor.bot("wecom", "jinzhongcity1")
+        monkeypatch.setenv("JZ_WECOM", vendor.url(bot))
+        ids = _long_messages(engine, units=10, items=40)
+        first, second = (_dispatcher(engine, ["env:JZ_WECOM"], clock=clock.dt, concurrency=4) for _ in range(2))
+
+        def both(now):  # noqa: ANN001, ANN202
+            threads = [threading.Thread(target=d.run, args=(now,)) for d in (first, second)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+
+        _drive(engine, clock, both, hours=2)
+    assert {m.status for m in _messages(engine)} == {"sent"} and len(ids) == 10
+    parts = _whole_and_in_order(bot.group)
+    assert len(parts) == 10 and all(n >= 3 for n in parts.values()), parts
+    assert len(bot.group) == sum(parts.values())  # each part once
+    assert all(answer == "ok" for _, answer in bot.posts)  # the bot never had to say "too fast"
+    assert vendor.most_in_any_window(bot, 60.0) <= 20
+    assert all(len(p.encode()) <= 2048 for p in bot.group)
+
+
+def test_a_retry_sends_only_the_parts_that_did_not_arrive(engine, monkeypatch):
+    """Another system shares the city's bot and has posted 18 times this minute: the bot takes two parts, then
+    says "too fast". The rest follows when it is free again; no part is posted twice."""
+    clock = Clock(OPEN.timestamp())
+    with VendorBots(clock) as vendor:
+        bot = vendor.bot("wecom", "jinzhongcity2")
+        bot.posts.extend([(OPEN.timestamp() - 1, "ok")] * 18)
+        monkeypatch.setenv("JZ_WECOM", vendor.url(bot))
+        (mid,) = _long_messages(engine, units=1, items=40)
+        dispatcher = _dispatcher(engine, ["env:JZ_WECOM"], clock=clock.dt)
+        dispatcher.run(clock.dt())
+        (message,) = _messages(engine)
+        assert len(bot.group) == 2 and message.status == "limited" and message.progress["done"] == 2
+        assert "errcode 45009" in message.last_error
+        _drive(engine, clock, dispatcher.run, hours=1)
+    (parts,) = _whole_and_in_order(bot.group).values()
+    assert len(bot.group) == parts >= 3 and _messages(engine)[0].status == "sent"
+    posts = [(d.part, d.outcome) for d in _deliveries(engine, mid)]
+    assert posts == [(1, "ok"), (2, "ok"), (3, "limited")] + [(k, "ok") for k in range(3, parts + 1)]
+
+
+# --- 8. quiet hours and urgency --------------------------------------------------------------------------------
+def test_messages_composed_before_quiet_hours_and_dispatched_in_them_wait_for_the_morning(engine):
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 21:00"))  # the opening, caught up by an evening tick: composed before 22:00
+    sink = RecordingNotifier()
+    held = Dispatcher(engine, lambda _ref: sink, ["sink"]).run(at("2024-05-10 23:10"))
+    assert held.sent == 0 and held.held == 130 and sink.sent == {}
+    assert {m.not_before for m in _messages(engine)} == {at("2024-05-11 07:30")}
+    assert Dispatcher(engine, lambda _ref: sink, ["sink"]).run(at("2024-05-11 07:29")).claimed == 0
+    assert Dispatcher(engine, lambda _ref: sink, ["sink"]).run(at("2024-05-11 07:30")).sent == 130
+
+
+def test_a_retry_falling_in_quiet_hours_waits_too(engine):
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 21:59"))
+    down = RecordingNotifier(refuse={"sink"})
+    assert Dispatcher(engine, lambda _ref: down, ["sink"]).run(at("2024-05-10 21:59")).failed == 130
+    up = RecordingNotifier()
+    retry = Dispatcher(engine, lambda _ref: up, ["sink"]).run(at("2024-05-10 22:01"))  # the backoff's minute is up
+    assert retry.sent == 0 and retry.held == 130
+
+
+@pytest.mark.prefect
+def test_an_urgent_kind_is_sent_at_once_by_a_tick_at_night(prefect_harness, monkeypatch):
+    """DUBAN_URGENT_KINDS=["overdue"]: the campaign-tick flow at 00:00 writes overdue messages that go at 00:00."""
+    from flows.campaign_tick import campaign_tick
+    from duban.store import engine_for
+    from tests.conftest import JINZHONG
+
+    monkeypatch.setenv("DUBAN_URGENT_KINDS", '["overdue"]')
+    get_settings.cache_clear()
+    campaign_tick(spec=str(JINZHONG), as_of=OPEN)
+    campaign_tick(spec=str(JINZHONG), as_of=at("2024-05-26 00:00"))  # the self-assessment was due 5/25 24:00
+    engine = engine_for(get_settings().resolved_database_url)
+    overdue = [m for m in _messages(engine) if m.kind == "overdue"]
+    assert len(overdue) == 130 and {m.not_before for m in overdue} == {at("2024-05-26 00:00")}
+    sink = RecordingNotifier()
+    sent = Dispatcher(engine, lambda _ref: sink, ["sink"], quiet=get_settings().quiet()).run(at("2024-05-26 00:00"))
+    assert sent.by_kind.get("overdue") == 130
+
+
+def test_simulate_sends_urgent_kinds_at_night_too(monkeypatch):
+    from duban.preview import simulate_spec
+    from tests.conftest import JINZHONG
+
+    monkeypatch.setenv("DUBAN_URGENT_KINDS", '["overdue"]')
+    get_settings.cache_clear()
+    preview = simulate_spec(JINZHONG, seed=1, end=at("2024-05-26 06:00"))
+    overdue = [m for m in preview.messages if m.kind == "overdue"]
+    assert overdue and {m.at[:16] for m in overdue} == {"2024-05-25T15:59"}  # at the due, 23:59:59 in Shanghai, not 07:30
+
+
+@pytest.mark.parametrize("value", ["22:00-24:00", "ab:cd-07:30", "22:00", "22:00-07:60"])
+def test_a_malformed_quiet_hours_setting_is_refused_at_start(monkeypatch, value):
+    monkeypatch.setenv("DUBAN_QUIET_HOURS", value)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["outbox", "list"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "DUBAN_QUIET_HOURS" in result.output and "HH:MM-HH:MM" in result.output
+
+
+# --- 9. only what is still true ---------------------------------------------------------------------------------
+def test_an_item_handed_in_before_a_delayed_dispatch_is_not_asked_for(engine, tmp_path):
+    _open(engine)
+    report = tmp_path / "自查评分表.pdf"
+    report.write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+                       b"trailer<</Root 1 0 R>>\n%%EOF\n")
+    record_submission(engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-10 09:00"), files=[report],
+                      files_dir=tmp_path / "files")  # fmt: skip
+    for item in ("self_score_sheet", "self_report"):  # 沾尚镇 hands in both
+        record_submission(engine, CAMPAIGN, "140724101", item, at("2024-05-10 09:10"), files=[report],
+                          files_dir=tmp_path / "files")  # fmt: skip
+    sink = RecordingNotifier()
+    Dispatcher(engine, lambda _ref: sink, ["sink"]).run(at("2024-05-10 10:00"))  # the dispatcher was down until 10:00
+    by_unit = defaultdict(list)
+    for envelope in sink.sent["sink"]:
+        by_unit[envelope.recipient].append(envelope)
+    leping = by_unit["140724100"][0].rendered.text
+    assert "本单位统计基层基础规范化建设总结报告" in leping and "自查评分表" not in leping
+    assert "140724101" not in by_unit  # nothing left to ask 沾尚镇 for
+    zhanshang = next(m for m in _messages(engine) if m.recipient == "140724101" and m.kind == "opened")
+    assert zhanshang.status == "dropped" and "已报送" in zhanshang.last_error
+    assert len(by_unit) == 129
+
+
+def test_after_an_outage_a_unit_gets_only_what_is_true_now(engine):
+    """The dispatcher was down from the opening to 5/26 08:00: the opening and the reminders are stale, each
+    township gets the overdue notice alone (not "已开始办理……已逾期" beside it)."""
+    plan_jinzhong(engine)
+    for moment in ("2024-05-10 08:30", "2024-05-22 09:00", "2024-05-24 23:59", "2024-05-26 00:00"):
+        tick(engine, at(moment))
+    sink = RecordingNotifier()
+    result = Dispatcher(engine, lambda _ref: sink, ["sink"]).run(at("2024-05-26 08:00"))
+    kinds = Counter((e.recipient, e.kind) for e in sink.sent["sink"])
+    townships = {r for r, _ in kinds if len(r) == 9}
+    assert townships and all(kinds[(t, "overdue")] == 1 and sum(n for (r, _), n in kinds.items() if r == t) == 1
+                             for t in townships)  # fmt: skip
+    to_townships = [e.rendered.text for e in sink.sent["sink"] if e.recipient in townships]
+    assert result.dropped > 0 and not any("已开始办理" in text or "即将截止" in text for text in to_townships)
+    assert all("以下事项已逾期未报" in text for text in to_townships)
+
+
+# --- 10. verbatim for operators --------------------------------------------------------------------------------
+def test_outbox_list_and_show_print_the_vendors_words_and_the_text_verbatim(engine, monkeypatch):
+    hint = "invalid webhook url, hint: [/cgi-bin/webhook/send] [bold]see[/bold] [1733467200_7a1b]"
+    with VendorBots() as vendor:
+        bot = vendor.bot("wecom", "xiyangodd01", answer={"errcode": 93000, "errmsg": hint})
+        monkeypatch.setenv("XY_WECOM", vendor.url(bot))
+        _open(engine, keep=1)
+        _dispatcher(engine, ["env:XY_WECOM"]).run(OPEN)
+    _cli_on(engine, monkeypatch)
+    listed = runner.invoke(app, ["outbox", "list", "--status", "dead"])
+    assert listed.exit_code == 0, listed.output
+    assert _flat(f"errcode 93000: {hint}") in _flat(listed.output)
+    (message,) = _messages(engine, "dead")
+    shown = runner.invoke(app, ["outbox", "show", str(message.id)])
+    assert shown.exit_code == 0, shown.output
+    assert _flat(hint) in _flat(shown.output)
+    assert "以下事项已开始办理，请按时报送：" in shown.output and f"编号 {message.idempotency_key[:12]}" in shown.output
