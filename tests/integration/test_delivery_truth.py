@@ -406,7 +406,7 @@ def test_outbox_list_and_show_print_the_vendors_words_and_the_text_verbatim(engi
         bot = vendor.bot("wecom", "xiyangodd01", answer={"errcode": 93000, "errmsg": hint})
         monkeypatch.setenv("XY_WECOM", vendor.url(bot))
         _open(engine, keep=1)
-        _dispatcher(engine, ["env:XY_WECOM"]).run(OPEN)
+        _dispatcher(engine, ["env:XY_WECOM"], max_attempts=1).run(OPEN)
     _cli_on(engine, monkeypatch)
     listed = runner.invoke(app, ["outbox", "list", "--status", "dead"])
     assert listed.exit_code == 0, listed.output
