@@ -24,7 +24,7 @@ from duban.select import Resolver, UnknownName
 from duban.spec.crossrefs import rollup_problems, sheet_problems
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign, Item, Selector, Stage
-from duban.spec.source import PathKey
+from duban.spec.source import PathKey, referenced_file
 from duban.timeline import Timeline
 from duban.units import Registry
 
@@ -69,7 +69,12 @@ class Plan:
 def spec_registry(spec: LoadedSpec) -> Registry:
     """The registry the spec asks for (division subtrees plus its overlay)."""
     reg = spec.campaign.registry
-    overlay = (spec.folder / reg.overlay) if reg.overlay else None
+    overlay = None
+    if reg.overlay:
+        try:
+            overlay = referenced_file(spec.path, reg.overlay, what="overlay")
+        except ValueError as exc:
+            raise spec.source.error(("registry", "overlay"), str(exc)) from None
     try:
         return build_registry(reg.divisions, overlay)
     except SpecError:

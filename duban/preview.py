@@ -196,9 +196,9 @@ def _upper_spec(path: Path, spec) -> Path | None:
     """The spec file a forward re-issues, when it is there and valid (else the preview says it is waiting)."""
     if spec.forward is None:
         return None
-    upper = path.parent / spec.forward.of
     try:
+        upper = referenced_file(path, spec.forward.of, what="upper spec")
         load_spec(upper)
-    except DubanError:
+    except (DubanError, ValueError):
         return None
     return upper
