@@ -159,12 +159,12 @@ def referenced_file(spec_file: Path | str, name: Any, *, what: str) -> Path:
     candidate = Path(text)
     if candidate.is_absolute():
         raise ValueError(f"the {what} {text!r} is an absolute path: name a file in the spec's folder ({folder or '.'}/)")
-    resolved = Path(os.path.normpath(folder / candidate))
-    if os.path.normpath(folder) != "." and not str(resolved).startswith(os.path.normpath(folder) + os.sep):
+    base = os.path.normpath(folder)
+    resolved = os.path.normpath(folder / candidate)
+    inside = resolved == base or (resolved.startswith(base + os.sep) if base != "." else resolved.split(os.sep)[0] != "..")
+    if not inside:
         raise ValueError(f"the {what} {text!r} lies outside the spec's folder: name a file inside {folder}/")
-    if os.path.normpath(folder) == "." and (resolved.is_absolute() or resolved.parts[:1] == ("..",)):
-        raise ValueError(f"the {what} {text!r} lies outside the spec's folder: name a file inside it")
-    return resolved
+    return Path(resolved)
 
 
 def read_source(path: Path | str, *, text: str | None = None, collect: bool = False) -> Source:
