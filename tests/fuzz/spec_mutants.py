@@ -251,6 +251,13 @@ def make_mutants(seed: int, count: int) -> list[Mutant]:
     return mutants
 
 
+def mutant_of(spec: str, old: str, new: str, *, number: int = 0) -> Mutant:
+    """A hand-made mutant: one shipped spec with `old` replaced by `new` (for tests of one finding)."""
+    text = (SPECS / spec).read_text(encoding="utf-8")
+    assert old in text, old
+    return Mutant(number=number, spec=spec, ops=[f"{old[:30]} → {new[:30]}"], text=text.replace(old, new, 1).encode())
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The worker: one process runs mutants one after another; the parent restarts it after a timeout or a death.
 
@@ -268,9 +275,12 @@ def _pipeline(path: Path) -> str:
     from duban.spec.load import load_spec
     from duban.store import init_db, make_engine, store_plan
 
-    check_file = getattr(checks, "validate_file", None)  # what `duban validate` runs, where the code has it
-    if check_file is not None:
-        check_file(path)
+    try:  # what `duban validate` runs, where the code has it (older code ran load_spec and validate alone)
+        from duban.spec.every_error import validate_file
+    except ImportError:
+        pass
+    else:
+        validate_file(path)
     spec = load_spec(path)
     calendar = load_calendar_for(spec)
     checks.validate(spec, calendar)
@@ -462,14 +472,15 @@ def main() -> None:  # pragma: no cover - a tool for people
     args = parser.parse_args()
     started = time.perf_counter()
     outcomes = run_mutants(make_mutants(args.seed, args.cases), seconds=args.seconds, memory_mb=args.memory_mb)
+    if args.json:  # ASCII: a mutant's description may hold a lone surrogate
+        args.json.write_text(json.dumps([{"mutant": m.describe(), **r} for m, r in outcomes], indent=1))
     for mutant, result in outcomes:
         if result["class"] in args.show or (result.get("leak") and "leak" in args.show):
             detail = result.get("where") or result.get("message", "")[:160].replace("\n", " ⏎ ")
             if result.get("leak"):
                 detail = "(message withheld: it quotes another file)"
-            print(f"{result['class']:9} {result.get('type', '')} {detail}\n          {mutant.describe()[:300]}")
-    if args.json:
-        args.json.write_text(json.dumps([{"mutant": m.describe(), **r} for m, r in outcomes], ensure_ascii=False, indent=1))
+            line = f"{result['class']:9} {result.get('type', '')} {detail}\n          {mutant.describe()[:300]}"
+            print(line.encode("utf-8", "backslashreplace").decode("utf-8"))
     print(summary(outcomes) + f" · {time.perf_counter() - started:.0f} s in all")
 
 
