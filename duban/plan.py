@@ -12,6 +12,7 @@ from datetime import date, time
 from pathlib import Path
 
 from pendulum import DateTime
+from pydantic import ValidationError
 
 from duban.calendar import WorkCalendar
 from duban.errors import DubanError, PlanError, SpecError, SpecErrors
@@ -164,8 +165,8 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
                     item_dues[item.id] = due_at
                 reminders = at((*item_path, "reminders"), lambda it=item, o=open_at, d=due_at: timeline.reminders(it, o, d))
                 steps = at((*item_path, "escalation"), lambda it=item, d=due_at: timeline.escalations(it, d)) or []
-                steps = [(when, at((*item_path, "escalation"), lambda to=to: _named(resolver, to)) or to)
-                         for when, to in steps]  # fmt: skip
+                named_at = (*item_path, "escalation", "to") if item.escalation is not None else ("defaults", "escalation", "to")
+                steps = [(when, at(named_at, lambda to=to: _named(resolver, to)) or to) for when, to in steps]
                 for unit_code, role in roles:
                     assignments.append(
                         PlannedAssignment(
@@ -189,7 +190,7 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     errors.extend(spec.source.error(path, message) for path, message in [*sheet_problems(campaign), *rollup_problems(campaign)])
     errors.extend(spec.source.error(path, message) for path, message in chain_problems(campaign, chain, assignments))
     if errors:
-        raise SpecErrors(errors)
+        raise SpecErrors(list({str(e): e for e in errors}.values()))  # a default's error once, not per item
     return Plan(
         campaign=campaign, registry=registry, assignments=assignments, samples=samples,
         stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues, submit_to=submit_to,
@@ -244,7 +245,11 @@ def _named(resolver: Resolver, to: list[str]) -> list[str]:
         if target in _KEYWORDS:
             found.append(target)
         else:
-            found.extend(f"unit:{code}" for code in resolver.resolve(Selector.model_validate(target)))
+            try:
+                selector = Selector.model_validate(target)
+            except ValidationError:
+                raise PlanError(f"{target!r} is none of parent, leader, unit, a group, a unit code or a unit name") from None
+            found.extend(f"unit:{code}" for code in resolver.resolve(selector))
     return found
 
 
@@ -252,7 +257,7 @@ def _one_unit(resolver: Resolver, ref: str) -> str | None:
     """The code of the unit `ref` names (a group of one unit, a code, a name), or None for free text."""
     try:
         codes = resolver.resolve(Selector.model_validate(ref))
-    except (UnknownName, DubanError):
+    except (UnknownName, DubanError, ValidationError):  # free text (or nothing): shown as written
         return None
     return codes[0] if len(codes) == 1 else None
 

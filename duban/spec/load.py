@@ -53,6 +53,8 @@ def read_spec(path: Path | str) -> Draft:
     raw = read_bytes(path, what="spec")
     text = decode(raw, str(path))
     source = read_source(path, text=text, collect=True)
+    if not source.lines:
+        raise SpecError("is empty: a spec is a mapping of keys (id, title, issuer, stages …)", file=str(path))
     if not isinstance(source.data, dict):
         raise source.error((), "a spec is a mapping of keys (id, title, issuer, stages …)")
     errors = [*source.problems, *(source.error(where, message) for where, message in repeated_ids(source.data))]

@@ -509,7 +509,7 @@ class Draw(Strict):
 
 
 SEED_MAX = 2**31 - 1
-"""The largest seed the database records on both SQLite and PostgreSQL (a 32-bit column)."""
+"""The largest seed the database records on both SQLite and PostgreSQL (a 32-bit column), as 2,147,483,647."""
 
 _DRAW_KEYS = ("from", "count", "percent", "rounding", "take", "min_count", "max_count", "min_per_parent", "per",
               "designated", "strata", "counts", "allocation")  # fmt: skip
@@ -521,7 +521,7 @@ class Sample(Strict):
     id: Id
     name: str
     draws: list[Draw] = Field(min_length=1)
-    seed: int = Field(ge=0, le=SEED_MAX, description="the seed, recorded with the draw (0 to 2147483647)")
+    seed: int = Field(ge=-SEED_MAX - 1, le=SEED_MAX, description="the seed, recorded with the draw (a 32-bit whole number)")
     hidden: bool = Field(default=False, description="sampled units learn nothing of it before the check opens")
     reveal: Due | None = Field(
         default=None, description="when a hidden sample may show (default: the first opening of an item that uses it)"

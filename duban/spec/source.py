@@ -190,6 +190,11 @@ def read_source(path: Path | str, *, text: str | None = None, collect: bool = Fa
     except SpecError as exc:
         exc.file = name
         raise
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow in a file (NUL, most controls)
+        raise SpecError(
+            f"contains the character U+{_code(exc.character):04X}, which YAML does not allow in a file: remove it",
+            file=name, line=text.count("\n", 0, exc.position) + 1,
+        ) from None  # fmt: skip
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "cannot be read"
@@ -206,6 +211,10 @@ def read_source(path: Path | str, *, text: str | None = None, collect: bool = Fa
     if source.problems and not collect:
         raise source.problems[0] if len(source.problems) == 1 else SpecErrors(source.problems)
     return source
+
+
+def _code(character: Any) -> int:
+    return character if isinstance(character, int) else ord(str(character)[:1] or "\0")
 
 
 class _Builder:

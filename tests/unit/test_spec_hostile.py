@@ -235,3 +235,23 @@ def test_every_error_of_a_file_comes_in_one_run(tmp_path):
     assert said[(lines[2], "stages[1].window.end")] == "2024-06-31 is not a date (that day does not exist)"
     assert [m for (line, _p), m in said.items() if "'design_ofice' is neither a group" in m and line == lines[3] - 2]
     assert len(errors) == 4
+
+
+# found by the mutator: an empty unit reference used to end in a raw pydantic traceback -----------------------
+
+
+def test_an_empty_submit_to_is_free_text_not_a_traceback(tmp_path):
+    path, _line = _spec(tmp_path, "      - id: self_report\n", "      - id: self_report\n        submit_to: ''\n")
+    from duban.spec.checks import validate
+    from duban.plan import load_calendar_for
+
+    spec = load_spec(path)
+    _plan, warnings = validate(spec, load_calendar_for(spec))
+    assert any("submit_to '' is not one unit of the registry" in str(w) for w in warnings)
+
+
+def test_an_empty_escalation_target_is_an_error_at_its_line(tmp_path):
+    path, line = _spec(tmp_path, "    to: [parent, leader]", "    to: [parent, '']")
+    error = _error(lambda: plan_file(path))
+    assert (error.file, error.line) == (str(path), line)
+    assert "'' is none of parent, leader, unit, a group" in str(error)
