@@ -202,7 +202,19 @@ def _line_op(rng: random.Random, text: str) -> tuple[str, str]:
     return "\n".join(lines), f"line {i + 1} {op}"
 
 
-_TEXT_OPS = [(_replace_value, 12), (_dup_id, 2), (_line_op, 4), (_deep, 1), (_recursive_alias, 1), (_laughs, 1)]
+def _other_file(rng: random.Random, text: str) -> tuple[str, str]:
+    """The overlay or the upper spec pointed at a device, a folder or a file outside the spec's folder."""
+    sites = [m for m in _KV_RE.finditer(text) if m.group("key") in ("overlay", "of")]
+    if not sites:
+        return _replace_value(rng, text)
+    m = rng.choice(sites)
+    new = rng.choice(PATHS)
+    line = text.count("\n", 0, m.start()) + 1
+    return text[: m.start("value")] + new + text[m.end("value"):], f"line {line} {m.group('key')}: → {new}"
+
+
+_TEXT_OPS = [(_replace_value, 12), (_dup_id, 2), (_line_op, 4), (_deep, 1), (_recursive_alias, 1), (_laughs, 1),
+             (_other_file, 1)]  # fmt: skip
 
 
 def _encode(rng: random.Random, text: str, ops: list[str]) -> bytes:
