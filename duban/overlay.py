@@ -100,7 +100,7 @@ class Overlay(_Strict):
 
 def load_overlay(path: Path) -> tuple[Overlay, Any]:
     """Parse an overlay file; errors name file, line and path."""
-    source = read_source(path)
+    source = read_source(path, what="overlay")
     if source.data is not None and not isinstance(source.data, dict):
         raise source.error((), "an overlay is a mapping of `units:`, `patch:` and `exclude:`")
     try:

@@ -78,7 +78,9 @@ def spec_registry(spec: LoadedSpec) -> Registry:
             raise spec.source.error(("registry", "overlay"), str(exc)) from None
     try:
         return build_registry(reg.divisions, overlay)
-    except SpecError:
+    except SpecError as exc:
+        if overlay is not None and exc.file == str(overlay) and exc.line is None:  # not a file one can read
+            raise spec.source.error(("registry", "overlay"), f"the overlay {reg.overlay} {exc.message}") from None
         raise
     except DubanError as exc:
         raise spec.source.error(("registry",), str(exc)) from None

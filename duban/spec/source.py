@@ -114,24 +114,28 @@ def read_bytes(path: Path | str, *, what: str = "spec") -> bytes:
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise SpecError("file not found", file=name, hint=f"give the path of a {what} file (YAML)") from None
+        raise SpecError("file not found", file=name, hint=f"give the path of {_an(what)} file (YAML)") from None
     except OSError as exc:
         raise SpecError(f"cannot be read ({exc.strerror})", file=name) from None
     if stat.S_ISDIR(info.st_mode):
-        raise SpecError(f"is a folder, not a {what} file", file=name,
-                        hint="give one file; `duban validate FOLDER` checks every spec in a folder")
+        hint = "give one file; `duban validate FOLDER` checks every spec in a folder" if what == "spec" else None
+        raise SpecError(f"is a folder, not {_an(what)} file", file=name, hint=hint)
     if not stat.S_ISREG(info.st_mode):
-        raise SpecError(f"is not a regular file (a device, pipe or socket): a {what} is a YAML file", file=name)
+        raise SpecError(f"is not a regular file (a device, pipe or socket): {_an(what)} is a YAML file", file=name)
     if info.st_size > MAX_FILE_BYTES:
-        raise SpecError(f"is {info.st_size:,} bytes: a {what} file is at most {MAX_FILE_BYTES // 2**20} MB", file=name)
+        raise SpecError(f"is {info.st_size:,} bytes: {_an(what)} file is at most {MAX_FILE_BYTES // 2**20} MB", file=name)
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise SpecError(f"cannot be read ({exc.strerror})", file=name) from None
     if len(raw) > MAX_FILE_BYTES:
-        raise SpecError(f"is larger than {MAX_FILE_BYTES // 2**20} MB: a {what} file is at most that", file=name)
+        raise SpecError(f"is larger than {MAX_FILE_BYTES // 2**20} MB: {_an(what)} file is at most that", file=name)
     return raw
+
+
+def _an(what: str) -> str:
+    return f"an {what}" if what[:1] in "aeiou" else f"a {what}"
 
 
 def decode(raw: bytes, name: str) -> str:
@@ -167,7 +171,7 @@ def referenced_file(spec_file: Path | str, name: Any, *, what: str) -> Path:
     return Path(resolved)
 
 
-def read_source(path: Path | str, *, text: str | None = None, collect: bool = False) -> Source:
+def read_source(path: Path | str, *, text: str | None = None, collect: bool = False, what: str = "spec") -> Source:
     """Parse a YAML file into plain Python values and a path → line map.
 
     With `collect`, problems that do not stop the reading stay in `Source.problems`; otherwise the first
@@ -175,7 +179,7 @@ def read_source(path: Path | str, *, text: str | None = None, collect: bool = Fa
     """
     name = str(path)
     if text is None:
-        text = decode(read_bytes(path), name)
+        text = decode(read_bytes(path, what=what), name)
     try:
         loader = _Bounded(text)
         try:

@@ -121,15 +121,15 @@ def test_an_overlay_outside_the_folder_or_not_a_file_is_refused(tmp_path, overla
     text = str(error)
     assert said in text
     assert "root:" not in text and "/bin/" not in text  # nothing of another file is quoted
-    if said != "is a folder":
-        assert (error.file, error.line) == (str(path), line)
+    assert (error.file, error.line, error.path) == (str(path), line, "registry.overlay")
 
 
 def test_an_overlay_larger_than_the_bound_is_refused_without_reading_it(tmp_path):
-    path, _line = _spec(tmp_path, "overlay: units/jinzhong.yaml", "overlay: units/huge.yaml")
+    path, line = _spec(tmp_path, "overlay: units/jinzhong.yaml", "overlay: units/huge.yaml")
     (tmp_path / "units" / "huge.yaml").write_bytes(b"# " + b"x" * (5 * 1024 * 1024))
     error = _error(lambda: plan_file(path))
-    assert error.file == str(tmp_path / "units" / "huge.yaml") and "at most 4 MB" in str(error)
+    assert (error.file, error.line, error.path) == (str(path), line, "registry.overlay")
+    assert "the overlay units/huge.yaml is 5,242,882 bytes: an overlay file is at most 4 MB" in str(error)
 
 
 @pytest.mark.parametrize(
