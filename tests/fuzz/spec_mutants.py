@@ -373,19 +373,21 @@ def _worker(conn, seconds: float, memory_mb: int) -> None:  # pragma: no cover -
             overlay_path.write_bytes(overlay_bytes)
             path.write_bytes(spec_bytes.replace(original.encode(), f"units/mutant-{name}".encode(), 1))
         started = time.perf_counter()
-        signal.setitimer(signal.ITIMER_REAL, seconds)
         try:
-            step = _pipeline(path)
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            result = {"class": "valid", "step": step}
-        except _OutOfTime:
-            result = {"class": "timeout", "type": "timeout"}
-        except BaseException as exc:  # noqa: BLE001 - every outcome is sorted, nothing escapes the worker
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.setitimer(signal.ITIMER_REAL, seconds)
             try:
-                result = _classify(exc, folder)
-            except MemoryError:
-                result = {"class": "memory", "type": "MemoryError"}
+                result = {"class": "valid", "step": _pipeline(path)}
+            except _OutOfTime:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - every outcome is sorted, nothing escapes the worker
+                try:
+                    result = _classify(exc, folder)
+                except MemoryError:
+                    result = {"class": "memory", "type": "MemoryError"}
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        except _OutOfTime:  # the timer rang, wherever it found the worker
+            result = {"class": "timeout", "type": "timeout"}
         result["seconds"] = round(time.perf_counter() - started, 3)
         path.unlink(missing_ok=True)
         if overlay_path is not None:
