@@ -255,3 +255,13 @@ def test_an_empty_escalation_target_is_an_error_at_its_line(tmp_path):
     error = _error(lambda: plan_file(path))
     assert (error.file, error.line) == (str(path), line)
     assert "'' is none of parent, leader, unit, a group" in str(error)
+
+
+def test_a_recurring_item_over_more_than_ten_years_is_an_error_at_the_item(tmp_path):
+    """A window typed 2035 instead of 2020 would plan 186 monthly reports per unit; ten years is the bound."""
+    shandong = SPECS / "shandong-2020-open-government.yaml"
+    path, _line = _spec(tmp_path, "window: {start: 2020-07-08, end: 2020-12-31}", "window: {start: 2020-07-08, end: 2035-12-31}",
+                        base=shandong)  # fmt: skip
+    errors = _all(_error(lambda: plan_file(path)))
+    found = [e for e in errors if "a recurring item's window spans at most 10 years" in e.message]
+    assert found and all(e.file == str(path) and e.line is not None and ".items[" in e.path for e in found)
