@@ -265,3 +265,10 @@ def test_a_recurring_item_over_more_than_ten_years_is_an_error_at_the_item(tmp_p
     errors = _all(_error(lambda: plan_file(path)))
     found = [e for e in errors if "a recurring item's window spans at most 10 years" in e.message]
     assert found and all(e.file == str(path) and e.line is not None and ".items[" in e.path for e in found)
+
+
+def test_an_id_longer_than_the_database_keeps_is_an_error_at_its_line(tmp_path):
+    """PostgreSQL keeps ids in 80 characters: a 10,000-character stage id used to fail only when stored there."""
+    path, line = _spec(tmp_path, "  - id: self_assessment\n", f"  - id: {'s' * 10_000}\n")
+    error = _error(lambda: load_spec(path))
+    assert (error.line, error.path) == (line, "stages[0].id") and "an id of 10000 characters: at most 64" in str(error)
