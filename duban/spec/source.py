@@ -28,7 +28,7 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 """A spec is a few KB and an overlay of every unit of a province well under this; a larger file is refused."""
 MAX_DEPTH = 64
 """Levels of nesting (a spec needs about eight): deeper documents are refused before Python's stack is."""
-MAX_ALIAS_NODES = 100_000
+MAX_ALIAS_NODES = 10_000
 """Values that aliases (*name) may add to a document by repeating what their anchor (&name) holds."""
 MAX_TEXT = 100_000
 """Characters of one value: a notice's longest paragraph is a few thousand."""

@@ -290,13 +290,11 @@ def _pipeline(path: Path) -> str:
     try:  # what `duban validate` runs, where the code has it (older code ran load_spec and validate alone)
         from duban.spec.every_error import validate_file
     except ImportError:
-        pass
+        spec = load_spec(path)
+        checks.validate(spec, load_calendar_for(spec))
     else:
-        validate_file(path)
-    spec = load_spec(path)
-    calendar = load_calendar_for(spec)
-    checks.validate(spec, calendar)
-    plan = build_plan(spec, calendar)
+        spec, _plan, _warnings = validate_file(path)
+    plan = build_plan(spec, load_calendar_for(spec))  # what `duban plan` and the first tick do
     engine = make_engine("sqlite://")
     try:
         init_db(engine)

@@ -1,6 +1,6 @@
 """Hostile specs under a time and memory limit: every outcome is a valid plan or a clean error naming the file.
 
-A seeded mutator (tests/fuzz/spec_mutants.py) turns the shipped specs into a few hundred hostile ones — values
+A seeded mutator (tests/fuzz/spec_mutants.py) turns the shipped specs into 250 hostile ones — values
 an attacker or a tired administrator writes, nesting a thousand deep, recursive aliases, billion laughs, ids
 twice, overlays at /dev/zero or ../../../../etc/shadow, lines cut, doubled and garbled, files saved as GBK —
 and runs each through load, check, plan and store in a worker process with a memory limit (1 GB above its
@@ -16,7 +16,7 @@ import pytest
 
 from tests.fuzz.spec_mutants import Runner, make_mutants, mutant_of, summary
 
-CASES = int(os.environ.get("DUBAN_FUZZ_CASES", "300"))
+CASES = int(os.environ.get("DUBAN_FUZZ_CASES", "250"))
 SEED = int(os.environ.get("DUBAN_FUZZ_SEED", "20"))
 
 
@@ -51,10 +51,10 @@ def test_every_hostile_spec_plans_or_fails_cleanly(runner):
     [
         ('reminders: ["3 working days", "1 day"]', 'reminders: ["99999999 working days"]', "at most 2,500 working days"),
         ("title: ", "lol0: &a0 [lol, lol]\n" + "".join(f"lol{i}: &a{i} [*a{i - 1}, *a{i - 1}]\n" for i in range(1, 20)) + "title: ",
-         "more than 100,000 values"),
+         "more than 10,000 values"),
         ("title: ", "lol0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
          + "".join(f"lol{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)) + "title: ",
-         "more than 100,000 values"),
+         "more than 10,000 values"),
         ("timezone: Asia/Shanghai", "timezone: " + "{a: " * 5000 + "1" + "}" * 5000, "nested more than 64 levels"),
     ],
     ids=["99999999-working-days", "laughs-2^20", "laughs-10^9", "nesting-5000"],
