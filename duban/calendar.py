@@ -129,7 +129,8 @@ class WorkCalendar:
 
 def load_calendar(path: Path | None) -> WorkCalendar:
     """The calendar with the overrides in `path` (absent file: library only)."""
-    from duban.spec.source import BoundedSafeLoader, decode, read_bytes
+    from duban.spec.files import decode, read_bytes
+    from duban.spec.source import BoundedSafeLoader
 
     if path is None or not path.exists():
         return WorkCalendar(overrides_file=str(path) if path else None)

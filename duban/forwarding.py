@@ -20,7 +20,8 @@ from datetime import time
 from pendulum import DateTime
 
 from duban.errors import DubanError
-from duban.spec.source import PathKey, referenced_file
+from duban.spec.files import referenced_file
+from duban.spec.source import PathKey
 from duban.spec.terms import Offset
 
 _PLANNING: ContextVar[tuple[str, ...]] = ContextVar("duban_forward_planning", default=())

@@ -23,9 +23,10 @@ from duban.recurrence import recurring_instances
 from duban.sampling import SampleResult, SampleRuleError, draw_sample, rule_path
 from duban.select import Resolver, UnknownName
 from duban.spec.crossrefs import rollup_problems, sheet_problems
+from duban.spec.files import referenced_file
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign, Item, Selector, Stage
-from duban.spec.source import PathKey, referenced_file
+from duban.spec.source import PathKey
 from duban.timeline import Timeline
 from duban.units import Registry
 

@@ -29,7 +29,7 @@ from duban.messages import Rendered, render
 from duban.rollup import RollupStatus, rollup_status
 from duban.simulate import RunLog, domain_tick, feeds_rollups, run_clock
 from duban.spec.load import load_spec
-from duban.spec.source import referenced_file
+from duban.spec.files import referenced_file
 from duban.store import init_db, make_engine, unit_of_work
 from duban.synthetic import Behaviour, synthetic_submissions
 from duban.tables import Submission

@@ -19,7 +19,8 @@ from duban.campaigns import PlannedCampaign, load_campaign
 from duban.errors import DubanError, SpecError
 from duban.instants import utc
 from duban.spec.models import Rollup
-from duban.spec.source import read_source, referenced_file
+from duban.spec.files import referenced_file
+from duban.spec.source import read_source
 from duban.state import State
 from duban.submit import record_on_behalf
 from duban.tables import Assignment, CampaignRow, Submission

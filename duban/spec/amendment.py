@@ -25,7 +25,8 @@ from pydantic import Field, ValidationError, model_validator
 
 from duban.spec.load import validation_errors
 from duban.spec.models import Campaign, Id, PeriodRule, Strict, Window
-from duban.spec.source import Source, decode, read_bytes, read_source
+from duban.spec.files import decode, read_bytes
+from duban.spec.source import Source, read_source
 from duban.spec.terms import Due, OffsetField, SpecDate
 
 

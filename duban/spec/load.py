@@ -14,9 +14,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from duban.errors import SpecError, SpecErrors
-from duban.spec.models import Campaign
+from duban.spec.files import decode, read_bytes
 from duban.spec.ids import repeated_ids
-from duban.spec.source import PathKey, Source, decode, read_bytes, read_source
+from duban.spec.models import Campaign
+from duban.spec.source import PathKey, Source, read_source
 
 
 @dataclass

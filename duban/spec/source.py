@@ -3,7 +3,7 @@
 Dates stay strings here, so that `2024-06-31` reaches the spec models as text and is reported as
 "not a date" at its line instead of crashing the YAML parser.
 
-A spec is hostile input until it is read: only a regular file of at most `MAX_FILE_BYTES` is opened, nesting
+A spec is hostile input until it is read: only a regular file of bounded size is opened (`duban.spec.files`), nesting
 stops at `MAX_DEPTH` levels, an alias may not contain itself, aliases may add at most `MAX_ALIAS_NODES` values
 in all (a "billion laughs" of nested aliases is refused, not expanded), and text that no database or terminal
 takes (half of a UTF-16 pair such as \\ud800, NUL and other control characters) is an error at its line.
@@ -11,9 +11,7 @@ takes (half of a UTF-16 pair such as \\ud800, NUL and other control characters) 
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,11 +19,10 @@ from typing import Any
 import yaml
 
 from duban.errors import SpecError, SpecErrors
+from duban.spec.files import decode, read_bytes
 
 PathKey = tuple[str | int, ...]
 
-MAX_FILE_BYTES = 4 * 1024 * 1024
-"""A spec is a few KB and an overlay of every unit of a province well under this; a larger file is refused."""
 MAX_DEPTH = 64
 """Levels of nesting (a spec needs about eight): deeper documents are refused before Python's stack is."""
 MAX_ALIAS_NODES = 10_000
@@ -65,7 +62,6 @@ _Bounded.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_NoDatesLoader = _Bounded  # the name other modules knew
 
 
 @dataclass
@@ -105,70 +101,6 @@ def dotted(path: PathKey) -> str:
         else:
             text += f".{key}" if text else str(key)
     return text
-
-
-def read_bytes(path: Path | str, *, what: str = "spec") -> bytes:
-    """The bytes of a regular file of at most MAX_FILE_BYTES; a folder, a device, a pipe or a larger file is a
-    SpecError naming the file (and never quoting what it holds)."""
-    name = str(path)
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise SpecError("file not found", file=name, hint=f"give the path of {_an(what)} file (YAML)") from None
-    except OSError as exc:
-        raise SpecError(f"cannot be read ({exc.strerror})", file=name) from None
-    if stat.S_ISDIR(info.st_mode):
-        hint = "give one file; `duban validate FOLDER` checks every spec in a folder" if what == "spec" else None
-        raise SpecError(f"is a folder, not {_an(what)} file", file=name, hint=hint)
-    if not stat.S_ISREG(info.st_mode):
-        raise SpecError(f"is not a regular file (a device, pipe or socket): {_an(what)} is a YAML file", file=name)
-    if info.st_size > MAX_FILE_BYTES:
-        raise SpecError(f"is {info.st_size:,} bytes: {_an(what)} file is at most {MAX_FILE_BYTES // 2**20} MB", file=name)
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise SpecError(f"cannot be read ({exc.strerror})", file=name) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise SpecError(f"is larger than {MAX_FILE_BYTES // 2**20} MB: {_an(what)} file is at most that", file=name)
-    return raw
-
-
-def _an(what: str) -> str:
-    return f"an {what}" if what[:1] in "aeiou" else f"a {what}"
-
-
-def decode(raw: bytes, name: str) -> str:
-    """UTF-8 text (a leading byte-order mark is dropped); anything else is a SpecError saying how to save it."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise SpecError(
-            f"not UTF-8 text (bad byte at offset {exc.start})", file=name, line=line,
-            hint="save the file as UTF-8 (not GBK or UTF-16)",
-        ) from None  # fmt: skip
-
-
-def referenced_file(spec_file: Path | str, name: Any, *, what: str) -> Path:
-    """A file a spec names (its overlay, the upper spec it forwards): a relative path inside the spec's folder.
-
-    An absolute path or one leaving the folder (`../../etc/shadow`) is a ValueError, so a spec handed in for
-    review cannot make duban open files elsewhere; the file itself is read with `read_bytes`' checks.
-    """
-    text = str(name)
-    folder = Path(spec_file).parent
-    if not text.strip() or "\x00" in text:
-        raise ValueError(f"the {what} is not a file name")
-    candidate = Path(text)
-    if candidate.is_absolute():
-        raise ValueError(f"the {what} {text!r} is an absolute path: name a file in the spec's folder ({folder or '.'}/)")
-    base = os.path.normpath(folder)
-    resolved = os.path.normpath(folder / candidate)
-    inside = resolved == base or (resolved.startswith(base + os.sep) if base != "." else resolved.split(os.sep)[0] != "..")
-    if not inside:
-        raise ValueError(f"the {what} {text!r} lies outside the spec's folder: name a file inside {folder}/")
-    return Path(resolved)
 
 
 def read_source(path: Path | str, *, text: str | None = None, collect: bool = False, what: str = "spec") -> Source:
