@@ -129,13 +129,25 @@ class WorkCalendar:
 
 def load_calendar(path: Path | None) -> WorkCalendar:
     """The calendar with the overrides in `path` (absent file: library only)."""
+    from duban.spec.files import decode, read_bytes
+    from duban.spec.source import BoundedSafeLoader
+
     if path is None or not path.exists():
         return WorkCalendar(overrides_file=str(path) if path else None)
+    text = decode(read_bytes(path, what="calendar overrides"), str(path))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(text, Loader=BoundedSafeLoader) or {}
+    except SpecError as exc:
+        exc.file = str(path)
+        raise
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise SpecError(f"not valid YAML: {exc}", file=str(path), line=(line + 1) if line is not None else None)
+        problem = getattr(exc, "problem", None) or "cannot be read"
+        raise SpecError(f"not valid YAML: {problem}", file=str(path), line=(line + 1) if line is not None else None) from None
+    except (ValueError, OverflowError) as exc:  # a timestamp such as 2027-13-45
+        raise SpecError(f"a date that does not exist ({exc})", file=str(path)) from None
+    if not isinstance(data, dict):
+        raise SpecError("the overrides file is a mapping with `years:`", file=str(path))
     years = data.get("years") or {}
     if not isinstance(years, dict):
         raise SpecError("`years` must map a year to its schedule", file=str(path), path="years")

@@ -50,19 +50,18 @@ AsOf = Annotated[Optional[str], typer.Option("--as-of", help="instant, e.g. 2024
 
 @app.command()
 def validate(
-    specs: Annotated[list[Path], typer.Argument(help="spec files")],
+    specs: Annotated[list[Path], typer.Argument(help="spec files, or folders of them (campaign_specs/)")],
     strict: Annotated[bool, typer.Option(help="treat warnings as errors")] = False,
 ) -> None:
-    """Check specs: errors name file, line and YAML path; warnings are what a careful clerk would catch."""
-    from duban.plan import load_calendar_for
-    from duban.spec.checks import validate as check
-    from duban.spec.load import load_spec
+    """Check specs: every error of a file in one run, each with its line and YAML path; warnings are what a
+    careful clerk would catch. A folder means every spec in it (its units/ and calendar/ files are not specs)."""
+    from duban.spec.every_error import validate_file
+    from duban.spec.folders import spec_files
 
     failed = False
-    for path in specs:
+    for path in spec_files(specs):
         try:
-            spec = load_spec(path)
-            plan, warnings = check(spec, load_calendar_for(spec, get_settings().calendar_file))
+            spec, plan, warnings = validate_file(path, get_settings().calendar_file)
         except DubanError as exc:
             err.print(f"[bold red]✗ {type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
             failed = True
@@ -110,11 +109,18 @@ def plan(
 @app.command()
 def tick(spec: SpecArg, as_of: AsOf = None) -> None:
     """Run one tick of the campaign through Prefect (plans it into the database on first use)."""
+    from duban.lifecycle import check_ref
+
+    settings = get_settings()
+    moment = _when(as_of, settings.timezone)
+    try:
+        check_ref(_engine(), str(spec), calendar_file=settings.calendar_file)  # before Prefect starts
+    except DubanError as exc:
+        _fail(exc)
     from flows.campaign_tick import campaign_tick
 
-    tz = get_settings().timezone
     try:
-        summary = campaign_tick(spec=str(spec), as_of=_when(as_of, tz))
+        summary = campaign_tick(spec=str(spec), as_of=moment)
     except DubanError as exc:
         _fail(exc)
     show.print_tick(console, summary)

@@ -25,6 +25,8 @@ class DubanError(Exception):
 class SpecError(DubanError):
     """A campaign spec is wrong at a known place: `file:line path: message`."""
 
+    key: tuple[str | int, ...] | None = None  # the YAML path as keys and indexes, where the error has one
+
     def __init__(
         self,
         message: str,

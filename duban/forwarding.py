@@ -20,6 +20,7 @@ from datetime import time
 from pendulum import DateTime
 
 from duban.errors import DubanError
+from duban.spec.files import referenced_file
 from duban.spec.source import PathKey
 from duban.spec.terms import Offset
 
@@ -71,7 +72,10 @@ def forward_chain(spec, calendar, timeline) -> tuple[ForwardChain | None, list[t
     forward = spec.campaign.forward
     if forward is None:
         return None, []
-    upper_path = (spec.folder / forward.of).resolve()
+    try:
+        upper_path = referenced_file(spec.path, forward.of, what="upper spec (forward.of)").resolve()
+    except ValueError as exc:
+        return None, [(("forward", "of"), str(exc))]
     seen = _PLANNING.get()
     if str(upper_path) in seen or str(spec.path.resolve()) == str(upper_path):
         return None, [(("forward", "of"), f"{forward.of} forwards back to itself: a forward chain must end")]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from duban.errors import StoreError
+from duban.errors import SpecError, StoreError
 from duban.plan import Plan, build_plan, load_calendar_for
 from duban.spec.load import LoadedSpec, load_spec
 from duban.store import store_plan
@@ -24,9 +24,24 @@ class Planned:
 
 
 def plan_file(path: Path | str, *, calendar_file: Path | None = None) -> tuple[LoadedSpec, Plan]:
-    """Load, validate and expand a spec file (nothing is stored)."""
-    spec = load_spec(path)
+    """Load, validate and expand a spec file (nothing is stored); a spec with errors raises all of them."""
+    try:
+        spec = load_spec(path)
+    except SpecError:
+        from duban.spec.every_error import validate_file
+
+        validate_file(path, calendar_file)  # raises every error of the file, not only the models' ones
+        raise
     return spec, build_plan(spec, load_calendar_for(spec, calendar_file))
+
+
+def check_ref(engine: Engine, ref: str, *, calendar_file: Path | None = None) -> None:
+    """What a command checks before it starts Prefect: a spec file must exist and plan, a campaign id must be
+    planned in the database. A typo costs a one-line error, not a flow run, a server start and a traceback."""
+    if _is_spec_file(ref) or Path(ref).exists():
+        plan_file(ref, calendar_file=calendar_file)
+    elif planned_campaign_id(engine, ref) is None:
+        raise StoreError(f"{ref!r} is neither a spec file nor a campaign in the database")
 
 
 def ensure_planned(

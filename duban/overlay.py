@@ -57,7 +57,7 @@ class ChannelRefs(_Strict):
 
 
 class OverlayUnit(ChannelRefs):
-    code: str
+    code: str = Field(max_length=64)
     name: str
     title: str | None = None
     level: SpecLevel
@@ -100,7 +100,9 @@ class Overlay(_Strict):
 
 def load_overlay(path: Path) -> tuple[Overlay, Any]:
     """Parse an overlay file; errors name file, line and path."""
-    source = read_source(path)
+    source = read_source(path, what="overlay")
+    if source.data is not None and not isinstance(source.data, dict):
+        raise source.error((), "an overlay is a mapping of `units:`, `patch:` and `exclude:`")
     try:
         return Overlay.model_validate(source.data or {}), source
     except ValidationError as exc:

@@ -12,6 +12,7 @@ from datetime import date, time
 from pathlib import Path
 
 from pendulum import DateTime
+from pydantic import ValidationError
 
 from duban.calendar import WorkCalendar
 from duban.errors import DubanError, PlanError, SpecError, SpecErrors
@@ -22,6 +23,7 @@ from duban.recurrence import recurring_instances
 from duban.sampling import SampleResult, SampleRuleError, draw_sample, rule_path
 from duban.select import Resolver, UnknownName
 from duban.spec.crossrefs import rollup_problems, sheet_problems
+from duban.spec.files import referenced_file
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign, Item, Selector, Stage
 from duban.spec.source import PathKey
@@ -69,10 +71,17 @@ class Plan:
 def spec_registry(spec: LoadedSpec) -> Registry:
     """The registry the spec asks for (division subtrees plus its overlay)."""
     reg = spec.campaign.registry
-    overlay = (spec.folder / reg.overlay) if reg.overlay else None
+    overlay = None
+    if reg.overlay:
+        try:
+            overlay = referenced_file(spec.path, reg.overlay, what="overlay")
+        except ValueError as exc:
+            raise spec.source.error(("registry", "overlay"), str(exc)) from None
     try:
         return build_registry(reg.divisions, overlay)
-    except SpecError:
+    except SpecError as exc:
+        if overlay is not None and exc.file == str(overlay) and exc.line is None:  # not a file one can read
+            raise spec.source.error(("registry", "overlay"), f"the overlay {reg.overlay} {exc.message}") from None
         raise
     except DubanError as exc:
         raise spec.source.error(("registry",), str(exc)) from None
@@ -159,8 +168,8 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
                     item_dues[item.id] = due_at
                 reminders = at((*item_path, "reminders"), lambda it=item, o=open_at, d=due_at: timeline.reminders(it, o, d))
                 steps = at((*item_path, "escalation"), lambda it=item, d=due_at: timeline.escalations(it, d)) or []
-                steps = [(when, at((*item_path, "escalation"), lambda to=to: _named(resolver, to)) or to)
-                         for when, to in steps]  # fmt: skip
+                named_at = (*item_path, "escalation", "to") if item.escalation is not None else ("defaults", "escalation", "to")
+                steps = [(when, at(named_at, lambda to=to: _named(resolver, to)) or to) for when, to in steps]
                 for unit_code, role in roles:
                     assignments.append(
                         PlannedAssignment(
@@ -184,7 +193,7 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     errors.extend(spec.source.error(path, message) for path, message in [*sheet_problems(campaign), *rollup_problems(campaign)])
     errors.extend(spec.source.error(path, message) for path, message in chain_problems(campaign, chain, assignments))
     if errors:
-        raise SpecErrors(errors)
+        raise SpecErrors(list({str(e): e for e in errors}.values()))  # a default's error once, not per item
     return Plan(
         campaign=campaign, registry=registry, assignments=assignments, samples=samples,
         stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues, submit_to=submit_to,
@@ -239,7 +248,11 @@ def _named(resolver: Resolver, to: list[str]) -> list[str]:
         if target in _KEYWORDS:
             found.append(target)
         else:
-            found.extend(f"unit:{code}" for code in resolver.resolve(Selector.model_validate(target)))
+            try:
+                selector = Selector.model_validate(target)
+            except ValidationError:
+                raise PlanError(f"{target!r} is none of parent, leader, unit, a group, a unit code or a unit name") from None
+            found.extend(f"unit:{code}" for code in resolver.resolve(selector))
     return found
 
 
@@ -247,7 +260,7 @@ def _one_unit(resolver: Resolver, ref: str) -> str | None:
     """The code of the unit `ref` names (a group of one unit, a code, a name), or None for free text."""
     try:
         codes = resolver.resolve(Selector.model_validate(ref))
-    except (UnknownName, DubanError):
+    except (UnknownName, DubanError, ValidationError):  # free text (or nothing): shown as written
         return None
     return codes[0] if len(codes) == 1 else None
 

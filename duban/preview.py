@@ -31,6 +31,7 @@ from duban.quiet import QuietHours
 from duban.rollup import RollupStatus, rollup_status
 from duban.simulate import RunLog, domain_tick, feeds_rollups, run_clock
 from duban.spec.load import load_spec
+from duban.spec.files import referenced_file
 from duban.store import init_db, make_engine, unit_of_work
 from duban.synthetic import Behaviour, synthetic_submissions
 from duban.tables import Submission
@@ -214,9 +215,9 @@ def _upper_spec(path: Path, spec) -> Path | None:
     """The spec file a forward re-issues, when it is there and valid (else the preview says it is waiting)."""
     if spec.forward is None:
         return None
-    upper = path.parent / spec.forward.of
     try:
+        upper = referenced_file(path, spec.forward.of, what="upper spec")
         load_spec(upper)
-    except DubanError:
+    except (DubanError, ValueError):
         return None
     return upper

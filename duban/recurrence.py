@@ -19,6 +19,11 @@ from duban.spec.models import Item, PeriodRule, Recurrence, Stage
 from duban.timeline import Timeline
 
 
+MAX_MONTHS = 120
+"""A recurring item's window spans at most ten years (120 monthly reports per unit): a longer one is a typo in a
+date, and would plan tens of thousands of assignments."""
+
+
 def period_rule(rule: Recurrence, label: str) -> PeriodRule | None:
     """The rule for one period: its full label (2020Q4) wins over the every-year name (Q4)."""
     if label in rule.periods:
@@ -42,6 +47,9 @@ def recurring_instances(timeline: Timeline, stage: Stage, item: Item) -> list[tu
     last = timeline.stage_end(stage)
     policy = item.postpone or timeline.defaults.postpone
     found = []
+    if (last.year - first.year) * 12 + last.month - first.month >= MAX_MONTHS:
+        raise PlanError(f"item {item.id!r} repeats each {rule.every} over {first.date()} – {last.date()}: a recurring "
+                        f"item's window spans at most {MAX_MONTHS // 12} years")  # fmt: skip
     periods = periods_between(first.date(), last.date(), rule.every)
     for label, start, end in periods:
         if is_exempt(rule, label):

@@ -19,6 +19,7 @@ from duban.campaigns import PlannedCampaign, load_campaign
 from duban.errors import DubanError, SpecError
 from duban.instants import utc
 from duban.spec.models import Rollup
+from duban.spec.files import referenced_file
 from duban.spec.source import read_source
 from duban.state import State
 from duban.submit import record_on_behalf
@@ -172,9 +173,11 @@ def upper_campaign(engine: Engine, campaign: PlannedCampaign) -> tuple[str | Non
     """The id of the campaign a forward re-issues, when it is planned in this database (else None and why)."""
     from pathlib import Path
 
-    path = Path(campaign.row.spec_path).parent / campaign.spec.forward.of  # type: ignore[union-attr]
     try:
+        path = referenced_file(Path(campaign.row.spec_path), campaign.spec.forward.of, what="upper spec")  # type: ignore[union-attr]
         upper_id = read_source(path).data.get("id")
+    except ValueError as exc:
+        return None, str(exc)
     except (SpecError, DubanError, AttributeError):
         return None, f"the upper spec {path} cannot be read"
     with engine.connect() as conn:

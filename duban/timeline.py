@@ -17,7 +17,7 @@ from duban.calendar import Postpone, WorkCalendar
 from duban.errors import CalendarGapError, PlanError
 from duban.instants import at_clock, zone
 from duban.spec.models import Campaign, Item, Stage
-from duban.spec.terms import AbsoluteDue, Offset, OffsetUnit, Ref, RelativeDue
+from duban.spec.terms import FIRST_YEAR, LAST_YEAR, AbsoluteDue, Offset, OffsetUnit, Ref, RelativeDue
 
 
 class LenientCalendar(WorkCalendar):
@@ -157,17 +157,29 @@ class Timeline:
         return at_clock(day, clock, self.tz)
 
     def shift(self, base: DateTime, offset: Offset, clock: time) -> DateTime:
-        """`base` moved by `offset`; day-based offsets land on `clock` of the resulting day."""
-        if offset.unit is OffsetUnit.hours:
-            return base.add(hours=offset.amount)
-        if offset.unit is OffsetUnit.minutes:
-            return base.add(minutes=offset.amount)
-        local_day = base.in_timezone(zone(self.tz)).date()
-        if offset.unit is OffsetUnit.working_days:
-            day = self.calendar.add_working_days(local_day, offset.amount)
-        else:
-            day = local_day + timedelta(days=offset.amount)
-        return at_clock(day, clock, self.tz)
+        """`base` moved by `offset`; day-based offsets land on `clock` of the resulting day.
+
+        Each offset is bounded (about ten years), but relative dues can count from each other in a chain: a
+        result outside the years a notice's dates lie in is a PlanError, never an overflow of the date type.
+        """
+        try:
+            if offset.unit is OffsetUnit.hours:
+                moved = base.add(hours=offset.amount)
+            elif offset.unit is OffsetUnit.minutes:
+                moved = base.add(minutes=offset.amount)
+            else:
+                local_day = base.in_timezone(zone(self.tz)).date()
+                if offset.unit is OffsetUnit.working_days:
+                    day = self.calendar.add_working_days(local_day, offset.amount)
+                else:
+                    day = local_day + timedelta(days=offset.amount)
+                moved = at_clock(day, clock, self.tz) if FIRST_YEAR <= day.year <= LAST_YEAR else None
+        except OverflowError:
+            moved = None
+        if moved is None or not FIRST_YEAR <= moved.year <= LAST_YEAR:
+            raise PlanError(f"counting {offset} from {base.date().isoformat()} leaves the years {FIRST_YEAR}–{LAST_YEAR}, "
+                            "which a notice's dates lie in")  # fmt: skip
+        return moved
 
     def reminders(self, item: Item, open_at: DateTime, due_at: DateTime) -> tuple[DateTime, ...]:
         """Reminder instants strictly between the opening and the due, earliest first."""

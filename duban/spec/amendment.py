@@ -23,9 +23,9 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError, model_validator
 
-from duban.errors import SpecError
 from duban.spec.load import validation_errors
 from duban.spec.models import Campaign, Id, PeriodRule, Strict, Window
+from duban.spec.files import decode, read_bytes
 from duban.spec.source import Source, read_source
 from duban.spec.terms import Due, OffsetField, SpecDate
 
@@ -89,9 +89,7 @@ class LoadedAmendment:
 def load_amendment(path: Path | str, *, text: str | None = None) -> LoadedAmendment:
     """Read and validate an amendment file; problems are SpecErrors naming file, line and YAML path."""
     if text is None:
-        if not Path(path).is_file():
-            raise SpecError("file not found", file=str(path), hint="give the amendment's YAML file")
-        text = Path(path).read_text(encoding="utf-8")
+        text = decode(read_bytes(path, what="amendment"), str(path))
     source = read_source(path, text=text)
     if not isinstance(source.data, dict):
         raise source.error((), "an amendment is a mapping (campaign, issuer, doc_no, reason, changes)")

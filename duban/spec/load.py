@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from duban.errors import SpecError, SpecErrors
+from duban.spec.files import decode, read_bytes
+from duban.spec.ids import repeated_ids
 from duban.spec.models import Campaign
 from duban.spec.source import PathKey, Source, read_source
 
@@ -32,24 +34,52 @@ class LoadedSpec:
         return self.path.parent
 
 
-def load_spec(path: Path | str) -> LoadedSpec:
-    """Read and validate one spec file; raises SpecErrors listing every problem found."""
+@dataclass
+class Draft:
+    """A spec file as read, with every problem found so far; `campaign` is None when the models refuse it."""
+
+    path: Path
+    source: Source
+    sha256: str
+    campaign: Campaign | None
+    errors: list[SpecError]
+    refused: list[SpecError]  # those of `errors` the models raised
+
+
+def read_spec(path: Path | str) -> Draft:
+    """Read a spec file and check it against the models; problems of the file itself (not found, not UTF-8,
+    not YAML, not a mapping) are raised, the others are collected: a key given twice, what the models refuse,
+    ids used twice."""
     path = Path(path)
-    if not path.exists():
-        raise SpecError("file not found", file=str(path), hint="give the path of a campaign YAML, e.g. campaign_specs/*.yaml")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"not UTF-8 text (bad byte at offset {exc.start}); save the file as UTF-8", file=str(path)) from None
-    source = read_source(path, text=text)
+    raw = read_bytes(path, what="spec")
+    text = decode(raw, str(path))
+    source = read_source(path, text=text, collect=True)
+    if not source.lines:
+        raise SpecError("is empty: a spec is a mapping of keys (id, title, issuer, stages …)", file=str(path))
     if not isinstance(source.data, dict):
         raise source.error((), "a spec is a mapping of keys (id, title, issuer, stages …)")
+    errors = [*source.problems, *(source.error(where, message) for where, message in repeated_ids(source.data))]
+    campaign, refused = None, []
     try:
         campaign = Campaign.model_validate(source.data)
     except ValidationError as exc:
-        raise validation_errors(source, exc, Campaign) from None
-    return LoadedSpec(campaign=campaign, source=source, path=path, sha256=hashlib.sha256(raw).hexdigest())
+        refused = validation_errors(source, exc, Campaign).errors
+    return Draft(path=path, source=source, sha256=hashlib.sha256(raw).hexdigest(), campaign=campaign,
+                 errors=[*errors, *refused], refused=refused)  # fmt: skip
+
+
+def load_spec(path: Path | str) -> LoadedSpec:
+    """Read and validate one spec file; raises SpecErrors listing every problem found, each at its line."""
+    draft = read_spec(path)
+    if draft.errors or draft.campaign is None:
+        raise SpecErrors(by_line(draft.errors))
+    return LoadedSpec(campaign=draft.campaign, source=draft.source, path=draft.path, sha256=draft.sha256)
+
+
+def by_line(errors: list[SpecError]) -> list[SpecError]:
+    """Errors in the order of their lines (those without a line first), each once."""
+    unique = {str(error): error for error in errors}
+    return sorted(unique.values(), key=lambda e: (e.line or 0))
 
 
 def validation_errors(source: Source, exc: ValidationError, root: type[BaseModel]) -> SpecErrors:
@@ -91,7 +121,22 @@ def _is_field_name(part: str) -> bool:
 
 
 def _message(err: dict[str, Any], dangling: str | None) -> str:
-    kind, text, value = err["type"], err["msg"], err.get("input")
+    message = _said(err, dangling)
+    return message if len(message) <= 500 else message[:500] + "…"
+
+
+class _Short:
+    """A value as the error shows it: its repr, cut to a readable length (a 100,000-character title is not)."""
+
+    def __init__(self, value: Any) -> None:
+        self.text = repr(value)
+
+    def __repr__(self) -> str:
+        return self.text if len(self.text) <= 80 else self.text[:80] + "…"
+
+
+def _said(err: dict[str, Any], dangling: str | None) -> str:
+    kind, text, value = err["type"], err["msg"], _Short(err.get("input"))
     if kind == "missing":
         return f"`{dangling or err['loc'][-1]}` is required here"
     if kind == "extra_forbidden":
@@ -106,13 +151,15 @@ def _message(err: dict[str, Any], dangling: str | None) -> str:
         expected = err.get("ctx", {}).get("expected", "")
         return f"{value!r} is not one of {expected}"
     if kind in ("string_type",):
-        return f"expected text, got {type(value).__name__} {value!r}"
+        return f"expected text, got {type(err.get('input')).__name__} {value!r}"
     if kind in ("list_type",):
         return f"expected a list (- one per line), got {value!r}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"expected a mapping (key: value lines), got {value!r}"
-    if kind == "greater_than_equal":
+    if kind in ("greater_than_equal", "greater_than"):
         return f"{value!r} is too small: {text.lower()}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"{value!r} is too large: {text.lower()}"
     if kind == "too_short":
         return f"needs at least one entry: {text}"
     return text

@@ -26,9 +26,16 @@ _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
 ID_HINT = "an id is ASCII letters, digits, _ and -, starting with a letter (e.g. self_assessment)"
 
 
+ID_MAX = 64
+"""Ids are keys in the database (at most 80 characters there) and in links, artifacts and messages."""
+
+
 def _id(value: Any) -> str:
     if not isinstance(value, str) or not _ID_RE.match(value):
-        raise ValueError(f"{value!r} is not an id; {ID_HINT}")
+        shown = value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "…"
+        raise ValueError(f"{shown!r} is not an id; {ID_HINT}")
+    if len(value) > ID_MAX:
+        raise ValueError(f"an id of {len(value)} characters: at most {ID_MAX}")
     return value
 
 
@@ -343,18 +350,26 @@ class Item(Strict):
     @field_validator("formats")
     @classmethod
     def _known_formats(cls, value: list[str]) -> list[str]:
-        known = {"docx", "doc", "pdf", "xlsx", "xls", "wps", "et", "txt", "jpg", "png", "mp4", "zip", "ofd"}
-        normalised = [f.lower().lstrip(".") for f in value]
-        unknown = [f for f in normalised if f not in known]
-        if unknown:
-            raise ValueError(f"unknown file format {unknown[0]!r}; known: {', '.join(sorted(known))}")
-        return normalised
+        return known_formats(value)
 
     @model_validator(mode="after")
     def _someone_owes_it(self) -> Item:
         if self.units is None and self.lead is None:
             raise ValueError(f"item {self.id!r} names no units: give `units:` (责任单位) or `lead:` (牵头单位)")
         return self
+
+
+FORMATS = {"docx", "doc", "pdf", "xlsx", "xls", "wps", "et", "txt", "jpg", "png", "mp4", "zip", "ofd"}
+
+
+def known_formats(value: list[str]) -> list[str]:
+    """File formats as duban checks them (lower case, no dot); an unknown one is an error naming the known."""
+    normalised = [f.lower().lstrip(".") for f in value]
+    unknown = [f for f in normalised if f not in FORMATS]
+    if unknown:
+        shown = unknown[0] if len(unknown[0]) <= 40 else unknown[0][:40] + "…"
+        raise ValueError(f"unknown file format {shown!r}; known: {', '.join(sorted(FORMATS))}")
+    return normalised
 
 
 class Stage(Strict):
@@ -493,6 +508,9 @@ class Draw(Strict):
         return self
 
 
+SEED_MAX = 2**31 - 1
+"""The largest seed the database records on both SQLite and PostgreSQL (a 32-bit column), as 2,147,483,647."""
+
 _DRAW_KEYS = ("from", "count", "percent", "rounding", "take", "min_count", "max_count", "min_per_parent", "per",
               "designated", "strata", "counts", "allocation")  # fmt: skip
 
@@ -503,7 +521,7 @@ class Sample(Strict):
     id: Id
     name: str
     draws: list[Draw] = Field(min_length=1)
-    seed: int = Field(description="the seed, recorded with the draw")
+    seed: int = Field(ge=-SEED_MAX - 1, le=SEED_MAX, description="the seed, recorded with the draw (a 32-bit whole number)")
     hidden: bool = Field(default=False, description="sampled units learn nothing of it before the check opens")
     reveal: Due | None = Field(
         default=None, description="when a hidden sample may show (default: the first opening of an item that uses it)"
@@ -559,6 +577,11 @@ class FollowUp(Strict):
     formats: list[str] = Field(default_factory=lambda: ["docx", "pdf"])
     submit_to: str | None = Field(default=None, description="the unit that receives it (报送至), code or name")
     note: str | None = None
+
+    @field_validator("formats")
+    @classmethod
+    def _known_formats(cls, value: list[str]) -> list[str]:
+        return known_formats(value)
 
 
 class ScoreSheet(Strict):

@@ -33,8 +33,11 @@ _UNIT_WORDS = [
     (OffsetUnit.hours, r"(?:hours?|h|个?小时)"),
     (OffsetUnit.minutes, r"(?:minutes?|mins?|m|分钟)"),
 ]
-_OFFSET_RE = re.compile(r"^\s*([+-]?)\s*(\d+)\s*(.+?)\s*$")
+_OFFSET_RE = re.compile(r"^\s*([+-]?)\s*(\d{1,12})\s*(\S.{0,40}?)\s*$")
 OFFSET_HINT = 'write an offset such as "3 working days", "1 day", "12 hours", "3个工作日" or "1天"'
+OFFSET_LIMITS = {"working_days": 2_500, "days": 3_660, "hours": 3_660 * 24, "minutes": 3_660 * 24 * 60}
+"""No notice counts further than about ten years (2,500 working days): a larger offset is a typo, and would
+otherwise run the calendar for minutes or past the year 9999."""
 
 
 @dataclass(frozen=True)
@@ -55,15 +58,25 @@ class Offset:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise ValueError(f"{value!r} is not an offset; {OFFSET_HINT}")
         if isinstance(value, int):
-            return cls(value, OffsetUnit.days)
+            return cls(value, OffsetUnit.days).bounded(value)
         match = _OFFSET_RE.match(value)
         if match:
             sign, number, word = match.groups()
             for unit, pattern in _UNIT_WORDS:
                 if re.fullmatch(pattern, word, flags=re.IGNORECASE):
                     amount = int(number)
-                    return cls(-amount if sign == "-" else amount, unit)
-        raise ValueError(f"{value!r} is not an offset; {OFFSET_HINT}")
+                    return cls(-amount if sign == "-" else amount, unit).bounded(value)
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise ValueError(f"{shown!r} is not an offset; {OFFSET_HINT}")
+
+    def bounded(self, written: Any = None) -> Offset:
+        """This offset, when it is within what a notice can mean (OFFSET_LIMITS); else a ValueError saying so."""
+        limit = OFFSET_LIMITS[self.unit.value]
+        if abs(self.amount) > limit:
+            words = self.unit.value.replace("_", " ")
+            raise ValueError(f"{written if written is not None else self}: an offset is at most {limit:,} {words} "
+                             "(about ten years); no notice counts further")  # fmt: skip
+        return self
 
 
 OFFSET_SCHEMA = {
@@ -137,17 +150,31 @@ DUE_HINT = (
 )
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+"""The years a notice's dates may lie in. Beyond them a date is a typo (9999-12-31), and counting from it
+would run past what a date can hold."""
+
+
 def parse_date(value: Any) -> date:
-    """'2024-06-30' → date; '2024-06-31' → ValueError '2024-06-31 is not a date'."""
+    """'2024-06-30' → date; '2024-06-31' → ValueError '2024-06-31 is not a date'; years 1900–2199 only."""
     if isinstance(value, date):
-        return value
+        return in_years(value, value)
     match = _DATE_RE.match(str(value).strip()) if isinstance(value, str) else None
     if not match:
-        raise ValueError(f"{value!r} is not a date (write it as 2024-06-30)")
+        shown = value if not isinstance(value, str) or len(value) <= 40 else value[:40] + "…"
+        raise ValueError(f"{shown!r} is not a date (write it as 2024-06-30)")
     try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         raise ValueError(f"{value} is not a date (that day does not exist)") from None
+    return in_years(day, value)
+
+
+def in_years(day: date, written: Any) -> date:
+    """`day` when its year lies between FIRST_YEAR and LAST_YEAR; else a ValueError that says the bound."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"{written}: a notice's dates lie between {FIRST_YEAR} and {LAST_YEAR}")
+    return day
 
 
 SpecDate = Annotated[
@@ -180,6 +207,8 @@ class AbsoluteDue(BaseModel):
         clock = parse_clock(f"{hour}:{minute}")
         if offset and offset != "Z" and ":" not in offset:
             offset = f"{offset[:3]}:{offset[3:]}"
+        if offset and offset != "Z" and (int(offset[1:3]) > 14 or int(offset[4:6]) > 59):
+            raise ValueError(f"{value!r}: the UTC offset {offset} does not exist (they run from -12:00 to +14:00)")
         return cls(day=day_value, clock=clock, utc_offset="+00:00" if offset == "Z" else offset)
 
     def __str__(self) -> str:

@@ -1,0 +1,63 @@
+"""Ids used twice: a spec names each stage, item, sample, event, leader, score sheet and roll-up once.
+
+Checked on the YAML as written (before the models), so one run lists these beside every other problem: a
+second `self_score_sheet` would otherwise pass `duban validate` and `duban plan` and fail only when the campaign
+is stored. Items share one namespace across all stages (a relative due says `item:<id>`); a metric's name is
+unique within its item.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from duban.spec.source import PathKey
+
+_KINDS = (("stages", "stage"), ("samples", "sample"), ("events", "event"), ("leaders", "leader"),
+          ("score_sheets", "score sheet"), ("rollups", "roll-up"))  # fmt: skip
+
+
+def repeated_ids(data: Any) -> list[tuple[PathKey, str]]:
+    """(YAML path, message) for every id given a second time."""
+    if not isinstance(data, dict):
+        return []
+    problems: list[tuple[PathKey, str]] = []
+    for key, what in _KINDS:
+        problems.extend(_repeats(_entries(data.get(key), (key,), "id"), f"{what} id"))
+    items = [entry for s_path, stage in _entries(data.get("stages"), ("stages",)) for entry in _entries(
+        stage.get("items"), (*s_path, "items"), "id")]  # fmt: skip
+    problems.extend(_repeats(iter(items), "item id"))
+    for s_path, stage in _entries(data.get("stages"), ("stages",)):
+        for i_path, item in _entries(stage.get("items"), (*s_path, "items")):
+            metrics = _entries(item.get("metrics"), (*i_path, "metrics"), "name")
+            problems.extend(_repeats(metrics, f"item {item.get('id')}'s metric name"))
+    return problems
+
+
+def _entries(value: Any, path: PathKey, key: str | None = None) -> Iterator[tuple[PathKey, Any]]:
+    """(path, entry) for the mappings of a list; with `key`, (path to that key, its value) where it is text."""
+    if not isinstance(value, list):
+        return
+    for index, entry in enumerate(value):
+        if not isinstance(entry, dict):
+            continue
+        if key is None:
+            yield (*path, index), entry
+        elif isinstance(entry.get(key), (str, int)) and not isinstance(entry.get(key), bool):
+            yield (*path, index, key), str(entry[key])
+
+
+def _repeats(entries: Iterator[tuple[PathKey, str]], what: str) -> list[tuple[PathKey, str]]:
+    first: dict[str, PathKey] = {}
+    found: list[tuple[PathKey, str]] = []
+    for path, value in entries:
+        if value in first:
+            found.append((path, f"{what} {value!r} is used twice (also at {_show(first[value])}): give each its own"))
+        else:
+            first[value] = path
+    return found
+
+
+def _show(path: PathKey) -> str:
+    from duban.spec.source import dotted
+
+    return dotted(path[:-1]) if path and path[-1] in ("id", "name") else dotted(path)

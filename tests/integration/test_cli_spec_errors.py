@@ -1,0 +1,86 @@
+"""An administrator's errors with specs at the command line (issue 22): a folder for a file, a typo in a path."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+
+from typer.testing import CliRunner
+
+from duban.cli import app
+from tests.conftest import JINZHONG, ROOT, SPECS
+
+runner = CliRunner()
+
+
+def _run(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_validate_a_folder_checks_every_spec_in_it():
+    result = _run("validate", SPECS)
+    specs = sorted(SPECS.glob("*.yaml"))
+    assert result.exit_code == 0, result.output
+    assert result.output.count("✓") == len(specs) and len(specs) >= 6
+    assert "units/" not in result.output and "overrides.yaml" not in result.output  # overlays are not specs
+
+
+def test_validate_a_folder_with_a_broken_spec_says_which_and_exits_1(tmp_path):
+    folder = tmp_path / "specs"
+    shutil.copytree(SPECS, folder)
+    (folder / "zz-broken.yaml").write_text(JINZHONG.read_text(encoding="utf-8").replace(
+        "end: 2024-06-30}", "end: 2024-06-31}", 1), encoding="utf-8")  # fmt: skip
+    result = _run("validate", folder)
+    assert result.exit_code == 1
+    assert result.output.count("✓") == len(list(SPECS.glob("*.yaml")))
+    assert "zz-broken.yaml:" in result.output and "2024-06-31 is not a date" in result.output
+
+
+def test_validate_a_folder_without_specs_is_a_one_line_error(tmp_path):
+    result = _run("validate", tmp_path)
+    assert result.exit_code == 1 and "is a folder, not a spec file" in result.output
+
+
+def test_plan_of_a_folder_is_a_one_line_error():
+    result = _run("plan", SPECS)
+    assert result.exit_code == 1 and "is a folder, not a spec file" in result.output
+
+
+def test_tick_of_a_missing_spec_fails_before_prefect_starts(tmp_path):
+    """`duban tick campaign_specs/nope.yaml` used to start Prefect, leave a Failed flow run and a traceback after
+    a minute; now the spec is checked first: a one-line error, and the flow module is never even imported."""
+    probe = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from duban.cli import app\n"
+        f"result = CliRunner().invoke(app, ['tick', {str(tmp_path / 'nope.yaml')!r}])\n"
+        "print(result.exit_code, 'flows.campaign_tick' in sys.modules, 'Traceback' in result.output)\n"
+        "print(result.output)\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    first, _, output = done.stdout.partition("\n")
+    assert first == "1 False False", done.stdout + done.stderr
+    assert "nope.yaml: file not found" in output
+    assert time.monotonic() - started < 60
+
+
+def test_tick_of_a_broken_spec_names_its_line_before_prefect_starts(tmp_path):
+    shutil.copytree(SPECS / "units", tmp_path / "units")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(JINZHONG.read_text(encoding="utf-8").replace("units: design_office", "units: design_ofice", 1),
+                      encoding="utf-8")  # fmt: skip
+    probe = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from duban.cli import app\n"
+        f"result = CliRunner().invoke(app, ['tick', {str(broken)!r}, '--as-of', '2024-05-20 09:00'])\n"
+        "print(result.exit_code, 'flows.campaign_tick' in sys.modules)\n"
+        "print(result.output)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    first, _, output = done.stdout.partition("\n")
+    assert first == "1 False", done.stdout + done.stderr
+    assert "broken.yaml:" in output and "'design_ofice' is neither a group" in output

@@ -1,0 +1,274 @@
+"""A spec is hostile input: whatever it says, duban answers with a SpecError naming the file and the line.
+
+Each test here is one of issue 20's findings (11–16) or an administrator's error of issue 22; the ones that
+took minutes or gigabytes on the old code (99999999 working days, a billion laughs, /dev/zero as the spec) run
+under a time and memory limit in tests/integration/test_spec_fuzz.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from duban.errors import SpecError
+from duban.lifecycle import plan_file
+from duban.spec.load import load_spec
+from tests.conftest import JINZHONG, SPECS
+
+XIYANG = SPECS / "xiyang-2024-lookback.yaml"
+
+
+def _spec(tmp_path: Path, old: str, new: str, *, base: Path = JINZHONG, name: str = "hostile.yaml") -> tuple[Path, int]:
+    """A copy of a shipped spec (with its folders) with one change; its path and the changed line."""
+    text = base.read_text(encoding="utf-8")
+    assert text.count(old) >= 1, old
+    for folder in ("units", "calendar"):
+        if not (tmp_path / folder).exists():
+            shutil.copytree(SPECS / folder, tmp_path / folder)
+    shutil.copy(JINZHONG, tmp_path / JINZHONG.name)
+    path = tmp_path / name
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path, text[: text.index(old)].count("\n") + 1
+
+
+def _error(action) -> SpecError:
+    with pytest.raises(SpecError) as caught:
+        action()
+    return caught.value
+
+
+def _all(error: SpecError) -> list[SpecError]:
+    return list(getattr(error, "errors", None) or [error])
+
+
+def _store(path: Path) -> None:
+    """What the first tick does with a spec: plan it and store the plan (here in a throw-away SQLite)."""
+    from duban.store import init_db, make_engine, store_plan
+
+    spec, plan = plan_file(path)
+    engine = make_engine("sqlite://")
+    init_db(engine)
+    try:
+        store_plan(engine, spec, plan, now=datetime(2024, 5, 1, tzinfo=timezone.utc))
+    finally:
+        engine.dispose()
+
+
+# 11. nesting and recursive aliases -------------------------------------------------------------------------------
+
+
+def test_a_thousand_levels_of_nesting_is_an_error_at_its_line(tmp_path):
+    path, line = _spec(tmp_path, "timezone: Asia/Shanghai", "timezone: " + "[" * 1000 + "]" * 1000)
+    error = _error(lambda: load_spec(path))
+    assert error.file == str(path) and error.line == line
+    assert "nested more than 64 levels" in str(error)
+
+
+def test_a_recursive_alias_is_an_error_at_its_line(tmp_path):
+    path, line = _spec(tmp_path, "title: ", "x: &l [*l]\ntitle: ")
+    error = _error(lambda: load_spec(path))
+    assert error.file == str(path) and error.line == line
+    assert "refers to a value that contains it" in str(error)
+
+
+# 12. offsets and dates bounded to what a notice can mean --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "written, bound",
+    [("3650000 days", "3,660 days"), ("2147483648 minutes", "5,270,400 minutes"), ("99999999 working days", "2,500 working days")],
+)
+def test_an_offset_beyond_ten_years_is_an_error_that_says_the_bound(tmp_path, written, bound):
+    path, line = _spec(tmp_path, '"1 day"]', f'"{written}"]')
+    error = _error(lambda: plan_file(path))
+    assert (error.file, error.line) == (str(path), line)
+    assert f"an offset is at most {bound}" in str(error)
+
+
+def test_a_window_ending_9999_12_31_is_an_error_that_says_the_years(tmp_path):
+    path, line = _spec(tmp_path, "window: {start: 2024-05-10, end: 2024-06-30}", "window: {start: 2024-05-10, end: 9999-12-31}")
+    error = _error(lambda: plan_file(path))
+    assert (error.file, error.line) == (str(path), line)
+    assert "a notice's dates lie between 1900 and 2199" in str(error)
+
+
+def test_relative_dues_counting_past_2199_are_an_error_at_the_due(tmp_path):
+    """Each offset is within bounds, but they add up past the years a notice means: an error, not an overflow."""
+    path, line = _spec(
+        tmp_path, "window: {start: 2024-05-10, end: 2024-06-30}",
+        "window: {start: 2195-05-10, end: 2195-06-30}\nevents:\n  - {id: far, name: 远, at: {after: campaign.end, offset: 3660 days}}",
+    )  # fmt: skip
+    error = _error(lambda: plan_file(path))
+    found = [e for e in _all(error) if "leaves the years 1900–2199" in e.message]
+    assert found and found[0].file == str(path) and found[0].line == line + 2
+
+
+# 14. files a spec names stay in its folder, bounded, never quoted -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "overlay, said",
+    [("/dev/zero", "absolute path"), ("/dev/urandom", "absolute path"), ("/etc/passwd", "absolute path"),
+     ("../../../../etc/shadow", "outside the spec's folder"), ("../../../../etc/passwd", "outside the spec's folder"),
+     ("units", "is a folder"), ("units/../../x.yaml", "outside the spec's folder")],
+)  # fmt: skip
+def test_an_overlay_outside_the_folder_or_not_a_file_is_refused(tmp_path, overlay, said):
+    path, line = _spec(tmp_path, "overlay: units/jinzhong.yaml", f"overlay: {overlay}")
+    error = _error(lambda: plan_file(path))
+    text = str(error)
+    assert said in text
+    assert "root:" not in text and "/bin/" not in text  # nothing of another file is quoted
+    assert (error.file, error.line, error.path) == (str(path), line, "registry.overlay")
+
+
+def test_an_overlay_larger_than_the_bound_is_refused_without_reading_it(tmp_path):
+    path, line = _spec(tmp_path, "overlay: units/jinzhong.yaml", "overlay: units/huge.yaml")
+    (tmp_path / "units" / "huge.yaml").write_bytes(b"# " + b"x" * (5 * 1024 * 1024))
+    error = _error(lambda: plan_file(path))
+    assert (error.file, error.line, error.path) == (str(path), line, "registry.overlay")
+    assert "the overlay units/huge.yaml is 5,242,882 bytes: an overlay file is at most 4 MB" in str(error)
+
+
+@pytest.mark.parametrize(
+    "upper, said",
+    [("/etc/passwd", "absolute path"), ("../../../../etc/passwd", "outside the spec's folder"), (".", "is a folder"),
+     ("/dev/zero", "absolute path")],
+)  # fmt: skip
+def test_a_forward_of_a_file_outside_the_folder_is_refused(tmp_path, upper, said):
+    path, line = _spec(tmp_path, "of: jinzhong-2024-lookback.yaml", f"of: {upper}", base=XIYANG)
+    error = _error(lambda: plan_file(path))
+    found = [e for e in _all(error) if e.path == "forward.of"]
+    assert found and found[0].line == line and found[0].file == str(path)
+    assert said in found[0].message and "root:" not in str(error)
+
+
+def test_a_spec_that_is_a_device_or_a_folder_is_refused(tmp_path):
+    assert "not a regular file" in str(_error(lambda: load_spec("/dev/null")))
+    assert "is a folder" in str(_error(lambda: load_spec(tmp_path)))
+
+
+# 15. text no database or terminal takes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["title", "issuer"])
+def test_a_lone_surrogate_in_a_title_or_issuer_is_an_error_at_its_line(tmp_path, field):
+    old = {"title": 'title: 统计基层基础工作规范化建设"回头看"', "issuer": "issuer: 晋中市统计局"}[field]
+    path, line = _spec(tmp_path, old, f'{field}: "晋中\\ud800统计"')
+    error = _error(lambda: _store(path))
+    assert (error.file, error.line, error.path) == (str(path), line, field)
+    assert "\\ud800" in str(error) and "UTF-16" in str(error)
+    str(error).encode("utf-8")  # the error itself prints
+
+
+def test_a_nul_byte_in_text_is_an_error_at_its_line(tmp_path):
+    path, line = _spec(tmp_path, "issuer: 晋中市统计局", 'issuer: "晋中\\x00市统计局"')
+    error = _error(lambda: _store(path))
+    assert (error.line, error.path) == (line, "issuer") and "control character \\x00" in str(error)
+
+
+def test_an_explicit_timestamp_that_does_not_exist_is_an_error_at_its_line(tmp_path):
+    path, line = _spec(tmp_path, "issued_on: 2024-05-13", "issued_on: !!timestamp 2024-13-45")
+    error = _error(lambda: load_spec(path))
+    assert (error.file, error.line) == (str(path), line) and "2024-13-45 is not a date" in str(error)
+
+
+# 16. what would fail only when stored -------------------------------------------------------------------------
+
+
+def test_a_stage_id_used_twice_is_an_error_at_the_second(tmp_path):
+    path, line = _spec(tmp_path, "  - id: county_check\n", "  - id: self_assessment\n")
+    error = _error(lambda: _store(path))
+    found = [e for e in _all(error) if "stage id 'self_assessment' is used twice" in e.message]
+    assert found and (found[0].file, found[0].line) == (str(path), line)
+
+
+def test_an_item_id_used_twice_in_two_stages_is_an_error_at_the_second(tmp_path):
+    path, line = _spec(tmp_path, "- id: county_report", "- id: self_report")
+    error = _error(lambda: _store(path))
+    found = [e for e in _all(error) if "item id 'self_report' is used twice" in e.message]
+    assert found and found[0].line == line and "stages[0].items[1]" in found[0].message
+
+
+@pytest.mark.parametrize("seed", [2**63, 2**31])
+def test_a_seed_the_database_cannot_hold_is_an_error_at_its_line(tmp_path, seed):
+    path, line = _spec(tmp_path, "seed: 20240525", f"seed: {seed}")
+    error = _error(lambda: _store(path))
+    assert (error.file, error.line, error.path) == (str(path), line, "samples[0].seed")
+
+
+def test_the_largest_seed_is_stored(tmp_path):
+    path, _line = _spec(tmp_path, "seed: 20240525", f"seed: {2**31 - 1}")
+    _store(path)
+
+
+# issue 22: a bad format in a follow-up, and every error in one run -------------------------------------------
+
+
+def test_a_bad_follow_up_format_is_an_error_at_its_line(tmp_path):
+    path, line = _spec(tmp_path, "      formats: [docx, pdf]", "      formats: [docx, pfd]")
+    error = _error(lambda: load_spec(path))
+    assert (error.file, error.line, error.path) == (str(path), line, "score_sheets[0].follow_up.formats")
+    assert "unknown file format 'pfd'" in str(error)
+
+
+def test_every_error_of_a_file_comes_in_one_run(tmp_path):
+    """A key twice, a bad follow-up format, a day that does not exist and a group that names nothing: one
+    `duban plan` names all four, each at its line (the old code showed them in four runs, one a traceback)."""
+    text = JINZHONG.read_text(encoding="utf-8")
+    changes = [("      formats: [docx, pdf]", "      formats: [docx, pfd]"),
+               ("        formats: [xlsx, pdf]\n", "        formats: [xlsx, pdf]\n        formats: [xlsx]\n"),
+               ("window: {start: 2024-05-25, end: 2024-06-10}", "window: {start: 2024-05-25, end: 2024-06-31}"),
+               ("        units: design_office", "        units: design_ofice")]  # fmt: skip
+    for old, new in changes:
+        text = text.replace(old, new, 1)
+    lines = [text[: text.index(new)].count("\n") + 1 for _old, new in changes]
+    shutil.copytree(SPECS / "units", tmp_path / "units")
+    path = tmp_path / "rounds.yaml"
+    path.write_text(text, encoding="utf-8")
+    errors = _all(_error(lambda: plan_file(path)))
+    said = {(e.line, e.path): e.message for e in errors}
+    assert said[(lines[0], "score_sheets[0].follow_up.formats")].startswith("unknown file format 'pfd'")
+    assert "appears twice" in said[(lines[1] + 1, "stages[0].items[0].formats")]
+    assert said[(lines[2], "stages[1].window.end")] == "2024-06-31 is not a date (that day does not exist)"
+    assert [m for (line, _p), m in said.items() if "'design_ofice' is neither a group" in m and line == lines[3] - 2]
+    assert len(errors) == 4
+
+
+# found by the mutator: an empty unit reference used to end in a raw pydantic traceback -----------------------
+
+
+def test_an_empty_submit_to_is_free_text_not_a_traceback(tmp_path):
+    path, _line = _spec(tmp_path, "      - id: self_report\n", "      - id: self_report\n        submit_to: ''\n")
+    from duban.spec.checks import validate
+    from duban.plan import load_calendar_for
+
+    spec = load_spec(path)
+    _plan, warnings = validate(spec, load_calendar_for(spec))
+    assert any("submit_to '' is not one unit of the registry" in str(w) for w in warnings)
+
+
+def test_an_empty_escalation_target_is_an_error_at_its_line(tmp_path):
+    path, line = _spec(tmp_path, "    to: [parent, leader]", "    to: [parent, '']")
+    error = _error(lambda: plan_file(path))
+    assert (error.file, error.line) == (str(path), line)
+    assert "'' is none of parent, leader, unit, a group" in str(error)
+
+
+def test_a_recurring_item_over_more_than_ten_years_is_an_error_at_the_item(tmp_path):
+    """A window typed 2035 instead of 2020 would plan 186 monthly reports per unit; ten years is the bound."""
+    shandong = SPECS / "shandong-2020-open-government.yaml"
+    path, _line = _spec(tmp_path, "window: {start: 2020-07-08, end: 2020-12-31}", "window: {start: 2020-07-08, end: 2035-12-31}",
+                        base=shandong)  # fmt: skip
+    errors = _all(_error(lambda: plan_file(path)))
+    found = [e for e in errors if "a recurring item's window spans at most 10 years" in e.message]
+    assert found and all(e.file == str(path) and e.line is not None and ".items[" in e.path for e in found)
+
+
+def test_an_id_longer_than_the_database_keeps_is_an_error_at_its_line(tmp_path):
+    """PostgreSQL keeps ids in 80 characters: a 10,000-character stage id used to fail only when stored there."""
+    path, line = _spec(tmp_path, "  - id: self_assessment\n", f"  - id: {'s' * 10_000}\n")
+    error = _error(lambda: load_spec(path))
+    assert (error.line, error.path) == (line, "stages[0].id") and "an id of 10000 characters: at most 64" in str(error)
