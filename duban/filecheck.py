@@ -36,7 +36,9 @@ EXPECTED = {
 _RISKY_MEMBERS = (".exe", ".dll", ".com", ".scr", ".bat", ".cmd", ".msi", ".vbs", ".js", ".jar", ".ps1", ".sh", ".lnk")
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _FORBIDDEN_CHARS = re.compile(r'[<>:"|?*\x00-\x1f\x7f]')
-MAX_NAME = 120
+MAX_NAME = 120  # characters kept of a longer name (the extension stays)
+MAX_NAME_BYTES = 255  # what the file systems an operator saves to can hold
+_DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)", re.IGNORECASE)
 
 
 def _refuse(en: str, cn: str) -> SubmissionError:
@@ -44,8 +46,18 @@ def _refuse(en: str, cn: str) -> SubmissionError:
 
 
 def safe_name(raw: str) -> str:
-    """The name to keep for an uploaded file; a name with path parts or nothing left is refused."""
-    name = unicodedata.normalize("NFC", raw or "").strip()
+    """The name to keep for an uploaded file; a name with path parts, nothing left or over 255 bytes is refused.
+
+    Characters that change how a name is drawn (the right-to-left override that makes `报告\u202efdp.exe` read
+    `报告exe.pdf`, zero-width and other format characters) are dropped, so the name an operator sees is the name
+    the file has. Windows' device names (CON, PRN, AUX, NUL, COM1–9, LPT1–9, with any extension) cannot be saved
+    on an operator's desktop: they get a leading underscore.
+    """
+    name = unicodedata.normalize("NFC", raw or "")
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise _refuse(f"file name {_shown(raw)!r}… is over {MAX_NAME_BYTES} bytes; shorten it",
+                      f"文件名「{_shown(raw)[:40]}…」太长（超过 {MAX_NAME_BYTES} 字节，约 85 个汉字），已拒收。请改短文件名后再上传。")  # fmt: skip
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cf", "Cs", "Co")).strip()
     if "/" in name or "\\" in name or name in (".", ".."):
         raise _refuse(f"file name {raw!r} contains a path; give the bare file name",
                       f"文件名「{_shown(raw)}」含有路径（/、\\ 或 ..），已拒收。请直接选择文件上传，不要改动文件名中的路径。")  # fmt: skip
@@ -53,15 +65,18 @@ def safe_name(raw: str) -> str:
     name = re.sub(r"\s+", " ", name).strip(" .")
     if not name or name.startswith("."):
         raise _refuse(f"file name {raw!r} is empty once made safe", f"文件名「{_shown(raw)}」无效，请改名后再上传。")
+    if _DEVICE.match(name):
+        name = "_" + name
     if len(name) > MAX_NAME:
         stem, dot, ext = name.rpartition(".")
         keep = ("." + ext) if dot and len(ext) <= 8 else ""
-        name = name[: MAX_NAME - len(keep)] + keep
+        name = name[: MAX_NAME - len(keep)].rstrip(" .") + keep
     return name
 
 
 def _shown(raw: str) -> str:
-    return _FORBIDDEN_CHARS.sub("?", raw or "")[:80]
+    shown = "".join(c for c in raw or "" if unicodedata.category(c) not in ("Cf", "Cs", "Co"))
+    return _FORBIDDEN_CHARS.sub("?", shown)[:80]
 
 
 def sniff(path: Path) -> str:

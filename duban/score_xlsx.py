@@ -21,6 +21,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from duban.scoring import Problem, ScoreError, UnitScores, sample_label
 from duban.spec.models import ScoreSheet
+from duban.xlsx_inert import inert
 
 META = "_duban"
 FIXED = ("单位代码", "单位名称", "上级单位")
@@ -59,14 +60,17 @@ def write_template(path: Path, campaign_id: str, sheet: ScoreSheet, samples: lis
         title = worksheet_title(rows.sample_name, taken)
         taken.add(title)
         meta.append(["worksheet", title, rows.sample_id])
-        _worksheet(book.create_sheet(title, len(taken) - 1), sheet, rows)
+        ws = book.create_sheet(title, len(taken) - 1)
+        inert(ws, formulas=_worksheet(ws, sheet, rows))  # names from the registry are text; 合计/结论 are ours
+    inert(meta)
     meta.sheet_state = "hidden"
     path.parent.mkdir(parents=True, exist_ok=True)
     book.save(path)
     return path
 
 
-def _worksheet(ws, sheet: ScoreSheet, rows: SampleRows) -> None:
+def _worksheet(ws, sheet: ScoreSheet, rows: SampleRows) -> set[str]:
+    """Fill one sample's worksheet; the cells of the formulas duban writes (合计, 结论)."""
     heads = [*FIXED, *(item.name for item in sheet.items), *TRAILING]
     first_item, last_item = len(FIXED) + 1, len(FIXED) + len(sheet.items)
     total_col, verdict_col = last_item + 1, last_item + 2
@@ -84,13 +88,14 @@ def _worksheet(ws, sheet: ScoreSheet, rows: SampleRows) -> None:
     ws.cell(MAX_ROW, verdict_col, f"≥{sheet.pass_mark:g}分达标")
     first_letter, last_letter = get_column_letter(first_item), get_column_letter(last_item)
     total_letter = get_column_letter(total_col)
+    ours: set[str] = set()
     for index, (code, name, parent) in enumerate(rows.units):
         row = FIRST_ROW + index
         ws.cell(row, 1, code).number_format = "@"
         ws.cell(row, 2, name)
         ws.cell(row, 3, parent)
-        ws.cell(row, total_col, f'=IF(COUNT({first_letter}{row}:{last_letter}{row})=0,"",SUM({first_letter}{row}:{last_letter}{row}))')
-        ws.cell(row, verdict_col, f'=IF({total_letter}{row}="","",IF({total_letter}{row}>={sheet.pass_mark:g},"达标","未达标"))')
+        ours.add(ws.cell(row, total_col, f'=IF(COUNT({first_letter}{row}:{last_letter}{row})=0,"",SUM({first_letter}{row}:{last_letter}{row}))').coordinate)
+        ours.add(ws.cell(row, verdict_col, f'=IF({total_letter}{row}="","",IF({total_letter}{row}>={sheet.pass_mark:g},"达标","未达标"))').coordinate)
     last_row = FIRST_ROW + max(len(rows.units), 1) - 1
     for offset, item in enumerate(sheet.items):
         letter = get_column_letter(first_item + offset)
@@ -99,6 +104,7 @@ def _worksheet(ws, sheet: ScoreSheet, rows: SampleRows) -> None:
         check.add(f"{letter}{FIRST_ROW}:{letter}{last_row}")
         ws.add_data_validation(check)
     ws.freeze_panes = ws.cell(FIRST_ROW, len(FIXED) + 1)
+    return ours
 
 
 def read_scores(path: Path, sheet: ScoreSheet, campaign_id: str, samples: dict[str, str],

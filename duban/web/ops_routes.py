@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
@@ -30,7 +30,7 @@ from duban.scoring import sample_label
 from duban.summary_table import summary_workbook
 from duban.web.context import Portal, client_of, portal
 from duban.web.security import check_csrf, csrf_for, end_session, operator_of, set_csrf_cookie, start_session
-from duban.web.unit_routes import file_response
+from duban.web.unit_routes import LARGEST_ID, file_response, fits
 
 router = APIRouter(include_in_schema=False)
 PAGE_ROWS = 200
@@ -147,10 +147,11 @@ def unit_detail(request: Request, campaign_id: str, unit_code: str, p: Portal = 
         view = unit_page(p.engine, campaign_id, unit_code, p.now())
     except StoreError:
         raise HTTPException(404, "这项工作中没有这个单位。") from None
-    base = (p.settings.portal_url or str(request.base_url)).rstrip("/")
-    link = f"{base}/u/{issue(p.key, campaign_id, unit_code, p.now(), p.link_lifetime)}"
+    link = None  # built from DUBAN_PORTAL_URL only: a request's Host header is the sender's to choose
+    if p.settings.portal_url:
+        link = f"{p.settings.portal_url.rstrip('/')}/u/{issue(p.key, campaign_id, unit_code, p.now(), p.link_lifetime)}"
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=unit_code,
-                 target="单位详情（生成了新链接）", client=client_of(request))  # fmt: skip
+                 target="单位详情（生成了新链接）" if link else "单位详情", client=client_of(request))  # fmt: skip
     history = audit.recent(p.engine, campaign_id=campaign_id, unit_code=unit_code, limit=30)
     spec = view.campaign.spec
     return page(request, p, "ops_unit.html.j2", {
@@ -179,7 +180,7 @@ async def revoke_links(request: Request, campaign_id: str, unit_code: str, p: Po
 @router.get("/ops/c/{campaign_id}/files/{submission_id}/{index}")
 def ops_file(request: Request, campaign_id: str, submission_id: int, index: int, p: Portal = Depends(portal),
              who: str = Depends(operator)):  # fmt: skip
-    found = submission(p.engine, submission_id)
+    found = submission(p.engine, submission_id) if fits(submission_id) else None
     if found is None or found[0] != campaign_id:
         raise HTTPException(404, "没有这份材料。")
     response = file_response(p, found[3].files, index)
@@ -201,7 +202,7 @@ def export(request: Request, campaign_id: str, p: Portal = Depends(portal), who:
 
 
 @router.get("/ops/c/{campaign_id}/audit")
-def audit_log(request: Request, campaign_id: str, before: int | None = None, action: str = "",
+def audit_log(request: Request, campaign_id: str, before: int | None = Query(None, ge=1, le=LARGEST_ID), action: str = "",
               p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
     campaign = campaign_or_404(p, campaign_id)
     entries = audit.recent(p.engine, campaign_id=campaign_id, action=action or None, before_id=before, limit=100,

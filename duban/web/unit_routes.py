@@ -31,6 +31,12 @@ from duban.web.uploads import MAX_FILES, saved_uploads
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("duban.web")
 NOT_YOURS = "没有找到这份材料：它可能不属于本单位，或链接不完整。"
+LARGEST_ID = 2**63 - 1  # the largest id a database row can have (SQLite and PostgreSQL BIGINT)
+
+
+def fits(row_id: int) -> bool:
+    """Whether a number from a path can name a row at all (a larger one makes the database driver overflow)."""
+    return 0 < row_id <= LARGEST_ID
 
 
 def unit_link(request: Request, p: Portal, token: str) -> UnitLink:
@@ -143,7 +149,7 @@ def _announce(engine, campaign_id: str, unit_code: str, item_id: str, receipt) -
 
 
 def _own(p: Portal, link: UnitLink, submission_id: int):
-    found = submission(p.engine, submission_id)
+    found = submission(p.engine, submission_id) if fits(submission_id) else None
     if found is None or found[0] != link.campaign_id or found[1] != link.unit_code:
         raise HTTPException(404, NOT_YOURS)
     return found

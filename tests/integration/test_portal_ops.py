@@ -13,7 +13,7 @@ from tests.samples import docx_bytes, pdf_bytes, xlsx_bytes
 
 @pytest.fixture
 def site(sqlite_engine):
-    site = make_site(sqlite_engine, now="2024-05-27 10:00")
+    site = make_site(sqlite_engine, now="2024-05-27 10:00", portal_url="https://duban.tjj.example.cn")
     site.now = at("2024-05-20 10:00")
     for unit in ("140724100", "140724101"):
         token = site.token(unit)
@@ -69,7 +69,7 @@ def test_an_operator_downloads_a_units_files_and_hands_out_or_withdraws_its_link
     got = site.client.get(f"/ops/c/jinzhong-2024-lookback/files/{href}")
     assert got.status_code == 200 and got.content[:2] == b"PK"
     link = detail.text.split('class="linkbox"')[0].rsplit('value="', 1)[1].split('"')[0]
-    assert link.startswith("http://portal.test/u/")
+    assert link.startswith("https://duban.tjj.example.cn/u/")
     token = link.rsplit("/", 1)[1]
     assert site.page(token).status_code == 200
     csrf = detail.text.split('name="csrf" value="')[1].split('"')[0]

@@ -87,8 +87,11 @@ def test_names_are_made_safe_for_every_disk():
     assert safe_name("  乐平镇  自查评分表 .pdf ") == "乐平镇 自查评分表 .pdf"
     assert safe_name('评分表<终稿>:"v2"|?.xlsx') == "评分表_终稿___v2___.xlsx"
     assert safe_name("报告\x00\x1b.docx") == "报告__.docx"
-    long = safe_name("很长的名字" * 40 + ".docx")
+    long = safe_name("很长的名字" * 8 + "report-" * 16 + ".docx")  # 157 characters in 237 bytes: cut to 120
     assert len(long) == 120 and long.endswith(".docx")
+    with pytest.raises(SubmissionError) as too_long:  # 265 bytes: no disk of an operator's holds it
+        safe_name("很长的名字" * 17 + ".docx")
+    assert "太长（超过 255 字节" in too_long.value.cn
     with pytest.raises(SubmissionError):
         safe_name(" ... ")
     assert safe_name(".pdf") == "pdf"  # no hidden files: the leading dot goes, and "pdf" has no extension left
