@@ -24,6 +24,7 @@ from duban.errors import LinkError
 from duban.settings import Settings, get_settings
 from duban.store import engine_for
 from duban.web.context import Portal, make_templates
+from duban.web.proxies import TrustedProxies
 from duban.web.security import HEADERS, CsrfError, masked_path
 from duban.web.uploads import MAX_FILES, BodyLimit, BodyTooLarge
 
@@ -60,6 +61,7 @@ def create_app(
     _handlers(app)
     app.add_middleware(BodyLimit, limit=settings.upload_max_bytes * 3 + 1024 * 1024)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedProxies, networks=settings.proxy_networks)  # outermost: every layer sees the client
     return app
 
 

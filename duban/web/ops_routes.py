@@ -21,7 +21,7 @@ from duban.errors import StoreError
 from duban.instants import fmt
 from duban.operators import authenticate
 from duban.portal_links import issue, revoke
-from duban.portal_logins import login_gate
+from duban.portal_logins import login_gate, settle
 from duban.portal_matrix import COLOR_NAMES, LEVELS_CN, matrix
 from duban.portal_registry import units_by_code
 from duban.portal_scores import unit_scores
@@ -90,12 +90,14 @@ async def login(request: Request, p: Portal = Depends(portal)):
     if gate.locked:  # the same words whether the name exists or not
         error = "该用户名从您的地址登录失败次数过多，请 15 分钟后再试。"
     elif await run_in_threadpool(authenticate, hashes, name, password):  # scrypt: off the event loop
+        await run_in_threadpool(settle, p.engine, name, client, now, gate=gate, ok=True)
         audit.record(p.engine, now, "login", actor=f"operator:{name}", client=client)
         response = RedirectResponse("/ops", status_code=303)
         await run_in_threadpool(start_session, request, response, p, name, hashes[name])
         return response
     else:
         error = "用户名或密码不对。"
+        await run_in_threadpool(settle, p.engine, name, client, now, gate=gate, ok=False)
     audit.record(p.engine, now, "login", actor=f"operator:{name}", ok=False, detail=error, client=client)
     return page(request, p, "login.html.j2", {"configured": bool(hashes), "error": error, "name": name},
                 scope="login", status=401)  # fmt: skip

@@ -1,7 +1,7 @@
 """A unit's pages behind its link: what is due, the upload form per item, the receipt (回执), its own files.
 
 Every request checks the link (signature, expiry, revocation) and is written to the audit log, refused
-ones too. A submission goes through the same domain path as `duban submit`: record_submission (checks,
+ones too (folded: the same refusal from one address is one entry per ten minutes with its count). A submission goes through the same domain path as `duban submit`: record_submission (checks,
 content-addressed files, a new version, late marked, a receipt intent in one transaction) and then
 compose_messages for the unit, which queues its receipt message.
 """
@@ -49,9 +49,9 @@ def unit_link(request: Request, p: Portal, token: str) -> UnitLink:
             campaign_id, unit_code = seen.campaign_id, seen.unit_code
         except LinkError:
             campaign_id = unit_code = None
-        audit.record(p.engine, p.now(), "link_refused", actor="anonymous", campaign_id=campaign_id,
-                     unit_code=unit_code, target=masked_path(request.url.path), ok=False, detail=exc.reason,
-                     client=client_of(request))  # fmt: skip
+        audit.record_refusal(p.engine, p.now(), "link_refused", actor="anonymous", campaign_id=campaign_id,
+                             unit_code=unit_code, target=masked_path(request.url.path), detail=exc.reason,
+                             client=client_of(request))  # fmt: skip
         raise
 
 

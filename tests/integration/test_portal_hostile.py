@@ -176,3 +176,22 @@ def test_what_operators_type_is_inert_in_the_score_template_and_the_close_out_ta
     _no_formula_anywhere(data)
     shown = {c.value for ws in load_workbook(io.BytesIO(data)).worksheets for row in ws.iter_rows() for c in row}
     assert FORMULA in shown  # the inspector's name, word for word
+
+
+def test_a_flood_of_bad_links_leaves_a_few_audit_rows_that_say_how_many(site):
+    from fastapi.testclient import TestClient
+
+    good = site.token("140724100")
+    body, mac = good.split(".")
+    for n in range(300):  # a scanner: forged tokens, one address
+        assert site.page(f"{body}.{mac[:-3]}{n:03d}").status_code == 403
+    rows = site.audit("link_refused")
+    assert len(rows) == 1 and rows[0].repeats == 300 and rows[0].detail == "tampered"
+    elsewhere = TestClient(site.app, raise_server_exceptions=False, base_url="http://portal.test", client=("192.0.2.8", 1))
+    for _ in range(3):
+        assert elsewhere.get(f"/u/{body}.{mac[:-1]}Z").status_code == 403
+    rows = site.audit("link_refused")
+    assert [(r.client, r.repeats) for r in rows] == [("testclient", 300), ("192.0.2.8", 3)]
+    site.login()
+    log = text_of(site.client.get(f"/ops/c/{CAMPAIGN}/audit?action=link_refused").text)
+    assert "共 300 次" in log and "共 3 次" in log
