@@ -195,3 +195,22 @@ def test_a_flood_of_bad_links_leaves_a_few_audit_rows_that_say_how_many(site):
     site.login()
     log = text_of(site.client.get(f"/ops/c/{CAMPAIGN}/audit?action=link_refused").text)
     assert "共 300 次" in log and "共 3 次" in log
+
+
+def test_a_link_issued_in_the_second_after_a_revocation_opens_and_one_before_it_does_not(site):
+    from datetime import timedelta
+
+    from duban.portal_links import PURPOSE, revoke
+    from duban.signing import sign
+
+    moment = at("2024-05-28 10:00") + timedelta(milliseconds=400)
+    before = site.token("140724100", issued=moment - timedelta(milliseconds=300))
+    revoke(site.engine, CAMPAIGN, "140724100", moment, actor="operator:duban", reason="消息被误转发")
+    after = site.token("140724100", issued=moment + timedelta(milliseconds=300))  # the same second
+    site.now = moment + timedelta(seconds=5)
+    assert site.page(before).status_code == 403 and "此链接已停用" in site.page(before).text
+    assert site.page(after).status_code == 200
+    # a link of the earlier kind (seconds), already in messages sent before, still opens until it expires
+    issued = int(site.now.timestamp())
+    old = sign(site.settings.portal_key(), PURPOSE, [1, CAMPAIGN, "140724101", issued, issued + 3600])
+    assert site.page(old).status_code == 200
