@@ -85,7 +85,7 @@ def _cut(text: str | None, width: int) -> str | None:
 
 def recent(
     engine: Engine, *, campaign_id: str | None = None, unit_code: str | None = None, action: str | None = None,
-    limit: int = 200, before_id: int | None = None, with_logins: bool = False,
+    limit: int = 200, before_id: int | None = None, with_logins: bool = False, until: datetime | None = None,
 ) -> list[Entry]:  # fmt: skip
     """Entries newest first (at most `limit`, older than `before_id` to page back); `with_logins` adds the
     entries that belong to no campaign (operators' logins) to a campaign's."""
@@ -99,6 +99,8 @@ def recent(
         query = query.where(_T.c.action == action)
     if before_id is not None:
         query = query.where(_T.c.id < before_id)
+    if until is not None:  # a preview shows the log as it stood then
+        query = query.where(_T.c.at <= utc(until))
     with engine.connect() as conn:
         return [Entry(**row._mapping) for row in conn.execute(query)]
 

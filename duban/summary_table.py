@@ -32,10 +32,10 @@ _BOLD = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="E3EAF2")
 
 
-def summary_workbook(engine: Engine, campaign_id: str, as_of: datetime) -> bytes:
-    """The campaign's 汇总表 at `as_of`, as xlsx bytes."""
+def summary_workbook(engine: Engine, campaign_id: str, as_of: datetime, *, history: bool = False) -> bytes:
+    """The campaign's 汇总表 at `as_of` (as the record stood then, with `history`), as xlsx bytes."""
     campaign = load_campaign(engine, campaign_id)
-    duties = load_duties(engine, campaign, as_of, versions="latest")
+    duties = load_duties(engine, campaign, as_of, versions="latest", history=history)
     book = Workbook()
     stamp = utc(as_of).replace(tzinfo=None)
     book.properties.creator = "duban"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
@@ -23,17 +23,38 @@ ACTIONS_CN = {"view": "查看", "upload": "报送", "refused": "拒收", "downlo
 COLOR_CLASS = {Color.red: "red", Color.yellow: "yellow", Color.green: "green", Color.grey: "grey"}
 
 
+PREVIEW_CN = "预览模式：页面按 {at} 时的记录显示，只能查看；报送、评分和停用链接请到正式平台办理。"
+
+
 @dataclass
 class Portal:
+    """The running portal. `clock` is the wall clock (a test moves it): sessions, links, the lockout and the audit
+    log run on it. `preview_at` (`duban serve --as-of`) shows the record as it stood at that instant, read-only:
+    nothing is written for that instant, so a preview never hands in anything or dates anything in the past."""
+
     settings: Settings
     engine: Engine
     key: bytes
     clock: Callable[[], datetime]
-    frozen: bool  # a fixed clock (`duban serve --as-of`): pages say so
+    preview_at: datetime | None
     templates: Jinja2Templates
 
     def now(self) -> datetime:
         return self.clock()
+
+    def as_of(self) -> datetime:
+        """The instant the pages show the record at."""
+        return self.preview_at or self.clock()
+
+    @property
+    def frozen(self) -> bool:
+        """A preview: pages say so and every form that would write is refused."""
+        return self.preview_at is not None
+
+    def writable(self) -> None:
+        """Refuse a write in a preview (a 409 page that says why)."""
+        if self.preview_at is not None:
+            raise HTTPException(409, PREVIEW_CN.format(at=fmt(self.preview_at, self.settings.timezone)))
 
     @property
     def link_lifetime(self) -> timedelta:

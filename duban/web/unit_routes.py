@@ -57,7 +57,7 @@ def unit_link(request: Request, p: Portal, token: str) -> UnitLink:
 
 def load_page(p: Portal, link: UnitLink) -> UnitPage:
     try:
-        return unit_page(p.engine, link.campaign_id, link.unit_code, p.now())
+        return unit_page(p.engine, link.campaign_id, link.unit_code, p.as_of(), history=p.frozen)
     except StoreError:
         raise HTTPException(404, "本单位在这项工作中没有报送事项，或这项工作已被撤销。") from None
 
@@ -87,7 +87,7 @@ def render_unit(request: Request, p: Portal, token: str, page: UnitPage, *, erro
     }
     response = p.templates.TemplateResponse(request, "unit.html.j2", {
         "page": page, "token": token, "csrf": csrf, "tz": page.campaign.tz, "error": error, "error_at": error_at,
-        "values": values or {}, "counts": counts, "now": p.now(), "frozen": p.frozen, "Color": Color,
+        "values": values or {}, "counts": counts, "now": p.as_of(), "frozen": p.frozen, "Color": Color,
         "max_mb": p.settings.upload_max_mb, "max_files": MAX_FILES, "spec": page.campaign.spec,
         "receivers": page.receivers,
     }, status_code=status)  # fmt: skip
@@ -99,6 +99,7 @@ def render_unit(request: Request, p: Portal, token: str, page: UnitPage, *, erro
 async def unit_submit(request: Request, token: str, item_id: str, p: Portal = Depends(portal)):
     """The form is read here; checking, storing and answering run on a worker thread (database and disk block)."""
     link = await run_in_threadpool(unit_link, request, p, token)
+    p.writable()  # a preview hands nothing in (before a byte of the upload is read)
     form = await request.form(max_files=MAX_FILES + 1, max_fields=60)
     try:
         return await run_in_threadpool(_submit, request, p, token, link, item_id, form)
@@ -152,6 +153,8 @@ def _own(p: Portal, link: UnitLink, submission_id: int):
     found = submission(p.engine, submission_id) if fits(submission_id) else None
     if found is None or found[0] != link.campaign_id or found[1] != link.unit_code:
         raise HTTPException(404, NOT_YOURS)
+    if p.frozen and found[3].submitted_at > p.as_of():  # not handed in yet at the instant a preview shows
+        raise HTTPException(404, NOT_YOURS)
     return found
 
 
@@ -167,7 +170,7 @@ def unit_receipt(request: Request, token: str, submission_id: int, p: Portal = D
                  unit_code=link.unit_code, target=f"回执 {submission_id}", client=client_of(request))  # fmt: skip
     return p.templates.TemplateResponse(request, "receipt.html.j2", {
         "page": page, "entry": entry, "version": version, "token": token, "tz": page.campaign.tz,
-        "spec": page.campaign.spec, "frozen": p.frozen, "now": p.now(),
+        "spec": page.campaign.spec, "frozen": p.frozen, "now": p.as_of(),
         "late_by": (version.submitted_at - entry.duty.due_at).total_seconds() if version.late else 0,
     })  # fmt: skip
 
