@@ -159,6 +159,7 @@ def unit_detail(request: Request, campaign_id: str, unit_code: str, p: Portal = 
     spec = view.campaign.spec
     return page(request, p, "ops_unit.html.j2", {
         "page": view, "who": who, "link": link, "history": history, "tz": view.campaign.tz,
+        "names": {**view.names, **{c.code: c.display for c in view.children}},
         "days": p.settings.link_days, "scores": unit_scores(p.engine, campaign_id, [unit_code]).get(unit_code, []),
         "sheets": {s.id: s for s in spec.score_sheets}, "samples": {s.id: s for s in spec.samples},
     }, scope=f"ops:{who}")  # fmt: skip

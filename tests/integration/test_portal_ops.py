@@ -97,10 +97,12 @@ def test_the_audit_log_shows_who_did_what_from_where(site):
     site.login()
     site.client.get("/ops/c/jinzhong-2024-lookback/summary.xlsx")
     log = text_of(site.client.get("/ops/c/jinzhong-2024-lookback/audit").text)
-    assert "unit:140724100 报送 乐平镇统计站 self_report 第1版 · 140724100总结报告.docx 成功 testclient" in log
-    assert "operator:duban 导出汇总表" in log and "operator:duban 登录" in log
+    assert "乐平镇统计站 报送 乐平镇统计站 self_report 第1版 · 140724100总结报告.docx 成功 testclient" in log
+    assert "督办人员 duban 导出汇总表" in log and "督办人员 duban 登录" in log
+    assert "unit:" not in log and "operator:" not in log
     uploads = text_of(site.client.get("/ops/c/jinzhong-2024-lookback/audit?action=upload").text)
-    assert "导出汇总表" not in uploads.split("来源地址")[1] and uploads.count("unit:") == 5
+    rows = uploads.split("来源地址")[1]
+    assert "导出汇总表" not in rows and rows.count(" 报送 ") == 5
 
 
 def test_logout_ends_the_session(site):
