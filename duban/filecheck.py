@@ -23,8 +23,8 @@ from pathlib import Path
 
 from duban.errors import SubmissionError
 from duban.filescan import (
-    Budget, Refusal, embedded_program, member_extension, package_kind, sniff_head, walk_zip, zip_members, _mapped,
-    _ole, _pdf, _text, MAX_DEPTH,
+    MAX_DEPTH, Budget, Refusal, check_pdf, check_text, embedded_program, mapped, ole_kind, package_kind, sniff_head,
+    walk_zip, zip_members,
 )
 
 KIND_CN = {
@@ -97,7 +97,7 @@ def sniff(path: Path) -> str:
         members = zip_members(path)
         return "unknown" if members is None else package_kind([m.filename for m in members])
     if kind == "ole":
-        return _ole(path)  # raises Refusal at macros or an embedded package
+        return ole_kind(path)  # raises Refusal at macros or an embedded package
     return kind
 
 
@@ -137,18 +137,18 @@ def check_file(path: Path, name: str, allowed: list[str], *, max_bytes: int | No
 def inspect(path: Path, kind: str, ext: str, *, depth: int, budget: Budget, part: bool = False) -> None:
     """Read the whole of a file whose first bytes say `kind`; raise Refusal at anything runnable inside.
     `part`: a part of an Office or OFD package (its XML is content, not a text file to read for scripts)."""
-    for data in _mapped(path):
+    for data in mapped(path):
         program = embedded_program(data)
         if program:
             raise Refusal(f"a {program} program is embedded", f"中藏有{KIND_CN[program]}")
     if kind not in _ZIPPED and zipfile.is_zipfile(path):
         raise Refusal("a ZIP archive is hidden in it (a polyglot)", f"不只是{KIND_CN.get(kind, '报送材料')}：里面还藏着一个压缩包")
     if kind == "pdf":
-        _pdf(path)
+        check_pdf(path)
     elif kind == "text" and not part:
-        _text(path, csv=ext == "csv")
+        check_text(path, csv=ext == "csv")
     elif kind == "png":
-        _png(path)
+        check_png(path)
     elif kind in _ZIPPED:
         if depth >= MAX_DEPTH:
             raise Refusal(f"archives nested more than {MAX_DEPTH} deep", f"里的压缩包嵌套超过 {MAX_DEPTH} 层，无法检查")
@@ -179,9 +179,9 @@ def _member(budget: Budget):  # noqa: ANN202
     return check
 
 
-def _png(path: Path) -> None:
+def check_png(path: Path) -> None:
     """Chunks to IEND; bytes after it are somebody's payload."""
-    for data in _mapped(path):
+    for data in mapped(path):
         at = 8
         while at + 8 <= len(data):
             length = int.from_bytes(data[at : at + 4], "big")

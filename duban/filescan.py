@@ -131,7 +131,7 @@ def embedded_program(data, start: int = 0, end: int | None = None) -> str | None
     return None
 
 
-def _mapped(path: Path) -> Iterator[mmap.mmap | bytes]:
+def mapped(path: Path) -> Iterator[mmap.mmap | bytes]:
     """The file's bytes without reading them into memory."""
     with path.open("rb") as handle:
         if path.stat().st_size == 0:
@@ -172,7 +172,7 @@ def script_in(text: str, *, csv: bool = False) -> str | None:
     return found.group(0).strip()[:40] if found else None
 
 
-def _text(path: Path, csv: bool) -> None:
+def check_text(path: Path, csv: bool) -> None:
     with path.open("rb") as handle:
         encoding = _text_encoding(handle.read(8192)) or "utf-8"
         handle.seek(0)
@@ -199,8 +199,8 @@ _HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
 MAX_OBJECT_STREAM, MAX_OBJECT_STREAMS = 8 << 20, 64 << 20  # inflated bytes of one object stream, of all of a PDF's
 
 
-def _pdf(path: Path) -> None:
-    for data in _mapped(path):
+def check_pdf(path: Path) -> None:
+    for data in mapped(path):
         tail = data[max(0, len(data) - 1024) :]
         if b"startxref" not in tail or not tail.rstrip(b"\r\n\t \0").endswith(b"%%EOF"):
             raise Refusal("no PDF trailer (startxref … %%EOF) at the end", "不是完整的 PDF 文件（文件末尾没有 PDF 的结尾标记）")
@@ -262,9 +262,9 @@ def ole_has(data, name: str) -> bool:
 _MACROS = ("_VBA_PROJECT", "_VBA_PROJECT_CUR", "VBA", "Macros", "\x01Ole10Native", "Ole10Native")
 
 
-def _ole(path: Path) -> str:
+def ole_kind(path: Path) -> str:
     """doc, xls, ppt or ole; macros and embedded packages refused."""
-    for data in _mapped(path):
+    for data in mapped(path):
         for entry in _MACROS:
             if ole_has(data, entry):
                 what = "嵌入的程序包" if "Ole10Native" in entry else "宏代码（VBA）"
