@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, case, update
+from sqlalchemy import Engine, case, delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -26,6 +26,7 @@ from duban.tables import LoginThrottle
 
 LOCK_AFTER, LOCK_FOR = 5, timedelta(minutes=15)
 SLOW_AFTER, SLOW_WINDOW, SLOW_STEP, SLOW_MAX = 20, timedelta(minutes=1), 0.5, 10.0
+FORGET_AFTER = timedelta(days=1)
 _T = LoginThrottle.__table__
 
 
@@ -54,7 +55,10 @@ def _claim(engine: Engine, name: str, client: str, now: datetime) -> int:
             set_={"attempts": case((fresh, 1), else_=_T.c.attempts + 1),
                   "window_start": case((fresh, now), else_=_T.c.window_start)},
         ).returning(_T.c.attempts)  # fmt: skip
-        return conn.execute(statement).scalar_one()
+        number = conn.execute(statement).scalar_one()
+        # pairs idle for a day are forgotten: a guesser rotating names cannot grow the table without end
+        conn.execute(delete(_T).where(_T.c.window_start < now - FORGET_AFTER))
+        return number
 
 
 def settle(engine: Engine, name: str, client: str | None, now: datetime, *, gate: Gate, ok: bool) -> None:
