@@ -67,7 +67,7 @@ def build(home: Path) -> Tour:
     from duban.tick import tick_stage
     from tests.samples import docx_bytes, pdf_bytes, write, xlsx_bytes
 
-    settings = Settings(home=home, database_url=None)
+    settings = Settings(home=home, database_url=None, portal_url="https://duban.tjj.example.cn")  # links shown on ops pages
     engine = engine_for(settings.resolved_database_url)
     at = lambda text: parse_instant(text, "Asia/Shanghai")  # noqa: E731
     campaign = ensure_planned(engine, SPEC, now=at("2024-05-09 12:00")).campaign_id

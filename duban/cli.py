@@ -313,7 +313,7 @@ def units_show(
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="fix the clock (previews, training)")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="preview: show the record as it stood at this instant, read-only (training)")] = None,
 ) -> None:
     """Run the upload portal: units' pages behind their links, the operators' dashboard at /ops."""
     from duban.cli_portal import serve_command

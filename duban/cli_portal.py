@@ -40,19 +40,19 @@ def serve_command(host: str, port: int, as_of: str | None) -> None:
     from duban.web.server import serve
 
     settings = _settings()
-    clock = None
-    if as_of:
+    preview_at = None
+    if as_of:  # a preview: the record as it stood then, read-only (nothing is handed in at a made-up instant)
         try:
-            fixed = parse_instant(as_of, settings.timezone)
+            preview_at = parse_instant(as_of, settings.timezone)
         except ValueError as exc:
             _fail(DubanError(str(exc)))
-        clock = lambda: fixed  # noqa: E731
     try:
-        portal = create_app(settings, clock=clock)
+        portal = create_app(settings, preview_at=preview_at)
     except DubanError as exc:
         _fail(exc)
     console.print(f"[bold]duban portal[/] on http://{host}:{port}  (operators: http://{host}:{port}/ops)"
-                  + (f"  [yellow]clock fixed at {as_of}[/]" if as_of else ""), highlight=False)  # fmt: skip
+                  + (f"  [yellow]preview: the record as it stood at {as_of}, read-only[/]" if as_of else ""),
+                  highlight=False)  # fmt: skip
     if not settings.portal_url:
         console.print("[yellow]DUBAN_PORTAL_URL is not set: messages carry no unit links until it is.[/]")
     if not settings.operator_hashes():

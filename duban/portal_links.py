@@ -38,22 +38,31 @@ class UnitLink:
 
 
 def issue(key: bytes, campaign_id: str, unit_code: str, now: datetime, lifetime: timedelta) -> str:
-    """A token for the unit's page, valid from `now` for `lifetime`."""
-    issued = int(utc(now).timestamp())
-    return sign(key, PURPOSE, [1, campaign_id, unit_code, issued, issued + int(lifetime.total_seconds())])
+    """A token for the unit's page, valid from `now` for `lifetime`.
+
+    Version 2 holds the instant of issue in milliseconds: a revocation covers the links issued up to its own
+    instant, and the fresh link an operator is shown right after revoking (the same second) must still open."""
+    issued_ms = int(utc(now).timestamp() * 1000)
+    expires = issued_ms // 1000 + int(lifetime.total_seconds())
+    return sign(key, PURPOSE, [2, campaign_id, unit_code, issued_ms, expires])
 
 
 def read(key: bytes, token: str) -> UnitLink:
-    """The link a token stands for, if its signature holds (expiry and revocation are not checked here)."""
+    """The link a token stands for, if its signature holds (expiry and revocation are not checked here).
+    Version 1 tokens (seconds) are still read: messages sent before carry them until they expire."""
     payload = unsign(key, PURPOSE, token)
-    if payload is None or len(payload) != 5 or payload[0] != 1:
+    if (payload is None or len(payload) != 5 or payload[0] not in (1, 2) or not all(isinstance(x, str) for x in payload[1:3])
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in payload[3:])):  # fmt: skip
         raise LinkError("the link is malformed or was altered", reason="tampered",
                         cn="链接无效：可能复制不完整或被改动过。" + _ASK)  # fmt: skip
-    _v, campaign_id, unit_code, issued, expires = payload
-    return UnitLink(
-        campaign_id, unit_code, datetime.fromtimestamp(issued, timezone.utc),
-        datetime.fromtimestamp(expires, timezone.utc), token.rpartition(".")[2],
-    )  # fmt: skip
+    version, campaign_id, unit_code, issued, expires = payload
+    try:
+        issued_at = datetime.fromtimestamp(issued / 1000 if version == 2 else issued, timezone.utc)
+        expires_at = datetime.fromtimestamp(expires, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise LinkError("the link's dates are out of range", reason="tampered",
+                        cn="链接无效：可能复制不完整或被改动过。" + _ASK) from None  # fmt: skip
+    return UnitLink(campaign_id, unit_code, issued_at, expires_at, token.rpartition(".")[2])
 
 
 def check(engine: Engine, key: bytes, token: str, now: datetime, *, tz: str = "Asia/Shanghai") -> UnitLink:

@@ -73,14 +73,17 @@ class Matrix:
 
 def matrix(
     engine: Engine, campaign_id: str, as_of: datetime, *, level: str | None = None, parent: str | None = None,
-    only: str | None = None, offset: int = 0, limit: int = 200,
+    only: str | None = None, offset: int = 0, limit: int = 200, history: bool = False,
 ) -> Matrix:  # fmt: skip
-    """The matrix at `as_of`; `parent` keeps that unit and every unit below it, `only` one overall colour."""
+    """The matrix at `as_of`; `parent` keeps that unit and every unit below it, `only` one overall colour.
+    `history`: as the record stood at an earlier `as_of` (the preview), counted in Python from every duty."""
     campaign = load_campaign(engine, campaign_id, units=False)
     wanted = COLOR_NAMES.get(only or "")
     everyone = _A.c.campaign_id == campaign_id
     chosen = chosen_units(campaign_id, level=level, parent=parent) if level or parent else None
     mine = everyone if chosen is None else and_(everyone, _A.c.unit_code.in_(chosen))
+    if history:
+        return _history(engine, campaign, as_of, chosen, wanted, parent, offset, limit)
     with engine.connect() as conn:
         stale = stale_at(conn, campaign.stage_ids(), mine, utc(as_of))
         multi = several_instances(conn, everyone)
@@ -106,13 +109,41 @@ def matrix(
                   parents)  # fmt: skip
 
 
+def _history(engine: Engine, campaign: PlannedCampaign, as_of: datetime, chosen, wanted: Color | None,
+             parent: str | None, offset: int, limit: int) -> Matrix:  # fmt: skip
+    """The matrix as the record stood at `as_of`: every duty of the campaign replayed (a preview's cost)."""
+    with engine.connect() as conn:
+        allowed = set(conn.execute(chosen).scalars()) if chosen is not None else None
+        parents = parent_choices(conn, campaign.id, parent)
+    by_unit: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for duty in load_duties(engine, campaign, as_of, history=True):
+        if allowed is None or duty.unit_code in allowed:
+            by_unit[duty.unit_code][duty.item_id].append(duty.state)
+    owed = {item for cells in by_unit.values() for item in cells}
+    codes = sorted(code for code, cells in by_unit.items()
+                   if wanted is None or worst([color(s) for states in cells.values() for s in states]) is wanted)  # fmt: skip
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for code in codes:
+        for item, states in by_unit[code].items():
+            counts[item][worst([color(s) for s in states])] += 1
+    page = codes[offset : offset + limit]
+    with engine.connect() as conn:
+        units = units_by_code(conn, campaign.id, page)
+        names = units_by_code(conn, campaign.id, {u.parent for u in units.values() if u.parent})
+    rows = _rows(engine, campaign, as_of, page, units, names, by_unit)
+    columns = [(stage, item) for stage, item in campaign.spec.items() if item.id in owed]
+    return Matrix(campaign, as_of, columns, rows, len(codes), {item.id: counts.get(item.id, Counter()) for _s, item in columns},
+                  parents)  # fmt: skip
+
+
 def _rows(engine: Engine, campaign: PlannedCampaign, as_of: datetime, page: list[str], units: dict,
-          names: dict) -> list[Row]:  # fmt: skip
+          names: dict, known: dict | None = None) -> list[Row]:  # fmt: skip
     if not page:
         return []
-    by_unit: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for duty in load_duties(engine, campaign, as_of, units=page):
-        by_unit[duty.unit_code][duty.item_id].append(duty.state)
+    by_unit: dict[str, dict[str, list]] = known if known is not None else defaultdict(lambda: defaultdict(list))
+    if known is None:
+        for duty in load_duties(engine, campaign, as_of, units=page):
+            by_unit[duty.unit_code][duty.item_id].append(duty.state)
     rows = []
     for code in page:
         unit = units.get(code)

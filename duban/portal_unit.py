@@ -63,8 +63,9 @@ class UnitPage:
         return self.names.get(code or "", code or "")
 
 
-def unit_page(engine: Engine, campaign_id: str, unit_code: str, as_of: datetime) -> UnitPage:
-    """The page of `unit_code` in the campaign at `as_of`; StoreError when the unit is not in it."""
+def unit_page(engine: Engine, campaign_id: str, unit_code: str, as_of: datetime, *, history: bool = False) -> UnitPage:
+    """The page of `unit_code` in the campaign at `as_of` (as the record stood then, with `history`); StoreError
+    when the unit is not in it."""
     campaign = load_campaign(engine, campaign_id, units=False)
     targets = _receiver_codes(campaign.spec)
     with engine.connect() as conn:
@@ -76,25 +77,25 @@ def unit_page(engine: Engine, campaign_id: str, unit_code: str, as_of: datetime)
     places = {item.id: (stage, item) for stage, item in campaign.spec.items()}
     hidden = concealed_items(campaign.spec)
     entries = []
-    for duty in load_duties(engine, campaign, as_of, units=[unit_code], versions="all"):
+    for duty in load_duties(engine, campaign, as_of, units=[unit_code], versions="all", history=history):
         if duty.item_id not in places or (duty.item_id in hidden and duty.state is State.pending):
             continue
         stage, item = places[duty.item_id]
         entries.append(Entry(duty, stage, item))
     names = {code: u.display for code, u in named.items()} | {unit.code: unit.display}
     receivers = {item_id: names.get(code, ref) for item_id, (ref, code) in targets.items()}
-    kids = _children(engine, campaign, children, as_of, hidden)
+    kids = _children(engine, campaign, children, as_of, hidden, history)
     return UnitPage(campaign, unit, as_of, entries, kids, names, receivers)
 
 
 def _children(engine: Engine, campaign: PlannedCampaign, units: list[Recipient], as_of: datetime,
-              hidden: set[str]) -> list[Child]:  # fmt: skip
+              hidden: set[str], history: bool = False) -> list[Child]:  # fmt: skip
     if not units:
         return []
     codes = [u.code for u in units]
     colors: dict[str, list[Color]] = {c: [] for c in codes}
     overdue = dict.fromkeys(codes, 0)
-    for duty in load_duties(engine, campaign, as_of, units=codes):
+    for duty in load_duties(engine, campaign, as_of, units=codes, history=history):
         if duty.item_id in hidden and duty.state is State.pending:
             continue
         colors[duty.unit_code].append(duty.color)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -57,6 +58,28 @@ class Settings(BaseSettings):
         default_factory=dict, repr=False,
         description='operator logins {name: scrypt hash} (DUBAN_OPERATORS); `duban portal password` keeps them under home',
     )  # fmt: skip
+
+    trusted_proxies: str = Field(
+        default="", description="reverse proxies whose X-Forwarded-For/-Proto the portal believes: addresses or "
+        "networks, comma-separated (e.g. 127.0.0.1 or 10.0.0.0/24); none by default, so the address a lockout "
+        "and the audit log use is the connection's own",
+    )  # fmt: skip
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"DUBAN_TRUSTED_PROXIES: {part!r} is not an address or network such as "
+                                 "127.0.0.1 or 10.0.0.0/24") from None  # fmt: skip
+        return value
+
+    @property
+    def proxy_networks(self) -> list:
+        """DUBAN_TRUSTED_PROXIES as address networks."""
+        return [ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",") if p.strip()]
 
     @field_validator("portal_secret")
     @classmethod

@@ -7,6 +7,7 @@ under the data dir (files/ab/abcdef…); the database keeps their names, sizes a
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import shutil
 from dataclasses import dataclass
@@ -76,6 +77,8 @@ def _metric_value(metric: Metric, text: str) -> Any:
             value: Any = int(str(text).strip())
         elif metric.type == "number":
             value = float(str(text).strip())
+            if not math.isfinite(value):  # NaN passes every min/max comparison; inf is no count anyone made
+                raise ValueError
         elif metric.type == "bool":
             lowered = str(text).strip().lower()
             if lowered not in ("true", "false", "是", "否", "1", "0", "yes", "no"):

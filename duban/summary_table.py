@@ -23,6 +23,7 @@ from duban.instants import fmt, utc
 from duban.spec.models import Item, Metric, Stage
 from duban.state import Color, State
 from duban.units import Level
+from duban.xlsx_inert import inert
 
 FILL = {Color.red: "C62828", Color.yellow: "F9A825", Color.green: "2E7D32", Color.grey: "BDBDBD"}
 WHITE_TEXT = {Color.red, Color.green}
@@ -31,10 +32,10 @@ _BOLD = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="E3EAF2")
 
 
-def summary_workbook(engine: Engine, campaign_id: str, as_of: datetime) -> bytes:
-    """The campaign's 汇总表 at `as_of`, as xlsx bytes."""
+def summary_workbook(engine: Engine, campaign_id: str, as_of: datetime, *, history: bool = False) -> bytes:
+    """The campaign's 汇总表 at `as_of` (as the record stood then, with `history`), as xlsx bytes."""
     campaign = load_campaign(engine, campaign_id)
-    duties = load_duties(engine, campaign, as_of, versions="latest")
+    duties = load_duties(engine, campaign, as_of, versions="latest", history=history)
     book = Workbook()
     stamp = utc(as_of).replace(tzinfo=None)
     book.properties.creator = "duban"
@@ -46,6 +47,8 @@ def summary_workbook(engine: Engine, campaign_id: str, as_of: datetime) -> bytes
         stage_duties = [d for d in duties if d.stage_id == stage.id]
         if stage_duties:
             _stage_sheet(book.create_sheet(_sheet_name(stage.name, names)), campaign, stage, stage_duties, as_of)
+    for sheet in book.worksheets:
+        inert(sheet)  # unit names, file names and text counts are text, never formulas
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -317,7 +317,11 @@ class AuditEntry(SQLModel, table=True):
     """Who saw or did what on the portal, when, from where: every page view, upload, download and login."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_campaign_at", "campaign_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_campaign_at", "campaign_id", "at"),
+        # recent entries of one kind (failed logins everywhere, refused links to fold together) without a scan
+        Index("ix_audit_action_at", "action", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _utc(nullable=False)
@@ -329,6 +333,8 @@ class AuditEntry(SQLModel, table=True):
     ok: bool = True
     detail: str | None = Field(default=None, max_length=500)
     client: str | None = Field(default=None, max_length=64)  # the client's address
+    # the same refusal from the same address folded into this entry (a flood of bad links is one row per 10 min)
+    repeats: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class OperatorSession(SQLModel, table=True):
@@ -362,3 +368,18 @@ class ViewMark(SQLModel, table=True):
     transition_id: int = 0  # the newest row of each table when the views were read
     submission_id: int = 0
     score_id: int = 0
+
+
+class LoginThrottle(SQLModel, table=True):
+    """How many passwords were tried for one login name from one address in the current window (督办工作台).
+
+    The count is taken in the database, in one statement, before the password is looked at: guesses sent at the
+    same moment, to one portal or to several, each get their own number, and only the first five are checked.
+    """
+
+    __tablename__ = "login_throttle"
+
+    name: str = Field(primary_key=True, max_length=40)
+    client: str = Field(primary_key=True, max_length=64)  # "" when the address is unknown
+    window_start: datetime = _utc(nullable=False)  # the first attempt of the window, or the fifth failure (lock)
+    attempts: int = 0  # passwords tried in the window, the ones in flight included

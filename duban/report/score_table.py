@@ -14,6 +14,7 @@ from openpyxl.utils import get_column_letter
 from duban.instants import fmt
 from duban.report.inspection_text import follow_up_words
 from duban.report.record import Record
+from duban.xlsx_inert import inert
 
 TITLE = "检查评分"
 _BOLD = Font(bold=True)
@@ -61,6 +62,7 @@ def with_score_sheet(workbook: bytes, record: Record) -> bytes:
     for index, width in enumerate([14, 12, 24, 16, *[10] * len(items), 8, 8, 10, 12, 30], 1):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = "E4"
+    inert(ws)  # inspectors' names and notes are text, never formulas
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -188,10 +188,11 @@ def status(
         campaign = load_campaign(p.engine, campaign_id, units=False)
     except StoreError:
         raise HTTPException(404, "没有这项专项工作。") from None
-    moment = p.now() if as_of is None else as_of if as_of.tzinfo else as_of.replace(tzinfo=zone(campaign.tz))
+    moment = p.as_of() if as_of is None else as_of if as_of.tzinfo else as_of.replace(tzinfo=zone(campaign.tz))
     if not 2000 < moment.year < 2100:  # every campaign lies inside: further out, the states are those of the bounds
         moment = _EARLIEST if moment.year <= 2000 else _LATEST
-    grid = matrix(p.engine, campaign_id, moment, level=level, parent=parent, only=only, offset=offset, limit=limit)
+    grid = matrix(p.engine, campaign_id, moment, level=level, parent=parent, only=only, offset=offset, limit=limit,
+                  history=p.frozen)  # fmt: skip
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="JSON 接口：红黄绿矩阵",
                  client=client_of(request))  # fmt: skip
     rows = [RowOut(code=r.code, unit=r.display, level=r.level, parent=r.parent, overall=r.overall.value,

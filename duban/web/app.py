@@ -24,12 +24,13 @@ from duban.errors import LinkError
 from duban.settings import Settings, get_settings
 from duban.store import engine_for
 from duban.web.context import Portal, make_templates
+from duban.web.proxies import TrustedProxies
 from duban.web.security import HEADERS, CsrfError, masked_path
 from duban.web.uploads import MAX_FILES, BodyLimit, BodyTooLarge
 
 log = logging.getLogger("duban.web")
 STATUS_CN = {
-    400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "页面不存在", 405: "不支持这种请求方式",
+    400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "页面不存在", 405: "不支持这种请求方式", 409: "预览模式",
     413: "上传内容过大", 422: "请求参数有误", 429: "操作过于频繁", 500: "系统出错了",
 }  # fmt: skip
 
@@ -39,9 +40,11 @@ def _wall_clock() -> datetime:
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, clock: Callable[[], datetime] | None = None
+    settings: Settings | None = None, *, engine: Engine | None = None, clock: Callable[[], datetime] | None = None,
+    preview_at: datetime | None = None,
 ) -> FastAPI:
-    """The portal over `engine` (default: the settings' database); `clock` fixes the time (previews, tests)."""
+    """The portal over `engine` (default: the settings' database). `clock` stands in for the wall clock (tests);
+    `preview_at` shows the record as it stood at that instant, read-only (`duban serve --as-of`)."""
     from duban.web import api, ops_routes, score_routes, unit_routes
 
     settings = settings or get_settings()
@@ -50,8 +53,7 @@ def create_app(
         title="duban 报送平台 API", version="1", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
         description="督办报送平台的只读 JSON 接口：单位的报送事项（凭单位专属链接的令牌）和运营人员的红黄绿矩阵（凭登录会话）。",
     )  # fmt: skip
-    app.state.portal = Portal(settings, engine, settings.portal_key(), clock or _wall_clock, clock is not None,
-                              make_templates())  # fmt: skip
+    app.state.portal = Portal(settings, engine, settings.portal_key(), clock or _wall_clock, preview_at, make_templates())
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.include_router(unit_routes.router)
     app.include_router(ops_routes.router)
@@ -60,6 +62,7 @@ def create_app(
     _handlers(app)
     app.add_middleware(BodyLimit, limit=settings.upload_max_bytes * 3 + 1024 * 1024)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedProxies, networks=settings.proxy_networks)  # outermost: every layer sees the client
     return app
 
 

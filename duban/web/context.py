@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 
@@ -21,19 +21,59 @@ ACTIONS_CN = {"view": "查看", "upload": "报送", "refused": "拒收", "downlo
               "score_import": "导入评分表", "logout": "退出",
               "password": "修改密码"}  # fmt: skip
 COLOR_CLASS = {Color.red: "red", Color.yellow: "yellow", Color.green: "green", Color.grey: "grey"}
+ACTORS_CN = {"anonymous": "未登录的访问者", "cli": "管理员（命令行）", "portal": "单位（报送平台）",
+             "simulated": "模拟数据（演示）", "tick": "督办巡检", "amend": "调整通知"}  # fmt: skip
+REASONS_CN = {"tampered": "链接不完整或被改动", "expired": "链接已过期", "revoked": "链接已停用"}
+
+
+def actor_cn(actor: str | None, names: dict[str, str] | None = None) -> str:
+    """Who did it, in the words operators use: 督办人员 duban, 昔阳县统计局, 模拟数据 — never operator:duban or unit:140724."""
+    if not actor:
+        return ""
+    kind, _, rest = actor.partition(":")
+    if kind == "operator" and rest:
+        return f"督办人员 {rest}"
+    if kind == "unit" and rest:
+        return (names or {}).get(rest) or f"单位 {rest}"
+    if kind == "rollup":
+        return "duban 自动汇总"
+    if kind == "forward":
+        return "duban 自动上报（转发的通知）"
+    return ACTORS_CN.get(actor, actor)
+
+
+PREVIEW_CN = "预览模式：页面按 {at} 时的记录显示，只能查看；报送、评分和停用链接请到正式平台办理。"
 
 
 @dataclass
 class Portal:
+    """The running portal. `clock` is the wall clock (a test moves it): sessions, links, the lockout and the audit
+    log run on it. `preview_at` (`duban serve --as-of`) shows the record as it stood at that instant, read-only:
+    nothing is written for that instant, so a preview never hands in anything or dates anything in the past."""
+
     settings: Settings
     engine: Engine
     key: bytes
     clock: Callable[[], datetime]
-    frozen: bool  # a fixed clock (`duban serve --as-of`): pages say so
+    preview_at: datetime | None
     templates: Jinja2Templates
 
     def now(self) -> datetime:
         return self.clock()
+
+    def as_of(self) -> datetime:
+        """The instant the pages show the record at."""
+        return self.preview_at or self.clock()
+
+    @property
+    def frozen(self) -> bool:
+        """A preview: pages say so and every form that would write is refused."""
+        return self.preview_at is not None
+
+    def writable(self) -> None:
+        """Refuse a write in a preview (a 409 page that says why)."""
+        if self.preview_at is not None:
+            raise HTTPException(409, PREVIEW_CN.format(at=fmt(self.preview_at, self.settings.timezone)))
 
     @property
     def link_lifetime(self) -> timedelta:
@@ -65,7 +105,7 @@ def make_templates() -> Jinja2Templates:
         g=lambda number: f"{number:g}",
     )
     env.globals.update(span_words=span_words, Color=Color, levels_cn={lv.value: lv.cn for lv in Level},
-                       actions_cn=ACTIONS_CN)  # fmt: skip
+                       actions_cn=ACTIONS_CN, actor_cn=actor_cn, reasons_cn=REASONS_CN)  # fmt: skip
     return templates
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
@@ -21,7 +21,7 @@ from duban.errors import StoreError
 from duban.instants import fmt
 from duban.operators import authenticate
 from duban.portal_links import issue, revoke
-from duban.portal_logins import login_gate
+from duban.portal_logins import login_gate, settle
 from duban.portal_matrix import COLOR_NAMES, LEVELS_CN, matrix
 from duban.portal_registry import units_by_code
 from duban.portal_scores import unit_scores
@@ -30,7 +30,7 @@ from duban.scoring import sample_label
 from duban.summary_table import summary_workbook
 from duban.web.context import Portal, client_of, portal
 from duban.web.security import check_csrf, csrf_for, end_session, operator_of, set_csrf_cookie, start_session
-from duban.web.unit_routes import file_response
+from duban.web.unit_routes import LARGEST_ID, file_response, fits
 
 router = APIRouter(include_in_schema=False)
 PAGE_ROWS = 200
@@ -52,7 +52,7 @@ def operator(request: Request, p: Portal = Depends(portal)) -> str:
 def page(request: Request, p: Portal, template: str, context: dict, *, scope: str, status: int = 200):
     csrf, nonce = csrf_for(request, p, scope)
     response = p.templates.TemplateResponse(request, template, {**context, "csrf": csrf, "frozen": p.frozen,
-                                                                "now": p.now()}, status_code=status)  # fmt: skip
+                                                                "now": p.as_of()}, status_code=status)  # fmt: skip
     set_csrf_cookie(request, response, nonce)
     return response
 
@@ -67,7 +67,7 @@ def campaign_or_404(p: Portal, campaign_id: str):
 
 @router.get("/")
 def home(request: Request, p: Portal = Depends(portal)):
-    return p.templates.TemplateResponse(request, "home.html.j2", {"frozen": p.frozen, "now": p.now()})
+    return p.templates.TemplateResponse(request, "home.html.j2", {"frozen": p.frozen, "now": p.as_of()})
 
 
 @router.get("/ops/login")
@@ -90,12 +90,14 @@ async def login(request: Request, p: Portal = Depends(portal)):
     if gate.locked:  # the same words whether the name exists or not
         error = "该用户名从您的地址登录失败次数过多，请 15 分钟后再试。"
     elif await run_in_threadpool(authenticate, hashes, name, password):  # scrypt: off the event loop
+        await run_in_threadpool(settle, p.engine, name, client, now, gate=gate, ok=True)
         audit.record(p.engine, now, "login", actor=f"operator:{name}", client=client)
         response = RedirectResponse("/ops", status_code=303)
         await run_in_threadpool(start_session, request, response, p, name, hashes[name])
         return response
     else:
         error = "用户名或密码不对。"
+        await run_in_threadpool(settle, p.engine, name, client, now, gate=gate, ok=False)
     audit.record(p.engine, now, "login", actor=f"operator:{name}", ok=False, detail=error, client=client)
     return page(request, p, "login.html.j2", {"configured": bool(hashes), "error": error, "name": name},
                 scope="login", status=401)  # fmt: skip
@@ -126,8 +128,8 @@ def dashboard(request: Request, campaign_id: str, level: str = "", parent: str =
     level = level if level in dict(LEVELS_CN) else ""
     only = only if only in COLOR_NAMES else ""
     start = max(start, 0)
-    grid = matrix(p.engine, campaign_id, p.now(), level=level or None, parent=parent or None, only=only or None,
-                  offset=start, limit=PAGE_ROWS)  # fmt: skip
+    grid = matrix(p.engine, campaign_id, p.as_of(), level=level or None, parent=parent or None, only=only or None,
+                  offset=start, limit=PAGE_ROWS, history=p.frozen)  # fmt: skip
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="红黄绿矩阵",
                  detail=f"level={level} parent={parent} only={only}", client=client_of(request))  # fmt: skip
     spec = grid.campaign.spec
@@ -144,17 +146,20 @@ def unit_detail(request: Request, campaign_id: str, unit_code: str, p: Portal = 
                 who: str = Depends(operator)):  # fmt: skip
     campaign_or_404(p, campaign_id)
     try:
-        view = unit_page(p.engine, campaign_id, unit_code, p.now())
+        view = unit_page(p.engine, campaign_id, unit_code, p.as_of(), history=p.frozen)
     except StoreError:
         raise HTTPException(404, "这项工作中没有这个单位。") from None
-    base = (p.settings.portal_url or str(request.base_url)).rstrip("/")
-    link = f"{base}/u/{issue(p.key, campaign_id, unit_code, p.now(), p.link_lifetime)}"
+    link = None  # built from DUBAN_PORTAL_URL only: a request's Host header is the sender's to choose
+    if p.settings.portal_url and not p.frozen:  # a preview hands out no link
+        link = f"{p.settings.portal_url.rstrip('/')}/u/{issue(p.key, campaign_id, unit_code, p.now(), p.link_lifetime)}"
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=unit_code,
-                 target="单位详情（生成了新链接）", client=client_of(request))  # fmt: skip
-    history = audit.recent(p.engine, campaign_id=campaign_id, unit_code=unit_code, limit=30)
+                 target="单位详情（生成了新链接）" if link else "单位详情", client=client_of(request))  # fmt: skip
+    history = audit.recent(p.engine, campaign_id=campaign_id, unit_code=unit_code, limit=30,
+                           until=p.as_of() if p.frozen else None)  # fmt: skip
     spec = view.campaign.spec
     return page(request, p, "ops_unit.html.j2", {
         "page": view, "who": who, "link": link, "history": history, "tz": view.campaign.tz,
+        "names": {**view.names, **{c.code: c.display for c in view.children}},
         "days": p.settings.link_days, "scores": unit_scores(p.engine, campaign_id, [unit_code]).get(unit_code, []),
         "sheets": {s.id: s for s in spec.score_sheets}, "samples": {s.id: s for s in spec.samples},
     }, scope=f"ops:{who}")  # fmt: skip
@@ -163,6 +168,7 @@ def unit_detail(request: Request, campaign_id: str, unit_code: str, p: Portal = 
 @router.post("/ops/c/{campaign_id}/u/{unit_code}/revoke")
 async def revoke_links(request: Request, campaign_id: str, unit_code: str, p: Portal = Depends(portal),
                        who: str = Depends(operator)):  # fmt: skip
+    p.writable()
     form = await request.form(max_files=0, max_fields=5)
     check_csrf(request, p, f"ops:{who}", form.get("csrf"))
     campaign_or_404(p, campaign_id)
@@ -179,7 +185,7 @@ async def revoke_links(request: Request, campaign_id: str, unit_code: str, p: Po
 @router.get("/ops/c/{campaign_id}/files/{submission_id}/{index}")
 def ops_file(request: Request, campaign_id: str, submission_id: int, index: int, p: Portal = Depends(portal),
              who: str = Depends(operator)):  # fmt: skip
-    found = submission(p.engine, submission_id)
+    found = submission(p.engine, submission_id) if fits(submission_id) else None
     if found is None or found[0] != campaign_id:
         raise HTTPException(404, "没有这份材料。")
     response = file_response(p, found[3].files, index)
@@ -191,9 +197,9 @@ def ops_file(request: Request, campaign_id: str, submission_id: int, index: int,
 @router.get("/ops/c/{campaign_id}/summary.xlsx")
 def export(request: Request, campaign_id: str, p: Portal = Depends(portal), who: str = Depends(operator)):
     campaign = campaign_or_404(p, campaign_id)
-    now = p.now()
-    data = summary_workbook(p.engine, campaign_id, now)
-    audit.record(p.engine, now, "export", actor=f"operator:{who}", campaign_id=campaign_id, target="汇总表.xlsx",
+    now = p.as_of()
+    data = summary_workbook(p.engine, campaign_id, now, history=p.frozen)
+    audit.record(p.engine, p.now(), "export", actor=f"operator:{who}", campaign_id=campaign_id, target="汇总表.xlsx",
                  client=client_of(request))  # fmt: skip
     name = f"{campaign.spec.title}-汇总表-{fmt(now, campaign.tz)[:10]}.xlsx"
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -201,11 +207,11 @@ def export(request: Request, campaign_id: str, p: Portal = Depends(portal), who:
 
 
 @router.get("/ops/c/{campaign_id}/audit")
-def audit_log(request: Request, campaign_id: str, before: int | None = None, action: str = "",
+def audit_log(request: Request, campaign_id: str, before: int | None = Query(None, ge=1, le=LARGEST_ID), action: str = "",
               p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
     campaign = campaign_or_404(p, campaign_id)
     entries = audit.recent(p.engine, campaign_id=campaign_id, action=action or None, before_id=before, limit=100,
-                           with_logins=True)
+                           with_logins=True, until=p.as_of() if p.frozen else None)
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="审计日志",
                  client=client_of(request))  # fmt: skip
     with p.engine.connect() as conn:

@@ -41,7 +41,7 @@ def _base(campaign_id: str) -> str:
 @router.get("/ops/c/{campaign_id}/scores")
 def overview(request: Request, campaign_id: str, p: Portal = Depends(portal), who: str = Depends(operator)):
     campaign = campaign_or_404(p, campaign_id)
-    rows = score_sheets(p.engine, campaign_id, p.now())
+    rows = score_sheets(p.engine, campaign_id, p.as_of())
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="评分表",
                  client=client_of(request))  # fmt: skip
     return page(request, p, "scores.html.j2", {"campaign": campaign, "rows": rows, "who": who, "tz": campaign.tz},
@@ -51,10 +51,10 @@ def overview(request: Request, campaign_id: str, p: Portal = Depends(portal), wh
 def _sample_page(request: Request, p: Portal, who: str, campaign_id: str, sheet_id: str, sample_id: str, *,
                  under: str | None = None, status: int = 200, **extra):  # fmt: skip
     try:
-        view = sample_scores(p.engine, campaign_id, sheet_id, sample_id, p.now(), under=under or None)
+        view = sample_scores(p.engine, campaign_id, sheet_id, sample_id, p.as_of(), under=under or None)
     except (SubmissionError, StopIteration):
         raise HTTPException(404, "这张评分表没有这个样本。") from None
-    context = {"view": view, "who": who, "tz": view.campaign.tz, "today": in_zone(p.now(), view.campaign.tz).date(),
+    context = {"view": view, "who": who, "tz": view.campaign.tz, "today": in_zone(p.as_of(), view.campaign.tz).date(),
                "errors": {}, "values": {}, "error_unit": None, "import_problems": [], "saved": None,
                "max_mb": p.settings.upload_max_mb, **extra}  # fmt: skip
     return page(request, p, "score_sample.html.j2", context, scope=f"ops:{who}", status=status)
@@ -74,6 +74,7 @@ def sample(request: Request, campaign_id: str, sheet_id: str, sample_id: str, un
 @router.post("/ops/c/{campaign_id}/scores/{sheet_id}/{sample_id}/u/{unit_code}")
 async def score_unit(request: Request, campaign_id: str, sheet_id: str, sample_id: str, unit_code: str,
                      p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
+    p.writable()
     form = await request.form(max_files=0, max_fields=80)
     fields = {k: str(v) for k, v in form.items()}
     return await run_in_threadpool(_score_unit, request, p, who, campaign_id, sheet_id, sample_id, unit_code, fields)
@@ -147,6 +148,7 @@ def template(request: Request, campaign_id: str, sheet_id: str, sample_id: str, 
 @router.post("/ops/c/{campaign_id}/scores/{sheet_id}/{sample_id}/import")
 async def import_scores(request: Request, campaign_id: str, sheet_id: str, sample_id: str,
                         p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
+    p.writable()
     form = await request.form(max_files=2, max_fields=10)
     try:
         return await run_in_threadpool(_import, request, p, who, campaign_id, sheet_id, sample_id, form)

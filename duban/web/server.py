@@ -28,7 +28,8 @@ class MaskTokens(logging.Filter):
 
 
 def _config(app: FastAPI, host: str, port: int, log_level: str) -> uvicorn.Config:
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, server_header=False, proxy_headers=True)
+    # uvicorn would believe X-Forwarded-For from any loopback client: the app decides (DUBAN_TRUSTED_PROXIES)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, server_header=False, proxy_headers=False)
     logging.getLogger("uvicorn.access").addFilter(MaskTokens())
     return config
 

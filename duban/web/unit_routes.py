@@ -1,7 +1,7 @@
 """A unit's pages behind its link: what is due, the upload form per item, the receipt (回执), its own files.
 
 Every request checks the link (signature, expiry, revocation) and is written to the audit log, refused
-ones too. A submission goes through the same domain path as `duban submit`: record_submission (checks,
+ones too (folded: the same refusal from one address is one entry per ten minutes with its count). A submission goes through the same domain path as `duban submit`: record_submission (checks,
 content-addressed files, a new version, late marked, a receipt intent in one transaction) and then
 compose_messages for the unit, which queues its receipt message.
 """
@@ -31,6 +31,12 @@ from duban.web.uploads import MAX_FILES, saved_uploads
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("duban.web")
 NOT_YOURS = "没有找到这份材料：它可能不属于本单位，或链接不完整。"
+LARGEST_ID = 2**63 - 1  # the largest id a database row can have (SQLite and PostgreSQL BIGINT)
+
+
+def fits(row_id: int) -> bool:
+    """Whether a number from a path can name a row at all (a larger one makes the database driver overflow)."""
+    return 0 < row_id <= LARGEST_ID
 
 
 def unit_link(request: Request, p: Portal, token: str) -> UnitLink:
@@ -43,15 +49,15 @@ def unit_link(request: Request, p: Portal, token: str) -> UnitLink:
             campaign_id, unit_code = seen.campaign_id, seen.unit_code
         except LinkError:
             campaign_id = unit_code = None
-        audit.record(p.engine, p.now(), "link_refused", actor="anonymous", campaign_id=campaign_id,
-                     unit_code=unit_code, target=masked_path(request.url.path), ok=False, detail=exc.reason,
-                     client=client_of(request))  # fmt: skip
+        audit.record_refusal(p.engine, p.now(), "link_refused", actor="anonymous", campaign_id=campaign_id,
+                             unit_code=unit_code, target=masked_path(request.url.path), detail=exc.reason,
+                             client=client_of(request))  # fmt: skip
         raise
 
 
 def load_page(p: Portal, link: UnitLink) -> UnitPage:
     try:
-        return unit_page(p.engine, link.campaign_id, link.unit_code, p.now())
+        return unit_page(p.engine, link.campaign_id, link.unit_code, p.as_of(), history=p.frozen)
     except StoreError:
         raise HTTPException(404, "本单位在这项工作中没有报送事项，或这项工作已被撤销。") from None
 
@@ -81,7 +87,7 @@ def render_unit(request: Request, p: Portal, token: str, page: UnitPage, *, erro
     }
     response = p.templates.TemplateResponse(request, "unit.html.j2", {
         "page": page, "token": token, "csrf": csrf, "tz": page.campaign.tz, "error": error, "error_at": error_at,
-        "values": values or {}, "counts": counts, "now": p.now(), "frozen": p.frozen, "Color": Color,
+        "values": values or {}, "counts": counts, "now": p.as_of(), "frozen": p.frozen, "Color": Color,
         "max_mb": p.settings.upload_max_mb, "max_files": MAX_FILES, "spec": page.campaign.spec,
         "receivers": page.receivers,
     }, status_code=status)  # fmt: skip
@@ -93,6 +99,7 @@ def render_unit(request: Request, p: Portal, token: str, page: UnitPage, *, erro
 async def unit_submit(request: Request, token: str, item_id: str, p: Portal = Depends(portal)):
     """The form is read here; checking, storing and answering run on a worker thread (database and disk block)."""
     link = await run_in_threadpool(unit_link, request, p, token)
+    p.writable()  # a preview hands nothing in (before a byte of the upload is read)
     form = await request.form(max_files=MAX_FILES + 1, max_fields=60)
     try:
         return await run_in_threadpool(_submit, request, p, token, link, item_id, form)
@@ -142,8 +149,10 @@ def _announce(engine, campaign_id: str, unit_code: str, item_id: str, receipt) -
 
 
 def _own(p: Portal, link: UnitLink, submission_id: int):
-    found = submission(p.engine, submission_id)
+    found = submission(p.engine, submission_id) if fits(submission_id) else None
     if found is None or found[0] != link.campaign_id or found[1] != link.unit_code:
+        raise HTTPException(404, NOT_YOURS)
+    if p.frozen and found[3].submitted_at > p.as_of():  # not handed in yet at the instant a preview shows
         raise HTTPException(404, NOT_YOURS)
     return found
 
@@ -160,7 +169,7 @@ def unit_receipt(request: Request, token: str, submission_id: int, p: Portal = D
                  unit_code=link.unit_code, target=f"回执 {submission_id}", client=client_of(request))  # fmt: skip
     return p.templates.TemplateResponse(request, "receipt.html.j2", {
         "page": page, "entry": entry, "version": version, "token": token, "tz": page.campaign.tz,
-        "spec": page.campaign.spec, "frozen": p.frozen, "now": p.now(),
+        "spec": page.campaign.spec, "frozen": p.frozen, "now": p.as_of(),
         "late_by": (version.submitted_at - entry.duty.due_at).total_seconds() if version.late else 0,
     })  # fmt: skip
 

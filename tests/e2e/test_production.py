@@ -191,9 +191,10 @@ def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_
 
 
 def _portal_upload(stack: Stack, unit: str, item: str, upload: tuple[str, bytes], moment: str) -> httpx.Response:
-    """`duban serve` beside the stack (its clock at `moment`): the unit opens its link and hands in a file."""
+    """The portal beside the stack, its clock standing at `moment` (tests/e2e/portal_at.py; `duban serve --as-of`
+    is a read-only preview): the unit opens its link and hands in a file."""
     port = free_port()
-    stack.start("portal", "duban", "serve", "--port", str(port), "--as-of", moment)
+    stack.start("portal", "python", "-m", "tests.e2e.portal_at", str(port), moment)
     base = f"http://127.0.0.1:{port}"
     token = issue(Settings(home=stack.env["DUBAN_HOME"]).portal_key(), CAMPAIGN, unit, at(moment), timedelta(days=45))
     with httpx.Client(base_url=base, trust_env=False, timeout=10) as client:

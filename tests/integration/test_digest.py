@@ -10,6 +10,7 @@ from duban.notify import RecordingNotifier
 from duban.submit import record_submission
 from duban.tables import OutboxMessage
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
+from tests.samples import pdf_bytes
 
 
 def _late_campaign(engine, tmp_path):
@@ -18,7 +19,7 @@ def _late_campaign(engine, tmp_path):
     tick(engine, at("2024-05-10 08:30"))
     tick(engine, at("2024-05-28 09:00"))
     report = tmp_path / "乐平镇自评报告.pdf"
-    report.write_bytes(b"%PDF-1.7 self assessment")
+    report.write_bytes(pdf_bytes("self assessment"))  # a whole PDF: the checker reads to the trailer
     for item in ("self_score_sheet", "self_report"):
         record_submission(engine, CAMPAIGN, "140724100", item, at("2024-05-28 16:00"), files=[report],
                           files_dir=tmp_path / "files")  # fmt: skip

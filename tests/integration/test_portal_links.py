@@ -148,4 +148,4 @@ def test_duban_serve_runs_the_portal_and_keeps_tokens_out_of_its_log(tmp_path):
     finally:
         server.terminate()
         output = server.communicate(timeout=20)[0].decode()
-    assert "clock fixed at 2024-05-20 10:00" in output and "GET /u/WzEsImpp…" in output and token not in output
+    assert "preview: the record as it stood at 2024-05-20 10:00, read-only" in output and "GET /u/WzEsImpp…" in output and token not in output

@@ -11,7 +11,7 @@ from duban.state import Color, State
 from duban.submit import record_excuse, record_submission
 from duban.tables import Assignment, Intent, Submission
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
-from tests.samples import write, xlsx_bytes
+from tests.samples import pdf_bytes, write, xlsx_bytes
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_late_submissions_are_marked_late_and_versions_are_kept(engine, xlsx, tm
 def test_counts_are_checked_against_the_notice(engine, tmp_path):
     plan_jinzhong(engine)
     sheet = tmp_path / "评分表.pdf"
-    sheet.write_bytes(b"%PDF-1.7 scores")
+    sheet.write_bytes(pdf_bytes("scores"))
     with pytest.raises(SubmissionError, match="below the minimum 6"):
         record_submission(engine, CAMPAIGN, "140724", "county_inspection", at("2024-06-01 10:00"), files=[sheet],
                           metrics={"townships_inspected": "4"}, files_dir=tmp_path / "f")  # fmt: skip

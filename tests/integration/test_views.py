@@ -3,13 +3,14 @@
 from duban.submit import record_submission
 from duban.views import artifact_key, campaign_view, colour_counts, summary_markdown, unit_table
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
+from tests.samples import pdf_bytes
 
 
 def test_after_the_self_assessment_due_the_view_shows_who_is_red_and_who_was_escalated(sqlite_engine, tmp_path):
     plan_jinzhong(sqlite_engine)
     tick(sqlite_engine, at("2024-05-10 08:30"))
     sheet = tmp_path / "自查评分表.pdf"
-    sheet.write_bytes(b"%PDF-1.4\n")
+    sheet.write_bytes(pdf_bytes())
     record_submission(sqlite_engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-20 10:00"),
                       files=[sheet], files_dir=tmp_path / "files")  # fmt: skip
     record_submission(sqlite_engine, CAMPAIGN, "140724100", "self_report", at("2024-05-21 10:00"),
@@ -120,7 +121,7 @@ def test_the_unit_table_keeps_the_reddest_units_then_by_code_and_counts_every_un
     plan_jinzhong(engine)
     tick(engine, at("2024-05-10 08:30"))
     sheet = tmp_path / "自查评分表.pdf"
-    sheet.write_bytes(b"%PDF-1.4\n")
+    sheet.write_bytes(pdf_bytes())
     for unit in ("140724100", "140702001"):  # two units hand everything in: green, the rest red after the due
         for item in ("self_score_sheet", "self_report"):
             record_submission(engine, CAMPAIGN, unit, item, at("2024-05-20 10:00"), files=[sheet],

@@ -2,6 +2,7 @@
 
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -9,7 +10,7 @@ from duban.errors import SubmissionError
 from duban.filecheck import check_file, safe_name, sniff
 from tests.samples import docx_bytes, pdf_bytes, write, xlsx_bytes
 
-OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
+LEGIT = Path(__file__).resolve().parent.parent / "files" / "legit"
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -24,8 +25,8 @@ def _zip(members: dict[str, bytes]) -> bytes:
     ("评分表.pdf", pdf_bytes(), "pdf"),
     ("总结报告.docx", docx_bytes(), "docx"),
     ("评分表.xlsx", xlsx_bytes(), "xlsx"),
-    ("旧版报告.doc", OLE + "WordDocument".encode("utf-16-le"), "doc"),
-    ("旧版评分表.xls", OLE + "Workbook".encode("utf-16-le"), "xls"),
+    ("旧版报告.doc", (LEGIT / "总结报告.doc").read_bytes(), "doc"),  # saved by LibreOffice
+    ("旧版评分表.xls", (LEGIT / "自查评分表.xls").read_bytes(), "xls"),
     ("照片.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 100, "jpg"),
     ("照片.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "png"),
     ("视频.mp4", b"\0\0\0\x20ftypisom" + b"\0" * 100, "mp4"),
@@ -42,7 +43,7 @@ def test_real_formats_are_recognised_and_accepted(tmp_path, name, data, kind):
     (b"MZ\x90\x00\x03" + b"\0" * 200, "Windows 可执行程序"),
     (b"\x7fELF\x02\x01\x01" + b"\0" * 200, "Linux 可执行程序"),
     (b"#!/bin/sh\nrm -rf /\n", "脚本程序"),
-    (_zip({"[Content_Types].xml": b"x", "word/document.xml": b"x", "word/macro.exe": b"MZ"}), "Windows 可执行程序"),
+    (_zip({"[Content_Types].xml": b"x", "word/document.xml": b"x", "word/macro.exe": b"MZ"}), "里有可执行或脚本文件「word/macro.exe」"),
 ])  # fmt: skip
 def test_an_executable_is_refused_whatever_its_name(tmp_path, data, words):
     path = write(tmp_path / "评分表.pdf", data)
@@ -87,8 +88,11 @@ def test_names_are_made_safe_for_every_disk():
     assert safe_name("  乐平镇  自查评分表 .pdf ") == "乐平镇 自查评分表 .pdf"
     assert safe_name('评分表<终稿>:"v2"|?.xlsx') == "评分表_终稿___v2___.xlsx"
     assert safe_name("报告\x00\x1b.docx") == "报告__.docx"
-    long = safe_name("很长的名字" * 40 + ".docx")
+    long = safe_name("很长的名字" * 8 + "report-" * 16 + ".docx")  # 157 characters in 237 bytes: cut to 120
     assert len(long) == 120 and long.endswith(".docx")
+    with pytest.raises(SubmissionError) as too_long:  # 265 bytes: no disk of an operator's holds it
+        safe_name("很长的名字" * 17 + ".docx")
+    assert "太长（超过 255 字节" in too_long.value.cn
     with pytest.raises(SubmissionError):
         safe_name(" ... ")
     assert safe_name(".pdf") == "pdf"  # no hidden files: the leading dot goes, and "pdf" has no extension left
