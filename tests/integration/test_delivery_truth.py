@@ -28,6 +28,7 @@ from duban.submit import record_submission
 from duban.tables import Delivery, OutboxMessage
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.integration.vendors import Clock, VendorBots, mail_server
+from tests.samples import pdf_bytes
 
 OPEN = at("2024-05-10 08:30")
 O = OutboxMessage.__table__
@@ -362,8 +363,7 @@ def test_a_malformed_quiet_hours_setting_is_refused_at_start(monkeypatch, value)
 def test_an_item_handed_in_before_a_delayed_dispatch_is_not_asked_for(engine, tmp_path):
     _open(engine)
     report = tmp_path / "自查评分表.pdf"
-    report.write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-                       b"trailer<</Root 1 0 R>>\n%%EOF\n")
+    report.write_bytes(pdf_bytes("self assessment"))
     record_submission(engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-10 09:00"), files=[report],
                       files_dir=tmp_path / "files")  # fmt: skip
     for item in ("self_score_sheet", "self_report"):  # 沾尚镇 hands in both
