@@ -51,6 +51,7 @@ from duban.store import is_postgres, reading, unit_of_work
 OPERATORS = "督办工作人员"  # who reads the daily digest
 UNCONFIRMED_WAIT = timedelta(minutes=10)  # before the one more try of a post that got no answer
 WAITING = ("pending", "failed", "limited")  # claimable at their not_before
+WRITE_EVERY = 50  # records gathered before they ride along with a post's transaction (the most a crash repeats)
 FINAL = ("sent", "dead", "dropped", "unconfirmed")
 STATUSES = ("pending", "limited", "sending", "sent", "failed", "unconfirmed", "dead", "dropped")
 _COLUMNS = ("id", "campaign_id", "recipient", "kind", "idempotency_key", "payload", "not_before", "status", "attempts",
@@ -105,8 +106,10 @@ def backoff(attempts: int, base_seconds: int = 60) -> timedelta:
 
 
 class _Journal:
-    """Deliveries and final states not yet written: each post's transaction writes what is waiting, so a crash
-    loses at most the answers of the posts in flight (and their parts count as unknown on takeover)."""
+    """Deliveries and final states not yet written. They ride along with the next post's transaction once
+    WRITE_EVERY have gathered (and at the end of each batch), so a message costs about one transaction, as
+    before: a crash repeats at most the posts whose answers were not yet written (they are sent again by the
+    dispatcher that takes the claims over; a split message's part in flight counts as unknown)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -114,8 +117,10 @@ class _Journal:
         self.finals: list[tuple] = []
         self.slots: list[tuple] = []  # (bot, slot instant, answered instant, ok, message letting go of the bot)
 
-    def take(self) -> tuple[list, list, list]:
+    def take(self, *, at_least: int = 0) -> tuple[list, list, list]:
         with self.lock:
+            if len(self.deliveries) + len(self.finals) < at_least:
+                return [], [], []
             taken = self.deliveries, self.finals, self.slots
             self.deliveries, self.finals, self.slots = [], [], []
         return taken
@@ -262,6 +267,7 @@ class _Pass:
         self.result = result
         self.journal = _Journal()
         self.counts_lock = threading.Lock()
+        self.local = threading.local()  # each thread's last post to a bot, corrected in its next transaction
 
     def now(self) -> datetime:
         return utc(self.d.clock()) if self.d.clock else self.as_of
@@ -303,6 +309,7 @@ class _Pass:
                                counted=True)  # fmt: skip
             if final is not None:
                 self._finish(m, final)
+        self._slot_used(None)  # the thread's last slot record, for the batch's closing write
 
     # --- one message --------------------------------------------------------------------------------------
     def deliver(self, m: _Message) -> _Final | None:
@@ -345,7 +352,7 @@ class _Pass:
             for number in range(done + 1, len(parts) + 1):
                 progress["posting"] = number
                 now = self.now()
-                outcome = self._before_post(m, progress, gate, hold=number < len(parts), now=now)
+                outcome = self._before_post(m, progress, gate, hold=number < len(parts), now=now, parted=len(parts) > 1)
                 if outcome == "lost":
                     return None
                 if isinstance(outcome, Wait):
@@ -359,9 +366,8 @@ class _Pass:
                 self._delivery(m, channel, attempt, number, len(parts), answer, answered)
                 if gate is not None:
                     stop = not answer.ok or number == len(parts)
-                    release = m.id if stop and answer.outcome != "limited" else None
-                    with self.journal.lock:
-                        self.journal.slots.append((gate.bot, now, answered, answer.ok, release))
+                    release = m.id if stop and answer.outcome != "limited" and len(parts) > 1 else None
+                    self._slot_used((gate.bot, now, answered, answer.ok, release))
                 if answer.ok:
                     progress["done"] = number
                     m.unknown = 0
@@ -408,22 +414,42 @@ class _Pass:
         return _Final("unconfirmed", f"{detail}；{fmt_cn(again, tz)}再试一次（至多一次）", again, counted=True)
 
     # --- the database around each post -------------------------------------------------------------------
-    def _before_post(self, m: _Message, progress: dict, gate, *, hold: bool, now: datetime):  # noqa: ANN001
-        """One transaction: write what the journal holds, confirm the claim is still ours, take the bot's slot.
+    def _slot_used(self, slot: tuple) -> None:
+        """Keep a post's slot record for this thread's next transaction (the same bot: corrected at once, before
+        its next slot is taken); a record for another bot goes to the journal."""
+        previous = getattr(self.local, "slot", None)
+        if previous is not None:
+            with self.journal.lock:
+                self.journal.slots.append(previous)
+        self.local.slot = slot
+
+    def _before_post(self, m: _Message, progress: dict, gate, *, hold: bool, now: datetime, parted: bool):  # noqa: ANN001
+        """One transaction: write what the journal holds (when enough has gathered), confirm the claim is still
+        ours, record which part is being posted (a split message), take the bot's slot.
 
         Returns "lost" (another dispatcher holds the message now), a Wait (no slot yet), or None (post now)."""
-        deliveries, finals, slots = self.journal.take()
+        own = getattr(self.local, "slot", None)
+        if own is not None and (gate is None or own[0] != gate.bot):
+            self._slot_used(None)  # another bot's record: to the journal
+            own = None
+        self.local.slot = None
+        deliveries, finals, slots = self.journal.take(at_least=WRITE_EVERY)
+        if own is not None:
+            slots = [*slots, own]
+        if gate is None and not parted and not (deliveries or finals or slots):
+            with reading(self.d.engine) as conn:  # nothing to write: a read confirms the claim
+                return None if _still_ours(Codec(conn), m.id, self.worker) else "lost"
         with unit_of_work(self.d.engine) as conn:
             codec = Codec(conn)
-            bots = sorted({s[0] for s in slots} | ({gate.bot} if gate else set()))
-            if bots and not codec.sqlite:  # every transaction locks its bots in one order: no deadlock
-                codec.execute(f"SELECT channel FROM channel_rate WHERE channel IN ({', '.join('?' * len(bots))}) "
-                              "ORDER BY channel FOR UPDATE", bots)  # fmt: skip
+            self._lock_bots(codec, {s[0] for s in slots} | ({gate.bot} if gate else set()))
             self._write(codec, deliveries, finals, slots)
-            confirmed = codec.execute(
-                f"UPDATE outbox SET progress = {codec.json_marker} WHERE id = ? AND status = 'sending' AND claimed_by = ?",
-                (codec.json(progress), m.id, self.worker),
-            ).rowcount  # fmt: skip
+            if parted:  # the part being posted is on record: a dispatcher that dies now leaves it as unknown
+                confirmed = codec.execute(
+                    f"UPDATE outbox SET progress = {codec.json_marker} WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+                    (codec.json(progress), m.id, self.worker),
+                ).rowcount  # fmt: skip
+            else:
+                confirmed = _still_ours(codec, m.id, self.worker)
             if not confirmed:
                 return "lost"
             if gate is None:
@@ -431,28 +457,34 @@ class _Pass:
             return take_slot(codec, gate.bot, gate.limit, now, message_id=m.id, hold=hold)
 
     def _too_fast(self, gate, now: datetime, asked_s: float | None) -> datetime:  # noqa: ANN001
+        own = getattr(self.local, "slot", None)
+        self.local.slot = None
         deliveries, finals, slots = self.journal.take()
+        slots = [*slots, own] if own is not None else slots
         with unit_of_work(self.d.engine) as conn:
             codec = Codec(conn)
-            bots = sorted({s[0] for s in slots} | {gate.bot})
-            if not codec.sqlite:
-                codec.execute(f"SELECT channel FROM channel_rate WHERE channel IN ({', '.join('?' * len(bots))}) "
-                              "ORDER BY channel FOR UPDATE", bots)  # fmt: skip
+            self._lock_bots(codec, {s[0] for s in slots} | {gate.bot})
             self._write(codec, deliveries, finals, slots)
             return vendor_said_too_fast(codec, gate.bot, gate.service, now, asked_s)
 
     def flush(self) -> None:
-        """Write whatever the journal still holds."""
+        """Write whatever the journal (and this thread's last slot record) still holds."""
+        self._slot_used(None)
         deliveries, finals, slots = self.journal.take()
         if not (deliveries or finals or slots):
             return
         with unit_of_work(self.d.engine) as conn:
             codec = Codec(conn)
-            bots = sorted({s[0] for s in slots})
-            if bots and not codec.sqlite:
-                codec.execute(f"SELECT channel FROM channel_rate WHERE channel IN ({', '.join('?' * len(bots))}) "
-                              "ORDER BY channel FOR UPDATE", bots)  # fmt: skip
+            self._lock_bots(codec, {s[0] for s in slots})
             self._write(codec, deliveries, finals, slots)
+
+    @staticmethod
+    def _lock_bots(codec: Codec, bots: set[str]) -> None:
+        """On PostgreSQL every transaction locks the bots it touches in one order: no deadlock between threads."""
+        if bots and not codec.sqlite:
+            ordered = sorted(bots)
+            codec.execute(f"SELECT channel FROM channel_rate WHERE channel IN ({', '.join('?' * len(ordered))}) "
+                          "ORDER BY channel FOR UPDATE", ordered)  # fmt: skip
 
     def _write(self, codec: Codec, deliveries: list, finals: list, slots: list) -> None:
         if deliveries:
@@ -494,6 +526,11 @@ class _Pass:
             setattr(self.result, counter, getattr(self.result, counter) + 1)
             if final.status == "sent":
                 self.result.by_kind[kind] = self.result.by_kind.get(kind, 0) + 1
+
+
+def _still_ours(codec: Codec, message_id: int, worker: str) -> bool:
+    return bool(codec.select("SELECT 1 FROM outbox WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+                             (message_id, worker)))  # fmt: skip
 
 
 def _gate(notifier: Notifier, channel: str):  # noqa: ANN202
