@@ -45,7 +45,7 @@ from duban.liveness import Liveness, worker_name
 from duban.messages import Rendered, render, render_digest
 from duban.notify import Envelope, Notifier, SendResult, parts_of, post_part
 from duban.quiet import DEFAULT as DEFAULT_QUIET, QuietHours
-from duban.ratelimit import Wait, posted, take_slot, vendor_said_too_fast
+from duban.ratelimit import LOST, Wait, let_go, take_slot, vendor_said_too_fast
 from duban.store import is_postgres, reading, unit_of_work
 
 OPERATORS = "督办工作人员"  # who reads the daily digest
@@ -115,7 +115,7 @@ class _Journal:
         self.lock = threading.Lock()
         self.deliveries: list[tuple] = []
         self.finals: list[tuple] = []
-        self.slots: list[tuple] = []  # (bot, slot instant, answered instant, ok, message letting go of the bot)
+        self.slots: list[tuple] = []  # (bot, message letting go of it): a split message done with its bot
 
     def take(self, *, at_least: int = 0) -> tuple[list, list, list]:
         with self.lock:
@@ -267,7 +267,7 @@ class _Pass:
         self.result = result
         self.journal = _Journal()
         self.counts_lock = threading.Lock()
-        self.local = threading.local()  # each thread's last post to a bot, corrected in its next transaction
+
 
     def now(self) -> datetime:
         return utc(self.d.clock()) if self.d.clock else self.as_of
@@ -309,7 +309,6 @@ class _Pass:
                                counted=True)  # fmt: skip
             if final is not None:
                 self._finish(m, final)
-        self._slot_used(None)  # the thread's last slot record, for the batch's closing write
 
     # --- one message --------------------------------------------------------------------------------------
     def deliver(self, m: _Message) -> _Final | None:
@@ -353,7 +352,7 @@ class _Pass:
                 progress["posting"] = number
                 now = self.now()
                 outcome = self._before_post(m, progress, gate, hold=number < len(parts), now=now, parted=len(parts) > 1)
-                if outcome == "lost":
+                if outcome == LOST:
                     return None
                 if isinstance(outcome, Wait):
                     m.progress = progress
@@ -364,10 +363,10 @@ class _Pass:
                 answer = post_part(notifier, channel, envelope, number, parts)
                 answered = self.now()
                 self._delivery(m, channel, attempt, number, len(parts), answer, answered)
-                if gate is not None:
-                    stop = not answer.ok or number == len(parts)
-                    release = m.id if stop and answer.outcome != "limited" and len(parts) > 1 else None
-                    self._slot_used((gate.bot, now, answered, answer.ok, release))
+                if gate is not None and len(parts) > 1 and (not answer.ok or number == len(parts)) and \
+                        answer.outcome != "limited":  # a split message lets go of its bot (it keeps it while waiting)
+                    with self.journal.lock:
+                        self.journal.slots.append((gate.bot, m.id))
                 if answer.ok:
                     progress["done"] = number
                     m.unknown = 0
@@ -414,53 +413,34 @@ class _Pass:
         return _Final("unconfirmed", f"{detail}；{fmt_cn(again, tz)}再试一次（至多一次）", again, counted=True)
 
     # --- the database around each post -------------------------------------------------------------------
-    def _slot_used(self, slot: tuple) -> None:
-        """Keep a post's slot record for this thread's next transaction (the same bot: corrected at once, before
-        its next slot is taken); a record for another bot goes to the journal."""
-        previous = getattr(self.local, "slot", None)
-        if previous is not None:
-            with self.journal.lock:
-                self.journal.slots.append(previous)
-        self.local.slot = slot
-
     def _before_post(self, m: _Message, progress: dict, gate, *, hold: bool, now: datetime, parted: bool):  # noqa: ANN001
         """One transaction: write what the journal holds (when enough has gathered), confirm the claim is still
         ours, record which part is being posted (a split message), take the bot's slot.
 
         Returns "lost" (another dispatcher holds the message now), a Wait (no slot yet), or None (post now)."""
-        own = getattr(self.local, "slot", None)
-        if own is not None and (gate is None or own[0] != gate.bot):
-            self._slot_used(None)  # another bot's record: to the journal
-            own = None
-        self.local.slot = None
         deliveries, finals, slots = self.journal.take(at_least=WRITE_EVERY)
-        if own is not None:
-            slots = [*slots, own]
         if gate is None and not parted and not (deliveries or finals or slots):
             with reading(self.d.engine) as conn:  # nothing to write: a read confirms the claim
-                return None if _still_ours(Codec(conn), m.id, self.worker) else "lost"
+                return None if _still_ours(Codec(conn), m.id, self.worker) else LOST
         with unit_of_work(self.d.engine) as conn:
             codec = Codec(conn)
             self._lock_bots(codec, {s[0] for s in slots} | ({gate.bot} if gate else set()))
             self._write(codec, deliveries, finals, slots)
             if parted:  # the part being posted is on record: a dispatcher that dies now leaves it as unknown
-                confirmed = codec.execute(
+                if not codec.execute(
                     f"UPDATE outbox SET progress = {codec.json_marker} WHERE id = ? AND status = 'sending' AND claimed_by = ?",
                     (codec.json(progress), m.id, self.worker),
-                ).rowcount  # fmt: skip
-            else:
-                confirmed = _still_ours(codec, m.id, self.worker)
-            if not confirmed:
-                return "lost"
+                ).rowcount:  # fmt: skip
+                    return LOST
+            elif gate is None:
+                return None if _still_ours(codec, m.id, self.worker) else LOST
             if gate is None:
                 return None
-            return take_slot(codec, gate.bot, gate.limit, now, message_id=m.id, hold=hold)
+            return take_slot(codec, gate.bot, gate.limit, now, message_id=m.id, hold=hold,
+                             claimed_by=None if parted else self.worker)  # fmt: skip
 
     def _too_fast(self, gate, now: datetime, asked_s: float | None) -> datetime:  # noqa: ANN001
-        own = getattr(self.local, "slot", None)
-        self.local.slot = None
         deliveries, finals, slots = self.journal.take()
-        slots = [*slots, own] if own is not None else slots
         with unit_of_work(self.d.engine) as conn:
             codec = Codec(conn)
             self._lock_bots(codec, {s[0] for s in slots} | {gate.bot})
@@ -468,8 +448,7 @@ class _Pass:
             return vendor_said_too_fast(codec, gate.bot, gate.service, now, asked_s)
 
     def flush(self) -> None:
-        """Write whatever the journal (and this thread's last slot record) still holds."""
-        self._slot_used(None)
+        """Write whatever the journal still holds."""
         deliveries, finals, slots = self.journal.take()
         if not (deliveries or finals or slots):
             return
@@ -480,8 +459,9 @@ class _Pass:
 
     @staticmethod
     def _lock_bots(codec: Codec, bots: set[str]) -> None:
-        """On PostgreSQL every transaction locks the bots it touches in one order: no deadlock between threads."""
-        if bots and not codec.sqlite:
+        """On PostgreSQL a transaction that touches several bots locks them in one order: no deadlock between
+        threads (one bot is locked by the statement that reads it)."""
+        if len(bots) > 1 and not codec.sqlite:
             ordered = sorted(bots)
             codec.execute(f"SELECT channel FROM channel_rate WHERE channel IN ({', '.join('?' * len(ordered))}) "
                           "ORDER BY channel FOR UPDATE", ordered)  # fmt: skip
@@ -490,8 +470,8 @@ class _Pass:
         if deliveries:
             codec.insert("delivery", ("message_id", "channel", "attempt", "part", "parts", "ok", "outcome", "detail", "at"),
                          [(*d[:8], codec.instant(d[8])) for d in deliveries])  # fmt: skip
-        for bot, slot, answered, ok, release in slots:
-            posted(codec, bot, slot, answered, ok=ok, release=release)
+        for bot, message_id in slots:
+            let_go(codec, bot, message_id)
         if finals:
             codec.execute_many(
                 "UPDATE outbox SET status = ?, attempts = ?, sent_at = ?, last_error = ?, not_before = ?, "

@@ -5,8 +5,7 @@ a bureau's shared bot must never be pushed past it by two dispatchers at once. E
 
 - the instants of its posts within the last window (a sliding log, at most `limit` entries). A post takes a
   slot under the row's lock or learns when the next slot frees. Every post takes its own slot — each part of a
-  split message too — and the slot's instant is moved to the moment the bot answered, so a slow answer cannot
-  bring two posts closer together at the bot than the window allows;
+  split message too — and keeps it a second past the window, since the bot counts a post when it arrives;
 - `holder`: the message whose parts are going out. Its parts go out together: another message to the same bot
   waits until the holder is sent or given up, so two messages' parts never interleave in the group;
 - `blocked_until`: when the bot itself said "too fast" (its own count may differ from ours), no post until
@@ -21,14 +20,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy.exc import IntegrityError
-
 from duban.fastsql import Codec
 from duban.vendor_replies import penalty
 
 # A holder in one of these states has finished with the bot (or never will continue): its hold is void.
 _DONE = ("sent", "dead", "dropped", "unconfirmed")
 _BUSY_WAIT = timedelta(seconds=5)  # when the holder is being posted right now by another dispatcher
+MARGIN_S = 1.0  # a post keeps its slot this long past the window: the bot counts it when it arrives, a little later
 
 
 @dataclass(frozen=True)
@@ -54,24 +52,38 @@ def _moment(t: float) -> datetime:
     return datetime.fromtimestamp(t, timezone.utc)
 
 
-def take_slot(codec: Codec, bot: str, limit: Limit, now: datetime, *, message_id: int = 0, hold: bool = False) -> Wait | None:
+LOST = "lost"  # take_slot's answer when the message is no longer claimed by the caller
+
+
+def take_slot(codec: Codec, bot: str, limit: Limit, now: datetime, *, message_id: int = 0, hold: bool = False,
+              claimed_by: str | None = None) -> Wait | str | None:  # fmt: skip
     """Take one post slot for `bot` inside the caller's transaction: None when taken, else when to try again.
 
     `hold`: the message has more parts after this one, so the bot stays with it until its last part.
+    `claimed_by`: also confirm, in the same statement, that the message is still claimed by this dispatcher
+    (LOST if not: it must not be posted). A post occupies its slot for the window plus MARGIN_S, so a bot that
+    answers slowly cannot see more posts inside its window than it allows.
     Runs once per post, so it speaks to the driver directly (a third of the cost of Core statements).
     """
     moment = now.timestamp()
-    query = "SELECT sends, holder, blocked_until FROM channel_rate WHERE channel = ?" + ("" if codec.sqlite else " FOR UPDATE")
-    row = codec.execute(query, (bot,)).first()
+    window = limit.window_seconds + MARGIN_S
+    mine = ", (SELECT COUNT(*) FROM outbox WHERE id = ? AND status = 'sending' AND claimed_by = ?)" if claimed_by else ""
+    query = f"SELECT sends, holder, blocked_until, refusals{mine} FROM channel_rate WHERE channel = ?" + (
+        "" if codec.sqlite else " FOR UPDATE")
+    params = (message_id, claimed_by, bot) if claimed_by else (bot,)
     holder = message_id if hold else None
-    if row is None:
-        try:
-            with codec.conn.begin_nested():
-                codec.execute(f"INSERT INTO channel_rate (channel, sends, holder, refusals) VALUES (?, {_as_json(codec)}, ?, 0)",
-                              (bot, codec.json([moment]), holder))  # fmt: skip
+    row = codec.execute(query, params).first()
+    if row is None:  # the bot's first post: its row, made by whoever comes first
+        if claimed_by and not _claimed(codec, message_id, claimed_by):
+            return LOST
+        made = codec.execute(f"INSERT INTO channel_rate (channel, sends, holder, refusals) VALUES (?, {codec.json_marker}, ?, 0) "
+                             "ON CONFLICT (channel) DO NOTHING RETURNING channel",
+                             (bot, codec.json([moment]), holder)).first()  # fmt: skip
+        if made is not None:
             return None
-        except IntegrityError:  # another dispatcher created the row first: lock it and count as usual
-            row = codec.execute(query, (bot,)).first()
+        row = codec.execute(query, params).first()
+    if claimed_by and not row[4]:
+        return LOST
     sends, held_by, blocked = codec.read_json(row[0]) or [], row[1], codec.read_instant(row[2])
     if blocked is not None and now < blocked:
         return Wait(blocked, "vendor")
@@ -80,31 +92,29 @@ def take_slot(codec: Codec, bot: str, limit: Limit, now: datetime, *, message_id
         if found is not None and found[0] not in _DONE:
             resume = codec.read_instant(found[1]) if found[0] != "sending" else None
             return Wait(max(resume or now, now) + _BUSY_WAIT, "busy")
-    recent = [t for t in sends if t > moment - limit.window_seconds]
+    recent = [t for t in sends if t > moment - window]
     if len(recent) >= limit.per_window:
-        frees = recent[-limit.per_window] + limit.window_seconds
+        frees = recent[-limit.per_window] + window
         return Wait(_moment(frees) + timedelta(milliseconds=1), "limit")
     recent.append(moment)
-    codec.execute(f"UPDATE channel_rate SET sends = {_as_json(codec)}, holder = ? WHERE channel = ?",
-                  (codec.json(recent[-limit.per_window:]), holder, bot))  # fmt: skip
+    # A block that has run out is cleared; if it was cleared before this post (the last post was taken), the
+    # run of "too fast" answers is over and the next one starts the wait afresh.
+    refusals = row[3] if blocked is not None else 0
+    codec.execute(f"UPDATE channel_rate SET sends = {codec.json_marker}, holder = ?, blocked_until = NULL, refusals = ? "
+                  "WHERE channel = ?", (codec.json(recent[-limit.per_window:]), holder, refusals, bot))  # fmt: skip
     return None
 
 
-def posted(codec: Codec, bot: str, slot: datetime, answered: datetime, *, ok: bool, release: int | None) -> None:
-    """After a post: its slot moves to when the bot answered; a success ends a run of "too fast" answers;
-    `release`: that message lets go of the bot (it is done with it: sent, given up, or moved to another channel)."""
-    row = codec.execute("SELECT sends FROM channel_rate WHERE channel = ?", (bot,)).first()
-    if row is None:
-        return
-    sends = codec.read_json(row[0]) or []
-    moved = sorted(answered.timestamp() if t == slot.timestamp() else t for t in sends)
-    sets, values = [f"sends = {_as_json(codec)}"], [codec.json(moved)]
-    if ok:
-        sets.append("refusals = 0")
-    if release is not None:  # only its own hold: another message may hold the bot by now
-        sets.append("holder = CASE WHEN holder = ? THEN NULL ELSE holder END")
-        values.append(release)
-    codec.execute(f"UPDATE channel_rate SET {', '.join(sets)} WHERE channel = ?", (*values, bot))
+def _claimed(codec: Codec, message_id: int, worker: str) -> bool:
+    return bool(codec.select("SELECT 1 FROM outbox WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+                             (message_id, worker)))  # fmt: skip
+
+
+def let_go(codec: Codec, bot: str, message_id: int) -> None:
+    """A message done with the bot (its last part went, or it gave up or moved on) lets go of it — only its own
+    hold: another message may hold the bot by now."""
+    codec.execute("UPDATE channel_rate SET holder = CASE WHEN holder = ? THEN NULL ELSE holder END WHERE channel = ?",
+                  (message_id, bot))  # fmt: skip
 
 
 def vendor_said_too_fast(codec: Codec, bot: str, service: str, now: datetime, asked_s: float | None) -> datetime:
@@ -116,7 +126,3 @@ def vendor_said_too_fast(codec: Codec, bot: str, service: str, now: datetime, as
     codec.execute("UPDATE channel_rate SET blocked_until = ?, refusals = ? WHERE channel = ?",
                   (codec.instant(until), refusals, bot))  # fmt: skip
     return until
-
-
-def _as_json(codec: Codec) -> str:
-    return codec.json_marker
