@@ -12,11 +12,13 @@ The domain reports what happened; only this adapter talks to Prefect (the CLI an
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
 from prefect.events import Event, emit_event
-from prefect.events.worker import EventsWorker, should_emit_events_to_running_server
+from prefect.events.clients import get_events_client
+from prefect.events.worker import should_emit_events_to_running_server
 from sqlalchemy import Engine
 
 from duban.campaigns import PlannedCampaign, load_campaign
@@ -72,16 +74,18 @@ def submission_received(
 ) -> Event | None:
     """Announce a recorded submission, when a Prefect server is configured (PREFECT_API_URL); else nothing.
 
-    Outside a flow run (the CLI, the portal) the event is sent before returning. The submission is already
-    recorded: a Prefect server that cannot be reached costs the event (logged), never the submission.
+    Outside a flow run (the CLI, the portal) the event goes out on a connection of its own, sent before
+    returning (Prefect's background events worker, drained at once, would warn "Still processing items" on every
+    submit). The submission is already recorded: a Prefect server that cannot be reached costs the event
+    (logged), never the submission.
     """
     if not should_emit_events_to_running_server():
         return None  # the embedded default has no server to tell; starting one per submission would cost seconds
     try:
-        campaign = load_campaign(engine, campaign_id)
+        campaign = load_campaign(engine, campaign_id, units={unit_code})
         items = {item.id: item.name for _stage, item in campaign.spec.items()}
         name = f"{campaign.display(unit_code)} · {items.get(item_id, item_id)} 第{receipt.version}版"
-        event = emit_event(
+        event = Event(
             event="duban.submission.received",
             resource={"prefect.resource.id": f"duban.submission.{campaign_id}.{receipt.submission_id}",
                       "prefect.resource.name": name},
@@ -90,9 +94,14 @@ def submission_received(
                      "late": receipt.late, "state": receipt.state.value, "via": via,
                      "submitted_at": receipt.submitted_at.isoformat()},
         )  # fmt: skip
-        EventsWorker.drain_all(timeout=10, at_exit=False)
+        asyncio.run(_send(event))
     except Exception:  # noqa: BLE001 - see the docstring
         log.warning("duban.submission.received for %s %s (submission %s) not sent", unit_code, item_id,
                     receipt.submission_id, exc_info=True)  # fmt: skip
         return None
     return event
+
+
+async def _send(event: Event) -> None:
+    async with get_events_client(reconnection_attempts=2) as client:
+        await client.emit(event)
