@@ -105,6 +105,9 @@ def test_tick_runs_through_prefect(prefect_harness):
     assert result.exit_code == 0, result.output
     assert "self_assessment: 260 due → opened 260" in result.output
     assert "messages composed: 130" in result.output
+    sent = _run("dispatch", "--as-of", "2024-05-10 08:31")
+    assert sent.exit_code == 0, sent.output
+    assert "dispatch: 已发送 130 条（开始办理 130） · 本次领取 130" in sent.output.splitlines()  # not a dict
 
 
 def test_status_refuses_unknown_filters_with_the_known_values():
