@@ -2,8 +2,9 @@
 
 Prefect renders a table artifact as plain text, in a dark theme as well as a light one, so a colour is a coloured
 mark beside its word (🔴 红): the mark is seen at a glance, the word is read where an intranet desktop has no emoji
-font. The table puts the worst first, grouped by county, and is narrow enough for a 1440-pixel screen: stages are
-numbered columns (①②③④) named in the table's description. 已报 has one meaning everywhere: handed in, on time or
+font. The table puts the worst first, grouped by county, and is narrow enough for a 1440-pixel screen in either of
+Prefect's UIs: stages are numbered columns (①②③④) named in the table's description, and the 县区 column stands
+in for a unit code (it tells apart the 城关镇 of two counties). 已报 has one meaning everywhere: handed in, on time or
 late (按时报送＋逾期报送); 免报 is counted apart. An age reads as messages write it: 17天9小时.
 """
 
@@ -17,10 +18,11 @@ from duban.messages import KIND_CN
 from duban.state import Color, State
 from duban.views import ROWS_SHOWN, CampaignView, StageProgress, UnitRow
 
-MARK = {Color.red: "🔴 红", Color.yellow: "🟡 黄", Color.green: "🟢 绿", Color.grey: "⚪ 未开始"}
+WHITE = "\u26aa\ufe0f"  # ⚪ drawn as an emoji (coloured like the others), not as a text-sized circle
+MARK = {Color.red: "🔴 红", Color.yellow: "🟡 黄", Color.green: "🟢 绿", Color.grey: f"{WHITE} 未开始"}
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _RANKED = (Color.red, Color.yellow, Color.green, Color.grey)
-COLOUR_LEGEND = "🔴 逾期未报 · 🟡 临近截止或逾期报送 · 🟢 按时报送、免报或进行中 · ⚪ 未开始"
+COLOUR_LEGEND = f"🔴 逾期未报 · 🟡 临近截止或逾期报送 · 🟢 按时报送、免报或进行中 · {WHITE} 未开始"
 DONE_LEGEND = "已报＝按时报送＋逾期报送；完成率＝（已报＋免报）÷应报"
 
 
@@ -69,7 +71,6 @@ def unit_table(view: CampaignView) -> list[dict[str, str | int]]:
         done = unit.states[State.submitted] + unit.states[State.late]
         row["已报/应报"] = f"{done}/{sum(unit.states.values())}"
         row["逾期未报"] = unit.states[State.overdue]
-        row["代码"] = unit.code
         table.append(row)
     return table
 

@@ -11,7 +11,7 @@ import typer
 
 from duban import show
 from duban.cli_closeout import amend as _amend, report as _report
-from duban.cli_common import console, engine as _engine, err, fail as _fail, when as _when, working
+from duban.cli_common import check_prefect_ui, console, engine as _engine, err, fail as _fail, when as _when, working
 from duban.cli_db import app as db_app
 from duban.cli_deploy import deploy as _deploy
 from duban.cli_outbox import app as outbox_app
@@ -103,6 +103,7 @@ def tick(spec: SpecArg, as_of: AsOf = None) -> None:
     """Run one tick of the campaign through Prefect (plans it into the database on first use)."""
     from flows.campaign_tick import campaign_tick
 
+    check_prefect_ui()
     tz = get_settings().timezone
     try:
         summary = campaign_tick(spec=str(spec), as_of=_when(as_of, tz))
@@ -116,6 +117,7 @@ def dispatch(as_of: AsOf = None, campaign: Annotated[Optional[str], typer.Option
     """Send every ready outbox message through Prefect's dispatch flow."""
     from flows.dispatch_outbox import dispatch_outbox
 
+    check_prefect_ui()
     try:
         result = dispatch_outbox(as_of=_when(as_of, get_settings().timezone), campaign=campaign)
     except DubanError as exc:
@@ -130,6 +132,7 @@ def digest(
     """Compose today's digest (每日督办简报) for the operators of every running campaign, and send it."""
     from flows.daily_digest import daily_digest
 
+    check_prefect_ui()
     try:
         result = daily_digest(as_of=_when(as_of, get_settings().timezone), send=send)
     except DubanError as exc:
@@ -174,6 +177,8 @@ def submit(
         _fail(exc)
     show.print_receipt(console, receipt, load_campaign(engine, campaign_id, units={unit}), unit, item, instance)
     from flows.events import submission_received
+
+    check_prefect_ui()
 
     submission_received(engine, campaign_id, unit, item, receipt, via="cli")
 
@@ -268,6 +273,7 @@ def demo() -> None:
     from duban.demo import run_demo
 
     logging.getLogger("prefect").setLevel(logging.WARNING)
+    check_prefect_ui()
     settings = get_settings()
     console.print("[bold]duban demo[/] — 晋中市统计局 统计基层基础工作规范化建设\"回头看\" (2024)")
     console.print("starting Prefect's embedded server (about 15–30 s the first time) …")

@@ -62,3 +62,11 @@ def engine():
     from duban.store import engine_for
 
     return engine_for(get_settings().resolved_database_url)
+
+
+def check_prefect_ui() -> None:
+    """Before talking to a Prefect server: warn when its UI calls another API than PREFECT_API_URL (flows.server)."""
+    from flows.server import ui_looks_elsewhere
+
+    if warning := ui_looks_elsewhere():
+        err.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
