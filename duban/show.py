@@ -15,7 +15,7 @@ from duban.messages import KIND_CN
 from duban.plan import Plan
 from duban.show_chain import chain_json, print_chain
 from duban.spec.load import LoadedSpec
-from duban.state import STATE_CN, Color, State
+from duban.state import Color, State
 from duban.units import LEVEL_ALIASES, Level
 
 COLOR_STYLE = {Color.red: "bold red", Color.yellow: "yellow", Color.green: "green", Color.grey: "dim"}
