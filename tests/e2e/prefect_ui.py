@@ -100,7 +100,10 @@ def look(ui: str, *, run_id: UUID, logs_run_id: UUID, summary_id: UUID, units_id
             if name == "v1":
                 page.screenshot(path=str(folder / "prefect-ui-units.png"))
             page.get_by_placeholder("Search").first.fill(widest)
-            time.sleep(1)
+            page.wait_for_function(  # the search filters the rows a moment after the typing (more on a busy machine)
+                "w => { const t = document.querySelector('table'); return t && t.innerText.includes(w) && "
+                "![...t.querySelectorAll('tbody tr')].some(r => !r.innerText.includes(w)); }", arg=widest, timeout=30_000)
+            time.sleep(0.3)
             seen.units_overflow[f"{name} {widest}"] = page.evaluate(_OVERFLOW)
             seen.units[f"{name} {widest}"] = page.locator("table").first.inner_text()
 
