@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, NoReturn, Optional
 
 import typer
 
 from duban import show
 from duban.cli_closeout import amend as _amend, report as _report
-from duban.cli_common import console, engine as _engine, err, fail as _fail, when as _when
+from duban.cli_common import check_prefect_ui, console, engine as _engine, err, fail as _fail, when as _when, working
 from duban.cli_db import app as db_app
 from duban.cli_deploy import deploy as _deploy
 from duban.cli_outbox import app as outbox_app
@@ -21,6 +20,7 @@ from duban.cli_rollup import app as rollup_app
 from duban.cli_sample import app as sample_app
 from duban.cli_scores import app as scores_app
 from duban.errors import DubanError
+from duban.instants import fmt
 from duban.settings import get_settings
 
 app = typer.Typer(
@@ -119,6 +119,7 @@ def tick(spec: SpecArg, as_of: AsOf = None) -> None:
         _fail(exc)
     from flows.campaign_tick import campaign_tick
 
+    check_prefect_ui()
     try:
         summary = campaign_tick(spec=str(spec), as_of=moment)
     except DubanError as exc:
@@ -131,11 +132,12 @@ def dispatch(as_of: AsOf = None, campaign: Annotated[Optional[str], typer.Option
     """Send every ready outbox message through Prefect's dispatch flow."""
     from flows.dispatch_outbox import dispatch_outbox
 
+    check_prefect_ui()
     try:
         result = dispatch_outbox(as_of=_when(as_of, get_settings().timezone), campaign=campaign)
     except DubanError as exc:
         _fail(exc)
-    console.print(result)
+    show.print_dispatch(console, result)
 
 
 @app.command()
@@ -145,6 +147,7 @@ def digest(
     """Compose today's digest (每日督办简报) for the operators of every running campaign, and send it."""
     from flows.daily_digest import daily_digest
 
+    check_prefect_ui()
     try:
         result = daily_digest(as_of=_when(as_of, get_settings().timezone), send=send)
     except DubanError as exc:
@@ -163,6 +166,7 @@ def submit(
     at: Annotated[Optional[str], typer.Option(help="submission instant (default: now)")] = None,
 ) -> None:
     """Record a submission (报送); after the due it is marked late. A receipt message is queued."""
+    from duban.campaigns import load_campaign
     from duban.compose import compose_messages
     from duban.lifecycle import campaign_id_for
     from duban.submit import record_submission
@@ -186,8 +190,10 @@ def submit(
         compose_messages(engine, campaign_id, moment, quiet=settings.quiet(), recipients=[unit])
     except DubanError as exc:
         _fail(exc)
-    show.print_receipt(console, receipt, settings.timezone)
+    show.print_receipt(console, receipt, load_campaign(engine, campaign_id, units={unit}), unit, item, instance)
     from flows.events import submission_received
+
+    check_prefect_ui()
 
     submission_received(engine, campaign_id, unit, item, receipt, via="cli")
 
@@ -198,33 +204,39 @@ def excuse(
     unit: Annotated[str, typer.Option(help="unit code")],
     item: Annotated[str, typer.Option(help="item id")],
     reason: Annotated[str, typer.Option(help="why (kept in the audit trail)")],
+    at: Annotated[Optional[str], typer.Option(help="when it was granted (default: now)")] = None,
 ) -> None:
     """Excuse a unit from an item (免报)."""
+    from duban.campaigns import load_campaign
     from duban.lifecycle import campaign_id_for
     from duban.submit import record_excuse
 
+    settings = get_settings()
     try:
         engine = _engine()
-        now = datetime.now(timezone.utc)
-        campaign_id = campaign_id_for(engine, str(spec), now=now)
-        state = record_excuse(engine, campaign_id, unit, item, now, reason=reason)
+        moment = _when(at, settings.timezone)
+        campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        state = record_excuse(engine, campaign_id, unit, item, moment, reason=reason)
     except DubanError as exc:
         _fail(exc)
-    console.print(f"{unit} {item}: {state.cn}")
+    campaign = load_campaign(engine, campaign_id, units={unit})
+    console.print(f"{state.cn}：{show.unit_words(campaign, unit)} · {show.item_words(campaign, item)}，"
+                  f"{fmt(moment, campaign.tz)}记录（{reason}）", highlight=False)  # fmt: skip
 
 
 @app.command()
 def status(
     spec: SpecArg,
     as_of: AsOf = None,
-    level: Annotated[Optional[str], typer.Option(help="only this level: county, township …")] = None,
-    only: Annotated[Optional[str], typer.Option(help="only units whose worst colour is red or yellow")] = None,
+    level: Annotated[Optional[str], typer.Option(help="only this level: province, prefecture, county, township (or 省/市/县/乡)")] = None,
+    only: Annotated[Optional[str], typer.Option(help="only units whose worst colour is red (红), or yellow (黄) or red")] = None,
 ) -> None:
-    """红/黄/绿 per unit and stage."""
+    """红/黄/绿 per unit and stage, with the counts of the units shown."""
     from duban.lifecycle import campaign_id_for
     from duban.status import status_report
 
     settings = get_settings()
+    wanted = show.StatusFilter.parse(level=level, only=only, refuse=_refuse)
     try:
         engine = _engine()
         moment = _when(as_of, settings.timezone)
@@ -232,7 +244,13 @@ def status(
         report = status_report(engine, campaign_id, moment)
     except DubanError as exc:
         _fail(exc)
-    show.print_status(console, report, level=level, only=only)
+    show.print_status(console, report, wanted)
+
+
+def _refuse(option: str, value: str, known: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {option} {value!r} is not one of the known values: {known}", highlight=False,
+              soft_wrap=True)  # fmt: skip
+    raise typer.Exit(2)
 
 
 @app.command()
@@ -270,12 +288,13 @@ def demo() -> None:
     from duban.demo import run_demo
 
     logging.getLogger("prefect").setLevel(logging.WARNING)
+    check_prefect_ui()
     settings = get_settings()
     console.print("[bold]duban demo[/] — 晋中市统计局 统计基层基础工作规范化建设\"回头看\" (2024)")
     console.print("starting Prefect's embedded server (about 15–30 s the first time) …")
     try:
-        with console.status("running the campaign on a simulated clock …") as spinner:
-            result = run_demo(settings, progress=lambda text: spinner.update(text))
+        with working("running the campaign on a simulated clock …") as step:
+            result = run_demo(settings, progress=step)
     except DubanError as exc:
         _fail(exc)
     show.print_demo(console, result, settings)

@@ -7,14 +7,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
-from duban.cli_common import fail as _fail, when as _when
+from duban.cli_common import console, fail as _fail, when as _when
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
-
-console = Console(soft_wrap=True)
 
 
 def amend(
@@ -71,13 +68,14 @@ def amend(
 def report(
     spec: Annotated[Path, typer.Argument(help="the campaign's spec (or its id, once planned)")],
     out: Annotated[Optional[Path], typer.Option("--out", help="the docx to write (default: DUBAN_HOME/reports/<id>-总结报告.docx)")] = None,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="the record as of this instant (default: now)")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="the record as of this instant (default: now, or the campaign's close once it is over)")] = None,
 ) -> None:
     """Draft the close-out report (总结报告) from the record: docx, timeline chart (PNG) and 汇总表 (xlsx)."""
     from duban.calendar import load_calendar
     from duban.lifecycle import campaign_id_for
     from duban.plan import load_calendar_for
     from duban.report import write_report
+    from duban.report.record import closing_instant
     from duban.spec.load import load_spec
     from duban.store import engine_for
 
@@ -90,11 +88,13 @@ def report(
             calendar = load_calendar_for(load_spec(spec), settings.calendar_file)
         else:  # a campaign id: the settings' overrides file, or the library alone
             calendar = load_calendar(settings.calendar_file)
+        if as_of is None:  # a finished campaign's report ends at its close, not today
+            moment = closing_instant(engine, campaign_id, calendar, moment)
         target = out or settings.home / "reports" / f"{campaign_id}-总结报告.docx"
         files = write_report(engine, campaign_id, moment, target, calendar)
     except DubanError as exc:
         _fail(exc)
-    console.print(f"[green]✓[/] draft report {files.docx}", highlight=False)
+    console.print(f"[green]✓[/] draft report {files.docx} (the record as of {fmt(moment, settings.timezone)})", highlight=False)
     console.print(f"  timeline chart {files.chart}", highlight=False)
     console.print(f"  汇总表 {files.table}", highlight=False)
     for note in files.notes:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from duban.cli_common import console, err
+from duban.cli_common import check_prefect_ui, console, err
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -31,6 +31,8 @@ def deploy(
     )
 
     settings = get_settings()
+    if not as_yaml:
+        check_prefect_ui()
     try:
         if as_yaml:
             typer.echo(campaign_entry_yaml(campaign_entry(spec, calendar_file=settings.calendar_file)), nl=False)

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from duban.errors import StoreError
-from duban.instants import parse_instant
+from duban.instants import fmt, parse_instant
 from duban.lifecycle import ensure_planned
 from duban.settings import Settings
 from duban.simulate import RunLog, feeds_rollups, run_clock
@@ -28,7 +28,7 @@ from duban.tables import OutboxMessage, SampleDraw
 
 DEMO_SPEC = "jinzhong-2024-lookback.yaml"
 DEMO_START = "2024-05-10 00:00"
-DEMO_END = "2024-07-02 23:59"
+DEMO_END = "2024-07-02 24:00"  # the end of 2 July, as the summary shows it
 DEMO_SEED = 2024
 
 
@@ -73,7 +73,7 @@ def run_demo(settings: Settings, *, progress=lambda text: None) -> DemoResult:
 
     def tick(at: datetime) -> None:
         campaign_tick(spec=str(spec_path), as_of=at)
-        progress(f"tick {at.isoformat()}")
+        progress(f"tick {fmt(at, tz)} done")
 
     def send(at: datetime) -> None:
         dispatch_outbox(as_of=at, campaign=campaign_id)

@@ -1,8 +1,8 @@
 """Forwarding (转发): a unit re-issues an upper campaign to its own units, each level due earlier.
 
-    市 晋中市统计局 jinzhong-2024-lookback   materials_upload   昔阳县统计局 due 2024-07-01 周一 23:59
-    县 昔阳县统计局 昔统字〔2024〕2号        materials_rollup   昔阳县统计局 due 2024-06-27 周四 23:59
-    乡 its 10 乡镇 and 城区社会事务服务中心     township_materials                 due 2024-06-25 周二 23:59
+    市 晋中市统计局 jinzhong-2024-lookback   materials_upload   昔阳县统计局 due 2024-07-01 周一 24:00
+    县 昔阳县统计局 昔统字〔2024〕2号        materials_rollup   昔阳县统计局 due 2024-06-27 周四 24:00
+    乡 its 10 乡镇 and 城区社会事务服务中心     township_materials                 due 2024-06-25 周二 24:00
 
 The lower spec says which upper item each of its roll-ups answers (`forward.items`); planning it plans the
 upper spec too, takes the re-issuing unit's upper due, and counts the buffer back in working days: the

@@ -14,6 +14,8 @@ from pendulum import DateTime
 
 WEEKDAYS = "一二三四五六日"
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
+_MIDNIGHT_RE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})[ T]24:00(:00)?$")
+END_OF_DAY = time(23, 59)  # a due at 23:59 is the end of its day, written 24:00 wherever duban shows it
 
 
 @lru_cache(maxsize=64)
@@ -40,13 +42,15 @@ def utc(moment: datetime) -> datetime:
 
 
 def parse_clock(text: str) -> time:
-    """'08:30' → time(8, 30); '24:00' is refused (write 23:59 or the next day's 00:00)."""
+    """'08:30' → time(8, 30); '24:00' (as notices write the end of a day) is 23:59, which means that end."""
     match = _TIME_RE.match(text.strip())
     if not match:
         raise ValueError(f"{text!r} is not a time of day (write it as 17:30)")
     hour, minute = int(match.group(1)), int(match.group(2))
+    if (hour, minute) == (24, 0):
+        return END_OF_DAY
     if hour > 23 or minute > 59:
-        raise ValueError(f"{text!r} is not a time of day (hours 0–23, minutes 0–59)")
+        raise ValueError(f"{text!r} is not a time of day (hours 0–23, minutes 0–59, or 24:00 for the end of the day)")
     return time(hour, minute)
 
 
@@ -60,9 +64,12 @@ def at_clock(day: date, clock: time, tz: str) -> DateTime:
 def parse_instant(text: str, tz: str, *, end_of_day: bool = False) -> DateTime:
     """Parse '2024-05-10', '2024-05-10 09:00', or ISO 8601 with an offset, in zone `tz`.
 
-    A bare date means the start of that day, or its end with `end_of_day=True`.
+    A bare date means the start of that day, or its end with `end_of_day=True`; '2024-07-02 24:00' is the end
+    of 2 July, the instant duban shows as 24:00.
     """
     raw = text.strip()
+    if midnight := _MIDNIGHT_RE.match(raw):
+        return parse_instant(midnight.group(1), tz, end_of_day=True)
     try:
         parsed = pendulum.parse(raw.replace(" ", "T", 1), tz=zone(tz), strict=False)
     except Exception as exc:
@@ -78,23 +85,36 @@ def parse_instant(text: str, tz: str, *, end_of_day: bool = False) -> DateTime:
     return parsed.in_timezone(zone(tz))
 
 
+def _clock(local: DateTime) -> str:
+    """'17:00'; the end of a day (23:59:59.999…) is that day's '24:00', as notices write it.
+
+    One notation everywhere (plans, status, artifacts, messages, the portal, the report), so a due reads the same
+    wherever a clerk meets it and `--as-of "2024-07-02 24:00"` names exactly the instant a summary shows."""
+    if (local.hour, local.minute, local.second) == (23, 59, 59):
+        return "24:00"
+    return f"{local:%H:%M}"
+
+
 def fmt(moment: datetime, tz: str) -> str:
-    """'2024-07-01 周一 23:59' — how plans, status and logs show an instant."""
+    """'2024-07-01 周一 24:00' — how plans, status and logs show an instant."""
     local = in_zone(moment, tz)
-    return f"{local:%Y-%m-%d} 周{WEEKDAYS[local.weekday()]} {local:%H:%M}"
+    return f"{local:%Y-%m-%d} 周{WEEKDAYS[local.weekday()]} {_clock(local)}"
+
+
+def fmt_arg(moment: datetime, tz: str) -> str:
+    """'2024-07-02 24:00' — an instant as `--as-of` takes it back (no weekday), the same minute `fmt` shows."""
+    local = in_zone(moment, tz)
+    return f"{local:%Y-%m-%d} {_clock(local)}"
 
 
 def fmt_cn(moment: datetime, tz: str) -> str:
-    """'7月1日 周一 23:59' — how messages to staff show an instant (year added when not the current one)."""
+    """'7月1日 周一 17:00' — how messages to staff show an instant."""
     local = in_zone(moment, tz)
-    return f"{local.month}月{local.day}日 周{WEEKDAYS[local.weekday()]} {local:%H:%M}"
+    return f"{local.month}月{local.day}日 周{WEEKDAYS[local.weekday()]} {_clock(local)}"
 
 
 def fmt_due_cn(moment: datetime, tz: str) -> str:
-    """'6月10日 周一 24:00' — a due at the end of a day reads as that day's 24:00, as notices write it."""
-    local = in_zone(moment, tz)
-    if (local.hour, local.minute) == (23, 59) and local.second == 59:
-        return f"{local.month}月{local.day}日 周{WEEKDAYS[local.weekday()]} 24:00"
+    """'6月10日 周一 24:00' — a due as messages show it (the end of a day is that day's 24:00)."""
     return fmt_cn(moment, tz)
 
 

@@ -5,8 +5,8 @@ defaults.due_time). A period may have its own rule (`periods: {Q4: {due_after_pe
 written `due:`), a period may be exempt (`exempt: [Q4]` when 四季度 goes with the annual report), and the item's
 顺延 policy moves a due that lands on a day off (国庆 10/1–10/8 …) to the next allowed day.
 
-    2020Q3  opens 2020-07-08 08:30 (the item's opening, inside the quarter)   due 2020-10-10 23:59
-    2020Q4  opens 2020-10-01 08:30                                              due 2021-01-10 23:59
+    2020Q3  opens 2020-07-08 08:30 (the item's opening, inside the quarter)   due 2020-10-10 24:00
+    2020Q4  opens 2020-10-01 08:30                                              due 2021-01-10 24:00
 """
 
 from __future__ import annotations

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from duban.instants import fmt
+from duban.instants import fmt, fmt_arg
 from duban.messages import KIND_CN
 from duban.plan import Plan
 from duban.show_chain import chain_json, print_chain
 from duban.spec.load import LoadedSpec
-from duban.state import STATE_CN, Color, State
-from duban.units import Level
+from duban.state import Color, State
+from duban.units import LEVEL_ALIASES, Level
 
 COLOR_STYLE = {Color.red: "bold red", Color.yellow: "yellow", Color.green: "green", Color.grey: "dim"}
 LIST_LIMIT = 600
@@ -117,39 +118,114 @@ def print_tick(console: Console, summary: dict) -> None:
                       + "".join(f"\n    waiting: {why}" for why in fed["waiting"]), highlight=False)  # fmt: skip
 
 
-def print_receipt(console: Console, receipt, tz: str) -> None:
-    late = "（逾期报送）" if receipt.late else "（按时）"
-    console.print(f"[green]已报送[/] 第{receipt.version}版 {fmt(receipt.submitted_at, tz)} {late} → {STATE_CN[receipt.state]}",
+def unit_words(campaign, code: str) -> str:
+    """'乐平镇统计站（140724100）'."""
+    return f"{campaign.display(code)}（{code}）"
+
+
+def item_words(campaign, item_id: str, instance: str | None = None) -> str:
+    """'自查评分表（self_score_sheet）', with the period of a recurring item: '… [2020Q3]'."""
+    names = {item.id: item.name for _stage, item in campaign.spec.items()}
+    return f"{names.get(item_id, item_id)}（{item_id}）" + (f" [{instance}]" if instance else "")
+
+
+def print_receipt(console: Console, receipt, campaign, unit: str, item_id: str, instance: str | None) -> None:
+    """What the clerk is told: who handed in what, which version, when, on time or late, and the receipt's way."""
+    late = "逾期报送" if receipt.late else "按时"
+    console.print(f"[green]已报送[/] {unit_words(campaign, unit)} · {item_words(campaign, item_id, instance)}"
+                  f" · 第{receipt.version}版 · {fmt(receipt.submitted_at, campaign.tz)}（{late}）→ {receipt.state.cn}",
                   highlight=False)  # fmt: skip
+    console.print("  回执消息已排入发送队列（`duban dispatch` 发送）", highlight=False)
 
 
-def print_status(console: Console, report, *, level: str | None, only: str | None) -> None:
+DISPATCH_WORDS = {"sent": "已发送", "failed": "失败待重试", "dead": "转入死信", "deferred": "等待机器人限额",
+                  "held": "静默时段后发送", "dropped": "已不属实未发", "unconfirmed": "送达情况不明", "lost": "已由其他发送进程接手",
+                  "claimed": "本次领取"}  # fmt: skip
+
+
+def print_dispatch(console: Console, result: dict) -> None:
+    """One line for a dispatch run: what was sent (by kind), what failed or waits, and where dead letters are."""
+    counts = {k: v for k, v in result.items() if k != "by_kind"}
+    kinds = "、".join(f"{KIND_CN.get(k, k)} {v}" for k, v in sorted((result.get("by_kind") or {}).items(), key=lambda kv: -kv[1]))
+    parts = [f"{DISPATCH_WORDS.get(k, k)} {v}" for k, v in counts.items() if k != "sent" and (v or k == "claimed")]
+    console.print(f"dispatch: 已发送 {counts.get('sent', 0)} 条" + (f"（{kinds}）" if kinds else "")
+                  + (" · " + " · ".join(parts) if parts else ""), highlight=False)  # fmt: skip
+    if counts.get("dead"):
+        console.print("  死信：`duban outbox list --status dead` 查看渠道的原话，修好后 `duban outbox retry --dead`",
+                      highlight=False)  # fmt: skip
+    if counts.get("unconfirmed"):
+        console.print("  送达情况不明（已发出但无答复，可能已到群里）：`duban outbox list --status unconfirmed`",
+                      highlight=False)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StatusFilter:
+    """Which units `duban status` lists: a level and a colour, checked against the known values before any work."""
+
+    level: Level | None = None
+    colours: frozenset[Color] = frozenset()  # empty: every colour
+
+    ONLY = {"red": (Color.red,), "红": (Color.red,), "yellow": (Color.red, Color.yellow),
+            "黄": (Color.red, Color.yellow)}  # fmt: skip
+
+    @classmethod
+    def parse(cls, *, level: str | None, only: str | None, refuse) -> StatusFilter:
+        """`refuse(option, value, known)` is called (and does not return) for a value duban does not know."""
+        levels = {**{lv.value: lv for lv in Level}, **LEVEL_ALIASES}
+        if level is not None and level.strip() not in levels:
+            refuse("--level", level, ", ".join(f"{lv.value} ({lv.cn[0]})" for lv in Level))
+        if only is not None and only.strip().lower() not in cls.ONLY:
+            refuse("--only", only, "red (红: 逾期未报), yellow (黄: 临近截止或逾期报送, and the red ones)")
+        return cls(levels[level.strip()] if level else None,
+                   frozenset(cls.ONLY[only.strip().lower()]) if only else frozenset())  # fmt: skip
+
+    def keeps(self, unit) -> bool:
+        return ((self.level is None or unit.level == self.level.value)
+                and (not self.colours or unit.overall in self.colours))  # fmt: skip
+
+    def words(self) -> str:
+        parts = [self.level.cn] if self.level else []
+        if self.colours:
+            parts.append("、".join(c.value for c in _RANKED if c in self.colours))
+        return "（" + "，".join(parts) + "）" if parts else ""
+
+
+_RANKED = (Color.red, Color.yellow, Color.green, Color.grey)
+COLOUR_LEGEND = "红 逾期未报 · 黄 临近截止或逾期报送 · 绿 按时报送、免报或进行中 · 灰 未开始（单位取各事项中最差的颜色）"
+DONE_LEGEND = "已报＝按时报送＋逾期报送（与 Prefect 里的进度摘要、门户同一口径）"
+
+
+def tally_words(states: Counter) -> str:
+    """'应报 324 · 已报 290（按时 240、逾期 50）· 免报 0 · 逾期未报 27 · 临近截止 3 · 进行中 4 · 未开始 0'."""
+    on_time, late = states[State.submitted], states[State.late]
+    return (f"应报 {sum(states.values())} · 已报 {on_time + late}（按时 {on_time}、逾期 {late}）· 免报 {states[State.excused]}"
+            f" · 逾期未报 {states[State.overdue]} · 临近截止 {states[State.due_soon]} · 进行中 {states[State.open]}"
+            f" · 未开始 {states[State.pending]}")  # fmt: skip
+
+
+def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()) -> None:
     campaign = report.campaign
     stages = campaign.spec.stages
-    console.print(f"[bold]{campaign.spec.title}[/] 截至 {fmt(report.as_of, campaign.tz)}", highlight=False)
+    console.print(f"[bold]{campaign.spec.title}[/] 截至 {fmt(report.as_of, campaign.tz)}{wanted.words()}", highlight=False)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("单位", no_wrap=True)
     table.add_column("级别", no_wrap=True)
     for index, _stage in enumerate(stages):
         table.add_column(CIRCLED[index % len(CIRCLED)], justify="center", no_wrap=True)
-    wanted = {"red": Color.red, "红": Color.red, "yellow": Color.yellow, "黄": Color.yellow}.get(only or "")
-    shown = 0
-    for unit in report.units:
-        if level and unit.level != level:
-            continue
-        if wanted and unit.overall is not wanted and not (wanted is Color.yellow and unit.overall is Color.red):
-            continue
+    shown: list = [unit for unit in report.units if wanted.keeps(unit)]
+    for unit in shown:
         cells = []
         for stage in stages:
             colour = unit.stages.get(stage.id)
             cells.append(f"[{COLOR_STYLE[colour]}]{colour.value}[/]" if colour else "")
         table.add_row(unit.display, _level_cn(unit.level), *cells)
-        shown += 1
     console.print(table)
-    summary = "  ".join(f"{STATE_CN[State(s)]} {n}" for s, n in sorted(report.states.items(), key=lambda kv: kv[0].value))
     legend = "  ".join(f"{CIRCLED[i % len(CIRCLED)]} {stage.name}" for i, stage in enumerate(stages))
     console.print(legend, highlight=False)
-    console.print(f"{shown} units shown · {summary}", highlight=False)
+    console.print(COLOUR_LEGEND, highlight=False)
+    tally: Counter = sum((unit.states for unit in shown), Counter())
+    console.print(f"{len(shown)} of {len(report.units)} units shown · 这些单位的事项：{tally_words(tally)}", highlight=False)
+    console.print(DONE_LEGEND, highlight=False)
 
 
 def print_preview(console: Console, preview, *, unit: str | None) -> None:
@@ -209,9 +285,10 @@ def print_demo(console: Console, result, settings) -> None:
         console.print(f"[bold]{sample.name}[/] (seed {sample.seed}): "
                       + "、".join(f"{_level_cn(lv)} {n}" for lv, n in by_level.items()) + f" — {names}{more}",
                       highlight=False)  # fmt: skip
+    spec = result.spec_path.relative_to(result.spec_path.parent.parent)
     console.print(f"\nmessages: {result.sink}\ndatabase: {settings.resolved_database_url}\n"
-                  f"next: uv run duban status {result.spec_path.relative_to(result.spec_path.parent.parent)} "
-                  "--as-of 2024-07-02", highlight=False)  # fmt: skip
+                  f"next: uv run duban status {spec} --as-of \"{fmt_arg(report.as_of, tz)}\" --only red",
+                  highlight=False, soft_wrap=True)  # fmt: skip
 
 
 def print_units(console: Console, registry, *, depth: int) -> None:

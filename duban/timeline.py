@@ -1,6 +1,6 @@
 """The campaign's instants: stage windows, item dues, events, reminders and escalations, all absolute.
 
-A date-only due means the end of that day (defaults.due_time, 23:59); a date-only opening means
+A date-only due means the end of that day (defaults.due_time, 23:59, shown as 24:00); a date-only opening means
 defaults.open_time (08:30) that day. Relative dues count calendar days, working days (工作日, with 调休)
 or hours from another instant; references form a graph, and a cycle is an error naming it.
 """

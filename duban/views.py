@@ -1,5 +1,5 @@
 """What operators see of a campaign after a tick (进度看板): progress per stage, 红黄绿 per unit, the overdue
-list and the escalations. Pure data and text; the flows show it as Prefect artifacts.
+units and the escalations. The data; duban.artifacts writes it as the texts the flows post as Prefect artifacts.
 
 Read from the states the database holds, so it is exact right after a tick at `as_of` and costs a few
 grouped queries even for a national campaign.
@@ -15,17 +15,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, case, func, literal, literal_column, null, select, union_all
 
 from duban.campaigns import PlannedCampaign, load_campaign
-from duban.instants import fmt, in_zone, utc
-from duban.messages import KIND_CN
-from duban.state import STATE_CN, Color, State, color, worst
+from duban.instants import in_zone, utc
+from duban.state import Color, State, color, worst
 from duban.store import is_postgres, reading, unit_of_work
 from duban.tables import Assignment, CampaignRow, Intent, ScoreRecord, Submission, TransitionRow, ViewMark
 
 _A, _I = Assignment.__table__, Intent.__table__
-# Words, not coloured emoji: the bureaus' intranet desktops often lack an emoji font, and 红黄绿 reads at a glance.
-DOT = {Color.red: "红", Color.yellow: "黄", Color.green: "绿", Color.grey: "未开始"}
 ROWS_SHOWN = 300  # units in the table artifact, the reddest first; the counts cover them all
-LISTED = 30  # overdue items and escalations listed in the summary
+LISTED = 30  # escalations listed in the summary
+UNITS_LISTED = 15  # overdue units listed in the summary, each with all its overdue items counted
 _DONE = (State.submitted, State.late, State.excused)
 
 
@@ -41,11 +39,23 @@ class StageProgress:
 
     @property
     def done(self) -> int:
+        """Finished: handed in (已报, on time or late) or excused (免报)."""
         return sum(self.states[s] for s in _DONE)
 
     @property
+    def handed_in(self) -> int:
+        """已报: handed in, on time or late (the one meaning of 已报 in every view)."""
+        return self.states[State.submitted] + self.states[State.late]
+
+    @property
     def percent(self) -> float:
+        """完成率: finished of all, in percent."""
         return round(100 * self.done / self.total, 1) if self.total else 0.0
+
+    @property
+    def colour(self) -> Color:
+        """The stage's worst colour: 红 once anything in it is overdue (the stage is behind)."""
+        return worst([color(state) for state, n in self.states.items() if n]) if self.total else Color.grey
 
 
 @dataclass
@@ -53,6 +63,7 @@ class UnitRow:
     code: str
     display: str
     level: str | None
+    group: str = ""  # the county (县区) it belongs to, or itself at county level and above: its code
     stages: dict[str, Color] = field(default_factory=dict)
     states: Counter = field(default_factory=Counter)
 
@@ -68,8 +79,9 @@ class CampaignView:
     stages: list[StageProgress]
     units: list[UnitRow]  # the reddest ROWS_SHOWN units
     colours: Counter  # every unit by its worst colour
-    overdue_total: int
-    overdue: list[tuple[str, str, str, datetime]]  # (unit code, stage id, item id, due), longest overdue first
+    overdue_total: int  # overdue assignments (items of units)
+    overdue_units: int  # units with at least one
+    overdue: list[OverdueUnit]  # the UNITS_LISTED units overdue longest, each with every overdue item
     escalations: list[tuple[str, str, str, int, datetime]]  # (unit, item, recipient, step, event_at), last day
 
     @property
@@ -79,6 +91,16 @@ class CampaignView:
     @property
     def key(self) -> str:
         return artifact_key(self.campaign.id)
+
+
+@dataclass
+class OverdueUnit:
+    """One unit's overdue items (逾期未报), as the summary lists them."""
+
+    code: str
+    count: int
+    oldest_due: datetime
+    items: list[tuple[str, str, datetime]] = field(default_factory=list)  # (stage id, item id, due), oldest first
 
 
 @dataclass(frozen=True)
@@ -152,10 +174,8 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
         detail = conn.execute(select(_A.c.unit_code, _A.c.stage_id, _A.c.state, func.count())
                               .where(where, _A.c.unit_code.in_(shown))
                               .group_by(_A.c.unit_code, _A.c.stage_id, _A.c.state)).all() if shown else []  # fmt: skip
-        overdue_where = and_(where, _A.c.state == State.overdue.value)
         overdue_total = sum(states[State.overdue] for states in by_stage.values())
-        overdue = conn.execute(select(_A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.due_at).where(overdue_where)
-                               .order_by(_A.c.due_at, _A.c.unit_code, _A.c.id).limit(LISTED)).all()  # fmt: skip
+        overdue_units, overdue = _overdue(conn, where) if overdue_total else (0, [])
         escalations = conn.execute(  # from ix_intent_escalations, whose WHERE the literal matches
             select(_A.c.unit_code, _A.c.item_id, _I.c.recipient, _I.c.step, _I.c.event_at)
             .join(_A, _A.c.id == _I.c.assignment_id)
@@ -163,10 +183,13 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
                    _I.c.created_at > as_of - timedelta(days=1), _I.c.created_at <= as_of)
             .order_by(_I.c.event_at.desc(), _A.c.unit_code, _I.c.recipient).limit(LISTED)
         ).all()  # fmt: skip
-        named = {*shown, *(r[0] for r in overdue), *(r[0] for r in escalations), *(r[2] for r in escalations)}
+        named = {*shown, *(u.code for u in overdue), *(r[0] for r in escalations), *(r[2] for r in escalations)}
         campaign = load_campaign(conn, campaign_id, units=named)
-    units = {code: UnitRow(code, campaign.display(code), getattr(campaign.units.get(code), "level", None))
-             for code in shown}  # fmt: skip
+        parents = {u.parent for u in campaign.units.values() if u.parent and u.parent not in campaign.units}
+        if parents:  # the counties the table groups townships under
+            campaign.units.update(load_campaign(conn, campaign_id, units=parents).units)
+    units = {code: UnitRow(code, campaign.display(code), getattr(campaign.units.get(code), "level", None),
+                           _group(campaign, code)) for code in shown}  # fmt: skip
     per_unit_stage: dict[tuple[str, str], list[Color]] = defaultdict(list)
     for unit_code, stage_id, state, count in detail:
         units[unit_code].states[State(state)] += count
@@ -174,8 +197,35 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
     for (unit_code, stage_id), colours_of_stage in per_unit_stage.items():
         units[unit_code].stages[stage_id] = worst(colours_of_stage)
     stages = [StageProgress(s.id, s.name, by_stage.get(s.id, Counter())) for s in spec_only.spec.stages]
-    return CampaignView(campaign, as_of, stages, list(units.values()), colours, overdue_total,
-                        [tuple(r) for r in overdue], [tuple(r) for r in escalations])  # fmt: skip
+    return CampaignView(campaign, as_of, stages, list(units.values()), colours, overdue_total, overdue_units,
+                        overdue, [tuple(r) for r in escalations])  # fmt: skip
+
+
+_COUNTY_AND_ABOVE = ("province", "prefecture", "county")
+
+
+def _group(campaign: PlannedCampaign, code: str) -> str:
+    """The county (县区) a unit belongs to: itself at county level and above, else its parent."""
+    unit = campaign.units.get(code)
+    if unit is None or unit.level in _COUNTY_AND_ABOVE or not unit.parent:
+        return code
+    return unit.parent
+
+
+def _overdue(conn, where) -> tuple[int, list[OverdueUnit]]:
+    """How many units have overdue items, and the UNITS_LISTED overdue longest with all their overdue items."""
+    overdue = and_(where, _A.c.state == State.overdue.value)
+    units = conn.execute(select(func.count(func.distinct(_A.c.unit_code))).where(overdue)).scalar_one()
+    oldest = func.min(_A.c.due_at)
+    listed = [OverdueUnit(code, count, due) for code, count, due in conn.execute(
+        select(_A.c.unit_code, func.count(), oldest).where(overdue).group_by(_A.c.unit_code)
+        .order_by(oldest, _A.c.unit_code).limit(UNITS_LISTED))]  # fmt: skip
+    by_code = {u.code: u for u in listed}
+    for code, stage_id, item_id, due in conn.execute(
+            select(_A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.due_at)
+            .where(overdue, _A.c.unit_code.in_(by_code)).order_by(_A.c.due_at, _A.c.id)):  # fmt: skip
+        by_code[code].items.append((stage_id, item_id, due))
+    return units, listed
 
 
 def _unit_ranks(conn, where) -> tuple[Counter, list[str]]:
@@ -213,78 +263,3 @@ def _stage_states(conn, campaign_id: str, campaign: PlannedCampaign) -> dict[str
     for key, state, count in counts:
         by_stage[stage_of[key]][State(state)] += count
     return by_stage
-
-
-def unit_table(view: CampaignView) -> list[dict[str, str | int]]:
-    """One row per unit (the reddest first, at most ROWS_SHOWN): its colour per stage and its counts."""
-    table = []
-    for unit in view.units[:ROWS_SHOWN]:
-        row: dict[str, str | int] = {"单位": unit.display, "代码": unit.code, "总体": DOT[unit.overall]}
-        for stage in view.stages:
-            colour = unit.stages.get(stage.stage_id)
-            row[stage.name] = DOT[colour] if colour else "—"
-        row["应报"] = sum(unit.states.values())
-        row["已报"] = sum(unit.states[s] for s in _DONE)
-        row["逾期未报"] = unit.states[State.overdue]
-        table.append(row)
-    return table
-
-
-def colour_counts(view: CampaignView) -> Counter:
-    """How many units are 红, 黄, 绿 and not yet open, by their worst stage."""
-    return view.colours
-
-
-def summary_markdown(view: CampaignView, changes: dict[str, int] | None = None, messages: int | None = None) -> str:
-    """The operators' summary: where each stage stands, who is overdue longest, who was escalated."""
-    c, tz = view.campaign, view.campaign.tz
-    counts = colour_counts(view)
-    lines = [
-        f"# {c.spec.title}",
-        f"{c.spec.issuer} · 截至 **{fmt(view.as_of, tz)}** · 单位 {view.unit_total} 个："
-        + "，".join(f"{DOT[k]} {counts[k]}" for k in (Color.red, Color.yellow, Color.green, Color.grey)),
-        "",
-    ]
-    if changes is not None:
-        order = ["opened", "reminder", "overdue", "escalation"]
-        ordered = sorted(changes.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
-        done = "，".join(f"{KIND_CN.get(k, k)} {v}" for k, v in ordered if v) or "无状态变化"
-        lines += [f"本次巡检：{done}；生成消息 {messages or 0} 条。", ""]
-    lines += ["| 阶段 | 应报 | 已报 | 逾期报送 | 逾期未报 | 办理中 | 完成率 |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for stage in view.stages:
-        s = stage.states
-        lines.append(f"| {stage.name} | {stage.total} | {stage.done} | {s[State.late]} | {s[State.overdue]} | "
-                     f"{s[State.open] + s[State.due_soon]} | {stage.percent:g}% |")  # fmt: skip
-    names = {stage.stage_id: stage.name for stage in view.stages}
-    items = {item.id: item.name for _stage, item in c.spec.items()}
-    lines += ["", f"## 逾期未报（{view.overdue_total} 项）"]
-    if not view.overdue:
-        lines.append("无。")
-    grouped: dict[tuple, list[str]] = {}  # a unit's items of one stage and due on one line
-    for code, stage_id, item_id, due in view.overdue:
-        grouped.setdefault((code, stage_id, due), []).append(items.get(item_id, item_id))
-    for (code, stage_id, due), names_of_items in grouped.items():
-        days = (view.as_of - utc(due)).total_seconds() / 86400
-        lines.append(f"- {c.display(code)}：{names.get(stage_id, stage_id)} · {'、'.join(names_of_items)}，"
-                     f"截止 {fmt(due, tz)}，已逾期 {days:.1f} 天")  # fmt: skip
-    if view.overdue_total > len(view.overdue):
-        lines.append(f"- ……另有 {view.overdue_total - len(view.overdue)} 项（见单位表）")
-    lines += ["", "## 近24小时催办"]
-    if not view.escalations:
-        lines.append("无。")
-    escalated: dict[tuple, list[str]] = {}
-    for code, item_id, recipient, step, event_at in view.escalations:
-        escalated.setdefault((code, recipient, step, event_at), []).append(items.get(item_id, item_id))
-    for (code, recipient, step, event_at), names_of_items in escalated.items():
-        lines.append(f"- {c.display(code)} · {'、'.join(names_of_items)}：第{step + 1}次催办 → "
-                     f"{c.display(recipient)}（{fmt(event_at, tz)}）")  # fmt: skip
-    if view.unit_total > len(view.units):
-        lines += ["", f"单位表列出最需关注的 {len(view.units)} 个单位（共 {view.unit_total} 个）。"]
-    return "\n".join(lines) + "\n"
-
-
-def stage_description(stage: StageProgress) -> str:
-    """One line under a stage's progress bar."""
-    s = stage.states
-    return (f"{stage.name}：已报 {stage.done}/{stage.total}，逾期未报 {s[State.overdue]}，"
-            f"办理中 {s[State.open] + s[State.due_soon]}，{STATE_CN[State.pending]} {s[State.pending]}")  # fmt: skip

@@ -7,8 +7,8 @@ transaction. Roll-ups (汇总) are fed, and a forwarded campaign (转发) record
 campaign's item; a last task composes one message per unit. Ticking twice at one instant changes nothing, and
 a tick after a gap catches up, so a missed schedule is repaired by the next run.
 
-Operators see the result in the Prefect UI: the run is named after the campaign and the instant, and the
-campaign's artifacts (progress per stage, 红黄绿 per unit, the overdue list and escalations) are updated
+Operators see the result in the Prefect UI: the run is named after the campaign and the instant, its log says
+in Chinese what each stage did and what the tick did in all, and the campaign's artifacts (progress per stage, 红黄绿 per unit, the overdue list and escalations) are updated
 under stable keys; events (duban.stage.opened, duban.assignment.overdue) feed automations.
 """
 
@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
+from duban.artifacts import tick_log_lines
 from duban.campaigns import load_campaign
 from duban.instants import fmt
 from duban.lifecycle import planned_campaign_id
@@ -53,6 +54,9 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     events = emit_events.submit(campaign_id, as_of, stages) if happened else None
     messages = compose_task(campaign_id, as_of)
     artifacts = publication.finish(messages)
+    log = get_run_logger()
+    for line in tick_log_lines([(s.id, s.name) for s in campaign.spec.stages], stages, fmt(as_of, campaign.tz), messages):
+        log.info(line)
     emitted = events.result() if events else {}
     summary = {"campaign": campaign_id, "as_of": as_of.isoformat(), "stages": stages, "messages": messages,
                "artifacts": artifacts, "events": emitted}  # fmt: skip

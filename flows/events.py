@@ -4,19 +4,25 @@
     duban.assignment.overdue    resource duban.assignment.<campaign>.<unit>.<item>[.<instance>]
     duban.submission.received   resource duban.submission.<campaign>.<submission id>
 
-Each names its campaign (`duban.campaign.<id>`, role `campaign`) and, where one unit is concerned, the unit
-(`duban.unit.<code>`, role `unit`) as related resources, so an automation can match "any overdue item of
-昔阳县" or "every submission of this campaign". Emitted inside a flow run they also carry the run.
+Each names its campaign (`duban.campaign.<id>`, role `campaign`), the stage (`duban.stage.<campaign>.<stage>`,
+role `stage`) and, where one unit is concerned, the unit (`duban.unit.<code>`, role `unit`) as related resources,
+so an automation can match "any overdue item of 昔阳县" or "every submission of this campaign". Emitted inside a
+flow run they also carry the run. Every resource carries its Chinese name (`prefect.resource.name`: 单位, 阶段,
+专项工作, "单位 · 事项"), which the Prefect UI shows on the event cards in place of the id. `occurred` is the wall
+clock when the event was sent; the instant the campaign was ticked at (a simulated one in `duban demo`) is the
+payload's `as_of`.
 The domain reports what happened; only this adapter talks to Prefect (the CLI and the portal call it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
 from prefect.events import Event, emit_event
-from prefect.events.worker import EventsWorker, should_emit_events_to_running_server
+from prefect.events.clients import get_events_client
+from prefect.events.worker import should_emit_events_to_running_server
 from sqlalchemy import Engine
 
 from duban.campaigns import PlannedCampaign, load_campaign
@@ -36,10 +42,16 @@ def unit_resource(campaign: PlannedCampaign, code: str) -> dict[str, str]:
             "prefect.resource.name": campaign.display(code)}  # fmt: skip
 
 
+def stage_resource(campaign: PlannedCampaign, stage_id: str, *, role: str | None = "stage") -> dict[str, str]:
+    names = {stage.id: stage.name for stage in campaign.spec.stages}
+    resource = {"prefect.resource.id": f"duban.stage.{campaign.id}.{stage_id}",
+                "prefect.resource.name": names.get(stage_id, stage_id)}  # fmt: skip
+    return {**resource, "prefect.resource.role": role} if role else resource
+
+
 def stage_opened(campaign: PlannedCampaign, stage_id: str, assignments: int, as_of: datetime) -> Event | None:
     """A stage's assignments opened in this tick."""
-    stage = next(s for s in campaign.spec.stages if s.id == stage_id)
-    resource = {"prefect.resource.id": f"duban.stage.{campaign.id}.{stage_id}", "prefect.resource.name": stage.name}
+    resource = stage_resource(campaign, stage_id, role=None)
     return emit_event(
         event="duban.stage.opened",
         resource=resource,
@@ -57,7 +69,7 @@ def assignments_overdue(campaign: PlannedCampaign, stage_id: str, slipped: list,
             event="duban.assignment.overdue",
             resource={"prefect.resource.id": f"duban.assignment.{campaign.id}.{unit_code}.{item_id}{suffix}",
                       "prefect.resource.name": f"{campaign.display(unit_code)} · {items.get(item_id, item_id)}"},
-            related=[campaign_resource(campaign), unit_resource(campaign, unit_code)],
+            related=[campaign_resource(campaign), unit_resource(campaign, unit_code), stage_resource(campaign, stage_id)],
             payload={"campaign": campaign.id, "stage": stage_id, "unit": unit_code, "item": item_id,
                      "instance": instance, "as_of": as_of.isoformat()},
         )  # fmt: skip
@@ -72,27 +84,36 @@ def submission_received(
 ) -> Event | None:
     """Announce a recorded submission, when a Prefect server is configured (PREFECT_API_URL); else nothing.
 
-    Outside a flow run (the CLI, the portal) the event is sent before returning. The submission is already
-    recorded: a Prefect server that cannot be reached costs the event (logged), never the submission.
+    Outside a flow run (the CLI, the portal) the event goes out on a connection of its own, sent before
+    returning (Prefect's background events worker, drained at once, would warn "Still processing items" on every
+    submit). The submission is already recorded: a Prefect server that cannot be reached costs the event
+    (logged), never the submission.
     """
     if not should_emit_events_to_running_server():
         return None  # the embedded default has no server to tell; starting one per submission would cost seconds
     try:
-        campaign = load_campaign(engine, campaign_id)
-        items = {item.id: item.name for _stage, item in campaign.spec.items()}
-        name = f"{campaign.display(unit_code)} · {items.get(item_id, item_id)} 第{receipt.version}版"
-        event = emit_event(
+        campaign = load_campaign(engine, campaign_id, units={unit_code})
+        items = {item.id: (stage.id, item.name) for stage, item in campaign.spec.items()}
+        stage_id, item_name = items.get(item_id, ("", item_id))
+        name = f"{campaign.display(unit_code)} · {item_name} 第{receipt.version}版"
+        event = Event(
             event="duban.submission.received",
             resource={"prefect.resource.id": f"duban.submission.{campaign_id}.{receipt.submission_id}",
                       "prefect.resource.name": name},
-            related=[campaign_resource(campaign), unit_resource(campaign, unit_code)],
+            related=[campaign_resource(campaign), unit_resource(campaign, unit_code),
+                     *([stage_resource(campaign, stage_id)] if stage_id else [])],
             payload={"campaign": campaign_id, "unit": unit_code, "item": item_id, "version": receipt.version,
                      "late": receipt.late, "state": receipt.state.value, "via": via,
                      "submitted_at": receipt.submitted_at.isoformat()},
         )  # fmt: skip
-        EventsWorker.drain_all(timeout=10, at_exit=False)
+        asyncio.run(_send(event))
     except Exception:  # noqa: BLE001 - see the docstring
         log.warning("duban.submission.received for %s %s (submission %s) not sent", unit_code, item_id,
                     receipt.submission_id, exc_info=True)  # fmt: skip
         return None
     return event
+
+
+async def _send(event: Event) -> None:
+    async with get_events_client(reconnection_attempts=2) as client:
+        await client.emit(event)

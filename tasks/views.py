@@ -14,16 +14,8 @@ from prefect.cache_policies import NO_CACHE
 from duban.campaigns import load_campaign
 from duban.settings import get_settings
 from duban.store import engine_for
-from duban.views import (
-    CampaignView,
-    artifact_key,
-    campaign_view,
-    stage_description,
-    summary_markdown,
-    unit_table,
-    views_published,
-    views_stale,
-)
+from duban.artifacts import stage_description, summary_markdown, unit_table, unit_table_description
+from duban.views import CampaignView, artifact_key, campaign_view, views_published, views_stale
 from flows import events
 
 
@@ -57,13 +49,13 @@ class Publication:
     def _read_and_post(self) -> tuple[CampaignView, list[Future]]:
         view = campaign_view(self.engine, self.campaign_id, self.as_of)
         posts = []
-        for stage in view.stages:
+        for index, stage in enumerate(view.stages):
             key = self.keys[stage.stage_id] = artifact_key(self.campaign_id, stage.stage_id, "progress")
             posts.append(partial(create_progress_artifact, stage.percent, key=key,
-                                 description=stage_description(stage)))  # fmt: skip
+                                 description=stage_description(stage, index)))  # fmt: skip
         self.keys["units"] = artifact_key(self.campaign_id, "units")
         posts.append(partial(create_table_artifact, unit_table(view), key=self.keys["units"],
-                             description=f"{view.campaign.spec.title}：各单位红黄绿（最需关注的在前）"))  # fmt: skip
+                             description=unit_table_description(view)))  # fmt: skip
         return view, [self.pool.submit(contextvars.copy_context().run, post) for post in posts]
 
     def finish(self, messages: int) -> dict[str, str]:

@@ -9,6 +9,7 @@ import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import matplotlib
 from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import DateFormatter, date2num
@@ -27,7 +28,16 @@ def cjk_font() -> font_manager.FontProperties | None:
 
     By family, not by file: Noto CJK ships every region in one collection (.ttc) whose first face is the
     Japanese one, and a file name alone opens that face (Japanese glyph forms of 令, 直, 骨 …); the family
-    names the SC face inside the collection."""
+    names the SC face inside the collection. When none is known, the system's fonts are looked at once more:
+    matplotlib lists them once, in a cache, so fonts installed after its first run (fonts-noto-cjk after a
+    first `duban report`) would never be seen."""
+    found = _known_cjk_font()
+    if found is None and refresh_font_cache():
+        found = _known_cjk_font()
+    return found
+
+
+def _known_cjk_font() -> font_manager.FontProperties | None:
     for family in CJK_FAMILIES:
         props = font_manager.FontProperties(family=family)
         try:
@@ -36,6 +46,26 @@ def cjk_font() -> font_manager.FontProperties | None:
             continue
         return props
     return None
+
+
+def refresh_font_cache() -> bool:
+    """Add the system's font files that matplotlib's cache lacks, and save the cache; True when any was added.
+
+    Costs a scan of the font folders (about 20 ms), so only a missing CJK font asks for it."""
+    manager = font_manager.fontManager
+    known = {entry.fname for entry in (*manager.ttflist, *manager.afmlist)}
+    added = False
+    for path in font_manager.findSystemFonts():
+        if path in known:
+            continue
+        try:
+            manager.addfont(path)
+        except Exception:  # noqa: BLE001 - a file FreeType cannot read: matplotlib skips it too
+            continue
+        added = True
+    if added:
+        font_manager.json_dump(manager, Path(matplotlib.get_cachedir(), f"fontlist-v{manager.__version__}.json"))
+    return added
 
 
 def timeline_png(record: Record, path: Path) -> list[str]:

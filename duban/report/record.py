@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from sqlalchemy import Engine, func, select
 
@@ -23,7 +23,7 @@ from duban.report.inspections import Inspections, read_inspections
 from duban.report.judge import kind_at
 from duban.report.rollups import RollupFacts, read_rollup_facts
 from duban.spec.models import Campaign, Item
-from duban.tables import AmendmentRow, Assignment, OutboxMessage, SampleDraw, Submission
+from duban.tables import AmendmentRow, Assignment, OutboxMessage, SampleDraw, ScoreRecord, Submission, TransitionRow
 from duban.timeline import Timeline
 from duban.units import Level
 
@@ -173,6 +173,28 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
         leaders={name: [campaign.display(c) for c in sorted(codes)] for name, codes in sorted(leaders.items())},
         done_at=done_at, inspections=inspections, rollups=read_rollup_facts(engine, campaign, as_of),
     )  # fmt: skip
+
+
+def closing_instant(engine: Engine, campaign_id: str, calendar: WorkCalendar, now: datetime) -> datetime:
+    """The instant a report drafted at `now` speaks of, when the administrator names none.
+
+    While the campaign runs, `now`. Once it is over, its close: the last stage's end, the last due, or the last
+    thing recorded by `now` (an escalation, a late submission, a score), whichever came last. A report drafted
+    months after a campaign ended then says where the campaign ended, and its timeline is not stretched to today.
+    """
+    now = utc(now)
+    campaign = load_campaign(engine, campaign_id, units=False)
+    spec = campaign_as_amended(engine, campaign.spec)
+    timeline = Timeline(spec, calendar)
+    ends = [utc(timeline.stage_end(stage)) for stage in spec.stages]
+    t, sub, score = TransitionRow.__table__, Submission.__table__, ScoreRecord.__table__
+    with engine.connect() as conn:
+        ends.append(conn.execute(select(func.max(Assignment.due_at)).where(Assignment.campaign_id == campaign_id)).scalar())
+        for column, campaign_column in ((t.c.event_at, t.c.campaign_id), (sub.c.submitted_at, sub.c.campaign_id),
+                                        (score.c.recorded_at, score.c.campaign_id)):  # fmt: skip
+            ends.append(conn.execute(select(func.max(column)).where(campaign_column == campaign_id, column <= now)).scalar())
+    close = max(utc(e) if e.tzinfo else e.replace(tzinfo=timezone.utc) for e in ends if e is not None)
+    return min(now, close)
 
 
 def _spec_order(spec: Campaign, sample_id: str) -> int:

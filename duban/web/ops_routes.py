@@ -7,7 +7,7 @@ everywhere slow every attempt down (duban.portal_logins). Logging out ends the s
 
 from __future__ import annotations
 
-import asyncio
+from asyncio import sleep as login_pause  # the slow-down's wait; tests replace this name, never asyncio's
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -85,7 +85,7 @@ async def login(request: Request, p: Portal = Depends(portal)):
     now, client = p.now(), client_of(request)
     gate = await run_in_threadpool(login_gate, p.engine, name, client, now)
     if gate.delay:
-        await asyncio.sleep(gate.delay)  # many failures everywhere: everyone waits a little (no thread held)
+        await login_pause(gate.delay)  # many failures everywhere: everyone waits a little (no thread held)
     hashes = p.settings.operator_hashes()
     if gate.locked:  # the same words whether the name exists or not
         error = "该用户名从您的地址登录失败次数过多，请 15 分钟后再试。"

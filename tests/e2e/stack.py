@@ -51,10 +51,10 @@ class Stack:
             "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false",
             "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",  # the test triggers runs; no clock-driven ones
             "PREFECT_WORKER_QUERY_SECONDS": "1",
-            "PREFECT_LOGGING_LEVEL": "WARNING",
             "DUBAN_HOME": str(home / "duban"),
             "DUBAN_DATABASE_URL": duban_db,
         }
+        self.stderr = ""  # of the last admin command
         self.processes: dict[str, subprocess.Popen] = {}
         self.timings: dict[str, float] = {}
         self._exit = ExitStack()
@@ -65,6 +65,7 @@ class Stack:
                              text=True, timeout=timeout)  # fmt: skip
         if out.returncode:
             raise RuntimeError(f"{' '.join(args)} exited {out.returncode}:\n{out.stdout}\n{out.stderr}")
+        self.stderr = out.stderr
         return out.stdout
 
     def start(self, name: str, *args: str) -> subprocess.Popen:

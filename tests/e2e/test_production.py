@@ -3,7 +3,7 @@ pool, a worker, `duban db upgrade`, `prefect deploy --all` from prefect.yaml; ti
 server run on the worker against duban's own Postgres database, and the operators' view is checked through
 the Prefect API (runs, artifacts, events) and in the Prefect UI in headless Chromium.
 
-Set DUBAN_UPDATE_DOCS=1 to refresh docs/prefect-ui-artifacts.png from this run.
+Set DUBAN_UPDATE_DOCS=1 to refresh docs/prefect-ui-*.png from this run.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from duban.portal_links import issue
 from duban.settings import Settings
 from duban.tables import OutboxMessage, TransitionRow
 from tests.conftest import JINZHONG, ROOT
-from tests.e2e.stack import Stack, free_port
+from tests.e2e import prefect_ui
+from tests.e2e.stack import BIN, Stack, free_port
 from tests.integration.helpers import at
 from tests.samples import docx_bytes, pdf_bytes
 
@@ -131,7 +132,8 @@ def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_
     sheet.write_bytes(pdf_bytes("Leping score sheet"))
     out = stack.run("duban", "submit", str(JINZHONG), "--unit", "140724100", "--item", "self_score_sheet",
                     "--file", str(sheet), "--at", "2024-05-20 10:00")  # fmt: skip
-    assert "已报送" in out
+    assert "已报送 乐平镇统计站（140724100） · 自查评分表（self_score_sheet） · 第1版" in out
+    assert "Still processing" not in stack.stderr and "warning" not in stack.stderr, stack.stderr  # a quiet submit
     answer = _portal_upload(stack, "140724100", "self_report", ("乐平镇总结报告.docx", docx_bytes()), "2024-05-21 16:30")
     assert answer.status_code == 303, answer.text
     received = events(stack, "duban.submission.received", expected=2)
@@ -162,16 +164,27 @@ def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_
     assert sorted(latest) == sorted(keys)
     assert latest[f"{CAMPAIGN}-self-assessment-progress"].data == round(100 * 2 / 260, 1)
     units = json.loads(latest[f"{CAMPAIGN}-units"].data)
-    assert len(units) == 131 and {"规范化建设自评阶段", "应报", "已报", "逾期未报"} <= set(units[0])
-    assert units[0]["总体"] == "红" and any(row["单位"].startswith("昔阳县") for row in units)
-    assert [(r["总体"], r["已报"]) for r in units if r["代码"] == "140724100"] == [("绿", 2)]
+    assert len(units) == 131 and list(units[0]) == ["县区", "单位", "总体", "①", "②", "③", "④", "已报/应报", "逾期未报"]
+    assert units[0]["总体"] == "🔴 红" and any(row["单位"].startswith("昔阳县") for row in units)
+    assert [(r["总体"], r["已报/应报"]) for r in units if (r["县区"], r["单位"]) == ("昔阳县", "乐平镇统计站")] == [
+        ("🟢 绿", "2/2")]  # fmt: skip
+    counties = [row["县区"] for row in units]
+    assert [c for n, c in enumerate(counties) if n == 0 or counties[n - 1] != c] == list(dict.fromkeys(counties))
     # a tick publishes when something happened since the last publication; whichever of the two publishes
     # last shows the whole campaign (they took turns stage by stage)
     summaries = artifacts[f"{CAMPAIGN}-summary"]
     assert 1 <= len(summaries) <= 2 and len({a.data.split("本次巡检")[0] for a in summaries}) == 1
     worked = summaries[-1]
-    assert "截至 **2024-06-12 周三 09:00**" in worked.data and "## 逾期未报（280 项）" in worked.data
-    assert "第1次催办 →" in worked.data
+    assert "截至 **2024-06-12 周三 09:00**" in worked.data and "第1次催办 →" in worked.data
+    overdue_part = worked.data.split("## 逾期未报：")[1].split("## ")[0]
+    [(units_late, items_late)] = re.findall(r"^(\d+) 个单位 (\d+) 项", overdue_part)
+    listed = [int(n) for n in re.findall(r"：(\d+) 项（", overdue_part)]
+    [(rest_units, rest_items)] = re.findall(r"另有 (\d+) 个单位 (\d+) 项", overdue_part)
+    assert int(items_late) == 280 and sum(listed) + int(rest_items) == 280  # the bullets add up to the heading
+    assert len(listed) + int(rest_units) == int(units_late)
+    assert re.search(r"已逾期 \d+天\d+小时", overdue_part) and not re.search(r"\d\.\d 天", overdue_part)
+    progress = {a.key: a.description for a in latest.values() if a.key.endswith("-progress")}
+    assert progress[f"{CAMPAIGN}-self-assessment-progress"].startswith("🔴 红 ① 规范化建设自评阶段：")
 
     opened_events = events(stack, "duban.stage.opened", expected=4)
     assert {e.resource.id for e in opened_events} == {f"duban.stage.{CAMPAIGN}.{s}" for s in
@@ -181,13 +194,40 @@ def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_
     overdue = events(stack, "duban.assignment.overdue", expected=280)
     assert all(related(e, "unit")[0].startswith("duban.unit.1407") for e in overdue)
     assert len({e.resource.id for e in overdue}) == 280, "an item slipped twice"
+    # every resource of duban's events has its Chinese name, so the cards read as 单位 and 阶段
+    for event in [*opened_events, *overdue, *received]:
+        ours = [event.resource, *(r for r in event.related if r.id.startswith("duban."))]
+        assert all(re.search(r"[\u4e00-\u9fff]", r.get("prefect.resource.name") or "") for r in ours), event
+    assert {r.get("prefect.resource.name") for e in overdue for r in e.related if r.role == "stage"} == {
+        "规范化建设自评阶段", "县级检查阶段"}  # fmt: skip
+    assert all(e.payload["as_of"].startswith("2024-") and e.occurred.year > 2024 for e in overdue)
 
-    run_page, summary_page = _screenshots(stack, worked.flow_run_id, worked.id, tmp_path)
-    assert all(key in run_page for key in keys), "the run's Artifacts tab lists the campaign's artifacts"
-    assert "截至 2024-06-12 周三 09:00" in summary_page and "逾期未报（280 项）" in summary_page
+    seen = prefect_ui.look(stack.ui, run_id=worked.flow_run_id, logs_run_id=first.id, summary_id=worked.id,
+                           units_id=latest[f"{CAMPAIGN}-units"].id, folder=tmp_path, widest="开发区")  # fmt: skip
+    print(f"\nUI requests for other hosts, refused: {seen.refused or 'none'}")
+    assert all(key in seen.run_artifacts for key in keys), "the run's Artifacts tab lists the campaign's artifacts"
+    assert "①规范化建设自评阶段：到期待办 260 项 → 开启 260，提醒 0，逾期 0，催办 0" in seen.run_logs
+    assert "本次巡检（2024-05-10 周五 08:30）：开启 260，提醒 0，逾期 0，催办 0；生成消息 130 条" in seen.run_logs
+    assert "截至 2024-06-12 周三 09:00" in seen.summary and "逾期未报：" in seen.summary
+    assert seen.units_overflow == {"v1": 0, "v1 开发区": 0, "v2": 0, "v2 开发区": 0}, "the unit table fits 1440 px"
+    assert "🔴 红" in seen.units["v1"] and "综改区晋中开发区统计机构" in seen.units["v2 开发区"]
+    assert _red_pixels(tmp_path / "prefect-ui-units.png") > 2_000, "the marks are red on the dark theme"
+    names = {r.get("prefect.resource.name") for e in overdue for r in e.related if r.role == "unit"}
+    assert sum(name in seen.events for name in names) >= 3 and "规范化建设自评阶段" in seen.events
+    assert not any(f"duban.{kind}.{ref}" in seen.events for kind, ref in (("unit", "1407"), ("stage", CAMPAIGN),
+                   ("assignment", CAMPAIGN), ("campaign", CAMPAIGN))), "the cards show names, not resource ids"
     if os.environ.get("DUBAN_UPDATE_DOCS") == "1":
-        for name in ("prefect-ui-artifacts.png", "prefect-ui-summary.png"):
-            shutil.copyfile(tmp_path / name, ROOT / "docs" / name)
+        for name in ("artifacts", "summary", "units", "events", "logs"):
+            shutil.copyfile(tmp_path / f"prefect-ui-{name}.png", ROOT / "docs" / f"prefect-ui-{name}.png")
+
+
+def _red_pixels(png) -> int:
+    """Pixels of a strong red (the 🔴 marks) in a screenshot."""
+    import numpy
+    from PIL import Image
+
+    r, g, b = numpy.asarray(Image.open(png).convert("RGB")).transpose(2, 0, 1).astype(int)
+    return int(((r > 180) & (g < 90) & (b < 90)).sum())
 
 
 def _portal_upload(stack: Stack, unit: str, item: str, upload: tuple[str, bytes], moment: str) -> httpx.Response:
@@ -226,8 +266,15 @@ async def _artifacts(client, keys: list[str], runs: list[UUID]) -> dict[str, lis
 
 
 def test_duban_deploy_registers_the_plan_instants_and_remove_pauses_them(stack):
+    try:
+        _deploy_remove_and_deploy_again(stack)
+    finally:  # the table of deployments as prefect.yaml left it, for the tests that run after this one
+        stack.run("prefect", "--no-prompt", "deploy", "--all")
+
+
+def _deploy_remove_and_deploy_again(stack):
     from prefect.server.schemas.schedules import RRuleSchedule
-    
+
     from flows.deployments import deploy_campaign
 
     out = stack.run("duban", "deploy", str(JINZHONG))
@@ -255,37 +302,38 @@ def test_duban_deploy_registers_the_plan_instants_and_remove_pauses_them(stack):
     assert [d.timestamp() for d in dates] == [t.timestamp() for t in done.instants.instants]
 
 
-def _screenshots(stack: Stack, flow_run_id: UUID, summary_id: UUID, folder) -> tuple[str, str]:
-    """The tick's flow-run page (Artifacts tab) and the rendered summary, in headless Chromium as an operator in
-    Shanghai sees them; saved as PNGs in `folder`; returns the two pages' text. Only loopback is reachable."""
-    from playwright.sync_api import sync_playwright
+def test_a_server_whose_ui_calls_another_port_is_named_before_duban_works(stack):
+    """`prefect server start --port P` without PREFECT_API_URL in its environment serves a UI that calls port 4200:
+    seen in Chromium, and every duban command that reports to that server says so first. The stack's server,
+    started as the README says, draws no warning (the submit above, and here a dispatch)."""
+    import subprocess
 
-    outside = []
-
-    def only_loopback(route):
-        if route.request.url.startswith(("http://127.0.0.1", "data:", "blob:")):
-            return route.continue_()
-        outside.append(route.request.url)
-        return route.abort()
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])  # fmt: skip
-        page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="zh-CN", timezone_id="Asia/Shanghai")
-        page.route("**/*", only_loopback)
-        page.goto(f"{stack.ui}/runs/flow-run/{flow_run_id}", wait_until="networkidle")
-        page.get_by_text("Artifacts", exact=True).first.click()
-        page.get_by_text(f"{CAMPAIGN}-summary").first.wait_for(timeout=30_000)
-        page.wait_for_load_state("networkidle")
-        page.set_viewport_size({"width": 1440, "height": 1320})  # the page scrolls inside: show all six cards
-        page.screenshot(path=str(folder / "prefect-ui-artifacts.png"))
-        run_text = page.inner_text("body")
-        page.set_viewport_size({"width": 1440, "height": 1100})
-        page.goto(f"{stack.ui}/artifacts/artifact/{summary_id}", wait_until="networkidle")
-        page.get_by_text("逾期未报（").first.wait_for(timeout=30_000)
-        page.screenshot(path=str(folder / "prefect-ui-summary.png"))
-        summary_text = page.inner_text("body")
-        browser.close()
-    print(f"\nUI requests for other hosts, refused: {outside or 'none'}")
-    return run_text, summary_text
+    port = free_port()
+    env = {k: v for k, v in stack.env.items() if k != "PREFECT_API_URL"}
+    log = open(stack.home / "server-elsewhere.log", "w")
+    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-services"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)  # fmt: skip
+    try:
+        origin = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None and time.monotonic() < deadline, (stack.home / "server-elsewhere.log").read_text()
+            try:
+                if httpx.get(f"{origin}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        called = prefect_ui.api_calls_of(origin)
+        assert called and all(url.startswith("http://127.0.0.1:4200/api/") for url in called), called
+        wrong = subprocess.run([str(BIN / "duban"), "dispatch", "--campaign", "none-such"], cwd=ROOT, timeout=120,
+                               env={**stack.env, "PREFECT_API_URL": f"{origin}/api"}, capture_output=True, text=True)  # fmt: skip
+        assert wrong.returncode == 0, wrong.stdout + wrong.stderr
+        assert (f"warning: the Prefect UI at {origin} calls its API at http://127.0.0.1:4200/api, not at "
+                f"{origin}/api where duban sends its runs") in " ".join(wrong.stderr.split()), wrong.stderr
+        right = stack.run("duban", "dispatch", "--campaign", "none-such")
+        assert "dispatch: 已发送 0 条" in right and "warning" not in stack.stderr, stack.stderr
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+        log.close()

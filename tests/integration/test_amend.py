@@ -81,8 +81,8 @@ def test_an_amendment_keeps_every_submission_and_changes_only_what_it_names(engi
     a = Assignment.__table__
     rows = {(r.item_id, r.unit_code): r for r in _rows(engine, Assignment, a.c.item_id.in_(NAMED))}
     assert len(rows) == 33 and len(result.changed) == 33  # 11 counties × 3 items
-    assert {fmt(r.due_at, TZ) for (item, _u), r in rows.items() if item != "materials_upload"} == {"2024-06-20 周四 23:59"}
-    assert {fmt(r.due_at, TZ) for (item, _u), r in rows.items() if item == "materials_upload"} == {"2024-07-05 周五 23:59"}
+    assert {fmt(r.due_at, TZ) for (item, _u), r in rows.items() if item != "materials_upload"} == {"2024-06-20 周四 24:00"}
+    assert {fmt(r.due_at, TZ) for (item, _u), r in rows.items() if item == "materials_upload"} == {"2024-07-05 周五 24:00"}
     # submitted stays submitted; the late one counts as on time under the rule now in force; the overdue reopen
     assert rows[("county_inspection", XIYANG)].state == "submitted"
     assert rows[("county_inspection", SHOUYANG)].state == "submitted"
@@ -147,7 +147,7 @@ def test_after_an_amendment_ticks_follow_the_new_dues(engine, tmp_path):
     assert states[HESHUN] == "submitted" and states[XIYANG] == "overdue"
     t = TransitionRow.__table__
     overdue = _rows(engine, TransitionRow, t.c.event == "overdue", t.c.assignment_id == heshun.id)
-    assert [fmt(r.event_at, TZ) for r in overdue] == ["2024-06-10 周一 23:59"]  # the old slip stays in the audit
+    assert [fmt(r.event_at, TZ) for r in overdue] == ["2024-06-10 周一 24:00"]  # the old slip stays in the audit
 
 
 def test_duban_amend_on_the_command_line():
@@ -162,7 +162,7 @@ def test_duban_amend_on_the_command_line():
     args = ["amend", str(JINZHONG), str(EXTENSION), "--at", "2024-06-12 08:00"]
     dry = runner.invoke(app, [*args, "--dry-run"], catch_exceptions=False)
     assert dry.exit_code == 0, dry.output
-    assert "county_inspection: 11 assignment(s), due 2024-06-10 周一 23:59 → 2024-06-20 周四 23:59" in dry.output
+    assert "county_inspection: 11 assignment(s), due 2024-06-10 周一 24:00 → 2024-06-20 周四 24:00" in dry.output
     assert "would re-plan 33 assignment(s); 11 unit(s) would be told" in dry.output
     done = runner.invoke(app, args, catch_exceptions=False)
     assert "re-planned 33 assignment(s); 11 unit(s) told (11 message(s) in the outbox" in done.output
@@ -184,7 +184,7 @@ def test_one_period_of_a_recurring_item_moves_and_adding_periods_is_refused(sqli
     before = snapshot(sqlite_engine)
     result = apply_amendment(sqlite_engine, spec, load_amendment(moved), load_calendar_for(spec), at=at("2020-11-02 09:00"))
     assert [(c.item_id, c.instance, fmt(c.new_due, TZ)) for c in result.changed] == [
-        ("press_conferences", "2020Q4", "2021-01-20 周三 23:59")]
+        ("press_conferences", "2020Q4", "2021-01-20 周三 24:00")]
     changed_ids = {str(c.assignment_id) for c in result.changed}
     assert [r for r in snapshot(sqlite_engine)["assignment"] if r[0] not in changed_ids] == \
         [r for r in before["assignment"] if r[0] not in changed_ids]  # fmt: skip

@@ -60,7 +60,7 @@ def test_scores_filled_in_calc_come_back_and_the_summary_table_opens_in_calc(tmp
 
     imported = _cli("scores", "import", str(JINZHONG), str(saved), "--at", "2024-06-20 10:00")
     assert "3 units scored, 1 below 80" in imported
-    assert names[5] in imported and "截止 2024-07-04 周四 23:59" in imported
+    assert names[5] in imported and "截止 2024-07-04 周四 24:00" in imported
 
     report = tmp_path / "report" / "晋中.docx"
     _cli("report", str(JINZHONG), "--out", str(report), "--as-of", "2024-07-08 09:00")

@@ -2,6 +2,8 @@
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from duban.cli import app
+from duban.lifecycle import plan_file
 from tests.conftest import JINZHONG, ROOT, SPECS
 from tests.samples import docx_bytes, write, xlsx_bytes
 
@@ -41,12 +44,12 @@ def test_a_broken_spec_fails_with_file_line_and_path(tmp_path):
 def test_plan_prints_absolute_instants_with_weekdays():
     result = _run("plan", JINZHONG)
     assert result.exit_code == 0
-    assert "2024-07-01 周一 23:59" in result.output
+    assert "2024-07-01 周一 24:00" in result.output
     assert "260 assignments: 乡级 236, 县级 24" in result.output
     as_json = json.loads(_run("plan", JINZHONG, "--json").output)
     assert len(as_json["assignments"]) == 324
     leping = next(a for a in as_json["assignments"] if a["unit"] == "140724100" and a["item"] == "self_report")
-    assert leping["due_at"] == "2024-05-25T23:59:59.999999+08:00" and leping["due_at_local"] == "2024-05-25 周六 23:59"
+    assert leping["due_at"] == "2024-05-25T23:59:59.999999+08:00" and leping["due_at_local"] == "2024-05-25 周六 24:00"
 
 
 def test_plan_output_does_not_depend_on_the_machine_zone():
@@ -69,7 +72,8 @@ def test_submit_then_status(tmp_path):
     result = _run("submit", JINZHONG, "--unit", "140724100", "--item", "self_score_sheet", "--file", sheet,
                   "--at", "2024-05-20 10:00")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "已报送 第1版 2024-05-20 周一 10:00" in result.output
+    assert "已报送 乐平镇统计站（140724100） · 自查评分表（self_score_sheet） · 第1版 · 2024-05-20 周一 10:00（按时）" in result.output
+    assert "回执消息已排入发送队列" in result.output
     refused = _run("submit", JINZHONG, "--unit", "140724", "--item", "county_inspection", "--file", sheet,
                    "--metric", "townships_inspected=3", "--at", "2024-06-01 10:00")  # fmt: skip
     assert refused.exit_code == 1 and "SubmissionError" in refused.output and "below the minimum 6" in refused.output
@@ -101,3 +105,74 @@ def test_tick_runs_through_prefect(prefect_harness):
     assert result.exit_code == 0, result.output
     assert "self_assessment: 260 due → opened 260" in result.output
     assert "messages composed: 130" in result.output
+    sent = _run("dispatch", "--as-of", "2024-05-10 08:31")
+    assert sent.exit_code == 0, sent.output
+    assert "dispatch: 已发送 130 条（开始办理 130） · 本次领取 130" in sent.output.splitlines()  # not a dict
+
+
+def test_status_refuses_unknown_filters_with_the_known_values():
+    blue = _run("status", JINZHONG, "--as-of", "2024-06-12 09:00", "--only", "blue")
+    assert blue.exit_code == 2 and "--only 'blue' is not one of the known values: red (红" in blue.output
+    assert "单位" not in blue.output  # refused before any table
+    typo = _run("status", JINZHONG, "--as-of", "2024-06-12 09:00", "--level", "cuonty")
+    assert typo.exit_code == 2
+    assert "province (省), prefecture (市), county (县), township (乡)" in typo.output
+
+
+def test_status_counts_the_units_it_shows_and_says_what_its_words_mean():
+    everyone = _run("status", JINZHONG, "--as-of", "2024-06-12 09:00")
+    red = _run("status", JINZHONG, "--as-of", "2024-06-12 09:00", "--only", "红", "--level", "县")
+    assert everyone.exit_code == red.exit_code == 0
+    assert "131 of 131 units shown" in everyone.output and "应报 324 · " in everyone.output
+    rows = [line for line in red.output.splitlines() if " 县级 " in line]
+    assert all(" 红 " in row + " " for row in rows) and f"{len(rows)} of 131 units shown" in red.output
+    shown, plan = {row.split()[0] for row in rows}, plan_file(JINZHONG)[1]
+    owed = sum(1 for a in plan.assignments if plan.registry.units[a.unit_code].display in shown)
+    tally = red.output.split("这些单位的事项：")[1]
+    assert tally.startswith(f"应报 {owed} · ") and owed < 324  # the units shown, not the campaign's 324
+    assert "截至 2024-06-12 周三 09:00（县级，红）" in red.output
+    assert "红 逾期未报 · 黄 临近截止或逾期报送 · 绿 按时报送、免报或进行中 · 灰 未开始" in red.output
+    assert "已报＝按时报送＋逾期报送" in red.output and "已报送 " not in tally  # one meaning of 已报
+
+
+def test_excuse_takes_an_instant_and_names_what_it_excused():
+    result = _run("excuse", JINZHONG, "--unit", "140724100", "--item", "self_report", "--reason", "乡镇合并",
+                  "--at", "2024-05-21 09:00")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "免报：乐平镇统计站（140724100） · 本单位统计基层基础规范化建设总结报告（self_report），2024-05-21 周二 09:00记录（乡镇合并）" in result.output
+
+
+def test_piped_output_keeps_each_line_whole():
+    """In a pipe or a CI log (no terminal: Rich would wrap at 80 columns) names, instants and commands stay whole."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE")}
+    out = subprocess.run([sys.executable, "-m", "duban.cli", "simulate", str(JINZHONG)], env=env, capture_output=True,
+                         text=True, cwd=ROOT, check=True).stdout  # fmt: skip
+    first = out.splitlines()[0]
+    assert first.endswith("simulated 2024-05-10 周五 08:30 → 2024-07-11 周四 24:00"), first
+    assert "侯城乡统计站、" in out  # a name whole
+    assert not [line for line in out.splitlines() if line.startswith("│       ")]  # no cell wrapped onto a second line
+    assert max(len(line) for line in out.splitlines()) > 80
+
+
+@pytest.mark.prefect
+def test_the_demo_in_a_ci_log_shows_progress_and_a_next_command_that_means_what_the_summary_says(tmp_path):
+    """`uv run duban demo` piped (no terminal): a line per step instead of a minute of silence, no line wrapped, and
+    the suggested `duban status` names the very instant the summary reports (24:00 of the last day, not 00:00)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE")
+           and not k.startswith("PREFECT_")}  # fmt: skip
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    demo = subprocess.run([sys.executable, "-m", "duban.cli", "demo"], env=env, capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)  # fmt: skip
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    lines = demo.stdout.splitlines()
+    steps = [line for line in lines if line.startswith("  tick 2024-")]
+    assert len(steps) >= 10 and steps[0].startswith("  tick 2024-05-10 周五 08:30 done · ")
+    assert "late or missing by stage (as of 2024-07-02 周二 24:00)" in demo.stdout
+    [command] = [line.removeprefix("next: ") for line in lines if line.startswith("next: ")]
+    assert command == 'uv run duban status campaign_specs/jinzhong-2024-lookback.yaml --as-of "2024-07-02 24:00" --only red'
+    args = shlex.split(command)[3:]
+    status = subprocess.run([sys.executable, "-m", "duban.cli", *args], env=env, capture_output=True, text=True,
+                            cwd=ROOT, timeout=120, check=True).stdout  # fmt: skip
+    assert status.splitlines()[0].endswith("截至 2024-07-02 周二 24:00（红）")
+    missing = sum(int(n) for n in re.findall(r"· 逾期未报 (\d+)", demo.stdout))  # per stage
+    assert f"逾期未报 {missing} · " in status  # the red units' overdue items: the demo's count, at the same instant

@@ -57,7 +57,7 @@ def test_plan_shows_the_forward_chain_city_county_township():
     result = _run("plan", XIYANG)
     assert result.exit_code == 0, result.output
     text = result.output
-    city, county, town = (text.index(s) for s in ("2024-07-01 周一 23:59", "2024-06-27 周四 23:59", "2024-06-25 周二 23:59"))
+    city, county, town = (text.index(s) for s in ("2024-07-01 周一 24:00", "2024-06-27 周四 24:00", "2024-06-25 周二 24:00"))
     assert "转发链 每级提前 2个工作日" in text and city < county < town
     assert "晋中市统计局  (jinzhong-2024-lookback) → 昔阳县统计局" in text
     chain = json.loads(_run("plan", XIYANG, "--json").output)["chain"]
@@ -82,7 +82,7 @@ def test_scores_template_and_import_from_the_command_line(tmp_path):
     book.save(out)
     good = _run("scores", "import", JINZHONG, out, "--at", "2024-06-20 10:00")
     assert good.exit_code == 0, good.output
-    assert "未达标" in good.output and "截止 2024-07-04 周四 23:59" in good.output
+    assert "未达标" in good.output and "截止 2024-07-04 周四 24:00" in good.output
     assert "1 units scored, 1 below 80" in good.output
     shown = _run("scores", "show", JINZHONG)
     assert "未达标" in shown.output and "1 units scored" in shown.output

@@ -62,6 +62,44 @@ def test_a_tick_flow_plans_ticks_and_names_its_run(prefect_harness):
     assert "本次巡检：开始办理 260；生成消息 130 条。" in text
 
 
+def _logs(run_id) -> list[str]:
+    """The run's log messages as the Logs tab lists them (they reach the server in batches: wait for them)."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.client.schemas.sorting import LogSort
+
+    async def read():
+        async with get_client() as client:
+            wanted = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+            return [log.message for log in await client.read_logs(log_filter=wanted, sort=LogSort.TIMESTAMP_ASC)]
+
+    deadline = time.monotonic() + 20
+    found = asyncio.run(read())
+    while not any(m.startswith("本次巡检") for m in found) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        found = asyncio.run(read())
+    return found
+
+
+def test_a_tick_says_in_its_log_what_each_stage_did(prefect_harness):
+    """The run's Logs tab: a line per stage in the notice's order and a summary, in Chinese (not only Prefect's
+    "Finished in state Completed()")."""
+    from flows.campaign_tick import campaign_tick
+
+    campaign_tick(spec=str(JINZHONG), as_of=at("2024-05-10 08:30"))
+    state = campaign_tick(spec=str(JINZHONG), as_of=at("2024-05-28 09:00"), return_state=True)
+    mine = [m for m in _logs(state.state_details.flow_run_id) if "：" in m]
+    assert mine == [
+        "①规范化建设自评阶段：到期待办 260 项 → 开启 0，提醒 520，逾期 260，催办 260",  # two reminders each
+        "②县级检查阶段：到期待办 22 项 → 开启 22，提醒 0，逾期 0，催办 0",
+        "③市级检查阶段：无到期事项",
+        "④\"回头看\"检查材料整理上报阶段：无到期事项",
+        "本次巡检（2024-05-28 周二 09:00）：开启 22，提醒 520，逾期 260，催办 260；生成消息 133 条",
+    ]
+
+
 def test_the_dispatch_flow_delivers_to_the_sink(prefect_harness):
     from flows.campaign_tick import campaign_tick
     from flows.dispatch_outbox import dispatch_outbox

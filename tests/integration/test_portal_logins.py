@@ -64,7 +64,7 @@ def test_many_failures_everywhere_slow_every_attempt_down(site, monkeypatch):
     async def sleep(seconds: float) -> None:
         waited.append(seconds)
 
-    monkeypatch.setattr("duban.web.ops_routes.asyncio.sleep", sleep)
+    monkeypatch.setattr("duban.web.ops_routes.login_pause", sleep)  # only the portal's wait, not asyncio's
     for index in range(22):  # a spread-out attack: one guess per address, so no pair is ever locked
         assert attempt(browser(site, f"192.0.2.{index}"), f"user{index % 3}", "guess-guess").status_code == 401
     assert waited == [slow_down(20), slow_down(21)] == [0.5, 1.0]  # the first twenty answered at once

@@ -197,3 +197,33 @@ def test_the_chart_is_drawn_without_a_cjk_font_and_says_so(sqlite_engine, tmp_pa
     warnings = chart.timeline_png(record, tmp_path / "t.png")
     assert (tmp_path / "t.png").stat().st_size > 10_000
     assert warnings and "no CJK font found" in warnings[0]
+
+
+def test_a_finished_campaign_s_report_ends_at_its_close_not_today(tmp_path):
+    """`duban report` without --as-of, two years after the 2024 campaign: the record and the timeline end where the
+    campaign did (its last escalation or late submission), not at today's date."""
+    from typer.testing import CliRunner
+
+    from duban.cli import app
+    from duban.report.record import closing_instant
+    from duban.settings import get_settings
+    from duban.store import engine_for
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-07-20 09:00"))  # everything opened, slipped and escalated
+    sheet = tmp_path / "乐平镇.xlsx"
+    sheet.write_bytes(xlsx_bytes())
+    record_submission(engine, "jinzhong-2024-lookback", "140724100", "self_score_sheet", at("2024-07-25 10:00"),
+                      files=[sheet], files_dir=tmp_path / "files")  # a straggler, after every due
+    calendar = load_calendar_for(load_spec(JINZHONG))
+    assert closing_instant(engine, "jinzhong-2024-lookback", calendar, at("2026-12-06 10:00")) == at("2024-07-25 10:00")
+    assert closing_instant(engine, "jinzhong-2024-lookback", calendar, at("2024-06-01 10:00")) == at("2024-06-01 10:00")
+    out = tmp_path / "总结.docx"
+    result = CliRunner().invoke(app, ["report", str(JINZHONG), "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "the record as of 2024-07-25 周四 10:00" in result.output
+    import docx
+
+    note = docx.Document(str(out)).paragraphs
+    assert any("数据截至2024-07-25 周四 10:00" in p.text for p in note)

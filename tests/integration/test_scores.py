@@ -72,7 +72,7 @@ def test_import_totals_passes_and_fails_and_a_failing_unit_gets_its_rectificatio
     assert (outcomes[passing].total, outcomes[passing].passed, outcomes[passing].follow_up_due) == (91, True, None)
     assert (outcomes[failing].total, outcomes[failing].passed) == (60, False)
     # 10 working days after Thursday 6/20: 6/21, 6/24–28, 7/1–7/4
-    assert fmt(outcomes[failing].follow_up_due, TZ) == "2024-07-04 周四 23:59"
+    assert fmt(outcomes[failing].follow_up_due, TZ) == "2024-07-04 周四 24:00"
     with engine.connect() as conn:
         follow = conn.execute(select(Assignment).where(Assignment.item_id == "rectification")).one()
     assert (follow.unit_code, follow.instance, follow.stage_id, follow.state) == (failing, "市级抽查", "materials", "pending")

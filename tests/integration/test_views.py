@@ -1,7 +1,10 @@
 """What operators read in the Prefect UI after a tick: progress per stage, 红黄绿 per unit, overdue and escalations."""
 
+import re
+
+from duban.artifacts import colour_counts, stage_description, summary_markdown, unit_table
 from duban.submit import record_submission
-from duban.views import artifact_key, campaign_view, colour_counts, summary_markdown, unit_table
+from duban.views import artifact_key, campaign_view
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.samples import pdf_bytes
 
@@ -23,19 +26,37 @@ def test_after_the_self_assessment_due_the_view_shows_who_is_red_and_who_was_esc
     assert (first.name, first.total, first.done, first.percent) == ("规范化建设自评阶段", 260, 2, 0.8)
     assert {k.value: v for k, v in colour_counts(view).items()} == {"红": 129, "绿": 1, "灰": 1}
     rows = unit_table(view)
-    assert rows[0]["总体"] == "红" and rows[-1]["总体"] != "红"  # the reddest first
-    leping = next(r for r in rows if r["代码"] == "140724100")
-    assert (leping["总体"], leping["规范化建设自评阶段"], leping["已报"], leping["逾期未报"]) == ("绿", "绿", 2, 0)
+    # a coloured mark beside each word (Prefect shows table cells as plain text, dark theme or light)
+    assert rows[0]["总体"] == "🔴 红" and rows[-1]["总体"] != "🔴 红"  # the reddest first
+    [leping] = [r for r in rows if (r["县区"], r["单位"]) == ("昔阳县", "乐平镇统计站")]
+    assert (leping["县区"], leping["单位"], leping["总体"], leping["①"], leping["已报/应报"], leping["逾期未报"]) == (
+        "昔阳县", "乐平镇统计站", "🟢 绿", "🟢 绿", "2/2", 0)  # fmt: skip
+    counties = [r["县区"] for r in rows]
+    assert all(counties.index(c) + counties.count(c) - 1 == len(counties) - 1 - counties[::-1].index(c)
+               for c in set(counties))  # each county's units together  # fmt: skip
+    xiyang = [r for r in rows if r["县区"] == "昔阳县"]
+    assert xiyang[0]["单位"] == "昔阳县统计局" and xiyang[-1]["单位"] == "乐平镇统计站"  # worst first in the county
+    assert list(rows[0]) == ["县区", "单位", "总体", "①", "②", "③", "④", "已报/应报", "逾期未报"]
 
     events = {k: v for s in changes.values() for k, v in s.events.items()}
     text = summary_markdown(view, events, 150)
     assert "截至 **2024-05-28 周二 09:00**" in text
-    assert "| 规范化建设自评阶段 | 260 | 2 | 0 | 258 | 0 | 0.8% |" in text
-    assert "## 逾期未报（258 项）" in text and "已逾期 2.4 天" in text and "……另有 228 项" in text
+    assert "| ① 规范化建设自评阶段 | 🔴 红 | 260 | 2 | 0 | 0 | 258 | 0 | 0 | 0.8% |" in text
+    assert "| ② 县级检查阶段 | 🟢 绿 | 22 | 0 | 0 | 0 | 0 | 22 | 0 | 0% |" in text
+    assert "已报＝按时报送＋逾期报送" in text
+    # the heading counts what the bullets and the last line add up to; ages as messages write them
+    overdue = text.split("## 逾期未报：")[1].split("## ")[0]
+    assert overdue.startswith("129 个单位 258 项")
+    listed = [int(n) for n in re.findall(r"：(\d+) 项（", overdue)]
+    [(rest_units, rest_items)] = re.findall(r"另有 (\d+) 个单位 (\d+) 项", overdue)
+    assert len(listed) + int(rest_units) == 129 and sum(listed) + int(rest_items) == 258
+    assert "截止 2024-05-25 周六 24:00，已逾期 2天9小时" in overdue and " 天" not in overdue
     # a township's slip goes to its county bureau, its items on one line
     assert ("经纬街道统计站 · 自查评分表、本单位统计基层基础规范化建设总结报告：第1次催办 → 榆次区统计局"
             "（2024-05-28 周二 09:00）") in text
-    assert "乐平镇" not in text.split("## 逾期未报")[1]  # 乐平镇 handed everything in
+    assert "乐平镇" not in overdue  # 乐平镇 handed everything in
+    assert [stage_description(s, i).split("：")[0] for i, s in enumerate(view.stages)] == [
+        "🔴 红 ① 规范化建设自评阶段", "🟢 绿 ② 县级检查阶段", "⚪\ufe0f 未开始 ③ 市级检查阶段", '⚪\ufe0f 未开始 ④ "回头看"检查材料整理上报阶段']
 
 
 def test_artifact_keys_are_stable_lowercase_and_dashed():

@@ -60,10 +60,10 @@ def test_the_amended_campaign_moves_a_stage_and_its_following_items_but_not_the_
     check_targets(loaded, spec.campaign)
     amended = amended_campaign(spec.campaign, [loaded.amendment])
     again = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), WorkCalendar())
-    assert fmt(again.item_dues["county_inspection"], TZ) == "2024-06-20 周四 23:59"
+    assert fmt(again.item_dues["county_inspection"], TZ) == "2024-06-20 周四 24:00"
     assert fmt(again.item_dues["materials_upload"], TZ) == "2024-07-05 周五 17:00"
     assert again.item_dues["self_report"] == plan.item_dues["self_report"]
-    assert fmt(plan.item_dues["county_inspection"], TZ) == "2024-06-10 周一 23:59"  # the planned spec is untouched
+    assert fmt(plan.item_dues["county_inspection"], TZ) == "2024-06-10 周一 24:00"  # the planned spec is untouched
 
 
 def test_one_period_of_a_recurring_item_can_be_amended(tmp_path):
@@ -81,4 +81,4 @@ def test_one_period_of_a_recurring_item_can_be_amended(tmp_path):
     again = build_plan(LoadedSpec(amended_campaign(spec.campaign, [loaded.amendment]), spec.source, spec.path, spec.sha256),
                        WorkCalendar())  # fmt: skip
     dues = {a.instance: fmt(a.due_at, TZ) for a in again.assignments if a.item_id == "press_conferences"}
-    assert dues == {"2020Q3": "2020-09-30 周三 23:59", "2020Q4": "2021-01-20 周三 23:59"}
+    assert dues == {"2020Q3": "2020-09-30 周三 24:00", "2020Q4": "2021-01-20 周三 24:00"}

@@ -136,9 +136,9 @@ def test_township_dues_precede_the_countys_and_the_countys_precede_the_citys():
     _spec, plan = plan_file(XIYANG)
     [link] = plan.chain.links
     assert (plan.chain.upper_id, plan.chain.unit) == ("jinzhong-2024-lookback", "140724")
-    assert fmt(link.upper_due, TZ) == "2024-07-01 周一 23:59"  # 市: 7月1日前 to 设管科
-    assert fmt(link.into_due, TZ) == "2024-06-27 周四 23:59"  # 县: two working days earlier
-    assert fmt(link.from_due, TZ) == "2024-06-25 周二 23:59"  # 乡: two more
+    assert fmt(link.upper_due, TZ) == "2024-07-01 周一 24:00"  # 市: 7月1日前 to 设管科
+    assert fmt(link.into_due, TZ) == "2024-06-27 周四 24:00"  # 县: two working days earlier
+    assert fmt(link.from_due, TZ) == "2024-06-25 周二 24:00"  # 乡: two more
     townships = [a for a in plan.assignments if a.item_id == "township_materials"]
     county = [a for a in plan.assignments if a.item_id == "materials_rollup"]
     assert len(townships) == 11 and [a.unit_code for a in county] == ["140724"]
@@ -153,7 +153,7 @@ def test_a_buffer_counts_working_days_not_calendar_days(tmp_path):
     path, _ = _broken(tmp_path, "  buffer: 2 working days\n", "  buffer: 3 working days\n", spec=XIYANG)
     _spec, plan = plan_file(path)
     [link] = plan.chain.links
-    assert fmt(link.into_due, TZ) == "2024-06-26 周三 23:59" and fmt(link.from_due, TZ) == "2024-06-21 周五 23:59"
+    assert fmt(link.into_due, TZ) == "2024-06-26 周三 24:00" and fmt(link.from_due, TZ) == "2024-06-21 周五 24:00"
 
 
 def test_forwarding_an_item_the_unit_does_not_owe_is_an_error(tmp_path):
@@ -167,7 +167,7 @@ def test_a_rollup_due_after_the_upper_due_is_warned(tmp_path):
                       "        formats: [xlsx, docx, pdf, zip]\n        due: 2024-07-02\n", spec=XIYANG)  # fmt: skip
     spec = load_spec(path)
     _plan, warnings = validate(spec, load_calendar_for(spec))
-    assert any("not before the upper due 2024-07-01 周一 23:59" in w.message for w in warnings)
+    assert any("not before the upper due 2024-07-01 周一 24:00" in w.message for w in warnings)
 
 
 def test_a_rollup_naming_a_metric_its_source_lacks_is_an_error(tmp_path):

@@ -32,7 +32,7 @@ def test_absolute_instants_of_乐平镇(jinzhong):
     _spec, plan = jinzhong
     a = _one(plan, "self_score_sheet", "140724100")  # 昔阳县 乐平镇
     assert fmt(a.open_at, TZ) == "2024-05-10 周五 08:30"
-    assert fmt(a.due_at, TZ) == "2024-05-25 周六 23:59"
+    assert fmt(a.due_at, TZ) == "2024-05-25 周六 24:00"
     # 3 working days before 5/25 is Wed 5/22; 1 day before is Fri 5/24, both at 09:00
     assert [fmt(t, TZ) for t in a.reminders] == ["2024-05-22 周三 09:00", "2024-05-24 周五 09:00"]
     # 2 working days after Saturday 5/25 is Tuesday 5/28; the parent is 昔阳县, the leader the east group
@@ -44,7 +44,7 @@ def test_absolute_instants_of_乐平镇(jinzhong):
 def test_materials_are_due_at_the_end_of_july_first(jinzhong):
     _spec, plan = jinzhong
     a = _one(plan, "materials_upload", "140724")
-    assert fmt(a.due_at, TZ) == "2024-07-01 周一 23:59"
+    assert fmt(a.due_at, TZ) == "2024-07-01 周一 24:00"
     assert a.due_at.isoformat() == "2024-07-01T23:59:59.999999+08:00"
 
 

@@ -45,20 +45,20 @@ def _instances(plan):
 def test_a_due_on_national_day_waits_for_the_end_of_the_holiday_under_postpone_holidays(tmp_path):
     # Q3 ends Wed 9/30; one day later is Thu 10/1 (国庆·中秋 10/1–10/8); Q4 + 1 day is 元旦 2021 (1/1–1/3)
     kept = _plan(tmp_path, "{every: quarter, due_after_period: 1 day}", "postpone: none")
-    assert _instances(kept) == [("2020Q3", "2020-10-01 周四 23:59"), ("2020Q4", "2021-01-01 周五 23:59")]
+    assert _instances(kept) == [("2020Q3", "2020-10-01 周四 24:00"), ("2020Q4", "2021-01-01 周五 24:00")]
     moved = _plan(tmp_path, "{every: quarter, due_after_period: 1 day}", "postpone: holidays")
-    assert _instances(moved) == [("2020Q3", "2020-10-09 周五 23:59"), ("2020Q4", "2021-01-04 周一 23:59")]
+    assert _instances(moved) == [("2020Q3", "2020-10-09 周五 24:00"), ("2020Q4", "2021-01-04 周一 24:00")]
 
 
 def test_postpone_holidays_keeps_a_due_on_a_plain_weekend_and_the_other_policy_moves_it(tmp_path):
     # Q3 + 11 days is Sun 10/11: not a statutory holiday (国庆 ended 10/8), only a weekend
     holidays = _plan(tmp_path, "{every: quarter, due_after_period: 11 days}", "postpone: holidays")
     weekends = _plan(tmp_path, "{every: quarter, due_after_period: 11 days}", "postpone: holidays_and_weekends")
-    assert _instances(holidays)[0] == ("2020Q3", "2020-10-11 周日 23:59")
-    assert _instances(weekends)[0] == ("2020Q3", "2020-10-12 周一 23:59")
+    assert _instances(holidays)[0] == ("2020Q3", "2020-10-11 周日 24:00")
+    assert _instances(weekends)[0] == ("2020Q3", "2020-10-12 周一 24:00")
     # Q3 + 10 days is Sat 10/10, a 调休 working day: no policy moves it
     tiaoxiu = _plan(tmp_path, "{every: quarter, due_after_period: 10 days}", "postpone: holidays_and_weekends")
-    assert _instances(tiaoxiu)[0] == ("2020Q3", "2020-10-10 周六 23:59")
+    assert _instances(tiaoxiu)[0] == ("2020Q3", "2020-10-10 周六 24:00")
 
 
 def test_working_days_after_a_quarter_skip_the_golden_week_and_count_the_tiaoxiu_saturday(tmp_path):
@@ -72,28 +72,28 @@ def test_each_period_can_have_its_own_due_and_the_full_label_wins(tmp_path):
     # Q3: Sat 10/10 17:30; Q4 (年报 takes longer): 2021-01-20 17:30
     assert _instances(plan) == [("2020Q3", "2020-10-10 周六 17:30"), ("2020Q4", "2021-01-20 周三 17:30")]
     written = _plan(tmp_path, "{every: quarter, due_after_period: 10 days, periods: {2020Q4: {due: 2021-01-15}, Q4: {due_after_period: 20 days}}}")
-    assert _instances(written) == [("2020Q3", "2020-10-10 周六 23:59"), ("2020Q4", "2021-01-15 周五 23:59")]
+    assert _instances(written) == [("2020Q3", "2020-10-10 周六 24:00"), ("2020Q4", "2021-01-15 周五 24:00")]
     clocked = _plan(tmp_path, "{every: quarter, periods: {Q3: {at: \"12:00\"}}}")
-    assert _instances(clocked) == [("2020Q3", "2020-09-30 周三 12:00"), ("2020Q4", "2020-12-31 周四 23:59")]
+    assert _instances(clocked) == [("2020Q3", "2020-09-30 周三 12:00"), ("2020Q4", "2020-12-31 周四 24:00")]
 
 
 def test_exempt_periods_owe_nothing(tmp_path):
     plan = _plan(tmp_path, "{every: quarter, exempt: [Q4]}")  # 四季度并入年报
-    assert _instances(plan) == [("2020Q3", "2020-09-30 周三 23:59")]
+    assert _instances(plan) == [("2020Q3", "2020-09-30 周三 24:00")]
     monthly = _plan(tmp_path, "{every: month, due_after_period: 5 working days, exempt: [M8, 2020-12]}")
     # July starts on 7/8 (the window); 9/30 + 5 working days crosses 国庆: 10/9, 10/10, 10/12, 10/13, 10/14
     assert _instances(monthly) == [
-        ("2020-07", "2020-08-07 周五 23:59"),
-        ("2020-09", "2020-10-14 周三 23:59"),
-        ("2020-10", "2020-11-06 周五 23:59"),
-        ("2020-11", "2020-12-07 周一 23:59"),
+        ("2020-07", "2020-08-07 周五 24:00"),
+        ("2020-09", "2020-10-14 周三 24:00"),
+        ("2020-10", "2020-11-06 周五 24:00"),
+        ("2020-11", "2020-12-07 周一 24:00"),
     ]
     assert min(a.open_at for a in monthly.assignments if a.instance == "2020-07").day == 8
 
 
 def test_half_year_periods(tmp_path):
     plan = _plan(tmp_path, "{every: half_year, due_after_period: 15 days}")
-    assert _instances(plan) == [("2020H2", "2021-01-15 周五 23:59")]
+    assert _instances(plan) == [("2020H2", "2021-01-15 周五 24:00")]
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,12 @@ simplified forms from its CJK fallback: in the docx (LibreOffice follows the run
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import zipfile
-
-import pytest
+from functools import partial
 
 from duban.report.blocks import Draft, DraftSection, Para, Table
 from duban.report.document import write_docx
@@ -38,7 +40,34 @@ def test_the_chart_draws_with_the_simplified_chinese_face_of_the_collection():
     from duban.report.chart import cjk_font
 
     props = cjk_font()
-    if props is None:
-        pytest.skip("no CJK font on this machine (.ci/run installs fonts-noto-cjk)")
+    assert props is not None, "no CJK font: the README's test command installs fonts-noto-cjk"
     face = font_manager.get_font(font_manager.findfont(props, fallback_to_default=False))
     assert face.family_name.endswith(" SC") or "CJK" not in face.family_name  # not the collection's first (JP) face
+
+
+STALE_CACHE = """
+import json, pathlib, sys
+import matplotlib
+from matplotlib import font_manager
+cache = pathlib.Path(matplotlib.get_cachedir(), f"fontlist-v{font_manager.FontManager.__version__}.json")
+data = json.loads(cache.read_text())
+data["ttflist"] = [f for f in data["ttflist"] if "CJK" not in f["name"]]  # as if built before fonts-noto-cjk
+cache.write_text(json.dumps(data))
+"""
+FIND = """
+from duban.report.chart import cjk_font
+props = cjk_font()
+print(props.get_family()[0] if props else "none")
+"""
+
+
+def test_a_cjk_font_installed_after_matplotlib_built_its_cache_is_found(tmp_path):
+    """fonts-noto-cjk installed after the first `duban report`: matplotlib's cache lists no CJK font, the system
+    has one; the chart finds it (and the cache is saved with it, so the next run does not scan again)."""
+    env = {**os.environ, "MPLCONFIGDIR": str(tmp_path / "mpl")}
+    run = partial(subprocess.run, env=env, capture_output=True, text=True, timeout=120, check=True)
+    run([sys.executable, "-c", STALE_CACHE])
+    cache = next((tmp_path / "mpl").glob("fontlist-*.json"))
+    assert "Noto Sans CJK SC" not in cache.read_text()
+    assert run([sys.executable, "-c", FIND]).stdout.strip() == "Noto Sans CJK SC"
+    assert "Noto Sans CJK SC" in cache.read_text()

@@ -112,7 +112,7 @@ def test_zibo_five_activities_with_their_lead_units():
     assert units_of(plan, "website_column", "lead") == {"信息中心"}
     assert units_of(plan, "new_media", "lead") == {"办公室"}
     for activity in activities:
-        assert fmt(plan.item_dues[activity], TZ) == "2018-09-20 周四 23:59"
+        assert fmt(plan.item_dues[activity], TZ) == "2018-09-20 周四 24:00"
 
 
 def test_zibo_cooperating_units_are_the_districts_and_the_other_bureau_units():
@@ -139,7 +139,7 @@ def test_zibo_summary_goes_to_the_publicity_team_five_working_days_after_the_eve
     summary = item(spec, "activity_summary")
     assert names(plan, resolve_selector(plan, Selector.model_validate(summary.submit_to))) == {"市经普办宣传组"}
     # 9/21 Fri, (9/24 中秋节), 9/25, 9/26, 9/27, 9/28: the fifth working day is Friday 9/28
-    assert fmt(plan.item_dues["activity_summary"], TZ) == "2018-09-28 周五 23:59"
+    assert fmt(plan.item_dues["activity_summary"], TZ) == "2018-09-28 周五 24:00"
     assert "不是通知的要求" in summary.note
     writers = units_of(plan, "activity_summary")
     assert writers == {*ZIBO_COUNTIES, "高新区统计处", "文昌湖区经发局", "办公室", "综合科", "人教科", "信息中心", "社情民意调查中心"}
@@ -172,7 +172,7 @@ def test_hengyang_signed_article_is_due_sunday_noon_as_word_and_stamped_pdf():
 def test_hengyang_month_key_days_lecture_and_outreach():
     spec, plan = planned("001")
     assert spec.campaign.forwards[0].doc_no == "湘统办执法函〔2021〕38号"
-    assert [fmt(t, TZ) for t in plan.stage_windows["law_month"]] == ["2021-12-01 周三 08:30", "2021-12-31 周五 23:59"]
+    assert [fmt(t, TZ) for t in plan.stage_windows["law_month"]] == ["2021-12-01 周三 08:30", "2021-12-31 周五 24:00"]
     kinds = {e.id: (e.kind, str(e.at)) for e in spec.campaign.events}
     assert kinds["constitution_day"] == ("key_day", "2021-12-04")
     assert kinds["statistics_law_day"] == ("key_day", "2021-12-08")
@@ -188,7 +188,7 @@ def test_hengyang_essays_and_works_at_least_one_per_county():
     spec, plan = planned("001")
     essays = item(spec, "essays")
     assert essays.minimum == 1 and essays.metrics[0].min == 1
-    assert fmt(plan.item_dues["essays"], TZ) == "2021-12-20 周一 23:59"
+    assert fmt(plan.item_dues["essays"], TZ) == "2021-12-20 周一 24:00"
     assert units_of(plan, "essays") == set(HENGYANG_COUNTIES)
     assert units_of(plan, "city_essay") == {"衡阳市"}  # 其中市本级不少于1篇
     assert item(spec, "promo_works").minimum == 1
@@ -199,7 +199,7 @@ def test_hengyang_report_with_counts_by_email_before_december_25():
     report = item(spec, "activity_report")
     assert report.via == "email"
     assert [m.label for m in report.metrics] == ["署名文章撰写情况", "统计法专项答题人数", "普法宣讲次数", "征文投稿数量"]
-    assert fmt(plan.item_dues["activity_report"], TZ) == "2021-12-25 周六 23:59"
+    assert fmt(plan.item_dues["activity_report"], TZ) == "2021-12-25 周六 24:00"
     [contact] = spec.campaign.contacts
     assert (contact.name, contact.phone) == ("刘琛", "0734-8859799")
 
@@ -233,7 +233,7 @@ def test_shandong_is_an_annual_plan_of_the_provincial_bureau_alone():
     assert {u.level for u in plan.registry} == {Level.province}
     assert all(plan.registry.units[c].parent == "370000" for c in plan.units_in_plan())
     assert {a.role for a in plan.assignments} == {"responsible"}  # 责任单位: the notice names no lead
-    assert fmt(plan.item_dues["coordination"], TZ) == "2020-12-31 周四 23:59"  # undated items run to year end
+    assert fmt(plan.item_dues["coordination"], TZ) == "2020-12-31 周四 24:00"  # undated items run to year end
 
 
 @pytest.mark.parametrize(
@@ -271,8 +271,8 @@ def test_shandong_quarterly_press_conference_has_a_third_and_a_fourth_quarter():
     _spec, plan = planned("002")
     q3 = one(plan, "press_conferences", "综合处", "2020Q3")
     q4 = one(plan, "press_conferences", "综合处", "2020Q4")
-    assert (fmt(q3.open_at, TZ), fmt(q3.due_at, TZ)) == ("2020-07-08 周三 08:30", "2020-09-30 周三 23:59")
-    assert (fmt(q4.open_at, TZ), fmt(q4.due_at, TZ)) == ("2020-10-01 周四 08:30", "2020-12-31 周四 23:59")
+    assert (fmt(q3.open_at, TZ), fmt(q3.due_at, TZ)) == ("2020-07-08 周三 08:30", "2020-09-30 周三 24:00")
+    assert (fmt(q4.open_at, TZ), fmt(q4.due_at, TZ)) == ("2020-10-01 周四 08:30", "2020-12-31 周四 24:00")
     assert sorted({a.instance for a in plan.assignments if a.item_id == "press_conferences"}) == ["2020Q3", "2020Q4"]
 
 
@@ -282,15 +282,15 @@ def test_shandong_press_conference_posting_is_due_three_working_days_after_each_
     q3 = one(plan, "press_conference_posting", "综合处", "2020Q3")
     q4 = one(plan, "press_conference_posting", "综合处", "2020Q4")
     # 9/30, then 国庆·中秋 10/1–10/8: 10/9, Saturday 10/10 (调休, worked), Monday 10/12
-    assert fmt(q3.due_at, TZ) == "2020-10-12 周一 23:59"
-    assert fmt(q4.due_at, TZ) == "2021-01-06 周三 23:59"  # 元旦 1/1–1/3, then 1/4, 1/5, 1/6
+    assert fmt(q3.due_at, TZ) == "2020-10-12 周一 24:00"
+    assert fmt(q4.due_at, TZ) == "2021-01-06 周三 24:00"  # 元旦 1/1–1/3, then 1/4, 1/5, 1/6
     assert "及时" in item(spec, "press_conference_posting").note
 
 
 def test_shandong_yearly_report_is_due_by_the_statutory_january_31():
     _spec, plan = planned("002")
     a = one(plan, "annual_report", "办公室", "2020")
-    assert fmt(a.due_at, TZ) == "2021-01-31 周日 23:59"
+    assert fmt(a.due_at, TZ) == "2021-01-31 周日 24:00"
 
 
 # 003 鞍山 5·15政务公开日 情况汇报 -------------------------------------------------------------------------------
@@ -302,9 +302,9 @@ def test_anshan_is_the_close_out_report_with_the_documents_sections():
     assert [s.heading for s in report.sections] == ["提高认识、加强领导", "明确任务、认真实施", "强化举措、务求实效", "下一步工作打算"]
     due = Timeline(spec.campaign, load_calendar_for(spec)).due(report.due, Postpone.none)
     assert plan.report_due == due
-    assert fmt(due, TZ) == "2022-05-20 周五 23:59"
+    assert fmt(due, TZ) == "2022-05-20 周五 24:00"
     assert names(plan, resolve_selector(plan, Selector.model_validate(report.to))) == {"鞍山市人民政府办公厅"}
-    assert fmt(plan.item_dues["situation_report"], TZ) == "2022-05-20 周五 23:59"
+    assert fmt(plan.item_dues["situation_report"], TZ) == "2022-05-20 周五 24:00"
     assert units_of(plan, "situation_report") == {"鞍山市统计局"}
 
 
@@ -324,7 +324,7 @@ def test_anshan_meeting_and_plan_come_before_the_5_15_key_day():
     assert next(e for e in spec.campaign.events if e.id == "open_government_day").kind == "key_day"
     assert fmt(event(plan, "open_government_day"), TZ) == "2022-05-15 周日 00:00"
     for item_id in ("working_meeting", "activity_plan"):
-        assert fmt(plan.item_dues[item_id], TZ) == "2022-05-13 周五 23:59"
+        assert fmt(plan.item_dues[item_id], TZ) == "2022-05-13 周五 24:00"
     assert plan.units_in_plan() == ["210300"]
 
 
@@ -355,6 +355,6 @@ def test_jinzhong_samples_six_counties_and_24_townships_and_six_per_county():
 
 def test_jinzhong_materials_reach_the_design_office_by_july_first():
     spec, plan = planned("004")
-    assert fmt(plan.item_dues["materials_upload"], TZ) == "2024-07-01 周一 23:59"
+    assert fmt(plan.item_dues["materials_upload"], TZ) == "2024-07-01 周一 24:00"
     assert names(plan, resolve_selector(plan, Selector.model_validate(item(spec, "materials_upload").submit_to))) == {"设管科"}
     assert [d.issued_on for d in spec.campaign.forwarded_by] == [date(2024, 5, 13)]

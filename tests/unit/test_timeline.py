@@ -41,7 +41,7 @@ def test_date_time_and_explicit_offset(tmp_path):
         """)
     assert _due(plan, "noon") == {"2021-12-05 周日 12:00"}
     assert _due(plan, "utc") == {"2021-12-05 周日 12:00"}
-    assert _due(plan, "plain") == {"2021-12-31 周五 23:59"}
+    assert _due(plan, "plain") == {"2021-12-31 周五 24:00"}
 
 
 def test_relative_to_an_event_in_working_days_across_a_holiday(tmp_path):
@@ -59,7 +59,7 @@ def test_relative_to_an_event_in_working_days_across_a_holiday(tmp_path):
               - {id: next, name: 跟进, units: "140724", due: {after: item:summary, offset: 12 hours}}
         """)
     # after Fri 9/27: Sun 9/29 (worked), Mon 9/30, then 10/8
-    assert _due(plan, "summary") == {"2024-10-08 周二 23:59"}
+    assert _due(plan, "summary") == {"2024-10-08 周二 24:00"}
     assert _due(plan, "early") == {"2024-09-25 周三 17:00"}
     assert _due(plan, "next") == {"2024-10-09 周三 11:59"}
 
@@ -75,9 +75,9 @@ def test_postpone_moves_a_holiday_due_to_the_next_working_day(tmp_path):
               - {id: moved, name: 总结, units: "140724", postpone: holidays}
               - {id: weekend, name: 问卷, units: "140724", due: 2024-06-15, postpone: holidays_and_weekends}
         """)
-    assert _due(plan, "kept") == {"2024-06-10 周一 23:59"}
-    assert _due(plan, "moved") == {"2024-06-11 周二 23:59"}
-    assert _due(plan, "weekend") == {"2024-06-17 周一 23:59"}
+    assert _due(plan, "kept") == {"2024-06-10 周一 24:00"}
+    assert _due(plan, "moved") == {"2024-06-11 周二 24:00"}
+    assert _due(plan, "weekend") == {"2024-06-17 周一 24:00"}
 
 
 def test_quarterly_items_get_one_instance_per_quarter(tmp_path):
@@ -94,8 +94,8 @@ def test_quarterly_items_get_one_instance_per_quarter(tmp_path):
         """)
     instances = sorted((a.instance, fmt(a.open_at, TZ), fmt(a.due_at, TZ)) for a in plan.assignments)
     assert instances == [
-        ("2020Q3", "2020-07-08 周三 08:30", "2020-10-10 周六 23:59"),
-        ("2020Q4", "2020-10-01 周四 08:30", "2021-01-10 周日 23:59"),
+        ("2020Q3", "2020-07-08 周三 08:30", "2020-10-10 周六 24:00"),
+        ("2020Q4", "2020-10-01 周四 08:30", "2021-01-10 周日 24:00"),
     ]
 
 
@@ -202,4 +202,4 @@ def test_validate_warns_about_recurring_dues_and_free_text_recipients(tmp_path):
     path.write_text(path.read_text(encoding="utf-8").replace("every: quarter}", "every: quarter, due_after_period: 3 days}"),
                     encoding="utf-8")  # fmt: skip
     _plan_, warnings = validate(load_spec(path), WorkCalendar())
-    assert any("2021-01-03 周日 23:59" in w.message and w.path.endswith("every") for w in warnings)
+    assert any("2021-01-03 周日 24:00" in w.message and w.path.endswith("every") for w in warnings)

@@ -1,0 +1,32 @@
+"""The end of a day has one notation wherever duban shows it — 24:00, as notices write it — and what duban shows
+can be typed back: `--as-of "2024-07-02 24:00"` is the instant a summary calls 2024-07-02 周二 24:00."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+
+from duban.instants import fmt, fmt_arg, fmt_cn, fmt_due_cn, parse_clock, parse_instant
+
+TZ = "Asia/Shanghai"
+
+
+def test_the_end_of_a_day_reads_24_00_in_plans_status_artifacts_and_messages():
+    end = parse_instant("2024-07-01", TZ, end_of_day=True)
+    assert (end.hour, end.minute, end.second, end.microsecond) == (23, 59, 59, 999999)
+    assert fmt(end, TZ) == "2024-07-01 周一 24:00"
+    assert fmt_cn(end, TZ) == fmt_due_cn(end, TZ) == "7月1日 周一 24:00"
+    minute_before = parse_instant("2024-07-01 23:59", TZ)  # a real 23:59 stays 23:59
+    assert fmt(minute_before, TZ) == "2024-07-01 周一 23:59"
+    assert fmt(parse_instant("2024-07-02", TZ), TZ) == "2024-07-02 周二 00:00"
+
+
+def test_what_duban_shows_can_be_typed_back():
+    end = parse_instant("2024-07-02 24:00", TZ)
+    assert end == parse_instant("2024-07-02", TZ, end_of_day=True)
+    assert fmt_arg(end, TZ) == "2024-07-02 24:00" and parse_instant(fmt_arg(end, TZ), TZ) == end
+    assert parse_instant("2024-07-02T24:00", TZ) == end
+    assert parse_clock("24:00") == parse_clock("23:59") == time(23, 59)  # a spec's due_time: the end of the day
+    with pytest.raises(ValueError, match="24:00 for the end of the day"):
+        parse_clock("24:30")
