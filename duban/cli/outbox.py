@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from duban.services import outbox
-from duban.cli.common import console, engine as _engine, fail as _fail
+from duban.cli.common import console, engine as _engine, fail as _fail, lit, rule
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -52,7 +52,7 @@ def list_(
     for column in ("id", "campaign", "to", "kind", "status", "tries", "not before", "last error"):
         table.add_column(column, overflow="fold")
     for m in rows:
-        table.add_row(str(m.id), Text(m.campaign_id), Text(m.recipient), m.kind, _status(m.status), str(m.attempts),
+        table.add_row(str(m.id), Text(m.campaign_id), Text(m.recipient), lit(m.kind), _status(m.status), str(m.attempts),
                       fmt(m.not_before, tz), Text((m.last_error or "")[:160]))  # fmt: skip
     console.print(table)
 
@@ -72,16 +72,16 @@ def show(message_id: Annotated[int, typer.Argument(help="outbox id")]) -> None:
     head.append_text(_status(m.status))
     head.append(f" key {m.idempotency_key}")
     console.print(head)
-    console.print(Text(f"composed {fmt(m.created_at, tz)} · not before {fmt(m.not_before, tz)} · tries {m.attempts}"
+    console.print(Text(f"composed {fmt(m.created_at, tz)} · not before {fmt(m.not_before, tz)} · tries {lit(m.attempts)}"
                        + (f" · sent {fmt(m.sent_at, tz)}" if m.sent_at else "")))  # fmt: skip
     if m.last_error:
         console.print(Text(m.last_error, style="yellow" if m.status != "dead" else "red"))
     for dropped in (m.payload or {}).get("dropped", []):
-        console.print(Text(f"  left out: {dropped['item_id']} {dropped.get('instance') or ''} ({dropped['unit']}): "
-                           f"{dropped['why']}"))  # fmt: skip
-    console.rule("text" + (f" ({len(detail.parts)} parts, as posted)" if detail.parts else ""))
+        console.print(Text(f"  left out: {lit(dropped['item_id'])} {lit(dropped.get('instance') or '')} ({lit(dropped['unit'])}): "
+                           f"{lit(dropped['why'])}"))  # fmt: skip
+    rule("text" + (f" ({len(detail.parts)} parts, as posted)" if detail.parts else ""))
     console.print(Text(detail.text.rstrip("\n")), soft_wrap=True)
-    console.rule("posts")
+    rule("posts")
     for d in detail.deliveries:
         line = Text(f"  try {d.attempt} {fmt(d.at, tz)} {d.channel}" + (f" part {d.part}/{d.parts}" if d.parts > 1 else "")
                     + ": ")  # fmt: skip
@@ -102,8 +102,8 @@ def retry(
         done = outbox.retry(_engine(), datetime.now(timezone.utc), ids=ids, dead=dead, unconfirmed=unconfirmed)
     except DubanError as exc:
         _fail(exc)
-    console.print(Text(f"{done.queued} message(s) will be sent by the next dispatch"))
+    console.print(Text(f"{lit(done.queued)} message(s) will be sent by the next dispatch"))
     if done.unconfirmed_kept:
-        console.print(Text(f"{done.unconfirmed_kept} message(s) not put back: a post of theirs got no answer and may "
+        console.print(Text(f"{lit(done.unconfirmed_kept)} message(s) not put back: a post of theirs got no answer and may "
                            "have arrived. Check with the group; `duban outbox retry ID --unconfirmed` sends it again.",
                            style="yellow"))  # fmt: skip
