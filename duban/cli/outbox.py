@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from duban.services import outbox
-from duban.cli.common import console, engine as _engine, fail as _fail, lit, rule
+from duban.cli.common import console, engine as _engine, fail as _fail, lit, rule, when as _when
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -72,13 +72,13 @@ def show(message_id: Annotated[int, typer.Argument(help="outbox id")]) -> None:
     head.append_text(_status(m.status))
     head.append(f" key {m.idempotency_key}")
     console.print(head)
-    console.print(Text(f"composed {fmt(m.created_at, tz)} · not before {fmt(m.not_before, tz)} · tries {lit(m.attempts)}"
+    console.print(Text(f"composed {fmt(m.created_at, tz)} · not before {fmt(m.not_before, tz)} · tries {m.attempts}"
                        + (f" · sent {fmt(m.sent_at, tz)}" if m.sent_at else "")))  # fmt: skip
     if m.last_error:
         console.print(Text(m.last_error, style="yellow" if m.status != "dead" else "red"))
     for dropped in (m.payload or {}).get("dropped", []):
-        console.print(Text(f"  left out: {lit(dropped['item_id'])} {lit(dropped.get('instance') or '')} ({lit(dropped['unit'])}): "
-                           f"{lit(dropped['why'])}"))  # fmt: skip
+        console.print(Text(f"  left out: {dropped['item_id']} {dropped.get('instance') or ''} ({dropped['unit']}): "
+                           f"{dropped['why']}"))  # fmt: skip
     rule("text" + (f" ({len(detail.parts)} parts, as posted)" if detail.parts else ""))
     console.print(Text(detail.text.rstrip("\n")), soft_wrap=True)
     rule("posts")
@@ -96,14 +96,17 @@ def retry(
     dead: Annotated[bool, typer.Option("--dead", help="every dead letter (and failed message)")] = False,
     unconfirmed: Annotated[bool, typer.Option(
         "--unconfirmed", help="also send again what may have arrived already (no answer came): check with the group first")] = False,
+    as_of: Annotated[Optional[str], typer.Option(
+        "--as-of", help="the instant they go back in line (default now; on a simulated clock, the next dispatch's --as-of)")] = None,
 ) -> None:
     """Put dead or failed messages back in line (a fresh count of tries); unconfirmed ones only when asked."""
     try:
-        done = outbox.retry(_engine(), datetime.now(timezone.utc), ids=ids, dead=dead, unconfirmed=unconfirmed)
+        moment = _when(as_of, get_settings().timezone) if as_of else datetime.now(timezone.utc)
+        done = outbox.retry(_engine(), moment, ids=ids, dead=dead, unconfirmed=unconfirmed)
     except DubanError as exc:
         _fail(exc)
-    console.print(Text(f"{lit(done.queued)} message(s) will be sent by the next dispatch"))
+    console.print(Text(f"{done.queued} message(s) will be sent by the next dispatch"))
     if done.unconfirmed_kept:
-        console.print(Text(f"{lit(done.unconfirmed_kept)} message(s) not put back: a post of theirs got no answer and may "
+        console.print(Text(f"{done.unconfirmed_kept} message(s) not put back: a post of theirs got no answer and may "
                            "have arrived. Check with the group; `duban outbox retry ID --unconfirmed` sends it again.",
                            style="yellow"))  # fmt: skip

@@ -90,3 +90,26 @@ def test_rate_limits_that_are_not_json_are_one_line_not_a_traceback():
     done = _duban({"DUBAN_RATE_LIMITS": "{wecombot: 20"})
     assert done.returncode == 1
     assert "DUBAN_RATE_LIMITS: not valid JSON" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_outbox_retry_takes_the_simulated_clock(monkeypatch):
+    """On a simulated clock (`dispatch --as-of 2024-…`) a retried message must be due by then, not at today's date."""
+    from datetime import timezone
+
+    from sqlalchemy import update
+
+    from duban.store.db import engine_for
+    from duban.store.tables import OutboxMessage
+    from tests.integration.helpers import at, plan_jinzhong, tick
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 08:30"))
+    with engine.begin() as conn:
+        conn.execute(update(OutboxMessage).where(OutboxMessage.id == 1).values(status="dead", last_error="test"))
+    done = _run("outbox", "retry", "1", "--as-of", "2024-05-10 09:00")
+    assert done.exit_code == 0 and "1 message(s) will be sent" in done.output, done.output
+    with engine.connect() as conn:
+        row = conn.execute(OutboxMessage.__table__.select().where(OutboxMessage.id == 1)).first()
+    stored = row.not_before if row.not_before.tzinfo else row.not_before.replace(tzinfo=timezone.utc)
+    assert row.status == "pending" and stored == at("2024-05-10 09:00")
