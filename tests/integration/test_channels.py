@@ -208,7 +208,7 @@ def test_apprise_sends_through_dubans_bot_plugins_and_never_pauses_between_posts
     and neither they nor e-mail sleep between posts (Apprise pauses 5.5 s a plugin by default; duban's limits rule)."""
     from duban.messages import Rendered
     from duban.notify import Envelope
-    from duban.notify_apprise import AppriseNotifier, DingTalkBot, FeishuBot, WeComBot
+    from duban.notify.apprise_notifier import AppriseNotifier, DingTalkBot, FeishuBot, WeComBot
     from duban.secrets import resolver
 
     with smtp_server() as (port, received):
