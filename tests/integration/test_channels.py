@@ -206,10 +206,10 @@ def test_operators_see_dead_letters_with_the_channels_words_and_put_them_back(bo
 def test_apprise_sends_through_dubans_bot_plugins_and_never_pauses_between_posts(bots):
     """Held across Apprise upgrades: wecombot://, dingtalk:// and feishu:// are duban's errcode-reading plugins,
     and neither they nor e-mail sleep between posts (Apprise pauses 5.5 s a plugin by default; duban's limits rule)."""
-    from duban.messages import Rendered
-    from duban.notify import Envelope
+    from duban.domain.messages import Rendered
+    from duban.notify.notifier import Envelope
     from duban.notify.apprise_notifier import AppriseNotifier, DingTalkBot, FeishuBot, WeComBot
-    from duban.secrets import resolver
+    from duban.notify.secrets import resolver
 
     with smtp_server() as (port, received):
         urls = {
