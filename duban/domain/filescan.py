@@ -8,8 +8,11 @@ memory (it streams, and archives are spooled to disk), and refuses anything a co
 - text (txt, csv): scripts — a shebang, batch, PowerShell, VBScript/JScript, HTA/HTML/WSF markup, Python, PHP,
   registry files and shortcuts — and, in a CSV, cells a spreadsheet would run (`=…`, `@…`, `+cmd…`, DDE);
 - PDF: the header at byte 0 and the trailer (startxref, %%EOF) at the end, so a script that merely contains
-  `%PDF-` is no PDF; no JavaScript, launch actions, embedded files or rich media, also when the names are
-  #-escaped or sit in compressed object streams; no script text outside the streams;
+  `%PDF-` is no PDF; every stream decoded as a reader decodes it (ASCIIHex, ASCII85, RunLength, LZW, Flate, chains
+  of them, PNG/TIFF predictors, a truncated Flate stream as far as it goes); no JavaScript, launch actions,
+  embedded files, file attachments or rich media, also when the names are #-escaped or sit in object streams; no
+  XFA <script>, no program or ZIP in any decoded stream; no script text outside the streams; a stream that cannot
+  be decoded (an unknown filter, an encrypted PDF) is refused rather than trusted;
 - Office 97-2003 (doc/xls/ppt): no VBA macros and no embedded packages (Ole10Native);
 - ZIP-based files (docx/xlsx/pptx, OFD, zip): every member, recursively to MAX_DEPTH archives deep: names that end
   (after Windows drops trailing dots and spaces) in a runnable extension, encrypted members, unsafe paths, macro
@@ -22,6 +25,7 @@ A refusal is a Refusal with the English and Chinese reason; duban.domain.fileche
 
 from __future__ import annotations
 
+import base64
 import codecs
 import mmap
 import re
@@ -191,55 +195,286 @@ def check_text(path: Path, csv: bool) -> None:
 
 
 # ── PDF ──────────────────────────────────────────────────────────────────────────────────────────────────────
-_STREAM = re.compile(rb"stream\r?\n")
+_STREAM = re.compile(rb"\bstream\r?\n")
 _ENDSTREAM = re.compile(rb"\bendstream\b")
+_OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
 _NAME = re.compile(rb"/[A-Za-z0-9#_.\-]+")
-_ACTIVE = {b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/EmbeddedFiles", b"/RichMedia", b"/ImportData"}
+_ACTIVE = {b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/EmbeddedFiles", b"/RichMedia", b"/ImportData",
+           b"/EF", b"/FileAttachment", b"/GoToE"}  # fmt: skip
 _HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
-MAX_OBJECT_STREAM, MAX_OBJECT_STREAMS = 8 << 20, 64 << 20  # inflated bytes of one object stream, of all of a PDF's
+_XFA_SCRIPT = re.compile(rb"<\s*(?:[\w.-]+:)?script\b", re.IGNORECASE)
+# a ZIP's local header with believable fields: version, flags, method (stored, deflate, deflate64, bzip2, lzma,
+# zstd, xz, ppmd, AES), then the name's length
+_ZIP_HEADER = re.compile(rb"PK\x03\x04[\x00-\x3f]\x00..(?:[\x00\x08\x09\x0c\x0e\x5d\x5f\x62\x63])\x00", re.DOTALL)
+# the filters a reader decodes; image codecs end a chain (what follows them is pixels, read as they are)
+_FILTERS = {b"ASCIIHexDecode": "ahx", b"AHx": "ahx", b"ASCII85Decode": "a85", b"A85": "a85", b"LZWDecode": "lzw",
+            b"LZW": "lzw", b"FlateDecode": "flate", b"Fl": "flate", b"RunLengthDecode": "rl", b"RL": "rl"}  # fmt: skip
+_IMAGE_CODECS = {b"DCTDecode", b"DCT", b"JPXDecode", b"CCITTFaxDecode", b"CCF", b"JBIG2Decode"}
+MAX_STREAM, MAX_STREAMS = 32 << 20, 256 << 20  # decoded bytes of one stream, of all of a PDF's streams
+MAX_OBJECT_STREAM = MAX_STREAM  # kept for callers of the old name
+
+
+class _Undecodable(Exception):
+    pass
 
 
 def check_pdf(path: Path) -> None:
+    """The structure outside the streams, then every stream decoded as a reader decodes it (each filter of its
+    chain, a truncated Flate stream as far as it goes): no active content, no program, no ZIP, no XFA script; a
+    stream whose filters cannot be decoded (an encrypted PDF's, an unknown filter's) is refused, not trusted."""
     for data in mapped(path):
         tail = data[max(0, len(data) - 1024) :]
         if b"startxref" not in tail or not tail.rstrip(b"\r\n\t \0").endswith(b"%%EOF"):
             raise Refusal("no PDF trailer (startxref … %%EOF) at the end", "不是完整的 PDF 文件（文件末尾没有 PDF 的结尾标记）")
-        outside, position, inflated = [], 0, 0
+        outside, position, budget = [], 0, [MAX_STREAMS]
+        streams = []
         while True:
             found = _STREAM.search(data, position)
             if found is None:
                 outside.append((position, len(data)))
                 break
             outside.append((position, found.start()))
-            end = _ENDSTREAM.search(data, found.end())
-            stop = end.start() if end else len(data)
-            dictionary = data[max(position, found.start() - 512) : found.start()]
-            if b"/ObjStm" in dictionary and b"FlateDecode" in dictionary:
-                content = _inflate(data[found.end() : stop], min(MAX_OBJECT_STREAM, MAX_OBJECT_STREAMS - inflated))
-                inflated += len(content)
-                _pdf_names(content)
+            head = data[position : found.start()]  # back to the object's "N 0 obj", however long the dictionary
+            objects = list(_OBJ.finditer(head))
+            dictionary = head[objects[-1].end() :] if objects else head
+            stop = _stream_end(data, found.end(), dictionary)
+            streams.append((dictionary, found.end(), stop))
+            end = _ENDSTREAM.search(data, stop)
             position = end.end() if end else len(data)
         for start, stop in outside:
-            _pdf_names(data[start:stop])
-            found = script_in(data[start:stop].decode("latin-1"))
+            region = data[start:stop]
+            _pdf_names(region)
+            if _plain(region).find(b"/Encrypt") >= 0:
+                raise Refusal("the PDF is encrypted (its streams cannot be read)",
+                              "加了密码或权限保护（加密的 PDF），无法检查其中的内容；请取消保护后重新导出")  # fmt: skip
+            found = script_in(region.decode("latin-1"))
             if found:
                 raise Refusal(f"script text in the PDF ({found!r})", f"夹带了脚本（含「{found}」）")
+        for dictionary, start, stop in streams:
+            _check_stream(_plain(dictionary), data[start:stop], budget)
 
 
-def _inflate(raw: bytes, budget: int) -> bytes:
-    engine = zlib.decompressobj()
-    try:
-        content = engine.decompress(raw, max(budget, 0) + 1)
-    except zlib.error:
-        return b""
-    if len(content) > budget:
-        raise Refusal("the PDF's object streams inflate beyond the bound", "PDF 内部的压缩数据过大，无法检查")
-    return content
+def _plain(raw: bytes) -> bytes:
+    """PDF names with their #xx escapes undone (/J#61vaScript is /JavaScript)."""
+    return _HEX.sub(lambda m: bytes([int(m.group(1), 16)]), raw) if b"#" in raw else raw
+
+
+def _stream_end(data, start: int, dictionary: bytes) -> int:  # noqa: ANN001
+    """Where a stream's bytes end: at /Length when it is a direct number that lands on `endstream` (a reader
+    trusts /Length), else at the next `endstream`."""
+    length = re.search(rb"/Length\s+(\d+)(?!\s+\d+\s+R)", dictionary)
+    if length:
+        stop = start + int(length.group(1))
+        if stop <= len(data) and re.match(rb"\s*endstream", data[stop : stop + 32]):
+            return stop
+    end = _ENDSTREAM.search(data, start)
+    stop = end.start() if end else len(data)
+    while stop > start and data[stop - 1 : stop] in (b"\n", b"\r"):
+        stop -= 1
+    return stop
+
+
+def _filters(dictionary: bytes) -> list[bytes] | None:
+    """The stream's filter chain (names without the slash); None when /Filter is not a name or an array of them."""
+    found = re.search(rb"/Filter\s*(\[[^\]]*\]|/[^\s/<>\[\]()]+|\d+\s+\d+\s+R)", dictionary)
+    if not found:
+        return []
+    value = found.group(1)
+    if value.startswith(b"[") or value.startswith(b"/"):
+        names = re.findall(rb"/([^\s/<>\[\]()]+)", value)
+        rest = re.sub(rb"/[^\s/<>\[\]()]+|[\[\]\s]", b"", value)
+        return None if rest else names
+    return None  # an indirect /Filter: refused rather than guessed
+
+
+def _check_stream(dictionary: bytes, raw: bytes, budget: list[int]) -> None:
+    is_image = re.search(rb"/Subtype\s*/Image\b", dictionary) is not None
+    is_font = re.search(rb"/Length[123]\b|/Subtype\s*/(?:Type1C|CIDFontType0C|OpenType)\b", dictionary) is not None
+    filters = _filters(dictionary)
+    if filters is None:
+        raise Refusal("a PDF stream's /Filter cannot be read", "内部有一段数据的编码方式无法识别，无法检查")
+    content = raw
+    for at, name in enumerate(filters):
+        if name in _IMAGE_CODECS:
+            break  # pixels from here on: what is left is read as it is
+        method = _FILTERS.get(name)
+        if method is None:
+            raise Refusal(f"a PDF stream uses the unknown filter /{name.decode('latin-1')}",
+                          f"内部有一段数据用了无法识别的编码（/{name.decode('latin-1')[:30]}），无法检查")  # fmt: skip
+        limit = min(MAX_STREAM, budget[0])
+        try:
+            content = _decode(method, content, limit, dictionary)
+        except _Undecodable:
+            raise Refusal(f"a PDF stream's {name.decode('latin-1')} data cannot be decoded",
+                          f"内部有一段数据（{name.decode('latin-1')}）无法解码，无法检查")  # fmt: skip
+        if len(content) > limit:
+            if is_image or is_font:
+                content = content[:limit]
+                break
+            raise Refusal("a PDF stream decodes beyond the bound", "PDF 内部的压缩数据过大，无法检查")
+        if method in ("flate", "lzw") and not is_image:
+            content = _unpredict(content, dictionary, last=at == len(filters) - 1)
+    budget[0] -= len(content) if content is not raw else 0
+    program = embedded_program(content)
+    if program:
+        raise Refusal(f"a {program} program is hidden in a PDF stream", "的内部数据流里藏有可执行程序")
+    if _ZIP_HEADER.search(content):
+        raise Refusal("a ZIP archive is hidden in a PDF stream", "的内部数据流里藏着一个压缩包")
+    if is_image or is_font:
+        return
+    _pdf_names(content)
+    if _XFA_SCRIPT.search(content):
+        raise Refusal("a script in the PDF (an XFA form's <script>)", "含有可执行的内容（表单脚本 script）")
+
+
+def _decode(method: str, data: bytes, limit: int, dictionary: bytes) -> bytes:
+    if method == "ahx":
+        text = re.sub(rb"\s", b"", data.split(b">", 1)[0])
+        if re.search(rb"[^0-9A-Fa-f]", text):
+            raise _Undecodable
+        return bytes.fromhex((text + b"0" * (len(text) % 2)).decode())
+    if method == "a85":
+        text = re.sub(rb"\s", b"", data)
+        text = text[2:] if text.startswith(b"<~") else text
+        text = text.split(b"~>", 1)[0]
+        try:
+            return base64.a85decode(text)
+        except ValueError:
+            raise _Undecodable from None
+    if method == "rl":
+        return _run_length(data, limit)
+    if method == "lzw":
+        early = re.search(rb"/EarlyChange\s+0\b", dictionary) is None
+        return _lzw(data, limit, early)
+    return _flate(data, limit)
+
+
+def _flate(data: bytes, limit: int) -> bytes:
+    """zlib (or raw deflate) decoded as far as it goes, as readers do with a truncated or damaged stream."""
+    for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):
+        engine, out, fed, size = zlib.decompressobj(wbits), [], 0, 0
+        try:
+            for at in range(0, len(data), 4096):
+                piece = engine.decompress(data[at : at + 4096], limit + 1 - size)
+                out.append(piece)
+                size += len(piece)
+                fed = at + 4096
+                if size > limit or engine.unconsumed_tail:
+                    return b"".join(out)  # longer than the limit: the caller refuses or stops there
+                if engine.eof:
+                    break
+        except zlib.error:
+            engine = zlib.decompressobj(wbits)  # the damaged block again, byte by byte: keep what it gives
+            try:
+                engine.decompress(data[: fed])
+                for at in range(fed, min(len(data), fed + 4096)):
+                    out.append(engine.decompress(data[at : at + 1]))
+            except zlib.error:
+                pass
+        result = b"".join(out)
+        if result or not data.strip():
+            return result
+    raise _Undecodable
+
+
+def _run_length(data: bytes, limit: int) -> bytes:
+    out, at = bytearray(), 0
+    while at < len(data) and len(out) <= limit:
+        length = data[at]
+        if length == 128:
+            break
+        if length < 128:
+            out += data[at + 1 : at + 2 + length]
+            at += 2 + length
+        else:
+            out += data[at + 1 : at + 2] * (257 - length)
+            at += 2
+    return bytes(out)
+
+
+def _lzw(data: bytes, limit: int, early: bool) -> bytes:
+    table = [bytes([i]) for i in range(256)] + [b"", b""]
+    out, bits, width, value, previous = bytearray(), 0, 9, 0, b""
+    for byte in data:
+        value, bits = (value << 8) | byte, bits + 8
+        while bits >= width:
+            bits -= width
+            code = (value >> bits) & ((1 << width) - 1)
+            value &= (1 << bits) - 1
+            if code == 256:
+                table, width, previous = table[:258], 9, b""
+                continue
+            if code == 257:
+                return bytes(out)
+            if code < len(table):
+                entry = table[code]
+                if previous and len(table) < 4096:
+                    table.append(previous + entry[:1])
+            elif code == len(table) and previous:
+                entry = previous + previous[:1]
+                table.append(entry)
+            else:
+                raise _Undecodable
+            out += entry
+            if len(out) > limit:
+                return bytes(out)
+            previous = entry
+            if len(table) + early >= (1 << width) and width < 12:
+                width += 1
+    return bytes(out)
+
+
+def _unpredict(data: bytes, dictionary: bytes, *, last: bool) -> bytes:
+    """PNG (10–15) and TIFF (2) predictors undone, so rows of differences show their bytes."""
+    found = re.search(rb"/Predictor\s+(\d+)", dictionary)
+    predictor = int(found.group(1)) if found else 1
+    if predictor < 2 or not last:
+        return data
+
+    def number(key: bytes, default: int) -> int:
+        got = re.search(rb"/" + key + rb"\s+(\d+)", dictionary)
+        return int(got.group(1)) if got else default
+
+    colors, bpc, columns = number(b"Colors", 1), number(b"BitsPerComponent", 8), number(b"Columns", 1)
+    pixel = max(1, colors * bpc // 8)
+    row = (colors * bpc * columns + 7) // 8
+    if row <= 0 or row > 1 << 20:
+        return data
+    if predictor == 2:
+        if bpc != 8:
+            return data
+        out = bytearray(data)
+        for at in range(0, len(out), row):
+            for i in range(at + pixel, min(at + row, len(out))):
+                out[i] = (out[i] + out[i - pixel]) & 0xFF
+        return bytes(out)
+    out, prior = bytearray(), bytearray(row)
+    for at in range(0, len(data), row + 1):
+        kind, line = data[at], bytearray(data[at + 1 : at + 1 + row].ljust(row, b"\0"))
+        if kind == 1:
+            for i in range(pixel, row):
+                line[i] = (line[i] + line[i - pixel]) & 0xFF
+        elif kind == 2:
+            line = bytearray((a + b) & 0xFF for a, b in zip(line, prior))
+        elif kind == 3:
+            for i in range(row):
+                left = line[i - pixel] if i >= pixel else 0
+                line[i] = (line[i] + ((left + prior[i]) >> 1)) & 0xFF
+        elif kind == 4:
+            for i in range(row):
+                a = line[i - pixel] if i >= pixel else 0
+                b, c = prior[i], prior[i - pixel] if i >= pixel else 0
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        out += line
+        prior = line
+    return bytes(out)
 
 
 def _pdf_names(region: bytes) -> None:
     for name in _NAME.findall(region):
-        plain = _HEX.sub(lambda m: bytes([int(m.group(1), 16)]), name) if b"#" in name else name
+        plain = _plain(name)
         if plain in _ACTIVE:
             word = plain.decode("latin-1")[1:]
             raise Refusal(f"the PDF carries {word} (it can run or drop a program)",

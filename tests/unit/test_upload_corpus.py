@@ -6,7 +6,9 @@ python-docx, openpyxl and Pillow, and the ones built here) are all accepted — 
 
 from __future__ import annotations
 
+import base64
 import io
+import struct
 import time
 import tracemalloc
 import zipfile
@@ -102,6 +104,97 @@ def _objstm(dictionary: bytes) -> bytes:
             + packed + b"\nendstream")  # fmt: skip
 
 
+# ── PDFs whose streams are encoded as a reader decodes them (issue 20's second attack) ──────────────────────────
+def _pdf_xref_stream(filter_name: bytes, encoded: bytes, *, params: bytes = b"") -> bytes:
+    """Catalog → /OpenAction 4 0 R, object 4 stored in object stream 5 (encoded with `filter_name`), and a
+    cross-reference stream that says so: pypdf and Acrobat resolve the action."""
+    out, offsets = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), {}
+
+    def put(number: int, body: bytes) -> None:
+        offsets[number] = len(out)
+        out.extend(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+
+    put(1, b"<</Type/Catalog/Pages 2 0 R/OpenAction 4 0 R>>")
+    put(2, b"<</Type/Pages/Kids[3 0 R]/Count 1>>")
+    put(3, b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>")
+    put(5, b"<</Type/ObjStm/N 1/First 4/Length %d/Filter%s%s>>\nstream\n" % (len(encoded), filter_name, params)
+        + encoded + b"\nendstream")  # fmt: skip
+    at = len(out)
+    rows = struct.pack(">BIH", 0, 0, 65535) + b"".join(struct.pack(">BIH", 1, offsets[n], 0) for n in (1, 2, 3))
+    rows += struct.pack(">BIH", 2, 5, 0) + struct.pack(">BIH", 1, offsets[5], 0) + struct.pack(">BIH", 1, at, 0)
+    packed = zlib.compress(rows)
+    out += (b"6 0 obj\n<</Type/XRef/Size 7/W[1 4 2]/Root 1 0 R/Length %d/Filter/FlateDecode>>\nstream\n" % len(packed)
+            + packed + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % at)  # fmt: skip
+    return bytes(out)
+
+
+def _pdf_stream(filter_name: bytes, encoded: bytes, extra: bytes = b"") -> bytes:
+    """A PDF with a classic xref table whose object 3 is a stream encoded with `filter_name`."""
+    stream = b"<</Length %d/Filter%s%s>>\nstream\n" % (len(encoded), filter_name, extra) + encoded + b"\nendstream"
+    return _pdf_from([b"<</Type/Catalog/Pages 2 0 R/OpenAction 4 0 R>>", b"<</Type/Pages/Kids[]/Count 0>>", stream])
+
+
+def _pdf_from(objects: list[bytes]) -> bytes:
+    out, offsets = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    at = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return bytes(out) + b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, at)
+
+
+def _ahx(data: bytes) -> bytes:
+    return data.hex().encode() + b">"
+
+
+def _a85(data: bytes) -> bytes:
+    return base64.a85encode(data) + b"~>"
+
+
+def _rl(data: bytes) -> bytes:
+    return b"".join(bytes([len(data[i : i + 128]) - 1]) + data[i : i + 128] for i in range(0, len(data), 128)) + b"\x80"
+
+
+def _lzw(data: bytes) -> bytes:
+    """LZW as PDF writes it (9 to 12 bits, EarlyChange 1, clear code first, end-of-data last)."""
+    table, width, codes, current = {bytes([i]): i for i in range(256)}, 9, [(256, 9)], b""
+    for value in data:
+        grown = current + bytes([value])
+        if grown in table:
+            current = grown
+            continue
+        codes.append((table[current], width))
+        table[grown] = len(table) + 2
+        if len(table) + 2 >= 1 << width and width < 12:
+            width += 1
+        if len(table) + 2 >= 4094:
+            codes.append((256, width))
+            table, width = {bytes([i]): i for i in range(256)}, 9
+        current = bytes([value])
+    codes.append((table[current], width))
+    codes.append((257, width))
+    bits = "".join(format(code, f"0{size}b") for code, size in codes)
+    bits += "0" * (-len(bits) % 8)
+    return int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+def _png_up(data: bytes, columns: int) -> bytes:
+    """The PNG 'Up' predictor (each row minus the one above it), as /Predictor 12 asks a reader to undo."""
+    rows = [data[i : i + columns].ljust(columns, b"\0") for i in range(0, len(data), columns)]
+    out, prior = b"", bytes(columns)
+    for row in rows:
+        out += b"\x02" + bytes((a - b) & 0xFF for a, b in zip(row, prior))
+        prior = row
+    return out
+
+
+JS_OBJECT = b"4 0 <</S/JavaScript/JS(app.alert\\(1\\))>>"
+LAUNCH_OBJECT = b"4 0 <</S/Launch/Win<</F(cmd.exe)/P(/c calc)>>>>"
+XFA = (b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template><subform><event activity="initialize">'
+       b'<script contentType="application/x-javascript">app.alert(1)</script></event></subform></template></xdp:xdp>')  # fmt: skip
+
+
 def _png() -> bytes:
     return (LEGIT_DIR / "现场照片.png").read_bytes()
 
@@ -175,6 +268,39 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
         ("视频.mp4", b"\0\0\0\x20ftypisom" + b"\0" * 100 + PE),
         ("说明.txt", "乡镇统计站自查说明\n".encode() + _zip({"a.txt": b"x"})),
     ],
+    "pdf with encoded streams": [
+        ("评分表.pdf", _pdf_xref_stream(b"/ASCIIHexDecode", _ahx(JS_OBJECT))),
+        ("评分表.pdf", _pdf_xref_stream(b"/ASCII85Decode", _a85(JS_OBJECT))),
+        ("评分表.pdf", _pdf_xref_stream(b"[/ASCIIHexDecode/FlateDecode]", _ahx(zlib.compress(JS_OBJECT)))),
+        ("评分表.pdf", _pdf_xref_stream(b"/RunLengthDecode", _rl(JS_OBJECT))),
+        ("评分表.pdf", _pdf_xref_stream(b"/ASCIIHexDecode", _ahx(LAUNCH_OBJECT))),
+        ("评分表.pdf", _pdf_xref_stream(b"/LZWDecode", _lzw(JS_OBJECT))),
+        ("评分表.pdf", _pdf_xref_stream(b"/AHx", _ahx(JS_OBJECT))),
+        ("评分表.pdf", _pdf_xref_stream(b"[/A85/Fl]", _a85(zlib.compress(JS_OBJECT)))),
+        ("评分表.pdf", _pdf_xref_stream(b"/FlateDecode", zlib.compress(_png_up(JS_OBJECT, 8)),
+                                       params=b"/DecodeParms<</Predictor 12/Columns 8>>")),  # fmt: skip
+        ("评分表.pdf", _pdf_stream(b"/ASCIIHexDecode", _ahx(JS_OBJECT), b"/Type/ObjStm/N 1/First 4")),
+        ("评分表.pdf", _pdf_stream(b"/ASCII85Decode", _a85(JS_OBJECT), b"/Type/ObjStm/N 1/First 4")),
+        ("评分表.pdf", _pdf_stream(b"/RunLengthDecode", _rl(JS_OBJECT), b"/Type/ObjStm/N 1/First 4")),
+        ("评分表.pdf", _pdf_stream(b"/FlateDecode", zlib.compress(JS_OBJECT)[:-4] + b"\0\0\0\0", b"/Type/ObjStm/N 1/First 4")),
+        ("评分表.pdf", _pdf_stream(b"/FlateDecode", zlib.compress(JS_OBJECT), b"/Type/ObjStm/N 1/First 4/Pad(%s)" % (b"x" * 5000))),
+        ("评分表.pdf", _pdf_stream(b"/FlateDecode", zlib.compress(XFA))),
+        ("评分表.pdf", _pdf_stream(b"/FlateDecode", zlib.compress(PE))),
+        ("评分表.pdf", _pdf_stream(b"/ASCIIHexDecode", _ahx(PE))),
+        ("评分表.pdf", _pdf_stream(b"/ASCII85Decode", _a85(PE))),
+        ("评分表.pdf", _pdf_stream(b"[/ASCIIHexDecode/FlateDecode]", _ahx(zlib.compress(PE)))),
+        ("评分表.pdf", _pdf_stream(b"/LZWDecode", _lzw(ELF))),
+        ("评分表.pdf", _pdf_stream(b"/FlateDecode", zlib.compress(_zip({"a.exe": PE})))),
+        ("评分表.pdf", _pdf_stream(b"/FlateDecode", zlib.compress(_zip({"说明.pdf": PE}, method=zipfile.ZIP_STORED))[:-4])),
+        ("评分表.pdf", _pdf_stream(b"/Crypt", b"\x8f\x11" * 20)),
+        ("评分表.pdf", _pdf_stream(b"/FlateDecode", b"\x8f\x11" * 20 + JS_OBJECT.hex().encode())),
+        ("评分表.pdf", _pdf_stream(b" 9 0 R", b"x")),
+        ("评分表.pdf", _pdf_from([b"<</Type/Catalog/Pages 2 0 R/OpenAction 4 0 R>>", b"<</Type/Pages/Kids[]/Count 0>>",
+                                 b"<</Type/Annot/Subtype/FileAttachment/FS<</F(a.exe)/EF<</F 5 0 R>>>>>>"])),  # fmt: skip
+        ("评分表.pdf", _pdf_from([b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[]/Count 0>>",
+                                 b"<</Filter/Standard/V 2/R 3/O<00>/U<00>/P -4>>"])[:-30]
+                        + b"trailer\n<</Size 4/Root 1 0 R/Encrypt 3 0 R>>\nstartxref\n9\n%%EOF\n"),  # fmt: skip
+    ],
     "pdf with active content": [
         ("评分表.pdf", _pdf_with(b"<< /Type /Action /S /JavaScript /JS (app.alert(1)) >>")),
         ("评分表.pdf", _pdf_with(b"<< /S /Launch /F (cmd.exe) >>")),
@@ -187,6 +313,22 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
 }
 
 
+def _matplotlib_pdf() -> bytes:
+    """A chart with an embedded font and a Flate-encoded picture (an image stream with a predictor-free RGB body)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(3, 2))
+    axes = figure.subplots()
+    axes.imshow([[(x * y) % 7 for x in range(40)] for y in range(30)])
+    axes.set_title("self assessment 2024")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="pdf")
+    return buffer.getvalue()
+
+
 def _legit() -> list[tuple[str, bytes]]:
     files = [(p.name, p.read_bytes()) for p in sorted(LEGIT_DIR.iterdir())]
     pptx = _zip({"[Content_Types].xml": b"<Types/>", "_rels/.rels": b"<Relationships/>", "ppt/presentation.xml": b"<p/>",
@@ -194,7 +336,7 @@ def _legit() -> list[tuple[str, bytes]]:
     ofd = _zip({"OFD.xml": b"<ofd:OFD/>", "Doc_0/Document.xml": b"<ofd:Document/>", "Doc_0/Res/image_1.png": _png()})
     documents = {p.name: p.read_bytes() for p in LEGIT_DIR.iterdir() if p.suffix in (".pdf", ".docx", ".xlsx", ".doc", ".jpg")}
     files += [
-        ("评分表.pdf", pdf_bytes()), ("总结报告.docx", docx_bytes()), ("评分表.xlsx", xlsx_bytes()),
+        ("评分表.pdf", pdf_bytes()), ("图表.pdf", _matplotlib_pdf()), ("总结报告.docx", docx_bytes()), ("评分表.xlsx", xlsx_bytes()),
         ("汇报.pptx", pptx), ("总结.ofd", ofd), ("视频.mp4", b"\0\0\0\x20ftypisom" + b"\0" * 100),
         ("材料.zip", _zip(documents)), ("材料.zip", _zip({"资料/": b"", "资料/说明.txt": "乡镇说明".encode(), **documents})),
         ("材料.zip", _zip({"各乡镇.zip": _zip(documents), "说明.txt": "见各乡镇材料".encode("gb18030")})),
