@@ -23,7 +23,7 @@ from pathlib import Path
 
 from duban.errors import SubmissionError
 from duban.domain.filescan import (
-    MAX_DEPTH, Budget, Refusal, check_pdf, check_text, embedded_program, mapped, ole_kind, package_kind, sniff_head,
+    MAX_DEPTH, Budget, Refusal, check_part, check_pdf, check_text, embedded_program, mapped, ole_kind, package_kind, sniff_head,
     walk_zip, zip_members,
 )
 
@@ -161,7 +161,9 @@ def _member(budget: Budget):  # noqa: ANN202
         kind = sniff(path)
         if kind in EXECUTABLES:
             raise Refusal(f"{name} is a {kind}", f"里的「{shown}」是{KIND_CN[kind]}")
-        if not package:
+        if package:
+            check_part(name, path)
+        else:
             ext = "jpg" if ext == "jpeg" else ext
             if ext not in EXPECTED:
                 raise Refusal(f"{name}: {ext or 'no extension'} is not a format an item accepts",

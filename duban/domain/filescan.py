@@ -17,8 +17,14 @@ memory (it streams, and archives are spooled to disk), and refuses anything a co
 - ZIP-based files (docx/xlsx/pptx, OFD, zip): every member, recursively to MAX_DEPTH archives deep: names that end
   (after Windows drops trailing dots and spaces) in a runnable extension, encrypted members, unsafe paths, macro
   projects and ActiveX are refused; each member is checked as a file of its own, and in a plain ZIP every member
-  must be a format an item accepts (see duban.domain.filecheck.EXPECTED). At most MAX_MEMBERS members and
-  MAX_INFLATED bytes inflated in all, and no member inflating more than MAX_RATIO times its size.
+  must be a format an item accepts (see duban.domain.filecheck.EXPECTED). Before anything is inflated, the
+  central directory is bounded: at most MAX_MEMBERS members and MAX_INFLATED bytes declared in all (nested archives
+  included), the whole archive at most MAX_RATIO times its packed size; symbolic links, names with `:` (NTFS
+  streams) and an encrypted flag in either header are refused. While inflating no member may exceed its ratio;
+- Office packages: Excel 4.0 macro sheets, a VBA project in any OLE member (whatever its name), DDE (DDE/DDEAUTO
+  field codes, ddeLink, `cmd|' /C calc'!A0` formulas, WEBSERVICE/CALL/REGISTER/EXEC), and relationships that fetch
+  from elsewhere on opening (an external template, OLE object, frame, sub-document, aFChunk; an image on a share
+  or file: path; protocol handlers such as ms-msdt: or mhtml:) are refused (`check_part`).
 
 A refusal is a Refusal with the English and Chinese reason; duban.domain.filecheck turns it into a SubmissionError.
 """
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import html
 import mmap
 import re
 import tempfile
@@ -495,6 +502,8 @@ def ole_has(data, name: str) -> bool:
 
 
 _MACROS = ("_VBA_PROJECT", "_VBA_PROJECT_CUR", "VBA", "Macros", "\x01Ole10Native", "Ole10Native")
+# a VBA module's source starts "Attribute VB_Name = …"; compressed (MS-OVBA) a flag byte sits after "Attribut"
+_VBA_SOURCE = re.compile(rb"Attribut.?e VB_|_\x00V\x00B\x00A\x00_\x00P\x00R\x00O\x00J\x00E\x00C\x00T\x00", re.DOTALL)
 
 
 def ole_kind(path: Path) -> str:
@@ -504,6 +513,8 @@ def ole_kind(path: Path) -> str:
             if ole_has(data, entry):
                 what = "嵌入的程序包" if "Ole10Native" in entry else "宏代码（VBA）"
                 raise Refusal(f"the Office file carries {entry.strip(chr(1))}", f"含有{what}，可能被执行")
+        if _VBA_SOURCE.search(data):
+            raise Refusal("the Office file carries a VBA project", "含有宏代码（VBA），可能被执行")
         for stream, kind in (("WordDocument", "doc"), ("Workbook", "xls"), ("Book", "xls"),
                              ("PowerPoint Document", "ppt")):  # fmt: skip
             if ole_has(data, stream):
@@ -513,11 +524,35 @@ def ole_kind(path: Path) -> str:
 
 # ── ZIP and the packages built on it ─────────────────────────────────────────────────────────────────────────
 class Budget:
-    """What one upload may cost to open: members and inflated bytes, over every nested archive."""
+    """What one upload may cost to open: members, declared and inflated bytes, over every nested archive."""
 
     def __init__(self) -> None:
         self.members = 0
+        self.declared = 0
         self.inflated = 0
+
+
+RATIO_FLOOR = 1024 * 1024  # an archive declaring less than this inflates too little to matter, whatever its ratio
+_SYMLINK = 0o120000
+_MACRO_SHEETS = ("xl/macrosheets/", "xl/intlmacrosheets/")
+
+
+def _bound(infos: list[zipfile.ZipInfo], budget: Budget) -> None:
+    """Refuse an archive from its central directory alone, before one byte is inflated: too many members, a
+    declared total over MAX_INFLATED (with the archives around it), or a whole-archive ratio over MAX_RATIO.
+    Python's zipfile never inflates a member past its declared size, so the declaration bounds the work."""
+    budget.members += len(infos)
+    if budget.members > MAX_MEMBERS:
+        raise Refusal(f"more than {MAX_MEMBERS} files in the archive", f"里的文件超过 {MAX_MEMBERS} 个，无法检查")
+    declared = sum(info.file_size for info in infos)
+    packed = sum(info.compress_size for info in infos)
+    budget.declared += declared
+    if budget.declared > MAX_INFLATED:
+        raise Refusal("the archive inflates beyond the bound",
+                      f"解压后超过 {MAX_INFLATED // 1024 // 1024} MB（压缩包声明的解压大小），无法检查")  # fmt: skip
+    if declared > RATIO_FLOOR and declared > MAX_RATIO * max(packed, 1):
+        raise Refusal(f"the archive inflates {declared // max(packed, 1)} times its size (a zip bomb)",
+                      f"整体压缩比异常（解压后是压缩后的 {declared // max(packed, 1)} 倍，疑似压缩炸弹）")  # fmt: skip
 
 
 def member_extension(name: str) -> str:
@@ -554,16 +589,27 @@ def walk_zip(path: Path, kind: str, depth: int, budget: Budget, check_member) ->
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
         raise Refusal("the ZIP cannot be read", "已损坏或不是完整的压缩包，无法检查") from None
     with archive, tempfile.TemporaryDirectory(prefix="duban-scan-") as folder:
+        infos = archive.infolist()
+        _bound(infos, budget)
+        for info in infos:  # names and kinds first: a refusal costs no inflating
+            name, shown = info.filename, info.filename[-60:]
+            archive.fp.seek(info.header_offset + 6)
+            if (info.flag_bits | int.from_bytes(archive.fp.read(2), "little")) & 0x1:  # either header may say so
+                raise Refusal(f"{name}: encrypted", f"里的「{shown}」加了密码，无法检查")
+            if (info.external_attr >> 16) & 0o170000 == _SYMLINK:
+                raise Refusal(f"{name}: a symbolic link", f"里的「{shown}」是一个符号链接（指向别处的文件）")
+            if ":" in name:
+                raise Refusal(f"{name}: a ':' in a member name (an NTFS stream or a drive)",
+                              f"里的「{shown}」名字含冒号（Windows 的隐藏数据流或盘符）")  # fmt: skip
+            if package and name.lower().startswith(_MACRO_SHEETS):
+                raise Refusal(f"{name}: an Excel 4.0 macro sheet", f"含有 Excel 4.0 宏表（{shown}），可能被执行")
         if package and "[Content_Types].xml" in archive.namelist():
             types = _read(archive, archive.getinfo("[Content_Types].xml"), budget, Path(folder) / "types")
             with types.open("rb") as handle:
                 text = handle.read(4 * 1024 * 1024).lower()
-            if b"macroenabled" in text or b"vbaproject" in text or b"activex" in text:
+            if any(word in text for word in (b"macroenabled", b"vbaproject", b"activex", b"macrosheet")):
                 raise Refusal("the Office file declares macros or ActiveX", "含有宏代码或 ActiveX 控件，可能被执行")
-        for index, info in enumerate(archive.infolist()):
-            budget.members += 1
-            if budget.members > MAX_MEMBERS:
-                raise Refusal(f"more than {MAX_MEMBERS} files in the archive", f"里的文件超过 {MAX_MEMBERS} 个，无法检查")
+        for index, info in enumerate(infos):
             name = info.filename
             if info.is_dir():
                 continue
@@ -571,7 +617,7 @@ def walk_zip(path: Path, kind: str, depth: int, budget: Budget, check_member) ->
             if info.flag_bits & 0x1:
                 raise Refusal(f"{name}: encrypted", f"里的「{shown}」加了密码，无法检查")
             parts = name.replace("\\", "/").split("/")
-            if name.startswith(("/", "\\")) or ".." in parts or re.match(r"^[a-zA-Z]:", name):
+            if name.startswith(("/", "\\")) or ".." in parts:
                 raise Refusal(f"{name}: an unsafe path", f"里的「{shown}」路径不安全（含 .. 或绝对路径）")
             ext = member_extension(name)
             lowered = name.lower()
@@ -603,3 +649,82 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget, targe
         raise Refusal(f"{info.filename}: cannot be read ({exc})", f"里的「{info.filename[-60:]}」已损坏，无法检查") from None
     return target
 
+
+
+# ── what a part of an Office package makes Office do ────────────────────────────────────────────────────────
+_RELATIONSHIP = re.compile(rb"<(?:[\w.-]+:)?Relationship\b([^>]*)>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(rb"([\w.:-]+)\s*=\s*(\"[^\"]*\"|'[^']*')")
+_FETCHING = {"attachedtemplate", "oleobject", "frame", "subdocument", "afchunk", "package", "control"}
+_LOCAL_PATH = re.compile(r"^\s*(?:file:|\\\\|//|\\\?\?\\)", re.IGNORECASE)
+_HANDLER = re.compile(r"^\s*(?:mhtml|ms-[\w-]+|search-ms|search|shell|vbscript|javascript)\s*:", re.IGNORECASE)
+_FIELD = re.compile(rb"<(?:[\w.-]+:)?fldChar\b[^>]*?fldCharType\s*=\s*[\"'](begin|separate|end)[\"']"
+                    rb"|<(?:[\w.-]+:)?instrText\b[^>]*>([^<]*)<"
+                    rb"|<(?:[\w.-]+:)?fldSimple\b[^>]*?\binstr\s*=\s*(\"[^\"]*\"|'[^']*')", re.IGNORECASE)  # fmt: skip
+_FORMULA = re.compile(rb"<(?:[\w.-]+:)?f\b[^>]*>([^<]*)<", re.IGNORECASE)
+_DDE_FORMULA = re.compile(r"[\w.\-]+\s*\|\s*(?:'[^']*'|[^!'\s]+)\s*!|\b(?:WEBSERVICE|CALL|REGISTER(?:\.ID)?|EXEC)\s*\("
+                          r"|\bHYPERLINK\s*\(\s*\"\s*(?:file:|\\\\)", re.IGNORECASE)  # fmt: skip
+
+
+def _unescape(raw: bytes) -> str:
+    return html.unescape(raw.decode("utf-8", "replace"))
+
+
+def check_part(name: str, path: Path) -> None:
+    """Refuse a part of a docx/xlsx/pptx that makes Office run a command or fetch content from elsewhere when the
+    file is opened: DDE (field codes DDE/DDEAUTO, a ddeLink, a `cmd|' /C calc'!A0` formula), and relationships
+    to a template, object, frame or sub-document elsewhere, images on a network share, and protocol handlers."""
+    lowered = name.lower()
+    if not lowered.endswith((".xml", ".rels")):
+        return
+    for data in mapped(path):
+        if lowered.endswith(".rels"):
+            _check_relationships(data, name)
+        elif re.search(rb"<(?:[\w.-]+:)?ddeLink\b", data):
+            raise Refusal(f"{name}: a DDE link (it runs a program)", "含有 DDE 动态数据交换链接（打开时会运行程序）")
+        if lowered.startswith("word/"):
+            _check_fields(data, name)
+        if lowered.startswith("xl/"):
+            for formula in _FORMULA.finditer(data):
+                text = _unescape(formula.group(1))
+                found = _DDE_FORMULA.search(text)
+                if found:
+                    raise Refusal(f"{name}: a formula that runs or fetches ({text[:40]!r})",
+                                  f"含有会运行程序或访问外部的公式（「{text[:40]}」）")  # fmt: skip
+
+
+def _check_relationships(data, name: str) -> None:  # noqa: ANN001
+    for found in _RELATIONSHIP.finditer(data):
+        attributes = {key.split(b":")[-1].lower(): _unescape(value[1:-1]) for key, value in _ATTRIBUTE.findall(found.group(1))}
+        target = attributes.get(b"target", "")
+        if attributes.get(b"targetmode", "").lower() != "external":
+            continue
+        kind = attributes.get(b"type", "").rstrip("/").rsplit("/", 1)[-1].lower()
+        if kind in _FETCHING or (kind == "image" and _LOCAL_PATH.match(target)) or _HANDLER.match(target):
+            raise Refusal(f"{name}: a {kind} fetched from {target[:60]!r} when the file opens",
+                          f"打开时会从外部地址取内容（{kind}：{target[:60]}），可能借此运行程序或泄露登录凭据")  # fmt: skip
+
+
+def _check_fields(data, name: str) -> None:  # noqa: ANN001
+    """Word's field codes, also when split over several runs: a field whose code starts DDE or DDEAUTO runs a
+    program when the document opens."""
+    codes: list[list[str]] = []
+
+    def judge(code: str) -> None:
+        word = code.strip().split(None, 1)[0].upper() if code.strip() else ""
+        if word in ("DDE", "DDEAUTO"):
+            raise Refusal(f"{name}: a {word} field (it runs a program)",
+                          f"含有 {word} 域代码（打开时会运行程序）")  # fmt: skip
+
+    for found in _FIELD.finditer(data):
+        marker, text, simple = found.groups()
+        if simple is not None:
+            judge(_unescape(simple[1:-1]))
+        elif text is not None:
+            if codes:
+                codes[-1].append(_unescape(text))
+        elif marker.lower() == b"begin":
+            codes.append([])
+        elif codes:
+            judge("".join(codes.pop()))
+            if marker.lower() == b"separate":
+                codes.append(["\0"])  # the field's result: not code, popped at its end

