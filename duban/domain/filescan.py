@@ -390,9 +390,38 @@ def _check_stream(dictionary: bytes, raw: bytes, budget: list[int]) -> None:
         raise Refusal("a ZIP archive is hidden in a PDF stream", "的内部数据流里藏着一个压缩包")
     if is_image or is_font:
         return
-    _pdf_names(content)
     if _XFA_SCRIPT.search(content):
         raise Refusal("a script in the PDF (an XFA form's <script>)", "含有可执行的内容（表单脚本 script）")
+    # an object stream (pdf.js reads one by its /N and /First alone) is read name by name; any other stream (a
+    # page's content) without its text strings, so a page that prints "A/JS" is no JavaScript
+    objects = re.search(rb"/(?:N|First)\s+\d|/Type\s*/ObjStm", dictionary) is not None
+    _pdf_names(content if objects else _without_strings(content))
+
+
+_STRING_TOKEN = re.compile(rb"\\.|[()%\r\n]", re.DOTALL)
+
+
+def _without_strings(content: bytes) -> bytes:
+    """Content with its (literal strings) taken out, read left to right as a reader does: backslash escapes,
+    nested parentheses, and % comments (outside strings) running to the end of the line."""
+    kept, depth, start, comment = [], 0, 0, False
+    for token in _STRING_TOKEN.finditer(content):
+        mark = token.group(0)
+        if comment:
+            comment = mark not in (b"\r", b"\n")
+        elif depth == 0 and mark == b"%":
+            comment = True
+        elif mark == b"(":
+            if depth == 0:
+                kept.append(content[start : token.start()])
+            depth += 1
+        elif mark == b")" and depth:
+            depth -= 1
+            if depth == 0:
+                start = token.end()
+    if depth == 0:
+        kept.append(content[start:])
+    return b" ".join(kept)
 
 
 def _decode(method: str, data: bytes, limit: int, dictionary: bytes) -> bytes:

@@ -442,7 +442,8 @@ def _legit() -> list[tuple[str, bytes]]:
     ofd = _zip({"OFD.xml": b"<ofd:OFD/>", "Doc_0/Document.xml": b"<ofd:Document/>", "Doc_0/Res/image_1.png": _png()})
     documents = {p.name: p.read_bytes() for p in LEGIT_DIR.iterdir() if p.suffix in (".pdf", ".docx", ".xlsx", ".doc", ".jpg")}
     files += [
-        ("评分表.pdf", pdf_bytes()), ("图表.pdf", _matplotlib_pdf()), ("总结报告.docx", docx_bytes()), ("评分表.xlsx", xlsx_bytes()),
+        ("评分表.pdf", pdf_bytes()), ("图表.pdf", _matplotlib_pdf()),
+        ("评分表.pdf", pdf_bytes("Ratio A/JS (see /Launch plan) and FE/EF \\(draft\\)")),  # names in a page's text ("总结报告.docx", docx_bytes()), ("评分表.xlsx", xlsx_bytes()),
         ("汇报.pptx", pptx), ("总结.ofd", ofd), ("视频.mp4", b"\0\0\0\x20ftypisom" + b"\0" * 100),
         ("材料.zip", _zip(documents)), ("材料.zip", _zip({"资料/": b"", "资料/说明.txt": "乡镇说明".encode(), **documents})),
         ("材料.zip", _zip({"各乡镇.zip": _zip(documents), "说明.txt": "见各乡镇材料".encode("gb18030")})),
