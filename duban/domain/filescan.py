@@ -226,13 +226,15 @@ def script_in(text: str, *, csv: bool = False) -> str | None:
     return found.group(0).strip()[:40] if found else None
 
 
-_BASE64_PROGRAM = re.compile(r"(?<![A-Za-z0-9+/])(?:TV[opqr]|f0VMR[g-j])[A-Za-z0-9+/\s]{80,}")
+_BASE64_PATTERN = r"(?<![A-Za-z0-9+/])(?:TV[opqr]|f0VMR[g-j])[A-Za-z0-9+/\s]{80,2048}"
+_BASE64_PROGRAM, _BASE64_PROGRAM_BYTES = re.compile(_BASE64_PATTERN), re.compile(_BASE64_PATTERN.encode())
 
 
-def _base64_program(text: str) -> str | None:
+def _base64_program(text) -> str | None:  # noqa: ANN001 (a str, bytes or an mmap)
     """A program written out in Base64 (an MZ or ELF header at the start of a long Base64 run), decoded to check."""
-    for found in _BASE64_PROGRAM.finditer(text):
-        run = re.sub(r"\s", "", found.group(0))[:2048]
+    pattern = _BASE64_PROGRAM if isinstance(text, str) else _BASE64_PROGRAM_BYTES
+    for found in pattern.finditer(text):
+        run = re.sub(r"\s", "", found.group(0) if isinstance(text, str) else found.group(0).decode("ascii"))
         try:
             program = embedded_program(base64.b64decode(run[: len(run) // 4 * 4]))
         except ValueError:
@@ -751,8 +753,11 @@ _FIELD = re.compile(rb"<(?:[\w.-]+:)?fldChar\b[^>]*?fldCharType\s*=\s*[\"'](begi
                     rb"|<(?:[\w.-]+:)?instrText\b[^>]*>([^<]*)<"
                     rb"|<(?:[\w.-]+:)?fldSimple\b[^>]*?\binstr\s*=\s*(\"[^\"]*\"|'[^']*')", re.IGNORECASE)  # fmt: skip
 _FORMULA = re.compile(rb"<(?:[\w.-]+:)?f\b[^>]*>([^<]*)<", re.IGNORECASE)
-_DDE_FORMULA = re.compile(r"[\w.\-]+\s*\|\s*(?:'[^']*'|[^!'\s]+)\s*!|\b(?:WEBSERVICE|CALL|REGISTER(?:\.ID)?|EXEC)\s*\("
-                          r"|\bHYPERLINK\s*\(\s*\"\s*(?:file:|\\\\)", re.IGNORECASE)  # fmt: skip
+# judged with the formula's "string literals" taken out: A1&"x|y"&Sheet2!B1 is no DDE call
+_DDE_FORMULA = re.compile(r"[\w.\-]+\s*\|\s*(?:'[^']*'|[^!'\s\"]+)\s*!|\b(?:WEBSERVICE|CALL|REGISTER(?:\.ID)?|EXEC)\s*\(",
+                          re.IGNORECASE)  # fmt: skip
+_REMOTE_LINK = re.compile(r"\bHYPERLINK\s*\(\s*\"\s*(?:file:|\\\\)", re.IGNORECASE)
+_FORMULA_STRING = re.compile(r'"(?:[^"]|"")*"')
 
 
 def _unescape(raw: bytes) -> str:
@@ -767,7 +772,7 @@ def check_part(name: str, path: Path) -> None:
     if not lowered.endswith((".xml", ".rels")):
         return
     for data in mapped(path):
-        if _base64_program(bytes(data[:]).decode("latin-1")):
+        if _base64_program(data):
             raise Refusal(f"{name}: a program written out in Base64", f"里的「{name[-60:]}」藏有用 Base64 编码写出的可执行程序")
         if lowered.endswith(".rels"):
             _check_relationships(data, name)
@@ -778,8 +783,7 @@ def check_part(name: str, path: Path) -> None:
         if lowered.startswith("xl/"):
             for formula in _FORMULA.finditer(data):
                 text = _unescape(formula.group(1))
-                found = _DDE_FORMULA.search(text)
-                if found:
+                if _DDE_FORMULA.search(_FORMULA_STRING.sub('""', text)) or _REMOTE_LINK.search(text):
                     raise Refusal(f"{name}: a formula that runs or fetches ({text[:40]!r})",
                                   f"含有会运行程序或访问外部的公式（「{text[:40]}」）")  # fmt: skip
 
@@ -793,7 +797,8 @@ def _check_relationships(data, name: str) -> None:  # noqa: ANN001
         kind = attributes.get(b"type", "").rstrip("/").rsplit("/", 1)[-1].lower()
         if kind in _FETCHING or (kind == "image" and _LOCAL_PATH.match(target)) or _HANDLER.match(target):
             raise Refusal(f"{name}: a {kind} fetched from {target[:60]!r} when the file opens",
-                          f"打开时会从外部地址取内容（{kind}：{target[:60]}），可能借此运行程序或泄露登录凭据")  # fmt: skip
+                          f"打开时会从外部地址取内容（{kind}：{target[:60]}），可能借此运行程序或泄露登录凭据；"
+                          "如是链接的对象或图片，请断开链接（或粘贴为图片）后再上传")  # fmt: skip
 
 
 def _check_fields(data, name: str) -> None:  # noqa: ANN001

@@ -457,7 +457,8 @@ def _legit() -> list[tuple[str, bytes]]:
             add={"word/_rels/footer1.xml.rels": _rels("hyperlink", "http://tjj.example.cn/")})),  # fmt: skip
         ("评分表.xlsx", _rezip(REAL_XLSX, change={SHEET: _in_sheet(
             '<row r="90"><c r="A90"><f>SUM(B2:B3)</f></c><c r="B90"><f>IF(A90&gt;60,"达标","未达标")</f></c>'
-            '<c r="C90"><f>HYPERLINK("http://tjj.example.cn","统计局")</f></c></row>')})),  # fmt: skip
+            '<c r="C90"><f>HYPERLINK("http://tjj.example.cn","统计局")</f></c>'
+            '<c r="D90"><f>A1&amp;"x|y"&amp;Sheet1!B1</f></c><c r="E90"><f>TEXTJOIN("|",TRUE,Sheet1!A1:A3)</f></c></row>')})),  # fmt: skip
         ("得分.csv", "单位,得分,变化,备注\n乐平镇,91,-3,\n皋落镇,85,+2.5,良好\n东冶头镇,77,-0.5,-\n".encode("gb18030")),
         ("说明.txt", "自查说明：统计台账已建立；from 2024 起按月 import 数据（只是文字）。\nset 好了，if 需要再补。".encode()),
     ]
