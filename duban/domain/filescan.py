@@ -296,7 +296,7 @@ def check_pdf(path: Path) -> None:
         tail = data[max(0, len(data) - 1024) :]
         if b"startxref" not in tail or not tail.rstrip(b"\r\n\t \0").endswith(b"%%EOF"):
             raise Refusal("no PDF trailer (startxref … %%EOF) at the end", "不是完整的 PDF 文件（文件末尾没有 PDF 的结尾标记）")
-        outside, position, budget = [], 0, [MAX_STREAMS]
+        outside, position, budget = [], 0, {"pixels": MAX_STREAMS, "objects": MAX_STREAMS}
         streams = []
         while True:
             found = _STREAM.search(data, position)
@@ -357,9 +357,17 @@ def _filters(dictionary: bytes) -> list[bytes] | None:
     return None  # an indirect /Filter: refused rather than guessed
 
 
-def _check_stream(dictionary: bytes, raw: bytes, budget: list[int]) -> None:
-    is_image = re.search(rb"/Subtype\s*/Image\b", dictionary) is not None
-    is_font = re.search(rb"/Length[123]\b|/Subtype\s*/(?:Type1C|CIDFontType0C|OpenType)\b", dictionary) is not None
+def _check_stream(dictionary: bytes, raw: bytes, budget: dict[str, int]) -> None:
+    """`budget`: decoded bytes left for pictures and fonts ("pixels": past it they are not decoded, their raw bytes
+    were read with the whole file) and for everything else ("objects": past it the PDF is refused)."""
+    # an object stream (pdf.js reads one by its /N and /First alone) is never taken for a picture or a font
+    objects = re.search(rb"/(?:N|First)\s+\d|/Type\s*/ObjStm", dictionary) is not None
+    is_image = not objects and re.search(rb"/Subtype\s*/Image\b", dictionary) is not None
+    is_font = not objects and re.search(rb"/Length[123]\b|/Subtype\s*/(?:Type1C|CIDFontType0C|OpenType)\b",
+                                        dictionary) is not None  # fmt: skip
+    pool = "pixels" if is_image or is_font else "objects"
+    if budget[pool] <= 0 and pool == "pixels":
+        return
     filters = _filters(dictionary)
     if filters is None:
         raise Refusal("a PDF stream's /Filter cannot be read", "内部有一段数据的编码方式无法识别，无法检查")
@@ -371,7 +379,7 @@ def _check_stream(dictionary: bytes, raw: bytes, budget: list[int]) -> None:
         if method is None:
             raise Refusal(f"a PDF stream uses the unknown filter /{name.decode('latin-1')}",
                           f"内部有一段数据用了无法识别的编码（/{name.decode('latin-1')[:30]}），无法检查")  # fmt: skip
-        limit = min(MAX_STREAM, budget[0])
+        limit = min(MAX_STREAM, budget[pool])
         try:
             content = _decode(method, content, limit, dictionary)
         except _Undecodable:
@@ -384,7 +392,7 @@ def _check_stream(dictionary: bytes, raw: bytes, budget: list[int]) -> None:
             raise Refusal("a PDF stream decodes beyond the bound", "PDF 内部的压缩数据过大，无法检查")
         if method in ("flate", "lzw") and not is_image:
             content = _unpredict(content, dictionary, last=at == len(filters) - 1)
-    budget[0] -= len(content) if content is not raw else 0
+    budget[pool] -= len(content) if content is not raw else 0
     program = embedded_program(content)
     if program:
         raise Refusal(f"a {program} program is hidden in a PDF stream", "的内部数据流里藏有可执行程序")
@@ -394,9 +402,8 @@ def _check_stream(dictionary: bytes, raw: bytes, budget: list[int]) -> None:
         return
     if _XFA_SCRIPT.search(content):
         raise Refusal("a script in the PDF (an XFA form's <script>)", "含有可执行的内容（表单脚本 script）")
-    # an object stream (pdf.js reads one by its /N and /First alone) is read name by name; any other stream (a
-    # page's content) without its text strings, so a page that prints "A/JS" is no JavaScript
-    objects = re.search(rb"/(?:N|First)\s+\d|/Type\s*/ObjStm", dictionary) is not None
+    # an object stream is read name by name; any other stream (a page's content) without its text strings, so a
+    # page that prints "A/JS" is no JavaScript
     _pdf_names(content if objects else _without_strings(content))
 
 

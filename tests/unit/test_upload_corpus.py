@@ -398,6 +398,7 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
         ("评分表.pdf", _pdf_stream(b"/LZWDecode", _lzw(ELF))),
         ("评分表.pdf", _pdf_stream(b"/FlateDecode", zlib.compress(_zip({"a.exe": PE})))),
         ("评分表.pdf", _pdf_stream(b"/FlateDecode", zlib.compress(_zip({"说明.pdf": PE}, method=zipfile.ZIP_STORED))[:-4])),
+        ("评分表.pdf", _pdf_stream(b"/ASCIIHexDecode", _ahx(JS_OBJECT), b"/Subtype/Image/Length1 9/N 1/First 4")),
         ("评分表.pdf", _pdf_stream(b"/Crypt", b"\x8f\x11" * 20)),
         ("评分表.pdf", _pdf_stream(b"/FlateDecode", b"\x8f\x11" * 20 + JS_OBJECT.hex().encode())),
         ("评分表.pdf", _pdf_stream(b" 9 0 R", b"x")),
@@ -506,6 +507,24 @@ def test_a_zip_bomb_of_small_members_is_refused_from_its_directory_at_once(tmp_p
         reason = _checked(tmp_path, "材料.zip", _zip_same(count, 200_000), count)
         assert reason is not None and words in reason, reason
         assert time.perf_counter() - started < 1.0
+
+
+def test_pictures_past_the_decoding_bound_are_not_decoded_but_page_objects_are_refused(tmp_path, monkeypatch):
+    """A long scan of Flate pictures must not make its pages unreadable to the check (pictures beyond the bound are
+    left as they are), while objects beyond it are refused rather than trusted."""
+    from duban.domain import filescan
+
+    monkeypatch.setattr(filescan, "MAX_STREAMS", 1_000_000)
+    picture = zlib.compress(bytes(600_000))
+    images = [b"<</Type/XObject/Subtype/Image/Width 1000/Height 600/ColorSpace/DeviceGray/BitsPerComponent 8"
+              b"/Filter/FlateDecode/Length %d>>\nstream\n" % len(picture) + picture + b"\nendstream"] * 3  # fmt: skip
+    catalog = [b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[]/Count 0>>"]
+    content = zlib.compress(b"BT /F1 12 Tf (page) Tj ET\n" * 30_000)  # 780 KB of page content
+    page = b"<</Filter/FlateDecode/Length %d>>\nstream\n" % len(content) + content + b"\nendstream"
+    assert _checked(tmp_path, "扫描件.pdf", _pdf_from([*catalog, *images, page]), 1) is None
+    objects = b"<</Type/ObjStm/N 1/First 4/Filter/FlateDecode/Length %d>>\nstream\n" % len(content) + content
+    reason = _checked(tmp_path, "扫描件.pdf", _pdf_from([*catalog, page, objects + b"\nendstream"]), 2)
+    assert reason is not None and "过大" in reason, reason
 
 
 def test_the_whole_corpus_is_checked_in_flat_memory(tmp_path):
