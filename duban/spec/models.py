@@ -210,6 +210,8 @@ class Metric(Strict):
     unit: str | None = Field(default=None, description="measure word shown after the value: 篇, 人, 次")
     min: float | None = None
     max: float | None = None
+    decimals: int | None = Field(default=None, ge=0, le=6, description="decimals a `number` may carry (6 when not said); "
+                                 "every figure is below 10^15 in magnitude")
     required: bool = True
 
 
