@@ -7,6 +7,8 @@ spec, the registry and the calendar, and `duban.store` keeps the result.
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
@@ -25,7 +27,7 @@ from duban.domain.timeline import Timeline
 from duban.domain.units import Registry
 from duban.errors import DubanError, PlanError, SpecError, SpecErrors
 from duban.spec.crossrefs import rollup_problems, sheet_problems
-from duban.spec.files import referenced_file
+from duban.spec.files import confined, referenced_file
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign, Item, Selector, Stage
 from duban.spec.source import PathKey
@@ -68,6 +70,10 @@ class Plan:
         return sorted({a.unit_code for a in self.assignments})
 
 
+_QUOTED = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"|「[^」]*」|“[^”]*”")
+"""What an error about the overlay quotes from it (a key, a value): replaced, so an error never repeats another file."""
+
+
 def spec_registry(spec: LoadedSpec) -> Registry:
     """The registry the spec asks for (division subtrees plus its overlay)."""
     reg = spec.campaign.registry
@@ -82,6 +88,10 @@ def spec_registry(spec: LoadedSpec) -> Registry:
     except SpecError as exc:
         if overlay is not None and exc.file == str(overlay) and exc.line is None:  # not a file one can read
             raise spec.source.error(("registry", "overlay"), f"the overlay {reg.overlay} {exc.message}") from None
+        if overlay is not None and getattr(exc, "errors", [exc])[0].file == str(overlay):
+            errors = getattr(exc, "errors", None) or [exc]  # named by line, never quoting the overlay's keys or text
+            raise SpecErrors([SpecError(_QUOTED.sub("`…`", e.message), file=e.file, line=e.line, hint=e.hint)
+                              for e in errors]) from None  # fmt: skip
         raise
     except DubanError as exc:
         raise spec.source.error(("registry",), str(exc)) from None
@@ -294,6 +304,11 @@ def load_calendar_for(spec: LoadedSpec, override: Path | None = None) -> WorkCal
     from duban.domain.calendar import load_calendar
 
     path = override if override is not None else spec.folder / "calendar" / "overrides.yaml"
+    if override is None and os.path.lexists(path):  # the settings' file is the administrator's; one beside a spec is not
+        try:
+            confined(spec.folder, path, what="calendar", shown="calendar/overrides.yaml")
+        except ValueError as exc:
+            raise SpecError(str(exc), file=str(spec.path)) from None
     return load_calendar(path)
 
 
