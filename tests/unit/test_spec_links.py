@@ -143,3 +143,23 @@ def test_validate_folder_reports_every_spec_when_one_fails(tmp_path):
     out = result.output
     assert "Traceback" not in out and "ValidationError" not in out, out
     assert "a-self.yaml" in out and "✓" in out and out.count("✓") >= 2, out  # both good specs still checked
+
+
+def test_a_plan_over_the_bound_is_refused_before_it_is_expanded_with_its_arithmetic(tmp_path, monkeypatch):
+    """The bound (20 million) lowered to 100 so that the shipped 晋中 spec (324 assignments) is over it."""
+    import duban.domain.plan as planner
+
+    built = []
+    monkeypatch.setattr(planner, "MAX_ASSIGNMENTS", 100)
+    monkeypatch.setattr(planner, "_expand", lambda *args: built.append(args))
+    error = _error(lambda: plan_file(JINZHONG))
+    text = str(error)
+    assert not built  # refused before a single assignment was made
+    assert "more than the 100 one campaign may have" in text and "units × 1 period(s) = " in text, text
+    assert error.file == str(JINZHONG) and "split the notice" in (error.hint or "")
+
+
+def test_the_bound_is_far_above_the_largest_campaigns_duban_plans():
+    from duban.domain.plan import MAX_ASSIGNMENTS
+
+    assert MAX_ASSIGNMENTS >= 100 * 166_272 and MAX_ASSIGNMENTS >= 4 * 4 * 1_000_000  # national; issue 24's 4 stages
