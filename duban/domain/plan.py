@@ -375,5 +375,5 @@ def resolve_selector(plan: Plan, selector: Selector) -> list[str]:
 def escalation_targets(plan: Plan, unit_code: str, to: list[str]) -> tuple[str, ...]:
     """Who hears when `unit_code` slips, for an escalation step's `to:` (assignments made after planning)."""
     resolver = Resolver(plan.registry, plan.campaign.groups, lambda sid: plan.samples[sid].members)
-    leader_of = {code: tuple(lid for lid, codes in plan.leaders.items() if code in codes)}
+    leader_of = {unit_code: tuple(lid for lid, codes in plan.leaders.items() if unit_code in codes)}
     return _targets(plan.registry, leader_of, unit_code, _named(resolver, to))
