@@ -17,9 +17,14 @@ meet on the portal also carry `cn`, the same message in Chinese.
 
 from __future__ import annotations
 
+import re
+
 
 class DubanError(Exception):
     """Base class of every error duban raises on purpose."""
+
+
+_INT_HINT = re.compile(r";? ?use sys\.set_int_max_str_digits\(\) to increase the limit")
 
 
 class SpecError(DubanError):
@@ -36,7 +41,7 @@ class SpecError(DubanError):
         path: str = "",
         hint: str | None = None,
     ) -> None:
-        self.message = message
+        self.message = _INT_HINT.sub("", message)  # Python's advice to raise its digit limit is not the user's
         self.file = file
         self.line = line
         self.path = path

@@ -66,6 +66,11 @@ def validate(
             err.print(f"[bold red]✗ {type(exc).__name__}:[/] {lit(exc)}", highlight=False, soft_wrap=True)
             failed = True
             continue
+        except Exception as exc:  # noqa: BLE001 - one spec duban cannot check never stops the others
+            err.print(f"[bold red]✗ {lit(path)}:[/] cannot be checked ({type(exc).__name__}); nothing of it is planned",
+                      highlight=False, soft_wrap=True)  # fmt: skip
+            failed = True
+            continue
         console.print(f"[green]✓[/] {lit(path)}: {lit(spec.campaign.title)} — {len(plan.assignments)} assignments, "
                       f"{len(plan.units_in_plan())} units, {len(warnings)} warning(s)", highlight=False)  # fmt: skip
         for warning in warnings:

@@ -60,6 +60,7 @@ class WorkCalendar:
 
     overrides: dict[int, YearOverride] = field(default_factory=dict)
     overrides_file: str | None = None
+    _working: dict[int, bool] = field(default_factory=dict, repr=False, compare=False)  # day ordinal → working day
 
     def covers(self, year: int) -> bool:
         if year in self.overrides:
@@ -74,6 +75,14 @@ class WorkCalendar:
         return [y for y in range(first, last + 1) if not self.covers(y)]
 
     def is_working_day(self, day: date) -> bool:
+        """Remembered per day: a plan of many periods asks about the same few thousand days millions of times."""
+        key = day.toordinal()
+        known = self._working.get(key)
+        if known is None:
+            known = self._working[key] = self._is_working_day(day)
+        return known
+
+    def _is_working_day(self, day: date) -> bool:
         override = self.overrides.get(day.year)
         if override is not None:
             if day in override.workdays:

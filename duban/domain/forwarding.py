@@ -86,8 +86,9 @@ def forward_chain(spec, calendar, timeline, build_plan) -> tuple[ForwardChain | 
     try:
         upper_spec = load_spec(upper_path)
         upper = build_plan(upper_spec, calendar)
-    except DubanError as exc:
-        return None, [(("forward", "of"), f"the upper campaign {forward.of} cannot be planned: {exc}")]
+    except DubanError as exc:  # said without quoting the other file: run validate on it to see its own errors
+        return None, [(("forward", "of"), f"the upper campaign {forward.of} cannot be planned ({_where(exc)}); "
+                                          f"run `duban validate` on it to see its errors")]
     finally:
         _PLANNING.reset(token)
     try:
@@ -167,3 +168,12 @@ def order_warnings(plan) -> list[tuple[PathKey, str]]:
             found.append((("forward", "items", index, "into"), f"{link.into!r} is due {fmt(dues[link.into], tz)}, "
                           f"not before the upper due {fmt(link.upper_due, tz)} of {link.upper_item!r}"))  # fmt: skip
     return found
+
+
+def _where(exc: DubanError) -> str:
+    """How many problems another file has and the first one's line, never its text (its keys may be secrets)."""
+    errors = getattr(exc, "errors", None) or [exc]
+    line = getattr(errors[0], "line", None)
+    if len(errors) == 1 and line is None and getattr(errors[0], "message", None):  # about the file, not its text:
+        return str(errors[0].message)  # "is a folder", "file not found", "not UTF-8 text"
+    return f"{len(errors)} problem(s)" + (f", the first at line {line}" if line else "")

@@ -7,6 +7,9 @@ spec, the registry and the calendar, and `duban.store` keeps the result.
 
 from __future__ import annotations
 
+import gc
+import os
+import re
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
@@ -25,7 +28,7 @@ from duban.domain.timeline import Timeline
 from duban.domain.units import Registry
 from duban.errors import DubanError, PlanError, SpecError, SpecErrors
 from duban.spec.crossrefs import rollup_problems, sheet_problems
-from duban.spec.files import referenced_file
+from duban.spec.files import confined, referenced_file
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign, Item, Selector, Stage
 from duban.spec.source import PathKey
@@ -33,7 +36,7 @@ from duban.spec.source import PathKey
 ROLE_ORDER = ("lead", "responsible", "cooperating")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedAssignment:
     stage_id: str
     stage_order: int
@@ -68,6 +71,10 @@ class Plan:
         return sorted({a.unit_code for a in self.assignments})
 
 
+_QUOTED = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"|「[^」]*」|“[^”]*”")
+"""What an error about the overlay quotes from it (a key, a value): replaced, so an error never repeats another file."""
+
+
 def spec_registry(spec: LoadedSpec) -> Registry:
     """The registry the spec asks for (division subtrees plus its overlay)."""
     reg = spec.campaign.registry
@@ -82,6 +89,10 @@ def spec_registry(spec: LoadedSpec) -> Registry:
     except SpecError as exc:
         if overlay is not None and exc.file == str(overlay) and exc.line is None:  # not a file one can read
             raise spec.source.error(("registry", "overlay"), f"the overlay {reg.overlay} {exc.message}") from None
+        if overlay is not None and getattr(exc, "errors", [exc])[0].file == str(overlay):
+            errors = getattr(exc, "errors", None) or [exc]  # named by line, never quoting the overlay's keys or text
+            raise SpecErrors([SpecError(_QUOTED.sub("`…`", e.message), file=e.file, line=e.line, hint=e.hint)
+                              for e in errors]) from None  # fmt: skip
         raise
     except DubanError as exc:
         raise spec.source.error(("registry",), str(exc)) from None
@@ -147,6 +158,7 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     assignments: list[PlannedAssignment] = []
     item_dues: dict[str, DateTime] = {}
     submit_to: dict[str, str | None] = {}
+    expanding = []  # (stage, item, roles, instances): counted before anything is expanded
     for s_index, stage in enumerate(campaign.stages):
         where = ("stages", s_index)
         window = at((*where, "window"), lambda st=stage: (timeline.stage_start(st), timeline.stage_end(st)))
@@ -161,26 +173,32 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
             forwarded = forwarded_due(chain, item.id, item.due is not None)
             if instances and forwarded is not None:
                 instances = [(label, opens, forwarded) for label, opens, _due in instances]
-            if not roles or not instances:
-                continue
-            for instance, open_at, due_at in instances:
-                if not instance:
-                    item_dues[item.id] = due_at
-                reminders = at((*item_path, "reminders"), lambda it=item, o=open_at, d=due_at: timeline.reminders(it, o, d))
-                steps = at((*item_path, "escalation"), lambda it=item, d=due_at: timeline.escalations(it, d)) or []
-                named_at = (*item_path, "escalation", "to") if item.escalation is not None else ("defaults", "escalation", "to")
-                steps = [(when, at(named_at, lambda to=to: _named(resolver, to)) or to) for when, to in steps]
-                for unit_code, role in roles:
-                    assignments.append(
-                        PlannedAssignment(
-                            stage_id=stage.id, stage_order=s_index, item_id=item.id, instance=instance,
-                            unit_code=unit_code, role=role, open_at=open_at, due_at=due_at,
-                            reminders=reminders or (),
-                            escalations=tuple(
-                                (when, _targets(registry, leaders, unit_code, to)) for when, to in steps
-                            ),
-                        )
-                    )  # fmt: skip
+            if roles and instances:
+                expanding.append((s_index, stage, item_path, item, roles, instances))
+    total = sum(len(roles) * len(instances) for *_rest, roles, instances in expanding)
+    if total > MAX_ASSIGNMENTS:
+        raise SpecError(_too_many(total, expanding), file=spec.source.file, hint=(
+            "split the notice into several specs (by year or by stage), or give recurring items fewer periods"))
+    leader_of: dict[str, tuple[str, ...]] = {}
+    for lid, codes in leaders.items():
+        for code in codes:
+            leader_of[code] = (*leader_of.get(code, ()), lid)
+    targets: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}  # the same unit and kinds: the same people
+
+    def targets_of(unit_code: str, to: tuple[str, ...]) -> tuple[str, ...]:
+        key = (unit_code, to)
+        found = targets.get(key)
+        if found is None:
+            found = targets[key] = _targets(registry, leader_of, unit_code, to)
+        return found
+
+    collecting = gc.isenabled()
+    gc.disable()  # millions of new objects, none in a cycle: the cyclic collector would rescan them all, over and over
+    try:
+        _expand(expanding, at, timeline, resolver, targets_of, item_dues, assignments)
+    finally:
+        if collecting:
+            gc.enable()
     events = []
     for index, event in enumerate(campaign.events):
         moment = at(("events", index, "at"), lambda e=event: timeline.instant(e.at, default_clock=time(0, 0)))
@@ -272,7 +290,46 @@ def _with_descendants(registry: Registry, codes: list[str]) -> list[str]:
     return list(found)
 
 
-def _targets(registry: Registry, leaders: dict[str, list[str]], unit_code: str, to: list[str]) -> tuple[str, ...]:
+def _expand(expanding: list, at, timeline: Timeline, resolver: Resolver, targets_of, item_dues: dict,
+            assignments: list[PlannedAssignment]) -> None:  # fmt: skip
+    """Every assignment of the items counted in `expanding`: one per unit and period."""
+    for s_index, stage, item_path, item, roles, instances in expanding:
+        for instance, open_at, due_at in instances:
+            if not instance:
+                item_dues[item.id] = due_at
+            reminders = at((*item_path, "reminders"), lambda it=item, o=open_at, d=due_at: timeline.reminders(it, o, d))
+            steps = at((*item_path, "escalation"), lambda it=item, d=due_at: timeline.escalations(it, d)) or []
+            named_at = (*item_path, "escalation", "to") if item.escalation is not None else ("defaults", "escalation", "to")
+            steps = [(when, tuple(at(named_at, lambda to=to: _named(resolver, to)) or to)) for when, to in steps]
+            reminders = tuple(reminders or ())
+            for unit_code, role in roles:
+                assignments.append(
+                    PlannedAssignment(
+                        stage_id=stage.id, stage_order=s_index, item_id=item.id, instance=instance,
+                        unit_code=unit_code, role=role, open_at=open_at, due_at=due_at,
+                        reminders=reminders,
+                        escalations=tuple((when, targets_of(unit_code, to)) for when, to in steps),
+                    )
+                )  # fmt: skip
+
+
+MAX_ASSIGNMENTS = 20_000_000
+"""The most assignments one spec may expand to: 120 times the national benchmark (166,272) and 5 times a campaign of
+four stages over 1,000,000 enterprises (issue 24); counted from the items' units and periods before anything is
+expanded. Planning costs about 15 µs and 250 bytes an assignment, so the bound is minutes and a few GB, not hours."""
+
+
+def _too_many(total: int, expanding: list) -> str:
+    """The arithmetic of a plan over the bound: the items that make it up, largest first."""
+    parts = sorted(((len(roles) * len(instances), item.id, len(roles), len(instances))
+                    for _s, _st, _p, item, roles, instances in expanding), reverse=True)  # fmt: skip
+    shown = "; ".join(f"{iid}: {units:,} units × {periods:,} period(s) = {n:,}" for n, iid, units, periods in parts[:5])
+    more = f"; and {len(parts) - 5} more item(s)" if len(parts) > 5 else ""
+    return (f"the plan would hold {total:,} assignments, more than the {MAX_ASSIGNMENTS:,} one campaign may have "
+            f"({shown}{more})")
+
+
+def _targets(registry: Registry, leader_of: dict[str, tuple[str, ...]], unit_code: str, to: list[str]) -> tuple[str, ...]:
     """Who hears about a slip: the parent unit, the leader answering for the unit (包县区), the unit itself."""
     targets: list[str] = []
     for kind in to:
@@ -281,7 +338,7 @@ def _targets(registry: Registry, leaders: dict[str, list[str]], unit_code: str, 
             if parent and parent in registry:
                 targets.append(parent)
         elif kind == "leader":
-            targets.extend(f"leader:{lid}" for lid, codes in leaders.items() if unit_code in codes)
+            targets.extend(f"leader:{lid}" for lid in leader_of.get(unit_code, ()))
         elif kind == "unit":
             targets.append(unit_code)
         elif kind.startswith("unit:") and kind != f"unit:{unit_code}":  # a named unit is not told of its own slip
@@ -294,6 +351,11 @@ def load_calendar_for(spec: LoadedSpec, override: Path | None = None) -> WorkCal
     from duban.domain.calendar import load_calendar
 
     path = override if override is not None else spec.folder / "calendar" / "overrides.yaml"
+    if override is None and os.path.lexists(path):  # the settings' file is the administrator's; one beside a spec is not
+        try:
+            confined(spec.folder, path, what="calendar", shown="calendar/overrides.yaml")
+        except ValueError as exc:
+            raise SpecError(str(exc), file=str(spec.path)) from None
     return load_calendar(path)
 
 
@@ -313,4 +375,5 @@ def resolve_selector(plan: Plan, selector: Selector) -> list[str]:
 def escalation_targets(plan: Plan, unit_code: str, to: list[str]) -> tuple[str, ...]:
     """Who hears when `unit_code` slips, for an escalation step's `to:` (assignments made after planning)."""
     resolver = Resolver(plan.registry, plan.campaign.groups, lambda sid: plan.samples[sid].members)
-    return _targets(plan.registry, plan.leaders, unit_code, _named(resolver, to))
+    leader_of = {unit_code: tuple(lid for lid, codes in plan.leaders.items() if unit_code in codes)}
+    return _targets(plan.registry, leader_of, unit_code, _named(resolver, to))

@@ -15,6 +15,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import Engine, func, select
 
+from duban.domain.values import exact_sum
 from duban.domain.calendar import WorkCalendar
 from duban.domain.timeline import Timeline
 from duban.domain.units import Level
@@ -85,6 +86,7 @@ class MetricTotal:
     total: float
     reporting: int
     kind: str  # int | number | bool | text
+    out_of_range: int = 0  # values stored beyond |x| < 10^15 (before duban bounded them), left out of the total
 
 
 @dataclass
@@ -224,11 +226,13 @@ def _metric_totals(submissions, items: dict[str, Item]) -> list[MetricTotal]:
         values = by_item.get(item_id, [])
         for metric in item.metrics:
             given = [v[metric.name] for v in values if v.get(metric.name) not in (None, "")]
+            left_out = 0
             if metric.type in ("int", "number"):
-                total = sum(float(x) for x in given)
+                exact, left_out = exact_sum(given)
+                total = float(exact)
             else:  # bool: how many said yes; text: how many wrote something
                 total = float(sum(1 for x in given if x is True or metric.type == "text"))
-            totals.append(MetricTotal(item.name, metric.label, metric.unit or "", total, len(given), metric.type))
+            totals.append(MetricTotal(item.name, metric.label, metric.unit or "", total, len(given), metric.type, left_out))
     return totals
 
 

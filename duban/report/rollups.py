@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
+from duban.domain.values import in_bounds
 from duban.report.judge import kind_at
 from duban.services.rollups import RollupStatus, rollup_status, upper_campaign
 from duban.store.campaigns import PlannedCampaign, campaign_ids, load_campaign
@@ -94,7 +95,7 @@ def _fact(campaign: PlannedCampaign, status: RollupStatus, row, actor: str | Non
     labels = {m.name: (m.label, m.unit or "") for m in (source.metrics if source else [])}
     sums = []
     for name in rollup.sum:
-        values = [f.metrics[name] for f in done if isinstance(f.metrics.get(name), (int, float))]
+        values = [f.metrics[name] for f in done if in_bounds(f.metrics.get(name))]  # stored out of bounds: left out
         label, measure = labels.get(name, (name, ""))
         if values:  # a count nobody below reported is not a zero
             sums.append((label, float(sum(values)), measure))

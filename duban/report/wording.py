@@ -82,7 +82,8 @@ def count_phrase(metric: MetricTotal) -> str:
     if metric.kind == "bool":
         return f"{int(metric.total)}个单位为“是”"
     value = f"{int(metric.total):,}" if float(metric.total).is_integer() else f"{metric.total:,.2f}"
-    return value + metric.measure
+    left_out = f"（另有{metric.out_of_range}个超出范围的数值未计入）" if metric.out_of_range else ""
+    return value + metric.measure + left_out
 
 
 def tally_row(label: str, tally: Tally) -> list[str]:

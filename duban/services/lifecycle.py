@@ -32,7 +32,10 @@ def plan_file(path: Path | str, *, calendar_file: Path | None = None) -> tuple[L
 
         validate_file(path, calendar_file)  # raises every error of the file, not only the models' ones
         raise
-    return spec, build_plan(spec, load_calendar_for(spec, calendar_file))
+    from duban.spec.load import clean_errors
+
+    with clean_errors(path):
+        return spec, build_plan(spec, load_calendar_for(spec, calendar_file))
 
 
 def check_ref(engine: Engine, ref: str, *, calendar_file: Path | None = None) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from duban.domain.values import in_bounds
 from duban.store.campaigns import PlannedCampaign, load_campaign
 from duban.errors import DubanError, SpecError
 from duban.instants import utc
@@ -61,7 +62,7 @@ class RollupStatus:
     def sums(self) -> dict[str, float]:
         totals: dict[str, float] = {}
         for name in self.rollup.sum:
-            values = [f.metrics[name] for f in self.finished if isinstance(f.metrics.get(name), (int, float))]
+            values = [f.metrics[name] for f in self.finished if in_bounds(f.metrics.get(name))]  # out of bounds: left out
             totals[name] = sum(values)
         return totals
 

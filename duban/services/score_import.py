@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from duban.instants import in_zone
 from duban.store.campaigns import load_campaign
 from duban.errors import SubmissionError
 from duban.services.score_xlsx import SampleRows, read_scores, write_template
@@ -62,7 +63,7 @@ def import_workbook(
     sheet = sheets[0]
     samples = {s.id: s.name for s in campaign.spec.samples if s.id in sheet.samples}
     by_name = {campaign.display(code): code for code in campaign.units}
-    found = read_scores(path, sheet, campaign_id, samples, by_name)
+    found = read_scores(path, sheet, campaign_id, samples, by_name, today=in_zone(at, campaign.tz).date())
     names = {code: campaign.display(code) for code in campaign.units}
     problems = []
     for sample_id, entries in found.items():

@@ -9,10 +9,18 @@ worksheet and cell: "评分表.xlsx 市级抽查!D7: 12 exceeds the maximum 10 o
 
 from __future__ import annotations
 
+import math
+import posixpath
+import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -20,7 +28,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from duban.domain.xlsx_inert import inert
-from duban.services.scores import Problem, ScoreError, UnitScores, sample_label
+from duban.services.scores import Problem, ScoreError, UnitScores, inspection_day, sample_label
 from duban.spec.models import ScoreSheet
 
 META = "_duban"
@@ -112,7 +120,7 @@ MAX_PARTS, MAX_PART, MAX_INFLATED = 200, 8 << 20, 24 << 20  # the workbook's fil
 
 
 def read_scores(path: Path, sheet: ScoreSheet, campaign_id: str, samples: dict[str, str],
-                names: dict[str, str]) -> dict[str, list[UnitScores]]:  # fmt: skip
+                names: dict[str, str], today: date | None = None) -> dict[str, list[UnitScores]]:  # fmt: skip
     """Scores by sample id from a filled template. `samples`: sample id → name; `names`: unit name → code.
 
     A workbook is measured before it is opened (how many files it holds and how large they inflate: zipfile never
@@ -121,22 +129,105 @@ def read_scores(path: Path, sheet: ScoreSheet, campaign_id: str, samples: dict[s
     refused or costs no more than a real template."""
     label = path.name
     _measure(path, label)
+    _scan(path, label)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
         raise ScoreError([Problem(label, f"not an xlsx workbook ({exc}); export a template with `duban scores template`",
                                   "不是 xlsx 工作簿，请先下载评分表模板填写")]) from None  # fmt: skip
+    problems: list[Problem] = []
+    found: dict[str, list[UnitScores]] = {}
     try:
         mapping = _worksheets(book, label, sheet, campaign_id, samples)
-        found: dict[str, list[UnitScores]] = {}
-        problems: list[Problem] = []
         for title, sample_id in mapping.items():
-            found[sample_id] = _read_worksheet(book[title], label, sheet, names, problems)
+            found[sample_id] = _read_worksheet(book[title], label, sheet, names, problems, today)
+    except ScoreError:
+        raise
+    except (ParseError, zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, IndexError, AttributeError,
+            OverflowError) as exc:  # _scan let through something openpyxl cannot read: name the file, never a 500
+        raise ScoreError([Problem(label, f"the workbook is damaged ({type(exc).__name__}); export a new template",
+                                  "文件已损坏，无法读取，请重新下载评分表模板填写")]) from None  # fmt: skip
     finally:
         book.close()
     if problems:
         raise ScoreError(problems)
     return found
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
+_SCANNED = (".xml", ".rels", ".vml")
+
+
+def _scan(path: Path, label: str) -> None:
+    """Every XML part read once with DTDs and entities forbidden (defusedxml: no DOCTYPE, no external entity, no
+    billion laughs), and every number cell of every worksheet checked to be a finite decimal number, before openpyxl
+    sees the file: a damaged or hostile workbook is refused by worksheet and cell, never with a 500."""
+    problems: list[Problem] = []
+    with zipfile.ZipFile(path) as archive:
+        parts = set(archive.namelist())
+        titles = _titles(archive, parts)
+        for title, part in titles.items():
+            if part not in parts:
+                problems.append(Problem(f"{label} {title}", f"worksheet {title} has no content in the file (damaged)",
+                                        f"工作表「{title}」的内容缺失，文件已损坏"))  # fmt: skip
+        sheet_of = {part: title for title, part in titles.items()}
+        for name in sorted(parts):
+            if name.lower().endswith(_SCANNED):
+                problem = _scan_part(archive, name, label, sheet_of.get(name))
+                if problem:
+                    problems.append(problem)
+                    if len(problems) >= 25:
+                        break
+    if problems:
+        raise ScoreError(problems)
+
+
+def _titles(archive: zipfile.ZipFile, parts: set[str]) -> dict[str, str]:
+    """Worksheet title → its part (xl/worksheets/sheet1.xml), from the workbook and its relationships."""
+    if "xl/workbook.xml" not in parts or "xl/_rels/workbook.xml.rels" not in parts:
+        return {}
+    try:
+        targets = {}
+        for _event, elem in iterparse(archive.open("xl/_rels/workbook.xml.rels"), forbid_dtd=True):
+            if elem.tag.endswith("Relationship"):
+                target = elem.get("Target") or ""
+                targets[elem.get("Id")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+        titles = {}
+        for _event, elem in iterparse(archive.open("xl/workbook.xml"), forbid_dtd=True):
+            if elem.tag == f"{_MAIN}sheet" and elem.get(f"{_REL}id") in targets:
+                titles[elem.get("name") or "?"] = targets[elem.get(f"{_REL}id")]
+        return titles
+    except (ParseError, DefusedXmlException, ValueError, KeyError, OSError, zipfile.BadZipFile):
+        return {}  # said by _scan_part, which reads these parts too
+
+
+def _scan_part(archive: zipfile.ZipFile, name: str, label: str, title: str | None) -> Problem | None:
+    where, last = (f"{label} {title}" if title else f"{label} {name}"), None
+    try:
+        for _event, elem in iterparse(archive.open(name), forbid_dtd=True, forbid_entities=True, forbid_external=True):
+            if title is None or elem.tag != f"{_MAIN}c":
+                if elem.tag == f"{_MAIN}row":
+                    elem.clear()
+                continue
+            last = elem.get("r") or last
+            value = elem.find(f"{_MAIN}v")
+            if elem.get("t", "n") == "n" and value is not None and value.text is not None and value.text.strip():
+                text = value.text.strip()
+                if not _NUMBER.fullmatch(text) or not math.isfinite(float(text)):
+                    shown = text if len(text) <= 20 else text[:20] + "…"
+                    return Problem(f"{where}!{last or '?'}", f"{shown!r} is not a number",
+                                   f"「{shown}」不是数字（Excel 不会写出这样的数值，文件可能被改动过）")  # fmt: skip
+    except DefusedXmlException:
+        return Problem(where, "the file declares a DOCTYPE or entities (refused: a template has none)",
+                       "文件含有 DOCTYPE 或实体声明，不是评分表模板，已拒收")  # fmt: skip
+    except (ParseError, ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        line, column = getattr(exc, "position", (0, 0))
+        after = f"!{last} 之后" if last else ""
+        return Problem(f"{where}{after}", f"damaged XML at line {line}, column {column}",
+                       f"文件已损坏（第 {line} 行第 {column} 列不是合法的 XML，如非法控制字符或内容被截断）")  # fmt: skip
+    return None
 
 
 def _measure(path: Path, label: str) -> None:
@@ -174,7 +265,8 @@ def _worksheets(book, label: str, sheet: ScoreSheet, campaign_id: str, samples: 
     return mapping
 
 
-def _read_worksheet(ws, label: str, sheet: ScoreSheet, names: dict[str, str], problems: list[Problem]) -> list[UnitScores]:
+def _read_worksheet(ws, label: str, sheet: ScoreSheet, names: dict[str, str], problems: list[Problem],
+                    today: date | None = None) -> list[UnitScores]:  # fmt: skip
     """One worksheet's scored rows, read once as a stream (rows past MAX_ROWS, columns past MAX_COLUMNS unread)."""
     where = f"{label} {ws.title}"
     rows = ws.iter_rows(min_row=1, max_row=MAX_ROWS, max_col=MAX_COLUMNS, values_only=True)
@@ -218,11 +310,19 @@ def _read_worksheet(ws, label: str, sheet: ScoreSheet, names: dict[str, str], pr
             problems.append(Problem(cells["unit"], f"no unit code (and {name or 'no name'} is not a unit of the sample)",
                                     f"没有单位代码（{name or '单位名称为空'}也不是样本中的单位）"))  # fmt: skip
             continue
+        texts = {}
+        for head in (TRAILING[2], TRAILING[4]):
+            texts[head] = _text(cell(values, columns.get(head)))
+            if texts[head] and any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in texts[head]):
+                problems.append(Problem(f"{where}!{get_column_letter(columns[head])}{row}", f"{head} holds control characters",
+                                        f"{head}含有控制字符，请重新输入"))  # fmt: skip
+        day_cell = f"{where}!{get_column_letter(columns[TRAILING[3]])}{row}" if columns.get(TRAILING[3]) else where
+        day, wrong = inspection_day(cell(values, columns.get(TRAILING[3])), today or date.max)
+        if wrong:
+            problems.append(Problem(day_cell, f"inspection date refused: {wrong}", wrong))
         entries.append(UnitScores(
             unit_code=code, points=points, cells=cells,
-            inspector=_text(cell(values, columns.get(TRAILING[2]))),
-            inspected_on=_day(cell(values, columns.get(TRAILING[3]))),
-            note=_text(cell(values, columns.get(TRAILING[4]))),
+            inspector=texts[TRAILING[2]], inspected_on=day.isoformat() if day else None, note=texts[TRAILING[4]],
         ))  # fmt: skip
     return entries
 
@@ -234,8 +334,3 @@ def _text(value) -> str | None:
         value = int(value)
     return str(value).strip() or None
 
-
-def _day(value) -> str | None:
-    if isinstance(value, (datetime, date)):
-        return (value.date() if isinstance(value, datetime) else value).isoformat()
-    return _text(value)

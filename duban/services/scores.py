@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,50 @@ class ScoreOutcome:
     version: int
     follow_up_due: datetime | None = None  # a new 整改 assignment's due
     follow_up_excused: bool = False  # an earlier 整改 no longer owed
+
+
+EARLIEST_INSPECTION = date(2000, 1, 1)  # no inspection of a campaign duban runs took place before this
+EXCEL_SERIALS = (1, 2958465)  # 1900-01-01 … 9999-12-31, the days Excel itself can show
+
+
+def inspection_day(value: Any, today: date) -> tuple[date | None, str | None]:
+    """The inspection date (检查日期) as the form or a score sheet holds it, checked the same way for both: a real
+    calendar date (年-月-日, 2024/6/20, 2024年6月20日, a date cell, or an Excel serial 1–2958465), from 2000-01-01 to
+    today. Returns (the date, None) or (None, what is wrong in Chinese); (None, None) when empty."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, None
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        when = value
+    elif isinstance(value, bool):
+        return None, f"检查日期「{value}」不是日期（年-月-日）"
+    elif isinstance(value, (int, float)):
+        if not (math.isfinite(value) and EXCEL_SERIALS[0] <= value <= EXCEL_SERIALS[1] and float(value).is_integer()):
+            return None, f"检查日期「{_shown(value)}」不是日期（年-月-日）"
+        when = date(1899, 12, 30) + timedelta(days=int(value))
+    else:
+        text = str(value).strip()
+        found = _DAY.fullmatch(text)
+        try:
+            when = date(int(found[1]), int(found[2]), int(found[3])) if found else None
+        except ValueError:
+            when = None
+        if when is None:
+            return None, f"检查日期「{text[:20]}」不是日期（年-月-日）"
+    if when > today:
+        return None, f"检查日期不能晚于今天（{today.isoformat()}）"
+    if when < EARLIEST_INSPECTION:
+        return None, f"检查日期不能早于 {EARLIEST_INSPECTION.isoformat()}"
+    return when, None
+
+
+_DAY = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]00:00(?::00)?)?")
+
+
+def _shown(value: Any) -> str:
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= 20 else text[:20] + "…"
 
 
 def find_sheet(campaign: Campaign, sheet_id: str | None, sample_id: str) -> ScoreSheet:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from decimal import Decimal, InvalidOperation
 import os
 import shutil
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from duban.domain.filecheck import check_file, safe_name
+from duban.domain.values import DEFAULT_DECIMALS, MAX_INPUT_CHARS, in_bounds
 from duban.domain.state import Progress, Schedule, State, excuse, submit
 from duban.errors import SubmissionError
 from duban.instants import utc
@@ -73,6 +75,11 @@ _TYPE_CN = {"int": "整数", "number": "数字", "bool": "“是”或“否”"
 
 def _metric_value(metric: Metric, text: str) -> Any:
     label = f"{metric.label} ({metric.name})"
+    typed = str(text).strip()
+    if metric.type in ("int", "number") and len(typed) > MAX_INPUT_CHARS:
+        raise SubmissionError(f"{label}: {len(typed)} characters is no figure (at most {MAX_INPUT_CHARS})",
+                              cn=f"「{metric.label}」填写的数字过长（{len(typed)} 个字符），"
+                                 f"数值须小于 10 的 15 次方（1,000 万亿）")  # fmt: skip
     try:
         if metric.type == "int":
             value: Any = int(str(text).strip())
@@ -90,6 +97,8 @@ def _metric_value(metric: Metric, text: str) -> Any:
     except ValueError:
         raise SubmissionError(f"{label}: {text!r} is not a {metric.type}",
                               cn=f"「{metric.label}」填写的「{str(text)[:40]}」不是{_TYPE_CN[metric.type]}") from None  # fmt: skip
+    if metric.type in ("int", "number"):
+        _bounded(metric, label, value, typed)
     if metric.min is not None and value < metric.min:
         raise SubmissionError(f"{label}: {value} is below the minimum {metric.min:g} the notice sets",
                               cn=f"「{metric.label}」为 {value:g}，低于通知要求的 {metric.min:g}{metric.unit or ''}")  # fmt: skip
@@ -97,6 +106,23 @@ def _metric_value(metric: Metric, text: str) -> Any:
         raise SubmissionError(f"{label}: {value} is above the maximum {metric.max:g}",
                               cn=f"「{metric.label}」为 {value:g}，超过上限 {metric.max:g}{metric.unit or ''}")  # fmt: skip
     return value
+
+
+def _bounded(metric: Metric, label: str, value: int | float, typed: str) -> None:
+    """A figure a bureau can report: |x| < 10^15 and no more decimals than the metric declares (duban.domain.values)."""
+    if not in_bounds(value):
+        raise SubmissionError(f"{label}: {typed[:24]} is out of range (|x| < 10^15)",
+                              cn=f"「{metric.label}」填写的「{typed[:24]}」超出范围，数值须小于 10 的 15 次方（1,000 万亿）")  # fmt: skip
+    if metric.type == "number":
+        allowed = DEFAULT_DECIMALS if metric.decimals is None else metric.decimals
+        try:
+            exponent = Decimal(typed.replace("_", "")).normalize().as_tuple().exponent
+            decimals = max(0, -exponent) if isinstance(exponent, int) else 0
+        except (InvalidOperation, ValueError):
+            decimals = 0
+        if decimals > allowed:
+            raise SubmissionError(f"{label}: {typed[:24]} has {decimals} decimals, at most {allowed}",
+                                  cn=f"「{metric.label}」最多保留 {allowed} 位小数" if allowed else f"「{metric.label}」须为整数")  # fmt: skip
 
 
 def store_files(item: Item, paths: list[Path], files_dir: Path, *, max_bytes: int | None = None) -> list[StoredFile]:

@@ -56,8 +56,10 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
     tz = campaign.timezone
     found: list[SpecWarning] = []
     counts: dict[tuple[str, str], int] = {}
+    dues_of: dict[str, set] = {}
     for a in plan.assignments:
         counts[(a.stage_id, a.item_id)] = counts.get((a.stage_id, a.item_id), 0) + 1
+        dues_of.setdefault(a.item_id, set()).add(a.due_at)  # one pass: not items × assignments
     for s_index, stage in enumerate(campaign.stages):
         window = plan.stage_windows.get(stage.id)
         if window and window[1] < window[0]:
@@ -72,7 +74,7 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
                     f"submit_to {item.submit_to!r} is not one unit of the registry; messages show it as written"
                 )))  # fmt: skip
             if item.every is not None:
-                dues = sorted({a.due_at for a in plan.assignments if a.item_id == item.id})
+                dues = sorted(dues_of.get(item.id, ()))
                 for due in dues:
                     found.extend(_day_off(spec, (*path, "every"), item.id, due, calendar, tz))
                 continue

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from duban.errors import DubanError, SpecError, SpecErrors
-from duban.spec.load import LoadedSpec, by_line, read_spec, validation_errors
+from duban.spec.load import LoadedSpec, by_line, clean_errors, read_spec, validation_errors
 from duban.spec.models import Campaign
 from duban.spec.source import PathKey, Source
 
@@ -39,7 +39,8 @@ def validate_file(path: Path | str, calendar_file: Path | None = None):
     draft = read_spec(path)
     if draft.campaign is not None and not draft.errors:
         spec = LoadedSpec(campaign=draft.campaign, source=draft.source, path=draft.path, sha256=draft.sha256)
-        plan, warnings = validate(spec, load_calendar_for(spec, calendar_file))
+        with clean_errors(path):
+            plan, warnings = validate(spec, load_calendar_for(spec, calendar_file))
         return spec, plan, warnings
     errors = list(draft.errors)
     repair = _Repair(draft.source)
@@ -47,7 +48,8 @@ def validate_file(path: Path | str, calendar_file: Path | None = None):
     if campaign is not None:
         spec = LoadedSpec(campaign=campaign, source=repair.source, path=draft.path, sha256=draft.sha256)
         try:
-            validate(spec, load_calendar_for(spec, calendar_file))
+            with clean_errors(path):
+                validate(spec, load_calendar_for(spec, calendar_file))
         except SpecError as exc:
             for found in getattr(exc, "errors", None) or [exc]:
                 found = repair.in_spec(found)

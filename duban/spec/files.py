@@ -80,6 +80,25 @@ def referenced_file(spec_file: Path | str, name: Any, *, what: str) -> Path:
     inside = resolved == base or (resolved.startswith(base + os.sep) if base != "." else resolved.split(os.sep)[0] != "..")
     if not inside:
         raise ValueError(f"the {what} {text!r} lies outside the spec's folder: name a file inside {folder}/")
+    confined(folder, Path(resolved), what=what, shown=text)
     return Path(resolved)
+
+
+ROOT_VARIABLE = "DUBAN_SPEC_ROOT"
+"""A folder (set in the environment) whose files every spec may name besides those of its own folder: the shared
+units/ and calendar/ of a bureau's spec repository, when specs live in sub-folders of it."""
+
+
+def confined(folder: Path | str, path: Path, *, what: str, shown: str | None = None) -> None:
+    """`path` with every symlink followed must lie under `folder` (or DUBAN_SPEC_ROOT) with symlinks followed too: a
+    link inside the folder to /etc/passwd or another bureau's files is a ValueError naming the link — never its
+    target — and the target is not opened (only the links are read)."""
+    real = os.path.realpath(path)
+    roots = [os.path.realpath(folder or ".")]
+    if os.environ.get(ROOT_VARIABLE):
+        roots.append(os.path.realpath(os.environ[ROOT_VARIABLE]))
+    if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
+        raise ValueError(f"the {what} {shown or path.name!r} is a link to a file outside the spec's folder: duban opens only "
+                         f"files inside {folder or '.'}/ (or {ROOT_VARIABLE}); copy the file there instead of linking it")
 
 

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import difflib
 import hashlib
 from dataclasses import dataclass
@@ -196,3 +198,20 @@ def _did_you_mean(key: str, fields: list[str]) -> str | None:
     if fields:
         return "allowed here: " + ", ".join(fields)
     return None
+
+
+@contextmanager
+def clean_errors(path: Path | str):
+    """Errors the models raise after loading (a roll-up a spec implies, built while planning) and Python's own
+    limits, as a SpecError naming the file: never a traceback, and `duban validate FOLDER` goes on to the next spec."""
+    try:
+        yield
+    except ValidationError as exc:
+        first = exc.errors()[0] if exc.errors() else {"msg": str(exc)}
+        message = str(first.get("msg", "")).removeprefix("Value error, ")
+        raise SpecError(f"{exc.title}: {message}"[:500], file=str(path)) from None
+    except RecursionError:
+        raise SpecError("nested too deeply to be planned", file=str(path)) from None
+    except (OverflowError, MemoryError) as exc:
+        raise SpecError(f"a date, offset or count is beyond what a notice can mean ({type(exc).__name__})",
+                        file=str(path)) from None  # fmt: skip

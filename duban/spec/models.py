@@ -169,6 +169,13 @@ class ForwardItem(Strict):
     sum: list[str] = Field(default_factory=list, description="metrics of `from` added up")
     auto: bool = Field(default=False, description="submit the roll-up when every unit below has finished")
 
+    @model_validator(mode="after")
+    def _not_into_itself(self) -> ForwardItem:
+        if self.into == self.from_:
+            raise ValueError(f"`into` and `from` are both {self.into!r}: the units below owe `from`, the re-issuing unit "
+                             "rolls it up into another item `into`")
+        return self
+
 
 class Forward(Strict):
     """转发: this campaign re-issues an upper one to the units below one unit, each level due earlier.
@@ -210,6 +217,8 @@ class Metric(Strict):
     unit: str | None = Field(default=None, description="measure word shown after the value: 篇, 人, 次")
     min: float | None = None
     max: float | None = None
+    decimals: int | None = Field(default=None, ge=0, le=6, description="decimals a `number` may carry (6 when not said); "
+                                 "every figure is below 10^15 in magnitude")
     required: bool = True
 
 

@@ -210,6 +210,10 @@ class _Builder:
         return result
 
 
+MAX_NUMBER_CHARS = 30
+"""The longest number a spec may write (a seed of 2^63 is 19 digits): a 5,000-digit count is refused by its length."""
+
+
 def _scalar(node: yaml.Node, path: PathKey, *, key: bool = False) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         raise SpecError("a key must be plain text", line=node.start_mark.line + 1, path=dotted(path))
@@ -218,6 +222,10 @@ def _scalar(node: yaml.Node, path: PathKey, *, key: bool = False) -> Any:
         return node.value  # YAML 1.1 reads 17:30 as a base-60 number; here it is a time of day
     if node.tag == _TIMESTAMP:
         value: Any = node.value  # `!!timestamp 2024-13-45`: a date as text, which the models check
+    elif node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and len(node.value) > MAX_NUMBER_CHARS:
+        digits = sum(ch.isdigit() for ch in node.value)
+        raise SpecError(f"a number of {digits:,} digits: a number in a spec has at most {MAX_NUMBER_CHARS} characters "
+                        "(no count, offset or seed needs more)", line=line, path=dotted(path))  # fmt: skip
     else:
         try:
             value = _CONSTRUCTOR.construct_object(node, deep=True)

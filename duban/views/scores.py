@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import Engine, select
 
 from duban.domain.state import State
-from duban.services.scores import UnitScores, check_scores, find_sheet, sample_label, sample_members
+from duban.services.scores import UnitScores, check_scores, find_sheet, inspection_day, sample_label, sample_members
 from duban.spec.models import Sample, ScoreSheet
 from duban.store.campaigns import PlannedCampaign, Recipient, load_campaign
 from duban.store.tables import Assignment, ScoreRecord
@@ -210,14 +210,11 @@ def form_entry(sheet: ScoreSheet, unit: Recipient, form: Mapping[str, str], toda
         problems[f"p_{problem.item_id}" if problem.item_id else "unit"] = problem.short_cn
     if not inspector:
         problems["inspector"] = "请填写检查人"
+    when, wrong = inspection_day(day, today)  # the same check as a score sheet's 检查日期 column
     if not day:
         problems["inspected_on"] = "请填写检查日期"
+    elif wrong:
+        problems["inspected_on"] = wrong
     else:
-        try:
-            when = date.fromisoformat(day)
-        except ValueError:
-            problems["inspected_on"] = f"检查日期「{day[:20]}」不是日期（年-月-日）"
-        else:
-            if when > today:
-                problems["inspected_on"] = f"检查日期不能晚于今天（{today.isoformat()}）"
+        entry.inspected_on = when.isoformat()
     return entry, problems

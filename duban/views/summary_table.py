@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy import Engine
 
+from duban.domain.values import cell as value_cell, exact_sum
 from duban.domain.state import Color, State
 from duban.domain.units import Level
 from duban.domain.xlsx_inert import inert
@@ -91,13 +92,14 @@ def _rollup_row(stage: Stage, item: Item, level: str, duties: list[Duty], metric
     return row
 
 
-def _total(metric: Metric, duties: list[Duty]) -> float | int:
+def _total(metric: Metric, duties: list[Duty]) -> float | int | str:
     values = [d.latest.metrics.get(metric.name) for d in duties if d.latest is not None]
     values = [v for v in values if v is not None]
     if metric.type == "bool":
         return sum(1 for v in values if v)
-    total = sum(values)
-    return int(total) if metric.type == "int" else total
+    total, left_out = exact_sum(values)  # a value stored out of bounds is shown on the stage sheet, not summed
+    total = int(total) if metric.type == "int" else total
+    return f"{total}（另有 {left_out} 个超出范围的数值未计入）" if left_out else total
 
 
 def _stage_sheet(sheet, campaign: PlannedCampaign, stage: Stage, duties: list[Duty], as_of: datetime) -> None:
@@ -127,7 +129,7 @@ def _stage_sheet(sheet, campaign: PlannedCampaign, stage: Stage, duties: list[Du
             colors.append((len(values) + 1, duty.color if duty else None))
             values += [duty.state.cn if duty else "—", fmt(latest.submitted_at, campaign.tz) if latest else "",
                        latest.version if latest else None]  # fmt: skip
-            values += [latest.metrics.get(m.name) if latest else None for m in item.metrics]
+            values += [value_cell(latest.metrics.get(m.name)) if latest else None for m in item.metrics]
             if item.formats:
                 values.append("、".join(f["name"] for f in latest.files) if latest else "")
         sheet.append(values)

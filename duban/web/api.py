@@ -10,6 +10,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from duban.domain.values import cell as value_cell
 from duban.errors import StoreError
 from duban.instants import utc, zone
 from duban.store import audit
@@ -140,7 +141,7 @@ def unit_duties(request: Request, token: str = Path(max_length=700), p: Portal =
                      for m in e.item.metrics],
             versions=[VersionOut(version=v.version, submitted_at=v.submitted_at, late=v.late,
                                  files=[FileOut(**{k: f[k] for k in ("name", "size", "format", "sha256")}) for f in v.files],
-                                 metrics=v.metrics) for v in e.duty.versions],
+                                 metrics={k: value_cell(x) for k, x in v.metrics.items()}) for v in e.duty.versions],
         )
         for e in page.entries
     ]  # fmt: skip
