@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".duban"), description="data dir: the SQLite database, files, the local sink")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite under home")
     timezone: str = Field(default="Asia/Shanghai", description="zone for specs that name none")
+    spec_root: Path | None = Field(
+        default=None, description="a folder whose files every spec may name besides its own folder's (shared units/)"
+    )
     calendar_file: Path | None = Field(
         default=None, description="working-day overrides; default calendar/overrides.yaml beside the spec"
     )

@@ -85,7 +85,7 @@ def referenced_file(spec_file: Path | str, name: Any, *, what: str) -> Path:
 
 
 ROOT_VARIABLE = "DUBAN_SPEC_ROOT"
-"""A folder (set in the environment) whose files every spec may name besides those of its own folder: the shared
+"""A folder (the setting DUBAN_SPEC_ROOT) whose files every spec may name besides those of its own folder: the shared
 units/ and calendar/ of a bureau's spec repository, when specs live in sub-folders of it."""
 
 
@@ -95,8 +95,10 @@ def confined(folder: Path | str, path: Path, *, what: str, shown: str | None = N
     target — and the target is not opened (only the links are read)."""
     real = os.path.realpath(path)
     roots = [os.path.realpath(folder or ".")]
-    if os.environ.get(ROOT_VARIABLE):
-        roots.append(os.path.realpath(os.environ[ROOT_VARIABLE]))
+    from duban.settings import get_settings  # the one reader of the environment
+
+    if get_settings().spec_root:
+        roots.append(os.path.realpath(get_settings().spec_root))
     if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
         raise ValueError(f"the {what} {shown or path.name!r} is a link to a file outside the spec's folder: duban opens only "
                          f"files inside {folder or '.'}/ (or {ROOT_VARIABLE}); copy the file there instead of linking it")

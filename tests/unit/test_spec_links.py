@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from duban.errors import SpecError
 from duban.services.lifecycle import plan_file
+from duban.settings import get_settings
 from tests.conftest import JINZHONG, SPECS
 
 XIYANG = SPECS / "xiyang-2024-lookback.yaml"
@@ -93,6 +94,7 @@ def test_the_configured_root_admits_a_shared_folder(tmp_path, monkeypatch):
     (folder / "units" / "shared.yaml").symlink_to(tmp_path / "outside" / "jinzhong.yaml")
     _edit(folder / JINZHONG.name, "overlay: units/jinzhong.yaml", "overlay: units/shared.yaml")
     monkeypatch.setenv("DUBAN_SPEC_ROOT", str(tmp_path))
+    get_settings.cache_clear()
     assert plan_file(folder / JINZHONG.name)[1].assignments
 
 
