@@ -14,6 +14,8 @@ from duban.cli_closeout import amend as _amend, report as _report
 from duban.cli_common import check_prefect_ui, console, engine as _engine, err, fail as _fail, when as _when, working
 from duban.cli_db import app as db_app
 from duban.cli_deploy import deploy as _deploy
+from duban.cli_extension import app as extension_app
+from duban.cli_review import review as _review
 from duban.cli_outbox import app as outbox_app
 from duban.cli_portal import app as portal_app
 from duban.cli_rollup import app as rollup_app
@@ -32,7 +34,8 @@ app = typer.Typer(
 )
 units_app = typer.Typer(help="Browse the unit registry (MCA divisions + overlays).", no_args_is_help=True)
 for _name, _sub in (("units", units_app), ("outbox", outbox_app), ("sample", sample_app), ("scores", scores_app),
-                    ("rollup", rollup_app), ("portal", portal_app), ("db", db_app)):  # fmt: skip
+                    ("rollup", rollup_app), ("portal", portal_app), ("db", db_app),
+                    ("extension", extension_app)):  # fmt: skip
     app.add_typer(_sub, name=_name)
 
 @app.callback()
@@ -344,6 +347,7 @@ def serve(
 app.command("amend")(_amend)
 app.command("report")(_report)
 app.command("deploy")(_deploy)
+app.command("review")(_review)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -21,7 +21,7 @@ from duban.settings import get_settings
 from duban.store import is_postgres, unit_of_work
 from duban.tables import CampaignRow
 
-URGENCY = ("escalation", "overdue", "amended", "reminder", "opened", "receipt")
+URGENCY = ("escalation", "overdue", "returned", "amended", "extension", "reminder", "opened", "accepted", "receipt")
 
 
 def policy(quiet: QuietHours | None) -> QuietHours:

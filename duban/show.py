@@ -200,7 +200,19 @@ def tally_words(states: Counter) -> str:
     on_time, late = states[State.submitted], states[State.late]
     return (f"应报 {sum(states.values())} · 已报 {on_time + late}（按时 {on_time}、逾期 {late}）· 免报 {states[State.excused]}"
             f" · 逾期未报 {states[State.overdue]} · 临近截止 {states[State.due_soon]} · 进行中 {states[State.open]}"
-            f" · 未开始 {states[State.pending]}")  # fmt: skip
+            f" · 未开始 {states[State.pending]}"
+            + (f" · 待审核 {states[State.in_review]}" if states[State.in_review] else ""))  # fmt: skip
+
+
+def loop_words(loop: dict) -> str:
+    """'延期申请：已批准 1 · 未批准 0 · 待审批 1；审核：退回 2 次 · 通过 5 次' (empty when none of them happened)."""
+    ext, rev = loop.get("extensions", {}), loop.get("reviews", {})
+    parts = []
+    if any(ext.values()):
+        parts.append(f"延期申请：已批准 {ext.get('approved', 0)} · 未批准 {ext.get('denied', 0)} · 待审批 {ext.get('pending', 0)}")
+    if any(rev.values()):
+        parts.append(f"审核：退回 {rev.get('returned', 0)} 次 · 通过 {rev.get('accepted', 0)} 次")
+    return "；".join(parts)
 
 
 def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()) -> None:
@@ -226,6 +238,8 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
     tally: Counter = sum((unit.states for unit in shown), Counter())
     console.print(f"{len(shown)} of {len(report.units)} units shown · 这些单位的事项：{tally_words(tally)}", highlight=False)
     console.print(DONE_LEGEND, highlight=False)
+    if words := loop_words(getattr(report, "loop", {})):
+        console.print(words, highlight=False)
 
 
 def print_preview(console: Console, preview, *, unit: str | None) -> None:

@@ -159,7 +159,7 @@ def record_submission(
     at = utc(at)
     with unit_of_work(engine) as conn:
         row = _assignment(conn, campaign_id, unit_code, item_id, instance)
-        return _record(conn, campaign_id, row, at, stored, values, actor)
+        return _record(conn, campaign_id, row, at, stored, values, actor, review=item.review is not None)
 
 
 def _assignment(conn: Connection, campaign_id: str, unit_code: str, item_id: str, instance: str | None):
@@ -176,9 +176,11 @@ def _assignment(conn: Connection, campaign_id: str, unit_code: str, item_id: str
     return (unfinished or rows)[0]
 
 
-def _record(conn: Connection, campaign_id: str, row, at: datetime, stored, values, actor: str) -> Receipt:
+def _record(conn: Connection, campaign_id: str, row, at: datetime, stored, values, actor: str, *,
+            review: bool = False) -> Receipt:  # fmt: skip
     schedule = Schedule(open_at=row.open_at, due_at=row.due_at)
-    change, progress = submit(schedule, Progress(State(row.state), row.reminders_done, row.escalations_done), at)
+    progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
+    change, progress = submit(schedule, progress, at, review=review)
     version = (
         conn.execute(select(func.count()).select_from(Submission).where(Submission.assignment_id == row.id)).scalar()
         or 0
