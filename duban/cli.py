@@ -15,6 +15,7 @@ from duban.cli_common import check_prefect_ui, console, engine as _engine, err, 
 from duban.cli_db import app as db_app
 from duban.cli_deploy import deploy as _deploy
 from duban.cli_extension import app as extension_app
+from duban.cli_ack import ack as _ack
 from duban.cli_review import review as _review
 from duban.cli_outbox import app as outbox_app
 from duban.cli_portal import app as portal_app
@@ -348,6 +349,7 @@ app.command("amend")(_amend)
 app.command("report")(_report)
 app.command("deploy")(_deploy)
 app.command("review")(_review)
+app.command("ack")(_ack)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

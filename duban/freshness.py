@@ -25,7 +25,8 @@ from duban.fastsql import Codec
 
 _FINISHED = ("submitted", "late", "excused", "in_review")
 _STATE_WORDS = {"submitted": "已报送", "late": "已报送（逾期）", "excused": "已免报", "in_review": "已报送（待审核）"}
-URGENCY = ("escalation", "overdue", "returned", "amended", "extension", "reminder", "opened", "accepted", "receipt")
+URGENCY = ("escalation", "ack_escalation", "overdue", "ack_reminder", "returned", "amended", "extension", "reminder",
+           "opened", "accepted", "receipt")
 
 # Only the stale items come back (most batches: none), each with the newest message that carries it.
 _STALE = (

@@ -25,6 +25,8 @@ KIND_CN = {
     "extension": "延期申请答复",
     "returned": "退回重报",
     "accepted": "审核通过",
+    "ack_reminder": "签收提醒",
+    "ack_escalation": "签收催办",
 }
 SECTION_LEAD = {
     "opened": "以下事项已开始办理，请按时报送：",
@@ -36,8 +38,11 @@ SECTION_LEAD = {
     "extension": "您单位的延期申请已有答复：",
     "returned": "以下材料经审核退回，请按要求修改后重新报送：",
     "accepted": "以下材料已审核通过：",
+    "ack_reminder": "以下通知您单位尚未签收，请打开链接点击“签收”：",
+    "ack_escalation": "以下单位逾期未签收通知，请督促签收：",
 }
-ORDER = ("escalation", "overdue", "returned", "amended", "extension", "reminder", "opened", "accepted", "receipt")
+ORDER = ("escalation", "ack_escalation", "overdue", "ack_reminder", "returned", "amended", "extension", "reminder",
+         "opened", "accepted", "receipt")
 
 
 @dataclass(frozen=True)
@@ -186,6 +191,8 @@ def _entry(item: dict, as_of: datetime, tz: str) -> dict:
     elif item["kind"] == "returned":
         still = f"还有{span_words(left)}" if left > 0 else f"已逾期{span_words(left)}"
         when = f"第{item.get('version', 1)}版已退回，请于{fmt_due_cn(due, tz)}前重新报送（{still}）"
+    elif item["kind"] in ("ack_reminder", "ack_escalation"):
+        when = f"签收截止：{fmt_due_cn(due, tz)}（已逾期{span_words(left)}，至今未签收）" if left < 0 else f"签收截止：{fmt_due_cn(due, tz)}"
     elif item["kind"] == "accepted":
         when = f"第{item.get('version', 1)}版审核通过，无需再报"
     elif item["kind"] == "receipt":
@@ -206,7 +213,7 @@ def _entry(item: dict, as_of: datetime, tz: str) -> dict:
         details.append(f"审批意见：{item['decision_note']}")
     if item["kind"] == "returned" and item.get("reason"):
         details.insert(0, f"退回原因：{item['reason']}")
-    unit_line = item["unit_display"] if item["kind"] == "escalation" else None
+    unit_line = item["unit_display"] if item["kind"] in ("escalation", "ack_escalation") else None
     return {
         "stage": item["stage"],
         "item": item["item"],

@@ -204,10 +204,20 @@ def tally_words(states: Counter) -> str:
             + (f" · 待审核 {states[State.in_review]}" if states[State.in_review] else ""))  # fmt: skip
 
 
-def loop_words(loop: dict) -> str:
-    """'延期申请：已批准 1 · 未批准 0 · 待审批 1；审核：退回 2 次 · 通过 5 次' (empty when none of them happened)."""
+def ack_words(acks: dict, stage_names: dict) -> str:
+    """'签收率：规范化建设自评阶段 118/130（90.8%）' per stage that asked (the notice itself: 通知)."""
+    if not acks:
+        return ""
+    order = list(stage_names)
+    shown = sorted(acks.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else -1)
+    return "签收率：" + "；".join(f"{stage_names.get(s, '通知')} {done}/{asked}（{done / asked:.1%}）"
+                                   for s, (done, asked) in shown if asked)  # fmt: skip
+
+
+def loop_words(loop: dict, stage_names: dict | None = None) -> str:
+    """'签收率：…；延期申请：已批准 1 · 未批准 0 · 待审批 1；审核：退回 2 次 · 通过 5 次' (empty when none happened)."""
     ext, rev = loop.get("extensions", {}), loop.get("reviews", {})
-    parts = []
+    parts = [words] if (words := ack_words(loop.get("acks", {}), stage_names or {})) else []
     if any(ext.values()):
         parts.append(f"延期申请：已批准 {ext.get('approved', 0)} · 未批准 {ext.get('denied', 0)} · 待审批 {ext.get('pending', 0)}")
     if any(rev.values()):
@@ -238,7 +248,7 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
     tally: Counter = sum((unit.states for unit in shown), Counter())
     console.print(f"{len(shown)} of {len(report.units)} units shown · 这些单位的事项：{tally_words(tally)}", highlight=False)
     console.print(DONE_LEGEND, highlight=False)
-    if words := loop_words(getattr(report, "loop", {})):
+    if words := loop_words(getattr(report, "loop", {}), {s.id: s.name for s in stages}):
         console.print(words, highlight=False)
 
 

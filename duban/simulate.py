@@ -17,11 +17,13 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import Engine, func, select
 
+from duban.acknowledgements import asks_acknowledgement, next_ack_instant, tick_acknowledgements
 from duban.campaigns import load_campaign
 from duban.compose import compose_messages
 from duban.instants import at_clock, in_zone, utc
 from duban.quiet import QuietHours
 from duban.rollup import feed_rollups
+from duban.settings import get_settings
 from duban.synthetic import PlannedSubmission, record_synthetic
 from duban.tables import OutboxMessage
 from duban.tick import next_instant, tick_stage
@@ -85,6 +87,7 @@ def run_clock(
         floor = last if last is not None else start - timedelta(microseconds=1)
         candidates = [
             next_instant(engine, campaign_id, stages, after=floor),
+            next_ack_instant(engine, campaign_id, after=floor),
             next_release(engine, campaign_id, floor),
             pending[cursor].at if cursor < len(pending) else None,
         ]
@@ -105,7 +108,8 @@ def run_clock(
             cursor += 1
         if batch:
             log.submissions += record_synthetic(engine, campaign_id, batch)
-        due = next_instant(engine, campaign_id, stages, after=None)
+        due = min((d for d in (next_instant(engine, campaign_id, stages, after=None),
+                               next_ack_instant(engine, campaign_id)) if d is not None), default=None)  # fmt: skip
         if (due is not None and due <= moment) or (batch and with_rollups):
             tick(moment)
             log.ticks += 1
@@ -135,12 +139,15 @@ def feeds_rollups(engine: Engine, campaign_id: str) -> bool:
 def domain_tick(engine: Engine, campaign_id: str, stages: list[str], quiet: QuietHours | None = None) -> Callable[[datetime], object]:
     """A tick without Prefect, in the flow's order: every stage, the roll-ups when there are any, then compose."""
     rollups = feeds_rollups(engine, campaign_id)
+    acks = asks_acknowledgement(load_campaign(engine, campaign_id, units=False).spec)
 
     def tick(as_of: datetime) -> None:
         for stage_id in stages:
             tick_stage(engine, campaign_id, stage_id, as_of)
         if rollups:
             feed_rollups(engine, campaign_id, as_of)
+        if acks:
+            tick_acknowledgements(engine, campaign_id, as_of, quiet=quiet or get_settings().quiet())
         compose_messages(engine, campaign_id, as_of, quiet=quiet)
 
     return tick

@@ -224,3 +224,51 @@ def worst(colors: list[Color]) -> Color:
         if candidate in colors:
             return candidate
     return Color.grey
+
+
+# 签收 (acknowledgement): one per unit and stage (or the whole notice) that asks for it.
+#
+#     waiting ──due──▶ unacknowledged (the unit is reminded) ──escalate_at──▶ escalated (parent, leader told)
+#        └──────────────────────┴───────────── acknowledge ─────────────┴──▶ acknowledged
+
+
+class AckState(str, Enum):
+    waiting = "waiting"
+    unacknowledged = "unacknowledged"
+    escalated = "escalated"
+    acknowledged = "acknowledged"
+
+    @property
+    def cn(self) -> str:
+        return {"waiting": "待签收", "unacknowledged": "逾期未签收", "escalated": "逾期未签收（已催办）",
+                "acknowledged": "已签收"}[self.value]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AckSchedule:
+    open_at: datetime  # when the unit was asked (its first opening in the stage)
+    due_at: datetime
+    escalate_at: datetime
+
+
+def ack_next_event_at(schedule: AckSchedule, state: AckState) -> datetime | None:
+    """The next instant a tick changes this 签收, or None."""
+    if state is AckState.waiting:
+        return schedule.due_at
+    if state is AckState.unacknowledged:
+        return schedule.escalate_at
+    return None
+
+
+def ack_advance(schedule: AckSchedule, state: AckState, as_of: datetime) -> tuple[list[AckState], AckState]:
+    """Every scheduled step at or before `as_of` (the states entered, in order) and the state reached."""
+    entered: list[AckState] = []
+    while (when := ack_next_event_at(schedule, state)) is not None and when <= as_of:
+        state = AckState.unacknowledged if state is AckState.waiting else AckState.escalated
+        entered.append(state)
+    return entered, state
+
+
+def acknowledge(state: AckState) -> AckState:
+    """The unit acknowledges (at any time; a second time changes nothing)."""
+    return AckState.acknowledged

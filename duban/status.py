@@ -48,7 +48,8 @@ class StatusReport:
 
 
 def loop_counts(conn, campaign_id: str, as_of: datetime) -> dict:  # noqa: ANN001
-    """How many 延期申请 were approved, denied or wait, and how many reviews returned or accepted, by `as_of`."""
+    """How many 延期申请 were approved, denied or wait, how many reviews returned or accepted, and 签收率 per stage
+    (acknowledged, asked), by `as_of`."""
     r, v = ExtensionRequest.__table__, ReviewRow.__table__
     extensions = {"approved": 0, "denied": 0, "pending": 0}
     for status, n in conn.execute(select(r.c.status, func.count()).where(r.c.campaign_id == campaign_id,
@@ -58,7 +59,9 @@ def loop_counts(conn, campaign_id: str, as_of: datetime) -> dict:  # noqa: ANN00
     for decision, n in conn.execute(select(v.c.decision, func.count()).where(v.c.campaign_id == campaign_id,
                                                                              v.c.at <= as_of).group_by(v.c.decision)):
         reviews[decision] = n
-    return {"extensions": extensions, "reviews": reviews}
+    from duban.acknowledgements import ack_rates
+
+    return {"extensions": extensions, "reviews": reviews, "acks": ack_rates(conn, campaign_id, as_of)}
 
 
 def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusReport:

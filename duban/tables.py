@@ -435,3 +435,27 @@ class ReviewRow(SQLModel, table=True):
     new_due: datetime | None = _utc()  # a returned item's due
     reviewer: str = Field(max_length=80)  # operator:<name> | unit:<parent code> | cli
     at: datetime = _utc(nullable=False)
+
+
+class AcknowledgementRow(SQLModel, table=True):
+    """签收: one unit's acknowledgement of one stage's opening ('' for the whole notice), by when, and where it stands."""
+
+    __tablename__ = "acknowledgement"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "stage_id", "unit_code", name="uq_acknowledgement_unit"),
+        Index("ix_acknowledgement_due", "campaign_id", "next_event_at"),  # a tick reads only what is due
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    stage_id: str = Field(default="", max_length=80)
+    unit_code: str = Field(max_length=64)
+    open_at: datetime = _utc(nullable=False)
+    due_at: datetime = _utc(nullable=False)
+    escalate_at: datetime = _utc(nullable=False)
+    targets: list[str] | None = _json()  # who hears when it is missing (parent, leader:<id>, unit codes)
+    state: str = Field(default="waiting", max_length=16)  # waiting | unacknowledged | escalated | acknowledged
+    next_event_at: datetime | None = _utc()
+    acknowledged_at: datetime | None = _utc()
+    acknowledged_by: str | None = Field(default=None, max_length=80)  # unit:<code> (its link) | cli | operator:<name>
+    updated_at: datetime | None = _utc()

@@ -5,6 +5,7 @@
     duban.submission.received   resource duban.submission.<campaign>.<submission id>
     duban.extension.requested   resource duban.extension.<campaign>.<request id>   (延期申请, awaiting a decision)
     duban.extension.decided     resource duban.extension.<campaign>.<request id>   (approved or denied)
+    duban.acknowledgement.missing resource duban.acknowledgement.<campaign>.<stage>.<unit> (签收 not given by its due)
     duban.submission.returned   resource duban.review.<campaign>.<review id>       (退回, with the reason and new due)
     duban.submission.accepted   resource duban.review.<campaign>.<review id>       (审核通过)
 
@@ -81,6 +82,25 @@ def assignments_overdue(campaign: PlannedCampaign, stage_id: str, slipped: list,
         log.warning("%s: %d items slipped in stage %s; events for the first %d, the artifacts count them all",
                     campaign.id, len(slipped), stage_id, MAX_OVERDUE_EVENTS)  # fmt: skip
     return min(len(slipped), MAX_OVERDUE_EVENTS)
+
+
+def acknowledgements_missing(engine: Engine, campaign_id: str, missing: list, as_of: datetime) -> int:
+    """One event per unit whose 签收 went missing in this tick (at most MAX_OVERDUE_EVENTS); inside the flow run."""
+    if not missing:
+        return 0
+    campaign = load_campaign(engine, campaign_id, units={unit for _stage, unit in missing[:MAX_OVERDUE_EVENTS]})
+    names = {stage.id: stage.name for stage in campaign.spec.stages}
+    for stage_id, unit_code in missing[:MAX_OVERDUE_EVENTS]:
+        emit_event(
+            event="duban.acknowledgement.missing",
+            resource={"prefect.resource.id": f"duban.acknowledgement.{campaign_id}.{stage_id or 'notice'}.{unit_code}",
+                      "prefect.resource.name": f"{campaign.display(unit_code)} · {names.get(stage_id, '通知')} 未签收"},
+            related=[campaign_resource(campaign), unit_resource(campaign, unit_code),
+                     *([stage_resource(campaign, stage_id)] if stage_id else [])],
+            payload={"campaign": campaign_id, "stage": stage_id, "unit": unit_code,
+                     "unit_name": campaign.display(unit_code), "as_of": as_of.isoformat()},
+        )  # fmt: skip
+    return min(len(missing), MAX_OVERDUE_EVENTS)
 
 
 def submission_received(

@@ -349,6 +349,37 @@ class Extensions(Strict):
         return value
 
 
+class Acknowledge(Strict):
+    """签收: each unit confirms it received the notice (or a stage's opening) within a time of it ("收到通知后于1个
+    工作日内签收"); one not acknowledged by then is reminded, and escalated after `escalate_after`.
+    Short form: `acknowledge: 1 working day`."""
+
+    within: OffsetField = Field(default=Offset(1, OffsetUnit.working_days), description="after the opening, e.g. 1 working day, 4 hours")
+    escalate_after: OffsetField = Field(default=Offset(1, OffsetUnit.working_days), description="after the 签收 due: tell `to`")
+    to: list[str] = Field(default_factory=lambda: ["parent", "leader"], description="who hears of a missing 签收 (as escalation.to)")
+
+    __get_pydantic_json_schema__ = _also({**OFFSET_SCHEMA, "description": "within this long of the opening"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        return {"within": value} if isinstance(value, (str, int)) and not isinstance(value, bool) else value
+
+    @field_validator("within", "escalate_after")
+    @classmethod
+    def _forward(cls, value: Offset) -> Offset:
+        if value.amount <= 0:
+            raise ValueError(f"{value}: give a positive amount such as 1 working day or 4 hours")
+        return value
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _codes_as_text(cls, value: Any) -> Any:
+        if isinstance(value, (str, int)):
+            value = [value]
+        return [str(v) for v in value] if isinstance(value, list) else value
+
+
 class Review(Strict):
     """审核: a submission stands 待审核 until the reviewer accepts (通过) or returns (退回) it with a reason and a new due.
 
@@ -438,6 +469,7 @@ class Stage(Strict):
     name: str
     window: Window | None = None
     description: str | None = None
+    acknowledge: Acknowledge | None = Field(default=None, description="签收: units acknowledge the stage's opening within a time")
     items: list[Item] = Field(default_factory=list)
 
 
@@ -747,6 +779,7 @@ class Campaign(Strict):
     score_sheets: list[ScoreSheet] = Field(default_factory=list, description="评分表 of the inspections")
     rollups: list[Rollup] = Field(default_factory=list, description="汇总: items fed by the submissions of the units below")
     extensions: Extensions | None = Field(default=None, description="延期申请: units may ask for a later due (none: they may not)")
+    acknowledge: Acknowledge | None = Field(default=None, description="签收: units acknowledge the notice within a time of their first opening")
     stages: list[Stage] = Field(min_length=1)
     report: Report | None = None
     notes: str | None = None

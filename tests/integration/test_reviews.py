@@ -142,3 +142,30 @@ def test_a_county_reviews_its_own_townships_and_no_other_countys(engine, tmp_pat
     # the county's link cannot review a county-level item either (the spec says parent for townships' reports)
     with pytest.raises(RequestError, match="reviews only its own children"):
         record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-20 10:00"), accept_it=True, reviewer_unit="140700")
+
+
+def test_the_cli_returns_and_accepts(tmp_path):
+    from typer.testing import CliRunner
+
+    from duban.cli import app
+
+    def run(*args):
+        return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    sheet = tmp_path / "昔阳县检查材料.xlsx"
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86]]))
+    handed = run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-06-28 09:00")
+    assert handed.exit_code == 0 and "待审核" in handed.output, handed.output
+    both = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--return")
+    assert both.exit_code == 1 and "exactly one of --accept and --return" in both.output
+    returned = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--return", "--reason", "评分表缺少乡镇签章",
+                   "--within", "2 working days", "--at", "2024-06-28 10:00")  # fmt: skip
+    assert returned.exit_code == 0, returned.output
+    assert "已退回 昔阳县统计局（140724）" in returned.output and "新的截止时间 2024-07-02 周二 24:00" in returned.output
+    nothing = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--at", "2024-06-28 11:00")
+    assert nothing.exit_code == 1 and "RequestError" in nothing.output and "nothing waiting for review" in nothing.output
+    run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-07-01 09:00")
+    accepted = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--at", "2024-07-01 10:00")
+    assert accepted.exit_code == 0 and "审核通过" in accepted.output and "第2版 → 已报送" in accepted.output
+    status = run("status", JINZHONG, "--as-of", "2024-07-01 10:00")
+    assert "审核：退回 1 次 · 通过 1 次" in status.output

@@ -1,4 +1,4 @@
-"""延期申请 and 审核: extension requests with their decisions, reviews of submissions
+"""延期申请, 审核 and 签收: extension requests with their decisions, reviews of submissions, acknowledgements
 
 Revision ID: 0009
 Revises: 0008
@@ -7,7 +7,8 @@ Create Date: 2026-12-06
 A unit asks for a later due for one item with a reason; the issuer's operators approve (possibly with an earlier
 date) or deny it. extension_request keeps every request and decision; at most one request of an assignment
 waits at a time (a partial unique index, so two asked at the same moment cannot both wait). review keeps every
-reviewer's decision on a submitted version: accepted, or returned with a reason and the new due.
+reviewer's decision on a submitted version: accepted, or returned with a reason and the new due. acknowledgement
+holds each unit's 签收 of a stage (or the notice) with its due and escalation, read by the tick from its due index.
 """
 from typing import Sequence, Union
 
@@ -73,10 +74,33 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('review', schema=None) as batch_op:
         batch_op.create_index('ix_review_assignment', ['campaign_id', 'assignment_id'], unique=False)
+    op.create_table('acknowledgement',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.String(length=80), nullable=False),
+    sa.Column('stage_id', sa.String(length=80), nullable=False),
+    sa.Column('unit_code', sa.String(length=64), nullable=False),
+    sa.Column('open_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('escalate_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('targets', sa.JSON(), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('next_event_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_by', sa.String(length=80), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('campaign_id', 'stage_id', 'unit_code', name='uq_acknowledgement_unit')
+    )
+    with op.batch_alter_table('acknowledgement', schema=None) as batch_op:
+        batch_op.create_index('ix_acknowledgement_due', ['campaign_id', 'next_event_at'], unique=False)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table('acknowledgement', schema=None) as batch_op:
+        batch_op.drop_index('ix_acknowledgement_due')
+    op.drop_table('acknowledgement')
     with op.batch_alter_table('review', schema=None) as batch_op:
         batch_op.drop_index('ix_review_assignment')
     op.drop_table('review')
