@@ -16,6 +16,7 @@ from duban.cli_db import app as db_app
 from duban.cli_deploy import deploy as _deploy
 from duban.cli_extension import app as extension_app
 from duban.cli_ack import ack as _ack
+from duban.cli_bulletin import bulletin as _bulletin
 from duban.cli_review import review as _review
 from duban.cli_outbox import app as outbox_app
 from duban.cli_portal import app as portal_app
@@ -350,6 +351,7 @@ app.command("report")(_report)
 app.command("deploy")(_deploy)
 app.command("review")(_review)
 app.command("ack")(_ack)
+app.command("bulletin")(_bulletin)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

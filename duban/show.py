@@ -309,6 +309,10 @@ def print_demo(console: Console, result, settings) -> None:
         console.print(f"[bold]{sample.name}[/] (seed {sample.seed}): "
                       + "、".join(f"{_level_cn(lv)} {n}" for lv, n in by_level.items()) + f" — {names}{more}",
                       highlight=False)  # fmt: skip
+    if result.loop:
+        console.print("\n[bold]督办 loop[/] (延期申请, 审核与退回, once each)", highlight=False)
+        for line in result.loop:
+            console.print(f"  {line}", highlight=False)
     spec = result.spec_path.relative_to(result.spec_path.parent.parent)
     console.print(f"\nmessages: {result.sink}\ndatabase: {settings.resolved_database_url}\n"
                   f"next: uv run duban status {spec} --as-of \"{fmt_arg(report.as_of, tz)}\" --only red",

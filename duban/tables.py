@@ -91,6 +91,9 @@ class Assignment(SQLModel, table=True):
         Index("ix_assignment_due_events", "campaign_id", "stage_id", "next_event_at"),
         Index("ix_assignment_unit", "campaign_id", "unit_code"),
         Index("ix_assignment_colours", "campaign_id", "item_id", "state", "unit_code"),  # the portal's counts, from the index alone
+        # the versions waiting for review (审核): the review queue reads only these, however large the campaign
+        Index("ix_assignment_in_review", "campaign_id", "unit_code", sqlite_where=text("state = 'in_review'"),
+              postgresql_where=text("state = 'in_review'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)

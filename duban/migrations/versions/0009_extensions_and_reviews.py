@@ -24,6 +24,7 @@ branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 PENDING = sa.text("status = 'pending'")
+IN_REVIEW = sa.text("state = 'in_review'")
 
 
 def upgrade() -> None:
@@ -94,10 +95,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('acknowledgement', schema=None) as batch_op:
         batch_op.create_index('ix_acknowledgement_due', ['campaign_id', 'next_event_at'], unique=False)
+    op.create_index('ix_assignment_in_review', 'assignment', ['campaign_id', 'unit_code'], unique=False,
+                    sqlite_where=IN_REVIEW, postgresql_where=IN_REVIEW)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_index('ix_assignment_in_review', table_name='assignment')
     with op.batch_alter_table('acknowledgement', schema=None) as batch_op:
         batch_op.drop_index('ix_acknowledgement_due')
     op.drop_table('acknowledgement')
