@@ -43,16 +43,18 @@ OPERATOR = ("bench", "bench-password-1")
 def plan(url: str, townships: int | None):
     from sqlalchemy import insert, update
 
-    from duban.acknowledgements import record_acknowledgement, tick_acknowledgements
-    from duban.calendar import WorkCalendar
-    from duban.compose import compose_messages
+    from duban.services.acknowledgements import record_acknowledgement, tick_acknowledgements
+    from duban.domain.calendar import WorkCalendar
+    from duban.services.compose import compose_messages
     from duban.instants import parse_instant
-    from duban.plan import build_plan
-    from duban.quiet import QuietHours
+    from duban.domain.plan import build_plan
+    from duban.domain.quiet import QuietHours
     from duban.spec.load import load_spec
-    from duban.store import init_db, make_engine, store_plan, unit_of_work
-    from duban.tables import Assignment, Submission
-    from duban.tick import tick_stage
+    from duban.store.db import init_db, unit_of_work
+    from duban.store.engine import make_engine
+    from duban.store.plans import store_plan
+    from duban.store.tables import Assignment, Submission
+    from duban.services.tick import tick_stage
 
     spec_path = Path(tempfile.mkdtemp(prefix="duban-loop-bench-")) / "national.yaml"
     spec_path.write_text(LOOP_SPEC, encoding="utf-8")
@@ -98,7 +100,7 @@ def review_page(engine, home: Path, requests: int) -> dict:
     from fastapi.testclient import TestClient
 
     from duban.instants import parse_instant
-    from duban.operators import save_operator
+    from duban.services.operators import save_operator
     from duban.settings import Settings
     from duban.web import create_app
 
@@ -124,11 +126,11 @@ def review_page(engine, home: Path, requests: int) -> dict:
 
 
 def idle_tick(engine, repeats: int) -> dict:
-    from duban.acknowledgements import tick_acknowledgements
-    from duban.compose import compose_messages
+    from duban.services.acknowledgements import tick_acknowledgements
+    from duban.services.compose import compose_messages
     from duban.instants import parse_instant
-    from duban.quiet import QuietHours
-    from duban.tick import tick_stage
+    from duban.domain.quiet import QuietHours
+    from duban.services.tick import tick_stage
 
     now, quiet, times = parse_instant(IDLE_AT, "Asia/Shanghai"), QuietHours(), []
     for _ in range(repeats):

@@ -7,11 +7,11 @@ from datetime import datetime
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from duban.compose import compose_messages
-from duban.lifecycle import campaign_id_for
+from duban.services.compose import compose_messages
+from duban.services.lifecycle import campaign_id_for
+from duban.services.tick import tick_stage
 from duban.settings import get_settings
-from duban.store import engine_for
-from duban.tick import tick_stage
+from duban.store.db import engine_for
 
 
 def _engine():
@@ -41,7 +41,7 @@ def compose_task(campaign_id: str, as_of: datetime) -> int:
 @task(name="tick-acknowledgements", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
 def tick_acknowledgements_task(campaign_id: str, as_of: datetime) -> dict:
     """签收: remind the units that have not acknowledged by their due, escalate the ones still missing (one transaction)."""
-    from duban.acknowledgements import tick_acknowledgements
+    from duban.services.acknowledgements import tick_acknowledgements
 
     done = tick_acknowledgements(_engine(), campaign_id, as_of, quiet=get_settings().quiet())
     return {"missing": done.missing, "escalated": done.escalated, "messages": done.messages}

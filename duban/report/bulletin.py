@@ -17,13 +17,13 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert, select
 
-from duban.calendar import WorkCalendar
+from duban.domain.calendar import WorkCalendar
 from duban.instants import in_zone, utc
 from duban.report.blocks import Draft, DraftSection, Para, Table
 from duban.report.record import Record, Slip, read_record
 from duban.report.submission_text import loop_sentence
 from duban.report.wording import cn_day, cn_md, pct
-from duban.tables import ExtensionRequest, OutboxMessage, ReviewRow
+from duban.store.tables import ExtensionRequest, OutboxMessage, ReviewRow
 
 
 @dataclass
@@ -150,9 +150,9 @@ def short_text(draft: Draft, record: Record, stage_id: str | None) -> str:
 
 def send_bulletin(engine: Engine, campaign_id: str, text: str, title: str, as_of: datetime, tz: str) -> int:
     """One outbox message (kind `bulletin`) per unit of the campaign, once per day and text."""
-    from duban.campaigns import load_campaign
-    from duban.compose import policy
-    from duban.store import unit_of_work
+    from duban.store.campaigns import load_campaign
+    from duban.services.compose import policy
+    from duban.store.db import unit_of_work
 
     campaign = load_campaign(engine, campaign_id)
     day = in_zone(as_of, tz).date().isoformat()

@@ -35,7 +35,7 @@ def submission_blocks(record: Record) -> list:
     if loop := loop_sentence(record.loop, {w[0]: w[1] for w in record.windows}):
         blocks.append(Para(loop))
     if record.sent:
-        from duban.messages import KIND_CN
+        from duban.domain.messages import KIND_CN
 
         parts = "、".join(f"{KIND_CN.get(k, k)}{n}条" for k, n in record.sent.most_common())
         blocks.append(Para(f"督办系统共发送{parts}。"))

@@ -1,7 +1,7 @@
 """The 督办 loop on the portal: a unit's 签收 and 延期申请 from its page, a parent's review (审核/退回) of its own
 children's versions, and the operators' queue of versions to review and requests to decide (/ops).
 
-Each goes through the same domain path as the CLI (duban.acknowledgements, duban.extension, duban.review), is
+Each goes through the same domain path as the CLI (duban.services.acknowledgements, duban.services.extension, duban.services.review), is
 audited under the unit or operator, and answers a refusal with its Chinese reason at the place it concerns.
 """
 
@@ -14,14 +14,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from duban import audit
-from duban.acknowledgements import record_acknowledgement
-from duban.duties import submission
+from duban.store import audit
+from duban.services.acknowledgements import record_acknowledgement
+from duban.views.duties import submission
 from duban.errors import RequestError
-from duban.extension import decide_extension, get_request, request_extension, requests_of
+from duban.services.extension import decide_extension, get_request, request_extension, requests_of
 from duban.instants import parse_instant
-from duban.review import record_review, review_queue
-from duban.tables import Assignment
+from duban.services.review import record_review, review_queue
+from duban.store.tables import Assignment
 from duban.web.context import Portal, client_of, portal
 from duban.web.ops_routes import campaign_or_404, operator, page
 from duban.web.security import check_csrf
@@ -140,7 +140,7 @@ def ops_loop(request: Request, campaign_id: str, p: Portal = Depends(portal), wh
     campaign = campaign_or_404(p, campaign_id)
     queue = review_queue(p.engine, campaign_id)
     waiting = requests_of(p.engine, campaign_id, status="pending")
-    from duban.campaigns import load_campaign
+    from duban.store.campaigns import load_campaign
 
     named = load_campaign(p.engine, campaign_id, units={*(r.unit_code for r in queue), *(r.unit_code for r in waiting)})
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="审核与延期申请",

@@ -13,13 +13,13 @@ from playwright.sync_api import sync_playwright
 from sqlalchemy import select
 
 from duban.instants import parse_instant
-from duban.lifecycle import ensure_planned
-from duban.operators import save_operator
-from duban.portal_links import issue
+from duban.services.lifecycle import ensure_planned
+from duban.services.operators import save_operator
+from duban.services.links import issue
 from duban.settings import Settings
-from duban.store import engine_for
-from duban.submit import record_submission
-from duban.tables import AcknowledgementRow, Assignment, CampaignUnit, ExtensionRequest, ReviewRow
+from duban.store.db import engine_for
+from duban.services.submit import record_submission
+from duban.store.tables import AcknowledgementRow, Assignment, CampaignUnit, ExtensionRequest, ReviewRow
 from duban.web import create_app
 from duban.web.server import running
 from tests.conftest import JINZHONG, SPECS

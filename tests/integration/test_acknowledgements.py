@@ -7,15 +7,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from duban.acknowledgements import ack_rates, record_acknowledgement, tick_acknowledgements
-from duban.campaigns import load_campaign
-from duban.compose import compose_messages, describe
+from duban.services.acknowledgements import ack_rates, record_acknowledgement, tick_acknowledgements
+from duban.store.campaigns import load_campaign
+from duban.services.compose import compose_messages, describe
 from duban.errors import RequestError
-from duban.lifecycle import ensure_planned
-from duban.messages import render
-from duban.quiet import QuietHours
-from duban.tables import AcknowledgementRow, OutboxMessage
-from duban.tick import tick_stage
+from duban.services.lifecycle import ensure_planned
+from duban.domain.messages import render
+from duban.domain.quiet import QuietHours
+from duban.store.tables import AcknowledgementRow, OutboxMessage
+from duban.services.tick import tick_stage
 from tests.conftest import SPECS
 from tests.integration.helpers import at
 
@@ -99,7 +99,7 @@ def test_units_that_do_not_acknowledge_are_reminded_then_escalated_and_the_rate_
 def test_the_cli_records_a_units_acknowledgement_and_status_shows_the_rate():
     from typer.testing import CliRunner
 
-    from duban.cli import app
+    from duban.cli.main import app
 
     def run(*args):
         return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)

@@ -7,12 +7,12 @@ from docx import Document
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from duban.cli import app
-from duban.extension import decide_extension, request_extension
+from duban.cli.main import app
+from duban.services.extension import decide_extension, request_extension
 from duban.instants import parse_instant
 from duban.settings import get_settings
-from duban.store import engine_for
-from duban.tables import CampaignUnit, OutboxMessage
+from duban.store.db import engine_for
+from duban.store.tables import CampaignUnit, OutboxMessage
 from tests.conftest import JINZHONG
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from duban.campaigns import load_campaign
-from duban.compose import describe
-from duban.digest import compose_digest
+from duban.store.campaigns import load_campaign
+from duban.services.compose import describe
+from duban.views.digest import compose_digest
 from duban.errors import RequestError
-from duban.extension import decide_extension, request_extension, requests_of
+from duban.services.extension import decide_extension, request_extension, requests_of
 from duban.instants import parse_instant
-from duban.messages import render, render_digest
-from duban.submit import record_submission
-from duban.tables import Assignment, OutboxMessage, TransitionRow
+from duban.domain.messages import render, render_digest
+from duban.services.submit import record_submission
+from duban.store.tables import Assignment, OutboxMessage, TransitionRow
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick, transitions
 from tests.samples import xlsx_bytes
 
@@ -159,7 +159,7 @@ def test_the_cli_asks_decides_and_lists(tmp_path):
 
     from typer.testing import CliRunner
 
-    from duban.cli import app
+    from duban.cli.main import app
     from tests.conftest import JINZHONG
 
     def run(*args):
@@ -187,7 +187,7 @@ def test_the_cli_asks_decides_and_lists(tmp_path):
 def test_a_decision_and_a_tick_at_the_same_moment_record_both_once_on_postgres(pg_engine):
     import threading
 
-    from duban.tick import tick_stage
+    from duban.services.tick import tick_stage
 
     engine = pg_engine
     plan_jinzhong(engine)

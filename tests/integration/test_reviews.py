@@ -9,15 +9,15 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from duban.campaigns import load_campaign
-from duban.compose import describe
+from duban.store.campaigns import load_campaign
+from duban.services.compose import describe
 from duban.errors import RequestError
 from duban.instants import parse_instant
-from duban.lifecycle import ensure_planned
-from duban.messages import render
-from duban.review import record_review, review_queue, reviews_of
-from duban.submit import record_submission
-from duban.tables import Assignment, OutboxMessage, Submission
+from duban.services.lifecycle import ensure_planned
+from duban.domain.messages import render
+from duban.services.review import record_review, review_queue, reviews_of
+from duban.services.submit import record_submission
+from duban.store.tables import Assignment, OutboxMessage, Submission
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick, transitions
 from tests.samples import docx_bytes, xlsx_bytes
@@ -147,7 +147,7 @@ def test_a_county_reviews_its_own_townships_and_no_other_countys(engine, tmp_pat
 def test_the_cli_returns_and_accepts(tmp_path):
     from typer.testing import CliRunner
 
-    from duban.cli import app
+    from duban.cli.main import app
 
     def run(*args):
         return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from duban.errors import RequestError
-from duban.extension_rules import Ask, ExtensionStatus, check_decision, check_request, policy
+from duban.domain.extension_rules import Ask, ExtensionStatus, check_decision, check_request, policy
 from duban.spec.models import Campaign, Extensions
-from duban.state import EventKind, Progress, Schedule, State, advance, reschedule
+from duban.domain.state import EventKind, Progress, Schedule, State, advance, reschedule
 
 UTC = timezone.utc
 DUE = datetime(2024, 6, 10, 15, 59, 59, tzinfo=UTC)  # 6/10 24:00 in Shanghai
