@@ -20,6 +20,7 @@ from duban.errors import StoreError
 from duban.instants import fmt, parse_instant
 from duban.services.lifecycle import ensure_planned
 from duban.settings import Settings
+from duban.simulation.loop import LoopScript
 from duban.simulation.simulate import RunLog, feeds_rollups, run_clock
 from duban.simulation.synthetic import Behaviour, synthetic_submissions
 from duban.store.db import engine_for
@@ -43,56 +44,6 @@ class DemoResult:
     sink: Path
     seconds: float
     loop: list[str] = field(default_factory=list)  # the 督办 loop's moments the demo played, in words
-
-
-class LoopScript:
-    """The 督办 loop once each, on the demo's clock: 昔阳县 asks on 6/6 to hand in its 县级实地检查评分表 on 6/14, the
-    市局 approves 6/13 the next day; 设管科 reviews each county's 检查材料 the morning after it comes in, returning the
-    first with a reason and accepting the others (and the returned one when it comes back)."""
-
-    REQUEST_AT, DECIDE_AT = "2024-06-06 10:00", "2024-06-07 10:00"
-
-    def __init__(self, engine, campaign_id: str, tz: str, settings: Settings) -> None:  # noqa: ANN001
-        self.engine, self.campaign_id, self.tz, self.settings = engine, campaign_id, tz, settings
-        self.asked: int | None = None
-        self.returned = False
-        self.done: list[str] = []
-
-    def play(self, at: datetime) -> None:
-        from duban.errors import RequestError
-        from duban.services.extension import decide_extension, request_extension
-        from duban.services.review import record_review, review_queue
-
-        if self.asked is None and at >= parse_instant(self.REQUEST_AT, self.tz):
-            try:
-                asked = request_extension(self.engine, self.campaign_id, "140724", "county_inspection",
-                                          parse_instant("2024-06-14", self.tz, end_of_day=True), at,
-                                          reason="端午假期后乡镇实地检查未完成", actor="simulated")  # fmt: skip
-                self.asked = asked.id
-                self.done.append(f"{fmt(at, self.tz)} 昔阳县统计局申请将县级实地检查评分表延期至6月14日（延期申请#{asked.id}）")
-            except RequestError as exc:  # handed in already by the seeded draw
-                self.asked = 0
-                self.done.append(f"{fmt(at, self.tz)} 昔阳县统计局的延期申请未提出：{exc.cn}")
-        if self.asked and at >= parse_instant(self.DECIDE_AT, self.tz):
-            decision = decide_extension(self.engine, self.asked, at, approve=True,
-                                        until=parse_instant("2024-06-13", self.tz, end_of_day=True),
-                                        note="同意延期至6月13日", actor="operator:设管科", quiet=self.settings.quiet())  # fmt: skip
-            self.done.append(f"{fmt(at, self.tz)} 市局批准延期至{fmt(decision.new_due, self.tz)}（{decision.new_state.cn}）")
-            self.asked = 0
-        for row in review_queue(self.engine, self.campaign_id):
-            if (at - row.submitted_at).total_seconds() < 12 * 3600:
-                continue  # reviewed the morning after it came in
-            accept = self.returned or row.version > 1
-            result = record_review(self.engine, self.campaign_id, row.unit_code, row.item_id, at, accept_it=accept,
-                                   reason=None if accept else "评分表缺少乡镇签章，请补充后重报", reviewer="operator:设管科",
-                                   quiet=self.settings.quiet())  # fmt: skip
-            if not accept:
-                from duban.store.campaigns import load_campaign
-
-                name = load_campaign(self.engine, self.campaign_id, units={row.unit_code}).display(row.unit_code)
-                self.returned = True
-                self.done.append(f"{fmt(at, self.tz)} 设管科退回{name}的检查材料（{result.reason}），"
-                                 f"新的截止时间{fmt(result.new_due, self.tz)}")  # fmt: skip
 
 
 def find_spec(name: str = DEMO_SPEC) -> Path:
@@ -122,7 +73,7 @@ def run_demo(settings: Settings, *, progress=lambda text: None) -> DemoResult:
     submissions = synthetic_submissions(engine, campaign_id, tz, Behaviour(), DEMO_SEED)
     stages = [stage.id for stage in planned.spec.campaign.stages]
 
-    loop = LoopScript(engine, campaign_id, tz, settings)
+    loop = LoopScript(engine, campaign_id, quiet=settings.quiet())
 
     def tick(at: datetime) -> None:
         loop.play(at)
