@@ -145,3 +145,14 @@ def test_an_acknowledgement_and_a_tick_at_the_same_moment_on_postgres(pg_engine)
     before = (_rows(engine, AcknowledgementRow), _rows(engine, OutboxMessage))
     tick_acknowledgements(engine, CAMPAIGN, moment, quiet=QUIET)
     assert (_rows(engine, AcknowledgementRow), _rows(engine, OutboxMessage)) == before
+
+
+def test_the_prefect_summary_states_the_acknowledgement_rate(sqlite_engine):
+    from duban.views.artifacts import summary_markdown
+    from duban.views.progress import campaign_view
+
+    _plan(sqlite_engine)
+    _tick(sqlite_engine, "2021-11-29 09:00")
+    record_acknowledgement(sqlite_engine, CAMPAIGN, HENGYANG_COUNTY, at("2021-11-29 15:00"))
+    text = summary_markdown(campaign_view(sqlite_engine, CAMPAIGN, at("2021-11-30 09:00")))
+    assert "- 签收率（通知）**8.3%**（12个单位中1个已签收）" in text
