@@ -169,3 +169,40 @@ def test_the_cli_returns_and_accepts(tmp_path):
     assert accepted.exit_code == 0 and "审核通过" in accepted.output and "第2版 → 已报送" in accepted.output
     status = run("status", JINZHONG, "--as-of", "2024-07-01 10:00")
     assert "审核：退回 1 次 · 通过 1 次" in status.output
+
+
+def test_a_return_and_a_tick_at_the_same_moment_record_both_once_on_postgres(pg_engine, tmp_path):
+    import threading
+
+    from duban.services.tick import tick_stage
+
+    engine = pg_engine
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))
+    _hand_in(engine, tmp_path, XIYANG, "2024-06-28 09:00")
+    moment = at("2024-07-02 00:30")  # the others slip at 7/1 24:00 in this tick; 昔阳 is returned at the same moment
+    start, errors = threading.Barrier(2), []
+
+    def run(work):
+        start.wait()
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(lambda: record_review(
+                   engine, CAMPAIGN, XIYANG, ITEM, moment, accept_it=False, reason="评分表缺少乡镇签章"),)),
+               threading.Thread(target=run, args=(lambda: tick_stage(engine, CAMPAIGN, "materials", moment),))]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    tick(engine, moment)
+    assert _row(engine, XIYANG).state in ("open", "due_soon") and _row(engine, SHOUYANG).state == "overdue"
+    assert [r.decision for r in reviews_of(engine, CAMPAIGN)] == ["returned"]
+    mine = [t[2] for t in transitions(engine, at("2024-06-28 09:30"), moment) if t[0] == XIYANG and t[1] == ITEM]
+    assert mine.count("returned") == 1 and "overdue" not in mine
+    before = snapshot(engine)
+    tick(engine, moment)
+    assert snapshot(engine) == before
