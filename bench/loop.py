@@ -132,17 +132,20 @@ def idle_tick(engine, repeats: int) -> dict:
     from duban.domain.quiet import QuietHours
     from duban.services.tick import tick_stage
 
-    now, quiet, times = parse_instant(IDLE_AT, "Asia/Shanghai"), QuietHours(), []
+    now, quiet, times, acks = parse_instant(IDLE_AT, "Asia/Shanghai"), QuietHours(), [], []
     for _ in range(repeats):
         started = time.perf_counter()
         changed = sum(tick_stage(engine, CAMPAIGN, stage, now).transitions for stage in STAGES)
+        step = time.perf_counter()
         changed += tick_acknowledgements(engine, CAMPAIGN, now, quiet=quiet).messages
+        acks.append((time.perf_counter() - step) * 1000)
         changed += compose_messages(engine, CAMPAIGN, now, quiet=quiet)
         times.append((time.perf_counter() - started) * 1000)
         assert changed == 0, "the bench's idle instant must have nothing due"
     times.sort()
     return {"n": len(times), "median_ms": round(statistics.median(times), 2),
-            "p90_ms": round(times[int(0.9 * (len(times) - 1))], 2)}  # fmt: skip
+            "p90_ms": round(times[int(0.9 * (len(times) - 1))], 2),
+            "ack_step_median_ms": round(statistics.median(acks), 2)}  # fmt: skip
 
 
 def main() -> None:

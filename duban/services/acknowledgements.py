@@ -24,7 +24,7 @@ from duban.instants import utc
 from duban.domain.quiet import QuietHours
 from duban.domain.state import AckSchedule, AckState, ack_advance, ack_next_event_at, acknowledge
 from duban.store.engine import is_postgres
-from duban.store.db import unit_of_work
+from duban.store.db import reading, unit_of_work
 from duban.store.tables import AcknowledgementRow, CampaignRow, OutboxMessage
 
 _K = AcknowledgementRow.__table__
@@ -48,6 +48,10 @@ def tick_acknowledgements(engine: Engine, campaign_id: str, as_of: datetime, *, 
     """Advance every due 签收 to `as_of` and promise its messages, in one transaction."""
     as_of = utc(as_of)
     result = AckTick()
+    due = select(_K.c.id).where(_K.c.campaign_id == campaign_id, _K.c.next_event_at <= as_of).limit(1)
+    with reading(engine) as conn:  # an idle tick: one probe of the due index, no write transaction, no lock
+        if conn.execute(due).first() is None:
+            return result
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
         query = select(_K).where(_K.c.campaign_id == campaign_id, _K.c.next_event_at <= as_of).order_by(_K.c.id)
