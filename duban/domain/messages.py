@@ -120,8 +120,9 @@ def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: AN
                    "until": fmt_due_cn(datetime.fromisoformat(e["until"]), tz), "reason": e["reason"]}
                   for e in payload.get("extensions", [])]  # fmt: skip
     text = _env().get_template("digest.txt.j2").render(
-        **{"unconfirmed": 0, "dead_reasons": [], "extensions_total": 0, **payload, "overdue": overdue,
-           "extensions": extensions, "as_of": fmt_cn(as_of, tz)},
+        **{"unconfirmed": 0, "dead_reasons": [], "extensions_total": 0, "in_review": 0, **payload, "overdue": overdue,
+           "extensions": extensions, "as_of": fmt_cn(as_of, tz),
+           "in_review_since": fmt_cn(datetime.fromisoformat(payload["in_review_since"]), tz) if payload.get("in_review_since") else None},
         title=spec.title, issuer=spec.issuer,
         doc_no=spec.doc_no, key=key[:12],
     )  # fmt: skip

@@ -206,3 +206,16 @@ def test_a_return_and_a_tick_at_the_same_moment_record_both_once_on_postgres(pg_
     before = snapshot(engine)
     tick(engine, moment)
     assert snapshot(engine) == before
+
+
+def test_the_digest_reminds_the_operators_of_versions_waiting_for_review(engine, tmp_path):
+    from duban.domain.messages import render_digest
+    from duban.views.digest import compose_digest
+
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))
+    _hand_in(engine, tmp_path, XIYANG, "2024-06-20 09:00")
+    assert compose_digest(engine, CAMPAIGN, at("2024-06-21 08:30"))
+    [digest] = _messages(engine, "digest")
+    text = render_digest(digest.payload, load_campaign(engine, CAMPAIGN), key=digest.idempotency_key).text
+    assert "待审核的材料1份，最早一份报送于6月20日 周四 09:00" in text
