@@ -27,6 +27,7 @@ KIND_CN = {
     "accepted": "审核通过",
     "ack_reminder": "签收提醒",
     "ack_escalation": "签收催办",
+    "bulletin": "通报",
 }
 SECTION_LEAD = {
     "opened": "以下事项已开始办理，请按时报送：",
