@@ -114,7 +114,7 @@ def review_page(engine, home: Path, requests: int) -> dict:
                        follow_redirects=False).status_code == 303  # fmt: skip
     path = f"/ops/c/{CAMPAIGN}/loop"
     first = client.get(path)  # warm up: templates, the parsed spec
-    assert first.status_code == 200 and "待审核的材料（200份，最早的200份）" in first.text, first.text[:300]
+    assert first.status_code == 200 and "待审核的材料（" in first.text and "没有待审核的材料" not in first.text, first.text[:300]
     times = []
     for _ in range(requests):
         started = time.perf_counter()
