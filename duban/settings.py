@@ -5,12 +5,14 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 from duban.domain.quiet import QuietHours, check_kinds, parse_quiet_hours
 from duban.errors import DubanError
@@ -98,6 +100,19 @@ class Settings(BaseSettings):
         parse_quiet_hours(value)  # refused at start, not at the first tick
         return value
 
+    @field_validator("fallback_channels", "operator_channels")
+    @classmethod
+    def _channel_references(cls, value: list[str], info) -> list[str]:
+        name = "DUBAN_" + info.field_name.upper()
+        for number, ref in enumerate(value, 1):
+            if not isinstance(ref, str) or not (ref == "sink" or ref.startswith(("env:", "secret:"))):
+                # never echo the entry: a URL written here carries the bot's key
+                raise ValueError(
+                    f"{name}: entry {number} is not a channel reference; write env:NAME or secret:NAME (or sink) "
+                    "and put the channel's Apprise URL, with its key, in that environment variable or Prefect Secret"
+                )
+        return value
+
     @field_validator("urgent_kinds")
     @classmethod
     def _known_kinds(cls, value: list[str]) -> list[str]:
@@ -178,6 +193,11 @@ def get_settings() -> Settings:
     A malformed setting stops the command, the portal or the flow at its start with one line per variable."""
     try:
         return Settings()
+    except PydanticSettingsError as exc:  # a value that is not JSON where JSON is expected (lists, maps)
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = "DUBAN_" + field.group(1).upper() if field else "a DUBAN_* variable"
+        raise SettingsError(f"{name}: not valid JSON (write a list as [\"a\", \"b\"] and a map as "
+                            f"{{\"wecombot\": 20}})") from None  # fmt: skip
     except ValidationError as exc:
         lines = []
         for error in exc.errors():

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from duban.cli.common import console, fail as _fail, when as _when
+from duban.cli.common import console, fail as _fail, when as _when, lit
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -42,26 +42,26 @@ def amend(
     a = result.amendment
     name = f"{a.issuer} {a.doc_no or ''}".strip()
     if result.already:
-        console.print(f"amendment #{result.seq} ({name}) was applied before: nothing changed")
+        console.print(f"amendment #{lit(result.seq)} ({lit(name)}) was applied before: nothing changed")
         return
     verb = "would re-plan" if dry_run else "re-planned"
-    console.print(f"[bold]amendment #{result.seq}[/] {name} — {a.reason}", highlight=False)
+    console.print(f"[bold]amendment #{lit(result.seq)}[/] {lit(name)} — {lit(a.reason)}", highlight=False)
     groups: dict[tuple[str, str], list] = {}
     for c in result.changed:
         groups.setdefault((c.item_id, c.instance), []).append(c)
     for (item, instance), changed in groups.items():
         first = changed[0]
         moves = Counter(f"{c.old_state.cn}→{c.new_state.cn}" for c in changed if c.old_state is not c.new_state)
-        console.print(f"  {item}{' ' + instance if instance else ''}: {len(changed)} assignment(s), due "
+        console.print(f"  {lit(item)}{lit(' ' + instance if instance else '')}: {len(changed)} assignment(s), due "
                       f"{fmt(first.old_due, tz)} → [bold]{fmt(first.new_due, tz)}[/]"
-                      + (f"; {', '.join(f'{k} {v}' for k, v in moves.items())}" if moves else ""), highlight=False)  # fmt: skip
+                      + (f"; {lit(', '.join(f'{k} {lit(v)}' for k, v in moves.items()))}" if moves else ""), highlight=False)  # fmt: skip
     told = len({c.unit_code for c in result.changed if c.told})
-    console.print(f"{verb} {len(result.changed)} assignment(s); {told} unit(s) "
-                  + ("would be told" if dry_run else f"told ({result.messages} message(s) in the outbox: `duban dispatch` sends them)"))  # fmt: skip
+    console.print(f"{lit(verb)} {len(result.changed)} assignment(s); {lit(told)} unit(s) "
+                  + ("would be told" if dry_run else f"told ({lit(result.messages)} message(s) in the outbox: `duban dispatch` sends them)"))  # fmt: skip
     if not result.changed:
         console.print("[yellow]nothing moved: the named dues are already in force[/]")
     for item in result.dependents:
-        console.print(f"[yellow]note[/] item {item} counts from a changed item or stage and was left as it is; "
+        console.print(f"[yellow]note[/] item {lit(item)} counts from a changed item or stage and was left as it is; "
                       "name it in the amendment if it should follow", highlight=False)  # fmt: skip
 
 
@@ -94,9 +94,9 @@ def report(
         files = write_report(engine, campaign_id, moment, target, calendar)
     except DubanError as exc:
         _fail(exc)
-    console.print(f"[green]✓[/] draft report {files.docx} (the record as of {fmt(moment, settings.timezone)})", highlight=False)
-    console.print(f"  timeline chart {files.chart}", highlight=False)
-    console.print(f"  汇总表 {files.table}", highlight=False)
+    console.print(f"[green]✓[/] draft report {lit(files.docx)} (the record as of {fmt(moment, settings.timezone)})", highlight=False)
+    console.print(f"  timeline chart {lit(files.chart)}", highlight=False)
+    console.print(f"  汇总表 {lit(files.table)}", highlight=False)
     for note in files.notes:
-        console.print(f"  [yellow]note[/] {note}", highlight=False)
+        console.print(f"  [yellow]note[/] {lit(note)}", highlight=False)
 

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 from duban.instants import parse_instant
@@ -25,7 +26,23 @@ def _console(*, stderr: bool = False) -> Console:
     return console if console.is_terminal else Console(stderr=stderr, soft_wrap=True, width=UNWRAPPED)
 
 
+def lit(value: object) -> str:
+    """A value shown as it is inside Rich markup: a unit's name, a reason, a title or a vendor's words holding
+    `[red]` or `[/x]` prints those brackets instead of being styled by them (or crashing the command)."""
+    return escape(str(value))
+
+
 console = _console()
+
+
+def rule(title: str) -> None:
+    """A dividing line with a title: across the window on a terminal, 72 columns when piped (not 10,000)."""
+    if console.is_terminal:
+        console.rule(lit(title))
+    else:
+        console.print(Text(f"── {title} ".ljust(72, "─")), highlight=False)
+
+
 err = _console(stderr=True)
 
 
@@ -38,7 +55,7 @@ def working(text: str) -> Iterator[Callable[[str], None]]:
         return
     began = time.monotonic()
     console.print(text, highlight=False)
-    yield lambda step: console.print(f"  {step} · {time.monotonic() - began:.0f} s", highlight=False)
+    yield lambda step: console.print(f"  {lit(step)} · {time.monotonic() - began:.0f} s", highlight=False)
 
 
 def fail(exc: Exception) -> NoReturn:
@@ -56,7 +73,7 @@ def when(text: str | None, tz: str, *, end_of_day: bool = False) -> datetime:
     try:
         return parse_instant(text, tz, end_of_day=end_of_day)
     except ValueError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {lit(exc)}")
         raise typer.Exit(2) from None
 
 
@@ -72,4 +89,4 @@ def check_prefect_ui() -> None:
     from flows.server import ui_looks_elsewhere
 
     if warning := ui_looks_elsewhere():
-        err.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        err.print(f"[bold yellow]warning:[/] {lit(warning)}", highlight=False, soft_wrap=True)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from duban.cli.common import console, fail as _fail
+from duban.cli.common import console, fail as _fail, lit
 from duban.errors import DubanError
 from duban.settings import get_settings
 
@@ -36,7 +36,7 @@ def upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "
     finally:
         engine.dispose()
     change = "already at" if before == after else f"{before} →"
-    console.print(f"database {_where(engine)}: {change} {after}", highlight=False, soft_wrap=True)
+    console.print(f"database {lit(_where(engine))}: {lit(change)} {lit(after)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -49,7 +49,7 @@ def downgrade(revision: Annotated[str, typer.Argument(help="target revision; 'ba
         before, after = run(engine, revision)
     finally:
         engine.dispose()
-    console.print(f"database {_where(engine)}: {before} → {after}", highlight=False, soft_wrap=True)
+    console.print(f"database {lit(_where(engine))}: {lit(before)} → {lit(after)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -65,7 +65,7 @@ def current() -> None:
         engine.dispose()
     head = head_revision()
     note = "up to date" if revision == head else "run `duban db upgrade`"
-    console.print(f"database {_where(engine)}: {revision} (newest {head}, {note})", highlight=False, soft_wrap=True)
+    console.print(f"database {lit(_where(engine))}: {lit(revision)} (newest {lit(head)}, {lit(note)})", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -74,4 +74,4 @@ def revision(message: Annotated[str, typer.Option("-m", "--message", help="what 
     from duban.store.migrate import new_revision
 
     path = new_revision(message)
-    console.print(f"wrote {path} — read it, adjust it if needed, and commit it", highlight=False, soft_wrap=True)
+    console.print(f"wrote {lit(path)} — read it, adjust it if needed, and commit it", highlight=False, soft_wrap=True)

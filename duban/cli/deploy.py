@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from duban.cli.common import check_prefect_ui, console, err
+from duban.cli.common import check_prefect_ui, console, err, lit
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -39,22 +39,22 @@ def deploy(
             return
         if remove:
             done = pause_campaign(str(spec))
-            console.print(f"[yellow]paused[/] {done.name}: its schedules no longer run; runs and artifacts stay",
+            console.print(f"[yellow]paused[/] {lit(done.name)}: its schedules no longer run; runs and artifacts stay",
                           highlight=False, soft_wrap=True)  # fmt: skip
             return
         done = deploy_campaign(spec, now=datetime.now(timezone.utc), pool=pool, calendar_file=settings.calendar_file)
     except DubanError as exc:
-        err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]{type(exc).__name__}:[/] {lit(exc)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     instants = done.instants
-    console.print(f"[green]deployed[/] {done.name} on pool {pool} (spec {done.spec}): every 10 minutes + "
+    console.print(f"[green]deployed[/] {lit(done.name)} on pool {lit(pool)} (spec {lit(done.spec)}): every 10 minutes + "
                   f"{len(instants.instants)} exact instant(s)", highlight=False, soft_wrap=True)  # fmt: skip
     for moment in instants.instants[:SHOWN]:
         console.print(f"  {fmt(moment, instants.timezone)}", highlight=False)
     if len(instants.instants) > SHOWN:
-        console.print(f"  … {len(instants.instants) - SHOWN} more", highlight=False)
+        console.print(f"  … {lit(len(instants.instants) - SHOWN)} more", highlight=False)
     if instants.left_out:
-        console.print(f"[yellow]{instants.left_out} later instant(s) left out[/]: run `duban deploy` again as the "
+        console.print(f"[yellow]{lit(instants.left_out)} later instant(s) left out[/]: run `duban deploy` again as the "
                       "campaign goes on (the ten-minute tick covers them meanwhile)", highlight=False)  # fmt: skip
     if not instants.instants:
         console.print("[yellow]no instant of the plan is still ahead[/]: the campaign has run its course",

@@ -11,7 +11,7 @@ import typer
 
 from duban.cli import show
 from duban.cli.closeout import amend as _amend, report as _report
-from duban.cli.common import check_prefect_ui, console, engine as _engine, err, fail as _fail, when as _when, working
+from duban.cli.common import check_prefect_ui, console, engine as _engine, err, fail as _fail, when as _when, working, lit
 from duban.cli.db import app as db_app
 from duban.cli.deploy import deploy as _deploy
 from duban.cli.outbox import app as outbox_app
@@ -68,13 +68,13 @@ def validate(
         try:
             spec, plan, warnings = validate_file(path, get_settings().calendar_file)
         except DubanError as exc:
-            err.print(f"[bold red]✗ {type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]✗ {type(exc).__name__}:[/] {lit(exc)}", highlight=False, soft_wrap=True)
             failed = True
             continue
-        console.print(f"[green]✓[/] {path}: {spec.campaign.title} — {len(plan.assignments)} assignments, "
+        console.print(f"[green]✓[/] {lit(path)}: {lit(spec.campaign.title)} — {len(plan.assignments)} assignments, "
                       f"{len(plan.units_in_plan())} units, {len(warnings)} warning(s)", highlight=False)  # fmt: skip
         for warning in warnings:
-            console.print(f"  [yellow]warning[/] {warning}", highlight=False, soft_wrap=True)
+            console.print(f"  [yellow]warning[/] {lit(warning)}", highlight=False, soft_wrap=True)
         failed = failed or (strict and bool(warnings))
     raise typer.Exit(1 if failed else 0)
 
@@ -87,7 +87,7 @@ def schema(out: Annotated[Optional[Path], typer.Option(help="write to this file"
     text = json.dumps(Campaign.model_json_schema(), ensure_ascii=False, indent=2)
     if out:
         out.write_text(text + "\n", encoding="utf-8")
-        console.print(f"wrote {out}")
+        console.print(f"wrote {lit(out)}")
     else:
         sys.stdout.write(text + "\n")
 
@@ -157,7 +157,7 @@ def digest(
         result = daily_digest(as_of=_when(as_of, get_settings().timezone), send=send)
     except DubanError as exc:
         _fail(exc)
-    console.print(f"digests composed: {result['composed']} ({', '.join(result['campaigns']) or 'no running campaign'})")
+    console.print(f"digests composed: {lit(result['composed'])} ({lit(', '.join(result['campaigns']) or 'no running campaign')})")
 
 
 @app.command()
@@ -225,8 +225,8 @@ def excuse(
     except DubanError as exc:
         _fail(exc)
     campaign = load_campaign(engine, campaign_id, units={unit})
-    console.print(f"{state.cn}：{show.unit_words(campaign, unit)} · {show.item_words(campaign, item)}，"
-                  f"{fmt(moment, campaign.tz)}记录（{reason}）", highlight=False)  # fmt: skip
+    console.print(f"{state.cn}：{lit(show.unit_words(campaign, unit))} · {lit(show.item_words(campaign, item))}，"
+                  f"{fmt(moment, campaign.tz)}记录（{lit(reason)}）", highlight=False)  # fmt: skip
 
 
 @app.command()
@@ -253,7 +253,7 @@ def status(
 
 
 def _refuse(option: str, value: str, known: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {option} {value!r} is not one of the known values: {known}", highlight=False,
+    err.print(f"[bold red]error:[/] {lit(option)} {value!r} is not one of the known values: {lit(known)}", highlight=False,
               soft_wrap=True)  # fmt: skip
     raise typer.Exit(2)
 
@@ -314,7 +314,7 @@ def reset(campaign: Annotated[str, typer.Argument(help="campaign id")]) -> None:
         reset_campaign(_engine(), campaign)
     except DubanError as exc:
         _fail(exc)
-    console.print(f"campaign {campaign} removed")
+    console.print(f"campaign {lit(campaign)} removed")
 
 
 @units_app.command("show")

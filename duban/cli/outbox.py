@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from duban.services import outbox
-from duban.cli.common import console, engine as _engine, fail as _fail
+from duban.cli.common import console, engine as _engine, fail as _fail, lit, rule, when as _when
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -52,7 +52,7 @@ def list_(
     for column in ("id", "campaign", "to", "kind", "status", "tries", "not before", "last error"):
         table.add_column(column, overflow="fold")
     for m in rows:
-        table.add_row(str(m.id), Text(m.campaign_id), Text(m.recipient), m.kind, _status(m.status), str(m.attempts),
+        table.add_row(str(m.id), Text(m.campaign_id), Text(m.recipient), lit(m.kind), _status(m.status), str(m.attempts),
                       fmt(m.not_before, tz), Text((m.last_error or "")[:160]))  # fmt: skip
     console.print(table)
 
@@ -79,9 +79,9 @@ def show(message_id: Annotated[int, typer.Argument(help="outbox id")]) -> None:
     for dropped in (m.payload or {}).get("dropped", []):
         console.print(Text(f"  left out: {dropped['item_id']} {dropped.get('instance') or ''} ({dropped['unit']}): "
                            f"{dropped['why']}"))  # fmt: skip
-    console.rule("text" + (f" ({len(detail.parts)} parts, as posted)" if detail.parts else ""))
+    rule("text" + (f" ({len(detail.parts)} parts, as posted)" if detail.parts else ""))
     console.print(Text(detail.text.rstrip("\n")), soft_wrap=True)
-    console.rule("posts")
+    rule("posts")
     for d in detail.deliveries:
         line = Text(f"  try {d.attempt} {fmt(d.at, tz)} {d.channel}" + (f" part {d.part}/{d.parts}" if d.parts > 1 else "")
                     + ": ")  # fmt: skip
@@ -96,10 +96,13 @@ def retry(
     dead: Annotated[bool, typer.Option("--dead", help="every dead letter (and failed message)")] = False,
     unconfirmed: Annotated[bool, typer.Option(
         "--unconfirmed", help="also send again what may have arrived already (no answer came): check with the group first")] = False,
+    as_of: Annotated[Optional[str], typer.Option(
+        "--as-of", help="the instant they go back in line (default now; on a simulated clock, the next dispatch's --as-of)")] = None,
 ) -> None:
     """Put dead or failed messages back in line (a fresh count of tries); unconfirmed ones only when asked."""
     try:
-        done = outbox.retry(_engine(), datetime.now(timezone.utc), ids=ids, dead=dead, unconfirmed=unconfirmed)
+        moment = _when(as_of, get_settings().timezone) if as_of else datetime.now(timezone.utc)
+        done = outbox.retry(_engine(), moment, ids=ids, dead=dead, unconfirmed=unconfirmed)
     except DubanError as exc:
         _fail(exc)
     console.print(Text(f"{done.queued} message(s) will be sent by the next dispatch"))

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from duban.cli.common import console, fail as _fail
+from duban.cli.common import console, fail as _fail, lit
 from duban.errors import DubanError
 from duban.settings import get_settings
 
@@ -50,8 +50,8 @@ def serve_command(host: str, port: int, as_of: str | None) -> None:
         portal = create_app(settings, preview_at=preview_at)
     except DubanError as exc:
         _fail(exc)
-    console.print(f"[bold]duban portal[/] on http://{host}:{port}  (operators: http://{host}:{port}/ops)"
-                  + (f"  [yellow]preview: the record as it stood at {as_of}, read-only[/]" if as_of else ""),
+    console.print(f"[bold]duban portal[/] on http://{lit(host)}:{lit(port)}  (operators: http://{lit(host)}:{lit(port)}/ops)"
+                  + (f"  [yellow]preview: the record as it stood at {lit(as_of)}, read-only[/]" if as_of else ""),
                   highlight=False)  # fmt: skip
     if not settings.portal_url:
         console.print("[yellow]DUBAN_PORTAL_URL is not set: messages carry no unit links until it is.[/]")
@@ -103,7 +103,7 @@ def revoke(
                      target="此前发出的全部链接", detail=reason or None)  # fmt: skip
     except DubanError as exc:
         _fail(exc)
-    console.print(f"links of {unit} issued up to now no longer open its page")
+    console.print(f"links of {lit(unit)} issued up to now no longer open its page")
 
 
 @app.command()
@@ -125,4 +125,4 @@ def password(name: Annotated[str, typer.Option(help="operator login name")]) -> 
                      detail=f"结束了 {ended} 个登录会话")  # fmt: skip
     except DubanError as exc:
         _fail(exc)
-    console.print(f"operator {name} can log in at /ops/login" + (f"; {ended} session(s) ended" if ended else ""))
+    console.print(f"operator {lit(name)} can log in at /ops/login" + (f"; {lit(ended)} session(s) ended" if ended else ""))

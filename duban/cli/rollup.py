@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from duban.cli.common import console, err
+from duban.cli.common import console, err, lit
 from duban.errors import DubanError
 from duban.settings import get_settings
 
@@ -31,10 +31,10 @@ def show(spec: Annotated[Path, typer.Argument(help="campaign spec (YAML) or camp
         campaign = load_campaign(engine, campaign_id)
         statuses = rollup_status(engine, campaign_id)
     except DubanError as exc:
-        err.print(f"[bold red]{type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]{type(exc).__name__}:[/] {lit(exc)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     if not statuses:
-        console.print(f"{campaign_id} has no roll-up (rollups: or forward: in the spec)")
+        console.print(f"{lit(campaign_id)} has no roll-up (rollups: or forward: in the spec)")
     print_statuses(console, campaign, statuses)
 
 
@@ -46,14 +46,14 @@ def print_statuses(out: Console, campaign, statuses) -> None:
         source = items.get(rollup.from_)
         into = items[rollup.into].name if rollup.into in items else (rollup.name or "汇总")
         state = f" · {status.state.cn}" if status.state else ""
-        out.print(f"\n[bold]{into}[/] ← {source.name if source else rollup.from_} ({rollup.id})", highlight=False)
+        out.print(f"\n[bold]{lit(into)}[/] ← {lit(source.name if source else rollup.from_)} ({lit(rollup.id)})", highlight=False)
         missing = "、".join(campaign.display(c) for c in status.missing[:12]) + (" …" if len(status.missing) > 12 else "")
-        out.print(f"  {campaign.display(status.unit_code)}: 已报 {len(status.finished)}/{len(status.feeders)}{state}"
-                  + (f"  未报: {missing}" if missing else ""), highlight=False)  # fmt: skip
+        out.print(f"  {lit(campaign.display(status.unit_code))}: 已报 {len(status.finished)}/{len(status.feeders)}{lit(state)}"
+                  + (f"  未报: {lit(missing)}" if missing else ""), highlight=False)  # fmt: skip
         labels = {m.name: (m.label, m.unit or "") for m in (source.metrics if source else [])}
         for name, total in status.sums.items():
             label, unit = labels.get(name, (name, ""))
-            out.print(f"    {label} {total:g}{unit}", highlight=False)
+            out.print(f"    {lit(label)} {total:g}{lit(unit)}", highlight=False)
 
 
 def print_preview_rollups(out: Console, preview) -> None:
@@ -64,7 +64,7 @@ def print_preview_rollups(out: Console, preview) -> None:
         out.print("\n[bold]roll-ups duban hands in[/] (汇总)", highlight=False)
         for e in preview.handed_in:
             how = f"recorded on {e.campaign_id}" if e.forwarded else "all units below are in"
-            out.print(f"  {fmt(e.at, preview.tz)}  {e.unit} · {e.item}{' [yellow](逾期)[/]' if e.late else ''} — {how}",
+            out.print(f"  {fmt(e.at, preview.tz)}  {lit(e.unit)} · {lit(e.item)}{lit(' [yellow](逾期)[/]' if e.late else '')} — {lit(how)}",
                       highlight=False)  # fmt: skip
     if preview.rollups and preview.campaign is not None:
         out.print(f"\n[bold]roll-ups at the end[/] ({fmt(preview.end, preview.tz)})", highlight=False)

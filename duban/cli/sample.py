@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from duban.cli.common import console, fail as _fail
+from duban.cli.common import console, fail as _fail, lit
 from duban.errors import DubanError, PlanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -56,16 +56,16 @@ def show(
         if spec_sample.hidden:
             reveal = plan.sample_reveals.get(spec_sample.id)
             hidden = f" · 隐藏至 {fmt(reveal, tz)}" if reveal else " · 隐藏"
-        console.print(f"\n[bold]{result.name}[/] ({result.sample_id}) seed {result.seed}{hidden} · "
+        console.print(f"\n[bold]{lit(result.name)}[/] ({lit(result.sample_id)}) seed {lit(result.seed)}{lit(hidden)} · "
                       f"{len(result.members)} 个单位", highlight=False, soft_wrap=True)  # fmt: skip
         for index, (rule, draw) in enumerate(zip(spec_sample.draws, result.draws), start=1):
             source = rule.from_.sample and f"sample {rule.from_.sample}" or rule.from_.ref or "selector"
-            console.print(f"  rule {index} (from {source}, {draw.base} units): {draw.rule}", highlight=False, soft_wrap=True)
+            console.print(f"  rule {lit(index)} (from {lit(source)}, {lit(draw.base)} units): {lit(draw.rule)}", highlight=False, soft_wrap=True)
             if draw.strata:
                 console.print("    strata: " + ", ".join(f"{k} {n}" for k, n in sorted(draw.strata.items())), highlight=False)
             _members(plan, draw.members, set(draw.designated))
             for note in draw.notes:
-                console.print(f"    [yellow]not met in full[/] {note}", highlight=False, soft_wrap=True)
+                console.print(f"    [yellow]not met in full[/] {lit(note)}", highlight=False, soft_wrap=True)
         record = recorded.get(spec_sample.id)
         if record is None:
             console.print("  not recorded yet (the draw is recorded when the campaign is planned: duban tick SPEC)", soft_wrap=True)
@@ -73,10 +73,10 @@ def show(
         verdict = compare(result, record)
         when = f"recorded {fmt(verdict.drawn_at, tz)} with seed {verdict.seed}"
         if verdict.same:
-            console.print(f"  [green]{when}: same members[/]", highlight=False)
+            console.print(f"  [green]{lit(when)}: same members[/]", highlight=False)
         else:
-            console.print(f"  [red]{when}: differs[/] — only in this draw: {_names(plan, verdict.added)}; "
-                          f"only in the record: {_names(plan, verdict.removed)}", highlight=False, soft_wrap=True)  # fmt: skip
+            console.print(f"  [red]{lit(when)}: differs[/] — only in this draw: {lit(_names(plan, verdict.added))}; "
+                          f"only in the record: {lit(_names(plan, verdict.removed))}", highlight=False, soft_wrap=True)  # fmt: skip
 
 
 def _members(plan, members: list[str], designated: set[str]) -> None:
@@ -86,7 +86,7 @@ def _members(plan, members: list[str], designated: set[str]) -> None:
     for parent, codes in by_parent.items():
         head = plan.registry.units[parent].name if parent in plan.registry else "—"
         names = "、".join(plan.registry.units[c].name + ("(指定)" if c in designated else "") for c in codes)
-        console.print(f"    {head}: {names}", highlight=False, soft_wrap=True)
+        console.print(f"    {lit(head)}: {lit(names)}", highlight=False, soft_wrap=True)
 
 
 def _names(plan, codes: list[str], limit: int = 20) -> str:

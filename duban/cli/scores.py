@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from duban.cli.common import console, err, fail as _fail
+from duban.cli.common import console, err, fail as _fail, lit
 from duban.errors import DubanError
 from duban.instants import fmt, parse_instant
 from duban.settings import get_settings
@@ -47,7 +47,7 @@ def template(
     except DubanError as exc:
         _fail(exc)
     rows = "、".join(f"{sid} {n} 个单位" for sid, n in counts.items())
-    console.print(f"wrote {out}: {used.name}（{len(used.items)} 个检查项目，满分 {used.total:g}，达标 {used.pass_mark:g}）— {rows}",
+    console.print(f"wrote {lit(out)}: {lit(used.name)}（{len(used.items)} 个检查项目，满分 {used.total:g}，达标 {used.pass_mark:g}）— {lit(rows)}",
                   highlight=False)  # fmt: skip
 
 
@@ -65,7 +65,7 @@ def import_(
     try:
         moment = parse_instant(at, settings.timezone) if at else datetime.now(timezone.utc)
     except ValueError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
+        err.print(f"[bold red]error:[/] {lit(exc)}")
         raise typer.Exit(2) from None
     try:
         engine, campaign_id = _campaign(spec, moment)
@@ -79,18 +79,18 @@ def _outcomes(result, engine, campaign_id: str) -> None:
     from duban.store.campaigns import load_campaign
 
     campaign = load_campaign(engine, campaign_id)
-    table = Table(box=box.SIMPLE_HEAD, title=result.sheet.name)
+    table = Table(box=box.SIMPLE_HEAD, title=lit(result.sheet.name))
     for column in ("样本", "单位", "合计", "结论", "整改"):
         table.add_column(column)
     for sample_id, outcomes in result.outcomes.items():
         for o in outcomes:
             follow = f"截止 {fmt(o.follow_up_due, campaign.tz)}" if o.follow_up_due else ("已免（复查达标）" if o.follow_up_excused else "")
             verdict = "[green]达标[/]" if o.passed else "[bold red]未达标[/]"
-            table.add_row(sample_id, campaign.display(o.unit_code), f"{o.total:g}", verdict, follow)
+            table.add_row(lit(sample_id), campaign.display(o.unit_code), f"{o.total:g}", verdict, lit(follow))
     console.print(table)
     scored = sum(len(v) for v in result.outcomes.values())
     failed = sum(1 for v in result.outcomes.values() for o in v if not o.passed)
-    console.print(f"{scored} units scored, {failed} below {result.sheet.pass_mark:g}", highlight=False)
+    console.print(f"{lit(scored)} units scored, {lit(failed)} below {result.sheet.pass_mark:g}", highlight=False)
 
 
 @app.command("show")
@@ -109,7 +109,7 @@ def show(spec: SpecArg, sheet: SheetOpt = None) -> None:
     for column in ("评分表", "样本", "单位", "合计", "结论", "版本", "检查人", "记录时间"):
         table.add_column(column)
     for r in rows:
-        table.add_row(r.sheet_id, r.sample_id, campaign.display(r.unit_code), f"{r.total:g}",
+        table.add_row(lit(r.sheet_id), lit(r.sample_id), campaign.display(r.unit_code), f"{r.total:g}",
                       "[green]达标[/]" if r.passed else "[bold red]未达标[/]", str(r.version), r.inspector or "",
                       fmt(r.recorded_at, campaign.tz))  # fmt: skip
     console.print(table)

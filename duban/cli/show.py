@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from duban.cli.common import lit
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,11 +32,11 @@ def _level_cn(level: str | None) -> str:
 
 def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -> None:
     c, tz = plan.campaign, plan.campaign.timezone
-    console.print(f"[bold]{c.title}[/]  {c.issuer} {c.doc_no or ''}  ({c.id}, {tz})", highlight=False)
+    console.print(f"[bold]{lit(c.title)}[/]  {lit(c.issuer)} {lit(c.doc_no or '')}  ({lit(c.id)}, {lit(tz)})", highlight=False)
     for doc in c.forwards:
-        console.print(f"  依据/转发上级文件: {doc.issuer} {doc.doc_no or ''} {doc.title or ''}", highlight=False)
+        console.print(f"  依据/转发上级文件: {lit(doc.issuer)} {lit(doc.doc_no or '')} {lit(doc.title or '')}", highlight=False)
     for doc in c.forwarded_by:
-        console.print(f"  转发: {doc.issuer} {doc.doc_no or ''} {doc.issued_on or ''}", highlight=False)
+        console.print(f"  转发: {lit(doc.issuer)} {lit(doc.doc_no or '')} {lit(doc.issued_on or '')}", highlight=False)
     print_chain(console, plan)
     by_item: dict[str, list] = defaultdict(list)
     for a in plan.assignments:
@@ -46,8 +47,8 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
         span = f"{fmt(window[0], tz)} — {fmt(window[1], tz)}" if window else "—"
         rows = [a for item in stage.items for a in by_item.get(item.id, [])]
         count = Counter(_level_cn(levels.get(a.unit_code)) for a in rows)
-        console.print(f"\n[bold cyan]{stage.name}[/] ({stage.id})  {span}  · {len(rows)} assignments: "
-                      + ", ".join(f"{k} {v}" for k, v in sorted(count.items())), highlight=False)  # fmt: skip
+        console.print(f"\n[bold cyan]{lit(stage.name)}[/] ({lit(stage.id)})  {lit(span)}  · {len(rows)} assignments: "
+                      + ", ".join(f"{k} {lit(v)}" for k, v in sorted(count.items())), highlight=False)  # fmt: skip
         for item in stage.items:
             entries = by_item.get(item.id, [])
             if not entries:
@@ -58,31 +59,31 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
             escalations = "、".join(
                 f"{fmt(t, tz)} → {'、'.join(TARGET_CN.get(k, k) for k in step.to)}" for (t, _), step in zip(first.escalations, steps)
             ) or "—"
-            console.print(f"  [bold]{item.name}[/] ({item.id}) 格式 {'、'.join(item.formats) or '—'}", highlight=False)
+            console.print(f"  [bold]{lit(item.name)}[/] ({lit(item.id)}) 格式 {lit('、'.join(item.formats) or '—')}", highlight=False)
             instances = sorted({(a.instance, a.open_at, a.due_at) for a in entries}, key=lambda x: x[2])
             for instance, opens, due in instances:
                 label = f"[{instance}] " if instance else ""
-                console.print(f"    {label}开始 {fmt(opens, tz)}  截止 [bold]{fmt(due, tz)}[/]", highlight=False)
-            console.print(f"    提醒 {reminders}  催办 {escalations}", highlight=False)
+                console.print(f"    {lit(label)}开始 {fmt(opens, tz)}  截止 [bold]{fmt(due, tz)}[/]", highlight=False)
+            console.print(f"    提醒 {lit(reminders)}  催办 {lit(escalations)}", highlight=False)
     if every or len(plan.assignments) <= LIST_LIMIT:
         console.print(f"\n[bold]{len(plan.assignments)} assignments[/] (开始 → 截止  事项  单位)", highlight=False)
         for a in plan.assignments:
             unit = plan.registry.units[a.unit_code]
             item = a.item_id + (f"[{a.instance}]" if a.instance else "") + ("" if a.role == "responsible" else f" ({ROLE_CN[a.role]})")
-            console.print(f"  {fmt(a.open_at, tz)} → {fmt(a.due_at, tz)}  {item}  {a.unit_code} {unit.display} ({unit.level.cn})",
+            console.print(f"  {fmt(a.open_at, tz)} → {fmt(a.due_at, tz)}  {lit(item)}  {lit(a.unit_code)} {lit(unit.display)} ({unit.level.cn})",
                           highlight=False, soft_wrap=True)  # fmt: skip
     else:
         console.print(f"\n{len(plan.assignments)} assignments (list them with --all or --json)")
     for sample in plan.samples.values():
         names = "、".join(plan.registry.units[code].name for code in sample.members[:40])
         more = f" … (+{len(sample.members) - 40})" if len(sample.members) > 40 else ""
-        console.print(f"\n[bold]抽查样本[/] {sample.name} (seed {sample.seed}): {len(sample.members)} 个 — {names}{more}",
+        console.print(f"\n[bold]抽查样本[/] {lit(sample.name)} (seed {lit(sample.seed)}): {len(sample.members)} 个 — {lit(names)}{lit(more)}",
                       highlight=False)  # fmt: skip
     for leader in c.leaders:
         units = "、".join(plan.registry.units[u].name for u in plan.leaders[leader.id] if plan.registry.units[u].level is Level.county or plan.registry.units[u].kind == "zone")
-        console.print(f"[bold]包联[/] {leader.name}: {units}", highlight=False)
+        console.print(f"[bold]包联[/] {lit(leader.name)}: {lit(units)}", highlight=False)
     for event_id, name, at in plan.events:
-        console.print(f"[bold]事件[/] {name} ({event_id}) {fmt(at, tz)}", highlight=False)
+        console.print(f"[bold]事件[/] {lit(name)} ({lit(event_id)}) {fmt(at, tz)}", highlight=False)
 
 
 def plan_json(plan: Plan) -> dict:
@@ -107,15 +108,15 @@ def plan_json(plan: Plan) -> dict:
 
 
 def print_tick(console: Console, summary: dict) -> None:
-    console.print(f"[bold]tick[/] {summary['campaign']} @ {summary['as_of']}", highlight=False)
+    console.print(f"[bold]tick[/] {lit(summary['campaign'])} @ {lit(summary['as_of'])}", highlight=False)
     for stage in summary["stages"]:
         events = ", ".join(f"{k} {v}" for k, v in stage["events"].items()) or "no change"
-        console.print(f"  {stage['stage']}: {stage['examined']} due → {events}", highlight=False)
-    console.print(f"  messages composed: {summary['messages']}")
+        console.print(f"  {lit(stage['stage'])}: {lit(stage['examined'])} due → {lit(events)}", highlight=False)
+    console.print(f"  messages composed: {lit(summary['messages'])}")
     if summary.get("rollups"):
         fed = summary["rollups"]
-        console.print(f"  roll-ups (汇总): submitted {fed['submitted']}, fed up {fed['fed_up']}"
-                      + "".join(f"\n    waiting: {why}" for why in fed["waiting"]), highlight=False)  # fmt: skip
+        console.print(f"  roll-ups (汇总): submitted {lit(fed['submitted'])}, fed up {lit(fed['fed_up'])}"
+                      + "".join(f"\n    waiting: {lit(why)}" for why in fed["waiting"]), highlight=False)  # fmt: skip
 
 
 def unit_words(campaign, code: str) -> str:
@@ -132,8 +133,8 @@ def item_words(campaign, item_id: str, instance: str | None = None) -> str:
 def print_receipt(console: Console, receipt, campaign, unit: str, item_id: str, instance: str | None) -> None:
     """What the clerk is told: who handed in what, which version, when, on time or late, and the receipt's way."""
     late = "逾期报送" if receipt.late else "按时"
-    console.print(f"[green]已报送[/] {unit_words(campaign, unit)} · {item_words(campaign, item_id, instance)}"
-                  f" · 第{receipt.version}版 · {fmt(receipt.submitted_at, campaign.tz)}（{late}）→ {receipt.state.cn}",
+    console.print(f"[green]已报送[/] {lit(unit_words(campaign, unit))} · {lit(item_words(campaign, item_id, instance))}"
+                  f" · 第{lit(receipt.version)}版 · {fmt(receipt.submitted_at, campaign.tz)}（{lit(late)}）→ {receipt.state.cn}",
                   highlight=False)  # fmt: skip
     console.print("  回执消息已排入发送队列（`duban dispatch` 发送）", highlight=False)
 
@@ -148,7 +149,7 @@ def print_dispatch(console: Console, result: dict) -> None:
     counts = {k: v for k, v in result.items() if k != "by_kind"}
     kinds = "、".join(f"{KIND_CN.get(k, k)} {v}" for k, v in sorted((result.get("by_kind") or {}).items(), key=lambda kv: -kv[1]))
     parts = [f"{DISPATCH_WORDS.get(k, k)} {v}" for k, v in counts.items() if k != "sent" and (v or k == "claimed")]
-    console.print(f"dispatch: 已发送 {counts.get('sent', 0)} 条" + (f"（{kinds}）" if kinds else "")
+    console.print(f"dispatch: 已发送 {lit(counts.get('sent', 0))} 条" + (f"（{lit(kinds)}）" if kinds else "")
                   + (" · " + " · ".join(parts) if parts else ""), highlight=False)  # fmt: skip
     if counts.get("dead"):
         console.print("  死信：`duban outbox list --status dead` 查看渠道的原话，修好后 `duban outbox retry --dead`",
@@ -228,7 +229,7 @@ def loop_words(loop: dict, stage_names: dict | None = None) -> str:
 def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()) -> None:
     campaign = report.campaign
     stages = campaign.spec.stages
-    console.print(f"[bold]{campaign.spec.title}[/] 截至 {fmt(report.as_of, campaign.tz)}{wanted.words()}", highlight=False)
+    console.print(f"[bold]{lit(campaign.spec.title)}[/] 截至 {fmt(report.as_of, campaign.tz)}{lit(wanted.words())}", highlight=False)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("单位", no_wrap=True)
     table.add_column("级别", no_wrap=True)
@@ -240,13 +241,13 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
         for stage in stages:
             colour = unit.stages.get(stage.id)
             cells.append(f"[{COLOR_STYLE[colour]}]{colour.value}[/]" if colour else "")
-        table.add_row(unit.display, _level_cn(unit.level), *cells)
+        table.add_row(lit(unit.display), _level_cn(unit.level), *cells)
     console.print(table)
-    legend = "  ".join(f"{CIRCLED[i % len(CIRCLED)]} {stage.name}" for i, stage in enumerate(stages))
+    legend = "  ".join(f"{CIRCLED[i % len(CIRCLED)]} {lit(stage.name)}" for i, stage in enumerate(stages))
     console.print(legend, highlight=False)
     console.print(COLOUR_LEGEND, highlight=False)
     tally: Counter = sum((unit.states for unit in shown), Counter())
-    console.print(f"{len(shown)} of {len(report.units)} units shown · 这些单位的事项：{tally_words(tally)}", highlight=False)
+    console.print(f"{len(shown)} of {len(report.units)} units shown · 这些单位的事项：{lit(tally_words(tally))}", highlight=False)
     console.print(DONE_LEGEND, highlight=False)
     if words := loop_words(getattr(report, "loop", {}), {s.id: s.name for s in stages}):
         console.print(words, highlight=False)
@@ -254,10 +255,10 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
 
 def print_preview(console: Console, preview, *, unit: str | None) -> None:
     tz = preview.tz
-    console.print(f"[bold]{preview.title}[/] simulated {fmt(preview.start, tz)} → {fmt(preview.end, tz)}", highlight=False)
-    console.print(f"{preview.assignments} assignments · synthetic units: {preview.planned_submissions} submit "
-                  f"({preview.planned_late} late), {preview.never} never · "
-                  f"{preview.log.ticks} ticks, {len(preview.messages)} messages", highlight=False)  # fmt: skip
+    console.print(f"[bold]{lit(preview.title)}[/] simulated {fmt(preview.start, tz)} → {fmt(preview.end, tz)}", highlight=False)
+    console.print(f"{lit(preview.assignments)} assignments · synthetic units: {lit(preview.planned_submissions)} submit "
+                  f"({lit(preview.planned_late)} late), {lit(preview.never)} never · "
+                  f"{lit(preview.log.ticks)} ticks, {len(preview.messages)} messages", highlight=False)  # fmt: skip
     groups: dict[tuple[str, str], list] = defaultdict(list)
     for envelope in preview.messages:
         groups[(envelope.at, envelope.kind)].append(envelope)
@@ -266,17 +267,17 @@ def print_preview(console: Console, preview, *, unit: str | None) -> None:
         table.add_column(column)
     for (at, kind), envelopes in sorted(groups.items()):
         names = "、".join(e.recipient_display for e in envelopes[:4]) + (" …" if len(envelopes) > 4 else "")
-        table.add_row(fmt(datetime.fromisoformat(at), tz), KIND_CN.get(kind, kind), str(len(envelopes)), names)
+        table.add_row(fmt(datetime.fromisoformat(at), tz), KIND_CN.get(kind, kind), str(len(envelopes)), lit(names))
     console.print(table)
     counts = Counter(e.kind for e in preview.messages)
-    console.print("by kind: " + ", ".join(f"{KIND_CN.get(k, k)} {v}" for k, v in counts.most_common()), highlight=False)
+    console.print("by kind: " + ", ".join(f"{lit(KIND_CN.get(k, k))} {lit(v)}" for k, v in counts.most_common()), highlight=False)
     from duban.cli.rollup import print_preview_rollups
 
     print_preview_rollups(console, preview)
     if unit:
         for envelope in preview.messages:
             if envelope.recipient == unit:
-                console.print(f"\n[bold]{fmt(datetime.fromisoformat(envelope.at), tz)}[/] {envelope.rendered.subject}",
+                console.print(f"\n[bold]{fmt(datetime.fromisoformat(envelope.at), tz)}[/] {lit(envelope.rendered.subject)}",
                               highlight=False)  # fmt: skip
                 console.print(envelope.rendered.text, highlight=False, markup=False)
 
@@ -285,9 +286,9 @@ def print_demo(console: Console, result, settings) -> None:
     report = result.status
     campaign = report.campaign
     tz = campaign.tz
-    console.print(f"\n[bold green]demo finished[/] in {result.seconds:.0f} s: {result.log.ticks} tick runs, "
-                  f"{result.log.dispatches} dispatch runs, {result.log.submissions} synthetic submissions", highlight=False)  # fmt: skip
-    console.print("messages by kind: " + ", ".join(f"{KIND_CN.get(k, k)} {v}" for k, v in result.sent_by_kind.most_common()),
+    console.print(f"\n[bold green]demo finished[/] in {result.seconds:.0f} s: {lit(result.log.ticks)} tick runs, "
+                  f"{lit(result.log.dispatches)} dispatch runs, {lit(result.log.submissions)} synthetic submissions", highlight=False)  # fmt: skip
+    console.print("messages by kind: " + ", ".join(f"{lit(KIND_CN.get(k, k))} {lit(v)}" for k, v in result.sent_by_kind.most_common()),
                   highlight=False)  # fmt: skip
     console.print(f"\n[bold]late or missing by stage[/] (as of {fmt(report.as_of, tz)})", highlight=False)
     missing: dict[str, list[str]] = defaultdict(list)
@@ -299,33 +300,33 @@ def print_demo(console: Console, result, settings) -> None:
         states = report.by_stage.get(stage.id, Counter())
         names = missing.get(stage.id, [])
         shown = "、".join(names[:8]) + (f" 等{len(names)}个单位" if len(names) > 8 else "")
-        console.print(f"  {stage.name}: 按时 {states[State.submitted]} · 逾期报送 {states[State.late]} · "
-                      f"逾期未报 {states[State.overdue]}" + (f" — {shown}" if names else ""), highlight=False)  # fmt: skip
+        console.print(f"  {lit(stage.name)}: 按时 {lit(states[State.submitted])} · 逾期报送 {lit(states[State.late])} · "
+                      f"逾期未报 {lit(states[State.overdue])}" + (f" — {lit(shown)}" if names else ""), highlight=False)  # fmt: skip
     for sample in result.samples:
         members = sample.members or []
         by_level = Counter(campaign.units[c].level for c in members if c in campaign.units)
         names = "、".join(campaign.units[c].display if c in campaign.units else c for c in members[:10])
         more = f" 等{len(members)}个" if len(members) > 10 else ""
-        console.print(f"[bold]{sample.name}[/] (seed {sample.seed}): "
-                      + "、".join(f"{_level_cn(lv)} {n}" for lv, n in by_level.items()) + f" — {names}{more}",
+        console.print(f"[bold]{lit(sample.name)}[/] (seed {lit(sample.seed)}): "
+                      + "、".join(f"{lit(_level_cn(lv))} {n}" for lv, n in by_level.items()) + f" — {lit(names)}{lit(more)}",
                       highlight=False)  # fmt: skip
     if result.loop:
         console.print("\n[bold]督办 loop[/] (延期申请, 审核与退回, once each)", highlight=False)
         for line in result.loop:
             console.print(f"  {line}", highlight=False)
     spec = result.spec_path.relative_to(result.spec_path.parent.parent)
-    console.print(f"\nmessages: {result.sink}\ndatabase: {settings.resolved_database_url}\n"
-                  f"next: uv run duban status {spec} --as-of \"{fmt_arg(report.as_of, tz)}\" --only red",
+    console.print(f"\nmessages: {lit(result.sink)}\ndatabase: {lit(settings.resolved_database_url)}\n"
+                  f"next: uv run duban status {lit(spec)} --as-of \"{lit(fmt_arg(report.as_of, tz))}\" --only red",
                   highlight=False, soft_wrap=True)  # fmt: skip
 
 
 def print_units(console: Console, registry, *, depth: int) -> None:
     roots = [u for u in registry if u.parent is None or u.parent not in registry]
     counts = registry.counts_by_level()
-    console.print("  ".join(f"{level.cn} {counts[level]}" for level in Level if level in counts), highlight=False)
+    console.print("  ".join(f"{level.cn} {lit(counts[level])}" for level in Level if level in counts), highlight=False)
 
     def walk(unit, level: int) -> None:
-        console.print(f"{'  ' * level}{unit.code} {unit.display} ({unit.level.cn}, {unit.kind})", highlight=False)
+        console.print(f"{lit('  ' * level)}{lit(unit.code)} {lit(unit.display)} ({unit.level.cn}, {lit(unit.kind)})", highlight=False)
         if level < depth:
             for child in registry.children(unit.code):
                 walk(child, level + 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from duban.cli.common import lit
 from collections import Counter
 
 from rich import box
@@ -19,11 +20,11 @@ def print_chain(console: Console, plan) -> None:
         return
     tz = plan.campaign.timezone
     campaign = plan.campaign
-    console.print(f"\n[bold]转发链[/] 每级提前 {chain.buffer}", highlight=False)
+    console.print(f"\n[bold]转发链[/] 每级提前 {lit(chain.buffer)}", highlight=False)
     for upper in _uppers(chain):
-        console.print(f"  {upper.upper_issuer} {upper.upper_doc_no or ''} ({upper.upper_id}) → {upper.unit_display}",
+        console.print(f"  {lit(upper.upper_issuer)} {lit(upper.upper_doc_no or '')} ({lit(upper.upper_id)}) → {lit(upper.unit_display)}",
                       highlight=False)  # fmt: skip
-    console.print(f"  {campaign.issuer} {campaign.doc_no or ''} ({campaign.id}) → 本级单位", highlight=False)
+    console.print(f"  {lit(campaign.issuer)} {lit(campaign.doc_no or '')} ({lit(campaign.id)}) → 本级单位", highlight=False)
     unit = plan.registry.units.get(chain.unit)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("截止", no_wrap=True, min_width=21)  # the point of the chain: never cut off
@@ -32,11 +33,11 @@ def print_chain(console: Console, plan) -> None:
     for link in chain.links:
         feeders = [a.unit_code for a in plan.assignments if a.item_id == link.from_]
         levels = Counter(plan.registry.units[c].level.cn for c in feeders)
-        table.add_row(fmt(link.upper_due, tz), "上级", f"{chain.unit_display} → {chain.upper_issuer}",
-                      f"{link.upper_name[:24]} ({link.upper_item})")  # fmt: skip
-        table.add_row(fmt(link.into_due, tz), unit.level.cn if unit else "本级", chain.unit_display, f"← 汇总 ({link.into})")
-        table.add_row(fmt(link.from_due, tz), "、".join(levels) or "—", f"{len(feeders)} 个单位 → {chain.unit_display}",
-                      f"← 报送 ({link.from_})")  # fmt: skip
+        table.add_row(fmt(link.upper_due, tz), "上级", f"{lit(chain.unit_display)} → {lit(chain.upper_issuer)}",
+                      f"{lit(link.upper_name[:24])} ({lit(link.upper_item)})")  # fmt: skip
+        table.add_row(fmt(link.into_due, tz), unit.level.cn if unit else "本级", lit(chain.unit_display), f"← 汇总 ({lit(link.into)})")
+        table.add_row(fmt(link.from_due, tz), "、".join(levels) or "—", f"{len(feeders)} 个单位 → {lit(chain.unit_display)}",
+                      f"← 报送 ({lit(link.from_)})")  # fmt: skip
     console.print(table)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from duban.errors import SubmissionError
 from duban.domain.filescan import (
-    MAX_DEPTH, Budget, Refusal, check_pdf, check_text, embedded_program, mapped, ole_kind, package_kind, sniff_head,
+    MAX_DEPTH, Budget, Refusal, check_part, check_pdf, check_text, embedded_program, mapped, ole_kind, package_kind, sniff_head,
     walk_zip, zip_members,
 )
 
@@ -47,7 +47,8 @@ _ZIPPED = {"zip", "docx", "xlsx", "pptx", "ofd"}
 _FORBIDDEN_CHARS = re.compile(r'[<>:"|?*\x00-\x1f\x7f]')
 MAX_NAME = 120  # characters kept of a longer name (the extension stays)
 MAX_NAME_BYTES = 255  # what the file systems an operator saves to can hold
-_DEVICE = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)", re.IGNORECASE)
+# Windows' device names: the part before the first dot, trailing spaces dropped (`CON .pdf`, `con.tar.pdf`)
+_DEVICE = re.compile(r"^(con|prn|aux|nul|conin\$|conout\$|clock\$|com[0-9¹²³]|lpt[0-9¹²³]) *(\.|$)", re.IGNORECASE)
 
 
 def _refuse(en: str, cn: str) -> SubmissionError:
@@ -59,8 +60,9 @@ def safe_name(raw: str) -> str:
 
     Characters that change how a name is drawn (the right-to-left override that makes `报告\u202efdp.exe` read
     `报告exe.pdf`, zero-width and other format characters) are dropped, so the name an operator sees is the name
-    the file has. Windows' device names (CON, PRN, AUX, NUL, COM1–9, LPT1–9, with any extension) cannot be saved
-    on an operator's desktop: they get a leading underscore.
+    the file has. Windows' device names (CON, PRN, AUX, NUL, CONIN$, CONOUT$, CLOCK$, COM0–9, LPT0–9 and COM¹²³,
+    LPT¹²³, with any extension and with spaces before it: `CON .pdf`) cannot be saved on an operator's desktop: they
+    get a leading underscore.
     """
     name = unicodedata.normalize("NFC", raw or "")
     if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
@@ -161,7 +163,9 @@ def _member(budget: Budget):  # noqa: ANN202
         kind = sniff(path)
         if kind in EXECUTABLES:
             raise Refusal(f"{name} is a {kind}", f"里的「{shown}」是{KIND_CN[kind]}")
-        if not package:
+        if package:
+            check_part(name, path)
+        else:
             ext = "jpg" if ext == "jpeg" else ext
             if ext not in EXPECTED:
                 raise Refusal(f"{name}: {ext or 'no extension'} is not a format an item accepts",

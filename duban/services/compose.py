@@ -181,13 +181,26 @@ def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, qui
     )[0][0]  # fmt: skip
 
 
+def _urgent_apart(groups, urgent: frozenset[str]) -> list:
+    """Each recipient's rows, the urgent ones and the others as two messages where both are there."""
+    split = []
+    for recipient, rows in groups:
+        now = [r for r in rows if r[2] in urgent]
+        later = [r for r in rows if r[2] not in urgent]
+        split.extend((recipient, part) for part in (now, later) if part)
+    return split
+
+
 def _write(codec: Codec, campaign_id: str, tz: str, groups, as_of, quiet: QuietHours) -> int:
     deferred = codec.instant(quiet.end_after(as_of, tz))
     now = codec.instant(as_of)
     as_of_iso = codec.iso(as_of)
     iso = codec.iso_of_stored
     messages, links = [], []
-    for recipient, rows in groups.items():
+    pairs = groups.items()
+    if deferred != now:  # in quiet hours: a unit's urgent items go now, the rest in their own message after
+        pairs = _urgent_apart(pairs, quiet.urgent)
+    for recipient, rows in pairs:
         # row: id, recipient, kind, step, event_at, item_id, instance, unit_code, due_at (see _SELECT_PENDING)
         kind = rows[0][2] if len(rows) == 1 else min((r[2] for r in rows), key=URGENCY.index)
         ids = [r[0] for r in rows]

@@ -39,7 +39,7 @@ from sqlalchemy import Engine
 from duban.store.campaigns import PlannedCampaign, load_campaign
 from duban.services.compose import describe
 from duban.store.codec import Codec
-from duban.store.freshness import Fresh, check as freshness
+from duban.store.freshness import URGENCY, Fresh, check as freshness
 from duban.instants import fmt_cn, utc
 from duban.store.liveness import Liveness, worker_name
 from duban.domain.messages import Rendered, render, render_digest
@@ -283,11 +283,59 @@ class _Pass:
         lanes: dict[str, list[_Message]] = defaultdict(list)
         for m in messages:
             m.fresh = stale.get(m.id)
+        self._keep_the_night_for_the_urgent(messages)
+        for m in messages:
             lanes[self._lane(m)].append(m)
         futures = [pool.submit(self._lane_run, lane) for lane in lanes.values()]
         for future in wait(futures).done:
             future.result()  # a bug in a lane surfaces here (its claims are put back by run())
         self.flush()
+
+    def _keep_the_night_for_the_urgent(self, messages: list[_Message]) -> None:
+        """In quiet hours an urgent message goes out with its urgent items only. A unit's message that also
+        carries an opening or a reminder (composed in the day, or by a tick at 00:00 that found both) would
+        otherwise bring those to the group at night: they are taken out of it and left to the next tick, which
+        writes them into a message for the end of the quiet hours. The trimmed message is stored before it is
+        posted, so a dispatcher that dies in between never sends the rest at night."""
+        quiet = self.d.quiet
+        trims = []
+        for m in messages:
+            payload = m.fresh.payload if m.fresh is not None else m.payload
+            if not payload or not payload.get("items"):
+                continue
+            try:
+                tz = self.d.campaign(m.campaign_id).tz
+            except Exception:  # noqa: BLE001 - a campaign that cannot be loaded fails in its lane, recorded
+                continue
+            now = self.now()
+            if payload.get("kind", m.kind) not in quiet.urgent or not quiet.inside(now, tz):
+                continue
+            urgent = [i for i in payload["items"] if i["kind"] in quiet.urgent]
+            later = [i for i in payload["items"] if i["kind"] not in quiet.urgent]
+            if not urgent or not later:
+                continue
+            when = fmt_cn(quiet.end_after(now, tz), tz)
+            moved = [{"kind": i["kind"], "item_id": i["item_id"], "instance": i.get("instance") or "",
+                      "unit": i["unit"], "why": f"静默时段：非紧急事项于{when}后另发"} for i in later]  # fmt: skip
+            dropped = (m.fresh.dropped if m.fresh is not None else []) + moved
+            kind = min((i["kind"] for i in urgent), key=URGENCY.index)
+            trimmed = {**payload, "kind": kind, "items": urgent, "dropped": dropped}
+            m.fresh = Fresh(trimmed, dropped)
+            trims.append((m, trimmed, later))
+        if not trims:
+            return
+        with unit_of_work(self.d.engine) as conn:
+            codec = Codec(conn)
+            for m, trimmed, later in trims:
+                codec.execute(f"UPDATE outbox SET payload = {codec.json_marker}, kind = ? WHERE id = ? AND claimed_by = ?",
+                              (codec.json(trimmed), trimmed["kind"], m.id, self.worker))  # fmt: skip
+                codec.execute_many(
+                    "UPDATE intent SET message_id = NULL WHERE message_id = ? AND kind = ? AND assignment_id IN "
+                    "(SELECT id FROM assignment WHERE item_id = ? AND COALESCE(instance, '') = ? AND unit_code = ?)",
+                    [(m.id, i["kind"], i["item_id"], i.get("instance") or "", i["unit"]) for i in later],
+                )  # fmt: skip
+                m.payload, m.kind = trimmed, trimmed["kind"]
+                m.fresh = None
 
     def _lane(self, m: _Message) -> str:
         """Messages for the same bot share a lane (a thread posts them in order); others go alone."""
@@ -341,6 +389,7 @@ class _Pass:
             same = progress.get("channel") == channel
             parts = progress.get("parts") if same and progress.get("parts") else parts_of(notifier, channel, envelope)
             done = progress.get("done", 0) if same else 0
+            previous = progress
             progress = {"channel": channel, "done": done, **({"parts": parts} if len(parts) > 1 else {})}
             if refused:
                 progress["refused"] = refused
@@ -349,9 +398,21 @@ class _Pass:
                 m.unknown += 1
                 self._delivery(m, channel, attempt, done + 1, len(parts), SendResult.unknown(
                     "the dispatcher posting this part stopped before it heard the answer: it may have arrived"), now)  # fmt: skip
-                if m.unknown >= 2:
+                if m.unknown >= 2 and done + 1 < len(parts):  # the rest follow it in order
+                    progress["unconfirmed"] = sorted({*progress.get("unconfirmed", []), done + 1})
+                    done = progress["done"] = done + 1
+                    m.unknown = 0
+                elif m.unknown >= 2:
                     return self._unconfirmed(m, progress, now, final=True)
+            only = set(previous.get("only", [])) if same else set()  # an operator's retry of unconfirmed parts
+            if only:
+                progress["only"] = sorted(only)
+            if same and previous.get("unconfirmed"):
+                progress["unconfirmed"] = list(previous["unconfirmed"])
             for number in range(done + 1, len(parts) + 1):
+                if only and number not in only:
+                    progress["done"] = number
+                    continue
                 progress["posting"] = number
                 now = self.now()
                 outcome = self._before_post(m, progress, gate, hold=number < len(parts), now=now, parted=len(parts) > 1)
@@ -385,12 +446,23 @@ class _Pass:
                     m.unknown += 1
                     if m.unknown < 2:
                         return self._unconfirmed(m, progress, answered, final=False, detail=answer.detail)
+                    if number < len(parts):  # twice unanswered: it may well be there; the rest follow it in order
+                        progress["unconfirmed"] = sorted({*progress.get("unconfirmed", []), number})
+                        progress["done"] = number
+                        m.unknown = 0
+                        continue
                 answers.append(answer)
                 if answer.outcome == "refused":
                     refused.append(channel)
                 break  # this channel did not take it: the next one gets the whole message
             else:
-                m.progress = {**progress, "posting": 0}
+                m.progress = {k: v for k, v in progress.items() if k != "only"} | {"posting": 0}
+                if progress.get("unconfirmed"):  # the other parts arrived; these may have
+                    m.unknown = 2
+                    numbers = "、".join(f"第{n}条" for n in progress["unconfirmed"])
+                    return _Final("unconfirmed", f"共{len(parts)}条，{numbers}两次发出均无答复（可能已到达），其余各条已送达；"
+                                  f"请向该群核实，需要时用 duban outbox retry {m.id} --unconfirmed 只补发这几条",
+                                  counted=True)  # fmt: skip
                 return _Final("sent", counted=True)
         m.progress = {**progress, "refused": refused} if refused else progress
         m.progress.pop("posting", None)

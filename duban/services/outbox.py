@@ -121,6 +121,9 @@ def retry(engine: Engine, now: datetime, *, ids: list[int] | None = None, dead: 
                 continue
             progress.pop("refused", None)  # the channel may be fixed: try every channel again
             progress.pop("posting", None)
+            if progress.get("unconfirmed") and progress.get("parts"):  # the rest arrived: post only these again
+                progress["only"] = progress.pop("unconfirmed")
+                progress["done"] = 0
             updates.append(("pending", 0, 0, codec.instant(utc(now)), codec.json(progress or None), mid))
             queued += 1
         codec.execute_many(

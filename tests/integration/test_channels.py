@@ -201,3 +201,31 @@ def test_operators_see_dead_letters_with_the_channels_words_and_put_them_back(bo
     assert later.sent == 130
     unknown = runner.invoke(app, ["outbox", "show", "999999"])
     assert unknown.exit_code == 1 and "no outbox message 999999" in unknown.output
+
+
+def test_apprise_sends_through_dubans_bot_plugins_and_never_pauses_between_posts(bots):
+    """Held across Apprise upgrades: wecombot://, dingtalk:// and feishu:// are duban's errcode-reading plugins,
+    and neither they nor e-mail sleep between posts (Apprise pauses 5.5 s a plugin by default; duban's limits rule)."""
+    from duban.domain.messages import Rendered
+    from duban.notify.notifier import Envelope
+    from duban.notify.apprise_notifier import AppriseNotifier, DingTalkBot, FeishuBot, WeComBot
+    from duban.notify.secrets import resolver
+
+    with smtp_server() as (port, received):
+        urls = {
+            "WECOM": f"wecombot://okxiyang0009?base={bots.base}",
+            "DING": f"dingtalk://SECd1ngta1kse3ret@okding?base={bots.base}",
+            "FEISHU": f"feishu://okfeishu09?base={bots.base}",
+            "MAIL": f"mailto://127.0.0.1:{port}?from=duban@tjj.jz.gov.cn&to=xytj@xiyang.gov.cn&mode=insecure",
+        }
+        notifier = AppriseNotifier(resolver(urls.get, lambda name: None))
+        for name, plugin in (("WECOM", WeComBot), ("DING", DingTalkBot), ("FEISHU", FeishuBot)):
+            assert type(notifier._plugin(urls[name])) is plugin
+        envelope = Envelope("5b1e0c9d2f7a4e31", "140724", "昔阳县统计局", "reminder", Rendered("【督办】提醒", "请按时报送"),
+                            "2024-05-22T01:00:00+00:00")  # fmt: skip
+        started = time.monotonic()
+        outcomes = [notifier.send(f"env:{name}", envelope) for name in urls for _ in range(3)]
+        elapsed = time.monotonic() - started
+    assert all(o.ok for o in outcomes), [o.detail for o in outcomes if not o.ok]
+    assert len(received) == 3 and len(bots.received["okxiyang0009"]) == 3
+    assert elapsed < 10, f"12 posts took {elapsed:.1f} s: Apprise paused between them (5.5 s a pause)"

@@ -298,6 +298,33 @@ def test_a_retry_sends_only_the_parts_that_did_not_arrive(engine, monkeypatch):
     assert posts == [(1, "ok"), (2, "ok"), (3, "limited")] + [(k, "ok") for k in range(3, parts + 1)]
 
 
+def test_a_part_that_gets_no_answer_twice_is_followed_by_the_rest_and_a_retry_posts_only_it(engine, monkeypatch):
+    """Part 1 of a long message reaches the group but its answer comes after the timeout, twice. The group must not
+    be left holding half a message: parts 2… follow in order, and the record says which part may have arrived
+    (not the whole message). An operator's `retry --unconfirmed` posts that part alone."""
+    clock = Clock(OPEN.timestamp())
+    with VendorBots(clock) as vendor:
+        bot = vendor.bot("wecom", "xiyangslowpart", slow_s=1.0, slow_when="（第1/")
+        monkeypatch.setenv("XY_WECOM", vendor.url(bot, rto="0.3"))
+        (mid,) = _long_messages(engine, units=1, items=40)
+        dispatcher = _dispatcher(engine, ["env:XY_WECOM"], clock=clock.dt)
+        _drive(engine, clock, dispatcher.run, hours=2)
+        (message,) = _messages(engine)
+        parts = int(PART.match(bot.group[-1]).group(2))
+        numbers = [int(PART.match(t).group(1)) for t in bot.group]
+        assert parts >= 2 and numbers == [1, 1] + list(range(2, parts + 1))  # part 1 at most twice, then the rest
+        assert message.status == "unconfirmed" and "第1条两次发出均无答复" in message.last_error
+        assert "其余各条已送达" in message.last_error
+        assert [(d.part, d.outcome) for d in _deliveries(engine, mid)] == (
+            [(1, "unknown"), (1, "unknown")] + [(k, "ok") for k in range(2, parts + 1)])
+        bot.slow_when = "never slow again"
+        asked = outbox.retry(engine, clock.dt(), ids=[mid], unconfirmed=True)
+        assert asked.queued == 1
+        _drive(engine, clock, dispatcher.run, hours=1)
+        assert [int(PART.match(t).group(1)) for t in bot.group[len(numbers):]] == [1]  # that part alone
+        assert _messages(engine)[0].status == "sent"
+
+
 # --- 8. quiet hours and urgency --------------------------------------------------------------------------------
 def test_messages_composed_before_quiet_hours_and_dispatched_in_them_wait_for_the_morning(engine):
     plan_jinzhong(engine)
@@ -337,6 +364,66 @@ def test_an_urgent_kind_is_sent_at_once_by_a_tick_at_night(prefect_harness, monk
     sink = RecordingNotifier()
     sent = Dispatcher(engine, lambda _ref: sink, ["sink"], quiet=get_settings().quiet()).run(at("2024-05-26 00:00"))
     assert sent.by_kind.get("overdue") == 130
+
+
+def test_at_night_an_urgent_message_goes_without_its_other_items_and_they_follow_in_the_morning(engine):
+    """A county's message from a day tick holds its overdue self-assessment (urgent) and the county check that
+    opened (not urgent). Reaching the dispatcher at 23:00, only the overdue part goes; the opening is written
+    again by the next tick, for 07:30, and goes then."""
+    from duban.domain.quiet import QuietHours
+    from duban.services.compose import compose_messages
+    from duban.services.tick import tick_stage
+    from tests.integration.helpers import STAGES
+
+    quiet = QuietHours.parse("22:00-07:30", ["overdue"])
+    plan_jinzhong(engine)
+
+    def tick_at(moment):
+        for stage in STAGES:
+            tick_stage(engine, CAMPAIGN, stage, moment)
+        compose_messages(engine, CAMPAIGN, moment, quiet=quiet)
+
+    def dispatch_at(moment) -> RecordingNotifier:
+        sink = RecordingNotifier()
+        Dispatcher(engine, lambda _ref: sink, ["sink"], quiet=quiet).run(moment)
+        return sink
+
+    tick_at(OPEN)
+    dispatch_at(OPEN)
+    tick_at(at("2024-05-26 09:00"))  # a day tick: a county's message holds both
+    mixed = [m for m in _messages(engine, "pending") if len({i["kind"] for i in m.payload["items"]}) > 1]
+    assert mixed and all(m.recipient.startswith("1407") and len(m.recipient) == 6 for m in mixed)
+    night = dispatch_at(at("2024-05-26 23:00"))  # the dispatcher was down all day
+    texts = [e.rendered.text for e in night.sent["sink"] if e.recipient == mixed[0].recipient]
+    assert texts and all("逾期" in t and "县级检查阶段" not in t for t in texts)
+    assert all(e.kind == "overdue" for e in night.sent["sink"])  # nothing but the urgent went out at night
+    trimmed = {m.id: m for m in _messages(engine)}[mixed[0].id]
+    assert trimmed.status == "sent" and {i["kind"] for i in trimmed.payload["items"]} == {"overdue"}
+    assert any("静默时段" in d["why"] for d in trimmed.payload["dropped"])
+    tick_at(at("2024-05-26 23:10"))
+    morning = [m for m in _messages(engine, "pending") if m.recipient == mixed[0].recipient]
+    assert [m.kind for m in morning] == ["opened"] and morning[0].not_before == at("2024-05-27 07:30")
+    assert dispatch_at(at("2024-05-27 07:29")).sent == {}
+    sent = dispatch_at(at("2024-05-27 07:30")).sent["sink"]
+    assert any(e.recipient == mixed[0].recipient and "县级检查阶段" in e.rendered.text for e in sent)
+
+
+def test_a_tick_at_night_writes_the_urgent_and_the_rest_as_two_messages(engine):
+    from duban.domain.quiet import QuietHours
+    from duban.services.compose import compose_messages
+    from duban.services.tick import tick_stage
+    from tests.integration.helpers import STAGES
+
+    quiet = QuietHours.parse("22:00-07:30", ["overdue"])
+    plan_jinzhong(engine)
+    for moment in (OPEN, at("2024-05-26 00:00")):
+        for stage in STAGES:
+            tick_stage(engine, CAMPAIGN, stage, moment)
+        compose_messages(engine, CAMPAIGN, moment, quiet=quiet)
+    county = [m for m in _messages(engine) if m.recipient == "140724" and m.created_at == at("2024-05-26 00:00")]
+    assert sorted((m.kind, m.not_before) for m in county) == [
+        ("opened", at("2024-05-26 07:30")), ("overdue", at("2024-05-26 00:00"))]
+    assert all(len({i["kind"] for i in m.payload["items"]}) == 1 for m in county)
 
 
 def test_simulate_sends_urgent_kinds_at_night_too(monkeypatch):

@@ -29,13 +29,16 @@ def _flow_runs(name: str):
     return asyncio.run(read())
 
 
-def _artifacts(keys: list[str]):
+def _artifacts(keys: list[str], flow_run_id):
+    """The run's artifacts under these keys. Read by run: the session's server keeps every earlier tick's artifacts
+    under the same keys, and past the API's 200 a page, sorted by (random) id, this run's could be left out."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
     async def read():
         async with get_client() as client:
-            return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
+            return await client.read_artifacts(artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=keys), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
 
     return asyncio.run(read())
 
@@ -55,7 +58,7 @@ def test_a_tick_flow_plans_ticks_and_names_its_run(prefect_harness):
     names = {run.id: run.name for run in _flow_runs("campaign-tick")}
     assert names[run_id] == "jinzhong-2024-lookback @ 2024-05-10 周五 08:30"
     # posted while the messages were composed, the artifacts still sit on the tick's run, not on its compose task
-    mine = [a for a in _artifacts(list(summary["artifacts"].values())) if a.flow_run_id == run_id]
+    mine = [a for a in _artifacts(list(summary["artifacts"].values()), run_id) if a.flow_run_id == run_id]
     assert sorted(a.key for a in mine) == sorted(summary["artifacts"].values())
     assert all(a.task_run_id is None for a in mine)
     text = next(a.data for a in mine if a.key == summary["artifacts"]["summary"])

@@ -81,6 +81,7 @@ class Bot:
     secret: str | None = None
     keyword: str | None = None
     slow_s: float = 0.0  # post to the group, then answer this late (after the client's timeout)
+    slow_when: str | None = None  # … only for posts whose text contains this (e.g. one part of a long message)
     limited_until: float | None = None  # answer "too fast" until this instant
     answer: dict | None = None  # answer this to every post (a refusal in the vendor's own words)
     group: list[str] = field(default_factory=list)  # what the group shows, in order
@@ -171,7 +172,7 @@ class VendorBots:
             bot.posts.append((now, "ok" if reply is OK[service] else json.dumps(reply, ensure_ascii=False)))
             if reply is OK[service]:
                 bot.group.append(text)
-                return reply, bot.slow_s
+                return reply, bot.slow_s if bot.slow_when is None or bot.slow_when in text else 0.0
             return reply, 0.0
 
     def _judge(self, bot: Bot, query: dict, body: dict, text: str, now: float) -> dict:

@@ -96,3 +96,16 @@ def test_names_are_made_safe_for_every_disk():
     with pytest.raises(SubmissionError):
         safe_name(" ... ")
     assert safe_name(".pdf") == "pdf"  # no hidden files: the leading dot goes, and "pdf" has no extension left
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [("CON.pdf", "_CON.pdf"), ("CON .pdf", "_CON .pdf"), ("con  .PDF", "_con .PDF"), ("CONIN$.pdf", "_CONIN$.pdf"),
+     ("CONOUT$", "_CONOUT$"), ("conout$ .xlsx", "_conout$ .xlsx"), ("COM¹.pdf", "_COM¹.pdf"), ("LPT³ .pdf", "_LPT³ .pdf"),
+     ("CLOCK$.pdf", "_CLOCK$.pdf"), ("aux.tar.pdf", "_aux.tar.pdf"), ("NUL. .pdf", "_NUL. .pdf"), ("nul", "_nul"),
+     ("CONSOLE.pdf", "CONSOLE.pdf"), ("COM10.pdf", "COM10.pdf"), ("乐平镇CON.pdf", "乐平镇CON.pdf")],
+)  # fmt: skip
+def test_windows_device_names_get_an_underscore_in_every_spelling(raw, kept):
+    """Windows takes the part before the first dot, trailing spaces dropped, as the device: `CON .pdf` and
+    `CONIN$.pdf` open the console instead of a file on an operator's desktop (issue 20: both were kept)."""
+    assert safe_name(raw) == kept
