@@ -123,7 +123,7 @@ def take(out: Path, home: Path | None = None) -> Tour:
                 phone.screenshot(path=str(tour.shots[0]), full_page=True)
                 for item, name, count in (("county_inspection", "昔阳县实地检查评分表.pdf", "7"),
                                           ("county_report", "昔阳县回头看总结报告.docx", None)):  # fmt: skip
-                    form = phone.locator(f"#{item} form")
+                    form = phone.locator(f"#{item} form[enctype='multipart/form-data']")  # the upload, not the 延期申请
                     form.locator("input[type=file]").set_input_files(str(incoming / name))
                     if count:
                         form.locator("input[name=m_townships_inspected]").fill(count)

@@ -8,6 +8,7 @@
     ├── PlanError          a spec that validates cannot be expanded (a cycle of relative dues …)
     ├── StoreError         the database does not hold what the command needs (campaign not planned …)
     ├── SubmissionError    a submission is refused (unknown item, wrong format, bad metric …)
+    ├── RequestError       a 延期申请 or a decision on it is refused (after the due, beyond the limit …)
     ├── LinkError          a unit link (portal token) is tampered with, expired or revoked
     └── DeployError        the Prefect server cannot take a deployment (none configured, unreachable, no pool)
 
@@ -103,6 +104,14 @@ class StoreError(DubanError):
 
 class SubmissionError(DubanError):
     """A submission is refused; the message says why and what is accepted (`cn`: the same, in Chinese)."""
+
+    def __init__(self, message: str, *, cn: str | None = None) -> None:
+        super().__init__(message)
+        self.cn = cn or message
+
+
+class RequestError(DubanError):
+    """A 延期申请 (or a decision on one) is refused: the message says why (`cn`: the same, in Chinese)."""
 
     def __init__(self, message: str, *, cn: str | None = None) -> None:
         super().__init__(message)

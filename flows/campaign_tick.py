@@ -9,7 +9,8 @@ a tick after a gap catches up, so a missed schedule is repaired by the next run.
 
 Operators see the result in the Prefect UI: the run is named after the campaign and the instant, its log says
 in Chinese what each stage did and what the tick did in all, and the campaign's artifacts (progress per stage, 红黄绿 per unit, the overdue list and escalations) are updated
-under stable keys; events (duban.stage.opened, duban.assignment.overdue) feed automations.
+under stable keys; events (duban.stage.opened, duban.assignment.overdue, duban.acknowledgement.missing) feed
+automations. A campaign that asks for 签收 also reminds the units that have not acknowledged and escalates them.
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
 from duban.instants import fmt
+from duban.services.acknowledgements import asks_acknowledgement
 from duban.services.lifecycle import planned_campaign_id
 from duban.settings import get_settings
 from duban.store.campaigns import load_campaign
 from duban.store.db import engine_for
 from duban.views.artifacts import tick_log_lines
+from flows.events import acknowledgements_missing
 from flows.results import NO_RESULTS
 from tasks.rollups import feed_rollups_task
-from tasks.stages import compose_task, ensure_campaign, tick_stage_task
+from tasks.stages import compose_task, ensure_campaign, tick_acknowledgements_task, tick_stage_task
 from tasks.views import Publication, emit_events
 
 
@@ -48,6 +51,7 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     campaign = load_campaign(engine, campaign_id, units=False)
     stages = [tick_stage_task(campaign_id, stage_id, as_of) for stage_id in campaign.stage_ids()]
     rollups = feed_rollups_task(campaign_id, as_of) if campaign.spec.rollups or campaign.spec.forward else None
+    acks = tick_acknowledgements_task(campaign_id, as_of) if asks_acknowledgement(campaign.spec) else None
     # The views and the events go out while the messages are composed
     publication = Publication(campaign_id, as_of, stages)
     happened = any(stage["events"].get("opened") or stage["overdue"] for stage in stages)
@@ -62,4 +66,10 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
                "artifacts": artifacts, "events": emitted}  # fmt: skip
     if rollups is not None:
         summary["rollups"] = rollups
+    if acks is not None:
+        summary["acknowledgements"] = acks
+        if acks["missing"] or acks["escalated"]:
+            log.info(f"签收：{len(acks['missing'])}个单位逾期未签收（已提醒），{len(acks['escalated'])}个已向上级催办")
+        if acks["missing"]:
+            summary["events"]["acknowledgement_missing"] = acknowledgements_missing(engine, campaign_id, acks["missing"], as_of)
     return summary

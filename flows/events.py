@@ -3,6 +3,11 @@
     duban.stage.opened          resource duban.stage.<campaign>.<stage>
     duban.assignment.overdue    resource duban.assignment.<campaign>.<unit>.<item>[.<instance>]
     duban.submission.received   resource duban.submission.<campaign>.<submission id>
+    duban.extension.requested   resource duban.extension.<campaign>.<request id>   (延期申请, awaiting a decision)
+    duban.extension.decided     resource duban.extension.<campaign>.<request id>   (approved or denied)
+    duban.acknowledgement.missing resource duban.acknowledgement.<campaign>.<stage>.<unit> (签收 not given by its due)
+    duban.submission.returned   resource duban.review.<campaign>.<review id>       (退回, with the reason and new due)
+    duban.submission.accepted   resource duban.review.<campaign>.<review id>       (审核通过)
 
 Each names its campaign (`duban.campaign.<id>`, role `campaign`), the stage (`duban.stage.<campaign>.<stage>`,
 role `stage`) and, where one unit is concerned, the unit (`duban.unit.<code>`, role `unit`) as related resources,
@@ -79,6 +84,25 @@ def assignments_overdue(campaign: PlannedCampaign, stage_id: str, slipped: list,
     return min(len(slipped), MAX_OVERDUE_EVENTS)
 
 
+def acknowledgements_missing(engine: Engine, campaign_id: str, missing: list, as_of: datetime) -> int:
+    """One event per unit whose 签收 went missing in this tick (at most MAX_OVERDUE_EVENTS); inside the flow run."""
+    if not missing:
+        return 0
+    campaign = load_campaign(engine, campaign_id, units={unit for _stage, unit in missing[:MAX_OVERDUE_EVENTS]})
+    names = {stage.id: stage.name for stage in campaign.spec.stages}
+    for stage_id, unit_code in missing[:MAX_OVERDUE_EVENTS]:
+        emit_event(
+            event="duban.acknowledgement.missing",
+            resource={"prefect.resource.id": f"duban.acknowledgement.{campaign_id}.{stage_id or 'notice'}.{unit_code}",
+                      "prefect.resource.name": f"{campaign.display(unit_code)} · {names.get(stage_id, '通知')} 未签收"},
+            related=[campaign_resource(campaign), unit_resource(campaign, unit_code),
+                     *([stage_resource(campaign, stage_id)] if stage_id else [])],
+            payload={"campaign": campaign_id, "stage": stage_id, "unit": unit_code,
+                     "unit_name": campaign.display(unit_code), "as_of": as_of.isoformat()},
+        )  # fmt: skip
+    return min(len(missing), MAX_OVERDUE_EVENTS)
+
+
 def submission_received(
     engine: Engine, campaign_id: str, unit_code: str, item_id: str, receipt: Receipt, *, via: str = "cli"
 ) -> Event | None:
@@ -110,6 +134,77 @@ def submission_received(
     except Exception:  # noqa: BLE001 - see the docstring
         log.warning("duban.submission.received for %s %s (submission %s) not sent", unit_code, item_id,
                     receipt.submission_id, exc_info=True)  # fmt: skip
+        return None
+    return event
+
+
+def _item_names(campaign: PlannedCampaign, item_id: str) -> tuple[str, str]:
+    items = {item.id: (stage.id, item.name) for stage, item in campaign.spec.items()}
+    return items.get(item_id, ("", item_id))
+
+
+def _extension_event(engine: Engine, name: str, request, payload: dict) -> Event | None:
+    """An event about one 延期申请, sent like submission_received (only to a configured server; never raises)."""
+    if not should_emit_events_to_running_server():
+        return None
+    try:
+        campaign = load_campaign(engine, request.campaign_id, units={request.unit_code})
+        stage_id, item_name = _item_names(campaign, request.item_id)
+        event = Event(
+            event=name,
+            resource={"prefect.resource.id": f"duban.extension.{request.campaign_id}.{request.id}",
+                      "prefect.resource.name": f"{campaign.display(request.unit_code)} · {item_name} 延期申请"},
+            related=[campaign_resource(campaign), unit_resource(campaign, request.unit_code),
+                     *([stage_resource(campaign, stage_id)] if stage_id else [])],
+            payload={"campaign": request.campaign_id, "request": request.id, "unit": request.unit_code,
+                     "unit_name": campaign.display(request.unit_code), "item": request.item_id, "item_name": item_name,
+                     "instance": request.instance, "reason": request.reason, "due_at": request.due_at.isoformat(),
+                     "until": request.until.isoformat(), **payload},
+        )  # fmt: skip
+        asyncio.run(_send(event))
+    except Exception:  # noqa: BLE001 - the request is recorded; a server that cannot be reached costs the event
+        log.warning("%s for request %s not sent", name, request.id, exc_info=True)
+        return None
+    return event
+
+
+def extension_requested(engine: Engine, request) -> Event | None:
+    """A unit asked for a later due (延期申请): operators' automations can page whoever decides."""
+    return _extension_event(engine, "duban.extension.requested", request,
+                            {"requested_at": request.requested_at.isoformat(), "status": request.status.value})
+
+
+def extension_decided(engine: Engine, decision) -> Event | None:
+    """A request was approved (the unit's due moved) or denied."""
+    r = decision.request
+    return _extension_event(engine, "duban.extension.decided", r, {
+        "status": r.status.value, "granted_until": r.granted_until.isoformat() if r.granted_until else None,
+        "note": r.note, "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+        "state": decision.new_state.value})  # fmt: skip
+
+
+def submission_reviewed(engine: Engine, campaign_id: str, result, *, via: str = "cli") -> Event | None:
+    """duban.submission.returned (or .accepted) for a reviewer's decision; sent like submission_received."""
+    if not should_emit_events_to_running_server():
+        return None
+    name = f"duban.submission.{result.decision}"
+    try:
+        campaign = load_campaign(engine, campaign_id, units={result.unit_code})
+        stage_id, item_name = _item_names(campaign, result.item_id)
+        event = Event(
+            event=name,
+            resource={"prefect.resource.id": f"duban.review.{campaign_id}.{result.review_id}",
+                      "prefect.resource.name": f"{campaign.display(result.unit_code)} · {item_name} 第{result.version}版"},
+            related=[campaign_resource(campaign), unit_resource(campaign, result.unit_code),
+                     *([stage_resource(campaign, stage_id)] if stage_id else [])],
+            payload={"campaign": campaign_id, "unit": result.unit_code, "unit_name": campaign.display(result.unit_code),
+                     "item": result.item_id, "item_name": item_name, "instance": result.instance,
+                     "version": result.version, "reason": result.reason, "new_due": result.new_due.isoformat(),
+                     "state": result.new_state.value, "via": via},
+        )  # fmt: skip
+        asyncio.run(_send(event))
+    except Exception:  # noqa: BLE001 - the review is recorded; a server that cannot be reached costs the event
+        log.warning("%s for review %s not sent", name, result.review_id, exc_info=True)
         return None
     return event
 

@@ -19,6 +19,10 @@ from duban.cli.portal import app as portal_app
 from duban.cli.rollup import app as rollup_app
 from duban.cli.sample import app as sample_app
 from duban.cli.scores import app as scores_app
+from duban.cli.ack import ack as _ack
+from duban.cli.bulletin import bulletin as _bulletin
+from duban.cli.extension import app as extension_app
+from duban.cli.review import review as _review
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -32,7 +36,8 @@ app = typer.Typer(
 )
 units_app = typer.Typer(help="Browse the unit registry (MCA divisions + overlays).", no_args_is_help=True)
 for _name, _sub in (("units", units_app), ("outbox", outbox_app), ("sample", sample_app), ("scores", scores_app),
-                    ("rollup", rollup_app), ("portal", portal_app), ("db", db_app)):  # fmt: skip
+                    ("rollup", rollup_app), ("portal", portal_app), ("db", db_app),
+                    ("extension", extension_app)):  # fmt: skip
     app.add_typer(_sub, name=_name)
 
 @app.callback()
@@ -349,6 +354,9 @@ def serve(
 app.command("amend")(_amend)
 app.command("report")(_report)
 app.command("deploy")(_deploy)
+app.command("review")(_review)
+app.command("ack")(_ack)
+app.command("bulletin")(_bulletin)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

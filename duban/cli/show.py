@@ -201,7 +201,29 @@ def tally_words(states: Counter) -> str:
     on_time, late = states[State.submitted], states[State.late]
     return (f"应报 {sum(states.values())} · 已报 {on_time + late}（按时 {on_time}、逾期 {late}）· 免报 {states[State.excused]}"
             f" · 逾期未报 {states[State.overdue]} · 临近截止 {states[State.due_soon]} · 进行中 {states[State.open]}"
-            f" · 未开始 {states[State.pending]}")  # fmt: skip
+            f" · 未开始 {states[State.pending]}"
+            + (f" · 待审核 {states[State.in_review]}" if states[State.in_review] else ""))  # fmt: skip
+
+
+def ack_words(acks: dict, stage_names: dict) -> str:
+    """'签收率：规范化建设自评阶段 118/130（90.8%）' per stage that asked (the notice itself: 通知)."""
+    if not acks:
+        return ""
+    order = list(stage_names)
+    shown = sorted(acks.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else -1)
+    return "签收率：" + "；".join(f"{stage_names.get(s, '通知')} {done}/{asked}（{done / asked:.1%}）"
+                                   for s, (done, asked) in shown if asked)  # fmt: skip
+
+
+def loop_words(loop: dict, stage_names: dict | None = None) -> str:
+    """'签收率：…；延期申请：已批准 1 · 未批准 0 · 待审批 1；审核：退回 2 次 · 通过 5 次' (empty when none happened)."""
+    ext, rev = loop.get("extensions", {}), loop.get("reviews", {})
+    parts = [words] if (words := ack_words(loop.get("acks", {}), stage_names or {})) else []
+    if any(ext.values()):
+        parts.append(f"延期申请：已批准 {ext.get('approved', 0)} · 未批准 {ext.get('denied', 0)} · 待审批 {ext.get('pending', 0)}")
+    if any(rev.values()):
+        parts.append(f"审核：退回 {rev.get('returned', 0)} 次 · 通过 {rev.get('accepted', 0)} 次")
+    return "；".join(parts)
 
 
 def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()) -> None:
@@ -227,6 +249,8 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
     tally: Counter = sum((unit.states for unit in shown), Counter())
     console.print(f"{len(shown)} of {len(report.units)} units shown · 这些单位的事项：{lit(tally_words(tally))}", highlight=False)
     console.print(DONE_LEGEND, highlight=False)
+    if words := loop_words(getattr(report, "loop", {}), {s.id: s.name for s in stages}):
+        console.print(words, highlight=False)
 
 
 def print_preview(console: Console, preview, *, unit: str | None) -> None:
@@ -286,6 +310,10 @@ def print_demo(console: Console, result, settings) -> None:
         console.print(f"[bold]{lit(sample.name)}[/] (seed {lit(sample.seed)}): "
                       + "、".join(f"{lit(_level_cn(lv))} {n}" for lv, n in by_level.items()) + f" — {lit(names)}{lit(more)}",
                       highlight=False)  # fmt: skip
+    if result.loop:
+        console.print("\n[bold]督办 loop[/] (延期申请, 审核与退回, once each)", highlight=False)
+        for line in result.loop:
+            console.print(f"  {line}", highlight=False)
     spec = result.spec_path.relative_to(result.spec_path.parent.parent)
     console.print(f"\nmessages: {lit(result.sink)}\ndatabase: {lit(settings.resolved_database_url)}\n"
                   f"next: uv run duban status {lit(spec)} --as-of \"{lit(fmt_arg(report.as_of, tz))}\" --only red",

@@ -22,6 +22,12 @@ KIND_CN = {
     "receipt": "报送回执",
     "digest": "每日简报",
     "amended": "截止时间调整",
+    "extension": "延期申请答复",
+    "returned": "退回重报",
+    "accepted": "审核通过",
+    "ack_reminder": "签收提醒",
+    "ack_escalation": "签收催办",
+    "bulletin": "通报",
 }
 SECTION_LEAD = {
     "opened": "以下事项已开始办理，请按时报送：",
@@ -30,8 +36,14 @@ SECTION_LEAD = {
     "escalation": "以下单位的事项逾期未报，请督促办理：",
     "receipt": "已收到您单位报送的以下事项：",
     "amended": "以下事项的截止时间已调整，请按新的时间报送：",
+    "extension": "您单位的延期申请已有答复：",
+    "returned": "以下材料经审核退回，请按要求修改后重新报送：",
+    "accepted": "以下材料已审核通过：",
+    "ack_reminder": "以下通知您单位尚未签收，请打开链接点击“签收”：",
+    "ack_escalation": "以下单位逾期未签收通知，请督促签收：",
 }
-ORDER = ("escalation", "overdue", "amended", "reminder", "opened", "receipt")
+ORDER = ("escalation", "ack_escalation", "overdue", "ack_reminder", "returned", "amended", "extension", "reminder",
+         "opened", "accepted", "receipt")
 
 
 @dataclass(frozen=True)
@@ -104,8 +116,14 @@ def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: AN
         overdue.append({"unit": campaign.display(entry["unit"]), "what": listed,
                         "when": f"截止{fmt_due_cn(due, tz)}，已逾期{span_words((due - as_of).total_seconds())}"})  # fmt: skip
     spec = campaign.spec
+    extensions = [{"id": e["id"], "unit": campaign.display(e["unit"]), "item": names.get(e["item"], e["item"]),
+                   "due": fmt_due_cn(datetime.fromisoformat(e["due_at"]), tz),
+                   "until": fmt_due_cn(datetime.fromisoformat(e["until"]), tz), "reason": e["reason"]}
+                  for e in payload.get("extensions", [])]  # fmt: skip
     text = _env().get_template("digest.txt.j2").render(
-        **{"unconfirmed": 0, "dead_reasons": [], **payload, "overdue": overdue, "as_of": fmt_cn(as_of, tz)},
+        **{"unconfirmed": 0, "dead_reasons": [], "extensions_total": 0, "in_review": 0, **payload, "overdue": overdue,
+           "extensions": extensions, "as_of": fmt_cn(as_of, tz),
+           "in_review_since": fmt_cn(datetime.fromisoformat(payload["in_review_since"]), tz) if payload.get("in_review_since") else None},
         title=spec.title, issuer=spec.issuer,
         doc_no=spec.doc_no, key=key[:12],
     )  # fmt: skip
@@ -170,6 +188,15 @@ def _entry(item: dict, as_of: datetime, tz: str) -> dict:
         if item.get("state") == "submitted":
             notes = [notes[-1], "您单位已报送，按调整后的时间计为按时报送"]
         when = f"截止时间调整为：{fmt_due_cn(due, tz)}前（{'；'.join(notes)}）"
+    elif item["kind"] == "extension":
+        when = _extension_words(item, due, left, tz)
+    elif item["kind"] == "returned":
+        still = f"还有{span_words(left)}" if left > 0 else f"已逾期{span_words(left)}"
+        when = f"第{item.get('version', 1)}版已退回，请于{fmt_due_cn(due, tz)}前重新报送（{still}）"
+    elif item["kind"] in ("ack_reminder", "ack_escalation"):
+        when = f"签收截止：{fmt_due_cn(due, tz)}（已逾期{span_words(left)}，至今未签收）" if left < 0 else f"签收截止：{fmt_due_cn(due, tz)}"
+    elif item["kind"] == "accepted":
+        when = f"第{item.get('version', 1)}版审核通过，无需再报"
     elif item["kind"] == "receipt":
         submitted = datetime.fromisoformat(item["event_at"])
         on_time = "按时报送" if submitted <= due else f"逾期{span_words((submitted - due).total_seconds())}报送"
@@ -184,7 +211,11 @@ def _entry(item: dict, as_of: datetime, tz: str) -> dict:
         details.append("格式：" + "、".join(item["formats"]) + ("（PDF需加盖公章）" if item.get("stamped") else ""))
     if item.get("submit_to"):
         details.append(f"报送至：{item['submit_to']}")
-    unit_line = item["unit_display"] if item["kind"] == "escalation" else None
+    if item["kind"] == "extension" and item.get("decision_note"):
+        details.append(f"审批意见：{item['decision_note']}")
+    if item["kind"] == "returned" and item.get("reason"):
+        details.insert(0, f"退回原因：{item['reason']}")
+    unit_line = item["unit_display"] if item["kind"] in ("escalation", "ack_escalation") else None
     return {
         "stage": item["stage"],
         "item": item["item"],
@@ -193,3 +224,14 @@ def _entry(item: dict, as_of: datetime, tz: str) -> dict:
         "detail": "｜".join(details),
         "unit_line": unit_line,
     }
+
+
+def _extension_words(item: dict, due: datetime, left: float, tz: str) -> str:
+    """同意延期 with the new due and the old one, or 未同意 with the due that stands."""
+    still = f"还有{span_words(left)}" if left > 0 else f"已逾期{span_words(left)}"
+    if item.get("decision") == "approved":
+        old = datetime.fromisoformat(item["old_due_at"])
+        return f"同意延期，截止时间延至：{fmt_due_cn(due, tz)}前（原截止{fmt_due_cn(old, tz)}；{still}）"
+    asked = datetime.fromisoformat(item["asked_until"]) if item.get("asked_until") else None
+    asked_words = f"延期至{fmt_due_cn(asked, tz)}的申请" if asked else "延期申请"
+    return f"{asked_words}未获同意，请按原截止时间{fmt_due_cn(due, tz)}前报送（{still}）"

@@ -50,6 +50,18 @@ class PlannedAssignment:
     escalations: tuple[tuple[DateTime, tuple[str, ...]], ...]
 
 
+@dataclass(frozen=True)
+class PlannedAck:
+    """签收 asked of one unit for one stage ('' for the whole notice): by when, and who hears when it is missing."""
+
+    stage_id: str
+    unit_code: str
+    open_at: DateTime
+    due_at: DateTime
+    escalate_at: DateTime
+    targets: tuple[str, ...]
+
+
 @dataclass
 class Plan:
     """Everything `duban plan` prints and `duban.store` keeps."""
@@ -66,6 +78,7 @@ class Plan:
     report_due: DateTime | None = None
     sample_reveals: dict[str, DateTime] = field(default_factory=dict)  # hidden sample → when it may show
     chain: ForwardChain | None = None  # the upper campaign this one re-issues (转发)
+    acknowledgements: list[PlannedAck] = field(default_factory=list)  # 签收 asked of each unit
 
     def units_in_plan(self) -> list[str]:
         return sorted({a.unit_code for a in self.assignments})
@@ -207,6 +220,7 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     report_due = None
     if campaign.report and campaign.report.due is not None:
         report_due = at(("report", "due"), lambda: timeline.due(campaign.report.due, campaign.defaults.postpone))
+    acks = at(("acknowledge",), lambda: _acknowledgements(campaign, timeline, resolver, registry, leaders, assignments)) or []
     reveals = _sample_reveals(spec, timeline, assignments, windows, errors)
     errors.extend(spec.source.error(path, message) for path, message in [*sheet_problems(campaign), *rollup_problems(campaign)])
     errors.extend(spec.source.error(path, message) for path, message in chain_problems(campaign, chain, assignments))
@@ -215,7 +229,7 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     return Plan(
         campaign=campaign, registry=registry, assignments=assignments, samples=samples,
         stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues, submit_to=submit_to,
-        report_due=report_due, sample_reveals=reveals, chain=chain,
+        report_due=report_due, sample_reveals=reveals, chain=chain, acknowledgements=acks,
     )  # fmt: skip
 
 
@@ -236,6 +250,31 @@ def _sample_reveals(spec: LoadedSpec, timeline: Timeline, assignments: list[Plan
     reveals, problems = reveal_instants(spec.campaign, opens, starts, explicit)
     errors.extend(spec.source.error(path, message) for path, message in problems)
     return reveals
+
+
+def _acknowledgements(campaign: Campaign, timeline: Timeline, resolver: Resolver, registry: Registry,
+                      leaders: dict[str, list[str]], assignments: list[PlannedAssignment]) -> list[PlannedAck]:  # fmt: skip
+    """签收 per unit of each stage that asks for it (from the unit's first opening there), and of the whole notice."""
+    asked = [(stage.id, stage.acknowledge) for stage in campaign.stages if stage.acknowledge is not None]
+    if campaign.acknowledge is not None:
+        asked.append(("", campaign.acknowledge))
+    found = []
+    for stage_id, rule in asked:
+        opens: dict[str, DateTime] = {}
+        for a in assignments:
+            if stage_id in ("", a.stage_id):
+                opens[a.unit_code] = min(opens.get(a.unit_code, a.open_at), a.open_at)
+        to = _named(resolver, rule.to)
+        for unit_code, open_at in sorted(opens.items()):
+            due = _after(timeline, open_at, rule.within)
+            found.append(PlannedAck(stage_id, unit_code, open_at, due, _after(timeline, due, rule.escalate_after),
+                                    _targets(registry, leaders, unit_code, to)))  # fmt: skip
+    return found
+
+
+def _after(timeline: Timeline, moment: DateTime, offset) -> DateTime:  # noqa: ANN001
+    local = moment.in_timezone(timeline.tz)
+    return timeline.shift(local, offset, time(local.hour, local.minute))
 
 
 def _roles(item: Item, resolver: Resolver, path: PathKey) -> list[tuple[str, str]]:

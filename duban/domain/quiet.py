@@ -17,7 +17,8 @@ from datetime import datetime, time, timedelta
 from duban.instants import in_zone, utc
 
 # Every kind a message can have (the most urgent of its items, or the operators' digest).
-KINDS = ("escalation", "overdue", "amended", "reminder", "opened", "receipt", "digest")
+KINDS = ("escalation", "ack_escalation", "overdue", "ack_reminder", "returned", "amended", "extension", "reminder", "opened",
+         "accepted", "receipt", "digest", "bulletin")
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 

@@ -4,6 +4,9 @@
        │                  │                          │                    │
        └──────────────────┴──── submit before due ───┴──▶ submitted       └── submit ──▶ late
     any unfinished state ── excuse ──▶ excused
+    an item under review (审核): submit ──▶ in_review ──accept──▶ submitted | late (by the due in force)
+                                                   └──return──▶ open | due_soon on a new due (owed again)
+    any state ── reschedule (延期 approved, 调整通知) ──▶ the state the new schedule gives at that instant
 
 `advance` applies, in time order, every scheduled event whose instant is at or before `as_of`, so a tick
 after a gap yields exactly the transitions the missed ticks would have, and a second tick at the same
@@ -25,10 +28,12 @@ class State(str, Enum):
     submitted = "submitted"
     late = "late"
     excused = "excused"
+    in_review = "in_review"  # 待审核: handed in, waiting for the reviewer to accept or return it
 
     @property
     def finished(self) -> bool:
-        return self in (State.submitted, State.late, State.excused)
+        """Nothing more is owed (unless a reviewer returns it): no tick changes it."""
+        return self in (State.submitted, State.late, State.excused, State.in_review)
 
     @property
     def cn(self) -> str:
@@ -43,6 +48,7 @@ STATE_CN = {
     State.submitted: "已报送",
     State.late: "逾期报送",
     State.excused: "免报",
+    State.in_review: "待审核",
 }
 
 
@@ -55,6 +61,10 @@ class EventKind(str, Enum):
     escalation = "escalation"
     submitted = "submitted"
     excused = "excused"
+    extended = "extended"  # 延期申请 approved: this unit's due, reminders and escalations moved
+    amended = "amended"  # 调整通知: the campaign's dues moved
+    accepted = "accepted"  # 审核通过
+    returned = "returned"  # 退回: owed again by a new due
 
 
 @dataclass(frozen=True)
@@ -136,13 +146,51 @@ def _step(schedule: Schedule, progress: Progress, when: datetime) -> tuple[Trans
     )
 
 
-def submit(schedule: Schedule, progress: Progress, at: datetime) -> tuple[Transition, Progress]:
-    """A submission at `at`: on time (submitted) or after the due (late). Resubmission keeps the first state."""
+def submit(schedule: Schedule, progress: Progress, at: datetime, *, review: bool = False) -> tuple[Transition, Progress]:
+    """A submission at `at`: on time (submitted) or after the due (late); 待审核 when the item is reviewed.
+    Resubmission keeps the state (a version handed in before the reviewer looked is reviewed instead)."""
     state = progress.state
-    if state in (State.submitted, State.late):
+    if state in (State.submitted, State.late, State.in_review):
         return Transition(EventKind.submitted, state, state, at), progress
-    to_state = State.late if at > schedule.due_at else State.submitted
+    if review:
+        to_state = State.in_review
+    else:
+        to_state = State.late if at > schedule.due_at else State.submitted
     return Transition(EventKind.submitted, state, to_state, at), replace(progress, state=to_state)
+
+
+def accept(schedule: Schedule, progress: Progress, at: datetime, *, submitted_at: datetime) -> tuple[Transition, Progress]:
+    """审核通过: the version reviewed counts as handed in when it was, on time or late by the due in force."""
+    to_state = State.late if submitted_at > schedule.due_at else State.submitted
+    return Transition(EventKind.accepted, progress.state, to_state, at), replace(progress, state=to_state)
+
+
+def return_for_rework(schedule: Schedule, progress: Progress, at: datetime) -> tuple[Transition, Progress]:
+    """退回: owed again on `schedule` (its new due); reminders before `at` count as sent, escalations start over."""
+    _changes, moved = advance(schedule, Progress(), at)
+    return Transition(EventKind.returned, progress.state, moved.state, at), moved
+
+
+def reschedule(schedule: Schedule, progress: Progress, at: datetime, *, submitted_at: datetime | None,
+               event: EventKind = EventKind.extended) -> tuple[Transition, Progress]:
+    """The assignment on a new schedule from `at` on (延期 approved, 调整通知), without losing what happened.
+
+    open, due_soon, overdue: replayed on the new schedule, so an item overdue under the old due is open or due
+    soon again, its reminders before `at` count as sent and its escalations start over after the new due;
+    pending stays pending (the tick opens it and says so); late becomes submitted when its first submission is
+    on or before the new due (the later due is the rule in force); submitted, excused and in review stay.
+    """
+    state = progress.state
+    if state in (State.submitted, State.excused, State.in_review):
+        moved = progress
+    elif state is State.late:
+        on_time = submitted_at is not None and submitted_at <= schedule.due_at
+        moved = replace(progress, state=State.submitted if on_time else State.late)
+    elif state is State.pending:
+        moved = Progress()
+    else:
+        _changes, moved = advance(schedule, Progress(), at)
+    return Transition(event, state, moved.state, at), moved
 
 
 def excuse(progress: Progress, at: datetime) -> tuple[Transition, Progress]:
@@ -176,3 +224,51 @@ def worst(colors: list[Color]) -> Color:
         if candidate in colors:
             return candidate
     return Color.grey
+
+
+# 签收 (acknowledgement): one per unit and stage (or the whole notice) that asks for it.
+#
+#     waiting ──due──▶ unacknowledged (the unit is reminded) ──escalate_at──▶ escalated (parent, leader told)
+#        └──────────────────────┴───────────── acknowledge ─────────────┴──▶ acknowledged
+
+
+class AckState(str, Enum):
+    waiting = "waiting"
+    unacknowledged = "unacknowledged"
+    escalated = "escalated"
+    acknowledged = "acknowledged"
+
+    @property
+    def cn(self) -> str:
+        return {"waiting": "待签收", "unacknowledged": "逾期未签收", "escalated": "逾期未签收（已催办）",
+                "acknowledged": "已签收"}[self.value]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AckSchedule:
+    open_at: datetime  # when the unit was asked (its first opening in the stage)
+    due_at: datetime
+    escalate_at: datetime
+
+
+def ack_next_event_at(schedule: AckSchedule, state: AckState) -> datetime | None:
+    """The next instant a tick changes this 签收, or None."""
+    if state is AckState.waiting:
+        return schedule.due_at
+    if state is AckState.unacknowledged:
+        return schedule.escalate_at
+    return None
+
+
+def ack_advance(schedule: AckSchedule, state: AckState, as_of: datetime) -> tuple[list[AckState], AckState]:
+    """Every scheduled step at or before `as_of` (the states entered, in order) and the state reached."""
+    entered: list[AckState] = []
+    while (when := ack_next_event_at(schedule, state)) is not None and when <= as_of:
+        state = AckState.unacknowledged if state is AckState.waiting else AckState.escalated
+        entered.append(state)
+    return entered, state
+
+
+def acknowledge(state: AckState) -> AckState:
+    """The unit acknowledges (at any time; a second time changes nothing)."""
+    return AckState.acknowledged

@@ -19,6 +19,8 @@ def kind_at(row, as_of: datetime) -> str:
         return "excused"
     if state in (State.submitted, State.late) and row.submitted_at is not None and row.submitted_at <= as_of:
         return "on_time" if state is State.submitted else "late"
+    if state is State.in_review and row.submitted_at is not None and row.submitted_at <= as_of:  # handed in, 待审核
+        return "on_time" if row.submitted_at <= row.due_at else "late"
     progress = Progress() if state.finished else Progress(state, row.reminders_done, row.escalations_done)
     _changes, progress = advance(schedule_of(row), progress, as_of)
     return "missing" if progress.state is State.overdue else "not_due"

@@ -24,6 +24,7 @@ from duban.report.inspections import Inspections, read_inspections
 from duban.report.judge import kind_at
 from duban.report.rollups import RollupFacts, read_rollup_facts
 from duban.services.amend import campaign_as_amended, stored_amendments
+from duban.views.status import loop_counts
 from duban.spec.models import Campaign, Item
 from duban.store.campaigns import PlannedCampaign, load_campaign
 from duban.store.tables import (
@@ -111,6 +112,7 @@ class Record:
     done_at: dict[str, datetime]  # item → its latest first submission (the date of a one-unit item)
     inspections: Inspections = field(default_factory=Inspections)  # the score sheets' results
     rollups: RollupFacts = field(default_factory=RollupFacts)  # roll-ups and forwards
+    loop: dict = field(default_factory=dict)  # 延期申请 by status and reviews by decision (duban.status.loop_counts)
 
     @property
     def tz(self) -> str:
@@ -151,6 +153,7 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
         sent = Counter(dict(conn.execute(select(o.c.kind, func.count()).where(
             o.c.campaign_id == campaign_id, o.c.status == "sent", o.c.created_at <= as_of).group_by(o.c.kind)).all()))  # fmt: skip
         inspections = read_inspections(conn, campaign, as_of)
+        loop = loop_counts(conn, campaign_id, as_of)
     overall, by_level, by_stage, by_item = Tally(), defaultdict(Tally), defaultdict(Tally), defaultdict(Tally)
     late, missing, leaders, due_of, done_at = [], [], defaultdict(set), {}, {}
     for row in rows:
@@ -181,7 +184,7 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
         amendments=amendments,
         per_day=_per_day(submissions, due_of, campaign.tz), sent=sent,
         leaders={name: [campaign.display(c) for c in sorted(codes)] for name, codes in sorted(leaders.items())},
-        done_at=done_at, inspections=inspections, rollups=read_rollup_facts(engine, campaign, as_of),
+        done_at=done_at, inspections=inspections, rollups=read_rollup_facts(engine, campaign, as_of), loop=loop,
     )  # fmt: skip
 
 

@@ -32,6 +32,8 @@ def submission_blocks(record: Record) -> list:
                          f"调整为{cn_md(c['due_after'], tz)}" for c in a.changes or [])  # fmt: skip
         blocks.append(Para(f"{cn_md(a.effective_at, tz)}，{a.issuer}{('以' + a.doc_no) if a.doc_no else ''}调整时间安排"
                            f"（{a.reason}）：{moved}。"))  # fmt: skip
+    if loop := loop_sentence(record.loop, {w[0]: w[1] for w in record.windows}):
+        blocks.append(Para(loop))
     if record.sent:
         from duban.domain.messages import KIND_CN
 
@@ -39,3 +41,19 @@ def submission_blocks(record: Record) -> list:
         blocks.append(Para(f"督办系统共发送{parts}。"))
     blocks.append(Figure("图1 工作阶段与每日报送情况"))
     return blocks
+
+
+def loop_sentence(loop: dict, stage_names: dict | None = None) -> str:
+    """'工作中，通知签收率97.7%（130个单位中127个按要求签收）；各单位提出延期申请3件，批准2件、未批准1件；审核退回材料2次，
+    审核通过5次。' (empty when none of them happened)."""
+    ext, rev = loop.get("extensions", {}), loop.get("reviews", {})
+    parts = []
+    for stage, (done, asked) in (loop.get("acks") or {}).items():
+        if asked:
+            parts.append(f"{(stage_names or {}).get(stage, '通知')}签收率{done / asked:.1%}（{asked}个单位中{done}个已签收）")
+    if asked := sum(ext.values()):
+        parts.append(f"各单位提出延期申请{asked}件，批准{ext.get('approved', 0)}件、未批准{ext.get('denied', 0)}件"
+                     + (f"、待审批{ext['pending']}件" if ext.get("pending") else ""))  # fmt: skip
+    if sum(rev.values()):
+        parts.append(f"审核退回材料{rev.get('returned', 0)}次，审核通过{rev.get('accepted', 0)}次")
+    return ("工作中，" + "；".join(parts) + "。") if parts else ""

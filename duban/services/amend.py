@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from duban.domain.calendar import WorkCalendar
 from duban.domain.plan import PlannedAssignment, build_plan
 from duban.domain.quiet import QuietHours
-from duban.domain.state import Progress, Schedule, State, advance, next_event_at
+from duban.domain.state import EventKind, Progress, Schedule, State, next_event_at, reschedule
 from duban.errors import PlanError, StoreError
 from duban.instants import fmt, utc
 from duban.services.amend_notice import summary, tell_units
@@ -189,15 +189,8 @@ def _replan(row, new: PlannedAssignment, at: datetime, codec: Codec):
         return None
     schedule = Schedule(new.open_at, new.due_at, new.reminders, tuple(t for t, _targets in new.escalations))
     old_state = State(row.state)
-    if old_state in (State.submitted, State.excused):
-        progress = Progress(old_state, row.reminders_done, row.escalations_done)
-    elif old_state is State.late:
-        on_time = row.submitted_at is not None and row.submitted_at <= new.due_at
-        progress = Progress(State.submitted if on_time else State.late, row.reminders_done, row.escalations_done)
-    elif old_state is State.pending:
-        progress = Progress()  # the tick opens it (and says so) at its new opening
-    else:
-        _changes, progress = advance(schedule, Progress(), at)
+    _change, progress = reschedule(schedule, Progress(old_state, row.reminders_done, row.escalations_done), at,
+                                   submitted_at=row.submitted_at, event=EventKind.amended)  # fmt: skip
     told = not progress.state.finished or (old_state is State.late and progress.state is State.submitted)
     changed = ChangedAssignment(row.id, row.unit_code, row.item_id, row.instance, row.open_at, new.open_at, row.due_at,
                                 new.due_at, old_state, progress.state, told)  # fmt: skip

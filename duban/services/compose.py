@@ -22,7 +22,8 @@ from duban.store.db import unit_of_work
 from duban.store.engine import is_postgres
 from duban.store.tables import CampaignRow
 
-URGENCY = ("escalation", "overdue", "amended", "reminder", "opened", "receipt")
+URGENCY = ("escalation", "ack_escalation", "overdue", "ack_reminder", "returned", "amended", "extension", "reminder",
+           "opened", "accepted", "receipt")
 
 
 def policy(quiet: QuietHours | None) -> QuietHours:
@@ -222,7 +223,13 @@ def describe(campaign: PlannedCampaign, payload: dict) -> dict:
     """The payload with what templates show: stage and item names, formats, units' names, where to send."""
     items = {item.id: (stage, item) for stage, item in campaign.spec.items()}
     described = []
+    stages = {stage.id: stage.name for stage in campaign.spec.stages}
     for entry in payload.get("items", []):
+        if entry["kind"].startswith("ack_"):  # 签收 of a stage's opening ('' : of the notice)
+            described.append({**entry, "stage": stages.get(entry.get("stage_id") or "", "通知"), "item": "收到通知后签收",
+                              "unit_display": campaign.display(entry["unit"]), "formats": [], "stamped": False,
+                              "submit_to": None, "note": None})  # fmt: skip
+            continue
         stage, item = items.get(entry["item_id"], (None, None))
         described.append({
             **entry,

@@ -204,6 +204,8 @@ def render_message(campaign: PlannedCampaign, recipient: str, payload: dict, key
     spec = campaign.spec
     if payload.get("kind") == "digest":
         return render_digest(payload, campaign, key=key)
+    if payload.get("kind") == "bulletin":  # 通报: its text as drafted (duban.report.bulletin.short_text)
+        return Rendered(subject=f"【通报】{payload.get('title', spec.title)}", text=f"{payload['text']}\n编号 {key[:12]}\n")
     contacts = [" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts]
     return render(
         describe(campaign, payload), title=spec.title, issuer=spec.issuer, doc_no=spec.doc_no, tz=campaign.tz, key=key,

@@ -185,11 +185,12 @@ def record_submission(
                               cn=f"请选择要上传的文件（{'、'.join(item.formats)}）")  # fmt: skip
     at = utc(at)
     with unit_of_work(engine) as conn:
-        row = _assignment(conn, campaign_id, unit_code, item_id, instance)
-        return _record(conn, campaign_id, row, at, stored, values, actor)
+        row = owed_assignment(conn, campaign_id, unit_code, item_id, instance)
+        return _record(conn, campaign_id, row, at, stored, values, actor, review=item.review is not None)
 
 
-def _assignment(conn: Connection, campaign_id: str, unit_code: str, item_id: str, instance: str | None):
+def owed_assignment(conn: Connection, campaign_id: str, unit_code: str, item_id: str, instance: str | None):
+    """The unit's assignment of the item (the first one still owed, for a recurring item), locked on PostgreSQL."""
     query = select(_A).where(_A.c.campaign_id == campaign_id, _A.c.unit_code == unit_code, _A.c.item_id == item_id)
     if instance is not None:
         query = query.where(_A.c.instance == instance)
@@ -203,9 +204,11 @@ def _assignment(conn: Connection, campaign_id: str, unit_code: str, item_id: str
     return (unfinished or rows)[0]
 
 
-def _record(conn: Connection, campaign_id: str, row, at: datetime, stored, values, actor: str) -> Receipt:
+def _record(conn: Connection, campaign_id: str, row, at: datetime, stored, values, actor: str, *,
+            review: bool = False) -> Receipt:  # fmt: skip
     schedule = Schedule(open_at=row.open_at, due_at=row.due_at)
-    change, progress = submit(schedule, Progress(State(row.state), row.reminders_done, row.escalations_done), at)
+    progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
+    change, progress = submit(schedule, progress, at, review=review)
     version = (
         conn.execute(select(func.count()).select_from(Submission).where(Submission.assignment_id == row.id)).scalar()
         or 0
@@ -242,7 +245,7 @@ def record_excuse(engine: Engine, campaign_id: str, unit_code: str, item_id: str
     """免报: the unit no longer owes the item (the reason is kept in the audit trail)."""
     at = utc(at)
     with unit_of_work(engine) as conn:
-        row = _assignment(conn, campaign_id, unit_code, item_id, None)
+        row = owed_assignment(conn, campaign_id, unit_code, item_id, None)
         change, progress = excuse(Progress(State(row.state)), at)
         conn.execute(update(_A).where(_A.c.id == row.id).values(state=progress.state.value, next_event_at=None, updated_at=at))
         conn.execute(
@@ -261,6 +264,6 @@ def record_on_behalf(
     """A submission duban makes for a unit from submissions already kept (a roll-up, a forward fed upward):
     the files are in the store already and the counts were checked when their units handed them in."""
     with unit_of_work(engine) as conn:
-        row = _assignment(conn, campaign_id, unit_code, item_id, None)
+        row = owed_assignment(conn, campaign_id, unit_code, item_id, None)
         stored = [StoredFile(name=f["name"], sha256=f["sha256"], size=f["size"], format=f["format"]) for f in files]
         return _record(conn, campaign_id, row, utc(at), stored, metrics, actor)

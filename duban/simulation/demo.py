@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time as _time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from duban.errors import StoreError
 from duban.instants import fmt, parse_instant
 from duban.services.lifecycle import ensure_planned
 from duban.settings import Settings
+from duban.simulation.loop import LoopScript
 from duban.simulation.simulate import RunLog, feeds_rollups, run_clock
 from duban.simulation.synthetic import Behaviour, synthetic_submissions
 from duban.store.db import engine_for
@@ -42,6 +43,7 @@ class DemoResult:
     samples: list[SampleDraw]
     sink: Path
     seconds: float
+    loop: list[str] = field(default_factory=list)  # the 督办 loop's moments the demo played, in words
 
 
 def find_spec(name: str = DEMO_SPEC) -> Path:
@@ -71,7 +73,10 @@ def run_demo(settings: Settings, *, progress=lambda text: None) -> DemoResult:
     submissions = synthetic_submissions(engine, campaign_id, tz, Behaviour(), DEMO_SEED)
     stages = [stage.id for stage in planned.spec.campaign.stages]
 
+    loop = LoopScript(engine, campaign_id, quiet=settings.quiet())
+
     def tick(at: datetime) -> None:
+        loop.play(at)
         campaign_tick(spec=str(spec_path), as_of=at)
         progress(f"tick {fmt(at, tz)} done")
 
@@ -100,7 +105,7 @@ def run_demo(settings: Settings, *, progress=lambda text: None) -> DemoResult:
             for r in conn.execute(select(SampleDraw).where(SampleDraw.campaign_id == campaign_id))
         ]
     return DemoResult(
-        campaign_id=campaign_id, spec_path=spec_path, log=log, sent_by_kind=sent,
+        campaign_id=campaign_id, spec_path=spec_path, log=log, sent_by_kind=sent, loop=loop.done,
         status=status_report(engine, campaign_id, end), samples=samples, sink=settings.sink_dir / "messages.txt",
         seconds=_time.perf_counter() - began,
     )  # fmt: skip

@@ -29,6 +29,8 @@ from duban.services.lifecycle import ensure_planned
 from duban.domain.messages import Rendered, render
 from duban.domain.quiet import QuietHours
 from duban.services.rollups import RollupStatus, rollup_status
+from duban.services.compose import policy
+from duban.simulation.loop import LoopScript
 from duban.simulation.simulate import RunLog, domain_tick, feeds_rollups, run_clock
 from duban.spec.load import load_spec
 from duban.spec.files import referenced_file
@@ -146,6 +148,16 @@ class Preview:
         return self.assignments - self.planned_submissions - sum(1 for e in self.handed_in if not e.forwarded)
 
 
+def _with_loop(loop, tick):  # noqa: ANN001
+    """The tick with the 督办 loop's moments played before it (as `duban demo` plays them)."""
+
+    def played(at: datetime) -> None:
+        loop.play(at)
+        tick(at)
+
+    return played
+
+
 def simulate_spec(
     path: Path | str,
     *,
@@ -199,7 +211,7 @@ def simulate_planned(
     rollups = feeds_rollups(engine, campaign.id)
     log = run_clock(
         engine, campaign.id, stages, campaign.tz, start=start, end=end, submissions=subs,
-        tick=domain_tick(engine, campaign.id, stages, quiet),
+        tick=_with_loop(LoopScript(engine, campaign.id, quiet=policy(quiet)), domain_tick(engine, campaign.id, stages, quiet)),
         dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
         quiet=quiet, with_rollups=rollups,
     )  # fmt: skip

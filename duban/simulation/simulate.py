@@ -25,6 +25,8 @@ from duban.services.tick import next_instant, tick_stage
 from duban.simulation.synthetic import PlannedSubmission, record_synthetic
 from duban.store.campaigns import load_campaign
 from duban.store.tables import OutboxMessage
+from duban.services.acknowledgements import asks_acknowledgement, next_ack_instant, tick_acknowledgements
+from duban.settings import get_settings
 
 _O = OutboxMessage.__table__
 DAILY_BATCH = time(18, 0)
@@ -85,6 +87,7 @@ def run_clock(
         floor = last if last is not None else start - timedelta(microseconds=1)
         candidates = [
             next_instant(engine, campaign_id, stages, after=floor),
+            next_ack_instant(engine, campaign_id, after=floor),
             next_release(engine, campaign_id, floor),
             pending[cursor].at if cursor < len(pending) else None,
         ]
@@ -105,7 +108,8 @@ def run_clock(
             cursor += 1
         if batch:
             log.submissions += record_synthetic(engine, campaign_id, batch)
-        due = next_instant(engine, campaign_id, stages, after=None)
+        due = min((d for d in (next_instant(engine, campaign_id, stages, after=None),
+                               next_ack_instant(engine, campaign_id)) if d is not None), default=None)  # fmt: skip
         if (due is not None and due <= moment) or (batch and with_rollups):
             tick(moment)
             log.ticks += 1
@@ -135,12 +139,15 @@ def feeds_rollups(engine: Engine, campaign_id: str) -> bool:
 def domain_tick(engine: Engine, campaign_id: str, stages: list[str], quiet: QuietHours | None = None) -> Callable[[datetime], object]:
     """A tick without Prefect, in the flow's order: every stage, the roll-ups when there are any, then compose."""
     rollups = feeds_rollups(engine, campaign_id)
+    acks = asks_acknowledgement(load_campaign(engine, campaign_id, units=False).spec)
 
     def tick(as_of: datetime) -> None:
         for stage_id in stages:
             tick_stage(engine, campaign_id, stage_id, as_of)
         if rollups:
             feed_rollups(engine, campaign_id, as_of)
+        if acks:
+            tick_acknowledgements(engine, campaign_id, as_of, quiet=quiet or get_settings().quiet())
         compose_messages(engine, campaign_id, as_of, quiet=quiet)
 
     return tick

@@ -111,6 +111,7 @@ def record_synthetic(engine: Engine, campaign_id: str, batch: list[PlannedSubmis
     """Record a batch of synthetic submissions (no files) in one transaction, with receipts."""
     if not batch:
         return 0
+    reviewed = {item.id for _stage, item in load_campaign(engine, campaign_id, units=False).spec.items() if item.review}
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
         states: dict[int, tuple] = {}
@@ -122,7 +123,7 @@ def record_synthetic(engine: Engine, campaign_id: str, batch: list[PlannedSubmis
         subs, updates, transitions, intents = [], [], [], []
         for s in batch:
             state, open_at, due_at = states[s.assignment_id]
-            change, progress = submit(Schedule(open_at, due_at), Progress(State(state)), s.at)
+            change, progress = submit(Schedule(open_at, due_at), Progress(State(state)), s.at, review=s.item_id in reviewed)
             at = codec.instant(s.at)
             subs.append((campaign_id, s.assignment_id, s.unit_code, s.item_id, 1, at, s.at > due_at, "[]",
                          codec.json(s.metrics), "simulated"))  # fmt: skip

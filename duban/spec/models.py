@@ -333,6 +333,94 @@ class Recurrence(Strict):
         return self
 
 
+class Extensions(Strict):
+    """延期申请: a unit may ask, before its due, for a later one; the issuer's operators approve or deny.
+
+    `max` bounds how far a due may move, counted from the due as planned ("确有困难需延期的，最长不超过5个工作日").
+    Short forms: `extensions: {max: 5 working days}`; on an item, `extensions: false` refuses every request.
+    """
+
+    allowed: bool = Field(default=True, description="whether units may ask at all")
+    max: OffsetField | None = Field(default=None, description='the longest extension, e.g. "5 working days" (none: no limit)')
+
+    __get_pydantic_json_schema__ = _also({"type": "boolean", "description": "true: allowed without a limit; false: refused"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bool_form(cls, value: Any) -> Any:
+        return {"allowed": value} if isinstance(value, bool) else value
+
+    @field_validator("max")
+    @classmethod
+    def _forward(cls, value: Offset | None) -> Offset | None:
+        if value is not None and value.amount <= 0:
+            raise ValueError(f"{value}: an extension moves a due later; give a positive amount such as 5 working days")
+        return value
+
+
+class Acknowledge(Strict):
+    """签收: each unit confirms it received the notice (or a stage's opening) within a time of it ("收到通知后于1个
+    工作日内签收"); one not acknowledged by then is reminded, and escalated after `escalate_after`.
+    Short form: `acknowledge: 1 working day`."""
+
+    within: OffsetField = Field(default=Offset(1, OffsetUnit.working_days), description="after the opening, e.g. 1 working day, 4 hours")
+    escalate_after: OffsetField = Field(default=Offset(1, OffsetUnit.working_days), description="after the 签收 due: tell `to`")
+    to: list[str] = Field(default_factory=lambda: ["parent", "leader"], description="who hears of a missing 签收 (as escalation.to)")
+
+    __get_pydantic_json_schema__ = _also({**OFFSET_SCHEMA, "description": "within this long of the opening"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        return {"within": value} if isinstance(value, (str, int)) and not isinstance(value, bool) else value
+
+    @field_validator("within", "escalate_after")
+    @classmethod
+    def _forward(cls, value: Offset) -> Offset:
+        if value.amount <= 0:
+            raise ValueError(f"{value}: give a positive amount such as 1 working day or 4 hours")
+        return value
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _codes_as_text(cls, value: Any) -> Any:
+        if isinstance(value, (str, int)):
+            value = [value]
+        return [str(v) for v in value] if isinstance(value, list) else value
+
+
+class Review(Strict):
+    """审核: a submission stands 待审核 until the reviewer accepts (通过) or returns (退回) it with a reason and a new due.
+
+    `by: operators` — the issuer's operators review (the CLI, /ops); `by: parent` — the unit's parent unit reviews
+    through its own link (a county its townships), and the operators may too. Short forms: `review: parent`,
+    `review: operators`, `review: true`.
+    """
+
+    by: Literal["operators", "parent"] = Field(default="operators", description="operators | parent (the unit's parent unit)")
+    within: OffsetField = Field(default=Offset(3, OffsetUnit.working_days),
+                                description="a returned item is due again this long after the return (unless given)")  # fmt: skip
+
+    __get_pydantic_json_schema__ = _also({"type": "string", "description": "operators | parent"},
+                                         {"type": "boolean", "description": "true: reviewed by the operators"})  # fmt: skip
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_forms(cls, value: Any) -> Any:
+        if value is True:
+            return {}
+        if isinstance(value, str):
+            return {"by": value}
+        return value
+
+    @field_validator("within")
+    @classmethod
+    def _forward(cls, value: Offset) -> Offset:
+        if value.amount <= 0:
+            raise ValueError(f"{value}: a returned item is due again after the return; give a positive amount")
+        return value
+
+
 class Item(Strict):
     """An item (报送事项): what each responsible unit owes, in which form, by when."""
 
@@ -354,6 +442,8 @@ class Item(Strict):
     escalation: Escalation | None = None
     postpone: Postpone | None = None
     every: Recurrence | None = None
+    extensions: Extensions | None = Field(default=None, description="延期申请 for this item (default: the campaign's)")
+    review: Review | None = Field(default=None, description="审核: submissions wait for the reviewer to accept or return them")
     note: str | None = Field(default=None, description="how duban read an ambiguous phrase of the notice")
 
     @field_validator("formats")
@@ -388,6 +478,7 @@ class Stage(Strict):
     name: str
     window: Window | None = None
     description: str | None = None
+    acknowledge: Acknowledge | None = Field(default=None, description="签收: units acknowledge the stage's opening within a time")
     items: list[Item] = Field(default_factory=list)
 
 
@@ -696,6 +787,8 @@ class Campaign(Strict):
     samples: list[Sample] = Field(default_factory=list)
     score_sheets: list[ScoreSheet] = Field(default_factory=list, description="评分表 of the inspections")
     rollups: list[Rollup] = Field(default_factory=list, description="汇总: items fed by the submissions of the units below")
+    extensions: Extensions | None = Field(default=None, description="延期申请: units may ask for a later due (none: they may not)")
+    acknowledge: Acknowledge | None = Field(default=None, description="签收: units acknowledge the notice within a time of their first opening")
     stages: list[Stage] = Field(min_length=1)
     report: Report | None = None
     notes: str | None = None

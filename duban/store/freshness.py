@@ -6,7 +6,7 @@ been written about the same item (the overdue notice after a reminder, a second 
 the due may have passed. Sent as composed, staff would read "已开始办理，请按时报送……已逾期17天" about an item
 they handed in on time, next to their receipt. So at the send, for each item of the message:
 
-- a receipt (回执) is always true: it reports a submission that happened;
+- a receipt (回执) is always true: it reports a submission that happened; so is the answer to a 延期申请 and a reviewer's decision;
 - an item already handed in or excused is dropped (an amended due told to a unit that has submitted stays: it
   tells them their submission now counts as on time);
 - an item that a newer message to the same recipient also carries is dropped: the newer one says what is true;
@@ -23,9 +23,10 @@ from datetime import datetime
 
 from duban.store.codec import Codec
 
-_FINISHED = ("submitted", "late", "excused")
-_STATE_WORDS = {"submitted": "已报送", "late": "已报送（逾期）", "excused": "已免报"}
-URGENCY = ("escalation", "overdue", "amended", "reminder", "opened", "receipt")
+_FINISHED = ("submitted", "late", "excused", "in_review")
+_STATE_WORDS = {"submitted": "已报送", "late": "已报送（逾期）", "excused": "已免报", "in_review": "已报送（待审核）"}
+URGENCY = ("escalation", "ack_escalation", "overdue", "ack_reminder", "returned", "amended", "extension", "reminder",
+           "opened", "accepted", "receipt")
 
 # Only the stale items come back (most batches: none), each with the newest message that carries it.
 _STALE = (
@@ -33,8 +34,8 @@ _STALE = (
     "(SELECT MAX(j.message_id) FROM intent AS j WHERE j.assignment_id = i.assignment_id "
     "AND j.recipient = i.recipient AND j.kind <> 'receipt' AND j.message_id IS NOT NULL) "
     "FROM intent AS i JOIN assignment AS a ON a.id = i.assignment_id "
-    "WHERE i.message_id IN ({marks}) AND i.kind <> 'receipt' AND ("
-    "(a.state IN ('submitted', 'late', 'excused') AND i.kind <> 'amended') "
+    "WHERE i.message_id IN ({marks}) AND i.kind NOT IN ('receipt', 'extension', 'returned', 'accepted') AND ("
+    "(a.state IN ('submitted', 'late', 'excused', 'in_review') AND i.kind <> 'amended') "
     "OR (i.kind IN ('opened', 'reminder') AND a.due_at <= ?) "
     "OR EXISTS (SELECT 1 FROM intent AS k WHERE k.assignment_id = i.assignment_id AND k.recipient = i.recipient "
     "AND k.kind <> 'receipt' AND k.message_id > i.message_id))"
@@ -96,7 +97,7 @@ def check(codec: Codec, messages: list[tuple[int, dict]], as_of: datetime) -> di
 
 
 def _why_stale(mid: int, kind: str, found: tuple | None, as_of: datetime) -> str | None:
-    if kind == "receipt" or found is None:  # a receipt is history; an item without its intent is left as written
+    if kind in ("receipt", "extension", "returned", "accepted") or found is None:  # history: a receipt, an answer
         return None
     state, due_at, newest = found
     if state in _FINISHED and kind != "amended":

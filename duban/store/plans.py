@@ -15,13 +15,16 @@ from duban.store.codec import Codec
 from duban.store.db import unit_of_work
 from duban.store.engine import is_postgres
 from duban.store.tables import (
+    AcknowledgementRow,
     AmendmentRow,
     Assignment,
     CampaignRow,
     CampaignUnit,
     Delivery,
+    ExtensionRequest,
     Intent,
     OutboxMessage,
+    ReviewRow,
     SampleDraw,
     ScoreRecord,
     Submission,
@@ -79,6 +82,12 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
                       drawn_at=now) for s in plan.samples.values()],
             )  # fmt: skip
         _insert_assignments(conn, campaign.id, plan, now)
+        if plan.acknowledgements:
+            codec.insert("acknowledgement", ("campaign_id", "stage_id", "unit_code", "open_at", "due_at", "escalate_at",
+                                             "targets", "state", "next_event_at", "updated_at"), [
+                (campaign.id, a.stage_id, a.unit_code, codec.instant(a.open_at), codec.instant(a.due_at),
+                 codec.instant(a.escalate_at), codec.json(list(a.targets)), "waiting", codec.instant(a.due_at),
+                 codec.instant(now)) for a in plan.acknowledgements])  # fmt: skip
     return True
 
 
@@ -133,6 +142,9 @@ def _delete_campaign(conn: Connection, campaign_id: str) -> None:
     conn.execute(delete(Intent).where(Intent.campaign_id == campaign_id))
     conn.execute(delete(OutboxMessage).where(OutboxMessage.campaign_id == campaign_id))
     conn.execute(delete(TransitionRow).where(TransitionRow.campaign_id == campaign_id))
+    conn.execute(delete(ReviewRow).where(ReviewRow.campaign_id == campaign_id))
+    conn.execute(delete(ExtensionRequest).where(ExtensionRequest.campaign_id == campaign_id))
+    conn.execute(delete(AcknowledgementRow).where(AcknowledgementRow.campaign_id == campaign_id))
     conn.execute(delete(Submission).where(Submission.campaign_id == campaign_id))
     conn.execute(delete(Assignment).where(Assignment.campaign_id == campaign_id))
     conn.execute(delete(SampleDraw).where(SampleDraw.campaign_id == campaign_id))

@@ -91,6 +91,9 @@ class Assignment(SQLModel, table=True):
         Index("ix_assignment_due_events", "campaign_id", "stage_id", "next_event_at"),
         Index("ix_assignment_unit", "campaign_id", "unit_code"),
         Index("ix_assignment_colours", "campaign_id", "item_id", "state", "unit_code"),  # the portal's counts, from the index alone
+        # the versions waiting for review (审核): the review queue reads only these, however large the campaign
+        Index("ix_assignment_in_review", "campaign_id", "unit_code", sqlite_where=text("state = 'in_review'"),
+              postgresql_where=text("state = 'in_review'")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -383,3 +386,79 @@ class LoginThrottle(SQLModel, table=True):
     client: str = Field(primary_key=True, max_length=64)  # "" when the address is unknown
     window_start: datetime = _utc(nullable=False)  # the first attempt of the window, or the fifth failure (lock)
     attempts: int = 0  # passwords tried in the window, the ones in flight included
+
+
+class ExtensionRequest(SQLModel, table=True):
+    """延期申请: a unit asks for a later due for one item, with a reason; the issuer's operators approve (possibly
+    with an earlier date than asked) or deny it, with a note. At most one request of an assignment waits at a time."""
+
+    __tablename__ = "extension_request"
+    __table_args__ = (
+        Index("ix_extension_request_campaign", "campaign_id", "status"),
+        # one waiting request per assignment: two asked at the same moment, one is refused by the database
+        Index("uq_extension_request_pending", "assignment_id", unique=True, sqlite_where=text("status = 'pending'"),
+              postgresql_where=text("status = 'pending'")),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    assignment_id: int = Field(foreign_key="assignment.id")
+    unit_code: str = Field(max_length=64)
+    item_id: str = Field(max_length=80)
+    instance: str = Field(default="", max_length=32)
+    requested_at: datetime = _utc(nullable=False)
+    due_at: datetime = _utc(nullable=False)  # the due when it was asked
+    until: datetime = _utc(nullable=False)  # the due asked for
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    requested_by: str = Field(max_length=80)  # cli | unit:<code> | operator:<name>
+    status: str = Field(default="pending", max_length=16)  # pending | approved | denied
+    decided_at: datetime | None = _utc()
+    decided_by: str | None = Field(default=None, max_length=80)
+    granted_until: datetime | None = _utc()  # the due approved (at most the one asked)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ReviewRow(SQLModel, table=True):
+    """审核: one reviewer's decision on one submitted version — accepted (通过) or returned (退回) with a reason and
+    the new due. Every review is kept, as every version is."""
+
+    __tablename__ = "review"
+    __table_args__ = (Index("ix_review_assignment", "campaign_id", "assignment_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    assignment_id: int = Field(foreign_key="assignment.id")
+    submission_id: int = Field(foreign_key="submission.id")
+    unit_code: str = Field(max_length=64)
+    item_id: str = Field(max_length=80)
+    instance: str = Field(default="", max_length=32)
+    decision: str = Field(max_length=16)  # accepted | returned
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    due_before: datetime = _utc(nullable=False)
+    new_due: datetime | None = _utc()  # a returned item's due
+    reviewer: str = Field(max_length=80)  # operator:<name> | unit:<parent code> | cli
+    at: datetime = _utc(nullable=False)
+
+
+class AcknowledgementRow(SQLModel, table=True):
+    """签收: one unit's acknowledgement of one stage's opening ('' for the whole notice), by when, and where it stands."""
+
+    __tablename__ = "acknowledgement"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "stage_id", "unit_code", name="uq_acknowledgement_unit"),
+        Index("ix_acknowledgement_due", "campaign_id", "next_event_at"),  # a tick reads only what is due
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    stage_id: str = Field(default="", max_length=80)
+    unit_code: str = Field(max_length=64)
+    open_at: datetime = _utc(nullable=False)
+    due_at: datetime = _utc(nullable=False)
+    escalate_at: datetime = _utc(nullable=False)
+    targets: list[str] | None = _json()  # who hears when it is missing (parent, leader:<id>, unit codes)
+    state: str = Field(default="waiting", max_length=16)  # waiting | unacknowledged | escalated | acknowledged
+    next_event_at: datetime | None = _utc()
+    acknowledged_at: datetime | None = _utc()
+    acknowledged_by: str | None = Field(default=None, max_length=80)  # unit:<code> (its link) | cli | operator:<name>
+    updated_at: datetime | None = _utc()

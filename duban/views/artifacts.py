@@ -107,6 +107,7 @@ def summary_markdown(view: CampaignView, changes: dict[str, int] | None = None, 
                      f"{s[State.late]} | {s[State.excused]} | {s[State.overdue]} | {s[State.open] + s[State.due_soon]} | "
                      f"{s[State.pending]} | {stage.percent:g}% |")  # fmt: skip
     lines += ["", f"{DONE_LEGEND}。", ""]
+    lines += loop_lines(view)
     lines += _overdue_lines(view)
     lines += ["", "## 近24小时催办"]
     if not view.escalations:
@@ -121,6 +122,19 @@ def summary_markdown(view: CampaignView, changes: dict[str, int] | None = None, 
     if view.unit_total > len(view.units):
         lines += ["", f"单位表列出最需关注的 {len(view.units)} 个单位（共 {view.unit_total} 个）。"]
     return "\n".join(lines) + "\n"
+
+
+def loop_lines(view: CampaignView) -> list[str]:
+    """签收率 per stage that asks it, 延期申请 and reviews — only what the campaign has (nothing for the others)."""
+    loop, names = view.loop or {}, {s.stage_id: s.name for s in view.stages}
+    parts = [f"签收率（{names.get(stage, '通知')}）**{done / asked:.1%}**（{asked}个单位中{done}个已签收）"
+             for stage, (done, asked) in (loop.get("acks") or {}).items() if asked]  # fmt: skip
+    ext, rev = loop.get("extensions") or {}, loop.get("reviews") or {}
+    if any(ext.values()):
+        parts.append(f"延期申请：已批准 {ext.get('approved', 0)} · 未批准 {ext.get('denied', 0)} · 待审批 {ext.get('pending', 0)}")
+    if any(rev.values()):
+        parts.append(f"审核：退回 {rev.get('returned', 0)} 次 · 通过 {rev.get('accepted', 0)} 次")
+    return [*(f"- {p}" for p in parts), ""] if parts else []
 
 
 def _overdue_lines(view: CampaignView) -> list[str]:

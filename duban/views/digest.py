@@ -1,7 +1,7 @@
 """The operators' daily digest (每日督办简报): one message per campaign each morning.
 
 Where each stage stands (submitted, late, overdue, open), the units overdue longest, the escalations and
-submissions of the last day, and messages the channels refused (dead letters). It is an outbox message like
+submissions of the last day, the 延期申请 waiting for a decision, and messages the channels refused (dead letters). It is an outbox message like
 any other (recipient `operators`, kind `digest`), keyed by campaign and local date: composing twice on one
 day writes one message.
 """
@@ -14,9 +14,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, insert, select
 
 from duban.domain.state import State
+from duban.services.extension import requests_of
 from duban.instants import in_zone, utc
 from duban.store.db import unit_of_work
-from duban.store.tables import OutboxMessage, Submission
+from duban.store.tables import Assignment, OutboxMessage, Submission
 from duban.views.status import status_report
 
 OVERDUE_LISTED = 15  # units: a phone screen's worth; the rest are counted
@@ -55,6 +56,10 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
             overdue_units.setdefault(code, []).append(
                 {"stage": names.get(stage, stage), "item": item, "due_at": utc(due).isoformat()})  # fmt: skip
         dead = _dead_letters(conn, campaign_id, campaign.display)
+        waiting = requests_of(conn, campaign_id, status="pending")
+        a = Assignment.__table__
+        reviewing = conn.execute(select(func.count(), func.min(a.c.submitted_at)).where(
+            a.c.campaign_id == campaign_id, a.c.state == "in_review")).one()  # fmt: skip
         payload = {
             "recipient": "operators", "kind": "digest", "as_of": as_of.isoformat(), "date": day.isoformat(),
             "stages": stages, "overdue_total": len(report.overdue), "overdue_units": len(overdue_units),
@@ -62,6 +67,11 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
             "dead": status_counts.get("dead", 0), "failed": status_counts.get("failed", 0),
             "unconfirmed": status_counts.get("unconfirmed", 0), "dead_reasons": dead,
             "overdue": [{"unit": code, "items": items} for code, items in list(overdue_units.items())[:OVERDUE_LISTED]],
+            "in_review": reviewing[0], "in_review_since": utc(reviewing[1]).isoformat() if reviewing[1] else None,
+            "extensions_total": len(waiting),
+            "extensions": [{"id": r.id, "unit": r.unit_code, "item": r.item_id, "instance": r.instance,
+                            "due_at": utc(r.due_at).isoformat(), "until": utc(r.until).isoformat(),
+                            "reason": r.reason[:80]} for r in waiting[:OVERDUE_LISTED]],
         }  # fmt: skip
         conn.execute(insert(o).values(
             campaign_id=campaign_id, recipient="operators", kind="digest", idempotency_key=key, payload=payload,

@@ -84,6 +84,7 @@ class CampaignView:
     overdue_units: int  # units with at least one
     overdue: list[OverdueUnit]  # the UNITS_LISTED units overdue longest, each with every overdue item
     escalations: list[tuple[str, str, str, int, datetime]]  # (unit, item, recipient, step, event_at), last day
+    loop: dict = field(default_factory=dict)  # 签收率 per stage, 延期申请 and reviews (views.status.loop_counts)
 
     @property
     def unit_total(self) -> int:
@@ -184,6 +185,9 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
                    _I.c.created_at > as_of - timedelta(days=1), _I.c.created_at <= as_of)
             .order_by(_I.c.event_at.desc(), _A.c.unit_code, _I.c.recipient).limit(LISTED)
         ).all()  # fmt: skip
+        from duban.views.status import loop_counts
+
+        loop = loop_counts(conn, campaign_id, as_of)
         named = {*shown, *(u.code for u in overdue), *(r[0] for r in escalations), *(r[2] for r in escalations)}
         campaign = load_campaign(conn, campaign_id, units=named)
         parents = {u.parent for u in campaign.units.values() if u.parent and u.parent not in campaign.units}
@@ -199,7 +203,7 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
         units[unit_code].stages[stage_id] = worst(colours_of_stage)
     stages = [StageProgress(s.id, s.name, by_stage.get(s.id, Counter())) for s in spec_only.spec.stages]
     return CampaignView(campaign, as_of, stages, list(units.values()), colours, overdue_total, overdue_units,
-                        overdue, [tuple(r) for r in escalations])  # fmt: skip
+                        overdue, [tuple(r) for r in escalations], loop)  # fmt: skip
 
 
 _COUNTY_AND_ABOVE = ("province", "prefecture", "county")

@@ -10,14 +10,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from duban.domain.hidden_samples import concealed_items
 from duban.domain.state import Color, Progress, State, advance, color, worst
 from duban.instants import utc
 from duban.services.tick import schedule_of
 from duban.store.campaigns import PlannedCampaign, load_campaign
-from duban.store.tables import Assignment
+from duban.store.tables import Assignment, ExtensionRequest, ReviewRow
 
 _A = Assignment.__table__
 
@@ -44,6 +44,24 @@ class StatusReport:
     states: Counter
     by_stage: dict[str, Counter]  # stage → Counter of states
     overdue: list[tuple[str, str, str, datetime]]  # (unit code, stage, item, due)
+    loop: dict = field(default_factory=dict)  # 延期申请 by status, reviews by decision, up to as_of
+
+
+def loop_counts(conn, campaign_id: str, as_of: datetime) -> dict:  # noqa: ANN001
+    """How many 延期申请 were approved, denied or wait, how many reviews returned or accepted, and 签收率 per stage
+    (acknowledged, asked), by `as_of`."""
+    r, v = ExtensionRequest.__table__, ReviewRow.__table__
+    extensions = {"approved": 0, "denied": 0, "pending": 0}
+    for status, n in conn.execute(select(r.c.status, func.count()).where(r.c.campaign_id == campaign_id,
+                                                                          r.c.requested_at <= as_of).group_by(r.c.status)):
+        extensions[status] = n
+    reviews = {"returned": 0, "accepted": 0}
+    for decision, n in conn.execute(select(v.c.decision, func.count()).where(v.c.campaign_id == campaign_id,
+                                                                             v.c.at <= as_of).group_by(v.c.decision)):
+        reviews[decision] = n
+    from duban.services.acknowledgements import ack_rates
+
+    return {"extensions": extensions, "reviews": reviews, "acks": ack_rates(conn, campaign_id, as_of)}
 
 
 def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusReport:
@@ -57,6 +75,7 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
             .where(_A.c.campaign_id == campaign_id)
             .order_by(_A.c.stage_order, _A.c.id)
         ).all()  # fmt: skip
+        loop = loop_counts(conn, campaign_id, as_of)
     per_unit: dict[str, dict[str, list[Color]]] = defaultdict(lambda: defaultdict(list))
     unit_states: dict[str, Counter] = defaultdict(Counter)
     states: Counter = Counter()
@@ -85,7 +104,7 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
         )  # fmt: skip
     order = {code: index for index, code in enumerate(campaign.units)}
     units.sort(key=lambda u: order.get(u.code, len(order)))
-    return StatusReport(campaign, as_of, units, states, dict(by_stage), overdue)
+    return StatusReport(campaign, as_of, units, states, dict(by_stage), overdue, loop)
 
 
 def _state_at(row, as_of: datetime) -> State:

@@ -34,6 +34,13 @@ class Entry:
     def can_submit(self) -> bool:
         return self.duty.state is not State.pending
 
+    def can_ask_extension(self, spec: Campaign, now: datetime) -> bool:
+        """延期申请 from the page: allowed by the notice, the item still owed and its due not passed."""
+        from duban.domain.extension_rules import policy
+
+        return (policy(spec, self.item) is not None and not self.duty.state.finished
+                and self.duty.state is not State.pending and now <= self.duty.due_at)  # fmt: skip
+
 
 @dataclass
 class Child:
@@ -52,6 +59,10 @@ class UnitPage:
     children: list[Child] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # code → display of the units the page names
     receivers: dict[str, str] = field(default_factory=dict)  # item → the unit it is handed to (报送至), by name
+    acks: list = field(default_factory=list)  # 签收 asked of the unit and not yet given (acknowledgement rows)
+    requests: dict = field(default_factory=dict)  # (item, instance) → its latest 延期申请 (extension.Request)
+    returns: dict = field(default_factory=dict)  # (item, instance) → its latest review (a return shows its reason)
+    to_review: list = field(default_factory=list)  # the children's versions waiting for this unit's review (审核)
 
     def entry(self, item_id: str, instance: str = "") -> Entry | None:
         for e in self.entries:
@@ -85,7 +96,31 @@ def unit_page(engine: Engine, campaign_id: str, unit_code: str, as_of: datetime,
     names = {code: u.display for code, u in named.items()} | {unit.code: unit.display}
     receivers = {item_id: names.get(code, ref) for item_id, (ref, code) in targets.items()}
     kids = _children(engine, campaign, children, as_of, hidden, history)
-    return UnitPage(campaign, unit, as_of, entries, kids, names, receivers)
+    page = UnitPage(campaign, unit, as_of, entries, kids, names, receivers)
+    _loop(engine, campaign, page, {c.code: c.display for c in children}, history)
+    return page
+
+
+def _loop(engine: Engine, campaign: PlannedCampaign, page: UnitPage, children: dict[str, str], history: bool) -> None:
+    """签收 to give, 延期申请 and returns of the unit's items, and its children's versions waiting for its review."""
+    from duban.services.acknowledgements import pending_acknowledgements
+    from duban.services.extension import requests_of
+    from duban.services.review import review_queue, reviews_of
+
+    code = page.unit.code
+    if not history:  # a preview shows the record; it gives no 签收
+        page.acks = pending_acknowledgements(engine, campaign.id, code, page.as_of)
+    for r in requests_of(engine, campaign.id, unit_code=code):
+        if r.requested_at <= page.as_of:
+            page.requests[(r.item_id, r.instance)] = r
+    for v in reviews_of(engine, campaign.id, unit_code=code):
+        if v.at <= page.as_of:
+            page.returns[(v.item_id, v.instance)] = v
+    if children and any(item.review is not None and item.review.by == "parent" for _s, item in campaign.spec.items()):
+        by_parent = {item.id for _s, item in campaign.spec.items() if item.review is not None and item.review.by == "parent"}
+        page.to_review = [row for row in review_queue(engine, campaign.id, parent=code)
+                          if row.item_id in by_parent and row.submitted_at <= page.as_of]  # fmt: skip
+        page.names.update({row.unit_code: children.get(row.unit_code, row.unit_code) for row in page.to_review})
 
 
 def _children(engine: Engine, campaign: PlannedCampaign, units: list[Recipient], as_of: datetime,

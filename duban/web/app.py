@@ -45,7 +45,7 @@ def create_app(
 ) -> FastAPI:
     """The portal over `engine` (default: the settings' database). `clock` stands in for the wall clock (tests);
     `preview_at` shows the record as it stood at that instant, read-only (`duban serve --as-of`)."""
-    from duban.web import api, ops_routes, score_routes, unit_routes
+    from duban.web import api, loop_routes, ops_routes, score_routes, unit_routes
 
     settings = settings or get_settings()
     engine = engine or engine_for(settings.resolved_database_url)
@@ -56,6 +56,7 @@ def create_app(
     app.state.portal = Portal(settings, engine, settings.portal_key(), clock or _wall_clock, preview_at, make_templates())
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.include_router(unit_routes.router)
+    app.include_router(loop_routes.router)
     app.include_router(ops_routes.router)
     app.include_router(score_routes.router)
     app.include_router(api.router)

@@ -19,7 +19,7 @@ from duban.settings import Settings
 ACTIONS_CN = {"view": "查看", "upload": "报送", "refused": "拒收", "download": "下载", "export": "导出汇总表",
               "login": "登录", "link_refused": "链接被拒", "revoke": "停用链接", "score": "评分",
               "score_import": "导入评分表", "logout": "退出",
-              "password": "修改密码"}  # fmt: skip
+              "password": "修改密码", "acknowledge": "签收", "extension": "延期申请", "review": "审核"}  # fmt: skip
 COLOR_CLASS = {Color.red: "red", Color.yellow: "yellow", Color.green: "green", Color.grey: "grey"}
 ACTORS_CN = {"anonymous": "未登录的访问者", "cli": "管理员（命令行）", "portal": "单位（报送平台）",
              "simulated": "模拟数据（演示）", "tick": "督办巡检", "amend": "调整通知"}  # fmt: skip

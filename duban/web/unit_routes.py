@@ -89,7 +89,7 @@ def render_unit(request: Request, p: Portal, token: str, page: UnitPage, *, erro
         "page": page, "token": token, "csrf": csrf, "tz": page.campaign.tz, "error": error, "error_at": error_at,
         "values": values or {}, "counts": counts, "now": p.as_of(), "frozen": p.frozen, "Color": Color,
         "max_mb": p.settings.upload_max_mb, "max_files": MAX_FILES, "spec": page.campaign.spec,
-        "receivers": page.receivers,
+        "receivers": page.receivers, "spec_items": {i.id: i for _s, i in page.campaign.spec.items()},
     }, status_code=status)  # fmt: skip
     set_csrf_cookie(request, response, nonce)
     return response

@@ -54,7 +54,7 @@ def test_the_pages_operators_and_units_meet_in_a_real_browser(tmp_path: Path):
                 phone = browser.new_page(viewport={"width": 375, "height": 812}, locale="zh-CN")
                 phone.goto(f"{base}/u/{token}")
                 phone.click("#self_report details.resubmit summary")  # handed in before: a correction
-                form = phone.locator("#self_report form")
+                form = phone.locator("#self_report form[enctype='multipart/form-data']")
                 form.locator("input[type=file]").set_input_files(str(home / "in" / "总结\u202efdp.docx"))
                 form.locator("button[type=submit]").click()
                 phone.wait_for_url("**/receipts/**")

@@ -63,3 +63,13 @@ def test_the_tick_timeline_shows_where_an_opening_spends_its_time():
     assert stage < compose and any(name.startswith("  sql UPDATE assignment") for name in names[stage:compose])
     assert names.count("HTTP POST /artifacts/") == 3  # progress, unit table, summary
     assert all(0 <= event["start_ms"] <= event["end_ms"] <= report["median_ms"] for event in events)
+
+
+def test_the_loop_benchmark_runs_on_a_small_campaign():
+    """bench/loop.py: the review page and the idle tick with 签收, on 60 townships and their counties."""
+    out = subprocess.run([sys.executable, "bench/loop.py", "--units", "60", "--requests", "2", "--repeats", "5"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["acknowledgements"] == report["units"] and report["in_review"] == 60
+    assert report["review_page"]["median_ms"] > 0 and 0 < report["idle_tick"]["median_ms"] < 1000

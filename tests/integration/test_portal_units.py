@@ -23,7 +23,9 @@ def test_the_page_lists_the_units_items_with_dues_and_colours(site):
     assert "昔阳县统计局" in text and '统计基层基础工作规范化建设"回头看"' in text
     assert "黄 · 临近截止 规范化建设自评阶段 自查评分表 截止： 5月25日 周六 24:00 （还有2天11小时）" in text
     assert "灰 · 未开始 县级检查阶段 县级实地检查评分表（不少于6个乡镇） 截止： 6月10日 周一 24:00 （5月25日 周六 08:30 开始）" in text
-    assert text.count('enctype="multipart/form-data"') == 0 and page.text.count("<form") == 2  # no form before opening
+    # no form before opening: the two open items each have an upload form and a 延期申请 form (extensions allowed)
+    assert page.text.count('enctype="multipart/form-data"') == 2 and page.text.count("<form") == 4
+    assert page.text.count('class="submit extension"') == 2
     assert "报送至：晋中市统计局设管科" in text  # the materials go to 设管科
     assert "下级单位报送情况" in text and "乐平镇统计站" in text  # a county sees its townships
     assert page.headers["cache-control"] == "no-store"

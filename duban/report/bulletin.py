@@ -1,0 +1,177 @@
+"""通报 (bulletin): `duban bulletin SPEC [--stage ID] [--as-of T] [--out FILE] [--send]`.
+
+From the same record as the close-out report (record.py) and in the same shape (document.py: 宋体 title, 仿宋
+body, 黑体 headings): where the campaign (or one stage) stands, then the units late or missing grouped by county,
+each with its items, its due, how many days late, how often its materials were returned and the extension it was
+granted ("逾期未报的予以通报"), and a closing request the writer completes. `--send` posts a short text version to
+the units' channels through the outbox (kind `bulletin`, one message per unit, once per bulletin day).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, select
+
+from duban.domain.calendar import WorkCalendar
+from duban.instants import in_zone, utc
+from duban.report.blocks import Draft, DraftSection, Para, Table
+from duban.report.record import Record, Slip, read_record
+from duban.report.submission_text import loop_sentence
+from duban.report.wording import cn_day, cn_md, pct
+from duban.store.tables import ExtensionRequest, OutboxMessage, ReviewRow
+
+
+@dataclass
+class BulletinFiles:
+    docx: Path
+    late: int
+    missing: int
+    sent: int = 0
+
+
+def _county(record: Record, code: str) -> str:
+    """The county-level unit a unit sits in (itself when it is one); '' above the counties."""
+    units = record.campaign.units
+    unit = units.get(code)
+    while unit is not None:
+        if unit.level == "county":
+            return unit.code
+        unit = units.get(unit.parent) if unit.parent else None
+    return ""
+
+
+def _days(seconds: float) -> str:
+    days = seconds / 86400
+    return f"{days:.0f}天" if days >= 1 else "不足1天"
+
+
+def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensions: dict) -> Draft:
+    """The 通报 as a draft: 总体情况, the units late or missing by county, 工作要求."""
+    spec, tz = record.spec, record.tz
+    names = {w[0]: w[1] for w in record.windows}
+    scope = names.get(stage_id, "") if stage_id else ""
+    tally = record.by_stage.get(stage_id) if stage_id else record.overall
+    slips = [s for s in [*record.missing, *record.late] if not stage_id or s.stage == scope]
+    title = f"关于{spec.title}{scope}进展情况的通报"
+    day = cn_day(record.as_of, tz)
+    doc = f"《{spec.title}》（{spec.doc_no}）" if spec.doc_no else f"《{spec.title}》"
+    preamble = f"按照{doc}要求，现将截至{day}{scope or '各项工作'}的报送情况通报如下。"
+    overall = []
+    if tally is not None:
+        overall.append(Para(f"截至{day}，应报{tally.due}项，按时报送{tally.on_time}项，逾期报送{tally.late}项，"
+                            f"未报送{tally.missing}项，按时报送率{pct(tally.rate)}。"))  # fmt: skip
+    if sentence := loop_sentence(record.loop, names):
+        overall.append(Para(sentence))
+    by_county: dict[str, list[Slip]] = defaultdict(list)
+    for slip in slips:
+        by_county[_county(record, slip.unit)].append(slip)
+    rows = []
+    for county in sorted(by_county, key=lambda c: (c == "", c)):
+        for s in sorted(by_county[county], key=lambda s: (s.submitted_at is not None, s.due_at, s.unit)):
+            late_by = ((s.submitted_at or record.as_of) - s.due_at).total_seconds()
+            how = f"逾期{_days(late_by)}报送" if s.submitted_at else f"逾期{_days(late_by)}未报"
+            key = (s.unit, s.item)
+            granted = extensions.get(key)
+            rows.append([record.campaign.display(county) if county else "其他", s.display, s.item + (f"（{s.instance}）" if s.instance else ""),
+                         cn_md(s.due_at, tz), how, f"{returns.get(key, 0)}次" if returns.get(key) else "",
+                         f"延至{cn_md(granted, tz)}" if granted else ""])  # fmt: skip
+    sections = [DraftSection("一、总体情况", overall)]
+    if rows:
+        missing = sum(1 for s in slips if s.submitted_at is None)
+        lead = Para(f"截至{day}，{len({s.unit for s in slips})}个单位有逾期事项（未报送{missing}项，逾期报送{len(slips) - missing}项），"
+                    "按所属县（区、市）列示如下。截止时间已按批准的延期计算。")  # fmt: skip
+        table = Table(["县（区、市）", "单位", "事项", "截止", "情况", "退回", "延期"], rows, "表1 逾期单位及事项",
+                      [2.4, 2.8, 4.0, 1.8, 2.4, 1.0, 1.6], size=10.5)  # fmt: skip
+        sections.append(DraftSection("二、逾期单位", [lead, table]))
+    else:
+        sections.append(DraftSection("二、逾期单位", [Para("截至目前，各单位均按时报送，无逾期事项。")]))
+    sections.append(DraftSection("三、工作要求", [
+        Para("请上述单位高度重视，认真查找原因，尽快完成补报；材料被退回的单位要按要求修改完善后重新报送。"),
+        Para("【起草提示】写明补报时限和下一步督办措施（如约谈、纳入年度考核）。", style="prompt"),
+    ]))  # fmt: skip
+    return Draft(title=title, note="（通报草稿：数字和名单由督办系统根据报送记录生成，印发前请核对）", preamble=preamble,
+                 sections=sections, issuer=spec.issuer, day=day)  # fmt: skip
+
+
+def _loop_facts(engine: Engine, campaign_id: str, as_of: datetime, item_names: dict) -> tuple[dict, dict]:
+    """(unit, item name) → returns by `as_of`, and → the latest due granted by an approved extension."""
+    v, r = ReviewRow.__table__, ExtensionRequest.__table__
+    returns: dict = defaultdict(int)
+    extensions: dict = {}
+    with engine.connect() as conn:
+        for unit, item in conn.execute(select(v.c.unit_code, v.c.item_id).where(
+                v.c.campaign_id == campaign_id, v.c.decision == "returned", v.c.at <= as_of)):  # fmt: skip
+            returns[(unit, item_names.get(item, item))] += 1
+        for unit, item, until in conn.execute(select(r.c.unit_code, r.c.item_id, r.c.granted_until).where(
+                r.c.campaign_id == campaign_id, r.c.status == "approved", r.c.decided_at <= as_of).order_by(r.c.id)):  # fmt: skip
+            extensions[(unit, item_names.get(item, item))] = until
+    return dict(returns), extensions
+
+
+def write_bulletin(engine: Engine, campaign_id: str, as_of: datetime, out: Path, calendar: WorkCalendar, *,
+                   stage_id: str | None = None) -> tuple[BulletinFiles, Draft, Record]:  # fmt: skip
+    """Write the 通报 docx to `out`."""
+    from duban.report.document import write_docx
+
+    as_of = utc(as_of)
+    record = read_record(engine, campaign_id, as_of, calendar)
+    if stage_id is not None and stage_id not in {w[0] for w in record.windows}:
+        from duban.errors import StoreError
+
+        raise StoreError(f"campaign {campaign_id!r} has no stage {stage_id!r}; stages: {', '.join(w[0] for w in record.windows)}")
+    returns, extensions = _loop_facts(engine, campaign_id, as_of, {i.id: i.name for _s, i in record.spec.items()})
+    draft = build_bulletin(record, stage_id, returns, extensions)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_docx(draft, out, None)
+    scope = {w[0]: w[1] for w in record.windows}.get(stage_id or "", "")
+    slips = [s for s in [*record.missing, *record.late] if not stage_id or s.stage == scope]
+    missing = sum(1 for s in slips if s.submitted_at is None)
+    return BulletinFiles(out, late=len(slips) - missing, missing=missing), draft, record
+
+
+def short_text(draft: Draft, record: Record, stage_id: str | None) -> str:
+    """The 通报 in a few lines for a group chat: the figures, then the units still missing (first 30)."""
+    names = {w[0]: w[1] for w in record.windows}
+    scope = names.get(stage_id, "") if stage_id else ""
+    lines = [draft.title, draft.sections[0].blocks[0].text if draft.sections[0].blocks else ""]
+    missing = [s for s in record.missing if not stage_id or s.stage == scope]
+    if missing:
+        units = list(dict.fromkeys(s.display for s in missing))
+        shown = "、".join(units[:30]) + (f"等{len(units)}个单位" if len(units) > 30 else "")
+        lines.append(f"逾期未报的单位：{shown}。请尽快补报。")
+    lines.append(f"{draft.issuer} {draft.day}")
+    return "\n".join(line for line in lines if line)
+
+
+def send_bulletin(engine: Engine, campaign_id: str, text: str, title: str, as_of: datetime, tz: str) -> int:
+    """One outbox message (kind `bulletin`) per unit of the campaign, once per day and text."""
+    from duban.store.campaigns import load_campaign
+    from duban.services.compose import policy
+    from duban.store.db import unit_of_work
+
+    campaign = load_campaign(engine, campaign_id)
+    day = in_zone(as_of, tz).date().isoformat()
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    not_before = policy(None).release("bulletin", as_of, tz)
+    rows = [dict(campaign_id=campaign_id, recipient=code, kind="bulletin",
+                 idempotency_key=hashlib.sha256(f"{campaign_id}|{code}|bulletin|{day}|{digest}".encode()).hexdigest()[:32],
+                 payload={"recipient": code, "kind": "bulletin", "as_of": utc(as_of).isoformat(), "title": title,
+                          "text": text, "items": []},
+                 created_at=utc(as_of), not_before=not_before, status="pending", attempts=0)
+            for code, unit in campaign.units.items() if unit.kind != "leader"]  # fmt: skip
+    o = OutboxMessage.__table__
+    with unit_of_work(engine) as conn:
+        keys = {r["idempotency_key"] for r in rows}
+        have = set()
+        for start in range(0, len(rows), 900):
+            part = [r["idempotency_key"] for r in rows[start : start + 900]]
+            have |= set(conn.execute(select(o.c.idempotency_key).where(o.c.idempotency_key.in_(part))).scalars())
+        fresh = [r for r in rows if r["idempotency_key"] not in have and r["idempotency_key"] in keys]
+        if fresh:
+            conn.execute(insert(o), fresh)
+    return len(fresh)

@@ -1,0 +1,161 @@
+"""签收 (acknowledgement): units confirm they received a stage's opening (or the notice) within a time of it.
+
+The plan keeps one row per unit and stage that asks for it (duban.plan._acknowledgements). A tick reads only the
+rows whose next event is due (an index range scan on (campaign_id, next_event_at)), applies the pure
+state.ack_advance and, in the same transaction, writes one message per recipient: a reminder to each unit that has
+not acknowledged by its due, and to each parent or leader the units under it that still have not by the
+escalation. A unit acknowledges from its link or an operator records it (`duban ack`); a repeated tick or a second
+acknowledgement changes nothing, and on PostgreSQL concurrent ticks take turns (an advisory lock) while a unit's
+acknowledgement waits for the row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, case, func, insert, select, update
+
+from duban.errors import RequestError
+from duban.store.codec import Codec
+from duban.instants import utc
+from duban.domain.quiet import QuietHours
+from duban.domain.state import AckSchedule, AckState, ack_advance, ack_next_event_at, acknowledge
+from duban.store.engine import is_postgres
+from duban.store.db import reading, unit_of_work
+from duban.store.tables import AcknowledgementRow, CampaignRow, OutboxMessage
+
+_K = AcknowledgementRow.__table__
+
+
+@dataclass
+class AckTick:
+    """What a tick did to the 签收: the (stage, unit) pairs that went missing now, and the messages written."""
+
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    escalated: list[tuple[str, str]] = field(default_factory=list)
+    messages: int = 0
+
+
+def asks_acknowledgement(spec) -> bool:  # noqa: ANN001
+    """Whether the campaign asks any 签收 (the tick skips the step otherwise)."""
+    return spec.acknowledge is not None or any(stage.acknowledge is not None for stage in spec.stages)
+
+
+def tick_acknowledgements(engine: Engine, campaign_id: str, as_of: datetime, *, quiet: QuietHours) -> AckTick:
+    """Advance every due 签收 to `as_of` and promise its messages, in one transaction."""
+    as_of = utc(as_of)
+    result = AckTick()
+    due = select(_K.c.id).where(_K.c.campaign_id == campaign_id, _K.c.next_event_at <= as_of).limit(1)
+    with reading(engine) as conn:  # an idle tick: one probe of the due index, no write transaction, no lock
+        if conn.execute(due).first() is None:
+            return result
+    with unit_of_work(engine) as conn:
+        codec = Codec(conn)
+        query = select(_K).where(_K.c.campaign_id == campaign_id, _K.c.next_event_at <= as_of).order_by(_K.c.id)
+        if is_postgres(conn):
+            codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.ack.{campaign_id}",))
+            query = query.with_for_update(skip_locked=True)
+        rows = conn.execute(query).all()
+        if not rows:
+            return result
+        tz = conn.execute(select(CampaignRow.timezone).where(CampaignRow.id == campaign_id)).scalar_one()
+        to_unit: dict[str, list[dict]] = defaultdict(list)
+        to_targets: dict[str, list[dict]] = defaultdict(list)
+        for row in rows:
+            schedule = AckSchedule(row.open_at, row.due_at, row.escalate_at)
+            entered, state = ack_advance(schedule, AckState(row.state), as_of)
+            if not entered:
+                continue
+            conn.execute(update(_K).where(_K.c.id == row.id).values(
+                state=state.value, next_event_at=ack_next_event_at(schedule, state), updated_at=as_of))  # fmt: skip
+            entry = {"step": row.id, "item_id": "", "instance": "", "unit": row.unit_code, "stage_id": row.stage_id,
+                     "due_at": codec.iso(row.due_at), "event_at": codec.iso(as_of)}  # fmt: skip
+            if AckState.unacknowledged in entered:
+                result.missing.append((row.stage_id, row.unit_code))
+                to_unit[row.unit_code].append({**entry, "kind": "ack_reminder"})
+            if AckState.escalated in entered:
+                result.escalated.append((row.stage_id, row.unit_code))
+                for target in row.targets or []:
+                    to_targets[target].append({**entry, "kind": "ack_escalation"})
+        result.messages = _write(conn, campaign_id, tz, as_of, quiet, [*to_unit.items(), *to_targets.items()])
+    return result
+
+
+def _write(conn: Connection, campaign_id: str, tz: str, as_of: datetime, quiet: QuietHours, groups) -> int:  # noqa: ANN001
+    """One outbox message per recipient, keyed by what it carries (composing twice writes nothing twice)."""
+    codec = Codec(conn)
+    rows = []
+    for recipient, entries in groups:
+        kind = "ack_escalation" if any(e["kind"] == "ack_escalation" for e in entries) else "ack_reminder"
+        ids = ",".join(f"{e['kind']}{e['step']}" for e in entries)
+        key = hashlib.sha256(f"{campaign_id}|{recipient}|ack|{ids}".encode()).hexdigest()[:32]
+        payload = {"recipient": recipient, "kind": kind, "as_of": codec.iso(as_of), "items": entries}
+        rows.append(dict(campaign_id=campaign_id, recipient=recipient, kind=kind, idempotency_key=key, payload=payload,
+                         created_at=as_of, not_before=quiet.release(kind, as_of, tz), status="pending", attempts=0))  # fmt: skip
+    if rows:
+        conn.execute(insert(OutboxMessage), rows)
+    return len(rows)
+
+
+def next_ack_instant(engine: Engine, campaign_id: str, after: datetime | None = None) -> datetime | None:
+    """The earliest 签收 event still to come (strictly after `after`, when given): for `simulate`'s clock."""
+    query = select(func.min(_K.c.next_event_at)).where(_K.c.campaign_id == campaign_id)
+    if after is not None:
+        query = query.where(_K.c.next_event_at > utc(after))
+    with engine.connect() as conn:
+        return conn.execute(query).scalar()
+
+
+def record_acknowledgement(engine: Engine, campaign_id: str, unit_code: str, at: datetime, *, stage_id: str | None = None,
+                           actor: str = "cli") -> list[str]:  # fmt: skip
+    """签收 by the unit (or recorded for it): every 签收 it has been asked by `at` (or the one of `stage_id`).
+    Returns the stages acknowledged now ('' for the notice); RequestError when there is nothing to acknowledge."""
+    at = utc(at)
+    with unit_of_work(engine) as conn:
+        query = select(_K).where(_K.c.campaign_id == campaign_id, _K.c.unit_code == unit_code, _K.c.open_at <= at)
+        if stage_id is not None:
+            query = query.where(_K.c.stage_id == stage_id)
+        if is_postgres(conn):
+            query = query.with_for_update()
+        rows = conn.execute(query.order_by(_K.c.id)).all()
+        open_rows = [r for r in rows if r.state != AckState.acknowledged.value]
+        if not open_rows:
+            already = bool(rows)
+            raise RequestError(f"unit {unit_code} has nothing to acknowledge" + (" (acknowledged already)" if already else ""),
+                               cn="本单位已签收" if already else "本单位目前没有需要签收的通知")  # fmt: skip
+        for row in open_rows:
+            state = acknowledge(AckState(row.state))
+            conn.execute(update(_K).where(_K.c.id == row.id).values(
+                state=state.value, next_event_at=None, acknowledged_at=at, acknowledged_by=actor[:80], updated_at=at))  # fmt: skip
+        return [r.stage_id for r in open_rows]
+
+
+def pending_acknowledgements(engine: Engine | Connection, campaign_id: str, unit_code: str, at: datetime) -> list:
+    """The unit's 签收 asked by `at` and not yet given (for its page)."""
+    query = select(_K).where(_K.c.campaign_id == campaign_id, _K.c.unit_code == unit_code, _K.c.open_at <= utc(at),
+                             _K.c.state != AckState.acknowledged.value).order_by(_K.c.id)  # fmt: skip
+    if isinstance(engine, Connection):
+        return engine.execute(query).all()
+    with engine.connect() as conn:
+        return conn.execute(query).all()
+
+
+def ack_rates(conn: Connection, campaign_id: str, as_of: datetime) -> dict[str, tuple[int, int]]:
+    """签收率 per stage ('' for the notice): (acknowledged by `as_of`, asked by `as_of`)."""
+    as_of = utc(as_of)
+    acked = func.sum(case((_K.c.acknowledged_at <= as_of, 1), else_=0))
+    query = (select(_K.c.stage_id, acked, func.count()).where(_K.c.campaign_id == campaign_id, _K.c.open_at <= as_of)
+             .group_by(_K.c.stage_id))  # fmt: skip
+    return {stage: (int(done or 0), int(asked)) for stage, done, asked in conn.execute(query)}
+
+
+def missing_acknowledgements(conn: Connection, campaign_id: str, as_of: datetime, limit: int = 50) -> list:
+    """(stage, unit, due) of the 签收 past their due and not given by `as_of`, the longest missing first."""
+    as_of = utc(as_of)
+    late = (_K.c.acknowledged_at.is_(None)) | (_K.c.acknowledged_at > as_of)
+    query = (select(_K.c.stage_id, _K.c.unit_code, _K.c.due_at).where(_K.c.campaign_id == campaign_id,
+             _K.c.due_at <= as_of, late).order_by(_K.c.due_at, _K.c.id).limit(limit))  # fmt: skip
+    return conn.execute(query).all()

@@ -1,0 +1,231 @@
+"""延期申请 (extension requests): a unit asks for a later due, the issuer's operators approve or deny it.
+
+A request is kept with its reason and the due it was asked against; the rules (before the due, within the
+notice's limit, one waiting at a time) are duban.extension_rules. An approval moves that unit's due, reminders and
+escalations (only that unit's assignment), re-derives its state on the new schedule (state.reschedule: an item
+overdue under the old due is open again; a late submission within the new due counts as on time), records an
+`extended` transition, and tells the unit in the same transaction; a denial tells the unit the due stands.
+Every row is locked while it changes (PostgreSQL), so a decision and a tick at the same moment record both, once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, time
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from duban.store.campaigns import load_campaign
+from duban.services.compose import policy as quiet_policy
+from duban.errors import RequestError
+from duban.domain.extension_rules import Ask, ExtensionStatus, check_decision, check_request, policy
+from duban.store.codec import Codec
+from duban.instants import in_zone, utc
+from duban.domain.quiet import QuietHours
+from duban.spec.models import Campaign, Item
+from duban.domain.state import Progress, Schedule, State, next_event_at, reschedule
+from duban.store.engine import is_postgres
+from duban.store.db import unit_of_work
+from duban.services.submit import owed_assignment
+from duban.store.tables import Assignment, ExtensionRequest, Intent, OutboxMessage, TransitionRow
+from duban.domain.timeline import Timeline
+
+_A = Assignment.__table__
+_R = ExtensionRequest.__table__
+
+
+@dataclass(frozen=True)
+class Request:
+    """One 延期申请 as the record keeps it."""
+
+    id: int
+    campaign_id: str
+    unit_code: str
+    item_id: str
+    instance: str
+    requested_at: datetime
+    due_at: datetime
+    until: datetime
+    reason: str
+    requested_by: str
+    status: ExtensionStatus
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    granted_until: datetime | None = None
+    note: str | None = None
+
+    @classmethod
+    def of(cls, row) -> Request:
+        return cls(row.id, row.campaign_id, row.unit_code, row.item_id, row.instance, row.requested_at, row.due_at,
+                   row.until, row.reason, row.requested_by, ExtensionStatus(row.status), row.decided_at,
+                   row.decided_by, row.granted_until, row.note)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a decision did: the request as decided, the unit's due before and after, its state before and after."""
+
+    request: Request
+    old_due: datetime
+    new_due: datetime
+    old_state: State
+    new_state: State
+    message_id: int
+
+
+def item_of(campaign: Campaign, item_id: str) -> Item:
+    items = {item.id: item for _stage, item in campaign.items()}
+    if item_id not in items:
+        raise RequestError(f"campaign {campaign.id!r} has no item {item_id!r}; items: {', '.join(items)}",
+                           cn="本专项工作没有这一报送事项")  # fmt: skip
+    return items[item_id]
+
+
+def timeline_of(engine: Engine, campaign_id: str, calendar_file: Path | None) -> Timeline:
+    """The campaign's timeline with its working-day calendar (no plan: a national campaign has 41,568 units)."""
+    from duban.services.followup import stored_spec
+    from duban.domain.plan import load_calendar_for
+
+    spec = stored_spec(engine, campaign_id)
+    return Timeline(spec.campaign, load_calendar_for(spec, calendar_file))
+
+
+def _planned_due(conn: Connection, row) -> datetime:
+    """The due as planned: the one the first approved extension moved, else the one in force."""
+    first = conn.execute(select(_R.c.due_at).where(_R.c.assignment_id == row.id, _R.c.status == "approved")
+                         .order_by(_R.c.id).limit(1)).scalar()  # fmt: skip
+    return first if first is not None else row.due_at
+
+
+def request_extension(
+    engine: Engine, campaign_id: str, unit_code: str, item_id: str, until: datetime, at: datetime, *, reason: str,
+    instance: str | None = None, actor: str = "cli", calendar_file: Path | None = None,
+) -> Request:  # fmt: skip
+    """Record a unit's request for a later due, or refuse it (RequestError) with the reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RequestError("give the reason for the extension (--reason)", cn="请填写申请延期的理由")
+    at, until = utc(at), utc(until)
+    campaign = load_campaign(engine, campaign_id, units=False)
+    item = item_of(campaign.spec, item_id)
+    allowed = policy(campaign.spec, item)
+    timeline = timeline_of(engine, campaign_id, calendar_file) if allowed is not None and allowed.max else None
+    with unit_of_work(engine) as conn:
+        row = owed_assignment(conn, campaign_id, unit_code, item_id, instance)
+        waiting = conn.execute(select(_R.c.id).where(_R.c.assignment_id == row.id, _R.c.status == "pending")).first()
+        limit = None
+        if timeline is not None:
+            base = in_zone(_planned_due(conn, row), campaign.tz)
+            limit = utc(timeline.shift(base, allowed.max, time(base.hour, base.minute)))  # type: ignore[union-attr]
+        check_request(Ask(State(row.state), row.due_at, at, until, limit, waiting is not None), allowed, campaign.tz)
+        new_id = conn.execute(insert(ExtensionRequest).returning(ExtensionRequest.id), [dict(
+            campaign_id=campaign_id, assignment_id=row.id, unit_code=row.unit_code, item_id=row.item_id,
+            instance=row.instance, requested_at=at, due_at=row.due_at, until=until, reason=reason[:1000],
+            requested_by=actor[:80], status=ExtensionStatus.pending.value,
+        )]).scalar_one()  # fmt: skip
+        return Request.of(conn.execute(select(_R).where(_R.c.id == new_id)).one())
+
+
+def get_request(engine: Engine, request_id: int) -> Request:
+    with engine.connect() as conn:
+        row = conn.execute(select(_R).where(_R.c.id == request_id)).first()
+    if row is None:
+        raise RequestError(f"no extension request {request_id}", cn=f"没有编号为{request_id}的延期申请")
+    return Request.of(row)
+
+
+def requests_of(engine: Engine | Connection, campaign_id: str, *, status: str | None = None,
+                unit_code: str | None = None) -> list[Request]:  # fmt: skip
+    """The campaign's requests, oldest first (only those of one status or unit, when given)."""
+    query = select(_R).where(_R.c.campaign_id == campaign_id)
+    if status is not None:
+        query = query.where(_R.c.status == status)
+    if unit_code is not None:
+        query = query.where(_R.c.unit_code == unit_code)
+    if isinstance(engine, Connection):
+        return [Request.of(r) for r in engine.execute(query.order_by(_R.c.id))]
+    with engine.connect() as conn:
+        return [Request.of(r) for r in conn.execute(query.order_by(_R.c.id))]
+
+
+def decide_extension(
+    engine: Engine, request_id: int, at: datetime, *, approve: bool, until: datetime | None = None,
+    note: str | None = None, actor: str = "cli", quiet: QuietHours | None = None, calendar_file: Path | None = None,
+) -> Decision:  # fmt: skip
+    """Approve (with the date asked, or an earlier one) or deny a waiting request; the unit is told either way."""
+    at = utc(at)
+    first = get_request(engine, request_id)
+    campaign = load_campaign(engine, first.campaign_id, units=False)
+    item = item_of(campaign.spec, first.item_id)
+    timeline = timeline_of(engine, first.campaign_id, calendar_file) if approve else None
+    with unit_of_work(engine) as conn:
+        postgres = is_postgres(conn)
+        query = select(_R).where(_R.c.id == request_id)
+        request = Request.of(conn.execute(query.with_for_update() if postgres else query).one())
+        query = select(_A).where(_A.c.id == conn.execute(select(_R.c.assignment_id).where(_R.c.id == request_id)).scalar_one())
+        row = conn.execute(query.with_for_update() if postgres else query).one()
+        granted = utc(until) if (approve and until is not None) else (request.until if approve else None)
+        check_decision(request.status, due_at=row.due_at, asked=request.until, granted=granted, tz=campaign.tz)
+        old_state = new_state = State(row.state)
+        new_due = row.due_at
+        if granted is not None and timeline is not None:
+            new_due = granted
+            new_state = move_due(conn, campaign.id, campaign.tz, row, item, timeline, granted, at, actor=f"{actor} 延期#{request_id}",
+                                 step=request_id, change=lambda sch, pr: reschedule(sch, pr, at, submitted_at=row.submitted_at))  # fmt: skip
+        status = ExtensionStatus.approved if approve else ExtensionStatus.denied
+        conn.execute(update(_R).where(_R.c.id == request_id).values(
+            status=status.value, decided_at=at, decided_by=actor[:80], granted_until=granted,
+            note=(note or "").strip()[:1000] or None,
+        ))  # fmt: skip
+        decided = Request.of(conn.execute(select(_R).where(_R.c.id == request_id)).one())
+        message_id = _tell_unit(conn, campaign.id, campaign.tz, decided, row, new_due, new_state, at, quiet_policy(quiet))
+    return Decision(decided, row.due_at, new_due, old_state, new_state, message_id)
+
+
+def move_due(conn: Connection, campaign_id: str, tz: str, row, item: Item, timeline: Timeline, granted: datetime,
+             at: datetime, *, actor: str, step: int, change) -> State:  # fmt: skip
+    """Move one assignment's due, reminders and escalations (targets as planned) and re-derive its state with
+    `change(schedule, progress)` (state.reschedule for an extension, state.return_for_rework for a return)."""
+    codec = Codec(conn)
+    due = in_zone(granted, tz)
+    reminders = timeline.reminders(item, in_zone(row.open_at, tz), due)
+    targets = [step[1] for step in (row.escalations or [])]
+    steps = [(when, to) for (when, _kinds), to in zip(timeline.escalations(item, due), targets)]
+    schedule = Schedule(row.open_at, granted, tuple(utc(t) for t in reminders), tuple(utc(w) for w, _to in steps))
+    progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
+    change_, moved = change(schedule, progress)
+    conn.execute(update(_A).where(_A.c.id == row.id).values(
+        due_at=granted, reminders=[codec.iso(t) for t in reminders],
+        escalations=[[codec.iso(w), list(to)] for w, to in steps], state=moved.state.value,
+        reminders_done=moved.reminders_done, escalations_done=moved.escalations_done,
+        next_event_at=next_event_at(schedule, moved), updated_at=at,
+    ))  # fmt: skip
+    conn.execute(insert(TransitionRow), [dict(
+        campaign_id=campaign_id, assignment_id=row.id, event=change_.event.value, step=step,
+        from_state=change_.from_state.value, to_state=change_.to_state.value, event_at=at, recorded_at=at,
+        actor=actor[:80],
+    )])  # fmt: skip
+    return moved.state
+
+
+def _tell_unit(conn: Connection, campaign_id: str, tz: str, request: Request, row, due: datetime, state: State,
+               at: datetime, quiet: QuietHours) -> int:  # fmt: skip
+    """One message (kind `extension`) to the unit with the decision, the due in force and the note."""
+    codec = Codec(conn)
+    entry = {"kind": "extension", "step": request.id, "item_id": row.item_id, "instance": row.instance,
+             "unit": row.unit_code, "due_at": codec.iso(due), "old_due_at": codec.iso(row.due_at),
+             "asked_until": codec.iso(request.until), "decision": request.status.value, "decision_note": request.note,
+             "state": state.value, "event_at": codec.iso(at)}  # fmt: skip
+    payload = {"recipient": row.unit_code, "kind": "extension", "as_of": codec.iso(at), "items": [entry]}
+    key = hashlib.sha256(f"{campaign_id}|{row.unit_code}|extension#{request.id}".encode()).hexdigest()[:32]
+    message_id = conn.execute(insert(OutboxMessage).returning(OutboxMessage.id), [dict(
+        campaign_id=campaign_id, recipient=row.unit_code, kind="extension", idempotency_key=key, payload=payload,
+        created_at=at, not_before=quiet.release("extension", at, tz), status="pending", attempts=0,
+    )]).scalar_one()  # fmt: skip
+    conn.execute(insert(Intent), [dict(
+        campaign_id=campaign_id, assignment_id=row.id, recipient=row.unit_code, kind="extension", step=request.id,
+        event_at=at, created_at=at, message_id=message_id,
+    )])  # fmt: skip
+    return message_id

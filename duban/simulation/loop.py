@@ -1,0 +1,94 @@
+"""The 督办 loop played once each on a simulated clock (`duban demo`, `duban simulate`), the same way on both paths.
+
+- 延期申请: the first unit (in code order) of the first item the notice lets be extended asks, four days before its
+  due, for a due three days later (or the notice's limit, when shorter); the issuer approves it the next day.
+- 审核: the reviewer looks at every version waiting for review the morning after it came in, returns the first of
+  each item with a reason and accepts the others (a version handed in again is accepted).
+Each moment is played at the first tick at or after it, before the tick, and said in words for the summary.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, select
+
+from duban.domain.extension_rules import policy
+from duban.domain.quiet import QuietHours
+from duban.errors import RequestError
+from duban.instants import fmt
+from duban.services.extension import decide_extension, request_extension
+from duban.services.review import record_review, review_queue
+from duban.store.campaigns import load_campaign
+from duban.store.tables import Assignment
+
+REVIEW_AFTER = timedelta(hours=12)  # the morning after
+
+
+class LoopScript:
+    def __init__(self, engine: Engine, campaign_id: str, *, quiet: QuietHours) -> None:
+        self.engine, self.campaign_id, self.quiet = engine, campaign_id, quiet
+        self.campaign = load_campaign(engine, campaign_id, units=False)
+        self.tz = self.campaign.tz
+        self.done: list[str] = []
+        self.returned: set[str] = set()
+        self.asked: int | None = None
+        self.plan = self._extension_plan()
+
+    def _extension_plan(self):
+        """(unit, item, instance, ask at, until) of the one request, or None when the notice allows none."""
+        a = Assignment.__table__
+        for _stage, item in self.campaign.spec.items():
+            rule = policy(self.campaign.spec, item)
+            if rule is None:
+                continue
+            with self.engine.connect() as conn:
+                row = conn.execute(select(a.c.unit_code, a.c.instance, a.c.due_at).where(
+                    a.c.campaign_id == self.campaign_id, a.c.item_id == item.id).order_by(a.c.unit_code, a.c.due_at).limit(1)).first()  # fmt: skip
+            if row is None:
+                continue
+            later = timedelta(days=3)
+            if rule.max is not None and rule.max.unit.value in ("hours", "minutes"):
+                later = min(later, timedelta(hours=rule.max.amount) if rule.max.unit.value == "hours" else timedelta(minutes=rule.max.amount))
+            return row.unit_code, item.id, row.instance, row.due_at - timedelta(days=4), row.due_at + later
+        return None
+
+    def name(self, code: str) -> str:
+        return load_campaign(self.engine, self.campaign_id, units={code}).display(code)
+
+    def play(self, at: datetime) -> None:
+        self._extension(at)
+        self._reviews(at)
+
+    def _extension(self, at: datetime) -> None:
+        if self.plan is None:
+            return
+        unit, item, instance, ask_at, until = self.plan
+        items = {i.id: i.name for _s, i in self.campaign.spec.items()}
+        if self.asked is None and at >= ask_at:
+            try:
+                asked = request_extension(self.engine, self.campaign_id, unit, item, until, at, reason="确有困难，申请延期（模拟）",
+                                          instance=instance or None, actor="simulated")  # fmt: skip
+                self.asked = asked.id
+                self.done.append(f"{fmt(at, self.tz)} {self.name(unit)}申请将{items[item]}延期至{fmt(until, self.tz)}")
+            except RequestError as exc:  # handed in already, or past its due, by the seeded draw
+                self.asked = 0
+                self.done.append(f"{fmt(at, self.tz)} {self.name(unit)}未提出延期申请：{exc.cn}")
+        if self.asked and at >= ask_at + timedelta(days=1):
+            decision = decide_extension(self.engine, self.asked, at, approve=True, note="同意延期（模拟）",
+                                        actor="simulated", quiet=self.quiet)  # fmt: skip
+            self.done.append(f"{fmt(at, self.tz)} 批准延期至{fmt(decision.new_due, self.tz)}（{decision.new_state.cn}）")
+            self.asked = 0
+
+    def _reviews(self, at: datetime) -> None:
+        for row in review_queue(self.engine, self.campaign_id):
+            if at - row.submitted_at < REVIEW_AFTER:
+                continue
+            accept = row.item_id in self.returned or row.version > 1
+            result = record_review(self.engine, self.campaign_id, row.unit_code, row.item_id, at, accept_it=accept,
+                                   reason=None if accept else "材料不全，请补充后重报（模拟）", reviewer="simulated",
+                                   instance=row.instance, quiet=self.quiet)  # fmt: skip
+            if not accept:
+                self.returned.add(row.item_id)
+                self.done.append(f"{fmt(at, self.tz)} 退回{self.name(row.unit_code)}的材料（{result.reason}），"
+                                 f"新的截止时间{fmt(result.new_due, self.tz)}")  # fmt: skip

@@ -1,0 +1,158 @@
+"""签收 on the 衡阳 统计法治宣传月 (acknowledge: within 1 working day, then the 市统计局 is told): the 县市区 open on
+Monday 11/29 08:30 and owe their 签收 by Tuesday 08:30; those that have not are reminded then, and on Wednesday
+the 市统计局 hears which still have not. A unit's 签收 (its link or `duban ack`) stops both; 签收率 is counted."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from duban.services.acknowledgements import ack_rates, record_acknowledgement, tick_acknowledgements
+from duban.store.campaigns import load_campaign
+from duban.services.compose import compose_messages, describe
+from duban.errors import RequestError
+from duban.services.lifecycle import ensure_planned
+from duban.domain.messages import render
+from duban.domain.quiet import QuietHours
+from duban.store.tables import AcknowledgementRow, OutboxMessage
+from duban.services.tick import tick_stage
+from tests.conftest import SPECS
+from tests.integration.helpers import at
+
+HENGYANG = SPECS / "hengyang-2021-law-month.yaml"
+CAMPAIGN = "hengyang-2021-law-month"
+CITY, HENGYANG_COUNTY, HENGNAN = "430400", "430421", "430422"
+QUIET = QuietHours.parse("22:00-07:30")
+
+
+def _plan(engine):
+    ensure_planned(engine, HENGYANG, now=at("2021-11-28 12:00"))
+
+
+def _tick(engine, when):
+    moment = at(when)
+    tick_stage(engine, CAMPAIGN, "law_month", moment)
+    done = tick_acknowledgements(engine, CAMPAIGN, moment, quiet=QUIET)
+    compose_messages(engine, CAMPAIGN, moment, quiet=QUIET)
+    return done
+
+
+def _acks(engine):
+    k = AcknowledgementRow.__table__
+    with engine.connect() as conn:
+        return {r.unit_code: r for r in conn.execute(select(k).where(k.c.campaign_id == CAMPAIGN))}
+
+
+def _messages(engine, kind):
+    o = OutboxMessage.__table__
+    with engine.connect() as conn:
+        return conn.execute(select(o).where(o.c.kind == kind).order_by(o.c.id)).all()
+
+
+def _text(engine, message):
+    campaign = load_campaign(engine, CAMPAIGN)
+    return render(describe(campaign, message.payload), title=campaign.spec.title, issuer=campaign.spec.issuer,
+                  doc_no=campaign.spec.doc_no, tz=campaign.tz, key=message.idempotency_key).text  # fmt: skip
+
+
+def _rows(engine, model):
+    with engine.connect() as conn:
+        return sorted(tuple(str(v) for v in r) for r in conn.execute(select(model.__table__)))
+
+
+def test_units_that_do_not_acknowledge_are_reminded_then_escalated_and_the_rate_is_counted(engine):
+    _plan(engine)
+    acks = _acks(engine)
+    counties = sorted(code for code in acks if code.startswith("4304") and len(code) == 6 and code != CITY)
+    assert len(counties) == 12 and acks[HENGYANG_COUNTY].due_at == at("2021-11-30 08:30")
+    assert acks[HENGYANG_COUNTY].targets == [CITY]
+    _tick(engine, "2021-11-29 09:00")
+    assert record_acknowledgement(engine, CAMPAIGN, HENGYANG_COUNTY, at("2021-11-29 15:00"), actor="unit:430421") == [""]
+    with pytest.raises(RequestError, match="acknowledged already"):
+        record_acknowledgement(engine, CAMPAIGN, HENGYANG_COUNTY, at("2021-11-29 16:00"))
+
+    done = _tick(engine, "2021-11-30 09:00")
+    reminded = {unit for _stage, unit in done.missing}
+    assert HENGYANG_COUNTY not in reminded and set(counties) - {HENGYANG_COUNTY} <= reminded
+    reminders = _messages(engine, "ack_reminder")
+    assert {m.recipient for m in reminders} == reminded
+    text = _text(engine, next(m for m in reminders if m.recipient == HENGNAN))
+    assert "以下通知您单位尚未签收，请打开链接点击“签收”：" in text
+    assert "【通知】收到通知后签收" in text and "签收截止：11月30日 周二 08:30（已逾期30分钟，至今未签收）" in text
+    before = (_rows(engine, AcknowledgementRow), _rows(engine, OutboxMessage))
+    _tick(engine, "2021-11-30 09:00")  # the same instant again: nothing new
+    assert (_rows(engine, AcknowledgementRow), _rows(engine, OutboxMessage)) == before
+
+    record_acknowledgement(engine, CAMPAIGN, HENGNAN, at("2021-11-30 10:00"))
+    done = _tick(engine, "2021-12-01 09:00")
+    assert HENGNAN not in {unit for _s, unit in done.escalated} and len(done.escalated) >= 10
+    [escalation] = _messages(engine, "ack_escalation")
+    assert escalation.recipient == CITY
+    text = _text(engine, escalation)
+    assert "以下单位逾期未签收通知，请督促签收：" in text and "衡东县统计局 — 【通知】收到通知后签收" in text
+    assert "衡南县" not in text and "衡阳县统计局 —" not in text
+    with engine.connect() as conn:
+        done_n, asked = ack_rates(conn, CAMPAIGN, at("2021-12-01 09:00"))[""]
+    assert done_n == 2 and asked == len([a for a in acks.values() if a.open_at <= at("2021-12-01 09:00")])
+
+
+def test_the_cli_records_a_units_acknowledgement_and_status_shows_the_rate():
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+
+    def run(*args):
+        return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    done = run("ack", HENGYANG, "--unit", HENGYANG_COUNTY, "--at", "2021-11-29 15:00")
+    assert done.exit_code == 0, done.output
+    assert "已签收 衡阳县统计局（430421）：通知（2021-11-29 周一 15:00）" in done.output
+    again = run("ack", HENGYANG, "--unit", HENGYANG_COUNTY, "--at", "2021-11-29 16:00")
+    assert again.exit_code == 1 and "RequestError" in again.output and "acknowledged already" in again.output
+    early = run("ack", HENGYANG, "--unit", CITY, "--at", "2021-11-29 16:00")  # 市本级 opens only on 12/5
+    assert early.exit_code == 1 and "nothing to acknowledge" in early.output
+    status = run("status", HENGYANG, "--as-of", "2021-11-30 09:00")
+    assert "签收率：通知 1/" in status.output
+
+
+def test_an_acknowledgement_and_a_tick_at_the_same_moment_on_postgres(pg_engine):
+    import threading
+
+    engine = pg_engine
+    _plan(engine)
+    _tick(engine, "2021-11-29 09:00")
+    moment = at("2021-11-30 08:30")
+    start, errors = threading.Barrier(2), []
+
+    def run(work):
+        start.wait()
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(lambda: record_acknowledgement(engine, CAMPAIGN, HENGNAN, moment),)),
+               threading.Thread(target=run, args=(lambda: tick_acknowledgements(engine, CAMPAIGN, moment, quiet=QUIET),))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    tick_acknowledgements(engine, CAMPAIGN, moment, quiet=QUIET)  # what the tick skipped while the row was locked
+    acks = _acks(engine)
+    assert acks[HENGNAN].state == "acknowledged" and acks[HENGNAN].next_event_at is None
+    assert all(a.state == "unacknowledged" for code, a in acks.items() if code not in (HENGNAN,) and a.open_at <= moment)
+    before = (_rows(engine, AcknowledgementRow), _rows(engine, OutboxMessage))
+    tick_acknowledgements(engine, CAMPAIGN, moment, quiet=QUIET)
+    assert (_rows(engine, AcknowledgementRow), _rows(engine, OutboxMessage)) == before
+
+
+def test_the_prefect_summary_states_the_acknowledgement_rate(sqlite_engine):
+    from duban.views.artifacts import summary_markdown
+    from duban.views.progress import campaign_view
+
+    _plan(sqlite_engine)
+    _tick(sqlite_engine, "2021-11-29 09:00")
+    record_acknowledgement(sqlite_engine, CAMPAIGN, HENGYANG_COUNTY, at("2021-11-29 15:00"))
+    text = summary_markdown(campaign_view(sqlite_engine, CAMPAIGN, at("2021-11-30 09:00")))
+    assert "- 签收率（通知）**8.3%**（12个单位中1个已签收）" in text

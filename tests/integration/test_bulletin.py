@@ -1,0 +1,64 @@
+"""通报 of the 晋中 县级检查 stage as of 6/14: the counties late or missing, grouped by county, with days late and
+the extension 昔阳县 was granted; the same shape as the close-out report; `--send` posts a short text once."""
+
+from __future__ import annotations
+
+from docx import Document
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from duban.cli.main import app
+from duban.services.extension import decide_extension, request_extension
+from duban.instants import parse_instant
+from duban.settings import get_settings
+from duban.store.db import engine_for
+from duban.store.tables import CampaignUnit, OutboxMessage
+from tests.conftest import JINZHONG
+from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
+
+XIYANG, SHOUYANG = "140724", "140725"
+
+
+def _text(path):
+    document = Document(str(path))
+    paragraphs = [p.text for p in document.paragraphs]
+    rows = [[c.text for c in row.cells] for table in document.tables for row in table.rows]
+    return paragraphs, rows
+
+
+def test_the_bulletin_lists_the_late_and_missing_by_county_and_is_sent_once(tmp_path):
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-05 09:30"))
+    asked = request_extension(engine, CAMPAIGN, XIYANG, "county_inspection",
+                              parse_instant("2024-06-13", "Asia/Shanghai", end_of_day=True), at("2024-06-06 10:00"),
+                              reason="端午假期")  # fmt: skip
+    decide_extension(engine, asked.id, at("2024-06-07 10:00"), approve=True)
+    tick(engine, at("2024-06-14 09:00"))
+    out = tmp_path / "通报.docx"
+
+    def run(*args):
+        return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    result = run("bulletin", JINZHONG, "--stage", "county_check", "--as-of", "2024-06-14 09:00", "--out", out, "--send")
+    assert result.exit_code == 0, result.output
+    assert f"✓ 通报 {out}" in result.output and "逾期未报 22 项" in result.output
+    paragraphs, rows = _text(out)
+    assert paragraphs[0] == '关于统计基层基础工作规范化建设"回头看"县级检查阶段进展情况的通报'
+    assert any("截至2024年6月14日，应报22项，按时报送0项，逾期报送0项，未报送22项" in p for p in paragraphs)
+    assert any("延期申请1件，批准1件" in p for p in paragraphs)
+    assert rows[0] == ["县（区、市）", "单位", "事项", "截止", "情况", "退回", "延期"]
+    xiyang = [r for r in rows if r[1] == "昔阳县统计局" and r[2].startswith("县级实地检查评分表")]
+    assert xiyang and xiyang[0][3] == "6月13日" and xiyang[0][4] == "逾期不足1天未报" and xiyang[0][6] == "延至6月13日"
+    shouyang = [r for r in rows if r[1] == "寿阳县统计局" and r[2].startswith("县级实地检查评分表")]
+    assert shouyang and shouyang[0][4] == "逾期3天未报" and shouyang[0][0] == "寿阳县统计局"
+    assert paragraphs[-2:] == ["晋中市统计局", "2024年6月14日"]
+
+    o = OutboxMessage.__table__
+    with engine.connect() as conn:
+        units = conn.execute(select(func.count()).select_from(CampaignUnit).where(CampaignUnit.kind != "leader")).scalar()
+        sent = conn.execute(select(o.c.payload).where(o.c.kind == "bulletin")).scalars().all()
+    assert len(sent) == units
+    assert "逾期未报的单位：" in sent[0]["text"] and "寿阳县统计局" in sent[0]["text"]
+    again = run("bulletin", JINZHONG, "--stage", "county_check", "--as-of", "2024-06-14 09:00", "--out", out, "--send")
+    assert "短文本已排入发送队列：0 个单位" in again.output

@@ -1,0 +1,221 @@
+"""审核与退回 on the 晋中 "回头看": 设管科 reviews each county's 检查材料 (review: operators) and returns 昔阳县's with a
+reason; 昔阳 owes it again by the new due, hears why, is reminded and escalated by the new due, hands in again and is
+accepted. A county reviews its own townships' 总结报告 (review: parent) and cannot review another county's."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from sqlalchemy import select
+
+from duban.store.campaigns import load_campaign
+from duban.services.compose import describe
+from duban.errors import RequestError
+from duban.instants import parse_instant
+from duban.services.lifecycle import ensure_planned
+from duban.domain.messages import render
+from duban.services.review import record_review, review_queue, reviews_of
+from duban.services.submit import record_submission
+from duban.store.tables import Assignment, OutboxMessage, Submission
+from tests.conftest import JINZHONG, SPECS
+from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick, transitions
+from tests.samples import docx_bytes, xlsx_bytes
+
+XIYANG, SHOUYANG = "140724", "140725"
+LEPING = "140724100"  # 乐平镇, under 昔阳县
+ITEM = "materials_upload"
+
+
+def end(day: str):
+    return parse_instant(day, "Asia/Shanghai", end_of_day=True)
+
+
+def _row(engine, unit, item=ITEM):
+    a = Assignment.__table__
+    with engine.connect() as conn:
+        return conn.execute(select(a).where(a.c.campaign_id == CAMPAIGN, a.c.unit_code == unit, a.c.item_id == item)).one()
+
+
+def _hand_in(engine, tmp_path, unit, when, item=ITEM):
+    path = tmp_path / f"{unit}-{item}-{when[:10]}.xlsx"
+    if item == "self_report":
+        path = path.with_suffix(".docx")
+        path.write_bytes(docx_bytes("乐平镇统计站规范化建设总结"))
+    else:
+        path.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86]]))
+    return record_submission(engine, CAMPAIGN, unit, item, at(when), files=[path], files_dir=tmp_path / "files")
+
+
+def _messages(engine, kind):
+    o = OutboxMessage.__table__
+    with engine.connect() as conn:
+        return conn.execute(select(o).where(o.c.kind == kind).order_by(o.c.id)).all()
+
+
+def _text(engine, message):
+    campaign = load_campaign(engine, CAMPAIGN)
+    return render(describe(campaign, message.payload), title=campaign.spec.title, issuer=campaign.spec.issuer,
+                  doc_no=None, tz=campaign.tz, key=message.idempotency_key).text  # fmt: skip
+
+
+def test_a_returned_item_is_owed_again_by_its_new_due_and_every_version_and_review_is_kept(engine, tmp_path):
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))
+    first = _hand_in(engine, tmp_path, XIYANG, "2024-06-28 09:00")
+    assert first.state.value == "in_review" and not first.late
+    assert [r.unit_code for r in review_queue(engine, CAMPAIGN)] == [XIYANG]
+    tick(engine, at("2024-06-28 09:30"))
+    assert _row(engine, XIYANG).state == "in_review"  # the tick leaves a version under review alone
+
+    returned = record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-28 10:00"), accept_it=False,
+                             reason="评分表缺少乡镇签章", reviewer="operator:设管科")  # fmt: skip
+    # 3 working days after Friday 6/28: Wednesday 7/3 (later than the 7/1 due it had)
+    assert returned.new_due == end("2024-07-03") and returned.new_state.value == "due_soon"
+    assert review_queue(engine, CAMPAIGN) == []
+    [told] = _messages(engine, "returned")
+    text = _text(engine, told)
+    assert "以下材料经审核退回，请按要求修改后重新报送：" in text
+    assert "第1版已退回，请于7月3日 周三 24:00前重新报送" in text and "退回原因：评分表缺少乡镇签章" in text
+
+    tick(engine, at("2024-07-02 09:30"))  # 寿阳 slipped at its 7/1 due; 昔阳 is reminded before its new one
+    assert _row(engine, SHOUYANG).state == "overdue" and _row(engine, XIYANG).state == "due_soon"
+    tick(engine, at("2024-07-05 09:30"))
+    mine = [t for t in transitions(engine, at("2024-06-28 09:59"), at("2024-07-05 09:30")) if t[0] == XIYANG and t[1] == ITEM]
+    assert [(t[2], t[4]) for t in sorted(mine, key=lambda t: t[4])] == [("returned", at("2024-06-28 10:00")), ("reminder", at("2024-07-02 09:00")),
+                                           ("overdue", end("2024-07-03")), ("escalation", at("2024-07-05 09:00"))]  # fmt: skip
+    before = snapshot(engine)
+    tick(engine, at("2024-07-05 09:30"))
+    assert snapshot(engine) == before
+
+    again = _hand_in(engine, tmp_path, XIYANG, "2024-07-05 10:00")
+    assert again.version == 2 and again.state.value == "in_review" and again.late
+    accepted = record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-07-05 11:00"), accept_it=True, reviewer="operator:设管科")
+    assert accepted.new_state.value == "late" and accepted.version == 2
+    assert [(r.decision, r.reason) for r in reviews_of(engine, CAMPAIGN)] == [("returned", "评分表缺少乡镇签章"), ("accepted", None)]
+    s = Submission.__table__
+    with engine.connect() as conn:
+        assert conn.execute(select(s.c.version).where(s.c.unit_code == XIYANG, s.c.item_id == ITEM)).scalars().all() == [1, 2]
+    with pytest.raises(RequestError, match="nothing waiting for review"):
+        record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-07-05 12:00"), accept_it=True)
+
+
+def test_a_return_needs_a_reason_and_only_reviewed_items_are_reviewed(engine, tmp_path):
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))
+    _hand_in(engine, tmp_path, XIYANG, "2024-06-20 09:00")
+    with pytest.raises(RequestError, match="reason") as no_reason:
+        record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-20 10:00"), accept_it=False, reason=" ")
+    assert no_reason.value.cn == "请填写退回的理由"
+    with pytest.raises(RequestError, match="not reviewed"):
+        record_review(engine, CAMPAIGN, XIYANG, "county_report", at("2024-06-20 10:00"), accept_it=True)
+
+
+@pytest.fixture
+def parent_reviewed(tmp_path):
+    """晋中 with the townships' 总结报告 reviewed by their county (review: parent)."""
+    folder = tmp_path / "specs"
+    shutil.copytree(SPECS / "units", folder / "units")
+    shutil.copytree(SPECS / "calendar", folder / "calendar")
+    text = JINZHONG.read_text(encoding="utf-8")
+    marker = "        name: 本单位统计基层基础规范化建设总结报告\n"
+    assert marker in text
+    spec = folder / JINZHONG.name
+    spec.write_text(text.replace(marker, marker + "        review: parent\n"), encoding="utf-8")
+    return spec
+
+
+def test_a_county_reviews_its_own_townships_and_no_other_countys(engine, tmp_path, parent_reviewed):
+    ensure_planned(engine, parent_reviewed, now=at("2024-05-09 12:00"))
+    tick(engine, at("2024-05-10 09:00"))
+    _hand_in(engine, tmp_path, LEPING, "2024-05-20 10:00", item="self_report")
+    assert [r.unit_code for r in review_queue(engine, CAMPAIGN, parent=XIYANG)] == [LEPING]
+    assert review_queue(engine, CAMPAIGN, parent=SHOUYANG) == []
+    with pytest.raises(RequestError, match="reviews only its own children") as refused:
+        record_review(engine, CAMPAIGN, LEPING, "self_report", at("2024-05-21 10:00"), accept_it=False,
+                      reason="不合格", reviewer=f"unit:{SHOUYANG}", reviewer_unit=SHOUYANG)  # fmt: skip
+    assert refused.value.cn == "只能审核本单位所属下级单位的材料"
+    assert _row(engine, LEPING, "self_report").state == "in_review"
+    returned = record_review(engine, CAMPAIGN, LEPING, "self_report", at("2024-05-21 10:00"), accept_it=False,
+                             reason="缺少经验亮点部分", reviewer=f"unit:{XIYANG}", reviewer_unit=XIYANG)  # fmt: skip
+    assert returned.new_due == end("2024-05-25") and returned.new_state.value in ("open", "due_soon")
+    # the county's link cannot review a county-level item either (the spec says parent for townships' reports)
+    with pytest.raises(RequestError, match="reviews only its own children"):
+        record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-20 10:00"), accept_it=True, reviewer_unit="140700")
+
+
+def test_the_cli_returns_and_accepts(tmp_path):
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+
+    def run(*args):
+        return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    sheet = tmp_path / "昔阳县检查材料.xlsx"
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86]]))
+    handed = run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-06-28 09:00")
+    assert handed.exit_code == 0 and "待审核" in handed.output, handed.output
+    both = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--return")
+    assert both.exit_code == 1 and "exactly one of --accept and --return" in both.output
+    returned = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--return", "--reason", "评分表缺少乡镇签章",
+                   "--within", "2 working days", "--at", "2024-06-28 10:00")  # fmt: skip
+    assert returned.exit_code == 0, returned.output
+    assert "已退回 昔阳县统计局（140724）" in returned.output and "新的截止时间 2024-07-02 周二 24:00" in returned.output
+    nothing = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--at", "2024-06-28 11:00")
+    assert nothing.exit_code == 1 and "RequestError" in nothing.output and "nothing waiting for review" in nothing.output
+    run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-07-01 09:00")
+    accepted = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--at", "2024-07-01 10:00")
+    assert accepted.exit_code == 0 and "审核通过" in accepted.output and "第2版 → 已报送" in accepted.output
+    status = run("status", JINZHONG, "--as-of", "2024-07-01 10:00")
+    assert "审核：退回 1 次 · 通过 1 次" in status.output
+
+
+def test_a_return_and_a_tick_at_the_same_moment_record_both_once_on_postgres(pg_engine, tmp_path):
+    import threading
+
+    from duban.services.tick import tick_stage
+
+    engine = pg_engine
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))
+    _hand_in(engine, tmp_path, XIYANG, "2024-06-28 09:00")
+    moment = at("2024-07-02 00:30")  # the others slip at 7/1 24:00 in this tick; 昔阳 is returned at the same moment
+    start, errors = threading.Barrier(2), []
+
+    def run(work):
+        start.wait()
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(lambda: record_review(
+                   engine, CAMPAIGN, XIYANG, ITEM, moment, accept_it=False, reason="评分表缺少乡镇签章"),)),
+               threading.Thread(target=run, args=(lambda: tick_stage(engine, CAMPAIGN, "materials", moment),))]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    tick(engine, moment)
+    assert _row(engine, XIYANG).state in ("open", "due_soon") and _row(engine, SHOUYANG).state == "overdue"
+    assert [r.decision for r in reviews_of(engine, CAMPAIGN)] == ["returned"]
+    mine = [t[2] for t in transitions(engine, at("2024-06-28 09:30"), moment) if t[0] == XIYANG and t[1] == ITEM]
+    assert mine.count("returned") == 1 and "overdue" not in mine
+    before = snapshot(engine)
+    tick(engine, moment)
+    assert snapshot(engine) == before
+
+
+def test_the_digest_reminds_the_operators_of_versions_waiting_for_review(engine, tmp_path):
+    from duban.domain.messages import render_digest
+    from duban.views.digest import compose_digest
+
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))
+    _hand_in(engine, tmp_path, XIYANG, "2024-06-20 09:00")
+    assert compose_digest(engine, CAMPAIGN, at("2024-06-21 08:30"))
+    [digest] = _messages(engine, "digest")
+    text = render_digest(digest.payload, load_campaign(engine, CAMPAIGN), key=digest.idempotency_key).text
+    assert "待审核的材料1份，最早一份报送于6月20日 周四 09:00" in text
