@@ -15,6 +15,7 @@ from duban.messages import KIND_CN
 from duban.plan import Plan
 from duban.show_chain import chain_json, print_chain
 from duban.spec.load import LoadedSpec
+from duban.spec.words import WordDate
 from duban.state import Color, State
 from duban.units import LEVEL_ALIASES, Level
 
@@ -44,6 +45,7 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
     for stage in c.stages:
         window = plan.stage_windows.get(stage.id)
         span = f"{fmt(window[0], tz)} — {fmt(window[1], tz)}" if window else "—"
+        span += _said_window(stage.window)
         rows = [a for item in stage.items for a in by_item.get(item.id, [])]
         count = Counter(_level_cn(levels.get(a.unit_code)) for a in rows)
         console.print(f"\n[bold cyan]{stage.name}[/] ({stage.id})  {span}  · {len(rows)} assignments: "
@@ -58,11 +60,13 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
             escalations = "、".join(
                 f"{fmt(t, tz)} → {'、'.join(TARGET_CN.get(k, k) for k in step.to)}" for (t, _), step in zip(first.escalations, steps)
             ) or "—"
-            console.print(f"  [bold]{item.name}[/] ({item.id}) 格式 {'、'.join(item.formats) or '—'}", highlight=False)
+            every = f"  周期 {item.every.said}" if item.every is not None and item.every.said else ""
+            console.print(f"  [bold]{item.name}[/] ({item.id}) 格式 {'、'.join(item.formats) or '—'}{every}", highlight=False)
             instances = sorted({(a.instance, a.open_at, a.due_at) for a in entries}, key=lambda x: x[2])
             for instance, opens, due in instances:
                 label = f"[{instance}] " if instance else ""
-                console.print(f"    {label}开始 {fmt(opens, tz)}  截止 [bold]{fmt(due, tz)}[/]", highlight=False)
+                console.print(f"    {label}开始 {fmt(opens, tz)}{_said(item.opens)}  截止 [bold]{fmt(due, tz)}[/]"
+                              f"{_said(item.due)}", highlight=False)  # fmt: skip
             console.print(f"    提醒 {reminders}  催办 {escalations}", highlight=False)
     if every or len(plan.assignments) <= LIST_LIMIT:
         console.print(f"\n[bold]{len(plan.assignments)} assignments[/] (开始 → 截止  事项  单位)", highlight=False)
@@ -83,6 +87,18 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
         console.print(f"[bold]包联[/] {leader.name}: {units}", highlight=False)
     for event_id, name, at in plan.events:
         console.print(f"[bold]事件[/] {name} ({event_id}) {fmt(at, tz)}", highlight=False)
+
+
+def _said(spec) -> str:
+    """'（6月底前）' after an instant the notice wrote in words, so the reading can be checked against it."""
+    return f"（{spec}）" if isinstance(spec, WordDate) else ""
+
+
+def _said_window(window) -> str:
+    if window is None or not (isinstance(window.start, WordDate) or isinstance(window.end, WordDate)):
+        return ""
+    words = str(window.start) if str(window.start) == str(window.end) else f"{window.start}至{window.end}"
+    return f"（{words}）"
 
 
 def plan_json(plan: Plan) -> dict:

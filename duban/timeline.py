@@ -18,6 +18,7 @@ from duban.errors import CalendarGapError, PlanError
 from duban.instants import at_clock, zone
 from duban.spec.models import Campaign, Item, Stage
 from duban.spec.terms import FIRST_YEAR, LAST_YEAR, AbsoluteDue, Offset, OffsetUnit, Ref, RelativeDue
+from duban.spec.words import WordDate
 
 
 class LenientCalendar(WorkCalendar):
@@ -92,15 +93,16 @@ class Timeline:
         if ref.target not in self.events:
             raise PlanError(f"no event {ref.target!r} (events: {', '.join(self.events) or 'none'})")
         event = self.events[ref.target]
-        spec = event.end if (ref.edge == "end" and event.end is not None) else event.at
-        return self.instant(spec, default_clock=time(0, 0))
+        if ref.edge == "end" and event.end is not None:
+            return self.instant(event.end, default_clock=time(0, 0), edge="end")
+        return self.instant(event.at, default_clock=time(0, 0))
 
     def campaign_edge(self, edge: str) -> DateTime:
         window = self.campaign.window
         if window is not None:
             spec = window.start if edge == "start" else window.end
             clock = self.defaults.open_time if edge == "start" else self.defaults.due_time
-            return self.instant(spec, default_clock=clock)
+            return self.instant(spec, default_clock=clock, edge=edge)
         stages = [s for s in self.campaign.stages if s.window is not None]
         if not stages:
             raise PlanError("the campaign has no window and no stage has one: give `window:` somewhere")
@@ -139,11 +141,19 @@ class Timeline:
         return at_clock(moved, time(clock.hour, clock.minute), self.tz)
 
     # instants ---------------------------------------------------------------------------------------------
-    def due(self, spec: AbsoluteDue | RelativeDue, policy: Postpone) -> DateTime:
+    def due(self, spec: AbsoluteDue | RelativeDue | WordDate, policy: Postpone) -> DateTime:
         """A due instant with the 顺延 policy applied to its day."""
-        return self.postponed(self.instant(spec, default_clock=self.defaults.due_time), policy)
+        return self.postponed(self.instant(spec, default_clock=self.defaults.due_time, edge="end"), policy)
 
-    def instant(self, spec: AbsoluteDue | RelativeDue, *, default_clock: time) -> DateTime:
+    def instant(self, spec: AbsoluteDue | RelativeDue | WordDate, *, default_clock: time, edge: str = "start") -> DateTime:
+        """The instant `spec` names; a date in words is a span of days, of which an opening takes the first
+        (`edge="start"`) and a due the last (`edge="end"`)."""
+        if isinstance(spec, WordDate):
+            try:
+                first, last = spec.span(self.campaign.notice_year)
+            except ValueError as exc:
+                raise PlanError(str(exc)) from None
+            return at_clock(first if edge == "start" else last, spec.clock or default_clock, self.tz)
         if isinstance(spec, AbsoluteDue):
             clock = spec.clock or default_clock
             if spec.utc_offset:

@@ -73,6 +73,7 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
                 )))  # fmt: skip
             if item.every is not None:
                 dues = sorted({a.due_at for a in plan.assignments if a.item_id == item.id})
+                found.extend(_no_due_day(spec, (*path, "every"), item, plan))
                 for due in dues:
                     found.extend(_day_off(spec, (*path, "every"), item.id, due, calendar, tz))
                 continue
@@ -105,7 +106,58 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
             if not (first.date() <= at.date() <= last.date()):
                 found.append(_warn(spec, ("events", index, "at"),
                                    f"event {name} ({fmt_date(at.date())}) lies outside the campaign window"))  # fmt: skip
+    found.extend(_words_before_issue(spec))
     return _merge(found)
+
+
+def _no_due_day(spec: LoadedSpec, path: PathKey, item, plan: Plan) -> list[SpecWarning]:
+    """A recurring item whose notice gives no due day takes the spec-wide default: say so, with its first due."""
+    rule = item.every
+    if rule.days or rule.due_after_period is not None:
+        return []
+    tz = plan.campaign.timezone
+    first = min((a for a in plan.assignments if a.item_id == item.id), key=lambda a: a.due_at, default=None)
+    if first is None:
+        return []
+    default = spec.campaign.defaults.due_after_period
+    rule_words = f"{default} after each period (defaults.due_after_period)" if default else (
+        "on the last day of each period (no defaults.due_after_period is given)")  # fmt: skip
+    return [_warn(spec, path, (
+        f"item {item.id!r} repeats each {rule.every.replace('_', '-')} and the notice gives no due day: it is due "
+        f"{rule_words}, e.g. {first.instance} due {fmt(first.due_at, tz)}; write the notice's day (季后10日, "
+        "`due_after_period:`) if it gives one"
+    ))]  # fmt: skip
+
+
+def _words_before_issue(spec: LoadedSpec) -> list[SpecWarning]:
+    """Dates in words that fall before the notice was issued: the spec's year is probably the wrong one."""
+    from duban.spec.words import WordDate
+
+    campaign = spec.campaign
+    if campaign.year is not None or campaign.issued_on is None:
+        return []
+    places: list[tuple[PathKey, object]] = []
+    if campaign.window is not None:
+        places.append((("window", "end"), campaign.window.end))
+    for s_index, stage in enumerate(campaign.stages):
+        if stage.window is not None:
+            places.append((("stages", s_index, "window", "end"), stage.window.end))
+        for i_index, item in enumerate(stage.items):
+            places.append((("stages", s_index, "items", i_index, "due"), item.due))
+    found = []
+    for path, said in places:
+        if isinstance(said, WordDate):
+            try:
+                _first, last = said.span(campaign.notice_year)
+            except ValueError:
+                continue
+            if last < campaign.issued_on:
+                found.append(_warn(spec, path, (
+                    f"{said} is read in {campaign.notice_year}, the year of issued_on, and falls on "
+                    f"{fmt_date(last)}, before the notice was issued ({fmt_date(campaign.issued_on)}): "
+                    f"give the year the notice speaks of (`year: {campaign.notice_year + 1}`)"
+                )))  # fmt: skip
+    return found
 
 
 def _merge(found: list[SpecWarning]) -> list[SpecWarning]:

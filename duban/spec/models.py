@@ -15,11 +15,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, field_validator, model_validator
 from pydantic import ValidationInfo, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import CoreSchema
 
 from duban.calendar import Postpone
 from duban.instants import zone
-from duban.spec.terms import OFFSET_SCHEMA, ClockTime, Due, Offset, OffsetField, OffsetUnit, SpecDate
+from duban.spec.terms import OFFSET_SCHEMA, WORDS_SCHEMA, ClockTime, Due, Offset, OffsetField, OffsetUnit, SpecDate
+from duban.spec.words import EVERY_HINT, WordDate, range_problem, recurrence_words, split_range
 from duban.units import LEVEL_ALIASES, Level
 
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
@@ -273,13 +275,46 @@ class Defaults(Strict):
         default_factory=lambda: Escalation(steps=[EscalationStep(after=Offset(2, OffsetUnit.working_days))])
     )
     postpone: Postpone = Field(default=Postpone.none, description="顺延: none | holidays | holidays_and_weekends")
+    due_after_period: OffsetField | None = Field(
+        default=None,
+        description="recurring items whose notice gives no due day: due this long after each period "
+        "(default: the period's last day); `duban validate` names each item that takes it",
+    )
 
 
 class Window(Strict):
-    """开始—截止. Dates mean the stage opens on `start` at open_time and closes at the end of `end`."""
+    """开始—截止. Dates mean the stage opens on `start` at open_time and closes at the end of `end`.
+
+    Short form in the notice's words: `3月至10月`, `5月中旬至6月底`, `10月至次年3月`, or one span (`7月份`).
+    """
 
     start: Due
     end: Due
+
+    __get_pydantic_json_schema__ = _also(
+        {**WORDS_SCHEMA, "description": "a window in the notice's words", "examples": ["3月至10月", "7月份", "10月至次年3月"]}
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _words(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        parts = split_range(value)
+        if parts is None:
+            if WordDate.parse(value) is None:
+                raise ValueError(f"{value.strip()[:40]!r} is not a window: write {{start: …, end: …}} or the notice's "
+                                 "words (3月至10月, 5月中旬至6月底, 7月份)")  # fmt: skip
+            return {"start": value.strip(), "end": value.strip()}
+        start, end = WordDate.parse(parts[0]), WordDate.parse(parts[1])
+        for part, found in zip(parts, (start, end)):
+            if found is None:
+                raise ValueError(f"{part!r} in the window {value.strip()[:40]!r} is not a date duban can read "
+                                 "(write 3月至10月, 5月中旬至6月底, 10月至次年3月)")  # fmt: skip
+        problem = range_problem(start, end)  # type: ignore[arg-type]
+        if problem:
+            raise ValueError(problem)
+        return {"start": parts[0], "end": parts[1]}
 
 
 class PeriodRule(Strict):
@@ -294,14 +329,48 @@ class Recurrence(Strict):
     """An item that repeats each period of the campaign window (每月/每季度/每半年/每年).
 
     Periods are named `2020-07` (month), `2020Q3`, `2020H2`, `2020`; `M7`, `Q4`, `H2` name that period of every
-    year. `periods:` gives one period its own due; `exempt:` lists periods with nothing owed.
+    year. `periods:` gives one period its own due; `exempt:` lists periods with nothing owed. `days:` makes a
+    monthly item due on those days of each month (每月10日、20日前: twice a month), each instance named by its
+    due day (`2024-07-10`) and opening after the one before it is due.
+
+    Short forms in the notice's words: `每月`, `每季度`, `季后10日` (= quarter, 10 days after), `月后5个工作日`,
+    `每月10日、20日前`.
     """
 
     every: Literal["month", "quarter", "half_year", "year"]
-    due_after_period: OffsetField = Field(default=Offset(0, OffsetUnit.days), description="due this long after each period ends")
+    due_after_period: OffsetField | None = Field(
+        default=None, description="due this long after each period ends (default: defaults.due_after_period, else the period's last day)"
+    )
+    days: list[int] = Field(default_factory=list, description="monthly dues on these days of each month, e.g. [10, 20] (每月10日、20日前)")
     at: ClockTime | None = Field(default=None, description="time of day of each due (default: defaults.due_time)")
     periods: dict[str, PeriodRule] = Field(default_factory=dict, description="per-period dues: {Q4: {due_after_period: 20 days}}")
     exempt: list[str] = Field(default_factory=list, description="periods with nothing owed, e.g. [Q4] (并入年报)")
+    said: SkipJsonSchema[str | None] = Field(default=None, description="the notice's words, when the short form gave them")
+
+    __get_pydantic_json_schema__ = _also(
+        {"type": "string", "description": EVERY_HINT, "examples": ["quarter", "每月", "季后10日", "每月10日、20日前"]}
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _words(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        found = recurrence_words(value)
+        if found is None:
+            shown = value.strip() if len(value.strip()) <= 40 else value.strip()[:40] + "…"
+            raise ValueError(f"{shown!r} is not a recurrence; {EVERY_HINT}")
+        return {**found, "said": value.strip()}
+
+    @field_validator("days")
+    @classmethod
+    def _days_of_month(cls, value: list[int]) -> list[int]:
+        wrong = [d for d in value if not 1 <= d <= 31]
+        if wrong:
+            raise ValueError(f"day {wrong[0]} of a month does not exist: days run from 1 to 31")
+        if len(set(value)) != len(value):
+            raise ValueError(f"a day is given twice in {value}")
+        return sorted(value)
 
     @field_validator("exempt", mode="before")
     @classmethod
@@ -319,8 +388,12 @@ class Recurrence(Strict):
     def _known_periods(self) -> Recurrence:
         from duban.periods import check_period_key
 
+        if self.days and self.every != "month":
+            raise ValueError(f"`days:` are days of each month: they go with `every: month`, not {self.every}")
+        if self.days and self.due_after_period is not None:
+            raise ValueError("`days:` already says when each instance is due: drop `due_after_period:`")
         for key in [*self.periods, *self.exempt]:
-            check_period_key(key, self.every)
+            check_period_key(key, self.every, days=bool(self.days))
         return self
 
 
@@ -676,6 +749,11 @@ class Campaign(Strict):
     forwards: list[Document] = Field(default_factory=list, description="the upper notices this one implements or forwards")
     forwarded_by: list[Document] = Field(default_factory=list, description="re-issues down the chain (转发)")
     forward: Forward | None = Field(default=None, description="this campaign re-issues an upper one (转发) with earlier dues")
+    year: int | None = Field(
+        default=None, ge=1900, le=2199,
+        description="the year the notice speaks of: dates in words (7月份, 6月底前) fall in it, 次年 in the next "
+        "(default: the year of issued_on)",
+    )  # fmt: skip
     timezone: str = "Asia/Shanghai"
     window: Window | None = Field(default=None, description="the campaign's own window (活动时间)")
     registry: Registry
@@ -707,6 +785,11 @@ class Campaign(Strict):
                     if unknown:
                         raise ValueError(f"report section {section.heading!r} names no {what} {unknown[0]!r}")
         return self
+
+    @property
+    def notice_year(self) -> int | None:
+        """The year dates in words fall in: `year:`, else the year of `issued_on`."""
+        return self.year if self.year is not None else (self.issued_on.year if self.issued_on else None)
 
     def items(self):
         """(stage, item) pairs in the notice's order, then the follow-ups (整改) score sheets assign."""
