@@ -87,7 +87,7 @@ def report(
         if Path(spec).is_file():
             calendar = load_calendar_for(load_spec(spec), settings.calendar_file)
         else:  # a campaign id: the settings' overrides file, or the library alone
-            calendar = load_calendar(settings.calendar_file)
+            calendar = load_calendar(settings.calendar_file, named=settings.calendar_file is not None)
         if as_of is None:  # a finished campaign's report ends at its close, not today
             moment = closing_instant(engine, campaign_id, calendar, moment)
         target = out or settings.home / "reports" / f"{campaign_id}-总结报告.docx"

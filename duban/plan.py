@@ -15,7 +15,7 @@ from pendulum import DateTime
 from pydantic import ValidationError
 
 from duban.calendar import WorkCalendar
-from duban.errors import DubanError, PlanError, SpecError, SpecErrors
+from duban.errors import CalendarGapError, DubanError, PlanError, SpecError, SpecErrors
 from duban.forwarding import ForwardChain, chain_problems, forward_chain, forwarded_due
 from duban.hidden_samples import reveal_instants
 from duban.overlay import build_registry
@@ -124,6 +124,9 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
             return action()
         except SpecError:
             raise
+        except CalendarGapError as exc:
+            errors.append(spec.source.error(path, f"{subject(campaign, path)}: {exc}"))
+            return None
         except DubanError as exc:
             errors.append(spec.source.error(path, str(exc)))
             return None
@@ -199,6 +202,23 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
         stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues, submit_to=submit_to,
         report_due=report_due, sample_reveals=reveals, chain=chain,
     )  # fmt: skip
+
+
+def subject(campaign: Campaign, path: PathKey) -> str:
+    """What a path of the spec is about, in words: "item 'a' (报表)'s reminders", "stage 's' (阶段)"."""
+    parts = {"reminders": "'s reminders", "escalation": "'s escalation", "window": "'s window", "due": "'s due",
+             "opens": "'s opening", "every": "'s periods"}  # fmt: skip
+    tail = next((parts[str(p)] for p in path[4:5] if str(p) in parts), "") if len(path) > 4 else ""
+    if len(path) >= 2 and path[0] == "stages" and isinstance(path[1], int) and path[1] < len(campaign.stages):
+        stage = campaign.stages[path[1]]
+        if len(path) >= 4 and path[2] == "items" and isinstance(path[3], int) and path[3] < len(stage.items):
+            item = stage.items[path[3]]
+            return f"item {item.id!r} ({item.name}){tail}"
+        return f"stage {stage.id!r} ({stage.name})" + ("'s window" if "window" in path else "")
+    if len(path) >= 2 and path[0] == "events" and isinstance(path[1], int) and path[1] < len(campaign.events):
+        event = campaign.events[path[1]]
+        return f"event {event.id!r} ({event.name})"
+    return "the campaign"
 
 
 def _sample_reveals(spec: LoadedSpec, timeline: Timeline, assignments: list[PlannedAssignment], windows: dict,
@@ -293,8 +313,9 @@ def load_calendar_for(spec: LoadedSpec, override: Path | None = None) -> WorkCal
     """The working-day calendar for a spec: the settings' file, or calendar/overrides.yaml beside the spec."""
     from duban.calendar import load_calendar
 
-    path = override if override is not None else spec.folder / "calendar" / "overrides.yaml"
-    return load_calendar(path)
+    if override is not None:
+        return load_calendar(override, named=True)
+    return load_calendar(spec.folder / "calendar" / "overrides.yaml")
 
 
 def first_and_last_day(plan: Plan) -> tuple[date, date]:

@@ -14,6 +14,7 @@ from duban.instants import fmt, fmt_arg
 from duban.messages import KIND_CN
 from duban.plan import Plan
 from duban.show_chain import chain_json, print_chain
+from duban.spec.clerk import escalation_words
 from duban.spec.load import LoadedSpec
 from duban.spec.words import WordDate
 from duban.state import Color, State
@@ -58,7 +59,8 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
             reminders = "、".join(fmt(t, tz) for t in first.reminders) or "—"
             steps = (item.escalation or c.defaults.escalation).steps
             escalations = "、".join(
-                f"{fmt(t, tz)} → {'、'.join(TARGET_CN.get(k, k) for k in step.to)}" for (t, _), step in zip(first.escalations, steps)
+                f"{fmt(t, tz)}（{escalation_words(step.after, c.defaults.remind_time)}）→ {'、'.join(TARGET_CN.get(k, k) for k in step.to)}"
+                for (t, _), step in zip(first.escalations, steps)
             ) or "—"
             every = f"  周期 {item.every.said}" if item.every is not None and item.every.said else ""
             console.print(f"  [bold]{item.name}[/] ({item.id}) 格式 {'、'.join(item.formats) or '—'}{every}", highlight=False)

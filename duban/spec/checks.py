@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from duban.calendar import WorkCalendar
+from duban.calendar import Postpone
 from duban.forwarding import order_warnings
+from duban.spec.clerk import clerk_notes, name_collisions, unit_name_problem
 from duban.hidden_samples import unhidden_subsamples
 from duban.instants import fmt, fmt_date
 from duban.plan import Plan, build_plan
@@ -39,12 +41,31 @@ def validate(spec: LoadedSpec, calendar: WorkCalendar) -> tuple[Plan, list[SpecW
     plan = build_plan(spec, lenient)
     warnings = clerk_warnings(spec, plan, lenient)
     for year in sorted(lenient.gaps):
-        warnings.append(_warn(spec, (), (
-            f"working days in {year} were counted Monday–Friday because no calendar covers {year}; "
+        items = list(dict.fromkeys(a.item_id for a in plan.assignments if _touches(a, year)))
+        path = _item_path(spec, items[0]) if items else ()
+        names = {item.id: item.name for _s, item in spec.campaign.items()}
+        listed = "、".join(f"{names.get(i, i)}（{i}）" for i in items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+        warnings.append(_warn(spec, path, (
+            (f"{listed}: " if items else "")
+            + f"working days in {year} were counted Monday–Friday because no calendar covers {year}; "
             f"`duban plan` will refuse until {year}'s schedule (节假日安排) is added to "
             f"{calendar.overrides_file or Path(spec.folder) / 'calendar' / 'overrides.yaml'}"
         )))  # fmt: skip
     return plan, warnings
+
+
+def _touches(a, year: int) -> bool:
+    """Does an assignment count anything in `year` (its opening, due, reminders or escalations)?"""
+    instants = [a.open_at, a.due_at, *a.reminders, *(t for t, _to in a.escalations)]
+    return any(t.year == year for t in instants)
+
+
+def _item_path(spec: LoadedSpec, item_id: str) -> PathKey:
+    for s_index, stage in enumerate(spec.campaign.stages):
+        for i_index, item in enumerate(stage.items):
+            if item.id == item_id:
+                return ("stages", s_index, "items", i_index)
+    return ()
 
 
 def _warn(spec: LoadedSpec, path: PathKey, message: str) -> SpecWarning:
@@ -67,21 +88,20 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
             path: PathKey = ("stages", s_index, "items", i_index)
             if not counts.get((stage.id, item.id)):
                 found.append(_warn(spec, (*path, "units"), f"item {item.id!r} selects no unit"))
-            if item.submit_to is not None and plan.submit_to.get(item.id) is None:
-                found.append(_warn(spec, (*path, "submit_to"), (
-                    f"submit_to {item.submit_to!r} is not one unit of the registry; messages show it as written"
-                )))  # fmt: skip
+            problem = unit_name_problem(plan, item.submit_to) if item.submit_to is not None else None
+            if problem:  # the same words as under every other key, then what submit_to does with it
+                found.append(_warn(spec, (*path, "submit_to"), f"submit_to: {problem}; messages show it as written"))
             if item.every is not None:
                 dues = sorted({a.due_at for a in plan.assignments if a.item_id == item.id})
                 found.extend(_no_due_day(spec, (*path, "every"), item, plan))
                 for due in dues:
-                    found.extend(_day_off(spec, (*path, "every"), item.id, due, calendar, tz))
+                    found.extend(_day_off(spec, (*path, "every"), item, due, calendar, tz))
                 continue
             due = plan.item_dues.get(item.id)
             if due is None:
                 continue
             due_path = (*path, "due") if item.due is not None else ("stages", s_index, "window", "end")
-            found.extend(_day_off(spec, due_path, item.id, due, calendar, tz))
+            found.extend(_day_off(spec, due_path, item, due, calendar, tz))
             if window and not (window[0] <= due <= window[1]):
                 found.append(_warn(spec, due_path, (
                     f"item {item.id!r} is due {fmt(due, tz)}, outside its stage "
@@ -96,6 +116,8 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
     for s_index, message in unhidden_subsamples(campaign):
         found.append(_warn(spec, ("samples", s_index, "hidden"), message))
     found.extend(_warn(spec, path, message) for path, message in order_warnings(plan))
+    found.extend(_warn(spec, path, message) for path, message in clerk_notes(plan, calendar))
+    found.extend(_warn(spec, path, message) for path, message in name_collisions(plan, spec.source.data))
     window = campaign.window
     if window is not None:
         from duban.timeline import Timeline
@@ -175,12 +197,15 @@ def _merge(found: list[SpecWarning]) -> list[SpecWarning]:
     return result
 
 
-def _day_off(spec: LoadedSpec, path: PathKey, item_id: str, due, calendar: WorkCalendar, tz: str):
+def _day_off(spec: LoadedSpec, path: PathKey, item, due, calendar: WorkCalendar, tz: str):
     day = due.in_timezone(tz).date() if hasattr(due, "in_timezone") else due.date()
     if calendar.is_working_day(day):
         return []
     holiday = calendar.holiday_name(day)
+    if holiday is None and (item.postpone or spec.campaign.defaults.postpone) is Postpone.holidays:
+        return []  # `postpone: holidays` keeps weekend dues on purpose: a deliberate choice is not warned again
     what = f"the statutory holiday {holiday}" if holiday else "a weekend day"
+    item_id = item.id
     return [_warn(spec, path, (
         f"item {item_id!r} is due {fmt(due, tz)}, on {what}; if units may hand in on the next working day "
         "write `postpone: holidays_and_weekends` (顺延), or move the due"
