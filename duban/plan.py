@@ -63,6 +63,8 @@ class Plan:
     report_due: DateTime | None = None
     sample_reveals: dict[str, DateTime] = field(default_factory=dict)  # hidden sample → when it may show
     chain: ForwardChain | None = None  # the upper campaign this one re-issues (转发)
+    depending: dict[str, str] = field(default_factory=dict)  # stage id → what its opening waits for (in words)
+    held: set[str] = field(default_factory=set)  # stages whose opening the tick decides from the record
 
     def units_in_plan(self) -> list[str]:
         return sorted({a.unit_code for a in self.assignments})
@@ -87,11 +89,22 @@ def spec_registry(spec: LoadedSpec) -> Registry:
         raise spec.source.error(("registry",), str(exc)) from None
 
 
-def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | None = None) -> Plan:
-    """Expand `spec` into assignments; every problem is a SpecError at its YAML path."""
+def held_stages(campaign: Campaign) -> set[str]:
+    """Stages whose opening waits for the record: those waiting for units to finish, and those after them."""
+    held: set[str] = set()
+    for stage in campaign.stages:
+        if stage.follows is not None and (stage.follows.finished is not None or stage.follows.stage in held):
+            held.add(stage.id)
+    return held
+
+
+def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | None = None,
+               actual_starts: dict[str, DateTime] | None = None) -> Plan:  # fmt: skip
+    """Expand `spec` into assignments; every problem is a SpecError at its YAML path. `actual_starts` gives the
+    openings the record decided for stages that follow others (the earliest possible ones otherwise)."""
     campaign = spec.campaign
     registry = registry if registry is not None else spec_registry(spec)
-    timeline = Timeline(campaign, calendar)
+    timeline = Timeline(campaign, calendar, actual_starts=dict(actual_starts or {}))
     errors: list[SpecError] = []
     samples: dict[str, SampleResult] = {}
     sample_specs = {s.id: (index, s) for index, s in enumerate(campaign.samples)}
@@ -201,6 +214,8 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
         campaign=campaign, registry=registry, assignments=assignments, samples=samples,
         stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues, submit_to=submit_to,
         report_due=report_due, sample_reveals=reveals, chain=chain,
+        depending={s.id: s.follows.words({x.id: x.name for x in campaign.stages}) for s in campaign.stages if s.follows},
+        held=held_stages(campaign) - set(actual_starts or {}),
     )  # fmt: skip
 
 

@@ -33,7 +33,7 @@ from duban.simulate import RunLog, domain_tick, feeds_rollups, run_clock
 from duban.spec.load import load_spec
 from duban.spec.files import referenced_file
 from duban.store import init_db, make_engine, unit_of_work
-from duban.synthetic import Behaviour, synthetic_submissions
+from duban.synthetic import Behaviour, released_submissions, synthetic_submissions
 from duban.tables import Submission
 
 
@@ -191,8 +191,11 @@ def simulate_planned(
         )[0]
         first, last = codec.read_instant(first), codec.read_instant(last)
     start = start or first
-    end = end or (last + timedelta(days=10))
+    # a stage opened by others (按阶段顺序) may run later than its earliest instants: as late as it may last
+    later = sum((timedelta(days=_days(s.lasts)) for s in campaign.spec.stages if s.lasts), timedelta())
+    end = end or (last + timedelta(days=10) + later)
     subs = synthetic_submissions(engine, campaign.id, campaign.tz, behaviour, seed)
+    ordered = any(stage.follows for stage in campaign.spec.stages)
     sent: list[PreviewMessage] = []
     stages = campaign.stage_ids()
     rollups = feeds_rollups(engine, campaign.id)
@@ -201,6 +204,7 @@ def simulate_planned(
         tick=domain_tick(engine, campaign.id, stages, quiet),
         dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
         quiet=quiet, with_rollups=rollups,
+        more=released_submissions(engine, campaign.id, campaign.tz, behaviour, seed) if ordered else None,
     )  # fmt: skip
     return Preview(
         campaign_id=campaign.id, title=campaign.spec.title, tz=campaign.tz, start=start, end=end, log=log,
@@ -209,6 +213,12 @@ def simulate_planned(
         rollups=rollup_status(engine, campaign.id) if rollups else [],
         handed_in=rollup_events(engine, campaign.id) if rollups else [],
     )  # fmt: skip
+
+
+def _days(offset) -> int:
+    """Calendar days an offset can span at most (a working day is at most about 3 calendar days around a holiday)."""
+    unit = offset.unit.value
+    return abs(offset.amount) * (3 if unit == "working_days" else 1 if unit == "days" else 0) + 1
 
 
 def _upper_spec(path: Path, spec) -> Path | None:

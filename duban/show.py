@@ -47,6 +47,9 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
         window = plan.stage_windows.get(stage.id)
         span = f"{fmt(window[0], tz)} — {fmt(window[1], tz)}" if window else "—"
         span += _said_window(stage.window)
+        if stage.id in plan.depending:  # 按阶段顺序: when it opens depends on another stage
+            waits = "最早时刻，实际由巡检按记录决定" if stage.id in plan.held else "随前一阶段"
+            span = f"{span}〔{plan.depending[stage.id]}开启；{waits}〕"
         rows = [a for item in stage.items for a in by_item.get(item.id, [])]
         count = Counter(_level_cn(levels.get(a.unit_code)) for a in rows)
         console.print(f"\n[bold cyan]{stage.name}[/] ({stage.id})  {span}  · {len(rows)} assignments: "
@@ -109,6 +112,7 @@ def plan_json(plan: Plan) -> dict:
         "campaign": plan.campaign.id,
         "timezone": tz,
         "stages": {k: [v[0].isoformat(), v[1].isoformat()] for k, v in plan.stage_windows.items()},
+        "depending": {k: {"opens": words, "decided_by_tick": k in plan.held} for k, words in plan.depending.items()},
         "assignments": [
             {"stage": a.stage_id, "item": a.item_id, "instance": a.instance, "unit": a.unit_code,
              "unit_name": plan.registry.units[a.unit_code].display, "level": plan.registry.units[a.unit_code].level.value,

@@ -71,11 +71,13 @@ def run_clock(
     dispatch: Callable[[datetime], object],
     quiet: QuietHours | None = None,
     with_rollups: bool = False,
+    more: Callable[[], list[PlannedSubmission]] | None = None,
 ) -> RunLog:
     """Step the campaign from `start` to `end` through every instant at which something happens.
 
     `with_rollups`: the campaign has roll-ups or is a forward, so a batch of submissions is followed by a
-    tick (which feeds them) rather than by composing its receipts alone."""
+    tick (which feeds them) rather than by composing its receipts alone. `more`: the submissions of stages a
+    tick has just opened for others (按阶段顺序), drawn once their instants are known."""
     log = RunLog()
     start, end = utc(start), utc(end)
     pending = [s for s in submissions if start <= s.at <= end]
@@ -109,6 +111,10 @@ def run_clock(
         if (due is not None and due <= moment) or (batch and with_rollups):
             tick(moment)
             log.ticks += 1
+            if more is not None:
+                fresh = [s for s in more() if s.at >= moment]
+                if fresh:
+                    pending = pending[:cursor] + sorted([*pending[cursor:], *fresh], key=lambda s: (s.at, s.assignment_id))
         elif batch:
             compose_messages(engine, campaign_id, moment, quiet=quiet)
         if ready_messages(engine, campaign_id, moment):
@@ -135,8 +141,13 @@ def feeds_rollups(engine: Engine, campaign_id: str) -> bool:
 def domain_tick(engine: Engine, campaign_id: str, stages: list[str], quiet: QuietHours | None = None) -> Callable[[datetime], object]:
     """A tick without Prefect, in the flow's order: every stage, the roll-ups when there are any, then compose."""
     rollups = feeds_rollups(engine, campaign_id)
+    ordered = any(stage.follows for stage in load_campaign(engine, campaign_id, units=False).spec.stages)
 
     def tick(as_of: datetime) -> None:
+        if ordered:  # stages opened by others (按阶段顺序), decided from the record as the flow does
+            from duban.stage_release import release_stages
+
+            release_stages(engine, campaign_id, as_of)
         for stage_id in stages:
             tick_stage(engine, campaign_id, stage_id, as_of)
         if rollups:

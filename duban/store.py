@@ -332,8 +332,8 @@ def _insert_assignments(conn: Connection, campaign_id: str, plan: Plan, now: dat
         rows.append((
             campaign_id, a.stage_id, a.stage_order, a.item_id, a.instance, a.unit_code, a.role,
             codec.instant(a.open_at), codec.instant(a.due_at), reminders, escalations, State.pending.value, 0, 0,
-            codec.instant(a.open_at), codec.instant(now),
-        ))  # fmt: skip
+            None if a.stage_id in plan.held else codec.instant(a.open_at), codec.instant(now),
+        ))  # fmt: skip  (a held stage waits for the tick to decide its opening: duban.stage_release)
     for start in range(0, len(rows), 20_000):
         codec.insert("assignment", _ASSIGNMENT_COLUMNS, rows[start : start + 20_000])
 

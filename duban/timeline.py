@@ -49,6 +49,7 @@ class Timeline:
 
     campaign: Campaign
     calendar: WorkCalendar
+    actual_starts: dict[str, DateTime] = field(default_factory=dict)  # stages opened by others, as the record says
     _memo: dict[str, DateTime] = field(default_factory=dict)
     _stack: list[str] = field(default_factory=list)
 
@@ -103,18 +104,29 @@ class Timeline:
             spec = window.start if edge == "start" else window.end
             clock = self.defaults.open_time if edge == "start" else self.defaults.due_time
             return self.instant(spec, default_clock=clock, edge=edge)
-        stages = [s for s in self.campaign.stages if s.window is not None]
+        stages = [s for s in self.campaign.stages if s.window is not None or (edge == "end" and s.follows is not None)]
         if not stages:
             raise PlanError("the campaign has no window and no stage has one: give `window:` somewhere")
         values = [self.stage_start(s) if edge == "start" else self.stage_end(s) for s in stages]
         return min(values) if edge == "start" else max(values)
 
     def stage_start(self, stage: Stage) -> DateTime:
+        """When a stage opens: its window's start; for one that follows another, its actual opening once the
+        record decided it, else the earliest it can be (when the other closes, or opens if it waits for units)."""
+        if stage.follows is not None:
+            if stage.id in self.actual_starts:
+                return self.actual_starts[stage.id]
+            order = stage.follows
+            before = self.stages[order.stage]
+            base = self.stage_start(before) if order.finished is not None else self.stage_end(before)
+            return self.shift(base, order.offset, self.defaults.open_time) if order.offset.amount else base
         if stage.window is not None:
             return self.instant(stage.window.start, default_clock=self.defaults.open_time)
         return self.campaign_edge("start")
 
     def stage_end(self, stage: Stage) -> DateTime:
+        if stage.follows is not None and stage.lasts is not None:
+            return self.shift(self.stage_start(stage), stage.lasts, self.defaults.due_time)
         if stage.window is not None:
             return self.due(stage.window.end, Postpone.none)
         return self.campaign_edge("end")
@@ -128,7 +140,7 @@ class Timeline:
         policy = item.postpone or self.defaults.postpone
         if item.due is not None:
             return self.due(item.due, policy)
-        if stage.window is None and self.campaign.window is None:
+        if stage.window is None and stage.follows is None and self.campaign.window is None:
             raise PlanError(f"item {item.id!r} has no due and its stage {stage.id!r} no window: give `due:`")
         return self.postponed(self.stage_end(stage), policy)
 

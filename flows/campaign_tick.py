@@ -27,7 +27,7 @@ from duban.settings import get_settings
 from duban.store import engine_for
 from flows.results import NO_RESULTS
 from tasks.rollups import feed_rollups_task
-from tasks.stages import compose_task, ensure_campaign, tick_stage_task
+from tasks.stages import compose_task, ensure_campaign, release_stages_task, tick_stage_task
 from tasks.views import Publication, emit_events
 
 
@@ -46,6 +46,8 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     # Planned already on every tick but the first (or the first after the spec changed): no plan task run then
     campaign_id = planned_campaign_id(engine, spec) or ensure_campaign(spec, as_of)
     campaign = load_campaign(engine, campaign_id, units=False)
+    if any(stage.follows for stage in campaign.spec.stages):  # stages opened by others: decided from the record first
+        release_stages_task(campaign_id, as_of)
     stages = [tick_stage_task(campaign_id, stage_id, as_of) for stage_id in campaign.stage_ids()]
     rollups = feed_rollups_task(campaign_id, as_of) if campaign.spec.rollups or campaign.spec.forward else None
     # The views and the events go out while the messages are composed

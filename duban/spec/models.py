@@ -445,29 +445,6 @@ def known_formats(value: list[str]) -> list[str]:
     return normalised
 
 
-class Stage(Strict):
-    """A stage (阶段) of the campaign, in the notice's order."""
-
-    id: Id
-    name: str
-    window: Window | None = None
-    description: str | None = None
-    items: list[Item] = Field(default_factory=list)
-
-
-class Event(Strict):
-    """A key day or event (重点宣传日, 座谈会, 讲座): on the timeline, and an anchor for relative dues."""
-
-    id: Id
-    name: str
-    at: Due = Field(description="the day, or day and time")
-    end: Due | None = None
-    kind: Literal["key_day", "meeting", "lecture", "activity", "event"] = "event"
-    place: str | None = None
-    lead: Selector | None = None
-    cooperating: Selector | None = None
-
-
 _PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*(?:(?:-|—|–|~|～|至|到)\s*(\d+(?:\.\d+)?)\s*%?)?\s*$")
 PERCENT_HINT = 'write a share such as 10, "10%", or a range [10, 20] / "10%-20%"'
 
@@ -496,6 +473,90 @@ Percent = Annotated[
         "description": "a share of the units drawn from: " + PERCENT_HINT.removeprefix("write a share such as "),
     }),
 ]  # fmt: skip
+
+
+def _share(value: Any) -> Any:
+    if isinstance(value, str) and value.strip() in ("all", "全部", "全部完成"):
+        return 100
+    return value
+
+
+class StageOrder(Strict):
+    """按阶段顺序: a stage opened by an earlier one rather than by a date — when that stage closes, a time after
+    it, or when all (`finished: all`) or a share (`finished: 80%`) of its units have finished (报送或免报).
+
+    The tick decides from the record when a share is reached; `duban plan` prints the earliest possible instants
+    (the earlier stage's opening) and marks them as depending. Short form: `follows: self_assessment`.
+    """
+
+    stage: Id = Field(description="the earlier stage it follows (stages[].id)")
+    finished: Annotated[Percent | None, BeforeValidator(_share)] = Field(
+        default=None, description="open when this share of that stage's units have finished: all, 80% … (default: when it closes)"
+    )
+    offset: OffsetField = Field(default=Offset(0, OffsetUnit.days), description="this long after (e.g. 2 working days)")
+
+    __get_pydantic_json_schema__ = _also({"type": "string", "description": "the stage it follows, opening when that one closes"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        return {"stage": value} if isinstance(value, str) else value
+
+    @field_validator("finished")
+    @classmethod
+    def _a_share(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and (value[0] != value[1] or not 0 < value[0] <= 100):
+            raise ValueError(f"finished: {value[0]:g}% must be one share between 0 and 100 (all, 80%)")
+        return value
+
+    def words(self, names: dict[str, str]) -> str:
+        """'自评阶段80%单位完成后2个工作日' — the dependency as a notice says it."""
+        name = names.get(self.stage, self.stage)
+        if self.finished is None:
+            head = f"{name}结束"
+        elif self.finished[0] >= 100:
+            head = f"{name}全部单位完成"
+        else:
+            head = f"{name}{self.finished[0]:g}%单位完成"
+        return head + (f"后{self.offset}" if self.offset.amount else "时")
+
+
+class Stage(Strict):
+    """A stage (阶段) of the campaign, in the notice's order: opened by its window, or by an earlier stage
+    (`follows:`), then lasting `lasts:` from its actual opening."""
+
+    id: Id
+    name: str
+    window: Window | None = None
+    follows: StageOrder | None = Field(default=None, description="open after an earlier stage instead of on a date")
+    lasts: OffsetField | None = Field(default=None, description="with `follows:`: it closes this long after it actually opens")
+    description: str | None = None
+    items: list[Item] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _opened_one_way(self) -> Stage:
+        if self.follows is not None and self.window is not None:
+            raise ValueError(f"stage {self.id!r} opens after {self.follows.stage!r}: drop its `window:` and say how long "
+                             "it lasts with `lasts:` (e.g. 10 working days)")  # fmt: skip
+        if self.follows is not None and self.lasts is None:
+            raise ValueError(f"stage {self.id!r} follows {self.follows.stage!r}: say how long it lasts from its opening "
+                             "with `lasts:` (e.g. 10 working days)")  # fmt: skip
+        if self.lasts is not None and self.follows is None:
+            raise ValueError("`lasts:` counts from an opening decided by `follows:`; a stage with dates has `window:`")
+        return self
+
+
+class Event(Strict):
+    """A key day or event (重点宣传日, 座谈会, 讲座): on the timeline, and an anchor for relative dues."""
+
+    id: Id
+    name: str
+    at: Due = Field(description="the day, or day and time")
+    end: Due | None = None
+    kind: Literal["key_day", "meeting", "lecture", "activity", "event"] = "event"
+    place: str | None = None
+    lead: Selector | None = None
+    cooperating: Selector | None = None
 
 
 class Draw(Strict):
@@ -774,6 +835,16 @@ class Campaign(Strict):
     def _known_zone(cls, value: str) -> str:
         zone(value)
         return value
+
+    @model_validator(mode="after")
+    def _stages_follow_earlier_ones(self) -> Campaign:
+        earlier: list[str] = []
+        for stage in self.stages:
+            if stage.follows is not None and stage.follows.stage not in earlier:
+                raise ValueError(f"stage {stage.id!r} follows {stage.follows.stage!r}, which is not an earlier stage "
+                                 f"(earlier: {', '.join(earlier) or 'none'})")  # fmt: skip
+            earlier.append(stage.id)
+        return self
 
     @model_validator(mode="after")
     def _report_names_known_parts(self) -> Campaign:

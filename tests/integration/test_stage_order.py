@@ -1,0 +1,72 @@
+"""Stages ordered by each other (issue 25): the tick decides from the record when a stage waiting for another's
+units opens, counts its dues from that opening, and the stages after it follow. Instants are checked by hand
+against the 2024 schedule (端午节 Monday 6/10)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from duban.compose import compose_messages
+from duban.instants import fmt
+from duban.lifecycle import ensure_planned
+from duban.preview import simulate_spec
+from duban.stage_release import release_stages
+from duban.state import State
+from duban.submit import record_submission
+from duban.tables import Assignment
+from duban.tick import tick_stage
+from tests.conftest import ROOT
+from tests.integration.helpers import at
+
+TZ = "Asia/Shanghai"
+SPEC = ROOT / "tests" / "specs" / "jinzhong-2024-stage-order.yaml"
+CAMPAIGN = "jinzhong-2024-stage-order"
+STAGES = ("self_assessment", "county_check", "city_check", "materials")
+
+
+def _tick(engine, moment):
+    release_stages(engine, CAMPAIGN, moment)
+    results = {s: tick_stage(engine, CAMPAIGN, s, moment) for s in STAGES}
+    compose_messages(engine, CAMPAIGN, moment)
+    return results
+
+
+def _rows(engine, stage):
+    with engine.connect() as conn:
+        return conn.execute(select(Assignment).where(Assignment.campaign_id == CAMPAIGN, Assignment.stage_id == stage)
+                            .order_by(Assignment.unit_code)).all()  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "pg"], indirect=True)
+def test_a_stage_waiting_for_80_percent_opens_when_the_record_reaches_it(engine, tmp_path):
+    ensure_planned(engine, SPEC, now=at("2024-05-06 12:00"))
+    opened = _tick(engine, at("2024-06-03 09:00"))  # the earliest instant the plan prints for the city check
+    assert opened["county_check"].events["opened"] == 2  # county check: when the self-assessment closed (5/31 24:00)
+    assert not opened["city_check"].events and {r.state for r in _rows(engine, "city_check")} == {"pending"}
+    record_submission(engine, CAMPAIGN, "140724", "county_report", at("2024-06-05 10:00"), files_dir=tmp_path)
+    _tick(engine, at("2024-06-05 11:00"))
+    assert {r.next_event_at for r in _rows(engine, "city_check")} == {None}  # 1 of 2 counties: below 80%
+    record_submission(engine, CAMPAIGN, "140725", "county_report", at("2024-06-12 15:00"), files_dir=tmp_path)
+    released = release_stages(engine, CAMPAIGN, at("2024-06-12 16:00"))
+    # 80% of 2 counties is both, reached Wednesday 6/12 15:00; one working day later opens Thursday 6/13 08:30
+    assert [(stage, fmt(when, TZ)) for stage, when in released] == [
+        ("city_check", "2024-06-13 周四 08:30"), ("materials", "2024-06-25 周二 08:30")]  # fmt: skip
+    city = _rows(engine, "city_check")[0]
+    assert fmt(city.open_at, TZ) == "2024-06-13 周四 08:30"
+    assert fmt(city.due_at, TZ) == "2024-06-18 周二 24:00"  # 3 working days from the actual opening: 6/14, 6/17, 6/18
+    materials = _rows(engine, "materials")[0]
+    # the city check lasts 5 working days (to 6/20); materials open 3 working days after (6/21, 6/24, 6/25), last 5 days
+    assert (fmt(materials.open_at, TZ), fmt(materials.due_at, TZ)) == ("2024-06-25 周二 08:30", "2024-06-30 周日 24:00")
+    assert release_stages(engine, CAMPAIGN, at("2024-06-12 17:00")) == []  # released once
+    results = _tick(engine, at("2024-06-13 08:30"))
+    assert results["city_check"].events["opened"] == 2
+    assert {r.state for r in _rows(engine, "city_check")} == {State.open.value}
+
+
+def test_a_campaign_with_stages_ordered_by_each_other_simulates():
+    preview = simulate_spec(SPEC, seed=4)
+    assert preview.assignments == 8
+    opened = [e for e in preview.messages if e.kind == "opened"]
+    assert opened, "the stages opened by others open and tell their units"
+    assert {fmt(__import__("datetime").datetime.fromisoformat(e.at), TZ)[:10] for e in opened} >= {"2024-05-11"}
