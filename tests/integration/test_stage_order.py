@@ -70,3 +70,17 @@ def test_a_campaign_with_stages_ordered_by_each_other_simulates():
     opened = [e for e in preview.messages if e.kind == "opened"]
     assert opened, "the stages opened by others open and tell their units"
     assert {fmt(__import__("datetime").datetime.fromisoformat(e.at), TZ)[:10] for e in opened} >= {"2024-05-11"}
+
+
+def test_a_held_stage_shows_as_not_started_in_status_until_the_record_opens_it(sqlite_engine):
+    from duban.duties import load_duties
+    from duban.campaigns import load_campaign
+    from duban.status import status_report
+
+    ensure_planned(sqlite_engine, SPEC, now=at("2024-05-06 12:00"))
+    moment = at("2024-06-20 09:00")  # past the city check's earliest due (6/6): it has not opened, so not overdue
+    _tick(sqlite_engine, moment)
+    duties = load_duties(sqlite_engine, load_campaign(sqlite_engine, CAMPAIGN), moment)
+    assert {d.state for d in duties if d.item_id == "city_binder"} == {State.pending}
+    report = status_report(sqlite_engine, CAMPAIGN, moment)
+    assert report.by_stage["city_check"] == {State.pending: 2}
