@@ -581,9 +581,16 @@ class Draw(Strict):
     designated: Selector | None = Field(default=None, description="units always drawn (指定), counted in the number")
     strata: str | None = Field(default=None, description="draw within strata: level | kind | parent | a unit attribute")
     counts: dict[str, int] = Field(default_factory=dict, description="how many from each stratum, by its value")
-    allocation: Literal["each", "proportional"] = Field(
-        default="each", description="with strata: `count`/`percent` applies to each stratum, or is shared in proportion"
+    allocation: Literal["each", "proportional"] | None = Field(
+        default=None,
+        description="with strata: `count`/`percent` applies to each stratum, or is shared in proportion (the default "
+        "when the notice gives no ratios; validate says so)",
     )
+    base: int | None = Field(
+        default=None, ge=1,
+        description="with `count:` and `percent:`: what the percentage floor is of, when not the units drawn from "
+        "(不低于3% of 52,000 households against 抽查1,500户)",
+    )  # fmt: skip
 
     @field_validator("counts", mode="before")
     @classmethod
@@ -596,8 +603,8 @@ class Draw(Strict):
         if value is None:
             return value
         low, high = value
-        if info.data.get("count") is not None:
-            raise ValueError("a draw has `count:` or `percent:`, not both: the two rules contradict each other")
+        if info.data.get("count") is not None and low != high:
+            raise ValueError("with `count:` (a fixed target) `percent:` is a floor (不低于3%): give one share, not a range")
         if not (0 < low <= 100 and 0 < high <= 100):
             raise ValueError(f"percent {low:g}%–{high:g}% must lie between 0 and 100")
         if low > high:
@@ -637,8 +644,10 @@ class Draw(Strict):
             raise ValueError("`counts:` gives a number per stratum: say which with `strata:` (level, kind, parent or an attribute)")
         if self.counts and (self.count is not None or self.percent is not None):
             raise ValueError("`counts:` already says how many per stratum: drop `count:`/`percent:` or `counts:`")
-        if self.allocation == "proportional" and not (self.strata and (self.count or self.percent)):
-            raise ValueError("`allocation: proportional` shares a `count:` or `percent:` among `strata:`")
+        if self.allocation is not None and not (self.strata and (self.count or self.percent)):
+            raise ValueError(f"`allocation: {self.allocation}` shares a `count:` or `percent:` among `strata:`")
+        if self.base is not None and not (self.count is not None and self.percent is not None):
+            raise ValueError("`base:` is what a percentage floor is of: it goes with both `count:` and `percent:`")
         return self
 
 
@@ -646,7 +655,7 @@ SEED_MAX = 2**31 - 1
 """The largest seed the database records on both SQLite and PostgreSQL (a 32-bit column), as 2,147,483,647."""
 
 _DRAW_KEYS = ("from", "count", "percent", "rounding", "take", "min_count", "max_count", "min_per_parent", "per",
-              "designated", "strata", "counts", "allocation")  # fmt: skip
+              "designated", "strata", "counts", "allocation", "base")  # fmt: skip
 
 
 class Sample(Strict):
