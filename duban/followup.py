@@ -41,9 +41,12 @@ def stored_spec(conn: Engine | Connection, campaign_id: str) -> LoadedSpec:
 
 def replan(engine: Engine, campaign_id: str, calendar_file: Path | None = None) -> tuple[LoadedSpec, Plan, Timeline]:
     """The campaign's plan again, from its stored spec (for units, leaders and the calendar)."""
+    from duban.sample_draws import recorded_open_draws
+
     spec = stored_spec(engine, campaign_id)
     calendar = load_calendar_for(spec, calendar_file)
-    return spec, build_plan(spec, calendar), Timeline(spec.campaign, calendar)
+    plan = build_plan(spec, calendar, open_draws=recorded_open_draws(engine, spec.campaign))
+    return spec, plan, Timeline(spec.campaign, calendar)
 
 
 def follow_up_assignments(

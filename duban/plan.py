@@ -20,7 +20,7 @@ from duban.forwarding import ForwardChain, chain_problems, forward_chain, forwar
 from duban.hidden_samples import reveal_instants
 from duban.overlay import build_registry
 from duban.recurrence import recurring_instances
-from duban.sampling import SampleResult, SampleRuleError, draw_sample, rule_path
+from duban.sampling import Decision, DrawResult, SampleResult, SampleRuleError, draw_sample, open_words, rule_path
 from duban.select import Resolver, UnknownName
 from duban.spec.crossrefs import rollup_problems, sheet_problems
 from duban.spec.files import referenced_file
@@ -65,6 +65,7 @@ class Plan:
     chain: ForwardChain | None = None  # the upper campaign this one re-issues (转发)
     depending: dict[str, str] = field(default_factory=dict)  # stage id → what its opening waits for (in words)
     held: set[str] = field(default_factory=set)  # stages whose opening the tick decides from the record
+    undrawn: dict[str, str] = field(default_factory=dict)  # open samples not drawn yet → what they wait for (in words)
 
     def units_in_plan(self) -> list[str]:
         return sorted({a.unit_code for a in self.assignments})
@@ -99,9 +100,12 @@ def held_stages(campaign: Campaign) -> set[str]:
 
 
 def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | None = None,
-               actual_starts: dict[str, DateTime] | None = None) -> Plan:  # fmt: skip
+               actual_starts: dict[str, DateTime] | None = None,
+               open_draws: dict[str, Decision | list[str]] | None = None) -> Plan:  # fmt: skip
     """Expand `spec` into assignments; every problem is a SpecError at its YAML path. `actual_starts` gives the
-    openings the record decided for stages that follow others (the earliest possible ones otherwise)."""
+    openings the record decided for stages that follow others (the earliest possible ones otherwise);
+    `open_draws` what an open sample (抽取部分, 由上级指定) was given when drawn, or the members recorded then —
+    without it such a sample is undrawn and the items drawing on it have no units yet."""
     campaign = spec.campaign
     registry = registry if registry is not None else spec_registry(spec)
     timeline = Timeline(campaign, calendar, actual_starts=dict(actual_starts or {}))
@@ -110,6 +114,7 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     sample_specs = {s.id: (index, s) for index, s in enumerate(campaign.samples)}
 
     drawing: list[str] = []  # samples being drawn, to name a cycle of nested samples
+    undrawn: dict[str, str] = {}  # open samples not drawn yet → what they wait for
     failed: set[str] = set()
 
     def sample_members(sample_id: str) -> list[str]:
@@ -119,10 +124,17 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
             raise PlanError(f"sample {sample_id!r} could not be drawn (see its own error under samples)")
         if sample_id in drawing:
             raise PlanError("samples are drawn from each other in a cycle: " + " → ".join([*drawing, sample_id]))
+        sample = sample_specs[sample_id][1]
+        given = (open_draws or {}).get(sample_id)
+        if sample.open and sample_id not in samples and not isinstance(given, Decision):
+            if given is None:
+                undrawn[sample_id] = open_words(sample)
+            drawn = [DrawResult(rule="drawn at run time (抽取部分/由上级指定)", members=list(given))] if given is not None else []
+            samples[sample_id] = SampleResult(sample_id, sample.name, sample.seed, drawn, hidden=sample.hidden)
         if sample_id not in samples:
             drawing.append(sample_id)
             try:
-                samples[sample_id] = draw_sample(sample_specs[sample_id][1], resolver, registry)
+                samples[sample_id] = draw_sample(sample, resolver, registry, given if isinstance(given, Decision) else None)
             except DubanError:
                 failed.add(sample_id)
                 raise
@@ -215,7 +227,7 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
         stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues, submit_to=submit_to,
         report_due=report_due, sample_reveals=reveals, chain=chain,
         depending={s.id: s.follows.words({x.id: x.name for x in campaign.stages}) for s in campaign.stages if s.follows},
-        held=held_stages(campaign) - set(actual_starts or {}),
+        held=held_stages(campaign) - set(actual_starts or {}), undrawn=undrawn,
     )  # fmt: skip
 
 

@@ -163,6 +163,7 @@ def simulate_spec(
         try:
             now = datetime.now().astimezone()
             planned = ensure_planned(engine, path, now=now, calendar_file=calendar_file)
+            _draw_open_samples(engine, planned, seed, calendar_file)
             upper = _upper_spec(Path(path), planned.spec.campaign)
             if upper is not None:  # so a forward's roll-up is recorded on it, as in a shared database
                 ensure_planned(engine, upper, now=now, calendar_file=calendar_file)
@@ -213,6 +214,19 @@ def simulate_planned(
         rollups=rollup_status(engine, campaign.id) if rollups else [],
         handed_in=rollup_events(engine, campaign.id) if rollups else [],
     )  # fmt: skip
+
+
+def _draw_open_samples(engine: Engine, planned, seed: int, calendar_file: Path | None) -> None:
+    """A sample the notice left open is drawn as an operator might (a tenth of the units, the parents' picks by
+    the seed) when the campaign begins, so the simulation plays its items through too."""
+    from duban.sample_draws import draw_open_sample, stand_in
+
+    plan = planned.plan
+    for sample in (s for s in plan.campaign.samples if s.id in plan.undrawn):
+        decision = stand_in(plan, sample, seed)
+        begins = min(window[0] for window in plan.stage_windows.values())
+        draw_open_sample(engine, planned.campaign_id, sample.id, count=decision.count, named=decision.named, at=begins,
+                         calendar_file=calendar_file)  # fmt: skip
 
 
 def _days(offset) -> int:

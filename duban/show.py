@@ -83,6 +83,10 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
     else:
         console.print(f"\n{len(plan.assignments)} assignments (list them with --all or --json)")
     for sample in plan.samples.values():
+        if sample.sample_id in plan.undrawn:
+            console.print(f"\n[bold]抽查样本[/] {sample.name} (seed {sample.seed}): 待抽取 — {plan.undrawn[sample.sample_id]}"
+                          f"（`duban sample draw {c.id} --sample {sample.sample_id} …`）", highlight=False)  # fmt: skip
+            continue
         names = "、".join(plan.registry.units[code].name for code in sample.members[:40])
         more = f" … (+{len(sample.members) - 40})" if len(sample.members) > 40 else ""
         console.print(f"\n[bold]抽查样本[/] {sample.name} (seed {sample.seed}): {len(sample.members)} 个 — {names}{more}",

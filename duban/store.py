@@ -299,12 +299,12 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
         codec.insert("campaign_unit", list(unit_rows[0]), (
             tuple(codec.json(v) if k == "channels" else v for k, v in row.items()) for row in unit_rows
         ))  # fmt: skip
-        if plan.samples:
+        if set(plan.samples) - set(plan.undrawn):  # an open sample is recorded when it is drawn (duban sample draw)
             conn.execute(
                 insert(SampleDraw),
                 [dict(campaign_id=campaign.id, sample_id=s.sample_id, name=s.name, seed=s.seed, members=s.members,
                       detail=[d.as_record() for d in s.draws],
-                      drawn_at=now) for s in plan.samples.values()],
+                      drawn_at=now) for s in plan.samples.values() if s.sample_id not in plan.undrawn],
             )  # fmt: skip
         _insert_assignments(conn, campaign.id, plan, now)
     return True

@@ -54,6 +54,12 @@ def validate(spec: LoadedSpec, calendar: WorkCalendar) -> tuple[Plan, list[SpecW
     return plan, warnings
 
 
+def _draws_on(item, sample_id: str) -> bool:
+    """Does the item's units selection name the sample (anywhere in it)?"""
+    text = " ".join(str(sel.model_dump(exclude_defaults=True)) for sel in (item.units, item.lead, item.cooperating) if sel)
+    return f"'sample': '{sample_id}'" in text or f"'sample:{sample_id}'" in text
+
+
 def _touches(a, year: int) -> bool:
     """Does an assignment count anything in `year` (its opening, due, reminders or escalations)?"""
     instants = [a.open_at, a.due_at, *a.reminders, *(t for t, _to in a.escalations)]
@@ -86,7 +92,13 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
                                f"the window ends ({fmt(window[1], tz)}) before it starts ({fmt(window[0], tz)})"))  # fmt: skip
         for i_index, item in enumerate(stage.items):
             path: PathKey = ("stages", s_index, "items", i_index)
-            if not counts.get((stage.id, item.id)):
+            waits = [sid for sid in plan.undrawn if _draws_on(item, sid)]
+            if waits:
+                found.append(_warn(spec, (*path, "units"), (
+                    f"item {item.id!r} has no units until sample {waits[0]!r} is drawn ({plan.undrawn[waits[0]]}): "
+                    f"`duban sample draw SPEC --sample {waits[0]} …` assigns them"
+                )))  # fmt: skip
+            elif not counts.get((stage.id, item.id)):
                 found.append(_warn(spec, (*path, "units"), f"item {item.id!r} selects no unit"))
             problem = unit_name_problem(plan, item.submit_to) if item.submit_to is not None else None
             if problem:  # the same words as under every other key, then what submit_to does with it

@@ -570,7 +570,9 @@ class Draw(Strict):
     """
 
     from_: Selector = Field(alias="from", description="the units drawn from (a sample here makes a nested sample)")
-    count: int | None = Field(default=None, ge=1, description="how many units in all (or in each stratum)")
+    count: Annotated[int | None, WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"enum": ["待定", "部分", "抽取部分", "at_draw", "operator"]}, {"type": "null"}]})] = Field(
+        default=None, ge=1, description="how many units in all (or in each stratum); 待定 (抽取部分): the operator says when drawing"
+    )
     percent: Percent | None = Field(default=None, description="a share of the units drawn from, or a range of shares")
     rounding: Literal["up", "down", "nearest"] = Field(default="up", description="how a share becomes a count (up: 不低于)")
     take: Literal["low", "high", "random"] = Field(default="low", description="where in a percentage range the count falls")
@@ -586,11 +588,26 @@ class Draw(Strict):
         description="with strata: `count`/`percent` applies to each stratum, or is shared in proportion (the default "
         "when the notice gives no ratios; validate says so)",
     )
+    at_draw: bool = Field(
+        default=False, description="抽取部分: how many is decided by the operator when drawing (`duban sample draw --count N`)"
+    )
+    named_by_parent: int | None = Field(
+        default=None, ge=1,
+        description="由上级指定: each parent names this many of its units when the sample is drawn (`--named CODE`); "
+        "they count toward the number, the rest are drawn at random",
+    )  # fmt: skip
     base: int | None = Field(
         default=None, ge=1,
         description="with `count:` and `percent:`: what the percentage floor is of, when not the units drawn from "
         "(不低于3% of 52,000 households against 抽查1,500户)",
     )  # fmt: skip
+
+    @model_validator(mode="before")
+    @classmethod
+    def _count_at_draw(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("count"), str) and value["count"].strip() in _AT_DRAW:
+            value = {**value, "count": None, "at_draw": True}
+        return value
 
     @field_validator("counts", mode="before")
     @classmethod
@@ -629,7 +646,13 @@ class Draw(Strict):
 
     @model_validator(mode="after")
     def _rules_agree(self) -> Draw:
-        how = [name for name in ("count", "percent", "min_per_parent", "counts", "designated") if getattr(self, name)]
+        how = [name for name in ("count", "percent", "min_per_parent", "counts", "designated", "at_draw", "named_by_parent")
+               if getattr(self, name)]  # fmt: skip
+        if self.at_draw and (self.percent is not None or self.counts or self.strata or self.min_per_parent):
+            raise ValueError("`count: 待定` leaves the number to the operator at draw time: drop `percent:`, `counts:`, "
+                             "`strata:` and `min_per_parent:`")  # fmt: skip
+        if self.named_by_parent is not None and (self.strata or self.counts or self.min_per_parent):
+            raise ValueError("`named_by_parent:` already draws per parent: combine it only with `count:`")
         if not how:
             raise ValueError("a draw says how many: `count:`, `percent:`, `min_per_parent:`, `counts:` (with strata) or `designated:`")
         if self.percent is None:
@@ -655,7 +678,8 @@ SEED_MAX = 2**31 - 1
 """The largest seed the database records on both SQLite and PostgreSQL (a 32-bit column), as 2,147,483,647."""
 
 _DRAW_KEYS = ("from", "count", "percent", "rounding", "take", "min_count", "max_count", "min_per_parent", "per",
-              "designated", "strata", "counts", "allocation", "base")  # fmt: skip
+              "designated", "strata", "counts", "allocation", "base", "at_draw", "named_by_parent")  # fmt: skip
+_AT_DRAW = ("待定", "部分", "抽取部分", "at_draw", "operator")
 
 
 class Sample(Strict):
@@ -692,6 +716,11 @@ class Sample(Strict):
             draw = {k: value.pop(k) for k in _DRAW_KEYS if k in value}
             value = {**value, "draws": [draw]}
         return value
+
+    @property
+    def open(self) -> bool:
+        """Is something of this sample decided only when it is drawn (抽取部分, 由上级指定)?"""
+        return any(d.at_draw or d.named_by_parent for d in self.draws)
 
     @model_validator(mode="after")
     def _reveal_needs_hidden(self) -> Sample:

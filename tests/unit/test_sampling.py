@@ -263,3 +263,26 @@ def test_the_sample_warnings_reach_validate_at_the_rule(tmp_path):
     _plan, warnings = validate(load_spec(path), WorkCalendar())
     [said] = [w for w in warnings if "fixed target" in w.message]
     assert said.line == 6 and "3% of 52,000 = 1,560" in said.message
+
+
+@pytest.mark.parametrize(
+    ("rule", "said"),
+    [
+        ({"count": "待定", "percent": 10}, "leaves the number to the operator"),
+        ({"count": 3, "named_by_parent": 1, "strata": "area"}, "already draws per parent"),
+    ],
+)
+def test_open_rules_that_contradict_themselves_are_refused(rule, said):
+    with pytest.raises(ValidationError, match=said):
+        Sample.model_validate({"id": "s", "name": "s", "seed": 1, "from": "townships", **rule})
+
+
+def test_an_open_sample_spec_is_in_the_published_schema():
+    import jsonschema
+
+    from duban.spec.models import Campaign
+    from duban.spec.source import read_source
+    from tests.conftest import ROOT
+
+    jsonschema.validate(read_source(ROOT / "tests" / "specs" / "jinzhong-2024-open-samples.yaml").data,
+                        Campaign.model_json_schema())  # fmt: skip
