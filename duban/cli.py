@@ -11,6 +11,7 @@ import typer
 
 from duban import show
 from duban.cli_closeout import amend as _amend, report as _report
+from duban.cli_outcomes import outcomes as _outcomes
 from duban.cli_common import check_prefect_ui, console, engine as _engine, err, fail as _fail, when as _when, working
 from duban.cli_db import app as db_app
 from duban.cli_deploy import deploy as _deploy
@@ -85,6 +86,9 @@ def schema(out: Annotated[Optional[Path], typer.Option(help="write to this file"
         console.print(f"wrote {out}")
     else:
         sys.stdout.write(text + "\n")
+
+
+app.command("outcomes")(_outcomes)
 
 
 @app.command()

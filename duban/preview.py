@@ -206,6 +206,7 @@ def simulate_planned(
         dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
         quiet=quiet, with_rollups=rollups,
         more=released_submissions(engine, campaign.id, campaign.tz, behaviour, seed) if ordered else None,
+        also=_outcome_instants(engine, campaign),
     )  # fmt: skip
     return Preview(
         campaign_id=campaign.id, title=campaign.spec.title, tz=campaign.tz, start=start, end=end, log=log,
@@ -214,6 +215,15 @@ def simulate_planned(
         rollups=rollup_status(engine, campaign.id) if rollups else [],
         handed_in=rollup_events(engine, campaign.id) if rollups else [],
     )  # fmt: skip
+
+
+def _outcome_instants(engine: Engine, campaign):
+    """When the campaign names outcomes for units that stay overdue, the instants they fall due (else None)."""
+    from duban.outcomes import next_outcome_instant, outcome_rules
+
+    if not outcome_rules(campaign.spec):
+        return None
+    return lambda after: next_outcome_instant(engine, campaign.id, after)
 
 
 def _draw_open_samples(engine: Engine, planned, seed: int, calendar_file: Path | None) -> None:

@@ -73,6 +73,8 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
                 console.print(f"    {label}开始 {fmt(opens, tz)}{_said(item.opens)}  截止 [bold]{fmt(due, tz)}[/]"
                               f"{_said(item.due)}", highlight=False)  # fmt: skip
             console.print(f"    提醒 {reminders}  催办 {escalations}", highlight=False)
+            for outcome in item.outcomes if item.outcomes is not None else c.defaults.outcomes:
+                console.print(f"    处理 {outcome.words()}", highlight=False)
     if every or len(plan.assignments) <= LIST_LIMIT:
         console.print(f"\n[bold]{len(plan.assignments)} assignments[/] (开始 → 截止  事项  单位)", highlight=False)
         for a in plan.assignments:

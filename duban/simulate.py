@@ -72,12 +72,14 @@ def run_clock(
     quiet: QuietHours | None = None,
     with_rollups: bool = False,
     more: Callable[[], list[PlannedSubmission]] | None = None,
+    also: Callable[[datetime], datetime | None] | None = None,
 ) -> RunLog:
     """Step the campaign from `start` to `end` through every instant at which something happens.
 
     `with_rollups`: the campaign has roll-ups or is a forward, so a batch of submissions is followed by a
     tick (which feeds them) rather than by composing its receipts alone. `more`: the submissions of stages a
-    tick has just opened for others (按阶段顺序), drawn once their instants are known."""
+    tick has just opened for others (按阶段顺序), drawn once their instants are known. `also`: the next instant
+    after a moment at which a tick decides something no assignment schedules (an outcome such as 约谈)."""
     log = RunLog()
     start, end = utc(start), utc(end)
     pending = [s for s in submissions if start <= s.at <= end]
@@ -89,6 +91,7 @@ def run_clock(
             next_instant(engine, campaign_id, stages, after=floor),
             next_release(engine, campaign_id, floor),
             pending[cursor].at if cursor < len(pending) else None,
+            also(floor) if also is not None else None,
         ]
         found = [c for c in candidates if c is not None]
         if not found:
@@ -108,7 +111,8 @@ def run_clock(
         if batch:
             log.submissions += record_synthetic(engine, campaign_id, batch)
         due = next_instant(engine, campaign_id, stages, after=None)
-        if (due is not None and due <= moment) or (batch and with_rollups):
+        extra = also(floor) if also is not None else None
+        if (due is not None and due <= moment) or (batch and with_rollups) or (extra is not None and extra <= moment):
             tick(moment)
             log.ticks += 1
             if more is not None:
@@ -141,9 +145,15 @@ def feeds_rollups(engine: Engine, campaign_id: str) -> bool:
 def domain_tick(engine: Engine, campaign_id: str, stages: list[str], quiet: QuietHours | None = None) -> Callable[[datetime], object]:
     """A tick without Prefect, in the flow's order: every stage, the roll-ups when there are any, then compose."""
     rollups = feeds_rollups(engine, campaign_id)
-    ordered = any(stage.follows for stage in load_campaign(engine, campaign_id, units=False).spec.stages)
+    spec = load_campaign(engine, campaign_id, units=False).spec
+    ordered = any(stage.follows for stage in spec.stages)
+    outcomes = any(item.outcomes or spec.defaults.outcomes for stage in spec.stages for item in stage.items)
 
     def tick(as_of: datetime) -> None:
+        if outcomes:  # before the stages, so an outcome owed as an item opens in this tick (and after, below)
+            from duban.outcomes import decide_outcomes
+
+            decide_outcomes(engine, campaign_id, as_of)
         if ordered:  # stages opened by others (按阶段顺序), decided from the record as the flow does
             from duban.stage_release import release_stages
 
@@ -152,6 +162,10 @@ def domain_tick(engine: Engine, campaign_id: str, stages: list[str], quiet: Quie
             tick_stage(engine, campaign_id, stage_id, as_of)
         if rollups:
             feed_rollups(engine, campaign_id, as_of)
+        if outcomes:
+            from duban.outcomes import decide_outcomes
+
+            decide_outcomes(engine, campaign_id, as_of)
         compose_messages(engine, campaign_id, as_of, quiet=quiet)
 
     return tick

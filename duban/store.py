@@ -35,6 +35,7 @@ from duban.tables import (
     Delivery,
     Intent,
     OutboxMessage,
+    OutcomeRow,
     SampleDraw,
     ScoreRecord,
     Submission,
@@ -362,6 +363,7 @@ def _delete_campaign(conn: Connection, campaign_id: str) -> None:
     conn.execute(delete(OutboxMessage).where(OutboxMessage.campaign_id == campaign_id))
     conn.execute(delete(TransitionRow).where(TransitionRow.campaign_id == campaign_id))
     conn.execute(delete(Submission).where(Submission.campaign_id == campaign_id))
+    conn.execute(delete(OutcomeRow).where(OutcomeRow.campaign_id == campaign_id))
     conn.execute(delete(Assignment).where(Assignment.campaign_id == campaign_id))
     conn.execute(delete(SampleDraw).where(SampleDraw.campaign_id == campaign_id))
     conn.execute(delete(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id))

@@ -264,6 +264,25 @@ class Escalation(Strict):
         return value
 
 
+class Outcome(Strict):
+    """What a notice does to a unit that slips, besides a message — 约谈, 通报批评, 重新开展 — in its own words.
+
+    `when: overdue` is decided when the unit has still not handed in `after` the due; `when: late` when it hands
+    in after the due. With `due:` the unit owes the outcome as an item of its own (`<item>-<n>`, named after the
+    item and the words), opened when it is decided and due that long after.
+    """
+
+    when: Literal["overdue", "late"] = Field(description="overdue: not handed in `after` the due | late: handed in after the due")
+    after: OffsetField = Field(default=Offset(0, OffsetUnit.days), description="with overdue: this long after the due")
+    do: str = Field(min_length=1, max_length=100, description="the notice's words: 约谈, 通报批评, 重新开展 …")
+    due: OffsetField | None = Field(default=None, description="when it is owed as an item: due this long after it is decided")
+
+    def words(self) -> str:
+        """'逾期3个工作日未报：约谈（限5个工作日）' — the rule as a notice says it."""
+        head = f"逾期{self.after}未报" if self.when == "overdue" and self.after.amount else ("逾期未报" if self.when == "overdue" else "逾期报送")
+        return f"{head}：{self.do}" + (f"（限{self.due}）" if self.due is not None else "")
+
+
 class Defaults(Strict):
     """Campaign-wide defaults an item may override."""
 
@@ -275,6 +294,7 @@ class Defaults(Strict):
         default_factory=lambda: Escalation(steps=[EscalationStep(after=Offset(2, OffsetUnit.working_days))])
     )
     postpone: Postpone = Field(default=Postpone.none, description="顺延: none | holidays | holidays_and_weekends")
+    outcomes: list[Outcome] = Field(default_factory=list, description="what slipping units face (约谈, 通报批评 …), for every item")
     due_after_period: OffsetField | None = Field(
         default=None,
         description="recurring items whose notice gives no due day: due this long after each period "
@@ -418,7 +438,13 @@ class Item(Strict):
     escalation: Escalation | None = None
     postpone: Postpone | None = None
     every: Recurrence | None = None
+    outcomes: list[Outcome] | None = Field(default=None, description="what slipping units face (default: defaults.outcomes)")
     note: str | None = Field(default=None, description="how duban read an ambiguous phrase of the notice")
+
+    def outcome_item(self, index: int, outcome: Outcome) -> Item:
+        """An outcome with a due (重新开展 within 10 working days) as the item the unit then owes."""
+        return Item(id=f"{self.id}-o{index + 1}"[:ID_MAX], name=f"{self.name}（{outcome.do}）", units=self.units or self.lead,
+                    formats=self.formats, submit_to=self.submit_to, note=f"{outcome.words()}（{self.name}）")  # fmt: skip
 
     @field_validator("formats")
     @classmethod
@@ -905,6 +931,11 @@ class Campaign(Strict):
         for stage in self.stages:
             for item in stage.items:
                 yield stage, item
+        for stage in self.stages:  # outcomes owed as items (重新开展 …), assigned when decided
+            for item in stage.items:
+                for index, outcome in enumerate(item.outcomes if item.outcomes is not None else self.defaults.outcomes):
+                    if outcome.due is not None:
+                        yield stage, item.outcome_item(index, outcome)
         stages = {stage.id: stage for stage in self.stages}
         for sheet in self.score_sheets:
             item = sheet.follow_up_item()
