@@ -7,11 +7,11 @@ from datetime import datetime
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from duban.compose import compose_messages
-from duban.lifecycle import campaign_id_for
+from duban.services.compose import compose_messages
+from duban.services.lifecycle import campaign_id_for
+from duban.services.tick import tick_stage
 from duban.settings import get_settings
-from duban.store import engine_for
-from duban.tick import tick_stage
+from duban.store.db import engine_for
 
 
 def _engine():
@@ -27,7 +27,7 @@ def ensure_campaign(spec: str, now: datetime) -> str:
 @task(name="release-stages", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
 def release_stages_task(campaign_id: str, as_of: datetime) -> list[tuple[str, datetime]]:
     """Open the stages that wait for an earlier one (按阶段顺序) once the record says its units have finished."""
-    from duban.stage_release import release_stages
+    from duban.services.stage_release import release_stages
 
     return release_stages(_engine(), campaign_id, as_of, calendar_file=get_settings().calendar_file)
 
@@ -35,7 +35,7 @@ def release_stages_task(campaign_id: str, as_of: datetime) -> list[tuple[str, da
 @task(name="decide-outcomes", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
 def outcomes_task(campaign_id: str, as_of: datetime) -> int:
     """Record the outcomes the notice names for slipping units (约谈, 通报批评, 重新开展) and assign those owed."""
-    from duban.outcomes import decide_outcomes
+    from duban.services.outcomes import decide_outcomes
 
     return decide_outcomes(_engine(), campaign_id, as_of, calendar_file=get_settings().calendar_file)
 

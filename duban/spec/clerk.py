@@ -15,12 +15,12 @@ from datetime import date
 
 from pendulum import DateTime
 
-from duban.calendar import WorkCalendar
+from duban.domain.calendar import WorkCalendar
 from duban.instants import fmt, fmt_date
-from duban.plan import Plan
+from duban.domain.plan import Plan
 from duban.spec.source import PathKey
 from duban.spec.terms import Offset, OffsetUnit
-from duban.timeline import Timeline
+from duban.domain.timeline import Timeline
 
 Found = list[tuple[PathKey, str]]
 
@@ -219,7 +219,7 @@ def unit_name_problem(plan: Plan, ref: str) -> str | None:
     except RegistryError as exc:
         unit, unknown = None, str(exc)
     if ref in groups:
-        from duban.plan import resolve_selector
+        from duban.domain.plan import resolve_selector
 
         try:
             count = len(resolve_selector(plan, groups[ref]))

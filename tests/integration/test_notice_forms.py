@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from duban.instants import fmt
-from duban.preview import simulate_spec
+from duban.simulation.preview import simulate_spec
 from tests.conftest import ROOT
 
 TZ = "Asia/Shanghai"

@@ -10,11 +10,11 @@ from typer.testing import CliRunner
 
 from duban.errors import DubanError
 from duban.instants import fmt
-from duban.lifecycle import ensure_planned
-from duban.preview import simulate_spec
-from duban.sample_draws import draw_open_sample
-from duban.tables import Assignment
-from duban.tick import tick_stage
+from duban.services.lifecycle import ensure_planned
+from duban.simulation.preview import simulate_spec
+from duban.services.sample_draws import draw_open_sample
+from duban.store.tables import Assignment
+from duban.services.tick import tick_stage
 from tests.conftest import ROOT
 from tests.integration.helpers import at
 
@@ -60,7 +60,7 @@ def test_each_county_names_one_township_and_the_rest_are_drawn(sqlite_engine):
 
 
 def test_the_cli_draws_an_open_sample(tmp_path, monkeypatch):
-    from duban.cli import app
+    from duban.cli.main import app
 
     monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
     from duban.settings import get_settings

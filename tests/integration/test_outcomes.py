@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import func, select
 
 from duban.instants import fmt
-from duban.lifecycle import ensure_planned
-from duban.outcomes import decide_outcomes, recorded_outcomes
-from duban.preview import simulate_spec
-from duban.submit import record_submission
-from duban.tables import Assignment
-from duban.tick import tick_stage
+from duban.services.lifecycle import ensure_planned
+from duban.services.outcomes import decide_outcomes, recorded_outcomes
+from duban.simulation.preview import simulate_spec
+from duban.services.submit import record_submission
+from duban.store.tables import Assignment
+from duban.services.tick import tick_stage
 from tests.conftest import ROOT
 from tests.integration.helpers import at
 
@@ -57,9 +57,9 @@ def test_outcomes_are_decided_from_the_record_in_the_notices_words(engine, tmp_p
 def test_plan_prints_the_outcomes_and_the_campaign_simulates():
     from rich.console import Console
 
-    from duban.calendar import WorkCalendar
-    from duban.plan import build_plan
-    from duban.show import print_plan
+    from duban.domain.calendar import WorkCalendar
+    from duban.domain.plan import build_plan
+    from duban.cli.show import print_plan
     from duban.spec.load import load_spec
 
     console = Console(record=True, width=200)

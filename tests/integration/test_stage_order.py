@@ -7,15 +7,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from duban.compose import compose_messages
+from duban.services.compose import compose_messages
 from duban.instants import fmt
-from duban.lifecycle import ensure_planned
-from duban.preview import simulate_spec
-from duban.stage_release import release_stages
-from duban.state import State
-from duban.submit import record_submission
-from duban.tables import Assignment
-from duban.tick import tick_stage
+from duban.services.lifecycle import ensure_planned
+from duban.simulation.preview import simulate_spec
+from duban.services.stage_release import release_stages
+from duban.domain.state import State
+from duban.services.submit import record_submission
+from duban.store.tables import Assignment
+from duban.services.tick import tick_stage
 from tests.conftest import ROOT
 from tests.integration.helpers import at
 
@@ -73,9 +73,9 @@ def test_a_campaign_with_stages_ordered_by_each_other_simulates():
 
 
 def test_a_held_stage_shows_as_not_started_in_status_until_the_record_opens_it(sqlite_engine):
-    from duban.duties import load_duties
-    from duban.campaigns import load_campaign
-    from duban.status import status_report
+    from duban.views.duties import load_duties
+    from duban.store.campaigns import load_campaign
+    from duban.views.status import status_report
 
     ensure_planned(sqlite_engine, SPEC, now=at("2024-05-06 12:00"))
     moment = at("2024-06-20 09:00")  # past the city check's earliest due (6/6): it has not opened, so not overdue

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from duban.calendar import load_calendar
+from duban.domain.calendar import load_calendar
 from duban.errors import SpecError
-from duban.plan import build_plan, load_calendar_for
+from duban.domain.plan import build_plan, load_calendar_for
 from duban.spec.load import load_spec
 
 
@@ -83,7 +83,7 @@ def test_a_missing_file_named_by_duban_calendar_file_is_an_error(tmp_path):
 def test_the_cli_shows_a_bad_override_as_a_one_line_error(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from duban.cli import app
+    from duban.cli.main import app
     from tests.conftest import JINZHONG
 
     path = _overrides(tmp_path, "years:\n  2027:\n    holidays: [2027-13-01]\n")

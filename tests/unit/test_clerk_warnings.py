@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from duban.calendar import WorkCalendar
+from duban.domain.calendar import WorkCalendar
 from duban.spec.checks import validate
 from duban.spec.load import load_spec
 
@@ -87,8 +87,8 @@ def test_escalation_after_working_days_says_exactly_when_it_fires(found, tmp_pat
     assert "due 2024-05-20 周一 24:00 → 2024-05-22 周三 09:00" in said and "`3 working days`" in said
     from rich.console import Console
 
-    from duban.plan import build_plan
-    from duban.show import print_plan
+    from duban.domain.plan import build_plan
+    from duban.cli.show import print_plan
 
     path = tmp_path / "t.yaml"
     path.write_text(SPEC, encoding="utf-8")

@@ -10,10 +10,10 @@ from datetime import date, time
 
 import pytest
 
-from duban.calendar import WorkCalendar
+from duban.domain.calendar import WorkCalendar
 from duban.errors import SpecError
 from duban.instants import fmt
-from duban.plan import build_plan
+from duban.domain.plan import build_plan
 from duban.spec.checks import validate
 from duban.spec.load import load_spec
 from duban.spec.models import Campaign, Recurrence, Window
@@ -244,7 +244,7 @@ def test_the_words_are_in_the_published_schema():
 def test_plan_prints_the_instants_beside_the_notices_words(words_plan):
     from rich.console import Console
 
-    from duban.show import print_plan
+    from duban.cli.show import print_plan
 
     console = Console(record=True, width=200)
     print_plan(console, load_spec(WORDS_SPEC), words_plan, every=False)

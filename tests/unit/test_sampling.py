@@ -8,11 +8,11 @@ from collections import Counter
 import pytest
 from pydantic import ValidationError
 
-from duban.overlay import build_registry
-from duban.sampling import SampleRuleError, draw_sample
-from duban.select import Resolver
+from duban.domain.overlay import build_registry
+from duban.domain.sampling.draw import SampleRuleError, draw_sample
+from duban.domain.select import Resolver
+from duban.domain.units import Level
 from duban.spec.models import Sample, Selector
-from duban.units import Level
 from tests.conftest import SPECS
 
 GROUPS = {
@@ -251,7 +251,7 @@ def test_a_percentage_floor_above_a_fixed_target_shows_the_arithmetic(registry):
 
 
 def test_the_sample_warnings_reach_validate_at_the_rule(tmp_path):
-    from duban.calendar import WorkCalendar
+    from duban.domain.calendar import WorkCalendar
     from duban.spec.checks import validate
     from duban.spec.load import load_spec
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from duban.calendar import WorkCalendar
+from duban.domain.calendar import WorkCalendar
 from duban.errors import SpecError
 from duban.instants import fmt
-from duban.plan import build_plan
+from duban.domain.plan import build_plan
 from duban.spec.load import load_spec
 from duban.spec.models import Campaign
 from tests.conftest import ROOT
@@ -33,7 +33,7 @@ def test_the_plan_gives_the_earliest_instants_and_marks_the_stages_that_depend(p
 def test_plan_prints_them_as_depending(plan):
     from rich.console import Console
 
-    from duban.show import plan_json, print_plan
+    from duban.cli.show import plan_json, print_plan
 
     console = Console(record=True, width=240)
     print_plan(console, load_spec(SPEC), plan, every=False)

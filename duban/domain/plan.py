@@ -1,0 +1,364 @@
+"""Plan (编排): expand a campaign over its units into assignments with absolute instants.
+
+An assignment is one unit's duty on one item (one instance of a recurring item): when it opens, when it is
+due, when reminders go out, and when and to whom a slip is escalated (催办). The plan is pure: it reads the
+spec, the registry and the calendar, and `duban.store` keeps the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+
+from pendulum import DateTime
+from pydantic import ValidationError
+
+from duban.domain.calendar import WorkCalendar
+from duban.domain.forwarding import ForwardChain, chain_problems, forward_chain, forwarded_due
+from duban.domain.hidden_samples import reveal_instants
+from duban.domain.overlay import build_registry
+from duban.domain.recurrence import recurring_instances
+from duban.domain.sampling.draw import Decision, DrawResult, SampleResult, SampleRuleError, draw_sample, open_words, rule_path
+from duban.domain.select import Resolver, UnknownName
+from duban.domain.timeline import Timeline
+from duban.domain.units import Registry
+from duban.errors import CalendarGapError, DubanError, PlanError, SpecError, SpecErrors
+from duban.spec.crossrefs import rollup_problems, sheet_problems
+from duban.spec.files import referenced_file
+from duban.spec.load import LoadedSpec
+from duban.spec.models import Campaign, Item, Selector, Stage
+from duban.spec.source import PathKey
+
+ROLE_ORDER = ("lead", "responsible", "cooperating")
+
+
+@dataclass(frozen=True)
+class PlannedAssignment:
+    stage_id: str
+    stage_order: int
+    item_id: str
+    instance: str  # '' for a one-off item, '2020Q3' for a recurring one
+    unit_code: str
+    role: str  # lead | responsible | cooperating
+    open_at: DateTime
+    due_at: DateTime
+    reminders: tuple[DateTime, ...]
+    escalations: tuple[tuple[DateTime, tuple[str, ...]], ...]
+
+
+@dataclass
+class Plan:
+    """Everything `duban plan` prints and `duban.store` keeps."""
+
+    campaign: Campaign
+    registry: Registry
+    assignments: list[PlannedAssignment]
+    samples: dict[str, SampleResult]
+    stage_windows: dict[str, tuple[DateTime, DateTime]]
+    events: list[tuple[str, str, DateTime]]  # (id, name, at)
+    leaders: dict[str, list[str]]  # leader id → unit codes answered for (包县区)
+    item_dues: dict[str, DateTime] = field(default_factory=dict)
+    submit_to: dict[str, str | None] = field(default_factory=dict)  # item id → receiving unit code (None: free text)
+    report_due: DateTime | None = None
+    sample_reveals: dict[str, DateTime] = field(default_factory=dict)  # hidden sample → when it may show
+    chain: ForwardChain | None = None  # the upper campaign this one re-issues (转发)
+    depending: dict[str, str] = field(default_factory=dict)  # stage id → what its opening waits for (in words)
+    held: set[str] = field(default_factory=set)  # stages whose opening the tick decides from the record
+    undrawn: dict[str, str] = field(default_factory=dict)  # open samples not drawn yet → what they wait for (in words)
+
+    def units_in_plan(self) -> list[str]:
+        return sorted({a.unit_code for a in self.assignments})
+
+
+def spec_registry(spec: LoadedSpec) -> Registry:
+    """The registry the spec asks for (division subtrees plus its overlay)."""
+    reg = spec.campaign.registry
+    overlay = None
+    if reg.overlay:
+        try:
+            overlay = referenced_file(spec.path, reg.overlay, what="overlay")
+        except ValueError as exc:
+            raise spec.source.error(("registry", "overlay"), str(exc)) from None
+    try:
+        return build_registry(reg.divisions, overlay)
+    except SpecError as exc:
+        if overlay is not None and exc.file == str(overlay) and exc.line is None:  # not a file one can read
+            raise spec.source.error(("registry", "overlay"), f"the overlay {reg.overlay} {exc.message}") from None
+        raise
+    except DubanError as exc:
+        raise spec.source.error(("registry",), str(exc)) from None
+
+
+def held_stages(campaign: Campaign) -> set[str]:
+    """Stages whose opening waits for the record: those waiting for units to finish, and those after them."""
+    held: set[str] = set()
+    for stage in campaign.stages:
+        if stage.follows is not None and (stage.follows.finished is not None or stage.follows.stage in held):
+            held.add(stage.id)
+    return held
+
+
+def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | None = None,
+               actual_starts: dict[str, DateTime] | None = None,
+               open_draws: dict[str, Decision | list[str]] | None = None) -> Plan:  # fmt: skip
+    """Expand `spec` into assignments; every problem is a SpecError at its YAML path. `actual_starts` gives the
+    openings the record decided for stages that follow others (the earliest possible ones otherwise);
+    `open_draws` what an open sample (抽取部分, 由上级指定) was given when drawn, or the members recorded then —
+    without it such a sample is undrawn and the items drawing on it have no units yet."""
+    campaign = spec.campaign
+    registry = registry if registry is not None else spec_registry(spec)
+    timeline = Timeline(campaign, calendar, actual_starts=dict(actual_starts or {}))
+    errors: list[SpecError] = []
+    samples: dict[str, SampleResult] = {}
+    sample_specs = {s.id: (index, s) for index, s in enumerate(campaign.samples)}
+
+    drawing: list[str] = []  # samples being drawn, to name a cycle of nested samples
+    undrawn: dict[str, str] = {}  # open samples not drawn yet → what they wait for
+    failed: set[str] = set()
+
+    def sample_members(sample_id: str) -> list[str]:
+        if sample_id not in sample_specs:
+            raise PlanError(f"no sample {sample_id!r} (samples: {', '.join(sample_specs) or 'none defined'})")
+        if sample_id in failed:
+            raise PlanError(f"sample {sample_id!r} could not be drawn (see its own error under samples)")
+        if sample_id in drawing:
+            raise PlanError("samples are drawn from each other in a cycle: " + " → ".join([*drawing, sample_id]))
+        sample = sample_specs[sample_id][1]
+        given = (open_draws or {}).get(sample_id)
+        if sample.open and sample_id not in samples and not isinstance(given, Decision):
+            if given is None:
+                undrawn[sample_id] = open_words(sample)
+            drawn = [DrawResult(rule="drawn at run time (抽取部分/由上级指定)", members=list(given))] if given is not None else []
+            samples[sample_id] = SampleResult(sample_id, sample.name, sample.seed, drawn, hidden=sample.hidden)
+        if sample_id not in samples:
+            drawing.append(sample_id)
+            try:
+                samples[sample_id] = draw_sample(sample, resolver, registry, given if isinstance(given, Decision) else None)
+            except DubanError:
+                failed.add(sample_id)
+                raise
+            finally:
+                drawing.pop()
+        return samples[sample_id].members
+
+    resolver = Resolver(registry, campaign.groups, sample_members)
+
+    def at(path: PathKey, action):
+        try:
+            return action()
+        except SpecError:
+            raise
+        except CalendarGapError as exc:
+            errors.append(spec.source.error(path, f"{subject(campaign, path)}: {exc}"))
+            return None
+        except DubanError as exc:
+            errors.append(spec.source.error(path, str(exc)))
+            return None
+
+    chain, problems = forward_chain(spec, calendar, timeline, build_plan)
+    errors.extend(spec.source.error(path, message) for path, message in problems)
+    for index, sample in enumerate(campaign.samples):
+        try:
+            sample_members(sample.id)
+        except SpecError:
+            raise
+        except SampleRuleError as exc:
+            errors.append(spec.source.error(rule_path(spec.source.data, index, exc.subpath), str(exc)))
+        except DubanError as exc:
+            errors.append(spec.source.error(("samples", index), str(exc)))
+    leaders = {
+        leader.id: _with_descendants(registry, at(("leaders", i, "units"), lambda l=leader: resolver.resolve(l.units)) or [])
+        for i, leader in enumerate(campaign.leaders)
+    }
+    windows: dict[str, tuple[DateTime, DateTime]] = {}
+    assignments: list[PlannedAssignment] = []
+    item_dues: dict[str, DateTime] = {}
+    submit_to: dict[str, str | None] = {}
+    for s_index, stage in enumerate(campaign.stages):
+        where = ("stages", s_index)
+        window = at((*where, "window"), lambda st=stage: (timeline.stage_start(st), timeline.stage_end(st)))
+        if window:
+            windows[stage.id] = window
+        for i_index, item in enumerate(stage.items):
+            item_path = (*where, "items", i_index)
+            roles = at(item_path, lambda it=item: _roles(it, resolver, item_path))
+            if item.submit_to is not None:
+                submit_to[item.id] = _one_unit(resolver, item.submit_to)
+            instances = at(item_path, lambda st=stage, it=item: item_instances(timeline, st, it))
+            forwarded = forwarded_due(chain, item.id, item.due is not None)
+            if instances and forwarded is not None:
+                instances = [(label, opens, forwarded) for label, opens, _due in instances]
+            if not roles or not instances:
+                continue
+            for instance, open_at, due_at in instances:
+                if not instance:
+                    item_dues[item.id] = due_at
+                reminders = at((*item_path, "reminders"), lambda it=item, o=open_at, d=due_at: timeline.reminders(it, o, d))
+                steps = at((*item_path, "escalation"), lambda it=item, d=due_at: timeline.escalations(it, d)) or []
+                named_at = (*item_path, "escalation", "to") if item.escalation is not None else ("defaults", "escalation", "to")
+                steps = [(when, at(named_at, lambda to=to: _named(resolver, to)) or to) for when, to in steps]
+                for unit_code, role in roles:
+                    assignments.append(
+                        PlannedAssignment(
+                            stage_id=stage.id, stage_order=s_index, item_id=item.id, instance=instance,
+                            unit_code=unit_code, role=role, open_at=open_at, due_at=due_at,
+                            reminders=reminders or (),
+                            escalations=tuple(
+                                (when, _targets(registry, leaders, unit_code, to)) for when, to in steps
+                            ),
+                        )
+                    )  # fmt: skip
+    events = []
+    for index, event in enumerate(campaign.events):
+        moment = at(("events", index, "at"), lambda e=event: timeline.instant(e.at, default_clock=time(0, 0)))
+        if moment is not None:
+            events.append((event.id, event.name, moment))
+    report_due = None
+    if campaign.report and campaign.report.due is not None:
+        report_due = at(("report", "due"), lambda: timeline.due(campaign.report.due, campaign.defaults.postpone))
+    reveals = _sample_reveals(spec, timeline, assignments, windows, errors)
+    errors.extend(spec.source.error(path, message) for path, message in [*sheet_problems(campaign), *rollup_problems(campaign)])
+    errors.extend(spec.source.error(path, message) for path, message in chain_problems(campaign, chain, assignments))
+    if errors:
+        raise SpecErrors(list({str(e): e for e in errors}.values()))  # a default's error once, not per item
+    return Plan(
+        campaign=campaign, registry=registry, assignments=assignments, samples=samples,
+        stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues, submit_to=submit_to,
+        report_due=report_due, sample_reveals=reveals, chain=chain,
+        depending={s.id: s.follows.words({x.id: x.name for x in campaign.stages}) for s in campaign.stages if s.follows},
+        held=held_stages(campaign) - set(actual_starts or {}), undrawn=undrawn,
+    )  # fmt: skip
+
+
+def subject(campaign: Campaign, path: PathKey) -> str:
+    """What a path of the spec is about, in words: "item 'a' (报表)'s reminders", "stage 's' (阶段)"."""
+    parts = {"reminders": "'s reminders", "escalation": "'s escalation", "window": "'s window", "due": "'s due",
+             "opens": "'s opening", "every": "'s periods"}  # fmt: skip
+    tail = next((parts[str(p)] for p in path[4:5] if str(p) in parts), "") if len(path) > 4 else ""
+    if len(path) >= 2 and path[0] == "stages" and isinstance(path[1], int) and path[1] < len(campaign.stages):
+        stage = campaign.stages[path[1]]
+        if len(path) >= 4 and path[2] == "items" and isinstance(path[3], int) and path[3] < len(stage.items):
+            item = stage.items[path[3]]
+            return f"item {item.id!r} ({item.name}){tail}"
+        return f"stage {stage.id!r} ({stage.name})" + ("'s window" if "window" in path else "")
+    if len(path) >= 2 and path[0] == "events" and isinstance(path[1], int) and path[1] < len(campaign.events):
+        event = campaign.events[path[1]]
+        return f"event {event.id!r} ({event.name})"
+    return "the campaign"
+
+
+def _sample_reveals(spec: LoadedSpec, timeline: Timeline, assignments: list[PlannedAssignment], windows: dict,
+                    errors: list) -> dict:  # fmt: skip
+    """When each hidden sample may show; items that would show it early are errors at their `opens:`."""
+    opens: dict[str, DateTime] = {}
+    for a in assignments:
+        opens[a.item_id] = min(opens.get(a.item_id, a.open_at), a.open_at)
+    explicit = {}
+    for index, sample in enumerate(spec.campaign.samples):
+        if sample.reveal is not None:
+            try:
+                explicit[sample.id] = timeline.instant(sample.reveal, default_clock=timeline.defaults.open_time)
+            except DubanError as exc:
+                errors.append(spec.source.error(("samples", index, "reveal"), str(exc)))
+    starts = {stage_id: window[0] for stage_id, window in windows.items()}
+    reveals, problems = reveal_instants(spec.campaign, opens, starts, explicit)
+    errors.extend(spec.source.error(path, message) for path, message in problems)
+    return reveals
+
+
+def _roles(item: Item, resolver: Resolver, path: PathKey) -> list[tuple[str, str]]:
+    """(unit, role) pairs: lead wins over responsible, responsible over cooperating."""
+    chosen: dict[str, str] = {}
+    for role, selector in (("lead", item.lead), ("responsible", item.units), ("cooperating", item.cooperating)):
+        if selector is None:
+            continue
+        for code in resolver.resolve(selector):
+            chosen.setdefault(code, role)
+    return sorted(chosen.items(), key=lambda pair: (ROLE_ORDER.index(pair[1]), pair[0]))
+
+
+def item_instances(timeline: Timeline, stage: Stage, item: Item) -> list[tuple[str, DateTime, DateTime]]:
+    """(instance, opens, due) for a one-off item, or one per period of a recurring one."""
+    if item.every is None:
+        return [("", timeline.item_opens(stage, item), timeline.item_due(stage, item))]
+    return recurring_instances(timeline, stage, item)
+
+
+_KEYWORDS = ("parent", "leader", "unit")
+
+
+def _named(resolver: Resolver, to: list[str]) -> list[str]:
+    """Escalation targets with named units (groups, codes, names) resolved to `unit:<code>` entries."""
+    found: list[str] = []
+    for target in to:
+        if target in _KEYWORDS:
+            found.append(target)
+        else:
+            try:
+                selector = Selector.model_validate(target)
+            except ValidationError:
+                raise PlanError(f"{target!r} is none of parent, leader, unit, a group, a unit code or a unit name") from None
+            found.extend(f"unit:{code}" for code in resolver.resolve(selector))
+    return found
+
+
+def _one_unit(resolver: Resolver, ref: str) -> str | None:
+    """The code of the unit `ref` names (a group of one unit, a code, a name), or None for free text."""
+    try:
+        codes = resolver.resolve(Selector.model_validate(ref))
+    except (UnknownName, DubanError, ValidationError):  # free text (or nothing): shown as written
+        return None
+    return codes[0] if len(codes) == 1 else None
+
+
+def _with_descendants(registry: Registry, codes: list[str]) -> list[str]:
+    found = dict.fromkeys(codes)
+    for code in codes:
+        found.update(dict.fromkeys(u.code for u in registry.descendants(code)))
+    return list(found)
+
+
+def _targets(registry: Registry, leaders: dict[str, list[str]], unit_code: str, to: list[str]) -> tuple[str, ...]:
+    """Who hears about a slip: the parent unit, the leader answering for the unit (包县区), the unit itself."""
+    targets: list[str] = []
+    for kind in to:
+        if kind == "parent":
+            parent = registry.get(unit_code).parent
+            if parent and parent in registry:
+                targets.append(parent)
+        elif kind == "leader":
+            targets.extend(f"leader:{lid}" for lid, codes in leaders.items() if unit_code in codes)
+        elif kind == "unit":
+            targets.append(unit_code)
+        elif kind.startswith("unit:") and kind != f"unit:{unit_code}":  # a named unit is not told of its own slip
+            targets.append(kind.removeprefix("unit:"))
+    return tuple(dict.fromkeys(targets))
+
+
+def load_calendar_for(spec: LoadedSpec, override: Path | None = None) -> WorkCalendar:
+    """The working-day calendar for a spec: the settings' file, or calendar/overrides.yaml beside the spec."""
+    from duban.domain.calendar import load_calendar
+
+    if override is not None:
+        return load_calendar(override, named=True)
+    return load_calendar(spec.folder / "calendar" / "overrides.yaml")
+
+
+def first_and_last_day(plan: Plan) -> tuple[date, date]:
+    days = [a.open_at.date() for a in plan.assignments] + [a.due_at.date() for a in plan.assignments]
+    if not days:
+        raise PlanError("the plan has no assignments")
+    return min(days), max(days)
+
+
+def resolve_selector(plan: Plan, selector: Selector) -> list[str]:
+    """Resolve a selector against a finished plan's registry, groups and samples."""
+    resolver = Resolver(plan.registry, plan.campaign.groups, lambda sid: plan.samples[sid].members)
+    return resolver.resolve(selector)
+
+
+def escalation_targets(plan: Plan, unit_code: str, to: list[str]) -> tuple[str, ...]:
+    """Who hears when `unit_code` slips, for an escalation step's `to:` (assignments made after planning)."""
+    resolver = Resolver(plan.registry, plan.campaign.groups, lambda sid: plan.samples[sid].members)
+    return _targets(plan.registry, plan.leaders, unit_code, _named(resolver, to))

