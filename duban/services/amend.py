@@ -140,6 +140,8 @@ def apply_amendment(
             if change is None:
                 continue
             changed, values = change
+            if r.state == State.pending.value and r.next_event_at is None:  # a stage still waiting for another (按阶段
+                values = (*values[:-1], None)  # 顺序) keeps waiting: the record decides its opening, not the amendment
             result.changed.append(changed)
             updates.append((*values, codec.instant(at), r.id))
         if dry_run or not result.changed:

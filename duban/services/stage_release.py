@@ -70,9 +70,11 @@ def decided_starts(campaign: Campaign, calendar: WorkCalendar, finished_rows, as
 def release_stages(engine: Engine, campaign_id: str, as_of: datetime, *, calendar_file: Path | None = None) -> list[tuple[str, datetime]]:
     """Release the held stages whose opening the record now decides; (stage, opening) for each released."""
     campaign = load_campaign(engine, campaign_id, units=False)
-    spec = campaign.spec
-    if not held_stages(spec):
+    if not held_stages(campaign.spec):
         return []
+    from duban.services.amend import campaign_as_amended
+
+    spec = campaign_as_amended(engine, campaign.spec)  # the dates an amendment (调整通知) put in force
     released: list[tuple[str, datetime]] = []
     with unit_of_work(engine) as conn:
         held_rows = conn.execute(

@@ -329,7 +329,7 @@ class Window(Strict):
         start, end = WordDate.parse(parts[0]), WordDate.parse(parts[1])
         for part, found in zip(parts, (start, end)):
             if found is None:
-                raise ValueError(f"{part!r} in the window {value.strip()[:40]!r} is not a date duban can read "
+                raise ValueError(f"{part[:40]!r} in the window {value.strip()[:40]!r} is not a date duban can read "
                                  "(write 3月至10月, 5月中旬至6月底, 10月至次年3月)")  # fmt: skip
         problem = range_problem(start, end)  # type: ignore[arg-type]
         if problem:

@@ -84,3 +84,24 @@ def test_a_held_stage_shows_as_not_started_in_status_until_the_record_opens_it(s
     assert {d.state for d in duties if d.item_id == "city_binder"} == {State.pending}
     report = status_report(sqlite_engine, CAMPAIGN, moment)
     assert report.by_stage["city_check"] == {State.pending: 2}
+
+
+def test_an_amendment_to_a_waiting_stage_keeps_it_waiting_and_its_opening_counts_the_new_due(sqlite_engine, tmp_path):
+    from duban.domain.calendar import WorkCalendar
+    from duban.services.amend import apply_amendment
+    from duban.spec.amendment import load_amendment
+    from duban.spec.load import load_spec
+
+    ensure_planned(sqlite_engine, SPEC, now=at("2024-05-06 12:00"))
+    amendment = tmp_path / "amend.yaml"
+    amendment.write_text("campaign: jinzhong-2024-stage-order\nissuer: 晋中市统计局\nreason: 抽查台账多给一个工作日\n"
+                         "changes:\n  - {item: city_binder, due: {after: stage:city_check.start, offset: 4 working days}}\n",
+                         encoding="utf-8")  # fmt: skip
+    apply_amendment(sqlite_engine, load_spec(SPEC), load_amendment(amendment), WorkCalendar(), at=at("2024-06-03 09:00"))
+    assert {r.next_event_at for r in _rows(sqlite_engine, "city_check")} == {None}  # still waiting for the counties
+    for unit in ("140724", "140725"):
+        record_submission(sqlite_engine, CAMPAIGN, unit, "county_report", at("2024-06-12 15:00"), files_dir=tmp_path)
+    release_stages(sqlite_engine, CAMPAIGN, at("2024-06-12 16:00"))
+    city = _rows(sqlite_engine, "city_check")[0]
+    # opens Thursday 6/13 08:30; four working days (6/14, 6/17, 6/18, 6/19) as amended, not three
+    assert fmt(city.due_at, TZ) == "2024-06-19 周三 24:00"
