@@ -30,7 +30,10 @@ from duban.views.artifacts import tick_log_lines
 from flows.events import acknowledgements_missing
 from flows.results import NO_RESULTS
 from tasks.rollups import feed_rollups_task
-from tasks.stages import compose_task, ensure_campaign, tick_acknowledgements_task, tick_stage_task
+from duban.services.outcomes import outcome_rules
+from tasks.stages import (
+    compose_task, ensure_campaign, outcomes_task, release_stages_task, tick_acknowledgements_task, tick_stage_task,
+)
 from tasks.views import Publication, emit_events
 
 
@@ -49,9 +52,16 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     # Planned already on every tick but the first (or the first after the spec changed): no plan task run then
     campaign_id = planned_campaign_id(engine, spec) or ensure_campaign(spec, as_of)
     campaign = load_campaign(engine, campaign_id, units=False)
+    outcomes = bool(outcome_rules(campaign.spec))
+    if outcomes:  # 约谈, 通报批评, 重新开展 decided by now: one owed as an item opens in this very tick
+        outcomes_task(campaign_id, as_of)
+    if any(stage.follows for stage in campaign.spec.stages):  # stages opened by others: decided from the record first
+        release_stages_task(campaign_id, as_of)
     stages = [tick_stage_task(campaign_id, stage_id, as_of) for stage_id in campaign.stage_ids()]
     rollups = feed_rollups_task(campaign_id, as_of) if campaign.spec.rollups or campaign.spec.forward else None
     acks = tick_acknowledgements_task(campaign_id, as_of) if asks_acknowledgement(campaign.spec) else None
+    if outcomes:  # and those this tick's overdue transitions decide (their items open at the next tick)
+        outcomes_task(campaign_id, as_of)
     # The views and the events go out while the messages are composed
     publication = Publication(campaign_id, as_of, stages)
     happened = any(stage["events"].get("opened") or stage["overdue"] for stage in stages)

@@ -24,6 +24,22 @@ def ensure_campaign(spec: str, now: datetime) -> str:
     return campaign_id_for(_engine(), spec, now=now, calendar_file=get_settings().calendar_file)
 
 
+@task(name="release-stages", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
+def release_stages_task(campaign_id: str, as_of: datetime) -> list[tuple[str, datetime]]:
+    """Open the stages that wait for an earlier one (按阶段顺序) once the record says its units have finished."""
+    from duban.services.stage_release import release_stages
+
+    return release_stages(_engine(), campaign_id, as_of, calendar_file=get_settings().calendar_file)
+
+
+@task(name="decide-outcomes", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
+def outcomes_task(campaign_id: str, as_of: datetime) -> int:
+    """Record the outcomes the notice names for slipping units (约谈, 通报批评, 重新开展) and assign those owed."""
+    from duban.services.outcomes import decide_outcomes
+
+    return decide_outcomes(_engine(), campaign_id, as_of, calendar_file=get_settings().calendar_file)
+
+
 @task(name="tick-stage", task_run_name="{stage_id}", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
 def tick_stage_task(campaign_id: str, stage_id: str, as_of: datetime) -> dict:
     """Apply the stage's due transitions and write their intents (one transaction; safe to retry)."""

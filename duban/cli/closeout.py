@@ -22,21 +22,26 @@ def amend(
 ) -> None:
     """Apply a later notice that changes dues or stage windows: re-plan only what it names, keep every
     submission and the history, and tell the affected units (截止时间调整)."""
-    from duban.services.amend import apply_amendment
+    from duban.services.amend import apply_amendment, preview_amendment
     from duban.domain.plan import load_calendar_for
     from duban.spec.amendment import load_amendment
     from duban.spec.load import load_spec
     from duban.store.db import engine_for
 
     settings = get_settings()
+    planless = False
     try:
         loaded_spec = load_spec(spec)
         tz = loaded_spec.campaign.timezone
-        result = apply_amendment(
-            engine_for(settings.resolved_database_url), loaded_spec, load_amendment(amendment),
-            load_calendar_for(loaded_spec, settings.calendar_file), at=_when(at, tz), quiet=settings.quiet(),
-            dry_run=dry_run,
-        )  # fmt: skip
+        calendar = load_calendar_for(loaded_spec, settings.calendar_file)
+        if dry_run and not _in_database(settings, loaded_spec.campaign.id):  # before go-live: on the plan alone
+            planless = True
+            result = preview_amendment(loaded_spec, load_amendment(amendment), calendar)
+        else:
+            result = apply_amendment(
+                engine_for(settings.resolved_database_url), loaded_spec, load_amendment(amendment), calendar,
+                at=_when(at, tz), quiet=settings.quiet(), dry_run=dry_run,
+            )  # fmt: skip
     except DubanError as exc:
         _fail(exc)
     a = result.amendment
@@ -46,6 +51,8 @@ def amend(
         return
     verb = "would re-plan" if dry_run else "re-planned"
     console.print(f"[bold]amendment #{lit(result.seq)}[/] {lit(name)} — {lit(a.reason)}", highlight=False)
+    if planless:
+        console.print("  (the campaign is not in the database yet: compared on the plan alone, every assignment still to open)")
     groups: dict[tuple[str, str], list] = {}
     for c in result.changed:
         groups.setdefault((c.item_id, c.instance), []).append(c)
@@ -61,8 +68,26 @@ def amend(
     if not result.changed:
         console.print("[yellow]nothing moved: the named dues are already in force[/]")
     for item in result.dependents:
-        console.print(f"[yellow]note[/] item {lit(item)} counts from a changed item or stage and was left as it is; "
-                      "name it in the amendment if it should follow", highlight=False)  # fmt: skip
+        console.print(f"[yellow]note[/] item {lit(item)} counts from {lit(result.chains.get(item, 'a changed item or stage'))}, "
+                      "which the amendment moves, and was left as it is; name it in the amendment if it should follow",
+                      highlight=False, soft_wrap=True)  # fmt: skip
+
+
+def _in_database(settings, campaign_id: str) -> bool:
+    """Is the campaign planned in the configured database? (No database file is created to find out.)"""
+    from duban.errors import StoreError
+    from duban.store.db import engine_for
+    from duban.store.plans import campaign_row
+
+    url = settings.resolved_database_url
+    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
+        return False
+    try:
+        with engine_for(url).connect() as conn:
+            campaign_row(conn, campaign_id)
+    except StoreError:
+        return False
+    return True
 
 
 def report(
@@ -87,7 +112,7 @@ def report(
         if Path(spec).is_file():
             calendar = load_calendar_for(load_spec(spec), settings.calendar_file)
         else:  # a campaign id: the settings' overrides file, or the library alone
-            calendar = load_calendar(settings.calendar_file)
+            calendar = load_calendar(settings.calendar_file, named=settings.calendar_file is not None)
         if as_of is None:  # a finished campaign's report ends at its close, not today
             moment = closing_instant(engine, campaign_id, calendar, moment)
         target = out or settings.home / "reports" / f"{campaign_id}-总结报告.docx"

@@ -15,6 +15,7 @@ from duban.cli.common import check_prefect_ui, console, engine as _engine, err, 
 from duban.cli.db import app as db_app
 from duban.cli.deploy import deploy as _deploy
 from duban.cli.outbox import app as outbox_app
+from duban.cli.outcomes import outcomes as _outcomes
 from duban.cli.portal import app as portal_app
 from duban.cli.rollup import app as rollup_app
 from duban.cli.sample import app as sample_app
@@ -95,6 +96,9 @@ def schema(out: Annotated[Optional[Path], typer.Option(help="write to this file"
         console.print(f"wrote {lit(out)}")
     else:
         sys.stdout.write(text + "\n")
+
+
+app.command("outcomes")(_outcomes)
 
 
 @app.command()

@@ -92,3 +92,31 @@ def _members(plan, members: list[str], designated: set[str]) -> None:
 def _names(plan, codes: list[str], limit: int = 20) -> str:
     names = "、".join(plan.registry.units[c].name if c in plan.registry else c for c in codes[:limit]) or "—"
     return names + (f" … ({len(codes)} in all)" if len(codes) > limit else "")
+
+
+@app.command("draw")
+def draw(
+    spec: Annotated[str, typer.Argument(help="the campaign's spec (or its id, once planned)")],
+    sample: Annotated[str, typer.Option(help="the open sample (samples[].id)")],
+    count: Annotated[Optional[int], typer.Option(help="how many, when the notice leaves it to the operator (抽取部分)")] = None,
+    named: Annotated[Optional[list[str]], typer.Option(help="a unit a parent named (由上级指定); once per unit")] = None,
+    at: Annotated[Optional[str], typer.Option("--at", help="when it is drawn (default: now)")] = None,
+) -> None:
+    """Draw a sample the notice left open — its number, or the units the parents name — record it with its seed,
+    and give its items to the drawn units (the next tick opens them and tells the units)."""
+    from duban.cli.common import engine as _engine, when as _when
+    from duban.services.lifecycle import campaign_id_for
+    from duban.services.sample_draws import draw_open_sample
+
+    settings = get_settings()
+    try:
+        engine = _engine()
+        moment = _when(at, settings.timezone)
+        campaign_id = campaign_id_for(engine, spec, now=moment, calendar_file=settings.calendar_file)
+        result, made = draw_open_sample(engine, campaign_id, sample, count=count, named=tuple(named or ()), at=moment,
+                                        calendar_file=settings.calendar_file)  # fmt: skip
+    except DubanError as exc:
+        _fail(exc)
+    console.print(f"[green]✓[/] {result.name} ({result.sample_id}) seed {result.seed}: {len(result.members)} 个单位 — "
+                  + "; ".join(d.rule for d in result.draws), highlight=False, soft_wrap=True)  # fmt: skip
+    console.print(f"  {made} assignment(s) made for its items; the next tick opens them (`duban tick`)", highlight=False)

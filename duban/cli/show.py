@@ -17,7 +17,9 @@ from duban.domain.plan import Plan
 from duban.domain.state import Color, State
 from duban.domain.units import LEVEL_ALIASES, Level
 from duban.instants import fmt, fmt_arg
+from duban.spec.clerk import escalation_words
 from duban.spec.load import LoadedSpec
+from duban.spec.words import WordDate
 
 COLOR_STYLE = {Color.red: "bold red", Color.yellow: "yellow", Color.green: "green", Color.grey: "dim"}
 LIST_LIMIT = 600
@@ -45,6 +47,10 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
     for stage in c.stages:
         window = plan.stage_windows.get(stage.id)
         span = f"{fmt(window[0], tz)} — {fmt(window[1], tz)}" if window else "—"
+        span += _said_window(stage.window)
+        if stage.id in plan.depending:  # 按阶段顺序: when it opens depends on another stage
+            waits = "最早时刻，实际由巡检按记录决定" if stage.id in plan.held else "随前一阶段"
+            span = f"{span}〔{plan.depending[stage.id]}开启；{waits}〕"
         rows = [a for item in stage.items for a in by_item.get(item.id, [])]
         count = Counter(_level_cn(levels.get(a.unit_code)) for a in rows)
         console.print(f"\n[bold cyan]{lit(stage.name)}[/] ({lit(stage.id)})  {lit(span)}  · {len(rows)} assignments: "
@@ -57,14 +63,19 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
             reminders = "、".join(fmt(t, tz) for t in first.reminders) or "—"
             steps = (item.escalation or c.defaults.escalation).steps
             escalations = "、".join(
-                f"{fmt(t, tz)} → {'、'.join(TARGET_CN.get(k, k) for k in step.to)}" for (t, _), step in zip(first.escalations, steps)
+                f"{fmt(t, tz)}（{escalation_words(step.after, c.defaults.remind_time)}）→ {'、'.join(TARGET_CN.get(k, k) for k in step.to)}"
+                for (t, _), step in zip(first.escalations, steps)
             ) or "—"
-            console.print(f"  [bold]{lit(item.name)}[/] ({lit(item.id)}) 格式 {lit('、'.join(item.formats) or '—')}", highlight=False)
+            every = f"  周期 {item.every.said}" if item.every is not None and item.every.said else ""
+            console.print(f"  [bold]{lit(item.name)}[/] ({lit(item.id)}) 格式 {lit('、'.join(item.formats) or '—')}{lit(every)}", highlight=False)
             instances = sorted({(a.instance, a.open_at, a.due_at) for a in entries}, key=lambda x: x[2])
             for instance, opens, due in instances:
                 label = f"[{instance}] " if instance else ""
-                console.print(f"    {lit(label)}开始 {fmt(opens, tz)}  截止 [bold]{fmt(due, tz)}[/]", highlight=False)
+                console.print(f"    {lit(label)}开始 {fmt(opens, tz)}{lit(_said(item.opens))}  截止 [bold]{fmt(due, tz)}[/]"
+                              f"{lit(_said(item.due))}", highlight=False)  # fmt: skip
             console.print(f"    提醒 {lit(reminders)}  催办 {lit(escalations)}", highlight=False)
+            for outcome in item.outcomes if item.outcomes is not None else c.defaults.outcomes:
+                console.print(f"    处理 {lit(outcome.words())}", highlight=False)
     if every or len(plan.assignments) <= LIST_LIMIT:
         console.print(f"\n[bold]{len(plan.assignments)} assignments[/] (开始 → 截止  事项  单位)", highlight=False)
         for a in plan.assignments:
@@ -75,6 +86,10 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
     else:
         console.print(f"\n{len(plan.assignments)} assignments (list them with --all or --json)")
     for sample in plan.samples.values():
+        if sample.sample_id in plan.undrawn:
+            console.print(f"\n[bold]抽查样本[/] {lit(sample.name)} (seed {lit(sample.seed)}): 待抽取 — {lit(plan.undrawn[sample.sample_id])}"
+                          f"（`duban sample draw {lit(c.id)} --sample {lit(sample.sample_id)} …`）", highlight=False)  # fmt: skip
+            continue
         names = "、".join(plan.registry.units[code].name for code in sample.members[:40])
         more = f" … (+{len(sample.members) - 40})" if len(sample.members) > 40 else ""
         console.print(f"\n[bold]抽查样本[/] {lit(sample.name)} (seed {lit(sample.seed)}): {len(sample.members)} 个 — {lit(names)}{lit(more)}",
@@ -86,12 +101,25 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
         console.print(f"[bold]事件[/] {lit(name)} ({lit(event_id)}) {fmt(at, tz)}", highlight=False)
 
 
+def _said(spec) -> str:
+    """'（6月底前）' after an instant the notice wrote in words, so the reading can be checked against it."""
+    return f"（{spec}）" if isinstance(spec, WordDate) else ""
+
+
+def _said_window(window) -> str:
+    if window is None or not (isinstance(window.start, WordDate) or isinstance(window.end, WordDate)):
+        return ""
+    words = str(window.start) if str(window.start) == str(window.end) else f"{window.start}至{window.end}"
+    return f"（{words}）"
+
+
 def plan_json(plan: Plan) -> dict:
     tz = plan.campaign.timezone
     return {
         "campaign": plan.campaign.id,
         "timezone": tz,
         "stages": {k: [v[0].isoformat(), v[1].isoformat()] for k, v in plan.stage_windows.items()},
+        "depending": {k: {"opens": words, "decided_by_tick": k in plan.held} for k, words in plan.depending.items()},
         "assignments": [
             {"stage": a.stage_id, "item": a.item_id, "instance": a.instance, "unit": a.unit_code,
              "unit_name": plan.registry.units[a.unit_code].display, "level": plan.registry.units[a.unit_code].level.value,
@@ -313,7 +341,7 @@ def print_demo(console: Console, result, settings) -> None:
     if result.loop:
         console.print("\n[bold]督办 loop[/] (延期申请, 审核与退回, once each)", highlight=False)
         for line in result.loop:
-            console.print(f"  {line}", highlight=False)
+            console.print(f"  {lit(line)}", highlight=False)
     spec = result.spec_path.relative_to(result.spec_path.parent.parent)
     console.print(f"\nmessages: {lit(result.sink)}\ndatabase: {lit(settings.resolved_database_url)}\n"
                   f"next: uv run duban status {lit(spec)} --as-of \"{lit(fmt_arg(report.as_of, tz))}\" --only red",

@@ -22,7 +22,6 @@ from enum import Enum
 from pathlib import Path
 
 import chinese_calendar
-import yaml
 
 from duban.errors import CalendarGapError, SpecError
 
@@ -136,58 +135,94 @@ class WorkCalendar:
         return current
 
 
-def load_calendar(path: Path | None) -> WorkCalendar:
-    """The calendar with the overrides in `path` (absent file: library only)."""
-    from duban.spec.files import decode, read_bytes
-    from duban.spec.source import BoundedSafeLoader
+def load_calendar(path: Path | None, *, named: bool = False) -> WorkCalendar:
+    """The calendar with the overrides in `path` (absent file: library only).
+
+    With `named` (the file comes from DUBAN_CALENDAR_FILE) an absent file is an error: a schedule the
+    administrator meant to add would otherwise be silently missing. Every problem of the file names its line:
+    a date that does not exist, a year with no holidays (it would be counted Monday to Friday), a date filed
+    under another year."""
+    from duban.spec.source import read_source
 
     if path is None or not path.exists():
+        if named and path is not None:
+            raise SpecError(
+                "DUBAN_CALENDAR_FILE names this file, which does not exist: create it (years: …) or unset "
+                "DUBAN_CALENDAR_FILE to use calendar/overrides.yaml beside the spec",
+                file=str(path),
+            )
         return WorkCalendar(overrides_file=str(path) if path else None)
-    text = decode(read_bytes(path, what="calendar overrides"), str(path))
-    try:
-        data = yaml.load(text, Loader=BoundedSafeLoader) or {}
-    except SpecError as exc:
-        exc.file = str(path)
-        raise
-    except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        problem = getattr(exc, "problem", None) or "cannot be read"
-        raise SpecError(f"not valid YAML: {problem}", file=str(path), line=(line + 1) if line is not None else None) from None
-    except (ValueError, OverflowError) as exc:  # a timestamp such as 2027-13-45
-        raise SpecError(f"a date that does not exist ({exc})", file=str(path)) from None
+    source = read_source(path, what="calendar overrides")
+    data = source.data
+    if data in ({}, None):
+        return WorkCalendar(overrides_file=str(path))
     if not isinstance(data, dict):
-        raise SpecError("the overrides file is a mapping with `years:`", file=str(path))
+        raise source.error((), "the overrides file is a mapping with `years:`")
+    unknown = [k for k in data if k != "years"]
+    if unknown:
+        raise source.error((str(unknown[0]),), f"unknown key `{unknown[0]}`: the overrides file has only `years:`")
     years = data.get("years") or {}
     if not isinstance(years, dict):
-        raise SpecError("`years` must map a year to its schedule", file=str(path), path="years")
+        raise source.error(("years",), "`years` must map a year to its schedule")
     overrides: dict[int, YearOverride] = {}
+    strays: list[tuple[date, str | None]] = []  # days of a holiday that runs into the year before or after
     for year, body in years.items():
-        where = f"years.{year}"
-        if not isinstance(year, int) or not isinstance(body, dict):
-            raise SpecError("each year is a number with a mapping under it", file=str(path), path=where)
+        where: tuple = ("years", str(year))
+        if isinstance(year, bool) or not isinstance(year, int):
+            raise source.error(where, f"{year!r} is not a year: write it as a number (2027:)")
+        if not isinstance(body, dict) or not body.get("holidays"):
+            raise source.error(where, (
+                f"{year} lists no holidays: a year written here replaces the calendar library's, so {year} would be "
+                "counted Monday to Friday. Copy its holidays and 调休 workdays from the 国务院办公厅 notice, or "
+                "remove the year"
+            ))  # fmt: skip
+        extra = [k for k in body if k not in ("source", "holidays", "workdays")]
+        if extra:
+            raise source.error((*where, str(extra[0])), f"unknown key `{extra[0]}`: a year has source, holidays and workdays")
         override = YearOverride(source=body.get("source"))
-        for index, entry in enumerate(body.get("holidays") or []):
-            start, end, name = _holiday_range(entry, path, f"{where}.holidays[{index}]")
+        holidays = body["holidays"] if isinstance(body["holidays"], list) else [body["holidays"]]
+        for index, entry in enumerate(holidays):
+            at = (*where, "holidays", index)
+            start, end, name = _holiday_range(entry, source, at)
+            if start.year != year and end.year != year:
+                raise source.error(at, f"{start.isoformat()} is filed under {year}: move it under `{start.year}:`")
             day = start
             while day <= end:
-                override.holidays[day] = name
+                if day.year == year:
+                    override.holidays[day] = name
+                else:
+                    strays.append((day, name))
                 day += timedelta(days=1)
-        for index, entry in enumerate(body.get("workdays") or []):
-            if not isinstance(entry, date):
-                raise SpecError(f"{entry!r} is not a date", file=str(path), path=f"{where}.workdays[{index}]")
-            override.workdays.add(entry)
+        workdays = body.get("workdays") or []
+        for index, entry in enumerate(workdays if isinstance(workdays, list) else [workdays]):
+            day = _day(entry, source, (*where, "workdays", index))
+            if day.year != year:
+                raise source.error((*where, "workdays", index),
+                                   f"{day.isoformat()} is filed under {year}: move it under `{day.year}:`")  # fmt: skip
+            override.workdays.add(day)
         overrides[year] = override
+    for day, name in strays:  # a 元旦 written 12-31 to 01-02 under the new year: the old year's day is its too
+        if day.year in overrides:
+            overrides[day.year].holidays.setdefault(day, name or "节假日")
     return WorkCalendar(overrides=overrides, overrides_file=str(path))
 
 
-def _holiday_range(entry: object, path: Path, where: str) -> tuple[date, date, str]:
-    if isinstance(entry, date):
-        return entry, entry, "节假日"
-    if isinstance(entry, dict) and isinstance(entry.get("from"), date):
-        end = entry.get("to", entry["from"])
-        if not isinstance(end, date) or end < entry["from"]:
-            raise SpecError("`to` must be a date on or after `from`", file=str(path), path=where)
-        return entry["from"], end, str(entry.get("name") or "节假日")
-    raise SpecError(
-        "a holiday is a date or {from: 2027-01-01, to: 2027-01-03, name: 元旦}", file=str(path), path=where
-    )
+def _day(value: object, source, at: tuple) -> date:
+    from duban.spec.terms import parse_date
+
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise source.error(at, str(exc)) from None
+
+
+def _holiday_range(entry: object, source, at: tuple) -> tuple[date, date, str]:
+    if isinstance(entry, dict) and "from" in entry:
+        start = _day(entry["from"], source, (*at, "from"))
+        end = _day(entry.get("to", entry["from"]), source, (*at, "to"))
+        if end < start:
+            raise source.error(at, "`to` must be a date on or after `from`")
+        return start, end, str(entry.get("name") or "节假日")
+    if isinstance(entry, (str, date)):
+        return _day(entry, source, at), _day(entry, source, at), "节假日"
+    raise source.error(at, "a holiday is a date or {from: 2027-01-01, to: 2027-01-03, name: 元旦}")

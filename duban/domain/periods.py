@@ -48,17 +48,27 @@ _EVERY_YEAR = {
 _EXAMPLES = {"month": "2020-07 or M7", "quarter": "2020Q4 or Q4", "half_year": "2020H2 or H2", "year": "2020"}
 
 
-def check_period_key(key: str, every: str) -> None:
-    """Refuse a period name that cannot name a period of this kind (ValueError with an example)."""
-    if _FULL[every].match(key) or (every in _EVERY_YEAR and _EVERY_YEAR[every].match(key)):
+_DAY = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+
+
+def check_period_key(key: str, every: str, *, days: bool = False) -> None:
+    """Refuse a period name that cannot name a period of this kind (ValueError with an example).
+
+    With `days` (每月10日、20日), one instance is named by its due day: 2024-07-10."""
+    if _FULL[every].match(key) or (every in _EVERY_YEAR and _EVERY_YEAR[every].match(key)) or (days and _DAY.match(key)):
         return
-    raise ValueError(f"{key!r} is not a {every.replace('_', '-')} period; write {_EXAMPLES[every]}")
+    example = _EXAMPLES[every] + (", or one due day such as 2020-07-10" if days else "")
+    raise ValueError(f"{key!r} is not a {every.replace('_', '-')} period; write {example}")
 
 
 def period_matches(label: str, key: str, every: str) -> bool:
-    """Does `key` (a full label like 2020Q4, or Q4 for every year) name the period `label`?"""
+    """Does `key` (a full label like 2020Q4, or Q4 for every year) name the period `label`?
+
+    A day-of-month instance (2020-07-10) belongs to its month: 2020-07 and M7 name it too."""
     if key == label:
         return True
+    if every == "month" and len(label) == 10 and key == label[:7]:
+        return True
     if every == "month" and key.startswith("M") and key[1:].isdigit():
-        return int(label[5:]) == int(key[1:])
+        return int(label[5:7]) == int(key[1:])
     return every in ("quarter", "half_year") and label[4:] == key

@@ -22,11 +22,11 @@ from duban.domain.forwarding import ForwardChain, chain_problems, forward_chain,
 from duban.domain.hidden_samples import reveal_instants
 from duban.domain.overlay import build_registry
 from duban.domain.recurrence import recurring_instances
-from duban.domain.sampling.draw import SampleResult, SampleRuleError, draw_sample, rule_path
+from duban.domain.sampling.draw import Decision, DrawResult, SampleResult, SampleRuleError, draw_sample, open_words, rule_path
 from duban.domain.select import Resolver, UnknownName
 from duban.domain.timeline import Timeline
 from duban.domain.units import Registry
-from duban.errors import DubanError, PlanError, SpecError, SpecErrors
+from duban.errors import CalendarGapError, DubanError, PlanError, SpecError, SpecErrors
 from duban.spec.crossrefs import rollup_problems, sheet_problems
 from duban.spec.files import confined, referenced_file
 from duban.spec.load import LoadedSpec
@@ -79,6 +79,9 @@ class Plan:
     sample_reveals: dict[str, DateTime] = field(default_factory=dict)  # hidden sample → when it may show
     chain: ForwardChain | None = None  # the upper campaign this one re-issues (转发)
     acknowledgements: list[PlannedAck] = field(default_factory=list)  # 签收 asked of each unit
+    depending: dict[str, str] = field(default_factory=dict)  # stage id → what its opening waits for (in words)
+    held: set[str] = field(default_factory=set)  # stages whose opening the tick decides from the record
+    undrawn: dict[str, str] = field(default_factory=dict)  # open samples not drawn yet → what they wait for (in words)
 
     def units_in_plan(self) -> list[str]:
         return sorted({a.unit_code for a in self.assignments})
@@ -111,16 +114,31 @@ def spec_registry(spec: LoadedSpec) -> Registry:
         raise spec.source.error(("registry",), str(exc)) from None
 
 
-def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | None = None) -> Plan:
-    """Expand `spec` into assignments; every problem is a SpecError at its YAML path."""
+def held_stages(campaign: Campaign) -> set[str]:
+    """Stages whose opening waits for the record: those waiting for units to finish, and those after them."""
+    held: set[str] = set()
+    for stage in campaign.stages:
+        if stage.follows is not None and (stage.follows.finished is not None or stage.follows.stage in held):
+            held.add(stage.id)
+    return held
+
+
+def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | None = None,
+               actual_starts: dict[str, DateTime] | None = None,
+               open_draws: dict[str, Decision | list[str]] | None = None) -> Plan:  # fmt: skip
+    """Expand `spec` into assignments; every problem is a SpecError at its YAML path. `actual_starts` gives the
+    openings the record decided for stages that follow others (the earliest possible ones otherwise);
+    `open_draws` what an open sample (抽取部分, 由上级指定) was given when drawn, or the members recorded then —
+    without it such a sample is undrawn and the items drawing on it have no units yet."""
     campaign = spec.campaign
     registry = registry if registry is not None else spec_registry(spec)
-    timeline = Timeline(campaign, calendar)
+    timeline = Timeline(campaign, calendar, actual_starts=dict(actual_starts or {}))
     errors: list[SpecError] = []
     samples: dict[str, SampleResult] = {}
     sample_specs = {s.id: (index, s) for index, s in enumerate(campaign.samples)}
 
     drawing: list[str] = []  # samples being drawn, to name a cycle of nested samples
+    undrawn: dict[str, str] = {}  # open samples not drawn yet → what they wait for
     failed: set[str] = set()
 
     def sample_members(sample_id: str) -> list[str]:
@@ -130,10 +148,17 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
             raise PlanError(f"sample {sample_id!r} could not be drawn (see its own error under samples)")
         if sample_id in drawing:
             raise PlanError("samples are drawn from each other in a cycle: " + " → ".join([*drawing, sample_id]))
+        sample = sample_specs[sample_id][1]
+        given = (open_draws or {}).get(sample_id)
+        if sample.open and sample_id not in samples and not isinstance(given, Decision):
+            if given is None:
+                undrawn[sample_id] = open_words(sample)
+            drawn = [DrawResult(rule="drawn at run time (抽取部分/由上级指定)", members=list(given))] if given is not None else []
+            samples[sample_id] = SampleResult(sample_id, sample.name, sample.seed, drawn, hidden=sample.hidden)
         if sample_id not in samples:
             drawing.append(sample_id)
             try:
-                samples[sample_id] = draw_sample(sample_specs[sample_id][1], resolver, registry)
+                samples[sample_id] = draw_sample(sample, resolver, registry, given if isinstance(given, Decision) else None)
             except DubanError:
                 failed.add(sample_id)
                 raise
@@ -148,6 +173,9 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
             return action()
         except SpecError:
             raise
+        except CalendarGapError as exc:
+            errors.append(spec.source.error(path, f"{subject(campaign, path)}: {exc}"))
+            return None
         except DubanError as exc:
             errors.append(spec.source.error(path, str(exc)))
             return None
@@ -182,7 +210,7 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
             roles = at(item_path, lambda it=item: _roles(it, resolver, item_path))
             if item.submit_to is not None:
                 submit_to[item.id] = _one_unit(resolver, item.submit_to)
-            instances = at(item_path, lambda st=stage, it=item: _instances(timeline, st, it))
+            instances = at(item_path, lambda st=stage, it=item: item_instances(timeline, st, it))
             forwarded = forwarded_due(chain, item.id, item.due is not None)
             if instances and forwarded is not None:
                 instances = [(label, opens, forwarded) for label, opens, _due in instances]
@@ -230,7 +258,26 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
         campaign=campaign, registry=registry, assignments=assignments, samples=samples,
         stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues, submit_to=submit_to,
         report_due=report_due, sample_reveals=reveals, chain=chain, acknowledgements=acks,
+        depending={s.id: s.follows.words({x.id: x.name for x in campaign.stages}) for s in campaign.stages if s.follows},
+        held=held_stages(campaign) - set(actual_starts or {}), undrawn=undrawn,
     )  # fmt: skip
+
+
+def subject(campaign: Campaign, path: PathKey) -> str:
+    """What a path of the spec is about, in words: "item 'a' (报表)'s reminders", "stage 's' (阶段)"."""
+    parts = {"reminders": "'s reminders", "escalation": "'s escalation", "window": "'s window", "due": "'s due",
+             "opens": "'s opening", "every": "'s periods"}  # fmt: skip
+    tail = next((parts[str(p)] for p in path[4:5] if str(p) in parts), "") if len(path) > 4 else ""
+    if len(path) >= 2 and path[0] == "stages" and isinstance(path[1], int) and path[1] < len(campaign.stages):
+        stage = campaign.stages[path[1]]
+        if len(path) >= 4 and path[2] == "items" and isinstance(path[3], int) and path[3] < len(stage.items):
+            item = stage.items[path[3]]
+            return f"item {item.id!r} ({item.name}){tail}"
+        return f"stage {stage.id!r} ({stage.name})" + ("'s window" if "window" in path else "")
+    if len(path) >= 2 and path[0] == "events" and isinstance(path[1], int) and path[1] < len(campaign.events):
+        event = campaign.events[path[1]]
+        return f"event {event.id!r} ({event.name})"
+    return "the campaign"
 
 
 def _sample_reveals(spec: LoadedSpec, timeline: Timeline, assignments: list[PlannedAssignment], windows: dict,
@@ -288,7 +335,7 @@ def _roles(item: Item, resolver: Resolver, path: PathKey) -> list[tuple[str, str
     return sorted(chosen.items(), key=lambda pair: (ROLE_ORDER.index(pair[1]), pair[0]))
 
 
-def _instances(timeline: Timeline, stage: Stage, item: Item) -> list[tuple[str, DateTime, DateTime]]:
+def item_instances(timeline: Timeline, stage: Stage, item: Item) -> list[tuple[str, DateTime, DateTime]]:
     """(instance, opens, due) for a one-off item, or one per period of a recurring one."""
     if item.every is None:
         return [("", timeline.item_opens(stage, item), timeline.item_due(stage, item))]
@@ -389,8 +436,10 @@ def load_calendar_for(spec: LoadedSpec, override: Path | None = None) -> WorkCal
     """The working-day calendar for a spec: the settings' file, or calendar/overrides.yaml beside the spec."""
     from duban.domain.calendar import load_calendar
 
-    path = override if override is not None else spec.folder / "calendar" / "overrides.yaml"
-    if override is None and os.path.lexists(path):  # the settings' file is the administrator's; one beside a spec is not
+    if override is not None:
+        return load_calendar(override, named=True)
+    path = spec.folder / "calendar" / "overrides.yaml"
+    if os.path.lexists(path):  # the settings' file is the administrator's; one beside a spec is not
         try:
             confined(spec.folder, path, what="calendar", shown="calendar/overrides.yaml")
         except ValueError as exc:

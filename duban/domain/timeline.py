@@ -18,6 +18,7 @@ from duban.errors import CalendarGapError, PlanError
 from duban.instants import at_clock, zone
 from duban.spec.models import Campaign, Item, Stage
 from duban.spec.terms import FIRST_YEAR, LAST_YEAR, AbsoluteDue, Offset, OffsetUnit, Ref, RelativeDue
+from duban.spec.words import WordDate
 
 
 class LenientCalendar(WorkCalendar):
@@ -48,6 +49,7 @@ class Timeline:
 
     campaign: Campaign
     calendar: WorkCalendar
+    actual_starts: dict[str, DateTime] = field(default_factory=dict)  # stages opened by others, as the record says
     _memo: dict[str, DateTime] = field(default_factory=dict)
     _stack: list[str] = field(default_factory=list)
 
@@ -92,27 +94,39 @@ class Timeline:
         if ref.target not in self.events:
             raise PlanError(f"no event {ref.target!r} (events: {', '.join(self.events) or 'none'})")
         event = self.events[ref.target]
-        spec = event.end if (ref.edge == "end" and event.end is not None) else event.at
-        return self.instant(spec, default_clock=time(0, 0))
+        if ref.edge == "end" and event.end is not None:
+            return self.instant(event.end, default_clock=time(0, 0), edge="end")
+        return self.instant(event.at, default_clock=time(0, 0))
 
     def campaign_edge(self, edge: str) -> DateTime:
         window = self.campaign.window
         if window is not None:
             spec = window.start if edge == "start" else window.end
             clock = self.defaults.open_time if edge == "start" else self.defaults.due_time
-            return self.instant(spec, default_clock=clock)
-        stages = [s for s in self.campaign.stages if s.window is not None]
+            return self.instant(spec, default_clock=clock, edge=edge)
+        stages = [s for s in self.campaign.stages if s.window is not None or (edge == "end" and s.follows is not None)]
         if not stages:
             raise PlanError("the campaign has no window and no stage has one: give `window:` somewhere")
         values = [self.stage_start(s) if edge == "start" else self.stage_end(s) for s in stages]
         return min(values) if edge == "start" else max(values)
 
     def stage_start(self, stage: Stage) -> DateTime:
+        """When a stage opens: its window's start; for one that follows another, its actual opening once the
+        record decided it, else the earliest it can be (when the other closes, or opens if it waits for units)."""
+        if stage.follows is not None:
+            if stage.id in self.actual_starts:
+                return self.actual_starts[stage.id]
+            order = stage.follows
+            before = self.stages[order.stage]
+            base = self.stage_start(before) if order.finished is not None else self.stage_end(before)
+            return self.shift(base, order.offset, self.defaults.open_time) if order.offset.amount else base
         if stage.window is not None:
             return self.instant(stage.window.start, default_clock=self.defaults.open_time)
         return self.campaign_edge("start")
 
     def stage_end(self, stage: Stage) -> DateTime:
+        if stage.follows is not None and stage.lasts is not None:
+            return self.shift(self.stage_start(stage), stage.lasts, self.defaults.due_time)
         if stage.window is not None:
             return self.due(stage.window.end, Postpone.none)
         return self.campaign_edge("end")
@@ -126,7 +140,7 @@ class Timeline:
         policy = item.postpone or self.defaults.postpone
         if item.due is not None:
             return self.due(item.due, policy)
-        if stage.window is None and self.campaign.window is None:
+        if stage.window is None and stage.follows is None and self.campaign.window is None:
             raise PlanError(f"item {item.id!r} has no due and its stage {stage.id!r} no window: give `due:`")
         return self.postponed(self.stage_end(stage), policy)
 
@@ -139,11 +153,19 @@ class Timeline:
         return at_clock(moved, time(clock.hour, clock.minute), self.tz)
 
     # instants ---------------------------------------------------------------------------------------------
-    def due(self, spec: AbsoluteDue | RelativeDue, policy: Postpone) -> DateTime:
+    def due(self, spec: AbsoluteDue | RelativeDue | WordDate, policy: Postpone) -> DateTime:
         """A due instant with the 顺延 policy applied to its day."""
-        return self.postponed(self.instant(spec, default_clock=self.defaults.due_time), policy)
+        return self.postponed(self.instant(spec, default_clock=self.defaults.due_time, edge="end"), policy)
 
-    def instant(self, spec: AbsoluteDue | RelativeDue, *, default_clock: time) -> DateTime:
+    def instant(self, spec: AbsoluteDue | RelativeDue | WordDate, *, default_clock: time, edge: str = "start") -> DateTime:
+        """The instant `spec` names; a date in words is a span of days, of which an opening takes the first
+        (`edge="start"`) and a due the last (`edge="end"`)."""
+        if isinstance(spec, WordDate):
+            try:
+                first, last = spec.span(self.campaign.notice_year)
+            except ValueError as exc:
+                raise PlanError(str(exc)) from None
+            return at_clock(first if edge == "start" else last, spec.clock or default_clock, self.tz)
         if isinstance(spec, AbsoluteDue):
             clock = spec.clock or default_clock
             if spec.utc_offset:

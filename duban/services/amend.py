@@ -72,6 +72,7 @@ class AmendResult:
     amendment: Amendment
     changed: list[ChangedAssignment] = field(default_factory=list)
     dependents: list[str] = field(default_factory=list)  # items counting from a changed one, left as they are
+    chains: dict[str, str] = field(default_factory=dict)  # dependent item → what it counts from, back to the change
     messages: int = 0
     written: bool = False
     already: bool = False  # this very amendment was applied before (nothing done)
@@ -120,7 +121,8 @@ def apply_amendment(
     plan = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), calendar)
     items = _named_items(amended, amendment)
     planned = {(a.item_id, a.instance, a.unit_code): a for a in plan.assignments if a.item_id in items}
-    result = AmendResult(seq=seq, amendment=amendment, dependents=_dependents(amended, amendment, items))
+    dependents, chains = _dependents(amended, amendment, items)
+    result = AmendResult(seq=seq, amendment=amendment, dependents=dependents, chains=chains)
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
         query = select(_A).where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(sorted(items))).order_by(_A.c.id)
@@ -138,6 +140,8 @@ def apply_amendment(
             if change is None:
                 continue
             changed, values = change
+            if r.state == State.pending.value and r.next_event_at is None:  # a stage still waiting for another (按阶段
+                values = (*values[:-1], None)  # 顺序) keeps waiting: the record decides its opening, not the amendment
             result.changed.append(changed)
             updates.append((*values, codec.instant(at), r.id))
         if dry_run or not result.changed:
@@ -159,26 +163,79 @@ def apply_amendment(
     return result
 
 
+def preview_amendment(spec: LoadedSpec, loaded: LoadedAmendment, calendar: WorkCalendar) -> AmendResult:
+    """`duban amend --dry-run` before the campaign is in a database: the plan before and after the amendment,
+    compared assignment by assignment (each still to open, so nobody's state moves), and the items that count
+    from what it moves."""
+    check_targets(loaded, spec.campaign)
+    amendment = loaded.amendment
+    amended = amended_campaign(spec.campaign, [amendment])
+    before = build_plan(spec, calendar)
+    after = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), calendar)
+    items = _named_items(amended, amendment)
+    old = {(a.item_id, a.instance, a.unit_code): a for a in before.assignments if a.item_id in items}
+    new = {(a.item_id, a.instance, a.unit_code): a for a in after.assignments if a.item_id in items}
+    if set(old) != set(new):
+        raise PlanError("the amendment would add or drop periods of a recurring item; duban re-plans dues of existing "
+                        "assignments only: change the periods' dues instead")  # fmt: skip
+    dependents, chains = _dependents(amended, amendment, items)
+    result = AmendResult(seq=1, amendment=amendment, dependents=dependents, chains=chains)
+    for key, a in new.items():
+        o = old[key]
+        if (o.open_at, o.due_at, o.reminders, o.escalations) != (a.open_at, a.due_at, a.reminders, a.escalations):
+            result.changed.append(ChangedAssignment(0, a.unit_code, a.item_id, a.instance, o.open_at, a.open_at, o.due_at,
+                                                    a.due_at, State.pending, State.pending, True))  # fmt: skip
+    return result
+
+
 def _named_items(campaign: Campaign, amendment: Amendment) -> set[str]:
     stages = {c.stage for c in amendment.changes if c.stage is not None}
     named = {c.item for c in amendment.changes if c.item is not None}
     return named | {item.id for stage, item in campaign.items() if stage.id in stages}
 
 
-def _dependents(campaign: Campaign, amendment: Amendment, items: set[str]) -> list[str]:
-    """Items outside the amendment whose opening or due counts from a changed item or stage."""
+def _dependents(campaign: Campaign, amendment: Amendment, items: set[str]) -> tuple[list[str], dict[str, str]]:
+    """Items outside the amendment whose opening or due counts from a changed item or stage, directly or through a
+    chain (due after an event that is itself after a changed item): each with the chain in words."""
     stages = {c.stage for c in amendment.changes if c.stage is not None}
-    found = []
-    for _stage, item in campaign.items():
-        if item.id in items:
-            continue
-        for spec in (item.opens, item.due):
-            if isinstance(spec, RelativeDue):
-                anchor = spec.anchor
-                if (anchor.kind == "item" and anchor.target in items) or (anchor.kind == "stage" and anchor.target in stages):
-                    found.append(item.id)
-                    break
-    return found
+    moved = {f"item:{i}" for i in items} | {f"stage:{s}" for s in stages}
+    why: dict[str, str] = {}
+    found: list[str] = []
+    chains: dict[str, str] = {}
+    grew = True
+    while grew:  # to a fixed point: every instant counted (at one or more removes) from a moved one
+        grew = False
+        candidates = [(f"event:{e.id}", (e.at, e.end), None) for e in campaign.events]
+        candidates += [(f"stage:{s.id}", (s.window.start, s.window.end) if s.window else (), None) for s in campaign.stages]
+        candidates += [(f"item:{i.id}", (i.opens, i.due), i.id) for _s, i in campaign.items() if i.id not in items]
+        for key, specs, item_id in candidates:
+            if key in moved:
+                continue
+            anchors = [str(spec.anchor) for spec in specs if isinstance(spec, RelativeDue)]
+            hit = next((a for a in anchors if _key(a) in moved), None)
+            if hit is None:
+                continue
+            moved.add(key)
+            why[key] = _key(hit)
+            grew = True
+            if item_id is not None:
+                found.append(item_id)
+                chains[item_id] = _chain(key, why)
+    return found, chains
+
+
+def _key(anchor: str) -> str:
+    """'stage:x.start' and 'stage:x' both move with stage x; an event's end with the event."""
+    return anchor.split(".")[0] if not anchor.startswith("campaign") else anchor
+
+
+def _chain(key: str, why: dict[str, str]) -> str:
+    """"summary (counts from event:meeting, which counts from item:county_report)": back to the change."""
+    steps = []
+    while key in why:
+        key = why[key]
+        steps.append(key)
+    return f"{steps[0]}" + "".join(f", which counts from {step}" for step in steps[1:])
 
 
 def _replan(row, new: PlannedAssignment, at: datetime, codec: Codec):

@@ -39,11 +39,22 @@ def stored_spec(conn: Engine | Connection, campaign_id: str) -> LoadedSpec:
     return LoadedSpec(campaign=campaign, source=source, path=Path(row.spec_path), sha256=row.spec_sha256)
 
 
+def recorded_open_draws(engine: Engine, campaign: object) -> dict[str, list[str]]:
+    """The members recorded for the campaign's open samples that have been drawn."""
+    from duban.views.sample_audit import recorded_samples
+
+    open_ids = {s.id for s in campaign.samples if s.open}  # type: ignore[attr-defined]
+    if not open_ids:
+        return {}
+    return {sid: list(row.members or []) for sid, row in recorded_samples(engine, campaign.id).items() if sid in open_ids}  # type: ignore[attr-defined]
+
+
 def replan(engine: Engine, campaign_id: str, calendar_file: Path | None = None) -> tuple[LoadedSpec, Plan, Timeline]:
     """The campaign's plan again, from its stored spec (for units, leaders and the calendar)."""
     spec = stored_spec(engine, campaign_id)
     calendar = load_calendar_for(spec, calendar_file)
-    return spec, build_plan(spec, calendar), Timeline(spec.campaign, calendar)
+    plan = build_plan(spec, calendar, open_draws=recorded_open_draws(engine, spec.campaign))
+    return spec, plan, Timeline(spec.campaign, calendar)
 
 
 def follow_up_assignments(

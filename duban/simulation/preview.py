@@ -36,7 +36,7 @@ from duban.spec.load import load_spec
 from duban.spec.files import referenced_file
 from duban.store.db import init_db, unit_of_work
 from duban.store.engine import make_engine
-from duban.simulation.synthetic import Behaviour, synthetic_submissions
+from duban.simulation.synthetic import Behaviour, released_submissions, synthetic_submissions
 from duban.store.tables import Submission
 
 
@@ -176,6 +176,7 @@ def simulate_spec(
         try:
             now = datetime.now().astimezone()
             planned = ensure_planned(engine, path, now=now, calendar_file=calendar_file)
+            _draw_open_samples(engine, planned, seed, calendar_file)
             upper = _upper_spec(Path(path), planned.spec.campaign)
             if upper is not None:  # so a forward's roll-up is recorded on it, as in a shared database
                 ensure_planned(engine, upper, now=now, calendar_file=calendar_file)
@@ -204,8 +205,11 @@ def simulate_planned(
         )[0]
         first, last = codec.read_instant(first), codec.read_instant(last)
     start = start or first
-    end = end or (last + timedelta(days=10))
+    # a stage opened by others (按阶段顺序) may run later than its earliest instants: as late as it may last
+    later = sum((timedelta(days=_days(s.lasts)) for s in campaign.spec.stages if s.lasts), timedelta())
+    end = end or (last + timedelta(days=10) + later)
     subs = synthetic_submissions(engine, campaign.id, campaign.tz, behaviour, seed)
+    ordered = any(stage.follows for stage in campaign.spec.stages)
     sent: list[PreviewMessage] = []
     stages = campaign.stage_ids()
     rollups = feeds_rollups(engine, campaign.id)
@@ -214,6 +218,8 @@ def simulate_planned(
         tick=_with_loop(LoopScript(engine, campaign.id, quiet=policy(quiet)), domain_tick(engine, campaign.id, stages, quiet)),
         dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
         quiet=quiet, with_rollups=rollups,
+        more=released_submissions(engine, campaign.id, campaign.tz, behaviour, seed) if ordered else None,
+        also=_outcome_instants(engine, campaign),
     )  # fmt: skip
     return Preview(
         campaign_id=campaign.id, title=campaign.spec.title, tz=campaign.tz, start=start, end=end, log=log,
@@ -222,6 +228,34 @@ def simulate_planned(
         rollups=rollup_status(engine, campaign.id) if rollups else [],
         handed_in=rollup_events(engine, campaign.id) if rollups else [],
     )  # fmt: skip
+
+
+def _outcome_instants(engine: Engine, campaign):
+    """When the campaign names outcomes for units that stay overdue, the instants they fall due (else None)."""
+    from duban.services.outcomes import next_outcome_instant, outcome_rules
+
+    if not outcome_rules(campaign.spec):
+        return None
+    return lambda after: next_outcome_instant(engine, campaign.id, after)
+
+
+def _draw_open_samples(engine: Engine, planned, seed: int, calendar_file: Path | None) -> None:
+    """A sample the notice left open is drawn as an operator might (a tenth of the units, the parents' picks by
+    the seed) when the campaign begins, so the simulation plays its items through too."""
+    from duban.services.sample_draws import draw_open_sample, stand_in
+
+    plan = planned.plan
+    for sample in (s for s in plan.campaign.samples if s.id in plan.undrawn):
+        decision = stand_in(plan, sample, seed)
+        begins = min(window[0] for window in plan.stage_windows.values())
+        draw_open_sample(engine, planned.campaign_id, sample.id, count=decision.count, named=decision.named, at=begins,
+                         calendar_file=calendar_file)  # fmt: skip
+
+
+def _days(offset) -> int:
+    """Calendar days an offset can span at most (a working day is at most about 3 calendar days around a holiday)."""
+    unit = offset.unit.value
+    return abs(offset.amount) * (3 if unit == "working_days" else 1 if unit == "days" else 0) + 1
 
 
 def _upper_spec(path: Path, spec) -> Path | None:

@@ -73,11 +73,15 @@ def run_clock(
     dispatch: Callable[[datetime], object],
     quiet: QuietHours | None = None,
     with_rollups: bool = False,
+    more: Callable[[], list[PlannedSubmission]] | None = None,
+    also: Callable[[datetime], datetime | None] | None = None,
 ) -> RunLog:
     """Step the campaign from `start` to `end` through every instant at which something happens.
 
     `with_rollups`: the campaign has roll-ups or is a forward, so a batch of submissions is followed by a
-    tick (which feeds them) rather than by composing its receipts alone."""
+    tick (which feeds them) rather than by composing its receipts alone. `more`: the submissions of stages a
+    tick has just opened for others (按阶段顺序), drawn once their instants are known. `also`: the next instant
+    after a moment at which a tick decides something no assignment schedules (an outcome such as 约谈)."""
     log = RunLog()
     start, end = utc(start), utc(end)
     pending = [s for s in submissions if start <= s.at <= end]
@@ -90,6 +94,7 @@ def run_clock(
             next_ack_instant(engine, campaign_id, after=floor),
             next_release(engine, campaign_id, floor),
             pending[cursor].at if cursor < len(pending) else None,
+            also(floor) if also is not None else None,
         ]
         found = [c for c in candidates if c is not None]
         if not found:
@@ -110,9 +115,14 @@ def run_clock(
             log.submissions += record_synthetic(engine, campaign_id, batch)
         due = min((d for d in (next_instant(engine, campaign_id, stages, after=None),
                                next_ack_instant(engine, campaign_id)) if d is not None), default=None)  # fmt: skip
-        if (due is not None and due <= moment) or (batch and with_rollups):
+        extra = also(floor) if also is not None else None
+        if (due is not None and due <= moment) or (batch and with_rollups) or (extra is not None and extra <= moment):
             tick(moment)
             log.ticks += 1
+            if more is not None:
+                fresh = [s for s in more() if s.at >= moment]
+                if fresh:
+                    pending = pending[:cursor] + sorted([*pending[cursor:], *fresh], key=lambda s: (s.at, s.assignment_id))
         elif batch:
             compose_messages(engine, campaign_id, moment, quiet=quiet)
         if ready_messages(engine, campaign_id, moment):
@@ -139,15 +149,30 @@ def feeds_rollups(engine: Engine, campaign_id: str) -> bool:
 def domain_tick(engine: Engine, campaign_id: str, stages: list[str], quiet: QuietHours | None = None) -> Callable[[datetime], object]:
     """A tick without Prefect, in the flow's order: every stage, the roll-ups when there are any, then compose."""
     rollups = feeds_rollups(engine, campaign_id)
-    acks = asks_acknowledgement(load_campaign(engine, campaign_id, units=False).spec)
+    spec = load_campaign(engine, campaign_id, units=False).spec
+    acks = asks_acknowledgement(spec)
+    ordered = any(stage.follows for stage in spec.stages)
+    outcomes = any(item.outcomes or spec.defaults.outcomes for stage in spec.stages for item in stage.items)
 
     def tick(as_of: datetime) -> None:
+        if outcomes:  # before the stages, so an outcome owed as an item opens in this tick (and after, below)
+            from duban.services.outcomes import decide_outcomes
+
+            decide_outcomes(engine, campaign_id, as_of)
+        if ordered:  # stages opened by others (按阶段顺序), decided from the record as the flow does
+            from duban.services.stage_release import release_stages
+
+            release_stages(engine, campaign_id, as_of)
         for stage_id in stages:
             tick_stage(engine, campaign_id, stage_id, as_of)
         if rollups:
             feed_rollups(engine, campaign_id, as_of)
         if acks:
             tick_acknowledgements(engine, campaign_id, as_of, quiet=quiet or get_settings().quiet())
+        if outcomes:
+            from duban.services.outcomes import decide_outcomes
+
+            decide_outcomes(engine, campaign_id, as_of)
         compose_messages(engine, campaign_id, as_of, quiet=quiet)
 
     return tick

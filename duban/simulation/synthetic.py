@@ -57,10 +57,45 @@ def synthetic_submissions(engine: Engine, campaign_id: str, tz: str, behaviour: 
     by_duban = {r.into for r in rollups_of(campaign) if r.auto and r.into}
     with engine.connect() as conn:
         rows = conn.execute(
-            select(_A.c.id, _A.c.unit_code, _A.c.item_id, _A.c.open_at, _A.c.due_at)
+            select(_A.c.id, _A.c.unit_code, _A.c.item_id, _A.c.open_at, _A.c.due_at, _A.c.state, _A.c.next_event_at)
             .where(_A.c.campaign_id == campaign_id)
             .order_by(_A.c.id)
         ).all()
+    rows = [r for r in rows if not (r.state == State.pending.value and r.next_event_at is None)]  # held: drawn when released
+    return _draw(rows, rng, figures, behaviour, tz, metrics, by_duban)
+
+
+def released_submissions(engine: Engine, campaign_id: str, tz: str, behaviour: Behaviour, seed: int):
+    """For `duban simulate`: a callable giving the submissions of held rows (stages opened by others) once a tick
+    has released them, drawn per row with their actual instants (each row's own seed: the order of release does
+    not move anyone's time)."""
+    campaign = load_campaign(engine, campaign_id, units=False)
+    metrics = {item.id: item.metrics for _stage, item in campaign.spec.items() if item.metrics}
+    by_duban = {r.into for r in rollups_of(campaign) if r.auto and r.into}
+    with engine.connect() as conn:
+        held = {r.id for r in conn.execute(select(_A.c.id).where(
+            _A.c.campaign_id == campaign_id, _A.c.state == State.pending.value, _A.c.next_event_at.is_(None)))}  # fmt: skip
+
+    def more() -> list[PlannedSubmission]:
+        if not held:
+            return []
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(_A.c.id, _A.c.unit_code, _A.c.item_id, _A.c.open_at, _A.c.due_at)
+                .where(_A.c.campaign_id == campaign_id, _A.c.next_event_at.is_not(None), _A.c.id.in_(sorted(held)))
+                .order_by(_A.c.id)
+            ).all()
+        found = []
+        for row in rows:
+            held.discard(row.id)
+            found += _draw([row], random.Random(f"{seed}-{row.id}"), random.Random(f"duban-metrics-{seed}-{row.id}"),
+                           behaviour, tz, metrics, by_duban)  # fmt: skip
+        return found
+
+    return more
+
+
+def _draw(rows, rng: random.Random, figures: random.Random, behaviour: Behaviour, tz: str, metrics, by_duban) -> list[PlannedSubmission]:
     found = []
     for row in rows:
         draw = rng.random()

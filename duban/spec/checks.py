@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from duban.domain.calendar import WorkCalendar
+from duban.domain.calendar import Postpone, WorkCalendar
 from duban.domain.forwarding import order_warnings
 from duban.domain.hidden_samples import unhidden_subsamples
 from duban.domain.plan import Plan, build_plan
 from duban.domain.sampling.draw import rule_path
 from duban.domain.timeline import LenientCalendar
+from duban.spec.clerk import clerk_notes, name_collisions, unit_name_problem
 from duban.instants import fmt, fmt_date
 from duban.spec.load import LoadedSpec
 from duban.spec.source import PathKey, dotted
@@ -39,12 +40,37 @@ def validate(spec: LoadedSpec, calendar: WorkCalendar) -> tuple[Plan, list[SpecW
     plan = build_plan(spec, lenient)
     warnings = clerk_warnings(spec, plan, lenient)
     for year in sorted(lenient.gaps):
-        warnings.append(_warn(spec, (), (
-            f"working days in {year} were counted Monday–Friday because no calendar covers {year}; "
+        items = list(dict.fromkeys(a.item_id for a in plan.assignments if _touches(a, year)))
+        path = _item_path(spec, items[0]) if items else ()
+        names = {item.id: item.name for _s, item in spec.campaign.items()}
+        listed = "、".join(f"{names.get(i, i)}（{i}）" for i in items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
+        warnings.append(_warn(spec, path, (
+            (f"{listed}: " if items else "")
+            + f"working days in {year} were counted Monday–Friday because no calendar covers {year}; "
             f"`duban plan` will refuse until {year}'s schedule (节假日安排) is added to "
             f"{calendar.overrides_file or Path(spec.folder) / 'calendar' / 'overrides.yaml'}"
         )))  # fmt: skip
     return plan, warnings
+
+
+def _draws_on(item, sample_id: str) -> bool:
+    """Does the item's units selection name the sample (anywhere in it)?"""
+    text = " ".join(str(sel.model_dump(exclude_defaults=True)) for sel in (item.units, item.lead, item.cooperating) if sel)
+    return f"'sample': '{sample_id}'" in text or f"'sample:{sample_id}'" in text
+
+
+def _touches(a, year: int) -> bool:
+    """Does an assignment count anything in `year` (its opening, due, reminders or escalations)?"""
+    instants = [a.open_at, a.due_at, *a.reminders, *(t for t, _to in a.escalations)]
+    return any(t.year == year for t in instants)
+
+
+def _item_path(spec: LoadedSpec, item_id: str) -> PathKey:
+    for s_index, stage in enumerate(spec.campaign.stages):
+        for i_index, item in enumerate(stage.items):
+            if item.id == item_id:
+                return ("stages", s_index, "items", i_index)
+    return ()
 
 
 def _warn(spec: LoadedSpec, path: PathKey, message: str) -> SpecWarning:
@@ -67,22 +93,28 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
                                f"the window ends ({fmt(window[1], tz)}) before it starts ({fmt(window[0], tz)})"))  # fmt: skip
         for i_index, item in enumerate(stage.items):
             path: PathKey = ("stages", s_index, "items", i_index)
-            if not counts.get((stage.id, item.id)):
-                found.append(_warn(spec, (*path, "units"), f"item {item.id!r} selects no unit"))
-            if item.submit_to is not None and plan.submit_to.get(item.id) is None:
-                found.append(_warn(spec, (*path, "submit_to"), (
-                    f"submit_to {item.submit_to!r} is not one unit of the registry; messages show it as written"
+            waits = [sid for sid in plan.undrawn if _draws_on(item, sid)]
+            if waits:
+                found.append(_warn(spec, (*path, "units"), (
+                    f"item {item.id!r} has no units until sample {waits[0]!r} is drawn ({plan.undrawn[waits[0]]}): "
+                    f"`duban sample draw SPEC --sample {waits[0]} …` assigns them"
                 )))  # fmt: skip
+            elif not counts.get((stage.id, item.id)):
+                found.append(_warn(spec, (*path, "units"), f"item {item.id!r} selects no unit"))
+            problem = unit_name_problem(plan, item.submit_to) if item.submit_to is not None else None
+            if problem:  # the same words as under every other key, then what submit_to does with it
+                found.append(_warn(spec, (*path, "submit_to"), f"submit_to: {problem}; messages show it as written"))
             if item.every is not None:
                 dues = sorted(dues_of.get(item.id, ()))
+                found.extend(_no_due_day(spec, (*path, "every"), item, plan))
                 for due in dues:
-                    found.extend(_day_off(spec, (*path, "every"), item.id, due, calendar, tz))
+                    found.extend(_day_off(spec, (*path, "every"), item, due, calendar, tz))
                 continue
             due = plan.item_dues.get(item.id)
             if due is None:
                 continue
             due_path = (*path, "due") if item.due is not None else ("stages", s_index, "window", "end")
-            found.extend(_day_off(spec, due_path, item.id, due, calendar, tz))
+            found.extend(_day_off(spec, due_path, item, due, calendar, tz))
             if window and not (window[0] <= due <= window[1]):
                 found.append(_warn(spec, due_path, (
                     f"item {item.id!r} is due {fmt(due, tz)}, outside its stage "
@@ -97,6 +129,8 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
     for s_index, message in unhidden_subsamples(campaign):
         found.append(_warn(spec, ("samples", s_index, "hidden"), message))
     found.extend(_warn(spec, path, message) for path, message in order_warnings(plan))
+    found.extend(_warn(spec, path, message) for path, message in clerk_notes(plan, calendar))
+    found.extend(_warn(spec, path, message) for path, message in name_collisions(plan, spec.source.data))
     window = campaign.window
     if window is not None:
         from duban.domain.timeline import Timeline
@@ -107,7 +141,58 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
             if not (first.date() <= at.date() <= last.date()):
                 found.append(_warn(spec, ("events", index, "at"),
                                    f"event {name} ({fmt_date(at.date())}) lies outside the campaign window"))  # fmt: skip
+    found.extend(_words_before_issue(spec))
     return _merge(found)
+
+
+def _no_due_day(spec: LoadedSpec, path: PathKey, item, plan: Plan) -> list[SpecWarning]:
+    """A recurring item whose notice gives no due day takes the spec-wide default: say so, with its first due."""
+    rule = item.every
+    if rule.days or rule.due_after_period is not None:
+        return []
+    tz = plan.campaign.timezone
+    first = min((a for a in plan.assignments if a.item_id == item.id), key=lambda a: a.due_at, default=None)
+    if first is None:
+        return []
+    default = spec.campaign.defaults.due_after_period
+    rule_words = f"{default} after each period (defaults.due_after_period)" if default else (
+        "on the last day of each period (no defaults.due_after_period is given)")  # fmt: skip
+    return [_warn(spec, path, (
+        f"item {item.id!r} repeats each {rule.every.replace('_', '-')} and the notice gives no due day: it is due "
+        f"{rule_words}, e.g. {first.instance} due {fmt(first.due_at, tz)}; write the notice's day (季后10日, "
+        "`due_after_period:`) if it gives one"
+    ))]  # fmt: skip
+
+
+def _words_before_issue(spec: LoadedSpec) -> list[SpecWarning]:
+    """Dates in words that fall before the notice was issued: the spec's year is probably the wrong one."""
+    from duban.spec.words import WordDate
+
+    campaign = spec.campaign
+    if campaign.year is not None or campaign.issued_on is None:
+        return []
+    places: list[tuple[PathKey, object]] = []
+    if campaign.window is not None:
+        places.append((("window", "end"), campaign.window.end))
+    for s_index, stage in enumerate(campaign.stages):
+        if stage.window is not None:
+            places.append((("stages", s_index, "window", "end"), stage.window.end))
+        for i_index, item in enumerate(stage.items):
+            places.append((("stages", s_index, "items", i_index, "due"), item.due))
+    found = []
+    for path, said in places:
+        if isinstance(said, WordDate):
+            try:
+                _first, last = said.span(campaign.notice_year)
+            except ValueError:
+                continue
+            if last < campaign.issued_on:
+                found.append(_warn(spec, path, (
+                    f"{said} is read in {campaign.notice_year}, the year of issued_on, and falls on "
+                    f"{fmt_date(last)}, before the notice was issued ({fmt_date(campaign.issued_on)}): "
+                    f"give the year the notice speaks of (`year: {campaign.notice_year + 1}`)"
+                )))  # fmt: skip
+    return found
 
 
 def _merge(found: list[SpecWarning]) -> list[SpecWarning]:
@@ -125,12 +210,15 @@ def _merge(found: list[SpecWarning]) -> list[SpecWarning]:
     return result
 
 
-def _day_off(spec: LoadedSpec, path: PathKey, item_id: str, due, calendar: WorkCalendar, tz: str):
+def _day_off(spec: LoadedSpec, path: PathKey, item, due, calendar: WorkCalendar, tz: str):
     day = due.in_timezone(tz).date() if hasattr(due, "in_timezone") else due.date()
     if calendar.is_working_day(day):
         return []
     holiday = calendar.holiday_name(day)
+    if holiday is None and (item.postpone or spec.campaign.defaults.postpone) is Postpone.holidays:
+        return []  # `postpone: holidays` keeps weekend dues on purpose: a deliberate choice is not warned again
     what = f"the statutory holiday {holiday}" if holiday else "a weekend day"
+    item_id = item.id
     return [_warn(spec, path, (
         f"item {item_id!r} is due {fmt(due, tz)}, on {what}; if units may hand in on the next working day "
         "write `postpone: holidays_and_weekends` (顺延), or move the due"

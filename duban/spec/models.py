@@ -15,11 +15,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, field_validator, model_validator
 from pydantic import ValidationInfo, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import CoreSchema
 
 from duban.domain.calendar import Postpone
 from duban.instants import zone
-from duban.spec.terms import OFFSET_SCHEMA, ClockTime, Due, Offset, OffsetField, OffsetUnit, SpecDate
+from duban.spec.terms import OFFSET_SCHEMA, WORDS_SCHEMA, ClockTime, Due, Offset, OffsetField, OffsetUnit, SpecDate
+from duban.spec.words import EVERY_HINT, WordDate, range_problem, recurrence_words, split_range
 from duban.domain.units import LEVEL_ALIASES, Level
 
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
@@ -271,6 +273,25 @@ class Escalation(Strict):
         return value
 
 
+class Outcome(Strict):
+    """What a notice does to a unit that slips, besides a message — 约谈, 通报批评, 重新开展 — in its own words.
+
+    `when: overdue` is decided when the unit has still not handed in `after` the due; `when: late` when it hands
+    in after the due. With `due:` the unit owes the outcome as an item of its own (`<item>-<n>`, named after the
+    item and the words), opened when it is decided and due that long after.
+    """
+
+    when: Literal["overdue", "late"] = Field(description="overdue: not handed in `after` the due | late: handed in after the due")
+    after: OffsetField = Field(default=Offset(0, OffsetUnit.days), description="with overdue: this long after the due")
+    do: str = Field(min_length=1, max_length=100, description="the notice's words: 约谈, 通报批评, 重新开展 …")
+    due: OffsetField | None = Field(default=None, description="when it is owed as an item: due this long after it is decided")
+
+    def words(self) -> str:
+        """'逾期3个工作日未报：约谈（限5个工作日）' — the rule as a notice says it."""
+        head = f"逾期{self.after}未报" if self.when == "overdue" and self.after.amount else ("逾期未报" if self.when == "overdue" else "逾期报送")
+        return f"{head}：{self.do}" + (f"（限{self.due}）" if self.due is not None else "")
+
+
 class Defaults(Strict):
     """Campaign-wide defaults an item may override."""
 
@@ -282,13 +303,47 @@ class Defaults(Strict):
         default_factory=lambda: Escalation(steps=[EscalationStep(after=Offset(2, OffsetUnit.working_days))])
     )
     postpone: Postpone = Field(default=Postpone.none, description="顺延: none | holidays | holidays_and_weekends")
+    outcomes: list[Outcome] = Field(default_factory=list, description="what slipping units face (约谈, 通报批评 …), for every item")
+    due_after_period: OffsetField | None = Field(
+        default=None,
+        description="recurring items whose notice gives no due day: due this long after each period "
+        "(default: the period's last day); `duban validate` names each item that takes it",
+    )
 
 
 class Window(Strict):
-    """开始—截止. Dates mean the stage opens on `start` at open_time and closes at the end of `end`."""
+    """开始—截止. Dates mean the stage opens on `start` at open_time and closes at the end of `end`.
+
+    Short form in the notice's words: `3月至10月`, `5月中旬至6月底`, `10月至次年3月`, or one span (`7月份`).
+    """
 
     start: Due
     end: Due
+
+    __get_pydantic_json_schema__ = _also(
+        {**WORDS_SCHEMA, "description": "a window in the notice's words", "examples": ["3月至10月", "7月份", "10月至次年3月"]}
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _words(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        parts = split_range(value)
+        if parts is None:
+            if WordDate.parse(value) is None:
+                raise ValueError(f"{value.strip()[:40]!r} is not a window: write {{start: …, end: …}} or the notice's "
+                                 "words (3月至10月, 5月中旬至6月底, 7月份)")  # fmt: skip
+            return {"start": value.strip(), "end": value.strip()}
+        start, end = WordDate.parse(parts[0]), WordDate.parse(parts[1])
+        for part, found in zip(parts, (start, end)):
+            if found is None:
+                raise ValueError(f"{part[:40]!r} in the window {value.strip()[:40]!r} is not a date duban can read "
+                                 "(write 3月至10月, 5月中旬至6月底, 10月至次年3月)")  # fmt: skip
+        problem = range_problem(start, end)  # type: ignore[arg-type]
+        if problem:
+            raise ValueError(problem)
+        return {"start": parts[0], "end": parts[1]}
 
 
 class PeriodRule(Strict):
@@ -303,14 +358,48 @@ class Recurrence(Strict):
     """An item that repeats each period of the campaign window (每月/每季度/每半年/每年).
 
     Periods are named `2020-07` (month), `2020Q3`, `2020H2`, `2020`; `M7`, `Q4`, `H2` name that period of every
-    year. `periods:` gives one period its own due; `exempt:` lists periods with nothing owed.
+    year. `periods:` gives one period its own due; `exempt:` lists periods with nothing owed. `days:` makes a
+    monthly item due on those days of each month (每月10日、20日前: twice a month), each instance named by its
+    due day (`2024-07-10`) and opening after the one before it is due.
+
+    Short forms in the notice's words: `每月`, `每季度`, `季后10日` (= quarter, 10 days after), `月后5个工作日`,
+    `每月10日、20日前`.
     """
 
     every: Literal["month", "quarter", "half_year", "year"]
-    due_after_period: OffsetField = Field(default=Offset(0, OffsetUnit.days), description="due this long after each period ends")
+    due_after_period: OffsetField | None = Field(
+        default=None, description="due this long after each period ends (default: defaults.due_after_period, else the period's last day)"
+    )
+    days: list[int] = Field(default_factory=list, description="monthly dues on these days of each month, e.g. [10, 20] (每月10日、20日前)")
     at: ClockTime | None = Field(default=None, description="time of day of each due (default: defaults.due_time)")
     periods: dict[str, PeriodRule] = Field(default_factory=dict, description="per-period dues: {Q4: {due_after_period: 20 days}}")
     exempt: list[str] = Field(default_factory=list, description="periods with nothing owed, e.g. [Q4] (并入年报)")
+    said: SkipJsonSchema[str | None] = Field(default=None, description="the notice's words, when the short form gave them")
+
+    __get_pydantic_json_schema__ = _also(
+        {"type": "string", "description": EVERY_HINT, "examples": ["quarter", "每月", "季后10日", "每月10日、20日前"]}
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _words(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        found = recurrence_words(value)
+        if found is None:
+            shown = value.strip() if len(value.strip()) <= 40 else value.strip()[:40] + "…"
+            raise ValueError(f"{shown!r} is not a recurrence; {EVERY_HINT}")
+        return {**found, "said": value.strip()}
+
+    @field_validator("days")
+    @classmethod
+    def _days_of_month(cls, value: list[int]) -> list[int]:
+        wrong = [d for d in value if not 1 <= d <= 31]
+        if wrong:
+            raise ValueError(f"day {wrong[0]} of a month does not exist: days run from 1 to 31")
+        if len(set(value)) != len(value):
+            raise ValueError(f"a day is given twice in {value}")
+        return sorted(value)
 
     @field_validator("exempt", mode="before")
     @classmethod
@@ -328,8 +417,12 @@ class Recurrence(Strict):
     def _known_periods(self) -> Recurrence:
         from duban.domain.periods import check_period_key
 
+        if self.days and self.every != "month":
+            raise ValueError(f"`days:` are days of each month: they go with `every: month`, not {self.every}")
+        if self.days and self.due_after_period is not None:
+            raise ValueError("`days:` already says when each instance is due: drop `due_after_period:`")
         for key in [*self.periods, *self.exempt]:
-            check_period_key(key, self.every)
+            check_period_key(key, self.every, days=bool(self.days))
         return self
 
 
@@ -444,7 +537,13 @@ class Item(Strict):
     every: Recurrence | None = None
     extensions: Extensions | None = Field(default=None, description="延期申请 for this item (default: the campaign's)")
     review: Review | None = Field(default=None, description="审核: submissions wait for the reviewer to accept or return them")
+    outcomes: list[Outcome] | None = Field(default=None, description="what slipping units face (default: defaults.outcomes)")
     note: str | None = Field(default=None, description="how duban read an ambiguous phrase of the notice")
+
+    def outcome_item(self, index: int, outcome: Outcome) -> Item:
+        """An outcome with a due (重新开展 within 10 working days) as the item the unit then owes."""
+        return Item(id=f"{self.id}-o{index + 1}"[:ID_MAX], name=f"{self.name}（{outcome.do}）", units=self.units or self.lead,
+                    formats=self.formats, submit_to=self.submit_to, note=f"{outcome.words()}（{self.name}）")  # fmt: skip
 
     @field_validator("formats")
     @classmethod
@@ -469,30 +568,6 @@ def known_formats(value: list[str]) -> list[str]:
         shown = unknown[0] if len(unknown[0]) <= 40 else unknown[0][:40] + "…"
         raise ValueError(f"unknown file format {shown!r}; known: {', '.join(sorted(FORMATS))}")
     return normalised
-
-
-class Stage(Strict):
-    """A stage (阶段) of the campaign, in the notice's order."""
-
-    id: Id
-    name: str
-    window: Window | None = None
-    description: str | None = None
-    acknowledge: Acknowledge | None = Field(default=None, description="签收: units acknowledge the stage's opening within a time")
-    items: list[Item] = Field(default_factory=list)
-
-
-class Event(Strict):
-    """A key day or event (重点宣传日, 座谈会, 讲座): on the timeline, and an anchor for relative dues."""
-
-    id: Id
-    name: str
-    at: Due = Field(description="the day, or day and time")
-    end: Due | None = None
-    kind: Literal["key_day", "meeting", "lecture", "activity", "event"] = "event"
-    place: str | None = None
-    lead: Selector | None = None
-    cooperating: Selector | None = None
 
 
 _PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%?\s*(?:(?:-|—|–|~|～|至|到)\s*(\d+(?:\.\d+)?)\s*%?)?\s*$")
@@ -525,6 +600,91 @@ Percent = Annotated[
 ]  # fmt: skip
 
 
+def _share(value: Any) -> Any:
+    if isinstance(value, str) and value.strip() in ("all", "全部", "全部完成"):
+        return 100
+    return value
+
+
+class StageOrder(Strict):
+    """按阶段顺序: a stage opened by an earlier one rather than by a date — when that stage closes, a time after
+    it, or when all (`finished: all`) or a share (`finished: 80%`) of its units have finished (报送或免报).
+
+    The tick decides from the record when a share is reached; `duban plan` prints the earliest possible instants
+    (the earlier stage's opening) and marks them as depending. Short form: `follows: self_assessment`.
+    """
+
+    stage: Id = Field(description="the earlier stage it follows (stages[].id)")
+    finished: Annotated[Percent | None, BeforeValidator(_share)] = Field(
+        default=None, description="open when this share of that stage's units have finished: all, 80% … (default: when it closes)"
+    )
+    offset: OffsetField = Field(default=Offset(0, OffsetUnit.days), description="this long after (e.g. 2 working days)")
+
+    __get_pydantic_json_schema__ = _also({"type": "string", "description": "the stage it follows, opening when that one closes"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        return {"stage": value} if isinstance(value, str) else value
+
+    @field_validator("finished")
+    @classmethod
+    def _a_share(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and (value[0] != value[1] or not 0 < value[0] <= 100):
+            raise ValueError(f"finished: {value[0]:g}% must be one share between 0 and 100 (all, 80%)")
+        return value
+
+    def words(self, names: dict[str, str]) -> str:
+        """'自评阶段80%单位完成后2个工作日' — the dependency as a notice says it."""
+        name = names.get(self.stage, self.stage)
+        if self.finished is None:
+            head = f"{name}结束"
+        elif self.finished[0] >= 100:
+            head = f"{name}全部单位完成"
+        else:
+            head = f"{name}{self.finished[0]:g}%单位完成"
+        return head + (f"后{self.offset}" if self.offset.amount else "时")
+
+
+class Stage(Strict):
+    """A stage (阶段) of the campaign, in the notice's order: opened by its window, or by an earlier stage
+    (`follows:`), then lasting `lasts:` from its actual opening."""
+
+    id: Id
+    name: str
+    window: Window | None = None
+    follows: StageOrder | None = Field(default=None, description="open after an earlier stage instead of on a date")
+    lasts: OffsetField | None = Field(default=None, description="with `follows:`: it closes this long after it actually opens")
+    description: str | None = None
+    acknowledge: Acknowledge | None = Field(default=None, description="签收: units acknowledge the stage's opening within a time")
+    items: list[Item] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _opened_one_way(self) -> Stage:
+        if self.follows is not None and self.window is not None:
+            raise ValueError(f"stage {self.id!r} opens after {self.follows.stage!r}: drop its `window:` and say how long "
+                             "it lasts with `lasts:` (e.g. 10 working days)")  # fmt: skip
+        if self.follows is not None and self.lasts is None:
+            raise ValueError(f"stage {self.id!r} follows {self.follows.stage!r}: say how long it lasts from its opening "
+                             "with `lasts:` (e.g. 10 working days)")  # fmt: skip
+        if self.lasts is not None and self.follows is None:
+            raise ValueError("`lasts:` counts from an opening decided by `follows:`; a stage with dates has `window:`")
+        return self
+
+
+class Event(Strict):
+    """A key day or event (重点宣传日, 座谈会, 讲座): on the timeline, and an anchor for relative dues."""
+
+    id: Id
+    name: str
+    at: Due = Field(description="the day, or day and time")
+    end: Due | None = None
+    kind: Literal["key_day", "meeting", "lecture", "activity", "event"] = "event"
+    place: str | None = None
+    lead: Selector | None = None
+    cooperating: Selector | None = None
+
+
 class Draw(Strict):
     """One rule of a sample (抽取规则): how many units to draw from a set of units (`from`).
 
@@ -536,7 +696,9 @@ class Draw(Strict):
     """
 
     from_: Selector = Field(alias="from", description="the units drawn from (a sample here makes a nested sample)")
-    count: int | None = Field(default=None, ge=1, description="how many units in all (or in each stratum)")
+    count: Annotated[int | None, WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"enum": ["待定", "部分", "抽取部分", "at_draw", "operator"]}, {"type": "null"}]})] = Field(
+        default=None, ge=1, description="how many units in all (or in each stratum); 待定 (抽取部分): the operator says when drawing"
+    )
     percent: Percent | None = Field(default=None, description="a share of the units drawn from, or a range of shares")
     rounding: Literal["up", "down", "nearest"] = Field(default="up", description="how a share becomes a count (up: 不低于)")
     take: Literal["low", "high", "random"] = Field(default="low", description="where in a percentage range the count falls")
@@ -547,9 +709,31 @@ class Draw(Strict):
     designated: Selector | None = Field(default=None, description="units always drawn (指定), counted in the number")
     strata: str | None = Field(default=None, description="draw within strata: level | kind | parent | a unit attribute")
     counts: dict[str, int] = Field(default_factory=dict, description="how many from each stratum, by its value")
-    allocation: Literal["each", "proportional"] = Field(
-        default="each", description="with strata: `count`/`percent` applies to each stratum, or is shared in proportion"
+    allocation: Literal["each", "proportional"] | None = Field(
+        default=None,
+        description="with strata: `count`/`percent` applies to each stratum, or is shared in proportion (the default "
+        "when the notice gives no ratios; validate says so)",
     )
+    at_draw: bool = Field(
+        default=False, description="抽取部分: how many is decided by the operator when drawing (`duban sample draw --count N`)"
+    )
+    named_by_parent: int | None = Field(
+        default=None, ge=1,
+        description="由上级指定: each parent names this many of its units when the sample is drawn (`--named CODE`); "
+        "they count toward the number, the rest are drawn at random",
+    )  # fmt: skip
+    base: int | None = Field(
+        default=None, ge=1,
+        description="with `count:` and `percent:`: what the percentage floor is of, when not the units drawn from "
+        "(不低于3% of 52,000 households against 抽查1,500户)",
+    )  # fmt: skip
+
+    @model_validator(mode="before")
+    @classmethod
+    def _count_at_draw(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("count"), str) and value["count"].strip() in _AT_DRAW:
+            value = {**value, "count": None, "at_draw": True}
+        return value
 
     @field_validator("counts", mode="before")
     @classmethod
@@ -562,8 +746,8 @@ class Draw(Strict):
         if value is None:
             return value
         low, high = value
-        if info.data.get("count") is not None:
-            raise ValueError("a draw has `count:` or `percent:`, not both: the two rules contradict each other")
+        if info.data.get("count") is not None and low != high:
+            raise ValueError("with `count:` (a fixed target) `percent:` is a floor (不低于3%): give one share, not a range")
         if not (0 < low <= 100 and 0 < high <= 100):
             raise ValueError(f"percent {low:g}%–{high:g}% must lie between 0 and 100")
         if low > high:
@@ -588,7 +772,13 @@ class Draw(Strict):
 
     @model_validator(mode="after")
     def _rules_agree(self) -> Draw:
-        how = [name for name in ("count", "percent", "min_per_parent", "counts", "designated") if getattr(self, name)]
+        how = [name for name in ("count", "percent", "min_per_parent", "counts", "designated", "at_draw", "named_by_parent")
+               if getattr(self, name)]  # fmt: skip
+        if self.at_draw and (self.percent is not None or self.counts or self.strata or self.min_per_parent):
+            raise ValueError("`count: 待定` leaves the number to the operator at draw time: drop `percent:`, `counts:`, "
+                             "`strata:` and `min_per_parent:`")  # fmt: skip
+        if self.named_by_parent is not None and (self.strata or self.counts or self.min_per_parent):
+            raise ValueError("`named_by_parent:` already draws per parent: combine it only with `count:`")
         if not how:
             raise ValueError("a draw says how many: `count:`, `percent:`, `min_per_parent:`, `counts:` (with strata) or `designated:`")
         if self.percent is None:
@@ -603,8 +793,10 @@ class Draw(Strict):
             raise ValueError("`counts:` gives a number per stratum: say which with `strata:` (level, kind, parent or an attribute)")
         if self.counts and (self.count is not None or self.percent is not None):
             raise ValueError("`counts:` already says how many per stratum: drop `count:`/`percent:` or `counts:`")
-        if self.allocation == "proportional" and not (self.strata and (self.count or self.percent)):
-            raise ValueError("`allocation: proportional` shares a `count:` or `percent:` among `strata:`")
+        if self.allocation is not None and not (self.strata and (self.count or self.percent)):
+            raise ValueError(f"`allocation: {self.allocation}` shares a `count:` or `percent:` among `strata:`")
+        if self.base is not None and not (self.count is not None and self.percent is not None):
+            raise ValueError("`base:` is what a percentage floor is of: it goes with both `count:` and `percent:`")
         return self
 
 
@@ -612,7 +804,8 @@ SEED_MAX = 2**31 - 1
 """The largest seed the database records on both SQLite and PostgreSQL (a 32-bit column), as 2,147,483,647."""
 
 _DRAW_KEYS = ("from", "count", "percent", "rounding", "take", "min_count", "max_count", "min_per_parent", "per",
-              "designated", "strata", "counts", "allocation")  # fmt: skip
+              "designated", "strata", "counts", "allocation", "base", "at_draw", "named_by_parent")  # fmt: skip
+_AT_DRAW = ("待定", "部分", "抽取部分", "at_draw", "operator")
 
 
 class Sample(Strict):
@@ -649,6 +842,11 @@ class Sample(Strict):
             draw = {k: value.pop(k) for k in _DRAW_KEYS if k in value}
             value = {**value, "draws": [draw]}
         return value
+
+    @property
+    def open(self) -> bool:
+        """Is something of this sample decided only when it is drawn (抽取部分, 由上级指定)?"""
+        return any(d.at_draw or d.named_by_parent for d in self.draws)
 
     @model_validator(mode="after")
     def _reveal_needs_hidden(self) -> Sample:
@@ -776,6 +974,11 @@ class Campaign(Strict):
     forwards: list[Document] = Field(default_factory=list, description="the upper notices this one implements or forwards")
     forwarded_by: list[Document] = Field(default_factory=list, description="re-issues down the chain (转发)")
     forward: Forward | None = Field(default=None, description="this campaign re-issues an upper one (转发) with earlier dues")
+    year: int | None = Field(
+        default=None, ge=1900, le=2199,
+        description="the year the notice speaks of: dates in words (7月份, 6月底前) fall in it, 次年 in the next "
+        "(default: the year of issued_on)",
+    )  # fmt: skip
     timezone: str = "Asia/Shanghai"
     window: Window | None = Field(default=None, description="the campaign's own window (活动时间)")
     registry: Registry
@@ -800,6 +1003,16 @@ class Campaign(Strict):
         return value
 
     @model_validator(mode="after")
+    def _stages_follow_earlier_ones(self) -> Campaign:
+        earlier: list[str] = []
+        for stage in self.stages:
+            if stage.follows is not None and stage.follows.stage not in earlier:
+                raise ValueError(f"stage {stage.id!r} follows {stage.follows.stage!r}, which is not an earlier stage "
+                                 f"(earlier: {', '.join(earlier) or 'none'})")  # fmt: skip
+            earlier.append(stage.id)
+        return self
+
+    @model_validator(mode="after")
     def _report_names_known_parts(self) -> Campaign:
         if self.report is not None:
             stages, items = {s.id for s in self.stages}, {i.id for _s, i in self.items()}
@@ -810,11 +1023,21 @@ class Campaign(Strict):
                         raise ValueError(f"report section {section.heading!r} names no {what} {unknown[0]!r}")
         return self
 
+    @property
+    def notice_year(self) -> int | None:
+        """The year dates in words fall in: `year:`, else the year of `issued_on`."""
+        return self.year if self.year is not None else (self.issued_on.year if self.issued_on else None)
+
     def items(self):
         """(stage, item) pairs in the notice's order, then the follow-ups (整改) score sheets assign."""
         for stage in self.stages:
             for item in stage.items:
                 yield stage, item
+        for stage in self.stages:  # outcomes owed as items (重新开展 …), assigned when decided
+            for item in stage.items:
+                for index, outcome in enumerate(item.outcomes if item.outcomes is not None else self.defaults.outcomes):
+                    if outcome.due is not None:
+                        yield stage, item.outcome_item(index, outcome)
         stages = {stage.id: stage for stage in self.stages}
         for sheet in self.score_sheets:
             item = sheet.follow_up_item()

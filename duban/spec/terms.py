@@ -5,6 +5,7 @@
     due      2024-05-25 (end of that day unless defaults.due_time says otherwise)
              2021-12-05 12:00 · 2021-12-05T12:00+08:00
              {after: event:open_day, offset: 5 working days, at: "17:00"} · {before: stage:city_check, offset: 3 days}
+             in the notice's words: 7月份 · 5月中旬 · 6月底前 · 7月15日 · 次年1月15日前 (see duban.spec.words)
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from datetime import date, time
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, InstanceOf, PlainSerializer, WithJsonSchema, model_validator
 
 from duban.instants import parse_clock
+from duban.spec.words import WORDS_HINT, WordDate, looks_like_words, split_range
 
 
 class OffsetUnit(str, Enum):
@@ -146,7 +148,7 @@ _DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DATETIME_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:?\d{2})?$")
 DUE_HINT = (
     "write a date (2024-06-30), a date and time (2024-06-30 17:00), "
-    "or a relative due such as {after: event:open_day, offset: 5 working days}"
+    "a relative due such as {after: event:open_day, offset: 5 working days}, " + WORDS_HINT
 )
 
 
@@ -250,23 +252,49 @@ class RelativeDue(BaseModel):
 
 
 def _due(value: Any) -> Any:
-    if isinstance(value, (AbsoluteDue, RelativeDue)):
+    if isinstance(value, (AbsoluteDue, RelativeDue, WordDate)):
         return value
     if isinstance(value, dict):
         return RelativeDue.model_validate(value)
+    if isinstance(value, str) and looks_like_words(value):
+        return words_due(value)
     if isinstance(value, (str, date)):
         return AbsoluteDue.parse(value if isinstance(value, str) else value.isoformat())
     raise ValueError(f"{value!r} is not a due; {DUE_HINT}")
 
 
+def words_due(value: str) -> WordDate:
+    """One date in the notice's words; a span (3月至10月) is refused here: it is a window."""
+    text = value.strip()
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    parts = split_range(text)
+    if parts is not None and WordDate.parse(parts[1]) is not None:
+        raise ValueError(f"{shown!r} is a span of time, not one instant: write it as a stage's `window:`, "
+                         f"or give its end ({parts[1]})")  # fmt: skip
+    found = WordDate.parse(text)
+    if found is None:
+        raise ValueError(f"{shown!r} is not a date duban can read; {DUE_HINT}")
+    return found
+
+
+WORDS_SCHEMA = {
+    "type": "string",
+    "pattern": "[月日]",
+    "description": "a date in the notice's words (the spec's year unless written: 2024年7月, 次年1月)",
+    "examples": ["7月份", "5月中旬", "6月底前", "7月15日", "次年1月15日前"],
+}
 DUE_SCHEMA = {
     "anyOf": [
         {"type": "string", "pattern": r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})?)?$",
          "examples": ["2024-06-30", "2021-12-05 12:00", "2021-12-05T12:00+08:00"]},
+        WORDS_SCHEMA,
         RelativeDue.model_json_schema(),
     ],
     "description": DUE_HINT,
 }  # fmt: skip
 Due = Annotated[
-    AbsoluteDue | RelativeDue, BeforeValidator(_due), PlainSerializer(str, return_type=str), WithJsonSchema(DUE_SCHEMA)
+    AbsoluteDue | RelativeDue | InstanceOf[WordDate],
+    BeforeValidator(_due),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(DUE_SCHEMA),
 ]

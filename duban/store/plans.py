@@ -25,6 +25,7 @@ from duban.store.tables import (
     Intent,
     OutboxMessage,
     ReviewRow,
+    OutcomeRow,
     SampleDraw,
     ScoreRecord,
     Submission,
@@ -74,12 +75,12 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
         codec.insert("campaign_unit", list(unit_rows[0]), (
             tuple(codec.json(v) if k == "channels" else v for k, v in row.items()) for row in unit_rows
         ))  # fmt: skip
-        if plan.samples:
+        if set(plan.samples) - set(plan.undrawn):  # an open sample is recorded when it is drawn (duban sample draw)
             conn.execute(
                 insert(SampleDraw),
                 [dict(campaign_id=campaign.id, sample_id=s.sample_id, name=s.name, seed=s.seed, members=s.members,
                       detail=[d.as_record() for d in s.draws],
-                      drawn_at=now) for s in plan.samples.values()],
+                      drawn_at=now) for s in plan.samples.values() if s.sample_id not in plan.undrawn],
             )  # fmt: skip
         _insert_assignments(conn, campaign.id, plan, now)
         if plan.acknowledgements:
@@ -113,8 +114,8 @@ def _insert_assignments(conn: Connection, campaign_id: str, plan: Plan, now: dat
         rows.append((
             campaign_id, a.stage_id, a.stage_order, a.item_id, a.instance, a.unit_code, a.role,
             codec.instant(a.open_at), codec.instant(a.due_at), reminders, escalations, State.pending.value, 0, 0,
-            codec.instant(a.open_at), codec.instant(now),
-        ))  # fmt: skip
+            None if a.stage_id in plan.held else codec.instant(a.open_at), codec.instant(now),
+        ))  # fmt: skip  (a held stage waits for the tick to decide its opening: duban.services.stage_release)
     for start in range(0, len(rows), 20_000):
         codec.insert("assignment", _ASSIGNMENT_COLUMNS, rows[start : start + 20_000])
 
@@ -146,6 +147,7 @@ def _delete_campaign(conn: Connection, campaign_id: str) -> None:
     conn.execute(delete(ExtensionRequest).where(ExtensionRequest.campaign_id == campaign_id))
     conn.execute(delete(AcknowledgementRow).where(AcknowledgementRow.campaign_id == campaign_id))
     conn.execute(delete(Submission).where(Submission.campaign_id == campaign_id))
+    conn.execute(delete(OutcomeRow).where(OutcomeRow.campaign_id == campaign_id))
     conn.execute(delete(Assignment).where(Assignment.campaign_id == campaign_id))
     conn.execute(delete(SampleDraw).where(SampleDraw.campaign_id == campaign_id))
     conn.execute(delete(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id))

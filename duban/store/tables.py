@@ -275,6 +275,24 @@ class ScoreRecord(SQLModel, table=True):
     actor: str = Field(default="cli", max_length=80)
 
 
+class OutcomeRow(SQLModel, table=True):
+    """A consequence the notice names for a slipping unit (约谈, 通报批评, 重新开展), in its words, when decided."""
+
+    __tablename__ = "outcome"
+    __table_args__ = (UniqueConstraint("assignment_id", "rule", name="uq_outcome_rule"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    assignment_id: int = Field(foreign_key="assignment.id")
+    rule: int  # which of the item's outcomes (its index)
+    unit_code: str = Field(max_length=64)
+    item_id: str = Field(max_length=80)
+    instance: str = Field(default="", max_length=32)
+    words: str = Field(max_length=200)  # the notice's words, e.g. 逾期3个工作日未报：约谈（限5个工作日）
+    decided_at: datetime = _utc(nullable=False)
+    due_at: datetime | None = _utc()  # when it is owed as an item
+
+
 class AmendmentRow(SQLModel, table=True):
     """A later notice that changed a running campaign's dates (调整通知): its text, why, and what it changed."""
 

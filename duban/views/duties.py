@@ -67,10 +67,15 @@ class Duty:
         return self.versions[-1] if self.versions else None
 
 
+def held(row: Any) -> bool:
+    """Is the row of a stage that waits for another (按阶段顺序) and has not been opened by the record yet?"""
+    return row.state == State.pending.value and getattr(row, "next_event_at", False) is None
+
+
 def state_at(row: Any, as_of: datetime) -> State:
-    """An assignment row's state at `as_of` (finished states stay as they are)."""
+    """An assignment row's state at `as_of` (finished states stay as they are; a held stage stays pending)."""
     state = State(row.state)
-    if state.finished:
+    if state.finished or held(row):
         return state
     _changes, progress = advance(schedule_of(row), Progress(state, row.reminders_done, row.escalations_done), as_of)
     return progress.state
@@ -93,7 +98,7 @@ def load_duties(
     query = select(
         _A.c.id, _A.c.unit_code, _A.c.stage_id, _A.c.stage_order, _A.c.item_id, _A.c.instance, _A.c.role,
         _A.c.open_at, _A.c.due_at, _A.c.reminders, _A.c.escalations, _A.c.state, _A.c.reminders_done,
-        _A.c.escalations_done,
+        _A.c.escalations_done, _A.c.next_event_at,
     ).where(_A.c.campaign_id == campaign.id)  # fmt: skip
     if units is not None:
         query = query.where(_A.c.unit_code.in_(units))

@@ -71,7 +71,7 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
     with engine.connect() as conn:
         rows = conn.execute(
             select(_A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.state, _A.c.open_at, _A.c.due_at,
-                   _A.c.reminders, _A.c.escalations, _A.c.reminders_done, _A.c.escalations_done)
+                   _A.c.reminders, _A.c.escalations, _A.c.reminders_done, _A.c.escalations_done, _A.c.next_event_at)
             .where(_A.c.campaign_id == campaign_id)
             .order_by(_A.c.stage_order, _A.c.id)
         ).all()  # fmt: skip
@@ -109,7 +109,7 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
 
 def _state_at(row, as_of: datetime) -> State:
     state = State(row.state)
-    if state.finished:
+    if state.finished or (state is State.pending and row.next_event_at is None):  # a held stage stays pending
         return state
     progress = Progress(state, row.reminders_done, row.escalations_done)
     _changes, progress = advance(schedule_of(row), progress, as_of)

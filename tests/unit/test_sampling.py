@@ -177,7 +177,7 @@ def test_a_nested_sample_is_drawn_from_its_parent_sample(registry):
 
 
 def test_strata_by_a_unit_attribute(registry):
-    each = draw(registry, **{"from": "townships", "strata": "area", "count": 3})
+    each = draw(registry, **{"from": "townships", "strata": "area", "count": 3, "allocation": "each"})
     areas = Counter(registry.units[c].attributes["area"] for c in each.members)
     assert areas == {"城区": 3, "农村": 3}
     counts = draw(registry, **{"from": "townships", "strata": "area", "counts": {"城区": 2, "农村": 10}})
@@ -194,7 +194,7 @@ def test_proportional_allocation_shares_a_total_by_stratum_size(registry):
 
 
 def test_units_without_the_attribute_are_left_out_and_said_so(registry):
-    result = draw(registry, **{"from": ["counties", "townships"], "strata": "area", "count": 2})
+    result = draw(registry, **{"from": ["counties", "townships"], "strata": "area", "count": 2, "allocation": "each"})
     assert all(registry.units[c].level is Level.township for c in result.members)
     assert "11 unit(s) carry no 'area' attribute" in result.notes[0]
 
@@ -212,7 +212,8 @@ def test_a_stratum_no_unit_is_in_is_an_error(registry):
     [
         ({"percent": [20, 10]}, "the percentage range 20%–10% runs backwards"),
         ({"percent": 10, "min_count": 5, "max_count": 3}, "min_count 5 is above max_count 3"),
-        ({"percent": 10, "count": 5}, "`count:` or `percent:`, not both"),
+        ({"percent": "10%-20%", "count": 5}, "`percent:` is a floor"),
+        ({"count": 5, "base": 100}, "`base:` is what a percentage floor is of"),
         ({"count": 5, "min_count": 3}, "`min_count:` bounds a percentage"),
         ({"counts": {"城区": 2}}, "say which with `strata:`"),
         ({"count": 4, "min_per_parent": 6}, "min_per_parent 6 is above the count 4"),
@@ -224,3 +225,64 @@ def test_a_stratum_no_unit_is_in_is_an_error(registry):
 def test_contradicting_rules_are_refused(rule, message):
     with pytest.raises(ValidationError, match=message):
         Sample.model_validate({"id": "check", "name": "抽查", "seed": 1, "from": "townships", **rule})
+
+
+# samples as notices leave them (issue 25) ------------------------------------------------------------------------
+
+
+def test_strata_without_ratios_share_the_count_in_proportion_and_say_so(registry):
+    sizes = Counter(u.attributes["area"] for u in registry if u.level is Level.township)
+    result = draw(registry, **{"from": "townships", "strata": "area", "count": 24})
+    drawn = Counter(registry.units[c].attributes["area"] for c in result.members)
+    assert sum(drawn.values()) == 24 and all(abs(drawn[a] - 24 * n / 118) < 1 for a, n in sizes.items())
+    [note] = result.notes
+    assert "strata by area without ratios" in note and f"城区 {drawn['城区']} of {sizes['城区']}" in note
+    assert "`allocation: each`" in note
+    assert draw(registry, **{"from": "townships", "strata": "area", "count": 24, "allocation": "proportional"}).notes == []
+
+
+def test_a_percentage_floor_above_a_fixed_target_shows_the_arithmetic(registry):
+    # 不低于3% of 52,000 households is 1,560, against 抽查1,500户: the target is drawn, the conflict said
+    result = draw(registry, **{"from": "townships", "count": 20, "percent": "3%", "base": 52000})
+    assert len(result.members) == 20
+    [note] = result.notes
+    assert "the fixed target 20 is below the floor 不低于3%: 3% of 52,000 = 1,560 → 1,560 (rounded up)" in note
+    assert draw(registry, **{"from": "townships", "count": 20, "percent": "3%", "base": 500}).notes == []  # 15 ≤ 20
+
+
+def test_the_sample_warnings_reach_validate_at_the_rule(tmp_path):
+    from duban.domain.calendar import WorkCalendar
+    from duban.spec.checks import validate
+    from duban.spec.load import load_spec
+
+    path = tmp_path / "t.yaml"
+    path.write_text('id: t\ntitle: 住户调查抽查\nissuer: 晋中市统计局\nregistry: {divisions: ["140724"]}\n'
+                    "samples:\n  - {id: households, name: 抽查, from: {level: township}, count: 3, percent: 3%, base: 52000, seed: 7}\n"
+                    "stages:\n  - id: s\n    name: 抽查\n    window: {start: 2024-05-10, end: 2024-05-24}\n"
+                    "    items: [{id: a, name: 台账, units: {sample: households}}]\n", encoding="utf-8")  # fmt: skip
+    _plan, warnings = validate(load_spec(path), WorkCalendar())
+    [said] = [w for w in warnings if "fixed target" in w.message]
+    assert said.line == 6 and "3% of 52,000 = 1,560" in said.message
+
+
+@pytest.mark.parametrize(
+    ("rule", "said"),
+    [
+        ({"count": "待定", "percent": 10}, "leaves the number to the operator"),
+        ({"count": 3, "named_by_parent": 1, "strata": "area"}, "already draws per parent"),
+    ],
+)
+def test_open_rules_that_contradict_themselves_are_refused(rule, said):
+    with pytest.raises(ValidationError, match=said):
+        Sample.model_validate({"id": "s", "name": "s", "seed": 1, "from": "townships", **rule})
+
+
+def test_an_open_sample_spec_is_in_the_published_schema():
+    import jsonschema
+
+    from duban.spec.models import Campaign
+    from duban.spec.source import read_source
+    from tests.conftest import ROOT
+
+    jsonschema.validate(read_source(ROOT / "tests" / "specs" / "jinzhong-2024-open-samples.yaml").data,
+                        Campaign.model_json_schema())  # fmt: skip

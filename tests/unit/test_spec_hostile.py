@@ -249,7 +249,7 @@ def test_an_empty_submit_to_is_free_text_not_a_traceback(tmp_path):
 
     spec = load_spec(path)
     _plan, warnings = validate(spec, load_calendar_for(spec))
-    assert any("submit_to '' is not one unit of the registry" in str(w) for w in warnings)
+    assert any("submit_to: no unit '' in the registry" in str(w) for w in warnings)
 
 
 def test_an_empty_escalation_target_is_an_error_at_its_line(tmp_path):

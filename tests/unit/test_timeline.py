@@ -197,7 +197,7 @@ def test_validate_warns_about_recurring_dues_and_free_text_recipients(tmp_path):
     _plan_, warnings = validate(load_spec(path), WorkCalendar())
     texts = [w.message for w in warnings]
     assert not any("weekend" in t or "holiday" in t for t in texts)  # 9/30 and 12/31/2020 were working days
-    assert any("is not one unit of the registry" in t for t in texts)
+    assert any("submit_to: no unit '省政府新闻办' in the registry" in t and "messages show it as written" in t for t in texts)
     # 2020Q4 ends Thursday 12/31, a working day; move the period end onto a weekend to see the warning
     path.write_text(path.read_text(encoding="utf-8").replace("every: quarter}", "every: quarter, due_after_period: 3 days}"),
                     encoding="utf-8")  # fmt: skip

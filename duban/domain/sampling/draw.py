@@ -20,7 +20,26 @@ from duban.domain.select import Resolver
 from duban.domain.units import Registry
 from duban.spec.models import Draw, Sample
 
-__all__ = ["DrawResult", "SampleResult", "SampleRuleError", "draw_sample", "rule_path"]
+__all__ = ["Decision", "DrawResult", "SampleResult", "SampleRuleError", "draw_sample", "open_words", "rule_path"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What an open sample (抽取部分, 由上级指定) is given when it is drawn: the operator's number, the named units."""
+
+    count: int | None = None
+    named: tuple[str, ...] = ()
+
+
+def open_words(sample: Sample) -> str:
+    """What an open sample waits for, in words: '数量由督办人员抽取时确定；每个上级单位指定1个，其余随机抽取'."""
+    parts = []
+    for rule in sample.draws:
+        if rule.at_draw:
+            parts.append("数量由督办人员抽取时确定")
+        if rule.named_by_parent:
+            parts.append(f"每个上级单位指定{rule.named_by_parent}个" + ("，其余随机抽取" if rule.count or rule.at_draw else ""))
+    return "；".join(parts)
 
 
 @dataclass
@@ -46,16 +65,48 @@ class SampleResult:
         return [note for draw in self.draws for note in draw.notes]
 
 
-def draw_sample(sample: Sample, resolver: Resolver, registry: Registry) -> SampleResult:
-    """Draw every rule of `sample` with one generator seeded by `sample.seed`."""
+def draw_sample(sample: Sample, resolver: Resolver, registry: Registry, decision: Decision | None = None) -> SampleResult:
+    """Draw every rule of `sample` with one generator seeded by `sample.seed`; an open rule takes `decision`."""
     rng = random.Random(sample.seed)
     results = []
     for index, rule in enumerate(sample.draws):
         try:
+            if rule.at_draw or rule.named_by_parent:
+                rule = _decided(rule, decision or Decision(), resolver, registry)
             results.append(_draw(rule, rng, resolver, registry))
         except SampleRuleError as exc:
             raise SampleRuleError(f"sample {sample.id!r} draw {index + 1}: {exc}", ("draws", index, *exc.subpath)) from None
     return SampleResult(sample_id=sample.id, name=sample.name, seed=sample.seed, draws=results, hidden=sample.hidden)
+
+
+def _decided(rule: Draw, decision: Decision, resolver: Resolver, registry: Registry) -> Draw:
+    """An open rule with what was decided at draw time: the number, and the units each parent named (指定)."""
+    from duban.spec.models import Selector
+
+    update: dict = {"at_draw": False, "named_by_parent": None}
+    if rule.at_draw:
+        if decision.count is None or decision.count < 1:
+            raise SampleRuleError("the number is decided when drawing (抽取部分): give it (`duban sample draw --count N`)", ("count",))
+        update["count"] = decision.count
+    if rule.named_by_parent:
+        base = set(resolver.resolve(rule.from_))
+        named = list(dict.fromkeys(registry.find(code).code for code in decision.named))
+        outside = [code for code in named if code not in base]
+        if outside:
+            raise SampleRuleError(f"{name(registry, outside[0])} is not among the units drawn from", ("named_by_parent",))
+        parents: dict[str, list[str]] = {}
+        for code in sorted(base):
+            parents.setdefault(registry.get(code).parent or "", [])
+        for code in named:
+            parents.setdefault(registry.get(code).parent or "", []).append(code)
+        wrong = [(p, got) for p, got in sorted(parents.items()) if len(got) != rule.named_by_parent]
+        if wrong:
+            parent, got = wrong[0]
+            raise SampleRuleError(f"each parent names {rule.named_by_parent} of its units (由上级指定): {name(registry, parent)} "
+                                  f"named {len(got)} (`--named CODE` for each)", ("named_by_parent",))  # fmt: skip
+        designated = [rule.designated] if rule.designated is not None else []
+        update["designated"] = Selector(any_of=[*designated, Selector(units=named)])
+    return rule.model_copy(update=update)
 
 
 def _draw(rule: Draw, rng: random.Random, resolver: Resolver, registry: Registry) -> DrawResult:

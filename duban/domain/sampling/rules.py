@@ -43,6 +43,8 @@ def how_many(rule: Draw, size: int, rng: random.Random) -> tuple[int, str, list[
     if rule.percent is None:
         assert rule.count is not None
         return rule.count, f"{rule.count} of {size}", []
+    if rule.count is not None:
+        return _target_and_floor(rule, size)
     low, high = rule.percent
     low_n, high_n = _rounded(size * low / 100, rule.rounding), _rounded(size * high / 100, rule.rounding)
     if low == high:
@@ -60,6 +62,23 @@ def how_many(rule: Draw, size: int, rng: random.Random) -> tuple[int, str, list[
         wanted = rule.max_count
         words += f", capped at {rule.max_count}"
     return wanted, words, notes
+
+
+def _target_and_floor(rule: Draw, size: int) -> tuple[int, str, list[str]]:
+    """A fixed target (抽查1,500户) with a percentage floor (不低于3%) of a base: the target is drawn; a floor above
+    it is a note that shows the arithmetic, for the administrator to settle with the notice's issuer."""
+    assert rule.count is not None and rule.percent is not None
+    share = rule.percent[0]
+    base = rule.base if rule.base is not None else size
+    floor = _rounded(base * share / 100, rule.rounding)
+    arithmetic = f"{share:g}% of {base:,} = {base * share / 100:,.2f}".rstrip("0").rstrip(".") + f" → {floor:,} ({_ROUNDING[rule.rounding]})"
+    words = f"{rule.count} of {size} (the floor {arithmetic})"
+    if rule.count >= floor:
+        return rule.count, words, []
+    return rule.count, words, [
+        f"the fixed target {rule.count:,} is below the floor 不低于{share:g}%: {arithmetic}, {floor - rule.count:,} more "
+        f"than the target; {rule.count:,} are drawn as written — ask which of the notice's two numbers holds"
+    ]
 
 
 _ROUNDING = {"up": "rounded up", "down": "rounded down", "nearest": "rounded"}

@@ -79,7 +79,12 @@ def _quotas(rule: Draw, groups: dict[str, list[str]], rng: random.Random, regist
     notes.extend(more)
     if total > size:
         raise SampleRuleError(f"asks for {total} units but only {size} match its `from:`", ("count",))
-    return _largest_remainder(total, {k: len(v) for k, v in groups.items()}), f"{words}, shared by {rule.strata} in proportion"
+    quotas = _largest_remainder(total, {k: len(v) for k, v in groups.items()})
+    if rule.allocation is None:  # the notice gives no ratios: shared in proportion, and said so
+        shares = ", ".join(f"{k} {quotas[k]} of {len(groups[k])}" for k in sorted(quotas))
+        notes.append(f"strata by {rule.strata} without ratios (no `counts:` or `allocation:`): {total} shared in proportion "
+                     f"to each stratum's size ({shares}); write `allocation: each` if the notice means {total} from each")  # fmt: skip
+    return quotas, f"{words}, shared by {rule.strata} in proportion"
 
 
 def _stratum_key(key: str, strata: str) -> str:

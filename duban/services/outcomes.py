@@ -1,0 +1,139 @@
+"""Outcomes a notice names for a slipping unit besides a message (约谈, 通报批评, 重新开展), decided by each tick.
+
+An item's `outcomes:` (or `defaults.outcomes`) say when: `overdue` — still not handed in `after` the due — or
+`late` — handed in after the due. Each tick, after the stages, reads the overdue and late assignments of those
+items and records each outcome once, in the notice's words, at the instant it was decided (the due plus `after`,
+or the late submission). An outcome with a `due:` is owed as an item of its own (`<item>-o<n>`), assigned to the
+unit from that instant and due that long after it: the next tick opens it and tells the unit, and it is reminded
+and escalated like any item.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, select
+
+from duban.store.campaigns import load_campaign
+from duban.instants import in_zone, utc
+from duban.domain.plan import PlannedAssignment, escalation_targets
+from duban.domain.state import State
+from duban.store.db import unit_of_work
+from duban.store.tables import Assignment, OutcomeRow
+
+_A = Assignment.__table__
+_O = OutcomeRow.__table__
+
+
+def outcome_rules(campaign) -> dict[str, tuple[int, object, list]]:
+    """item id → (stage index, item, its outcomes) for the items that have any."""
+    found = {}
+    for s_index, stage in enumerate(campaign.stages):
+        for item in stage.items:
+            rules = item.outcomes if item.outcomes is not None else campaign.defaults.outcomes
+            if rules:
+                found[item.id] = (s_index, item, rules)
+    return found
+
+
+def decide_outcomes(engine: Engine, campaign_id: str, as_of: datetime, *, calendar_file: Path | None = None) -> int:
+    """Record the outcomes decided by `as_of` (each once) and assign those owed as items; how many were new."""
+    spec = load_campaign(engine, campaign_id, units=False).spec
+    rules = outcome_rules(spec)
+    if not rules:
+        return 0
+    as_of = utc(as_of)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(_A.c.id, _A.c.unit_code, _A.c.item_id, _A.c.instance, _A.c.state, _A.c.due_at, _A.c.submitted_at)
+            .where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(sorted(rules)),
+                   _A.c.state.in_([State.overdue.value, State.late.value]))
+        ).all()  # fmt: skip
+        done = {(r.assignment_id, r.rule) for r in conn.execute(select(_O.c.assignment_id, _O.c.rule).where(_O.c.campaign_id == campaign_id))}
+    if not rows:
+        return 0
+    from duban.services.followup import replan
+
+    loaded, plan, timeline = None, None, None
+    decided = []
+    for row in rows:
+        s_index, item, outcomes = rules[row.item_id]
+        for index, outcome in enumerate(outcomes):
+            if (row.id, index) in done:
+                continue
+            if timeline is None:
+                loaded, plan, timeline = replan(engine, campaign_id, calendar_file)
+            due_at = in_zone(row.due_at, spec.timezone)
+            if outcome.when == "late":
+                if row.state != State.late.value or row.submitted_at is None:
+                    continue
+                at = in_zone(row.submitted_at, spec.timezone)
+            else:
+                at = timeline.shift(due_at, outcome.after, spec.defaults.remind_time) if outcome.after.amount else due_at
+                handed_in_before = row.submitted_at is not None and utc(row.submitted_at) <= utc(at)
+                if handed_in_before:
+                    continue
+            if utc(at) > as_of:
+                continue
+            owed = timeline.shift(at, outcome.due, spec.defaults.due_time) if outcome.due is not None else None
+            decided.append((row, s_index, item, index, outcome, at, owed))
+    if not decided:
+        return 0
+    with unit_of_work(engine) as conn:
+        conn.execute(insert(OutcomeRow), [dict(
+            campaign_id=campaign_id, assignment_id=row.id, rule=index, unit_code=row.unit_code, item_id=row.item_id,
+            instance=row.instance, words=outcome.words()[:200], decided_at=utc(at), due_at=utc(owed) if owed else None,
+        ) for row, _s, _item, index, outcome, at, owed in decided])  # fmt: skip
+        owed_items = []
+        for row, s_index, item, index, outcome, at, owed in decided:
+            if owed is None:
+                continue
+            follow = item.outcome_item(index, outcome)
+            reminders = timeline.reminders(follow, at, owed)  # type: ignore[union-attr]
+            steps = timeline.escalations(follow, owed)  # type: ignore[union-attr]
+            owed_items.append(PlannedAssignment(
+                stage_id=spec.stages[s_index].id, stage_order=s_index, item_id=follow.id, instance=row.instance,
+                unit_code=row.unit_code, role="responsible", open_at=at, due_at=owed, reminders=reminders,
+                escalations=tuple((when, escalation_targets(plan, row.unit_code, to)) for when, to in steps),  # type: ignore[arg-type]
+            ))  # fmt: skip
+        if owed_items:
+            from duban.services.followup import insert_assignments
+
+            insert_assignments(conn, campaign_id, owed_items, as_of)
+    return len(decided)
+
+
+def next_outcome_instant(engine: Engine, campaign_id: str, after: datetime, *, calendar_file: Path | None = None) -> datetime | None:
+    """For `duban simulate`: the next instant after `after` at which an overdue unit's outcome falls due (a tick
+    every ten minutes finds it in production)."""
+    spec = load_campaign(engine, campaign_id, units=False).spec
+    rules = {k: v for k, v in outcome_rules(spec).items() if any(o.when == "overdue" for o in v[2])}
+    if not rules:
+        return None
+    with engine.connect() as conn:
+        dues = conn.execute(
+            select(_A.c.item_id, _A.c.due_at).distinct()
+            .where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(sorted(rules)), _A.c.state == State.overdue.value)
+        ).all()  # fmt: skip
+    if not dues:
+        return None
+    from duban.services.followup import replan
+
+    _spec, _plan, timeline = replan(engine, campaign_id, calendar_file)
+    found = []
+    for item_id, due in dues:
+        for outcome in rules[item_id][2]:
+            if outcome.when == "overdue":
+                moment = in_zone(due, spec.timezone)
+                moment = timeline.shift(moment, outcome.after, spec.defaults.remind_time) if outcome.after.amount else moment
+                if utc(moment) > utc(after):
+                    found.append(utc(moment))
+    return min(found, default=None)
+
+
+def recorded_outcomes(engine: Engine, campaign_id: str) -> list[OutcomeRow]:
+    """The outcomes recorded for a campaign, in the order they were decided."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(OutcomeRow).where(OutcomeRow.campaign_id == campaign_id).order_by(OutcomeRow.decided_at, OutcomeRow.id))
+        return [OutcomeRow.model_validate(r._mapping) for r in rows]

@@ -1,0 +1,88 @@
+"""Samples left open by their notice, drawn while the campaign runs (`duban sample draw`).
+
+"抽取部分单位" leaves the number to the operator (`count: 待定`); "各市指定1个县，其余随机抽取" leaves a unit to each parent
+(`named_by_parent: 1`). Such a sample is not drawn when the campaign is planned: the items drawing on it have no
+units yet. When the operator draws it — with the number and the units the parents named — the draw is recorded
+with its seed like any other, and the items' assignments are made as the plan would have made them, for the
+next tick to open and message.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from duban.errors import PlanError
+from duban.services.followup import insert_assignments, recorded_open_draws, stored_spec
+from duban.domain.plan import Plan, build_plan, load_calendar_for, resolve_selector
+from duban.views.sample_audit import recorded_samples
+from duban.domain.sampling.draw import Decision, SampleResult
+from duban.spec.models import Sample
+from duban.store.db import unit_of_work
+from duban.store.tables import Assignment, SampleDraw
+
+
+def draw_open_sample(
+    engine: Engine, campaign_id: str, sample_id: str, *, count: int | None = None, named: tuple[str, ...] = (),
+    at: datetime, calendar_file: Path | None = None,
+) -> tuple[SampleResult, int]:  # fmt: skip
+    """Draw an open sample with what was decided; record it and make its items' assignments. (result, new rows)"""
+    spec = stored_spec(engine, campaign_id)
+    sample = next((s for s in spec.campaign.samples if s.id == sample_id), None)
+    if sample is None:
+        known = ", ".join(s.id for s in spec.campaign.samples) or "none"
+        raise PlanError(f"campaign {campaign_id!r} has no sample {sample_id!r} (samples: {known})")
+    if not sample.open:
+        raise PlanError(f"sample {sample_id!r} was drawn when the campaign was planned: nothing is left to decide "
+                        "(`duban sample show` lists it)")  # fmt: skip
+    recorded = recorded_samples(engine, campaign_id)
+    if sample_id in recorded:
+        raise PlanError(f"sample {sample_id!r} was drawn on {recorded[sample_id].drawn_at:%Y-%m-%d %H:%M} UTC: a draw is "
+                        "recorded once")  # fmt: skip
+    open_draws: dict = recorded_open_draws(engine, spec.campaign)
+    open_draws[sample_id] = Decision(count=count, named=tuple(named))
+    plan = build_plan(spec, load_calendar_for(spec, calendar_file), open_draws=open_draws)
+    result = plan.samples[sample_id]
+    with unit_of_work(engine) as conn:
+        conn.execute(insert(SampleDraw), [dict(
+            campaign_id=campaign_id, sample_id=sample_id, name=result.name, seed=result.seed, members=result.members,
+            detail=[d.as_record() for d in result.draws], drawn_at=at,
+        )])  # fmt: skip
+        made = _make_assignments(conn, campaign_id, plan, at)
+    return result, made
+
+
+def _make_assignments(conn: Connection, campaign_id: str, plan: Plan, at: datetime) -> int:
+    """The plan's assignments not yet in the table (those of the items drawing on the sample)."""
+    table = Assignment.__table__
+    ids = select(table.c.id).where(table.c.campaign_id == campaign_id)
+    before = {r.id for r in conn.execute(ids)}
+    insert_assignments(conn, campaign_id, plan.assignments, at)
+    made = sorted({r.id for r in conn.execute(ids)} - before)
+    if plan.held and made:  # a stage still waiting for another: its new rows wait with it (duban.services.stage_release)
+        conn.execute(update(table).where(table.c.id.in_(made), table.c.stage_id.in_(sorted(plan.held))).values(next_event_at=None))
+    return len(made)
+
+
+def stand_in(plan: Plan, sample: Sample, seed: int) -> Decision:
+    """For `duban simulate`: what an operator and the parents might decide (a tenth of the units, at least one;
+    the parents' units named by the seed), so the campaign can be played through."""
+    rng = random.Random(f"duban-open-sample-{seed}-{sample.id}")
+    count, named = None, []
+    for rule in sample.draws:
+        base = sorted(resolve_selector(plan, rule.from_))
+        if rule.at_draw:
+            count = max(1, math.ceil(len(base) / 10))
+        if rule.named_by_parent:
+            parents: dict[str, list[str]] = {}
+            for code in base:
+                parents.setdefault(plan.registry.get(code).parent or "", []).append(code)
+            for pool in parents.values():
+                named += rng.sample(pool, min(rule.named_by_parent, len(pool)))
+            if count is not None or rule.count is not None:
+                count = max(count or rule.count or 0, len(named))
+    return Decision(count=count, named=tuple(sorted(named)))

@@ -1,0 +1,126 @@
+"""Stages opened by others (按阶段顺序): each tick decides from the record whether a held stage may open.
+
+A stage that `follows:` an earlier one with `finished: all` or `finished: 80%` is planned at the earliest instants
+it could have (the earlier stage's opening) but held: its assignments have no next event. Before the stages are
+ticked, the record is read: once that share of the earlier stage's units have finished (a unit's last
+submission or 免报, as recorded by `as_of`), the stage opens at that instant plus the offset; its dues are
+counted from that opening (`lasts:`, `due: {after: stage:<id>.start …}`), its rows are re-planned and released,
+and the stage's own tick opens them and tells the units. A stage following a held one (when it closes, or a
+time after) is released once that one's opening is known. Releasing twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+
+from pendulum import DateTime
+from sqlalchemy import Engine, select
+
+from duban.domain.calendar import WorkCalendar, load_calendar
+from duban.store.campaigns import load_campaign
+from duban.store.codec import Codec
+from duban.instants import utc, zone
+from duban.domain.plan import held_stages, item_instances
+from duban.spec.models import Campaign
+from duban.domain.state import Progress, Schedule, State, next_event_at
+from duban.store.db import unit_of_work
+from duban.store.tables import Assignment
+from duban.domain.timeline import Timeline
+
+_A = Assignment.__table__
+_FINISHED = (State.submitted.value, State.late.value, State.excused.value)
+
+
+def share_reached(rows, share: float, as_of: datetime) -> datetime | None:
+    """When `share` per cent of the units had finished every row they hold, by `as_of` (None: not yet).
+
+    `rows` are (unit_code, state, finished_at) of the earlier stage."""
+    units: dict[str, list[datetime | None]] = {}
+    for unit, state, finished_at in rows:
+        units.setdefault(unit, []).append(utc(finished_at) if state in _FINISHED and finished_at is not None else None)
+    done = sorted(max(times) for times in units.values() if all(t is not None and t <= utc(as_of) for t in times))  # type: ignore[type-var]
+    needed = max(1, math.ceil(len(units) * share / 100 - 1e-9))
+    return done[needed - 1] if len(done) >= needed else None
+
+
+def decided_starts(campaign: Campaign, calendar: WorkCalendar, finished_rows, as_of: datetime) -> dict[str, DateTime]:
+    """The openings the record has decided for held stages (those still undecided are absent)."""
+    starts: dict[str, DateTime] = {}
+    held = held_stages(campaign)
+    for stage in campaign.stages:
+        if stage.id not in held or stage.follows is None:
+            continue
+        order = stage.follows
+        if order.stage in held and order.stage not in starts:
+            continue  # waits for the stage it follows to be decided first
+        timeline = Timeline(campaign, calendar, actual_starts=dict(starts))
+        if order.finished is None:
+            base = timeline.stage_end(timeline.stages[order.stage])
+        else:
+            reached = share_reached(finished_rows(order.stage), order.finished[0], as_of)
+            if reached is None:
+                continue
+            base = DateTime.instance(reached).in_timezone(zone(campaign.timezone))
+        starts[stage.id] = timeline.shift(base, order.offset, campaign.defaults.open_time) if order.offset.amount else base
+    return starts
+
+
+def release_stages(engine: Engine, campaign_id: str, as_of: datetime, *, calendar_file: Path | None = None) -> list[tuple[str, datetime]]:
+    """Release the held stages whose opening the record now decides; (stage, opening) for each released."""
+    campaign = load_campaign(engine, campaign_id, units=False)
+    if not held_stages(campaign.spec):
+        return []
+    from duban.services.amend import campaign_as_amended
+
+    spec = campaign_as_amended(engine, campaign.spec)  # the dates an amendment (调整通知) put in force
+    released: list[tuple[str, datetime]] = []
+    with unit_of_work(engine) as conn:
+        held_rows = conn.execute(
+            select(_A.c.id, _A.c.stage_id, _A.c.item_id, _A.c.instance, _A.c.escalations)
+            .where(_A.c.campaign_id == campaign_id, _A.c.state == State.pending.value, _A.c.next_event_at.is_(None))
+        ).all()
+        if not held_rows:
+            return []
+
+        def finished_rows(stage_id: str):
+            query = select(_A.c.unit_code, _A.c.state, _A.c.submitted_at, _A.c.updated_at).where(
+                _A.c.campaign_id == campaign_id, _A.c.stage_id == stage_id
+            )
+            return [(r.unit_code, r.state, r.submitted_at or r.updated_at) for r in conn.execute(query)]
+
+        calendar = _calendar(campaign.row.spec_path, calendar_file)
+        starts = decided_starts(spec, calendar, finished_rows, as_of)
+        waiting = {r.stage_id for r in held_rows}
+        timeline = Timeline(spec, calendar, actual_starts=dict(starts))
+        codec = Codec(conn)
+        stages = {s.id: s for s in spec.stages}
+        updates = []
+        for stage_id in [s.id for s in spec.stages if s.id in waiting and s.id in starts]:
+            stage = stages[stage_id]
+            planned = {}
+            for item in stage.items:
+                for instance, opens, due in item_instances(timeline, stage, item):
+                    reminders = timeline.reminders(item, opens, due)
+                    steps = [when for when, _to in timeline.escalations(item, due)]
+                    planned[(item.id, instance)] = (opens, due, reminders, steps)
+            for r in (r for r in held_rows if r.stage_id == stage_id):
+                opens, due, reminders, steps = planned[(r.item_id, r.instance)]
+                targets = [t for _when, t in (r.escalations or [])]
+                schedule = Schedule(opens, due, reminders, tuple(steps))
+                updates.append((
+                    codec.instant(opens), codec.instant(due), codec.json([codec.iso(t) for t in reminders]),
+                    codec.json([[codec.iso(t), list(to)] for t, to in zip(steps, targets)]),
+                    codec.instant(next_event_at(schedule, Progress())), codec.instant(as_of), r.id,
+                ))  # fmt: skip
+            released.append((stage_id, starts[stage_id]))
+        if updates:
+            codec.update("assignment", ("open_at", "due_at", "reminders", "escalations", "next_event_at", "updated_at"), updates)
+    return released
+
+
+def _calendar(spec_path: str, calendar_file: Path | None) -> WorkCalendar:
+    if calendar_file is not None:
+        return load_calendar(calendar_file, named=True)
+    return load_calendar(Path(spec_path).parent / "calendar" / "overrides.yaml")

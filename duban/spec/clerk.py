@@ -1,0 +1,255 @@
+"""More of what a careful clerk catches in a spec that plans: warnings about how its dates sit together.
+
+- the campaign's window opens before its first stage, or a stage runs outside the window;
+- a forwarding notice (转发) dated after the window opened, or after a key day it speaks of;
+- a stage (or an item's `opens:`) opening on a statutory holiday or a weekend: its 开始办理 messages go out that day;
+- a recurring report and a one-off report due the same day from the same units;
+- an escalation "after N working days" fires as the N-th working day begins: say exactly when.
+
+Each is (YAML path, message); `duban.spec.checks` places them at their lines.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pendulum import DateTime
+
+from duban.domain.calendar import WorkCalendar
+from duban.instants import fmt, fmt_date
+from duban.domain.plan import Plan
+from duban.spec.source import PathKey
+from duban.spec.terms import Offset, OffsetUnit
+from duban.domain.timeline import Timeline
+
+Found = list[tuple[PathKey, str]]
+
+
+def clerk_notes(plan: Plan, calendar: WorkCalendar) -> Found:
+    """Every warning of this module, in the spec's order."""
+    timeline = Timeline(plan.campaign, calendar)
+    return [
+        *window_and_stages(plan, timeline),
+        *late_forwarding(plan, timeline),
+        *openings_on_days_off(plan, calendar),
+        *same_day_dues(plan),
+        *escalation_instants(plan),
+    ]
+
+
+def window_and_stages(plan: Plan, timeline: Timeline) -> Found:
+    """The campaign's own window (活动时间) against its stages' windows."""
+    campaign, tz = plan.campaign, plan.campaign.timezone
+    if campaign.window is None:
+        return []
+    start, end = timeline.campaign_edge("start"), timeline.campaign_edge("end")
+    own = [(index, stage) for index, stage in enumerate(campaign.stages) if stage.window is not None and stage.id in plan.stage_windows]
+    found: Found = []
+    if own:
+        index, first = min(own, key=lambda pair: plan.stage_windows[pair[1].id][0])
+        opens = plan.stage_windows[first.id][0]
+        days = (opens.date() - start.date()).days
+        if days > 0:
+            found.append((("window", "start"), (
+                f"the campaign's window opens {fmt(start, tz)}, {days} day(s) before its first stage {first.name} "
+                f"({fmt(opens, tz)}): nothing opens in between; if the notice's 活动时间 starts with that stage, "
+                "start the window there"
+            )))  # fmt: skip
+    for index, stage in own:
+        s_start, s_end = plan.stage_windows[stage.id]
+        if s_start < start:
+            found.append((("stages", index, "window", "start"), (
+                f"stage {stage.name} opens {fmt(s_start, tz)}, before the campaign's window opens ({fmt(start, tz)})"
+            )))  # fmt: skip
+        if s_end > end:
+            found.append((("stages", index, "window", "end"), (
+                f"stage {stage.name} ends {fmt(s_end, tz)}, after the campaign's window closes ({fmt(end, tz)}): "
+                "one of the two dates is not the notice's"
+            )))  # fmt: skip
+    return found
+
+
+def late_forwarding(plan: Plan, timeline: Timeline) -> Found:
+    """A forwarding notice dated after the window opened or after a key day: its units hear of it late."""
+    campaign, tz = plan.campaign, plan.campaign.timezone
+    try:
+        opens = timeline.campaign_edge("start")
+    except Exception:  # noqa: BLE001 - no window anywhere: planning said so already
+        return []
+    key_days = [(name, at) for (event_id, name, at), event in zip(plan.events, campaign.events) if event.kind == "key_day"]
+    documents = [(("forwarded_by", index, "issued_on"), doc) for index, doc in enumerate(campaign.forwarded_by)]
+    found: Found = []
+    for path, doc in documents:
+        if doc.issued_on is None:
+            continue
+        who = f"{doc.issuer} {doc.doc_no or ''}".strip()
+        if doc.issued_on > opens.date():
+            late = (doc.issued_on - opens.date()).days
+            found.append((path, (
+                f"{who} forwarded the notice on {fmt_date(doc.issued_on)}, {late} day(s) after the window opened "
+                f"({fmt(opens, tz)}): its units hear of the campaign late; an opening before then reaches them "
+                "through duban only"
+            )))  # fmt: skip
+        for name, at in key_days:
+            if doc.issued_on > at.date():
+                found.append((path, f"{who} forwarded the notice on {fmt_date(doc.issued_on)}, after the key day {name} "
+                                    f"({fmt_date(at.date())})"))  # fmt: skip
+    return found
+
+
+def _day_off(calendar: WorkCalendar, day: date) -> str | None:
+    if calendar.is_working_day(day):
+        return None
+    holiday = calendar.holiday_name(day)
+    return f"the statutory holiday {holiday}" if holiday else "a weekend day"
+
+
+def openings_on_days_off(plan: Plan, calendar: WorkCalendar) -> Found:
+    """A stage (or an item's own opening) on a holiday or weekend: the 开始办理 messages go out that day."""
+    campaign, tz = plan.campaign, plan.campaign.timezone
+    found: Found = []
+    for s_index, stage in enumerate(campaign.stages):
+        window = plan.stage_windows.get(stage.id)
+        if stage.window is not None and window is not None:
+            what = _day_off(calendar, window[0].date())
+            if what:
+                after = calendar.next_working_day(window[0].date())
+                found.append((("stages", s_index, "window", "start"), (
+                    f"stage {stage.name} opens {fmt(window[0], tz)}, on {what}: its 开始办理 messages go out that day; "
+                    f"open it on the next working day ({fmt_date(after)}) unless the notice means that day"
+                )))  # fmt: skip
+        for i_index, item in enumerate(stage.items):
+            if item.opens is None:
+                continue
+            opens = min((a.open_at for a in plan.assignments if a.item_id == item.id), default=None)
+            what = _day_off(calendar, opens.date()) if opens is not None else None
+            if what:
+                found.append((("stages", s_index, "items", i_index, "opens"), (
+                    f"item {item.id!r} opens {fmt(opens, tz)}, on {what}: its 开始办理 messages go out that day"
+                )))  # fmt: skip
+    return found
+
+
+def same_day_dues(plan: Plan) -> Found:
+    """A one-off report due the same day as a period of a recurring one, from the same units."""
+    campaign, tz = plan.campaign, plan.campaign.timezone
+    units: dict[str, set[str]] = {}
+    recurring: dict[date, list[tuple[str, str]]] = {}
+    for a in plan.assignments:
+        units.setdefault(a.item_id, set()).add(a.unit_code)
+        if a.instance:
+            recurring.setdefault(a.due_at.in_timezone(tz).date(), []).append((a.item_id, a.instance))
+    names = {item.id: item.name for _stage, item in campaign.items()}
+    found: Found = []
+    for s_index, stage in enumerate(campaign.stages):
+        for i_index, item in enumerate(stage.items):
+            due = plan.item_dues.get(item.id)
+            written = item.due is not None or (stage.window is not None and item.due is None)
+            if item.every is not None or due is None or not written:
+                continue  # a due the notice did not write (the campaign's end) is not a report "due that day"
+            for other, instance in dict.fromkeys(recurring.get(due.in_timezone(tz).date(), [])):
+                both = units.get(item.id, set()) & units.get(other, set())
+                if other == item.id or not both:
+                    continue
+                path = ("stages", s_index, "items", i_index, "due" if item.due is not None else "")
+                found.append((tuple(p for p in path if p != ""), (
+                    f"item {item.id!r} falls due on {fmt_date(due.date())} with {names.get(other, other)} [{instance}] "
+                    f"({len(both)} unit(s) owe both that day): if the notice means one report, merge them or "
+                    "exempt that period"
+                )))  # fmt: skip
+    return found
+
+
+def escalation_words(offset: Offset, clock) -> str:
+    """'截止后第2个工作日 09:00' — when an escalation step fires, in the words a notice would use."""
+    if offset.unit is OffsetUnit.working_days:
+        return f"截止后第{abs(offset.amount)}个工作日 {clock:%H:%M}"
+    if offset.unit is OffsetUnit.days:
+        return f"截止后第{abs(offset.amount)}天 {clock:%H:%M}"
+    return f"截止后{abs(offset.amount)}{'小时' if offset.unit is OffsetUnit.hours else '分钟'}"
+
+
+def escalation_instants(plan: Plan) -> Found:
+    """An escalation counted in working days fires as the N-th working day after the due begins: say when."""
+    campaign, tz = plan.campaign, plan.campaign.timezone
+    clock = campaign.defaults.remind_time
+    firsts: dict[str, tuple[DateTime, DateTime]] = {}
+    for a in plan.assignments:
+        if a.escalations and (a.item_id not in firsts or a.due_at < firsts[a.item_id][0]):
+            firsts[a.item_id] = (a.due_at, a.escalations[0][0])
+    places: list[tuple[PathKey, list, str | None]] = []
+    defaults_users = [item.id for _s, item in campaign.items() if item.escalation is None and item.id in firsts]
+    if defaults_users:
+        places.append((("defaults", "escalation"), campaign.defaults.escalation.steps, defaults_users[0]))
+    for s_index, stage in enumerate(campaign.stages):
+        for i_index, item in enumerate(stage.items):
+            if item.escalation is not None and item.id in firsts:
+                places.append((("stages", s_index, "items", i_index, "escalation"), item.escalation.steps, item.id))
+    found: Found = []
+    for path, steps, example in places:
+        for step in steps[:1]:
+            after = step.after
+            if after.unit is not OffsetUnit.working_days or after.amount < 1 or example is None:
+                continue
+            due, fires = firsts[example]
+            found.append((path, (
+                f"催办 after {after} fires at {clock:%H:%M} as the {_ordinal(after.amount)} working day after the due "
+                f"begins (e.g. {example}: due {fmt(due, tz)} → {fmt(fires, tz)}), not once {after} have passed; "
+                f"if the notice's 逾期{after}后 means the latter, write `{after.amount + 1} working days`"
+            )))  # fmt: skip
+    return found
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'st' if n % 10 == 1 and n % 100 != 11 else 'nd' if n % 10 == 2 and n % 100 != 12 else 'rd' if n % 10 == 3 and n % 100 != 13 else 'th'}"
+
+
+_SELECTOR_KEYS = {"units", "lead", "cooperating", "from", "designated", "under", "submit_to", "to", "ref", "exclude",
+                  "any_of", "unit"}  # fmt: skip
+_NOT_NAMES = {"parent", "leader", "unit", "all", "全部"}
+
+
+def unit_name_problem(plan: Plan, ref: str) -> str | None:
+    """Why `ref` does not name exactly one unit, in the same words under every key (None when it does)."""
+    from duban.errors import RegistryError
+
+    groups, registry = plan.campaign.groups, plan.registry
+    try:
+        unit = registry.find(ref)
+    except RegistryError as exc:
+        unit, unknown = None, str(exc)
+    if ref in groups:
+        from duban.domain.plan import resolve_selector
+
+        try:
+            count = len(resolve_selector(plan, groups[ref]))
+        except Exception:  # noqa: BLE001 - a group that does not resolve is an error planning reported
+            return None
+        if unit is not None and unit.code != ref:
+            return (f"{ref!r} is both a group ({count} unit(s)) and a unit of the registry ({unit.code} {unit.display}): "
+                    f"the group is meant, as under every key; to name the unit write its code ({unit.code})")  # fmt: skip
+        return None if count == 1 else f"{ref!r} is a group of {count} units, not one unit"
+    return None if unit is not None else unknown
+
+
+def name_collisions(plan: Plan, data: object) -> Found:
+    """Every place a selector names something that is both a group and a unit: the same warning under every key."""
+    found: Found = []
+
+    def walk(node: object, path: PathKey, selecting: bool) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                inside = selecting or key in _SELECTOR_KEYS or (path == ("groups",))
+                walk(value, (*path, str(key)), inside and key != "submit_to")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, (*path, index), selecting)
+        elif selecting and isinstance(node, (str, int)) and not isinstance(node, bool):
+            ref = str(node).strip()
+            if ref in plan.campaign.groups and ref not in _NOT_NAMES:
+                problem = unit_name_problem(plan, ref)
+                if problem and " is both a group " in problem:
+                    found.append((path, problem))
+
+    walk(data, (), False)
+    return found

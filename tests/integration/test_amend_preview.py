@@ -1,0 +1,50 @@
+"""`duban amend --dry-run` before the campaign is in a database (issue 25): compared on the plan alone, with the
+items that count from the moved one through a chain listed (2024: Friday 5/24 → Wednesday 5/29)."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from duban.cli.main import app
+from duban.domain.calendar import WorkCalendar
+from duban.instants import fmt
+from duban.services.amend import preview_amendment
+from duban.spec.amendment import load_amendment
+from duban.spec.load import load_spec
+from tests.conftest import ROOT
+
+SPEC = ROOT / "tests" / "specs" / "xiyang-2024-amend-chain.yaml"
+AMENDMENT = ROOT / "tests" / "specs" / "amendments" / "xiyang-2024-amend-chain-move.yaml"
+
+
+def test_a_preview_on_the_plan_alone_lists_the_chain_of_dependants():
+    result = preview_amendment(load_spec(SPEC), load_amendment(AMENDMENT), WorkCalendar())
+    [changed] = result.changed
+    assert (fmt(changed.old_due, "Asia/Shanghai"), fmt(changed.new_due, "Asia/Shanghai")) == (
+        "2024-05-24 周五 24:00", "2024-05-29 周三 24:00")  # fmt: skip
+    assert result.dependents == ["rectification", "summary"]
+    assert result.chains["rectification"] == "event:review_meeting, which counts from item:county_report"
+    assert result.chains["summary"] == ("item:rectification, which counts from event:review_meeting, "
+                                        "which counts from item:county_report")  # fmt: skip
+
+
+def test_the_cli_dry_run_works_before_the_campaign_is_in_a_database(tmp_path, monkeypatch):
+    from duban.settings import get_settings
+
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["amend", str(SPEC), str(AMENDMENT), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "not in the database yet" in result.output and "would re-plan 1 assignment(s)" in result.output
+    assert "2024-05-24 周五 24:00 → 2024-05-29 周三 24:00" in result.output
+    assert "item summary counts from item:rectification, which counts from event:review_meeting" in result.output
+    assert not (tmp_path / "home" / "duban.db").exists()  # nothing is created to find out
+
+
+def test_without_dry_run_a_campaign_not_in_the_database_is_still_refused(tmp_path, monkeypatch):
+    from duban.settings import get_settings
+
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["amend", str(SPEC), str(AMENDMENT), "--at", "2024-05-20 09:00"])
+    assert result.exit_code == 1 and "is not in the database" in result.output

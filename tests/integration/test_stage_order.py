@@ -1,0 +1,107 @@
+"""Stages ordered by each other (issue 25): the tick decides from the record when a stage waiting for another's
+units opens, counts its dues from that opening, and the stages after it follow. Instants are checked by hand
+against the 2024 schedule (端午节 Monday 6/10)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from duban.services.compose import compose_messages
+from duban.instants import fmt
+from duban.services.lifecycle import ensure_planned
+from duban.simulation.preview import simulate_spec
+from duban.services.stage_release import release_stages
+from duban.domain.state import State
+from duban.services.submit import record_submission
+from duban.store.tables import Assignment
+from duban.services.tick import tick_stage
+from tests.conftest import ROOT
+from tests.integration.helpers import at
+
+TZ = "Asia/Shanghai"
+SPEC = ROOT / "tests" / "specs" / "jinzhong-2024-stage-order.yaml"
+CAMPAIGN = "jinzhong-2024-stage-order"
+STAGES = ("self_assessment", "county_check", "city_check", "materials")
+
+
+def _tick(engine, moment):
+    release_stages(engine, CAMPAIGN, moment)
+    results = {s: tick_stage(engine, CAMPAIGN, s, moment) for s in STAGES}
+    compose_messages(engine, CAMPAIGN, moment)
+    return results
+
+
+def _rows(engine, stage):
+    with engine.connect() as conn:
+        return conn.execute(select(Assignment).where(Assignment.campaign_id == CAMPAIGN, Assignment.stage_id == stage)
+                            .order_by(Assignment.unit_code)).all()  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "pg"], indirect=True)
+def test_a_stage_waiting_for_80_percent_opens_when_the_record_reaches_it(engine, tmp_path):
+    ensure_planned(engine, SPEC, now=at("2024-05-06 12:00"))
+    opened = _tick(engine, at("2024-06-03 09:00"))  # the earliest instant the plan prints for the city check
+    assert opened["county_check"].events["opened"] == 2  # county check: when the self-assessment closed (5/31 24:00)
+    assert not opened["city_check"].events and {r.state for r in _rows(engine, "city_check")} == {"pending"}
+    record_submission(engine, CAMPAIGN, "140724", "county_report", at("2024-06-05 10:00"), files_dir=tmp_path)
+    _tick(engine, at("2024-06-05 11:00"))
+    assert {r.next_event_at for r in _rows(engine, "city_check")} == {None}  # 1 of 2 counties: below 80%
+    record_submission(engine, CAMPAIGN, "140725", "county_report", at("2024-06-12 15:00"), files_dir=tmp_path)
+    released = release_stages(engine, CAMPAIGN, at("2024-06-12 16:00"))
+    # 80% of 2 counties is both, reached Wednesday 6/12 15:00; one working day later opens Thursday 6/13 08:30
+    assert [(stage, fmt(when, TZ)) for stage, when in released] == [
+        ("city_check", "2024-06-13 周四 08:30"), ("materials", "2024-06-25 周二 08:30")]  # fmt: skip
+    city = _rows(engine, "city_check")[0]
+    assert fmt(city.open_at, TZ) == "2024-06-13 周四 08:30"
+    assert fmt(city.due_at, TZ) == "2024-06-18 周二 24:00"  # 3 working days from the actual opening: 6/14, 6/17, 6/18
+    materials = _rows(engine, "materials")[0]
+    # the city check lasts 5 working days (to 6/20); materials open 3 working days after (6/21, 6/24, 6/25), last 5 days
+    assert (fmt(materials.open_at, TZ), fmt(materials.due_at, TZ)) == ("2024-06-25 周二 08:30", "2024-06-30 周日 24:00")
+    assert release_stages(engine, CAMPAIGN, at("2024-06-12 17:00")) == []  # released once
+    results = _tick(engine, at("2024-06-13 08:30"))
+    assert results["city_check"].events["opened"] == 2
+    assert {r.state for r in _rows(engine, "city_check")} == {State.open.value}
+
+
+def test_a_campaign_with_stages_ordered_by_each_other_simulates():
+    preview = simulate_spec(SPEC, seed=4)
+    assert preview.assignments == 8
+    opened = [e for e in preview.messages if e.kind == "opened"]
+    assert opened, "the stages opened by others open and tell their units"
+    assert {fmt(__import__("datetime").datetime.fromisoformat(e.at), TZ)[:10] for e in opened} >= {"2024-05-11"}
+
+
+def test_a_held_stage_shows_as_not_started_in_status_until_the_record_opens_it(sqlite_engine):
+    from duban.views.duties import load_duties
+    from duban.store.campaigns import load_campaign
+    from duban.views.status import status_report
+
+    ensure_planned(sqlite_engine, SPEC, now=at("2024-05-06 12:00"))
+    moment = at("2024-06-20 09:00")  # past the city check's earliest due (6/6): it has not opened, so not overdue
+    _tick(sqlite_engine, moment)
+    duties = load_duties(sqlite_engine, load_campaign(sqlite_engine, CAMPAIGN), moment)
+    assert {d.state for d in duties if d.item_id == "city_binder"} == {State.pending}
+    report = status_report(sqlite_engine, CAMPAIGN, moment)
+    assert report.by_stage["city_check"] == {State.pending: 2}
+
+
+def test_an_amendment_to_a_waiting_stage_keeps_it_waiting_and_its_opening_counts_the_new_due(sqlite_engine, tmp_path):
+    from duban.domain.calendar import WorkCalendar
+    from duban.services.amend import apply_amendment
+    from duban.spec.amendment import load_amendment
+    from duban.spec.load import load_spec
+
+    ensure_planned(sqlite_engine, SPEC, now=at("2024-05-06 12:00"))
+    amendment = tmp_path / "amend.yaml"
+    amendment.write_text("campaign: jinzhong-2024-stage-order\nissuer: 晋中市统计局\nreason: 抽查台账多给一个工作日\n"
+                         "changes:\n  - {item: city_binder, due: {after: stage:city_check.start, offset: 4 working days}}\n",
+                         encoding="utf-8")  # fmt: skip
+    apply_amendment(sqlite_engine, load_spec(SPEC), load_amendment(amendment), WorkCalendar(), at=at("2024-06-03 09:00"))
+    assert {r.next_event_at for r in _rows(sqlite_engine, "city_check")} == {None}  # still waiting for the counties
+    for unit in ("140724", "140725"):
+        record_submission(sqlite_engine, CAMPAIGN, unit, "county_report", at("2024-06-12 15:00"), files_dir=tmp_path)
+    release_stages(sqlite_engine, CAMPAIGN, at("2024-06-12 16:00"))
+    city = _rows(sqlite_engine, "city_check")[0]
+    # opens Thursday 6/13 08:30; four working days (6/14, 6/17, 6/18, 6/19) as amended, not three
+    assert fmt(city.due_at, TZ) == "2024-06-19 周三 24:00"

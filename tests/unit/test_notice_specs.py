@@ -1,0 +1,34 @@
+"""The notices of issue 25 in tests/specs (dates in words, stages ordered by each other, open samples, outcomes,
+a chain of dues): each validates without an error, plans, and matches the published schema (`duban schema`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from duban.domain.plan import load_calendar_for
+from duban.spec.checks import validate
+from duban.spec.load import load_spec
+from duban.spec.models import Campaign
+from tests.conftest import ROOT
+
+NOTICES = sorted((ROOT / "tests" / "specs").glob("*.yaml"))
+
+
+def test_there_is_a_notice_for_each_form():
+    assert [p.name for p in NOTICES] == [
+        "jinzhong-2024-open-samples.yaml", "jinzhong-2024-stage-order.yaml", "xiyang-2024-amend-chain.yaml",
+        "xiyang-2024-outcomes.yaml", "xiyang-2024-words.yaml",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", NOTICES, ids=lambda p: p.stem)
+def test_each_notice_validates_plans_and_matches_the_schema(path):
+    import jsonschema
+
+    from duban.spec.source import read_source
+
+    spec = load_spec(path)
+    plan, warnings = validate(spec, load_calendar_for(spec))
+    assert plan.assignments
+    assert not [w for w in warnings if "no calendar covers" in w.message or "selects no unit" in w.message]
+    jsonschema.validate(read_source(path).data, Campaign.model_json_schema())
