@@ -18,9 +18,11 @@ from duban.calendar import WorkCalendar
 from duban.errors import DubanError, PlanError, SpecError, SpecErrors
 from duban.forwarding import ForwardChain, chain_problems, forward_chain, forwarded_due
 from duban.hidden_samples import reveal_instants
+from duban.lines import UnknownLine
 from duban.overlay import build_registry
 from duban.recurrence import recurring_instances
 from duban.sampling import SampleResult, SampleRuleError, draw_sample, rule_path
+from duban.rollup_reach import reach_problems
 from duban.select import Resolver, UnknownName
 from duban.spec.crossrefs import rollup_problems, sheet_problems
 from duban.spec.files import referenced_file
@@ -33,7 +35,7 @@ from duban.units import Registry
 ROLE_ORDER = ("lead", "responsible", "cooperating")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedAssignment:
     stage_id: str
     stage_order: int
@@ -69,7 +71,7 @@ class Plan:
 
 
 def spec_registry(spec: LoadedSpec) -> Registry:
-    """The registry the spec asks for (division subtrees plus its overlay)."""
+    """The registry the spec asks for (division subtrees, their line, its overlay, its listed parties)."""
     reg = spec.campaign.registry
     overlay = None
     if reg.overlay:
@@ -77,14 +79,67 @@ def spec_registry(spec: LoadedSpec) -> Registry:
             overlay = referenced_file(spec.path, reg.overlay, what="overlay")
         except ValueError as exc:
             raise spec.source.error(("registry", "overlay"), str(exc)) from None
+    division_file = None
+    if reg.as_of is not None:
+        from duban.division_sets import division_set
+
+        division_file, problem = division_set(reg.as_of, spec.folder)
+        if problem:
+            raise spec.source.error(("registry", "as_of"), problem)
     try:
-        return build_registry(reg.divisions, overlay)
+        registry = build_registry(reg.divisions, overlay, line=reg.line, beside=reg.beside, division_set=division_file)
+    except UnknownLine as exc:
+        raise spec.source.error(("registry", "line") if exc.line_id == reg.line else
+                                ("registry", "beside", reg.beside.index(exc.line_id)), str(exc)) from None  # fmt: skip
     except SpecError as exc:
         if overlay is not None and exc.file == str(overlay) and exc.line is None:  # not a file one can read
             raise spec.source.error(("registry", "overlay"), f"the overlay {reg.overlay} {exc.message}") from None
         raise
     except DubanError as exc:
         raise spec.source.error(("registry",), str(exc)) from None
+    for index, unit_list in enumerate(reg.lists):
+        _attach_list(spec, registry, index, unit_list)
+    return registry
+
+
+def _attach_list(spec: LoadedSpec, registry: Registry, index: int, unit_list) -> None:
+    """Add a list's parties under the registry's divisions; a list with none there is an error at its line."""
+    from duban.listed import ListFileError, Mapping, attach, load_mapping, read_list
+
+    where = ("registry", "lists", index)
+    try:
+        if unit_list.file is not None:
+            path = referenced_file(spec.path, unit_list.file, what="list")
+            mapping = Mapping()
+            if unit_list.mapping is not None:
+                mapping = load_mapping(referenced_file(spec.path, unit_list.mapping, what="mapping"))
+            rows = read_list(path, mapping).rows
+            what = unit_list.file
+        else:
+            from duban.listed_store import listed_rows
+            from duban.settings import get_settings
+            from duban.store import engine_for
+
+            as_of = None
+            if unit_list.as_of is not None:
+                from duban.instants import at_clock
+
+                as_of = at_clock(unit_list.as_of, time(23, 59), spec.campaign.timezone)
+            rows = listed_rows(engine_for(get_settings().resolved_database_url), unit_list.name, as_of=as_of)
+            what = f"list {unit_list.name}"
+    except ListFileError as exc:
+        raise spec.source.error(where, str(exc)) from None
+    except ValueError as exc:
+        raise spec.source.error(where, str(exc)) from None
+    except DubanError as exc:
+        raise spec.source.error(where, str(exc)) from None
+    try:
+        added, outside = attach(registry, rows)
+    except DubanError as exc:
+        raise spec.source.error(where, str(exc)) from None
+    if not added:
+        raise spec.source.error(where, f"none of the {outside} units of {what} is under the registry's divisions "
+                                       f"({', '.join(spec.campaign.registry.divisions) or 'none'})")  # fmt: skip
 
 
 def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | None = None) -> Plan:
@@ -191,6 +246,7 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
         report_due = at(("report", "due"), lambda: timeline.due(campaign.report.due, campaign.defaults.postpone))
     reveals = _sample_reveals(spec, timeline, assignments, windows, errors)
     errors.extend(spec.source.error(path, message) for path, message in [*sheet_problems(campaign), *rollup_problems(campaign)])
+    errors.extend(spec.source.error(path, message) for path, message in _reach(campaign, registry, resolver, assignments))
     errors.extend(spec.source.error(path, message) for path, message in chain_problems(campaign, chain, assignments))
     if errors:
         raise SpecErrors(list({str(e): e for e in errors}.values()))  # a default's error once, not per item
@@ -199,6 +255,23 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
         stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues, submit_to=submit_to,
         report_due=report_due, sample_reveals=reveals, chain=chain,
     )  # fmt: skip
+
+
+def _reach(campaign: Campaign, registry: Registry, resolver: Resolver, assignments: list[PlannedAssignment]):
+    """Roll-ups whose unit has no feeding unit below it (see duban.rollup_reach)."""
+    if not campaign.rollups and campaign.forward is None:
+        return []
+    holders: dict[str, set[str]] = {}
+    for a in assignments:
+        holders.setdefault(a.item_id, set()).add(a.unit_code)
+
+    def tally_units(rollup) -> list[str]:
+        try:
+            return resolver.resolve(Selector.model_validate(rollup.unit))
+        except (DubanError, ValidationError):
+            return []  # a unit that names nothing is reported by the roll-up's own check
+
+    return reach_problems(campaign, registry, lambda item: holders.get(item or "", set()), tally_units)
 
 
 def _sample_reveals(spec: LoadedSpec, timeline: Timeline, assignments: list[PlannedAssignment], windows: dict,

@@ -85,7 +85,8 @@ def rollup_status(engine: Engine, campaign_id: str) -> list[RollupStatus]:
         feeding = [r for r in rows if r["item_id"] == rollup.from_]
         holders = [r for r in rows if r["item_id"] == rollup.into] if rollup.into else [_tally(campaign, rollup)]
         for holder in holders:
-            below = [f for f in feeding if campaign.is_below(f["unit_code"], holder["unit_code"])] or feeding
+            # exactly the units below (a unit with none below is an error at validate, see duban.rollup_reach)
+            below = [f for f in feeding if campaign.is_below(f["unit_code"], holder["unit_code"])]
             feeders = [Feeder(f["unit_code"], State(f["state"]), f["submitted_at"], f["metrics"], f["files"]) for f in below]
             state = State(holder["state"]) if holder.get("state") else None
             found.append(RollupStatus(rollup, holder["unit_code"], holder.get("id"), state, feeders))
