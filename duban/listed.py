@@ -158,7 +158,9 @@ def read_list(path: Path | str, mapping: Mapping | None = None, *, divisions: di
         if info.st_size > MAX_LIST_BYTES:
             raise ListFileError(name, [(None, f"is {info.st_size:,} bytes: a list file is at most {MAX_LIST_BYTES // 2**20} MB")])
         with open(path, "rb") as handle:
-            raw = handle.read(MAX_LIST_BYTES + 1)
+            raw = handle.read(min(info.st_size, MAX_LIST_BYTES) + 1)  # a size is allocated up front: never a GB
+        if len(raw) > MAX_LIST_BYTES:
+            raise ListFileError(name, [(None, f"is larger than {MAX_LIST_BYTES // 2**20} MB: a list file is at most that")])
     except FileNotFoundError:
         raise ListFileError(name, [(None, "file not found")]) from None
     except OSError as exc:

@@ -171,13 +171,13 @@ def apply_overlay(registry: Registry, path: Path, *, line: str = "stats", loaded
 
 def build_registry(
     divisions: list[str], overlay: Path | None, *, line: str = "stats", beside: list[str] | tuple[str, ...] = (),
-    division_set: Path | None = None,
+    division_set: Path | None = None, levels: list | None = None,
 ) -> Registry:
     """The registry a spec asks for: division subtrees, their line's bodies (and side lines'), then its overlay."""
     from duban.units import import_divisions
 
     source = str(division_set) if division_set is not None else None
-    registry = import_divisions(divisions, division_set=source) if divisions else Registry()
+    registry = import_divisions(divisions, division_set=source, levels=levels or None) if divisions else Registry()
     loaded = None
     if overlay is not None:
         if not overlay.exists():

@@ -87,7 +87,8 @@ def spec_registry(spec: LoadedSpec) -> Registry:
         if problem:
             raise spec.source.error(("registry", "as_of"), problem)
     try:
-        registry = build_registry(reg.divisions, overlay, line=reg.line, beside=reg.beside, division_set=division_file)
+        registry = build_registry(reg.divisions, overlay, line=reg.line, beside=reg.beside, division_set=division_file,
+                                  levels=reg.levels)  # fmt: skip
     except UnknownLine as exc:
         raise spec.source.error(("registry", "line") if exc.line_id == reg.line else
                                 ("registry", "beside", reg.beside.index(exc.line_id)), str(exc)) from None  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
@@ -185,39 +186,53 @@ def mca_divisions(path: str | None = None) -> tuple[tuple[int, str, str, str], .
     return tuple((int(lv), str(code), str(parent), name) for lv, code, parent, name in json.loads(data)["divisions"])
 
 
-def import_divisions(
-    roots: list[str] | None = None, *, registry: Registry | None = None, division_set: str | None = None
-) -> Registry:
-    """Import the subtrees under `roots` (codes or names; None: the whole country) into a registry."""
+@lru_cache(maxsize=4)
+def _index(division_set: str | None):
+    """(rows, by code, children by parent code, province codes) of a division set, built once."""
     rows = mca_divisions(division_set)
     by_code = {code: (lv, code, parent, name) for lv, code, parent, name in rows}
     children: dict[str, list[str]] = defaultdict(list)
     for _lv, code, parent, _name in rows:
         children[parent].append(code)
+    return rows, by_code, dict(children), [code for lv, code, _p, _n in rows if lv == 1]
+
+
+def import_divisions(
+    roots: list[str] | None = None, *, registry: Registry | None = None, division_set: str | None = None,
+    levels: Collection[Level] | None = None,
+) -> Registry:
+    """Import the subtrees under `roots` (codes or names; None: the whole country) into a registry.
+
+    `levels` keeps only those levels (a ministry's campaign: [nation, province]); a kept unit's parent is its
+    nearest kept ancestor, and nothing below the deepest kept level is read."""
+    rows, by_code, children, provinces = _index(division_set)
     registry = registry if registry is not None else Registry()
-    provinces = [code for lv, code, _p, _n in rows if lv == 1]
+    keep = set(levels) if levels is not None else set(Level)
+    deepest = max((depth for depth, level in _MCA_LEVELS.items() if level in keep), default=0)
     if roots is None:
         start = provinces
     else:
         start = []
         for ref in roots:
             if str(ref).strip() in (NATION_CODE, *NATION_NAMES):
-                if NATION_CODE not in registry:
+                if NATION_CODE not in registry and Level.nation in keep:
                     registry.add(Unit(code=NATION_CODE, name="全国", level=Level.nation, parent=None))
                 start.extend(provinces)
             else:
                 start.append(_resolve_division(str(ref), rows, by_code))
     for root in start:
-        stack = [root]
+        root_parent = by_code[root][2] or NATION_CODE  # a province's parent is the nation (when it is imported)
+        stack: list[tuple[str, str | None]] = [(root, root_parent if root_parent in registry else None)]
         while stack:
-            code = stack.pop()
-            lv, _, parent, name = by_code[code]
-            parent = parent or NATION_CODE  # a province's parent is the nation (when the nation is imported)
-            if code not in registry:
-                # a root keeps its parent only when that parent is already registered
-                parent_code = parent if (code != root or parent in registry) else ""
-                registry.add(Unit(code=code, name=name, level=_MCA_LEVELS[lv], parent=parent_code or None))
-            stack.extend(reversed(children.get(code, [])))
+            code, parent = stack.pop()
+            lv, _, _parent, name = by_code[code]
+            level = _MCA_LEVELS[lv]
+            if level in keep:
+                if code not in registry:
+                    registry.add(Unit(code=code, name=name, level=level, parent=parent))
+                parent = code
+            if lv < deepest:
+                stack.extend((child, parent) for child in reversed(children.get(code, [])))
     return registry
 
 

@@ -669,6 +669,7 @@ class Registry(Strict):
 
     divisions: list[str] = Field(default_factory=list, description="division codes or names, e.g. [140700]; 全国 adds the nation above the provinces")
     as_of: SpecDate | None = Field(default=None, description="the division set of this day (packaged: 2025-12-31; a bureau adds its own under divisions/)")
+    levels: list[SpecLevel] = Field(default_factory=list, description="only these division levels, e.g. [nation, province] for a ministry's campaign (default: all)")
     line: Id = Field(default="stats", description="whose bodies the division units are: stats | housing | ecology | market | emergency | government | an overlay line")
     beside: list[Id] = Field(default_factory=list, description="more lines side by side: their bodies are CODE@LINE (140724@stats)")
     overlay: str | None = Field(default=None, description="overlay YAML, relative to the spec file")

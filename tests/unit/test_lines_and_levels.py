@@ -101,3 +101,12 @@ def test_an_unknown_line_is_an_error_at_its_line(tmp_path):
         build_plan(load_spec(spec), WorkCalendar())
     assert "s.yaml:7 registry.beside[1]" in str(caught.value) and "forestry" in str(caught.value)
     assert "housing" in str(caught.value)  # the known lines are listed
+
+
+def test_a_registry_keeps_only_the_levels_a_campaign_asks_for():
+    ministry = import_divisions(["全国"], levels=[Level.nation, Level.province])
+    assert len(ministry) == 34 and ministry.get("140000").parent == "000000"
+    counties = import_divisions(["140700"], levels=[Level.prefecture, Level.county])
+    assert len(counties) == 12 and counties.get("140724").parent == "140700"
+    skipping = import_divisions(["140000"], levels=[Level.province, Level.county])
+    assert skipping.get("140724").parent == "140000"  # its nearest kept ancestor
