@@ -199,6 +199,24 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
         leader.id: _with_descendants(registry, at(("leaders", i, "units"), lambda l=leader: resolver.resolve(l.units)) or [])
         for i, leader in enumerate(campaign.leaders)
     }
+    # A unit's escalation targets are worked out once per distinct `to:`, and equal schedules are one tuple: a
+    # million listed units under 2,845 counties share a few thousand (memory, and the store encodes each once).
+    leader_sets = {lid: set(codes) for lid, codes in leaders.items()}
+    memo: dict[tuple, tuple[str, ...]] = {}
+    schedules: dict[tuple, tuple] = {}
+
+    def targets(unit_code: str, to: list[str]) -> tuple[str, ...]:
+        # without leaders and without `unit` targets, who hears depends on the unit's parent alone
+        personal = bool(leader_sets) or any(k == "unit" or k.startswith("unit:") for k in to)
+        key = (unit_code if personal else registry.units[unit_code].parent, *to)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = _targets(registry, leader_sets, unit_code, to)
+        return found
+
+    def shared(schedule: tuple) -> tuple:
+        return schedules.setdefault(schedule, schedule)
+
     windows: dict[str, tuple[DateTime, DateTime]] = {}
     assignments: list[PlannedAssignment] = []
     item_dues: dict[str, DateTime] = {}
@@ -232,9 +250,9 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
                             stage_id=stage.id, stage_order=s_index, item_id=item.id, instance=instance,
                             unit_code=unit_code, role=role, open_at=open_at, due_at=due_at,
                             reminders=reminders or (),
-                            escalations=tuple(
-                                (when, _targets(registry, leaders, unit_code, to)) for when, to in steps
-                            ),
+                            escalations=shared(tuple(
+                                (when, targets(unit_code, to)) for when, to in steps
+                            )),
                         )
                     )  # fmt: skip
     events = []
@@ -346,13 +364,13 @@ def _with_descendants(registry: Registry, codes: list[str]) -> list[str]:
     return list(found)
 
 
-def _targets(registry: Registry, leaders: dict[str, list[str]], unit_code: str, to: list[str]) -> tuple[str, ...]:
+def _targets(registry: Registry, leaders, unit_code: str, to: list[str]) -> tuple[str, ...]:
     """Who hears about a slip: the parent unit, the leader answering for the unit (包县区), the unit itself."""
     targets: list[str] = []
     for kind in to:
         if kind == "parent":
             parent = registry.get(unit_code).parent
-            if parent and parent in registry:
+            if parent and parent in registry.units:
                 targets.append(parent)
         elif kind == "leader":
             targets.extend(f"leader:{lid}" for lid, codes in leaders.items() if unit_code in codes)
