@@ -296,9 +296,11 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
         )  # fmt: skip
         codec = Codec(conn)
         unit_rows = _unit_rows(plan)
+        # attributes only when some unit has them (listed units): a statistics campaign writes what it always did
+        columns = _UNIT_COLUMNS if any(u.attributes for u in plan.registry) else _UNIT_COLUMNS[:-1]
         for chunk in _chunks(unit_rows, 20_000):  # a million listed units are never all in memory as rows
-            codec.insert("campaign_unit", _UNIT_COLUMNS, (
-                tuple(codec.json(v) if k == "channels" else v for k, v in row.items()) for row in chunk
+            codec.insert("campaign_unit", columns, (
+                tuple(codec.json(row[k]) if k in ("channels", "attributes") else row[k] for k in columns) for row in chunk
             ))  # fmt: skip
         if plan.samples:
             conn.execute(
@@ -355,7 +357,8 @@ def _assignment_rows(codec: Codec, campaign_id: str, assignments, encoded: dict,
     return rows
 
 
-_UNIT_COLUMNS = ("campaign_id", "code", "name", "display", "level", "kind", "parent_code", "channels", "contact", "phone")
+_UNIT_COLUMNS = ("campaign_id", "code", "name", "display", "level", "kind", "parent_code", "channels", "contact", "phone",
+                 "attributes")  # fmt: skip
 
 
 def _unit_rows(plan: Plan):
@@ -363,11 +366,12 @@ def _unit_rows(plan: Plan):
     campaign_id = plan.campaign.id
     for u in plan.registry:
         yield dict(campaign_id=campaign_id, code=u.code, name=u.name, display=u.display, level=u.level.value,
-                   kind=u.kind, parent_code=u.parent, channels=list(u.channels), contact=u.contact, phone=u.phone)  # fmt: skip
+                   kind=u.kind, parent_code=u.parent, channels=list(u.channels), contact=u.contact, phone=u.phone,
+                   attributes=u.attributes or None)  # fmt: skip
     for leader in plan.campaign.leaders:
         yield dict(campaign_id=campaign_id, code=f"leader:{leader.id}", name=leader.name,
                    display=leader.title or leader.name, level=None, kind="leader", parent_code=None,
-                   channels=list(leader.channels), contact=None, phone=None)  # fmt: skip
+                   channels=list(leader.channels), contact=None, phone=None, attributes=None)  # fmt: skip
 
 
 def _delete_campaign(conn: Connection, campaign_id: str) -> None:

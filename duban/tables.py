@@ -80,6 +80,7 @@ class CampaignUnit(SQLModel, table=True):
     channels: list[str] | None = _json()
     contact: str | None = None
     phone: str | None = None
+    attributes: dict[str, Any] | None = _json()  # a listed unit's industry, size, risk … (roll-ups `by:`)
 
 
 class Assignment(SQLModel, table=True):

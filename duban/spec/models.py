@@ -159,6 +159,7 @@ class Rollup(Strict):
     into: Id | None = Field(default=None, description="the item they feed (its units roll up their units' submissions)")
     unit: str | None = Field(default=None, description="without `into`: the unit the tally is for (code, name or group)")
     sum: list[str] = Field(default_factory=list, description="metrics of `from` added up")
+    by: str | None = Field(default=None, description="also add them up per value of this unit attribute (risk, industry, size …)")
     auto: bool = Field(default=False, description="submit the roll-up when every feeding unit has finished")
 
     @model_validator(mode="after")

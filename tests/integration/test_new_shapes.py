@@ -65,3 +65,8 @@ def test_each_new_shape_simulates(spec, backend, request):
         assert "住房和城乡建设局" in texts and "统计局" in texts
     if spec is MINISTRY:
         assert "住房和城乡建设厅" in texts
+    if spec is ENTERPRISES:  # the city's tally of the drawn enterprises' figures, per risk class
+        [tally] = [s for s in preview.rollups if s.rollup.id == "records_by_risk"]
+        by_risk = tally.sums_by
+        assert set(by_risk) <= {"高", "较高", "一般", "低"} and len(by_risk) >= 2
+        assert sum(t["employees"] for t in by_risk.values()) == tally.sums["employees"] > 0

@@ -8,6 +8,7 @@ Create Date: 2026-12-06
 row per spell: a re-import that changes a row closes its spell (listed_until, closed_by) and opens a new one, a
 row gone from the file closes its spell, so who was listed when stays answerable. unit_import records each import
 (file, sha256, counts, when, by whom). ix_listed_unit_current reads a list as it stands (listed_until IS NULL).
+campaign_unit.attributes keeps a planned unit's attributes (industry, size, risk …) for roll-ups `by:` them.
 """
 from typing import Sequence, Union
 
@@ -24,6 +25,9 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     """Upgrade schema."""
+    with op.batch_alter_table('campaign_unit', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('attributes', sa.JSON(), nullable=True))
+
     op.create_table('unit_import',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('list_name', sa.String(length=80), nullable=False),
@@ -76,3 +80,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_unit_import_list_name'))
 
     op.drop_table('unit_import')
+    with op.batch_alter_table('campaign_unit', schema=None) as batch_op:
+        batch_op.drop_column('attributes')
