@@ -46,10 +46,10 @@ def open_stage(url: str) -> int:
     """Tick the first stage open and compose its messages; give every unit its own bot."""
     from sqlalchemy import text
 
-    from duban.compose import compose_messages
     from duban.instants import parse_instant
-    from duban.store import make_engine
-    from duban.tick import tick_stage
+    from duban.services.compose import compose_messages
+    from duban.services.tick import tick_stage
+    from duban.store.engine import make_engine
 
     engine = make_engine(url)
     at = parse_instant(OPEN_AT, "Asia/Shanghai")
@@ -69,13 +69,13 @@ def run_dispatch(url: str, base: str, latency: float, concurrency: int) -> dict:
     import apprise
     from sqlalchemy import text
 
-    from duban.dispatch import Dispatcher
     from duban.instants import parse_instant
-    from duban.notify_apprise import AppriseNotifier
-    from duban.ratelimit import Limit
-    from duban.secrets import install_log_masking, resolver
+    from duban.notify.apprise_notifier import AppriseNotifier
+    from duban.notify.secrets import install_log_masking, resolver
+    from duban.services.dispatch import Dispatcher
     from duban.settings import get_settings
-    from duban.store import make_engine
+    from duban.store.engine import make_engine
+    from duban.store.ratelimit import Limit
 
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -105,7 +105,7 @@ def apprise_ceiling(base: str, messages: int) -> dict:
     """
     import apprise
 
-    from duban.notify_apprise import register_plugins
+    from duban.notify.apprise_notifier import register_plugins
 
     register_plugins()
     host = base.split("://", 1)[1].rstrip("/")

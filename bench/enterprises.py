@@ -67,9 +67,10 @@ PAGES_AT = "2025-03-12 10:00"
 # --- steps (each in a fresh process) -----------------------------------------------------------------------
 def step_import(url: str, csv_path: str) -> dict:
     from duban.instants import parse_instant
-    from duban.listed import read_list
-    from duban.listed_store import import_list
-    from duban.store import init_db, make_engine
+    from duban.domain.listed import read_list
+    from duban.store.listed import import_list
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
 
     engine = make_engine(url)
     init_db(engine)
@@ -83,13 +84,14 @@ def step_import(url: str, csv_path: str) -> dict:
 
 
 def step_plan(url: str, spec_path: str, townships: int | None) -> dict:
-    from duban.calendar import WorkCalendar
+    from duban.domain.calendar import WorkCalendar
     from duban.instants import parse_instant
-    from duban.listed import attach
-    from duban.listed_store import listed_rows
-    from duban.plan import build_plan
+    from duban.domain.listed import attach
+    from duban.store.listed import listed_rows
+    from duban.domain.plan import build_plan
     from duban.spec.load import load_spec
-    from duban.store import make_engine, store_plan
+    from duban.store.engine import make_engine
+    from duban.store.plans import store_plan
 
     engine = make_engine(url)
     started = time.perf_counter()
@@ -114,10 +116,10 @@ def step_national_plan(url: str, spec_path: str, townships: int | None) -> dict:
 
 def step_idle(urls: list[str], campaigns: list[str], stages: list[list[str]], repeats: int) -> dict:
     """Idle ticks of each database, interleaved round by round (see bench/national.py step_idle)."""
-    from duban.compose import compose_messages
+    from duban.services.compose import compose_messages
     from duban.instants import parse_instant
-    from duban.store import make_engine
-    from duban.tick import tick_stage
+    from duban.store.engine import make_engine
+    from duban.services.tick import tick_stage
 
     engines = [make_engine(url) for url in urls]
     at = parse_instant(IDLE_AT, "Asia/Shanghai")
@@ -133,10 +135,10 @@ def step_idle(urls: list[str], campaigns: list[str], stages: list[list[str]], re
 
 
 def step_open(url: str) -> dict:
-    from duban.compose import compose_messages
+    from duban.services.compose import compose_messages
     from duban.instants import parse_instant
-    from duban.store import make_engine
-    from duban.tick import tick_stage
+    from duban.store.engine import make_engine
+    from duban.services.tick import tick_stage
 
     engine = make_engine(url)
     at = parse_instant(OPEN_AT, "Asia/Shanghai")
@@ -149,9 +151,9 @@ def step_open(url: str) -> dict:
 
 def step_dispatch(url: str, sink_port: int, limit: int) -> dict:
     from bench.national import LoopbackNotifier
-    from duban.dispatch import dispatch
+    from duban.services.dispatch import dispatch
     from duban.instants import parse_instant
-    from duban.store import make_engine
+    from duban.store.engine import make_engine
 
     notifier = LoopbackNotifier(sink_port)
     engine = make_engine(url)
@@ -169,10 +171,10 @@ def step_pages(url: str, home: str, requests: int) -> dict:
     from fastapi.testclient import TestClient
 
     from duban.instants import parse_instant
-    from duban.operators import save_operator
-    from duban.portal_links import issue
+    from duban.services.operators import save_operator
+    from duban.services.links import issue
     from duban.settings import Settings
-    from duban.store import make_engine
+    from duban.store.engine import make_engine
     from duban.web import create_app
 
     engine = make_engine(url)
@@ -246,8 +248,8 @@ def in_child(name: str, *args) -> dict:
 
 # --- the run -----------------------------------------------------------------------------------------------
 def write_list(path: Path, count: int) -> float:
-    from duban.synthetic_list import write_csv
-    from duban.units import mca_divisions
+    from duban.simulation.synthetic_list import write_csv
+    from duban.domain.units import mca_divisions
 
     counties = [code for lv, code, _p, _n in mca_divisions() if lv == 3]
     started = time.perf_counter()

@@ -70,7 +70,7 @@ OPEN_AT = "2025-03-03 08:30"
 # --- the campaign ------------------------------------------------------------------------------------------
 def registry_for(townships: int | None):
     """The national registry, or its first `townships` township units with their counties and ancestors."""
-    from duban.units import Registry, import_divisions
+    from duban.domain.units import Registry, import_divisions
 
     full = import_divisions(None)
     if townships is None:
@@ -86,11 +86,13 @@ def registry_for(townships: int | None):
 
 def plan_into(url: str, spec_path: str, townships: int | None) -> dict:
     """Plan the campaign into `url`; times the in-memory plan and the store separately."""
-    from duban.calendar import WorkCalendar
+    from duban.domain.calendar import WorkCalendar
+    from duban.domain.plan import build_plan
     from duban.instants import parse_instant
-    from duban.plan import build_plan
     from duban.spec.load import load_spec
-    from duban.store import init_db, make_engine, store_plan
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
+    from duban.store.plans import store_plan
 
     registry = registry_for(townships)
     spec = load_spec(spec_path)
@@ -118,10 +120,10 @@ def step_idle(urls: list[str], repeats: int) -> dict:
     Alternating the campaigns cancels the drift of the machine between processes (0.5–2.2 ms for the same code),
     which is larger than anything the campaign's size could add: the figures compare sizes, not moments.
     """
-    from duban.compose import compose_messages
     from duban.instants import parse_instant
-    from duban.store import make_engine
-    from duban.tick import tick_stage
+    from duban.services.compose import compose_messages
+    from duban.services.tick import tick_stage
+    from duban.store.engine import make_engine
 
     engines = [make_engine(url) for url in urls]
     at = parse_instant(IDLE_AT, "Asia/Shanghai")
@@ -137,10 +139,10 @@ def step_idle(urls: list[str], repeats: int) -> dict:
 
 
 def step_open(url: str) -> dict:
-    from duban.compose import compose_messages
     from duban.instants import parse_instant
-    from duban.store import make_engine
-    from duban.tick import tick_stage
+    from duban.services.compose import compose_messages
+    from duban.services.tick import tick_stage
+    from duban.store.engine import make_engine
 
     engine = make_engine(url)
     at = parse_instant(OPEN_AT, "Asia/Shanghai")
@@ -152,9 +154,9 @@ def step_open(url: str) -> dict:
 
 
 def step_dispatch(url: str, sink_port: int, limit: int) -> dict:
-    from duban.dispatch import dispatch
     from duban.instants import parse_instant
-    from duban.store import make_engine
+    from duban.services.dispatch import dispatch
+    from duban.store.engine import make_engine
 
     notifier = LoopbackNotifier(sink_port)
     engine = make_engine(url)
@@ -167,8 +169,8 @@ def step_dispatch(url: str, sink_port: int, limit: int) -> dict:
 
 
 def step_simulate(url: str) -> dict:
-    from duban.preview import simulate_planned
-    from duban.store import make_engine
+    from duban.simulation.preview import simulate_planned
+    from duban.store.engine import make_engine
 
     engine = make_engine(url)
     started = time.perf_counter()
@@ -200,9 +202,10 @@ def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int,
     from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
 
-    from duban.fastsql import Codec
     from duban.instants import parse_instant
-    from duban.store import make_engine, unit_of_work
+    from duban.store.codec import Codec
+    from duban.store.db import unit_of_work
+    from duban.store.engine import make_engine
     from flows.campaign_tick import campaign_tick
     from flows.in_process import many_runs
 
@@ -278,7 +281,7 @@ def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int,
 
 def reset_to_planned(engine) -> None:
     """The baseline campaign back to its planned state: no transitions, intents, messages or publication."""
-    from duban.store import unit_of_work
+    from duban.store.db import unit_of_work
 
     with unit_of_work(engine) as conn:
         for table in ("intent", "outbox", "transition", "view_mark"):
@@ -342,7 +345,7 @@ class LoopbackNotifier:
         self.connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def send(self, channel, envelope):
-        from duban.notify import SendResult
+        from duban.notify.notifier import SendResult
 
         body = json.dumps({"key": envelope.key, "to": envelope.recipient, "text": envelope.rendered.text},
                           ensure_ascii=False).encode()  # fmt: skip

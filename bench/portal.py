@@ -41,13 +41,15 @@ def plan(url: str, townships: int | None) -> tuple[object, list[str], list[str],
     """The campaign planned, opened and ticked to TICKED_AT, a share handed in: (engine, townships, counties, provinces)."""
     from sqlalchemy import update
 
-    from duban.calendar import WorkCalendar
+    from duban.domain.calendar import WorkCalendar
+    from duban.domain.plan import build_plan
     from duban.instants import parse_instant
-    from duban.plan import build_plan
+    from duban.services.tick import tick_stage
     from duban.spec.load import load_spec
-    from duban.store import init_db, make_engine, store_plan, unit_of_work
-    from duban.tables import Assignment
-    from duban.tick import tick_stage
+    from duban.store.db import init_db, unit_of_work
+    from duban.store.engine import make_engine
+    from duban.store.plans import store_plan
+    from duban.store.tables import Assignment
 
     spec_path = Path(tempfile.mkdtemp(prefix="duban-portal-bench-")) / "national.yaml"
     spec_path.write_text(SPEC, encoding="utf-8")
@@ -98,8 +100,8 @@ def measure(engine, home: Path, townships: list[str], counties: list[str], provi
     from fastapi.testclient import TestClient
 
     from duban.instants import parse_instant
-    from duban.operators import save_operator
-    from duban.portal_links import issue
+    from duban.services.links import issue
+    from duban.services.operators import save_operator
     from duban.settings import Settings
     from duban.web import create_app
 

@@ -31,13 +31,13 @@ import national  # noqa: E402  (bench/national.py: the campaign, the server, the
 
 def timeline(url: str, runs: int, server_pid: int) -> list[dict]:
     """Open the stage `runs` times against the running server (PREFECT_API_URL set); each run's timed events."""
-    import duban.fastsql
+    import duban.store.codec
     import flows.campaign_tick
     import prefect.client.base
     import tasks.stages
     import tasks.views
     from duban.instants import parse_instant
-    from duban.store import make_engine
+    from duban.store.engine import make_engine
     from flows.in_process import many_runs
 
     events: list[tuple[str, float, float, str]] = []
@@ -64,7 +64,7 @@ def timeline(url: str, runs: int, server_pid: int) -> list[dict]:
         timed(owner, name, "emit_events" if name == "fn" else name)
     for name in ("tick_stage_task", "compose_task"):  # the task call as the flow sees it: task run start to end
         timed(flows.campaign_tick, name, f"{name} (task run)")
-    timed(duban.fastsql.Codec, "execute", lambda _codec, sql, *rest: "  sql " + " ".join(sql.split()[:4])[:48])
+    timed(duban.store.codec.Codec, "execute", lambda _codec, sql, *rest: "  sql " + " ".join(sql.split()[:4])[:48])
     timed(prefect.client.base.PrefectHttpxSyncClient, "send",
           lambda _client, request, *rest: f"HTTP {request.method} {request.url.path.split('/api', 1)[-1][:40]}")
     from flows.campaign_tick import campaign_tick

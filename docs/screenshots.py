@@ -57,14 +57,14 @@ class Tour:
 
 def build(home: Path) -> Tour:
     """The campaign at NOW: townships on time, late and silent; 昔阳县's own 自评 handed in on time."""
-    from duban.compose import compose_messages
     from duban.instants import parse_instant
-    from duban.lifecycle import ensure_planned
-    from duban.operators import save_operator
+    from duban.services.compose import compose_messages
+    from duban.services.lifecycle import ensure_planned
+    from duban.services.operators import save_operator
+    from duban.services.submit import record_submission
+    from duban.services.tick import tick_stage
     from duban.settings import Settings
-    from duban.store import engine_for
-    from duban.submit import record_submission
-    from duban.tick import tick_stage
+    from duban.store.db import engine_for
     from tests.samples import docx_bytes, pdf_bytes, write, xlsx_bytes
 
     settings = Settings(home=home, database_url=None, portal_url="https://duban.tjj.example.cn")  # links shown on ops pages
@@ -99,7 +99,7 @@ def take(out: Path, home: Path | None = None) -> Tour:
     from playwright.sync_api import sync_playwright
 
     from duban.instants import parse_instant
-    from duban.portal_links import issue
+    from duban.services.links import issue
     from duban.web import create_app
     from duban.web.server import running
 

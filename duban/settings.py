@@ -12,8 +12,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from duban.domain.quiet import QuietHours, check_kinds, parse_quiet_hours
 from duban.errors import DubanError
-from duban.quiet import QuietHours, check_kinds, parse_quiet_hours
 
 
 class Settings(BaseSettings):

@@ -19,12 +19,12 @@ from datetime import datetime, timezone
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from duban.artifacts import tick_log_lines
-from duban.campaigns import load_campaign
 from duban.instants import fmt
-from duban.lifecycle import planned_campaign_id
+from duban.services.lifecycle import planned_campaign_id
 from duban.settings import get_settings
-from duban.store import engine_for
+from duban.store.campaigns import load_campaign
+from duban.store.db import engine_for
+from duban.views.artifacts import tick_log_lines
 from flows.results import NO_RESULTS
 from tasks.rollups import feed_rollups_task
 from tasks.stages import compose_task, ensure_campaign, tick_stage_task

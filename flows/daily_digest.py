@@ -14,11 +14,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from sqlalchemy import select
 
-from duban.digest import compose_digest
 from duban.instants import fmt, utc
 from duban.settings import get_settings
-from duban.store import engine_for
-from duban.tables import Assignment
+from duban.store.db import engine_for
+from duban.store.tables import Assignment
+from duban.views.digest import compose_digest
 from flows.dispatch_outbox import dispatch_outbox
 from flows.results import NO_RESULTS
 

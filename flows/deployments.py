@@ -22,9 +22,9 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 from prefect.utilities.callables import parameter_schema
 
+from duban.domain.schedules import TICK_CRON, TickInstants, tick_instants
 from duban.errors import DeployError
-from duban.lifecycle import plan_file
-from duban.schedules import TICK_CRON, TickInstants, tick_instants
+from duban.services.lifecycle import plan_file
 from flows.campaign_tick import campaign_tick
 
 PROJECT = Path(__file__).resolve().parent.parent  # the checkout holding flows/, tasks/ and campaign_specs/

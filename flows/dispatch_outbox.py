@@ -15,12 +15,12 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from duban.channels import notifier_for
-from duban.dispatch import Dispatcher
 from duban.instants import fmt
-from duban.portal_links import unit_links
+from duban.notify.channels import notifier_for
+from duban.services.dispatch import Dispatcher
+from duban.services.links import unit_links
 from duban.settings import get_settings
-from duban.store import engine_for
+from duban.store.db import engine_for
 from flows.results import NO_RESULTS
 
 

@@ -25,8 +25,8 @@ from prefect.events.clients import get_events_client
 from prefect.events.worker import should_emit_events_to_running_server
 from sqlalchemy import Engine
 
-from duban.campaigns import PlannedCampaign, load_campaign
-from duban.submit import Receipt
+from duban.services.submit import Receipt
+from duban.store.campaigns import PlannedCampaign, load_campaign
 
 MAX_OVERDUE_EVENTS = 500  # per tick: an overdue wave of a national campaign is summed up in the artifacts
 log = logging.getLogger("duban.events")

@@ -7,11 +7,11 @@ from datetime import datetime
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from duban.compose import compose_messages
-from duban.lifecycle import campaign_id_for
+from duban.services.compose import compose_messages
+from duban.services.lifecycle import campaign_id_for
+from duban.services.tick import tick_stage
 from duban.settings import get_settings
-from duban.store import engine_for
-from duban.tick import tick_stage
+from duban.store.db import engine_for
 
 
 def _engine():

@@ -11,11 +11,11 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from duban.campaigns import load_campaign
+from duban.store.campaigns import load_campaign
 from duban.settings import get_settings
-from duban.store import engine_for
-from duban.artifacts import stage_description, summary_markdown, unit_table, unit_table_description
-from duban.views import CampaignView, artifact_key, campaign_view, views_published, views_stale
+from duban.store.db import engine_for
+from duban.views.artifacts import stage_description, summary_markdown, unit_table, unit_table_description
+from duban.views.progress import CampaignView, artifact_key, campaign_view, views_published, views_stale
 from flows import events
 
 

@@ -35,14 +35,15 @@ def _isolated_home(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def jinzhong():
     """Seed 004 loaded and planned (spec, plan)."""
-    from duban.lifecycle import plan_file
+    from duban.services.lifecycle import plan_file
 
     return plan_file(JINZHONG)
 
 
 @pytest.fixture
 def sqlite_engine(tmp_path):
-    from duban.store import init_db, make_engine
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'duban.db'}")
     init_db(engine)
@@ -87,7 +88,8 @@ def pg_url():
 def pg_engine(pg_url):
     from sqlmodel import SQLModel
 
-    from duban.store import init_db, make_engine
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
 
     engine = make_engine(pg_url)
     SQLModel.metadata.drop_all(engine)

@@ -2,7 +2,7 @@
 
 From the campaign's record: a docx draft in the shape of seed 003 (领导/组织, 开展情况, 完成情况 with figures,
 检查情况 and 汇总情况, 存在问题, 下一步打算), the timeline chart (PNG) beside it and embedded in it, and the 汇总表
-(xlsx, duban.summary_table) with a 检查评分 worksheet when the campaign has score sheets. record.py reads the
+(xlsx, duban.views.summary_table) with a 检查评分 worksheet when the campaign has score sheets. record.py reads the
 figures (inspections.py the scores, rollups.py the roll-ups and forwards), draft.py writes the text,
 document.py, chart.py and score_table.py lay them out.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from duban.calendar import WorkCalendar
+from duban.domain.calendar import WorkCalendar
 
 
 @dataclass
@@ -33,7 +33,7 @@ def write_report(engine: Engine, campaign_id: str, as_of: datetime, out: Path, c
     from duban.report.draft import build_draft
     from duban.report.record import read_record
     from duban.report.score_table import with_score_sheet
-    from duban.summary_table import summary_workbook
+    from duban.views.summary_table import summary_workbook
 
     out.parent.mkdir(parents=True, exist_ok=True)
     record = read_record(engine, campaign_id, as_of, calendar)

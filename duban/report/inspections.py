@@ -13,11 +13,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from duban.campaigns import PlannedCampaign
 from duban.report.judge import kind_at
-from duban.scoring import sample_label
+from duban.services.scores import sample_label
 from duban.spec.models import CheckItem, ScoreSheet
-from duban.tables import Assignment, SampleDraw, ScoreRecord
+from duban.store.campaigns import PlannedCampaign
+from duban.store.tables import Assignment, SampleDraw, ScoreRecord
 
 
 @dataclass(frozen=True)

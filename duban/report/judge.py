@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from duban.state import Progress, State, advance
-from duban.tick import schedule_of
+from duban.domain.state import Progress, State, advance
+from duban.services.tick import schedule_of
 
 
 def kind_at(row, as_of: datetime) -> str:

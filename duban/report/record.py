@@ -15,17 +15,25 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import Engine, func, select
 
-from duban.amend import campaign_as_amended, stored_amendments
-from duban.calendar import WorkCalendar
-from duban.campaigns import PlannedCampaign, load_campaign
+from duban.domain.calendar import WorkCalendar
+from duban.domain.timeline import Timeline
+from duban.domain.units import Level
 from duban.instants import in_zone, utc
 from duban.report.inspections import Inspections, read_inspections
 from duban.report.judge import kind_at
 from duban.report.rollups import RollupFacts, read_rollup_facts
+from duban.services.amend import campaign_as_amended, stored_amendments
 from duban.spec.models import Campaign, Item
-from duban.tables import AmendmentRow, Assignment, OutboxMessage, SampleDraw, ScoreRecord, Submission, TransitionRow
-from duban.timeline import Timeline
-from duban.units import Level
+from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.store.tables import (
+    AmendmentRow,
+    Assignment,
+    OutboxMessage,
+    SampleDraw,
+    ScoreRecord,
+    Submission,
+    TransitionRow,
+)
 
 LEVEL_ORDER = ("province", "prefecture", "county", "township", None)
 

@@ -13,10 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
-from duban.campaigns import PlannedCampaign, campaign_ids, load_campaign
 from duban.report.judge import kind_at
-from duban.rollup import RollupStatus, rollup_status, upper_campaign
-from duban.tables import Assignment, Submission
+from duban.services.rollups import RollupStatus, rollup_status, upper_campaign
+from duban.store.campaigns import PlannedCampaign, campaign_ids, load_campaign
+from duban.store.tables import Assignment, Submission
 
 DONE = ("on_time", "late")
 

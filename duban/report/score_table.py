@@ -1,6 +1,6 @@
 """The 汇总表's 检查评分 worksheet: every sampled unit's latest points per check item, total, 达标 or not, and its
 整改, with the units not yet scored and each check item's 得分率 at the foot. Added beside the sheets of
-duban.summary_table (which the portal serves too) when the campaign has score sheets.
+duban.views.summary_table (which the portal serves too) when the campaign has score sheets.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from openpyxl import load_workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from duban.domain.xlsx_inert import inert
 from duban.instants import fmt
 from duban.report.inspection_text import follow_up_words
 from duban.report.record import Record
-from duban.xlsx_inert import inert
 
 TITLE = "检查评分"
 _BOLD = Font(bold=True)

@@ -33,7 +33,7 @@ def submission_blocks(record: Record) -> list:
         blocks.append(Para(f"{cn_md(a.effective_at, tz)}，{a.issuer}{('以' + a.doc_no) if a.doc_no else ''}调整时间安排"
                            f"（{a.reason}）：{moved}。"))  # fmt: skip
     if record.sent:
-        from duban.messages import KIND_CN
+        from duban.domain.messages import KIND_CN
 
         parts = "、".join(f"{KIND_CN.get(k, k)}{n}条" for k, n in record.sent.most_common())
         blocks.append(Para(f"督办系统共发送{parts}。"))

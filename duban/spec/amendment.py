@@ -127,7 +127,7 @@ def check_targets(loaded: LoadedAmendment, campaign: Campaign) -> None:
             raise loaded.source.error(where, f"item {change.item!r} repeats each {every.every}: name the period with "
                                       "`instance:` (e.g. 2020Q4), or change `due_after_period:`")  # fmt: skip
         if every is not None and change.instance is not None:
-            from duban.periods import check_period_key
+            from duban.domain.periods import check_period_key
 
             try:
                 check_period_key(change.instance, every.every)

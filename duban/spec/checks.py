@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from duban.calendar import WorkCalendar
-from duban.forwarding import order_warnings
-from duban.hidden_samples import unhidden_subsamples
+from duban.domain.calendar import WorkCalendar
+from duban.domain.forwarding import order_warnings
+from duban.domain.hidden_samples import unhidden_subsamples
+from duban.domain.plan import Plan, build_plan
+from duban.domain.sampling.draw import rule_path
+from duban.domain.timeline import LenientCalendar
 from duban.instants import fmt, fmt_date
-from duban.plan import Plan, build_plan
-from duban.sampling import rule_path
 from duban.spec.load import LoadedSpec
 from duban.spec.source import PathKey, dotted
-from duban.timeline import LenientCalendar
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
     found.extend(_warn(spec, path, message) for path, message in order_warnings(plan))
     window = campaign.window
     if window is not None:
-        from duban.timeline import Timeline
+        from duban.domain.timeline import Timeline
 
         line = Timeline(campaign, calendar)
         first, last = line.campaign_edge("start"), line.campaign_edge("end")

@@ -1,6 +1,6 @@
 """Cross-references a model alone cannot check: score sheets naming samples and stages, follow-up ids.
 
-Each problem is (YAML path, message); `duban.plan` reports them as errors at their lines.
+Each problem is (YAML path, message); `duban.domain.plan` reports them as errors at their lines.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ _STAND_INS = {"id": "spec", "title": "?", "issuer": "?"}
 
 def validate_file(path: Path | str, calendar_file: Path | None = None):
     """(spec, plan, warnings) for a spec that plans; else SpecErrors with every error found in the file."""
-    from duban.plan import load_calendar_for
+    from duban.domain.plan import load_calendar_for
     from duban.spec.checks import validate
 
     draft = read_spec(path)

@@ -1,5 +1,5 @@
 """What a campaign spec (one YAML per notice) can say. These models are what the YAML says, not what the
-database keeps: `duban.plan` turns them into assignments.
+database keeps: `duban.domain.plan` turns them into assignments.
 
 A spec names its issuer and document, the units (selectors over the registry), its stages with windows, the
 items (报送事项) each unit owes with their dues, formats and counts, lead and cooperating units, key days and
@@ -17,10 +17,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchem
 from pydantic import ValidationInfo, WithJsonSchema
 from pydantic_core import CoreSchema
 
-from duban.calendar import Postpone
+from duban.domain.calendar import Postpone
 from duban.instants import zone
 from duban.spec.terms import OFFSET_SCHEMA, ClockTime, Due, Offset, OffsetField, OffsetUnit, SpecDate
-from duban.units import LEVEL_ALIASES, Level
+from duban.domain.units import LEVEL_ALIASES, Level
 
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
 ID_HINT = "an id is ASCII letters, digits, _ and -, starting with a letter (e.g. self_assessment)"
@@ -328,7 +328,7 @@ class Recurrence(Strict):
 
     @model_validator(mode="after")
     def _known_periods(self) -> Recurrence:
-        from duban.periods import check_period_key
+        from duban.domain.periods import check_period_key
 
         for key in [*self.periods, *self.exempt]:
             check_period_key(key, self.every)

@@ -10,12 +10,12 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from duban import audit
-from duban.campaigns import campaign_ids, load_campaign
 from duban.errors import StoreError
 from duban.instants import utc, zone
-from duban.portal_matrix import matrix
-from duban.portal_registry import unit_count
+from duban.store import audit
+from duban.store.campaigns import campaign_ids, load_campaign
+from duban.views.matrix import matrix
+from duban.views.registry import unit_count
 from duban.web.context import Portal, client_of, portal
 from duban.web.security import operator_of
 from duban.web.unit_routes import load_page, unit_link

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from duban.errors import LinkError
 from duban.settings import Settings, get_settings
-from duban.store import engine_for
+from duban.store.db import engine_for
 from duban.web.context import Portal, make_templates
 from duban.web.proxies import TrustedProxies
 from duban.web.security import HEADERS, CsrfError, masked_path

@@ -2,7 +2,7 @@
 
 Every page needs a login; every view, download, export and revocation is audited under the operator's name.
 Failed logins are audited; five for one name from one address lock that pair for 15 minutes, and many failures
-everywhere slow every attempt down (duban.portal_logins). Logging out ends the session in the database.
+everywhere slow every attempt down (duban.services.logins). Logging out ends the session in the database.
 """
 
 from __future__ import annotations
@@ -14,20 +14,20 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from duban import audit
-from duban.campaigns import campaign_ids, load_campaign
-from duban.duties import submission
 from duban.errors import StoreError
 from duban.instants import fmt
-from duban.operators import authenticate
-from duban.portal_links import issue, revoke
-from duban.portal_logins import login_gate, settle
-from duban.portal_matrix import COLOR_NAMES, LEVELS_CN, matrix
-from duban.portal_registry import units_by_code
-from duban.portal_scores import unit_scores
-from duban.portal_unit import unit_page
-from duban.scoring import sample_label
-from duban.summary_table import summary_workbook
+from duban.services.links import issue, revoke
+from duban.services.logins import login_gate, settle
+from duban.services.operators import authenticate
+from duban.services.scores import sample_label
+from duban.store import audit
+from duban.store.campaigns import campaign_ids, load_campaign
+from duban.views.duties import submission
+from duban.views.matrix import COLOR_NAMES, LEVELS_CN, matrix
+from duban.views.registry import units_by_code
+from duban.views.scores import unit_scores
+from duban.views.summary_table import summary_workbook
+from duban.views.unit_page import unit_page
 from duban.web.context import Portal, client_of, portal
 from duban.web.security import check_csrf, csrf_for, end_session, operator_of, set_csrf_cookie, start_session
 from duban.web.unit_routes import LARGEST_ID, file_response, fits

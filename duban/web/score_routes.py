@@ -18,13 +18,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from duban import audit
 from duban.errors import SubmissionError
 from duban.instants import fmt, in_zone
-from duban.portal_registry import units_by_code
-from duban.portal_scores import form_entry, sample_scores, score_sheets
-from duban.score_import import export_template, import_workbook
-from duban.scoring import ScoreError, record_scores, sample_label, sample_members
+from duban.services.score_import import export_template, import_workbook
+from duban.services.scores import ScoreError, record_scores, sample_label, sample_members
+from duban.store import audit
+from duban.views.registry import units_by_code
+from duban.views.scores import form_entry, sample_scores, score_sheets
 from duban.web.context import Portal, client_of, portal
 from duban.web.ops_routes import campaign_or_404, operator, page
 from duban.web.security import check_csrf

@@ -12,9 +12,9 @@ import secrets
 from fastapi import Request
 from starlette.responses import Response
 
-from duban.operators import end_session as close_session
-from duban.operators import open_session, session_lifetime, session_user
-from duban.signing import mac, same
+from duban.domain.signing import mac, same
+from duban.services.operators import end_session as close_session
+from duban.services.operators import open_session, session_lifetime, session_user
 from duban.web.context import Portal
 
 CSRF_COOKIE = "duban_csrf"

@@ -16,14 +16,14 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.background import BackgroundTask
 
-from duban import audit
-from duban.compose import compose_messages
-from duban.duties import submission
+from duban.domain.state import Color, State
 from duban.errors import LinkError, StoreError, SubmissionError
-from duban.portal_links import UnitLink, check, read
-from duban.portal_unit import UnitPage, unit_page
-from duban.state import Color, State
-from duban.submit import record_submission
+from duban.services.compose import compose_messages
+from duban.services.links import UnitLink, check, read
+from duban.services.submit import record_submission
+from duban.store import audit
+from duban.views.duties import submission
+from duban.views.unit_page import UnitPage, unit_page
 from duban.web.context import Portal, client_of, portal
 from duban.web.security import check_csrf, csrf_for, masked_path, set_csrf_cookie
 from duban.web.uploads import MAX_FILES, saved_uploads

@@ -16,8 +16,8 @@ from pathlib import Path
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from duban.domain.filecheck import safe_name
 from duban.errors import SubmissionError
-from duban.filecheck import safe_name
 
 MAX_FILES = 10
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from duban.tables import Assignment, Intent, OutboxMessage, ScoreRecord, Submission
+from duban.store.tables import Assignment, Intent, OutboxMessage, ScoreRecord, Submission
 from tests.conftest import ROOT
 from tests.integration.helpers import at, tick
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from duban import audit
-from duban.portal_links import issue
-from duban.store import engine_for
-from duban.submit import record_submission
+from duban.services.links import issue
+from duban.services.submit import record_submission
+from duban.store import audit
+from duban.store.db import engine_for
 from duban.web import create_app
 from duban.web.server import running
 from tests.integration.helpers import CAMPAIGN, at

@@ -24,9 +24,9 @@ from prefect.client.orchestration import PrefectClient
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import create_engine, func, select
 
-from duban.portal_links import issue
+from duban.services.links import issue
 from duban.settings import Settings
-from duban.tables import OutboxMessage, TransitionRow
+from duban.store.tables import OutboxMessage, TransitionRow
 from tests.conftest import JINZHONG, ROOT
 from tests.e2e import prefect_ui
 from tests.e2e.stack import BIN, Stack, free_port

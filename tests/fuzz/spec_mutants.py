@@ -282,10 +282,12 @@ def _pipeline(path: Path) -> str:
     """What validate, plan and a first tick do with a spec file; returns the step reached."""
     from datetime import datetime, timezone
 
-    from duban.plan import build_plan, load_calendar_for
+    from duban.domain.plan import build_plan, load_calendar_for
     from duban.spec import checks
     from duban.spec.load import load_spec
-    from duban.store import init_db, make_engine, store_plan
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
+    from duban.store.plans import store_plan
 
     try:  # what `duban validate` runs, where the code has it (older code ran load_spec and validate alone)
         from duban.spec.every_error import validate_file
@@ -336,9 +338,9 @@ def _classify(exc: BaseException, folder: Path) -> dict:
 
 
 def _worker(conn, seconds: float, memory_mb: int) -> None:  # pragma: no cover - runs in the worker process
-    import duban.plan  # noqa: F401  (warm imports before the limit is set)
+    import duban.domain.plan  # noqa: F401  (warm imports before the limit is set)
     import duban.spec.checks  # noqa: F401
-    import duban.store  # noqa: F401
+    import duban.store.db  # noqa: F401
 
     os.environ["FUZZ_CANARY"] = CANARY
     with open("/proc/self/status") as status:
@@ -401,7 +403,7 @@ class Runner:
         self.seconds = seconds
         self.memory_mb = memory_mb
         self.ctx = multiprocessing.get_context("forkserver")
-        self.ctx.set_forkserver_preload(["duban.plan", "duban.spec.checks", "duban.store", "tests.fuzz.spec_mutants"])
+        self.ctx.set_forkserver_preload(["duban.domain.plan", "duban.spec.checks", "duban.store.db", "tests.fuzz.spec_mutants"])
         self.proc = None
         self.conn = None
 

@@ -6,10 +6,10 @@
 import sys
 from datetime import datetime
 
-from duban.channels import notifier_for
-from duban.dispatch import Dispatcher
+from duban.notify.channels import notifier_for
+from duban.services.dispatch import Dispatcher
 from duban.settings import get_settings
-from duban.store import make_engine
+from duban.store.engine import make_engine
 
 if __name__ == "__main__":
     url, as_of, worker = sys.argv[1], datetime.fromisoformat(sys.argv[2]), sys.argv[3]

@@ -6,11 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from duban.compose import compose_messages
 from duban.instants import parse_instant
-from duban.lifecycle import ensure_planned
-from duban.tables import Assignment, Intent, OutboxMessage, Submission, TransitionRow
-from duban.tick import tick_stage
+from duban.services.compose import compose_messages
+from duban.services.lifecycle import ensure_planned
+from duban.services.tick import tick_stage
+from duban.store.tables import Assignment, Intent, OutboxMessage, Submission, TransitionRow
 from tests.conftest import JINZHONG
 
 CAMPAIGN = "jinzhong-2024-lookback"

@@ -11,10 +11,10 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from duban.operators import save_operator
-from duban.portal_links import issue
+from duban.services.operators import save_operator
+from duban.services.links import issue
 from duban.settings import Settings
-from duban.tables import AuditEntry, Submission
+from duban.store.tables import AuditEntry, Submission
 from duban.web import create_app
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 

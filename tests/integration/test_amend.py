@@ -9,19 +9,19 @@ import json
 import pytest
 from sqlalchemy import select
 
-from duban.amend import apply_amendment
-from duban.campaigns import load_campaign
-from duban.compose import describe
-from duban.dispatch import dispatch
+from duban.domain.messages import render
+from duban.domain.plan import load_calendar_for
 from duban.errors import StoreError
 from duban.instants import fmt
-from duban.lifecycle import plan_file
-from duban.messages import render
-from duban.notify import SinkNotifier
-from duban.plan import load_calendar_for
+from duban.notify.notifier import SinkNotifier
+from duban.services.amend import apply_amendment
+from duban.services.compose import describe
+from duban.services.dispatch import dispatch
+from duban.services.lifecycle import plan_file
+from duban.services.submit import record_submission
 from duban.spec.amendment import load_amendment
-from duban.submit import record_submission
-from duban.tables import AmendmentRow, Assignment, OutboxMessage, Submission, TransitionRow
+from duban.store.campaigns import load_campaign
+from duban.store.tables import AmendmentRow, Assignment, OutboxMessage, Submission, TransitionRow
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick
 from tests.samples import xlsx_bytes
@@ -153,7 +153,7 @@ def test_after_an_amendment_ticks_follow_the_new_dues(engine, tmp_path):
 def test_duban_amend_on_the_command_line():
     from typer.testing import CliRunner
 
-    from duban.cli import app
+    from duban.cli.main import app
 
     runner = CliRunner()
     # `duban status` plans the campaign on first use (no Prefect needed)
@@ -173,7 +173,7 @@ def test_duban_amend_on_the_command_line():
 
 def test_one_period_of_a_recurring_item_moves_and_adding_periods_is_refused(sqlite_engine, tmp_path):
     from duban.errors import PlanError
-    from duban.lifecycle import ensure_planned
+    from duban.services.lifecycle import ensure_planned
 
     path = SPECS / "shandong-2020-open-government.yaml"
     campaign_id = ensure_planned(sqlite_engine, path, now=at("2020-07-08 09:00")).campaign_id

@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from duban.cli import app
+from duban.cli.main import app
 from tests.conftest import JINZHONG
 
 pytestmark = pytest.mark.skipif(shutil.which("soffice") is None or not os.path.exists("/usr/lib/libreoffice/program/libsclo.so"),

@@ -11,10 +11,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from duban.channels import notifier_for
-from duban.dispatch import Dispatcher
+from duban.notify.channels import notifier_for
+from duban.services.dispatch import Dispatcher
 from duban.settings import get_settings
-from duban.tables import Delivery, OutboxMessage
+from duban.store.tables import Delivery, OutboxMessage
 from tests.integration.fake_bots import BotServer, smtp_server
 from tests.integration.helpers import at, plan_jinzhong, tick
 
@@ -106,10 +106,10 @@ def test_feishu_replies_are_read_by_their_code(engine, bots, monkeypatch):
 
 def test_a_long_message_arrives_whole_in_marked_parts_under_2048_bytes(engine, bots, monkeypatch):
     """A county's escalation can list dozens of townships: WeCom takes 2,048 bytes per message."""
-    from duban.notify import Envelope
-    from duban.notify_apprise import AppriseNotifier
-    from duban.messages import Rendered
-    from duban.secrets import resolver
+    from duban.notify.notifier import Envelope
+    from duban.notify.apprise_notifier import AppriseNotifier
+    from duban.domain.messages import Rendered
+    from duban.notify.secrets import resolver
 
     lines = [f"{n}. 昔阳县乐平镇第{n}村统计员 — 【县级检查】检查评分表 截止：6月10日 周一 24:00（已逾期2天）" for n in range(1, 61)]
     text = "【督办】统计基层基础工作规范化建设\n" + "\n".join(lines) + "\n晋中市统计局 · 编号 abc\n"
@@ -175,8 +175,8 @@ def test_operators_see_dead_letters_with_the_channels_words_and_put_them_back(bo
     """`duban outbox list --status dead`, `show`, `retry --dead`: the operator's loop after a bad bot key."""
     from typer.testing import CliRunner
 
-    from duban.cli import app
-    from duban.store import engine_for
+    from duban.cli.main import app
+    from duban.store.db import engine_for
 
     monkeypatch.setenv("XY_WECOM", f"wecombot://badkeyxy09?base={bots.base}")
     monkeypatch.setenv("DUBAN_RATE_LIMITS", "{}")

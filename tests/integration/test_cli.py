@@ -11,8 +11,8 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from duban.cli import app
-from duban.lifecycle import plan_file
+from duban.cli.main import app
+from duban.services.lifecycle import plan_file
 from tests.conftest import JINZHONG, ROOT, SPECS
 from tests.samples import docx_bytes, write, xlsx_bytes
 
@@ -56,7 +56,7 @@ def test_plan_output_does_not_depend_on_the_machine_zone():
     outputs = []
     for zone in ("UTC", "Asia/Shanghai", "America/New_York"):
         env = dict(os.environ, TZ=zone, COLUMNS="200")
-        out = subprocess.run([sys.executable, "-m", "duban.cli", "plan", str(JINZHONG), "--json"], env=env,
+        out = subprocess.run([sys.executable, "-m", "duban.cli.main", "plan", str(JINZHONG), "--json"], env=env,
                              capture_output=True, text=True, cwd=ROOT, check=True)  # fmt: skip
         outputs.append(out.stdout)
     assert outputs[0] == outputs[1] == outputs[2]
@@ -145,7 +145,7 @@ def test_excuse_takes_an_instant_and_names_what_it_excused():
 def test_piped_output_keeps_each_line_whole():
     """In a pipe or a CI log (no terminal: Rich would wrap at 80 columns) names, instants and commands stay whole."""
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE")}
-    out = subprocess.run([sys.executable, "-m", "duban.cli", "simulate", str(JINZHONG)], env=env, capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "duban.cli.main", "simulate", str(JINZHONG)], env=env, capture_output=True,
                          text=True, cwd=ROOT, check=True).stdout  # fmt: skip
     first = out.splitlines()[0]
     assert first.endswith("simulated 2024-05-10 周五 08:30 → 2024-07-11 周四 24:00"), first
@@ -161,7 +161,7 @@ def test_the_demo_in_a_ci_log_shows_progress_and_a_next_command_that_means_what_
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE")
            and not k.startswith("PREFECT_")}  # fmt: skip
     env["PREFECT_HOME"] = str(tmp_path / "prefect")
-    demo = subprocess.run([sys.executable, "-m", "duban.cli", "demo"], env=env, capture_output=True, text=True,
+    demo = subprocess.run([sys.executable, "-m", "duban.cli.main", "demo"], env=env, capture_output=True, text=True,
                           cwd=ROOT, timeout=600)  # fmt: skip
     assert demo.returncode == 0, demo.stdout + demo.stderr
     lines = demo.stdout.splitlines()
@@ -171,7 +171,7 @@ def test_the_demo_in_a_ci_log_shows_progress_and_a_next_command_that_means_what_
     [command] = [line.removeprefix("next: ") for line in lines if line.startswith("next: ")]
     assert command == 'uv run duban status campaign_specs/jinzhong-2024-lookback.yaml --as-of "2024-07-02 24:00" --only red'
     args = shlex.split(command)[3:]
-    status = subprocess.run([sys.executable, "-m", "duban.cli", *args], env=env, capture_output=True, text=True,
+    status = subprocess.run([sys.executable, "-m", "duban.cli.main", *args], env=env, capture_output=True, text=True,
                             cwd=ROOT, timeout=120, check=True).stdout  # fmt: skip
     assert status.splitlines()[0].endswith("截至 2024-07-02 周二 24:00（红）")
     missing = sum(int(n) for n in re.findall(r"· 逾期未报 (\d+)", demo.stdout))  # per stage

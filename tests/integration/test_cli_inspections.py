@@ -9,11 +9,11 @@ from openpyxl import load_workbook
 from sqlalchemy import update
 from typer.testing import CliRunner
 
-from duban.cli import app
-from duban.lifecycle import ensure_planned
+from duban.cli.main import app
+from duban.services.lifecycle import ensure_planned
 from duban.settings import get_settings
-from duban.store import engine_for
-from duban.tables import SampleDraw
+from duban.store.db import engine_for
+from duban.store.tables import SampleDraw
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import at
 

@@ -9,7 +9,7 @@ import time
 
 from typer.testing import CliRunner
 
-from duban.cli import app
+from duban.cli.main import app
 from tests.conftest import JINZHONG, ROOT, SPECS
 
 runner = CliRunner()
@@ -54,7 +54,7 @@ def test_tick_of_a_missing_spec_fails_before_prefect_starts(tmp_path):
     probe = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from duban.cli import app\n"
+        "from duban.cli.main import app\n"
         f"result = CliRunner().invoke(app, ['tick', {str(tmp_path / 'nope.yaml')!r}])\n"
         "print(result.exit_code, 'flows.campaign_tick' in sys.modules, 'Traceback' in result.output)\n"
         "print(result.output)\n"
@@ -75,7 +75,7 @@ def test_tick_of_a_broken_spec_names_its_line_before_prefect_starts(tmp_path):
     probe = (
         "import sys\n"
         "from typer.testing import CliRunner\n"
-        "from duban.cli import app\n"
+        "from duban.cli.main import app\n"
         f"result = CliRunner().invoke(app, ['tick', {str(broken)!r}, '--as-of', '2024-05-20 09:00'])\n"
         "print(result.exit_code, 'flows.campaign_tick' in sys.modules)\n"
         "print(result.output)\n"

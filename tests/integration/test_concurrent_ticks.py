@@ -12,8 +12,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from duban.schedules import tick_instants
-from duban.tables import Assignment, Intent, OutboxMessage, TransitionRow
+from duban.domain.schedules import tick_instants
+from duban.store.tables import Assignment, Intent, OutboxMessage, TransitionRow
 from tests.integration.helpers import plan_jinzhong, tick
 
 
@@ -59,7 +59,8 @@ def _record(engine) -> dict:
 @pytest.fixture(scope="module")
 def alone(jinzhong, tmp_path_factory):
     """The campaign ticked by one worker at each instant (the reference)."""
-    from duban.store import init_db, make_engine
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('alone') / 'duban.db'}")
     init_db(engine)

@@ -17,15 +17,15 @@ import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from duban import outbox
-from duban.channels import notifier_for
-from duban.cli import app
-from duban.digest import compose_digest
-from duban.dispatch import Dispatcher
-from duban.notify import RecordingNotifier
+from duban.services import outbox
+from duban.notify.channels import notifier_for
+from duban.cli.main import app
+from duban.views.digest import compose_digest
+from duban.services.dispatch import Dispatcher
+from duban.notify.notifier import RecordingNotifier
 from duban.settings import get_settings
-from duban.submit import record_submission
-from duban.tables import Delivery, OutboxMessage
+from duban.services.submit import record_submission
+from duban.store.tables import Delivery, OutboxMessage
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.integration.vendors import Clock, VendorBots, mail_server
 from tests.samples import pdf_bytes
@@ -324,7 +324,7 @@ def test_a_retry_falling_in_quiet_hours_waits_too(engine):
 def test_an_urgent_kind_is_sent_at_once_by_a_tick_at_night(prefect_harness, monkeypatch):
     """DUBAN_URGENT_KINDS=["overdue"]: the campaign-tick flow at 00:00 writes overdue messages that go at 00:00."""
     from flows.campaign_tick import campaign_tick
-    from duban.store import engine_for
+    from duban.store.db import engine_for
     from tests.conftest import JINZHONG
 
     monkeypatch.setenv("DUBAN_URGENT_KINDS", '["overdue"]')
@@ -340,7 +340,7 @@ def test_an_urgent_kind_is_sent_at_once_by_a_tick_at_night(prefect_harness, monk
 
 
 def test_simulate_sends_urgent_kinds_at_night_too(monkeypatch):
-    from duban.preview import simulate_spec
+    from duban.simulation.preview import simulate_spec
     from tests.conftest import JINZHONG
 
     monkeypatch.setenv("DUBAN_URGENT_KINDS", '["overdue"]')

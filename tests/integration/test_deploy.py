@@ -20,7 +20,7 @@ def _duban(*args: str, api_url: str | None = None):
     from prefect.settings import PREFECT_API_URL, temporary_settings
     from typer.testing import CliRunner
 
-    from duban.cli import app
+    from duban.cli.main import app
 
     settings = {"updates": {PREFECT_API_URL: api_url}} if api_url else {"restore_defaults": {PREFECT_API_URL}}
     with temporary_settings(**settings):

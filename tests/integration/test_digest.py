@@ -4,11 +4,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from duban.digest import compose_digest
-from duban.dispatch import dispatch
-from duban.notify import RecordingNotifier
-from duban.submit import record_submission
-from duban.tables import OutboxMessage
+from duban.notify.notifier import RecordingNotifier
+from duban.services.dispatch import dispatch
+from duban.services.submit import record_submission
+from duban.store.tables import OutboxMessage
+from duban.views.digest import compose_digest
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.samples import pdf_bytes
 

@@ -3,7 +3,7 @@ started while the first is sending (with an instant 11 minutes later), two at on
 
 2,080 messages (16 per unit of the 晋中 campaign) go to a local WeCom-like server; every text carries its
 message's key, so the server's record shows what arrived and how often. A claim belongs to a live dispatcher
-(duban.liveness): a dead one's claims are taken over by the next pass, a live one's never.
+(duban.store.liveness): a dead one's claims are taken over by the next pass, a live one's never.
 """
 
 import hashlib
@@ -18,8 +18,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from duban.dispatch import WRITE_EVERY
-from duban.tables import OutboxMessage
+from duban.services.dispatch import WRITE_EVERY
+from duban.store.tables import OutboxMessage
 from tests.conftest import ROOT
 from tests.integration.fake_bots import BotServer
 from tests.integration.helpers import at, plan_jinzhong, tick

@@ -4,8 +4,8 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from duban.fastsql import Codec
-from duban.tables import Assignment
+from duban.store.codec import Codec
+from duban.store.tables import Assignment
 from tests.integration.helpers import plan_jinzhong
 
 

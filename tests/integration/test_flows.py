@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from duban.settings import get_settings
-from duban.store import engine_for
-from duban.tables import Assignment, OutboxMessage
+from duban.store.db import engine_for
+from duban.store.tables import Assignment, OutboxMessage
 from tests.conftest import JINZHONG
 from tests.integration.helpers import at
 
@@ -132,9 +132,9 @@ def test_flow_runs_in_one_process_share_one_api_client(prefect_harness):
 
 def test_the_demo_through_prefect_matches_the_domain_simulation(prefect_harness):
     """The demo's Prefect path and `duban simulate`'s direct path give the same campaign, seed for seed."""
-    from duban.demo import DEMO_END, DEMO_SEED, DEMO_START, run_demo
     from duban.instants import parse_instant
-    from duban.preview import simulate_spec
+    from duban.simulation.demo import DEMO_END, DEMO_SEED, DEMO_START, run_demo
+    from duban.simulation.preview import simulate_spec
 
     settings = get_settings()
     result = run_demo(settings)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from duban.lifecycle import ensure_planned
-from duban.rollup import feed_rollups, rollup_status
-from duban.state import State
-from duban.status import status_report
-from duban.submit import record_submission
-from duban.tables import Assignment, Submission
+from duban.domain.state import State
+from duban.services.lifecycle import ensure_planned
+from duban.services.rollups import feed_rollups, rollup_status
+from duban.services.submit import record_submission
+from duban.store.tables import Assignment, Submission
+from duban.views.status import status_report
 from tests.conftest import SPECS
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong
 from tests.samples import docx_bytes, zip_bytes

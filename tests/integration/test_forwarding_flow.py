@@ -3,10 +3,10 @@
 import pytest
 from sqlalchemy import select
 
+from duban.services.submit import record_submission
 from duban.settings import get_settings
-from duban.store import engine_for
-from duban.submit import record_submission
-from duban.tables import Assignment, Intent, OutboxMessage
+from duban.store.db import engine_for
+from duban.store.tables import Assignment, Intent, OutboxMessage
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import at
 from tests.samples import zip_bytes

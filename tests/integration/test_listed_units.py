@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from duban.cli import app
-from duban.listed import read_list
-from duban.listed_store import history, import_list, listed_rows
-from duban.synthetic_list import HEADER, credit_code, write_csv
-from duban.tables import ListedUnit, UnitImport
+from duban.cli.main import app
+from duban.domain.listed import read_list
+from duban.store.listed import history, import_list, listed_rows
+from duban.simulation.synthetic_list import HEADER, credit_code, write_csv
+from duban.store.tables import ListedUnit, UnitImport
 from tests.conftest import SPECS
 
 T0 = datetime(2025, 3, 1, 2, 0, tzinfo=timezone.utc)
@@ -55,7 +55,7 @@ def test_a_reimport_updates_in_place_and_keeps_who_was_listed_when(engine, tmp_p
 
 
 def test_the_cli_refuses_a_file_with_bad_rows_and_stores_nothing(tmp_path):
-    from duban.cli_common import engine as settings_engine
+    from duban.cli.common import engine as settings_engine
 
     bad = _row(2)
     bad[0] = bad[0][:17] + ("1" if bad[0][17] != "1" else "2")
@@ -84,8 +84,8 @@ def test_a_spec_samples_a_stored_list_by_risk_class(backend, tmp_path, monkeypat
     if backend == "postgres":
         url = request.getfixturevalue("pg_database")("listed")
         monkeypatch.setenv("DUBAN_DATABASE_URL", url)
-    from duban.cli_common import engine as settings_engine
-    from duban.lifecycle import plan_file
+    from duban.cli.common import engine as settings_engine
+    from duban.services.lifecycle import plan_file
     from duban.settings import get_settings
 
     get_settings.cache_clear()

@@ -9,15 +9,24 @@ from sqlalchemy import func, inspect, select, text
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
-from duban.cli import app
+from duban.cli.main import app
 from duban.errors import StoreError
-from duban.migrate import BEFORE_MIGRATIONS, compare, current_revision, downgrade, ensure_schema, head_revision, upgrade
-from duban.store import engine_for, make_engine
-from duban.tables import Assignment
+from duban.store.db import engine_for
+from duban.store.engine import make_engine
+from duban.store.migrate import (
+    BEFORE_MIGRATIONS,
+    compare,
+    current_revision,
+    downgrade,
+    ensure_schema,
+    head_revision,
+    upgrade,
+)
+from duban.store.tables import Assignment
 from tests.integration.helpers import plan_jinzhong
 
 runner = CliRunner()
-STALE = "duban/tables.py and the migrations differ: run `uv run duban db revision -m \"what changed\"` and commit it"
+STALE = "duban/store/tables.py and the migrations differ: run `uv run duban db revision -m \"what changed\"` and commit it"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -41,7 +50,7 @@ def _revision(engine) -> str | None:
 def test_the_revisions_have_one_head_and_duban_reads_it_like_alembic():
     from alembic.script import ScriptDirectory
 
-    from duban.migrate import _alembic_config
+    from duban.store.migrate import _alembic_config
 
     assert ScriptDirectory.from_config(_alembic_config(None)).get_heads() == [head_revision()]
 

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from duban.lifecycle import plan_file
-from duban.preview import simulate_spec
+from duban.services.lifecycle import plan_file
+from duban.simulation.preview import simulate_spec
 from tests.conftest import SPECS
 
 HOUSING = SPECS / "shanxi-2025-housing-safety.yaml"

@@ -7,10 +7,10 @@ import pytest
 
 from sqlalchemy import func, select
 
-from duban.compose import compose_messages
-from duban.dispatch import dispatch
-from duban.notify import RecordingNotifier, SinkNotifier
-from duban.tables import Delivery, OutboxMessage
+from duban.services.compose import compose_messages
+from duban.services.dispatch import dispatch
+from duban.notify.notifier import RecordingNotifier, SinkNotifier
+from duban.store.tables import Delivery, OutboxMessage
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 
 
@@ -90,10 +90,11 @@ def test_messages_the_database_builds_are_the_ones_grouped_in_python(backend, co
     through the grouping in Python instead gives the same messages: kind, key, payload, instants, intents.
     Composed after each stage as well, some composes find every recipient with one intent (a stage opening),
     which SQLite writes without the window that finds the singles among shared recipients."""
-    from duban.schedules import tick_instants
-    from duban.store import init_db, make_engine
-    from duban.tables import Intent
-    from duban.tick import tick_stage
+    from duban.domain.schedules import tick_instants
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
+    from duban.store.tables import Intent
+    from duban.services.tick import tick_stage
     from tests.integration.helpers import STAGES
 
     if backend == "sqlite":

@@ -12,7 +12,7 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from duban.lifecycle import ensure_planned
+from duban.services.lifecycle import ensure_planned
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import CAMPAIGN, at, tick
 from tests.integration.portal_site import OPERATOR, Site, make_site, stored_files, text_of
@@ -33,7 +33,7 @@ def site(sqlite_engine):
 
 
 def _site_with_extra_metrics(engine, tmp_path) -> Site:
-    from duban.operators import save_operator
+    from duban.services.operators import save_operator
     from duban.settings import Settings
 
     folder = tmp_path / "specs"
@@ -153,9 +153,9 @@ def test_names_that_draw_differently_or_that_windows_cannot_save_are_made_plain(
 def test_what_operators_type_is_inert_in_the_score_template_and_the_close_out_table(sqlite_engine, tmp_path):
     from sqlalchemy import select
 
-    from duban.calendar import load_calendar
+    from duban.domain.calendar import load_calendar
     from duban.report import write_report
-    from duban.tables import SampleDraw
+    from duban.store.tables import SampleDraw
 
     site = make_site(sqlite_engine, now="2024-06-20 10:00", ticked="2024-06-20 09:00")
     assert site.login().status_code == 303
@@ -200,8 +200,8 @@ def test_a_flood_of_bad_links_leaves_a_few_audit_rows_that_say_how_many(site):
 def test_a_link_issued_in_the_second_after_a_revocation_opens_and_one_before_it_does_not(site):
     from datetime import timedelta
 
-    from duban.portal_links import PURPOSE, revoke
-    from duban.signing import sign
+    from duban.domain.signing import sign
+    from duban.services.links import PURPOSE, revoke
 
     moment = at("2024-05-28 10:00") + timedelta(milliseconds=400)
     before = site.token("140724100", issued=moment - timedelta(milliseconds=300))

@@ -15,10 +15,10 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from duban.cli import app as cli
-from duban.dispatch import Dispatcher
-from duban.notify import SinkNotifier
-from duban.portal_links import unit_links
+from duban.cli.main import app as cli
+from duban.notify.notifier import SinkNotifier
+from duban.services.dispatch import Dispatcher
+from duban.services.links import unit_links
 from duban.settings import Settings, get_settings
 from tests.conftest import JINZHONG, ROOT
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
@@ -68,7 +68,7 @@ def test_without_a_portal_address_messages_carry_no_link(sqlite_engine):
 
 @pytest.mark.prefect
 def test_the_dispatch_flow_puts_unit_links_in_messages(prefect_harness, monkeypatch):
-    from duban.store import engine_for
+    from duban.store.db import engine_for
     from flows.dispatch_outbox import dispatch_outbox
 
     monkeypatch.setenv("DUBAN_PORTAL_URL", BASE)
@@ -130,7 +130,7 @@ def test_duban_serve_runs_the_portal_and_keeps_tokens_out_of_its_log(tmp_path):
     port = _free_port()
     env = {**os.environ, "DUBAN_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
     env.pop("DUBAN_DATABASE_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "duban.cli", "serve", "--port", str(port), "--as-of",
+    server = subprocess.Popen([sys.executable, "-m", "duban.cli.main", "serve", "--port", str(port), "--as-of",
                                "2024-05-20 10:00"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         deadline = time.monotonic() + 30

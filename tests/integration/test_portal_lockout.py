@@ -16,9 +16,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from duban.operators import save_operator
+from duban.services.operators import save_operator
 from duban.settings import Settings
-from duban.tables import AuditEntry
+from duban.store.tables import AuditEntry
 from duban.web import create_app
 from duban.web.server import running
 from tests.conftest import ROOT
@@ -87,7 +87,7 @@ def _free_port() -> int:
 
 def _serve(env: dict) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "duban.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+    process = subprocess.Popen([sys.executable, "-m", "duban.cli.main", "serve", "--port", str(port)], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     return process, f"http://127.0.0.1:{port}"
 

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from duban.cli import app as cli
-from duban.operators import save_operator
-from duban.portal_logins import slow_down
+from duban.cli.main import app as cli
+from duban.services.logins import slow_down
+from duban.services.operators import save_operator
 from duban.settings import get_settings
 from tests.integration.helpers import CAMPAIGN
 from tests.integration.portal_site import OPERATOR, make_site, text_of

@@ -8,12 +8,12 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from duban.campaigns import load_campaign
-from duban.duties import load_duties
-from duban.portal_matrix import COLOR_NAMES, matrix
-from duban.scoring import UnitScores, record_scores, sample_members
-from duban.state import color, worst
-from duban.submit import record_submission
+from duban.domain.state import color, worst
+from duban.services.scores import UnitScores, record_scores, sample_members
+from duban.services.submit import record_submission
+from duban.store.campaigns import load_campaign
+from duban.views.duties import load_duties
+from duban.views.matrix import COLOR_NAMES, matrix
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.samples import docx_bytes, write, xlsx_bytes
 

@@ -17,12 +17,12 @@ import httpx
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from duban.operators import save_operator
-from duban.portal_links import issue
+from duban.services.links import issue
+from duban.services.operators import save_operator
+from duban.services.submit import record_submission
 from duban.settings import Settings
-from duban.store import engine_for
-from duban.submit import record_submission
-from duban.tables import LinkRevocation, ScoreRecord, Submission
+from duban.store.db import engine_for
+from duban.store.tables import LinkRevocation, ScoreRecord, Submission
 from tests.conftest import ROOT
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.integration.portal_site import OPERATOR, text_of
@@ -57,7 +57,7 @@ def _serve(home, as_of: str) -> tuple[subprocess.Popen, str]:
         port = probe.getsockname()[1]
     env = {**os.environ, "DUBAN_HOME": str(home), "DUBAN_PORTAL_URL": "https://duban.tjj.example.cn"}
     env.pop("DUBAN_DATABASE_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "duban.cli", "serve", "--port", str(port), "--as-of", as_of],
+    server = subprocess.Popen([sys.executable, "-m", "duban.cli.main", "serve", "--port", str(port), "--as-of", as_of],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -12,8 +12,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from duban.scoring import latest_scores
-from duban.tables import Assignment, SampleDraw
+from duban.services.scores import latest_scores
+from duban.store.tables import Assignment, SampleDraw
 from tests.integration.helpers import CAMPAIGN, at, tick
 from tests.integration.portal_site import make_site, text_of
 

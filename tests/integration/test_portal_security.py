@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from duban.portal_links import revoke
+from duban.services.links import revoke
 from duban.web.server import MaskTokens
 from tests.integration.helpers import CAMPAIGN, at
 from tests.integration.portal_site import make_site, stored_files, text_of

@@ -4,7 +4,7 @@ that then leaves the unit alone."""
 import pytest
 from sqlalchemy import select
 
-from duban.tables import Assignment, Intent, OutboxMessage, SampleDraw, Submission
+from duban.store.tables import Assignment, Intent, OutboxMessage, SampleDraw, Submission
 from tests.integration.helpers import CAMPAIGN, at, tick
 from tests.integration.portal_site import make_site, stored_files, text_of
 from tests.samples import docx_bytes, pdf_bytes, xlsx_bytes
@@ -120,7 +120,7 @@ def test_a_unit_downloads_its_own_files_as_handed_in(site):
 
 def test_campaign_rows_stay_consistent_with_the_cli_path(site):
     """The page and `duban submit` share one domain path: same versions, same receipt intents."""
-    from duban.submit import record_submission
+    from duban.services.submit import record_submission
     from tests.samples import write
 
     token, sheet = site.token("140724100"), xlsx_bytes()

@@ -8,19 +8,19 @@ import subprocess
 
 import pytest
 
-from duban.amend import apply_amendment
-from duban.lifecycle import ensure_planned, plan_file
-from duban.plan import load_calendar_for
-from duban.preview import simulate_planned
+from duban.domain.plan import load_calendar_for
 from duban.report import write_report
 from duban.report.blocks import Para, Table
 from duban.report.draft import build_draft
 from duban.report.record import read_record
 from duban.report.wording import pct
-from duban.scoring import UnitScores, record_scores, sample_members
+from duban.services.amend import apply_amendment
+from duban.services.lifecycle import ensure_planned, plan_file
+from duban.services.scores import UnitScores, record_scores, sample_members
+from duban.services.submit import record_submission
+from duban.simulation.preview import simulate_planned
 from duban.spec.amendment import load_amendment
 from duban.spec.load import load_spec
-from duban.submit import record_submission
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import at, plan_jinzhong, tick
 from tests.samples import xlsx_bytes
@@ -177,7 +177,7 @@ def test_hengyang_counts_are_rolled_up_from_the_counties(sqlite_engine, tmp_path
 def test_duban_report_on_the_command_line_writes_the_draft_and_the_chart(tmp_path):
     from typer.testing import CliRunner
 
-    from duban.cli import app
+    from duban.cli.main import app
 
     out = tmp_path / "总结.docx"
     result = CliRunner().invoke(app, ["report", str(JINZHONG), "--out", str(out), "--as-of", "2024-06-01 09:00"],
@@ -204,10 +204,10 @@ def test_a_finished_campaign_s_report_ends_at_its_close_not_today(tmp_path):
     campaign did (its last escalation or late submission), not at today's date."""
     from typer.testing import CliRunner
 
-    from duban.cli import app
+    from duban.cli.main import app
     from duban.report.record import closing_instant
     from duban.settings import get_settings
-    from duban.store import engine_for
+    from duban.store.db import engine_for
 
     engine = engine_for(get_settings().resolved_database_url)
     plan_jinzhong(engine)

@@ -8,18 +8,18 @@ import io
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from duban.campaigns import load_campaign
-from duban.lifecycle import ensure_planned
-from duban.plan import load_calendar_for
+from duban.domain.plan import load_calendar_for
 from duban.report import write_report
 from duban.report.blocks import Para, Table
 from duban.report.draft import build_draft
 from duban.report.record import read_record
-from duban.rollup import feed_rollups
-from duban.scoring import UnitScores, record_scores
+from duban.services.lifecycle import ensure_planned
+from duban.services.rollups import feed_rollups
+from duban.services.scores import UnitScores, record_scores
+from duban.services.submit import record_submission
 from duban.spec.load import load_spec
-from duban.submit import record_submission
-from duban.tables import SampleDraw
+from duban.store.campaigns import load_campaign
+from duban.store.tables import SampleDraw
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong
 from tests.samples import docx_bytes, zip_bytes

@@ -12,7 +12,7 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from duban.scoring import latest_scores
+from duban.services.scores import latest_scores
 from tests.integration.helpers import CAMPAIGN
 from tests.integration.portal_site import make_site, text_of
 

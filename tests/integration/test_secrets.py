@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import MetaData, select
 
 from duban.settings import get_settings
-from duban.store import engine_for
+from duban.store.db import engine_for
 from tests.integration.fake_bots import BotServer
 
 pytestmark = pytest.mark.prefect
@@ -38,7 +38,7 @@ def _prefect_logs_and_artifacts() -> str:
 
 
 def test_no_secret_leaks_anywhere_in_a_campaign(prefect_harness, monkeypatch, caplog, capfd):
-    from duban.demo import run_demo
+    from duban.simulation.demo import run_demo
 
     with BotServer() as bots:
         monkeypatch.setenv("JZ_GOOD", f"wecombot://{GOOD_KEY}?base={bots.base}")

@@ -3,7 +3,7 @@
 from collections import Counter
 
 from duban.instants import fmt
-from duban.preview import simulate_spec
+from duban.simulation.preview import simulate_spec
 from tests.conftest import JINZHONG
 
 

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import func, select
 
 from duban.instants import fmt
-from duban.preview import rollup_events, simulate_spec
 from duban.settings import get_settings
-from duban.simulate import feeds_rollups, run_clock
-from duban.store import engine_for
-from duban.synthetic import Behaviour, synthetic_submissions
-from duban.tables import Assignment, OutboxMessage
+from duban.simulation.preview import rollup_events, simulate_spec
+from duban.simulation.simulate import feeds_rollups, run_clock
+from duban.simulation.synthetic import Behaviour, synthetic_submissions
+from duban.store.db import engine_for
+from duban.store.tables import Assignment, OutboxMessage
 from tests.conftest import SPECS
 from tests.integration.helpers import at
 

@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 
 from sqlmodel import Session, select
 
-from duban.lifecycle import plan_file
-from duban.store import store_plan
-from duban.tables import Assignment, SampleDraw
+from duban.services.lifecycle import plan_file
+from duban.store.plans import store_plan
+from duban.store.tables import Assignment, SampleDraw
 from tests.conftest import JINZHONG, SPECS
 
 

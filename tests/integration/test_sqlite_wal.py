@@ -1,6 +1,6 @@
 """The embedded SQLite file keeps its WAL short without making a tick's commit wait for it.
 
-A unit of work's commit hands the WAL checkpoint to a thread of its own (duban.store.Checkpointer), so soon after
+A unit of work's commit hands the WAL checkpoint to a thread of its own (duban.store.engine.Checkpointer), so soon after
 a tick the database file itself holds the tick — what an administrator copying duban.db for a backup gets — and a
 process that exits right after its last commit leaves nothing behind in the WAL.
 """
@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from duban.store import checkpointer
+from duban.store.engine import checkpointer
 from tests.integration.helpers import at, plan_jinzhong, tick
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +81,7 @@ def _wal_frames_left(db: Path) -> int:
 
 
 def test_postgres_and_memory_engines_have_no_checkpointer(pg_engine):
-    from duban.store import make_engine
+    from duban.store.engine import make_engine
 
     assert checkpointer(pg_engine) is None
     assert checkpointer(make_engine("sqlite://")) is None
@@ -90,7 +90,7 @@ def test_postgres_and_memory_engines_have_no_checkpointer(pg_engine):
 def test_a_forked_process_checkpoints_its_own_commits(sqlite_engine, tmp_path):
     """A pre-forking server or worker forks after duban has ticked: the child has none of the parent's threads,
     and its ticks still reach the database file without waiting for a thread that is not there."""
-    from duban.store import make_engine
+    from duban.store.engine import make_engine
 
     db = tmp_path / "duban.db"
     plan_jinzhong(sqlite_engine)
@@ -123,7 +123,8 @@ def test_back_to_back_commits_keep_the_wal_short(tmp_path):
     """Commits that follow each other closely (a simulation, a dispatcher recording its deliveries) leave a checkpoint
     beside them no moment to finish, and SQLite starts the WAL over only after one has: the WAL must not grow
     by everything they write."""
-    from duban.store import WAL_LONG_BYTES, make_engine, unit_of_work
+    from duban.store.db import unit_of_work
+    from duban.store.engine import WAL_LONG_BYTES, make_engine
 
     db = tmp_path / "burst.db"
     engine = make_engine(f"sqlite:///{db}")
@@ -141,7 +142,7 @@ def test_back_to_back_commits_keep_the_wal_short(tmp_path):
 
 def test_at_exit_a_commit_made_during_a_checkpoint_still_reaches_the_file(tmp_path):
     """The commit that asks for a checkpoint while one is running gets its own before the process exits."""
-    from duban.store import Checkpointer
+    from duban.store.engine import Checkpointer
 
     db = tmp_path / "exit.db"
     conn = sqlite3.connect(db, isolation_level=None)
@@ -166,7 +167,7 @@ def test_at_exit_a_commit_made_during_a_checkpoint_still_reaches_the_file(tmp_pa
 
 
 def test_a_relative_database_path_is_the_file_in_the_working_directory(tmp_path, monkeypatch):
-    from duban.store import make_engine
+    from duban.store.engine import make_engine
 
     for name in ("bureau-a", "bureau-b"):
         (tmp_path / name).mkdir()

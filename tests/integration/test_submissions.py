@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from duban.errors import SubmissionError
-from duban.status import status_report
-from duban.state import Color, State
-from duban.submit import record_excuse, record_submission
-from duban.tables import Assignment, Intent, Submission
+from duban.views.status import status_report
+from duban.domain.state import Color, State
+from duban.services.submit import record_excuse, record_submission
+from duban.store.tables import Assignment, Intent, Submission
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.samples import pdf_bytes, write, xlsx_bytes
 

@@ -5,8 +5,8 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from duban.submit import record_submission
-from duban.summary_table import summary_workbook
+from duban.services.submit import record_submission
+from duban.views.summary_table import summary_workbook
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.samples import docx_bytes, pdf_bytes, write, xlsx_bytes
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from duban.state import State
-from duban.tables import Assignment, Intent, OutboxMessage, TransitionRow
-from duban.tick import tick_stage
+from duban.domain.state import State
+from duban.services.tick import tick_stage
+from duban.store.tables import Assignment, Intent, OutboxMessage, TransitionRow
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick, transitions
 
 
@@ -33,7 +33,8 @@ def test_ticking_the_same_instant_twice_writes_nothing_new(engine):
 
 
 def test_a_tick_after_a_three_day_gap_yields_exactly_those_days_transitions(sqlite_engine, tmp_path):
-    from duban.store import init_db, make_engine
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
 
     stepped = sqlite_engine
     jumped = make_engine(f"sqlite:///{tmp_path / 'jumped.db'}")
@@ -61,11 +62,11 @@ def test_a_tick_after_a_three_day_gap_yields_exactly_those_days_transitions(sqli
 @pytest.mark.parametrize("many_cases", [False, True], ids=["by-case", "row-by-row"])
 def test_transitions_and_intents_commit_together(engine, monkeypatch, many_cases):
     """The database refuses the intents (a trigger stands in for a full disk): nothing of the tick remains."""
-    import duban.tick
+    import duban.services.tick
 
     plan_jinzhong(engine)
     if many_cases:
-        monkeypatch.setattr(duban.tick, "MAX_CASES", 0)
+        monkeypatch.setattr(duban.services.tick, "MAX_CASES", 0)
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("CREATE TRIGGER refuse_intents BEFORE INSERT ON intent "
@@ -117,10 +118,11 @@ def test_row_by_row_and_by_case_record_the_same_campaign(sqlite_engine, tmp_path
     limit; or all of it, as with an SQLite library older than 3.38): the same states, transitions, intents
     and messages. With every unit's dues alike a stage's due rows are one case (applied by the due range
     alone); with half the units due a day later, as after per-unit amendments, each tick has two cases."""
-    import duban.compose
-    import duban.tick
-    from duban.schedules import tick_instants
-    from duban.store import init_db, make_engine
+    import duban.services.compose
+    import duban.services.tick
+    from duban.domain.schedules import tick_instants
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
 
     by_rows = make_engine(f"sqlite:///{tmp_path / 'rows.db'}")
     init_db(by_rows)
@@ -136,10 +138,10 @@ def test_row_by_row_and_by_case_record_the_same_campaign(sqlite_engine, tmp_path
     for moment in moments:
         tick(sqlite_engine, moment)
     if limit == "old-sqlite":
-        monkeypatch.setattr(duban.tick, "SQLITE_BY_CASE", False)
-        monkeypatch.setattr(duban.compose, "SQLITE_BY_CASE", False)
+        monkeypatch.setattr(duban.services.tick, "SQLITE_BY_CASE", False)
+        monkeypatch.setattr(duban.services.compose, "SQLITE_BY_CASE", False)
     else:
-        monkeypatch.setattr(duban.tick, "MAX_CASES", limit)
+        monkeypatch.setattr(duban.services.tick, "MAX_CASES", limit)
     for moment in moments:
         tick(by_rows, moment)
     expected = _record(sqlite_engine)
@@ -188,10 +190,10 @@ def test_two_ticks_at_once_apply_each_transition_once(pg_engine):
 def test_a_tick_on_postgres_skips_a_row_another_transaction_holds_and_never_waits(pg_engine, monkeypatch, many_cases):
     """A unit submitting (or an amendment) holds its assignment row while a tick runs: the tick leaves that row
     for the next tick instead of waiting, so neither side can deadlock the other."""
-    import duban.tick
+    import duban.services.tick
 
     if many_cases:
-        monkeypatch.setattr(duban.tick, "MAX_CASES", 0)
+        monkeypatch.setattr(duban.services.tick, "MAX_CASES", 0)
     plan_jinzhong(pg_engine)
     tick_stage(pg_engine, CAMPAIGN, "self_assessment", at("2024-05-10 09:00"))
     with pg_engine.begin() as conn:  # half the units' dues a day later (two cases, as after a per-unit amendment)

@@ -2,9 +2,9 @@
 
 import re
 
-from duban.artifacts import colour_counts, stage_description, summary_markdown, unit_table
-from duban.submit import record_submission
-from duban.views import artifact_key, campaign_view
+from duban.services.submit import record_submission
+from duban.views.artifacts import colour_counts, stage_description, summary_markdown, unit_table
+from duban.views.progress import artifact_key, campaign_view
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.samples import pdf_bytes
 
@@ -67,7 +67,7 @@ def test_artifact_keys_are_stable_lowercase_and_dashed():
 
 def test_views_are_published_again_only_after_something_happens_or_a_new_day(engine, tmp_path):
     """An idle tick of a national campaign must not rebuild 41,568 units' colours: the views wait for news."""
-    from duban.views import views_published, views_stale
+    from duban.views.progress import views_published, views_stale
     from tests.samples import pdf_bytes
 
     plan_jinzhong(engine)
@@ -96,8 +96,8 @@ def test_an_operators_view_being_read_does_not_hold_up_a_tick(sqlite_engine):
 
     from sqlalchemy import func, select
 
-    from duban.store import reading
-    from duban.tables import Assignment
+    from duban.store.db import reading
+    from duban.store.tables import Assignment
 
     plan_jinzhong(sqlite_engine)
     opened = select(func.count()).where(Assignment.state == "open")
@@ -113,7 +113,7 @@ def test_an_operators_view_being_read_does_not_hold_up_a_tick(sqlite_engine):
 
 def test_stage_totals_hold_when_an_assignment_names_an_item_the_stored_spec_lacks(sqlite_engine):
     """Stage totals are counted per item from the colours index; a row whose item the spec lost still counts."""
-    from duban.store import unit_of_work
+    from duban.store.db import unit_of_work
 
     def totals():
         return [(s.stage_id, s.total, s.states) for s in campaign_view(sqlite_engine, CAMPAIGN, moment).stages]
@@ -135,9 +135,9 @@ def test_the_unit_table_keeps_the_reddest_units_then_by_code_and_counts_every_un
 
     from sqlalchemy import select
 
-    import duban.views
-    from duban.state import Color, State, color, worst
-    from duban.tables import Assignment
+    import duban.views.progress
+    from duban.domain.state import Color, State, color, worst
+    from duban.store.tables import Assignment
 
     plan_jinzhong(engine)
     tick(engine, at("2024-05-10 08:30"))
@@ -162,7 +162,7 @@ def test_the_unit_table_keeps_the_reddest_units_then_by_code_and_counts_every_un
     expected = sorted(worst_of, key=lambda code: (rank[worst_of[code]], code))[:shown]
     assert worst_of[expected[-1]] is Color.green
 
-    monkeypatch.setattr(duban.views, "ROWS_SHOWN", shown)
+    monkeypatch.setattr(duban.views.progress, "ROWS_SHOWN", shown)
     view = campaign_view(engine, CAMPAIGN, moment)
     assert [unit.code for unit in view.units] == expected
     assert view.colours == counts and view.unit_total == len(by_unit)

@@ -4,10 +4,10 @@ import textwrap
 
 import pytest
 
-from duban.calendar import WorkCalendar
+from duban.domain.calendar import WorkCalendar
+from duban.domain.plan import build_plan
 from duban.errors import SpecError
 from duban.instants import fmt
-from duban.plan import build_plan
 from duban.spec.amendment import amended_campaign, check_targets, load_amendment
 from duban.spec.load import LoadedSpec, load_spec
 from tests.conftest import SPECS

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from duban.calendar import Postpone, WorkCalendar, load_calendar
+from duban.domain.calendar import Postpone, WorkCalendar, load_calendar
 from duban.errors import CalendarGapError, SpecError
 
 

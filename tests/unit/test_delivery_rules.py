@@ -4,9 +4,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from duban.messages import split_text
-from duban.quiet import QuietHours, parse_quiet_hours
-from duban.vendor_replies import classify_code, classify_http, classify_smtp, penalty, smtp_code
+from duban.domain.messages import split_text
+from duban.domain.quiet import QuietHours, parse_quiet_hours
+from duban.notify.vendor_replies import classify_code, classify_http, classify_smtp, penalty, smtp_code
 
 TZ = "Asia/Shanghai"
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from duban.calendar import WorkCalendar
+from duban.domain.calendar import WorkCalendar
 from duban.errors import SpecError
-from duban.plan import build_plan
+from duban.domain.plan import build_plan
 from duban.spec.load import load_spec
 
 SPEC = """\

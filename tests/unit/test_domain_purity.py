@@ -6,15 +6,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ADAPTERS = {"cli.py", "cli_outbox.py", "demo.py", "web", "notify_apprise.py", "channels.py",
-            "migrations"}  # migrations: Alembic scripts that duban.migrate runs, not modules to import
+# Adapters by path under duban/; migrations: Alembic scripts that duban.store.migrate runs, not modules to import
+ADAPTERS = {("cli", "main.py"), ("cli", "outbox.py"), ("simulation", "demo.py"), ("web",),
+            ("notify", "apprise_notifier.py"), ("notify", "channels.py"), ("store", "migrations")}
 FORBIDDEN = ("prefect", "apprise", "fastapi")
 
 
 def _domain_modules():
     for path in sorted((ROOT / "duban").rglob("*.py")):
         relative = path.relative_to(ROOT / "duban")
-        if relative.parts[0] in ADAPTERS:
+        if any(relative.parts[: len(adapter)] == adapter for adapter in ADAPTERS):
             continue
         yield path
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from duban.domain.filecheck import check_file, safe_name, sniff
 from duban.errors import SubmissionError
-from duban.filecheck import check_file, safe_name, sniff
 from tests.samples import docx_bytes, pdf_bytes, write, xlsx_bytes
 
 LEGIT = Path(__file__).resolve().parent.parent / "files" / "legit"

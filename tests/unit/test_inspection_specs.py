@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from duban.domain.plan import load_calendar_for
 from duban.errors import SpecError
 from duban.instants import fmt
-from duban.lifecycle import plan_file
-from duban.plan import load_calendar_for
+from duban.services.lifecycle import plan_file
 from duban.spec.checks import validate
 from duban.spec.load import load_spec
 from tests.conftest import JINZHONG, SPECS

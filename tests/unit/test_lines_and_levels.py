@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from duban.errors import SpecError
-from duban.lines import LINES, apply_lines
-from duban.overlay import build_registry
-from duban.plan import build_plan
-from duban.calendar import WorkCalendar
-from duban.select import Resolver
+from duban.domain.lines import LINES, apply_lines
+from duban.domain.overlay import build_registry
+from duban.domain.plan import build_plan
+from duban.domain.calendar import WorkCalendar
+from duban.domain.select import Resolver
 from duban.spec.load import load_spec
 from duban.spec.models import Selector
-from duban.units import LEVEL_ALIASES, Level, import_divisions
+from duban.domain.units import LEVEL_ALIASES, Level, import_divisions
 
 
 def test_a_housing_campaign_names_the_housing_bodies_and_the_statistics_bodies_beside_them():

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from duban.listed import ListFileError, Mapping, credit_check_digit, credit_problem, known_division, read_list
-from duban.synthetic_list import HEADER, credit_code
+from duban.domain.listed import ListFileError, Mapping, credit_check_digit, credit_problem, known_division, read_list
+from duban.simulation.synthetic_list import HEADER, credit_code
 
 XIYANG = "140724"
 

@@ -1,6 +1,6 @@
 """Secrets never leave in a text: every registered part of a channel URL is blanked, the longest first."""
 
-from duban.secrets import Masker
+from duban.notify.secrets import Masker
 
 
 def test_a_bot_url_and_its_key_are_blanked_wherever_they_appear():

@@ -1,8 +1,8 @@
 """What staff read on a phone: one message per unit listing its items, absolute dues with weekday, time left."""
 
-from duban.compose import message_key
-from duban.quiet import QuietHours
-from duban.messages import render
+from duban.services.compose import message_key
+from duban.domain.quiet import QuietHours
+from duban.domain.messages import render
 from datetime import datetime, timezone
 
 PAYLOAD = {

@@ -4,8 +4,8 @@ from collections import Counter
 
 import pytest
 
+from duban.domain.units import Level
 from duban.instants import fmt
-from duban.units import Level
 
 TZ = "Asia/Shanghai"
 
@@ -76,7 +76,7 @@ def test_every_county_has_at_least_six_townships_drawn(jinzhong):
 def test_plan_is_the_same_under_any_machine_zone(jinzhong, monkeypatch):
     import time
 
-    from duban.lifecycle import plan_file
+    from duban.services.lifecycle import plan_file
     from tests.conftest import JINZHONG
 
     _spec, plan = jinzhong
@@ -94,8 +94,8 @@ def test_plan_is_the_same_under_any_machine_zone(jinzhong, monkeypatch):
 
 @pytest.mark.parametrize("seed", [20240610, 1])
 def test_samples_are_reproducible(jinzhong, seed):
-    from duban.sampling import draw_sample
-    from duban.select import Resolver
+    from duban.domain.sampling.draw import draw_sample
+    from duban.domain.select import Resolver
 
     spec, plan = jinzhong
     sample = next(s for s in spec.campaign.samples if s.id == "city_check").model_copy(update={"seed": seed})

@@ -5,10 +5,10 @@ import textwrap
 
 import pytest
 
-from duban.calendar import WorkCalendar
+from duban.domain.calendar import WorkCalendar
+from duban.domain.plan import build_plan
 from duban.errors import SpecError
 from duban.instants import fmt
-from duban.plan import build_plan
 from duban.spec.load import load_spec
 
 TZ = "Asia/Shanghai"

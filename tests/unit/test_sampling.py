@@ -8,11 +8,11 @@ from collections import Counter
 import pytest
 from pydantic import ValidationError
 
-from duban.overlay import build_registry
-from duban.sampling import SampleRuleError, draw_sample
-from duban.select import Resolver
+from duban.domain.overlay import build_registry
+from duban.domain.sampling.draw import SampleRuleError, draw_sample
+from duban.domain.select import Resolver
+from duban.domain.units import Level
 from duban.spec.models import Sample, Selector
-from duban.units import Level
 from tests.conftest import SPECS
 
 GROUPS = {

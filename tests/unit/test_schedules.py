@@ -2,8 +2,8 @@
 
 from dataclasses import replace
 
+from duban.domain.schedules import tick_instants
 from duban.instants import fmt, parse_instant
-from duban.schedules import tick_instants
 
 TZ = "Asia/Shanghai"
 

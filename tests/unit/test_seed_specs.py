@@ -13,14 +13,14 @@ from functools import cache
 
 import pytest
 
-from duban.calendar import Postpone
+from duban.domain.calendar import Postpone
+from duban.domain.plan import load_calendar_for, resolve_selector
+from duban.domain.timeline import Timeline
+from duban.domain.units import Level
 from duban.instants import WEEKDAYS, fmt, in_zone
-from duban.lifecycle import plan_file
-from duban.plan import load_calendar_for, resolve_selector
+from duban.services.lifecycle import plan_file
 from duban.spec.checks import validate
 from duban.spec.models import Selector
-from duban.timeline import Timeline
-from duban.units import Level
 from tests.conftest import SPECS
 
 TZ = "Asia/Shanghai"

@@ -4,10 +4,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from duban.domain.signing import sign
 from duban.errors import DubanError, LinkError
-from duban.operators import SESSION_PURPOSE, authenticate, hash_password, session_user, verify_password
-from duban.portal_links import issue, link_maker, read
-from duban.signing import sign
+from duban.services.links import issue, link_maker, read
+from duban.services.operators import SESSION_PURPOSE, authenticate, hash_password, session_user, verify_password
 
 KEY = b"k" * 16 + b"0123456789abcdefghij"
 NOW = datetime(2024, 5, 25, 2, 0, tzinfo=timezone.utc)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from duban.errors import SpecError
-from duban.lifecycle import plan_file
+from duban.services.lifecycle import plan_file
 from duban.spec.load import load_spec
 from tests.conftest import JINZHONG, SPECS
 

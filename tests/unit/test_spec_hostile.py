@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from duban.errors import SpecError
-from duban.lifecycle import plan_file
+from duban.services.lifecycle import plan_file
 from duban.spec.load import load_spec
 from tests.conftest import JINZHONG, SPECS
 
@@ -46,7 +46,9 @@ def _all(error: SpecError) -> list[SpecError]:
 
 def _store(path: Path) -> None:
     """What the first tick does with a spec: plan it and store the plan (here in a throw-away SQLite)."""
-    from duban.store import init_db, make_engine, store_plan
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
+    from duban.store.plans import store_plan
 
     spec, plan = plan_file(path)
     engine = make_engine("sqlite://")
@@ -243,7 +245,7 @@ def test_every_error_of_a_file_comes_in_one_run(tmp_path):
 def test_an_empty_submit_to_is_free_text_not_a_traceback(tmp_path):
     path, _line = _spec(tmp_path, "      - id: self_report\n", "      - id: self_report\n        submit_to: ''\n")
     from duban.spec.checks import validate
-    from duban.plan import load_calendar_for
+    from duban.domain.plan import load_calendar_for
 
     spec = load_spec(path)
     _plan, warnings = validate(spec, load_calendar_for(spec))

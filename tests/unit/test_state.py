@@ -2,7 +2,18 @@
 
 from datetime import datetime, timedelta, timezone
 
-from duban.state import Color, EventKind, Progress, Schedule, State, advance, color, excuse, next_event_at, submit
+from duban.domain.state import (
+    Color,
+    EventKind,
+    Progress,
+    Schedule,
+    State,
+    advance,
+    color,
+    excuse,
+    next_event_at,
+    submit,
+)
 
 T0 = datetime(2024, 5, 10, 0, 30, tzinfo=timezone.utc)  # 5/10 08:30 in Shanghai
 SCHEDULE = Schedule(

@@ -4,9 +4,9 @@ import textwrap
 
 import pytest
 
-from duban.calendar import WorkCalendar
+from duban.domain.calendar import WorkCalendar
+from duban.domain.plan import build_plan
 from duban.instants import fmt
-from duban.plan import build_plan
 from duban.spec.load import load_spec
 
 TZ = "Asia/Shanghai"

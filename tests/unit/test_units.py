@@ -2,9 +2,9 @@
 
 import pytest
 
+from duban.domain.overlay import apply_overlay
+from duban.domain.units import Level, import_divisions, mca_divisions
 from duban.errors import RegistryError
-from duban.overlay import apply_overlay
-from duban.units import Level, import_divisions, mca_divisions
 
 
 def test_the_national_data_has_every_level():

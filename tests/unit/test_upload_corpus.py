@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from duban.domain.filecheck import check_file
 from duban.errors import SubmissionError
-from duban.filecheck import check_file
 from tests.samples import docx_bytes, pdf_bytes, xlsx_bytes
 
 LEGIT_DIR = Path(__file__).resolve().parent.parent / "files" / "legit"

@@ -1,0 +1,102 @@
+"""`duban amend` (a later notice changes dates of a running campaign) and `duban report` (the close-out draft)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from duban.cli.common import console, fail as _fail, when as _when
+from duban.errors import DubanError
+from duban.instants import fmt
+from duban.settings import get_settings
+
+
+def amend(
+    spec: Annotated[Path, typer.Argument(help="the campaign's spec (as planned)")],
+    amendment: Annotated[Path, typer.Argument(help="the amendment (调整通知) as YAML")],
+    at: Annotated[Optional[str], typer.Option("--at", help="when it takes effect (default: now)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would change; write nothing")] = False,
+) -> None:
+    """Apply a later notice that changes dues or stage windows: re-plan only what it names, keep every
+    submission and the history, and tell the affected units (截止时间调整)."""
+    from duban.services.amend import apply_amendment
+    from duban.domain.plan import load_calendar_for
+    from duban.spec.amendment import load_amendment
+    from duban.spec.load import load_spec
+    from duban.store.db import engine_for
+
+    settings = get_settings()
+    try:
+        loaded_spec = load_spec(spec)
+        tz = loaded_spec.campaign.timezone
+        result = apply_amendment(
+            engine_for(settings.resolved_database_url), loaded_spec, load_amendment(amendment),
+            load_calendar_for(loaded_spec, settings.calendar_file), at=_when(at, tz), quiet=settings.quiet(),
+            dry_run=dry_run,
+        )  # fmt: skip
+    except DubanError as exc:
+        _fail(exc)
+    a = result.amendment
+    name = f"{a.issuer} {a.doc_no or ''}".strip()
+    if result.already:
+        console.print(f"amendment #{result.seq} ({name}) was applied before: nothing changed")
+        return
+    verb = "would re-plan" if dry_run else "re-planned"
+    console.print(f"[bold]amendment #{result.seq}[/] {name} — {a.reason}", highlight=False)
+    groups: dict[tuple[str, str], list] = {}
+    for c in result.changed:
+        groups.setdefault((c.item_id, c.instance), []).append(c)
+    for (item, instance), changed in groups.items():
+        first = changed[0]
+        moves = Counter(f"{c.old_state.cn}→{c.new_state.cn}" for c in changed if c.old_state is not c.new_state)
+        console.print(f"  {item}{' ' + instance if instance else ''}: {len(changed)} assignment(s), due "
+                      f"{fmt(first.old_due, tz)} → [bold]{fmt(first.new_due, tz)}[/]"
+                      + (f"; {', '.join(f'{k} {v}' for k, v in moves.items())}" if moves else ""), highlight=False)  # fmt: skip
+    told = len({c.unit_code for c in result.changed if c.told})
+    console.print(f"{verb} {len(result.changed)} assignment(s); {told} unit(s) "
+                  + ("would be told" if dry_run else f"told ({result.messages} message(s) in the outbox: `duban dispatch` sends them)"))  # fmt: skip
+    if not result.changed:
+        console.print("[yellow]nothing moved: the named dues are already in force[/]")
+    for item in result.dependents:
+        console.print(f"[yellow]note[/] item {item} counts from a changed item or stage and was left as it is; "
+                      "name it in the amendment if it should follow", highlight=False)  # fmt: skip
+
+
+def report(
+    spec: Annotated[Path, typer.Argument(help="the campaign's spec (or its id, once planned)")],
+    out: Annotated[Optional[Path], typer.Option("--out", help="the docx to write (default: DUBAN_HOME/reports/<id>-总结报告.docx)")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="the record as of this instant (default: now, or the campaign's close once it is over)")] = None,
+) -> None:
+    """Draft the close-out report (总结报告) from the record: docx, timeline chart (PNG) and 汇总表 (xlsx)."""
+    from duban.domain.calendar import load_calendar
+    from duban.services.lifecycle import campaign_id_for
+    from duban.domain.plan import load_calendar_for
+    from duban.report import write_report
+    from duban.report.record import closing_instant
+    from duban.spec.load import load_spec
+    from duban.store.db import engine_for
+
+    settings = get_settings()
+    try:
+        engine = engine_for(settings.resolved_database_url)
+        moment = _when(as_of, settings.timezone)
+        campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        if Path(spec).is_file():
+            calendar = load_calendar_for(load_spec(spec), settings.calendar_file)
+        else:  # a campaign id: the settings' overrides file, or the library alone
+            calendar = load_calendar(settings.calendar_file)
+        if as_of is None:  # a finished campaign's report ends at its close, not today
+            moment = closing_instant(engine, campaign_id, calendar, moment)
+        target = out or settings.home / "reports" / f"{campaign_id}-总结报告.docx"
+        files = write_report(engine, campaign_id, moment, target, calendar)
+    except DubanError as exc:
+        _fail(exc)
+    console.print(f"[green]✓[/] draft report {files.docx} (the record as of {fmt(moment, settings.timezone)})", highlight=False)
+    console.print(f"  timeline chart {files.chart}", highlight=False)
+    console.print(f"  汇总表 {files.table}", highlight=False)
+    for note in files.notes:
+        console.print(f"  [yellow]note[/] {note}", highlight=False)
+

@@ -1,0 +1,75 @@
+"""What every `duban` command shares: the consoles, the one way to fail, reading an instant, the database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from duban.instants import parse_instant
+from duban.settings import get_settings
+
+UNWRAPPED = 10_000  # columns of a console that is not a terminal: a line as long as it is
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """A Rich console. On a terminal it fits the window; piped or in a CI log (Rich would assume 80 columns) it
+    never wraps a line, so a unit's name, an instant or a command to copy stays whole on its line."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, soft_wrap=True, width=UNWRAPPED)
+
+
+console = _console()
+err = _console(stderr=True)
+
+
+@contextmanager
+def working(text: str) -> Iterator[Callable[[str], None]]:
+    """Long work: a spinner on a terminal; without one, a line per step (a CI log shows the work is moving)."""
+    if console.is_terminal:
+        with console.status(text) as spinner:
+            yield lambda step: spinner.update(f"{text} {step}")
+        return
+    began = time.monotonic()
+    console.print(text, highlight=False)
+    yield lambda step: console.print(f"  {step} · {time.monotonic() - began:.0f} s", highlight=False)
+
+
+def fail(exc: Exception) -> NoReturn:
+    """Print one of duban's own errors as `SomeError: …` in red and exit 1."""
+    message = Text(f"{type(exc).__name__}:", style="bold red")
+    message.append(f" {exc}")  # verbatim: a vendor's or a spec's `[...]` is text, not markup
+    err.print(message, highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def when(text: str | None, tz: str, *, end_of_day: bool = False) -> datetime:
+    """An instant the user typed (in the campaign's zone), or now; a typo exits 2 with what was wrong."""
+    if text is None:
+        return datetime.now(timezone.utc)
+    try:
+        return parse_instant(text, tz, end_of_day=end_of_day)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def engine():
+    """The settings' database, at the newest schema."""
+    from duban.store.db import engine_for
+
+    return engine_for(get_settings().resolved_database_url)
+
+
+def check_prefect_ui() -> None:
+    """Before talking to a Prefect server: warn when its UI calls another API than PREFECT_API_URL (flows.server)."""
+    from flows.server import ui_looks_elsewhere
+
+    if warning := ui_looks_elsewhere():
+        err.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)

@@ -1,0 +1,359 @@
+"""The `duban` command. Catches only duban's own errors: prints `SpecError: …` in red and exits 1."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import typer
+
+from duban.cli import show
+from duban.cli.closeout import amend as _amend, report as _report
+from duban.cli.common import check_prefect_ui, console, engine as _engine, err, fail as _fail, when as _when, working
+from duban.cli.db import app as db_app
+from duban.cli.deploy import deploy as _deploy
+from duban.cli.outbox import app as outbox_app
+from duban.cli.portal import app as portal_app
+from duban.cli.rollup import app as rollup_app
+from duban.cli.sample import app as sample_app
+from duban.cli.scores import app as scores_app
+from duban.errors import DubanError
+from duban.instants import fmt
+from duban.settings import get_settings
+
+app = typer.Typer(
+    name="duban",
+    help="督办 — run a statistics bureau's work campaign (专项工作) from its notice: plan, tick, remind, collect.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+units_app = typer.Typer(help="The unit registry: MCA divisions, lines, overlays, imported lists (名录).", no_args_is_help=True)
+for _name, _sub in (("units", units_app), ("outbox", outbox_app), ("sample", sample_app), ("scores", scores_app),
+                    ("rollup", rollup_app), ("portal", portal_app), ("db", db_app)):  # fmt: skip
+    app.add_typer(_sub, name=_name)
+
+@app.callback()
+def _settings_first() -> None:
+    """A malformed DUBAN_* setting (DUBAN_QUIET_HOURS=22:00-24:00 …) stops every command at its start."""
+    try:
+        get_settings()
+    except DubanError as exc:
+        _fail(exc)
+
+
+SpecArg = Annotated[Path, typer.Argument(help="campaign spec (YAML)", exists=False)]
+AsOf = Annotated[Optional[str], typer.Option("--as-of", help="instant, e.g. 2024-05-26 09:00 (default: now)")]
+
+
+@app.command()
+def validate(
+    specs: Annotated[list[Path], typer.Argument(help="spec files, or folders of them (campaign_specs/)")],
+    strict: Annotated[bool, typer.Option(help="treat warnings as errors")] = False,
+) -> None:
+    """Check specs: every error of a file in one run, each with its line and YAML path; warnings are what a
+    careful clerk would catch. A folder means every spec in it (its units/ and calendar/ files are not specs)."""
+    from duban.spec.every_error import validate_file
+    from duban.spec.folders import spec_files
+
+    failed = False
+    for path in spec_files(specs):
+        try:
+            spec, plan, warnings = validate_file(path, get_settings().calendar_file)
+        except DubanError as exc:
+            err.print(f"[bold red]✗ {type(exc).__name__}:[/] {exc}", highlight=False, soft_wrap=True)
+            failed = True
+            continue
+        console.print(f"[green]✓[/] {path}: {spec.campaign.title} — {len(plan.assignments)} assignments, "
+                      f"{len(plan.units_in_plan())} units, {len(warnings)} warning(s)", highlight=False)  # fmt: skip
+        for warning in warnings:
+            console.print(f"  [yellow]warning[/] {warning}", highlight=False, soft_wrap=True)
+        failed = failed or (strict and bool(warnings))
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def schema(out: Annotated[Optional[Path], typer.Option(help="write to this file")] = None) -> None:
+    """Print the JSON Schema of campaign specs (for editors and review)."""
+    from duban.spec.models import Campaign
+
+    text = json.dumps(Campaign.model_json_schema(), ensure_ascii=False, indent=2)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+        console.print(f"wrote {out}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@app.command()
+def plan(
+    spec: SpecArg,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    all_rows: Annotated[bool, typer.Option("--all", help="list every assignment even in a large plan")] = False,
+) -> None:
+    """Print every assignment's absolute opening and due (with weekday), counts per stage and level."""
+    from duban.services.lifecycle import plan_file
+
+    try:
+        loaded, result = plan_file(spec, calendar_file=get_settings().calendar_file)
+    except DubanError as exc:
+        _fail(exc)
+    if as_json:
+        sys.stdout.write(json.dumps(show.plan_json(result), ensure_ascii=False, indent=1) + "\n")
+    else:
+        show.print_plan(console, loaded, result, every=all_rows)
+
+
+@app.command()
+def tick(spec: SpecArg, as_of: AsOf = None) -> None:
+    """Run one tick of the campaign through Prefect (plans it into the database on first use)."""
+    from duban.services.lifecycle import check_ref
+
+    settings = get_settings()
+    moment = _when(as_of, settings.timezone)
+    try:
+        check_ref(_engine(), str(spec), calendar_file=settings.calendar_file)  # before Prefect starts
+    except DubanError as exc:
+        _fail(exc)
+    from flows.campaign_tick import campaign_tick
+
+    check_prefect_ui()
+    try:
+        summary = campaign_tick(spec=str(spec), as_of=moment)
+    except DubanError as exc:
+        _fail(exc)
+    show.print_tick(console, summary)
+
+
+@app.command()
+def dispatch(as_of: AsOf = None, campaign: Annotated[Optional[str], typer.Option(help="campaign id")] = None) -> None:
+    """Send every ready outbox message through Prefect's dispatch flow."""
+    from flows.dispatch_outbox import dispatch_outbox
+
+    check_prefect_ui()
+    try:
+        result = dispatch_outbox(as_of=_when(as_of, get_settings().timezone), campaign=campaign)
+    except DubanError as exc:
+        _fail(exc)
+    show.print_dispatch(console, result)
+
+
+@app.command()
+def digest(
+    as_of: AsOf = None, send: Annotated[bool, typer.Option(help="send it now through the dispatcher")] = True
+) -> None:
+    """Compose today's digest (每日督办简报) for the operators of every running campaign, and send it."""
+    from flows.daily_digest import daily_digest
+
+    check_prefect_ui()
+    try:
+        result = daily_digest(as_of=_when(as_of, get_settings().timezone), send=send)
+    except DubanError as exc:
+        _fail(exc)
+    console.print(f"digests composed: {result['composed']} ({', '.join(result['campaigns']) or 'no running campaign'})")
+
+
+@app.command()
+def submit(
+    spec: SpecArg,
+    unit: Annotated[str, typer.Option(help="unit code, e.g. 140724100")],
+    item: Annotated[str, typer.Option(help="item id from the spec")],
+    file: Annotated[Optional[list[Path]], typer.Option(help="a file to hand in (repeatable)")] = None,
+    metric: Annotated[Optional[list[str]], typer.Option(help="name=value (repeatable)")] = None,
+    instance: Annotated[Optional[str], typer.Option(help="period of a recurring item, e.g. 2020Q3")] = None,
+    at: Annotated[Optional[str], typer.Option(help="submission instant (default: now)")] = None,
+) -> None:
+    """Record a submission (报送); after the due it is marked late. A receipt message is queued."""
+    from duban.store.campaigns import load_campaign
+    from duban.services.compose import compose_messages
+    from duban.services.lifecycle import campaign_id_for
+    from duban.services.submit import record_submission
+
+    settings = get_settings()
+    pairs = {}
+    for entry in metric or []:
+        name, sep, value = entry.partition("=")
+        if not sep:
+            err.print(f"[bold red]error:[/] --metric {entry!r} must be name=value")
+            raise typer.Exit(2)
+        pairs[name.strip()] = value.strip()
+    try:
+        engine = _engine()
+        moment = _when(at, settings.timezone)
+        campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        receipt = record_submission(
+            engine, campaign_id, unit, item, moment, files=list(file or []), metrics=pairs, instance=instance,
+            files_dir=settings.files_dir,
+        )  # fmt: skip
+        compose_messages(engine, campaign_id, moment, quiet=settings.quiet(), recipients=[unit])
+    except DubanError as exc:
+        _fail(exc)
+    show.print_receipt(console, receipt, load_campaign(engine, campaign_id, units={unit}), unit, item, instance)
+    from flows.events import submission_received
+
+    check_prefect_ui()
+
+    submission_received(engine, campaign_id, unit, item, receipt, via="cli")
+
+
+@app.command()
+def excuse(
+    spec: SpecArg,
+    unit: Annotated[str, typer.Option(help="unit code")],
+    item: Annotated[str, typer.Option(help="item id")],
+    reason: Annotated[str, typer.Option(help="why (kept in the audit trail)")],
+    at: Annotated[Optional[str], typer.Option(help="when it was granted (default: now)")] = None,
+) -> None:
+    """Excuse a unit from an item (免报)."""
+    from duban.store.campaigns import load_campaign
+    from duban.services.lifecycle import campaign_id_for
+    from duban.services.submit import record_excuse
+
+    settings = get_settings()
+    try:
+        engine = _engine()
+        moment = _when(at, settings.timezone)
+        campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        state = record_excuse(engine, campaign_id, unit, item, moment, reason=reason)
+    except DubanError as exc:
+        _fail(exc)
+    campaign = load_campaign(engine, campaign_id, units={unit})
+    console.print(f"{state.cn}：{show.unit_words(campaign, unit)} · {show.item_words(campaign, item)}，"
+                  f"{fmt(moment, campaign.tz)}记录（{reason}）", highlight=False)  # fmt: skip
+
+
+@app.command()
+def status(
+    spec: SpecArg,
+    as_of: AsOf = None,
+    level: Annotated[Optional[str], typer.Option(help="only this level: province, prefecture, county, township (or 省/市/县/乡)")] = None,
+    only: Annotated[Optional[str], typer.Option(help="only units whose worst colour is red (红), or yellow (黄) or red")] = None,
+) -> None:
+    """红/黄/绿 per unit and stage, with the counts of the units shown."""
+    from duban.services.lifecycle import campaign_id_for
+    from duban.views.status import status_report
+
+    settings = get_settings()
+    wanted = show.StatusFilter.parse(level=level, only=only, refuse=_refuse)
+    try:
+        engine = _engine()
+        moment = _when(as_of, settings.timezone)
+        campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        report = status_report(engine, campaign_id, moment)
+    except DubanError as exc:
+        _fail(exc)
+    show.print_status(console, report, wanted)
+
+
+def _refuse(option: str, value: str, known: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {option} {value!r} is not one of the known values: {known}", highlight=False,
+              soft_wrap=True)  # fmt: skip
+    raise typer.Exit(2)
+
+
+@app.command()
+def simulate(
+    spec: SpecArg,
+    start: Annotated[Optional[str], typer.Option("--from", help="start instant (default: the first opening)")] = None,
+    end: Annotated[Optional[str], typer.Option("--to", help="end instant (default: after the last escalation)")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic units' behaviour")] = 1,
+    unit: Annotated[Optional[str], typer.Option(help="print the full text of this unit's messages")] = None,
+) -> None:
+    """Preview the whole campaign on a throw-away database: every message that would go out, when, to whom."""
+    from duban.simulation.preview import simulate_spec
+    from duban.spec.load import load_spec
+
+    settings = get_settings()
+    try:
+        tz = load_spec(spec).campaign.timezone
+        preview = simulate_spec(
+            spec, seed=seed, start=_when(start, tz) if start else None,
+            end=_when(end, tz, end_of_day=True) if end else None, quiet=settings.quiet(),
+            calendar_file=settings.calendar_file,
+        )  # fmt: skip
+    except DubanError as exc:
+        _fail(exc)
+    show.print_preview(console, preview, unit=unit)
+
+
+@app.command()
+def demo() -> None:
+    """Run seed 004 (晋中 2024 回头看) over the real 晋中 units through Prefect, 2024-05-10 → 07-02."""
+    import logging
+    import os
+
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from duban.simulation.demo import run_demo
+
+    logging.getLogger("prefect").setLevel(logging.WARNING)
+    check_prefect_ui()
+    settings = get_settings()
+    console.print("[bold]duban demo[/] — 晋中市统计局 统计基层基础工作规范化建设\"回头看\" (2024)")
+    console.print("starting Prefect's embedded server (about 15–30 s the first time) …")
+    try:
+        with working("running the campaign on a simulated clock …") as step:
+            result = run_demo(settings, progress=step)
+    except DubanError as exc:
+        _fail(exc)
+    show.print_demo(console, result, settings)
+
+
+@app.command()
+def reset(campaign: Annotated[str, typer.Argument(help="campaign id")]) -> None:
+    """Delete a campaign's whole record from the database (to start over)."""
+    from duban.store.plans import reset_campaign
+
+    try:
+        reset_campaign(_engine(), campaign)
+    except DubanError as exc:
+        _fail(exc)
+    console.print(f"campaign {campaign} removed")
+
+
+@units_app.command("show")
+def units_show(
+    ref: Annotated[str, typer.Argument(help="division code or name, e.g. 140700 or 晋中市")],
+    overlay: Annotated[Optional[Path], typer.Option(help="apply this overlay file")] = None,
+    depth: Annotated[int, typer.Option(help="levels to list below the root")] = 1,
+) -> None:
+    """Show a division subtree (Ministry of Civil Affairs data, 2025-12-31) with counts per level."""
+    from duban.domain.overlay import build_registry
+
+    try:
+        registry = build_registry([ref], overlay)
+    except DubanError as exc:
+        _fail(exc)
+    show.print_units(console, registry, depth=depth)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="preview: show the record as it stood at this instant, read-only (training)")] = None,
+) -> None:
+    """Run the upload portal: units' pages behind their links, the operators' dashboard at /ops."""
+    from duban.cli.portal import serve_command
+
+    serve_command(host, port, as_of)
+
+
+
+from duban.cli.units import history_command as _units_history, import_command as _units_import, lines_command as _lines  # noqa: E402
+
+units_app.command("import")(_units_import)
+units_app.command("history")(_units_history)
+units_app.command("lines")(_lines)
+app.command("amend")(_amend)
+app.command("report")(_report)
+app.command("deploy")(_deploy)
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    app()
+
+
+if __name__ == "__main__":
+    app()

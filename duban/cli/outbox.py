@@ -1,0 +1,109 @@
+"""`duban outbox list|show|retry`: the operator's view of messages waiting, sent, unconfirmed and dead.
+
+Vendor answers and message texts are printed as they are: `[...]` in a WeCom error or a unit's name is text,
+never Rich markup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from duban.services import outbox
+from duban.cli.common import console, engine as _engine, fail as _fail
+from duban.errors import DubanError
+from duban.instants import fmt
+from duban.settings import get_settings
+
+app = typer.Typer(help="Operators' view of the outbox: list, show one message, retry dead or unconfirmed ones.",
+                  no_args_is_help=True)  # fmt: skip
+STATUS_STYLE = {"sent": "green", "pending": "cyan", "limited": "cyan", "sending": "yellow", "failed": "yellow",
+                "unconfirmed": "magenta", "dead": "bold red", "dropped": "dim"}  # fmt: skip
+
+
+def _status(status: str) -> Text:
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+@app.command("list")
+def list_(
+    status: Annotated[Optional[str], typer.Option(help="pending, limited, sending, sent, failed, unconfirmed, dead or dropped")] = None,
+    campaign: Annotated[Optional[str], typer.Option(help="campaign id")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
+) -> None:
+    """Messages newest first, with counts by status and the channel's last words."""
+    tz = get_settings().timezone
+    try:
+        engine = _engine()
+        rows = outbox.list_messages(engine, status=status, campaign_id=campaign, limit=limit)
+        counts = outbox.counts(engine, campaign)
+    except DubanError as exc:
+        _fail(exc)
+    summary = Text()
+    for s, n in counts.items():
+        summary.append(f"{s} {n}", style=STATUS_STYLE.get(s, ""))
+        summary.append("  ")
+    console.print(summary)
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("id", "campaign", "to", "kind", "status", "tries", "not before", "last error"):
+        table.add_column(column, overflow="fold")
+    for m in rows:
+        table.add_row(str(m.id), Text(m.campaign_id), Text(m.recipient), m.kind, _status(m.status), str(m.attempts),
+                      fmt(m.not_before, tz), Text((m.last_error or "")[:160]))  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def show(message_id: Annotated[int, typer.Argument(help="outbox id")]) -> None:
+    """One message: its text as staff read it, its key, and every post with what the channel answered."""
+    tz = get_settings().timezone
+    try:
+        detail = outbox.show(_engine(), message_id, now=datetime.now(timezone.utc))
+    except DubanError as exc:
+        _fail(exc)
+    m = detail.message
+    head = Text()
+    head.append(f"#{m.id}", style="bold")
+    head.append(f" {m.campaign_id} → {m.recipient} [{m.kind}] ")
+    head.append_text(_status(m.status))
+    head.append(f" key {m.idempotency_key}")
+    console.print(head)
+    console.print(Text(f"composed {fmt(m.created_at, tz)} · not before {fmt(m.not_before, tz)} · tries {m.attempts}"
+                       + (f" · sent {fmt(m.sent_at, tz)}" if m.sent_at else "")))  # fmt: skip
+    if m.last_error:
+        console.print(Text(m.last_error, style="yellow" if m.status != "dead" else "red"))
+    for dropped in (m.payload or {}).get("dropped", []):
+        console.print(Text(f"  left out: {dropped['item_id']} {dropped.get('instance') or ''} ({dropped['unit']}): "
+                           f"{dropped['why']}"))  # fmt: skip
+    console.rule("text" + (f" ({len(detail.parts)} parts, as posted)" if detail.parts else ""))
+    console.print(Text(detail.text.rstrip("\n")), soft_wrap=True)
+    console.rule("posts")
+    for d in detail.deliveries:
+        line = Text(f"  try {d.attempt} {fmt(d.at, tz)} {d.channel}" + (f" part {d.part}/{d.parts}" if d.parts > 1 else "")
+                    + ": ")  # fmt: skip
+        line.append(d.outcome or ("ok" if d.ok else "failed"), style="green" if d.ok else "red")
+        line.append(f" {d.detail or ''}")
+        console.print(line)
+
+
+@app.command()
+def retry(
+    ids: Annotated[Optional[list[int]], typer.Argument(help="outbox ids")] = None,
+    dead: Annotated[bool, typer.Option("--dead", help="every dead letter (and failed message)")] = False,
+    unconfirmed: Annotated[bool, typer.Option(
+        "--unconfirmed", help="also send again what may have arrived already (no answer came): check with the group first")] = False,
+) -> None:
+    """Put dead or failed messages back in line (a fresh count of tries); unconfirmed ones only when asked."""
+    try:
+        done = outbox.retry(_engine(), datetime.now(timezone.utc), ids=ids, dead=dead, unconfirmed=unconfirmed)
+    except DubanError as exc:
+        _fail(exc)
+    console.print(Text(f"{done.queued} message(s) will be sent by the next dispatch"))
+    if done.unconfirmed_kept:
+        console.print(Text(f"{done.unconfirmed_kept} message(s) not put back: a post of theirs got no answer and may "
+                           "have arrived. Check with the group; `duban outbox retry ID --unconfirmed` sends it again.",
+                           style="yellow"))  # fmt: skip

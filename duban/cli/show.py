@@ -1,0 +1,306 @@
+"""How the CLI shows plans, ticks, status and previews (rich tables, Chinese labels, absolute instants)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from duban.cli.show_chain import chain_json, print_chain
+from duban.domain.messages import KIND_CN
+from duban.domain.plan import Plan
+from duban.domain.state import Color, State
+from duban.domain.units import LEVEL_ALIASES, Level
+from duban.instants import fmt, fmt_arg
+from duban.spec.load import LoadedSpec
+
+COLOR_STYLE = {Color.red: "bold red", Color.yellow: "yellow", Color.green: "green", Color.grey: "dim"}
+LIST_LIMIT = 600
+CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩"
+ROLE_CN = {"lead": "牵头", "responsible": "责任", "cooperating": "配合"}
+TARGET_CN = {"parent": "上级单位", "leader": "包联领导", "unit": "本单位"}
+
+
+def _level_cn(level: str | None) -> str:
+    return Level(level).cn if level in Level.__members__ else (level or "—")
+
+
+def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -> None:
+    c, tz = plan.campaign, plan.campaign.timezone
+    console.print(f"[bold]{c.title}[/]  {c.issuer} {c.doc_no or ''}  ({c.id}, {tz})", highlight=False)
+    for doc in c.forwards:
+        console.print(f"  依据/转发上级文件: {doc.issuer} {doc.doc_no or ''} {doc.title or ''}", highlight=False)
+    for doc in c.forwarded_by:
+        console.print(f"  转发: {doc.issuer} {doc.doc_no or ''} {doc.issued_on or ''}", highlight=False)
+    print_chain(console, plan)
+    by_item: dict[str, list] = defaultdict(list)
+    for a in plan.assignments:
+        by_item[a.item_id].append(a)
+    levels = {u.code: u.level.value for u in plan.registry}
+    for stage in c.stages:
+        window = plan.stage_windows.get(stage.id)
+        span = f"{fmt(window[0], tz)} — {fmt(window[1], tz)}" if window else "—"
+        rows = [a for item in stage.items for a in by_item.get(item.id, [])]
+        count = Counter(_level_cn(levels.get(a.unit_code)) for a in rows)
+        console.print(f"\n[bold cyan]{stage.name}[/] ({stage.id})  {span}  · {len(rows)} assignments: "
+                      + ", ".join(f"{k} {v}" for k, v in sorted(count.items())), highlight=False)  # fmt: skip
+        for item in stage.items:
+            entries = by_item.get(item.id, [])
+            if not entries:
+                continue
+            first = entries[0]
+            reminders = "、".join(fmt(t, tz) for t in first.reminders) or "—"
+            steps = (item.escalation or c.defaults.escalation).steps
+            escalations = "、".join(
+                f"{fmt(t, tz)} → {'、'.join(TARGET_CN.get(k, k) for k in step.to)}" for (t, _), step in zip(first.escalations, steps)
+            ) or "—"
+            console.print(f"  [bold]{item.name}[/] ({item.id}) 格式 {'、'.join(item.formats) or '—'}", highlight=False)
+            instances = sorted({(a.instance, a.open_at, a.due_at) for a in entries}, key=lambda x: x[2])
+            for instance, opens, due in instances:
+                label = f"[{instance}] " if instance else ""
+                console.print(f"    {label}开始 {fmt(opens, tz)}  截止 [bold]{fmt(due, tz)}[/]", highlight=False)
+            console.print(f"    提醒 {reminders}  催办 {escalations}", highlight=False)
+    if every or len(plan.assignments) <= LIST_LIMIT:
+        console.print(f"\n[bold]{len(plan.assignments)} assignments[/] (开始 → 截止  事项  单位)", highlight=False)
+        for a in plan.assignments:
+            unit = plan.registry.units[a.unit_code]
+            item = a.item_id + (f"[{a.instance}]" if a.instance else "") + ("" if a.role == "responsible" else f" ({ROLE_CN[a.role]})")
+            console.print(f"  {fmt(a.open_at, tz)} → {fmt(a.due_at, tz)}  {item}  {a.unit_code} {unit.display} ({unit.level.cn})",
+                          highlight=False, soft_wrap=True)  # fmt: skip
+    else:
+        console.print(f"\n{len(plan.assignments)} assignments (list them with --all or --json)")
+    for sample in plan.samples.values():
+        names = "、".join(plan.registry.units[code].name for code in sample.members[:40])
+        more = f" … (+{len(sample.members) - 40})" if len(sample.members) > 40 else ""
+        console.print(f"\n[bold]抽查样本[/] {sample.name} (seed {sample.seed}): {len(sample.members)} 个 — {names}{more}",
+                      highlight=False)  # fmt: skip
+    for leader in c.leaders:
+        units = "、".join(plan.registry.units[u].name for u in plan.leaders[leader.id] if plan.registry.units[u].level is Level.county or plan.registry.units[u].kind == "zone")
+        console.print(f"[bold]包联[/] {leader.name}: {units}", highlight=False)
+    for event_id, name, at in plan.events:
+        console.print(f"[bold]事件[/] {name} ({event_id}) {fmt(at, tz)}", highlight=False)
+
+
+def plan_json(plan: Plan) -> dict:
+    tz = plan.campaign.timezone
+    return {
+        "campaign": plan.campaign.id,
+        "timezone": tz,
+        "stages": {k: [v[0].isoformat(), v[1].isoformat()] for k, v in plan.stage_windows.items()},
+        "assignments": [
+            {"stage": a.stage_id, "item": a.item_id, "instance": a.instance, "unit": a.unit_code,
+             "unit_name": plan.registry.units[a.unit_code].display, "level": plan.registry.units[a.unit_code].level.value,
+             "role": a.role, "open_at": a.open_at.isoformat(), "due_at": a.due_at.isoformat(),
+             "open_at_local": fmt(a.open_at, tz), "due_at_local": fmt(a.due_at, tz),
+             "reminders": [t.isoformat() for t in a.reminders],
+             "escalations": [{"at": t.isoformat(), "to": list(to)} for t, to in a.escalations]}
+            for a in plan.assignments
+        ],  # fmt: skip
+        "samples": {s.sample_id: {"seed": s.seed, "members": s.members} for s in plan.samples.values()},
+        "events": [{"id": i, "name": n, "at": t.isoformat()} for i, n, t in plan.events],
+        "chain": chain_json(plan),
+    }
+
+
+def print_tick(console: Console, summary: dict) -> None:
+    console.print(f"[bold]tick[/] {summary['campaign']} @ {summary['as_of']}", highlight=False)
+    for stage in summary["stages"]:
+        events = ", ".join(f"{k} {v}" for k, v in stage["events"].items()) or "no change"
+        console.print(f"  {stage['stage']}: {stage['examined']} due → {events}", highlight=False)
+    console.print(f"  messages composed: {summary['messages']}")
+    if summary.get("rollups"):
+        fed = summary["rollups"]
+        console.print(f"  roll-ups (汇总): submitted {fed['submitted']}, fed up {fed['fed_up']}"
+                      + "".join(f"\n    waiting: {why}" for why in fed["waiting"]), highlight=False)  # fmt: skip
+
+
+def unit_words(campaign, code: str) -> str:
+    """'乐平镇统计站（140724100）'."""
+    return f"{campaign.display(code)}（{code}）"
+
+
+def item_words(campaign, item_id: str, instance: str | None = None) -> str:
+    """'自查评分表（self_score_sheet）', with the period of a recurring item: '… [2020Q3]'."""
+    names = {item.id: item.name for _stage, item in campaign.spec.items()}
+    return f"{names.get(item_id, item_id)}（{item_id}）" + (f" [{instance}]" if instance else "")
+
+
+def print_receipt(console: Console, receipt, campaign, unit: str, item_id: str, instance: str | None) -> None:
+    """What the clerk is told: who handed in what, which version, when, on time or late, and the receipt's way."""
+    late = "逾期报送" if receipt.late else "按时"
+    console.print(f"[green]已报送[/] {unit_words(campaign, unit)} · {item_words(campaign, item_id, instance)}"
+                  f" · 第{receipt.version}版 · {fmt(receipt.submitted_at, campaign.tz)}（{late}）→ {receipt.state.cn}",
+                  highlight=False)  # fmt: skip
+    console.print("  回执消息已排入发送队列（`duban dispatch` 发送）", highlight=False)
+
+
+DISPATCH_WORDS = {"sent": "已发送", "failed": "失败待重试", "dead": "转入死信", "deferred": "等待机器人限额",
+                  "held": "静默时段后发送", "dropped": "已不属实未发", "unconfirmed": "送达情况不明", "lost": "已由其他发送进程接手",
+                  "claimed": "本次领取"}  # fmt: skip
+
+
+def print_dispatch(console: Console, result: dict) -> None:
+    """One line for a dispatch run: what was sent (by kind), what failed or waits, and where dead letters are."""
+    counts = {k: v for k, v in result.items() if k != "by_kind"}
+    kinds = "、".join(f"{KIND_CN.get(k, k)} {v}" for k, v in sorted((result.get("by_kind") or {}).items(), key=lambda kv: -kv[1]))
+    parts = [f"{DISPATCH_WORDS.get(k, k)} {v}" for k, v in counts.items() if k != "sent" and (v or k == "claimed")]
+    console.print(f"dispatch: 已发送 {counts.get('sent', 0)} 条" + (f"（{kinds}）" if kinds else "")
+                  + (" · " + " · ".join(parts) if parts else ""), highlight=False)  # fmt: skip
+    if counts.get("dead"):
+        console.print("  死信：`duban outbox list --status dead` 查看渠道的原话，修好后 `duban outbox retry --dead`",
+                      highlight=False)  # fmt: skip
+    if counts.get("unconfirmed"):
+        console.print("  送达情况不明（已发出但无答复，可能已到群里）：`duban outbox list --status unconfirmed`",
+                      highlight=False)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StatusFilter:
+    """Which units `duban status` lists: a level and a colour, checked against the known values before any work."""
+
+    level: Level | None = None
+    colours: frozenset[Color] = frozenset()  # empty: every colour
+
+    ONLY = {"red": (Color.red,), "红": (Color.red,), "yellow": (Color.red, Color.yellow),
+            "黄": (Color.red, Color.yellow)}  # fmt: skip
+
+    @classmethod
+    def parse(cls, *, level: str | None, only: str | None, refuse) -> StatusFilter:
+        """`refuse(option, value, known)` is called (and does not return) for a value duban does not know."""
+        levels = {**{lv.value: lv for lv in Level}, **LEVEL_ALIASES}
+        if level is not None and level.strip() not in levels:
+            refuse("--level", level, ", ".join(f"{lv.value} ({lv.cn[0]})" for lv in Level))
+        if only is not None and only.strip().lower() not in cls.ONLY:
+            refuse("--only", only, "red (红: 逾期未报), yellow (黄: 临近截止或逾期报送, and the red ones)")
+        return cls(levels[level.strip()] if level else None,
+                   frozenset(cls.ONLY[only.strip().lower()]) if only else frozenset())  # fmt: skip
+
+    def keeps(self, unit) -> bool:
+        return ((self.level is None or unit.level == self.level.value)
+                and (not self.colours or unit.overall in self.colours))  # fmt: skip
+
+    def words(self) -> str:
+        parts = [self.level.cn] if self.level else []
+        if self.colours:
+            parts.append("、".join(c.value for c in _RANKED if c in self.colours))
+        return "（" + "，".join(parts) + "）" if parts else ""
+
+
+_RANKED = (Color.red, Color.yellow, Color.green, Color.grey)
+COLOUR_LEGEND = "红 逾期未报 · 黄 临近截止或逾期报送 · 绿 按时报送、免报或进行中 · 灰 未开始（单位取各事项中最差的颜色）"
+DONE_LEGEND = "已报＝按时报送＋逾期报送（与 Prefect 里的进度摘要、门户同一口径）"
+
+
+def tally_words(states: Counter) -> str:
+    """'应报 324 · 已报 290（按时 240、逾期 50）· 免报 0 · 逾期未报 27 · 临近截止 3 · 进行中 4 · 未开始 0'."""
+    on_time, late = states[State.submitted], states[State.late]
+    return (f"应报 {sum(states.values())} · 已报 {on_time + late}（按时 {on_time}、逾期 {late}）· 免报 {states[State.excused]}"
+            f" · 逾期未报 {states[State.overdue]} · 临近截止 {states[State.due_soon]} · 进行中 {states[State.open]}"
+            f" · 未开始 {states[State.pending]}")  # fmt: skip
+
+
+def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()) -> None:
+    campaign = report.campaign
+    stages = campaign.spec.stages
+    console.print(f"[bold]{campaign.spec.title}[/] 截至 {fmt(report.as_of, campaign.tz)}{wanted.words()}", highlight=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("单位", no_wrap=True)
+    table.add_column("级别", no_wrap=True)
+    for index, _stage in enumerate(stages):
+        table.add_column(CIRCLED[index % len(CIRCLED)], justify="center", no_wrap=True)
+    shown: list = [unit for unit in report.units if wanted.keeps(unit)]
+    for unit in shown:
+        cells = []
+        for stage in stages:
+            colour = unit.stages.get(stage.id)
+            cells.append(f"[{COLOR_STYLE[colour]}]{colour.value}[/]" if colour else "")
+        table.add_row(unit.display, _level_cn(unit.level), *cells)
+    console.print(table)
+    legend = "  ".join(f"{CIRCLED[i % len(CIRCLED)]} {stage.name}" for i, stage in enumerate(stages))
+    console.print(legend, highlight=False)
+    console.print(COLOUR_LEGEND, highlight=False)
+    tally: Counter = sum((unit.states for unit in shown), Counter())
+    console.print(f"{len(shown)} of {len(report.units)} units shown · 这些单位的事项：{tally_words(tally)}", highlight=False)
+    console.print(DONE_LEGEND, highlight=False)
+
+
+def print_preview(console: Console, preview, *, unit: str | None) -> None:
+    tz = preview.tz
+    console.print(f"[bold]{preview.title}[/] simulated {fmt(preview.start, tz)} → {fmt(preview.end, tz)}", highlight=False)
+    console.print(f"{preview.assignments} assignments · synthetic units: {preview.planned_submissions} submit "
+                  f"({preview.planned_late} late), {preview.never} never · "
+                  f"{preview.log.ticks} ticks, {len(preview.messages)} messages", highlight=False)  # fmt: skip
+    groups: dict[tuple[str, str], list] = defaultdict(list)
+    for envelope in preview.messages:
+        groups[(envelope.at, envelope.kind)].append(envelope)
+    table = Table(title="messages that would go out")
+    for column in ("when", "kind", "count", "to"):
+        table.add_column(column)
+    for (at, kind), envelopes in sorted(groups.items()):
+        names = "、".join(e.recipient_display for e in envelopes[:4]) + (" …" if len(envelopes) > 4 else "")
+        table.add_row(fmt(datetime.fromisoformat(at), tz), KIND_CN.get(kind, kind), str(len(envelopes)), names)
+    console.print(table)
+    counts = Counter(e.kind for e in preview.messages)
+    console.print("by kind: " + ", ".join(f"{KIND_CN.get(k, k)} {v}" for k, v in counts.most_common()), highlight=False)
+    from duban.cli.rollup import print_preview_rollups
+
+    print_preview_rollups(console, preview)
+    if unit:
+        for envelope in preview.messages:
+            if envelope.recipient == unit:
+                console.print(f"\n[bold]{fmt(datetime.fromisoformat(envelope.at), tz)}[/] {envelope.rendered.subject}",
+                              highlight=False)  # fmt: skip
+                console.print(envelope.rendered.text, highlight=False, markup=False)
+
+
+def print_demo(console: Console, result, settings) -> None:
+    report = result.status
+    campaign = report.campaign
+    tz = campaign.tz
+    console.print(f"\n[bold green]demo finished[/] in {result.seconds:.0f} s: {result.log.ticks} tick runs, "
+                  f"{result.log.dispatches} dispatch runs, {result.log.submissions} synthetic submissions", highlight=False)  # fmt: skip
+    console.print("messages by kind: " + ", ".join(f"{KIND_CN.get(k, k)} {v}" for k, v in result.sent_by_kind.most_common()),
+                  highlight=False)  # fmt: skip
+    console.print(f"\n[bold]late or missing by stage[/] (as of {fmt(report.as_of, tz)})", highlight=False)
+    missing: dict[str, list[str]] = defaultdict(list)
+    for code, stage_id, _item, _due in report.overdue:
+        name = campaign.display(code)
+        if name not in missing[stage_id]:
+            missing[stage_id].append(name)
+    for stage in campaign.spec.stages:
+        states = report.by_stage.get(stage.id, Counter())
+        names = missing.get(stage.id, [])
+        shown = "、".join(names[:8]) + (f" 等{len(names)}个单位" if len(names) > 8 else "")
+        console.print(f"  {stage.name}: 按时 {states[State.submitted]} · 逾期报送 {states[State.late]} · "
+                      f"逾期未报 {states[State.overdue]}" + (f" — {shown}" if names else ""), highlight=False)  # fmt: skip
+    for sample in result.samples:
+        members = sample.members or []
+        by_level = Counter(campaign.units[c].level for c in members if c in campaign.units)
+        names = "、".join(campaign.units[c].display if c in campaign.units else c for c in members[:10])
+        more = f" 等{len(members)}个" if len(members) > 10 else ""
+        console.print(f"[bold]{sample.name}[/] (seed {sample.seed}): "
+                      + "、".join(f"{_level_cn(lv)} {n}" for lv, n in by_level.items()) + f" — {names}{more}",
+                      highlight=False)  # fmt: skip
+    spec = result.spec_path.relative_to(result.spec_path.parent.parent)
+    console.print(f"\nmessages: {result.sink}\ndatabase: {settings.resolved_database_url}\n"
+                  f"next: uv run duban status {spec} --as-of \"{fmt_arg(report.as_of, tz)}\" --only red",
+                  highlight=False, soft_wrap=True)  # fmt: skip
+
+
+def print_units(console: Console, registry, *, depth: int) -> None:
+    roots = [u for u in registry if u.parent is None or u.parent not in registry]
+    counts = registry.counts_by_level()
+    console.print("  ".join(f"{level.cn} {counts[level]}" for level in Level if level in counts), highlight=False)
+
+    def walk(unit, level: int) -> None:
+        console.print(f"{'  ' * level}{unit.code} {unit.display} ({unit.level.cn}, {unit.kind})", highlight=False)
+        if level < depth:
+            for child in registry.children(unit.code):
+                walk(child, level + 1)
+
+    for root in roots:
+        walk(root, 0)

@@ -1,0 +1,195 @@
+"""Render an outbox message for staff: Chinese text with each item, its absolute due and time left.
+
+The outbox row keeps structured content (what is due, when, for whom); rendering happens at send time,
+so every channel gets its own shape and a template fix applies to messages still waiting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from duban.instants import fmt_cn, fmt_due_cn, span_words
+
+KIND_CN = {
+    "opened": "开始办理",
+    "reminder": "即将截止",
+    "overdue": "逾期未报",
+    "escalation": "逾期催办",
+    "receipt": "报送回执",
+    "digest": "每日简报",
+    "amended": "截止时间调整",
+}
+SECTION_LEAD = {
+    "opened": "以下事项已开始办理，请按时报送：",
+    "reminder": "以下事项即将截止，请抓紧报送：",
+    "overdue": "以下事项已逾期未报，请尽快报送：",
+    "escalation": "以下单位的事项逾期未报，请督促办理：",
+    "receipt": "已收到您单位报送的以下事项：",
+    "amended": "以下事项的截止时间已调整，请按新的时间报送：",
+}
+ORDER = ("escalation", "overdue", "amended", "reminder", "opened", "receipt")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    context: dict = field(default_factory=dict, compare=False, repr=False)  # for the HTML (e-mail) version
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    return Environment(
+        loader=PackageLoader("duban.domain", "templates"),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,
+        auto_reload=False,  # templates ship with the package: no stat() per message
+    )
+
+
+def render(
+    payload: dict,
+    *,
+    title: str,
+    issuer: str,
+    doc_no: str | None,
+    tz: str,
+    key: str,
+    contacts: list[str] = (),  # type: ignore[assignment]
+    link: str | None = None,
+    now: datetime | None = None,
+) -> Rendered:
+    """Subject and text of one message; time left or overdue is counted to `now` (the send), else its composing."""
+    as_of = now or datetime.fromisoformat(payload["as_of"])
+    sections = []
+    for kind in ORDER:
+        entries = [_entry(item, as_of, tz) for item in payload["items"] if item["kind"] == kind]
+        if entries:
+            lead = SECTION_LEAD[kind]
+            if kind == "escalation" and payload["recipient"].startswith("leader:"):
+                lead = "您包联的以下单位事项逾期未报，请过问督办："
+            if kind == "amended" and payload.get("amendment"):
+                lead = _env().get_template("amended_lead.txt.j2").render(**payload["amendment"]).strip()
+            sections.append({"lead": lead, "entries": entries})
+    context = dict(
+        title=title, recipient=payload["recipient_display"], sections=sections, link=link,
+        contacts=list(contacts), issuer=issuer, doc_no=doc_no, key=key[:12],
+    )  # fmt: skip
+    text = _env().get_template("message.txt.j2").render(**context)
+    count = len(payload["items"])
+    subject = f"【督办】{title}：{KIND_CN[payload['kind']]}（{count}项）"
+    return Rendered(subject=subject, text=text.strip() + "\n", context=context)
+
+
+def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: ANN001
+    """The operators' daily digest (每日督办简报), from a payload composed by duban.views.digest."""
+    tz = campaign.tz
+    names = {item.id: item.name for _stage, item in campaign.spec.items()}
+    as_of = datetime.fromisoformat(payload["as_of"])
+    overdue = []
+    for entry in payload["overdue"]:
+        items = entry["items"]
+        due = datetime.fromisoformat(items[0]["due_at"])  # the longest overdue of the unit's items
+        by_stage: dict[str, list[str]] = {}
+        for i in items:
+            by_stage.setdefault(i["stage"], []).append(names.get(i["item"], i["item"]))
+        listed = "；".join(f"【{stage}】{'、'.join(what)}" for stage, what in by_stage.items())
+        overdue.append({"unit": campaign.display(entry["unit"]), "what": listed,
+                        "when": f"截止{fmt_due_cn(due, tz)}，已逾期{span_words((due - as_of).total_seconds())}"})  # fmt: skip
+    spec = campaign.spec
+    text = _env().get_template("digest.txt.j2").render(
+        **{"unconfirmed": 0, "dead_reasons": [], **payload, "overdue": overdue, "as_of": fmt_cn(as_of, tz)},
+        title=spec.title, issuer=spec.issuer,
+        doc_no=spec.doc_no, key=key[:12],
+    )  # fmt: skip
+    subject = f"【督办简报】{spec.title}：逾期未报{payload['overdue_total']}项"
+    return Rendered(subject=subject, text=text.strip() + "\n")
+
+
+def render_html(rendered: Rendered) -> str:
+    """The e-mail version of a rendered message: the same sections as HTML (escaped)."""
+    if not rendered.context:  # a digest: its text, preformatted
+        from html import escape
+
+        return f"<!doctype html><meta charset=\"utf-8\"><pre style=\"font-size: 15px\">{escape(rendered.text)}</pre>"
+    env = _env().overlay(autoescape=True)
+    return env.get_template("message.html.j2").render(subject=rendered.subject, **rendered.context)
+
+
+def split_text(text: str, max_bytes: int, key: str = "") -> list[str]:
+    """Split a message into parts of at most `max_bytes` UTF-8 bytes at line ends, each headed （第k/n条·编号 …）.
+
+    Group bots refuse longer texts (WeCom: 2,048 bytes); nothing is cut off, every line arrives in order, and
+    every part names its message (the 编号, the first 12 characters of its key) and its place, so staff can put
+    a message back together even if another message's post lands between its parts.
+    """
+    if len(text.encode()) <= max_bytes:
+        return [text]
+    tag = f"·编号 {key[:12]}" if key else ""
+    budget = max_bytes - len(f"（第99/99条{tag}）\n".encode())
+    parts, current, size = [], [], 0
+    for line in _pieces(text.splitlines(keepends=True), budget):
+        length = len(line.encode())
+        if current and size + length > budget:
+            parts.append("".join(current))
+            current, size = [], 0
+        current.append(line)
+        size += length
+    if current:
+        parts.append("".join(current))
+    total = len(parts)
+    return [f"（第{i}/{total}条{tag}）\n{part}" for i, part in enumerate(parts, 1)]
+
+
+def _pieces(lines: list[str], budget: int):
+    """Lines, with any single line longer than the budget cut at character boundaries."""
+    for line in lines:
+        while len(line.encode()) > budget:
+            cut = budget // 4  # 4 bytes is the widest UTF-8 character: always fits
+            while len(line[: cut + 1].encode()) <= budget:
+                cut += 1
+            yield line[:cut]
+            line = line[cut:]
+        yield line
+
+
+def _entry(item: dict, as_of: datetime, tz: str) -> dict:
+    due = datetime.fromisoformat(item["due_at"])
+    left = (due - as_of).total_seconds()
+    if item["kind"] == "amended":
+        notes = [f"还有{span_words(left)}" if left > 0 else "已过新的截止时间"]
+        if item.get("old_due_at"):
+            notes.append(f"原截止{fmt_due_cn(datetime.fromisoformat(item['old_due_at']), tz)}")
+        if item.get("state") == "submitted":
+            notes = [notes[-1], "您单位已报送，按调整后的时间计为按时报送"]
+        when = f"截止时间调整为：{fmt_due_cn(due, tz)}前（{'；'.join(notes)}）"
+    elif item["kind"] == "receipt":
+        submitted = datetime.fromisoformat(item["event_at"])
+        on_time = "按时报送" if submitted <= due else f"逾期{span_words((submitted - due).total_seconds())}报送"
+        when = f"报送时间：{fmt_cn(submitted, tz)}（{on_time}）"
+    elif item["kind"] in ("overdue", "escalation") or left < 0:
+        late = f"已逾期{span_words(left)}" if left <= -60 else "已逾期"
+        when = f"截止：{fmt_due_cn(due, tz)}（{late}）"
+    else:
+        when = f"截止：{fmt_due_cn(due, tz)}前（还有{span_words(left)}）"
+    details = []
+    if item.get("formats"):
+        details.append("格式：" + "、".join(item["formats"]) + ("（PDF需加盖公章）" if item.get("stamped") else ""))
+    if item.get("submit_to"):
+        details.append(f"报送至：{item['submit_to']}")
+    unit_line = item["unit_display"] if item["kind"] == "escalation" else None
+    return {
+        "stage": item["stage"],
+        "item": item["item"],
+        "instance": item.get("instance") or "",
+        "when": when,
+        "detail": "｜".join(details),
+        "unit_line": unit_line,
+    }

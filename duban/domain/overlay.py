@@ -1,0 +1,190 @@
+"""Registry overlays: the bureau's own units (科室, 中心, 开发区, 经普办) and contacts and channels for all.
+
+    units:                      # units that are not places
+      - code: 140700-sgk
+        name: 设管科
+        title: 晋中市统计局设管科
+        level: prefecture
+        kind: office
+        parent: 140700
+        tags: [市局科室]
+    patch:                      # more about units already in the registry, by code
+      "140724": {contact: 张三, phone: 0354-0000000, channels: [env:DUBAN_XIYANG_WECOM]}
+    exclude: ["140702001"]      # units the bureau does not task (a 街道 without a statistics post …)
+    lines:                      # a department's bodies per level (duban.domain.lines packages stats, housing …)
+      civil: {name: 民政, bodies: {county: "{name}民政局", township: "{name}人民政府"}}
+
+Units below or beside the townships are overlay units too: 村/社区 (level: village), 普查小区 (level: block),
+园区/口岸/风景区管委会 (kind: zone, at the level of the division that hosts them).
+
+Channels are references (env:NAME, secret:NAME, sink), never URLs with keys in them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from duban.errors import RegistryError
+from duban.domain.lines import LINES, Line, apply_lines, check_template, known_line
+from duban.spec.load import validation_errors
+from duban.spec.models import Id, SpecLevel
+from duban.spec.source import read_source
+from duban.domain.units import Registry, Unit
+
+_SECRET_MARKERS = ("://", "key=", "access_token=", "secret=", "password=")
+
+
+def _text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChannelRefs(_Strict):
+    channels: list[str] = Field(default_factory=list)
+
+    @field_validator("channels")
+    @classmethod
+    def _references_only(cls, value: list[str]) -> list[str]:
+        for ref in value:
+            if any(marker in ref for marker in _SECRET_MARKERS):
+                raise ValueError(
+                    "a channel is a reference such as env:DUBAN_XIYANG_WECOM or secret:xiyang-wecom, never a URL: "
+                    "put the URL (with its key) in that environment variable or Prefect Secret"
+                )
+            if not (ref == "sink" or ref.startswith(("env:", "secret:"))):
+                raise ValueError(f"{ref!r} is not a channel reference (write env:NAME, secret:NAME or sink)")
+        return value
+
+
+class OverlayLine(_Strict):
+    name: str
+    bodies: dict[SpecLevel | Literal["municipality"], str] = Field(description="level → body name, e.g. {name}民政局")
+
+    @field_validator("bodies")
+    @classmethod
+    def _templates(cls, value: dict) -> dict:
+        for template in value.values():
+            check_template(template)
+        return value
+
+
+class OverlayUnit(ChannelRefs):
+    code: str = Field(max_length=64)
+    name: str
+    title: str | None = None
+    level: SpecLevel
+    kind: str = "office"
+    parent: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    contact: str | None = None
+    phone: str | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+    line: str | None = Field(default=None, description="the line whose body it is (default: the campaign's line)")
+
+    @field_validator("code", "parent", mode="before")
+    @classmethod
+    def _codes_as_text(cls, value: Any) -> Any:
+        return _text(value)
+
+
+class UnitPatch(ChannelRefs):
+    title: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    contact: str | None = None
+    phone: str | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class Overlay(_Strict):
+    units: list[OverlayUnit] = Field(default_factory=list)
+    patch: dict[str, UnitPatch] = Field(default_factory=dict)
+    exclude: list[str] = Field(default_factory=list)
+    lines: dict[Id, OverlayLine] = Field(default_factory=dict)
+
+    def known_lines(self) -> dict[str, Line]:
+        """The packaged lines and this overlay's own."""
+        own = {
+            line_id: Line(line_id, line.name, {getattr(k, "value", k): v for k, v in line.bodies.items()})
+            for line_id, line in self.lines.items()
+        }
+        return {**LINES, **own}
+
+    @field_validator("patch", mode="before")
+    @classmethod
+    def _codes_as_keys(cls, value: Any) -> Any:
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
+    @field_validator("exclude", mode="before")
+    @classmethod
+    def _codes_as_text(cls, value: Any) -> Any:
+        return [str(v) for v in value] if isinstance(value, list) else value
+
+
+def load_overlay(path: Path) -> tuple[Overlay, Any]:
+    """Parse an overlay file; errors name file, line and path."""
+    source = read_source(path, what="overlay")
+    if source.data is not None and not isinstance(source.data, dict):
+        raise source.error((), "an overlay is a mapping of `units:`, `patch:` and `exclude:`")
+    try:
+        return Overlay.model_validate(source.data or {}), source
+    except ValidationError as exc:
+        raise validation_errors(source, exc, Overlay) from None
+
+
+def apply_overlay(registry: Registry, path: Path, *, line: str = "stats", loaded=None) -> Registry:
+    """Add the overlay's units, patch existing ones and drop excluded ones."""
+    overlay, source = loaded or load_overlay(path)
+    for index, spec in enumerate(overlay.units):
+        if spec.parent and spec.parent not in registry:
+            raise source.error(("units", index, "parent"), f"parent unit {spec.parent} is not in the registry")
+        if spec.code in registry:
+            raise source.error(("units", index, "code"), f"unit code {spec.code} is already in the registry")
+        registry.add(
+            Unit(
+                code=spec.code, name=spec.name, level=spec.level, parent=spec.parent, kind=spec.kind,
+                title=spec.title, tags=set(spec.tags), channels=list(spec.channels),
+                contact=spec.contact, phone=spec.phone, attributes=dict(spec.attributes), line=spec.line or line,
+            )
+        )  # fmt: skip
+    for code, patch in overlay.patch.items():
+        if code not in registry:
+            raise source.error(("patch", code), f"no unit {code} in the registry to patch")
+        unit = registry.get(code)
+        unit.title = patch.title or unit.title
+        unit.tags |= set(patch.tags)
+        unit.channels = list(patch.channels) or unit.channels
+        unit.contact = patch.contact or unit.contact
+        unit.phone = patch.phone or unit.phone
+        unit.attributes.update(patch.attributes)
+    for index, code in enumerate(overlay.exclude):
+        if code not in registry:
+            raise source.error(("exclude", index), f"no unit {code} in the registry to exclude")
+        registry.remove(code)
+    return registry
+
+
+def build_registry(
+    divisions: list[str], overlay: Path | None, *, line: str = "stats", beside: list[str] | tuple[str, ...] = (),
+    division_set: Path | None = None, levels: list | None = None,
+) -> Registry:
+    """The registry a spec asks for: division subtrees, their line's bodies (and side lines'), then its overlay."""
+    from duban.domain.units import import_divisions
+
+    source = str(division_set) if division_set is not None else None
+    registry = import_divisions(divisions, division_set=source, levels=levels or None) if divisions else Registry()
+    loaded = None
+    if overlay is not None:
+        if not overlay.exists():
+            raise RegistryError(f"overlay file {overlay} not found (registry.overlay is relative to the spec file)")
+        loaded = load_overlay(overlay)
+    lines = loaded[0].known_lines() if loaded else dict(LINES)
+    apply_lines(registry, known_line(line, lines), [known_line(b, lines) for b in beside])
+    if loaded is not None:
+        apply_overlay(registry, overlay, line=line, loaded=loaded)  # type: ignore[arg-type]
+    return registry

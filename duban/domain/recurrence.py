@@ -1,0 +1,70 @@
+"""Recurring items (每月/每季度/每半年/每年): one instance per period of the item's window.
+
+Each period's due is `due_after_period` after the period's last day, at the item's time of day (`at`, else
+defaults.due_time). A period may have its own rule (`periods: {Q4: {due_after_period: 20 days}}`, or a
+written `due:`), a period may be exempt (`exempt: [Q4]` when 四季度 goes with the annual report), and the item's
+顺延 policy moves a due that lands on a day off (国庆 10/1–10/8 …) to the next allowed day.
+
+    2020Q3  opens 2020-07-08 08:30 (the item's opening, inside the quarter)   due 2020-10-10 24:00
+    2020Q4  opens 2020-10-01 08:30                                              due 2021-01-10 24:00
+"""
+
+from __future__ import annotations
+
+from pendulum import DateTime
+
+from duban.errors import PlanError
+from duban.domain.periods import period_matches, periods_between
+from duban.spec.models import Item, PeriodRule, Recurrence, Stage
+from duban.domain.timeline import Timeline
+
+
+MAX_MONTHS = 120
+"""A recurring item's window spans at most ten years (120 monthly reports per unit): a longer one is a typo in a
+date, and would plan tens of thousands of assignments."""
+
+
+def period_rule(rule: Recurrence, label: str) -> PeriodRule | None:
+    """The rule for one period: its full label (2020Q4) wins over the every-year name (Q4)."""
+    if label in rule.periods:
+        return rule.periods[label]
+    for key, found in rule.periods.items():
+        if period_matches(label, key, rule.every):
+            return found
+    return None
+
+
+def is_exempt(rule: Recurrence, label: str) -> bool:
+    """Is nothing owed for this period (exempt: [Q4], [2020Q3] …)?"""
+    return any(period_matches(label, key, rule.every) for key in rule.exempt)
+
+
+def recurring_instances(timeline: Timeline, stage: Stage, item: Item) -> list[tuple[str, DateTime, DateTime]]:
+    """(period label, opens, due) of each period of a recurring item that overlaps its window and is owed."""
+    rule = item.every
+    assert rule is not None
+    first = timeline.item_opens(stage, item)
+    last = timeline.stage_end(stage)
+    policy = item.postpone or timeline.defaults.postpone
+    found = []
+    if (last.year - first.year) * 12 + last.month - first.month >= MAX_MONTHS:
+        raise PlanError(f"item {item.id!r} repeats each {rule.every} over {first.date()} – {last.date()}: a recurring "
+                        f"item's window spans at most {MAX_MONTHS // 12} years")  # fmt: skip
+    periods = periods_between(first.date(), last.date(), rule.every)
+    for label, start, end in periods:
+        if is_exempt(rule, label):
+            continue
+        opens = max(first, timeline.instant_on(start, timeline.defaults.open_time))
+        own = period_rule(rule, label)
+        clock = (own.at if own and own.at else None) or rule.at or timeline.defaults.due_time
+        if own is not None and own.due is not None:
+            due = timeline.postponed(timeline.instant(own.due, default_clock=clock), policy)
+        else:
+            after = own.due_after_period if own and own.due_after_period is not None else rule.due_after_period
+            due = timeline.postponed(timeline.shift(timeline.instant_on(end, clock), after, clock), policy)
+        found.append((label, opens, due))
+    if not periods:
+        raise PlanError(f"item {item.id!r} repeats each {rule.every} but its window holds no period")
+    if not found:
+        raise PlanError(f"item {item.id!r}: every {rule.every} of its window is exempt ({', '.join(rule.exempt)})")
+    return found

@@ -1,0 +1,98 @@
+"""Resolve selectors (which units) against the registry, the spec's groups and drawn samples."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from duban.domain.units import Registry, Unit
+from duban.errors import RegistryError
+from duban.spec.models import Selector
+
+
+class UnknownName(RegistryError):
+    """A selector names a group, sample or unit that does not exist."""
+
+
+class Resolver:
+    """Turns selectors into unit codes, in registry order."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        groups: dict[str, Selector],
+        samples: Callable[[str], list[str]] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.groups = groups
+        self._samples = samples
+        self._order = {code: index for index, code in enumerate(registry.units)}
+        self._resolving: list[str] = []
+
+    def resolve(self, selector: Selector) -> list[str]:
+        codes = self._codes(selector)
+        return sorted(codes, key=self._order.__getitem__)
+
+    def _codes(self, sel: Selector) -> set[str]:
+        parts: list[set[str]] = []
+        if sel.all:
+            parts.append(set(self.registry.units))
+        if sel.ref is not None:
+            parts.append(self._ref(sel.ref))
+        if sel.units:
+            parts.append({self._unit(ref).code for ref in sel.units})
+        if sel.sample is not None:
+            parts.append(set(self._sample(sel.sample)))
+        for member in sel.any_of:
+            parts.append(self._codes(member))
+        filters = sel.level is not None or sel.under is not None or sel.tags or sel.kind is not None or sel.line or sel.where
+        if filters:
+            base = set().union(*parts) if parts else set(self.registry.units)
+            root = self._unit(sel.under).code if sel.under is not None else None  # once, not per unit
+            parts = [{code for code in base if self._passes(self.registry.units[code], sel, root)}]
+        chosen = set().union(*parts) if parts else set()
+        if sel.exclude is not None:
+            chosen -= self._codes(sel.exclude)
+        return chosen
+
+    def _passes(self, unit: Unit, sel: Selector, root: str | None) -> bool:
+        if sel.level is not None and unit.level is not sel.level:
+            return False
+        if sel.kind is not None and unit.kind != sel.kind:
+            return False
+        if sel.tags and not set(sel.tags) <= unit.tags:
+            return False
+        if sel.line is not None and unit.line != sel.line:
+            return False
+        for name, values in sel.where.items():
+            if unit.attributes.get(name) not in values:
+                return False
+        if root is not None:
+            return any(a.code == root for a in self.registry.ancestors(unit.code))
+        return True
+
+    def _ref(self, ref: str) -> set[str]:
+        if ref in self.groups:
+            if ref in self._resolving:
+                chain = " → ".join([*self._resolving, ref])
+                raise UnknownName(f"group {ref!r} refers to itself ({chain})")
+            self._resolving.append(ref)
+            try:
+                return self._codes(self.groups[ref])
+            finally:
+                self._resolving.pop()
+        if ref.startswith("sample:"):
+            return set(self._sample(ref.removeprefix("sample:")))
+        try:
+            return {self._unit(ref).code}
+        except RegistryError:
+            raise UnknownName(
+                f"{ref!r} is neither a group ({', '.join(self.groups) or 'none defined'}) nor a unit in the registry"
+            ) from None
+
+    def _unit(self, ref: str) -> Unit:
+        return self.registry.find(ref)
+
+    def _sample(self, sample_id: str) -> list[str]:
+        if self._samples is None:
+            raise UnknownName(f"sample {sample_id!r} cannot be used here")
+        return self._samples(sample_id)

@@ -1,0 +1,37 @@
+"""Which notifier serves a channel reference: the local sink, or Apprise for env:NAME and secret:NAME.
+
+`env:NAME` reads the Apprise URL from an environment variable, `secret:NAME` from a Prefect Secret block
+(loaded only when such a reference is used). URLs are registered with the masker as they are resolved.
+"""
+
+from __future__ import annotations
+
+from duban.notify.notifier import Notifier, SinkNotifier
+from duban.notify.secrets import install_log_masking, resolver
+from duban.settings import Settings
+from duban.store.ratelimit import Limit
+
+
+def prefect_secret(name: str) -> str | None:
+    """The value of Prefect Secret block `name`, or None when there is none."""
+    from prefect.blocks.system import Secret
+
+    try:
+        return Secret.load(name, _sync=True).get()
+    except ValueError:
+        return None
+
+
+def notifier_for(settings: Settings):
+    """A function from a channel reference (sink, env:NAME, secret:NAME) to its notifier."""
+    from duban.notify.apprise_notifier import AppriseNotifier
+
+    install_log_masking()
+    sink = SinkNotifier(settings.sink_dir)
+    limits = {scheme: Limit(per_minute) for scheme, per_minute in settings.rate_limits.items()}
+    remote = AppriseNotifier(resolver(settings.channel_env, prefect_secret), limits)
+
+    def pick(ref: str) -> Notifier:
+        return sink if ref == "sink" else remote
+
+    return pick

@@ -1,0 +1,209 @@
+"""Apply an amendment (调整通知) to a running campaign without losing what happened.
+
+The spec stays as planned; the amendment is applied on top of it (after the earlier ones) and the plan is
+expanded again. Only the assignments of the items it names (and the items of the stages it names) are
+compared with what is stored, and only those whose instants differ are re-planned: opening, due, reminders,
+escalations and the next event. Their state is re-derived at the amendment's instant:
+
+- open, due_soon, overdue: replayed on the new schedule, so an overdue assignment whose due moved later is
+  open or due_soon again, and reminders before the new due go out again;
+- pending stays pending: the tick opens it at its (new) opening and sends the usual opening message;
+- late: becomes submitted when its first submission is on or before the new due (the later due is the rule
+  in force); the Submission rows keep the `late` they were recorded with, as history;
+- submitted and excused stay as they are (a due moved earlier never makes a done submission late).
+
+Every Submission, transition and message is kept. Each re-planned assignment gets an `amended` transition;
+each unit that still owes a changed item (or whose late submission now counts as on time) gets one message
+(kind `amended`) listing its changed items with the new and the old due, the document number and the reason,
+written to the outbox in the same transaction. Applying the same amendment twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from duban.domain.calendar import WorkCalendar
+from duban.domain.plan import PlannedAssignment, build_plan
+from duban.domain.quiet import QuietHours
+from duban.domain.state import Progress, Schedule, State, advance, next_event_at
+from duban.errors import PlanError, StoreError
+from duban.instants import fmt, utc
+from duban.services.amend_notice import summary, tell_units
+from duban.services.compose import policy
+from duban.spec.amendment import Amendment, LoadedAmendment, amended_campaign, check_targets, load_amendment
+from duban.spec.load import LoadedSpec
+from duban.spec.models import Campaign
+from duban.spec.terms import RelativeDue
+from duban.store.codec import Codec
+from duban.store.db import unit_of_work
+from duban.store.engine import is_postgres
+from duban.store.plans import campaign_row
+from duban.store.tables import AmendmentRow, Assignment, TransitionRow
+from duban.store.tick_sql import TRANSITION_COLUMNS
+
+_A = Assignment.__table__
+_UPDATE_COLUMNS = ("open_at", "due_at", "reminders", "escalations", "state", "reminders_done", "escalations_done",
+                   "next_event_at", "updated_at")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ChangedAssignment:
+    """One re-planned assignment: its old and new instants and states, and whether its unit is told."""
+
+    assignment_id: int
+    unit_code: str
+    item_id: str
+    instance: str
+    old_open: datetime
+    new_open: datetime
+    old_due: datetime
+    new_due: datetime
+    old_state: State
+    new_state: State
+    told: bool
+
+
+@dataclass
+class AmendResult:
+    seq: int
+    amendment: Amendment
+    changed: list[ChangedAssignment] = field(default_factory=list)
+    dependents: list[str] = field(default_factory=list)  # items counting from a changed one, left as they are
+    messages: int = 0
+    written: bool = False
+    already: bool = False  # this very amendment was applied before (nothing done)
+
+
+def stored_amendments(conn: Connection, campaign_id: str) -> list[AmendmentRow]:
+    """The campaign's amendments in the order they were applied."""
+    rows = conn.execute(select(AmendmentRow).where(AmendmentRow.campaign_id == campaign_id).order_by(AmendmentRow.seq))
+    return [AmendmentRow.model_validate(r._mapping) for r in rows]
+
+
+def campaign_as_amended(engine: Engine | Connection, campaign: Campaign) -> Campaign:
+    """The planned campaign with its stored amendments applied (stage windows and dues as now in force)."""
+    if isinstance(engine, Connection):
+        rows = stored_amendments(engine, campaign.id)
+    else:
+        with engine.connect() as conn:
+            rows = stored_amendments(conn, campaign.id)
+    return amended_campaign(campaign, [load_amendment(r.path, text=r.text).amendment for r in rows])
+
+
+def apply_amendment(
+    engine: Engine, spec: LoadedSpec, loaded: LoadedAmendment, calendar: WorkCalendar, *, at: datetime,
+    quiet: QuietHours | None = None, actor: str = "cli", dry_run: bool = False,
+) -> AmendResult:  # fmt: skip
+    """Re-plan what the amendment names, record it and tell the affected units; see the module docstring."""
+    at = utc(at)
+    campaign_id = spec.campaign.id
+    check_targets(loaded, spec.campaign)
+    with engine.connect() as conn:
+        row = campaign_row(conn, campaign_id)
+        earlier = stored_amendments(conn, campaign_id)
+        recorded = conn.execute(select(func.max(TransitionRow.recorded_at)).where(TransitionRow.campaign_id == campaign_id)).scalar()
+    if recorded is not None and at < recorded:
+        raise StoreError(f"the record of {campaign_id!r} already runs to {fmt(recorded, row.timezone)}: an amendment takes "
+                         f"effect from then on (give --at {fmt(recorded, row.timezone)[:10]} or later)")  # fmt: skip
+    if row.spec_sha256 != spec.sha256:
+        raise StoreError(f"campaign {campaign_id!r} was planned from a different version of {spec.path}: amend the "
+                         "campaign as planned (restore the file); the amendment is applied on top of it")  # fmt: skip
+    seq = len(earlier) + 1
+    for done in earlier:
+        if done.sha256 == loaded.sha256:
+            return AmendResult(seq=done.seq, amendment=loaded.amendment, already=True)
+    amendment = loaded.amendment
+    amended = amended_campaign(spec.campaign, [*(load_amendment(r.path, text=r.text).amendment for r in earlier), amendment])
+    plan = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), calendar)
+    items = _named_items(amended, amendment)
+    planned = {(a.item_id, a.instance, a.unit_code): a for a in plan.assignments if a.item_id in items}
+    result = AmendResult(seq=seq, amendment=amendment, dependents=_dependents(amended, amendment, items))
+    with unit_of_work(engine) as conn:
+        codec = Codec(conn)
+        query = select(_A).where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(sorted(items))).order_by(_A.c.id)
+        rows = conn.execute(query.with_for_update() if is_postgres(conn) else query).all()
+        stored = {(r.item_id, r.instance, r.unit_code): r for r in rows}
+        if set(stored) != set(planned):
+            gained = sorted({f"{k[0]} {k[1]}" for k in set(planned) - set(stored)})
+            lost = sorted({f"{k[0]} {k[1]}" for k in set(stored) - set(planned)})
+            raise PlanError("the amendment would add or drop periods of a recurring item (" + "; ".join(
+                filter(None, (f"new: {', '.join(gained)}" if gained else "", f"gone: {', '.join(lost)}" if lost else "")))
+                + "); duban re-plans dues of existing assignments only: change the periods' dues instead")  # fmt: skip
+        updates = []
+        for key, r in stored.items():
+            change = _replan(r, planned[key], at, codec)
+            if change is None:
+                continue
+            changed, values = change
+            result.changed.append(changed)
+            updates.append((*values, codec.instant(at), r.id))
+        if dry_run or not result.changed:
+            return result
+        codec.update("assignment", _UPDATE_COLUMNS, updates)
+        who = f"amend#{seq} {amendment.doc_no or amendment.issuer}"[:80]
+        codec.insert("transition", TRANSITION_COLUMNS, [
+            (campaign_id, c.assignment_id, "amended", seq, c.old_state.value, c.new_state.value, codec.instant(at),
+             codec.instant(at), who) for c in result.changed
+        ])  # fmt: skip
+        result.messages = tell_units(codec, campaign_id, row.timezone, seq, amendment, result.changed, at, policy(quiet))
+        conn.execute(insert(AmendmentRow), [dict(
+            campaign_id=campaign_id, seq=seq, issuer=amendment.issuer, doc_no=amendment.doc_no, title=amendment.title,
+            issued_on=amendment.issued_on.isoformat() if amendment.issued_on else None, reason=amendment.reason,
+            path=loaded.path, text=loaded.text, sha256=loaded.sha256, changes=summary(result.changed),
+            effective_at=at, recorded_at=at, actor=actor,
+        )])  # fmt: skip
+        result.written = True
+    return result
+
+
+def _named_items(campaign: Campaign, amendment: Amendment) -> set[str]:
+    stages = {c.stage for c in amendment.changes if c.stage is not None}
+    named = {c.item for c in amendment.changes if c.item is not None}
+    return named | {item.id for stage, item in campaign.items() if stage.id in stages}
+
+
+def _dependents(campaign: Campaign, amendment: Amendment, items: set[str]) -> list[str]:
+    """Items outside the amendment whose opening or due counts from a changed item or stage."""
+    stages = {c.stage for c in amendment.changes if c.stage is not None}
+    found = []
+    for _stage, item in campaign.items():
+        if item.id in items:
+            continue
+        for spec in (item.opens, item.due):
+            if isinstance(spec, RelativeDue):
+                anchor = spec.anchor
+                if (anchor.kind == "item" and anchor.target in items) or (anchor.kind == "stage" and anchor.target in stages):
+                    found.append(item.id)
+                    break
+    return found
+
+
+def _replan(row, new: PlannedAssignment, at: datetime, codec: Codec):
+    """(ChangedAssignment, encoded new values) when the new plan moves any instant of `row`; else None."""
+    old_reminders = tuple(datetime.fromisoformat(t) for t in row.reminders or ())
+    old_escalations = tuple((datetime.fromisoformat(t), tuple(targets)) for t, targets in row.escalations or ())
+    if (row.open_at, row.due_at, old_reminders, old_escalations) == (new.open_at, new.due_at, new.reminders, new.escalations):
+        return None
+    schedule = Schedule(new.open_at, new.due_at, new.reminders, tuple(t for t, _targets in new.escalations))
+    old_state = State(row.state)
+    if old_state in (State.submitted, State.excused):
+        progress = Progress(old_state, row.reminders_done, row.escalations_done)
+    elif old_state is State.late:
+        on_time = row.submitted_at is not None and row.submitted_at <= new.due_at
+        progress = Progress(State.submitted if on_time else State.late, row.reminders_done, row.escalations_done)
+    elif old_state is State.pending:
+        progress = Progress()  # the tick opens it (and says so) at its new opening
+    else:
+        _changes, progress = advance(schedule, Progress(), at)
+    told = not progress.state.finished or (old_state is State.late and progress.state is State.submitted)
+    changed = ChangedAssignment(row.id, row.unit_code, row.item_id, row.instance, row.open_at, new.open_at, row.due_at,
+                                new.due_at, old_state, progress.state, told)  # fmt: skip
+    values = (
+        codec.instant(new.open_at), codec.instant(new.due_at), codec.json([codec.iso(t) for t in new.reminders]),
+        codec.json([[codec.iso(t), list(targets)] for t, targets in new.escalations]), progress.state.value,
+        progress.reminders_done, progress.escalations_done, codec.instant(next_event_at(schedule, progress)),
+    )  # fmt: skip
+    return changed, values

@@ -1,0 +1,548 @@
+"""Drain the outbox: claim ready messages, say only what is still true, post them part by part, record each post.
+
+A message reaches its group once, at a decent hour, and says what is true when it is read:
+
+- **Claims belong to live dispatchers.** A dispatcher claims rows under its name and holds a liveness lock for
+  as long as it runs (duban.store.liveness); another takes its claims over only when that lock is gone — at once
+  after a crash, never while it runs, whatever instants the two believe in. Right before each post the
+  dispatcher confirms in the database that the claim is still its own, so a message taken over is never posted
+  by the first.
+- **Quiet hours hold at the send too** (duban.domain.quiet): a backlog or a retry reaching its send at 23:10 waits for
+  07:30 unless its kind is urgent.
+- **Only what is still true goes out** (duban.store.freshness): items handed in, excused, superseded by a newer
+  message or past their due are dropped at the send; a message left with nothing is not sent (`dropped`).
+- **Every post is recorded** (`delivery`: channel, part k of n, outcome, the channel's own words), and the
+  message's progress (which part arrived) is written before the next post, so a retry or a takeover sends only
+  what is missing. A message split for a bot keeps its parts as first split, each naming its 编号 and place.
+- **Each outcome means what it says** (duban.notify.notifier): sent when every part was taken; a bot's "too fast" waits
+  for its next free slot (`limited`, never a failed try); a post with no answer is `unconfirmed` — tried once
+  more after UNCONFIRMED_WAIT, then left for an operator (`duban outbox retry --unconfirmed`); a final refusal
+  (an invalid webhook, SMTP 535) is `dead` at once with the vendor's words; other failures back off (1, 2, 4 …
+  minutes) and are `dead` after `max_attempts` tries.
+- **Bots keep their order** (duban.store.ratelimit): each post takes its own slot; one message's parts go out
+  together; the messages for one bot are posted in order, by one thread.
+
+Channels are tried in the unit's order; one that fails or refuses hands the message to the next.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Engine
+
+from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.services.compose import describe
+from duban.store.codec import Codec
+from duban.store.freshness import Fresh, check as freshness
+from duban.instants import fmt_cn, utc
+from duban.store.liveness import Liveness, worker_name
+from duban.domain.messages import Rendered, render, render_digest
+from duban.notify.notifier import Envelope, Notifier, SendResult, parts_of, post_part
+from duban.domain.quiet import DEFAULT as DEFAULT_QUIET, QuietHours
+from duban.store.ratelimit import LOST, Wait, let_go, take_slot, vendor_said_too_fast
+from duban.store.db import reading, unit_of_work
+from duban.store.engine import is_postgres
+
+OPERATORS = "督办工作人员"  # who reads the daily digest
+UNCONFIRMED_WAIT = timedelta(minutes=10)  # before the one more try of a post that got no answer
+WAITING = ("pending", "failed", "limited")  # claimable at their not_before
+WRITE_EVERY = 50  # records gathered before they ride along with a post's transaction (the most a crash repeats)
+FINAL = ("sent", "dead", "dropped", "unconfirmed")
+STATUSES = ("pending", "limited", "sending", "sent", "failed", "unconfirmed", "dead", "dropped")
+_COLUMNS = ("id", "campaign_id", "recipient", "kind", "idempotency_key", "payload", "not_before", "status", "attempts",
+            "progress", "unknown_posts")  # fmt: skip
+
+
+@dataclass
+class DispatchResult:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    deferred: int = 0  # waiting for a bot's next free slot (status limited)
+    held: int = 0  # waiting for the end of quiet hours
+    dropped: int = 0  # nothing true left to say at the send
+    unconfirmed: int = 0  # posted with no answer: may have arrived
+    lost: int = 0  # claims another dispatcher took over (this one had been judged gone)
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Message:
+    """A claimed outbox row, as the dispatcher works on it."""
+
+    id: int
+    campaign_id: str
+    recipient: str
+    kind: str
+    key: str
+    payload: dict
+    not_before: datetime
+    status: str  # before the claim
+    attempts: int
+    progress: dict
+    unknown: int
+    fresh: Fresh | None = None
+
+
+@dataclass
+class _Final:
+    """What a pass decided for a message: the row's new state."""
+
+    status: str
+    error: str | None = None
+    not_before: datetime | None = None
+    counted: bool = False  # a try (it was posted, and not refused for the bot's rate)
+
+
+def backoff(attempts: int, base_seconds: int = 60) -> timedelta:
+    """1, 2, 4, 8 … minutes, capped at 6 hours."""
+    return timedelta(seconds=min(base_seconds * 2 ** max(attempts - 1, 0), 6 * 3600))
+
+
+class _Journal:
+    """Deliveries and final states not yet written. They ride along with the next post's transaction once
+    WRITE_EVERY have gathered (and at the end of each batch), so a message costs about one transaction, as
+    before: a crash repeats at most the posts whose answers were not yet written (they are sent again by the
+    dispatcher that takes the claims over; a split message's part in flight counts as unknown)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.deliveries: list[tuple] = []
+        self.finals: list[tuple] = []
+        self.slots: list[tuple] = []  # (bot, message letting go of it): a split message done with its bot
+
+    def take(self, *, at_least: int = 0) -> tuple[list, list, list]:
+        with self.lock:
+            if len(self.deliveries) + len(self.finals) < at_least:
+                return [], [], []
+            taken = self.deliveries, self.finals, self.slots
+            self.deliveries, self.finals, self.slots = [], [], []
+        return taken
+
+
+@dataclass
+class Dispatcher:
+    """One draining pass's settings: where to send, how hard to try, how many sends at once."""
+
+    engine: Engine
+    notifier_for: Callable[[str], Notifier]
+    fallback_channels: list[str]
+    operator_channels: list[str] = field(default_factory=lambda: ["sink"])
+    max_attempts: int = 5
+    portal_url: str | None = None
+    link_for: Callable[[str, str, datetime], str | None] | None = None  # (campaign, unit, now) → portal link
+    concurrency: int = 8
+    clock: Callable[[], datetime] | None = None  # the posts' clock (rate limits, records); default: the pass's as_of
+    quiet: QuietHours = DEFAULT_QUIET
+    _campaigns: dict[str, PlannedCampaign] = field(default_factory=dict)
+    _campaigns_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- rendering ----------------------------------------------------------------------------------------
+    def campaign(self, campaign_id: str) -> PlannedCampaign:
+        with self._campaigns_lock:
+            if campaign_id not in self._campaigns:
+                self._campaigns[campaign_id] = load_campaign(self.engine, campaign_id)
+            return self._campaigns[campaign_id]
+
+    def envelope(self, message: _Message, payload: dict, as_of: datetime) -> tuple[Envelope, list[str]]:
+        """The rendered message and the channels to try, in order."""
+        campaign = self.campaign(message.campaign_id)
+        recipient = campaign.units.get(message.recipient)
+        if message.recipient == "operators":
+            channels = list(self.operator_channels)
+        else:
+            channels = list(recipient.channels) if recipient and recipient.channels else list(self.fallback_channels)
+        link = self.portal_url
+        if self.link_for is not None and recipient is not None:
+            link = self.link_for(campaign.id, message.recipient, as_of) or link
+        rendered = render_message(campaign, message.recipient, payload, message.key, as_of, link)
+        display = OPERATORS if message.recipient == "operators" else campaign.display(message.recipient)
+        envelope = Envelope(
+            key=message.key, recipient=message.recipient, recipient_display=display, kind=payload.get("kind", message.kind),
+            rendered=rendered, at=as_of.isoformat(), tz=campaign.tz,
+        )  # fmt: skip
+        return envelope, channels
+
+    # --- a pass -------------------------------------------------------------------------------------------
+    def run(
+        self, as_of: datetime, *, campaign_id: str | None = None, worker: str = "dispatcher", batch: int = 200,
+        limit: int | None = None,
+    ) -> DispatchResult:  # fmt: skip
+        """Send every message ready at `as_of` (at most `limit`), batch by batch, until none is left."""
+        as_of = utc(as_of)
+        result = DispatchResult()
+        name = worker_name(worker)
+        with Liveness(self.engine, name) as live, ThreadPoolExecutor(
+            max_workers=max(self.concurrency, 1), thread_name_prefix="duban-send"
+        ) as pool:  # fmt: skip
+            pass_ = _Pass(self, name, as_of, result)
+            try:
+                while limit is None or result.claimed < limit:
+                    take = batch if limit is None else min(batch, limit - result.claimed)
+                    messages = claim(self.engine, as_of, live, worker=name, limit=take, campaign_id=campaign_id)
+                    if not messages:
+                        break
+                    result.claimed += len(messages)
+                    pass_.drain(pool, messages)
+            finally:
+                pass_.flush()
+                if result.claimed:
+                    release_claims(self.engine, name)
+        return result
+
+
+def render_message(campaign: PlannedCampaign, recipient: str, payload: dict, key: str, as_of: datetime,
+                   link: str | None) -> Rendered:  # fmt: skip
+    """The text staff read, as of `as_of` (time left and overdue counted to it)."""
+    spec = campaign.spec
+    if payload.get("kind") == "digest":
+        return render_digest(payload, campaign, key=key)
+    contacts = [" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts]
+    return render(
+        describe(campaign, payload), title=spec.title, issuer=spec.issuer, doc_no=spec.doc_no, tz=campaign.tz, key=key,
+        contacts=contacts, link=link, now=as_of,
+    )  # fmt: skip
+
+
+def claim(
+    engine: Engine, as_of: datetime, live: Liveness, *, worker: str, limit: int, campaign_id: str | None = None,
+) -> list[_Message]:  # fmt: skip
+    """Mark up to `limit` ready messages as ours: waiting ones whose time has come, and the claims of gone
+    dispatchers (their part in flight counts as a post with no answer)."""
+    as_of = utc(as_of)
+    scope = " AND campaign_id = ?" if campaign_id is not None else ""
+    extra = [campaign_id] if campaign_id is not None else []
+    with reading(engine) as conn:
+        holders = [r[0] for r in Codec(conn).select(
+            f"SELECT DISTINCT claimed_by FROM outbox WHERE status = 'sending'{scope}", extra) if r[0]]  # fmt: skip
+    gone = live.gone(holders)
+    with unit_of_work(engine) as conn:
+        codec = Codec(conn)
+        at = codec.instant(as_of)
+        waiting = ", ".join(f"'{s}'" for s in WAITING)
+        ready = (f"((status IN ({waiting}) OR (status = 'unconfirmed' AND unknown_posts < 2)) AND not_before <= ?)")
+        params: list = [at]
+        if gone:
+            ready = f"({ready} OR (status = 'sending' AND claimed_by IN ({', '.join('?' * len(gone))})))"
+            params += gone
+        sql = f"SELECT id FROM outbox WHERE {ready}{scope} ORDER BY not_before, id LIMIT ?"
+        if is_postgres(conn):
+            sql += " FOR UPDATE SKIP LOCKED"
+        ids = [r[0] for r in codec.select(sql, [*params, *extra, limit])]
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        rows = codec.select(f"SELECT {', '.join(_COLUMNS)} FROM outbox WHERE id IN ({marks}) ORDER BY not_before, id", ids)
+        codec.execute(f"UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_at = ? WHERE id IN ({marks})",
+                      [worker, codec.instant(datetime.now(timezone.utc)), *ids])  # fmt: skip
+    return [
+        _Message(r[0], r[1], r[2], r[3], r[4], codec.read_json(r[5]) or {}, codec.read_instant(r[6]), r[7], r[8],
+                 dict(codec.read_json(r[9]) or {}), r[10] or 0)  # fmt: skip
+        for r in rows
+    ]
+
+
+def release_claims(engine: Engine, worker: str) -> int:
+    """Put back what this dispatcher still holds (a pass cut short): waiting, with its progress kept."""
+    with unit_of_work(engine) as conn:
+        return Codec(conn).execute(
+            "UPDATE outbox SET status = 'pending', claimed_by = NULL WHERE status = 'sending' AND claimed_by = ?",
+            (worker,),
+        ).rowcount
+
+
+class _Pass:
+    """One pass of one dispatcher: the claimed messages in lanes (one per bot), the journal, the counts."""
+
+    def __init__(self, dispatcher: Dispatcher, worker: str, as_of: datetime, result: DispatchResult) -> None:
+        self.d = dispatcher
+        self.worker = worker
+        self.as_of = as_of
+        self.result = result
+        self.journal = _Journal()
+        self.counts_lock = threading.Lock()
+
+
+    def now(self) -> datetime:
+        return utc(self.d.clock()) if self.d.clock else self.as_of
+
+    # --- lanes --------------------------------------------------------------------------------------------
+    def drain(self, pool: ThreadPoolExecutor, messages: list[_Message]) -> None:
+        """Check what is still true, then post each bot's messages in order on one thread (bots in parallel)."""
+        with reading(self.d.engine) as conn:
+            stale = freshness(Codec(conn), [(m.id, m.payload) for m in messages], self.as_of)
+        lanes: dict[str, list[_Message]] = defaultdict(list)
+        for m in messages:
+            m.fresh = stale.get(m.id)
+            lanes[self._lane(m)].append(m)
+        futures = [pool.submit(self._lane_run, lane) for lane in lanes.values()]
+        for future in wait(futures).done:
+            future.result()  # a bug in a lane surfaces here (its claims are put back by run())
+        self.flush()
+
+    def _lane(self, m: _Message) -> str:
+        """Messages for the same bot share a lane (a thread posts them in order); others go alone."""
+        try:
+            campaign = self.d.campaign(m.campaign_id)
+        except Exception:  # noqa: BLE001 - a campaign that cannot be loaded fails in the lane, recorded
+            return f"#{m.id}"
+        unit = campaign.units.get(m.recipient)
+        channels = (self.d.operator_channels if m.recipient == "operators"
+                    else (unit.channels if unit and unit.channels else self.d.fallback_channels))  # fmt: skip
+        if not channels:
+            return f"#{m.id}"
+        gate = _gate(self.d.notifier_for(channels[0]), channels[0])
+        return gate.bot if gate else f"#{m.id}"
+
+    def _lane_run(self, lane: list[_Message]) -> None:
+        for m in lane:
+            try:
+                final = self.deliver(m)
+            except Exception as exc:  # a bug must not lose the message: recorded, retried with backoff
+                final = _Final("failed", f"{type(exc).__name__}: {exc}"[:500], self.now() + backoff(m.attempts + 1),
+                               counted=True)  # fmt: skip
+            if final is not None:
+                self._finish(m, final)
+
+    # --- one message --------------------------------------------------------------------------------------
+    def deliver(self, m: _Message) -> _Final | None:
+        """Post what is missing of one message; None when its claim was lost to another dispatcher."""
+        now = self.now()
+        payload = m.payload
+        if m.fresh is not None:
+            if m.fresh.payload is None:
+                return _Final("dropped", m.fresh.reason)
+            payload = m.fresh.payload
+        campaign = self.d.campaign(m.campaign_id)
+        kind = payload.get("kind", m.kind)
+        release = self.d.quiet.release(kind, now, campaign.tz)
+        if release > now:
+            return _Final("pending", f"静默时段：{fmt_cn(release, campaign.tz)}后发送", release)
+        envelope, channels = self.d.envelope(m, payload, now)
+        progress = m.progress
+        refused = list(progress.get("refused", []))
+        attempt = m.attempts + 1
+        answers: list[SendResult] = []
+        interrupted = m.status == "sending" and progress.get("posting", 0) > progress.get("done", 0)
+        for channel in channels:
+            if channel in refused:
+                continue
+            notifier = self.d.notifier_for(channel)
+            gate = _gate(notifier, channel)
+            same = progress.get("channel") == channel
+            parts = progress.get("parts") if same and progress.get("parts") else parts_of(notifier, channel, envelope)
+            done = progress.get("done", 0) if same else 0
+            progress = {"channel": channel, "done": done, **({"parts": parts} if len(parts) > 1 else {})}
+            if refused:
+                progress["refused"] = refused
+            if interrupted and same:  # a gone dispatcher was posting this part: it may have arrived
+                interrupted = False
+                m.unknown += 1
+                self._delivery(m, channel, attempt, done + 1, len(parts), SendResult.unknown(
+                    "the dispatcher posting this part stopped before it heard the answer: it may have arrived"), now)  # fmt: skip
+                if m.unknown >= 2:
+                    return self._unconfirmed(m, progress, now, final=True)
+            for number in range(done + 1, len(parts) + 1):
+                progress["posting"] = number
+                now = self.now()
+                outcome = self._before_post(m, progress, gate, hold=number < len(parts), now=now, parted=len(parts) > 1)
+                if outcome == LOST:
+                    return None
+                if isinstance(outcome, Wait):
+                    m.progress = progress
+                    words = {"limit": "等待机器人限额（每分钟条数）", "vendor": "机器人答复发送过快，等待其限额",
+                             "busy": "等待同一机器人的上一条消息发完"}[outcome.why]  # fmt: skip
+                    return _Final("limited", f"{words}：{fmt_cn(outcome.until, campaign.tz)}后再发", outcome.until,
+                                  counted=False)  # fmt: skip
+                answer = post_part(notifier, channel, envelope, number, parts)
+                answered = self.now()
+                self._delivery(m, channel, attempt, number, len(parts), answer, answered)
+                if gate is not None and len(parts) > 1 and (not answer.ok or number == len(parts)) and \
+                        answer.outcome != "limited":  # a split message lets go of its bot (it keeps it while waiting)
+                    with self.journal.lock:
+                        self.journal.slots.append((gate.bot, m.id))
+                if answer.ok:
+                    progress["done"] = number
+                    m.unknown = 0
+                    continue
+                progress.pop("posting", None)
+                m.progress = progress
+                if answer.outcome == "limited":
+                    until = self._too_fast(gate, answered, answer.wait_s) if gate else answered + timedelta(
+                        seconds=answer.wait_s or 60)  # fmt: skip
+                    return _Final("limited", f"{answer.detail}（机器人限额，{fmt_cn(until, campaign.tz)}后再发）", until,
+                                  counted=False)  # fmt: skip
+                if answer.outcome == "unknown":
+                    m.unknown += 1
+                    if m.unknown < 2:
+                        return self._unconfirmed(m, progress, answered, final=False, detail=answer.detail)
+                answers.append(answer)
+                if answer.outcome == "refused":
+                    refused.append(channel)
+                break  # this channel did not take it: the next one gets the whole message
+            else:
+                m.progress = {**progress, "posting": 0}
+                return _Final("sent", counted=True)
+        m.progress = {**progress, "refused": refused} if refused else progress
+        m.progress.pop("posting", None)
+        if not answers:
+            return _Final("dead", "the recipient has no channel (set its channels or DUBAN_FALLBACK_CHANNELS)",
+                          counted=False)  # fmt: skip
+        last = answers[-1]
+        if any(a.outcome == "unknown" for a in answers):
+            return self._unconfirmed(m, m.progress, self.now(), final=True, detail=last.detail)
+        if all(a.outcome == "refused" for a in answers) or len(refused) >= len(channels):
+            return _Final("dead", _words(answers), counted=True)
+        if attempt >= self.d.max_attempts:
+            return _Final("dead", _words(answers), counted=True)
+        return _Final("failed", _words(answers), self.now() + backoff(attempt), counted=True)
+
+    def _unconfirmed(self, m: _Message, progress: dict, now: datetime, *, final: bool, detail: str = "") -> _Final:
+        m.progress = {k: v for k, v in progress.items() if k != "posting"}
+        tz = self.d.campaign(m.campaign_id).tz
+        if final:
+            return _Final("unconfirmed", f"{detail}；两次发送均无答复，不再自动重发：请向该群核实，需要时用 "
+                          f"duban outbox retry {m.id} --unconfirmed 再发".lstrip("；"), counted=True)  # fmt: skip
+        again = now + UNCONFIRMED_WAIT
+        return _Final("unconfirmed", f"{detail}；{fmt_cn(again, tz)}再试一次（至多一次）", again, counted=True)
+
+    # --- the database around each post -------------------------------------------------------------------
+    def _before_post(self, m: _Message, progress: dict, gate, *, hold: bool, now: datetime, parted: bool):  # noqa: ANN001
+        """One transaction: write what the journal holds (when enough has gathered), confirm the claim is still
+        ours, record which part is being posted (a split message), take the bot's slot.
+
+        Returns "lost" (another dispatcher holds the message now), a Wait (no slot yet), or None (post now)."""
+        deliveries, finals, slots = self.journal.take(at_least=WRITE_EVERY)
+        if gate is None and not parted and not (deliveries or finals or slots):
+            with reading(self.d.engine) as conn:  # nothing to write: a read confirms the claim
+                return None if _still_ours(Codec(conn), m.id, self.worker) else LOST
+        with unit_of_work(self.d.engine) as conn:
+            codec = Codec(conn)
+            self._lock_bots(codec, {s[0] for s in slots} | ({gate.bot} if gate else set()))
+            self._write(codec, deliveries, finals, slots)
+            if parted:  # the part being posted is on record: a dispatcher that dies now leaves it as unknown
+                if not codec.execute(
+                    f"UPDATE outbox SET progress = {codec.json_marker} WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+                    (codec.json(progress), m.id, self.worker),
+                ).rowcount:  # fmt: skip
+                    return LOST
+            elif gate is None:
+                return None if _still_ours(codec, m.id, self.worker) else LOST
+            if gate is None:
+                return None
+            return take_slot(codec, gate.bot, gate.limit, now, message_id=m.id, hold=hold,
+                             claimed_by=None if parted else self.worker)  # fmt: skip
+
+    def _too_fast(self, gate, now: datetime, asked_s: float | None) -> datetime:  # noqa: ANN001
+        deliveries, finals, slots = self.journal.take()
+        with unit_of_work(self.d.engine) as conn:
+            codec = Codec(conn)
+            self._lock_bots(codec, {s[0] for s in slots} | {gate.bot})
+            self._write(codec, deliveries, finals, slots)
+            return vendor_said_too_fast(codec, gate.bot, gate.service, now, asked_s)
+
+    def flush(self) -> None:
+        """Write whatever the journal still holds."""
+        deliveries, finals, slots = self.journal.take()
+        if not (deliveries or finals or slots):
+            return
+        with unit_of_work(self.d.engine) as conn:
+            codec = Codec(conn)
+            self._lock_bots(codec, {s[0] for s in slots})
+            self._write(codec, deliveries, finals, slots)
+
+    @staticmethod
+    def _lock_bots(codec: Codec, bots: set[str]) -> None:
+        """On PostgreSQL a transaction that touches several bots locks them in one order: no deadlock between
+        threads (one bot is locked by the statement that reads it)."""
+        if len(bots) > 1 and not codec.sqlite:
+            ordered = sorted(bots)
+            codec.execute(f"SELECT channel FROM channel_rate WHERE channel IN ({', '.join('?' * len(ordered))}) "
+                          "ORDER BY channel FOR UPDATE", ordered)  # fmt: skip
+
+    def _write(self, codec: Codec, deliveries: list, finals: list, slots: list) -> None:
+        if deliveries:
+            codec.insert("delivery", ("message_id", "channel", "attempt", "part", "parts", "ok", "outcome", "detail", "at"),
+                         [(*d[:8], codec.instant(d[8])) for d in deliveries])  # fmt: skip
+        for bot, message_id in slots:
+            let_go(codec, bot, message_id)
+        if finals:
+            codec.execute_many(
+                "UPDATE outbox SET status = ?, attempts = ?, sent_at = ?, last_error = ?, not_before = ?, "
+                f"progress = {codec.json_marker}, unknown_posts = ?, kind = ?, payload = {codec.json_marker}, "
+                "claimed_by = NULL WHERE id = ? AND claimed_by = ?",
+                [(f[0], f[1], codec.instant(f[2]), f[3], codec.instant(f[4]), codec.json(f[5]), f[6], f[7],
+                  codec.json(f[8]), f[9], self.worker) for f in finals],
+            )  # fmt: skip
+
+    def _delivery(self, m: _Message, channel: str, attempt: int, part: int, parts: int, answer: SendResult,
+                  at: datetime) -> None:  # fmt: skip
+        with self.journal.lock:
+            self.journal.deliveries.append((m.id, channel, attempt, part, parts, answer.ok, answer.outcome,
+                                            (answer.detail or "")[:500], at))  # fmt: skip
+
+    def _finish(self, m: _Message, final: _Final) -> None:
+        now = self.now()
+        payload = m.payload
+        kind = m.kind
+        if m.fresh is not None and m.fresh.payload is not None:
+            payload, kind = m.fresh.payload, m.fresh.payload.get("kind", m.kind)
+        elif m.fresh is not None:
+            payload = {**m.payload, "dropped": m.fresh.dropped}
+        attempts = m.attempts + (1 if final.counted else 0)
+        row = (final.status, attempts, now if final.status == "sent" else None,
+               None if final.status == "sent" else final.error, final.not_before or m.not_before,
+               m.progress or None, m.unknown, kind, payload, m.id)  # fmt: skip
+        with self.journal.lock:
+            self.journal.finals.append(row)
+        counter = {"pending": "held", "limited": "deferred"}.get(final.status, final.status)
+        with self.counts_lock:
+            setattr(self.result, counter, getattr(self.result, counter) + 1)
+            if final.status == "sent":
+                self.result.by_kind[kind] = self.result.by_kind.get(kind, 0) + 1
+
+
+def _still_ours(codec: Codec, message_id: int, worker: str) -> bool:
+    return bool(codec.select("SELECT 1 FROM outbox WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+                             (message_id, worker)))  # fmt: skip
+
+
+def _gate(notifier: Notifier, channel: str):  # noqa: ANN202
+    gate = getattr(notifier, "gate", None)
+    return gate(channel) if gate else None
+
+
+def _words(answers: list[SendResult]) -> str:
+    """What the channels said, in their own words (each channel's last answer)."""
+    return "; ".join(a.detail for a in answers if a.detail)[:500] or "refused"
+
+
+def dispatch(
+    engine: Engine,
+    as_of: datetime,
+    notifier_for: Callable[[str], Notifier],
+    *,
+    fallback_channels: list[str],
+    campaign_id: str | None = None,
+    worker: str = "dispatcher",
+    batch: int = 200,
+    max_attempts: int = 5,
+    portal_url: str | None = None,
+    limit: int | None = None,
+    concurrency: int = 1,
+    operator_channels: list[str] | None = None,
+    quiet: QuietHours = DEFAULT_QUIET,
+) -> DispatchResult:
+    """Send every message ready at `as_of` (at most `limit`): the one-call form of `Dispatcher.run`."""
+    dispatcher = Dispatcher(
+        engine, notifier_for, fallback_channels, operator_channels or ["sink"], max_attempts, portal_url,
+        concurrency=concurrency, quiet=quiet,
+    )  # fmt: skip
+    return dispatcher.run(as_of, campaign_id=campaign_id, worker=worker, batch=batch, limit=limit)

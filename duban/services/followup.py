@@ -1,0 +1,92 @@
+"""Assignments made after planning: a follow-up (整改) for a unit that fails its score sheet.
+
+They are planned like any other: the campaign's working-day calendar for the due, its reminder and
+escalation policies (to the parent unit and the leader answering for it), and kept in the same table, so
+the next tick opens them and messages the unit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from duban.domain.plan import Plan, PlannedAssignment, build_plan, escalation_targets, load_calendar_for
+from duban.domain.state import State
+from duban.domain.timeline import Timeline
+from duban.instants import in_zone, utc
+from duban.spec.load import LoadedSpec, validation_errors
+from duban.spec.models import Campaign, ScoreSheet
+from duban.spec.source import read_source
+from duban.store.plans import campaign_row
+from duban.store.tables import Assignment
+
+
+def stored_spec(conn: Engine | Connection, campaign_id: str) -> LoadedSpec:
+    """The spec a campaign was planned from (its stored text), as if loaded from its file."""
+    if isinstance(conn, Engine):
+        with conn.connect() as connection:
+            return stored_spec(connection, campaign_id)
+    from pydantic import ValidationError
+
+    row = campaign_row(conn, campaign_id)
+    source = read_source(row.spec_path, text=row.spec_text)
+    try:
+        campaign = Campaign.model_validate(source.data)
+    except ValidationError as exc:
+        raise validation_errors(source, exc, Campaign) from None
+    return LoadedSpec(campaign=campaign, source=source, path=Path(row.spec_path), sha256=row.spec_sha256)
+
+
+def replan(engine: Engine, campaign_id: str, calendar_file: Path | None = None) -> tuple[LoadedSpec, Plan, Timeline]:
+    """The campaign's plan again, from its stored spec (for units, leaders and the calendar)."""
+    spec = stored_spec(engine, campaign_id)
+    calendar = load_calendar_for(spec, calendar_file)
+    return spec, build_plan(spec, calendar), Timeline(spec.campaign, calendar)
+
+
+def follow_up_assignments(
+    engine: Engine, campaign_id: str, sheet: ScoreSheet, instance: str, units: list[str], at: datetime,
+    *, calendar_file: Path | None = None,
+) -> list[PlannedAssignment]:  # fmt: skip
+    """The 整改 each failing unit owes: open from `at`, due `within` after it, reminded and escalated."""
+    assert sheet.follow_up is not None
+    spec, plan, timeline = replan(engine, campaign_id, calendar_file)
+    campaign = spec.campaign
+    item = sheet.follow_up_item()
+    stage_index = next((i for i, s in enumerate(campaign.stages) if s.id == sheet.follow_up.stage), len(campaign.stages) - 1)
+    opens = in_zone(at, campaign.timezone)
+    clock = campaign.defaults.due_time
+    due = timeline.postponed(timeline.shift(opens, sheet.follow_up.within, clock), campaign.defaults.postpone)
+    reminders = timeline.reminders(item, opens, due)
+    steps = timeline.escalations(item, due)
+    return [
+        PlannedAssignment(
+            stage_id=campaign.stages[stage_index].id, stage_order=stage_index, item_id=item.id, instance=instance,
+            unit_code=code, role="responsible", open_at=opens, due_at=due, reminders=reminders,
+            escalations=tuple((when, escalation_targets(plan, code, to)) for when, to in steps),
+        )
+        for code in units
+    ]  # fmt: skip
+
+
+def insert_assignments(conn: Connection, campaign_id: str, planned: list[PlannedAssignment], now: datetime) -> None:
+    """Keep assignments made after planning; the next tick finds them by their opening."""
+    if not planned:
+        return
+    a = Assignment.__table__
+    items = {p.item_id for p in planned}
+    existing = {tuple(r) for r in conn.execute(select(a.c.item_id, a.c.instance, a.c.unit_code).where(
+        a.c.campaign_id == campaign_id, a.c.item_id.in_(items)))}  # fmt: skip
+    rows = [
+        dict(campaign_id=campaign_id, stage_id=p.stage_id, stage_order=p.stage_order, item_id=p.item_id,
+             instance=p.instance, unit_code=p.unit_code, role=p.role, open_at=utc(p.open_at), due_at=utc(p.due_at),
+             reminders=[utc(t).isoformat() for t in p.reminders],
+             escalations=[[utc(t).isoformat(), list(to)] for t, to in p.escalations],
+             state=State.pending.value, reminders_done=0, escalations_done=0, next_event_at=utc(p.open_at),
+             updated_at=utc(now))
+        for p in planned if (p.item_id, p.instance, p.unit_code) not in existing
+    ]  # fmt: skip
+    if rows:
+        conn.execute(insert(Assignment), rows)

@@ -1,0 +1,79 @@
+"""From a spec file to a planned campaign in the database, and back from a name to a campaign id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+
+from duban.domain.plan import Plan, build_plan, load_calendar_for
+from duban.errors import SpecError, StoreError
+from duban.spec.load import LoadedSpec, load_spec
+from duban.store.plans import store_plan
+from duban.store.tables import CampaignRow
+
+
+@dataclass
+class Planned:
+    campaign_id: str
+    created: bool
+    spec: LoadedSpec
+    plan: Plan
+
+
+def plan_file(path: Path | str, *, calendar_file: Path | None = None) -> tuple[LoadedSpec, Plan]:
+    """Load, validate and expand a spec file (nothing is stored); a spec with errors raises all of them."""
+    try:
+        spec = load_spec(path)
+    except SpecError:
+        from duban.spec.every_error import validate_file
+
+        validate_file(path, calendar_file)  # raises every error of the file, not only the models' ones
+        raise
+    return spec, build_plan(spec, load_calendar_for(spec, calendar_file))
+
+
+def check_ref(engine: Engine, ref: str, *, calendar_file: Path | None = None) -> None:
+    """What a command checks before it starts Prefect: a spec file must exist and plan, a campaign id must be
+    planned in the database. A typo costs a one-line error, not a flow run, a server start and a traceback."""
+    if _is_spec_file(ref) or Path(ref).exists():
+        plan_file(ref, calendar_file=calendar_file)
+    elif planned_campaign_id(engine, ref) is None:
+        raise StoreError(f"{ref!r} is neither a spec file nor a campaign in the database")
+
+
+def ensure_planned(
+    engine: Engine, path: Path | str, *, now: datetime, replace: bool = False, calendar_file: Path | None = None
+) -> Planned:
+    """Plan the spec into the database unless this exact spec is planned already."""
+    spec, plan = plan_file(path, calendar_file=calendar_file)
+    created = store_plan(engine, spec, plan, now=now, replace=replace)
+    return Planned(campaign_id=spec.campaign.id, created=created, spec=spec, plan=plan)
+
+
+def campaign_id_for(engine: Engine, ref: str, *, now: datetime, calendar_file: Path | None = None) -> str:
+    """A campaign id from a spec path (planning it on first use) or from an id already in the database."""
+    found = planned_campaign_id(engine, ref)
+    if found is not None:
+        return found
+    if _is_spec_file(ref):
+        return ensure_planned(engine, ref, now=now, calendar_file=calendar_file).campaign_id
+    raise StoreError(f"{ref!r} is neither a spec file nor a campaign in the database")
+
+
+def planned_campaign_id(engine: Engine, ref: str) -> str | None:
+    """The campaign id when `ref` needs no planning: a campaign id in the database, or a spec file planned from
+    this very text already; None when the spec is new or has changed (or `ref` names nothing)."""
+    if _is_spec_file(ref):
+        spec = load_spec(ref)
+        with engine.connect() as conn:
+            stored = conn.execute(select(CampaignRow.spec_sha256).where(CampaignRow.id == spec.campaign.id)).scalar()
+        return spec.campaign.id if stored == spec.sha256 else None
+    with engine.connect() as conn:
+        return conn.execute(select(CampaignRow.id).where(CampaignRow.id == ref)).scalar()
+
+
+def _is_spec_file(ref: str) -> bool:
+    return ref.endswith((".yaml", ".yml")) or Path(ref).is_file()

@@ -1,0 +1,115 @@
+"""Unit links (`{base}/u/{token}`): a signed token scoped to one campaign and one unit, with expiry and revocation.
+
+Every message to a unit carries a link issued at send time, valid `link_days`. The token holds the campaign,
+the unit, when it was issued and until when it is valid, and an HMAC over all of it: changing one character
+makes it invalid. An operator can revoke one link or every link of a unit issued so far (a forwarded message,
+a staff change); later messages carry fresh links that still work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Engine, insert, or_, select
+
+from duban.domain.signing import sign, unsign
+from duban.errors import LinkError
+from duban.instants import fmt_cn, utc
+from duban.settings import Settings
+from duban.store.db import unit_of_work
+from duban.store.tables import LinkRevocation
+
+PURPOSE = "duban-unit-link-v1"
+_R = LinkRevocation.__table__
+_ASK = "请打开最新一条督办消息中的链接，或联系督办工作人员。"
+
+
+@dataclass(frozen=True)
+class UnitLink:
+    """Whose page a token opens, and for how long."""
+
+    campaign_id: str
+    unit_code: str
+    issued_at: datetime
+    expires_at: datetime
+    token_id: str  # the token's MAC: names this one link in a revocation
+
+
+def issue(key: bytes, campaign_id: str, unit_code: str, now: datetime, lifetime: timedelta) -> str:
+    """A token for the unit's page, valid from `now` for `lifetime`.
+
+    Version 2 holds the instant of issue in milliseconds: a revocation covers the links issued up to its own
+    instant, and the fresh link an operator is shown right after revoking (the same second) must still open."""
+    issued_ms = int(utc(now).timestamp() * 1000)
+    expires = issued_ms // 1000 + int(lifetime.total_seconds())
+    return sign(key, PURPOSE, [2, campaign_id, unit_code, issued_ms, expires])
+
+
+def read(key: bytes, token: str) -> UnitLink:
+    """The link a token stands for, if its signature holds (expiry and revocation are not checked here).
+    Version 1 tokens (seconds) are still read: messages sent before carry them until they expire."""
+    payload = unsign(key, PURPOSE, token)
+    if (payload is None or len(payload) != 5 or payload[0] not in (1, 2) or not all(isinstance(x, str) for x in payload[1:3])
+            or not all(isinstance(x, int) and not isinstance(x, bool) for x in payload[3:])):  # fmt: skip
+        raise LinkError("the link is malformed or was altered", reason="tampered",
+                        cn="链接无效：可能复制不完整或被改动过。" + _ASK)  # fmt: skip
+    version, campaign_id, unit_code, issued, expires = payload
+    try:
+        issued_at = datetime.fromtimestamp(issued / 1000 if version == 2 else issued, timezone.utc)
+        expires_at = datetime.fromtimestamp(expires, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise LinkError("the link's dates are out of range", reason="tampered",
+                        cn="链接无效：可能复制不完整或被改动过。" + _ASK) from None  # fmt: skip
+    return UnitLink(campaign_id, unit_code, issued_at, expires_at, token.rpartition(".")[2])
+
+
+def check(engine: Engine, key: bytes, token: str, now: datetime, *, tz: str = "Asia/Shanghai") -> UnitLink:
+    """The link if it is genuine, not expired and not revoked at `now`; else LinkError."""
+    link = read(key, token)
+    if utc(now) >= link.expires_at:
+        raise LinkError(f"the link expired at {link.expires_at.isoformat()}", reason="expired",
+                        cn=f"链接已过期（有效期至{fmt_cn(link.expires_at, tz)}）。" + _ASK)  # fmt: skip
+    with engine.connect() as conn:
+        revoked = conn.execute(
+            select(_R.c.id).where(
+                _R.c.campaign_id == link.campaign_id, _R.c.unit_code == link.unit_code,
+                or_(_R.c.token_id == link.token_id, _R.c.issued_before >= link.issued_at),
+            ).limit(1)
+        ).first()  # fmt: skip
+    if revoked is not None:
+        raise LinkError("the link was revoked", reason="revoked", cn="此链接已停用。" + _ASK)
+    return link
+
+
+def revoke(
+    engine: Engine, campaign_id: str, unit_code: str, now: datetime, *, token: str | None = None,
+    actor: str, reason: str = "",
+) -> None:  # fmt: skip
+    """Revoke one link (`token`), or every link of the unit issued up to `now`."""
+    token_id = token.rpartition(".")[2] if token else None
+    with unit_of_work(engine) as conn:
+        conn.execute(insert(LinkRevocation), [dict(
+            campaign_id=campaign_id, unit_code=unit_code, token_id=token_id,
+            issued_before=None if token_id else utc(now), revoked_at=utc(now), actor=actor[:80], reason=reason[:200],
+        )])  # fmt: skip
+
+
+def link_maker(base: str, key: bytes, lifetime: timedelta) -> Callable[[str, str, datetime], str | None]:
+    """The dispatcher's `link_for`: each unit's own link; None for leaders and operators (they get the base)."""
+    root = base.rstrip("/")
+
+    def link_for(campaign_id: str, unit_code: str, now: datetime) -> str | None:
+        if unit_code.startswith("leader:") or unit_code == "operators":
+            return None
+        return f"{root}/u/{issue(key, campaign_id, unit_code, now, lifetime)}"
+
+    return link_for
+
+
+def unit_links(settings: Settings) -> Callable[[str, str, datetime], str | None] | None:
+    """Every unit message's own link when the portal has an address (DUBAN_PORTAL_URL), else None."""
+    if not settings.portal_url:
+        return None
+    return link_maker(settings.portal_url, settings.portal_key(), timedelta(days=settings.link_days))

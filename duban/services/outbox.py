@@ -1,0 +1,130 @@
+"""The outbox for operators: what is waiting, what failed and why, and putting messages back in line.
+
+What each status means to an operator (and what to do):
+
+    pending      waiting for its time: composed in quiet hours, or held at the send until they end
+    limited      waiting for its bot's next free slot (20 a minute; or the bot itself said "too fast")
+    sending      a running dispatcher is posting it
+    sent         every part arrived (the channel said so)
+    failed       did not arrive; tried again after a pause (1, 2, 4 … minutes), dead after DUBAN_MAX_ATTEMPTS
+    unconfirmed  posted, but no answer came: it may have arrived. Tried once more after 10 minutes; after two
+                 unanswered posts duban stops — ask the group, then `retry ID --unconfirmed` if it is missing
+    dead         the channel refused it for good (an invalid webhook, a wrong signature, SMTP 535/550) or it
+                 failed every try: fix the channel, then `retry --dead`
+    dropped      not sent: nothing in it was still true at the send (handed in, excused, or said by a newer message)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+
+from duban.services.dispatch import STATUSES, render_message
+from duban.store.campaigns import load_campaign
+from duban.errors import StoreError
+from duban.store.codec import Codec
+from duban.instants import utc
+from duban.store.db import reading, unit_of_work
+from duban.store.tables import Delivery, OutboxMessage
+
+_O = OutboxMessage.__table__
+_BIGGEST = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class MessageDetail:
+    message: OutboxMessage
+    deliveries: list[Delivery]
+    text: str  # what staff read: the parts as posted when it was split, else the text rendered at its last post
+    parts: list[str]
+
+
+@dataclass(frozen=True)
+class Retried:
+    queued: int  # back in line
+    unconfirmed_kept: int  # with a part that may have arrived: that part is not posted again unless asked
+
+
+def counts(engine: Engine, campaign_id: str | None = None) -> dict[str, int]:
+    """How many messages are in each status."""
+    query = select(_O.c.status, func.count()).group_by(_O.c.status)
+    if campaign_id:
+        query = query.where(_O.c.campaign_id == campaign_id)
+    with reading(engine) as conn:
+        found = dict(conn.execute(query).all())
+    return {status: found.get(status, 0) for status in STATUSES}
+
+
+def list_messages(
+    engine: Engine, *, status: str | None = None, campaign_id: str | None = None, limit: int = 50
+) -> list[OutboxMessage]:
+    """The most recent messages, newest first, optionally of one status and campaign."""
+    if status is not None and status not in STATUSES:
+        raise StoreError(f"unknown status {status!r}: choose one of {', '.join(STATUSES)}")
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(max(limit, 0))
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    if campaign_id:
+        query = query.where(OutboxMessage.campaign_id == campaign_id)
+    with reading(engine) as conn:
+        return [OutboxMessage.model_validate(r._mapping) for r in conn.execute(query)]
+
+
+def show(engine: Engine, message_id: int, *, now: datetime | None = None) -> MessageDetail:
+    """One message: its text as staff read it, and every post with what the channel answered."""
+    if not 0 < message_id <= _BIGGEST:
+        raise StoreError(f"there is no outbox message {message_id}: `duban outbox list` shows the ids")
+    with reading(engine) as conn:
+        row = conn.execute(select(OutboxMessage).where(OutboxMessage.id == message_id)).first()
+        if row is None:
+            raise StoreError(f"there is no outbox message {message_id}: `duban outbox list` shows the ids")
+        deliveries = conn.execute(select(Delivery).where(Delivery.message_id == message_id).order_by(Delivery.id))
+        message = OutboxMessage.model_validate(row._mapping)
+        posts = [Delivery.model_validate(d._mapping) for d in deliveries]
+    parts = list((message.progress or {}).get("parts") or [])
+    if parts:
+        return MessageDetail(message, posts, "".join(parts), parts)
+    moment = posts[-1].at if posts else (now or message.not_before)
+    campaign = load_campaign(engine, message.campaign_id)
+    rendered = render_message(campaign, message.recipient, message.payload or {}, message.idempotency_key, moment, None)
+    return MessageDetail(message, posts, rendered.text, [])
+
+
+def retry(engine: Engine, now: datetime, *, ids: list[int] | None = None, dead: bool = False,
+          unconfirmed: bool = False) -> Retried:  # fmt: skip
+    """Put dead (or failed) messages back in line with a fresh count of tries; unconfirmed ones only when asked.
+
+    A part that may already have arrived (posted, no answer) is never posted again silently: `--dead` leaves
+    such a part's message waiting for an operator's `--unconfirmed`, which is the explicit "send it again"."""
+    if not ids and not dead and not unconfirmed:
+        raise StoreError("say which messages to retry: their ids, --dead for every dead letter, "
+                         "or --unconfirmed for those whose arrival is unconfirmed")  # fmt: skip
+    if ids and any(not 0 < i <= _BIGGEST for i in ids):
+        raise StoreError("outbox ids are positive whole numbers: `duban outbox list` shows them")
+    statuses = ["failed", "dead"] if (dead or ids) else []
+    if unconfirmed or ids:
+        statuses.append("unconfirmed")
+    with unit_of_work(engine) as conn:
+        codec = Codec(conn)
+        where, params = f"status IN ({', '.join('?' * len(statuses))})", list(statuses)
+        if ids:
+            where += f" AND id IN ({', '.join('?' * len(ids))})"
+            params += ids
+        rows = codec.select(f"SELECT id, status, unknown_posts, progress FROM outbox WHERE {where}", params)
+        queued, kept, updates = 0, 0, []
+        for mid, status, unknown, progress in rows:
+            progress = dict(codec.read_json(progress) or {})
+            if (unknown or status == "unconfirmed") and not unconfirmed:  # it may have arrived: not silently again
+                kept += 1
+                continue
+            progress.pop("refused", None)  # the channel may be fixed: try every channel again
+            progress.pop("posting", None)
+            updates.append(("pending", 0, 0, codec.instant(utc(now)), codec.json(progress or None), mid))
+            queued += 1
+        codec.execute_many(
+            f"UPDATE outbox SET status = ?, attempts = ?, unknown_posts = ?, not_before = ?, "
+            f"progress = {codec.json_marker}, claimed_by = NULL WHERE id = ?", updates,
+        )  # fmt: skip
+    return Retried(queued, kept)

@@ -1,0 +1,241 @@
+"""The score sheet as an xlsx workbook (评分表.xlsx): a template to fill, and reading it back.
+
+One worksheet per sample, named by the sample (市级抽查), one row per sampled unit and one column per
+check item, a row of maximum points (满分) under the headings, totals and 达标/未达标 as formulas for the
+inspector's convenience (duban recomputes them; it never trusts a formula). A hidden worksheet records the
+campaign, the sheet and which worksheet holds which sample. Reading names every bad value by file,
+worksheet and cell: "评分表.xlsx 市级抽查!D7: 12 exceeds the maximum 10 of 统计台账".
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from duban.domain.xlsx_inert import inert
+from duban.services.scores import Problem, ScoreError, UnitScores, sample_label
+from duban.spec.models import ScoreSheet
+
+META = "_duban"
+FIXED = ("单位代码", "单位名称", "上级单位")
+TRAILING = ("合计", "结论", "检查人", "检查日期", "备注")
+HEADER_ROW, MAX_ROW, FIRST_ROW = 2, 3, 4
+
+
+@dataclass
+class SampleRows:
+    """One worksheet of the template: a sample and its units (code, name, parent's name)."""
+
+    sample_id: str
+    sample_name: str
+    units: list[tuple[str, str, str]]
+
+
+def worksheet_title(sample_name: str, taken: set[str] = frozenset()) -> str:  # type: ignore[assignment]
+    """A sample's worksheet name (市级抽查), different from those `taken`."""
+    title = base = sample_label(sample_name)
+    n = 2
+    while title in taken:
+        title = f"{base[:28]}{n}"
+        n += 1
+    return title
+
+
+def write_template(path: Path, campaign_id: str, sheet: ScoreSheet, samples: list[SampleRows]) -> Path:
+    """Write the template for `samples` to `path` (xlsx)."""
+    book = Workbook()
+    book.remove(book.active)
+    meta = book.create_sheet(META)
+    meta.append(["campaign", campaign_id])
+    meta.append(["sheet", sheet.id])
+    taken: set[str] = set()
+    for rows in samples:
+        title = worksheet_title(rows.sample_name, taken)
+        taken.add(title)
+        meta.append(["worksheet", title, rows.sample_id])
+        ws = book.create_sheet(title, len(taken) - 1)
+        inert(ws, formulas=_worksheet(ws, sheet, rows))  # names from the registry are text; 合计/结论 are ours
+    inert(meta)
+    meta.sheet_state = "hidden"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path
+
+
+def _worksheet(ws, sheet: ScoreSheet, rows: SampleRows) -> set[str]:
+    """Fill one sample's worksheet; the cells of the formulas duban writes (合计, 结论)."""
+    heads = [*FIXED, *(item.name for item in sheet.items), *TRAILING]
+    first_item, last_item = len(FIXED) + 1, len(FIXED) + len(sheet.items)
+    total_col, verdict_col = last_item + 1, last_item + 2
+    ws.cell(1, 1, f"{sheet.name} · {rows.sample_name}（满分{sheet.total:g}分，{sheet.pass_mark:g}分及以上为达标）").font = Font(bold=True)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(heads))
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    for col, head in enumerate(heads, start=1):
+        cell = ws.cell(HEADER_ROW, col, head)
+        cell.font, cell.fill, cell.alignment = Font(bold=True), fill, Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions[get_column_letter(col)].width = 14 if col > len(FIXED) else 18
+    ws.cell(MAX_ROW, 1, "满分")
+    for offset, item in enumerate(sheet.items):
+        ws.cell(MAX_ROW, first_item + offset, item.max)
+    ws.cell(MAX_ROW, total_col, sheet.total)
+    ws.cell(MAX_ROW, verdict_col, f"≥{sheet.pass_mark:g}分达标")
+    first_letter, last_letter = get_column_letter(first_item), get_column_letter(last_item)
+    total_letter = get_column_letter(total_col)
+    ours: set[str] = set()
+    for index, (code, name, parent) in enumerate(rows.units):
+        row = FIRST_ROW + index
+        ws.cell(row, 1, code).number_format = "@"
+        ws.cell(row, 2, name)
+        ws.cell(row, 3, parent)
+        ours.add(ws.cell(row, total_col, f'=IF(COUNT({first_letter}{row}:{last_letter}{row})=0,"",SUM({first_letter}{row}:{last_letter}{row}))').coordinate)
+        ours.add(ws.cell(row, verdict_col, f'=IF({total_letter}{row}="","",IF({total_letter}{row}>={sheet.pass_mark:g},"达标","未达标"))').coordinate)
+    last_row = FIRST_ROW + max(len(rows.units), 1) - 1
+    for offset, item in enumerate(sheet.items):
+        letter = get_column_letter(first_item + offset)
+        check = DataValidation(type="decimal", operator="between", formula1="0", formula2=f"{item.max:g}", allow_blank=True,
+                               error=f"{item.name}：0–{item.max:g}分", errorTitle="超出分值")  # fmt: skip
+        check.add(f"{letter}{FIRST_ROW}:{letter}{last_row}")
+        ws.add_data_validation(check)
+    ws.freeze_panes = ws.cell(FIRST_ROW, len(FIXED) + 1)
+    return ours
+
+
+MAX_ROWS, MAX_COLUMNS = 5000, 100  # a sample's units and its check items fit many times over
+MAX_PARTS, MAX_PART, MAX_INFLATED = 200, 8 << 20, 24 << 20  # the workbook's files, one file, all, inflated
+
+
+def read_scores(path: Path, sheet: ScoreSheet, campaign_id: str, samples: dict[str, str],
+                names: dict[str, str]) -> dict[str, list[UnitScores]]:  # fmt: skip
+    """Scores by sample id from a filled template. `samples`: sample id → name; `names`: unit name → code.
+
+    A workbook is measured before it is opened (how many files it holds and how large they inflate: zipfile never
+    inflates a member past the size it declares) and read as a stream, row by row, at most MAX_ROWS rows and
+    MAX_COLUMNS columns of each worksheet: a 300 KB file that inflates to gigabytes, or a cell at XFD1048576, is
+    refused or costs no more than a real template."""
+    label = path.name
+    _measure(path, label)
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
+        raise ScoreError([Problem(label, f"not an xlsx workbook ({exc}); export a template with `duban scores template`",
+                                  "不是 xlsx 工作簿，请先下载评分表模板填写")]) from None  # fmt: skip
+    try:
+        mapping = _worksheets(book, label, sheet, campaign_id, samples)
+        found: dict[str, list[UnitScores]] = {}
+        problems: list[Problem] = []
+        for title, sample_id in mapping.items():
+            found[sample_id] = _read_worksheet(book[title], label, sheet, names, problems)
+    finally:
+        book.close()
+    if problems:
+        raise ScoreError(problems)
+    return found
+
+
+def _measure(path: Path, label: str) -> None:
+    too_big = Problem(label, f"the workbook holds more than {MAX_PARTS} files or inflates beyond {MAX_INFLATED >> 20} MB",
+                      f"文件解压后过大（超过 {MAX_INFLATED >> 20} MB 或多于 {MAX_PARTS} 个部件），不是评分表模板；"
+                      "请下载本页的模板填写后上传")  # fmt: skip
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise ScoreError([Problem(label, "not an xlsx workbook; export a template with `duban scores template`",
+                                  "不是 xlsx 工作簿，请先下载评分表模板填写")]) from None  # fmt: skip
+    if len(parts) > MAX_PARTS or any(p.file_size > MAX_PART for p in parts) or sum(p.file_size for p in parts) > MAX_INFLATED:
+        raise ScoreError([too_big])
+
+
+def _worksheets(book, label: str, sheet: ScoreSheet, campaign_id: str, samples: dict[str, str]) -> dict[str, str]:
+    """Worksheet title → sample id, from the hidden record or else by the samples' names."""
+    if META in book.sheetnames:
+        rows = [row for row in book[META].iter_rows(max_row=MAX_ROWS, max_col=3, values_only=True) if row]
+        meta = {row[0]: row[1:] for row in rows if row[0] != "worksheet"}
+        if meta.get("campaign", (None,))[0] != campaign_id or meta.get("sheet", (None,))[0] != sheet.id:
+            theirs = f"{meta.get('campaign', ('?',))[0]} / {meta.get('sheet', ('?',))[0]}"
+            raise ScoreError([Problem(label, f"this workbook is the template of {theirs}, not of {campaign_id} / {sheet.id}",
+                                      f"这是另一项工作或另一张评分表的模板（{theirs}），请下载本评分表的模板")])  # fmt: skip
+        mapping = {row[1]: row[2] for row in rows if row[0] == "worksheet"}
+    else:
+        by_title = {worksheet_title(name): sample_id for sample_id, name in samples.items()}
+        mapping = {title: by_title[title] for title in book.sheetnames if title in by_title}
+    mapping = {title: sid for title, sid in mapping.items() if title in book.sheetnames and sid in samples}
+    if not mapping:
+        titles = "、".join(worksheet_title(n) for n in samples.values())
+        raise ScoreError([Problem(label, f"no worksheet for the samples of {sheet.name} ({titles})",
+                                  f"没有{sheet.name}各样本的工作表（应为：{titles}）")])  # fmt: skip
+    return mapping
+
+
+def _read_worksheet(ws, label: str, sheet: ScoreSheet, names: dict[str, str], problems: list[Problem]) -> list[UnitScores]:
+    """One worksheet's scored rows, read once as a stream (rows past MAX_ROWS, columns past MAX_COLUMNS unread)."""
+    where = f"{label} {ws.title}"
+    rows = ws.iter_rows(min_row=1, max_row=MAX_ROWS, max_col=MAX_COLUMNS, values_only=True)
+    header, columns = None, {}
+    for number, values in enumerate(rows, start=1):
+        if number > 10:
+            break
+        if values and str(values[0] or "").strip() == FIXED[0]:
+            header = number
+            columns = {}
+            for c, v in enumerate(values, start=1):
+                columns.setdefault(str(v or "").strip(), c)
+            break
+    if header is None:
+        problems.append(Problem(where, f"no heading row starting with {FIXED[0]} in the first 10 rows",
+                                f"前 10 行中没有以「{FIXED[0]}」开头的表头行"))  # fmt: skip
+        return []
+    items = {}
+    for item in sheet.items:
+        if item.name not in columns:
+            problems.append(Problem(f"{where}!{header}", f"no column for check item {item.name}",
+                                    f"没有检查项目「{item.name}」这一列"))  # fmt: skip
+        items[item.id] = columns.get(item.name)
+
+    def cell(values: tuple, column: int | None):  # noqa: ANN202
+        return values[column - 1] if column and column <= len(values) else None
+
+    entries = []
+    for row, values in enumerate(rows, start=header + 1):
+        first = cell(values, 1)
+        if str(first or "").strip() == "满分":
+            continue
+        points = {iid: cell(values, col) for iid, col in items.items()}
+        name = str(cell(values, columns.get(FIXED[1], 2)) or "").strip()
+        code = _text(first) or names.get(name, "")
+        if all(v is None or str(v).strip() == "" for v in points.values()):
+            continue  # not scored yet
+        cells = {iid: f"{where}!{get_column_letter(col)}{row}" for iid, col in items.items() if col}
+        cells["unit"] = f"{where}!A{row}"
+        if not code:
+            problems.append(Problem(cells["unit"], f"no unit code (and {name or 'no name'} is not a unit of the sample)",
+                                    f"没有单位代码（{name or '单位名称为空'}也不是样本中的单位）"))  # fmt: skip
+            continue
+        entries.append(UnitScores(
+            unit_code=code, points=points, cells=cells,
+            inspector=_text(cell(values, columns.get(TRAILING[2]))),
+            inspected_on=_day(cell(values, columns.get(TRAILING[3]))),
+            note=_text(cell(values, columns.get(TRAILING[4]))),
+        ))  # fmt: skip
+    return entries
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip() or None
+
+
+def _day(value) -> str | None:
+    if isinstance(value, (datetime, date)):
+        return (value.date() if isinstance(value, datetime) else value).isoformat()
+    return _text(value)

@@ -1,0 +1,240 @@
+"""Submissions (报送): files and counts for one unit's item, a state change, and a receipt (回执).
+
+Every version is kept. A submission after the due is marked late. Files are stored content-addressed
+under the data dir (files/ab/abcdef…); the database keeps their names, sizes and hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from duban.domain.filecheck import check_file, safe_name
+from duban.domain.state import Progress, Schedule, State, excuse, submit
+from duban.errors import SubmissionError
+from duban.instants import utc
+from duban.spec.models import Item, Metric
+from duban.store.campaigns import load_campaign
+from duban.store.db import unit_of_work
+from duban.store.engine import is_postgres
+from duban.store.tables import Assignment, Intent, Submission, TransitionRow
+
+_A = Assignment.__table__
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the unit is told: which version, when, on time or late."""
+
+    submission_id: int
+    assignment_id: int
+    version: int
+    state: State
+    submitted_at: datetime
+    late: bool
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    sha256: str
+    size: int
+    format: str
+
+
+def parse_metrics(item: Item, raw: dict[str, str]) -> dict[str, Any]:
+    """Check `name=value` pairs against the item's metrics: known names, types, bounds, required ones."""
+    known = {m.name: m for m in item.metrics}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        listing = ", ".join(f"{m.name} ({m.label})" for m in item.metrics) or "none"
+        raise SubmissionError(f"item {item.id!r} has no metric {unknown[0]!r}; its metrics: {listing}",
+                              cn=f"本事项没有「{unknown[0]}」这一项数字")  # fmt: skip
+    values = {name: _metric_value(known[name], text) for name, text in raw.items()}
+    missing = [m for m in item.metrics if m.required and m.name not in values]
+    if missing:
+        raise SubmissionError(
+            "missing " + ", ".join(f"{m.name} ({m.label})" for m in missing) + f" for item {item.id!r}",
+            cn="请填写" + "、".join(f"「{m.label}」" for m in missing),
+        )
+    return values
+
+
+_TYPE_CN = {"int": "整数", "number": "数字", "bool": "“是”或“否”", "text": "文字"}
+
+
+def _metric_value(metric: Metric, text: str) -> Any:
+    label = f"{metric.label} ({metric.name})"
+    try:
+        if metric.type == "int":
+            value: Any = int(str(text).strip())
+        elif metric.type == "number":
+            value = float(str(text).strip())
+            if not math.isfinite(value):  # NaN passes every min/max comparison; inf is no count anyone made
+                raise ValueError
+        elif metric.type == "bool":
+            lowered = str(text).strip().lower()
+            if lowered not in ("true", "false", "是", "否", "1", "0", "yes", "no"):
+                raise ValueError
+            value = lowered in ("true", "是", "1", "yes")
+        else:
+            return str(text)
+    except ValueError:
+        raise SubmissionError(f"{label}: {text!r} is not a {metric.type}",
+                              cn=f"「{metric.label}」填写的「{str(text)[:40]}」不是{_TYPE_CN[metric.type]}") from None  # fmt: skip
+    if metric.min is not None and value < metric.min:
+        raise SubmissionError(f"{label}: {value} is below the minimum {metric.min:g} the notice sets",
+                              cn=f"「{metric.label}」为 {value:g}，低于通知要求的 {metric.min:g}{metric.unit or ''}")  # fmt: skip
+    if metric.max is not None and value > metric.max:
+        raise SubmissionError(f"{label}: {value} is above the maximum {metric.max:g}",
+                              cn=f"「{metric.label}」为 {value:g}，超过上限 {metric.max:g}{metric.unit or ''}")  # fmt: skip
+    return value
+
+
+def store_files(item: Item, paths: list[Path], files_dir: Path, *, max_bytes: int | None = None) -> list[StoredFile]:
+    """Check each file's name, size and content (duban.domain.filecheck), then copy it into the content-addressed store."""
+    checked = []
+    for path in paths:
+        if not path.is_file():
+            raise SubmissionError(f"file {path} not found", cn=f"找不到文件「{path.name}」")
+        name = safe_name(path.name)
+        checked.append((path, name, check_file(path, name, item.formats, max_bytes=max_bytes)))
+    stored = []
+    for path, name, fmt in checked:  # nothing is copied unless every file passed
+        digest, size = _copy_in(path, files_dir)
+        stored.append(StoredFile(name=name, sha256=digest, size=size, format=fmt))
+    return stored
+
+
+def _copy_in(path: Path, files_dir: Path) -> tuple[str, int]:
+    """Copy a file to files_dir/ab/abcdef…; the write is atomic, so a crash never leaves half a file."""
+    hasher, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            hasher.update(block)
+            size += len(block)
+    digest = hasher.hexdigest()
+    target = files_dir / digest[:2] / digest
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f"{digest}.{os.getpid()}.part")
+        shutil.copyfile(path, partial)
+        os.replace(partial, target)
+    return digest, size
+
+
+def record_submission(
+    engine: Engine,
+    campaign_id: str,
+    unit_code: str,
+    item_id: str,
+    at: datetime,
+    *,
+    files: list[Path] = (),  # type: ignore[assignment]
+    metrics: dict[str, str] | None = None,
+    instance: str | None = None,
+    actor: str = "cli",
+    files_dir: Path,
+    max_bytes: int | None = None,
+) -> Receipt:
+    """Validate and record one submission; the receipt intent is written in the same transaction."""
+    campaign = load_campaign(engine, campaign_id, units=False)
+    items = {item.id: item for _stage, item in campaign.spec.items()}
+    if item_id not in items:
+        raise SubmissionError(f"campaign {campaign_id!r} has no item {item_id!r}; items: {', '.join(items)}",
+                              cn="本专项工作没有这一报送事项")  # fmt: skip
+    item = items[item_id]
+    values = parse_metrics(item, metrics or {})
+    stored = store_files(item, list(files), files_dir, max_bytes=max_bytes)
+    if item.formats and not stored and item.via == "upload":
+        raise SubmissionError(f"item {item_id!r} is submitted as a file ({', '.join(item.formats)}): give --file",
+                              cn=f"请选择要上传的文件（{'、'.join(item.formats)}）")  # fmt: skip
+    at = utc(at)
+    with unit_of_work(engine) as conn:
+        row = _assignment(conn, campaign_id, unit_code, item_id, instance)
+        return _record(conn, campaign_id, row, at, stored, values, actor)
+
+
+def _assignment(conn: Connection, campaign_id: str, unit_code: str, item_id: str, instance: str | None):
+    query = select(_A).where(_A.c.campaign_id == campaign_id, _A.c.unit_code == unit_code, _A.c.item_id == item_id)
+    if instance is not None:
+        query = query.where(_A.c.instance == instance)
+    if is_postgres(conn):
+        query = query.with_for_update()
+    rows = conn.execute(query.order_by(_A.c.due_at)).all()
+    if not rows:
+        raise SubmissionError(f"unit {unit_code} owes nothing for item {item_id!r} in campaign {campaign_id!r}",
+                              cn="本单位不需要报送这一事项")  # fmt: skip
+    unfinished = [r for r in rows if not State(r.state).finished]
+    return (unfinished or rows)[0]
+
+
+def _record(conn: Connection, campaign_id: str, row, at: datetime, stored, values, actor: str) -> Receipt:
+    schedule = Schedule(open_at=row.open_at, due_at=row.due_at)
+    change, progress = submit(schedule, Progress(State(row.state), row.reminders_done, row.escalations_done), at)
+    version = (
+        conn.execute(select(func.count()).select_from(Submission).where(Submission.assignment_id == row.id)).scalar()
+        or 0
+    ) + 1
+    late = at > row.due_at
+    submission_id = conn.execute(
+        insert(Submission).returning(Submission.id),
+        [dict(campaign_id=campaign_id, assignment_id=row.id, unit_code=row.unit_code, item_id=row.item_id,
+              version=version, submitted_at=at, late=late, files=[f.__dict__ for f in stored], metrics=values,
+              actor=actor)],
+    ).scalar_one()  # fmt: skip
+    conn.execute(
+        update(_A).where(_A.c.id == row.id).values(
+            state=progress.state.value, next_event_at=None, updated_at=at,
+            submitted_at=row.submitted_at or at,
+        )
+    )  # fmt: skip
+    conn.execute(
+        insert(TransitionRow),
+        [dict(campaign_id=campaign_id, assignment_id=row.id, event=change.event.value, step=version,
+              from_state=change.from_state.value, to_state=change.to_state.value, event_at=at, recorded_at=at,
+              actor=actor)],
+    )  # fmt: skip
+    conn.execute(
+        insert(Intent),
+        [dict(campaign_id=campaign_id, assignment_id=row.id, recipient=row.unit_code, kind="receipt", step=version,
+              event_at=at, created_at=at)],
+    )  # fmt: skip
+    return Receipt(submission_id, row.id, version, progress.state, at, late)
+
+
+def record_excuse(engine: Engine, campaign_id: str, unit_code: str, item_id: str, at: datetime, *, reason: str,
+                  actor: str = "cli") -> State:  # fmt: skip
+    """免报: the unit no longer owes the item (the reason is kept in the audit trail)."""
+    at = utc(at)
+    with unit_of_work(engine) as conn:
+        row = _assignment(conn, campaign_id, unit_code, item_id, None)
+        change, progress = excuse(Progress(State(row.state)), at)
+        conn.execute(update(_A).where(_A.c.id == row.id).values(state=progress.state.value, next_event_at=None, updated_at=at))
+        conn.execute(
+            insert(TransitionRow),
+            [dict(campaign_id=campaign_id, assignment_id=row.id, event=change.event.value, step=0,
+                  from_state=change.from_state.value, to_state=change.to_state.value, event_at=at, recorded_at=at,
+                  actor=f"{actor}: {reason}"[:80])],
+        )  # fmt: skip
+    return progress.state
+
+
+def record_on_behalf(
+    engine: Engine, campaign_id: str, unit_code: str, item_id: str, at: datetime, *, files: list[dict[str, Any]],
+    metrics: dict[str, Any], actor: str,
+) -> Receipt:  # fmt: skip
+    """A submission duban makes for a unit from submissions already kept (a roll-up, a forward fed upward):
+    the files are in the store already and the counts were checked when their units handed them in."""
+    with unit_of_work(engine) as conn:
+        row = _assignment(conn, campaign_id, unit_code, item_id, None)
+        stored = [StoredFile(name=f["name"], sha256=f["sha256"], size=f["size"], format=f["format"]) for f in files]
+        return _record(conn, campaign_id, row, utc(at), stored, metrics, actor)

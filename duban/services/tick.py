@@ -1,0 +1,200 @@
+"""A tick of one stage: apply every transition that is due, and promise its notifications, in one transaction.
+
+Only assignments whose `next_event_at` is at or before `as_of` are read (an index range scan on
+(campaign_id, stage_id, next_event_at)), so an idle tick costs the same for 300 units or 170,000.
+Ticking the same instant twice changes nothing; a tick after a gap applies the missed events in order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import Engine, func, select
+
+from duban.domain.state import EventKind, Progress, Schedule, State, advance, next_event_at
+from duban.instants import utc
+from duban.store.codec import SQLITE_BY_CASE, Codec
+from duban.store.db import unit_of_work
+from duban.store.tables import Assignment
+from duban.store.tick_sql import (
+    INTENT_COLUMNS,
+    TRANSITION_COLUMNS,
+    UPDATED,
+    Outcome,
+    apply_case,
+    case_key,
+    select_cases,
+)
+
+_A = Assignment.__table__
+_UNIT_FACING = (EventKind.opened, EventKind.reminder, EventKind.overdue)
+MAX_CASES = 16  # beyond this many cases in one tick rows are cheaper one by one (each case scans the due range)
+
+
+@dataclass
+class StageTick:
+    """What one stage's tick did."""
+
+    stage_id: str
+    examined: int = 0
+    events: Counter = field(default_factory=Counter)
+    intents: int = 0
+    overdue: list[tuple[str, str, str]] = field(default_factory=list)  # (unit, item, instance) that slipped now
+
+    @property
+    def transitions(self) -> int:
+        return sum(self.events.values())
+
+
+_SELECT_DUE = (
+    "SELECT id, unit_code, item_id, instance, state, open_at, due_at, CAST(reminders AS TEXT) AS reminders, "
+    "CAST(escalations AS TEXT) AS escalations, reminders_done, escalations_done "
+    "FROM assignment WHERE campaign_id = ? AND stage_id = ? AND next_event_at <= ? ORDER BY next_event_at, id"
+)
+
+
+def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime, *, actor: str = "tick") -> StageTick:
+    """Advance the stage's due assignments to `as_of`; transitions and intents commit together.
+
+    The due rows fall into cases: one schedule and one progress, such as all 38,723 townships of a national
+    stage opening. Each case is worked out once in Python and applied by the database to all its rows
+    (INSERT … SELECT and one UPDATE), so no row travels to Python; escalation intents take each row's own
+    targets from its JSON. When the due rows fall into many cases (dues that differ per unit) they are read
+    and written row by row instead.
+    """
+    as_of = utc(as_of)
+    with unit_of_work(engine) as conn:
+        codec = Codec(conn)
+        if not codec.sqlite:
+            # Two workers ticking one stage at once take turns, so the second finds the stage done rather than
+            # half of it, and each unit still gets one message per tick (SQLite's IMMEDIATE transactions queue).
+            codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.tick.{campaign_id}.{stage_id}",))
+        due = (campaign_id, stage_id, codec.instant(as_of))
+        if codec.sqlite and not SQLITE_BY_CASE:
+            return _tick_rows(codec, campaign_id, stage_id, as_of, actor)
+        key = case_key(codec)
+        cases = select_cases(codec, key, due)
+        if len(cases) > MAX_CASES:
+            return _tick_rows(codec, campaign_id, stage_id, as_of, actor)
+        result = StageTick(stage_id)
+        for case in cases:
+            outcome = _outcome(codec, _case_schedule(codec, case), case, as_of)
+            if not outcome.transitions:
+                result.examined += case.count
+                continue
+            # On SQLite the transaction holds the write lock since BEGIN: a single case is all the due rows
+            applied, intents, overdue = apply_case(codec, key, due, case, outcome, actor, alone=len(cases) == 1)
+            result.examined += applied
+            for event, *_rest in outcome.transitions:
+                result.events[event] += applied
+            result.intents += intents
+            result.overdue.extend(overdue)
+        return result
+
+
+def _tick_rows(codec: Codec, campaign_id: str, stage_id: str, as_of: datetime, actor: str) -> StageTick:
+    """The same tick row by row, for ticks whose due rows fall into many cases."""
+    result = StageTick(stage_id)
+    sql = _SELECT_DUE + ("" if codec.sqlite else " FOR UPDATE SKIP LOCKED")
+    now = codec.instant(as_of)
+    rows = codec.select(sql, (campaign_id, stage_id, now))
+    updates, transitions, intents = [], [], []
+    outcomes: dict[tuple, Outcome] = {}
+    for row in rows:
+        case = (row.state, row.reminders_done, row.escalations_done, row.open_at, row.due_at, row.reminders,
+                row.escalations)  # fmt: skip
+        outcome = outcomes.get(case)
+        if outcome is None:
+            outcome = outcomes[case] = _outcome(codec, _row_schedule(codec, row), row, as_of)
+        outcome.count += 1
+        if not outcome.transitions:
+            continue
+        updates.append((*outcome.update, now, row.id))
+        if outcome.overdue:
+            result.overdue.append((row.unit_code, row.item_id, row.instance))
+        transitions.extend((campaign_id, row.id, *part, now, actor) for part in outcome.transitions)
+        if outcome.unit_intent:
+            intents.append((campaign_id, row.id, row.unit_code, *outcome.unit_intent, now))
+        if outcome.escalation:
+            step, event_at = outcome.escalation
+            targets = codec.read_json(row.escalations)[step][1]
+            intents.extend((campaign_id, row.id, target, "escalation", step, event_at, now) for target in targets)
+    for outcome in outcomes.values():
+        result.examined += outcome.count
+        for event, *_rest in outcome.transitions:
+            result.events[event] += outcome.count
+    codec.update("assignment", UPDATED, updates)
+    codec.insert("transition", TRANSITION_COLUMNS, transitions)
+    codec.insert("intent", INTENT_COLUMNS, intents)
+    result.intents = len(intents)
+    return result
+
+
+def _outcome(codec: Codec, schedule: Schedule, progress, as_of: datetime) -> Outcome:
+    """Advance one case; after a gap a unit hears once about where its item stands, not once per missed event."""
+    current = Progress(State(progress.state), progress.reminders_done, progress.escalations_done)
+    changes, moved = advance(schedule, current, as_of)
+    facing = [c for c in changes if c.event in _UNIT_FACING]
+    escalated = [c for c in changes if c.event is EventKind.escalation]
+    return Outcome(
+        update=(moved.state.value, moved.reminders_done, moved.escalations_done,
+                codec.instant(next_event_at(schedule, moved))),
+        transitions=[(c.event.value, c.step, c.from_state.value, c.to_state.value, codec.instant(c.at)) for c in changes],
+        unit_intent=(facing[-1].event.value, facing[-1].step, codec.instant(facing[-1].at)) if facing else None,
+        escalation=(escalated[-1].step, codec.instant(escalated[-1].at)) if escalated else None,
+        overdue=any(c.event is EventKind.overdue for c in changes),
+    )  # fmt: skip
+
+
+def _case_schedule(codec: Codec, case) -> Schedule:
+    """A case's instants as tick_sql's query gives them (escalation instants space-separated, without targets)."""
+    return Schedule(
+        open_at=codec.read_instant(case.open_at),
+        due_at=codec.read_instant(case.due_at),
+        reminders=_instants(tuple(codec.read_json(case.reminders) or ())),
+        escalations=_instants(tuple(case.escalation_at.split(" ")) if case.escalation_at else ()),
+    )
+
+
+def _row_schedule(codec: Codec, row) -> Schedule:
+    return Schedule(
+        open_at=codec.read_instant(row.open_at),
+        due_at=codec.read_instant(row.due_at),
+        reminders=_instants(tuple(codec.read_json(row.reminders) or ())),
+        escalations=_instants(tuple(step[0] for step in codec.read_json(row.escalations) or ())),
+    )
+
+
+@lru_cache(maxsize=4096)
+def _instants(texts: tuple[str, ...]) -> tuple[datetime, ...]:
+    return tuple(datetime.fromisoformat(t) for t in texts)
+
+
+def schedule_of(row) -> Schedule:
+    """An assignment row's fixed instants as a state-machine Schedule."""
+    return Schedule(
+        open_at=row.open_at,
+        due_at=row.due_at,
+        reminders=_instants(tuple(row.reminders or ())),
+        escalations=_instants(tuple(step[0] for step in row.escalations or ())),
+    )
+
+
+def next_instant(engine: Engine, campaign_id: str, stages: list[str], after: datetime | None = None) -> datetime | None:
+    """The earliest pending event instant of the campaign (strictly after `after`, when given).
+
+    Asked per stage so each question is answered from the (campaign, stage, next_event_at) index.
+    """
+    found = []
+    with engine.connect() as conn:
+        for stage_id in stages:
+            query = select(func.min(_A.c.next_event_at)).where(_A.c.campaign_id == campaign_id, _A.c.stage_id == stage_id)
+            if after is not None:
+                query = query.where(_A.c.next_event_at > utc(after))
+            value = conn.execute(query).scalar()
+            if value is not None:
+                found.append(value)
+    return min(found) if found else None

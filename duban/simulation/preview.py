@@ -1,0 +1,224 @@
+"""`duban simulate`: the preview an administrator reads before go-live.
+
+Plans the spec into a throw-away SQLite database, runs the whole campaign on a simulated clock with seeded
+synthetic units, and returns every message that would go out (when, to whom, what). Nothing is sent: at each
+step the ready messages are taken from the outbox as they are, and rendered only when someone reads them.
+Roll-ups are fed at every tick as the real tick feeds them: the preview lists what duban hands in itself
+(an automatic 汇总, a forward's 汇总 recorded on the upper campaign, planned beside it when its spec is found)
+and where each roll-up stands at the end.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+
+import orjson
+from sqlalchemy import Engine, select
+
+from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.services.compose import describe
+from duban.errors import DubanError
+from duban.store.codec import Codec
+from duban.store.freshness import check as freshness
+from duban.services.lifecycle import ensure_planned
+from duban.domain.messages import Rendered, render
+from duban.domain.quiet import QuietHours
+from duban.services.rollups import RollupStatus, rollup_status
+from duban.simulation.simulate import RunLog, domain_tick, feeds_rollups, run_clock
+from duban.spec.load import load_spec
+from duban.spec.files import referenced_file
+from duban.store.db import init_db, unit_of_work
+from duban.store.engine import make_engine
+from duban.simulation.synthetic import Behaviour, synthetic_submissions
+from duban.store.tables import Submission
+
+
+@dataclass
+class PreviewMessage:
+    """A message the campaign would send: when, to whom, which kind; its text is rendered on demand."""
+
+    at: str  # ISO instant (UTC)
+    recipient: str
+    kind: str
+    key: str
+    payload_json: str = field(repr=False)  # kept as text: a national preview holds half a million of these
+    campaign: PlannedCampaign = field(repr=False)
+
+    @property
+    def recipient_display(self) -> str:
+        return self.campaign.display(self.recipient)
+
+    @cached_property
+    def rendered(self) -> Rendered:
+        spec = self.campaign.spec
+        contacts = [" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts]
+        payload = orjson.loads(self.payload_json) if isinstance(self.payload_json, str) else self.payload_json
+        return render(describe(self.campaign, payload), title=spec.title, issuer=spec.issuer, doc_no=spec.doc_no,
+                      tz=self.campaign.tz, key=self.key, contacts=contacts, now=datetime.fromisoformat(self.at))  # fmt: skip
+
+
+def release_ready(engine: Engine, campaign: PlannedCampaign, as_of: datetime) -> list[PreviewMessage]:
+    """Mark every message ready at `as_of` as sent, in one statement, and return them (the dry dispatcher).
+
+    As the real dispatcher does, a message says only what is still true at its send (duban.store.freshness): stale
+    items are left out, and a message with nothing left is dropped instead of sent."""
+    with unit_of_work(engine) as conn:
+        codec = Codec(conn)
+        at = codec.instant(as_of)
+        where = "campaign_id = ? AND status = 'pending' AND not_before <= ?"
+        rows = codec.select(f"SELECT id, recipient, kind, idempotency_key, CAST(payload AS TEXT) FROM outbox WHERE {where} "
+                            "ORDER BY id", (campaign.id, at))  # fmt: skip
+        stale = freshness(codec, [(r[0], orjson.loads(r[4])) for r in rows], as_of) if rows else {}
+        codec.execute(f"UPDATE outbox SET status = 'sent', attempts = 1, sent_at = ? WHERE {where}", (at, campaign.id, at))
+        if stale:
+            dropped = [mid for mid, fresh in stale.items() if fresh.payload is None]
+            codec.execute_many("UPDATE outbox SET status = 'dropped', sent_at = NULL, last_error = ? WHERE id = ?",
+                               [(stale[mid].reason, mid) for mid in dropped])  # fmt: skip
+    iso = codec.iso(as_of)
+    released = []
+    for r in rows:
+        fresh = stale.get(r[0])
+        if fresh is None:
+            released.append(PreviewMessage(iso, r[1], r[2], r[3], r[4], campaign))
+        elif fresh.payload is not None:
+            released.append(PreviewMessage(iso, r[1], fresh.payload["kind"], r[3], orjson.dumps(fresh.payload).decode(),
+                                           campaign))  # fmt: skip
+    return released
+
+
+@dataclass(frozen=True)
+class RollupEvent:
+    """A submission duban made itself: an automatic roll-up, or a forward's roll-up on the upper campaign."""
+
+    at: datetime
+    campaign_id: str  # where it was recorded
+    unit: str  # the unit it was made for (display)
+    item: str  # the item's name in that campaign
+    forwarded: bool  # recorded on the upper campaign
+    late: bool
+
+
+def rollup_events(engine: Engine, campaign_id: str) -> list[RollupEvent]:
+    """What duban handed in for the campaign's roll-ups, in order: its automatic ones and those fed upward."""
+    s = Submission.__table__
+    forward_actor = f"forward:{campaign_id}"[:80]
+    with engine.connect() as conn:
+        rows = conn.execute(select(s.c.campaign_id, s.c.unit_code, s.c.item_id, s.c.submitted_at, s.c.late, s.c.actor).where(
+            ((s.c.campaign_id == campaign_id) & s.c.actor.like("rollup:%")) | (s.c.actor == forward_actor)
+        ).order_by(s.c.submitted_at, s.c.id)).all()  # fmt: skip
+    campaigns: dict[str, PlannedCampaign] = {}
+    events = []
+    for row in rows:
+        where = campaigns.get(row.campaign_id) or campaigns.setdefault(row.campaign_id, load_campaign(engine, row.campaign_id))
+        item = next((i.name for _s, i in where.spec.items() if i.id == row.item_id), row.item_id)
+        events.append(RollupEvent(row.submitted_at, row.campaign_id, where.display(row.unit_code), item,
+                                  row.actor == forward_actor, row.late))  # fmt: skip
+    return events
+
+
+@dataclass
+class Preview:
+    campaign_id: str
+    title: str
+    tz: str
+    start: datetime
+    end: datetime
+    log: RunLog
+    messages: list[PreviewMessage]
+    assignments: int
+    planned_submissions: int
+    planned_late: int
+    campaign: PlannedCampaign | None = field(default=None, repr=False)
+    rollups: list[RollupStatus] = field(default_factory=list)  # where each roll-up stands at the end
+    handed_in: list[RollupEvent] = field(default_factory=list)  # what duban handed in itself
+
+    def by_kind(self) -> Counter:
+        return Counter(m.kind for m in self.messages)
+
+    @property
+    def never(self) -> int:
+        """Assignments nobody hands in: neither a synthetic unit nor duban."""
+        return self.assignments - self.planned_submissions - sum(1 for e in self.handed_in if not e.forwarded)
+
+
+def simulate_spec(
+    path: Path | str,
+    *,
+    seed: int = 1,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    behaviour: Behaviour = Behaviour(),
+    quiet: QuietHours | None = None,
+    calendar_file: Path | None = None,
+    database_url: str | None = None,
+) -> Preview:
+    """Run the campaign in `path` from `start` to `end` (default: its whole timeline) on a scratch database."""
+    with tempfile.TemporaryDirectory(prefix="duban-simulate-") as scratch:
+        engine = make_engine(database_url or f"sqlite:///{Path(scratch) / 'simulate.db'}")
+        init_db(engine)
+        try:
+            now = datetime.now().astimezone()
+            planned = ensure_planned(engine, path, now=now, calendar_file=calendar_file)
+            upper = _upper_spec(Path(path), planned.spec.campaign)
+            if upper is not None:  # so a forward's roll-up is recorded on it, as in a shared database
+                ensure_planned(engine, upper, now=now, calendar_file=calendar_file)
+            return simulate_planned(engine, planned.campaign_id, seed=seed, start=start, end=end,
+                                    behaviour=behaviour, quiet=quiet)  # fmt: skip
+        finally:
+            engine.dispose()
+
+
+def simulate_planned(
+    engine: Engine,
+    campaign_id: str,
+    *,
+    seed: int = 1,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    behaviour: Behaviour = Behaviour(),
+    quiet: QuietHours | None = None,
+) -> Preview:
+    """Run an already planned campaign through its timeline (the scratch database is the caller's)."""
+    campaign = load_campaign(engine, campaign_id)
+    with engine.connect() as conn:
+        codec = Codec(conn)
+        first, last, count = codec.select(
+            "SELECT MIN(open_at), MAX(due_at), COUNT(*) FROM assignment WHERE campaign_id = ?", (campaign_id,)
+        )[0]
+        first, last = codec.read_instant(first), codec.read_instant(last)
+    start = start or first
+    end = end or (last + timedelta(days=10))
+    subs = synthetic_submissions(engine, campaign.id, campaign.tz, behaviour, seed)
+    sent: list[PreviewMessage] = []
+    stages = campaign.stage_ids()
+    rollups = feeds_rollups(engine, campaign.id)
+    log = run_clock(
+        engine, campaign.id, stages, campaign.tz, start=start, end=end, submissions=subs,
+        tick=domain_tick(engine, campaign.id, stages, quiet),
+        dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
+        quiet=quiet, with_rollups=rollups,
+    )  # fmt: skip
+    return Preview(
+        campaign_id=campaign.id, title=campaign.spec.title, tz=campaign.tz, start=start, end=end, log=log,
+        messages=sent, assignments=count, planned_submissions=len(subs),
+        planned_late=sum(1 for s in subs if s.late), campaign=campaign,
+        rollups=rollup_status(engine, campaign.id) if rollups else [],
+        handed_in=rollup_events(engine, campaign.id) if rollups else [],
+    )  # fmt: skip
+
+
+def _upper_spec(path: Path, spec) -> Path | None:
+    """The spec file a forward re-issues, when it is there and valid (else the preview says it is waiting)."""
+    if spec.forward is None:
+        return None
+    try:
+        upper = referenced_file(path, spec.forward.of, what="upper spec")
+        load_spec(upper)
+    except (DubanError, ValueError):
+        return None
+    return upper

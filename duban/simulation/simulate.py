@@ -1,0 +1,146 @@
+"""Simulate a campaign on a simulated clock: ticks at every event instant, synthetic units, the messages out.
+
+The clock steps to the next instant at which anything can happen: an assignment's next event, the end of
+quiet hours for a waiting message, or the day's 18:00 batch for receipts of that day's submissions. Units
+behave by a seeded draw (duban.simulation.synthetic): most submit on time, some late, some never. The same driver runs
+the demo through Prefect flows; `duban simulate` runs the domain directly on a throw-away database, with a
+tick that does what the `campaign-tick` flow does: every stage, then the roll-ups (汇总, 转发), then compose.
+In a campaign with roll-ups a day's batch of submissions is followed by a tick, as the real ten-minute tick
+would follow it, so a roll-up completed by the batch is handed in then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import Engine, func, select
+
+from duban.domain.quiet import QuietHours
+from duban.instants import at_clock, in_zone, utc
+from duban.services.compose import compose_messages
+from duban.services.rollups import feed_rollups
+from duban.services.tick import next_instant, tick_stage
+from duban.simulation.synthetic import PlannedSubmission, record_synthetic
+from duban.store.campaigns import load_campaign
+from duban.store.tables import OutboxMessage
+
+_O = OutboxMessage.__table__
+DAILY_BATCH = time(18, 0)
+
+
+@dataclass
+class RunLog:
+    steps: int = 0
+    ticks: int = 0
+    dispatches: int = 0
+    submissions: int = 0
+    instants: list[datetime] = field(default_factory=list)
+
+
+def next_release(engine: Engine, campaign_id: str, after: datetime) -> datetime | None:
+    """When the next waiting message becomes ready (quiet hours, retry backoff)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.min(_O.c.not_before)).where(
+                _O.c.campaign_id == campaign_id, _O.c.status.in_(("pending", "failed", "limited")), _O.c.not_before > utc(after)
+            )
+        ).scalar()
+
+
+def ready_messages(engine: Engine, campaign_id: str, as_of: datetime) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).select_from(_O).where(
+                _O.c.campaign_id == campaign_id, _O.c.status.in_(("pending", "failed", "limited")), _O.c.not_before <= utc(as_of)
+            )
+        ).scalar() or 0
+
+
+def run_clock(
+    engine: Engine,
+    campaign_id: str,
+    stages: list[str],
+    tz: str,
+    *,
+    start: datetime,
+    end: datetime,
+    submissions: list[PlannedSubmission],
+    tick: Callable[[datetime], object],
+    dispatch: Callable[[datetime], object],
+    quiet: QuietHours | None = None,
+    with_rollups: bool = False,
+) -> RunLog:
+    """Step the campaign from `start` to `end` through every instant at which something happens.
+
+    `with_rollups`: the campaign has roll-ups or is a forward, so a batch of submissions is followed by a
+    tick (which feeds them) rather than by composing its receipts alone."""
+    log = RunLog()
+    start, end = utc(start), utc(end)
+    pending = [s for s in submissions if start <= s.at <= end]
+    cursor = 0
+    last: datetime | None = None
+    while True:
+        floor = last if last is not None else start - timedelta(microseconds=1)
+        candidates = [
+            next_instant(engine, campaign_id, stages, after=floor),
+            next_release(engine, campaign_id, floor),
+            pending[cursor].at if cursor < len(pending) else None,
+        ]
+        found = [c for c in candidates if c is not None]
+        if not found:
+            break
+        moment = max(min(found), start)
+        if cursor < len(pending) and pending[cursor].at == moment:
+            moment = _daily_batch(moment, tz)  # receipts of the day go out in the 18:00 batch
+            upcoming = next_instant(engine, campaign_id, stages, after=floor)
+            if upcoming is not None and upcoming < moment:
+                moment = upcoming
+        if moment > end:
+            break
+        batch = []
+        while cursor < len(pending) and pending[cursor].at <= moment:
+            batch.append(pending[cursor])
+            cursor += 1
+        if batch:
+            log.submissions += record_synthetic(engine, campaign_id, batch)
+        due = next_instant(engine, campaign_id, stages, after=None)
+        if (due is not None and due <= moment) or (batch and with_rollups):
+            tick(moment)
+            log.ticks += 1
+        elif batch:
+            compose_messages(engine, campaign_id, moment, quiet=quiet)
+        if ready_messages(engine, campaign_id, moment):
+            dispatch(moment)
+            log.dispatches += 1
+        log.steps += 1
+        log.instants.append(moment)
+        last = moment
+    return log
+
+
+def _daily_batch(moment: datetime, tz: str) -> datetime:
+    local = in_zone(moment, tz)
+    batch = at_clock(local.date(), DAILY_BATCH, tz)
+    return utc(batch if batch >= local else at_clock(local.date() + timedelta(days=1), DAILY_BATCH, tz))
+
+
+def feeds_rollups(engine: Engine, campaign_id: str) -> bool:
+    """Whether a tick of the campaign feeds roll-ups: it has `rollups:` or is a forward (as the flow decides)."""
+    spec = load_campaign(engine, campaign_id, units=False).spec
+    return bool(spec.rollups or spec.forward)
+
+
+def domain_tick(engine: Engine, campaign_id: str, stages: list[str], quiet: QuietHours | None = None) -> Callable[[datetime], object]:
+    """A tick without Prefect, in the flow's order: every stage, the roll-ups when there are any, then compose."""
+    rollups = feeds_rollups(engine, campaign_id)
+
+    def tick(as_of: datetime) -> None:
+        for stage_id in stages:
+            tick_stage(engine, campaign_id, stage_id, as_of)
+        if rollups:
+            feed_rollups(engine, campaign_id, as_of)
+        compose_messages(engine, campaign_id, as_of, quiet=quiet)
+
+    return tick

@@ -1,0 +1,5 @@
+"""The only package that speaks SQL: engines, the unit of work, the codec, tables, migrations, plans kept,
+the tick's statements, the outbox's claims, rate limits, and the stored campaign.
+
+Imports duban.domain and duban.spec; nothing above it (services, views, web, cli, flows) is imported here.
+"""

@@ -1,0 +1,57 @@
+"""The database as the rest of duban uses it: one engine per URL with its schema current, and the unit of work.
+
+A unit of work commits everything or nothing: a tick's transitions, intents and messages land together.
+On SQLite every transaction begins IMMEDIATE (one writer at a time, no upgrade deadlocks), except a reader's
+(`reading`); on Postgres two workers ticking one campaign take turns per stage and per compose (advisory locks)
+and lock the rows they change, so no transition is applied twice and each unit still gets one message per tick.
+The schema comes from Alembic revisions (duban/store/migrate.py); a fresh database is created at the newest one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import Connection, Engine
+
+from duban.store.engine import checkpointer, make_engine
+from duban.store.migrate import create_fresh, ensure_schema
+
+
+@lru_cache(maxsize=8)
+def engine_for(url: str) -> Engine:
+    """One engine per URL per process, its schema current.
+
+    An empty database is created at the newest revision; the embedded SQLite file is upgraded in place; a
+    Postgres database that lags is refused with the command that upgrades it (`duban db upgrade`).
+    """
+    engine = make_engine(url)
+    ensure_schema(engine, upgrade=engine.dialect.name == "sqlite")
+    return engine
+
+
+def init_db(engine: Engine) -> None:
+    """Create every table of an empty database at once, stamped with the newest migration."""
+    create_fresh(engine)
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Connection]:
+    """A transaction that commits when the block ends normally and rolls back otherwise."""
+    with engine.begin() as connection:
+        wal = checkpointer(engine) if engine.dialect.name == "sqlite" else None
+        changes = connection.connection.dbapi_connection.total_changes if wal else 0
+        yield connection
+        wrote = wal is not None and connection.connection.dbapi_connection.total_changes != changes
+    if wrote:  # an idle tick's transactions write nothing: no checkpoint to ask for
+        wal.request()
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection that only reads. On SQLite its transaction does not take the write lock (WAL: it sees the
+    last commit), so a reader such as the operators' view neither waits for a tick's write nor holds one up."""
+    with engine.connect() as connection:
+        yield connection.execution_options(duban_reader=True)
+

@@ -1,0 +1,195 @@
+"""Engines for SQLite (the embedded default) and PostgreSQL: connection settings and SQLite's WAL checkpoints.
+
+On SQLite every transaction begins IMMEDIATE (one writer at a time, no upgrade deadlocks), except a reader's
+(`duban.store.db.reading`); its WAL is folded into the file on a thread of its own after each unit of work
+(see Checkpointer). The unit of work and the schema check live in duban/store/db.py, keeping a plan in
+duban/store/plans.py.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sqlite3
+import threading
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+
+
+# A commit that is not a unit of work (a migration) leaves its pages for SQLite's own checkpoint past this many
+# WAL pages (about 80 MB); every unit of work hands its pages to the checkpointer below.
+WAL_AUTOCHECKPOINT_PAGES = 20_000
+# A WAL file this long is checkpointed in the commit (see Checkpointer.request), and cut back to the limit when
+# it starts over: a national stage opening writes about 66 MB with its messages, a 5,000-township one 9 MB.
+WAL_LONG_BYTES = 64 * 1024 * 1024
+WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
+
+
+class Checkpointer:
+    """Copies a SQLite file's WAL into the database on a thread of its own, after each unit of work commits.
+
+    SQLite's automatic checkpoint runs inside the commit that takes the WAL past 1,000 pages and waits for two
+    fsyncs there: about 40 ms of the commit of a 5,000-township stage opening on this machine, and as much again
+    in the commit of its messages. Here the commit returns at once and the checkpoint follows beside the next
+    step (PASSIVE: it never waits for a reader or a writer; what a reader still needs is copied next time),
+    unless the WAL has grown long under close commits (see request). Commits are as durable as before:
+    synchronous=NORMAL in WAL mode makes a commit survive a crash of the process, and a power cut may lose the
+    last transactions either way. Each checkpoint opens and closes its own connection, so the last connection to
+    close still folds the WAL into the file, as SQLite always does; the thread ends when no commit has come for a
+    few seconds, and at exit it finishes the checkpoint asked for.
+    """
+
+    IDLE_S = 5.0
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.wanted = threading.Event()
+        self.lock = threading.Lock()
+        self.running = threading.Lock()  # held while a checkpoint runs: a fork waits for it (see below)
+        self.thread: threading.Thread | None = None
+        self.stopping = False
+        self.wal_path = path + "-wal"
+        self.requested = self.done = 0  # checkpoints asked for and run (the tests read them)
+
+    def request(self) -> None:
+        """Called by a unit of work that committed; when the WAL file has grown long, it checkpoints right here.
+
+        SQLite starts the WAL over only when a writer begins with every frame already copied. A checkpoint beside
+        the next transaction rarely finishes first when commits follow each other closely (a simulation, a
+        dispatcher's deliveries), and the WAL would grow by all they write. Past WAL_LONG_BYTES the commit copies
+        the WAL itself before its caller writes again, as SQLite's own checkpoint would; the next writer then
+        starts the WAL over, and journal_size_limit cuts the file back to WAL_SIZE_LIMIT_BYTES.
+        """
+        self.requested += 1
+        try:
+            long = os.stat(self.wal_path).st_size >= WAL_LONG_BYTES
+        except OSError:
+            long = False
+        if long:
+            self.checkpoint()
+            return
+        self.wanted.set()
+        with self.lock:
+            if self.thread is None and not self.stopping:
+                self.thread = threading.Thread(target=self._run, name="duban-wal-checkpoint", daemon=True)
+                self.thread.start()
+
+    def checkpoint(self) -> None:
+        """One PASSIVE checkpoint; a busy database (another process checkpointing) is left to the next one."""
+        with self.running, suppress(sqlite3.Error):
+            connection = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                self.done += 1
+            finally:
+                connection.close()
+
+    def _run(self) -> None:
+        while True:
+            if not self.wanted.wait(self.IDLE_S):
+                with self.lock:
+                    if not self.wanted.is_set():
+                        self.thread = None
+                        return
+            self.wanted.clear()
+            self.checkpoint()
+            if self.stopping and not self.wanted.is_set():  # at exit: a commit during this checkpoint gets its own
+                return
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish the checkpoint asked for (at exit), then let no thread start again."""
+        with self.lock:
+            self.stopping, thread = True, self.thread
+        if thread is not None:
+            self.wanted.set()
+            thread.join(timeout)
+
+
+_checkpointers: dict[str, Checkpointer] = {}
+_checkpointers_lock = threading.Lock()
+
+
+def _before_fork() -> None:
+    """A fork waits for a running checkpoint: SQLite keeps its file locks in process-wide state, and a child forked
+    in the middle of a checkpoint would find the checkpoint lock held by a thread it does not have."""
+    for wal in set(_checkpointers.values()):
+        wal.running.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    for wal in set(_checkpointers.values()):
+        wal.running.release()
+
+
+def _after_fork_in_child() -> None:
+    """A forked process (a pre-forking web server, a forking worker) has none of its parent's threads: its
+    checkpointers start their own, with fresh locks, instead of waiting on a thread or a lock left behind."""
+    global _checkpointers_lock
+    _checkpointers_lock = threading.Lock()
+    for wal in set(_checkpointers.values()):
+        wal.wanted, wal.lock, wal.running = threading.Event(), threading.Lock(), threading.Lock()
+        wal.thread, wal.stopping = None, False
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)
+
+
+@atexit.register
+def _finish_checkpoints() -> None:
+    for wal in set(_checkpointers.values()):
+        wal.stop()
+
+
+def checkpointer(engine: Engine) -> Checkpointer | None:
+    """The checkpointer of a SQLite file engine (one per file per process), None for Postgres or memory."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    if not os.path.isabs(path):  # a relative path names a file in the working directory of the moment
+        path = os.path.join(os.getcwd(), path)
+    wal = _checkpointers.get(path)
+    if wal is None:
+        with _checkpointers_lock:  # one per file: two spellings of one path share it
+            resolved = str(Path(path).resolve())
+            same = next((w for w in _checkpointers.values() if w.path == resolved), None)
+            wal = _checkpointers.setdefault(path, same or Checkpointer(resolved))
+    return wal
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite files get their folder, WAL, foreign keys, IMMEDIATE transactions, and their
+    WAL checkpoints on a thread of their own (see Checkpointer)."""
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, future=True)
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, future=True)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")  # the WAL file, cut back when it restarts
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        reader = connection.get_execution_options().get("duban_reader", False)
+        connection.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_postgres(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
+
+

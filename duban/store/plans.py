@@ -1,0 +1,170 @@
+"""Keeping a plan: a campaign's row, its units, samples and assignments written at once; and dropping it again."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, text
+
+from duban.domain.plan import Plan
+from duban.domain.state import State
+from duban.errors import StoreError
+from duban.spec.load import LoadedSpec
+from duban.store.codec import Codec
+from duban.store.db import unit_of_work
+from duban.store.engine import is_postgres
+from duban.store.tables import (
+    AmendmentRow,
+    Assignment,
+    CampaignRow,
+    CampaignUnit,
+    Delivery,
+    Intent,
+    OutboxMessage,
+    SampleDraw,
+    ScoreRecord,
+    Submission,
+    TransitionRow,
+    ViewMark,
+)
+
+
+def campaign_row(connection: Connection, campaign_id: str) -> CampaignRow:
+    row = connection.execute(select(CampaignRow).where(CampaignRow.id == campaign_id)).first()
+    if row is None:
+        raise StoreError(
+            f"campaign {campaign_id!r} is not in the database: plan it first with `duban tick SPEC` "
+            "(which plans on first use) or run `duban demo`"
+        )
+    return CampaignRow.model_validate(row._mapping)
+
+
+def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, replace: bool = False) -> bool:
+    """Keep a plan; True when written, False when this exact spec was planned already.
+
+    A different spec under the same campaign id is refused unless `replace` (which drops the old record).
+    """
+    campaign = plan.campaign
+    with unit_of_work(engine) as conn:
+        if is_postgres(conn):  # two workers planning one campaign at once: the second waits, then finds it planned
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": f"duban.plan.{campaign.id}"})
+        existing = conn.execute(select(CampaignRow.spec_sha256).where(CampaignRow.id == campaign.id)).scalar()
+        if existing is not None and not replace:
+            if existing == spec.sha256:
+                return False
+            raise StoreError(
+                f"campaign {campaign.id!r} was planned from a different version of {spec.path} "
+                f"(planned sha256 {existing[:12]}, file {spec.sha256[:12]}). duban will not silently re-plan a "
+                f"running campaign: restore the file, or start over with `duban reset {campaign.id}`."
+            )
+        if existing is not None:
+            _delete_campaign(conn, campaign.id)
+        conn.execute(
+            insert(CampaignRow),
+            [dict(id=campaign.id, title=campaign.title, issuer=campaign.issuer, doc_no=campaign.doc_no,
+                  timezone=campaign.timezone, spec_path=str(spec.path), spec_sha256=spec.sha256,
+                  spec_text=spec.path.read_text(encoding="utf-8"), planned_at=now)],
+        )  # fmt: skip
+        codec = Codec(conn)
+        unit_rows = _unit_rows(plan)
+        # attributes only when some unit has them (listed units): a statistics campaign writes what it always did
+        columns = _UNIT_COLUMNS if any(u.attributes for u in plan.registry) else _UNIT_COLUMNS[:-1]
+        for chunk in _chunks(unit_rows, 20_000):  # a million listed units are never all in memory as rows
+            codec.insert("campaign_unit", columns, (
+                tuple(codec.json(row[k]) if k in ("channels", "attributes") else row[k] for k in columns) for row in chunk
+            ))  # fmt: skip
+        if plan.samples:
+            conn.execute(
+                insert(SampleDraw),
+                [dict(campaign_id=campaign.id, sample_id=s.sample_id, name=s.name, seed=s.seed, members=s.members,
+                      detail=[d.as_record() for d in s.draws],
+                      drawn_at=now) for s in plan.samples.values()],
+            )  # fmt: skip
+        _insert_assignments(conn, campaign.id, plan, now)
+    return True
+
+
+_ASSIGNMENT_COLUMNS = (
+    "campaign_id", "stage_id", "stage_order", "item_id", "instance", "unit_code", "role", "open_at", "due_at",
+    "reminders", "escalations", "state", "reminders_done", "escalations_done", "next_event_at", "updated_at",
+)  # fmt: skip
+
+
+def _insert_assignments(conn: Connection, campaign_id: str, plan: Plan, now: datetime) -> None:
+    """Bulk insert; the schedule columns of an item's assignments are encoded once and shared."""
+    codec = Codec(conn)
+    encoded: dict[tuple, tuple[str, str]] = {}
+    for chunk in _chunks(plan.assignments, 20_000):
+        codec.insert("assignment", _ASSIGNMENT_COLUMNS, _assignment_rows(codec, campaign_id, chunk, encoded, now))
+
+
+def _chunks(rows, size: int):
+    """Lists of at most `size` items of an iterable."""
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _assignment_rows(codec: Codec, campaign_id: str, assignments, encoded: dict, now: datetime):
+    rows = []
+    for a in assignments:
+        schedule_key = (a.reminders, a.escalations)
+        if schedule_key not in encoded:
+            encoded[schedule_key] = (
+                codec.json([codec.iso(t) for t in a.reminders]),
+                codec.json([[codec.iso(t), list(targets)] for t, targets in a.escalations]),
+            )
+        reminders, escalations = encoded[schedule_key]
+        rows.append((
+            campaign_id, a.stage_id, a.stage_order, a.item_id, a.instance, a.unit_code, a.role,
+            codec.instant(a.open_at), codec.instant(a.due_at), reminders, escalations, State.pending.value, 0, 0,
+            codec.instant(a.open_at), codec.instant(now),
+        ))  # fmt: skip
+    return rows
+
+
+_UNIT_COLUMNS = ("campaign_id", "code", "name", "display", "level", "kind", "parent_code", "channels", "contact", "phone",
+                 "attributes")  # fmt: skip
+
+
+def _unit_rows(plan: Plan):
+    """The campaign_unit rows, one at a time."""
+    campaign_id = plan.campaign.id
+    for u in plan.registry:
+        yield dict(campaign_id=campaign_id, code=u.code, name=u.name, display=u.display, level=u.level.value,
+                   kind=u.kind, parent_code=u.parent, channels=list(u.channels), contact=u.contact, phone=u.phone,
+                   attributes=u.attributes or None)  # fmt: skip
+    for leader in plan.campaign.leaders:
+        yield dict(campaign_id=campaign_id, code=f"leader:{leader.id}", name=leader.name,
+                   display=leader.title or leader.name, level=None, kind="leader", parent_code=None,
+                   channels=list(leader.channels), contact=None, phone=None, attributes=None)  # fmt: skip
+
+
+def _delete_campaign(conn: Connection, campaign_id: str) -> None:
+    """Drop a campaign's whole record (reset / demo re-run), children first."""
+    message_ids = select(OutboxMessage.id).where(OutboxMessage.campaign_id == campaign_id)
+    conn.execute(delete(Delivery).where(Delivery.message_id.in_(message_ids)))
+    conn.execute(delete(Intent).where(Intent.campaign_id == campaign_id))
+    conn.execute(delete(OutboxMessage).where(OutboxMessage.campaign_id == campaign_id))
+    conn.execute(delete(TransitionRow).where(TransitionRow.campaign_id == campaign_id))
+    conn.execute(delete(Submission).where(Submission.campaign_id == campaign_id))
+    conn.execute(delete(Assignment).where(Assignment.campaign_id == campaign_id))
+    conn.execute(delete(SampleDraw).where(SampleDraw.campaign_id == campaign_id))
+    conn.execute(delete(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id))
+    conn.execute(delete(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id))
+    conn.execute(delete(AmendmentRow).where(AmendmentRow.campaign_id == campaign_id))
+    conn.execute(delete(ViewMark).where(ViewMark.campaign_id == campaign_id))
+    conn.execute(delete(CampaignRow).where(CampaignRow.id == campaign_id))
+
+
+def reset_campaign(engine: Engine, campaign_id: str) -> None:
+    with unit_of_work(engine) as conn:
+        campaign_row(conn, campaign_id)
+        _delete_campaign(conn, campaign_id)
+

@@ -1,0 +1,433 @@
+"""What the database keeps (SQLModel tables). Spec models say what a YAML says; these say what happened.
+
+Every instant is stored in UTC and comes back tz-aware. The assignment table carries `next_event_at`, indexed
+with the campaign and stage, so a tick reads only the assignments with something due (an index range scan).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (naive UTC text) and Postgres (timestamptz)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError(f"refusing to store naive or non-datetime value {value!r}: duban stores UTC instants")
+        value = value.astimezone(timezone.utc)
+        plain = datetime(
+            value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond,
+            tzinfo=timezone.utc,
+        )  # fmt: skip
+        return plain.replace(tzinfo=None) if dialect.name == "sqlite" else plain
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _utc(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _json() -> Any:
+    return Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class CampaignRow(SQLModel, table=True):
+    """A planned campaign and the exact spec text it was planned from."""
+
+    __tablename__ = "campaign"
+
+    id: str = Field(primary_key=True, max_length=80)
+    title: str
+    issuer: str
+    doc_no: str | None = None
+    timezone: str = "Asia/Shanghai"
+    spec_path: str
+    spec_sha256: str = Field(max_length=64)
+    spec_text: str = Field(sa_column=Column(Text, nullable=False))
+    planned_at: datetime = _utc(nullable=False)
+
+
+class CampaignUnit(SQLModel, table=True):
+    """The campaign's units (and leaders, kind='leader') as they were when it was planned."""
+
+    __tablename__ = "campaign_unit"
+    __table_args__ = (Index("ix_campaign_unit_parent", "campaign_id", "parent_code"),)  # a unit's children (portal)
+
+    campaign_id: str = Field(primary_key=True, foreign_key="campaign.id", max_length=80)
+    code: str = Field(primary_key=True, max_length=64)
+    name: str
+    display: str
+    level: str | None = None
+    kind: str = "division"
+    parent_code: str | None = Field(default=None, max_length=64)
+    channels: list[str] | None = _json()
+    contact: str | None = None
+    phone: str | None = None
+    attributes: dict[str, Any] | None = _json()  # a listed unit's industry, size, risk … (roll-ups `by:`)
+
+
+class Assignment(SQLModel, table=True):
+    """One unit's duty on one item (one instance of a recurring item)."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "item_id", "instance", "unit_code", name="uq_assignment_duty"),
+        Index("ix_assignment_due_events", "campaign_id", "stage_id", "next_event_at"),
+        Index("ix_assignment_unit", "campaign_id", "unit_code"),
+        Index("ix_assignment_colours", "campaign_id", "item_id", "state", "unit_code"),  # the portal's counts, from the index alone
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    stage_id: str = Field(max_length=80)
+    stage_order: int
+    item_id: str = Field(max_length=80)
+    instance: str = Field(default="", max_length=32)
+    unit_code: str = Field(max_length=64)
+    role: str = Field(default="responsible", max_length=16)
+    open_at: datetime = _utc(nullable=False)
+    due_at: datetime = _utc(nullable=False)
+    reminders: list[str] | None = _json()  # ISO instants (UTC)
+    escalations: list[list[Any]] | None = _json()  # [[ISO instant, [target, …]], …]
+    state: str = Field(default="pending", sa_column=Column(String(16), nullable=False))
+    reminders_done: int = 0
+    escalations_done: int = 0
+    next_event_at: datetime | None = _utc()
+    submitted_at: datetime | None = _utc()
+    updated_at: datetime | None = _utc()
+
+
+class TransitionRow(SQLModel, table=True):
+    """The audit trail: every state change, when it was scheduled, when it was applied and by whom."""
+
+    __tablename__ = "transition"
+    __table_args__ = (Index("ix_transition_campaign", "campaign_id", "assignment_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(max_length=80)
+    assignment_id: int = Field(foreign_key="assignment.id")
+    event: str = Field(max_length=16)
+    step: int = 0
+    from_state: str = Field(max_length=16)
+    to_state: str = Field(max_length=16)
+    event_at: datetime = _utc(nullable=False)
+    recorded_at: datetime = _utc(nullable=False)  # the tick's as_of, or the submission's time
+    actor: str = Field(default="tick", max_length=80)
+
+
+class Intent(SQLModel, table=True):
+    """A notification promise written with its transition; messages are composed from these."""
+
+    __tablename__ = "intent"
+    __table_args__ = (
+        # event_at: an amendment re-plans an assignment, and its new reminders and slip are new events
+        UniqueConstraint("assignment_id", "kind", "step", "recipient", "event_at", name="uq_intent_once"),
+        # only the intents not yet in a message, by recipient: compose's questions answered from the index alone
+        Index("ix_intent_pending", "campaign_id", "recipient", sqlite_where=text("message_id IS NULL"),
+              postgresql_where=text("message_id IS NULL")),
+        # the escalations of a campaign by time, for the operators' view (few rows: only the escalations)
+        Index("ix_intent_escalations", "campaign_id", "created_at", sqlite_where=text("kind = 'escalation'"),
+              postgresql_where=text("kind = 'escalation'")),
+        # the items of the messages a dispatcher is about to send, to check they are still true (duban.store.freshness)
+        Index("ix_intent_message", "message_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(max_length=80)
+    assignment_id: int = Field(foreign_key="assignment.id")
+    recipient: str = Field(max_length=80)  # a campaign_unit code, or leader:<id>
+    kind: str = Field(max_length=16)
+    step: int = 0
+    event_at: datetime = _utc(nullable=False)
+    created_at: datetime = _utc(nullable=False)
+    message_id: int | None = Field(default=None, foreign_key="outbox.id")
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to one recipient, coalescing its intents of one tick. The row is the promise."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_ready", "status", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(max_length=80)
+    recipient: str = Field(max_length=80)
+    kind: str = Field(max_length=16)  # the most urgent kind among its intents
+    idempotency_key: str = Field(max_length=40, sa_column_kwargs={"unique": True})
+    payload: dict[str, Any] | None = _json()  # what the templates render: items, dues, states
+    created_at: datetime = _utc(nullable=False)
+    not_before: datetime = _utc(nullable=False)  # quiet hours, a bot's limit or a retry's backoff: not before then
+    # pending | limited | sending | sent | failed | unconfirmed | dead | dropped (duban.services.dispatch says what each means)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0  # passes that posted it (a bot's rate limit is not a try)
+    claimed_by: str | None = Field(default=None, max_length=80)  # the live dispatcher sending it (duban.store.liveness)
+    claimed_at: datetime | None = _utc()
+    sent_at: datetime | None = _utc()
+    last_error: str | None = None
+    # where delivery stands: the channel, the parts (when split) and how many arrived, the part being posted,
+    # the channels that refused it for good
+    progress: dict[str, Any] | None = _json()
+    unknown_posts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # posts of the current part that got no answer (it may have arrived): at most 2
+
+
+class Delivery(SQLModel, table=True):
+    """One attempt to deliver a message over one channel, with what the channel answered."""
+
+    __tablename__ = "delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="outbox.id", index=True)
+    channel: str = Field(max_length=120)  # the reference (env:NAME), never the URL
+    attempt: int = 1
+    part: int = Field(default=1, sa_column_kwargs={"server_default": "1"})  # which post of a message split for the channel (1 of 1 when whole)
+    parts: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    ok: bool = False
+    outcome: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})  # ok | failed | unknown | limited | refused (duban.notify.notifier)
+    detail: str | None = None
+    at: datetime = _utc(nullable=False)
+
+
+class Submission(SQLModel, table=True):
+    """报送: every version is kept; the assignment points at the state it caused."""
+
+    __tablename__ = "submission"
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(max_length=80, index=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    unit_code: str = Field(max_length=64)
+    item_id: str = Field(max_length=80)
+    version: int = 1
+    submitted_at: datetime = _utc(nullable=False)
+    late: bool = False
+    files: list[dict[str, Any]] | None = _json()  # [{name, sha256, size, format}]
+    metrics: dict[str, Any] | None = _json()
+    actor: str = Field(default="cli", max_length=80)
+    note: str | None = None
+
+
+class SampleDraw(SQLModel, table=True):
+    """A drawn sample with its seed: reproducible and auditable."""
+
+    __tablename__ = "sample_draw"
+
+    campaign_id: str = Field(primary_key=True, foreign_key="campaign.id", max_length=80)
+    sample_id: str = Field(primary_key=True, max_length=80)
+    name: str
+    seed: int
+    members: list[str] | None = _json()
+    detail: list[dict[str, Any]] | None = _json()
+    drawn_at: datetime = _utc(nullable=False)
+
+
+class ChannelRate(SQLModel, table=True):
+    """The recent sends of one rate-limited bot (20 per minute for WeCom and DingTalk), shared by every
+    dispatcher process. The channel is a digest of its URL: the key itself is never stored."""
+
+    __tablename__ = "channel_rate"
+
+    channel: str = Field(primary_key=True, max_length=64)
+    sends: list[float] | None = _json()  # epoch seconds of the posts inside the last window, oldest first
+    holder: int | None = None  # the message whose parts are going out: the others wait until it is done
+    blocked_until: datetime | None = _utc()  # the bot said "too fast": no post before then
+    refusals: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # "too fast" answers in a row
+
+
+class ScoreRecord(SQLModel, table=True):
+    """评分: one inspected unit's points on one score sheet. Every scoring is kept as a version; the latest counts."""
+
+    __tablename__ = "score"
+    __table_args__ = (Index("ix_score_unit", "campaign_id", "sheet_id", "sample_id", "unit_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    sheet_id: str = Field(max_length=80)
+    sample_id: str = Field(max_length=80)
+    unit_code: str = Field(max_length=64)
+    version: int = 1
+    points: dict[str, Any] | None = _json()  # check item id → points
+    total: float = 0.0
+    passed: bool = False
+    inspector: str | None = None
+    inspected_on: str | None = Field(default=None, max_length=32)
+    note: str | None = None
+    source: str | None = None  # the file (name and sha256) or "portal"
+    recorded_at: datetime = _utc(nullable=False)
+    actor: str = Field(default="cli", max_length=80)
+
+
+class AmendmentRow(SQLModel, table=True):
+    """A later notice that changed a running campaign's dates (调整通知): its text, why, and what it changed."""
+
+    __tablename__ = "amendment"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "seq", name="uq_amendment_seq"),
+        UniqueConstraint("campaign_id", "sha256", name="uq_amendment_text"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    seq: int  # 1, 2 … in the order applied; the `step` of its transitions and intents
+    issuer: str
+    doc_no: str | None = None
+    title: str | None = None
+    issued_on: str | None = Field(default=None, max_length=10)  # ISO date as the notice gives it
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    path: str
+    text: str = Field(sa_column=Column(Text, nullable=False))  # the amendment YAML as applied
+    sha256: str = Field(max_length=64)
+    changes: list[dict[str, Any]] | None = _json()  # [{target, assignments, due_before, due_after}, …]
+    effective_at: datetime = _utc(nullable=False)
+    recorded_at: datetime = _utc(nullable=False)
+    actor: str = Field(default="cli", max_length=80)
+
+class LinkRevocation(SQLModel, table=True):
+    """A unit link withdrawn by an operator: one link (token_id) or every link issued up to an instant."""
+
+    __tablename__ = "link_revocation"
+    __table_args__ = (Index("ix_link_revocation_unit", "campaign_id", "unit_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(max_length=80)
+    unit_code: str = Field(max_length=64)
+    token_id: str | None = Field(default=None, max_length=40)  # the MAC part of one token
+    issued_before: datetime | None = _utc()  # every token issued at or before this instant
+    revoked_at: datetime = _utc(nullable=False)
+    actor: str = Field(max_length=80)
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who saw or did what on the portal, when, from where: every page view, upload, download and login."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_campaign_at", "campaign_id", "at"),
+        # recent entries of one kind (failed logins everywhere, refused links to fold together) without a scan
+        Index("ix_audit_action_at", "action", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _utc(nullable=False)
+    actor: str = Field(max_length=80)  # unit:<code>, operator:<name>, or anonymous
+    action: str = Field(max_length=24)  # view | upload | refused | download | export | login | link_refused …
+    campaign_id: str | None = Field(default=None, max_length=80)
+    unit_code: str | None = Field(default=None, max_length=64)
+    target: str | None = Field(default=None, max_length=200)  # an item, a submission, a file name
+    ok: bool = True
+    detail: str | None = Field(default=None, max_length=500)
+    client: str | None = Field(default=None, max_length=64)  # the client's address
+    # the same refusal from the same address folded into this entry (a flood of bad links is one row per 10 min)
+    repeats: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+
+
+class OperatorSession(SQLModel, table=True):
+    """An operator's login (督办工作台): ended by logging out, by a new password, or when it expires. The cookie
+    holds a signed random id; only its SHA-256 is kept here."""
+
+    __tablename__ = "operator_session"
+    __table_args__ = (Index("ix_operator_session_name", "operator"),)
+
+    id_sha256: str = Field(primary_key=True, max_length=64)
+    operator: str = Field(max_length=40)
+    login_tag: str = Field(max_length=32)  # a digest of the password hash it was opened with: a new password ends it
+    created_at: datetime = _utc(nullable=False)
+    expires_at: datetime = _utc(nullable=False)
+    revoked_at: datetime | None = _utc()
+    revoked_by: str | None = Field(default=None, max_length=80)  # logout | password | operator:<name> …
+    client: str | None = Field(default=None, max_length=64)
+
+
+class ViewMark(SQLModel, table=True):
+    """When a campaign's operator views (the Prefect artifacts) were last published, and the newest record then.
+
+    A tick publishes the views again only when something was recorded since (a transition, a submission, a
+    score) or a new day began in the campaign's zone: an idle tick of a national campaign stays cheap.
+    """
+
+    __tablename__ = "view_mark"
+
+    campaign_id: str = Field(primary_key=True, foreign_key="campaign.id", max_length=80)
+    published_at: datetime = _utc(nullable=False)  # the tick's as_of
+    transition_id: int = 0  # the newest row of each table when the views were read
+    submission_id: int = 0
+    score_id: int = 0
+
+
+class LoginThrottle(SQLModel, table=True):
+    """How many passwords were tried for one login name from one address in the current window (督办工作台).
+
+    The count is taken in the database, in one statement, before the password is looked at: guesses sent at the
+    same moment, to one portal or to several, each get their own number, and only the first five are checked.
+    """
+
+    __tablename__ = "login_throttle"
+
+    name: str = Field(primary_key=True, max_length=40)
+    client: str = Field(primary_key=True, max_length=64)  # "" when the address is unknown
+    window_start: datetime = _utc(nullable=False)  # the first attempt of the window, or the fifth failure (lock)
+    attempts: int = 0  # passwords tried in the window, the ones in flight included
+
+
+class UnitImport(SQLModel, table=True):
+    """One `duban units import` of a list (名录): the file, when, by whom, and what it changed."""
+
+    __tablename__ = "unit_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_name: str = Field(max_length=80, index=True)
+    file: str
+    sha256: str = Field(max_length=64)
+    rows: int
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    imported_at: datetime = _utc(nullable=False)
+    actor: str = Field(default="cli", max_length=80)
+
+
+class ListedUnit(SQLModel, table=True):
+    """A listed party's spell on a list: who it was from `listed_from` until `listed_until` (None: listed now).
+
+    A re-import that changes a row closes its spell and opens a new one; a row gone from the file closes its
+    spell. The rows with no `listed_until` are the list today; a day's list is the spells that cover that day.
+    """
+
+    __tablename__ = "listed_unit"
+    __table_args__ = (
+        Index("ix_listed_unit_current", "list_name", "listed_until", "code"),
+        Index("ix_listed_unit_code", "list_name", "code", "listed_from"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_name: str = Field(max_length=80)
+    code: str = Field(max_length=64)
+    name: str
+    parent_code: str = Field(max_length=64)
+    level: str = Field(default="entity", max_length=16)
+    kind: str = Field(default="enterprise", max_length=32)
+    credit_code: str | None = Field(default=None, max_length=18)
+    attributes: dict[str, Any] | None = _json()
+    contact: str | None = None
+    phone: str | None = None
+    listed_from: datetime = _utc(nullable=False)
+    listed_until: datetime | None = _utc()
+    import_id: int = Field(foreign_key="unit_import.id")
+    closed_by: int | None = Field(default=None, foreign_key="unit_import.id")

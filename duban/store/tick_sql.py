@@ -1,0 +1,133 @@
+"""The statements of a tick by case: one case's transitions, intents and new progress, written by the database.
+
+A case is every due assignment of a stage with one progress and one schedule (escalation instants, not their
+targets): all 38,723 townships of a national stage opening are one. `tick.py` works out what happens to a case;
+these statements apply it to the case's rows without sending them to Python — INSERT … SELECT for transitions
+and intents (escalations go to the targets in each row's own JSON), then one UPDATE. SQLite holds the write lock
+for the whole transaction, so the statements see the same rows; on PostgreSQL they are one statement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from duban.store.codec import Codec
+
+TRANSITION_COLUMNS = ("campaign_id", "assignment_id", "event", "step", "from_state", "to_state", "event_at",
+                       "recorded_at", "actor")  # fmt: skip
+INTENT_COLUMNS = ("campaign_id", "assignment_id", "recipient", "kind", "step", "event_at", "created_at")
+UPDATED = ("state", "reminders_done", "escalations_done", "next_event_at", "updated_at")
+
+
+@dataclass
+class Outcome:
+    """What advancing one case (schedule + progress) gives, already encoded for the driver."""
+
+    update: tuple  # state, reminders_done, escalations_done, next_event_at
+    transitions: list[tuple]  # (event, step, from, to, event_at)
+    unit_intent: tuple | None  # (kind, step, event_at) for the unit itself
+    escalation: tuple | None  # (step, event_at) of the escalation to announce to the step's targets
+    count: int = 0
+    overdue: bool = False  # the assignment slipped past its due in this tick
+
+_DUE = "a.campaign_id = ? AND a.stage_id = ? AND a.next_event_at <= ?"
+_SET = ", ".join(f"{column} = ?" for column in UPDATED)
+_TRANSITIONS = f"INSERT INTO transition ({', '.join(TRANSITION_COLUMNS)})"
+_INTENTS = f"INSERT INTO intent ({', '.join(INTENT_COLUMNS)})"
+
+
+def case_key(codec: Codec) -> list[tuple[str, str]]:
+    """(name, SQL) of what decides a row's outcome: its progress and schedule, escalation instants without targets."""
+    if codec.sqlite:
+        escalation_at = "(SELECT group_concat(json_extract(e.value, '$[0]'), ' ') FROM json_each(a.escalations) AS e)"
+    else:
+        escalation_at = ("(SELECT string_agg(e.value ->> 0, ' ' ORDER BY e.n) "
+                         "FROM json_array_elements(a.escalations) WITH ORDINALITY AS e(value, n))")  # fmt: skip
+    return [("state", "a.state"), ("reminders_done", "a.reminders_done"), ("escalations_done", "a.escalations_done"),
+            ("open_at", "a.open_at"), ("due_at", "a.due_at"), ("reminders", "CAST(a.reminders AS TEXT)"),
+            ("escalation_at", escalation_at)]  # fmt: skip
+
+
+def select_cases(codec: Codec, key: list[tuple[str, str]], due: tuple) -> list[Any]:
+    """The stage's due cases with their row counts, earliest first (an index range scan, then a grouping)."""
+    columns = ", ".join(f"{expr} AS {name}" for name, expr in key)
+    grouped = ", ".join(expr for _name, expr in key)
+    return codec.select(f"SELECT {columns}, COUNT(*) AS count FROM assignment AS a WHERE {_DUE} "
+                        f"GROUP BY {grouped} ORDER BY MIN(a.next_event_at), MIN(a.id)", due)  # fmt: skip
+
+
+def apply_case(codec: Codec, key: list[tuple[str, str]], due: tuple, case, outcome: Outcome, actor: str, *,
+               alone: bool = False):
+    """Apply one case's outcome to its rows: (rows changed, intents written, (unit, item, instance) that slipped).
+
+    `alone`: the case is every due row of the stage and no other transaction can change them before this one
+    ends (SQLite's write lock), so the due range alone names its rows and no row's key is worked out again.
+    """
+    if alone and codec.sqlite:
+        where, params = _DUE, list(due)
+    else:
+        same = "IS" if codec.sqlite else "IS NOT DISTINCT FROM"
+        where = " AND ".join([_DUE, *(f"{expr} {same} ?" for _name, expr in key)])
+        params = [*due, *case[: len(key)]]
+    apply = _apply_sqlite if codec.sqlite else _apply_postgres
+    return apply(codec, due[0], due[2], where, params, outcome, actor)
+
+
+def _apply_sqlite(codec: Codec, campaign_id: str, now, where: str, params: list, outcome: Outcome, actor: str):
+    rows = f"FROM assignment AS a WHERE {where} ORDER BY a.id"
+    for part in outcome.transitions:
+        sql = f"{_TRANSITIONS} SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ? {rows}"
+        codec.execute(sql, [campaign_id, *part, now, actor, *params])
+    intents = 0
+    if outcome.unit_intent:
+        sql = f"{_INTENTS} SELECT ?, a.id, a.unit_code, ?, ?, ?, ? {rows}"
+        intents += codec.execute(sql, [campaign_id, *outcome.unit_intent, now, *params]).rowcount
+    if outcome.escalation:
+        step, event_at = outcome.escalation
+        sql = (f"{_INTENTS} SELECT ?, a.id, t.value, 'escalation', ?, ?, ? FROM assignment AS a, "
+               f"json_each(a.escalations, '$[{int(step)}][1]') AS t WHERE {where} ORDER BY a.id, t.key")  # fmt: skip
+        intents += codec.execute(sql, [campaign_id, step, event_at, now, *params]).rowcount
+    overdue = []
+    if outcome.overdue:
+        overdue = [tuple(r) for r in codec.select(f"SELECT a.unit_code, a.item_id, a.instance {rows}", params)]
+    update = f"UPDATE assignment AS a SET {_SET} WHERE {where}"
+    applied = codec.execute(update, [*outcome.update, now, *params]).rowcount
+    return applied, intents, overdue
+
+
+def _apply_postgres(codec: Codec, campaign_id: str, now, where: str, params: list, outcome: Outcome, actor: str):
+    """One statement: the UPDATE changes the rows it could lock, and the INSERTs take exactly the rows it changed."""
+    # The rows are locked by the inner SELECT and skipped when another transaction holds them (a unit submitting,
+    # an amendment): the tick never waits on a row, so it can never deadlock with them; skipped rows stay due
+    # for the next tick, as in the row-by-row path.
+    ctes = [f"moved AS (UPDATE assignment SET {_SET} WHERE id IN (SELECT a.id FROM assignment AS a WHERE {where} "
+            "FOR UPDATE SKIP LOCKED) RETURNING id, unit_code, item_id, instance, escalations)"]  # fmt: skip
+    values = [*outcome.update, now, *params]
+    if outcome.transitions:  # one INSERT, each assignment's transitions in event order (ids as on SQLite)
+        parts = ", ".join(["(?::integer, ?, ?::integer, ?, ?, ?::timestamptz)"] * len(outcome.transitions))
+        ctes.append(f"transitions AS ({_TRANSITIONS} SELECT ?, m.id, p.event, p.step, p.from_state, p.to_state, "
+                    f"p.event_at, ?::timestamptz, ? FROM moved AS m CROSS JOIN (VALUES {parts}) "
+                    "AS p(n, event, step, from_state, to_state, event_at) ORDER BY m.id, p.n)")  # fmt: skip
+        values += [campaign_id, now, actor]
+        values += [value for n, part in enumerate(outcome.transitions) for value in (n, *part)]
+    counts = []
+    if outcome.unit_intent:
+        ctes.append(f"unit_intents AS ({_INTENTS} SELECT ?, id, unit_code, ?, ?, ?::timestamptz, ?::timestamptz "
+                    "FROM moved ORDER BY id RETURNING 1)")  # fmt: skip
+        values += [campaign_id, *outcome.unit_intent, now]
+        counts.append("(SELECT count(*) FROM unit_intents)")
+    if outcome.escalation:
+        step, event_at = outcome.escalation
+        ctes.append(f"escalation_intents AS ({_INTENTS} SELECT ?, m.id, t.value, 'escalation', ?, ?::timestamptz, "
+                    f"?::timestamptz FROM moved AS m CROSS JOIN LATERAL json_array_elements_text(m.escalations -> "
+                    f"{int(step)} -> 1) WITH ORDINALITY AS t(value, n) ORDER BY m.id, t.n RETURNING 1)")  # fmt: skip
+        values += [campaign_id, step, event_at, now]
+        counts.append("(SELECT count(*) FROM escalation_intents)")
+    intents = " + ".join(counts) or "0"
+    if outcome.overdue:
+        rows = codec.select(f"WITH {', '.join(ctes)} SELECT id, unit_code, item_id, instance, {intents} FROM moved",
+                            values)  # fmt: skip
+        return len(rows), (rows[0][4] if rows else 0), [tuple(r[1:4]) for r in sorted(rows)]
+    applied, intents = codec.select(f"WITH {', '.join(ctes)} SELECT count(*), {intents} FROM moved", values)[0]
+    return applied, intents, []

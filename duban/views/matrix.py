@@ -1,0 +1,157 @@
+"""The operators' matrix: units × items in 红黄绿 at an instant, filtered by level, parent and colour, paged.
+
+A cell is the worst colour among the unit's instances of the item (a quarterly item has four). Rows come in
+code order and are paged. The database does the counting (duban.views.colors): the filters, the totals and
+the colour counts per item are SQL over the stored states, corrected for what the tick has not reached yet.
+A page costs a few aggregate queries and the duties of its own rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, and_, select
+
+from duban.domain.state import Color, color, worst
+from duban.domain.units import Level
+from duban.instants import utc
+from duban.spec.models import Item, Stage
+from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.store.tables import Assignment, CampaignUnit
+from duban.views.colors import RANKS, item_counts, several_instances, stale_at, units_of_colour
+from duban.views.duties import load_duties
+from duban.views.registry import chosen_units, parent_choices, units_by_code
+
+COLOR_NAMES = {"red": Color.red, "红": Color.red, "yellow": Color.yellow, "黄": Color.yellow,
+               "green": Color.green, "绿": Color.green, "grey": Color.grey, "灰": Color.grey}  # fmt: skip
+_A = Assignment.__table__
+_U = CampaignUnit.__table__
+
+
+@dataclass
+class Cell:
+    color: Color
+    states: Counter  # State → how many instances
+
+
+@dataclass
+class Row:
+    code: str
+    display: str
+    level: str | None
+    parent: str
+    cells: dict[str, Cell]
+
+    @property
+    def overall(self) -> Color:
+        return worst([c.color for c in self.cells.values()])
+
+
+@dataclass
+class Matrix:
+    campaign: PlannedCampaign
+    as_of: datetime
+    columns: list[tuple[Stage, Item]]
+    rows: list[Row]
+    total: int  # rows matching the filters, before paging
+    counts: dict[str, Counter] = field(default_factory=dict)  # item → colours over the matching rows
+    parents: list[tuple[str, str, int]] = field(default_factory=list)  # 上级单位 choices: (code, display, depth)
+
+    @property
+    def stage_spans(self) -> list[tuple[Stage, int]]:
+        """The stages over the columns, in order, with how many columns each spans."""
+        spans: list[tuple[Stage, int]] = []
+        for stage, _item in self.columns:
+            if spans and spans[-1][0].id == stage.id:
+                spans[-1] = (stage, spans[-1][1] + 1)
+            else:
+                spans.append((stage, 1))
+        return spans
+
+
+def matrix(
+    engine: Engine, campaign_id: str, as_of: datetime, *, level: str | None = None, parent: str | None = None,
+    only: str | None = None, offset: int = 0, limit: int = 200, history: bool = False,
+) -> Matrix:  # fmt: skip
+    """The matrix at `as_of`; `parent` keeps that unit and every unit below it, `only` one overall colour.
+    `history`: as the record stood at an earlier `as_of` (the preview), counted in Python from every duty."""
+    campaign = load_campaign(engine, campaign_id, units=False)
+    wanted = COLOR_NAMES.get(only or "")
+    everyone = _A.c.campaign_id == campaign_id
+    chosen = chosen_units(campaign_id, level=level, parent=parent) if level or parent else None
+    mine = everyone if chosen is None else and_(everyone, _A.c.unit_code.in_(chosen))
+    if history:
+        return _history(engine, campaign, as_of, chosen, wanted, parent, offset, limit)
+    with engine.connect() as conn:
+        stale = stale_at(conn, campaign.stage_ids(), mine, utc(as_of))
+        multi = several_instances(conn, everyone)
+        if wanted is None:  # the units with duties, by code: from the unit table when filtered (no scan of duties)
+            if chosen is None:
+                query = select(_A.c.unit_code).where(everyone).distinct().order_by(_A.c.unit_code)
+            else:
+                owes = select(_A.c.id).where(everyone, _A.c.unit_code == _U.c.code).exists()
+                query = chosen.where(owes).order_by(_U.c.code)
+            codes = list(conn.execute(query).scalars())
+            counts = item_counts(conn, mine, stale, multi)
+            owed = set(counts)
+        else:
+            codes, counts, owed = units_of_colour(conn, campaign.stage_ids(), mine, stale, RANKS.index(wanted), utc(as_of),
+                                                  multi)  # fmt: skip
+        total, page = len(codes), codes[offset : offset + limit]
+        units = units_by_code(conn, campaign_id, page)
+        names = units_by_code(conn, campaign_id, {u.parent for u in units.values() if u.parent})
+        parents = parent_choices(conn, campaign_id, parent)
+    rows = _rows(engine, campaign, as_of, page, units, names)
+    columns = [(stage, item) for stage, item in campaign.spec.items() if item.id in owed]
+    return Matrix(campaign, as_of, columns, rows, total, {item.id: counts.get(item.id, Counter()) for _s, item in columns},
+                  parents)  # fmt: skip
+
+
+def _history(engine: Engine, campaign: PlannedCampaign, as_of: datetime, chosen, wanted: Color | None,
+             parent: str | None, offset: int, limit: int) -> Matrix:  # fmt: skip
+    """The matrix as the record stood at `as_of`: every duty of the campaign replayed (a preview's cost)."""
+    with engine.connect() as conn:
+        allowed = set(conn.execute(chosen).scalars()) if chosen is not None else None
+        parents = parent_choices(conn, campaign.id, parent)
+    by_unit: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for duty in load_duties(engine, campaign, as_of, history=True):
+        if allowed is None or duty.unit_code in allowed:
+            by_unit[duty.unit_code][duty.item_id].append(duty.state)
+    owed = {item for cells in by_unit.values() for item in cells}
+    codes = sorted(code for code, cells in by_unit.items()
+                   if wanted is None or worst([color(s) for states in cells.values() for s in states]) is wanted)  # fmt: skip
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for code in codes:
+        for item, states in by_unit[code].items():
+            counts[item][worst([color(s) for s in states])] += 1
+    page = codes[offset : offset + limit]
+    with engine.connect() as conn:
+        units = units_by_code(conn, campaign.id, page)
+        names = units_by_code(conn, campaign.id, {u.parent for u in units.values() if u.parent})
+    rows = _rows(engine, campaign, as_of, page, units, names, by_unit)
+    columns = [(stage, item) for stage, item in campaign.spec.items() if item.id in owed]
+    return Matrix(campaign, as_of, columns, rows, len(codes), {item.id: counts.get(item.id, Counter()) for _s, item in columns},
+                  parents)  # fmt: skip
+
+
+def _rows(engine: Engine, campaign: PlannedCampaign, as_of: datetime, page: list[str], units: dict,
+          names: dict, known: dict | None = None) -> list[Row]:  # fmt: skip
+    if not page:
+        return []
+    by_unit: dict[str, dict[str, list]] = known if known is not None else defaultdict(lambda: defaultdict(list))
+    if known is None:
+        for duty in load_duties(engine, campaign, as_of, units=page):
+            by_unit[duty.unit_code][duty.item_id].append(duty.state)
+    rows = []
+    for code in page:
+        unit = units.get(code)
+        cells = {item: Cell(worst([color(s) for s in states]), Counter(states)) for item, states in by_unit[code].items()}
+        parent = names.get(unit.parent) if unit and unit.parent else None
+        rows.append(Row(code, unit.display if unit else code, unit.level if unit else None,
+                        parent.display if parent else (unit.parent or "" if unit else ""), cells))  # fmt: skip
+    return rows
+
+
+LEVELS_CN = [(level.value, level.cn) for level in Level]

@@ -1,0 +1,266 @@
+"""What operators see of a campaign after a tick (进度看板): progress per stage, 红黄绿 per unit, the overdue
+units and the escalations. The data; duban.views.artifacts writes it as the texts the flows post as Prefect artifacts.
+
+Read from the states the database holds, so it is exact right after a tick at `as_of` and costs a few
+grouped queries even for a national campaign.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, case, func, literal, literal_column, null, select, union_all
+
+from duban.domain.state import Color, State, color, worst
+from duban.instants import in_zone, utc
+from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.store.db import reading, unit_of_work
+from duban.store.engine import is_postgres
+from duban.store.tables import Assignment, CampaignRow, Intent, ScoreRecord, Submission, TransitionRow, ViewMark
+
+_A, _I = Assignment.__table__, Intent.__table__
+ROWS_SHOWN = 300  # units in the table artifact, the reddest first; the counts cover them all
+LISTED = 30  # escalations listed in the summary
+UNITS_LISTED = 15  # overdue units listed in the summary, each with all its overdue items counted
+_DONE = (State.submitted, State.late, State.excused)
+
+
+@dataclass
+class StageProgress:
+    stage_id: str
+    name: str
+    states: Counter
+
+    @property
+    def total(self) -> int:
+        return sum(self.states.values())
+
+    @property
+    def done(self) -> int:
+        """Finished: handed in (已报, on time or late) or excused (免报)."""
+        return sum(self.states[s] for s in _DONE)
+
+    @property
+    def handed_in(self) -> int:
+        """已报: handed in, on time or late (the one meaning of 已报 in every view)."""
+        return self.states[State.submitted] + self.states[State.late]
+
+    @property
+    def percent(self) -> float:
+        """完成率: finished of all, in percent."""
+        return round(100 * self.done / self.total, 1) if self.total else 0.0
+
+    @property
+    def colour(self) -> Color:
+        """The stage's worst colour: 红 once anything in it is overdue (the stage is behind)."""
+        return worst([color(state) for state, n in self.states.items() if n]) if self.total else Color.grey
+
+
+@dataclass
+class UnitRow:
+    code: str
+    display: str
+    level: str | None
+    group: str = ""  # the county (县区) it belongs to, or itself at county level and above: its code
+    stages: dict[str, Color] = field(default_factory=dict)
+    states: Counter = field(default_factory=Counter)
+
+    @property
+    def overall(self) -> Color:
+        return worst(list(self.stages.values()))
+
+
+@dataclass
+class CampaignView:
+    campaign: PlannedCampaign  # its units: only those the view names
+    as_of: datetime
+    stages: list[StageProgress]
+    units: list[UnitRow]  # the reddest ROWS_SHOWN units
+    colours: Counter  # every unit by its worst colour
+    overdue_total: int  # overdue assignments (items of units)
+    overdue_units: int  # units with at least one
+    overdue: list[OverdueUnit]  # the UNITS_LISTED units overdue longest, each with every overdue item
+    escalations: list[tuple[str, str, str, int, datetime]]  # (unit, item, recipient, step, event_at), last day
+
+    @property
+    def unit_total(self) -> int:
+        return sum(self.colours.values())
+
+    @property
+    def key(self) -> str:
+        return artifact_key(self.campaign.id)
+
+
+@dataclass
+class OverdueUnit:
+    """One unit's overdue items (逾期未报), as the summary lists them."""
+
+    code: str
+    count: int
+    oldest_due: datetime
+    items: list[tuple[str, str, datetime]] = field(default_factory=list)  # (stage id, item id, due), oldest first
+
+
+@dataclass(frozen=True)
+class ViewMarks:
+    """The newest transition, submission and score when the views are read (a cheap "has anything happened")."""
+
+    transition_id: int
+    submission_id: int
+    score_id: int
+
+
+def views_stale(engine: Engine, campaign_id: str, as_of: datetime) -> ViewMarks | None:
+    """The marks to record with a fresh publication at `as_of`, or None when the published views are current.
+
+    They are current when nothing was recorded since (in any campaign: three primary-key maxima, no scan) and it
+    is still the same day in the campaign's zone (the views count overdue days).
+    """
+    as_of = utc(as_of)
+    with reading(engine) as conn:
+        marks = ViewMarks(*(conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()
+                            for t in (TransitionRow.__table__, Submission.__table__, ScoreRecord.__table__)))  # fmt: skip
+        row = conn.execute(select(ViewMark).where(ViewMark.campaign_id == campaign_id)).first()
+        if row is None:
+            return marks
+        tz = conn.execute(select(CampaignRow.timezone).where(CampaignRow.id == campaign_id)).scalar_one()
+    seen = ViewMarks(row.transition_id, row.submission_id, row.score_id)
+    same_day = in_zone(as_of, tz).date() == in_zone(row.published_at, tz).date()
+    return None if seen == marks and same_day else marks
+
+
+def views_published(engine: Engine, campaign_id: str, as_of: datetime, marks: ViewMarks) -> None:
+    """Record a publication; marks only move forward (two ticks may finish in either order)."""
+    values = dict(published_at=utc(as_of), **vars(marks))
+    with unit_of_work(engine) as conn:
+        query = select(ViewMark).where(ViewMark.campaign_id == campaign_id)
+        row = conn.execute(query.with_for_update() if is_postgres(conn) else query).first()
+        if row is None:
+            conn.execute(ViewMark.__table__.insert().values(campaign_id=campaign_id, **values))
+            return
+        newer = {k: max(v, getattr(row, k)) for k, v in values.items()}
+        conn.execute(ViewMark.__table__.update().where(ViewMark.campaign_id == campaign_id).values(**newer))
+
+
+def artifact_key(*parts: str) -> str:
+    """A stable Prefect artifact key: lowercase letters, digits and dashes."""
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower())).strip("-")
+
+
+_RANKED = (Color.red, Color.yellow, Color.green, Color.grey)  # worst first, as state.worst orders them
+_RANK = case(
+    (_A.c.state == State.overdue.value, 0),
+    (_A.c.state.in_((State.due_soon.value, State.late.value)), 1),
+    (_A.c.state == State.pending.value, 3),
+    else_=2,
+)  # state.color in SQL, as a rank: a unit's worst colour is its smallest rank
+
+
+def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> CampaignView:
+    """The campaign as the database holds it after a tick at `as_of`.
+
+    Counted in the database (stage by state, each unit's worst colour), so a national campaign costs a few
+    grouped queries; only the units shown (the reddest ROWS_SHOWN, the overdue and escalated ones listed) are
+    read one by one.
+    """
+    as_of = utc(as_of)
+    where = _A.c.campaign_id == campaign_id
+    with reading(engine) as conn:
+        spec_only = load_campaign(conn, campaign_id, units=False)
+        by_stage = _stage_states(conn, campaign_id, spec_only)
+        colours, shown = _unit_ranks(conn, where)
+        detail = conn.execute(select(_A.c.unit_code, _A.c.stage_id, _A.c.state, func.count())
+                              .where(where, _A.c.unit_code.in_(shown))
+                              .group_by(_A.c.unit_code, _A.c.stage_id, _A.c.state)).all() if shown else []  # fmt: skip
+        overdue_total = sum(states[State.overdue] for states in by_stage.values())
+        overdue_units, overdue = _overdue(conn, where) if overdue_total else (0, [])
+        escalations = conn.execute(  # from ix_intent_escalations, whose WHERE the literal matches
+            select(_A.c.unit_code, _A.c.item_id, _I.c.recipient, _I.c.step, _I.c.event_at)
+            .join(_A, _A.c.id == _I.c.assignment_id)
+            .where(_I.c.campaign_id == campaign_id, _I.c.kind == literal_column("'escalation'"),
+                   _I.c.created_at > as_of - timedelta(days=1), _I.c.created_at <= as_of)
+            .order_by(_I.c.event_at.desc(), _A.c.unit_code, _I.c.recipient).limit(LISTED)
+        ).all()  # fmt: skip
+        named = {*shown, *(u.code for u in overdue), *(r[0] for r in escalations), *(r[2] for r in escalations)}
+        campaign = load_campaign(conn, campaign_id, units=named)
+        parents = {u.parent for u in campaign.units.values() if u.parent and u.parent not in campaign.units}
+        if parents:  # the counties the table groups townships under
+            campaign.units.update(load_campaign(conn, campaign_id, units=parents).units)
+    units = {code: UnitRow(code, campaign.display(code), getattr(campaign.units.get(code), "level", None),
+                           _group(campaign, code)) for code in shown}  # fmt: skip
+    per_unit_stage: dict[tuple[str, str], list[Color]] = defaultdict(list)
+    for unit_code, stage_id, state, count in detail:
+        units[unit_code].states[State(state)] += count
+        per_unit_stage[(unit_code, stage_id)].append(color(State(state)))
+    for (unit_code, stage_id), colours_of_stage in per_unit_stage.items():
+        units[unit_code].stages[stage_id] = worst(colours_of_stage)
+    stages = [StageProgress(s.id, s.name, by_stage.get(s.id, Counter())) for s in spec_only.spec.stages]
+    return CampaignView(campaign, as_of, stages, list(units.values()), colours, overdue_total, overdue_units,
+                        overdue, [tuple(r) for r in escalations])  # fmt: skip
+
+
+_COUNTY_AND_ABOVE = ("nation", "province", "prefecture", "county")
+
+
+def _group(campaign: PlannedCampaign, code: str) -> str:
+    """The county (县区) a unit belongs to: itself at county level and above, else its parent."""
+    unit = campaign.units.get(code)
+    if unit is None or unit.level in _COUNTY_AND_ABOVE or not unit.parent:
+        return code
+    return unit.parent
+
+
+def _overdue(conn, where) -> tuple[int, list[OverdueUnit]]:
+    """How many units have overdue items, and the UNITS_LISTED overdue longest with all their overdue items."""
+    overdue = and_(where, _A.c.state == State.overdue.value)
+    units = conn.execute(select(func.count(func.distinct(_A.c.unit_code))).where(overdue)).scalar_one()
+    oldest = func.min(_A.c.due_at)
+    listed = [OverdueUnit(code, count, due) for code, count, due in conn.execute(
+        select(_A.c.unit_code, func.count(), oldest).where(overdue).group_by(_A.c.unit_code)
+        .order_by(oldest, _A.c.unit_code).limit(UNITS_LISTED))]  # fmt: skip
+    by_code = {u.code: u for u in listed}
+    for code, stage_id, item_id, due in conn.execute(
+            select(_A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.due_at)
+            .where(overdue, _A.c.unit_code.in_(by_code)).order_by(_A.c.due_at, _A.c.id)):  # fmt: skip
+        by_code[code].items.append((stage_id, item_id, due))
+    return units, listed
+
+
+def _unit_ranks(conn, where) -> tuple[Counter, list[str]]:
+    """Every unit by its worst colour, counted, and the reddest ROWS_SHOWN units (then by code), in one statement.
+
+    Each unit's worst colour is worked out once by the database (a grouping of the colours index) and only the
+    four counts and the units shown come back: a national campaign's 41,568 units never travel to Python.
+    """
+    per_unit = (select(_A.c.unit_code.label("code"), func.min(_RANK).label("rank")).where(where)
+                .group_by(_A.c.unit_code).cte("per_unit"))  # fmt: skip
+    by_code = per_unit.c.code.collate("C") if is_postgres(conn) else per_unit.c.code  # code points, as Python sorts
+    top = (select(per_unit.c.code, per_unit.c.rank, literal(0).label("n")).order_by(per_unit.c.rank, by_code)
+           .limit(ROWS_SHOWN).subquery("top"))  # fmt: skip
+    counts = select(null().label("code"), per_unit.c.rank, func.count().label("n")).group_by(per_unit.c.rank)
+    colours: Counter = Counter()
+    shown = []
+    for code, rank, n in conn.execute(union_all(counts, select(top.c.code, top.c.rank, top.c.n))):
+        if code is None:
+            colours[_RANKED[rank]] = n
+        else:
+            shown.append((rank, code))
+    return colours, [code for _rank, code in sorted(shown)]
+
+
+def _stage_states(conn, campaign_id: str, campaign: PlannedCampaign) -> dict[str, Counter]:
+    """Assignments per stage and state, counted per item from the colours index alone (no table rows read)."""
+    stage_of = {item.id: stage.id for stage, item in campaign.spec.items()}
+    counts = conn.execute(select(_A.c.item_id, _A.c.state, func.count()).where(_A.c.campaign_id == campaign_id)
+                          .group_by(_A.c.item_id, _A.c.state)).all()  # fmt: skip
+    if any(item_id not in stage_of for item_id, _state, _count in counts):  # an item the stored spec lacks
+        counts = conn.execute(select(_A.c.stage_id, _A.c.state, func.count()).where(_A.c.campaign_id == campaign_id)
+                              .group_by(_A.c.stage_id, _A.c.state)).all()  # fmt: skip
+        stage_of = {stage_id: stage_id for stage_id, _state, _count in counts}
+    by_stage: dict[str, Counter] = defaultdict(Counter)
+    for key, state, count in counts:
+        by_stage[stage_of[key]][State(state)] += count
+    return by_stage

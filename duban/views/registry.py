@@ -1,0 +1,89 @@
+"""A campaign's units as the portal reads them: by code, a unit's children, a subtree — one small query each.
+
+A national campaign holds some 41,000 units; a page never reads them all. Lookups go through the primary
+key (campaign, code) and the (campaign, parent) index, and a subtree is a recursive query in the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, Select, func, select
+from sqlalchemy.sql.selectable import CTE
+
+from duban.store.campaigns import Recipient
+from duban.store.tables import CampaignUnit
+
+_U = CampaignUnit.__table__
+_CHUNK = 900  # below every SQLite build's limit on bound parameters
+
+
+def _recipient(row) -> Recipient:
+    return Recipient(row.code, row.display, row.kind, row.parent_code, tuple(row.channels or ()), row.level)
+
+
+def units_by_code(conn: Connection, campaign_id: str, codes: Iterable[str]) -> dict[str, Recipient]:
+    """The named units of the campaign (unknown codes are left out)."""
+    wanted = sorted({c for c in codes if c})
+    found: dict[str, Recipient] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        for row in conn.execute(select(_U).where(_U.c.campaign_id == campaign_id, _U.c.code.in_(chunk))):
+            found[row.code] = _recipient(row)
+    return found
+
+
+def unit_count(conn: Connection, campaign_id: str) -> int:
+    """How many units the campaign has (leaders not counted)."""
+    query = select(func.count()).select_from(_U).where(_U.c.campaign_id == campaign_id, _U.c.kind != "leader")
+    return conn.execute(query).scalar_one()
+
+
+def children_of(conn: Connection, campaign_id: str, code: str) -> list[Recipient]:
+    """The units directly under `code` (leaders excluded), by code."""
+    query = select(_U).where(_U.c.campaign_id == campaign_id, _U.c.parent_code == code, _U.c.kind != "leader")
+    return [_recipient(row) for row in conn.execute(query.order_by(_U.c.code))]
+
+
+def subtree(campaign_id: str, root: str) -> CTE:
+    """A recursive query of `root` and every unit below it (column `code`)."""
+    top = select(_U.c.code).where(_U.c.campaign_id == campaign_id, _U.c.code == root).cte("subtree", recursive=True)
+    below = select(_U.c.code).where(_U.c.campaign_id == campaign_id, _U.c.parent_code == top.c.code)
+    return top.union_all(below)
+
+
+def chosen_units(campaign_id: str, *, level: str | None = None, parent: str | None = None) -> Select:
+    """The codes of the campaign's units (no leaders) at `level` and under `parent` (itself included)."""
+    query = select(_U.c.code).where(_U.c.campaign_id == campaign_id, _U.c.kind != "leader")
+    if level:
+        query = query.where(_U.c.level == level)
+    if parent:
+        tree = subtree(campaign_id, parent)
+        query = query.where(_U.c.code.in_(select(tree.c.code)))
+    return query
+
+
+def parent_choices(conn: Connection, campaign_id: str, current: str | None) -> list[tuple[str, str, int]]:
+    """The units offered as 上级单位 filters, as (code, display, depth). With nothing chosen: the top units that
+    have units below them, each with its children that have units below them. With `current` chosen: its
+    ancestors, itself, and its children that have units below them. A drill-down that stays short for a nation
+    (31 provinces and their prefectures, then a prefecture's counties …)."""
+    query = select(_U.c.parent_code).where(_U.c.campaign_id == campaign_id, _U.c.parent_code.is_not(None)).distinct()
+    parents = units_by_code(conn, campaign_id, conn.execute(query).scalars())  # the units with units below them
+    parents = {code: u for code, u in parents.items() if u.kind != "leader"}
+    below: dict[str, list[Recipient]] = {}
+    for unit in sorted(parents.values(), key=lambda u: u.code):
+        below.setdefault(unit.parent or "", []).append(unit)
+    chain: list[Recipient] = []
+    code = current
+    while code in parents and len(chain) < 12:
+        chain.insert(0, parents[code])
+        code = parents[code].parent
+    if chain:
+        out = [(unit.code, unit.display, depth) for depth, unit in enumerate(chain)]
+        return out + [(c.code, c.display, len(chain)) for c in below.get(chain[-1].code, [])]
+    out = []
+    for root in sorted((u for u in parents.values() if u.parent not in parents), key=lambda u: u.code):
+        out.append((root.code, root.display, 0))
+        out += [(c.code, c.display, 1) for c in below.get(root.code, [])]
+    return out

@@ -1,0 +1,50 @@
+"""When a hidden sample (不提前告知) shows, read from the record: the first opening of an item drawing on it.
+
+Before then nothing may tell a sampled unit: not a page, not a message, and not a 整改 assignment born of a
+score. Scores of a hidden sample are therefore refused until it shows (an inspector cannot have scored a
+check that has not begun). The instant is the earliest `open_at` among the assignments of the items that draw
+on the sample or on a sample drawn from it, the same instant at which those items appear on the units' pages.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+
+from duban.domain.hidden_samples import item_samples, samples_used
+from duban.instants import utc
+from duban.spec.models import Campaign, Selector
+from duban.store.tables import Assignment
+
+_A = Assignment.__table__
+
+
+def drawing_items(spec: Campaign, sample_id: str) -> set[str]:
+    """Items whose units come from the sample or from a sample drawn from it."""
+    family = {sample_id} | {
+        s.id for s in spec.samples
+        if sample_id in samples_used(Selector(any_of=[d.from_ for d in s.draws]), spec.groups)
+    }  # fmt: skip
+    follow_ups = {s.follow_up.id for s in spec.score_sheets if s.follow_up is not None}
+    return {item.id for _stage, item in spec.items() if item.id not in follow_ups and item_samples(spec, item) & family}
+
+
+def revealed_at(engine: Engine, spec: Campaign, campaign_id: str, sample_id: str) -> datetime | None:
+    """When a hidden sample shows (None for a sample that is not hidden, or that no item draws on)."""
+    sample = next((s for s in spec.samples if s.id == sample_id), None)
+    if sample is None or not sample.hidden:
+        return None
+    items = drawing_items(spec, sample_id)
+    if not items:
+        return None
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.min(_A.c.open_at)).where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(sorted(items)))
+        ).scalar()
+
+
+def still_hidden(engine: Engine, spec: Campaign, campaign_id: str, sample_id: str, at: datetime) -> datetime | None:
+    """The reveal instant when the sample is still hidden at `at`, else None."""
+    reveal = revealed_at(engine, spec, campaign_id, sample_id)
+    return reveal if reveal is not None and utc(at) < reveal else None

@@ -1,0 +1,223 @@
+"""Score sheets (评分表) on the operators' pages: which samples are scored, each sampled unit's latest scores and
+整改, and a unit's scores read from a form.
+
+Scores are kept only through `record_scores`, as the xlsx import keeps them: totals, 达标, a 整改 assignment
+for a failing unit, every version. This module reads what the pages show and turns a form into `UnitScores`,
+with every problem in Chinese at its field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Engine, select
+
+from duban.domain.state import State
+from duban.services.scores import UnitScores, check_scores, find_sheet, sample_label, sample_members
+from duban.spec.models import Sample, ScoreSheet
+from duban.store.campaigns import PlannedCampaign, Recipient, load_campaign
+from duban.store.tables import Assignment, ScoreRecord
+from duban.views.duties import state_at
+from duban.views.registry import units_by_code
+from duban.views.samples import still_hidden
+
+_A = Assignment.__table__
+GROUP_ABOVE = 60  # a larger sample is shown by parent unit first
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A failing unit's 整改 as of now."""
+
+    state: State
+    due_at: datetime
+
+
+@dataclass
+class ScoredUnit:
+    """One sampled unit: who it is, its latest scores (None before any), how many versions, its 整改."""
+
+    unit: Recipient
+    parent: str
+    latest: ScoreRecord | None = None
+    versions: int = 0
+    follow_up: FollowUp | None = None
+
+
+@dataclass(frozen=True)
+class SampleSummary:
+    sheet: ScoreSheet
+    sample: Sample
+    members: int
+    scored: int
+    failed: int
+    hidden_until: datetime | None  # a hidden sample's check has not opened yet
+
+
+@dataclass
+class Group:
+    code: str
+    display: str
+    members: int
+    scored: int
+    failed: int
+
+
+@dataclass
+class SampleScores:
+    """The page of one sample on one score sheet: its units (those under `under`), or its groups by parent."""
+
+    campaign: PlannedCampaign
+    sheet: ScoreSheet
+    sample: Sample
+    members: int
+    scored: int
+    failed: int
+    units: list[ScoredUnit]
+    groups: list[Group] = field(default_factory=list)
+    under: Recipient | None = None
+    hidden_until: datetime | None = None
+
+
+def score_sheets(engine: Engine, campaign_id: str, as_of: datetime) -> list[SampleSummary]:
+    """Every (score sheet, sample) of the campaign with how far its scoring has come."""
+    campaign = load_campaign(engine, campaign_id, units=False)
+    samples = {s.id: s for s in campaign.spec.samples}
+    out = []
+    for sheet in campaign.spec.score_sheets:
+        for sample_id in sheet.samples:
+            members = sample_members(engine, campaign_id, sample_id)
+            latest = _latest(engine, campaign_id, sheet.id, sample_id)
+            out.append(SampleSummary(
+                sheet, samples[sample_id], len(members), len(latest), sum(not r.passed for r, _n in latest.values()),
+                still_hidden(engine, campaign.spec, campaign_id, sample_id, as_of),
+            ))  # fmt: skip
+    return out
+
+
+def sample_scores(
+    engine: Engine, campaign_id: str, sheet_id: str, sample_id: str, as_of: datetime, *, under: str | None = None
+) -> SampleScores:  # fmt: skip
+    """The sample's units with their latest scores; a large sample without `under` comes as groups by parent."""
+    campaign = load_campaign(engine, campaign_id, units=False)
+    sheet = find_sheet(campaign.spec, sheet_id, sample_id)
+    sample = next(s for s in campaign.spec.samples if s.id == sample_id)
+    members = sample_members(engine, campaign_id, sample_id)
+    latest = _latest(engine, campaign_id, sheet.id, sample_id)
+    with engine.connect() as conn:
+        units = units_by_code(conn, campaign_id, members)
+        parents = units_by_code(conn, campaign_id, {u.parent for u in units.values() if u.parent})
+        chosen = units_by_code(conn, campaign_id, [under]).get(under) if under else None
+    page = SampleScores(campaign, sheet, sample, len(members), len(latest),
+                        sum(not r.passed for r, _n in latest.values()), [], under=chosen,
+                        hidden_until=still_hidden(engine, campaign.spec, campaign_id, sample_id, as_of))  # fmt: skip
+    ordered = sorted((units[c] for c in members if c in units), key=lambda u: (u.parent or "", u.code))
+    if chosen is not None:
+        ordered = [u for u in ordered if _under(u, chosen.code, units, parents)]
+    elif len(ordered) > GROUP_ABOVE:
+        page.groups = _groups(ordered, parents, latest)
+        return page
+    follow = _follow_ups(engine, campaign, sheet, sample, [u.code for u in ordered], as_of)
+    for unit in ordered:
+        record, versions = latest.get(unit.code, (None, 0))
+        parent = parents.get(unit.parent or "")
+        page.units.append(ScoredUnit(unit, parent.display if parent else "", record, versions, follow.get(unit.code)))
+    return page
+
+
+def _under(unit: Recipient, root: str, units: dict[str, Recipient], parents: dict[str, Recipient]) -> bool:
+    code: str | None = unit.code
+    for _ in range(12):
+        if code == root:
+            return True
+        known = units.get(code or "") or parents.get(code or "")
+        code = known.parent if known else None
+        if code is None:
+            return False
+    return False
+
+
+def _groups(units: list[Recipient], parents: dict[str, Recipient], latest: dict) -> list[Group]:
+    groups: dict[str, Group] = {}
+    for unit in units:
+        key = unit.parent or ""
+        parent = parents.get(key)
+        group = groups.setdefault(key, Group(key, parent.display if parent else "（无上级）", 0, 0, 0))
+        group.members += 1
+        if unit.code in latest:
+            group.scored += 1
+            group.failed += not latest[unit.code][0].passed
+    return list(groups.values())
+
+
+def _latest(engine: Engine, campaign_id: str, sheet_id: str, sample_id: str,
+            units: Iterable[str] | None = None) -> dict[str, tuple[ScoreRecord, int]]:  # fmt: skip
+    """Unit → (its latest scores, how many versions) on the sheet for the sample."""
+    query = select(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id, ScoreRecord.sheet_id == sheet_id,
+                                      ScoreRecord.sample_id == sample_id)  # fmt: skip
+    if units is not None:
+        query = query.where(ScoreRecord.unit_code.in_(sorted(units)))
+    found: dict[str, tuple[ScoreRecord, int]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(query.order_by(ScoreRecord.unit_code, ScoreRecord.version)):
+            record = ScoreRecord.model_validate(row._mapping)
+            found[record.unit_code] = (record, found.get(record.unit_code, (None, 0))[1] + 1)
+    return found
+
+
+def _follow_ups(engine: Engine, campaign: PlannedCampaign, sheet: ScoreSheet, sample: Sample, codes: list[str],
+                as_of: datetime) -> dict[str, FollowUp]:  # fmt: skip
+    if sheet.follow_up is None or not codes:
+        return {}
+    query = select(_A).where(_A.c.campaign_id == campaign.id, _A.c.item_id == sheet.follow_up.id,
+                             _A.c.instance == sample_label(sample.name), _A.c.unit_code.in_(codes))  # fmt: skip
+    with engine.connect() as conn:
+        return {r.unit_code: FollowUp(state_at(r, as_of), r.due_at) for r in conn.execute(query)}
+
+
+def unit_scores(engine: Engine, campaign_id: str, codes: Iterable[str]) -> dict[str, list[tuple[ScoreRecord, int]]]:
+    """Unit → its latest scores on every (sheet, sample) it was scored on, with the number of versions."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    found: dict[tuple[str, str, str], tuple[ScoreRecord, int]] = {}
+    with engine.connect() as conn:
+        query = select(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id, ScoreRecord.unit_code.in_(wanted))
+        for row in conn.execute(query.order_by(ScoreRecord.version)):
+            record = ScoreRecord.model_validate(row._mapping)
+            key = (record.unit_code, record.sheet_id, record.sample_id)
+            found[key] = (record, found.get(key, (None, 0))[1] + 1)
+    out: dict[str, list[tuple[ScoreRecord, int]]] = {}
+    for (code, _sheet, _sample), value in sorted(found.items()):
+        out.setdefault(code, []).append(value)
+    return out
+
+
+def form_entry(sheet: ScoreSheet, unit: Recipient, form: Mapping[str, str], today: date,
+               members: list[str]) -> tuple[UnitScores, dict[str, str]]:  # fmt: skip
+    """The scores a form holds for one unit, and every problem by field (p_<item>, inspector, inspected_on), in
+    Chinese. The same checks as an import (a number, 0 to the maximum, every item), and an inspector and a date."""
+    points = {item.id: (form.get(f"p_{item.id}") or "").strip() or None for item in sheet.items}
+    inspector = (form.get("inspector") or "").strip()[:40]
+    day = (form.get("inspected_on") or "").strip()
+    note = (form.get("note") or "").strip()[:500]
+    entry = UnitScores(unit.code, points, inspector or None, day or None, note or None,
+                       cells={"unit": unit.display, **{item.id: unit.display for item in sheet.items}})  # fmt: skip
+    problems: dict[str, str] = {}
+    for problem in check_scores(sheet, [entry], members, {unit.code: unit.display}):
+        problems[f"p_{problem.item_id}" if problem.item_id else "unit"] = problem.short_cn
+    if not inspector:
+        problems["inspector"] = "请填写检查人"
+    if not day:
+        problems["inspected_on"] = "请填写检查日期"
+    else:
+        try:
+            when = date.fromisoformat(day)
+        except ValueError:
+            problems["inspected_on"] = f"检查日期「{day[:20]}」不是日期（年-月-日）"
+        else:
+            if when > today:
+                problems["inspected_on"] = f"检查日期不能晚于今天（{today.isoformat()}）"
+    return entry, problems

@@ -1,0 +1,97 @@
+"""Status (进度): 红/黄/绿 per unit and stage, as of a given instant.
+
+The database holds each assignment's state as of its last tick; for a later `as_of` the same pure
+`advance` shows where it would stand, without writing anything.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+
+from duban.domain.hidden_samples import concealed_items
+from duban.domain.state import Color, Progress, State, advance, color, worst
+from duban.instants import utc
+from duban.services.tick import schedule_of
+from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.store.tables import Assignment
+
+_A = Assignment.__table__
+
+
+@dataclass
+class UnitStatus:
+    code: str
+    display: str
+    level: str | None
+    parent: str | None
+    stages: dict[str, Color] = field(default_factory=dict)
+    states: Counter = field(default_factory=Counter)
+
+    @property
+    def overall(self) -> Color:
+        return worst(list(self.stages.values()))
+
+
+@dataclass
+class StatusReport:
+    campaign: PlannedCampaign
+    as_of: datetime
+    units: list[UnitStatus]
+    states: Counter
+    by_stage: dict[str, Counter]  # stage → Counter of states
+    overdue: list[tuple[str, str, str, datetime]]  # (unit code, stage, item, due)
+
+
+def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusReport:
+    """Every unit's colour per stage at `as_of` (red: overdue; yellow: due soon or late; green; grey)."""
+    as_of = utc(as_of)
+    campaign = load_campaign(engine, campaign_id)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(_A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.state, _A.c.open_at, _A.c.due_at,
+                   _A.c.reminders, _A.c.escalations, _A.c.reminders_done, _A.c.escalations_done)
+            .where(_A.c.campaign_id == campaign_id)
+            .order_by(_A.c.stage_order, _A.c.id)
+        ).all()  # fmt: skip
+    per_unit: dict[str, dict[str, list[Color]]] = defaultdict(lambda: defaultdict(list))
+    unit_states: dict[str, Counter] = defaultdict(Counter)
+    states: Counter = Counter()
+    by_stage: dict[str, Counter] = defaultdict(Counter)
+    overdue = []
+    concealed = concealed_items(campaign.spec)  # a hidden sample shows nothing before its check opens
+    for row in rows:
+        if row.item_id in concealed and row.open_at > as_of:
+            continue
+        state = _state_at(row, as_of)
+        per_unit[row.unit_code][row.stage_id].append(color(state))
+        unit_states[row.unit_code][state] += 1
+        states[state] += 1
+        by_stage[row.stage_id][state] += 1
+        if state is State.overdue:
+            overdue.append((row.unit_code, row.stage_id, row.item_id, row.due_at))
+    units = []
+    for code, stages in per_unit.items():
+        recipient = campaign.units.get(code)
+        units.append(
+            UnitStatus(
+                code=code, display=campaign.display(code), level=recipient.level if recipient else None,
+                parent=recipient.parent if recipient else None,
+                stages={stage: worst(colors) for stage, colors in stages.items()}, states=unit_states[code],
+            )
+        )  # fmt: skip
+    order = {code: index for index, code in enumerate(campaign.units)}
+    units.sort(key=lambda u: order.get(u.code, len(order)))
+    return StatusReport(campaign, as_of, units, states, dict(by_stage), overdue)
+
+
+def _state_at(row, as_of: datetime) -> State:
+    state = State(row.state)
+    if state.finished:
+        return state
+    progress = Progress(state, row.reminders_done, row.escalations_done)
+    _changes, progress = advance(schedule_of(row), progress, as_of)
+    return progress.state
