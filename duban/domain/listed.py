@@ -23,7 +23,9 @@ import io
 import os
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -375,3 +377,22 @@ def _nearest(division: str, units: dict) -> str | None:
         if code in units and units[code].kind == "division":
             return code
     return None
+
+
+StoredLists = Callable[[str, "datetime | None"], list[ListedRow]]
+_stored: StoredLists | None = None
+
+
+def use_stored_lists(loader: StoredLists) -> None:
+    """Where a plan reads a stored list (`registry.lists: [NAME]`): duban.store sets the settings' database when
+    it is imported, so the domain reads lists without speaking SQL."""
+    global _stored
+    _stored = loader
+
+
+def stored_rows(name: str, as_of: datetime | None) -> list[ListedRow]:
+    """The stored list `name` (as it stood at `as_of`), through the loader duban.store set."""
+    if _stored is None:
+        raise DubanError(f"list {name!r} is kept in the database, and nothing here reads it: plan with duban (the CLI, "
+                         "a flow or the portal), or give the list as `{file: …}`")  # fmt: skip
+    return _stored(name, as_of)

@@ -117,16 +117,11 @@ def _attach_list(spec: LoadedSpec, registry: Registry, index: int, unit_list) ->
             rows = read_list(path, mapping).rows
             what = unit_list.file
         else:
-            from duban.store.listed import listed_rows
-            from duban.settings import get_settings
-            from duban.store.db import engine_for
+            from duban.domain.listed import stored_rows
+            from duban.instants import at_clock
 
-            as_of = None
-            if unit_list.as_of is not None:
-                from duban.instants import at_clock
-
-                as_of = at_clock(unit_list.as_of, time(23, 59), spec.campaign.timezone)
-            rows = listed_rows(engine_for(get_settings().resolved_database_url), unit_list.name, as_of=as_of)
+            as_of = at_clock(unit_list.as_of, time(23, 59), spec.campaign.timezone) if unit_list.as_of else None
+            rows = stored_rows(unit_list.name, as_of)
             what = f"list {unit_list.name}"
     except ListFileError as exc:
         raise spec.source.error(where, str(exc)) from None

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from duban.errors import StoreError
 from duban.store.codec import Codec
 from duban.instants import utc
-from duban.domain.listed import ListedRow, ReadList
+from duban.domain.listed import ListedRow, ReadList, use_stored_lists
 from duban.store.db import reading, unit_of_work
 from duban.store.tables import ListedUnit, UnitImport
 
@@ -140,3 +140,14 @@ def imports(engine: Engine, list_name: str) -> list[UnitImport]:
     with reading(engine) as conn:
         rows = conn.execute(select(UnitImport).where(UnitImport.list_name == list_name).order_by(UnitImport.id)).all()
     return [UnitImport.model_validate(r._mapping) for r in rows]
+
+
+def _from_settings(list_name: str, as_of: datetime | None) -> list[ListedRow]:
+    """A stored list from the settings' database (what a plan of `registry.lists: [NAME]` reads)."""
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+
+    return listed_rows(engine_for(get_settings().resolved_database_url), list_name, as_of=as_of)
+
+
+use_stored_lists(_from_settings)

@@ -108,3 +108,18 @@ def test_a_spec_samples_a_stored_list_by_risk_class(backend, tmp_path, monkeypat
     assert sum(sizes.values()) == 2000
     assert {risk: len(codes) for risk, codes in by_risk.items()} == {risk: -(-n * 3 // 100) for risk, n in sizes.items()}
 
+
+
+def test_validate_reads_a_stored_list_and_names_an_unknown_one(tmp_path):
+    from duban.cli.common import engine as settings_engine
+
+    shutil.copytree(SPECS / "units", tmp_path / "units", dirs_exist_ok=True)
+    text = (SPECS / "jinzhong-2025-enterprise-checks.yaml").read_text(encoding="utf-8")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text.replace("    - file: units/jinzhong-enterprises.csv\n", "    - jinzhong-enterprises\n"), encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 1 and "registry.lists[0]" in result.output
+    assert "no list 'jinzhong-enterprises' in the database" in result.output and "duban units import" in result.output
+    import_list(settings_engine(), "jinzhong-enterprises", read_list(SPECS / "units" / "jinzhong-enterprises.csv"), now=T0)
+    result = runner.invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 0, result.output
