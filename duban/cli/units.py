@@ -24,12 +24,14 @@ def import_command(
     right; a re-import updates it in place and keeps who was listed when."""
     from duban.domain.listed import Mapping, load_mapping, read_list
     from duban.store.listed import import_list
-    from duban.spec.models import _id
+    from pydantic import TypeAdapter, ValidationError
+
+    from duban.spec.models import ID_HINT, Id
 
     try:
-        _id(list_name)
-    except ValueError as exc:
-        fail(DubanError(f"--list {exc}"))
+        TypeAdapter(Id).validate_python(list_name)
+    except ValidationError:
+        fail(DubanError(f"--list {list_name!r} is not a list name: {ID_HINT.replace('an id', 'a name')} (e.g. jinzhong-enterprises)"))
     try:
         read = read_list(file, load_mapping(mapping) if mapping else Mapping())
         result = import_list(engine(), list_name, read, now=datetime.now(timezone.utc), actor=actor[:80])

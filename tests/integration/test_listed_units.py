@@ -66,6 +66,8 @@ def test_the_cli_refuses_a_file_with_bad_rows_and_stores_nothing(tmp_path):
     assert "Traceback" not in result.output
     assert _count(settings_engine(), UnitImport) == 0 and _count(settings_engine(), ListedUnit) == 0
     good = _write(tmp_path / "ok.csv", [_row(1), _row(3)])
+    result = runner.invoke(app, ["units", "import", str(good), "--list", "晋中 名录"])
+    assert result.exit_code == 1 and "'晋中 名录' is not a list name" in result.output
     result = runner.invoke(app, ["units", "import", str(good), "--list", "xiyang"])
     assert result.exit_code == 0, result.output
     assert "2 added" in result.output
