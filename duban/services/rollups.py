@@ -24,7 +24,7 @@ from duban.spec.files import referenced_file
 from duban.spec.source import read_source
 from duban.domain.state import State
 from duban.services.submit import record_on_behalf
-from duban.store.tables import Assignment, CampaignRow, Submission
+from duban.store.tables import Assignment, CampaignRow, CampaignUnit, Submission
 
 
 @dataclass
@@ -58,6 +58,20 @@ class RollupStatus:
     def complete(self) -> bool:
         return bool(self.feeders) and not self.missing
 
+    attributes: dict[str, str] = field(default_factory=dict)  # feeder → its value of `rollup.by`
+
+    @property
+    def sums_by(self) -> dict[str, dict[str, float]]:
+        """With `by:`, the `sum` metrics added up per attribute value of the finished feeders (— for none)."""
+        found: dict[str, dict[str, float]] = {}
+        for feeder in self.finished:
+            value = self.attributes.get(feeder.unit_code, "—")
+            totals = found.setdefault(value, {name: 0 for name in self.rollup.sum})
+            for name in self.rollup.sum:
+                if isinstance(feeder.metrics.get(name), (int, float)):
+                    totals[name] += feeder.metrics[name]
+        return dict(sorted(found.items()))
+
     @property
     def sums(self) -> dict[str, float]:
         totals: dict[str, float] = {}
@@ -86,10 +100,25 @@ def rollup_status(engine: Engine, campaign_id: str) -> list[RollupStatus]:
         feeding = [r for r in rows if r["item_id"] == rollup.from_]
         holders = [r for r in rows if r["item_id"] == rollup.into] if rollup.into else [_tally(campaign, rollup)]
         for holder in holders:
-            below = [f for f in feeding if campaign.is_below(f["unit_code"], holder["unit_code"])] or feeding
+            # exactly the units below (a unit with none below is an error at validate, see duban.domain.rollup_reach)
+            below = [f for f in feeding if campaign.is_below(f["unit_code"], holder["unit_code"])]
             feeders = [Feeder(f["unit_code"], State(f["state"]), f["submitted_at"], f["metrics"], f["files"]) for f in below]
             state = State(holder["state"]) if holder.get("state") else None
-            found.append(RollupStatus(rollup, holder["unit_code"], holder.get("id"), state, feeders))
+            values = _attribute(engine, campaign_id, rollup.by, [f.unit_code for f in feeders]) if rollup.by else {}
+            found.append(RollupStatus(rollup, holder["unit_code"], holder.get("id"), state, feeders, values))
+    return found
+
+
+def _attribute(engine: Engine, campaign_id: str, name: str, codes: list[str]) -> dict[str, str]:
+    """Each unit's value of one attribute, as planned."""
+    u = CampaignUnit.__table__
+    found: dict[str, str] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(codes), 900):
+            for code, attributes in conn.execute(select(u.c.code, u.c.attributes).where(
+                    u.c.campaign_id == campaign_id, u.c.code.in_(codes[start : start + 900]))):  # fmt: skip
+                if attributes and name in attributes:
+                    found[code] = str(attributes[name])
     return found
 
 

@@ -45,6 +45,8 @@ def rollup_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:
                 problems.append(((*where, key), f"no item {item_id!r} (items: {', '.join(items)})"))
         source = items.get(rollup.from_)
         known = {m.name for m in source.metrics} if source else set()
+        if rollup.by is not None and not rollup.sum:
+            problems.append(((*where, "by"), "`by:` adds up the `sum:` metrics per attribute value: give `sum:` too"))
         for index, name in enumerate(rollup.sum):
             if source is not None and name not in known:
                 listing = ", ".join(sorted(known)) or "none"

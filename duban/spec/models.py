@@ -86,7 +86,9 @@ class Selector(Strict):
     under: str | None = Field(default=None, description="only units below this unit (code or name)")
     units: list[str] = Field(default_factory=list, description="explicit unit codes or names")
     tags: list[str] = Field(default_factory=list, description="units carrying all these overlay tags")
-    kind: str | None = Field(default=None, description="division | office | zone | center")
+    kind: str | None = Field(default=None, description="division | office | zone | center | enterprise")
+    line: str | None = Field(default=None, description="only the bodies of this line (stats, housing …)")
+    where: dict[str, list[str]] = Field(default_factory=dict, description="units whose attributes take one of these values, e.g. {risk: [高, 较高]}")
     sample: str | None = Field(default=None, description="the units drawn by this sample (samples[].id)")
     any_of: list[Selector] = Field(default_factory=list, description="the union of these selectors")
     exclude: Selector | None = Field(default=None, description="minus these units")
@@ -115,6 +117,13 @@ class Selector(Strict):
             return [str(v) if isinstance(v, int) else v for v in value]
         return value
 
+    @field_validator("where", mode="before")
+    @classmethod
+    def _values_as_lists(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in value.items()}
+        return value
+
     @field_validator("under", "ref", mode="before")
     @classmethod
     def _code_as_text(cls, value: Any) -> Any:
@@ -122,9 +131,10 @@ class Selector(Strict):
 
     @model_validator(mode="after")
     def _says_something(self) -> Selector:
-        said = (self.ref, self.all, self.level, self.under, self.units, self.tags, self.kind, self.sample, self.any_of)
+        said = (self.ref, self.all, self.level, self.under, self.units, self.tags, self.kind, self.sample, self.any_of,
+                self.line, self.where)  # fmt: skip
         if not any(said):
-            raise ValueError("a selector must say which units (all, a group, level/under, units, tags or sample)")
+            raise ValueError("a selector must say which units (all, a group, level/under, units, tags, line, where or sample)")
         return self
 
 
@@ -140,9 +150,9 @@ class Document(Strict):
 class Rollup(Strict):
     """汇总: one item's submissions from the units below add up into another item (or a tally for a unit).
 
-    Each unit holding `into` is fed by the `from` submissions of the units below it (or of every unit holding
-    `from` when none is below it); the `sum` metrics are added up. With `auto`, duban submits the roll-up for
-    its unit when every feeding unit has finished.
+    Each unit holding `into` (or the tally's unit) is fed by the `from` submissions of exactly the units below
+    it; one with none below is an error at validate. The `sum` metrics are added up. With `auto`, duban submits
+    the roll-up for its unit when every feeding unit has finished.
     """
 
     id: Id
@@ -151,6 +161,7 @@ class Rollup(Strict):
     into: Id | None = Field(default=None, description="the item they feed (its units roll up their units' submissions)")
     unit: str | None = Field(default=None, description="without `into`: the unit the tally is for (code, name or group)")
     sum: list[str] = Field(default_factory=list, description="metrics of `from` added up")
+    by: str | None = Field(default=None, description="also add them up per value of this unit attribute (risk, industry, size …)")
     auto: bool = Field(default=False, description="submit the roll-up when every feeding unit has finished")
 
     @model_validator(mode="after")
@@ -926,11 +937,42 @@ class Leader(Strict):
     channels: list[str] = Field(default_factory=list, description="channel references (env:NAME), never URLs")
 
 
-class Registry(Strict):
-    """Where the units come from: MCA division subtrees and an overlay file of bureau units."""
+class UnitList(Strict):
+    """A list of enterprises or other listed parties (名录): one stored by `duban units import`, or a file."""
 
-    divisions: list[str] = Field(default_factory=list, description="division codes or names, e.g. [140700]")
+    name: Id | None = Field(default=None, description="a list stored by `duban units import FILE --list NAME`")
+    file: str | None = Field(default=None, description="a CSV or xlsx file, relative to the spec file, read and checked at planning")
+    mapping: str | None = Field(default=None, description="with `file:`, a YAML file mapping its column names")
+    as_of: SpecDate | None = Field(default=None, description="with `name:`, the list as it stood on this day")
+
+    __get_pydantic_json_schema__ = _also({"type": "string", "description": "a list stored by `duban units import`"})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _name_or_file(self) -> UnitList:
+        if (self.name is None) == (self.file is None):
+            raise ValueError("a list is a stored one (`name:`) or a file (`file:`): give exactly one")
+        if self.mapping is not None and self.file is None:
+            raise ValueError("`mapping:` maps a file's columns: it goes with `file:`")
+        if self.as_of is not None and self.name is None:
+            raise ValueError("`as_of:` picks a stored list's state on a day: it goes with `name:`")
+        return self
+
+
+class Registry(Strict):
+    """Where the units come from: MCA division subtrees, a department's line, an overlay, listed parties."""
+
+    divisions: list[str] = Field(default_factory=list, description="division codes or names, e.g. [140700]; 全国 adds the nation above the provinces")
+    as_of: SpecDate | None = Field(default=None, description="the division set of this day (packaged: 2025-12-31; a bureau adds its own under divisions/)")
+    levels: list[SpecLevel] = Field(default_factory=list, description="only these division levels, e.g. [nation, province] for a ministry's campaign (default: all)")
+    line: Id = Field(default="stats", description="whose bodies the division units are: stats | housing | ecology | market | emergency | government | an overlay line")
+    beside: list[Id] = Field(default_factory=list, description="more lines side by side: their bodies are CODE@LINE (140724@stats)")
     overlay: str | None = Field(default=None, description="overlay YAML, relative to the spec file")
+    lists: list[UnitList] = Field(default_factory=list, description="enterprises and other listed parties attached to the divisions")
 
     @field_validator("divisions", mode="before")
     @classmethod

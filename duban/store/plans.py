@@ -72,9 +72,12 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
         )  # fmt: skip
         codec = Codec(conn)
         unit_rows = _unit_rows(plan)
-        codec.insert("campaign_unit", list(unit_rows[0]), (
-            tuple(codec.json(v) if k == "channels" else v for k, v in row.items()) for row in unit_rows
-        ))  # fmt: skip
+        # attributes only when some unit has them (listed units): a statistics campaign writes what it always did
+        columns = _UNIT_COLUMNS if any(u.attributes for u in plan.registry) else _UNIT_COLUMNS[:-1]
+        for chunk in _chunks(unit_rows, 20_000):  # a million listed units are never all in memory as rows
+            codec.insert("campaign_unit", columns, (
+                tuple(codec.json(row[k]) if k in ("channels", "attributes") else row[k] for k in columns) for row in chunk
+            ))  # fmt: skip
         if set(plan.samples) - set(plan.undrawn):  # an open sample is recorded when it is drawn (duban sample draw)
             conn.execute(
                 insert(SampleDraw),
@@ -102,8 +105,25 @@ def _insert_assignments(conn: Connection, campaign_id: str, plan: Plan, now: dat
     """Bulk insert; the schedule columns of an item's assignments are encoded once and shared."""
     codec = Codec(conn)
     encoded: dict[tuple, tuple[str, str]] = {}
+    for chunk in _chunks(plan.assignments, 20_000):
+        codec.insert("assignment", _ASSIGNMENT_COLUMNS, _assignment_rows(codec, campaign_id, chunk, encoded, now, plan.held))
+
+
+def _chunks(rows, size: int):
+    """Lists of at most `size` items of an iterable."""
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _assignment_rows(codec: Codec, campaign_id: str, assignments, encoded: dict, now: datetime, held: set[str]):
     rows = []
-    for a in plan.assignments:
+    for a in assignments:
         schedule_key = (a.reminders, a.escalations)
         if schedule_key not in encoded:
             encoded[schedule_key] = (
@@ -114,26 +134,26 @@ def _insert_assignments(conn: Connection, campaign_id: str, plan: Plan, now: dat
         rows.append((
             campaign_id, a.stage_id, a.stage_order, a.item_id, a.instance, a.unit_code, a.role,
             codec.instant(a.open_at), codec.instant(a.due_at), reminders, escalations, State.pending.value, 0, 0,
-            None if a.stage_id in plan.held else codec.instant(a.open_at), codec.instant(now),
+            None if a.stage_id in held else codec.instant(a.open_at), codec.instant(now),
         ))  # fmt: skip  (a held stage waits for the tick to decide its opening: duban.services.stage_release)
-    for start in range(0, len(rows), 20_000):
-        codec.insert("assignment", _ASSIGNMENT_COLUMNS, rows[start : start + 20_000])
-
-
-def _unit_rows(plan: Plan) -> list[dict[str, Any]]:
-    campaign_id = plan.campaign.id
-    rows = [
-        dict(campaign_id=campaign_id, code=u.code, name=u.name, display=u.display, level=u.level.value, kind=u.kind,
-             parent_code=u.parent, channels=list(u.channels), contact=u.contact, phone=u.phone)
-        for u in plan.registry
-    ]  # fmt: skip
-    for leader in plan.campaign.leaders:
-        rows.append(
-            dict(campaign_id=campaign_id, code=f"leader:{leader.id}", name=leader.name,
-                 display=leader.title or leader.name, level=None, kind="leader", parent_code=None,
-                 channels=list(leader.channels), contact=None, phone=None)
-        )  # fmt: skip
     return rows
+
+
+_UNIT_COLUMNS = ("campaign_id", "code", "name", "display", "level", "kind", "parent_code", "channels", "contact", "phone",
+                 "attributes")  # fmt: skip
+
+
+def _unit_rows(plan: Plan):
+    """The campaign_unit rows, one at a time."""
+    campaign_id = plan.campaign.id
+    for u in plan.registry:
+        yield dict(campaign_id=campaign_id, code=u.code, name=u.name, display=u.display, level=u.level.value,
+                   kind=u.kind, parent_code=u.parent, channels=list(u.channels), contact=u.contact, phone=u.phone,
+                   attributes=u.attributes or None)  # fmt: skip
+    for leader in plan.campaign.leaders:
+        yield dict(campaign_id=campaign_id, code=f"leader:{leader.id}", name=leader.name,
+                   display=leader.title or leader.name, level=None, kind="leader", parent_code=None,
+                   channels=list(leader.channels), contact=None, phone=None, attributes=None)  # fmt: skip
 
 
 def _delete_campaign(conn: Connection, campaign_id: str) -> None:

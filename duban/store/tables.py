@@ -80,6 +80,7 @@ class CampaignUnit(SQLModel, table=True):
     channels: list[str] | None = _json()
     contact: str | None = None
     phone: str | None = None
+    attributes: dict[str, Any] | None = _json()  # a listed unit's industry, size, risk … (roll-ups `by:`)
 
 
 class Assignment(SQLModel, table=True):
@@ -480,3 +481,50 @@ class AcknowledgementRow(SQLModel, table=True):
     acknowledged_at: datetime | None = _utc()
     acknowledged_by: str | None = Field(default=None, max_length=80)  # unit:<code> (its link) | cli | operator:<name>
     updated_at: datetime | None = _utc()
+
+
+class UnitImport(SQLModel, table=True):
+    """One `duban units import` of a list (名录): the file, when, by whom, and what it changed."""
+
+    __tablename__ = "unit_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_name: str = Field(max_length=80, index=True)
+    file: str
+    sha256: str = Field(max_length=64)
+    rows: int
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    imported_at: datetime = _utc(nullable=False)
+    actor: str = Field(default="cli", max_length=80)
+
+
+class ListedUnit(SQLModel, table=True):
+    """A listed party's spell on a list: who it was from `listed_from` until `listed_until` (None: listed now).
+
+    A re-import that changes a row closes its spell and opens a new one; a row gone from the file closes its
+    spell. The rows with no `listed_until` are the list today; a day's list is the spells that cover that day.
+    """
+
+    __tablename__ = "listed_unit"
+    __table_args__ = (
+        Index("ix_listed_unit_current", "list_name", "listed_until", "code"),
+        Index("ix_listed_unit_code", "list_name", "code", "listed_from"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_name: str = Field(max_length=80)
+    code: str = Field(max_length=64)
+    name: str
+    parent_code: str = Field(max_length=64)
+    level: str = Field(default="entity", max_length=16)
+    kind: str = Field(default="enterprise", max_length=32)
+    credit_code: str | None = Field(default=None, max_length=18)
+    attributes: dict[str, Any] | None = _json()
+    contact: str | None = None
+    phone: str | None = None
+    listed_from: datetime = _utc(nullable=False)
+    listed_until: datetime | None = _utc()
+    import_id: int = Field(foreign_key="unit_import.id")
+    closed_by: int | None = Field(default=None, foreign_key="unit_import.id")

@@ -206,7 +206,7 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
                         overdue, [tuple(r) for r in escalations], loop)  # fmt: skip
 
 
-_COUNTY_AND_ABOVE = ("province", "prefecture", "county")
+_COUNTY_AND_ABOVE = ("nation", "province", "prefecture", "county")
 
 
 def _group(campaign: PlannedCampaign, code: str) -> str:

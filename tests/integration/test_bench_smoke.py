@@ -73,3 +73,21 @@ def test_the_loop_benchmark_runs_on_a_small_campaign():
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["acknowledgements"] == report["units"] and report["in_review"] == 60
     assert report["review_page"]["median_ms"] > 0 and 0 < report["idle_tick"]["median_ms"] < 1000
+
+
+def test_the_enterprise_benchmark_runs_end_to_end_on_a_small_list():
+    """bench/enterprises.py: import, plan, idle tick, opening, pages and dispatch over a small synthetic 名录."""
+    out = subprocess.run(
+        [sys.executable, "bench/enterprises.py", "--enterprises", "3000", "--townships", "60", "--dispatch", "30",
+         "--idle-rounds", "3", "--requests", "3", "--no-postgres"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    figures = report["sqlite"]
+    assert figures["imported"] == 3000 and figures["attached"] > 0
+    assert figures["units"] == figures["attached"] + figures["national_units"]  # the enterprises and the bodies
+    assert figures["open_stage_units"] == figures["units"] and figures["messages"] == figures["units"]
+    assert 0 < figures["idle_tick_ms"] < 1000 and figures["unit_page_ms"] > 0 and figures["dashboard_ms"] > 0
+    assert set(report) >= {"import_s", "plan_store_s", "open_stage_s", "idle_tick_ms", "dispatch_msgs_per_s",
+                           "unit_page_ms", "dashboard_ms", "peak_rss_mib", "units"}  # fmt: skip

@@ -1,0 +1,118 @@
+"""Lines (条线): which department's body a division unit stands for, named once per level.
+
+A statistics campaign reaches 昔阳县统计局 and 乐平镇统计站; a 住房和城乡建设 campaign reaches 昔阳县住房和城乡建设局
+and, in the townships, 乐平镇人民政府. A line names its body per level with a template ({name}: the division's
+name, {parent}: its parent division's name); `municipality` names a 直辖市's body (北京市住房和城乡建设委员会,
+not a 厅), `nation` the ministry or national bureau above the provinces.
+
+    registry:
+      divisions: [140000]
+      line: housing          # the division units (140724 …) are the 住建 bodies
+      beside: [stats]        # and the same divisions' 统计局 side by side: 140724@stats … with their own channels
+
+duban packages the lines below; an overlay's `lines:` adds a bureau's own (or renames a packaged one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from duban.errors import RegistryError
+from duban.domain.units import DIVISION_LEVELS, STATS_BODIES, Level, Registry, Unit
+
+PLACEHOLDERS = ("{name}", "{parent}")
+LINE_SEPARATOR = "@"
+"""A side line's unit code: the division code, @, the line id (140724@stats)."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """A department's line: its bodies per level (templates), e.g. county → {name}住房和城乡建设局."""
+
+    id: str
+    name: str
+    bodies: dict[str, str]
+
+    def body(self, level: Level, name: str, parent: str | None = None) -> str:
+        """The body's name at a division, e.g. 昔阳县住房和城乡建设局; a level the line does not name keeps the place name."""
+        key = level.value
+        if level is Level.province and name.endswith("市") and "municipality" in self.bodies:
+            key = "municipality"
+        template = self.bodies.get(key)
+        if template is None:
+            return name
+        return template.replace("{name}", name).replace("{parent}", parent or "")
+
+
+LINES: dict[str, Line] = {
+    line.id: line
+    for line in (
+        Line("stats", "统计", dict(STATS_BODIES)),
+        Line("housing", "住房和城乡建设", {
+            "nation": "住房和城乡建设部", "province": "{name}住房和城乡建设厅",
+            "municipality": "{name}住房和城乡建设委员会", "prefecture": "{name}住房和城乡建设局",
+            "county": "{name}住房和城乡建设局", "township": "{name}人民政府"}),
+        Line("ecology", "生态环境", {
+            "nation": "生态环境部", "province": "{name}生态环境厅", "municipality": "{name}生态环境局",
+            "prefecture": "{name}生态环境局", "county": "{parent}生态环境局{name}分局", "township": "{name}人民政府"}),
+        Line("market", "市场监督管理", {
+            "nation": "国家市场监督管理总局", "province": "{name}市场监督管理局", "prefecture": "{name}市场监督管理局",
+            "county": "{name}市场监督管理局", "township": "{name}市场监督管理所"}),
+        Line("emergency", "应急管理", {
+            "nation": "应急管理部", "province": "{name}应急管理厅", "municipality": "{name}应急管理局",
+            "prefecture": "{name}应急管理局", "county": "{name}应急管理局", "township": "{name}人民政府"}),
+        Line("government", "人民政府", {
+            "nation": "国务院", "province": "{name}人民政府", "prefecture": "{name}人民政府",
+            "county": "{name}人民政府", "township": "{name}人民政府"}),
+    )
+}  # fmt: skip
+"""The packaged lines. A body's real name that differs from its template (a 自治县's 局 with another name, a
+区's 分局) is an overlay `patch:` of that unit's title."""
+
+
+def check_template(template: str) -> str:
+    """A body template may use {name} and {parent} only (it is text, not a format string)."""
+    rest = template
+    for placeholder in PLACEHOLDERS:
+        rest = rest.replace(placeholder, "")
+    if "{" in rest or "}" in rest:
+        raise ValueError(f"{template!r}: a body name may use {{name}} and {{parent}} only")
+    return template
+
+
+class UnknownLine(RegistryError):
+    """A spec names a line neither packaged nor in its overlay."""
+
+    def __init__(self, line_id: str, message: str) -> None:
+        self.line_id = line_id
+        super().__init__(message)
+
+
+def known_line(line_id: str, lines: dict[str, Line]) -> Line:
+    try:
+        return lines[line_id]
+    except KeyError:
+        raise UnknownLine(line_id, 
+            f"no line {line_id!r} (known: {', '.join(lines)}); add it under `lines:` in the overlay"
+        ) from None
+
+
+def apply_lines(registry: Registry, primary: Line, beside: list[Line]) -> None:
+    """Name the division units for the primary line and add each side line's bodies beside them."""
+    divisions = [u for u in registry if u.kind == "division" and u.level in DIVISION_LEVELS]
+    if primary.id != "stats" or primary.bodies != STATS_BODIES:
+        for unit in divisions:
+            unit.line = primary.id
+            parent = registry.units.get(unit.parent) if unit.parent else None
+            unit.title = unit.title or primary.body(unit.level, unit.name, parent.name if parent else None)
+    codes = {u.code for u in divisions}
+    for line in beside:
+        if line.id == primary.id:
+            raise RegistryError(f"line {line.id!r} is the campaign's own line: `beside:` lists the other lines")
+        for unit in divisions:
+            parent = registry.units.get(unit.parent) if unit.parent else None
+            registry.add(Unit(
+                code=f"{unit.code}{LINE_SEPARATOR}{line.id}", name=unit.name, level=unit.level,
+                parent=f"{unit.parent}{LINE_SEPARATOR}{line.id}" if unit.parent in codes else None,
+                kind="division", title=line.body(unit.level, unit.name, parent.name if parent else None), line=line.id,
+            ))  # fmt: skip

@@ -1,0 +1,398 @@
+"""Listed parties (名录单位): enterprises and other units from a bureau's list, each attached to its division.
+
+A bureau exports its 名录 (规上/四上企业, 名录库 records, market entities) as CSV or xlsx with its own column names;
+duban reads the columns it knows by their usual names (统一社会信用代码, 单位详细名称, 行政区划代码, 行业代码, 规模,
+风险等级, 联系人, 联系电话 …) or by a mapping (a YAML file, or `columns:` in the spec):
+
+    columns: {name: 企业名称, credit_code: 信用代码, division: 所在地区划}
+    attributes: {employees: 从业人员期末人数}     # more columns kept as attributes (strata, `where:`)
+    kind: enterprise                              # what a row is (default enterprise)
+
+Every row is checked — a 统一社会信用代码 with a wrong check digit (GB 32100-2015), a division code the Ministry of
+Civil Affairs data does not know, a code listed twice, a missing name — and the whole file is refused with every
+bad row named by its line when any is wrong. A row's unit code is its 统一社会信用代码 (or the `code` column);
+its attributes `industry`, `size` and `risk` (and the mapped ones) are what groups (`where:`), sampling strata and
+roll-ups select on.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import stat
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from duban.errors import DubanError
+from duban.domain.units import Level, LEVEL_ALIASES, mca_divisions
+
+CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_CREDIT_VALUE = {c: i for i, c in enumerate(CREDIT_CHARS)}
+
+FIELDS = ("code", "credit_code", "name", "division", "industry", "size", "risk", "contact", "phone", "kind", "level")
+USUAL_NAMES: dict[str, tuple[str, ...]] = {
+    "code": ("单位代码", "代码", "code"),
+    "credit_code": ("统一社会信用代码", "社会信用代码", "信用代码", "credit_code"),
+    "name": ("单位详细名称", "单位名称", "企业名称", "详细名称", "名称", "name"),
+    "division": ("行政区划代码", "统计用区划代码", "区划代码", "所在地区划代码", "所在地行政区划代码", "区划", "division"),
+    "industry": ("行业代码", "国民经济行业代码", "行业", "所属行业", "industry"),
+    "size": ("规模", "企业规模", "规模代码", "size"),
+    "risk": ("风险等级", "风险分类", "信用风险分类", "风险类别", "risk"),
+    "contact": ("联系人", "单位负责人", "负责人", "填报人", "contact"),
+    "phone": ("联系电话", "电话", "移动电话", "手机", "phone"),
+    "kind": ("单位类型", "类型", "kind"),
+    "level": ("层级", "level"),
+}
+ATTRIBUTE_FIELDS = ("industry", "size", "risk")
+MAX_SHOWN = 200
+"""Bad rows listed in one error (the count says how many more)."""
+MAX_LIST_BYTES = 1024 * 2**20
+"""A list of a million enterprises is about 150 MB as CSV; a larger file is refused before it is read."""
+"""Bad rows listed in one error (the count says how many more)."""
+
+
+class ListFileError(DubanError):
+    """A list file (名录) has bad rows: every one is named with its line; nothing was stored."""
+
+    def __init__(self, file: str, problems: list[tuple[int | None, str]]) -> None:
+        self.file = file
+        self.problems = problems
+        shown = [f"{file}:{line} {message}" if line else f"{file}: {message}" for line, message in problems[:MAX_SHOWN]]
+        more = len(problems) - MAX_SHOWN
+        head = f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {file}, nothing was stored:"
+        super().__init__("\n".join([head, *shown, *([f"… and {more} more"] if more > 0 else [])]))
+
+
+class Mapping(BaseModel):
+    """Which column holds what (a mapping file, or `columns:`/`attributes:` of a spec's list)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    columns: dict[str, str] = Field(default_factory=dict, description="field → column name: name, credit_code, division …")
+    attributes: dict[str, str] = Field(default_factory=dict, description="attribute → column name, kept on the unit")
+    kind: str = "enterprise"
+    level: str = "entity"
+
+
+@dataclass(slots=True)
+class ListedRow:
+    """One listed party, checked."""
+
+    line: int
+    code: str
+    name: str
+    division: str  # the most specific known division code (township or county …)
+    level: str = Level.entity.value
+    kind: str = "enterprise"
+    credit_code: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    contact: str | None = None
+    phone: str | None = None
+
+    def content(self) -> tuple:
+        """What a re-import compares (the line is where it was, not what it is)."""
+        return (self.name, self.division, self.level, self.kind, self.credit_code,
+                tuple(sorted(self.attributes.items())), self.contact, self.phone)  # fmt: skip
+
+
+def credit_check_digit(first17: str) -> str | None:
+    """The check character of a 统一社会信用代码 from its first 17 (None if they hold a character it cannot)."""
+    total = 0
+    for char, weight in zip(first17, CREDIT_WEIGHTS):
+        value = _CREDIT_VALUE.get(char)
+        if value is None:
+            return None
+        total += value * weight
+    return CREDIT_CHARS[(31 - total % 31) % 31]
+
+
+def credit_problem(code: str) -> str | None:
+    """What is wrong with a 统一社会信用代码, or None."""
+    if len(code) != 18:
+        return f"统一社会信用代码 {code!r} has {len(code)} characters, not 18"
+    bad = sorted({c for c in code if c not in _CREDIT_VALUE})
+    if bad:
+        return f"统一社会信用代码 {code!r} holds {''.join(bad)!r}, which no 信用代码 uses (I, O, S, V, Z are never used)"
+    expected = credit_check_digit(code[:17])
+    if expected != code[17]:
+        return f"统一社会信用代码 {code} ends in {code[17]}, but its check digit is {expected} (a typing error?)"
+    return None
+
+
+def load_mapping(path: Path) -> Mapping:
+    """A mapping file; errors name the file and what is wrong."""
+    from duban.spec.files import decode, read_bytes
+
+    try:
+        data = yaml.safe_load(decode(read_bytes(path, what="mapping"), str(path))) or {}
+        return Mapping.model_validate(data)
+    except yaml.YAMLError as exc:
+        raise ListFileError(str(path), [(getattr(getattr(exc, "problem_mark", None), "line", -1) + 1 or None, "not YAML")]) from None
+    except ValidationError as exc:
+        raise ListFileError(str(path), [(None, f"{'.'.join(map(str, e['loc']))}: {e['msg']}") for e in exc.errors()]) from None
+
+
+@dataclass
+class ReadList:
+    file: str
+    sha256: str
+    rows: list[ListedRow]
+
+
+def read_list(path: Path | str, mapping: Mapping | None = None, *, divisions: dict[str, Any] | None = None) -> ReadList:
+    """Read and check every row of a CSV or xlsx list; ListFileError names every bad row, nothing is returned then."""
+    path = Path(path)
+    name = str(path)
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ListFileError(name, [(None, "is not a regular file (a folder, device or pipe): give the CSV or xlsx file")])
+        if info.st_size > MAX_LIST_BYTES:
+            raise ListFileError(name, [(None, f"is {info.st_size:,} bytes: a list file is at most {MAX_LIST_BYTES // 2**20} MB")])
+        with open(path, "rb") as handle:
+            raw = handle.read(min(info.st_size, MAX_LIST_BYTES) + 1)  # a size is allocated up front: never a GB
+        if len(raw) > MAX_LIST_BYTES:
+            raise ListFileError(name, [(None, f"is larger than {MAX_LIST_BYTES // 2**20} MB: a list file is at most that")])
+    except FileNotFoundError:
+        raise ListFileError(name, [(None, "file not found")]) from None
+    except OSError as exc:
+        raise ListFileError(name, [(None, f"cannot be read ({exc.strerror})")]) from None
+    sha = hashlib.sha256(raw).hexdigest()
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        table = _xlsx_rows(raw, name)
+    elif path.suffix.lower() in (".csv", ".txt"):
+        table = _csv_rows(raw, name)
+    else:
+        raise ListFileError(name, [(None, "a list is a .csv or .xlsx file (save the 名录 export as one of them)")])
+    del raw
+    rows = check_rows(table, mapping or Mapping(), name, divisions if divisions is not None else division_index())
+    return ReadList(file=name, sha256=sha, rows=rows)
+
+
+def _csv_rows(raw: bytes, name: str):
+    """(line, cells) of a CSV in UTF-8 (with or without BOM) or GB18030, as bureaus' exports are."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ListFileError(name, [(None, "neither UTF-8 nor GB18030 text: save the file as CSV UTF-8")])
+    csv.field_size_limit(min(sys.maxsize, 1_000_000))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1
+    for cells in reader:
+        yield start, cells
+        start = reader.line_num + 1
+
+
+def _xlsx_rows(raw: bytes, name: str):
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
+        raise ListFileError(name, [(None, "not an xlsx workbook that can be read (save it again from Excel/WPS)")]) from None
+    sheet = book.worksheets[0]
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        yield number, ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in values]
+    book.close()
+
+
+def division_index() -> dict[str, str]:
+    """Every known division code (MCA data), mapped to itself."""
+    return {code: code for _lv, code, _p, _n in mca_divisions()}
+
+
+def known_division(raw: str, divisions: dict[str, Any]) -> str | None:
+    """The most specific known division of a 6-, 9- or 12-digit code (统计用区划代码 end in village digits)."""
+    code = raw.strip()
+    if not code.isdigit():
+        return None
+    for length in (12, 9, 6):
+        if len(code) >= length and code[:length] in divisions:
+            return code[:length]
+    return None
+
+
+def _header_map(header: list[str], mapping: Mapping, name: str) -> tuple[dict[str, int], dict[str, int], list[str]]:
+    cleaned = [h.strip() for h in header]
+    position = {h: i for i, h in reversed(list(enumerate(cleaned))) if h}
+    problems: list[str] = []
+    columns: dict[str, int] = {}
+    for field_name in FIELDS:
+        wanted = mapping.columns.get(field_name)
+        if wanted is not None:
+            if wanted not in position:
+                problems.append(f"the mapping names column {wanted!r} for {field_name}, but the header has no such column")
+            else:
+                columns[field_name] = position[wanted]
+            continue
+        found = next((position[n] for n in USUAL_NAMES[field_name] if n in position), None)
+        if found is not None:
+            columns[field_name] = found
+    unknown = sorted(set(mapping.columns) - set(FIELDS))
+    problems += [f"the mapping's columns has no field {u!r} (fields: {', '.join(FIELDS)})" for u in unknown]
+    attributes = {}
+    for attribute, wanted in mapping.attributes.items():
+        if wanted not in position:
+            problems.append(f"the mapping names column {wanted!r} for attribute {attribute}, but the header has no such column")
+        else:
+            attributes[attribute] = position[wanted]
+    if "name" not in columns and "name" not in mapping.columns:
+        problems.append(f"no name column (one of {', '.join(USUAL_NAMES['name'])}, or map it: columns: {{name: …}})")
+    if "division" not in columns and "division" not in mapping.columns:
+        problems.append(f"no division column (one of {', '.join(USUAL_NAMES['division'])}, or map it)")
+    if "code" not in columns and "credit_code" not in columns and not ({"code", "credit_code"} & set(mapping.columns)):
+        problems.append("no 统一社会信用代码 column (nor a `code` column to key the units by)")
+    return columns, attributes, problems
+
+
+def check_rows(table, mapping: Mapping, name: str, divisions: dict[str, Any]) -> list[ListedRow]:
+    """Check every row; the rows when all are right, else ListFileError listing each bad one."""
+    iterator = iter(table)
+    header_line, header = next(iterator, (1, []))
+    if not any(c.strip() for c in header):
+        raise ListFileError(name, [(header_line, "the first row is empty: it must be the header (column names)")])
+    columns, attribute_columns, header_problems = _header_map(header, mapping, name)
+    if header_problems:
+        raise ListFileError(name, [(header_line, p) for p in header_problems])
+    level = LEVEL_ALIASES.get(mapping.level, None) or _level(mapping.level)
+    if level is None:
+        raise ListFileError(name, [(None, f"level {mapping.level!r} is not a level (entity, village, block …)")])
+    problems: list[tuple[int, str]] = []
+    rows: list[ListedRow] = []
+    first_line: dict[str, int] = {}
+    credit_line: dict[str, int] = {}
+    interned: dict[str, str] = {}
+    get = {f: columns.get(f) for f in FIELDS}
+
+    def cell(cells: list[str], index: int | None) -> str:
+        return cells[index].strip() if index is not None and index < len(cells) else ""
+
+    for line, cells in iterator:
+        if not any(c.strip() for c in cells):
+            continue  # a blank line (a spreadsheet's trailing rows)
+        bad = []
+        unit_name = cell(cells, get["name"])
+        if not unit_name:
+            bad.append("no name (单位名称 is empty)")
+        credit = cell(cells, get["credit_code"]).upper() or None
+        if credit is not None:
+            wrong = credit_problem(credit)
+            if wrong:
+                bad.append(wrong)
+        code = cell(cells, get["code"]) or credit or ""
+        if not code:
+            bad.append("no 统一社会信用代码 (nor code): a listed unit needs one to be told apart")
+        elif len(code) > 64:
+            bad.append(f"code of {len(code)} characters: at most 64")
+        raw_division = cell(cells, get["division"])
+        division = known_division(raw_division, divisions) if raw_division else None
+        if not raw_division:
+            bad.append("no division code (行政区划代码 is empty)")
+        elif division is None:
+            bad.append(f"division code {raw_division!r} is not a division of the Ministry of Civil Affairs data (2025-12-31)")
+        if code:
+            if code in first_line:
+                bad.append(f"{code} is listed twice (first on line {first_line[code]})")
+            else:
+                first_line[code] = line
+        if credit is not None and credit != code:
+            if credit in credit_line:
+                bad.append(f"统一社会信用代码 {credit} is listed twice (first on line {credit_line[credit]})")
+            else:
+                credit_line[credit] = line
+        row_level = cell(cells, get["level"])
+        this_level = (LEVEL_ALIASES.get(row_level) or _level(row_level)) if row_level else level
+        if this_level is None:
+            bad.append(f"层级 {row_level!r} is not a level (村/社区, 普查小区, 企业 …)")
+        if bad:
+            problems.extend((line, f"{unit_name or code or '(no name)'}: {b}") for b in bad)
+            continue
+        attributes = {}
+        for attribute in ATTRIBUTE_FIELDS:
+            value = cell(cells, get[attribute])
+            if value:
+                attributes[attribute] = interned.setdefault(value, value)
+        for attribute, index in attribute_columns.items():
+            value = cell(cells, index)
+            if value:
+                attributes[attribute] = interned.setdefault(value, value)
+        rows.append(ListedRow(
+            line=line, code=code, name=unit_name, division=division,  # type: ignore[arg-type]
+            level=this_level.value,  # type: ignore[union-attr]
+            kind=interned.setdefault(k := cell(cells, get["kind"]) or mapping.kind, k), credit_code=credit,
+            attributes=attributes, contact=cell(cells, get["contact"]) or None, phone=cell(cells, get["phone"]) or None,
+        ))  # fmt: skip
+    if problems:
+        raise ListFileError(name, problems)
+    if not rows:
+        raise ListFileError(name, [(header_line, "the list has a header but no rows")])
+    return rows
+
+
+def _level(text: str) -> Level | None:
+    try:
+        return Level(text)
+    except ValueError:
+        return None
+
+
+_NO_TAGS: frozenset[str] = frozenset()
+
+
+def attach(registry, rows: list[ListedRow]) -> tuple[int, int]:
+    """Add the listed parties whose division (or a division above it) is in the registry; (added, outside)."""
+    from duban.domain.units import Unit
+
+    added = outside = 0
+    units = registry.units
+    for row in rows:
+        parent = _nearest(row.division, units)
+        if parent is None:
+            outside += 1
+            continue
+        registry.add(Unit(code=row.code, name=row.name, level=Level(row.level), parent=parent, kind=row.kind,
+                          tags=_NO_TAGS, channels=(), contact=row.contact, phone=row.phone,  # type: ignore[arg-type]
+                          attributes=row.attributes, line=""))  # fmt: skip
+        added += 1
+    return added, outside
+
+
+def _nearest(division: str, units: dict) -> str | None:
+    """The division itself, or the nearest division above it, that the registry holds."""
+    for code in (division, division[:9], division[:6], division[:4] + "00", division[:2] + "0000"):
+        if code in units and units[code].kind == "division":
+            return code
+    return None
+
+
+StoredLists = Callable[[str, "datetime | None"], list[ListedRow]]
+_stored: StoredLists | None = None
+
+
+def use_stored_lists(loader: StoredLists) -> None:
+    """Where a plan reads a stored list (`registry.lists: [NAME]`): duban.store sets the settings' database when
+    it is imported, so the domain reads lists without speaking SQL."""
+    global _stored
+    _stored = loader
+
+
+def stored_rows(name: str, as_of: datetime | None) -> list[ListedRow]:
+    """The stored list `name` (as it stood at `as_of`), through the loader duban.store set."""
+    if _stored is None:
+        raise DubanError(f"list {name!r} is kept in the database, and nothing here reads it: plan with duban (the CLI, "
+                         "a flow or the portal), or give the list as `{file: …}`")  # fmt: skip
+    return _stored(name, as_of)

@@ -1,0 +1,153 @@
+"""Lists (名录) in the database: `duban units import` keeps each listed party's spells, so who was listed when
+stays answerable after a re-import.
+
+A re-import compares the file with the list as it stands: a new row opens a spell, a changed row closes its spell
+and opens one with the new values, a row gone from the file closes its spell, an unchanged row is left alone. The
+import and every spell it opens or closes commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from duban.errors import StoreError
+from duban.store.codec import Codec
+from duban.instants import utc
+from duban.domain.listed import ListedRow, ReadList, use_stored_lists
+from duban.store.db import reading, unit_of_work
+from duban.store.tables import ListedUnit, UnitImport
+
+_COLUMNS = ("list_name", "code", "name", "parent_code", "level", "kind", "credit_code", "attributes", "contact", "phone",
+            "listed_from", "import_id")  # fmt: skip
+_SELECT = ("SELECT id, code, name, parent_code, level, kind, credit_code, CAST(attributes AS TEXT), contact, phone "
+           "FROM listed_unit WHERE list_name = ?")  # fmt: skip
+
+
+@dataclass
+class ImportResult:
+    list_name: str
+    import_id: int
+    rows: int
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+
+
+def import_list(engine: Engine, list_name: str, read: ReadList, *, now: datetime, actor: str = "cli") -> ImportResult:
+    """Store a checked list under `list_name`: update in place, keeping every earlier spell."""
+    now = utc(now)
+    with unit_of_work(engine) as conn:
+        codec = Codec(conn)
+        if not codec.sqlite:  # two imports of one list at once: the second waits and compares with the first
+            codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"duban.units.{list_name}"])
+        current = {row[1]: row for row in codec.select(_SELECT + " AND listed_until IS NULL", [list_name])}
+        import_id = conn.execute(insert(UnitImport).values(
+            list_name=list_name, file=read.file, sha256=read.sha256, rows=len(read.rows), imported_at=now, actor=actor,
+        )).inserted_primary_key[0]  # fmt: skip
+        opening: list[ListedRow] = []
+        closing: list[int] = []
+        unchanged = 0
+        for row in read.rows:
+            stored = current.pop(row.code, None)
+            if stored is None:
+                opening.append(row)
+            elif _content(codec, stored) == row.content():
+                unchanged += 1
+            else:
+                closing.append(stored[0])
+                opening.append(row)
+        changed = len(closing)
+        closing.extend(stored[0] for stored in current.values())  # gone from the file
+        marker = codec.instant(now)
+        codec.execute_many("UPDATE listed_unit SET listed_until = ?, closed_by = ? WHERE id = ?",
+                           [(marker, import_id, spell) for spell in closing])  # fmt: skip
+        for start in range(0, len(opening), 50_000):
+            codec.insert("listed_unit", _COLUMNS, (
+                (list_name, r.code, r.name, r.division, r.level, r.kind, r.credit_code,
+                 codec.json(r.attributes) if r.attributes else None, r.contact, r.phone, marker, import_id)
+                for r in opening[start : start + 50_000]
+            ))  # fmt: skip
+        added = len(opening) - changed
+        conn.execute(UnitImport.__table__.update().where(UnitImport.id == import_id).values(
+            added=added, changed=changed, removed=len(current)))  # fmt: skip
+    return ImportResult(list_name, import_id, len(read.rows), added, changed, len(current), unchanged)
+
+
+def _content(codec: Codec, stored) -> tuple:
+    _id, _code, name, parent, level, kind, credit, attributes, contact, phone = stored
+    attrs = codec.read_json(attributes) or {}
+    return (name, parent, level, kind, credit, tuple(sorted(attrs.items())), contact, phone)
+
+
+def listed_rows(engine: Engine | Connection, list_name: str, *, as_of: datetime | None = None) -> list[ListedRow]:
+    """The list today, or as it stood at `as_of`; an unknown list is a StoreError naming the known ones."""
+    if isinstance(engine, Connection):
+        return _rows(engine, list_name, as_of)
+    with reading(engine) as conn:
+        return _rows(conn, list_name, as_of)
+
+
+def _rows(conn: Connection, list_name: str, as_of: datetime | None) -> list[ListedRow]:
+    codec = Codec(conn)
+    if as_of is None:
+        found = codec.select(_SELECT + " AND listed_until IS NULL ORDER BY id", [list_name])
+    else:
+        moment = codec.instant(utc(as_of))
+        found = codec.select(_SELECT + " AND listed_from <= ? AND (listed_until IS NULL OR listed_until > ?) ORDER BY id",
+                             [list_name, moment, moment])  # fmt: skip
+    if not found:
+        known = conn.execute(select(UnitImport.list_name).distinct().order_by(UnitImport.list_name)).scalars().all()
+        if list_name not in known:
+            raise StoreError(
+                f"no list {list_name!r} in the database (lists: {', '.join(known) or 'none'}); "
+                f"import it first: duban units import FILE --list {list_name}"
+            )
+    interned: dict[str, str] = {}
+    rows = []
+    for _id, code, name, parent, level, kind, credit, attributes, contact, phone in found:
+        attrs = {k: interned.setdefault(v, v) for k, v in (codec.read_json(attributes) or {}).items()} if attributes else {}
+        rows.append(ListedRow(line=0, code=code, name=name, division=parent, level=level,
+                              kind=interned.setdefault(kind, kind), credit_code=credit, attributes=attrs,
+                              contact=contact, phone=phone))  # fmt: skip
+    return rows
+
+
+@dataclass
+class Spell:
+    code: str
+    name: str
+    division: str
+    listed_from: datetime
+    listed_until: datetime | None
+    attributes: dict
+
+
+def history(engine: Engine, list_name: str, code: str) -> list[Spell]:
+    """Every spell of one listed party, oldest first (who it was, from when until when)."""
+    t = ListedUnit.__table__
+    with reading(engine) as conn:
+        rows = conn.execute(select(t.c.code, t.c.name, t.c.parent_code, t.c.listed_from, t.c.listed_until, t.c.attributes)
+                            .where(t.c.list_name == list_name, t.c.code == code).order_by(t.c.listed_from, t.c.id)).all()  # fmt: skip
+    return [Spell(r.code, r.name, r.parent_code, r.listed_from, r.listed_until, dict(r.attributes or {})) for r in rows]
+
+
+def imports(engine: Engine, list_name: str) -> list[UnitImport]:
+    """The imports of a list, oldest first."""
+    with reading(engine) as conn:
+        rows = conn.execute(select(UnitImport).where(UnitImport.list_name == list_name).order_by(UnitImport.id)).all()
+    return [UnitImport.model_validate(r._mapping) for r in rows]
+
+
+def _from_settings(list_name: str, as_of: datetime | None) -> list[ListedRow]:
+    """A stored list from the settings' database (what a plan of `registry.lists: [NAME]` reads)."""
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+
+    return listed_rows(engine_for(get_settings().resolved_database_url), list_name, as_of=as_of)
+
+
+use_stored_lists(_from_settings)

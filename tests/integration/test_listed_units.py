@@ -1,0 +1,127 @@
+"""`duban units import`: a list (名录) stored only when every row is right, updated in place with the history of
+who was listed when, and used by a spec (groups, strata) — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from duban.cli.main import app
+from duban.domain.listed import read_list
+from duban.store.listed import history, import_list, listed_rows
+from duban.simulation.synthetic_list import HEADER, credit_code, write_csv
+from duban.store.tables import ListedUnit, UnitImport
+from tests.conftest import SPECS
+
+T0 = datetime(2025, 3, 1, 2, 0, tzinfo=timezone.utc)
+runner = CliRunner()
+
+
+def _row(n: int, division: str = "140724", risk: str = "一般") -> list[str]:
+    return [credit_code(random.Random(n), division), f"模拟企业{n}有限公司", division, "C30", "小型", risk, "王芳", "0354-1"]
+
+
+def _write(path, rows):
+    path.write_text("\n".join([",".join(HEADER), *(",".join(r) for r in rows)]) + "\n", encoding="utf-8")
+    return path
+
+
+def _count(engine, table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def test_a_reimport_updates_in_place_and_keeps_who_was_listed_when(engine, tmp_path):
+    first = import_list(engine, "xiyang", read_list(_write(tmp_path / "a.csv", [_row(1), _row(2), _row(3)])), now=T0)
+    assert (first.added, first.changed, first.removed) == (3, 0, 0)
+    moved, gone, kept = _row(1, risk="高"), _row(2), _row(3)
+    later = T0 + timedelta(days=90)
+    second = import_list(engine, "xiyang", read_list(_write(tmp_path / "b.csv", [moved, kept, _row(4)])), now=later)
+    assert (second.added, second.changed, second.removed, second.unchanged) == (1, 1, 1, 1)
+    today = {r.code: r for r in listed_rows(engine, "xiyang")}
+    assert set(today) == {moved[0], kept[0], _row(4)[0]} and today[moved[0]].attributes["risk"] == "高"
+    before = {r.code: r for r in listed_rows(engine, "xiyang", as_of=T0 + timedelta(days=30))}
+    assert set(before) == {moved[0], gone[0], kept[0]} and before[moved[0]].attributes["risk"] == "一般"
+    spells = history(engine, "xiyang", moved[0])
+    assert [(s.attributes["risk"], s.listed_until is None) for s in spells] == [("一般", False), ("高", True)]
+    assert history(engine, "xiyang", gone[0])[0].listed_until == later
+    again = import_list(engine, "xiyang", read_list(tmp_path / "b.csv"), now=later + timedelta(days=1))
+    assert (again.added, again.changed, again.removed, again.unchanged) == (0, 0, 0, 3)
+
+
+def test_the_cli_refuses_a_file_with_bad_rows_and_stores_nothing(tmp_path):
+    from duban.cli.common import engine as settings_engine
+
+    bad = _row(2)
+    bad[0] = bad[0][:17] + ("1" if bad[0][17] != "1" else "2")
+    path = _write(tmp_path / "名录.csv", [_row(1), bad, _row(3, "149999")])
+    result = runner.invoke(app, ["units", "import", str(path), "--list", "xiyang"])
+    assert result.exit_code == 1
+    assert f"{path}:3 " in result.output and f"{path}:4 " in result.output and "nothing was stored" in result.output
+    assert "Traceback" not in result.output
+    assert _count(settings_engine(), UnitImport) == 0 and _count(settings_engine(), ListedUnit) == 0
+    good = _write(tmp_path / "ok.csv", [_row(1), _row(3)])
+    result = runner.invoke(app, ["units", "import", str(good), "--list", "晋中 名录"])
+    assert result.exit_code == 1 and "'晋中 名录' is not a list name" in result.output
+    result = runner.invoke(app, ["units", "import", str(good), "--list", "xiyang"])
+    assert result.exit_code == 0, result.output
+    assert "2 added" in result.output
+    result = runner.invoke(app, ["units", "history", "xiyang", _row(1)[0]])
+    assert result.exit_code == 0 and "模拟企业1有限公司 (140724)" in result.output and "→ 今" in result.output
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request):
+    return request.param
+
+
+def test_a_spec_samples_a_stored_list_by_risk_class(backend, tmp_path, monkeypatch, request):
+    """The issue's second shape with the list in the database: 3% of 晋中's enterprises in each risk class."""
+    url = None
+    if backend == "postgres":
+        url = request.getfixturevalue("pg_database")("listed")
+        monkeypatch.setenv("DUBAN_DATABASE_URL", url)
+    from duban.cli.common import engine as settings_engine
+    from duban.services.lifecycle import plan_file
+    from duban.settings import get_settings
+
+    get_settings.cache_clear()
+    counties = ["140702", "140703", "140721", "140722", "140723", "140724", "140725", "140727", "140728", "140729", "140781"]
+    write_csv(tmp_path / "名录.csv", counties, 2000, seed=3)
+    import_list(settings_engine(), "jinzhong-enterprises", read_list(tmp_path / "名录.csv"), now=T0)
+    spec = tmp_path / "spec.yaml"
+    shutil.copytree(SPECS / "units", tmp_path / "units", dirs_exist_ok=True)
+    text = (SPECS / "jinzhong-2025-enterprise-checks.yaml").read_text(encoding="utf-8")
+    spec.write_text(text.replace("    - file: units/jinzhong-enterprises.csv\n", "    - jinzhong-enterprises\n"), encoding="utf-8")
+    _loaded, plan = plan_file(spec)
+    drawn = plan.samples["enterprise_checks"]
+    by_risk = {}
+    for code in drawn.members:
+        by_risk.setdefault(plan.registry.get(code).attributes["risk"], []).append(code)
+    sizes = {}
+    for unit in plan.registry:
+        if unit.kind == "enterprise":
+            sizes[unit.attributes["risk"]] = sizes.get(unit.attributes["risk"], 0) + 1
+    assert sum(sizes.values()) == 2000
+    assert {risk: len(codes) for risk, codes in by_risk.items()} == {risk: -(-n * 3 // 100) for risk, n in sizes.items()}
+
+
+
+def test_validate_reads_a_stored_list_and_names_an_unknown_one(tmp_path):
+    from duban.cli.common import engine as settings_engine
+
+    shutil.copytree(SPECS / "units", tmp_path / "units", dirs_exist_ok=True)
+    text = (SPECS / "jinzhong-2025-enterprise-checks.yaml").read_text(encoding="utf-8")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text.replace("    - file: units/jinzhong-enterprises.csv\n", "    - jinzhong-enterprises\n"), encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 1 and "registry.lists[0]" in result.output
+    assert "no list 'jinzhong-enterprises' in the database" in result.output and "duban units import" in result.output
+    import_list(settings_engine(), "jinzhong-enterprises", read_list(SPECS / "units" / "jinzhong-enterprises.csv"), now=T0)
+    result = runner.invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 0, result.output

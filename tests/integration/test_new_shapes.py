@@ -1,0 +1,72 @@
+"""The issue's three new shapes plan and simulate, on SQLite and PostgreSQL: a 住建 line over 山西's counties
+with the 统计局 beside it, 3% of 晋中's listed enterprises by risk class, a ministry to every province."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from duban.services.lifecycle import plan_file
+from duban.simulation.preview import simulate_spec
+from tests.conftest import SPECS
+
+HOUSING = SPECS / "shanxi-2025-housing-safety.yaml"
+ENTERPRISES = SPECS / "jinzhong-2025-enterprise-checks.yaml"
+MINISTRY = SPECS / "national-2025-housing-ministry.yaml"
+
+
+def test_the_housing_line_plans_its_bodies_with_the_statistics_bureaus_beside_them():
+    _spec, plan = plan_file(HOUSING)
+    ledger = [a for a in plan.assignments if a.item_id == "county_ledger"]
+    roles = Counter(a.role for a in ledger)
+    assert roles == {"lead": 117, "cooperating": 117}  # 山西's 117 counties, each its 住建局 and its 统计局
+    names = {plan.registry.get(a.unit_code).display for a in ledger}
+    assert {"昔阳县住房和城乡建设局", "昔阳县统计局"} <= names
+    xiyang = next(a for a in ledger if a.unit_code == "140724")
+    assert xiyang.escalations[0][1] == ("140700",)  # its city's 住建局
+    assert plan.registry.get("140700").display == "晋中市住房和城乡建设局"
+    assert plan.registry.get("140724@stats").channels == ["env:DUBAN_XIYANG_WECOM"]
+
+
+def test_the_enterprise_sample_draws_three_per_cent_of_each_risk_class():
+    _spec, plan = plan_file(ENTERPRISES)
+    enterprises = [u for u in plan.registry if u.kind == "enterprise"]
+    drawn = plan.samples["enterprise_checks"]
+    by_class = Counter(u.attributes["risk"] for u in enterprises)
+    drawn_by_class = Counter(plan.registry.get(c).attributes["risk"] for c in drawn.members)
+    assert drawn_by_class == {risk: -(-n * 3 // 100) for risk, n in by_class.items()}
+    pledges = {a.unit_code for a in plan.assignments if a.item_id == "risk_pledge"}
+    assert pledges == {u.code for u in enterprises if u.attributes["risk"] in ("高", "较高")}
+    record = next(a for a in plan.assignments if a.item_id == "records")
+    county = plan.registry.get(record.unit_code).parent
+    assert plan.registry.get(county).level.value in ("county", "township")
+
+
+def test_the_ministry_addresses_every_province_department():
+    _spec, plan = plan_file(MINISTRY)
+    units = {a.unit_code for a in plan.assignments if a.item_id == "city_checkup"}
+    assert len(units) == 31 and "810000" not in units and "110000" in units
+    assert plan.registry.get("000000").display == "住房和城乡建设部"
+    assert plan.registry.get("110000").display == "北京市住房和城乡建设委员会"
+    assert plan.submit_to["city_checkup"] == "000000"
+    assert plan.assignments[0].escalations[0][1] == ("000000",)
+
+
+@pytest.mark.parametrize("spec", [HOUSING, ENTERPRISES, MINISTRY], ids=["housing", "enterprises", "ministry"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_each_new_shape_simulates(spec, backend, request):
+    url = request.getfixturevalue("pg_database")("shapes") if backend == "postgres" else None
+    preview = simulate_spec(spec, seed=2, database_url=url)
+    kinds = preview.by_kind()
+    assert kinds["opened"] > 0 and kinds["reminder"] > 0
+    texts = "\n".join(e.rendered.text for e in preview.messages[:2000])
+    if spec is HOUSING:
+        assert "住房和城乡建设局" in texts and "统计局" in texts
+    if spec is MINISTRY:
+        assert "住房和城乡建设厅" in texts
+    if spec is ENTERPRISES:  # the city's tally of the drawn enterprises' figures, per risk class
+        [tally] = [s for s in preview.rollups if s.rollup.id == "records_by_risk"]
+        by_risk = tally.sums_by
+        assert set(by_risk) <= {"高", "较高", "一般", "低"} and len(by_risk) >= 2
+        assert sum(t["employees"] for t in by_risk.values()) == tally.sums["employees"] > 0

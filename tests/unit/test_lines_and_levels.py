@@ -1,0 +1,112 @@
+"""Lines (条线) and levels beyond 省/市/县/乡: the bodies a division stands for, the nation above the provinces,
+村/社区 and 普查小区 below the townships, and the selectors that pick them."""
+
+from __future__ import annotations
+
+import pytest
+
+from duban.errors import SpecError
+from duban.domain.lines import LINES, apply_lines
+from duban.domain.overlay import build_registry
+from duban.domain.plan import build_plan
+from duban.domain.calendar import WorkCalendar
+from duban.domain.select import Resolver
+from duban.spec.load import load_spec
+from duban.spec.models import Selector
+from duban.domain.units import LEVEL_ALIASES, Level, import_divisions
+
+
+def test_a_housing_campaign_names_the_housing_bodies_and_the_statistics_bodies_beside_them():
+    registry = build_registry(["140724"], None, line="housing", beside=["stats"])
+    assert registry.get("140724").display == "昔阳县住房和城乡建设局"
+    assert registry.get("140724100").display == "乐平镇人民政府"
+    assert registry.get("140724@stats").display == "昔阳县统计局"
+    assert registry.get("140724100@stats").display == "乐平镇统计站"
+    assert registry.get("140724100@stats").parent == "140724@stats"  # each line keeps its own hierarchy
+    assert registry.get("140724@stats").parent is None  # the root, as 140724 itself
+    assert len(registry) == 2 * 11
+
+
+def test_the_default_line_is_the_statistics_bodies_as_before():
+    registry = build_registry(["140724"], None)
+    assert registry.get("140724").display == "昔阳县统计局" and registry.get("140724").line == "stats"
+    assert "140724@stats" not in registry
+
+
+def test_a_line_names_a_municipality_and_a_county_under_its_city():
+    beijing = build_registry(["110000"], None, line="housing")
+    assert beijing.get("110000").display == "北京市住房和城乡建设委员会"  # a 直辖市 has a 委员会, not a 厅
+    assert build_registry(["140000"], None, line="housing").get("140000").display == "山西省住房和城乡建设厅"
+    ecology = build_registry(["140700"], None, line="ecology")
+    assert ecology.get("140724").display == "晋中市生态环境局昔阳县分局"
+
+
+def test_the_nation_sits_above_the_provinces_and_is_the_ministry_of_the_line():
+    national = import_divisions(["全国"])
+    nation = national.get("000000")
+    assert nation.level is Level.nation and nation.display == "国家统计局"
+    assert national.get("140000").parent == "000000"
+    assert len(national.children("000000")) == 33
+    apply_lines(national, LINES["housing"], [])
+    assert national.get("000000").display == "住房和城乡建设部"
+    assert national.get("310000").display == "上海市住房和城乡建设委员会"
+
+
+def test_levels_below_the_township_and_their_chinese_names():
+    assert LEVEL_ALIASES["社区"] is Level.village and LEVEL_ALIASES["普查小区"] is Level.block
+    assert LEVEL_ALIASES["部"] is Level.nation and LEVEL_ALIASES["企业"] is Level.entity
+    assert [lv.cn for lv in Level] == ["国家级", "省级", "市级", "县级", "乡级", "村级", "普查小区", "基层单位"]
+
+
+def test_an_overlay_adds_villages_census_blocks_zones_and_its_own_line(tmp_path):
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text(
+        "lines:\n"
+        "  civil: {name: 民政, bodies: {county: '{name}民政局', township: '{name}人民政府', village: '{name}村民委员会'}}\n"
+        "units:\n"
+        "  - {code: '140724100001', name: 城东, level: 村, kind: division, parent: '140724100'}\n"
+        "  - {code: '140724100001-01', name: 城东第一普查小区, level: 普查小区, kind: block, parent: '140724100001'}\n"
+        "  - {code: 140724-park, name: 昔阳县工业园区管理委员会, level: township, kind: zone, parent: '140724'}\n",
+        encoding="utf-8",
+    )
+    registry = build_registry(["140724"], overlay, line="civil")
+    assert registry.get("140724").display == "昔阳县民政局"
+    assert registry.get("140724100001").level is Level.village
+    assert registry.get("140724100001-01").parent == "140724100001"
+    assert registry.get("140724-park").display == "昔阳县工业园区管理委员会"
+    resolver = Resolver(registry, {})
+    assert resolver.resolve(Selector.model_validate({"level": "村"})) == ["140724100001"]
+    assert resolver.resolve(Selector.model_validate({"level": "普查小区", "under": "乐平镇"})) == ["140724100001-01"]
+
+
+def test_selectors_pick_a_line_and_attribute_values():
+    registry = build_registry(["140724"], None, line="housing", beside=["stats"])
+    registry.get("140724100").attributes["risk"] = "高"
+    resolver = Resolver(registry, {})
+    stats = resolver.resolve(Selector.model_validate({"level": "township", "line": "stats"}))
+    assert len(stats) == 10 and all(code.endswith("@stats") for code in stats)
+    assert resolver.resolve(Selector.model_validate({"where": {"risk": ["高", "较高"]}})) == ["140724100"]
+    assert resolver.resolve(Selector.model_validate({"where": {"risk": "低"}, "level": "township"})) == []
+
+
+def test_an_unknown_line_is_an_error_at_its_line(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "id: x\ntitle: t\nissuer: i\nregistry:\n  divisions: ['140724']\n  line: housing\n  beside: [stats, forestry]\n"
+        "stages:\n  - {id: s, name: 阶段, window: {start: 2025-03-03, end: 2025-03-21},\n"
+        "     items: [{id: a, name: 甲, units: {level: county}}]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError) as caught:
+        build_plan(load_spec(spec), WorkCalendar())
+    assert "s.yaml:7 registry.beside[1]" in str(caught.value) and "forestry" in str(caught.value)
+    assert "housing" in str(caught.value)  # the known lines are listed
+
+
+def test_a_registry_keeps_only_the_levels_a_campaign_asks_for():
+    ministry = import_divisions(["全国"], levels=[Level.nation, Level.province])
+    assert len(ministry) == 34 and ministry.get("140000").parent == "000000"
+    counties = import_divisions(["140700"], levels=[Level.prefecture, Level.county])
+    assert len(counties) == 12 and counties.get("140724").parent == "140700"
+    skipping = import_divisions(["140000"], levels=[Level.province, Level.county])
+    assert skipping.get("140724").parent == "140000"  # its nearest kept ancestor

@@ -1,0 +1,109 @@
+"""Lists (名录) read from a bureau's CSV or xlsx export: every row checked, each bad row named by its line."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from duban.domain.listed import ListFileError, Mapping, credit_check_digit, credit_problem, known_division, read_list
+from duban.simulation.synthetic_list import HEADER, credit_code
+
+XIYANG = "140724"
+
+
+def _good(n: int, division: str = XIYANG) -> list[str]:
+    rng = random.Random(n)
+    return [credit_code(rng, division), f"模拟昔阳企业{n}有限公司", division, "C30", "小型", "一般", "王芳", "0354-4000000"]
+
+
+def _csv(tmp_path, rows, header=HEADER, encoding="utf-8", name="名录.csv"):
+    path = tmp_path / name
+    lines = [",".join(header)] + [",".join(r) for r in rows]
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    return path
+
+
+def test_the_check_digit_of_a_credit_code():
+    assert credit_check_digit("91350100M000100Y4") == "3"  # GB 32100-2015's worked example: 91350100M000100Y43
+    assert credit_problem("91350100M000100Y43") is None
+    assert "check digit is 3" in credit_problem("91350100M000100Y44")
+    assert "18" in credit_problem("9135010")
+    assert "I, O, S, V, Z" in credit_problem("91350100M000100YO3")
+
+
+def test_a_good_list_gives_units_with_their_attributes(tmp_path):
+    read = read_list(_csv(tmp_path, [_good(1), _good(2, "140724100")]))
+    first, second = read.rows
+    assert first.division == XIYANG and second.division == "140724100"
+    assert first.attributes == {"industry": "C30", "size": "小型", "risk": "一般"}
+    assert first.code == first.credit_code and first.level == "entity" and first.kind == "enterprise"
+    assert first.contact == "王芳" and len(read.sha256) == 64
+
+
+def test_every_bad_row_is_named_with_its_line_and_nothing_is_returned(tmp_path):
+    bad_digit = _good(3)
+    bad_digit[0] = bad_digit[0][:17] + ("0" if bad_digit[0][17] != "0" else "1")
+    unknown = _good(4, "149999")
+    nameless = _good(5)
+    nameless[1] = ""
+    twice = _good(1)
+    path = _csv(tmp_path, [_good(1), bad_digit, unknown, nameless, _good(6), twice])
+    with pytest.raises(ListFileError) as caught:
+        read_list(path)
+    text = str(caught.value)
+    assert text.startswith(f"4 problems in {path}, nothing was stored:")
+    assert f"{path}:3 " in text and "check digit is" in text
+    assert f"{path}:4 " in text and "'149999' is not a division" in text
+    assert f"{path}:5 " in text and "no name" in text
+    assert f"{path}:7 " in text and "listed twice (first on line 2)" in text
+    assert f"{path}:6 " not in text and f"{path}:2 " not in text
+
+
+def test_a_village_code_of_twelve_digits_attaches_to_its_township():
+    divisions = {"140724": 1, "140724100": 1}
+    assert known_division("140724100201", divisions) == "140724100"
+    assert known_division("140724999201", divisions) == "140724"
+    assert known_division("990000", divisions) is None and known_division("14a724", divisions) is None
+
+
+def test_a_gb18030_export_and_a_mapping_of_other_column_names(tmp_path):
+    header = ["信用代码", "企业名称", "所在地区划", "从业人员", "风险"]
+    row = _good(7)
+    path = _csv(tmp_path, [[row[0], row[1], row[2], "120", "高"]], header=header, encoding="gb18030")
+    mapping = Mapping(columns={"division": "所在地区划", "risk": "风险"}, attributes={"employees": "从业人员"})
+    [unit] = read_list(path, mapping).rows
+    assert unit.name == row[1] and unit.attributes == {"risk": "高", "employees": "120"}
+    with pytest.raises(ListFileError, match="no division column"):
+        read_list(path)
+    with pytest.raises(ListFileError, match="names column '风险等级' for risk"):
+        read_list(path, Mapping(columns={"division": "所在地区划", "risk": "风险等级"}))
+
+
+def test_an_xlsx_export_reads_like_its_csv(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    sheet.append(_good(8))
+    sheet.append([None] * len(HEADER))  # a spreadsheet's trailing blank row
+    bad = _good(9)
+    bad[2] = 149999  # a number cell (as Excel keeps codes) naming no division
+    sheet.append(bad)
+    path = tmp_path / "名录.xlsx"
+    book.save(path)
+    with pytest.raises(ListFileError) as caught:
+        read_list(path)
+    assert f"{path}:4 " in str(caught.value) and "1 problem in" in str(caught.value)
+
+
+def test_a_file_that_is_not_a_list_says_so(tmp_path):
+    with pytest.raises(ListFileError, match="file not found"):
+        read_list(tmp_path / "none.csv")
+    other = tmp_path / "名录.docx"
+    other.write_bytes(b"PK")
+    with pytest.raises(ListFileError, match=r"\.csv or \.xlsx"):
+        read_list(other)
+    with pytest.raises(ListFileError, match="header but no rows"):
+        read_list(_csv(tmp_path, []))
