@@ -20,13 +20,13 @@ app = typer.Typer(help="Inspection samples (抽查样本): show members, seed, r
 def _recorded(campaign_id: str) -> dict:
     """What the database recorded, without creating a database where there is none."""
     from duban.views.sample_audit import recorded_samples
-    from duban.store.db import engine_for
+    from duban.services.database import open_database
 
     settings = get_settings()
     url = settings.resolved_database_url
     if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
         return {}
-    return recorded_samples(engine_for(url), campaign_id)
+    return recorded_samples(open_database(url), campaign_id)
 
 
 @app.command("show")

@@ -24,7 +24,7 @@ from duban.report.judge import kind_at
 from duban.report.rollups import RollupFacts, read_rollup_facts
 from duban.services.amend import campaign_as_amended, stored_amendments
 from duban.spec.models import Campaign, Item
-from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.store.tables import (
     AmendmentRow,
     Assignment,

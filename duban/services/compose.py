@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from duban.domain.quiet import QuietHours
 from duban.instants import utc
 from duban.settings import get_settings
-from duban.store.campaigns import PlannedCampaign
+from duban.views.campaigns import PlannedCampaign
 from duban.store.codec import SQLITE_BY_CASE, Codec
 from duban.store.db import unit_of_work
 from duban.store.engine import is_postgres

@@ -33,21 +33,25 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
-from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.domain.messages import Rendered, render, render_digest
+from duban.domain.quiet import DEFAULT as DEFAULT_QUIET
+from duban.domain.quiet import QuietHours
+from duban.instants import fmt_cn, utc
+from duban.notify.notifier import Envelope, Notifier, SendResult, parts_of, post_part
 from duban.services.compose import describe
 from duban.store.codec import Codec
-from duban.store.freshness import Fresh, check as freshness
-from duban.instants import fmt_cn, utc
-from duban.store.liveness import Liveness, worker_name
-from duban.domain.messages import Rendered, render, render_digest
-from duban.notify.notifier import Envelope, Notifier, SendResult, parts_of, post_part
-from duban.domain.quiet import DEFAULT as DEFAULT_QUIET, QuietHours
-from duban.store.ratelimit import LOST, Wait, let_go, take_slot, vendor_said_too_fast
 from duban.store.db import reading, unit_of_work
 from duban.store.engine import is_postgres
+from duban.store.freshness import Fresh
+from duban.store.freshness import check as freshness
+from duban.store.liveness import Liveness, worker_name
+from duban.store.ratelimit import LOST, Wait, let_go, take_slot, vendor_said_too_fast
+from duban.views.campaigns import PlannedCampaign, load_campaign
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 OPERATORS = "督办工作人员"  # who reads the daily digest
 UNCONFIRMED_WAIT = timedelta(minutes=10)  # before the one more try of a post that got no answer

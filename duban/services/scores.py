@@ -24,7 +24,7 @@ from duban.errors import SubmissionError
 from duban.instants import fmt, fmt_cn, utc
 from duban.services.followup import follow_up_assignments, insert_assignments
 from duban.spec.models import Campaign, ScoreSheet
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.store.db import unit_of_work
 from duban.store.tables import Assignment, SampleDraw, ScoreRecord, TransitionRow
 from duban.views.samples import still_hidden

@@ -22,7 +22,7 @@ from duban.domain.state import Progress, Schedule, State, excuse, submit
 from duban.errors import SubmissionError
 from duban.instants import utc
 from duban.spec.models import Item, Metric
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.store.db import unit_of_work
 from duban.store.engine import is_postgres
 from duban.store.tables import Assignment, Intent, Submission, TransitionRow

@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import Engine, select
 
-from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.services.compose import describe
 from duban.errors import DubanError
 from duban.store.codec import Codec

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, select
 from duban.domain.state import Color, Progress, State, advance, color
 from duban.instants import utc
 from duban.services.tick import schedule_of
-from duban.store.campaigns import PlannedCampaign
+from duban.views.campaigns import PlannedCampaign
 from duban.store.tables import Assignment, Submission, TransitionRow
 
 _A = Assignment.__table__

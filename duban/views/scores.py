@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from duban.domain.state import State
 from duban.services.scores import UnitScores, check_scores, find_sheet, sample_label, sample_members
 from duban.spec.models import Sample, ScoreSheet
-from duban.store.campaigns import PlannedCampaign, Recipient, load_campaign
+from duban.views.campaigns import PlannedCampaign, Recipient, load_campaign
 from duban.store.tables import Assignment, ScoreRecord
 from duban.views.duties import state_at
 from duban.views.registry import units_by_code

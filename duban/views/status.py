@@ -16,7 +16,7 @@ from duban.domain.hidden_samples import concealed_items
 from duban.domain.state import Color, Progress, State, advance, color, worst
 from duban.instants import utc
 from duban.services.tick import schedule_of
-from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.store.tables import Assignment
 
 _A = Assignment.__table__
