@@ -15,19 +15,14 @@ from sqlalchemy import Engine, select
 
 from duban.domain.quiet import QuietHours
 from duban.instants import utc
-from duban.settings import get_settings
-from duban.views.campaigns import PlannedCampaign
+from duban.settings import quiet_policy
 from duban.store.codec import SQLITE_BY_CASE, Codec
 from duban.store.db import unit_of_work
 from duban.store.engine import is_postgres
 from duban.store.tables import CampaignRow
+from duban.views.campaigns import PlannedCampaign
 
 URGENCY = ("escalation", "overdue", "amended", "reminder", "opened", "receipt")
-
-
-def policy(quiet: QuietHours | None) -> QuietHours:
-    """The quiet-hours policy to apply: the one given, else the settings' (quiet hours and urgent kinds)."""
-    return quiet if quiet is not None else get_settings().quiet()
 
 
 _SELECT_PENDING = (
@@ -60,7 +55,7 @@ def compose_messages(
     as_of = utc(as_of)
     if recipients is not None and not recipients:
         return 0
-    quiet = policy(quiet)
+    quiet = quiet_policy(quiet)
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
         if is_postgres(conn):

@@ -36,11 +36,11 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from duban.domain.messages import Rendered, render, render_digest
-from duban.domain.quiet import DEFAULT as DEFAULT_QUIET
 from duban.domain.quiet import QuietHours
 from duban.instants import fmt_cn, utc
 from duban.notify.notifier import Envelope, Notifier, SendResult, parts_of, post_part
 from duban.services.compose import describe
+from duban.settings import quiet_policy
 from duban.store.codec import Codec
 from duban.store.db import reading, unit_of_work
 from duban.store.engine import is_postgres
@@ -144,7 +144,7 @@ class Dispatcher:
     link_for: Callable[[str, str, datetime], str | None] | None = None  # (campaign, unit, now) → portal link
     concurrency: int = 8
     clock: Callable[[], datetime] | None = None  # the posts' clock (rate limits, records); default: the pass's as_of
-    quiet: QuietHours = DEFAULT_QUIET
+    quiet: QuietHours = field(default_factory=quiet_policy)  # by default the settings' quiet hours and urgent kinds
     _campaigns: dict[str, PlannedCampaign] = field(default_factory=dict)
     _campaigns_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -542,11 +542,11 @@ def dispatch(
     limit: int | None = None,
     concurrency: int = 1,
     operator_channels: list[str] | None = None,
-    quiet: QuietHours = DEFAULT_QUIET,
+    quiet: QuietHours | None = None,
 ) -> DispatchResult:
     """Send every message ready at `as_of` (at most `limit`): the one-call form of `Dispatcher.run`."""
     dispatcher = Dispatcher(
         engine, notifier_for, fallback_channels, operator_channels or ["sink"], max_attempts, portal_url,
-        concurrency=concurrency, quiet=quiet,
+        concurrency=concurrency, quiet=quiet_policy(quiet),
     )  # fmt: skip
     return dispatcher.run(as_of, campaign_id=campaign_id, worker=worker, batch=batch, limit=limit)
