@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
 from sqlalchemy import Engine, func, select
 
+from duban.domain.standing import instants
 from duban.domain.state import EventKind, Progress, Schedule, State, advance, next_event_at
 from duban.instants import utc
 from duban.store.codec import SQLITE_BY_CASE, Codec
@@ -154,8 +154,8 @@ def _case_schedule(codec: Codec, case) -> Schedule:
     return Schedule(
         open_at=codec.read_instant(case.open_at),
         due_at=codec.read_instant(case.due_at),
-        reminders=_instants(tuple(codec.read_json(case.reminders) or ())),
-        escalations=_instants(tuple(case.escalation_at.split(" ")) if case.escalation_at else ()),
+        reminders=instants(tuple(codec.read_json(case.reminders) or ())),
+        escalations=instants(tuple(case.escalation_at.split(" ")) if case.escalation_at else ()),
     )
 
 
@@ -163,23 +163,8 @@ def _row_schedule(codec: Codec, row) -> Schedule:
     return Schedule(
         open_at=codec.read_instant(row.open_at),
         due_at=codec.read_instant(row.due_at),
-        reminders=_instants(tuple(codec.read_json(row.reminders) or ())),
-        escalations=_instants(tuple(step[0] for step in codec.read_json(row.escalations) or ())),
-    )
-
-
-@lru_cache(maxsize=4096)
-def _instants(texts: tuple[str, ...]) -> tuple[datetime, ...]:
-    return tuple(datetime.fromisoformat(t) for t in texts)
-
-
-def schedule_of(row) -> Schedule:
-    """An assignment row's fixed instants as a state-machine Schedule."""
-    return Schedule(
-        open_at=row.open_at,
-        due_at=row.due_at,
-        reminders=_instants(tuple(row.reminders or ())),
-        escalations=_instants(tuple(step[0] for step in row.escalations or ())),
+        reminders=instants(tuple(codec.read_json(row.reminders) or ())),
+        escalations=instants(tuple(step[0] for step in codec.read_json(row.escalations) or ())),
     )
 
 
