@@ -59,7 +59,7 @@ def show(
         console.print(f"\n[bold]{result.name}[/] ({result.sample_id}) seed {result.seed}{hidden} · "
                       f"{len(result.members)} 个单位", highlight=False, soft_wrap=True)  # fmt: skip
         for index, (rule, draw) in enumerate(zip(spec_sample.draws, result.draws), start=1):
-            source = rule.from_.sample and f"sample {rule.from_.sample}" or rule.from_.ref or "selector"
+            source = (rule.from_.sample and f"sample {rule.from_.sample}") or rule.from_.ref or "selector"
             console.print(f"  rule {index} (from {source}, {draw.base} units): {draw.rule}", highlight=False, soft_wrap=True)
             if draw.strata:
                 console.print("    strata: " + ", ".join(f"{k} {n}" for k, n in sorted(draw.strata.items())), highlight=False)

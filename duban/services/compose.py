@@ -104,8 +104,8 @@ def _campaign_tag(campaign_id: str) -> str:
     return hashlib.sha256(campaign_id.encode()).hexdigest()[:20]
 
 
-_SQLITE_KEY = "printf('%08x', i.id % 4294967296 * {mix} % 4294967296) || ? || printf('%x', i.id)".format(mix=_MIX)
-_PG_KEY = "lpad(to_hex(i.id::bigint % 4294967296 * {mix} % 4294967296), 8, '0') || ? || to_hex(i.id)".format(mix=_MIX)
+_SQLITE_KEY = f"printf('%08x', i.id % 4294967296 * {_MIX} % 4294967296) || ? || printf('%x', i.id)"
+_PG_KEY = f"lpad(to_hex(i.id::bigint % 4294967296 * {_MIX} % 4294967296), 8, '0') || ? || to_hex(i.id)"
 
 
 _SINGLES = (  # the pending intents whose recipient has no other pending intent (a window count: no self-join)

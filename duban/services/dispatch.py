@@ -248,7 +248,7 @@ def claim(
                       [worker, codec.instant(datetime.now(timezone.utc)), *ids])  # fmt: skip
     return [
         _Message(r[0], r[1], r[2], r[3], r[4], codec.read_json(r[5]) or {}, codec.read_instant(r[6]), r[7], r[8],
-                 dict(codec.read_json(r[9]) or {}), r[10] or 0)  # fmt: skip
+                 dict(codec.read_json(r[9]) or {}), r[10] or 0)
         for r in rows
     ]
 

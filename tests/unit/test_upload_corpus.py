@@ -43,7 +43,7 @@ SCRIPTS = {
     "shebang": b"#!/usr/bin/env python3\nprint(1)\n",
     "reg": b"Windows Registry Editor Version 5.00\r\n[HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run]\r\n",
     "url": b"[InternetShortcut]\r\nURL=file:///C:/Windows/System32/calc.exe\r\n",
-    "php": "<?php system($_GET['c']); ?>\n".encode(),
+    "php": b"<?php system($_GET['c']); ?>\n",
     "vba": b"Private Sub Document_Open()\r\n  Shell \"calc.exe\"\r\nEnd Sub\r\n",
     "gbk-bat": "@echo off\r\nrem 乡镇统计站自查说明\r\nstart \"\" calc.exe\r\n".encode("gb18030"),
     "utf16-ps1": "Invoke-Expression (Get-Content a.txt)\r\n".encode("utf-16"),
@@ -200,7 +200,7 @@ def _legit() -> list[tuple[str, bytes]]:
         ("材料.zip", _zip({"各乡镇.zip": _zip(documents), "说明.txt": "见各乡镇材料".encode("gb18030")})),
         ("材料.zip", _deep(3)),  # three archives deep is still inspected
         ("总结报告.docx", _docx_with({"word/embeddings/Microsoft_Excel_Worksheet.xlsx": xlsx_bytes(),
-                                      "word/media/image1.png": _png()})),  # fmt: skip
+                                      "word/media/image1.png": _png()})),
         ("得分.csv", "单位,得分,变化,备注\n乐平镇,91,-3,\n皋落镇,85,+2.5,良好\n东冶头镇,77,-0.5,-\n".encode("gb18030")),
         ("说明.txt", "自查说明：统计台账已建立；from 2024 起按月 import 数据（只是文字）。\nset 好了，if 需要再补。".encode()),
     ]
