@@ -62,7 +62,7 @@ def test_an_idle_tick_asks_for_no_checkpoint(sqlite_engine):
 def test_a_process_that_exits_right_after_its_commit_leaves_it_in_the_file(tmp_path):
     db = tmp_path / "duban.db"
     script = (
-        "from duban.store import init_db, make_engine\n"
+        "from duban.store.db import init_db\nfrom duban.store.engine import make_engine\n"
         "from tests.integration.helpers import plan_jinzhong\n"
         f"engine = make_engine('sqlite:///{db}')\n"
         "init_db(engine)\n"
