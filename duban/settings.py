@@ -208,3 +208,9 @@ def get_settings() -> Settings:
             message = error["msg"].removeprefix("Value error, ")
             lines.append(message if message.startswith(name) else f"{name}: {message}")
         raise SettingsError("; ".join(lines)) from None
+
+
+def quiet_policy(quiet: QuietHours | None = None) -> QuietHours:
+    """The quiet hours and urgent kinds to apply, one rule for every caller (tick, compose, dispatch, amend, submit,
+    simulate): the policy given, else the settings' DUBAN_QUIET_HOURS and DUBAN_URGENT_KINDS."""
+    return quiet if quiet is not None else get_settings().quiet()

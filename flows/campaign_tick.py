@@ -24,10 +24,10 @@ from duban.instants import fmt
 from duban.services.acknowledgements import asks_acknowledgement
 from duban.services.lifecycle import planned_campaign_id
 from duban.settings import get_settings
-from duban.store.campaigns import load_campaign
-from duban.store.db import engine_for
+from duban.views.campaigns import load_campaign
+from duban.services.database import open_database
 from duban.views.artifacts import tick_log_lines
-from flows.events import acknowledgements_missing
+from tasks.events import acknowledgements_missing
 from flows.results import NO_RESULTS
 from tasks.rollups import feed_rollups_task
 from duban.services.outcomes import outcome_rules
@@ -48,7 +48,7 @@ def _run_name() -> str:
 def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     """Tick the campaign in `spec` (a spec path or a campaign id) at `as_of` (default: now)."""
     as_of = as_of or datetime.now(timezone.utc)
-    engine = engine_for(get_settings().resolved_database_url)
+    engine = open_database(get_settings().resolved_database_url)
     # Planned already on every tick but the first (or the first after the spec changed): no plan task run then
     campaign_id = planned_campaign_id(engine, spec) or ensure_campaign(spec, as_of)
     campaign = load_campaign(engine, campaign_id, units=False)

@@ -12,13 +12,11 @@ from datetime import datetime, timezone
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
-from sqlalchemy import select
 
 from duban.instants import fmt, utc
+from duban.services.database import open_database
 from duban.settings import get_settings
-from duban.store.db import engine_for
-from duban.store.tables import Assignment
-from duban.views.digest import compose_digest
+from duban.views.digest import campaigns_with_open_work, compose_digest
 from flows.dispatch_outbox import dispatch_outbox
 from flows.results import NO_RESULTS
 
@@ -30,18 +28,15 @@ def _run_name() -> str:
 
 @task(name="compose-digest", cache_policy=NO_CACHE)
 def digest_for(campaign_id: str, as_of: datetime) -> bool:
-    return compose_digest(engine_for(get_settings().resolved_database_url), campaign_id, as_of)
+    return compose_digest(open_database(get_settings().resolved_database_url), campaign_id, as_of)
 
 
 @flow(name="daily-digest", flow_run_name=_run_name, **NO_RESULTS)
 def daily_digest(as_of: datetime | None = None, send: bool = True) -> dict:
     """Compose today's digest for every campaign with work still open, then send them."""
     moment = utc(as_of or datetime.now(timezone.utc))
-    engine = engine_for(get_settings().resolved_database_url)
-    a = Assignment.__table__
-    with engine.connect() as conn:
-        running = list(conn.execute(select(a.c.campaign_id).where(
-            a.c.state.in_(("open", "due_soon", "overdue"))).distinct()).scalars())  # fmt: skip
+    engine = open_database(get_settings().resolved_database_url)
+    running = campaigns_with_open_work(engine)
     composed = {campaign: digest_for(campaign, moment) for campaign in running}
     if send:
         dispatch_outbox(as_of=as_of)

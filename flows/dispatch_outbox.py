@@ -20,7 +20,7 @@ from duban.notify.channels import notifier_for
 from duban.services.dispatch import Dispatcher
 from duban.services.links import unit_links
 from duban.settings import get_settings
-from duban.store.db import engine_for
+from duban.services.database import open_database
 from flows.results import NO_RESULTS
 
 
@@ -35,7 +35,7 @@ def send_ready(as_of: datetime, campaign: str | None, live: bool) -> dict:
     clock = (lambda: datetime.now(timezone.utc)) if live else None
     settings = get_settings()
     dispatcher = Dispatcher(
-        engine_for(settings.resolved_database_url), notifier_for(settings), settings.fallback_channels,
+        open_database(settings.resolved_database_url), notifier_for(settings), settings.fallback_channels,
         settings.operator_channels, settings.max_attempts, settings.portal_url,
         link_for=unit_links(settings), concurrency=settings.dispatch_concurrency, clock=clock, quiet=settings.quiet(),
     )  # fmt: skip

@@ -11,11 +11,11 @@ from duban.services.compose import compose_messages
 from duban.services.lifecycle import campaign_id_for
 from duban.services.tick import tick_stage
 from duban.settings import get_settings
-from duban.store.db import engine_for
+from duban.services.database import open_database
 
 
 def _engine():
-    return engine_for(get_settings().resolved_database_url)
+    return open_database(get_settings().resolved_database_url)
 
 
 @task(name="plan-campaign", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])

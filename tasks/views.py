@@ -11,16 +11,16 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.settings import get_settings
-from duban.store.db import engine_for
+from duban.services.database import open_database
 from duban.views.artifacts import stage_description, summary_markdown, unit_table, unit_table_description
 from duban.views.progress import CampaignView, artifact_key, campaign_view, views_published, views_stale
-from flows import events
+from tasks import events
 
 
 def _engine():
-    return engine_for(get_settings().resolved_database_url)
+    return open_database(get_settings().resolved_database_url)
 
 
 class Publication:

@@ -21,7 +21,7 @@ def ack(
 ) -> None:
     """Record a unit's 签收 (acknowledgement) of the notice or of a stage's opening."""
     from duban.services.acknowledgements import record_acknowledgement
-    from duban.store.campaigns import load_campaign
+    from duban.views.campaigns import load_campaign
     from duban.services.lifecycle import campaign_id_for
     from duban.cli.show import unit_words
 

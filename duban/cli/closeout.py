@@ -26,7 +26,7 @@ def amend(
     from duban.domain.plan import load_calendar_for
     from duban.spec.amendment import load_amendment
     from duban.spec.load import load_spec
-    from duban.store.db import engine_for
+    from duban.services.database import open_database
 
     settings = get_settings()
     planless = False
@@ -39,7 +39,7 @@ def amend(
             result = preview_amendment(loaded_spec, load_amendment(amendment), calendar)
         else:
             result = apply_amendment(
-                engine_for(settings.resolved_database_url), loaded_spec, load_amendment(amendment), calendar,
+                open_database(settings.resolved_database_url), loaded_spec, load_amendment(amendment), calendar,
                 at=_when(at, tz), quiet=settings.quiet(), dry_run=dry_run,
             )  # fmt: skip
     except DubanError as exc:
@@ -102,11 +102,11 @@ def report(
     from duban.report import write_report
     from duban.report.record import closing_instant
     from duban.spec.load import load_spec
-    from duban.store.db import engine_for
+    from duban.services.database import open_database
 
     settings = get_settings()
     try:
-        engine = engine_for(settings.resolved_database_url)
+        engine = open_database(settings.resolved_database_url)
         moment = _when(as_of, settings.timezone)
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         if Path(spec).is_file():

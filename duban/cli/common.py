@@ -79,9 +79,9 @@ def when(text: str | None, tz: str, *, end_of_day: bool = False) -> datetime:
 
 def engine():
     """The settings' database, at the newest schema."""
-    from duban.store.db import engine_for
+    from duban.services.database import open_database
 
-    return engine_for(get_settings().resolved_database_url)
+    return open_database(get_settings().resolved_database_url)
 
 
 def check_prefect_ui() -> None:

@@ -19,7 +19,7 @@ app = typer.Typer(help="延期申请: a unit asks for a later due before its due
 
 
 def _tz(engine, campaign_id: str) -> str:
-    from duban.store.campaigns import load_campaign
+    from duban.views.campaigns import load_campaign
 
     return load_campaign(engine, campaign_id, units=False).tz
 
@@ -35,7 +35,7 @@ def request(
     at: Annotated[Optional[str], typer.Option(help="when it was asked (default: now)")] = None,
 ) -> None:
     """Record a unit's 延期申请 and print its ID; refused (with the reason) after the due or beyond the limit."""
-    from duban.store.campaigns import load_campaign
+    from duban.views.campaigns import load_campaign
     from duban.services.extension import request_extension
     from duban.services.lifecycle import campaign_id_for
     from duban.cli.show import item_words, unit_words
@@ -54,7 +54,7 @@ def request(
     console.print(f"延期申请 #{asked.id}（待审批）：{unit_words(campaign, unit)} · {item_words(campaign, item, instance)}，"
                   f"截止{fmt(asked.due_at, tz)} → 申请延至{fmt(asked.until, tz)}", highlight=False)  # fmt: skip
     console.print(f"  审批：duban extension decide {asked.id} --approve [--until …] 或 --deny", highlight=False)
-    from flows.events import extension_requested
+    from tasks.events import extension_requested
 
     check_prefect_ui()
     extension_requested(engine, asked)
@@ -70,7 +70,7 @@ def decide(
     at: Annotated[Optional[str], typer.Option(help="when it was decided (default: now)")] = None,
 ) -> None:
     """Approve (possibly with an earlier date) or deny a waiting request; the unit is told either way."""
-    from duban.store.campaigns import load_campaign
+    from duban.views.campaigns import load_campaign
     from duban.services.extension import decide_extension, get_request
     from duban.cli.show import item_words, unit_words
 
@@ -99,7 +99,7 @@ def decide(
     else:
         console.print(f"[yellow]未批准[/] 延期申请 #{r.id}：{what}，截止时间仍为{fmt(decision.old_due, tz)}", highlight=False)
     console.print("  答复消息已排入发送队列（`duban dispatch` 发送）", highlight=False)
-    from flows.events import extension_decided
+    from tasks.events import extension_decided
 
     check_prefect_ui()
     extension_decided(engine, decision)
@@ -111,7 +111,7 @@ def list_(
     status: Annotated[Optional[str], typer.Option(help="pending, approved or denied")] = None,
 ) -> None:
     """The campaign's requests, oldest first: who asked, for what, why, and the decision."""
-    from duban.store.campaigns import load_campaign
+    from duban.views.campaigns import load_campaign
     from duban.services.extension import requests_of
     from duban.services.lifecycle import campaign_id_for
 

@@ -180,7 +180,7 @@ def submit(
     at: Annotated[Optional[str], typer.Option(help="submission instant (default: now)")] = None,
 ) -> None:
     """Record a submission (报送); after the due it is marked late. A receipt message is queued."""
-    from duban.store.campaigns import load_campaign
+    from duban.views.campaigns import load_campaign
     from duban.services.compose import compose_messages
     from duban.services.lifecycle import campaign_id_for
     from duban.services.submit import record_submission
@@ -205,7 +205,7 @@ def submit(
     except DubanError as exc:
         _fail(exc)
     show.print_receipt(console, receipt, load_campaign(engine, campaign_id, units={unit}), unit, item, instance)
-    from flows.events import submission_received
+    from tasks.events import submission_received
 
     check_prefect_ui()
 
@@ -221,7 +221,7 @@ def excuse(
     at: Annotated[Optional[str], typer.Option(help="when it was granted (default: now)")] = None,
 ) -> None:
     """Excuse a unit from an item (免报)."""
-    from duban.store.campaigns import load_campaign
+    from duban.views.campaigns import load_campaign
     from duban.services.lifecycle import campaign_id_for
     from duban.services.submit import record_excuse
 
@@ -317,10 +317,10 @@ def demo() -> None:
 @app.command()
 def reset(campaign: Annotated[str, typer.Argument(help="campaign id")]) -> None:
     """Delete a campaign's whole record from the database (to start over)."""
-    from duban.store.plans import reset_campaign
+    from duban.services.lifecycle import reset
 
     try:
-        reset_campaign(_engine(), campaign)
+        reset(_engine(), campaign)
     except DubanError as exc:
         _fail(exc)
     console.print(f"campaign {lit(campaign)} removed")

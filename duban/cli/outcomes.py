@@ -16,7 +16,7 @@ def outcomes(spec: Annotated[str, typer.Argument(help="the campaign's spec (or i
     """List the outcomes decided so far: unit, item, the notice's words, when decided and, when owed, by when."""
     from datetime import datetime, timezone
 
-    from duban.store.campaigns import load_campaign
+    from duban.views.campaigns import load_campaign
     from duban.services.lifecycle import campaign_id_for
     from duban.services.outcomes import recorded_outcomes
 

@@ -26,10 +26,10 @@ def _settings():
 
 def _campaign(ref: str, now: datetime) -> tuple:
     from duban.services.lifecycle import campaign_id_for
-    from duban.store.db import engine_for
+    from duban.services.database import open_database
 
     settings = _settings()
-    engine = engine_for(settings.resolved_database_url)
+    engine = open_database(settings.resolved_database_url)
     return settings, engine, campaign_id_for(engine, ref, now=now, calendar_file=settings.calendar_file)
 
 
@@ -75,7 +75,7 @@ def link(
         root = base or settings.portal_url
         if not root:
             raise DubanError("no portal address: set DUBAN_PORTAL_URL or give --base http://host:8000")
-        from duban.store.campaigns import load_campaign
+        from duban.views.campaigns import load_campaign
 
         if unit not in load_campaign(engine, campaign_id).units:
             raise DubanError(f"unit {unit} is not in campaign {campaign_id!r}")
@@ -92,7 +92,7 @@ def revoke(
     reason: Annotated[str, typer.Option(help="why (kept in the audit log)")] = "",
 ) -> None:
     """Withdraw every link of a unit issued so far; later messages carry fresh ones."""
-    from duban.store import audit
+    from duban.services import audit
     from duban.services.links import revoke as withdraw
 
     now = datetime.now(timezone.utc)
@@ -110,16 +110,16 @@ def revoke(
 def password(name: Annotated[str, typer.Option(help="operator login name")]) -> None:
     """Set an operator's password (asked twice, never shown); the hash is kept under DUBAN_HOME (0600). Every
     session of that login ends: whoever was logged in as `name` logs in again with the new password."""
-    from duban.store import audit
+    from duban.services import audit
     from duban.services.operators import end_sessions, save_operator
-    from duban.store.db import engine_for
+    from duban.services.database import open_database
 
     settings = _settings()
     secret = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     now = datetime.now(timezone.utc)
     try:
         save_operator(settings.operators_file, name, secret)
-        engine = engine_for(settings.resolved_database_url)
+        engine = open_database(settings.resolved_database_url)
         ended = end_sessions(engine, name, now, by="password")
         audit.record(engine, now, "password", actor="cli", target=f"operator:{name}",
                      detail=f"结束了 {ended} 个登录会话")  # fmt: skip

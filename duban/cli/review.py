@@ -25,7 +25,7 @@ def review(
     at: Annotated[Optional[str], typer.Option(help="when it was reviewed (default: now)")] = None,
 ) -> None:
     """Accept or return a unit's submission waiting for review (待审核); the unit is told either way."""
-    from duban.store.campaigns import load_campaign
+    from duban.views.campaigns import load_campaign
     from duban.services.lifecycle import campaign_id_for
     from duban.services.review import record_review
     from duban.cli.show import item_words, unit_words
@@ -60,7 +60,7 @@ def review(
         console.print(f"[yellow]已退回[/] {what}（{result.reason}），新的截止时间 {fmt(result.new_due, tz)}"
                       f" → {result.new_state.cn}", highlight=False)  # fmt: skip
     console.print("  消息已排入发送队列（`duban dispatch` 发送）", highlight=False)
-    from flows.events import submission_reviewed
+    from tasks.events import submission_reviewed
 
     check_prefect_ui()
     submission_reviewed(engine, campaign_id, result, via="cli")

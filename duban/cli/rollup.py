@@ -21,12 +21,12 @@ def show(spec: Annotated[Path, typer.Argument(help="campaign spec (YAML) or camp
     """Per roll-up and unit: finished n/m, the missing units, the counts added up."""
     from duban.services.lifecycle import campaign_id_for
     from duban.services.rollups import rollup_status
-    from duban.store.campaigns import load_campaign
-    from duban.store.db import engine_for
+    from duban.views.campaigns import load_campaign
+    from duban.services.database import open_database
 
     settings = get_settings()
     try:
-        engine = engine_for(settings.resolved_database_url)
+        engine = open_database(settings.resolved_database_url)
         campaign_id = campaign_id_for(engine, str(spec), now=datetime.now(timezone.utc), calendar_file=settings.calendar_file)
         campaign = load_campaign(engine, campaign_id)
         statuses = rollup_status(engine, campaign_id)

@@ -20,13 +20,13 @@ app = typer.Typer(help="Inspection samples (抽查样本): show members, seed, r
 def _recorded(campaign_id: str) -> dict:
     """What the database recorded, without creating a database where there is none."""
     from duban.views.sample_audit import recorded_samples
-    from duban.store.db import engine_for
+    from duban.services.database import open_database
 
     settings = get_settings()
     url = settings.resolved_database_url
     if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
         return {}
-    return recorded_samples(engine_for(url), campaign_id)
+    return recorded_samples(open_database(url), campaign_id)
 
 
 @app.command("show")
@@ -59,8 +59,8 @@ def show(
         console.print(f"\n[bold]{lit(result.name)}[/] ({lit(result.sample_id)}) seed {lit(result.seed)}{lit(hidden)} · "
                       f"{len(result.members)} 个单位", highlight=False, soft_wrap=True)  # fmt: skip
         for index, (rule, draw) in enumerate(zip(spec_sample.draws, result.draws), start=1):
-            source = rule.from_.sample and f"sample {rule.from_.sample}" or rule.from_.ref or "selector"
-            console.print(f"  rule {lit(index)} (from {lit(source)}, {lit(draw.base)} units): {lit(draw.rule)}", highlight=False, soft_wrap=True)
+            source = (rule.from_.sample and f"sample {rule.from_.sample}") or rule.from_.ref or "selector"
+            console.print(f"  rule {index} (from {source}, {draw.base} units): {draw.rule}", highlight=False, soft_wrap=True)
             if draw.strata:
                 console.print("    strata: " + ", ".join(f"{k} {n}" for k, n in sorted(draw.strata.items())), highlight=False)
             _members(plan, draw.members, set(draw.designated))

@@ -23,10 +23,10 @@ SheetOpt = Annotated[Optional[str], typer.Option("--sheet", help="score sheet id
 
 def _campaign(spec: Path, now: datetime):
     from duban.services.lifecycle import campaign_id_for
-    from duban.store.db import engine_for
+    from duban.services.database import open_database
 
     settings = get_settings()
-    engine = engine_for(settings.resolved_database_url)
+    engine = open_database(settings.resolved_database_url)
     return engine, campaign_id_for(engine, str(spec), now=now, calendar_file=settings.calendar_file)
 
 
@@ -76,7 +76,7 @@ def import_(
 
 
 def _outcomes(result, engine, campaign_id: str) -> None:
-    from duban.store.campaigns import load_campaign
+    from duban.views.campaigns import load_campaign
 
     campaign = load_campaign(engine, campaign_id)
     table = Table(box=box.SIMPLE_HEAD, title=lit(result.sheet.name))
@@ -96,7 +96,7 @@ def _outcomes(result, engine, campaign_id: str) -> None:
 @app.command("show")
 def show(spec: SpecArg, sheet: SheetOpt = None) -> None:
     """The latest scores of every scored unit: total and 达标/未达标."""
-    from duban.store.campaigns import load_campaign
+    from duban.views.campaigns import load_campaign
     from duban.services.scores import latest_scores
 
     try:

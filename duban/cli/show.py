@@ -128,7 +128,7 @@ def plan_json(plan: Plan) -> dict:
              "reminders": [t.isoformat() for t in a.reminders],
              "escalations": [{"at": t.isoformat(), "to": list(to)} for t, to in a.escalations]}
             for a in plan.assignments
-        ],  # fmt: skip
+        ],
         "samples": {s.sample_id: {"seed": s.seed, "members": s.members} for s in plan.samples.values()},
         "events": [{"id": i, "name": n, "at": t.isoformat()} for i, n, t in plan.events],
         "chain": chain_json(plan),

@@ -350,7 +350,7 @@ def _filters(dictionary: bytes) -> list[bytes] | None:
     if not found:
         return []
     value = found.group(1)
-    if value.startswith(b"[") or value.startswith(b"/"):
+    if value.startswith((b"[", b"/")):
         names = re.findall(rb"/([^\s/<>\[\]()]+)", value)
         rest = re.sub(rb"/[^\s/<>\[\]()]+|[\[\]\s]", b"", value)
         return None if rest else names
@@ -384,7 +384,7 @@ def _check_stream(dictionary: bytes, raw: bytes, budget: dict[str, int]) -> None
             content = _decode(method, content, limit, dictionary)
         except _Undecodable:
             raise Refusal(f"a PDF stream's {name.decode('latin-1')} data cannot be decoded",
-                          f"内部有一段数据（{name.decode('latin-1')}）无法解码，无法检查")  # fmt: skip
+                          f"内部有一段数据（{name.decode('latin-1')}）无法解码，无法检查") from None  # fmt: skip
         if len(content) > limit:
             if is_image or is_font:
                 content = content[:limit]

@@ -92,7 +92,7 @@ def known_line(line_id: str, lines: dict[str, Line]) -> Line:
     try:
         return lines[line_id]
     except KeyError:
-        raise UnknownLine(line_id, 
+        raise UnknownLine(line_id,
             f"no line {line_id!r} (known: {', '.join(lines)}); add it under `lines:` in the overlay"
         ) from None
 

@@ -28,15 +28,13 @@ from duban.domain.sampling.draw import Decision, DrawResult, SampleResult, Sampl
 from duban.domain.select import Resolver, UnknownName
 from duban.domain.timeline import Timeline
 from duban.domain.units import Registry
-from duban.errors import CalendarGapError, DubanError, PlanError, SpecError, SpecErrors
+from duban.errors import CalendarGapError
 from duban.domain.rollup_reach import reach_problems
 from duban.spec.crossrefs import rollup_problems, sheet_problems
 from duban.spec.files import confined, referenced_file
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign, Item, Selector, Stage
 from duban.spec.source import PathKey
-from duban.domain.timeline import Timeline
-from duban.domain.units import Registry
 
 ROLE_ORDER = ("lead", "responsible", "cooperating")
 

@@ -152,10 +152,7 @@ def submit(schedule: Schedule, progress: Progress, at: datetime, *, review: bool
     state = progress.state
     if state in (State.submitted, State.late, State.in_review):
         return Transition(EventKind.submitted, state, state, at), progress
-    if review:
-        to_state = State.in_review
-    else:
-        to_state = State.late if at > schedule.due_at else State.submitted
+    to_state = State.in_review if review else State.late if at > schedule.due_at else State.submitted
     return Transition(EventKind.submitted, state, to_state, at), replace(progress, state=to_state)
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from duban.domain.calendar import WorkCalendar
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @dataclass

@@ -150,7 +150,7 @@ def short_text(draft: Draft, record: Record, stage_id: str | None) -> str:
 
 def send_bulletin(engine: Engine, campaign_id: str, text: str, title: str, as_of: datetime, tz: str) -> int:
     """One outbox message (kind `bulletin`) per unit of the campaign, once per day and text."""
-    from duban.store.campaigns import load_campaign
+    from duban.views.campaigns import load_campaign
     from duban.services.compose import policy
     from duban.store.db import unit_of_work
 

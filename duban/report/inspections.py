@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select
 from duban.report.judge import kind_at
 from duban.services.scores import sample_label
 from duban.spec.models import CheckItem, ScoreSheet
-from duban.store.campaigns import PlannedCampaign
+from duban.views.campaigns import PlannedCampaign
 from duban.store.tables import Assignment, SampleDraw, ScoreRecord
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from duban.domain.state import Progress, State, advance
-from duban.services.tick import schedule_of
+from duban.domain.standing import schedule_of, state_at
+from duban.domain.state import Progress, State
 
 
 def kind_at(row, as_of: datetime) -> str:
@@ -21,6 +21,6 @@ def kind_at(row, as_of: datetime) -> str:
         return "on_time" if state is State.submitted else "late"
     if state is State.in_review and row.submitted_at is not None and row.submitted_at <= as_of:  # handed in, 待审核
         return "on_time" if row.submitted_at <= row.due_at else "late"
+    # handed in after `as_of` (or excused since): judged from the start, as the record stood then
     progress = Progress() if state.finished else Progress(state, row.reminders_done, row.escalations_done)
-    _changes, progress = advance(schedule_of(row), progress, as_of)
-    return "missing" if progress.state is State.overdue else "not_due"
+    return "missing" if state_at(schedule_of(row), progress, as_of) is State.overdue else "not_due"

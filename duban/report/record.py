@@ -26,7 +26,7 @@ from duban.report.rollups import RollupFacts, read_rollup_facts
 from duban.services.amend import campaign_as_amended, stored_amendments
 from duban.views.status import loop_counts
 from duban.spec.models import Campaign, Item
-from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.store.tables import (
     AmendmentRow,
     Assignment,

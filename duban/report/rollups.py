@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from duban.domain.values import in_bounds
 from duban.report.judge import kind_at
 from duban.services.rollups import RollupStatus, rollup_status, upper_campaign
-from duban.store.campaigns import PlannedCampaign, campaign_ids, load_campaign
+from duban.views.campaigns import PlannedCampaign, campaign_ids, load_campaign
 from duban.store.tables import Assignment, Submission
 
 DONE = ("on_time", "late")

@@ -32,7 +32,7 @@ from duban.domain.state import EventKind, Progress, Schedule, State, next_event_
 from duban.errors import PlanError, StoreError
 from duban.instants import fmt, utc
 from duban.services.amend_notice import summary, tell_units
-from duban.services.compose import policy
+from duban.settings import quiet_policy
 from duban.spec.amendment import Amendment, LoadedAmendment, amended_campaign, check_targets, load_amendment
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign
@@ -152,7 +152,7 @@ def apply_amendment(
             (campaign_id, c.assignment_id, "amended", seq, c.old_state.value, c.new_state.value, codec.instant(at),
              codec.instant(at), who) for c in result.changed
         ])  # fmt: skip
-        result.messages = tell_units(codec, campaign_id, row.timezone, seq, amendment, result.changed, at, policy(quiet))
+        result.messages = tell_units(codec, campaign_id, row.timezone, seq, amendment, result.changed, at, quiet_policy(quiet))
         conn.execute(insert(AmendmentRow), [dict(
             campaign_id=campaign_id, seq=seq, issuer=amendment.issuer, doc_no=amendment.doc_no, title=amendment.title,
             issued_on=amendment.issued_on.isoformat() if amendment.issued_on else None, reason=amendment.reason,

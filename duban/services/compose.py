@@ -15,20 +15,15 @@ from sqlalchemy import Engine, select
 
 from duban.domain.quiet import QuietHours
 from duban.instants import utc
-from duban.settings import get_settings
-from duban.store.campaigns import PlannedCampaign
+from duban.settings import quiet_policy
 from duban.store.codec import SQLITE_BY_CASE, Codec
 from duban.store.db import unit_of_work
 from duban.store.engine import is_postgres
 from duban.store.tables import CampaignRow
+from duban.views.campaigns import PlannedCampaign
 
 URGENCY = ("escalation", "ack_escalation", "overdue", "ack_reminder", "returned", "amended", "extension", "reminder",
            "opened", "accepted", "receipt")
-
-
-def policy(quiet: QuietHours | None) -> QuietHours:
-    """The quiet-hours policy to apply: the one given, else the settings' (quiet hours and urgent kinds)."""
-    return quiet if quiet is not None else get_settings().quiet()
 
 
 _SELECT_PENDING = (
@@ -61,7 +56,7 @@ def compose_messages(
     as_of = utc(as_of)
     if recipients is not None and not recipients:
         return 0
-    quiet = policy(quiet)
+    quiet = quiet_policy(quiet)
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
         if is_postgres(conn):
@@ -110,8 +105,8 @@ def _campaign_tag(campaign_id: str) -> str:
     return hashlib.sha256(campaign_id.encode()).hexdigest()[:20]
 
 
-_SQLITE_KEY = "printf('%08x', i.id % 4294967296 * {mix} % 4294967296) || ? || printf('%x', i.id)".format(mix=_MIX)
-_PG_KEY = "lpad(to_hex(i.id::bigint % 4294967296 * {mix} % 4294967296), 8, '0') || ? || to_hex(i.id)".format(mix=_MIX)
+_SQLITE_KEY = f"printf('%08x', i.id % 4294967296 * {_MIX} % 4294967296) || ? || printf('%x', i.id)"
+_PG_KEY = f"lpad(to_hex(i.id::bigint % 4294967296 * {_MIX} % 4294967296), 8, '0') || ? || to_hex(i.id)"
 
 
 _SINGLES = (  # the pending intents whose recipient has no other pending intent (a window count: no self-join)

@@ -33,21 +33,25 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
-from duban.store.campaigns import PlannedCampaign, load_campaign
-from duban.services.compose import describe
-from duban.store.codec import Codec
-from duban.store.freshness import URGENCY, Fresh, check as freshness
-from duban.instants import fmt_cn, utc
-from duban.store.liveness import Liveness, worker_name
 from duban.domain.messages import Rendered, render, render_digest
+from duban.domain.quiet import QuietHours
+from duban.instants import fmt_cn, utc
 from duban.notify.notifier import Envelope, Notifier, SendResult, parts_of, post_part
-from duban.domain.quiet import DEFAULT as DEFAULT_QUIET, QuietHours
-from duban.store.ratelimit import LOST, Wait, let_go, take_slot, vendor_said_too_fast
+from duban.services.compose import describe
+from duban.settings import quiet_policy
+from duban.store.codec import Codec
 from duban.store.db import reading, unit_of_work
 from duban.store.engine import is_postgres
+from duban.store.freshness import URGENCY, Fresh
+from duban.store.freshness import check as freshness
+from duban.store.liveness import Liveness, worker_name
+from duban.store.ratelimit import LOST, Wait, let_go, take_slot, vendor_said_too_fast
+from duban.views.campaigns import PlannedCampaign, load_campaign
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 OPERATORS = "督办工作人员"  # who reads the daily digest
 UNCONFIRMED_WAIT = timedelta(minutes=10)  # before the one more try of a post that got no answer
@@ -140,7 +144,7 @@ class Dispatcher:
     link_for: Callable[[str, str, datetime], str | None] | None = None  # (campaign, unit, now) → portal link
     concurrency: int = 8
     clock: Callable[[], datetime] | None = None  # the posts' clock (rate limits, records); default: the pass's as_of
-    quiet: QuietHours = DEFAULT_QUIET
+    quiet: QuietHours = field(default_factory=quiet_policy)  # by default the settings' quiet hours and urgent kinds
     _campaigns: dict[str, PlannedCampaign] = field(default_factory=dict)
     _campaigns_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -246,7 +250,7 @@ def claim(
                       [worker, codec.instant(datetime.now(timezone.utc)), *ids])  # fmt: skip
     return [
         _Message(r[0], r[1], r[2], r[3], r[4], codec.read_json(r[5]) or {}, codec.read_instant(r[6]), r[7], r[8],
-                 dict(codec.read_json(r[9]) or {}), r[10] or 0)  # fmt: skip
+                 dict(codec.read_json(r[9]) or {}), r[10] or 0)
         for r in rows
     ]
 
@@ -612,11 +616,11 @@ def dispatch(
     limit: int | None = None,
     concurrency: int = 1,
     operator_channels: list[str] | None = None,
-    quiet: QuietHours = DEFAULT_QUIET,
+    quiet: QuietHours | None = None,
 ) -> DispatchResult:
     """Send every message ready at `as_of` (at most `limit`): the one-call form of `Dispatcher.run`."""
     dispatcher = Dispatcher(
         engine, notifier_for, fallback_channels, operator_channels or ["sink"], max_attempts, portal_url,
-        concurrency=concurrency, quiet=quiet,
+        concurrency=concurrency, quiet=quiet_policy(quiet),
     )  # fmt: skip
     return dispatcher.run(as_of, campaign_id=campaign_id, worker=worker, batch=batch, limit=limit)

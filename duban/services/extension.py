@@ -17,8 +17,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from duban.store.campaigns import load_campaign
-from duban.services.compose import policy as quiet_policy
+from duban.views.campaigns import load_campaign
+from duban.settings import quiet_policy
 from duban.errors import RequestError
 from duban.domain.extension_rules import Ask, ExtensionStatus, check_decision, check_request, policy
 from duban.store.codec import Codec

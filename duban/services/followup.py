@@ -16,9 +16,8 @@ from duban.domain.plan import Plan, PlannedAssignment, build_plan, escalation_ta
 from duban.domain.state import State
 from duban.domain.timeline import Timeline
 from duban.instants import in_zone, utc
-from duban.spec.load import LoadedSpec, validation_errors
-from duban.spec.models import Campaign, ScoreSheet
-from duban.spec.source import read_source
+from duban.spec.load import LoadedSpec, read_stored
+from duban.spec.models import ScoreSheet
 from duban.store.plans import campaign_row
 from duban.store.tables import Assignment
 
@@ -28,14 +27,8 @@ def stored_spec(conn: Engine | Connection, campaign_id: str) -> LoadedSpec:
     if isinstance(conn, Engine):
         with conn.connect() as connection:
             return stored_spec(connection, campaign_id)
-    from pydantic import ValidationError
-
     row = campaign_row(conn, campaign_id)
-    source = read_source(row.spec_path, text=row.spec_text)
-    try:
-        campaign = Campaign.model_validate(source.data)
-    except ValidationError as exc:
-        raise validation_errors(source, exc, Campaign) from None
+    source, campaign = read_stored(row.spec_text, row.spec_path)
     return LoadedSpec(campaign=campaign, source=source, path=Path(row.spec_path), sha256=row.spec_sha256)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from duban.domain.plan import Plan, build_plan, load_calendar_for
 from duban.errors import SpecError, StoreError
 from duban.spec.load import LoadedSpec, load_spec
-from duban.store.plans import store_plan
+from duban.store.plans import reset_campaign, store_plan
 from duban.store.tables import CampaignRow
 
 
@@ -80,3 +80,8 @@ def planned_campaign_id(engine: Engine, ref: str) -> str | None:
 
 def _is_spec_file(ref: str) -> bool:
     return ref.endswith((".yaml", ".yml")) or Path(ref).is_file()
+
+
+def reset(engine: Engine, campaign_id: str) -> None:
+    """Delete a campaign's whole record (`duban reset`, to start over); an unknown id is a StoreError."""
+    reset_campaign(engine, campaign_id)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from duban.instants import utc
-from duban.store import audit
+from duban.services import audit
 from duban.store.db import unit_of_work
 from duban.store.tables import LoginThrottle
 

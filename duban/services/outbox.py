@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 
 from duban.services.dispatch import STATUSES, render_message
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.errors import StoreError
 from duban.store.codec import Codec
 from duban.instants import utc

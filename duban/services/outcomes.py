@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert, select
 
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.instants import in_zone, utc
 from duban.domain.plan import PlannedAssignment, escalation_targets
 from duban.domain.state import State

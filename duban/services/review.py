@@ -19,8 +19,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from duban.store.campaigns import load_campaign
-from duban.services.compose import policy as quiet_policy
+from duban.views.campaigns import load_campaign
+from duban.settings import quiet_policy
 from duban.errors import RequestError
 from duban.services.extension import item_of, move_due, timeline_of
 from duban.store.codec import Codec

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from duban.domain.values import in_bounds
-from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.errors import DubanError, SpecError
 from duban.instants import utc
 from duban.spec.models import Rollup
@@ -66,7 +66,7 @@ class RollupStatus:
         found: dict[str, dict[str, float]] = {}
         for feeder in self.finished:
             value = self.attributes.get(feeder.unit_code, "—")
-            totals = found.setdefault(value, {name: 0 for name in self.rollup.sum})
+            totals = found.setdefault(value, dict.fromkeys(self.rollup.sum, 0))
             for name in self.rollup.sum:
                 if isinstance(feeder.metrics.get(name), (int, float)):
                     totals[name] += feeder.metrics[name]

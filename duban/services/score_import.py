@@ -10,17 +10,25 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
-from duban.instants import in_zone
-from duban.store.campaigns import load_campaign
 from duban.errors import SubmissionError
+from duban.instants import in_zone
 from duban.services.score_xlsx import SampleRows, read_scores, write_template
 from duban.services.scores import (
-    ScoreError, ScoreOutcome, check_scores, find_sheet, hidden_problems, record_scores, sample_members,
+    ScoreError,
+    ScoreOutcome,
+    check_scores,
+    find_sheet,
+    hidden_problems,
+    record_scores,
+    sample_members,
 )
 from duban.spec.models import ScoreSheet
+from duban.views.campaigns import load_campaign
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @dataclass

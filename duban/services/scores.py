@@ -17,16 +17,17 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select
 
 from duban.domain.state import State
 from duban.errors import SubmissionError
 from duban.instants import fmt, fmt_cn, utc
 from duban.services.followup import follow_up_assignments, insert_assignments
 from duban.spec.models import Campaign, ScoreSheet
-from duban.store.campaigns import load_campaign
+from duban.store.assignments import record_excused
 from duban.store.db import unit_of_work
-from duban.store.tables import Assignment, SampleDraw, ScoreRecord, TransitionRow
+from duban.store.tables import Assignment, SampleDraw, ScoreRecord
+from duban.views.campaigns import load_campaign
 from duban.views.samples import still_hidden
 
 PROBLEMS_SHOWN = 25
@@ -245,7 +246,8 @@ def record_scores(
                 new.append(planned[code])
                 due = planned[code].due_at
             elif passed and code in owed and not State(owed[code].state).finished:
-                _excuse(conn, campaign_id, owed[code].id, owed[code].state, at, actor)
+                record_excused(conn, campaign_id, owed[code].id, owed[code].state, at, actor=actor,
+                               reason="复查达标")  # a unit that passes a later scoring no longer owes its 整改
                 excused = True
             outcomes.append(ScoreOutcome(code, total, passed, version, due, excused))
         insert_assignments(conn, campaign_id, new, at)
@@ -289,16 +291,6 @@ def _next_version(conn, campaign_id: str, sheet_id: str, sample_id: str, unit_co
         s.c.campaign_id == campaign_id, s.c.sheet_id == sheet_id, s.c.sample_id == sample_id, s.c.unit_code == unit_code,
     )).scalar()  # fmt: skip
     return (count or 0) + 1
-
-
-def _excuse(conn, campaign_id: str, assignment_id: int, state: str, at: datetime, actor: str) -> None:
-    """A unit that passes on a later scoring no longer owes its 整改."""
-    a = Assignment.__table__
-    conn.execute(update(a).where(a.c.id == assignment_id).values(state=State.excused.value, next_event_at=None, updated_at=at))
-    conn.execute(insert(TransitionRow), [dict(
-        campaign_id=campaign_id, assignment_id=assignment_id, event="excused", step=0, from_state=state,
-        to_state=State.excused.value, event_at=at, recorded_at=at, actor=f"{actor}: 复查达标"[:80],
-    )])  # fmt: skip
 
 
 def latest_scores(engine: Engine, campaign_id: str, sheet_id: str | None = None) -> list[ScoreRecord]:

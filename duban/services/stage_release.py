@@ -19,7 +19,7 @@ from pendulum import DateTime
 from sqlalchemy import Engine, select
 
 from duban.domain.calendar import WorkCalendar, load_calendar
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.store.codec import Codec
 from duban.instants import utc, zone
 from duban.domain.plan import held_stages, item_instances

@@ -20,14 +20,15 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from duban.domain.filecheck import check_file, safe_name
 from duban.domain.values import DEFAULT_DECIMALS, MAX_INPUT_CHARS, in_bounds
-from duban.domain.state import Progress, Schedule, State, excuse, submit
+from duban.domain.state import Progress, Schedule, State, submit
 from duban.errors import SubmissionError
 from duban.instants import utc
 from duban.spec.models import Item, Metric
-from duban.store.campaigns import load_campaign
+from duban.store.assignments import record_excused
 from duban.store.db import unit_of_work
 from duban.store.engine import is_postgres
 from duban.store.tables import Assignment, Intent, Submission, TransitionRow
+from duban.views.campaigns import load_campaign
 
 _A = Assignment.__table__
 
@@ -246,15 +247,7 @@ def record_excuse(engine: Engine, campaign_id: str, unit_code: str, item_id: str
     at = utc(at)
     with unit_of_work(engine) as conn:
         row = owed_assignment(conn, campaign_id, unit_code, item_id, None)
-        change, progress = excuse(Progress(State(row.state)), at)
-        conn.execute(update(_A).where(_A.c.id == row.id).values(state=progress.state.value, next_event_at=None, updated_at=at))
-        conn.execute(
-            insert(TransitionRow),
-            [dict(campaign_id=campaign_id, assignment_id=row.id, event=change.event.value, step=0,
-                  from_state=change.from_state.value, to_state=change.to_state.value, event_at=at, recorded_at=at,
-                  actor=f"{actor}: {reason}"[:80])],
-        )  # fmt: skip
-    return progress.state
+        return record_excused(conn, campaign_id, row.id, row.state, at, actor=actor, reason=reason)
 
 
 def record_on_behalf(

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
 from sqlalchemy import Engine, func, select
 
-from duban.domain.state import EventKind, Progress, Schedule, State, advance, next_event_at
+from duban.domain.standing import instants, tick_outcome
+from duban.domain.state import Progress, Schedule, State
 from duban.instants import utc
 from duban.store.codec import SQLITE_BY_CASE, Codec
 from duban.store.db import unit_of_work
@@ -26,11 +26,11 @@ from duban.store.tick_sql import (
     Outcome,
     apply_case,
     case_key,
+    encode,
     select_cases,
 )
 
 _A = Assignment.__table__
-_UNIT_FACING = (EventKind.opened, EventKind.reminder, EventKind.overdue)
 MAX_CASES = 16  # beyond this many cases in one tick rows are cheaper one by one (each case scans the due range)
 
 
@@ -134,19 +134,9 @@ def _tick_rows(codec: Codec, campaign_id: str, stage_id: str, as_of: datetime, a
 
 
 def _outcome(codec: Codec, schedule: Schedule, progress, as_of: datetime) -> Outcome:
-    """Advance one case; after a gap a unit hears once about where its item stands, not once per missed event."""
+    """Advance one case in domain terms (duban.domain.standing.tick_outcome), then encode it once for the driver."""
     current = Progress(State(progress.state), progress.reminders_done, progress.escalations_done)
-    changes, moved = advance(schedule, current, as_of)
-    facing = [c for c in changes if c.event in _UNIT_FACING]
-    escalated = [c for c in changes if c.event is EventKind.escalation]
-    return Outcome(
-        update=(moved.state.value, moved.reminders_done, moved.escalations_done,
-                codec.instant(next_event_at(schedule, moved))),
-        transitions=[(c.event.value, c.step, c.from_state.value, c.to_state.value, codec.instant(c.at)) for c in changes],
-        unit_intent=(facing[-1].event.value, facing[-1].step, codec.instant(facing[-1].at)) if facing else None,
-        escalation=(escalated[-1].step, codec.instant(escalated[-1].at)) if escalated else None,
-        overdue=any(c.event is EventKind.overdue for c in changes),
-    )  # fmt: skip
+    return encode(codec, tick_outcome(schedule, current, as_of))
 
 
 def _case_schedule(codec: Codec, case) -> Schedule:
@@ -154,8 +144,8 @@ def _case_schedule(codec: Codec, case) -> Schedule:
     return Schedule(
         open_at=codec.read_instant(case.open_at),
         due_at=codec.read_instant(case.due_at),
-        reminders=_instants(tuple(codec.read_json(case.reminders) or ())),
-        escalations=_instants(tuple(case.escalation_at.split(" ")) if case.escalation_at else ()),
+        reminders=instants(tuple(codec.read_json(case.reminders) or ())),
+        escalations=instants(tuple(case.escalation_at.split(" ")) if case.escalation_at else ()),
     )
 
 
@@ -163,23 +153,8 @@ def _row_schedule(codec: Codec, row) -> Schedule:
     return Schedule(
         open_at=codec.read_instant(row.open_at),
         due_at=codec.read_instant(row.due_at),
-        reminders=_instants(tuple(codec.read_json(row.reminders) or ())),
-        escalations=_instants(tuple(step[0] for step in codec.read_json(row.escalations) or ())),
-    )
-
-
-@lru_cache(maxsize=4096)
-def _instants(texts: tuple[str, ...]) -> tuple[datetime, ...]:
-    return tuple(datetime.fromisoformat(t) for t in texts)
-
-
-def schedule_of(row) -> Schedule:
-    """An assignment row's fixed instants as a state-machine Schedule."""
-    return Schedule(
-        open_at=row.open_at,
-        due_at=row.due_at,
-        reminders=_instants(tuple(row.reminders or ())),
-        escalations=_instants(tuple(step[0] for step in row.escalations or ())),
+        reminders=instants(tuple(codec.read_json(row.reminders) or ())),
+        escalations=instants(tuple(step[0] for step in codec.read_json(row.escalations) or ())),
     )
 
 

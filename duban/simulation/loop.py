@@ -19,7 +19,7 @@ from duban.errors import RequestError
 from duban.instants import fmt
 from duban.services.extension import decide_extension, request_extension
 from duban.services.review import record_review, review_queue
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.store.tables import Assignment
 
 REVIEW_AFTER = timedelta(hours=12)  # the morning after

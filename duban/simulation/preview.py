@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import Engine, select
 
-from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.services.compose import describe
 from duban.errors import DubanError
 from duban.store.codec import Codec
@@ -29,7 +29,7 @@ from duban.services.lifecycle import ensure_planned
 from duban.domain.messages import Rendered, render
 from duban.domain.quiet import QuietHours
 from duban.services.rollups import RollupStatus, rollup_status
-from duban.services.compose import policy
+from duban.settings import quiet_policy
 from duban.simulation.loop import LoopScript
 from duban.simulation.simulate import RunLog, domain_tick, feeds_rollups, run_clock
 from duban.spec.load import load_spec
@@ -215,7 +215,7 @@ def simulate_planned(
     rollups = feeds_rollups(engine, campaign.id)
     log = run_clock(
         engine, campaign.id, stages, campaign.tz, start=start, end=end, submissions=subs,
-        tick=_with_loop(LoopScript(engine, campaign.id, quiet=policy(quiet)), domain_tick(engine, campaign.id, stages, quiet)),
+        tick=_with_loop(LoopScript(engine, campaign.id, quiet=quiet_policy(quiet)), domain_tick(engine, campaign.id, stages, quiet)),
         dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
         quiet=quiet, with_rollups=rollups,
         more=released_submissions(engine, campaign.id, campaign.tz, behaviour, seed) if ordered else None,

@@ -23,7 +23,7 @@ from duban.services.compose import compose_messages
 from duban.services.rollups import feed_rollups
 from duban.services.tick import next_instant, tick_stage
 from duban.simulation.synthetic import PlannedSubmission, record_synthetic
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.store.tables import OutboxMessage
 from duban.services.acknowledgements import asks_acknowledgement, next_ack_instant, tick_acknowledgements
 from duban.settings import get_settings

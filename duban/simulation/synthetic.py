@@ -20,7 +20,7 @@ from duban.domain.state import Progress, Schedule, State, submit
 from duban.instants import at_clock, in_zone, utc
 from duban.services.rollups import rollups_of
 from duban.spec.models import Metric
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.store.codec import Codec
 from duban.store.db import unit_of_work
 from duban.store.tables import Assignment

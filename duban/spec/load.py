@@ -78,6 +78,18 @@ def load_spec(path: Path | str) -> LoadedSpec:
     return LoadedSpec(campaign=draft.campaign, source=draft.source, path=draft.path, sha256=draft.sha256)
 
 
+def read_stored(spec_text: str, spec_path: str) -> tuple[Source, Campaign]:
+    """A spec as the database keeps it (the text planned, not today's file): the one parser of stored specs.
+
+    Errors name the stored path and line, as a file's would.
+    """
+    source = read_source(spec_path, text=spec_text)
+    try:
+        return source, Campaign.model_validate(source.data)
+    except ValidationError as exc:
+        raise validation_errors(source, exc, Campaign) from None
+
+
 def by_line(errors: list[SpecError]) -> list[SpecError]:
     """Errors in the order of their lines (those without a line first), each once."""
     unique = {str(error): error for error in errors}

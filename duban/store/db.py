@@ -1,8 +1,8 @@
 """The database as the rest of duban uses it: one engine per URL with its schema current, and the unit of work.
 
 A unit of work commits everything or nothing: a tick's transitions, intents and messages land together.
-On SQLite every transaction begins IMMEDIATE (one writer at a time, no upgrade deadlocks), except a reader's
-(`reading`); on Postgres two workers ticking one campaign take turns per stage and per compose (advisory locks)
+On SQLite a unit of work begins IMMEDIATE (one writer at a time, no upgrade deadlocks) and every read begins
+deferred (`reading`, or any plain connection); on Postgres two workers ticking one campaign take turns per stage and per compose (advisory locks)
 and lock the rows they change, so no transition is applied twice and each unit still gets one message per tick.
 The schema comes from Alembic revisions (duban/store/migrate.py); a fresh database is created at the newest one.
 """
@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from sqlalchemy import Connection, Engine
 
-from duban.store.engine import checkpointer, make_engine
+from duban.store.engine import checkpointer, make_engine, writing
 from duban.store.migrate import create_fresh, ensure_schema
 
 
@@ -39,7 +39,7 @@ def init_db(engine: Engine) -> None:
 @contextmanager
 def unit_of_work(engine: Engine) -> Iterator[Connection]:
     """A transaction that commits when the block ends normally and rolls back otherwise."""
-    with engine.begin() as connection:
+    with writing(engine) as connection:
         wal = checkpointer(engine) if engine.dialect.name == "sqlite" else None
         changes = connection.connection.dbapi_connection.total_changes if wal else 0
         yield connection
@@ -51,7 +51,8 @@ def unit_of_work(engine: Engine) -> Iterator[Connection]:
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """A connection that only reads. On SQLite its transaction does not take the write lock (WAL: it sees the
-    last commit), so a reader such as the operators' view neither waits for a tick's write nor holds one up."""
+    last commit), so a reader such as the operators' view neither waits for a tick's write nor holds one up.
+    Every connection but a writer's reads so (see duban.store.engine.writing); this names the intent."""
     with engine.connect() as connection:
-        yield connection.execution_options(duban_reader=True)
+        yield connection
 

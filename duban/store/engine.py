@@ -1,7 +1,8 @@
 """Engines for SQLite (the embedded default) and PostgreSQL: connection settings and SQLite's WAL checkpoints.
 
-On SQLite every transaction begins IMMEDIATE (one writer at a time, no upgrade deadlocks), except a reader's
-(`duban.store.db.reading`); its WAL is folded into the file on a thread of its own after each unit of work
+On SQLite a writer's transaction (`writing`, and the unit of work built on it) begins IMMEDIATE (one writer at a
+time, no upgrade deadlocks); every other connection reads by default, its transaction deferred, so a read never
+waits for a write (a plain `engine.connect()` used to begin IMMEDIATE and queue behind a tick); its WAL is folded into the file on a thread of its own after each unit of work
 (see Checkpointer). The unit of work and the schema check live in duban/store/db.py, keeping a plan in
 duban/store/plans.py.
 """
@@ -12,12 +13,12 @@ import atexit
 import os
 import sqlite3
 import threading
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
-
 
 # A commit that is not a unit of work (a migration) leaves its pages for SQLite's own checkpoint past this many
 # WAL pages (about 80 MB); every unit of work hands its pages to the checkpointer below.
@@ -159,9 +160,20 @@ def checkpointer(engine: Engine) -> Checkpointer | None:
     return wal
 
 
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A transaction that writes: committed when the block ends normally, rolled back otherwise. On SQLite it
+    begins IMMEDIATE (it takes the write lock at once, so writers queue instead of deadlocking on an upgrade); any
+    other connection reads, and its transaction begins deferred, never waiting for a writer nor holding one up."""
+    with engine.connect() as connection:
+        connection.execution_options(duban_writer=True)
+        with connection.begin():
+            yield connection
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get their folder, WAL, foreign keys, IMMEDIATE transactions, and their
-    WAL checkpoints on a thread of their own (see Checkpointer)."""
+    """An engine for `url`; SQLite files get their folder, WAL, foreign keys, reads that never take the write lock,
+    IMMEDIATE transactions for writers (`writing`), and their WAL checkpoints on a thread of their own."""
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, future=True)
     path = url.split("///", 1)[1] if "///" in url else ""
@@ -183,8 +195,8 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        reader = connection.get_execution_options().get("duban_reader", False)
-        connection.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
+        writer = connection.get_execution_options().get("duban_writer", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
 

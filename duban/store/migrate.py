@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlmodel import SQLModel
 
 from duban.errors import StoreError
+from duban.store.engine import make_engine, writing
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSIONS = MIGRATIONS / "versions"
@@ -64,7 +65,7 @@ def describe_revision(conn: Connection) -> str:
 
 def create_fresh(engine: Engine) -> None:
     """Create every table of an empty database at once and stamp it with the head revision."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         _create_and_stamp(conn)
 
 
@@ -74,7 +75,7 @@ def ensure_schema(engine: Engine, *, upgrade: bool) -> None:
     Empty: created and stamped. Behind: upgraded when `upgrade`, else refused with the command to run.
     """
     head = head_revision()
-    with engine.begin() as conn:  # on SQLite an IMMEDIATE transaction: two processes starting at once wait
+    with writing(engine) as conn:  # on SQLite an IMMEDIATE transaction: two processes starting at once wait
         if current_revision(conn) == head:
             return
         _lock(conn)
@@ -94,7 +95,7 @@ def ensure_schema(engine: Engine, *, upgrade: bool) -> None:
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str, str]:
     """Upgrade the database to `revision` (an empty database goes through every revision); (before, after)."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         _lock(conn)
         before = describe_revision(conn)
         _upgrade(conn, revision)
@@ -103,7 +104,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str, str]:
 
 def downgrade(engine: Engine, revision: str) -> tuple[str, str]:
     """Downgrade the database to `revision` ('base' drops every table); (before, after)."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         _lock(conn)
         before = describe_revision(conn)
         _alembic(conn, "downgrade", revision)
@@ -112,13 +113,11 @@ def downgrade(engine: Engine, revision: str) -> tuple[str, str]:
 
 def new_revision(message: str) -> Path:
     """Write the next numbered revision: what the tables hold beyond a scratch database at the head."""
-    from duban.store.engine import make_engine
-
     number = max((int(p.name[:4]) for p in VERSIONS.glob("[0-9][0-9][0-9][0-9]_*.py")), default=0) + 1
     with tempfile.TemporaryDirectory(prefix="duban-revision-") as scratch:
         engine = make_engine(f"sqlite:///{Path(scratch) / 'head.db'}")
         try:
-            with engine.begin() as conn:
+            with writing(engine) as conn:
                 _alembic(conn, "upgrade", "head")
                 script = _alembic(conn, "revision", message, autogenerate=True, rev_id=f"{number:04d}")
         finally:

@@ -1,7 +1,8 @@
 """The statements of a tick by case: one case's transitions, intents and new progress, written by the database.
 
 A case is every due assignment of a stage with one progress and one schedule (escalation instants, not their
-targets): all 38,723 townships of a national stage opening are one. `tick.py` works out what happens to a case;
+targets): all 38,723 townships of a national stage opening are one. The tick works out what happens to a case
+(duban.domain.standing.tick_outcome) and `encode` turns it into the driver's values once;
 these statements apply it to the case's rows without sending them to Python — INSERT … SELECT for transitions
 and intents (escalations go to the targets in each row's own JSON), then one UPDATE. SQLite holds the write lock
 for the whole transaction, so the statements see the same rows; on PostgreSQL they are one statement.
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from duban.domain.standing import TickOutcome
 from duban.store.codec import Codec
 
 TRANSITION_COLUMNS = ("campaign_id", "assignment_id", "event", "step", "from_state", "to_state", "event_at",
@@ -22,7 +24,7 @@ UPDATED = ("state", "reminders_done", "escalations_done", "next_event_at", "upda
 
 @dataclass
 class Outcome:
-    """What advancing one case (schedule + progress) gives, already encoded for the driver."""
+    """What advancing one case (schedule + progress) gives, encoded for the driver (see `encode`)."""
 
     update: tuple  # state, reminders_done, escalations_done, next_event_at
     transitions: list[tuple]  # (event, step, from, to, event_at)
@@ -30,6 +32,19 @@ class Outcome:
     escalation: tuple | None  # (step, event_at) of the escalation to announce to the step's targets
     count: int = 0
     overdue: bool = False  # the assignment slipped past its due in this tick
+
+
+def encode(codec: Codec, outcome: TickOutcome) -> Outcome:
+    """A tick's outcome in the driver's terms: every instant encoded here, once per case."""
+    moved, unit, escalation = outcome.progress, outcome.unit_intent, outcome.escalation
+    return Outcome(
+        update=(moved.state.value, moved.reminders_done, moved.escalations_done, codec.instant(outcome.next_event_at)),
+        transitions=[(c.event.value, c.step, c.from_state.value, c.to_state.value, codec.instant(c.at))
+                     for c in outcome.changes],
+        unit_intent=(unit.event.value, unit.step, codec.instant(unit.at)) if unit else None,
+        escalation=(escalation.step, codec.instant(escalation.at)) if escalation else None,
+        overdue=outcome.overdue,
+    )  # fmt: skip
 
 _DUE = "a.campaign_id = ? AND a.stage_id = ? AND a.next_event_at <= ?"
 _SET = ", ".join(f"{column} = ?" for column in UPDATED)

@@ -18,9 +18,9 @@ from types import SimpleNamespace
 
 from sqlalchemy import Text, and_, case, cast, func, select
 
+from duban.domain.standing import row_state_at
 from duban.domain.state import Color, State, color
 from duban.store.tables import Assignment
-from duban.views.duties import state_at
 
 RANKS = [Color.grey, Color.green, Color.yellow, Color.red]  # worst last
 _A = Assignment.__table__
@@ -54,7 +54,7 @@ def stale_at(conn, stage_ids: list[str], mine, as_of: datetime) -> Stale:
     for open_at, due_at, text, state, done, item_id, n in found:
         row = SimpleNamespace(open_at=open_at, due_at=due_at, reminders=json.loads(text) if text else None,
                               escalations=None, state=state, reminders_done=done, escalations_done=0)  # fmt: skip
-        now = RANKS.index(color(state_at(row, as_of)))
+        now = RANKS.index(color(row_state_at(row, as_of)))
         groups.append((item_id, state, now, n))
         if (open_at, due_at, text, state, done) not in seen:
             seen.add((open_at, due_at, text, state, done))

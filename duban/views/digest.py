@@ -16,12 +16,20 @@ from sqlalchemy import Engine, func, insert, select
 from duban.domain.state import State
 from duban.services.extension import requests_of
 from duban.instants import in_zone, utc
-from duban.store.db import unit_of_work
+from duban.store.db import reading, unit_of_work
 from duban.store.tables import Assignment, OutboxMessage, Submission
 from duban.views.status import status_report
 
 OVERDUE_LISTED = 15  # units: a phone screen's worth; the rest are counted
 DEAD_REASONS_LISTED = 5  # kinds of refusal (an invalid key, a wrong signature …), each with the units it cut off
+
+
+def campaigns_with_open_work(engine: Engine) -> list[str]:
+    """The campaigns with an item still open, due soon or overdue: those a daily digest is written for."""
+    a = Assignment.__table__
+    with reading(engine) as conn:
+        return list(conn.execute(select(a.c.campaign_id).where(
+            a.c.state.in_(("open", "due_soon", "overdue"))).distinct()).scalars())  # fmt: skip
 
 
 def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:

@@ -19,11 +19,11 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, func, select
 
-from duban.domain.state import Color, Progress, State, advance, color
+from duban.domain.standing import row_state_at
+from duban.domain.state import Color, State, color
 from duban.instants import utc
-from duban.services.tick import schedule_of
-from duban.store.campaigns import PlannedCampaign
 from duban.store.tables import Assignment, Submission, TransitionRow
+from duban.views.campaigns import PlannedCampaign
 
 _A = Assignment.__table__
 _S = Submission.__table__
@@ -72,20 +72,11 @@ def held(row: Any) -> bool:
     return row.state == State.pending.value and getattr(row, "next_event_at", False) is None
 
 
-def state_at(row: Any, as_of: datetime) -> State:
-    """An assignment row's state at `as_of` (finished states stay as they are; a held stage stays pending)."""
-    state = State(row.state)
-    if state.finished or held(row):
-        return state
-    _changes, progress = advance(schedule_of(row), Progress(state, row.reminders_done, row.escalations_done), as_of)
-    return progress.state
-
-
 def state_then(row: Any, recorded: str | None, as_of: datetime) -> State:
     """An assignment's state at an earlier `as_of`: from the last state recorded by then, advanced to `as_of`."""
     then = SimpleNamespace(**{k: getattr(row, k) for k in ("open_at", "due_at", "reminders", "escalations")},
                            state=recorded or State.pending.value, reminders_done=0, escalations_done=0)  # fmt: skip
-    return state_at(then, as_of)
+    return row_state_at(then, as_of)
 
 
 def load_duties(
@@ -111,7 +102,7 @@ def load_duties(
     unit_order = {code: index for index, code in enumerate(campaign.units or units or ())}
     duties = [
         Duty(r.id, r.unit_code, r.stage_id, r.item_id, r.instance, r.role, r.open_at, r.due_at,
-             state_then(r, recorded.get(r.id), as_of) if history else state_at(r, as_of), found.get(r.id, []))
+             state_then(r, recorded.get(r.id), as_of) if history else row_state_at(r, as_of), found.get(r.id, []))
         for r in rows
     ]  # fmt: skip
     duties.sort(key=lambda d: (order.get(d.item_id, len(order)), d.due_at, d.instance, unit_order.get(d.unit_code, 0)))

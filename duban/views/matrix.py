@@ -18,7 +18,7 @@ from duban.domain.state import Color, color, worst
 from duban.domain.units import Level
 from duban.instants import utc
 from duban.spec.models import Item, Stage
-from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.store.tables import Assignment, CampaignUnit
 from duban.views.colors import RANKS, item_counts, several_instances, stale_at, units_of_colour
 from duban.views.duties import load_duties

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, and_, case, func, literal, literal_column, null, 
 
 from duban.domain.state import Color, State, color, worst
 from duban.instants import in_zone, utc
-from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.store.db import reading, unit_of_work
 from duban.store.engine import is_postgres
 from duban.store.tables import Assignment, CampaignRow, Intent, ScoreRecord, Submission, TransitionRow, ViewMark

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.sql.selectable import CTE
 
-from duban.store.campaigns import Recipient
+from duban.views.campaigns import Recipient
 from duban.store.tables import CampaignUnit
 
 _U = CampaignUnit.__table__

@@ -14,12 +14,12 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine, select
 
+from duban.domain.standing import row_state_at
 from duban.domain.state import State
 from duban.services.scores import UnitScores, check_scores, find_sheet, inspection_day, sample_label, sample_members
 from duban.spec.models import Sample, ScoreSheet
-from duban.store.campaigns import PlannedCampaign, Recipient, load_campaign
 from duban.store.tables import Assignment, ScoreRecord
-from duban.views.duties import state_at
+from duban.views.campaigns import PlannedCampaign, Recipient, load_campaign
 from duban.views.registry import units_by_code
 from duban.views.samples import still_hidden
 
@@ -174,7 +174,7 @@ def _follow_ups(engine: Engine, campaign: PlannedCampaign, sheet: ScoreSheet, sa
     query = select(_A).where(_A.c.campaign_id == campaign.id, _A.c.item_id == sheet.follow_up.id,
                              _A.c.instance == sample_label(sample.name), _A.c.unit_code.in_(codes))  # fmt: skip
     with engine.connect() as conn:
-        return {r.unit_code: FollowUp(state_at(r, as_of), r.due_at) for r in conn.execute(query)}
+        return {r.unit_code: FollowUp(row_state_at(r, as_of), r.due_at) for r in conn.execute(query)}
 
 
 def unit_scores(engine: Engine, campaign_id: str, codes: Iterable[str]) -> dict[str, list[tuple[ScoreRecord, int]]]:

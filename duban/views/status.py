@@ -13,11 +13,11 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 
 from duban.domain.hidden_samples import concealed_items
-from duban.domain.state import Color, Progress, State, advance, color, worst
+from duban.domain.standing import row_state_at
+from duban.domain.state import Color, State, color, worst
 from duban.instants import utc
-from duban.services.tick import schedule_of
-from duban.store.campaigns import PlannedCampaign, load_campaign
 from duban.store.tables import Assignment, ExtensionRequest, ReviewRow
+from duban.views.campaigns import PlannedCampaign, load_campaign
 
 _A = Assignment.__table__
 
@@ -85,7 +85,7 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
     for row in rows:
         if row.item_id in concealed and row.open_at > as_of:
             continue
-        state = _state_at(row, as_of)
+        state = row_state_at(row, as_of)
         per_unit[row.unit_code][row.stage_id].append(color(state))
         unit_states[row.unit_code][state] += 1
         states[state] += 1
@@ -105,12 +105,3 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
     order = {code: index for index, code in enumerate(campaign.units)}
     units.sort(key=lambda u: order.get(u.code, len(order)))
     return StatusReport(campaign, as_of, units, states, dict(by_stage), overdue, loop)
-
-
-def _state_at(row, as_of: datetime) -> State:
-    state = State(row.state)
-    if state.finished or (state is State.pending and row.next_event_at is None):  # a held stage stays pending
-        return state
-    progress = Progress(state, row.reminders_done, row.escalations_done)
-    _changes, progress = advance(schedule_of(row), progress, as_of)
-    return progress.state

@@ -11,11 +11,11 @@ import io
 import re
 from collections import Counter, defaultdict
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from sqlalchemy import Engine
 
 from duban.domain.values import cell as value_cell, exact_sum
 from duban.domain.state import Color, State
@@ -23,8 +23,11 @@ from duban.domain.units import Level
 from duban.domain.xlsx_inert import inert
 from duban.instants import fmt, utc
 from duban.spec.models import Item, Metric, Stage
-from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.views.duties import Duty, load_duties
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 FILL = {Color.red: "C62828", Color.yellow: "F9A825", Color.green: "2E7D32", Color.grey: "BDBDBD"}
 WHITE_TEXT = {Color.red, Color.green}

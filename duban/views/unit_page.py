@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from duban.domain.hidden_samples import concealed_items
 from duban.domain.state import Color, State, worst
 from duban.errors import StoreError
 from duban.spec.models import Campaign, Item, Stage
-from duban.store.campaigns import PlannedCampaign, Recipient, load_campaign
+from duban.views.campaigns import PlannedCampaign, Recipient, load_campaign
 from duban.views.duties import Duty, load_duties
 from duban.views.registry import children_of, units_by_code
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @dataclass

@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 from duban.domain.values import cell as value_cell
 from duban.errors import StoreError
 from duban.instants import utc, zone
-from duban.store import audit
-from duban.store.campaigns import campaign_ids, load_campaign
+from duban.services import audit
+from duban.views.campaigns import campaign_ids, load_campaign
 from duban.views.matrix import matrix
 from duban.views.registry import unit_count
 from duban.web.context import Portal, client_of, portal

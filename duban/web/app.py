@@ -11,22 +11,25 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from duban.errors import LinkError
+from duban.services.database import open_database
 from duban.settings import Settings, get_settings
-from duban.store.db import engine_for
 from duban.web.context import Portal, make_templates
 from duban.web.proxies import TrustedProxies
 from duban.web.security import HEADERS, CsrfError, masked_path
 from duban.web.uploads import MAX_FILES, BodyLimit, BodyTooLarge
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger("duban.web")
 STATUS_CN = {
@@ -48,7 +51,7 @@ def create_app(
     from duban.web import api, loop_routes, ops_routes, score_routes, unit_routes
 
     settings = settings or get_settings()
-    engine = engine or engine_for(settings.resolved_database_url)
+    engine = engine or open_database(settings.resolved_database_url)
     app = FastAPI(
         title="duban 报送平台 API", version="1", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
         description="督办报送平台的只读 JSON 接口：单位的报送事项（凭单位专属链接的令牌）和运营人员的红黄绿矩阵（凭登录会话）。",

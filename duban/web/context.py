@@ -6,15 +6,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine
 
 from duban.domain.state import Color
 from duban.domain.units import Level
 from duban.instants import fmt, fmt_cn, fmt_due_cn, span_words
 from duban.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 ACTIONS_CN = {"view": "查看", "upload": "报送", "refused": "拒收", "download": "下载", "export": "导出汇总表",
               "login": "登录", "link_refused": "链接被拒", "revoke": "停用链接", "score": "评分",

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from duban.store import audit
+from duban.services import audit
 from duban.services.acknowledgements import record_acknowledgement
 from duban.views.duties import submission
 from duban.errors import RequestError
@@ -140,7 +140,7 @@ def ops_loop(request: Request, campaign_id: str, p: Portal = Depends(portal), wh
     campaign = campaign_or_404(p, campaign_id)
     queue = review_queue(p.engine, campaign_id)
     waiting = requests_of(p.engine, campaign_id, status="pending")
-    from duban.store.campaigns import load_campaign
+    from duban.views.campaigns import load_campaign
 
     named = load_campaign(p.engine, campaign_id, units={*(r.unit_code for r in queue), *(r.unit_code for r in waiting)})
     audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="审核与延期申请",

@@ -20,8 +20,8 @@ from duban.services.links import issue, revoke
 from duban.services.logins import login_gate, settle
 from duban.services.operators import authenticate
 from duban.services.scores import sample_label
-from duban.store import audit
-from duban.store.campaigns import campaign_ids, load_campaign
+from duban.services import audit
+from duban.views.campaigns import campaign_ids, load_campaign
 from duban.views.duties import submission
 from duban.views.matrix import COLOR_NAMES, LEVELS_CN, matrix
 from duban.views.registry import units_by_code

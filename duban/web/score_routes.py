@@ -22,7 +22,7 @@ from duban.errors import SubmissionError
 from duban.instants import fmt, in_zone
 from duban.services.score_import import export_template, import_workbook
 from duban.services.scores import ScoreError, record_scores, sample_label, sample_members
-from duban.store import audit
+from duban.services import audit
 from duban.views.registry import units_by_code
 from duban.views.scores import form_entry, sample_scores, score_sheets
 from duban.web.context import Portal, client_of, portal

@@ -21,7 +21,7 @@ from duban.errors import LinkError, StoreError, SubmissionError
 from duban.services.compose import compose_messages
 from duban.services.links import UnitLink, check, read
 from duban.services.submit import record_submission
-from duban.store import audit
+from duban.services import audit
 from duban.views.duties import submission
 from duban.views.unit_page import UnitPage, unit_page
 from duban.web.context import Portal, client_of, portal
@@ -143,7 +143,7 @@ def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: st
 
 def _announce(engine, campaign_id: str, unit_code: str, item_id: str, receipt) -> None:  # noqa: ANN001
     """duban.submission.received for operators' Prefect automations, after the unit has its answer."""
-    from flows.events import submission_received  # Prefect is loaded only when a submission comes in
+    from tasks.events import submission_received  # Prefect is loaded only when a submission comes in
 
     submission_received(engine, campaign_id, unit_code, item_id, receipt, via="portal")
 

@@ -12,7 +12,7 @@ from playwright.sync_api import sync_playwright
 
 from duban.services.links import issue
 from duban.services.submit import record_submission
-from duban.store import audit
+from duban.services import audit
 from duban.store.db import engine_for
 from duban.web import create_app
 from duban.web.server import running

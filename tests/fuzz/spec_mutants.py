@@ -78,10 +78,10 @@ _KEY_POOLS = {
     **dict.fromkeys(("start", "end", "due", "opens", "at", "issued_on", "reveal"), DATES),
     **dict.fromkeys(("offset", "within", "buffer", "due_after_period", "after"), OFFSETS),
     **dict.fromkeys(("seed", "count", "min", "max", "minimum", "min_count", "max_count", "min_per_parent",
-                     "pass_mark", "percent"), NUMBERS),  # fmt: skip
+                     "pass_mark", "percent"), NUMBERS),
     **dict.fromkeys(("overlay", "of"), PATHS),
     **dict.fromkeys(("title", "issuer", "name", "label", "doc_no", "note", "notes", "heading", "prompt",
-                     "description", "contact", "phone", "criteria", "area", "place"), TEXTS),  # fmt: skip
+                     "description", "contact", "phone", "criteria", "area", "place"), TEXTS),
     "id": IDS,
 }
 _KV_RE = re.compile(r"(?<![A-Za-z0-9_])(?P<key>[A-Za-z_][A-Za-z0-9_]{0,40}):[ ]+(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^,{}\[\]\n#\"']+?)"

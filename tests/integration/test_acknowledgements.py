@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from duban.services.acknowledgements import ack_rates, record_acknowledgement, tick_acknowledgements
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.services.compose import compose_messages, describe
 from duban.errors import RequestError
 from duban.services.lifecycle import ensure_planned

@@ -20,7 +20,7 @@ from duban.services.dispatch import dispatch
 from duban.services.lifecycle import plan_file
 from duban.services.submit import record_submission
 from duban.spec.amendment import load_amendment
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.store.tables import AmendmentRow, Assignment, OutboxMessage, Submission, TransitionRow
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick

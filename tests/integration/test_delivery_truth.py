@@ -312,7 +312,7 @@ def test_a_part_that_gets_no_answer_twice_is_followed_by_the_rest_and_a_retry_po
         (message,) = _messages(engine)
         parts = int(PART.match(bot.group[-1]).group(2))
         numbers = [int(PART.match(t).group(1)) for t in bot.group]
-        assert parts >= 2 and numbers == [1, 1] + list(range(2, parts + 1))  # part 1 at most twice, then the rest
+        assert parts >= 2 and numbers == [1, 1, *range(2, parts + 1)]  # part 1 at most twice, then the rest
         assert message.status == "unconfirmed" and "第1条两次发出均无答复" in message.last_error
         assert "其余各条已送达" in message.last_error
         assert [(d.part, d.outcome) for d in _deliveries(engine, mid)] == (

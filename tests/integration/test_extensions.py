@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.services.compose import describe
 from duban.views.digest import compose_digest
 from duban.errors import RequestError

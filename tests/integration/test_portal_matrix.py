@@ -11,7 +11,7 @@ import pytest
 from duban.domain.state import color, worst
 from duban.services.scores import UnitScores, record_scores, sample_members
 from duban.services.submit import record_submission
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.views.duties import load_duties
 from duban.views.matrix import COLOR_NAMES, matrix
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick

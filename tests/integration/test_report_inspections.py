@@ -18,7 +18,7 @@ from duban.services.rollups import feed_rollups
 from duban.services.scores import UnitScores, record_scores
 from duban.services.submit import record_submission
 from duban.spec.load import load_spec
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.store.tables import SampleDraw
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong

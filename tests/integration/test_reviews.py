@@ -9,7 +9,7 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from duban.store.campaigns import load_campaign
+from duban.views.campaigns import load_campaign
 from duban.services.compose import describe
 from duban.errors import RequestError
 from duban.instants import parse_instant

@@ -169,7 +169,7 @@ def test_the_upload_form_answers_400_in_chinese_not_500(sqlite_engine, tmp_path)
         data = path.read_bytes()
         fixed = tmp_path / f"{text}.xlsx"
         fixed.write_bytes(data)
-        _rewrite(fixed, lambda name, d: d.replace(f"<v>{MARK}</v>".encode(), f"<v>{text}</v>".encode()))
+        _rewrite(fixed, lambda name, d, text=text: d.replace(f"<v>{MARK}</v>".encode(), f"<v>{text}</v>".encode()))
         csrf = site.csrf(f"{base}/county_checks?under=140724")
         answer = site.client.post(f"{base}/county_checks/import", data={"csrf": csrf, "under": "140724"},
                                   files=[("file", ("检查评分表.xlsx", fixed.read_bytes()))], follow_redirects=False)  # fmt: skip

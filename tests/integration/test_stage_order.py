@@ -74,7 +74,7 @@ def test_a_campaign_with_stages_ordered_by_each_other_simulates():
 
 def test_a_held_stage_shows_as_not_started_in_status_until_the_record_opens_it(sqlite_engine):
     from duban.views.duties import load_duties
-    from duban.store.campaigns import load_campaign
+    from duban.views.campaigns import load_campaign
     from duban.views.status import status_report
 
     ensure_planned(sqlite_engine, SPEC, now=at("2024-05-06 12:00"))

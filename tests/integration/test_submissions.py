@@ -1,6 +1,5 @@
 """Submissions: on time or late, files and counts checked, versions kept, and the next tick respects them."""
 
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select

@@ -6,7 +6,7 @@ import pytest
 
 from duban.errors import RequestError
 from duban.domain.extension_rules import Ask, ExtensionStatus, check_decision, check_request, policy
-from duban.spec.models import Campaign, Extensions
+from duban.spec.models import Extensions
 from duban.domain.state import EventKind, Progress, Schedule, State, advance, reschedule
 
 UTC = timezone.utc

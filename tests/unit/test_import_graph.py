@@ -6,9 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
-grimp = pytest.importorskip("grimp")
+import grimp
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("duban", "flows", "tasks")

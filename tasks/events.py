@@ -24,14 +24,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from prefect.events import Event, emit_event
 from prefect.events.clients import get_events_client
 from prefect.events.worker import should_emit_events_to_running_server
-from sqlalchemy import Engine
 
 from duban.services.submit import Receipt
-from duban.store.campaigns import PlannedCampaign, load_campaign
+from duban.views.campaigns import PlannedCampaign, load_campaign
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 MAX_OVERDUE_EVENTS = 500  # per tick: an overdue wave of a national campaign is summed up in the artifacts
 log = logging.getLogger("duban.events")

@@ -8,13 +8,12 @@ from functools import lru_cache
 
 from sqlalchemy import Connection, Engine, select
 
-from duban.store.codec import Codec
-from duban.spec.load import validation_errors
+from duban.spec.load import read_stored
 from duban.spec.models import Campaign
-from duban.spec.source import read_source
-from duban.store.tables import CampaignRow
+from duban.store.codec import Codec
 from duban.store.db import reading
 from duban.store.plans import campaign_row
+from duban.store.tables import CampaignRow
 
 
 @dataclass(frozen=True)
@@ -62,13 +61,7 @@ class PlannedCampaign:
 
 @lru_cache(maxsize=32)
 def _parse(spec_text: str, spec_path: str) -> Campaign:
-    from pydantic import ValidationError
-
-    source = read_source(spec_path, text=spec_text)
-    try:
-        return Campaign.model_validate(source.data)
-    except ValidationError as exc:
-        raise validation_errors(source, exc, Campaign) from None
+    return read_stored(spec_text, spec_path)[1]
 
 
 def load_campaign(

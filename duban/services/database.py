@@ -1,0 +1,67 @@
+"""The database as the entry points open it (CLI, portal, Prefect flows and tasks), and the upkeep of its schema.
+
+Entry points do not reach into duban.store: they ask here for the engine of the configured database (one per URL
+per process, its schema current) and run `duban db …` through the functions below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from duban.settings import get_settings
+from duban.store import migrate
+from duban.store.db import engine_for
+from duban.store.engine import make_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+
+def open_database(url: str | None = None) -> Engine:
+    """The engine of `url` (default: the settings' DUBAN_DATABASE_URL or the embedded SQLite file), schema current.
+
+    An empty database is created at the newest revision; the embedded SQLite file is upgraded in place; a
+    Postgres database that lags is refused with the command that upgrades it (`duban db upgrade`).
+    """
+    return engine_for(url or get_settings().resolved_database_url)
+
+
+def _where(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def upgrade_schema(revision: str = "head") -> tuple[str, str, str]:
+    """Bring the configured database to `revision`: (where, revision before, revision after)."""
+    engine = make_engine(get_settings().resolved_database_url)
+    try:
+        before, after = migrate.upgrade(engine, revision)
+    finally:
+        engine.dispose()
+    return _where(engine), before, after
+
+
+def downgrade_schema(revision: str) -> tuple[str, str, str]:
+    """Take the configured database back to `revision` ('base' drops every table): (where, before, after)."""
+    engine = make_engine(get_settings().resolved_database_url)
+    try:
+        before, after = migrate.downgrade(engine, revision)
+    finally:
+        engine.dispose()
+    return _where(engine), before, after
+
+
+def schema_revision() -> tuple[str, str, str]:
+    """(where, the configured database's revision, the newest revision this duban knows)."""
+    engine = make_engine(get_settings().resolved_database_url)
+    try:
+        with engine.connect() as conn:
+            revision = migrate.describe_revision(conn)
+    finally:
+        engine.dispose()
+    return _where(engine), revision, migrate.head_revision()
+
+
+def new_schema_revision(message: str) -> Path:
+    """Write the next numbered revision from what the tables hold beyond the newest one (for developers)."""
+    return migrate.new_revision(message)
