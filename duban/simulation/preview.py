@@ -35,7 +35,7 @@ from duban.simulation.simulate import RunLog, domain_tick, feeds_rollups, run_cl
 from duban.spec.load import load_spec
 from duban.spec.files import referenced_file
 from duban.store.db import init_db, unit_of_work
-from duban.store.engine import make_engine
+from duban.store.engine import close_engine, make_engine
 from duban.simulation.synthetic import Behaviour, released_submissions, synthetic_submissions
 from duban.store.tables import Submission
 
@@ -183,7 +183,7 @@ def simulate_spec(
             return simulate_planned(engine, planned.campaign_id, seed=seed, start=start, end=end,
                                     behaviour=behaviour, quiet=quiet)  # fmt: skip
         finally:
-            engine.dispose()
+            close_engine(engine)
 
 
 def simulate_planned(

@@ -81,7 +81,9 @@ class Checkpointer:
     def checkpoint(self) -> None:
         """One PASSIVE checkpoint; a busy database (another process checkpointing) is left to the next one."""
         with self.running, suppress(sqlite3.Error):
-            connection = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+            # mode=rw: a checkpoint never creates the file (a scratch database removed with its folder stays gone)
+            connection = sqlite3.connect(f"{Path(self.path).as_uri()}?mode=rw", timeout=0, isolation_level=None,
+                                         uri=True)  # fmt: skip
             try:
                 connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 self.done += 1
@@ -158,6 +160,18 @@ def checkpointer(engine: Engine) -> Checkpointer | None:
             same = next((w for w in _checkpointers.values() if w.path == resolved), None)
             wal = _checkpointers.setdefault(path, same or Checkpointer(resolved))
     return wal
+
+
+def close_engine(engine: Engine) -> None:
+    """Dispose of `engine` for good: its SQLite file's last checkpoint finishes first and its thread ends, so the
+    file's folder (a simulation's scratch database) can be removed at once without a checkpoint writing into it."""
+    wal = checkpointer(engine)
+    if wal is not None:
+        wal.stop()
+        with _checkpointers_lock:
+            for key in [key for key, value in _checkpointers.items() if value is wal]:
+                del _checkpointers[key]
+    engine.dispose()
 
 
 @contextmanager

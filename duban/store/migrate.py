@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlmodel import SQLModel
 
 from duban.errors import StoreError
-from duban.store.engine import make_engine, writing
+from duban.store.engine import close_engine, make_engine, writing
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSIONS = MIGRATIONS / "versions"
@@ -121,7 +121,7 @@ def new_revision(message: str) -> Path:
                 _alembic(conn, "upgrade", "head")
                 script = _alembic(conn, "revision", message, autogenerate=True, rev_id=f"{number:04d}")
         finally:
-            engine.dispose()
+            close_engine(engine)
     head_revision.cache_clear()
     return Path(script.path)
 

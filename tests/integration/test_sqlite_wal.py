@@ -174,3 +174,38 @@ def test_a_relative_database_path_is_the_file_in_the_working_directory(tmp_path,
         monkeypatch.chdir(tmp_path / name)
         wal = checkpointer(make_engine("sqlite:///duban.db"))
         assert wal.path == str((tmp_path / name / "duban.db").resolve())
+
+
+def test_a_checkpoint_never_creates_a_database_that_was_removed(tmp_path):
+    """A checkpoint asked for just before a simulation's scratch folder is removed must not write a new file into
+    it (CI saw `duban simulate` fail with "Directory not empty" when one did)."""
+    from duban.store.engine import Checkpointer
+
+    db = tmp_path / "scratch" / "simulate.db"
+    db.parent.mkdir()
+    sqlite3.connect(db).close()
+    wal = Checkpointer(str(db))
+    db.unlink()
+    wal.checkpoint()
+    assert list(db.parent.iterdir()) == []
+    db.parent.rmdir()
+
+
+def test_closing_an_engine_finishes_its_checkpoint_and_ends_its_thread(tmp_path):
+    """After close_engine the scratch folder can go at once: no checkpointer thread is left to write into it."""
+    from duban.store.db import init_db
+    from duban.store.engine import close_engine, make_engine
+
+    folder = tmp_path / "duban-simulate-x"
+    engine = make_engine(f"sqlite:///{folder / 'simulate.db'}")
+    init_db(engine)
+    plan_jinzhong(engine)  # units of work: each asks for a checkpoint on the thread
+    wal = checkpointer(engine)
+    assert wal.requested > 0
+    thread = wal.thread
+    close_engine(engine)
+    assert thread is None or not thread.is_alive()
+    assert wal.thread is None or not wal.thread.is_alive()
+    assert checkpointer(make_engine(f"sqlite:///{folder / 'simulate.db'}")) is not wal  # forgotten, not reused
+    shutil.rmtree(folder)
+    assert not folder.exists()
