@@ -58,8 +58,10 @@ def open_stage(url: str) -> int:
     messages = compose_messages(engine, CAMPAIGN, at)
     with engine.begin() as conn:
         codes = conn.execute(text("SELECT code FROM campaign_unit WHERE campaign_id = :c"), {"c": CAMPAIGN}).scalars()
-        conn.execute(text("UPDATE campaign_unit SET channels = :ch WHERE campaign_id = :c AND code = :code"),
-                     [{"ch": json.dumps([f"env:BOT_{code}"]), "c": CAMPAIGN, "code": code} for code in codes])  # fmt: skip
+        conn.execute(
+            text("UPDATE campaign_unit SET channels = :ch WHERE campaign_id = :c AND code = :code"),
+            [{"ch": json.dumps([f"env:BOT_{code}"]), "c": CAMPAIGN, "code": code} for code in codes],
+        )
     engine.dispose()
     return messages
 
@@ -111,8 +113,10 @@ def apprise_ceiling(base: str, messages: int) -> dict:
     host = base.split("://", 1)[1].rstrip("/")
     text = "【督办】自评报告 已开始报送，请于3月21日 周五 24:00前上传。" * 4
     figures = {}
-    for name, url in (("apprise_json", f"json://{host}/cgi-bin/webhook/send?-key=ok1"),
-                      ("apprise_wecombot", f"wecombot://ok1?base={base}")):  # fmt: skip
+    for name, url in (
+        ("apprise_json", f"json://{host}/cgi-bin/webhook/send?-key=ok1"),
+        ("apprise_wecombot", f"wecombot://ok1?base={base}"),
+    ):
         plugin = apprise.Apprise.instantiate(url, suppress_exceptions=False)
         plugin.request_rate_per_sec = 0
         plugin.notify(body=text, title="")  # warm up the connection
@@ -138,7 +142,9 @@ def main() -> None:
     parser.add_argument("--latency", type=lambda t: [float(x) for x in t.split(",")], default=[0.0, 0.05])
     parser.add_argument("--ceiling", type=int, default=1000, help="messages sent through Apprise alone, per plugin")
     parser.add_argument("--postgres", action="store_true", help="the outbox on PostgreSQL instead of SQLite")
-    parser.add_argument("--pg-url", default=os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    )
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     workdir = Path(tempfile.mkdtemp(prefix="duban-dispatch-"))
@@ -163,7 +169,10 @@ def main() -> None:
             parent.send("stop")
             server.join(10)
         for name, row in report["ceiling"].items():
-            print(f"ceiling, {name} alone: {row['msgs_per_s']:.0f} msg/s, {row['cpu_ms_per_msg']:.2f} ms CPU/msg", flush=True)
+            print(
+                f"ceiling, {name} alone: {row['msgs_per_s']:.0f} msg/s, {row['cpu_ms_per_msg']:.2f} ms CPU/msg",
+                flush=True,
+            )
         for latency in args.latency:
             ctx = multiprocessing.get_context("spawn")
             parent, child = ctx.Pipe()
@@ -172,14 +181,22 @@ def main() -> None:
             base = parent.recv()
             try:
                 for concurrency in args.concurrency:
-                    runs = [in_child(run_dispatch, backend.clone(opened, "run"), base, latency, concurrency)
-                            for _ in range(args.runs)]  # fmt: skip
-                    row = {"latency_ms": latency * 1000, "concurrency": concurrency,
-                           "msgs_per_s": round(statistics.median(r["msgs_per_s"] for r in runs), 1),
-                           "cpu_ms_per_msg": round(statistics.median(r["cpu_ms_per_msg"] for r in runs), 2)}  # fmt: skip
+                    runs = [
+                        in_child(run_dispatch, backend.clone(opened, "run"), base, latency, concurrency)
+                        for _ in range(args.runs)
+                    ]
+                    row = {
+                        "latency_ms": latency * 1000,
+                        "concurrency": concurrency,
+                        "msgs_per_s": round(statistics.median(r["msgs_per_s"] for r in runs), 1),
+                        "cpu_ms_per_msg": round(statistics.median(r["cpu_ms_per_msg"] for r in runs), 2),
+                    }
                     report["figures"].append(row)
-                    print(f"{kind} latency {row['latency_ms']:.0f} ms, {concurrency} thread(s): "
-                          f"{row['msgs_per_s']:.0f} msg/s, {row['cpu_ms_per_msg']:.2f} ms CPU/msg", flush=True)  # fmt: skip
+                    print(
+                        f"{kind} latency {row['latency_ms']:.0f} ms, {concurrency} thread(s): "
+                        f"{row['msgs_per_s']:.0f} msg/s, {row['cpu_ms_per_msg']:.2f} ms CPU/msg",
+                        flush=True,
+                    )
             finally:
                 parent.send("stop")
                 server.join(10)

@@ -33,8 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.national import SPEC as NATIONAL_SPEC  # noqa: E402
-from bench.national import Backend, PrefectServer, _Sink, machine, registry_for  # noqa: E402
+from bench.national import (  # noqa: E402
+    SPEC as NATIONAL_SPEC,  # noqa: E402
+    Backend,
+    PrefectServer,
+    _Sink,
+    machine,
+    registry_for,
+)
 
 CAMPAIGN = "enterprise-2025-bench"
 LIST = "bench-enterprises"
@@ -66,11 +72,11 @@ PAGES_AT = "2025-03-12 10:00"
 
 # --- steps (each in a fresh process) -----------------------------------------------------------------------
 def step_import(url: str, csv_path: str) -> dict:
-    from duban.instants import parse_instant
     from duban.domain.listed import read_list
-    from duban.store.listed import import_list
+    from duban.instants import parse_instant
     from duban.store.db import init_db
     from duban.store.engine import make_engine
+    from duban.store.listed import import_list
 
     engine = make_engine(url)
     init_db(engine)
@@ -79,18 +85,22 @@ def step_import(url: str, csv_path: str) -> dict:
     checked = time.perf_counter()
     result = import_list(engine, LIST, read, now=parse_instant("2025-02-20", "Asia/Shanghai"))
     stored = time.perf_counter()
-    return {"import_s": stored - started, "import_check_s": checked - started, "import_store_s": stored - checked,
-            "imported": result.added}  # fmt: skip
+    return {
+        "import_s": stored - started,
+        "import_check_s": checked - started,
+        "import_store_s": stored - checked,
+        "imported": result.added,
+    }
 
 
 def step_plan(url: str, spec_path: str, townships: int | None) -> dict:
     from duban.domain.calendar import WorkCalendar
-    from duban.instants import parse_instant
     from duban.domain.listed import attach
-    from duban.store.listed import listed_rows
     from duban.domain.plan import build_plan
+    from duban.instants import parse_instant
     from duban.spec.load import load_spec
     from duban.store.engine import make_engine
+    from duban.store.listed import listed_rows
     from duban.store.plans import store_plan
 
     engine = make_engine(url)
@@ -103,9 +113,15 @@ def step_plan(url: str, spec_path: str, townships: int | None) -> dict:
     compiled = time.perf_counter()
     store_plan(engine, spec, plan, now=parse_instant("2025-03-01", "Asia/Shanghai"))
     stored = time.perf_counter()
-    return {"registry_s": registry_built - started, "plan_compile_s": compiled - registry_built,
-            "plan_store_s": stored - compiled, "assignments": len(plan.assignments),
-            "units": len({a.unit_code for a in plan.assignments}), "attached": added, "outside": outside}  # fmt: skip
+    return {
+        "registry_s": registry_built - started,
+        "plan_compile_s": compiled - registry_built,
+        "plan_store_s": stored - compiled,
+        "assignments": len(plan.assignments),
+        "units": len({a.unit_code for a in plan.assignments}),
+        "attached": added,
+        "outside": outside,
+    }
 
 
 def step_national_plan(url: str, spec_path: str, townships: int | None) -> dict:
@@ -116,10 +132,10 @@ def step_national_plan(url: str, spec_path: str, townships: int | None) -> dict:
 
 def step_idle(urls: list[str], campaigns: list[str], stages: list[list[str]], repeats: int) -> dict:
     """Idle ticks of each database, interleaved round by round (see bench/national.py step_idle)."""
-    from duban.services.compose import compose_messages
     from duban.instants import parse_instant
-    from duban.store.engine import make_engine
+    from duban.services.compose import compose_messages
     from duban.services.tick import tick_stage
+    from duban.store.engine import make_engine
 
     engines = [make_engine(url) for url in urls]
     at = parse_instant(IDLE_AT, "Asia/Shanghai")
@@ -135,31 +151,39 @@ def step_idle(urls: list[str], campaigns: list[str], stages: list[list[str]], re
 
 
 def step_open(url: str) -> dict:
-    from duban.services.compose import compose_messages
     from duban.instants import parse_instant
-    from duban.store.engine import make_engine
+    from duban.services.compose import compose_messages
     from duban.services.tick import tick_stage
+    from duban.store.engine import make_engine
 
     engine = make_engine(url)
     at = parse_instant(OPEN_AT, "Asia/Shanghai")
     started = time.perf_counter()
     result = tick_stage(engine, CAMPAIGN, STAGES[0], at)
     messages = compose_messages(engine, CAMPAIGN, at)
-    return {"open_stage_s": time.perf_counter() - started, "opened": result.events.get("opened", 0),
-            "messages": messages}  # fmt: skip
+    return {
+        "open_stage_s": time.perf_counter() - started,
+        "opened": result.events.get("opened", 0),
+        "messages": messages,
+    }
 
 
 def step_dispatch(url: str, sink_port: int, limit: int) -> dict:
     from bench.national import LoopbackNotifier
-    from duban.services.dispatch import dispatch
     from duban.instants import parse_instant
+    from duban.services.dispatch import dispatch
     from duban.store.engine import make_engine
 
     notifier = LoopbackNotifier(sink_port)
     engine = make_engine(url)
     started = time.perf_counter()
-    result = dispatch(engine, parse_instant(OPEN_AT, "Asia/Shanghai"), lambda _ref: notifier,
-                      fallback_channels=["loopback"], limit=limit)  # fmt: skip
+    result = dispatch(
+        engine,
+        parse_instant(OPEN_AT, "Asia/Shanghai"),
+        lambda _ref: notifier,
+        fallback_channels=["loopback"],
+        limit=limit,
+    )
     elapsed = time.perf_counter() - started
     return {"dispatch_msgs_per_s": result.sent / elapsed, "dispatched": result.sent}
 
@@ -171,23 +195,29 @@ def step_pages(url: str, home: str, requests: int) -> dict:
     from fastapi.testclient import TestClient
 
     from duban.instants import parse_instant
-    from duban.services.operators import save_operator
     from duban.services.links import issue
+    from duban.services.operators import save_operator
     from duban.settings import Settings
     from duban.store.engine import make_engine
     from duban.web import create_app
 
     engine = make_engine(url)
     with engine.connect() as conn:
-        codes = [r[0] for r in conn.exec_driver_sql(
-            f"SELECT code FROM campaign_unit WHERE campaign_id = '{CAMPAIGN}' AND kind = 'enterprise' LIMIT 5000")]  # fmt: skip
+        codes = [
+            r[0]
+            for r in conn.exec_driver_sql(
+                f"SELECT code FROM campaign_unit WHERE campaign_id = '{CAMPAIGN}' AND kind = 'enterprise' LIMIT 5000"
+            )
+        ]
     settings = Settings(home=Path(home), database_url=None)
     save_operator(settings.operators_file, "bench", "bench-password-1")
     now = parse_instant(PAGES_AT, "Asia/Shanghai")
     client = TestClient(create_app(settings, engine=engine, clock=lambda: now), base_url="http://portal.bench")
     page = client.get("/ops/login")
     csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
-    client.post("/ops/login", data={"csrf": csrf, "name": "bench", "password": "bench-password-1"}, follow_redirects=False)
+    client.post(
+        "/ops/login", data={"csrf": csrf, "name": "bench", "password": "bench-password-1"}, follow_redirects=False
+    )
     draw = random.Random(5)
 
     def timed(paths: list[str]) -> float:
@@ -201,8 +231,10 @@ def step_pages(url: str, home: str, requests: int) -> dict:
 
     link = lambda code: f"/u/{issue(settings.portal_key(), CAMPAIGN, code, now, timedelta(days=30))}"  # noqa: E731
     timed([link(codes[0]), f"/ops/c/{CAMPAIGN}"])  # warm up
-    return {"unit_page_ms": timed([link(draw.choice(codes)) for _ in range(requests)]),
-            "dashboard_ms": timed([f"/ops/c/{CAMPAIGN}"] * max(3, requests // 5))}  # fmt: skip
+    return {
+        "unit_page_ms": timed([link(draw.choice(codes)) for _ in range(requests)]),
+        "dashboard_ms": timed([f"/ops/c/{CAMPAIGN}"] * max(3, requests // 5)),
+    }
 
 
 def step_prefect_idle(url: str, api_url: str, repeats: int) -> dict:
@@ -248,8 +280,8 @@ def in_child(name: str, *args) -> dict:
 
 # --- the run -----------------------------------------------------------------------------------------------
 def write_list(path: Path, count: int) -> float:
-    from duban.simulation.synthetic_list import write_csv
     from duban.domain.units import mca_divisions
+    from duban.simulation.synthetic_list import write_csv
 
     counties = [code for lv, code, _p, _n in mca_divisions() if lv == 3]
     started = time.perf_counter()
@@ -274,10 +306,14 @@ def bench_backend(kind: str, args, work: Path, csv_path: Path, sink_port: int, a
         national = backend.fresh("national")
         national_spec = work / "national.yaml"
         national_spec.write_text(NATIONAL_SPEC, encoding="utf-8")
-        figures["national_units"] = in_child("step_national_plan", national, str(national_spec), args.townships)["units"]
+        figures["national_units"] = in_child("step_national_plan", national, str(national_spec), args.townships)[
+            "units"
+        ]
         from bench.national import CAMPAIGN as NATIONAL, STAGES as NATIONAL_STAGES
 
-        idle = in_child("step_idle", [base, national], [CAMPAIGN, NATIONAL], [STAGES, NATIONAL_STAGES], args.idle_rounds)
+        idle = in_child(
+            "step_idle", [base, national], [CAMPAIGN, NATIONAL], [STAGES, NATIONAL_STAGES], args.idle_rounds
+        )
         figures["idle_tick_ms"], figures["idle_tick_ms_national"] = idle["idle_tick_ms"]
         peaks["idle"] = idle["peak_rss_mib"]
         if api_url:
@@ -285,7 +321,9 @@ def bench_backend(kind: str, args, work: Path, csv_path: Path, sink_port: int, a
             figures["idle_tick_prefect_ms"] = prefect["idle_tick_prefect_ms"]
             peaks["idle_prefect"] = prefect["peak_rss_mib"]
         opened = in_child("step_open", base)
-        figures.update(open_stage_s=opened["open_stage_s"], open_stage_units=opened["opened"], messages=opened["messages"])
+        figures.update(
+            open_stage_s=opened["open_stage_s"], open_stage_units=opened["opened"], messages=opened["messages"]
+        )
         peaks["open"] = opened["peak_rss_mib"]
         pages = in_child("step_pages", base, str(work / f"home-{kind}"), args.requests)
         figures.update(unit_page_ms=pages["unit_page_ms"], dashboard_ms=pages["dashboard_ms"])
@@ -303,13 +341,17 @@ def bench_backend(kind: str, args, work: Path, csv_path: Path, sink_port: int, a
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--enterprises", type=int, default=1_000_000)
-    parser.add_argument("--townships", type=int, default=None, help="first N townships and their counties (default: all)")
+    parser.add_argument(
+        "--townships", type=int, default=None, help="first N townships and their counties (default: all)"
+    )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--prefect", action="store_true", help="also time an idle tick through a Prefect flow run")
     parser.add_argument("--idle-rounds", type=int, default=50)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--dispatch", type=int, default=5000)
-    parser.add_argument("--pg-url", default=os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    )
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="duban-enterprises-"))
@@ -323,11 +365,25 @@ def main() -> None:
         report["csv_mib"] = csv_path.stat().st_size / 2**20
         for kind in ("sqlite",) + (() if args.no_postgres else ("postgres",)):
             started = time.perf_counter()
-            report[kind] = bench_backend(kind, args, work, csv_path, sink.server_address[1], server.url if server else None)
-            print(f"{kind}: {json.dumps(report[kind], ensure_ascii=False)} ({time.perf_counter() - started:.0f} s)", flush=True)
+            report[kind] = bench_backend(
+                kind, args, work, csv_path, sink.server_address[1], server.url if server else None
+            )
+            print(
+                f"{kind}: {json.dumps(report[kind], ensure_ascii=False)} ({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
         report["units"] = report["sqlite"]["units"]
-        for key in ("import_s", "plan_store_s", "open_stage_s", "idle_tick_ms", "idle_tick_prefect_ms",
-                    "dispatch_msgs_per_s", "unit_page_ms", "dashboard_ms", "peak_rss_mib"):  # fmt: skip
+        for key in (
+            "import_s",
+            "plan_store_s",
+            "open_stage_s",
+            "idle_tick_ms",
+            "idle_tick_prefect_ms",
+            "dispatch_msgs_per_s",
+            "unit_page_ms",
+            "dashboard_ms",
+            "peak_rss_mib",
+        ):
             report[key] = {kind: report[kind].get(key) for kind in ("sqlite", "postgres") if kind in report}
     finally:
         if server:

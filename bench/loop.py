@@ -32,9 +32,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench.national import CAMPAIGN, OPEN_AT, SPEC, STAGES, machine, registry_for  # noqa: E402
 
-LOOP_SPEC = SPEC.replace("registry: {divisions: []}\n", "registry: {divisions: []}\nacknowledge: 1 working day\n"
-                         "extensions: {max: 5 working days}\n").replace(
-    "formats: [docx, pdf]}]}", "formats: [docx, pdf], review: operators}]}", 1)  # fmt: skip
+LOOP_SPEC = SPEC.replace(
+    "registry: {divisions: []}\n",
+    "registry: {divisions: []}\nacknowledge: 1 working day\nextensions: {max: 5 working days}\n",
+).replace("formats: [docx, pdf]}]}", "formats: [docx, pdf], review: operators}]}", 1)
 SEEN_AT = "2025-03-05 10:00"  # the first stage open, 签收 past due, reminded and escalated; nothing due until 3/18
 IDLE_AT = "2025-03-06 10:00"
 OPERATOR = ("bench", "bench-password-1")
@@ -43,18 +44,18 @@ OPERATOR = ("bench", "bench-password-1")
 def plan(url: str, townships: int | None):
     from sqlalchemy import insert, update
 
-    from duban.services.acknowledgements import record_acknowledgement, tick_acknowledgements
     from duban.domain.calendar import WorkCalendar
-    from duban.services.compose import compose_messages
-    from duban.instants import parse_instant
     from duban.domain.plan import build_plan
     from duban.domain.quiet import QuietHours
+    from duban.instants import parse_instant
+    from duban.services.acknowledgements import record_acknowledgement, tick_acknowledgements
+    from duban.services.compose import compose_messages
+    from duban.services.tick import tick_stage
     from duban.spec.load import load_spec
     from duban.store.db import init_db, unit_of_work
     from duban.store.engine import make_engine
     from duban.store.plans import store_plan
     from duban.store.tables import Assignment, Submission
-    from duban.services.tick import tick_stage
 
     spec_path = Path(tempfile.mkdtemp(prefix="duban-loop-bench-")) / "national.yaml"
     spec_path.write_text(LOOP_SPEC, encoding="utf-8")
@@ -75,14 +76,38 @@ def plan(url: str, townships: int | None):
         ids = {}
         for start in range(0, len(handed), 900):
             part = handed[start : start + 900]
-            conn.execute(update(a).where(a.c.campaign_id == CAMPAIGN, a.c.item_id == "self_report", a.c.unit_code.in_(part))
-                         .values(state="in_review", next_event_at=None, submitted_at=at))  # fmt: skip
-            ids.update(dict(conn.execute(a.select().with_only_columns(a.c.unit_code, a.c.id).where(
-                a.c.campaign_id == CAMPAIGN, a.c.item_id == "self_report", a.c.unit_code.in_(part))).all()))  # fmt: skip
-        conn.execute(insert(Submission), [dict(
-            campaign_id=CAMPAIGN, assignment_id=ids[code], unit_code=code, item_id="self_report", version=1,
-            submitted_at=at + timedelta(seconds=i), late=False, files=[{"name": f"{code}自评报告.docx", "sha256": "0" * 64,
-            "size": 1, "format": "docx"}], metrics={}, actor="bench") for i, code in enumerate(handed)])  # fmt: skip
+            conn.execute(
+                update(a)
+                .where(a.c.campaign_id == CAMPAIGN, a.c.item_id == "self_report", a.c.unit_code.in_(part))
+                .values(state="in_review", next_event_at=None, submitted_at=at)
+            )
+            ids.update(
+                dict(
+                    conn.execute(
+                        a.select()
+                        .with_only_columns(a.c.unit_code, a.c.id)
+                        .where(a.c.campaign_id == CAMPAIGN, a.c.item_id == "self_report", a.c.unit_code.in_(part))
+                    ).all()
+                )
+            )
+        conn.execute(
+            insert(Submission),
+            [
+                dict(
+                    campaign_id=CAMPAIGN,
+                    assignment_id=ids[code],
+                    unit_code=code,
+                    item_id="self_report",
+                    version=1,
+                    submitted_at=at + timedelta(seconds=i),
+                    late=False,
+                    files=[{"name": f"{code}自评报告.docx", "sha256": "0" * 64, "size": 1, "format": "docx"}],
+                    metrics={},
+                    actor="bench",
+                )
+                for i, code in enumerate(handed)
+            ],
+        )
     for code in draw.sample(townships_, min(2000, len(townships_))):
         record_acknowledgement(engine, CAMPAIGN, code, at, actor="bench")
     seen = parse_instant(SEEN_AT, "Asia/Shanghai")
@@ -110,26 +135,36 @@ def review_page(engine, home: Path, requests: int) -> dict:
     client = TestClient(create_app(settings, engine=engine, clock=lambda: now), base_url="http://portal.bench")
     page = client.get("/ops/login")
     csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
-    assert client.post("/ops/login", data={"csrf": csrf, "name": OPERATOR[0], "password": OPERATOR[1]},
-                       follow_redirects=False).status_code == 303  # fmt: skip
+    assert (
+        client.post(
+            "/ops/login", data={"csrf": csrf, "name": OPERATOR[0], "password": OPERATOR[1]}, follow_redirects=False
+        ).status_code
+        == 303
+    )
     path = f"/ops/c/{CAMPAIGN}/loop"
     first = client.get(path)  # warm up: templates, the parsed spec
-    assert first.status_code == 200 and "待审核的材料（" in first.text and "没有待审核的材料" not in first.text, first.text[:300]
+    assert first.status_code == 200 and "待审核的材料（" in first.text and "没有待审核的材料" not in first.text, (
+        first.text[:300]
+    )
     times = []
     for _ in range(requests):
         started = time.perf_counter()
         assert client.get(path).status_code == 200
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
-    return {"n": len(times), "median_ms": round(statistics.median(times), 1),
-            "p90_ms": round(times[int(0.9 * (len(times) - 1))], 1), "max_ms": round(times[-1], 1)}  # fmt: skip
+    return {
+        "n": len(times),
+        "median_ms": round(statistics.median(times), 1),
+        "p90_ms": round(times[int(0.9 * (len(times) - 1))], 1),
+        "max_ms": round(times[-1], 1),
+    }
 
 
 def idle_tick(engine, repeats: int) -> dict:
+    from duban.domain.quiet import QuietHours
+    from duban.instants import parse_instant
     from duban.services.acknowledgements import tick_acknowledgements
     from duban.services.compose import compose_messages
-    from duban.instants import parse_instant
-    from duban.domain.quiet import QuietHours
     from duban.services.tick import tick_stage
 
     now, quiet, times, acks = parse_instant(IDLE_AT, "Asia/Shanghai"), QuietHours(), [], []
@@ -143,9 +178,12 @@ def idle_tick(engine, repeats: int) -> dict:
         times.append((time.perf_counter() - started) * 1000)
         assert changed == 0, "the bench's idle instant must have nothing due"
     times.sort()
-    return {"n": len(times), "median_ms": round(statistics.median(times), 2),
-            "p90_ms": round(times[int(0.9 * (len(times) - 1))], 2),
-            "ack_step_median_ms": round(statistics.median(acks), 2)}  # fmt: skip
+    return {
+        "n": len(times),
+        "median_ms": round(statistics.median(times), 2),
+        "p90_ms": round(times[int(0.9 * (len(times) - 1))], 2),
+        "ack_step_median_ms": round(statistics.median(acks), 2),
+    }
 
 
 def main() -> None:
@@ -154,7 +192,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=30, help="review-page requests")
     parser.add_argument("--repeats", type=int, default=200, help="idle ticks")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of a SQLite file")
-    parser.add_argument("--pg-url", default=os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="duban-loop-bench-"))
     admin, name = None, None
@@ -171,12 +211,18 @@ def main() -> None:
     try:
         started = time.perf_counter()
         engine, units = plan(url, args.units)
-        report = {"machine": machine(), "backend": "postgres" if args.postgres else "sqlite", "units": units,
-                  "setup_s": round(time.perf_counter() - started, 1)}  # fmt: skip
+        report = {
+            "machine": machine(),
+            "backend": "postgres" if args.postgres else "sqlite",
+            "units": units,
+            "setup_s": round(time.perf_counter() - started, 1),
+        }
         with engine.connect() as conn:
             report["assignments"] = conn.exec_driver_sql("SELECT count(*) FROM assignment").scalar()
             report["acknowledgements"] = conn.exec_driver_sql("SELECT count(*) FROM acknowledgement").scalar()
-            report["in_review"] = conn.exec_driver_sql("SELECT count(*) FROM assignment WHERE state = 'in_review'").scalar()
+            report["in_review"] = conn.exec_driver_sql(
+                "SELECT count(*) FROM assignment WHERE state = 'in_review'"
+            ).scalar()
         report["review_page"] = review_page(engine, work / "home", args.requests)
         report["idle_tick"] = idle_tick(engine, args.repeats)
         engine.dispose()

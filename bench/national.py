@@ -105,8 +105,12 @@ def plan_into(url: str, spec_path: str, townships: int | None) -> dict:
     stored = time.perf_counter()
     engine.dispose()
     units = len({a.unit_code for a in plan.assignments})
-    return {"plan_compile_s": compiled - started, "plan_store_s": stored - compiled,
-            "assignments": len(plan.assignments), "units": units}  # fmt: skip
+    return {
+        "plan_compile_s": compiled - started,
+        "plan_store_s": stored - compiled,
+        "assignments": len(plan.assignments),
+        "units": units,
+    }
 
 
 # --- steps (each runs in a fresh process) ------------------------------------------------------------------
@@ -149,8 +153,11 @@ def step_open(url: str) -> dict:
     started = time.perf_counter()
     result = tick_stage(engine, CAMPAIGN, STAGES[0], at)
     messages = compose_messages(engine, CAMPAIGN, at)
-    return {"open_stage_s": time.perf_counter() - started, "opened": result.events.get("opened", 0),
-            "messages": messages}  # fmt: skip
+    return {
+        "open_stage_s": time.perf_counter() - started,
+        "opened": result.events.get("opened", 0),
+        "messages": messages,
+    }
 
 
 def step_dispatch(url: str, sink_port: int, limit: int) -> dict:
@@ -161,8 +168,13 @@ def step_dispatch(url: str, sink_port: int, limit: int) -> dict:
     notifier = LoopbackNotifier(sink_port)
     engine = make_engine(url)
     started = time.perf_counter()
-    result = dispatch(engine, parse_instant(OPEN_AT, "Asia/Shanghai"), lambda _ref: notifier,
-                      fallback_channels=["loopback"], limit=limit)  # fmt: skip
+    result = dispatch(
+        engine,
+        parse_instant(OPEN_AT, "Asia/Shanghai"),
+        lambda _ref: notifier,
+        fallback_channels=["loopback"],
+        limit=limit,
+    )
     elapsed = time.perf_counter() - started
     assert result.sent == result.claimed, result
     return {"dispatch_msgs_per_s": result.sent / elapsed, "dispatched": result.sent}
@@ -175,8 +187,11 @@ def step_simulate(url: str) -> dict:
     engine = make_engine(url)
     started = time.perf_counter()
     preview = simulate_planned(engine, CAMPAIGN, seed=1)
-    return {"simulate_s": time.perf_counter() - started, "simulate_messages": len(preview.messages),
-            "simulate_submissions": preview.log.submissions}  # fmt: skip
+    return {
+        "simulate_s": time.perf_counter() - started,
+        "simulate_messages": len(preview.messages),
+        "simulate_submissions": preview.log.submissions,
+    }
 
 
 def step_prefect_idle(url: str, api_url: str, repeats: int) -> dict:
@@ -217,20 +232,64 @@ def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int,
         with unit_of_work(engine) as conn:
             codec = Codec(conn)
             now = codec.instant(at)
-            codec.execute("UPDATE assignment SET state = 'open', next_event_at = due_at, updated_at = ? WHERE id = ?",
-                          (now, assignment_id))  # fmt: skip
-            codec.insert("transition", ("campaign_id", "assignment_id", "event", "step", "from_state", "to_state",
-                                        "event_at", "recorded_at", "actor"),
-                         [("baseline-opening", assignment_id, "opened", 0, "pending", "open", now, now, "task")])
-            codec.insert("intent", ("campaign_id", "assignment_id", "recipient", "kind", "step", "event_at",
-                                    "created_at"), [("baseline-opening", assignment_id, unit_code, "opened", 0, now, now)])
+            codec.execute(
+                "UPDATE assignment SET state = 'open', next_event_at = due_at, updated_at = ? WHERE id = ?",
+                (now, assignment_id),
+            )
+            codec.insert(
+                "transition",
+                (
+                    "campaign_id",
+                    "assignment_id",
+                    "event",
+                    "step",
+                    "from_state",
+                    "to_state",
+                    "event_at",
+                    "recorded_at",
+                    "actor",
+                ),
+                [("baseline-opening", assignment_id, "opened", 0, "pending", "open", now, now, "task")],
+            )
+            codec.insert(
+                "intent",
+                ("campaign_id", "assignment_id", "recipient", "kind", "step", "event_at", "created_at"),
+                [("baseline-opening", assignment_id, unit_code, "opened", 0, now, now)],
+            )
             # the unit's message, as duban's tick composes it (the same work on both sides of the ratio)
-            payload = {"recipient": unit_code, "kind": "opened", "as_of": codec.iso(at),
-                       "items": [{"kind": "opened", "step": 0, "item_id": "report", "instance": "", "unit": unit_code}]}
-            codec.insert("outbox", ("campaign_id", "recipient", "kind", "idempotency_key", "payload", "created_at",
-                                    "not_before", "status", "attempts"),
-                         [("baseline-opening", unit_code, "opened", f"baseline-{assignment_id}", codec.json(payload), now,
-                           now, "pending", 0)])  # fmt: skip
+            payload = {
+                "recipient": unit_code,
+                "kind": "opened",
+                "as_of": codec.iso(at),
+                "items": [{"kind": "opened", "step": 0, "item_id": "report", "instance": "", "unit": unit_code}],
+            }
+            codec.insert(
+                "outbox",
+                (
+                    "campaign_id",
+                    "recipient",
+                    "kind",
+                    "idempotency_key",
+                    "payload",
+                    "created_at",
+                    "not_before",
+                    "status",
+                    "attempts",
+                ),
+                [
+                    (
+                        "baseline-opening",
+                        unit_code,
+                        "opened",
+                        f"baseline-{assignment_id}",
+                        codec.json(payload),
+                        now,
+                        now,
+                        "pending",
+                        0,
+                    )
+                ],
+            )
 
     @flow(name="baseline-task-per-unit")
     def open_stage_task_per_unit() -> int:
@@ -252,7 +311,9 @@ def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int,
         waits.append(server_quiet(server_pid))
 
     with many_runs():  # one API client for every run of both designs, as a process running many flows has
-        campaign_tick(spec="baseline-opening", as_of=parse_instant(IDLE_AT, "Asia/Shanghai"))  # warm up client and server
+        campaign_tick(
+            spec="baseline-opening", as_of=parse_instant(IDLE_AT, "Asia/Shanghai")
+        )  # warm up client and server
         ticks = []
         for _ in range(3 * runs):  # each from the planned state: the opening, its messages and a first publication
             back_to_planned()
@@ -274,9 +335,17 @@ def step_baseline(url: str, api_url: str, units: int, spec_path: str, runs: int,
             tasks.append(time.perf_counter() - started)
             assert opened == units, (opened, units)
     baseline, duban, floor = statistics.median(tasks), statistics.median(ticks), statistics.median(floors)
-    return {"units": units, "task_per_unit_s": baseline, "task_per_unit_runs_s": tasks, "duban_s": duban,
-            "duban_runs_s": ticks, "ratio": baseline / duban, "empty_flow_s": floor,
-            "ceiling_ratio": baseline / floor, "server_quiet_waits_s": waits}  # fmt: skip
+    return {
+        "units": units,
+        "task_per_unit_s": baseline,
+        "task_per_unit_runs_s": tasks,
+        "duban_s": duban,
+        "duban_runs_s": ticks,
+        "ratio": baseline / duban,
+        "empty_flow_s": floor,
+        "ceiling_ratio": baseline / floor,
+        "server_quiet_waits_s": waits,
+    }
 
 
 def reset_to_planned(engine) -> None:
@@ -347,8 +416,9 @@ class LoopbackNotifier:
     def send(self, channel, envelope):
         from duban.notify.notifier import SendResult
 
-        body = json.dumps({"key": envelope.key, "to": envelope.recipient, "text": envelope.rendered.text},
-                          ensure_ascii=False).encode()  # fmt: skip
+        body = json.dumps(
+            {"key": envelope.key, "to": envelope.recipient, "text": envelope.rendered.text}, ensure_ascii=False
+        ).encode()
         self.connection.request("POST", "/notify", body=body, headers={"Content-Type": "application/json"})
         response = self.connection.getresponse()
         response.read()
@@ -440,15 +510,21 @@ class PrefectServer:
         self.url = f"http://127.0.0.1:{self.port}/api"
         import flows  # noqa: F401  (duban's embedded-server defaults, inherited by the server process)
 
-        env = dict(os.environ, PREFECT_HOME=str(workdir / "prefect"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                   PREFECT_API_URL=self.url)  # fmt: skip
+        env = dict(
+            os.environ,
+            PREFECT_HOME=str(workdir / "prefect"),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_API_URL=self.url,
+        )
         if database_url:
             env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database_url
         self.log = open(workdir / "prefect-server.log", "w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self._wait()
 
     def _wait(self) -> None:
@@ -486,8 +562,12 @@ def bench_backend(kind: str, args, workdir: Path, spec_path: Path, sink_port: in
             url = backend.fresh("base" if run == 0 else "plan")
             plans.append(in_child("step_plan", url, str(spec_path), args.units))
             base = base or url
-        figures.update(plan_compile_s=median_of(plans, "plan_compile_s"), plan_store_s=median_of(plans, "plan_store_s"),
-                       assignments=plans[0]["assignments"], units=plans[0]["units"])  # fmt: skip
+        figures.update(
+            plan_compile_s=median_of(plans, "plan_compile_s"),
+            plan_store_s=median_of(plans, "plan_store_s"),
+            assignments=plans[0]["assignments"],
+            units=plans[0]["units"],
+        )
         peaks["plan"] = max(p["peak_rss_mib"] for p in plans)
         small_units = max(1, min(args.units or 10**9, 2_500))
         small = backend.fresh("small")
@@ -538,8 +618,12 @@ def baseline_runs(args, workdir: Path, api_url: str, server_pid: int) -> list[di
 
 
 def machine() -> dict:
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}  # fmt: skip
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    }
 
 
 def main() -> None:
@@ -548,11 +632,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
     parser.add_argument("--simulate-runs", type=int, default=None, help="runs of the full simulate (default --runs)")
     parser.add_argument("--dispatch", type=int, default=5000, help="messages dispatched per run")
-    parser.add_argument("--baseline", type=lambda t: [int(x) for x in t.split(",") if x], default=[1000, 5000],
-                        help="unit counts for the task-per-unit baseline (empty to skip)")  # fmt: skip
+    parser.add_argument(
+        "--baseline",
+        type=lambda t: [int(x) for x in t.split(",") if x],
+        default=[1000, 5000],
+        help="unit counts for the task-per-unit baseline (empty to skip)",
+    )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-prefect", action="store_true", help="skip the Prefect figures and the baseline")
-    parser.add_argument("--pg-url", default=os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
     if args.simulate_runs is None:
@@ -566,15 +656,22 @@ def main() -> None:
     prefect_backend = Backend("postgres", workdir, args.pg_url) if not args.no_postgres else None
     prefect_db = prefect_backend.fresh("prefect").replace("+psycopg", "+asyncpg") if prefect_backend else None
     server = None if args.no_prefect else PrefectServer(workdir, prefect_db)
-    report: dict = {"machine": machine(), "units_arg": args.units, "runs": args.runs,
-                    "prefect_server_db": None if server is None else ("postgres" if prefect_db else "sqlite")}
+    report: dict = {
+        "machine": machine(),
+        "units_arg": args.units,
+        "runs": args.runs,
+        "prefect_server_db": None if server is None else ("postgres" if prefect_db else "sqlite"),
+    }
     try:
         for kind in ("sqlite",) + (() if args.no_postgres else ("postgres",)):
             started = time.perf_counter()
-            report[kind] = bench_backend(kind, args, workdir, spec_path, sink.server_address[1],
-                                         server.url if server else None)  # fmt: skip
-            print(f"{kind}: {json.dumps(report[kind], ensure_ascii=False)} ({time.perf_counter() - started:.0f} s)",
-                  flush=True)  # fmt: skip
+            report[kind] = bench_backend(
+                kind, args, workdir, spec_path, sink.server_address[1], server.url if server else None
+            )
+            print(
+                f"{kind}: {json.dumps(report[kind], ensure_ascii=False)} ({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
         report["assignments"] = report["sqlite"]["assignments"]
         report["units"] = report["sqlite"]["units"]
         if server and args.baseline:
@@ -585,13 +682,18 @@ def main() -> None:
                 extra = large["units"] - small["units"]
                 per_task = (large["task_per_unit_s"] - small["task_per_unit_s"]) / extra
                 per_unit = (large["duban_s"] - small["duban_s"]) / extra
-                report["baseline_marginal"] = {"task_per_unit_ms": per_task * 1000, "duban_per_unit_ms": per_unit * 1000,
-                                               "ratio": per_task / per_unit if per_unit > 0 else None}  # fmt: skip
+                report["baseline_marginal"] = {
+                    "task_per_unit_ms": per_task * 1000,
+                    "duban_per_unit_ms": per_unit * 1000,
+                    "ratio": per_task / per_unit if per_unit > 0 else None,
+                }
             for row in report["baseline"]:
-                print(f"baseline {row['units']} units: task per unit {row['task_per_unit_s']:.1f} s, "
-                      f"duban {row['duban_s']:.2f} s, ratio {row['ratio']:.0f} (an empty flow run "
-                      f"{row['empty_flow_s']:.2f} s: no design beats {row['ceiling_ratio']:.0f})",
-                      flush=True)  # fmt: skip
+                print(
+                    f"baseline {row['units']} units: task per unit {row['task_per_unit_s']:.1f} s, "
+                    f"duban {row['duban_s']:.2f} s, ratio {row['ratio']:.0f} (an empty flow run "
+                    f"{row['empty_flow_s']:.2f} s: no design beats {row['ceiling_ratio']:.0f})",
+                    flush=True,
+                )
     finally:
         if server:
             server.stop()

@@ -73,8 +73,11 @@ def plan(url: str, townships: int | None) -> tuple[object, list[str], list[str],
     a = Assignment.__table__
     with unit_of_work(engine) as conn:  # a third handed in: the state a submission leaves (files are not the point)
         for start in range(0, len(handed), 900):
-            conn.execute(update(a).where(a.c.item_id == "self_report", a.c.unit_code.in_(handed[start : start + 900]))
-                         .values(state="submitted", next_event_at=None, submitted_at=a.c.due_at))  # fmt: skip
+            conn.execute(
+                update(a)
+                .where(a.c.item_id == "self_report", a.c.unit_code.in_(handed[start : start + 900]))
+                .values(state="submitted", next_event_at=None, submitted_at=a.c.due_at)
+            )
     if engine.dialect.name == "postgresql":  # statistics, as autovacuum keeps them in production
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")
@@ -89,12 +92,17 @@ def timed(client, paths: list[str], status: int = 200) -> dict:
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == status, (path, response.status_code, response.text[:500])
     times.sort()
-    return {"n": len(times), "median_ms": round(statistics.median(times), 1),
-            "p90_ms": round(times[int(0.9 * (len(times) - 1))], 1), "max_ms": round(times[-1], 1)}  # fmt: skip
+    return {
+        "n": len(times),
+        "median_ms": round(statistics.median(times), 1),
+        "p90_ms": round(times[int(0.9 * (len(times) - 1))], 1),
+        "max_ms": round(times[-1], 1),
+    }
 
 
-def measure(engine, home: Path, townships: list[str], counties: list[str], provinces: list[str], when: str,
-            requests: int) -> dict:  # fmt: skip
+def measure(
+    engine, home: Path, townships: list[str], counties: list[str], provinces: list[str], when: str, requests: int
+) -> dict:
     from datetime import timedelta
 
     from fastapi.testclient import TestClient
@@ -111,8 +119,12 @@ def measure(engine, home: Path, townships: list[str], counties: list[str], provi
     client = TestClient(create_app(settings, engine=engine, clock=lambda: now), base_url="http://portal.bench")
     page = client.get("/ops/login")
     csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
-    assert client.post("/ops/login", data={"csrf": csrf, "name": OPERATOR[0], "password": OPERATOR[1]},
-                       follow_redirects=False).status_code == 303  # fmt: skip
+    assert (
+        client.post(
+            "/ops/login", data={"csrf": csrf, "name": OPERATOR[0], "password": OPERATOR[1]}, follow_redirects=False
+        ).status_code
+        == 303
+    )
     draw = random.Random(11)
     link = lambda code: f"/u/{issue(settings.portal_key(), CAMPAIGN, code, now, timedelta(days=30))}"  # noqa: E731
     timed(client, [link(townships[0]), f"/ops/c/{CAMPAIGN}"])  # warm up: templates, the parsed spec
@@ -137,7 +149,9 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=None, help="first N township units (default: all)")
     parser.add_argument("--requests", type=int, default=40, help="requests per kind of unit page")
     parser.add_argument("--postgres", action="store_true", help="plan into PostgreSQL instead of a SQLite file")
-    parser.add_argument("--pg-url", default=os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="duban-portal-bench-"))
     admin, name = None, None
@@ -154,8 +168,12 @@ def main() -> None:
     try:
         started = time.perf_counter()
         engine, townships, counties, provinces = plan(url, args.units)
-        report = {"machine": machine(), "backend": "postgres" if args.postgres else "sqlite",
-                  "units": len(townships) + len(counties), "setup_s": round(time.perf_counter() - started, 1)}  # fmt: skip
+        report = {
+            "machine": machine(),
+            "backend": "postgres" if args.postgres else "sqlite",
+            "units": len(townships) + len(counties),
+            "setup_s": round(time.perf_counter() - started, 1),
+        }
         with engine.connect() as conn:
             report["assignments"] = conn.exec_driver_sql("SELECT count(*) FROM assignment").scalar()
         report["ticked"] = measure(engine, work / "home", townships, counties, provinces, TICKED_AT, args.requests)

@@ -31,9 +31,10 @@ import national  # noqa: E402  (bench/national.py: the campaign, the server, the
 
 def timeline(url: str, runs: int, server_pid: int) -> list[dict]:
     """Open the stage `runs` times against the running server (PREFECT_API_URL set); each run's timed events."""
+    import prefect.client.base
+
     import duban.store.codec
     import flows.campaign_tick
-    import prefect.client.base
     import tasks.stages
     import tasks.views
     from duban.instants import parse_instant
@@ -52,21 +53,32 @@ def timeline(url: str, runs: int, server_pid: int) -> list[dict]:
                 return inner(*args, **kwargs)
             finally:
                 what = label(*args) if callable(label) else label
-                events.append((what, started - origin[0], time.perf_counter() - origin[0],
-                               threading.current_thread().name))  # fmt: skip
+                events.append(
+                    (what, started - origin[0], time.perf_counter() - origin[0], threading.current_thread().name)
+                )
 
         setattr(owner, name, wrapper)
 
-    for owner, name in ((tasks.stages, "tick_stage"), (tasks.stages, "compose_messages"), (tasks.views, "campaign_view"),
-                        (tasks.views, "views_stale"), (tasks.views, "views_published"),
-                        (flows.campaign_tick, "planned_campaign_id"), (flows.campaign_tick, "load_campaign"),
-                        (flows.campaign_tick, "Publication"), (tasks.views.emit_events, "fn")):  # fmt: skip
+    for owner, name in (
+        (tasks.stages, "tick_stage"),
+        (tasks.stages, "compose_messages"),
+        (tasks.views, "campaign_view"),
+        (tasks.views, "views_stale"),
+        (tasks.views, "views_published"),
+        (flows.campaign_tick, "planned_campaign_id"),
+        (flows.campaign_tick, "load_campaign"),
+        (flows.campaign_tick, "Publication"),
+        (tasks.views.emit_events, "fn"),
+    ):
         timed(owner, name, "emit_events" if name == "fn" else name)
     for name in ("tick_stage_task", "compose_task"):  # the task call as the flow sees it: task run start to end
         timed(flows.campaign_tick, name, f"{name} (task run)")
     timed(duban.store.codec.Codec, "execute", lambda _codec, sql, *rest: "  sql " + " ".join(sql.split()[:4])[:48])
-    timed(prefect.client.base.PrefectHttpxSyncClient, "send",
-          lambda _client, request, *rest: f"HTTP {request.method} {request.url.path.split('/api', 1)[-1][:40]}")
+    timed(
+        prefect.client.base.PrefectHttpxSyncClient,
+        "send",
+        lambda _client, request, *rest: f"HTTP {request.method} {request.url.path.split('/api', 1)[-1][:40]}",
+    )
     from flows.campaign_tick import campaign_tick
 
     engine = make_engine(url)
@@ -90,7 +102,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--units", type=int, default=5000, help="township units opened (default 5,000)")
     parser.add_argument("--runs", type=int, default=9, help="openings; the median one is shown")
-    parser.add_argument("--pg-url", default=os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--pg-url", default=os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="duban-timeline-"))
     spec_path = workdir / "baseline.yaml"
@@ -109,13 +123,26 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     walls = [r["wall_ms"] for r in results]
     median = sorted(results, key=lambda r: r["wall_ms"])[len(results) // 2]
-    print(f"{args.units} units, {len(walls)} openings: median {statistics.median(walls):.0f} ms "
-          f"({', '.join(f'{w:.0f}' for w in walls)}); the median run:")  # fmt: skip
+    print(
+        f"{args.units} units, {len(walls)} openings: median {statistics.median(walls):.0f} ms "
+        f"({', '.join(f'{w:.0f}' for w in walls)}); the median run:"
+    )
     for what, start, end, thread in median["events"]:
         print(f"{start * 1000:7.1f} → {end * 1000:7.1f}  ({(end - start) * 1000:6.1f})  {thread[:18]:18s} {what}")
-    print(json.dumps({"units": args.units, "runs_ms": walls, "median_ms": statistics.median(walls),
-                      "median_run": [{"what": w, "start_ms": s * 1000, "end_ms": e * 1000, "thread": t}
-                                     for w, s, e, t in median["events"]]}, ensure_ascii=False))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "units": args.units,
+                "runs_ms": walls,
+                "median_ms": statistics.median(walls),
+                "median_run": [
+                    {"what": w, "start_ms": s * 1000, "end_ms": e * 1000, "thread": t}
+                    for w, s, e, t in median["events"]
+                ],
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

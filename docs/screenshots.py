@@ -25,14 +25,30 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SPEC = ROOT / "campaign_specs" / "jinzhong-2024-lookback.yaml"
 NOW = "2024-05-27 10:00"
 COUNTY = "140724"  # 昔阳县
 OPERATOR = ("duban", "tour-password-1")
-TOWNSHIPS = ["140724100", "140724101", "140724102", "140724103", "140724104", "140724201", "140724202",
-             "140724203", "140724204", "140724205"]  # fmt: skip
+TOWNSHIPS = [
+    "140724100",
+    "140724101",
+    "140724102",
+    "140724103",
+    "140724104",
+    "140724201",
+    "140724202",
+    "140724203",
+    "140724204",
+    "140724205",
+]
 
 
 @dataclass
@@ -67,7 +83,9 @@ def build(home: Path) -> Tour:
     from duban.store.db import engine_for
     from tests.samples import docx_bytes, pdf_bytes, write, xlsx_bytes
 
-    settings = Settings(home=home, database_url=None, portal_url="https://duban.tjj.example.cn")  # links shown on ops pages
+    settings = Settings(
+        home=home, database_url=None, portal_url="https://duban.tjj.example.cn"
+    )  # links shown on ops pages
     engine = engine_for(settings.resolved_database_url)
     at = lambda text: parse_instant(text, "Asia/Shanghai")  # noqa: E731
     campaign = ensure_planned(engine, SPEC, now=at("2024-05-09 12:00")).campaign_id
@@ -81,10 +99,13 @@ def build(home: Path) -> Tour:
         when = at("2024-05-26 16:00") if index % 5 == 3 else at(f"2024-05-{14 + index} 15:30")
         for item, path in (("self_score_sheet", sheet), ("self_report", report)):
             record_submission(engine, campaign, code, item, when, files=[path], files_dir=settings.files_dir)
-    for item, path in (("self_score_sheet", write(incoming / "昔阳县自查评分表.pdf", pdf_bytes("self score"))),
-                       ("self_report", write(incoming / "昔阳县自评总结报告.docx", docx_bytes("昔阳县自评总结")))):  # fmt: skip
-        record_submission(engine, campaign, COUNTY, item, at("2024-05-21 11:00"), files=[path],
-                          files_dir=settings.files_dir)  # fmt: skip
+    for item, path in (
+        ("self_score_sheet", write(incoming / "昔阳县自查评分表.pdf", pdf_bytes("self score"))),
+        ("self_report", write(incoming / "昔阳县自评总结报告.docx", docx_bytes("昔阳县自评总结"))),
+    ):
+        record_submission(
+            engine, campaign, COUNTY, item, at("2024-05-21 11:00"), files=[path], files_dir=settings.files_dir
+        )
     for stage in ("self_assessment", "county_check", "city_check", "materials"):
         tick_stage(engine, campaign, stage, at(NOW))
     compose_messages(engine, campaign, at(NOW))
@@ -109,8 +130,13 @@ def take(out: Path, home: Path | None = None) -> Tour:
         incoming = settings.home / "incoming"
         token = issue(settings.portal_key(), tour.campaign_id, COUNTY, now, timedelta(days=45))
         out.mkdir(parents=True, exist_ok=True)
-        tour.shots = [out / "portal-unit.png", out / "portal-receipt.png", out / "portal-dashboard.png",
-                      out / "portal-ops-unit.png", out / "portal-scores.png"]
+        tour.shots = [
+            out / "portal-unit.png",
+            out / "portal-receipt.png",
+            out / "portal-dashboard.png",
+            out / "portal-ops-unit.png",
+            out / "portal-scores.png",
+        ]
         with running(create_app(settings, engine=tour.engine, clock=lambda: now)) as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--lang=zh-CN"])
             tour.base = base
@@ -121,8 +147,10 @@ def take(out: Path, home: Path | None = None) -> Tour:
                 tour.unit_text = phone.inner_text("main")
                 tour.phone_width = phone.evaluate("document.documentElement.scrollWidth")
                 phone.screenshot(path=str(tour.shots[0]), full_page=True)
-                for item, name, count in (("county_inspection", "昔阳县实地检查评分表.pdf", "7"),
-                                          ("county_report", "昔阳县回头看总结报告.docx", None)):  # fmt: skip
+                for item, name, count in (
+                    ("county_inspection", "昔阳县实地检查评分表.pdf", "7"),
+                    ("county_report", "昔阳县回头看总结报告.docx", None),
+                ):
                     form = phone.locator(f"#{item} form[enctype='multipart/form-data']")  # the upload, not the 延期申请
                     form.locator("input[type=file]").set_input_files(str(incoming / name))
                     if count:
@@ -160,8 +188,17 @@ def take(out: Path, home: Path | None = None) -> Tour:
     return tour
 
 
-POINTS = {"duties": 8, "staffing": 12, "rules": 7, "ledgers": 6, "reporting": 8, "service": 8, "informatization": 7,
-          "training": 8, "funding": 10}  # 74: below the pass mark of 80
+POINTS = {
+    "duties": 8,
+    "staffing": 12,
+    "rules": 7,
+    "ledgers": 6,
+    "reporting": 8,
+    "service": 8,
+    "informatization": 7,
+    "training": 8,
+    "funding": 10,
+}  # 74: below the pass mark of 80
 
 
 def score(desk, tour: Tour) -> None:

@@ -11,8 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from pydantic_settings import SettingsError as PydanticSettingsError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError as PydanticSettingsError
 
 from duban.domain.quiet import QuietHours, check_kinds, parse_quiet_hours
 from duban.errors import DubanError
@@ -40,14 +39,17 @@ class Settings(BaseSettings):
     quiet_hours: str = Field(default="22:00-07:30", description="non-urgent messages wait until the end")
     portal_url: str | None = Field(default=None, description="base address of the upload portal, for links")
     urgent_kinds: list[str] = Field(
-        default_factory=list, description="message kinds sent even in quiet hours, e.g. [\"escalation\"]"
+        default_factory=list, description='message kinds sent even in quiet hours, e.g. ["escalation"]'
     )
     operator_channels: list[str] = Field(
         default_factory=lambda: ["sink"], description="channels of the operators' daily digest"
     )
     max_attempts: int = Field(default=5, ge=1, description="tries before a message becomes dead letter")
     dispatch_concurrency: int = Field(
-        default=16, ge=1, le=64, description="sends in flight per dispatcher (a 50 ms bot reply then costs latency, not throughput)"
+        default=16,
+        ge=1,
+        le=64,
+        description="sends in flight per dispatcher (a 50 ms bot reply then costs latency, not throughput)",
     )
     rate_limits: dict[str, int] = Field(
         default_factory=lambda: {"wecombot": 20, "dingtalk": 20, "feishu": 100},
@@ -60,15 +62,17 @@ class Settings(BaseSettings):
     link_days: int = Field(default=45, ge=1, le=366, description="days a unit link in a message stays valid")
     upload_max_mb: int = Field(default=20, ge=1, le=2048, description="the largest file a unit may upload, MB")
     operators: dict[str, str] = Field(
-        default_factory=dict, repr=False,
-        description='operator logins {name: scrypt hash} (DUBAN_OPERATORS); `duban portal password` keeps them under home',
-    )  # fmt: skip
+        default_factory=dict,
+        repr=False,
+        description="operator logins {name: scrypt hash} (DUBAN_OPERATORS); `duban portal password` keeps them under home",
+    )
 
     trusted_proxies: str = Field(
-        default="", description="reverse proxies whose X-Forwarded-For/-Proto the portal believes: addresses or "
+        default="",
+        description="reverse proxies whose X-Forwarded-For/-Proto the portal believes: addresses or "
         "networks, comma-separated (e.g. 127.0.0.1 or 10.0.0.0/24); none by default, so the address a lockout "
         "and the audit log use is the connection's own",
-    )  # fmt: skip
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -77,8 +81,9 @@ class Settings(BaseSettings):
             try:
                 ipaddress.ip_network(part, strict=False)
             except ValueError:
-                raise ValueError(f"DUBAN_TRUSTED_PROXIES: {part!r} is not an address or network such as "
-                                 "127.0.0.1 or 10.0.0.0/24") from None  # fmt: skip
+                raise ValueError(
+                    f"DUBAN_TRUSTED_PROXIES: {part!r} is not an address or network such as 127.0.0.1 or 10.0.0.0/24"
+                ) from None
         return value
 
     @property
@@ -92,7 +97,7 @@ class Settings(BaseSettings):
         if value is not None and _placeholder(value.get_secret_value()):
             raise ValueError(
                 "DUBAN_PORTAL_SECRET looks like a placeholder or is too weak (it needs 32+ random characters): "
-                "generate one with `python -c \"import secrets; print(secrets.token_urlsafe(48))\"`, or unset it "
+                'generate one with `python -c "import secrets; print(secrets.token_urlsafe(48))"`, or unset it '
                 "to let duban keep a generated key under DUBAN_HOME"
             )
         return value
@@ -199,8 +204,9 @@ def get_settings() -> Settings:
     except PydanticSettingsError as exc:  # a value that is not JSON where JSON is expected (lists, maps)
         field = re.search(r'field "(\w+)"', str(exc))
         name = "DUBAN_" + field.group(1).upper() if field else "a DUBAN_* variable"
-        raise SettingsError(f"{name}: not valid JSON (write a list as [\"a\", \"b\"] and a map as "
-                            f"{{\"wecombot\": 20}})") from None  # fmt: skip
+        raise SettingsError(
+            f'{name}: not valid JSON (write a list as ["a", "b"] and a map as {{"wecombot": 20}})'
+        ) from None
     except ValidationError as exc:
         lines = []
         for error in exc.errors():

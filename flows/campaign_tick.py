@@ -22,17 +22,22 @@ from prefect.runtime import flow_run
 
 from duban.instants import fmt
 from duban.services.acknowledgements import asks_acknowledgement
-from duban.services.lifecycle import planned_campaign_id
-from duban.settings import get_settings
-from duban.views.campaigns import load_campaign
 from duban.services.database import open_database
-from duban.views.artifacts import tick_log_lines
-from tasks.events import acknowledgements_missing
-from flows.results import NO_RESULTS
-from tasks.rollups import feed_rollups_task
+from duban.services.lifecycle import planned_campaign_id
 from duban.services.outcomes import outcome_rules
+from duban.settings import get_settings
+from duban.views.artifacts import tick_log_lines
+from duban.views.campaigns import load_campaign
+from flows.results import NO_RESULTS
+from tasks.events import acknowledgements_missing
+from tasks.rollups import feed_rollups_task
 from tasks.stages import (
-    compose_task, ensure_campaign, outcomes_task, release_stages_task, tick_acknowledgements_task, tick_stage_task,
+    compose_task,
+    ensure_campaign,
+    outcomes_task,
+    release_stages_task,
+    tick_acknowledgements_task,
+    tick_stage_task,
 )
 from tasks.views import Publication, emit_events
 
@@ -69,11 +74,19 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     messages = compose_task(campaign_id, as_of)
     artifacts = publication.finish(messages)
     log = get_run_logger()
-    for line in tick_log_lines([(s.id, s.name) for s in campaign.spec.stages], stages, fmt(as_of, campaign.tz), messages):
+    for line in tick_log_lines(
+        [(s.id, s.name) for s in campaign.spec.stages], stages, fmt(as_of, campaign.tz), messages
+    ):
         log.info(line)
     emitted = events.result() if events else {}
-    summary = {"campaign": campaign_id, "as_of": as_of.isoformat(), "stages": stages, "messages": messages,
-               "artifacts": artifacts, "events": emitted}  # fmt: skip
+    summary = {
+        "campaign": campaign_id,
+        "as_of": as_of.isoformat(),
+        "stages": stages,
+        "messages": messages,
+        "artifacts": artifacts,
+        "events": emitted,
+    }
     if rollups is not None:
         summary["rollups"] = rollups
     if acks is not None:
@@ -81,5 +94,7 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
         if acks["missing"] or acks["escalated"]:
             log.info(f"签收：{len(acks['missing'])}个单位逾期未签收（已提醒），{len(acks['escalated'])}个已向上级催办")
         if acks["missing"]:
-            summary["events"]["acknowledgement_missing"] = acknowledgements_missing(engine, campaign_id, acks["missing"], as_of)
+            summary["events"]["acknowledgement_missing"] = acknowledgements_missing(
+                engine, campaign_id, acks["missing"], as_of
+            )
     return summary

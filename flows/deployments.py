@@ -56,11 +56,17 @@ def deploy_campaign(spec: Path, *, now: datetime, pool: str = POOL, calendar_fil
     campaign = loaded.campaign
     instants = tick_instants(plan, after=now)
     tz = campaign.timezone
-    schedules = [DeploymentScheduleCreate(schedule=CronSchedule(cron=TICK_CRON, timezone=tz), active=True,
-                                          slug="every-ten-minutes")]  # fmt: skip
+    schedules = [
+        DeploymentScheduleCreate(
+            schedule=CronSchedule(cron=TICK_CRON, timezone=tz), active=True, slug="every-ten-minutes"
+        )
+    ]
     if instants.rrule:
-        schedules.append(DeploymentScheduleCreate(schedule=RRuleSchedule(rrule=instants.rrule, timezone=tz),
-                                                  active=True, slug="plan-instants"))  # fmt: skip
+        schedules.append(
+            DeploymentScheduleCreate(
+                schedule=RRuleSchedule(rrule=instants.rrule, timezone=tz), active=True, slug="plan-instants"
+            )
+        )
     description = _description(campaign, len(instants.instants)) + "（duban deploy 登记，只含未到的时刻）"
     parameter = spec_parameter(spec)
 
@@ -69,11 +75,18 @@ def deploy_campaign(spec: Path, *, now: datetime, pool: str = POOL, calendar_fil
             await _require_pool(client, pool)
             flow_id = await client.create_flow_from_name(campaign_tick.name)
             return await client.create_deployment(
-                flow_id=flow_id, name=campaign.id, work_pool_name=pool, entrypoint=ENTRYPOINT,
+                flow_id=flow_id,
+                name=campaign.id,
+                work_pool_name=pool,
+                entrypoint=ENTRYPOINT,
                 pull_steps=[{"prefect.deployments.steps.set_working_directory": {"directory": str(PROJECT)}}],
-                parameters={"spec": parameter}, parameter_openapi_schema=parameter_schema(campaign_tick).model_dump(),
-                schedules=schedules, paused=False, description=description, tags=["duban", "campaign", campaign.id],
-            )  # fmt: skip
+                parameters={"spec": parameter},
+                parameter_openapi_schema=parameter_schema(campaign_tick).model_dump(),
+                schedules=schedules,
+                paused=False,
+                description=description,
+                tags=["duban", "campaign", campaign.id],
+            )
 
     deployment_id = _on_server(register)
     return Deployed(f"{campaign_tick.name}/{campaign.id}", deployment_id, parameter, campaign.title, instants, False)
@@ -98,13 +111,16 @@ def pause_campaign(ref: str) -> Deployed:
             return deployment
 
     deployment = _on_server(pause)
-    return Deployed(name, deployment.id, str(deployment.parameters.get("spec", "")), deployment.description or "",
-                    None, True)  # fmt: skip
+    return Deployed(
+        name, deployment.id, str(deployment.parameters.get("spec", "")), deployment.description or "", None, True
+    )
 
 
 def _description(campaign, instants: int) -> str:
-    return (f"{campaign.title}（{campaign.issuer}）巡检：每10分钟一次，"
-            f"另在计划的 {instants} 个时刻（阶段开始、提醒、截止、催办）各一次")  # fmt: skip
+    return (
+        f"{campaign.title}（{campaign.issuer}）巡检：每10分钟一次，"
+        f"另在计划的 {instants} 个时刻（阶段开始、提醒、截止、催办）各一次"
+    )
 
 
 def _on_server(work):
@@ -145,11 +161,14 @@ def campaign_entry(spec: Path, *, calendar_file: Path | None = None) -> dict:
     if instants.rrule:
         schedules.append({"rrule": instants.rrule, "timezone": campaign.timezone, "slug": "plan-instants"})
     return {
-        "name": campaign.id, "entrypoint": ENTRYPOINT, "work_pool": {"name": POOL},
+        "name": campaign.id,
+        "entrypoint": ENTRYPOINT,
+        "work_pool": {"name": POOL},
         "description": _description(campaign, len(instants.instants)),
-        "tags": ["duban", "campaign", campaign.id], "parameters": {"spec": spec_parameter(spec)},
+        "tags": ["duban", "campaign", campaign.id],
+        "parameters": {"spec": spec_parameter(spec)},
         "schedules": schedules,
-    }  # fmt: skip
+    }
 
 
 def campaign_entry_yaml(entry: dict) -> str:
@@ -170,6 +189,9 @@ def campaign_entry_yaml(entry: dict) -> str:
             lines.append("      - *every_ten_minutes")
             continue
         key = "cron" if "cron" in schedule else "rrule"
-        lines += [f"      - {key}: {json.dumps(schedule[key])}", f"        timezone: {schedule['timezone']}",
-                  f"        slug: {schedule['slug']}"]  # fmt: skip
+        lines += [
+            f"      - {key}: {json.dumps(schedule[key])}",
+            f"        timezone: {schedule['timezone']}",
+            f"        slug: {schedule['slug']}",
+        ]
     return "\n".join(lines) + "\n"

@@ -17,10 +17,10 @@ from prefect.runtime import flow_run
 
 from duban.instants import fmt
 from duban.notify.channels import notifier_for
+from duban.services.database import open_database
 from duban.services.dispatch import Dispatcher
 from duban.services.links import unit_links
 from duban.settings import get_settings
-from duban.services.database import open_database
 from flows.results import NO_RESULTS
 
 
@@ -35,14 +35,29 @@ def send_ready(as_of: datetime, campaign: str | None, live: bool) -> dict:
     clock = (lambda: datetime.now(timezone.utc)) if live else None
     settings = get_settings()
     dispatcher = Dispatcher(
-        open_database(settings.resolved_database_url), notifier_for(settings), settings.fallback_channels,
-        settings.operator_channels, settings.max_attempts, settings.portal_url,
-        link_for=unit_links(settings), concurrency=settings.dispatch_concurrency, clock=clock, quiet=settings.quiet(),
-    )  # fmt: skip
+        open_database(settings.resolved_database_url),
+        notifier_for(settings),
+        settings.fallback_channels,
+        settings.operator_channels,
+        settings.max_attempts,
+        settings.portal_url,
+        link_for=unit_links(settings),
+        concurrency=settings.dispatch_concurrency,
+        clock=clock,
+        quiet=settings.quiet(),
+    )
     result = dispatcher.run(as_of, campaign_id=campaign, worker=f"flow:{str(flow_run.id)[:8]}")
-    return {"claimed": result.claimed, "sent": result.sent, "failed": result.failed, "dead": result.dead,
-            "deferred": result.deferred, "held": result.held, "dropped": result.dropped,
-            "unconfirmed": result.unconfirmed, "by_kind": result.by_kind}  # fmt: skip
+    return {
+        "claimed": result.claimed,
+        "sent": result.sent,
+        "failed": result.failed,
+        "dead": result.dead,
+        "deferred": result.deferred,
+        "held": result.held,
+        "dropped": result.dropped,
+        "unconfirmed": result.unconfirmed,
+        "by_kind": result.by_kind,
+    }
 
 
 @flow(name="dispatch-outbox", flow_run_name=_run_name, **NO_RESULTS)

@@ -37,6 +37,8 @@ def ui_looks_elsewhere(timeout: float = 3.0) -> str | None:
         return None
     if not isinstance(ui_api, str) or not ui_api or _port_and_path(ui_api) == _port_and_path(api):
         return None
-    return (f"the Prefect UI at {origin} calls its API at {ui_api}, not at {api} where duban sends its runs: "
-            "its pages will be empty or show another server. Restart `prefect server start` with "
-            f"PREFECT_API_URL={api} in its environment (or PREFECT_UI_API_URL), as the README's production steps say")
+    return (
+        f"the Prefect UI at {origin} calls its API at {ui_api}, not at {api} where duban sends its runs: "
+        "its pages will be empty or show another server. Restart `prefect server start` with "
+        f"PREFECT_API_URL={api} in its environment (or PREFECT_UI_API_URL), as the README's production steps say"
+    )

@@ -41,19 +41,27 @@ log = logging.getLogger("duban.events")
 
 
 def campaign_resource(campaign: PlannedCampaign) -> dict[str, str]:
-    return {"prefect.resource.id": f"duban.campaign.{campaign.id}", "prefect.resource.role": "campaign",
-            "prefect.resource.name": campaign.spec.title}  # fmt: skip
+    return {
+        "prefect.resource.id": f"duban.campaign.{campaign.id}",
+        "prefect.resource.role": "campaign",
+        "prefect.resource.name": campaign.spec.title,
+    }
 
 
 def unit_resource(campaign: PlannedCampaign, code: str) -> dict[str, str]:
-    return {"prefect.resource.id": f"duban.unit.{code}", "prefect.resource.role": "unit",
-            "prefect.resource.name": campaign.display(code)}  # fmt: skip
+    return {
+        "prefect.resource.id": f"duban.unit.{code}",
+        "prefect.resource.role": "unit",
+        "prefect.resource.name": campaign.display(code),
+    }
 
 
 def stage_resource(campaign: PlannedCampaign, stage_id: str, *, role: str | None = "stage") -> dict[str, str]:
     names = {stage.id: stage.name for stage in campaign.spec.stages}
-    resource = {"prefect.resource.id": f"duban.stage.{campaign.id}.{stage_id}",
-                "prefect.resource.name": names.get(stage_id, stage_id)}  # fmt: skip
+    resource = {
+        "prefect.resource.id": f"duban.stage.{campaign.id}.{stage_id}",
+        "prefect.resource.name": names.get(stage_id, stage_id),
+    }
     return {**resource, "prefect.resource.role": role} if role else resource
 
 
@@ -75,15 +83,32 @@ def assignments_overdue(campaign: PlannedCampaign, stage_id: str, slipped: list,
         suffix = f".{instance}" if instance else ""
         emit_event(
             event="duban.assignment.overdue",
-            resource={"prefect.resource.id": f"duban.assignment.{campaign.id}.{unit_code}.{item_id}{suffix}",
-                      "prefect.resource.name": f"{campaign.display(unit_code)} · {items.get(item_id, item_id)}"},
-            related=[campaign_resource(campaign), unit_resource(campaign, unit_code), stage_resource(campaign, stage_id)],
-            payload={"campaign": campaign.id, "stage": stage_id, "unit": unit_code, "item": item_id,
-                     "instance": instance, "as_of": as_of.isoformat()},
-        )  # fmt: skip
+            resource={
+                "prefect.resource.id": f"duban.assignment.{campaign.id}.{unit_code}.{item_id}{suffix}",
+                "prefect.resource.name": f"{campaign.display(unit_code)} · {items.get(item_id, item_id)}",
+            },
+            related=[
+                campaign_resource(campaign),
+                unit_resource(campaign, unit_code),
+                stage_resource(campaign, stage_id),
+            ],
+            payload={
+                "campaign": campaign.id,
+                "stage": stage_id,
+                "unit": unit_code,
+                "item": item_id,
+                "instance": instance,
+                "as_of": as_of.isoformat(),
+            },
+        )
     if len(slipped) > MAX_OVERDUE_EVENTS:
-        log.warning("%s: %d items slipped in stage %s; events for the first %d, the artifacts count them all",
-                    campaign.id, len(slipped), stage_id, MAX_OVERDUE_EVENTS)  # fmt: skip
+        log.warning(
+            "%s: %d items slipped in stage %s; events for the first %d, the artifacts count them all",
+            campaign.id,
+            len(slipped),
+            stage_id,
+            MAX_OVERDUE_EVENTS,
+        )
     return min(len(slipped), MAX_OVERDUE_EVENTS)
 
 
@@ -96,13 +121,23 @@ def acknowledgements_missing(engine: Engine, campaign_id: str, missing: list, as
     for stage_id, unit_code in missing[:MAX_OVERDUE_EVENTS]:
         emit_event(
             event="duban.acknowledgement.missing",
-            resource={"prefect.resource.id": f"duban.acknowledgement.{campaign_id}.{stage_id or 'notice'}.{unit_code}",
-                      "prefect.resource.name": f"{campaign.display(unit_code)} · {names.get(stage_id, '通知')} 未签收"},
-            related=[campaign_resource(campaign), unit_resource(campaign, unit_code),
-                     *([stage_resource(campaign, stage_id)] if stage_id else [])],
-            payload={"campaign": campaign_id, "stage": stage_id, "unit": unit_code,
-                     "unit_name": campaign.display(unit_code), "as_of": as_of.isoformat()},
-        )  # fmt: skip
+            resource={
+                "prefect.resource.id": f"duban.acknowledgement.{campaign_id}.{stage_id or 'notice'}.{unit_code}",
+                "prefect.resource.name": f"{campaign.display(unit_code)} · {names.get(stage_id, '通知')} 未签收",
+            },
+            related=[
+                campaign_resource(campaign),
+                unit_resource(campaign, unit_code),
+                *([stage_resource(campaign, stage_id)] if stage_id else []),
+            ],
+            payload={
+                "campaign": campaign_id,
+                "stage": stage_id,
+                "unit": unit_code,
+                "unit_name": campaign.display(unit_code),
+                "as_of": as_of.isoformat(),
+            },
+        )
     return min(len(missing), MAX_OVERDUE_EVENTS)
 
 
@@ -125,18 +160,35 @@ def submission_received(
         name = f"{campaign.display(unit_code)} · {item_name} 第{receipt.version}版"
         event = Event(
             event="duban.submission.received",
-            resource={"prefect.resource.id": f"duban.submission.{campaign_id}.{receipt.submission_id}",
-                      "prefect.resource.name": name},
-            related=[campaign_resource(campaign), unit_resource(campaign, unit_code),
-                     *([stage_resource(campaign, stage_id)] if stage_id else [])],
-            payload={"campaign": campaign_id, "unit": unit_code, "item": item_id, "version": receipt.version,
-                     "late": receipt.late, "state": receipt.state.value, "via": via,
-                     "submitted_at": receipt.submitted_at.isoformat()},
-        )  # fmt: skip
+            resource={
+                "prefect.resource.id": f"duban.submission.{campaign_id}.{receipt.submission_id}",
+                "prefect.resource.name": name,
+            },
+            related=[
+                campaign_resource(campaign),
+                unit_resource(campaign, unit_code),
+                *([stage_resource(campaign, stage_id)] if stage_id else []),
+            ],
+            payload={
+                "campaign": campaign_id,
+                "unit": unit_code,
+                "item": item_id,
+                "version": receipt.version,
+                "late": receipt.late,
+                "state": receipt.state.value,
+                "via": via,
+                "submitted_at": receipt.submitted_at.isoformat(),
+            },
+        )
         asyncio.run(_send(event))
     except Exception:  # noqa: BLE001 - see the docstring
-        log.warning("duban.submission.received for %s %s (submission %s) not sent", unit_code, item_id,
-                    receipt.submission_id, exc_info=True)  # fmt: skip
+        log.warning(
+            "duban.submission.received for %s %s (submission %s) not sent",
+            unit_code,
+            item_id,
+            receipt.submission_id,
+            exc_info=True,
+        )
         return None
     return event
 
@@ -155,15 +207,29 @@ def _extension_event(engine: Engine, name: str, request, payload: dict) -> Event
         stage_id, item_name = _item_names(campaign, request.item_id)
         event = Event(
             event=name,
-            resource={"prefect.resource.id": f"duban.extension.{request.campaign_id}.{request.id}",
-                      "prefect.resource.name": f"{campaign.display(request.unit_code)} · {item_name} 延期申请"},
-            related=[campaign_resource(campaign), unit_resource(campaign, request.unit_code),
-                     *([stage_resource(campaign, stage_id)] if stage_id else [])],
-            payload={"campaign": request.campaign_id, "request": request.id, "unit": request.unit_code,
-                     "unit_name": campaign.display(request.unit_code), "item": request.item_id, "item_name": item_name,
-                     "instance": request.instance, "reason": request.reason, "due_at": request.due_at.isoformat(),
-                     "until": request.until.isoformat(), **payload},
-        )  # fmt: skip
+            resource={
+                "prefect.resource.id": f"duban.extension.{request.campaign_id}.{request.id}",
+                "prefect.resource.name": f"{campaign.display(request.unit_code)} · {item_name} 延期申请",
+            },
+            related=[
+                campaign_resource(campaign),
+                unit_resource(campaign, request.unit_code),
+                *([stage_resource(campaign, stage_id)] if stage_id else []),
+            ],
+            payload={
+                "campaign": request.campaign_id,
+                "request": request.id,
+                "unit": request.unit_code,
+                "unit_name": campaign.display(request.unit_code),
+                "item": request.item_id,
+                "item_name": item_name,
+                "instance": request.instance,
+                "reason": request.reason,
+                "due_at": request.due_at.isoformat(),
+                "until": request.until.isoformat(),
+                **payload,
+            },
+        )
         asyncio.run(_send(event))
     except Exception:  # noqa: BLE001 - the request is recorded; a server that cannot be reached costs the event
         log.warning("%s for request %s not sent", name, request.id, exc_info=True)
@@ -173,17 +239,29 @@ def _extension_event(engine: Engine, name: str, request, payload: dict) -> Event
 
 def extension_requested(engine: Engine, request) -> Event | None:
     """A unit asked for a later due (延期申请): operators' automations can page whoever decides."""
-    return _extension_event(engine, "duban.extension.requested", request,
-                            {"requested_at": request.requested_at.isoformat(), "status": request.status.value})
+    return _extension_event(
+        engine,
+        "duban.extension.requested",
+        request,
+        {"requested_at": request.requested_at.isoformat(), "status": request.status.value},
+    )
 
 
 def extension_decided(engine: Engine, decision) -> Event | None:
     """A request was approved (the unit's due moved) or denied."""
     r = decision.request
-    return _extension_event(engine, "duban.extension.decided", r, {
-        "status": r.status.value, "granted_until": r.granted_until.isoformat() if r.granted_until else None,
-        "note": r.note, "decided_at": r.decided_at.isoformat() if r.decided_at else None,
-        "state": decision.new_state.value})  # fmt: skip
+    return _extension_event(
+        engine,
+        "duban.extension.decided",
+        r,
+        {
+            "status": r.status.value,
+            "granted_until": r.granted_until.isoformat() if r.granted_until else None,
+            "note": r.note,
+            "decided_at": r.decided_at.isoformat() if r.decided_at else None,
+            "state": decision.new_state.value,
+        },
+    )
 
 
 def submission_reviewed(engine: Engine, campaign_id: str, result, *, via: str = "cli") -> Event | None:
@@ -196,15 +274,29 @@ def submission_reviewed(engine: Engine, campaign_id: str, result, *, via: str = 
         stage_id, item_name = _item_names(campaign, result.item_id)
         event = Event(
             event=name,
-            resource={"prefect.resource.id": f"duban.review.{campaign_id}.{result.review_id}",
-                      "prefect.resource.name": f"{campaign.display(result.unit_code)} · {item_name} 第{result.version}版"},
-            related=[campaign_resource(campaign), unit_resource(campaign, result.unit_code),
-                     *([stage_resource(campaign, stage_id)] if stage_id else [])],
-            payload={"campaign": campaign_id, "unit": result.unit_code, "unit_name": campaign.display(result.unit_code),
-                     "item": result.item_id, "item_name": item_name, "instance": result.instance,
-                     "version": result.version, "reason": result.reason, "new_due": result.new_due.isoformat(),
-                     "state": result.new_state.value, "via": via},
-        )  # fmt: skip
+            resource={
+                "prefect.resource.id": f"duban.review.{campaign_id}.{result.review_id}",
+                "prefect.resource.name": f"{campaign.display(result.unit_code)} · {item_name} 第{result.version}版",
+            },
+            related=[
+                campaign_resource(campaign),
+                unit_resource(campaign, result.unit_code),
+                *([stage_resource(campaign, stage_id)] if stage_id else []),
+            ],
+            payload={
+                "campaign": campaign_id,
+                "unit": result.unit_code,
+                "unit_name": campaign.display(result.unit_code),
+                "item": result.item_id,
+                "item_name": item_name,
+                "instance": result.instance,
+                "version": result.version,
+                "reason": result.reason,
+                "new_due": result.new_due.isoformat(),
+                "state": result.new_state.value,
+                "via": via,
+            },
+        )
         asyncio.run(_send(event))
     except Exception:  # noqa: BLE001 - the review is recorded; a server that cannot be reached costs the event
         log.warning("%s for review %s not sent", name, result.review_id, exc_info=True)

@@ -7,9 +7,9 @@ from datetime import datetime
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from duban.services.database import open_database
 from duban.services.rollups import feed_rollups
 from duban.settings import get_settings
-from duban.services.database import open_database
 
 
 @task(name="feed-rollups", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])

@@ -8,10 +8,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from duban.services.compose import compose_messages
+from duban.services.database import open_database
 from duban.services.lifecycle import campaign_id_for
 from duban.services.tick import tick_stage
 from duban.settings import get_settings
-from duban.services.database import open_database
 
 
 def _engine():
@@ -44,8 +44,13 @@ def outcomes_task(campaign_id: str, as_of: datetime) -> int:
 def tick_stage_task(campaign_id: str, stage_id: str, as_of: datetime) -> dict:
     """Apply the stage's due transitions and write their intents (one transaction; safe to retry)."""
     result = tick_stage(_engine(), campaign_id, stage_id, as_of)
-    return {"stage": stage_id, "examined": result.examined, "events": dict(result.events), "intents": result.intents,
-            "overdue": result.overdue}  # fmt: skip
+    return {
+        "stage": stage_id,
+        "examined": result.examined,
+        "events": dict(result.events),
+        "intents": result.intents,
+        "overdue": result.overdue,
+    }
 
 
 @task(name="compose-messages", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])

@@ -11,10 +11,10 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from duban.views.campaigns import load_campaign
-from duban.settings import get_settings
 from duban.services.database import open_database
+from duban.settings import get_settings
 from duban.views.artifacts import stage_description, summary_markdown, unit_table, unit_table_description
+from duban.views.campaigns import load_campaign
 from duban.views.progress import CampaignView, artifact_key, campaign_view, views_published, views_stale
 from tasks import events
 
@@ -51,11 +51,18 @@ class Publication:
         posts = []
         for index, stage in enumerate(view.stages):
             key = self.keys[stage.stage_id] = artifact_key(self.campaign_id, stage.stage_id, "progress")
-            posts.append(partial(create_progress_artifact, stage.percent, key=key,
-                                 description=stage_description(stage, index)))  # fmt: skip
+            posts.append(
+                partial(create_progress_artifact, stage.percent, key=key, description=stage_description(stage, index))
+            )
         self.keys["units"] = artifact_key(self.campaign_id, "units")
-        posts.append(partial(create_table_artifact, unit_table(view), key=self.keys["units"],
-                             description=unit_table_description(view)))  # fmt: skip
+        posts.append(
+            partial(
+                create_table_artifact,
+                unit_table(view),
+                key=self.keys["units"],
+                description=unit_table_description(view),
+            )
+        )
         return view, [self.pool.submit(contextvars.copy_context().run, post) for post in posts]
 
     def finish(self, messages: int) -> dict[str, str]:
@@ -69,8 +76,11 @@ class Publication:
                 for event, count in stage["events"].items():
                     changes[event] = changes.get(event, 0) + count
             self.keys["summary"] = artifact_key(self.campaign_id, "summary")
-            create_markdown_artifact(summary_markdown(view, changes, messages), key=self.keys["summary"],
-                                     description=f"{view.campaign.spec.title}：进度、逾期未报、催办")  # fmt: skip
+            create_markdown_artifact(
+                summary_markdown(view, changes, messages),
+                key=self.keys["summary"],
+                description=f"{view.campaign.spec.title}：进度、逾期未报、催办",
+            )
             for post in posts:
                 post.result()
         views_published(self.engine, self.campaign_id, self.as_of, self.marks)
@@ -80,7 +90,7 @@ class Publication:
 @task(name="emit-events", cache_policy=NO_CACHE)
 def emit_events(campaign_id: str, as_of: datetime, stages: list[dict]) -> dict[str, int]:
     """duban.stage.opened per stage that opened, duban.assignment.overdue per item that slipped."""
-    slipped = {unit for stage in stages for unit, _item, _instance in stage["overdue"][:events.MAX_OVERDUE_EVENTS]}
+    slipped = {unit for stage in stages for unit, _item, _instance in stage["overdue"][: events.MAX_OVERDUE_EVENTS]}
     campaign = load_campaign(_engine(), campaign_id, units=slipped)  # only the units the events name
     sent = {"duban.stage.opened": 0, "duban.assignment.overdue": 0}
     for stage in stages:

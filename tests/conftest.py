@@ -77,9 +77,11 @@ def pg_url():
         conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
     yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-        ))  # fmt: skip
+        conn.execute(
+            sqlalchemy.text(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            )
+        )
         conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
@@ -107,8 +109,9 @@ def engine(request):
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One temporary Prefect server for every flow test of the session."""
-    import flows  # noqa: F401  (sets duban's embedded-server defaults before the server starts)
     from prefect.testing.utilities import prefect_test_harness
+
+    import flows  # noqa: F401  (sets duban's embedded-server defaults before the server starts)
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
@@ -135,8 +138,10 @@ def pg_database():
     yield make
     with admin.connect() as conn:
         for name in made:
-            conn.execute(sqlalchemy.text(
-                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-            ))  # fmt: skip
+            conn.execute(
+                sqlalchemy.text(
+                    f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                )
+            )
             conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()

@@ -16,14 +16,16 @@ from duban.settings import get_settings
 def ack(
     spec: Annotated[Path, typer.Argument(help="campaign spec (YAML) or campaign id")],
     unit: Annotated[str, typer.Option(help="unit code, e.g. 430400")],
-    stage: Annotated[Optional[str], typer.Option(help="only this stage's 签收 (default: every one asked so far)")] = None,
+    stage: Annotated[
+        Optional[str], typer.Option(help="only this stage's 签收 (default: every one asked so far)")
+    ] = None,
     at: Annotated[Optional[str], typer.Option(help="when the unit acknowledged (default: now)")] = None,
 ) -> None:
     """Record a unit's 签收 (acknowledgement) of the notice or of a stage's opening."""
-    from duban.services.acknowledgements import record_acknowledgement
-    from duban.views.campaigns import load_campaign
-    from duban.services.lifecycle import campaign_id_for
     from duban.cli.show import unit_words
+    from duban.services.acknowledgements import record_acknowledgement
+    from duban.services.lifecycle import campaign_id_for
+    from duban.views.campaigns import load_campaign
 
     settings = get_settings()
     try:
@@ -36,4 +38,6 @@ def ack(
     campaign = load_campaign(engine, campaign_id, units={unit})
     names = {s.id: s.name for s in campaign.spec.stages}
     what = "、".join(names.get(s, "通知") for s in stages)
-    console.print(f"[green]已签收[/] {unit_words(campaign, unit)}：{what}（{fmt(moment, campaign.tz)}）", highlight=False)
+    console.print(
+        f"[green]已签收[/] {unit_words(campaign, unit)}：{what}（{fmt(moment, campaign.tz)}）", highlight=False
+    )

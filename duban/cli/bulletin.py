@@ -16,15 +16,21 @@ from duban.settings import get_settings
 def bulletin(
     spec: Annotated[Path, typer.Argument(help="the campaign's spec (or its id, once planned)")],
     stage: Annotated[Optional[str], typer.Option(help="only this stage (default: the whole campaign)")] = None,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="the record as of this instant (default: now)")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="the docx to write (default: DUBAN_HOME/reports/<id>-通报.docx)")] = None,
-    send: Annotated[bool, typer.Option("--send", help="also post a short text version to every unit's channels (outbox)")] = False,
+    as_of: Annotated[
+        Optional[str], typer.Option("--as-of", help="the record as of this instant (default: now)")
+    ] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="the docx to write (default: DUBAN_HOME/reports/<id>-通报.docx)")
+    ] = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="also post a short text version to every unit's channels (outbox)")
+    ] = False,
 ) -> None:
     """Draft the 通报: the units late or missing by county, with days late, returns and approved extensions."""
     from duban.domain.calendar import load_calendar
-    from duban.services.lifecycle import campaign_id_for
     from duban.domain.plan import load_calendar_for
     from duban.report.bulletin import send_bulletin, short_text, write_bulletin
+    from duban.services.lifecycle import campaign_id_for
     from duban.spec.load import load_spec
     from duban.store.db import engine_for
 
@@ -33,13 +39,23 @@ def bulletin(
         engine = engine_for(settings.resolved_database_url)
         moment = _when(as_of, settings.timezone)
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
-        calendar = load_calendar_for(load_spec(spec), settings.calendar_file) if Path(spec).is_file() else load_calendar(settings.calendar_file)
+        calendar = (
+            load_calendar_for(load_spec(spec), settings.calendar_file)
+            if Path(spec).is_file()
+            else load_calendar(settings.calendar_file)
+        )
         target = out or settings.home / "reports" / f"{campaign_id}{'-' + stage if stage else ''}-通报.docx"
         files, draft, record = write_bulletin(engine, campaign_id, moment, target, calendar, stage_id=stage)
-        sent = send_bulletin(engine, campaign_id, short_text(draft, record, stage), draft.title, moment, record.tz) if send else 0
+        sent = (
+            send_bulletin(engine, campaign_id, short_text(draft, record, stage), draft.title, moment, record.tz)
+            if send
+            else 0
+        )
     except DubanError as exc:
         _fail(exc)
-    console.print(f"[green]✓[/] 通报 {files.docx}（截至 {fmt(moment, record.tz)}：逾期未报 {files.missing} 项，逾期报送 {files.late} 项）",
-                  highlight=False)  # fmt: skip
+    console.print(
+        f"[green]✓[/] 通报 {files.docx}（截至 {fmt(moment, record.tz)}：逾期未报 {files.missing} 项，逾期报送 {files.late} 项）",
+        highlight=False,
+    )
     if send:
         console.print(f"  短文本已排入发送队列：{sent} 个单位（`duban dispatch` 发送）", highlight=False)

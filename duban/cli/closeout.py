@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from duban.cli.common import console, fail as _fail, when as _when, lit
+from duban.cli.common import console, fail as _fail, lit, when as _when
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -22,11 +22,11 @@ def amend(
 ) -> None:
     """Apply a later notice that changes dues or stage windows: re-plan only what it names, keep every
     submission and the history, and tell the affected units (截止时间调整)."""
-    from duban.services.amend import apply_amendment, preview_amendment
     from duban.domain.plan import load_calendar_for
+    from duban.services.amend import apply_amendment, preview_amendment
+    from duban.services.database import open_database
     from duban.spec.amendment import load_amendment
     from duban.spec.load import load_spec
-    from duban.services.database import open_database
 
     settings = get_settings()
     planless = False
@@ -39,9 +39,14 @@ def amend(
             result = preview_amendment(loaded_spec, load_amendment(amendment), calendar)
         else:
             result = apply_amendment(
-                open_database(settings.resolved_database_url), loaded_spec, load_amendment(amendment), calendar,
-                at=_when(at, tz), quiet=settings.quiet(), dry_run=dry_run,
-            )  # fmt: skip
+                open_database(settings.resolved_database_url),
+                loaded_spec,
+                load_amendment(amendment),
+                calendar,
+                at=_when(at, tz),
+                quiet=settings.quiet(),
+                dry_run=dry_run,
+            )
     except DubanError as exc:
         _fail(exc)
     a = result.amendment
@@ -52,25 +57,39 @@ def amend(
     verb = "would re-plan" if dry_run else "re-planned"
     console.print(f"[bold]amendment #{lit(result.seq)}[/] {lit(name)} — {lit(a.reason)}", highlight=False)
     if planless:
-        console.print("  (the campaign is not in the database yet: compared on the plan alone, every assignment still to open)")
+        console.print(
+            "  (the campaign is not in the database yet: compared on the plan alone, every assignment still to open)"
+        )
     groups: dict[tuple[str, str], list] = {}
     for c in result.changed:
         groups.setdefault((c.item_id, c.instance), []).append(c)
     for (item, instance), changed in groups.items():
         first = changed[0]
         moves = Counter(f"{c.old_state.cn}→{c.new_state.cn}" for c in changed if c.old_state is not c.new_state)
-        console.print(f"  {lit(item)}{lit(' ' + instance if instance else '')}: {len(changed)} assignment(s), due "
-                      f"{fmt(first.old_due, tz)} → [bold]{fmt(first.new_due, tz)}[/]"
-                      + (f"; {lit(', '.join(f'{k} {lit(v)}' for k, v in moves.items()))}" if moves else ""), highlight=False)  # fmt: skip
+        console.print(
+            f"  {lit(item)}{lit(' ' + instance if instance else '')}: {len(changed)} assignment(s), due "
+            f"{fmt(first.old_due, tz)} → [bold]{fmt(first.new_due, tz)}[/]"
+            + (f"; {lit(', '.join(f'{k} {lit(v)}' for k, v in moves.items()))}" if moves else ""),
+            highlight=False,
+        )
     told = len({c.unit_code for c in result.changed if c.told})
-    console.print(f"{lit(verb)} {len(result.changed)} assignment(s); {lit(told)} unit(s) "
-                  + ("would be told" if dry_run else f"told ({lit(result.messages)} message(s) in the outbox: `duban dispatch` sends them)"))  # fmt: skip
+    console.print(
+        f"{lit(verb)} {len(result.changed)} assignment(s); {lit(told)} unit(s) "
+        + (
+            "would be told"
+            if dry_run
+            else f"told ({lit(result.messages)} message(s) in the outbox: `duban dispatch` sends them)"
+        )
+    )
     if not result.changed:
         console.print("[yellow]nothing moved: the named dues are already in force[/]")
     for item in result.dependents:
-        console.print(f"[yellow]note[/] item {lit(item)} counts from {lit(result.chains.get(item, 'a changed item or stage'))}, "
-                      "which the amendment moves, and was left as it is; name it in the amendment if it should follow",
-                      highlight=False, soft_wrap=True)  # fmt: skip
+        console.print(
+            f"[yellow]note[/] item {lit(item)} counts from {lit(result.chains.get(item, 'a changed item or stage'))}, "
+            "which the amendment moves, and was left as it is; name it in the amendment if it should follow",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _in_database(settings, campaign_id: str) -> bool:
@@ -92,17 +111,24 @@ def _in_database(settings, campaign_id: str) -> bool:
 
 def report(
     spec: Annotated[Path, typer.Argument(help="the campaign's spec (or its id, once planned)")],
-    out: Annotated[Optional[Path], typer.Option("--out", help="the docx to write (default: DUBAN_HOME/reports/<id>-总结报告.docx)")] = None,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="the record as of this instant (default: now, or the campaign's close once it is over)")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="the docx to write (default: DUBAN_HOME/reports/<id>-总结报告.docx)")
+    ] = None,
+    as_of: Annotated[
+        Optional[str],
+        typer.Option(
+            "--as-of", help="the record as of this instant (default: now, or the campaign's close once it is over)"
+        ),
+    ] = None,
 ) -> None:
     """Draft the close-out report (总结报告) from the record: docx, timeline chart (PNG) and 汇总表 (xlsx)."""
     from duban.domain.calendar import load_calendar
-    from duban.services.lifecycle import campaign_id_for
     from duban.domain.plan import load_calendar_for
     from duban.report import write_report
     from duban.report.record import closing_instant
-    from duban.spec.load import load_spec
     from duban.services.database import open_database
+    from duban.services.lifecycle import campaign_id_for
+    from duban.spec.load import load_spec
 
     settings = get_settings()
     try:
@@ -119,9 +145,11 @@ def report(
         files = write_report(engine, campaign_id, moment, target, calendar)
     except DubanError as exc:
         _fail(exc)
-    console.print(f"[green]✓[/] draft report {lit(files.docx)} (the record as of {fmt(moment, settings.timezone)})", highlight=False)
+    console.print(
+        f"[green]✓[/] draft report {lit(files.docx)} (the record as of {fmt(moment, settings.timezone)})",
+        highlight=False,
+    )
     console.print(f"  timeline chart {lit(files.chart)}", highlight=False)
     console.print(f"  汇总表 {lit(files.table)}", highlight=False)
     for note in files.notes:
         console.print(f"  [yellow]note[/] {lit(note)}", highlight=False)
-

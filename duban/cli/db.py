@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from duban.cli.common import console
-from duban.cli.common import fail as _fail
+from duban.cli.common import console, fail as _fail
 from duban.errors import DubanError
 
 app = typer.Typer(help="The database schema (Alembic migrations shipped with duban).", no_args_is_help=True)

@@ -39,23 +39,34 @@ def deploy(
             return
         if remove:
             done = pause_campaign(str(spec))
-            console.print(f"[yellow]paused[/] {lit(done.name)}: its schedules no longer run; runs and artifacts stay",
-                          highlight=False, soft_wrap=True)  # fmt: skip
+            console.print(
+                f"[yellow]paused[/] {lit(done.name)}: its schedules no longer run; runs and artifacts stay",
+                highlight=False,
+                soft_wrap=True,
+            )
             return
         done = deploy_campaign(spec, now=datetime.now(timezone.utc), pool=pool, calendar_file=settings.calendar_file)
     except DubanError as exc:
         err.print(f"[bold red]{type(exc).__name__}:[/] {lit(exc)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     instants = done.instants
-    console.print(f"[green]deployed[/] {lit(done.name)} on pool {lit(pool)} (spec {lit(done.spec)}): every 10 minutes + "
-                  f"{len(instants.instants)} exact instant(s)", highlight=False, soft_wrap=True)  # fmt: skip
+    console.print(
+        f"[green]deployed[/] {lit(done.name)} on pool {lit(pool)} (spec {lit(done.spec)}): every 10 minutes + "
+        f"{len(instants.instants)} exact instant(s)",
+        highlight=False,
+        soft_wrap=True,
+    )
     for moment in instants.instants[:SHOWN]:
         console.print(f"  {fmt(moment, instants.timezone)}", highlight=False)
     if len(instants.instants) > SHOWN:
         console.print(f"  … {lit(len(instants.instants) - SHOWN)} more", highlight=False)
     if instants.left_out:
-        console.print(f"[yellow]{lit(instants.left_out)} later instant(s) left out[/]: run `duban deploy` again as the "
-                      "campaign goes on (the ten-minute tick covers them meanwhile)", highlight=False)  # fmt: skip
+        console.print(
+            f"[yellow]{lit(instants.left_out)} later instant(s) left out[/]: run `duban deploy` again as the "
+            "campaign goes on (the ten-minute tick covers them meanwhile)",
+            highlight=False,
+        )
     if not instants.instants:
-        console.print("[yellow]no instant of the plan is still ahead[/]: the campaign has run its course",
-                      highlight=False)  # fmt: skip
+        console.print(
+            "[yellow]no instant of the plan is still ahead[/]: the campaign has run its course", highlight=False
+        )

@@ -14,8 +14,9 @@ from duban.errors import DubanError, RequestError
 from duban.instants import fmt
 from duban.settings import get_settings
 
-app = typer.Typer(help="延期申请: a unit asks for a later due before its due; operators approve or deny.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="延期申请: a unit asks for a later due before its due; operators approve or deny.", no_args_is_help=True
+)
 
 
 def _tz(engine, campaign_id: str) -> str:
@@ -29,16 +30,18 @@ def request(
     spec: Annotated[Path, typer.Argument(help="campaign spec (YAML) or campaign id")],
     unit: Annotated[str, typer.Option(help="unit code, e.g. 140724")],
     item: Annotated[str, typer.Option(help="item id from the spec")],
-    until: Annotated[str, typer.Option(help="the due asked for, e.g. 2024-06-14 (the end of that day) or 2024-06-14 17:00")],
+    until: Annotated[
+        str, typer.Option(help="the due asked for, e.g. 2024-06-14 (the end of that day) or 2024-06-14 17:00")
+    ],
     reason: Annotated[str, typer.Option(help="why (the operators read it; kept in the record)")],
     instance: Annotated[Optional[str], typer.Option(help="period of a recurring item, e.g. 2020Q3")] = None,
     at: Annotated[Optional[str], typer.Option(help="when it was asked (default: now)")] = None,
 ) -> None:
     """Record a unit's 延期申请 and print its ID; refused (with the reason) after the due or beyond the limit."""
-    from duban.views.campaigns import load_campaign
+    from duban.cli.show import item_words, unit_words
     from duban.services.extension import request_extension
     from duban.services.lifecycle import campaign_id_for
-    from duban.cli.show import item_words, unit_words
+    from duban.views.campaigns import load_campaign
 
     settings = get_settings()
     try:
@@ -46,13 +49,25 @@ def request(
         moment = _when(at, settings.timezone)
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         tz = _tz(engine, campaign_id)
-        asked = request_extension(engine, campaign_id, unit, item, _when(until, tz, end_of_day=True), moment,
-                                  reason=reason, instance=instance, calendar_file=settings.calendar_file)  # fmt: skip
+        asked = request_extension(
+            engine,
+            campaign_id,
+            unit,
+            item,
+            _when(until, tz, end_of_day=True),
+            moment,
+            reason=reason,
+            instance=instance,
+            calendar_file=settings.calendar_file,
+        )
     except DubanError as exc:
         _fail(exc)
     campaign = load_campaign(engine, campaign_id, units={unit})
-    console.print(f"延期申请 #{asked.id}（待审批）：{unit_words(campaign, unit)} · {item_words(campaign, item, instance)}，"
-                  f"截止{fmt(asked.due_at, tz)} → 申请延至{fmt(asked.until, tz)}", highlight=False)  # fmt: skip
+    console.print(
+        f"延期申请 #{asked.id}（待审批）：{unit_words(campaign, unit)} · {item_words(campaign, item, instance)}，"
+        f"截止{fmt(asked.due_at, tz)} → 申请延至{fmt(asked.until, tz)}",
+        highlight=False,
+    )
     console.print(f"  审批：duban extension decide {asked.id} --approve [--until …] 或 --deny", highlight=False)
     from tasks.events import extension_requested
 
@@ -70,9 +85,9 @@ def decide(
     at: Annotated[Optional[str], typer.Option(help="when it was decided (default: now)")] = None,
 ) -> None:
     """Approve (possibly with an earlier date) or deny a waiting request; the unit is told either way."""
-    from duban.views.campaigns import load_campaign
-    from duban.services.extension import decide_extension, get_request
     from duban.cli.show import item_words, unit_words
+    from duban.services.extension import decide_extension, get_request
+    from duban.views.campaigns import load_campaign
 
     if approve == deny:
         _fail(RequestError("give exactly one of --approve and --deny"))
@@ -85,19 +100,30 @@ def decide(
         tz = _tz(engine, asked.campaign_id)
         moment = _when(at, tz)
         decision = decide_extension(
-            engine, request_id, moment, approve=approve, until=_when(until, tz, end_of_day=True) if until else None,
-            note=note, quiet=settings.quiet(), calendar_file=settings.calendar_file,
-        )  # fmt: skip
+            engine,
+            request_id,
+            moment,
+            approve=approve,
+            until=_when(until, tz, end_of_day=True) if until else None,
+            note=note,
+            quiet=settings.quiet(),
+            calendar_file=settings.calendar_file,
+        )
     except DubanError as exc:
         _fail(exc)
     r = decision.request
     campaign = load_campaign(engine, r.campaign_id, units={r.unit_code})
     what = f"{unit_words(campaign, r.unit_code)} · {item_words(campaign, r.item_id, r.instance or None)}"
     if approve:
-        console.print(f"[green]已批准[/] 延期申请 #{r.id}：{what}，截止{fmt(decision.old_due, tz)} → {fmt(decision.new_due, tz)}"
-                      f"（{decision.old_state.cn} → {decision.new_state.cn}）", highlight=False)  # fmt: skip
+        console.print(
+            f"[green]已批准[/] 延期申请 #{r.id}：{what}，截止{fmt(decision.old_due, tz)} → {fmt(decision.new_due, tz)}"
+            f"（{decision.old_state.cn} → {decision.new_state.cn}）",
+            highlight=False,
+        )
     else:
-        console.print(f"[yellow]未批准[/] 延期申请 #{r.id}：{what}，截止时间仍为{fmt(decision.old_due, tz)}", highlight=False)
+        console.print(
+            f"[yellow]未批准[/] 延期申请 #{r.id}：{what}，截止时间仍为{fmt(decision.old_due, tz)}", highlight=False
+        )
     console.print("  答复消息已排入发送队列（`duban dispatch` 发送）", highlight=False)
     from tasks.events import extension_decided
 
@@ -111,17 +137,18 @@ def list_(
     status: Annotated[Optional[str], typer.Option(help="pending, approved or denied")] = None,
 ) -> None:
     """The campaign's requests, oldest first: who asked, for what, why, and the decision."""
-    from duban.views.campaigns import load_campaign
     from duban.services.extension import requests_of
     from duban.services.lifecycle import campaign_id_for
+    from duban.views.campaigns import load_campaign
 
     settings = get_settings()
     if status is not None and status not in ("pending", "approved", "denied"):
         _fail(RequestError(f"--status {status!r} is not one of pending, approved, denied"))
     try:
         engine = _engine()
-        campaign_id = campaign_id_for(engine, str(spec), now=_when(None, settings.timezone),
-                                      calendar_file=settings.calendar_file)  # fmt: skip
+        campaign_id = campaign_id_for(
+            engine, str(spec), now=_when(None, settings.timezone), calendar_file=settings.calendar_file
+        )
         rows = requests_of(engine, campaign_id, status=status)
         campaign = load_campaign(engine, campaign_id, units={r.unit_code for r in rows})
     except DubanError as exc:
@@ -131,8 +158,16 @@ def list_(
     for column in ("ID", "单位", "事项", "原截止", "申请延至", "理由", "状态", "批准延至", "意见"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(str(r.id), Text(campaign.display(r.unit_code)), Text(names.get(r.item_id, r.item_id)),
-                      fmt(r.due_at, campaign.tz), fmt(r.until, campaign.tz), Text(r.reason), r.status.cn,
-                      fmt(r.granted_until, campaign.tz) if r.granted_until else "", Text(r.note or ""))  # fmt: skip
+        table.add_row(
+            str(r.id),
+            Text(campaign.display(r.unit_code)),
+            Text(names.get(r.item_id, r.item_id)),
+            fmt(r.due_at, campaign.tz),
+            fmt(r.until, campaign.tz),
+            Text(r.reason),
+            r.status.cn,
+            fmt(r.granted_until, campaign.tz) if r.granted_until else "",
+            Text(r.note or ""),
+        )
     console.print(table)
     console.print(f"{len(rows)} 件", highlight=False)

@@ -10,20 +10,29 @@ from typing import Annotated, NoReturn, Optional
 import typer
 
 from duban.cli import show
+from duban.cli.ack import ack as _ack
+from duban.cli.bulletin import bulletin as _bulletin
 from duban.cli.closeout import amend as _amend, report as _report
-from duban.cli.common import check_prefect_ui, console, engine as _engine, err, fail as _fail, when as _when, working, lit
+from duban.cli.common import (
+    check_prefect_ui,
+    console,
+    engine as _engine,
+    err,
+    fail as _fail,
+    lit,
+    when as _when,
+    working,
+)
 from duban.cli.db import app as db_app
 from duban.cli.deploy import deploy as _deploy
+from duban.cli.extension import app as extension_app
 from duban.cli.outbox import app as outbox_app
 from duban.cli.outcomes import outcomes as _outcomes
 from duban.cli.portal import app as portal_app
+from duban.cli.review import review as _review
 from duban.cli.rollup import app as rollup_app
 from duban.cli.sample import app as sample_app
 from duban.cli.scores import app as scores_app
-from duban.cli.ack import ack as _ack
-from duban.cli.bulletin import bulletin as _bulletin
-from duban.cli.extension import app as extension_app
-from duban.cli.review import review as _review
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -35,11 +44,21 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-units_app = typer.Typer(help="The unit registry: MCA divisions, lines, overlays, imported lists (名录).", no_args_is_help=True)
-for _name, _sub in (("units", units_app), ("outbox", outbox_app), ("sample", sample_app), ("scores", scores_app),
-                    ("rollup", rollup_app), ("portal", portal_app), ("db", db_app),
-                    ("extension", extension_app)):  # fmt: skip
+units_app = typer.Typer(
+    help="The unit registry: MCA divisions, lines, overlays, imported lists (名录).", no_args_is_help=True
+)
+for _name, _sub in (
+    ("units", units_app),
+    ("outbox", outbox_app),
+    ("sample", sample_app),
+    ("scores", scores_app),
+    ("rollup", rollup_app),
+    ("portal", portal_app),
+    ("db", db_app),
+    ("extension", extension_app),
+):
     app.add_typer(_sub, name=_name)
+
 
 @app.callback()
 def _settings_first() -> None:
@@ -73,12 +92,18 @@ def validate(
             failed = True
             continue
         except Exception as exc:  # noqa: BLE001 - one spec duban cannot check never stops the others
-            err.print(f"[bold red]✗ {lit(path)}:[/] cannot be checked ({type(exc).__name__}); nothing of it is planned",
-                      highlight=False, soft_wrap=True)  # fmt: skip
+            err.print(
+                f"[bold red]✗ {lit(path)}:[/] cannot be checked ({type(exc).__name__}); nothing of it is planned",
+                highlight=False,
+                soft_wrap=True,
+            )
             failed = True
             continue
-        console.print(f"[green]✓[/] {lit(path)}: {lit(spec.campaign.title)} — {len(plan.assignments)} assignments, "
-                      f"{len(plan.units_in_plan())} units, {len(warnings)} warning(s)", highlight=False)  # fmt: skip
+        console.print(
+            f"[green]✓[/] {lit(path)}: {lit(spec.campaign.title)} — {len(plan.assignments)} assignments, "
+            f"{len(plan.units_in_plan())} units, {len(warnings)} warning(s)",
+            highlight=False,
+        )
         for warning in warnings:
             console.print(f"  [yellow]warning[/] {lit(warning)}", highlight=False, soft_wrap=True)
         failed = failed or (strict and bool(warnings))
@@ -166,7 +191,9 @@ def digest(
         result = daily_digest(as_of=_when(as_of, get_settings().timezone), send=send)
     except DubanError as exc:
         _fail(exc)
-    console.print(f"digests composed: {lit(result['composed'])} ({lit(', '.join(result['campaigns']) or 'no running campaign')})")
+    console.print(
+        f"digests composed: {lit(result['composed'])} ({lit(', '.join(result['campaigns']) or 'no running campaign')})"
+    )
 
 
 @app.command()
@@ -180,10 +207,10 @@ def submit(
     at: Annotated[Optional[str], typer.Option(help="submission instant (default: now)")] = None,
 ) -> None:
     """Record a submission (报送); after the due it is marked late. A receipt message is queued."""
-    from duban.views.campaigns import load_campaign
     from duban.services.compose import compose_messages
     from duban.services.lifecycle import campaign_id_for
     from duban.services.submit import record_submission
+    from duban.views.campaigns import load_campaign
 
     settings = get_settings()
     pairs = {}
@@ -198,9 +225,16 @@ def submit(
         moment = _when(at, settings.timezone)
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         receipt = record_submission(
-            engine, campaign_id, unit, item, moment, files=list(file or []), metrics=pairs, instance=instance,
+            engine,
+            campaign_id,
+            unit,
+            item,
+            moment,
+            files=list(file or []),
+            metrics=pairs,
+            instance=instance,
             files_dir=settings.files_dir,
-        )  # fmt: skip
+        )
         compose_messages(engine, campaign_id, moment, quiet=settings.quiet(), recipients=[unit])
     except DubanError as exc:
         _fail(exc)
@@ -221,9 +255,9 @@ def excuse(
     at: Annotated[Optional[str], typer.Option(help="when it was granted (default: now)")] = None,
 ) -> None:
     """Excuse a unit from an item (免报)."""
-    from duban.views.campaigns import load_campaign
     from duban.services.lifecycle import campaign_id_for
     from duban.services.submit import record_excuse
+    from duban.views.campaigns import load_campaign
 
     settings = get_settings()
     try:
@@ -234,16 +268,23 @@ def excuse(
     except DubanError as exc:
         _fail(exc)
     campaign = load_campaign(engine, campaign_id, units={unit})
-    console.print(f"{state.cn}：{lit(show.unit_words(campaign, unit))} · {lit(show.item_words(campaign, item))}，"
-                  f"{fmt(moment, campaign.tz)}记录（{lit(reason)}）", highlight=False)  # fmt: skip
+    console.print(
+        f"{state.cn}：{lit(show.unit_words(campaign, unit))} · {lit(show.item_words(campaign, item))}，"
+        f"{fmt(moment, campaign.tz)}记录（{lit(reason)}）",
+        highlight=False,
+    )
 
 
 @app.command()
 def status(
     spec: SpecArg,
     as_of: AsOf = None,
-    level: Annotated[Optional[str], typer.Option(help="only this level: province, prefecture, county, township (or 省/市/县/乡)")] = None,
-    only: Annotated[Optional[str], typer.Option(help="only units whose worst colour is red (红), or yellow (黄) or red")] = None,
+    level: Annotated[
+        Optional[str], typer.Option(help="only this level: province, prefecture, county, township (or 省/市/县/乡)")
+    ] = None,
+    only: Annotated[
+        Optional[str], typer.Option(help="only units whose worst colour is red (红), or yellow (黄) or red")
+    ] = None,
 ) -> None:
     """红/黄/绿 per unit and stage, with the counts of the units shown."""
     from duban.services.lifecycle import campaign_id_for
@@ -262,8 +303,11 @@ def status(
 
 
 def _refuse(option: str, value: str, known: str) -> NoReturn:
-    err.print(f"[bold red]error:[/] {lit(option)} {value!r} is not one of the known values: {lit(known)}", highlight=False,
-              soft_wrap=True)  # fmt: skip
+    err.print(
+        f"[bold red]error:[/] {lit(option)} {value!r} is not one of the known values: {lit(known)}",
+        highlight=False,
+        soft_wrap=True,
+    )
     raise typer.Exit(2)
 
 
@@ -283,10 +327,13 @@ def simulate(
     try:
         tz = load_spec(spec).campaign.timezone
         preview = simulate_spec(
-            spec, seed=seed, start=_when(start, tz) if start else None,
-            end=_when(end, tz, end_of_day=True) if end else None, quiet=settings.quiet(),
+            spec,
+            seed=seed,
+            start=_when(start, tz) if start else None,
+            end=_when(end, tz, end_of_day=True) if end else None,
+            quiet=settings.quiet(),
             calendar_file=settings.calendar_file,
-        )  # fmt: skip
+        )
     except DubanError as exc:
         _fail(exc)
     show.print_preview(console, preview, unit=unit)
@@ -304,7 +351,7 @@ def demo() -> None:
     logging.getLogger("prefect").setLevel(logging.WARNING)
     check_prefect_ui()
     settings = get_settings()
-    console.print("[bold]duban demo[/] — 晋中市统计局 统计基层基础工作规范化建设\"回头看\" (2024)")
+    console.print('[bold]duban demo[/] — 晋中市统计局 统计基层基础工作规范化建设"回头看" (2024)')
     console.print("starting Prefect's embedded server (about 15–30 s the first time) …")
     try:
         with working("running the campaign on a simulated clock …") as step:
@@ -346,13 +393,15 @@ def units_show(
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="preview: show the record as it stood at this instant, read-only (training)")] = None,
+    as_of: Annotated[
+        Optional[str],
+        typer.Option("--as-of", help="preview: show the record as it stood at this instant, read-only (training)"),
+    ] = None,
 ) -> None:
     """Run the upload portal: units' pages behind their links, the operators' dashboard at /ops."""
     from duban.cli.portal import serve_command
 
     serve_command(host, port, as_of)
-
 
 
 from duban.cli.units import history_command as _units_history, import_command as _units_import, lines_command as _lines  # noqa: E402

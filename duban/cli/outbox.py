@@ -13,16 +13,25 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from duban.services import outbox
 from duban.cli.common import console, engine as _engine, fail as _fail, lit, rule, when as _when
 from duban.errors import DubanError
 from duban.instants import fmt
+from duban.services import outbox
 from duban.settings import get_settings
 
-app = typer.Typer(help="Operators' view of the outbox: list, show one message, retry dead or unconfirmed ones.",
-                  no_args_is_help=True)  # fmt: skip
-STATUS_STYLE = {"sent": "green", "pending": "cyan", "limited": "cyan", "sending": "yellow", "failed": "yellow",
-                "unconfirmed": "magenta", "dead": "bold red", "dropped": "dim"}  # fmt: skip
+app = typer.Typer(
+    help="Operators' view of the outbox: list, show one message, retry dead or unconfirmed ones.", no_args_is_help=True
+)
+STATUS_STYLE = {
+    "sent": "green",
+    "pending": "cyan",
+    "limited": "cyan",
+    "sending": "yellow",
+    "failed": "yellow",
+    "unconfirmed": "magenta",
+    "dead": "bold red",
+    "dropped": "dim",
+}
 
 
 def _status(status: str) -> Text:
@@ -31,7 +40,9 @@ def _status(status: str) -> Text:
 
 @app.command("list")
 def list_(
-    status: Annotated[Optional[str], typer.Option(help="pending, limited, sending, sent, failed, unconfirmed, dead or dropped")] = None,
+    status: Annotated[
+        Optional[str], typer.Option(help="pending, limited, sending, sent, failed, unconfirmed, dead or dropped")
+    ] = None,
     campaign: Annotated[Optional[str], typer.Option(help="campaign id")] = None,
     limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
 ) -> None:
@@ -52,8 +63,16 @@ def list_(
     for column in ("id", "campaign", "to", "kind", "status", "tries", "not before", "last error"):
         table.add_column(column, overflow="fold")
     for m in rows:
-        table.add_row(str(m.id), Text(m.campaign_id), Text(m.recipient), lit(m.kind), _status(m.status), str(m.attempts),
-                      fmt(m.not_before, tz), Text((m.last_error or "")[:160]))  # fmt: skip
+        table.add_row(
+            str(m.id),
+            Text(m.campaign_id),
+            Text(m.recipient),
+            lit(m.kind),
+            _status(m.status),
+            str(m.attempts),
+            fmt(m.not_before, tz),
+            Text((m.last_error or "")[:160]),
+        )
     console.print(table)
 
 
@@ -72,19 +91,30 @@ def show(message_id: Annotated[int, typer.Argument(help="outbox id")]) -> None:
     head.append_text(_status(m.status))
     head.append(f" key {m.idempotency_key}")
     console.print(head)
-    console.print(Text(f"composed {fmt(m.created_at, tz)} · not before {fmt(m.not_before, tz)} · tries {m.attempts}"
-                       + (f" · sent {fmt(m.sent_at, tz)}" if m.sent_at else "")))  # fmt: skip
+    console.print(
+        Text(
+            f"composed {fmt(m.created_at, tz)} · not before {fmt(m.not_before, tz)} · tries {m.attempts}"
+            + (f" · sent {fmt(m.sent_at, tz)}" if m.sent_at else "")
+        )
+    )
     if m.last_error:
         console.print(Text(m.last_error, style="yellow" if m.status != "dead" else "red"))
     for dropped in (m.payload or {}).get("dropped", []):
-        console.print(Text(f"  left out: {dropped['item_id']} {dropped.get('instance') or ''} ({dropped['unit']}): "
-                           f"{dropped['why']}"))  # fmt: skip
+        console.print(
+            Text(
+                f"  left out: {dropped['item_id']} {dropped.get('instance') or ''} ({dropped['unit']}): "
+                f"{dropped['why']}"
+            )
+        )
     rule("text" + (f" ({len(detail.parts)} parts, as posted)" if detail.parts else ""))
     console.print(Text(detail.text.rstrip("\n")), soft_wrap=True)
     rule("posts")
     for d in detail.deliveries:
-        line = Text(f"  try {d.attempt} {fmt(d.at, tz)} {d.channel}" + (f" part {d.part}/{d.parts}" if d.parts > 1 else "")
-                    + ": ")  # fmt: skip
+        line = Text(
+            f"  try {d.attempt} {fmt(d.at, tz)} {d.channel}"
+            + (f" part {d.part}/{d.parts}" if d.parts > 1 else "")
+            + ": "
+        )
         line.append(d.outcome or ("ok" if d.ok else "failed"), style="green" if d.ok else "red")
         line.append(f" {d.detail or ''}")
         console.print(line)
@@ -94,10 +124,20 @@ def show(message_id: Annotated[int, typer.Argument(help="outbox id")]) -> None:
 def retry(
     ids: Annotated[Optional[list[int]], typer.Argument(help="outbox ids")] = None,
     dead: Annotated[bool, typer.Option("--dead", help="every dead letter (and failed message)")] = False,
-    unconfirmed: Annotated[bool, typer.Option(
-        "--unconfirmed", help="also send again what may have arrived already (no answer came): check with the group first")] = False,
-    as_of: Annotated[Optional[str], typer.Option(
-        "--as-of", help="the instant they go back in line (default now; on a simulated clock, the next dispatch's --as-of)")] = None,
+    unconfirmed: Annotated[
+        bool,
+        typer.Option(
+            "--unconfirmed",
+            help="also send again what may have arrived already (no answer came): check with the group first",
+        ),
+    ] = False,
+    as_of: Annotated[
+        Optional[str],
+        typer.Option(
+            "--as-of",
+            help="the instant they go back in line (default now; on a simulated clock, the next dispatch's --as-of)",
+        ),
+    ] = None,
 ) -> None:
     """Put dead or failed messages back in line (a fresh count of tries); unconfirmed ones only when asked."""
     try:
@@ -107,6 +147,10 @@ def retry(
         _fail(exc)
     console.print(Text(f"{done.queued} message(s) will be sent by the next dispatch"))
     if done.unconfirmed_kept:
-        console.print(Text(f"{done.unconfirmed_kept} message(s) not put back: a post of theirs got no answer and may "
-                           "have arrived. Check with the group; `duban outbox retry ID --unconfirmed` sends it again.",
-                           style="yellow"))  # fmt: skip
+        console.print(
+            Text(
+                f"{done.unconfirmed_kept} message(s) not put back: a post of theirs got no answer and may "
+                "have arrived. Check with the group; `duban outbox retry ID --unconfirmed` sends it again.",
+                style="yellow",
+            )
+        )

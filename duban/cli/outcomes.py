@@ -16,13 +16,15 @@ def outcomes(spec: Annotated[str, typer.Argument(help="the campaign's spec (or i
     """List the outcomes decided so far: unit, item, the notice's words, when decided and, when owed, by when."""
     from datetime import datetime, timezone
 
-    from duban.views.campaigns import load_campaign
     from duban.services.lifecycle import campaign_id_for
     from duban.services.outcomes import recorded_outcomes
+    from duban.views.campaigns import load_campaign
 
     try:
         engine = _engine()
-        campaign_id = campaign_id_for(engine, spec, now=datetime.now(timezone.utc), calendar_file=get_settings().calendar_file)
+        campaign_id = campaign_id_for(
+            engine, spec, now=datetime.now(timezone.utc), calendar_file=get_settings().calendar_file
+        )
         campaign = load_campaign(engine, campaign_id)
         found = recorded_outcomes(engine, campaign_id)
     except DubanError as exc:
@@ -32,5 +34,9 @@ def outcomes(spec: Annotated[str, typer.Argument(help="the campaign's spec (or i
     for row in found:
         owed = f"，限 {fmt(row.due_at, campaign.tz)}" if row.due_at else ""
         instance = f" [{row.instance}]" if row.instance else ""
-        console.print(f"  {fmt(row.decided_at, campaign.tz)}  {campaign.display(row.unit_code)}（{row.unit_code}） "
-                      f"{names.get(row.item_id, row.item_id)}{instance} — {row.words}{owed}", highlight=False, soft_wrap=True)  # fmt: skip
+        console.print(
+            f"  {fmt(row.decided_at, campaign.tz)}  {campaign.display(row.unit_code)}（{row.unit_code}） "
+            f"{names.get(row.item_id, row.item_id)}{instance} — {row.words}{owed}",
+            highlight=False,
+            soft_wrap=True,
+        )

@@ -12,8 +12,9 @@ from duban.cli.common import console, fail as _fail, lit
 from duban.errors import DubanError
 from duban.settings import get_settings
 
-app = typer.Typer(help="The upload portal: unit links and operator logins (run it with `duban serve`).",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="The upload portal: unit links and operator logins (run it with `duban serve`).", no_args_is_help=True
+)
 CampaignArg = Annotated[str, typer.Argument(help="campaign spec (YAML) or campaign id")]
 
 
@@ -25,8 +26,8 @@ def _settings():
 
 
 def _campaign(ref: str, now: datetime) -> tuple:
-    from duban.services.lifecycle import campaign_id_for
     from duban.services.database import open_database
+    from duban.services.lifecycle import campaign_id_for
 
     settings = _settings()
     engine = open_database(settings.resolved_database_url)
@@ -50,9 +51,11 @@ def serve_command(host: str, port: int, as_of: str | None) -> None:
         portal = create_app(settings, preview_at=preview_at)
     except DubanError as exc:
         _fail(exc)
-    console.print(f"[bold]duban portal[/] on http://{lit(host)}:{lit(port)}  (operators: http://{lit(host)}:{lit(port)}/ops)"
-                  + (f"  [yellow]preview: the record as it stood at {lit(as_of)}, read-only[/]" if as_of else ""),
-                  highlight=False)  # fmt: skip
+    console.print(
+        f"[bold]duban portal[/] on http://{lit(host)}:{lit(port)}  (operators: http://{lit(host)}:{lit(port)}/ops)"
+        + (f"  [yellow]preview: the record as it stood at {lit(as_of)}, read-only[/]" if as_of else ""),
+        highlight=False,
+    )
     if not settings.portal_url:
         console.print("[yellow]DUBAN_PORTAL_URL is not set: messages carry no unit links until it is.[/]")
     if not settings.operator_hashes():
@@ -99,8 +102,16 @@ def revoke(
     try:
         _settings_, engine, campaign_id = _campaign(campaign, now)
         withdraw(engine, campaign_id, unit, now, actor="cli", reason=reason)
-        audit.record(engine, now, "revoke", actor="cli", campaign_id=campaign_id, unit_code=unit,
-                     target="此前发出的全部链接", detail=reason or None)  # fmt: skip
+        audit.record(
+            engine,
+            now,
+            "revoke",
+            actor="cli",
+            campaign_id=campaign_id,
+            unit_code=unit,
+            target="此前发出的全部链接",
+            detail=reason or None,
+        )
     except DubanError as exc:
         _fail(exc)
     console.print(f"links of {lit(unit)} issued up to now no longer open its page")
@@ -111,8 +122,8 @@ def password(name: Annotated[str, typer.Option(help="operator login name")]) -> 
     """Set an operator's password (asked twice, never shown); the hash is kept under DUBAN_HOME (0600). Every
     session of that login ends: whoever was logged in as `name` logs in again with the new password."""
     from duban.services import audit
-    from duban.services.operators import end_sessions, save_operator
     from duban.services.database import open_database
+    from duban.services.operators import end_sessions, save_operator
 
     settings = _settings()
     secret = typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -121,8 +132,11 @@ def password(name: Annotated[str, typer.Option(help="operator login name")]) -> 
         save_operator(settings.operators_file, name, secret)
         engine = open_database(settings.resolved_database_url)
         ended = end_sessions(engine, name, now, by="password")
-        audit.record(engine, now, "password", actor="cli", target=f"operator:{name}",
-                     detail=f"结束了 {ended} 个登录会话")  # fmt: skip
+        audit.record(
+            engine, now, "password", actor="cli", target=f"operator:{name}", detail=f"结束了 {ended} 个登录会话"
+        )
     except DubanError as exc:
         _fail(exc)
-    console.print(f"operator {lit(name)} can log in at /ops/login" + (f"; {lit(ended)} session(s) ended" if ended else ""))
+    console.print(
+        f"operator {lit(name)} can log in at /ops/login" + (f"; {lit(ended)} session(s) ended" if ended else "")
+    )

@@ -20,16 +20,21 @@ def review(
     accept: Annotated[bool, typer.Option("--accept", help="通过: the version counts when it was handed in")] = False,
     return_: Annotated[bool, typer.Option("--return", help="退回: owed again by a new due, with --reason")] = False,
     reason: Annotated[Optional[str], typer.Option(help="why it is returned (the unit reads it)")] = None,
-    within: Annotated[Optional[str], typer.Option(help='new due: "3 working days" after the return, or an instant (default: the spec\'s review.within)')] = None,
+    within: Annotated[
+        Optional[str],
+        typer.Option(
+            help='new due: "3 working days" after the return, or an instant (default: the spec\'s review.within)'
+        ),
+    ] = None,
     instance: Annotated[Optional[str], typer.Option(help="period of a recurring item, e.g. 2020Q3")] = None,
     at: Annotated[Optional[str], typer.Option(help="when it was reviewed (default: now)")] = None,
 ) -> None:
     """Accept or return a unit's submission waiting for review (待审核); the unit is told either way."""
-    from duban.views.campaigns import load_campaign
+    from duban.cli.show import item_words, unit_words
     from duban.services.lifecycle import campaign_id_for
     from duban.services.review import record_review
-    from duban.cli.show import item_words, unit_words
     from duban.spec.terms import Offset
+    from duban.views.campaigns import load_campaign
 
     if accept == return_:
         _fail(RequestError("give exactly one of --accept and --return"))
@@ -47,9 +52,21 @@ def review(
                 offset = Offset.parse(within)
             except ValueError:
                 until = _when(within, tz, end_of_day=True)
-        result = record_review(engine, campaign_id, unit, item, moment, accept_it=accept, reason=reason, within=offset,
-                               until=until, reviewer="cli", instance=instance, quiet=settings.quiet(),
-                               calendar_file=settings.calendar_file)  # fmt: skip
+        result = record_review(
+            engine,
+            campaign_id,
+            unit,
+            item,
+            moment,
+            accept_it=accept,
+            reason=reason,
+            within=offset,
+            until=until,
+            reviewer="cli",
+            instance=instance,
+            quiet=settings.quiet(),
+            calendar_file=settings.calendar_file,
+        )
     except DubanError as exc:
         _fail(exc)
     campaign = load_campaign(engine, campaign_id, units={unit})
@@ -57,8 +74,11 @@ def review(
     if accept:
         console.print(f"[green]审核通过[/] {what} → {result.new_state.cn}", highlight=False)
     else:
-        console.print(f"[yellow]已退回[/] {what}（{result.reason}），新的截止时间 {fmt(result.new_due, tz)}"
-                      f" → {result.new_state.cn}", highlight=False)  # fmt: skip
+        console.print(
+            f"[yellow]已退回[/] {what}（{result.reason}），新的截止时间 {fmt(result.new_due, tz)}"
+            f" → {result.new_state.cn}",
+            highlight=False,
+        )
     console.print("  消息已排入发送队列（`duban dispatch` 发送）", highlight=False)
     from tasks.events import submission_reviewed
 

@@ -14,13 +14,15 @@ from duban.errors import DubanError, PlanError
 from duban.instants import fmt
 from duban.settings import get_settings
 
-app = typer.Typer(help="Inspection samples (抽查样本): show members, seed, rules; redraw to audit.", no_args_is_help=True)
+app = typer.Typer(
+    help="Inspection samples (抽查样本): show members, seed, rules; redraw to audit.", no_args_is_help=True
+)
 
 
 def _recorded(campaign_id: str) -> dict:
     """What the database recorded, without creating a database where there is none."""
-    from duban.views.sample_audit import recorded_samples
     from duban.services.database import open_database
+    from duban.views.sample_audit import recorded_samples
 
     settings = get_settings()
     url = settings.resolved_database_url
@@ -33,7 +35,9 @@ def _recorded(campaign_id: str) -> dict:
 def show(
     spec: Annotated[Path, typer.Argument(help="campaign spec (YAML)")],
     sample: Annotated[Optional[str], typer.Option(help="only this sample (samples[].id)")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="redraw with this seed instead (a preview; nothing is recorded)")] = None,
+    seed: Annotated[
+        Optional[int], typer.Option(help="redraw with this seed instead (a preview; nothing is recorded)")
+    ] = None,
 ) -> None:
     """Members (by parent), seed, each rule's arithmetic, shortfalls, and the recorded draw compared."""
     from duban.services.lifecycle import plan_file
@@ -56,27 +60,42 @@ def show(
         if spec_sample.hidden:
             reveal = plan.sample_reveals.get(spec_sample.id)
             hidden = f" · 隐藏至 {fmt(reveal, tz)}" if reveal else " · 隐藏"
-        console.print(f"\n[bold]{lit(result.name)}[/] ({lit(result.sample_id)}) seed {lit(result.seed)}{lit(hidden)} · "
-                      f"{len(result.members)} 个单位", highlight=False, soft_wrap=True)  # fmt: skip
+        console.print(
+            f"\n[bold]{lit(result.name)}[/] ({lit(result.sample_id)}) seed {lit(result.seed)}{lit(hidden)} · "
+            f"{len(result.members)} 个单位",
+            highlight=False,
+            soft_wrap=True,
+        )
         for index, (rule, draw) in enumerate(zip(spec_sample.draws, result.draws), start=1):
             source = (rule.from_.sample and f"sample {rule.from_.sample}") or rule.from_.ref or "selector"
-            console.print(f"  rule {index} (from {source}, {draw.base} units): {draw.rule}", highlight=False, soft_wrap=True)
+            console.print(
+                f"  rule {index} (from {source}, {draw.base} units): {draw.rule}", highlight=False, soft_wrap=True
+            )
             if draw.strata:
-                console.print("    strata: " + ", ".join(f"{k} {n}" for k, n in sorted(draw.strata.items())), highlight=False)
+                console.print(
+                    "    strata: " + ", ".join(f"{k} {n}" for k, n in sorted(draw.strata.items())), highlight=False
+                )
             _members(plan, draw.members, set(draw.designated))
             for note in draw.notes:
                 console.print(f"    [yellow]not met in full[/] {lit(note)}", highlight=False, soft_wrap=True)
         record = recorded.get(spec_sample.id)
         if record is None:
-            console.print("  not recorded yet (the draw is recorded when the campaign is planned: duban tick SPEC)", soft_wrap=True)
+            console.print(
+                "  not recorded yet (the draw is recorded when the campaign is planned: duban tick SPEC)",
+                soft_wrap=True,
+            )
             continue
         verdict = compare(result, record)
         when = f"recorded {fmt(verdict.drawn_at, tz)} with seed {verdict.seed}"
         if verdict.same:
             console.print(f"  [green]{lit(when)}: same members[/]", highlight=False)
         else:
-            console.print(f"  [red]{lit(when)}: differs[/] — only in this draw: {lit(_names(plan, verdict.added))}; "
-                          f"only in the record: {lit(_names(plan, verdict.removed))}", highlight=False, soft_wrap=True)  # fmt: skip
+            console.print(
+                f"  [red]{lit(when)}: differs[/] — only in this draw: {lit(_names(plan, verdict.added))}; "
+                f"only in the record: {lit(_names(plan, verdict.removed))}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 def _members(plan, members: list[str], designated: set[str]) -> None:
@@ -98,8 +117,12 @@ def _names(plan, codes: list[str], limit: int = 20) -> str:
 def draw(
     spec: Annotated[str, typer.Argument(help="the campaign's spec (or its id, once planned)")],
     sample: Annotated[str, typer.Option(help="the open sample (samples[].id)")],
-    count: Annotated[Optional[int], typer.Option(help="how many, when the notice leaves it to the operator (抽取部分)")] = None,
-    named: Annotated[Optional[list[str]], typer.Option(help="a unit a parent named (由上级指定); once per unit")] = None,
+    count: Annotated[
+        Optional[int], typer.Option(help="how many, when the notice leaves it to the operator (抽取部分)")
+    ] = None,
+    named: Annotated[
+        Optional[list[str]], typer.Option(help="a unit a parent named (由上级指定); once per unit")
+    ] = None,
     at: Annotated[Optional[str], typer.Option("--at", help="when it is drawn (default: now)")] = None,
 ) -> None:
     """Draw a sample the notice left open — its number, or the units the parents name — record it with its seed,
@@ -113,10 +136,23 @@ def draw(
         engine = _engine()
         moment = _when(at, settings.timezone)
         campaign_id = campaign_id_for(engine, spec, now=moment, calendar_file=settings.calendar_file)
-        result, made = draw_open_sample(engine, campaign_id, sample, count=count, named=tuple(named or ()), at=moment,
-                                        calendar_file=settings.calendar_file)  # fmt: skip
+        result, made = draw_open_sample(
+            engine,
+            campaign_id,
+            sample,
+            count=count,
+            named=tuple(named or ()),
+            at=moment,
+            calendar_file=settings.calendar_file,
+        )
     except DubanError as exc:
         _fail(exc)
-    console.print(f"[green]✓[/] {result.name} ({result.sample_id}) seed {result.seed}: {len(result.members)} 个单位 — "
-                  + "; ".join(d.rule for d in result.draws), highlight=False, soft_wrap=True)  # fmt: skip
-    console.print(f"  {made} assignment(s) made for its items; the next tick opens them (`duban tick`)", highlight=False)
+    console.print(
+        f"[green]✓[/] {result.name} ({result.sample_id}) seed {result.seed}: {len(result.members)} 个单位 — "
+        + "; ".join(d.rule for d in result.draws),
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(
+        f"  {made} assignment(s) made for its items; the next tick opens them (`duban tick`)", highlight=False
+    )

@@ -15,15 +15,18 @@ from duban.errors import DubanError
 from duban.instants import fmt, parse_instant
 from duban.settings import get_settings
 
-app = typer.Typer(help="Score sheets (评分表): export an xlsx template, import the filled one, show totals.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Score sheets (评分表): export an xlsx template, import the filled one, show totals.", no_args_is_help=True
+)
 SpecArg = Annotated[Path, typer.Argument(help="campaign spec (YAML) or campaign id")]
-SheetOpt = Annotated[Optional[str], typer.Option("--sheet", help="score sheet id (default: the one scoring the sample)")]
+SheetOpt = Annotated[
+    Optional[str], typer.Option("--sheet", help="score sheet id (default: the one scoring the sample)")
+]
 
 
 def _campaign(spec: Path, now: datetime):
-    from duban.services.lifecycle import campaign_id_for
     from duban.services.database import open_database
+    from duban.services.lifecycle import campaign_id_for
 
     settings = get_settings()
     engine = open_database(settings.resolved_database_url)
@@ -47,8 +50,10 @@ def template(
     except DubanError as exc:
         _fail(exc)
     rows = "、".join(f"{sid} {n} 个单位" for sid, n in counts.items())
-    console.print(f"wrote {lit(out)}: {lit(used.name)}（{len(used.items)} 个检查项目，满分 {used.total:g}，达标 {used.pass_mark:g}）— {lit(rows)}",
-                  highlight=False)  # fmt: skip
+    console.print(
+        f"wrote {lit(out)}: {lit(used.name)}（{len(used.items)} 个检查项目，满分 {used.total:g}，达标 {used.pass_mark:g}）— {lit(rows)}",
+        highlight=False,
+    )
 
 
 @app.command("import")
@@ -69,7 +74,9 @@ def import_(
         raise typer.Exit(2) from None
     try:
         engine, campaign_id = _campaign(spec, moment)
-        result = import_workbook(engine, campaign_id, file, at=moment, sheet_id=sheet, calendar_file=settings.calendar_file)
+        result = import_workbook(
+            engine, campaign_id, file, at=moment, sheet_id=sheet, calendar_file=settings.calendar_file
+        )
     except DubanError as exc:
         _fail(exc)
     _outcomes(result, engine, campaign_id)
@@ -84,7 +91,11 @@ def _outcomes(result, engine, campaign_id: str) -> None:
         table.add_column(column)
     for sample_id, outcomes in result.outcomes.items():
         for o in outcomes:
-            follow = f"截止 {fmt(o.follow_up_due, campaign.tz)}" if o.follow_up_due else ("已免（复查达标）" if o.follow_up_excused else "")
+            follow = (
+                f"截止 {fmt(o.follow_up_due, campaign.tz)}"
+                if o.follow_up_due
+                else ("已免（复查达标）" if o.follow_up_excused else "")
+            )
             verdict = "[green]达标[/]" if o.passed else "[bold red]未达标[/]"
             table.add_row(lit(sample_id), campaign.display(o.unit_code), f"{o.total:g}", verdict, lit(follow))
     console.print(table)
@@ -96,8 +107,8 @@ def _outcomes(result, engine, campaign_id: str) -> None:
 @app.command("show")
 def show(spec: SpecArg, sheet: SheetOpt = None) -> None:
     """The latest scores of every scored unit: total and 达标/未达标."""
-    from duban.views.campaigns import load_campaign
     from duban.services.scores import latest_scores
+    from duban.views.campaigns import load_campaign
 
     try:
         engine, campaign_id = _campaign(spec, datetime.now(timezone.utc))
@@ -109,8 +120,15 @@ def show(spec: SpecArg, sheet: SheetOpt = None) -> None:
     for column in ("评分表", "样本", "单位", "合计", "结论", "版本", "检查人", "记录时间"):
         table.add_column(column)
     for r in rows:
-        table.add_row(lit(r.sheet_id), lit(r.sample_id), campaign.display(r.unit_code), f"{r.total:g}",
-                      "[green]达标[/]" if r.passed else "[bold red]未达标[/]", str(r.version), r.inspector or "",
-                      fmt(r.recorded_at, campaign.tz))  # fmt: skip
+        table.add_row(
+            lit(r.sheet_id),
+            lit(r.sample_id),
+            campaign.display(r.unit_code),
+            f"{r.total:g}",
+            "[green]达标[/]" if r.passed else "[bold red]未达标[/]",
+            str(r.version),
+            r.inspector or "",
+            fmt(r.recorded_at, campaign.tz),
+        )
     console.print(table)
     console.print(f"{len(rows)} units scored", highlight=False)

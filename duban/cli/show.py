@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from duban.cli.common import lit
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from duban.cli.common import lit
 from duban.cli.show_chain import chain_json, print_chain
 from duban.domain.messages import KIND_CN
 from duban.domain.plan import Plan
@@ -34,9 +34,13 @@ def _level_cn(level: str | None) -> str:
 
 def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -> None:
     c, tz = plan.campaign, plan.campaign.timezone
-    console.print(f"[bold]{lit(c.title)}[/]  {lit(c.issuer)} {lit(c.doc_no or '')}  ({lit(c.id)}, {lit(tz)})", highlight=False)
+    console.print(
+        f"[bold]{lit(c.title)}[/]  {lit(c.issuer)} {lit(c.doc_no or '')}  ({lit(c.id)}, {lit(tz)})", highlight=False
+    )
     for doc in c.forwards:
-        console.print(f"  依据/转发上级文件: {lit(doc.issuer)} {lit(doc.doc_no or '')} {lit(doc.title or '')}", highlight=False)
+        console.print(
+            f"  依据/转发上级文件: {lit(doc.issuer)} {lit(doc.doc_no or '')} {lit(doc.title or '')}", highlight=False
+        )
     for doc in c.forwarded_by:
         console.print(f"  转发: {lit(doc.issuer)} {lit(doc.doc_no or '')} {lit(doc.issued_on or '')}", highlight=False)
     print_chain(console, plan)
@@ -53,8 +57,11 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
             span = f"{span}〔{plan.depending[stage.id]}开启；{waits}〕"
         rows = [a for item in stage.items for a in by_item.get(item.id, [])]
         count = Counter(_level_cn(levels.get(a.unit_code)) for a in rows)
-        console.print(f"\n[bold cyan]{lit(stage.name)}[/] ({lit(stage.id)})  {lit(span)}  · {len(rows)} assignments: "
-                      + ", ".join(f"{k} {lit(v)}" for k, v in sorted(count.items())), highlight=False)  # fmt: skip
+        console.print(
+            f"\n[bold cyan]{lit(stage.name)}[/] ({lit(stage.id)})  {lit(span)}  · {len(rows)} assignments: "
+            + ", ".join(f"{k} {lit(v)}" for k, v in sorted(count.items())),
+            highlight=False,
+        )
         for item in stage.items:
             entries = by_item.get(item.id, [])
             if not entries:
@@ -62,17 +69,26 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
             first = entries[0]
             reminders = "、".join(fmt(t, tz) for t in first.reminders) or "—"
             steps = (item.escalation or c.defaults.escalation).steps
-            escalations = "、".join(
-                f"{fmt(t, tz)}（{escalation_words(step.after, c.defaults.remind_time)}）→ {'、'.join(TARGET_CN.get(k, k) for k in step.to)}"
-                for (t, _), step in zip(first.escalations, steps)
-            ) or "—"
+            escalations = (
+                "、".join(
+                    f"{fmt(t, tz)}（{escalation_words(step.after, c.defaults.remind_time)}）→ {'、'.join(TARGET_CN.get(k, k) for k in step.to)}"
+                    for (t, _), step in zip(first.escalations, steps)
+                )
+                or "—"
+            )
             every = f"  周期 {item.every.said}" if item.every is not None and item.every.said else ""
-            console.print(f"  [bold]{lit(item.name)}[/] ({lit(item.id)}) 格式 {lit('、'.join(item.formats) or '—')}{lit(every)}", highlight=False)
+            console.print(
+                f"  [bold]{lit(item.name)}[/] ({lit(item.id)}) 格式 {lit('、'.join(item.formats) or '—')}{lit(every)}",
+                highlight=False,
+            )
             instances = sorted({(a.instance, a.open_at, a.due_at) for a in entries}, key=lambda x: x[2])
             for instance, opens, due in instances:
                 label = f"[{instance}] " if instance else ""
-                console.print(f"    {lit(label)}开始 {fmt(opens, tz)}{lit(_said(item.opens))}  截止 [bold]{fmt(due, tz)}[/]"
-                              f"{lit(_said(item.due))}", highlight=False)  # fmt: skip
+                console.print(
+                    f"    {lit(label)}开始 {fmt(opens, tz)}{lit(_said(item.opens))}  截止 [bold]{fmt(due, tz)}[/]"
+                    f"{lit(_said(item.due))}",
+                    highlight=False,
+                )
             console.print(f"    提醒 {lit(reminders)}  催办 {lit(escalations)}", highlight=False)
             for outcome in item.outcomes if item.outcomes is not None else c.defaults.outcomes:
                 console.print(f"    处理 {lit(outcome.words())}", highlight=False)
@@ -80,22 +96,38 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
         console.print(f"\n[bold]{len(plan.assignments)} assignments[/] (开始 → 截止  事项  单位)", highlight=False)
         for a in plan.assignments:
             unit = plan.registry.units[a.unit_code]
-            item = a.item_id + (f"[{a.instance}]" if a.instance else "") + ("" if a.role == "responsible" else f" ({ROLE_CN[a.role]})")
-            console.print(f"  {fmt(a.open_at, tz)} → {fmt(a.due_at, tz)}  {lit(item)}  {lit(a.unit_code)} {lit(unit.display)} ({unit.level.cn})",
-                          highlight=False, soft_wrap=True)  # fmt: skip
+            item = (
+                a.item_id
+                + (f"[{a.instance}]" if a.instance else "")
+                + ("" if a.role == "responsible" else f" ({ROLE_CN[a.role]})")
+            )
+            console.print(
+                f"  {fmt(a.open_at, tz)} → {fmt(a.due_at, tz)}  {lit(item)}  {lit(a.unit_code)} {lit(unit.display)} ({unit.level.cn})",
+                highlight=False,
+                soft_wrap=True,
+            )
     else:
         console.print(f"\n{len(plan.assignments)} assignments (list them with --all or --json)")
     for sample in plan.samples.values():
         if sample.sample_id in plan.undrawn:
-            console.print(f"\n[bold]抽查样本[/] {lit(sample.name)} (seed {lit(sample.seed)}): 待抽取 — {lit(plan.undrawn[sample.sample_id])}"
-                          f"（`duban sample draw {lit(c.id)} --sample {lit(sample.sample_id)} …`）", highlight=False)  # fmt: skip
+            console.print(
+                f"\n[bold]抽查样本[/] {lit(sample.name)} (seed {lit(sample.seed)}): 待抽取 — {lit(plan.undrawn[sample.sample_id])}"
+                f"（`duban sample draw {lit(c.id)} --sample {lit(sample.sample_id)} …`）",
+                highlight=False,
+            )
             continue
         names = "、".join(plan.registry.units[code].name for code in sample.members[:40])
         more = f" … (+{len(sample.members) - 40})" if len(sample.members) > 40 else ""
-        console.print(f"\n[bold]抽查样本[/] {lit(sample.name)} (seed {lit(sample.seed)}): {len(sample.members)} 个 — {lit(names)}{lit(more)}",
-                      highlight=False)  # fmt: skip
+        console.print(
+            f"\n[bold]抽查样本[/] {lit(sample.name)} (seed {lit(sample.seed)}): {len(sample.members)} 个 — {lit(names)}{lit(more)}",
+            highlight=False,
+        )
     for leader in c.leaders:
-        units = "、".join(plan.registry.units[u].name for u in plan.leaders[leader.id] if plan.registry.units[u].level is Level.county or plan.registry.units[u].kind == "zone")
+        units = "、".join(
+            plan.registry.units[u].name
+            for u in plan.leaders[leader.id]
+            if plan.registry.units[u].level is Level.county or plan.registry.units[u].kind == "zone"
+        )
         console.print(f"[bold]包联[/] {lit(leader.name)}: {lit(units)}", highlight=False)
     for event_id, name, at in plan.events:
         console.print(f"[bold]事件[/] {lit(name)} ({lit(event_id)}) {fmt(at, tz)}", highlight=False)
@@ -121,12 +153,21 @@ def plan_json(plan: Plan) -> dict:
         "stages": {k: [v[0].isoformat(), v[1].isoformat()] for k, v in plan.stage_windows.items()},
         "depending": {k: {"opens": words, "decided_by_tick": k in plan.held} for k, words in plan.depending.items()},
         "assignments": [
-            {"stage": a.stage_id, "item": a.item_id, "instance": a.instance, "unit": a.unit_code,
-             "unit_name": plan.registry.units[a.unit_code].display, "level": plan.registry.units[a.unit_code].level.value,
-             "role": a.role, "open_at": a.open_at.isoformat(), "due_at": a.due_at.isoformat(),
-             "open_at_local": fmt(a.open_at, tz), "due_at_local": fmt(a.due_at, tz),
-             "reminders": [t.isoformat() for t in a.reminders],
-             "escalations": [{"at": t.isoformat(), "to": list(to)} for t, to in a.escalations]}
+            {
+                "stage": a.stage_id,
+                "item": a.item_id,
+                "instance": a.instance,
+                "unit": a.unit_code,
+                "unit_name": plan.registry.units[a.unit_code].display,
+                "level": plan.registry.units[a.unit_code].level.value,
+                "role": a.role,
+                "open_at": a.open_at.isoformat(),
+                "due_at": a.due_at.isoformat(),
+                "open_at_local": fmt(a.open_at, tz),
+                "due_at_local": fmt(a.due_at, tz),
+                "reminders": [t.isoformat() for t in a.reminders],
+                "escalations": [{"at": t.isoformat(), "to": list(to)} for t, to in a.escalations],
+            }
             for a in plan.assignments
         ],
         "samples": {s.sample_id: {"seed": s.seed, "members": s.members} for s in plan.samples.values()},
@@ -143,8 +184,11 @@ def print_tick(console: Console, summary: dict) -> None:
     console.print(f"  messages composed: {lit(summary['messages'])}")
     if summary.get("rollups"):
         fed = summary["rollups"]
-        console.print(f"  roll-ups (汇总): submitted {lit(fed['submitted'])}, fed up {lit(fed['fed_up'])}"
-                      + "".join(f"\n    waiting: {lit(why)}" for why in fed["waiting"]), highlight=False)  # fmt: skip
+        console.print(
+            f"  roll-ups (汇总): submitted {lit(fed['submitted'])}, fed up {lit(fed['fed_up'])}"
+            + "".join(f"\n    waiting: {lit(why)}" for why in fed["waiting"]),
+            highlight=False,
+        )
 
 
 def unit_words(campaign, code: str) -> str:
@@ -161,30 +205,49 @@ def item_words(campaign, item_id: str, instance: str | None = None) -> str:
 def print_receipt(console: Console, receipt, campaign, unit: str, item_id: str, instance: str | None) -> None:
     """What the clerk is told: who handed in what, which version, when, on time or late, and the receipt's way."""
     late = "逾期报送" if receipt.late else "按时"
-    console.print(f"[green]已报送[/] {lit(unit_words(campaign, unit))} · {lit(item_words(campaign, item_id, instance))}"
-                  f" · 第{lit(receipt.version)}版 · {fmt(receipt.submitted_at, campaign.tz)}（{lit(late)}）→ {receipt.state.cn}",
-                  highlight=False)  # fmt: skip
+    console.print(
+        f"[green]已报送[/] {lit(unit_words(campaign, unit))} · {lit(item_words(campaign, item_id, instance))}"
+        f" · 第{lit(receipt.version)}版 · {fmt(receipt.submitted_at, campaign.tz)}（{lit(late)}）→ {receipt.state.cn}",
+        highlight=False,
+    )
     console.print("  回执消息已排入发送队列（`duban dispatch` 发送）", highlight=False)
 
 
-DISPATCH_WORDS = {"sent": "已发送", "failed": "失败待重试", "dead": "转入死信", "deferred": "等待机器人限额",
-                  "held": "静默时段后发送", "dropped": "已不属实未发", "unconfirmed": "送达情况不明", "lost": "已由其他发送进程接手",
-                  "claimed": "本次领取"}  # fmt: skip
+DISPATCH_WORDS = {
+    "sent": "已发送",
+    "failed": "失败待重试",
+    "dead": "转入死信",
+    "deferred": "等待机器人限额",
+    "held": "静默时段后发送",
+    "dropped": "已不属实未发",
+    "unconfirmed": "送达情况不明",
+    "lost": "已由其他发送进程接手",
+    "claimed": "本次领取",
+}
 
 
 def print_dispatch(console: Console, result: dict) -> None:
     """One line for a dispatch run: what was sent (by kind), what failed or waits, and where dead letters are."""
     counts = {k: v for k, v in result.items() if k != "by_kind"}
-    kinds = "、".join(f"{KIND_CN.get(k, k)} {v}" for k, v in sorted((result.get("by_kind") or {}).items(), key=lambda kv: -kv[1]))
+    kinds = "、".join(
+        f"{KIND_CN.get(k, k)} {v}" for k, v in sorted((result.get("by_kind") or {}).items(), key=lambda kv: -kv[1])
+    )
     parts = [f"{DISPATCH_WORDS.get(k, k)} {v}" for k, v in counts.items() if k != "sent" and (v or k == "claimed")]
-    console.print(f"dispatch: 已发送 {lit(counts.get('sent', 0))} 条" + (f"（{lit(kinds)}）" if kinds else "")
-                  + (" · " + " · ".join(parts) if parts else ""), highlight=False)  # fmt: skip
+    console.print(
+        f"dispatch: 已发送 {lit(counts.get('sent', 0))} 条"
+        + (f"（{lit(kinds)}）" if kinds else "")
+        + (" · " + " · ".join(parts) if parts else ""),
+        highlight=False,
+    )
     if counts.get("dead"):
-        console.print("  死信：`duban outbox list --status dead` 查看渠道的原话，修好后 `duban outbox retry --dead`",
-                      highlight=False)  # fmt: skip
+        console.print(
+            "  死信：`duban outbox list --status dead` 查看渠道的原话，修好后 `duban outbox retry --dead`",
+            highlight=False,
+        )
     if counts.get("unconfirmed"):
-        console.print("  送达情况不明（已发出但无答复，可能已到群里）：`duban outbox list --status unconfirmed`",
-                      highlight=False)  # fmt: skip
+        console.print(
+            "  送达情况不明（已发出但无答复，可能已到群里）：`duban outbox list --status unconfirmed`", highlight=False
+        )
 
 
 @dataclass(frozen=True)
@@ -194,8 +257,12 @@ class StatusFilter:
     level: Level | None = None
     colours: frozenset[Color] = frozenset()  # empty: every colour
 
-    ONLY = {"red": (Color.red,), "红": (Color.red,), "yellow": (Color.red, Color.yellow),
-            "黄": (Color.red, Color.yellow)}  # fmt: skip
+    ONLY = {
+        "red": (Color.red,),
+        "红": (Color.red,),
+        "yellow": (Color.red, Color.yellow),
+        "黄": (Color.red, Color.yellow),
+    }
 
     @classmethod
     def parse(cls, *, level: str | None, only: str | None, refuse) -> StatusFilter:
@@ -205,12 +272,14 @@ class StatusFilter:
             refuse("--level", level, ", ".join(f"{lv.value} ({lv.cn[0]})" for lv in Level))
         if only is not None and only.strip().lower() not in cls.ONLY:
             refuse("--only", only, "red (红: 逾期未报), yellow (黄: 临近截止或逾期报送, and the red ones)")
-        return cls(levels[level.strip()] if level else None,
-                   frozenset(cls.ONLY[only.strip().lower()]) if only else frozenset())  # fmt: skip
+        return cls(
+            levels[level.strip()] if level else None, frozenset(cls.ONLY[only.strip().lower()]) if only else frozenset()
+        )
 
     def keeps(self, unit) -> bool:
-        return ((self.level is None or unit.level == self.level.value)
-                and (not self.colours or unit.overall in self.colours))  # fmt: skip
+        return (self.level is None or unit.level == self.level.value) and (
+            not self.colours or unit.overall in self.colours
+        )
 
     def words(self) -> str:
         parts = [self.level.cn] if self.level else []
@@ -220,17 +289,21 @@ class StatusFilter:
 
 
 _RANKED = (Color.red, Color.yellow, Color.green, Color.grey)
-COLOUR_LEGEND = "红 逾期未报 · 黄 临近截止或逾期报送 · 绿 按时报送、免报或进行中 · 灰 未开始（单位取各事项中最差的颜色）"
+COLOUR_LEGEND = (
+    "红 逾期未报 · 黄 临近截止或逾期报送 · 绿 按时报送、免报或进行中 · 灰 未开始（单位取各事项中最差的颜色）"
+)
 DONE_LEGEND = "已报＝按时报送＋逾期报送（与 Prefect 里的进度摘要、门户同一口径）"
 
 
 def tally_words(states: Counter) -> str:
     """'应报 324 · 已报 290（按时 240、逾期 50）· 免报 0 · 逾期未报 27 · 临近截止 3 · 进行中 4 · 未开始 0'."""
     on_time, late = states[State.submitted], states[State.late]
-    return (f"应报 {sum(states.values())} · 已报 {on_time + late}（按时 {on_time}、逾期 {late}）· 免报 {states[State.excused]}"
-            f" · 逾期未报 {states[State.overdue]} · 临近截止 {states[State.due_soon]} · 进行中 {states[State.open]}"
-            f" · 未开始 {states[State.pending]}"
-            + (f" · 待审核 {states[State.in_review]}" if states[State.in_review] else ""))  # fmt: skip
+    return (
+        f"应报 {sum(states.values())} · 已报 {on_time + late}（按时 {on_time}、逾期 {late}）· 免报 {states[State.excused]}"
+        f" · 逾期未报 {states[State.overdue]} · 临近截止 {states[State.due_soon]} · 进行中 {states[State.open]}"
+        f" · 未开始 {states[State.pending]}"
+        + (f" · 待审核 {states[State.in_review]}" if states[State.in_review] else "")
+    )
 
 
 def ack_words(acks: dict, stage_names: dict) -> str:
@@ -239,8 +312,9 @@ def ack_words(acks: dict, stage_names: dict) -> str:
         return ""
     order = list(stage_names)
     shown = sorted(acks.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else -1)
-    return "签收率：" + "；".join(f"{stage_names.get(s, '通知')} {done}/{asked}（{done / asked:.1%}）"
-                                   for s, (done, asked) in shown if asked)  # fmt: skip
+    return "签收率：" + "；".join(
+        f"{stage_names.get(s, '通知')} {done}/{asked}（{done / asked:.1%}）" for s, (done, asked) in shown if asked
+    )
 
 
 def loop_words(loop: dict, stage_names: dict | None = None) -> str:
@@ -248,7 +322,9 @@ def loop_words(loop: dict, stage_names: dict | None = None) -> str:
     ext, rev = loop.get("extensions", {}), loop.get("reviews", {})
     parts = [words] if (words := ack_words(loop.get("acks", {}), stage_names or {})) else []
     if any(ext.values()):
-        parts.append(f"延期申请：已批准 {ext.get('approved', 0)} · 未批准 {ext.get('denied', 0)} · 待审批 {ext.get('pending', 0)}")
+        parts.append(
+            f"延期申请：已批准 {ext.get('approved', 0)} · 未批准 {ext.get('denied', 0)} · 待审批 {ext.get('pending', 0)}"
+        )
     if any(rev.values()):
         parts.append(f"审核：退回 {rev.get('returned', 0)} 次 · 通过 {rev.get('accepted', 0)} 次")
     return "；".join(parts)
@@ -257,7 +333,10 @@ def loop_words(loop: dict, stage_names: dict | None = None) -> str:
 def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()) -> None:
     campaign = report.campaign
     stages = campaign.spec.stages
-    console.print(f"[bold]{lit(campaign.spec.title)}[/] 截至 {fmt(report.as_of, campaign.tz)}{lit(wanted.words())}", highlight=False)
+    console.print(
+        f"[bold]{lit(campaign.spec.title)}[/] 截至 {fmt(report.as_of, campaign.tz)}{lit(wanted.words())}",
+        highlight=False,
+    )
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("单位", no_wrap=True)
     table.add_column("级别", no_wrap=True)
@@ -275,7 +354,9 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
     console.print(legend, highlight=False)
     console.print(COLOUR_LEGEND, highlight=False)
     tally: Counter = sum((unit.states for unit in shown), Counter())
-    console.print(f"{len(shown)} of {len(report.units)} units shown · 这些单位的事项：{lit(tally_words(tally))}", highlight=False)
+    console.print(
+        f"{len(shown)} of {len(report.units)} units shown · 这些单位的事项：{lit(tally_words(tally))}", highlight=False
+    )
     console.print(DONE_LEGEND, highlight=False)
     if words := loop_words(getattr(report, "loop", {}), {s.id: s.name for s in stages}):
         console.print(words, highlight=False)
@@ -283,10 +364,15 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
 
 def print_preview(console: Console, preview, *, unit: str | None) -> None:
     tz = preview.tz
-    console.print(f"[bold]{lit(preview.title)}[/] simulated {fmt(preview.start, tz)} → {fmt(preview.end, tz)}", highlight=False)
-    console.print(f"{lit(preview.assignments)} assignments · synthetic units: {lit(preview.planned_submissions)} submit "
-                  f"({lit(preview.planned_late)} late), {lit(preview.never)} never · "
-                  f"{lit(preview.log.ticks)} ticks, {len(preview.messages)} messages", highlight=False)  # fmt: skip
+    console.print(
+        f"[bold]{lit(preview.title)}[/] simulated {fmt(preview.start, tz)} → {fmt(preview.end, tz)}", highlight=False
+    )
+    console.print(
+        f"{lit(preview.assignments)} assignments · synthetic units: {lit(preview.planned_submissions)} submit "
+        f"({lit(preview.planned_late)} late), {lit(preview.never)} never · "
+        f"{lit(preview.log.ticks)} ticks, {len(preview.messages)} messages",
+        highlight=False,
+    )
     groups: dict[tuple[str, str], list] = defaultdict(list)
     for envelope in preview.messages:
         groups[(envelope.at, envelope.kind)].append(envelope)
@@ -298,15 +384,19 @@ def print_preview(console: Console, preview, *, unit: str | None) -> None:
         table.add_row(fmt(datetime.fromisoformat(at), tz), KIND_CN.get(kind, kind), str(len(envelopes)), lit(names))
     console.print(table)
     counts = Counter(e.kind for e in preview.messages)
-    console.print("by kind: " + ", ".join(f"{lit(KIND_CN.get(k, k))} {lit(v)}" for k, v in counts.most_common()), highlight=False)
+    console.print(
+        "by kind: " + ", ".join(f"{lit(KIND_CN.get(k, k))} {lit(v)}" for k, v in counts.most_common()), highlight=False
+    )
     from duban.cli.rollup import print_preview_rollups
 
     print_preview_rollups(console, preview)
     if unit:
         for envelope in preview.messages:
             if envelope.recipient == unit:
-                console.print(f"\n[bold]{fmt(datetime.fromisoformat(envelope.at), tz)}[/] {lit(envelope.rendered.subject)}",
-                              highlight=False)  # fmt: skip
+                console.print(
+                    f"\n[bold]{fmt(datetime.fromisoformat(envelope.at), tz)}[/] {lit(envelope.rendered.subject)}",
+                    highlight=False,
+                )
                 console.print(envelope.rendered.text, highlight=False, markup=False)
 
 
@@ -314,10 +404,16 @@ def print_demo(console: Console, result, settings) -> None:
     report = result.status
     campaign = report.campaign
     tz = campaign.tz
-    console.print(f"\n[bold green]demo finished[/] in {result.seconds:.0f} s: {lit(result.log.ticks)} tick runs, "
-                  f"{lit(result.log.dispatches)} dispatch runs, {lit(result.log.submissions)} synthetic submissions", highlight=False)  # fmt: skip
-    console.print("messages by kind: " + ", ".join(f"{lit(KIND_CN.get(k, k))} {lit(v)}" for k, v in result.sent_by_kind.most_common()),
-                  highlight=False)  # fmt: skip
+    console.print(
+        f"\n[bold green]demo finished[/] in {result.seconds:.0f} s: {lit(result.log.ticks)} tick runs, "
+        f"{lit(result.log.dispatches)} dispatch runs, {lit(result.log.submissions)} synthetic submissions",
+        highlight=False,
+    )
+    console.print(
+        "messages by kind: "
+        + ", ".join(f"{lit(KIND_CN.get(k, k))} {lit(v)}" for k, v in result.sent_by_kind.most_common()),
+        highlight=False,
+    )
     console.print(f"\n[bold]late or missing by stage[/] (as of {fmt(report.as_of, tz)})", highlight=False)
     missing: dict[str, list[str]] = defaultdict(list)
     for code, stage_id, _item, _due in report.overdue:
@@ -328,24 +424,33 @@ def print_demo(console: Console, result, settings) -> None:
         states = report.by_stage.get(stage.id, Counter())
         names = missing.get(stage.id, [])
         shown = "、".join(names[:8]) + (f" 等{len(names)}个单位" if len(names) > 8 else "")
-        console.print(f"  {lit(stage.name)}: 按时 {lit(states[State.submitted])} · 逾期报送 {lit(states[State.late])} · "
-                      f"逾期未报 {lit(states[State.overdue])}" + (f" — {lit(shown)}" if names else ""), highlight=False)  # fmt: skip
+        console.print(
+            f"  {lit(stage.name)}: 按时 {lit(states[State.submitted])} · 逾期报送 {lit(states[State.late])} · "
+            f"逾期未报 {lit(states[State.overdue])}" + (f" — {lit(shown)}" if names else ""),
+            highlight=False,
+        )
     for sample in result.samples:
         members = sample.members or []
         by_level = Counter(campaign.units[c].level for c in members if c in campaign.units)
         names = "、".join(campaign.units[c].display if c in campaign.units else c for c in members[:10])
         more = f" 等{len(members)}个" if len(members) > 10 else ""
-        console.print(f"[bold]{lit(sample.name)}[/] (seed {lit(sample.seed)}): "
-                      + "、".join(f"{lit(_level_cn(lv))} {n}" for lv, n in by_level.items()) + f" — {lit(names)}{lit(more)}",
-                      highlight=False)  # fmt: skip
+        console.print(
+            f"[bold]{lit(sample.name)}[/] (seed {lit(sample.seed)}): "
+            + "、".join(f"{lit(_level_cn(lv))} {n}" for lv, n in by_level.items())
+            + f" — {lit(names)}{lit(more)}",
+            highlight=False,
+        )
     if result.loop:
         console.print("\n[bold]督办 loop[/] (延期申请, 审核与退回, once each)", highlight=False)
         for line in result.loop:
             console.print(f"  {lit(line)}", highlight=False)
     spec = result.spec_path.relative_to(result.spec_path.parent.parent)
-    console.print(f"\nmessages: {lit(result.sink)}\ndatabase: {lit(settings.resolved_database_url)}\n"
-                  f"next: uv run duban status {lit(spec)} --as-of \"{lit(fmt_arg(report.as_of, tz))}\" --only red",
-                  highlight=False, soft_wrap=True)  # fmt: skip
+    console.print(
+        f"\nmessages: {lit(result.sink)}\ndatabase: {lit(settings.resolved_database_url)}\n"
+        f'next: uv run duban status {lit(spec)} --as-of "{lit(fmt_arg(report.as_of, tz))}" --only red',
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def print_units(console: Console, registry, *, depth: int) -> None:
@@ -354,7 +459,10 @@ def print_units(console: Console, registry, *, depth: int) -> None:
     console.print("  ".join(f"{level.cn} {lit(counts[level])}" for level in Level if level in counts), highlight=False)
 
     def walk(unit, level: int) -> None:
-        console.print(f"{lit('  ' * level)}{lit(unit.code)} {lit(unit.display)} ({unit.level.cn}, {lit(unit.kind)})", highlight=False)
+        console.print(
+            f"{lit('  ' * level)}{lit(unit.code)} {lit(unit.display)} ({unit.level.cn}, {lit(unit.kind)})",
+            highlight=False,
+        )
         if level < depth:
             for child in registry.children(unit.code):
                 walk(child, level + 1)

@@ -16,22 +16,30 @@ from duban.instants import fmt
 
 def import_command(
     file: Annotated[Path, typer.Argument(help="the list (名录) as CSV or xlsx, its first row the column names")],
-    list_name: Annotated[str, typer.Option("--list", help="the list's name, as specs write it: registry.lists: [NAME]")],
-    mapping: Annotated[Optional[Path], typer.Option(help="YAML mapping its column names (columns:, attributes:)")] = None,
+    list_name: Annotated[
+        str, typer.Option("--list", help="the list's name, as specs write it: registry.lists: [NAME]")
+    ],
+    mapping: Annotated[
+        Optional[Path], typer.Option(help="YAML mapping its column names (columns:, attributes:)")
+    ] = None,
     actor: Annotated[str, typer.Option(help="who imports (kept with the import)")] = "cli",
 ) -> None:
     """Check every row (信用代码 check digit, division code, duplicates, names) and store the list only when all are
     right; a re-import updates it in place and keeps who was listed when."""
-    from duban.domain.listed import Mapping, load_mapping, read_list
-    from duban.store.listed import import_list
     from pydantic import TypeAdapter, ValidationError
 
+    from duban.domain.listed import Mapping, load_mapping, read_list
     from duban.spec.models import ID_HINT, Id
+    from duban.store.listed import import_list
 
     try:
         TypeAdapter(Id).validate_python(list_name)
     except ValidationError:
-        fail(DubanError(f"--list {list_name!r} is not a list name: {ID_HINT.replace('an id', 'a name')} (e.g. jinzhong-enterprises)"))
+        fail(
+            DubanError(
+                f"--list {list_name!r} is not a list name: {ID_HINT.replace('an id', 'a name')} (e.g. jinzhong-enterprises)"
+            )
+        )
     try:
         read = read_list(file, load_mapping(mapping) if mapping else Mapping())
         result = import_list(engine(), list_name, read, now=datetime.now(timezone.utc), actor=actor[:80])
@@ -40,8 +48,9 @@ def import_command(
     console.print(
         f"[green]✓[/] {lit(file)}: list {lit(result.list_name)} — {result.rows:,} rows: {result.added:,} added, "
         f"{result.changed:,} changed, {result.removed:,} no longer listed, {result.unchanged:,} unchanged "
-        f"(import {lit(result.import_id)})", highlight=False,
-    )  # fmt: skip
+        f"(import {lit(result.import_id)})",
+        highlight=False,
+    )
 
 
 def history_command(
@@ -55,21 +64,28 @@ def history_command(
     try:
         found = imports(engine(), list_name)
         if not found:
-            raise DubanError(f"no list {list_name!r} in the database: import it with duban units import FILE --list {list_name}")
+            raise DubanError(
+                f"no list {list_name!r} in the database: import it with duban units import FILE --list {list_name}"
+            )
         spells = history(engine(), list_name, code) if code else []
     except DubanError as exc:
         fail(exc)
     if code is None:
         for i in found:
-            console.print(f"{i.id:>4}  {fmt(i.imported_at, tz)}  {lit(i.actor)}  {lit(i.file)}  {i.rows:,} rows: +{i.added:,} "
-                          f"~{i.changed:,} -{i.removed:,}", highlight=False)  # fmt: skip
+            console.print(
+                f"{i.id:>4}  {fmt(i.imported_at, tz)}  {lit(i.actor)}  {lit(i.file)}  {i.rows:,} rows: +{i.added:,} "
+                f"~{i.changed:,} -{i.removed:,}",
+                highlight=False,
+            )
         return
     if not spells:
         fail(DubanError(f"{code} was never on list {list_name}"))
     for s in spells:
         until = fmt(s.listed_until, tz) if s.listed_until else "今"
         extra = "  " + " ".join(f"{k}={v}" for k, v in sorted(s.attributes.items())) if s.attributes else ""
-        console.print(f"{fmt(s.listed_from, tz)} → {lit(until)}  {lit(s.name)} ({lit(s.division)}){lit(extra)}", highlight=False)
+        console.print(
+            f"{fmt(s.listed_from, tz)} → {lit(until)}  {lit(s.name)} ({lit(s.division)}){lit(extra)}", highlight=False
+        )
 
 
 def lines_command() -> None:

@@ -171,14 +171,19 @@ def load_calendar(path: Path | None, *, named: bool = False) -> WorkCalendar:
         if isinstance(year, bool) or not isinstance(year, int):
             raise source.error(where, f"{year!r} is not a year: write it as a number (2027:)")
         if not isinstance(body, dict) or not body.get("holidays"):
-            raise source.error(where, (
-                f"{year} lists no holidays: a year written here replaces the calendar library's, so {year} would be "
-                "counted Monday to Friday. Copy its holidays and 调休 workdays from the 国务院办公厅 notice, or "
-                "remove the year"
-            ))  # fmt: skip
+            raise source.error(
+                where,
+                (
+                    f"{year} lists no holidays: a year written here replaces the calendar library's, so {year} would be "
+                    "counted Monday to Friday. Copy its holidays and 调休 workdays from the 国务院办公厅 notice, or "
+                    "remove the year"
+                ),
+            )
         extra = [k for k in body if k not in ("source", "holidays", "workdays")]
         if extra:
-            raise source.error((*where, str(extra[0])), f"unknown key `{extra[0]}`: a year has source, holidays and workdays")
+            raise source.error(
+                (*where, str(extra[0])), f"unknown key `{extra[0]}`: a year has source, holidays and workdays"
+            )
         override = YearOverride(source=body.get("source"))
         holidays = body["holidays"] if isinstance(body["holidays"], list) else [body["holidays"]]
         for index, entry in enumerate(holidays):
@@ -197,8 +202,9 @@ def load_calendar(path: Path | None, *, named: bool = False) -> WorkCalendar:
         for index, entry in enumerate(workdays if isinstance(workdays, list) else [workdays]):
             day = _day(entry, source, (*where, "workdays", index))
             if day.year != year:
-                raise source.error((*where, "workdays", index),
-                                   f"{day.isoformat()} is filed under {year}: move it under `{day.year}:`")  # fmt: skip
+                raise source.error(
+                    (*where, "workdays", index), f"{day.isoformat()} is filed under {year}: move it under `{day.year}:`"
+                )
             override.workdays.add(day)
         overrides[year] = override
     for day, name in strays:  # a 元旦 written 12-31 to 01-02 under the new year: the old year's day is its too

@@ -64,5 +64,5 @@ def _check(path: Path) -> str | None:
             if int(level) not in (1, 2, 3, 4) or not str(code).isdigit() or not isinstance(name, str):
                 return f"{path}: {row!r} is not [level 1–4, code, parent code, name]"
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        return f"{path}: not a division set ({exc.__class__.__name__}); the format is {{\"divisions\": [[level, code, parent, name], …]}}"
+        return f'{path}: not a division set ({exc.__class__.__name__}); the format is {{"divisions": [[level, code, parent, name], …]}}'
     return None

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from duban.domain.state import State
 from duban.errors import RequestError
 from duban.instants import fmt
 from duban.spec.models import Campaign, Extensions, Item
-from duban.domain.state import State
 
 
 class ExtensionStatus(str, Enum):
@@ -50,36 +50,52 @@ class Ask:
 def check_request(ask: Ask, policy_: Extensions | None, tz: str) -> None:
     """Refuse (RequestError, with the reason in English and Chinese) a request the notice does not allow."""
     if policy_ is None:
-        raise RequestError("the notice allows no extension of this item (the spec has no `extensions:`)",
-                           cn="本通知未规定可申请延期，如确有困难请与通知的联系人联系")  # fmt: skip
+        raise RequestError(
+            "the notice allows no extension of this item (the spec has no `extensions:`)",
+            cn="本通知未规定可申请延期，如确有困难请与通知的联系人联系",
+        )
     if ask.state.finished:
-        raise RequestError(f"nothing to extend: the item is {ask.state.value}", cn=f"本事项{ask.state.cn}，无需申请延期")
+        raise RequestError(
+            f"nothing to extend: the item is {ask.state.value}", cn=f"本事项{ask.state.cn}，无需申请延期"
+        )
     if ask.at > ask.due_at:
         due = fmt(ask.due_at, tz)
-        raise RequestError(f"the due {due} has passed: an extension is asked before the due",
-                           cn=f"截止时间（{due}）已过，延期申请须在截止前提出")  # fmt: skip
+        raise RequestError(
+            f"the due {due} has passed: an extension is asked before the due",
+            cn=f"截止时间（{due}）已过，延期申请须在截止前提出",
+        )
     if ask.waiting:
-        raise RequestError("a request for this item already waits for a decision",
-                           cn="本事项已有一份延期申请正在审批，请等待答复")  # fmt: skip
+        raise RequestError(
+            "a request for this item already waits for a decision", cn="本事项已有一份延期申请正在审批，请等待答复"
+        )
     if ask.until <= ask.due_at:
-        raise RequestError(f"{fmt(ask.until, tz)} is not later than the due {fmt(ask.due_at, tz)}",
-                           cn=f"申请的日期须晚于现在的截止时间（{fmt(ask.due_at, tz)}）")  # fmt: skip
+        raise RequestError(
+            f"{fmt(ask.until, tz)} is not later than the due {fmt(ask.due_at, tz)}",
+            cn=f"申请的日期须晚于现在的截止时间（{fmt(ask.due_at, tz)}）",
+        )
     if ask.limit is not None and ask.until > ask.limit:
-        raise RequestError(f"{fmt(ask.until, tz)} is beyond the notice's limit ({policy_.max} after the planned due, "
-                           f"{fmt(ask.limit, tz)})",
-                           cn=f"超过通知允许的最长延期（{policy_.max}，最晚{fmt(ask.limit, tz)}）")  # fmt: skip
+        raise RequestError(
+            f"{fmt(ask.until, tz)} is beyond the notice's limit ({policy_.max} after the planned due, "
+            f"{fmt(ask.limit, tz)})",
+            cn=f"超过通知允许的最长延期（{policy_.max}，最晚{fmt(ask.limit, tz)}）",
+        )
 
 
-def check_decision(status: ExtensionStatus, *, due_at: datetime, asked: datetime, granted: datetime | None,
-                   tz: str) -> None:  # fmt: skip
+def check_decision(
+    status: ExtensionStatus, *, due_at: datetime, asked: datetime, granted: datetime | None, tz: str
+) -> None:
     """Refuse a decision on a request already decided, or an approval later than asked or not past the due."""
     if status is not ExtensionStatus.pending:
         raise RequestError(f"the request was {status.value} already", cn=f"该申请{status.cn}，不能再次审批")
     if granted is None:
         return
     if granted > asked:
-        raise RequestError(f"{fmt(granted, tz)} is later than the unit asked ({fmt(asked, tz)})",
-                           cn=f"批准的日期不能晚于申请的日期（{fmt(asked, tz)}）")  # fmt: skip
+        raise RequestError(
+            f"{fmt(granted, tz)} is later than the unit asked ({fmt(asked, tz)})",
+            cn=f"批准的日期不能晚于申请的日期（{fmt(asked, tz)}）",
+        )
     if granted <= due_at:
-        raise RequestError(f"{fmt(granted, tz)} is not later than the due {fmt(due_at, tz)}: deny it instead",
-                           cn=f"批准的日期须晚于原截止时间（{fmt(due_at, tz)}）")  # fmt: skip
+        raise RequestError(
+            f"{fmt(granted, tz)} is not later than the due {fmt(due_at, tz)}: deny it instead",
+            cn=f"批准的日期须晚于原截止时间（{fmt(due_at, tz)}）",
+        )

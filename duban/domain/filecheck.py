@@ -21,28 +21,69 @@ import unicodedata
 import zipfile
 from pathlib import Path
 
-from duban.errors import SubmissionError
 from duban.domain.filescan import (
-    MAX_DEPTH, Budget, Refusal, check_part, check_pdf, check_text, embedded_program, mapped, ole_kind, package_kind, sniff_head,
-    walk_zip, zip_members,
+    MAX_DEPTH,
+    Budget,
+    Refusal,
+    check_part,
+    check_pdf,
+    check_text,
+    embedded_program,
+    mapped,
+    ole_kind,
+    package_kind,
+    sniff_head,
+    walk_zip,
+    zip_members,
 )
+from duban.errors import SubmissionError
 
 KIND_CN = {
-    "pdf": "PDF 文件", "docx": "Word 文档（docx）", "xlsx": "Excel 表格（xlsx）", "pptx": "PowerPoint 演示文稿（pptx）",
-    "doc": "Word 97-2003 文档（doc）", "xls": "Excel 97-2003 表格（xls）", "ppt": "PowerPoint 97-2003 演示文稿（ppt）",
-    "ole": "Office 97-2003 文件", "ofd": "OFD 版式文件", "zip": "ZIP 压缩包", "jpg": "JPEG 图片", "png": "PNG 图片",
-    "gif": "GIF 图片", "mp4": "MP4 视频", "text": "纯文本", "exe": "Windows 可执行程序", "elf": "Linux 可执行程序",
-    "macho": "macOS 可执行程序", "script": "脚本程序", "shortcut": "Windows 快捷方式", "archive": "RAR/7z/gzip 压缩包",
+    "pdf": "PDF 文件",
+    "docx": "Word 文档（docx）",
+    "xlsx": "Excel 表格（xlsx）",
+    "pptx": "PowerPoint 演示文稿（pptx）",
+    "doc": "Word 97-2003 文档（doc）",
+    "xls": "Excel 97-2003 表格（xls）",
+    "ppt": "PowerPoint 97-2003 演示文稿（ppt）",
+    "ole": "Office 97-2003 文件",
+    "ofd": "OFD 版式文件",
+    "zip": "ZIP 压缩包",
+    "jpg": "JPEG 图片",
+    "png": "PNG 图片",
+    "gif": "GIF 图片",
+    "mp4": "MP4 视频",
+    "text": "纯文本",
+    "exe": "Windows 可执行程序",
+    "elf": "Linux 可执行程序",
+    "macho": "macOS 可执行程序",
+    "script": "脚本程序",
+    "shortcut": "Windows 快捷方式",
+    "archive": "RAR/7z/gzip 压缩包",
     "empty": "空文件",
-}  # fmt: skip
+}
 EXECUTABLES = {"exe", "elf", "macho", "script", "shortcut"}
 # What content each extension must carry. wps/et are WPS Office's own names for Word/Excel-compatible files.
 EXPECTED = {
-    "pdf": {"pdf"}, "docx": {"docx"}, "xlsx": {"xlsx"}, "pptx": {"pptx"}, "doc": {"doc"}, "xls": {"xls"},
-    "ppt": {"ppt"}, "wps": {"doc", "docx"}, "et": {"xls", "xlsx"}, "ofd": {"ofd"},
-    "zip": {"zip", "docx", "xlsx", "pptx", "ofd"}, "jpg": {"jpg"}, "jpeg": {"jpg"}, "png": {"png"}, "gif": {"gif"},
-    "mp4": {"mp4"}, "txt": {"text"}, "csv": {"text"},
-}  # fmt: skip
+    "pdf": {"pdf"},
+    "docx": {"docx"},
+    "xlsx": {"xlsx"},
+    "pptx": {"pptx"},
+    "doc": {"doc"},
+    "xls": {"xls"},
+    "ppt": {"ppt"},
+    "wps": {"doc", "docx"},
+    "et": {"xls", "xlsx"},
+    "ofd": {"ofd"},
+    "zip": {"zip", "docx", "xlsx", "pptx", "ofd"},
+    "jpg": {"jpg"},
+    "jpeg": {"jpg"},
+    "png": {"png"},
+    "gif": {"gif"},
+    "mp4": {"mp4"},
+    "txt": {"text"},
+    "csv": {"text"},
+}
 _ZIPPED = {"zip", "docx", "xlsx", "pptx", "ofd"}
 _FORBIDDEN_CHARS = re.compile(r'[<>:"|?*\x00-\x1f\x7f]')
 MAX_NAME = 120  # characters kept of a longer name (the extension stays)
@@ -66,12 +107,16 @@ def safe_name(raw: str) -> str:
     """
     name = unicodedata.normalize("NFC", raw or "")
     if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
-        raise _refuse(f"file name {_shown(raw)!r}… is over {MAX_NAME_BYTES} bytes; shorten it",
-                      f"文件名「{_shown(raw)[:40]}…」太长（超过 {MAX_NAME_BYTES} 字节，约 85 个汉字），已拒收。请改短文件名后再上传。")  # fmt: skip
+        raise _refuse(
+            f"file name {_shown(raw)!r}… is over {MAX_NAME_BYTES} bytes; shorten it",
+            f"文件名「{_shown(raw)[:40]}…」太长（超过 {MAX_NAME_BYTES} 字节，约 85 个汉字），已拒收。请改短文件名后再上传。",
+        )
     name = "".join(c for c in name if unicodedata.category(c) not in ("Cf", "Cs", "Co")).strip()
     if "/" in name or "\\" in name or name in (".", ".."):
-        raise _refuse(f"file name {raw!r} contains a path; give the bare file name",
-                      f"文件名「{_shown(raw)}」含有路径（/、\\ 或 ..），已拒收。请直接选择文件上传，不要改动文件名中的路径。")  # fmt: skip
+        raise _refuse(
+            f"file name {raw!r} contains a path; give the bare file name",
+            f"文件名「{_shown(raw)}」含有路径（/、\\ 或 ..），已拒收。请直接选择文件上传，不要改动文件名中的路径。",
+        )
     name = _FORBIDDEN_CHARS.sub("_", name)
     name = re.sub(r"\s+", " ", name).strip(" .")
     if not name or name.startswith("."):
@@ -107,32 +152,44 @@ def check_file(path: Path, name: str, allowed: list[str], *, max_bytes: int | No
     """The format of file `path` (shown as `name`) if an item allowing `allowed` may accept it; else refuse."""
     size = path.stat().st_size
     if max_bytes is not None and size > max_bytes:
-        raise _refuse(f"{name}: {size:,} bytes is over the limit of {max_bytes:,}",
-                      f"文件「{name}」大小 {_mb(size)}，超过上限 {_mb(max_bytes)}，已拒收。请压缩或拆分后再上传。")  # fmt: skip
+        raise _refuse(
+            f"{name}: {size:,} bytes is over the limit of {max_bytes:,}",
+            f"文件「{name}」大小 {_mb(size)}，超过上限 {_mb(max_bytes)}，已拒收。请压缩或拆分后再上传。",
+        )
     ext = name.rpartition(".")[2].lower() if "." in name else ""
     ext = "jpg" if ext == "jpeg" else ext
     try:
         kind = sniff(path)
     except Refusal as refusal:
-        raise _refuse(f"{name}: {refusal.en}; refused", f"文件「{name}」{refusal.cn}，已拒收。请上传真正的报送材料。") from None
+        raise _refuse(
+            f"{name}: {refusal.en}; refused", f"文件「{name}」{refusal.cn}，已拒收。请上传真正的报送材料。"
+        ) from None
     if kind in EXECUTABLES:
-        raise _refuse(f"{name}: the content is an executable ({kind}), whatever its name says; refused",
-                      f"文件「{name}」的内容是{KIND_CN[kind]}，不是{_ext_cn(ext)}，已拒收。请上传真正的报送材料。")  # fmt: skip
+        raise _refuse(
+            f"{name}: the content is an executable ({kind}), whatever its name says; refused",
+            f"文件「{name}」的内容是{KIND_CN[kind]}，不是{_ext_cn(ext)}，已拒收。请上传真正的报送材料。",
+        )
     if kind == "empty":
         raise _refuse(f"{name}: the file is empty", f"文件「{name}」是空文件（0 字节），请检查后重新上传。")
     try:  # what is inside first: a disguised program is told as one, whatever else is wrong with the name
         inspect(path, kind, ext, depth=0, budget=Budget())
     except Refusal as refusal:
-        raise _refuse(f"{name}: {refusal.en}; refused", f"文件「{name}」{refusal.cn}，已拒收。请上传真正的报送材料。") from None
+        raise _refuse(
+            f"{name}: {refusal.en}; refused", f"文件「{name}」{refusal.cn}，已拒收。请上传真正的报送材料。"
+        ) from None
     if (allowed and ext not in allowed) or ext not in EXPECTED:
         listing = allowed or sorted(EXPECTED)
-        raise _refuse(f"{name}: item accepts {', '.join(listing)}, not {ext or 'no extension'}",
-                      f"文件「{name}」的格式是 {ext or '（无扩展名）'}，本事项只接受 {'、'.join(listing)}。")  # fmt: skip
+        raise _refuse(
+            f"{name}: item accepts {', '.join(listing)}, not {ext or 'no extension'}",
+            f"文件「{name}」的格式是 {ext or '（无扩展名）'}，本事项只接受 {'、'.join(listing)}。",
+        )
     if kind not in EXPECTED[ext]:
         seen = KIND_CN.get(kind, "无法识别的内容")
-        raise _refuse(f"{name}: the content is not {ext} (it looks like {kind})",
-                      f"文件「{name}」的扩展名是 {ext}，但内容是{seen}，不是{_ext_cn(ext)}。"
-                      "请用原软件另存为正确格式后再上传，不要只改扩展名。")  # fmt: skip
+        raise _refuse(
+            f"{name}: the content is not {ext} (it looks like {kind})",
+            f"文件「{name}」的扩展名是 {ext}，但内容是{seen}，不是{_ext_cn(ext)}。"
+            "请用原软件另存为正确格式后再上传，不要只改扩展名。",
+        )
     return ext
 
 
@@ -144,7 +201,9 @@ def inspect(path: Path, kind: str, ext: str, *, depth: int, budget: Budget, part
         if program:
             raise Refusal(f"a {program} program is embedded", f"中藏有{KIND_CN[program]}")
     if kind not in _ZIPPED and zipfile.is_zipfile(path):
-        raise Refusal("a ZIP archive is hidden in it (a polyglot)", f"不只是{KIND_CN.get(kind, '报送材料')}：里面还藏着一个压缩包")
+        raise Refusal(
+            "a ZIP archive is hidden in it (a polyglot)", f"不只是{KIND_CN.get(kind, '报送材料')}：里面还藏着一个压缩包"
+        )
     if kind == "pdf":
         check_pdf(path)
     elif kind == "text" and not part:
@@ -168,11 +227,15 @@ def _member(budget: Budget):  # noqa: ANN202
         else:
             ext = "jpg" if ext == "jpeg" else ext
             if ext not in EXPECTED:
-                raise Refusal(f"{name}: {ext or 'no extension'} is not a format an item accepts",
-                              f"里的「{shown}」不是可接受的材料格式（{ext or '无扩展名'}）")  # fmt: skip
+                raise Refusal(
+                    f"{name}: {ext or 'no extension'} is not a format an item accepts",
+                    f"里的「{shown}」不是可接受的材料格式（{ext or '无扩展名'}）",
+                )
             if kind not in EXPECTED[ext]:
-                raise Refusal(f"{name}: the content is not {ext} (it looks like {kind})",
-                              f"里的「{shown}」扩展名是 {ext}，内容却是{KIND_CN.get(kind, '无法识别的内容')}")  # fmt: skip
+                raise Refusal(
+                    f"{name}: the content is not {ext} (it looks like {kind})",
+                    f"里的「{shown}」扩展名是 {ext}，内容却是{KIND_CN.get(kind, '无法识别的内容')}",
+                )
         try:
             inspect(path, kind, ext, depth=depth, budget=budget, part=package)
         except Refusal as inner:

@@ -55,7 +55,7 @@ RUNNABLE = frozenset(
     "pkg iso img vhd vhdx chm hlp appx appxbundle msix msixbundle sys drv ocx xll xlam docm dotm xlsm xltm pptm "
     "potm ppam sldm elf bin run command desktop service crx xpi ahk au3 iqy slk settingcontent-ms library-ms "
     "search-ms mht mhtml html htm svg xhtml xml xsl".split()
-)  # fmt: skip
+)
 # inside an Office or OFD package, parts carry these names by design: xml and friends are its content, not a risk
 _PACKAGE_PARTS = frozenset({"xml", "rels", "vml", "bin", "svg"})
 
@@ -159,57 +159,105 @@ def mapped(path: Path) -> Iterator[mmap.mmap | bytes]:
 # What makes text a script, each rule with the words (lower case) one of which a match must contain: a rule runs only
 # on text holding one of its words, so a 20 MB text costs a few substring searches, not 80 regular expressions at
 # every character. None: the rule always runs (it starts with a rare character).
-_PROGRAMS = ("cmd", "powershell", "pwsh", "mshta", "rundll32", "regsvr32", "certutil", "bitsadmin", "wscript",
-             "cscript", "schtasks", "msiexec", "wmic")  # fmt: skip
+_PROGRAMS = (
+    "cmd",
+    "powershell",
+    "pwsh",
+    "mshta",
+    "rundll32",
+    "regsvr32",
+    "certutil",
+    "bitsadmin",
+    "wscript",
+    "cscript",
+    "schtasks",
+    "msiexec",
+    "wmic",
+)
 _RULES: list[tuple[tuple[str, ...] | None, str]] = [
-    (("#!",), r"\A\ufeff?#!"), (("script",), r"<\s*(?:[\w.-]+:)?script\b"), (("hta",), r"<\s*hta\s*:"),
-    (("job",), r"<\s*job\b"), (("package",), r"<\s*package\b"),
+    (("#!",), r"\A\ufeff?#!"),
+    (("script",), r"<\s*(?:[\w.-]+:)?script\b"),
+    (("hta",), r"<\s*hta\s*:"),
+    (("job",), r"<\s*job\b"),
+    (("package",), r"<\s*package\b"),
     (("html", "body", "iframe", "object", "embed"), r"<\s*(?:html|body|iframe|object|embed)\b"),
-    (("<?php",), r"<\?php"), (("javascript",), r"\bjavascript\s*:"), (("vbscript",), r"\bvbscript\s*:"),
+    (("<?php",), r"<\?php"),
+    (("javascript",), r"\bjavascript\s*:"),
+    (("vbscript",), r"\bvbscript\s*:"),
     # batch
-    (("echo",), r"^\s*@?\s*echo\s+(?:off|on)\b|^\s*@\s*echo\b"), (("%comspec%",), r"%comspec%"), (("%~",), r"%~\w*\d"),
-    (("goto", "call"), r"^\s*(?:goto|call)\s+:"), (("set",), r"^\s*set\s+/?[a-z_]\w*\s*="),
+    (("echo",), r"^\s*@?\s*echo\s+(?:off|on)\b|^\s*@\s*echo\b"),
+    (("%comspec%",), r"%comspec%"),
+    (("%~",), r"%~\w*\d"),
+    (("goto", "call"), r"^\s*(?:goto|call)\s+:"),
+    (("set",), r"^\s*set\s+/?[a-z_]\w*\s*="),
     (("exist", "errorlevel", "defined"), r"^\s*if\s+(?:not\s+)?(?:exist|errorlevel|defined)\b"),
-    (("for",), r"^\s*for\s+/[fdlr]\b"), (("::",), r"^[ \t]*::(?![0-9a-f:.]*[ \t]*\r?$)"),
-    (("start",), r"^\s*start\s+(?:\"|/\w|%|[\w.\\:~-]+\.(?:exe|bat|cmd|com|vbs|vbe|js|jse|wsf|hta|ps1|msi|lnk|scr|pif"
-                 r"|url)\b|(?:https?|file|ms-[\w-]+|shell):)"),
+    (("for",), r"^\s*for\s+/[fdlr]\b"),
+    (("::",), r"^[ \t]*::(?![0-9a-f:.]*[ \t]*\r?$)"),
+    (
+        ("start",),
+        r"^\s*start\s+(?:\"|/\w|%|[\w.\\:~-]+\.(?:exe|bat|cmd|com|vbs|vbe|js|jse|wsf|hta|ps1|msi|lnk|scr|pif"
+        r"|url)\b|(?:https?|file|ms-[\w-]+|shell):)",
+    ),
     (("del", "erase", "rd", "rmdir"), r"^\s*(?:del|erase|rd|rmdir)\s+/[a-z]\b"),
     (("powershell", "pwsh"), r"^\s*(?:powershell|pwsh)(?:\.exe)?(?=\s+[-/\"'(&$]|\s*$)"),
     (("reg",), r"^\s*reg(?:\.exe)?\s+(?:add|delete|import|load|save|copy|restore)\s+\S"),
     (_PROGRAMS, r"\b(?:" + "|".join(_PROGRAMS) + r")(?:\.exe)?\s+[/-]\w"),
     # PowerShell, VBScript, JScript
-    (("invoke-",), r"\binvoke-(?:expression|webrequest|restmethod|item|command)\b"), (("iex",), r"\biex\s*[(\"'$]"),
-    (("new-object",), r"\bnew-object\b"), (("download",), r"\bdownload(?:string|file)\b"),
-    (("-enc",), r"-(?:enc|encodedcommand)\s+[a-z0-9+/=]{8}"), (("start-process",), r"\bstart-process\b"),
-    (("$env:",), r"\$env:"), (("set-executionpolicy",), r"\bset-executionpolicy\b"),
-    (("frombase64string",), r"\bfrombase64string\b"), (("[system.",), r"\[system\."),
-    (("createobject",), r"\bcreateobject\s*\("), (("getobject",), r"\bgetobject\s*\("), (("wscript.",), r"\bwscript\."),
-    (("activexobject",), r"\bactivexobject\b"), (("shell.application",), r"\bshell\.application\b"),
+    (("invoke-",), r"\binvoke-(?:expression|webrequest|restmethod|item|command)\b"),
+    (("iex",), r"\biex\s*[(\"'$]"),
+    (("new-object",), r"\bnew-object\b"),
+    (("download",), r"\bdownload(?:string|file)\b"),
+    (("-enc",), r"-(?:enc|encodedcommand)\s+[a-z0-9+/=]{8}"),
+    (("start-process",), r"\bstart-process\b"),
+    (("$env:",), r"\$env:"),
+    (("set-executionpolicy",), r"\bset-executionpolicy\b"),
+    (("frombase64string",), r"\bfrombase64string\b"),
+    (("[system.",), r"\[system\."),
+    (("createobject",), r"\bcreateobject\s*\("),
+    (("getobject",), r"\bgetobject\s*\("),
+    (("wscript.",), r"\bwscript\."),
+    (("activexobject",), r"\bactivexobject\b"),
+    (("shell.application",), r"\bshell\.application\b"),
     (("sub", "function"), r"^\s*(?:private\s+|public\s+)?(?:sub|function)\s+\w+\s*\("),
     (("autoopen", "document_open", "workbook_open"), r"\b(?:autoopen|document_open|workbook_open)\b"),
     # AutoIt
     (("run", "shellexecute"), r"^\s*(?:run|runwait|shellexecute|shellexecutewait)\s*\(\s*[\"'@$]"),
     # Python, PHP, JavaScript, shell, Perl
     (("import",), r"^\s*import\s+[a-z_][\w.]*(?:\s*,\s*[a-z_][\w.]*)*\s*$|^\s*from\s+[a-z_.][\w.]*\s+import\s+"),
-    (("def",), r"^\s*def\s+\w+\s*\(.*\)\s*(?:->.*)?:\s*$"), (("class",), r"^\s*class\s+\w+\s*(?:\(.*\))?\s*:\s*$"),
+    (("def",), r"^\s*def\s+\w+\s*\(.*\)\s*(?:->.*)?:\s*$"),
+    (("class",), r"^\s*class\s+\w+\s*(?:\(.*\))?\s*:\s*$"),
     (("__import__",), r"\b__import__\s*\("),
-    (("exec(", "eval(", "compile(", "system(", "popen(", "spawn", "passthru(", "shell_exec("),
-     r"\b(?:exec|eval|compile|system|popen|spawn\w*|passthru|shell_exec)\("),
-    (("os.",), r"\bos\.\w+\s*\("), (("subprocess",), r"\bsubprocess\b"), (("__name__",), r"^\s*if\s+__name__\s*=="),
-    (("function",), r"\bfunction\s*\w*\s*\([^)]*\)\s*\{"), (("require",), r"\brequire\s*\("), (("=>",), r"=>\s*\{"),
-    (("document.",), r"\bdocument\.(?:write|cookie|location)\b"), (("window.",), r"\bwindow\.(?:location|open)\b"),
-    (("curl", "wget"), r"\b(?:curl|wget)\b[^\n]*\|\s*(?:ba|z|k|c)?sh\b"), (("chmod",), r"\bchmod\s+[+0-7]"),
-    (("/bin/",), r"/bin/(?:ba|z|k|c)?sh\b"), (("rm",), r"\brm\s+-[rf]"), (("strict",), r"^\s*use\s+strict\b"),
+    (
+        ("exec(", "eval(", "compile(", "system(", "popen(", "spawn", "passthru(", "shell_exec("),
+        r"\b(?:exec|eval|compile|system|popen|spawn\w*|passthru|shell_exec)\(",
+    ),
+    (("os.",), r"\bos\.\w+\s*\("),
+    (("subprocess",), r"\bsubprocess\b"),
+    (("__name__",), r"^\s*if\s+__name__\s*=="),
+    (("function",), r"\bfunction\s*\w*\s*\([^)]*\)\s*\{"),
+    (("require",), r"\brequire\s*\("),
+    (("=>",), r"=>\s*\{"),
+    (("document.",), r"\bdocument\.(?:write|cookie|location)\b"),
+    (("window.",), r"\bwindow\.(?:location|open)\b"),
+    (("curl", "wget"), r"\b(?:curl|wget)\b[^\n]*\|\s*(?:ba|z|k|c)?sh\b"),
+    (("chmod",), r"\bchmod\s+[+0-7]"),
+    (("/bin/",), r"/bin/(?:ba|z|k|c)?sh\b"),
+    (("rm",), r"\brm\s+-[rf]"),
+    (("strict",), r"^\s*use\s+strict\b"),
     # registry files, shortcuts, web queries
-    (("registry",), r"^\s*windows\s+registry\s+editor\b"), (("regedit4",), r"^\s*regedit4\b"),
-    (("internetshortcut", "[shell]", "autorun", "desktop entry", "shellclassinfo"),
-     r"^\s*\[(?:internetshortcut|shell|autorun|desktop entry|\.shellclassinfo)\]"),
+    (("registry",), r"^\s*windows\s+registry\s+editor\b"),
+    (("regedit4",), r"^\s*regedit4\b"),
+    (
+        ("internetshortcut", "[shell]", "autorun", "desktop entry", "shellclassinfo"),
+        r"^\s*\[(?:internetshortcut|shell|autorun|desktop entry|\.shellclassinfo)\]",
+    ),
     (("web",), r"^[ \t]*WEB[ \t]*\r?\n[ \t]*\d[ \t]*\r?\n[ \t]*(?:https?|ftp|file)://"),  # an Excel web query (.iqy)
     # markup that runs or fetches: an event handler on a tag (SVG onload=), an XSL stylesheet, an external entity
     (None, r"<[a-z][\w:.-]*\s(?:[^<>]{0,2000}?\s)?on[a-z]+\s*="),
-    (("xml-stylesheet",), r"<\?\s*xml-stylesheet\b"), (("entity",), r"<!ENTITY\s+(?:%\s*)?[\w.:-]+\s+(?:SYSTEM|PUBLIC)\b"),
+    (("xml-stylesheet",), r"<\?\s*xml-stylesheet\b"),
+    (("entity",), r"<!ENTITY\s+(?:%\s*)?[\w.:-]+\s+(?:SYSTEM|PUBLIC)\b"),
     (("|",), r"[=+\-@]\s*[\w.]+\s*\|\s*'[^'\n]*'\s*!"),  # a spreadsheet's DDE call: =cmd|' /C calc'!A0
-]  # fmt: skip
+]
 _COMPILED = [(words, re.compile(rule, re.IGNORECASE | re.MULTILINE)) for words, rule in _RULES]
 _CSV_FORMULA = re.compile(r"(?:^|[,;\t])[ \t]*\"?[ \t]*(?:[=@]|[+\-][ \t]*[^\d\s.,;\"])", re.MULTILINE)
 
@@ -269,16 +317,36 @@ _STREAM = re.compile(rb"\bstream\r?\n")
 _ENDSTREAM = re.compile(rb"\bendstream\b")
 _OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
 _NAME = re.compile(rb"/[A-Za-z0-9#_.\-]+")
-_ACTIVE = {b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/EmbeddedFiles", b"/RichMedia", b"/ImportData",
-           b"/EF", b"/FileAttachment", b"/GoToE"}  # fmt: skip
+_ACTIVE = {
+    b"/JavaScript",
+    b"/JS",
+    b"/Launch",
+    b"/EmbeddedFile",
+    b"/EmbeddedFiles",
+    b"/RichMedia",
+    b"/ImportData",
+    b"/EF",
+    b"/FileAttachment",
+    b"/GoToE",
+}
 _HEX = re.compile(rb"#([0-9A-Fa-f]{2})")
 _XFA_SCRIPT = re.compile(rb"<\s*(?:[\w.-]+:)?script\b", re.IGNORECASE)
 # a ZIP's local header with believable fields: version, flags, method (stored, deflate, deflate64, bzip2, lzma,
 # zstd, xz, ppmd, AES), then the name's length
 _ZIP_HEADER = re.compile(rb"PK\x03\x04[\x00-\x3f]\x00..(?:[\x00\x08\x09\x0c\x0e\x5d\x5f\x62\x63])\x00", re.DOTALL)
 # the filters a reader decodes; image codecs end a chain (what follows them is pixels, read as they are)
-_FILTERS = {b"ASCIIHexDecode": "ahx", b"AHx": "ahx", b"ASCII85Decode": "a85", b"A85": "a85", b"LZWDecode": "lzw",
-            b"LZW": "lzw", b"FlateDecode": "flate", b"Fl": "flate", b"RunLengthDecode": "rl", b"RL": "rl"}  # fmt: skip
+_FILTERS = {
+    b"ASCIIHexDecode": "ahx",
+    b"AHx": "ahx",
+    b"ASCII85Decode": "a85",
+    b"A85": "a85",
+    b"LZWDecode": "lzw",
+    b"LZW": "lzw",
+    b"FlateDecode": "flate",
+    b"Fl": "flate",
+    b"RunLengthDecode": "rl",
+    b"RL": "rl",
+}
 _IMAGE_CODECS = {b"DCTDecode", b"DCT", b"JPXDecode", b"CCITTFaxDecode", b"CCF", b"JBIG2Decode"}
 MAX_STREAM, MAX_STREAMS = 32 << 20, 256 << 20  # decoded bytes of one stream, of all of a PDF's streams
 MAX_OBJECT_STREAM = MAX_STREAM  # kept for callers of the old name
@@ -295,7 +363,9 @@ def check_pdf(path: Path) -> None:
     for data in mapped(path):
         tail = data[max(0, len(data) - 1024) :]
         if b"startxref" not in tail or not tail.rstrip(b"\r\n\t \0").endswith(b"%%EOF"):
-            raise Refusal("no PDF trailer (startxref … %%EOF) at the end", "不是完整的 PDF 文件（文件末尾没有 PDF 的结尾标记）")
+            raise Refusal(
+                "no PDF trailer (startxref … %%EOF) at the end", "不是完整的 PDF 文件（文件末尾没有 PDF 的结尾标记）"
+            )
         outside, position, budget = [], 0, {"pixels": MAX_STREAMS, "objects": MAX_STREAMS}
         streams = []
         while True:
@@ -315,8 +385,10 @@ def check_pdf(path: Path) -> None:
             region = data[start:stop]
             _pdf_names(region)
             if _plain(region).find(b"/Encrypt") >= 0:
-                raise Refusal("the PDF is encrypted (its streams cannot be read)",
-                              "加了密码或权限保护（加密的 PDF），无法检查其中的内容；请取消保护后重新导出")  # fmt: skip
+                raise Refusal(
+                    "the PDF is encrypted (its streams cannot be read)",
+                    "加了密码或权限保护（加密的 PDF），无法检查其中的内容；请取消保护后重新导出",
+                )
             found = script_in(region.decode("latin-1"))
             if found:
                 raise Refusal(f"script text in the PDF ({found!r})", f"夹带了脚本（含「{found}」）")
@@ -363,8 +435,10 @@ def _check_stream(dictionary: bytes, raw: bytes, budget: dict[str, int]) -> None
     # an object stream (pdf.js reads one by its /N and /First alone) is never taken for a picture or a font
     objects = re.search(rb"/(?:N|First)\s+\d|/Type\s*/ObjStm", dictionary) is not None
     is_image = not objects and re.search(rb"/Subtype\s*/Image\b", dictionary) is not None
-    is_font = not objects and re.search(rb"/Length[123]\b|/Subtype\s*/(?:Type1C|CIDFontType0C|OpenType)\b",
-                                        dictionary) is not None  # fmt: skip
+    is_font = (
+        not objects
+        and re.search(rb"/Length[123]\b|/Subtype\s*/(?:Type1C|CIDFontType0C|OpenType)\b", dictionary) is not None
+    )
     pool = "pixels" if is_image or is_font else "objects"
     if budget[pool] <= 0 and pool == "pixels":
         return
@@ -377,14 +451,18 @@ def _check_stream(dictionary: bytes, raw: bytes, budget: dict[str, int]) -> None
             break  # pixels from here on: what is left is read as it is
         method = _FILTERS.get(name)
         if method is None:
-            raise Refusal(f"a PDF stream uses the unknown filter /{name.decode('latin-1')}",
-                          f"内部有一段数据用了无法识别的编码（/{name.decode('latin-1')[:30]}），无法检查")  # fmt: skip
+            raise Refusal(
+                f"a PDF stream uses the unknown filter /{name.decode('latin-1')}",
+                f"内部有一段数据用了无法识别的编码（/{name.decode('latin-1')[:30]}），无法检查",
+            )
         limit = min(MAX_STREAM, budget[pool])
         try:
             content = _decode(method, content, limit, dictionary)
         except _Undecodable:
-            raise Refusal(f"a PDF stream's {name.decode('latin-1')} data cannot be decoded",
-                          f"内部有一段数据（{name.decode('latin-1')}）无法解码，无法检查") from None  # fmt: skip
+            raise Refusal(
+                f"a PDF stream's {name.decode('latin-1')} data cannot be decoded",
+                f"内部有一段数据（{name.decode('latin-1')}）无法解码，无法检查",
+            ) from None
         if len(content) > limit:
             if is_image or is_font:
                 content = content[:limit]
@@ -472,7 +550,7 @@ def _flate(data: bytes, limit: int) -> bytes:
         except zlib.error:
             engine = zlib.decompressobj(wbits)  # the damaged block again, byte by byte: keep what it gives
             try:
-                engine.decompress(data[: fed])
+                engine.decompress(data[:fed])
                 for at in range(fed, min(len(data), fed + 4096)):
                     out.append(engine.decompress(data[at : at + 1]))
             except zlib.error:
@@ -579,8 +657,10 @@ def _unpredict(data: bytes, dictionary: bytes, *, last: bool) -> bytes:
 
 
 # an action that opens a file on a network share or a file: path (Windows sends the user's login to the share)
-_SHARE_ACTION = re.compile(rb"/(?:GoToR|SubmitForm|URI|Thread)\b[^>]{0,400}?(?:\(\s*(?:\\\\){2}|\(\s*file:|<\s*5c\s*5c)",
-                           re.IGNORECASE | re.DOTALL)  # fmt: skip
+_SHARE_ACTION = re.compile(
+    rb"/(?:GoToR|SubmitForm|URI|Thread)\b[^>]{0,400}?(?:\(\s*(?:\\\\){2}|\(\s*file:|<\s*5c\s*5c)",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def _pdf_names(region: bytes) -> None:
@@ -591,8 +671,10 @@ def _pdf_names(region: bytes) -> None:
         plain = _plain(name)
         if plain in _ACTIVE:
             word = plain.decode("latin-1")[1:]
-            raise Refusal(f"the PDF carries {word} (it can run or drop a program)",
-                          f"含有可执行的内容（{word}：脚本、启动程序或内嵌文件）")  # fmt: skip
+            raise Refusal(
+                f"the PDF carries {word} (it can run or drop a program)",
+                f"含有可执行的内容（{word}：脚本、启动程序或内嵌文件）",
+            )
 
 
 # ── Office 97-2003 (OLE compound files) ──────────────────────────────────────────────────────────────────────
@@ -602,8 +684,12 @@ def ole_has(data, name: str) -> bool:
     pattern = name.encode("utf-16-le") + b"\0\0"
     for found in re.finditer(re.escape(pattern), data):
         at = found.start()
-        if at % 128 == 0 and at >= 512 and int.from_bytes(data[at + 64 : at + 66], "little") == len(pattern) \
-                and data[at + 66 : at + 67] in (b"\x01", b"\x02"):
+        if (
+            at % 128 == 0
+            and at >= 512
+            and int.from_bytes(data[at + 64 : at + 66], "little") == len(pattern)
+            and data[at + 66 : at + 67] in (b"\x01", b"\x02")
+        ):
             return True
     return False
 
@@ -622,8 +708,12 @@ def ole_kind(path: Path) -> str:
                 raise Refusal(f"the Office file carries {entry.strip(chr(1))}", f"含有{what}，可能被执行")
         if _VBA_SOURCE.search(data):
             raise Refusal("the Office file carries a VBA project", "含有宏代码（VBA），可能被执行")
-        for stream, kind in (("WordDocument", "doc"), ("Workbook", "xls"), ("Book", "xls"),
-                             ("PowerPoint Document", "ppt")):  # fmt: skip
+        for stream, kind in (
+            ("WordDocument", "doc"),
+            ("Workbook", "xls"),
+            ("Book", "xls"),
+            ("PowerPoint Document", "ppt"),
+        ):
             if ole_has(data, stream):
                 return kind
     return "ole"
@@ -655,11 +745,15 @@ def _bound(infos: list[zipfile.ZipInfo], budget: Budget) -> None:
     packed = sum(info.compress_size for info in infos)
     budget.declared += declared
     if budget.declared > MAX_INFLATED:
-        raise Refusal("the archive inflates beyond the bound",
-                      f"解压后超过 {MAX_INFLATED // 1024 // 1024} MB（压缩包声明的解压大小），无法检查")  # fmt: skip
+        raise Refusal(
+            "the archive inflates beyond the bound",
+            f"解压后超过 {MAX_INFLATED // 1024 // 1024} MB（压缩包声明的解压大小），无法检查",
+        )
     if declared > RATIO_FLOOR and declared > MAX_RATIO * max(packed, 1):
-        raise Refusal(f"the archive inflates {declared // max(packed, 1)} times its size (a zip bomb)",
-                      f"整体压缩比异常（解压后是压缩后的 {declared // max(packed, 1)} 倍，疑似压缩炸弹）")  # fmt: skip
+        raise Refusal(
+            f"the archive inflates {declared // max(packed, 1)} times its size (a zip bomb)",
+            f"整体压缩比异常（解压后是压缩后的 {declared // max(packed, 1)} 倍，疑似压缩炸弹）",
+        )
 
 
 def member_extension(name: str) -> str:
@@ -706,8 +800,10 @@ def walk_zip(path: Path, kind: str, depth: int, budget: Budget, check_member) ->
             if (info.external_attr >> 16) & 0o170000 == _SYMLINK:
                 raise Refusal(f"{name}: a symbolic link", f"里的「{shown}」是一个符号链接（指向别处的文件）")
             if ":" in name:
-                raise Refusal(f"{name}: a ':' in a member name (an NTFS stream or a drive)",
-                              f"里的「{shown}」名字含冒号（Windows 的隐藏数据流或盘符）")  # fmt: skip
+                raise Refusal(
+                    f"{name}: a ':' in a member name (an NTFS stream or a drive)",
+                    f"里的「{shown}」名字含冒号（Windows 的隐藏数据流或盘符）",
+                )
             if package and name.lower().startswith(_MACRO_SHEETS):
                 raise Refusal(f"{name}: an Excel 4.0 macro sheet", f"含有 Excel 4.0 宏表（{shown}），可能被执行")
         if package and "[Content_Types].xml" in archive.namelist():
@@ -746,16 +842,21 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget, targe
                 written += len(block)
                 budget.inflated += len(block)
                 if budget.inflated > MAX_INFLATED:
-                    raise Refusal("the archive inflates beyond the bound",
-                                  f"解压后超过 {MAX_INFLATED // 1024 // 1024} MB，无法检查")  # fmt: skip
+                    raise Refusal(
+                        "the archive inflates beyond the bound",
+                        f"解压后超过 {MAX_INFLATED // 1024 // 1024} MB，无法检查",
+                    )
                 if written > 1024 * 1024 and written > MAX_RATIO * max(info.compress_size, 1):
-                    raise Refusal(f"{info.filename}: inflates over {MAX_RATIO} times (a zip bomb)",
-                                  f"里的「{info.filename[-60:]}」压缩比异常（疑似压缩炸弹）")  # fmt: skip
+                    raise Refusal(
+                        f"{info.filename}: inflates over {MAX_RATIO} times (a zip bomb)",
+                        f"里的「{info.filename[-60:]}」压缩比异常（疑似压缩炸弹）",
+                    )
                 out.write(block)
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError, zlib.error) as exc:
-        raise Refusal(f"{info.filename}: cannot be read ({exc})", f"里的「{info.filename[-60:]}」已损坏，无法检查") from None
+        raise Refusal(
+            f"{info.filename}: cannot be read ({exc})", f"里的「{info.filename[-60:]}」已损坏，无法检查"
+        ) from None
     return target
-
 
 
 # ── what a part of an Office package makes Office do ────────────────────────────────────────────────────────
@@ -764,13 +865,17 @@ _ATTRIBUTE = re.compile(rb"([\w.:-]+)\s*=\s*(\"[^\"]*\"|'[^']*')")
 _FETCHING = {"attachedtemplate", "oleobject", "frame", "subdocument", "afchunk", "package", "control"}
 _LOCAL_PATH = re.compile(r"^\s*(?:file:|\\\\|//|\\\?\?\\)", re.IGNORECASE)
 _HANDLER = re.compile(r"^\s*(?:mhtml|ms-[\w-]+|search-ms|search|shell|vbscript|javascript)\s*:", re.IGNORECASE)
-_FIELD = re.compile(rb"<(?:[\w.-]+:)?fldChar\b[^>]*?fldCharType\s*=\s*[\"'](begin|separate|end)[\"']"
-                    rb"|<(?:[\w.-]+:)?instrText\b[^>]*>([^<]*)<"
-                    rb"|<(?:[\w.-]+:)?fldSimple\b[^>]*?\binstr\s*=\s*(\"[^\"]*\"|'[^']*')", re.IGNORECASE)  # fmt: skip
+_FIELD = re.compile(
+    rb"<(?:[\w.-]+:)?fldChar\b[^>]*?fldCharType\s*=\s*[\"'](begin|separate|end)[\"']"
+    rb"|<(?:[\w.-]+:)?instrText\b[^>]*>([^<]*)<"
+    rb"|<(?:[\w.-]+:)?fldSimple\b[^>]*?\binstr\s*=\s*(\"[^\"]*\"|'[^']*')",
+    re.IGNORECASE,
+)
 _FORMULA = re.compile(rb"<(?:[\w.-]+:)?f\b[^>]*>([^<]*)<", re.IGNORECASE)
 # judged with the formula's "string literals" taken out: A1&"x|y"&Sheet2!B1 is no DDE call
-_DDE_FORMULA = re.compile(r"[\w.\-]+\s*\|\s*(?:'[^']*'|[^!'\s\"]+)\s*!|\b(?:WEBSERVICE|CALL|REGISTER(?:\.ID)?|EXEC)\s*\(",
-                          re.IGNORECASE)  # fmt: skip
+_DDE_FORMULA = re.compile(
+    r"[\w.\-]+\s*\|\s*(?:'[^']*'|[^!'\s\"]+)\s*!|\b(?:WEBSERVICE|CALL|REGISTER(?:\.ID)?|EXEC)\s*\(", re.IGNORECASE
+)
 _REMOTE_LINK = re.compile(r"\bHYPERLINK\s*\(\s*\"\s*(?:file:|\\\\)", re.IGNORECASE)
 _FORMULA_STRING = re.compile(r'"(?:[^"]|"")*"')
 
@@ -788,7 +893,9 @@ def check_part(name: str, path: Path) -> None:
         return
     for data in mapped(path):
         if _base64_program(data):
-            raise Refusal(f"{name}: a program written out in Base64", f"里的「{name[-60:]}」藏有用 Base64 编码写出的可执行程序")
+            raise Refusal(
+                f"{name}: a program written out in Base64", f"里的「{name[-60:]}」藏有用 Base64 编码写出的可执行程序"
+            )
         if lowered.endswith(".rels"):
             _check_relationships(data, name)
         elif re.search(rb"<(?:[\w.-]+:)?ddeLink\b", data):
@@ -799,21 +906,27 @@ def check_part(name: str, path: Path) -> None:
             for formula in _FORMULA.finditer(data):
                 text = _unescape(formula.group(1))
                 if _DDE_FORMULA.search(_FORMULA_STRING.sub('""', text)) or _REMOTE_LINK.search(text):
-                    raise Refusal(f"{name}: a formula that runs or fetches ({text[:40]!r})",
-                                  f"含有会运行程序或访问外部的公式（「{text[:40]}」）")  # fmt: skip
+                    raise Refusal(
+                        f"{name}: a formula that runs or fetches ({text[:40]!r})",
+                        f"含有会运行程序或访问外部的公式（「{text[:40]}」）",
+                    )
 
 
 def _check_relationships(data, name: str) -> None:  # noqa: ANN001
     for found in _RELATIONSHIP.finditer(data):
-        attributes = {key.split(b":")[-1].lower(): _unescape(value[1:-1]) for key, value in _ATTRIBUTE.findall(found.group(1))}
+        attributes = {
+            key.split(b":")[-1].lower(): _unescape(value[1:-1]) for key, value in _ATTRIBUTE.findall(found.group(1))
+        }
         target = attributes.get(b"target", "")
         if attributes.get(b"targetmode", "").lower() != "external":
             continue
         kind = attributes.get(b"type", "").rstrip("/").rsplit("/", 1)[-1].lower()
         if kind in _FETCHING or (kind == "image" and _LOCAL_PATH.match(target)) or _HANDLER.match(target):
-            raise Refusal(f"{name}: a {kind} fetched from {target[:60]!r} when the file opens",
-                          f"打开时会从外部地址取内容（{kind}：{target[:60]}），可能借此运行程序或泄露登录凭据；"
-                          "如是链接的对象或图片，请断开链接（或粘贴为图片）后再上传")  # fmt: skip
+            raise Refusal(
+                f"{name}: a {kind} fetched from {target[:60]!r} when the file opens",
+                f"打开时会从外部地址取内容（{kind}：{target[:60]}），可能借此运行程序或泄露登录凭据；"
+                "如是链接的对象或图片，请断开链接（或粘贴为图片）后再上传",
+            )
 
 
 def _check_fields(data, name: str) -> None:  # noqa: ANN001
@@ -824,8 +937,7 @@ def _check_fields(data, name: str) -> None:  # noqa: ANN001
     def judge(code: str) -> None:
         word = code.strip().split(None, 1)[0].upper() if code.strip() else ""
         if word in ("DDE", "DDEAUTO"):
-            raise Refusal(f"{name}: a {word} field (it runs a program)",
-                          f"含有 {word} 域代码（打开时会运行程序）")  # fmt: skip
+            raise Refusal(f"{name}: a {word} field (it runs a program)", f"含有 {word} 域代码（打开时会运行程序）")
 
     for found in _FIELD.finditer(data):
         marker, text, simple = found.groups()

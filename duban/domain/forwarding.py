@@ -87,8 +87,13 @@ def forward_chain(spec, calendar, timeline, build_plan) -> tuple[ForwardChain | 
         upper_spec = load_spec(upper_path)
         upper = build_plan(upper_spec, calendar)
     except DubanError as exc:  # said without quoting the other file: run validate on it to see its own errors
-        return None, [(("forward", "of"), f"the upper campaign {forward.of} cannot be planned ({_where(exc)}); "
-                                          f"run `duban validate` on it to see its errors")]
+        return None, [
+            (
+                ("forward", "of"),
+                f"the upper campaign {forward.of} cannot be planned ({_where(exc)}); "
+                f"run `duban validate` on it to see its errors",
+            )
+        ]
     finally:
         _PLANNING.reset(token)
     try:
@@ -97,9 +102,15 @@ def forward_chain(spec, calendar, timeline, build_plan) -> tuple[ForwardChain | 
         return None, [(("forward", "unit"), f"{exc} (the upper campaign {upper.campaign.id})")]
     campaign = upper.campaign
     chain = ForwardChain(
-        upper_id=campaign.id, upper_title=campaign.title, upper_issuer=campaign.issuer, upper_doc_no=campaign.doc_no,
-        unit=unit.code, unit_display=unit.display, buffer=forward.buffer, upper_chain=upper.chain,
-    )  # fmt: skip
+        upper_id=campaign.id,
+        upper_title=campaign.title,
+        upper_issuer=campaign.issuer,
+        upper_doc_no=campaign.doc_no,
+        unit=unit.code,
+        unit_display=unit.display,
+        buffer=forward.buffer,
+        upper_chain=upper.chain,
+    )
     problems: list[tuple[PathKey, str]] = []
     names = {item.id: item.name for _stage, item in campaign.items()}
     for index, entry in enumerate(forward.items):
@@ -107,15 +118,26 @@ def forward_chain(spec, calendar, timeline, build_plan) -> tuple[ForwardChain | 
         if len(owed) != 1:
             held = ", ".join(sorted({a.item_id for a in upper.assignments if a.unit_code == unit.code})) or "nothing"
             why = "repeats each period; forward one period's item" if owed else "is not owed by it"
-            problems.append((("forward", "items", index, "upper"),
-                             f"item {entry.upper!r} of {campaign.id} {why} ({unit.display} owes: {held})"))  # fmt: skip
+            problems.append(
+                (
+                    ("forward", "items", index, "upper"),
+                    f"item {entry.upper!r} of {campaign.id} {why} ({unit.display} owes: {held})",
+                )
+            )
             continue
         upper_due = owed[0].due_at
         into_due = earlier(timeline, upper_due, forward.buffer)
-        chain.links.append(ChainLink(
-            upper_item=entry.upper, upper_name=names.get(entry.upper, entry.upper), upper_due=upper_due,
-            into=entry.into, into_due=into_due, from_=entry.from_, from_due=earlier(timeline, into_due, forward.buffer),
-        ))  # fmt: skip
+        chain.links.append(
+            ChainLink(
+                upper_item=entry.upper,
+                upper_name=names.get(entry.upper, entry.upper),
+                upper_due=upper_due,
+                into=entry.into,
+                into_due=into_due,
+                from_=entry.from_,
+                from_due=earlier(timeline, into_due, forward.buffer),
+            )
+        )
     return chain, problems
 
 
@@ -138,8 +160,12 @@ def chain_problems(campaign, chain: ForwardChain | None, assignments) -> list[tu
                 problems.append((("forward", "items", index, key), f"no item {item_id!r} in this spec"))
         holders = {a.unit_code for a in assignments if a.item_id == entry.into}
         if entry.into in items and chain.unit not in holders:
-            problems.append((("forward", "items", index, "into"), (
-                f"{chain.unit_display} ({chain.unit}) does not owe {entry.into!r}: its roll-up is its own item")))  # fmt: skip
+            problems.append(
+                (
+                    ("forward", "items", index, "into"),
+                    (f"{chain.unit_display} ({chain.unit}) does not owe {entry.into!r}: its roll-up is its own item"),
+                )
+            )
     return problems
 
 
@@ -161,12 +187,22 @@ def order_warnings(plan) -> list[tuple[PathKey, str]]:
         entries += [(("forward", "items", i), e.from_, e.into) for i, e in enumerate(campaign.forward.items)]
     for path, source, into in entries:
         if source in dues and into in dues and dues[source] >= dues[into]:
-            found.append((path, f"{into!r} is due {fmt(dues[into], tz)} but {source!r}, which feeds it, is due "
-                                f"{fmt(dues[source], tz)}: no time is left to gather it"))  # fmt: skip
+            found.append(
+                (
+                    path,
+                    f"{into!r} is due {fmt(dues[into], tz)} but {source!r}, which feeds it, is due "
+                    f"{fmt(dues[source], tz)}: no time is left to gather it",
+                )
+            )
     for index, link in enumerate(plan.chain.links if plan.chain else []):
         if link.into in dues and dues[link.into] >= link.upper_due:
-            found.append((("forward", "items", index, "into"), f"{link.into!r} is due {fmt(dues[link.into], tz)}, "
-                          f"not before the upper due {fmt(link.upper_due, tz)} of {link.upper_item!r}"))  # fmt: skip
+            found.append(
+                (
+                    ("forward", "items", index, "into"),
+                    f"{link.into!r} is due {fmt(dues[link.into], tz)}, "
+                    f"not before the upper due {fmt(link.upper_due, tz)} of {link.upper_item!r}",
+                )
+            )
     return found
 
 

@@ -20,7 +20,9 @@ from duban.spec.source import PathKey
 _ROLES = ("units", "lead", "cooperating")
 
 
-def samples_used(selector: Selector | None, groups: dict[str, Selector], _seen: frozenset[str] = frozenset()) -> set[str]:
+def samples_used(
+    selector: Selector | None, groups: dict[str, Selector], _seen: frozenset[str] = frozenset()
+) -> set[str]:
     """The sample ids a selector draws on, through groups, unions and exclusions."""
     if selector is None:
         return set()
@@ -81,10 +83,15 @@ def reveal_instants(
         reveals[sample.id] = reveal
         for path, item in using:
             if opens[item.id] < reveal:
-                problems.append(((*path, "opens"), (
-                    f"item {item.id!r} opens {fmt(opens[item.id], tz)}, before the hidden sample {sample.id!r} may show "
-                    f"({fmt(reveal, tz)}): its units would learn they are sampled before the check opens"
-                )))  # fmt: skip
+                problems.append(
+                    (
+                        (*path, "opens"),
+                        (
+                            f"item {item.id!r} opens {fmt(opens[item.id], tz)}, before the hidden sample {sample.id!r} may show "
+                            f"({fmt(reveal, tz)}): its units would learn they are sampled before the check opens"
+                        ),
+                    )
+                )
     return reveals, problems
 
 
@@ -94,7 +101,10 @@ def unhidden_subsamples(campaign: Campaign) -> Iterable[tuple[int, str]]:
     for index, sample in enumerate(campaign.samples):
         parents = samples_used(_from_all(sample), campaign.groups) & hidden
         if parents and not sample.hidden:
-            yield index, (
-                f"sample {sample.id!r} is drawn from the hidden sample {sorted(parents)[0]!r} but is not hidden: "
-                "its units learn they were sampled; add `hidden: true`"
+            yield (
+                index,
+                (
+                    f"sample {sample.id!r} is drawn from the hidden sample {sorted(parents)[0]!r} but is not hidden: "
+                    "its units learn they were sampled; add `hidden: true`"
+                ),
             )

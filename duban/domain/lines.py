@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from duban.errors import RegistryError
 from duban.domain.units import DIVISION_LEVELS, STATS_BODIES, Level, Registry, Unit
+from duban.errors import RegistryError
 
 PLACEHOLDERS = ("{name}", "{parent}")
 LINE_SEPARATOR = "@"
@@ -48,24 +48,66 @@ LINES: dict[str, Line] = {
     line.id: line
     for line in (
         Line("stats", "统计", dict(STATS_BODIES)),
-        Line("housing", "住房和城乡建设", {
-            "nation": "住房和城乡建设部", "province": "{name}住房和城乡建设厅",
-            "municipality": "{name}住房和城乡建设委员会", "prefecture": "{name}住房和城乡建设局",
-            "county": "{name}住房和城乡建设局", "township": "{name}人民政府"}),
-        Line("ecology", "生态环境", {
-            "nation": "生态环境部", "province": "{name}生态环境厅", "municipality": "{name}生态环境局",
-            "prefecture": "{name}生态环境局", "county": "{parent}生态环境局{name}分局", "township": "{name}人民政府"}),
-        Line("market", "市场监督管理", {
-            "nation": "国家市场监督管理总局", "province": "{name}市场监督管理局", "prefecture": "{name}市场监督管理局",
-            "county": "{name}市场监督管理局", "township": "{name}市场监督管理所"}),
-        Line("emergency", "应急管理", {
-            "nation": "应急管理部", "province": "{name}应急管理厅", "municipality": "{name}应急管理局",
-            "prefecture": "{name}应急管理局", "county": "{name}应急管理局", "township": "{name}人民政府"}),
-        Line("government", "人民政府", {
-            "nation": "国务院", "province": "{name}人民政府", "prefecture": "{name}人民政府",
-            "county": "{name}人民政府", "township": "{name}人民政府"}),
+        Line(
+            "housing",
+            "住房和城乡建设",
+            {
+                "nation": "住房和城乡建设部",
+                "province": "{name}住房和城乡建设厅",
+                "municipality": "{name}住房和城乡建设委员会",
+                "prefecture": "{name}住房和城乡建设局",
+                "county": "{name}住房和城乡建设局",
+                "township": "{name}人民政府",
+            },
+        ),
+        Line(
+            "ecology",
+            "生态环境",
+            {
+                "nation": "生态环境部",
+                "province": "{name}生态环境厅",
+                "municipality": "{name}生态环境局",
+                "prefecture": "{name}生态环境局",
+                "county": "{parent}生态环境局{name}分局",
+                "township": "{name}人民政府",
+            },
+        ),
+        Line(
+            "market",
+            "市场监督管理",
+            {
+                "nation": "国家市场监督管理总局",
+                "province": "{name}市场监督管理局",
+                "prefecture": "{name}市场监督管理局",
+                "county": "{name}市场监督管理局",
+                "township": "{name}市场监督管理所",
+            },
+        ),
+        Line(
+            "emergency",
+            "应急管理",
+            {
+                "nation": "应急管理部",
+                "province": "{name}应急管理厅",
+                "municipality": "{name}应急管理局",
+                "prefecture": "{name}应急管理局",
+                "county": "{name}应急管理局",
+                "township": "{name}人民政府",
+            },
+        ),
+        Line(
+            "government",
+            "人民政府",
+            {
+                "nation": "国务院",
+                "province": "{name}人民政府",
+                "prefecture": "{name}人民政府",
+                "county": "{name}人民政府",
+                "township": "{name}人民政府",
+            },
+        ),
     )
-}  # fmt: skip
+}
 """The packaged lines. A body's real name that differs from its template (a 自治县's 局 with another name, a
 区's 分局) is an overlay `patch:` of that unit's title."""
 
@@ -92,8 +134,8 @@ def known_line(line_id: str, lines: dict[str, Line]) -> Line:
     try:
         return lines[line_id]
     except KeyError:
-        raise UnknownLine(line_id,
-            f"no line {line_id!r} (known: {', '.join(lines)}); add it under `lines:` in the overlay"
+        raise UnknownLine(
+            line_id, f"no line {line_id!r} (known: {', '.join(lines)}); add it under `lines:` in the overlay"
         ) from None
 
 
@@ -111,8 +153,14 @@ def apply_lines(registry: Registry, primary: Line, beside: list[Line]) -> None:
             raise RegistryError(f"line {line.id!r} is the campaign's own line: `beside:` lists the other lines")
         for unit in divisions:
             parent = registry.units.get(unit.parent) if unit.parent else None
-            registry.add(Unit(
-                code=f"{unit.code}{LINE_SEPARATOR}{line.id}", name=unit.name, level=unit.level,
-                parent=f"{unit.parent}{LINE_SEPARATOR}{line.id}" if unit.parent in codes else None,
-                kind="division", title=line.body(unit.level, unit.name, parent.name if parent else None), line=line.id,
-            ))  # fmt: skip
+            registry.add(
+                Unit(
+                    code=f"{unit.code}{LINE_SEPARATOR}{line.id}",
+                    name=unit.name,
+                    level=unit.level,
+                    parent=f"{unit.parent}{LINE_SEPARATOR}{line.id}" if unit.parent in codes else None,
+                    kind="division",
+                    title=line.body(unit.level, unit.name, parent.name if parent else None),
+                    line=line.id,
+                )
+            )

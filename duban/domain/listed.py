@@ -32,8 +32,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from duban.domain.units import LEVEL_ALIASES, Level, mca_divisions
 from duban.errors import DubanError
-from duban.domain.units import Level, LEVEL_ALIASES, mca_divisions
 
 CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -44,7 +44,15 @@ USUAL_NAMES: dict[str, tuple[str, ...]] = {
     "code": ("单位代码", "代码", "code"),
     "credit_code": ("统一社会信用代码", "社会信用代码", "信用代码", "credit_code"),
     "name": ("单位详细名称", "单位名称", "企业名称", "详细名称", "名称", "name"),
-    "division": ("行政区划代码", "统计用区划代码", "区划代码", "所在地区划代码", "所在地行政区划代码", "区划", "division"),
+    "division": (
+        "行政区划代码",
+        "统计用区划代码",
+        "区划代码",
+        "所在地区划代码",
+        "所在地行政区划代码",
+        "区划",
+        "division",
+    ),
     "industry": ("行业代码", "国民经济行业代码", "行业", "所属行业", "industry"),
     "size": ("规模", "企业规模", "规模代码", "size"),
     "risk": ("风险等级", "风险分类", "信用风险分类", "风险类别", "risk"),
@@ -78,7 +86,9 @@ class Mapping(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    columns: dict[str, str] = Field(default_factory=dict, description="field → column name: name, credit_code, division …")
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="field → column name: name, credit_code, division …"
+    )
     attributes: dict[str, str] = Field(default_factory=dict, description="attribute → column name, kept on the unit")
     kind: str = "enterprise"
     level: str = "entity"
@@ -101,8 +111,16 @@ class ListedRow:
 
     def content(self) -> tuple:
         """What a re-import compares (the line is where it was, not what it is)."""
-        return (self.name, self.division, self.level, self.kind, self.credit_code,
-                tuple(sorted(self.attributes.items())), self.contact, self.phone)  # fmt: skip
+        return (
+            self.name,
+            self.division,
+            self.level,
+            self.kind,
+            self.credit_code,
+            tuple(sorted(self.attributes.items())),
+            self.contact,
+            self.phone,
+        )
 
 
 def credit_check_digit(first17: str) -> str | None:
@@ -122,7 +140,9 @@ def credit_problem(code: str) -> str | None:
         return f"统一社会信用代码 {code!r} has {len(code)} characters, not 18"
     bad = sorted({c for c in code if c not in _CREDIT_VALUE})
     if bad:
-        return f"统一社会信用代码 {code!r} holds {''.join(bad)!r}, which no 信用代码 uses (I, O, S, V, Z are never used)"
+        return (
+            f"统一社会信用代码 {code!r} holds {''.join(bad)!r}, which no 信用代码 uses (I, O, S, V, Z are never used)"
+        )
     expected = credit_check_digit(code[:17])
     if expected != code[17]:
         return f"统一社会信用代码 {code} ends in {code[17]}, but its check digit is {expected} (a typing error?)"
@@ -137,9 +157,13 @@ def load_mapping(path: Path) -> Mapping:
         data = yaml.safe_load(decode(read_bytes(path, what="mapping"), str(path))) or {}
         return Mapping.model_validate(data)
     except yaml.YAMLError as exc:
-        raise ListFileError(str(path), [(getattr(getattr(exc, "problem_mark", None), "line", -1) + 1 or None, "not YAML")]) from None
+        raise ListFileError(
+            str(path), [(getattr(getattr(exc, "problem_mark", None), "line", -1) + 1 or None, "not YAML")]
+        ) from None
     except ValidationError as exc:
-        raise ListFileError(str(path), [(None, f"{'.'.join(map(str, e['loc']))}: {e['msg']}") for e in exc.errors()]) from None
+        raise ListFileError(
+            str(path), [(None, f"{'.'.join(map(str, e['loc']))}: {e['msg']}") for e in exc.errors()]
+        ) from None
 
 
 @dataclass
@@ -156,13 +180,19 @@ def read_list(path: Path | str, mapping: Mapping | None = None, *, divisions: di
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
-            raise ListFileError(name, [(None, "is not a regular file (a folder, device or pipe): give the CSV or xlsx file")])
+            raise ListFileError(
+                name, [(None, "is not a regular file (a folder, device or pipe): give the CSV or xlsx file")]
+            )
         if info.st_size > MAX_LIST_BYTES:
-            raise ListFileError(name, [(None, f"is {info.st_size:,} bytes: a list file is at most {MAX_LIST_BYTES // 2**20} MB")])
+            raise ListFileError(
+                name, [(None, f"is {info.st_size:,} bytes: a list file is at most {MAX_LIST_BYTES // 2**20} MB")]
+            )
         with open(path, "rb") as handle:
             raw = handle.read(min(info.st_size, MAX_LIST_BYTES) + 1)  # a size is allocated up front: never a GB
         if len(raw) > MAX_LIST_BYTES:
-            raise ListFileError(name, [(None, f"is larger than {MAX_LIST_BYTES // 2**20} MB: a list file is at most that")])
+            raise ListFileError(
+                name, [(None, f"is larger than {MAX_LIST_BYTES // 2**20} MB: a list file is at most that")]
+            )
     except FileNotFoundError:
         raise ListFileError(name, [(None, "file not found")]) from None
     except OSError as exc:
@@ -203,10 +233,15 @@ def _xlsx_rows(raw: bytes, name: str):
     try:
         book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        raise ListFileError(name, [(None, "not an xlsx workbook that can be read (save it again from Excel/WPS)")]) from None
+        raise ListFileError(
+            name, [(None, "not an xlsx workbook that can be read (save it again from Excel/WPS)")]
+        ) from None
     sheet = book.worksheets[0]
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        yield number, ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in values]
+        yield (
+            number,
+            ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in values],
+        )
     book.close()
 
 
@@ -235,7 +270,9 @@ def _header_map(header: list[str], mapping: Mapping, name: str) -> tuple[dict[st
         wanted = mapping.columns.get(field_name)
         if wanted is not None:
             if wanted not in position:
-                problems.append(f"the mapping names column {wanted!r} for {field_name}, but the header has no such column")
+                problems.append(
+                    f"the mapping names column {wanted!r} for {field_name}, but the header has no such column"
+                )
             else:
                 columns[field_name] = position[wanted]
             continue
@@ -247,7 +284,9 @@ def _header_map(header: list[str], mapping: Mapping, name: str) -> tuple[dict[st
     attributes = {}
     for attribute, wanted in mapping.attributes.items():
         if wanted not in position:
-            problems.append(f"the mapping names column {wanted!r} for attribute {attribute}, but the header has no such column")
+            problems.append(
+                f"the mapping names column {wanted!r} for attribute {attribute}, but the header has no such column"
+            )
         else:
             attributes[attribute] = position[wanted]
     if "name" not in columns and "name" not in mapping.columns:
@@ -303,7 +342,9 @@ def check_rows(table, mapping: Mapping, name: str, divisions: dict[str, Any]) ->
         if not raw_division:
             bad.append("no division code (行政区划代码 is empty)")
         elif division is None:
-            bad.append(f"division code {raw_division!r} is not a division of the Ministry of Civil Affairs data (2025-12-31)")
+            bad.append(
+                f"division code {raw_division!r} is not a division of the Ministry of Civil Affairs data (2025-12-31)"
+            )
         if code:
             if code in first_line:
                 bad.append(f"{code} is listed twice (first on line {first_line[code]})")
@@ -330,12 +371,20 @@ def check_rows(table, mapping: Mapping, name: str, divisions: dict[str, Any]) ->
             value = cell(cells, index)
             if value:
                 attributes[attribute] = interned.setdefault(value, value)
-        rows.append(ListedRow(
-            line=line, code=code, name=unit_name, division=division,  # type: ignore[arg-type]
-            level=this_level.value,  # type: ignore[union-attr]
-            kind=interned.setdefault(k := cell(cells, get["kind"]) or mapping.kind, k), credit_code=credit,
-            attributes=attributes, contact=cell(cells, get["contact"]) or None, phone=cell(cells, get["phone"]) or None,
-        ))  # fmt: skip
+        rows.append(
+            ListedRow(
+                line=line,
+                code=code,
+                name=unit_name,
+                division=division,  # type: ignore[arg-type]
+                level=this_level.value,  # type: ignore[union-attr]
+                kind=interned.setdefault(k := cell(cells, get["kind"]) or mapping.kind, k),
+                credit_code=credit,
+                attributes=attributes,
+                contact=cell(cells, get["contact"]) or None,
+                phone=cell(cells, get["phone"]) or None,
+            )
+        )
     if problems:
         raise ListFileError(name, problems)
     if not rows:
@@ -364,9 +413,21 @@ def attach(registry, rows: list[ListedRow]) -> tuple[int, int]:
         if parent is None:
             outside += 1
             continue
-        registry.add(Unit(code=row.code, name=row.name, level=Level(row.level), parent=parent, kind=row.kind,
-                          tags=_NO_TAGS, channels=(), contact=row.contact, phone=row.phone,  # type: ignore[arg-type]
-                          attributes=row.attributes, line=""))  # fmt: skip
+        registry.add(
+            Unit(
+                code=row.code,
+                name=row.name,
+                level=Level(row.level),
+                parent=parent,
+                kind=row.kind,
+                tags=_NO_TAGS,
+                channels=(),
+                contact=row.contact,
+                phone=row.phone,  # type: ignore[arg-type]
+                attributes=row.attributes,
+                line="",
+            )
+        )
         added += 1
     return added, outside
 
@@ -393,6 +454,8 @@ def use_stored_lists(loader: StoredLists) -> None:
 def stored_rows(name: str, as_of: datetime | None) -> list[ListedRow]:
     """The stored list `name` (as it stood at `as_of`), through the loader duban.store set."""
     if _stored is None:
-        raise DubanError(f"list {name!r} is kept in the database, and nothing here reads it: plan with duban (the CLI, "
-                         "a flow or the portal), or give the list as `{file: …}`")  # fmt: skip
+        raise DubanError(
+            f"list {name!r} is kept in the database, and nothing here reads it: plan with duban (the CLI, "
+            "a flow or the portal), or give the list as `{file: …}`"
+        )
     return _stored(name, as_of)

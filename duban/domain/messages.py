@@ -42,8 +42,19 @@ SECTION_LEAD = {
     "ack_reminder": "以下通知您单位尚未签收，请打开链接点击“签收”：",
     "ack_escalation": "以下单位逾期未签收通知，请督促签收：",
 }
-ORDER = ("escalation", "ack_escalation", "overdue", "ack_reminder", "returned", "amended", "extension", "reminder",
-         "opened", "accepted", "receipt")
+ORDER = (
+    "escalation",
+    "ack_escalation",
+    "overdue",
+    "ack_reminder",
+    "returned",
+    "amended",
+    "extension",
+    "reminder",
+    "opened",
+    "accepted",
+    "receipt",
+)
 
 
 @dataclass(frozen=True)
@@ -91,9 +102,15 @@ def render(
                 lead = _env().get_template("amended_lead.txt.j2").render(**payload["amendment"]).strip()
             sections.append({"lead": lead, "entries": entries})
     context = dict(
-        title=title, recipient=payload["recipient_display"], sections=sections, link=link,
-        contacts=list(contacts), issuer=issuer, doc_no=doc_no, key=key[:12],
-    )  # fmt: skip
+        title=title,
+        recipient=payload["recipient_display"],
+        sections=sections,
+        link=link,
+        contacts=list(contacts),
+        issuer=issuer,
+        doc_no=doc_no,
+        key=key[:12],
+    )
     text = _env().get_template("message.txt.j2").render(**context)
     count = len(payload["items"])
     subject = f"【督办】{title}：{KIND_CN[payload['kind']]}（{count}项）"
@@ -113,20 +130,48 @@ def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: AN
         for i in items:
             by_stage.setdefault(i["stage"], []).append(names.get(i["item"], i["item"]))
         listed = "；".join(f"【{stage}】{'、'.join(what)}" for stage, what in by_stage.items())
-        overdue.append({"unit": campaign.display(entry["unit"]), "what": listed,
-                        "when": f"截止{fmt_due_cn(due, tz)}，已逾期{span_words((due - as_of).total_seconds())}"})  # fmt: skip
+        overdue.append(
+            {
+                "unit": campaign.display(entry["unit"]),
+                "what": listed,
+                "when": f"截止{fmt_due_cn(due, tz)}，已逾期{span_words((due - as_of).total_seconds())}",
+            }
+        )
     spec = campaign.spec
-    extensions = [{"id": e["id"], "unit": campaign.display(e["unit"]), "item": names.get(e["item"], e["item"]),
-                   "due": fmt_due_cn(datetime.fromisoformat(e["due_at"]), tz),
-                   "until": fmt_due_cn(datetime.fromisoformat(e["until"]), tz), "reason": e["reason"]}
-                  for e in payload.get("extensions", [])]  # fmt: skip
-    text = _env().get_template("digest.txt.j2").render(
-        **{"unconfirmed": 0, "dead_reasons": [], "extensions_total": 0, "in_review": 0, **payload, "overdue": overdue,
-           "extensions": extensions, "as_of": fmt_cn(as_of, tz),
-           "in_review_since": fmt_cn(datetime.fromisoformat(payload["in_review_since"]), tz) if payload.get("in_review_since") else None},
-        title=spec.title, issuer=spec.issuer,
-        doc_no=spec.doc_no, key=key[:12],
-    )  # fmt: skip
+    extensions = [
+        {
+            "id": e["id"],
+            "unit": campaign.display(e["unit"]),
+            "item": names.get(e["item"], e["item"]),
+            "due": fmt_due_cn(datetime.fromisoformat(e["due_at"]), tz),
+            "until": fmt_due_cn(datetime.fromisoformat(e["until"]), tz),
+            "reason": e["reason"],
+        }
+        for e in payload.get("extensions", [])
+    ]
+    text = (
+        _env()
+        .get_template("digest.txt.j2")
+        .render(
+            **{
+                "unconfirmed": 0,
+                "dead_reasons": [],
+                "extensions_total": 0,
+                "in_review": 0,
+                **payload,
+                "overdue": overdue,
+                "extensions": extensions,
+                "as_of": fmt_cn(as_of, tz),
+                "in_review_since": fmt_cn(datetime.fromisoformat(payload["in_review_since"]), tz)
+                if payload.get("in_review_since")
+                else None,
+            },
+            title=spec.title,
+            issuer=spec.issuer,
+            doc_no=spec.doc_no,
+            key=key[:12],
+        )
+    )
     subject = f"【督办简报】{spec.title}：逾期未报{payload['overdue_total']}项"
     return Rendered(subject=subject, text=text.strip() + "\n")
 
@@ -136,7 +181,7 @@ def render_html(rendered: Rendered) -> str:
     if not rendered.context:  # a digest: its text, preformatted
         from html import escape
 
-        return f"<!doctype html><meta charset=\"utf-8\"><pre style=\"font-size: 15px\">{escape(rendered.text)}</pre>"
+        return f'<!doctype html><meta charset="utf-8"><pre style="font-size: 15px">{escape(rendered.text)}</pre>'
     env = _env().overlay(autoescape=True)
     return env.get_template("message.html.j2").render(subject=rendered.subject, **rendered.context)
 
@@ -194,7 +239,11 @@ def _entry(item: dict, as_of: datetime, tz: str) -> dict:
         still = f"还有{span_words(left)}" if left > 0 else f"已逾期{span_words(left)}"
         when = f"第{item.get('version', 1)}版已退回，请于{fmt_due_cn(due, tz)}前重新报送（{still}）"
     elif item["kind"] in ("ack_reminder", "ack_escalation"):
-        when = f"签收截止：{fmt_due_cn(due, tz)}（已逾期{span_words(left)}，至今未签收）" if left < 0 else f"签收截止：{fmt_due_cn(due, tz)}"
+        when = (
+            f"签收截止：{fmt_due_cn(due, tz)}（已逾期{span_words(left)}，至今未签收）"
+            if left < 0
+            else f"签收截止：{fmt_due_cn(due, tz)}"
+        )
     elif item["kind"] == "accepted":
         when = f"第{item.get('version', 1)}版审核通过，无需再报"
     elif item["kind"] == "receipt":

@@ -27,12 +27,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from duban.errors import RegistryError
 from duban.domain.lines import LINES, Line, apply_lines, check_template, known_line
+from duban.domain.units import Registry, Unit
+from duban.errors import RegistryError
 from duban.spec.load import validation_errors
 from duban.spec.models import Id, SpecLevel
 from duban.spec.source import read_source
-from duban.domain.units import Registry, Unit
 
 _SECRET_MARKERS = ("://", "key=", "access_token=", "secret=", "password=")
 
@@ -147,11 +147,20 @@ def apply_overlay(registry: Registry, path: Path, *, line: str = "stats", loaded
             raise source.error(("units", index, "code"), f"unit code {spec.code} is already in the registry")
         registry.add(
             Unit(
-                code=spec.code, name=spec.name, level=spec.level, parent=spec.parent, kind=spec.kind,
-                title=spec.title, tags=set(spec.tags), channels=list(spec.channels),
-                contact=spec.contact, phone=spec.phone, attributes=dict(spec.attributes), line=spec.line or line,
+                code=spec.code,
+                name=spec.name,
+                level=spec.level,
+                parent=spec.parent,
+                kind=spec.kind,
+                title=spec.title,
+                tags=set(spec.tags),
+                channels=list(spec.channels),
+                contact=spec.contact,
+                phone=spec.phone,
+                attributes=dict(spec.attributes),
+                line=spec.line or line,
             )
-        )  # fmt: skip
+        )
     for code, patch in overlay.patch.items():
         if code not in registry:
             raise source.error(("patch", code), f"no unit {code} in the registry to patch")
@@ -170,8 +179,13 @@ def apply_overlay(registry: Registry, path: Path, *, line: str = "stats", loaded
 
 
 def build_registry(
-    divisions: list[str], overlay: Path | None, *, line: str = "stats", beside: list[str] | tuple[str, ...] = (),
-    division_set: Path | None = None, levels: list | None = None,
+    divisions: list[str],
+    overlay: Path | None,
+    *,
+    line: str = "stats",
+    beside: list[str] | tuple[str, ...] = (),
+    division_set: Path | None = None,
+    levels: list | None = None,
 ) -> Registry:
     """The registry a spec asks for: division subtrees, their line's bodies (and side lines'), then its overlay."""
     from duban.domain.units import import_divisions

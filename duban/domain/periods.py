@@ -55,7 +55,11 @@ def check_period_key(key: str, every: str, *, days: bool = False) -> None:
     """Refuse a period name that cannot name a period of this kind (ValueError with an example).
 
     With `days` (每月10日、20日), one instance is named by its due day: 2024-07-10."""
-    if _FULL[every].match(key) or (every in _EVERY_YEAR and _EVERY_YEAR[every].match(key)) or (days and _DAY.match(key)):
+    if (
+        _FULL[every].match(key)
+        or (every in _EVERY_YEAR and _EVERY_YEAR[every].match(key))
+        or (days and _DAY.match(key))
+    ):
         return
     example = _EXAMPLES[every] + (", or one due day such as 2020-07-10" if days else "")
     raise ValueError(f"{key!r} is not a {every.replace('_', '-')} period; write {example}")

@@ -18,18 +18,25 @@ from pendulum import DateTime
 from pydantic import ValidationError
 
 from duban.domain.calendar import WorkCalendar
-from duban.errors import DubanError, PlanError, SpecError, SpecErrors
 from duban.domain.forwarding import ForwardChain, chain_problems, forward_chain, forwarded_due
 from duban.domain.hidden_samples import reveal_instants
 from duban.domain.lines import UnknownLine
 from duban.domain.overlay import build_registry
 from duban.domain.recurrence import recurring_instances
-from duban.domain.sampling.draw import Decision, DrawResult, SampleResult, SampleRuleError, draw_sample, open_words, rule_path
+from duban.domain.rollup_reach import reach_problems
+from duban.domain.sampling.draw import (
+    Decision,
+    DrawResult,
+    SampleResult,
+    SampleRuleError,
+    draw_sample,
+    open_words,
+    rule_path,
+)
 from duban.domain.select import Resolver, UnknownName
 from duban.domain.timeline import Timeline
 from duban.domain.units import Registry
-from duban.errors import CalendarGapError
-from duban.domain.rollup_reach import reach_problems
+from duban.errors import CalendarGapError, DubanError, PlanError, SpecError, SpecErrors
 from duban.spec.crossrefs import rollup_problems, sheet_problems
 from duban.spec.files import confined, referenced_file
 from duban.spec.load import LoadedSpec
@@ -111,18 +118,22 @@ def spec_registry(spec: LoadedSpec) -> Registry:
         if problem:
             raise spec.source.error(("registry", "as_of"), problem)
     try:
-        registry = build_registry(reg.divisions, overlay, line=reg.line, beside=reg.beside, division_set=division_file,
-                                  levels=reg.levels)  # fmt: skip
+        registry = build_registry(
+            reg.divisions, overlay, line=reg.line, beside=reg.beside, division_set=division_file, levels=reg.levels
+        )
     except UnknownLine as exc:
-        raise spec.source.error(("registry", "line") if exc.line_id == reg.line else
-                                ("registry", "beside", reg.beside.index(exc.line_id)), str(exc)) from None  # fmt: skip
+        raise spec.source.error(
+            ("registry", "line") if exc.line_id == reg.line else ("registry", "beside", reg.beside.index(exc.line_id)),
+            str(exc),
+        ) from None
     except SpecError as exc:
         if overlay is not None and exc.file == str(overlay) and exc.line is None:  # not a file one can read
             raise spec.source.error(("registry", "overlay"), f"the overlay {reg.overlay} {exc.message}") from None
         if overlay is not None and getattr(exc, "errors", [exc])[0].file == str(overlay):
             errors = getattr(exc, "errors", None) or [exc]  # named by line, never quoting the overlay's keys or text
-            raise SpecErrors([SpecError(_QUOTED.sub("`…`", e.message), file=e.file, line=e.line, hint=e.hint)
-                              for e in errors]) from None  # fmt: skip
+            raise SpecErrors(
+                [SpecError(_QUOTED.sub("`…`", e.message), file=e.file, line=e.line, hint=e.hint) for e in errors]
+            ) from None
         raise
     except DubanError as exc:
         raise spec.source.error(("registry",), str(exc)) from None
@@ -162,8 +173,11 @@ def _attach_list(spec: LoadedSpec, registry: Registry, index: int, unit_list) ->
     except DubanError as exc:
         raise spec.source.error(where, str(exc)) from None
     if not added:
-        raise spec.source.error(where, f"none of the {outside} units of {what} is under the registry's divisions "
-                                       f"({', '.join(spec.campaign.registry.divisions) or 'none'})")  # fmt: skip
+        raise spec.source.error(
+            where,
+            f"none of the {outside} units of {what} is under the registry's divisions "
+            f"({', '.join(spec.campaign.registry.divisions) or 'none'})",
+        )
 
 
 def held_stages(campaign: Campaign) -> set[str]:
@@ -175,9 +189,13 @@ def held_stages(campaign: Campaign) -> set[str]:
     return held
 
 
-def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | None = None,
-               actual_starts: dict[str, DateTime] | None = None,
-               open_draws: dict[str, Decision | list[str]] | None = None) -> Plan:  # fmt: skip
+def build_plan(
+    spec: LoadedSpec,
+    calendar: WorkCalendar,
+    registry: Registry | None = None,
+    actual_starts: dict[str, DateTime] | None = None,
+    open_draws: dict[str, Decision | list[str]] | None = None,
+) -> Plan:
     """Expand `spec` into assignments; every problem is a SpecError at its YAML path. `actual_starts` gives the
     openings the record decided for stages that follow others (the earliest possible ones otherwise);
     `open_draws` what an open sample (抽取部分, 由上级指定) was given when drawn, or the members recorded then —
@@ -205,12 +223,18 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
         if sample.open and sample_id not in samples and not isinstance(given, Decision):
             if given is None:
                 undrawn[sample_id] = open_words(sample)
-            drawn = [DrawResult(rule="drawn at run time (抽取部分/由上级指定)", members=list(given))] if given is not None else []
+            drawn = (
+                [DrawResult(rule="drawn at run time (抽取部分/由上级指定)", members=list(given))]
+                if given is not None
+                else []
+            )
             samples[sample_id] = SampleResult(sample_id, sample.name, sample.seed, drawn, hidden=sample.hidden)
         if sample_id not in samples:
             drawing.append(sample_id)
             try:
-                samples[sample_id] = draw_sample(sample, resolver, registry, given if isinstance(given, Decision) else None)
+                samples[sample_id] = draw_sample(
+                    sample, resolver, registry, given if isinstance(given, Decision) else None
+                )
             except DubanError:
                 failed.add(sample_id)
                 raise
@@ -244,7 +268,9 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
         except DubanError as exc:
             errors.append(spec.source.error(("samples", index), str(exc)))
     leaders = {
-        leader.id: _with_descendants(registry, at(("leaders", i, "units"), lambda l=leader: resolver.resolve(l.units)) or [])
+        leader.id: _with_descendants(
+            registry, at(("leaders", i, "units"), lambda l=leader: resolver.resolve(l.units)) or []
+        )
         for i, leader in enumerate(campaign.leaders)
     }
     # A unit's escalation targets are worked out once per distinct `to:`, and equal schedules are one tuple: a
@@ -288,8 +314,11 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
                 expanding.append((s_index, stage, item_path, item, roles, instances))
     total = sum(len(roles) * len(instances) for *_rest, roles, instances in expanding)
     if total > MAX_ASSIGNMENTS:
-        raise SpecError(_too_many(total, expanding), file=spec.source.file, hint=(
-            "split the notice into several specs (by year or by stage), or give recurring items fewer periods"))
+        raise SpecError(
+            _too_many(total, expanding),
+            file=spec.source.file,
+            hint=("split the notice into several specs (by year or by stage), or give recurring items fewer periods"),
+        )
     targets_of = targets  # once per parent where that decides (see above)
 
     collecting = gc.isenabled()
@@ -307,26 +336,52 @@ def build_plan(spec: LoadedSpec, calendar: WorkCalendar, registry: Registry | No
     report_due = None
     if campaign.report and campaign.report.due is not None:
         report_due = at(("report", "due"), lambda: timeline.due(campaign.report.due, campaign.defaults.postpone))
-    acks = at(("acknowledge",), lambda: _acknowledgements(campaign, timeline, resolver, registry, leaders, assignments)) or []
+    acks = (
+        at(("acknowledge",), lambda: _acknowledgements(campaign, timeline, resolver, registry, leaders, assignments))
+        or []
+    )
     reveals = _sample_reveals(spec, timeline, assignments, windows, errors)
-    errors.extend(spec.source.error(path, message) for path, message in [*sheet_problems(campaign), *rollup_problems(campaign)])
-    errors.extend(spec.source.error(path, message) for path, message in _reach(campaign, registry, resolver, assignments))
+    errors.extend(
+        spec.source.error(path, message) for path, message in [*sheet_problems(campaign), *rollup_problems(campaign)]
+    )
+    errors.extend(
+        spec.source.error(path, message) for path, message in _reach(campaign, registry, resolver, assignments)
+    )
     errors.extend(spec.source.error(path, message) for path, message in chain_problems(campaign, chain, assignments))
     if errors:
         raise SpecErrors(list({str(e): e for e in errors}.values()))  # a default's error once, not per item
     return Plan(
-        campaign=campaign, registry=registry, assignments=assignments, samples=samples,
-        stage_windows=windows, events=events, leaders=leaders, item_dues=item_dues, submit_to=submit_to,
-        report_due=report_due, sample_reveals=reveals, chain=chain, acknowledgements=acks,
-        depending={s.id: s.follows.words({x.id: x.name for x in campaign.stages}) for s in campaign.stages if s.follows},
-        held=held_stages(campaign) - set(actual_starts or {}), undrawn=undrawn,
-    )  # fmt: skip
+        campaign=campaign,
+        registry=registry,
+        assignments=assignments,
+        samples=samples,
+        stage_windows=windows,
+        events=events,
+        leaders=leaders,
+        item_dues=item_dues,
+        submit_to=submit_to,
+        report_due=report_due,
+        sample_reveals=reveals,
+        chain=chain,
+        acknowledgements=acks,
+        depending={
+            s.id: s.follows.words({x.id: x.name for x in campaign.stages}) for s in campaign.stages if s.follows
+        },
+        held=held_stages(campaign) - set(actual_starts or {}),
+        undrawn=undrawn,
+    )
 
 
 def subject(campaign: Campaign, path: PathKey) -> str:
     """What a path of the spec is about, in words: "item 'a' (报表)'s reminders", "stage 's' (阶段)"."""
-    parts = {"reminders": "'s reminders", "escalation": "'s escalation", "window": "'s window", "due": "'s due",
-             "opens": "'s opening", "every": "'s periods"}  # fmt: skip
+    parts = {
+        "reminders": "'s reminders",
+        "escalation": "'s escalation",
+        "window": "'s window",
+        "due": "'s due",
+        "opens": "'s opening",
+        "every": "'s periods",
+    }
     tail = next((parts[str(p)] for p in path[4:5] if str(p) in parts), "") if len(path) > 4 else ""
     if len(path) >= 2 and path[0] == "stages" and isinstance(path[1], int) and path[1] < len(campaign.stages):
         stage = campaign.stages[path[1]]
@@ -357,8 +412,9 @@ def _reach(campaign: Campaign, registry: Registry, resolver: Resolver, assignmen
     return reach_problems(campaign, registry, lambda item: holders.get(item or "", set()), tally_units)
 
 
-def _sample_reveals(spec: LoadedSpec, timeline: Timeline, assignments: list[PlannedAssignment], windows: dict,
-                    errors: list) -> dict:  # fmt: skip
+def _sample_reveals(
+    spec: LoadedSpec, timeline: Timeline, assignments: list[PlannedAssignment], windows: dict, errors: list
+) -> dict:
     """When each hidden sample may show; items that would show it early are errors at their `opens:`."""
     opens: dict[str, DateTime] = {}
     for a in assignments:
@@ -376,8 +432,14 @@ def _sample_reveals(spec: LoadedSpec, timeline: Timeline, assignments: list[Plan
     return reveals
 
 
-def _acknowledgements(campaign: Campaign, timeline: Timeline, resolver: Resolver, registry: Registry,
-                      leaders: dict[str, list[str]], assignments: list[PlannedAssignment]) -> list[PlannedAck]:  # fmt: skip
+def _acknowledgements(
+    campaign: Campaign,
+    timeline: Timeline,
+    resolver: Resolver,
+    registry: Registry,
+    leaders: dict[str, list[str]],
+    assignments: list[PlannedAssignment],
+) -> list[PlannedAck]:
     """签收 per unit of each stage that asks for it (from the unit's first opening there), and of the whole notice."""
     asked = [(stage.id, stage.acknowledge) for stage in campaign.stages if stage.acknowledge is not None]
     if campaign.acknowledge is not None:
@@ -391,8 +453,16 @@ def _acknowledgements(campaign: Campaign, timeline: Timeline, resolver: Resolver
         to = _named(resolver, rule.to)
         for unit_code, open_at in sorted(opens.items()):
             due = _after(timeline, open_at, rule.within)
-            found.append(PlannedAck(stage_id, unit_code, open_at, due, _after(timeline, due, rule.escalate_after),
-                                    _targets(registry, leaders, unit_code, to)))  # fmt: skip
+            found.append(
+                PlannedAck(
+                    stage_id,
+                    unit_code,
+                    open_at,
+                    due,
+                    _after(timeline, due, rule.escalate_after),
+                    _targets(registry, leaders, unit_code, to),
+                )
+            )
     return found
 
 
@@ -432,7 +502,9 @@ def _named(resolver: Resolver, to: list[str]) -> list[str]:
             try:
                 selector = Selector.model_validate(target)
             except ValidationError:
-                raise PlanError(f"{target!r} is none of parent, leader, unit, a group, a unit code or a unit name") from None
+                raise PlanError(
+                    f"{target!r} is none of parent, leader, unit, a group, a unit code or a unit name"
+                ) from None
             found.extend(f"unit:{code}" for code in resolver.resolve(selector))
     return found
 
@@ -453,8 +525,16 @@ def _with_descendants(registry: Registry, codes: list[str]) -> list[str]:
     return list(found)
 
 
-def _expand(expanding: list, at, timeline: Timeline, resolver: Resolver, targets_of, shared, item_dues: dict,
-            assignments: list[PlannedAssignment]) -> None:  # fmt: skip
+def _expand(
+    expanding: list,
+    at,
+    timeline: Timeline,
+    resolver: Resolver,
+    targets_of,
+    shared,
+    item_dues: dict,
+    assignments: list[PlannedAssignment],
+) -> None:
     """Every assignment of the items counted in `expanding`: one per unit and period."""
     for s_index, stage, item_path, item, roles, instances in expanding:
         for instance, open_at, due_at in instances:
@@ -462,18 +542,26 @@ def _expand(expanding: list, at, timeline: Timeline, resolver: Resolver, targets
                 item_dues[item.id] = due_at
             reminders = at((*item_path, "reminders"), lambda it=item, o=open_at, d=due_at: timeline.reminders(it, o, d))
             steps = at((*item_path, "escalation"), lambda it=item, d=due_at: timeline.escalations(it, d)) or []
-            named_at = (*item_path, "escalation", "to") if item.escalation is not None else ("defaults", "escalation", "to")
+            named_at = (
+                (*item_path, "escalation", "to") if item.escalation is not None else ("defaults", "escalation", "to")
+            )
             steps = [(when, tuple(at(named_at, lambda to=to: _named(resolver, to)) or to)) for when, to in steps]
             reminders = tuple(reminders or ())
             for unit_code, role in roles:
                 assignments.append(
                     PlannedAssignment(
-                        stage_id=stage.id, stage_order=s_index, item_id=item.id, instance=instance,
-                        unit_code=unit_code, role=role, open_at=open_at, due_at=due_at,
+                        stage_id=stage.id,
+                        stage_order=s_index,
+                        item_id=item.id,
+                        instance=instance,
+                        unit_code=unit_code,
+                        role=role,
+                        open_at=open_at,
+                        due_at=due_at,
                         reminders=reminders,
                         escalations=shared(tuple((when, targets_of(unit_code, to)) for when, to in steps)),
                     )
-                )  # fmt: skip
+                )
 
 
 MAX_ASSIGNMENTS = 20_000_000
@@ -484,12 +572,19 @@ expanded. Planning costs about 15 µs and 250 bytes an assignment, so the bound 
 
 def _too_many(total: int, expanding: list) -> str:
     """The arithmetic of a plan over the bound: the items that make it up, largest first."""
-    parts = sorted(((len(roles) * len(instances), item.id, len(roles), len(instances))
-                    for _s, _st, _p, item, roles, instances in expanding), reverse=True)  # fmt: skip
+    parts = sorted(
+        (
+            (len(roles) * len(instances), item.id, len(roles), len(instances))
+            for _s, _st, _p, item, roles, instances in expanding
+        ),
+        reverse=True,
+    )
     shown = "; ".join(f"{iid}: {units:,} units × {periods:,} period(s) = {n:,}" for n, iid, units, periods in parts[:5])
     more = f"; and {len(parts) - 5} more item(s)" if len(parts) > 5 else ""
-    return (f"the plan would hold {total:,} assignments, more than the {MAX_ASSIGNMENTS:,} one campaign may have "
-            f"({shown}{more})")
+    return (
+        f"the plan would hold {total:,} assignments, more than the {MAX_ASSIGNMENTS:,} one campaign may have "
+        f"({shown}{more})"
+    )
 
 
 def _targets(registry: Registry, leaders, unit_code: str, to: list[str]) -> tuple[str, ...]:

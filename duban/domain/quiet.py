@@ -17,8 +17,21 @@ from datetime import datetime, time, timedelta
 from duban.instants import in_zone, utc
 
 # Every kind a message can have (the most urgent of its items, or the operators' digest).
-KINDS = ("escalation", "ack_escalation", "overdue", "ack_reminder", "returned", "amended", "extension", "reminder", "opened",
-         "accepted", "receipt", "digest", "bulletin")
+KINDS = (
+    "escalation",
+    "ack_escalation",
+    "overdue",
+    "ack_reminder",
+    "returned",
+    "amended",
+    "extension",
+    "reminder",
+    "opened",
+    "accepted",
+    "receipt",
+    "digest",
+    "bulletin",
+)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -70,8 +83,15 @@ class QuietHours:
             return utc(moment)
         local = in_zone(moment, tz)
         day = local.date() if local.time() < self.end else local.date() + timedelta(days=1)
-        release = local.set(year=day.year, month=day.month, day=day.day, hour=self.end.hour, minute=self.end.minute,
-                            second=0, microsecond=0)  # fmt: skip
+        release = local.set(
+            year=day.year,
+            month=day.month,
+            day=day.day,
+            hour=self.end.hour,
+            minute=self.end.minute,
+            second=0,
+            microsecond=0,
+        )
         return utc(release)
 
     def release(self, kind: str, moment: datetime, tz: str) -> datetime:

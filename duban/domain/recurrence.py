@@ -19,12 +19,11 @@ from datetime import date, timedelta
 
 from pendulum import DateTime
 
-from duban.errors import PlanError
 from duban.domain.periods import period_matches, periods_between
-from duban.spec.terms import Offset, OffsetUnit
-from duban.spec.models import Item, PeriodRule, Recurrence, Stage
 from duban.domain.timeline import Timeline
-
+from duban.errors import PlanError
+from duban.spec.models import Item, PeriodRule, Recurrence, Stage
+from duban.spec.terms import Offset, OffsetUnit
 
 MAX_MONTHS = 120
 """A recurring item's window spans at most ten years (120 monthly reports per unit): a longer one is a typo in a
@@ -55,8 +54,10 @@ def recurring_instances(timeline: Timeline, stage: Stage, item: Item) -> list[tu
     policy = item.postpone or timeline.defaults.postpone
     found = []
     if (last.year - first.year) * 12 + last.month - first.month >= MAX_MONTHS:
-        raise PlanError(f"item {item.id!r} repeats each {rule.every} over {first.date()} – {last.date()}: a recurring "
-                        f"item's window spans at most {MAX_MONTHS // 12} years")  # fmt: skip
+        raise PlanError(
+            f"item {item.id!r} repeats each {rule.every} over {first.date()} – {last.date()}: a recurring "
+            f"item's window spans at most {MAX_MONTHS // 12} years"
+        )
     periods = periods_between(first.date(), last.date(), rule.every)
     if rule.days:
         return _day_instances(timeline, item, periods, first, last)
@@ -106,7 +107,11 @@ def _day_instances(timeline: Timeline, item: Item, months, first: DateTime, last
             continue
         own = period_rule(rule, label)
         clock = (own.at if own and own.at else None) or rule.at or timeline.defaults.due_time
-        opens = first if previous is None else max(first, timeline.instant_on(previous + timedelta(days=1), timeline.defaults.open_time))
+        opens = (
+            first
+            if previous is None
+            else max(first, timeline.instant_on(previous + timedelta(days=1), timeline.defaults.open_time))
+        )
         if own is not None and own.due is not None:
             due = timeline.postponed(timeline.instant(own.due, default_clock=clock, edge="end"), policy)
         else:
@@ -114,6 +119,8 @@ def _day_instances(timeline: Timeline, item: Item, months, first: DateTime, last
         found.append((label, opens, due))
         previous = day
     if not found:
-        raise PlanError(f"item {item.id!r} is due on day(s) {', '.join(map(str, rule.days))} of each month, "
-                        "but its window holds none of them (or all are exempt)")  # fmt: skip
+        raise PlanError(
+            f"item {item.id!r} is due on day(s) {', '.join(map(str, rule.days))} of each month, "
+            "but its window holds none of them (or all are exempt)"
+        )
     return found

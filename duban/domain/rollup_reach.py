@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from duban.domain.units import Registry
 from duban.spec.models import Campaign, Rollup
 from duban.spec.source import PathKey
-from duban.domain.units import Registry
 
 SHOWN = 5
 
@@ -44,12 +44,17 @@ def reach_problems(
         shown = "、".join(f"{registry.units[c].display}（{c}）" if c in registry else c for c in empty[:SHOWN])
         more = f" and {len(empty) - SHOWN} more" if len(empty) > SHOWN else ""
         held = f"`into: {rollup.into}`" if rollup.into else "the tally"
-        problems.append((path, (
-            f"roll-up {rollup.id!r}: {shown}{more} hold{'s' if len(empty) == 1 else ''} {held} but no unit owing "
-            f"`from: {rollup.from_}` is below {'it' if len(empty) == 1 else 'them'}; a roll-up adds up exactly the "
-            "units below its unit (a 直辖市 has no 市级 unit below it): give the units below the item, or leave "
-            "these units out"
-        )))  # fmt: skip
+        problems.append(
+            (
+                path,
+                (
+                    f"roll-up {rollup.id!r}: {shown}{more} hold{'s' if len(empty) == 1 else ''} {held} but no unit owing "
+                    f"`from: {rollup.from_}` is below {'it' if len(empty) == 1 else 'them'}; a roll-up adds up exactly the "
+                    "units below its unit (a 直辖市 has no 市级 unit below it): give the units below the item, or leave "
+                    "these units out"
+                ),
+            )
+        )
     return problems
 
 

@@ -44,7 +44,9 @@ class Resolver:
             parts.append(set(self._sample(sel.sample)))
         for member in sel.any_of:
             parts.append(self._codes(member))
-        filters = sel.level is not None or sel.under is not None or sel.tags or sel.kind is not None or sel.line or sel.where
+        filters = (
+            sel.level is not None or sel.under is not None or sel.tags or sel.kind is not None or sel.line or sel.where
+        )
         if filters:
             base = set().union(*parts) if parts else set(self.registry.units)
             root = self._unit(sel.under).code if sel.under is not None else None  # once, not per unit

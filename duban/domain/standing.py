@@ -72,5 +72,10 @@ def tick_outcome(schedule: Schedule, progress: Progress, as_of: datetime) -> Tic
     changes, moved = advance(schedule, progress, as_of)
     facing = [c for c in changes if c.event in _UNIT_FACING]
     escalated = [c for c in changes if c.event is EventKind.escalation]
-    return TickOutcome(moved, next_event_at(schedule, moved), tuple(changes), facing[-1] if facing else None,
-                       escalated[-1] if escalated else None)  # fmt: skip
+    return TickOutcome(
+        moved,
+        next_event_at(schedule, moved),
+        tuple(changes),
+        facing[-1] if facing else None,
+        escalated[-1] if escalated else None,
+    )

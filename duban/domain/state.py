@@ -146,7 +146,9 @@ def _step(schedule: Schedule, progress: Progress, when: datetime) -> tuple[Trans
     )
 
 
-def submit(schedule: Schedule, progress: Progress, at: datetime, *, review: bool = False) -> tuple[Transition, Progress]:
+def submit(
+    schedule: Schedule, progress: Progress, at: datetime, *, review: bool = False
+) -> tuple[Transition, Progress]:
     """A submission at `at`: on time (submitted) or after the due (late); 待审核 when the item is reviewed.
     Resubmission keeps the state (a version handed in before the reviewer looked is reviewed instead)."""
     state = progress.state
@@ -156,7 +158,9 @@ def submit(schedule: Schedule, progress: Progress, at: datetime, *, review: bool
     return Transition(EventKind.submitted, state, to_state, at), replace(progress, state=to_state)
 
 
-def accept(schedule: Schedule, progress: Progress, at: datetime, *, submitted_at: datetime) -> tuple[Transition, Progress]:
+def accept(
+    schedule: Schedule, progress: Progress, at: datetime, *, submitted_at: datetime
+) -> tuple[Transition, Progress]:
     """审核通过: the version reviewed counts as handed in when it was, on time or late by the due in force."""
     to_state = State.late if submitted_at > schedule.due_at else State.submitted
     return Transition(EventKind.accepted, progress.state, to_state, at), replace(progress, state=to_state)
@@ -168,8 +172,14 @@ def return_for_rework(schedule: Schedule, progress: Progress, at: datetime) -> t
     return Transition(EventKind.returned, progress.state, moved.state, at), moved
 
 
-def reschedule(schedule: Schedule, progress: Progress, at: datetime, *, submitted_at: datetime | None,
-               event: EventKind = EventKind.extended) -> tuple[Transition, Progress]:
+def reschedule(
+    schedule: Schedule,
+    progress: Progress,
+    at: datetime,
+    *,
+    submitted_at: datetime | None,
+    event: EventKind = EventKind.extended,
+) -> tuple[Transition, Progress]:
     """The assignment on a new schedule from `at` on (延期 approved, 调整通知), without losing what happened.
 
     open, due_soon, overdue: replayed on the new schedule, so an item overdue under the old due is open or due
@@ -237,8 +247,12 @@ class AckState(str, Enum):
 
     @property
     def cn(self) -> str:
-        return {"waiting": "待签收", "unacknowledged": "逾期未签收", "escalated": "逾期未签收（已催办）",
-                "acknowledged": "已签收"}[self.value]  # fmt: skip
+        return {
+            "waiting": "待签收",
+            "unacknowledged": "逾期未签收",
+            "escalated": "逾期未签收（已催办）",
+            "acknowledged": "已签收",
+        }[self.value]
 
 
 @dataclass(frozen=True)

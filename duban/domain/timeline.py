@@ -66,7 +66,7 @@ class Timeline:
         if key in self._memo:
             return self._memo[key]
         if key in self._stack:
-            cycle = " → ".join([*self._stack[self._stack.index(key):], key])
+            cycle = " → ".join([*self._stack[self._stack.index(key) :], key])
             raise PlanError(f"relative dues form a cycle: {cycle}")
         self._stack.append(key)
         try:
@@ -157,7 +157,9 @@ class Timeline:
         """A due instant with the 顺延 policy applied to its day."""
         return self.postponed(self.instant(spec, default_clock=self.defaults.due_time, edge="end"), policy)
 
-    def instant(self, spec: AbsoluteDue | RelativeDue | WordDate, *, default_clock: time, edge: str = "start") -> DateTime:
+    def instant(
+        self, spec: AbsoluteDue | RelativeDue | WordDate, *, default_clock: time, edge: str = "start"
+    ) -> DateTime:
         """The instant `spec` names; a date in words is a span of days, of which an opening takes the first
         (`edge="start"`) and a due the last (`edge="end"`)."""
         if isinstance(spec, WordDate):
@@ -199,8 +201,10 @@ class Timeline:
         except OverflowError:
             moved = None
         if moved is None or not FIRST_YEAR <= moved.year <= LAST_YEAR:
-            raise PlanError(f"counting {offset} from {base.date().isoformat()} leaves the years {FIRST_YEAR}–{LAST_YEAR}, "
-                            "which a notice's dates lie in")  # fmt: skip
+            raise PlanError(
+                f"counting {offset} from {base.date().isoformat()} leaves the years {FIRST_YEAR}–{LAST_YEAR}, "
+                "which a notice's dates lie in"
+            )
         return moved
 
     def reminders(self, item: Item, open_at: DateTime, due_at: DateTime) -> tuple[DateTime, ...]:

@@ -38,19 +38,44 @@ class Level(str, Enum):
         return _LEVEL_CN[self.value]
 
 
-_LEVEL_CN = {"nation": "国家级", "province": "省级", "prefecture": "市级", "county": "县级", "township": "乡级",
-             "village": "村级", "block": "普查小区", "entity": "基层单位"}  # fmt: skip
+_LEVEL_CN = {
+    "nation": "国家级",
+    "province": "省级",
+    "prefecture": "市级",
+    "county": "县级",
+    "township": "乡级",
+    "village": "村级",
+    "block": "普查小区",
+    "entity": "基层单位",
+}
 
 LEVEL_ALIASES = {
-    "国家": Level.nation, "国家级": Level.nation, "全国": Level.nation, "部": Level.nation, "中央": Level.nation,
-    "省": Level.province, "省级": Level.province,
-    "市": Level.prefecture, "市级": Level.prefecture, "地级": Level.prefecture,
-    "县": Level.county, "县级": Level.county,
-    "乡": Level.township, "乡级": Level.township, "乡镇": Level.township,
-    "村": Level.village, "村级": Level.village, "社区": Level.village, "村/社区": Level.village,
-    "普查小区": Level.block, "小区": Level.block,
-    "企业": Level.entity, "基层单位": Level.entity, "名录单位": Level.entity, "调查单位": Level.entity,
-}  # fmt: skip
+    "国家": Level.nation,
+    "国家级": Level.nation,
+    "全国": Level.nation,
+    "部": Level.nation,
+    "中央": Level.nation,
+    "省": Level.province,
+    "省级": Level.province,
+    "市": Level.prefecture,
+    "市级": Level.prefecture,
+    "地级": Level.prefecture,
+    "县": Level.county,
+    "县级": Level.county,
+    "乡": Level.township,
+    "乡级": Level.township,
+    "乡镇": Level.township,
+    "村": Level.village,
+    "村级": Level.village,
+    "社区": Level.village,
+    "村/社区": Level.village,
+    "普查小区": Level.block,
+    "小区": Level.block,
+    "企业": Level.entity,
+    "基层单位": Level.entity,
+    "名录单位": Level.entity,
+    "调查单位": Level.entity,
+}
 
 DIVISION_LEVELS = (Level.nation, Level.province, Level.prefecture, Level.county, Level.township)
 """The levels the Ministry of Civil Affairs divisions (and the nation above them) give."""
@@ -198,7 +223,10 @@ def _index(division_set: str | None):
 
 
 def import_divisions(
-    roots: list[str] | None = None, *, registry: Registry | None = None, division_set: str | None = None,
+    roots: list[str] | None = None,
+    *,
+    registry: Registry | None = None,
+    division_set: str | None = None,
     levels: Collection[Level] | None = None,
 ) -> Registry:
     """Import the subtrees under `roots` (codes or names; None: the whole country) into a registry.
@@ -243,7 +271,9 @@ def _resolve_division(ref: str, rows, by_code) -> str:
     if len(matches) == 1:
         return matches[0]
     if matches:
-        listing = ", ".join(f"{c} {by_code[c][3]}（{by_code.get(by_code[c][2], (0, '', '', '—'))[3]}）" for c in matches)
+        listing = ", ".join(
+            f"{c} {by_code[c][3]}（{by_code.get(by_code[c][2], (0, '', '', '—'))[3]}）" for c in matches
+        )
         raise RegistryError(f"division name {ref!r} is not unique: {listing}; write the code instead")
     raise RegistryError(
         f"no division {ref!r} in the Ministry of Civil Affairs data (2025-12-31); "

@@ -95,14 +95,19 @@ class _ReplyChecked:
         try:
             split = urlsplit(url)
             reply = _session().post(
-                url, data=orjson.dumps(payload), params=params, timeout=(self.socket_connect_timeout, self.socket_read_timeout),
+                url,
+                data=orjson.dumps(payload),
+                params=params,
+                timeout=(self.socket_connect_timeout, self.socket_read_timeout),
                 proxies=_proxies(f"{split.scheme}://{split.netloc}"),
                 headers={"Content-Type": "application/json; charset=utf-8", "User-Agent": "duban"},
-            )  # fmt: skip
+            )
         except requests.ConnectTimeout:
             return SendResult.failed(f"could not connect within {self.socket_connect_timeout:g} s (not posted)")
         except requests.ReadTimeout:
-            return SendResult.unknown(f"no reply within {self.socket_read_timeout:g} s after posting: it may have arrived")
+            return SendResult.unknown(
+                f"no reply within {self.socket_read_timeout:g} s after posting: it may have arrived"
+            )
         except requests.ConnectionError as exc:
             if _never_sent(exc):
                 return SendResult.failed(f"connection failed: {_reason(exc)} (not posted)")
@@ -120,7 +125,9 @@ class _ReplyChecked:
         except ValueError:
             return SendResult.failed(f"HTTP 200 but the reply is not JSON: {reply.text[:200]!r}")
         code = next((body[f] for f in self.code_fields if isinstance(body, dict) and f in body), None)
-        message = (body.get("errmsg") or body.get("msg") or body.get("StatusMessage") or "") if isinstance(body, dict) else ""
+        message = (
+            (body.get("errmsg") or body.get("msg") or body.get("StatusMessage") or "") if isinstance(body, dict) else ""
+        )
         if code is None:
             return SendResult.failed(f"reply without errcode: {body!r}"[:300])
         words = f"errcode {code}: {message}" if code != 0 else f"errcode 0: {message or 'ok'}"
@@ -306,14 +313,19 @@ class AppriseNotifier:
         html = isinstance(plugin, NotifyEmail)
         body = render_html(envelope.rendered) if html else envelope.rendered.text
         with self._capture_lock, apprise.LogCapture(level=logging.DEBUG) as captured:
-            ok = plugin.notify(body=body, title=envelope.rendered.subject,
-                               body_format=NotifyFormat.HTML if html else NotifyFormat.TEXT)  # fmt: skip
+            ok = plugin.notify(
+                body=body, title=envelope.rendered.subject, body_format=NotifyFormat.HTML if html else NotifyFormat.TEXT
+            )
             logged = [line.strip() for line in captured.getvalue().splitlines() if line.strip()]
         if ok:
             return SendResult(True, "accepted")
         raw = [line.split("Socket Exception:", 1)[1] for line in logged if "Socket Exception:" in line]
         answers = [_smtp_words(text) for text in raw]
-        warnings = [_LOG_PREFIX.sub("", line) for line in logged if "Socket Exception:" not in line and " - DEBUG - " not in line]
+        warnings = [
+            _LOG_PREFIX.sub("", line)
+            for line in logged
+            if "Socket Exception:" not in line and " - DEBUG - " not in line
+        ]
         detail = MASKER.mask("; ".join(answers + warnings[:2]) or "refused (Apprise logged no reason)")[:500]
         if html and answers:
             code = smtp_code(raw[0])

@@ -22,9 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from duban.instants import fmt
 from duban.domain.messages import Rendered
-
+from duban.instants import fmt
 
 OUTCOMES = ("ok", "failed", "unknown", "limited", "refused")
 

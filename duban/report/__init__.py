@@ -39,7 +39,9 @@ def write_report(engine: Engine, campaign_id: str, as_of: datetime, out: Path, c
 
     out.parent.mkdir(parents=True, exist_ok=True)
     record = read_record(engine, campaign_id, as_of, calendar)
-    files = ReportFiles(docx=out, chart=out.with_name(f"{out.stem}-时间线.png"), table=out.with_name(f"{out.stem}-汇总表.xlsx"))
+    files = ReportFiles(
+        docx=out, chart=out.with_name(f"{out.stem}-时间线.png"), table=out.with_name(f"{out.stem}-汇总表.xlsx")
+    )
     files.notes += timeline_png(record, files.chart)
     write_docx(build_draft(record), out, files.chart)
     files.table.write_bytes(with_score_sheet(summary_workbook(engine, campaign_id, as_of), record))

@@ -63,8 +63,12 @@ def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensio
     preamble = f"按照{doc}要求，现将截至{day}{scope or '各项工作'}的报送情况通报如下。"
     overall = []
     if tally is not None:
-        overall.append(Para(f"截至{day}，应报{tally.due}项，按时报送{tally.on_time}项，逾期报送{tally.late}项，"
-                            f"未报送{tally.missing}项，按时报送率{pct(tally.rate)}。"))  # fmt: skip
+        overall.append(
+            Para(
+                f"截至{day}，应报{tally.due}项，按时报送{tally.on_time}项，逾期报送{tally.late}项，"
+                f"未报送{tally.missing}项，按时报送率{pct(tally.rate)}。"
+            )
+        )
     if sentence := loop_sentence(record.loop, names):
         overall.append(Para(sentence))
     by_county: dict[str, list[Slip]] = defaultdict(list)
@@ -77,25 +81,51 @@ def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensio
             how = f"逾期{_days(late_by)}报送" if s.submitted_at else f"逾期{_days(late_by)}未报"
             key = (s.unit, s.item)
             granted = extensions.get(key)
-            rows.append([record.campaign.display(county) if county else "其他", s.display, s.item + (f"（{s.instance}）" if s.instance else ""),
-                         cn_md(s.due_at, tz), how, f"{returns.get(key, 0)}次" if returns.get(key) else "",
-                         f"延至{cn_md(granted, tz)}" if granted else ""])  # fmt: skip
+            rows.append(
+                [
+                    record.campaign.display(county) if county else "其他",
+                    s.display,
+                    s.item + (f"（{s.instance}）" if s.instance else ""),
+                    cn_md(s.due_at, tz),
+                    how,
+                    f"{returns.get(key, 0)}次" if returns.get(key) else "",
+                    f"延至{cn_md(granted, tz)}" if granted else "",
+                ]
+            )
     sections = [DraftSection("一、总体情况", overall)]
     if rows:
         missing = sum(1 for s in slips if s.submitted_at is None)
-        lead = Para(f"截至{day}，{len({s.unit for s in slips})}个单位有逾期事项（未报送{missing}项，逾期报送{len(slips) - missing}项），"
-                    "按所属县（区、市）列示如下。截止时间已按批准的延期计算。")  # fmt: skip
-        table = Table(["县（区、市）", "单位", "事项", "截止", "情况", "退回", "延期"], rows, "表1 逾期单位及事项",
-                      [2.4, 2.8, 4.0, 1.8, 2.4, 1.0, 1.6], size=10.5)  # fmt: skip
+        lead = Para(
+            f"截至{day}，{len({s.unit for s in slips})}个单位有逾期事项（未报送{missing}项，逾期报送{len(slips) - missing}项），"
+            "按所属县（区、市）列示如下。截止时间已按批准的延期计算。"
+        )
+        table = Table(
+            ["县（区、市）", "单位", "事项", "截止", "情况", "退回", "延期"],
+            rows,
+            "表1 逾期单位及事项",
+            [2.4, 2.8, 4.0, 1.8, 2.4, 1.0, 1.6],
+            size=10.5,
+        )
         sections.append(DraftSection("二、逾期单位", [lead, table]))
     else:
         sections.append(DraftSection("二、逾期单位", [Para("截至目前，各单位均按时报送，无逾期事项。")]))
-    sections.append(DraftSection("三、工作要求", [
-        Para("请上述单位高度重视，认真查找原因，尽快完成补报；材料被退回的单位要按要求修改完善后重新报送。"),
-        Para("【起草提示】写明补报时限和下一步督办措施（如约谈、纳入年度考核）。", style="prompt"),
-    ]))  # fmt: skip
-    return Draft(title=title, note="（通报草稿：数字和名单由督办系统根据报送记录生成，印发前请核对）", preamble=preamble,
-                 sections=sections, issuer=spec.issuer, day=day)  # fmt: skip
+    sections.append(
+        DraftSection(
+            "三、工作要求",
+            [
+                Para("请上述单位高度重视，认真查找原因，尽快完成补报；材料被退回的单位要按要求修改完善后重新报送。"),
+                Para("【起草提示】写明补报时限和下一步督办措施（如约谈、纳入年度考核）。", style="prompt"),
+            ],
+        )
+    )
+    return Draft(
+        title=title,
+        note="（通报草稿：数字和名单由督办系统根据报送记录生成，印发前请核对）",
+        preamble=preamble,
+        sections=sections,
+        issuer=spec.issuer,
+        day=day,
+    )
 
 
 def _loop_facts(engine: Engine, campaign_id: str, as_of: datetime, item_names: dict) -> tuple[dict, dict]:
@@ -104,17 +134,24 @@ def _loop_facts(engine: Engine, campaign_id: str, as_of: datetime, item_names: d
     returns: dict = defaultdict(int)
     extensions: dict = {}
     with engine.connect() as conn:
-        for unit, item in conn.execute(select(v.c.unit_code, v.c.item_id).where(
-                v.c.campaign_id == campaign_id, v.c.decision == "returned", v.c.at <= as_of)):  # fmt: skip
+        for unit, item in conn.execute(
+            select(v.c.unit_code, v.c.item_id).where(
+                v.c.campaign_id == campaign_id, v.c.decision == "returned", v.c.at <= as_of
+            )
+        ):
             returns[(unit, item_names.get(item, item))] += 1
-        for unit, item, until in conn.execute(select(r.c.unit_code, r.c.item_id, r.c.granted_until).where(
-                r.c.campaign_id == campaign_id, r.c.status == "approved", r.c.decided_at <= as_of).order_by(r.c.id)):  # fmt: skip
+        for unit, item, until in conn.execute(
+            select(r.c.unit_code, r.c.item_id, r.c.granted_until)
+            .where(r.c.campaign_id == campaign_id, r.c.status == "approved", r.c.decided_at <= as_of)
+            .order_by(r.c.id)
+        ):
             extensions[(unit, item_names.get(item, item))] = until
     return dict(returns), extensions
 
 
-def write_bulletin(engine: Engine, campaign_id: str, as_of: datetime, out: Path, calendar: WorkCalendar, *,
-                   stage_id: str | None = None) -> tuple[BulletinFiles, Draft, Record]:  # fmt: skip
+def write_bulletin(
+    engine: Engine, campaign_id: str, as_of: datetime, out: Path, calendar: WorkCalendar, *, stage_id: str | None = None
+) -> tuple[BulletinFiles, Draft, Record]:
     """Write the 通报 docx to `out`."""
     from duban.report.document import write_docx
 
@@ -123,7 +160,9 @@ def write_bulletin(engine: Engine, campaign_id: str, as_of: datetime, out: Path,
     if stage_id is not None and stage_id not in {w[0] for w in record.windows}:
         from duban.errors import StoreError
 
-        raise StoreError(f"campaign {campaign_id!r} has no stage {stage_id!r}; stages: {', '.join(w[0] for w in record.windows)}")
+        raise StoreError(
+            f"campaign {campaign_id!r} has no stage {stage_id!r}; stages: {', '.join(w[0] for w in record.windows)}"
+        )
     returns, extensions = _loop_facts(engine, campaign_id, as_of, {i.id: i.name for _s, i in record.spec.items()})
     draft = build_bulletin(record, stage_id, returns, extensions)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -150,20 +189,36 @@ def short_text(draft: Draft, record: Record, stage_id: str | None) -> str:
 
 def send_bulletin(engine: Engine, campaign_id: str, text: str, title: str, as_of: datetime, tz: str) -> int:
     """One outbox message (kind `bulletin`) per unit of the campaign, once per day and text."""
-    from duban.views.campaigns import load_campaign
     from duban.settings import quiet_policy
     from duban.store.db import unit_of_work
+    from duban.views.campaigns import load_campaign
 
     campaign = load_campaign(engine, campaign_id)
     day = in_zone(as_of, tz).date().isoformat()
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     not_before = quiet_policy().release("bulletin", as_of, tz)
-    rows = [dict(campaign_id=campaign_id, recipient=code, kind="bulletin",
-                 idempotency_key=hashlib.sha256(f"{campaign_id}|{code}|bulletin|{day}|{digest}".encode()).hexdigest()[:32],
-                 payload={"recipient": code, "kind": "bulletin", "as_of": utc(as_of).isoformat(), "title": title,
-                          "text": text, "items": []},
-                 created_at=utc(as_of), not_before=not_before, status="pending", attempts=0)
-            for code, unit in campaign.units.items() if unit.kind != "leader"]  # fmt: skip
+    rows = [
+        dict(
+            campaign_id=campaign_id,
+            recipient=code,
+            kind="bulletin",
+            idempotency_key=hashlib.sha256(f"{campaign_id}|{code}|bulletin|{day}|{digest}".encode()).hexdigest()[:32],
+            payload={
+                "recipient": code,
+                "kind": "bulletin",
+                "as_of": utc(as_of).isoformat(),
+                "title": title,
+                "text": text,
+                "items": [],
+            },
+            created_at=utc(as_of),
+            not_before=not_before,
+            status="pending",
+            attempts=0,
+        )
+        for code, unit in campaign.units.items()
+        if unit.kind != "leader"
+    ]
     o = OutboxMessage.__table__
     with unit_of_work(engine) as conn:
         keys = {r["idempotency_key"] for r in rows}

@@ -18,8 +18,14 @@ from matplotlib.figure import Figure
 from duban.instants import in_zone
 from duban.report.record import Record
 
-CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "SimHei",
-                "Microsoft YaHei")  # fmt: skip
+CJK_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Noto Serif CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "SimHei",
+    "Microsoft YaHei",
+)
 GREEN, ORANGE, BLUE, RED, GREY = "#2e7d32", "#ef6c00", "#1565c0", "#c62828", "#757575"
 
 
@@ -87,8 +93,15 @@ def timeline_png(record: Record, path: Path) -> list[str]:
     for y, (_sid, name, start, end) in enumerate(windows):
         top.barh(y, local(end) - local(start), left=local(start), height=0.5, color=BLUE, alpha=0.75)
         first, last = in_zone(start, tz), in_zone(end, tz)
-        top.text((local(start) + local(end)) / 2, y, f"{first.month}/{first.day}–{last.month}/{last.day}",
-                 ha="center", va="center", fontsize=8, color="white")  # fmt: skip
+        top.text(
+            (local(start) + local(end)) / 2,
+            y,
+            f"{first.month}/{first.day}–{last.month}/{last.day}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white",
+        )
     top.set_yticks(range(len(windows)), [_short(w[1]) for w in windows], **kw)
     for name, at, _place in record.events:
         top.axvline(local(at), color=GREY, linestyle="--", linewidth=1)

@@ -95,8 +95,18 @@ def _fonts(rpr, east_asia: str) -> None:
     lang.set(qn("w:eastAsia"), "zh-CN")
 
 
-def _para(document, text: str, *, font: str = BODY, size: float = 16, bold: bool = False, color=None,
-          align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent: bool = True, italic: bool = False):  # fmt: skip
+def _para(
+    document,
+    text: str,
+    *,
+    font: str = BODY,
+    size: float = 16,
+    bold: bool = False,
+    color=None,
+    align=WD_ALIGN_PARAGRAPH.JUSTIFY,
+    indent: bool = True,
+    italic: bool = False,
+):
     paragraph = document.add_paragraph()
     paragraph.alignment = align
     if indent:

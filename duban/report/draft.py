@@ -58,9 +58,15 @@ def build_draft(record: Record) -> Draft:
         drafted.append(DraftSection(f"{NUMERALS[index]}、{section.heading}", blocks))
     _number_tables(drafted)
     title = report.title if report else f"{spec.issuer}关于{spec.title}工作情况的报告"
-    return Draft(title=title, note=f"（草稿：督办系统根据报送记录生成，数据截至{fmt(record.as_of, tz)}）",
-                 preamble=_preamble(record), sections=drafted, issuer=spec.issuer, day=cn_day(record.as_of, tz),
-                 addressee=_addressee(record))  # fmt: skip
+    return Draft(
+        title=title,
+        note=f"（草稿：督办系统根据报送记录生成，数据截至{fmt(record.as_of, tz)}）",
+        preamble=_preamble(record),
+        sections=drafted,
+        issuer=spec.issuer,
+        day=cn_day(record.as_of, tz),
+        addressee=_addressee(record),
+    )
 
 
 def _number_tables(sections: list[DraftSection]) -> None:
@@ -97,8 +103,11 @@ def _with_figures(sections: list[Section]) -> list[Section]:
 
 def _preamble(record: Record) -> str:
     spec, tz = record.spec, record.tz
-    basis = "、".join(("" if d.title.startswith(d.issuer) else d.issuer) + f"《{d.title}》"
-                     + (f"（{d.doc_no}）" if d.doc_no else "") for d in spec.forwards if d.title)  # fmt: skip
+    basis = "、".join(
+        ("" if d.title.startswith(d.issuer) else d.issuer) + f"《{d.title}》" + (f"（{d.doc_no}）" if d.doc_no else "")
+        for d in spec.forwards
+        if d.title
+    )
     starts = [w[2] for w in record.windows]
     ends = [w[3] for w in record.windows]
     issued = f"印发《{spec.title}》通知（{spec.doc_no}），" if spec.doc_no else ""
@@ -112,22 +121,35 @@ def _leadership(record: Record, stages: list[str]) -> list:
     spec, blocks = record.spec, []
     if spec.doc_no or spec.issued_on:
         on = f"{spec.issued_on.year}年{spec.issued_on.month}月{spec.issued_on.day}日，" if spec.issued_on else ""
-        blocks.append(Para(f"{on}{spec.issuer}印发通知（{spec.doc_no or '未编文号'}），明确工作任务、时间安排和报送要求。"))
+        blocks.append(
+            Para(f"{on}{spec.issuer}印发通知（{spec.doc_no or '未编文号'}），明确工作任务、时间安排和报送要求。")
+        )
     for doc in spec.forwarded_by:
         on = f"{doc.issued_on.year}年{doc.issued_on.month}月{doc.issued_on.day}日" if doc.issued_on else ""
         blocks.append(Para(f"{doc.issuer}{on}以{doc.doc_no or '通知'}转发，结合本地实际作出部署。"))
     if record.leaders:
-        parts = [f"{name}负责{'、'.join(units[:12])}{'等' if len(units) > 12 else ''}" for name, units in record.leaders.items()]
+        parts = [
+            f"{name}负责{'、'.join(units[:12])}{'等' if len(units) > 12 else ''}"
+            for name, units in record.leaders.items()
+        ]
         blocks.append(Para("实行领导包联负责制：" + "；".join(parts) + "。"))
     if spec.contacts:
-        blocks.append(Para("明确联系人：" + "；".join(" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts) + "。"))
+        blocks.append(
+            Para(
+                "明确联系人："
+                + "；".join(" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts)
+                + "。"
+            )
+        )
     return blocks + _stage_blocks(record, stages)
 
 
 def _activities(record: Record, stages: list[str]) -> list:
     blocks = _stage_blocks(record, stages)
     if record.events and stages:
-        days = "；".join(f"{cn_md(at, record.tz)}{name}" + (f"（{place}）" if place else "") for name, at, place in record.events)
+        days = "；".join(
+            f"{cn_md(at, record.tz)}{name}" + (f"（{place}）" if place else "") for name, at, place in record.events
+        )
         blocks.append(Para(f"重要时间节点：{days}。"))
     return blocks
 
@@ -149,18 +171,28 @@ def _stage_blocks(record: Record, stages: list[str]) -> list:
 
 
 def _item_lines(record: Record, items: list[str]) -> list:
-    return [Para(f"{k}. {record.item_name(item_id)}：{completion_phrase(record.by_item[item_id], record, item_id)}")
-            for k, item_id in enumerate(items, 1) if item_id in record.by_item]  # fmt: skip
+    return [
+        Para(f"{k}. {record.item_name(item_id)}：{completion_phrase(record.by_item[item_id], record, item_id)}")
+        for k, item_id in enumerate(items, 1)
+        if item_id in record.by_item
+    ]
 
 
 def _completion(record: Record, _stages: list[str]) -> list:
     """报送情况, then 检查情况 (samples and their scores) and 汇总情况 (roll-ups, forwards) where the record has them."""
-    parts = [("报送情况", submission_blocks(record)), ("检查情况", sample_paras(record) + inspection_tables(record, ROW_LIMIT)),
-             ("汇总情况", rollup_paras(record))]  # fmt: skip
+    parts = [
+        ("报送情况", submission_blocks(record)),
+        ("检查情况", sample_paras(record) + inspection_tables(record, ROW_LIMIT)),
+        ("汇总情况", rollup_paras(record)),
+    ]
     parts = [(heading, blocks) for heading, blocks in parts if blocks]
     if len(parts) == 1:
         return parts[0][1]
-    return [block for n, (heading, blocks) in enumerate(parts) for block in [Para(f"（{NUMERALS[n]}）{heading}", "sub"), *blocks]]
+    return [
+        block
+        for n, (heading, blocks) in enumerate(parts)
+        for block in [Para(f"（{NUMERALS[n]}）{heading}", "sub"), *blocks]
+    ]
 
 
 def _problems(record: Record, _stages: list[str]) -> list:
@@ -168,12 +200,16 @@ def _problems(record: Record, _stages: list[str]) -> list:
     if record.missing:
         units = {s.unit: s.display for s in record.missing}
         names = list(units.values())
-        points.append(f"仍有{len(units)}个单位{len(record.missing)}项未报送（{'、'.join(names[:10])}{'等' if len(names) > 10 else ''}）")
+        points.append(
+            f"仍有{len(units)}个单位{len(record.missing)}项未报送（{'、'.join(names[:10])}{'等' if len(names) > 10 else ''}）"
+        )
     if record.late:
         worst = max(record.late, key=lambda s: s.submitted_at - s.due_at)
         units = {s.unit for s in record.late}
-        points.append(f"{len(units)}个单位{len(record.late)}项逾期报送，逾期最长的是{worst.display}{worst.item}"
-                      f"（逾期{span_cn(worst.submitted_at - worst.due_at)}）")  # fmt: skip
+        points.append(
+            f"{len(units)}个单位{len(record.late)}项逾期报送，逾期最长的是{worst.display}{worst.item}"
+            f"（逾期{span_cn(worst.submitted_at - worst.due_at)}）"
+        )
     for item, tally in lowest_items(record):
         points.append(f"{item}按时报送率仅{pct(tally.rate)}")
     points += inspection_points(record)
@@ -196,5 +232,10 @@ def _next_steps(record: Record, _stages: list[str]) -> list:
     return [Para(f"对仍未报送的{units}个单位继续督办催报，限期补齐材料。")]
 
 
-_FILLERS = {"leadership": _leadership, "activities": _activities, "completion": _completion, "problems": _problems,
-            "next_steps": _next_steps}  # fmt: skip
+_FILLERS = {
+    "leadership": _leadership,
+    "activities": _activities,
+    "completion": _completion,
+    "problems": _problems,
+    "next_steps": _next_steps,
+}

@@ -23,8 +23,10 @@ def sample_paras(record: Record) -> list[Para]:
     """One paragraph per sample: the draw, then what its inspection scored."""
     paras = []
     for sample in record.samples:
-        text = (f"{sample.name}：按随机种子{sample.seed}抽取{len(sample.members or [])}个单位"
-                f"（{record.sample_levels(sample)}），抽取结果已存档备查。")  # fmt: skip
+        text = (
+            f"{sample.name}：按随机种子{sample.seed}抽取{len(sample.members or [])}个单位"
+            f"（{record.sample_levels(sample)}），抽取结果已存档备查。"
+        )
         for scores in record.inspections.of(sample.sample_id):
             text += _scored_sentence(record, scores)
         paras.append(Para(text))
@@ -36,7 +38,11 @@ def _scored_sentence(record: Record, scores: SampleScores) -> str:
     if not scores.scored:
         return f"截至{cn_md(record.as_of, record.tz)}尚未录入检查评分（应评分{due}个单位）。"
     n = len(scores.scored)
-    head = f"{n}个单位已全部完成检查评分" if not scores.unscored else f"应评分{due}个单位，已评分{n}个，尚有{scores.unscored}个未评分"
+    head = (
+        f"{n}个单位已全部完成检查评分"
+        if not scores.unscored
+        else f"应评分{due}个单位，已评分{n}个，尚有{scores.unscored}个未评分"
+    )
     lowest = scores.lowest
     text = f"{head}；平均得分{points(scores.average)}，最低{points(lowest.total)}（{lowest.display}）"  # type: ignore[arg-type, union-attr]
     failing = scores.failing
@@ -49,8 +55,17 @@ def _scored_sentence(record: Record, scores: SampleScores) -> str:
     told = sum(1 for k in kinds if k is not None)
     lead = f"未达标的{len(failing)}个单位均已" if told == len(failing) else f"未达标单位中{told}个已"
     text += f"{lead}下达整改任务（{sheet.follow_up.name}，{sheet.follow_up.within}内报送）"
-    parts = [f"{word}{kinds.count(kind)}个" for kind, word in (("on_time", "按时报送"), ("late", "逾期报送"),
-             ("missing", "逾期未报"), ("not_due", "尚未到截止时间"), ("excused", "免报")) if kinds.count(kind)]  # fmt: skip
+    parts = [
+        f"{word}{kinds.count(kind)}个"
+        for kind, word in (
+            ("on_time", "按时报送"),
+            ("late", "逾期报送"),
+            ("missing", "逾期未报"),
+            ("not_due", "尚未到截止时间"),
+            ("excused", "免报"),
+        )
+        if kinds.count(kind)
+    ]
     return text + ("：" + "，".join(parts) if parts else "") + "。"
 
 
@@ -59,24 +74,70 @@ def inspection_tables(record: Record, limit: int) -> list:
     scored = [s for s in record.inspections.samples if s.scored]
     if not scored:
         return []
-    rows = [[s.label, str(len(s.members)), str(len(s.scored)), points(s.average).removesuffix("分"),  # type: ignore[arg-type]
-             points(s.lowest.total).removesuffix("分"), str(len(s.scored) - len(s.failing)), str(len(s.failing))]  # type: ignore[union-attr]
-            for s in scored]  # fmt: skip
-    blocks: list = [Table(["检查", "应评分", "已评分", "平均分", "最低分", "达标", "未达标"], rows, "检查评分情况",
-                          [4.2, 1.8, 1.8, 2.0, 2.0, 1.8, 2.0], numbered=True)]  # fmt: skip
+    rows = [
+        [
+            s.label,
+            str(len(s.members)),
+            str(len(s.scored)),
+            points(s.average).removesuffix("分"),  # type: ignore[arg-type]
+            points(s.lowest.total).removesuffix("分"),  # type: ignore[union-attr]
+            str(len(s.scored) - len(s.failing)),
+            str(len(s.failing)),
+        ]
+        for s in scored
+    ]
+    blocks: list = [
+        Table(
+            ["检查", "应评分", "已评分", "平均分", "最低分", "达标", "未达标"],
+            rows,
+            "检查评分情况",
+            [4.2, 1.8, 1.8, 2.0, 2.0, 1.8, 2.0],
+            numbered=True,
+        )
+    ]
     items = sorted(record.inspections.items, key=lambda i: [x.id for x in i.sheet.items].index(i.item.id))
-    blocks.append(Table(["检查项目", "满分", "平均得分", "得分率", "评分单位次"],
-                        [[i.item.name, points(i.item.max).removesuffix("分"), points(i.got / i.inspections).removesuffix("分"),
-                          pct(i.share), str(i.inspections)] for i in items],
-                        "各检查项目得分情况", [5.2, 2.0, 2.8, 2.8, 2.8], numbered=True))  # fmt: skip
+    blocks.append(
+        Table(
+            ["检查项目", "满分", "平均得分", "得分率", "评分单位次"],
+            [
+                [
+                    i.item.name,
+                    points(i.item.max).removesuffix("分"),
+                    points(i.got / i.inspections).removesuffix("分"),
+                    pct(i.share),
+                    str(i.inspections),
+                ]
+                for i in items
+            ],
+            "各检查项目得分情况",
+            [5.2, 2.0, 2.8, 2.8, 2.8],
+            numbered=True,
+        )
+    )
     failing = [(s, f) for s in scored for f in s.failing]
     if failing:
-        rows = [[f.display, s.label, points(f.total).removesuffix("分"), cn_md(f.follow_up_due, record.tz) if f.follow_up_due else "—",
-                 follow_up_words(record, f)] for s, f in failing[:limit]]  # fmt: skip
+        rows = [
+            [
+                f.display,
+                s.label,
+                points(f.total).removesuffix("分"),
+                cn_md(f.follow_up_due, record.tz) if f.follow_up_due else "—",
+                follow_up_words(record, f),
+            ]
+            for s, f in failing[:limit]
+        ]
         if len(failing) > limit:
             rows.append([f"……等共{len(failing)}个，详见汇总表", "", "", "", ""])
-        blocks.append(Table(["单位", "检查", "得分", "整改截止", "整改情况"], rows, "未达标单位及整改情况",
-                            [4.2, 3.0, 1.4, 2.2, 4.8], 10.5, numbered=True))  # fmt: skip
+        blocks.append(
+            Table(
+                ["单位", "检查", "得分", "整改截止", "整改情况"],
+                rows,
+                "未达标单位及整改情况",
+                [4.2, 3.0, 1.4, 2.2, 4.8],
+                10.5,
+                numbered=True,
+            )
+        )
     return blocks
 
 

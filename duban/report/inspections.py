@@ -16,8 +16,8 @@ from sqlalchemy import Connection, select
 from duban.report.judge import kind_at
 from duban.services.scores import sample_label
 from duban.spec.models import CheckItem, ScoreSheet
-from duban.views.campaigns import PlannedCampaign
 from duban.store.tables import Assignment, SampleDraw, ScoreRecord
+from duban.views.campaigns import PlannedCampaign
 
 
 @dataclass(frozen=True)
@@ -107,16 +107,29 @@ def read_inspections(conn: Connection, campaign: PlannedCampaign, as_of: datetim
     spec = campaign.spec
     if not spec.score_sheets:
         return Inspections()
-    draws = {d.sample_id: d for d in (SampleDraw.model_validate(r._mapping) for r in conn.execute(
-        select(SampleDraw).where(SampleDraw.campaign_id == campaign.id)))}  # fmt: skip
+    draws = {
+        d.sample_id: d
+        for d in (
+            SampleDraw.model_validate(r._mapping)
+            for r in conn.execute(select(SampleDraw).where(SampleDraw.campaign_id == campaign.id))
+        )
+    }
     s = ScoreRecord.__table__
     latest = {}
-    for row in conn.execute(select(s).where(s.c.campaign_id == campaign.id, s.c.recorded_at <= as_of).order_by(s.c.version)):
+    for row in conn.execute(
+        select(s).where(s.c.campaign_id == campaign.id, s.c.recorded_at <= as_of).order_by(s.c.version)
+    ):
         latest[(row.sheet_id, row.sample_id, row.unit_code)] = row
     follow_ids = [sheet.follow_up.id for sheet in spec.score_sheets if sheet.follow_up]
     a = Assignment.__table__
-    follow_ups = {(r.item_id, r.instance, r.unit_code): r for r in conn.execute(
-        select(a).where(a.c.campaign_id == campaign.id, a.c.item_id.in_(follow_ids)))} if follow_ids else {}  # fmt: skip
+    follow_ups = (
+        {
+            (r.item_id, r.instance, r.unit_code): r
+            for r in conn.execute(select(a).where(a.c.campaign_id == campaign.id, a.c.item_id.in_(follow_ids)))
+        }
+        if follow_ids
+        else {}
+    )
     found = Inspections()
     got: dict[tuple[str, str], list[float]] = {}
     for sheet in spec.score_sheets:
@@ -127,12 +140,26 @@ def read_inspections(conn: Connection, campaign: PlannedCampaign, as_of: datetim
             rows = [r for (sid, smp, _u), r in latest.items() if sid == sheet.id and smp == sample_id]
             scored = []
             for row in rows:
-                follow = follow_ups.get((sheet.follow_up.id, sample_label(draw.name), row.unit_code)) if sheet.follow_up else None
+                follow = (
+                    follow_ups.get((sheet.follow_up.id, sample_label(draw.name), row.unit_code))
+                    if sheet.follow_up
+                    else None
+                )
                 kind = kind_at(follow, as_of) if follow is not None and follow.open_at <= as_of else None
-                scored.append(Scored(row.unit_code, campaign.display(row.unit_code), row.total, row.passed, kind,
-                                     follow.due_at if follow is not None else None,
-                                     follow.submitted_at if kind in ("on_time", "late") else None, dict(row.points or {}),
-                                     row.inspector, row.inspected_on))  # fmt: skip
+                scored.append(
+                    Scored(
+                        row.unit_code,
+                        campaign.display(row.unit_code),
+                        row.total,
+                        row.passed,
+                        kind,
+                        follow.due_at if follow is not None else None,
+                        follow.submitted_at if kind in ("on_time", "late") else None,
+                        dict(row.points or {}),
+                        row.inspector,
+                        row.inspected_on,
+                    )
+                )
                 for item in sheet.items:
                     got.setdefault((sheet.id, item.id), []).append(float((row.points or {}).get(item.id) or 0.0))
             found.samples.append(SampleScores(sheet, draw, list(draw.members or []), scored))

@@ -15,18 +15,16 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import Engine, func, select
 
-from duban.domain.values import exact_sum
 from duban.domain.calendar import WorkCalendar
 from duban.domain.timeline import Timeline
 from duban.domain.units import Level
+from duban.domain.values import exact_sum
 from duban.instants import in_zone, utc
 from duban.report.inspections import Inspections, read_inspections
 from duban.report.judge import kind_at
 from duban.report.rollups import RollupFacts, read_rollup_facts
 from duban.services.amend import campaign_as_amended, stored_amendments
-from duban.views.status import loop_counts
 from duban.spec.models import Campaign, Item
-from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.store.tables import (
     AmendmentRow,
     Assignment,
@@ -36,6 +34,8 @@ from duban.store.tables import (
     Submission,
     TransitionRow,
 )
+from duban.views.campaigns import PlannedCampaign, load_campaign
+from duban.views.status import loop_counts
 
 LEVEL_ORDER = ("province", "prefecture", "county", "township", None)
 
@@ -129,7 +129,9 @@ class Record:
 
     def sample_levels(self, sample: SampleDraw) -> str:
         """'县级6个、乡级24个'."""
-        counts = Counter(self.level_cn(u.level if (u := self.campaign.units.get(c)) else None) for c in sample.members or [])
+        counts = Counter(
+            self.level_cn(u.level if (u := self.campaign.units.get(c)) else None) for c in sample.members or []
+        )
         return "、".join(f"{level}{n}个" for level, n in counts.items())
 
 
@@ -142,16 +144,33 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
     stage_names = {s.id: s.name for s in spec.stages}
     items = {i.id: i for _s, i in spec.items()}
     with engine.connect() as conn:
-        rows = conn.execute(select(Assignment.__table__).where(Assignment.campaign_id == campaign_id)
-                            .order_by(Assignment.stage_order, Assignment.id)).all()  # fmt: skip
-        submissions = conn.execute(select(Submission.__table__).where(
-            Submission.campaign_id == campaign_id, Submission.submitted_at <= as_of).order_by(Submission.id)).all()  # fmt: skip
-        samples = [SampleDraw.model_validate(r._mapping) for r in conn.execute(
-            select(SampleDraw).where(SampleDraw.campaign_id == campaign_id).order_by(SampleDraw.sample_id))]  # fmt: skip
+        rows = conn.execute(
+            select(Assignment.__table__)
+            .where(Assignment.campaign_id == campaign_id)
+            .order_by(Assignment.stage_order, Assignment.id)
+        ).all()
+        submissions = conn.execute(
+            select(Submission.__table__)
+            .where(Submission.campaign_id == campaign_id, Submission.submitted_at <= as_of)
+            .order_by(Submission.id)
+        ).all()
+        samples = [
+            SampleDraw.model_validate(r._mapping)
+            for r in conn.execute(
+                select(SampleDraw).where(SampleDraw.campaign_id == campaign_id).order_by(SampleDraw.sample_id)
+            )
+        ]
         amendments = [a for a in stored_amendments(conn, campaign_id) if a.effective_at <= as_of]
         o = OutboxMessage.__table__
-        sent = Counter(dict(conn.execute(select(o.c.kind, func.count()).where(
-            o.c.campaign_id == campaign_id, o.c.status == "sent", o.c.created_at <= as_of).group_by(o.c.kind)).all()))  # fmt: skip
+        sent = Counter(
+            dict(
+                conn.execute(
+                    select(o.c.kind, func.count())
+                    .where(o.c.campaign_id == campaign_id, o.c.status == "sent", o.c.created_at <= as_of)
+                    .group_by(o.c.kind)
+                ).all()
+            )
+        )
         inspections = read_inspections(conn, campaign, as_of)
         loop = loop_counts(conn, campaign_id, as_of)
     overall, by_level, by_stage, by_item = Tally(), defaultdict(Tally), defaultdict(Tally), defaultdict(Tally)
@@ -166,26 +185,44 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
         if kind in ("on_time", "late"):
             done_at[row.item_id] = max(done_at.get(row.item_id, row.submitted_at), row.submitted_at)
         if kind in ("late", "missing"):
-            slip = Slip(row.unit_code, campaign.display(row.unit_code), level, stage_names.get(row.stage_id, row.stage_id),
-                        items[row.item_id].name if row.item_id in items else row.item_id, row.instance, row.due_at,
-                        row.submitted_at if kind == "late" else None)  # fmt: skip
+            slip = Slip(
+                row.unit_code,
+                campaign.display(row.unit_code),
+                level,
+                stage_names.get(row.stage_id, row.stage_id),
+                items[row.item_id].name if row.item_id in items else row.item_id,
+                row.instance,
+                row.due_at,
+                row.submitted_at if kind == "late" else None,
+            )
             (late if kind == "late" else missing).append(slip)
         for _when, targets in row.escalations or ():
             for target in targets:
                 if target.startswith("leader:") and level in ("province", "prefecture", "county"):
                     leaders[campaign.display(target)].add(row.unit_code)
     return Record(
-        campaign=campaign, spec=spec, as_of=as_of,
+        campaign=campaign,
+        spec=spec,
+        as_of=as_of,
         windows=[(s.id, s.name, timeline.stage_start(s), timeline.stage_end(s)) for s in spec.stages],
         events=[(e.name, timeline.instant(e.at, default_clock=datetime.min.time()), e.place) for e in spec.events],
-        overall=overall, by_level=dict(sorted(by_level.items(), key=lambda kv: LEVEL_ORDER.index(kv[0]) if kv[0] in LEVEL_ORDER else 9)),
-        by_stage=dict(by_stage), by_item=dict(by_item), late=late, missing=missing,
-        metrics=_metric_totals(submissions, items), samples=sorted(samples, key=lambda d: _spec_order(spec, d.sample_id)),
+        overall=overall,
+        by_level=dict(sorted(by_level.items(), key=lambda kv: LEVEL_ORDER.index(kv[0]) if kv[0] in LEVEL_ORDER else 9)),
+        by_stage=dict(by_stage),
+        by_item=dict(by_item),
+        late=late,
+        missing=missing,
+        metrics=_metric_totals(submissions, items),
+        samples=sorted(samples, key=lambda d: _spec_order(spec, d.sample_id)),
         amendments=amendments,
-        per_day=_per_day(submissions, due_of, campaign.tz), sent=sent,
+        per_day=_per_day(submissions, due_of, campaign.tz),
+        sent=sent,
         leaders={name: [campaign.display(c) for c in sorted(codes)] for name, codes in sorted(leaders.items())},
-        done_at=done_at, inspections=inspections, rollups=read_rollup_facts(engine, campaign, as_of), loop=loop,
-    )  # fmt: skip
+        done_at=done_at,
+        inspections=inspections,
+        rollups=read_rollup_facts(engine, campaign, as_of),
+        loop=loop,
+    )
 
 
 def closing_instant(engine: Engine, campaign_id: str, calendar: WorkCalendar, now: datetime) -> datetime:
@@ -202,10 +239,17 @@ def closing_instant(engine: Engine, campaign_id: str, calendar: WorkCalendar, no
     ends = [utc(timeline.stage_end(stage)) for stage in spec.stages]
     t, sub, score = TransitionRow.__table__, Submission.__table__, ScoreRecord.__table__
     with engine.connect() as conn:
-        ends.append(conn.execute(select(func.max(Assignment.due_at)).where(Assignment.campaign_id == campaign_id)).scalar())
-        for column, campaign_column in ((t.c.event_at, t.c.campaign_id), (sub.c.submitted_at, sub.c.campaign_id),
-                                        (score.c.recorded_at, score.c.campaign_id)):  # fmt: skip
-            ends.append(conn.execute(select(func.max(column)).where(campaign_column == campaign_id, column <= now)).scalar())
+        ends.append(
+            conn.execute(select(func.max(Assignment.due_at)).where(Assignment.campaign_id == campaign_id)).scalar()
+        )
+        for column, campaign_column in (
+            (t.c.event_at, t.c.campaign_id),
+            (sub.c.submitted_at, sub.c.campaign_id),
+            (score.c.recorded_at, score.c.campaign_id),
+        ):
+            ends.append(
+                conn.execute(select(func.max(column)).where(campaign_column == campaign_id, column <= now)).scalar()
+            )
     close = max(utc(e) if e.tzinfo else e.replace(tzinfo=timezone.utc) for e in ends if e is not None)
     return min(now, close)
 
@@ -235,7 +279,9 @@ def _metric_totals(submissions, items: dict[str, Item]) -> list[MetricTotal]:
                 total = float(exact)
             else:  # bool: how many said yes; text: how many wrote something
                 total = float(sum(1 for x in given if x is True or metric.type == "text"))
-            totals.append(MetricTotal(item.name, metric.label, metric.unit or "", total, len(given), metric.type, left_out))
+            totals.append(
+                MetricTotal(item.name, metric.label, metric.unit or "", total, len(given), metric.type, left_out)
+            )
     return totals
 
 

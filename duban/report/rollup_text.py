@@ -20,7 +20,9 @@ def rollup_paras(record: Record) -> list[Para]:
     for fact in facts.forwarded_in:
         doc = f"以{fact.doc_no}" if fact.doc_no else ""
         below = f"{_below(fact.rollup)}；" if fact.rollup else ""
-        paras.append(Para(f"{fact.issuer}{doc}转发本通知，{below}其汇总的{fact.upper_item}{_upper_words(record, fact)}。"))
+        paras.append(
+            Para(f"{fact.issuer}{doc}转发本通知，{below}其汇总的{fact.upper_item}{_upper_words(record, fact)}。")
+        )
     for fact in facts.forwarded_up:
         paras.append(Para(f"应报{fact.upper_issuer}的{fact.upper_item}{_upper_words(record, fact)}。"))
     if facts.upper_missing and record.spec.forward is not None:
@@ -37,8 +39,10 @@ def _below(fact: RollupFact) -> str:
 
 
 def _sums(fact: RollupFact) -> str:
-    parts = [f"{label}{int(total):,}{measure}" if float(total).is_integer() else f"{label}{total:,.2f}{measure}"
-             for label, total, measure in fact.sums]  # fmt: skip
+    parts = [
+        f"{label}{int(total):,}{measure}" if float(total).is_integer() else f"{label}{total:,.2f}{measure}"
+        for label, total, measure in fact.sums
+    ]
     return "；合计" + "、".join(parts) if parts and fact.finished else ""
 
 

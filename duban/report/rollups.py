@@ -16,8 +16,8 @@ from sqlalchemy import Engine, select
 from duban.domain.values import in_bounds
 from duban.report.judge import kind_at
 from duban.services.rollups import RollupStatus, rollup_status, upper_campaign
-from duban.views.campaigns import PlannedCampaign, campaign_ids, load_campaign
 from duban.store.tables import Assignment, Submission
+from duban.views.campaigns import PlannedCampaign, campaign_ids, load_campaign
 
 DONE = ("on_time", "late")
 
@@ -82,9 +82,19 @@ def _rollups(engine: Engine, campaign: PlannedCampaign, as_of: datetime) -> list
     a, s = Assignment.__table__, Submission.__table__
     with engine.connect() as conn:
         rows = {r.id: r for r in conn.execute(select(a).where(a.c.id.in_(ids)))} if ids else {}
-        actors = dict(conn.execute(select(s.c.assignment_id, s.c.actor).where(s.c.assignment_id.in_(ids), s.c.version == 1)).all()) if ids else {}  # fmt: skip
-    return [_fact(campaign, status, rows.get(status.assignment_id), actors.get(status.assignment_id), as_of)
-            for status in statuses]  # fmt: skip
+        actors = (
+            dict(
+                conn.execute(
+                    select(s.c.assignment_id, s.c.actor).where(s.c.assignment_id.in_(ids), s.c.version == 1)
+                ).all()
+            )
+            if ids
+            else {}
+        )
+    return [
+        _fact(campaign, status, rows.get(status.assignment_id), actors.get(status.assignment_id), as_of)
+        for status in statuses
+    ]
 
 
 def _fact(campaign: PlannedCampaign, status: RollupStatus, row, actor: str | None, as_of: datetime) -> RollupFact:
@@ -100,14 +110,21 @@ def _fact(campaign: PlannedCampaign, status: RollupStatus, row, actor: str | Non
         if values:  # a count nobody below reported is not a zero
             sums.append((label, float(sum(values)), measure))
     kind = kind_at(row, as_of) if row is not None else None
-    name = items[rollup.into].name if rollup.into in items else (rollup.name or (source.name if source else rollup.from_))
+    name = (
+        items[rollup.into].name if rollup.into in items else (rollup.name or (source.name if source else rollup.from_))
+    )
     done_codes = {f.unit_code for f in done}
     return RollupFact(
-        name=name, holder=campaign.display(status.unit_code), feeders=len(status.feeders), finished=len(done),
-        missing=[campaign.display(f.unit_code) for f in status.feeders if f.unit_code not in done_codes], sums=sums,
-        kind=kind, handed_in=row.submitted_at if kind in DONE else None,
+        name=name,
+        holder=campaign.display(status.unit_code),
+        feeders=len(status.feeders),
+        finished=len(done),
+        missing=[campaign.display(f.unit_code) for f in status.feeders if f.unit_code not in done_codes],
+        sums=sums,
+        kind=kind,
+        handed_in=row.submitted_at if kind in DONE else None,
         by_duban=bool(actor and actor.startswith("rollup:") and kind in DONE),
-    )  # fmt: skip
+    )
 
 
 def _forward(engine: Engine, lower: PlannedCampaign, upper: PlannedCampaign, as_of: datetime) -> list[ForwardFact]:
@@ -121,18 +138,30 @@ def _forward(engine: Engine, lower: PlannedCampaign, upper: PlannedCampaign, as_
     found = []
     with engine.connect() as conn:
         for entry in forward.items:
-            holders = conn.execute(select(a.c.unit_code).where(a.c.campaign_id == lower.id, a.c.item_id == entry.into)).scalars().all()
+            holders = (
+                conn.execute(select(a.c.unit_code).where(a.c.campaign_id == lower.id, a.c.item_id == entry.into))
+                .scalars()
+                .all()
+            )
             for code in dict.fromkeys(holders):
-                row = conn.execute(select(a).where(a.c.campaign_id == upper.id, a.c.item_id == entry.upper,
-                                                   a.c.unit_code == code).order_by(a.c.due_at)).first()  # fmt: skip
+                row = conn.execute(
+                    select(a)
+                    .where(a.c.campaign_id == upper.id, a.c.item_id == entry.upper, a.c.unit_code == code)
+                    .order_by(a.c.due_at)
+                ).first()
                 if row is None:
                     continue
                 kind = kind_at(row, as_of)
                 into = lower_items[entry.into].name if entry.into in lower_items else entry.into
-                found.append(ForwardFact(
-                    issuer=lower.spec.issuer, doc_no=lower.spec.doc_no, upper_issuer=upper.spec.issuer,
-                    upper_item=upper_items[entry.upper].name if entry.upper in upper_items else entry.upper,
-                    kind=kind, handed_in=row.submitted_at if kind in DONE else None,
-                    rollup=own.get((into, lower.display(code))),
-                ))  # fmt: skip
+                found.append(
+                    ForwardFact(
+                        issuer=lower.spec.issuer,
+                        doc_no=lower.spec.doc_no,
+                        upper_issuer=upper.spec.issuer,
+                        upper_item=upper_items[entry.upper].name if entry.upper in upper_items else entry.upper,
+                        kind=kind,
+                        handed_in=row.submitted_at if kind in DONE else None,
+                        rollup=own.get((into, lower.display(code))),
+                    )
+                )
     return found

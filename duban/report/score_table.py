@@ -33,7 +33,18 @@ def with_score_sheet(workbook: bytes, record: Record) -> bytes:
     items = [item for sheet in sheets.values() for item in sheet.items]
     ws.append([f"{record.spec.title} 检查评分（截至 {fmt(record.as_of, record.tz)}）"])
     ws["A1"].font = Font(bold=True, size=13)
-    head = ["检查", "单位代码", "单位", "上级单位", *(i.name for i in items), "合计", "结论", "检查人", "检查日期", "整改情况"]
+    head = [
+        "检查",
+        "单位代码",
+        "单位",
+        "上级单位",
+        *(i.name for i in items),
+        "合计",
+        "结论",
+        "检查人",
+        "检查日期",
+        "整改情况",
+    ]
     ws.append(head)
     ws.append(["满分", "", "", "", *(i.max for i in items), sum(s.total for s in sheets.values())])
     for row in ws.iter_rows(min_row=2, max_row=3):
@@ -47,17 +58,32 @@ def with_score_sheet(workbook: bytes, record: Record) -> bytes:
             parent = record.campaign.display(unit.parent) if unit else ""
             s = by_unit.get(code)
             if s is None:
-                ws.append([scores.label, code, record.campaign.display(code), parent, *[None] * len(items), None, "未评分"])
+                ws.append(
+                    [scores.label, code, record.campaign.display(code), parent, *[None] * len(items), None, "未评分"]
+                )
                 continue
-            ws.append([scores.label, code, s.display, parent, *(s.points.get(i.id) if i in scores.sheet.items else None
-                       for i in items), s.total, "达标" if s.passed else "未达标", s.inspector, s.inspected_on,
-                       "" if s.passed else follow_up_words(record, s)])  # fmt: skip
+            ws.append(
+                [
+                    scores.label,
+                    code,
+                    s.display,
+                    parent,
+                    *(s.points.get(i.id) if i in scores.sheet.items else None for i in items),
+                    s.total,
+                    "达标" if s.passed else "未达标",
+                    s.inspector,
+                    s.inspected_on,
+                    "" if s.passed else follow_up_words(record, s),
+                ]
+            )
             if not s.passed:
                 for cell in ws[ws.max_row]:
                     cell.fill = _FAIL
     ws.append([])
     shares = {(i.sheet.id, i.item.id): i.share for i in record.inspections.items}
-    ws.append(["得分率", "", "", "", *(_pct(shares.get((sheet.id, i.id))) for sheet in sheets.values() for i in sheet.items)])
+    ws.append(
+        ["得分率", "", "", "", *(_pct(shares.get((sheet.id, i.id))) for sheet in sheets.values() for i in sheet.items)]
+    )
     ws[ws.max_row][0].font = _BOLD
     for index, width in enumerate([14, 12, 24, 16, *[10] * len(items), 8, 8, 10, 12, 30], 1):
         ws.column_dimensions[get_column_letter(index)].width = width

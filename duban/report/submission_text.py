@@ -11,13 +11,26 @@ from duban.report.wording import cn_day, cn_md, count_phrase, pct, tally_row
 def submission_blocks(record: Record) -> list:
     """报送情况: the overall figures, tables by level and stage, counts reported, amendments, messages, the chart."""
     t, tz = record.overall, record.tz
-    blocks = [Para(f"截至{cn_day(record.as_of, tz)}，{len(t.units)}个单位共承担报送任务{t.due + t.not_due + t.excused}项，"
-                   f"其中已到截止时间{t.due}项：按时报送{t.on_time}项，逾期报送{t.late}项，未报送{t.missing}项，"
-                   f"按时报送率{pct(t.rate)}" + (f"；尚未到截止时间{t.not_due}项" if t.not_due else "")
-                   + (f"；免报{t.excused}项" if t.excused else "") + "。")]  # fmt: skip
+    blocks = [
+        Para(
+            f"截至{cn_day(record.as_of, tz)}，{len(t.units)}个单位共承担报送任务{t.due + t.not_due + t.excused}项，"
+            f"其中已到截止时间{t.due}项：按时报送{t.on_time}项，逾期报送{t.late}项，未报送{t.missing}项，"
+            f"按时报送率{pct(t.rate)}"
+            + (f"；尚未到截止时间{t.not_due}项" if t.not_due else "")
+            + (f"；免报{t.excused}项" if t.excused else "")
+            + "。"
+        )
+    ]
     headers = ["级别", "单位数", "应报", "按时", "逾期报送", "未报送", "按时率"]
-    blocks.append(Table(headers, [tally_row(record.level_cn(lv), tl) for lv, tl in record.by_level.items()]
-                        + [tally_row("合计", t)], "各级报送完成情况", [2.4, 2.0, 2.0, 2.0, 2.4, 2.2, 2.6], numbered=True))  # fmt: skip
+    blocks.append(
+        Table(
+            headers,
+            [tally_row(record.level_cn(lv), tl) for lv, tl in record.by_level.items()] + [tally_row("合计", t)],
+            "各级报送完成情况",
+            [2.4, 2.0, 2.0, 2.0, 2.4, 2.2, 2.6],
+            numbered=True,
+        )
+    )
     if len(record.by_stage) > 1:
         names = {w[0]: w[1] for w in record.windows}
         rows = [tally_row(names.get(sid, sid), tl) for sid, tl in record.by_stage.items()]
@@ -26,12 +39,21 @@ def submission_blocks(record: Record) -> list:
     if reported:
         blocks.append(Para("各单位报送的数据汇总如下。"))
         rows = [[m.item, m.label, count_phrase(m), str(m.reporting)] for m in reported]
-        blocks.append(Table(["报送事项", "指标", "合计", "报送单位数"], rows, "报送数据汇总", [6.0, 4.6, 2.6, 2.4], numbered=True))
+        blocks.append(
+            Table(["报送事项", "指标", "合计", "报送单位数"], rows, "报送数据汇总", [6.0, 4.6, 2.6, 2.4], numbered=True)
+        )
     for a in record.amendments:
-        moved = "；".join(f"{record.item_name(c['item'])}{c['instance'] or ''}截止时间由{cn_md(c['due_before'], tz)}"
-                         f"调整为{cn_md(c['due_after'], tz)}" for c in a.changes or [])  # fmt: skip
-        blocks.append(Para(f"{cn_md(a.effective_at, tz)}，{a.issuer}{('以' + a.doc_no) if a.doc_no else ''}调整时间安排"
-                           f"（{a.reason}）：{moved}。"))  # fmt: skip
+        moved = "；".join(
+            f"{record.item_name(c['item'])}{c['instance'] or ''}截止时间由{cn_md(c['due_before'], tz)}"
+            f"调整为{cn_md(c['due_after'], tz)}"
+            for c in a.changes or []
+        )
+        blocks.append(
+            Para(
+                f"{cn_md(a.effective_at, tz)}，{a.issuer}{('以' + a.doc_no) if a.doc_no else ''}调整时间安排"
+                f"（{a.reason}）：{moved}。"
+            )
+        )
     if loop := loop_sentence(record.loop, {w[0]: w[1] for w in record.windows}):
         blocks.append(Para(loop))
     if record.sent:
@@ -50,10 +72,14 @@ def loop_sentence(loop: dict, stage_names: dict | None = None) -> str:
     parts = []
     for stage, (done, asked) in (loop.get("acks") or {}).items():
         if asked:
-            parts.append(f"{(stage_names or {}).get(stage, '通知')}签收率{done / asked:.1%}（{asked}个单位中{done}个已签收）")
+            parts.append(
+                f"{(stage_names or {}).get(stage, '通知')}签收率{done / asked:.1%}（{asked}个单位中{done}个已签收）"
+            )
     if asked := sum(ext.values()):
-        parts.append(f"各单位提出延期申请{asked}件，批准{ext.get('approved', 0)}件、未批准{ext.get('denied', 0)}件"
-                     + (f"、待审批{ext['pending']}件" if ext.get("pending") else ""))  # fmt: skip
+        parts.append(
+            f"各单位提出延期申请{asked}件，批准{ext.get('approved', 0)}件、未批准{ext.get('denied', 0)}件"
+            + (f"、待审批{ext['pending']}件" if ext.get("pending") else "")
+        )
     if sum(rev.values()):
         parts.append(f"审核退回材料{rev.get('returned', 0)}次，审核通过{rev.get('accepted', 0)}次")
     return ("工作中，" + "；".join(parts) + "。") if parts else ""

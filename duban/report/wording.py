@@ -67,7 +67,9 @@ def completion_phrase(tally: Tally, record: Record, item_id: str) -> str:
     head, rest = f"{len(tally.units)}个单位", []
     if tally.due:
         head += f"应报{tally.due}项"
-        rest.append(f"按时报送{tally.on_time}项，逾期报送{tally.late}项，未报送{tally.missing}项，按时报送率{pct(tally.rate)}")
+        rest.append(
+            f"按时报送{tally.on_time}项，逾期报送{tally.late}项，未报送{tally.missing}项，按时报送率{pct(tally.rate)}"
+        )
     if tally.not_due:
         rest.append(f"尚未到截止时间{tally.not_due}项")
     if tally.excused:
@@ -87,8 +89,15 @@ def count_phrase(metric: MetricTotal) -> str:
 
 
 def tally_row(label: str, tally: Tally) -> list[str]:
-    return [label, str(len(tally.units)), str(tally.due), str(tally.on_time), str(tally.late), str(tally.missing),
-            pct(tally.rate)]  # fmt: skip
+    return [
+        label,
+        str(len(tally.units)),
+        str(tally.due),
+        str(tally.on_time),
+        str(tally.late),
+        str(tally.missing),
+        pct(tally.rate),
+    ]
 
 
 def lowest_items(record: Record) -> list[tuple[str, Tally]]:

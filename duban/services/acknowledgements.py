@@ -18,13 +18,13 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, case, func, insert, select, update
 
-from duban.errors import RequestError
-from duban.store.codec import Codec
-from duban.instants import utc
 from duban.domain.quiet import QuietHours
 from duban.domain.state import AckSchedule, AckState, ack_advance, ack_next_event_at, acknowledge
-from duban.store.engine import is_postgres
+from duban.errors import RequestError
+from duban.instants import utc
+from duban.store.codec import Codec
 from duban.store.db import reading, unit_of_work
+from duban.store.engine import is_postgres
 from duban.store.tables import AcknowledgementRow, CampaignRow, OutboxMessage
 
 _K = AcknowledgementRow.__table__
@@ -69,10 +69,20 @@ def tick_acknowledgements(engine: Engine, campaign_id: str, as_of: datetime, *, 
             entered, state = ack_advance(schedule, AckState(row.state), as_of)
             if not entered:
                 continue
-            conn.execute(update(_K).where(_K.c.id == row.id).values(
-                state=state.value, next_event_at=ack_next_event_at(schedule, state), updated_at=as_of))  # fmt: skip
-            entry = {"step": row.id, "item_id": "", "instance": "", "unit": row.unit_code, "stage_id": row.stage_id,
-                     "due_at": codec.iso(row.due_at), "event_at": codec.iso(as_of)}  # fmt: skip
+            conn.execute(
+                update(_K)
+                .where(_K.c.id == row.id)
+                .values(state=state.value, next_event_at=ack_next_event_at(schedule, state), updated_at=as_of)
+            )
+            entry = {
+                "step": row.id,
+                "item_id": "",
+                "instance": "",
+                "unit": row.unit_code,
+                "stage_id": row.stage_id,
+                "due_at": codec.iso(row.due_at),
+                "event_at": codec.iso(as_of),
+            }
             if AckState.unacknowledged in entered:
                 result.missing.append((row.stage_id, row.unit_code))
                 to_unit[row.unit_code].append({**entry, "kind": "ack_reminder"})
@@ -93,8 +103,19 @@ def _write(conn: Connection, campaign_id: str, tz: str, as_of: datetime, quiet: 
         ids = ",".join(f"{e['kind']}{e['step']}" for e in entries)
         key = hashlib.sha256(f"{campaign_id}|{recipient}|ack|{ids}".encode()).hexdigest()[:32]
         payload = {"recipient": recipient, "kind": kind, "as_of": codec.iso(as_of), "items": entries}
-        rows.append(dict(campaign_id=campaign_id, recipient=recipient, kind=kind, idempotency_key=key, payload=payload,
-                         created_at=as_of, not_before=quiet.release(kind, as_of, tz), status="pending", attempts=0))  # fmt: skip
+        rows.append(
+            dict(
+                campaign_id=campaign_id,
+                recipient=recipient,
+                kind=kind,
+                idempotency_key=key,
+                payload=payload,
+                created_at=as_of,
+                not_before=quiet.release(kind, as_of, tz),
+                status="pending",
+                attempts=0,
+            )
+        )
     if rows:
         conn.execute(insert(OutboxMessage), rows)
     return len(rows)
@@ -109,8 +130,9 @@ def next_ack_instant(engine: Engine, campaign_id: str, after: datetime | None = 
         return conn.execute(query).scalar()
 
 
-def record_acknowledgement(engine: Engine, campaign_id: str, unit_code: str, at: datetime, *, stage_id: str | None = None,
-                           actor: str = "cli") -> list[str]:  # fmt: skip
+def record_acknowledgement(
+    engine: Engine, campaign_id: str, unit_code: str, at: datetime, *, stage_id: str | None = None, actor: str = "cli"
+) -> list[str]:
     """签收 by the unit (or recorded for it): every 签收 it has been asked by `at` (or the one of `stage_id`).
     Returns the stages acknowledged now ('' for the notice); RequestError when there is nothing to acknowledge."""
     at = utc(at)
@@ -124,19 +146,34 @@ def record_acknowledgement(engine: Engine, campaign_id: str, unit_code: str, at:
         open_rows = [r for r in rows if r.state != AckState.acknowledged.value]
         if not open_rows:
             already = bool(rows)
-            raise RequestError(f"unit {unit_code} has nothing to acknowledge" + (" (acknowledged already)" if already else ""),
-                               cn="本单位已签收" if already else "本单位目前没有需要签收的通知")  # fmt: skip
+            raise RequestError(
+                f"unit {unit_code} has nothing to acknowledge" + (" (acknowledged already)" if already else ""),
+                cn="本单位已签收" if already else "本单位目前没有需要签收的通知",
+            )
         for row in open_rows:
             state = acknowledge(AckState(row.state))
-            conn.execute(update(_K).where(_K.c.id == row.id).values(
-                state=state.value, next_event_at=None, acknowledged_at=at, acknowledged_by=actor[:80], updated_at=at))  # fmt: skip
+            conn.execute(
+                update(_K)
+                .where(_K.c.id == row.id)
+                .values(
+                    state=state.value, next_event_at=None, acknowledged_at=at, acknowledged_by=actor[:80], updated_at=at
+                )
+            )
         return [r.stage_id for r in open_rows]
 
 
 def pending_acknowledgements(engine: Engine | Connection, campaign_id: str, unit_code: str, at: datetime) -> list:
     """The unit's 签收 asked by `at` and not yet given (for its page)."""
-    query = select(_K).where(_K.c.campaign_id == campaign_id, _K.c.unit_code == unit_code, _K.c.open_at <= utc(at),
-                             _K.c.state != AckState.acknowledged.value).order_by(_K.c.id)  # fmt: skip
+    query = (
+        select(_K)
+        .where(
+            _K.c.campaign_id == campaign_id,
+            _K.c.unit_code == unit_code,
+            _K.c.open_at <= utc(at),
+            _K.c.state != AckState.acknowledged.value,
+        )
+        .order_by(_K.c.id)
+    )
     if isinstance(engine, Connection):
         return engine.execute(query).all()
     with engine.connect() as conn:
@@ -147,8 +184,11 @@ def ack_rates(conn: Connection, campaign_id: str, as_of: datetime) -> dict[str, 
     """签收率 per stage ('' for the notice): (acknowledged by `as_of`, asked by `as_of`)."""
     as_of = utc(as_of)
     acked = func.sum(case((_K.c.acknowledged_at <= as_of, 1), else_=0))
-    query = (select(_K.c.stage_id, acked, func.count()).where(_K.c.campaign_id == campaign_id, _K.c.open_at <= as_of)
-             .group_by(_K.c.stage_id))  # fmt: skip
+    query = (
+        select(_K.c.stage_id, acked, func.count())
+        .where(_K.c.campaign_id == campaign_id, _K.c.open_at <= as_of)
+        .group_by(_K.c.stage_id)
+    )
     return {stage: (int(done or 0), int(asked)) for stage, done, asked in conn.execute(query)}
 
 
@@ -156,6 +196,10 @@ def missing_acknowledgements(conn: Connection, campaign_id: str, as_of: datetime
     """(stage, unit, due) of the 签收 past their due and not given by `as_of`, the longest missing first."""
     as_of = utc(as_of)
     late = (_K.c.acknowledged_at.is_(None)) | (_K.c.acknowledged_at > as_of)
-    query = (select(_K.c.stage_id, _K.c.unit_code, _K.c.due_at).where(_K.c.campaign_id == campaign_id,
-             _K.c.due_at <= as_of, late).order_by(_K.c.due_at, _K.c.id).limit(limit))  # fmt: skip
+    query = (
+        select(_K.c.stage_id, _K.c.unit_code, _K.c.due_at)
+        .where(_K.c.campaign_id == campaign_id, _K.c.due_at <= as_of, late)
+        .order_by(_K.c.due_at, _K.c.id)
+        .limit(limit)
+    )
     return conn.execute(query).all()

@@ -45,8 +45,17 @@ from duban.store.tables import AmendmentRow, Assignment, TransitionRow
 from duban.store.tick_sql import TRANSITION_COLUMNS
 
 _A = Assignment.__table__
-_UPDATE_COLUMNS = ("open_at", "due_at", "reminders", "escalations", "state", "reminders_done", "escalations_done",
-                   "next_event_at", "updated_at")  # fmt: skip
+_UPDATE_COLUMNS = (
+    "open_at",
+    "due_at",
+    "reminders",
+    "escalations",
+    "state",
+    "reminders_done",
+    "escalations_done",
+    "next_event_at",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True)
@@ -95,9 +104,16 @@ def campaign_as_amended(engine: Engine | Connection, campaign: Campaign) -> Camp
 
 
 def apply_amendment(
-    engine: Engine, spec: LoadedSpec, loaded: LoadedAmendment, calendar: WorkCalendar, *, at: datetime,
-    quiet: QuietHours | None = None, actor: str = "cli", dry_run: bool = False,
-) -> AmendResult:  # fmt: skip
+    engine: Engine,
+    spec: LoadedSpec,
+    loaded: LoadedAmendment,
+    calendar: WorkCalendar,
+    *,
+    at: datetime,
+    quiet: QuietHours | None = None,
+    actor: str = "cli",
+    dry_run: bool = False,
+) -> AmendResult:
     """Re-plan what the amendment names, record it and tell the affected units; see the module docstring."""
     at = utc(at)
     campaign_id = spec.campaign.id
@@ -105,19 +121,27 @@ def apply_amendment(
     with engine.connect() as conn:
         row = campaign_row(conn, campaign_id)
         earlier = stored_amendments(conn, campaign_id)
-        recorded = conn.execute(select(func.max(TransitionRow.recorded_at)).where(TransitionRow.campaign_id == campaign_id)).scalar()
+        recorded = conn.execute(
+            select(func.max(TransitionRow.recorded_at)).where(TransitionRow.campaign_id == campaign_id)
+        ).scalar()
     if recorded is not None and at < recorded:
-        raise StoreError(f"the record of {campaign_id!r} already runs to {fmt(recorded, row.timezone)}: an amendment takes "
-                         f"effect from then on (give --at {fmt(recorded, row.timezone)[:10]} or later)")  # fmt: skip
+        raise StoreError(
+            f"the record of {campaign_id!r} already runs to {fmt(recorded, row.timezone)}: an amendment takes "
+            f"effect from then on (give --at {fmt(recorded, row.timezone)[:10]} or later)"
+        )
     if row.spec_sha256 != spec.sha256:
-        raise StoreError(f"campaign {campaign_id!r} was planned from a different version of {spec.path}: amend the "
-                         "campaign as planned (restore the file); the amendment is applied on top of it")  # fmt: skip
+        raise StoreError(
+            f"campaign {campaign_id!r} was planned from a different version of {spec.path}: amend the "
+            "campaign as planned (restore the file); the amendment is applied on top of it"
+        )
     seq = len(earlier) + 1
     for done in earlier:
         if done.sha256 == loaded.sha256:
             return AmendResult(seq=done.seq, amendment=loaded.amendment, already=True)
     amendment = loaded.amendment
-    amended = amended_campaign(spec.campaign, [*(load_amendment(r.path, text=r.text).amendment for r in earlier), amendment])
+    amended = amended_campaign(
+        spec.campaign, [*(load_amendment(r.path, text=r.text).amendment for r in earlier), amendment]
+    )
     plan = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), calendar)
     items = _named_items(amended, amendment)
     planned = {(a.item_id, a.instance, a.unit_code): a for a in plan.assignments if a.item_id in items}
@@ -131,9 +155,16 @@ def apply_amendment(
         if set(stored) != set(planned):
             gained = sorted({f"{k[0]} {k[1]}" for k in set(planned) - set(stored)})
             lost = sorted({f"{k[0]} {k[1]}" for k in set(stored) - set(planned)})
-            raise PlanError("the amendment would add or drop periods of a recurring item (" + "; ".join(
-                filter(None, (f"new: {', '.join(gained)}" if gained else "", f"gone: {', '.join(lost)}" if lost else "")))
-                + "); duban re-plans dues of existing assignments only: change the periods' dues instead")  # fmt: skip
+            raise PlanError(
+                "the amendment would add or drop periods of a recurring item ("
+                + "; ".join(
+                    filter(
+                        None,
+                        (f"new: {', '.join(gained)}" if gained else "", f"gone: {', '.join(lost)}" if lost else ""),
+                    )
+                )
+                + "); duban re-plans dues of existing assignments only: change the periods' dues instead"
+            )
         updates = []
         for key, r in stored.items():
             change = _replan(r, planned[key], at, codec)
@@ -148,17 +179,48 @@ def apply_amendment(
             return result
         codec.update("assignment", _UPDATE_COLUMNS, updates)
         who = f"amend#{seq} {amendment.doc_no or amendment.issuer}"[:80]
-        codec.insert("transition", TRANSITION_COLUMNS, [
-            (campaign_id, c.assignment_id, "amended", seq, c.old_state.value, c.new_state.value, codec.instant(at),
-             codec.instant(at), who) for c in result.changed
-        ])  # fmt: skip
-        result.messages = tell_units(codec, campaign_id, row.timezone, seq, amendment, result.changed, at, quiet_policy(quiet))
-        conn.execute(insert(AmendmentRow), [dict(
-            campaign_id=campaign_id, seq=seq, issuer=amendment.issuer, doc_no=amendment.doc_no, title=amendment.title,
-            issued_on=amendment.issued_on.isoformat() if amendment.issued_on else None, reason=amendment.reason,
-            path=loaded.path, text=loaded.text, sha256=loaded.sha256, changes=summary(result.changed),
-            effective_at=at, recorded_at=at, actor=actor,
-        )])  # fmt: skip
+        codec.insert(
+            "transition",
+            TRANSITION_COLUMNS,
+            [
+                (
+                    campaign_id,
+                    c.assignment_id,
+                    "amended",
+                    seq,
+                    c.old_state.value,
+                    c.new_state.value,
+                    codec.instant(at),
+                    codec.instant(at),
+                    who,
+                )
+                for c in result.changed
+            ],
+        )
+        result.messages = tell_units(
+            codec, campaign_id, row.timezone, seq, amendment, result.changed, at, quiet_policy(quiet)
+        )
+        conn.execute(
+            insert(AmendmentRow),
+            [
+                dict(
+                    campaign_id=campaign_id,
+                    seq=seq,
+                    issuer=amendment.issuer,
+                    doc_no=amendment.doc_no,
+                    title=amendment.title,
+                    issued_on=amendment.issued_on.isoformat() if amendment.issued_on else None,
+                    reason=amendment.reason,
+                    path=loaded.path,
+                    text=loaded.text,
+                    sha256=loaded.sha256,
+                    changes=summary(result.changed),
+                    effective_at=at,
+                    recorded_at=at,
+                    actor=actor,
+                )
+            ],
+        )
         result.written = True
     return result
 
@@ -176,15 +238,30 @@ def preview_amendment(spec: LoadedSpec, loaded: LoadedAmendment, calendar: WorkC
     old = {(a.item_id, a.instance, a.unit_code): a for a in before.assignments if a.item_id in items}
     new = {(a.item_id, a.instance, a.unit_code): a for a in after.assignments if a.item_id in items}
     if set(old) != set(new):
-        raise PlanError("the amendment would add or drop periods of a recurring item; duban re-plans dues of existing "
-                        "assignments only: change the periods' dues instead")  # fmt: skip
+        raise PlanError(
+            "the amendment would add or drop periods of a recurring item; duban re-plans dues of existing "
+            "assignments only: change the periods' dues instead"
+        )
     dependents, chains = _dependents(amended, amendment, items)
     result = AmendResult(seq=1, amendment=amendment, dependents=dependents, chains=chains)
     for key, a in new.items():
         o = old[key]
         if (o.open_at, o.due_at, o.reminders, o.escalations) != (a.open_at, a.due_at, a.reminders, a.escalations):
-            result.changed.append(ChangedAssignment(0, a.unit_code, a.item_id, a.instance, o.open_at, a.open_at, o.due_at,
-                                                    a.due_at, State.pending, State.pending, True))  # fmt: skip
+            result.changed.append(
+                ChangedAssignment(
+                    0,
+                    a.unit_code,
+                    a.item_id,
+                    a.instance,
+                    o.open_at,
+                    a.open_at,
+                    o.due_at,
+                    a.due_at,
+                    State.pending,
+                    State.pending,
+                    True,
+                )
+            )
     return result
 
 
@@ -206,7 +283,9 @@ def _dependents(campaign: Campaign, amendment: Amendment, items: set[str]) -> tu
     while grew:  # to a fixed point: every instant counted (at one or more removes) from a moved one
         grew = False
         candidates = [(f"event:{e.id}", (e.at, e.end), None) for e in campaign.events]
-        candidates += [(f"stage:{s.id}", (s.window.start, s.window.end) if s.window else (), None) for s in campaign.stages]
+        candidates += [
+            (f"stage:{s.id}", (s.window.start, s.window.end) if s.window else (), None) for s in campaign.stages
+        ]
         candidates += [(f"item:{i.id}", (i.opens, i.due), i.id) for _s, i in campaign.items() if i.id not in items]
         for key, specs, item_id in candidates:
             if key in moved:
@@ -230,7 +309,7 @@ def _key(anchor: str) -> str:
 
 
 def _chain(key: str, why: dict[str, str]) -> str:
-    """"summary (counts from event:meeting, which counts from item:county_report)": back to the change."""
+    """ "summary (counts from event:meeting, which counts from item:county_report)": back to the change."""
     steps = []
     while key in why:
         key = why[key]
@@ -242,18 +321,44 @@ def _replan(row, new: PlannedAssignment, at: datetime, codec: Codec):
     """(ChangedAssignment, encoded new values) when the new plan moves any instant of `row`; else None."""
     old_reminders = tuple(datetime.fromisoformat(t) for t in row.reminders or ())
     old_escalations = tuple((datetime.fromisoformat(t), tuple(targets)) for t, targets in row.escalations or ())
-    if (row.open_at, row.due_at, old_reminders, old_escalations) == (new.open_at, new.due_at, new.reminders, new.escalations):
+    if (row.open_at, row.due_at, old_reminders, old_escalations) == (
+        new.open_at,
+        new.due_at,
+        new.reminders,
+        new.escalations,
+    ):
         return None
     schedule = Schedule(new.open_at, new.due_at, new.reminders, tuple(t for t, _targets in new.escalations))
     old_state = State(row.state)
-    _change, progress = reschedule(schedule, Progress(old_state, row.reminders_done, row.escalations_done), at,
-                                   submitted_at=row.submitted_at, event=EventKind.amended)  # fmt: skip
+    _change, progress = reschedule(
+        schedule,
+        Progress(old_state, row.reminders_done, row.escalations_done),
+        at,
+        submitted_at=row.submitted_at,
+        event=EventKind.amended,
+    )
     told = not progress.state.finished or (old_state is State.late and progress.state is State.submitted)
-    changed = ChangedAssignment(row.id, row.unit_code, row.item_id, row.instance, row.open_at, new.open_at, row.due_at,
-                                new.due_at, old_state, progress.state, told)  # fmt: skip
+    changed = ChangedAssignment(
+        row.id,
+        row.unit_code,
+        row.item_id,
+        row.instance,
+        row.open_at,
+        new.open_at,
+        row.due_at,
+        new.due_at,
+        old_state,
+        progress.state,
+        told,
+    )
     values = (
-        codec.instant(new.open_at), codec.instant(new.due_at), codec.json([codec.iso(t) for t in new.reminders]),
-        codec.json([[codec.iso(t), list(targets)] for t, targets in new.escalations]), progress.state.value,
-        progress.reminders_done, progress.escalations_done, codec.instant(next_event_at(schedule, progress)),
-    )  # fmt: skip
+        codec.instant(new.open_at),
+        codec.instant(new.due_at),
+        codec.json([codec.iso(t) for t in new.reminders]),
+        codec.json([[codec.iso(t), list(targets)] for t, targets in new.escalations]),
+        progress.state.value,
+        progress.reminders_done,
+        progress.escalations_done,
+        codec.instant(next_event_at(schedule, progress)),
+    )
     return changed, values

@@ -13,8 +13,9 @@ from duban.store.codec import Codec
 from duban.store.tick_sql import INTENT_COLUMNS
 
 
-def tell_units(codec: Codec, campaign_id: str, tz: str, seq: int, amendment: Amendment, changed: list, at,
-               quiet: QuietHours) -> int:
+def tell_units(
+    codec: Codec, campaign_id: str, tz: str, seq: int, amendment: Amendment, changed: list, at, quiet: QuietHours
+) -> int:
     """One outbox message per unit told, listing its changed items; intents linked to it (no second compose)."""
     by_unit: dict[str, list] = defaultdict(list)
     for c in changed:
@@ -24,21 +25,53 @@ def tell_units(codec: Codec, campaign_id: str, tz: str, seq: int, amendment: Ame
         return 0
     now, as_of = codec.instant(at), codec.iso(at)
     not_before = codec.instant(quiet.release("amended", at, tz))
-    about = {"seq": seq, "issuer": amendment.issuer, "doc_no": amendment.doc_no, "title": amendment.title,
-             "reason": amendment.reason}  # fmt: skip
+    about = {
+        "seq": seq,
+        "issuer": amendment.issuer,
+        "doc_no": amendment.doc_no,
+        "title": amendment.title,
+        "reason": amendment.reason,
+    }
     message_ids = codec.reserve_ids("outbox", len(by_unit))
     messages, intents = [], []
     for mid, (unit, entries) in zip(message_ids, sorted(by_unit.items())):
-        items = [{"kind": "amended", "step": seq, "item_id": c.item_id, "instance": c.instance, "unit": unit,
-                  "due_at": codec.iso(c.new_due), "old_due_at": codec.iso(c.old_due), "open_at": codec.iso(c.new_open),
-                  "old_open_at": codec.iso(c.old_open), "state": c.new_state.value, "event_at": as_of} for c in entries]  # fmt: skip
+        items = [
+            {
+                "kind": "amended",
+                "step": seq,
+                "item_id": c.item_id,
+                "instance": c.instance,
+                "unit": unit,
+                "due_at": codec.iso(c.new_due),
+                "old_due_at": codec.iso(c.old_due),
+                "open_at": codec.iso(c.new_open),
+                "old_open_at": codec.iso(c.old_open),
+                "state": c.new_state.value,
+                "event_at": as_of,
+            }
+            for c in entries
+        ]
         ids = ",".join(str(c.assignment_id) for c in entries)
         key = hashlib.sha256(f"{campaign_id}|{unit}|amended#{seq}|{ids}".encode()).hexdigest()[:32]
         payload = {"recipient": unit, "kind": "amended", "as_of": as_of, "items": items, "amendment": about}
         messages.append((mid, campaign_id, unit, "amended", key, codec.json(payload), now, not_before, "pending", 0))
         intents.extend((campaign_id, c.assignment_id, unit, "amended", seq, now, now, mid) for c in entries)
-    codec.insert("outbox", ("id", "campaign_id", "recipient", "kind", "idempotency_key", "payload", "created_at",
-                            "not_before", "status", "attempts"), messages)  # fmt: skip
+    codec.insert(
+        "outbox",
+        (
+            "id",
+            "campaign_id",
+            "recipient",
+            "kind",
+            "idempotency_key",
+            "payload",
+            "created_at",
+            "not_before",
+            "status",
+            "attempts",
+        ),
+        messages,
+    )
     codec.insert("intent", (*INTENT_COLUMNS, "message_id"), intents)
     return len(messages)
 
@@ -49,8 +82,15 @@ def summary(changed: list) -> list[dict]:
     for c in changed:
         groups[(c.item_id, c.instance)].append(c)
     return [
-        {"item": item, "instance": instance, "assignments": len(cs), "told": sum(c.told for c in cs),
-         "due_before": utc(cs[0].old_due).isoformat(), "due_after": utc(cs[0].new_due).isoformat(),
-         "open_before": utc(cs[0].old_open).isoformat(), "open_after": utc(cs[0].new_open).isoformat()}
+        {
+            "item": item,
+            "instance": instance,
+            "assignments": len(cs),
+            "told": sum(c.told for c in cs),
+            "due_before": utc(cs[0].old_due).isoformat(),
+            "due_after": utc(cs[0].new_due).isoformat(),
+            "open_before": utc(cs[0].old_open).isoformat(),
+            "open_after": utc(cs[0].new_open).isoformat(),
+        }
         for (item, instance), cs in groups.items()
-    ]  # fmt: skip
+    ]

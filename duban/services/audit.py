@@ -40,27 +40,56 @@ class Entry:
 
 
 def record(
-    engine: Engine, at: datetime, action: str, *, actor: str, campaign_id: str | None = None,
-    unit_code: str | None = None, target: str | None = None, ok: bool = True, detail: str | None = None,
+    engine: Engine,
+    at: datetime,
+    action: str,
+    *,
+    actor: str,
+    campaign_id: str | None = None,
+    unit_code: str | None = None,
+    target: str | None = None,
+    ok: bool = True,
+    detail: str | None = None,
     client: str | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Append one entry."""
-    row = dict(at=utc(at), action=action[:24], actor=actor[:80], campaign_id=_cut(campaign_id, 80),
-               unit_code=_cut(unit_code, 64), target=_cut(target, 200), ok=ok, detail=_cut(detail, 500),
-               client=_cut(client, 64))  # fmt: skip
+    row = dict(
+        at=utc(at),
+        action=action[:24],
+        actor=actor[:80],
+        campaign_id=_cut(campaign_id, 80),
+        unit_code=_cut(unit_code, 64),
+        target=_cut(target, 200),
+        ok=ok,
+        detail=_cut(detail, 500),
+        client=_cut(client, 64),
+    )
     with unit_of_work(engine) as conn:
         conn.execute(insert(AuditEntry), [row])
 
 
 def record_refusal(
-    engine: Engine, at: datetime, action: str, *, actor: str, campaign_id: str | None = None,
-    unit_code: str | None = None, target: str | None = None, detail: str | None = None, client: str | None = None,
-) -> None:  # fmt: skip
+    engine: Engine,
+    at: datetime,
+    action: str,
+    *,
+    actor: str,
+    campaign_id: str | None = None,
+    unit_code: str | None = None,
+    target: str | None = None,
+    detail: str | None = None,
+    client: str | None = None,
+) -> None:
     """Append a refusal anyone can cause, folded into a recent entry of the same refusal from the same address."""
     since = utc(at) - FOLD_WINDOW
     recent = (_T.c.action == action[:24]) & (_T.c.at >= since) & (_T.c.ok.is_(False))
-    same = recent & _same(_T.c.client, _cut(client, 64)) & _same(_T.c.campaign_id, _cut(campaign_id, 80)) \
-        & _same(_T.c.unit_code, _cut(unit_code, 64)) & _same(_T.c.detail, _cut(detail, 500))
+    same = (
+        recent
+        & _same(_T.c.client, _cut(client, 64))
+        & _same(_T.c.campaign_id, _cut(campaign_id, 80))
+        & _same(_T.c.unit_code, _cut(unit_code, 64))
+        & _same(_T.c.detail, _cut(detail, 500))
+    )
     with unit_of_work(engine) as conn:
         into = conn.execute(select(func.max(_T.c.id)).where(same)).scalar()
         if into is None and conn.execute(select(func.count()).where(recent)).scalar_one() >= FOLD_ROWS:
@@ -68,11 +97,22 @@ def record_refusal(
         if into is not None:
             conn.execute(update(_T).where(_T.c.id == into).values(repeats=_T.c.repeats + 1))
             return
-        conn.execute(insert(AuditEntry), [dict(
-            at=utc(at), action=action[:24], actor=actor[:80], campaign_id=_cut(campaign_id, 80),
-            unit_code=_cut(unit_code, 64), target=_cut(target, 200), ok=False, detail=_cut(detail, 500),
-            client=_cut(client, 64),
-        )])  # fmt: skip
+        conn.execute(
+            insert(AuditEntry),
+            [
+                dict(
+                    at=utc(at),
+                    action=action[:24],
+                    actor=actor[:80],
+                    campaign_id=_cut(campaign_id, 80),
+                    unit_code=_cut(unit_code, 64),
+                    target=_cut(target, 200),
+                    ok=False,
+                    detail=_cut(detail, 500),
+                    client=_cut(client, 64),
+                )
+            ],
+        )
 
 
 def _same(column, value):  # noqa: ANN001, ANN202
@@ -84,9 +124,16 @@ def _cut(text: str | None, width: int) -> str | None:
 
 
 def recent(
-    engine: Engine, *, campaign_id: str | None = None, unit_code: str | None = None, action: str | None = None,
-    limit: int = 200, before_id: int | None = None, with_logins: bool = False, until: datetime | None = None,
-) -> list[Entry]:  # fmt: skip
+    engine: Engine,
+    *,
+    campaign_id: str | None = None,
+    unit_code: str | None = None,
+    action: str | None = None,
+    limit: int = 200,
+    before_id: int | None = None,
+    with_logins: bool = False,
+    until: datetime | None = None,
+) -> list[Entry]:
     """Entries newest first (at most `limit`, older than `before_id` to page back); `with_logins` adds the
     entries that belong to no campaign (operators' logins) to a campaign's."""
     query = select(_T).order_by(_T.c.id.desc()).limit(limit)
@@ -105,8 +152,15 @@ def recent(
         return [Entry(**row._mapping) for row in conn.execute(query)]
 
 
-def count(engine: Engine, *, action: str, actor: str | None = None, client: str | None = None,
-          since: datetime | None = None, ok: bool | None = None) -> int:  # fmt: skip
+def count(
+    engine: Engine,
+    *,
+    action: str,
+    actor: str | None = None,
+    client: str | None = None,
+    since: datetime | None = None,
+    ok: bool | None = None,
+) -> int:
     """How many entries of `action` (by `actor`, from `client`, since an instant, with an outcome)."""
     query = select(func.count()).select_from(_T).where(_T.c.action == action)
     if actor is not None:

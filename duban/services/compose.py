@@ -22,8 +22,19 @@ from duban.store.engine import is_postgres
 from duban.store.tables import CampaignRow
 from duban.views.campaigns import PlannedCampaign
 
-URGENCY = ("escalation", "ack_escalation", "overdue", "ack_reminder", "returned", "amended", "extension", "reminder",
-           "opened", "accepted", "receipt")
+URGENCY = (
+    "escalation",
+    "ack_escalation",
+    "overdue",
+    "ack_reminder",
+    "returned",
+    "amended",
+    "extension",
+    "reminder",
+    "opened",
+    "accepted",
+    "receipt",
+)
 
 
 _SELECT_PENDING = (
@@ -32,8 +43,17 @@ _SELECT_PENDING = (
     "WHERE i.campaign_id = ? AND i.message_id IS NULL"
 )
 _ANY_PENDING = "SELECT 1 FROM intent WHERE campaign_id = ? AND message_id IS NULL LIMIT 1"
-_OUTBOX_COLUMNS = ("campaign_id", "recipient", "kind", "idempotency_key", "payload", "created_at", "not_before",
-                   "status", "attempts")  # fmt: skip
+_OUTBOX_COLUMNS = (
+    "campaign_id",
+    "recipient",
+    "kind",
+    "idempotency_key",
+    "payload",
+    "created_at",
+    "not_before",
+    "status",
+    "attempts",
+)
 
 
 def compose_messages(
@@ -118,11 +138,14 @@ _ALL_PENDING = (  # when no recipient has two pending intents (a stage opening),
     "FROM intent AS i JOIN assignment AS a ON a.id = i.assignment_id WHERE i.campaign_id = ? AND i.message_id IS NULL"
 )
 _ALL_PENDING_IDS = "FROM intent AS i WHERE i.campaign_id = ? AND i.message_id IS NULL"
-_ANY_SHARED = ("SELECT 1 FROM intent WHERE campaign_id = ? AND message_id IS NULL "
-               "GROUP BY recipient HAVING COUNT(*) > 1 LIMIT 1")  # fmt: skip
+_ANY_SHARED = (
+    "SELECT 1 FROM intent WHERE campaign_id = ? AND message_id IS NULL GROUP BY recipient HAVING COUNT(*) > 1 LIMIT 1"
+)
 _SQLITE_ISO = "replace({0}, ' ', 'T') || '+00:00'"  # the stored naive-UTC text as Codec.iso writes it
-_PG_ISO = ("to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_part('microseconds', {0}) "
-           "::bigint % 1000000 = 0 THEN '' ELSE to_char({0} AT TIME ZONE 'UTC', '.US') END || '+00:00'")  # fmt: skip
+_PG_ISO = (
+    "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_part('microseconds', {0}) "
+    "::bigint % 1000000 = 0 THEN '' ELSE to_char({0} AT TIME ZONE 'UTC', '.US') END || '+00:00'"
+)
 
 
 def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, quiet: QuietHours) -> int:
@@ -135,10 +158,12 @@ def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, qui
     iso = _SQLITE_ISO if codec.sqlite else _PG_ISO
     obj = "json_object" if codec.sqlite else "json_build_object"
     as_of_text = "?" if codec.sqlite else "?::text"
-    payload = (f"{obj}('recipient', i.recipient, 'kind', i.kind, 'as_of', {as_of_text}, 'items', "
-               f"{'json_array' if codec.sqlite else 'json_build_array'}({obj}('kind', i.kind, 'step', i.step, "
-               "'item_id', a.item_id, 'instance', a.instance, 'unit', a.unit_code, "
-               f"'due_at', {iso.format('a.due_at')}, 'event_at', {iso.format('i.event_at')})))")  # fmt: skip
+    payload = (
+        f"{obj}('recipient', i.recipient, 'kind', i.kind, 'as_of', {as_of_text}, 'items', "
+        f"{'json_array' if codec.sqlite else 'json_build_array'}({obj}('kind', i.kind, 'step', i.step, "
+        "'item_id', a.item_id, 'instance', a.instance, 'unit', a.unit_code, "
+        f"'due_at', {iso.format('a.due_at')}, 'event_at', {iso.format('i.event_at')})))"
+    )
     columns = ", ".join(("id", *_OUTBOX_COLUMNS))
     head = [campaign_id]
     values = [codec.iso(as_of), now, *kinds, now, deferred]
@@ -157,13 +182,17 @@ def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, qui
             f"INSERT INTO outbox ({columns}) SELECT {mid}, i.campaign_id, i.recipient, i.kind, "
             f"{_SQLITE_KEY}, {payload}, ?, {not_before}, 'pending', 0 {picked}",
             [shift, _campaign_tag(campaign_id), *values, *head],
-        ).rowcount  # fmt: skip
+        ).rowcount
         if count and linked is None:  # every pending intent went into a message: no join to find which
-            codec.execute("UPDATE intent SET message_id = id + ? WHERE campaign_id = ? AND message_id IS NULL",
-                          [shift, *head])  # fmt: skip
+            codec.execute(
+                "UPDATE intent SET message_id = id + ? WHERE campaign_id = ? AND message_id IS NULL", [shift, *head]
+            )
         elif count:
-            codec.execute(f"UPDATE intent SET message_id = r.mid FROM (SELECT i.id AS id, {mid} AS mid {linked}) AS r "
-                          "WHERE intent.id = r.id", [shift, *head])  # fmt: skip
+            codec.execute(
+                f"UPDATE intent SET message_id = r.mid FROM (SELECT i.id AS id, {mid} AS mid {linked}) AS r "
+                "WHERE intent.id = r.id",
+                [shift, *head],
+            )
         return count
     return codec.select(
         f"WITH picked AS (SELECT i.id, nextval(pg_get_serial_sequence('outbox', 'id')) AS mid {_SINGLES}), "
@@ -173,7 +202,7 @@ def _write_singles(codec: Codec, campaign_id: str, tz: str, as_of: datetime, qui
         "linked AS (UPDATE intent SET message_id = p.mid FROM picked AS p WHERE intent.id = p.id RETURNING 1) "
         "SELECT (SELECT count(*) FROM messages)",
         [*head, _campaign_tag(campaign_id), *values],
-    )[0][0]  # fmt: skip
+    )[0][0]
 
 
 def _urgent_apart(groups, urgent: frozenset[str]) -> list:
@@ -200,17 +229,40 @@ def _write(codec: Codec, campaign_id: str, tz: str, groups, as_of, quiet: QuietH
         kind = rows[0][2] if len(rows) == 1 else min((r[2] for r in rows), key=URGENCY.index)
         ids = [r[0] for r in rows]
         key = message_key(campaign_id, recipient, ids)
-        items = [{"kind": r[2], "step": r[3], "item_id": r[5], "instance": r[6], "unit": r[7], "due_at": iso(r[8]),
-                  "event_at": iso(r[4])} for r in rows]  # fmt: skip
+        items = [
+            {
+                "kind": r[2],
+                "step": r[3],
+                "item_id": r[5],
+                "instance": r[6],
+                "unit": r[7],
+                "due_at": iso(r[8]),
+                "event_at": iso(r[4]),
+            }
+            for r in rows
+        ]
         payload = {"recipient": recipient, "kind": kind, "as_of": as_of_iso, "items": items}
-        messages.append((campaign_id, recipient, kind, key, codec.json(payload), now,
-                         now if kind in quiet.urgent else deferred, "pending", 0))  # fmt: skip
+        messages.append(
+            (
+                campaign_id,
+                recipient,
+                kind,
+                key,
+                codec.json(payload),
+                now,
+                now if kind in quiet.urgent else deferred,
+                "pending",
+                0,
+            )
+        )
         links.append(ids)
     message_ids = codec.reserve_ids("outbox", len(messages))
     codec.insert("outbox", ("id", *_OUTBOX_COLUMNS), ((mid, *row) for mid, row in zip(message_ids, messages)))
-    codec.update("intent", ("message_id",), (
-        (mid, intent_id) for mid, intent_ids in zip(message_ids, links) for intent_id in intent_ids
-    ))  # fmt: skip
+    codec.update(
+        "intent",
+        ("message_id",),
+        ((mid, intent_id) for mid, intent_ids in zip(message_ids, links) for intent_id in intent_ids),
+    )
     return len(messages)
 
 
@@ -221,21 +273,32 @@ def describe(campaign: PlannedCampaign, payload: dict) -> dict:
     stages = {stage.id: stage.name for stage in campaign.spec.stages}
     for entry in payload.get("items", []):
         if entry["kind"].startswith("ack_"):  # 签收 of a stage's opening ('' : of the notice)
-            described.append({**entry, "stage": stages.get(entry.get("stage_id") or "", "通知"), "item": "收到通知后签收",
-                              "unit_display": campaign.display(entry["unit"]), "formats": [], "stamped": False,
-                              "submit_to": None, "note": None})  # fmt: skip
+            described.append(
+                {
+                    **entry,
+                    "stage": stages.get(entry.get("stage_id") or "", "通知"),
+                    "item": "收到通知后签收",
+                    "unit_display": campaign.display(entry["unit"]),
+                    "formats": [],
+                    "stamped": False,
+                    "submit_to": None,
+                    "note": None,
+                }
+            )
             continue
         stage, item = items.get(entry["item_id"], (None, None))
-        described.append({
-            **entry,
-            "stage": stage.name if stage else "",
-            "item": item.name if item else entry["item_id"],
-            "unit_display": campaign.display(entry["unit"]),
-            "formats": list(item.formats) if item else [],
-            "stamped": bool(item and item.stamped),
-            "submit_to": campaign.display(_code(campaign, item.submit_to)) if item and item.submit_to else None,
-            "note": item.note if item else None,
-        })  # fmt: skip
+        described.append(
+            {
+                **entry,
+                "stage": stage.name if stage else "",
+                "item": item.name if item else entry["item_id"],
+                "unit_display": campaign.display(entry["unit"]),
+                "formats": list(item.formats) if item else [],
+                "stamped": bool(item and item.stamped),
+                "submit_to": campaign.display(_code(campaign, item.submit_to)) if item and item.submit_to else None,
+                "note": item.note if item else None,
+            }
+        )
     return {**payload, "recipient_display": campaign.display(payload["recipient"]), "items": described}
 
 

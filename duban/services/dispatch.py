@@ -44,8 +44,7 @@ from duban.settings import quiet_policy
 from duban.store.codec import Codec
 from duban.store.db import reading, unit_of_work
 from duban.store.engine import is_postgres
-from duban.store.freshness import URGENCY, Fresh
-from duban.store.freshness import check as freshness
+from duban.store.freshness import URGENCY, Fresh, check as freshness
 from duban.store.liveness import Liveness, worker_name
 from duban.store.ratelimit import LOST, Wait, let_go, take_slot, vendor_said_too_fast
 from duban.views.campaigns import PlannedCampaign, load_campaign
@@ -59,8 +58,19 @@ WAITING = ("pending", "failed", "limited")  # claimable at their not_before
 WRITE_EVERY = 50  # records gathered before they ride along with a post's transaction (the most a crash repeats)
 FINAL = ("sent", "dead", "dropped", "unconfirmed")
 STATUSES = ("pending", "limited", "sending", "sent", "failed", "unconfirmed", "dead", "dropped")
-_COLUMNS = ("id", "campaign_id", "recipient", "kind", "idempotency_key", "payload", "not_before", "status", "attempts",
-            "progress", "unknown_posts")  # fmt: skip
+_COLUMNS = (
+    "id",
+    "campaign_id",
+    "recipient",
+    "kind",
+    "idempotency_key",
+    "payload",
+    "not_before",
+    "status",
+    "attempts",
+    "progress",
+    "unknown_posts",
+)
 
 
 @dataclass
@@ -169,23 +179,34 @@ class Dispatcher:
         rendered = render_message(campaign, message.recipient, payload, message.key, as_of, link)
         display = OPERATORS if message.recipient == "operators" else campaign.display(message.recipient)
         envelope = Envelope(
-            key=message.key, recipient=message.recipient, recipient_display=display, kind=payload.get("kind", message.kind),
-            rendered=rendered, at=as_of.isoformat(), tz=campaign.tz,
-        )  # fmt: skip
+            key=message.key,
+            recipient=message.recipient,
+            recipient_display=display,
+            kind=payload.get("kind", message.kind),
+            rendered=rendered,
+            at=as_of.isoformat(),
+            tz=campaign.tz,
+        )
         return envelope, channels
 
     # --- a pass -------------------------------------------------------------------------------------------
     def run(
-        self, as_of: datetime, *, campaign_id: str | None = None, worker: str = "dispatcher", batch: int = 200,
+        self,
+        as_of: datetime,
+        *,
+        campaign_id: str | None = None,
+        worker: str = "dispatcher",
+        batch: int = 200,
         limit: int | None = None,
-    ) -> DispatchResult:  # fmt: skip
+    ) -> DispatchResult:
         """Send every message ready at `as_of` (at most `limit`), batch by batch, until none is left."""
         as_of = utc(as_of)
         result = DispatchResult()
         name = worker_name(worker)
-        with Liveness(self.engine, name) as live, ThreadPoolExecutor(
-            max_workers=max(self.concurrency, 1), thread_name_prefix="duban-send"
-        ) as pool:  # fmt: skip
+        with (
+            Liveness(self.engine, name) as live,
+            ThreadPoolExecutor(max_workers=max(self.concurrency, 1), thread_name_prefix="duban-send") as pool,
+        ):
             pass_ = _Pass(self, name, as_of, result)
             try:
                 while limit is None or result.claimed < limit:
@@ -202,38 +223,59 @@ class Dispatcher:
         return result
 
 
-def render_message(campaign: PlannedCampaign, recipient: str, payload: dict, key: str, as_of: datetime,
-                   link: str | None) -> Rendered:  # fmt: skip
+def render_message(
+    campaign: PlannedCampaign, recipient: str, payload: dict, key: str, as_of: datetime, link: str | None
+) -> Rendered:
     """The text staff read, as of `as_of` (time left and overdue counted to it)."""
     spec = campaign.spec
     if payload.get("kind") == "digest":
         return render_digest(payload, campaign, key=key)
     if payload.get("kind") == "bulletin":  # 通报: its text as drafted (duban.report.bulletin.short_text)
-        return Rendered(subject=f"【通报】{payload.get('title', spec.title)}", text=f"{payload['text']}\n编号 {key[:12]}\n")
+        return Rendered(
+            subject=f"【通报】{payload.get('title', spec.title)}", text=f"{payload['text']}\n编号 {key[:12]}\n"
+        )
     contacts = [" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts]
     return render(
-        describe(campaign, payload), title=spec.title, issuer=spec.issuer, doc_no=spec.doc_no, tz=campaign.tz, key=key,
-        contacts=contacts, link=link, now=as_of,
-    )  # fmt: skip
+        describe(campaign, payload),
+        title=spec.title,
+        issuer=spec.issuer,
+        doc_no=spec.doc_no,
+        tz=campaign.tz,
+        key=key,
+        contacts=contacts,
+        link=link,
+        now=as_of,
+    )
 
 
 def claim(
-    engine: Engine, as_of: datetime, live: Liveness, *, worker: str, limit: int, campaign_id: str | None = None,
-) -> list[_Message]:  # fmt: skip
+    engine: Engine,
+    as_of: datetime,
+    live: Liveness,
+    *,
+    worker: str,
+    limit: int,
+    campaign_id: str | None = None,
+) -> list[_Message]:
     """Mark up to `limit` ready messages as ours: waiting ones whose time has come, and the claims of gone
     dispatchers (their part in flight counts as a post with no answer)."""
     as_of = utc(as_of)
     scope = " AND campaign_id = ?" if campaign_id is not None else ""
     extra = [campaign_id] if campaign_id is not None else []
     with reading(engine) as conn:
-        holders = [r[0] for r in Codec(conn).select(
-            f"SELECT DISTINCT claimed_by FROM outbox WHERE status = 'sending'{scope}", extra) if r[0]]  # fmt: skip
+        holders = [
+            r[0]
+            for r in Codec(conn).select(
+                f"SELECT DISTINCT claimed_by FROM outbox WHERE status = 'sending'{scope}", extra
+            )
+            if r[0]
+        ]
     gone = live.gone(holders)
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
         at = codec.instant(as_of)
         waiting = ", ".join(f"'{s}'" for s in WAITING)
-        ready = (f"((status IN ({waiting}) OR (status = 'unconfirmed' AND unknown_posts < 2)) AND not_before <= ?)")
+        ready = f"((status IN ({waiting}) OR (status = 'unconfirmed' AND unknown_posts < 2)) AND not_before <= ?)"
         params: list = [at]
         if gone:
             ready = f"({ready} OR (status = 'sending' AND claimed_by IN ({', '.join('?' * len(gone))})))"
@@ -245,12 +287,27 @@ def claim(
         if not ids:
             return []
         marks = ", ".join("?" * len(ids))
-        rows = codec.select(f"SELECT {', '.join(_COLUMNS)} FROM outbox WHERE id IN ({marks}) ORDER BY not_before, id", ids)
-        codec.execute(f"UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_at = ? WHERE id IN ({marks})",
-                      [worker, codec.instant(datetime.now(timezone.utc)), *ids])  # fmt: skip
+        rows = codec.select(
+            f"SELECT {', '.join(_COLUMNS)} FROM outbox WHERE id IN ({marks}) ORDER BY not_before, id", ids
+        )
+        codec.execute(
+            f"UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_at = ? WHERE id IN ({marks})",
+            [worker, codec.instant(datetime.now(timezone.utc)), *ids],
+        )
     return [
-        _Message(r[0], r[1], r[2], r[3], r[4], codec.read_json(r[5]) or {}, codec.read_instant(r[6]), r[7], r[8],
-                 dict(codec.read_json(r[9]) or {}), r[10] or 0)
+        _Message(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            codec.read_json(r[5]) or {},
+            codec.read_instant(r[6]),
+            r[7],
+            r[8],
+            dict(codec.read_json(r[9]) or {}),
+            r[10] or 0,
+        )
         for r in rows
     ]
 
@@ -258,10 +315,14 @@ def claim(
 def release_claims(engine: Engine, worker: str) -> int:
     """Put back what this dispatcher still holds (a pass cut short): waiting, with its progress kept."""
     with unit_of_work(engine) as conn:
-        return Codec(conn).execute(
-            "UPDATE outbox SET status = 'pending', claimed_by = NULL WHERE status = 'sending' AND claimed_by = ?",
-            (worker,),
-        ).rowcount
+        return (
+            Codec(conn)
+            .execute(
+                "UPDATE outbox SET status = 'pending', claimed_by = NULL WHERE status = 'sending' AND claimed_by = ?",
+                (worker,),
+            )
+            .rowcount
+        )
 
 
 class _Pass:
@@ -274,7 +335,6 @@ class _Pass:
         self.result = result
         self.journal = _Journal()
         self.counts_lock = threading.Lock()
-
 
     def now(self) -> datetime:
         return utc(self.d.clock()) if self.d.clock else self.as_of
@@ -319,8 +379,16 @@ class _Pass:
             if not urgent or not later:
                 continue
             when = fmt_cn(quiet.end_after(now, tz), tz)
-            moved = [{"kind": i["kind"], "item_id": i["item_id"], "instance": i.get("instance") or "",
-                      "unit": i["unit"], "why": f"静默时段：非紧急事项于{when}后另发"} for i in later]  # fmt: skip
+            moved = [
+                {
+                    "kind": i["kind"],
+                    "item_id": i["item_id"],
+                    "instance": i.get("instance") or "",
+                    "unit": i["unit"],
+                    "why": f"静默时段：非紧急事项于{when}后另发",
+                }
+                for i in later
+            ]
             dropped = (m.fresh.dropped if m.fresh is not None else []) + moved
             kind = min((i["kind"] for i in urgent), key=URGENCY.index)
             trimmed = {**payload, "kind": kind, "items": urgent, "dropped": dropped}
@@ -331,13 +399,15 @@ class _Pass:
         with unit_of_work(self.d.engine) as conn:
             codec = Codec(conn)
             for m, trimmed, later in trims:
-                codec.execute(f"UPDATE outbox SET payload = {codec.json_marker}, kind = ? WHERE id = ? AND claimed_by = ?",
-                              (codec.json(trimmed), trimmed["kind"], m.id, self.worker))  # fmt: skip
+                codec.execute(
+                    f"UPDATE outbox SET payload = {codec.json_marker}, kind = ? WHERE id = ? AND claimed_by = ?",
+                    (codec.json(trimmed), trimmed["kind"], m.id, self.worker),
+                )
                 codec.execute_many(
                     "UPDATE intent SET message_id = NULL WHERE message_id = ? AND kind = ? AND assignment_id IN "
                     "(SELECT id FROM assignment WHERE item_id = ? AND COALESCE(instance, '') = ? AND unit_code = ?)",
                     [(m.id, i["kind"], i["item_id"], i.get("instance") or "", i["unit"]) for i in later],
-                )  # fmt: skip
+                )
                 m.payload, m.kind = trimmed, trimmed["kind"]
                 m.fresh = None
 
@@ -348,8 +418,11 @@ class _Pass:
         except Exception:  # noqa: BLE001 - a campaign that cannot be loaded fails in the lane, recorded
             return f"#{m.id}"
         unit = campaign.units.get(m.recipient)
-        channels = (self.d.operator_channels if m.recipient == "operators"
-                    else (unit.channels if unit and unit.channels else self.d.fallback_channels))  # fmt: skip
+        channels = (
+            self.d.operator_channels
+            if m.recipient == "operators"
+            else (unit.channels if unit and unit.channels else self.d.fallback_channels)
+        )
         if not channels:
             return f"#{m.id}"
         gate = _gate(self.d.notifier_for(channels[0]), channels[0])
@@ -360,8 +433,9 @@ class _Pass:
             try:
                 final = self.deliver(m)
             except Exception as exc:  # a bug must not lose the message: recorded, retried with backoff
-                final = _Final("failed", f"{type(exc).__name__}: {exc}"[:500], self.now() + backoff(m.attempts + 1),
-                               counted=True)  # fmt: skip
+                final = _Final(
+                    "failed", f"{type(exc).__name__}: {exc}"[:500], self.now() + backoff(m.attempts + 1), counted=True
+                )
             if final is not None:
                 self._finish(m, final)
 
@@ -400,8 +474,17 @@ class _Pass:
             if interrupted and same:  # a gone dispatcher was posting this part: it may have arrived
                 interrupted = False
                 m.unknown += 1
-                self._delivery(m, channel, attempt, done + 1, len(parts), SendResult.unknown(
-                    "the dispatcher posting this part stopped before it heard the answer: it may have arrived"), now)  # fmt: skip
+                self._delivery(
+                    m,
+                    channel,
+                    attempt,
+                    done + 1,
+                    len(parts),
+                    SendResult.unknown(
+                        "the dispatcher posting this part stopped before it heard the answer: it may have arrived"
+                    ),
+                    now,
+                )
                 if m.unknown >= 2 and done + 1 < len(parts):  # the rest follow it in order
                     progress["unconfirmed"] = sorted({*progress.get("unconfirmed", []), done + 1})
                     done = progress["done"] = done + 1
@@ -424,15 +507,23 @@ class _Pass:
                     return None
                 if isinstance(outcome, Wait):
                     m.progress = progress
-                    words = {"limit": "等待机器人限额（每分钟条数）", "vendor": "机器人答复发送过快，等待其限额",
-                             "busy": "等待同一机器人的上一条消息发完"}[outcome.why]  # fmt: skip
-                    return _Final("limited", f"{words}：{fmt_cn(outcome.until, campaign.tz)}后再发", outcome.until,
-                                  counted=False)  # fmt: skip
+                    words = {
+                        "limit": "等待机器人限额（每分钟条数）",
+                        "vendor": "机器人答复发送过快，等待其限额",
+                        "busy": "等待同一机器人的上一条消息发完",
+                    }[outcome.why]
+                    return _Final(
+                        "limited", f"{words}：{fmt_cn(outcome.until, campaign.tz)}后再发", outcome.until, counted=False
+                    )
                 answer = post_part(notifier, channel, envelope, number, parts)
                 answered = self.now()
                 self._delivery(m, channel, attempt, number, len(parts), answer, answered)
-                if gate is not None and len(parts) > 1 and (not answer.ok or number == len(parts)) and \
-                        answer.outcome != "limited":  # a split message lets go of its bot (it keeps it while waiting)
+                if (
+                    gate is not None
+                    and len(parts) > 1
+                    and (not answer.ok or number == len(parts))
+                    and answer.outcome != "limited"
+                ):  # a split message lets go of its bot (it keeps it while waiting)
                     with self.journal.lock:
                         self.journal.slots.append((gate.bot, m.id))
                 if answer.ok:
@@ -442,10 +533,17 @@ class _Pass:
                 progress.pop("posting", None)
                 m.progress = progress
                 if answer.outcome == "limited":
-                    until = self._too_fast(gate, answered, answer.wait_s) if gate else answered + timedelta(
-                        seconds=answer.wait_s or 60)  # fmt: skip
-                    return _Final("limited", f"{answer.detail}（机器人限额，{fmt_cn(until, campaign.tz)}后再发）", until,
-                                  counted=False)  # fmt: skip
+                    until = (
+                        self._too_fast(gate, answered, answer.wait_s)
+                        if gate
+                        else answered + timedelta(seconds=answer.wait_s or 60)
+                    )
+                    return _Final(
+                        "limited",
+                        f"{answer.detail}（机器人限额，{fmt_cn(until, campaign.tz)}后再发）",
+                        until,
+                        counted=False,
+                    )
                 if answer.outcome == "unknown":
                     m.unknown += 1
                     if m.unknown < 2:
@@ -464,15 +562,19 @@ class _Pass:
                 if progress.get("unconfirmed"):  # the other parts arrived; these may have
                     m.unknown = 2
                     numbers = "、".join(f"第{n}条" for n in progress["unconfirmed"])
-                    return _Final("unconfirmed", f"共{len(parts)}条，{numbers}两次发出均无答复（可能已到达），其余各条已送达；"
-                                  f"请向该群核实，需要时用 duban outbox retry {m.id} --unconfirmed 只补发这几条",
-                                  counted=True)  # fmt: skip
+                    return _Final(
+                        "unconfirmed",
+                        f"共{len(parts)}条，{numbers}两次发出均无答复（可能已到达），其余各条已送达；"
+                        f"请向该群核实，需要时用 duban outbox retry {m.id} --unconfirmed 只补发这几条",
+                        counted=True,
+                    )
                 return _Final("sent", counted=True)
         m.progress = {**progress, "refused": refused} if refused else progress
         m.progress.pop("posting", None)
         if not answers:
-            return _Final("dead", "the recipient has no channel (set its channels or DUBAN_FALLBACK_CHANNELS)",
-                          counted=False)  # fmt: skip
+            return _Final(
+                "dead", "the recipient has no channel (set its channels or DUBAN_FALLBACK_CHANNELS)", counted=False
+            )
         last = answers[-1]
         if any(a.outcome == "unknown" for a in answers):
             return self._unconfirmed(m, m.progress, self.now(), final=True, detail=last.detail)
@@ -486,8 +588,12 @@ class _Pass:
         m.progress = {k: v for k, v in progress.items() if k != "posting"}
         tz = self.d.campaign(m.campaign_id).tz
         if final:
-            return _Final("unconfirmed", f"{detail}；两次发送均无答复，不再自动重发：请向该群核实，需要时用 "
-                          f"duban outbox retry {m.id} --unconfirmed 再发".lstrip("；"), counted=True)  # fmt: skip
+            return _Final(
+                "unconfirmed",
+                f"{detail}；两次发送均无答复，不再自动重发：请向该群核实，需要时用 "
+                f"duban outbox retry {m.id} --unconfirmed 再发".lstrip("；"),
+                counted=True,
+            )
         again = now + UNCONFIRMED_WAIT
         return _Final("unconfirmed", f"{detail}；{fmt_cn(again, tz)}再试一次（至多一次）", again, counted=True)
 
@@ -509,14 +615,15 @@ class _Pass:
                 if not codec.execute(
                     f"UPDATE outbox SET progress = {codec.json_marker} WHERE id = ? AND status = 'sending' AND claimed_by = ?",
                     (codec.json(progress), m.id, self.worker),
-                ).rowcount:  # fmt: skip
+                ).rowcount:
                     return LOST
             elif gate is None:
                 return None if _still_ours(codec, m.id, self.worker) else LOST
             if gate is None:
                 return None
-            return take_slot(codec, gate.bot, gate.limit, now, message_id=m.id, hold=hold,
-                             claimed_by=None if parted else self.worker)  # fmt: skip
+            return take_slot(
+                codec, gate.bot, gate.limit, now, message_id=m.id, hold=hold, claimed_by=None if parted else self.worker
+            )
 
     def _too_fast(self, gate, now: datetime, asked_s: float | None) -> datetime:  # noqa: ANN001
         deliveries, finals, slots = self.journal.take()
@@ -542,13 +649,19 @@ class _Pass:
         threads (one bot is locked by the statement that reads it)."""
         if len(bots) > 1 and not codec.sqlite:
             ordered = sorted(bots)
-            codec.execute(f"SELECT channel FROM channel_rate WHERE channel IN ({', '.join('?' * len(ordered))}) "
-                          "ORDER BY channel FOR UPDATE", ordered)  # fmt: skip
+            codec.execute(
+                f"SELECT channel FROM channel_rate WHERE channel IN ({', '.join('?' * len(ordered))}) "
+                "ORDER BY channel FOR UPDATE",
+                ordered,
+            )
 
     def _write(self, codec: Codec, deliveries: list, finals: list, slots: list) -> None:
         if deliveries:
-            codec.insert("delivery", ("message_id", "channel", "attempt", "part", "parts", "ok", "outcome", "detail", "at"),
-                         [(*d[:8], codec.instant(d[8])) for d in deliveries])  # fmt: skip
+            codec.insert(
+                "delivery",
+                ("message_id", "channel", "attempt", "part", "parts", "ok", "outcome", "detail", "at"),
+                [(*d[:8], codec.instant(d[8])) for d in deliveries],
+            )
         for bot, message_id in slots:
             let_go(codec, bot, message_id)
         if finals:
@@ -556,15 +669,31 @@ class _Pass:
                 "UPDATE outbox SET status = ?, attempts = ?, sent_at = ?, last_error = ?, not_before = ?, "
                 f"progress = {codec.json_marker}, unknown_posts = ?, kind = ?, payload = {codec.json_marker}, "
                 "claimed_by = NULL WHERE id = ? AND claimed_by = ?",
-                [(f[0], f[1], codec.instant(f[2]), f[3], codec.instant(f[4]), codec.json(f[5]), f[6], f[7],
-                  codec.json(f[8]), f[9], self.worker) for f in finals],
-            )  # fmt: skip
+                [
+                    (
+                        f[0],
+                        f[1],
+                        codec.instant(f[2]),
+                        f[3],
+                        codec.instant(f[4]),
+                        codec.json(f[5]),
+                        f[6],
+                        f[7],
+                        codec.json(f[8]),
+                        f[9],
+                        self.worker,
+                    )
+                    for f in finals
+                ],
+            )
 
-    def _delivery(self, m: _Message, channel: str, attempt: int, part: int, parts: int, answer: SendResult,
-                  at: datetime) -> None:  # fmt: skip
+    def _delivery(
+        self, m: _Message, channel: str, attempt: int, part: int, parts: int, answer: SendResult, at: datetime
+    ) -> None:
         with self.journal.lock:
-            self.journal.deliveries.append((m.id, channel, attempt, part, parts, answer.ok, answer.outcome,
-                                            (answer.detail or "")[:500], at))  # fmt: skip
+            self.journal.deliveries.append(
+                (m.id, channel, attempt, part, parts, answer.ok, answer.outcome, (answer.detail or "")[:500], at)
+            )
 
     def _finish(self, m: _Message, final: _Final) -> None:
         now = self.now()
@@ -575,9 +704,18 @@ class _Pass:
         elif m.fresh is not None:
             payload = {**m.payload, "dropped": m.fresh.dropped}
         attempts = m.attempts + (1 if final.counted else 0)
-        row = (final.status, attempts, now if final.status == "sent" else None,
-               None if final.status == "sent" else final.error, final.not_before or m.not_before,
-               m.progress or None, m.unknown, kind, payload, m.id)  # fmt: skip
+        row = (
+            final.status,
+            attempts,
+            now if final.status == "sent" else None,
+            None if final.status == "sent" else final.error,
+            final.not_before or m.not_before,
+            m.progress or None,
+            m.unknown,
+            kind,
+            payload,
+            m.id,
+        )
         with self.journal.lock:
             self.journal.finals.append(row)
         counter = {"pending": "held", "limited": "deferred"}.get(final.status, final.status)
@@ -588,8 +726,11 @@ class _Pass:
 
 
 def _still_ours(codec: Codec, message_id: int, worker: str) -> bool:
-    return bool(codec.select("SELECT 1 FROM outbox WHERE id = ? AND status = 'sending' AND claimed_by = ?",
-                             (message_id, worker)))  # fmt: skip
+    return bool(
+        codec.select(
+            "SELECT 1 FROM outbox WHERE id = ? AND status = 'sending' AND claimed_by = ?", (message_id, worker)
+        )
+    )
 
 
 def _gate(notifier: Notifier, channel: str):  # noqa: ANN202
@@ -620,7 +761,13 @@ def dispatch(
 ) -> DispatchResult:
     """Send every message ready at `as_of` (at most `limit`): the one-call form of `Dispatcher.run`."""
     dispatcher = Dispatcher(
-        engine, notifier_for, fallback_channels, operator_channels or ["sink"], max_attempts, portal_url,
-        concurrency=concurrency, quiet=quiet_policy(quiet),
-    )  # fmt: skip
+        engine,
+        notifier_for,
+        fallback_channels,
+        operator_channels or ["sink"],
+        max_attempts,
+        portal_url,
+        concurrency=concurrency,
+        quiet=quiet_policy(quiet),
+    )
     return dispatcher.run(as_of, campaign_id=campaign_id, worker=worker, batch=batch, limit=limit)

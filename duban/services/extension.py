@@ -17,20 +17,20 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from duban.views.campaigns import load_campaign
-from duban.settings import quiet_policy
-from duban.errors import RequestError
 from duban.domain.extension_rules import Ask, ExtensionStatus, check_decision, check_request, policy
-from duban.store.codec import Codec
-from duban.instants import in_zone, utc
 from duban.domain.quiet import QuietHours
-from duban.spec.models import Campaign, Item
 from duban.domain.state import Progress, Schedule, State, next_event_at, reschedule
-from duban.store.engine import is_postgres
-from duban.store.db import unit_of_work
-from duban.services.submit import owed_assignment
-from duban.store.tables import Assignment, ExtensionRequest, Intent, OutboxMessage, TransitionRow
 from duban.domain.timeline import Timeline
+from duban.errors import RequestError
+from duban.instants import in_zone, utc
+from duban.services.submit import owed_assignment
+from duban.settings import quiet_policy
+from duban.spec.models import Campaign, Item
+from duban.store.codec import Codec
+from duban.store.db import unit_of_work
+from duban.store.engine import is_postgres
+from duban.store.tables import Assignment, ExtensionRequest, Intent, OutboxMessage, TransitionRow
+from duban.views.campaigns import load_campaign
 
 _A = Assignment.__table__
 _R = ExtensionRequest.__table__
@@ -58,9 +58,23 @@ class Request:
 
     @classmethod
     def of(cls, row) -> Request:
-        return cls(row.id, row.campaign_id, row.unit_code, row.item_id, row.instance, row.requested_at, row.due_at,
-                   row.until, row.reason, row.requested_by, ExtensionStatus(row.status), row.decided_at,
-                   row.decided_by, row.granted_until, row.note)  # fmt: skip
+        return cls(
+            row.id,
+            row.campaign_id,
+            row.unit_code,
+            row.item_id,
+            row.instance,
+            row.requested_at,
+            row.due_at,
+            row.until,
+            row.reason,
+            row.requested_by,
+            ExtensionStatus(row.status),
+            row.decided_at,
+            row.decided_by,
+            row.granted_until,
+            row.note,
+        )
 
 
 @dataclass(frozen=True)
@@ -78,15 +92,17 @@ class Decision:
 def item_of(campaign: Campaign, item_id: str) -> Item:
     items = {item.id: item for _stage, item in campaign.items()}
     if item_id not in items:
-        raise RequestError(f"campaign {campaign.id!r} has no item {item_id!r}; items: {', '.join(items)}",
-                           cn="本专项工作没有这一报送事项")  # fmt: skip
+        raise RequestError(
+            f"campaign {campaign.id!r} has no item {item_id!r}; items: {', '.join(items)}",
+            cn="本专项工作没有这一报送事项",
+        )
     return items[item_id]
 
 
 def timeline_of(engine: Engine, campaign_id: str, calendar_file: Path | None) -> Timeline:
     """The campaign's timeline with its working-day calendar (no plan: a national campaign has 41,568 units)."""
-    from duban.services.followup import stored_spec
     from duban.domain.plan import load_calendar_for
+    from duban.services.followup import stored_spec
 
     spec = stored_spec(engine, campaign_id)
     return Timeline(spec.campaign, load_calendar_for(spec, calendar_file))
@@ -94,15 +110,25 @@ def timeline_of(engine: Engine, campaign_id: str, calendar_file: Path | None) ->
 
 def _planned_due(conn: Connection, row) -> datetime:
     """The due as planned: the one the first approved extension moved, else the one in force."""
-    first = conn.execute(select(_R.c.due_at).where(_R.c.assignment_id == row.id, _R.c.status == "approved")
-                         .order_by(_R.c.id).limit(1)).scalar()  # fmt: skip
+    first = conn.execute(
+        select(_R.c.due_at).where(_R.c.assignment_id == row.id, _R.c.status == "approved").order_by(_R.c.id).limit(1)
+    ).scalar()
     return first if first is not None else row.due_at
 
 
 def request_extension(
-    engine: Engine, campaign_id: str, unit_code: str, item_id: str, until: datetime, at: datetime, *, reason: str,
-    instance: str | None = None, actor: str = "cli", calendar_file: Path | None = None,
-) -> Request:  # fmt: skip
+    engine: Engine,
+    campaign_id: str,
+    unit_code: str,
+    item_id: str,
+    until: datetime,
+    at: datetime,
+    *,
+    reason: str,
+    instance: str | None = None,
+    actor: str = "cli",
+    calendar_file: Path | None = None,
+) -> Request:
     """Record a unit's request for a later due, or refuse it (RequestError) with the reason."""
     reason = (reason or "").strip()
     if not reason:
@@ -120,11 +146,24 @@ def request_extension(
             base = in_zone(_planned_due(conn, row), campaign.tz)
             limit = utc(timeline.shift(base, allowed.max, time(base.hour, base.minute)))  # type: ignore[union-attr]
         check_request(Ask(State(row.state), row.due_at, at, until, limit, waiting is not None), allowed, campaign.tz)
-        new_id = conn.execute(insert(ExtensionRequest).returning(ExtensionRequest.id), [dict(
-            campaign_id=campaign_id, assignment_id=row.id, unit_code=row.unit_code, item_id=row.item_id,
-            instance=row.instance, requested_at=at, due_at=row.due_at, until=until, reason=reason[:1000],
-            requested_by=actor[:80], status=ExtensionStatus.pending.value,
-        )]).scalar_one()  # fmt: skip
+        new_id = conn.execute(
+            insert(ExtensionRequest).returning(ExtensionRequest.id),
+            [
+                dict(
+                    campaign_id=campaign_id,
+                    assignment_id=row.id,
+                    unit_code=row.unit_code,
+                    item_id=row.item_id,
+                    instance=row.instance,
+                    requested_at=at,
+                    due_at=row.due_at,
+                    until=until,
+                    reason=reason[:1000],
+                    requested_by=actor[:80],
+                    status=ExtensionStatus.pending.value,
+                )
+            ],
+        ).scalar_one()
         return Request.of(conn.execute(select(_R).where(_R.c.id == new_id)).one())
 
 
@@ -136,8 +175,9 @@ def get_request(engine: Engine, request_id: int) -> Request:
     return Request.of(row)
 
 
-def requests_of(engine: Engine | Connection, campaign_id: str, *, status: str | None = None,
-                unit_code: str | None = None) -> list[Request]:  # fmt: skip
+def requests_of(
+    engine: Engine | Connection, campaign_id: str, *, status: str | None = None, unit_code: str | None = None
+) -> list[Request]:
     """The campaign's requests, oldest first (only those of one status or unit, when given)."""
     query = select(_R).where(_R.c.campaign_id == campaign_id)
     if status is not None:
@@ -151,9 +191,17 @@ def requests_of(engine: Engine | Connection, campaign_id: str, *, status: str | 
 
 
 def decide_extension(
-    engine: Engine, request_id: int, at: datetime, *, approve: bool, until: datetime | None = None,
-    note: str | None = None, actor: str = "cli", quiet: QuietHours | None = None, calendar_file: Path | None = None,
-) -> Decision:  # fmt: skip
+    engine: Engine,
+    request_id: int,
+    at: datetime,
+    *,
+    approve: bool,
+    until: datetime | None = None,
+    note: str | None = None,
+    actor: str = "cli",
+    quiet: QuietHours | None = None,
+    calendar_file: Path | None = None,
+) -> Decision:
     """Approve (with the date asked, or an earlier one) or deny a waiting request; the unit is told either way."""
     at = utc(at)
     first = get_request(engine, request_id)
@@ -164,7 +212,9 @@ def decide_extension(
         postgres = is_postgres(conn)
         query = select(_R).where(_R.c.id == request_id)
         request = Request.of(conn.execute(query.with_for_update() if postgres else query).one())
-        query = select(_A).where(_A.c.id == conn.execute(select(_R.c.assignment_id).where(_R.c.id == request_id)).scalar_one())
+        query = select(_A).where(
+            _A.c.id == conn.execute(select(_R.c.assignment_id).where(_R.c.id == request_id)).scalar_one()
+        )
         row = conn.execute(query.with_for_update() if postgres else query).one()
         granted = utc(until) if (approve and until is not None) else (request.until if approve else None)
         check_decision(request.status, due_at=row.due_at, asked=request.until, granted=granted, tz=campaign.tz)
@@ -172,20 +222,52 @@ def decide_extension(
         new_due = row.due_at
         if granted is not None and timeline is not None:
             new_due = granted
-            new_state = move_due(conn, campaign.id, campaign.tz, row, item, timeline, granted, at, actor=f"{actor} 延期#{request_id}",
-                                 step=request_id, change=lambda sch, pr: reschedule(sch, pr, at, submitted_at=row.submitted_at))  # fmt: skip
+            new_state = move_due(
+                conn,
+                campaign.id,
+                campaign.tz,
+                row,
+                item,
+                timeline,
+                granted,
+                at,
+                actor=f"{actor} 延期#{request_id}",
+                step=request_id,
+                change=lambda sch, pr: reschedule(sch, pr, at, submitted_at=row.submitted_at),
+            )
         status = ExtensionStatus.approved if approve else ExtensionStatus.denied
-        conn.execute(update(_R).where(_R.c.id == request_id).values(
-            status=status.value, decided_at=at, decided_by=actor[:80], granted_until=granted,
-            note=(note or "").strip()[:1000] or None,
-        ))  # fmt: skip
+        conn.execute(
+            update(_R)
+            .where(_R.c.id == request_id)
+            .values(
+                status=status.value,
+                decided_at=at,
+                decided_by=actor[:80],
+                granted_until=granted,
+                note=(note or "").strip()[:1000] or None,
+            )
+        )
         decided = Request.of(conn.execute(select(_R).where(_R.c.id == request_id)).one())
-        message_id = _tell_unit(conn, campaign.id, campaign.tz, decided, row, new_due, new_state, at, quiet_policy(quiet))
+        message_id = _tell_unit(
+            conn, campaign.id, campaign.tz, decided, row, new_due, new_state, at, quiet_policy(quiet)
+        )
     return Decision(decided, row.due_at, new_due, old_state, new_state, message_id)
 
 
-def move_due(conn: Connection, campaign_id: str, tz: str, row, item: Item, timeline: Timeline, granted: datetime,
-             at: datetime, *, actor: str, step: int, change) -> State:  # fmt: skip
+def move_due(
+    conn: Connection,
+    campaign_id: str,
+    tz: str,
+    row,
+    item: Item,
+    timeline: Timeline,
+    granted: datetime,
+    at: datetime,
+    *,
+    actor: str,
+    step: int,
+    change,
+) -> State:
     """Move one assignment's due, reminders and escalations (targets as planned) and re-derive its state with
     `change(schedule, progress)` (state.reschedule for an extension, state.return_for_rework for a return)."""
     codec = Codec(conn)
@@ -196,36 +278,97 @@ def move_due(conn: Connection, campaign_id: str, tz: str, row, item: Item, timel
     schedule = Schedule(row.open_at, granted, tuple(utc(t) for t in reminders), tuple(utc(w) for w, _to in steps))
     progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
     change_, moved = change(schedule, progress)
-    conn.execute(update(_A).where(_A.c.id == row.id).values(
-        due_at=granted, reminders=[codec.iso(t) for t in reminders],
-        escalations=[[codec.iso(w), list(to)] for w, to in steps], state=moved.state.value,
-        reminders_done=moved.reminders_done, escalations_done=moved.escalations_done,
-        next_event_at=next_event_at(schedule, moved), updated_at=at,
-    ))  # fmt: skip
-    conn.execute(insert(TransitionRow), [dict(
-        campaign_id=campaign_id, assignment_id=row.id, event=change_.event.value, step=step,
-        from_state=change_.from_state.value, to_state=change_.to_state.value, event_at=at, recorded_at=at,
-        actor=actor[:80],
-    )])  # fmt: skip
+    conn.execute(
+        update(_A)
+        .where(_A.c.id == row.id)
+        .values(
+            due_at=granted,
+            reminders=[codec.iso(t) for t in reminders],
+            escalations=[[codec.iso(w), list(to)] for w, to in steps],
+            state=moved.state.value,
+            reminders_done=moved.reminders_done,
+            escalations_done=moved.escalations_done,
+            next_event_at=next_event_at(schedule, moved),
+            updated_at=at,
+        )
+    )
+    conn.execute(
+        insert(TransitionRow),
+        [
+            dict(
+                campaign_id=campaign_id,
+                assignment_id=row.id,
+                event=change_.event.value,
+                step=step,
+                from_state=change_.from_state.value,
+                to_state=change_.to_state.value,
+                event_at=at,
+                recorded_at=at,
+                actor=actor[:80],
+            )
+        ],
+    )
     return moved.state
 
 
-def _tell_unit(conn: Connection, campaign_id: str, tz: str, request: Request, row, due: datetime, state: State,
-               at: datetime, quiet: QuietHours) -> int:  # fmt: skip
+def _tell_unit(
+    conn: Connection,
+    campaign_id: str,
+    tz: str,
+    request: Request,
+    row,
+    due: datetime,
+    state: State,
+    at: datetime,
+    quiet: QuietHours,
+) -> int:
     """One message (kind `extension`) to the unit with the decision, the due in force and the note."""
     codec = Codec(conn)
-    entry = {"kind": "extension", "step": request.id, "item_id": row.item_id, "instance": row.instance,
-             "unit": row.unit_code, "due_at": codec.iso(due), "old_due_at": codec.iso(row.due_at),
-             "asked_until": codec.iso(request.until), "decision": request.status.value, "decision_note": request.note,
-             "state": state.value, "event_at": codec.iso(at)}  # fmt: skip
+    entry = {
+        "kind": "extension",
+        "step": request.id,
+        "item_id": row.item_id,
+        "instance": row.instance,
+        "unit": row.unit_code,
+        "due_at": codec.iso(due),
+        "old_due_at": codec.iso(row.due_at),
+        "asked_until": codec.iso(request.until),
+        "decision": request.status.value,
+        "decision_note": request.note,
+        "state": state.value,
+        "event_at": codec.iso(at),
+    }
     payload = {"recipient": row.unit_code, "kind": "extension", "as_of": codec.iso(at), "items": [entry]}
     key = hashlib.sha256(f"{campaign_id}|{row.unit_code}|extension#{request.id}".encode()).hexdigest()[:32]
-    message_id = conn.execute(insert(OutboxMessage).returning(OutboxMessage.id), [dict(
-        campaign_id=campaign_id, recipient=row.unit_code, kind="extension", idempotency_key=key, payload=payload,
-        created_at=at, not_before=quiet.release("extension", at, tz), status="pending", attempts=0,
-    )]).scalar_one()  # fmt: skip
-    conn.execute(insert(Intent), [dict(
-        campaign_id=campaign_id, assignment_id=row.id, recipient=row.unit_code, kind="extension", step=request.id,
-        event_at=at, created_at=at, message_id=message_id,
-    )])  # fmt: skip
+    message_id = conn.execute(
+        insert(OutboxMessage).returning(OutboxMessage.id),
+        [
+            dict(
+                campaign_id=campaign_id,
+                recipient=row.unit_code,
+                kind="extension",
+                idempotency_key=key,
+                payload=payload,
+                created_at=at,
+                not_before=quiet.release("extension", at, tz),
+                status="pending",
+                attempts=0,
+            )
+        ],
+    ).scalar_one()
+    conn.execute(
+        insert(Intent),
+        [
+            dict(
+                campaign_id=campaign_id,
+                assignment_id=row.id,
+                recipient=row.unit_code,
+                kind="extension",
+                step=request.id,
+                event_at=at,
+                created_at=at,
+                message_id=message_id,
+            )
+        ],
+    )
     return message_id

@@ -39,7 +39,9 @@ def recorded_open_draws(engine: Engine, campaign: object) -> dict[str, list[str]
     open_ids = {s.id for s in campaign.samples if s.open}  # type: ignore[attr-defined]
     if not open_ids:
         return {}
-    return {sid: list(row.members or []) for sid, row in recorded_samples(engine, campaign.id).items() if sid in open_ids}  # type: ignore[attr-defined]
+    return {
+        sid: list(row.members or []) for sid, row in recorded_samples(engine, campaign.id).items() if sid in open_ids
+    }  # type: ignore[attr-defined]
 
 
 def replan(engine: Engine, campaign_id: str, calendar_file: Path | None = None) -> tuple[LoadedSpec, Plan, Timeline]:
@@ -51,15 +53,23 @@ def replan(engine: Engine, campaign_id: str, calendar_file: Path | None = None) 
 
 
 def follow_up_assignments(
-    engine: Engine, campaign_id: str, sheet: ScoreSheet, instance: str, units: list[str], at: datetime,
-    *, calendar_file: Path | None = None,
-) -> list[PlannedAssignment]:  # fmt: skip
+    engine: Engine,
+    campaign_id: str,
+    sheet: ScoreSheet,
+    instance: str,
+    units: list[str],
+    at: datetime,
+    *,
+    calendar_file: Path | None = None,
+) -> list[PlannedAssignment]:
     """The 整改 each failing unit owes: open from `at`, due `within` after it, reminded and escalated."""
     assert sheet.follow_up is not None
     spec, plan, timeline = replan(engine, campaign_id, calendar_file)
     campaign = spec.campaign
     item = sheet.follow_up_item()
-    stage_index = next((i for i, s in enumerate(campaign.stages) if s.id == sheet.follow_up.stage), len(campaign.stages) - 1)
+    stage_index = next(
+        (i for i, s in enumerate(campaign.stages) if s.id == sheet.follow_up.stage), len(campaign.stages) - 1
+    )
     opens = in_zone(at, campaign.timezone)
     clock = campaign.defaults.due_time
     due = timeline.postponed(timeline.shift(opens, sheet.follow_up.within, clock), campaign.defaults.postpone)
@@ -67,12 +77,19 @@ def follow_up_assignments(
     steps = timeline.escalations(item, due)
     return [
         PlannedAssignment(
-            stage_id=campaign.stages[stage_index].id, stage_order=stage_index, item_id=item.id, instance=instance,
-            unit_code=code, role="responsible", open_at=opens, due_at=due, reminders=reminders,
+            stage_id=campaign.stages[stage_index].id,
+            stage_order=stage_index,
+            item_id=item.id,
+            instance=instance,
+            unit_code=code,
+            role="responsible",
+            open_at=opens,
+            due_at=due,
+            reminders=reminders,
             escalations=tuple((when, escalation_targets(plan, code, to)) for when, to in steps),
         )
         for code in units
-    ]  # fmt: skip
+    ]
 
 
 def insert_assignments(conn: Connection, campaign_id: str, planned: list[PlannedAssignment], now: datetime) -> None:
@@ -81,16 +98,35 @@ def insert_assignments(conn: Connection, campaign_id: str, planned: list[Planned
         return
     a = Assignment.__table__
     items = {p.item_id for p in planned}
-    existing = {tuple(r) for r in conn.execute(select(a.c.item_id, a.c.instance, a.c.unit_code).where(
-        a.c.campaign_id == campaign_id, a.c.item_id.in_(items)))}  # fmt: skip
+    existing = {
+        tuple(r)
+        for r in conn.execute(
+            select(a.c.item_id, a.c.instance, a.c.unit_code).where(
+                a.c.campaign_id == campaign_id, a.c.item_id.in_(items)
+            )
+        )
+    }
     rows = [
-        dict(campaign_id=campaign_id, stage_id=p.stage_id, stage_order=p.stage_order, item_id=p.item_id,
-             instance=p.instance, unit_code=p.unit_code, role=p.role, open_at=utc(p.open_at), due_at=utc(p.due_at),
-             reminders=[utc(t).isoformat() for t in p.reminders],
-             escalations=[[utc(t).isoformat(), list(to)] for t, to in p.escalations],
-             state=State.pending.value, reminders_done=0, escalations_done=0, next_event_at=utc(p.open_at),
-             updated_at=utc(now))
-        for p in planned if (p.item_id, p.instance, p.unit_code) not in existing
-    ]  # fmt: skip
+        dict(
+            campaign_id=campaign_id,
+            stage_id=p.stage_id,
+            stage_order=p.stage_order,
+            item_id=p.item_id,
+            instance=p.instance,
+            unit_code=p.unit_code,
+            role=p.role,
+            open_at=utc(p.open_at),
+            due_at=utc(p.due_at),
+            reminders=[utc(t).isoformat() for t in p.reminders],
+            escalations=[[utc(t).isoformat(), list(to)] for t, to in p.escalations],
+            state=State.pending.value,
+            reminders_done=0,
+            escalations_done=0,
+            next_event_at=utc(p.open_at),
+            updated_at=utc(now),
+        )
+        for p in planned
+        if (p.item_id, p.instance, p.unit_code) not in existing
+    ]
     if rows:
         conn.execute(insert(Assignment), rows)

@@ -51,17 +51,24 @@ def read(key: bytes, token: str) -> UnitLink:
     """The link a token stands for, if its signature holds (expiry and revocation are not checked here).
     Version 1 tokens (seconds) are still read: messages sent before carry them until they expire."""
     payload = unsign(key, PURPOSE, token)
-    if (payload is None or len(payload) != 5 or payload[0] not in (1, 2) or not all(isinstance(x, str) for x in payload[1:3])
-            or not all(isinstance(x, int) and not isinstance(x, bool) for x in payload[3:])):  # fmt: skip
-        raise LinkError("the link is malformed or was altered", reason="tampered",
-                        cn="链接无效：可能复制不完整或被改动过。" + _ASK)  # fmt: skip
+    if (
+        payload is None
+        or len(payload) != 5
+        or payload[0] not in (1, 2)
+        or not all(isinstance(x, str) for x in payload[1:3])
+        or not all(isinstance(x, int) and not isinstance(x, bool) for x in payload[3:])
+    ):
+        raise LinkError(
+            "the link is malformed or was altered", reason="tampered", cn="链接无效：可能复制不完整或被改动过。" + _ASK
+        )
     version, campaign_id, unit_code, issued, expires = payload
     try:
         issued_at = datetime.fromtimestamp(issued / 1000 if version == 2 else issued, timezone.utc)
         expires_at = datetime.fromtimestamp(expires, timezone.utc)
     except (OverflowError, OSError, ValueError):
-        raise LinkError("the link's dates are out of range", reason="tampered",
-                        cn="链接无效：可能复制不完整或被改动过。" + _ASK) from None  # fmt: skip
+        raise LinkError(
+            "the link's dates are out of range", reason="tampered", cn="链接无效：可能复制不完整或被改动过。" + _ASK
+        ) from None
     return UnitLink(campaign_id, unit_code, issued_at, expires_at, token.rpartition(".")[2])
 
 
@@ -69,31 +76,53 @@ def check(engine: Engine, key: bytes, token: str, now: datetime, *, tz: str = "A
     """The link if it is genuine, not expired and not revoked at `now`; else LinkError."""
     link = read(key, token)
     if utc(now) >= link.expires_at:
-        raise LinkError(f"the link expired at {link.expires_at.isoformat()}", reason="expired",
-                        cn=f"链接已过期（有效期至{fmt_cn(link.expires_at, tz)}）。" + _ASK)  # fmt: skip
+        raise LinkError(
+            f"the link expired at {link.expires_at.isoformat()}",
+            reason="expired",
+            cn=f"链接已过期（有效期至{fmt_cn(link.expires_at, tz)}）。" + _ASK,
+        )
     with engine.connect() as conn:
         revoked = conn.execute(
-            select(_R.c.id).where(
-                _R.c.campaign_id == link.campaign_id, _R.c.unit_code == link.unit_code,
+            select(_R.c.id)
+            .where(
+                _R.c.campaign_id == link.campaign_id,
+                _R.c.unit_code == link.unit_code,
                 or_(_R.c.token_id == link.token_id, _R.c.issued_before >= link.issued_at),
-            ).limit(1)
-        ).first()  # fmt: skip
+            )
+            .limit(1)
+        ).first()
     if revoked is not None:
         raise LinkError("the link was revoked", reason="revoked", cn="此链接已停用。" + _ASK)
     return link
 
 
 def revoke(
-    engine: Engine, campaign_id: str, unit_code: str, now: datetime, *, token: str | None = None,
-    actor: str, reason: str = "",
-) -> None:  # fmt: skip
+    engine: Engine,
+    campaign_id: str,
+    unit_code: str,
+    now: datetime,
+    *,
+    token: str | None = None,
+    actor: str,
+    reason: str = "",
+) -> None:
     """Revoke one link (`token`), or every link of the unit issued up to `now`."""
     token_id = token.rpartition(".")[2] if token else None
     with unit_of_work(engine) as conn:
-        conn.execute(insert(LinkRevocation), [dict(
-            campaign_id=campaign_id, unit_code=unit_code, token_id=token_id,
-            issued_before=None if token_id else utc(now), revoked_at=utc(now), actor=actor[:80], reason=reason[:200],
-        )])  # fmt: skip
+        conn.execute(
+            insert(LinkRevocation),
+            [
+                dict(
+                    campaign_id=campaign_id,
+                    unit_code=unit_code,
+                    token_id=token_id,
+                    issued_before=None if token_id else utc(now),
+                    revoked_at=utc(now),
+                    actor=actor[:80],
+                    reason=reason[:200],
+                )
+            ],
+        )
 
 
 def link_maker(base: str, key: bytes, lifetime: timedelta) -> Callable[[str, str, datetime], str | None]:

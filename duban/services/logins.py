@@ -50,11 +50,17 @@ def _claim(engine: Engine, name: str, client: str, now: datetime) -> int:
     fresh = _T.c.window_start <= now - LOCK_FOR
     with unit_of_work(engine) as conn:
         insert = pg_insert(_T) if conn.dialect.name == "postgresql" else sqlite_insert(_T)
-        statement = insert.values(name=name, client=client, window_start=now, attempts=1).on_conflict_do_update(
-            index_elements=[_T.c.name, _T.c.client],
-            set_={"attempts": case((fresh, 1), else_=_T.c.attempts + 1),
-                  "window_start": case((fresh, now), else_=_T.c.window_start)},
-        ).returning(_T.c.attempts)  # fmt: skip
+        statement = (
+            insert.values(name=name, client=client, window_start=now, attempts=1)
+            .on_conflict_do_update(
+                index_elements=[_T.c.name, _T.c.client],
+                set_={
+                    "attempts": case((fresh, 1), else_=_T.c.attempts + 1),
+                    "window_start": case((fresh, now), else_=_T.c.window_start),
+                },
+            )
+            .returning(_T.c.attempts)
+        )
         number = conn.execute(statement).scalar_one()
         # pairs idle for a day are forgotten: a guesser rotating names cannot grow the table without end
         conn.execute(delete(_T).where(_T.c.window_start < now - FORGET_AFTER))

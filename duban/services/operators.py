@@ -47,8 +47,15 @@ def verify_password(password: str, encoded: str) -> bool:
         if scheme != "scrypt":
             return False
         expected = base64.b64decode(digest)
-        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                             dklen=len(expected), maxmem=64 * 1024 * 1024)  # fmt: skip
+        got = hashlib.scrypt(
+            password.encode(),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+            maxmem=64 * 1024 * 1024,
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, expected)
@@ -85,16 +92,27 @@ def _dummy() -> str:
     return hash_password("not-a-real-password", salt=b"\0" * 16)
 
 
-def open_session(engine: Engine, key: bytes, name: str, encoded: str, now: datetime, *, client: str | None = None) -> str:
+def open_session(
+    engine: Engine, key: bytes, name: str, encoded: str, now: datetime, *, client: str | None = None
+) -> str:
     """A new session for operator `name` (logged in with the hash `encoded`), valid SESSION_HOURS: its row and
     the signed cookie value that names it."""
     issued = utc(now)
     session_id = secrets.token_urlsafe(24)
     with unit_of_work(engine) as conn:
-        conn.execute(insert(OperatorSession), [dict(
-            id_sha256=_digest(session_id), operator=name, login_tag=_digest(encoded)[:32], created_at=issued,
-            expires_at=issued + session_lifetime(), client=(client or "")[:64] or None,
-        )])  # fmt: skip
+        conn.execute(
+            insert(OperatorSession),
+            [
+                dict(
+                    id_sha256=_digest(session_id),
+                    operator=name,
+                    login_tag=_digest(encoded)[:32],
+                    created_at=issued,
+                    expires_at=issued + session_lifetime(),
+                    client=(client or "")[:64] or None,
+                )
+            ],
+        )
     return sign(key, SESSION_PURPOSE, [name, session_id, int(issued.timestamp())])
 
 
@@ -110,8 +128,11 @@ def session_user(engine: Engine, key: bytes, token: str | None, now: datetime, h
         return None
     s = OperatorSession.__table__
     with engine.connect() as conn:
-        row = conn.execute(select(s.c.operator, s.c.login_tag, s.c.expires_at, s.c.revoked_at)
-                           .where(s.c.id_sha256 == _digest(session_id))).first()  # fmt: skip
+        row = conn.execute(
+            select(s.c.operator, s.c.login_tag, s.c.expires_at, s.c.revoked_at).where(
+                s.c.id_sha256 == _digest(session_id)
+            )
+        ).first()
     if row is None or row.revoked_at is not None or row.operator != name or utc(now) >= row.expires_at:
         return None
     return name if hmac.compare_digest(row.login_tag, _digest(encoded)[:32]) else None
@@ -124,8 +145,11 @@ def end_session(engine: Engine, key: bytes, token: str | None, now: datetime, *,
         return False
     s = OperatorSession.__table__
     with unit_of_work(engine) as conn:
-        done = conn.execute(update(s).where(s.c.id_sha256 == _digest(payload[1]), s.c.revoked_at.is_(None))
-                            .values(revoked_at=utc(now), revoked_by=by[:80]))  # fmt: skip
+        done = conn.execute(
+            update(s)
+            .where(s.c.id_sha256 == _digest(payload[1]), s.c.revoked_at.is_(None))
+            .values(revoked_at=utc(now), revoked_by=by[:80])
+        )
     return done.rowcount > 0
 
 
@@ -133,8 +157,11 @@ def end_sessions(engine: Engine, name: str, now: datetime, *, by: str) -> int:
     """End every session of operator `name` not ended yet (a new password, a departure); how many."""
     s = OperatorSession.__table__
     with unit_of_work(engine) as conn:
-        done = conn.execute(update(s).where(s.c.operator == name, s.c.revoked_at.is_(None))
-                            .values(revoked_at=utc(now), revoked_by=by[:80]))  # fmt: skip
+        done = conn.execute(
+            update(s)
+            .where(s.c.operator == name, s.c.revoked_at.is_(None))
+            .values(revoked_at=utc(now), revoked_by=by[:80])
+        )
     return done.rowcount
 
 

@@ -21,13 +21,13 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select
 
-from duban.services.dispatch import STATUSES, render_message
-from duban.views.campaigns import load_campaign
 from duban.errors import StoreError
-from duban.store.codec import Codec
 from duban.instants import utc
+from duban.services.dispatch import STATUSES, render_message
+from duban.store.codec import Codec
 from duban.store.db import reading, unit_of_work
 from duban.store.tables import Delivery, OutboxMessage
+from duban.views.campaigns import load_campaign
 
 _O = OutboxMessage.__table__
 _BIGGEST = 2**63 - 1
@@ -92,15 +92,18 @@ def show(engine: Engine, message_id: int, *, now: datetime | None = None) -> Mes
     return MessageDetail(message, posts, rendered.text, [])
 
 
-def retry(engine: Engine, now: datetime, *, ids: list[int] | None = None, dead: bool = False,
-          unconfirmed: bool = False) -> Retried:  # fmt: skip
+def retry(
+    engine: Engine, now: datetime, *, ids: list[int] | None = None, dead: bool = False, unconfirmed: bool = False
+) -> Retried:
     """Put dead (or failed) messages back in line with a fresh count of tries; unconfirmed ones only when asked.
 
     A part that may already have arrived (posted, no answer) is never posted again silently: `--dead` leaves
     such a part's message waiting for an operator's `--unconfirmed`, which is the explicit "send it again"."""
     if not ids and not dead and not unconfirmed:
-        raise StoreError("say which messages to retry: their ids, --dead for every dead letter, "
-                         "or --unconfirmed for those whose arrival is unconfirmed")  # fmt: skip
+        raise StoreError(
+            "say which messages to retry: their ids, --dead for every dead letter, "
+            "or --unconfirmed for those whose arrival is unconfirmed"
+        )
     if ids and any(not 0 < i <= _BIGGEST for i in ids):
         raise StoreError("outbox ids are positive whole numbers: `duban outbox list` shows them")
     statuses = ["failed", "dead"] if (dead or ids) else []
@@ -128,6 +131,7 @@ def retry(engine: Engine, now: datetime, *, ids: list[int] | None = None, dead: 
             queued += 1
         codec.execute_many(
             f"UPDATE outbox SET status = ?, attempts = ?, unknown_posts = ?, not_before = ?, "
-            f"progress = {codec.json_marker}, claimed_by = NULL WHERE id = ?", updates,
-        )  # fmt: skip
+            f"progress = {codec.json_marker}, claimed_by = NULL WHERE id = ?",
+            updates,
+        )
     return Retried(queued, kept)

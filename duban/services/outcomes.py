@@ -15,12 +15,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert, select
 
-from duban.views.campaigns import load_campaign
-from duban.instants import in_zone, utc
 from duban.domain.plan import PlannedAssignment, escalation_targets
 from duban.domain.state import State
+from duban.instants import in_zone, utc
 from duban.store.db import unit_of_work
 from duban.store.tables import Assignment, OutcomeRow
+from duban.views.campaigns import load_campaign
 
 _A = Assignment.__table__
 _O = OutcomeRow.__table__
@@ -46,11 +46,18 @@ def decide_outcomes(engine: Engine, campaign_id: str, as_of: datetime, *, calend
     as_of = utc(as_of)
     with engine.connect() as conn:
         rows = conn.execute(
-            select(_A.c.id, _A.c.unit_code, _A.c.item_id, _A.c.instance, _A.c.state, _A.c.due_at, _A.c.submitted_at)
-            .where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(sorted(rules)),
-                   _A.c.state.in_([State.overdue.value, State.late.value]))
-        ).all()  # fmt: skip
-        done = {(r.assignment_id, r.rule) for r in conn.execute(select(_O.c.assignment_id, _O.c.rule).where(_O.c.campaign_id == campaign_id))}
+            select(
+                _A.c.id, _A.c.unit_code, _A.c.item_id, _A.c.instance, _A.c.state, _A.c.due_at, _A.c.submitted_at
+            ).where(
+                _A.c.campaign_id == campaign_id,
+                _A.c.item_id.in_(sorted(rules)),
+                _A.c.state.in_([State.overdue.value, State.late.value]),
+            )
+        ).all()
+        done = {
+            (r.assignment_id, r.rule)
+            for r in conn.execute(select(_O.c.assignment_id, _O.c.rule).where(_O.c.campaign_id == campaign_id))
+        }
     if not rows:
         return 0
     from duban.services.followup import replan
@@ -70,7 +77,9 @@ def decide_outcomes(engine: Engine, campaign_id: str, as_of: datetime, *, calend
                     continue
                 at = in_zone(row.submitted_at, spec.timezone)
             else:
-                at = timeline.shift(due_at, outcome.after, spec.defaults.remind_time) if outcome.after.amount else due_at
+                at = (
+                    timeline.shift(due_at, outcome.after, spec.defaults.remind_time) if outcome.after.amount else due_at
+                )
                 handed_in_before = row.submitted_at is not None and utc(row.submitted_at) <= utc(at)
                 if handed_in_before:
                     continue
@@ -81,10 +90,23 @@ def decide_outcomes(engine: Engine, campaign_id: str, as_of: datetime, *, calend
     if not decided:
         return 0
     with unit_of_work(engine) as conn:
-        conn.execute(insert(OutcomeRow), [dict(
-            campaign_id=campaign_id, assignment_id=row.id, rule=index, unit_code=row.unit_code, item_id=row.item_id,
-            instance=row.instance, words=outcome.words()[:200], decided_at=utc(at), due_at=utc(owed) if owed else None,
-        ) for row, _s, _item, index, outcome, at, owed in decided])  # fmt: skip
+        conn.execute(
+            insert(OutcomeRow),
+            [
+                dict(
+                    campaign_id=campaign_id,
+                    assignment_id=row.id,
+                    rule=index,
+                    unit_code=row.unit_code,
+                    item_id=row.item_id,
+                    instance=row.instance,
+                    words=outcome.words()[:200],
+                    decided_at=utc(at),
+                    due_at=utc(owed) if owed else None,
+                )
+                for row, _s, _item, index, outcome, at, owed in decided
+            ],
+        )
         owed_items = []
         for row, s_index, item, index, outcome, at, owed in decided:
             if owed is None:
@@ -92,11 +114,20 @@ def decide_outcomes(engine: Engine, campaign_id: str, as_of: datetime, *, calend
             follow = item.outcome_item(index, outcome)
             reminders = timeline.reminders(follow, at, owed)  # type: ignore[union-attr]
             steps = timeline.escalations(follow, owed)  # type: ignore[union-attr]
-            owed_items.append(PlannedAssignment(
-                stage_id=spec.stages[s_index].id, stage_order=s_index, item_id=follow.id, instance=row.instance,
-                unit_code=row.unit_code, role="responsible", open_at=at, due_at=owed, reminders=reminders,
-                escalations=tuple((when, escalation_targets(plan, row.unit_code, to)) for when, to in steps),  # type: ignore[arg-type]
-            ))  # fmt: skip
+            owed_items.append(
+                PlannedAssignment(
+                    stage_id=spec.stages[s_index].id,
+                    stage_order=s_index,
+                    item_id=follow.id,
+                    instance=row.instance,
+                    unit_code=row.unit_code,
+                    role="responsible",
+                    open_at=at,
+                    due_at=owed,
+                    reminders=reminders,
+                    escalations=tuple((when, escalation_targets(plan, row.unit_code, to)) for when, to in steps),  # type: ignore[arg-type]
+                )
+            )
         if owed_items:
             from duban.services.followup import insert_assignments
 
@@ -104,7 +135,9 @@ def decide_outcomes(engine: Engine, campaign_id: str, as_of: datetime, *, calend
     return len(decided)
 
 
-def next_outcome_instant(engine: Engine, campaign_id: str, after: datetime, *, calendar_file: Path | None = None) -> datetime | None:
+def next_outcome_instant(
+    engine: Engine, campaign_id: str, after: datetime, *, calendar_file: Path | None = None
+) -> datetime | None:
     """For `duban simulate`: the next instant after `after` at which an overdue unit's outcome falls due (a tick
     every ten minutes finds it in production)."""
     spec = load_campaign(engine, campaign_id, units=False).spec
@@ -113,9 +146,10 @@ def next_outcome_instant(engine: Engine, campaign_id: str, after: datetime, *, c
         return None
     with engine.connect() as conn:
         dues = conn.execute(
-            select(_A.c.item_id, _A.c.due_at).distinct()
+            select(_A.c.item_id, _A.c.due_at)
+            .distinct()
             .where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(sorted(rules)), _A.c.state == State.overdue.value)
-        ).all()  # fmt: skip
+        ).all()
     if not dues:
         return None
     from duban.services.followup import replan
@@ -126,7 +160,9 @@ def next_outcome_instant(engine: Engine, campaign_id: str, after: datetime, *, c
         for outcome in rules[item_id][2]:
             if outcome.when == "overdue":
                 moment = in_zone(due, spec.timezone)
-                moment = timeline.shift(moment, outcome.after, spec.defaults.remind_time) if outcome.after.amount else moment
+                moment = (
+                    timeline.shift(moment, outcome.after, spec.defaults.remind_time) if outcome.after.amount else moment
+                )
                 if utc(moment) > utc(after):
                     found.append(utc(moment))
     return min(found, default=None)
@@ -135,5 +171,9 @@ def next_outcome_instant(engine: Engine, campaign_id: str, after: datetime, *, c
 def recorded_outcomes(engine: Engine, campaign_id: str) -> list[OutcomeRow]:
     """The outcomes recorded for a campaign, in the order they were decided."""
     with engine.connect() as conn:
-        rows = conn.execute(select(OutcomeRow).where(OutcomeRow.campaign_id == campaign_id).order_by(OutcomeRow.decided_at, OutcomeRow.id))
+        rows = conn.execute(
+            select(OutcomeRow)
+            .where(OutcomeRow.campaign_id == campaign_id)
+            .order_by(OutcomeRow.decided_at, OutcomeRow.id)
+        )
         return [OutcomeRow.model_validate(r._mapping) for r in rows]

@@ -19,18 +19,18 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, insert, select, update
 
-from duban.views.campaigns import load_campaign
-from duban.settings import quiet_policy
-from duban.errors import RequestError
-from duban.services.extension import item_of, move_due, timeline_of
-from duban.store.codec import Codec
-from duban.instants import in_zone, utc
 from duban.domain.quiet import QuietHours
-from duban.spec.terms import Offset
 from duban.domain.state import Progress, Schedule, State, accept, return_for_rework
-from duban.store.engine import is_postgres
+from duban.errors import RequestError
+from duban.instants import in_zone, utc
+from duban.services.extension import item_of, move_due, timeline_of
+from duban.settings import quiet_policy
+from duban.spec.terms import Offset
+from duban.store.codec import Codec
 from duban.store.db import unit_of_work
+from duban.store.engine import is_postgres
 from duban.store.tables import Assignment, Intent, OutboxMessage, ReviewRow, Submission, TransitionRow
+from duban.views.campaigns import load_campaign
 
 _A = Assignment.__table__
 _S = Submission.__table__
@@ -66,11 +66,22 @@ def may_review(campaign, item, unit_code: str, reviewer_unit: str | None) -> boo
 
 
 def record_review(
-    engine: Engine, campaign_id: str, unit_code: str, item_id: str, at: datetime, *, accept_it: bool,
-    reason: str | None = None, within: Offset | None = None, until: datetime | None = None,
-    reviewer: str = "cli", reviewer_unit: str | None = None, instance: str | None = None,
-    quiet: QuietHours | None = None, calendar_file: Path | None = None,
-) -> ReviewResult:  # fmt: skip
+    engine: Engine,
+    campaign_id: str,
+    unit_code: str,
+    item_id: str,
+    at: datetime,
+    *,
+    accept_it: bool,
+    reason: str | None = None,
+    within: Offset | None = None,
+    until: datetime | None = None,
+    reviewer: str = "cli",
+    reviewer_unit: str | None = None,
+    instance: str | None = None,
+    quiet: QuietHours | None = None,
+    calendar_file: Path | None = None,
+) -> ReviewResult:
     """Accept or return the unit's version waiting for review (see the module docstring); RequestError says why not."""
     at = utc(at)
     campaign = load_campaign(engine, campaign_id, units={unit_code, *([reviewer_unit] if reviewer_unit else [])})
@@ -78,9 +89,11 @@ def record_review(
     if item.review is None:
         raise RequestError(f"item {item_id!r} is not reviewed (the spec gives it no `review:`)", cn="本事项无需审核")
     if not may_review(campaign, item, unit_code, reviewer_unit):
-        raise RequestError(f"unit {reviewer_unit} does not review {unit_code}'s {item_id!r}: a unit reviews only its own "
-                           "children's items, when the spec says `review: {by: parent}`",
-                           cn="只能审核本单位所属下级单位的材料")  # fmt: skip
+        raise RequestError(
+            f"unit {reviewer_unit} does not review {unit_code}'s {item_id!r}: a unit reviews only its own "
+            "children's items, when the spec says `review: {by: parent}`",
+            cn="只能审核本单位所属下级单位的材料",
+        )
     reason = (reason or "").strip() or None
     if not accept_it and reason is None:
         raise RequestError("give the reason for the return (--reason)", cn="请填写退回的理由")
@@ -94,41 +107,101 @@ def record_review(
         rows = conn.execute(query.order_by(_A.c.due_at)).all()
         row = next((r for r in rows if r.state == State.in_review.value), None)
         if row is None:
-            raise RequestError(f"unit {unit_code} has nothing waiting for review on {item_id!r}",
-                               cn="该单位的这一事项没有待审核的材料")  # fmt: skip
-        version = conn.execute(select(_S.c.id, _S.c.version, _S.c.submitted_at).where(_S.c.assignment_id == row.id)
-                               .order_by(_S.c.version.desc()).limit(1)).one()  # fmt: skip
+            raise RequestError(
+                f"unit {unit_code} has nothing waiting for review on {item_id!r}", cn="该单位的这一事项没有待审核的材料"
+            )
+        version = conn.execute(
+            select(_S.c.id, _S.c.version, _S.c.submitted_at)
+            .where(_S.c.assignment_id == row.id)
+            .order_by(_S.c.version.desc())
+            .limit(1)
+        ).one()
         progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
         new_due = row.due_at
         if accept_it:
             change, moved = accept(Schedule(row.open_at, row.due_at), progress, at, submitted_at=version.submitted_at)
-            conn.execute(update(_A).where(_A.c.id == row.id).values(state=moved.state.value, next_event_at=None, updated_at=at))
-            conn.execute(insert(TransitionRow), [dict(
-                campaign_id=campaign_id, assignment_id=row.id, event=change.event.value, step=version.version,
-                from_state=change.from_state.value, to_state=change.to_state.value, event_at=at, recorded_at=at,
-                actor=reviewer[:80])])  # fmt: skip
+            conn.execute(
+                update(_A).where(_A.c.id == row.id).values(state=moved.state.value, next_event_at=None, updated_at=at)
+            )
+            conn.execute(
+                insert(TransitionRow),
+                [
+                    dict(
+                        campaign_id=campaign_id,
+                        assignment_id=row.id,
+                        event=change.event.value,
+                        step=version.version,
+                        from_state=change.from_state.value,
+                        to_state=change.to_state.value,
+                        event_at=at,
+                        recorded_at=at,
+                        actor=reviewer[:80],
+                    )
+                ],
+            )
             new_state = moved.state
         else:
             local = in_zone(at, campaign.tz)
             if until is not None:
                 new_due = utc(until)
             else:  # `within` after the return, never earlier than the due the unit had anyway
-                new_due = max(row.due_at, utc(timeline.postponed(  # type: ignore[union-attr]
-                    timeline.shift(local, within or item.review.within, campaign.spec.defaults.due_time),  # type: ignore[union-attr]
-                    item.postpone or campaign.spec.defaults.postpone)))  # fmt: skip
+                new_due = max(
+                    row.due_at,
+                    utc(
+                        timeline.postponed(  # type: ignore[union-attr]
+                            timeline.shift(local, within or item.review.within, campaign.spec.defaults.due_time),  # type: ignore[union-attr]
+                            item.postpone or campaign.spec.defaults.postpone,
+                        )
+                    ),
+                )
             if new_due <= at:
                 raise RequestError("the new due must lie after the return", cn="退回后的新截止时间须晚于现在")
-            new_state = move_due(conn, campaign_id, campaign.tz, row, item, timeline, new_due, at,  # type: ignore[arg-type]
-                                 actor=f"{reviewer} 退回"[:80], step=version.version,
-                                 change=lambda sch, pr: return_for_rework(sch, pr, at))  # fmt: skip
+            new_state = move_due(
+                conn,
+                campaign_id,
+                campaign.tz,
+                row,
+                item,
+                timeline,
+                new_due,
+                at,  # type: ignore[arg-type]
+                actor=f"{reviewer} 退回"[:80],
+                step=version.version,
+                change=lambda sch, pr: return_for_rework(sch, pr, at),
+            )
         decision = "accepted" if accept_it else "returned"
-        review_id = conn.execute(insert(ReviewRow).returning(ReviewRow.id), [dict(
-            campaign_id=campaign_id, assignment_id=row.id, submission_id=version.id, unit_code=unit_code,
-            item_id=item_id, instance=row.instance, decision=decision, reason=reason, due_before=row.due_at,
-            new_due=None if accept_it else new_due, reviewer=reviewer[:80], at=at,
-        )]).scalar_one()  # fmt: skip
-        result = ReviewResult(review_id, decision, unit_code, item_id, row.instance, version.version, reason,
-                              row.due_at, new_due, State(row.state), new_state)  # fmt: skip
+        review_id = conn.execute(
+            insert(ReviewRow).returning(ReviewRow.id),
+            [
+                dict(
+                    campaign_id=campaign_id,
+                    assignment_id=row.id,
+                    submission_id=version.id,
+                    unit_code=unit_code,
+                    item_id=item_id,
+                    instance=row.instance,
+                    decision=decision,
+                    reason=reason,
+                    due_before=row.due_at,
+                    new_due=None if accept_it else new_due,
+                    reviewer=reviewer[:80],
+                    at=at,
+                )
+            ],
+        ).scalar_one()
+        result = ReviewResult(
+            review_id,
+            decision,
+            unit_code,
+            item_id,
+            row.instance,
+            version.version,
+            reason,
+            row.due_at,
+            new_due,
+            State(row.state),
+            new_state,
+        )
         _tell_unit(conn, campaign_id, campaign.tz, row, result, at, quiet_policy(quiet))
         return result
 
@@ -137,20 +210,52 @@ def _tell_unit(conn, campaign_id: str, tz: str, row, result: ReviewResult, at: d
     """One message to the unit (kind `returned` or `accepted`) with the reason and the new due."""
     codec = Codec(conn)
     kind = result.decision
-    entry = {"kind": kind, "step": result.review_id, "item_id": row.item_id, "instance": row.instance,
-             "unit": row.unit_code, "due_at": codec.iso(result.new_due), "old_due_at": codec.iso(result.old_due),
-             "version": result.version, "reason": result.reason, "state": result.new_state.value,
-             "event_at": codec.iso(at)}  # fmt: skip
+    entry = {
+        "kind": kind,
+        "step": result.review_id,
+        "item_id": row.item_id,
+        "instance": row.instance,
+        "unit": row.unit_code,
+        "due_at": codec.iso(result.new_due),
+        "old_due_at": codec.iso(result.old_due),
+        "version": result.version,
+        "reason": result.reason,
+        "state": result.new_state.value,
+        "event_at": codec.iso(at),
+    }
     payload = {"recipient": row.unit_code, "kind": kind, "as_of": codec.iso(at), "items": [entry]}
     key = hashlib.sha256(f"{campaign_id}|{row.unit_code}|review#{result.review_id}".encode()).hexdigest()[:32]
-    message_id = conn.execute(insert(OutboxMessage).returning(OutboxMessage.id), [dict(
-        campaign_id=campaign_id, recipient=row.unit_code, kind=kind, idempotency_key=key, payload=payload,
-        created_at=at, not_before=quiet.release(kind, at, tz), status="pending", attempts=0,
-    )]).scalar_one()  # fmt: skip
-    conn.execute(insert(Intent), [dict(
-        campaign_id=campaign_id, assignment_id=row.id, recipient=row.unit_code, kind=kind, step=result.review_id,
-        event_at=at, created_at=at, message_id=message_id,
-    )])  # fmt: skip
+    message_id = conn.execute(
+        insert(OutboxMessage).returning(OutboxMessage.id),
+        [
+            dict(
+                campaign_id=campaign_id,
+                recipient=row.unit_code,
+                kind=kind,
+                idempotency_key=key,
+                payload=payload,
+                created_at=at,
+                not_before=quiet.release(kind, at, tz),
+                status="pending",
+                attempts=0,
+            )
+        ],
+    ).scalar_one()
+    conn.execute(
+        insert(Intent),
+        [
+            dict(
+                campaign_id=campaign_id,
+                assignment_id=row.id,
+                recipient=row.unit_code,
+                kind=kind,
+                step=result.review_id,
+                event_at=at,
+                created_at=at,
+                message_id=message_id,
+            )
+        ],
+    )
     return message_id
 
 
@@ -159,17 +264,33 @@ def review_queue(engine: Engine, campaign_id: str, *, parent: str | None = None,
     from duban.store.tables import CampaignUnit
 
     u = CampaignUnit.__table__
-    latest = (select(_S.c.assignment_id, func.max(_S.c.version).label("version"))
-              .where(_S.c.campaign_id == campaign_id).group_by(_S.c.assignment_id).subquery())  # fmt: skip
+    latest = (
+        select(_S.c.assignment_id, func.max(_S.c.version).label("version"))
+        .where(_S.c.campaign_id == campaign_id)
+        .group_by(_S.c.assignment_id)
+        .subquery()
+    )
     query = (
-        select(_A.c.id, _A.c.unit_code, _A.c.item_id, _A.c.instance, _A.c.due_at, _S.c.id.label("submission_id"),
-               _S.c.version, _S.c.submitted_at, _S.c.files, _S.c.metrics)
+        select(
+            _A.c.id,
+            _A.c.unit_code,
+            _A.c.item_id,
+            _A.c.instance,
+            _A.c.due_at,
+            _S.c.id.label("submission_id"),
+            _S.c.version,
+            _S.c.submitted_at,
+            _S.c.files,
+            _S.c.metrics,
+        )
         .join(latest, latest.c.assignment_id == _A.c.id)
         .join(_S, (_S.c.assignment_id == _A.c.id) & (_S.c.version == latest.c.version))
         .where(_A.c.campaign_id == campaign_id, _A.c.state == State.in_review.value)
-    )  # fmt: skip
+    )
     if parent is not None:
-        query = query.join(u, (u.c.campaign_id == _A.c.campaign_id) & (u.c.code == _A.c.unit_code)).where(u.c.parent_code == parent)
+        query = query.join(u, (u.c.campaign_id == _A.c.campaign_id) & (u.c.code == _A.c.unit_code)).where(
+            u.c.parent_code == parent
+        )
     with engine.connect() as conn:
         return conn.execute(query.order_by(_S.c.submitted_at, _A.c.id).limit(limit)).all()
 

@@ -15,16 +15,16 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from duban.domain.state import State
 from duban.domain.values import in_bounds
-from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.errors import DubanError, SpecError
 from duban.instants import utc
-from duban.spec.models import Rollup
-from duban.spec.files import referenced_file
-from duban.spec.source import read_source
-from duban.domain.state import State
 from duban.services.submit import record_on_behalf
+from duban.spec.files import referenced_file
+from duban.spec.models import Rollup
+from duban.spec.source import read_source
 from duban.store.tables import Assignment, CampaignRow, CampaignUnit, Submission
+from duban.views.campaigns import PlannedCampaign, load_campaign
 
 
 @dataclass
@@ -76,7 +76,9 @@ class RollupStatus:
     def sums(self) -> dict[str, float]:
         totals: dict[str, float] = {}
         for name in self.rollup.sum:
-            values = [f.metrics[name] for f in self.finished if in_bounds(f.metrics.get(name))]  # out of bounds: left out
+            values = [
+                f.metrics[name] for f in self.finished if in_bounds(f.metrics.get(name))
+            ]  # out of bounds: left out
             totals[name] = sum(values)
         return totals
 
@@ -102,7 +104,9 @@ def rollup_status(engine: Engine, campaign_id: str) -> list[RollupStatus]:
         for holder in holders:
             # exactly the units below (a unit with none below is an error at validate, see duban.domain.rollup_reach)
             below = [f for f in feeding if campaign.is_below(f["unit_code"], holder["unit_code"])]
-            feeders = [Feeder(f["unit_code"], State(f["state"]), f["submitted_at"], f["metrics"], f["files"]) for f in below]
+            feeders = [
+                Feeder(f["unit_code"], State(f["state"]), f["submitted_at"], f["metrics"], f["files"]) for f in below
+            ]
             state = State(holder["state"]) if holder.get("state") else None
             values = _attribute(engine, campaign_id, rollup.by, [f.unit_code for f in feeders]) if rollup.by else {}
             found.append(RollupStatus(rollup, holder["unit_code"], holder.get("id"), state, feeders, values))
@@ -115,8 +119,11 @@ def _attribute(engine: Engine, campaign_id: str, name: str, codes: list[str]) ->
     found: dict[str, str] = {}
     with engine.connect() as conn:
         for start in range(0, len(codes), 900):
-            for code, attributes in conn.execute(select(u.c.code, u.c.attributes).where(
-                    u.c.campaign_id == campaign_id, u.c.code.in_(codes[start : start + 900]))):  # fmt: skip
+            for code, attributes in conn.execute(
+                select(u.c.code, u.c.attributes).where(
+                    u.c.campaign_id == campaign_id, u.c.code.in_(codes[start : start + 900])
+                )
+            ):
                 if attributes and name in attributes:
                     found[code] = str(attributes[name])
     return found
@@ -125,18 +132,32 @@ def _attribute(engine: Engine, campaign_id: str, name: str, codes: list[str]) ->
 def _assignments(engine: Engine, campaign_id: str, items: set[str]) -> list[dict[str, Any]]:
     a, s = Assignment.__table__, Submission.__table__
     with engine.connect() as conn:
-        rows = conn.execute(select(a.c.id, a.c.item_id, a.c.unit_code, a.c.state, a.c.submitted_at).where(
-            a.c.campaign_id == campaign_id, a.c.item_id.in_(items)).order_by(a.c.id)).all()  # fmt: skip
+        rows = conn.execute(
+            select(a.c.id, a.c.item_id, a.c.unit_code, a.c.state, a.c.submitted_at)
+            .where(a.c.campaign_id == campaign_id, a.c.item_id.in_(items))
+            .order_by(a.c.id)
+        ).all()
         latest: dict[int, Any] = {}
-        for sub in conn.execute(select(s.c.assignment_id, s.c.metrics, s.c.files, s.c.submitted_at).where(
-                s.c.campaign_id == campaign_id, s.c.item_id.in_(items)).order_by(s.c.version)):  # fmt: skip
+        for sub in conn.execute(
+            select(s.c.assignment_id, s.c.metrics, s.c.files, s.c.submitted_at)
+            .where(s.c.campaign_id == campaign_id, s.c.item_id.in_(items))
+            .order_by(s.c.version)
+        ):
             latest[sub.assignment_id] = sub
     found = []
     for row in rows:
         sub = latest.get(row.id)
-        found.append(dict(id=row.id, item_id=row.item_id, unit_code=row.unit_code, state=row.state,
-                          submitted_at=sub.submitted_at if sub else row.submitted_at,
-                          metrics=dict(sub.metrics or {}) if sub else {}, files=list(sub.files or []) if sub else []))  # fmt: skip
+        found.append(
+            dict(
+                id=row.id,
+                item_id=row.item_id,
+                unit_code=row.unit_code,
+                state=row.state,
+                submitted_at=sub.submitted_at if sub else row.submitted_at,
+                metrics=dict(sub.metrics or {}) if sub else {},
+                files=list(sub.files or []) if sub else [],
+            )
+        )
     return found
 
 
@@ -146,7 +167,6 @@ def _tally(campaign: PlannedCampaign, rollup: Rollup) -> dict[str, Any]:
     code = group.ref if group is not None and group.ref else ref
     code = next((c for c, u in campaign.units.items() if code in (c, u.display)), code)
     return {"unit_code": code}
-
 
 
 @dataclass
@@ -164,13 +184,25 @@ def feed_rollups(engine: Engine, campaign_id: str, as_of: datetime) -> Fed:
     fed = Fed()
     statuses = rollup_status(engine, campaign_id)
     for status in statuses:
-        if not (status.rollup.auto and status.rollup.into and status.complete) or status.state is None or status.state.finished:
+        if (
+            not (status.rollup.auto and status.rollup.into and status.complete)
+            or status.state is None
+            or status.state.finished
+        ):
             continue
         done = [f for f in status.finished if f.submitted_at is not None]
         at = min(max((utc(f.submitted_at) for f in done), default=as_of), as_of)
         files = [file for f in done for file in f.files]
-        record_on_behalf(engine, campaign_id, status.unit_code, status.rollup.into, at, files=files, metrics=status.sums,
-                         actor=f"rollup:{status.rollup.id}"[:80])  # fmt: skip
+        record_on_behalf(
+            engine,
+            campaign_id,
+            status.unit_code,
+            status.rollup.into,
+            at,
+            files=files,
+            metrics=status.sums,
+            actor=f"rollup:{status.rollup.id}"[:80],
+        )
         fed.submitted.append((status.unit_code, status.rollup.into))
     _feed_upper(engine, campaign_id, fed)
     return fed
@@ -182,7 +214,9 @@ def _feed_upper(engine: Engine, campaign_id: str, fed: Fed) -> None:
     if forward is None:
         return
     upper_id, why = upper_campaign(engine, campaign)
-    rows = {(r["item_id"], r["unit_code"]): r for r in _assignments(engine, campaign_id, {i.into for i in forward.items})}
+    rows = {
+        (r["item_id"], r["unit_code"]): r for r in _assignments(engine, campaign_id, {i.into for i in forward.items})
+    }
     for entry in forward.items:
         for (item_id, unit_code), row in rows.items():
             if item_id != entry.into or not State(row["state"]).finished or row["submitted_at"] is None:
@@ -194,8 +228,16 @@ def _feed_upper(engine: Engine, campaign_id: str, fed: Fed) -> None:
             target = upper.get((entry.upper, unit_code))
             if target is None or State(target["state"]).finished:
                 continue
-            record_on_behalf(engine, upper_id, unit_code, entry.upper, row["submitted_at"], files=row["files"],
-                             metrics=row["metrics"], actor=f"forward:{campaign_id}"[:80])  # fmt: skip
+            record_on_behalf(
+                engine,
+                upper_id,
+                unit_code,
+                entry.upper,
+                row["submitted_at"],
+                files=row["files"],
+                metrics=row["metrics"],
+                actor=f"forward:{campaign_id}"[:80],
+            )
             fed.fed_up.append((upper_id, unit_code, entry.upper))
 
 

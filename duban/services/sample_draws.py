@@ -16,20 +16,26 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from duban.domain.plan import Plan, build_plan, load_calendar_for, resolve_selector
+from duban.domain.sampling.draw import Decision, SampleResult
 from duban.errors import PlanError
 from duban.services.followup import insert_assignments, recorded_open_draws, stored_spec
-from duban.domain.plan import Plan, build_plan, load_calendar_for, resolve_selector
-from duban.views.sample_audit import recorded_samples
-from duban.domain.sampling.draw import Decision, SampleResult
 from duban.spec.models import Sample
 from duban.store.db import unit_of_work
 from duban.store.tables import Assignment, SampleDraw
+from duban.views.sample_audit import recorded_samples
 
 
 def draw_open_sample(
-    engine: Engine, campaign_id: str, sample_id: str, *, count: int | None = None, named: tuple[str, ...] = (),
-    at: datetime, calendar_file: Path | None = None,
-) -> tuple[SampleResult, int]:  # fmt: skip
+    engine: Engine,
+    campaign_id: str,
+    sample_id: str,
+    *,
+    count: int | None = None,
+    named: tuple[str, ...] = (),
+    at: datetime,
+    calendar_file: Path | None = None,
+) -> tuple[SampleResult, int]:
     """Draw an open sample with what was decided; record it and make its items' assignments. (result, new rows)"""
     spec = stored_spec(engine, campaign_id)
     sample = next((s for s in spec.campaign.samples if s.id == sample_id), None)
@@ -37,21 +43,35 @@ def draw_open_sample(
         known = ", ".join(s.id for s in spec.campaign.samples) or "none"
         raise PlanError(f"campaign {campaign_id!r} has no sample {sample_id!r} (samples: {known})")
     if not sample.open:
-        raise PlanError(f"sample {sample_id!r} was drawn when the campaign was planned: nothing is left to decide "
-                        "(`duban sample show` lists it)")  # fmt: skip
+        raise PlanError(
+            f"sample {sample_id!r} was drawn when the campaign was planned: nothing is left to decide "
+            "(`duban sample show` lists it)"
+        )
     recorded = recorded_samples(engine, campaign_id)
     if sample_id in recorded:
-        raise PlanError(f"sample {sample_id!r} was drawn on {recorded[sample_id].drawn_at:%Y-%m-%d %H:%M} UTC: a draw is "
-                        "recorded once")  # fmt: skip
+        raise PlanError(
+            f"sample {sample_id!r} was drawn on {recorded[sample_id].drawn_at:%Y-%m-%d %H:%M} UTC: a draw is "
+            "recorded once"
+        )
     open_draws: dict = recorded_open_draws(engine, spec.campaign)
     open_draws[sample_id] = Decision(count=count, named=tuple(named))
     plan = build_plan(spec, load_calendar_for(spec, calendar_file), open_draws=open_draws)
     result = plan.samples[sample_id]
     with unit_of_work(engine) as conn:
-        conn.execute(insert(SampleDraw), [dict(
-            campaign_id=campaign_id, sample_id=sample_id, name=result.name, seed=result.seed, members=result.members,
-            detail=[d.as_record() for d in result.draws], drawn_at=at,
-        )])  # fmt: skip
+        conn.execute(
+            insert(SampleDraw),
+            [
+                dict(
+                    campaign_id=campaign_id,
+                    sample_id=sample_id,
+                    name=result.name,
+                    seed=result.seed,
+                    members=result.members,
+                    detail=[d.as_record() for d in result.draws],
+                    drawn_at=at,
+                )
+            ],
+        )
         made = _make_assignments(conn, campaign_id, plan, at)
     return result, made
 
@@ -63,8 +83,14 @@ def _make_assignments(conn: Connection, campaign_id: str, plan: Plan, at: dateti
     before = {r.id for r in conn.execute(ids)}
     insert_assignments(conn, campaign_id, plan.assignments, at)
     made = sorted({r.id for r in conn.execute(ids)} - before)
-    if plan.held and made:  # a stage still waiting for another: its new rows wait with it (duban.services.stage_release)
-        conn.execute(update(table).where(table.c.id.in_(made), table.c.stage_id.in_(sorted(plan.held))).values(next_event_at=None))
+    if (
+        plan.held and made
+    ):  # a stage still waiting for another: its new rows wait with it (duban.services.stage_release)
+        conn.execute(
+            update(table)
+            .where(table.c.id.in_(made), table.c.stage_id.in_(sorted(plan.held)))
+            .values(next_event_at=None)
+        )
     return len(made)
 
 

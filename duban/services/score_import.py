@@ -38,9 +38,14 @@ class Imported:
 
 
 def export_template(
-    engine: Engine, campaign_id: str, sample_ids: list[str], out: Path, *, sheet_id: str | None = None,
+    engine: Engine,
+    campaign_id: str,
+    sample_ids: list[str],
+    out: Path,
+    *,
+    sheet_id: str | None = None,
     under: str | None = None,
-) -> tuple[ScoreSheet, dict[str, int]]:  # fmt: skip
+) -> tuple[ScoreSheet, dict[str, int]]:
     """Write the score sheet template for the recorded samples (only units below `under`, when given)."""
     campaign = load_campaign(engine, campaign_id)
     sheet = find_sheet(campaign.spec, sheet_id, sample_ids[0])
@@ -48,19 +53,31 @@ def export_template(
     sheets = []
     for sample_id in sample_ids:
         if sample_id not in sheet.samples:
-            raise SubmissionError(f"score sheet {sheet.id!r} does not score sample {sample_id!r} (it scores {'、'.join(sheet.samples)})")
-        members = [c for c in sample_members(engine, campaign_id, sample_id) if under is None or campaign.is_below(c, under)]
-        units = [(c, campaign.display(c), campaign.display(campaign.units[c].parent) if c in campaign.units else "") for c in members]
+            raise SubmissionError(
+                f"score sheet {sheet.id!r} does not score sample {sample_id!r} (it scores {'、'.join(sheet.samples)})"
+            )
+        members = [
+            c for c in sample_members(engine, campaign_id, sample_id) if under is None or campaign.is_below(c, under)
+        ]
+        units = [
+            (c, campaign.display(c), campaign.display(campaign.units[c].parent) if c in campaign.units else "")
+            for c in members
+        ]
         sheets.append(SampleRows(sample_id, names[sample_id], units))
     write_template(out, campaign_id, sheet, sheets)
     return sheet, {rows.sample_id: len(rows.units) for rows in sheets}
 
 
-
 def import_workbook(
-    engine: Engine, campaign_id: str, path: Path, *, at: datetime, sheet_id: str | None = None, actor: str = "cli",
+    engine: Engine,
+    campaign_id: str,
+    path: Path,
+    *,
+    at: datetime,
+    sheet_id: str | None = None,
+    actor: str = "cli",
     calendar_file: Path | None = None,
-) -> Imported:  # fmt: skip
+) -> Imported:
     """Read a filled template, check every worksheet, then record each sample's scores."""
     if not path.is_file():
         raise SubmissionError(f"file {path} not found")
@@ -82,8 +99,18 @@ def import_workbook(
         raise ScoreError(problems)
     source = f"{path.name} sha256:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
     outcomes = {
-        sample_id: record_scores(engine, campaign_id, sample_id, entries, at=at, sheet_id=sheet.id, actor=actor,
-                                 source=source, calendar_file=calendar_file)
-        for sample_id, entries in found.items() if entries
-    }  # fmt: skip
+        sample_id: record_scores(
+            engine,
+            campaign_id,
+            sample_id,
+            entries,
+            at=at,
+            sheet_id=sheet.id,
+            actor=actor,
+            source=source,
+            calendar_file=calendar_file,
+        )
+        for sample_id, entries in found.items()
+        if entries
+    }
     return Imported(sheet, outcomes)

@@ -21,7 +21,6 @@ from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
-
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -82,7 +81,9 @@ def _worksheet(ws, sheet: ScoreSheet, rows: SampleRows) -> set[str]:
     heads = [*FIXED, *(item.name for item in sheet.items), *TRAILING]
     first_item, last_item = len(FIXED) + 1, len(FIXED) + len(sheet.items)
     total_col, verdict_col = last_item + 1, last_item + 2
-    ws.cell(1, 1, f"{sheet.name} · {rows.sample_name}（满分{sheet.total:g}分，{sheet.pass_mark:g}分及以上为达标）").font = Font(bold=True)
+    ws.cell(
+        1, 1, f"{sheet.name} · {rows.sample_name}（满分{sheet.total:g}分，{sheet.pass_mark:g}分及以上为达标）"
+    ).font = Font(bold=True)
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(heads))
     fill = PatternFill("solid", fgColor="DDEBF7")
     for col, head in enumerate(heads, start=1):
@@ -102,13 +103,32 @@ def _worksheet(ws, sheet: ScoreSheet, rows: SampleRows) -> set[str]:
         ws.cell(row, 1, code).number_format = "@"
         ws.cell(row, 2, name)
         ws.cell(row, 3, parent)
-        ours.add(ws.cell(row, total_col, f'=IF(COUNT({first_letter}{row}:{last_letter}{row})=0,"",SUM({first_letter}{row}:{last_letter}{row}))').coordinate)
-        ours.add(ws.cell(row, verdict_col, f'=IF({total_letter}{row}="","",IF({total_letter}{row}>={sheet.pass_mark:g},"达标","未达标"))').coordinate)
+        ours.add(
+            ws.cell(
+                row,
+                total_col,
+                f'=IF(COUNT({first_letter}{row}:{last_letter}{row})=0,"",SUM({first_letter}{row}:{last_letter}{row}))',
+            ).coordinate
+        )
+        ours.add(
+            ws.cell(
+                row,
+                verdict_col,
+                f'=IF({total_letter}{row}="","",IF({total_letter}{row}>={sheet.pass_mark:g},"达标","未达标"))',
+            ).coordinate
+        )
     last_row = FIRST_ROW + max(len(rows.units), 1) - 1
     for offset, item in enumerate(sheet.items):
         letter = get_column_letter(first_item + offset)
-        check = DataValidation(type="decimal", operator="between", formula1="0", formula2=f"{item.max:g}", allow_blank=True,
-                               error=f"{item.name}：0–{item.max:g}分", errorTitle="超出分值")  # fmt: skip
+        check = DataValidation(
+            type="decimal",
+            operator="between",
+            formula1="0",
+            formula2=f"{item.max:g}",
+            allow_blank=True,
+            error=f"{item.name}：0–{item.max:g}分",
+            errorTitle="超出分值",
+        )
         check.add(f"{letter}{FIRST_ROW}:{letter}{last_row}")
         ws.add_data_validation(check)
     ws.freeze_panes = ws.cell(FIRST_ROW, len(FIXED) + 1)
@@ -119,8 +139,14 @@ MAX_ROWS, MAX_COLUMNS = 5000, 100  # a sample's units and its check items fit ma
 MAX_PARTS, MAX_PART, MAX_INFLATED = 200, 8 << 20, 24 << 20  # the workbook's files, one file, all, inflated
 
 
-def read_scores(path: Path, sheet: ScoreSheet, campaign_id: str, samples: dict[str, str],
-                names: dict[str, str], today: date | None = None) -> dict[str, list[UnitScores]]:  # fmt: skip
+def read_scores(
+    path: Path,
+    sheet: ScoreSheet,
+    campaign_id: str,
+    samples: dict[str, str],
+    names: dict[str, str],
+    today: date | None = None,
+) -> dict[str, list[UnitScores]]:
     """Scores by sample id from a filled template. `samples`: sample id → name; `names`: unit name → code.
 
     A workbook is measured before it is opened (how many files it holds and how large they inflate: zipfile never
@@ -133,8 +159,15 @@ def read_scores(path: Path, sheet: ScoreSheet, campaign_id: str, samples: dict[s
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
-        raise ScoreError([Problem(label, f"not an xlsx workbook ({exc}); export a template with `duban scores template`",
-                                  "不是 xlsx 工作簿，请先下载评分表模板填写")]) from None  # fmt: skip
+        raise ScoreError(
+            [
+                Problem(
+                    label,
+                    f"not an xlsx workbook ({exc}); export a template with `duban scores template`",
+                    "不是 xlsx 工作簿，请先下载评分表模板填写",
+                )
+            ]
+        ) from None
     problems: list[Problem] = []
     found: dict[str, list[UnitScores]] = {}
     try:
@@ -143,10 +176,26 @@ def read_scores(path: Path, sheet: ScoreSheet, campaign_id: str, samples: dict[s
             found[sample_id] = _read_worksheet(book[title], label, sheet, names, problems, today)
     except ScoreError:
         raise
-    except (ParseError, zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, IndexError, AttributeError,
-            OverflowError) as exc:  # _scan let through something openpyxl cannot read: name the file, never a 500
-        raise ScoreError([Problem(label, f"the workbook is damaged ({type(exc).__name__}); export a new template",
-                                  "文件已损坏，无法读取，请重新下载评分表模板填写")]) from None  # fmt: skip
+    except (
+        ParseError,
+        zipfile.BadZipFile,
+        OSError,
+        KeyError,
+        ValueError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        OverflowError,
+    ) as exc:  # _scan let through something openpyxl cannot read: name the file, never a 500
+        raise ScoreError(
+            [
+                Problem(
+                    label,
+                    f"the workbook is damaged ({type(exc).__name__}); export a new template",
+                    "文件已损坏，无法读取，请重新下载评分表模板填写",
+                )
+            ]
+        ) from None
     finally:
         book.close()
     if problems:
@@ -170,8 +219,13 @@ def _scan(path: Path, label: str) -> None:
         titles = _titles(archive, parts)
         for title, part in titles.items():
             if part not in parts:
-                problems.append(Problem(f"{label} {title}", f"worksheet {title} has no content in the file (damaged)",
-                                        f"工作表「{title}」的内容缺失，文件已损坏"))  # fmt: skip
+                problems.append(
+                    Problem(
+                        f"{label} {title}",
+                        f"worksheet {title} has no content in the file (damaged)",
+                        f"工作表「{title}」的内容缺失，文件已损坏",
+                    )
+                )
         sheet_of = {part: title for title, part in titles.items()}
         for name in sorted(parts):
             if name.lower().endswith(_SCANNED):
@@ -193,7 +247,9 @@ def _titles(archive: zipfile.ZipFile, parts: set[str]) -> dict[str, str]:
         for _event, elem in iterparse(archive.open("xl/_rels/workbook.xml.rels"), forbid_dtd=True):
             if elem.tag.endswith("Relationship"):
                 target = elem.get("Target") or ""
-                targets[elem.get("Id")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+                targets[elem.get("Id")] = (
+                    target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+                )
         titles = {}
         for _event, elem in iterparse(archive.open("xl/workbook.xml"), forbid_dtd=True):
             if elem.tag == f"{_MAIN}sheet" and elem.get(f"{_REL}id") in targets:
@@ -217,30 +273,53 @@ def _scan_part(archive: zipfile.ZipFile, name: str, label: str, title: str | Non
                 text = value.text.strip()
                 if not _NUMBER.fullmatch(text) or not math.isfinite(float(text)):
                     shown = text if len(text) <= 20 else text[:20] + "…"
-                    return Problem(f"{where}!{last or '?'}", f"{shown!r} is not a number",
-                                   f"「{shown}」不是数字（Excel 不会写出这样的数值，文件可能被改动过）")  # fmt: skip
+                    return Problem(
+                        f"{where}!{last or '?'}",
+                        f"{shown!r} is not a number",
+                        f"「{shown}」不是数字（Excel 不会写出这样的数值，文件可能被改动过）",
+                    )
     except DefusedXmlException:
-        return Problem(where, "the file declares a DOCTYPE or entities (refused: a template has none)",
-                       "文件含有 DOCTYPE 或实体声明，不是评分表模板，已拒收")  # fmt: skip
+        return Problem(
+            where,
+            "the file declares a DOCTYPE or entities (refused: a template has none)",
+            "文件含有 DOCTYPE 或实体声明，不是评分表模板，已拒收",
+        )
     except (ParseError, ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
         line, column = getattr(exc, "position", (0, 0))
         after = f"!{last} 之后" if last else ""
-        return Problem(f"{where}{after}", f"damaged XML at line {line}, column {column}",
-                       f"文件已损坏（第 {line} 行第 {column} 列不是合法的 XML，如非法控制字符或内容被截断）")  # fmt: skip
+        return Problem(
+            f"{where}{after}",
+            f"damaged XML at line {line}, column {column}",
+            f"文件已损坏（第 {line} 行第 {column} 列不是合法的 XML，如非法控制字符或内容被截断）",
+        )
     return None
 
 
 def _measure(path: Path, label: str) -> None:
-    too_big = Problem(label, f"the workbook holds more than {MAX_PARTS} files or inflates beyond {MAX_INFLATED >> 20} MB",
-                      f"文件解压后过大（超过 {MAX_INFLATED >> 20} MB 或多于 {MAX_PARTS} 个部件），不是评分表模板；"
-                      "请下载本页的模板填写后上传")  # fmt: skip
+    too_big = Problem(
+        label,
+        f"the workbook holds more than {MAX_PARTS} files or inflates beyond {MAX_INFLATED >> 20} MB",
+        f"文件解压后过大（超过 {MAX_INFLATED >> 20} MB 或多于 {MAX_PARTS} 个部件），不是评分表模板；"
+        "请下载本页的模板填写后上传",
+    )
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise ScoreError([Problem(label, "not an xlsx workbook; export a template with `duban scores template`",
-                                  "不是 xlsx 工作簿，请先下载评分表模板填写")]) from None  # fmt: skip
-    if len(parts) > MAX_PARTS or any(p.file_size > MAX_PART for p in parts) or sum(p.file_size for p in parts) > MAX_INFLATED:
+        raise ScoreError(
+            [
+                Problem(
+                    label,
+                    "not an xlsx workbook; export a template with `duban scores template`",
+                    "不是 xlsx 工作簿，请先下载评分表模板填写",
+                )
+            ]
+        ) from None
+    if (
+        len(parts) > MAX_PARTS
+        or any(p.file_size > MAX_PART for p in parts)
+        or sum(p.file_size for p in parts) > MAX_INFLATED
+    ):
         raise ScoreError([too_big])
 
 
@@ -251,8 +330,15 @@ def _worksheets(book, label: str, sheet: ScoreSheet, campaign_id: str, samples: 
         meta = {row[0]: row[1:] for row in rows if row[0] != "worksheet"}
         if meta.get("campaign", (None,))[0] != campaign_id or meta.get("sheet", (None,))[0] != sheet.id:
             theirs = f"{meta.get('campaign', ('?',))[0]} / {meta.get('sheet', ('?',))[0]}"
-            raise ScoreError([Problem(label, f"this workbook is the template of {theirs}, not of {campaign_id} / {sheet.id}",
-                                      f"这是另一项工作或另一张评分表的模板（{theirs}），请下载本评分表的模板")])  # fmt: skip
+            raise ScoreError(
+                [
+                    Problem(
+                        label,
+                        f"this workbook is the template of {theirs}, not of {campaign_id} / {sheet.id}",
+                        f"这是另一项工作或另一张评分表的模板（{theirs}），请下载本评分表的模板",
+                    )
+                ]
+            )
         mapping = {row[1]: row[2] for row in rows if row[0] == "worksheet"}
     else:
         by_title = {worksheet_title(name): sample_id for sample_id, name in samples.items()}
@@ -260,13 +346,21 @@ def _worksheets(book, label: str, sheet: ScoreSheet, campaign_id: str, samples: 
     mapping = {title: sid for title, sid in mapping.items() if title in book.sheetnames and sid in samples}
     if not mapping:
         titles = "、".join(worksheet_title(n) for n in samples.values())
-        raise ScoreError([Problem(label, f"no worksheet for the samples of {sheet.name} ({titles})",
-                                  f"没有{sheet.name}各样本的工作表（应为：{titles}）")])  # fmt: skip
+        raise ScoreError(
+            [
+                Problem(
+                    label,
+                    f"no worksheet for the samples of {sheet.name} ({titles})",
+                    f"没有{sheet.name}各样本的工作表（应为：{titles}）",
+                )
+            ]
+        )
     return mapping
 
 
-def _read_worksheet(ws, label: str, sheet: ScoreSheet, names: dict[str, str], problems: list[Problem],
-                    today: date | None = None) -> list[UnitScores]:  # fmt: skip
+def _read_worksheet(
+    ws, label: str, sheet: ScoreSheet, names: dict[str, str], problems: list[Problem], today: date | None = None
+) -> list[UnitScores]:
     """One worksheet's scored rows, read once as a stream (rows past MAX_ROWS, columns past MAX_COLUMNS unread)."""
     where = f"{label} {ws.title}"
     rows = ws.iter_rows(min_row=1, max_row=MAX_ROWS, max_col=MAX_COLUMNS, values_only=True)
@@ -281,14 +375,22 @@ def _read_worksheet(ws, label: str, sheet: ScoreSheet, names: dict[str, str], pr
                 columns.setdefault(str(v or "").strip(), c)
             break
     if header is None:
-        problems.append(Problem(where, f"no heading row starting with {FIXED[0]} in the first 10 rows",
-                                f"前 10 行中没有以「{FIXED[0]}」开头的表头行"))  # fmt: skip
+        problems.append(
+            Problem(
+                where,
+                f"no heading row starting with {FIXED[0]} in the first 10 rows",
+                f"前 10 行中没有以「{FIXED[0]}」开头的表头行",
+            )
+        )
         return []
     items = {}
     for item in sheet.items:
         if item.name not in columns:
-            problems.append(Problem(f"{where}!{header}", f"no column for check item {item.name}",
-                                    f"没有检查项目「{item.name}」这一列"))  # fmt: skip
+            problems.append(
+                Problem(
+                    f"{where}!{header}", f"no column for check item {item.name}", f"没有检查项目「{item.name}」这一列"
+                )
+            )
         items[item.id] = columns.get(item.name)
 
     def cell(values: tuple, column: int | None):  # noqa: ANN202
@@ -307,23 +409,39 @@ def _read_worksheet(ws, label: str, sheet: ScoreSheet, names: dict[str, str], pr
         cells = {iid: f"{where}!{get_column_letter(col)}{row}" for iid, col in items.items() if col}
         cells["unit"] = f"{where}!A{row}"
         if not code:
-            problems.append(Problem(cells["unit"], f"no unit code (and {name or 'no name'} is not a unit of the sample)",
-                                    f"没有单位代码（{name or '单位名称为空'}也不是样本中的单位）"))  # fmt: skip
+            problems.append(
+                Problem(
+                    cells["unit"],
+                    f"no unit code (and {name or 'no name'} is not a unit of the sample)",
+                    f"没有单位代码（{name or '单位名称为空'}也不是样本中的单位）",
+                )
+            )
             continue
         texts = {}
         for head in (TRAILING[2], TRAILING[4]):
             texts[head] = _text(cell(values, columns.get(head)))
             if texts[head] and any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in texts[head]):
-                problems.append(Problem(f"{where}!{get_column_letter(columns[head])}{row}", f"{head} holds control characters",
-                                        f"{head}含有控制字符，请重新输入"))  # fmt: skip
+                problems.append(
+                    Problem(
+                        f"{where}!{get_column_letter(columns[head])}{row}",
+                        f"{head} holds control characters",
+                        f"{head}含有控制字符，请重新输入",
+                    )
+                )
         day_cell = f"{where}!{get_column_letter(columns[TRAILING[3]])}{row}" if columns.get(TRAILING[3]) else where
         day, wrong = inspection_day(cell(values, columns.get(TRAILING[3])), today or date.max)
         if wrong:
             problems.append(Problem(day_cell, f"inspection date refused: {wrong}", wrong))
-        entries.append(UnitScores(
-            unit_code=code, points=points, cells=cells,
-            inspector=texts[TRAILING[2]], inspected_on=day.isoformat() if day else None, note=texts[TRAILING[4]],
-        ))  # fmt: skip
+        entries.append(
+            UnitScores(
+                unit_code=code,
+                points=points,
+                cells=cells,
+                inspector=texts[TRAILING[2]],
+                inspected_on=day.isoformat() if day else None,
+                note=texts[TRAILING[4]],
+            )
+        )
     return entries
 
 
@@ -333,4 +451,3 @@ def _text(value) -> str | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip() or None
-

@@ -66,9 +66,12 @@ class ScoreError(SubmissionError):
         shown = self.problems[:PROBLEMS_SHOWN]
         more = f"\n… and {len(problems) - PROBLEMS_SHOWN} more" if len(problems) > PROBLEMS_SHOWN else ""
         cn_more = f"\n……另有 {len(problems) - PROBLEMS_SHOWN} 处" if len(problems) > PROBLEMS_SHOWN else ""
-        super().__init__(f"{len(problems)} problem(s), nothing was recorded:\n" + "\n".join(shown) + more,
-                         cn=f"有 {len(problems)} 处问题，评分均未保存：\n"
-                            + "\n".join(p.cn for p in self.details[:PROBLEMS_SHOWN]) + cn_more)  # fmt: skip
+        super().__init__(
+            f"{len(problems)} problem(s), nothing was recorded:\n" + "\n".join(shown) + more,
+            cn=f"有 {len(problems)} 处问题，评分均未保存：\n"
+            + "\n".join(p.cn for p in self.details[:PROBLEMS_SHOWN])
+            + cn_more,
+        )
 
 
 @dataclass
@@ -142,12 +145,17 @@ def find_sheet(campaign: Campaign, sheet_id: str | None, sample_id: str) -> Scor
     sheets = [s for s in campaign.score_sheets if sheet_id in (None, s.id) and sample_id in s.samples]
     if not sheets:
         known = ", ".join(f"{s.id} ({'、'.join(s.samples)})" for s in campaign.score_sheets) or "none"
-        raise SubmissionError(f"no score sheet scores sample {sample_id!r}" + (f" as {sheet_id!r}" if sheet_id else "")
-                              + f"; score sheets: {known}")  # fmt: skip
+        raise SubmissionError(
+            f"no score sheet scores sample {sample_id!r}"
+            + (f" as {sheet_id!r}" if sheet_id else "")
+            + f"; score sheets: {known}"
+        )
     return sheets[0]
 
 
-def check_scores(sheet: ScoreSheet, entries: list[UnitScores], members: list[str], names: dict[str, str]) -> list[Problem]:
+def check_scores(
+    sheet: ScoreSheet, entries: list[UnitScores], members: list[str], names: dict[str, str]
+) -> list[Problem]:
     """Every problem of the entered scores, each naming where it is; empty when all are right."""
     problems: list[Problem] = []
     seen: dict[str, str] = {}
@@ -157,12 +165,24 @@ def check_scores(sheet: ScoreSheet, entries: list[UnitScores], members: list[str
         label = names.get(unit, unit)
         where_unit = entry.cells.get("unit", label)
         if unit not in allowed:
-            problems.append(Problem(where_unit, f"{label} ({unit}) is not in the sample; score only its units",
-                                    f"{label}（{unit}）不在该样本中，只能为样本中的单位评分", unit))  # fmt: skip
+            problems.append(
+                Problem(
+                    where_unit,
+                    f"{label} ({unit}) is not in the sample; score only its units",
+                    f"{label}（{unit}）不在该样本中，只能为样本中的单位评分",
+                    unit,
+                )
+            )
             continue
         if unit in seen:
-            problems.append(Problem(where_unit, f"{label} is scored twice (also {seen[unit]})",
-                                    f"{label}重复评分（另见 {seen[unit]}）", unit))  # fmt: skip
+            problems.append(
+                Problem(
+                    where_unit,
+                    f"{label} is scored twice (also {seen[unit]})",
+                    f"{label}重复评分（另见 {seen[unit]}）",
+                    unit,
+                )
+            )
             continue
         seen[unit] = where_unit
         for item in sheet.items:
@@ -184,7 +204,10 @@ def _item_problem(item, value: Any, label: str) -> tuple[str, str] | None:
     if points < 0:
         return f"{points:g} is below 0", f"{item.name} {points:g} 分低于 0 分"
     if points > item.max:
-        return f"{points:g} exceeds the maximum {item.max:g} of {item.name}", f"{item.name} {points:g} 分超过满分 {item.max:g} 分"
+        return (
+            f"{points:g} exceeds the maximum {item.max:g} of {item.name}",
+            f"{item.name} {points:g} 分超过满分 {item.max:g} 分",
+        )
     return None
 
 
@@ -225,8 +248,12 @@ def record_scores(
     instance = sample_label(next(s.name for s in campaign.spec.samples if s.id == sample_id))
     planned = {}
     if sheet.follow_up is not None and failing:
-        planned = {a.unit_code: a for a in follow_up_assignments(engine, campaign_id, sheet, instance, failing, at,
-                                                                  calendar_file=calendar_file)}  # fmt: skip
+        planned = {
+            a.unit_code: a
+            for a in follow_up_assignments(
+                engine, campaign_id, sheet, instance, failing, at, calendar_file=calendar_file
+            )
+        }
     outcomes = []
     with unit_of_work(engine) as conn:
         owed = _follow_ups(conn, campaign_id, sheet, instance)
@@ -235,19 +262,35 @@ def record_scores(
             code, total = entry.unit_code, totals[entry.unit_code]
             passed = total >= sheet.pass_mark
             version = _next_version(conn, campaign_id, sheet.id, sample_id, code)
-            conn.execute(insert(ScoreRecord), [dict(
-                campaign_id=campaign_id, sheet_id=sheet.id, sample_id=sample_id, unit_code=code, version=version,
-                points={i.id: _number(entry.points[i.id]) for i in sheet.items}, total=total, passed=passed,
-                inspector=entry.inspector, inspected_on=entry.inspected_on, note=entry.note, source=source,
-                recorded_at=at, actor=actor,
-            )])  # fmt: skip
+            conn.execute(
+                insert(ScoreRecord),
+                [
+                    dict(
+                        campaign_id=campaign_id,
+                        sheet_id=sheet.id,
+                        sample_id=sample_id,
+                        unit_code=code,
+                        version=version,
+                        points={i.id: _number(entry.points[i.id]) for i in sheet.items},
+                        total=total,
+                        passed=passed,
+                        inspector=entry.inspector,
+                        inspected_on=entry.inspected_on,
+                        note=entry.note,
+                        source=source,
+                        recorded_at=at,
+                        actor=actor,
+                    )
+                ],
+            )
             due, excused = None, False
             if not passed and code in planned and code not in owed:
                 new.append(planned[code])
                 due = planned[code].due_at
             elif passed and code in owed and not State(owed[code].state).finished:
-                record_excused(conn, campaign_id, owed[code].id, owed[code].state, at, actor=actor,
-                               reason="复查达标")  # a unit that passes a later scoring no longer owes its 整改
+                record_excused(
+                    conn, campaign_id, owed[code].id, owed[code].state, at, actor=actor, reason="复查达标"
+                )  # a unit that passes a later scoring no longer owes its 整改
                 excused = True
             outcomes.append(ScoreOutcome(code, total, passed, version, due, excused))
         insert_assignments(conn, campaign_id, new, at)
@@ -260,9 +303,14 @@ def hidden_problems(engine: Engine, campaign, sample_id: str, at: datetime) -> l
     if reveal is None:
         return []
     name = next(s.name for s in campaign.spec.samples if s.id == sample_id)
-    return [Problem(name, f"the hidden sample is not revealed before {fmt(reveal, campaign.tz)}: scores cannot be "
-                          "recorded before its check opens (a 整改 would tell the unit it was sampled)",
-                    f"该样本不提前告知，检查开始（{fmt_cn(reveal, campaign.tz)}）前不能录入评分")]  # fmt: skip
+    return [
+        Problem(
+            name,
+            f"the hidden sample is not revealed before {fmt(reveal, campaign.tz)}: scores cannot be "
+            "recorded before its check opens (a 整改 would tell the unit it was sampled)",
+            f"该样本不提前告知，检查开始（{fmt_cn(reveal, campaign.tz)}）前不能录入评分",
+        )
+    ]
 
 
 def sample_members(engine: Engine, campaign_id: str, sample_id: str) -> list[str]:
@@ -280,16 +328,26 @@ def _follow_ups(conn, campaign_id: str, sheet: ScoreSheet, instance: str) -> dic
     if sheet.follow_up is None:
         return {}
     a = Assignment.__table__
-    rows = conn.execute(select(a.c.id, a.c.unit_code, a.c.state).where(
-        a.c.campaign_id == campaign_id, a.c.item_id == sheet.follow_up.id, a.c.instance == instance)).all()  # fmt: skip
+    rows = conn.execute(
+        select(a.c.id, a.c.unit_code, a.c.state).where(
+            a.c.campaign_id == campaign_id, a.c.item_id == sheet.follow_up.id, a.c.instance == instance
+        )
+    ).all()
     return {row.unit_code: row for row in rows}
 
 
 def _next_version(conn, campaign_id: str, sheet_id: str, sample_id: str, unit_code: str) -> int:
     s = ScoreRecord.__table__
-    count = conn.execute(select(func.count()).select_from(s).where(
-        s.c.campaign_id == campaign_id, s.c.sheet_id == sheet_id, s.c.sample_id == sample_id, s.c.unit_code == unit_code,
-    )).scalar()  # fmt: skip
+    count = conn.execute(
+        select(func.count())
+        .select_from(s)
+        .where(
+            s.c.campaign_id == campaign_id,
+            s.c.sheet_id == sheet_id,
+            s.c.sample_id == sample_id,
+            s.c.unit_code == unit_code,
+        )
+    ).scalar()
     return (count or 0) + 1
 
 

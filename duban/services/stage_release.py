@@ -19,15 +19,15 @@ from pendulum import DateTime
 from sqlalchemy import Engine, select
 
 from duban.domain.calendar import WorkCalendar, load_calendar
-from duban.views.campaigns import load_campaign
-from duban.store.codec import Codec
-from duban.instants import utc, zone
 from duban.domain.plan import held_stages, item_instances
-from duban.spec.models import Campaign
 from duban.domain.state import Progress, Schedule, State, next_event_at
+from duban.domain.timeline import Timeline
+from duban.instants import utc, zone
+from duban.spec.models import Campaign
+from duban.store.codec import Codec
 from duban.store.db import unit_of_work
 from duban.store.tables import Assignment
-from duban.domain.timeline import Timeline
+from duban.views.campaigns import load_campaign
 
 _A = Assignment.__table__
 _FINISHED = (State.submitted.value, State.late.value, State.excused.value)
@@ -63,11 +63,15 @@ def decided_starts(campaign: Campaign, calendar: WorkCalendar, finished_rows, as
             if reached is None:
                 continue
             base = DateTime.instance(reached).in_timezone(zone(campaign.timezone))
-        starts[stage.id] = timeline.shift(base, order.offset, campaign.defaults.open_time) if order.offset.amount else base
+        starts[stage.id] = (
+            timeline.shift(base, order.offset, campaign.defaults.open_time) if order.offset.amount else base
+        )
     return starts
 
 
-def release_stages(engine: Engine, campaign_id: str, as_of: datetime, *, calendar_file: Path | None = None) -> list[tuple[str, datetime]]:
+def release_stages(
+    engine: Engine, campaign_id: str, as_of: datetime, *, calendar_file: Path | None = None
+) -> list[tuple[str, datetime]]:
     """Release the held stages whose opening the record now decides; (stage, opening) for each released."""
     campaign = load_campaign(engine, campaign_id, units=False)
     if not held_stages(campaign.spec):
@@ -78,8 +82,9 @@ def release_stages(engine: Engine, campaign_id: str, as_of: datetime, *, calenda
     released: list[tuple[str, datetime]] = []
     with unit_of_work(engine) as conn:
         held_rows = conn.execute(
-            select(_A.c.id, _A.c.stage_id, _A.c.item_id, _A.c.instance, _A.c.escalations)
-            .where(_A.c.campaign_id == campaign_id, _A.c.state == State.pending.value, _A.c.next_event_at.is_(None))
+            select(_A.c.id, _A.c.stage_id, _A.c.item_id, _A.c.instance, _A.c.escalations).where(
+                _A.c.campaign_id == campaign_id, _A.c.state == State.pending.value, _A.c.next_event_at.is_(None)
+            )
         ).all()
         if not held_rows:
             return []
@@ -109,14 +114,22 @@ def release_stages(engine: Engine, campaign_id: str, as_of: datetime, *, calenda
                 opens, due, reminders, steps = planned[(r.item_id, r.instance)]
                 targets = [t for _when, t in (r.escalations or [])]
                 schedule = Schedule(opens, due, reminders, tuple(steps))
-                updates.append((
-                    codec.instant(opens), codec.instant(due), codec.json([codec.iso(t) for t in reminders]),
-                    codec.json([[codec.iso(t), list(to)] for t, to in zip(steps, targets)]),
-                    codec.instant(next_event_at(schedule, Progress())), codec.instant(as_of), r.id,
-                ))  # fmt: skip
+                updates.append(
+                    (
+                        codec.instant(opens),
+                        codec.instant(due),
+                        codec.json([codec.iso(t) for t in reminders]),
+                        codec.json([[codec.iso(t), list(to)] for t, to in zip(steps, targets)]),
+                        codec.instant(next_event_at(schedule, Progress())),
+                        codec.instant(as_of),
+                        r.id,
+                    )
+                )
             released.append((stage_id, starts[stage_id]))
         if updates:
-            codec.update("assignment", ("open_at", "due_at", "reminders", "escalations", "next_event_at", "updated_at"), updates)
+            codec.update(
+                "assignment", ("open_at", "due_at", "reminders", "escalations", "next_event_at", "updated_at"), updates
+            )
     return released
 
 

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import math
-from decimal import Decimal, InvalidOperation
 import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from duban.domain.filecheck import check_file, safe_name
-from duban.domain.values import DEFAULT_DECIMALS, MAX_INPUT_CHARS, in_bounds
 from duban.domain.state import Progress, Schedule, State, submit
+from duban.domain.values import DEFAULT_DECIMALS, MAX_INPUT_CHARS, in_bounds
 from duban.errors import SubmissionError
 from duban.instants import utc
 from duban.spec.models import Item, Metric
@@ -59,8 +59,10 @@ def parse_metrics(item: Item, raw: dict[str, str]) -> dict[str, Any]:
     unknown = sorted(set(raw) - set(known))
     if unknown:
         listing = ", ".join(f"{m.name} ({m.label})" for m in item.metrics) or "none"
-        raise SubmissionError(f"item {item.id!r} has no metric {unknown[0]!r}; its metrics: {listing}",
-                              cn=f"本事项没有「{unknown[0]}」这一项数字")  # fmt: skip
+        raise SubmissionError(
+            f"item {item.id!r} has no metric {unknown[0]!r}; its metrics: {listing}",
+            cn=f"本事项没有「{unknown[0]}」这一项数字",
+        )
     values = {name: _metric_value(known[name], text) for name, text in raw.items()}
     missing = [m for m in item.metrics if m.required and m.name not in values]
     if missing:
@@ -78,9 +80,10 @@ def _metric_value(metric: Metric, text: str) -> Any:
     label = f"{metric.label} ({metric.name})"
     typed = str(text).strip()
     if metric.type in ("int", "number") and len(typed) > MAX_INPUT_CHARS:
-        raise SubmissionError(f"{label}: {len(typed)} characters is no figure (at most {MAX_INPUT_CHARS})",
-                              cn=f"「{metric.label}」填写的数字过长（{len(typed)} 个字符），"
-                                 f"数值须小于 10 的 15 次方（1,000 万亿）")  # fmt: skip
+        raise SubmissionError(
+            f"{label}: {len(typed)} characters is no figure (at most {MAX_INPUT_CHARS})",
+            cn=f"「{metric.label}」填写的数字过长（{len(typed)} 个字符），数值须小于 10 的 15 次方（1,000 万亿）",
+        )
     try:
         if metric.type == "int":
             value: Any = int(str(text).strip())
@@ -96,24 +99,32 @@ def _metric_value(metric: Metric, text: str) -> Any:
         else:
             return str(text)
     except ValueError:
-        raise SubmissionError(f"{label}: {text!r} is not a {metric.type}",
-                              cn=f"「{metric.label}」填写的「{str(text)[:40]}」不是{_TYPE_CN[metric.type]}") from None  # fmt: skip
+        raise SubmissionError(
+            f"{label}: {text!r} is not a {metric.type}",
+            cn=f"「{metric.label}」填写的「{str(text)[:40]}」不是{_TYPE_CN[metric.type]}",
+        ) from None
     if metric.type in ("int", "number"):
         _bounded(metric, label, value, typed)
     if metric.min is not None and value < metric.min:
-        raise SubmissionError(f"{label}: {value} is below the minimum {metric.min:g} the notice sets",
-                              cn=f"「{metric.label}」为 {value:g}，低于通知要求的 {metric.min:g}{metric.unit or ''}")  # fmt: skip
+        raise SubmissionError(
+            f"{label}: {value} is below the minimum {metric.min:g} the notice sets",
+            cn=f"「{metric.label}」为 {value:g}，低于通知要求的 {metric.min:g}{metric.unit or ''}",
+        )
     if metric.max is not None and value > metric.max:
-        raise SubmissionError(f"{label}: {value} is above the maximum {metric.max:g}",
-                              cn=f"「{metric.label}」为 {value:g}，超过上限 {metric.max:g}{metric.unit or ''}")  # fmt: skip
+        raise SubmissionError(
+            f"{label}: {value} is above the maximum {metric.max:g}",
+            cn=f"「{metric.label}」为 {value:g}，超过上限 {metric.max:g}{metric.unit or ''}",
+        )
     return value
 
 
 def _bounded(metric: Metric, label: str, value: int | float, typed: str) -> None:
     """A figure a bureau can report: |x| < 10^15 and no more decimals than the metric declares (duban.domain.values)."""
     if not in_bounds(value):
-        raise SubmissionError(f"{label}: {typed[:24]} is out of range (|x| < 10^15)",
-                              cn=f"「{metric.label}」填写的「{typed[:24]}」超出范围，数值须小于 10 的 15 次方（1,000 万亿）")  # fmt: skip
+        raise SubmissionError(
+            f"{label}: {typed[:24]} is out of range (|x| < 10^15)",
+            cn=f"「{metric.label}」填写的「{typed[:24]}」超出范围，数值须小于 10 的 15 次方（1,000 万亿）",
+        )
     if metric.type == "number":
         allowed = DEFAULT_DECIMALS if metric.decimals is None else metric.decimals
         try:
@@ -122,8 +133,10 @@ def _bounded(metric: Metric, label: str, value: int | float, typed: str) -> None
         except (InvalidOperation, ValueError):
             decimals = 0
         if decimals > allowed:
-            raise SubmissionError(f"{label}: {typed[:24]} has {decimals} decimals, at most {allowed}",
-                                  cn=f"「{metric.label}」最多保留 {allowed} 位小数" if allowed else f"「{metric.label}」须为整数")  # fmt: skip
+            raise SubmissionError(
+                f"{label}: {typed[:24]} has {decimals} decimals, at most {allowed}",
+                cn=f"「{metric.label}」最多保留 {allowed} 位小数" if allowed else f"「{metric.label}」须为整数",
+            )
 
 
 def store_files(item: Item, paths: list[Path], files_dir: Path, *, max_bytes: int | None = None) -> list[StoredFile]:
@@ -176,14 +189,18 @@ def record_submission(
     campaign = load_campaign(engine, campaign_id, units=False)
     items = {item.id: item for _stage, item in campaign.spec.items()}
     if item_id not in items:
-        raise SubmissionError(f"campaign {campaign_id!r} has no item {item_id!r}; items: {', '.join(items)}",
-                              cn="本专项工作没有这一报送事项")  # fmt: skip
+        raise SubmissionError(
+            f"campaign {campaign_id!r} has no item {item_id!r}; items: {', '.join(items)}",
+            cn="本专项工作没有这一报送事项",
+        )
     item = items[item_id]
     values = parse_metrics(item, metrics or {})
     stored = store_files(item, list(files), files_dir, max_bytes=max_bytes)
     if item.formats and not stored and item.via == "upload":
-        raise SubmissionError(f"item {item_id!r} is submitted as a file ({', '.join(item.formats)}): give --file",
-                              cn=f"请选择要上传的文件（{'、'.join(item.formats)}）")  # fmt: skip
+        raise SubmissionError(
+            f"item {item_id!r} is submitted as a file ({', '.join(item.formats)}): give --file",
+            cn=f"请选择要上传的文件（{'、'.join(item.formats)}）",
+        )
     at = utc(at)
     with unit_of_work(engine) as conn:
         row = owed_assignment(conn, campaign_id, unit_code, item_id, instance)
@@ -199,14 +216,17 @@ def owed_assignment(conn: Connection, campaign_id: str, unit_code: str, item_id:
         query = query.with_for_update()
     rows = conn.execute(query.order_by(_A.c.due_at)).all()
     if not rows:
-        raise SubmissionError(f"unit {unit_code} owes nothing for item {item_id!r} in campaign {campaign_id!r}",
-                              cn="本单位不需要报送这一事项")  # fmt: skip
+        raise SubmissionError(
+            f"unit {unit_code} owes nothing for item {item_id!r} in campaign {campaign_id!r}",
+            cn="本单位不需要报送这一事项",
+        )
     unfinished = [r for r in rows if not State(r.state).finished]
     return (unfinished or rows)[0]
 
 
-def _record(conn: Connection, campaign_id: str, row, at: datetime, stored, values, actor: str, *,
-            review: bool = False) -> Receipt:  # fmt: skip
+def _record(
+    conn: Connection, campaign_id: str, row, at: datetime, stored, values, actor: str, *, review: bool = False
+) -> Receipt:
     schedule = Schedule(open_at=row.open_at, due_at=row.due_at)
     progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
     change, progress = submit(schedule, progress, at, review=review)
@@ -217,32 +237,67 @@ def _record(conn: Connection, campaign_id: str, row, at: datetime, stored, value
     late = at > row.due_at
     submission_id = conn.execute(
         insert(Submission).returning(Submission.id),
-        [dict(campaign_id=campaign_id, assignment_id=row.id, unit_code=row.unit_code, item_id=row.item_id,
-              version=version, submitted_at=at, late=late, files=[f.__dict__ for f in stored], metrics=values,
-              actor=actor)],
-    ).scalar_one()  # fmt: skip
+        [
+            dict(
+                campaign_id=campaign_id,
+                assignment_id=row.id,
+                unit_code=row.unit_code,
+                item_id=row.item_id,
+                version=version,
+                submitted_at=at,
+                late=late,
+                files=[f.__dict__ for f in stored],
+                metrics=values,
+                actor=actor,
+            )
+        ],
+    ).scalar_one()
     conn.execute(
-        update(_A).where(_A.c.id == row.id).values(
-            state=progress.state.value, next_event_at=None, updated_at=at,
+        update(_A)
+        .where(_A.c.id == row.id)
+        .values(
+            state=progress.state.value,
+            next_event_at=None,
+            updated_at=at,
             submitted_at=row.submitted_at or at,
         )
-    )  # fmt: skip
+    )
     conn.execute(
         insert(TransitionRow),
-        [dict(campaign_id=campaign_id, assignment_id=row.id, event=change.event.value, step=version,
-              from_state=change.from_state.value, to_state=change.to_state.value, event_at=at, recorded_at=at,
-              actor=actor)],
-    )  # fmt: skip
+        [
+            dict(
+                campaign_id=campaign_id,
+                assignment_id=row.id,
+                event=change.event.value,
+                step=version,
+                from_state=change.from_state.value,
+                to_state=change.to_state.value,
+                event_at=at,
+                recorded_at=at,
+                actor=actor,
+            )
+        ],
+    )
     conn.execute(
         insert(Intent),
-        [dict(campaign_id=campaign_id, assignment_id=row.id, recipient=row.unit_code, kind="receipt", step=version,
-              event_at=at, created_at=at)],
-    )  # fmt: skip
+        [
+            dict(
+                campaign_id=campaign_id,
+                assignment_id=row.id,
+                recipient=row.unit_code,
+                kind="receipt",
+                step=version,
+                event_at=at,
+                created_at=at,
+            )
+        ],
+    )
     return Receipt(submission_id, row.id, version, progress.state, at, late)
 
 
-def record_excuse(engine: Engine, campaign_id: str, unit_code: str, item_id: str, at: datetime, *, reason: str,
-                  actor: str = "cli") -> State:  # fmt: skip
+def record_excuse(
+    engine: Engine, campaign_id: str, unit_code: str, item_id: str, at: datetime, *, reason: str, actor: str = "cli"
+) -> State:
     """免报: the unit no longer owes the item (the reason is kept in the audit trail)."""
     at = utc(at)
     with unit_of_work(engine) as conn:
@@ -251,9 +306,16 @@ def record_excuse(engine: Engine, campaign_id: str, unit_code: str, item_id: str
 
 
 def record_on_behalf(
-    engine: Engine, campaign_id: str, unit_code: str, item_id: str, at: datetime, *, files: list[dict[str, Any]],
-    metrics: dict[str, Any], actor: str,
-) -> Receipt:  # fmt: skip
+    engine: Engine,
+    campaign_id: str,
+    unit_code: str,
+    item_id: str,
+    at: datetime,
+    *,
+    files: list[dict[str, Any]],
+    metrics: dict[str, Any],
+    actor: str,
+) -> Receipt:
     """A submission duban makes for a unit from submissions already kept (a roll-up, a forward fed upward):
     the files are in the store already and the counts were checked when their units handed them in."""
     with unit_of_work(engine) as conn:

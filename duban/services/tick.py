@@ -104,8 +104,15 @@ def _tick_rows(codec: Codec, campaign_id: str, stage_id: str, as_of: datetime, a
     updates, transitions, intents = [], [], []
     outcomes: dict[tuple, Outcome] = {}
     for row in rows:
-        case = (row.state, row.reminders_done, row.escalations_done, row.open_at, row.due_at, row.reminders,
-                row.escalations)  # fmt: skip
+        case = (
+            row.state,
+            row.reminders_done,
+            row.escalations_done,
+            row.open_at,
+            row.due_at,
+            row.reminders,
+            row.escalations,
+        )
         outcome = outcomes.get(case)
         if outcome is None:
             outcome = outcomes[case] = _outcome(codec, _row_schedule(codec, row), row, as_of)
@@ -166,7 +173,9 @@ def next_instant(engine: Engine, campaign_id: str, stages: list[str], after: dat
     found = []
     with engine.connect() as conn:
         for stage_id in stages:
-            query = select(func.min(_A.c.next_event_at)).where(_A.c.campaign_id == campaign_id, _A.c.stage_id == stage_id)
+            query = select(func.min(_A.c.next_event_at)).where(
+                _A.c.campaign_id == campaign_id, _A.c.stage_id == stage_id
+            )
             if after is not None:
                 query = query.where(_A.c.next_event_at > utc(after))
             value = conn.execute(query).scalar()

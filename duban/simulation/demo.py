@@ -86,10 +86,18 @@ def run_demo(settings: Settings, *, progress=lambda text: None) -> DemoResult:
     # In-process runs on a simulated clock: one API client for all of them, no crash-detection heartbeat
     with many_runs():
         log = run_clock(
-            engine, campaign_id, stages, tz, start=start, end=end, submissions=submissions,
-            tick=tick, dispatch=send, quiet=settings.quiet(),
+            engine,
+            campaign_id,
+            stages,
+            tz,
+            start=start,
+            end=end,
+            submissions=submissions,
+            tick=tick,
+            dispatch=send,
+            quiet=settings.quiet(),
             with_rollups=feeds_rollups(engine, campaign_id),
-        )  # fmt: skip
+        )
     with engine.connect() as conn:
         sent = Counter(
             dict(
@@ -105,7 +113,13 @@ def run_demo(settings: Settings, *, progress=lambda text: None) -> DemoResult:
             for r in conn.execute(select(SampleDraw).where(SampleDraw.campaign_id == campaign_id))
         ]
     return DemoResult(
-        campaign_id=campaign_id, spec_path=spec_path, log=log, sent_by_kind=sent, loop=loop.done,
-        status=status_report(engine, campaign_id, end), samples=samples, sink=settings.sink_dir / "messages.txt",
+        campaign_id=campaign_id,
+        spec_path=spec_path,
+        log=log,
+        sent_by_kind=sent,
+        loop=loop.done,
+        status=status_report(engine, campaign_id, end),
+        samples=samples,
+        sink=settings.sink_dir / "messages.txt",
         seconds=_time.perf_counter() - began,
-    )  # fmt: skip
+    )

@@ -19,8 +19,8 @@ from duban.errors import RequestError
 from duban.instants import fmt
 from duban.services.extension import decide_extension, request_extension
 from duban.services.review import record_review, review_queue
-from duban.views.campaigns import load_campaign
 from duban.store.tables import Assignment
+from duban.views.campaigns import load_campaign
 
 REVIEW_AFTER = timedelta(hours=12)  # the morning after
 
@@ -43,13 +43,22 @@ class LoopScript:
             if rule is None:
                 continue
             with self.engine.connect() as conn:
-                row = conn.execute(select(a.c.unit_code, a.c.instance, a.c.due_at).where(
-                    a.c.campaign_id == self.campaign_id, a.c.item_id == item.id).order_by(a.c.unit_code, a.c.due_at).limit(1)).first()  # fmt: skip
+                row = conn.execute(
+                    select(a.c.unit_code, a.c.instance, a.c.due_at)
+                    .where(a.c.campaign_id == self.campaign_id, a.c.item_id == item.id)
+                    .order_by(a.c.unit_code, a.c.due_at)
+                    .limit(1)
+                ).first()
             if row is None:
                 continue
             later = timedelta(days=3)
             if rule.max is not None and rule.max.unit.value in ("hours", "minutes"):
-                later = min(later, timedelta(hours=rule.max.amount) if rule.max.unit.value == "hours" else timedelta(minutes=rule.max.amount))
+                later = min(
+                    later,
+                    timedelta(hours=rule.max.amount)
+                    if rule.max.unit.value == "hours"
+                    else timedelta(minutes=rule.max.amount),
+                )
             return row.unit_code, item.id, row.instance, row.due_at - timedelta(days=4), row.due_at + later
         return None
 
@@ -67,17 +76,29 @@ class LoopScript:
         items = {i.id: i.name for _s, i in self.campaign.spec.items()}
         if self.asked is None and at >= ask_at:
             try:
-                asked = request_extension(self.engine, self.campaign_id, unit, item, until, at, reason="确有困难，申请延期（模拟）",
-                                          instance=instance or None, actor="simulated")  # fmt: skip
+                asked = request_extension(
+                    self.engine,
+                    self.campaign_id,
+                    unit,
+                    item,
+                    until,
+                    at,
+                    reason="确有困难，申请延期（模拟）",
+                    instance=instance or None,
+                    actor="simulated",
+                )
                 self.asked = asked.id
                 self.done.append(f"{fmt(at, self.tz)} {self.name(unit)}申请将{items[item]}延期至{fmt(until, self.tz)}")
             except RequestError as exc:  # handed in already, or past its due, by the seeded draw
                 self.asked = 0
                 self.done.append(f"{fmt(at, self.tz)} {self.name(unit)}未提出延期申请：{exc.cn}")
         if self.asked and at >= ask_at + timedelta(days=1):
-            decision = decide_extension(self.engine, self.asked, at, approve=True, note="同意延期（模拟）",
-                                        actor="simulated", quiet=self.quiet)  # fmt: skip
-            self.done.append(f"{fmt(at, self.tz)} 批准延期至{fmt(decision.new_due, self.tz)}（{decision.new_state.cn}）")
+            decision = decide_extension(
+                self.engine, self.asked, at, approve=True, note="同意延期（模拟）", actor="simulated", quiet=self.quiet
+            )
+            self.done.append(
+                f"{fmt(at, self.tz)} 批准延期至{fmt(decision.new_due, self.tz)}（{decision.new_state.cn}）"
+            )
             self.asked = 0
 
     def _reviews(self, at: datetime) -> None:
@@ -85,10 +106,21 @@ class LoopScript:
             if at - row.submitted_at < REVIEW_AFTER:
                 continue
             accept = row.item_id in self.returned or row.version > 1
-            result = record_review(self.engine, self.campaign_id, row.unit_code, row.item_id, at, accept_it=accept,
-                                   reason=None if accept else "材料不全，请补充后重报（模拟）", reviewer="simulated",
-                                   instance=row.instance, quiet=self.quiet)  # fmt: skip
+            result = record_review(
+                self.engine,
+                self.campaign_id,
+                row.unit_code,
+                row.item_id,
+                at,
+                accept_it=accept,
+                reason=None if accept else "材料不全，请补充后重报（模拟）",
+                reviewer="simulated",
+                instance=row.instance,
+                quiet=self.quiet,
+            )
             if not accept:
                 self.returned.add(row.item_id)
-                self.done.append(f"{fmt(at, self.tz)} 退回{self.name(row.unit_code)}的材料（{result.reason}），"
-                                 f"新的截止时间{fmt(result.new_due, self.tz)}")  # fmt: skip
+                self.done.append(
+                    f"{fmt(at, self.tz)} 退回{self.name(row.unit_code)}的材料（{result.reason}），"
+                    f"新的截止时间{fmt(result.new_due, self.tz)}"
+                )

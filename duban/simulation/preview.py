@@ -20,24 +20,24 @@ from pathlib import Path
 import orjson
 from sqlalchemy import Engine, select
 
-from duban.views.campaigns import PlannedCampaign, load_campaign
-from duban.services.compose import describe
-from duban.errors import DubanError
-from duban.store.codec import Codec
-from duban.store.freshness import check as freshness
-from duban.services.lifecycle import ensure_planned
 from duban.domain.messages import Rendered, render
 from duban.domain.quiet import QuietHours
+from duban.errors import DubanError
+from duban.services.compose import describe
+from duban.services.lifecycle import ensure_planned
 from duban.services.rollups import RollupStatus, rollup_status
 from duban.settings import quiet_policy
 from duban.simulation.loop import LoopScript
 from duban.simulation.simulate import RunLog, domain_tick, feeds_rollups, run_clock
-from duban.spec.load import load_spec
+from duban.simulation.synthetic import Behaviour, released_submissions, synthetic_submissions
 from duban.spec.files import referenced_file
+from duban.spec.load import load_spec
+from duban.store.codec import Codec
 from duban.store.db import init_db, unit_of_work
 from duban.store.engine import close_engine, make_engine
-from duban.simulation.synthetic import Behaviour, released_submissions, synthetic_submissions
+from duban.store.freshness import check as freshness
 from duban.store.tables import Submission
+from duban.views.campaigns import PlannedCampaign, load_campaign
 
 
 @dataclass
@@ -60,8 +60,16 @@ class PreviewMessage:
         spec = self.campaign.spec
         contacts = [" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts]
         payload = orjson.loads(self.payload_json) if isinstance(self.payload_json, str) else self.payload_json
-        return render(describe(self.campaign, payload), title=spec.title, issuer=spec.issuer, doc_no=spec.doc_no,
-                      tz=self.campaign.tz, key=self.key, contacts=contacts, now=datetime.fromisoformat(self.at))  # fmt: skip
+        return render(
+            describe(self.campaign, payload),
+            title=spec.title,
+            issuer=spec.issuer,
+            doc_no=spec.doc_no,
+            tz=self.campaign.tz,
+            key=self.key,
+            contacts=contacts,
+            now=datetime.fromisoformat(self.at),
+        )
 
 
 def release_ready(engine: Engine, campaign: PlannedCampaign, as_of: datetime) -> list[PreviewMessage]:
@@ -73,14 +81,20 @@ def release_ready(engine: Engine, campaign: PlannedCampaign, as_of: datetime) ->
         codec = Codec(conn)
         at = codec.instant(as_of)
         where = "campaign_id = ? AND status = 'pending' AND not_before <= ?"
-        rows = codec.select(f"SELECT id, recipient, kind, idempotency_key, CAST(payload AS TEXT) FROM outbox WHERE {where} "
-                            "ORDER BY id", (campaign.id, at))  # fmt: skip
+        rows = codec.select(
+            f"SELECT id, recipient, kind, idempotency_key, CAST(payload AS TEXT) FROM outbox WHERE {where} ORDER BY id",
+            (campaign.id, at),
+        )
         stale = freshness(codec, [(r[0], orjson.loads(r[4])) for r in rows], as_of) if rows else {}
-        codec.execute(f"UPDATE outbox SET status = 'sent', attempts = 1, sent_at = ? WHERE {where}", (at, campaign.id, at))
+        codec.execute(
+            f"UPDATE outbox SET status = 'sent', attempts = 1, sent_at = ? WHERE {where}", (at, campaign.id, at)
+        )
         if stale:
             dropped = [mid for mid, fresh in stale.items() if fresh.payload is None]
-            codec.execute_many("UPDATE outbox SET status = 'dropped', sent_at = NULL, last_error = ? WHERE id = ?",
-                               [(stale[mid].reason, mid) for mid in dropped])  # fmt: skip
+            codec.execute_many(
+                "UPDATE outbox SET status = 'dropped', sent_at = NULL, last_error = ? WHERE id = ?",
+                [(stale[mid].reason, mid) for mid in dropped],
+            )
     iso = codec.iso(as_of)
     released = []
     for r in rows:
@@ -88,8 +102,9 @@ def release_ready(engine: Engine, campaign: PlannedCampaign, as_of: datetime) ->
         if fresh is None:
             released.append(PreviewMessage(iso, r[1], r[2], r[3], r[4], campaign))
         elif fresh.payload is not None:
-            released.append(PreviewMessage(iso, r[1], fresh.payload["kind"], r[3], orjson.dumps(fresh.payload).decode(),
-                                           campaign))  # fmt: skip
+            released.append(
+                PreviewMessage(iso, r[1], fresh.payload["kind"], r[3], orjson.dumps(fresh.payload).decode(), campaign)
+            )
     return released
 
 
@@ -110,16 +125,28 @@ def rollup_events(engine: Engine, campaign_id: str) -> list[RollupEvent]:
     s = Submission.__table__
     forward_actor = f"forward:{campaign_id}"[:80]
     with engine.connect() as conn:
-        rows = conn.execute(select(s.c.campaign_id, s.c.unit_code, s.c.item_id, s.c.submitted_at, s.c.late, s.c.actor).where(
-            ((s.c.campaign_id == campaign_id) & s.c.actor.like("rollup:%")) | (s.c.actor == forward_actor)
-        ).order_by(s.c.submitted_at, s.c.id)).all()  # fmt: skip
+        rows = conn.execute(
+            select(s.c.campaign_id, s.c.unit_code, s.c.item_id, s.c.submitted_at, s.c.late, s.c.actor)
+            .where(((s.c.campaign_id == campaign_id) & s.c.actor.like("rollup:%")) | (s.c.actor == forward_actor))
+            .order_by(s.c.submitted_at, s.c.id)
+        ).all()
     campaigns: dict[str, PlannedCampaign] = {}
     events = []
     for row in rows:
-        where = campaigns.get(row.campaign_id) or campaigns.setdefault(row.campaign_id, load_campaign(engine, row.campaign_id))
+        where = campaigns.get(row.campaign_id) or campaigns.setdefault(
+            row.campaign_id, load_campaign(engine, row.campaign_id)
+        )
         item = next((i.name for _s, i in where.spec.items() if i.id == row.item_id), row.item_id)
-        events.append(RollupEvent(row.submitted_at, row.campaign_id, where.display(row.unit_code), item,
-                                  row.actor == forward_actor, row.late))  # fmt: skip
+        events.append(
+            RollupEvent(
+                row.submitted_at,
+                row.campaign_id,
+                where.display(row.unit_code),
+                item,
+                row.actor == forward_actor,
+                row.late,
+            )
+        )
     return events
 
 
@@ -180,8 +207,9 @@ def simulate_spec(
             upper = _upper_spec(Path(path), planned.spec.campaign)
             if upper is not None:  # so a forward's roll-up is recorded on it, as in a shared database
                 ensure_planned(engine, upper, now=now, calendar_file=calendar_file)
-            return simulate_planned(engine, planned.campaign_id, seed=seed, start=start, end=end,
-                                    behaviour=behaviour, quiet=quiet)  # fmt: skip
+            return simulate_planned(
+                engine, planned.campaign_id, seed=seed, start=start, end=end, behaviour=behaviour, quiet=quiet
+            )
         finally:
             close_engine(engine)
 
@@ -214,20 +242,37 @@ def simulate_planned(
     stages = campaign.stage_ids()
     rollups = feeds_rollups(engine, campaign.id)
     log = run_clock(
-        engine, campaign.id, stages, campaign.tz, start=start, end=end, submissions=subs,
-        tick=_with_loop(LoopScript(engine, campaign.id, quiet=quiet_policy(quiet)), domain_tick(engine, campaign.id, stages, quiet)),
+        engine,
+        campaign.id,
+        stages,
+        campaign.tz,
+        start=start,
+        end=end,
+        submissions=subs,
+        tick=_with_loop(
+            LoopScript(engine, campaign.id, quiet=quiet_policy(quiet)), domain_tick(engine, campaign.id, stages, quiet)
+        ),
         dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
-        quiet=quiet, with_rollups=rollups,
+        quiet=quiet,
+        with_rollups=rollups,
         more=released_submissions(engine, campaign.id, campaign.tz, behaviour, seed) if ordered else None,
         also=_outcome_instants(engine, campaign),
-    )  # fmt: skip
+    )
     return Preview(
-        campaign_id=campaign.id, title=campaign.spec.title, tz=campaign.tz, start=start, end=end, log=log,
-        messages=sent, assignments=count, planned_submissions=len(subs),
-        planned_late=sum(1 for s in subs if s.late), campaign=campaign,
+        campaign_id=campaign.id,
+        title=campaign.spec.title,
+        tz=campaign.tz,
+        start=start,
+        end=end,
+        log=log,
+        messages=sent,
+        assignments=count,
+        planned_submissions=len(subs),
+        planned_late=sum(1 for s in subs if s.late),
+        campaign=campaign,
         rollups=rollup_status(engine, campaign.id) if rollups else [],
         handed_in=rollup_events(engine, campaign.id) if rollups else [],
-    )  # fmt: skip
+    )
 
 
 def _outcome_instants(engine: Engine, campaign):
@@ -248,8 +293,15 @@ def _draw_open_samples(engine: Engine, planned, seed: int, calendar_file: Path |
     for sample in (s for s in plan.campaign.samples if s.id in plan.undrawn):
         decision = stand_in(plan, sample, seed)
         begins = min(window[0] for window in plan.stage_windows.values())
-        draw_open_sample(engine, planned.campaign_id, sample.id, count=decision.count, named=decision.named, at=begins,
-                         calendar_file=calendar_file)  # fmt: skip
+        draw_open_sample(
+            engine,
+            planned.campaign_id,
+            sample.id,
+            count=decision.count,
+            named=decision.named,
+            at=begins,
+            calendar_file=calendar_file,
+        )
 
 
 def _days(offset) -> int:

@@ -19,14 +19,14 @@ from sqlalchemy import Engine, func, select
 
 from duban.domain.quiet import QuietHours
 from duban.instants import at_clock, in_zone, utc
+from duban.services.acknowledgements import asks_acknowledgement, next_ack_instant, tick_acknowledgements
 from duban.services.compose import compose_messages
 from duban.services.rollups import feed_rollups
 from duban.services.tick import next_instant, tick_stage
-from duban.simulation.synthetic import PlannedSubmission, record_synthetic
-from duban.views.campaigns import load_campaign
-from duban.store.tables import OutboxMessage
-from duban.services.acknowledgements import asks_acknowledgement, next_ack_instant, tick_acknowledgements
 from duban.settings import get_settings
+from duban.simulation.synthetic import PlannedSubmission, record_synthetic
+from duban.store.tables import OutboxMessage
+from duban.views.campaigns import load_campaign
 
 _O = OutboxMessage.__table__
 DAILY_BATCH = time(18, 0)
@@ -46,18 +46,27 @@ def next_release(engine: Engine, campaign_id: str, after: datetime) -> datetime 
     with engine.connect() as conn:
         return conn.execute(
             select(func.min(_O.c.not_before)).where(
-                _O.c.campaign_id == campaign_id, _O.c.status.in_(("pending", "failed", "limited")), _O.c.not_before > utc(after)
+                _O.c.campaign_id == campaign_id,
+                _O.c.status.in_(("pending", "failed", "limited")),
+                _O.c.not_before > utc(after),
             )
         ).scalar()
 
 
 def ready_messages(engine: Engine, campaign_id: str, as_of: datetime) -> int:
     with engine.connect() as conn:
-        return conn.execute(
-            select(func.count()).select_from(_O).where(
-                _O.c.campaign_id == campaign_id, _O.c.status.in_(("pending", "failed", "limited")), _O.c.not_before <= utc(as_of)
-            )
-        ).scalar() or 0
+        return (
+            conn.execute(
+                select(func.count())
+                .select_from(_O)
+                .where(
+                    _O.c.campaign_id == campaign_id,
+                    _O.c.status.in_(("pending", "failed", "limited")),
+                    _O.c.not_before <= utc(as_of),
+                )
+            ).scalar()
+            or 0
+        )
 
 
 def run_clock(
@@ -113,8 +122,14 @@ def run_clock(
             cursor += 1
         if batch:
             log.submissions += record_synthetic(engine, campaign_id, batch)
-        due = min((d for d in (next_instant(engine, campaign_id, stages, after=None),
-                               next_ack_instant(engine, campaign_id)) if d is not None), default=None)  # fmt: skip
+        due = min(
+            (
+                d
+                for d in (next_instant(engine, campaign_id, stages, after=None), next_ack_instant(engine, campaign_id))
+                if d is not None
+            ),
+            default=None,
+        )
         extra = also(floor) if also is not None else None
         if (due is not None and due <= moment) or (batch and with_rollups) or (extra is not None and extra <= moment):
             tick(moment)
@@ -122,7 +137,9 @@ def run_clock(
             if more is not None:
                 fresh = [s for s in more() if s.at >= moment]
                 if fresh:
-                    pending = pending[:cursor] + sorted([*pending[cursor:], *fresh], key=lambda s: (s.at, s.assignment_id))
+                    pending = pending[:cursor] + sorted(
+                        [*pending[cursor:], *fresh], key=lambda s: (s.at, s.assignment_id)
+                    )
         elif batch:
             compose_messages(engine, campaign_id, moment, quiet=quiet)
         if ready_messages(engine, campaign_id, moment):
@@ -146,7 +163,9 @@ def feeds_rollups(engine: Engine, campaign_id: str) -> bool:
     return bool(spec.rollups or spec.forward)
 
 
-def domain_tick(engine: Engine, campaign_id: str, stages: list[str], quiet: QuietHours | None = None) -> Callable[[datetime], object]:
+def domain_tick(
+    engine: Engine, campaign_id: str, stages: list[str], quiet: QuietHours | None = None
+) -> Callable[[datetime], object]:
     """A tick without Prefect, in the flow's order: every stage, the roll-ups when there are any, then compose."""
     rollups = feeds_rollups(engine, campaign_id)
     spec = load_campaign(engine, campaign_id, units=False).spec

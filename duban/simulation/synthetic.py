@@ -20,11 +20,11 @@ from duban.domain.state import Progress, Schedule, State, submit
 from duban.instants import at_clock, in_zone, utc
 from duban.services.rollups import rollups_of
 from duban.spec.models import Metric
-from duban.views.campaigns import load_campaign
 from duban.store.codec import Codec
 from duban.store.db import unit_of_work
 from duban.store.tables import Assignment
 from duban.store.tick_sql import INTENT_COLUMNS, TRANSITION_COLUMNS
+from duban.views.campaigns import load_campaign
 
 _A = Assignment.__table__
 
@@ -48,7 +48,9 @@ class PlannedSubmission:
     metrics: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
-def synthetic_submissions(engine: Engine, campaign_id: str, tz: str, behaviour: Behaviour, seed: int) -> list[PlannedSubmission]:
+def synthetic_submissions(
+    engine: Engine, campaign_id: str, tz: str, behaviour: Behaviour, seed: int
+) -> list[PlannedSubmission]:
     """A seeded plan of who submits when: office hours on a day in the window, or a few days late."""
     rng = random.Random(seed)
     figures = random.Random(f"duban-metrics-{seed}")
@@ -61,7 +63,9 @@ def synthetic_submissions(engine: Engine, campaign_id: str, tz: str, behaviour: 
             .where(_A.c.campaign_id == campaign_id)
             .order_by(_A.c.id)
         ).all()
-    rows = [r for r in rows if not (r.state == State.pending.value and r.next_event_at is None)]  # held: drawn when released
+    rows = [
+        r for r in rows if not (r.state == State.pending.value and r.next_event_at is None)
+    ]  # held: drawn when released
     return _draw(rows, rng, figures, behaviour, tz, metrics, by_duban)
 
 
@@ -73,8 +77,14 @@ def released_submissions(engine: Engine, campaign_id: str, tz: str, behaviour: B
     metrics = {item.id: item.metrics for _stage, item in campaign.spec.items() if item.metrics}
     by_duban = {r.into for r in rollups_of(campaign) if r.auto and r.into}
     with engine.connect() as conn:
-        held = {r.id for r in conn.execute(select(_A.c.id).where(
-            _A.c.campaign_id == campaign_id, _A.c.state == State.pending.value, _A.c.next_event_at.is_(None)))}  # fmt: skip
+        held = {
+            r.id
+            for r in conn.execute(
+                select(_A.c.id).where(
+                    _A.c.campaign_id == campaign_id, _A.c.state == State.pending.value, _A.c.next_event_at.is_(None)
+                )
+            )
+        }
 
     def more() -> list[PlannedSubmission]:
         if not held:
@@ -88,14 +98,23 @@ def released_submissions(engine: Engine, campaign_id: str, tz: str, behaviour: B
         found = []
         for row in rows:
             held.discard(row.id)
-            found += _draw([row], random.Random(f"{seed}-{row.id}"), random.Random(f"duban-metrics-{seed}-{row.id}"),
-                           behaviour, tz, metrics, by_duban)  # fmt: skip
+            found += _draw(
+                [row],
+                random.Random(f"{seed}-{row.id}"),
+                random.Random(f"duban-metrics-{seed}-{row.id}"),
+                behaviour,
+                tz,
+                metrics,
+                by_duban,
+            )
         return found
 
     return more
 
 
-def _draw(rows, rng: random.Random, figures: random.Random, behaviour: Behaviour, tz: str, metrics, by_duban) -> list[PlannedSubmission]:
+def _draw(
+    rows, rng: random.Random, figures: random.Random, behaviour: Behaviour, tz: str, metrics, by_duban
+) -> list[PlannedSubmission]:
     found = []
     for row in rows:
         draw = rng.random()
@@ -138,8 +157,18 @@ def _office_instant(rng: random.Random, start: datetime, end: datetime, tz: str)
     return utc(office) if start <= office <= end else utc(moment)
 
 
-_SUBMISSION_COLUMNS = ("campaign_id", "assignment_id", "unit_code", "item_id", "version", "submitted_at", "late",
-                       "files", "metrics", "actor")  # fmt: skip
+_SUBMISSION_COLUMNS = (
+    "campaign_id",
+    "assignment_id",
+    "unit_code",
+    "item_id",
+    "version",
+    "submitted_at",
+    "late",
+    "files",
+    "metrics",
+    "actor",
+)
 
 
 def record_synthetic(engine: Engine, campaign_id: str, batch: list[PlannedSubmission]) -> int:
@@ -153,18 +182,45 @@ def record_synthetic(engine: Engine, campaign_id: str, batch: list[PlannedSubmis
         ids = [s.assignment_id for s in batch]
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            for row in codec.select(f"SELECT id, state, open_at, due_at FROM assignment WHERE id IN ({', '.join('?' * len(chunk))})", chunk):
+            for row in codec.select(
+                f"SELECT id, state, open_at, due_at FROM assignment WHERE id IN ({', '.join('?' * len(chunk))})", chunk
+            ):
                 states[row[0]] = (row[1], codec.read_instant(row[2]), codec.read_instant(row[3]))
         subs, updates, transitions, intents = [], [], [], []
         for s in batch:
             state, open_at, due_at = states[s.assignment_id]
-            change, progress = submit(Schedule(open_at, due_at), Progress(State(state)), s.at, review=s.item_id in reviewed)
+            change, progress = submit(
+                Schedule(open_at, due_at), Progress(State(state)), s.at, review=s.item_id in reviewed
+            )
             at = codec.instant(s.at)
-            subs.append((campaign_id, s.assignment_id, s.unit_code, s.item_id, 1, at, s.at > due_at, "[]",
-                         codec.json(s.metrics), "simulated"))  # fmt: skip
+            subs.append(
+                (
+                    campaign_id,
+                    s.assignment_id,
+                    s.unit_code,
+                    s.item_id,
+                    1,
+                    at,
+                    s.at > due_at,
+                    "[]",
+                    codec.json(s.metrics),
+                    "simulated",
+                )
+            )
             updates.append((progress.state.value, None, at, at, s.assignment_id))
-            transitions.append((campaign_id, s.assignment_id, "submitted", 1, change.from_state.value,
-                                change.to_state.value, at, at, "simulated"))  # fmt: skip
+            transitions.append(
+                (
+                    campaign_id,
+                    s.assignment_id,
+                    "submitted",
+                    1,
+                    change.from_state.value,
+                    change.to_state.value,
+                    at,
+                    at,
+                    "simulated",
+                )
+            )
             intents.append((campaign_id, s.assignment_id, s.unit_code, "receipt", 1, at, at))
         codec.insert("submission", _SUBMISSION_COLUMNS, subs)
         codec.update("assignment", ("state", "next_event_at", "submitted_at", "updated_at"), updates)

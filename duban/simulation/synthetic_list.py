@@ -30,8 +30,16 @@ def enterprises(divisions: list[str], count: int, *, seed: int = 1) -> Iterator[
     for n in range(count):
         division = divisions[n % len(divisions)]
         name = f"模拟{''.join(rng.choice(WORDS) for _ in range(3))}{n:07d}有限公司"
-        yield [credit_code(rng, division), name, division, rng.choice(INDUSTRIES), rng.choice(SIZES), rng.choice(risks),
-               "联系人", f"0354-{rng.randrange(10**6, 10**7)}"]  # fmt: skip
+        yield [
+            credit_code(rng, division),
+            name,
+            division,
+            rng.choice(INDUSTRIES),
+            rng.choice(SIZES),
+            rng.choice(risks),
+            "联系人",
+            f"0354-{rng.randrange(10**6, 10**7)}",
+        ]
 
 
 def write_csv(path: Path, divisions: list[str], count: int, *, seed: int = 1) -> Path:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from pydantic import Field, ValidationError, model_validator
 
+from duban.spec.files import decode, read_bytes
 from duban.spec.load import validation_errors
 from duban.spec.models import Campaign, Id, PeriodRule, Strict, Window
-from duban.spec.files import decode, read_bytes
 from duban.spec.source import Source, read_source
 from duban.spec.terms import Due, OffsetField, SpecDate
 
@@ -105,27 +105,41 @@ def check_targets(loaded: LoadedAmendment, campaign: Campaign) -> None:
     """Every stage and item named exists in the campaign, and each change fits its target."""
     amendment = loaded.amendment
     if amendment.campaign != campaign.id:
-        raise loaded.source.error(("campaign",), f"this amendment is for campaign {amendment.campaign!r}, not {campaign.id!r}")
+        raise loaded.source.error(
+            ("campaign",), f"this amendment is for campaign {amendment.campaign!r}, not {campaign.id!r}"
+        )
     stages = {s.id: s for s in campaign.stages}
     items = {i.id: i for _s, i in campaign.items()}
     for index, change in enumerate(amendment.changes):
         where = ("changes", index)
         if change.stage is not None and change.stage not in stages:
-            raise loaded.source.error((*where, "stage"), f"campaign {campaign.id!r} has no stage {change.stage!r}; "
-                                      f"stages: {', '.join(stages)}")  # fmt: skip
-        if change.stage is not None and stages[change.stage].window is None and (change.start is None or change.end is None):
-            raise loaded.source.error(where, f"stage {change.stage!r} has no window of its own: give both `start:` and `end:`")
+            raise loaded.source.error(
+                (*where, "stage"),
+                f"campaign {campaign.id!r} has no stage {change.stage!r}; stages: {', '.join(stages)}",
+            )
+        if (
+            change.stage is not None
+            and stages[change.stage].window is None
+            and (change.start is None or change.end is None)
+        ):
+            raise loaded.source.error(
+                where, f"stage {change.stage!r} has no window of its own: give both `start:` and `end:`"
+            )
         if change.item is None:
             continue
         if change.item not in items:
-            raise loaded.source.error((*where, "item"), f"campaign {campaign.id!r} has no item {change.item!r}; "
-                                      f"items: {', '.join(items)}")  # fmt: skip
+            raise loaded.source.error(
+                (*where, "item"), f"campaign {campaign.id!r} has no item {change.item!r}; items: {', '.join(items)}"
+            )
         every = items[change.item].every
         if every is None and (change.instance is not None or change.due_after_period is not None):
             raise loaded.source.error(where, f"item {change.item!r} does not repeat: change its `due:` (no instance)")
         if every is not None and change.due is not None and change.instance is None:
-            raise loaded.source.error(where, f"item {change.item!r} repeats each {every.every}: name the period with "
-                                      "`instance:` (e.g. 2020Q4), or change `due_after_period:`")  # fmt: skip
+            raise loaded.source.error(
+                where,
+                f"item {change.item!r} repeats each {every.every}: name the period with "
+                "`instance:` (e.g. 2020Q4), or change `due_after_period:`",
+            )
         if every is not None and change.instance is not None:
             from duban.domain.periods import check_period_key
 

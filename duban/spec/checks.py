@@ -16,8 +16,8 @@ from duban.domain.hidden_samples import unhidden_subsamples
 from duban.domain.plan import Plan, build_plan
 from duban.domain.sampling.draw import rule_path
 from duban.domain.timeline import LenientCalendar
-from duban.spec.clerk import clerk_notes, name_collisions, unit_name_problem
 from duban.instants import fmt, fmt_date
+from duban.spec.clerk import clerk_notes, name_collisions, unit_name_problem
 from duban.spec.load import LoadedSpec
 from duban.spec.source import PathKey, dotted
 
@@ -43,19 +43,29 @@ def validate(spec: LoadedSpec, calendar: WorkCalendar) -> tuple[Plan, list[SpecW
         items = list(dict.fromkeys(a.item_id for a in plan.assignments if _touches(a, year)))
         path = _item_path(spec, items[0]) if items else ()
         names = {item.id: item.name for _s, item in spec.campaign.items()}
-        listed = "、".join(f"{names.get(i, i)}（{i}）" for i in items[:5]) + (f" and {len(items) - 5} more" if len(items) > 5 else "")
-        warnings.append(_warn(spec, path, (
-            (f"{listed}: " if items else "")
-            + f"working days in {year} were counted Monday–Friday because no calendar covers {year}; "
-            f"`duban plan` will refuse until {year}'s schedule (节假日安排) is added to "
-            f"{calendar.overrides_file or Path(spec.folder) / 'calendar' / 'overrides.yaml'}"
-        )))  # fmt: skip
+        listed = "、".join(f"{names.get(i, i)}（{i}）" for i in items[:5]) + (
+            f" and {len(items) - 5} more" if len(items) > 5 else ""
+        )
+        warnings.append(
+            _warn(
+                spec,
+                path,
+                (
+                    (f"{listed}: " if items else "")
+                    + f"working days in {year} were counted Monday–Friday because no calendar covers {year}; "
+                    f"`duban plan` will refuse until {year}'s schedule (节假日安排) is added to "
+                    f"{calendar.overrides_file or Path(spec.folder) / 'calendar' / 'overrides.yaml'}"
+                ),
+            )
+        )
     return plan, warnings
 
 
 def _draws_on(item, sample_id: str) -> bool:
     """Does the item's units selection name the sample (anywhere in it)?"""
-    text = " ".join(str(sel.model_dump(exclude_defaults=True)) for sel in (item.units, item.lead, item.cooperating) if sel)
+    text = " ".join(
+        str(sel.model_dump(exclude_defaults=True)) for sel in (item.units, item.lead, item.cooperating) if sel
+    )
     return f"'sample': '{sample_id}'" in text or f"'sample:{sample_id}'" in text
 
 
@@ -89,16 +99,27 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
     for s_index, stage in enumerate(campaign.stages):
         window = plan.stage_windows.get(stage.id)
         if window and window[1] < window[0]:
-            found.append(_warn(spec, ("stages", s_index, "window", "end"),
-                               f"the window ends ({fmt(window[1], tz)}) before it starts ({fmt(window[0], tz)})"))  # fmt: skip
+            found.append(
+                _warn(
+                    spec,
+                    ("stages", s_index, "window", "end"),
+                    f"the window ends ({fmt(window[1], tz)}) before it starts ({fmt(window[0], tz)})",
+                )
+            )
         for i_index, item in enumerate(stage.items):
             path: PathKey = ("stages", s_index, "items", i_index)
             waits = [sid for sid in plan.undrawn if _draws_on(item, sid)]
             if waits:
-                found.append(_warn(spec, (*path, "units"), (
-                    f"item {item.id!r} has no units until sample {waits[0]!r} is drawn ({plan.undrawn[waits[0]]}): "
-                    f"`duban sample draw SPEC --sample {waits[0]} …` assigns them"
-                )))  # fmt: skip
+                found.append(
+                    _warn(
+                        spec,
+                        (*path, "units"),
+                        (
+                            f"item {item.id!r} has no units until sample {waits[0]!r} is drawn ({plan.undrawn[waits[0]]}): "
+                            f"`duban sample draw SPEC --sample {waits[0]} …` assigns them"
+                        ),
+                    )
+                )
             elif not counts.get((stage.id, item.id)):
                 found.append(_warn(spec, (*path, "units"), f"item {item.id!r} selects no unit"))
             problem = unit_name_problem(plan, item.submit_to) if item.submit_to is not None else None
@@ -116,10 +137,16 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
             due_path = (*path, "due") if item.due is not None else ("stages", s_index, "window", "end")
             found.extend(_day_off(spec, due_path, item, due, calendar, tz))
             if window and not (window[0] <= due <= window[1]):
-                found.append(_warn(spec, due_path, (
-                    f"item {item.id!r} is due {fmt(due, tz)}, outside its stage "
-                    f"{stage.name} ({fmt(window[0], tz)} — {fmt(window[1], tz)})"
-                )))  # fmt: skip
+                found.append(
+                    _warn(
+                        spec,
+                        due_path,
+                        (
+                            f"item {item.id!r} is due {fmt(due, tz)}, outside its stage "
+                            f"{stage.name} ({fmt(window[0], tz)} — {fmt(window[1], tz)})"
+                        ),
+                    )
+                )
     for s_index, sample in enumerate(campaign.samples):
         result = plan.samples.get(sample.id)
         for d_index, draw in enumerate(result.draws if result else []):
@@ -139,8 +166,13 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
         first, last = line.campaign_edge("start"), line.campaign_edge("end")
         for index, (event_id, name, at) in enumerate(plan.events):
             if not (first.date() <= at.date() <= last.date()):
-                found.append(_warn(spec, ("events", index, "at"),
-                                   f"event {name} ({fmt_date(at.date())}) lies outside the campaign window"))  # fmt: skip
+                found.append(
+                    _warn(
+                        spec,
+                        ("events", index, "at"),
+                        f"event {name} ({fmt_date(at.date())}) lies outside the campaign window",
+                    )
+                )
     found.extend(_words_before_issue(spec))
     return _merge(found)
 
@@ -155,13 +187,22 @@ def _no_due_day(spec: LoadedSpec, path: PathKey, item, plan: Plan) -> list[SpecW
     if first is None:
         return []
     default = spec.campaign.defaults.due_after_period
-    rule_words = f"{default} after each period (defaults.due_after_period)" if default else (
-        "on the last day of each period (no defaults.due_after_period is given)")  # fmt: skip
-    return [_warn(spec, path, (
-        f"item {item.id!r} repeats each {rule.every.replace('_', '-')} and the notice gives no due day: it is due "
-        f"{rule_words}, e.g. {first.instance} due {fmt(first.due_at, tz)}; write the notice's day (季后10日, "
-        "`due_after_period:`) if it gives one"
-    ))]  # fmt: skip
+    rule_words = (
+        f"{default} after each period (defaults.due_after_period)"
+        if default
+        else ("on the last day of each period (no defaults.due_after_period is given)")
+    )
+    return [
+        _warn(
+            spec,
+            path,
+            (
+                f"item {item.id!r} repeats each {rule.every.replace('_', '-')} and the notice gives no due day: it is due "
+                f"{rule_words}, e.g. {first.instance} due {fmt(first.due_at, tz)}; write the notice's day (季后10日, "
+                "`due_after_period:`) if it gives one"
+            ),
+        )
+    ]
 
 
 def _words_before_issue(spec: LoadedSpec) -> list[SpecWarning]:
@@ -187,11 +228,17 @@ def _words_before_issue(spec: LoadedSpec) -> list[SpecWarning]:
             except ValueError:
                 continue
             if last < campaign.issued_on:
-                found.append(_warn(spec, path, (
-                    f"{said} is read in {campaign.notice_year}, the year of issued_on, and falls on "
-                    f"{fmt_date(last)}, before the notice was issued ({fmt_date(campaign.issued_on)}): "
-                    f"give the year the notice speaks of (`year: {campaign.notice_year + 1}`)"
-                )))  # fmt: skip
+                found.append(
+                    _warn(
+                        spec,
+                        path,
+                        (
+                            f"{said} is read in {campaign.notice_year}, the year of issued_on, and falls on "
+                            f"{fmt_date(last)}, before the notice was issued ({fmt_date(campaign.issued_on)}): "
+                            f"give the year the notice speaks of (`year: {campaign.notice_year + 1}`)"
+                        ),
+                    )
+                )
     return found
 
 
@@ -219,7 +266,13 @@ def _day_off(spec: LoadedSpec, path: PathKey, item, due, calendar: WorkCalendar,
         return []  # `postpone: holidays` keeps weekend dues on purpose: a deliberate choice is not warned again
     what = f"the statutory holiday {holiday}" if holiday else "a weekend day"
     item_id = item.id
-    return [_warn(spec, path, (
-        f"item {item_id!r} is due {fmt(due, tz)}, on {what}; if units may hand in on the next working day "
-        "write `postpone: holidays_and_weekends` (顺延), or move the due"
-    ))]  # fmt: skip
+    return [
+        _warn(
+            spec,
+            path,
+            (
+                f"item {item_id!r} is due {fmt(due, tz)}, on {what}; if units may hand in on the next working day "
+                "write `postpone: holidays_and_weekends` (顺延), or move the due"
+            ),
+        )
+    ]

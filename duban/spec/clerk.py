@@ -16,11 +16,11 @@ from datetime import date
 from pendulum import DateTime
 
 from duban.domain.calendar import WorkCalendar
-from duban.instants import fmt, fmt_date
 from duban.domain.plan import Plan
+from duban.domain.timeline import Timeline
+from duban.instants import fmt, fmt_date
 from duban.spec.source import PathKey
 from duban.spec.terms import Offset, OffsetUnit
-from duban.domain.timeline import Timeline
 
 Found = list[tuple[PathKey, str]]
 
@@ -43,29 +43,48 @@ def window_and_stages(plan: Plan, timeline: Timeline) -> Found:
     if campaign.window is None:
         return []
     start, end = timeline.campaign_edge("start"), timeline.campaign_edge("end")
-    own = [(index, stage) for index, stage in enumerate(campaign.stages) if stage.window is not None and stage.id in plan.stage_windows]
+    own = [
+        (index, stage)
+        for index, stage in enumerate(campaign.stages)
+        if stage.window is not None and stage.id in plan.stage_windows
+    ]
     found: Found = []
     if own:
         index, first = min(own, key=lambda pair: plan.stage_windows[pair[1].id][0])
         opens = plan.stage_windows[first.id][0]
         days = (opens.date() - start.date()).days
         if days > 0:
-            found.append((("window", "start"), (
-                f"the campaign's window opens {fmt(start, tz)}, {days} day(s) before its first stage {first.name} "
-                f"({fmt(opens, tz)}): nothing opens in between; if the notice's 活动时间 starts with that stage, "
-                "start the window there"
-            )))  # fmt: skip
+            found.append(
+                (
+                    ("window", "start"),
+                    (
+                        f"the campaign's window opens {fmt(start, tz)}, {days} day(s) before its first stage {first.name} "
+                        f"({fmt(opens, tz)}): nothing opens in between; if the notice's 活动时间 starts with that stage, "
+                        "start the window there"
+                    ),
+                )
+            )
     for index, stage in own:
         s_start, s_end = plan.stage_windows[stage.id]
         if s_start < start:
-            found.append((("stages", index, "window", "start"), (
-                f"stage {stage.name} opens {fmt(s_start, tz)}, before the campaign's window opens ({fmt(start, tz)})"
-            )))  # fmt: skip
+            found.append(
+                (
+                    ("stages", index, "window", "start"),
+                    (
+                        f"stage {stage.name} opens {fmt(s_start, tz)}, before the campaign's window opens ({fmt(start, tz)})"
+                    ),
+                )
+            )
         if s_end > end:
-            found.append((("stages", index, "window", "end"), (
-                f"stage {stage.name} ends {fmt(s_end, tz)}, after the campaign's window closes ({fmt(end, tz)}): "
-                "one of the two dates is not the notice's"
-            )))  # fmt: skip
+            found.append(
+                (
+                    ("stages", index, "window", "end"),
+                    (
+                        f"stage {stage.name} ends {fmt(s_end, tz)}, after the campaign's window closes ({fmt(end, tz)}): "
+                        "one of the two dates is not the notice's"
+                    ),
+                )
+            )
     return found
 
 
@@ -76,7 +95,9 @@ def late_forwarding(plan: Plan, timeline: Timeline) -> Found:
         opens = timeline.campaign_edge("start")
     except Exception:  # noqa: BLE001 - no window anywhere: planning said so already
         return []
-    key_days = [(name, at) for (event_id, name, at), event in zip(plan.events, campaign.events) if event.kind == "key_day"]
+    key_days = [
+        (name, at) for (event_id, name, at), event in zip(plan.events, campaign.events) if event.kind == "key_day"
+    ]
     documents = [(("forwarded_by", index, "issued_on"), doc) for index, doc in enumerate(campaign.forwarded_by)]
     found: Found = []
     for path, doc in documents:
@@ -85,15 +106,25 @@ def late_forwarding(plan: Plan, timeline: Timeline) -> Found:
         who = f"{doc.issuer} {doc.doc_no or ''}".strip()
         if doc.issued_on > opens.date():
             late = (doc.issued_on - opens.date()).days
-            found.append((path, (
-                f"{who} forwarded the notice on {fmt_date(doc.issued_on)}, {late} day(s) after the window opened "
-                f"({fmt(opens, tz)}): its units hear of the campaign late; an opening before then reaches them "
-                "through duban only"
-            )))  # fmt: skip
+            found.append(
+                (
+                    path,
+                    (
+                        f"{who} forwarded the notice on {fmt_date(doc.issued_on)}, {late} day(s) after the window opened "
+                        f"({fmt(opens, tz)}): its units hear of the campaign late; an opening before then reaches them "
+                        "through duban only"
+                    ),
+                )
+            )
         for name, at in key_days:
             if doc.issued_on > at.date():
-                found.append((path, f"{who} forwarded the notice on {fmt_date(doc.issued_on)}, after the key day {name} "
-                                    f"({fmt_date(at.date())})"))  # fmt: skip
+                found.append(
+                    (
+                        path,
+                        f"{who} forwarded the notice on {fmt_date(doc.issued_on)}, after the key day {name} "
+                        f"({fmt_date(at.date())})",
+                    )
+                )
     return found
 
 
@@ -114,19 +145,27 @@ def openings_on_days_off(plan: Plan, calendar: WorkCalendar) -> Found:
             what = _day_off(calendar, window[0].date())
             if what:
                 after = calendar.next_working_day(window[0].date())
-                found.append((("stages", s_index, "window", "start"), (
-                    f"stage {stage.name} opens {fmt(window[0], tz)}, on {what}: its 开始办理 messages go out that day; "
-                    f"open it on the next working day ({fmt_date(after)}) unless the notice means that day"
-                )))  # fmt: skip
+                found.append(
+                    (
+                        ("stages", s_index, "window", "start"),
+                        (
+                            f"stage {stage.name} opens {fmt(window[0], tz)}, on {what}: its 开始办理 messages go out that day; "
+                            f"open it on the next working day ({fmt_date(after)}) unless the notice means that day"
+                        ),
+                    )
+                )
         for i_index, item in enumerate(stage.items):
             if item.opens is None:
                 continue
             opens = min((a.open_at for a in plan.assignments if a.item_id == item.id), default=None)
             what = _day_off(calendar, opens.date()) if opens is not None else None
             if what:
-                found.append((("stages", s_index, "items", i_index, "opens"), (
-                    f"item {item.id!r} opens {fmt(opens, tz)}, on {what}: its 开始办理 messages go out that day"
-                )))  # fmt: skip
+                found.append(
+                    (
+                        ("stages", s_index, "items", i_index, "opens"),
+                        (f"item {item.id!r} opens {fmt(opens, tz)}, on {what}: its 开始办理 messages go out that day"),
+                    )
+                )
     return found
 
 
@@ -152,11 +191,16 @@ def same_day_dues(plan: Plan) -> Found:
                 if other == item.id or not both:
                     continue
                 path = ("stages", s_index, "items", i_index, "due" if item.due is not None else "")
-                found.append((tuple(p for p in path if p != ""), (
-                    f"item {item.id!r} falls due on {fmt_date(due.date())} with {names.get(other, other)} [{instance}] "
-                    f"({len(both)} unit(s) owe both that day): if the notice means one report, merge them or "
-                    "exempt that period"
-                )))  # fmt: skip
+                found.append(
+                    (
+                        tuple(p for p in path if p != ""),
+                        (
+                            f"item {item.id!r} falls due on {fmt_date(due.date())} with {names.get(other, other)} [{instance}] "
+                            f"({len(both)} unit(s) owe both that day): if the notice means one report, merge them or "
+                            "exempt that period"
+                        ),
+                    )
+                )
     return found
 
 
@@ -192,11 +236,16 @@ def escalation_instants(plan: Plan) -> Found:
             if after.unit is not OffsetUnit.working_days or after.amount < 1 or example is None:
                 continue
             due, fires = firsts[example]
-            found.append((path, (
-                f"催办 after {after} fires at {clock:%H:%M} as the {_ordinal(after.amount)} working day after the due "
-                f"begins (e.g. {example}: due {fmt(due, tz)} → {fmt(fires, tz)}), not once {after} have passed; "
-                f"if the notice's 逾期{after}后 means the latter, write `{after.amount + 1} working days`"
-            )))  # fmt: skip
+            found.append(
+                (
+                    path,
+                    (
+                        f"催办 after {after} fires at {clock:%H:%M} as the {_ordinal(after.amount)} working day after the due "
+                        f"begins (e.g. {example}: due {fmt(due, tz)} → {fmt(fires, tz)}), not once {after} have passed; "
+                        f"if the notice's 逾期{after}后 means the latter, write `{after.amount + 1} working days`"
+                    ),
+                )
+            )
     return found
 
 
@@ -204,8 +253,20 @@ def _ordinal(n: int) -> str:
     return f"{n}{'st' if n % 10 == 1 and n % 100 != 11 else 'nd' if n % 10 == 2 and n % 100 != 12 else 'rd' if n % 10 == 3 and n % 100 != 13 else 'th'}"
 
 
-_SELECTOR_KEYS = {"units", "lead", "cooperating", "from", "designated", "under", "submit_to", "to", "ref", "exclude",
-                  "any_of", "unit"}  # fmt: skip
+_SELECTOR_KEYS = {
+    "units",
+    "lead",
+    "cooperating",
+    "from",
+    "designated",
+    "under",
+    "submit_to",
+    "to",
+    "ref",
+    "exclude",
+    "any_of",
+    "unit",
+}
 _NOT_NAMES = {"parent", "leader", "unit", "all", "全部"}
 
 
@@ -226,8 +287,10 @@ def unit_name_problem(plan: Plan, ref: str) -> str | None:
         except Exception:  # noqa: BLE001 - a group that does not resolve is an error planning reported
             return None
         if unit is not None and unit.code != ref:
-            return (f"{ref!r} is both a group ({count} unit(s)) and a unit of the registry ({unit.code} {unit.display}): "
-                    f"the group is meant, as under every key; to name the unit write its code ({unit.code})")  # fmt: skip
+            return (
+                f"{ref!r} is both a group ({count} unit(s)) and a unit of the registry ({unit.code} {unit.display}): "
+                f"the group is meant, as under every key; to name the unit write its code ({unit.code})"
+            )
         return None if count == 1 else f"{ref!r} is a group of {count} units, not one unit"
     return None if unit is not None else unknown
 

@@ -23,13 +23,22 @@ def sheet_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:
         ids.add(sheet.id)
         for s_index, sample_id in enumerate(sheet.samples):
             if sample_id not in samples:
-                problems.append(((*where, "samples", s_index), f"no sample {sample_id!r} (samples: {', '.join(sorted(samples)) or 'none'})"))
+                problems.append(
+                    (
+                        (*where, "samples", s_index),
+                        f"no sample {sample_id!r} (samples: {', '.join(sorted(samples)) or 'none'})",
+                    )
+                )
         follow = sheet.follow_up
         if follow is not None:
             if follow.stage is not None and follow.stage not in stages:
-                problems.append(((*where, "follow_up", "stage"), f"no stage {follow.stage!r} (stages: {', '.join(stages)})"))
+                problems.append(
+                    ((*where, "follow_up", "stage"), f"no stage {follow.stage!r} (stages: {', '.join(stages)})")
+                )
             if follow.id in taken:
-                problems.append(((*where, "follow_up", "id"), f"{follow.id!r} is already an item id; give the follow-up its own"))
+                problems.append(
+                    ((*where, "follow_up", "id"), f"{follow.id!r} is already an item id; give the follow-up its own")
+                )
             taken.add(follow.id)
     return problems
 
@@ -38,7 +47,9 @@ def rollup_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:
     """Roll-ups naming items the spec lacks, or metrics their feeding item does not have."""
     problems: list[tuple[PathKey, str]] = []
     items = {item.id: item for _stage, item in campaign.items()}
-    forward = [(("forward", "items", i), r) for i, r in enumerate(campaign.forward.rollups())] if campaign.forward else []
+    forward = (
+        [(("forward", "items", i), r) for i, r in enumerate(campaign.forward.rollups())] if campaign.forward else []
+    )
     for where, rollup in [*((("rollups", i), r) for i, r in enumerate(campaign.rollups)), *forward]:
         for key, item_id in (("from", rollup.from_), ("into", rollup.into)):
             if item_id is not None and item_id not in items and where[0] == "rollups":
@@ -50,5 +61,7 @@ def rollup_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:
         for index, name in enumerate(rollup.sum):
             if source is not None and name not in known:
                 listing = ", ".join(sorted(known)) or "none"
-                problems.append(((*where, "sum", index), f"item {rollup.from_!r} has no metric {name!r} (its metrics: {listing})"))
+                problems.append(
+                    ((*where, "sum", index), f"item {rollup.from_!r} has no metric {name!r} (its metrics: {listing})")
+                )
     return problems

@@ -35,7 +35,9 @@ def read_bytes(path: Path | str, *, what: str = "spec") -> bytes:
     if not stat.S_ISREG(info.st_mode):
         raise SpecError(f"is not a regular file (a device, pipe or socket): {_an(what)} is a YAML file", file=name)
     if info.st_size > MAX_FILE_BYTES:
-        raise SpecError(f"is {info.st_size:,} bytes: {_an(what)} file is at most {MAX_FILE_BYTES // 2**20} MB", file=name)
+        raise SpecError(
+            f"is {info.st_size:,} bytes: {_an(what)} file is at most {MAX_FILE_BYTES // 2**20} MB", file=name
+        )
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
@@ -57,9 +59,11 @@ def decode(raw: bytes, name: str) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise SpecError(
-            f"not UTF-8 text (bad byte at offset {exc.start})", file=name, line=line,
+            f"not UTF-8 text (bad byte at offset {exc.start})",
+            file=name,
+            line=line,
             hint="save the file as UTF-8 (not GBK or UTF-16)",
-        ) from None  # fmt: skip
+        ) from None
 
 
 def referenced_file(spec_file: Path | str, name: Any, *, what: str) -> Path:
@@ -74,10 +78,14 @@ def referenced_file(spec_file: Path | str, name: Any, *, what: str) -> Path:
         raise ValueError(f"the {what} is not a file name")
     candidate = Path(text)
     if candidate.is_absolute():
-        raise ValueError(f"the {what} {text!r} is an absolute path: name a file in the spec's folder ({folder or '.'}/)")
+        raise ValueError(
+            f"the {what} {text!r} is an absolute path: name a file in the spec's folder ({folder or '.'}/)"
+        )
     base = os.path.normpath(folder)
     resolved = os.path.normpath(folder / candidate)
-    inside = resolved == base or (resolved.startswith(base + os.sep) if base != "." else resolved.split(os.sep)[0] != "..")
+    inside = resolved == base or (
+        resolved.startswith(base + os.sep) if base != "." else resolved.split(os.sep)[0] != ".."
+    )
     if not inside:
         raise ValueError(f"the {what} {text!r} lies outside the spec's folder: name a file inside {folder}/")
     confined(folder, Path(resolved), what=what, shown=text)
@@ -100,7 +108,7 @@ def confined(folder: Path | str, path: Path, *, what: str, shown: str | None = N
     if get_settings().spec_root:
         roots.append(os.path.realpath(get_settings().spec_root))
     if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
-        raise ValueError(f"the {what} {shown or path.name!r} is a link to a file outside the spec's folder: duban opens only "
-                         f"files inside {folder or '.'}/ (or {ROOT_VARIABLE}); copy the file there instead of linking it")
-
-
+        raise ValueError(
+            f"the {what} {shown or path.name!r} is a link to a file outside the spec's folder: duban opens only "
+            f"files inside {folder or '.'}/ (or {ROOT_VARIABLE}); copy the file there instead of linking it"
+        )

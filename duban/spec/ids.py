@@ -12,8 +12,14 @@ from typing import Any, Iterator
 
 from duban.spec.source import PathKey
 
-_KINDS = (("stages", "stage"), ("samples", "sample"), ("events", "event"), ("leaders", "leader"),
-          ("score_sheets", "score sheet"), ("rollups", "roll-up"))  # fmt: skip
+_KINDS = (
+    ("stages", "stage"),
+    ("samples", "sample"),
+    ("events", "event"),
+    ("leaders", "leader"),
+    ("score_sheets", "score sheet"),
+    ("rollups", "roll-up"),
+)
 
 
 def repeated_ids(data: Any) -> list[tuple[PathKey, str]]:
@@ -23,8 +29,11 @@ def repeated_ids(data: Any) -> list[tuple[PathKey, str]]:
     problems: list[tuple[PathKey, str]] = []
     for key, what in _KINDS:
         problems.extend(_repeats(_entries(data.get(key), (key,), "id"), f"{what} id"))
-    items = [entry for s_path, stage in _entries(data.get("stages"), ("stages",)) for entry in _entries(
-        stage.get("items"), (*s_path, "items"), "id")]  # fmt: skip
+    items = [
+        entry
+        for s_path, stage in _entries(data.get("stages"), ("stages",))
+        for entry in _entries(stage.get("items"), (*s_path, "items"), "id")
+    ]
     problems.extend(_repeats(iter(items), "item id"))
     for s_path, stage in _entries(data.get("stages"), ("stages",)):
         for i_path, item in _entries(stage.get("items"), (*s_path, "items")):

@@ -1,14 +1,13 @@
 """Load a campaign spec: YAML → Campaign, with every problem named by file, line and YAML path.
 
-    campaign_specs/jinzhong-2024-lookback.yaml:31 stages[2].window.end: 2024-06-31 is not a date
+campaign_specs/jinzhong-2024-lookback.yaml:31 stages[2].window.end: 2024-06-31 is not a date
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import difflib
 import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,8 +65,14 @@ def read_spec(path: Path | str) -> Draft:
         campaign = Campaign.model_validate(source.data)
     except ValidationError as exc:
         refused = validation_errors(source, exc, Campaign).errors
-    return Draft(path=path, source=source, sha256=hashlib.sha256(raw).hexdigest(), campaign=campaign,
-                 errors=[*errors, *refused], refused=refused)  # fmt: skip
+    return Draft(
+        path=path,
+        source=source,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        campaign=campaign,
+        errors=[*errors, *refused],
+        refused=refused,
+    )
 
 
 def load_spec(path: Path | str) -> LoadedSpec:
@@ -93,7 +98,7 @@ def read_stored(spec_text: str, spec_path: str) -> tuple[Source, Campaign]:
 def by_line(errors: list[SpecError]) -> list[SpecError]:
     """Errors in the order of their lines (those without a line first), each once."""
     unique = {str(error): error for error in errors}
-    return sorted(unique.values(), key=lambda e: (e.line or 0))
+    return sorted(unique.values(), key=lambda e: e.line or 0)
 
 
 def validation_errors(source: Source, exc: ValidationError, root: type[BaseModel]) -> SpecErrors:
@@ -225,5 +230,6 @@ def clean_errors(path: Path | str):
     except RecursionError:
         raise SpecError("nested too deeply to be planned", file=str(path)) from None
     except (OverflowError, MemoryError) as exc:
-        raise SpecError(f"a date, offset or count is beyond what a notice can mean ({type(exc).__name__})",
-                        file=str(path)) from None  # fmt: skip
+        raise SpecError(
+            f"a date, offset or count is beyond what a notice can mean ({type(exc).__name__})", file=str(path)
+        ) from None

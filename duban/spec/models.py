@@ -13,16 +13,25 @@ import re
 from datetime import time
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler, field_validator, model_validator
-from pydantic import ValidationInfo, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import CoreSchema
 
 from duban.domain.calendar import Postpone
+from duban.domain.units import LEVEL_ALIASES, Level
 from duban.instants import zone
 from duban.spec.terms import OFFSET_SCHEMA, WORDS_SCHEMA, ClockTime, Due, Offset, OffsetField, OffsetUnit, SpecDate
 from duban.spec.words import EVERY_HINT, WordDate, range_problem, recurrence_words, split_range
-from duban.domain.units import LEVEL_ALIASES, Level
 
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
 ID_HINT = "an id is ASCII letters, digits, _ and -, starting with a letter (e.g. self_assessment)"
@@ -88,7 +97,9 @@ class Selector(Strict):
     tags: list[str] = Field(default_factory=list, description="units carrying all these overlay tags")
     kind: str | None = Field(default=None, description="division | office | zone | center | enterprise")
     line: str | None = Field(default=None, description="only the bodies of this line (stats, housing …)")
-    where: dict[str, list[str]] = Field(default_factory=dict, description="units whose attributes take one of these values, e.g. {risk: [高, 较高]}")
+    where: dict[str, list[str]] = Field(
+        default_factory=dict, description="units whose attributes take one of these values, e.g. {risk: [高, 较高]}"
+    )
     sample: str | None = Field(default=None, description="the units drawn by this sample (samples[].id)")
     any_of: list[Selector] = Field(default_factory=list, description="the union of these selectors")
     exclude: Selector | None = Field(default=None, description="minus these units")
@@ -131,10 +142,23 @@ class Selector(Strict):
 
     @model_validator(mode="after")
     def _says_something(self) -> Selector:
-        said = (self.ref, self.all, self.level, self.under, self.units, self.tags, self.kind, self.sample, self.any_of,
-                self.line, self.where)  # fmt: skip
+        said = (
+            self.ref,
+            self.all,
+            self.level,
+            self.under,
+            self.units,
+            self.tags,
+            self.kind,
+            self.sample,
+            self.any_of,
+            self.line,
+            self.where,
+        )
         if not any(said):
-            raise ValueError("a selector must say which units (all, a group, level/under, units, tags, line, where or sample)")
+            raise ValueError(
+                "a selector must say which units (all, a group, level/under, units, tags, line, where or sample)"
+            )
         return self
 
 
@@ -159,9 +183,13 @@ class Rollup(Strict):
     name: str | None = None
     from_: Id = Field(alias="from", description="the item whose submissions are rolled up")
     into: Id | None = Field(default=None, description="the item they feed (its units roll up their units' submissions)")
-    unit: str | None = Field(default=None, description="without `into`: the unit the tally is for (code, name or group)")
+    unit: str | None = Field(
+        default=None, description="without `into`: the unit the tally is for (code, name or group)"
+    )
     sum: list[str] = Field(default_factory=list, description="metrics of `from` added up")
-    by: str | None = Field(default=None, description="also add them up per value of this unit attribute (risk, industry, size …)")
+    by: str | None = Field(
+        default=None, description="also add them up per value of this unit attribute (risk, industry, size …)"
+    )
     auto: bool = Field(default=False, description="submit the roll-up when every feeding unit has finished")
 
     @model_validator(mode="after")
@@ -185,8 +213,10 @@ class ForwardItem(Strict):
     @model_validator(mode="after")
     def _not_into_itself(self) -> ForwardItem:
         if self.into == self.from_:
-            raise ValueError(f"`into` and `from` are both {self.into!r}: the units below owe `from`, the re-issuing unit "
-                             "rolls it up into another item `into`")
+            raise ValueError(
+                f"`into` and `from` are both {self.into!r}: the units below owe `from`, the re-issuing unit "
+                "rolls it up into another item `into`"
+            )
         return self
 
 
@@ -199,7 +229,9 @@ class Forward(Strict):
 
     of: str = Field(description="the upper campaign's spec file, relative to this one")
     unit: str = Field(description="the re-issuing unit (code or name), in both registries")
-    buffer: OffsetField = Field(default=Offset(2, OffsetUnit.working_days), description="how much earlier each level is due")
+    buffer: OffsetField = Field(
+        default=Offset(2, OffsetUnit.working_days), description="how much earlier each level is due"
+    )
     items: list[ForwardItem] = Field(min_length=1)
 
     @field_validator("unit", mode="before")
@@ -230,18 +262,26 @@ class Metric(Strict):
     unit: str | None = Field(default=None, description="measure word shown after the value: 篇, 人, 次")
     min: float | None = None
     max: float | None = None
-    decimals: int | None = Field(default=None, ge=0, le=6, description="decimals a `number` may carry (6 when not said); "
-                                 "every figure is below 10^15 in magnitude")
+    decimals: int | None = Field(
+        default=None,
+        ge=0,
+        le=6,
+        description="decimals a `number` may carry (6 when not said); every figure is below 10^15 in magnitude",
+    )
     required: bool = True
 
 
 class Reminders(Strict):
     """When units hear about an item before its due."""
 
-    before: list[OffsetField] = Field(default_factory=list, description='offsets before the due, e.g. ["3 working days", "1 day"]')
+    before: list[OffsetField] = Field(
+        default_factory=list, description='offsets before the due, e.g. ["3 working days", "1 day"]'
+    )
     at: ClockTime | None = Field(default=None, description="time of day a day-based reminder goes out")
 
-    __get_pydantic_json_schema__ = _also({"type": "array", "items": OFFSET_SCHEMA, "description": "offsets before the due"})
+    __get_pydantic_json_schema__ = _also(
+        {"type": "array", "items": OFFSET_SCHEMA, "description": "offsets before the due"}
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -292,14 +332,22 @@ class Outcome(Strict):
     item and the words), opened when it is decided and due that long after.
     """
 
-    when: Literal["overdue", "late"] = Field(description="overdue: not handed in `after` the due | late: handed in after the due")
+    when: Literal["overdue", "late"] = Field(
+        description="overdue: not handed in `after` the due | late: handed in after the due"
+    )
     after: OffsetField = Field(default=Offset(0, OffsetUnit.days), description="with overdue: this long after the due")
     do: str = Field(min_length=1, max_length=100, description="the notice's words: 约谈, 通报批评, 重新开展 …")
-    due: OffsetField | None = Field(default=None, description="when it is owed as an item: due this long after it is decided")
+    due: OffsetField | None = Field(
+        default=None, description="when it is owed as an item: due this long after it is decided"
+    )
 
     def words(self) -> str:
         """'逾期3个工作日未报：约谈（限5个工作日）' — the rule as a notice says it."""
-        head = f"逾期{self.after}未报" if self.when == "overdue" and self.after.amount else ("逾期未报" if self.when == "overdue" else "逾期报送")
+        head = (
+            f"逾期{self.after}未报"
+            if self.when == "overdue" and self.after.amount
+            else ("逾期未报" if self.when == "overdue" else "逾期报送")
+        )
         return f"{head}：{self.do}" + (f"（限{self.due}）" if self.due is not None else "")
 
 
@@ -309,12 +357,16 @@ class Defaults(Strict):
     open_time: ClockTime = Field(default=time(8, 30), description="time a stage opens on its start date")
     due_time: ClockTime = Field(default=time(23, 59), description="time of a date-only due (23:59 = end of that day)")
     remind_time: ClockTime = Field(default=time(9, 0), description="time day-based reminders and escalations go out")
-    reminders: Reminders = Field(default_factory=lambda: Reminders(before=[Offset(3, OffsetUnit.working_days), Offset(1, OffsetUnit.days)]))
+    reminders: Reminders = Field(
+        default_factory=lambda: Reminders(before=[Offset(3, OffsetUnit.working_days), Offset(1, OffsetUnit.days)])
+    )
     escalation: Escalation = Field(
         default_factory=lambda: Escalation(steps=[EscalationStep(after=Offset(2, OffsetUnit.working_days))])
     )
     postpone: Postpone = Field(default=Postpone.none, description="顺延: none | holidays | holidays_and_weekends")
-    outcomes: list[Outcome] = Field(default_factory=list, description="what slipping units face (约谈, 通报批评 …), for every item")
+    outcomes: list[Outcome] = Field(
+        default_factory=list, description="what slipping units face (约谈, 通报批评 …), for every item"
+    )
     due_after_period: OffsetField | None = Field(
         default=None,
         description="recurring items whose notice gives no due day: due this long after each period "
@@ -332,7 +384,11 @@ class Window(Strict):
     end: Due
 
     __get_pydantic_json_schema__ = _also(
-        {**WORDS_SCHEMA, "description": "a window in the notice's words", "examples": ["3月至10月", "7月份", "10月至次年3月"]}
+        {
+            **WORDS_SCHEMA,
+            "description": "a window in the notice's words",
+            "examples": ["3月至10月", "7月份", "10月至次年3月"],
+        }
     )
 
     @model_validator(mode="before")
@@ -343,14 +399,18 @@ class Window(Strict):
         parts = split_range(value)
         if parts is None:
             if WordDate.parse(value) is None:
-                raise ValueError(f"{value.strip()[:40]!r} is not a window: write {{start: …, end: …}} or the notice's "
-                                 "words (3月至10月, 5月中旬至6月底, 7月份)")  # fmt: skip
+                raise ValueError(
+                    f"{value.strip()[:40]!r} is not a window: write {{start: …, end: …}} or the notice's "
+                    "words (3月至10月, 5月中旬至6月底, 7月份)"
+                )
             return {"start": value.strip(), "end": value.strip()}
         start, end = WordDate.parse(parts[0]), WordDate.parse(parts[1])
         for part, found in zip(parts, (start, end)):
             if found is None:
-                raise ValueError(f"{part[:40]!r} in the window {value.strip()[:40]!r} is not a date duban can read "
-                                 "(write 3月至10月, 5月中旬至6月底, 10月至次年3月)")  # fmt: skip
+                raise ValueError(
+                    f"{part[:40]!r} in the window {value.strip()[:40]!r} is not a date duban can read "
+                    "(write 3月至10月, 5月中旬至6月底, 10月至次年3月)"
+                )
         problem = range_problem(start, end)  # type: ignore[arg-type]
         if problem:
             raise ValueError(problem)
@@ -379,13 +439,20 @@ class Recurrence(Strict):
 
     every: Literal["month", "quarter", "half_year", "year"]
     due_after_period: OffsetField | None = Field(
-        default=None, description="due this long after each period ends (default: defaults.due_after_period, else the period's last day)"
+        default=None,
+        description="due this long after each period ends (default: defaults.due_after_period, else the period's last day)",
     )
-    days: list[int] = Field(default_factory=list, description="monthly dues on these days of each month, e.g. [10, 20] (每月10日、20日前)")
+    days: list[int] = Field(
+        default_factory=list, description="monthly dues on these days of each month, e.g. [10, 20] (每月10日、20日前)"
+    )
     at: ClockTime | None = Field(default=None, description="time of day of each due (default: defaults.due_time)")
-    periods: dict[str, PeriodRule] = Field(default_factory=dict, description="per-period dues: {Q4: {due_after_period: 20 days}}")
+    periods: dict[str, PeriodRule] = Field(
+        default_factory=dict, description="per-period dues: {Q4: {due_after_period: 20 days}}"
+    )
     exempt: list[str] = Field(default_factory=list, description="periods with nothing owed, e.g. [Q4] (并入年报)")
-    said: SkipJsonSchema[str | None] = Field(default=None, description="the notice's words, when the short form gave them")
+    said: SkipJsonSchema[str | None] = Field(
+        default=None, description="the notice's words, when the short form gave them"
+    )
 
     __get_pydantic_json_schema__ = _also(
         {"type": "string", "description": EVERY_HINT, "examples": ["quarter", "每月", "季后10日", "每月10日、20日前"]}
@@ -445,9 +512,13 @@ class Extensions(Strict):
     """
 
     allowed: bool = Field(default=True, description="whether units may ask at all")
-    max: OffsetField | None = Field(default=None, description='the longest extension, e.g. "5 working days" (none: no limit)')
+    max: OffsetField | None = Field(
+        default=None, description='the longest extension, e.g. "5 working days" (none: no limit)'
+    )
 
-    __get_pydantic_json_schema__ = _also({"type": "boolean", "description": "true: allowed without a limit; false: refused"})
+    __get_pydantic_json_schema__ = _also(
+        {"type": "boolean", "description": "true: allowed without a limit; false: refused"}
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -467,9 +538,15 @@ class Acknowledge(Strict):
     工作日内签收"); one not acknowledged by then is reminded, and escalated after `escalate_after`.
     Short form: `acknowledge: 1 working day`."""
 
-    within: OffsetField = Field(default=Offset(1, OffsetUnit.working_days), description="after the opening, e.g. 1 working day, 4 hours")
-    escalate_after: OffsetField = Field(default=Offset(1, OffsetUnit.working_days), description="after the 签收 due: tell `to`")
-    to: list[str] = Field(default_factory=lambda: ["parent", "leader"], description="who hears of a missing 签收 (as escalation.to)")
+    within: OffsetField = Field(
+        default=Offset(1, OffsetUnit.working_days), description="after the opening, e.g. 1 working day, 4 hours"
+    )
+    escalate_after: OffsetField = Field(
+        default=Offset(1, OffsetUnit.working_days), description="after the 签收 due: tell `to`"
+    )
+    to: list[str] = Field(
+        default_factory=lambda: ["parent", "leader"], description="who hears of a missing 签收 (as escalation.to)"
+    )
 
     __get_pydantic_json_schema__ = _also({**OFFSET_SCHEMA, "description": "within this long of the opening"})
 
@@ -501,12 +578,18 @@ class Review(Strict):
     `review: operators`, `review: true`.
     """
 
-    by: Literal["operators", "parent"] = Field(default="operators", description="operators | parent (the unit's parent unit)")
-    within: OffsetField = Field(default=Offset(3, OffsetUnit.working_days),
-                                description="a returned item is due again this long after the return (unless given)")  # fmt: skip
+    by: Literal["operators", "parent"] = Field(
+        default="operators", description="operators | parent (the unit's parent unit)"
+    )
+    within: OffsetField = Field(
+        default=Offset(3, OffsetUnit.working_days),
+        description="a returned item is due again this long after the return (unless given)",
+    )
 
-    __get_pydantic_json_schema__ = _also({"type": "string", "description": "operators | parent"},
-                                         {"type": "boolean", "description": "true: reviewed by the operators"})  # fmt: skip
+    __get_pydantic_json_schema__ = _also(
+        {"type": "string", "description": "operators | parent"},
+        {"type": "boolean", "description": "true: reviewed by the operators"},
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -547,14 +630,24 @@ class Item(Strict):
     postpone: Postpone | None = None
     every: Recurrence | None = None
     extensions: Extensions | None = Field(default=None, description="延期申请 for this item (default: the campaign's)")
-    review: Review | None = Field(default=None, description="审核: submissions wait for the reviewer to accept or return them")
-    outcomes: list[Outcome] | None = Field(default=None, description="what slipping units face (default: defaults.outcomes)")
+    review: Review | None = Field(
+        default=None, description="审核: submissions wait for the reviewer to accept or return them"
+    )
+    outcomes: list[Outcome] | None = Field(
+        default=None, description="what slipping units face (default: defaults.outcomes)"
+    )
     note: str | None = Field(default=None, description="how duban read an ambiguous phrase of the notice")
 
     def outcome_item(self, index: int, outcome: Outcome) -> Item:
         """An outcome with a due (重新开展 within 10 working days) as the item the unit then owes."""
-        return Item(id=f"{self.id}-o{index + 1}"[:ID_MAX], name=f"{self.name}（{outcome.do}）", units=self.units or self.lead,
-                    formats=self.formats, submit_to=self.submit_to, note=f"{outcome.words()}（{self.name}）")  # fmt: skip
+        return Item(
+            id=f"{self.id}-o{index + 1}"[:ID_MAX],
+            name=f"{self.name}（{outcome.do}）",
+            units=self.units or self.lead,
+            formats=self.formats,
+            submit_to=self.submit_to,
+            note=f"{outcome.words()}（{self.name}）",
+        )
 
     @field_validator("formats")
     @classmethod
@@ -591,7 +684,11 @@ def _percent(value: Any) -> Any:
         raise ValueError(f"{value!r} is not a percentage; {PERCENT_HINT}")
     if isinstance(value, (int, float)):
         return (float(value), float(value))
-    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    ):
         return (float(value[0]), float(value[1]))
     if isinstance(value, str):
         match = _PERCENT_RE.match(value)
@@ -604,11 +701,17 @@ def _percent(value: Any) -> Any:
 Percent = Annotated[
     tuple[float, float],
     BeforeValidator(_percent),
-    WithJsonSchema({
-        "anyOf": [{"type": "number"}, {"type": "string"}, {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}],
-        "description": "a share of the units drawn from: " + PERCENT_HINT.removeprefix("write a share such as "),
-    }),
-]  # fmt: skip
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string"},
+                {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+            ],
+            "description": "a share of the units drawn from: " + PERCENT_HINT.removeprefix("write a share such as "),
+        }
+    ),
+]
 
 
 def _share(value: Any) -> Any:
@@ -627,11 +730,14 @@ class StageOrder(Strict):
 
     stage: Id = Field(description="the earlier stage it follows (stages[].id)")
     finished: Annotated[Percent | None, BeforeValidator(_share)] = Field(
-        default=None, description="open when this share of that stage's units have finished: all, 80% … (default: when it closes)"
+        default=None,
+        description="open when this share of that stage's units have finished: all, 80% … (default: when it closes)",
     )
     offset: OffsetField = Field(default=Offset(0, OffsetUnit.days), description="this long after (e.g. 2 working days)")
 
-    __get_pydantic_json_schema__ = _also({"type": "string", "description": "the stage it follows, opening when that one closes"})
+    __get_pydantic_json_schema__ = _also(
+        {"type": "string", "description": "the stage it follows, opening when that one closes"}
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -665,19 +771,27 @@ class Stage(Strict):
     name: str
     window: Window | None = None
     follows: StageOrder | None = Field(default=None, description="open after an earlier stage instead of on a date")
-    lasts: OffsetField | None = Field(default=None, description="with `follows:`: it closes this long after it actually opens")
+    lasts: OffsetField | None = Field(
+        default=None, description="with `follows:`: it closes this long after it actually opens"
+    )
     description: str | None = None
-    acknowledge: Acknowledge | None = Field(default=None, description="签收: units acknowledge the stage's opening within a time")
+    acknowledge: Acknowledge | None = Field(
+        default=None, description="签收: units acknowledge the stage's opening within a time"
+    )
     items: list[Item] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _opened_one_way(self) -> Stage:
         if self.follows is not None and self.window is not None:
-            raise ValueError(f"stage {self.id!r} opens after {self.follows.stage!r}: drop its `window:` and say how long "
-                             "it lasts with `lasts:` (e.g. 10 working days)")  # fmt: skip
+            raise ValueError(
+                f"stage {self.id!r} opens after {self.follows.stage!r}: drop its `window:` and say how long "
+                "it lasts with `lasts:` (e.g. 10 working days)"
+            )
         if self.follows is not None and self.lasts is None:
-            raise ValueError(f"stage {self.id!r} follows {self.follows.stage!r}: say how long it lasts from its opening "
-                             "with `lasts:` (e.g. 10 working days)")  # fmt: skip
+            raise ValueError(
+                f"stage {self.id!r} follows {self.follows.stage!r}: say how long it lasts from its opening "
+                "with `lasts:` (e.g. 10 working days)"
+            )
         if self.lasts is not None and self.follows is None:
             raise ValueError("`lasts:` counts from an opening decided by `follows:`; a stage with dates has `window:`")
         return self
@@ -707,12 +821,29 @@ class Draw(Strict):
     """
 
     from_: Selector = Field(alias="from", description="the units drawn from (a sample here makes a nested sample)")
-    count: Annotated[int | None, WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"enum": ["待定", "部分", "抽取部分", "at_draw", "operator"]}, {"type": "null"}]})] = Field(
-        default=None, ge=1, description="how many units in all (or in each stratum); 待定 (抽取部分): the operator says when drawing"
+    count: Annotated[
+        int | None,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "integer", "minimum": 1},
+                    {"enum": ["待定", "部分", "抽取部分", "at_draw", "operator"]},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = Field(
+        default=None,
+        ge=1,
+        description="how many units in all (or in each stratum); 待定 (抽取部分): the operator says when drawing",
     )
     percent: Percent | None = Field(default=None, description="a share of the units drawn from, or a range of shares")
-    rounding: Literal["up", "down", "nearest"] = Field(default="up", description="how a share becomes a count (up: 不低于)")
-    take: Literal["low", "high", "random"] = Field(default="low", description="where in a percentage range the count falls")
+    rounding: Literal["up", "down", "nearest"] = Field(
+        default="up", description="how a share becomes a count (up: 不低于)"
+    )
+    take: Literal["low", "high", "random"] = Field(
+        default="low", description="where in a percentage range the count falls"
+    )
     min_count: int | None = Field(default=None, ge=1, description="at least this many (all units when there are fewer)")
     max_count: int | None = Field(default=None, ge=1, description="at most this many")
     min_per_parent: int | None = Field(default=None, ge=1, description="at least this many under each parent")
@@ -726,18 +857,21 @@ class Draw(Strict):
         "when the notice gives no ratios; validate says so)",
     )
     at_draw: bool = Field(
-        default=False, description="抽取部分: how many is decided by the operator when drawing (`duban sample draw --count N`)"
+        default=False,
+        description="抽取部分: how many is decided by the operator when drawing (`duban sample draw --count N`)",
     )
     named_by_parent: int | None = Field(
-        default=None, ge=1,
+        default=None,
+        ge=1,
         description="由上级指定: each parent names this many of its units when the sample is drawn (`--named CODE`); "
         "they count toward the number, the rest are drawn at random",
-    )  # fmt: skip
+    )
     base: int | None = Field(
-        default=None, ge=1,
+        default=None,
+        ge=1,
         description="with `count:` and `percent:`: what the percentage floor is of, when not the units drawn from "
         "(不低于3% of 52,000 households against 抽查1,500户)",
-    )  # fmt: skip
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -758,11 +892,15 @@ class Draw(Strict):
             return value
         low, high = value
         if info.data.get("count") is not None and low != high:
-            raise ValueError("with `count:` (a fixed target) `percent:` is a floor (不低于3%): give one share, not a range")
+            raise ValueError(
+                "with `count:` (a fixed target) `percent:` is a floor (不低于3%): give one share, not a range"
+            )
         if not (0 < low <= 100 and 0 < high <= 100):
             raise ValueError(f"percent {low:g}%–{high:g}% must lie between 0 and 100")
         if low > high:
-            raise ValueError(f"the percentage range {low:g}%–{high:g}% runs backwards: its low end is above its high end")
+            raise ValueError(
+                f"the percentage range {low:g}%–{high:g}% runs backwards: its low end is above its high end"
+            )
         return value
 
     @field_validator("max_count")
@@ -783,15 +921,22 @@ class Draw(Strict):
 
     @model_validator(mode="after")
     def _rules_agree(self) -> Draw:
-        how = [name for name in ("count", "percent", "min_per_parent", "counts", "designated", "at_draw", "named_by_parent")
-               if getattr(self, name)]  # fmt: skip
+        how = [
+            name
+            for name in ("count", "percent", "min_per_parent", "counts", "designated", "at_draw", "named_by_parent")
+            if getattr(self, name)
+        ]
         if self.at_draw and (self.percent is not None or self.counts or self.strata or self.min_per_parent):
-            raise ValueError("`count: 待定` leaves the number to the operator at draw time: drop `percent:`, `counts:`, "
-                             "`strata:` and `min_per_parent:`")  # fmt: skip
+            raise ValueError(
+                "`count: 待定` leaves the number to the operator at draw time: drop `percent:`, `counts:`, "
+                "`strata:` and `min_per_parent:`"
+            )
         if self.named_by_parent is not None and (self.strata or self.counts or self.min_per_parent):
             raise ValueError("`named_by_parent:` already draws per parent: combine it only with `count:`")
         if not how:
-            raise ValueError("a draw says how many: `count:`, `percent:`, `min_per_parent:`, `counts:` (with strata) or `designated:`")
+            raise ValueError(
+                "a draw says how many: `count:`, `percent:`, `min_per_parent:`, `counts:` (with strata) or `designated:`"
+            )
         if self.percent is None:
             for name in ("min_count", "max_count"):
                 if getattr(self, name) is not None:
@@ -801,7 +946,9 @@ class Draw(Strict):
         if self.min_per_parent is not None and (self.percent is not None or self.strata or self.counts):
             raise ValueError("`min_per_parent:` already draws per parent: combine it only with `count:` (a total)")
         if self.counts and not self.strata:
-            raise ValueError("`counts:` gives a number per stratum: say which with `strata:` (level, kind, parent or an attribute)")
+            raise ValueError(
+                "`counts:` gives a number per stratum: say which with `strata:` (level, kind, parent or an attribute)"
+            )
         if self.counts and (self.count is not None or self.percent is not None):
             raise ValueError("`counts:` already says how many per stratum: drop `count:`/`percent:` or `counts:`")
         if self.allocation is not None and not (self.strata and (self.count or self.percent)):
@@ -814,8 +961,24 @@ class Draw(Strict):
 SEED_MAX = 2**31 - 1
 """The largest seed the database records on both SQLite and PostgreSQL (a 32-bit column), as 2,147,483,647."""
 
-_DRAW_KEYS = ("from", "count", "percent", "rounding", "take", "min_count", "max_count", "min_per_parent", "per",
-              "designated", "strata", "counts", "allocation", "base", "at_draw", "named_by_parent")  # fmt: skip
+_DRAW_KEYS = (
+    "from",
+    "count",
+    "percent",
+    "rounding",
+    "take",
+    "min_count",
+    "max_count",
+    "min_per_parent",
+    "per",
+    "designated",
+    "strata",
+    "counts",
+    "allocation",
+    "base",
+    "at_draw",
+    "named_by_parent",
+)
 _AT_DRAW = ("待定", "部分", "抽取部分", "at_draw", "operator")
 
 
@@ -825,7 +988,9 @@ class Sample(Strict):
     id: Id
     name: str
     draws: list[Draw] = Field(min_length=1)
-    seed: int = Field(ge=-SEED_MAX - 1, le=SEED_MAX, description="the seed, recorded with the draw (a 32-bit whole number)")
+    seed: int = Field(
+        ge=-SEED_MAX - 1, le=SEED_MAX, description="the seed, recorded with the draw (a 32-bit whole number)"
+    )
     hidden: bool = Field(default=False, description="sampled units learn nothing of it before the check opens")
     reveal: Due | None = Field(
         default=None, description="when a hidden sample may show (default: the first opening of an item that uses it)"
@@ -882,7 +1047,9 @@ class FollowUp(Strict):
     id: Id
     name: str
     stage: Id | None = Field(default=None, description="the stage whose tick opens it (default: the last stage)")
-    within: OffsetField = Field(default=Offset(10, OffsetUnit.working_days), description="due this long after the scores are recorded")
+    within: OffsetField = Field(
+        default=Offset(10, OffsetUnit.working_days), description="due this long after the scores are recorded"
+    )
     formats: list[str] = Field(default_factory=lambda: ["docx", "pdf"])
     submit_to: str | None = Field(default=None, description="the unit that receives it (报送至), code or name")
     note: str | None = None
@@ -923,8 +1090,14 @@ class ScoreSheet(Strict):
         if self.follow_up is None:
             return None
         f = self.follow_up
-        return Item(id=f.id, name=f.name, units=Selector(sample=self.samples[0]), formats=f.formats,
-                    submit_to=f.submit_to, note=f.note or f"{self.name}未达标（低于{self.pass_mark:g}分）的单位整改")  # fmt: skip
+        return Item(
+            id=f.id,
+            name=f.name,
+            units=Selector(sample=self.samples[0]),
+            formats=f.formats,
+            submit_to=f.submit_to,
+            note=f.note or f"{self.name}未达标（低于{self.pass_mark:g}分）的单位整改",
+        )
 
 
 class Leader(Strict):
@@ -941,7 +1114,9 @@ class UnitList(Strict):
     """A list of enterprises or other listed parties (名录): one stored by `duban units import`, or a file."""
 
     name: Id | None = Field(default=None, description="a list stored by `duban units import FILE --list NAME`")
-    file: str | None = Field(default=None, description="a CSV or xlsx file, relative to the spec file, read and checked at planning")
+    file: str | None = Field(
+        default=None, description="a CSV or xlsx file, relative to the spec file, read and checked at planning"
+    )
     mapping: str | None = Field(default=None, description="with `file:`, a YAML file mapping its column names")
     as_of: SpecDate | None = Field(default=None, description="with `name:`, the list as it stood on this day")
 
@@ -966,13 +1141,29 @@ class UnitList(Strict):
 class Registry(Strict):
     """Where the units come from: MCA division subtrees, a department's line, an overlay, listed parties."""
 
-    divisions: list[str] = Field(default_factory=list, description="division codes or names, e.g. [140700]; 全国 adds the nation above the provinces")
-    as_of: SpecDate | None = Field(default=None, description="the division set of this day (packaged: 2025-12-31; a bureau adds its own under divisions/)")
-    levels: list[SpecLevel] = Field(default_factory=list, description="only these division levels, e.g. [nation, province] for a ministry's campaign (default: all)")
-    line: Id = Field(default="stats", description="whose bodies the division units are: stats | housing | ecology | market | emergency | government | an overlay line")
-    beside: list[Id] = Field(default_factory=list, description="more lines side by side: their bodies are CODE@LINE (140724@stats)")
+    divisions: list[str] = Field(
+        default_factory=list,
+        description="division codes or names, e.g. [140700]; 全国 adds the nation above the provinces",
+    )
+    as_of: SpecDate | None = Field(
+        default=None,
+        description="the division set of this day (packaged: 2025-12-31; a bureau adds its own under divisions/)",
+    )
+    levels: list[SpecLevel] = Field(
+        default_factory=list,
+        description="only these division levels, e.g. [nation, province] for a ministry's campaign (default: all)",
+    )
+    line: Id = Field(
+        default="stats",
+        description="whose bodies the division units are: stats | housing | ecology | market | emergency | government | an overlay line",
+    )
+    beside: list[Id] = Field(
+        default_factory=list, description="more lines side by side: their bodies are CODE@LINE (140724@stats)"
+    )
     overlay: str | None = Field(default=None, description="overlay YAML, relative to the spec file")
-    lists: list[UnitList] = Field(default_factory=list, description="enterprises and other listed parties attached to the divisions")
+    lists: list[UnitList] = Field(
+        default_factory=list, description="enterprises and other listed parties attached to the divisions"
+    )
 
     @field_validator("divisions", mode="before")
     @classmethod
@@ -986,7 +1177,9 @@ class Section(Strict):
     """One heading of the close-out report; `fill` says what duban writes under it from the record."""
 
     heading: str
-    prompt: str | None = Field(default=None, description="what the writer should add (shown in the draft as 【起草提示】)")
+    prompt: str | None = Field(
+        default=None, description="what the writer should add (shown in the draft as 【起草提示】)"
+    )
     fill: Literal["leadership", "activities", "completion", "problems", "next_steps", "none"] | None = Field(
         default=None,
         description="leadership (领导/组织) | activities (开展情况) | completion (完成情况, figures) | problems (存在问题) | "
@@ -1013,14 +1206,20 @@ class Campaign(Strict):
     issuer: str
     doc_no: str | None = Field(default=None, description="文号, e.g. 衡统〔2021〕40号")
     issued_on: SpecDate | None = None
-    forwards: list[Document] = Field(default_factory=list, description="the upper notices this one implements or forwards")
+    forwards: list[Document] = Field(
+        default_factory=list, description="the upper notices this one implements or forwards"
+    )
     forwarded_by: list[Document] = Field(default_factory=list, description="re-issues down the chain (转发)")
-    forward: Forward | None = Field(default=None, description="this campaign re-issues an upper one (转发) with earlier dues")
+    forward: Forward | None = Field(
+        default=None, description="this campaign re-issues an upper one (转发) with earlier dues"
+    )
     year: int | None = Field(
-        default=None, ge=1900, le=2199,
+        default=None,
+        ge=1900,
+        le=2199,
         description="the year the notice speaks of: dates in words (7月份, 6月底前) fall in it, 次年 in the next "
         "(default: the year of issued_on)",
-    )  # fmt: skip
+    )
     timezone: str = "Asia/Shanghai"
     window: Window | None = Field(default=None, description="the campaign's own window (活动时间)")
     registry: Registry
@@ -1031,9 +1230,15 @@ class Campaign(Strict):
     events: list[Event] = Field(default_factory=list)
     samples: list[Sample] = Field(default_factory=list)
     score_sheets: list[ScoreSheet] = Field(default_factory=list, description="评分表 of the inspections")
-    rollups: list[Rollup] = Field(default_factory=list, description="汇总: items fed by the submissions of the units below")
-    extensions: Extensions | None = Field(default=None, description="延期申请: units may ask for a later due (none: they may not)")
-    acknowledge: Acknowledge | None = Field(default=None, description="签收: units acknowledge the notice within a time of their first opening")
+    rollups: list[Rollup] = Field(
+        default_factory=list, description="汇总: items fed by the submissions of the units below"
+    )
+    extensions: Extensions | None = Field(
+        default=None, description="延期申请: units may ask for a later due (none: they may not)"
+    )
+    acknowledge: Acknowledge | None = Field(
+        default=None, description="签收: units acknowledge the notice within a time of their first opening"
+    )
     stages: list[Stage] = Field(min_length=1)
     report: Report | None = None
     notes: str | None = None
@@ -1049,8 +1254,10 @@ class Campaign(Strict):
         earlier: list[str] = []
         for stage in self.stages:
             if stage.follows is not None and stage.follows.stage not in earlier:
-                raise ValueError(f"stage {stage.id!r} follows {stage.follows.stage!r}, which is not an earlier stage "
-                                 f"(earlier: {', '.join(earlier) or 'none'})")  # fmt: skip
+                raise ValueError(
+                    f"stage {stage.id!r} follows {stage.follows.stage!r}, which is not an earlier stage "
+                    f"(earlier: {', '.join(earlier) or 'none'})"
+                )
             earlier.append(stage.id)
         return self
 
@@ -1085,4 +1292,3 @@ class Campaign(Strict):
             item = sheet.follow_up_item()
             if item is not None:
                 yield stages.get(sheet.follow_up.stage or "", self.stages[-1]), item  # type: ignore[union-attr]
-

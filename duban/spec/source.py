@@ -129,8 +129,9 @@ def read_source(path: Path | str, *, text: str | None = None, collect: bool = Fa
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow in a file (NUL, most controls)
         raise SpecError(
             f"contains the character U+{_code(exc.character):04X}, which YAML does not allow in a file: remove it",
-            file=name, line=text.count("\n", 0, exc.position) + 1,
-        ) from None  # fmt: skip
+            file=name,
+            line=text.count("\n", 0, exc.position) + 1,
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "cannot be read"
@@ -168,16 +169,18 @@ class _Builder:
         if key in self.open:
             raise SpecError(
                 "an alias (*name) refers to a value that contains it: it would never end",
-                line=node.start_mark.line + 1, path=dotted(path),
-            )  # fmt: skip
+                line=node.start_mark.line + 1,
+                path=dotted(path),
+            )
         if key in self.seen:
             self.expanded += 1
             if self.expanded > MAX_ALIAS_NODES:
                 raise SpecError(
                     f"aliases (*name) repeat their anchors into more than {MAX_ALIAS_NODES:,} values: "
                     "a spec needs no such expansion",
-                    line=node.start_mark.line + 1, path=dotted(path),
-                )  # fmt: skip
+                    line=node.start_mark.line + 1,
+                    path=dotted(path),
+                )
         self.seen.add(key)
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
@@ -199,11 +202,13 @@ class _Builder:
         for key_node, value_node in node.value:
             key = _scalar(key_node, path, key=True)
             if key in result:
-                self.source.problems.append(SpecError(
-                    f"key {key!r} appears twice (the first one is used)",
-                    line=key_node.start_mark.line + 1,
-                    path=dotted((*path, str(key))),
-                ))  # fmt: skip
+                self.source.problems.append(
+                    SpecError(
+                        f"key {key!r} appears twice (the first one is used)",
+                        line=key_node.start_mark.line + 1,
+                        path=dotted((*path, str(key))),
+                    )
+                )
                 continue
             result[key] = self.build(value_node, (*path, str(key)))
             self.lines[(*path, str(key))] = key_node.start_mark.line + 1
@@ -224,8 +229,12 @@ def _scalar(node: yaml.Node, path: PathKey, *, key: bool = False) -> Any:
         value: Any = node.value  # `!!timestamp 2024-13-45`: a date as text, which the models check
     elif node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and len(node.value) > MAX_NUMBER_CHARS:
         digits = sum(ch.isdigit() for ch in node.value)
-        raise SpecError(f"a number of {digits:,} digits: a number in a spec has at most {MAX_NUMBER_CHARS} characters "
-                        "(no count, offset or seed needs more)", line=line, path=dotted(path))  # fmt: skip
+        raise SpecError(
+            f"a number of {digits:,} digits: a number in a spec has at most {MAX_NUMBER_CHARS} characters "
+            "(no count, offset or seed needs more)",
+            line=line,
+            path=dotted(path),
+        )
     else:
         try:
             value = _CONSTRUCTOR.construct_object(node, deep=True)
@@ -233,8 +242,9 @@ def _scalar(node: yaml.Node, path: PathKey, *, key: bool = False) -> Any:
             raise
         except (ValueError, OverflowError, TypeError, ArithmeticError) as exc:
             shown = node.value if len(node.value) <= 40 else node.value[:40] + "…"
-            raise SpecError(f"{shown!r} cannot be read as {node.tag.rsplit(':', 1)[-1]} ({exc})"[:300],
-                            line=line, path=dotted(path)) from None  # fmt: skip
+            raise SpecError(
+                f"{shown!r} cannot be read as {node.tag.rsplit(':', 1)[-1]} ({exc})"[:300], line=line, path=dotted(path)
+            ) from None
     if isinstance(value, str):
         problem = text_problem(value)
         if problem:
@@ -253,8 +263,10 @@ def text_problem(value: str) -> str | None:
         return None
     code = ord(bad.group())
     if 0xD800 <= code <= 0xDFFF:
-        return (f"contains \\u{code:04x} at character {bad.start() + 1}, half of a UTF-16 pair and no character "
-                "by itself: retype the text around it")  # fmt: skip
+        return (
+            f"contains \\u{code:04x} at character {bad.start() + 1}, half of a UTF-16 pair and no character "
+            "by itself: retype the text around it"
+        )
     return f"contains the control character \\x{code:02x} at character {bad.start() + 1}: remove it"
 
 

@@ -1,11 +1,11 @@
 """The small words of the spec language: offsets, references, due instants, times of day.
 
-    offset   "3 working days" · "3个工作日" · "1 day" · "1天" · "12 hours" · "12小时" (signed: "-2 days")
-    ref      event:<id> · stage:<id> (its end) · stage:<id>.start · item:<id> (its due) · campaign.start/.end
-    due      2024-05-25 (end of that day unless defaults.due_time says otherwise)
-             2021-12-05 12:00 · 2021-12-05T12:00+08:00
-             {after: event:open_day, offset: 5 working days, at: "17:00"} · {before: stage:city_check, offset: 3 days}
-             in the notice's words: 7月份 · 5月中旬 · 6月底前 · 7月15日 · 次年1月15日前 (see duban.spec.words)
+offset   "3 working days" · "3个工作日" · "1 day" · "1天" · "12 hours" · "12小时" (signed: "-2 days")
+ref      event:<id> · stage:<id> (its end) · stage:<id>.start · item:<id> (its due) · campaign.start/.end
+due      2024-05-25 (end of that day unless defaults.due_time says otherwise)
+         2021-12-05 12:00 · 2021-12-05T12:00+08:00
+         {after: event:open_day, offset: 5 working days, at: "17:00"} · {before: stage:city_check, offset: 3 days}
+         in the notice's words: 7月份 · 5月中旬 · 6月底前 · 7月15日 · 次年1月15日前 (see duban.spec.words)
 """
 
 from __future__ import annotations
@@ -16,7 +16,16 @@ from datetime import date, time
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, InstanceOf, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    InstanceOf,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
 
 from duban.instants import parse_clock
 from duban.spec.words import WORDS_HINT, WordDate, looks_like_words, split_range
@@ -76,8 +85,10 @@ class Offset:
         limit = OFFSET_LIMITS[self.unit.value]
         if abs(self.amount) > limit:
             words = self.unit.value.replace("_", " ")
-            raise ValueError(f"{written if written is not None else self}: an offset is at most {limit:,} {words} "
-                             "(about ten years); no notice counts further")  # fmt: skip
+            raise ValueError(
+                f"{written if written is not None else self}: an offset is at most {limit:,} {words} "
+                "(about ten years); no notice counts further"
+            )
         return self
 
 
@@ -95,7 +106,7 @@ def _clock(value: Any) -> time:
     if isinstance(value, time):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a time of day (quote it: \"17:30\")")
+        raise ValueError(f'{value!r} is not a time of day (quote it: "17:30")')
     return parse_clock(str(value))
 
 
@@ -107,7 +118,9 @@ ClockTime = Annotated[
 ]
 
 _REF_RE = re.compile(r"^(event|stage|item):([A-Za-z0-9_\-]+)(?:\.(start|end))?$|^campaign\.(start|end)$")
-REF_HINT = "write event:<id>, stage:<id> (its end), stage:<id>.start, item:<id> (its due), campaign.start or campaign.end"
+REF_HINT = (
+    "write event:<id>, stage:<id> (its end), stage:<id>.start, item:<id> (its due), campaign.start or campaign.end"
+)
 
 
 @dataclass(frozen=True)
@@ -269,8 +282,10 @@ def words_due(value: str) -> WordDate:
     shown = text if len(text) <= 40 else text[:40] + "…"
     parts = split_range(text)
     if parts is not None and WordDate.parse(parts[1]) is not None:
-        raise ValueError(f"{shown!r} is a span of time, not one instant: write it as a stage's `window:`, "
-                         f"or give its end ({parts[1]})")  # fmt: skip
+        raise ValueError(
+            f"{shown!r} is a span of time, not one instant: write it as a stage's `window:`, "
+            f"or give its end ({parts[1]})"
+        )
     found = WordDate.parse(text)
     if found is None:
         raise ValueError(f"{shown!r} is not a date duban can read; {DUE_HINT}")
@@ -285,13 +300,16 @@ WORDS_SCHEMA = {
 }
 DUE_SCHEMA = {
     "anyOf": [
-        {"type": "string", "pattern": r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})?)?$",
-         "examples": ["2024-06-30", "2021-12-05 12:00", "2021-12-05T12:00+08:00"]},
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:?\d{2})?)?$",
+            "examples": ["2024-06-30", "2021-12-05 12:00", "2021-12-05T12:00+08:00"],
+        },
         WORDS_SCHEMA,
         RelativeDue.model_json_schema(),
     ],
     "description": DUE_HINT,
-}  # fmt: skip
+}
 Due = Annotated[
     AbsoluteDue | RelativeDue | InstanceOf[WordDate],
     BeforeValidator(_due),

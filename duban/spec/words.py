@@ -26,7 +26,14 @@ _DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
 NUM = r"(?:\d{1,2}|[一二两三四五六七八九十]{1,3})"
 _BEFORE = r"(?:前|之前|以前|止)?"
 _NEXT = {"次年": 1, "明年": 1, "翌年": 1, "下一年": 1, "下年": 1, "当年": 0, "今年": 0, "本年": 0}
-_PARTS = {"上旬": (1, 10), "中旬": (11, 20), "下旬": (21, None), "底": (None, None), "末": (None, None), "份": (1, None)}
+_PARTS = {
+    "上旬": (1, 10),
+    "中旬": (11, 20),
+    "下旬": (21, None),
+    "底": (None, None),
+    "末": (None, None),
+    "份": (1, None),
+}
 _DATE_RE = re.compile(
     rf"^(?:(?P<year>\d{{4}})年|(?P<rel>次年|明年|翌年|下一?年|当年|今年|本年))?\s*(?P<month>{NUM})\s*月"
     rf"(?:\s*(?P<day>{NUM})\s*[日号]|(?P<part>份|上旬|中旬|下旬|底|末))?"
@@ -67,8 +74,10 @@ class WordDate:
         """(first day, last day) of the span; ValueError when no year is known or the day does not exist."""
         year = self.year if self.year is not None else (None if spec_year is None else spec_year + self.years_after)
         if year is None:
-            raise ValueError(f"{self.text!r} is a date in the notice's words and needs the notice's year: "
-                             "give `year: 2024` (the year the notice speaks of) or `issued_on:`")  # fmt: skip
+            raise ValueError(
+                f"{self.text!r} is a date in the notice's words and needs the notice's year: "
+                "give `year: 2024` (the year the notice speaks of) or `issued_on:`"
+            )
         month_end = _calendar.monthrange(year, self.month)[1]
         last = month_end if self.last is None else self.last
         if last > month_end:
@@ -104,8 +113,15 @@ class WordDate:
                 first = None  # the month's last day, at both edges
         clock = parse_clock(match.group("clock").replace("：", ":")) if match.group("clock") else None
         rel = match.group("rel")
-        return cls(text=text, month=month, first=first, last=last, year=written_year,  # type: ignore[arg-type]
-                   years_after=_NEXT.get(rel, 0) if rel else 0, clock=clock)  # fmt: skip
+        return cls(
+            text=text,
+            month=month,
+            first=first,  # type: ignore[arg-type]
+            last=last,
+            year=written_year,
+            years_after=_NEXT.get(rel, 0) if rel else 0,
+            clock=clock,
+        )
 
 
 def looks_like_words(text: str) -> bool:
@@ -137,8 +153,10 @@ def range_problem(start: WordDate, end: WordDate) -> str | None:
     first = (start.year or start.years_after, start.month, start.first or 31)
     last = (end.year or end.years_after, end.month, end.last or 31)
     if last < first:
-        return (f"{start.text}至{end.text} ends before it starts: when it runs into the next year write "
-                f"{start.text}至次年{end.text}")  # fmt: skip
+        return (
+            f"{start.text}至{end.text} ends before it starts: when it runs into the next year write "
+            f"{start.text}至次年{end.text}"
+        )
     return None
 
 
@@ -170,7 +188,10 @@ def recurrence_words(value: str) -> dict[str, Any] | None:
     match = _AFTER_RE.match(text)
     if match:
         unit = "working days" if "工作日" in match.group("unit") else "days"
-        return {"every": _PERIOD_OF[match.group("period")], "due_after_period": f"{number(match.group('amount'))} {unit}"}
+        return {
+            "every": _PERIOD_OF[match.group("period")],
+            "due_after_period": f"{number(match.group('amount'))} {unit}",
+        }
     match = _DAYS_RE.match(text)
     if match:
         days = [number(d) for d in re.findall(NUM, match.group("days"))]

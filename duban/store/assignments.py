@@ -17,16 +17,28 @@ from duban.store.tables import Assignment, TransitionRow
 _A = Assignment.__table__
 
 
-def record_excused(conn: Connection, campaign_id: str, assignment_id: int, state: str, at: datetime, *, actor: str,
-                   reason: str) -> State:  # fmt: skip
+def record_excused(
+    conn: Connection, campaign_id: str, assignment_id: int, state: str, at: datetime, *, actor: str, reason: str
+) -> State:
     """Excuse one assignment (in `state`) at `at`: no further events, and a transition naming `actor: reason`."""
     change, progress = excuse(Progress(State(state)), at)
-    conn.execute(update(_A).where(_A.c.id == assignment_id).values(state=progress.state.value, next_event_at=None,
-                                                                    updated_at=at))  # fmt: skip
+    conn.execute(
+        update(_A).where(_A.c.id == assignment_id).values(state=progress.state.value, next_event_at=None, updated_at=at)
+    )
     conn.execute(
         insert(TransitionRow),
-        [dict(campaign_id=campaign_id, assignment_id=assignment_id, event=change.event.value, step=0,
-              from_state=change.from_state.value, to_state=change.to_state.value, event_at=at, recorded_at=at,
-              actor=f"{actor}: {reason}"[:80])],
-    )  # fmt: skip
+        [
+            dict(
+                campaign_id=campaign_id,
+                assignment_id=assignment_id,
+                event=change.event.value,
+                step=0,
+                from_state=change.from_state.value,
+                to_state=change.to_state.value,
+                event_at=at,
+                recorded_at=at,
+                actor=f"{actor}: {reason}"[:80],
+            )
+        ],
+    )
     return progress.state

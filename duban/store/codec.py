@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sqlite3
 import zlib
-
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any

@@ -55,4 +55,3 @@ def reading(engine: Engine) -> Iterator[Connection]:
     Every connection but a writer's reads so (see duban.store.engine.writing); this names the intent."""
     with engine.connect() as connection:
         yield connection
-

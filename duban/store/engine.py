@@ -82,8 +82,9 @@ class Checkpointer:
         """One PASSIVE checkpoint; a busy database (another process checkpointing) is left to the next one."""
         with self.running, suppress(sqlite3.Error):
             # mode=rw: a checkpoint never creates the file (a scratch database removed with its folder stays gone)
-            connection = sqlite3.connect(f"{Path(self.path).as_uri()}?mode=rw", timeout=0, isolation_level=None,
-                                         uri=True)  # fmt: skip
+            connection = sqlite3.connect(
+                f"{Path(self.path).as_uri()}?mode=rw", timeout=0, isolation_level=None, uri=True
+            )
             try:
                 connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 self.done += 1
@@ -217,5 +218,3 @@ def make_engine(url: str) -> Engine:
 
 def is_postgres(connection: Connection) -> bool:
     return connection.dialect.name == "postgresql"
-
-

@@ -25,8 +25,19 @@ from duban.store.codec import Codec
 
 _FINISHED = ("submitted", "late", "excused", "in_review")
 _STATE_WORDS = {"submitted": "已报送", "late": "已报送（逾期）", "excused": "已免报", "in_review": "已报送（待审核）"}
-URGENCY = ("escalation", "ack_escalation", "overdue", "ack_reminder", "returned", "amended", "extension", "reminder",
-           "opened", "accepted", "receipt")
+URGENCY = (
+    "escalation",
+    "ack_escalation",
+    "overdue",
+    "ack_reminder",
+    "returned",
+    "amended",
+    "extension",
+    "reminder",
+    "opened",
+    "accepted",
+    "receipt",
+)
 
 # Only the stale items come back (most batches: none), each with the newest message that carries it.
 _STALE = (
@@ -67,7 +78,7 @@ def check(codec: Codec, messages: list[tuple[int, dict]], as_of: datetime) -> di
     facts: dict[tuple, tuple] = {}
     at = codec.instant(as_of)
     for chunk in range(0, len(ids), 500):
-        part = ids[chunk:chunk + 500]
+        part = ids[chunk : chunk + 500]
         for row in codec.select(_STALE.format(marks=", ".join("?" * len(part))), [*part, at]):
             mid, kind, item_id, instance, unit, state, due_at, newest = row
             facts[(mid, kind, item_id, instance or "", unit)] = (state, codec.read_instant(due_at), newest)
@@ -85,8 +96,15 @@ def check(codec: Codec, messages: list[tuple[int, dict]], as_of: datetime) -> di
             if why is None:
                 kept.append(item)
             else:
-                dropped.append({"kind": item["kind"], "item_id": item["item_id"], "instance": item.get("instance") or "",
-                                "unit": item["unit"], "why": why})  # fmt: skip
+                dropped.append(
+                    {
+                        "kind": item["kind"],
+                        "item_id": item["item_id"],
+                        "instance": item.get("instance") or "",
+                        "unit": item["unit"],
+                        "why": why,
+                    }
+                )
         if dropped:
             left = None
             if kept:

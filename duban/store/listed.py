@@ -13,17 +13,31 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, insert, select
 
-from duban.errors import StoreError
-from duban.store.codec import Codec
-from duban.instants import utc
 from duban.domain.listed import ListedRow, ReadList, use_stored_lists
+from duban.errors import StoreError
+from duban.instants import utc
+from duban.store.codec import Codec
 from duban.store.db import reading, unit_of_work
 from duban.store.tables import ListedUnit, UnitImport
 
-_COLUMNS = ("list_name", "code", "name", "parent_code", "level", "kind", "credit_code", "attributes", "contact", "phone",
-            "listed_from", "import_id")  # fmt: skip
-_SELECT = ("SELECT id, code, name, parent_code, level, kind, credit_code, CAST(attributes AS TEXT), contact, phone "
-           "FROM listed_unit WHERE list_name = ?")  # fmt: skip
+_COLUMNS = (
+    "list_name",
+    "code",
+    "name",
+    "parent_code",
+    "level",
+    "kind",
+    "credit_code",
+    "attributes",
+    "contact",
+    "phone",
+    "listed_from",
+    "import_id",
+)
+_SELECT = (
+    "SELECT id, code, name, parent_code, level, kind, credit_code, CAST(attributes AS TEXT), contact, phone "
+    "FROM listed_unit WHERE list_name = ?"
+)
 
 
 @dataclass
@@ -45,9 +59,16 @@ def import_list(engine: Engine, list_name: str, read: ReadList, *, now: datetime
         if not codec.sqlite:  # two imports of one list at once: the second waits and compares with the first
             codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"duban.units.{list_name}"])
         current = {row[1]: row for row in codec.select(_SELECT + " AND listed_until IS NULL", [list_name])}
-        import_id = conn.execute(insert(UnitImport).values(
-            list_name=list_name, file=read.file, sha256=read.sha256, rows=len(read.rows), imported_at=now, actor=actor,
-        )).inserted_primary_key[0]  # fmt: skip
+        import_id = conn.execute(
+            insert(UnitImport).values(
+                list_name=list_name,
+                file=read.file,
+                sha256=read.sha256,
+                rows=len(read.rows),
+                imported_at=now,
+                actor=actor,
+            )
+        ).inserted_primary_key[0]
         opening: list[ListedRow] = []
         closing: list[int] = []
         unchanged = 0
@@ -63,17 +84,38 @@ def import_list(engine: Engine, list_name: str, read: ReadList, *, now: datetime
         changed = len(closing)
         closing.extend(stored[0] for stored in current.values())  # gone from the file
         marker = codec.instant(now)
-        codec.execute_many("UPDATE listed_unit SET listed_until = ?, closed_by = ? WHERE id = ?",
-                           [(marker, import_id, spell) for spell in closing])  # fmt: skip
+        codec.execute_many(
+            "UPDATE listed_unit SET listed_until = ?, closed_by = ? WHERE id = ?",
+            [(marker, import_id, spell) for spell in closing],
+        )
         for start in range(0, len(opening), 50_000):
-            codec.insert("listed_unit", _COLUMNS, (
-                (list_name, r.code, r.name, r.division, r.level, r.kind, r.credit_code,
-                 codec.json(r.attributes) if r.attributes else None, r.contact, r.phone, marker, import_id)
-                for r in opening[start : start + 50_000]
-            ))  # fmt: skip
+            codec.insert(
+                "listed_unit",
+                _COLUMNS,
+                (
+                    (
+                        list_name,
+                        r.code,
+                        r.name,
+                        r.division,
+                        r.level,
+                        r.kind,
+                        r.credit_code,
+                        codec.json(r.attributes) if r.attributes else None,
+                        r.contact,
+                        r.phone,
+                        marker,
+                        import_id,
+                    )
+                    for r in opening[start : start + 50_000]
+                ),
+            )
         added = len(opening) - changed
-        conn.execute(UnitImport.__table__.update().where(UnitImport.id == import_id).values(
-            added=added, changed=changed, removed=len(current)))  # fmt: skip
+        conn.execute(
+            UnitImport.__table__.update()
+            .where(UnitImport.id == import_id)
+            .values(added=added, changed=changed, removed=len(current))
+        )
     return ImportResult(list_name, import_id, len(read.rows), added, changed, len(current), unchanged)
 
 
@@ -97,8 +139,10 @@ def _rows(conn: Connection, list_name: str, as_of: datetime | None) -> list[List
         found = codec.select(_SELECT + " AND listed_until IS NULL ORDER BY id", [list_name])
     else:
         moment = codec.instant(utc(as_of))
-        found = codec.select(_SELECT + " AND listed_from <= ? AND (listed_until IS NULL OR listed_until > ?) ORDER BY id",
-                             [list_name, moment, moment])  # fmt: skip
+        found = codec.select(
+            _SELECT + " AND listed_from <= ? AND (listed_until IS NULL OR listed_until > ?) ORDER BY id",
+            [list_name, moment, moment],
+        )
     if not found:
         known = conn.execute(select(UnitImport.list_name).distinct().order_by(UnitImport.list_name)).scalars().all()
         if list_name not in known:
@@ -109,10 +153,23 @@ def _rows(conn: Connection, list_name: str, as_of: datetime | None) -> list[List
     interned: dict[str, str] = {}
     rows = []
     for _id, code, name, parent, level, kind, credit, attributes, contact, phone in found:
-        attrs = {k: interned.setdefault(v, v) for k, v in (codec.read_json(attributes) or {}).items()} if attributes else {}
-        rows.append(ListedRow(line=0, code=code, name=name, division=parent, level=level,
-                              kind=interned.setdefault(kind, kind), credit_code=credit, attributes=attrs,
-                              contact=contact, phone=phone))  # fmt: skip
+        attrs = (
+            {k: interned.setdefault(v, v) for k, v in (codec.read_json(attributes) or {}).items()} if attributes else {}
+        )
+        rows.append(
+            ListedRow(
+                line=0,
+                code=code,
+                name=name,
+                division=parent,
+                level=level,
+                kind=interned.setdefault(kind, kind),
+                credit_code=credit,
+                attributes=attrs,
+                contact=contact,
+                phone=phone,
+            )
+        )
     return rows
 
 
@@ -130,8 +187,11 @@ def history(engine: Engine, list_name: str, code: str) -> list[Spell]:
     """Every spell of one listed party, oldest first (who it was, from when until when)."""
     t = ListedUnit.__table__
     with reading(engine) as conn:
-        rows = conn.execute(select(t.c.code, t.c.name, t.c.parent_code, t.c.listed_from, t.c.listed_until, t.c.attributes)
-                            .where(t.c.list_name == list_name, t.c.code == code).order_by(t.c.listed_from, t.c.id)).all()  # fmt: skip
+        rows = conn.execute(
+            select(t.c.code, t.c.name, t.c.parent_code, t.c.listed_from, t.c.listed_until, t.c.attributes)
+            .where(t.c.list_name == list_name, t.c.code == code)
+            .order_by(t.c.listed_from, t.c.id)
+        ).all()
     return [Spell(r.code, r.name, r.parent_code, r.listed_from, r.listed_until, dict(r.attributes or {})) for r in rows]
 
 

@@ -80,8 +80,9 @@ class Liveness:
             _running.discard(self.worker)
         if self._conn is not None:
             with suppress(Exception):
-                self._conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"),
-                                   {"ns": _NAMESPACE, "key": _key(self.worker)})  # fmt: skip
+                self._conn.execute(
+                    text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": _NAMESPACE, "key": _key(self.worker)}
+                )
                 self._conn.commit()
             with suppress(Exception):
                 self._conn.close()

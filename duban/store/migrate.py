@@ -178,4 +178,3 @@ def compare(engine: Engine) -> list:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         return compare_metadata(context, SQLModel.metadata)
-

@@ -23,8 +23,8 @@ from duban.store.tables import (
     ExtensionRequest,
     Intent,
     OutboxMessage,
-    ReviewRow,
     OutcomeRow,
+    ReviewRow,
     SampleDraw,
     ScoreRecord,
     Submission,
@@ -65,39 +65,103 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
             _delete_campaign(conn, campaign.id)
         conn.execute(
             insert(CampaignRow),
-            [dict(id=campaign.id, title=campaign.title, issuer=campaign.issuer, doc_no=campaign.doc_no,
-                  timezone=campaign.timezone, spec_path=str(spec.path), spec_sha256=spec.sha256,
-                  spec_text=spec.path.read_text(encoding="utf-8"), planned_at=now)],
-        )  # fmt: skip
+            [
+                dict(
+                    id=campaign.id,
+                    title=campaign.title,
+                    issuer=campaign.issuer,
+                    doc_no=campaign.doc_no,
+                    timezone=campaign.timezone,
+                    spec_path=str(spec.path),
+                    spec_sha256=spec.sha256,
+                    spec_text=spec.path.read_text(encoding="utf-8"),
+                    planned_at=now,
+                )
+            ],
+        )
         codec = Codec(conn)
         unit_rows = _unit_rows(plan)
         # attributes only when some unit has them (listed units): a statistics campaign writes what it always did
         columns = _UNIT_COLUMNS if any(u.attributes for u in plan.registry) else _UNIT_COLUMNS[:-1]
         for chunk in _chunks(unit_rows, 20_000):  # a million listed units are never all in memory as rows
-            codec.insert("campaign_unit", columns, (
-                tuple(codec.json(row[k]) if k in ("channels", "attributes") else row[k] for k in columns) for row in chunk
-            ))  # fmt: skip
+            codec.insert(
+                "campaign_unit",
+                columns,
+                (
+                    tuple(codec.json(row[k]) if k in ("channels", "attributes") else row[k] for k in columns)
+                    for row in chunk
+                ),
+            )
         if set(plan.samples) - set(plan.undrawn):  # an open sample is recorded when it is drawn (duban sample draw)
             conn.execute(
                 insert(SampleDraw),
-                [dict(campaign_id=campaign.id, sample_id=s.sample_id, name=s.name, seed=s.seed, members=s.members,
-                      detail=[d.as_record() for d in s.draws],
-                      drawn_at=now) for s in plan.samples.values() if s.sample_id not in plan.undrawn],
-            )  # fmt: skip
+                [
+                    dict(
+                        campaign_id=campaign.id,
+                        sample_id=s.sample_id,
+                        name=s.name,
+                        seed=s.seed,
+                        members=s.members,
+                        detail=[d.as_record() for d in s.draws],
+                        drawn_at=now,
+                    )
+                    for s in plan.samples.values()
+                    if s.sample_id not in plan.undrawn
+                ],
+            )
         _insert_assignments(conn, campaign.id, plan, now)
         if plan.acknowledgements:
-            codec.insert("acknowledgement", ("campaign_id", "stage_id", "unit_code", "open_at", "due_at", "escalate_at",
-                                             "targets", "state", "next_event_at", "updated_at"), [
-                (campaign.id, a.stage_id, a.unit_code, codec.instant(a.open_at), codec.instant(a.due_at),
-                 codec.instant(a.escalate_at), codec.json(list(a.targets)), "waiting", codec.instant(a.due_at),
-                 codec.instant(now)) for a in plan.acknowledgements])  # fmt: skip
+            codec.insert(
+                "acknowledgement",
+                (
+                    "campaign_id",
+                    "stage_id",
+                    "unit_code",
+                    "open_at",
+                    "due_at",
+                    "escalate_at",
+                    "targets",
+                    "state",
+                    "next_event_at",
+                    "updated_at",
+                ),
+                [
+                    (
+                        campaign.id,
+                        a.stage_id,
+                        a.unit_code,
+                        codec.instant(a.open_at),
+                        codec.instant(a.due_at),
+                        codec.instant(a.escalate_at),
+                        codec.json(list(a.targets)),
+                        "waiting",
+                        codec.instant(a.due_at),
+                        codec.instant(now),
+                    )
+                    for a in plan.acknowledgements
+                ],
+            )
     return True
 
 
 _ASSIGNMENT_COLUMNS = (
-    "campaign_id", "stage_id", "stage_order", "item_id", "instance", "unit_code", "role", "open_at", "due_at",
-    "reminders", "escalations", "state", "reminders_done", "escalations_done", "next_event_at", "updated_at",
-)  # fmt: skip
+    "campaign_id",
+    "stage_id",
+    "stage_order",
+    "item_id",
+    "instance",
+    "unit_code",
+    "role",
+    "open_at",
+    "due_at",
+    "reminders",
+    "escalations",
+    "state",
+    "reminders_done",
+    "escalations_done",
+    "next_event_at",
+    "updated_at",
+)
 
 
 def _insert_assignments(conn: Connection, campaign_id: str, plan: Plan, now: datetime) -> None:
@@ -105,7 +169,9 @@ def _insert_assignments(conn: Connection, campaign_id: str, plan: Plan, now: dat
     codec = Codec(conn)
     encoded: dict[tuple, tuple[str, str]] = {}
     for chunk in _chunks(plan.assignments, 20_000):
-        codec.insert("assignment", _ASSIGNMENT_COLUMNS, _assignment_rows(codec, campaign_id, chunk, encoded, now, plan.held))
+        codec.insert(
+            "assignment", _ASSIGNMENT_COLUMNS, _assignment_rows(codec, campaign_id, chunk, encoded, now, plan.held)
+        )
 
 
 def _chunks(rows, size: int):
@@ -130,29 +196,75 @@ def _assignment_rows(codec: Codec, campaign_id: str, assignments, encoded: dict,
                 codec.json([[codec.iso(t), list(targets)] for t, targets in a.escalations]),
             )
         reminders, escalations = encoded[schedule_key]
-        rows.append((
-            campaign_id, a.stage_id, a.stage_order, a.item_id, a.instance, a.unit_code, a.role,
-            codec.instant(a.open_at), codec.instant(a.due_at), reminders, escalations, State.pending.value, 0, 0,
-            None if a.stage_id in held else codec.instant(a.open_at), codec.instant(now),
-        ))  # fmt: skip  (a held stage waits for the tick to decide its opening: duban.services.stage_release)
+        rows.append(
+            (
+                campaign_id,
+                a.stage_id,
+                a.stage_order,
+                a.item_id,
+                a.instance,
+                a.unit_code,
+                a.role,
+                codec.instant(a.open_at),
+                codec.instant(a.due_at),
+                reminders,
+                escalations,
+                State.pending.value,
+                0,
+                0,
+                None if a.stage_id in held else codec.instant(a.open_at),
+                codec.instant(now),
+            )
+        )  # (a held stage waits for the tick to decide its opening: duban.services.stage_release)
     return rows
 
 
-_UNIT_COLUMNS = ("campaign_id", "code", "name", "display", "level", "kind", "parent_code", "channels", "contact", "phone",
-                 "attributes")  # fmt: skip
+_UNIT_COLUMNS = (
+    "campaign_id",
+    "code",
+    "name",
+    "display",
+    "level",
+    "kind",
+    "parent_code",
+    "channels",
+    "contact",
+    "phone",
+    "attributes",
+)
 
 
 def _unit_rows(plan: Plan):
     """The campaign_unit rows, one at a time."""
     campaign_id = plan.campaign.id
     for u in plan.registry:
-        yield dict(campaign_id=campaign_id, code=u.code, name=u.name, display=u.display, level=u.level.value,
-                   kind=u.kind, parent_code=u.parent, channels=list(u.channels), contact=u.contact, phone=u.phone,
-                   attributes=u.attributes or None)  # fmt: skip
+        yield dict(
+            campaign_id=campaign_id,
+            code=u.code,
+            name=u.name,
+            display=u.display,
+            level=u.level.value,
+            kind=u.kind,
+            parent_code=u.parent,
+            channels=list(u.channels),
+            contact=u.contact,
+            phone=u.phone,
+            attributes=u.attributes or None,
+        )
     for leader in plan.campaign.leaders:
-        yield dict(campaign_id=campaign_id, code=f"leader:{leader.id}", name=leader.name,
-                   display=leader.title or leader.name, level=None, kind="leader", parent_code=None,
-                   channels=list(leader.channels), contact=None, phone=None, attributes=None)  # fmt: skip
+        yield dict(
+            campaign_id=campaign_id,
+            code=f"leader:{leader.id}",
+            name=leader.name,
+            display=leader.title or leader.name,
+            level=None,
+            kind="leader",
+            parent_code=None,
+            channels=list(leader.channels),
+            contact=None,
+            phone=None,
+            attributes=None,
+        )
 
 
 def _delete_campaign(conn: Connection, campaign_id: str) -> None:
@@ -180,4 +292,3 @@ def reset_campaign(engine: Engine, campaign_id: str) -> None:
     with unit_of_work(engine) as conn:
         campaign_row(conn, campaign_id)
         _delete_campaign(conn, campaign_id)
-

@@ -55,8 +55,16 @@ def _moment(t: float) -> datetime:
 LOST = "lost"  # take_slot's answer when the message is no longer claimed by the caller
 
 
-def take_slot(codec: Codec, bot: str, limit: Limit, now: datetime, *, message_id: int = 0, hold: bool = False,
-              claimed_by: str | None = None) -> Wait | str | None:  # fmt: skip
+def take_slot(
+    codec: Codec,
+    bot: str,
+    limit: Limit,
+    now: datetime,
+    *,
+    message_id: int = 0,
+    hold: bool = False,
+    claimed_by: str | None = None,
+) -> Wait | str | None:
     """Take one post slot for `bot` inside the caller's transaction: None when taken, else when to try again.
 
     `hold`: the message has more parts after this one, so the bot stays with it until its last part.
@@ -67,18 +75,23 @@ def take_slot(codec: Codec, bot: str, limit: Limit, now: datetime, *, message_id
     """
     moment = now.timestamp()
     window = limit.window_seconds + MARGIN_S
-    mine = ", (SELECT COUNT(*) FROM outbox WHERE id = ? AND status = 'sending' AND claimed_by = ?)" if claimed_by else ""
+    mine = (
+        ", (SELECT COUNT(*) FROM outbox WHERE id = ? AND status = 'sending' AND claimed_by = ?)" if claimed_by else ""
+    )
     query = f"SELECT sends, holder, blocked_until, refusals{mine} FROM channel_rate WHERE channel = ?" + (
-        "" if codec.sqlite else " FOR UPDATE")
+        "" if codec.sqlite else " FOR UPDATE"
+    )
     params = (message_id, claimed_by, bot) if claimed_by else (bot,)
     holder = message_id if hold else None
     row = codec.execute(query, params).first()
     if row is None:  # the bot's first post: its row, made by whoever comes first
         if claimed_by and not _claimed(codec, message_id, claimed_by):
             return LOST
-        made = codec.execute(f"INSERT INTO channel_rate (channel, sends, holder, refusals) VALUES (?, {codec.json_marker}, ?, 0) "
-                             "ON CONFLICT (channel) DO NOTHING RETURNING channel",
-                             (bot, codec.json([moment]), holder)).first()  # fmt: skip
+        made = codec.execute(
+            f"INSERT INTO channel_rate (channel, sends, holder, refusals) VALUES (?, {codec.json_marker}, ?, 0) "
+            "ON CONFLICT (channel) DO NOTHING RETURNING channel",
+            (bot, codec.json([moment]), holder),
+        ).first()
         if made is not None:
             return None
         row = codec.execute(query, params).first()
@@ -100,21 +113,29 @@ def take_slot(codec: Codec, bot: str, limit: Limit, now: datetime, *, message_id
     # A block that has run out is cleared; if it was cleared before this post (the last post was taken), the
     # run of "too fast" answers is over and the next one starts the wait afresh.
     refusals = row[3] if blocked is not None else 0
-    codec.execute(f"UPDATE channel_rate SET sends = {codec.json_marker}, holder = ?, blocked_until = NULL, refusals = ? "
-                  "WHERE channel = ?", (codec.json(recent[-limit.per_window:]), holder, refusals, bot))  # fmt: skip
+    codec.execute(
+        f"UPDATE channel_rate SET sends = {codec.json_marker}, holder = ?, blocked_until = NULL, refusals = ? "
+        "WHERE channel = ?",
+        (codec.json(recent[-limit.per_window :]), holder, refusals, bot),
+    )
     return None
 
 
 def _claimed(codec: Codec, message_id: int, worker: str) -> bool:
-    return bool(codec.select("SELECT 1 FROM outbox WHERE id = ? AND status = 'sending' AND claimed_by = ?",
-                             (message_id, worker)))  # fmt: skip
+    return bool(
+        codec.select(
+            "SELECT 1 FROM outbox WHERE id = ? AND status = 'sending' AND claimed_by = ?", (message_id, worker)
+        )
+    )
 
 
 def let_go(codec: Codec, bot: str, message_id: int) -> None:
     """A message done with the bot (its last part went, or it gave up or moved on) lets go of it — only its own
     hold: another message may hold the bot by now."""
-    codec.execute("UPDATE channel_rate SET holder = CASE WHEN holder = ? THEN NULL ELSE holder END WHERE channel = ?",
-                  (message_id, bot))  # fmt: skip
+    codec.execute(
+        "UPDATE channel_rate SET holder = CASE WHEN holder = ? THEN NULL ELSE holder END WHERE channel = ?",
+        (message_id, bot),
+    )
 
 
 def vendor_said_too_fast(codec: Codec, bot: str, service: str, now: datetime, asked_s: float | None) -> datetime:
@@ -123,6 +144,8 @@ def vendor_said_too_fast(codec: Codec, bot: str, service: str, now: datetime, as
     refusals = (row[0] or 0) + 1 if row else 1
     wait = max(penalty(service, refusals), asked_s or 0.0)
     until = now + timedelta(seconds=wait)
-    codec.execute("UPDATE channel_rate SET blocked_until = ?, refusals = ? WHERE channel = ?",
-                  (codec.instant(until), refusals, bot))  # fmt: skip
+    codec.execute(
+        "UPDATE channel_rate SET blocked_until = ?, refusals = ? WHERE channel = ?",
+        (codec.instant(until), refusals, bot),
+    )
     return until

@@ -27,9 +27,15 @@ class UTCDateTime(TypeDecorator):
             raise ValueError(f"refusing to store naive or non-datetime value {value!r}: duban stores UTC instants")
         value = value.astimezone(timezone.utc)
         plain = datetime(
-            value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond,
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+            value.microsecond,
             tzinfo=timezone.utc,
-        )  # fmt: skip
+        )
         return plain.replace(tzinfo=None) if dialect.name == "sqlite" else plain
 
     def process_result_value(self, value: Any, dialect: Any) -> Any:
@@ -91,10 +97,17 @@ class Assignment(SQLModel, table=True):
         UniqueConstraint("campaign_id", "item_id", "instance", "unit_code", name="uq_assignment_duty"),
         Index("ix_assignment_due_events", "campaign_id", "stage_id", "next_event_at"),
         Index("ix_assignment_unit", "campaign_id", "unit_code"),
-        Index("ix_assignment_colours", "campaign_id", "item_id", "state", "unit_code"),  # the portal's counts, from the index alone
+        Index(
+            "ix_assignment_colours", "campaign_id", "item_id", "state", "unit_code"
+        ),  # the portal's counts, from the index alone
         # the versions waiting for review (审核): the review queue reads only these, however large the campaign
-        Index("ix_assignment_in_review", "campaign_id", "unit_code", sqlite_where=text("state = 'in_review'"),
-              postgresql_where=text("state = 'in_review'")),
+        Index(
+            "ix_assignment_in_review",
+            "campaign_id",
+            "unit_code",
+            sqlite_where=text("state = 'in_review'"),
+            postgresql_where=text("state = 'in_review'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -143,11 +156,21 @@ class Intent(SQLModel, table=True):
         # event_at: an amendment re-plans an assignment, and its new reminders and slip are new events
         UniqueConstraint("assignment_id", "kind", "step", "recipient", "event_at", name="uq_intent_once"),
         # only the intents not yet in a message, by recipient: compose's questions answered from the index alone
-        Index("ix_intent_pending", "campaign_id", "recipient", sqlite_where=text("message_id IS NULL"),
-              postgresql_where=text("message_id IS NULL")),
+        Index(
+            "ix_intent_pending",
+            "campaign_id",
+            "recipient",
+            sqlite_where=text("message_id IS NULL"),
+            postgresql_where=text("message_id IS NULL"),
+        ),
         # the escalations of a campaign by time, for the operators' view (few rows: only the escalations)
-        Index("ix_intent_escalations", "campaign_id", "created_at", sqlite_where=text("kind = 'escalation'"),
-              postgresql_where=text("kind = 'escalation'")),
+        Index(
+            "ix_intent_escalations",
+            "campaign_id",
+            "created_at",
+            sqlite_where=text("kind = 'escalation'"),
+            postgresql_where=text("kind = 'escalation'"),
+        ),
         # the items of the messages a dispatcher is about to send, to check they are still true (duban.store.freshness)
         Index("ix_intent_message", "message_id"),
     )
@@ -187,7 +210,9 @@ class OutboxMessage(SQLModel, table=True):
     # where delivery stands: the channel, the parts (when split) and how many arrived, the part being posted,
     # the channels that refused it for good
     progress: dict[str, Any] | None = _json()
-    unknown_posts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # posts of the current part that got no answer (it may have arrived): at most 2
+    unknown_posts: int = Field(
+        default=0, sa_column_kwargs={"server_default": "0"}
+    )  # posts of the current part that got no answer (it may have arrived): at most 2
 
 
 class Delivery(SQLModel, table=True):
@@ -199,10 +224,14 @@ class Delivery(SQLModel, table=True):
     message_id: int = Field(foreign_key="outbox.id", index=True)
     channel: str = Field(max_length=120)  # the reference (env:NAME), never the URL
     attempt: int = 1
-    part: int = Field(default=1, sa_column_kwargs={"server_default": "1"})  # which post of a message split for the channel (1 of 1 when whole)
+    part: int = Field(
+        default=1, sa_column_kwargs={"server_default": "1"}
+    )  # which post of a message split for the channel (1 of 1 when whole)
     parts: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     ok: bool = False
-    outcome: str = Field(default="", max_length=16, sa_column_kwargs={"server_default": ""})  # ok | failed | unknown | limited | refused (duban.notify.notifier)
+    outcome: str = Field(
+        default="", max_length=16, sa_column_kwargs={"server_default": ""}
+    )  # ok | failed | unknown | limited | refused (duban.notify.notifier)
     detail: str | None = None
     at: datetime = _utc(nullable=False)
 
@@ -319,6 +348,7 @@ class AmendmentRow(SQLModel, table=True):
     recorded_at: datetime = _utc(nullable=False)
     actor: str = Field(default="cli", max_length=80)
 
+
 class LinkRevocation(SQLModel, table=True):
     """A unit link withdrawn by an operator: one link (token_id) or every link issued up to an instant."""
 
@@ -415,8 +445,13 @@ class ExtensionRequest(SQLModel, table=True):
     __table_args__ = (
         Index("ix_extension_request_campaign", "campaign_id", "status"),
         # one waiting request per assignment: two asked at the same moment, one is refused by the database
-        Index("uq_extension_request_pending", "assignment_id", unique=True, sqlite_where=text("status = 'pending'"),
-              postgresql_where=text("status = 'pending'")),
+        Index(
+            "uq_extension_request_pending",
+            "assignment_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -16,8 +16,17 @@ from typing import Any
 from duban.domain.standing import TickOutcome
 from duban.store.codec import Codec
 
-TRANSITION_COLUMNS = ("campaign_id", "assignment_id", "event", "step", "from_state", "to_state", "event_at",
-                       "recorded_at", "actor")  # fmt: skip
+TRANSITION_COLUMNS = (
+    "campaign_id",
+    "assignment_id",
+    "event",
+    "step",
+    "from_state",
+    "to_state",
+    "event_at",
+    "recorded_at",
+    "actor",
+)
 INTENT_COLUMNS = ("campaign_id", "assignment_id", "recipient", "kind", "step", "event_at", "created_at")
 UPDATED = ("state", "reminders_done", "escalations_done", "next_event_at", "updated_at")
 
@@ -39,12 +48,14 @@ def encode(codec: Codec, outcome: TickOutcome) -> Outcome:
     moved, unit, escalation = outcome.progress, outcome.unit_intent, outcome.escalation
     return Outcome(
         update=(moved.state.value, moved.reminders_done, moved.escalations_done, codec.instant(outcome.next_event_at)),
-        transitions=[(c.event.value, c.step, c.from_state.value, c.to_state.value, codec.instant(c.at))
-                     for c in outcome.changes],
+        transitions=[
+            (c.event.value, c.step, c.from_state.value, c.to_state.value, codec.instant(c.at)) for c in outcome.changes
+        ],
         unit_intent=(unit.event.value, unit.step, codec.instant(unit.at)) if unit else None,
         escalation=(escalation.step, codec.instant(escalation.at)) if escalation else None,
         overdue=outcome.overdue,
-    )  # fmt: skip
+    )
+
 
 _DUE = "a.campaign_id = ? AND a.stage_id = ? AND a.next_event_at <= ?"
 _SET = ", ".join(f"{column} = ?" for column in UPDATED)
@@ -57,23 +68,35 @@ def case_key(codec: Codec) -> list[tuple[str, str]]:
     if codec.sqlite:
         escalation_at = "(SELECT group_concat(json_extract(e.value, '$[0]'), ' ') FROM json_each(a.escalations) AS e)"
     else:
-        escalation_at = ("(SELECT string_agg(e.value ->> 0, ' ' ORDER BY e.n) "
-                         "FROM json_array_elements(a.escalations) WITH ORDINALITY AS e(value, n))")  # fmt: skip
-    return [("state", "a.state"), ("reminders_done", "a.reminders_done"), ("escalations_done", "a.escalations_done"),
-            ("open_at", "a.open_at"), ("due_at", "a.due_at"), ("reminders", "CAST(a.reminders AS TEXT)"),
-            ("escalation_at", escalation_at)]  # fmt: skip
+        escalation_at = (
+            "(SELECT string_agg(e.value ->> 0, ' ' ORDER BY e.n) "
+            "FROM json_array_elements(a.escalations) WITH ORDINALITY AS e(value, n))"
+        )
+    return [
+        ("state", "a.state"),
+        ("reminders_done", "a.reminders_done"),
+        ("escalations_done", "a.escalations_done"),
+        ("open_at", "a.open_at"),
+        ("due_at", "a.due_at"),
+        ("reminders", "CAST(a.reminders AS TEXT)"),
+        ("escalation_at", escalation_at),
+    ]
 
 
 def select_cases(codec: Codec, key: list[tuple[str, str]], due: tuple) -> list[Any]:
     """The stage's due cases with their row counts, earliest first (an index range scan, then a grouping)."""
     columns = ", ".join(f"{expr} AS {name}" for name, expr in key)
     grouped = ", ".join(expr for _name, expr in key)
-    return codec.select(f"SELECT {columns}, COUNT(*) AS count FROM assignment AS a WHERE {_DUE} "
-                        f"GROUP BY {grouped} ORDER BY MIN(a.next_event_at), MIN(a.id)", due)  # fmt: skip
+    return codec.select(
+        f"SELECT {columns}, COUNT(*) AS count FROM assignment AS a WHERE {_DUE} "
+        f"GROUP BY {grouped} ORDER BY MIN(a.next_event_at), MIN(a.id)",
+        due,
+    )
 
 
-def apply_case(codec: Codec, key: list[tuple[str, str]], due: tuple, case, outcome: Outcome, actor: str, *,
-               alone: bool = False):
+def apply_case(
+    codec: Codec, key: list[tuple[str, str]], due: tuple, case, outcome: Outcome, actor: str, *, alone: bool = False
+):
     """Apply one case's outcome to its rows: (rows changed, intents written, (unit, item, instance) that slipped).
 
     `alone`: the case is every due row of the stage and no other transaction can change them before this one
@@ -100,8 +123,10 @@ def _apply_sqlite(codec: Codec, campaign_id: str, now, where: str, params: list,
         intents += codec.execute(sql, [campaign_id, *outcome.unit_intent, now, *params]).rowcount
     if outcome.escalation:
         step, event_at = outcome.escalation
-        sql = (f"{_INTENTS} SELECT ?, a.id, t.value, 'escalation', ?, ?, ? FROM assignment AS a, "
-               f"json_each(a.escalations, '$[{int(step)}][1]') AS t WHERE {where} ORDER BY a.id, t.key")  # fmt: skip
+        sql = (
+            f"{_INTENTS} SELECT ?, a.id, t.value, 'escalation', ?, ?, ? FROM assignment AS a, "
+            f"json_each(a.escalations, '$[{int(step)}][1]') AS t WHERE {where} ORDER BY a.id, t.key"
+        )
         intents += codec.execute(sql, [campaign_id, step, event_at, now, *params]).rowcount
     overdue = []
     if outcome.overdue:
@@ -116,33 +141,42 @@ def _apply_postgres(codec: Codec, campaign_id: str, now, where: str, params: lis
     # The rows are locked by the inner SELECT and skipped when another transaction holds them (a unit submitting,
     # an amendment): the tick never waits on a row, so it can never deadlock with them; skipped rows stay due
     # for the next tick, as in the row-by-row path.
-    ctes = [f"moved AS (UPDATE assignment SET {_SET} WHERE id IN (SELECT a.id FROM assignment AS a WHERE {where} "
-            "FOR UPDATE SKIP LOCKED) RETURNING id, unit_code, item_id, instance, escalations)"]  # fmt: skip
+    ctes = [
+        f"moved AS (UPDATE assignment SET {_SET} WHERE id IN (SELECT a.id FROM assignment AS a WHERE {where} "
+        "FOR UPDATE SKIP LOCKED) RETURNING id, unit_code, item_id, instance, escalations)"
+    ]
     values = [*outcome.update, now, *params]
     if outcome.transitions:  # one INSERT, each assignment's transitions in event order (ids as on SQLite)
         parts = ", ".join(["(?::integer, ?, ?::integer, ?, ?, ?::timestamptz)"] * len(outcome.transitions))
-        ctes.append(f"transitions AS ({_TRANSITIONS} SELECT ?, m.id, p.event, p.step, p.from_state, p.to_state, "
-                    f"p.event_at, ?::timestamptz, ? FROM moved AS m CROSS JOIN (VALUES {parts}) "
-                    "AS p(n, event, step, from_state, to_state, event_at) ORDER BY m.id, p.n)")  # fmt: skip
+        ctes.append(
+            f"transitions AS ({_TRANSITIONS} SELECT ?, m.id, p.event, p.step, p.from_state, p.to_state, "
+            f"p.event_at, ?::timestamptz, ? FROM moved AS m CROSS JOIN (VALUES {parts}) "
+            "AS p(n, event, step, from_state, to_state, event_at) ORDER BY m.id, p.n)"
+        )
         values += [campaign_id, now, actor]
         values += [value for n, part in enumerate(outcome.transitions) for value in (n, *part)]
     counts = []
     if outcome.unit_intent:
-        ctes.append(f"unit_intents AS ({_INTENTS} SELECT ?, id, unit_code, ?, ?, ?::timestamptz, ?::timestamptz "
-                    "FROM moved ORDER BY id RETURNING 1)")  # fmt: skip
+        ctes.append(
+            f"unit_intents AS ({_INTENTS} SELECT ?, id, unit_code, ?, ?, ?::timestamptz, ?::timestamptz "
+            "FROM moved ORDER BY id RETURNING 1)"
+        )
         values += [campaign_id, *outcome.unit_intent, now]
         counts.append("(SELECT count(*) FROM unit_intents)")
     if outcome.escalation:
         step, event_at = outcome.escalation
-        ctes.append(f"escalation_intents AS ({_INTENTS} SELECT ?, m.id, t.value, 'escalation', ?, ?::timestamptz, "
-                    f"?::timestamptz FROM moved AS m CROSS JOIN LATERAL json_array_elements_text(m.escalations -> "
-                    f"{int(step)} -> 1) WITH ORDINALITY AS t(value, n) ORDER BY m.id, t.n RETURNING 1)")  # fmt: skip
+        ctes.append(
+            f"escalation_intents AS ({_INTENTS} SELECT ?, m.id, t.value, 'escalation', ?, ?::timestamptz, "
+            f"?::timestamptz FROM moved AS m CROSS JOIN LATERAL json_array_elements_text(m.escalations -> "
+            f"{int(step)} -> 1) WITH ORDINALITY AS t(value, n) ORDER BY m.id, t.n RETURNING 1)"
+        )
         values += [campaign_id, step, event_at, now]
         counts.append("(SELECT count(*) FROM escalation_intents)")
     intents = " + ".join(counts) or "0"
     if outcome.overdue:
-        rows = codec.select(f"WITH {', '.join(ctes)} SELECT id, unit_code, item_id, instance, {intents} FROM moved",
-                            values)  # fmt: skip
+        rows = codec.select(
+            f"WITH {', '.join(ctes)} SELECT id, unit_code, item_id, instance, {intents} FROM moved", values
+        )
         return len(rows), (rows[0][4] if rows else 0), [tuple(r[1:4]) for r in sorted(rows)]
     applied, intents = codec.select(f"WITH {', '.join(ctes)} SELECT count(*), {intents} FROM moved", values)[0]
     return applied, intents, []

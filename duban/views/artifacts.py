@@ -78,8 +78,10 @@ def unit_table(view: CampaignView) -> list[dict[str, str | int]]:
 def unit_table_description(view: CampaignView) -> str:
     """Above the table: what the numbered columns and the marks mean."""
     stages = " ".join(f"{stage_number(i)} {stage.name}" for i, stage in enumerate(view.stages))
-    return (f"{view.campaign.spec.title}：各单位红黄绿，最需关注的在前，按县区分组。{stages}。{COLOUR_LEGEND}。"
-            "已报＝按时报送＋逾期报送。")  # fmt: skip
+    return (
+        f"{view.campaign.spec.title}：各单位红黄绿，最需关注的在前，按县区分组。{stages}。{COLOUR_LEGEND}。"
+        "已报＝按时报送＋逾期报送。"
+    )
 
 
 def colour_counts(view: CampaignView) -> Counter:
@@ -99,13 +101,17 @@ def summary_markdown(view: CampaignView, changes: dict[str, int] | None = None, 
     ]
     if changes is not None:
         lines += [f"本次巡检：{changes_words(changes)}；生成消息 {messages or 0} 条。", ""]
-    lines += ["| 阶段 | 状态 | 应报 | 已报 | 其中逾期报送 | 免报 | 逾期未报 | 办理中 | 未开始 | 完成率 |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines += [
+        "| 阶段 | 状态 | 应报 | 已报 | 其中逾期报送 | 免报 | 逾期未报 | 办理中 | 未开始 | 完成率 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for index, stage in enumerate(view.stages):
         s = stage.states
-        lines.append(f"| {stage_number(index)} {stage.name} | {MARK[stage.colour]} | {stage.total} | {stage.handed_in} | "
-                     f"{s[State.late]} | {s[State.excused]} | {s[State.overdue]} | {s[State.open] + s[State.due_soon]} | "
-                     f"{s[State.pending]} | {stage.percent:g}% |")  # fmt: skip
+        lines.append(
+            f"| {stage_number(index)} {stage.name} | {MARK[stage.colour]} | {stage.total} | {stage.handed_in} | "
+            f"{s[State.late]} | {s[State.excused]} | {s[State.overdue]} | {s[State.open] + s[State.due_soon]} | "
+            f"{s[State.pending]} | {stage.percent:g}% |"
+        )
     lines += ["", f"{DONE_LEGEND}。", ""]
     lines += loop_lines(view)
     lines += _overdue_lines(view)
@@ -117,8 +123,10 @@ def summary_markdown(view: CampaignView, changes: dict[str, int] | None = None, 
     for code, item_id, recipient, step, event_at in view.escalations:
         escalated.setdefault((code, recipient, step, event_at), []).append(items.get(item_id, item_id))
     for (code, recipient, step, event_at), names_of_items in escalated.items():
-        lines.append(f"- {c.display(code)} · {'、'.join(names_of_items)}：第{step + 1}次催办 → "
-                     f"{c.display(recipient)}（{fmt(event_at, tz)}）")  # fmt: skip
+        lines.append(
+            f"- {c.display(code)} · {'、'.join(names_of_items)}：第{step + 1}次催办 → "
+            f"{c.display(recipient)}（{fmt(event_at, tz)}）"
+        )
     if view.unit_total > len(view.units):
         lines += ["", f"单位表列出最需关注的 {len(view.units)} 个单位（共 {view.unit_total} 个）。"]
     return "\n".join(lines) + "\n"
@@ -127,11 +135,16 @@ def summary_markdown(view: CampaignView, changes: dict[str, int] | None = None, 
 def loop_lines(view: CampaignView) -> list[str]:
     """签收率 per stage that asks it, 延期申请 and reviews — only what the campaign has (nothing for the others)."""
     loop, names = view.loop or {}, {s.stage_id: s.name for s in view.stages}
-    parts = [f"签收率（{names.get(stage, '通知')}）**{done / asked:.1%}**（{asked}个单位中{done}个已签收）"
-             for stage, (done, asked) in (loop.get("acks") or {}).items() if asked]  # fmt: skip
+    parts = [
+        f"签收率（{names.get(stage, '通知')}）**{done / asked:.1%}**（{asked}个单位中{done}个已签收）"
+        for stage, (done, asked) in (loop.get("acks") or {}).items()
+        if asked
+    ]
     ext, rev = loop.get("extensions") or {}, loop.get("reviews") or {}
     if any(ext.values()):
-        parts.append(f"延期申请：已批准 {ext.get('approved', 0)} · 未批准 {ext.get('denied', 0)} · 待审批 {ext.get('pending', 0)}")
+        parts.append(
+            f"延期申请：已批准 {ext.get('approved', 0)} · 未批准 {ext.get('denied', 0)} · 待审批 {ext.get('pending', 0)}"
+        )
     if any(rev.values()):
         parts.append(f"审核：退回 {rev.get('returned', 0)} 次 · 通过 {rev.get('accepted', 0)} 次")
     return [*(f"- {p}" for p in parts), ""] if parts else []
@@ -153,7 +166,9 @@ def _overdue_lines(view: CampaignView) -> list[str]:
         what = "；".join(f"{stage} · {'、'.join(names)}" for stage, names in by_stage.items())
         age = span_words((view.as_of - utc(unit.oldest_due)).total_seconds())
         since = "截止" if len({due for _s, _i, due in unit.items}) == 1 else "最早截止"
-        lines.append(f"- {c.display(unit.code)}：{unit.count} 项（{what}），{since} {fmt(unit.oldest_due, tz)}，已逾期 {age}")
+        lines.append(
+            f"- {c.display(unit.code)}：{unit.count} 项（{what}），{since} {fmt(unit.oldest_due, tz)}，已逾期 {age}"
+        )
     rest_units = view.overdue_units - len(view.overdue)
     if rest_units:
         rest_items = view.overdue_total - sum(unit.count for unit in view.overdue)
@@ -172,9 +187,11 @@ def stage_description(stage: StageProgress, index: int) -> str:
     """Under a stage's progress bar (and on its card, whose first words show): the mark first, then the numbers."""
     s = stage.states
     behind = f"，逾期未报 {s[State.overdue]}" if s[State.overdue] else ""
-    return (f"{MARK[stage.colour]} {stage_number(index)} {stage.name}：完成 {stage.percent:g}%（已报 {stage.handed_in}、"
-            f"免报 {s[State.excused]}，共 {stage.total}）{behind}，办理中 {s[State.open] + s[State.due_soon]}，"
-            f"未开始 {s[State.pending]}")  # fmt: skip
+    return (
+        f"{MARK[stage.colour]} {stage_number(index)} {stage.name}：完成 {stage.percent:g}%（已报 {stage.handed_in}、"
+        f"免报 {s[State.excused]}，共 {stage.total}）{behind}，办理中 {s[State.open] + s[State.due_soon]}，"
+        f"未开始 {s[State.pending]}"
+    )
 
 
 _LOGGED = (("opened", "开启"), ("reminder", "提醒"), ("overdue", "逾期"), ("escalation", "催办"))
@@ -194,7 +211,9 @@ def tick_log_lines(view_stages: list[tuple[str, str]], stages: list[dict], as_of
         index = order.index(result["stage"]) if result["stage"] in order else None
         head = f"{stage_number(index) if index is not None else ''}{names.get(result['stage'], result['stage'])}"
         done = "，".join(f"{word} {events[key]}" for key, word in _LOGGED)
-        lines.append(f"{head}：到期待办 {result['examined']} 项 → {done}" if result["examined"] else f"{head}：无到期事项")
+        lines.append(
+            f"{head}：到期待办 {result['examined']} 项 → {done}" if result["examined"] else f"{head}：无到期事项"
+        )
     done = "，".join(f"{word} {total[key]}" for key, word in _LOGGED)
     lines.append(f"本次巡检（{as_of_text}）：{done}；生成消息 {messages} 条")
     return lines

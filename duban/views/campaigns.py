@@ -98,7 +98,9 @@ def _load(conn: Connection, campaign_id: str, with_units: bool | Collection[str]
     return PlannedCampaign(row=row, spec=spec, units=units)
 
 
-_UNITS = "SELECT code, display, kind, parent_code, CAST(channels AS TEXT), level FROM campaign_unit WHERE campaign_id = ?"
+_UNITS = (
+    "SELECT code, display, kind, parent_code, CAST(channels AS TEXT), level FROM campaign_unit WHERE campaign_id = ?"
+)
 
 
 def campaign_ids(engine: Engine) -> list[str]:

@@ -26,9 +26,11 @@ RANKS = [Color.grey, Color.green, Color.yellow, Color.red]  # worst last
 _A = Assignment.__table__
 _MOVING = (State.pending.value, State.open.value, State.due_soon.value)  # overdue stays overdue until handed in
 STORED = case(
-    (_A.c.state == State.overdue.value, 3), (_A.c.state.in_([State.due_soon.value, State.late.value]), 2),
-    (_A.c.state == State.pending.value, 0), else_=1,
-)  # fmt: skip
+    (_A.c.state == State.overdue.value, 3),
+    (_A.c.state.in_([State.due_soon.value, State.late.value]), 2),
+    (_A.c.state == State.pending.value, 0),
+    else_=1,
+)
 
 
 def rank_of(state: str) -> int:
@@ -52,14 +54,26 @@ def stale_at(conn, stage_ids: list[str], mine, as_of: datetime) -> Stale:
     found = conn.execute(select(*decide, _A.c.item_id, func.count()).where(mine, stale).group_by(*decide, _A.c.item_id))
     groups, whens, seen = [], [], set()
     for open_at, due_at, text, state, done, item_id, n in found:
-        row = SimpleNamespace(open_at=open_at, due_at=due_at, reminders=json.loads(text) if text else None,
-                              escalations=None, state=state, reminders_done=done, escalations_done=0)  # fmt: skip
+        row = SimpleNamespace(
+            open_at=open_at,
+            due_at=due_at,
+            reminders=json.loads(text) if text else None,
+            escalations=None,
+            state=state,
+            reminders_done=done,
+            escalations_done=0,
+        )
         now = RANKS.index(color(row_state_at(row, as_of)))
         groups.append((item_id, state, now, n))
         if (open_at, due_at, text, state, done) not in seen:
             seen.add((open_at, due_at, text, state, done))
-            same = and_(_A.c.open_at == open_at, _A.c.due_at == due_at, _A.c.state == state,
-                        _A.c.reminders_done == done, reminders == text if text is not None else _A.c.reminders.is_(None))  # fmt: skip
+            same = and_(
+                _A.c.open_at == open_at,
+                _A.c.due_at == due_at,
+                _A.c.state == state,
+                _A.c.reminders_done == done,
+                reminders == text if text is not None else _A.c.reminders.is_(None),
+            )
             whens.append((same, now))
     rank = case((~stale, STORED), else_=case(*whens, else_=STORED)) if whens else STORED
     return Stale(groups, rank)
@@ -90,13 +104,15 @@ def item_counts(conn, mine, stale: Stale, multi: set[str] | None = None) -> dict
     return {item: Counter({c: n for c, n in counter.items() if n > 0}) for item, counter in counts.items()}
 
 
-def units_of_colour(conn, stage_ids: list[str], mine, stale: Stale, rank: int, as_of: datetime,
-                    multi: set[str]) -> tuple[list[str], dict[str, Counter], set[str]]:  # fmt: skip
+def units_of_colour(
+    conn, stage_ids: list[str], mine, stale: Stale, rank: int, as_of: datetime, multi: set[str]
+) -> tuple[list[str], dict[str, Counter], set[str]]:
     """The units whose worst colour has `rank`, in code order; item → colours over them; every item owed."""
     per_unit = select(_A.c.unit_code).where(mine).group_by(_A.c.unit_code).having(func.max(stale.rank) == rank)
     codes = list(conn.execute(per_unit.order_by(_A.c.unit_code)).scalars())
     owed = set(conn.execute(select(_A.c.item_id).where(mine).distinct()).scalars())
     matching = and_(mine, _A.c.unit_code.in_(codes))  # the list, not the query again: it was just computed
-    counts = item_counts(conn, matching, stale_at(conn, stage_ids, matching, as_of) if stale.groups else Stale([], STORED),
-                         multi)  # fmt: skip
+    counts = item_counts(
+        conn, matching, stale_at(conn, stage_ids, matching, as_of) if stale.groups else Stale([], STORED), multi
+    )
     return codes, counts, owed

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, insert, select
 
 from duban.domain.state import State
-from duban.services.extension import requests_of
 from duban.instants import in_zone, utc
+from duban.services.extension import requests_of
 from duban.store.db import reading, unit_of_work
 from duban.store.tables import Assignment, OutboxMessage, Submission
 from duban.views.status import status_report
@@ -28,8 +28,11 @@ def campaigns_with_open_work(engine: Engine) -> list[str]:
     """The campaigns with an item still open, due soon or overdue: those a daily digest is written for."""
     a = Assignment.__table__
     with reading(engine) as conn:
-        return list(conn.execute(select(a.c.campaign_id).where(
-            a.c.state.in_(("open", "due_soon", "overdue"))).distinct()).scalars())  # fmt: skip
+        return list(
+            conn.execute(
+                select(a.c.campaign_id).where(a.c.state.in_(("open", "due_soon", "overdue"))).distinct()
+            ).scalars()
+        )
 
 
 def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
@@ -44,47 +47,95 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
     with unit_of_work(engine) as conn:
         if conn.execute(select(o.c.id).where(o.c.idempotency_key == key)).first():
             return False
-        status_counts = dict(conn.execute(select(o.c.status, func.count()).where(o.c.campaign_id == campaign_id)
-                                          .group_by(o.c.status)).all())  # fmt: skip
-        escalations = conn.execute(select(func.count()).where(
-            o.c.campaign_id == campaign_id, o.c.kind == "escalation", o.c.created_at > since, o.c.created_at <= as_of,
-        )).scalar_one()  # fmt: skip
+        status_counts = dict(
+            conn.execute(
+                select(o.c.status, func.count()).where(o.c.campaign_id == campaign_id).group_by(o.c.status)
+            ).all()
+        )
+        escalations = conn.execute(
+            select(func.count()).where(
+                o.c.campaign_id == campaign_id,
+                o.c.kind == "escalation",
+                o.c.created_at > since,
+                o.c.created_at <= as_of,
+            )
+        ).scalar_one()
         s = Submission.__table__
-        submissions = conn.execute(select(func.count()).where(
-            s.c.campaign_id == campaign_id, s.c.submitted_at > since, s.c.submitted_at <= as_of)).scalar_one()  # fmt: skip
+        submissions = conn.execute(
+            select(func.count()).where(
+                s.c.campaign_id == campaign_id, s.c.submitted_at > since, s.c.submitted_at <= as_of
+            )
+        ).scalar_one()
         names = {stage.id: stage.name for stage in campaign.spec.stages}
         stages = [
-            {"stage": names.get(stage_id, stage_id), "total": sum(c.values()),
-             "done": c[State.submitted] + c[State.late] + c[State.excused], "late": c[State.late],
-             "overdue": c[State.overdue], "open": c[State.open] + c[State.due_soon]}
-            for stage_id, c in report.by_stage.items() if sum(c.values()) - c[State.pending]
-        ]  # fmt: skip
+            {
+                "stage": names.get(stage_id, stage_id),
+                "total": sum(c.values()),
+                "done": c[State.submitted] + c[State.late] + c[State.excused],
+                "late": c[State.late],
+                "overdue": c[State.overdue],
+                "open": c[State.open] + c[State.due_soon],
+            }
+            for stage_id, c in report.by_stage.items()
+            if sum(c.values()) - c[State.pending]
+        ]
         overdue_units: dict[str, list[dict]] = {}  # unit → its overdue items, the longest overdue first
         for code, stage, item, due in sorted(report.overdue, key=lambda row: (row[3], row[0])):
             overdue_units.setdefault(code, []).append(
-                {"stage": names.get(stage, stage), "item": item, "due_at": utc(due).isoformat()})  # fmt: skip
+                {"stage": names.get(stage, stage), "item": item, "due_at": utc(due).isoformat()}
+            )
         dead = _dead_letters(conn, campaign_id, campaign.display)
         waiting = requests_of(conn, campaign_id, status="pending")
         a = Assignment.__table__
-        reviewing = conn.execute(select(func.count(), func.min(a.c.submitted_at)).where(
-            a.c.campaign_id == campaign_id, a.c.state == "in_review")).one()  # fmt: skip
+        reviewing = conn.execute(
+            select(func.count(), func.min(a.c.submitted_at)).where(
+                a.c.campaign_id == campaign_id, a.c.state == "in_review"
+            )
+        ).one()
         payload = {
-            "recipient": "operators", "kind": "digest", "as_of": as_of.isoformat(), "date": day.isoformat(),
-            "stages": stages, "overdue_total": len(report.overdue), "overdue_units": len(overdue_units),
-            "escalations": escalations, "submissions": submissions,
-            "dead": status_counts.get("dead", 0), "failed": status_counts.get("failed", 0),
-            "unconfirmed": status_counts.get("unconfirmed", 0), "dead_reasons": dead,
+            "recipient": "operators",
+            "kind": "digest",
+            "as_of": as_of.isoformat(),
+            "date": day.isoformat(),
+            "stages": stages,
+            "overdue_total": len(report.overdue),
+            "overdue_units": len(overdue_units),
+            "escalations": escalations,
+            "submissions": submissions,
+            "dead": status_counts.get("dead", 0),
+            "failed": status_counts.get("failed", 0),
+            "unconfirmed": status_counts.get("unconfirmed", 0),
+            "dead_reasons": dead,
             "overdue": [{"unit": code, "items": items} for code, items in list(overdue_units.items())[:OVERDUE_LISTED]],
-            "in_review": reviewing[0], "in_review_since": utc(reviewing[1]).isoformat() if reviewing[1] else None,
+            "in_review": reviewing[0],
+            "in_review_since": utc(reviewing[1]).isoformat() if reviewing[1] else None,
             "extensions_total": len(waiting),
-            "extensions": [{"id": r.id, "unit": r.unit_code, "item": r.item_id, "instance": r.instance,
-                            "due_at": utc(r.due_at).isoformat(), "until": utc(r.until).isoformat(),
-                            "reason": r.reason[:80]} for r in waiting[:OVERDUE_LISTED]],
-        }  # fmt: skip
-        conn.execute(insert(o).values(
-            campaign_id=campaign_id, recipient="operators", kind="digest", idempotency_key=key, payload=payload,
-            created_at=as_of, not_before=as_of, status="pending", attempts=0,
-        ))  # fmt: skip
+            "extensions": [
+                {
+                    "id": r.id,
+                    "unit": r.unit_code,
+                    "item": r.item_id,
+                    "instance": r.instance,
+                    "due_at": utc(r.due_at).isoformat(),
+                    "until": utc(r.until).isoformat(),
+                    "reason": r.reason[:80],
+                }
+                for r in waiting[:OVERDUE_LISTED]
+            ],
+        }
+        conn.execute(
+            insert(o).values(
+                campaign_id=campaign_id,
+                recipient="operators",
+                kind="digest",
+                idempotency_key=key,
+                payload=payload,
+                created_at=as_of,
+                not_before=as_of,
+                status="pending",
+                attempts=0,
+            )
+        )
     return True
 
 
@@ -92,12 +143,17 @@ def _dead_letters(conn, campaign_id: str, display) -> list[dict]:  # noqa: ANN00
     """The campaign's dead letters grouped by what the channel said (its own words), the biggest group first:
     an invalid bot key shows once, with the units it cut off."""
     o = OutboxMessage.__table__
-    rows = conn.execute(select(o.c.last_error, o.c.recipient).where(
-        o.c.campaign_id == campaign_id, o.c.status == "dead").order_by(o.c.id)).all()  # fmt: skip
+    rows = conn.execute(
+        select(o.c.last_error, o.c.recipient)
+        .where(o.c.campaign_id == campaign_id, o.c.status == "dead")
+        .order_by(o.c.id)
+    ).all()
     groups: dict[str, list[str]] = {}
     for reason, recipient in rows:
         units = groups.setdefault((reason or "未知原因")[:160], [])
         if recipient not in units:
             units.append(recipient)
     ordered = sorted(groups.items(), key=lambda g: -len(g[1]))[:DEAD_REASONS_LISTED]
-    return [{"reason": reason, "units": len(units), "names": [display(u) for u in units[:3]]} for reason, units in ordered]
+    return [
+        {"reason": reason, "units": len(units), "names": [display(u) for u in units[:3]]} for reason, units in ordered
+    ]

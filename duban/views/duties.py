@@ -74,23 +74,44 @@ def held(row: Any) -> bool:
 
 def state_then(row: Any, recorded: str | None, as_of: datetime) -> State:
     """An assignment's state at an earlier `as_of`: from the last state recorded by then, advanced to `as_of`."""
-    then = SimpleNamespace(**{k: getattr(row, k) for k in ("open_at", "due_at", "reminders", "escalations")},
-                           state=recorded or State.pending.value, reminders_done=0, escalations_done=0)  # fmt: skip
+    then = SimpleNamespace(
+        **{k: getattr(row, k) for k in ("open_at", "due_at", "reminders", "escalations")},
+        state=recorded or State.pending.value,
+        reminders_done=0,
+        escalations_done=0,
+    )
     return row_state_at(then, as_of)
 
 
 def load_duties(
-    engine: Engine, campaign: PlannedCampaign, as_of: datetime, *, units: list[str] | None = None,
-    versions: Literal["none", "latest", "all"] = "none", history: bool = False,
-) -> list[Duty]:  # fmt: skip
+    engine: Engine,
+    campaign: PlannedCampaign,
+    as_of: datetime,
+    *,
+    units: list[str] | None = None,
+    versions: Literal["none", "latest", "all"] = "none",
+    history: bool = False,
+) -> list[Duty]:
     """The campaign's duties (of `units`, or all) in the notice's order: stage, item, instance, unit; with
     `history`, as the record stood at `as_of` (see the module's docstring)."""
     as_of = utc(as_of)
     query = select(
-        _A.c.id, _A.c.unit_code, _A.c.stage_id, _A.c.stage_order, _A.c.item_id, _A.c.instance, _A.c.role,
-        _A.c.open_at, _A.c.due_at, _A.c.reminders, _A.c.escalations, _A.c.state, _A.c.reminders_done,
-        _A.c.escalations_done, _A.c.next_event_at,
-    ).where(_A.c.campaign_id == campaign.id)  # fmt: skip
+        _A.c.id,
+        _A.c.unit_code,
+        _A.c.stage_id,
+        _A.c.stage_order,
+        _A.c.item_id,
+        _A.c.instance,
+        _A.c.role,
+        _A.c.open_at,
+        _A.c.due_at,
+        _A.c.reminders,
+        _A.c.escalations,
+        _A.c.state,
+        _A.c.reminders_done,
+        _A.c.escalations_done,
+        _A.c.next_event_at,
+    ).where(_A.c.campaign_id == campaign.id)
     if units is not None:
         query = query.where(_A.c.unit_code.in_(units))
     with engine.connect() as conn:
@@ -101,10 +122,20 @@ def load_duties(
     order = {item.id: index for index, (_stage, item) in enumerate(campaign.spec.items())}
     unit_order = {code: index for index, code in enumerate(campaign.units or units or ())}
     duties = [
-        Duty(r.id, r.unit_code, r.stage_id, r.item_id, r.instance, r.role, r.open_at, r.due_at,
-             state_then(r, recorded.get(r.id), as_of) if history else row_state_at(r, as_of), found.get(r.id, []))
+        Duty(
+            r.id,
+            r.unit_code,
+            r.stage_id,
+            r.item_id,
+            r.instance,
+            r.role,
+            r.open_at,
+            r.due_at,
+            state_then(r, recorded.get(r.id), as_of) if history else row_state_at(r, as_of),
+            found.get(r.id, []),
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
     duties.sort(key=lambda d: (order.get(d.item_id, len(order)), d.due_at, d.instance, unit_order.get(d.unit_code, 0)))
     return duties
 
@@ -117,12 +148,15 @@ def _recorded(conn, campaign_id: str, assignment_ids: list[int] | None, as_of: d
             found |= _recorded(conn, campaign_id, assignment_ids[start : start + 900], as_of)
         return found
     mine = _T.c.assignment_id.in_(assignment_ids) if assignment_ids is not None else _T.c.campaign_id == campaign_id
-    query = select(_T.c.assignment_id, _T.c.to_state).where(mine, _T.c.event_at <= as_of).order_by(_T.c.event_at, _T.c.id)
+    query = (
+        select(_T.c.assignment_id, _T.c.to_state).where(mine, _T.c.event_at <= as_of).order_by(_T.c.event_at, _T.c.id)
+    )
     return {assignment_id: state for assignment_id, state in conn.execute(query)}
 
 
-def _versions(conn, campaign_id: str, assignment_ids: list[int] | None, which: str,
-              before: datetime | None = None) -> dict[int, list[Version]]:  # fmt: skip
+def _versions(
+    conn, campaign_id: str, assignment_ids: list[int] | None, which: str, before: datetime | None = None
+) -> dict[int, list[Version]]:
     """Versions of the given assignments (through the submission's assignment index), or of the whole campaign;
     only those handed in by `before`, when given."""
     if which == "none" or assignment_ids == []:
@@ -137,7 +171,12 @@ def _versions(conn, campaign_id: str, assignment_ids: list[int] | None, which: s
         mine = mine & (_S.c.submitted_at <= utc(before))
     query = select(_S).where(mine)
     if which == "latest":
-        newest = select(_S.c.assignment_id, func.max(_S.c.version).label("v")).where(mine).group_by(_S.c.assignment_id).subquery()
+        newest = (
+            select(_S.c.assignment_id, func.max(_S.c.version).label("v"))
+            .where(mine)
+            .group_by(_S.c.assignment_id)
+            .subquery()
+        )
         query = query.join(newest, (newest.c.assignment_id == _S.c.assignment_id) & (newest.c.v == _S.c.version))
     found = {}
     for r in conn.execute(query.order_by(_S.c.assignment_id, _S.c.version)):
@@ -153,6 +192,9 @@ def submission(engine: Engine, submission_id: int) -> tuple[str, str, str, Versi
         r = conn.execute(select(_S).where(_S.c.id == submission_id)).first()
     if r is None:
         return None
-    return r.campaign_id, r.unit_code, r.item_id, Version(
-        r.id, r.version, r.submitted_at, r.late, list(r.files or []), dict(r.metrics or {}), r.actor
+    return (
+        r.campaign_id,
+        r.unit_code,
+        r.item_id,
+        Version(r.id, r.version, r.submitted_at, r.late, list(r.files or []), dict(r.metrics or {}), r.actor),
     )

@@ -18,14 +18,22 @@ from duban.domain.state import Color, color, worst
 from duban.domain.units import Level
 from duban.instants import utc
 from duban.spec.models import Item, Stage
-from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.store.tables import Assignment, CampaignUnit
+from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.views.colors import RANKS, item_counts, several_instances, stale_at, units_of_colour
 from duban.views.duties import load_duties
 from duban.views.registry import chosen_units, parent_choices, units_by_code
 
-COLOR_NAMES = {"red": Color.red, "红": Color.red, "yellow": Color.yellow, "黄": Color.yellow,
-               "green": Color.green, "绿": Color.green, "grey": Color.grey, "灰": Color.grey}  # fmt: skip
+COLOR_NAMES = {
+    "red": Color.red,
+    "红": Color.red,
+    "yellow": Color.yellow,
+    "黄": Color.yellow,
+    "green": Color.green,
+    "绿": Color.green,
+    "grey": Color.grey,
+    "灰": Color.grey,
+}
 _A = Assignment.__table__
 _U = CampaignUnit.__table__
 
@@ -72,9 +80,17 @@ class Matrix:
 
 
 def matrix(
-    engine: Engine, campaign_id: str, as_of: datetime, *, level: str | None = None, parent: str | None = None,
-    only: str | None = None, offset: int = 0, limit: int = 200, history: bool = False,
-) -> Matrix:  # fmt: skip
+    engine: Engine,
+    campaign_id: str,
+    as_of: datetime,
+    *,
+    level: str | None = None,
+    parent: str | None = None,
+    only: str | None = None,
+    offset: int = 0,
+    limit: int = 200,
+    history: bool = False,
+) -> Matrix:
     """The matrix at `as_of`; `parent` keeps that unit and every unit below it, `only` one overall colour.
     `history`: as the record stood at an earlier `as_of` (the preview), counted in Python from every duty."""
     campaign = load_campaign(engine, campaign_id, units=False)
@@ -97,20 +113,36 @@ def matrix(
             counts = item_counts(conn, mine, stale, multi)
             owed = set(counts)
         else:
-            codes, counts, owed = units_of_colour(conn, campaign.stage_ids(), mine, stale, RANKS.index(wanted), utc(as_of),
-                                                  multi)  # fmt: skip
+            codes, counts, owed = units_of_colour(
+                conn, campaign.stage_ids(), mine, stale, RANKS.index(wanted), utc(as_of), multi
+            )
         total, page = len(codes), codes[offset : offset + limit]
         units = units_by_code(conn, campaign_id, page)
         names = units_by_code(conn, campaign_id, {u.parent for u in units.values() if u.parent})
         parents = parent_choices(conn, campaign_id, parent)
     rows = _rows(engine, campaign, as_of, page, units, names)
     columns = [(stage, item) for stage, item in campaign.spec.items() if item.id in owed]
-    return Matrix(campaign, as_of, columns, rows, total, {item.id: counts.get(item.id, Counter()) for _s, item in columns},
-                  parents)  # fmt: skip
+    return Matrix(
+        campaign,
+        as_of,
+        columns,
+        rows,
+        total,
+        {item.id: counts.get(item.id, Counter()) for _s, item in columns},
+        parents,
+    )
 
 
-def _history(engine: Engine, campaign: PlannedCampaign, as_of: datetime, chosen, wanted: Color | None,
-             parent: str | None, offset: int, limit: int) -> Matrix:  # fmt: skip
+def _history(
+    engine: Engine,
+    campaign: PlannedCampaign,
+    as_of: datetime,
+    chosen,
+    wanted: Color | None,
+    parent: str | None,
+    offset: int,
+    limit: int,
+) -> Matrix:
     """The matrix as the record stood at `as_of`: every duty of the campaign replayed (a preview's cost)."""
     with engine.connect() as conn:
         allowed = set(conn.execute(chosen).scalars()) if chosen is not None else None
@@ -120,8 +152,11 @@ def _history(engine: Engine, campaign: PlannedCampaign, as_of: datetime, chosen,
         if allowed is None or duty.unit_code in allowed:
             by_unit[duty.unit_code][duty.item_id].append(duty.state)
     owed = {item for cells in by_unit.values() for item in cells}
-    codes = sorted(code for code, cells in by_unit.items()
-                   if wanted is None or worst([color(s) for states in cells.values() for s in states]) is wanted)  # fmt: skip
+    codes = sorted(
+        code
+        for code, cells in by_unit.items()
+        if wanted is None or worst([color(s) for states in cells.values() for s in states]) is wanted
+    )
     counts: dict[str, Counter] = defaultdict(Counter)
     for code in codes:
         for item, states in by_unit[code].items():
@@ -132,12 +167,26 @@ def _history(engine: Engine, campaign: PlannedCampaign, as_of: datetime, chosen,
         names = units_by_code(conn, campaign.id, {u.parent for u in units.values() if u.parent})
     rows = _rows(engine, campaign, as_of, page, units, names, by_unit)
     columns = [(stage, item) for stage, item in campaign.spec.items() if item.id in owed]
-    return Matrix(campaign, as_of, columns, rows, len(codes), {item.id: counts.get(item.id, Counter()) for _s, item in columns},
-                  parents)  # fmt: skip
+    return Matrix(
+        campaign,
+        as_of,
+        columns,
+        rows,
+        len(codes),
+        {item.id: counts.get(item.id, Counter()) for _s, item in columns},
+        parents,
+    )
 
 
-def _rows(engine: Engine, campaign: PlannedCampaign, as_of: datetime, page: list[str], units: dict,
-          names: dict, known: dict | None = None) -> list[Row]:  # fmt: skip
+def _rows(
+    engine: Engine,
+    campaign: PlannedCampaign,
+    as_of: datetime,
+    page: list[str],
+    units: dict,
+    names: dict,
+    known: dict | None = None,
+) -> list[Row]:
     if not page:
         return []
     by_unit: dict[str, dict[str, list]] = known if known is not None else defaultdict(lambda: defaultdict(list))
@@ -147,10 +196,19 @@ def _rows(engine: Engine, campaign: PlannedCampaign, as_of: datetime, page: list
     rows = []
     for code in page:
         unit = units.get(code)
-        cells = {item: Cell(worst([color(s) for s in states]), Counter(states)) for item, states in by_unit[code].items()}
+        cells = {
+            item: Cell(worst([color(s) for s in states]), Counter(states)) for item, states in by_unit[code].items()
+        }
         parent = names.get(unit.parent) if unit and unit.parent else None
-        rows.append(Row(code, unit.display if unit else code, unit.level if unit else None,
-                        parent.display if parent else (unit.parent or "" if unit else ""), cells))  # fmt: skip
+        rows.append(
+            Row(
+                code,
+                unit.display if unit else code,
+                unit.level if unit else None,
+                parent.display if parent else (unit.parent or "" if unit else ""),
+                cells,
+            )
+        )
     return rows
 
 

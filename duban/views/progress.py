@@ -16,10 +16,10 @@ from sqlalchemy import Engine, and_, case, func, literal, literal_column, null, 
 
 from duban.domain.state import Color, State, color, worst
 from duban.instants import in_zone, utc
-from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.store.db import reading, unit_of_work
 from duban.store.engine import is_postgres
 from duban.store.tables import Assignment, CampaignRow, Intent, ScoreRecord, Submission, TransitionRow, ViewMark
+from duban.views.campaigns import PlannedCampaign, load_campaign
 
 _A, _I = Assignment.__table__, Intent.__table__
 ROWS_SHOWN = 300  # units in the table artifact, the reddest first; the counts cover them all
@@ -122,8 +122,12 @@ def views_stale(engine: Engine, campaign_id: str, as_of: datetime) -> ViewMarks 
     """
     as_of = utc(as_of)
     with reading(engine) as conn:
-        marks = ViewMarks(*(conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()
-                            for t in (TransitionRow.__table__, Submission.__table__, ScoreRecord.__table__)))  # fmt: skip
+        marks = ViewMarks(
+            *(
+                conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()
+                for t in (TransitionRow.__table__, Submission.__table__, ScoreRecord.__table__)
+            )
+        )
         row = conn.execute(select(ViewMark).where(ViewMark.campaign_id == campaign_id)).first()
         if row is None:
             return marks
@@ -173,18 +177,29 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
         spec_only = load_campaign(conn, campaign_id, units=False)
         by_stage = _stage_states(conn, campaign_id, spec_only)
         colours, shown = _unit_ranks(conn, where)
-        detail = conn.execute(select(_A.c.unit_code, _A.c.stage_id, _A.c.state, func.count())
-                              .where(where, _A.c.unit_code.in_(shown))
-                              .group_by(_A.c.unit_code, _A.c.stage_id, _A.c.state)).all() if shown else []  # fmt: skip
+        detail = (
+            conn.execute(
+                select(_A.c.unit_code, _A.c.stage_id, _A.c.state, func.count())
+                .where(where, _A.c.unit_code.in_(shown))
+                .group_by(_A.c.unit_code, _A.c.stage_id, _A.c.state)
+            ).all()
+            if shown
+            else []
+        )
         overdue_total = sum(states[State.overdue] for states in by_stage.values())
         overdue_units, overdue = _overdue(conn, where) if overdue_total else (0, [])
         escalations = conn.execute(  # from ix_intent_escalations, whose WHERE the literal matches
             select(_A.c.unit_code, _A.c.item_id, _I.c.recipient, _I.c.step, _I.c.event_at)
             .join(_A, _A.c.id == _I.c.assignment_id)
-            .where(_I.c.campaign_id == campaign_id, _I.c.kind == literal_column("'escalation'"),
-                   _I.c.created_at > as_of - timedelta(days=1), _I.c.created_at <= as_of)
-            .order_by(_I.c.event_at.desc(), _A.c.unit_code, _I.c.recipient).limit(LISTED)
-        ).all()  # fmt: skip
+            .where(
+                _I.c.campaign_id == campaign_id,
+                _I.c.kind == literal_column("'escalation'"),
+                _I.c.created_at > as_of - timedelta(days=1),
+                _I.c.created_at <= as_of,
+            )
+            .order_by(_I.c.event_at.desc(), _A.c.unit_code, _I.c.recipient)
+            .limit(LISTED)
+        ).all()
         from duban.views.status import loop_counts
 
         loop = loop_counts(conn, campaign_id, as_of)
@@ -193,8 +208,12 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
         parents = {u.parent for u in campaign.units.values() if u.parent and u.parent not in campaign.units}
         if parents:  # the counties the table groups townships under
             campaign.units.update(load_campaign(conn, campaign_id, units=parents).units)
-    units = {code: UnitRow(code, campaign.display(code), getattr(campaign.units.get(code), "level", None),
-                           _group(campaign, code)) for code in shown}  # fmt: skip
+    units = {
+        code: UnitRow(
+            code, campaign.display(code), getattr(campaign.units.get(code), "level", None), _group(campaign, code)
+        )
+        for code in shown
+    }
     per_unit_stage: dict[tuple[str, str], list[Color]] = defaultdict(list)
     for unit_code, stage_id, state, count in detail:
         units[unit_code].states[State(state)] += count
@@ -202,8 +221,18 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
     for (unit_code, stage_id), colours_of_stage in per_unit_stage.items():
         units[unit_code].stages[stage_id] = worst(colours_of_stage)
     stages = [StageProgress(s.id, s.name, by_stage.get(s.id, Counter())) for s in spec_only.spec.stages]
-    return CampaignView(campaign, as_of, stages, list(units.values()), colours, overdue_total, overdue_units,
-                        overdue, [tuple(r) for r in escalations], loop)  # fmt: skip
+    return CampaignView(
+        campaign,
+        as_of,
+        stages,
+        list(units.values()),
+        colours,
+        overdue_total,
+        overdue_units,
+        overdue,
+        [tuple(r) for r in escalations],
+        loop,
+    )
 
 
 _COUNTY_AND_ABOVE = ("nation", "province", "prefecture", "county")
@@ -222,13 +251,22 @@ def _overdue(conn, where) -> tuple[int, list[OverdueUnit]]:
     overdue = and_(where, _A.c.state == State.overdue.value)
     units = conn.execute(select(func.count(func.distinct(_A.c.unit_code))).where(overdue)).scalar_one()
     oldest = func.min(_A.c.due_at)
-    listed = [OverdueUnit(code, count, due) for code, count, due in conn.execute(
-        select(_A.c.unit_code, func.count(), oldest).where(overdue).group_by(_A.c.unit_code)
-        .order_by(oldest, _A.c.unit_code).limit(UNITS_LISTED))]  # fmt: skip
+    listed = [
+        OverdueUnit(code, count, due)
+        for code, count, due in conn.execute(
+            select(_A.c.unit_code, func.count(), oldest)
+            .where(overdue)
+            .group_by(_A.c.unit_code)
+            .order_by(oldest, _A.c.unit_code)
+            .limit(UNITS_LISTED)
+        )
+    ]
     by_code = {u.code: u for u in listed}
     for code, stage_id, item_id, due in conn.execute(
-            select(_A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.due_at)
-            .where(overdue, _A.c.unit_code.in_(by_code)).order_by(_A.c.due_at, _A.c.id)):  # fmt: skip
+        select(_A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.due_at)
+        .where(overdue, _A.c.unit_code.in_(by_code))
+        .order_by(_A.c.due_at, _A.c.id)
+    ):
         by_code[code].items.append((stage_id, item_id, due))
     return units, listed
 
@@ -239,11 +277,19 @@ def _unit_ranks(conn, where) -> tuple[Counter, list[str]]:
     Each unit's worst colour is worked out once by the database (a grouping of the colours index) and only the
     four counts and the units shown come back: a national campaign's 41,568 units never travel to Python.
     """
-    per_unit = (select(_A.c.unit_code.label("code"), func.min(_RANK).label("rank")).where(where)
-                .group_by(_A.c.unit_code).cte("per_unit"))  # fmt: skip
+    per_unit = (
+        select(_A.c.unit_code.label("code"), func.min(_RANK).label("rank"))
+        .where(where)
+        .group_by(_A.c.unit_code)
+        .cte("per_unit")
+    )
     by_code = per_unit.c.code.collate("C") if is_postgres(conn) else per_unit.c.code  # code points, as Python sorts
-    top = (select(per_unit.c.code, per_unit.c.rank, literal(0).label("n")).order_by(per_unit.c.rank, by_code)
-           .limit(ROWS_SHOWN).subquery("top"))  # fmt: skip
+    top = (
+        select(per_unit.c.code, per_unit.c.rank, literal(0).label("n"))
+        .order_by(per_unit.c.rank, by_code)
+        .limit(ROWS_SHOWN)
+        .subquery("top")
+    )
     counts = select(null().label("code"), per_unit.c.rank, func.count().label("n")).group_by(per_unit.c.rank)
     colours: Counter = Counter()
     shown = []
@@ -258,11 +304,17 @@ def _unit_ranks(conn, where) -> tuple[Counter, list[str]]:
 def _stage_states(conn, campaign_id: str, campaign: PlannedCampaign) -> dict[str, Counter]:
     """Assignments per stage and state, counted per item from the colours index alone (no table rows read)."""
     stage_of = {item.id: stage.id for stage, item in campaign.spec.items()}
-    counts = conn.execute(select(_A.c.item_id, _A.c.state, func.count()).where(_A.c.campaign_id == campaign_id)
-                          .group_by(_A.c.item_id, _A.c.state)).all()  # fmt: skip
+    counts = conn.execute(
+        select(_A.c.item_id, _A.c.state, func.count())
+        .where(_A.c.campaign_id == campaign_id)
+        .group_by(_A.c.item_id, _A.c.state)
+    ).all()
     if any(item_id not in stage_of for item_id, _state, _count in counts):  # an item the stored spec lacks
-        counts = conn.execute(select(_A.c.stage_id, _A.c.state, func.count()).where(_A.c.campaign_id == campaign_id)
-                              .group_by(_A.c.stage_id, _A.c.state)).all()  # fmt: skip
+        counts = conn.execute(
+            select(_A.c.stage_id, _A.c.state, func.count())
+            .where(_A.c.campaign_id == campaign_id)
+            .group_by(_A.c.stage_id, _A.c.state)
+        ).all()
         stage_of = {stage_id: stage_id for stage_id, _state, _count in counts}
     by_stage: dict[str, Counter] = defaultdict(Counter)
     for key, state, count in counts:

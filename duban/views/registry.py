@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.sql.selectable import CTE
 
-from duban.views.campaigns import Recipient
 from duban.store.tables import CampaignUnit
+from duban.views.campaigns import Recipient
 
 _U = CampaignUnit.__table__
 _CHUNK = 900  # below every SQLite build's limit on bound parameters

@@ -43,8 +43,13 @@ def recorded_samples(engine: Engine, campaign_id: str) -> dict[str, SampleDraw]:
 def compare(result: SampleResult, record: SampleDraw) -> Recorded:
     """How a redraw differs from the recorded draw."""
     drawn, kept = set(result.members), set(record.members or [])
-    return Recorded(drawn_at=record.drawn_at, seed=record.seed, members=list(record.members or []),
-                    added=sorted(drawn - kept), removed=sorted(kept - drawn))  # fmt: skip
+    return Recorded(
+        drawn_at=record.drawn_at,
+        seed=record.seed,
+        members=list(record.members or []),
+        added=sorted(drawn - kept),
+        removed=sorted(kept - drawn),
+    )
 
 
 def redraw(plan: Plan, sample_id: str, seed: int) -> SampleResult:

@@ -23,9 +23,10 @@ _A = Assignment.__table__
 def drawing_items(spec: Campaign, sample_id: str) -> set[str]:
     """Items whose units come from the sample or from a sample drawn from it."""
     family = {sample_id} | {
-        s.id for s in spec.samples
+        s.id
+        for s in spec.samples
         if sample_id in samples_used(Selector(any_of=[d.from_ for d in s.draws]), spec.groups)
-    }  # fmt: skip
+    }
     follow_ups = {s.follow_up.id for s in spec.score_sheets if s.follow_up is not None}
     return {item.id for _stage, item in spec.items() if item.id not in follow_ups and item_samples(spec, item) & family}
 

@@ -90,16 +90,22 @@ def score_sheets(engine: Engine, campaign_id: str, as_of: datetime) -> list[Samp
         for sample_id in sheet.samples:
             members = sample_members(engine, campaign_id, sample_id)
             latest = _latest(engine, campaign_id, sheet.id, sample_id)
-            out.append(SampleSummary(
-                sheet, samples[sample_id], len(members), len(latest), sum(not r.passed for r, _n in latest.values()),
-                still_hidden(engine, campaign.spec, campaign_id, sample_id, as_of),
-            ))  # fmt: skip
+            out.append(
+                SampleSummary(
+                    sheet,
+                    samples[sample_id],
+                    len(members),
+                    len(latest),
+                    sum(not r.passed for r, _n in latest.values()),
+                    still_hidden(engine, campaign.spec, campaign_id, sample_id, as_of),
+                )
+            )
     return out
 
 
 def sample_scores(
     engine: Engine, campaign_id: str, sheet_id: str, sample_id: str, as_of: datetime, *, under: str | None = None
-) -> SampleScores:  # fmt: skip
+) -> SampleScores:
     """The sample's units with their latest scores; a large sample without `under` comes as groups by parent."""
     campaign = load_campaign(engine, campaign_id, units=False)
     sheet = find_sheet(campaign.spec, sheet_id, sample_id)
@@ -110,9 +116,17 @@ def sample_scores(
         units = units_by_code(conn, campaign_id, members)
         parents = units_by_code(conn, campaign_id, {u.parent for u in units.values() if u.parent})
         chosen = units_by_code(conn, campaign_id, [under]).get(under) if under else None
-    page = SampleScores(campaign, sheet, sample, len(members), len(latest),
-                        sum(not r.passed for r, _n in latest.values()), [], under=chosen,
-                        hidden_until=still_hidden(engine, campaign.spec, campaign_id, sample_id, as_of))  # fmt: skip
+    page = SampleScores(
+        campaign,
+        sheet,
+        sample,
+        len(members),
+        len(latest),
+        sum(not r.passed for r, _n in latest.values()),
+        [],
+        under=chosen,
+        hidden_until=still_hidden(engine, campaign.spec, campaign_id, sample_id, as_of),
+    )
     ordered = sorted((units[c] for c in members if c in units), key=lambda u: (u.parent or "", u.code))
     if chosen is not None:
         ordered = [u for u in ordered if _under(u, chosen.code, units, parents)]
@@ -152,11 +166,13 @@ def _groups(units: list[Recipient], parents: dict[str, Recipient], latest: dict)
     return list(groups.values())
 
 
-def _latest(engine: Engine, campaign_id: str, sheet_id: str, sample_id: str,
-            units: Iterable[str] | None = None) -> dict[str, tuple[ScoreRecord, int]]:  # fmt: skip
+def _latest(
+    engine: Engine, campaign_id: str, sheet_id: str, sample_id: str, units: Iterable[str] | None = None
+) -> dict[str, tuple[ScoreRecord, int]]:
     """Unit → (its latest scores, how many versions) on the sheet for the sample."""
-    query = select(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id, ScoreRecord.sheet_id == sheet_id,
-                                      ScoreRecord.sample_id == sample_id)  # fmt: skip
+    query = select(ScoreRecord).where(
+        ScoreRecord.campaign_id == campaign_id, ScoreRecord.sheet_id == sheet_id, ScoreRecord.sample_id == sample_id
+    )
     if units is not None:
         query = query.where(ScoreRecord.unit_code.in_(sorted(units)))
     found: dict[str, tuple[ScoreRecord, int]] = {}
@@ -167,12 +183,17 @@ def _latest(engine: Engine, campaign_id: str, sheet_id: str, sample_id: str,
     return found
 
 
-def _follow_ups(engine: Engine, campaign: PlannedCampaign, sheet: ScoreSheet, sample: Sample, codes: list[str],
-                as_of: datetime) -> dict[str, FollowUp]:  # fmt: skip
+def _follow_ups(
+    engine: Engine, campaign: PlannedCampaign, sheet: ScoreSheet, sample: Sample, codes: list[str], as_of: datetime
+) -> dict[str, FollowUp]:
     if sheet.follow_up is None or not codes:
         return {}
-    query = select(_A).where(_A.c.campaign_id == campaign.id, _A.c.item_id == sheet.follow_up.id,
-                             _A.c.instance == sample_label(sample.name), _A.c.unit_code.in_(codes))  # fmt: skip
+    query = select(_A).where(
+        _A.c.campaign_id == campaign.id,
+        _A.c.item_id == sheet.follow_up.id,
+        _A.c.instance == sample_label(sample.name),
+        _A.c.unit_code.in_(codes),
+    )
     with engine.connect() as conn:
         return {r.unit_code: FollowUp(row_state_at(r, as_of), r.due_at) for r in conn.execute(query)}
 
@@ -195,16 +216,23 @@ def unit_scores(engine: Engine, campaign_id: str, codes: Iterable[str]) -> dict[
     return out
 
 
-def form_entry(sheet: ScoreSheet, unit: Recipient, form: Mapping[str, str], today: date,
-               members: list[str]) -> tuple[UnitScores, dict[str, str]]:  # fmt: skip
+def form_entry(
+    sheet: ScoreSheet, unit: Recipient, form: Mapping[str, str], today: date, members: list[str]
+) -> tuple[UnitScores, dict[str, str]]:
     """The scores a form holds for one unit, and every problem by field (p_<item>, inspector, inspected_on), in
     Chinese. The same checks as an import (a number, 0 to the maximum, every item), and an inspector and a date."""
     points = {item.id: (form.get(f"p_{item.id}") or "").strip() or None for item in sheet.items}
     inspector = (form.get("inspector") or "").strip()[:40]
     day = (form.get("inspected_on") or "").strip()
     note = (form.get("note") or "").strip()[:500]
-    entry = UnitScores(unit.code, points, inspector or None, day or None, note or None,
-                       cells={"unit": unit.display, **{item.id: unit.display for item in sheet.items}})  # fmt: skip
+    entry = UnitScores(
+        unit.code,
+        points,
+        inspector or None,
+        day or None,
+        note or None,
+        cells={"unit": unit.display, **{item.id: unit.display for item in sheet.items}},
+    )
     problems: dict[str, str] = {}
     for problem in check_scores(sheet, [entry], members, {unit.code: unit.display}):
         problems[f"p_{problem.item_id}" if problem.item_id else "unit"] = problem.short_cn

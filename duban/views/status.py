@@ -52,12 +52,16 @@ def loop_counts(conn, campaign_id: str, as_of: datetime) -> dict:  # noqa: ANN00
     (acknowledged, asked), by `as_of`."""
     r, v = ExtensionRequest.__table__, ReviewRow.__table__
     extensions = {"approved": 0, "denied": 0, "pending": 0}
-    for status, n in conn.execute(select(r.c.status, func.count()).where(r.c.campaign_id == campaign_id,
-                                                                          r.c.requested_at <= as_of).group_by(r.c.status)):
+    for status, n in conn.execute(
+        select(r.c.status, func.count())
+        .where(r.c.campaign_id == campaign_id, r.c.requested_at <= as_of)
+        .group_by(r.c.status)
+    ):
         extensions[status] = n
     reviews = {"returned": 0, "accepted": 0}
-    for decision, n in conn.execute(select(v.c.decision, func.count()).where(v.c.campaign_id == campaign_id,
-                                                                             v.c.at <= as_of).group_by(v.c.decision)):
+    for decision, n in conn.execute(
+        select(v.c.decision, func.count()).where(v.c.campaign_id == campaign_id, v.c.at <= as_of).group_by(v.c.decision)
+    ):
         reviews[decision] = n
     from duban.services.acknowledgements import ack_rates
 
@@ -70,11 +74,22 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
     campaign = load_campaign(engine, campaign_id)
     with engine.connect() as conn:
         rows = conn.execute(
-            select(_A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.state, _A.c.open_at, _A.c.due_at,
-                   _A.c.reminders, _A.c.escalations, _A.c.reminders_done, _A.c.escalations_done, _A.c.next_event_at)
+            select(
+                _A.c.unit_code,
+                _A.c.stage_id,
+                _A.c.item_id,
+                _A.c.state,
+                _A.c.open_at,
+                _A.c.due_at,
+                _A.c.reminders,
+                _A.c.escalations,
+                _A.c.reminders_done,
+                _A.c.escalations_done,
+                _A.c.next_event_at,
+            )
             .where(_A.c.campaign_id == campaign_id)
             .order_by(_A.c.stage_order, _A.c.id)
-        ).all()  # fmt: skip
+        ).all()
         loop = loop_counts(conn, campaign_id, as_of)
     per_unit: dict[str, dict[str, list[Color]]] = defaultdict(lambda: defaultdict(list))
     unit_states: dict[str, Counter] = defaultdict(Counter)
@@ -97,11 +112,14 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
         recipient = campaign.units.get(code)
         units.append(
             UnitStatus(
-                code=code, display=campaign.display(code), level=recipient.level if recipient else None,
+                code=code,
+                display=campaign.display(code),
+                level=recipient.level if recipient else None,
                 parent=recipient.parent if recipient else None,
-                stages={stage: worst(colors) for stage, colors in stages.items()}, states=unit_states[code],
+                stages={stage: worst(colors) for stage, colors in stages.items()},
+                states=unit_states[code],
             )
-        )  # fmt: skip
+        )
     order = {code: index for index, code in enumerate(campaign.units)}
     units.sort(key=lambda u: order.get(u.code, len(order)))
     return StatusReport(campaign, as_of, units, states, dict(by_stage), overdue, loop)

@@ -17,9 +17,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from duban.domain.values import cell as value_cell, exact_sum
 from duban.domain.state import Color, State
 from duban.domain.units import Level
+from duban.domain.values import cell as value_cell, exact_sum
 from duban.domain.xlsx_inert import inert
 from duban.instants import fmt, utc
 from duban.spec.models import Item, Metric, Stage
@@ -71,7 +71,9 @@ def _rollup(sheet, campaign: PlannedCampaign, duties: list[Duty], as_of: datetim
     _header(sheet, head)
     groups: dict[tuple[str, str | None], list[Duty]] = defaultdict(list)
     for duty in duties:
-        groups[(duty.item_id, campaign.units[duty.unit_code].level if duty.unit_code in campaign.units else None)].append(duty)
+        groups[
+            (duty.item_id, campaign.units[duty.unit_code].level if duty.unit_code in campaign.units else None)
+        ].append(duty)
     for stage, item in spec.items():
         levels = [lv for lv in [*LEVEL_CN, None] if (item.id, lv) in groups]
         for lv in levels:
@@ -87,9 +89,19 @@ def _rollup(sheet, campaign: PlannedCampaign, duties: list[Duty], as_of: datetim
 def _rollup_row(stage: Stage, item: Item, level: str, duties: list[Duty], metrics) -> list:
     states = Counter(d.state for d in duties)
     done = states[State.submitted] + states[State.late] + states[State.excused]
-    row = [stage.name, item.name, level, len(duties), states[State.submitted], states[State.late],
-           states[State.overdue], states[State.open] + states[State.due_soon], states[State.pending],
-           states[State.excused], f"{done / len(duties):.0%}" if duties else ""]  # fmt: skip
+    row = [
+        stage.name,
+        item.name,
+        level,
+        len(duties),
+        states[State.submitted],
+        states[State.late],
+        states[State.overdue],
+        states[State.open] + states[State.due_soon],
+        states[State.pending],
+        states[State.excused],
+        f"{done / len(duties):.0%}" if duties else "",
+    ]
     for owner, metric in metrics:
         row.append(_total(metric, duties) if owner.id == item.id else None)
     return row
@@ -123,15 +135,22 @@ def _stage_sheet(sheet, campaign: PlannedCampaign, stage: Stage, duties: list[Du
     order = {code: index for index, code in enumerate(campaign.units)}
     for (code, instance), by_item in sorted(rows.items(), key=lambda kv: (order.get(kv[0][0], 0), kv[0][1])):
         unit = campaign.units.get(code)
-        values: list = [code, campaign.display(code), LEVEL_CN.get(unit.level if unit else "", ""),
-                        campaign.display(unit.parent if unit else None)] + ([instance] if recurring else [])  # fmt: skip
+        values: list = [
+            code,
+            campaign.display(code),
+            LEVEL_CN.get(unit.level if unit else "", ""),
+            campaign.display(unit.parent if unit else None),
+        ] + ([instance] if recurring else [])
         colors = []
         for item in items:
             duty = by_item.get(item.id)
             latest = duty.latest if duty else None
             colors.append((len(values) + 1, duty.color if duty else None))
-            values += [duty.state.cn if duty else "—", fmt(latest.submitted_at, campaign.tz) if latest else "",
-                       latest.version if latest else None]  # fmt: skip
+            values += [
+                duty.state.cn if duty else "—",
+                fmt(latest.submitted_at, campaign.tz) if latest else "",
+                latest.version if latest else None,
+            ]
             values += [value_cell(latest.metrics.get(m.name)) if latest else None for m in item.metrics]
             if item.formats:
                 values.append("、".join(f["name"] for f in latest.files) if latest else "")

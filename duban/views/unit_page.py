@@ -40,8 +40,12 @@ class Entry:
         """延期申请 from the page: allowed by the notice, the item still owed and its due not passed."""
         from duban.domain.extension_rules import policy
 
-        return (policy(spec, self.item) is not None and not self.duty.state.finished
-                and self.duty.state is not State.pending and now <= self.duty.due_at)  # fmt: skip
+        return (
+            policy(spec, self.item) is not None
+            and not self.duty.state.finished
+            and self.duty.state is not State.pending
+            and now <= self.duty.due_at
+        )
 
 
 @dataclass
@@ -119,14 +123,25 @@ def _loop(engine: Engine, campaign: PlannedCampaign, page: UnitPage, children: d
         if v.at <= page.as_of:
             page.returns[(v.item_id, v.instance)] = v
     if children and any(item.review is not None and item.review.by == "parent" for _s, item in campaign.spec.items()):
-        by_parent = {item.id for _s, item in campaign.spec.items() if item.review is not None and item.review.by == "parent"}
-        page.to_review = [row for row in review_queue(engine, campaign.id, parent=code)
-                          if row.item_id in by_parent and row.submitted_at <= page.as_of]  # fmt: skip
+        by_parent = {
+            item.id for _s, item in campaign.spec.items() if item.review is not None and item.review.by == "parent"
+        }
+        page.to_review = [
+            row
+            for row in review_queue(engine, campaign.id, parent=code)
+            if row.item_id in by_parent and row.submitted_at <= page.as_of
+        ]
         page.names.update({row.unit_code: children.get(row.unit_code, row.unit_code) for row in page.to_review})
 
 
-def _children(engine: Engine, campaign: PlannedCampaign, units: list[Recipient], as_of: datetime,
-              hidden: set[str], history: bool = False) -> list[Child]:  # fmt: skip
+def _children(
+    engine: Engine,
+    campaign: PlannedCampaign,
+    units: list[Recipient],
+    as_of: datetime,
+    hidden: set[str],
+    history: bool = False,
+) -> list[Child]:
     if not units:
         return []
     codes = [u.code for u in units]

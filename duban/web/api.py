@@ -130,24 +130,56 @@ def unit_duties(request: Request, token: str = Path(max_length=700), p: Portal =
     """A unit's duties with dues, states and submitted versions (the link token is the credential)."""
     link = unit_link(request, p, token)
     page = load_page(p, link)
-    audit.record(p.engine, p.now(), "view", actor=f"unit:{link.unit_code}", campaign_id=link.campaign_id,
-                 unit_code=link.unit_code, target="JSON 接口", client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        p.now(),
+        "view",
+        actor=f"unit:{link.unit_code}",
+        campaign_id=link.campaign_id,
+        unit_code=link.unit_code,
+        target="JSON 接口",
+        client=client_of(request),
+    )
     duties = [
         DutyOut(
-            stage_id=e.stage.id, stage=e.stage.name, item_id=e.item.id, item=e.item.name, instance=e.duty.instance,
-            open_at=e.duty.open_at, due_at=e.duty.due_at, state=e.duty.state.value, state_cn=e.duty.state.cn,
-            color=e.duty.color.value, formats=list(e.item.formats),
-            metrics=[MetricOut(**m.model_dump(include={"name", "label", "type", "unit", "min", "max", "required"}))
-                     for m in e.item.metrics],
-            versions=[VersionOut(version=v.version, submitted_at=v.submitted_at, late=v.late,
-                                 files=[FileOut(**{k: f[k] for k in ("name", "size", "format", "sha256")}) for f in v.files],
-                                 metrics={k: value_cell(x) for k, x in v.metrics.items()}) for v in e.duty.versions],
+            stage_id=e.stage.id,
+            stage=e.stage.name,
+            item_id=e.item.id,
+            item=e.item.name,
+            instance=e.duty.instance,
+            open_at=e.duty.open_at,
+            due_at=e.duty.due_at,
+            state=e.duty.state.value,
+            state_cn=e.duty.state.cn,
+            color=e.duty.color.value,
+            formats=list(e.item.formats),
+            metrics=[
+                MetricOut(**m.model_dump(include={"name", "label", "type", "unit", "min", "max", "required"}))
+                for m in e.item.metrics
+            ],
+            versions=[
+                VersionOut(
+                    version=v.version,
+                    submitted_at=v.submitted_at,
+                    late=v.late,
+                    files=[FileOut(**{k: f[k] for k in ("name", "size", "format", "sha256")}) for f in v.files],
+                    metrics={k: value_cell(x) for k, x in v.metrics.items()},
+                )
+                for v in e.duty.versions
+            ],
         )
         for e in page.entries
-    ]  # fmt: skip
+    ]
     spec = page.campaign.spec
-    return UnitOut(campaign_id=page.campaign.id, campaign=spec.title, issuer=spec.issuer, unit_code=page.unit.code,
-                   unit=page.unit.display, as_of=page.as_of, duties=duties)  # fmt: skip
+    return UnitOut(
+        campaign_id=page.campaign.id,
+        campaign=spec.title,
+        issuer=spec.issuer,
+        unit_code=page.unit.code,
+        unit=page.unit.display,
+        as_of=page.as_of,
+        duties=duties,
+    )
 
 
 def api_operator(request: Request, p: Portal = Depends(portal)) -> str:
@@ -165,8 +197,16 @@ def campaigns(p: Portal = Depends(portal), who: str = Depends(api_operator)) -> 
         c = load_campaign(p.engine, cid, units=False)
         with p.engine.connect() as conn:
             units = unit_count(conn, cid)
-        out.append(CampaignOut(id=c.id, title=c.spec.title, issuer=c.spec.issuer, doc_no=c.spec.doc_no, units=units,
-                               stages=c.stage_ids()))  # fmt: skip
+        out.append(
+            CampaignOut(
+                id=c.id,
+                title=c.spec.title,
+                issuer=c.spec.issuer,
+                doc_no=c.spec.doc_no,
+                units=units,
+                stages=c.stage_ids(),
+            )
+        )
     return out
 
 
@@ -177,8 +217,11 @@ def status(
     level: Literal["province", "prefecture", "county", "township"] | None = None,
     parent: str | None = Query(default=None, max_length=64, description="this unit and every unit below it"),
     only: Literal["red", "yellow", "green", "grey"] | None = Query(default=None, description="one overall colour"),
-    as_of: datetime | None = Query(default=None, description="default now; a time without zone is the campaign's; "
-                                   "instants outside 2001–2099 are read as those years' bounds"),
+    as_of: datetime | None = Query(
+        default=None,
+        description="default now; a time without zone is the campaign's; "
+        "instants outside 2001–2099 are read as those years' bounds",
+    ),
     offset: int = Query(default=0, ge=0, le=1_000_000),
     limit: int = Query(default=200, ge=1, le=1000),
     p: Portal = Depends(portal),
@@ -192,12 +235,37 @@ def status(
     moment = p.as_of() if as_of is None else as_of if as_of.tzinfo else as_of.replace(tzinfo=zone(campaign.tz))
     if not 2000 < moment.year < 2100:  # every campaign lies inside: further out, the states are those of the bounds
         moment = _EARLIEST if moment.year <= 2000 else _LATEST
-    grid = matrix(p.engine, campaign_id, moment, level=level, parent=parent, only=only, offset=offset, limit=limit,
-                  history=p.frozen)  # fmt: skip
-    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="JSON 接口：红黄绿矩阵",
-                 client=client_of(request))  # fmt: skip
-    rows = [RowOut(code=r.code, unit=r.display, level=r.level, parent=r.parent, overall=r.overall.value,
-                   cells={k: c.color.value for k, c in r.cells.items()}) for r in grid.rows]  # fmt: skip
-    return StatusOut(campaign_id=campaign_id, as_of=utc(moment), total=grid.total, items=[i.id for _s, i in grid.columns],
-                     rows=rows)  # fmt: skip
-
+    grid = matrix(
+        p.engine,
+        campaign_id,
+        moment,
+        level=level,
+        parent=parent,
+        only=only,
+        offset=offset,
+        limit=limit,
+        history=p.frozen,
+    )
+    audit.record(
+        p.engine,
+        p.now(),
+        "view",
+        actor=f"operator:{who}",
+        campaign_id=campaign_id,
+        target="JSON 接口：红黄绿矩阵",
+        client=client_of(request),
+    )
+    rows = [
+        RowOut(
+            code=r.code,
+            unit=r.display,
+            level=r.level,
+            parent=r.parent,
+            overall=r.overall.value,
+            cells={k: c.color.value for k, c in r.cells.items()},
+        )
+        for r in grid.rows
+    ]
+    return StatusOut(
+        campaign_id=campaign_id, as_of=utc(moment), total=grid.total, items=[i.id for _s, i in grid.columns], rows=rows
+    )

@@ -33,9 +33,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("duban.web")
 STATUS_CN = {
-    400: "请求有误", 401: "请先登录", 403: "无权访问", 404: "页面不存在", 405: "不支持这种请求方式", 409: "预览模式",
-    413: "上传内容过大", 422: "请求参数有误", 429: "操作过于频繁", 500: "系统出错了",
-}  # fmt: skip
+    400: "请求有误",
+    401: "请先登录",
+    403: "无权访问",
+    404: "页面不存在",
+    405: "不支持这种请求方式",
+    409: "预览模式",
+    413: "上传内容过大",
+    422: "请求参数有误",
+    429: "操作过于频繁",
+    500: "系统出错了",
+}
 
 
 def _wall_clock() -> datetime:
@@ -43,7 +51,10 @@ def _wall_clock() -> datetime:
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, clock: Callable[[], datetime] | None = None,
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] | None = None,
     preview_at: datetime | None = None,
 ) -> FastAPI:
     """The portal over `engine` (default: the settings' database). `clock` stands in for the wall clock (tests);
@@ -53,10 +64,16 @@ def create_app(
     settings = settings or get_settings()
     engine = engine or open_database(settings.resolved_database_url)
     app = FastAPI(
-        title="duban 报送平台 API", version="1", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
+        title="duban 报送平台 API",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
         description="督办报送平台的只读 JSON 接口：单位的报送事项（凭单位专属链接的令牌）和运营人员的红黄绿矩阵（凭登录会话）。",
-    )  # fmt: skip
-    app.state.portal = Portal(settings, engine, settings.portal_key(), clock or _wall_clock, preview_at, make_templates())
+    )
+    app.state.portal = Portal(
+        settings, engine, settings.portal_key(), clock or _wall_clock, preview_at, make_templates()
+    )
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.include_router(unit_routes.router)
     app.include_router(loop_routes.router)
@@ -106,17 +123,22 @@ def error_page(request: Request, status: int, message: str, *, headers: dict | N
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
     portal: Portal = request.app.state.portal
     return portal.templates.TemplateResponse(
-        request, "error.html.j2", {"title": STATUS_CN.get(status, "出错了"), "message": message, "status": status},
-        status_code=status, headers=headers,
-    )  # fmt: skip
+        request,
+        "error.html.j2",
+        {"title": STATUS_CN.get(status, "出错了"), "message": message, "status": status},
+        status_code=status,
+        headers=headers,
+    )
 
 
 def _handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
         detail = exc.detail if isinstance(exc.detail, str) and not exc.detail.isascii() else None
-        text = detail or {404: "没有找到这个页面。请检查链接是否完整，或从督办消息中重新打开。",
-                          405: "不支持这种请求方式。"}.get(exc.status_code, STATUS_CN.get(exc.status_code, "请求有误。"))  # fmt: skip
+        text = detail or {
+            404: "没有找到这个页面。请检查链接是否完整，或从督办消息中重新打开。",
+            405: "不支持这种请求方式。",
+        }.get(exc.status_code, STATUS_CN.get(exc.status_code, "请求有误。"))
         return error_page(request, exc.status_code, text, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
@@ -135,11 +157,19 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, exc: BodyTooLarge):
         limit = exc.limit // 1024 // 1024
-        return error_page(request, 413, f"上传内容过大（一次不超过 {limit} MB，最多 {MAX_FILES} 个文件），文件未保存。"
-                                        "请压缩或分次上传。", headers={"Connection": "close"})  # fmt: skip
+        return error_page(
+            request,
+            413,
+            f"上传内容过大（一次不超过 {limit} MB，最多 {MAX_FILES} 个文件），文件未保存。请压缩或分次上传。",
+            headers={"Connection": "close"},
+        )
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception):
         ref = secrets.token_hex(4)
         log.error("error %s on %s %s", ref, request.method, masked_path(request.url.path), exc_info=exc)
-        return error_page(request, 500, f"系统出错了，您的操作可能没有完成。请稍后再试；如仍出错，请联系督办工作人员并告知错误编号 {ref}。")
+        return error_page(
+            request,
+            500,
+            f"系统出错了，您的操作可能没有完成。请稍后再试；如仍出错，请联系督办工作人员并告知错误编号 {ref}。",
+        )

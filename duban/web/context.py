@@ -19,13 +19,32 @@ from duban.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-ACTIONS_CN = {"view": "查看", "upload": "报送", "refused": "拒收", "download": "下载", "export": "导出汇总表",
-              "login": "登录", "link_refused": "链接被拒", "revoke": "停用链接", "score": "评分",
-              "score_import": "导入评分表", "logout": "退出",
-              "password": "修改密码", "acknowledge": "签收", "extension": "延期申请", "review": "审核"}  # fmt: skip
+ACTIONS_CN = {
+    "view": "查看",
+    "upload": "报送",
+    "refused": "拒收",
+    "download": "下载",
+    "export": "导出汇总表",
+    "login": "登录",
+    "link_refused": "链接被拒",
+    "revoke": "停用链接",
+    "score": "评分",
+    "score_import": "导入评分表",
+    "logout": "退出",
+    "password": "修改密码",
+    "acknowledge": "签收",
+    "extension": "延期申请",
+    "review": "审核",
+}
 COLOR_CLASS = {Color.red: "red", Color.yellow: "yellow", Color.green: "green", Color.grey: "grey"}
-ACTORS_CN = {"anonymous": "未登录的访问者", "cli": "管理员（命令行）", "portal": "单位（报送平台）",
-             "simulated": "模拟数据（演示）", "tick": "督办巡检", "amend": "调整通知"}  # fmt: skip
+ACTORS_CN = {
+    "anonymous": "未登录的访问者",
+    "cli": "管理员（命令行）",
+    "portal": "单位（报送平台）",
+    "simulated": "模拟数据（演示）",
+    "tick": "督办巡检",
+    "amend": "调整通知",
+}
 REASONS_CN = {"tampered": "链接不完整或被改动", "expired": "链接已过期", "revoked": "链接已停用"}
 
 
@@ -107,8 +126,14 @@ def make_templates() -> Jinja2Templates:
         value=_value,
         g=lambda number: f"{number:g}",
     )
-    env.globals.update(span_words=span_words, Color=Color, levels_cn={lv.value: lv.cn for lv in Level},
-                       actions_cn=ACTIONS_CN, actor_cn=actor_cn, reasons_cn=REASONS_CN)  # fmt: skip
+    env.globals.update(
+        span_words=span_words,
+        Color=Color,
+        levels_cn={lv.value: lv.cn for lv in Level},
+        actions_cn=ACTIONS_CN,
+        actor_cn=actor_cn,
+        reasons_cn=REASONS_CN,
+    )
     return templates
 
 

@@ -14,14 +14,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
+from duban.errors import RequestError
+from duban.instants import parse_instant
 from duban.services import audit
 from duban.services.acknowledgements import record_acknowledgement
-from duban.views.duties import submission
-from duban.errors import RequestError
 from duban.services.extension import decide_extension, get_request, request_extension, requests_of
-from duban.instants import parse_instant
 from duban.services.review import record_review, review_queue
 from duban.store.tables import Assignment
+from duban.views.duties import submission
 from duban.web.context import Portal, client_of, portal
 from duban.web.ops_routes import campaign_or_404, operator, page
 from duban.web.security import check_csrf
@@ -56,8 +56,16 @@ async def unit_ack(request: Request, token: str, p: Portal = Depends(portal)):
         record_acknowledgement(p.engine, link.campaign_id, link.unit_code, now, actor=f"unit:{link.unit_code}")
     except RequestError as exc:
         return render_unit(request, p, token, load_page(p, link), error=exc.cn, status=400)
-    audit.record(p.engine, now, "acknowledge", actor=f"unit:{link.unit_code}", campaign_id=link.campaign_id,
-                 unit_code=link.unit_code, target="签收", client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        now,
+        "acknowledge",
+        actor=f"unit:{link.unit_code}",
+        campaign_id=link.campaign_id,
+        unit_code=link.unit_code,
+        target="签收",
+        client=client_of(request),
+    )
     return RedirectResponse(f"/u/{token}?acked=1", status_code=303)
 
 
@@ -74,25 +82,57 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
     now = p.now()
     try:
         until = _due(str(form.get("until") or ""), page_.campaign.tz, "申请延期到的日期")
-        asked = request_extension(p.engine, link.campaign_id, link.unit_code, item_id, until, now,
-                                  reason=str(form.get("reason") or "")[:1000], instance=instance,
-                                  actor=f"unit:{link.unit_code}")  # fmt: skip
+        asked = request_extension(
+            p.engine,
+            link.campaign_id,
+            link.unit_code,
+            item_id,
+            until,
+            now,
+            reason=str(form.get("reason") or "")[:1000],
+            instance=instance,
+            actor=f"unit:{link.unit_code}",
+        )
     except RequestError as exc:
-        audit.record(p.engine, now, "refused", actor=f"unit:{link.unit_code}", campaign_id=link.campaign_id,
-                     unit_code=link.unit_code, target=f"{item_id} 延期申请", ok=False, detail=exc.cn,
-                     client=client_of(request))  # fmt: skip
+        audit.record(
+            p.engine,
+            now,
+            "refused",
+            actor=f"unit:{link.unit_code}",
+            campaign_id=link.campaign_id,
+            unit_code=link.unit_code,
+            target=f"{item_id} 延期申请",
+            ok=False,
+            detail=exc.cn,
+            client=client_of(request),
+        )
         return render_unit(request, p, token, page_, error=exc.cn, error_at=(item_id, instance), status=400)
-    audit.record(p.engine, now, "extension", actor=f"unit:{link.unit_code}", campaign_id=link.campaign_id,
-                 unit_code=link.unit_code, target=f"{item_id} 延期申请#{asked.id}", detail=asked.reason[:200],
-                 client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        now,
+        "extension",
+        actor=f"unit:{link.unit_code}",
+        campaign_id=link.campaign_id,
+        unit_code=link.unit_code,
+        target=f"{item_id} 延期申请#{asked.id}",
+        detail=asked.reason[:200],
+        client=client_of(request),
+    )
     anchor = item_id + (f"-{instance}" if instance else "")
     return RedirectResponse(f"/u/{token}#{anchor}", status_code=303)
 
 
 def _child_row(p: Portal, campaign_id: str, assignment_id: int):
     with p.engine.connect() as conn:
-        row = conn.execute(select(_A.c.unit_code, _A.c.item_id, _A.c.instance).where(
-            _A.c.id == assignment_id, _A.c.campaign_id == campaign_id)).first() if fits(assignment_id) else None  # fmt: skip
+        row = (
+            conn.execute(
+                select(_A.c.unit_code, _A.c.item_id, _A.c.instance).where(
+                    _A.c.id == assignment_id, _A.c.campaign_id == campaign_id
+                )
+            ).first()
+            if fits(assignment_id)
+            else None
+        )
     if row is None:
         raise HTTPException(404, NOT_YOURS)
     return row
@@ -106,17 +146,44 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
     row = _child_row(p, link.campaign_id, assignment_id)
     now, accept = p.now(), form.get("decision") == "accept"
     try:
-        result = record_review(p.engine, link.campaign_id, row.unit_code, row.item_id, now, accept_it=accept,
-                               reason=str(form.get("reason") or "")[:1000], reviewer=f"unit:{link.unit_code}",
-                               reviewer_unit=link.unit_code, instance=row.instance, quiet=p.settings.quiet())  # fmt: skip
+        result = record_review(
+            p.engine,
+            link.campaign_id,
+            row.unit_code,
+            row.item_id,
+            now,
+            accept_it=accept,
+            reason=str(form.get("reason") or "")[:1000],
+            reviewer=f"unit:{link.unit_code}",
+            reviewer_unit=link.unit_code,
+            instance=row.instance,
+            quiet=p.settings.quiet(),
+        )
     except RequestError as exc:
-        audit.record(p.engine, now, "refused", actor=f"unit:{link.unit_code}", campaign_id=link.campaign_id,
-                     unit_code=row.unit_code, target=f"{row.item_id} 审核", ok=False, detail=exc.cn,
-                     client=client_of(request))  # fmt: skip
+        audit.record(
+            p.engine,
+            now,
+            "refused",
+            actor=f"unit:{link.unit_code}",
+            campaign_id=link.campaign_id,
+            unit_code=row.unit_code,
+            target=f"{row.item_id} 审核",
+            ok=False,
+            detail=exc.cn,
+            client=client_of(request),
+        )
         return render_unit(request, p, token, load_page(p, link), error=exc.cn, status=400)
-    audit.record(p.engine, now, "review", actor=f"unit:{link.unit_code}", campaign_id=link.campaign_id,
-                 unit_code=row.unit_code, target=f"{row.item_id} 第{result.version}版 {'通过' if accept else '退回'}",
-                 detail=result.reason, client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        now,
+        "review",
+        actor=f"unit:{link.unit_code}",
+        campaign_id=link.campaign_id,
+        unit_code=row.unit_code,
+        target=f"{row.item_id} 第{result.version}版 {'通过' if accept else '退回'}",
+        detail=result.reason,
+        client=client_of(request),
+    )
     return RedirectResponse(f"/u/{token}#to-review", status_code=303)
 
 
@@ -129,8 +196,16 @@ def parent_file(request: Request, token: str, submission_id: int, index: int, p:
     if found is None or not any(r.submission_id == submission_id for r in page_.to_review):
         raise HTTPException(404, NOT_YOURS)
     response = file_response(p, found[3].files, index)
-    audit.record(p.engine, p.now(), "download", actor=f"unit:{link.unit_code}", campaign_id=link.campaign_id,
-                 unit_code=found[1], target=found[3].files[index]["name"], client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        p.now(),
+        "download",
+        actor=f"unit:{link.unit_code}",
+        campaign_id=link.campaign_id,
+        unit_code=found[1],
+        target=found[3].files[index]["name"],
+        client=client_of(request),
+    )
     return response
 
 
@@ -143,36 +218,73 @@ def ops_loop(request: Request, campaign_id: str, p: Portal = Depends(portal), wh
     from duban.views.campaigns import load_campaign
 
     named = load_campaign(p.engine, campaign_id, units={*(r.unit_code for r in queue), *(r.unit_code for r in waiting)})
-    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="审核与延期申请",
-                 client=client_of(request))  # fmt: skip
-    return page(request, p, "ops_loop.html.j2", {
-        "campaign": campaign, "queue": queue, "waiting": waiting, "who": who, "tz": campaign.tz,
-        "display": named.display, "items": {i.id: i for _s, i in campaign.spec.items()},
-        "error": request.query_params.get("error"),
-    }, scope=f"ops:{who}")  # fmt: skip
+    audit.record(
+        p.engine,
+        p.now(),
+        "view",
+        actor=f"operator:{who}",
+        campaign_id=campaign_id,
+        target="审核与延期申请",
+        client=client_of(request),
+    )
+    return page(
+        request,
+        p,
+        "ops_loop.html.j2",
+        {
+            "campaign": campaign,
+            "queue": queue,
+            "waiting": waiting,
+            "who": who,
+            "tz": campaign.tz,
+            "display": named.display,
+            "items": {i.id: i for _s, i in campaign.spec.items()},
+            "error": request.query_params.get("error"),
+        },
+        scope=f"ops:{who}",
+    )
 
 
 @router.post("/ops/c/{campaign_id}/reviews/{assignment_id}")
-async def ops_review(request: Request, campaign_id: str, assignment_id: int, p: Portal = Depends(portal),
-                     who: str = Depends(operator)):  # fmt: skip
+async def ops_review(
+    request: Request, campaign_id: str, assignment_id: int, p: Portal = Depends(portal), who: str = Depends(operator)
+):
     form = await _form(request, p, f"ops:{who}")
     campaign_or_404(p, campaign_id)
     row = _child_row(p, campaign_id, assignment_id)
     accept, now = form.get("decision") == "accept", p.now()
     try:
-        record_review(p.engine, campaign_id, row.unit_code, row.item_id, now, accept_it=accept,
-                      reason=str(form.get("reason") or "")[:1000], reviewer=f"operator:{who}", instance=row.instance,
-                      quiet=p.settings.quiet())  # fmt: skip
+        record_review(
+            p.engine,
+            campaign_id,
+            row.unit_code,
+            row.item_id,
+            now,
+            accept_it=accept,
+            reason=str(form.get("reason") or "")[:1000],
+            reviewer=f"operator:{who}",
+            instance=row.instance,
+            quiet=p.settings.quiet(),
+        )
     except RequestError as exc:
         return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop?error={quote(exc.cn)}", status_code=303)
-    audit.record(p.engine, now, "review", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=row.unit_code,
-                 target=f"{row.item_id} {'通过' if accept else '退回'}", client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        now,
+        "review",
+        actor=f"operator:{who}",
+        campaign_id=campaign_id,
+        unit_code=row.unit_code,
+        target=f"{row.item_id} {'通过' if accept else '退回'}",
+        client=client_of(request),
+    )
     return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop", status_code=303)
 
 
 @router.post("/ops/c/{campaign_id}/extensions/{request_id}")
-async def ops_extension(request: Request, campaign_id: str, request_id: int, p: Portal = Depends(portal),
-                        who: str = Depends(operator)):  # fmt: skip
+async def ops_extension(
+    request: Request, campaign_id: str, request_id: int, p: Portal = Depends(portal), who: str = Depends(operator)
+):
     form = await _form(request, p, f"ops:{who}")
     campaign = campaign_or_404(p, campaign_id)
     if not fits(request_id) or get_request(p.engine, request_id).campaign_id != campaign_id:
@@ -180,10 +292,25 @@ async def ops_extension(request: Request, campaign_id: str, request_id: int, p: 
     approve, now = form.get("decision") == "approve", p.now()
     try:
         until = _due(str(form.get("until")), campaign.tz, "批准延期到的日期") if approve and form.get("until") else None
-        decide_extension(p.engine, request_id, now, approve=approve, until=until, note=str(form.get("note") or ""),
-                         actor=f"operator:{who}", quiet=p.settings.quiet())  # fmt: skip
+        decide_extension(
+            p.engine,
+            request_id,
+            now,
+            approve=approve,
+            until=until,
+            note=str(form.get("note") or ""),
+            actor=f"operator:{who}",
+            quiet=p.settings.quiet(),
+        )
     except RequestError as exc:
         return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop?error={quote(exc.cn)}", status_code=303)
-    audit.record(p.engine, now, "extension", actor=f"operator:{who}", campaign_id=campaign_id,
-                 target=f"延期申请#{request_id} {'批准' if approve else '不批准'}", client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        now,
+        "extension",
+        actor=f"operator:{who}",
+        campaign_id=campaign_id,
+        target=f"延期申请#{request_id} {'批准' if approve else '不批准'}",
+        client=client_of(request),
+    )
     return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop", status_code=303)

@@ -16,11 +16,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from duban.errors import StoreError
 from duban.instants import fmt
+from duban.services import audit
 from duban.services.links import issue, revoke
 from duban.services.logins import login_gate, settle
 from duban.services.operators import authenticate
 from duban.services.scores import sample_label
-from duban.services import audit
 from duban.views.campaigns import campaign_ids, load_campaign
 from duban.views.duties import submission
 from duban.views.matrix import COLOR_NAMES, LEVELS_CN, matrix
@@ -51,8 +51,9 @@ def operator(request: Request, p: Portal = Depends(portal)) -> str:
 
 def page(request: Request, p: Portal, template: str, context: dict, *, scope: str, status: int = 200):
     csrf, nonce = csrf_for(request, p, scope)
-    response = p.templates.TemplateResponse(request, template, {**context, "csrf": csrf, "frozen": p.frozen,
-                                                                "now": p.as_of()}, status_code=status)  # fmt: skip
+    response = p.templates.TemplateResponse(
+        request, template, {**context, "csrf": csrf, "frozen": p.frozen, "now": p.as_of()}, status_code=status
+    )
     set_csrf_cookie(request, response, nonce)
     return response
 
@@ -99,8 +100,14 @@ async def login(request: Request, p: Portal = Depends(portal)):
         error = "用户名或密码不对。"
         await run_in_threadpool(settle, p.engine, name, client, now, gate=gate, ok=False)
     audit.record(p.engine, now, "login", actor=f"operator:{name}", ok=False, detail=error, client=client)
-    return page(request, p, "login.html.j2", {"configured": bool(hashes), "error": error, "name": name},
-                scope="login", status=401)  # fmt: skip
+    return page(
+        request,
+        p,
+        "login.html.j2",
+        {"configured": bool(hashes), "error": error, "name": name},
+        scope="login",
+        status=401,
+    )
 
 
 @router.post("/ops/logout")
@@ -122,28 +129,67 @@ def campaigns(request: Request, p: Portal = Depends(portal), who: str = Depends(
 
 
 @router.get("/ops/c/{campaign_id}")
-def dashboard(request: Request, campaign_id: str, level: str = "", parent: str = "", only: str = "", start: int = 0,
-              p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
+def dashboard(
+    request: Request,
+    campaign_id: str,
+    level: str = "",
+    parent: str = "",
+    only: str = "",
+    start: int = 0,
+    p: Portal = Depends(portal),
+    who: str = Depends(operator),
+):
     campaign_or_404(p, campaign_id)
     level = level if level in dict(LEVELS_CN) else ""
     only = only if only in COLOR_NAMES else ""
     start = max(start, 0)
-    grid = matrix(p.engine, campaign_id, p.as_of(), level=level or None, parent=parent or None, only=only or None,
-                  offset=start, limit=PAGE_ROWS, history=p.frozen)  # fmt: skip
-    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="红黄绿矩阵",
-                 detail=f"level={level} parent={parent} only={only}", client=client_of(request))  # fmt: skip
+    grid = matrix(
+        p.engine,
+        campaign_id,
+        p.as_of(),
+        level=level or None,
+        parent=parent or None,
+        only=only or None,
+        offset=start,
+        limit=PAGE_ROWS,
+        history=p.frozen,
+    )
+    audit.record(
+        p.engine,
+        p.now(),
+        "view",
+        actor=f"operator:{who}",
+        campaign_id=campaign_id,
+        target="红黄绿矩阵",
+        detail=f"level={level} parent={parent} only={only}",
+        client=client_of(request),
+    )
     spec = grid.campaign.spec
-    return page(request, p, "dashboard.html.j2", {
-        "grid": grid, "who": who, "level": level, "parent": parent, "only": only, "start": start,
-        "page_rows": PAGE_ROWS, "levels": LEVELS_CN, "tz": grid.campaign.tz,
-        "scores": unit_scores(p.engine, campaign_id, [r.code for r in grid.rows]) if spec.score_sheets else None,
-        "sample_labels": {s.id: sample_label(s.name) for s in spec.samples},
-    }, scope=f"ops:{who}")  # fmt: skip
+    return page(
+        request,
+        p,
+        "dashboard.html.j2",
+        {
+            "grid": grid,
+            "who": who,
+            "level": level,
+            "parent": parent,
+            "only": only,
+            "start": start,
+            "page_rows": PAGE_ROWS,
+            "levels": LEVELS_CN,
+            "tz": grid.campaign.tz,
+            "scores": unit_scores(p.engine, campaign_id, [r.code for r in grid.rows]) if spec.score_sheets else None,
+            "sample_labels": {s.id: sample_label(s.name) for s in spec.samples},
+        },
+        scope=f"ops:{who}",
+    )
 
 
 @router.get("/ops/c/{campaign_id}/u/{unit_code}")
-def unit_detail(request: Request, campaign_id: str, unit_code: str, p: Portal = Depends(portal),
-                who: str = Depends(operator)):  # fmt: skip
+def unit_detail(
+    request: Request, campaign_id: str, unit_code: str, p: Portal = Depends(portal), who: str = Depends(operator)
+):
     campaign_or_404(p, campaign_id)
     try:
         view = unit_page(p.engine, campaign_id, unit_code, p.as_of(), history=p.frozen)
@@ -152,22 +198,44 @@ def unit_detail(request: Request, campaign_id: str, unit_code: str, p: Portal = 
     link = None  # built from DUBAN_PORTAL_URL only: a request's Host header is the sender's to choose
     if p.settings.portal_url and not p.frozen:  # a preview hands out no link
         link = f"{p.settings.portal_url.rstrip('/')}/u/{issue(p.key, campaign_id, unit_code, p.now(), p.link_lifetime)}"
-    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=unit_code,
-                 target="单位详情（生成了新链接）" if link else "单位详情", client=client_of(request))  # fmt: skip
-    history = audit.recent(p.engine, campaign_id=campaign_id, unit_code=unit_code, limit=30,
-                           until=p.as_of() if p.frozen else None)  # fmt: skip
+    audit.record(
+        p.engine,
+        p.now(),
+        "view",
+        actor=f"operator:{who}",
+        campaign_id=campaign_id,
+        unit_code=unit_code,
+        target="单位详情（生成了新链接）" if link else "单位详情",
+        client=client_of(request),
+    )
+    history = audit.recent(
+        p.engine, campaign_id=campaign_id, unit_code=unit_code, limit=30, until=p.as_of() if p.frozen else None
+    )
     spec = view.campaign.spec
-    return page(request, p, "ops_unit.html.j2", {
-        "page": view, "who": who, "link": link, "history": history, "tz": view.campaign.tz,
-        "names": {**view.names, **{c.code: c.display for c in view.children}},
-        "days": p.settings.link_days, "scores": unit_scores(p.engine, campaign_id, [unit_code]).get(unit_code, []),
-        "sheets": {s.id: s for s in spec.score_sheets}, "samples": {s.id: s for s in spec.samples},
-    }, scope=f"ops:{who}")  # fmt: skip
+    return page(
+        request,
+        p,
+        "ops_unit.html.j2",
+        {
+            "page": view,
+            "who": who,
+            "link": link,
+            "history": history,
+            "tz": view.campaign.tz,
+            "names": {**view.names, **{c.code: c.display for c in view.children}},
+            "days": p.settings.link_days,
+            "scores": unit_scores(p.engine, campaign_id, [unit_code]).get(unit_code, []),
+            "sheets": {s.id: s for s in spec.score_sheets},
+            "samples": {s.id: s for s in spec.samples},
+        },
+        scope=f"ops:{who}",
+    )
 
 
 @router.post("/ops/c/{campaign_id}/u/{unit_code}/revoke")
-async def revoke_links(request: Request, campaign_id: str, unit_code: str, p: Portal = Depends(portal),
-                       who: str = Depends(operator)):  # fmt: skip
+async def revoke_links(
+    request: Request, campaign_id: str, unit_code: str, p: Portal = Depends(portal), who: str = Depends(operator)
+):
     p.writable()
     form = await request.form(max_files=0, max_fields=5)
     check_csrf(request, p, f"ops:{who}", form.get("csrf"))
@@ -177,20 +245,43 @@ async def revoke_links(request: Request, campaign_id: str, unit_code: str, p: Po
             raise HTTPException(404, "这项工作中没有这个单位。")
     reason = str(form.get("reason") or "")[:200]
     revoke(p.engine, campaign_id, unit_code, p.now(), actor=f"operator:{who}", reason=reason)
-    audit.record(p.engine, p.now(), "revoke", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=unit_code,
-                 target="此前发出的全部链接", detail=reason or None, client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        p.now(),
+        "revoke",
+        actor=f"operator:{who}",
+        campaign_id=campaign_id,
+        unit_code=unit_code,
+        target="此前发出的全部链接",
+        detail=reason or None,
+        client=client_of(request),
+    )
     return RedirectResponse(f"/ops/c/{quote(campaign_id)}/u/{quote(unit_code)}?revoked=1", status_code=303)
 
 
 @router.get("/ops/c/{campaign_id}/files/{submission_id}/{index}")
-def ops_file(request: Request, campaign_id: str, submission_id: int, index: int, p: Portal = Depends(portal),
-             who: str = Depends(operator)):  # fmt: skip
+def ops_file(
+    request: Request,
+    campaign_id: str,
+    submission_id: int,
+    index: int,
+    p: Portal = Depends(portal),
+    who: str = Depends(operator),
+):
     found = submission(p.engine, submission_id) if fits(submission_id) else None
     if found is None or found[0] != campaign_id:
         raise HTTPException(404, "没有这份材料。")
     response = file_response(p, found[3].files, index)
-    audit.record(p.engine, p.now(), "download", actor=f"operator:{who}", campaign_id=campaign_id, unit_code=found[1],
-                 target=found[3].files[index]["name"], client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        p.now(),
+        "download",
+        actor=f"operator:{who}",
+        campaign_id=campaign_id,
+        unit_code=found[1],
+        target=found[3].files[index]["name"],
+        client=client_of(request),
+    )
     return response
 
 
@@ -199,22 +290,57 @@ def export(request: Request, campaign_id: str, p: Portal = Depends(portal), who:
     campaign = campaign_or_404(p, campaign_id)
     now = p.as_of()
     data = summary_workbook(p.engine, campaign_id, now, history=p.frozen)
-    audit.record(p.engine, p.now(), "export", actor=f"operator:{who}", campaign_id=campaign_id, target="汇总表.xlsx",
-                 client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        p.now(),
+        "export",
+        actor=f"operator:{who}",
+        campaign_id=campaign_id,
+        target="汇总表.xlsx",
+        client=client_of(request),
+    )
     name = f"{campaign.spec.title}-汇总表-{fmt(now, campaign.tz)[:10]}.xlsx"
-    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename=\"summary.xlsx\"; filename*=UTF-8''{quote(name)}"})  # fmt: skip
+    return Response(
+        data,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename=\"summary.xlsx\"; filename*=UTF-8''{quote(name)}"},
+    )
 
 
 @router.get("/ops/c/{campaign_id}/audit")
-def audit_log(request: Request, campaign_id: str, before: int | None = Query(None, ge=1, le=LARGEST_ID), action: str = "",
-              p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
+def audit_log(
+    request: Request,
+    campaign_id: str,
+    before: int | None = Query(None, ge=1, le=LARGEST_ID),
+    action: str = "",
+    p: Portal = Depends(portal),
+    who: str = Depends(operator),
+):
     campaign = campaign_or_404(p, campaign_id)
-    entries = audit.recent(p.engine, campaign_id=campaign_id, action=action or None, before_id=before, limit=100,
-                           with_logins=True, until=p.as_of() if p.frozen else None)
-    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="审计日志",
-                 client=client_of(request))  # fmt: skip
+    entries = audit.recent(
+        p.engine,
+        campaign_id=campaign_id,
+        action=action or None,
+        before_id=before,
+        limit=100,
+        with_logins=True,
+        until=p.as_of() if p.frozen else None,
+    )
+    audit.record(
+        p.engine,
+        p.now(),
+        "view",
+        actor=f"operator:{who}",
+        campaign_id=campaign_id,
+        target="审计日志",
+        client=client_of(request),
+    )
     with p.engine.connect() as conn:
         names = {c: u.display for c, u in units_by_code(conn, campaign_id, [e.unit_code for e in entries]).items()}
-    return page(request, p, "audit.html.j2", {"campaign": campaign, "entries": entries, "who": who, "names": names,
-                                               "action": action, "tz": campaign.tz}, scope=f"ops:{who}")  # fmt: skip
+    return page(
+        request,
+        p,
+        "audit.html.j2",
+        {"campaign": campaign, "entries": entries, "who": who, "names": names, "action": action, "tz": campaign.tz},
+        scope=f"ops:{who}",
+    )

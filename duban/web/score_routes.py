@@ -20,9 +20,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from duban.errors import SubmissionError
 from duban.instants import fmt, in_zone
+from duban.services import audit
 from duban.services.score_import import export_template, import_workbook
 from duban.services.scores import ScoreError, record_scores, sample_label, sample_members
-from duban.services import audit
 from duban.views.registry import units_by_code
 from duban.views.scores import form_entry, sample_scores, score_sheets
 from duban.web.context import Portal, client_of, portal
@@ -42,46 +42,118 @@ def _base(campaign_id: str) -> str:
 def overview(request: Request, campaign_id: str, p: Portal = Depends(portal), who: str = Depends(operator)):
     campaign = campaign_or_404(p, campaign_id)
     rows = score_sheets(p.engine, campaign_id, p.as_of())
-    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id, target="评分表",
-                 client=client_of(request))  # fmt: skip
-    return page(request, p, "scores.html.j2", {"campaign": campaign, "rows": rows, "who": who, "tz": campaign.tz},
-                scope=f"ops:{who}")  # fmt: skip
+    audit.record(
+        p.engine,
+        p.now(),
+        "view",
+        actor=f"operator:{who}",
+        campaign_id=campaign_id,
+        target="评分表",
+        client=client_of(request),
+    )
+    return page(
+        request,
+        p,
+        "scores.html.j2",
+        {"campaign": campaign, "rows": rows, "who": who, "tz": campaign.tz},
+        scope=f"ops:{who}",
+    )
 
 
-def _sample_page(request: Request, p: Portal, who: str, campaign_id: str, sheet_id: str, sample_id: str, *,
-                 under: str | None = None, status: int = 200, **extra):  # fmt: skip
+def _sample_page(
+    request: Request,
+    p: Portal,
+    who: str,
+    campaign_id: str,
+    sheet_id: str,
+    sample_id: str,
+    *,
+    under: str | None = None,
+    status: int = 200,
+    **extra,
+):
     try:
         view = sample_scores(p.engine, campaign_id, sheet_id, sample_id, p.as_of(), under=under or None)
     except (SubmissionError, StopIteration):
         raise HTTPException(404, "这张评分表没有这个样本。") from None
-    context = {"view": view, "who": who, "tz": view.campaign.tz, "today": in_zone(p.as_of(), view.campaign.tz).date(),
-               "errors": {}, "values": {}, "error_unit": None, "import_problems": [], "saved": None,
-               "max_mb": p.settings.upload_max_mb, **extra}  # fmt: skip
+    context = {
+        "view": view,
+        "who": who,
+        "tz": view.campaign.tz,
+        "today": in_zone(p.as_of(), view.campaign.tz).date(),
+        "errors": {},
+        "values": {},
+        "error_unit": None,
+        "import_problems": [],
+        "saved": None,
+        "max_mb": p.settings.upload_max_mb,
+        **extra,
+    }
     return page(request, p, "score_sample.html.j2", context, scope=f"ops:{who}", status=status)
 
 
 @router.get("/ops/c/{campaign_id}/scores/{sheet_id}/{sample_id}")
-def sample(request: Request, campaign_id: str, sheet_id: str, sample_id: str, under: str = "", saved: str = "",
-           p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
+def sample(
+    request: Request,
+    campaign_id: str,
+    sheet_id: str,
+    sample_id: str,
+    under: str = "",
+    saved: str = "",
+    p: Portal = Depends(portal),
+    who: str = Depends(operator),
+):
     campaign_or_404(p, campaign_id)
-    response = _sample_page(request, p, who, campaign_id, sheet_id, sample_id, under=under[:64], saved=saved[:64] or None,
-                            imported=request.query_params.get("imported"), failed=request.query_params.get("failed"))
-    audit.record(p.engine, p.now(), "view", actor=f"operator:{who}", campaign_id=campaign_id,
-                 target=f"评分表 {sample_id}" + (f" {under}" if under else ""), client=client_of(request))  # fmt: skip
+    response = _sample_page(
+        request,
+        p,
+        who,
+        campaign_id,
+        sheet_id,
+        sample_id,
+        under=under[:64],
+        saved=saved[:64] or None,
+        imported=request.query_params.get("imported"),
+        failed=request.query_params.get("failed"),
+    )
+    audit.record(
+        p.engine,
+        p.now(),
+        "view",
+        actor=f"operator:{who}",
+        campaign_id=campaign_id,
+        target=f"评分表 {sample_id}" + (f" {under}" if under else ""),
+        client=client_of(request),
+    )
     return response
 
 
 @router.post("/ops/c/{campaign_id}/scores/{sheet_id}/{sample_id}/u/{unit_code}")
-async def score_unit(request: Request, campaign_id: str, sheet_id: str, sample_id: str, unit_code: str,
-                     p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
+async def score_unit(
+    request: Request,
+    campaign_id: str,
+    sheet_id: str,
+    sample_id: str,
+    unit_code: str,
+    p: Portal = Depends(portal),
+    who: str = Depends(operator),
+):
     p.writable()
     form = await request.form(max_files=0, max_fields=80)
     fields = {k: str(v) for k, v in form.items()}
     return await run_in_threadpool(_score_unit, request, p, who, campaign_id, sheet_id, sample_id, unit_code, fields)
 
 
-def _score_unit(request: Request, p: Portal, who: str, campaign_id: str, sheet_id: str, sample_id: str,
-                unit_code: str, fields: dict[str, str]):  # fmt: skip
+def _score_unit(
+    request: Request,
+    p: Portal,
+    who: str,
+    campaign_id: str,
+    sheet_id: str,
+    sample_id: str,
+    unit_code: str,
+    fields: dict[str, str],
+):
     check_csrf(request, p, f"ops:{who}", fields.get("csrf"))
     campaign = campaign_or_404(p, campaign_id)
     sheet = next((s for s in campaign.spec.score_sheets if s.id == sheet_id and sample_id in s.samples), None)
@@ -97,29 +169,75 @@ def _score_unit(request: Request, p: Portal, who: str, campaign_id: str, sheet_i
     entry, errors = form_entry(sheet, unit, fields, in_zone(now, campaign.tz).date(), members)
     if not errors:
         try:
-            [outcome] = record_scores(p.engine, campaign_id, sample_id, [entry], at=now, sheet_id=sheet.id, actor=actor,
-                                      source="portal", calendar_file=p.settings.calendar_file)  # fmt: skip
+            [outcome] = record_scores(
+                p.engine,
+                campaign_id,
+                sample_id,
+                [entry],
+                at=now,
+                sheet_id=sheet.id,
+                actor=actor,
+                source="portal",
+                calendar_file=p.settings.calendar_file,
+            )
         except ScoreError as exc:
             errors = {"unit": "；".join(d.short_cn for d in exc.details)}
     if errors:
-        audit.record(p.engine, now, "score", actor=actor, campaign_id=campaign_id, unit_code=unit_code, target=label,
-                     ok=False, detail="；".join(errors.values()), client=client_of(request))  # fmt: skip
-        return _sample_page(request, p, who, campaign_id, sheet_id, sample_id, under=under, status=400,
-                            errors=errors, values=fields, error_unit=unit_code)  # fmt: skip
+        audit.record(
+            p.engine,
+            now,
+            "score",
+            actor=actor,
+            campaign_id=campaign_id,
+            unit_code=unit_code,
+            target=label,
+            ok=False,
+            detail="；".join(errors.values()),
+            client=client_of(request),
+        )
+        return _sample_page(
+            request,
+            p,
+            who,
+            campaign_id,
+            sheet_id,
+            sample_id,
+            under=under,
+            status=400,
+            errors=errors,
+            values=fields,
+            error_unit=unit_code,
+        )
     verdict = "达标" if outcome.passed else "未达标"
     follow = f"，整改截止 {fmt(outcome.follow_up_due, campaign.tz)}" if outcome.follow_up_due else ""
     follow += "，整改已免（复查达标）" if outcome.follow_up_excused else ""
-    audit.record(p.engine, now, "score", actor=actor, campaign_id=campaign_id, unit_code=unit_code,
-                 target=f"{label} 第{outcome.version}版", detail=f"合计 {outcome.total:g} 分，{verdict}{follow}",
-                 client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        now,
+        "score",
+        actor=actor,
+        campaign_id=campaign_id,
+        unit_code=unit_code,
+        target=f"{label} 第{outcome.version}版",
+        detail=f"合计 {outcome.total:g} 分，{verdict}{follow}",
+        client=client_of(request),
+    )
     query = f"?saved={quote(unit_code)}" + (f"&under={quote(under)}" if under else "")
-    return RedirectResponse(f"{_base(campaign_id)}/{quote(sheet_id)}/{quote(sample_id)}{query}#u-{quote(unit_code)}",
-                            status_code=303)  # fmt: skip
+    return RedirectResponse(
+        f"{_base(campaign_id)}/{quote(sheet_id)}/{quote(sample_id)}{query}#u-{quote(unit_code)}", status_code=303
+    )
 
 
 @router.get("/ops/c/{campaign_id}/scores/{sheet_id}/{sample_id}/template.xlsx")
-def template(request: Request, campaign_id: str, sheet_id: str, sample_id: str, under: str = "",
-             p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
+def template(
+    request: Request,
+    campaign_id: str,
+    sheet_id: str,
+    sample_id: str,
+    under: str = "",
+    p: Portal = Depends(portal),
+    who: str = Depends(operator),
+):
     campaign = campaign_or_404(p, campaign_id)
     sheet = next((s for s in campaign.spec.score_sheets if s.id == sheet_id and sample_id in s.samples), None)
     if sheet is None:
@@ -139,15 +257,33 @@ def template(request: Request, campaign_id: str, sheet_id: str, sample_id: str, 
         with p.engine.connect() as conn:
             found = units_by_code(conn, campaign_id, [under]).get(under)
         name += f"-{found.display if found else under}"
-    audit.record(p.engine, p.now(), "download", actor=f"operator:{who}", campaign_id=campaign_id,
-                 target=f"评分表模板 {sample_id}" + (f" {under}" if under else ""), client=client_of(request))  # fmt: skip
-    return Response(data, media_type=XLSX, headers={
-        "Content-Disposition": f"attachment; filename=\"scores.xlsx\"; filename*=UTF-8''{quote(name + '.xlsx')}"})
+    audit.record(
+        p.engine,
+        p.now(),
+        "download",
+        actor=f"operator:{who}",
+        campaign_id=campaign_id,
+        target=f"评分表模板 {sample_id}" + (f" {under}" if under else ""),
+        client=client_of(request),
+    )
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={
+            "Content-Disposition": f"attachment; filename=\"scores.xlsx\"; filename*=UTF-8''{quote(name + '.xlsx')}"
+        },
+    )
 
 
 @router.post("/ops/c/{campaign_id}/scores/{sheet_id}/{sample_id}/import")
-async def import_scores(request: Request, campaign_id: str, sheet_id: str, sample_id: str,
-                        p: Portal = Depends(portal), who: str = Depends(operator)):  # fmt: skip
+async def import_scores(
+    request: Request,
+    campaign_id: str,
+    sheet_id: str,
+    sample_id: str,
+    p: Portal = Depends(portal),
+    who: str = Depends(operator),
+):
     p.writable()
     form = await request.form(max_files=2, max_fields=10)
     try:
@@ -166,19 +302,42 @@ def _import(request: Request, p: Portal, who: str, campaign_id: str, sheet_id: s
             if len(paths) != 1:
                 raise SubmissionError("one xlsx file", cn="请选择一个填好的评分表（xlsx）。")
             name = paths[0].name
-            result = import_workbook(p.engine, campaign_id, paths[0], at=now, sheet_id=sheet_id, actor=actor,
-                                     calendar_file=p.settings.calendar_file)  # fmt: skip
+            result = import_workbook(
+                p.engine,
+                campaign_id,
+                paths[0],
+                at=now,
+                sheet_id=sheet_id,
+                actor=actor,
+                calendar_file=p.settings.calendar_file,
+            )
     except SubmissionError as exc:
         problems = [d.cn for d in exc.details] if isinstance(exc, ScoreError) else [exc.cn]
-        audit.record(p.engine, now, "score_import", actor=actor, campaign_id=campaign_id, target=name or None,
-                     ok=False, detail="；".join(problems), client=client_of(request))  # fmt: skip
-        return _sample_page(request, p, who, campaign_id, sheet_id, sample_id, under=under, status=400,
-                            import_problems=problems)  # fmt: skip
+        audit.record(
+            p.engine,
+            now,
+            "score_import",
+            actor=actor,
+            campaign_id=campaign_id,
+            target=name or None,
+            ok=False,
+            detail="；".join(problems),
+            client=client_of(request),
+        )
+        return _sample_page(
+            request, p, who, campaign_id, sheet_id, sample_id, under=under, status=400, import_problems=problems
+        )
     outcomes = [o for found in result.outcomes.values() for o in found]
     failed = sum(not o.passed for o in outcomes)
-    audit.record(p.engine, now, "score_import", actor=actor, campaign_id=campaign_id, target=name,
-                 detail=f"{len(outcomes)} 个单位，未达标 {failed} 个（" + "、".join(result.outcomes) + "）",
-                 client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        now,
+        "score_import",
+        actor=actor,
+        campaign_id=campaign_id,
+        target=name,
+        detail=f"{len(outcomes)} 个单位，未达标 {failed} 个（" + "、".join(result.outcomes) + "）",
+        client=client_of(request),
+    )
     query = f"?imported={len(outcomes)}&failed={failed}" + (f"&under={quote(under)}" if under else "")
     return RedirectResponse(f"{_base(campaign_id)}/{quote(sheet_id)}/{quote(sample_id)}{query}", status_code=303)
-

@@ -13,8 +13,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from duban.domain.signing import mac, same
-from duban.services.operators import end_session as close_session
-from duban.services.operators import open_session, session_lifetime, session_user
+from duban.services.operators import end_session as close_session, open_session, session_lifetime, session_user
 from duban.web.context import Portal
 
 CSRF_COOKIE = "duban_csrf"
@@ -62,16 +61,25 @@ def check_csrf(request: Request, portal: Portal, scope: str, given: object) -> N
 
 def operator_of(request: Request, portal: Portal) -> str | None:
     """The logged-in operator (an open session in the database), or None."""
-    return session_user(portal.engine, portal.key, request.cookies.get(SESSION_COOKIE), portal.now(),
-                        portal.settings.operator_hashes())  # fmt: skip
+    return session_user(
+        portal.engine, portal.key, request.cookies.get(SESSION_COOKIE), portal.now(), portal.settings.operator_hashes()
+    )
 
 
 def start_session(request: Request, response: Response, portal: Portal, name: str, encoded: str) -> None:
     """Open a session for `name` (logged in with the hash `encoded`) and give the browser its cookie."""
-    token = open_session(portal.engine, portal.key, name, encoded, portal.now(),
-                         client=request.client.host if request.client else None)  # fmt: skip
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request), path="/",
-                        max_age=int(session_lifetime().total_seconds()))  # fmt: skip
+    token = open_session(
+        portal.engine, portal.key, name, encoded, portal.now(), client=request.client.host if request.client else None
+    )
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/",
+        max_age=int(session_lifetime().total_seconds()),
+    )
 
 
 def end_session(request: Request, response: Response, portal: Portal) -> None:

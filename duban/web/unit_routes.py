@@ -18,10 +18,10 @@ from starlette.background import BackgroundTask
 
 from duban.domain.state import Color, State
 from duban.errors import LinkError, StoreError, SubmissionError
+from duban.services import audit
 from duban.services.compose import compose_messages
 from duban.services.links import UnitLink, check, read
 from duban.services.submit import record_submission
-from duban.services import audit
 from duban.views.duties import submission
 from duban.views.unit_page import UnitPage, unit_page
 from duban.web.context import Portal, client_of, portal
@@ -49,9 +49,17 @@ def unit_link(request: Request, p: Portal, token: str) -> UnitLink:
             campaign_id, unit_code = seen.campaign_id, seen.unit_code
         except LinkError:
             campaign_id = unit_code = None
-        audit.record_refusal(p.engine, p.now(), "link_refused", actor="anonymous", campaign_id=campaign_id,
-                             unit_code=unit_code, target=masked_path(request.url.path), detail=exc.reason,
-                             client=client_of(request))  # fmt: skip
+        audit.record_refusal(
+            p.engine,
+            p.now(),
+            "link_refused",
+            actor="anonymous",
+            campaign_id=campaign_id,
+            unit_code=unit_code,
+            target=masked_path(request.url.path),
+            detail=exc.reason,
+            client=client_of(request),
+        )
         raise
 
 
@@ -70,13 +78,30 @@ def _actor(link: UnitLink) -> str:
 def unit_home(request: Request, token: str, p: Portal = Depends(portal)):
     link = unit_link(request, p, token)
     page = load_page(p, link)
-    audit.record(p.engine, p.now(), "view", actor=_actor(link), campaign_id=link.campaign_id,
-                 unit_code=link.unit_code, target="报送页面", client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        p.now(),
+        "view",
+        actor=_actor(link),
+        campaign_id=link.campaign_id,
+        unit_code=link.unit_code,
+        target="报送页面",
+        client=client_of(request),
+    )
     return render_unit(request, p, token, page)
 
 
-def render_unit(request: Request, p: Portal, token: str, page: UnitPage, *, error: str | None = None,
-                error_at: tuple[str, str] | None = None, values: dict | None = None, status: int = 200):  # fmt: skip
+def render_unit(
+    request: Request,
+    p: Portal,
+    token: str,
+    page: UnitPage,
+    *,
+    error: str | None = None,
+    error_at: tuple[str, str] | None = None,
+    values: dict | None = None,
+    status: int = 200,
+):
     """The unit page, with a refusal shown at the item it concerns."""
     scope = f"unit:{page.campaign.id}:{page.unit.code}"
     csrf, nonce = csrf_for(request, p, scope)
@@ -85,12 +110,29 @@ def render_unit(request: Request, p: Portal, token: str, page: UnitPage, *, erro
         "overdue": sum(e.duty.state is State.overdue for e in page.entries),
         "open": sum(e.duty.state in (State.open, State.due_soon) for e in page.entries),
     }
-    response = p.templates.TemplateResponse(request, "unit.html.j2", {
-        "page": page, "token": token, "csrf": csrf, "tz": page.campaign.tz, "error": error, "error_at": error_at,
-        "values": values or {}, "counts": counts, "now": p.as_of(), "frozen": p.frozen, "Color": Color,
-        "max_mb": p.settings.upload_max_mb, "max_files": MAX_FILES, "spec": page.campaign.spec,
-        "receivers": page.receivers, "spec_items": {i.id: i for _s, i in page.campaign.spec.items()},
-    }, status_code=status)  # fmt: skip
+    response = p.templates.TemplateResponse(
+        request,
+        "unit.html.j2",
+        {
+            "page": page,
+            "token": token,
+            "csrf": csrf,
+            "tz": page.campaign.tz,
+            "error": error,
+            "error_at": error_at,
+            "values": values or {},
+            "counts": counts,
+            "now": p.as_of(),
+            "frozen": p.frozen,
+            "Color": Color,
+            "max_mb": p.settings.upload_max_mb,
+            "max_files": MAX_FILES,
+            "spec": page.campaign.spec,
+            "receivers": page.receivers,
+            "spec_items": {i.id: i for _s, i in page.campaign.spec.items()},
+        },
+        status_code=status,
+    )
     set_csrf_cookie(request, response, nonce)
     return response
 
@@ -114,29 +156,60 @@ def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: st
     entry = page.entry(item_id, instance)
     if entry is None:
         raise HTTPException(404, "本单位没有这一报送事项。")
-    values = {m.name: str(form.get(f"m_{m.name}")).strip() for m in entry.item.metrics
-              if str(form.get(f"m_{m.name}") or "").strip()}  # fmt: skip
+    values = {
+        m.name: str(form.get(f"m_{m.name}")).strip()
+        for m in entry.item.metrics
+        if str(form.get(f"m_{m.name}") or "").strip()
+    }
     now = p.now()
     try:
         if not entry.can_submit:
             raise SubmissionError("not open yet", cn="该事项尚未开始，暂不能报送。")
         with saved_uploads(form.getlist("files"), p.settings.home / "tmp", p.settings.upload_max_bytes) as paths:
             receipt = record_submission(
-                p.engine, link.campaign_id, link.unit_code, item_id, now, files=paths, metrics=values,
-                instance=instance, actor="portal", files_dir=p.settings.files_dir, max_bytes=p.settings.upload_max_bytes,
-            )  # fmt: skip
+                p.engine,
+                link.campaign_id,
+                link.unit_code,
+                item_id,
+                now,
+                files=paths,
+                metrics=values,
+                instance=instance,
+                actor="portal",
+                files_dir=p.settings.files_dir,
+                max_bytes=p.settings.upload_max_bytes,
+            )
     except SubmissionError as exc:
-        audit.record(p.engine, now, "refused", actor=_actor(link), campaign_id=link.campaign_id,
-                     unit_code=link.unit_code, target=item_id, ok=False, detail=exc.cn, client=client_of(request))  # fmt: skip
-        return render_unit(request, p, token, page, error=exc.cn, error_at=(item_id, instance), values=values,
-                           status=400)  # fmt: skip
+        audit.record(
+            p.engine,
+            now,
+            "refused",
+            actor=_actor(link),
+            campaign_id=link.campaign_id,
+            unit_code=link.unit_code,
+            target=item_id,
+            ok=False,
+            detail=exc.cn,
+            client=client_of(request),
+        )
+        return render_unit(
+            request, p, token, page, error=exc.cn, error_at=(item_id, instance), values=values, status=400
+        )
     try:
         compose_messages(p.engine, link.campaign_id, now, quiet=p.settings.quiet(), recipients=[link.unit_code])
     except SQLAlchemyError:  # the submission and its receipt intent are kept: the next tick composes the message
         log.exception("receipt message for %s not composed now; the next tick will", link.unit_code)
-    audit.record(p.engine, now, "upload", actor=_actor(link), campaign_id=link.campaign_id, unit_code=link.unit_code,
-                 target=f"{item_id} 第{receipt.version}版", detail="、".join(x.name for x in paths) or None,
-                 client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        now,
+        "upload",
+        actor=_actor(link),
+        campaign_id=link.campaign_id,
+        unit_code=link.unit_code,
+        target=f"{item_id} 第{receipt.version}版",
+        detail="、".join(x.name for x in paths) or None,
+        client=client_of(request),
+    )
     announce = BackgroundTask(_announce, p.engine, link.campaign_id, link.unit_code, item_id, receipt)
     return RedirectResponse(f"/u/{token}/receipts/{receipt.submission_id}", status_code=303, background=announce)
 
@@ -165,13 +238,31 @@ def unit_receipt(request: Request, token: str, submission_id: int, p: Portal = D
     entry = next((e for e in page.entries if any(v.id == submission_id for v in e.duty.versions)), None)
     if entry is None:
         raise HTTPException(404, NOT_YOURS)
-    audit.record(p.engine, p.now(), "view", actor=_actor(link), campaign_id=link.campaign_id,
-                 unit_code=link.unit_code, target=f"回执 {submission_id}", client=client_of(request))  # fmt: skip
-    return p.templates.TemplateResponse(request, "receipt.html.j2", {
-        "page": page, "entry": entry, "version": version, "token": token, "tz": page.campaign.tz,
-        "spec": page.campaign.spec, "frozen": p.frozen, "now": p.as_of(),
-        "late_by": (version.submitted_at - entry.duty.due_at).total_seconds() if version.late else 0,
-    })  # fmt: skip
+    audit.record(
+        p.engine,
+        p.now(),
+        "view",
+        actor=_actor(link),
+        campaign_id=link.campaign_id,
+        unit_code=link.unit_code,
+        target=f"回执 {submission_id}",
+        client=client_of(request),
+    )
+    return p.templates.TemplateResponse(
+        request,
+        "receipt.html.j2",
+        {
+            "page": page,
+            "entry": entry,
+            "version": version,
+            "token": token,
+            "tz": page.campaign.tz,
+            "spec": page.campaign.spec,
+            "frozen": p.frozen,
+            "now": p.as_of(),
+            "late_by": (version.submitted_at - entry.duty.due_at).total_seconds() if version.late else 0,
+        },
+    )
 
 
 @router.get("/u/{token}/files/{submission_id}/{index}")
@@ -179,8 +270,16 @@ def unit_file(request: Request, token: str, submission_id: int, index: int, p: P
     link = unit_link(request, p, token)
     version = _own(p, link, submission_id)[3]
     response = file_response(p, version.files, index)
-    audit.record(p.engine, p.now(), "download", actor=_actor(link), campaign_id=link.campaign_id,
-                 unit_code=link.unit_code, target=version.files[index]["name"], client=client_of(request))  # fmt: skip
+    audit.record(
+        p.engine,
+        p.now(),
+        "download",
+        actor=_actor(link),
+        campaign_id=link.campaign_id,
+        unit_code=link.unit_code,
+        target=version.files[index]["name"],
+        client=client_of(request),
+    )
     return response
 
 
@@ -195,4 +294,6 @@ def file_response(p: Portal, files: list[dict], index: int) -> FileResponse:
     path = p.settings.files_dir / meta["sha256"][:2] / meta["sha256"]
     if not path.is_file():
         raise HTTPException(404, "文件已不在存储中，请联系督办工作人员。")
-    return FileResponse(path, filename=meta["name"], media_type=MEDIA.get(meta.get("format"), "application/octet-stream"))
+    return FileResponse(
+        path, filename=meta["name"], media_type=MEDIA.get(meta.get("format"), "application/octet-stream")
+    )

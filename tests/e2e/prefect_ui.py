@@ -32,9 +32,17 @@ class Seen:
 
 
 def _browser(p):
-    return p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"])  # fmt: skip
+    return p.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    )
 
 
 def _page(browser, refused: list[str], allowed: str = "http://127.0.0.1"):
@@ -59,8 +67,9 @@ _OVERFLOW = """() => Math.max(0, ...[...document.querySelectorAll('table')].map(
 }))"""
 
 
-def look(ui: str, *, run_id: UUID, logs_run_id: UUID, summary_id: UUID, units_id: UUID, folder: Path,
-         widest: str) -> Seen:
+def look(
+    ui: str, *, run_id: UUID, logs_run_id: UUID, summary_id: UUID, units_id: UUID, folder: Path, widest: str
+) -> Seen:
     """Visit the pages an operator opens after a tick; screenshots go to `folder` (prefect-ui-*.png).
 
     `logs_run_id`: a run whose Logs tab to read; `widest`: a word that finds the unit with the longest name, so the
@@ -91,7 +100,10 @@ def look(ui: str, *, run_id: UUID, logs_run_id: UUID, summary_id: UUID, units_id
         page.screenshot(path=str(folder / "prefect-ui-summary.png"))
         seen.summary = page.inner_text("body")
 
-        for name, url in (("v1", f"{ui}/artifacts/artifact/{units_id}"), ("v2", f"{ui}/v2/artifacts/artifact/{units_id}")):
+        for name, url in (
+            ("v1", f"{ui}/artifacts/artifact/{units_id}"),
+            ("v2", f"{ui}/v2/artifacts/artifact/{units_id}"),
+        ):
             page.goto(url, wait_until="networkidle")
             page.locator("table").first.wait_for(timeout=30_000)
             time.sleep(0.5)
@@ -102,7 +114,10 @@ def look(ui: str, *, run_id: UUID, logs_run_id: UUID, summary_id: UUID, units_id
             page.get_by_placeholder("Search").first.fill(widest)
             page.wait_for_function(  # the search filters the rows a moment after the typing (more on a busy machine)
                 "w => { const t = document.querySelector('table'); return t && t.innerText.includes(w) && "
-                "![...t.querySelectorAll('tbody tr')].some(r => !r.innerText.includes(w)); }", arg=widest, timeout=30_000)
+                "![...t.querySelectorAll('tbody tr')].some(r => !r.innerText.includes(w)); }",
+                arg=widest,
+                timeout=30_000,
+            )
             time.sleep(0.3)
             seen.units_overflow[f"{name} {widest}"] = page.evaluate(_OVERFLOW)
             seen.units[f"{name} {widest}"] = page.locator("table").first.inner_text()
@@ -110,14 +125,18 @@ def look(ui: str, *, run_id: UUID, logs_run_id: UUID, summary_id: UUID, units_id
         wanted = quote(json.dumps(["duban.assignment.overdue"]))
         # an explicit range: "past day" ends at the start of the current minute, so it leaves out what just happened
         now = datetime.now(timezone.utc)
-        span = "&".join(f"{k}={quote(json.dumps(v.isoformat()))}" for k, v in
-                        (("start", now - timedelta(hours=2)), ("end", now + timedelta(minutes=10))))  # fmt: skip
+        span = "&".join(
+            f"{k}={quote(json.dumps(v.isoformat()))}"
+            for k, v in (("start", now - timedelta(hours=2)), ("end", now + timedelta(minutes=10)))
+        )
         page.goto(f"{ui}/v2/events?events={wanted}&rangeType=range&{span}", wait_until="networkidle")
         try:
             page.get_by_text("Duban Assignment Overdue").first.wait_for(timeout=60_000)
         except Exception:
             page.screenshot(path=str(folder / "prefect-ui-events-failed.png"))
-            raise AssertionError(f"no duban event in the feed at {page.url}:\n{page.inner_text('body')[:3000]}") from None
+            raise AssertionError(
+                f"no duban event in the feed at {page.url}:\n{page.inner_text('body')[:3000]}"
+            ) from None
         time.sleep(1)
         page.screenshot(path=str(folder / "prefect-ui-events.png"))
         seen.events = page.inner_text("main") if page.locator("main").count() else page.inner_text("body")

@@ -38,12 +38,17 @@ class Stack:
         self.api = f"http://127.0.0.1:{self.port}/api"
         self.ui = f"http://127.0.0.1:{self.port}"
         self.env = {
-            **{k: v for k, v in os.environ.items()
-               if not k.startswith(("PREFECT_", "DUBAN_")) and k != "PYTHONDONTWRITEBYTECODE"},
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("PREFECT_", "DUBAN_")) and k != "PYTHONDONTWRITEBYTECODE"
+            },
             # compiled modules, as an installed duban has them, kept with the stack (not in the checkout)
             "PYTHONPYCACHEPREFIX": str(home / "pycache"),
             # any HTTP client that tried to leave the machine would meet a closed port
-            "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost",
+            "HTTP_PROXY": "http://127.0.0.1:9",
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+            "NO_PROXY": "127.0.0.1,localhost",
             "PREFECT_HOME": str(home / "prefect"),
             "PREFECT_API_URL": self.api,
             "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db,
@@ -61,8 +66,9 @@ class Stack:
 
     def run(self, *args: str, timeout: float = 120) -> str:
         """Run one admin command to completion (as the README writes it); its output, or an error with it."""
-        out = subprocess.run([str(BIN / args[0]), *args[1:]], cwd=ROOT, env=self.env, capture_output=True,
-                             text=True, timeout=timeout)  # fmt: skip
+        out = subprocess.run(
+            [str(BIN / args[0]), *args[1:]], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         if out.returncode:
             raise RuntimeError(f"{' '.join(args)} exited {out.returncode}:\n{out.stdout}\n{out.stderr}")
         self.stderr = out.stderr
@@ -71,8 +77,14 @@ class Stack:
     def start(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.home / f"{name}.log", "w")
         self._exit.callback(log.close)
-        process = subprocess.Popen([str(BIN / args[0]), *args[1:]], cwd=ROOT, env=self.env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            [str(BIN / args[0]), *args[1:]],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.processes[name] = process
         return process
 

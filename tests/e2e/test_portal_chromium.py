@@ -44,23 +44,34 @@ def test_a_county_hands_in_its_inspection_from_a_phone_and_turns_green(tmp_path)
 
     engine = tour.engine
     with engine.connect() as conn:
-        handed = conn.execute(select(Submission.item_id, Submission.actor, Submission.metrics)
-                              .where(Submission.unit_code == "140724", Submission.actor == "portal")).all()  # fmt: skip
-        receipts = conn.execute(select(OutboxMessage.id).where(OutboxMessage.recipient == "140724",
-                                                               OutboxMessage.kind == "receipt")).all()  # fmt: skip
+        handed = conn.execute(
+            select(Submission.item_id, Submission.actor, Submission.metrics).where(
+                Submission.unit_code == "140724", Submission.actor == "portal"
+            )
+        ).all()
+        receipts = conn.execute(
+            select(OutboxMessage.id).where(OutboxMessage.recipient == "140724", OutboxMessage.kind == "receipt")
+        ).all()
     assert sorted((h.item_id, str(h.metrics)) for h in handed) == [
-        ("county_inspection", "{'townships_inspected': 7}"), ("county_report", "{}")]
+        ("county_inspection", "{'townships_inspected': 7}"),
+        ("county_report", "{}"),
+    ]
     assert len(receipts) == 2
     with engine.connect() as conn:
-        follow = conn.execute(select(Assignment.unit_code, Assignment.instance).where(Assignment.item_id == "rectification")).all()
+        follow = conn.execute(
+            select(Assignment.unit_code, Assignment.instance).where(Assignment.item_id == "rectification")
+        ).all()
         score = conn.execute(select(ScoreRecord.total, ScoreRecord.inspector, ScoreRecord.actor)).one()
     assert follow == [(tour.scored_unit, "县级检查乡镇")] and tuple(score) == (74, "王建国", "operator:duban")
 
     tick(engine, at("2024-06-07 09:00"), tour.campaign_id)  # past the 县级检查 reminders
     with engine.connect() as conn:
-        reminded = set(conn.execute(
-            select(Assignment.unit_code).join(Intent, Intent.assignment_id == Assignment.id)
-            .where(Intent.kind == "reminder", Assignment.item_id == "county_inspection")
-        ).scalars())  # fmt: skip
+        reminded = set(
+            conn.execute(
+                select(Assignment.unit_code)
+                .join(Intent, Intent.assignment_id == Assignment.id)
+                .where(Intent.kind == "reminder", Assignment.item_id == "county_inspection")
+            ).scalars()
+        )
     assert "140724" not in reminded and len(reminded) == 10  # the other ten counties are reminded
     engine.dispose()

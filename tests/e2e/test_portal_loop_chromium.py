@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from duban.instants import parse_instant
 from duban.services.lifecycle import ensure_planned
-from duban.services.operators import save_operator
 from duban.services.links import issue
+from duban.services.operators import save_operator
+from duban.services.submit import record_submission
 from duban.settings import Settings
 from duban.store.db import engine_for
-from duban.services.submit import record_submission
 from duban.store.tables import AcknowledgementRow, Assignment, CampaignUnit, ExtensionRequest, ReviewRow
 from duban.web import create_app
 from duban.web.server import running
@@ -37,7 +37,9 @@ def _spec(folder: Path) -> Path:
     text = JINZHONG.read_text(encoding="utf-8")
     marker = "        name: 本单位统计基层基础规范化建设总结报告\n"
     text = text.replace(marker, marker + "        review: parent\n")
-    text = text.replace("extensions: {max: 5 working days}\n", "extensions: {max: 5 working days}\nacknowledge: 1 working day\n")
+    text = text.replace(
+        "extensions: {max: 5 working days}\n", "extensions: {max: 5 working days}\nacknowledge: 1 working day\n"
+    )
     spec = folder / JINZHONG.name
     spec.write_text(text, encoding="utf-8")
     return spec
@@ -57,8 +59,15 @@ def test_a_county_acknowledges_asks_for_an_extension_and_returns_a_townships_rep
     tick(engine, at("2024-05-10 09:00"))
     (home / "in").mkdir(parents=True)
     for town in (LEPING, SHOUYANG_TOWN):
-        record_submission(engine, CAMPAIGN, town, "self_report", at("2024-05-20 10:00"),
-                          files=[write(home / "in" / f"{town}总结报告.docx", docx_bytes())], files_dir=settings.files_dir)  # fmt: skip
+        record_submission(
+            engine,
+            CAMPAIGN,
+            town,
+            "self_report",
+            at("2024-05-20 10:00"),
+            files=[write(home / "in" / f"{town}总结报告.docx", docx_bytes())],
+            files_dir=settings.files_dir,
+        )
     save_operator(settings.operators_file, *OPERATOR)
     other = _one(engine, CampaignUnit, CampaignUnit.code == SHOUYANG_TOWN).display  # a township of 寿阳县
     now = at("2024-05-21 10:00")
@@ -102,13 +111,19 @@ def test_a_county_acknowledges_asks_for_an_extension_and_returns_a_townships_rep
                 phone.wait_for_url("**#to-review")
                 assert phone.locator("#to-review").count() == 0
                 returned = _one(engine, ReviewRow, ReviewRow.unit_code == LEPING)
-                assert (returned.decision, returned.reason, returned.reviewer) == ("returned", "缺少存在问题和下一步打算两部分",
-                                                                                   f"unit:{XIYANG}")  # fmt: skip
+                assert (returned.decision, returned.reason, returned.reviewer) == (
+                    "returned",
+                    "缺少存在问题和下一步打算两部分",
+                    f"unit:{XIYANG}",
+                )
 
                 # the township sees why and by when
                 town = browser.new_page(viewport={"width": 375, "height": 812}, locale="zh-CN")
                 town.goto(f"{base}/u/{issue(settings.portal_key(), CAMPAIGN, LEPING, now, timedelta(days=45))}")
-                assert "第1版已退回：缺少存在问题和下一步打算两部分。请修改后于 5月25日 周六 24:00 前重新报送" in town.inner_text("#self_report")
+                assert (
+                    "第1版已退回：缺少存在问题和下一步打算两部分。请修改后于 5月25日 周六 24:00 前重新报送"
+                    in town.inner_text("#self_report")
+                )
 
                 # the operator approves the extension with an earlier date than asked
                 desk = browser.new_page(viewport={"width": 375, "height": 812}, locale="zh-CN")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from duban.services import audit
 from duban.services.links import issue
 from duban.services.submit import record_submission
-from duban.services import audit
 from duban.store.db import engine_for
 from duban.web import create_app
 from duban.web.server import running
@@ -22,8 +22,15 @@ from tests.integration.test_portal_preview import COUNTY, _record
 from tests.samples import docx_bytes, write
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--lang=zh-CN"]  # fmt: skip
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--lang=zh-CN",
+]
 
 
 def _login(page, base: str) -> None:
@@ -41,10 +48,26 @@ def test_the_pages_operators_and_units_meet_in_a_real_browser(tmp_path: Path):
     engine = engine_for(settings.resolved_database_url)
     township = "140724100"
     write(home / "in" / "总结\u202efdp.docx", docx_bytes())  # drawn as 总结xcod.pdf in a browser that obeys it
-    record_submission(engine, CAMPAIGN, township, "self_report", at("2024-05-20 10:00"), actor="simulated",
-                      files=[write(home / "in" / "乐平镇总结报告.docx", docx_bytes())], files_dir=settings.files_dir)  # fmt: skip
-    audit.record(engine, at("2024-07-02 09:30"), "revoke", actor="operator:duban", campaign_id=CAMPAIGN,
-                 unit_code=COUNTY, target="此前发出的全部链接", detail="消息被误转发，经办人员调整后重新发送全部链接")  # fmt: skip
+    record_submission(
+        engine,
+        CAMPAIGN,
+        township,
+        "self_report",
+        at("2024-05-20 10:00"),
+        actor="simulated",
+        files=[write(home / "in" / "乐平镇总结报告.docx", docx_bytes())],
+        files_dir=settings.files_dir,
+    )
+    audit.record(
+        engine,
+        at("2024-07-02 09:30"),
+        "revoke",
+        actor="operator:duban",
+        campaign_id=CAMPAIGN,
+        unit_code=COUNTY,
+        target="此前发出的全部链接",
+        detail="消息被误转发，经办人员调整后重新发送全部链接",
+    )
     now = at("2024-07-02 10:00")
     token = issue(settings.portal_key(), CAMPAIGN, COUNTY, now, timedelta(days=45))
     with sync_playwright() as pw:

@@ -18,7 +18,6 @@ from datetime import timedelta
 from uuid import UUID
 
 import httpx
-
 import pytest
 from prefect.client.orchestration import PrefectClient
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -55,8 +54,10 @@ def tick(stack: Stack, *instants: str, timeout: float = 120) -> list:
 
     async def work(client):
         deployment = await client.read_deployment_by_name(DEPLOYMENT)
-        runs = [await client.create_flow_run_from_deployment(deployment.id, parameters={"as_of": at(t).isoformat()})
-                for t in instants]  # fmt: skip
+        runs = [
+            await client.create_flow_run_from_deployment(deployment.id, parameters={"as_of": at(t).isoformat()})
+            for t in instants
+        ]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             runs = [await client.read_flow_run(run.id) for run in runs]
@@ -110,11 +111,15 @@ def test_prefect_yaml_deploys_the_table_of_deployments(stack):
         return found
 
     found = api(stack, work)
-    crons = {name: sorted((s.schedule.cron, s.schedule.timezone) for s in schedules if hasattr(s.schedule, "cron"))
-             for name, (_d, schedules) in found.items()}  # fmt: skip
-    assert crons == {DEPLOYMENT: [("*/10 * * * *", "Asia/Shanghai")],
-                     "dispatch-outbox/dispatch-outbox": [("* * * * *", "Asia/Shanghai")],
-                     "daily-digest/daily-digest": [("30 8 * * *", "Asia/Shanghai")]}  # fmt: skip
+    crons = {
+        name: sorted((s.schedule.cron, s.schedule.timezone) for s in schedules if hasattr(s.schedule, "cron"))
+        for name, (_d, schedules) in found.items()
+    }
+    assert crons == {
+        DEPLOYMENT: [("*/10 * * * *", "Asia/Shanghai")],
+        "dispatch-outbox/dispatch-outbox": [("* * * * *", "Asia/Shanghai")],
+        "daily-digest/daily-digest": [("30 8 * * *", "Asia/Shanghai")],
+    }
     deployment, schedules = found[DEPLOYMENT]
     assert deployment.work_pool_name == "duban-process"
     assert deployment.parameters == {"spec": "campaign_specs/jinzhong-2024-lookback.yaml"}
@@ -130,15 +135,30 @@ def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_
     # 乐平镇 hands in its score sheet through the CLI and its report through the portal; each is announced
     sheet = tmp_path / "乐平镇自查评分表.pdf"
     sheet.write_bytes(pdf_bytes("Leping score sheet"))
-    out = stack.run("duban", "submit", str(JINZHONG), "--unit", "140724100", "--item", "self_score_sheet",
-                    "--file", str(sheet), "--at", "2024-05-20 10:00")  # fmt: skip
+    out = stack.run(
+        "duban",
+        "submit",
+        str(JINZHONG),
+        "--unit",
+        "140724100",
+        "--item",
+        "self_score_sheet",
+        "--file",
+        str(sheet),
+        "--at",
+        "2024-05-20 10:00",
+    )
     assert "已报送 乐平镇统计站（140724100） · 自查评分表（self_score_sheet） · 第1版" in out
     assert "Still processing" not in stack.stderr and "warning" not in stack.stderr, stack.stderr  # a quiet submit
-    answer = _portal_upload(stack, "140724100", "self_report", ("乐平镇总结报告.docx", docx_bytes()), "2024-05-21 16:30")
+    answer = _portal_upload(
+        stack, "140724100", "self_report", ("乐平镇总结报告.docx", docx_bytes()), "2024-05-21 16:30"
+    )
     assert answer.status_code == 303, answer.text
     received = events(stack, "duban.submission.received", expected=2)
-    assert {(e.payload["item"], e.payload["via"]) for e in received} == {("self_score_sheet", "cli"),
-                                                                       ("self_report", "portal")}  # fmt: skip
+    assert {(e.payload["item"], e.payload["via"]) for e in received} == {
+        ("self_score_sheet", "cli"),
+        ("self_report", "portal"),
+    }
     assert all(related(e, "unit") == ["duban.unit.140724100"] and not e.payload["late"] for e in received)
     assert all(related(e, "campaign") == [f"duban.campaign.{CAMPAIGN}"] for e in received)
 
@@ -149,11 +169,18 @@ def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_
     engine = create_engine(stack.env["DUBAN_DATABASE_URL"])
     with engine.connect() as conn:
         t = TransitionRow.__table__
-        twice = conn.execute(select(t.c.assignment_id, t.c.event, t.c.step).group_by(t.c.assignment_id, t.c.event,
-                             t.c.step).having(func.count() > 1)).all()  # fmt: skip
+        twice = conn.execute(
+            select(t.c.assignment_id, t.c.event, t.c.step)
+            .group_by(t.c.assignment_id, t.c.event, t.c.step)
+            .having(func.count() > 1)
+        ).all()
         o = OutboxMessage.__table__
-        per_unit = conn.execute(select(o.c.recipient, func.count()).where(o.c.created_at == at("2024-06-12 09:00"))
-                                .group_by(o.c.recipient).having(func.count() > 1)).all()  # fmt: skip
+        per_unit = conn.execute(
+            select(o.c.recipient, func.count())
+            .where(o.c.created_at == at("2024-06-12 09:00"))
+            .group_by(o.c.recipient)
+            .having(func.count() > 1)
+        ).all()
         opened = conn.execute(select(func.count()).where(t.c.event == "opened")).scalar_one()
     engine.dispose()
     assert twice == [] and per_unit == [] and opened == 324
@@ -167,7 +194,8 @@ def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_
     assert len(units) == 131 and list(units[0]) == ["县区", "单位", "总体", "①", "②", "③", "④", "已报/应报", "逾期未报"]
     assert units[0]["总体"] == "🔴 红" and any(row["单位"].startswith("昔阳县") for row in units)
     assert [(r["总体"], r["已报/应报"]) for r in units if (r["县区"], r["单位"]) == ("昔阳县", "乐平镇统计站")] == [
-        ("🟢 绿", "2/2")]  # fmt: skip
+        ("🟢 绿", "2/2")
+    ]
     counties = [row["县区"] for row in units]
     assert [c for n, c in enumerate(counties) if n == 0 or counties[n - 1] != c] == list(dict.fromkeys(counties))
     # a tick publishes when something happened since the last publication; whichever of the two publishes
@@ -187,8 +215,9 @@ def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_
     assert progress[f"{CAMPAIGN}-self-assessment-progress"].startswith("🔴 红 ① 规范化建设自评阶段：")
 
     opened_events = events(stack, "duban.stage.opened", expected=4)
-    assert {e.resource.id for e in opened_events} == {f"duban.stage.{CAMPAIGN}.{s}" for s in
-                                                      ("self_assessment", "county_check", "city_check", "materials")}
+    assert {e.resource.id for e in opened_events} == {
+        f"duban.stage.{CAMPAIGN}.{s}" for s in ("self_assessment", "county_check", "city_check", "materials")
+    }
     assert all(related(e, "campaign") == [f"duban.campaign.{CAMPAIGN}"] for e in opened_events)
     assert all(related(e, "flow-run") for e in opened_events), "events carry the tick's flow run"
     overdue = events(stack, "duban.assignment.overdue", expected=280)
@@ -199,11 +228,20 @@ def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_
         ours = [event.resource, *(r for r in event.related if r.id.startswith("duban."))]
         assert all(re.search(r"[\u4e00-\u9fff]", r.get("prefect.resource.name") or "") for r in ours), event
     assert {r.get("prefect.resource.name") for e in overdue for r in e.related if r.role == "stage"} == {
-        "规范化建设自评阶段", "县级检查阶段"}  # fmt: skip
+        "规范化建设自评阶段",
+        "县级检查阶段",
+    }
     assert all(e.payload["as_of"].startswith("2024-") and e.occurred.year > 2024 for e in overdue)
 
-    seen = prefect_ui.look(stack.ui, run_id=worked.flow_run_id, logs_run_id=first.id, summary_id=worked.id,
-                           units_id=latest[f"{CAMPAIGN}-units"].id, folder=tmp_path, widest="开发区")  # fmt: skip
+    seen = prefect_ui.look(
+        stack.ui,
+        run_id=worked.flow_run_id,
+        logs_run_id=first.id,
+        summary_id=worked.id,
+        units_id=latest[f"{CAMPAIGN}-units"].id,
+        folder=tmp_path,
+        widest="开发区",
+    )
     print(f"\nUI requests for other hosts, refused: {seen.refused or 'none'}")
     assert all(key in seen.run_artifacts for key in keys), "the run's Artifacts tab lists the campaign's artifacts"
     assert "①规范化建设自评阶段：到期待办 260 项 → 开启 260，提醒 0，逾期 0，催办 0" in seen.run_logs
@@ -214,8 +252,10 @@ def test_a_campaign_runs_on_the_worker_and_operators_see_it_in_artifacts_events_
     assert _red_pixels(tmp_path / "prefect-ui-units.png") > 2_000, "the marks are red on the dark theme"
     names = {r.get("prefect.resource.name") for e in overdue for r in e.related if r.role == "unit"}
     assert sum(name in seen.events for name in names) >= 3 and "规范化建设自评阶段" in seen.events
-    assert not any(f"duban.{kind}.{ref}" in seen.events for kind, ref in (("unit", "1407"), ("stage", CAMPAIGN),
-                   ("assignment", CAMPAIGN), ("campaign", CAMPAIGN))), "the cards show names, not resource ids"
+    assert not any(
+        f"duban.{kind}.{ref}" in seen.events
+        for kind, ref in (("unit", "1407"), ("stage", CAMPAIGN), ("assignment", CAMPAIGN), ("campaign", CAMPAIGN))
+    ), "the cards show names, not resource ids"
     if os.environ.get("DUBAN_UPDATE_DOCS") == "1":
         for name in ("artifacts", "summary", "units", "events", "logs"):
             shutil.copyfile(tmp_path / f"prefect-ui-{name}.png", ROOT / "docs" / f"prefect-ui-{name}.png")
@@ -248,8 +288,11 @@ def _portal_upload(stack: Stack, unit: str, item: str, upload: tuple[str, bytes]
                 time.sleep(0.3)
         assert page.status_code == 200, page.text
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-        return client.post(f"/u/{token}/items/{item}", data={"csrf": csrf, "instance": ""},
-                           files=[("files", (upload[0], upload[1], "application/octet-stream"))])  # fmt: skip
+        return client.post(
+            f"/u/{token}/items/{item}",
+            data={"csrf": csrf, "instance": ""},
+            files=[("files", (upload[0], upload[1], "application/octet-stream"))],
+        )
 
 
 async def _artifacts(client, keys: list[str], runs: list[UUID]) -> dict[str, list]:
@@ -311,14 +354,21 @@ def test_a_server_whose_ui_calls_another_port_is_named_before_duban_works(stack)
     port = free_port()
     env = {k: v for k, v in stack.env.items() if k != "PREFECT_API_URL"}
     log = open(stack.home / "server-elsewhere.log", "w")
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port),
-                               "--no-services"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)  # fmt: skip
+    server = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--no-services"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         origin = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
         while True:
-            assert server.poll() is None and time.monotonic() < deadline, (stack.home / "server-elsewhere.log").read_text()
+            assert server.poll() is None and time.monotonic() < deadline, (
+                stack.home / "server-elsewhere.log"
+            ).read_text()
             try:
                 if httpx.get(f"{origin}/api/health", timeout=2).status_code == 200:
                     break
@@ -326,11 +376,19 @@ def test_a_server_whose_ui_calls_another_port_is_named_before_duban_works(stack)
                 time.sleep(0.5)
         called = prefect_ui.api_calls_of(origin)
         assert called and all(url.startswith("http://127.0.0.1:4200/api/") for url in called), called
-        wrong = subprocess.run([str(BIN / "duban"), "dispatch", "--campaign", "none-such"], cwd=ROOT, timeout=120,
-                               env={**stack.env, "PREFECT_API_URL": f"{origin}/api"}, capture_output=True, text=True)  # fmt: skip
+        wrong = subprocess.run(
+            [str(BIN / "duban"), "dispatch", "--campaign", "none-such"],
+            cwd=ROOT,
+            timeout=120,
+            env={**stack.env, "PREFECT_API_URL": f"{origin}/api"},
+            capture_output=True,
+            text=True,
+        )
         assert wrong.returncode == 0, wrong.stdout + wrong.stderr
-        assert (f"warning: the Prefect UI at {origin} calls its API at http://127.0.0.1:4200/api, not at "
-                f"{origin}/api where duban sends its runs") in " ".join(wrong.stderr.split()), wrong.stderr
+        assert (
+            f"warning: the Prefect UI at {origin} calls its API at http://127.0.0.1:4200/api, not at "
+            f"{origin}/api where duban sends its runs"
+        ) in " ".join(wrong.stderr.split()), wrong.stderr
         right = stack.run("duban", "dispatch", "--campaign", "none-such")
         assert "dispatch: 已发送 0 条" in right and "warning" not in stack.stderr, stack.stderr
     finally:

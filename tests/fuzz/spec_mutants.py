@@ -52,40 +52,168 @@ _LEAK_RE = re.compile(rf"root:[^\s:]*:\d+:\d+:|root:[$*!]|{CANARY}")
 
 # ---------------------------------------------------------------------------------------------------------------
 # Hostile values, as YAML source text, by what the key means.
-DATES = ["9999-12-31", "0001-01-01", "2024-13-45", "!!timestamp 2024-13-45", "!!timestamp 2024-02-30",
-         "!!timestamp 9999-12-31", "1900-01-01", "2199-12-31", "3000-06-30", "2024-06-31", "2024-02-29",
-         "2024-06-30 25:61", '"2024-06-30T17:00+99:99"', '"2024-06-30 17:00+14:00"', "99999-01-01",
-         '"2024-06-30T23:59:59Z"', "2024-6-3", "1970-01-01", "2038-01-19 03:14"]  # fmt: skip
-OFFSETS = ['"3650000 days"', '"99999999 working days"', '"2147483648 minutes"', '"-2147483648 hours"',
-           '"9223372036854775808 days"', '"1' + "0" * 5000 + ' days"', '"0 days"', '"-3 working days"',
-           '"36500 days"', '"1000000 hours"', '"3000 working days"', '"99999999999 minutes"', "99999999999",
-           '"3个工作日"', '"-0 days"']  # fmt: skip
-NUMBERS = [str(2**63), str(2**64), str(-(2**63) - 1), "-1", "0", str(10**30), "1e308", ".inf", ".nan", "-.inf",
-           "0x7fffffffffffffff", "1_000_000", "9" * 5000, "2147483648", "0.5", "true"]  # fmt: skip
-PATHS = ["/dev/zero", "/dev/urandom", "/etc/passwd", "../../../../etc/shadow", "../../../../etc/passwd",
-         "/proc/self/environ", ".", "units", "/", "units/../../../../etc/hostname", "calendar/overrides.yaml",
-         "nope.yaml", "/proc/self/status", "units/", "//etc//passwd", '"units/jinzhong.yaml\\0"']  # fmt: skip
-TEXTS = ['"\\ud800"', '"bad \\udfff tail"', '"nul \\x00 byte"', "x" * 200_000, '"\\u202e evil"', '"\\U0010ffff"',
-         "''", "null", "[1, 2]", "{a: 1}", "!!binary aGVsbG8=", '"\\ufeff"', "🙂" * 40, '"\\x1b[31mred"',
-         '"' + "长" * 30_000 + '"', "!!float 1e400"]  # fmt: skip
+DATES = [
+    "9999-12-31",
+    "0001-01-01",
+    "2024-13-45",
+    "!!timestamp 2024-13-45",
+    "!!timestamp 2024-02-30",
+    "!!timestamp 9999-12-31",
+    "1900-01-01",
+    "2199-12-31",
+    "3000-06-30",
+    "2024-06-31",
+    "2024-02-29",
+    "2024-06-30 25:61",
+    '"2024-06-30T17:00+99:99"',
+    '"2024-06-30 17:00+14:00"',
+    "99999-01-01",
+    '"2024-06-30T23:59:59Z"',
+    "2024-6-3",
+    "1970-01-01",
+    "2038-01-19 03:14",
+]
+OFFSETS = [
+    '"3650000 days"',
+    '"99999999 working days"',
+    '"2147483648 minutes"',
+    '"-2147483648 hours"',
+    '"9223372036854775808 days"',
+    '"1' + "0" * 5000 + ' days"',
+    '"0 days"',
+    '"-3 working days"',
+    '"36500 days"',
+    '"1000000 hours"',
+    '"3000 working days"',
+    '"99999999999 minutes"',
+    "99999999999",
+    '"3个工作日"',
+    '"-0 days"',
+]
+NUMBERS = [
+    str(2**63),
+    str(2**64),
+    str(-(2**63) - 1),
+    "-1",
+    "0",
+    str(10**30),
+    "1e308",
+    ".inf",
+    ".nan",
+    "-.inf",
+    "0x7fffffffffffffff",
+    "1_000_000",
+    "9" * 5000,
+    "2147483648",
+    "0.5",
+    "true",
+]
+PATHS = [
+    "/dev/zero",
+    "/dev/urandom",
+    "/etc/passwd",
+    "../../../../etc/shadow",
+    "../../../../etc/passwd",
+    "/proc/self/environ",
+    ".",
+    "units",
+    "/",
+    "units/../../../../etc/hostname",
+    "calendar/overrides.yaml",
+    "nope.yaml",
+    "/proc/self/status",
+    "units/",
+    "//etc//passwd",
+    '"units/jinzhong.yaml\\0"',
+]
+TEXTS = [
+    '"\\ud800"',
+    '"bad \\udfff tail"',
+    '"nul \\x00 byte"',
+    "x" * 200_000,
+    '"\\u202e evil"',
+    '"\\U0010ffff"',
+    "''",
+    "null",
+    "[1, 2]",
+    "{a: 1}",
+    "!!binary aGVsbG8=",
+    '"\\ufeff"',
+    "🙂" * 40,
+    '"\\x1b[31mred"',
+    '"' + "长" * 30_000 + '"',
+    "!!float 1e400",
+]
 IDS = ["a" * 10_000, "'1abc'", "自查", "'a b'", "''", "null", "x" * 300, '"\\ud800"', "CON", "a-", "_x"]
-GENERIC = ["null", "~", "''", "[]", "{}", "true", "-1", str(2**63), "!!python/object/apply:os.system ['echo pwned']",
-           "*undefined", "&a", "!!set {a, b}", "!!omap [a: 1]", '"\\ud800"', "|", ">", "@", "`", "%", "!", "?",
-           "!!int 0b2", "!!timestamp nope", "!!str", "!!map []", "!!seq {}", "<<", "- a", ": b", "&a *a",
-           "!<tag:yaml.org,2002:python/name:os.system>", "[" * 40 + "]" * 40]  # fmt: skip
+GENERIC = [
+    "null",
+    "~",
+    "''",
+    "[]",
+    "{}",
+    "true",
+    "-1",
+    str(2**63),
+    "!!python/object/apply:os.system ['echo pwned']",
+    "*undefined",
+    "&a",
+    "!!set {a, b}",
+    "!!omap [a: 1]",
+    '"\\ud800"',
+    "|",
+    ">",
+    "@",
+    "`",
+    "%",
+    "!",
+    "?",
+    "!!int 0b2",
+    "!!timestamp nope",
+    "!!str",
+    "!!map []",
+    "!!seq {}",
+    "<<",
+    "- a",
+    ": b",
+    "&a *a",
+    "!<tag:yaml.org,2002:python/name:os.system>",
+    "[" * 40 + "]" * 40,
+]
 
 _KEY_POOLS = {
     **dict.fromkeys(("start", "end", "due", "opens", "at", "issued_on", "reveal"), DATES),
     **dict.fromkeys(("offset", "within", "buffer", "due_after_period", "after"), OFFSETS),
-    **dict.fromkeys(("seed", "count", "min", "max", "minimum", "min_count", "max_count", "min_per_parent",
-                     "pass_mark", "percent"), NUMBERS),
+    **dict.fromkeys(
+        ("seed", "count", "min", "max", "minimum", "min_count", "max_count", "min_per_parent", "pass_mark", "percent"),
+        NUMBERS,
+    ),
     **dict.fromkeys(("overlay", "of"), PATHS),
-    **dict.fromkeys(("title", "issuer", "name", "label", "doc_no", "note", "notes", "heading", "prompt",
-                     "description", "contact", "phone", "criteria", "area", "place"), TEXTS),
+    **dict.fromkeys(
+        (
+            "title",
+            "issuer",
+            "name",
+            "label",
+            "doc_no",
+            "note",
+            "notes",
+            "heading",
+            "prompt",
+            "description",
+            "contact",
+            "phone",
+            "criteria",
+            "area",
+            "place",
+        ),
+        TEXTS,
+    ),
     "id": IDS,
 }
-_KV_RE = re.compile(r"(?<![A-Za-z0-9_])(?P<key>[A-Za-z_][A-Za-z0-9_]{0,40}):[ ]+(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^,{}\[\]\n#\"']+?)"
-                    r"(?=[ ]*(?:,|}|\]|#|\n|$))")  # fmt: skip
+_KV_RE = re.compile(
+    r"(?<![A-Za-z0-9_])(?P<key>[A-Za-z_][A-Za-z0-9_]{0,40}):[ ]+(?P<value>\"[^\"\n]*\"|'[^'\n]*'|[^,{}\[\]\n#\"']+?)"
+    r"(?=[ ]*(?:,|}|\]|#|\n|$))"
+)
 _ELEMENT_RE = re.compile(r"(?<=[\[,])[ ]*(?P<value>\"[^\"\n]*\"|[^,\[\]{}\n#:\"]+?)(?=[ ]*[,\]])")
 _ID_RE = re.compile(r"\bid:[ ]+(?P<value>[A-Za-z][\w-]*)")
 _OFFSET_LIKE = re.compile(r"^\"?-?\d+ ?(working days?|days?|hours?|minutes?|个?工作日|天)\"?$")
@@ -143,7 +271,7 @@ def _at_some_value(rng: random.Random, text: str, value: str) -> tuple[str, int]
     if not sites or rng.random() < 0.3:
         return f"zz_extra: {value}\n" + text, 1
     m = rng.choice(sites)
-    return text[: m.start("value")] + value + text[m.end("value"):], text.count("\n", 0, m.start()) + 1
+    return text[: m.start("value")] + value + text[m.end("value") :], text.count("\n", 0, m.start()) + 1
 
 
 def _recursive_alias(rng: random.Random, text: str) -> tuple[str, str]:
@@ -162,8 +290,11 @@ def _laughs(rng: random.Random, text: str) -> tuple[str, str]:
     if not sites:
         return "\n".join(lines) + "\n" + text, f"billion laughs {fanout}^{levels + 1} as top-level keys"
     m = rng.choice(sites)
-    body = "\n".join(lines) + "\n" + text[: m.start("value")] + f"*a{levels}" + text[m.end("value"):]
-    return body, f"billion laughs {fanout}^{levels + 1} used at line {text.count(chr(10), 0, m.start()) + 1 + levels + 1}"
+    body = "\n".join(lines) + "\n" + text[: m.start("value")] + f"*a{levels}" + text[m.end("value") :]
+    return (
+        body,
+        f"billion laughs {fanout}^{levels + 1} used at line {text.count(chr(10), 0, m.start()) + 1 + levels + 1}",
+    )
 
 
 def _dup_id(rng: random.Random, text: str) -> tuple[str, str]:
@@ -172,7 +303,9 @@ def _dup_id(rng: random.Random, text: str) -> tuple[str, str]:
         return text, "no ids"
     indent = {m.start(): m.start() - text.rfind("\n", 0, m.start()) for m in ids}
     first = rng.choice(ids)
-    peers = [m for m in ids if m is not first and indent[m.start()] == indent[first.start()]] or [m for m in ids if m is not first]
+    peers = [m for m in ids if m is not first and indent[m.start()] == indent[first.start()]] or [
+        m for m in ids if m is not first
+    ]
     second = rng.choice(peers)
     s, e = second.start("value"), second.end("value")
     return text[:s] + first.group("value") + text[e:], f"id {second.group('value')} → {first.group('value')} (twice)"
@@ -191,10 +324,16 @@ def _line_op(rng: random.Random, text: str) -> tuple[str, str]:
     elif op == "indent":
         lines[i] = " " * rng.choice([1, 2, 4]) + lines[i]
     elif op == "dedent":
-        lines[i] = lines[i][rng.choice([1, 2]):] if lines[i].startswith("  ") else lines[i]
+        lines[i] = lines[i][rng.choice([1, 2]) :] if lines[i].startswith("  ") else lines[i]
     elif op == "junk":
         j = rng.randrange(len(lines[i]) + 1)
-        lines[i] = lines[i][:j] + rng.choice([":", "-", "{", "[", "&", "*", "!", "%", "\t", "\x00", "\ufeff", "'", '"', "#", "\x85", "\u2028"]) + lines[i][j:]
+        lines[i] = (
+            lines[i][:j]
+            + rng.choice(
+                [":", "-", "{", "[", "&", "*", "!", "%", "\t", "\x00", "\ufeff", "'", '"', "#", "\x85", "\u2028"]
+            )
+            + lines[i][j:]
+        )
     elif op == "tab":
         lines[i] = lines[i].replace("  ", "\t", 1)
     elif op == "key":
@@ -210,11 +349,18 @@ def _other_file(rng: random.Random, text: str) -> tuple[str, str]:
     m = rng.choice(sites)
     new = rng.choice(PATHS)
     line = text.count("\n", 0, m.start()) + 1
-    return text[: m.start("value")] + new + text[m.end("value"):], f"line {line} {m.group('key')}: → {new}"
+    return text[: m.start("value")] + new + text[m.end("value") :], f"line {line} {m.group('key')}: → {new}"
 
 
-_TEXT_OPS = [(_replace_value, 12), (_dup_id, 2), (_line_op, 4), (_deep, 1), (_recursive_alias, 1), (_laughs, 1),
-             (_other_file, 1)]  # fmt: skip
+_TEXT_OPS = [
+    (_replace_value, 12),
+    (_dup_id, 2),
+    (_line_op, 4),
+    (_deep, 1),
+    (_recursive_alias, 1),
+    (_laughs, 1),
+    (_other_file, 1),
+]
 
 
 def _encode(rng: random.Random, text: str, ops: list[str]) -> bytes:
@@ -247,7 +393,9 @@ def make_mutants(seed: int, count: int) -> list[Mutant]:
         mutant = Mutant(number=number, spec=name)
         on_overlay = rng.random() < 0.15
         overlay_name = re.search(r"overlay:\s*(\S+)", texts[name])
-        text = (SPECS / overlay_name.group(1)).read_text(encoding="utf-8") if on_overlay and overlay_name else texts[name]
+        text = (
+            (SPECS / overlay_name.group(1)).read_text(encoding="utf-8") if on_overlay and overlay_name else texts[name]
+        )
         on_overlay = on_overlay and overlay_name is not None
         for _ in range(rng.choice([1, 1, 1, 2, 3])):
             op = rng.choices(ops_, weights)[0]
@@ -403,7 +551,9 @@ class Runner:
         self.seconds = seconds
         self.memory_mb = memory_mb
         self.ctx = multiprocessing.get_context("forkserver")
-        self.ctx.set_forkserver_preload(["duban.domain.plan", "duban.spec.checks", "duban.store.db", "tests.fuzz.spec_mutants"])
+        self.ctx.set_forkserver_preload(
+            ["duban.domain.plan", "duban.spec.checks", "duban.store.db", "tests.fuzz.spec_mutants"]
+        )
         self.proc = None
         self.conn = None
 
@@ -450,7 +600,11 @@ class Runner:
             return {"class": "timeout", "type": "timeout (killed)", "seconds": round(time.perf_counter() - started, 3)}
         code = self.proc.exitcode if self.proc is not None else None  # the worker died
         self._stop(kill=True)
-        died = {"class": "crash", "type": f"worker died (exit {code})", "seconds": round(time.perf_counter() - started, 3)}
+        died = {
+            "class": "crash",
+            "type": f"worker died (exit {code})",
+            "seconds": round(time.perf_counter() - started, 3),
+        }
         if code in (-signal.SIGKILL, -signal.SIGSEGV, -signal.SIGABRT):
             died["class"] = "memory" if code != -signal.SIGSEGV else "crash"
         return died

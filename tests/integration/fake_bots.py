@@ -21,14 +21,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 ERRORS = {  # service → (rate limited, invalid key), as the services answer them
-    "wecom": ({"errcode": 45009, "errmsg": "api freq out of limit"},
-              {"errcode": 93000, "errmsg": "invalid webhook url, hint: [1716000000_1]"}),
-    "dingtalk": ({"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"},
-                 {"errcode": 300001, "errmsg": "token is not exist"}),
-    "feishu": ({"code": 9499, "msg": "too many request"}, {"code": 19001, "msg": "param invalid: incoming webhook access token invalid"}),
-}  # fmt: skip
-SUCCESS = {"wecom": {"errcode": 0, "errmsg": "ok"}, "dingtalk": {"errcode": 0, "errmsg": "ok"},
-           "feishu": {"code": 0, "msg": "success", "data": {}}}  # fmt: skip
+    "wecom": (
+        {"errcode": 45009, "errmsg": "api freq out of limit"},
+        {"errcode": 93000, "errmsg": "invalid webhook url, hint: [1716000000_1]"},
+    ),
+    "dingtalk": (
+        {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"},
+        {"errcode": 300001, "errmsg": "token is not exist"},
+    ),
+    "feishu": (
+        {"code": 9499, "msg": "too many request"},
+        {"code": 19001, "msg": "param invalid: incoming webhook access token invalid"},
+    ),
+}
+SUCCESS = {
+    "wecom": {"errcode": 0, "errmsg": "ok"},
+    "dingtalk": {"errcode": 0, "errmsg": "ok"},
+    "feishu": {"code": 0, "msg": "success", "data": {}},
+}
 
 
 class BotServer:
@@ -122,11 +132,10 @@ def _signed(secret: str, timestamp: str, sign: str) -> bool:
 @contextmanager
 def smtp_server():
     """A real SMTP server (aiosmtpd) on a free loopback port; yields (port, received messages)."""
+    import socket
     from email import message_from_bytes, policy
 
     from aiosmtpd.controller import Controller
-
-    import socket
 
     received = []
     with socket.socket() as probe:

@@ -33,8 +33,13 @@ def tick(engine, moment: datetime, campaign: str = CAMPAIGN) -> dict:
 
 def snapshot(engine) -> dict:
     """Every row of the tables a tick writes, for before/after comparisons."""
-    tables = {"assignment": Assignment, "transition": TransitionRow, "intent": Intent, "outbox": OutboxMessage,
-              "submission": Submission}  # fmt: skip
+    tables = {
+        "assignment": Assignment,
+        "transition": TransitionRow,
+        "intent": Intent,
+        "outbox": OutboxMessage,
+        "submission": Submission,
+    }
     with engine.connect() as conn:
         return {
             name: sorted(tuple(str(v) for v in row) for row in conn.execute(select(model.__table__)))

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from html import unescape
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from html import unescape
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from duban.services.operators import save_operator
 from duban.services.links import issue
+from duban.services.operators import save_operator
 from duban.settings import Settings
 from duban.store.tables import AuditEntry, Submission
 from duban.web import create_app
@@ -45,8 +45,16 @@ class Site:
         assert response.status_code == 200, response.text
         return re.search(r'name="csrf" value="([^"]+)"', response.text).group(1)
 
-    def submit(self, token: str, item: str, files: list[tuple[str, bytes]] = (), metrics: dict | None = None,
-               *, csrf: str | None = None, instance: str = ""):  # fmt: skip
+    def submit(
+        self,
+        token: str,
+        item: str,
+        files: list[tuple[str, bytes]] = (),
+        metrics: dict | None = None,
+        *,
+        csrf: str | None = None,
+        instance: str = "",
+    ):
         """POST the item's form as the page would (the CSRF token read from the page unless given)."""
         data = {"csrf": self.csrf(f"/u/{token}") if csrf is None else csrf, "instance": instance}
         data.update({f"m_{k}": v for k, v in (metrics or {}).items()})
@@ -55,8 +63,9 @@ class Site:
 
     def login(self, name: str = OPERATOR[0], password: str = OPERATOR[1]):
         csrf = self.csrf("/ops/login")
-        return self.client.post("/ops/login", data={"csrf": csrf, "name": name, "password": password},
-                                follow_redirects=False)  # fmt: skip
+        return self.client.post(
+            "/ops/login", data={"csrf": csrf, "name": name, "password": password}, follow_redirects=False
+        )
 
     def submissions(self) -> int:
         with self.engine.connect() as conn:

@@ -7,15 +7,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from duban.services.acknowledgements import ack_rates, record_acknowledgement, tick_acknowledgements
-from duban.views.campaigns import load_campaign
-from duban.services.compose import compose_messages, describe
-from duban.errors import RequestError
-from duban.services.lifecycle import ensure_planned
 from duban.domain.messages import render
 from duban.domain.quiet import QuietHours
-from duban.store.tables import AcknowledgementRow, OutboxMessage
+from duban.errors import RequestError
+from duban.services.acknowledgements import ack_rates, record_acknowledgement, tick_acknowledgements
+from duban.services.compose import compose_messages, describe
+from duban.services.lifecycle import ensure_planned
 from duban.services.tick import tick_stage
+from duban.store.tables import AcknowledgementRow, OutboxMessage
+from duban.views.campaigns import load_campaign
 from tests.conftest import SPECS
 from tests.integration.helpers import at
 
@@ -51,8 +51,14 @@ def _messages(engine, kind):
 
 def _text(engine, message):
     campaign = load_campaign(engine, CAMPAIGN)
-    return render(describe(campaign, message.payload), title=campaign.spec.title, issuer=campaign.spec.issuer,
-                  doc_no=campaign.spec.doc_no, tz=campaign.tz, key=message.idempotency_key).text  # fmt: skip
+    return render(
+        describe(campaign, message.payload),
+        title=campaign.spec.title,
+        issuer=campaign.spec.issuer,
+        doc_no=campaign.spec.doc_no,
+        tz=campaign.tz,
+        key=message.idempotency_key,
+    ).text
 
 
 def _rows(engine, model):
@@ -67,7 +73,9 @@ def test_units_that_do_not_acknowledge_are_reminded_then_escalated_and_the_rate_
     assert len(counties) == 12 and acks[HENGYANG_COUNTY].due_at == at("2021-11-30 08:30")
     assert acks[HENGYANG_COUNTY].targets == [CITY]
     _tick(engine, "2021-11-29 09:00")
-    assert record_acknowledgement(engine, CAMPAIGN, HENGYANG_COUNTY, at("2021-11-29 15:00"), actor="unit:430421") == [""]
+    assert record_acknowledgement(engine, CAMPAIGN, HENGYANG_COUNTY, at("2021-11-29 15:00"), actor="unit:430421") == [
+        ""
+    ]
     with pytest.raises(RequestError, match="acknowledged already"):
         record_acknowledgement(engine, CAMPAIGN, HENGYANG_COUNTY, at("2021-11-29 16:00"))
 
@@ -131,8 +139,10 @@ def test_an_acknowledgement_and_a_tick_at_the_same_moment_on_postgres(pg_engine)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(lambda: record_acknowledgement(engine, CAMPAIGN, HENGNAN, moment),)),
-               threading.Thread(target=run, args=(lambda: tick_acknowledgements(engine, CAMPAIGN, moment, quiet=QUIET),))]
+    threads = [
+        threading.Thread(target=run, args=(lambda: record_acknowledgement(engine, CAMPAIGN, HENGNAN, moment),)),
+        threading.Thread(target=run, args=(lambda: tick_acknowledgements(engine, CAMPAIGN, moment, quiet=QUIET),)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -141,7 +151,9 @@ def test_an_acknowledgement_and_a_tick_at_the_same_moment_on_postgres(pg_engine)
     tick_acknowledgements(engine, CAMPAIGN, moment, quiet=QUIET)  # what the tick skipped while the row was locked
     acks = _acks(engine)
     assert acks[HENGNAN].state == "acknowledged" and acks[HENGNAN].next_event_at is None
-    assert all(a.state == "unacknowledged" for code, a in acks.items() if code not in (HENGNAN,) and a.open_at <= moment)
+    assert all(
+        a.state == "unacknowledged" for code, a in acks.items() if code not in (HENGNAN,) and a.open_at <= moment
+    )
     before = (_rows(engine, AcknowledgementRow), _rows(engine, OutboxMessage))
     tick_acknowledgements(engine, CAMPAIGN, moment, quiet=QUIET)
     assert (_rows(engine, AcknowledgementRow), _rows(engine, OutboxMessage)) == before

@@ -20,8 +20,8 @@ from duban.services.dispatch import dispatch
 from duban.services.lifecycle import plan_file
 from duban.services.submit import record_submission
 from duban.spec.amendment import load_amendment
-from duban.views.campaigns import load_campaign
 from duban.store.tables import AmendmentRow, Assignment, OutboxMessage, Submission, TransitionRow
+from duban.views.campaigns import load_campaign
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick
 from tests.samples import xlsx_bytes
@@ -35,8 +35,9 @@ XIYANG, SHOUYANG, HESHUN, YUCI = "140724", "140725", "140723", "140702"
 def _submit(engine, tmp_path, unit, item, when, **metrics):
     sheet = tmp_path / f"{unit}-{item}.xlsx"
     sheet.write_bytes(xlsx_bytes([["单位", "事项"], [unit, item]]))
-    return record_submission(engine, CAMPAIGN, unit, item, at(when), files=[sheet], metrics=metrics,
-                             files_dir=tmp_path / "files")  # fmt: skip
+    return record_submission(
+        engine, CAMPAIGN, unit, item, at(when), files=[sheet], metrics=metrics, files_dir=tmp_path / "files"
+    )
 
 
 def _rows(engine, model, *where):
@@ -63,7 +64,9 @@ def test_an_amendment_keeps_every_submission_and_changes_only_what_it_names(engi
     assert late.late
     before = snapshot(engine)
 
-    with pytest.raises(StoreError, match="already runs to 2024-06-11 周二 10:00: an amendment takes effect from then on"):
+    with pytest.raises(
+        StoreError, match="already runs to 2024-06-11 周二 10:00: an amendment takes effect from then on"
+    ):
         _amend(engine, when="2024-06-10 08:00")  # before what the record already holds
     dry = _amend(engine, dry_run=True)
     assert dry.changed and not dry.written and snapshot(engine) == before
@@ -75,14 +78,20 @@ def test_an_amendment_keeps_every_submission_and_changes_only_what_it_names(engi
     assert set(before["transition"]) <= set(after["transition"])
     assert set(before["outbox"]) <= set(after["outbox"]) and set(before["intent"]) <= set(after["intent"])
     # the items it does not name: byte-identical rows
-    assert _by_item(after["assignment"], lambda i: i not in NAMED) == _by_item(before["assignment"], lambda i: i not in NAMED)
+    assert _by_item(after["assignment"], lambda i: i not in NAMED) == _by_item(
+        before["assignment"], lambda i: i not in NAMED
+    )
     assert _by_item(after["assignment"], lambda i: i in NAMED) != _by_item(before["assignment"], lambda i: i in NAMED)
 
     a = Assignment.__table__
     rows = {(r.item_id, r.unit_code): r for r in _rows(engine, Assignment, a.c.item_id.in_(NAMED))}
     assert len(rows) == 33 and len(result.changed) == 33  # 11 counties × 3 items
-    assert {fmt(r.due_at, TZ) for (item, _u), r in rows.items() if item != "materials_upload"} == {"2024-06-20 周四 24:00"}
-    assert {fmt(r.due_at, TZ) for (item, _u), r in rows.items() if item == "materials_upload"} == {"2024-07-05 周五 24:00"}
+    assert {fmt(r.due_at, TZ) for (item, _u), r in rows.items() if item != "materials_upload"} == {
+        "2024-06-20 周四 24:00"
+    }
+    assert {fmt(r.due_at, TZ) for (item, _u), r in rows.items() if item == "materials_upload"} == {
+        "2024-07-05 周五 24:00"
+    }
     # submitted stays submitted; the late one counts as on time under the rule now in force; the overdue reopen
     assert rows[("county_inspection", XIYANG)].state == "submitted"
     assert rows[("county_inspection", SHOUYANG)].state == "submitted"
@@ -104,17 +113,32 @@ def test_an_amendment_keeps_every_submission_and_changes_only_what_it_names(engi
     messages = _rows(engine, OutboxMessage, OutboxMessage.__table__.c.kind == "amended")
     assert len(messages) == 11 and result.messages == 11
     xiyang = next(m for m in messages if m.recipient == XIYANG)
-    assert {i["item_id"] for i in xiyang.payload["items"]} == {"county_report", "materials_upload"}  # it submitted the third
+    assert {i["item_id"] for i in xiyang.payload["items"]} == {
+        "county_report",
+        "materials_upload",
+    }  # it submitted the third
     campaign = load_campaign(engine, CAMPAIGN)
     heshun = next(m for m in messages if m.recipient == HESHUN)
-    text = render(describe(campaign, heshun.payload), title=campaign.spec.title, issuer=campaign.spec.issuer,
-                  doc_no=campaign.spec.doc_no, tz=TZ, key=heshun.idempotency_key).text  # fmt: skip
+    text = render(
+        describe(campaign, heshun.payload),
+        title=campaign.spec.title,
+        issuer=campaign.spec.issuer,
+        doc_no=campaign.spec.doc_no,
+        tz=TZ,
+        key=heshun.idempotency_key,
+    ).text
     assert "示例〔2024〕1号" in text and "调整原因：受端午节假期和防汛工作影响" in text
     assert "截止时间调整为：6月20日 周四 24:00前（还有8天" in text and "原截止6月10日 周一 24:00" in text
     assert "截止时间调整为：7月5日 周五 24:00前" in text
     shouyang = next(m for m in messages if m.recipient == SHOUYANG)
-    text = render(describe(campaign, shouyang.payload), title=campaign.spec.title, issuer=campaign.spec.issuer,
-                  doc_no=None, tz=TZ, key=shouyang.idempotency_key).text  # fmt: skip
+    text = render(
+        describe(campaign, shouyang.payload),
+        title=campaign.spec.title,
+        issuer=campaign.spec.issuer,
+        doc_no=None,
+        tz=TZ,
+        key=shouyang.idempotency_key,
+    ).text
     assert "您单位已报送，按调整后的时间计为按时报送" in text
 
     # the dispatcher sends them like any other message
@@ -124,7 +148,9 @@ def test_an_amendment_keeps_every_submission_and_changes_only_what_it_names(engi
     lines = [json.loads(x) for x in (tmp_path / "sink" / "messages.jsonl").read_text(encoding="utf-8").splitlines()]
     [to_heshun] = [m for m in lines if m["kind"] == "amended" and m["to"] == HESHUN]
     assert to_heshun["subject"] == '【督办】统计基层基础工作规范化建设"回头看"：截止时间调整（3项）'
-    assert "晋中市统计局《关于调整\"回头看\"县级检查和材料上报时间的通知（示例）》（示例〔2024〕1号）" in to_heshun["text"]
+    assert (
+        '晋中市统计局《关于调整"回头看"县级检查和材料上报时间的通知（示例）》（示例〔2024〕1号）' in to_heshun["text"]
+    )
     after = snapshot(engine)
 
     # the same amendment again changes nothing
@@ -180,16 +206,24 @@ def test_one_period_of_a_recurring_item_moves_and_adding_periods_is_refused(sqli
     spec, _plan = plan_file(path)
     head = "campaign: shandong-2020-open-government\nissuer: 山东省统计局办公室\nreason: 四季度发布会改期\n"
     moved = tmp_path / "q4.yaml"
-    moved.write_text(head + "changes:\n  - {item: press_conferences, instance: 2020Q4, due: 2021-01-20}\n", encoding="utf-8")
+    moved.write_text(
+        head + "changes:\n  - {item: press_conferences, instance: 2020Q4, due: 2021-01-20}\n", encoding="utf-8"
+    )
     before = snapshot(sqlite_engine)
-    result = apply_amendment(sqlite_engine, spec, load_amendment(moved), load_calendar_for(spec), at=at("2020-11-02 09:00"))
+    result = apply_amendment(
+        sqlite_engine, spec, load_amendment(moved), load_calendar_for(spec), at=at("2020-11-02 09:00")
+    )
     assert [(c.item_id, c.instance, fmt(c.new_due, TZ)) for c in result.changed] == [
-        ("press_conferences", "2020Q4", "2021-01-20 周三 24:00")]
+        ("press_conferences", "2020Q4", "2021-01-20 周三 24:00")
+    ]
     changed_ids = {str(c.assignment_id) for c in result.changed}
-    assert [r for r in snapshot(sqlite_engine)["assignment"] if r[0] not in changed_ids] == \
-        [r for r in before["assignment"] if r[0] not in changed_ids]  # fmt: skip
+    assert [r for r in snapshot(sqlite_engine)["assignment"] if r[0] not in changed_ids] == [
+        r for r in before["assignment"] if r[0] not in changed_ids
+    ]
     longer = tmp_path / "longer.yaml"
     longer.write_text(head + "changes:\n  - {stage: platforms, start: 2020-07-08, end: 2021-03-31}\n", encoding="utf-8")
-    with pytest.raises(PlanError, match="would add or drop periods of a recurring item .new: press_conference_posting 2021Q1"):
+    with pytest.raises(
+        PlanError, match="would add or drop periods of a recurring item .new: press_conference_posting 2021Q1"
+    ):
         apply_amendment(sqlite_engine, spec, load_amendment(longer), load_calendar_for(spec), at=at("2020-11-03 09:00"))
     assert campaign_id == "shandong-2020-open-government"

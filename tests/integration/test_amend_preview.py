@@ -21,11 +21,14 @@ def test_a_preview_on_the_plan_alone_lists_the_chain_of_dependants():
     result = preview_amendment(load_spec(SPEC), load_amendment(AMENDMENT), WorkCalendar())
     [changed] = result.changed
     assert (fmt(changed.old_due, "Asia/Shanghai"), fmt(changed.new_due, "Asia/Shanghai")) == (
-        "2024-05-24 周五 24:00", "2024-05-29 周三 24:00")  # fmt: skip
+        "2024-05-24 周五 24:00",
+        "2024-05-29 周三 24:00",
+    )
     assert result.dependents == ["rectification", "summary"]
     assert result.chains["rectification"] == "event:review_meeting, which counts from item:county_report"
-    assert result.chains["summary"] == ("item:rectification, which counts from event:review_meeting, "
-                                        "which counts from item:county_report")  # fmt: skip
+    assert result.chains["summary"] == (
+        "item:rectification, which counts from event:review_meeting, which counts from item:county_report"
+    )
 
 
 def test_the_cli_dry_run_works_before_the_campaign_is_in_a_database(tmp_path, monkeypatch):

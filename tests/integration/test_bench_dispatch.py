@@ -9,10 +9,25 @@ from tests.conftest import ROOT
 
 def test_the_dispatch_benchmark_sends_every_message_through_the_wecom_path():
     out = subprocess.run(
-        [sys.executable, "bench/dispatch.py", "--messages", "40", "--runs", "1", "--concurrency", "1,4",
-         "--latency", "0", "--ceiling", "20"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "bench/dispatch.py",
+            "--messages",
+            "40",
+            "--runs",
+            "1",
+            "--concurrency",
+            "1,4",
+            "--latency",
+            "0",
+            "--ceiling",
+            "20",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["backend"] == "sqlite" and report["messages"] >= 36  # one message per unit opened

@@ -8,8 +8,13 @@ from tests.conftest import ROOT
 
 
 def test_the_portal_benchmark_runs_on_a_small_campaign():
-    out = subprocess.run([sys.executable, "bench/portal.py", "--units", "60", "--requests", "3"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "bench/portal.py", "--units", "60", "--requests", "3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["units"] > 60 and report["assignments"] == 4 * report["units"]

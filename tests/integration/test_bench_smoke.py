@@ -10,8 +10,11 @@ from tests.conftest import ROOT
 def test_the_benchmark_runs_end_to_end_on_a_small_campaign():
     out = subprocess.run(
         [sys.executable, "bench/national.py", "--units", "60", "--runs", "1", "--dispatch", "40", "--no-prefect"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
     for backend in ("sqlite", "postgres"):
@@ -28,10 +31,24 @@ def test_the_benchmark_runs_end_to_end_on_a_small_campaign():
 def test_the_baseline_runs_against_a_real_prefect_server():
     """The task-per-unit baseline and duban's tick, both as flow runs on the benchmark's own Prefect server."""
     out = subprocess.run(
-        [sys.executable, "bench/national.py", "--units", "60", "--runs", "1", "--dispatch", "20", "--no-postgres",
-         "--baseline", "20,60"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "bench/national.py",
+            "--units",
+            "60",
+            "--runs",
+            "1",
+            "--dispatch",
+            "20",
+            "--no-postgres",
+            "--baseline",
+            "20,60",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["prefect_server_db"] == "sqlite"
@@ -50,8 +67,13 @@ def test_the_baseline_runs_against_a_real_prefect_server():
 
 def test_the_tick_timeline_shows_where_an_opening_spends_its_time():
     """bench/tick_timeline.py: the median opening's Prefect requests and duban's statements, in order."""
-    out = subprocess.run([sys.executable, "bench/tick_timeline.py", "--units", "30", "--runs", "1"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "bench/tick_timeline.py", "--units", "30", "--runs", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["units"] == 30 and len(report["runs_ms"]) == 1
@@ -67,8 +89,13 @@ def test_the_tick_timeline_shows_where_an_opening_spends_its_time():
 
 def test_the_loop_benchmark_runs_on_a_small_campaign():
     """bench/loop.py: the review page and the idle tick with 签收, on 60 townships and their counties."""
-    out = subprocess.run([sys.executable, "bench/loop.py", "--units", "60", "--requests", "2", "--repeats", "5"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "bench/loop.py", "--units", "60", "--requests", "2", "--repeats", "5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["acknowledgements"] == report["units"] and report["in_review"] == 60
@@ -78,10 +105,26 @@ def test_the_loop_benchmark_runs_on_a_small_campaign():
 def test_the_enterprise_benchmark_runs_end_to_end_on_a_small_list():
     """bench/enterprises.py: import, plan, idle tick, opening, pages and dispatch over a small synthetic 名录."""
     out = subprocess.run(
-        [sys.executable, "bench/enterprises.py", "--enterprises", "3000", "--townships", "60", "--dispatch", "30",
-         "--idle-rounds", "3", "--requests", "3", "--no-postgres"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "bench/enterprises.py",
+            "--enterprises",
+            "3000",
+            "--townships",
+            "60",
+            "--dispatch",
+            "30",
+            "--idle-rounds",
+            "3",
+            "--requests",
+            "3",
+            "--no-postgres",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
     figures = report["sqlite"]
@@ -89,5 +132,14 @@ def test_the_enterprise_benchmark_runs_end_to_end_on_a_small_list():
     assert figures["units"] == figures["attached"] + figures["national_units"]  # the enterprises and the bodies
     assert figures["open_stage_units"] == figures["units"] and figures["messages"] == figures["units"]
     assert 0 < figures["idle_tick_ms"] < 1000 and figures["unit_page_ms"] > 0 and figures["dashboard_ms"] > 0
-    assert set(report) >= {"import_s", "plan_store_s", "open_stage_s", "idle_tick_ms", "dispatch_msgs_per_s",
-                           "unit_page_ms", "dashboard_ms", "peak_rss_mib", "units"}  # fmt: skip
+    assert set(report) >= {
+        "import_s",
+        "plan_store_s",
+        "open_stage_s",
+        "idle_tick_ms",
+        "dispatch_msgs_per_s",
+        "unit_page_ms",
+        "dashboard_ms",
+        "peak_rss_mib",
+        "units",
+    }

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from duban.cli.main import app
-from duban.services.extension import decide_extension, request_extension
 from duban.instants import parse_instant
+from duban.services.extension import decide_extension, request_extension
 from duban.settings import get_settings
 from duban.store.db import engine_for
 from duban.store.tables import CampaignUnit, OutboxMessage
@@ -30,9 +30,15 @@ def test_the_bulletin_lists_the_late_and_missing_by_county_and_is_sent_once(tmp_
     engine = engine_for(get_settings().resolved_database_url)
     plan_jinzhong(engine)
     tick(engine, at("2024-06-05 09:30"))
-    asked = request_extension(engine, CAMPAIGN, XIYANG, "county_inspection",
-                              parse_instant("2024-06-13", "Asia/Shanghai", end_of_day=True), at("2024-06-06 10:00"),
-                              reason="端午假期")  # fmt: skip
+    asked = request_extension(
+        engine,
+        CAMPAIGN,
+        XIYANG,
+        "county_inspection",
+        parse_instant("2024-06-13", "Asia/Shanghai", end_of_day=True),
+        at("2024-06-06 10:00"),
+        reason="端午假期",
+    )
     decide_extension(engine, asked.id, at("2024-06-07 10:00"), approve=True)
     tick(engine, at("2024-06-14 09:00"))
     out = tmp_path / "通报.docx"
@@ -56,7 +62,9 @@ def test_the_bulletin_lists_the_late_and_missing_by_county_and_is_sent_once(tmp_
 
     o = OutboxMessage.__table__
     with engine.connect() as conn:
-        units = conn.execute(select(func.count()).select_from(CampaignUnit).where(CampaignUnit.kind != "leader")).scalar()
+        units = conn.execute(
+            select(func.count()).select_from(CampaignUnit).where(CampaignUnit.kind != "leader")
+        ).scalar()
         sent = conn.execute(select(o.c.payload).where(o.c.kind == "bulletin")).scalars().all()
     assert len(sent) == units
     assert "逾期未报的单位：" in sent[0]["text"] and "寿阳县统计局" in sent[0]["text"]

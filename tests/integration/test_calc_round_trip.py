@@ -17,8 +17,10 @@ from typer.testing import CliRunner
 from duban.cli.main import app
 from tests.conftest import JINZHONG
 
-pytestmark = pytest.mark.skipif(shutil.which("soffice") is None or not os.path.exists("/usr/lib/libreoffice/program/libsclo.so"),
-                                reason="LibreOffice Calc is installed by .ci/run")  # fmt: skip
+pytestmark = pytest.mark.skipif(
+    shutil.which("soffice") is None or not os.path.exists("/usr/lib/libreoffice/program/libsclo.so"),
+    reason="LibreOffice Calc is installed by .ci/run",
+)
 POINTS = {  # row of the template → points per check item (满分 10 15 10 10 10 10 10 10 15)
     4: [10, 15, 10, 10, 10, 10, 10, 10, 15],
     5: [5, 10, 5, 6, 6, 6, 6, 6, 10],
@@ -28,8 +30,21 @@ POINTS = {  # row of the template → points per check item (满分 10 15 10 10 
 
 def _calc(tmp_path, target: str, source, outdir) -> None:
     """Open `source` in LibreOffice Calc (headless, a private profile so parallel runs do not clash) and save it."""
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless", "--convert-to",
-                    target, "--outdir", str(outdir), str(source)], check=True, capture_output=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}",
+            "--headless",
+            "--convert-to",
+            target,
+            "--outdir",
+            str(outdir),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def _cli(*args: str) -> str:
@@ -55,7 +70,10 @@ def test_scores_filled_in_calc_come_back_and_the_summary_table_opens_in_calc(tmp
     computed = load_workbook(saved, data_only=True)["市级抽查"]  # the values Calc computed and stored
     names = {row: computed.cell(row, 2).value for row in POINTS}
     assert [(computed.cell(r, 13).value, computed.cell(r, 14).value) for r in POINTS] == [
-        (100, "达标"), (60, "未达标"), (87, "达标")]  # fmt: skip
+        (100, "达标"),
+        (60, "未达标"),
+        (87, "达标"),
+    ]
     assert computed.cell(7, 13).value in (None, "")  # a row not scored yet stays empty
 
     imported = _cli("scores", "import", str(JINZHONG), str(saved), "--at", "2024-06-20 10:00")
@@ -65,8 +83,16 @@ def test_scores_filled_in_calc_come_back_and_the_summary_table_opens_in_calc(tmp
     report = tmp_path / "report" / "晋中.docx"
     _cli("report", str(JINZHONG), "--out", str(report), "--as-of", "2024-07-08 09:00")
     table = report.with_name("晋中-汇总表.xlsx")
-    _calc(tmp_path, "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1", table, tmp_path / "csv")
-    sheets = {p.stem.removeprefix("晋中-汇总表-"): list(csv.reader(p.open(encoding="utf-8"))) for p in (tmp_path / "csv").glob("*.csv")}
+    _calc(
+        tmp_path,
+        "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+        table,
+        tmp_path / "csv",
+    )
+    sheets = {
+        p.stem.removeprefix("晋中-汇总表-"): list(csv.reader(p.open(encoding="utf-8")))
+        for p in (tmp_path / "csv").glob("*.csv")
+    }
     assert {"汇总", "规范化建设自评阶段", "检查评分"} <= set(sheets)
     assert any("乐平镇统计站" in row for row in sheets["规范化建设自评阶段"])
     scores = {row[2]: row for row in sheets["检查评分"][3:] if len(row) > 2}

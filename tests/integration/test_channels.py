@@ -106,28 +106,35 @@ def test_feishu_replies_are_read_by_their_code(engine, bots, monkeypatch):
 
 def test_a_long_message_arrives_whole_in_marked_parts_under_2048_bytes(engine, bots, monkeypatch):
     """A county's escalation can list dozens of townships: WeCom takes 2,048 bytes per message."""
-    from duban.notify.notifier import Envelope
-    from duban.notify.apprise_notifier import AppriseNotifier
     from duban.domain.messages import Rendered
+    from duban.notify.apprise_notifier import AppriseNotifier
+    from duban.notify.notifier import Envelope
     from duban.notify.secrets import resolver
 
-    lines = [f"{n}. 昔阳县乐平镇第{n}村统计员 — 【县级检查】检查评分表 截止：6月10日 周一 24:00（已逾期2天）" for n in range(1, 61)]
+    lines = [
+        f"{n}. 昔阳县乐平镇第{n}村统计员 — 【县级检查】检查评分表 截止：6月10日 周一 24:00（已逾期2天）"
+        for n in range(1, 61)
+    ]
     text = "【督办】统计基层基础工作规范化建设\n" + "\n".join(lines) + "\n晋中市统计局 · 编号 abc\n"
     notifier = AppriseNotifier(resolver(lambda name: f"wecombot://oklong0001?base={bots.base}", lambda name: None))
-    envelope = Envelope("9f3c2a71b0e4d5c6", "140724", "昔阳县统计局", "escalation", Rendered("s", text),
-                        "2024-06-12T00:00:00+00:00")  # fmt: skip
+    envelope = Envelope(
+        "9f3c2a71b0e4d5c6", "140724", "昔阳县统计局", "escalation", Rendered("s", text), "2024-06-12T00:00:00+00:00"
+    )
     outcome = notifier.send("env:X", envelope)
     parts = bots.received["oklong0001"]
     assert outcome.ok and len(parts) >= 3 and all(len(p.encode()) <= 2048 for p in parts)
-    assert [p.split("\n", 1)[0] for p in parts] == [f"（第{k}/{len(parts)}条·编号 9f3c2a71b0e4）" for k in
-                                                    range(1, len(parts) + 1)]  # fmt: skip
+    assert [p.split("\n", 1)[0] for p in parts] == [
+        f"（第{k}/{len(parts)}条·编号 9f3c2a71b0e4）" for k in range(1, len(parts) + 1)
+    ]
     joined = "".join(parts)
     assert all(line in joined for line in lines)
 
 
 def test_email_carries_subject_text_and_html(engine, monkeypatch):
     with smtp_server() as (port, received):
-        monkeypatch.setenv("XY_MAIL", f"mailto://127.0.0.1:{port}?from=duban@tjj.jz.gov.cn&to=xytj@xiyang.gov.cn&mode=insecure")
+        monkeypatch.setenv(
+            "XY_MAIL", f"mailto://127.0.0.1:{port}?from=duban@tjj.jz.gov.cn&to=xytj@xiyang.gov.cn&mode=insecure"
+        )
         _open(engine)
         result = _dispatcher(engine, ["env:XY_MAIL"]).run(OPEN, limit=1)
         assert result.sent == 1, _rows(engine, Delivery)
@@ -207,8 +214,8 @@ def test_apprise_sends_through_dubans_bot_plugins_and_never_pauses_between_posts
     """Held across Apprise upgrades: wecombot://, dingtalk:// and feishu:// are duban's errcode-reading plugins,
     and neither they nor e-mail sleep between posts (Apprise pauses 5.5 s a plugin by default; duban's limits rule)."""
     from duban.domain.messages import Rendered
-    from duban.notify.notifier import Envelope
     from duban.notify.apprise_notifier import AppriseNotifier, DingTalkBot, FeishuBot, WeComBot
+    from duban.notify.notifier import Envelope
     from duban.notify.secrets import resolver
 
     with smtp_server() as (port, received):
@@ -221,8 +228,14 @@ def test_apprise_sends_through_dubans_bot_plugins_and_never_pauses_between_posts
         notifier = AppriseNotifier(resolver(urls.get, lambda name: None))
         for name, plugin in (("WECOM", WeComBot), ("DING", DingTalkBot), ("FEISHU", FeishuBot)):
             assert type(notifier._plugin(urls[name])) is plugin
-        envelope = Envelope("5b1e0c9d2f7a4e31", "140724", "昔阳县统计局", "reminder", Rendered("【督办】提醒", "请按时报送"),
-                            "2024-05-22T01:00:00+00:00")  # fmt: skip
+        envelope = Envelope(
+            "5b1e0c9d2f7a4e31",
+            "140724",
+            "昔阳县统计局",
+            "reminder",
+            Rendered("【督办】提醒", "请按时报送"),
+            "2024-05-22T01:00:00+00:00",
+        )
         started = time.monotonic()
         outcomes = [notifier.send(f"env:{name}", envelope) for name in urls for _ in range(3)]
         elapsed = time.monotonic() - started

@@ -34,11 +34,14 @@ def test_every_spec_in_the_repository_validates():
 def test_a_broken_spec_fails_with_file_line_and_path(tmp_path):
     shutil.copytree(SPECS / "units", tmp_path / "units")
     broken = tmp_path / "broken.yaml"
-    broken.write_text(JINZHONG.read_text(encoding="utf-8").replace("end: 2024-06-30}", "end: 2024-06-31}", 1),
-                      encoding="utf-8")  # fmt: skip
+    broken.write_text(
+        JINZHONG.read_text(encoding="utf-8").replace("end: 2024-06-30}", "end: 2024-06-31}", 1), encoding="utf-8"
+    )
     result = _run("validate", broken)
     assert result.exit_code == 1
-    assert "SpecError" in result.output and "broken.yaml:" in result.output and "2024-06-31 is not a date" in result.output
+    assert (
+        "SpecError" in result.output and "broken.yaml:" in result.output and "2024-06-31 is not a date" in result.output
+    )
 
 
 def test_plan_prints_absolute_instants_with_weekdays():
@@ -56,8 +59,14 @@ def test_plan_output_does_not_depend_on_the_machine_zone():
     outputs = []
     for zone in ("UTC", "Asia/Shanghai", "America/New_York"):
         env = dict(os.environ, TZ=zone, COLUMNS="200")
-        out = subprocess.run([sys.executable, "-m", "duban.cli.main", "plan", str(JINZHONG), "--json"], env=env,
-                             capture_output=True, text=True, cwd=ROOT, check=True)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-m", "duban.cli.main", "plan", str(JINZHONG), "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=True,
+        )
         outputs.append(out.stdout)
     assert outputs[0] == outputs[1] == outputs[2]
 
@@ -69,17 +78,43 @@ def test_schema_is_json_schema():
 
 def test_submit_then_status(tmp_path):
     sheet = write(tmp_path / "评分表.xlsx", xlsx_bytes())
-    result = _run("submit", JINZHONG, "--unit", "140724100", "--item", "self_score_sheet", "--file", sheet,
-                  "--at", "2024-05-20 10:00")  # fmt: skip
+    result = _run(
+        "submit",
+        JINZHONG,
+        "--unit",
+        "140724100",
+        "--item",
+        "self_score_sheet",
+        "--file",
+        sheet,
+        "--at",
+        "2024-05-20 10:00",
+    )
     assert result.exit_code == 0, result.output
-    assert "已报送 乐平镇统计站（140724100） · 自查评分表（self_score_sheet） · 第1版 · 2024-05-20 周一 10:00（按时）" in result.output
+    assert (
+        "已报送 乐平镇统计站（140724100） · 自查评分表（self_score_sheet） · 第1版 · 2024-05-20 周一 10:00（按时）"
+        in result.output
+    )
     assert "回执消息已排入发送队列" in result.output
-    refused = _run("submit", JINZHONG, "--unit", "140724", "--item", "county_inspection", "--file", sheet,
-                   "--metric", "townships_inspected=3", "--at", "2024-06-01 10:00")  # fmt: skip
+    refused = _run(
+        "submit",
+        JINZHONG,
+        "--unit",
+        "140724",
+        "--item",
+        "county_inspection",
+        "--file",
+        sheet,
+        "--metric",
+        "townships_inspected=3",
+        "--at",
+        "2024-06-01 10:00",
+    )
     assert refused.exit_code == 1 and "SubmissionError" in refused.output and "below the minimum 6" in refused.output
     report = write(tmp_path / "总结报告.docx", docx_bytes())
-    late = _run("submit", JINZHONG, "--unit", "140724100", "--item", "self_report", "--file", report,
-                "--at", "2024-05-26 09:00")  # fmt: skip
+    late = _run(
+        "submit", JINZHONG, "--unit", "140724100", "--item", "self_report", "--file", report, "--at", "2024-05-26 09:00"
+    )
     assert "逾期报送" in late.output
     status = _run("status", JINZHONG, "--as-of", "2024-05-27 10:00", "--level", "township")
     assert status.exit_code == 0
@@ -136,17 +171,36 @@ def test_status_counts_the_units_it_shows_and_says_what_its_words_mean():
 
 
 def test_excuse_takes_an_instant_and_names_what_it_excused():
-    result = _run("excuse", JINZHONG, "--unit", "140724100", "--item", "self_report", "--reason", "乡镇合并",
-                  "--at", "2024-05-21 09:00")  # fmt: skip
+    result = _run(
+        "excuse",
+        JINZHONG,
+        "--unit",
+        "140724100",
+        "--item",
+        "self_report",
+        "--reason",
+        "乡镇合并",
+        "--at",
+        "2024-05-21 09:00",
+    )
     assert result.exit_code == 0, result.output
-    assert "免报：乐平镇统计站（140724100） · 本单位统计基层基础规范化建设总结报告（self_report），2024-05-21 周二 09:00记录（乡镇合并）" in result.output
+    assert (
+        "免报：乐平镇统计站（140724100） · 本单位统计基层基础规范化建设总结报告（self_report），2024-05-21 周二 09:00记录（乡镇合并）"
+        in result.output
+    )
 
 
 def test_piped_output_keeps_each_line_whole():
     """In a pipe or a CI log (no terminal: Rich would wrap at 80 columns) names, instants and commands stay whole."""
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE")}
-    out = subprocess.run([sys.executable, "-m", "duban.cli.main", "simulate", str(JINZHONG)], env=env, capture_output=True,
-                         text=True, cwd=ROOT, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "duban.cli.main", "simulate", str(JINZHONG)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    ).stdout
     first = out.splitlines()[0]
     assert first.endswith("simulated 2024-05-10 周五 08:30 → 2024-07-11 周四 24:00"), first
     assert "侯城乡统计站、" in out  # a name whole
@@ -158,21 +212,35 @@ def test_piped_output_keeps_each_line_whole():
 def test_the_demo_in_a_ci_log_shows_progress_and_a_next_command_that_means_what_the_summary_says(tmp_path):
     """`uv run duban demo` piped (no terminal): a line per step instead of a minute of silence, no line wrapped, and
     the suggested `duban status` names the very instant the summary reports (24:00 of the last day, not 00:00)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE")
-           and not k.startswith("PREFECT_")}  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE") and not k.startswith("PREFECT_")
+    }
     env["PREFECT_HOME"] = str(tmp_path / "prefect")
-    demo = subprocess.run([sys.executable, "-m", "duban.cli.main", "demo"], env=env, capture_output=True, text=True,
-                          cwd=ROOT, timeout=600)  # fmt: skip
+    demo = subprocess.run(
+        [sys.executable, "-m", "duban.cli.main", "demo"], env=env, capture_output=True, text=True, cwd=ROOT, timeout=600
+    )
     assert demo.returncode == 0, demo.stdout + demo.stderr
     lines = demo.stdout.splitlines()
     steps = [line for line in lines if line.startswith("  tick 2024-")]
     assert len(steps) >= 10 and steps[0].startswith("  tick 2024-05-10 周五 08:30 done · ")
     assert "late or missing by stage (as of 2024-07-02 周二 24:00)" in demo.stdout
     [command] = [line.removeprefix("next: ") for line in lines if line.startswith("next: ")]
-    assert command == 'uv run duban status campaign_specs/jinzhong-2024-lookback.yaml --as-of "2024-07-02 24:00" --only red'
+    assert (
+        command
+        == 'uv run duban status campaign_specs/jinzhong-2024-lookback.yaml --as-of "2024-07-02 24:00" --only red'
+    )
     args = shlex.split(command)[3:]
-    status = subprocess.run([sys.executable, "-m", "duban.cli.main", *args], env=env, capture_output=True, text=True,
-                            cwd=ROOT, timeout=120, check=True).stdout  # fmt: skip
+    status = subprocess.run(
+        [sys.executable, "-m", "duban.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    ).stdout
     assert status.splitlines()[0].endswith("截至 2024-07-02 周二 24:00（红）")
     missing = sum(int(n) for n in re.findall(r"· 逾期未报 (\d+)", demo.stdout))  # per stage
     assert f"逾期未报 {missing} · " in status  # the red units' overdue items: the demo's count, at the same instant

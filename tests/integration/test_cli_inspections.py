@@ -28,7 +28,10 @@ def _run(*args):
 def test_sample_show_prints_members_seed_rule_and_where_a_rule_falls_short():
     result = _run("sample", "show", JINZHONG)
     assert result.exit_code == 0, result.output
-    assert "市级抽查（6个县、24个乡镇） (city_check) seed 20240610 · 隐藏至 2024-06-10 周一 08:30 · 30 个单位" in result.output
+    assert (
+        "市级抽查（6个县、24个乡镇） (city_check) seed 20240610 · 隐藏至 2024-06-10 周一 08:30 · 30 个单位"
+        in result.output
+    )
     assert "rule 1 (from counties, 11 units): 6 of 11" in result.output
     assert "rule 2 (from townships, 118 units): 24 of 118" in result.output
     assert "not recorded yet" in result.output
@@ -57,7 +60,9 @@ def test_plan_shows_the_forward_chain_city_county_township():
     result = _run("plan", XIYANG)
     assert result.exit_code == 0, result.output
     text = result.output
-    city, county, town = (text.index(s) for s in ("2024-07-01 周一 24:00", "2024-06-27 周四 24:00", "2024-06-25 周二 24:00"))
+    city, county, town = (
+        text.index(s) for s in ("2024-07-01 周一 24:00", "2024-06-27 周四 24:00", "2024-06-25 周二 24:00")
+    )
     assert "转发链 每级提前 2个工作日" in text and city < county < town
     assert "晋中市统计局  (jinzhong-2024-lookback) → 昔阳县统计局" in text
     chain = json.loads(_run("plan", XIYANG, "--json").output)["chain"]

@@ -30,8 +30,9 @@ def test_validate_a_folder_checks_every_spec_in_it():
 def test_validate_a_folder_with_a_broken_spec_says_which_and_exits_1(tmp_path):
     folder = tmp_path / "specs"
     shutil.copytree(SPECS, folder)
-    (folder / "zz-broken.yaml").write_text(JINZHONG.read_text(encoding="utf-8").replace(
-        "end: 2024-06-30}", "end: 2024-06-31}", 1), encoding="utf-8")  # fmt: skip
+    (folder / "zz-broken.yaml").write_text(
+        JINZHONG.read_text(encoding="utf-8").replace("end: 2024-06-30}", "end: 2024-06-31}", 1), encoding="utf-8"
+    )
     result = _run("validate", folder)
     assert result.exit_code == 1
     assert result.output.count("✓") == len(list(SPECS.glob("*.yaml")))
@@ -70,8 +71,9 @@ def test_tick_of_a_missing_spec_fails_before_prefect_starts(tmp_path):
 def test_tick_of_a_broken_spec_names_its_line_before_prefect_starts(tmp_path):
     shutil.copytree(SPECS / "units", tmp_path / "units")
     broken = tmp_path / "broken.yaml"
-    broken.write_text(JINZHONG.read_text(encoding="utf-8").replace("units: design_office", "units: design_ofice", 1),
-                      encoding="utf-8")  # fmt: skip
+    broken.write_text(
+        JINZHONG.read_text(encoding="utf-8").replace("units: design_office", "units: design_ofice", 1), encoding="utf-8"
+    )
     probe = (
         "import sys\n"
         "from typer.testing import CliRunner\n"

@@ -21,8 +21,18 @@ def _run(*args):
 
 
 def test_an_excuse_whose_reason_holds_markup_is_recorded_and_printed_as_typed():
-    result = _run("excuse", JINZHONG, "--unit", "140724100", "--item", "self_report", "--reason", MARKUP,
-                  "--at", "2024-05-21 09:00")  # fmt: skip
+    result = _run(
+        "excuse",
+        JINZHONG,
+        "--unit",
+        "140724100",
+        "--item",
+        "self_report",
+        "--reason",
+        MARKUP,
+        "--at",
+        "2024-05-21 09:00",
+    )
     assert result.exit_code == 0, result.output
     assert f"（{MARKUP}）" in result.output
 
@@ -32,13 +42,18 @@ def _xiyang_with_markup_names(tmp_path):
     shutil.copytree(SPECS / "calendar", tmp_path / "calendar")
     shutil.copy(JINZHONG, tmp_path / JINZHONG.name)  # the notice it forwards
     units = tmp_path / "units" / "xiyang.yaml"
-    units.write_text(units.read_text(encoding="utf-8").replace(
-        "name: 城区社会事务服务中心", "name: \"城区[/x]社会[bold]事务[/]中心\"", 1), encoding="utf-8")  # fmt: skip
+    units.write_text(
+        units.read_text(encoding="utf-8").replace(
+            "name: 城区社会事务服务中心", 'name: "城区[/x]社会[bold]事务[/]中心"', 1
+        ),
+        encoding="utf-8",
+    )
     spec = tmp_path / "xiyang.yaml"
     text = (SPECS / "xiyang-2024-lookback.yaml").read_text(encoding="utf-8")
     line = next(line for line in text.splitlines() if line.startswith("title: 转发晋中市统计局"))
-    spec.write_text(text.replace(line, "title: '[bold]转发[/x]" + line.removeprefix("title: 转发") + "'", 1),
-                    encoding="utf-8")  # fmt: skip
+    spec.write_text(
+        text.replace(line, "title: '[bold]转发[/x]" + line.removeprefix("title: 转发") + "'", 1), encoding="utf-8"
+    )
     return spec
 
 
@@ -71,8 +86,14 @@ def _duban(env_extra: dict) -> subprocess.CompletedProcess:
     import os
 
     env = {**os.environ, **env_extra}
-    return subprocess.run([sys.executable, "-m", "duban.cli.main", "validate", str(JINZHONG)], env=env,
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "duban.cli.main", "validate", str(JINZHONG)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
 
 
 def test_an_operator_channel_written_as_a_url_is_refused_at_start_without_its_key():

@@ -44,16 +44,32 @@ def _record(engine) -> dict:
     """What the campaign did, keyed by units and items (ids differ between databases)."""
     t, i, a, o = TransitionRow.__table__, Intent.__table__, Assignment.__table__, OutboxMessage.__table__
     with engine.connect() as conn:
-        transitions = Counter(tuple(r) for r in conn.execute(
-            select(a.c.unit_code, a.c.item_id, t.c.event, t.c.step, t.c.event_at).join(a, a.c.id == t.c.assignment_id)))
-        intents = Counter(tuple(r) for r in conn.execute(
-            select(i.c.recipient, i.c.kind, i.c.step, a.c.unit_code, a.c.item_id, i.c.created_at)
-            .join(a, a.c.id == i.c.assignment_id)))
+        transitions = Counter(
+            tuple(r)
+            for r in conn.execute(
+                select(a.c.unit_code, a.c.item_id, t.c.event, t.c.step, t.c.event_at).join(
+                    a, a.c.id == t.c.assignment_id
+                )
+            )
+        )
+        intents = Counter(
+            tuple(r)
+            for r in conn.execute(
+                select(i.c.recipient, i.c.kind, i.c.step, a.c.unit_code, a.c.item_id, i.c.created_at).join(
+                    a, a.c.id == i.c.assignment_id
+                )
+            )
+        )
         unsent = conn.execute(select(func.count()).where(i.c.message_id.is_(None))).scalar_one()
         per_message = Counter(conn.execute(select(i.c.message_id)).scalars())
         messages = conn.execute(select(o.c.id, o.c.recipient, o.c.created_at)).all()
-    return {"transitions": transitions, "intents": intents, "unsent": unsent, "per_message": per_message,
-            "messages": messages}  # fmt: skip
+    return {
+        "transitions": transitions,
+        "intents": intents,
+        "unsent": unsent,
+        "per_message": per_message,
+        "messages": messages,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +100,8 @@ def _check(engine, jinzhong, alone) -> None:
     assert set(record["per_message"]) == {m.id for m in record["messages"]}, "a message carries no intent"
     # one message per recipient per tick, as with one worker
     assert Counter((m.recipient, m.created_at) for m in record["messages"]) == Counter(
-        (m.recipient, m.created_at) for m in alone["messages"])  # fmt: skip
+        (m.recipient, m.created_at) for m in alone["messages"]
+    )
 
 
 def test_two_ticks_at_every_instant_of_the_campaign_write_everything_once(engine, jinzhong, alone):

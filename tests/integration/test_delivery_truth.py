@@ -17,15 +17,15 @@ import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from duban.services import outbox
-from duban.notify.channels import notifier_for
 from duban.cli.main import app
-from duban.views.digest import compose_digest
-from duban.services.dispatch import Dispatcher
+from duban.notify.channels import notifier_for
 from duban.notify.notifier import RecordingNotifier
-from duban.settings import get_settings
+from duban.services import outbox
+from duban.services.dispatch import Dispatcher
 from duban.services.submit import record_submission
+from duban.settings import get_settings
 from duban.store.tables import Delivery, OutboxMessage
+from duban.views.digest import compose_digest
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.integration.vendors import Clock, VendorBots, mail_server
 from tests.samples import pdf_bytes
@@ -75,8 +75,11 @@ def _cli_on(engine, monkeypatch) -> None:
 
 
 def _waiting(engine) -> list[OutboxMessage]:
-    return [m for m in _messages(engine) if m.status in ("pending", "failed", "limited")
-            or (m.status == "unconfirmed" and m.unknown_posts < 2)]  # fmt: skip
+    return [
+        m
+        for m in _messages(engine)
+        if m.status in ("pending", "failed", "limited") or (m.status == "unconfirmed" and m.unknown_posts < 2)
+    ]
 
 
 def _drive(engine, clock: Clock, run, *, hours: float, each=None) -> int:  # noqa: ANN001
@@ -149,14 +152,35 @@ def test_a_bot_saying_too_fast_for_half_an_hour_gets_every_message_after_and_non
 BAD_BOTS = {  # what was set up wrong: (service, key, the bot as the vendor knows it or None, duban's URL secret, words)
     "wecom unknown key": ("wecom", "nosuchbot01", None, None, "errcode 93000: invalid webhook url"),
     "dingtalk unknown token": ("dingtalk", "nosuchbot02", None, None, "errcode 300001: token is not exist"),
-    "dingtalk wrong secret": ("dingtalk", "xiyangding01", {"secret": "SECright000000000001"}, "SECwrong000000000001",
-                              "errcode 310000: sign not match"),
-    "dingtalk keyword": ("dingtalk", "xiyangding02", {"keyword": "【统计】"}, None, "errcode 310000: keywords not in content"),
-    "feishu unknown token": ("feishu", "nosuchbot03", None, None,
-                             "code 19001: param invalid: incoming webhook access token invalid"),
-    "feishu signed bot": ("feishu", "xiyangfs01", {"secret": "signed-but-duban-has-no-secret"}, None,
-                          "19021: sign match fail"),
-}  # fmt: skip
+    "dingtalk wrong secret": (
+        "dingtalk",
+        "xiyangding01",
+        {"secret": "SECright000000000001"},
+        "SECwrong000000000001",
+        "errcode 310000: sign not match",
+    ),
+    "dingtalk keyword": (
+        "dingtalk",
+        "xiyangding02",
+        {"keyword": "【统计】"},
+        None,
+        "errcode 310000: keywords not in content",
+    ),
+    "feishu unknown token": (
+        "feishu",
+        "nosuchbot03",
+        None,
+        None,
+        "code 19001: param invalid: incoming webhook access token invalid",
+    ),
+    "feishu signed bot": (
+        "feishu",
+        "xiyangfs01",
+        {"secret": "signed-but-duban-has-no-secret"},
+        None,
+        "19021: sign match fail",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", list(BAD_BOTS))
@@ -182,13 +206,20 @@ def test_a_bot_that_refuses_for_good_makes_the_message_dead_at_once_with_its_wor
 @pytest.mark.parametrize("case", ["535 wrong password", "550 unknown mailbox"])
 def test_a_mail_server_that_refuses_makes_the_message_dead_at_once_with_its_reply(engine, monkeypatch, case):
     with mail_server(password="Jz2024-right", mailboxes=("xytj@xiyang.gov.cn",)) as (port, received):
-        password, to = ("Jz2024-wrong", "xytj@xiyang.gov.cn") if case.startswith("535") else ("Jz2024-right", "nobody@xiyang.gov.cn")
-        monkeypatch.setenv("XY_MAIL", f"mailto://duban:{password}@127.0.0.1:{port}?from=duban@tjj.jz.gov.cn"
-                                      f"&to={to}&mode=insecure")  # fmt: skip
+        password, to = (
+            ("Jz2024-wrong", "xytj@xiyang.gov.cn")
+            if case.startswith("535")
+            else ("Jz2024-right", "nobody@xiyang.gov.cn")
+        )
+        monkeypatch.setenv(
+            "XY_MAIL", f"mailto://duban:{password}@127.0.0.1:{port}?from=duban@tjj.jz.gov.cn&to={to}&mode=insecure"
+        )
         _open(engine, keep=2)
         first = _dispatcher(engine, ["env:XY_MAIL"]).run(OPEN)
         assert first.dead == 2 and received == []
-    words = ("SMTP 535", "Authentication credentials invalid") if case.startswith("535") else ("SMTP 550", "User unknown")
+    words = (
+        ("SMTP 535", "Authentication credentials invalid") if case.startswith("535") else ("SMTP 550", "User unknown")
+    )
     for message in _messages(engine, "dead"):
         assert all(w in message.last_error for w in words), message.last_error
         assert "Jz2024" not in message.last_error  # the password never reaches the record
@@ -216,16 +247,45 @@ def _see_dead_letters(engine, monkeypatch, words: str, *, dead: int) -> None:
 def _long_messages(engine, units: int, items: int) -> list[int]:
     """`units` messages of `items` items each (a county's 40 townships' worth), waiting for the city's bot."""
     plan_jinzhong(engine)
-    townships = ["140724100", "140724101", "140724102", "140724103", "140724104", "140724200", "140724201",
-                 "140724202", "140724203", "140724204"][:units]  # fmt: skip
+    townships = [
+        "140724100",
+        "140724101",
+        "140724102",
+        "140724103",
+        "140724104",
+        "140724200",
+        "140724201",
+        "140724202",
+        "140724203",
+        "140724204",
+    ][:units]
     rows = []
     for unit in townships:
-        entries = [{"kind": "opened", "step": 0, "item_id": "self_report", "instance": f"第{n}批·乡村振兴示范村统计台账",
-                    "unit": unit, "due_at": "2024-05-25T15:59:59.999999+00:00",
-                    "event_at": OPEN.isoformat()} for n in range(1, items + 1)]  # fmt: skip
-        rows.append(dict(campaign_id=CAMPAIGN, recipient=unit, kind="opened", idempotency_key=f"{unit}longmsg",
-                         payload={"recipient": unit, "kind": "opened", "as_of": OPEN.isoformat(), "items": entries},
-                         created_at=OPEN, not_before=OPEN, status="pending", attempts=0))  # fmt: skip
+        entries = [
+            {
+                "kind": "opened",
+                "step": 0,
+                "item_id": "self_report",
+                "instance": f"第{n}批·乡村振兴示范村统计台账",
+                "unit": unit,
+                "due_at": "2024-05-25T15:59:59.999999+00:00",
+                "event_at": OPEN.isoformat(),
+            }
+            for n in range(1, items + 1)
+        ]
+        rows.append(
+            dict(
+                campaign_id=CAMPAIGN,
+                recipient=unit,
+                kind="opened",
+                idempotency_key=f"{unit}longmsg",
+                payload={"recipient": unit, "kind": "opened", "as_of": OPEN.isoformat(), "items": entries},
+                created_at=OPEN,
+                not_before=OPEN,
+                status="pending",
+                attempts=0,
+            )
+        )
     with engine.begin() as conn:
         conn.execute(O.insert(), rows)
         return conn.execute(select(O.c.id).order_by(O.c.id)).scalars().all()
@@ -244,7 +304,9 @@ def _whole_and_in_order(group: list[str]) -> dict[str, int]:
         if k == 1:
             assert key not in seen, f"{key} began twice"
             current, expected = key, 1
-        assert key == current and k == expected, f"part {k}/{n} of {key} out of order (expected {expected} of {current})"
+        assert key == current and k == expected, (
+            f"part {k}/{n} of {key} out of order (expected {expected} of {current})"
+        )
         seen[key] = n
         expected += 1
     return seen
@@ -316,12 +378,13 @@ def test_a_part_that_gets_no_answer_twice_is_followed_by_the_rest_and_a_retry_po
         assert message.status == "unconfirmed" and "第1条两次发出均无答复" in message.last_error
         assert "其余各条已送达" in message.last_error
         assert [(d.part, d.outcome) for d in _deliveries(engine, mid)] == (
-            [(1, "unknown"), (1, "unknown")] + [(k, "ok") for k in range(2, parts + 1)])
+            [(1, "unknown"), (1, "unknown")] + [(k, "ok") for k in range(2, parts + 1)]
+        )
         bot.slow_when = "never slow again"
         asked = outbox.retry(engine, clock.dt(), ids=[mid], unconfirmed=True)
         assert asked.queued == 1
         _drive(engine, clock, dispatcher.run, hours=1)
-        assert [int(PART.match(t).group(1)) for t in bot.group[len(numbers):]] == [1]  # that part alone
+        assert [int(PART.match(t).group(1)) for t in bot.group[len(numbers) :]] == [1]  # that part alone
         assert _messages(engine)[0].status == "sent"
 
 
@@ -350,8 +413,8 @@ def test_a_retry_falling_in_quiet_hours_waits_too(engine):
 @pytest.mark.prefect
 def test_an_urgent_kind_is_sent_at_once_by_a_tick_at_night(prefect_harness, monkeypatch):
     """DUBAN_URGENT_KINDS=["overdue"]: the campaign-tick flow at 00:00 writes overdue messages that go at 00:00."""
-    from flows.campaign_tick import campaign_tick
     from duban.store.db import engine_for
+    from flows.campaign_tick import campaign_tick
     from tests.conftest import JINZHONG
 
     monkeypatch.setenv("DUBAN_URGENT_KINDS", '["overdue"]')
@@ -422,7 +485,9 @@ def test_a_tick_at_night_writes_the_urgent_and_the_rest_as_two_messages(engine):
         compose_messages(engine, CAMPAIGN, moment, quiet=quiet)
     county = [m for m in _messages(engine) if m.recipient == "140724" and m.created_at == at("2024-05-26 00:00")]
     assert sorted((m.kind, m.not_before) for m in county) == [
-        ("opened", at("2024-05-26 07:30")), ("overdue", at("2024-05-26 00:00"))]
+        ("opened", at("2024-05-26 07:30")),
+        ("overdue", at("2024-05-26 00:00")),
+    ]
     assert all(len({i["kind"] for i in m.payload["items"]}) == 1 for m in county)
 
 
@@ -434,7 +499,9 @@ def test_simulate_sends_urgent_kinds_at_night_too(monkeypatch):
     get_settings.cache_clear()
     preview = simulate_spec(JINZHONG, seed=1, end=at("2024-05-26 06:00"))
     overdue = [m for m in preview.messages if m.kind == "overdue"]
-    assert overdue and {m.at[:16] for m in overdue} == {"2024-05-25T15:59"}  # at the due, 23:59:59 in Shanghai, not 07:30
+    assert overdue and {m.at[:16] for m in overdue} == {
+        "2024-05-25T15:59"
+    }  # at the due, 23:59:59 in Shanghai, not 07:30
 
 
 @pytest.mark.parametrize("value", ["22:00-24:00", "ab:cd-07:30", "22:00", "22:00-07:60"])
@@ -451,11 +518,19 @@ def test_an_item_handed_in_before_a_delayed_dispatch_is_not_asked_for(engine, tm
     _open(engine)
     report = tmp_path / "自查评分表.pdf"
     report.write_bytes(pdf_bytes("self assessment"))
-    record_submission(engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-10 09:00"), files=[report],
-                      files_dir=tmp_path / "files")  # fmt: skip
+    record_submission(
+        engine,
+        CAMPAIGN,
+        "140724100",
+        "self_score_sheet",
+        at("2024-05-10 09:00"),
+        files=[report],
+        files_dir=tmp_path / "files",
+    )
     for item in ("self_score_sheet", "self_report"):  # 沾尚镇 hands in both
-        record_submission(engine, CAMPAIGN, "140724101", item, at("2024-05-10 09:10"), files=[report],
-                          files_dir=tmp_path / "files")  # fmt: skip
+        record_submission(
+            engine, CAMPAIGN, "140724101", item, at("2024-05-10 09:10"), files=[report], files_dir=tmp_path / "files"
+        )
     sink = RecordingNotifier()
     Dispatcher(engine, lambda _ref: sink, ["sink"]).run(at("2024-05-10 10:00"))  # the dispatcher was down until 10:00
     by_unit = defaultdict(list)
@@ -479,8 +554,9 @@ def test_after_an_outage_a_unit_gets_only_what_is_true_now(engine):
     result = Dispatcher(engine, lambda _ref: sink, ["sink"]).run(at("2024-05-26 08:00"))
     kinds = Counter((e.recipient, e.kind) for e in sink.sent["sink"])
     townships = {r for r, _ in kinds if len(r) == 9}
-    assert townships and all(kinds[(t, "overdue")] == 1 and sum(n for (r, _), n in kinds.items() if r == t) == 1
-                             for t in townships)  # fmt: skip
+    assert townships and all(
+        kinds[(t, "overdue")] == 1 and sum(n for (r, _), n in kinds.items() if r == t) == 1 for t in townships
+    )
     to_townships = [e.rendered.text for e in sink.sent["sink"] if e.recipient in townships]
     assert result.dropped > 0 and not any("已开始办理" in text or "即将截止" in text for text in to_townships)
     assert all("以下事项已逾期未报" in text for text in to_townships)

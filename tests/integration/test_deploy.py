@@ -45,7 +45,8 @@ def test_each_campaign_entry_of_prefect_yaml_is_what_its_spec_derives():
     for deployment in _prefect_yaml()["deployments"]:
         if deployment["entrypoint"].startswith("flows/campaign_tick.py"):
             assert deployment == campaign_entry(ROOT / deployment["parameters"]["spec"]), (
-                f"prefect.yaml's {deployment['name']} is stale: paste `duban deploy SPEC --yaml` over it")  # fmt: skip
+                f"prefect.yaml's {deployment['name']} is stale: paste `duban deploy SPEC --yaml` over it"
+            )
 
 
 def test_duban_deploy_yaml_prints_the_entry_as_prefect_yaml_writes_it():

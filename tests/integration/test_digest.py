@@ -21,25 +21,29 @@ def _late_campaign(engine, tmp_path):
     report = tmp_path / "乐平镇自评报告.pdf"
     report.write_bytes(pdf_bytes("self assessment"))  # a whole PDF: the checker reads to the trailer
     for item in ("self_score_sheet", "self_report"):
-        record_submission(engine, CAMPAIGN, "140724100", item, at("2024-05-28 16:00"), files=[report],
-                          files_dir=tmp_path / "files")  # fmt: skip
+        record_submission(
+            engine, CAMPAIGN, "140724100", item, at("2024-05-28 16:00"), files=[report], files_dir=tmp_path / "files"
+        )
 
 
 def test_digest_tells_operators_who_is_overdue_and_what_came_in(engine, tmp_path):
     _late_campaign(engine, tmp_path)
     assert compose_digest(engine, CAMPAIGN, at("2024-05-29 08:30"))
     notifier = RecordingNotifier()
-    result = dispatch(engine, at("2024-05-29 08:30"), lambda _: notifier, fallback_channels=["sink"],
-                      operator_channels=["env:OPS"])  # fmt: skip
+    result = dispatch(
+        engine, at("2024-05-29 08:30"), lambda _: notifier, fallback_channels=["sink"], operator_channels=["env:OPS"]
+    )
     digests = [e for e in notifier.sent["env:OPS"] if e.kind == "digest"]
     assert result.by_kind.get("digest") == 1 and len(digests) == 1
     text = digests[0].rendered.text
-    assert digests[0].rendered.subject == "【督办简报】统计基层基础工作规范化建设\"回头看\"：逾期未报258项"
-    assert text.startswith("【督办简报】统计基层基础工作规范化建设\"回头看\"\n截至 5月29日 周三 08:30：")
+    assert digests[0].rendered.subject == '【督办简报】统计基层基础工作规范化建设"回头看"：逾期未报258项'
+    assert text.startswith('【督办简报】统计基层基础工作规范化建设"回头看"\n截至 5月29日 周三 08:30：')
     assert "【规范化建设自评阶段】应报260项，已报2项（其中逾期报送2项），办理中0项，逾期未报258项" in text
     assert "逾期未报单位129个（258项），逾期最久的15个：" in text
-    assert ("2. 榆次区统计局：【规范化建设自评阶段】自查评分表、本单位统计基层基础规范化建设总结报告"
-            "（截止5月25日 周六 24:00，已逾期3天8小时）") in text  # fmt: skip
+    assert (
+        "2. 榆次区统计局：【规范化建设自评阶段】自查评分表、本单位统计基层基础规范化建设总结报告"
+        "（截止5月25日 周六 24:00，已逾期3天8小时）"
+    ) in text
     assert "乐平镇统计站" not in text  # it reported (late): not listed as overdue
     assert "近24小时：收到报送2份，发出催办14条。" in text
     assert not any(e.kind == "digest" for e in notifier.sent["sink"])  # units never get the digest

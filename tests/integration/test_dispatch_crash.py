@@ -33,23 +33,53 @@ def _fill_outbox(engine) -> dict[str, int]:
     tick(engine, OPEN)
     o = OutboxMessage.__table__
     with engine.begin() as conn:
-        rows = conn.execute(select(o.c.campaign_id, o.c.recipient, o.c.kind, o.c.idempotency_key, o.c.payload,
-                                   o.c.created_at, o.c.not_before)).all()  # fmt: skip
+        rows = conn.execute(
+            select(
+                o.c.campaign_id,
+                o.c.recipient,
+                o.c.kind,
+                o.c.idempotency_key,
+                o.c.payload,
+                o.c.created_at,
+                o.c.not_before,
+            )
+        ).all()
         copies = [
-            dict(campaign_id=r[0], recipient=r[1], kind=r[2], payload=r[4], created_at=r[5], not_before=r[6],
-                 idempotency_key=hashlib.sha256(f"{r[3]}|{n}".encode()).hexdigest()[:32], status="pending", attempts=0)
-            for n in range(1, COPIES) for r in rows
-        ]  # fmt: skip
+            dict(
+                campaign_id=r[0],
+                recipient=r[1],
+                kind=r[2],
+                payload=r[4],
+                created_at=r[5],
+                not_before=r[6],
+                idempotency_key=hashlib.sha256(f"{r[3]}|{n}".encode()).hexdigest()[:32],
+                status="pending",
+                attempts=0,
+            )
+            for n in range(1, COPIES)
+            for r in rows
+        ]
         conn.execute(o.insert(), copies)
         keys = conn.execute(select(o.c.id, o.c.idempotency_key)).all()
     return {key: mid for mid, key in keys}
 
 
 def _start(url, bots, worker, as_of, *, bot="okjinzhong", concurrency=8):
-    env = {**os.environ, "DUBAN_FALLBACK_CHANNELS": '["env:JZ_BOT"]', "DUBAN_RATE_LIMITS": "{}",
-           "JZ_BOT": f"wecombot://{bot}?base={bots.base}", "DUBAN_DISPATCH_CONCURRENCY": str(concurrency)}  # fmt: skip
-    return subprocess.Popen([sys.executable, "-m", "tests.integration.dispatcher_proc", url, as_of.isoformat(), worker],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    env = {
+        **os.environ,
+        "DUBAN_FALLBACK_CHANNELS": '["env:JZ_BOT"]',
+        "DUBAN_RATE_LIMITS": "{}",
+        "JZ_BOT": f"wecombot://{bot}?base={bots.base}",
+        "DUBAN_DISPATCH_CONCURRENCY": str(concurrency),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.dispatcher_proc", url, as_of.isoformat(), worker],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _arrived(bots, bot="okjinzhong") -> Counter:
@@ -79,8 +109,11 @@ def test_a_dispatcher_killed_mid_drain_and_restarted_at_once_loses_nothing(engin
         first.send_signal(signal.SIGKILL)
         first.wait()
         with engine.connect() as conn:
-            claimed = conn.execute(select(OutboxMessage.idempotency_key, OutboxMessage.progress).where(
-                OutboxMessage.status == "sending", OutboxMessage.claimed_by.like("first@%"))).all()  # fmt: skip
+            claimed = conn.execute(
+                select(OutboxMessage.idempotency_key, OutboxMessage.progress).where(
+                    OutboxMessage.status == "sending", OutboxMessage.claimed_by.like("first@%")
+                )
+            ).all()
         unrecorded = {key for key, _ in claimed}
         before_restart = sum(_arrived(bots).values())
         second = _start(_url(engine), bots, "second", OPEN)  # restarted at once: no lease to wait out
@@ -96,8 +129,10 @@ def test_a_dispatcher_killed_mid_drain_and_restarted_at_once_loses_nothing(engin
     assert duplicates <= {k[:12] for k in unrecorded}  # repeats only of what the kill left unrecorded
     # How many: the answers not yet written (a journal write every WRITE_EVERY records) and the posts in flight —
     # 27 on a quiet machine, 76 once with the machine loaded (writes queue behind the posts); never a lost one.
-    print(f"\nkilled after {before_restart} sends; {len(claimed)} claimed and unrecorded; "
-          f"{len(duplicates)} sent twice (same key); {sum(arrived.values())} sends for {len(keys)} messages")
+    print(
+        f"\nkilled after {before_restart} sends; {len(claimed)} claimed and unrecorded; "
+        f"{len(duplicates)} sent twice (same key); {sum(arrived.values())} sends for {len(keys)} messages"
+    )
 
 
 def test_a_dispatcher_started_eleven_minutes_later_never_takes_a_running_ones_claims(engine):
@@ -112,7 +147,9 @@ def test_a_dispatcher_started_eleven_minutes_later_never_takes_a_running_ones_cl
         outputs = [p.communicate(timeout=300)[0] for p in (a, b)]
         arrived = _arrived(bots, "slowjinzhong")
     assert all(p.returncode == 0 for p in (a, b)), outputs
-    assert set(arrived) == {k[:12] for k in keys} and max(arrived.values()) == 1, [k for k, n in arrived.items() if n > 1][:5]
+    assert set(arrived) == {k[:12] for k in keys} and max(arrived.values()) == 1, [
+        k for k, n in arrived.items() if n > 1
+    ][:5]
     claimed = [int(re.search(r"claimed (\d+)", out).group(1)) for out in outputs]
     assert sum(claimed) == len(keys) and min(claimed) > 0, outputs  # both took part, A's claims stayed A's
 

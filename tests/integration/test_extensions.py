@@ -7,15 +7,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from duban.views.campaigns import load_campaign
-from duban.services.compose import describe
-from duban.views.digest import compose_digest
-from duban.errors import RequestError
-from duban.services.extension import decide_extension, request_extension, requests_of
-from duban.instants import parse_instant
 from duban.domain.messages import render, render_digest
+from duban.errors import RequestError
+from duban.instants import parse_instant
+from duban.services.compose import describe
+from duban.services.extension import decide_extension, request_extension, requests_of
 from duban.services.submit import record_submission
 from duban.store.tables import Assignment, OutboxMessage, TransitionRow
+from duban.views.campaigns import load_campaign
+from duban.views.digest import compose_digest
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick, transitions
 from tests.samples import xlsx_bytes
 
@@ -30,7 +30,9 @@ def end(day: str):
 def _assignment(engine, unit, item=ITEM):
     a = Assignment.__table__
     with engine.connect() as conn:
-        return conn.execute(select(a).where(a.c.campaign_id == CAMPAIGN, a.c.unit_code == unit, a.c.item_id == item)).one()
+        return conn.execute(
+            select(a).where(a.c.campaign_id == CAMPAIGN, a.c.unit_code == unit, a.c.item_id == item)
+        ).one()
 
 
 def _ask(engine, unit, until, when, reason="端午假期后乡镇实地检查未完成"):
@@ -46,8 +48,14 @@ def _messages(engine, kind):
 def _text(engine, message):
     campaign = load_campaign(engine, CAMPAIGN)
     payload = describe(campaign, message.payload)
-    return render(payload, title=campaign.spec.title, issuer=campaign.spec.issuer, doc_no=None, tz=campaign.tz,
-                  key=message.idempotency_key).text  # fmt: skip
+    return render(
+        payload,
+        title=campaign.spec.title,
+        issuer=campaign.spec.issuer,
+        doc_no=None,
+        tz=campaign.tz,
+        key=message.idempotency_key,
+    ).text
 
 
 def test_an_approved_extension_moves_only_that_units_due_and_the_tick_follows_it(engine):
@@ -57,8 +65,9 @@ def test_an_approved_extension_moves_only_that_units_due_and_the_tick_follows_it
     assert asked.status.value == "pending" and asked.due_at == end("2024-06-10")
     others_before = _assignment(engine, SHOUYANG)
 
-    decision = decide_extension(engine, asked.id, at("2024-06-07 10:00"), approve=True, until=end("2024-06-13"),
-                                note="同意延期至6月13日")  # fmt: skip
+    decision = decide_extension(
+        engine, asked.id, at("2024-06-07 10:00"), approve=True, until=end("2024-06-13"), note="同意延期至6月13日"
+    )
     assert decision.request.status.value == "approved" and decision.new_due == end("2024-06-13")
     xiyang = _assignment(engine, XIYANG)
     # three working days before 6/13 (6/10 is 端午) was 6/7 09:00: already past, so it is due soon
@@ -78,9 +87,16 @@ def test_an_approved_extension_moves_only_that_units_due_and_the_tick_follows_it
     tick(engine, at("2024-06-14 08:00"))
     assert _assignment(engine, XIYANG).state == "overdue"
     tick(engine, at("2024-06-17 09:30"))  # two working days after 6/13: escalated to 晋中市 and its leader
-    events = [t for t in transitions(engine, at("2024-06-07 10:00"), at("2024-06-17 09:30")) if t[0] == XIYANG and t[1] == ITEM]
-    assert [(e[2], e[4]) for e in sorted(events, key=lambda e: e[4])] == [("reminder", at("2024-06-12 09:00")), ("overdue", end("2024-06-13")),
-                                             ("escalation", at("2024-06-17 09:00"))]  # fmt: skip
+    events = [
+        t
+        for t in transitions(engine, at("2024-06-07 10:00"), at("2024-06-17 09:30"))
+        if t[0] == XIYANG and t[1] == ITEM
+    ]
+    assert [(e[2], e[4]) for e in sorted(events, key=lambda e: e[4])] == [
+        ("reminder", at("2024-06-12 09:00")),
+        ("overdue", end("2024-06-13")),
+        ("escalation", at("2024-06-17 09:00")),
+    ]
     # a repeated tick changes nothing
     before = snapshot(engine)
     tick(engine, at("2024-06-17 09:30"))
@@ -129,15 +145,26 @@ def test_an_extension_approved_after_a_late_submission_makes_it_on_time(engine, 
     assert _assignment(engine, HESHUN).state == "overdue"
     sheet = tmp_path / "和顺.xlsx"
     sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["义兴镇", 88]]))
-    receipt = record_submission(engine, CAMPAIGN, HESHUN, ITEM, at("2024-06-11 10:00"), files=[sheet],
-                                metrics={"townships_inspected": "6"}, files_dir=tmp_path / "files")  # fmt: skip
+    receipt = record_submission(
+        engine,
+        CAMPAIGN,
+        HESHUN,
+        ITEM,
+        at("2024-06-11 10:00"),
+        files=[sheet],
+        metrics={"townships_inspected": "6"},
+        files_dir=tmp_path / "files",
+    )
     assert receipt.late
     decision = decide_extension(engine, asked.id, at("2024-06-11 11:00"), approve=True)
     assert (decision.old_state.value, decision.new_state.value) == ("late", "submitted")
     t = TransitionRow.__table__
     with engine.connect() as conn:
-        last = conn.execute(select(t.c.event, t.c.from_state, t.c.to_state).where(
-            t.c.assignment_id == _assignment(engine, HESHUN).id).order_by(t.c.id.desc())).first()  # fmt: skip
+        last = conn.execute(
+            select(t.c.event, t.c.from_state, t.c.to_state)
+            .where(t.c.assignment_id == _assignment(engine, HESHUN).id)
+            .order_by(t.c.id.desc())
+        ).first()
     assert tuple(last) == ("extended", "late", "submitted")
 
 
@@ -150,7 +177,10 @@ def test_the_digest_lists_requests_waiting_for_a_decision(engine):
     assert digest.payload["extensions_total"] == 1
     text = render_digest(digest.payload, load_campaign(engine, CAMPAIGN), key=digest.idempotency_key).text
     assert "待审批的延期申请1件：" in text
-    assert "1. 昔阳县统计局：县级实地检查评分表（不少于6个乡镇），截止6月10日 周一 24:00，申请延至6月14日 周五 24:00" in text
+    assert (
+        "1. 昔阳县统计局：县级实地检查评分表（不少于6个乡镇），截止6月10日 周一 24:00，申请延至6月14日 周五 24:00"
+        in text
+    )
     assert "理由：乡镇检查人员参加端午值班" in text
 
 
@@ -165,17 +195,50 @@ def test_the_cli_asks_decides_and_lists(tmp_path):
     def run(*args):
         return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
 
-    asked = run("extension", "request", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--until", "2024-06-14",
-                "--reason", "端午假期后乡镇实地检查未完成", "--at", "2024-06-06 10:00")  # fmt: skip
+    asked = run(
+        "extension",
+        "request",
+        JINZHONG,
+        "--unit",
+        XIYANG,
+        "--item",
+        ITEM,
+        "--until",
+        "2024-06-14",
+        "--reason",
+        "端午假期后乡镇实地检查未完成",
+        "--at",
+        "2024-06-06 10:00",
+    )
     assert asked.exit_code == 0, asked.output
-    assert "延期申请 #1（待审批）：昔阳县" in asked.output and "截止2024-06-10 周一 24:00 → 申请延至2024-06-14 周五 24:00" in asked.output
-    refused = run("extension", "request", JINZHONG, "--unit", SHOUYANG, "--item", ITEM, "--until", "2024-06-20",
-                  "--reason", "人手不足", "--at", "2024-06-06 10:00")  # fmt: skip
-    assert refused.exit_code == 1 and "RequestError:" in refused.output and "beyond the notice's limit" in refused.output
+    assert (
+        "延期申请 #1（待审批）：昔阳县" in asked.output
+        and "截止2024-06-10 周一 24:00 → 申请延至2024-06-14 周五 24:00" in asked.output
+    )
+    refused = run(
+        "extension",
+        "request",
+        JINZHONG,
+        "--unit",
+        SHOUYANG,
+        "--item",
+        ITEM,
+        "--until",
+        "2024-06-20",
+        "--reason",
+        "人手不足",
+        "--at",
+        "2024-06-06 10:00",
+    )
+    assert (
+        refused.exit_code == 1 and "RequestError:" in refused.output and "beyond the notice's limit" in refused.output
+    )
     assert "Traceback" not in refused.output
     both = run("extension", "decide", "1", "--approve", "--deny")
     assert both.exit_code == 1 and "exactly one of --approve and --deny" in both.output
-    decided = run("extension", "decide", "1", "--approve", "--until", "2024-06-13", "--note", "同意", "--at", "2024-06-07 10:00")
+    decided = run(
+        "extension", "decide", "1", "--approve", "--until", "2024-06-13", "--note", "同意", "--at", "2024-06-07 10:00"
+    )
     assert decided.exit_code == 0, decided.output
     assert re.search(r"已批准 延期申请 #1：昔阳县.*截止2024-06-10 周一 24:00 → 2024-06-13 周四 24:00", decided.output)
     listing = run("extension", "list", JINZHONG)
@@ -203,8 +266,10 @@ def test_a_decision_and_a_tick_at_the_same_moment_record_both_once_on_postgres(p
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(lambda: decide_extension(engine, asked.id, moment, approve=True),)),
-               threading.Thread(target=run, args=(lambda: tick_stage(engine, CAMPAIGN, "county_check", moment),))]
+    threads = [
+        threading.Thread(target=run, args=(lambda: decide_extension(engine, asked.id, moment, approve=True),)),
+        threading.Thread(target=run, args=(lambda: tick_stage(engine, CAMPAIGN, "county_check", moment),)),
+    ]
     for t in threads:
         t.start()
     for t in threads:

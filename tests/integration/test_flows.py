@@ -37,8 +37,11 @@ def _artifacts(keys: list[str], flow_run_id):
 
     async def read():
         async with get_client() as client:
-            return await client.read_artifacts(artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=keys), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=keys), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])
+                )
+            )
 
     return asyncio.run(read())
 
@@ -98,7 +101,7 @@ def test_a_tick_says_in_its_log_what_each_stage_did(prefect_harness):
         "①规范化建设自评阶段：到期待办 260 项 → 开启 0，提醒 520，逾期 260，催办 260",  # two reminders each
         "②县级检查阶段：到期待办 22 项 → 开启 22，提醒 0，逾期 0，催办 0",
         "③市级检查阶段：无到期事项",
-        "④\"回头看\"检查材料整理上报阶段：无到期事项",
+        '④"回头看"检查材料整理上报阶段：无到期事项',
         "本次巡检（2024-05-28 周二 09:00）：开启 22，提醒 520，逾期 260，催办 260；生成消息 133 条",
     ]
 
@@ -143,14 +146,22 @@ def test_the_demo_through_prefect_matches_the_domain_simulation(prefect_harness)
     result = run_demo(settings)
     engine = engine_for(settings.resolved_database_url)
     with engine.connect() as conn:
-        sent = Counter(dict(conn.execute(
-            select(OutboxMessage.kind, func.count()).where(OutboxMessage.status == "sent").group_by(OutboxMessage.kind)
-        ).all()))  # fmt: skip
+        sent = Counter(
+            dict(
+                conn.execute(
+                    select(OutboxMessage.kind, func.count())
+                    .where(OutboxMessage.status == "sent")
+                    .group_by(OutboxMessage.kind)
+                ).all()
+            )
+        )
         states = Counter(dict(conn.execute(select(Assignment.state, func.count()).group_by(Assignment.state)).all()))
     preview = simulate_spec(
-        JINZHONG, seed=DEMO_SEED, start=parse_instant(DEMO_START, "Asia/Shanghai"),
+        JINZHONG,
+        seed=DEMO_SEED,
+        start=parse_instant(DEMO_START, "Asia/Shanghai"),
         end=parse_instant(DEMO_END, "Asia/Shanghai"),
-    )  # fmt: skip
+    )
     assert sent == preview.by_kind()
     assert result.sent_by_kind == sent
     assert sum(states.values()) == 324 and states["pending"] == 0

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from duban.cli.main import app
 from duban.domain.listed import read_list
-from duban.store.listed import history, import_list, listed_rows
 from duban.simulation.synthetic_list import HEADER, credit_code, write_csv
+from duban.store.listed import history, import_list, listed_rows
 from duban.store.tables import ListedUnit, UnitImport
 from tests.conftest import SPECS
 
@@ -23,7 +23,16 @@ runner = CliRunner()
 
 
 def _row(n: int, division: str = "140724", risk: str = "一般") -> list[str]:
-    return [credit_code(random.Random(n), division), f"模拟企业{n}有限公司", division, "C30", "小型", risk, "王芳", "0354-1"]
+    return [
+        credit_code(random.Random(n), division),
+        f"模拟企业{n}有限公司",
+        division,
+        "C30",
+        "小型",
+        risk,
+        "王芳",
+        "0354-1",
+    ]
 
 
 def _write(path, rows):
@@ -91,13 +100,27 @@ def test_a_spec_samples_a_stored_list_by_risk_class(backend, tmp_path, monkeypat
     from duban.settings import get_settings
 
     get_settings.cache_clear()
-    counties = ["140702", "140703", "140721", "140722", "140723", "140724", "140725", "140727", "140728", "140729", "140781"]
+    counties = [
+        "140702",
+        "140703",
+        "140721",
+        "140722",
+        "140723",
+        "140724",
+        "140725",
+        "140727",
+        "140728",
+        "140729",
+        "140781",
+    ]
     write_csv(tmp_path / "名录.csv", counties, 2000, seed=3)
     import_list(settings_engine(), "jinzhong-enterprises", read_list(tmp_path / "名录.csv"), now=T0)
     spec = tmp_path / "spec.yaml"
     shutil.copytree(SPECS / "units", tmp_path / "units", dirs_exist_ok=True)
     text = (SPECS / "jinzhong-2025-enterprise-checks.yaml").read_text(encoding="utf-8")
-    spec.write_text(text.replace("    - file: units/jinzhong-enterprises.csv\n", "    - jinzhong-enterprises\n"), encoding="utf-8")
+    spec.write_text(
+        text.replace("    - file: units/jinzhong-enterprises.csv\n", "    - jinzhong-enterprises\n"), encoding="utf-8"
+    )
     _loaded, plan = plan_file(spec)
     drawn = plan.samples["enterprise_checks"]
     by_risk = {}
@@ -108,8 +131,9 @@ def test_a_spec_samples_a_stored_list_by_risk_class(backend, tmp_path, monkeypat
         if unit.kind == "enterprise":
             sizes[unit.attributes["risk"]] = sizes.get(unit.attributes["risk"], 0) + 1
     assert sum(sizes.values()) == 2000
-    assert {risk: len(codes) for risk, codes in by_risk.items()} == {risk: -(-n * 3 // 100) for risk, n in sizes.items()}
-
+    assert {risk: len(codes) for risk, codes in by_risk.items()} == {
+        risk: -(-n * 3 // 100) for risk, n in sizes.items()
+    }
 
 
 def test_validate_reads_a_stored_list_and_names_an_unknown_one(tmp_path):
@@ -118,10 +142,14 @@ def test_validate_reads_a_stored_list_and_names_an_unknown_one(tmp_path):
     shutil.copytree(SPECS / "units", tmp_path / "units", dirs_exist_ok=True)
     text = (SPECS / "jinzhong-2025-enterprise-checks.yaml").read_text(encoding="utf-8")
     spec = tmp_path / "spec.yaml"
-    spec.write_text(text.replace("    - file: units/jinzhong-enterprises.csv\n", "    - jinzhong-enterprises\n"), encoding="utf-8")
+    spec.write_text(
+        text.replace("    - file: units/jinzhong-enterprises.csv\n", "    - jinzhong-enterprises\n"), encoding="utf-8"
+    )
     result = runner.invoke(app, ["validate", str(spec)])
     assert result.exit_code == 1 and "registry.lists[0]" in result.output
     assert "no list 'jinzhong-enterprises' in the database" in result.output and "duban units import" in result.output
-    import_list(settings_engine(), "jinzhong-enterprises", read_list(SPECS / "units" / "jinzhong-enterprises.csv"), now=T0)
+    import_list(
+        settings_engine(), "jinzhong-enterprises", read_list(SPECS / "units" / "jinzhong-enterprises.csv"), now=T0
+    )
     result = runner.invoke(app, ["validate", str(spec)])
     assert result.exit_code == 0, result.output

@@ -31,11 +31,23 @@ AMOUNT = Metric(name="m", label="经费", type="number", unit="万元", decimals
 LOOSE = Metric(name="x", label="比率", type="number")
 
 
-@pytest.mark.parametrize("metric, typed", [
-    (COUNT, "1" + "0" * 400), (COUNT, str(2**63 - 1)), (COUNT, str(2**63)), (COUNT, str(-(2**63) - 1)),
-    (COUNT, "1000000000000000"), (COUNT, "-1000000000000000"), (COUNT, "9" * 5000),
-    (AMOUNT, "1e15"), (AMOUNT, "1e300"), (AMOUNT, "12.345"), (AMOUNT, "0.001"), (LOOSE, "0.1234567"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "metric, typed",
+    [
+        (COUNT, "1" + "0" * 400),
+        (COUNT, str(2**63 - 1)),
+        (COUNT, str(2**63)),
+        (COUNT, str(-(2**63) - 1)),
+        (COUNT, "1000000000000000"),
+        (COUNT, "-1000000000000000"),
+        (COUNT, "9" * 5000),
+        (AMOUNT, "1e15"),
+        (AMOUNT, "1e300"),
+        (AMOUNT, "12.345"),
+        (AMOUNT, "0.001"),
+        (LOOSE, "0.1234567"),
+    ],
+)
 def test_a_figure_no_bureau_reports_is_refused_in_chinese(metric, typed):
     with pytest.raises(SubmissionError) as caught:
         _metric_value(metric, typed)
@@ -44,10 +56,17 @@ def test_a_figure_no_bureau_reports_is_refused_in_chinese(metric, typed):
     assert "set_int_max_str_digits" not in cn + str(caught.value)
 
 
-@pytest.mark.parametrize("metric, typed, value", [
-    (COUNT, "999999999999999", 999_999_999_999_999), (COUNT, "-999999999999999", -999_999_999_999_999),
-    (AMOUNT, "12.34", 12.34), (AMOUNT, "12.300", 12.3), (AMOUNT, "1.5e3", 1500.0), (LOOSE, "0.123456", 0.123456),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "metric, typed, value",
+    [
+        (COUNT, "999999999999999", 999_999_999_999_999),
+        (COUNT, "-999999999999999", -999_999_999_999_999),
+        (AMOUNT, "12.34", 12.34),
+        (AMOUNT, "12.300", 12.3),
+        (AMOUNT, "1.5e3", 1500.0),
+        (LOOSE, "0.123456", 0.123456),
+    ],
+)
 def test_figures_within_the_bound_are_kept(metric, typed, value):
     assert _metric_value(metric, typed) == value
 
@@ -59,8 +78,16 @@ def stored_out_of_bounds(engine, tmp_path):
     tick(engine, at("2024-05-27 10:00"))
     pdf = write(tmp_path / "检查评分表.pdf", pdf_bytes())
     for county, count in (("140724", "7"), ("140725", "6"), ("140723", "8")):
-        record_submission(engine, CAMPAIGN, county, "county_inspection", at("2024-06-01 10:00"), files=[pdf],
-                          metrics={"townships_inspected": count}, files_dir=tmp_path / "files")  # fmt: skip
+        record_submission(
+            engine,
+            CAMPAIGN,
+            county,
+            "county_inspection",
+            at("2024-06-01 10:00"),
+            files=[pdf],
+            metrics={"townships_inspected": count},
+            files_dir=tmp_path / "files",
+        )
     with engine.begin() as conn:
         ids = conn.execute(select(Submission.id).order_by(Submission.id)).scalars().all()
         conn.execute(update(Submission).where(Submission.id == ids[0]).values(metrics={"townships_inspected": 10**400}))
@@ -85,11 +112,15 @@ def test_the_close_out_report_and_its_summary_never_crash_on_a_stored_value(stor
     draft = build_draft(record)
     text = "\n".join(
         b.text if isinstance(b, Para) else "\n".join(" ".join(row) for row in b.rows)
-        for s in draft.sections for b in s.blocks if isinstance(b, (Para, Table))
-    )  # fmt: skip
+        for s in draft.sections
+        for b in s.blocks
+        if isinstance(b, (Para, Table))
+    )
     assert "8个（另有2个超出范围的数值未计入）" in text or "8（另有2个超出范围的数值未计入）" in text, text
     files = write_report(stored_out_of_bounds, CAMPAIGN, at("2024-06-02 10:00"), tmp_path / "总结.docx", calendar)
     assert files.docx.is_file()
     with stored_out_of_bounds.connect() as conn:  # nothing stored is lost
-        kept = [m["townships_inspected"] for m in conn.execute(select(Submission.metrics).order_by(Submission.id)).scalars()]
+        kept = [
+            m["townships_inspected"] for m in conn.execute(select(Submission.metrics).order_by(Submission.id)).scalars()
+        ]
     assert kept == [10**400, 2**63, 8]

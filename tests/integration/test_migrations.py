@@ -26,7 +26,9 @@ from duban.store.tables import Assignment
 from tests.integration.helpers import plan_jinzhong
 
 runner = CliRunner()
-STALE = "duban/store/tables.py and the migrations differ: run `uv run duban db revision -m \"what changed\"` and commit it"
+STALE = (
+    'duban/store/tables.py and the migrations differ: run `uv run duban db revision -m "what changed"` and commit it'
+)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

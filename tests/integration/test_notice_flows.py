@@ -26,7 +26,9 @@ def test_the_tick_flow_opens_a_stage_from_the_record_and_decides_outcomes(prefec
     campaign_tick(spec=order, as_of=at("2024-06-03 09:00"))
     engine = engine_for(get_settings().resolved_database_url)
     for unit in ("140724", "140725"):
-        record_submission(engine, "jinzhong-2024-stage-order", unit, "county_report", at("2024-06-12 15:00"), files_dir=tmp_path)
+        record_submission(
+            engine, "jinzhong-2024-stage-order", unit, "county_report", at("2024-06-12 15:00"), files_dir=tmp_path
+        )
     summary = campaign_tick(spec=order, as_of=at("2024-06-13 08:30"))
     city = next(s for s in summary["stages"] if s["stage"] == "city_check")
     assert city["events"] == {"opened": 2}  # 80% reached 6/12 15:00, one working day later

@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.services.lifecycle import ensure_planned
-from duban.simulation.preview import simulate_spec
 from duban.services.sample_draws import draw_open_sample
-from duban.store.tables import Assignment
 from duban.services.tick import tick_stage
+from duban.simulation.preview import simulate_spec
+from duban.store.tables import Assignment
 from tests.conftest import ROOT
 from tests.integration.helpers import at
 
@@ -25,16 +25,24 @@ CAMPAIGN = "jinzhong-2024-open-samples"
 
 def _units(engine, item):
     with engine.connect() as conn:
-        return sorted(r.unit_code for r in conn.execute(select(Assignment.unit_code).where(
-            Assignment.campaign_id == CAMPAIGN, Assignment.item_id == item)))  # fmt: skip
+        return sorted(
+            r.unit_code
+            for r in conn.execute(
+                select(Assignment.unit_code).where(Assignment.campaign_id == CAMPAIGN, Assignment.item_id == item)
+            )
+        )
 
 
 def test_the_operators_number_is_drawn_at_draw_time_and_its_items_assigned(sqlite_engine):
     planned = ensure_planned(sqlite_engine, SPEC, now=at("2024-05-20 09:00"))
-    assert planned.plan.undrawn == {"city_check": "数量由督办人员抽取时确定",
-                                    "county_models": "每个上级单位指定1个，其余随机抽取"}  # fmt: skip
+    assert planned.plan.undrawn == {
+        "city_check": "数量由督办人员抽取时确定",
+        "county_models": "每个上级单位指定1个，其余随机抽取",
+    }
     assert _units(sqlite_engine, "binder") == []
-    assert tick_stage(sqlite_engine, CAMPAIGN, "checks", at("2024-06-01 08:30")).events["opened"] == 2  # the counties' plans
+    assert (
+        tick_stage(sqlite_engine, CAMPAIGN, "checks", at("2024-06-01 08:30")).events["opened"] == 2
+    )  # the counties' plans
     with pytest.raises(DubanError, match="give it"):
         draw_open_sample(sqlite_engine, CAMPAIGN, "city_check", at=at("2024-06-03 09:00"))
     result, made = draw_open_sample(sqlite_engine, CAMPAIGN, "city_check", count=5, at=at("2024-06-03 09:00"))
@@ -45,7 +53,9 @@ def test_the_operators_number_is_drawn_at_draw_time_and_its_items_assigned(sqlit
     opened = tick_stage(sqlite_engine, CAMPAIGN, "checks", at("2024-06-03 09:10"))
     assert opened.events["opened"] == 5
     with sqlite_engine.connect() as conn:
-        dues = {fmt(r.due_at, TZ) for r in conn.execute(select(Assignment.due_at).where(Assignment.item_id == "binder"))}
+        dues = {
+            fmt(r.due_at, TZ) for r in conn.execute(select(Assignment.due_at).where(Assignment.item_id == "binder"))
+        }
     assert dues == {"2024-06-20 周四 24:00"}
 
 
@@ -53,8 +63,9 @@ def test_each_county_names_one_township_and_the_rest_are_drawn(sqlite_engine):
     ensure_planned(sqlite_engine, SPEC, now=at("2024-05-20 09:00"))
     with pytest.raises(DubanError, match="寿阳县统计局.* named 0"):
         draw_open_sample(sqlite_engine, CAMPAIGN, "county_models", named=("140724100",), at=at("2024-06-03 09:00"))
-    result, made = draw_open_sample(sqlite_engine, CAMPAIGN, "county_models", named=("140724100", "140725100"),
-                                    at=at("2024-06-03 09:00"))  # fmt: skip
+    result, made = draw_open_sample(
+        sqlite_engine, CAMPAIGN, "county_models", named=("140724100", "140725100"), at=at("2024-06-03 09:00")
+    )
     assert {"140724100", "140725100"} <= set(result.members) and len(result.members) == 4 and made == 4
     assert "2 designated + 2 at random" in result.draws[0].rule
 
@@ -66,8 +77,9 @@ def test_the_cli_draws_an_open_sample(tmp_path, monkeypatch):
     from duban.settings import get_settings
 
     get_settings.cache_clear()
-    result = CliRunner().invoke(app, ["sample", "draw", str(SPEC), "--sample", "city_check", "--count", "3",
-                                      "--at", "2024-06-03 09:00"])  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["sample", "draw", str(SPEC), "--sample", "city_check", "--count", "3", "--at", "2024-06-03 09:00"]
+    )
     assert result.exit_code == 0, result.output
     assert "3 个单位" in result.output and "3 assignment(s) made" in result.output
 

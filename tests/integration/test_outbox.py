@@ -4,19 +4,21 @@ import json
 from datetime import timedelta
 
 import pytest
-
 from sqlalchemy import func, select
 
+from duban.notify.notifier import RecordingNotifier, SinkNotifier
 from duban.services.compose import compose_messages
 from duban.services.dispatch import dispatch
-from duban.notify.notifier import RecordingNotifier, SinkNotifier
 from duban.store.tables import Delivery, OutboxMessage
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 
 
 def _messages(engine):
     with engine.connect() as conn:
-        return [OutboxMessage.model_validate(r._mapping) for r in conn.execute(select(OutboxMessage).order_by(OutboxMessage.id))]
+        return [
+            OutboxMessage.model_validate(r._mapping)
+            for r in conn.execute(select(OutboxMessage).order_by(OutboxMessage.id))
+        ]
 
 
 def test_one_message_per_unit_per_tick_listing_all_its_items(engine):
@@ -84,17 +86,18 @@ def test_a_refused_channel_falls_back_then_retries_then_dead_letters(engine):
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 @pytest.mark.parametrize("composed", ["per tick", "per stage"])
-def test_messages_the_database_builds_are_the_ones_grouped_in_python(backend, composed, tmp_path, pg_database,
-                                                                    jinzhong):
+def test_messages_the_database_builds_are_the_ones_grouped_in_python(
+    backend, composed, tmp_path, pg_database, jinzhong
+):
     """Recipients with one pending intent get their message from an INSERT … SELECT; forcing every recipient
     through the grouping in Python instead gives the same messages: kind, key, payload, instants, intents.
     Composed after each stage as well, some composes find every recipient with one intent (a stage opening),
     which SQLite writes without the window that finds the singles among shared recipients."""
     from duban.domain.schedules import tick_instants
+    from duban.services.tick import tick_stage
     from duban.store.db import init_db
     from duban.store.engine import make_engine
     from duban.store.tables import Intent
-    from duban.services.tick import tick_stage
     from tests.integration.helpers import STAGES
 
     if backend == "sqlite":
@@ -124,8 +127,17 @@ def test_messages_the_database_builds_are_the_ones_grouped_in_python(backend, co
     def written(engine):
         o, i = OutboxMessage.__table__, Intent.__table__
         with engine.connect() as conn:
-            messages = sorted((r.recipient, r.kind, r.idempotency_key, json.dumps(r.payload, sort_keys=True),
-                               str(r.created_at), str(r.not_before)) for r in conn.execute(select(o)))  # fmt: skip
+            messages = sorted(
+                (
+                    r.recipient,
+                    r.kind,
+                    r.idempotency_key,
+                    json.dumps(r.payload, sort_keys=True),
+                    str(r.created_at),
+                    str(r.not_before),
+                )
+                for r in conn.execute(select(o))
+            )
             carried = sorted(conn.execute(select(i.c.id, o.c.idempotency_key).join(o, o.c.id == i.c.message_id)).all())
             unsent = conn.execute(select(func.count()).where(i.c.message_id.is_(None))).scalar_one()
         return messages, [tuple(r) for r in carried], unsent

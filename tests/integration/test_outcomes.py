@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from duban.instants import fmt
 from duban.services.lifecycle import ensure_planned
 from duban.services.outcomes import decide_outcomes, recorded_outcomes
-from duban.simulation.preview import simulate_spec
 from duban.services.submit import record_submission
-from duban.store.tables import Assignment
 from duban.services.tick import tick_stage
+from duban.simulation.preview import simulate_spec
+from duban.store.tables import Assignment
 from tests.conftest import ROOT
 from tests.integration.helpers import at
 
@@ -41,14 +41,18 @@ def test_outcomes_are_decided_from_the_record_in_the_notices_words(engine, tmp_p
     assert _tick(engine, at("2024-05-31 09:00")) == len(townships) - 1
     assert decide_outcomes(engine, CAMPAIGN, at("2024-05-31 09:05")) == 0  # each once
     rows = recorded_outcomes(engine, CAMPAIGN)
-    words = {(r.unit_code == late, r.words, fmt(r.decided_at, TZ), fmt(r.due_at, TZ) if r.due_at else None) for r in rows}
+    words = {
+        (r.unit_code == late, r.words, fmt(r.decided_at, TZ), fmt(r.due_at, TZ) if r.due_at else None) for r in rows
+    }
     assert words == {
         (True, "逾期报送：通报批评", "2024-05-28 周二 10:00", None),
         (False, "逾期3个工作日未报：约谈", "2024-05-29 周三 09:00", None),
         (False, "逾期5个工作日未报：重新开展（限10个工作日）", "2024-05-31 周五 09:00", "2024-06-17 周一 24:00"),
     }
     with engine.connect() as conn:
-        owed = conn.execute(select(func.count(), func.min(Assignment.due_at)).where(Assignment.item_id == "self_report-o2")).one()
+        owed = conn.execute(
+            select(func.count(), func.min(Assignment.due_at)).where(Assignment.item_id == "self_report-o2")
+        ).one()
     assert owed[0] == len(townships) - 1 and fmt(owed[1], TZ) == "2024-06-17 周一 24:00"
     opened = tick_stage(engine, CAMPAIGN, "self_check", at("2024-05-31 09:10"))  # opens what was decided at 09:00
     assert opened.events["opened"] == len(townships) - 1  # the next tick opens 重新开展 and tells the townships
@@ -57,9 +61,9 @@ def test_outcomes_are_decided_from_the_record_in_the_notices_words(engine, tmp_p
 def test_plan_prints_the_outcomes_and_the_campaign_simulates():
     from rich.console import Console
 
+    from duban.cli.show import print_plan
     from duban.domain.calendar import WorkCalendar
     from duban.domain.plan import build_plan
-    from duban.cli.show import print_plan
     from duban.spec.load import load_spec
 
     console = Console(record=True, width=200)

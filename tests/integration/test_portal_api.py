@@ -3,8 +3,7 @@ can think of (a bounded run: a few dozen requests per operation)."""
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.integration.portal_site import make_site
 from tests.samples import docx_bytes
@@ -37,8 +36,9 @@ def test_no_input_makes_the_api_fail(api_site):
     for operation in operations:
 
         @given(case=st.tuples(operation.as_strategy(), st.booleans()).map(half_real))
-        @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-                  database=None)  # fmt: skip
+        @settings(
+            max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+        )
         def run(case):
             case.call_and_validate(cookies=cookies)
 
@@ -47,8 +47,12 @@ def test_no_input_makes_the_api_fail(api_site):
 
 def test_the_schema_covers_only_the_json_api(api_site):
     spec = api_site.client.get("/api/openapi.json").json()
-    assert sorted(spec["paths"]) == ["/api/campaigns", "/api/campaigns/{campaign_id}/status", "/api/health",
-                                     "/api/u/{token}"]  # fmt: skip
+    assert sorted(spec["paths"]) == [
+        "/api/campaigns",
+        "/api/campaigns/{campaign_id}/status",
+        "/api/health",
+        "/api/u/{token}",
+    ]
     assert spec["paths"]["/api/u/{token}"]["get"]["responses"]["403"]["description"]
 
 
@@ -62,8 +66,9 @@ def test_a_units_duties_as_json(api_site):
 
 
 def test_the_matrix_as_json_for_an_operator(api_site):
-    got = api_site.client.get("/api/campaigns/jinzhong-2024-lookback/status",
-                              params={"parent": "140724", "as_of": "2024-05-27T10:00:00"})  # fmt: skip
+    got = api_site.client.get(
+        "/api/campaigns/jinzhong-2024-lookback/status", params={"parent": "140724", "as_of": "2024-05-27T10:00:00"}
+    )
     body = got.json()
     assert got.status_code == 200 and body["total"] == 11 and body["as_of"] == "2024-05-27T02:00:00Z"
     cells = {r["code"]: r["cells"] for r in body["rows"]}

@@ -55,12 +55,14 @@ def _site_with_extra_metrics(engine, tmp_path) -> Site:
 def test_a_count_that_is_no_number_is_refused_like_any_other_bad_count(sqlite_engine, tmp_path, bad):
     site = _site_with_extra_metrics(sqlite_engine, tmp_path)
     token = site.token("140724")
-    refused = site.submit(token, "county_inspection", [("评分表.pdf", pdf_bytes())],
-                          {"townships_inspected": "7", "hours_spent": bad})  # fmt: skip
+    refused = site.submit(
+        token, "county_inspection", [("评分表.pdf", pdf_bytes())], {"townships_inspected": "7", "hours_spent": bad}
+    )
     assert refused.status_code == 400 and f"「检查用时」填写的「{bad}」不是数字" in text_of(refused.text)
     assert site.submissions() == 0 and stored_files(site.settings) == []
-    ok = site.submit(token, "county_inspection", [("评分表.pdf", pdf_bytes())],
-                     {"townships_inspected": "7", "hours_spent": "12.5"})  # fmt: skip
+    ok = site.submit(
+        token, "county_inspection", [("评分表.pdf", pdf_bytes())], {"townships_inspected": "7", "hours_spent": "12.5"}
+    )
     assert ok.status_code == 303 and site.submissions() == 1, re.findall(r"role=\"alert\">([^<]*)", ok.text)
 
 
@@ -71,8 +73,12 @@ def test_what_units_type_is_inert_in_every_exported_spreadsheet(sqlite_engine, t
     names = ["=cmd|' -c calc'!A0.pdf", "+SUM(1+1)*cmd|' -c calc'!A0.pdf", "@SUM(1+1).pdf", "-2+3+cmd|' -c calc'!A0.pdf"]
     for index, (unit, name) in enumerate(zip(["140724", "140725", "140723", "140702"], names)):
         remark = [FORMULA, "+1+cmd|' /C calc'!A0", "@SUM(A1)", "-1+cmd|' /C calc'!A0"][index]
-        done = site.submit(site.token(unit), "county_inspection", [(name, pdf_bytes())],
-                           {"townships_inspected": "7", "hours_spent": "3", "remark": remark})  # fmt: skip
+        done = site.submit(
+            site.token(unit),
+            "county_inspection",
+            [(name, pdf_bytes())],
+            {"townships_inspected": "7", "hours_spent": "3", "remark": remark},
+        )
         assert done.status_code == 303, re.findall(r"role=\"alert\">([^<]*)", done.text)
     site.login()
     got = site.client.get(f"/ops/c/{CAMPAIGN}/summary.xlsx")
@@ -90,13 +96,20 @@ def _no_formula_anywhere(data: bytes, allowed: tuple[str, ...] = ()) -> None:
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                 xml = archive.read(name).decode()
                 formulas = [part.split("</f>")[0] for part in xml.split("<f>")[1:]]
-                assert all(f.startswith(allowed) for f in formulas if allowed) and (allowed or not formulas), (name, formulas)
+                assert all(f.startswith(allowed) for f in formulas if allowed) and (allowed or not formulas), (
+                    name,
+                    formulas,
+                )
     book = load_workbook(io.BytesIO(data))
     for ws in book.worksheets:
         for row in ws.iter_rows():
             for cell in row:
                 if cell.data_type == "f":
-                    assert allowed and str(cell.value).startswith(tuple("=" + a for a in allowed)), (ws.title, cell.coordinate, cell.value)
+                    assert allowed and str(cell.value).startswith(tuple("=" + a for a in allowed)), (
+                        ws.title,
+                        cell.coordinate,
+                        cell.value,
+                    )
 
 
 def test_a_file_name_no_disk_can_hold_is_refused_in_chinese_and_audited(site):
@@ -113,8 +126,12 @@ def test_a_file_name_no_disk_can_hold_is_refused_in_chinese_and_audited(site):
 def test_ids_no_row_can_have_are_answered_as_missing(site, raw):
     token = site.token("140724100")
     site.login()
-    for path in (f"/u/{token}/receipts/{raw}", f"/u/{token}/files/{raw}/0", f"/ops/c/{CAMPAIGN}/files/{raw}/0",
-                 f"/u/{token}/files/1/{raw}"):  # fmt: skip
+    for path in (
+        f"/u/{token}/receipts/{raw}",
+        f"/u/{token}/files/{raw}/0",
+        f"/ops/c/{CAMPAIGN}/files/{raw}/0",
+        f"/u/{token}/files/1/{raw}",
+    ):
         answer = site.client.get(path)
         assert 400 <= answer.status_code < 500 and "没有" in text_of(answer.text), (path, answer.status_code)
     page = site.client.get(f"/ops/c/{CAMPAIGN}/audit?before={raw}")
@@ -136,11 +153,17 @@ def test_the_units_link_on_the_ops_page_comes_from_configuration_never_from_the_
     assert "未设置报送平台的对外地址（DUBAN_PORTAL_URL）" in text_of(page.text)
 
 
-@pytest.mark.parametrize(("raw", "kept"), [
-    ("总结\u202efdp.docx", "总结fdp.docx"),  # drawn as 总结xcod.pdf: the override is dropped
-    ("\u2067自评\u2069报告\u200b.docx", "自评报告.docx"),
-    ("CON.docx", "_CON.docx"), ("nul.docx", "_nul.docx"), ("Lpt1.docx", "_Lpt1.docx"), ("com9.docx", "_com9.docx"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        ("总结\u202efdp.docx", "总结fdp.docx"),  # drawn as 总结xcod.pdf: the override is dropped
+        ("\u2067自评\u2069报告\u200b.docx", "自评报告.docx"),
+        ("CON.docx", "_CON.docx"),
+        ("nul.docx", "_nul.docx"),
+        ("Lpt1.docx", "_Lpt1.docx"),
+        ("com9.docx", "_com9.docx"),
+    ],
+)
 def test_names_that_draw_differently_or_that_windows_cannot_save_are_made_plain(site, raw, kept):
     token = site.token("140724100")
     done = site.submit(token, "self_report", [(raw, docx_bytes())])
@@ -162,16 +185,36 @@ def test_what_operators_type_is_inert_in_the_score_template_and_the_close_out_ta
     with site.engine.connect() as conn:
         unit = conn.execute(select(SampleDraw.members).where(SampleDraw.sample_id == "city_check")).scalar_one()[0]
     base = f"/ops/c/{CAMPAIGN}/scores/lookback_scores/city_check"
-    points = dict(zip(["duties", "staffing", "rules", "ledgers", "reporting", "service", "informatization",
-                       "training", "funding"], [5, 10, 5, 6, 6, 6, 6, 6, 10]))  # fmt: skip
-    fields = {**{f"p_{k}": str(v) for k, v in points.items()}, "inspector": FORMULA, "inspected_on": "2024-06-18",
-              "note": "-1+cmd|' /C calc'!A0"}  # fmt: skip
+    points = dict(
+        zip(
+            [
+                "duties",
+                "staffing",
+                "rules",
+                "ledgers",
+                "reporting",
+                "service",
+                "informatization",
+                "training",
+                "funding",
+            ],
+            [5, 10, 5, 6, 6, 6, 6, 6, 10],
+        )
+    )
+    fields = {
+        **{f"p_{k}": str(v) for k, v in points.items()},
+        "inspector": FORMULA,
+        "inspected_on": "2024-06-18",
+        "note": "-1+cmd|' /C calc'!A0",
+    }
     saved = site.client.post(f"{base}/u/{unit}", data={"csrf": site.csrf(base), **fields}, follow_redirects=False)
     assert saved.status_code == 303, text_of(saved.text)
     template = site.client.get(f"{base}/template.xlsx")
     assert template.status_code == 200
     _no_formula_anywhere(template.content, allowed=("IF(",))  # only duban's own 合计 and 结论
-    files = write_report(site.engine, CAMPAIGN, site.now, tmp_path / "总结.docx", load_calendar(SPECS / "calendar" / "overrides.yaml"))
+    files = write_report(
+        site.engine, CAMPAIGN, site.now, tmp_path / "总结.docx", load_calendar(SPECS / "calendar" / "overrides.yaml")
+    )
     data = files.table.read_bytes()
     _no_formula_anywhere(data)
     shown = {c.value for ws in load_workbook(io.BytesIO(data)).worksheets for row in ws.iter_rows() for c in row}
@@ -187,7 +230,9 @@ def test_a_flood_of_bad_links_leaves_a_few_audit_rows_that_say_how_many(site):
         assert site.page(f"{body}.{mac[:-3]}{n:03d}").status_code == 403
     rows = site.audit("link_refused")
     assert len(rows) == 1 and rows[0].repeats == 300 and rows[0].detail == "tampered"
-    elsewhere = TestClient(site.app, raise_server_exceptions=False, base_url="http://portal.test", client=("192.0.2.8", 1))
+    elsewhere = TestClient(
+        site.app, raise_server_exceptions=False, base_url="http://portal.test", client=("192.0.2.8", 1)
+    )
     for _ in range(3):
         assert elsewhere.get(f"/u/{body}.{mac[:-1]}Z").status_code == 403
     rows = site.audit("link_refused")

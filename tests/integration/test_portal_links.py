@@ -39,8 +39,9 @@ def test_each_unit_message_carries_its_own_link_to_its_own_page(engine, monkeypa
     plan_jinzhong(engine)
     tick(engine, at("2024-05-28 09:00"))  # opened, reminded, overdue and escalated to counties and leaders
     sink = SinkNotifier(settings.sink_dir)
-    Dispatcher(engine, lambda _ref: sink, ["sink"], portal_url=settings.portal_url,
-               link_for=unit_links(settings)).run(at("2024-05-28 09:05"))
+    Dispatcher(engine, lambda _ref: sink, ["sink"], portal_url=settings.portal_url, link_for=unit_links(settings)).run(
+        at("2024-05-28 09:05")
+    )
     messages = _messages(settings)
     links = {m["to"]: re.search(r"办理入口：(\S+)", m["text"]).group(1) for m in messages}
     units = [m["to"] for m in messages if not m["to"].startswith("leader:")]
@@ -62,7 +63,9 @@ def test_without_a_portal_address_messages_carry_no_link(sqlite_engine):
     plan_jinzhong(sqlite_engine)
     tick(sqlite_engine, at("2024-05-10 08:30"))
     sink = SinkNotifier(get_settings().sink_dir)
-    Dispatcher(sqlite_engine, lambda _ref: sink, ["sink"], link_for=unit_links(get_settings())).run(at("2024-05-10 08:31"))
+    Dispatcher(sqlite_engine, lambda _ref: sink, ["sink"], link_for=unit_links(get_settings())).run(
+        at("2024-05-10 08:31")
+    )
     assert not any("办理入口" in m["text"] for m in _messages(get_settings()))
 
 
@@ -130,8 +133,13 @@ def test_duban_serve_runs_the_portal_and_keeps_tokens_out_of_its_log(tmp_path):
     port = _free_port()
     env = {**os.environ, "DUBAN_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
     env.pop("DUBAN_DATABASE_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "duban.cli.main", "serve", "--port", str(port), "--as-of",
-                               "2024-05-20 10:00"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "duban.cli.main", "serve", "--port", str(port), "--as-of", "2024-05-20 10:00"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -148,4 +156,8 @@ def test_duban_serve_runs_the_portal_and_keeps_tokens_out_of_its_log(tmp_path):
     finally:
         server.terminate()
         output = server.communicate(timeout=20)[0].decode()
-    assert "preview: the record as it stood at 2024-05-20 10:00, read-only" in output and "GET /u/WzEsImpp…" in output and token not in output
+    assert (
+        "preview: the record as it stood at 2024-05-20 10:00, read-only" in output
+        and "GET /u/WzEsImpp…" in output
+        and token not in output
+    )

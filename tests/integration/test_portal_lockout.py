@@ -44,10 +44,20 @@ def _attack(bases: list[str], passwords: list[str], headers: dict | None = None)
     def send(index: int) -> None:
         start.wait()
         base = bases[index % len(bases)]
-        got = clients[index].post(f"{base}/ops/login", follow_redirects=False,
-                                  data={"csrf": forms[index], "name": NAME, "password": passwords[index]})  # fmt: skip
-        answers[index] = ("in" if got.status_code == 303 else "locked" if LOCKED in got.text
-                          else "wrong" if WRONG in got.text else f"? {got.status_code}")  # fmt: skip
+        got = clients[index].post(
+            f"{base}/ops/login",
+            follow_redirects=False,
+            data={"csrf": forms[index], "name": NAME, "password": passwords[index]},
+        )
+        answers[index] = (
+            "in"
+            if got.status_code == 303
+            else "locked"
+            if LOCKED in got.text
+            else "wrong"
+            if WRONG in got.text
+            else f"? {got.status_code}"
+        )
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(len(passwords))]
     for thread in threads:
@@ -87,8 +97,13 @@ def _free_port() -> int:
 
 def _serve(env: dict) -> tuple[subprocess.Popen, str]:
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "duban.cli.main", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "duban.cli.main", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return process, f"http://127.0.0.1:{port}"
 
 
@@ -106,8 +121,12 @@ def _wait(process: subprocess.Popen, base: str) -> None:
 def test_two_portal_processes_over_one_database_share_the_count(engine, tmp_path):
     home = tmp_path / "home"
     _portal(engine, home)
-    env = {**os.environ, "DUBAN_HOME": str(home), "PYTHONUNBUFFERED": "1",
-           "DUBAN_DATABASE_URL": engine.url.render_as_string(hide_password=False)}  # fmt: skip
+    env = {
+        **os.environ,
+        "DUBAN_HOME": str(home),
+        "PYTHONUNBUFFERED": "1",
+        "DUBAN_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+    }
     started = [_serve(env), _serve(env)]
     try:
         for process, base in started:
@@ -133,8 +152,11 @@ def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(sqlite_engine
         answers = []
         for n in range(7):  # a guesser on the portal's own machine, rotating the header
             form = _login_form(browser, base)
-            got = browser.post(f"{base}/ops/login", data={"csrf": form, "name": NAME, "password": f"guess-{n}"},
-                               headers={"X-Forwarded-For": f"198.51.100.{n}"})  # fmt: skip
+            got = browser.post(
+                f"{base}/ops/login",
+                data={"csrf": form, "name": NAME, "password": f"guess-{n}"},
+                headers={"X-Forwarded-For": f"198.51.100.{n}"},
+            )
             answers.append("locked" if LOCKED in got.text else "wrong")
     assert answers == ["wrong"] * 5 + ["locked"] * 2
     assert set(_clients(sqlite_engine)) == {"127.0.0.1"}  # no made-up address in the audit log
@@ -147,8 +169,11 @@ def test_behind_a_trusted_proxy_the_client_is_the_rightmost_address_it_did_not_a
         answers = []
         for n in range(7):  # the client writes its own header; the proxies append what they saw
             form = _login_form(browser, base)
-            got = browser.post(f"{base}/ops/login", data={"csrf": form, "name": NAME, "password": f"guess-{n}"},
-                               headers={"X-Forwarded-For": f"192.0.2.{n}, 203.0.113.9, 10.0.0.5"})  # fmt: skip
+            got = browser.post(
+                f"{base}/ops/login",
+                data={"csrf": form, "name": NAME, "password": f"guess-{n}"},
+                headers={"X-Forwarded-For": f"192.0.2.{n}, 203.0.113.9, 10.0.0.5"},
+            )
             answers.append("locked" if LOCKED in got.text else "wrong")
     assert answers == ["wrong"] * 5 + ["locked"] * 2
     assert set(_clients(sqlite_engine)) == {"203.0.113.9"}

@@ -35,7 +35,9 @@ def attempt(client: TestClient, name: str, password: str):
 
 
 def alert(response) -> str:
-    return text_of(response.text.split('class="alert"')[1].split("</div>")[0]) if 'class="alert"' in response.text else ""
+    return (
+        text_of(response.text.split('class="alert"')[1].split("</div>")[0]) if 'class="alert"' in response.text else ""
+    )
 
 
 def test_a_stranger_guessing_from_elsewhere_does_not_lock_the_operator_out(site):
@@ -95,7 +97,9 @@ def test_a_new_password_ends_every_session_of_that_login(site, monkeypatch):
     monkeypatch.setenv("DUBAN_HOME", str(site.settings.home))
     monkeypatch.setenv("DUBAN_DATABASE_URL", site.engine.url.render_as_string(hide_password=False))
     get_settings.cache_clear()
-    result = CliRunner().invoke(cli, ["portal", "password", "--name", "duban"], input="新密码-2024-06\n新密码-2024-06\n")
+    result = CliRunner().invoke(
+        cli, ["portal", "password", "--name", "duban"], input="新密码-2024-06\n新密码-2024-06\n"
+    )
     assert result.exit_code == 0 and "2 session(s) ended" in result.output
     for client in (site.client, other):
         assert client.get("/api/campaigns").status_code == 401

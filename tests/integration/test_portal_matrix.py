@@ -52,13 +52,16 @@ def behind(engine, tmp_path):
         when = at("2024-05-18 10:00") if index % 2 else at("2024-05-27 10:00")  # the second half late
         record_submission(engine, CAMPAIGN, code, "self_report", when, files=[report], files_dir=tmp_path / "files")
         if index < 3:
-            record_submission(engine, CAMPAIGN, code, "self_score_sheet", when, files=[sheet], files_dir=tmp_path / "files")
+            record_submission(
+                engine, CAMPAIGN, code, "self_score_sheet", when, files=[sheet], files_dir=tmp_path / "files"
+            )
     # failing scores in both samples: a unit in both owes two 整改 instances (a cell over two assignments)
     county, city = (sample_members(engine, CAMPAIGN, s) for s in ("county_checks", "city_check"))
     both = [c for c in city if c in county][:1] + [c for c in city if c not in county][:2]
     assert len(both) == 3 and both[0] in county
-    zero = dict.fromkeys(["duties", "staffing", "rules", "ledgers", "reporting", "service", "informatization",
-                          "training", "funding"], 1)  # fmt: skip
+    zero = dict.fromkeys(
+        ["duties", "staffing", "rules", "ledgers", "reporting", "service", "informatization", "training", "funding"], 1
+    )
     for sample, units in (("county_checks", [c for c in both if c in county]), ("city_check", both)):
         record_scores(engine, CAMPAIGN, sample, [UnitScores(c, dict(zero)) for c in units], at=at("2024-06-12 10:00"))
     return engine
@@ -69,7 +72,13 @@ def test_the_matrix_matches_every_duty_advanced_in_python(behind, when):
     as_of = at(when)
     campaign = load_campaign(behind, CAMPAIGN)
     duties = load_duties(behind, campaign, as_of)
-    filters = [{}, {"level": "township"}, {"parent": "140724"}, {"parent": "140700"}, {"level": "county", "parent": "140700"}]
+    filters = [
+        {},
+        {"level": "township"},
+        {"parent": "140724"},
+        {"parent": "140700"},
+        {"level": "county", "parent": "140700"},
+    ]
     filters += [{"only": colour} for colour in ("red", "yellow", "green", "grey")]
     filters += [{"only": "red", "parent": "140724"}, {"only": "green", "level": "township"}]
     for chosen in filters:

@@ -73,8 +73,9 @@ def test_an_operator_downloads_a_units_files_and_hands_out_or_withdraws_its_link
     token = link.rsplit("/", 1)[1]
     assert site.page(token).status_code == 200
     csrf = detail.text.split('name="csrf" value="')[1].split('"')[0]
-    done = site.client.post("/ops/c/jinzhong-2024-lookback/u/140724100/revoke", data={"csrf": csrf, "reason": "换人"},
-                            follow_redirects=True)  # fmt: skip
+    done = site.client.post(
+        "/ops/c/jinzhong-2024-lookback/u/140724100/revoke", data={"csrf": csrf, "reason": "换人"}, follow_redirects=True
+    )
     assert "已停用该单位此前发出的全部链接" in done.text
     assert site.page(token).status_code == 403
     assert [e.detail for e in site.audit("revoke")] == ["换人"]

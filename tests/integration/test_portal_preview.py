@@ -40,11 +40,20 @@ def _record(home) -> Settings:
     (home / "in").mkdir(parents=True)
     sheet = write(home / "in" / "昔阳县实地检查评分表.pdf", pdf_bytes("county inspection"))
     report = write(home / "in" / "昔阳县自评总结报告.docx", docx_bytes())
-    record_submission(engine, CAMPAIGN, COUNTY, "self_report", at("2024-05-21 11:00"), files=[report],
-                      files_dir=settings.files_dir)  # fmt: skip
+    record_submission(
+        engine, CAMPAIGN, COUNTY, "self_report", at("2024-05-21 11:00"), files=[report], files_dir=settings.files_dir
+    )
     tick(engine, at("2024-06-12 09:00"))
-    record_submission(engine, CAMPAIGN, COUNTY, "county_inspection", at("2024-06-15 16:00"), files=[sheet],
-                      metrics={"townships_inspected": "7"}, files_dir=settings.files_dir)  # fmt: skip
+    record_submission(
+        engine,
+        CAMPAIGN,
+        COUNTY,
+        "county_inspection",
+        at("2024-06-15 16:00"),
+        files=[sheet],
+        metrics={"townships_inspected": "7"},
+        files_dir=settings.files_dir,
+    )
     tick(engine, at("2024-07-02 09:00"))
     save_operator(settings.operators_file, *OPERATOR)
     engine.dispose()
@@ -57,8 +66,13 @@ def _serve(home, as_of: str) -> tuple[subprocess.Popen, str]:
         port = probe.getsockname()[1]
     env = {**os.environ, "DUBAN_HOME": str(home), "DUBAN_PORTAL_URL": "https://duban.tjj.example.cn"}
     env.pop("DUBAN_DATABASE_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "duban.cli.main", "serve", "--port", str(port), "--as-of", as_of],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "duban.cli.main", "serve", "--port", str(port), "--as-of", as_of],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -73,8 +87,10 @@ def _serve(home, as_of: str) -> tuple[subprocess.Popen, str]:
 def _counts(settings) -> tuple[int, int, int]:
     engine = engine_for(settings.resolved_database_url)
     with engine.connect() as conn:
-        found = tuple(conn.execute(select(func.count()).select_from(t)).scalar_one()
-                      for t in (Submission, ScoreRecord, LinkRevocation))  # fmt: skip
+        found = tuple(
+            conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (Submission, ScoreRecord, LinkRevocation)
+        )
     engine.dispose()
     return found
 
@@ -98,9 +114,11 @@ def test_a_preview_shows_the_record_as_it_stood_and_writes_nothing(tmp_path):
             assert "5月21日" in shown  # the report handed in before the instant is there
             assert 'type="file"' not in page.text and "预览模式：这里只能查看，不能报送" in shown
             csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-            refused = unit.post(f"/u/{token}/items/county_inspection",
-                                data={"csrf": csrf.group(1) if csrf else "", "m_townships_inspected": "7"},
-                                files=[("files", ("评分表.pdf", pdf_bytes()))])  # fmt: skip
+            refused = unit.post(
+                f"/u/{token}/items/county_inspection",
+                data={"csrf": csrf.group(1) if csrf else "", "m_townships_inspected": "7"},
+                files=[("files", ("评分表.pdf", pdf_bytes()))],
+            )
             assert refused.status_code == 409 and "预览模式" in text_of(refused.text)
         with httpx.Client(base_url=base, timeout=30) as desk:
             form = desk.get("/ops/login")
@@ -114,10 +132,13 @@ def test_a_preview_shows_the_record_as_it_stood_and_writes_nothing(tmp_path):
             assert revoke.status_code == 409
             table = desk.get(f"/ops/c/{CAMPAIGN}/summary.xlsx")
             book = load_workbook(io.BytesIO(table.content))
-            rows = [r for r in book["汇总"].iter_rows(values_only=True) if r[1] and str(r[1]).startswith("县级实地检查")]
+            rows = [
+                r for r in book["汇总"].iter_rows(values_only=True) if r[1] and str(r[1]).startswith("县级实地检查")
+            ]
             assert rows[0][4:7] == (0, 0, 0)  # nobody had handed in, nobody was late or overdue on 27 May
-            scores = desk.post(f"/ops/c/{CAMPAIGN}/scores/lookback_scores/city_check/u/140724100",
-                               data={"csrf": csrf, "p_duties": "9"})  # fmt: skip
+            scores = desk.post(
+                f"/ops/c/{CAMPAIGN}/scores/lookback_scores/city_check/u/140724100", data={"csrf": csrf, "p_duties": "9"}
+            )
             assert scores.status_code == 409
     finally:
         server.terminate()

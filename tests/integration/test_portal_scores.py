@@ -36,8 +36,12 @@ def _members(site, sample: str) -> list[str]:
 
 
 def _form(points, *, inspector="王检查", day="2024-06-18", note="") -> dict:
-    return {**{f"p_{i}": str(v) for i, v in zip(ITEMS, points)}, "inspector": inspector, "inspected_on": day,
-            "note": note}  # fmt: skip
+    return {
+        **{f"p_{i}": str(v) for i, v in zip(ITEMS, points)},
+        "inspector": inspector,
+        "inspected_on": day,
+        "note": note,
+    }
 
 
 def _post(site, sample: str, unit: str, fields: dict, *, csrf: str | None = None):
@@ -69,8 +73,17 @@ def test_a_passing_and_a_failing_unit_are_kept_with_totals_rectification_and_aud
         follow = conn.execute(select(Assignment).where(Assignment.item_id == "rectification")).one()
     assert (follow.unit_code, follow.instance) == (failing, "市级抽查")
     kept = {r.unit_code: r for r in latest_scores(site.engine, CAMPAIGN)}
-    assert (kept[passing].total, kept[passing].passed, kept[passing].inspector, kept[passing].note) == (91, True, "王检查", "台账齐全")
-    assert (kept[failing].source, kept[failing].actor, kept[failing].inspected_on) == ("portal", "operator:duban", "2024-06-18")
+    assert (kept[passing].total, kept[passing].passed, kept[passing].inspector, kept[passing].note) == (
+        91,
+        True,
+        "王检查",
+        "台账齐全",
+    )
+    assert (kept[failing].source, kept[failing].actor, kept[failing].inspected_on) == (
+        "portal",
+        "operator:duban",
+        "2024-06-18",
+    )
     details = [(e.unit_code, e.ok, e.detail) for e in site.audit("score")]
     assert details == [(passing, True, "合计 91 分，达标"), (failing, True, details[1][2])]
     assert details[1][2].startswith("合计 60 分，未达标，整改截止 2024-07-04")
@@ -79,7 +92,10 @@ def test_a_passing_and_a_failing_unit_are_kept_with_totals_rectification_and_aud
     again = _post(site, "city_check", failing, _form(GOOD, inspector="李复查", day="2024-06-20"))
     assert "合计 91 分，达标。" in text_of(site.client.get(again.headers["location"]).text)
     with site.engine.connect() as conn:
-        assert conn.execute(select(Assignment.state).where(Assignment.item_id == "rectification")).scalar_one() == "excused"
+        assert (
+            conn.execute(select(Assignment.state).where(Assignment.item_id == "rectification")).scalar_one()
+            == "excused"
+        )
     assert [r.version for r in latest_scores(site.engine, CAMPAIGN) if r.unit_code == failing] == [2]
     assert "整改已免（复查达标）" in site.audit("score")[-1].detail
 
@@ -90,8 +106,14 @@ def test_wrong_entries_are_named_in_chinese_at_their_fields_and_nothing_is_kept(
     refused = _post(site, "city_check", unit, bad)
     assert refused.status_code == 400
     text = text_of(refused.text)
-    for words in ("统计台账 12 分超过满分 10 分", "统计服务未填写", "经费保障填写的「十」不是分数", "请填写检查人",
-                  "检查日期不能晚于今天（2024-06-20）", "评分未保存，请改正标红的项目"):
+    for words in (
+        "统计台账 12 分超过满分 10 分",
+        "统计服务未填写",
+        "经费保障填写的「十」不是分数",
+        "请填写检查人",
+        "检查日期不能晚于今天（2024-06-20）",
+        "评分未保存，请改正标红的项目",
+    ):
         assert words in text, words
     assert 'value="12"' in refused.text  # what was typed stays in the form
     negative = _post(site, "city_check", unit, _form([-1, 14, 9, 9, 9, 9, 9, 9, 14], day="6月18日"))
@@ -116,7 +138,9 @@ def test_a_hidden_sample_is_not_scored_before_its_check_opens_and_its_units_lear
     page = text_of(site.client.get(f"{BASE}/city_check").text)
     assert "检查开始（6月10日 周一 08:30）前不能录入评分" in page and "保存评分" not in page
     refused = _post(site, "city_check", member, _form(GOOD, day="2024-06-04"))
-    assert refused.status_code == 400 and "该样本不提前告知，检查开始（6月10日 周一 08:30）前不能录入评分" in text_of(refused.text)
+    assert refused.status_code == 400 and "该样本不提前告知，检查开始（6月10日 周一 08:30）前不能录入评分" in text_of(
+        refused.text
+    )
     unit_page = text_of(site.page(site.token(member)).text)
     assert "市级" not in unit_page and "评分" not in unit_page.replace("自查评分表", "")
     assert latest_scores(site.engine, CAMPAIGN) == []
@@ -138,8 +162,12 @@ def test_the_xlsx_template_downloads_and_a_filled_one_uploads_on_the_same_page(s
     good = io.BytesIO()
     book.save(good)
     csrf = site.csrf(f"{BASE}/county_checks?under=140724")
-    upload = site.client.post(f"{BASE}/county_checks/import", data={"csrf": csrf, "under": "140724"},
-                              files=[("file", ("昔阳县检查评分表.xlsx", good.getvalue()))], follow_redirects=False)  # fmt: skip
+    upload = site.client.post(
+        f"{BASE}/county_checks/import",
+        data={"csrf": csrf, "under": "140724"},
+        files=[("file", ("昔阳县检查评分表.xlsx", good.getvalue()))],
+        follow_redirects=False,
+    )
     assert upload.status_code == 303 and "imported=2&failed=1" in upload.headers["location"]
     shown = text_of(site.client.get(upload.headers["location"]).text)
     assert "已导入 2 个单位的评分，其中未达标 1 个" in shown and "91 分 · 达标" in shown and "60 分 · 未达标" in shown
@@ -150,14 +178,18 @@ def test_the_xlsx_template_downloads_and_a_filled_one_uploads_on_the_same_page(s
     ws.cell(rows[xiyang[2]], 4, 12)  # 工作任务 is out of 10
     bad = io.BytesIO()
     book.save(bad)
-    refused = site.client.post(f"{BASE}/county_checks/import", data={"csrf": csrf},
-                               files=[("file", ("昔阳县检查评分表.xlsx", bad.getvalue()))])  # fmt: skip
+    refused = site.client.post(
+        f"{BASE}/county_checks/import", data={"csrf": csrf}, files=[("file", ("昔阳县检查评分表.xlsx", bad.getvalue()))]
+    )
     assert refused.status_code == 400
     cell = f"D{rows[xiyang[2]]}"
     assert f"昔阳县检查评分表.xlsx 县级检查乡镇!{cell}：工作任务 12 分超过满分 10 分" in text_of(refused.text)
-    assert len(latest_scores(site.engine, CAMPAIGN)) == 2 and [r.version for r in latest_scores(site.engine, CAMPAIGN)] == [1, 1]
-    junk = site.client.post(f"{BASE}/county_checks/import", data={"csrf": csrf},
-                            files=[("file", ("评分表.xlsx", b"not a workbook"))])  # fmt: skip
+    assert len(latest_scores(site.engine, CAMPAIGN)) == 2 and [
+        r.version for r in latest_scores(site.engine, CAMPAIGN)
+    ] == [1, 1]
+    junk = site.client.post(
+        f"{BASE}/county_checks/import", data={"csrf": csrf}, files=[("file", ("评分表.xlsx", b"not a workbook"))]
+    )
     assert junk.status_code == 400 and "不是 xlsx 工作簿" in text_of(junk.text)
 
 
@@ -167,11 +199,17 @@ def test_scores_show_on_the_dashboard_and_the_units_page_for_operators_only(site
     dashboard = text_of(site.client.get(f"/ops/c/{CAMPAIGN}?parent=140724").text)
     assert "市级抽查 60分 未达标" in dashboard
     detail = text_of(site.client.get(f"/ops/c/{CAMPAIGN}/u/{unit}").text)
-    assert "市级抽查（6个县、24个乡镇）：60 分，未达标" in detail and "检查人 王检查" in detail and "统计台账 6/10" in detail
+    assert (
+        "市级抽查（6个县、24个乡镇）：60 分，未达标" in detail
+        and "检查人 王检查" in detail
+        and "统计台账 6/10" in detail
+    )
     tick(site.engine, at("2024-06-20 10:05"))
     own = text_of(site.page(site.token(unit)).text)
     assert "规范化建设未达标整改报告" in own  # the unit owes its 整改 …
-    assert "60 分" not in own and "未达标 " not in own.split("规范化建设未达标整改报告")[0]  # … and is not shown the sheet
+    assert (
+        "60 分" not in own and "未达标 " not in own.split("规范化建设未达标整改报告")[0]
+    )  # … and is not shown the sheet
 
 
 def test_the_sample_page_groups_a_large_sample_by_parent(site):

@@ -80,19 +80,29 @@ def test_oversized_files_and_bodies_are_refused(site):
     assert refused.status_code == 400 and "文件「扫描件.pdf」超过上限 1 MB，已拒收" in refused.text
     _nothing_stored(site)
     csrf = site.csrf(f"/u/{token}")
-    huge = site.client.post(f"/u/{token}/items/self_report", content=b"x" * 100,
-                            headers={"content-type": "multipart/form-data; boundary=b", "content-length": str(10**9)},
-                            data=None)  # fmt: skip
+    huge = site.client.post(
+        f"/u/{token}/items/self_report",
+        content=b"x" * 100,
+        headers={"content-type": "multipart/form-data; boundary=b", "content-length": str(10**9)},
+        data=None,
+    )
     assert huge.status_code == 413 and "上传内容过大" in huge.text and csrf
     _nothing_stored(site)
 
 
-@pytest.mark.parametrize(("name", "data", "words"), [
-    ("自查评分表.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04" + b"\0" * 300, "内容是Windows 可执行程序，不是PDF 文件，已拒收"),
-    ("自查评分表.xlsx", b"\x7fELF\x02\x01\x01" + b"\0" * 300, "内容是Linux 可执行程序"),
-    ("自查评分表.pdf", docx_bytes(), "扩展名是 pdf，但内容是Word 文档（docx）"),
-    ("自查评分表.exe", b"MZ" + b"\0" * 300, "可执行程序"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "data", "words"),
+    [
+        (
+            "自查评分表.pdf",
+            b"MZ\x90\x00\x03\x00\x00\x00\x04" + b"\0" * 300,
+            "内容是Windows 可执行程序，不是PDF 文件，已拒收",
+        ),
+        ("自查评分表.xlsx", b"\x7fELF\x02\x01\x01" + b"\0" * 300, "内容是Linux 可执行程序"),
+        ("自查评分表.pdf", docx_bytes(), "扩展名是 pdf，但内容是Word 文档（docx）"),
+        ("自查评分表.exe", b"MZ" + b"\0" * 300, "可执行程序"),
+    ],
+)
 def test_disguised_files_are_refused(site, name, data, words):
     refused = site.submit(site.token("140724100"), "self_score_sheet", [(name, data)])
     assert refused.status_code == 400 and words in refused.text
@@ -117,7 +127,9 @@ def test_a_post_without_the_pages_csrf_token_is_refused(site):
 def test_error_pages_show_no_internals(site, monkeypatch):
     missing = site.client.get("/no/such/page")
     assert missing.status_code == 404 and "没有找到这个页面" in missing.text and "Not Found" not in missing.text
-    assert site.client.get("/api/nothing").json() == {"detail": "没有找到这个页面。请检查链接是否完整，或从督办消息中重新打开。"}
+    assert site.client.get("/api/nothing").json() == {
+        "detail": "没有找到这个页面。请检查链接是否完整，或从督办消息中重新打开。"
+    }
     wrong = site.client.get(f"/u/{site.token('140724100')}/receipts/not-a-number")
     assert wrong.status_code == 422 and "请求参数有误" in wrong.text and "int_parsing" not in wrong.text
 
@@ -137,8 +149,15 @@ def test_error_pages_show_no_internals(site, monkeypatch):
 
 def test_the_access_log_never_holds_a_token(site):
     token = site.token("140724100")
-    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-                               ("10.0.0.8:5123", "GET", f"/u/{token}/receipts/3", "1.1", 200), None)  # fmt: skip
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("10.0.0.8:5123", "GET", f"/u/{token}/receipts/3", "1.1", 200),
+        None,
+    )
     MaskTokens().filter(record)
     line = record.getMessage()
     assert token not in line and f"/u/{token[:8]}…/receipts/3" in line

@@ -22,7 +22,10 @@ def test_the_page_lists_the_units_items_with_dues_and_colours(site):
     text = text_of(page.text)
     assert "昔阳县统计局" in text and '统计基层基础工作规范化建设"回头看"' in text
     assert "黄 · 临近截止 规范化建设自评阶段 自查评分表 截止： 5月25日 周六 24:00 （还有2天11小时）" in text
-    assert "灰 · 未开始 县级检查阶段 县级实地检查评分表（不少于6个乡镇） 截止： 6月10日 周一 24:00 （5月25日 周六 08:30 开始）" in text
+    assert (
+        "灰 · 未开始 县级检查阶段 县级实地检查评分表（不少于6个乡镇） 截止： 6月10日 周一 24:00 （5月25日 周六 08:30 开始）"
+        in text
+    )
     # no form before opening: the two open items each have an upload form and a 延期申请 form (extensions allowed)
     assert page.text.count('enctype="multipart/form-data"') == 2 and page.text.count("<form") == 4
     assert page.text.count('class="submit extension"') == 2
@@ -53,9 +56,12 @@ def test_a_submission_from_the_page_is_kept_receipted_and_stops_the_reminders(en
     report = site.submit(token, "self_report", [("乐平镇总结报告.docx", docx_bytes()), ("盖章版.pdf", pdf_bytes())])
     assert report.status_code == 303
     with engine.connect() as conn:
-        rows = conn.execute(select(Submission.item_id, Submission.actor, Submission.files).order_by(Submission.id)).all()
-        receipts = conn.execute(select(OutboxMessage.kind).where(OutboxMessage.recipient == "140724100",
-                                                                 OutboxMessage.kind == "receipt")).all()  # fmt: skip
+        rows = conn.execute(
+            select(Submission.item_id, Submission.actor, Submission.files).order_by(Submission.id)
+        ).all()
+        receipts = conn.execute(
+            select(OutboxMessage.kind).where(OutboxMessage.recipient == "140724100", OutboxMessage.kind == "receipt")
+        ).all()
     assert [(r.item_id, r.actor) for r in rows] == [("self_score_sheet", "portal"), ("self_report", "portal")]
     assert [f["name"] for f in rows[1].files] == ["乐平镇总结报告.docx", "盖章版.pdf"]
     assert len(stored_files(site.settings)) == 3 and len(receipts) == 2  # content-addressed, a receipt each
@@ -64,10 +70,13 @@ def test_a_submission_from_the_page_is_kept_receipted_and_stops_the_reminders(en
 
     tick(engine, at("2024-05-22 09:00"))  # the first reminder of 自评
     with engine.connect() as conn:
-        reminded = set(conn.execute(
-            select(Assignment.unit_code).join(Intent, Intent.assignment_id == Assignment.id)
-            .where(Intent.kind == "reminder", Assignment.stage_id == "self_assessment")
-        ).scalars())  # fmt: skip
+        reminded = set(
+            conn.execute(
+                select(Assignment.unit_code)
+                .join(Intent, Intent.assignment_id == Assignment.id)
+                .where(Intent.kind == "reminder", Assignment.stage_id == "self_assessment")
+            ).scalars()
+        )
     assert "140724100" not in reminded and "140724101" in reminded and len(reminded) == 129
 
 
@@ -83,7 +92,11 @@ def test_a_late_resubmission_is_marked_late_and_every_version_is_kept(site):
     late = text_of(site.client.get(first.headers["location"]).text)
     assert "已收到（逾期报送）" in late and "逾期1天12小时报送" in late
     page = text_of(site.page(token).text)
-    assert "已报送 2 版" in page and "第2版 · 5月27日 周一 11:30 · 逾期报送" in page and "第1版 · 5月20日 周一 10:00 · 按时报送" in page
+    assert (
+        "已报送 2 版" in page
+        and "第2版 · 5月27日 周一 11:30 · 逾期报送" in page
+        and "第1版 · 5月20日 周一 10:00 · 按时报送" in page
+    )
     assert "绿 · 已报送" in page  # on time first: a later correction does not turn the item late
 
 
@@ -128,8 +141,15 @@ def test_campaign_rows_stay_consistent_with_the_cli_path(site):
     token, sheet = site.token("140724100"), xlsx_bytes()
     site.submit(token, "self_score_sheet", [("评分表.xlsx", sheet)])
     path = write(site.settings.home / "评分表.xlsx", sheet)
-    record_submission(site.engine, CAMPAIGN, "140724100", "self_score_sheet", site.now, files=[path],
-                      files_dir=site.settings.files_dir)  # fmt: skip
+    record_submission(
+        site.engine,
+        CAMPAIGN,
+        "140724100",
+        "self_score_sheet",
+        site.now,
+        files=[path],
+        files_dir=site.settings.files_dir,
+    )
     with site.engine.connect() as conn:
         versions = conn.execute(select(Submission.version, Submission.actor).order_by(Submission.version)).all()
         intents = conn.execute(select(Intent.kind, Intent.step).where(Intent.kind == "receipt")).all()

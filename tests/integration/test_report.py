@@ -25,7 +25,19 @@ from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import at, plan_jinzhong, tick
 from tests.samples import xlsx_bytes
 
-COUNTIES = ["140702", "140703", "140721", "140722", "140723", "140724", "140725", "140727", "140728", "140729", "140781"]
+COUNTIES = [
+    "140702",
+    "140703",
+    "140721",
+    "140722",
+    "140723",
+    "140724",
+    "140725",
+    "140727",
+    "140728",
+    "140729",
+    "140781",
+]
 
 
 def _simulated(engine, path, seed=2024):
@@ -33,7 +45,17 @@ def _simulated(engine, path, seed=2024):
     return campaign_id, simulate_planned(engine, campaign_id, seed=seed)
 
 
-CHECK_ITEMS = ["duties", "staffing", "rules", "ledgers", "reporting", "service", "informatization", "training", "funding"]
+CHECK_ITEMS = [
+    "duties",
+    "staffing",
+    "rules",
+    "ledgers",
+    "reporting",
+    "service",
+    "informatization",
+    "training",
+    "funding",
+]
 
 
 def _city_sample(engine) -> list[str]:
@@ -45,7 +67,9 @@ def _text(draft) -> str:
     for section in draft.sections:
         parts.append(section.heading)
         for block in section.blocks:
-            parts.append(block.text if isinstance(block, Para) else " ".join(sum(([*r] for r in getattr(block, "rows", [])), [])))
+            parts.append(
+                block.text if isinstance(block, Para) else " ".join(sum(([*r] for r in getattr(block, "rows", [])), []))
+            )
     return "\n".join(parts)
 
 
@@ -53,20 +77,40 @@ def _squeeze(text: str) -> str:
     return "".join(text.split())
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None,
-                    reason="LibreOffice and poppler-utils are installed by .ci/run")  # fmt: skip
+@pytest.mark.skipif(
+    shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+    reason="LibreOffice and poppler-utils are installed by .ci/run",
+)
 def test_the_jinzhong_report_opens_in_libreoffice_with_its_headings_and_figures(sqlite_engine, tmp_path):
     engine = sqlite_engine
     campaign_id, preview = _simulated(engine, JINZHONG)
     for n, county in enumerate(COUNTIES):  # the counts each county reports with its inspection (a later version)
         sheet = tmp_path / f"{county}.xlsx"
         sheet.write_bytes(xlsx_bytes())
-        record_submission(engine, campaign_id, county, "county_inspection", at("2024-07-08 10:00"), files=[sheet],
-                          metrics={"townships_inspected": str(6 + n % 3)}, files_dir=tmp_path / "files")  # fmt: skip
+        record_submission(
+            engine,
+            campaign_id,
+            county,
+            "county_inspection",
+            at("2024-07-08 10:00"),
+            files=[sheet],
+            metrics={"townships_inspected": str(6 + n % 3)},
+            files_dir=tmp_path / "files",
+        )
     inspected = _city_sample(engine)[:3]  # the city's inspectors score three units on 6/25
-    record_scores(engine, campaign_id, "city_check", [UnitScores(u, dict(zip(CHECK_ITEMS, p))) for u, p in zip(
-        inspected, ([10, 15, 10, 10, 10, 10, 10, 10, 15], [5, 10, 5, 6, 6, 6, 6, 6, 10], [9, 14, 9, 5, 9, 9, 9, 9, 14]))],
-        at=at("2024-06-25 10:00"))  # fmt: skip
+    record_scores(
+        engine,
+        campaign_id,
+        "city_check",
+        [
+            UnitScores(u, dict(zip(CHECK_ITEMS, p)))
+            for u, p in zip(
+                inspected,
+                ([10, 15, 10, 10, 10, 10, 10, 10, 15], [5, 10, 5, 6, 6, 6, 6, 6, 10], [9, 14, 9, 5, 9, 9, 9, 9, 14]),
+            )
+        ],
+        at=at("2024-06-25 10:00"),
+    )
     as_of = at("2024-07-12 09:00")
     calendar = load_calendar_for(load_spec(JINZHONG))
     record = read_record(engine, campaign_id, as_of, calendar)
@@ -76,8 +120,21 @@ def test_the_jinzhong_report_opens_in_libreoffice_with_its_headings_and_figures(
     assert files.chart.name == "晋中-总结报告-时间线.png"
 
     profile = tmp_path / "lo-profile"
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path / "pdf"), str(out)], check=True, capture_output=True, timeout=180)  # fmt: skip
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path / "pdf"),
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     pdf = tmp_path / "pdf" / "晋中-总结报告.pdf"
     assert pdf.is_file()
     text = _squeeze(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout)
@@ -85,7 +142,10 @@ def test_the_jinzhong_report_opens_in_libreoffice_with_its_headings_and_figures(
         assert heading in text
     overall = record.overall
     assert overall.due == 325 and overall.on_time + overall.late + overall.missing == 325  # 324 planned, 1 整改
-    assert f"按时报送{overall.on_time}项，逾期报送{overall.late}项，未报送{overall.missing}项，按时报送率{pct(overall.rate)}" in text
+    assert (
+        f"按时报送{overall.on_time}项，逾期报送{overall.late}项，未报送{overall.missing}项，按时报送率{pct(overall.rate)}"
+        in text
+    )
     township = record.by_level["township"]
     assert f"乡级118{township.due}{township.on_time}{township.late}{township.missing}{pct(township.rate)}" in text
     total = sum(6 + n % 3 for n in range(len(COUNTIES)))
@@ -94,7 +154,9 @@ def test_the_jinzhong_report_opens_in_libreoffice_with_its_headings_and_figures(
     assert "市级抽查（6个县、24个乡镇）：按随机种子20240610抽取30个单位（县级6个、乡级24个）" in text
     assert "图1工作阶段与每日报送情况" in text
     lowest = _squeeze(record.campaign.display(inspected[1]))
-    assert f"应评分30个单位，已评分3个，尚有27个未评分；平均得分82.3分，最低60分（{lowest}）；达标2个，未达标1个" in text
+    assert (
+        f"应评分30个单位，已评分3个，尚有27个未评分；平均得分82.3分，最低60分（{lowest}）；达标2个，未达标1个" in text
+    )
     assert "检查项目中得分率最低的是统计台账（70.0%）" in text
     assert "昔阳县统计局2024年5月13日以昔统字〔2024〕2号转发" in text
     page = tmp_path / "page"
@@ -128,16 +190,26 @@ def test_anshan_report_follows_the_seed_s_headings_with_the_record_under_them(sq
     draft = build_draft(record)
     assert draft.title == '鞍山市统计局第十六届"5·15政务公开日"活动开展情况汇报'
     assert [s.heading for s in draft.sections] == [
-        "一、提高认识、加强领导", "二、明确任务、认真实施", "三、强化举措、务求实效", "四、完成情况", "五、存在问题", "六、下一步工作打算",
+        "一、提高认识、加强领导",
+        "二、明确任务、认真实施",
+        "三、强化举措、务求实效",
+        "四、完成情况",
+        "五、存在问题",
+        "六、下一步工作打算",
     ]  # the seed's four, with the figures and the problems added before the last
-    assert draft.preamble.startswith("根据鞍山市人民政府办公厅《关于组织开展全市第十六届\"5·15政务公开日\"活动的通知》要求，鞍山市统计局于2022年5月9日至5月20日")
+    assert draft.preamble.startswith(
+        '根据鞍山市人民政府办公厅《关于组织开展全市第十六届"5·15政务公开日"活动的通知》要求，鞍山市统计局于2022年5月9日至5月20日'
+    )
     measures = [b.text for b in draft.sections[2].blocks if isinstance(b, Para) and b.style == "body"]
     assert [m.split("：")[0] for m in measures] == [
-        "1. 组织局机关工作人员学习政务公开重要内容和精神实质", "2. 发挥政务信息公开平台作用，主动公开相关信息，及时更新信息内容",
-        "3. 利用工作会议、业务培训会议面向各县(市)区、\"三上\"企业统计员宣传政务公开政务服务工作",
+        "1. 组织局机关工作人员学习政务公开重要内容和精神实质",
+        "2. 发挥政务信息公开平台作用，主动公开相关信息，及时更新信息内容",
+        '3. 利用工作会议、业务培训会议面向各县(市)区、"三上"企业统计员宣传政务公开政务服务工作',
         "4. 统计职称考试、统计执法等热点问题及时网上公开，并公布咨询、监督电话",
     ]  # the report's measures 1–4
-    assert draft.sections[1].blocks == [b for b in draft.sections[1].blocks if b.style == "prompt"]  # the writer's words
+    assert draft.sections[1].blocks == [
+        b for b in draft.sections[1].blocks if b.style == "prompt"
+    ]  # the writer's words
     assert draft.issuer == "鞍山市统计局" and draft.day == "2022年5月21日"
     assert draft.addressee == "鞍山市人民政府办公厅"  # report.to: 210300-bgt
 
@@ -147,15 +219,34 @@ def test_hengyang_counts_are_rolled_up_from_the_counties(sqlite_engine, tmp_path
     campaign_id = ensure_planned(sqlite_engine, path, now=at("2021-11-29 09:00")).campaign_id
     counties = ["430405", "430406", "430407", "430408", "430412", "430421"]
     for n, county in enumerate(counties):
-        record_submission(sqlite_engine, campaign_id, county, "activity_report", at("2021-12-24 16:00"),
-                          metrics={"signed_articles": "已发表", "quiz_participants": str(100 * (n + 1)),
-                                   "law_talks": "2", "essays_submitted": "1"}, files_dir=tmp_path)  # fmt: skip
+        record_submission(
+            sqlite_engine,
+            campaign_id,
+            county,
+            "activity_report",
+            at("2021-12-24 16:00"),
+            metrics={
+                "signed_articles": "已发表",
+                "quiz_participants": str(100 * (n + 1)),
+                "law_talks": "2",
+                "essays_submitted": "1",
+            },
+            files_dir=tmp_path,
+        )
     # 衡阳县 corrects its figures the next day: the latest version counts
-    record_submission(sqlite_engine, campaign_id, "430421", "activity_report", at("2021-12-25 10:00"),
-                      metrics={"signed_articles": "已发表", "quiz_participants": "650", "law_talks": "3",
-                               "essays_submitted": "2"}, files_dir=tmp_path)  # fmt: skip
+    record_submission(
+        sqlite_engine,
+        campaign_id,
+        "430421",
+        "activity_report",
+        at("2021-12-25 10:00"),
+        metrics={"signed_articles": "已发表", "quiz_participants": "650", "law_talks": "3", "essays_submitted": "2"},
+        files_dir=tmp_path,
+    )
     record = read_record(sqlite_engine, campaign_id, at("2021-12-26 09:00"), load_calendar_for(load_spec(path)))
-    totals = {m.label: (m.total, m.reporting) for m in record.metrics if m.item.startswith("统计法治宣传活动组织开展情况")}
+    totals = {
+        m.label: (m.total, m.reporting) for m in record.metrics if m.item.startswith("统计法治宣传活动组织开展情况")
+    }
     assert totals["统计法专项答题人数"] == (100 + 200 + 300 + 400 + 500 + 650, 6)
     assert totals["普法宣讲次数"] == (5 * 2 + 3, 6)
     assert totals["征文投稿数量"] == (5 + 2, 6)
@@ -163,8 +254,10 @@ def test_hengyang_counts_are_rolled_up_from_the_counties(sqlite_engine, tmp_path
     draft = build_draft(record)
     assert draft.title == "衡阳市统计法治宣传活动开展情况汇总"
     text = _text(draft)
-    assert ("全市统计法治宣传活动开展情况汇总：衡阳市统计局汇总，所属12个单位已报6个，未报6个（"
-            in text and "）；合计统计法专项答题人数2,150人、普法宣讲次数13次、征文投稿数量7篇。" in text)  # fmt: skip
+    assert (
+        "全市统计法治宣传活动开展情况汇总：衡阳市统计局汇总，所属12个单位已报6个，未报6个（" in text
+        and "）；合计统计法专项答题人数2,150人、普法宣讲次数13次、征文投稿数量7篇。" in text
+    )
     assert "本级及择优选取的县市区统计局负责人署名文章报省局：衡阳市统计局汇总，所属12个单位已报0个，未报12个（" in text
     assert "汇总逾期未报。" in text  # the city's report to the province was due on 12/5 17:30
     tables = [b for s in draft.sections for b in s.blocks if isinstance(b, Table)]
@@ -180,8 +273,9 @@ def test_duban_report_on_the_command_line_writes_the_draft_and_the_chart(tmp_pat
     from duban.cli.main import app
 
     out = tmp_path / "总结.docx"
-    result = CliRunner().invoke(app, ["report", str(JINZHONG), "--out", str(out), "--as-of", "2024-06-01 09:00"],
-                                catch_exceptions=False)  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["report", str(JINZHONG), "--out", str(out), "--as-of", "2024-06-01 09:00"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert out.is_file() and (tmp_path / "总结-时间线.png").is_file()
     assert f"draft report {out}" in result.output
@@ -193,7 +287,9 @@ def test_the_chart_is_drawn_without_a_cjk_font_and_says_so(sqlite_engine, tmp_pa
 
     plan_jinzhong(sqlite_engine)
     monkeypatch.setattr(chart, "CJK_FAMILIES", ("No Such Font CJK",))
-    record = read_record(sqlite_engine, "jinzhong-2024-lookback", at("2024-06-01 09:00"), load_calendar_for(load_spec(JINZHONG)))
+    record = read_record(
+        sqlite_engine, "jinzhong-2024-lookback", at("2024-06-01 09:00"), load_calendar_for(load_spec(JINZHONG))
+    )
     warnings = chart.timeline_png(record, tmp_path / "t.png")
     assert (tmp_path / "t.png").stat().st_size > 10_000
     assert warnings and "no CJK font found" in warnings[0]
@@ -214,8 +310,15 @@ def test_a_finished_campaign_s_report_ends_at_its_close_not_today(tmp_path):
     tick(engine, at("2024-07-20 09:00"))  # everything opened, slipped and escalated
     sheet = tmp_path / "乐平镇.xlsx"
     sheet.write_bytes(xlsx_bytes())
-    record_submission(engine, "jinzhong-2024-lookback", "140724100", "self_score_sheet", at("2024-07-25 10:00"),
-                      files=[sheet], files_dir=tmp_path / "files")  # a straggler, after every due
+    record_submission(
+        engine,
+        "jinzhong-2024-lookback",
+        "140724100",
+        "self_score_sheet",
+        at("2024-07-25 10:00"),
+        files=[sheet],
+        files_dir=tmp_path / "files",
+    )  # a straggler, after every due
     calendar = load_calendar_for(load_spec(JINZHONG))
     assert closing_instant(engine, "jinzhong-2024-lookback", calendar, at("2026-12-06 10:00")) == at("2024-07-25 10:00")
     assert closing_instant(engine, "jinzhong-2024-lookback", calendar, at("2024-06-01 10:00")) == at("2024-06-01 10:00")

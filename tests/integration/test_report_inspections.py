@@ -18,8 +18,8 @@ from duban.services.rollups import feed_rollups
 from duban.services.scores import UnitScores, record_scores
 from duban.services.submit import record_submission
 from duban.spec.load import load_spec
-from duban.views.campaigns import load_campaign
 from duban.store.tables import SampleDraw
+from duban.views.campaigns import load_campaign
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong
 from tests.samples import docx_bytes, zip_bytes
@@ -51,12 +51,24 @@ def _scored_campaign(engine, tmp_path) -> list[str]:
     """晋中 with four units of the city's sample scored on 6/20; of the two that fail, one hands in its 整改 on time."""
     plan_jinzhong(engine)
     units = _members(engine, "city_check")[:4]
-    record_scores(engine, CAMPAIGN, "city_check", [UnitScores(u, dict(zip(ITEMS, p)), inspector="张检查")
-                                                    for u, p in zip(units, SCORES)], at=at("2024-06-20 10:00"))  # fmt: skip
+    record_scores(
+        engine,
+        CAMPAIGN,
+        "city_check",
+        [UnitScores(u, dict(zip(ITEMS, p)), inspector="张检查") for u, p in zip(units, SCORES)],
+        at=at("2024-06-20 10:00"),
+    )
     report = tmp_path / "整改报告.docx"
     report.write_bytes(docx_bytes("整改报告"))
-    record_submission(engine, CAMPAIGN, units[1], "rectification", at("2024-07-02 15:00"), files=[report],
-                      files_dir=tmp_path / "files")  # fmt: skip
+    record_submission(
+        engine,
+        CAMPAIGN,
+        units[1],
+        "rectification",
+        at("2024-07-02 15:00"),
+        files=[report],
+        files_dir=tmp_path / "files",
+    )
     return units
 
 
@@ -70,12 +82,19 @@ def test_the_report_tells_each_samples_scores_the_rectifications_and_the_weakest
     subheads = [b.text for b in completion.blocks if isinstance(b, Para) and b.style == "sub"]
     assert subheads == ["（一）报送情况", "（二）检查情况"]
     text = _text(draft)
-    assert ("市级抽查（6个县、24个乡镇）：按随机种子20240610抽取30个单位（县级6个、乡级24个），抽取结果已存档备查。"
-            f"应评分30个单位，已评分4个，尚有26个未评分；平均得分80.8分，最低60分（{names[1]}）；"
-            "达标2个，未达标2个（80分及以上为达标）。未达标的2个单位均已下达整改任务（规范化建设未达标整改报告，"
-            "10个工作日内报送）：按时报送1个，逾期未报1个。") in text  # fmt: skip
-    assert "县级检查乡镇（每县不少于6个）：按随机种子20240525抽取66个单位（乡级66个），抽取结果已存档备查。截至7月8日尚未录入检查评分（应评分66个单位）。" in text
-    assert "检查项目中得分率最低的是统计台账（62.5%）、工作任务（80.0%）、制度管理（80.0%），各检查项目平均为80.8%" in text
+    assert (
+        "市级抽查（6个县、24个乡镇）：按随机种子20240610抽取30个单位（县级6个、乡级24个），抽取结果已存档备查。"
+        f"应评分30个单位，已评分4个，尚有26个未评分；平均得分80.8分，最低60分（{names[1]}）；"
+        "达标2个，未达标2个（80分及以上为达标）。未达标的2个单位均已下达整改任务（规范化建设未达标整改报告，"
+        "10个工作日内报送）：按时报送1个，逾期未报1个。"
+    ) in text
+    assert (
+        "县级检查乡镇（每县不少于6个）：按随机种子20240525抽取66个单位（乡级66个），抽取结果已存档备查。截至7月8日尚未录入检查评分（应评分66个单位）。"
+        in text
+    )
+    assert (
+        "检查项目中得分率最低的是统计台账（62.5%）、工作任务（80.0%）、制度管理（80.0%），各检查项目平均为80.8%" in text
+    )
     assert f"2个单位检查得分未达标，其中1个单位的整改报告逾期未报（{names[2]}）" in text
     tables = _tables(draft)
     assert tables["检查评分情况"].rows == [["市级抽查", "30", "4", "80.8", "60", "2", "2"]]
@@ -97,8 +116,9 @@ def test_scores_recorded_after_the_reports_instant_are_not_in_it(sqlite_engine, 
 def test_the_summary_table_gets_a_score_sheet_with_every_sampled_unit(sqlite_engine, tmp_path):
     units = _scored_campaign(sqlite_engine, tmp_path)
     campaign = load_campaign(sqlite_engine, CAMPAIGN)
-    files = write_report(sqlite_engine, CAMPAIGN, at("2024-07-08 09:00"), tmp_path / "晋中.docx",
-                         load_calendar_for(load_spec(JINZHONG)))  # fmt: skip
+    files = write_report(
+        sqlite_engine, CAMPAIGN, at("2024-07-08 09:00"), tmp_path / "晋中.docx", load_calendar_for(load_spec(JINZHONG))
+    )
     book = load_workbook(io.BytesIO(files.table.read_bytes()))
     assert book.sheetnames[0] == "汇总" and book.sheetnames[-1] == "检查评分"
     rows = list(book["检查评分"].iter_rows(min_row=2, values_only=True))
@@ -117,17 +137,35 @@ def test_the_upper_report_names_the_county_that_forwarded_and_the_lower_one_its_
     doc.write_bytes(docx_bytes())
     summary.write_bytes(zip_bytes())
     for code in ("140724100", "140724101", "140724102"):
-        record_submission(sqlite_engine, lower, code, "township_materials", at("2024-06-24 10:00"), files=[doc],
-                          files_dir=tmp_path / "files")  # fmt: skip
-    record_submission(sqlite_engine, lower, "140724", "materials_rollup", at("2024-06-26 16:00"), files=[summary],
-                      files_dir=tmp_path / "files")  # fmt: skip
+        record_submission(
+            sqlite_engine,
+            lower,
+            code,
+            "township_materials",
+            at("2024-06-24 10:00"),
+            files=[doc],
+            files_dir=tmp_path / "files",
+        )
+    record_submission(
+        sqlite_engine,
+        lower,
+        "140724",
+        "materials_rollup",
+        at("2024-06-26 16:00"),
+        files=[summary],
+        files_dir=tmp_path / "files",
+    )
     feed_rollups(sqlite_engine, lower, at("2024-06-26 16:10"))
     as_of = at("2024-07-02 09:00")
     upper = _text(build_draft(read_record(sqlite_engine, CAMPAIGN, as_of, load_calendar_for(load_spec(JINZHONG)))))
-    assert ("昔阳县统计局以昔统字〔2024〕2号转发本通知，所属11个单位已报3个，未报8个（" in upper
-            and "；其汇总的抽查县、乡统计机构评分表、调查问卷和总结报告已于6月26日按时报送。" in upper)  # fmt: skip
+    assert (
+        "昔阳县统计局以昔统字〔2024〕2号转发本通知，所属11个单位已报3个，未报8个（" in upper
+        and "；其汇总的抽查县、乡统计机构评分表、调查问卷和总结报告已于6月26日按时报送。" in upper
+    )
     own = _text(build_draft(read_record(sqlite_engine, lower, as_of, load_calendar_for(load_spec(XIYANG)))))
-    assert ("全县抽查县、乡统计机构评分表、调查问卷和总结报告（汇总报市统计局设管科）：昔阳县统计局汇总，"
-            "所属11个单位已报3个，未报8个（") in own  # fmt: skip
+    assert (
+        "全县抽查县、乡统计机构评分表、调查问卷和总结报告（汇总报市统计局设管科）：昔阳县统计局汇总，"
+        "所属11个单位已报3个，未报8个（"
+    ) in own
     assert "汇总已于6月26日按时报送。" in own
     assert "应报晋中市统计局的抽查县、乡统计机构评分表、调查问卷和总结报告已于6月26日按时报送。" in own

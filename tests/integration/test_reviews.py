@@ -9,15 +9,15 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from duban.views.campaigns import load_campaign
-from duban.services.compose import describe
+from duban.domain.messages import render
 from duban.errors import RequestError
 from duban.instants import parse_instant
+from duban.services.compose import describe
 from duban.services.lifecycle import ensure_planned
-from duban.domain.messages import render
 from duban.services.review import record_review, review_queue, reviews_of
 from duban.services.submit import record_submission
 from duban.store.tables import Assignment, OutboxMessage, Submission
+from duban.views.campaigns import load_campaign
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick, transitions
 from tests.samples import docx_bytes, xlsx_bytes
@@ -34,7 +34,9 @@ def end(day: str):
 def _row(engine, unit, item=ITEM):
     a = Assignment.__table__
     with engine.connect() as conn:
-        return conn.execute(select(a).where(a.c.campaign_id == CAMPAIGN, a.c.unit_code == unit, a.c.item_id == item)).one()
+        return conn.execute(
+            select(a).where(a.c.campaign_id == CAMPAIGN, a.c.unit_code == unit, a.c.item_id == item)
+        ).one()
 
 
 def _hand_in(engine, tmp_path, unit, when, item=ITEM):
@@ -55,8 +57,14 @@ def _messages(engine, kind):
 
 def _text(engine, message):
     campaign = load_campaign(engine, CAMPAIGN)
-    return render(describe(campaign, message.payload), title=campaign.spec.title, issuer=campaign.spec.issuer,
-                  doc_no=None, tz=campaign.tz, key=message.idempotency_key).text  # fmt: skip
+    return render(
+        describe(campaign, message.payload),
+        title=campaign.spec.title,
+        issuer=campaign.spec.issuer,
+        doc_no=None,
+        tz=campaign.tz,
+        key=message.idempotency_key,
+    ).text
 
 
 def test_a_returned_item_is_owed_again_by_its_new_due_and_every_version_and_review_is_kept(engine, tmp_path):
@@ -68,8 +76,16 @@ def test_a_returned_item_is_owed_again_by_its_new_due_and_every_version_and_revi
     tick(engine, at("2024-06-28 09:30"))
     assert _row(engine, XIYANG).state == "in_review"  # the tick leaves a version under review alone
 
-    returned = record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-28 10:00"), accept_it=False,
-                             reason="评分表缺少乡镇签章", reviewer="operator:设管科")  # fmt: skip
+    returned = record_review(
+        engine,
+        CAMPAIGN,
+        XIYANG,
+        ITEM,
+        at("2024-06-28 10:00"),
+        accept_it=False,
+        reason="评分表缺少乡镇签章",
+        reviewer="operator:设管科",
+    )
     # 3 working days after Friday 6/28: Wednesday 7/3 (later than the 7/1 due it had)
     assert returned.new_due == end("2024-07-03") and returned.new_state.value == "due_soon"
     assert review_queue(engine, CAMPAIGN) == []
@@ -81,21 +97,36 @@ def test_a_returned_item_is_owed_again_by_its_new_due_and_every_version_and_revi
     tick(engine, at("2024-07-02 09:30"))  # 寿阳 slipped at its 7/1 due; 昔阳 is reminded before its new one
     assert _row(engine, SHOUYANG).state == "overdue" and _row(engine, XIYANG).state == "due_soon"
     tick(engine, at("2024-07-05 09:30"))
-    mine = [t for t in transitions(engine, at("2024-06-28 09:59"), at("2024-07-05 09:30")) if t[0] == XIYANG and t[1] == ITEM]
-    assert [(t[2], t[4]) for t in sorted(mine, key=lambda t: t[4])] == [("returned", at("2024-06-28 10:00")), ("reminder", at("2024-07-02 09:00")),
-                                           ("overdue", end("2024-07-03")), ("escalation", at("2024-07-05 09:00"))]  # fmt: skip
+    mine = [
+        t
+        for t in transitions(engine, at("2024-06-28 09:59"), at("2024-07-05 09:30"))
+        if t[0] == XIYANG and t[1] == ITEM
+    ]
+    assert [(t[2], t[4]) for t in sorted(mine, key=lambda t: t[4])] == [
+        ("returned", at("2024-06-28 10:00")),
+        ("reminder", at("2024-07-02 09:00")),
+        ("overdue", end("2024-07-03")),
+        ("escalation", at("2024-07-05 09:00")),
+    ]
     before = snapshot(engine)
     tick(engine, at("2024-07-05 09:30"))
     assert snapshot(engine) == before
 
     again = _hand_in(engine, tmp_path, XIYANG, "2024-07-05 10:00")
     assert again.version == 2 and again.state.value == "in_review" and again.late
-    accepted = record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-07-05 11:00"), accept_it=True, reviewer="operator:设管科")
+    accepted = record_review(
+        engine, CAMPAIGN, XIYANG, ITEM, at("2024-07-05 11:00"), accept_it=True, reviewer="operator:设管科"
+    )
     assert accepted.new_state.value == "late" and accepted.version == 2
-    assert [(r.decision, r.reason) for r in reviews_of(engine, CAMPAIGN)] == [("returned", "评分表缺少乡镇签章"), ("accepted", None)]
+    assert [(r.decision, r.reason) for r in reviews_of(engine, CAMPAIGN)] == [
+        ("returned", "评分表缺少乡镇签章"),
+        ("accepted", None),
+    ]
     s = Submission.__table__
     with engine.connect() as conn:
-        assert conn.execute(select(s.c.version).where(s.c.unit_code == XIYANG, s.c.item_id == ITEM)).scalars().all() == [1, 2]
+        assert conn.execute(
+            select(s.c.version).where(s.c.unit_code == XIYANG, s.c.item_id == ITEM)
+        ).scalars().all() == [1, 2]
     with pytest.raises(RequestError, match="nothing waiting for review"):
         record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-07-05 12:00"), accept_it=True)
 
@@ -132,12 +163,30 @@ def test_a_county_reviews_its_own_townships_and_no_other_countys(engine, tmp_pat
     assert [r.unit_code for r in review_queue(engine, CAMPAIGN, parent=XIYANG)] == [LEPING]
     assert review_queue(engine, CAMPAIGN, parent=SHOUYANG) == []
     with pytest.raises(RequestError, match="reviews only its own children") as refused:
-        record_review(engine, CAMPAIGN, LEPING, "self_report", at("2024-05-21 10:00"), accept_it=False,
-                      reason="不合格", reviewer=f"unit:{SHOUYANG}", reviewer_unit=SHOUYANG)  # fmt: skip
+        record_review(
+            engine,
+            CAMPAIGN,
+            LEPING,
+            "self_report",
+            at("2024-05-21 10:00"),
+            accept_it=False,
+            reason="不合格",
+            reviewer=f"unit:{SHOUYANG}",
+            reviewer_unit=SHOUYANG,
+        )
     assert refused.value.cn == "只能审核本单位所属下级单位的材料"
     assert _row(engine, LEPING, "self_report").state == "in_review"
-    returned = record_review(engine, CAMPAIGN, LEPING, "self_report", at("2024-05-21 10:00"), accept_it=False,
-                             reason="缺少经验亮点部分", reviewer=f"unit:{XIYANG}", reviewer_unit=XIYANG)  # fmt: skip
+    returned = record_review(
+        engine,
+        CAMPAIGN,
+        LEPING,
+        "self_report",
+        at("2024-05-21 10:00"),
+        accept_it=False,
+        reason="缺少经验亮点部分",
+        reviewer=f"unit:{XIYANG}",
+        reviewer_unit=XIYANG,
+    )
     assert returned.new_due == end("2024-05-25") and returned.new_state.value in ("open", "due_soon")
     # the county's link cannot review a county-level item either (the spec says parent for townships' reports)
     with pytest.raises(RequestError, match="reviews only its own children"):
@@ -158,12 +207,29 @@ def test_the_cli_returns_and_accepts(tmp_path):
     assert handed.exit_code == 0 and "待审核" in handed.output, handed.output
     both = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--return")
     assert both.exit_code == 1 and "exactly one of --accept and --return" in both.output
-    returned = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--return", "--reason", "评分表缺少乡镇签章",
-                   "--within", "2 working days", "--at", "2024-06-28 10:00")  # fmt: skip
+    returned = run(
+        "review",
+        JINZHONG,
+        "--unit",
+        XIYANG,
+        "--item",
+        ITEM,
+        "--return",
+        "--reason",
+        "评分表缺少乡镇签章",
+        "--within",
+        "2 working days",
+        "--at",
+        "2024-06-28 10:00",
+    )
     assert returned.exit_code == 0, returned.output
-    assert "已退回 昔阳县统计局（140724）" in returned.output and "新的截止时间 2024-07-02 周二 24:00" in returned.output
+    assert (
+        "已退回 昔阳县统计局（140724）" in returned.output and "新的截止时间 2024-07-02 周二 24:00" in returned.output
+    )
     nothing = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--at", "2024-06-28 11:00")
-    assert nothing.exit_code == 1 and "RequestError" in nothing.output and "nothing waiting for review" in nothing.output
+    assert (
+        nothing.exit_code == 1 and "RequestError" in nothing.output and "nothing waiting for review" in nothing.output
+    )
     run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-07-01 09:00")
     accepted = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--at", "2024-07-01 10:00")
     assert accepted.exit_code == 0 and "审核通过" in accepted.output and "第2版 → 已报送" in accepted.output
@@ -190,9 +256,17 @@ def test_a_return_and_a_tick_at_the_same_moment_record_both_once_on_postgres(pg_
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(lambda: record_review(
-                   engine, CAMPAIGN, XIYANG, ITEM, moment, accept_it=False, reason="评分表缺少乡镇签章"),)),
-               threading.Thread(target=run, args=(lambda: tick_stage(engine, CAMPAIGN, "materials", moment),))]  # fmt: skip
+    threads = [
+        threading.Thread(
+            target=run,
+            args=(
+                lambda: record_review(
+                    engine, CAMPAIGN, XIYANG, ITEM, moment, accept_it=False, reason="评分表缺少乡镇签章"
+                ),
+            ),
+        ),
+        threading.Thread(target=run, args=(lambda: tick_stage(engine, CAMPAIGN, "materials", moment),)),
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -40,8 +40,12 @@ def _upload(site, data: bytes):
     tracemalloc.start()
     started = time.monotonic()
     try:
-        answer = site.client.post(f"{BASE}/county_checks/import", data={"csrf": csrf, "under": "140724"},
-                                  files=[("file", ("昔阳县检查评分表.xlsx", data))], follow_redirects=False)  # fmt: skip
+        answer = site.client.post(
+            f"{BASE}/county_checks/import",
+            data={"csrf": csrf, "under": "140724"},
+            files=[("file", ("昔阳县检查评分表.xlsx", data))],
+            follow_redirects=False,
+        )
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -69,13 +73,18 @@ def test_a_workbook_that_inflates_past_any_template_is_refused_before_it_is_open
     real = io.BytesIO()
     book.save(real)
     bomb = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(real.getvalue())) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+    with (
+        zipfile.ZipFile(io.BytesIO(real.getvalue())) as source,
+        zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out,
+    ):
         for info in source.infolist():
             if info.filename != "xl/worksheets/sheet1.xml":
                 out.writestr(info, source.read(info.filename))
                 continue
             with out.open("xl/worksheets/sheet1.xml", "w") as sheet:  # 60 MB of rows, streamed
-                sheet.write(b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+                sheet.write(
+                    b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+                )
                 block = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>' * 1000  # rows without numbers
                 for _ in range(1200):
                     sheet.write(block)

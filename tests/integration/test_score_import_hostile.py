@@ -63,8 +63,10 @@ def _sheet(change):
 
 NUMBER_CELLS = ["NaN", "nan", "inf", "-inf", "Infinity", "0x1E", "1e999", "1_0"]
 XXE = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-LAUGHS = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">' \
-         b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+    b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+)
 
 
 @pytest.fixture
@@ -95,7 +97,9 @@ def test_nan_in_the_date_cell_is_refused_by_cell(planned, tmp_path):
 
 
 @pytest.mark.parametrize("prolog", [XXE, LAUGHS], ids=["xxe", "billion_laughs"])
-@pytest.mark.parametrize("part", ["xl/worksheets/sheet1.xml", "xl/styles.xml", "xl/workbook.xml", "[Content_Types].xml"])
+@pytest.mark.parametrize(
+    "part", ["xl/worksheets/sheet1.xml", "xl/styles.xml", "xl/workbook.xml", "[Content_Types].xml"]
+)
 def test_a_doctype_anywhere_is_refused_before_it_is_parsed(planned, tmp_path, prolog, part):
     path = _template(planned, tmp_path)
     _rewrite(path, lambda name, data: prolog + re.sub(rb"^<\?xml[^>]*\?>", b"", data) if name == part else data)
@@ -124,11 +128,21 @@ def test_a_workbook_whose_hidden_sheet_has_no_content_is_refused(planned, tmp_pa
     assert "工作表「_duban」的内容缺失" in cn, cn
 
 
-@pytest.mark.parametrize("day, wrong", [
-    ("9999-12-31", "不能晚于今天"), ("2099-01-01", "不能晚于今天"), ("2024-06-21", "不能晚于今天"),
-    ("2026-02-30", "不是日期"), ("#VALUE!", "不是日期"), (2958466, "不是日期"), (1e20, "不是日期"),
-    (-1, "不是日期"), (12.5, "不是日期"), ("1999-12-31", "不能早于"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "day, wrong",
+    [
+        ("9999-12-31", "不能晚于今天"),
+        ("2099-01-01", "不能晚于今天"),
+        ("2024-06-21", "不能晚于今天"),
+        ("2026-02-30", "不是日期"),
+        ("#VALUE!", "不是日期"),
+        (2958466, "不是日期"),
+        (1e20, "不是日期"),
+        (-1, "不是日期"),
+        (12.5, "不是日期"),
+        ("1999-12-31", "不能早于"),
+    ],
+)
 def test_the_import_applies_the_forms_date_checks(planned, tmp_path, day, wrong):
     path = _template(planned, tmp_path, day=day)
     cn = _refused(planned, path)
@@ -145,6 +159,7 @@ def test_real_dates_are_kept(planned, tmp_path, day):
 
 def test_the_form_and_the_import_share_one_date_check():
     from datetime import date
+
     today = date(2024, 6, 20)
     assert inspection_day("2024-06-20", today) == (date(2024, 6, 20), None)
     assert inspection_day(45462, today) == (date(2024, 6, 19), None)
@@ -171,8 +186,12 @@ def test_the_upload_form_answers_400_in_chinese_not_500(sqlite_engine, tmp_path)
         fixed.write_bytes(data)
         _rewrite(fixed, lambda name, d, text=text: d.replace(f"<v>{MARK}</v>".encode(), f"<v>{text}</v>".encode()))
         csrf = site.csrf(f"{base}/county_checks?under=140724")
-        answer = site.client.post(f"{base}/county_checks/import", data={"csrf": csrf, "under": "140724"},
-                                  files=[("file", ("检查评分表.xlsx", fixed.read_bytes()))], follow_redirects=False)  # fmt: skip
+        answer = site.client.post(
+            f"{base}/county_checks/import",
+            data={"csrf": csrf, "under": "140724"},
+            files=[("file", ("检查评分表.xlsx", fixed.read_bytes()))],
+            follow_redirects=False,
+        )
         assert answer.status_code == 400, answer.status_code
         page = text_of(answer.text)
         assert "县级检查乡镇!D4" in page and "不是数字" in page, page

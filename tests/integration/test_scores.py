@@ -75,16 +75,37 @@ def test_import_totals_passes_and_fails_and_a_failing_unit_gets_its_rectificatio
     assert fmt(outcomes[failing].follow_up_due, TZ) == "2024-07-04 周四 24:00"
     with engine.connect() as conn:
         follow = conn.execute(select(Assignment).where(Assignment.item_id == "rectification")).one()
-    assert (follow.unit_code, follow.instance, follow.stage_id, follow.state) == (failing, "市级抽查", "materials", "pending")
+    assert (follow.unit_code, follow.instance, follow.stage_id, follow.state) == (
+        failing,
+        "市级抽查",
+        "materials",
+        "pending",
+    )
     assert {r.unit_code: (r.total, r.passed, r.inspector) for r in latest_scores(engine, CAMPAIGN)} == {
-        passing: (91, True, "张检查"), failing: (60, False, "张检查")}  # fmt: skip
+        passing: (91, True, "张检查"),
+        failing: (60, False, "张检查"),
+    }
 
     tick(engine, at("2024-06-20 10:10"))
     with engine.connect() as conn:
-        opened = conn.execute(select(Intent.kind).join(Assignment, Assignment.id == Intent.assignment_id)
-                              .where(Assignment.item_id == "rectification")).scalars().all()  # fmt: skip
-        message = conn.execute(select(OutboxMessage.payload).where(OutboxMessage.recipient == failing)
-                               .order_by(OutboxMessage.id.desc())).scalars().first()  # fmt: skip
+        opened = (
+            conn.execute(
+                select(Intent.kind)
+                .join(Assignment, Assignment.id == Intent.assignment_id)
+                .where(Assignment.item_id == "rectification")
+            )
+            .scalars()
+            .all()
+        )
+        message = (
+            conn.execute(
+                select(OutboxMessage.payload)
+                .where(OutboxMessage.recipient == failing)
+                .order_by(OutboxMessage.id.desc())
+            )
+            .scalars()
+            .first()
+        )
     assert opened == ["opened"]
     assert any(i["item_id"] == "rectification" and i["kind"] == "opened" for i in message["items"])
 
@@ -92,8 +113,25 @@ def test_import_totals_passes_and_fails_and_a_failing_unit_gets_its_rectificatio
 def test_a_unit_that_passes_on_rescoring_no_longer_owes_its_rectification(sqlite_engine):
     plan_jinzhong(sqlite_engine)
     unit = _members(sqlite_engine)[0]
-    low = UnitScores(unit, dict(zip(["duties", "staffing", "rules", "ledgers", "reporting", "service", "informatization",
-                                      "training", "funding"], [5] * 9)))  # fmt: skip
+    low = UnitScores(
+        unit,
+        dict(
+            zip(
+                [
+                    "duties",
+                    "staffing",
+                    "rules",
+                    "ledgers",
+                    "reporting",
+                    "service",
+                    "informatization",
+                    "training",
+                    "funding",
+                ],
+                [5] * 9,
+            )
+        ),
+    )
     [first] = record_scores(sqlite_engine, CAMPAIGN, "city_check", [low], at=at("2024-06-20 10:00"))
     assert not first.passed and first.follow_up_due is not None
     again = UnitScores(unit, {k: 10 if k not in ("staffing", "funding") else 15 for k in low.points})
@@ -110,8 +148,14 @@ def test_errors_name_the_file_sheet_and_cell_and_nothing_is_recorded(sqlite_engi
     path = tmp_path / "评分表.xlsx"
     export_template(sqlite_engine, CAMPAIGN, ["city_check"], path)
     members = _members(sqlite_engine)
-    rows = _fill(path, {members[0]: [9, 14, 9, 12, 9, 9, 9, 9, 14], members[1]: [9, "十", 9, 9, None, 9, 9, 9, 14],
-                        members[2]: [9, 14, 9, 9, 9, 9, 9, -1, 14]})  # fmt: skip
+    rows = _fill(
+        path,
+        {
+            members[0]: [9, 14, 9, 12, 9, 9, 9, 9, 14],
+            members[1]: [9, "十", 9, 9, None, 9, 9, 9, 14],
+            members[2]: [9, 14, 9, 9, 9, 9, 9, -1, 14],
+        },
+    )
     with pytest.raises(ScoreError) as caught:
         import_workbook(sqlite_engine, CAMPAIGN, path, at=at("2024-06-20 10:00"))
     text = str(caught.value)

@@ -28,8 +28,9 @@ def _prefect_logs_and_artifacts() -> str:
     async def read():
         async with get_client() as client:
             logs = await client._client.post("/logs/filter", json={"limit": 200, "offset": 0, "sort": "TIMESTAMP_ASC"})
-            artifacts = await client._client.post("/artifacts/filter", json={"limit": 200, "offset": 0,
-                                                                              "sort": "CREATED_DESC"})  # fmt: skip
+            artifacts = await client._client.post(
+                "/artifacts/filter", json={"limit": 200, "offset": 0, "sort": "CREATED_DESC"}
+            )
             return [log["message"] for log in logs.json()], [str(a) for a in artifacts.json()]
 
     logs, artifacts = asyncio.run(read())
@@ -56,11 +57,19 @@ def test_no_secret_leaks_anywhere_in_a_campaign(prefect_harness, monkeypatch, ca
     with engine.connect() as conn:
         database = "\n".join(str(row) for table in meta.sorted_tables for row in conn.execute(select(table)))
     assert "errcode 93000" in database  # the refusals were recorded …
-    files = "\n".join(p.read_text(encoding="utf-8", errors="replace")
-                      for p in get_settings().home.rglob("*") if p.is_file() and p.suffix in (".txt", ".jsonl"))  # fmt: skip
+    files = "\n".join(
+        p.read_text(encoding="utf-8", errors="replace")
+        for p in get_settings().home.rglob("*")
+        if p.is_file() and p.suffix in (".txt", ".jsonl")
+    )
     out, err = capfd.readouterr()
-    texts = {"database": database, "files": files, "prefect": _prefect_logs_and_artifacts(), "log records": caplog.text,
-             "output": out + err}  # fmt: skip
+    texts = {
+        "database": database,
+        "files": files,
+        "prefect": _prefect_logs_and_artifacts(),
+        "log records": caplog.text,
+        "output": out + err,
+    }
     for where, text in texts.items():
         for secret in (GOOD_KEY, BAD_KEY, "SECRET"):
             assert secret not in text, f"{secret} found in {where}"

@@ -20,8 +20,13 @@ def test_the_preview_is_reproducible_and_complete(tmp_path):
     assert {"opened", "reminder", "overdue", "escalation", "receipt", "returned", "accepted"} <= set(kinds)
     assert set(kinds) <= {"opened", "reminder", "overdue", "escalation", "receipt", "returned", "accepted", "extension"}
     assert kinds["returned"] == 1
-    opened_at = sorted({fmt(__import__("datetime").datetime.fromisoformat(e.at), "Asia/Shanghai")
-                        for e in first.messages if e.kind == "opened"})  # fmt: skip
+    opened_at = sorted(
+        {
+            fmt(__import__("datetime").datetime.fromisoformat(e.at), "Asia/Shanghai")
+            for e in first.messages
+            if e.kind == "opened"
+        }
+    )
     assert opened_at[0] == "2024-05-10 周五 08:30"
     assert kinds["receipt"] <= first.planned_submissions
 

@@ -33,8 +33,12 @@ def auto_xiyang(tmp_path):
     for name in ("units/xiyang.yaml", "units/jinzhong.yaml", "jinzhong-2024-lookback.yaml"):
         (tmp_path / name).write_text((SPECS / name).read_text(encoding="utf-8"), encoding="utf-8")
     spec = tmp_path / "xiyang-auto.yaml"
-    spec.write_text((SPECS / "xiyang-2024-lookback.yaml").read_text(encoding="utf-8").replace(
-        "      from: township_materials ", "      auto: true\n      from: township_materials "), encoding="utf-8")  # fmt: skip
+    spec.write_text(
+        (SPECS / "xiyang-2024-lookback.yaml")
+        .read_text(encoding="utf-8")
+        .replace("      from: township_materials ", "      auto: true\n      from: township_materials "),
+        encoding="utf-8",
+    )
     return spec
 
 
@@ -45,11 +49,19 @@ def _local(iso: str) -> str:
 def test_the_preview_shows_the_automatic_rollup_and_its_forward_to_the_city(auto_xiyang):
     preview = simulate_spec(auto_xiyang, seed=SEED, start=at(START), end=at(END))
     [auto, up] = preview.handed_in
-    assert (fmt(auto.at, TZ), auto.unit, auto.forwarded, auto.late) == ("2024-06-25 周二 13:10", "昔阳县统计局", False, False)
+    assert (fmt(auto.at, TZ), auto.unit, auto.forwarded, auto.late) == (
+        "2024-06-25 周二 13:10",
+        "昔阳县统计局",
+        False,
+        False,
+    )
     assert auto.item.startswith("全县抽查县、乡统计机构评分表")
     assert (up.campaign_id, up.forwarded, up.late, up.at) == ("jinzhong-2024-lookback", True, False, auto.at)
-    county = [(_local(m.at), m.kind, [i["item_id"] for i in orjson.loads(m.payload_json)["items"]])
-              for m in preview.messages if m.recipient == "140724"]  # fmt: skip
+    county = [
+        (_local(m.at), m.kind, [i["item_id"] for i in orjson.loads(m.payload_json)["items"]])
+        for m in preview.messages
+        if m.recipient == "140724"
+    ]
     # the county hears its roll-up was received in the day's 18:00 batch, and is not reminded of it the next day
     assert ("2024-06-25 周二 18:00", "receipt", ["materials_rollup"]) in county
     assert not [c for c in county if c[0] > "2024-06-25" and c[1] == "reminder"]
@@ -67,7 +79,9 @@ def test_the_preview_agrees_with_the_ticks_own_path(auto_xiyang):
     preview = simulate_spec(auto_xiyang, seed=SEED, start=at(START), end=at(END), quiet=get_settings().quiet())
     settings = get_settings()
     engine = engine_for(settings.resolved_database_url)
-    upper = ensure_campaign.fn(str(auto_xiyang.parent / "jinzhong-2024-lookback.yaml"), at(START))  # the city's, ticking beside it
+    upper = ensure_campaign.fn(
+        str(auto_xiyang.parent / "jinzhong-2024-lookback.yaml"), at(START)
+    )  # the city's, ticking beside it
     lower = ensure_campaign.fn(str(auto_xiyang), at(START))
     stages = ["county_check", "materials"]
     ticked: list[dict] = []
@@ -78,16 +92,35 @@ def test_the_preview_agrees_with_the_ticks_own_path(auto_xiyang):
         ticked.append(feed_rollups_task.fn(lower, moment))
         compose_task.fn(lower, moment)
 
-    run_clock(engine, lower, stages, TZ, start=at(START), end=at(END),
-              submissions=synthetic_submissions(engine, lower, TZ, Behaviour(), SEED), tick=tick,
-              dispatch=lambda moment: send_ready.fn(moment, lower, live=False), quiet=settings.quiet(),
-              with_rollups=feeds_rollups(engine, lower))  # fmt: skip
+    run_clock(
+        engine,
+        lower,
+        stages,
+        TZ,
+        start=at(START),
+        end=at(END),
+        submissions=synthetic_submissions(engine, lower, TZ, Behaviour(), SEED),
+        tick=tick,
+        dispatch=lambda moment: send_ready.fn(moment, lower, live=False),
+        quiet=settings.quiet(),
+        with_rollups=feeds_rollups(engine, lower),
+    )
 
     with engine.connect() as conn:
-        sent = conn.execute(select(OutboxMessage.recipient, OutboxMessage.kind, OutboxMessage.not_before).where(
-            OutboxMessage.campaign_id == lower, OutboxMessage.status == "sent")).all()  # fmt: skip
-        states = Counter(dict(conn.execute(select(Assignment.campaign_id, func.count()).where(
-            Assignment.state == "submitted").group_by(Assignment.campaign_id)).all()))  # fmt: skip
+        sent = conn.execute(
+            select(OutboxMessage.recipient, OutboxMessage.kind, OutboxMessage.not_before).where(
+                OutboxMessage.campaign_id == lower, OutboxMessage.status == "sent"
+            )
+        ).all()
+        states = Counter(
+            dict(
+                conn.execute(
+                    select(Assignment.campaign_id, func.count())
+                    .where(Assignment.state == "submitted")
+                    .group_by(Assignment.campaign_id)
+                ).all()
+            )
+        )
     assert Counter((r.recipient, r.kind) for r in sent) == Counter((m.recipient, m.kind) for m in preview.messages)
     assert len(sent) == len(preview.messages) > 50
     assert rollup_events(engine, lower) == preview.handed_in

@@ -33,15 +33,20 @@ def _clean(result: dict) -> bool:
     if result["class"] in ("valid", "line"):
         return True
     if result["class"] == "noline":  # a file-level problem (empty, not UTF-8 …) or a year without calendar data
-        return (result["type"] in ("SpecError", "SpecErrors") and result.get("named")) or result["type"] == "CalendarGapError"
+        return (result["type"] in ("SpecError", "SpecErrors") and result.get("named")) or result[
+            "type"
+        ] == "CalendarGapError"
     return False
 
 
 def test_every_hostile_spec_plans_or_fails_cleanly(runner):
     outcomes = [(mutant, runner.run(mutant)) for mutant in make_mutants(SEED, CASES)]
     print(summary(outcomes))
-    bad = [f"{r['class']} {r.get('type')} {r.get('where') or r.get('message', '')[:200]!r}\n    {m.describe()[:300]!r}"
-           for m, r in outcomes if not _clean(r)]  # fmt: skip
+    bad = [
+        f"{r['class']} {r.get('type')} {r.get('where') or r.get('message', '')[:200]!r}\n    {m.describe()[:300]!r}"
+        for m, r in outcomes
+        if not _clean(r)
+    ]
     assert not bad, f"{len(bad)} of {len(outcomes)} mutants did not end cleanly:\n" + "\n".join(bad)
     assert sum(1 for _m, r in outcomes if r["class"] == "valid") >= CASES // 20  # the mutator also keeps specs valid
 
@@ -49,12 +54,25 @@ def test_every_hostile_spec_plans_or_fails_cleanly(runner):
 @pytest.mark.parametrize(
     "old, new, said",
     [
-        ('reminders: ["3 working days", "1 day"]', 'reminders: ["99999999 working days"]', "at most 2,500 working days"),
-        ("title: ", "lol0: &a0 [lol, lol]\n" + "".join(f"lol{i}: &a{i} [*a{i - 1}, *a{i - 1}]\n" for i in range(1, 20)) + "title: ",
-         "more than 10,000 values"),
-        ("title: ", "lol0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
-         + "".join(f"lol{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)) + "title: ",
-         "more than 10,000 values"),
+        (
+            'reminders: ["3 working days", "1 day"]',
+            'reminders: ["99999999 working days"]',
+            "at most 2,500 working days",
+        ),
+        (
+            "title: ",
+            "lol0: &a0 [lol, lol]\n"
+            + "".join(f"lol{i}: &a{i} [*a{i - 1}, *a{i - 1}]\n" for i in range(1, 20))
+            + "title: ",
+            "more than 10,000 values",
+        ),
+        (
+            "title: ",
+            "lol0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+            + "".join(f"lol{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9))
+            + "title: ",
+            "more than 10,000 values",
+        ),
         ("timezone: Asia/Shanghai", "timezone: " + "{a: " * 5000 + "1" + "}" * 5000, "nested more than 64 levels"),
     ],
     ids=["99999999-working-days", "laughs-2^20", "laughs-10^9", "nesting-5000"],

@@ -18,10 +18,12 @@ from tests.conftest import JINZHONG, SPECS
 def test_the_largest_seed_and_longest_ids_are_stored(engine, tmp_path):
     shutil.copytree(SPECS / "units", tmp_path / "units")
     stage_id, item_id = "s" * 64, "i" * 64
-    text = (JINZHONG.read_text(encoding="utf-8")
-            .replace("seed: 20240525", f"seed: {2**31 - 1}", 1)
-            .replace("  - id: self_assessment\n", f"  - id: {stage_id}\n", 1)
-            .replace("- id: self_report", f"- id: {item_id}", 1))  # fmt: skip
+    text = (
+        JINZHONG.read_text(encoding="utf-8")
+        .replace("seed: 20240525", f"seed: {2**31 - 1}", 1)
+        .replace("  - id: self_assessment\n", f"  - id: {stage_id}\n", 1)
+        .replace("- id: self_report", f"- id: {item_id}", 1)
+    )
     path = tmp_path / "bounds.yaml"
     path.write_text(text, encoding="utf-8")
     spec, plan = plan_file(path)

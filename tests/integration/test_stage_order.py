@@ -7,15 +7,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from duban.services.compose import compose_messages
-from duban.instants import fmt
-from duban.services.lifecycle import ensure_planned
-from duban.simulation.preview import simulate_spec
-from duban.services.stage_release import release_stages
 from duban.domain.state import State
+from duban.instants import fmt
+from duban.services.compose import compose_messages
+from duban.services.lifecycle import ensure_planned
+from duban.services.stage_release import release_stages
 from duban.services.submit import record_submission
-from duban.store.tables import Assignment
 from duban.services.tick import tick_stage
+from duban.simulation.preview import simulate_spec
+from duban.store.tables import Assignment
 from tests.conftest import ROOT
 from tests.integration.helpers import at
 
@@ -34,8 +34,11 @@ def _tick(engine, moment):
 
 def _rows(engine, stage):
     with engine.connect() as conn:
-        return conn.execute(select(Assignment).where(Assignment.campaign_id == CAMPAIGN, Assignment.stage_id == stage)
-                            .order_by(Assignment.unit_code)).all()  # fmt: skip
+        return conn.execute(
+            select(Assignment)
+            .where(Assignment.campaign_id == CAMPAIGN, Assignment.stage_id == stage)
+            .order_by(Assignment.unit_code)
+        ).all()
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "pg"], indirect=True)
@@ -51,7 +54,9 @@ def test_a_stage_waiting_for_80_percent_opens_when_the_record_reaches_it(engine,
     released = release_stages(engine, CAMPAIGN, at("2024-06-12 16:00"))
     # 80% of 2 counties is both, reached Wednesday 6/12 15:00; one working day later opens Thursday 6/13 08:30
     assert [(stage, fmt(when, TZ)) for stage, when in released] == [
-        ("city_check", "2024-06-13 周四 08:30"), ("materials", "2024-06-25 周二 08:30")]  # fmt: skip
+        ("city_check", "2024-06-13 周四 08:30"),
+        ("materials", "2024-06-25 周二 08:30"),
+    ]
     city = _rows(engine, "city_check")[0]
     assert fmt(city.open_at, TZ) == "2024-06-13 周四 08:30"
     assert fmt(city.due_at, TZ) == "2024-06-18 周二 24:00"  # 3 working days from the actual opening: 6/14, 6/17, 6/18
@@ -73,8 +78,8 @@ def test_a_campaign_with_stages_ordered_by_each_other_simulates():
 
 
 def test_a_held_stage_shows_as_not_started_in_status_until_the_record_opens_it(sqlite_engine):
-    from duban.views.duties import load_duties
     from duban.views.campaigns import load_campaign
+    from duban.views.duties import load_duties
     from duban.views.status import status_report
 
     ensure_planned(sqlite_engine, SPEC, now=at("2024-05-06 12:00"))
@@ -94,10 +99,14 @@ def test_an_amendment_to_a_waiting_stage_keeps_it_waiting_and_its_opening_counts
 
     ensure_planned(sqlite_engine, SPEC, now=at("2024-05-06 12:00"))
     amendment = tmp_path / "amend.yaml"
-    amendment.write_text("campaign: jinzhong-2024-stage-order\nissuer: 晋中市统计局\nreason: 抽查台账多给一个工作日\n"
-                         "changes:\n  - {item: city_binder, due: {after: stage:city_check.start, offset: 4 working days}}\n",
-                         encoding="utf-8")  # fmt: skip
-    apply_amendment(sqlite_engine, load_spec(SPEC), load_amendment(amendment), WorkCalendar(), at=at("2024-06-03 09:00"))
+    amendment.write_text(
+        "campaign: jinzhong-2024-stage-order\nissuer: 晋中市统计局\nreason: 抽查台账多给一个工作日\n"
+        "changes:\n  - {item: city_binder, due: {after: stage:city_check.start, offset: 4 working days}}\n",
+        encoding="utf-8",
+    )
+    apply_amendment(
+        sqlite_engine, load_spec(SPEC), load_amendment(amendment), WorkCalendar(), at=at("2024-06-03 09:00")
+    )
     assert {r.next_event_at for r in _rows(sqlite_engine, "city_check")} == {None}  # still waiting for the counties
     for unit in ("140724", "140725"):
         record_submission(sqlite_engine, CAMPAIGN, unit, "county_report", at("2024-06-12 15:00"), files_dir=tmp_path)

@@ -1,14 +1,13 @@
 """Submissions: on time or late, files and counts checked, versions kept, and the next tick respects them."""
 
-
 import pytest
 from sqlalchemy import select
 
-from duban.errors import SubmissionError
-from duban.views.status import status_report
 from duban.domain.state import Color, State
+from duban.errors import SubmissionError
 from duban.services.submit import record_excuse, record_submission
 from duban.store.tables import Assignment, Intent, Submission
+from duban.views.status import status_report
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.samples import pdf_bytes, write, xlsx_bytes
 
@@ -28,15 +27,25 @@ def _state(engine, unit, item):
 def test_an_on_time_submission_gets_no_reminder(engine, xlsx, tmp_path):
     plan_jinzhong(engine)
     tick(engine, at("2024-05-10 08:30"))
-    receipt = record_submission(engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-20 10:00"),
-                                files=[xlsx], files_dir=tmp_path / "files")  # fmt: skip
+    receipt = record_submission(
+        engine,
+        CAMPAIGN,
+        "140724100",
+        "self_score_sheet",
+        at("2024-05-20 10:00"),
+        files=[xlsx],
+        files_dir=tmp_path / "files",
+    )
     assert receipt.state is State.submitted and not receipt.late and receipt.version == 1
     tick(engine, at("2024-05-22 09:00"))
     with engine.connect() as conn:
-        kinds = set(conn.execute(
-            select(Intent.kind).join(Assignment, Assignment.id == Intent.assignment_id)
-            .where(Assignment.unit_code == "140724100", Assignment.item_id == "self_score_sheet")
-        ).scalars())  # fmt: skip
+        kinds = set(
+            conn.execute(
+                select(Intent.kind)
+                .join(Assignment, Assignment.id == Intent.assignment_id)
+                .where(Assignment.unit_code == "140724100", Assignment.item_id == "self_score_sheet")
+            ).scalars()
+        )
     assert kinds == {"opened", "receipt"}
     assert _state(engine, "140724100", "self_report") == "due_soon"
 
@@ -45,10 +54,24 @@ def test_late_submissions_are_marked_late_and_versions_are_kept(engine, xlsx, tm
     plan_jinzhong(engine)
     tick(engine, at("2024-05-26 08:00"))
     assert _state(engine, "140724100", "self_score_sheet") == "overdue"
-    first = record_submission(engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-27 10:00"),
-                              files=[xlsx], files_dir=tmp_path / "files")  # fmt: skip
-    second = record_submission(engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-27 11:00"),
-                               files=[xlsx], files_dir=tmp_path / "files")  # fmt: skip
+    first = record_submission(
+        engine,
+        CAMPAIGN,
+        "140724100",
+        "self_score_sheet",
+        at("2024-05-27 10:00"),
+        files=[xlsx],
+        files_dir=tmp_path / "files",
+    )
+    second = record_submission(
+        engine,
+        CAMPAIGN,
+        "140724100",
+        "self_score_sheet",
+        at("2024-05-27 11:00"),
+        files=[xlsx],
+        files_dir=tmp_path / "files",
+    )
     assert first.late and first.state is State.late and second.version == 2
     with engine.connect() as conn:
         versions = conn.execute(select(Submission.version, Submission.files).order_by(Submission.version)).all()
@@ -57,10 +80,13 @@ def test_late_submissions_are_marked_late_and_versions_are_kept(engine, xlsx, tm
     assert (tmp_path / "files" / digest[:2] / digest).read_bytes() == xlsx.read_bytes()
     tick(engine, at("2024-05-28 09:00"))  # escalation day: 乐平镇's report is escalated, not its score sheet
     with engine.connect() as conn:
-        escalated = set(conn.execute(
-            select(Assignment.item_id).join(Intent, Intent.assignment_id == Assignment.id)
-            .where(Intent.kind == "escalation", Assignment.unit_code == "140724100")
-        ).scalars())  # fmt: skip
+        escalated = set(
+            conn.execute(
+                select(Assignment.item_id)
+                .join(Intent, Intent.assignment_id == Assignment.id)
+                .where(Intent.kind == "escalation", Assignment.unit_code == "140724100")
+            ).scalars()
+        )
     assert escalated == {"self_report"}
 
 
@@ -69,29 +95,75 @@ def test_counts_are_checked_against_the_notice(engine, tmp_path):
     sheet = tmp_path / "评分表.pdf"
     sheet.write_bytes(pdf_bytes("scores"))
     with pytest.raises(SubmissionError, match="below the minimum 6"):
-        record_submission(engine, CAMPAIGN, "140724", "county_inspection", at("2024-06-01 10:00"), files=[sheet],
-                          metrics={"townships_inspected": "4"}, files_dir=tmp_path / "f")  # fmt: skip
+        record_submission(
+            engine,
+            CAMPAIGN,
+            "140724",
+            "county_inspection",
+            at("2024-06-01 10:00"),
+            files=[sheet],
+            metrics={"townships_inspected": "4"},
+            files_dir=tmp_path / "f",
+        )
     with pytest.raises(SubmissionError, match="missing townships_inspected"):
-        record_submission(engine, CAMPAIGN, "140724", "county_inspection", at("2024-06-01 10:00"), files=[sheet],
-                          files_dir=tmp_path / "f")  # fmt: skip
+        record_submission(
+            engine,
+            CAMPAIGN,
+            "140724",
+            "county_inspection",
+            at("2024-06-01 10:00"),
+            files=[sheet],
+            files_dir=tmp_path / "f",
+        )
     with pytest.raises(SubmissionError, match="accepts xlsx, pdf, not docx"):
         doc = tmp_path / "评分表.docx"
         doc.write_bytes(b"PK")
-        record_submission(engine, CAMPAIGN, "140724", "county_inspection", at("2024-06-01 10:00"), files=[doc],
-                          metrics={"townships_inspected": "6"}, files_dir=tmp_path / "f")  # fmt: skip
+        record_submission(
+            engine,
+            CAMPAIGN,
+            "140724",
+            "county_inspection",
+            at("2024-06-01 10:00"),
+            files=[doc],
+            metrics={"townships_inspected": "6"},
+            files_dir=tmp_path / "f",
+        )
     with pytest.raises(SubmissionError, match="owes nothing"):
-        record_submission(engine, CAMPAIGN, "140724100", "county_inspection", at("2024-06-01 10:00"), files=[sheet],
-                          metrics={"townships_inspected": "6"}, files_dir=tmp_path / "f")  # fmt: skip
-    ok = record_submission(engine, CAMPAIGN, "140724", "county_inspection", at("2024-06-01 10:00"), files=[sheet],
-                           metrics={"townships_inspected": "7"}, files_dir=tmp_path / "f")  # fmt: skip
+        record_submission(
+            engine,
+            CAMPAIGN,
+            "140724100",
+            "county_inspection",
+            at("2024-06-01 10:00"),
+            files=[sheet],
+            metrics={"townships_inspected": "6"},
+            files_dir=tmp_path / "f",
+        )
+    ok = record_submission(
+        engine,
+        CAMPAIGN,
+        "140724",
+        "county_inspection",
+        at("2024-06-01 10:00"),
+        files=[sheet],
+        metrics={"townships_inspected": "7"},
+        files_dir=tmp_path / "f",
+    )
     assert ok.state is State.submitted
 
 
 def test_status_colours_follow_the_clock(engine, xlsx, tmp_path):
     plan_jinzhong(engine)
     tick(engine, at("2024-05-10 08:30"))
-    record_submission(engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-11 10:00"), files=[xlsx],
-                      files_dir=tmp_path / "f")  # fmt: skip
+    record_submission(
+        engine,
+        CAMPAIGN,
+        "140724100",
+        "self_score_sheet",
+        at("2024-05-11 10:00"),
+        files=[xlsx],
+        files_dir=tmp_path / "f",
+    )
     record_excuse(engine, CAMPAIGN, "140724101", "self_score_sheet", at("2024-05-11 10:00"), reason="撤并")
     early = {u.code: u for u in status_report(engine, CAMPAIGN, at("2024-05-12 12:00")).units}
     assert early["140724100"].stages["self_assessment"] is Color.green

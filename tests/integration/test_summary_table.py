@@ -16,23 +16,43 @@ def book_bytes(engine, tmp_path):
     plan_jinzhong(engine)
     tick(engine, at("2024-05-27 10:00"))
     files = tmp_path / "files"
-    sheet, report, pdf = (write(tmp_path / "评分表.xlsx", xlsx_bytes()), write(tmp_path / "总结.docx", docx_bytes()),
-                          write(tmp_path / "检查评分表.pdf", pdf_bytes()))  # fmt: skip
-    record_submission(engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-20 10:00"), files=[sheet],
-                      files_dir=files)  # fmt: skip
-    record_submission(engine, CAMPAIGN, "140724101", "self_score_sheet", at("2024-05-26 10:00"), files=[sheet],
-                      files_dir=files)  # fmt: skip
-    record_submission(engine, CAMPAIGN, "140724100", "self_report", at("2024-05-21 10:00"), files=[report],
-                      files_dir=files)  # fmt: skip
+    sheet, report, pdf = (
+        write(tmp_path / "评分表.xlsx", xlsx_bytes()),
+        write(tmp_path / "总结.docx", docx_bytes()),
+        write(tmp_path / "检查评分表.pdf", pdf_bytes()),
+    )
+    record_submission(
+        engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-20 10:00"), files=[sheet], files_dir=files
+    )
+    record_submission(
+        engine, CAMPAIGN, "140724101", "self_score_sheet", at("2024-05-26 10:00"), files=[sheet], files_dir=files
+    )
+    record_submission(
+        engine, CAMPAIGN, "140724100", "self_report", at("2024-05-21 10:00"), files=[report], files_dir=files
+    )
     for county, count in (("140724", "7"), ("140725", "6"), ("140724", "9")):  # 昔阳县 corrects its count
-        record_submission(engine, CAMPAIGN, county, "county_inspection", at("2024-06-01 10:00"), files=[pdf],
-                          metrics={"townships_inspected": count}, files_dir=files)  # fmt: skip
+        record_submission(
+            engine,
+            CAMPAIGN,
+            county,
+            "county_inspection",
+            at("2024-06-01 10:00"),
+            files=[pdf],
+            metrics={"townships_inspected": count},
+            files_dir=files,
+        )
     return summary_workbook(engine, CAMPAIGN, at("2024-06-02 10:00"))
 
 
 def test_the_rollup_counts_by_level_and_totals_the_latest_counts(book_bytes):
     book = load_workbook(io.BytesIO(book_bytes))
-    assert book.sheetnames == ["汇总", "规范化建设自评阶段", "县级检查阶段", "市级检查阶段", '"回头看"检查材料整理上报阶段']
+    assert book.sheetnames == [
+        "汇总",
+        "规范化建设自评阶段",
+        "县级检查阶段",
+        "市级检查阶段",
+        '"回头看"检查材料整理上报阶段',
+    ]
     rows = {(r[1], r[2]): r for r in book["汇总"].iter_rows(min_row=5, values_only=True)}
     assert rows[("自查评分表", "乡级")][3:11] == (118, 1, 1, 116, 0, 0, 0, "2%")
     assert rows[("自查评分表", "合计")][3] == 130

@@ -54,7 +54,9 @@ def test_a_tick_after_a_three_day_gap_yields_exactly_those_days_transitions(sqli
     assert {e for _u, _i, e, _s, _t in expected} == {"reminder"}
     # after the gap each unit hears once about where its item stands, not once per missed event
     with jumped.connect() as conn:
-        kinds = dict(conn.execute(select(Intent.kind, func.count()).where(Intent.created_at == end).group_by(Intent.kind)).all())
+        kinds = dict(
+            conn.execute(select(Intent.kind, func.count()).where(Intent.created_at == end).group_by(Intent.kind)).all()
+        )
     assert kinds == {"reminder": 260}
     jumped.dispose()
 
@@ -69,19 +71,26 @@ def test_transitions_and_intents_commit_together(engine, monkeypatch, many_cases
         monkeypatch.setattr(duban.services.tick, "MAX_CASES", 0)
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
-            conn.exec_driver_sql("CREATE TRIGGER refuse_intents BEFORE INSERT ON intent "
-                                 "BEGIN SELECT RAISE(ABORT, 'disk full while writing intents'); END")  # fmt: skip
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_intents BEFORE INSERT ON intent "
+                "BEGIN SELECT RAISE(ABORT, 'disk full while writing intents'); END"
+            )
         else:
-            conn.exec_driver_sql("CREATE FUNCTION refuse_intents() RETURNS trigger AS $$ BEGIN "
-                                 "RAISE EXCEPTION 'disk full while writing intents'; END $$ LANGUAGE plpgsql")  # fmt: skip
-            conn.exec_driver_sql("CREATE TRIGGER refuse_intents BEFORE INSERT ON intent "
-                                 "FOR EACH ROW EXECUTE FUNCTION refuse_intents()")  # fmt: skip
+            conn.exec_driver_sql(
+                "CREATE FUNCTION refuse_intents() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'disk full while writing intents'; END $$ LANGUAGE plpgsql"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_intents BEFORE INSERT ON intent FOR EACH ROW EXECUTE FUNCTION refuse_intents()"
+            )
     try:
         with pytest.raises(Exception, match="disk full while writing intents"):
             tick_stage(engine, CAMPAIGN, "self_assessment", at("2024-05-10 09:00"))
     finally:
         with engine.begin() as conn:
-            conn.exec_driver_sql("DROP TRIGGER refuse_intents" + ("" if engine.dialect.name == "sqlite" else " ON intent"))
+            conn.exec_driver_sql(
+                "DROP TRIGGER refuse_intents" + ("" if engine.dialect.name == "sqlite" else " ON intent")
+            )
             if engine.dialect.name != "sqlite":
                 conn.exec_driver_sql("DROP FUNCTION refuse_intents()")
     with engine.connect() as conn:
@@ -95,18 +104,54 @@ def _record(engine) -> dict:
 
     t, i, a, o = TransitionRow.__table__, Intent.__table__, Assignment.__table__, OutboxMessage.__table__
     with engine.connect() as conn:
-        assignments = sorted(tuple(map(str, r)) for r in conn.execute(
-            select(a.c.unit_code, a.c.item_id, a.c.instance, a.c.state, a.c.reminders_done, a.c.escalations_done,
-                   a.c.next_event_at, a.c.updated_at)))
-        moves = sorted(tuple(map(str, r)) for r in conn.execute(
-            select(a.c.unit_code, a.c.item_id, t.c.event, t.c.step, t.c.from_state, t.c.to_state, t.c.event_at,
-                   t.c.recorded_at).join(a, a.c.id == t.c.assignment_id)))
-        intents = sorted(tuple(map(str, r)) for r in conn.execute(
-            select(a.c.unit_code, a.c.item_id, i.c.recipient, i.c.kind, i.c.step, i.c.event_at, i.c.created_at)
-            .join(a, a.c.id == i.c.assignment_id)))
-        messages = sorted((r.recipient, r.kind, str(r.created_at), str(r.not_before),
-                           sorted(json.dumps(item, sort_keys=True) for item in r.payload["items"]))
-                          for r in conn.execute(select(o)))  # fmt: skip
+        assignments = sorted(
+            tuple(map(str, r))
+            for r in conn.execute(
+                select(
+                    a.c.unit_code,
+                    a.c.item_id,
+                    a.c.instance,
+                    a.c.state,
+                    a.c.reminders_done,
+                    a.c.escalations_done,
+                    a.c.next_event_at,
+                    a.c.updated_at,
+                )
+            )
+        )
+        moves = sorted(
+            tuple(map(str, r))
+            for r in conn.execute(
+                select(
+                    a.c.unit_code,
+                    a.c.item_id,
+                    t.c.event,
+                    t.c.step,
+                    t.c.from_state,
+                    t.c.to_state,
+                    t.c.event_at,
+                    t.c.recorded_at,
+                ).join(a, a.c.id == t.c.assignment_id)
+            )
+        )
+        intents = sorted(
+            tuple(map(str, r))
+            for r in conn.execute(
+                select(
+                    a.c.unit_code, a.c.item_id, i.c.recipient, i.c.kind, i.c.step, i.c.event_at, i.c.created_at
+                ).join(a, a.c.id == i.c.assignment_id)
+            )
+        )
+        messages = sorted(
+            (
+                r.recipient,
+                r.kind,
+                str(r.created_at),
+                str(r.not_before),
+                sorted(json.dumps(item, sort_keys=True) for item in r.payload["items"]),
+            )
+            for r in conn.execute(select(o))
+        )
     return {"assignments": assignments, "transitions": moves, "intents": intents, "messages": messages}
 
 
@@ -131,8 +176,9 @@ def test_row_by_row_and_by_case_record_the_same_campaign(sqlite_engine, tmp_path
     if dues == "per unit":
         for engine in (sqlite_engine, by_rows):
             with engine.begin() as conn:
-                conn.execute(text("UPDATE assignment SET due_at = date(due_at, '+1 day') || substr(due_at, 11) "
-                                  "WHERE id % 2 = 0"))  # fmt: skip
+                conn.execute(
+                    text("UPDATE assignment SET due_at = date(due_at, '+1 day') || substr(due_at, 11) WHERE id % 2 = 0")
+                )
     instants = tick_instants(jinzhong[1]).instants
     moments = [*instants[::4], instants[-1] + timedelta(days=3)]
     for moment in moments:
@@ -157,10 +203,12 @@ def test_an_idle_tick_reads_nothing_and_uses_the_due_events_index(sqlite_engine)
     idle = tick(sqlite_engine, at("2024-05-15 12:00"))
     assert sum(r.examined for r in idle.values()) == 0
     with sqlite_engine.connect() as conn:
-        plan = conn.execute(text(
-            "EXPLAIN QUERY PLAN SELECT id FROM assignment WHERE campaign_id = 'x' AND stage_id = 'y' "
-            "AND next_event_at <= '2024-05-15 04:00:00.000000' ORDER BY next_event_at, id"
-        )).all()  # fmt: skip
+        plan = conn.execute(
+            text(
+                "EXPLAIN QUERY PLAN SELECT id FROM assignment WHERE campaign_id = 'x' AND stage_id = 'y' "
+                "AND next_event_at <= '2024-05-15 04:00:00.000000' ORDER BY next_event_at, id"
+            )
+        ).all()
     assert any("ix_assignment_due_events" in str(row) for row in plan)
 
 
@@ -197,17 +245,26 @@ def test_a_tick_on_postgres_skips_a_row_another_transaction_holds_and_never_wait
     plan_jinzhong(pg_engine)
     tick_stage(pg_engine, CAMPAIGN, "self_assessment", at("2024-05-10 09:00"))
     with pg_engine.begin() as conn:  # half the units' dues a day later (two cases, as after a per-unit amendment)
-        conn.execute(text("UPDATE assignment SET due_at = due_at + interval '1 day' "
-                          "WHERE stage_id = 'self_assessment' AND id % 2 = 0"))  # fmt: skip
-        held, other = conn.execute(text(
-            "SELECT max(id) FILTER (WHERE id % 2 = 0), max(id) FILTER (WHERE id % 2 = 1) FROM assignment "
-            "WHERE stage_id = 'self_assessment'")).one()  # fmt: skip
+        conn.execute(
+            text(
+                "UPDATE assignment SET due_at = due_at + interval '1 day' "
+                "WHERE stage_id = 'self_assessment' AND id % 2 = 0"
+            )
+        )
+        held, other = conn.execute(
+            text(
+                "SELECT max(id) FILTER (WHERE id % 2 = 0), max(id) FILTER (WHERE id % 2 = 1) FROM assignment "
+                "WHERE stage_id = 'self_assessment'"
+            )
+        ).one()
     moment = at("2024-06-10 09:00")
     holder = pg_engine.connect()
     holding = holder.begin()
     holder.execute(text("SELECT id FROM assignment WHERE id = :id FOR UPDATE"), {"id": held})
     done = {}
-    ticker = threading.Thread(target=lambda: done.update(result=tick_stage(pg_engine, CAMPAIGN, "self_assessment", moment)))
+    ticker = threading.Thread(
+        target=lambda: done.update(result=tick_stage(pg_engine, CAMPAIGN, "self_assessment", moment))
+    )
     ticker.start()
     ticker.join(timeout=30)
     try:
@@ -220,7 +277,9 @@ def test_a_tick_on_postgres_skips_a_row_another_transaction_holds_and_never_wait
         holder.close()
         ticker.join()
     with pg_engine.connect() as conn:
-        states = dict(conn.execute(text("SELECT id, state FROM assignment WHERE id IN (:a, :b)"), {"a": held, "b": other}).all())
+        states = dict(
+            conn.execute(text("SELECT id, state FROM assignment WHERE id IN (:a, :b)"), {"a": held, "b": other}).all()
+        )
     assert states == {held: "open", other: "overdue"}
     assert done["result"].examined == 259 and done["result"].events["overdue"] == 259
     again = tick_stage(pg_engine, CAMPAIGN, "self_assessment", moment)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import event
 
-from duban.services.lifecycle import ensure_planned
 from duban.instants import parse_instant
+from duban.services.lifecycle import ensure_planned
 from duban.views.registry import children_of
 from tests.conftest import JINZHONG
 

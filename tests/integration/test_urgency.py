@@ -45,7 +45,9 @@ def test_through_prefect_a_tick_at_23_sends_its_overdue_messages_at_once(prefect
     assert len(overdue) == 130 and {(m.status, m.not_before, m.sent_at) for m in overdue} == {("sent", NIGHT, NIGHT)}
     # the counties' county check, opened the same day, is not urgent: written apart, it waits for the morning
     later = [m for m in made if m.kind != "overdue"]
-    assert later and {(m.kind, m.status, m.not_before) for m in later} == {("opened", "pending", at("2024-05-27 07:30"))}
+    assert later and {(m.kind, m.status, m.not_before) for m in later} == {
+        ("opened", "pending", at("2024-05-27 07:30"))
+    }
 
 
 def test_through_simulate_a_tick_at_23_sends_its_overdue_messages_at_once(sqlite_engine, overdue_is_urgent):

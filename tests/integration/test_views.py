@@ -14,10 +14,24 @@ def test_after_the_self_assessment_due_the_view_shows_who_is_red_and_who_was_esc
     tick(sqlite_engine, at("2024-05-10 08:30"))
     sheet = tmp_path / "自查评分表.pdf"
     sheet.write_bytes(pdf_bytes())
-    record_submission(sqlite_engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-20 10:00"),
-                      files=[sheet], files_dir=tmp_path / "files")  # fmt: skip
-    record_submission(sqlite_engine, CAMPAIGN, "140724100", "self_report", at("2024-05-21 10:00"),
-                      files=[sheet], files_dir=tmp_path / "files")  # fmt: skip
+    record_submission(
+        sqlite_engine,
+        CAMPAIGN,
+        "140724100",
+        "self_score_sheet",
+        at("2024-05-20 10:00"),
+        files=[sheet],
+        files_dir=tmp_path / "files",
+    )
+    record_submission(
+        sqlite_engine,
+        CAMPAIGN,
+        "140724100",
+        "self_report",
+        at("2024-05-21 10:00"),
+        files=[sheet],
+        files_dir=tmp_path / "files",
+    )
     moment = at("2024-05-28 09:00")
     changes = tick(sqlite_engine, moment)
     view = campaign_view(sqlite_engine, CAMPAIGN, moment)
@@ -30,10 +44,17 @@ def test_after_the_self_assessment_due_the_view_shows_who_is_red_and_who_was_esc
     assert rows[0]["总体"] == "🔴 红" and rows[-1]["总体"] != "🔴 红"  # the reddest first
     [leping] = [r for r in rows if (r["县区"], r["单位"]) == ("昔阳县", "乐平镇统计站")]
     assert (leping["县区"], leping["单位"], leping["总体"], leping["①"], leping["已报/应报"], leping["逾期未报"]) == (
-        "昔阳县", "乐平镇统计站", "🟢 绿", "🟢 绿", "2/2", 0)  # fmt: skip
+        "昔阳县",
+        "乐平镇统计站",
+        "🟢 绿",
+        "🟢 绿",
+        "2/2",
+        0,
+    )
     counties = [r["县区"] for r in rows]
-    assert all(counties.index(c) + counties.count(c) - 1 == len(counties) - 1 - counties[::-1].index(c)
-               for c in set(counties))  # each county's units together  # fmt: skip
+    assert all(
+        counties.index(c) + counties.count(c) - 1 == len(counties) - 1 - counties[::-1].index(c) for c in set(counties)
+    )  # each county's units together
     xiyang = [r for r in rows if r["县区"] == "昔阳县"]
     assert xiyang[0]["单位"] == "昔阳县统计局" and xiyang[-1]["单位"] == "乐平镇统计站"  # worst first in the county
     assert list(rows[0]) == ["县区", "单位", "总体", "①", "②", "③", "④", "已报/应报", "逾期未报"]
@@ -52,16 +73,23 @@ def test_after_the_self_assessment_due_the_view_shows_who_is_red_and_who_was_esc
     assert len(listed) + int(rest_units) == 129 and sum(listed) + int(rest_items) == 258
     assert "截止 2024-05-25 周六 24:00，已逾期 2天9小时" in overdue and " 天" not in overdue
     # a township's slip goes to its county bureau, its items on one line
-    assert ("经纬街道统计站 · 自查评分表、本单位统计基层基础规范化建设总结报告：第1次催办 → 榆次区统计局"
-            "（2024-05-28 周二 09:00）") in text
+    assert (
+        "经纬街道统计站 · 自查评分表、本单位统计基层基础规范化建设总结报告：第1次催办 → 榆次区统计局"
+        "（2024-05-28 周二 09:00）"
+    ) in text
     assert "乐平镇" not in overdue  # 乐平镇 handed everything in
     assert [stage_description(s, i).split("：")[0] for i, s in enumerate(view.stages)] == [
-        "🔴 红 ① 规范化建设自评阶段", "🟢 绿 ② 县级检查阶段", "⚪\ufe0f 未开始 ③ 市级检查阶段", '⚪\ufe0f 未开始 ④ "回头看"检查材料整理上报阶段']
+        "🔴 红 ① 规范化建设自评阶段",
+        "🟢 绿 ② 县级检查阶段",
+        "⚪\ufe0f 未开始 ③ 市级检查阶段",
+        '⚪\ufe0f 未开始 ④ "回头看"检查材料整理上报阶段',
+    ]
 
 
 def test_artifact_keys_are_stable_lowercase_and_dashed():
     assert artifact_key("jinzhong-2024-lookback", "self_assessment", "progress") == (
-        "jinzhong-2024-lookback-self-assessment-progress")  # fmt: skip
+        "jinzhong-2024-lookback-self-assessment-progress"
+    )
     assert artifact_key("Zibo_2018 Open·Day", "units") == "zibo-2018-open-day-units"
 
 
@@ -79,8 +107,15 @@ def test_views_are_published_again_only_after_something_happens_or_a_new_day(eng
     assert views_stale(engine, CAMPAIGN, at("2024-05-10 18:00")) is None  # nothing since, same day
     sheet = tmp_path / "自查评分表.pdf"
     sheet.write_bytes(pdf_bytes())
-    record_submission(engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-10 18:10"), files=[sheet],
-                      files_dir=tmp_path / "files")  # fmt: skip
+    record_submission(
+        engine,
+        CAMPAIGN,
+        "140724100",
+        "self_score_sheet",
+        at("2024-05-10 18:10"),
+        files=[sheet],
+        files_dir=tmp_path / "files",
+    )
     after = views_stale(engine, CAMPAIGN, at("2024-05-10 18:20"))
     assert after is not None and after.submission_id > marks.submission_id  # a submission came in
     views_published(engine, CAMPAIGN, at("2024-05-10 18:20"), after)
@@ -123,9 +158,10 @@ def test_stage_totals_hold_when_an_assignment_names_an_item_the_stored_spec_lack
     tick(sqlite_engine, moment)
     before = totals()
     with unit_of_work(sqlite_engine) as conn:
-        conn.exec_driver_sql("UPDATE assignment SET item_id = 'retired_item' WHERE id = (SELECT MIN(id) FROM assignment)")
+        conn.exec_driver_sql(
+            "UPDATE assignment SET item_id = 'retired_item' WHERE id = (SELECT MIN(id) FROM assignment)"
+        )
     assert totals() == before and before[0][1] == 260
-
 
 
 def test_the_unit_table_keeps_the_reddest_units_then_by_code_and_counts_every_unit(engine, tmp_path, monkeypatch):
@@ -145,8 +181,9 @@ def test_the_unit_table_keeps_the_reddest_units_then_by_code_and_counts_every_un
     sheet.write_bytes(pdf_bytes())
     for unit in ("140724100", "140702001"):  # two units hand everything in: green, the rest red after the due
         for item in ("self_score_sheet", "self_report"):
-            record_submission(engine, CAMPAIGN, unit, item, at("2024-05-20 10:00"), files=[sheet],
-                              files_dir=tmp_path / "files")  # fmt: skip
+            record_submission(
+                engine, CAMPAIGN, unit, item, at("2024-05-20 10:00"), files=[sheet], files_dir=tmp_path / "files"
+            )
     moment = at("2024-05-28 09:00")
     tick(engine, moment)
     with engine.connect() as conn:

@@ -41,16 +41,28 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 WINDOWS = {"wecom": [(20, 60.0)], "dingtalk": [(20, 60.0)], "feishu": [(100, 60.0), (5, 1.0)]}
-TOO_FAST = {"wecom": {"errcode": 45009, "errmsg": "api freq out of limit"},
-            "dingtalk": {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"},
-            "feishu": {"code": 11232, "msg": "frequency limited psm[lark.oapi.app_platform_runtime]"}}  # fmt: skip
-NO_SUCH_BOT = {"wecom": {"errcode": 93000, "errmsg": "invalid webhook url, hint: [1733467200_7a1b]"},
-               "dingtalk": {"errcode": 300001, "errmsg": "token is not exist"},
-               "feishu": {"code": 19001, "msg": "param invalid: incoming webhook access token invalid"}}  # fmt: skip
-BAD_SIGN = {"dingtalk": {"errcode": 310000, "errmsg": "sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]"},
-            "feishu": {"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"}}  # fmt: skip
-OK = {"wecom": {"errcode": 0, "errmsg": "ok"}, "dingtalk": {"errcode": 0, "errmsg": "ok"},
-      "feishu": {"code": 0, "msg": "success", "data": {}}}  # fmt: skip
+TOO_FAST = {
+    "wecom": {"errcode": 45009, "errmsg": "api freq out of limit"},
+    "dingtalk": {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"},
+    "feishu": {"code": 11232, "msg": "frequency limited psm[lark.oapi.app_platform_runtime]"},
+}
+NO_SUCH_BOT = {
+    "wecom": {"errcode": 93000, "errmsg": "invalid webhook url, hint: [1733467200_7a1b]"},
+    "dingtalk": {"errcode": 300001, "errmsg": "token is not exist"},
+    "feishu": {"code": 19001, "msg": "param invalid: incoming webhook access token invalid"},
+}
+BAD_SIGN = {
+    "dingtalk": {
+        "errcode": 310000,
+        "errmsg": "sign not match, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]",
+    },
+    "feishu": {"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"},
+}
+OK = {
+    "wecom": {"errcode": 0, "errmsg": "ok"},
+    "dingtalk": {"errcode": 0, "errmsg": "ok"},
+    "feishu": {"code": 0, "msg": "success", "data": {}},
+}
 DINGTALK_THROTTLE_S = 600.0
 
 
@@ -196,7 +208,10 @@ class VendorBots:
         if service == "wecom" and len(text.encode()) > 2048:
             return {"errcode": 40058, "errmsg": "content exceed max length 2048"}
         if service == "dingtalk" and bot.keyword and bot.keyword not in text:
-            return {"errcode": 310000, "errmsg": "keywords not in content, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]"}
+            return {
+                "errcode": 310000,
+                "errmsg": "keywords not in content, more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]",
+            }
         return OK[service]
 
     def most_in_any_window(self, bot: Bot, seconds: float = 60.0) -> int:
@@ -260,8 +275,14 @@ def mail_server(password: str = "right-password", mailboxes: tuple[str, ...] = (
             received.append((envelope.rcpt_tos, message_from_bytes(envelope.original_content, policy=policy.default)))
             return "250 OK"
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port, authenticator=authenticator,
-                            auth_require_tls=False, auth_required=False)  # fmt: skip
+    controller = Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+        auth_required=False,
+    )
     controller.start()
     try:
         yield port, received

@@ -30,12 +30,26 @@ def _amendment(tmp_path, changes: str):
 @pytest.mark.parametrize(
     ("changes", "line", "path", "words"),
     [
-        ("changes:\n  - {item: materials_uplod, due: 2024-07-05}\n", 6, "changes[0].item",
-         "has no item 'materials_uplod'; items: self_score_sheet"),
+        (
+            "changes:\n  - {item: materials_uplod, due: 2024-07-05}\n",
+            6,
+            "changes[0].item",
+            "has no item 'materials_uplod'; items: self_score_sheet",
+        ),
         ("changes:\n  - {stage: county_chek, end: 2024-06-20}\n", 6, "changes[0].stage", "has no stage 'county_chek'"),
         ("changes:\n  - {item: materials_upload, due: 2024-07-32}\n", 6, "changes[0].due", "2024-07-32 is not a date"),
-        ("changes:\n  - {stage: county_check, due: 2024-06-20}\n", 6, "changes[0]", "a stage change takes `start:` and `end:` only"),
-        ("changes:\n  - {item: materials_upload, instance: 2024Q2, due: 2024-07-05}\n", 6, "changes[0]", "does not repeat"),
+        (
+            "changes:\n  - {stage: county_check, due: 2024-06-20}\n",
+            6,
+            "changes[0]",
+            "a stage change takes `start:` and `end:` only",
+        ),
+        (
+            "changes:\n  - {item: materials_upload, instance: 2024Q2, due: 2024-07-05}\n",
+            6,
+            "changes[0]",
+            "does not repeat",
+        ),
         ("changes: []\n", 5, "changes", "at least 1"),
     ],
 )
@@ -56,7 +70,10 @@ def test_an_amendment_for_another_campaign_is_refused(tmp_path):
 
 def test_the_amended_campaign_moves_a_stage_and_its_following_items_but_not_the_spec(tmp_path, jinzhong):
     spec, plan = jinzhong
-    loaded = _amendment(tmp_path, "changes:\n  - {stage: county_check, end: 2024-06-20}\n  - {item: materials_upload, due: 2024-07-05 17:00}\n")
+    loaded = _amendment(
+        tmp_path,
+        "changes:\n  - {stage: county_check, end: 2024-06-20}\n  - {item: materials_upload, due: 2024-07-05 17:00}\n",
+    )
     check_targets(loaded, spec.campaign)
     amended = amended_campaign(spec.campaign, [loaded.amendment])
     again = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), WorkCalendar())
@@ -69,16 +86,21 @@ def test_the_amended_campaign_moves_a_stage_and_its_following_items_but_not_the_
 def test_one_period_of_a_recurring_item_can_be_amended(tmp_path):
     spec = load_spec(SPECS / "shandong-2020-open-government.yaml")
     path = tmp_path / "amend.yaml"
-    path.write_text(textwrap.dedent("""\
+    path.write_text(
+        textwrap.dedent("""\
         campaign: shandong-2020-open-government
         issuer: 山东省统计局办公室
         reason: 四季度新闻发布会改在次年1月举行
         changes:
           - {item: press_conferences, instance: 2020Q4, due: 2021-01-20}
-        """), encoding="utf-8")  # fmt: skip
+        """),
+        encoding="utf-8",
+    )
     loaded = load_amendment(path)
     check_targets(loaded, spec.campaign)
-    again = build_plan(LoadedSpec(amended_campaign(spec.campaign, [loaded.amendment]), spec.source, spec.path, spec.sha256),
-                       WorkCalendar())  # fmt: skip
+    again = build_plan(
+        LoadedSpec(amended_campaign(spec.campaign, [loaded.amendment]), spec.source, spec.path, spec.sha256),
+        WorkCalendar(),
+    )
     dues = {a.instance: fmt(a.due_at, TZ) for a in again.assignments if a.item_id == "press_conferences"}
     assert dues == {"2020Q3": "2020-09-30 周三 24:00", "2020Q4": "2021-01-20 周三 24:00"}

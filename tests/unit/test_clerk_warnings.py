@@ -65,7 +65,9 @@ def test_a_stage_ending_after_the_window(found):
 
 def test_a_forwarding_notice_issued_after_the_window_opened_and_after_a_key_day(found):
     said = _at(found, "forwarded_by[0].issued_on")
-    assert any("乐政发〔2024〕3号 forwarded the notice on 2024-05-13 周一, 7 day(s) after the window opened" in m for m in said)
+    assert any(
+        "乐政发〔2024〕3号 forwarded the notice on 2024-05-13 周一, 7 day(s) after the window opened" in m for m in said
+    )
     assert any("after the key day 统计法宣传日 (2024-05-12 周日)" in m for m in said)
 
 
@@ -87,8 +89,8 @@ def test_escalation_after_working_days_says_exactly_when_it_fires(found, tmp_pat
     assert "due 2024-05-20 周一 24:00 → 2024-05-22 周三 09:00" in said and "`3 working days`" in said
     from rich.console import Console
 
-    from duban.domain.plan import build_plan
     from duban.cli.show import print_plan
+    from duban.domain.plan import build_plan
 
     path = tmp_path / "t.yaml"
     path.write_text(SPEC, encoding="utf-8")

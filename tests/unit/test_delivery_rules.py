@@ -11,18 +11,35 @@ from duban.notify.vendor_replies import classify_code, classify_http, classify_s
 TZ = "Asia/Shanghai"
 
 
-@pytest.mark.parametrize("service, code, meaning", [
-    ("wecombot", 0, "ok"), ("wecombot", 45009, "limited"), ("wecombot", 93000, "refused"), ("wecombot", -1, "failed"),
-    ("dingtalk", 130101, "limited"), ("dingtalk", 300001, "refused"), ("dingtalk", 310000, "refused"),
-    ("feishu", 11232, "limited"), ("feishu", 19001, "refused"), ("feishu", 19021, "refused"), ("feishu", 9499, "failed"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "service, code, meaning",
+    [
+        ("wecombot", 0, "ok"),
+        ("wecombot", 45009, "limited"),
+        ("wecombot", 93000, "refused"),
+        ("wecombot", -1, "failed"),
+        ("dingtalk", 130101, "limited"),
+        ("dingtalk", 300001, "refused"),
+        ("dingtalk", 310000, "refused"),
+        ("feishu", 11232, "limited"),
+        ("feishu", 19001, "refused"),
+        ("feishu", 19021, "refused"),
+        ("feishu", 9499, "failed"),
+    ],
+)
 def test_a_vendors_code_means_what_its_documentation_says(service, code, meaning):
     assert classify_code(service, code) == meaning
 
 
 def test_http_and_smtp_answers():
     assert [classify_http(s) for s in (429, 404, 403, 500, 502, 408)] == [
-        "limited", "refused", "refused", "failed", "failed", "failed"]  # fmt: skip
+        "limited",
+        "refused",
+        "refused",
+        "failed",
+        "failed",
+        "failed",
+    ]
     assert smtp_code("(535, b'5.7.8 Authentication credentials invalid')") == 535
     assert smtp_code("{'x@y.cn': (550, b'5.1.1 User unknown')}") == 550
     assert [classify_smtp(c) for c in (535, 550, 451, None)] == ["refused", "refused", "failed", "failed"]
@@ -33,7 +50,9 @@ def test_a_bot_that_keeps_saying_too_fast_is_left_alone_longer_each_time():
     assert penalty("dingtalk", 1) == 600  # DingTalk throttles a bot for 10 minutes once it passes 20 a minute
 
 
-@pytest.mark.parametrize("text", ["22:00-24:00", "ab:cd-07:30", "22:00", "22:00-07:60", "22:00-22:00", "", "25:00-07:30"])
+@pytest.mark.parametrize(
+    "text", ["22:00-24:00", "ab:cd-07:30", "22:00", "22:00-07:60", "22:00-22:00", "", "25:00-07:30"]
+)
 def test_malformed_quiet_hours_are_refused_with_what_is_expected(text):
     with pytest.raises(ValueError, match="HH:MM-HH:MM|same time"):
         parse_quiet_hours(text)
@@ -51,9 +70,14 @@ def test_quiet_hours_release_non_urgent_kinds_in_the_morning_and_urgent_ones_at_
 
 
 def test_every_part_of_a_long_text_names_its_message_and_place_and_fits():
-    lines = [f"{n}. 昔阳县第{n}个乡镇统计站 — 【县级检查】检查评分表 截止：6月10日 周一 24:00（已逾期2天）\n" for n in range(80)]
+    lines = [
+        f"{n}. 昔阳县第{n}个乡镇统计站 — 【县级检查】检查评分表 截止：6月10日 周一 24:00（已逾期2天）\n"
+        for n in range(80)
+    ]
     parts = split_text("".join(lines), 2048, "9f3c2a71b0e4d5c6")
     assert len(parts) >= 3 and all(len(p.encode()) <= 2048 for p in parts)
-    assert [p.split("\n", 1)[0] for p in parts] == [f"（第{k}/{len(parts)}条·编号 9f3c2a71b0e4）" for k in range(1, len(parts) + 1)]
+    assert [p.split("\n", 1)[0] for p in parts] == [
+        f"（第{k}/{len(parts)}条·编号 9f3c2a71b0e4）" for k in range(1, len(parts) + 1)
+    ]
     assert "".join(p.split("\n", 1)[1] for p in parts) == "".join(lines)
     assert split_text("短消息", 2048, "9f3c2a71b0e4") == ["短消息"]

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from duban.domain.calendar import WorkCalendar
-from duban.errors import SpecError
 from duban.domain.plan import build_plan
+from duban.errors import SpecError
 from duban.spec.load import load_spec
 
 SPEC = """\
@@ -44,9 +44,15 @@ def test_a_day_without_a_set_says_what_there_is_and_how_to_add_one(tmp_path):
 
 def test_a_bureau_adds_its_own_year(tmp_path):
     (tmp_path / "divisions").mkdir()
-    rows = [[1, "430000", "", "湖南省"], [2, "430400", "430000", "衡阳市"], [3, "430405", "430400", "珠晖区"],
-            [3, "430499", "430400", "旧县"]]  # fmt: skip
-    (tmp_path / "divisions" / "2021-12-31.json").write_text(json.dumps({"divisions": rows}, ensure_ascii=False), encoding="utf-8")
+    rows = [
+        [1, "430000", "", "湖南省"],
+        [2, "430400", "430000", "衡阳市"],
+        [3, "430405", "430400", "珠晖区"],
+        [3, "430499", "430400", "旧县"],
+    ]
+    (tmp_path / "divisions" / "2021-12-31.json").write_text(
+        json.dumps({"divisions": rows}, ensure_ascii=False), encoding="utf-8"
+    )
     plan = _plan(tmp_path, "2021-12-31")
     assert sorted(plan.registry.get(a.unit_code).display for a in plan.assignments) == ["旧县统计局", "珠晖区统计局"]
     (tmp_path / "divisions" / "2021-12-31.json").write_text('{"divisions": [[9, "x", "", 1]]}', encoding="utf-8")

@@ -7,8 +7,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # Adapters by path under duban/; migrations: Alembic scripts that duban.store.migrate runs, not modules to import
-ADAPTERS = {("cli", "main.py"), ("cli", "outbox.py"), ("simulation", "demo.py"), ("web",),
-            ("notify", "apprise_notifier.py"), ("notify", "channels.py"), ("store", "migrations")}
+ADAPTERS = {
+    ("cli", "main.py"),
+    ("cli", "outbox.py"),
+    ("simulation", "demo.py"),
+    ("web",),
+    ("notify", "apprise_notifier.py"),
+    ("notify", "channels.py"),
+    ("store", "migrations"),
+}
 FORBIDDEN = ("prefect", "apprise", "fastapi")
 
 

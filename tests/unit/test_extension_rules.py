@@ -4,10 +4,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from duban.errors import RequestError
 from duban.domain.extension_rules import Ask, ExtensionStatus, check_decision, check_request, policy
-from duban.spec.models import Extensions
 from duban.domain.state import EventKind, Progress, Schedule, State, advance, reschedule
+from duban.errors import RequestError
+from duban.spec.models import Extensions
 
 UTC = timezone.utc
 DUE = datetime(2024, 6, 10, 15, 59, 59, tzinfo=UTC)  # 6/10 24:00 in Shanghai
@@ -17,8 +17,14 @@ FIVE = Extensions.model_validate({"max": "5 working days"})
 
 
 def _ask(**changes):
-    values = dict(state=State.open, due_at=DUE, at=DUE - timedelta(days=4), until=DUE + timedelta(days=3),
-                  limit=DUE + timedelta(days=7), waiting=False)  # fmt: skip
+    values = dict(
+        state=State.open,
+        due_at=DUE,
+        at=DUE - timedelta(days=4),
+        until=DUE + timedelta(days=3),
+        limit=DUE + timedelta(days=7),
+        waiting=False,
+    )
     return Ask(**{**values, **changes})
 
 
@@ -27,13 +33,16 @@ def test_a_request_before_the_due_within_the_limit_is_taken():
     check_request(_ask(until=DUE + timedelta(days=7)), FIVE, TZ)  # the limit itself
 
 
-@pytest.mark.parametrize(("changes", "words", "cn"), [
-    ({"at": DUE + timedelta(minutes=1)}, "has passed", "延期申请须在截止前提出"),
-    ({"until": DUE + timedelta(days=8)}, "beyond the notice's limit", "超过通知允许的最长延期（5个工作日"),
-    ({"waiting": True}, "already waits", "已有一份延期申请正在审批"),
-    ({"until": DUE}, "not later than the due", "须晚于现在的截止时间"),
-    ({"state": State.submitted}, "nothing to extend", "本事项已报送"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("changes", "words", "cn"),
+    [
+        ({"at": DUE + timedelta(minutes=1)}, "has passed", "延期申请须在截止前提出"),
+        ({"until": DUE + timedelta(days=8)}, "beyond the notice's limit", "超过通知允许的最长延期（5个工作日"),
+        ({"waiting": True}, "already waits", "已有一份延期申请正在审批"),
+        ({"until": DUE}, "not later than the due", "须晚于现在的截止时间"),
+        ({"state": State.submitted}, "nothing to extend", "本事项已报送"),
+    ],
+)
 def test_a_request_the_notice_does_not_allow_is_refused_with_the_reason(changes, words, cn):
     with pytest.raises(RequestError, match=words) as refused:
         check_request(_ask(**changes), FIVE, TZ)
@@ -47,8 +56,8 @@ def test_without_extensions_in_the_spec_no_request_is_taken():
 
 
 def test_an_item_can_refuse_what_the_campaign_allows():
-    from tests.conftest import JINZHONG
     from duban.spec.load import load_spec
+    from tests.conftest import JINZHONG
 
     campaign = load_spec(JINZHONG).campaign
     item = next(i for _s, i in campaign.items() if i.id == "county_inspection")
@@ -76,7 +85,9 @@ def test_decisions_once_not_later_than_asked_and_past_the_due():
 
 
 OLD = Schedule(OPEN, DUE, reminders=(DUE - timedelta(days=1),), escalations=(DUE + timedelta(days=2),))
-NEW = Schedule(OPEN, DUE + timedelta(days=3), reminders=(DUE + timedelta(days=2),), escalations=(DUE + timedelta(days=5),))
+NEW = Schedule(
+    OPEN, DUE + timedelta(days=3), reminders=(DUE + timedelta(days=2),), escalations=(DUE + timedelta(days=5),)
+)
 
 
 def test_reschedule_reopens_an_overdue_item_and_its_reminders_and_escalations_follow_the_new_due():

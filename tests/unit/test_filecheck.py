@@ -21,30 +21,39 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("name", "data", "kind"), [
-    ("评分表.pdf", pdf_bytes(), "pdf"),
-    ("总结报告.docx", docx_bytes(), "docx"),
-    ("评分表.xlsx", xlsx_bytes(), "xlsx"),
-    ("旧版报告.doc", (LEGIT / "总结报告.doc").read_bytes(), "doc"),  # saved by LibreOffice
-    ("旧版评分表.xls", (LEGIT / "自查评分表.xls").read_bytes(), "xls"),
-    ("照片.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 100, "jpg"),
-    ("照片.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "png"),
-    ("视频.mp4", b"\0\0\0\x20ftypisom" + b"\0" * 100, "mp4"),
-    ("材料.zip", _zip({"评分表.pdf": pdf_bytes()}), "zip"),
-    ("说明.txt", "乡镇统计站自查说明".encode("gb18030"), "text"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "data", "kind"),
+    [
+        ("评分表.pdf", pdf_bytes(), "pdf"),
+        ("总结报告.docx", docx_bytes(), "docx"),
+        ("评分表.xlsx", xlsx_bytes(), "xlsx"),
+        ("旧版报告.doc", (LEGIT / "总结报告.doc").read_bytes(), "doc"),  # saved by LibreOffice
+        ("旧版评分表.xls", (LEGIT / "自查评分表.xls").read_bytes(), "xls"),
+        ("照片.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 100, "jpg"),
+        ("照片.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "png"),
+        ("视频.mp4", b"\0\0\0\x20ftypisom" + b"\0" * 100, "mp4"),
+        ("材料.zip", _zip({"评分表.pdf": pdf_bytes()}), "zip"),
+        ("说明.txt", "乡镇统计站自查说明".encode("gb18030"), "text"),
+    ],
+)
 def test_real_formats_are_recognised_and_accepted(tmp_path, name, data, kind):
     path = write(tmp_path / name, data)
     assert sniff(path) == kind
     assert check_file(path, name, [name.rpartition(".")[2]]) == name.rpartition(".")[2]
 
 
-@pytest.mark.parametrize(("data", "words"), [
-    (b"MZ\x90\x00\x03" + b"\0" * 200, "Windows 可执行程序"),
-    (b"\x7fELF\x02\x01\x01" + b"\0" * 200, "Linux 可执行程序"),
-    (b"#!/bin/sh\nrm -rf /\n", "脚本程序"),
-    (_zip({"[Content_Types].xml": b"x", "word/document.xml": b"x", "word/macro.exe": b"MZ"}), "里有可执行或脚本文件「word/macro.exe」"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"MZ\x90\x00\x03" + b"\0" * 200, "Windows 可执行程序"),
+        (b"\x7fELF\x02\x01\x01" + b"\0" * 200, "Linux 可执行程序"),
+        (b"#!/bin/sh\nrm -rf /\n", "脚本程序"),
+        (
+            _zip({"[Content_Types].xml": b"x", "word/document.xml": b"x", "word/macro.exe": b"MZ"}),
+            "里有可执行或脚本文件「word/macro.exe」",
+        ),
+    ],
+)
 def test_an_executable_is_refused_whatever_its_name(tmp_path, data, words):
     path = write(tmp_path / "评分表.pdf", data)
     with pytest.raises(SubmissionError) as refused:
@@ -100,11 +109,24 @@ def test_names_are_made_safe_for_every_disk():
 
 @pytest.mark.parametrize(
     ("raw", "kept"),
-    [("CON.pdf", "_CON.pdf"), ("CON .pdf", "_CON .pdf"), ("con  .PDF", "_con .PDF"), ("CONIN$.pdf", "_CONIN$.pdf"),
-     ("CONOUT$", "_CONOUT$"), ("conout$ .xlsx", "_conout$ .xlsx"), ("COM¹.pdf", "_COM¹.pdf"), ("LPT³ .pdf", "_LPT³ .pdf"),
-     ("CLOCK$.pdf", "_CLOCK$.pdf"), ("aux.tar.pdf", "_aux.tar.pdf"), ("NUL. .pdf", "_NUL. .pdf"), ("nul", "_nul"),
-     ("CONSOLE.pdf", "CONSOLE.pdf"), ("COM10.pdf", "COM10.pdf"), ("乐平镇CON.pdf", "乐平镇CON.pdf")],
-)  # fmt: skip
+    [
+        ("CON.pdf", "_CON.pdf"),
+        ("CON .pdf", "_CON .pdf"),
+        ("con  .PDF", "_con .PDF"),
+        ("CONIN$.pdf", "_CONIN$.pdf"),
+        ("CONOUT$", "_CONOUT$"),
+        ("conout$ .xlsx", "_conout$ .xlsx"),
+        ("COM¹.pdf", "_COM¹.pdf"),
+        ("LPT³ .pdf", "_LPT³ .pdf"),
+        ("CLOCK$.pdf", "_CLOCK$.pdf"),
+        ("aux.tar.pdf", "_aux.tar.pdf"),
+        ("NUL. .pdf", "_NUL. .pdf"),
+        ("nul", "_nul"),
+        ("CONSOLE.pdf", "CONSOLE.pdf"),
+        ("COM10.pdf", "COM10.pdf"),
+        ("乐平镇CON.pdf", "乐平镇CON.pdf"),
+    ],
+)
 def test_windows_device_names_get_an_underscore_in_every_spelling(raw, kept):
     """Windows takes the part before the first dot, trailing spaces dropped, as the device: `CON .pdf` and
     `CONIN$.pdf` open the console instead of a file on an operator's desktop (issue 20: both were kept)."""

@@ -75,15 +75,23 @@ def test_no_module_imports_another_modules_private_names():
         for path in sorted((ROOT / package).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PACKAGES:
-                    offenders += [f"{path.relative_to(ROOT)}:{node.lineno} {node.module}.{alias.name}"
-                                  for alias in node.names if alias.name.startswith("_")]  # fmt: skip
+                    offenders += [
+                        f"{path.relative_to(ROOT)}:{node.lineno} {node.module}.{alias.name}"
+                        for alias in node.names
+                        if alias.name.startswith("_")
+                    ]
     assert offenders == []
 
 
 def test_every_folder_of_code_is_a_package():
-    loose = [str(folder.relative_to(ROOT)) for package in PACKAGES for folder in (ROOT / package).rglob("*")
-             if folder.is_dir() and not NOT_PACKAGES & set(folder.relative_to(ROOT).parts)
-             and not (folder / "__init__.py").exists()]  # fmt: skip
+    loose = [
+        str(folder.relative_to(ROOT))
+        for package in PACKAGES
+        for folder in (ROOT / package).rglob("*")
+        if folder.is_dir()
+        and not NOT_PACKAGES & set(folder.relative_to(ROOT).parts)
+        and not (folder / "__init__.py").exists()
+    ]
     assert loose == []
 
 

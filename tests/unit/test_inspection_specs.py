@@ -55,31 +55,45 @@ def test_a_floor_per_parent_above_the_count_is_an_error_at_the_count(tmp_path):
 
 
 def test_designated_units_outside_the_base_are_an_error_at_designated(tmp_path):
-    path, line = _broken(tmp_path, "      - {from: counties, count: 6}\n",
-                         "      - {from: counties, count: 6, designated: {units: [\"140724100\"]}}\n")  # fmt: skip
+    path, line = _broken(
+        tmp_path,
+        "      - {from: counties, count: 6}\n",
+        '      - {from: counties, count: 6, designated: {units: ["140724100"]}}\n',
+    )
     text = _error(lambda: plan_file(path))
     assert f":{line} samples[1].draws[0].designated:" in text and "乐平镇统计站 are not among the 11 units" in text
 
 
 def test_a_nested_sample_larger_than_its_parent_is_an_error(tmp_path):
-    path, _ = _broken(tmp_path, "    seed: 20240610\n    hidden: true\n",
-                      "    seed: 20240610\n    hidden: true\n  - id: recheck\n    name: 复查\n"
-                      "    from: {sample: city_check}\n    count: 40\n    seed: 1\n    hidden: true\n")  # fmt: skip
+    path, _ = _broken(
+        tmp_path,
+        "    seed: 20240610\n    hidden: true\n",
+        "    seed: 20240610\n    hidden: true\n  - id: recheck\n    name: 复查\n"
+        "    from: {sample: city_check}\n    count: 40\n    seed: 1\n    hidden: true\n",
+    )
     text = _error(lambda: plan_file(path))
     assert "samples[2].count" in text and "asks for 40 units but only 30" in text and "sub-sample" in text
 
 
 def test_samples_drawn_from_each_other_name_the_cycle(tmp_path):
-    path, _ = _broken(tmp_path, "    from: townships\n    min_per_parent: 6\n", "    from: {sample: other}\n    count: 2\n")
+    path, _ = _broken(
+        tmp_path, "    from: townships\n    min_per_parent: 6\n", "    from: {sample: other}\n    count: 2\n"
+    )
     text = path.read_text(encoding="utf-8").replace(
-        "    hidden: true\n", "    hidden: true\n  - {id: other, name: 另一个, from: {sample: county_checks}, count: 1, seed: 2}\n", 1)
+        "    hidden: true\n",
+        "    hidden: true\n  - {id: other, name: 另一个, from: {sample: county_checks}, count: 1, seed: 2}\n",
+        1,
+    )
     path.write_text(text, encoding="utf-8")
     assert "cycle: county_checks → other → county_checks" in _error(lambda: plan_file(path))
 
 
 def test_a_sub_sample_of_a_hidden_sample_is_warned_to_be_hidden(tmp_path):
-    path, _ = _broken(tmp_path, "    seed: 20240610\n    hidden: true\n",
-                      "    seed: 20240610\n    hidden: true\n  - {id: recheck, name: 复查, from: {sample: city_check}, count: 3, seed: 1}\n")  # fmt: skip
+    path, _ = _broken(
+        tmp_path,
+        "    seed: 20240610\n    hidden: true\n",
+        "    seed: 20240610\n    hidden: true\n  - {id: recheck, name: 复查, from: {sample: city_check}, count: 3, seed: 1}\n",
+    )
     spec = load_spec(path)
     _plan, warnings = validate(spec, load_calendar_for(spec))
     assert any("drawn from the hidden sample 'city_check' but is not hidden" in w.message for w in warnings)
@@ -93,8 +107,11 @@ def test_the_hidden_city_sample_shows_when_the_city_check_opens():
 
 
 def test_an_item_that_would_show_a_hidden_sample_early_is_an_error(tmp_path):
-    path, line = _broken(tmp_path, "        units: {sample: city_check}\n",
-                         "        units: {sample: city_check}\n        opens: 2024-05-20\n")  # fmt: skip
+    path, line = _broken(
+        tmp_path,
+        "        units: {sample: city_check}\n",
+        "        units: {sample: city_check}\n        opens: 2024-05-20\n",
+    )
     text = _error(lambda: plan_file(path))
     assert f":{line + 1} stages[2].items[1].opens:" in text
     assert "before the hidden sample 'city_check' may show (2024-06-10 周一 08:30)" in text
@@ -112,7 +129,15 @@ def test_the_lookback_score_sheet_has_the_notices_eight_areas():
     spec = load_spec(JINZHONG)
     [sheet] = spec.campaign.score_sheets
     assert [i.area for i in sheet.items if i.area] and {i.area for i in sheet.items} == {
-        "工作任务", "人员配备", "制度管理", "业务流程", "统计服务", "信息化建设", "教育培训", "经费保障"}  # fmt: skip
+        "工作任务",
+        "人员配备",
+        "制度管理",
+        "业务流程",
+        "统计服务",
+        "信息化建设",
+        "教育培训",
+        "经费保障",
+    }
     assert sheet.total == 100 and sheet.pass_mark == 80 and "示例" in sheet.note
     assert [s for s, item in spec.campaign.items() if item.id == "rectification"][0].id == "materials"
 
@@ -124,7 +149,9 @@ def test_a_pass_mark_above_the_total_is_an_error(tmp_path):
 
 
 def test_a_score_sheet_naming_an_unknown_sample_is_an_error_at_its_line(tmp_path):
-    path, line = _broken(tmp_path, "    samples: [county_checks, city_check]", "    samples: [county_checks, city_chek]")
+    path, line = _broken(
+        tmp_path, "    samples: [county_checks, city_check]", "    samples: [county_checks, city_chek]"
+    )
     text = _error(lambda: plan_file(path))
     assert f":{line} score_sheets[0].samples[1]: no sample 'city_chek'" in text
 
@@ -163,16 +190,24 @@ def test_forwarding_an_item_the_unit_does_not_owe_is_an_error(tmp_path):
 
 
 def test_a_rollup_due_after_the_upper_due_is_warned(tmp_path):
-    path, _ = _broken(tmp_path, "        formats: [xlsx, docx, pdf, zip]\n",
-                      "        formats: [xlsx, docx, pdf, zip]\n        due: 2024-07-02\n", spec=XIYANG)  # fmt: skip
+    path, _ = _broken(
+        tmp_path,
+        "        formats: [xlsx, docx, pdf, zip]\n",
+        "        formats: [xlsx, docx, pdf, zip]\n        due: 2024-07-02\n",
+        spec=XIYANG,
+    )
     spec = load_spec(path)
     _plan, warnings = validate(spec, load_calendar_for(spec))
     assert any("not before the upper due 2024-07-01 周一 24:00" in w.message for w in warnings)
 
 
 def test_a_rollup_naming_a_metric_its_source_lacks_is_an_error(tmp_path):
-    path, _ = _broken(tmp_path, "    sum: [quiz_participants, law_talks, essays_submitted]",
-                      "    sum: [quiz_participants, law_talk]", spec=SPECS / "hengyang-2021-law-month.yaml")  # fmt: skip
+    path, _ = _broken(
+        tmp_path,
+        "    sum: [quiz_participants, law_talks, essays_submitted]",
+        "    sum: [quiz_participants, law_talk]",
+        spec=SPECS / "hengyang-2021-law-month.yaml",
+    )
     assert "rollups[1].sum[1]: item 'activity_report' has no metric 'law_talk'" in _error(lambda: plan_file(path))
 
 

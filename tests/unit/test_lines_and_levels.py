@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from duban.errors import SpecError
+from duban.domain.calendar import WorkCalendar
 from duban.domain.lines import LINES, apply_lines
 from duban.domain.overlay import build_registry
 from duban.domain.plan import build_plan
-from duban.domain.calendar import WorkCalendar
 from duban.domain.select import Resolver
+from duban.domain.units import LEVEL_ALIASES, Level, import_divisions
+from duban.errors import SpecError
 from duban.spec.load import load_spec
 from duban.spec.models import Selector
-from duban.domain.units import LEVEL_ALIASES, Level, import_divisions
 
 
 def test_a_housing_campaign_names_the_housing_bodies_and_the_statistics_bodies_beside_them():

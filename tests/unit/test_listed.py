@@ -14,7 +14,16 @@ XIYANG = "140724"
 
 def _good(n: int, division: str = XIYANG) -> list[str]:
     rng = random.Random(n)
-    return [credit_code(rng, division), f"模拟昔阳企业{n}有限公司", division, "C30", "小型", "一般", "王芳", "0354-4000000"]
+    return [
+        credit_code(rng, division),
+        f"模拟昔阳企业{n}有限公司",
+        division,
+        "C30",
+        "小型",
+        "一般",
+        "王芳",
+        "0354-4000000",
+    ]
 
 
 def _csv(tmp_path, rows, header=HEADER, encoding="utf-8", name="名录.csv"):

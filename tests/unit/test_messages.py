@@ -1,9 +1,10 @@
 """What staff read on a phone: one message per unit listing its items, absolute dues with weekday, time left."""
 
-from duban.services.compose import message_key
-from duban.domain.quiet import QuietHours
-from duban.domain.messages import render
 from datetime import datetime, timezone
+
+from duban.domain.messages import render
+from duban.domain.quiet import QuietHours
+from duban.services.compose import message_key
 
 PAYLOAD = {
     "recipient": "140724100",
@@ -11,24 +12,52 @@ PAYLOAD = {
     "kind": "reminder",
     "as_of": "2024-05-22T01:00:00+00:00",
     "items": [
-        {"kind": "reminder", "stage": "规范化建设自评阶段", "item": "自查评分表", "instance": "", "unit": "140724100",
-         "unit_display": "乐平镇统计站", "due_at": "2024-05-25T15:59:59.999999+00:00", "event_at": "2024-05-22T01:00:00+00:00",
-         "formats": ["xlsx", "pdf"], "stamped": False, "submit_to": None},
-        {"kind": "opened", "stage": "县级检查阶段", "item": "检查评分表", "instance": "", "unit": "140724100",
-         "unit_display": "乐平镇统计站", "due_at": "2024-06-10T15:59:59.999999+00:00", "event_at": "2024-05-22T01:00:00+00:00",
-         "formats": ["pdf"], "stamped": True, "submit_to": "晋中市统计局设管科"},
+        {
+            "kind": "reminder",
+            "stage": "规范化建设自评阶段",
+            "item": "自查评分表",
+            "instance": "",
+            "unit": "140724100",
+            "unit_display": "乐平镇统计站",
+            "due_at": "2024-05-25T15:59:59.999999+00:00",
+            "event_at": "2024-05-22T01:00:00+00:00",
+            "formats": ["xlsx", "pdf"],
+            "stamped": False,
+            "submit_to": None,
+        },
+        {
+            "kind": "opened",
+            "stage": "县级检查阶段",
+            "item": "检查评分表",
+            "instance": "",
+            "unit": "140724100",
+            "unit_display": "乐平镇统计站",
+            "due_at": "2024-06-10T15:59:59.999999+00:00",
+            "event_at": "2024-05-22T01:00:00+00:00",
+            "formats": ["pdf"],
+            "stamped": True,
+            "submit_to": "晋中市统计局设管科",
+        },
     ],
-}  # fmt: skip
+}
 
 
 def _render(payload=PAYLOAD, **extra):
-    return render(payload, title="统计基层基础工作规范化建设\"回头看\"", issuer="晋中市统计局", doc_no=None,
-                  tz="Asia/Shanghai", key="0123456789abcdef0123", contacts=["设管科 0354-0000000"], **extra)  # fmt: skip
+    return render(
+        payload,
+        title='统计基层基础工作规范化建设"回头看"',
+        issuer="晋中市统计局",
+        doc_no=None,
+        tz="Asia/Shanghai",
+        key="0123456789abcdef0123",
+        contacts=["设管科 0354-0000000"],
+        **extra,
+    )
 
 
 def test_one_message_lists_every_item_with_its_due():
     text = _render().text
-    assert text.startswith("【督办】统计基层基础工作规范化建设\"回头看\"\n乐平镇统计站：")
+    assert text.startswith('【督办】统计基层基础工作规范化建设"回头看"\n乐平镇统计站：')
     assert "截止：5月25日 周六 24:00前（还有3天14小时）" in text
     assert "截止：6月10日 周一 24:00前" in text
     assert text.index("即将截止") < text.index("已开始办理")  # the urgent section first
@@ -37,13 +66,18 @@ def test_one_message_lists_every_item_with_its_due():
 
 
 def test_subject_counts_items_and_names_the_most_urgent_kind():
-    assert _render().subject == "【督办】统计基层基础工作规范化建设\"回头看\"：即将截止（2项）"
+    assert _render().subject == '【督办】统计基层基础工作规范化建设"回头看"：即将截止（2项）'
 
 
 def test_overdue_says_how_long_and_escalation_names_the_unit():
-    late = dict(PAYLOAD, kind="escalation", recipient="leader:leader_east", recipient_display="市局包县区领导（东片）",
-                as_of="2024-05-28T01:00:00+00:00",
-                items=[dict(PAYLOAD["items"][0], kind="escalation")])  # fmt: skip
+    late = dict(
+        PAYLOAD,
+        kind="escalation",
+        recipient="leader:leader_east",
+        recipient_display="市局包县区领导（东片）",
+        as_of="2024-05-28T01:00:00+00:00",
+        items=[dict(PAYLOAD["items"][0], kind="escalation")],
+    )
     text = _render(late).text
     assert "您包联的以下单位事项逾期未报" in text
     assert "乐平镇统计站 — 【规范化建设自评阶段】自查评分表" in text
@@ -59,14 +93,20 @@ def test_quiet_hours_defer_to_the_morning():
     at_night = datetime(2024, 5, 25, 16, 0, tzinfo=timezone.utc)  # 00:00 in Shanghai
     assert QuietHours.parse("22:00-07:30").end_after(at_night, tz) == datetime(2024, 5, 25, 23, 30, tzinfo=timezone.utc)
     late_evening = datetime(2024, 5, 25, 14, 30, tzinfo=timezone.utc)  # 22:30
-    assert QuietHours.parse("22:00-07:30").end_after(late_evening, tz) == datetime(2024, 5, 25, 23, 30, tzinfo=timezone.utc)
+    assert QuietHours.parse("22:00-07:30").end_after(late_evening, tz) == datetime(
+        2024, 5, 25, 23, 30, tzinfo=timezone.utc
+    )
     daytime = datetime(2024, 5, 25, 2, 0, tzinfo=timezone.utc)
     assert QuietHours.parse("22:00-07:30").end_after(daytime, tz) == daytime
 
 
 def test_an_overdue_message_says_overdue_even_at_the_due_instant_and_counts_to_the_send():
-    overdue = dict(PAYLOAD, kind="overdue", as_of="2024-05-25T15:59:59.999999+00:00",
-                   items=[dict(PAYLOAD["items"][0], kind="overdue")])  # fmt: skip
+    overdue = dict(
+        PAYLOAD,
+        kind="overdue",
+        as_of="2024-05-25T15:59:59.999999+00:00",
+        items=[dict(PAYLOAD["items"][0], kind="overdue")],
+    )
     assert "（已逾期）" in _render(overdue).text
     morning = datetime(2024, 5, 25, 23, 30, tzinfo=timezone.utc)  # sent at 07:30 after quiet hours
     assert "（已逾期7小时30分钟）" in _render(overdue, now=morning).text
@@ -80,4 +120,3 @@ def test_message_numbers_staff_read_differ_from_one_message_to_the_next():
     assert message_key("national-2025-lookback", "140724100", [2**40 - 1]) not in singles
     several = message_key("jinzhong-2024-lookback", "140724100", [7, 3])
     assert several == message_key("jinzhong-2024-lookback", "140724100", [3, 7]) and several[:12] not in singles
-

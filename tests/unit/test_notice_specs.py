@@ -16,9 +16,12 @@ NOTICES = sorted((ROOT / "tests" / "specs").glob("*.yaml"))
 
 def test_there_is_a_notice_for_each_form():
     assert [p.name for p in NOTICES] == [
-        "jinzhong-2024-open-samples.yaml", "jinzhong-2024-stage-order.yaml", "xiyang-2024-amend-chain.yaml",
-        "xiyang-2024-outcomes.yaml", "xiyang-2024-words.yaml",
-    ]  # fmt: skip
+        "jinzhong-2024-open-samples.yaml",
+        "jinzhong-2024-stage-order.yaml",
+        "xiyang-2024-amend-chain.yaml",
+        "xiyang-2024-outcomes.yaml",
+        "xiyang-2024-words.yaml",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTICES, ids=lambda p: p.stem)

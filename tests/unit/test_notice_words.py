@@ -11,9 +11,9 @@ from datetime import date, time
 import pytest
 
 from duban.domain.calendar import WorkCalendar
+from duban.domain.plan import build_plan
 from duban.errors import SpecError
 from duban.instants import fmt
-from duban.domain.plan import build_plan
 from duban.spec.checks import validate
 from duban.spec.load import load_spec
 from duban.spec.models import Campaign, Recurrence, Window
@@ -121,7 +121,9 @@ def _spec(tmp_path, body: str):
 
 
 def test_a_span_given_as_a_due_is_an_error_at_its_line(tmp_path):
-    path = _spec(tmp_path, """
+    path = _spec(
+        tmp_path,
+        """
         year: 2024
         stages:
           - id: s
@@ -129,21 +131,29 @@ def test_a_span_given_as_a_due_is_an_error_at_its_line(tmp_path):
             window: 3月至10月
             items:
               - {id: a, name: 报表, units: "140724", due: 3月至10月}
-        """)
+        """,
+    )
     with pytest.raises(SpecError) as caught:
         load_spec(path)
-    assert "t.yaml:12 stages[0].items[0].due" in str(caught.value) and "is a span of time" in str(caught.value) and "window" in str(caught.value)
+    assert (
+        "t.yaml:12 stages[0].items[0].due" in str(caught.value)
+        and "is a span of time" in str(caught.value)
+        and "window" in str(caught.value)
+    )
 
 
 def test_a_date_in_words_without_the_notices_year_is_an_error_naming_its_place(tmp_path):
-    path = _spec(tmp_path, """
+    path = _spec(
+        tmp_path,
+        """
         stages:
           - id: s
             name: 阶段
             window: 3月至10月
             items:
               - {id: a, name: 报表, units: "140724"}
-        """)
+        """,
+    )
     with pytest.raises(SpecError) as caught:
         build_plan(load_spec(path), WorkCalendar())
     assert "t.yaml:9 stages[0].window" in str(caught.value) and "year: 2024" in str(caught.value)
@@ -165,7 +175,10 @@ def test_windows_in_words_open_on_their_first_day_and_close_on_their_last(words_
     windows = {k: (fmt(v[0], TZ), fmt(v[1], TZ)) for k, v in words_plan.stage_windows.items()}
     assert windows == {
         "routine": ("2024-03-01 周五 08:30", "2024-12-31 周二 24:00"),  # 3月至12月
-        "self_check": ("2024-05-11 周六 08:30", "2024-06-30 周日 24:00"),  # 5月中旬至6月底; 5/11 a 调休 working Saturday
+        "self_check": (
+            "2024-05-11 周六 08:30",
+            "2024-06-30 周日 24:00",
+        ),  # 5月中旬至6月底; 5/11 a 调休 working Saturday
         "review": ("2024-07-01 周一 08:30", "2024-07-31 周三 24:00"),  # 7月份
     }
 
@@ -180,9 +193,11 @@ def test_dues_in_words(words_plan):
 
 def test_a_quarter_due_ten_days_after_it_ends(words_plan):
     assert _dues(words_plan, "quarter_analysis") == {  # 季后10日
-        "2024Q1": "2024-04-10 周三 24:00", "2024Q2": "2024-07-10 周三 24:00",
-        "2024Q3": "2024-10-10 周四 24:00", "2024Q4": "2025-01-10 周五 24:00",
-    }  # fmt: skip
+        "2024Q1": "2024-04-10 周三 24:00",
+        "2024Q2": "2024-07-10 周三 24:00",
+        "2024Q3": "2024-10-10 周四 24:00",
+        "2024Q4": "2025-01-10 周五 24:00",
+    }
 
 
 def test_twice_a_month_on_the_10th_and_20th_with_weekends_and_holidays_postponed(words_plan):
@@ -197,15 +212,22 @@ def test_twice_a_month_on_the_10th_and_20th_with_weekends_and_holidays_postponed
 
 
 def test_a_recurring_item_without_a_due_day_takes_the_spec_wide_default_and_validate_says_so(words_plan):
-    assert _dues(words_plan, "half_year_summary") == {"2024H1": "2024-07-05 周五 24:00", "2024H2": "2025-01-05 周日 24:00"}
+    assert _dues(words_plan, "half_year_summary") == {
+        "2024H1": "2024-07-05 周五 24:00",
+        "2024H2": "2025-01-05 周日 24:00",
+    }
     _plan, warnings = validate(load_spec(WORDS_SPEC), WorkCalendar())
     said = [w for w in warnings if "gives no due day" in w.message]
-    assert len(said) == 1 and said[0].path == "stages[0].items[2].every" and "defaults.due_after_period" in said[0].message
+    assert (
+        len(said) == 1 and said[0].path == "stages[0].items[2].every" and "defaults.due_after_period" in said[0].message
+    )
     assert "2024H1 due 2024-07-05 周五 24:00" in said[0].message
 
 
 def test_without_a_default_the_period_is_due_on_its_last_day_and_validate_says_so(tmp_path):
-    path = _spec(tmp_path, """
+    path = _spec(
+        tmp_path,
+        """
         year: 2024
         stages:
           - id: s
@@ -213,14 +235,17 @@ def test_without_a_default_the_period_is_due_on_its_last_day_and_validate_says_s
             window: 1月至12月
             items:
               - {id: a, name: 季报, units: "140724", every: 每季度}
-        """)
+        """,
+    )
     plan, warnings = validate(load_spec(path), WorkCalendar())
     assert _dues(plan, "a")["2024Q1"] == "2024-03-31 周日 24:00"
     assert any("on the last day of each period" in w.message for w in warnings)
 
 
 def test_a_date_in_words_read_before_the_notice_was_issued_is_warned(tmp_path):
-    path = _spec(tmp_path, """
+    path = _spec(
+        tmp_path,
+        """
         issued_on: 2023-12-28
         stages:
           - id: s
@@ -228,7 +253,8 @@ def test_a_date_in_words_read_before_the_notice_was_issued_is_warned(tmp_path):
             window: 1月至3月
             items:
               - {id: a, name: 报表, units: "140724", due: 3月底前}
-        """)
+        """,
+    )
     _plan, warnings = validate(load_spec(path), WorkCalendar())
     assert any("before the notice was issued" in w.message and "year: 2024" in w.message for w in warnings)
 

@@ -24,8 +24,14 @@ def test_the_readme_has_two_commands_and_ci_runs_the_test_one():
 def test_the_test_command_installs_every_debian_package_the_readme_names():
     script = (ROOT / "tests" / "run").read_text()
     readme = (ROOT / "README.md").read_text(encoding="utf-8").split("## 管理员怎么用", 1)[0]
-    packages = ["chromium", "libreoffice-writer-nogui", "libreoffice-calc-nogui", "poppler-utils", "fonts-noto-cjk",
-                "fonts-noto-color-emoji"]  # fmt: skip
+    packages = [
+        "chromium",
+        "libreoffice-writer-nogui",
+        "libreoffice-calc-nogui",
+        "poppler-utils",
+        "fonts-noto-cjk",
+        "fonts-noto-color-emoji",
+    ]
     for package in packages:
         assert f"need+=({package})" in script and f"`{package}`" in readme, package
     assert "uv sync --frozen" in script and 'pytest "$@"' in script

@@ -63,17 +63,22 @@ def test_postpone_holidays_keeps_a_due_on_a_plain_weekend_and_the_other_policy_m
 
 def test_working_days_after_a_quarter_skip_the_golden_week_and_count_the_tiaoxiu_saturday(tmp_path):
     # from 9/30: 10/9 (1), Sat 10/10 worked (2), 10/12 … 10/16 (3–7), 10/19, 10/20, 10/21 (8–10)
-    plan = _plan(tmp_path, "{every: quarter, due_after_period: 10 working days, at: \"17:00\"}")
+    plan = _plan(tmp_path, '{every: quarter, due_after_period: 10 working days, at: "17:00"}')
     assert _instances(plan)[0] == ("2020Q3", "2020-10-21 周三 17:00")
 
 
 def test_each_period_can_have_its_own_due_and_the_full_label_wins(tmp_path):
-    plan = _plan(tmp_path, '{every: quarter, due_after_period: 10 days, at: "17:30", periods: {Q4: {due_after_period: 20 days}}}')
+    plan = _plan(
+        tmp_path, '{every: quarter, due_after_period: 10 days, at: "17:30", periods: {Q4: {due_after_period: 20 days}}}'
+    )
     # Q3: Sat 10/10 17:30; Q4 (年报 takes longer): 2021-01-20 17:30
     assert _instances(plan) == [("2020Q3", "2020-10-10 周六 17:30"), ("2020Q4", "2021-01-20 周三 17:30")]
-    written = _plan(tmp_path, "{every: quarter, due_after_period: 10 days, periods: {2020Q4: {due: 2021-01-15}, Q4: {due_after_period: 20 days}}}")
+    written = _plan(
+        tmp_path,
+        "{every: quarter, due_after_period: 10 days, periods: {2020Q4: {due: 2021-01-15}, Q4: {due_after_period: 20 days}}}",
+    )
     assert _instances(written) == [("2020Q3", "2020-10-10 周六 24:00"), ("2020Q4", "2021-01-15 周五 24:00")]
-    clocked = _plan(tmp_path, "{every: quarter, periods: {Q3: {at: \"12:00\"}}}")
+    clocked = _plan(tmp_path, '{every: quarter, periods: {Q3: {at: "12:00"}}}')
     assert _instances(clocked) == [("2020Q3", "2020-09-30 周三 12:00"), ("2020Q4", "2020-12-31 周四 24:00")]
 
 
@@ -100,7 +105,10 @@ def test_half_year_periods(tmp_path):
     ("every", "wrong"),
     [
         ("{every: quarter, exempt: [Q5]}", "'Q5' is not a quarter period; write 2020Q4 or Q4"),
-        ("{every: month, periods: {Q4: {due_after_period: 3 days}}}", "'Q4' is not a month period; write 2020-07 or M7"),
+        (
+            "{every: month, periods: {Q4: {due_after_period: 3 days}}}",
+            "'Q4' is not a month period; write 2020-07 or M7",
+        ),
         ("{every: half_year, exempt: [2020]}", "'2020' is not a half-year period"),
     ],
 )

@@ -17,10 +17,23 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def test_every_run_and_the_defaults_say_zh_cn_and_name_the_east_asian_font(tmp_path):
-    draft = Draft(title="晋中市统计局关于统计基层基础工作规范化建设\"回头看\"工作情况的报告", note="（草稿）",
-                  preamble="根据要求，现将有关情况报告如下。", issuer="晋中市统计局", day="2024年7月2日",
-                  sections=[DraftSection("一、完成情况", [Para("（一）检查情况", "sub"), Para("令直骨"),
-                                                     Table(["单位", "得分"], [["昔阳县统计局", "60"]], "检查评分情况")])])  # fmt: skip
+    draft = Draft(
+        title='晋中市统计局关于统计基层基础工作规范化建设"回头看"工作情况的报告',
+        note="（草稿）",
+        preamble="根据要求，现将有关情况报告如下。",
+        issuer="晋中市统计局",
+        day="2024年7月2日",
+        sections=[
+            DraftSection(
+                "一、完成情况",
+                [
+                    Para("（一）检查情况", "sub"),
+                    Para("令直骨"),
+                    Table(["单位", "得分"], [["昔阳县统计局", "60"]], "检查评分情况"),
+                ],
+            )
+        ],
+    )
     path = tmp_path / "r.docx"
     write_docx(draft, path, None)
     with zipfile.ZipFile(path) as docx:

@@ -33,7 +33,8 @@ def test_the_spec_s_fill_wins_over_the_heading():
 
 def test_a_report_section_naming_an_unknown_item_is_an_error(tmp_path):
     path = tmp_path / "t.yaml"
-    path.write_text(textwrap.dedent("""\
+    path.write_text(
+        textwrap.dedent("""\
         id: t
         title: 测试
         issuer: 昔阳县统计局
@@ -48,6 +49,8 @@ def test_a_report_section_naming_an_unknown_item_is_an_error(tmp_path):
           title: 总结
           sections:
             - {heading: 强化举措, items: [sheet, shet]}
-        """), encoding="utf-8")  # fmt: skip
+        """),
+        encoding="utf-8",
+    )
     with pytest.raises(SpecError, match="report section '强化举措' names no item 'shet'"):
         load_spec(path)

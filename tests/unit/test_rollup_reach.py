@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from duban.domain.calendar import WorkCalendar
-from duban.errors import SpecError
 from duban.domain.plan import build_plan
+from duban.errors import SpecError
 from duban.spec.load import load_spec
 
 SPEC = """\

@@ -35,7 +35,9 @@ def registry():
 def draw(registry, seed: int = 20240610, samples: dict | None = None, **rule):
     """Draw one sample whose single rule is `rule`; `samples` are other samples it may draw from."""
     drawn: dict[str, list[str]] = {}
-    specs = {sid: Sample.model_validate({"id": sid, "name": sid, "seed": 1, **body}) for sid, body in (samples or {}).items()}
+    specs = {
+        sid: Sample.model_validate({"id": sid, "name": sid, "seed": 1, **body}) for sid, body in (samples or {}).items()
+    }
 
     def members(sid: str) -> list[str]:
         if sid not in drawn:
@@ -98,7 +100,9 @@ def test_a_total_with_a_floor_per_parent(registry):
 
 
 def test_a_floor_per_parent_above_the_total_contradicts_it(registry):
-    with pytest.raises(SampleRuleError, match="at least 3 under each of 11 parents makes 33 units, more than the count 24") as caught:
+    with pytest.raises(
+        SampleRuleError, match="at least 3 under each of 11 parents makes 33 units, more than the count 24"
+    ) as caught:
         draw(registry, **{"from": "townships", "count": 24, "min_per_parent": 3})
     assert caught.value.subpath == ("draws", 0, "count")
 
@@ -113,7 +117,11 @@ def test_a_count_above_the_base_is_an_error(registry):
 
 @pytest.mark.parametrize(
     ("rounding", "expected", "words"),
-    [("up", 12, "10% of 118 = 11.8 → 12 (rounded up)"), ("down", 11, "→ 11 (rounded down)"), ("nearest", 12, "→ 12 (rounded)")],
+    [
+        ("up", 12, "10% of 118 = 11.8 → 12 (rounded up)"),
+        ("down", 11, "→ 11 (rounded down)"),
+        ("nearest", 12, "→ 12 (rounded)"),
+    ],
 )
 def test_a_percentage_is_rounded_as_the_rule_says(registry, rounding, expected, words):
     result = draw(registry, **{"from": "townships", "percent": "10%", "rounding": rounding})
@@ -125,11 +133,15 @@ def test_a_percentage_range_takes_its_low_end_its_high_end_or_a_seeded_count(reg
     low = draw(registry, **{"from": "townships", "percent": [10, 20]})
     high = draw(registry, **{"from": "townships", "percent": "10%-20%", "take": "high"})
     assert (len(low.members), len(high.members)) == (12, 24)
-    counts = {len(draw(registry, seed=seed, **{"from": "townships", "percent": [10, 20], "take": "random"}).members)
-              for seed in range(40)}  # fmt: skip
+    counts = {
+        len(draw(registry, seed=seed, **{"from": "townships", "percent": [10, 20], "take": "random"}).members)
+        for seed in range(40)
+    }
     assert counts <= set(range(12, 25)) and len(counts) > 3
     again = draw(registry, seed=7, **{"from": "townships", "percent": [10, 20], "take": "random"})
-    assert again.members == draw(registry, seed=7, **{"from": "townships", "percent": [10, 20], "take": "random"}).members
+    assert (
+        again.members == draw(registry, seed=7, **{"from": "townships", "percent": [10, 20], "take": "random"}).members
+    )
 
 
 def test_a_minimum_count_raises_a_small_share(registry):
@@ -164,7 +176,10 @@ def test_designated_units_outside_the_base_contradict_it(registry):
         draw(registry, **{"from": "townships", "count": 6, "designated": {"units": ["140702"]}})
     assert caught.value.subpath == ("draws", 0, "designated")
     with pytest.raises(SampleRuleError, match="designates 3 units, more than the 2 it draws"):
-        draw(registry, **{"from": "townships", "count": 2, "designated": {"units": ["140724100", "140724101", "140724102"]}})
+        draw(
+            registry,
+            **{"from": "townships", "count": 2, "designated": {"units": ["140724100", "140724101", "140724102"]}},
+        )
 
 
 def test_a_nested_sample_is_drawn_from_its_parent_sample(registry):
@@ -238,7 +253,9 @@ def test_strata_without_ratios_share_the_count_in_proportion_and_say_so(registry
     [note] = result.notes
     assert "strata by area without ratios" in note and f"城区 {drawn['城区']} of {sizes['城区']}" in note
     assert "`allocation: each`" in note
-    assert draw(registry, **{"from": "townships", "strata": "area", "count": 24, "allocation": "proportional"}).notes == []
+    assert (
+        draw(registry, **{"from": "townships", "strata": "area", "count": 24, "allocation": "proportional"}).notes == []
+    )
 
 
 def test_a_percentage_floor_above_a_fixed_target_shows_the_arithmetic(registry):
@@ -256,10 +273,13 @@ def test_the_sample_warnings_reach_validate_at_the_rule(tmp_path):
     from duban.spec.load import load_spec
 
     path = tmp_path / "t.yaml"
-    path.write_text('id: t\ntitle: 住户调查抽查\nissuer: 晋中市统计局\nregistry: {divisions: ["140724"]}\n'
-                    "samples:\n  - {id: households, name: 抽查, from: {level: township}, count: 3, percent: 3%, base: 52000, seed: 7}\n"
-                    "stages:\n  - id: s\n    name: 抽查\n    window: {start: 2024-05-10, end: 2024-05-24}\n"
-                    "    items: [{id: a, name: 台账, units: {sample: households}}]\n", encoding="utf-8")  # fmt: skip
+    path.write_text(
+        'id: t\ntitle: 住户调查抽查\nissuer: 晋中市统计局\nregistry: {divisions: ["140724"]}\n'
+        "samples:\n  - {id: households, name: 抽查, from: {level: township}, count: 3, percent: 3%, base: 52000, seed: 7}\n"
+        "stages:\n  - id: s\n    name: 抽查\n    window: {start: 2024-05-10, end: 2024-05-24}\n"
+        "    items: [{id: a, name: 台账, units: {sample: households}}]\n",
+        encoding="utf-8",
+    )
     _plan, warnings = validate(load_spec(path), WorkCalendar())
     [said] = [w for w in warnings if "fixed target" in w.message]
     assert said.line == 6 and "3% of 52,000 = 1,560" in said.message
@@ -284,5 +304,6 @@ def test_an_open_sample_spec_is_in_the_published_schema():
     from duban.spec.source import read_source
     from tests.conftest import ROOT
 
-    jsonschema.validate(read_source(ROOT / "tests" / "specs" / "jinzhong-2024-open-samples.yaml").data,
-                        Campaign.model_json_schema())  # fmt: skip
+    jsonschema.validate(
+        read_source(ROOT / "tests" / "specs" / "jinzhong-2024-open-samples.yaml").data, Campaign.model_json_schema()
+    )

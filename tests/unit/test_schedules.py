@@ -22,8 +22,12 @@ def test_the_instants_are_the_plans_distinct_openings_reminders_dues_and_escalat
 def test_only_instants_ahead_count_and_their_number_is_bounded(jinzhong):
     _spec, plan = jinzhong
     ahead = tick_instants(plan, after=parse_instant("2024-06-30 09:00", TZ))
-    assert [fmt(t, TZ) for t in ahead.instants] == ["2024-07-01 周一 00:00", "2024-07-02 周二 00:00",
-                                                     "2024-07-02 周二 09:00", "2024-07-03 周三 09:00"]  # fmt: skip
+    assert [fmt(t, TZ) for t in ahead.instants] == [
+        "2024-07-01 周一 00:00",
+        "2024-07-02 周二 00:00",
+        "2024-07-02 周二 09:00",
+        "2024-07-03 周三 09:00",
+    ]
     bounded = tick_instants(plan, limit=5)
     assert len(bounded.instants) == 5 and bounded.left_out == 14
     assert tick_instants(plan, after=parse_instant("2024-08-01 00:00", TZ)).rrule is None

@@ -32,7 +32,20 @@ SEEDS = {
     "004": "jinzhong-2024-lookback.yaml",
 }
 ZIBO_COUNTIES = ["淄川区", "张店区", "博山区", "临淄区", "周村区", "桓台县", "高青县", "沂源县"]
-HENGYANG_COUNTIES = ["珠晖区", "雁峰区", "石鼓区", "蒸湘区", "南岳区", "衡阳县", "衡南县", "衡山县", "衡东县", "祁东县", "耒阳市", "常宁市"]  # fmt: skip
+HENGYANG_COUNTIES = [
+    "珠晖区",
+    "雁峰区",
+    "石鼓区",
+    "蒸湘区",
+    "南岳区",
+    "衡阳县",
+    "衡南县",
+    "衡山县",
+    "衡东县",
+    "祁东县",
+    "耒阳市",
+    "常宁市",
+]
 
 
 @cache
@@ -52,9 +65,10 @@ def units_of(plan, item_id: str, role: str | None = None) -> set[str]:
 
 def one(plan, item_id: str, unit_name: str, instance: str = ""):
     found = [
-        a for a in plan.assignments
+        a
+        for a in plan.assignments
         if a.item_id == item_id and a.instance == instance and plan.registry.units[a.unit_code].name == unit_name
-    ]  # fmt: skip
+    ]
     assert len(found) == 1, (item_id, unit_name, instance, len(found))
     return found[0]
 
@@ -75,7 +89,13 @@ def test_every_seed_validates_without_errors_and_without_a_structural_warning(se
     spec, _plan = planned(seed)
     plan, warnings = validate(spec, load_calendar_for(spec))
     assert plan.assignments
-    structural = ("selects no unit", "outside its stage", "no calendar covers", "fewer than", "outside the campaign window")
+    structural = (
+        "selects no unit",
+        "outside its stage",
+        "no calendar covers",
+        "fewer than",
+        "outside the campaign window",
+    )
     assert not [w for w in warnings if any(word in w.message for word in structural)], warnings
 
 
@@ -119,10 +139,20 @@ def test_zibo_cooperating_units_are_the_districts_and_the_other_bureau_units():
     _spec, plan = planned("000")
     county_level = {*ZIBO_COUNTIES, "高新区统计处", "文昌湖区经发局"}
     assert units_of(plan, "symposium", "cooperating") == county_level | {"人教科", "信息中心", "社情民意调查中心"}
-    assert units_of(plan, "knowledge_lectures", "cooperating") == county_level | {"办公室", "综合科", "信息中心", "社情民意调查中心"}
+    assert units_of(plan, "knowledge_lectures", "cooperating") == county_level | {
+        "办公室",
+        "综合科",
+        "信息中心",
+        "社情民意调查中心",
+    }
     # 二、4: the 社情民意调查中心 loads the web pages the others provide
     assert "社情民意调查中心" in units_of(plan, "website_column", "cooperating")
-    assert units_of(plan, "new_media", "cooperating") == county_level | {"综合科", "人教科", "信息中心", "社情民意调查中心"}
+    assert units_of(plan, "new_media", "cooperating") == county_level | {
+        "综合科",
+        "人教科",
+        "信息中心",
+        "社情民意调查中心",
+    }
 
 
 def test_zibo_tasks_the_county_level_and_never_a_township():
@@ -142,7 +172,16 @@ def test_zibo_summary_goes_to_the_publicity_team_five_working_days_after_the_eve
     assert fmt(plan.item_dues["activity_summary"], TZ) == "2018-09-28 周五 24:00"
     assert "不是通知的要求" in summary.note
     writers = units_of(plan, "activity_summary")
-    assert writers == {*ZIBO_COUNTIES, "高新区统计处", "文昌湖区经发局", "办公室", "综合科", "人教科", "信息中心", "社情民意调查中心"}
+    assert writers == {
+        *ZIBO_COUNTIES,
+        "高新区统计处",
+        "文昌湖区经发局",
+        "办公室",
+        "综合科",
+        "人教科",
+        "信息中心",
+        "社情民意调查中心",
+    }
 
 
 def test_zibo_contact_and_leading_group():
@@ -198,7 +237,12 @@ def test_hengyang_report_with_counts_by_email_before_december_25():
     spec, plan = planned("001")
     report = item(spec, "activity_report")
     assert report.via == "email"
-    assert [m.label for m in report.metrics] == ["署名文章撰写情况", "统计法专项答题人数", "普法宣讲次数", "征文投稿数量"]
+    assert [m.label for m in report.metrics] == [
+        "署名文章撰写情况",
+        "统计法专项答题人数",
+        "普法宣讲次数",
+        "征文投稿数量",
+    ]
     assert fmt(plan.item_dues["activity_report"], TZ) == "2021-12-25 周六 24:00"
     [contact] = spec.campaign.contacts
     assert (contact.name, contact.phone) == ("刘琛", "0734-8859799")
@@ -264,7 +308,9 @@ def test_shandong_group_words_reach_the_tagged_units():
     # 各专业处室 brings 人口处（社科处） beside the named 综合处、核算处、普查中心
     assert units_of(plan, "development_data") == {"综合处", "核算处", "人口处（社科处）", "普查中心"}
     # 各相关处室 is every 处室 until the 办公室 narrows the tag; never the 中心 except the one named
-    assert units_of(plan, "on_request_disclosure") == {u.name for u in plan.registry if "处室" in u.tags} | {"资料管理中心"}
+    assert units_of(plan, "on_request_disclosure") == {u.name for u in plan.registry if "处室" in u.tags} | {
+        "资料管理中心"
+    }
 
 
 def test_shandong_quarterly_press_conference_has_a_third_and_a_fourth_quarter():
@@ -299,7 +345,12 @@ def test_shandong_yearly_report_is_due_by_the_statutory_january_31():
 def test_anshan_is_the_close_out_report_with_the_documents_sections():
     spec, plan = planned("003")
     report = spec.campaign.report
-    assert [s.heading for s in report.sections] == ["提高认识、加强领导", "明确任务、认真实施", "强化举措、务求实效", "下一步工作打算"]
+    assert [s.heading for s in report.sections] == [
+        "提高认识、加强领导",
+        "明确任务、认真实施",
+        "强化举措、务求实效",
+        "下一步工作打算",
+    ]
     due = Timeline(spec.campaign, load_calendar_for(spec)).due(report.due, Postpone.none)
     assert plan.report_due == due
     assert fmt(due, TZ) == "2022-05-20 周五 24:00"
@@ -329,7 +380,9 @@ def test_anshan_meeting_and_plan_come_before_the_5_15_key_day():
 
 
 def test_anshan_spec_is_written_in_simplified_characters():
-    text = (SPECS / SEEDS["003"]).read_text(encoding="utf-8") + (SPECS / "units/anshan.yaml").read_text(encoding="utf-8")
+    text = (SPECS / SEEDS["003"]).read_text(encoding="utf-8") + (SPECS / "units/anshan.yaml").read_text(
+        encoding="utf-8"
+    )
     assert "统计" in text and "汇报" in text
     assert not set("統計開務報於這齊會議導實") & set(text)
 
@@ -341,7 +394,9 @@ def test_jinzhong_plans_118_townships_and_11_counties_with_the_development_zone(
     _spec, plan = planned("004")
     levels = Counter(plan.registry.units[c].level for c in plan.units_in_plan())
     assert levels[Level.township] == 118
-    counties = {plan.registry.units[c].name for c in plan.units_in_plan() if plan.registry.units[c].level is Level.county}
+    counties = {
+        plan.registry.units[c].name for c in plan.units_in_plan() if plan.registry.units[c].level is Level.county
+    }
     assert len(counties) == 12 and "晋中开发区" in counties and "昔阳县" in counties
 
 
@@ -356,5 +411,7 @@ def test_jinzhong_samples_six_counties_and_24_townships_and_six_per_county():
 def test_jinzhong_materials_reach_the_design_office_by_july_first():
     spec, plan = planned("004")
     assert fmt(plan.item_dues["materials_upload"], TZ) == "2024-07-01 周一 24:00"
-    assert names(plan, resolve_selector(plan, Selector.model_validate(item(spec, "materials_upload").submit_to))) == {"设管科"}
+    assert names(plan, resolve_selector(plan, Selector.model_validate(item(spec, "materials_upload").submit_to))) == {
+        "设管科"
+    }
     assert [d.issued_on for d in spec.campaign.forwarded_by] == [date(2024, 5, 13)]

@@ -30,9 +30,17 @@ def test_any_change_to_a_link_makes_it_invalid():
     other = issue(KEY, "jinzhong-2024-lookback", "140724101", NOW, timedelta(days=45))
     body, mac = token.split(".")
     forged = [
-        _flip(token, 3), _flip(token, len(token) - 2), token[:-1], token + "A", f"{other.split('.')[0]}.{mac}",
-        f"{body}.{other.split('.')[1]}", "", "not a token", "../../etc/passwd", "a" * 5000,
-    ]  # fmt: skip
+        _flip(token, 3),
+        _flip(token, len(token) - 2),
+        token[:-1],
+        token + "A",
+        f"{other.split('.')[0]}.{mac}",
+        f"{body}.{other.split('.')[1]}",
+        "",
+        "not a token",
+        "../../etc/passwd",
+        "a" * 5000,
+    ]
     for candidate in forged:
         with pytest.raises(LinkError) as refused:
             read(KEY, candidate)

@@ -29,7 +29,9 @@ def _error(action) -> SpecError:
 
 
 def test_impossible_date_names_file_line_and_path(tmp_path):
-    path, line = _broken(tmp_path, "window: {start: 2024-06-10, end: 2024-06-30}", "window: {start: 2024-06-10, end: 2024-06-31}")
+    path, line = _broken(
+        tmp_path, "window: {start: 2024-06-10, end: 2024-06-30}", "window: {start: 2024-06-10, end: 2024-06-31}"
+    )
     error = _error(lambda: load_spec(path))
     text = str(error)
     assert f"broken.yaml:{line} stages[2].window.end" in text
@@ -37,7 +39,9 @@ def test_impossible_date_names_file_line_and_path(tmp_path):
 
 
 def test_unknown_key_suggests_the_right_one(tmp_path):
-    path, line = _broken(tmp_path, "        formats: [xlsx, pdf]\n        minimum: 6", "        formats: [xlsx, pdf]\n        minimun: 6")
+    path, line = _broken(
+        tmp_path, "        formats: [xlsx, pdf]\n        minimum: 6", "        formats: [xlsx, pdf]\n        minimun: 6"
+    )
     text = str(_error(lambda: load_spec(path)))
     assert f"broken.yaml:{line + 1} stages[1].items[0].minimun" in text
     assert "unknown key `minimun`" in text and "did you mean `minimum`?" in text
@@ -70,7 +74,9 @@ def test_duplicate_key_is_an_error_at_its_line(tmp_path):
 
 
 def test_unknown_group_is_reported_where_it_is_used(tmp_path):
-    path, line = _broken(tmp_path, "        units: counties\n        submit_to", "        units: countys\n        submit_to")
+    path, line = _broken(
+        tmp_path, "        units: counties\n        submit_to", "        units: countys\n        submit_to"
+    )
     error = _error(lambda: plan_file(path))
     assert "stages[3].items[0]" in str(error) and "'countys' is neither a group" in str(error)
 
@@ -95,8 +101,7 @@ def test_a_channel_url_in_an_overlay_is_refused(tmp_path):
     path, _ = _broken(tmp_path, "id: jinzhong-2024-lookback", "id: jinzhong-2024-lookback")
     overlay = tmp_path / "units" / "jinzhong.yaml"
     overlay.write_text(
-        overlay.read_text(encoding="utf-8")
-        + '  "140724":\n    channels: ["wecombot://0123456789abcdef"]\n',
+        overlay.read_text(encoding="utf-8") + '  "140724":\n    channels: ["wecombot://0123456789abcdef"]\n',
         encoding="utf-8",
     )
     error = _error(lambda: plan_file(path))

@@ -81,7 +81,11 @@ def test_a_recursive_alias_is_an_error_at_its_line(tmp_path):
 
 @pytest.mark.parametrize(
     "written, bound",
-    [("3650000 days", "3,660 days"), ("2147483648 minutes", "5,270,400 minutes"), ("99999999 working days", "2,500 working days")],
+    [
+        ("3650000 days", "3,660 days"),
+        ("2147483648 minutes", "5,270,400 minutes"),
+        ("99999999 working days", "2,500 working days"),
+    ],
 )
 def test_an_offset_beyond_ten_years_is_an_error_that_says_the_bound(tmp_path, written, bound):
     path, line = _spec(tmp_path, '"1 day"]', f'"{written}"]')
@@ -91,7 +95,9 @@ def test_an_offset_beyond_ten_years_is_an_error_that_says_the_bound(tmp_path, wr
 
 
 def test_a_window_ending_9999_12_31_is_an_error_that_says_the_years(tmp_path):
-    path, line = _spec(tmp_path, "window: {start: 2024-05-10, end: 2024-06-30}", "window: {start: 2024-05-10, end: 9999-12-31}")
+    path, line = _spec(
+        tmp_path, "window: {start: 2024-05-10, end: 2024-06-30}", "window: {start: 2024-05-10, end: 9999-12-31}"
+    )
     error = _error(lambda: plan_file(path))
     assert (error.file, error.line) == (str(path), line)
     assert "a notice's dates lie between 1900 and 2199" in str(error)
@@ -100,9 +106,10 @@ def test_a_window_ending_9999_12_31_is_an_error_that_says_the_years(tmp_path):
 def test_relative_dues_counting_past_2199_are_an_error_at_the_due(tmp_path):
     """Each offset is within bounds, but they add up past the years a notice means: an error, not an overflow."""
     path, line = _spec(
-        tmp_path, "window: {start: 2024-05-10, end: 2024-06-30}",
+        tmp_path,
+        "window: {start: 2024-05-10, end: 2024-06-30}",
         "window: {start: 2195-05-10, end: 2195-06-30}\nevents:\n  - {id: far, name: 远, at: {after: campaign.end, offset: 3660 days}}",
-    )  # fmt: skip
+    )
     error = _error(lambda: plan_file(path))
     found = [e for e in _all(error) if "leaves the years 1900–2199" in e.message]
     assert found and found[0].file == str(path) and found[0].line == line + 2
@@ -113,10 +120,16 @@ def test_relative_dues_counting_past_2199_are_an_error_at_the_due(tmp_path):
 
 @pytest.mark.parametrize(
     "overlay, said",
-    [("/dev/zero", "absolute path"), ("/dev/urandom", "absolute path"), ("/etc/passwd", "absolute path"),
-     ("../../../../etc/shadow", "outside the spec's folder"), ("../../../../etc/passwd", "outside the spec's folder"),
-     ("units", "is a folder"), ("units/../../x.yaml", "outside the spec's folder")],
-)  # fmt: skip
+    [
+        ("/dev/zero", "absolute path"),
+        ("/dev/urandom", "absolute path"),
+        ("/etc/passwd", "absolute path"),
+        ("../../../../etc/shadow", "outside the spec's folder"),
+        ("../../../../etc/passwd", "outside the spec's folder"),
+        ("units", "is a folder"),
+        ("units/../../x.yaml", "outside the spec's folder"),
+    ],
+)
 def test_an_overlay_outside_the_folder_or_not_a_file_is_refused(tmp_path, overlay, said):
     path, line = _spec(tmp_path, "overlay: units/jinzhong.yaml", f"overlay: {overlay}")
     error = _error(lambda: plan_file(path))
@@ -136,9 +149,13 @@ def test_an_overlay_larger_than_the_bound_is_refused_without_reading_it(tmp_path
 
 @pytest.mark.parametrize(
     "upper, said",
-    [("/etc/passwd", "absolute path"), ("../../../../etc/passwd", "outside the spec's folder"), (".", "is a folder"),
-     ("/dev/zero", "absolute path")],
-)  # fmt: skip
+    [
+        ("/etc/passwd", "absolute path"),
+        ("../../../../etc/passwd", "outside the spec's folder"),
+        (".", "is a folder"),
+        ("/dev/zero", "absolute path"),
+    ],
+)
 def test_a_forward_of_a_file_outside_the_folder_is_refused(tmp_path, upper, said):
     path, line = _spec(tmp_path, "of: jinzhong-2024-lookback.yaml", f"of: {upper}", base=XIYANG)
     error = _error(lambda: plan_file(path))
@@ -220,10 +237,12 @@ def test_every_error_of_a_file_comes_in_one_run(tmp_path):
     """A key twice, a bad follow-up format, a day that does not exist and a group that names nothing: one
     `duban plan` names all four, each at its line (the old code showed them in four runs, one a traceback)."""
     text = JINZHONG.read_text(encoding="utf-8")
-    changes = [("      formats: [docx, pdf]", "      formats: [docx, pfd]"),
-               ("        formats: [xlsx, pdf]\n", "        formats: [xlsx, pdf]\n        formats: [xlsx]\n"),
-               ("window: {start: 2024-05-25, end: 2024-06-10}", "window: {start: 2024-05-25, end: 2024-06-31}"),
-               ("        units: design_office", "        units: design_ofice")]  # fmt: skip
+    changes = [
+        ("      formats: [docx, pdf]", "      formats: [docx, pfd]"),
+        ("        formats: [xlsx, pdf]\n", "        formats: [xlsx, pdf]\n        formats: [xlsx]\n"),
+        ("window: {start: 2024-05-25, end: 2024-06-10}", "window: {start: 2024-05-25, end: 2024-06-31}"),
+        ("        units: design_office", "        units: design_ofice"),
+    ]
     for old, new in changes:
         text = text.replace(old, new, 1)
     lines = [text[: text.index(new)].count("\n") + 1 for _old, new in changes]
@@ -244,8 +263,8 @@ def test_every_error_of_a_file_comes_in_one_run(tmp_path):
 
 def test_an_empty_submit_to_is_free_text_not_a_traceback(tmp_path):
     path, _line = _spec(tmp_path, "      - id: self_report\n", "      - id: self_report\n        submit_to: ''\n")
-    from duban.spec.checks import validate
     from duban.domain.plan import load_calendar_for
+    from duban.spec.checks import validate
 
     spec = load_spec(path)
     _plan, warnings = validate(spec, load_calendar_for(spec))
@@ -262,8 +281,12 @@ def test_an_empty_escalation_target_is_an_error_at_its_line(tmp_path):
 def test_a_recurring_item_over_more_than_ten_years_is_an_error_at_the_item(tmp_path):
     """A window typed 2035 instead of 2020 would plan 186 monthly reports per unit; ten years is the bound."""
     shandong = SPECS / "shandong-2020-open-government.yaml"
-    path, _line = _spec(tmp_path, "window: {start: 2020-07-08, end: 2020-12-31}", "window: {start: 2020-07-08, end: 2035-12-31}",
-                        base=shandong)  # fmt: skip
+    path, _line = _spec(
+        tmp_path,
+        "window: {start: 2020-07-08, end: 2020-12-31}",
+        "window: {start: 2020-07-08, end: 2035-12-31}",
+        base=shandong,
+    )
     errors = _all(_error(lambda: plan_file(path)))
     found = [e for e in errors if "a recurring item's window spans at most 10 years" in e.message]
     assert found and all(e.file == str(path) and e.line is not None and ".items[" in e.path for e in found)

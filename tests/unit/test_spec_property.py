@@ -14,8 +14,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from duban.errors import CalendarGapError, SpecError
 from duban.spec.every_error import validate_file
@@ -38,14 +37,38 @@ def _paths(node, prefix=()):
 
 PATHS = [p for p in _paths(_DATA) if p]
 SCALARS = (
-    st.none() | st.booleans() | st.integers() | st.integers(min_value=2**31 - 2, max_value=2**64)
-    | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=30)
-    | st.sampled_from(["9999-12-31", "0001-01-01", "2024-02-30", "3650000 days", "99999999 working days",
-                       "2147483648 minutes", "/dev/zero", "../../../../etc/passwd", "units", "event:nope",
-                       "stage:self_assessment", "item:self_report", "\ud800", "a\x00b", "all", "counties"])
-)  # fmt: skip
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-                      max_leaves=8)  # fmt: skip
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=2**31 - 2, max_value=2**64)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=30)
+    | st.sampled_from(
+        [
+            "9999-12-31",
+            "0001-01-01",
+            "2024-02-30",
+            "3650000 days",
+            "99999999 working days",
+            "2147483648 minutes",
+            "/dev/zero",
+            "../../../../etc/passwd",
+            "units",
+            "event:nope",
+            "stage:self_assessment",
+            "item:self_report",
+            "\ud800",
+            "a\x00b",
+            "all",
+            "counties",
+        ]
+    )
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 def _check(text: str | bytes) -> None:
@@ -82,9 +105,25 @@ def test_any_value_anywhere_plans_or_is_a_spec_error(path, value):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(at=st.integers(min_value=0, max_value=len(_TEXT)),
-       typed=st.lists(st.sampled_from([*":-[]{}&*!|>'\"#%@`,? \t\n", "\ud800", "\x00", "&a ", "*a", "!!timestamp 2024-13-45 ",
-                                       "\\ud800", "99999999 ", "9999-12-31"]), max_size=8).map("".join),
-       cut=st.integers(min_value=0, max_value=40))  # fmt: skip
+@given(
+    at=st.integers(min_value=0, max_value=len(_TEXT)),
+    typed=st.lists(
+        st.sampled_from(
+            [
+                *":-[]{}&*!|>'\"#%@`,? \t\n",
+                "\ud800",
+                "\x00",
+                "&a ",
+                "*a",
+                "!!timestamp 2024-13-45 ",
+                "\\ud800",
+                "99999999 ",
+                "9999-12-31",
+            ]
+        ),
+        max_size=8,
+    ).map("".join),
+    cut=st.integers(min_value=0, max_value=40),
+)
 def test_yaml_characters_typed_anywhere_plan_or_are_a_spec_error(at, typed, cut):
-    _check(_TEXT[:at] + typed + _TEXT[at + cut:])
+    _check(_TEXT[:at] + typed + _TEXT[at + cut :])

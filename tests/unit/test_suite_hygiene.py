@@ -32,8 +32,14 @@ def patched_targets() -> list[tuple[str, str]]:
     found = []
     for path in sorted(TESTS.rglob("test_*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "setattr"
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "monkeypatch" and node.args):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "setattr"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "monkeypatch"
+                and node.args
+            ):
                 first = node.args[0]
                 what = first.value if isinstance(first, ast.Constant) else ast.unparse(first)
                 found.append((f"{path.relative_to(TESTS.parent)}:{node.lineno}", what))

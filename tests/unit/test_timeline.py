@@ -29,7 +29,9 @@ def _due(plan, item_id):
 
 
 def test_date_time_and_explicit_offset(tmp_path):
-    plan = _plan(tmp_path, """
+    plan = _plan(
+        tmp_path,
+        """
         stages:
           - id: s
             name: 阶段
@@ -38,7 +40,8 @@ def test_date_time_and_explicit_offset(tmp_path):
               - {id: noon, name: 署名文章, units: "140724", due: "2021-12-05 12:00"}
               - {id: utc, name: 报表, units: "140724", due: "2021-12-05T04:00Z"}
               - {id: plain, name: 总结, units: "140724"}
-        """)
+        """,
+    )
     assert _due(plan, "noon") == {"2021-12-05 周日 12:00"}
     assert _due(plan, "utc") == {"2021-12-05 周日 12:00"}
     assert _due(plan, "plain") == {"2021-12-31 周五 24:00"}
@@ -46,7 +49,9 @@ def test_date_time_and_explicit_offset(tmp_path):
 
 def test_relative_to_an_event_in_working_days_across_a_holiday(tmp_path):
     # 2024 国庆: 10/1–10/7 off, 9/29 (Sun) and 10/12 (Sat) worked
-    plan = _plan(tmp_path, """
+    plan = _plan(
+        tmp_path,
+        """
         window: {start: 2024-09-20, end: 2024-10-31}
         events:
           - {id: open_day, name: 统计开放日, at: 2024-09-27, kind: event}
@@ -57,7 +62,8 @@ def test_relative_to_an_event_in_working_days_across_a_holiday(tmp_path):
               - {id: summary, name: 活动总结, units: "140724", due: {after: event:open_day, offset: 3 working days}}
               - {id: early, name: 预告, units: "140724", due: {before: event:open_day, offset: 2 days, at: "17:00"}}
               - {id: next, name: 跟进, units: "140724", due: {after: item:summary, offset: 12 hours}}
-        """)
+        """,
+    )
     # after Fri 9/27: Sun 9/29 (worked), Mon 9/30, then 10/8
     assert _due(plan, "summary") == {"2024-10-08 周二 24:00"}
     assert _due(plan, "early") == {"2024-09-25 周三 17:00"}
@@ -65,7 +71,9 @@ def test_relative_to_an_event_in_working_days_across_a_holiday(tmp_path):
 
 
 def test_postpone_moves_a_holiday_due_to_the_next_working_day(tmp_path):
-    plan = _plan(tmp_path, """
+    plan = _plan(
+        tmp_path,
+        """
         stages:
           - id: s
             name: 检查
@@ -74,14 +82,17 @@ def test_postpone_moves_a_holiday_due_to_the_next_working_day(tmp_path):
               - {id: kept, name: 评分表, units: "140724"}
               - {id: moved, name: 总结, units: "140724", postpone: holidays}
               - {id: weekend, name: 问卷, units: "140724", due: 2024-06-15, postpone: holidays_and_weekends}
-        """)
+        """,
+    )
     assert _due(plan, "kept") == {"2024-06-10 周一 24:00"}
     assert _due(plan, "moved") == {"2024-06-11 周二 24:00"}
     assert _due(plan, "weekend") == {"2024-06-17 周一 24:00"}
 
 
 def test_quarterly_items_get_one_instance_per_quarter(tmp_path):
-    plan = _plan(tmp_path, """
+    plan = _plan(
+        tmp_path,
+        """
         window: {start: 2020-07-08, end: 2020-12-31}
         stages:
           - id: year
@@ -91,7 +102,8 @@ def test_quarterly_items_get_one_instance_per_quarter(tmp_path):
                 name: 新闻发布会
                 units: "140724"
                 every: {every: quarter, due_after_period: 10 days}
-        """)
+        """,
+    )
     instances = sorted((a.instance, fmt(a.open_at, TZ), fmt(a.due_at, TZ)) for a in plan.assignments)
     assert instances == [
         ("2020Q3", "2020-07-08 周三 08:30", "2020-10-10 周六 24:00"),
@@ -100,7 +112,9 @@ def test_quarterly_items_get_one_instance_per_quarter(tmp_path):
 
 
 def test_lead_and_cooperating_units(tmp_path):
-    plan = _plan(tmp_path, """
+    plan = _plan(
+        tmp_path,
+        """
         stages:
           - id: s
             name: 活动
@@ -110,7 +124,8 @@ def test_lead_and_cooperating_units(tmp_path):
                 name: 座谈会
                 lead: "140724"
                 cooperating: {level: township, under: "140724", exclude: {units: [乐平镇]}}
-        """)
+        """,
+    )
     roles = {(a.unit_code, a.role) for a in plan.assignments}
     assert ("140724", "lead") in roles
     assert ("140724101", "cooperating") in roles  # 皋落镇
@@ -119,7 +134,9 @@ def test_lead_and_cooperating_units(tmp_path):
 
 
 def test_reminders_before_the_opening_are_dropped(tmp_path):
-    plan = _plan(tmp_path, """
+    plan = _plan(
+        tmp_path,
+        """
         defaults:
           reminders: ["5 working days", "1 day", "2 hours"]
         stages:
@@ -128,7 +145,8 @@ def test_reminders_before_the_opening_are_dropped(tmp_path):
             window: {start: 2024-06-27, end: 2024-06-28}
             items:
               - {id: quick, name: 快报, units: "140724"}
-        """)
+        """,
+    )
     [a] = plan.assignments
     assert [fmt(t, TZ) for t in a.reminders] == ["2024-06-27 周四 09:00", "2024-06-28 周五 21:59"]
 
@@ -137,18 +155,23 @@ def test_uncovered_year_stops_the_plan(tmp_path):
     from duban.errors import SpecError
 
     with pytest.raises(SpecError, match="no working-day calendar for 2027"):
-        _plan(tmp_path, """
+        _plan(
+            tmp_path,
+            """
             stages:
               - id: s
                 name: 跨年
                 window: {start: 2026-12-20, end: 2027-01-05}
                 items:
                   - {id: x, name: 年报, units: "140724"}
-            """)
+            """,
+        )
 
 
 def test_escalation_can_name_a_unit_besides_parent_and_leader(tmp_path):
-    plan = _plan(tmp_path, """
+    plan = _plan(
+        tmp_path,
+        """
         groups:
           coordinator: "140724100"
         defaults:
@@ -159,7 +182,8 @@ def test_escalation_can_name_a_unit_besides_parent_and_leader(tmp_path):
             window: {start: 2024-05-06, end: 2024-05-10}
             items:
               - {id: x, name: 报表, units: {level: township}}
-        """)
+        """,
+    )
     targets = {a.unit_code: a.escalations[0][1] for a in plan.assignments}
     assert targets["140724101"] == ("140724", "140724100")  # 皋落镇 → 昔阳县 and the coordinator 乐平镇
     assert targets["140724100"] == ("140724",)  # the coordinator is not told of its own slip
@@ -169,7 +193,9 @@ def test_an_unknown_escalation_unit_is_an_error_at_its_path(tmp_path):
     from duban.errors import SpecError
 
     with pytest.raises(SpecError, match=r"defaults|escalation"):
-        _plan(tmp_path, """
+        _plan(
+            tmp_path,
+            """
             defaults:
               escalation: {after: 1 working day, to: [parent, 不存在的科室]}
             stages:
@@ -178,7 +204,8 @@ def test_an_unknown_escalation_unit_is_an_error_at_its_path(tmp_path):
                 window: {start: 2024-05-06, end: 2024-05-10}
                 items:
                   - {id: x, name: 报表, units: "140724"}
-            """)
+            """,
+        )
 
 
 def test_validate_warns_about_recurring_dues_and_free_text_recipients(tmp_path):
@@ -186,20 +213,28 @@ def test_validate_warns_about_recurring_dues_and_free_text_recipients(tmp_path):
     from duban.spec.load import load_spec
 
     path = tmp_path / "t.yaml"
-    path.write_text(HEAD + textwrap.dedent("""
+    path.write_text(
+        HEAD
+        + textwrap.dedent("""
         window: {start: 2020-07-08, end: 2020-12-31}
         stages:
           - id: year
             name: 全年
             items:
               - {id: press, name: 发布会, units: "140724", every: {every: quarter}, submit_to: 省政府新闻办}
-        """), encoding="utf-8")
+        """),
+        encoding="utf-8",
+    )
     _plan_, warnings = validate(load_spec(path), WorkCalendar())
     texts = [w.message for w in warnings]
     assert not any("weekend" in t or "holiday" in t for t in texts)  # 9/30 and 12/31/2020 were working days
-    assert any("submit_to: no unit '省政府新闻办' in the registry" in t and "messages show it as written" in t for t in texts)
+    assert any(
+        "submit_to: no unit '省政府新闻办' in the registry" in t and "messages show it as written" in t for t in texts
+    )
     # 2020Q4 ends Thursday 12/31, a working day; move the period end onto a weekend to see the warning
-    path.write_text(path.read_text(encoding="utf-8").replace("every: quarter}", "every: quarter, due_after_period: 3 days}"),
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("every: quarter}", "every: quarter, due_after_period: 3 days}"),
+        encoding="utf-8",
+    )
     _plan_, warnings = validate(load_spec(path), WorkCalendar())
     assert any("2021-01-03 周日 24:00" in w.message and w.path.endswith("every") for w in warnings)

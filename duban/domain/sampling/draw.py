@@ -38,7 +38,9 @@ def open_words(sample: Sample) -> str:
         if rule.at_draw:
             parts.append("数量由督办人员抽取时确定")
         if rule.named_by_parent:
-            parts.append(f"每个上级单位指定{rule.named_by_parent}个" + ("，其余随机抽取" if rule.count or rule.at_draw else ""))
+            parts.append(
+                f"每个上级单位指定{rule.named_by_parent}个" + ("，其余随机抽取" if rule.count or rule.at_draw else "")
+            )
     return "；".join(parts)
 
 
@@ -65,7 +67,9 @@ class SampleResult:
         return [note for draw in self.draws for note in draw.notes]
 
 
-def draw_sample(sample: Sample, resolver: Resolver, registry: Registry, decision: Decision | None = None) -> SampleResult:
+def draw_sample(
+    sample: Sample, resolver: Resolver, registry: Registry, decision: Decision | None = None
+) -> SampleResult:
     """Draw every rule of `sample` with one generator seeded by `sample.seed`; an open rule takes `decision`."""
     rng = random.Random(sample.seed)
     results = []
@@ -75,7 +79,9 @@ def draw_sample(sample: Sample, resolver: Resolver, registry: Registry, decision
                 rule = _decided(rule, decision or Decision(), resolver, registry)
             results.append(_draw(rule, rng, resolver, registry))
         except SampleRuleError as exc:
-            raise SampleRuleError(f"sample {sample.id!r} draw {index + 1}: {exc}", ("draws", index, *exc.subpath)) from None
+            raise SampleRuleError(
+                f"sample {sample.id!r} draw {index + 1}: {exc}", ("draws", index, *exc.subpath)
+            ) from None
     return SampleResult(sample_id=sample.id, name=sample.name, seed=sample.seed, draws=results, hidden=sample.hidden)
 
 
@@ -86,14 +92,18 @@ def _decided(rule: Draw, decision: Decision, resolver: Resolver, registry: Regis
     update: dict = {"at_draw": False, "named_by_parent": None}
     if rule.at_draw:
         if decision.count is None or decision.count < 1:
-            raise SampleRuleError("the number is decided when drawing (抽取部分): give it (`duban sample draw --count N`)", ("count",))
+            raise SampleRuleError(
+                "the number is decided when drawing (抽取部分): give it (`duban sample draw --count N`)", ("count",)
+            )
         update["count"] = decision.count
     if rule.named_by_parent:
         base = set(resolver.resolve(rule.from_))
         named = list(dict.fromkeys(registry.find(code).code for code in decision.named))
         outside = [code for code in named if code not in base]
         if outside:
-            raise SampleRuleError(f"{name(registry, outside[0])} is not among the units drawn from", ("named_by_parent",))
+            raise SampleRuleError(
+                f"{name(registry, outside[0])} is not among the units drawn from", ("named_by_parent",)
+            )
         parents: dict[str, list[str]] = {}
         for code in sorted(base):
             parents.setdefault(registry.get(code).parent or "", [])
@@ -102,8 +112,11 @@ def _decided(rule: Draw, decision: Decision, resolver: Resolver, registry: Regis
         wrong = [(p, got) for p, got in sorted(parents.items()) if len(got) != rule.named_by_parent]
         if wrong:
             parent, got = wrong[0]
-            raise SampleRuleError(f"each parent names {rule.named_by_parent} of its units (由上级指定): {name(registry, parent)} "
-                                  f"named {len(got)} (`--named CODE` for each)", ("named_by_parent",))  # fmt: skip
+            raise SampleRuleError(
+                f"each parent names {rule.named_by_parent} of its units (由上级指定): {name(registry, parent)} "
+                f"named {len(got)} (`--named CODE` for each)",
+                ("named_by_parent",),
+            )
         designated = [rule.designated] if rule.designated is not None else []
         update["designated"] = Selector(any_of=[*designated, Selector(units=named)])
     return rule.model_copy(update=update)
@@ -144,7 +157,9 @@ def _whole(rule: Draw, base: list[str], designated: list[str], rng: random.Rando
     return DrawResult(rule=words, members=members, notes=notes)
 
 
-def _per_parent(rule: Draw, base: list[str], designated: list[str], rng: random.Random, registry: Registry) -> DrawResult:
+def _per_parent(
+    rule: Draw, base: list[str], designated: list[str], rng: random.Random, registry: Registry
+) -> DrawResult:
     assert rule.min_per_parent is not None
     groups: dict[str, list[str]] = {}
     for code in base:
@@ -153,8 +168,9 @@ def _per_parent(rule: Draw, base: list[str], designated: list[str], rng: random.
     if rule.count is not None and floor > rule.count:
         raise SampleRuleError(
             f"at least {rule.min_per_parent} under each of {len(groups)} parents makes {floor} units, "
-            f"more than the count {rule.count}: the rules contradict each other", ("count",)
-        )  # fmt: skip
+            f"more than the count {rule.count}: the rules contradict each other",
+            ("count",),
+        )
     chosen = set(designated)
     members: list[str] = list(designated)
     short: dict[str, int] = {}
@@ -175,8 +191,10 @@ def _per_parent(rule: Draw, base: list[str], designated: list[str], rng: random.
             raise SampleRuleError(f"asks for {rule.count} units but only {len(base)} match its `from:`", ("count",))
         members.extend(sorted(rng.sample(rest, extra)))
         words = f"{rule.count} of {len(base)}, " + words
-    notes = [f"{name(registry, p)} has only {had} unit(s), fewer than {rule.min_per_parent}: all are drawn"
-             for p, had in sorted(short.items())]  # fmt: skip
+    notes = [
+        f"{name(registry, p)} has only {had} unit(s), fewer than {rule.min_per_parent}: all are drawn"
+        for p, had in sorted(short.items())
+    ]
     return DrawResult(rule=words, members=sorted(members), short=short, notes=notes)
 
 

@@ -34,8 +34,15 @@ class DrawResult:
 
     def as_record(self) -> dict:
         """What the database keeps of this rule (SampleDraw.detail)."""
-        return {"rule": self.rule, "members": self.members, "short": self.short, "base": self.base,
-                "designated": self.designated, "strata": self.strata, "notes": self.notes}  # fmt: skip
+        return {
+            "rule": self.rule,
+            "members": self.members,
+            "short": self.short,
+            "base": self.base,
+            "designated": self.designated,
+            "strata": self.strata,
+            "notes": self.notes,
+        }
 
 
 def how_many(rule: Draw, size: int, rng: random.Random) -> tuple[int, str, list[str]]:
@@ -51,13 +58,19 @@ def how_many(rule: Draw, size: int, rng: random.Random) -> tuple[int, str, list[
         wanted, words = low_n, f"{low:g}% of {size} = {size * low / 100:g} → {low_n} ({_ROUNDING[rule.rounding]})"
     else:
         wanted = {"low": low_n, "high": high_n}[rule.take] if rule.take != "random" else rng.randint(low_n, high_n)
-        words = f"{low:g}%–{high:g}% of {size} = {low_n}–{high_n} ({_ROUNDING[rule.rounding]}), {_TAKE[rule.take]} {wanted}"
+        words = (
+            f"{low:g}%–{high:g}% of {size} = {low_n}–{high_n} ({_ROUNDING[rule.rounding]}), {_TAKE[rule.take]} {wanted}"
+        )
     notes: list[str] = []
     if rule.min_count is not None and wanted < rule.min_count:
         if size < rule.min_count:
             notes.append(f"only {size} units, fewer than the minimum {rule.min_count}: all of them are drawn")
         wanted = min(rule.min_count, size)
-        words += f", raised to the minimum {rule.min_count}" if wanted == rule.min_count else f", all {size} (fewer than {rule.min_count})"
+        words += (
+            f", raised to the minimum {rule.min_count}"
+            if wanted == rule.min_count
+            else f", all {size} (fewer than {rule.min_count})"
+        )
     if rule.max_count is not None and wanted > rule.max_count:
         wanted = rule.max_count
         words += f", capped at {rule.max_count}"
@@ -71,14 +84,21 @@ def _target_and_floor(rule: Draw, size: int) -> tuple[int, str, list[str]]:
     share = rule.percent[0]
     base = rule.base if rule.base is not None else size
     floor = _rounded(base * share / 100, rule.rounding)
-    arithmetic = f"{share:g}% of {base:,} = {base * share / 100:,.2f}".rstrip("0").rstrip(".") + f" → {floor:,} ({_ROUNDING[rule.rounding]})"
+    arithmetic = (
+        f"{share:g}% of {base:,} = {base * share / 100:,.2f}".rstrip("0").rstrip(".")
+        + f" → {floor:,} ({_ROUNDING[rule.rounding]})"
+    )
     words = f"{rule.count} of {size} (the floor {arithmetic})"
     if rule.count >= floor:
         return rule.count, words, []
-    return rule.count, words, [
-        f"the fixed target {rule.count:,} is below the floor 不低于{share:g}%: {arithmetic}, {floor - rule.count:,} more "
-        f"than the target; {rule.count:,} are drawn as written — ask which of the notice's two numbers holds"
-    ]
+    return (
+        rule.count,
+        words,
+        [
+            f"the fixed target {rule.count:,} is below the floor 不低于{share:g}%: {arithmetic}, {floor - rule.count:,} more "
+            f"than the target; {rule.count:,} are drawn as written — ask which of the notice's two numbers holds"
+        ],
+    )
 
 
 _ROUNDING = {"up": "rounded up", "down": "rounded down", "nearest": "rounded"}

@@ -28,7 +28,9 @@ def stratum_of(code: str, strata: str, registry: Registry) -> str:
     return unit.attributes.get(strata, NO_VALUE)
 
 
-def stratified(rule: Draw, base: list[str], designated: list[str], rng: random.Random, registry: Registry) -> DrawResult:
+def stratified(
+    rule: Draw, base: list[str], designated: list[str], rng: random.Random, registry: Registry
+) -> DrawResult:
     assert rule.strata is not None
     groups: dict[str, list[str]] = {}
     for code in base:
@@ -63,8 +65,9 @@ def _quotas(rule: Draw, groups: dict[str, list[str]], rng: random.Random, regist
         if unknown:
             raise SampleRuleError(
                 f"no unit of the draw is in stratum {unknown[0]!r} of {rule.strata!r} "
-                f"(strata: {', '.join(sorted(groups)) or 'none'})", ("counts",)
-            )  # fmt: skip
+                f"(strata: {', '.join(sorted(groups)) or 'none'})",
+                ("counts",),
+            )
         words = "by " + rule.strata + ": " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))  # type: ignore[operator]
         return counts, words
     if rule.allocation == "each":
@@ -82,8 +85,10 @@ def _quotas(rule: Draw, groups: dict[str, list[str]], rng: random.Random, regist
     quotas = _largest_remainder(total, {k: len(v) for k, v in groups.items()})
     if rule.allocation is None:  # the notice gives no ratios: shared in proportion, and said so
         shares = ", ".join(f"{k} {quotas[k]} of {len(groups[k])}" for k in sorted(quotas))
-        notes.append(f"strata by {rule.strata} without ratios (no `counts:` or `allocation:`): {total} shared in proportion "
-                     f"to each stratum's size ({shares}); write `allocation: each` if the notice means {total} from each")  # fmt: skip
+        notes.append(
+            f"strata by {rule.strata} without ratios (no `counts:` or `allocation:`): {total} shared in proportion "
+            f"to each stratum's size ({shares}); write `allocation: each` if the notice means {total} from each"
+        )
     return quotas, f"{words}, shared by {rule.strata} in proportion"
 
 
