@@ -121,7 +121,10 @@ def draw(
         Optional[int], typer.Option(help="how many, when the notice leaves it to the operator (抽取部分)")
     ] = None,
     named: Annotated[
-        Optional[list[str]], typer.Option(help="a unit a parent named (由上级指定); once per unit")
+        Optional[list[str]],
+        typer.Option(
+            help="a unit a parent named (由上级指定); once per unit; stands in for what its parent named on the portal"
+        ),
     ] = None,
     at: Annotated[Optional[str], typer.Option("--at", help="when it is drawn (default: now)")] = None,
 ) -> None:

@@ -2,7 +2,9 @@
 
 "抽取部分单位" leaves the number to the operator (`count: 待定`); "各市指定1个县，其余随机抽取" leaves a unit to each parent
 (`named_by_parent: 1`). Such a sample is not drawn when the campaign is planned: the items drawing on it have no
-units yet. When the operator draws it — with the number and the units the parents named — the draw is recorded
+units yet. Parents name their units on their portal pages (duban.services.sample_naming) or the operator names them
+(`--named`, standing in for what that unit's parent named). When the operator draws it — with the number and the
+units the parents named — the draw is recorded
 with its seed like any other, and the items' assignments are made as the plan would have made them, for the
 next tick to open and message.
 """
@@ -53,6 +55,10 @@ def draw_open_sample(
             f"sample {sample_id!r} was drawn on {recorded[sample_id].drawn_at:%Y-%m-%d %H:%M} UTC: a draw is "
             "recorded once"
         )
+    if any(rule.named_by_parent for rule in sample.draws):  # and what the parents named on their pages
+        from duban.services.sample_naming import with_parents_named
+
+        named = with_parents_named(engine, campaign_id, sample_id, tuple(named), calendar_file)
     open_draws: dict = recorded_open_draws(engine, spec.campaign)
     open_draws[sample_id] = Decision(count=count, named=tuple(named))
     plan = build_plan(spec, load_calendar_for(spec, calendar_file), open_draws=open_draws)
