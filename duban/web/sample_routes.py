@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
+from starlette.exceptions import HTTPException
 
 from duban.errors import RequestError
 from duban.services import audit
-from duban.services.sample_naming import name_units
+from duban.services.sample_naming import FIELD, name_units
 from duban.web.context import Portal, client_of, portal
 from duban.web.security import check_csrf
 from duban.web.unit_routes import load_page, render_unit, unit_link
@@ -27,7 +28,13 @@ async def parent_names_units(request: Request, token: str, sample_id: str, p: Po
     """A parent names its units for an open sample (指定); what it named before is replaced."""
     link = unit_link(request, p, token)
     p.writable()  # a preview changes nothing
-    form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+    try:
+        form = await request.form(max_files=0, max_fields=MAX_FIELDS)
+    except HTTPException:  # more fields than any parent has units: said at the form, not as a bare 400
+        too_many = f"{FIELD}：一次提交的单位过多，请只勾选要指定的单位。"
+        return render_unit(
+            request, p, token, load_page(p, link), error=too_many, error_at=(NAMING, sample_id[:80]), status=400
+        )
     check_csrf(request, p, f"unit:{link.campaign_id}:{link.unit_code}", form.get("csrf"))
     codes = [str(v)[:64] for v in form.getlist("units")]
     now, sample = p.now(), sample_id[:80]
