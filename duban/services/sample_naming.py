@@ -163,3 +163,8 @@ def with_parents_named(
     parent_of = {code: parent for parent, units in parents.items() for code, _display in units}
     by_operator = {parent_of.get(code) for code in named}
     return (*named, *(u for parent, units in stored.items() if parent not in by_operator for u in units))
+
+
+def parents_named(engine: Engine, campaign_id: str, sample_id: str) -> dict[str, list[str]]:
+    """parent code → the units it named on its page for the sample, not yet drawn (for `duban sample show`)."""
+    return named_units(engine, campaign_id, sample_id)

@@ -111,3 +111,18 @@ def test_hostile_namings_are_refused_with_the_field_named(site):
     no_csrf = site.client.post(f"/u/{xiyang}/samples/county_models/named", data={"units": [LEPING]})
     assert no_csrf.status_code in (400, 403)
     assert _name(site, xiyang, [LEPING]).status_code == 303  # nothing hostile stuck
+
+
+def test_sample_show_tells_the_operator_who_has_named_and_who_has_not(site, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from duban.settings import get_settings
+
+    assert _name(site, _token(site, XIYANG), [LEPING]).status_code == 303
+    monkeypatch.setenv("DUBAN_DATABASE_URL", str(site.engine.url))
+    get_settings.cache_clear()
+    shown = CliRunner().invoke(app, ["sample", "show", str(SPEC), "--sample", "county_models"])
+    assert shown.exit_code == 0, shown.output
+    assert "named on the portal so far: 昔阳县 → 乐平镇; still to name: 寿阳县" in shown.output
+    assert "not drawn yet (left open by the notice): `duban sample draw SPEC --sample county_models`" in shown.output
