@@ -153,12 +153,15 @@ def _drawn(sample, drawn_at: datetime, tz: str) -> RequestError:  # noqa: ANN001
 
 
 def with_parents_named(
-    engine: Engine, campaign_id: str, sample_id: str, named: tuple[str, ...], calendar_file: Path | None = None
+    engine: Engine,
+    campaign_id: str,
+    sample_id: str,
+    named: tuple[str, ...],
+    stored: dict[str, list[str]],
+    calendar_file: Path | None = None,
 ) -> tuple[str, ...]:
-    """The units a draw is given: those the operator names, and what each other parent named on its page."""
-    stored = named_units(engine, campaign_id, sample_id)
-    if not stored:
-        return named
+    """The units a draw is given: those the operator names, and what each other parent named on its page
+    (`stored`, parent → units)."""
     _how_many, parents = _bases(engine, campaign_id, calendar_file).get(sample_id, (0, {}))
     parent_of = {code: parent for parent, units in parents.items() for code, _display in units}
     by_operator = {parent_of.get(code) for code in named}

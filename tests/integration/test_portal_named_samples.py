@@ -126,3 +126,48 @@ def test_sample_show_tells_the_operator_who_has_named_and_who_has_not(site, tmp_
     assert shown.exit_code == 0, shown.output
     assert "named on the portal so far: 昔阳县 → 乐平镇; still to name: 寿阳县" in shown.output
     assert "not drawn yet (left open by the notice): `duban sample draw SPEC --sample county_models`" in shown.output
+
+
+def test_taps_and_a_draw_at_the_same_moment_follow_one_another_on_postgres(pg_engine):
+    """Two parents tapping twice each while the operator draws: on PostgreSQL every naming either lands before
+    the draw (and is drawn) or is refused as too late — none is lost and none fails with a database error."""
+    import threading
+
+    ensure_planned(pg_engine, SPEC, now=at("2024-05-20 09:00"))
+    start, errors, done = threading.Barrier(5), [], []
+
+    def run(work):
+        start.wait()
+        try:
+            done.append(work())
+        except RequestError as exc:
+            errors.append(exc.cn)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+
+    def tap(parent, unit):
+        return lambda: name_units(
+            pg_engine, CAMPAIGN, "county_models", parent, [unit], at=at("2024-06-03 09:00"), actor="t"
+        )
+
+    def draw():
+        try:
+            return draw_open_sample(pg_engine, CAMPAIGN, "county_models", at=at("2024-06-03 09:00"))
+        except Exception as exc:  # noqa: BLE001 - a draw before both have named is refused by the rule
+            return exc
+
+    works = [tap(XIYANG, LEPING), tap(XIYANG, LEPING), tap(SHOUYANG, SHOUYANG_TOWN), tap(SHOUYANG, SHOUYANG_TOWN)]
+    threads = [threading.Thread(target=run, args=(w,)) for w in [*works, draw]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all("已于" in e and "抽取，不能再指定" in e for e in errors), errors  # too late, said so; nothing else
+    from duban.store.sample_names import named_units
+
+    assert named_units(pg_engine, CAMPAIGN, "county_models") in (
+        {},
+        {XIYANG: [LEPING]},
+        {SHOUYANG: [SHOUYANG_TOWN]},
+        {XIYANG: [LEPING], SHOUYANG: [SHOUYANG_TOWN]},
+    )
