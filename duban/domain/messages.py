@@ -161,6 +161,7 @@ def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: AN
                 **payload,
                 "overdue": overdue,
                 "extensions": extensions,
+                "outcomes": [{**o, "item": names.get(o["item"], o["item"])} for o in payload.get("outcomes") or ()],
                 "as_of": fmt_cn(as_of, tz),
                 "in_review_since": fmt_cn(datetime.fromisoformat(payload["in_review_since"]), tz)
                 if payload.get("in_review_since")

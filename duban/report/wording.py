@@ -124,3 +124,22 @@ def slip_rows(slips: list[Slip], record: Record, limit: int) -> list[list[str]]:
     if len(slips) > limit:
         rows.append([f"……等共{len(slips)}项，详见汇总表", "", "", "", ""])
     return rows
+
+
+def outcome_rows(record: Record, limit: int) -> list[list[str]]:
+    """Rows of the 处理情况 list: unit, item, the notice's words, when decided, and by when it is owed."""
+    tz, rows = record.tz, []
+    for o in record.outcomes[:limit]:
+        item = record.item_name(o.item_id) + (f"（{o.instance}）" if o.instance else "")
+        rows.append(
+            [
+                record.campaign.display(o.unit_code),
+                item,
+                o.words,
+                cn_md(o.decided_at, tz),
+                cn_md(o.due_at, tz) if o.due_at else "—",
+            ]
+        )
+    if len(record.outcomes) > limit:
+        rows.append([f"……等共{len(record.outcomes)}项，详见 duban outcomes", "", "", "", ""])
+    return rows

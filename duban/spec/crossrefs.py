@@ -1,4 +1,5 @@
-"""Cross-references a model alone cannot check: score sheets naming samples and stages, follow-up ids.
+"""Cross-references a model alone cannot check: score sheets naming samples and stages, follow-up ids, outcomes
+decided by a score sheet in a spec without one.
 
 Each problem is (YAML path, message); `duban.domain.plan` reports them as errors at their lines.
 """
@@ -41,6 +42,29 @@ def sheet_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:
                 )
             taken.add(follow.id)
     return problems
+
+
+def outcome_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:
+    """`when: failed` outcomes in a spec with no score sheet to fail (a unit fails when a sheet scores it below
+    the pass mark)."""
+    if campaign.score_sheets:
+        return []
+    found: list[tuple[PathKey, str]] = []
+    rules: list[tuple[PathKey, list]] = [(("defaults", "outcomes"), campaign.defaults.outcomes)]
+    for s_index, stage in enumerate(campaign.stages):
+        for i_index, item in enumerate(stage.items):
+            rules.append((("stages", s_index, "items", i_index, "outcomes"), item.outcomes or []))
+    for where, outcomes in rules:
+        for index, outcome in enumerate(outcomes):
+            if outcome.when == "failed":
+                found.append(
+                    (
+                        (*where, index, "when"),
+                        "`when: failed` is decided by a score sheet (a unit scored below its pass mark), and this "
+                        "spec has no `score_sheets:`; add the 评分表 or use overdue or late",
+                    )
+                )
+    return found
 
 
 def rollup_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:

@@ -328,12 +328,14 @@ class Outcome(Strict):
     """What a notice does to a unit that slips, besides a message — 约谈, 通报批评, 重新开展 — in its own words.
 
     `when: overdue` is decided when the unit has still not handed in `after` the due; `when: late` when it hands
-    in after the due. With `due:` the unit owes the outcome as an item of its own (`<item>-<n>`, named after the
-    item and the words), opened when it is decided and due that long after.
+    in after the due; `when: failed` when a score sheet (评分表) scores the unit below its pass mark (检查未达标, the
+    latest scoring counting). With `due:` the unit owes the outcome as an item of its own (`<item>-<n>`, named after
+    the item and the words), opened when it is decided and due that long after.
     """
 
-    when: Literal["overdue", "late"] = Field(
-        description="overdue: not handed in `after` the due | late: handed in after the due"
+    when: Literal["overdue", "late", "failed"] = Field(
+        description="overdue: not handed in `after` the due | late: handed in after the due | "
+        "failed: scored below a score sheet's pass mark (检查未达标)"
     )
     after: OffsetField = Field(default=Offset(0, OffsetUnit.days), description="with overdue: this long after the due")
     do: str = Field(min_length=1, max_length=100, description="the notice's words: 约谈, 通报批评, 重新开展 …")
@@ -346,7 +348,7 @@ class Outcome(Strict):
         head = (
             f"逾期{self.after}未报"
             if self.when == "overdue" and self.after.amount
-            else ("逾期未报" if self.when == "overdue" else "逾期报送")
+            else {"overdue": "逾期未报", "late": "逾期报送", "failed": "检查未达标"}[self.when]
         )
         return f"{head}：{self.do}" + (f"（限{self.due}）" if self.due is not None else "")
 

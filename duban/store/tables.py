@@ -269,6 +269,21 @@ class SampleDraw(SQLModel, table=True):
     drawn_at: datetime = _utc(nullable=False)
 
 
+class SampleNaming(SQLModel, table=True):
+    """由上级指定: a unit a parent unit named for an open sample from its page, before the sample is drawn."""
+
+    __tablename__ = "sample_naming"
+    __table_args__ = (UniqueConstraint("campaign_id", "sample_id", "unit_code", name="uq_sample_naming_unit"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    sample_id: str = Field(max_length=80)
+    parent_code: str = Field(max_length=64)  # the parent unit that named it
+    unit_code: str = Field(max_length=64)
+    named_at: datetime = _utc(nullable=False)
+    actor: str = Field(default="cli", max_length=80)
+
+
 class ChannelRate(SQLModel, table=True):
     """The recent sends of one rate-limited bot (20 per minute for WeCom and DingTalk), shared by every
     dispatcher process. The channel is a digest of its URL: the key itself is never stored."""

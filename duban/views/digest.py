@@ -1,7 +1,8 @@
 """The operators' daily digest (每日督办简报): one message per campaign each morning.
 
-Where each stage stands (submitted, late, overdue, open), the units overdue longest, the escalations and
-submissions of the last day, the 延期申请 waiting for a decision, and messages the channels refused (dead letters). It is an outbox message like
+Where each stage stands (submitted, late, overdue, open), the units overdue longest, the outcomes the notice's
+rules decided (约谈, 通报批评 …, units per rule), the escalations and submissions of the last day, the 延期申请
+waiting for a decision, and messages the channels refused (dead letters). It is an outbox message like
 any other (recipient `operators`, kind `digest`), keyed by campaign and local date: composing twice on one
 day writes one message.
 """
@@ -107,6 +108,7 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
             "unconfirmed": status_counts.get("unconfirmed", 0),
             "dead_reasons": dead,
             "overdue": [{"unit": code, "items": items} for code, items in list(overdue_units.items())[:OVERDUE_LISTED]],
+            "outcomes": list(report.loop.get("outcomes") or ()),  # 约谈, 通报批评 … per item and rule
             "in_review": reviewing[0],
             "in_review_since": utc(reviewing[1]).isoformat() if reviewing[1] else None,
             "extensions_total": len(waiting),

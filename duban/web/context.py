@@ -35,6 +35,7 @@ ACTIONS_CN = {
     "acknowledge": "签收",
     "extension": "延期申请",
     "review": "审核",
+    "name_units": "指定抽查单位",
 }
 COLOR_CLASS = {Color.red: "red", Color.yellow: "yellow", Color.green: "green", Color.grey: "grey"}
 ACTORS_CN = {

@@ -19,6 +19,7 @@ def test_there_is_a_notice_for_each_form():
         "jinzhong-2024-open-samples.yaml",
         "jinzhong-2024-stage-order.yaml",
         "xiyang-2024-amend-chain.yaml",
+        "xiyang-2024-failed.yaml",
         "xiyang-2024-outcomes.yaml",
         "xiyang-2024-words.yaml",
     ]
@@ -35,3 +36,19 @@ def test_each_notice_validates_plans_and_matches_the_schema(path):
     assert plan.assignments
     assert not [w for w in warnings if "no calendar covers" in w.message or "selects no unit" in w.message]
     jsonschema.validate(read_source(path).data, Campaign.model_json_schema())
+
+
+def test_an_outcome_for_failing_units_needs_a_score_sheet(tmp_path):
+    """`when: failed` is decided by a 评分表: a spec without one is told so at the outcome's line."""
+    from duban.errors import SpecError
+
+    text = (ROOT / "tests" / "specs" / "xiyang-2024-outcomes.yaml").read_text(encoding="utf-8")
+    old = "- {when: late, do: 通报批评}"
+    line = text[: text.index(old)].count("\n") + 1
+    path = tmp_path / "failed-unscored.yaml"
+    path.write_text(text.replace(old, "- {when: failed, do: 通报批评}"), encoding="utf-8")
+    spec = load_spec(path)
+    with pytest.raises(SpecError) as caught:
+        validate(spec, load_calendar_for(spec))
+    assert f"failed-unscored.yaml:{line} stages[0].items[0].outcomes[2].when" in str(caught.value)
+    assert "no `score_sheets:`" in str(caught.value)
