@@ -23,7 +23,13 @@ def test_the_tree_is_formatted():
     """`ruff format` leaves every file as it is: one layout, no hand-kept exceptions (`# fmt: skip` is gone)."""
     out = _run("ruff", "format", "--check", "--no-cache", ".")
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
-    skips = subprocess.run(["git", "grep", "-n", "fmt: skip", "--", "*.py"], cwd=ROOT, capture_output=True, text=True)
+    # This file names the marker (above), so it is left out of the search.
+    skips = subprocess.run(
+        ["git", "grep", "-n", "fmt: skip", "--", "*.py", f":(exclude){Path(__file__).relative_to(ROOT)}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert skips.stdout == "", skips.stdout[-2000:]
 
 
