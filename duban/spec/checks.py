@@ -115,8 +115,8 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
                         spec,
                         (*path, "units"),
                         (
-                            f"item {item.id!r} has no units until sample {waits[0]!r} is drawn ({plan.undrawn[waits[0]]}): "
-                            f"`duban sample draw SPEC --sample {waits[0]} …` assigns them"
+                            f"item {item.id!r} has no units until sample {waits[0]!r} is drawn "
+                            f"({plan.undrawn[waits[0]]}): `duban sample draw SPEC --sample {waits[0]} …` assigns them"
                         ),
                     )
                 )
@@ -197,9 +197,9 @@ def _no_due_day(spec: LoadedSpec, path: PathKey, item, plan: Plan) -> list[SpecW
             spec,
             path,
             (
-                f"item {item.id!r} repeats each {rule.every.replace('_', '-')} and the notice gives no due day: it is due "
-                f"{rule_words}, e.g. {first.instance} due {fmt(first.due_at, tz)}; write the notice's day (季后10日, "
-                "`due_after_period:`) if it gives one"
+                f"item {item.id!r} repeats each {rule.every.replace('_', '-')} and the notice gives no due day: it "
+                f"is due {rule_words}, e.g. {first.instance} due {fmt(first.due_at, tz)}; write the notice's day "
+                "(季后10日, `due_after_period:`) if it gives one"
             ),
         )
     ]

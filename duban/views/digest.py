@@ -1,9 +1,9 @@
 """The operators' daily digest (每日督办简报): one message per campaign each morning.
 
 Where each stage stands (submitted, late, overdue, open), the units overdue longest, the escalations and
-submissions of the last day, the 延期申请 waiting for a decision, and messages the channels refused (dead letters). It is an outbox message like
-any other (recipient `operators`, kind `digest`), keyed by campaign and local date: composing twice on one
-day writes one message.
+submissions of the last day, the 延期申请 waiting for a decision, and messages the channels refused (dead
+letters). It is an outbox message like any other (recipient `operators`, kind `digest`), keyed by campaign and
+local date: composing twice on one day writes one message.
 """
 
 from __future__ import annotations
