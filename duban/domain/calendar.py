@@ -166,7 +166,7 @@ def load_calendar(path: Path | None, *, named: bool = False) -> WorkCalendar:
     if not isinstance(years, dict):
         raise source.error(("years",), "`years` must map a year to its schedule")
     overrides: dict[int, YearOverride] = {}
-    strays: list[tuple[date, str | None]] = []  # days of a holiday that runs into the year before or after
+    strays: list[tuple[date, str]] = []  # days of a holiday that runs into the year before or after
     for year, body in years.items():
         where: tuple = ("years", str(year))
         if isinstance(year, bool) or not isinstance(year, int):

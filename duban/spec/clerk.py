@@ -161,7 +161,7 @@ def openings_on_days_off(plan: Plan, calendar: WorkCalendar) -> Found:
                 continue
             opens = min((a.open_at for a in plan.assignments if a.item_id == item.id), default=None)
             what = _day_off(calendar, opens.date()) if opens is not None else None
-            if what:
+            if what and opens is not None:
                 found.append(
                     (
                         ("stages", s_index, "items", i_index, "opens"),

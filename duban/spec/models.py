@@ -241,7 +241,11 @@ class Forward(Strict):
 
     def rollups(self) -> list[Rollup]:
         """The roll-ups the forward implies (`from` → `into`)."""
-        return [Rollup(id=f"forward_{i.into}", from_=i.from_, into=i.into, sum=i.sum, auto=i.auto) for i in self.items]
+        # populated by name (from_): without pydantic's plugin mypy knows the field only by its alias `from`
+        return [
+            Rollup(id=f"forward_{i.into}", from_=i.from_, into=i.into, sum=i.sum, auto=i.auto)  # type: ignore[call-arg]
+            for i in self.items
+        ]
 
 
 class Contact(Strict):
@@ -1295,4 +1299,4 @@ class Campaign(Strict):
         for sheet in self.score_sheets:
             item = sheet.follow_up_item()
             if item is not None:
-                yield stages.get(sheet.follow_up.stage or "", self.stages[-1]), item  # type: ignore[union-attr]
+                yield stages.get(sheet.follow_up.stage or "", self.stages[-1]), item
