@@ -77,9 +77,9 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
                 )
                 or "—"
             )
-            every = f"  周期 {item.every.said}" if item.every is not None and item.every.said else ""
+            period = f"  周期 {item.every.said}" if item.every is not None and item.every.said else ""
             console.print(
-                f"  [bold]{lit(item.name)}[/] ({lit(item.id)}) 格式 {lit('、'.join(item.formats) or '—')}{lit(every)}",
+                f"  [bold]{lit(item.name)}[/] ({lit(item.id)}) 格式 {lit('、'.join(item.formats) or '—')}{lit(period)}",
                 highlight=False,
             )
             instances = sorted({(a.instance, a.open_at, a.due_at) for a in entries}, key=lambda x: x[2])
@@ -97,13 +97,13 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
         console.print(f"\n[bold]{len(plan.assignments)} assignments[/] (开始 → 截止  事项  单位)", highlight=False)
         for a in plan.assignments:
             unit = plan.registry.units[a.unit_code]
-            item = (
+            owed = (
                 a.item_id
                 + (f"[{a.instance}]" if a.instance else "")
                 + ("" if a.role == "responsible" else f" ({ROLE_CN[a.role]})")
             )
             console.print(
-                f"  {fmt(a.open_at, tz)} → {fmt(a.due_at, tz)}  {lit(item)}  "
+                f"  {fmt(a.open_at, tz)} → {fmt(a.due_at, tz)}  {lit(owed)}  "
                 f"{lit(a.unit_code)} {lit(unit.display)} ({unit.level.cn})",
                 highlight=False,
                 soft_wrap=True,
@@ -438,12 +438,12 @@ def print_demo(console: Console, result, settings) -> None:
     for sample in result.samples:
         members = sample.members or []
         by_level = Counter(campaign.units[c].level for c in members if c in campaign.units)
-        names = "、".join(campaign.units[c].display if c in campaign.units else c for c in members[:10])
+        drawn = "、".join(campaign.units[c].display if c in campaign.units else c for c in members[:10])
         more = f" 等{len(members)}个" if len(members) > 10 else ""
         console.print(
             f"[bold]{lit(sample.name)}[/] (seed {lit(sample.seed)}): "
             + "、".join(f"{lit(_level_cn(lv))} {n}" for lv, n in by_level.items())
-            + f" — {lit(names)}{lit(more)}",
+            + f" — {lit(drawn)}{lit(more)}",
             highlight=False,
         )
     if result.loop:

@@ -60,7 +60,8 @@ def print_chain(console: Console, plan) -> None:
 
 
 def _uppers(chain: ForwardChain) -> list[ForwardChain]:
-    found, upper = [], chain
+    found: list[ForwardChain] = []
+    upper: ForwardChain | None = chain
     while upper is not None:
         found.append(upper)
         upper = upper.upper_chain
