@@ -17,6 +17,7 @@ reminds the units that have not acknowledged and escalates them.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
@@ -80,7 +81,7 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     ):
         log.info(line)
     emitted = events.result() if events else {}
-    summary = {
+    summary: dict[str, Any] = {
         "campaign": campaign_id,
         "as_of": as_of.isoformat(),
         "stages": stages,
