@@ -38,7 +38,10 @@ OPERATOR = ("bench", "bench-password-1")
 
 
 def plan(url: str, townships: int | None) -> tuple[object, list[str], list[str], list[str]]:
-    """The campaign planned, opened and ticked to TICKED_AT, a share handed in: (engine, townships, counties, provinces)."""
+    """The campaign planned, opened and ticked to TICKED_AT, a share handed in.
+
+    Returns (engine, townships, counties, provinces).
+    """
     from sqlalchemy import update
 
     from duban.domain.calendar import WorkCalendar

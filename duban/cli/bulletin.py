@@ -54,7 +54,8 @@ def bulletin(
     except DubanError as exc:
         _fail(exc)
     console.print(
-        f"[green]✓[/] 通报 {files.docx}（截至 {fmt(moment, record.tz)}：逾期未报 {files.missing} 项，逾期报送 {files.late} 项）",
+        f"[green]✓[/] 通报 {files.docx}（截至 {fmt(moment, record.tz)}："
+        f"逾期未报 {files.missing} 项，逾期报送 {files.late} 项）",
         highlight=False,
     )
     if send:

@@ -198,7 +198,9 @@ def split_text(text: str, max_bytes: int, key: str = "") -> list[str]:
         return [text]
     tag = f"·编号 {key[:12]}" if key else ""
     budget = max_bytes - len(f"（第99/99条{tag}）\n".encode())
-    parts, current, size = [], [], 0
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
     for line in _pieces(text.splitlines(keepends=True), budget):
         length = len(line.encode())
         if current and size + length > budget:

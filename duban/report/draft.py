@@ -180,7 +180,8 @@ def _item_lines(record: Record, items: list[str]) -> list:
 
 
 def _completion(record: Record, _stages: list[str]) -> list:
-    """报送情况, then 检查情况 (samples and their scores) and 汇总情况 (roll-ups, forwards) where the record has them."""
+    """报送情况, then 检查情况 (samples and their scores) and 汇总情况 (roll-ups, forwards) where the record has
+    them."""
     parts = [
         ("报送情况", submission_blocks(record)),
         ("检查情况", sample_paras(record) + inspection_tables(record, ROW_LIMIT)),
@@ -202,7 +203,8 @@ def _problems(record: Record, _stages: list[str]) -> list:
         units = {s.unit: s.display for s in record.missing}
         names = list(units.values())
         points.append(
-            f"仍有{len(units)}个单位{len(record.missing)}项未报送（{'、'.join(names[:10])}{'等' if len(names) > 10 else ''}）"
+            f"仍有{len(units)}个单位{len(record.missing)}项未报送"
+            f"（{'、'.join(names[:10])}{'等' if len(names) > 10 else ''}）"
         )
     if record.late:
         worst = max(record.late, key=lambda s: s.submitted_at - s.due_at)

@@ -106,7 +106,7 @@ def lowest_items(record: Record) -> list[tuple[str, Tally]]:
     if len(due) < 2:
         return []
     name, tally = min(due, key=lambda pair: (pair[1].rate, -pair[1].due))
-    if tally.rate == max(t.rate for _n, t in due):  # every item alike: no item stands out
+    if tally.rate == max(t.rate for _n, t in due if t.rate is not None):  # every item alike: none stands out
         return []
     return [(name, tally)]
 

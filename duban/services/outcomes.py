@@ -4,9 +4,9 @@ An item's `outcomes:` (or `defaults.outcomes`) say when: `overdue` — still not
 `late` — handed in after the due — or `failed` — scored below a score sheet's pass mark (检查未达标; each unit's
 latest scoring counts). Each tick, after the stages, reads the overdue, late and failing units of those items and
 records each outcome once, in the notice's words, at the instant it was decided (the due plus `after`, the late
-submission, or the failing scoring). An outcome with a `due:` is owed as an item of its own (`<item>-o<n>`), assigned to the
-unit from that instant and due that long after it: the next tick opens it and tells the unit, and it is reminded
-and escalated like any item.
+submission, or the failing scoring). An outcome with a `due:` is owed as an item of its own (`<item>-o<n>`),
+assigned to the unit from that instant and due that long after it: the next tick opens it and tells the unit, and it
+is reminded and escalated like any item.
 """
 
 from __future__ import annotations

@@ -1,12 +1,11 @@
 """Samples left open by their notice, drawn while the campaign runs (`duban sample draw`).
 
-"抽取部分单位" leaves the number to the operator (`count: 待定`); "各市指定1个县，其余随机抽取" leaves a unit to each parent
-(`named_by_parent: 1`). Such a sample is not drawn when the campaign is planned: the items drawing on it have no
-units yet. Parents name their units on their portal pages (duban.services.sample_naming) or the operator names them
-(`--named`, standing in for what that unit's parent named). When the operator draws it — with the number and the
-units the parents named — the draw is recorded
-with its seed like any other, and the items' assignments are made as the plan would have made them, for the
-next tick to open and message.
+"抽取部分单位" leaves the number to the operator (`count: 待定`); "各市指定1个县，其余随机抽取" leaves a unit to
+each parent (`named_by_parent: 1`). Such a sample is not drawn when the campaign is planned: the items drawing on
+it have no units yet. Parents name their units on their portal pages (duban.services.sample_naming) or the
+operator names them (`--named`, standing in for what that unit's parent named). When the operator draws it — with
+the number and the units the parents named — the draw is recorded with its seed like any other, and the items'
+assignments are made as the plan would have made them, for the next tick to open and message.
 """
 
 from __future__ import annotations

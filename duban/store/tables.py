@@ -200,7 +200,8 @@ class OutboxMessage(SQLModel, table=True):
     payload: dict[str, Any] | None = _json()  # what the templates render: items, dues, states
     created_at: datetime = _utc(nullable=False)
     not_before: datetime = _utc(nullable=False)  # quiet hours, a bot's limit or a retry's backoff: not before then
-    # pending | limited | sending | sent | failed | unconfirmed | dead | dropped (duban.services.dispatch says what each means)
+    # pending | limited | sending | sent | failed | unconfirmed | dead | dropped
+    # (duban.services.dispatch says what each means)
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0  # passes that posted it (a bot's rate limit is not a try)
     claimed_by: str | None = Field(default=None, max_length=80)  # the live dispatcher sending it (duban.store.liveness)
@@ -510,7 +511,8 @@ class ReviewRow(SQLModel, table=True):
 
 
 class AcknowledgementRow(SQLModel, table=True):
-    """签收: one unit's acknowledgement of one stage's opening ('' for the whole notice), by when, and where it stands."""
+    """签收: one unit's acknowledgement of one stage's opening ('' for the whole notice), by when, and where it
+    stands."""
 
     __tablename__ = "acknowledgement"
     __table_args__ = (

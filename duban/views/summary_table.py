@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 FILL = {Color.red: "C62828", Color.yellow: "F9A825", Color.green: "2E7D32", Color.grey: "BDBDBD"}
 WHITE_TEXT = {Color.red, Color.green}
-LEVEL_CN = {level.value: level.cn for level in Level}
+LEVEL_CN: dict[str | None, str] = {level.value: level.cn for level in Level}  # a unit's level may be unknown
 _BOLD = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="E3EAF2")
 
@@ -134,8 +134,8 @@ def _stage_sheet(sheet, campaign: PlannedCampaign, stage: Stage, duties: list[Du
     sheet["A1"].font = Font(bold=True, size=13)
     _header(sheet, head)
     rows: dict[tuple[str, str], dict[str, Duty]] = defaultdict(dict)
-    for duty in duties:
-        rows[(duty.unit_code, duty.instance)][duty.item_id] = duty
+    for d in duties:
+        rows[(d.unit_code, d.instance)][d.item_id] = d
     order = {code: index for index, code in enumerate(campaign.units)}
     for (code, instance), by_item in sorted(rows.items(), key=lambda kv: (order.get(kv[0][0], 0), kv[0][1])):
         unit = campaign.units.get(code)

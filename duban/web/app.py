@@ -69,7 +69,8 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
-        description="督办报送平台的只读 JSON 接口：单位的报送事项（凭单位专属链接的令牌）和运营人员的红黄绿矩阵（凭登录会话）。",
+        description="督办报送平台的只读 JSON 接口："
+        "单位的报送事项（凭单位专属链接的令牌）和运营人员的红黄绿矩阵（凭登录会话）。",
     )
     app.state.portal = Portal(
         settings, engine, settings.portal_key(), clock or _wall_clock, preview_at, make_templates()

@@ -136,8 +136,8 @@ def test_outcomes_show_in_the_digest_the_prefect_summary_and_the_close_out_repor
         digest = conn.execute(select(OutboxMessage.__table__).where(OutboxMessage.kind == "digest")).one()
     text = render_digest(digest.payload, campaign, key=digest.idempotency_key).text
     assert (
-        "按通知处理：\n· 自查报告：检查未达标：通报批评，1个单位\n· 自查报告：检查未达标：重新开展（限10个工作日），1个单位"
-        in text
+        "按通知处理：\n· 自查报告：检查未达标：通报批评，1个单位"
+        "\n· 自查报告：检查未达标：重新开展（限10个工作日），1个单位" in text
     )
 
     summary = summary_markdown(campaign_view(engine, FAILED, at("2024-06-06 08:30")))
