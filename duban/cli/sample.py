@@ -159,7 +159,8 @@ def draw(
     named: Annotated[
         Optional[list[str]],
         typer.Option(
-            help="a unit a parent named (由上级指定); once per unit; stands in for what its parent named on the portal"
+            help="a unit a parent named (由上级指定), by code or name; once per unit; stands in for what its parent "
+            "named on the portal"
         ),
     ] = None,
     at: Annotated[Optional[str], typer.Option("--at", help="when it is drawn (default: now)")] = None,

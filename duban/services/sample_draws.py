@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from duban.domain.plan import Plan, build_plan, load_calendar_for, resolve_selector
+from duban.domain.plan import Plan, build_plan, load_calendar_for, resolve_selector, spec_registry
 from duban.domain.sampling.draw import Decision, SampleResult
 from duban.errors import PlanError
 from duban.services.followup import insert_assignments, recorded_open_draws, stored_spec
@@ -55,6 +55,10 @@ def draw_open_sample(
             f"sample {sample_id!r} was drawn on {recorded[sample_id].drawn_at:%Y-%m-%d %H:%M} UTC: a draw is "
             "recorded once"
         )
+    registry = spec_registry(spec)
+    # `--named 皋落镇` as `--named 140724101`, as the spec and `duban units show` take a unit: by code, name or
+    # title (an ambiguous name is refused with the candidates); the parents' namings are matched by code below
+    named = tuple(dict.fromkeys(registry.find(ref).code for ref in named))
     by_parents = any(rule.named_by_parent for rule in sample.draws)
     stored = named_units(engine, campaign_id, sample_id) if by_parents else {}
     if stored:  # and what the parents named on their pages
@@ -63,7 +67,7 @@ def draw_open_sample(
         named = with_parents_named(engine, campaign_id, sample_id, tuple(named), stored, calendar_file)
     open_draws: dict = recorded_open_draws(engine, spec.campaign)
     open_draws[sample_id] = Decision(count=count, named=tuple(named))
-    plan = build_plan(spec, load_calendar_for(spec, calendar_file), open_draws=open_draws)
+    plan = build_plan(spec, load_calendar_for(spec, calendar_file), registry, open_draws=open_draws)
     result = plan.samples[sample_id]
     with unit_of_work(engine) as conn:
         lock_campaign(conn, campaign_id)  # a parent naming now waits, and sees the sample drawn

@@ -341,7 +341,10 @@ class Outcome(Strict):
         description="overdue: not handed in `after` the due | late: handed in after the due | "
         "failed: scored below a score sheet's pass mark (检查未达标)"
     )
-    after: OffsetField = Field(default=Offset(0, OffsetUnit.days), description="with overdue: this long after the due")
+    after: OffsetField = Field(
+        default=Offset(0, OffsetUnit.days),
+        description="only with overdue: this long after the due (refused on late and failed)",
+    )
     do: str = Field(min_length=1, max_length=100, description="the notice's words: 约谈, 通报批评, 重新开展 …")
     due: OffsetField | None = Field(
         default=None, description="when it is owed as an item: due this long after it is decided"

@@ -1,8 +1,8 @@
 """The queries of outcomes (约谈, 通报批评, 重新开展): the scorings that fail a unit, and the outcomes recorded.
 
 `failing_units` reads the score sheets as they stood at an instant (each unit's latest scoring per sheet and
-sample); `outcome_tally` and `outcomes_listed` read what the ticks recorded, for the digest, the Prefect
-artifacts and the close-out report.
+sample); `outcome_tally`, `outcomes_listed` and `unit_outcomes` read what the ticks recorded, for the digest, the
+Prefect artifacts, the close-out report, the 汇总表 and the operators' unit page.
 """
 
 from __future__ import annotations
@@ -65,5 +65,15 @@ def outcomes_listed(conn: Connection, campaign_id: str, as_of: datetime, limit: 
         .where(_O.c.campaign_id == campaign_id, _O.c.decided_at <= utc(as_of))
         .order_by(_O.c.decided_at, _O.c.id)
         .limit(limit)
+    )
+    return [OutcomeRow.model_validate(r._mapping) for r in rows]
+
+
+def unit_outcomes(conn: Connection, campaign_id: str, unit_code: str, as_of: datetime) -> list[OutcomeRow]:
+    """One unit's outcomes decided by `as_of`, in the order they were decided (for its /ops page)."""
+    rows = conn.execute(
+        select(_O)
+        .where(_O.c.campaign_id == campaign_id, _O.c.unit_code == unit_code, _O.c.decided_at <= utc(as_of))
+        .order_by(_O.c.decided_at, _O.c.id)
     )
     return [OutcomeRow.model_validate(r._mapping) for r in rows]

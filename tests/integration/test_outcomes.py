@@ -155,3 +155,22 @@ def test_outcomes_show_in_the_digest_the_prefect_summary_and_the_close_out_repor
         [name, "自查报告", "检查未达标：通报批评", "6月5日", "—"],
         [name, "自查报告", "检查未达标：重新开展（限10个工作日）", "6月5日", "6月20日"],
     ]
+
+
+def test_the_simulation_scores_its_inspections_so_failing_units_meet_their_outcomes():
+    """`duban simulate` of 检查得分低于80分的…重新开展: the 县级检查 is scored by a seeded draw at 09:00 on the
+    working day after its 检查台账 are due (Friday 6/7 24:00 → Tuesday 6/11, 端午节 Monday 6/10 off), at least one
+    township falls below 80, and the preview tells it to do 自查报告（重新开展）by 6/25 (10 working days) — before,
+    nothing was scored and no `when: failed` outcome ever appeared."""
+    preview = simulate_spec(FAILED_SPEC, seed=5)
+    opened = [m for m in preview.messages if m.kind == "opened" and "自查报告（重新开展）" in m.rendered.text]
+    assert opened and all(m.at.startswith("2024-06-11T01:00") for m in opened)  # 09:00 in 晋中 is 01:00 UTC
+    assert "6月25日" in opened[0].rendered.text
+    assert len({m.recipient for m in opened}) < 4  # about a fifth of the four fail, not every one
+    assert preview.inspections == [
+        f"2024-06-11 周二 09:00 检查评分表（县级检查）评分 4 个单位，未达标 {len(opened)} 个"
+    ]
+    again = simulate_spec(FAILED_SPEC, seed=5)
+    assert [m.recipient for m in again.messages if m.kind == "opened" and "重新开展" in m.rendered.text] == [
+        m.recipient for m in opened
+    ]

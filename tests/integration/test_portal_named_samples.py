@@ -171,3 +171,50 @@ def test_taps_and_a_draw_at_the_same_moment_follow_one_another_on_postgres(pg_en
         {SHOUYANG: [SHOUYANG_TOWN]},
         {XIYANG: [LEPING], SHOUYANG: [SHOUYANG_TOWN]},
     )
+
+
+def _cli(engine, monkeypatch, *args):
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from duban.settings import get_settings
+
+    monkeypatch.setenv("DUBAN_DATABASE_URL", str(engine.url))
+    get_settings.cache_clear()
+    return CliRunner().invoke(app, [*args])
+
+
+def test_a_unit_named_by_its_name_stands_in_for_what_its_county_named(site, monkeypatch):
+    """`--named 皋落镇` is 140724101, as the spec and `duban units show` take a unit: it replaces 乐平镇, which
+    昔阳县 named on its page (before, the name matched no parent, 乐平镇 was added too and the draw was refused
+    with "昔阳县统计局 named 2")."""
+    assert _name(site, _token(site, XIYANG), [LEPING]).status_code == 303
+    assert _name(site, _token(site, SHOUYANG), [SHOUYANG_TOWN]).status_code == 303
+    draw = ("sample", "draw", str(SPEC), "--sample", "county_models", "--at", "2024-06-03 09:00")
+    drawn = _cli(site.engine, monkeypatch, *draw, "--named", "皋落镇")
+    assert drawn.exit_code == 0, drawn.output
+    assert "2 designated + 2 at random" in drawn.output
+    from duban.views.sample_audit import recorded_samples
+
+    members = set(recorded_samples(site.engine, CAMPAIGN)["county_models"].members)
+    assert {GAOLUO, SHOUYANG_TOWN} <= members and LEPING not in members
+
+
+def test_an_ambiguous_name_is_refused_with_the_candidates(sqlite_engine, tmp_path, monkeypatch):
+    """李家庄乡 is a township of 昔阳县 (140724201) and of 阳泉市郊区 (140311202): the name alone is refused, the
+    candidates listed, nothing drawn; the code is taken."""
+    text = SPEC.read_text(encoding="utf-8").replace(
+        'divisions: ["140724", "140725"]', 'divisions: ["140724", "140311"]'
+    )
+    spec = tmp_path / "open-samples.yaml"
+    spec.write_text(text, encoding="utf-8")
+    ensure_planned(sqlite_engine, spec, now=at("2024-05-20 09:00"))
+    draw = ("sample", "draw", str(spec), "--sample", "county_models", "--at", "2024-06-03 09:00")
+    refused = _cli(sqlite_engine, monkeypatch, *draw, "--named", "李家庄乡", "--named", "140311202")
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "'李家庄乡' names 2 units (140724201 李家庄乡" in refused.output and "140311202" in refused.output
+    assert "write the code instead" in refused.output
+    unknown = _cli(sqlite_engine, monkeypatch, *draw, "--named", "no such town", "--named", "140311202")
+    assert unknown.exit_code == 1 and "no unit 'no such town'" in unknown.output
+    taken = _cli(sqlite_engine, monkeypatch, *draw, "--named", "140724201", "--named", "140311202")
+    assert taken.exit_code == 0, taken.output
