@@ -396,6 +396,8 @@ def print_preview(console: Console, preview, *, unit: str | None) -> None:
     from duban.cli.rollup import print_preview_rollups
 
     print_preview_rollups(console, preview)
+    for name, why in getattr(preview, "never_opened", []):
+        console.print(f"[yellow]never opened[/] {lit(name)}: {lit(why)}", highlight=False, soft_wrap=True)
     for line in preview.inspections:  # scored by a seeded draw, so `when: failed` outcomes show
         console.print(f"synthetic inspection: {lit(line)}", highlight=False, soft_wrap=True)
     if unit:

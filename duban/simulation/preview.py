@@ -167,6 +167,7 @@ class Preview:
     rollups: list[RollupStatus] = field(default_factory=list)  # where each roll-up stands at the end
     handed_in: list[RollupEvent] = field(default_factory=list)  # what duban handed in itself
     inspections: list[str] = field(default_factory=list)  # the synthetic scorings (duban.simulation.scoring)
+    never_opened: list[tuple[str, str]] = field(default_factory=list)  # (stage name, why) of stages still waiting
 
     def by_kind(self) -> Counter:
         return Counter(m.kind for m in self.messages)
@@ -272,7 +273,9 @@ def simulate_planned(
         dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
         quiet=quiet,
         with_rollups=rollups,
-        more=released_submissions(engine, campaign.id, campaign.tz, behaviour, seed) if ordered else None,
+        more=_drawn_into(subs, released_submissions(engine, campaign.id, campaign.tz, behaviour, seed))
+        if ordered
+        else None,
         also=_earliest(_outcome_instants(engine, campaign), scoring.next_instant if scoring else None),
     )
     return Preview(
@@ -290,7 +293,27 @@ def simulate_planned(
         rollups=rollup_status(engine, campaign.id) if rollups else [],
         handed_in=rollup_events(engine, campaign.id) if rollups else [],
         inspections=scoring.done if scoring else [],
+        never_opened=_never_opened(engine, campaign, end) if ordered else [],
     )
+
+
+def _never_opened(engine: Engine, campaign: PlannedCampaign, end: datetime) -> list[tuple[str, str]]:
+    """The stages opened by others (按阶段顺序) that the run never opened, by name, with why."""
+    from duban.services.stage_release import never_opened
+
+    names = {s.id: s.name for s in campaign.spec.stages}
+    return [(names[stage], why) for stage, why in never_opened(engine, campaign.id, end)]
+
+
+def _drawn_into(subs: list, more):  # noqa: ANN001, ANN202
+    """`more`, keeping what it draws in `subs` too (so the preview counts the units of released stages)."""
+
+    def drawn():  # noqa: ANN202
+        fresh = more()
+        subs.extend(fresh)
+        return fresh
+
+    return drawn
 
 
 def _outcome_instants(engine: Engine, campaign):
