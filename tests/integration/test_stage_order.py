@@ -132,3 +132,27 @@ def test_an_amendment_to_a_waiting_stage_keeps_it_waiting_and_its_opening_counts
     city = _rows(sqlite_engine, "city_check")[0]
     # opens Thursday 6/13 08:30; four working days (6/14, 6/17, 6/18, 6/19) as amended, not three
     assert fmt(city.due_at, TZ) == "2024-06-19 周三 24:00"
+
+
+def test_an_amendment_moving_a_stage_moves_the_stage_that_follows_it(sqlite_engine):
+    """自查 extended to Wednesday 6/5 (an amendment of 5/20): 县级检查 follows it (自查结束后), so it no longer opens
+    on 6/1 but when 自查 now ends, and its `lasts: 10 working days` counts from there; the city check still waits."""
+    from duban.domain.calendar import WorkCalendar
+    from duban.services.amend import apply_amendment
+    from duban.spec.amendment import load_amendment
+    from duban.spec.load import load_spec
+
+    ensure_planned(sqlite_engine, SPEC, now=at("2024-05-06 12:00"))
+    _tick(sqlite_engine, at("2024-05-13 09:00"))
+    moved = ROOT / "tests" / "specs" / "amendments" / "jinzhong-2024-stage-order-move.yaml"
+    result = apply_amendment(
+        sqlite_engine, load_spec(SPEC), load_amendment(moved), WorkCalendar(), at=at("2024-05-20 09:00")
+    )
+    county = _rows(sqlite_engine, "county_check")[0]
+    # 10 working days from 6/5 24:00: 6/6, 6/7, 6/11 (端午 Monday 6/10), 6/12, 6/13, 6/14, 6/17, 6/18, 6/19, 6/20
+    assert (fmt(county.open_at, TZ), fmt(county.due_at, TZ)) == ("2024-06-05 周三 24:00", "2024-06-20 周四 24:00")
+    assert result.moving == ["county_check"] and {c.item_id for c in result.changed} >= {"county_report"}
+    assert not _tick(sqlite_engine, at("2024-06-03 09:00"))["county_check"].events  # 自查 still runs
+    assert {r.state for r in _rows(sqlite_engine, "county_check")} == {State.pending.value}
+    assert _tick(sqlite_engine, at("2024-06-06 08:30"))["county_check"].events["opened"] == 2
+    assert {r.next_event_at for r in _rows(sqlite_engine, "city_check")} == {None}  # waits for the counties
