@@ -25,6 +25,7 @@ from duban.report.judge import kind_at
 from duban.report.rollups import RollupFacts, read_rollup_facts
 from duban.services.amend import campaign_as_amended, stored_amendments
 from duban.spec.models import Campaign, Item
+from duban.store.bulletins import KeptBulletin, bulletins_of
 from duban.store.tables import (
     AmendmentRow,
     Assignment,
@@ -113,6 +114,7 @@ class Record:
     inspections: Inspections = field(default_factory=Inspections)  # the score sheets' results
     rollups: RollupFacts = field(default_factory=RollupFacts)  # roll-ups and forwards
     loop: dict = field(default_factory=dict)  # 延期申请 by status and reviews by decision (duban.status.loop_counts)
+    bulletins: list[KeptBulletin] = field(default_factory=list)  # the 通报 drafted by `as_of` (duban bulletin)
 
     @property
     def tz(self) -> str:
@@ -173,6 +175,7 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
         )
         inspections = read_inspections(conn, campaign, as_of)
         loop = loop_counts(conn, campaign_id, as_of)
+        bulletins = bulletins_of(conn, campaign_id, as_of)
     overall, by_level, by_stage, by_item = Tally(), defaultdict(Tally), defaultdict(Tally), defaultdict(Tally)
     late, missing, leaders, due_of, done_at = [], [], defaultdict(set), {}, {}
     for row in rows:
@@ -222,6 +225,7 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
         inspections=inspections,
         rollups=read_rollup_facts(engine, campaign, as_of),
         loop=loop,
+        bulletins=bulletins,
     )
 
 
