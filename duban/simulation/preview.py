@@ -165,6 +165,7 @@ class Preview:
     campaign: PlannedCampaign | None = field(default=None, repr=False)
     rollups: list[RollupStatus] = field(default_factory=list)  # where each roll-up stands at the end
     handed_in: list[RollupEvent] = field(default_factory=list)  # what duban handed in itself
+    loop: list[str] = field(default_factory=list)  # the 督办 loop's moments played (签收, 延期申请, 审核), in words
 
     def by_kind(self) -> Counter:
         return Counter(m.kind for m in self.messages)
@@ -241,6 +242,7 @@ def simulate_planned(
     sent: list[PreviewMessage] = []
     stages = campaign.stage_ids()
     rollups = feeds_rollups(engine, campaign.id)
+    script = LoopScript(engine, campaign.id, quiet=quiet_policy(quiet))
     log = run_clock(
         engine,
         campaign.id,
@@ -249,9 +251,7 @@ def simulate_planned(
         start=start,
         end=end,
         submissions=subs,
-        tick=_with_loop(
-            LoopScript(engine, campaign.id, quiet=quiet_policy(quiet)), domain_tick(engine, campaign.id, stages, quiet)
-        ),
+        tick=_with_loop(script, domain_tick(engine, campaign.id, stages, quiet)),
         dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
         quiet=quiet,
         with_rollups=rollups,
@@ -272,6 +272,7 @@ def simulate_planned(
         campaign=campaign,
         rollups=rollup_status(engine, campaign.id) if rollups else [],
         handed_in=rollup_events(engine, campaign.id) if rollups else [],
+        loop=script.done,
     )
 
 
