@@ -318,12 +318,7 @@ def test_a_version_left_unreviewed_reminds_the_operators_once_per_period(engine,
     again two working days later, and never after it has reviewed it."""
     from duban.services.review_reminders import remind_reviewers
 
-    spec = _reminding_spec(
-        tmp_path,
-        "review: {by: operators, within: 3 working days}",
-        "review: {by: operators, within: 3 working days, remind_after: 2 working days}",
-    )
-    ensure_planned(engine, spec, now=at("2024-05-09 12:00"))
+    plan_jinzhong(engine)  # the seed: review: {by: operators, within: 3 working days, remind_after: 2 working days}
     tick(engine, at("2024-06-12 09:30"))
     _hand_in(engine, tmp_path, XIYANG, "2024-06-28 09:00")  # a Friday
 
@@ -384,7 +379,7 @@ def test_remind_after_must_be_a_positive_wait(tmp_path):
 
     spec = _reminding_spec(
         tmp_path,
-        "review: {by: operators, within: 3 working days}",
+        "review: {by: operators, within: 3 working days, remind_after: 2 working days}",
         "review: {by: operators, remind_after: soon}",
     )
     with pytest.raises(SpecError, match="remind_after"):
