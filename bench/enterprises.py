@@ -131,41 +131,16 @@ def step_national_plan(url: str, spec_path: str, townships: int | None) -> dict:
 
 
 def step_idle(urls: list[str], campaigns: list[str], stages: list[list[str]], repeats: int) -> dict:
-    """Idle ticks of each database, interleaved round by round (see bench/national.py step_idle)."""
-    from duban.instants import parse_instant
-    from duban.services.compose import compose_messages
-    from duban.services.tick import tick_stage
-    from duban.store.engine import make_engine
+    """Idle ticks of each database, interleaved round by round (bench/timing.py)."""
+    from bench.timing import idle_ticks
 
-    engines = [make_engine(url) for url in urls]
-    at = parse_instant(IDLE_AT, "Asia/Shanghai")
-    times: list[list[float]] = [[] for _ in engines]
-    for _ in range(repeats + 1):
-        for engine, campaign, stage_ids, timed in zip(engines, campaigns, stages, times, strict=True):
-            started = time.perf_counter()
-            examined = sum(tick_stage(engine, campaign, stage, at).examined for stage in stage_ids)
-            compose_messages(engine, campaign, at)
-            timed.append(time.perf_counter() - started)
-            assert examined == 0
-    return {"idle_tick_ms": [statistics.median(timed[1:]) * 1000 for timed in times]}
+    return idle_ticks(urls, campaigns, stages, IDLE_AT, repeats)
 
 
 def step_open(url: str) -> dict:
-    from duban.instants import parse_instant
-    from duban.services.compose import compose_messages
-    from duban.services.tick import tick_stage
-    from duban.store.engine import make_engine
+    from bench.timing import open_stage
 
-    engine = make_engine(url)
-    at = parse_instant(OPEN_AT, "Asia/Shanghai")
-    started = time.perf_counter()
-    result = tick_stage(engine, CAMPAIGN, STAGES[0], at)
-    messages = compose_messages(engine, CAMPAIGN, at)
-    return {
-        "open_stage_s": time.perf_counter() - started,
-        "opened": result.events.get("opened", 0),
-        "messages": messages,
-    }
+    return open_stage(url, CAMPAIGN, STAGES[0], OPEN_AT)
 
 
 def step_dispatch(url: str, sink_port: int, limit: int) -> dict:

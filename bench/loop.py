@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.national import CAMPAIGN, OPEN_AT, SPEC, STAGES, machine, registry_for  # noqa: E402
+from bench.timing import timed  # noqa: E402
 
 LOOP_SPEC = SPEC.replace(
     "registry: {divisions: []}\n",
@@ -146,18 +147,7 @@ def review_page(engine, home: Path, requests: int) -> dict:
     assert first.status_code == 200 and "待审核的材料（" in first.text and "没有待审核的材料" not in first.text, (
         first.text[:300]
     )
-    times = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        assert client.get(path).status_code == 200
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return {
-        "n": len(times),
-        "median_ms": round(statistics.median(times), 1),
-        "p90_ms": round(times[int(0.9 * (len(times) - 1))], 1),
-        "max_ms": round(times[-1], 1),
-    }
+    return timed(client, [path] * requests)
 
 
 def idle_tick(engine, repeats: int) -> dict:

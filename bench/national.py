@@ -34,6 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.timing import idle_ticks, open_stage  # noqa: E402
+
 CAMPAIGN = "national-2025-lookback"
 STAGES = ["self_assessment", "county_check", "city_check", "materials"]
 SPEC = """\
@@ -119,45 +121,12 @@ def step_plan(url: str, spec_path: str, townships: int | None) -> dict:
 
 
 def step_idle(urls: list[str], repeats: int) -> dict:
-    """The idle tick of each planned database, interleaved round by round in this one process.
-
-    Alternating the campaigns cancels the drift of the machine between processes (0.5–2.2 ms for the same code),
-    which is larger than anything the campaign's size could add: the figures compare sizes, not moments.
-    """
-    from duban.instants import parse_instant
-    from duban.services.compose import compose_messages
-    from duban.services.tick import tick_stage
-    from duban.store.engine import make_engine
-
-    engines = [make_engine(url) for url in urls]
-    at = parse_instant(IDLE_AT, "Asia/Shanghai")
-    times: list[list[float]] = [[] for _ in engines]
-    for _ in range(repeats + 1):
-        for engine, timed in zip(engines, times, strict=True):
-            started = time.perf_counter()
-            examined = sum(tick_stage(engine, CAMPAIGN, stage, at).examined for stage in STAGES)
-            compose_messages(engine, CAMPAIGN, at)
-            timed.append(time.perf_counter() - started)
-            assert examined == 0
-    return {"idle_tick_ms": [statistics.median(timed[1:]) * 1000 for timed in times]}
+    """The idle tick of each planned database, interleaved round by round in this one process."""
+    return idle_ticks(urls, [CAMPAIGN] * len(urls), [STAGES] * len(urls), IDLE_AT, repeats)
 
 
 def step_open(url: str) -> dict:
-    from duban.instants import parse_instant
-    from duban.services.compose import compose_messages
-    from duban.services.tick import tick_stage
-    from duban.store.engine import make_engine
-
-    engine = make_engine(url)
-    at = parse_instant(OPEN_AT, "Asia/Shanghai")
-    started = time.perf_counter()
-    result = tick_stage(engine, CAMPAIGN, STAGES[0], at)
-    messages = compose_messages(engine, CAMPAIGN, at)
-    return {
-        "open_stage_s": time.perf_counter() - started,
-        "opened": result.events.get("opened", 0),
-        "messages": messages,
-    }
+    return open_stage(url, CAMPAIGN, STAGES[0], OPEN_AT)
 
 
 def step_dispatch(url: str, sink_port: int, limit: int) -> dict:

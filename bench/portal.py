@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.national import CAMPAIGN, OPEN_AT, SPEC, STAGES, machine, registry_for  # noqa: E402
+from bench.timing import timed  # noqa: E402
 
 TICKED_AT = "2025-03-12 10:00"  # the first stage open, reminders not yet due
 BEHIND_AT = "2025-03-24 10:00"  # past the first stage's due, the tick still at TICKED_AT
@@ -38,7 +38,10 @@ OPERATOR = ("bench", "bench-password-1")
 
 
 def plan(url: str, townships: int | None) -> tuple[object, list[str], list[str], list[str]]:
-    """The campaign planned, opened and ticked to TICKED_AT, a share handed in: (engine, townships, counties, provinces)."""
+    """The campaign planned, opened and ticked to TICKED_AT, a share handed in.
+
+    Returns (engine, townships, counties, provinces).
+    """
     from sqlalchemy import update
 
     from duban.domain.calendar import WorkCalendar
@@ -82,22 +85,6 @@ def plan(url: str, townships: int | None) -> tuple[object, list[str], list[str],
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE")
     return engine, townships_, counties, provinces
-
-
-def timed(client, paths: list[str], status: int = 200) -> dict:
-    times = []
-    for path in paths:
-        started = time.perf_counter()
-        response = client.get(path)
-        times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == status, (path, response.status_code, response.text[:500])
-    times.sort()
-    return {
-        "n": len(times),
-        "median_ms": round(statistics.median(times), 1),
-        "p90_ms": round(times[int(0.9 * (len(times) - 1))], 1),
-        "max_ms": round(times[-1], 1),
-    }
 
 
 def measure(

@@ -64,7 +64,8 @@ class Settings(BaseSettings):
     operators: dict[str, str] = Field(
         default_factory=dict,
         repr=False,
-        description="operator logins {name: scrypt hash} (DUBAN_OPERATORS); `duban portal password` keeps them under home",
+        description="operator logins {name: scrypt hash} (DUBAN_OPERATORS); "
+        "`duban portal password` keeps them under home",
     )
 
     trusted_proxies: str = Field(

@@ -8,15 +8,17 @@ campaign's item; a last task composes one message per unit. Ticking twice at one
 a tick after a gap catches up, so a missed schedule is repaired by the next run.
 
 Operators see the result in the Prefect UI: the run is named after the campaign and the instant, its log says
-in Chinese what each stage did and what the tick did in all, and the campaign's artifacts (progress per stage, 红黄绿 per unit, the overdue list and escalations) are updated
-under stable keys; events (duban.stage.opened, duban.assignment.overdue, duban.acknowledgement.missing) feed
-automations. A campaign that asks for 签收 also reminds the units that have not acknowledged and escalates them;
-one whose reviews remind (`review: {remind_after: …}`) reminds the reviewers of versions left waiting.
+in Chinese what each stage did and what the tick did in all, and the campaign's artifacts (progress per stage,
+红黄绿 per unit, the overdue list and escalations) are updated under stable keys; events (duban.stage.opened,
+duban.assignment.overdue, duban.acknowledgement.missing) feed automations. A campaign that asks for 签收 also
+reminds the units that have not acknowledged and escalates them; one whose reviews remind
+(`review: {remind_after: …}`) reminds the reviewers of versions left waiting.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
@@ -83,7 +85,7 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     ):
         log.info(line)
     emitted = events.result() if events else {}
-    summary = {
+    summary: dict[str, Any] = {
         "campaign": campaign_id,
         "as_of": as_of.isoformat(),
         "stages": stages,

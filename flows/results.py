@@ -6,7 +6,11 @@ result storage (about 36 ms of a tick against a running server).
 """
 
 from pathlib import Path
+from typing import Any
 
 from prefect.settings import get_current_settings
 
-NO_RESULTS = {"persist_result": False, "result_storage": Path(get_current_settings().results.local_storage_path)}
+NO_RESULTS: dict[str, Any] = {
+    "persist_result": False,
+    "result_storage": Path(get_current_settings().results.local_storage_path),
+}

@@ -26,7 +26,7 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from prefect.events import Event, emit_event
+from prefect.events import Event, RelatedResource, Resource, emit_event
 from prefect.events.clients import get_events_client
 from prefect.events.worker import should_emit_events_to_running_server
 
@@ -63,6 +63,14 @@ def stage_resource(campaign: PlannedCampaign, stage_id: str, *, role: str | None
         "prefect.resource.name": names.get(stage_id, stage_id),
     }
     return {**resource, "prefect.resource.role": role} if role else resource
+
+
+def _related(campaign: PlannedCampaign, unit_code: str, stage_id: str) -> list[RelatedResource]:
+    """The campaign, the unit and (when known) the stage an event is about."""
+    labels = [campaign_resource(campaign), unit_resource(campaign, unit_code)]
+    if stage_id:
+        labels.append(stage_resource(campaign, stage_id))
+    return [RelatedResource(label) for label in labels]
 
 
 def stage_opened(campaign: PlannedCampaign, stage_id: str, assignments: int, as_of: datetime) -> Event | None:
@@ -125,11 +133,7 @@ def acknowledgements_missing(engine: Engine, campaign_id: str, missing: list, as
                 "prefect.resource.id": f"duban.acknowledgement.{campaign_id}.{stage_id or 'notice'}.{unit_code}",
                 "prefect.resource.name": f"{campaign.display(unit_code)} · {names.get(stage_id, '通知')} 未签收",
             },
-            related=[
-                campaign_resource(campaign),
-                unit_resource(campaign, unit_code),
-                *([stage_resource(campaign, stage_id)] if stage_id else []),
-            ],
+            related=_related(campaign, unit_code, stage_id),
             payload={
                 "campaign": campaign_id,
                 "stage": stage_id,
@@ -160,15 +164,13 @@ def submission_received(
         name = f"{campaign.display(unit_code)} · {item_name} 第{receipt.version}版"
         event = Event(
             event="duban.submission.received",
-            resource={
-                "prefect.resource.id": f"duban.submission.{campaign_id}.{receipt.submission_id}",
-                "prefect.resource.name": name,
-            },
-            related=[
-                campaign_resource(campaign),
-                unit_resource(campaign, unit_code),
-                *([stage_resource(campaign, stage_id)] if stage_id else []),
-            ],
+            resource=Resource(
+                {
+                    "prefect.resource.id": f"duban.submission.{campaign_id}.{receipt.submission_id}",
+                    "prefect.resource.name": name,
+                }
+            ),
+            related=_related(campaign, unit_code, stage_id),
             payload={
                 "campaign": campaign_id,
                 "unit": unit_code,
@@ -207,15 +209,13 @@ def _extension_event(engine: Engine, name: str, request, payload: dict) -> Event
         stage_id, item_name = _item_names(campaign, request.item_id)
         event = Event(
             event=name,
-            resource={
-                "prefect.resource.id": f"duban.extension.{request.campaign_id}.{request.id}",
-                "prefect.resource.name": f"{campaign.display(request.unit_code)} · {item_name} 延期申请",
-            },
-            related=[
-                campaign_resource(campaign),
-                unit_resource(campaign, request.unit_code),
-                *([stage_resource(campaign, stage_id)] if stage_id else []),
-            ],
+            resource=Resource(
+                {
+                    "prefect.resource.id": f"duban.extension.{request.campaign_id}.{request.id}",
+                    "prefect.resource.name": f"{campaign.display(request.unit_code)} · {item_name} 延期申请",
+                }
+            ),
+            related=_related(campaign, request.unit_code, stage_id),
             payload={
                 "campaign": request.campaign_id,
                 "request": request.id,
@@ -274,15 +274,13 @@ def submission_reviewed(engine: Engine, campaign_id: str, result, *, via: str = 
         stage_id, item_name = _item_names(campaign, result.item_id)
         event = Event(
             event=name,
-            resource={
-                "prefect.resource.id": f"duban.review.{campaign_id}.{result.review_id}",
-                "prefect.resource.name": f"{campaign.display(result.unit_code)} · {item_name} 第{result.version}版",
-            },
-            related=[
-                campaign_resource(campaign),
-                unit_resource(campaign, result.unit_code),
-                *([stage_resource(campaign, stage_id)] if stage_id else []),
-            ],
+            resource=Resource(
+                {
+                    "prefect.resource.id": f"duban.review.{campaign_id}.{result.review_id}",
+                    "prefect.resource.name": f"{campaign.display(result.unit_code)} · {item_name} 第{result.version}版",
+                }
+            ),
+            related=_related(campaign, result.unit_code, stage_id),
             payload={
                 "campaign": campaign_id,
                 "unit": result.unit_code,

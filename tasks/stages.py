@@ -61,7 +61,8 @@ def compose_task(campaign_id: str, as_of: datetime) -> int:
 
 @task(name="tick-acknowledgements", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
 def tick_acknowledgements_task(campaign_id: str, as_of: datetime) -> dict:
-    """签收: remind the units that have not acknowledged by their due, escalate the ones still missing (one transaction)."""
+    """签收: remind the units that have not acknowledged by their due, escalate the ones still missing (one
+    transaction)."""
     from duban.services.acknowledgements import tick_acknowledgements
 
     done = tick_acknowledgements(_engine(), campaign_id, as_of, quiet=get_settings().quiet())

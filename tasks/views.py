@@ -98,6 +98,6 @@ def emit_events(campaign_id: str, as_of: datetime, stages: list[dict]) -> dict[s
             events.stage_opened(campaign, stage["stage"], stage["events"]["opened"], as_of)
             sent["duban.stage.opened"] += 1
         if stage["overdue"]:
-            slipped = events.assignments_overdue(campaign, stage["stage"], stage["overdue"], as_of)
-            sent["duban.assignment.overdue"] += slipped
+            emitted = events.assignments_overdue(campaign, stage["stage"], stage["overdue"], as_of)
+            sent["duban.assignment.overdue"] += emitted
     return sent

@@ -79,7 +79,8 @@ def pg_url():
     with admin.connect() as conn:
         conn.execute(
             sqlalchemy.text(
-                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
             )
         )
         conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))
@@ -140,7 +141,8 @@ def pg_database():
         for name in made:
             conn.execute(
                 sqlalchemy.text(
-                    f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
                 )
             )
             conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}"'))

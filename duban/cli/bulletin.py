@@ -65,11 +65,13 @@ def bulletin(
     except DubanError as exc:
         _fail(exc)
     console.print(
-        f"[green]✓[/] 通报 {files.docx}（截至 {fmt(moment, record.tz)}：逾期未报 {files.missing} 项，逾期报送 {files.late} 项）",
+        f"[green]✓[/] 通报 {files.docx}（截至 {fmt(moment, record.tz)}："
+        f"逾期未报 {files.missing} 项，逾期报送 {files.late} 项）",
         highlight=False,
     )
     console.print(
-        f"  已存档为第{files.number}期通报（点名 {files.units_named} 个单位；总结报告引用）；同一阶段同一时刻再起草仍为第{files.number}期",
+        f"  已存档为第{files.number}期通报（点名 {files.units_named} 个单位；总结报告引用）；"
+        f"同一阶段同一时刻再起草仍为第{files.number}期",
         highlight=False,
     )
     if send:

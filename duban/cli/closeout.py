@@ -83,6 +83,13 @@ def amend(
     )
     if not result.changed:
         console.print("[yellow]nothing moved: the named dues are already in force[/]")
+    for stage in result.stages:
+        console.print(
+            f"[yellow]note[/] stage {lit(stage)} counts from {lit(result.stage_chains.get(stage, 'a changed stage'))}, "
+            "which the amendment moves, and was left as it is; name it in the amendment if it should follow",
+            highlight=False,
+            soft_wrap=True,
+        )
     for item in result.dependents:
         console.print(
             f"[yellow]note[/] item {lit(item)} counts from {lit(result.chains.get(item, 'a changed item or stage'))}, "

@@ -50,6 +50,7 @@ def deploy(
         err.print(f"[bold red]{type(exc).__name__}:[/] {lit(exc)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     instants = done.instants
+    assert instants is not None  # a deployment always plans its instants; only a pause has none
     console.print(
         f"[green]deployed[/] {lit(done.name)} on pool {lit(pool)} (spec {lit(done.spec)}): every 10 minutes + "
         f"{len(instants.instants)} exact instant(s)",

@@ -1,4 +1,5 @@
-"""`duban outcomes SPEC`: what the notice's outcomes (约谈, 通报批评, 重新开展) decided for slipping units, in its words."""
+"""`duban outcomes SPEC`: what the notice's outcomes (约谈, 通报批评, 重新开展) decided for slipping units, in its
+words."""
 
 from __future__ import annotations
 

@@ -56,7 +56,8 @@ def print_statuses(out: Console, campaign, statuses) -> None:
             " …" if len(status.missing) > 12 else ""
         )
         out.print(
-            f"  {lit(campaign.display(status.unit_code))}: 已报 {len(status.finished)}/{len(status.feeders)}{lit(state)}"
+            f"  {lit(campaign.display(status.unit_code))}: "
+            f"已报 {len(status.finished)}/{len(status.feeders)}{lit(state)}"
             + (f"  未报: {lit(missing)}" if missing else ""),
             highlight=False,
         )
@@ -80,7 +81,8 @@ def print_preview_rollups(out: Console, preview) -> None:
         for e in preview.handed_in:
             how = f"recorded on {e.campaign_id}" if e.forwarded else "all units below are in"
             out.print(
-                f"  {fmt(e.at, preview.tz)}  {lit(e.unit)} · {lit(e.item)}{lit(' [yellow](逾期)[/]' if e.late else '')} — {lit(how)}",
+                f"  {fmt(e.at, preview.tz)}  {lit(e.unit)} · {lit(e.item)}"
+                f"{lit(' [yellow](逾期)[/]' if e.late else '')} — {lit(how)}",
                 highlight=False,
             )
     if preview.rollups and preview.campaign is not None:

@@ -19,16 +19,44 @@ app = typer.Typer(
 )
 
 
+def _database():
+    """The configured database, or None where there is none (none is created to find out)."""
+    from duban.services.database import open_database
+
+    url = get_settings().resolved_database_url
+    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
+        return None
+    return open_database(url)
+
+
 def _recorded(campaign_id: str) -> dict:
     """What the database recorded, without creating a database where there is none."""
-    from duban.services.database import open_database
     from duban.views.sample_audit import recorded_samples
 
-    settings = get_settings()
-    url = settings.resolved_database_url
-    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
-        return {}
-    return recorded_samples(open_database(url), campaign_id)
+    engine = _database()
+    return recorded_samples(engine, campaign_id) if engine is not None else {}
+
+
+def _naming_progress(plan, spec_sample) -> None:
+    """由上级指定, not drawn yet: what each parent named on its portal page so far, and who has still to name."""
+    from duban.domain.plan import resolve_selector
+    from duban.services.sample_naming import parents_named
+
+    rule = next((r for r in spec_sample.draws if r.named_by_parent), None)
+    if rule is None:
+        return
+    engine = _database()
+    named = parents_named(engine, plan.campaign.id, spec_sample.id) if engine is not None else {}
+    parents = sorted({plan.registry.get(code).parent or "" for code in resolve_selector(plan, rule.from_)})
+    given = [p for p in parents if p in named]
+    waiting = [p for p in parents if p not in named]
+    console.print(
+        "  named on the portal so far: "
+        + lit("；".join(f"{_names(plan, [p])} → {_names(plan, named[p])}" for p in given) or "none")
+        + (f"; still to name: {lit(_names(plan, waiting))}" if waiting else "; every parent has named"),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("show")
@@ -79,6 +107,14 @@ def show(
             for note in draw.notes:
                 console.print(f"    [yellow]not met in full[/] {lit(note)}", highlight=False, soft_wrap=True)
         record = recorded.get(spec_sample.id)
+        if record is None and spec_sample.open:
+            _naming_progress(plan, spec_sample)
+            console.print(
+                f"  not drawn yet (left open by the notice): `duban sample draw SPEC --sample {lit(spec_sample.id)}`",
+                highlight=False,
+                soft_wrap=True,
+            )
+            continue
         if record is None:
             console.print(
                 "  not recorded yet (the draw is recorded when the campaign is planned: duban tick SPEC)",
@@ -121,7 +157,11 @@ def draw(
         Optional[int], typer.Option(help="how many, when the notice leaves it to the operator (抽取部分)")
     ] = None,
     named: Annotated[
-        Optional[list[str]], typer.Option(help="a unit a parent named (由上级指定); once per unit")
+        Optional[list[str]],
+        typer.Option(
+            help="a unit a parent named (由上级指定), by code or name; once per unit; stands in for what its parent "
+            "named on the portal"
+        ),
     ] = None,
     at: Annotated[Optional[str], typer.Option("--at", help="when it is drawn (default: now)")] = None,
 ) -> None:

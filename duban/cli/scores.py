@@ -51,7 +51,8 @@ def template(
         _fail(exc)
     rows = "、".join(f"{sid} {n} 个单位" for sid, n in counts.items())
     console.print(
-        f"wrote {lit(out)}: {lit(used.name)}（{len(used.items)} 个检查项目，满分 {used.total:g}，达标 {used.pass_mark:g}）— {lit(rows)}",
+        f"wrote {lit(out)}: {lit(used.name)}"
+        f"（{len(used.items)} 个检查项目，满分 {used.total:g}，达标 {used.pass_mark:g}）— {lit(rows)}",
         highlight=False,
     )
 

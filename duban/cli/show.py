@@ -71,14 +71,15 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
             steps = (item.escalation or c.defaults.escalation).steps
             escalations = (
                 "、".join(
-                    f"{fmt(t, tz)}（{escalation_words(step.after, c.defaults.remind_time)}）→ {'、'.join(TARGET_CN.get(k, k) for k in step.to)}"
+                    f"{fmt(t, tz)}（{escalation_words(step.after, c.defaults.remind_time)}）"
+                    f"→ {'、'.join(TARGET_CN.get(k, k) for k in step.to)}"
                     for (t, _), step in zip(first.escalations, steps)
                 )
                 or "—"
             )
-            every = f"  周期 {item.every.said}" if item.every is not None and item.every.said else ""
+            period = f"  周期 {item.every.said}" if item.every is not None and item.every.said else ""
             console.print(
-                f"  [bold]{lit(item.name)}[/] ({lit(item.id)}) 格式 {lit('、'.join(item.formats) or '—')}{lit(every)}",
+                f"  [bold]{lit(item.name)}[/] ({lit(item.id)}) 格式 {lit('、'.join(item.formats) or '—')}{lit(period)}",
                 highlight=False,
             )
             instances = sorted({(a.instance, a.open_at, a.due_at) for a in entries}, key=lambda x: x[2])
@@ -96,13 +97,14 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
         console.print(f"\n[bold]{len(plan.assignments)} assignments[/] (开始 → 截止  事项  单位)", highlight=False)
         for a in plan.assignments:
             unit = plan.registry.units[a.unit_code]
-            item = (
+            owed = (
                 a.item_id
                 + (f"[{a.instance}]" if a.instance else "")
                 + ("" if a.role == "responsible" else f" ({ROLE_CN[a.role]})")
             )
             console.print(
-                f"  {fmt(a.open_at, tz)} → {fmt(a.due_at, tz)}  {lit(item)}  {lit(a.unit_code)} {lit(unit.display)} ({unit.level.cn})",
+                f"  {fmt(a.open_at, tz)} → {fmt(a.due_at, tz)}  {lit(owed)}  "
+                f"{lit(a.unit_code)} {lit(unit.display)} ({unit.level.cn})",
                 highlight=False,
                 soft_wrap=True,
             )
@@ -111,7 +113,8 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
     for sample in plan.samples.values():
         if sample.sample_id in plan.undrawn:
             console.print(
-                f"\n[bold]抽查样本[/] {lit(sample.name)} (seed {lit(sample.seed)}): 待抽取 — {lit(plan.undrawn[sample.sample_id])}"
+                f"\n[bold]抽查样本[/] {lit(sample.name)} (seed {lit(sample.seed)}): "
+                f"待抽取 — {lit(plan.undrawn[sample.sample_id])}"
                 f"（`duban sample draw {lit(c.id)} --sample {lit(sample.sample_id)} …`）",
                 highlight=False,
             )
@@ -119,7 +122,8 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
         names = "、".join(plan.registry.units[code].name for code in sample.members[:40])
         more = f" … (+{len(sample.members) - 40})" if len(sample.members) > 40 else ""
         console.print(
-            f"\n[bold]抽查样本[/] {lit(sample.name)} (seed {lit(sample.seed)}): {len(sample.members)} 个 — {lit(names)}{lit(more)}",
+            f"\n[bold]抽查样本[/] {lit(sample.name)} (seed {lit(sample.seed)}): "
+            f"{len(sample.members)} 个 — {lit(names)}{lit(more)}",
             highlight=False,
         )
     for leader in c.leaders:
@@ -299,7 +303,8 @@ def tally_words(states: Counter) -> str:
     """'应报 324 · 已报 290（按时 240、逾期 50）· 免报 0 · 逾期未报 27 · 临近截止 3 · 进行中 4 · 未开始 0'."""
     on_time, late = states[State.submitted], states[State.late]
     return (
-        f"应报 {sum(states.values())} · 已报 {on_time + late}（按时 {on_time}、逾期 {late}）· 免报 {states[State.excused]}"
+        f"应报 {sum(states.values())} · 已报 {on_time + late}（按时 {on_time}、逾期 {late}）"
+        f"· 免报 {states[State.excused]}"
         f" · 逾期未报 {states[State.overdue]} · 临近截止 {states[State.due_soon]} · 进行中 {states[State.open]}"
         f" · 未开始 {states[State.pending]}"
         + (f" · 待审核 {states[State.in_review]}" if states[State.in_review] else "")
@@ -323,7 +328,8 @@ def loop_words(loop: dict, stage_names: dict | None = None) -> str:
     parts = [words] if (words := ack_words(loop.get("acks", {}), stage_names or {})) else []
     if any(ext.values()):
         parts.append(
-            f"延期申请：已批准 {ext.get('approved', 0)} · 未批准 {ext.get('denied', 0)} · 待审批 {ext.get('pending', 0)}"
+            f"延期申请：已批准 {ext.get('approved', 0)} · 未批准 {ext.get('denied', 0)}"
+            f" · 待审批 {ext.get('pending', 0)}"
         )
     if any(rev.values()):
         parts.append(f"审核：退回 {rev.get('returned', 0)} 次 · 通过 {rev.get('accepted', 0)} 次")
@@ -390,6 +396,8 @@ def print_preview(console: Console, preview, *, unit: str | None) -> None:
     from duban.cli.rollup import print_preview_rollups
 
     print_preview_rollups(console, preview)
+    for line in preview.inspections:  # scored by a seeded draw, so `when: failed` outcomes show
+        console.print(f"synthetic inspection: {lit(line)}", highlight=False, soft_wrap=True)
     if unit:
         for envelope in preview.messages:
             if envelope.recipient == unit:
@@ -432,12 +440,12 @@ def print_demo(console: Console, result, settings) -> None:
     for sample in result.samples:
         members = sample.members or []
         by_level = Counter(campaign.units[c].level for c in members if c in campaign.units)
-        names = "、".join(campaign.units[c].display if c in campaign.units else c for c in members[:10])
+        drawn = "、".join(campaign.units[c].display if c in campaign.units else c for c in members[:10])
         more = f" 等{len(members)}个" if len(members) > 10 else ""
         console.print(
             f"[bold]{lit(sample.name)}[/] (seed {lit(sample.seed)}): "
             + "、".join(f"{lit(_level_cn(lv))} {n}" for lv, n in by_level.items())
-            + f" — {lit(names)}{lit(more)}",
+            + f" — {lit(drawn)}{lit(more)}",
             highlight=False,
         )
     if result.loop:

@@ -23,7 +23,8 @@ def print_chain(console: Console, plan) -> None:
     console.print(f"\n[bold]转发链[/] 每级提前 {lit(chain.buffer)}", highlight=False)
     for upper in _uppers(chain):
         console.print(
-            f"  {lit(upper.upper_issuer)} {lit(upper.upper_doc_no or '')} ({lit(upper.upper_id)}) → {lit(upper.unit_display)}",
+            f"  {lit(upper.upper_issuer)} {lit(upper.upper_doc_no or '')} ({lit(upper.upper_id)})"
+            f" → {lit(upper.unit_display)}",
             highlight=False,
         )
     console.print(
@@ -59,7 +60,8 @@ def print_chain(console: Console, plan) -> None:
 
 
 def _uppers(chain: ForwardChain) -> list[ForwardChain]:
-    found, upper = [], chain
+    found: list[ForwardChain] = []
+    upper: ForwardChain | None = chain
     while upper is not None:
         found.append(upper)
         upper = upper.upper_chain

@@ -37,7 +37,8 @@ def import_command(
     except ValidationError:
         fail(
             DubanError(
-                f"--list {list_name!r} is not a list name: {ID_HINT.replace('an id', 'a name')} (e.g. jinzhong-enterprises)"
+                f"--list {list_name!r} is not a list name: {ID_HINT.replace('an id', 'a name')}"
+                " (e.g. jinzhong-enterprises)"
             )
         )
     try:

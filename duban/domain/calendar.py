@@ -1,7 +1,8 @@
 """Working days (工作日) in mainland China, with 调休, from a maintained library plus an overrides file.
 
 The State Council publishes next year's holiday schedule each November and the calendar library follows
-later; an administrator adds the new year to the overrides file (campaign_specs/calendar/overrides.yaml) without a release:
+later; an administrator adds the new year to the overrides file (campaign_specs/calendar/overrides.yaml)
+without a release:
 
     years:
       2027:
@@ -165,7 +166,7 @@ def load_calendar(path: Path | None, *, named: bool = False) -> WorkCalendar:
     if not isinstance(years, dict):
         raise source.error(("years",), "`years` must map a year to its schedule")
     overrides: dict[int, YearOverride] = {}
-    strays: list[tuple[date, str | None]] = []  # days of a holiday that runs into the year before or after
+    strays: list[tuple[date, str]] = []  # days of a holiday that runs into the year before or after
     for year, body in years.items():
         where: tuple = ("years", str(year))
         if isinstance(year, bool) or not isinstance(year, int):
@@ -174,9 +175,9 @@ def load_calendar(path: Path | None, *, named: bool = False) -> WorkCalendar:
             raise source.error(
                 where,
                 (
-                    f"{year} lists no holidays: a year written here replaces the calendar library's, so {year} would be "
-                    "counted Monday to Friday. Copy its holidays and 调休 workdays from the 国务院办公厅 notice, or "
-                    "remove the year"
+                    f"{year} lists no holidays: a year written here replaces the calendar library's, so {year} "
+                    "would be counted Monday to Friday. Copy its holidays and 调休 workdays from the 国务院办公厅 "
+                    "notice, or remove the year"
                 ),
             )
         extra = [k for k in body if k not in ("source", "holidays", "workdays")]

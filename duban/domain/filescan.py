@@ -282,7 +282,8 @@ def _base64_program(text) -> str | None:  # noqa: ANN001 (a str, bytes or an mma
     """A program written out in Base64 (an MZ or ELF header at the start of a long Base64 run), decoded to check."""
     pattern = _BASE64_PROGRAM if isinstance(text, str) else _BASE64_PROGRAM_BYTES
     for found in pattern.finditer(text):
-        run = re.sub(r"\s", "", found.group(0) if isinstance(text, str) else found.group(0).decode("ascii"))
+        match = found.group(0)
+        run = re.sub(r"\s", "", match if isinstance(match, str) else match.decode("ascii"))
         try:
             program = embedded_program(base64.b64decode(run[: len(run) // 4 * 4]))
         except ValueError:
@@ -389,9 +390,9 @@ def check_pdf(path: Path) -> None:
                     "the PDF is encrypted (its streams cannot be read)",
                     "加了密码或权限保护（加密的 PDF），无法检查其中的内容；请取消保护后重新导出",
                 )
-            found = script_in(region.decode("latin-1"))
-            if found:
-                raise Refusal(f"script text in the PDF ({found!r})", f"夹带了脚本（含「{found}」）")
+            script = script_in(region.decode("latin-1"))
+            if script:
+                raise Refusal(f"script text in the PDF ({script!r})", f"夹带了脚本（含「{script}」）")
         for dictionary, start, stop in streams:
             _check_stream(_plain(dictionary), data[start:stop], budget)
 
@@ -792,10 +793,12 @@ def walk_zip(path: Path, kind: str, depth: int, budget: Budget, check_member) ->
     with archive, tempfile.TemporaryDirectory(prefix="duban-scan-") as folder:
         infos = archive.infolist()
         _bound(infos, budget)
+        raw = archive.fp
+        assert raw is not None  # an archive opened for reading keeps its file until closed
         for info in infos:  # names and kinds first: a refusal costs no inflating
             name, shown = info.filename, info.filename[-60:]
-            archive.fp.seek(info.header_offset + 6)
-            if (info.flag_bits | int.from_bytes(archive.fp.read(2), "little")) & 0x1:  # either header may say so
+            raw.seek(info.header_offset + 6)
+            if (info.flag_bits | int.from_bytes(raw.read(2), "little")) & 0x1:  # either header may say so
                 raise Refusal(f"{name}: encrypted", f"里的「{shown}」加了密码，无法检查")
             if (info.external_attr >> 16) & 0o170000 == _SYMLINK:
                 raise Refusal(f"{name}: a symbolic link", f"里的「{shown}」是一个符号链接（指向别处的文件）")

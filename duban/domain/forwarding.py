@@ -182,7 +182,9 @@ def order_warnings(plan) -> list[tuple[PathKey, str]]:
 
     campaign, dues, tz = plan.campaign, plan.item_dues, plan.campaign.timezone
     found: list[tuple[PathKey, str]] = []
-    entries = [(("rollups", i), r.from_, r.into) for i, r in enumerate(campaign.rollups) if r.into]
+    entries: list[tuple[PathKey, str, str]] = [
+        (("rollups", i), r.from_, r.into) for i, r in enumerate(campaign.rollups) if r.into
+    ]
     if campaign.forward is not None:
         entries += [(("forward", "items", i), e.from_, e.into) for i, e in enumerate(campaign.forward.items)]
     for path, source, into in entries:

@@ -2,8 +2,8 @@
 
 A sample is revealed at its `reveal:` instant, or else when the check opens: the start of the first stage
 with an item drawing units from it. An item that uses a hidden sample and opens before that instant would
-tell the sampled units early, so it is an error at the item's `opens:`. Until an item opens, nothing of it reaches a unit: no
-message (intents come only from transitions after the opening) and no line in `duban status`
+tell the sampled units early, so it is an error at the item's `opens:`. Until an item opens, nothing of it
+reaches a unit: no message (intents come only from transitions after the opening) and no line in `duban status`
 (`concealed_items` lists what status leaves out before it opens).
 """
 
@@ -87,8 +87,9 @@ def reveal_instants(
                     (
                         (*path, "opens"),
                         (
-                            f"item {item.id!r} opens {fmt(opens[item.id], tz)}, before the hidden sample {sample.id!r} may show "
-                            f"({fmt(reveal, tz)}): its units would learn they are sampled before the check opens"
+                            f"item {item.id!r} opens {fmt(opens[item.id], tz)}, before the hidden sample "
+                            f"{sample.id!r} may show ({fmt(reveal, tz)}): its units would learn they are sampled "
+                            "before the check opens"
                         ),
                     )
                 )

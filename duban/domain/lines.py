@@ -34,7 +34,8 @@ class Line:
     bodies: dict[str, str]
 
     def body(self, level: Level, name: str, parent: str | None = None) -> str:
-        """The body's name at a division, e.g. 昔阳县住房和城乡建设局; a level the line does not name keeps the place name."""
+        """The body's name at a division, e.g. 昔阳县住房和城乡建设局; a level the line does not name keeps the place
+        name."""
         key = level.value
         if level is Level.province and name.endswith("市") and "municipality" in self.bodies:
             key = "municipality"

@@ -310,7 +310,7 @@ def check_rows(table, mapping: Mapping, name: str, divisions: dict[str, Any]) ->
     level = LEVEL_ALIASES.get(mapping.level, None) or _level(mapping.level)
     if level is None:
         raise ListFileError(name, [(None, f"level {mapping.level!r} is not a level (entity, village, block …)")])
-    problems: list[tuple[int, str]] = []
+    problems: list[tuple[int | None, str]] = []
     rows: list[ListedRow] = []
     first_line: dict[str, int] = {}
     credit_line: dict[str, int] = {}
@@ -420,10 +420,10 @@ def attach(registry, rows: list[ListedRow]) -> tuple[int, int]:
                 level=Level(row.level),
                 parent=parent,
                 kind=row.kind,
-                tags=_NO_TAGS,
-                channels=(),
+                tags=_NO_TAGS,  # type: ignore[arg-type]  # one empty set shared by every listed party, never added to
+                channels=(),  # type: ignore[arg-type]  # likewise: a listed party has no channels of its own
                 contact=row.contact,
-                phone=row.phone,  # type: ignore[arg-type]
+                phone=row.phone,
                 attributes=row.attributes,
                 line="",
             )

@@ -167,6 +167,7 @@ def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: AN
                 **payload,
                 "overdue": overdue,
                 "extensions": extensions,
+                "outcomes": [{**o, "item": names.get(o["item"], o["item"])} for o in payload.get("outcomes") or ()],
                 "as_of": fmt_cn(as_of, tz),
                 "in_review_since": fmt_cn(datetime.fromisoformat(payload["in_review_since"]), tz)
                 if payload.get("in_review_since")
@@ -203,7 +204,9 @@ def split_text(text: str, max_bytes: int, key: str = "") -> list[str]:
         return [text]
     tag = f"·编号 {key[:12]}" if key else ""
     budget = max_bytes - len(f"（第99/99条{tag}）\n".encode())
-    parts, current, size = [], [], 0
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
     for line in _pieces(text.splitlines(keepends=True), budget):
         length = len(line.encode())
         if current and size + length > budget:

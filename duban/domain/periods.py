@@ -13,7 +13,7 @@ def periods_between(first: date, last: date, every: str) -> list[tuple[str, date
     span = _MONTHS[every]
     month0 = ((first.month - 1) // span) * span  # 0-based first month of the period holding `first`
     year = first.year
-    found = []
+    found: list[tuple[str, date, date]] = []
     while True:
         start = date(year, month0 + 1, 1)
         if start > last:

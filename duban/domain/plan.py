@@ -37,7 +37,7 @@ from duban.domain.select import Resolver, UnknownName
 from duban.domain.timeline import Timeline
 from duban.domain.units import Registry
 from duban.errors import CalendarGapError, DubanError, PlanError, SpecError, SpecErrors
-from duban.spec.crossrefs import rollup_problems, sheet_problems
+from duban.spec.crossrefs import outcome_problems, rollup_problems, sheet_problems
 from duban.spec.files import confined, referenced_file
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign, Item, Selector, Stage
@@ -342,7 +342,8 @@ def build_plan(
     )
     reveals = _sample_reveals(spec, timeline, assignments, windows, errors)
     errors.extend(
-        spec.source.error(path, message) for path, message in [*sheet_problems(campaign), *rollup_problems(campaign)]
+        spec.source.error(path, message)
+        for path, message in [*sheet_problems(campaign), *rollup_problems(campaign), *outcome_problems(campaign)]
     )
     errors.extend(
         spec.source.error(path, message) for path, message in _reach(campaign, registry, resolver, assignments)

@@ -11,6 +11,7 @@ the portal's receipts, `duban submit`, `duban amend`, simulate and the dispatche
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -67,7 +68,7 @@ class QuietHours:
     urgent: frozenset[str] = frozenset()
 
     @classmethod
-    def parse(cls, text: str = "22:00-07:30", urgent: list[str] | frozenset[str] = ()) -> QuietHours:
+    def parse(cls, text: str = "22:00-07:30", urgent: Iterable[str] = ()) -> QuietHours:
         start, end = parse_quiet_hours(text)
         return cls(start, end, frozenset(check_kinds(list(urgent))))
 

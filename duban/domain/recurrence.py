@@ -95,8 +95,8 @@ def _day_instances(timeline: Timeline, item: Item, months, first: DateTime, last
     policy = item.postpone or timeline.defaults.postpone
     days: list[tuple[str, date]] = []
     for label, start, end in months:
-        for day in rule.days:
-            moment = start.replace(day=min(day, end.day))
+        for day_of_month in rule.days:
+            moment = start.replace(day=min(day_of_month, end.day))
             if first.date() <= moment <= last.date() and (not days or days[-1][1] != moment):
                 days.append((moment.isoformat(), moment))
     found = []

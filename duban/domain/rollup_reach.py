@@ -48,10 +48,10 @@ def reach_problems(
             (
                 path,
                 (
-                    f"roll-up {rollup.id!r}: {shown}{more} hold{'s' if len(empty) == 1 else ''} {held} but no unit owing "
-                    f"`from: {rollup.from_}` is below {'it' if len(empty) == 1 else 'them'}; a roll-up adds up exactly the "
-                    "units below its unit (a 直辖市 has no 市级 unit below it): give the units below the item, or leave "
-                    "these units out"
+                    f"roll-up {rollup.id!r}: {shown}{more} hold{'s' if len(empty) == 1 else ''} {held} but no "
+                    f"unit owing `from: {rollup.from_}` is below {'it' if len(empty) == 1 else 'them'}; a roll-up "
+                    "adds up exactly the units below its unit (a 直辖市 has no 市级 unit below it): give the units "
+                    "below the item, or leave these units out"
                 ),
             )
         )

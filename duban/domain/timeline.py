@@ -186,6 +186,7 @@ class Timeline:
         Each offset is bounded (about ten years), but relative dues can count from each other in a chain: a
         result outside the years a notice's dates lie in is a PlanError, never an overflow of the date type.
         """
+        moved: DateTime | None
         try:
             if offset.unit is OffsetUnit.hours:
                 moved = base.add(hours=offset.amount)

@@ -11,11 +11,12 @@ CSV exports, should one be added, prefix such a field with an apostrophe (`csv_f
 from __future__ import annotations
 
 from collections.abc import Container
+from typing import TypeGuard
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
-def risky(value: object) -> bool:
+def risky(value: object) -> TypeGuard[str]:
     """Whether a spreadsheet program could read `value` as a formula."""
     return isinstance(value, str) and value.lstrip(" ").startswith(TRIGGERS)
 

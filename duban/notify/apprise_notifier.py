@@ -20,6 +20,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urlsplit
 
 import apprise
@@ -38,6 +39,11 @@ from duban.notify.notifier import Envelope, SendResult
 from duban.notify.secrets import MASKER, UnknownChannel
 from duban.notify.vendor_replies import classify_code, classify_http, classify_smtp, penalty, smtp_code
 from duban.store.ratelimit import Limit, channel_digest
+
+if TYPE_CHECKING:  # the mixin is only ever mixed into an Apprise plugin: let mypy see the plugin's attributes
+    from apprise.plugins.base import NotifyBase as _Plugin
+else:
+    _Plugin = object
 
 # What one message may hold per channel, in UTF-8 bytes (WeCom: "最长不超过2048个字节").
 BYTE_LIMITS = {"wecombot": 2048, "dingtalk": 18000, "feishu": 18000}
@@ -67,12 +73,12 @@ def _proxies(origin: str) -> dict[str, str]:
     return requests.utils.get_environ_proxies(origin)
 
 
-class _ReplyChecked:
+class _ReplyChecked(_Plugin):
     """Mixin: post JSON, then believe only the reply's error code (duban.notify.vendor_replies says what it means)."""
 
-    request_rate_per_sec = 0  # duban's database-kept limits govern; Apprise must not sleep as well
+    request_rate_per_sec: float = 0  # duban's database-kept limits govern; Apprise must not sleep as well
     body_maxlen = 1_000_000  # duban splits long messages itself and marks the parts; never truncate
-    code_fields = ("errcode",)
+    code_fields: tuple[str, ...] = ("errcode",)
     path = ""
 
     def __init__(self, *args, base: str | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
@@ -91,7 +97,7 @@ class _ReplyChecked:
         return result.ok
 
     def _post(self, url: str, payload: dict, params: dict | None) -> SendResult:
-        service = self.secure_protocol
+        service = cast(str, self.secure_protocol)  # each bot plugin names one scheme (Apprise leaves it untyped)
         try:
             split = urlsplit(url)
             reply = _session().post(
@@ -190,7 +196,7 @@ class WeComBot(_ReplyChecked, NotifyWeComBot):
 class DingTalkBot(_ReplyChecked, NotifyDingTalk):
     """钉钉群机器人 (`dingtalk://SECRET@TOKEN`), signed with its secret (加签) when one is given."""
 
-    def send(self, body, title="", notify_type=None, **kwargs) -> bool:  # noqa: ANN001, ANN003
+    def send(self, body, title="", notify_type=None, body_format=None, **kwargs) -> bool:  # noqa: ANN001, ANN003
         payload = {"msgtype": "text", "text": {"content": body}, "at": {"atMobiles": self.targets, "isAtAll": False}}
         params = None
         if self.secret:
@@ -338,7 +344,7 @@ class AppriseNotifier:
         with self._lock:
             if url not in self._plugins:
                 plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-                if plugin is not None and getattr(plugin, "request_rate_per_sec", 0):
+                if plugin is not None and getattr(plugin, "request_rate_per_sec", None):
                     plugin.request_rate_per_sec = 0  # duban's rate limits govern (see module docstring)
                 self._plugins[url] = plugin
             return self._plugins[url]

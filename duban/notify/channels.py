@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from duban.notify.notifier import Notifier, SinkNotifier
 from duban.notify.secrets import install_log_masking, resolver
 from duban.settings import Settings
@@ -17,7 +19,8 @@ def prefect_secret(name: str) -> str | None:
     from prefect.blocks.system import Secret
 
     try:
-        return Secret.load(name, _sync=True).get()
+        # _sync: Prefect's sync/async dispatch takes it, though load's signature does not say so
+        return cast(Secret, Secret.load(name, _sync=True)).get()  # type: ignore[call-arg]
     except ValueError:
         return None
 

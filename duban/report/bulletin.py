@@ -100,7 +100,8 @@ def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensio
     if rows:
         missing = sum(1 for s in slips if s.submitted_at is None)
         lead = Para(
-            f"截至{day}，{len({s.unit for s in slips})}个单位有逾期事项（未报送{missing}项，逾期报送{len(slips) - missing}项），"
+            f"截至{day}，{len({s.unit for s in slips})}个单位有逾期事项"
+            f"（未报送{missing}项，逾期报送{len(slips) - missing}项），"
             "按所属县（区、市）列示如下。截止时间已按批准的延期计算。"
         )
         table = Table(

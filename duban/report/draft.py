@@ -21,6 +21,7 @@ from duban.report.wording import (
     completion_phrase,
     fill_of,
     lowest_items,
+    outcome_rows,
     pct,
     slip_rows,
     span_cn,
@@ -179,7 +180,8 @@ def _item_lines(record: Record, items: list[str]) -> list:
 
 
 def _completion(record: Record, _stages: list[str]) -> list:
-    """报送情况, then 检查情况 (samples and their scores) and 汇总情况 (roll-ups, forwards) where the record has them."""
+    """报送情况, then 检查情况 (samples and their scores) and 汇总情况 (roll-ups, forwards) where the record has
+    them."""
     parts = [
         ("报送情况", submission_blocks(record)),
         ("检查情况", sample_paras(record) + inspection_tables(record, ROW_LIMIT)),
@@ -201,7 +203,8 @@ def _problems(record: Record, _stages: list[str]) -> list:
         units = {s.unit: s.display for s in record.missing}
         names = list(units.values())
         points.append(
-            f"仍有{len(units)}个单位{len(record.missing)}项未报送（{'、'.join(names[:10])}{'等' if len(names) > 10 else ''}）"
+            f"仍有{len(units)}个单位{len(record.missing)}项未报送"
+            f"（{'、'.join(names[:10])}{'等' if len(names) > 10 else ''}）"
         )
     if record.late:
         worst = max(record.late, key=lambda s: s.submitted_at - s.due_at)
@@ -213,6 +216,9 @@ def _problems(record: Record, _stages: list[str]) -> list:
     for item, tally in lowest_items(record):
         points.append(f"{item}按时报送率仅{pct(tally.rate)}")
     points += inspection_points(record)
+    if tally := (record.loop or {}).get("outcomes"):
+        rules = "，".join(f"{record.item_name(t['item'])}{t['words']}{t['units']}个单位" for t in tally)
+        points.append(f"依照通知规定作出处理（{rules}）")
     if not points:
         return [Para("各单位均按时完成报送，未发现逾期和漏报。")]
     points = points[: len(POINT_NUMERALS)]
@@ -222,6 +228,16 @@ def _problems(record: Record, _stages: list[str]) -> list:
         blocks.append(Table(headers, slip_rows(record.missing, record, ROW_LIMIT), "未报送单位", widths, 10.5))
     if record.late:
         blocks.append(Table(headers, slip_rows(record.late, record, ROW_LIMIT), "逾期报送单位", widths, 10.5))
+    if record.outcomes:
+        blocks.append(
+            Table(
+                ["单位", "事项", "处理", "决定", "限期"],
+                outcome_rows(record, ROW_LIMIT),
+                "处理情况",
+                [3.8, 4.0, 4.2, 1.8, 1.8],
+                10.5,
+            )
+        )
     return blocks
 
 

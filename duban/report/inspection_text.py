@@ -146,7 +146,8 @@ def follow_up_words(record: Record, scored: Scored) -> str:
     if scored.follow_up == "on_time":
         return f"{cn_md(scored.follow_up_at, record.tz)}已报送"  # type: ignore[arg-type]
     if scored.follow_up == "late":
-        return f"{cn_md(scored.follow_up_at, record.tz)}报送，逾期{_late_by(record, scored.follow_up_due, scored.follow_up_at)}"  # type: ignore[arg-type]
+        late_by = _late_by(record, scored.follow_up_due, scored.follow_up_at)  # type: ignore[arg-type]
+        return f"{cn_md(scored.follow_up_at, record.tz)}报送，逾期{late_by}"  # type: ignore[arg-type]
     if scored.follow_up == "missing":
         return f"逾期未报（已逾期{_late_by(record, scored.follow_up_due, record.as_of)}）"  # type: ignore[arg-type]
     return {"not_due": "整改中（未到截止时间）", "excused": "免报"}.get(scored.follow_up or "", "未下达整改任务")

@@ -26,10 +26,12 @@ from duban.report.rollups import RollupFacts, read_rollup_facts
 from duban.services.amend import campaign_as_amended, stored_amendments
 from duban.spec.models import Campaign, Item
 from duban.store.bulletins import KeptBulletin, bulletins_of
+from duban.store.outcomes import outcomes_listed
 from duban.store.tables import (
     AmendmentRow,
     Assignment,
     OutboxMessage,
+    OutcomeRow,
     SampleDraw,
     ScoreRecord,
     Submission,
@@ -39,6 +41,7 @@ from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.views.status import loop_counts
 
 LEVEL_ORDER = ("province", "prefecture", "county", "township", None)
+OUTCOMES_READ = 1000  # outcomes the report lists (the draft shows fewer); `duban outcomes` lists them all
 
 
 @dataclass
@@ -115,6 +118,7 @@ class Record:
     rollups: RollupFacts = field(default_factory=RollupFacts)  # roll-ups and forwards
     loop: dict = field(default_factory=dict)  # 延期申请 by status and reviews by decision (duban.status.loop_counts)
     bulletins: list[KeptBulletin] = field(default_factory=list)  # the 通报 drafted by `as_of` (duban bulletin)
+    outcomes: list[OutcomeRow] = field(default_factory=list)  # 约谈, 通报批评 … as decided, the earliest first
 
     @property
     def tz(self) -> str:
@@ -176,6 +180,7 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
         inspections = read_inspections(conn, campaign, as_of)
         loop = loop_counts(conn, campaign_id, as_of)
         bulletins = bulletins_of(conn, campaign_id, as_of)
+        outcomes = outcomes_listed(conn, campaign_id, as_of, OUTCOMES_READ)
     overall, by_level, by_stage, by_item = Tally(), defaultdict(Tally), defaultdict(Tally), defaultdict(Tally)
     late, missing, leaders, due_of, done_at = [], [], defaultdict(set), {}, {}
     for row in rows:
@@ -226,6 +231,7 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
         rollups=read_rollup_facts(engine, campaign, as_of),
         loop=loop,
         bulletins=bulletins,
+        outcomes=outcomes,
     )
 
 

@@ -106,7 +106,7 @@ def lowest_items(record: Record) -> list[tuple[str, Tally]]:
     if len(due) < 2:
         return []
     name, tally = min(due, key=lambda pair: (pair[1].rate, -pair[1].due))
-    if tally.rate == max(t.rate for _n, t in due):  # every item alike: no item stands out
+    if tally.rate == max(t.rate for _n, t in due if t.rate is not None):  # every item alike: none stands out
         return []
     return [(name, tally)]
 
@@ -123,4 +123,23 @@ def slip_rows(slips: list[Slip], record: Record, limit: int) -> list[list[str]]:
         rows.append([s.display, record.level_cn(s.level), item, cn_md(s.due_at, tz), when])
     if len(slips) > limit:
         rows.append([f"……等共{len(slips)}项，详见汇总表", "", "", "", ""])
+    return rows
+
+
+def outcome_rows(record: Record, limit: int) -> list[list[str]]:
+    """Rows of the 处理情况 list: unit, item, the notice's words, when decided, and by when it is owed."""
+    tz, rows = record.tz, []
+    for o in record.outcomes[:limit]:
+        item = record.item_name(o.item_id) + (f"（{o.instance}）" if o.instance else "")
+        rows.append(
+            [
+                record.campaign.display(o.unit_code),
+                item,
+                o.words,
+                cn_md(o.decided_at, tz),
+                cn_md(o.due_at, tz) if o.due_at else "—",
+            ]
+        )
+    if len(record.outcomes) > limit:
+        rows.append([f"……等共{len(record.outcomes)}项，详见 duban outcomes", "", "", "", ""])
     return rows

@@ -82,6 +82,8 @@ class AmendResult:
     changed: list[ChangedAssignment] = field(default_factory=list)
     dependents: list[str] = field(default_factory=list)  # items counting from a changed one, left as they are
     chains: dict[str, str] = field(default_factory=dict)  # dependent item → what it counts from, back to the change
+    stages: list[str] = field(default_factory=list)  # stages following (follows:) or counting from a changed one
+    stage_chains: dict[str, str] = field(default_factory=dict)  # dependent stage → what it counts from
     messages: int = 0
     written: bool = False
     already: bool = False  # this very amendment was applied before (nothing done)
@@ -145,8 +147,15 @@ def apply_amendment(
     plan = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), calendar)
     items = _named_items(amended, amendment)
     planned = {(a.item_id, a.instance, a.unit_code): a for a in plan.assignments if a.item_id in items}
-    dependents, chains = _dependents(amended, amendment, items)
-    result = AmendResult(seq=seq, amendment=amendment, dependents=dependents, chains=chains)
+    dependents, chains, stages, stage_chains = _dependents(amended, amendment, items)
+    result = AmendResult(
+        seq=seq,
+        amendment=amendment,
+        dependents=dependents,
+        chains=chains,
+        stages=stages,
+        stage_chains=stage_chains,
+    )
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
         query = select(_A).where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(sorted(items))).order_by(_A.c.id)
@@ -242,8 +251,15 @@ def preview_amendment(spec: LoadedSpec, loaded: LoadedAmendment, calendar: WorkC
             "the amendment would add or drop periods of a recurring item; duban re-plans dues of existing "
             "assignments only: change the periods' dues instead"
         )
-    dependents, chains = _dependents(amended, amendment, items)
-    result = AmendResult(seq=1, amendment=amendment, dependents=dependents, chains=chains)
+    dependents, chains, stages, stage_chains = _dependents(amended, amendment, items)
+    result = AmendResult(
+        seq=1,
+        amendment=amendment,
+        dependents=dependents,
+        chains=chains,
+        stages=stages,
+        stage_chains=stage_chains,
+    )
     for key, a in new.items():
         o = old[key]
         if (o.open_at, o.due_at, o.reminders, o.escalations) != (a.open_at, a.due_at, a.reminders, a.escalations):
@@ -271,26 +287,48 @@ def _named_items(campaign: Campaign, amendment: Amendment) -> set[str]:
     return named | {item.id for stage, item in campaign.items() if stage.id in stages}
 
 
-def _dependents(campaign: Campaign, amendment: Amendment, items: set[str]) -> tuple[list[str], dict[str, str]]:
-    """Items outside the amendment whose opening or due counts from a changed item or stage, directly or through a
-    chain (due after an event that is itself after a changed item): each with the chain in words."""
+def _dependents(
+    campaign: Campaign, amendment: Amendment, items: set[str]
+) -> tuple[list[str], dict[str, str], list[str], dict[str, str]]:
+    """Items and stages outside the amendment whose opening or due counts from a changed item or stage, directly or
+    through a chain (due after an event that is itself after a changed item; a stage that `follows:` a changed
+    stage, and the stages following it; an item without dates of its own in such a stage): each with the chain
+    in words. (items, their chains, stages, their chains)"""
     stages = {c.stage for c in amendment.changes if c.stage is not None}
     moved = {f"item:{i}" for i in items} | {f"stage:{s}" for s in stages}
     why: dict[str, str] = {}
     found: list[str] = []
     chains: dict[str, str] = {}
+    found_stages: list[str] = []
+    stage_chains: dict[str, str] = {}
     grew = True
     while grew:  # to a fixed point: every instant counted (at one or more removes) from a moved one
         grew = False
-        candidates = [(f"event:{e.id}", (e.at, e.end), None) for e in campaign.events]
-        candidates += [
-            (f"stage:{s.id}", (s.window.start, s.window.end) if s.window else (), None) for s in campaign.stages
+        candidates: list[tuple[str, list[str], str | None]] = [
+            (f"event:{e.id}", _anchors(e.at, e.end), None) for e in campaign.events
         ]
-        candidates += [(f"item:{i.id}", (i.opens, i.due), i.id) for _s, i in campaign.items() if i.id not in items]
-        for key, specs, item_id in candidates:
+        candidates += [
+            (
+                f"stage:{s.id}",
+                _anchors(*((s.window.start, s.window.end) if s.window else ()))
+                + ([f"stage:{s.follows.stage}"] if s.follows is not None else []),
+                None,
+            )
+            for s in campaign.stages
+        ]
+        candidates += [
+            (
+                f"item:{i.id}",
+                _anchors(i.opens, i.due) + ([f"stage:{s.id}"] if i.opens is None or i.due is None else []),
+                i.id,
+            )
+            for s in campaign.stages
+            for i in s.items
+            if i.id not in items
+        ]
+        for key, anchors, item_id in candidates:
             if key in moved:
                 continue
-            anchors = [str(spec.anchor) for spec in specs if isinstance(spec, RelativeDue)]
             hit = next((a for a in anchors if _key(a) in moved), None)
             if hit is None:
                 continue
@@ -300,7 +338,15 @@ def _dependents(campaign: Campaign, amendment: Amendment, items: set[str]) -> tu
             if item_id is not None:
                 found.append(item_id)
                 chains[item_id] = _chain(key, why)
-    return found, chains
+            elif key.startswith("stage:"):
+                found_stages.append(key.removeprefix("stage:"))
+                stage_chains[key.removeprefix("stage:")] = _chain(key, why)
+    return found, chains, found_stages, stage_chains
+
+
+def _anchors(*specs: object) -> list[str]:
+    """What the relative instants among `specs` count from ('item:x', 'stage:y.start', 'event:z')."""
+    return [str(spec.anchor) for spec in specs if isinstance(spec, RelativeDue)]
 
 
 def _key(anchor: str) -> str:

@@ -33,7 +33,8 @@ def tell_units(
         "reason": amendment.reason,
     }
     message_ids = codec.reserve_ids("outbox", len(by_unit))
-    messages, intents = [], []
+    messages: list[tuple] = []
+    intents: list[tuple] = []
     for mid, (unit, entries) in zip(message_ids, sorted(by_unit.items())):
         items = [
             {

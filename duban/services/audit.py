@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, func, insert, or_, select, update
 
 from duban.instants import utc
+from duban.store.core import core_table
 from duban.store.db import unit_of_work
 from duban.store.tables import AuditEntry
 
-_T = AuditEntry.__table__
+_T = core_table(AuditEntry)
 FOLD_WINDOW, FOLD_ROWS = timedelta(minutes=10), 200
 
 

@@ -613,7 +613,8 @@ class _Pass:
             self._write(codec, deliveries, finals, slots)
             if parted:  # the part being posted is on record: a dispatcher that dies now leaves it as unknown
                 if not codec.execute(
-                    f"UPDATE outbox SET progress = {codec.json_marker} WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+                    f"UPDATE outbox SET progress = {codec.json_marker} "
+                    "WHERE id = ? AND status = 'sending' AND claimed_by = ?",
                     (codec.json(progress), m.id, self.worker),
                 ).rowcount:
                     return LOST

@@ -18,11 +18,12 @@ from duban.domain.signing import sign, unsign
 from duban.errors import LinkError
 from duban.instants import fmt_cn, utc
 from duban.settings import Settings
+from duban.store.core import core_table
 from duban.store.db import unit_of_work
 from duban.store.tables import LinkRevocation
 
 PURPOSE = "duban-unit-link-v1"
-_R = LinkRevocation.__table__
+_R = core_table(LinkRevocation)
 _ASK = "请打开最新一条督办消息中的链接，或联系督办工作人员。"
 
 

@@ -21,13 +21,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from duban.instants import utc
 from duban.services import audit
+from duban.store.core import core_table
 from duban.store.db import unit_of_work
 from duban.store.tables import LoginThrottle
 
 LOCK_AFTER, LOCK_FOR = 5, timedelta(minutes=15)
 SLOW_AFTER, SLOW_WINDOW, SLOW_STEP, SLOW_MAX = 20, timedelta(minutes=1), 0.5, 10.0
 FORGET_AFTER = timedelta(days=1)
-_T = LoginThrottle.__table__
+_T = core_table(LoginThrottle)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """Outcomes a notice names for a slipping unit besides a message (约谈, 通报批评, 重新开展), decided by each tick.
 
-An item's `outcomes:` (or `defaults.outcomes`) say when: `overdue` — still not handed in `after` the due — or
-`late` — handed in after the due. Each tick, after the stages, reads the overdue and late assignments of those
-items and records each outcome once, in the notice's words, at the instant it was decided (the due plus `after`,
-or the late submission). An outcome with a `due:` is owed as an item of its own (`<item>-o<n>`), assigned to the
-unit from that instant and due that long after it: the next tick opens it and tells the unit, and it is reminded
-and escalated like any item.
+An item's `outcomes:` (or `defaults.outcomes`) say when: `overdue` — still not handed in `after` the due —,
+`late` — handed in after the due — or `failed` — scored below a score sheet's pass mark (检查未达标; each unit's
+latest scoring counts). Each tick, after the stages, reads the overdue, late and failing units of those items and
+records each outcome once, in the notice's words, at the instant it was decided (the due plus `after`, the late
+submission, or the failing scoring). An outcome with a `due:` is owed as an item of its own (`<item>-o<n>`),
+assigned to the unit from that instant and due that long after it: the next tick opens it and tells the unit, and it
+is reminded and escalated like any item.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from duban.domain.plan import PlannedAssignment, escalation_targets
 from duban.domain.state import State
 from duban.instants import in_zone, utc
 from duban.store.db import unit_of_work
+from duban.store.outcomes import failing_units
 from duban.store.tables import Assignment, OutcomeRow
 from duban.views.campaigns import load_campaign
 
@@ -58,21 +60,25 @@ def decide_outcomes(engine: Engine, campaign_id: str, as_of: datetime, *, calend
             (r.assignment_id, r.rule)
             for r in conn.execute(select(_O.c.assignment_id, _O.c.rule).where(_O.c.campaign_id == campaign_id))
         }
-    if not rows:
+        scored = _scored_rows(conn, campaign_id, rules, as_of)
+    if not rows and not scored:
         return 0
     from duban.services.followup import replan
 
     loaded, plan, timeline = None, None, None
     decided = []
-    for row in rows:
+    for row, failed_at in [*((r, None) for r in rows), *scored]:
         s_index, item, outcomes = rules[row.item_id]
         for index, outcome in enumerate(outcomes):
-            if (row.id, index) in done:
+            if (row.id, index) in done or (outcome.when == "failed") != (failed_at is not None):
                 continue
+            done.add((row.id, index))
             if timeline is None:
                 loaded, plan, timeline = replan(engine, campaign_id, calendar_file)
             due_at = in_zone(row.due_at, spec.timezone)
-            if outcome.when == "late":
+            if failed_at is not None:
+                at = in_zone(failed_at, spec.timezone)
+            elif outcome.when == "late":
                 if row.state != State.late.value or row.submitted_at is None:
                     continue
                 at = in_zone(row.submitted_at, spec.timezone)
@@ -133,6 +139,23 @@ def decide_outcomes(engine: Engine, campaign_id: str, as_of: datetime, *, calend
 
             insert_assignments(conn, campaign_id, owed_items, as_of)
     return len(decided)
+
+
+def _scored_rows(conn, campaign_id: str, rules: dict, as_of: datetime) -> list[tuple]:  # noqa: ANN001
+    """(assignment, when it was scored below the pass mark) for the items with a `when: failed` outcome: one
+    assignment per unit and item (its first), for each unit whose latest scoring by `as_of` fails."""
+    items = sorted(k for k, (_s, _item, outcomes) in rules.items() if any(o.when == "failed" for o in outcomes))
+    failing = failing_units(conn, campaign_id, as_of) if items else {}
+    if not failing:
+        return []
+    found: dict[tuple[str, str], tuple] = {}
+    for row in conn.execute(
+        select(_A.c.id, _A.c.unit_code, _A.c.item_id, _A.c.instance, _A.c.state, _A.c.due_at, _A.c.submitted_at)
+        .where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(items), _A.c.unit_code.in_(sorted(failing)))
+        .order_by(_A.c.id)
+    ):
+        found.setdefault((row.unit_code, row.item_id), (row, failing[row.unit_code]))
+    return list(found.values())
 
 
 def next_outcome_instant(

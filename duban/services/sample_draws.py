@@ -1,10 +1,11 @@
 """Samples left open by their notice, drawn while the campaign runs (`duban sample draw`).
 
-"抽取部分单位" leaves the number to the operator (`count: 待定`); "各市指定1个县，其余随机抽取" leaves a unit to each parent
-(`named_by_parent: 1`). Such a sample is not drawn when the campaign is planned: the items drawing on it have no
-units yet. When the operator draws it — with the number and the units the parents named — the draw is recorded
-with its seed like any other, and the items' assignments are made as the plan would have made them, for the
-next tick to open and message.
+"抽取部分单位" leaves the number to the operator (`count: 待定`); "各市指定1个县，其余随机抽取" leaves a unit to
+each parent (`named_by_parent: 1`). Such a sample is not drawn when the campaign is planned: the items drawing on
+it have no units yet. Parents name their units on their portal pages (duban.services.sample_naming) or the
+operator names them (`--named`, standing in for what that unit's parent named). When the operator draws it — with
+the number and the units the parents named — the draw is recorded with its seed like any other, and the items'
+assignments are made as the plan would have made them, for the next tick to open and message.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from duban.domain.plan import Plan, build_plan, load_calendar_for, resolve_selector
+from duban.domain.plan import Plan, build_plan, load_calendar_for, resolve_selector, spec_registry
 from duban.domain.sampling.draw import Decision, SampleResult
 from duban.errors import PlanError
 from duban.services.followup import insert_assignments, recorded_open_draws, stored_spec
 from duban.spec.models import Sample
 from duban.store.db import unit_of_work
+from duban.store.sample_names import lock_campaign, named_units
 from duban.store.tables import Assignment, SampleDraw
 from duban.views.sample_audit import recorded_samples
 
@@ -53,11 +55,24 @@ def draw_open_sample(
             f"sample {sample_id!r} was drawn on {recorded[sample_id].drawn_at:%Y-%m-%d %H:%M} UTC: a draw is "
             "recorded once"
         )
+    registry = spec_registry(spec)
+    # `--named 皋落镇` as `--named 140724101`, as the spec and `duban units show` take a unit: by code, name or
+    # title (an ambiguous name is refused with the candidates); the parents' namings are matched by code below
+    named = tuple(dict.fromkeys(registry.find(ref).code for ref in named))
+    by_parents = any(rule.named_by_parent for rule in sample.draws)
+    stored = named_units(engine, campaign_id, sample_id) if by_parents else {}
+    if stored:  # and what the parents named on their pages
+        from duban.services.sample_naming import with_parents_named
+
+        named = with_parents_named(engine, campaign_id, sample_id, tuple(named), stored, calendar_file)
     open_draws: dict = recorded_open_draws(engine, spec.campaign)
     open_draws[sample_id] = Decision(count=count, named=tuple(named))
-    plan = build_plan(spec, load_calendar_for(spec, calendar_file), open_draws=open_draws)
+    plan = build_plan(spec, load_calendar_for(spec, calendar_file), registry, open_draws=open_draws)
     result = plan.samples[sample_id]
     with unit_of_work(engine) as conn:
+        lock_campaign(conn, campaign_id)  # a parent naming now waits, and sees the sample drawn
+        if by_parents and named_units(conn, campaign_id, sample_id) != stored:
+            raise PlanError(f"a parent changed the units it names for {sample_id!r} during the draw: draw again")
         conn.execute(
             insert(SampleDraw),
             [

@@ -140,7 +140,8 @@ def _bounded(metric: Metric, label: str, value: int | float, typed: str) -> None
 
 
 def store_files(item: Item, paths: list[Path], files_dir: Path, *, max_bytes: int | None = None) -> list[StoredFile]:
-    """Check each file's name, size and content (duban.domain.filecheck), then copy it into the content-addressed store."""
+    """Check each file's name, size and content (duban.domain.filecheck), then copy it into the content-addressed
+    store."""
     checked = []
     for path in paths:
         if not path.is_file():

@@ -23,6 +23,7 @@ from duban.settings import Settings
 from duban.simulation.loop import LoopScript
 from duban.simulation.simulate import RunLog, feeds_rollups, run_clock
 from duban.simulation.synthetic import Behaviour, synthetic_submissions
+from duban.store.core import core_table
 from duban.store.db import engine_for
 from duban.store.tables import OutboxMessage, SampleDraw
 from duban.views.status import StatusReport, status_report
@@ -99,18 +100,19 @@ def run_demo(settings: Settings, *, progress=lambda text: None) -> DemoResult:
             with_rollups=feeds_rollups(engine, campaign_id),
         )
     with engine.connect() as conn:
-        sent = Counter(
+        o = core_table(OutboxMessage)
+        sent: Counter[str] = Counter(
             dict(
                 conn.execute(
-                    select(OutboxMessage.kind, func.count())
-                    .where(OutboxMessage.campaign_id == campaign_id, OutboxMessage.status == "sent")
-                    .group_by(OutboxMessage.kind)
+                    select(o.c.kind, func.count())
+                    .where(o.c.campaign_id == campaign_id, o.c.status == "sent")
+                    .group_by(o.c.kind)
                 ).all()
             )
         )
         samples = [
             SampleDraw.model_validate(r._mapping)
-            for r in conn.execute(select(SampleDraw).where(SampleDraw.campaign_id == campaign_id))
+            for r in conn.execute(select(SampleDraw).where(core_table(SampleDraw).c.campaign_id == campaign_id))
         ]
     return DemoResult(
         campaign_id=campaign_id,

@@ -28,6 +28,7 @@ from duban.services.lifecycle import ensure_planned
 from duban.services.rollups import RollupStatus, rollup_status
 from duban.settings import quiet_policy
 from duban.simulation.loop import LoopScript
+from duban.simulation.scoring import SyntheticScoring, scores_failing_units
 from duban.simulation.simulate import RunLog, domain_tick, feeds_rollups, run_clock
 from duban.simulation.synthetic import Behaviour, released_submissions, synthetic_submissions
 from duban.spec.files import referenced_file
@@ -166,6 +167,7 @@ class Preview:
     rollups: list[RollupStatus] = field(default_factory=list)  # where each roll-up stands at the end
     handed_in: list[RollupEvent] = field(default_factory=list)  # what duban handed in itself
     loop: list[str] = field(default_factory=list)  # the 督办 loop's moments played (签收, 延期申请, 审核), in words
+    inspections: list[str] = field(default_factory=list)  # the synthetic scorings (duban.simulation.scoring)
 
     def by_kind(self) -> Counter:
         return Counter(m.kind for m in self.messages)
@@ -176,14 +178,25 @@ class Preview:
         return self.assignments - self.planned_submissions - sum(1 for e in self.handed_in if not e.forwarded)
 
 
-def _with_loop(loop, tick):  # noqa: ANN001
-    """The tick with the 督办 loop's moments played before it (as `duban demo` plays them)."""
+def _with_loop(loop, tick, scoring=None):  # noqa: ANN001
+    """The tick with the 督办 loop's moments played before it (as `duban demo` plays them), and the inspections
+    scored by then (so the tick decides their outcomes)."""
 
     def played(at: datetime) -> None:
         loop.play(at)
+        if scoring is not None:
+            scoring.play(at)
         tick(at)
 
     return played
+
+
+def _earliest(*sources):  # noqa: ANN002
+    """The earliest of several `next instant after` functions (None where none has one)."""
+    found = [s for s in sources if s is not None]
+    if not found:
+        return None
+    return lambda after: min((t for t in (s(after) for s in found) if t is not None), default=None)
 
 
 def simulate_spec(
@@ -243,6 +256,8 @@ def simulate_planned(
     stages = campaign.stage_ids()
     rollups = feeds_rollups(engine, campaign.id)
     script = LoopScript(engine, campaign.id, quiet=quiet_policy(quiet))
+    # outcomes for failing units (`when: failed`) need scorings: the inspections are scored by a seeded draw
+    scoring = SyntheticScoring(engine, campaign.id, seed) if scores_failing_units(campaign.spec) else None
     log = run_clock(
         engine,
         campaign.id,
@@ -251,12 +266,12 @@ def simulate_planned(
         start=start,
         end=end,
         submissions=subs,
-        tick=_with_loop(script, domain_tick(engine, campaign.id, stages, quiet)),
+        tick=_with_loop(script, domain_tick(engine, campaign.id, stages, quiet), scoring),
         dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
         quiet=quiet,
         with_rollups=rollups,
         more=released_submissions(engine, campaign.id, campaign.tz, behaviour, seed) if ordered else None,
-        also=_outcome_instants(engine, campaign),
+        also=_earliest(_outcome_instants(engine, campaign), scoring.next_instant if scoring else None),
     )
     return Preview(
         campaign_id=campaign.id,
@@ -273,6 +288,7 @@ def simulate_planned(
         rollups=rollup_status(engine, campaign.id) if rollups else [],
         handed_in=rollup_events(engine, campaign.id) if rollups else [],
         loop=script.done,
+        inspections=scoring.done if scoring else [],
     )
 
 

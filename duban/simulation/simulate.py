@@ -26,10 +26,11 @@ from duban.services.rollups import feed_rollups
 from duban.services.tick import next_instant, tick_stage
 from duban.settings import get_settings
 from duban.simulation.synthetic import PlannedSubmission, record_synthetic
+from duban.store.core import core_table
 from duban.store.tables import OutboxMessage
 from duban.views.campaigns import load_campaign
 
-_O = OutboxMessage.__table__
+_O = core_table(OutboxMessage)
 DAILY_BATCH = time(18, 0)
 
 

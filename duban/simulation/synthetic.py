@@ -21,12 +21,13 @@ from duban.instants import at_clock, in_zone, utc
 from duban.services.rollups import rollups_of
 from duban.spec.models import Metric
 from duban.store.codec import Codec
+from duban.store.core import core_table
 from duban.store.db import unit_of_work
 from duban.store.tables import Assignment
 from duban.store.tick_sql import INTENT_COLUMNS, TRANSITION_COLUMNS
 from duban.views.campaigns import load_campaign
 
-_A = Assignment.__table__
+_A = core_table(Assignment)
 
 
 @dataclass(frozen=True)

@@ -115,8 +115,8 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
                         spec,
                         (*path, "units"),
                         (
-                            f"item {item.id!r} has no units until sample {waits[0]!r} is drawn ({plan.undrawn[waits[0]]}): "
-                            f"`duban sample draw SPEC --sample {waits[0]} …` assigns them"
+                            f"item {item.id!r} has no units until sample {waits[0]!r} is drawn "
+                            f"({plan.undrawn[waits[0]]}): `duban sample draw SPEC --sample {waits[0]} …` assigns them"
                         ),
                     )
                 )
@@ -158,8 +158,7 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
     found.extend(_warn(spec, path, message) for path, message in order_warnings(plan))
     found.extend(_warn(spec, path, message) for path, message in clerk_notes(plan, calendar))
     found.extend(_warn(spec, path, message) for path, message in name_collisions(plan, spec.source.data))
-    window = campaign.window
-    if window is not None:
+    if campaign.window is not None:
         from duban.domain.timeline import Timeline
 
         line = Timeline(campaign, calendar)
@@ -197,9 +196,9 @@ def _no_due_day(spec: LoadedSpec, path: PathKey, item, plan: Plan) -> list[SpecW
             spec,
             path,
             (
-                f"item {item.id!r} repeats each {rule.every.replace('_', '-')} and the notice gives no due day: it is due "
-                f"{rule_words}, e.g. {first.instance} due {fmt(first.due_at, tz)}; write the notice's day (季后10日, "
-                "`due_after_period:`) if it gives one"
+                f"item {item.id!r} repeats each {rule.every.replace('_', '-')} and the notice gives no due day: it "
+                f"is due {rule_words}, e.g. {first.instance} due {fmt(first.due_at, tz)}; write the notice's day "
+                "(季后10日, `due_after_period:`) if it gives one"
             ),
         )
     ]
@@ -233,9 +232,9 @@ def _words_before_issue(spec: LoadedSpec) -> list[SpecWarning]:
                         spec,
                         path,
                         (
-                            f"{said} is read in {campaign.notice_year}, the year of issued_on, and falls on "
+                            f"{said} is read in {campaign.issued_on.year}, the year of issued_on, and falls on "
                             f"{fmt_date(last)}, before the notice was issued ({fmt_date(campaign.issued_on)}): "
-                            f"give the year the notice speaks of (`year: {campaign.notice_year + 1}`)"
+                            f"give the year the notice speaks of (`year: {campaign.issued_on.year + 1}`)"
                         ),
                     )
                 )
@@ -247,7 +246,7 @@ def _merge(found: list[SpecWarning]) -> list[SpecWarning]:
     merged: dict[tuple, list[str]] = {}
     for w in found:
         merged.setdefault((w.file, w.line, w.path, w.message.split(" is due ", 1)[-1]), []).append(w.message)
-    result = []
+    result: list[SpecWarning] = []
     for (file, line, path, tail), messages in merged.items():
         if len(messages) == 1 or " is due " not in messages[0]:
             result.extend(SpecWarning(file, line, path, m) for m in messages)

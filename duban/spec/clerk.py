@@ -58,9 +58,9 @@ def window_and_stages(plan: Plan, timeline: Timeline) -> Found:
                 (
                     ("window", "start"),
                     (
-                        f"the campaign's window opens {fmt(start, tz)}, {days} day(s) before its first stage {first.name} "
-                        f"({fmt(opens, tz)}): nothing opens in between; if the notice's 活动时间 starts with that stage, "
-                        "start the window there"
+                        f"the campaign's window opens {fmt(start, tz)}, {days} day(s) before its first stage "
+                        f"{first.name} ({fmt(opens, tz)}): nothing opens in between; if the notice's 活动时间 starts "
+                        "with that stage, start the window there"
                     ),
                 )
             )
@@ -71,7 +71,8 @@ def window_and_stages(plan: Plan, timeline: Timeline) -> Found:
                 (
                     ("stages", index, "window", "start"),
                     (
-                        f"stage {stage.name} opens {fmt(s_start, tz)}, before the campaign's window opens ({fmt(start, tz)})"
+                        f"stage {stage.name} opens {fmt(s_start, tz)}, "
+                        f"before the campaign's window opens ({fmt(start, tz)})"
                     ),
                 )
             )
@@ -80,8 +81,8 @@ def window_and_stages(plan: Plan, timeline: Timeline) -> Found:
                 (
                     ("stages", index, "window", "end"),
                     (
-                        f"stage {stage.name} ends {fmt(s_end, tz)}, after the campaign's window closes ({fmt(end, tz)}): "
-                        "one of the two dates is not the notice's"
+                        f"stage {stage.name} ends {fmt(s_end, tz)}, after the campaign's window closes "
+                        f"({fmt(end, tz)}): one of the two dates is not the notice's"
                     ),
                 )
             )
@@ -110,9 +111,9 @@ def late_forwarding(plan: Plan, timeline: Timeline) -> Found:
                 (
                     path,
                     (
-                        f"{who} forwarded the notice on {fmt_date(doc.issued_on)}, {late} day(s) after the window opened "
-                        f"({fmt(opens, tz)}): its units hear of the campaign late; an opening before then reaches them "
-                        "through duban only"
+                        f"{who} forwarded the notice on {fmt_date(doc.issued_on)}, {late} day(s) after the window "
+                        f"opened ({fmt(opens, tz)}): its units hear of the campaign late; an opening before then "
+                        "reaches them through duban only"
                     ),
                 )
             )
@@ -149,8 +150,9 @@ def openings_on_days_off(plan: Plan, calendar: WorkCalendar) -> Found:
                     (
                         ("stages", s_index, "window", "start"),
                         (
-                            f"stage {stage.name} opens {fmt(window[0], tz)}, on {what}: its 开始办理 messages go out that day; "
-                            f"open it on the next working day ({fmt_date(after)}) unless the notice means that day"
+                            f"stage {stage.name} opens {fmt(window[0], tz)}, on {what}: its 开始办理 messages go out "
+                            f"that day; open it on the next working day ({fmt_date(after)}) unless the notice means "
+                            "that day"
                         ),
                     )
                 )
@@ -159,7 +161,7 @@ def openings_on_days_off(plan: Plan, calendar: WorkCalendar) -> Found:
                 continue
             opens = min((a.open_at for a in plan.assignments if a.item_id == item.id), default=None)
             what = _day_off(calendar, opens.date()) if opens is not None else None
-            if what:
+            if what and opens is not None:
                 found.append(
                     (
                         ("stages", s_index, "items", i_index, "opens"),
@@ -195,9 +197,9 @@ def same_day_dues(plan: Plan) -> Found:
                     (
                         tuple(p for p in path if p != ""),
                         (
-                            f"item {item.id!r} falls due on {fmt_date(due.date())} with {names.get(other, other)} [{instance}] "
-                            f"({len(both)} unit(s) owe both that day): if the notice means one report, merge them or "
-                            "exempt that period"
+                            f"item {item.id!r} falls due on {fmt_date(due.date())} with {names.get(other, other)} "
+                            f"[{instance}] ({len(both)} unit(s) owe both that day): if the notice means one report, "
+                            "merge them or exempt that period"
                         ),
                     )
                 )
@@ -240,9 +242,10 @@ def escalation_instants(plan: Plan) -> Found:
                 (
                     path,
                     (
-                        f"催办 after {after} fires at {clock:%H:%M} as the {_ordinal(after.amount)} working day after the due "
-                        f"begins (e.g. {example}: due {fmt(due, tz)} → {fmt(fires, tz)}), not once {after} have passed; "
-                        f"if the notice's 逾期{after}后 means the latter, write `{after.amount + 1} working days`"
+                        f"催办 after {after} fires at {clock:%H:%M} as the {_ordinal(after.amount)} working day after "
+                        f"the due begins (e.g. {example}: due {fmt(due, tz)} → {fmt(fires, tz)}), not once {after} "
+                        f"have passed; if the notice's 逾期{after}后 means the latter, write "
+                        f"`{after.amount + 1} working days`"
                     ),
                 )
             )
@@ -250,7 +253,8 @@ def escalation_instants(plan: Plan) -> Found:
 
 
 def _ordinal(n: int) -> str:
-    return f"{n}{'st' if n % 10 == 1 and n % 100 != 11 else 'nd' if n % 10 == 2 and n % 100 != 12 else 'rd' if n % 10 == 3 and n % 100 != 13 else 'th'}"
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 _SELECTOR_KEYS = {

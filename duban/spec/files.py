@@ -105,8 +105,9 @@ def confined(folder: Path | str, path: Path, *, what: str, shown: str | None = N
     roots = [os.path.realpath(folder or ".")]
     from duban.settings import get_settings  # the one reader of the environment
 
-    if get_settings().spec_root:
-        roots.append(os.path.realpath(get_settings().spec_root))
+    spec_root = get_settings().spec_root
+    if spec_root:
+        roots.append(os.path.realpath(spec_root))
     if not any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
         raise ValueError(
             f"the {what} {shown or path.name!r} is a link to a file outside the spec's folder: duban opens only "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +107,7 @@ def validation_errors(source: Source, exc: ValidationError, root: type[BaseModel
     return SpecErrors([_spec_error(source, err, root) for err in exc.errors()])
 
 
-def _spec_error(source: Source, err: dict[str, Any], root: type[BaseModel]) -> SpecError:
+def _spec_error(source: Source, err: Mapping[str, Any], root: type[BaseModel]) -> SpecError:
     path, dangling = _yaml_path(source.data, err["loc"])
     kind = err["type"]
     message = _message(err, dangling)
@@ -139,7 +140,7 @@ def _is_field_name(part: str) -> bool:
     return part.replace("_", "").isalnum() and not part.startswith(("function-", "tagged-"))
 
 
-def _message(err: dict[str, Any], dangling: str | None) -> str:
+def _message(err: Mapping[str, Any], dangling: str | None) -> str:
     message = _said(err, dangling)
     return message if len(message) <= 500 else message[:500] + "…"
 
@@ -154,7 +155,7 @@ class _Short:
         return self.text if len(self.text) <= 80 else self.text[:80] + "…"
 
 
-def _said(err: dict[str, Any], dangling: str | None) -> str:
+def _said(err: Mapping[str, Any], dangling: str | None) -> str:
     kind, text, value = err["type"], err["msg"], _Short(err.get("input"))
     if kind == "missing":
         return f"`{dangling or err['loc'][-1]}` is required here"

@@ -241,7 +241,11 @@ class Forward(Strict):
 
     def rollups(self) -> list[Rollup]:
         """The roll-ups the forward implies (`from` → `into`)."""
-        return [Rollup(id=f"forward_{i.into}", from_=i.from_, into=i.into, sum=i.sum, auto=i.auto) for i in self.items]
+        # populated by name (from_): without pydantic's plugin mypy knows the field only by its alias `from`
+        return [
+            Rollup(id=f"forward_{i.into}", from_=i.from_, into=i.into, sum=i.sum, auto=i.auto)  # type: ignore[call-arg]
+            for i in self.items
+        ]
 
 
 class Contact(Strict):
@@ -328,14 +332,19 @@ class Outcome(Strict):
     """What a notice does to a unit that slips, besides a message — 约谈, 通报批评, 重新开展 — in its own words.
 
     `when: overdue` is decided when the unit has still not handed in `after` the due; `when: late` when it hands
-    in after the due. With `due:` the unit owes the outcome as an item of its own (`<item>-<n>`, named after the
-    item and the words), opened when it is decided and due that long after.
+    in after the due; `when: failed` when a score sheet (评分表) scores the unit below its pass mark (检查未达标, the
+    latest scoring counting). With `due:` the unit owes the outcome as an item of its own (`<item>-<n>`, named after
+    the item and the words), opened when it is decided and due that long after.
     """
 
-    when: Literal["overdue", "late"] = Field(
-        description="overdue: not handed in `after` the due | late: handed in after the due"
+    when: Literal["overdue", "late", "failed"] = Field(
+        description="overdue: not handed in `after` the due | late: handed in after the due | "
+        "failed: scored below a score sheet's pass mark (检查未达标)"
     )
-    after: OffsetField = Field(default=Offset(0, OffsetUnit.days), description="with overdue: this long after the due")
+    after: OffsetField = Field(
+        default=Offset(0, OffsetUnit.days),
+        description="only with overdue: this long after the due (refused on late and failed)",
+    )
     do: str = Field(min_length=1, max_length=100, description="the notice's words: 约谈, 通报批评, 重新开展 …")
     due: OffsetField | None = Field(
         default=None, description="when it is owed as an item: due this long after it is decided"
@@ -346,7 +355,7 @@ class Outcome(Strict):
         head = (
             f"逾期{self.after}未报"
             if self.when == "overdue" and self.after.amount
-            else ("逾期未报" if self.when == "overdue" else "逾期报送")
+            else {"overdue": "逾期未报", "late": "逾期报送", "failed": "检查未达标"}[self.when]
         )
         return f"{head}：{self.do}" + (f"（限{self.due}）" if self.due is not None else "")
 
@@ -440,7 +449,8 @@ class Recurrence(Strict):
     every: Literal["month", "quarter", "half_year", "year"]
     due_after_period: OffsetField | None = Field(
         default=None,
-        description="due this long after each period ends (default: defaults.due_after_period, else the period's last day)",
+        description="due this long after each period ends "
+        "(default: defaults.due_after_period, else the period's last day)",
     )
     days: list[int] = Field(
         default_factory=list, description="monthly dues on these days of each month, e.g. [10, 20] (每月10日、20日前)"
@@ -571,7 +581,8 @@ class Acknowledge(Strict):
 
 
 class Review(Strict):
-    """审核: a submission stands 待审核 until the reviewer accepts (通过) or returns (退回) it with a reason and a new due.
+    """审核: a submission stands 待审核 until the reviewer accepts (通过) or returns (退回) it with a reason and a
+    new due.
 
     `by: operators` — the issuer's operators review (the CLI, /ops); `by: parent` — the unit's parent unit reviews
     through its own link (a county its townships), and the operators may too. Short forms: `review: parent`,
@@ -948,7 +959,8 @@ class Draw(Strict):
             raise ValueError("`named_by_parent:` already draws per parent: combine it only with `count:`")
         if not how:
             raise ValueError(
-                "a draw says how many: `count:`, `percent:`, `min_per_parent:`, `counts:` (with strata) or `designated:`"
+                "a draw says how many: `count:`, `percent:`, `min_per_parent:`, `counts:` (with strata) "
+                "or `designated:`"
             )
         if self.percent is None:
             for name in ("min_count", "max_count"):
@@ -1168,7 +1180,8 @@ class Registry(Strict):
     )
     line: Id = Field(
         default="stats",
-        description="whose bodies the division units are: stats | housing | ecology | market | emergency | government | an overlay line",
+        description="whose bodies the division units are: "
+        "stats | housing | ecology | market | emergency | government | an overlay line",
     )
     beside: list[Id] = Field(
         default_factory=list, description="more lines side by side: their bodies are CODE@LINE (140724@stats)"
@@ -1195,8 +1208,8 @@ class Section(Strict):
     )
     fill: Literal["leadership", "activities", "completion", "problems", "next_steps", "none"] | None = Field(
         default=None,
-        description="leadership (领导/组织) | activities (开展情况) | completion (完成情况, figures) | problems (存在问题) | "
-        "next_steps (下一步) | none; default: read from the heading",
+        description="leadership (领导/组织) | activities (开展情况) | completion (完成情况, figures) | "
+        "problems (存在问题) | next_steps (下一步) | none; default: read from the heading",
     )
     stages: list[Id] = Field(default_factory=list, description="the stages this section reports, with their items")
     items: list[Id] = Field(default_factory=list, description="the items this section reports (e.g. the measures 1–4)")
@@ -1304,4 +1317,4 @@ class Campaign(Strict):
         for sheet in self.score_sheets:
             item = sheet.follow_up_item()
             if item is not None:
-                yield stages.get(sheet.follow_up.stage or "", self.stages[-1]), item  # type: ignore[union-attr]
+                yield stages.get(sheet.follow_up.stage or "", self.stages[-1]), item

@@ -130,7 +130,8 @@ def looks_like_words(text: str) -> bool:
 
 
 def split_range(text: str) -> tuple[str, str] | None:
-    """'3月至10月' → ('3月', '10月'); '5月10日至20日' → ('5月10日', '5月20日'); '3至10月' → ('3月', '10月'); else None."""
+    """'3月至10月' → ('3月', '10月'); '5月10日至20日' → ('5月10日', '5月20日'); '3至10月' → ('3月', '10月');
+    else None."""
     match = _RANGE_RE.match(text.strip())
     if not match or not looks_like_words(text):
         return None

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, select
 
 from duban.instants import utc
+from duban.store.core import core_table
 from duban.store.tables import AcknowledgementRow
 
-_K = cast(Table, AcknowledgementRow.__table__)  # type: ignore[attr-defined]
+_K = core_table(AcknowledgementRow)
 
 
 def asked_and_not_given(conn: Connection, campaign_id: str, at: datetime) -> list[tuple[str, str]]:

@@ -12,9 +12,10 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, update
 
 from duban.domain.state import Progress, State, excuse
+from duban.store.core import core_table
 from duban.store.tables import Assignment, TransitionRow
 
-_A = Assignment.__table__
+_A = core_table(Assignment)
 
 
 def record_excused(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from duban.instants import utc
+from duban.store.core import core_table
 from duban.store.db import unit_of_work
 from duban.store.engine import is_postgres
 from duban.store.tables import BulletinRow, CampaignRow
@@ -21,8 +22,8 @@ from duban.store.tables import BulletinRow, CampaignRow
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-_B = cast(Table, BulletinRow.__table__)  # type: ignore[attr-defined]
-_C = cast(Table, CampaignRow.__table__)  # type: ignore[attr-defined]
+_B = core_table(BulletinRow)
+_C = core_table(CampaignRow)
 
 
 @dataclass(frozen=True)

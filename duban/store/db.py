@@ -2,8 +2,9 @@
 
 A unit of work commits everything or nothing: a tick's transitions, intents and messages land together.
 On SQLite a unit of work begins IMMEDIATE (one writer at a time, no upgrade deadlocks) and every read begins
-deferred (`reading`, or any plain connection); on Postgres two workers ticking one campaign take turns per stage and per compose (advisory locks)
-and lock the rows they change, so no transition is applied twice and each unit still gets one message per tick.
+deferred (`reading`, or any plain connection); on Postgres two workers ticking one campaign take turns per stage
+and per compose (advisory locks) and lock the rows they change, so no transition is applied twice and each unit
+still gets one message per tick.
 The schema comes from Alembic revisions (duban/store/migrate.py); a fresh database is created at the newest one.
 """
 

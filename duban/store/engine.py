@@ -2,9 +2,9 @@
 
 On SQLite a writer's transaction (`writing`, and the unit of work built on it) begins IMMEDIATE (one writer at a
 time, no upgrade deadlocks); every other connection reads by default, its transaction deferred, so a read never
-waits for a write (a plain `engine.connect()` used to begin IMMEDIATE and queue behind a tick); its WAL is folded into the file on a thread of its own after each unit of work
-(see Checkpointer). The unit of work and the schema check live in duban/store/db.py, keeping a plan in
-duban/store/plans.py.
+waits for a write (a plain `engine.connect()` used to begin IMMEDIATE and queue behind a tick); its WAL is
+folded into the file on a thread of its own after each unit of work (see Checkpointer). The unit of work and the
+schema check live in duban/store/db.py, keeping a plan in duban/store/plans.py.
 """
 
 from __future__ import annotations

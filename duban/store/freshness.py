@@ -6,7 +6,8 @@ been written about the same item (the overdue notice after a reminder, a second 
 the due may have passed. Sent as composed, staff would read "已开始办理，请按时报送……已逾期17天" about an item
 they handed in on time, next to their receipt. So at the send, for each item of the message:
 
-- a receipt (回执) is always true: it reports a submission that happened; so is the answer to a 延期申请 and a reviewer's decision;
+- a receipt (回执) is always true: it reports a submission that happened; so is the answer to a 延期申请 and a
+  reviewer's decision;
 - an item already handed in or excused is dropped (an amended due told to a unit that has submitted stays: it
   tells them their submission now counts as on time);
 - an item that a newer message to the same recipient also carries is dropped: the newer one says what is true;

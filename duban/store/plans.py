@@ -26,6 +26,7 @@ from duban.store.tables import (
     OutcomeRow,
     ReviewRow,
     SampleDraw,
+    SampleNaming,
     ScoreRecord,
     Submission,
     TransitionRow,
@@ -281,6 +282,7 @@ def _delete_campaign(conn: Connection, campaign_id: str) -> None:
     conn.execute(delete(OutcomeRow).where(OutcomeRow.campaign_id == campaign_id))
     conn.execute(delete(Assignment).where(Assignment.campaign_id == campaign_id))
     conn.execute(delete(SampleDraw).where(SampleDraw.campaign_id == campaign_id))
+    conn.execute(delete(SampleNaming).where(SampleNaming.campaign_id == campaign_id))
     conn.execute(delete(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id))
     conn.execute(delete(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id))
     conn.execute(delete(AmendmentRow).where(AmendmentRow.campaign_id == campaign_id))

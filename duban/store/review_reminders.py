@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from duban.store.codec import Codec
+from duban.store.core import core_table
 from duban.store.engine import is_postgres
 from duban.store.tables import Assignment, CampaignRow, CampaignUnit, Intent, OutboxMessage, Submission
 
-_A, _S, _I, _U, _O = (
-    cast(Table, model.__table__)  # type: ignore[attr-defined,union-attr]  # SQLModel's tables, typed for mypy
-    for model in (Assignment, Submission, Intent, CampaignUnit, OutboxMessage)
-)
+_A, _S, _I, _U, _O = (core_table(m) for m in (Assignment, Submission, Intent, CampaignUnit, OutboxMessage))
 KIND = "review_reminder"
 
 
@@ -32,7 +29,7 @@ def take_turn(conn: Connection, campaign_id: str) -> None:
 
 
 def campaign_timezone(conn: Connection, campaign_id: str) -> str:
-    campaigns = cast(Table, CampaignRow.__table__)  # type: ignore[attr-defined]
+    campaigns = core_table(CampaignRow)
     return conn.execute(select(campaigns.c.timezone).where(campaigns.c.id == campaign_id)).scalar_one()
 
 

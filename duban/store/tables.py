@@ -200,7 +200,8 @@ class OutboxMessage(SQLModel, table=True):
     payload: dict[str, Any] | None = _json()  # what the templates render: items, dues, states
     created_at: datetime = _utc(nullable=False)
     not_before: datetime = _utc(nullable=False)  # quiet hours, a bot's limit or a retry's backoff: not before then
-    # pending | limited | sending | sent | failed | unconfirmed | dead | dropped (duban.services.dispatch says what each means)
+    # pending | limited | sending | sent | failed | unconfirmed | dead | dropped
+    # (duban.services.dispatch says what each means)
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0  # passes that posted it (a bot's rate limit is not a try)
     claimed_by: str | None = Field(default=None, max_length=80)  # the live dispatcher sending it (duban.store.liveness)
@@ -267,6 +268,21 @@ class SampleDraw(SQLModel, table=True):
     members: list[str] | None = _json()
     detail: list[dict[str, Any]] | None = _json()
     drawn_at: datetime = _utc(nullable=False)
+
+
+class SampleNaming(SQLModel, table=True):
+    """由上级指定: a unit a parent unit named for an open sample from its page, before the sample is drawn."""
+
+    __tablename__ = "sample_naming"
+    __table_args__ = (UniqueConstraint("campaign_id", "sample_id", "unit_code", name="uq_sample_naming_unit"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    sample_id: str = Field(max_length=80)
+    parent_code: str = Field(max_length=64)  # the parent unit that named it
+    unit_code: str = Field(max_length=64)
+    named_at: datetime = _utc(nullable=False)
+    actor: str = Field(default="cli", max_length=80)
 
 
 class ChannelRate(SQLModel, table=True):
@@ -496,7 +512,8 @@ class ReviewRow(SQLModel, table=True):
 
 
 class AcknowledgementRow(SQLModel, table=True):
-    """签收: one unit's acknowledgement of one stage's opening ('' for the whole notice), by when, and where it stands."""
+    """签收: one unit's acknowledgement of one stage's opening ('' for the whole notice), by when, and where it
+    stands."""
 
     __tablename__ = "acknowledgement"
     __table_args__ = (

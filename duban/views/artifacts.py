@@ -133,7 +133,8 @@ def summary_markdown(view: CampaignView, changes: dict[str, int] | None = None, 
 
 
 def loop_lines(view: CampaignView) -> list[str]:
-    """签收率 per stage that asks it, 延期申请 and reviews — only what the campaign has (nothing for the others)."""
+    """签收率 per stage that asks it, 延期申请, reviews and outcomes (约谈, 通报批评 …) — only what the campaign has
+    (nothing for the others)."""
     loop, names = view.loop or {}, {s.stage_id: s.name for s in view.stages}
     parts = [
         f"签收率（{names.get(stage, '通知')}）**{done / asked:.1%}**（{asked}个单位中{done}个已签收）"
@@ -143,10 +144,16 @@ def loop_lines(view: CampaignView) -> list[str]:
     ext, rev = loop.get("extensions") or {}, loop.get("reviews") or {}
     if any(ext.values()):
         parts.append(
-            f"延期申请：已批准 {ext.get('approved', 0)} · 未批准 {ext.get('denied', 0)} · 待审批 {ext.get('pending', 0)}"
+            f"延期申请：已批准 {ext.get('approved', 0)} · 未批准 {ext.get('denied', 0)}"
+            f" · 待审批 {ext.get('pending', 0)}"
         )
     if any(rev.values()):
         parts.append(f"审核：退回 {rev.get('returned', 0)} 次 · 通过 {rev.get('accepted', 0)} 次")
+    items = {item.id: item.name for _stage, item in view.campaign.spec.items()}
+    parts += [
+        f"处理：{items.get(o['item'], o['item'])} · {o['words']} **{o['units']}** 个单位"
+        for o in loop.get("outcomes") or ()
+    ]
     return [*(f"- {p}" for p in parts), ""] if parts else []
 
 

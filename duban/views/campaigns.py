@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, select
 from duban.spec.load import read_stored
 from duban.spec.models import Campaign
 from duban.store.codec import Codec
+from duban.store.core import core_table
 from duban.store.db import reading
 from duban.store.plans import campaign_row
 from duban.store.tables import CampaignRow
@@ -105,4 +106,5 @@ _UNITS = (
 
 def campaign_ids(engine: Engine) -> list[str]:
     with engine.connect() as conn:
-        return list(conn.execute(select(CampaignRow.id).order_by(CampaignRow.id)).scalars())
+        ids = core_table(CampaignRow).c.id
+        return list(conn.execute(select(ids).order_by(ids)).scalars())

@@ -20,10 +20,11 @@ from sqlalchemy import Text, and_, case, cast, func, select
 
 from duban.domain.standing import row_state_at
 from duban.domain.state import Color, State, color
+from duban.store.core import core_table
 from duban.store.tables import Assignment
 
 RANKS = [Color.grey, Color.green, Color.yellow, Color.red]  # worst last
-_A = Assignment.__table__
+_A = core_table(Assignment)
 _MOVING = (State.pending.value, State.open.value, State.due_soon.value)  # overdue stays overdue until handed in
 STORED = case(
     (_A.c.state == State.overdue.value, 3),
@@ -96,8 +97,8 @@ def item_counts(conn, mine, stale: Stale, multi: set[str] | None = None) -> dict
             counts[item_id][RANKS[rank_of(state)]] -= n
             counts[item_id][RANKS[now]] += n
     if multi:
-        cells = select(_A.c.unit_code, _A.c.item_id, func.max(stale.rank).label("worst"))
-        cells = cells.where(mine, _A.c.item_id.in_(multi)).group_by(_A.c.unit_code, _A.c.item_id).subquery()
+        worst = select(_A.c.unit_code, _A.c.item_id, func.max(stale.rank).label("worst"))
+        cells = worst.where(mine, _A.c.item_id.in_(multi)).group_by(_A.c.unit_code, _A.c.item_id).subquery()
         query = select(cells.c.item_id, cells.c.worst, func.count()).group_by(cells.c.item_id, cells.c.worst)
         for item_id, worst_rank, n in conn.execute(query):
             counts[item_id][RANKS[worst_rank]] += n

@@ -1,7 +1,8 @@
 """The operators' daily digest (每日督办简报): one message per campaign each morning.
 
-Where each stage stands (submitted, late, overdue, open), the units overdue longest, the escalations and
-submissions of the last day, the 延期申请 waiting for a decision, and messages the channels refused (dead letters). It is an outbox message like
+Where each stage stands (submitted, late, overdue, open), the units overdue longest, the outcomes the notice's
+rules decided (约谈, 通报批评 …, units per rule), the escalations and submissions of the last day, the 延期申请
+waiting for a decision, and messages the channels refused (dead letters). It is an outbox message like
 any other (recipient `operators`, kind `digest`), keyed by campaign and local date: composing twice on one
 day writes one message.
 """
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, func, insert, select
 from duban.domain.state import State
 from duban.instants import in_zone, utc
 from duban.services.extension import requests_of
+from duban.store.core import core_table
 from duban.store.db import reading, unit_of_work
 from duban.store.tables import Assignment, OutboxMessage, Submission
 from duban.views.status import status_report
@@ -26,7 +28,7 @@ DEAD_REASONS_LISTED = 5  # kinds of refusal (an invalid key, a wrong signature �
 
 def campaigns_with_open_work(engine: Engine) -> list[str]:
     """The campaigns with an item still open, due soon or overdue: those a daily digest is written for."""
-    a = Assignment.__table__
+    a = core_table(Assignment)
     with reading(engine) as conn:
         return list(
             conn.execute(
@@ -43,11 +45,11 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
     day = in_zone(as_of, campaign.tz).date()
     key = hashlib.sha256(f"{campaign_id}|digest|{day.isoformat()}".encode()).hexdigest()[:32]
     since = as_of - timedelta(days=1)
-    o = OutboxMessage.__table__
+    o = core_table(OutboxMessage)
     with unit_of_work(engine) as conn:
         if conn.execute(select(o.c.id).where(o.c.idempotency_key == key)).first():
             return False
-        status_counts = dict(
+        status_counts: dict[str, int] = dict(
             conn.execute(
                 select(o.c.status, func.count()).where(o.c.campaign_id == campaign_id).group_by(o.c.status)
             ).all()
@@ -60,7 +62,7 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
                 o.c.created_at <= as_of,
             )
         ).scalar_one()
-        s = Submission.__table__
+        s = core_table(Submission)
         submissions = conn.execute(
             select(func.count()).where(
                 s.c.campaign_id == campaign_id, s.c.submitted_at > since, s.c.submitted_at <= as_of
@@ -86,7 +88,7 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
             )
         dead = _dead_letters(conn, campaign_id, campaign.display)
         waiting = requests_of(conn, campaign_id, status="pending")
-        a = Assignment.__table__
+        a = core_table(Assignment)
         reviewing = conn.execute(
             select(func.count(), func.min(a.c.submitted_at)).where(
                 a.c.campaign_id == campaign_id, a.c.state == "in_review"
@@ -107,6 +109,7 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
             "unconfirmed": status_counts.get("unconfirmed", 0),
             "dead_reasons": dead,
             "overdue": [{"unit": code, "items": items} for code, items in list(overdue_units.items())[:OVERDUE_LISTED]],
+            "outcomes": list(report.loop.get("outcomes") or ()),  # 约谈, 通报批评 … per item and rule
             "in_review": reviewing[0],
             "in_review_since": utc(reviewing[1]).isoformat() if reviewing[1] else None,
             "extensions_total": len(waiting),
@@ -142,7 +145,7 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
 def _dead_letters(conn, campaign_id: str, display) -> list[dict]:  # noqa: ANN001
     """The campaign's dead letters grouped by what the channel said (its own words), the biggest group first:
     an invalid bot key shows once, with the units it cut off."""
-    o = OutboxMessage.__table__
+    o = core_table(OutboxMessage)
     rows = conn.execute(
         select(o.c.last_error, o.c.recipient)
         .where(o.c.campaign_id == campaign_id, o.c.status == "dead")

@@ -22,12 +22,13 @@ from sqlalchemy import Engine, func, select
 from duban.domain.standing import row_state_at
 from duban.domain.state import Color, State, color
 from duban.instants import utc
+from duban.store.core import core_table
 from duban.store.tables import Assignment, Submission, TransitionRow
 from duban.views.campaigns import PlannedCampaign
 
-_A = Assignment.__table__
-_S = Submission.__table__
-_T = TransitionRow.__table__
+_A = core_table(Assignment)
+_S = core_table(Submission)
+_T = core_table(TransitionRow)
 
 
 @dataclass(frozen=True)

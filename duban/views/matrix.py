@@ -18,6 +18,7 @@ from duban.domain.state import Color, color, worst
 from duban.domain.units import Level
 from duban.instants import utc
 from duban.spec.models import Item, Stage
+from duban.store.core import core_table
 from duban.store.tables import Assignment, CampaignUnit
 from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.views.colors import RANKS, item_counts, several_instances, stale_at, units_of_colour
@@ -34,8 +35,8 @@ COLOR_NAMES = {
     "grey": Color.grey,
     "灰": Color.grey,
 }
-_A = Assignment.__table__
-_U = CampaignUnit.__table__
+_A = core_table(Assignment)
+_U = core_table(CampaignUnit)
 
 
 @dataclass

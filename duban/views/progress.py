@@ -16,6 +16,7 @@ from sqlalchemy import Engine, and_, case, func, literal, literal_column, null, 
 
 from duban.domain.state import Color, State, color, worst
 from duban.instants import in_zone, utc
+from duban.store.core import core_table
 from duban.store.db import reading, unit_of_work
 from duban.store.engine import is_postgres
 from duban.store.tables import (
@@ -30,7 +31,8 @@ from duban.store.tables import (
 )
 from duban.views.campaigns import PlannedCampaign, load_campaign
 
-_A, _I = Assignment.__table__, Intent.__table__
+_A, _I = core_table(Assignment), core_table(Intent)
+_M, _C = core_table(ViewMark), core_table(CampaignRow)
 ROWS_SHOWN = 300  # units in the table artifact, the reddest first; the counts cover them all
 LISTED = 30  # escalations listed in the summary
 UNITS_LISTED = 15  # overdue units listed in the summary, each with all its overdue items counted
@@ -132,21 +134,20 @@ def views_stale(engine: Engine, campaign_id: str, as_of: datetime) -> ViewMarks 
     the same day in the campaign's zone (the views count overdue days).
     """
     as_of = utc(as_of)
-    k = AcknowledgementRow.__table__
+    k = core_table(AcknowledgementRow)
     with reading(engine) as conn:
-        marks = ViewMarks(
-            *(
-                conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()
-                for t in (TransitionRow.__table__, Submission.__table__, ScoreRecord.__table__)
-            ),
-            acknowledged=conn.execute(
-                select(func.count()).where(k.c.campaign_id == campaign_id, k.c.acknowledged_at.is_not(None))
-            ).scalar_one(),
+        transition, submission, score = (
+            conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()
+            for t in (core_table(TransitionRow), core_table(Submission), core_table(ScoreRecord))
         )
-        row = conn.execute(select(ViewMark).where(ViewMark.campaign_id == campaign_id)).first()
+        acknowledged = conn.execute(
+            select(func.count()).where(k.c.campaign_id == campaign_id, k.c.acknowledged_at.is_not(None))
+        ).scalar_one()
+        marks = ViewMarks(transition, submission, score, acknowledged)
+        row = conn.execute(select(ViewMark).where(_M.c.campaign_id == campaign_id)).first()
         if row is None:
             return marks
-        tz = conn.execute(select(CampaignRow.timezone).where(CampaignRow.id == campaign_id)).scalar_one()
+        tz = conn.execute(select(_C.c.timezone).where(_C.c.id == campaign_id)).scalar_one()
     seen = ViewMarks(row.transition_id, row.submission_id, row.score_id, row.acknowledged)
     same_day = in_zone(as_of, tz).date() == in_zone(row.published_at, tz).date()
     return None if seen == marks and same_day else marks
@@ -156,13 +157,13 @@ def views_published(engine: Engine, campaign_id: str, as_of: datetime, marks: Vi
     """Record a publication; marks only move forward (two ticks may finish in either order)."""
     values = dict(published_at=utc(as_of), **vars(marks))
     with unit_of_work(engine) as conn:
-        query = select(ViewMark).where(ViewMark.campaign_id == campaign_id)
+        query = select(ViewMark).where(_M.c.campaign_id == campaign_id)
         row = conn.execute(query.with_for_update() if is_postgres(conn) else query).first()
         if row is None:
-            conn.execute(ViewMark.__table__.insert().values(campaign_id=campaign_id, **values))
+            conn.execute(_M.insert().values(campaign_id=campaign_id, **values))
             return
         newer = {k: max(v, getattr(row, k)) for k, v in values.items()}
-        conn.execute(ViewMark.__table__.update().where(ViewMark.campaign_id == campaign_id).values(**newer))
+        conn.execute(_M.update().where(_M.c.campaign_id == campaign_id).values(**newer))
 
 
 def artifact_key(*parts: str) -> str:

@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.sql.selectable import CTE
 
+from duban.store.core import core_table
 from duban.store.tables import CampaignUnit
 from duban.views.campaigns import Recipient
 
-_U = CampaignUnit.__table__
+_U = core_table(CampaignUnit)
 _CHUNK = 900  # below every SQLite build's limit on bound parameters
 
 

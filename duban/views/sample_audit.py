@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from duban.domain.plan import Plan
 from duban.domain.sampling.draw import SampleResult, draw_sample
 from duban.domain.select import Resolver
+from duban.store.core import core_table
 from duban.store.tables import SampleDraw
 
 
@@ -36,7 +37,7 @@ class Recorded:
 def recorded_samples(engine: Engine, campaign_id: str) -> dict[str, SampleDraw]:
     """The samples recorded for a planned campaign, by id (empty when the campaign is not planned)."""
     with engine.connect() as conn:
-        rows = conn.execute(select(SampleDraw).where(SampleDraw.campaign_id == campaign_id)).all()
+        rows = conn.execute(select(SampleDraw).where(core_table(SampleDraw).c.campaign_id == campaign_id)).all()
     return {row.sample_id: SampleDraw.model_validate(row._mapping) for row in rows}
 
 

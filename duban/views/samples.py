@@ -15,9 +15,10 @@ from sqlalchemy import Engine, func, select
 from duban.domain.hidden_samples import item_samples, samples_used
 from duban.instants import utc
 from duban.spec.models import Campaign, Selector
+from duban.store.core import core_table
 from duban.store.tables import Assignment
 
-_A = Assignment.__table__
+_A = core_table(Assignment)
 
 
 def drawing_items(spec: Campaign, sample_id: str) -> set[str]:

@@ -18,12 +18,13 @@ from duban.domain.standing import row_state_at
 from duban.domain.state import State
 from duban.services.scores import UnitScores, check_scores, find_sheet, inspection_day, sample_label, sample_members
 from duban.spec.models import Sample, ScoreSheet
+from duban.store.core import core_table
 from duban.store.tables import Assignment, ScoreRecord
 from duban.views.campaigns import PlannedCampaign, Recipient, load_campaign
 from duban.views.registry import units_by_code
 from duban.views.samples import still_hidden
 
-_A = Assignment.__table__
+_A, _S = core_table(Assignment), core_table(ScoreRecord)
 GROUP_ABOVE = 60  # a larger sample is shown by parent unit first
 
 
@@ -171,13 +172,13 @@ def _latest(
 ) -> dict[str, tuple[ScoreRecord, int]]:
     """Unit → (its latest scores, how many versions) on the sheet for the sample."""
     query = select(ScoreRecord).where(
-        ScoreRecord.campaign_id == campaign_id, ScoreRecord.sheet_id == sheet_id, ScoreRecord.sample_id == sample_id
+        _S.c.campaign_id == campaign_id, _S.c.sheet_id == sheet_id, _S.c.sample_id == sample_id
     )
     if units is not None:
-        query = query.where(ScoreRecord.unit_code.in_(sorted(units)))
+        query = query.where(_S.c.unit_code.in_(sorted(units)))
     found: dict[str, tuple[ScoreRecord, int]] = {}
     with engine.connect() as conn:
-        for row in conn.execute(query.order_by(ScoreRecord.unit_code, ScoreRecord.version)):
+        for row in conn.execute(query.order_by(_S.c.unit_code, _S.c.version)):
             record = ScoreRecord.model_validate(row._mapping)
             found[record.unit_code] = (record, found.get(record.unit_code, (None, 0))[1] + 1)
     return found
@@ -205,8 +206,8 @@ def unit_scores(engine: Engine, campaign_id: str, codes: Iterable[str]) -> dict[
         return {}
     found: dict[tuple[str, str, str], tuple[ScoreRecord, int]] = {}
     with engine.connect() as conn:
-        query = select(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id, ScoreRecord.unit_code.in_(wanted))
-        for row in conn.execute(query.order_by(ScoreRecord.version)):
+        query = select(ScoreRecord).where(_S.c.campaign_id == campaign_id, _S.c.unit_code.in_(wanted))
+        for row in conn.execute(query.order_by(_S.c.version)):
             record = ScoreRecord.model_validate(row._mapping)
             key = (record.unit_code, record.sheet_id, record.sample_id)
             found[key] = (record, found.get(key, (None, 0))[1] + 1)
@@ -244,5 +245,6 @@ def form_entry(
     elif wrong:
         problems["inspected_on"] = wrong
     else:
+        assert when is not None  # a day written (stripped, not empty) is a date or says what is wrong with it
         entry.inspected_on = when.isoformat()
     return entry, problems

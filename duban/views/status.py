@@ -16,10 +16,12 @@ from duban.domain.hidden_samples import concealed_items
 from duban.domain.standing import row_state_at
 from duban.domain.state import Color, State, color, worst
 from duban.instants import utc
+from duban.store.core import core_table
+from duban.store.outcomes import outcome_tally
 from duban.store.tables import Assignment, ExtensionRequest, ReviewRow
 from duban.views.campaigns import PlannedCampaign, load_campaign
 
-_A = Assignment.__table__
+_A = core_table(Assignment)
 
 
 @dataclass
@@ -48,9 +50,9 @@ class StatusReport:
 
 
 def loop_counts(conn, campaign_id: str, as_of: datetime) -> dict:  # noqa: ANN001
-    """How many 延期申请 were approved, denied or wait, how many reviews returned or accepted, and 签收率 per stage
-    (acknowledged, asked), by `as_of`."""
-    r, v = ExtensionRequest.__table__, ReviewRow.__table__
+    """How many 延期申请 were approved, denied or wait, how many reviews returned or accepted, 签收率 per stage
+    (acknowledged, asked), and the units each outcome rule reached (约谈, 通报批评 …), by `as_of`."""
+    r, v = core_table(ExtensionRequest), core_table(ReviewRow)
     extensions = {"approved": 0, "denied": 0, "pending": 0}
     for status, n in conn.execute(
         select(r.c.status, func.count())
@@ -65,7 +67,15 @@ def loop_counts(conn, campaign_id: str, as_of: datetime) -> dict:  # noqa: ANN00
         reviews[decision] = n
     from duban.services.acknowledgements import ack_rates
 
-    return {"extensions": extensions, "reviews": reviews, "acks": ack_rates(conn, campaign_id, as_of)}
+    outcomes = [
+        {"item": t.item_id, "words": t.words, "units": t.units} for t in outcome_tally(conn, campaign_id, as_of)
+    ]
+    return {
+        "extensions": extensions,
+        "reviews": reviews,
+        "acks": ack_rates(conn, campaign_id, as_of),
+        "outcomes": outcomes,
+    }
 
 
 def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusReport:

@@ -1,4 +1,5 @@
-"""The 汇总表 (xlsx): a roll-up by level with metric totals, and one sheet per stage of units × items.
+"""The 汇总表 (xlsx): a roll-up by level with metric totals, one sheet per stage of units × items, and — when the
+notice names outcomes (约谈, 通报批评, 重新开展) — a 处理情况 sheet of those decided, in the notice's words.
 
 Read from the database at `as_of` (states as `duban status` reads them, the latest version's counts), so the
 operators' download and the close-out report show the same figures. No web code here: the portal serves
@@ -25,13 +26,14 @@ from duban.instants import fmt, utc
 from duban.spec.models import Item, Metric, Stage
 from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.views.duties import Duty, load_duties
+from duban.views.outcomes import has_outcome_rules, outcomes_of_campaign
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 FILL = {Color.red: "C62828", Color.yellow: "F9A825", Color.green: "2E7D32", Color.grey: "BDBDBD"}
 WHITE_TEXT = {Color.red, Color.green}
-LEVEL_CN = {level.value: level.cn for level in Level}
+LEVEL_CN: dict[str | None, str] = {level.value: level.cn for level in Level}  # a unit's level may be unknown
 _BOLD = Font(bold=True)
 _HEAD_FILL = PatternFill("solid", fgColor="E3EAF2")
 
@@ -51,6 +53,8 @@ def summary_workbook(engine: Engine, campaign_id: str, as_of: datetime, *, histo
         stage_duties = [d for d in duties if d.stage_id == stage.id]
         if stage_duties:
             _stage_sheet(book.create_sheet(_sheet_name(stage.name, names)), campaign, stage, stage_duties, as_of)
+    if has_outcome_rules(campaign):
+        _outcome_sheet(book.create_sheet(_sheet_name("处理情况", names)), engine, campaign, as_of)
     for sheet in book.worksheets:
         inert(sheet)  # unit names, file names and text counts are text, never formulas
     out = io.BytesIO()
@@ -130,8 +134,8 @@ def _stage_sheet(sheet, campaign: PlannedCampaign, stage: Stage, duties: list[Du
     sheet["A1"].font = Font(bold=True, size=13)
     _header(sheet, head)
     rows: dict[tuple[str, str], dict[str, Duty]] = defaultdict(dict)
-    for duty in duties:
-        rows[(duty.unit_code, duty.instance)][duty.item_id] = duty
+    for d in duties:
+        rows[(d.unit_code, d.instance)][d.item_id] = d
     order = {code: index for index, code in enumerate(campaign.units)}
     for (code, instance), by_item in sorted(rows.items(), key=lambda kv: (order.get(kv[0][0], 0), kv[0][1])):
         unit = campaign.units.get(code)
@@ -163,6 +167,33 @@ def _stage_sheet(sheet, campaign: PlannedCampaign, stage: Stage, duties: list[Du
     _widths(sheet, [14, 26, 6, 16] + ([10] if recurring else []) + [14] * (len(head) - 4 - recurring))
     sheet.freeze_panes = sheet.cell(row=3, column=5 + recurring)
     sheet.auto_filter.ref = f"A2:{get_column_letter(len(head))}{sheet.max_row}"
+
+
+def _outcome_sheet(sheet, engine: Engine, campaign: PlannedCampaign, as_of: datetime) -> None:
+    """处理情况: each outcome decided by `as_of` — unit, item, the notice's words, when decided, by when owed."""
+    sheet.append([f"处理情况（截至 {fmt(as_of, campaign.tz)}）"])
+    sheet["A1"].font = Font(bold=True, size=13)
+    _header(sheet, ["单位代码", "单位", "级别", "上级单位", "事项", "处理（通知原文）", "决定时间", "限期"])
+    found = outcomes_of_campaign(engine, campaign, as_of)
+    for o in found:
+        unit = campaign.units.get(o.unit_code)
+        sheet.append(
+            [
+                o.unit_code,
+                campaign.display(o.unit_code),
+                LEVEL_CN.get(unit.level if unit else "", ""),
+                campaign.display(unit.parent if unit else None),
+                o.item,
+                o.words,
+                fmt(o.decided_at, campaign.tz),
+                fmt(o.due_at, campaign.tz) if o.due_at else "—",
+            ]
+        )
+    if not found:
+        sheet.append(["", "截至此时尚未作出处理"])
+    _widths(sheet, [14, 26, 6, 16, 24, 40, 22, 22])
+    sheet.freeze_panes = "C3"
+    sheet.auto_filter.ref = f"A2:H{sheet.max_row}"
 
 
 def _header(sheet, head: list[str]) -> None:

@@ -69,6 +69,7 @@ class UnitPage:
     requests: dict = field(default_factory=dict)  # (item, instance) → its latest 延期申请 (extension.Request)
     returns: dict = field(default_factory=dict)  # (item, instance) → its latest review (a return shows its reason)
     to_review: list = field(default_factory=list)  # the children's versions waiting for this unit's review (审核)
+    namings: list = field(default_factory=list)  # open samples this unit names its own units for (由上级指定)
 
     def entry(self, item_id: str, instance: str = "") -> Entry | None:
         for e in self.entries:
@@ -108,7 +109,8 @@ def unit_page(engine: Engine, campaign_id: str, unit_code: str, as_of: datetime,
 
 
 def _loop(engine: Engine, campaign: PlannedCampaign, page: UnitPage, children: dict[str, str], history: bool) -> None:
-    """签收 to give, 延期申请 and returns of the unit's items, and its children's versions waiting for its review."""
+    """签收 to give, 延期申请 and returns of the unit's items, its children's versions waiting for its review, and
+    the open samples it names its units for (由上级指定)."""
     from duban.services.acknowledgements import pending_acknowledgements
     from duban.services.extension import requests_of
     from duban.services.review import review_queue, reviews_of
@@ -122,6 +124,10 @@ def _loop(engine: Engine, campaign: PlannedCampaign, page: UnitPage, children: d
     for v in reviews_of(engine, campaign.id, unit_code=code):
         if v.at <= page.as_of:
             page.returns[(v.item_id, v.instance)] = v
+    if children and not history and any(s.open for s in campaign.spec.samples):
+        from duban.services.sample_naming import namings_for
+
+        page.namings = namings_for(engine, campaign.id, code)
     if children and any(item.review is not None and item.review.by == "parent" for _s, item in campaign.spec.items()):
         by_parent = {
             item.id for _s, item in campaign.spec.items() if item.review is not None and item.review.by == "parent"

@@ -59,7 +59,7 @@ def create_app(
 ) -> FastAPI:
     """The portal over `engine` (default: the settings' database). `clock` stands in for the wall clock (tests);
     `preview_at` shows the record as it stood at that instant, read-only (`duban serve --as-of`)."""
-    from duban.web import api, loop_routes, ops_routes, score_routes, unit_routes
+    from duban.web import api, loop_routes, ops_routes, sample_routes, score_routes, unit_routes
 
     settings = settings or get_settings()
     engine = engine or open_database(settings.resolved_database_url)
@@ -69,7 +69,8 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
-        description="督办报送平台的只读 JSON 接口：单位的报送事项（凭单位专属链接的令牌）和运营人员的红黄绿矩阵（凭登录会话）。",
+        description="督办报送平台的只读 JSON 接口："
+        "单位的报送事项（凭单位专属链接的令牌）和运营人员的红黄绿矩阵（凭登录会话）。",
     )
     app.state.portal = Portal(
         settings, engine, settings.portal_key(), clock or _wall_clock, preview_at, make_templates()
@@ -79,6 +80,7 @@ def create_app(
     app.include_router(loop_routes.router)
     app.include_router(ops_routes.router)
     app.include_router(score_routes.router)
+    app.include_router(sample_routes.router)
     app.include_router(api.router)
     _handlers(app)
     app.add_middleware(BodyLimit, limit=settings.upload_max_bytes * 3 + 1024 * 1024)

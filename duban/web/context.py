@@ -35,6 +35,7 @@ ACTIONS_CN = {
     "acknowledge": "签收",
     "extension": "延期申请",
     "review": "审核",
+    "name_units": "指定抽查单位",
 }
 COLOR_CLASS = {Color.red: "red", Color.yellow: "yellow", Color.green: "green", Color.grey: "grey"}
 ACTORS_CN = {
@@ -49,7 +50,8 @@ REASONS_CN = {"tampered": "链接不完整或被改动", "expired": "链接已�
 
 
 def actor_cn(actor: str | None, names: dict[str, str] | None = None) -> str:
-    """Who did it, in the words operators use: 督办人员 duban, 昔阳县统计局, 模拟数据 — never operator:duban or unit:140724."""
+    """Who did it, in the words operators use: 督办人员 duban, 昔阳县统计局, 模拟数据 — never operator:duban or
+    unit:140724."""
     if not actor:
         return ""
     kind, _, rest = actor.partition(":")

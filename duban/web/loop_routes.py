@@ -1,8 +1,9 @@
 """The 督办 loop on the portal: a unit's 签收 and 延期申请 from its page, a parent's review (审核/退回) of its own
 children's versions, and the operators' queue of versions to review and requests to decide (/ops).
 
-Each goes through the same domain path as the CLI (duban.services.acknowledgements, duban.services.extension, duban.services.review), is
-audited under the unit or operator, and answers a refusal with its Chinese reason at the place it concerns.
+Each goes through the same domain path as the CLI (duban.services.acknowledgements, duban.services.extension,
+duban.services.review), is audited under the unit or operator, and answers a refusal with its Chinese reason at
+the place it concerns.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from duban.services.scores import sample_label
 from duban.views.campaigns import campaign_ids, load_campaign
 from duban.views.duties import submission
 from duban.views.matrix import COLOR_NAMES, LEVELS_CN, matrix
+from duban.views.outcomes import outcomes_of_unit
 from duban.views.registry import units_by_code
 from duban.views.scores import unit_scores
 from duban.views.summary_table import summary_workbook
@@ -236,6 +237,7 @@ def unit_detail(
             "scores": unit_scores(p.engine, campaign_id, [unit_code]).get(unit_code, []),
             "sheets": {s.id: s for s in spec.score_sheets},
             "samples": {s.id: s for s in spec.samples},
+            "outcomes": outcomes_of_unit(p.engine, view.campaign, unit_code, p.as_of()),
         },
         scope=f"ops:{who}",
     )

@@ -1,9 +1,10 @@
 """A unit's pages behind its link: what is due, the upload form per item, the receipt (回执), its own files.
 
 Every request checks the link (signature, expiry, revocation) and is written to the audit log, refused
-ones too (folded: the same refusal from one address is one entry per ten minutes with its count). A submission goes through the same domain path as `duban submit`: record_submission (checks,
-content-addressed files, a new version, late marked, a receipt intent in one transaction) and then
-compose_messages for the unit, which queues its receipt message.
+ones too (folded: the same refusal from one address is one entry per ten minutes with its count). A submission
+goes through the same domain path as `duban submit`: record_submission (checks, content-addressed files, a new
+version, late marked, a receipt intent in one transaction) and then compose_messages for the unit, which queues
+its receipt message.
 """
 
 from __future__ import annotations

@@ -132,7 +132,8 @@ class Stack:
         raise RuntimeError(f"prefect server not healthy after {timeout} s:\n{self.log('server')[-3000:]}")
 
     def stop(self) -> None:
-        """Stop the portal and the worker, then the server: SIGTERM to each process group, SIGKILL after a grace period."""
+        """Stop the portal and the worker, then the server: SIGTERM to each process group, SIGKILL after a grace
+        period."""
         for name in ("portal", "worker", "server"):
             process = self.processes.get(name)
             if process is None:

@@ -51,3 +51,34 @@ def test_without_dry_run_a_campaign_not_in_the_database_is_still_refused(tmp_pat
     get_settings.cache_clear()
     result = CliRunner().invoke(app, ["amend", str(SPEC), str(AMENDMENT), "--at", "2024-05-20 09:00"])
     assert result.exit_code == 1 and "is not in the database" in result.output
+
+
+def test_stages_that_follow_a_moved_stage_are_listed_with_their_items():
+    """县级检查 follows 自查 (自查结束后), 市级抽查 follows 县级检查, 材料上报 follows 市级抽查: moving the end of 自查
+    lists the three stages, directly or through the chain, and the items that take their dates from them."""
+    spec = load_spec(ROOT / "tests" / "specs" / "jinzhong-2024-stage-order.yaml")
+    moved = ROOT / "tests" / "specs" / "amendments" / "jinzhong-2024-stage-order-move.yaml"
+    result = preview_amendment(spec, load_amendment(moved), WorkCalendar())
+    assert result.stages == ["county_check", "city_check", "materials"]
+    assert result.stage_chains == {
+        "county_check": "stage:self_assessment",
+        "city_check": "stage:county_check, which counts from stage:self_assessment",
+        "materials": "stage:city_check, which counts from stage:county_check, which counts from stage:self_assessment",
+    }
+    assert result.dependents == ["county_report", "city_binder", "materials_upload"]
+    assert result.chains["city_binder"] == (
+        "stage:city_check, which counts from stage:county_check, which counts from stage:self_assessment"
+    )
+
+
+def test_the_cli_dry_run_names_the_stages_that_follow(tmp_path, monkeypatch):
+    from duban.settings import get_settings
+
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    spec = ROOT / "tests" / "specs" / "jinzhong-2024-stage-order.yaml"
+    moved = ROOT / "tests" / "specs" / "amendments" / "jinzhong-2024-stage-order-move.yaml"
+    result = CliRunner().invoke(app, ["amend", str(spec), str(moved), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "stage county_check counts from stage:self_assessment, which the amendment moves" in result.output
+    assert "stage materials counts from stage:city_check, which counts from stage:county_check" in result.output

@@ -143,7 +143,8 @@ def test_the_dispatch_flow_delivers_to_the_sink(prefect_harness):
 
 
 def test_flow_runs_in_one_process_share_one_api_client(prefect_harness):
-    """The demo's many runs open one API client between them; a run called alone builds its own (TLS context and all)."""
+    """The demo's many runs open one API client between them; a run called alone builds its own (TLS context and
+    all)."""
     from prefect import flow
     from prefect.client.orchestration import get_client
 

@@ -73,7 +73,8 @@ def test_figures_within_the_bound_are_kept(metric, typed, value):
 
 @pytest.fixture
 def stored_out_of_bounds(engine, tmp_path):
-    """Three counties report; two of their counts are then out of bounds in the database, as an older duban kept them."""
+    """Three counties report; two of their counts are then out of bounds in the database, as an older duban kept
+    them."""
     plan_jinzhong(engine)
     tick(engine, at("2024-05-27 10:00"))
     pdf = write(tmp_path / "检查评分表.pdf", pdf_bytes())

@@ -71,3 +71,106 @@ def test_plan_prints_the_outcomes_and_the_campaign_simulates():
     assert "处理 逾期5个工作日未报：重新开展（限10个工作日）" in console.export_text()
     preview = simulate_spec(SPEC, seed=5)
     assert any("自查报告（重新开展）" in e.rendered.text for e in preview.messages if e.kind == "opened")
+
+
+FAILED_SPEC = ROOT / "tests" / "specs" / "xiyang-2024-failed.yaml"
+FAILED = "xiyang-2024-failed"
+
+
+def _inspected(engine) -> str:
+    """xiyang-2024-failed scored on Wednesday 6/5 at 10:00: one township below 80, one below and re-scored above
+    at 10:30, two above; returns the failing one."""
+    from duban.services.scores import UnitScores, record_scores, sample_members
+
+    ensure_planned(engine, FAILED_SPEC, now=at("2024-05-06 12:00"))
+    failing, corrected, *passing = sample_members(engine, FAILED, "county_check")
+    low, high = {"ledgers": 30, "reporting": 40}, {"ledgers": 45, "reporting": 45}
+    scores = [UnitScores(failing, low), UnitScores(corrected, low), *(UnitScores(u, high) for u in passing)]
+    record_scores(engine, FAILED, "county_check", scores, at=at("2024-06-05 10:00"))
+    record_scores(engine, FAILED, "county_check", [UnitScores(corrected, high)], at=at("2024-06-05 10:30"))
+    return failing
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "pg"], indirect=True)
+def test_units_an_inspection_fails_face_the_notices_outcomes_once(engine):
+    """检查得分低于80分的，通报批评并于10个工作日内重新开展自查: decided by the tick from the latest scoring."""
+    failing = _inspected(engine)
+    assert decide_outcomes(engine, FAILED, at("2024-06-05 09:59")) == 0  # not yet scored
+    assert decide_outcomes(engine, FAILED, at("2024-06-05 11:00")) == 2  # 通报批评 and 重新开展, for one unit
+    assert decide_outcomes(engine, FAILED, at("2024-06-05 11:10")) == 0  # each once
+    rows = recorded_outcomes(engine, FAILED)
+    assert {r.unit_code for r in rows} == {failing}  # the unit re-scored above the pass mark faces nothing
+    # 10 working days from Wednesday 6/5 (端午节 Monday 6/10 off): Thursday 6/20
+    assert [(r.words, fmt(r.decided_at, TZ), fmt(r.due_at, TZ) if r.due_at else None) for r in rows] == [
+        ("检查未达标：通报批评", "2024-06-05 周三 10:00", None),
+        ("检查未达标：重新开展（限10个工作日）", "2024-06-05 周三 10:00", "2024-06-20 周四 24:00"),
+    ]
+    with engine.connect() as conn:
+        owed = conn.execute(select(Assignment.unit_code).where(Assignment.item_id == "self_report-o2")).scalars().all()
+    assert owed == [failing]
+
+
+def test_outcomes_show_in_the_digest_the_prefect_summary_and_the_close_out_report(sqlite_engine):
+    """Operators read what the rules decided where they read everything else: 每日督办简报, the tick's summary
+    artifact, and the 总结报告's 存在问题 with a 处理情况 list."""
+    from duban.domain.calendar import WorkCalendar
+    from duban.domain.messages import render_digest
+    from duban.report.blocks import Para, Table
+    from duban.report.draft import build_draft
+    from duban.report.record import read_record
+    from duban.store.tables import OutboxMessage
+    from duban.views.artifacts import summary_markdown
+    from duban.views.campaigns import load_campaign
+    from duban.views.digest import compose_digest
+    from duban.views.progress import campaign_view
+
+    engine = sqlite_engine
+    failing = _inspected(engine)
+    tick_stage(engine, FAILED, "checks", at("2024-06-05 11:00"))
+    assert decide_outcomes(engine, FAILED, at("2024-06-05 11:00")) == 2
+    campaign = load_campaign(engine, FAILED)
+    name = campaign.display(failing)
+
+    assert compose_digest(engine, FAILED, at("2024-06-06 08:30"))
+    with engine.connect() as conn:
+        digest = conn.execute(select(OutboxMessage.__table__).where(OutboxMessage.kind == "digest")).one()
+    text = render_digest(digest.payload, campaign, key=digest.idempotency_key).text
+    assert (
+        "按通知处理：\n· 自查报告：检查未达标：通报批评，1个单位"
+        "\n· 自查报告：检查未达标：重新开展（限10个工作日），1个单位" in text
+    )
+
+    summary = summary_markdown(campaign_view(engine, FAILED, at("2024-06-06 08:30")))
+    assert "- 处理：自查报告 · 检查未达标：通报批评 **1** 个单位" in summary
+
+    draft = build_draft(read_record(engine, FAILED, at("2024-06-06 09:00"), WorkCalendar()))
+    [problems] = [s for s in draft.sections if "存在问题" in s.heading]
+    said = " ".join(b.text for b in problems.blocks if isinstance(b, Para))
+    assert (
+        "依照通知规定作出处理（自查报告检查未达标：通报批评1个单位，自查报告检查未达标：重新开展（限10个工作日）1个单位）"
+        in said
+    )
+    [listed] = [b for b in problems.blocks if isinstance(b, Table) and b.caption == "处理情况"]
+    assert listed.rows == [
+        [name, "自查报告", "检查未达标：通报批评", "6月5日", "—"],
+        [name, "自查报告", "检查未达标：重新开展（限10个工作日）", "6月5日", "6月20日"],
+    ]
+
+
+def test_the_simulation_scores_its_inspections_so_failing_units_meet_their_outcomes():
+    """`duban simulate` of 检查得分低于80分的…重新开展: the 县级检查 is scored by a seeded draw at 09:00 on the
+    working day after its 检查台账 are due (Friday 6/7 24:00 → Tuesday 6/11, 端午节 Monday 6/10 off), at least one
+    township falls below 80, and the preview tells it to do 自查报告（重新开展）by 6/25 (10 working days) — before,
+    nothing was scored and no `when: failed` outcome ever appeared."""
+    preview = simulate_spec(FAILED_SPEC, seed=5)
+    opened = [m for m in preview.messages if m.kind == "opened" and "自查报告（重新开展）" in m.rendered.text]
+    assert opened and all(m.at.startswith("2024-06-11T01:00") for m in opened)  # 09:00 in 晋中 is 01:00 UTC
+    assert "6月25日" in opened[0].rendered.text
+    assert len({m.recipient for m in opened}) < 4  # about a fifth of the four fail, not every one
+    assert preview.inspections == [
+        f"2024-06-11 周二 09:00 检查评分表（县级检查）评分 4 个单位，未达标 {len(opened)} 个"
+    ]
+    again = simulate_spec(FAILED_SPEC, seed=5)
+    assert [m.recipient for m in again.messages if m.kind == "opened" and "重新开展" in m.rendered.text] == [
+        m.recipient for m in opened
+    ]

@@ -1,6 +1,7 @@
-"""审核与退回 on the 晋中 "回头看": 设管科 reviews each county's 检查材料 (review: operators) and returns 昔阳县's with a
-reason; 昔阳 owes it again by the new due, hears why, is reminded and escalated by the new due, hands in again and is
-accepted. A county reviews its own townships' 总结报告 (review: parent) and cannot review another county's."""
+"""审核与退回 on the 晋中 "回头看": 设管科 reviews each county's 检查材料 (review: operators) and returns 昔阳县's
+with a reason; 昔阳 owes it again by the new due, hears why, is reminded and escalated by the new due, hands in
+again and is accepted. A county reviews its own townships' 总结报告 (review: parent) and cannot review another
+county's."""
 
 from __future__ import annotations
 

@@ -19,7 +19,8 @@ registry:
   divisions: ["430400"]
   as_of: {day}
 stages:
-  - {{id: s, name: 阶段, window: {{start: 2021-12-01, end: 2021-12-20}}, items: [{{id: a, name: 甲, units: {{level: county}}}}]}}
+  - {{id: s, name: 阶段, window: {{start: 2021-12-01, end: 2021-12-20}},
+     items: [{{id: a, name: 甲, units: {{level: county}}}}]}}
 """
 
 

@@ -92,7 +92,8 @@ def test_a_sub_sample_of_a_hidden_sample_is_warned_to_be_hidden(tmp_path):
     path, _ = _broken(
         tmp_path,
         "    seed: 20240610\n    hidden: true\n",
-        "    seed: 20240610\n    hidden: true\n  - {id: recheck, name: 复查, from: {sample: city_check}, count: 3, seed: 1}\n",
+        "    seed: 20240610\n    hidden: true\n"
+        "  - {id: recheck, name: 复查, from: {sample: city_check}, count: 3, seed: 1}\n",
     )
     spec = load_spec(path)
     _plan, warnings = validate(spec, load_calendar_for(spec))

@@ -62,7 +62,8 @@ def test_an_overlay_adds_villages_census_blocks_zones_and_its_own_line(tmp_path)
     overlay = tmp_path / "o.yaml"
     overlay.write_text(
         "lines:\n"
-        "  civil: {name: 民政, bodies: {county: '{name}民政局', township: '{name}人民政府', village: '{name}村民委员会'}}\n"
+        "  civil: {name: 民政, bodies: {county: '{name}民政局', township: '{name}人民政府', "
+        "village: '{name}村民委员会'}}\n"
         "units:\n"
         "  - {code: '140724100001', name: 城东, level: 村, kind: division, parent: '140724100'}\n"
         "  - {code: '140724100001-01', name: 城东第一普查小区, level: 普查小区, kind: block, parent: '140724100001'}\n"

@@ -104,3 +104,17 @@ def test_samples_are_reproducible(jinzhong, seed):
     assert first == draw_sample(sample, resolver, plan.registry).members
     other = draw_sample(sample.model_copy(update={"seed": seed + 1}), resolver, plan.registry).members
     assert first != other
+
+
+def test_show_all_lists_every_assignment_past_the_list_limit(jinzhong, monkeypatch):
+    """`duban show --all` lists each assignment of a plan longer than the list limit; without it, only the count."""
+    from rich.console import Console
+
+    from duban.cli import show
+
+    spec, plan = jinzhong
+    monkeypatch.setattr(show, "LIST_LIMIT", 100)  # the plan holds 324 assignments
+    for every, listed in ((True, True), (False, False)):
+        console = Console(record=True, width=240)
+        show.print_plan(console, spec, plan, every=every)
+        assert ("list them with --all" not in console.export_text()) is listed

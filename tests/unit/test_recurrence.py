@@ -75,7 +75,8 @@ def test_each_period_can_have_its_own_due_and_the_full_label_wins(tmp_path):
     assert _instances(plan) == [("2020Q3", "2020-10-10 周六 17:30"), ("2020Q4", "2021-01-20 周三 17:30")]
     written = _plan(
         tmp_path,
-        "{every: quarter, due_after_period: 10 days, periods: {2020Q4: {due: 2021-01-15}, Q4: {due_after_period: 20 days}}}",
+        "{every: quarter, due_after_period: 10 days, "
+        "periods: {2020Q4: {due: 2021-01-15}, Q4: {due_after_period: 20 days}}}",
     )
     assert _instances(written) == [("2020Q3", "2020-10-10 周六 24:00"), ("2020Q4", "2021-01-15 周五 24:00")]
     clocked = _plan(tmp_path, '{every: quarter, periods: {Q3: {at: "12:00"}}}')

@@ -275,7 +275,8 @@ def test_the_sample_warnings_reach_validate_at_the_rule(tmp_path):
     path = tmp_path / "t.yaml"
     path.write_text(
         'id: t\ntitle: 住户调查抽查\nissuer: 晋中市统计局\nregistry: {divisions: ["140724"]}\n'
-        "samples:\n  - {id: households, name: 抽查, from: {level: township}, count: 3, percent: 3%, base: 52000, seed: 7}\n"
+        "samples:\n"
+        "  - {id: households, name: 抽查, from: {level: township}, count: 3, percent: 3%, base: 52000, seed: 7}\n"
         "stages:\n  - id: s\n    name: 抽查\n    window: {start: 2024-05-10, end: 2024-05-24}\n"
         "    items: [{id: a, name: 台账, units: {sample: households}}]\n",
         encoding="utf-8",

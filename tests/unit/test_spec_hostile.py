@@ -108,7 +108,8 @@ def test_relative_dues_counting_past_2199_are_an_error_at_the_due(tmp_path):
     path, line = _spec(
         tmp_path,
         "window: {start: 2024-05-10, end: 2024-06-30}",
-        "window: {start: 2195-05-10, end: 2195-06-30}\nevents:\n  - {id: far, name: 远, at: {after: campaign.end, offset: 3660 days}}",
+        "window: {start: 2195-05-10, end: 2195-06-30}\n"
+        "events:\n  - {id: far, name: 远, at: {after: campaign.end, offset: 3660 days}}",
     )
     error = _error(lambda: plan_file(path))
     found = [e for e in _all(error) if "leaves the years 1900–2199" in e.message]

@@ -42,7 +42,8 @@ def test_overlay_adds_patches_and_excludes(tmp_path):
     overlay = tmp_path / "o.yaml"
     overlay.write_text(
         "units:\n"
-        "  - {code: 140724-bgs, name: 办公室, title: 昔阳县统计局办公室, level: county, kind: office, parent: '140724', tags: [局机关]}\n"
+        "  - {code: 140724-bgs, name: 办公室, title: 昔阳县统计局办公室, level: county, kind: office, "
+        "parent: '140724', tags: [局机关]}\n"
         "patch:\n"
         "  '140724100': {contact: 王芳, phone: 0354-4000000, channels: [env:DUBAN_LEPING_WECOM]}\n"
         "exclude: ['140724205']\n",

