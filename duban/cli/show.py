@@ -449,7 +449,7 @@ def print_demo(console: Console, result, settings) -> None:
             highlight=False,
         )
     if result.loop:
-        console.print("\n[bold]督办 loop[/] (延期申请, 审核与退回, once each)", highlight=False)
+        console.print("\n[bold]督办 loop[/] (签收, 延期申请, 审核与退回, once each)", highlight=False)
         for line in result.loop:
             console.print(f"  {lit(line)}", highlight=False)
     spec = result.spec_path.relative_to(result.spec_path.parent.parent)

@@ -166,6 +166,7 @@ class Preview:
     campaign: PlannedCampaign | None = field(default=None, repr=False)
     rollups: list[RollupStatus] = field(default_factory=list)  # where each roll-up stands at the end
     handed_in: list[RollupEvent] = field(default_factory=list)  # what duban handed in itself
+    loop: list[str] = field(default_factory=list)  # the 督办 loop's moments played (签收, 延期申请, 审核), in words
     inspections: list[str] = field(default_factory=list)  # the synthetic scorings (duban.simulation.scoring)
 
     def by_kind(self) -> Counter:
@@ -254,6 +255,7 @@ def simulate_planned(
     sent: list[PreviewMessage] = []
     stages = campaign.stage_ids()
     rollups = feeds_rollups(engine, campaign.id)
+    script = LoopScript(engine, campaign.id, quiet=quiet_policy(quiet))
     # outcomes for failing units (`when: failed`) need scorings: the inspections are scored by a seeded draw
     scoring = SyntheticScoring(engine, campaign.id, seed) if scores_failing_units(campaign.spec) else None
     log = run_clock(
@@ -264,11 +266,7 @@ def simulate_planned(
         start=start,
         end=end,
         submissions=subs,
-        tick=_with_loop(
-            LoopScript(engine, campaign.id, quiet=quiet_policy(quiet)),
-            domain_tick(engine, campaign.id, stages, quiet),
-            scoring,
-        ),
+        tick=_with_loop(script, domain_tick(engine, campaign.id, stages, quiet), scoring),
         dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
         quiet=quiet,
         with_rollups=rollups,
@@ -289,6 +287,7 @@ def simulate_planned(
         campaign=campaign,
         rollups=rollup_status(engine, campaign.id) if rollups else [],
         handed_in=rollup_events(engine, campaign.id) if rollups else [],
+        loop=script.done,
         inspections=scoring.done if scoring else [],
     )
 

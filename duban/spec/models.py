@@ -586,7 +586,9 @@ class Review(Strict):
 
     `by: operators` — the issuer's operators review (the CLI, /ops); `by: parent` — the unit's parent unit reviews
     through its own link (a county its townships), and the operators may too. Short forms: `review: parent`,
-    `review: operators`, `review: true`.
+    `review: operators`, `review: true`. `remind_after: 2 working days` reminds the reviewer (the parent unit, or
+    the operators' channel) of a version still waiting that long after it was handed in, and again each such
+    period it keeps waiting (day-based periods land on `defaults.remind_time`).
     """
 
     by: Literal["operators", "parent"] = Field(
@@ -595,6 +597,10 @@ class Review(Strict):
     within: OffsetField = Field(
         default=Offset(3, OffsetUnit.working_days),
         description="a returned item is due again this long after the return (unless given)",
+    )
+    remind_after: OffsetField | None = Field(
+        default=None,
+        description="remind the reviewer of a version waiting this long (again each such period), e.g. 2 working days",
     )
 
     __get_pydantic_json_schema__ = _also(
@@ -616,6 +622,13 @@ class Review(Strict):
     def _forward(cls, value: Offset) -> Offset:
         if value.amount <= 0:
             raise ValueError(f"{value}: a returned item is due again after the return; give a positive amount")
+        return value
+
+    @field_validator("remind_after")
+    @classmethod
+    def _later(cls, value: Offset | None) -> Offset | None:
+        if value is not None and value.amount <= 0:
+            raise ValueError(f"{value}: the reviewer is reminded after a version has waited; give a positive amount")
         return value
 
 

@@ -436,6 +436,7 @@ class ViewMark(SQLModel, table=True):
     transition_id: int = 0  # the newest row of each table when the views were read
     submission_id: int = 0
     score_id: int = 0
+    acknowledged: int = 0  # the campaign's 签收 given then (an acknowledgement changes a row, adds none)
 
 
 class LoginThrottle(SQLModel, table=True):
@@ -518,6 +519,7 @@ class AcknowledgementRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("campaign_id", "stage_id", "unit_code", name="uq_acknowledgement_unit"),
         Index("ix_acknowledgement_due", "campaign_id", "next_event_at"),  # a tick reads only what is due
+        Index("ix_acknowledgement_given", "campaign_id", "acknowledged_at"),  # 签收 given, counted from the index
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -580,3 +582,29 @@ class ListedUnit(SQLModel, table=True):
     listed_until: datetime | None = _utc()
     import_id: int = Field(foreign_key="unit_import.id")
     closed_by: int | None = Field(default=None, foreign_key="unit_import.id")
+
+
+class BulletinRow(SQLModel, table=True):
+    """A 通报 as `duban bulletin` drafted it: its number in the campaign (第N期), the record's instant, the stage
+    ('' for the whole campaign), what it counted and named, and the docx. Drafting the same stage at the same
+    instant again redrafts that 通报 (same number); the close-out report cites them."""
+
+    __tablename__ = "bulletin"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "number", name="uq_bulletin_number"),
+        UniqueConstraint("campaign_id", "stage_id", "as_of", name="uq_bulletin_scope"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    number: int  # 第N期, per campaign
+    stage_id: str = Field(default="", max_length=80)  # '' : the whole campaign
+    as_of: datetime = _utc(nullable=False)  # the record's instant (the 通报's 截至)
+    title: str
+    units_named: int = 0  # units named as late or missing
+    late: int = 0  # items handed in late
+    missing: int = 0  # items not handed in
+    file: str  # the docx written
+    sent: int = 0  # units its short text was queued to (`--send`)
+    drafted_at: datetime = _utc(nullable=False)  # when it was (last) drafted, wall clock
+    actor: str = Field(default="cli", max_length=80)

@@ -16,10 +16,14 @@ def test_the_preview_is_reproducible_and_complete(tmp_path):
     assert key(first) != key(other)
     kinds = first.by_kind()
     # the notice's messages, and the 督办 loop played once (a county's 检查材料 returned, the others accepted; the
-    # extension is asked only when the seeded draw has not handed the item in by then)
-    assert {"opened", "reminder", "overdue", "escalation", "receipt", "returned", "accepted"} <= set(kinds)
-    assert set(kinds) <= {"opened", "reminder", "overdue", "escalation", "receipt", "returned", "accepted", "extension"}
-    assert kinds["returned"] == 1
+    # extension is asked only when the seeded draw has not handed the item in by then; the counties acknowledge the
+    # 材料上报 stage but one, which is reminded and escalated to the city)
+    loop = {"returned", "accepted", "ack_reminder", "ack_escalation"}
+    assert {"opened", "reminder", "overdue", "escalation", "receipt", *loop} <= set(kinds)
+    assert set(kinds) <= {"opened", "reminder", "overdue", "escalation", "receipt", "extension", *loop}
+    assert kinds["returned"] == 1 and kinds["ack_reminder"] == 1 and kinds["ack_escalation"] == 1
+    [acked] = [line for line in first.loop if "签收" in line]
+    assert '10个单位签收了“"回头看"检查材料整理上报阶段”的通知；' in acked and "未签收" in acked
     opened_at = sorted(
         {
             fmt(__import__("datetime").datetime.fromisoformat(e.at), "Asia/Shanghai")
