@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, insert, select, update
 
+from duban.domain.plan import PlannedAssignment
 from duban.domain.state import Progress, State, excuse
+from duban.instants import utc
 from duban.store.core import core_table
 from duban.store.tables import Assignment, TransitionRow
 
@@ -43,3 +45,43 @@ def record_excused(
         ],
     )
     return progress.state
+
+
+def insert_planned(conn: Connection, campaign_id: str, planned: list[PlannedAssignment], now: datetime) -> None:
+    """Keep assignments made after planning (a 整改, an outcome's item), pending and opening at their `open_at`;
+    an (item, instance, unit) the campaign holds already is left as it is."""
+    if not planned:
+        return
+    items = {p.item_id for p in planned}
+    existing = {
+        tuple(r)
+        for r in conn.execute(
+            select(_A.c.item_id, _A.c.instance, _A.c.unit_code).where(
+                _A.c.campaign_id == campaign_id, _A.c.item_id.in_(items)
+            )
+        )
+    }
+    rows = [
+        dict(
+            campaign_id=campaign_id,
+            stage_id=p.stage_id,
+            stage_order=p.stage_order,
+            item_id=p.item_id,
+            instance=p.instance,
+            unit_code=p.unit_code,
+            role=p.role,
+            open_at=utc(p.open_at),
+            due_at=utc(p.due_at),
+            reminders=[utc(t).isoformat() for t in p.reminders],
+            escalations=[[utc(t).isoformat(), list(to)] for t, to in p.escalations],
+            state=State.pending.value,
+            reminders_done=0,
+            escalations_done=0,
+            next_event_at=utc(p.open_at),
+            updated_at=utc(now),
+        )
+        for p in planned
+        if (p.item_id, p.instance, p.unit_code) not in existing
+    ]
+    if rows:
+        conn.execute(insert(Assignment), rows)

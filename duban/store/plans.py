@@ -44,6 +44,15 @@ def campaign_row(connection: Connection, campaign_id: str) -> CampaignRow:
     return CampaignRow.model_validate(row._mapping)
 
 
+def stored_campaign_row(engine: Engine | Connection, campaign_id: str) -> CampaignRow:
+    """The campaign's row (its spec text among it), read on `engine`'s own connection or on `engine` itself when it
+    is a connection; a campaign that is not planned is a StoreError."""
+    if isinstance(engine, Engine):
+        with reading(engine) as connection:
+            return campaign_row(connection, campaign_id)
+    return campaign_row(engine, campaign_id)
+
+
 def planned_sha256(engine: Engine, campaign_id: str) -> str | None:
     """The digest of the spec text the campaign was planned from; None when it is not planned."""
     with reading(engine) as conn:
