@@ -5,12 +5,14 @@ Read by the close-out report's inspections (检查情况), the portal's and the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from duban.store.core import core_table
+from duban.store.db import reading
 from duban.store.tables import Assignment, ScoreRecord
 
 _S = core_table(ScoreRecord)
@@ -35,3 +37,38 @@ def follow_up_rows(conn: Connection, campaign_id: str, item_ids: list[str]) -> d
         (r.item_id, r.instance, r.unit_code): r
         for r in conn.execute(select(_A).where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(item_ids)))
     }
+
+
+def sheet_records(
+    engine: Engine, campaign_id: str, sheet_id: str, sample_id: str, units: Iterable[str] | None = None
+) -> list[ScoreRecord]:
+    """Every scoring on the sheet for the sample (of these units, when given), by unit and then version."""
+    query = select(ScoreRecord).where(
+        _S.c.campaign_id == campaign_id, _S.c.sheet_id == sheet_id, _S.c.sample_id == sample_id
+    )
+    if units is not None:
+        query = query.where(_S.c.unit_code.in_(sorted(units)))
+    with reading(engine) as conn:
+        return [
+            ScoreRecord.model_validate(row._mapping)
+            for row in conn.execute(query.order_by(_S.c.unit_code, _S.c.version))
+        ]
+
+
+def unit_records(engine: Engine, campaign_id: str, codes: list[str]) -> list[ScoreRecord]:
+    """Every scoring of these units in the campaign, on any sheet and sample, by version."""
+    with reading(engine) as conn:
+        query = select(ScoreRecord).where(_S.c.campaign_id == campaign_id, _S.c.unit_code.in_(codes))
+        return [ScoreRecord.model_validate(row._mapping) for row in conn.execute(query.order_by(_S.c.version))]
+
+
+def follow_ups_of(engine: Engine, campaign_id: str, item_id: str, instance: str, codes: list[str]) -> list[Any]:
+    """The assignment rows of one 整改 item's instance for these units."""
+    query = select(_A).where(
+        _A.c.campaign_id == campaign_id,
+        _A.c.item_id == item_id,
+        _A.c.instance == instance,
+        _A.c.unit_code.in_(codes),
+    )
+    with reading(engine) as conn:
+        return list(conn.execute(query))
