@@ -34,3 +34,11 @@ def first_opening(engine: Engine, campaign_id: str, item_ids: list[str]) -> date
         return conn.execute(
             select(func.min(_A.c.open_at)).where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(item_ids))
         ).scalar()
+
+
+def drawn_members(engine: Engine, campaign_id: str, sample_id: str) -> list[str] | None:
+    """The members recorded for one sample; None when it has no record (or none kept)."""
+    with reading(engine) as conn:
+        return conn.execute(
+            select(_D.c.members).where(_D.c.campaign_id == campaign_id, _D.c.sample_id == sample_id)
+        ).scalar()

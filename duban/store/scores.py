@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from duban.store.core import core_table
 from duban.store.db import reading
@@ -72,3 +72,42 @@ def follow_ups_of(engine: Engine, campaign_id: str, item_id: str, instance: str,
     )
     with reading(engine) as conn:
         return list(conn.execute(query))
+
+
+def owed_follow_ups(conn: Connection, campaign_id: str, item_id: str, instance: str) -> dict[str, Any]:
+    """unit → (id, unit_code, state) of its assignment of a 整改 item's instance."""
+    rows = conn.execute(
+        select(_A.c.id, _A.c.unit_code, _A.c.state).where(
+            _A.c.campaign_id == campaign_id, _A.c.item_id == item_id, _A.c.instance == instance
+        )
+    ).all()
+    return {row.unit_code: row for row in rows}
+
+
+def next_score_version(conn: Connection, campaign_id: str, sheet_id: str, sample_id: str, unit_code: str) -> int:
+    """The version the unit's next scoring on the sheet for the sample takes: one more than those kept."""
+    count = conn.execute(
+        select(func.count())
+        .select_from(_S)
+        .where(
+            _S.c.campaign_id == campaign_id,
+            _S.c.sheet_id == sheet_id,
+            _S.c.sample_id == sample_id,
+            _S.c.unit_code == unit_code,
+        )
+    ).scalar()
+    return (count or 0) + 1
+
+
+def keep_scoring(conn: Connection, row: dict[str, Any]) -> None:
+    """Keep one scoring (a row of table `score`)."""
+    conn.execute(insert(ScoreRecord), [row])
+
+
+def campaign_records(engine: Engine, campaign_id: str, sheet_id: str | None = None) -> list[ScoreRecord]:
+    """Every scoring of the campaign (on one sheet, when given), by version."""
+    with reading(engine) as conn:
+        query = select(ScoreRecord).where(_S.c.campaign_id == campaign_id)
+        if sheet_id:
+            query = query.where(_S.c.sheet_id == sheet_id)
+        return [ScoreRecord.model_validate(r._mapping) for r in conn.execute(query.order_by(_S.c.version))]
