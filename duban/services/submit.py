@@ -24,6 +24,7 @@ from duban.instants import utc
 from duban.spec.models import Item, Metric
 from duban.store.assignments import owed_rows, record_excused, record_handed_in
 from duban.store.db import unit_of_work
+from duban.store.errors import DatabaseError as DatabaseError  # re-exported: the portal catches it at a receipt
 from duban.views.campaigns import load_campaign
 
 if TYPE_CHECKING:
