@@ -11,7 +11,7 @@ from duban.domain.state import State
 from duban.errors import StoreError
 from duban.spec.load import LoadedSpec
 from duban.store.codec import Codec
-from duban.store.db import unit_of_work
+from duban.store.db import reading, unit_of_work
 from duban.store.engine import is_postgres
 from duban.store.tables import (
     AcknowledgementRow,
@@ -42,6 +42,27 @@ def campaign_row(connection: Connection, campaign_id: str) -> CampaignRow:
             "(which plans on first use) or run `duban demo`"
         )
     return CampaignRow.model_validate(row._mapping)
+
+
+def stored_campaign_row(engine: Engine | Connection, campaign_id: str) -> CampaignRow:
+    """The campaign's row (its spec text among it), read on `engine`'s own connection or on `engine` itself when it
+    is a connection; a campaign that is not planned is a StoreError."""
+    if isinstance(engine, Engine):
+        with reading(engine) as connection:
+            return campaign_row(connection, campaign_id)
+    return campaign_row(engine, campaign_id)
+
+
+def planned_sha256(engine: Engine, campaign_id: str) -> str | None:
+    """The digest of the spec text the campaign was planned from; None when it is not planned."""
+    with reading(engine) as conn:
+        return conn.execute(select(CampaignRow.spec_sha256).where(CampaignRow.id == campaign_id)).scalar()
+
+
+def planned_id(engine: Engine, campaign_id: str) -> str | None:
+    """`campaign_id` when such a campaign is planned in the database, else None."""
+    with reading(engine) as conn:
+        return conn.execute(select(CampaignRow.id).where(CampaignRow.id == campaign_id)).scalar()
 
 
 def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, replace: bool = False) -> bool:
