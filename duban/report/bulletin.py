@@ -24,6 +24,7 @@ from duban.report.record import Record, Slip, read_record
 from duban.report.submission_text import loop_sentence
 from duban.report.wording import cn_day, cn_md, pct
 from duban.store.bulletins import bulletin_sent, keep_bulletin
+from duban.store.core import core_table
 from duban.store.tables import ExtensionRequest, OutboxMessage, ReviewRow
 
 
@@ -135,7 +136,7 @@ def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensio
 
 def _loop_facts(engine: Engine, campaign_id: str, as_of: datetime, item_names: dict) -> tuple[dict, dict]:
     """(unit, item name) → returns by `as_of`, and → the latest due granted by an approved extension."""
-    v, r = ReviewRow.__table__, ExtensionRequest.__table__
+    v, r = core_table(ReviewRow), core_table(ExtensionRequest)
     returns: dict = defaultdict(int)
     extensions: dict = {}
     with engine.connect() as conn:
@@ -260,7 +261,7 @@ def send_bulletin(
         for code, unit in campaign.units.items()
         if unit.kind != "leader"
     ]
-    o = OutboxMessage.__table__
+    o = core_table(OutboxMessage)
     with unit_of_work(engine) as conn:
         keys = {r["idempotency_key"] for r in rows}
         have = set()

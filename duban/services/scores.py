@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -63,7 +64,7 @@ class Problem:
 class ScoreError(SubmissionError):
     """Scores refused: every problem with where it is (file, sheet, cell) and what is wrong."""
 
-    def __init__(self, problems: list[Problem | str]) -> None:
+    def __init__(self, problems: Sequence[Problem | str]) -> None:
         self.details = [p if isinstance(p, Problem) else Problem("", p, p) for p in problems]
         self.problems = [str(p) for p in self.details]
         shown = self.problems[:PROBLEMS_SHOWN]
