@@ -17,6 +17,7 @@ from duban.store.tables import (
     AcknowledgementRow,
     AmendmentRow,
     Assignment,
+    AssignmentTally,
     CampaignRow,
     CampaignUnit,
     Delivery,
@@ -280,6 +281,7 @@ def _delete_campaign(conn: Connection, campaign_id: str) -> None:
     conn.execute(delete(Submission).where(Submission.campaign_id == campaign_id))
     conn.execute(delete(OutcomeRow).where(OutcomeRow.campaign_id == campaign_id))
     conn.execute(delete(Assignment).where(Assignment.campaign_id == campaign_id))
+    conn.execute(delete(AssignmentTally).where(AssignmentTally.campaign_id == campaign_id))
     conn.execute(delete(SampleDraw).where(SampleDraw.campaign_id == campaign_id))
     conn.execute(delete(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id))
     conn.execute(delete(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id))
