@@ -87,30 +87,46 @@ SQLITE_DROP = [f"DROP TRIGGER IF EXISTS assignment_tally_{event}" for event in (
 _PG_PART = f"nextval(pg_get_serial_sequence('{TABLE}', 'id'))"  # each appended row its own part
 
 
-def _pg_function(event: str, changed: str) -> str:
+_PG_UNITS = (  # the units row's change: a unit's presence before and after the statement
+    "WITH changed AS ({units}), "
+    "gained AS (SELECT campaign_id, unit_code, sum(d) AS gained FROM changed GROUP BY campaign_id, unit_code "
+    "HAVING sum(d) <> 0), "
+    "present AS (SELECT g.campaign_id, g.gained, (SELECT count(*) FROM assignment AS a "
+    "WHERE a.campaign_id = g.campaign_id AND a.unit_code = g.unit_code) AS now FROM gained AS g) "
+    f"INSERT INTO {TABLE} (campaign_id, stage_id, item_id, state, part, n, instanced) "
+    f"SELECT campaign_id, '', '', '', {_PG_PART}, sum(CASE WHEN now > 0 THEN 1 ELSE 0 END "
+    "- CASE WHEN now - gained > 0 THEN 1 ELSE 0 END), 0 FROM present GROUP BY campaign_id "
+    "HAVING sum(CASE WHEN now > 0 THEN 1 ELSE 0 END - CASE WHEN now - gained > 0 THEN 1 ELSE 0 END) <> 0;\n"
+)
+_MOVED_FLAG = "duban.tally_units_moved"
+
+
+def _pg_function(event: str, changed: str, *, moves_only: bool = False) -> str:
     """A statement trigger's function: one row per key the statement changed, and the units row's change.
 
-    A unit's presence before and after the statement: it holds `now` assignments after, `now - gained` before
-    (gained: its rows in the new transition table less those in the old). Only units whose number of rows changed
-    are counted again, so a stage opening (states only) never looks at the units.
+    A unit holds `now` assignments after the statement and `now - gained` before it (gained: its rows in the new
+    transition table less those in the old); only units whose number of rows changed are looked up. An UPDATE
+    counts units only when a row changed its unit or campaign (a row trigger raises a flag for the
+    transaction), so a stage opening (states only) never groups its rows by unit. The function plans with
+    hash aggregates (enable_sort off): a few keys over a million rows, sorted, spilled to disk.
     """
+    units = _PG_UNITS.format(units=changed)
+    if moves_only:
+        units = (
+            f"IF current_setting('{_MOVED_FLAG}', true) = 'on' THEN\n{units}"
+            f"PERFORM set_config('{_MOVED_FLAG}', 'off', true);\nEND IF;\n"
+        )
     return (
-        f"CREATE OR REPLACE FUNCTION duban_assignment_tally_{event}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+        f"CREATE OR REPLACE FUNCTION duban_assignment_tally_{event}() RETURNS trigger LANGUAGE plpgsql "
+        "SET enable_sort = off AS $$\n"
         "BEGIN\n"
-        f"WITH changed AS ({changed}),\n"
-        "units AS (SELECT campaign_id, unit_code, sum(d) AS gained FROM changed GROUP BY campaign_id, unit_code "
-        "HAVING sum(d) <> 0),\n"
-        "present AS (SELECT u.campaign_id, u.gained, (SELECT count(*) FROM assignment AS a "
-        "WHERE a.campaign_id = u.campaign_id AND a.unit_code = u.unit_code) AS now FROM units AS u)\n"
+        f"WITH changed AS ({changed})\n"
         f"INSERT INTO {TABLE} (campaign_id, stage_id, item_id, state, part, n, instanced)\n"
         f"SELECT campaign_id, stage_id, item_id, state, {_PG_PART}, sum(d), "
         "sum(CASE WHEN instance <> '' THEN d ELSE 0 END) "
         "FROM changed GROUP BY campaign_id, stage_id, item_id, state "
-        "HAVING sum(d) <> 0 OR sum(CASE WHEN instance <> '' THEN d ELSE 0 END) <> 0\n"
-        "UNION ALL\n"
-        f"SELECT campaign_id, '', '', '', {_PG_PART}, sum(CASE WHEN now > 0 THEN 1 ELSE 0 END "
-        "- CASE WHEN now - gained > 0 THEN 1 ELSE 0 END), 0 FROM present GROUP BY campaign_id "
-        "HAVING sum(CASE WHEN now > 0 THEN 1 ELSE 0 END - CASE WHEN now - gained > 0 THEN 1 ELSE 0 END) <> 0;\n"
+        "HAVING sum(d) <> 0 OR sum(CASE WHEN instance <> '' THEN d ELSE 0 END) <> 0;\n"
+        f"{units}"
         "RETURN NULL;\n"
         "END $$"
     )
@@ -122,7 +138,9 @@ _PG_OLD = f"SELECT {_PG_COLUMNS}, -1 AS d FROM tally_old"
 POSTGRES = [
     _pg_function("insert", _PG_NEW),
     _pg_function("delete", _PG_OLD),
-    _pg_function("update", f"{_PG_NEW} UNION ALL {_PG_OLD}"),
+    _pg_function("update", f"{_PG_NEW} UNION ALL {_PG_OLD}", moves_only=True),
+    "CREATE OR REPLACE FUNCTION duban_assignment_tally_moved() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    f"BEGIN PERFORM set_config('{_MOVED_FLAG}', 'on', true); RETURN NULL; END $$",
     "DROP TRIGGER IF EXISTS assignment_tally_insert ON assignment",
     "CREATE TRIGGER assignment_tally_insert AFTER INSERT ON assignment REFERENCING NEW TABLE AS tally_new "
     "FOR EACH STATEMENT EXECUTE FUNCTION duban_assignment_tally_insert()",
@@ -133,10 +151,18 @@ POSTGRES = [
     "CREATE TRIGGER assignment_tally_update AFTER UPDATE ON assignment "
     "REFERENCING OLD TABLE AS tally_old NEW TABLE AS tally_new "
     "FOR EACH STATEMENT EXECUTE FUNCTION duban_assignment_tally_update()",
+    # row triggers fire before statement ones: the flag is up when the update's function runs
+    "DROP TRIGGER IF EXISTS assignment_tally_moved ON assignment",
+    "CREATE TRIGGER assignment_tally_moved AFTER UPDATE OF campaign_id, unit_code ON assignment FOR EACH ROW "
+    "WHEN (OLD.campaign_id IS DISTINCT FROM NEW.campaign_id OR OLD.unit_code IS DISTINCT FROM NEW.unit_code) "
+    "EXECUTE FUNCTION duban_assignment_tally_moved()",
 ]
 POSTGRES_DROP = [
-    *(f"DROP TRIGGER IF EXISTS assignment_tally_{event} ON assignment" for event in ("insert", "delete", "update")),
-    *(f"DROP FUNCTION IF EXISTS duban_assignment_tally_{event}()" for event in ("insert", "delete", "update")),
+    *(
+        f"DROP TRIGGER IF EXISTS assignment_tally_{event} ON assignment"
+        for event in ("insert", "delete", "update", "moved")
+    ),
+    *(f"DROP FUNCTION IF EXISTS duban_assignment_tally_{event}()" for event in ("insert", "delete", "update", "moved")),
 ]
 
 # The tally counted again from the assignments (what the triggers keep; the migration fills the table with it).
