@@ -20,6 +20,7 @@ from duban.instants import utc
 from duban.spec.models import Item, Stage
 from duban.store.tables import Assignment, CampaignUnit
 from duban.store.tally import read_tally
+from duban.store.units import duty_codes
 from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.views.colors import RANKS, item_counts, several_instances, stale_at, units_of_colour
 from duban.views.duties import load_duties
@@ -108,8 +109,7 @@ def matrix(
             # page's codes are read, from the (campaign, unit) index — nothing here grows with the campaign
             kept = read_tally(conn, campaign_id)
             multi = kept.items_with_instances()
-            query = select(_A.c.unit_code).where(everyone).distinct().order_by(_A.c.unit_code)
-            page = list(conn.execute(query.offset(offset).limit(limit)).scalars())
+            page = duty_codes(conn, campaign_id, offset, limit)
             total = kept.units
             counts = item_counts(conn, mine, stale, multi, kept)
             owed = set(counts)
