@@ -142,6 +142,11 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
                     for a in plan.acknowledgements
                 ],
             )
+        if is_postgres(conn):
+            # statistics for what was just loaded (counted with this transaction's own rows): the first ticks and
+            # pages are planned by index, not as if the tables were empty, before autovacuum comes by (a
+            # million units' dashboard looked its parent units up by bitmap scans, 0.1 s per 900 at 141,568)
+            conn.execute(text("ANALYZE campaign_unit, assignment"))
     return True
 
 

@@ -151,3 +151,15 @@ def test_concurrent_changes_on_postgres_never_wait_on_each_others_counts(pg_engi
         first.close()
         second.close()
     assert same(pg_engine).counts[("self_assessment", "self_report", "submitted")][0] == 2
+
+
+def test_postgres_has_statistics_for_a_campaign_as_soon_as_it_is_planned(pg_engine):
+    """A freshly planned campaign was planned for as if its tables were empty until autovacuum came by (issue 24)."""
+    plan_jinzhong(pg_engine)
+    with pg_engine.connect() as conn:
+        counted = dict(
+            conn.execute(
+                text("SELECT relname, reltuples FROM pg_class WHERE relname IN ('assignment', 'campaign_unit')")
+            ).all()
+        )
+    assert counted["assignment"] == 324 and counted["campaign_unit"] > 100
