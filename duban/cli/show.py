@@ -376,20 +376,18 @@ def print_preview(console: Console, preview, *, unit: str | None) -> None:
     console.print(
         f"{lit(preview.assignments)} assignments · synthetic units: {lit(preview.planned_submissions)} submit "
         f"({lit(preview.planned_late)} late), {lit(preview.never)} never · "
-        f"{lit(preview.log.ticks)} ticks, {len(preview.messages)} messages",
+        f"{lit(preview.log.ticks)} ticks, {preview.sent.count} messages",
         highlight=False,
     )
-    groups: dict[tuple[str, str], list] = defaultdict(list)
-    for envelope in preview.messages:
-        groups[(envelope.at, envelope.kind)].append(envelope)
     table = Table(title="messages that would go out")
     for column in ("when", "kind", "count", "to"):
         table.add_column(column)
-    for (at, kind), envelopes in sorted(groups.items()):
-        names = "、".join(e.recipient_display for e in envelopes[:4]) + (" …" if len(envelopes) > 4 else "")
-        table.add_row(fmt(datetime.fromisoformat(at), tz), KIND_CN.get(kind, kind), str(len(envelopes)), lit(names))
+    display = preview.campaign.display if preview.campaign is not None else str
+    for (at, kind), (count, first) in sorted(preview.sent.groups.items()):
+        names = "、".join(display(code) for code in first) + (" …" if count > 4 else "")
+        table.add_row(fmt(datetime.fromisoformat(at), tz), KIND_CN.get(kind, kind), str(count), lit(names))
     console.print(table)
-    counts = Counter(e.kind for e in preview.messages)
+    counts = preview.by_kind()
     console.print(
         "by kind: " + ", ".join(f"{lit(KIND_CN.get(k, k))} {lit(v)}" for k, v in counts.most_common()), highlight=False
     )

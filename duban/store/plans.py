@@ -17,6 +17,7 @@ from duban.store.tables import (
     AcknowledgementRow,
     AmendmentRow,
     Assignment,
+    AssignmentTally,
     CampaignRow,
     CampaignUnit,
     Delivery,
@@ -163,6 +164,11 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
                     for a in plan.acknowledgements
                 ],
             )
+        if is_postgres(conn):
+            # statistics for what was just loaded (counted with this transaction's own rows): the first ticks and
+            # pages are planned by index, not as if the tables were empty, before autovacuum comes by (a
+            # million units' dashboard looked its parent units up by bitmap scans, 0.1 s per 900 at 141,568)
+            conn.execute(text("ANALYZE campaign_unit, assignment"))
     return True
 
 
@@ -302,6 +308,7 @@ def _delete_campaign(conn: Connection, campaign_id: str) -> None:
     conn.execute(delete(Submission).where(Submission.campaign_id == campaign_id))
     conn.execute(delete(OutcomeRow).where(OutcomeRow.campaign_id == campaign_id))
     conn.execute(delete(Assignment).where(Assignment.campaign_id == campaign_id))
+    conn.execute(delete(AssignmentTally).where(AssignmentTally.campaign_id == campaign_id))
     conn.execute(delete(SampleDraw).where(SampleDraw.campaign_id == campaign_id))
     conn.execute(delete(SampleNaming).where(SampleNaming.campaign_id == campaign_id))
     conn.execute(delete(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id))

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint, event, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from duban.store import tally_sql
 
 
 class UTCDateTime(TypeDecorator):
@@ -128,6 +130,24 @@ class Assignment(SQLModel, table=True):
     next_event_at: datetime | None = _utc()
     submitted_at: datetime | None = _utc()
     updated_at: datetime | None = _utc()
+
+
+class AssignmentTally(SQLModel, table=True):
+    """How many assignments of a campaign's stage and item stand in each state (the dashboard's counts), and how
+    many units hold a duty (the row whose stage, item and state are ''): kept by triggers on the assignment table
+    in the same transaction as every change (duban/store/tally_sql.py). A count is the sum of its key's rows."""
+
+    __tablename__ = "assignment_tally"
+    __table_args__ = (Index("ix_assignment_tally", "campaign_id", "item_id", "state", "stage_id", "part", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(max_length=80)
+    stage_id: str = Field(max_length=80)
+    item_id: str = Field(max_length=80)
+    state: str = Field(max_length=16)
+    part: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))  # 0 on SQLite; PostgreSQL: a row each
+    n: int = 0
+    instanced: int = 0  # of `n`, the assignments with an instance (a recurring item's period, a 整改 per sample)
 
 
 class TransitionRow(SQLModel, table=True):
@@ -608,3 +628,11 @@ class BulletinRow(SQLModel, table=True):
     sent: int = 0  # units its short text was queued to (`--send`)
     drafted_at: datetime = _utc(nullable=False)  # when it was (last) drafted, wall clock
     actor: str = Field(default="cli", max_length=80)
+
+
+@event.listens_for(SQLModel.metadata, "after_create")
+def _tally_triggers(_metadata: Any, connection: Any, **kw: Any) -> None:
+    """A database created from these tables gets the assignment tally's triggers with them (as migration 0014)."""
+    names = {table.name for table in kw.get("tables") or ()}
+    if {"assignment", "assignment_tally"} & names:
+        tally_sql.install(connection)

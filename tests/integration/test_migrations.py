@@ -166,3 +166,25 @@ def test_two_workers_opening_one_empty_postgres_database_at_once_create_it_once(
     engine = make_engine(url)
     assert _revision(engine) == head_revision() and compare(engine) == []
     engine.dispose()
+
+
+def test_upgrading_a_database_with_a_running_campaign_fills_its_tally_and_keeps_it(empty_url):
+    """0014 counts the assignments already there, and its triggers keep the counts from then on."""
+    from duban.store.tally import read_tally, recount
+    from tests.integration.helpers import CAMPAIGN, at, tick
+
+    engine = make_engine(empty_url)
+    try:
+        upgrade(engine, "0013")
+        plan_jinzhong(engine)
+        upgrade(engine)
+        tick(engine, at("2024-05-20 09:00"))
+        with engine.connect() as conn:
+            kept, counted = read_tally(conn, CAMPAIGN), recount(conn, CAMPAIGN)
+        assert kept == counted and kept.units == 131 and ("self_assessment", "self_report", "open") in kept.counts
+        downgrade(engine, "0013")
+        assert "assignment_tally" not in _tables(engine)
+        with engine.begin() as conn:  # no trigger left behind writes into a table that is gone
+            conn.execute(text("UPDATE assignment SET state = 'submitted'"))
+    finally:
+        engine.dispose()

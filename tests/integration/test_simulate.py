@@ -51,3 +51,18 @@ def test_units_that_never_submit_are_escalated_to_their_county_and_leader():
     assert any(r.isdigit() and len(r) == 6 for r in recipients)  # a county or the city
     township_lines = [e for e in escalations if "统计站 — 【" in e.rendered.text]
     assert township_lines, "county bureaus hear which of their townships slipped"
+
+
+def test_a_preview_counts_every_message_and_keeps_only_those_asked_for():
+    """A national campaign with a million enterprises sends some 12 million messages: the run counts them as they
+    go and keeps only what is asked for (`duban simulate --unit`), never all of them (issue 24)."""
+    whole = simulate_spec(JINZHONG, seed=7)
+    one = simulate_spec(JINZHONG, seed=7, keep=lambda m: m.recipient == "140724")
+    assert one.sent == whole.sent and one.sent.count == len(whole.messages) > 300
+    assert one.by_kind() == Counter(m.kind for m in whole.messages)
+    mine = [(m.at, m.kind, m.key) for m in whole.messages if m.recipient == "140724"]
+    assert [(m.at, m.kind, m.key) for m in one.messages] == mine and len(mine) > 3
+    first = {}
+    for m in whole.messages:
+        first.setdefault((m.at, m.kind), []).append(m.recipient)
+    assert {k: (len(v), v[:4]) for k, v in first.items()} == {k: (n, r) for k, (n, r) in one.sent.groups.items()}
