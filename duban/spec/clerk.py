@@ -11,7 +11,7 @@ Each is (YAML path, message); `duban.spec.checks` places them at their lines.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from pendulum import DateTime
 
@@ -156,6 +156,8 @@ def openings_on_days_off(plan: Plan, calendar: WorkCalendar) -> Found:
                         ),
                     )
                 )
+        if stage.follows is not None and window is not None:
+            found.extend(_following_opens_on_day_off(plan, calendar, s_index, stage, window[0]))
         for i_index, item in enumerate(stage.items):
             if item.opens is None:
                 continue
@@ -169,6 +171,35 @@ def openings_on_days_off(plan: Plan, calendar: WorkCalendar) -> Found:
                     )
                 )
     return found
+
+
+def _following_opens_on_day_off(plan: Plan, calendar: WorkCalendar, s_index: int, stage, opens: DateTime) -> Found:
+    """A stage opened by `follows:` whose earliest opening falls on a day off: the same warning as a dated
+    stage's, said of the earliest instant (the tick decides the actual one from the record)."""
+    tz = plan.campaign.timezone
+    local = opens.in_timezone(tz)
+    day = local.date()
+    if (local.hour, local.minute) == (23, 59):  # the end of a day (24:00): its messages go out the next day
+        day = day + timedelta(days=1)
+    what = _day_off(calendar, day)
+    if what is None:
+        return []
+    names = {s.id: s.name for s in plan.campaign.stages}
+    when = stage.follows.words(names)
+    that_day = f"that day ({fmt_date(day)})" if day != local.date() else "that day"
+    share = stage.follows.finished is not None
+    return [
+        (
+            ("stages", s_index, "follows"),
+            (
+                f"stage {stage.name} opens {fmt(opens, tz)} at the earliest ({when}开启"
+                + ("; later if its units finish later" if share else "")
+                + f"), on {what}: its 开始办理 messages go out {that_day}; open it on the next working day "
+                f"({fmt_date(calendar.next_working_day(day))}), e.g. with `offset:` in working days, unless the "
+                "notice means that day"
+            ),
+        )
+    ]
 
 
 def same_day_dues(plan: Plan) -> Found:

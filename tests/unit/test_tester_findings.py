@@ -1,0 +1,190 @@
+"""What an outside tester of issue 25 found `duban validate` letting through, on specs written as a new user
+writes them (without reading the code): each finding is an error or a warning at its own line and YAML path,
+checked here against the official calendars (2024: 6/1 a Saturday; 2025: 国庆节 10/1–10/8)."""
+
+from __future__ import annotations
+
+import pytest
+
+from duban.errors import SpecError
+from duban.spec.every_error import validate_file
+from tests.conftest import ROOT
+
+HEAD = 'id: t\ntitle: 测试\nissuer: 昔阳县统计局\nissued_on: 2024-03-05\nregistry: {divisions: ["140724"]}\n'
+
+
+def _write(tmp_path, body: str, name: str = "t.yaml"):
+    path = tmp_path / name
+    path.write_text(HEAD + body, encoding="utf-8")
+    return path
+
+
+def _line(path, text: str) -> int:
+    source = path.read_text(encoding="utf-8")
+    return source[: source.index(text)].count("\n") + 1
+
+
+def _errors(path) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        validate_file(path)
+    return [str(e) for e in getattr(caught.value, "errors", None) or [caught.value]]
+
+
+def _warnings(path) -> list[str]:
+    _spec, _plan, warnings = validate_file(path)
+    return [str(w) for w in warnings]
+
+
+# 1. a stage opened by `follows:` is checked for a day off like a dated one ------------------------------------
+
+
+def test_a_following_stage_opening_as_a_holiday_begins_is_warned(tmp_path):
+    """县级复查 follows 自查 (9月下旬, to 9/30 24:00): its 开始办理 messages go out on 10/1, 国庆节."""
+    path = tmp_path / "gas.yaml"
+    path.write_text(
+        "id: gas\ntitle: 燃气\nissuer: 晋中市住房和城乡建设局\nissued_on: 2025-09-10\n"
+        'registry: {divisions: ["140724"]}\n'
+        "stages:\n"
+        "  - {id: self_check, name: 自查阶段, window: 9月下旬, items: [{id: a, name: 台账, units: '140724'}]}\n"
+        "  - id: county_check\n    name: 县级复查阶段\n    follows: self_check\n    lasts: 10 working days\n"
+        "    items: [{id: b, name: 报告, units: '140724'}]\n",
+        encoding="utf-8",
+    )
+    [said] = [w for w in _warnings(path) if "stages[1].follows" in w]
+    assert said.startswith(f"{path}:{_line(path, 'follows: self_check')} stages[1].follows: stage 县级复查阶段 opens")
+    assert "2025-09-30 周二 24:00 at the earliest (自查阶段结束时开启), on the statutory holiday 国庆节" in said
+    assert "go out that day (2025-10-01 周三); open it on the next working day (2025-10-09 周四)" in said
+
+
+def test_a_following_stage_opening_on_a_sunday_is_warned(tmp_path):
+    path = _write(
+        tmp_path,
+        "stages:\n"
+        "  - {id: s1, name: 阶段一, window: 2月下旬, items: [{id: a1, name: 事项1, units: '140724'}]}\n"
+        "  - id: s2\n    name: 阶段二\n    follows: {stage: s1, offset: 3 days}\n    lasts: 10 days\n"
+        "    items: [{id: a2, name: 事项2, units: '140724'}]\n",
+    )
+    [said] = [w for w in _warnings(path) if "stages[1].follows" in w]
+    assert (
+        f":{_line(path, 'follows:')} stages[1].follows: stage 阶段二 opens 2024-03-03 周日 08:30 at the earliest"
+        in said
+    )
+    assert "on a weekend day" in said and "(2024-03-04 周一)" in said
+
+
+def test_the_stage_order_notice_is_told_its_county_check_opens_on_a_saturday():
+    path = ROOT / "tests" / "specs" / "jinzhong-2024-stage-order.yaml"
+    [said] = [w for w in _warnings(path) if "stages[1].follows" in w]
+    assert "stage 县级检查阶段 opens 2024-05-31 周五 24:00 at the earliest" in said
+    assert "go out that day (2024-06-01 周六); open it on the next working day (2024-06-03 周一)" in said
+
+
+def test_a_following_stage_opening_on_a_working_day_is_not_warned(tmp_path):
+    path = _write(
+        tmp_path,
+        "stages:\n"
+        "  - {id: s1, name: 阶段一, window: 2月下旬, items: [{id: a1, name: 事项1, units: '140724'}]}\n"
+        "  - {id: s2, name: 阶段二, follows: {stage: s1, offset: 1 working day}, lasts: 10 days,"
+        " items: [{id: a2, name: 事项2, units: '140724'}]}\n",
+    )
+    assert not [w for w in _warnings(path) if "follows" in w]
+
+
+# 2. negative offsets ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "where", "said"),
+    [
+        ("escalation: {after: -2 working days, to: [parent]}", "defaults.escalation.after", "-2个工作日 is negative"),
+        ('reminders: ["-1 day"]', "defaults.reminders[0]", "-1天 is negative: a reminder goes out"),
+        ("outcomes: [{when: overdue, after: -3 working days, do: 约谈}]", "defaults.outcomes[0].after", "negative"),
+    ],
+)
+def test_a_negative_offset_in_the_defaults_is_an_error_at_its_line(tmp_path, written, where, said):
+    path = _write(
+        tmp_path,
+        f"defaults:\n  {written}\nstages:\n"
+        "  - {id: s, name: 检查, window: 7月份, items: [{id: a, name: 台账, units: '140724'}]}\n",
+    )
+    [error] = _errors(path)
+    assert error.startswith(f"{path}:7 {where}: ") and said in error
+
+
+def test_a_negative_offset_or_length_of_a_following_stage_is_an_error_at_its_line(tmp_path):
+    """`lasts: -5 days` used to pass with a warning about a `window.end` the stage does not have."""
+    path = _write(
+        tmp_path,
+        "stages:\n"
+        "  - {id: s, name: 检查, window: 7月份, items: [{id: a, name: 台账, units: '140724'}]}\n"
+        "  - id: t\n    name: 后续\n    follows: {stage: s, offset: -3 days}\n    lasts: -5 days\n"
+        "    items: [{id: b, name: 报告, units: '140724'}]\n",
+    )
+    errors = _errors(path)
+    assert [e.split(": ", 1)[0] for e in errors] == [
+        f"{path}:{_line(path, 'follows:')} stages[1].follows.offset",
+        f"{path}:{_line(path, 'lasts:')} stages[1].lasts",
+    ]
+    assert "-3天 is negative: the stage opens this long after" in errors[0]
+    assert "-5天 is negative: the stage closes this long after it opens" in errors[1]
+
+
+# 3. a due before its item opens -------------------------------------------------------------------------------
+
+
+def test_a_due_before_the_item_opens_is_an_error_at_the_due(tmp_path):
+    path = _write(
+        tmp_path,
+        "stages:\n  - id: b\n    name: 检查阶段\n    window: 10月至次年3月\n    items:\n"
+        "      - {id: b3, name: 国庆报, units: '140724', due: 9月29日}\n",
+    )
+    [error] = _errors(path)
+    assert error.startswith(f"{path}:{_line(path, 'due: 9月29日')} stages[0].items[0].due: item 'b3' is due ")
+    assert "2024-09-29 周日 24:00, before it opens (2024-10-01 周二 08:30, the start of its stage 检查阶段)" in error
+
+
+# 4. `follows:` errors at their line ----------------------------------------------------------------------------
+
+
+def test_a_stage_following_no_earlier_stage_is_an_error_at_its_follows(tmp_path):
+    """It used to be reported at line 1 with no path, and only once every other error was fixed."""
+    path = _write(
+        tmp_path,
+        "stages:\n"
+        "  - {id: s1, name: 阶段一, window: 7月份, items: [{id: a1, name: 事项1, units: '140724'}]}\n"
+        "  - id: s2\n    name: 阶段二\n    follows: s9\n    lasts: 10 working days\n"
+        "    items: [{id: a2, name: 事项2, units: '140724'}]\n"
+        "  - id: s3\n    name: 阶段三\n    follows: {stage: s2, offset: 2 days}\n    lasts: 5 bad days\n"
+        "    items: [{id: a3, name: 事项3, units: '140724'}]\n",
+    )
+    errors = _errors(path)
+    assert f"{path}:{_line(path, 'follows: s9')} stages[1].follows: stage 's2' follows 's9', which is not an " in (
+        "\n".join(errors)
+    )
+    assert any("no stage is 's9'" in e for e in errors)
+    assert any(e.startswith(f"{path}:{_line(path, 'lasts: 5 bad')} stages[2].lasts") for e in errors)
+
+
+# 8. recurring periods past their stage --------------------------------------------------------------------------
+
+
+def test_a_recurring_period_running_past_its_stage_is_outside_it(tmp_path):
+    path = _write(
+        tmp_path,
+        "stages:\n  - id: s2\n    name: 阶段二\n    window: {start: 2024-03-04, end: 2024-05-02}\n    items:\n"
+        "      - {id: a2, name: 月报, units: '140724', every: 每月}\n",
+    )
+    [said] = [w for w in _warnings(path) if "outside its stage" in w]
+    assert said.startswith(f"{path}:{_line(path, 'every: 每月')} stages[0].items[0].every: item 'a2' is due ")
+    assert "2024-05-31 周五 24:00 for 2024-05, outside its stage 阶段二" in said
+    assert "(`exempt: [2024-05]`)" in said
+
+
+def test_a_quarterly_report_due_after_its_last_quarter_is_not_outside_its_stage(tmp_path):
+    """季后10日: the period lies in the stage, only its due follows it — as the notice means."""
+    path = _write(
+        tmp_path,
+        "stages:\n  - {id: s, name: 常态化, window: 3月至12月,\n"
+        "     items: [{id: q, name: 季报, units: '140724', every: 季后10日}]}\n",
+    )
+    assert not [w for w in _warnings(path) if "outside its stage" in w]
