@@ -188,3 +188,44 @@ def test_a_quarterly_report_due_after_its_last_quarter_is_not_outside_its_stage(
         "     items: [{id: q, name: 季报, units: '140724', every: 季后10日}]}\n",
     )
     assert not [w for w in _warnings(path) if "outside its stage" in w]
+
+
+# 7. escalations that reach nobody ------------------------------------------------------------------------------
+
+
+def test_an_escalation_to_parents_the_registry_lacks_is_warned(tmp_path):
+    """Two counties of the ecology line without their city: `to: [parent]` reaches nobody."""
+    path = tmp_path / "eco.yaml"
+    path.write_text(
+        (ROOT / "tests" / "specs" / "jinzhong-2024-stage-order.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            'registry: {divisions: ["140724", "140725"]}', 'registry: {divisions: ["140724", "140725"], line: ecology}'
+        )
+        .replace(
+            '  reminders: ["1 working day"]',
+            '  reminders: ["1 working day"]\n  escalation: {after: 2 working days, to: [parent]}',
+        ),
+        encoding="utf-8",
+    )
+    [said] = [w for w in _warnings(path) if "reach nobody" in w]
+    assert said.startswith(f"{path}:{_line(path, 'escalation: {after')} defaults.escalation: 催办 after 2个工作日 goes")
+    assert "140724 生态环境局昔阳县分局、140725 生态环境局寿阳县分局 have no parent in the registry" in said
+
+
+def test_the_top_of_a_working_hierarchy_is_not_warned():
+    """衡阳: the city above its counties has no parent by design; its counties' escalations reach it."""
+    assert not [w for w in _warnings(ROOT / "campaign_specs" / "hengyang-2021-law-month.yaml") if "nobody" in w]
+
+
+# 8. the escalation warning names a key the spec has --------------------------------------------------------------
+
+
+def test_the_default_escalation_is_warned_where_it_applies_not_at_a_missing_key(tmp_path):
+    path = _write(
+        tmp_path,
+        "stages:\n  - {id: s, name: 检查, window: 7月份, items: [{id: a, name: 台账, units: '140724'}]}\n",
+    )
+    [said] = [w for w in _warnings(path) if "催办 after" in w]
+    assert said.startswith(f"{path}:{_line(path, '- {id: s')} stages[0]: duban's default 催办 after 2个工作日 fires")
+    assert "defaults.escalation" not in said
