@@ -229,3 +229,18 @@ def test_the_default_escalation_is_warned_where_it_applies_not_at_a_missing_key(
     [said] = [w for w in _warnings(path) if "催办 after" in w]
     assert said.startswith(f"{path}:{_line(path, '- {id: s')} stages[0]: duban's default 催办 after 2个工作日 fires")
     assert "defaults.escalation" not in said
+
+
+# 5. a sample the parents could never name -----------------------------------------------------------------------
+
+
+def test_named_by_parent_above_the_count_is_an_error_at_the_sample(tmp_path):
+    path = _write(
+        tmp_path,
+        "groups: {townships: {level: township}}\nsamples:\n"
+        "  - {id: np_big, name: 指定过多, from: townships, count: 2, named_by_parent: 3, seed: 4}\n"
+        "stages:\n  - {id: s, name: 检查, window: 7月份, items: [{id: a, name: 台账, units: {sample: np_big}}]}\n",
+    )
+    [error] = _errors(path)
+    assert error.startswith(f"{path}:{_line(path, '- {id: np_big')} samples[0].named_by_parent: named_by_parent: 3")
+    assert "3 × 1 parent(s) = 3 named units, more than the count 2" in error
