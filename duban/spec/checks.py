@@ -45,6 +45,8 @@ def validate(spec: LoadedSpec, calendar: WorkCalendar) -> tuple[Plan, list[SpecW
     if early:
         raise SpecErrors(early)
     warnings = clerk_warnings(spec, plan, lenient)
+    for line, path, message in getattr(calendar, "notes", []):  # the overrides file replacing a library year
+        warnings.append(SpecWarning(calendar.overrides_file or "", line, path, message))
     for year in sorted(lenient.gaps):
         items = list(dict.fromkeys(a.item_id for a in plan.assignments if _touches(a, year)))
         path = _item_path(spec, items[0]) if items else ()
@@ -163,6 +165,7 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
             if item.every is not None:
                 dues = sorted(dues_of.get(item.id, ()))
                 found.extend(_no_due_day(spec, (*path, "every"), item, plan))
+                found.extend(_short_months(spec, (*path, "every"), item, plan))
                 for due in dues:
                     found.extend(_day_off(spec, (*path, "every"), item, due, calendar, tz))
                 if window:
@@ -241,6 +244,33 @@ def _periods_outside(spec: LoadedSpec, path: PathKey, item, stage, window, plan:
                 f"({fmt(window[0], tz)} — {fmt(window[1], tz)}): the period ({fmt_date(first)} — {fmt_date(last)}) "
                 f"runs past the stage's end and is owed in full; end the stage with the period, or exempt it "
                 f"(`exempt: [{label}]`)"
+            ),
+        )
+    ]
+
+
+def _short_months(spec: LoadedSpec, path: PathKey, item, plan: Plan) -> list[SpecWarning]:
+    """每月31日前: a month without that day takes its last day (2/29, 4/30). Said once per item, with the months."""
+    rule = item.every
+    late = [day for day in rule.days if day > 28]
+    if not late:
+        return []
+    moved = sorted(
+        a.instance
+        for a in {a.instance: a for a in plan.assignments if a.item_id == item.id}.values()
+        if a.instance and int(a.instance[-2:]) < max(late) and int(a.instance[-2:]) >= 28
+    )
+    if not moved:
+        return []
+    shown = "、".join(m[5:] for m in moved[:6]) + (f" and {len(moved) - 6} more" if len(moved) > 6 else "")
+    return [
+        _warn(
+            spec,
+            path,
+            (
+                f"item {item.id!r} is due on day {'、'.join(str(d) for d in late)} of each month; a month without "
+                f"that day takes its last day instead ({shown}): if the notice means another day (the next "
+                "month's first, or a fixed day), write it in `periods:`"
             ),
         )
     ]

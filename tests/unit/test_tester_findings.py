@@ -244,3 +244,38 @@ def test_named_by_parent_above_the_count_is_an_error_at_the_sample(tmp_path):
     [error] = _errors(path)
     assert error.startswith(f"{path}:{_line(path, '- {id: np_big')} samples[0].named_by_parent: named_by_parent: 3")
     assert "3 × 1 parent(s) = 3 named units, more than the count 2" in error
+
+
+# 8. short months, and an override replacing a year the library knows ---------------------------------------------
+
+
+def test_a_day_short_months_lack_is_warned_once_with_the_months(tmp_path):
+    """每月31日前 is due 2/29, 4/30 and 6/30 in those months: said once, not silently."""
+    path = _write(
+        tmp_path,
+        "stages:\n  - id: s\n    name: 常态化\n    window: 1月至6月\n    items:\n"
+        "      - {id: m, name: 月报, units: '140724', every: 每月31日前}\n",
+    )
+    [said] = [w for w in _warnings(path) if "takes its last day" in w]
+    assert said.startswith(
+        f"{path}:{_line(path, 'every: 每月31日前')} stages[0].items[0].every: item 'm' is due on day"
+    )
+    assert "a month without that day takes its last day instead (02-29、04-30、06-30)" in said
+
+
+def test_an_override_of_a_year_the_library_knows_says_what_it_loses(tmp_path):
+    path = _write(
+        tmp_path,
+        "stages:\n  - {id: s, name: 检查, window: 7月份, items: [{id: a, name: 台账, units: '140724'}]}\n",
+    )
+    (tmp_path / "calendar").mkdir()
+    overrides = tmp_path / "calendar" / "overrides.yaml"
+    overrides.write_text(
+        "years:\n  2024:\n    holidays:\n      - {from: 2024-02-10, to: 2024-02-17, name: 春节}\n"
+        "    workdays: [2024-02-04, 2024-02-18]\n",
+        encoding="utf-8",
+    )
+    [said] = [w for w in _warnings(path) if "calendar library already" in w]
+    assert said.startswith(f"{overrides}:2 years.2024: 2024 is in the calendar library already")
+    assert "中秋节 (09-15、09-16、09-17)" in said and "调休 workdays 04-07、04-28" in said
+    assert "春节" not in said and "02-18" not in said  # what the file does write is not lost
