@@ -349,6 +349,16 @@ class Escalation(Strict):
         return value
 
 
+_OUTCOME_AFTER = {
+    "late": "`after:` counts from the due only with `when: overdue`; a `when: late` outcome is decided when the "
+    "late submission comes in. For units still not handed in that long after the due (late by more than that, "
+    "or never), write `when: overdue` with this `after:`",
+    "failed": "`after:` counts from the due only with `when: overdue`; a `when: failed` outcome is decided when "
+    "the failing scoring is entered. Remove `after:`; to give the unit time, write `due:` (owed that long after "
+    "it is decided)",
+}
+
+
 class Outcome(Strict):
     """What a notice does to a unit that slips, besides a message — 约谈, 通报批评, 重新开展 — in its own words.
 
@@ -370,6 +380,13 @@ class Outcome(Strict):
     due: Annotated[OffsetField, counts_forward("the outcome is owed this long after it is decided")] | None = Field(
         default=None, description="when it is owed as an item: due this long after it is decided"
     )
+
+    @model_validator(mode="after")
+    def _after_only_when_overdue(self) -> Outcome:
+        # only there does `after:` count from the due; elsewhere it was silently ignored
+        if self.when != "overdue" and "after" in self.model_fields_set:
+            raise at_path(("after",), _OUTCOME_AFTER[self.when])
+        return self
 
     def words(self) -> str:
         """'逾期3个工作日未报：约谈（限5个工作日）' — the rule as a notice says it."""

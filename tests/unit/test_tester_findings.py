@@ -279,3 +279,44 @@ def test_an_override_of_a_year_the_library_knows_says_what_it_loses(tmp_path):
     assert said.startswith(f"{overrides}:2 years.2024: 2024 is in the calendar library already")
     assert "中秋节 (09-15、09-16、09-17)" in said and "调休 workdays 04-07、04-28" in said
     assert "春节" not in said and "02-18" not in said  # what the file does write is not lost
+
+
+# 9. fewer knock-on errors ----------------------------------------------------------------------------------------
+
+
+def test_a_sample_typo_is_one_error_not_one_per_item_using_it(tmp_path):
+    """`count: 待 定` used to take every sample out of the repaired copy: each item drawing on one was told
+    "no sample 'ok_floor'", and a sub-sample's item that it "could not be drawn"."""
+    path = _write(
+        tmp_path,
+        "groups: {townships: {level: township}, picked: {sample: ok_floor}}\nsamples:\n"
+        "  - {id: ok_floor, name: 不冲突, from: townships, count: 待 定, seed: 1}\n"
+        "  - {id: sub, name: 子样本, draws: [{from: {sample: ok_floor}, count: 1}], seed: 2}\n"
+        "  - {id: np_big, name: 指定过多, from: townships, count: 2, named_by_parent: 3, seed: 4}\n"
+        "stages:\n  - id: s\n    name: 检查\n    window: 7月份\n    items:\n"
+        "      - {id: a, name: 台账, units: {sample: ok_floor}}\n"
+        "      - {id: b, name: 台账2, units: picked}\n"
+        "      - {id: c, name: 台账3, units: {sample: sub}}\n"
+        "      - {id: d, name: 台账4, units: {sample: np_big}}\n",
+    )
+    errors = _errors(path)
+    assert [e.split(": ", 1)[0].rsplit(" ", 1)[-1] for e in errors] == [
+        "samples[0].count",
+        "samples[2].named_by_parent",  # another sample's own error is still found in the same run
+    ]
+
+
+def test_an_after_on_a_late_outcome_is_found_beside_a_stage_order_error(tmp_path):
+    """It was a planning check, left out whenever its stage lost a value to another error."""
+    path = _write(
+        tmp_path,
+        "stages:\n"
+        "  - {id: s1, name: 阶段一, window: 7月份, items: [{id: a1, name: 事项1, units: '140724'}]}\n"
+        "  - id: s2\n    name: 阶段二\n    follows: {stage: s1, offset: -1 day}\n    lasts: 10 working days\n"
+        "    items:\n"
+        "      - {id: a2, name: 事项2, units: '140724',\n"
+        "         outcomes: [{when: late, after: 3 working days, do: 通报批评}]}\n",
+    )
+    errors = "\n".join(_errors(path))
+    assert "stages[1].follows.offset: -1天 is negative" in errors
+    assert f":{_line(path, 'outcomes:')} stages[1].items[0].outcomes[0].after: `after:` counts from the due" in errors
