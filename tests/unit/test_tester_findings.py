@@ -320,3 +320,18 @@ def test_an_after_on_a_late_outcome_is_found_beside_a_stage_order_error(tmp_path
     errors = "\n".join(_errors(path))
     assert "stages[1].follows.offset: -1天 is negative" in errors
     assert f":{_line(path, 'outcomes:')} stages[1].items[0].outcomes[0].after: `after:` counts from the due" in errors
+
+
+# 6. instants in the campaign's zone ----------------------------------------------------------------------------------
+
+
+def test_a_refused_naming_says_when_the_sample_was_drawn_in_the_campaigns_zone():
+    """Not "was drawn at 2026-12-06 06:21 UTC", as no other message of duban says it."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from duban.services.sample_naming import _drawn
+
+    sample = SimpleNamespace(id="model_villages", name="示范村")
+    error = _drawn(sample, datetime(2026, 12, 6, 6, 21, tzinfo=timezone.utc), "Asia/Shanghai")
+    assert "was drawn 2026-12-06 周日 14:21: its units can no longer be named" in str(error)
