@@ -317,7 +317,7 @@ def _whose(plan: Plan, path: PathKey) -> str:
 
 def escalations_to_nobody(plan: Plan) -> Found:
     """催办 that reaches nobody: `to: [parent]` for units whose parent is not in the registry (the divisions start
-    at them), with no leader or other unit to hear instead."""
+    at them), with no leader or other unit to hear instead — the issuer's own unit apart."""
     registry = plan.registry
     unheard: dict[tuple[str, int], set[str]] = {}
     owing: dict[str, set[str]] = {}
@@ -326,15 +326,18 @@ def escalations_to_nobody(plan: Plan) -> Found:
         for index, (_when, targets) in enumerate(a.escalations):
             if not targets:
                 unheard.setdefault((a.item_id, index), set()).add(a.unit_code)
+    try:
+        issuer = registry.find(plan.campaign.issuer).code
+    except Exception:  # noqa: BLE001 - an issuer that is not one unit of the registry (a ministry, a 办公厅)
+        issuer = None
     found: Found = []
     for path, steps, items in _escalation_places(plan):
         for index, step in enumerate(steps):
             if "parent" not in step.to or "to" not in step.model_fields_set:  # warned where the notice says to whom
                 continue
-            # the top of a hierarchy that works (the city above its counties) has no parent by design: not warned
-            parents = {registry.get(code).parent for i in items for code in owing.get(i, ())}
+            # the issuer's own unit (衡阳市统计局 owing its roll-up) has no one above it in the campaign by design
             orphans = sorted(
-                code for code in set().union(*(unheard.get((i, index), set()) for i in items)) if code not in parents
+                code for code in set().union(*(unheard.get((i, index), set()) for i in items)) if code != issuer
             )
             if not orphans:
                 continue

@@ -213,8 +213,8 @@ def test_an_escalation_to_parents_the_registry_lacks_is_warned(tmp_path):
     assert "140724 生态环境局昔阳县分局、140725 生态环境局寿阳县分局 have no parent in the registry" in said
 
 
-def test_the_top_of_a_working_hierarchy_is_not_warned():
-    """衡阳: the city above its counties has no parent by design; its counties' escalations reach it."""
+def test_the_issuers_own_unit_is_not_warned():
+    """衡阳: 衡阳市统计局 issues the notice and owes the roll-up; no one above it is in the campaign by design."""
     assert not [w for w in _warnings(ROOT / "campaign_specs" / "hengyang-2021-law-month.yaml") if "nobody" in w]
 
 
