@@ -11,7 +11,8 @@ Operators see the result in the Prefect UI: the run is named after the campaign 
 in Chinese what each stage did and what the tick did in all, and the campaign's artifacts (progress per stage,
 红黄绿 per unit, the overdue list and escalations) are updated under stable keys; events (duban.stage.opened,
 duban.assignment.overdue, duban.acknowledgement.missing) feed automations. A campaign that asks for 签收 also
-reminds the units that have not acknowledged and escalates them.
+reminds the units that have not acknowledged and escalates them; one whose reviews remind
+(`review: {remind_after: …}`) reminds the reviewers of versions left waiting.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from duban.services.acknowledgements import asks_acknowledgement
 from duban.services.database import open_database
 from duban.services.lifecycle import planned_campaign_id
 from duban.services.outcomes import outcome_rules
+from duban.services.review_reminders import reminding_items
 from duban.settings import get_settings
 from duban.views.artifacts import tick_log_lines
 from duban.views.campaigns import load_campaign
@@ -38,6 +40,7 @@ from tasks.stages import (
     ensure_campaign,
     outcomes_task,
     release_stages_task,
+    remind_reviewers_task,
     tick_acknowledgements_task,
     tick_stage_task,
 )
@@ -67,6 +70,7 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     stages = [tick_stage_task(campaign_id, stage_id, as_of) for stage_id in campaign.stage_ids()]
     rollups = feed_rollups_task(campaign_id, as_of) if campaign.spec.rollups or campaign.spec.forward else None
     acks = tick_acknowledgements_task(campaign_id, as_of) if asks_acknowledgement(campaign.spec) else None
+    reviews = remind_reviewers_task(campaign_id, as_of) if reminding_items(campaign.spec) else None
     if outcomes:  # and those this tick's overdue transitions decide (their items open at the next tick)
         outcomes_task(campaign_id, as_of)
     # The views and the events go out while the messages are composed
@@ -91,6 +95,10 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     }
     if rollups is not None:
         summary["rollups"] = rollups
+    if reviews is not None:
+        summary["review_reminders"] = reviews
+        if reviews["reminded"]:
+            log.info(f"审核提醒：{len(reviews['reminded'])}份材料等待审核已超过规定时间，已提醒审核单位")
     if acks is not None:
         summary["acknowledgements"] = acks
         if acks["missing"] or acks["escalated"]:

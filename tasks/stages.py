@@ -67,3 +67,13 @@ def tick_acknowledgements_task(campaign_id: str, as_of: datetime) -> dict:
 
     done = tick_acknowledgements(_engine(), campaign_id, as_of, quiet=get_settings().quiet())
     return {"missing": done.missing, "escalated": done.escalated, "messages": done.messages}
+
+
+@task(name="remind-reviewers", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
+def remind_reviewers_task(campaign_id: str, as_of: datetime) -> dict:
+    """审核提醒: remind each reviewer of the versions that waited a whole period (one transaction; once per period)."""
+    from duban.services.review_reminders import remind_reviewers
+
+    settings = get_settings()
+    done = remind_reviewers(_engine(), campaign_id, as_of, quiet=settings.quiet(), calendar_file=settings.calendar_file)
+    return {"reminded": done.reminded, "messages": done.messages}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -37,7 +38,7 @@ def bulletin(
     settings = get_settings()
     try:
         engine = engine_for(settings.resolved_database_url)
-        moment = _when(as_of, settings.timezone)
+        moment = _when(as_of, settings.timezone, option="--as-of")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         calendar = (
             load_calendar_for(load_spec(spec), settings.calendar_file)
@@ -45,9 +46,19 @@ def bulletin(
             else load_calendar(settings.calendar_file)
         )
         target = out or settings.home / "reports" / f"{campaign_id}{'-' + stage if stage else ''}-通报.docx"
-        files, draft, record = write_bulletin(engine, campaign_id, moment, target, calendar, stage_id=stage)
+        files, draft, record = write_bulletin(
+            engine, campaign_id, moment, target, calendar, stage_id=stage, drafted_at=datetime.now(timezone.utc)
+        )
         sent = (
-            send_bulletin(engine, campaign_id, short_text(draft, record, stage), draft.title, moment, record.tz)
+            send_bulletin(
+                engine,
+                campaign_id,
+                short_text(draft, record, stage),
+                draft.title,
+                moment,
+                record.tz,
+                bulletin_id=files.bulletin_id,
+            )
             if send
             else 0
         )
@@ -56,6 +67,11 @@ def bulletin(
     console.print(
         f"[green]✓[/] 通报 {files.docx}（截至 {fmt(moment, record.tz)}："
         f"逾期未报 {files.missing} 项，逾期报送 {files.late} 项）",
+        highlight=False,
+    )
+    console.print(
+        f"  已存档为第{files.number}期通报（点名 {files.units_named} 个单位；总结报告引用）；"
+        f"同一阶段同一时刻再起草仍为第{files.number}期",
         highlight=False,
     )
     if send:

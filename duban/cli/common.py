@@ -66,14 +66,15 @@ def fail(exc: Exception) -> NoReturn:
     raise typer.Exit(1)
 
 
-def when(text: str | None, tz: str, *, end_of_day: bool = False) -> datetime:
-    """An instant the user typed (in the campaign's zone), or now; a typo exits 2 with what was wrong."""
+def when(text: str | None, tz: str, *, end_of_day: bool = False, option: str | None = None) -> datetime:
+    """An instant the user typed (in the campaign's zone), or now; a typo exits 2 with what was wrong (and in
+    which option, when named)."""
     if text is None:
         return datetime.now(timezone.utc)
     try:
         return parse_instant(text, tz, end_of_day=end_of_day)
     except ValueError as exc:
-        err.print(f"[bold red]error:[/] {lit(exc)}")
+        err.print(f"[bold red]error:[/] {option + ': ' if option else ''}{lit(exc)}")
         raise typer.Exit(2) from None
 
 

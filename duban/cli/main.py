@@ -333,6 +333,7 @@ def simulate(
             end=_when(end, tz, end_of_day=True) if end else None,
             quiet=settings.quiet(),
             calendar_file=settings.calendar_file,
+            keep=lambda message: message.recipient == unit,  # the rest is counted, not kept (issue 24)
         )
     except DubanError as exc:
         _fail(exc)

@@ -79,6 +79,9 @@ def show(
             raise PlanError(f"{spec} has no sample {sample!r} (samples: {known})")
         recorded = _recorded(plan.campaign.id)
         results = {s.id: redraw(plan, s.id, seed) if seed is not None else plan.samples[s.id] for s in wanted}
+        for s in wanted:  # drawn while the campaign runs: the record is the draw (the spec alone cannot redraw it)
+            if s.open and s.id in recorded and seed is None:
+                results[s.id] = _as_drawn(recorded[s.id])
     except DubanError as exc:
         _fail(exc)
     tz = plan.campaign.timezone
@@ -104,8 +107,8 @@ def show(
                     "    strata: " + ", ".join(f"{k} {n}" for k, n in sorted(draw.strata.items())), highlight=False
                 )
             _members(plan, draw.members, set(draw.designated))
-            for note in draw.notes:
-                console.print(f"    [yellow]not met in full[/] {lit(note)}", highlight=False, soft_wrap=True)
+            for note in draw.notes:  # a shortfall says so in its own words; a note may also be met in full
+                console.print(f"    [yellow]note:[/] {lit(note)}", highlight=False, soft_wrap=True)
         record = recorded.get(spec_sample.id)
         if record is None and spec_sample.open:
             _naming_progress(plan, spec_sample)
@@ -123,6 +126,14 @@ def show(
             continue
         verdict = compare(result, record)
         when = f"recorded {fmt(verdict.drawn_at, tz)} with seed {verdict.seed}"
+        if spec_sample.open and seed is None:
+            console.print(
+                f"  [green]drawn {lit(fmt(verdict.drawn_at, tz))} with seed {verdict.seed}[/] (left open by the "
+                "notice: the recorded draw is the sample)",
+                highlight=False,
+                soft_wrap=True,
+            )
+            continue
         if verdict.same:
             console.print(f"  [green]{lit(when)}: same members[/]", highlight=False)
         else:
@@ -132,6 +143,16 @@ def show(
                 highlight=False,
                 soft_wrap=True,
             )
+
+
+def _as_drawn(record):
+    """A sample drawn while the campaign ran (抽取部分/由上级指定), as the database recorded it, rule by rule."""
+    from duban.domain.sampling.draw import SampleResult
+    from duban.domain.sampling.rules import DrawResult
+
+    fields = set(DrawResult.__dataclass_fields__)
+    draws = [DrawResult(**{k: v for k, v in d.items() if k in fields}) for d in record.detail or []]
+    return SampleResult(record.sample_id, record.name, record.seed, draws or [DrawResult("", list(record.members))])
 
 
 def _members(plan, members: list[str], designated: set[str]) -> None:

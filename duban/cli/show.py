@@ -376,20 +376,18 @@ def print_preview(console: Console, preview, *, unit: str | None) -> None:
     console.print(
         f"{lit(preview.assignments)} assignments · synthetic units: {lit(preview.planned_submissions)} submit "
         f"({lit(preview.planned_late)} late), {lit(preview.never)} never · "
-        f"{lit(preview.log.ticks)} ticks, {len(preview.messages)} messages",
+        f"{lit(preview.log.ticks)} ticks, {preview.sent.count} messages",
         highlight=False,
     )
-    groups: dict[tuple[str, str], list] = defaultdict(list)
-    for envelope in preview.messages:
-        groups[(envelope.at, envelope.kind)].append(envelope)
     table = Table(title="messages that would go out")
     for column in ("when", "kind", "count", "to"):
         table.add_column(column)
-    for (at, kind), envelopes in sorted(groups.items()):
-        names = "、".join(e.recipient_display for e in envelopes[:4]) + (" …" if len(envelopes) > 4 else "")
-        table.add_row(fmt(datetime.fromisoformat(at), tz), KIND_CN.get(kind, kind), str(len(envelopes)), lit(names))
+    display = preview.campaign.display if preview.campaign is not None else str
+    for (at, kind), (count, first) in sorted(preview.sent.groups.items()):
+        names = "、".join(display(code) for code in first) + (" …" if count > 4 else "")
+        table.add_row(fmt(datetime.fromisoformat(at), tz), KIND_CN.get(kind, kind), str(count), lit(names))
     console.print(table)
-    counts = Counter(e.kind for e in preview.messages)
+    counts = preview.by_kind()
     console.print(
         "by kind: " + ", ".join(f"{lit(KIND_CN.get(k, k))} {lit(v)}" for k, v in counts.most_common()), highlight=False
     )
@@ -478,7 +476,7 @@ def print_demo(console: Console, result, settings) -> None:
             highlight=False,
         )
     if result.loop:
-        console.print("\n[bold]督办 loop[/] (延期申请, 审核与退回, once each)", highlight=False)
+        console.print("\n[bold]督办 loop[/] (签收, 延期申请, 审核与退回, once each)", highlight=False)
         for line in result.loop:
             console.print(f"  {lit(line)}", highlight=False)
     spec = result.spec_path.relative_to(result.spec_path.parent.parent)

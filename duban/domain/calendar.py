@@ -60,6 +60,7 @@ class WorkCalendar:
 
     overrides: dict[int, YearOverride] = field(default_factory=dict)
     overrides_file: str | None = None
+    notes: list[tuple[int | None, str, str]] = field(default_factory=list)  # (line, YAML path, what to warn of)
     _working: dict[int, bool] = field(default_factory=dict, repr=False, compare=False)  # day ordinal → working day
 
     def covers(self, year: int) -> bool:
@@ -211,7 +212,46 @@ def load_calendar(path: Path | None, *, named: bool = False) -> WorkCalendar:
     for day, name in strays:  # a 元旦 written 12-31 to 01-02 under the new year: the old year's day is its too
         if day.year in overrides:
             overrides[day.year].holidays.setdefault(day, name or "节假日")
-    return WorkCalendar(overrides=overrides, overrides_file=str(path))
+    notes = []
+    for year, override in overrides.items():
+        lost = replaced_year(year, override)
+        if lost:
+            where = ("years", str(year))
+            notes.append((source.line_of(where), f"years.{year}", lost))
+    return WorkCalendar(overrides=overrides, overrides_file=str(path), notes=notes)
+
+
+def replaced_year(year: int, override: YearOverride) -> str | None:
+    """A year the calendar library already knows, written in the overrides file: the file's replaces it whole.
+    What the library's has that the file's lacks, in words (None when the library does not know the year or the
+    file leaves nothing of it out)."""
+    library = WorkCalendar()
+    if not library.covers(year):
+        return None
+    holidays: dict[str, list[date]] = {}
+    workdays: list[date] = []
+    day = date(year, 1, 1)
+    while day.year == year:
+        name = library.holiday_name(day)
+        if name is not None and day not in override.holidays:
+            holidays.setdefault(name, []).append(day)
+        if day.weekday() >= 5 and library.is_working_day(day) and day not in override.workdays:
+            workdays.append(day)
+        day += timedelta(days=1)
+    if not holidays and not workdays:
+        return None
+    parts = [f"{name} ({_days(days)})" for name, days in holidays.items()]
+    if workdays:
+        parts.append(f"调休 workdays {_days(workdays)}")
+    return (
+        f"{year} is in the calendar library already, and a year written here replaces it whole: these of the "
+        f"library's are lost — {'; '.join(parts)}. Write the whole year as the 国务院办公厅 notice gives it, or "
+        "remove it to use the library's"
+    )
+
+
+def _days(days: list[date]) -> str:
+    return "、".join(f"{d:%m-%d}" for d in days)
 
 
 def _day(value: object, source, at: tuple) -> date:

@@ -26,6 +26,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import mul
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from duban.errors import DubanError
 CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _CREDIT_VALUE = {c: i for i, c in enumerate(CREDIT_CHARS)}
+_CREDIT_SET = frozenset(CREDIT_CHARS)
 
 FIELDS = ("code", "credit_code", "name", "division", "industry", "size", "risk", "contact", "phone", "kind", "level")
 USUAL_NAMES: dict[str, tuple[str, ...]] = {
@@ -125,12 +127,10 @@ class ListedRow:
 
 def credit_check_digit(first17: str) -> str | None:
     """The check character of a 统一社会信用代码 from its first 17 (None if they hold a character it cannot)."""
-    total = 0
-    for char, weight in zip(first17, CREDIT_WEIGHTS):
-        value = _CREDIT_VALUE.get(char)
-        if value is None:
-            return None
-        total += value * weight
+    try:  # a million rows per import: the weighted sum in C (map) rather than a Python loop
+        total = sum(map(mul, map(_CREDIT_VALUE.__getitem__, first17[:17]), CREDIT_WEIGHTS))
+    except KeyError:
+        return None
     return CREDIT_CHARS[(31 - total % 31) % 31]
 
 
@@ -138,8 +138,8 @@ def credit_problem(code: str) -> str | None:
     """What is wrong with a 统一社会信用代码, or None."""
     if len(code) != 18:
         return f"统一社会信用代码 {code!r} has {len(code)} characters, not 18"
-    bad = sorted({c for c in code if c not in _CREDIT_VALUE})
-    if bad:
+    if not _CREDIT_SET.issuperset(code):
+        bad = sorted({c for c in code if c not in _CREDIT_VALUE})
         return (
             f"统一社会信用代码 {code!r} holds {''.join(bad)!r}, which no 信用代码 uses (I, O, S, V, Z are never used)"
         )
@@ -315,29 +315,33 @@ def check_rows(table, mapping: Mapping, name: str, divisions: dict[str, Any]) ->
     first_line: dict[str, int] = {}
     credit_line: dict[str, int] = {}
     interned: dict[str, str] = {}
-    get = {f: columns.get(f) for f in FIELDS}
+    # each row's cells are stripped once, padded to the columns read and ended by an empty cell, which the
+    # fields without a column read (index -1): a million rows per import, no call per cell
+    get = {f: -1 if columns.get(f) is None else columns[f] for f in FIELDS}
+    width = max([*columns.values(), *attribute_columns.values()], default=-1) + 1
 
-    def cell(cells: list[str], index: int | None) -> str:
-        return cells[index].strip() if index is not None and index < len(cells) else ""
-
-    for line, cells in iterator:
-        if not any(c.strip() for c in cells):
+    for line, raw_cells in iterator:
+        cells = [c.strip() for c in raw_cells]
+        if not any(cells):
             continue  # a blank line (a spreadsheet's trailing rows)
+        if len(cells) < width:
+            cells.extend([""] * (width - len(cells)))
+        cells.append("")
         bad = []
-        unit_name = cell(cells, get["name"])
+        unit_name = cells[get["name"]]
         if not unit_name:
             bad.append("no name (单位名称 is empty)")
-        credit = cell(cells, get["credit_code"]).upper() or None
+        credit = cells[get["credit_code"]].upper() or None
         if credit is not None:
             wrong = credit_problem(credit)
             if wrong:
                 bad.append(wrong)
-        code = cell(cells, get["code"]) or credit or ""
+        code = cells[get["code"]] or credit or ""
         if not code:
             bad.append("no 统一社会信用代码 (nor code): a listed unit needs one to be told apart")
         elif len(code) > 64:
             bad.append(f"code of {len(code)} characters: at most 64")
-        raw_division = cell(cells, get["division"])
+        raw_division = cells[get["division"]]
         division = known_division(raw_division, divisions) if raw_division else None
         if not raw_division:
             bad.append("no division code (行政区划代码 is empty)")
@@ -355,7 +359,7 @@ def check_rows(table, mapping: Mapping, name: str, divisions: dict[str, Any]) ->
                 bad.append(f"统一社会信用代码 {credit} is listed twice (first on line {credit_line[credit]})")
             else:
                 credit_line[credit] = line
-        row_level = cell(cells, get["level"])
+        row_level = cells[get["level"]]
         this_level = (LEVEL_ALIASES.get(row_level) or _level(row_level)) if row_level else level
         if this_level is None:
             bad.append(f"层级 {row_level!r} is not a level (村/社区, 普查小区, 企业 …)")
@@ -364,11 +368,11 @@ def check_rows(table, mapping: Mapping, name: str, divisions: dict[str, Any]) ->
             continue
         attributes = {}
         for attribute in ATTRIBUTE_FIELDS:
-            value = cell(cells, get[attribute])
+            value = cells[get[attribute]]
             if value:
                 attributes[attribute] = interned.setdefault(value, value)
         for attribute, index in attribute_columns.items():
-            value = cell(cells, index)
+            value = cells[index]
             if value:
                 attributes[attribute] = interned.setdefault(value, value)
         rows.append(
@@ -378,11 +382,11 @@ def check_rows(table, mapping: Mapping, name: str, divisions: dict[str, Any]) ->
                 name=unit_name,
                 division=division,  # type: ignore[arg-type]
                 level=this_level.value,  # type: ignore[union-attr]
-                kind=interned.setdefault(k := cell(cells, get["kind"]) or mapping.kind, k),
+                kind=interned.setdefault(k := cells[get["kind"]] or mapping.kind, k),
                 credit_code=credit,
                 attributes=attributes,
-                contact=cell(cells, get["contact"]) or None,
-                phone=cell(cells, get["phone"]) or None,
+                contact=cells[get["contact"]] or None,
+                phone=cells[get["phone"]] or None,
             )
         )
     if problems:

@@ -27,6 +27,7 @@ KIND_CN = {
     "accepted": "审核通过",
     "ack_reminder": "签收提醒",
     "ack_escalation": "签收催办",
+    "review_reminder": "审核提醒",
     "bulletin": "通报",
 }
 SECTION_LEAD = {
@@ -41,12 +42,15 @@ SECTION_LEAD = {
     "accepted": "以下材料已审核通过：",
     "ack_reminder": "以下通知您单位尚未签收，请打开链接点击“签收”：",
     "ack_escalation": "以下单位逾期未签收通知，请督促签收：",
+    "review_reminder": "以下下级单位报送的材料等待您单位审核，请尽快审核（通过或退回）：",
 }
+OPERATORS_REVIEW_LEAD = "以下单位报送的材料等待审核，请尽快审核（通过或退回）："
 ORDER = (
     "escalation",
     "ack_escalation",
     "overdue",
     "ack_reminder",
+    "review_reminder",
     "returned",
     "amended",
     "extension",
@@ -98,6 +102,8 @@ def render(
             lead = SECTION_LEAD[kind]
             if kind == "escalation" and payload["recipient"].startswith("leader:"):
                 lead = "您包联的以下单位事项逾期未报，请过问督办："
+            if kind == "review_reminder" and payload["recipient"] == "operators":
+                lead = OPERATORS_REVIEW_LEAD
             if kind == "amended" and payload.get("amendment"):
                 lead = _env().get_template("amended_lead.txt.j2").render(**payload["amendment"]).strip()
             sections.append({"lead": lead, "entries": entries})
@@ -247,6 +253,10 @@ def _entry(item: dict, as_of: datetime, tz: str) -> dict:
             if left < 0
             else f"签收截止：{fmt_due_cn(due, tz)}"
         )
+    elif item["kind"] == "review_reminder":
+        handed_in = datetime.fromisoformat(item["submitted_at"])
+        waited = span_words((as_of - handed_in).total_seconds())
+        when = f"第{item.get('version', 1)}版报送于{fmt_cn(handed_in, tz)}，已等待审核{waited}"
     elif item["kind"] == "accepted":
         when = f"第{item.get('version', 1)}版审核通过，无需再报"
     elif item["kind"] == "receipt":
@@ -267,7 +277,7 @@ def _entry(item: dict, as_of: datetime, tz: str) -> dict:
         details.append(f"审批意见：{item['decision_note']}")
     if item["kind"] == "returned" and item.get("reason"):
         details.insert(0, f"退回原因：{item['reason']}")
-    unit_line = item["unit_display"] if item["kind"] in ("escalation", "ack_escalation") else None
+    unit_line = item["unit_display"] if item["kind"] in ("escalation", "ack_escalation", "review_reminder") else None
     return {
         "stage": item["stage"],
         "item": item["item"],

@@ -30,6 +30,7 @@ from duban.domain.sampling.draw import (
     SampleResult,
     SampleRuleError,
     draw_sample,
+    naming_problem,
     open_words,
     rule_path,
 )
@@ -259,6 +260,15 @@ def build_plan(
     chain, problems = forward_chain(spec, calendar, timeline, build_plan)
     errors.extend(spec.source.error(path, message) for path, message in problems)
     for index, sample in enumerate(campaign.samples):
+        if sample.open and not isinstance((open_draws or {}).get(sample.id), (Decision, list)):
+            for d_index, rule in enumerate(sample.draws):  # left open: can it be drawn at all, once named?
+                try:
+                    problem = naming_problem(rule, list(resolver.resolve(rule.from_)), registry)
+                except DubanError:
+                    continue  # a `from:` that does not resolve is its own error
+                if problem:
+                    where = rule_path(spec.source.data, index, ("draws", d_index, "named_by_parent"))
+                    errors.append(spec.source.error(where, problem))
         try:
             sample_members(sample.id)
         except SpecError:

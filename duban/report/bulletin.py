@@ -23,6 +23,8 @@ from duban.report.blocks import Draft, DraftSection, Para, Table
 from duban.report.record import Record, Slip, read_record
 from duban.report.submission_text import loop_sentence
 from duban.report.wording import cn_day, cn_md, pct
+from duban.store.bulletins import bulletin_sent, keep_bulletin
+from duban.store.core import core_table
 from duban.store.tables import ExtensionRequest, OutboxMessage, ReviewRow
 
 
@@ -32,6 +34,9 @@ class BulletinFiles:
     late: int
     missing: int
     sent: int = 0
+    number: int = 0  # 第N期 in the campaign (the stored 通报)
+    bulletin_id: int = 0
+    units_named: int = 0
 
 
 def _county(record: Record, code: str) -> str:
@@ -131,7 +136,7 @@ def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensio
 
 def _loop_facts(engine: Engine, campaign_id: str, as_of: datetime, item_names: dict) -> tuple[dict, dict]:
     """(unit, item name) → returns by `as_of`, and → the latest due granted by an approved extension."""
-    v, r = ReviewRow.__table__, ExtensionRequest.__table__
+    v, r = core_table(ReviewRow), core_table(ExtensionRequest)
     returns: dict = defaultdict(int)
     extensions: dict = {}
     with engine.connect() as conn:
@@ -151,9 +156,18 @@ def _loop_facts(engine: Engine, campaign_id: str, as_of: datetime, item_names: d
 
 
 def write_bulletin(
-    engine: Engine, campaign_id: str, as_of: datetime, out: Path, calendar: WorkCalendar, *, stage_id: str | None = None
+    engine: Engine,
+    campaign_id: str,
+    as_of: datetime,
+    out: Path,
+    calendar: WorkCalendar,
+    *,
+    stage_id: str | None = None,
+    drafted_at: datetime | None = None,
+    actor: str = "cli",
 ) -> tuple[BulletinFiles, Draft, Record]:
-    """Write the 通报 docx to `out`."""
+    """Write the 通报 docx to `out` and keep it as a record (a new number, or the same one when the stage and the
+    instant are those of a 通报 drafted before); `drafted_at` is the wall clock (default: `as_of`)."""
     from duban.report.document import write_docx
 
     as_of = utc(as_of)
@@ -171,7 +185,24 @@ def write_bulletin(
     scope = {w[0]: w[1] for w in record.windows}.get(stage_id or "", "")
     slips = [s for s in [*record.missing, *record.late] if not stage_id or s.stage == scope]
     missing = sum(1 for s in slips if s.submitted_at is None)
-    return BulletinFiles(out, late=len(slips) - missing, missing=missing), draft, record
+    named = len({s.unit for s in slips})
+    kept = keep_bulletin(
+        engine,
+        campaign_id,
+        stage_id=stage_id,
+        as_of=as_of,
+        title=draft.title,
+        units_named=named,
+        late=len(slips) - missing,
+        missing=missing,
+        file=str(out.resolve()),
+        drafted_at=drafted_at or as_of,
+        actor=actor,
+    )
+    files = BulletinFiles(
+        out, late=len(slips) - missing, missing=missing, number=kept.number, bulletin_id=kept.id, units_named=named
+    )
+    return files, draft, record
 
 
 def short_text(draft: Draft, record: Record, stage_id: str | None) -> str:
@@ -188,8 +219,18 @@ def short_text(draft: Draft, record: Record, stage_id: str | None) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def send_bulletin(engine: Engine, campaign_id: str, text: str, title: str, as_of: datetime, tz: str) -> int:
-    """One outbox message (kind `bulletin`) per unit of the campaign, once per day and text."""
+def send_bulletin(
+    engine: Engine,
+    campaign_id: str,
+    text: str,
+    title: str,
+    as_of: datetime,
+    tz: str,
+    *,
+    bulletin_id: int | None = None,
+) -> int:
+    """One outbox message (kind `bulletin`) per unit of the campaign, once per day and text; the stored 通报
+    (`bulletin_id`) records how many units it was queued to."""
     from duban.settings import quiet_policy
     from duban.store.db import unit_of_work
     from duban.views.campaigns import load_campaign
@@ -220,7 +261,7 @@ def send_bulletin(engine: Engine, campaign_id: str, text: str, title: str, as_of
         for code, unit in campaign.units.items()
         if unit.kind != "leader"
     ]
-    o = OutboxMessage.__table__
+    o = core_table(OutboxMessage)
     with unit_of_work(engine) as conn:
         keys = {r["idempotency_key"] for r in rows}
         have = set()
@@ -230,4 +271,6 @@ def send_bulletin(engine: Engine, campaign_id: str, text: str, title: str, as_of
         fresh = [r for r in rows if r["idempotency_key"] not in have and r["idempotency_key"] in keys]
         if fresh:
             conn.execute(insert(o), fresh)
+    if bulletin_id is not None and fresh:
+        bulletin_sent(engine, bulletin_id, len(fresh))
     return len(fresh)

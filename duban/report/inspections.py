@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from sqlalchemy import Connection, select
+from typing import TYPE_CHECKING
 
 from duban.report.judge import kind_at
 from duban.services.scores import sample_label
 from duban.spec.models import CheckItem, ScoreSheet
-from duban.store.tables import Assignment, SampleDraw, ScoreRecord
+from duban.store.samples import recorded_draws
+from duban.store.scores import follow_up_rows, latest_scorings
+from duban.store.tables import SampleDraw
 from duban.views.campaigns import PlannedCampaign
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 @dataclass(frozen=True)
@@ -107,29 +111,10 @@ def read_inspections(conn: Connection, campaign: PlannedCampaign, as_of: datetim
     spec = campaign.spec
     if not spec.score_sheets:
         return Inspections()
-    draws = {
-        d.sample_id: d
-        for d in (
-            SampleDraw.model_validate(r._mapping)
-            for r in conn.execute(select(SampleDraw).where(SampleDraw.campaign_id == campaign.id))
-        )
-    }
-    s = ScoreRecord.__table__
-    latest = {}
-    for row in conn.execute(
-        select(s).where(s.c.campaign_id == campaign.id, s.c.recorded_at <= as_of).order_by(s.c.version)
-    ):
-        latest[(row.sheet_id, row.sample_id, row.unit_code)] = row
+    draws = {d.sample_id: d for d in recorded_draws(conn, campaign.id)}
+    latest = latest_scorings(conn, campaign.id, as_of)
     follow_ids = [sheet.follow_up.id for sheet in spec.score_sheets if sheet.follow_up]
-    a = Assignment.__table__
-    follow_ups = (
-        {
-            (r.item_id, r.instance, r.unit_code): r
-            for r in conn.execute(select(a).where(a.c.campaign_id == campaign.id, a.c.item_id.in_(follow_ids)))
-        }
-        if follow_ids
-        else {}
-    )
+    follow_ups = follow_up_rows(conn, campaign.id, follow_ids)
     found = Inspections()
     got: dict[tuple[str, str], list[float]] = {}
     for sheet in spec.score_sheets:

@@ -25,6 +25,7 @@ from duban.report.judge import kind_at
 from duban.report.rollups import RollupFacts, read_rollup_facts
 from duban.services.amend import campaign_as_amended, stored_amendments
 from duban.spec.models import Campaign, Item
+from duban.store.bulletins import KeptBulletin, bulletins_of
 from duban.store.outcomes import outcomes_listed
 from duban.store.tables import (
     AmendmentRow,
@@ -116,6 +117,7 @@ class Record:
     inspections: Inspections = field(default_factory=Inspections)  # the score sheets' results
     rollups: RollupFacts = field(default_factory=RollupFacts)  # roll-ups and forwards
     loop: dict = field(default_factory=dict)  # 延期申请 by status and reviews by decision (duban.status.loop_counts)
+    bulletins: list[KeptBulletin] = field(default_factory=list)  # the 通报 drafted by `as_of` (duban bulletin)
     outcomes: list[OutcomeRow] = field(default_factory=list)  # 约谈, 通报批评 … as decided, the earliest first
 
     @property
@@ -177,6 +179,7 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
         )
         inspections = read_inspections(conn, campaign, as_of)
         loop = loop_counts(conn, campaign_id, as_of)
+        bulletins = bulletins_of(conn, campaign_id, as_of)
         outcomes = outcomes_listed(conn, campaign_id, as_of, OUTCOMES_READ)
     overall, by_level, by_stage, by_item = Tally(), defaultdict(Tally), defaultdict(Tally), defaultdict(Tally)
     late, missing, leaders, due_of, done_at = [], [], defaultdict(set), {}, {}
@@ -227,6 +230,7 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
         inspections=inspections,
         rollups=read_rollup_facts(engine, campaign, as_of),
         loop=loop,
+        bulletins=bulletins,
         outcomes=outcomes,
     )
 

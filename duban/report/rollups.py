@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from sqlalchemy import Engine, select
+from typing import TYPE_CHECKING
 
 from duban.domain.values import in_bounds
 from duban.report.judge import kind_at
 from duban.services.rollups import RollupStatus, rollup_status, upper_campaign
-from duban.store.tables import Assignment, Submission
+from duban.store.db import reading
+from duban.store.rollups import earliest_due, holder_rows, item_holders
 from duban.views.campaigns import PlannedCampaign, campaign_ids, load_campaign
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 DONE = ("on_time", "late")
 
@@ -79,18 +82,7 @@ def read_rollup_facts(engine: Engine, campaign: PlannedCampaign, as_of: datetime
 def _rollups(engine: Engine, campaign: PlannedCampaign, as_of: datetime) -> list[RollupFact]:
     statuses = rollup_status(engine, campaign.id)
     ids = [s.assignment_id for s in statuses if s.assignment_id is not None]
-    a, s = Assignment.__table__, Submission.__table__
-    with engine.connect() as conn:
-        rows = {r.id: r for r in conn.execute(select(a).where(a.c.id.in_(ids)))} if ids else {}
-        actors = (
-            dict(
-                conn.execute(
-                    select(s.c.assignment_id, s.c.actor).where(s.c.assignment_id.in_(ids), s.c.version == 1)
-                ).all()
-            )
-            if ids
-            else {}
-        )
+    rows, actors = holder_rows(engine, ids)
     return [
         _fact(campaign, status, rows.get(status.assignment_id), actors.get(status.assignment_id), as_of)
         for status in statuses
@@ -134,21 +126,12 @@ def _forward(engine: Engine, lower: PlannedCampaign, upper: PlannedCampaign, as_
     own = {(f.name, f.holder): f for f in _rollups(engine, lower, as_of)}
     upper_items = {i.id: i for _s, i in upper.spec.items()}
     lower_items = {i.id: i for _s, i in lower.spec.items()}
-    a = Assignment.__table__
     found = []
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         for entry in forward.items:
-            holders = (
-                conn.execute(select(a.c.unit_code).where(a.c.campaign_id == lower.id, a.c.item_id == entry.into))
-                .scalars()
-                .all()
-            )
+            holders = item_holders(conn, lower.id, entry.into)
             for code in dict.fromkeys(holders):
-                row = conn.execute(
-                    select(a)
-                    .where(a.c.campaign_id == upper.id, a.c.item_id == entry.upper, a.c.unit_code == code)
-                    .order_by(a.c.due_at)
-                ).first()
+                row = earliest_due(conn, upper.id, entry.upper, code)
                 if row is None:
                     continue
                 kind = kind_at(row, as_of)

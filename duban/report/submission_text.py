@@ -56,6 +56,8 @@ def submission_blocks(record: Record) -> list:
         )
     if loop := loop_sentence(record.loop, {w[0]: w[1] for w in record.windows}):
         blocks.append(Para(loop))
+    if cited := bulletin_sentence(record):
+        blocks.append(Para(cited))
     if record.sent:
         from duban.domain.messages import KIND_CN
 
@@ -83,3 +85,17 @@ def loop_sentence(loop: dict, stage_names: dict | None = None) -> str:
     if sum(rev.values()):
         parts.append(f"审核退回材料{rev.get('returned', 0)}次，审核通过{rev.get('accepted', 0)}次")
     return ("工作中，" + "；".join(parts) + "。") if parts else ""
+
+
+def bulletin_sentence(record: Record) -> str:
+    """'期间印发通报2期：第1期（6月14日，县级检查阶段，点名逾期单位11个）；第2期（7月2日，点名逾期单位3个）。'
+    from the 通报 kept by `duban bulletin` (empty when none was drafted)."""
+    if not record.bulletins:
+        return ""
+    names = {w[0]: w[1] for w in record.windows}
+    parts = []
+    for b in record.bulletins:
+        scope = f"{names.get(b.stage_id, b.stage_id)}，" if b.stage_id else ""
+        named = f"点名逾期单位{b.units_named}个" if b.units_named else "各单位均按时报送"
+        parts.append(f"第{b.number}期（{cn_md(b.as_of, record.tz)}，{scope}{named}）")
+    return f"期间印发通报{len(parts)}期：" + "；".join(parts) + "。"

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from sqlalchemy import Engine, func, insert, or_, select, update
+from typing import TYPE_CHECKING
 
 from duban.instants import utc
-from duban.store.core import core_table
-from duban.store.db import unit_of_work
-from duban.store.tables import AuditEntry
+from duban.store.audit import append_entry, count_entries, entries, fold_refusal
 
-_T = core_table(AuditEntry)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 FOLD_WINDOW, FOLD_ROWS = timedelta(minutes=10), 200
 
 
@@ -65,8 +64,7 @@ def record(
         detail=_cut(detail, 500),
         client=_cut(client, 64),
     )
-    with unit_of_work(engine) as conn:
-        conn.execute(insert(AuditEntry), [row])
+    append_entry(engine, row)
 
 
 def record_refusal(
@@ -82,42 +80,18 @@ def record_refusal(
     client: str | None = None,
 ) -> None:
     """Append a refusal anyone can cause, folded into a recent entry of the same refusal from the same address."""
-    since = utc(at) - FOLD_WINDOW
-    recent = (_T.c.action == action[:24]) & (_T.c.at >= since) & (_T.c.ok.is_(False))
-    same = (
-        recent
-        & _same(_T.c.client, _cut(client, 64))
-        & _same(_T.c.campaign_id, _cut(campaign_id, 80))
-        & _same(_T.c.unit_code, _cut(unit_code, 64))
-        & _same(_T.c.detail, _cut(detail, 500))
+    row = dict(
+        at=utc(at),
+        action=action[:24],
+        actor=actor[:80],
+        campaign_id=_cut(campaign_id, 80),
+        unit_code=_cut(unit_code, 64),
+        target=_cut(target, 200),
+        ok=False,
+        detail=_cut(detail, 500),
+        client=_cut(client, 64),
     )
-    with unit_of_work(engine) as conn:
-        into = conn.execute(select(func.max(_T.c.id)).where(same)).scalar()
-        if into is None and conn.execute(select(func.count()).where(recent)).scalar_one() >= FOLD_ROWS:
-            into = conn.execute(select(func.max(_T.c.id)).where(recent)).scalar()  # a flood from many addresses
-        if into is not None:
-            conn.execute(update(_T).where(_T.c.id == into).values(repeats=_T.c.repeats + 1))
-            return
-        conn.execute(
-            insert(AuditEntry),
-            [
-                dict(
-                    at=utc(at),
-                    action=action[:24],
-                    actor=actor[:80],
-                    campaign_id=_cut(campaign_id, 80),
-                    unit_code=_cut(unit_code, 64),
-                    target=_cut(target, 200),
-                    ok=False,
-                    detail=_cut(detail, 500),
-                    client=_cut(client, 64),
-                )
-            ],
-        )
-
-
-def _same(column, value):  # noqa: ANN001, ANN202
-    return column.is_(None) if value is None else column == value
+    fold_refusal(engine, row, since=utc(at) - FOLD_WINDOW, fold_rows=FOLD_ROWS)
 
 
 def _cut(text: str | None, width: int) -> str | None:
@@ -137,20 +111,17 @@ def recent(
 ) -> list[Entry]:
     """Entries newest first (at most `limit`, older than `before_id` to page back); `with_logins` adds the
     entries that belong to no campaign (operators' logins) to a campaign's."""
-    query = select(_T).order_by(_T.c.id.desc()).limit(limit)
-    if campaign_id is not None:
-        mine = _T.c.campaign_id == campaign_id
-        query = query.where(or_(mine, _T.c.campaign_id.is_(None)) if with_logins else mine)
-    if unit_code is not None:
-        query = query.where(_T.c.unit_code == unit_code)
-    if action is not None:
-        query = query.where(_T.c.action == action)
-    if before_id is not None:
-        query = query.where(_T.c.id < before_id)
-    if until is not None:  # a preview shows the log as it stood then
-        query = query.where(_T.c.at <= utc(until))
-    with engine.connect() as conn:
-        return [Entry(**row._mapping) for row in conn.execute(query)]
+    found = entries(
+        engine,
+        campaign_id=campaign_id,
+        unit_code=unit_code,
+        action=action,
+        limit=limit,
+        before_id=before_id,
+        with_logins=with_logins,
+        until=until,  # a preview shows the log as it stood then
+    )
+    return [Entry(**row) for row in found]
 
 
 def count(
@@ -163,14 +134,6 @@ def count(
     ok: bool | None = None,
 ) -> int:
     """How many entries of `action` (by `actor`, from `client`, since an instant, with an outcome)."""
-    query = select(func.count()).select_from(_T).where(_T.c.action == action)
-    if actor is not None:
-        query = query.where(_T.c.actor == actor)
-    if client is not None:
-        query = query.where(_T.c.client == client[:64])
-    if since is not None:
-        query = query.where(_T.c.at >= utc(since))
-    if ok is not None:
-        query = query.where(_T.c.ok == ok)
-    with engine.connect() as conn:
-        return conn.execute(query).scalar_one()
+    return count_entries(
+        engine, action=action, actor=actor, client=None if client is None else client[:64], since=since, ok=ok
+    )

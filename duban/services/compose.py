@@ -27,6 +27,7 @@ URGENCY = (
     "ack_escalation",
     "overdue",
     "ack_reminder",
+    "review_reminder",
     "returned",
     "amended",
     "extension",
@@ -36,6 +37,8 @@ URGENCY = (
     "receipt",
 )
 
+
+OPERATORS_DISPLAY = "督办工作人员"  # the operators, as messages to them are addressed
 
 _SELECT_PENDING = (
     "SELECT i.id, i.recipient, i.kind, i.step, i.event_at, a.item_id, a.instance, a.unit_code, a.due_at "
@@ -299,7 +302,9 @@ def describe(campaign: PlannedCampaign, payload: dict) -> dict:
                 "note": item.note if item else None,
             }
         )
-    return {**payload, "recipient_display": campaign.display(payload["recipient"]), "items": described}
+    recipient = payload["recipient"]
+    display = OPERATORS_DISPLAY if recipient == "operators" else campaign.display(recipient)
+    return {**payload, "recipient_display": display, "items": described}
 
 
 def _code(campaign: PlannedCampaign, ref: str) -> str:

@@ -39,7 +39,7 @@ from duban.domain.messages import Rendered, render, render_digest
 from duban.domain.quiet import QuietHours
 from duban.instants import fmt_cn, utc
 from duban.notify.notifier import Envelope, Notifier, SendResult, parts_of, post_part
-from duban.services.compose import describe
+from duban.services.compose import OPERATORS_DISPLAY, describe
 from duban.settings import quiet_policy
 from duban.store.codec import Codec
 from duban.store.db import reading, unit_of_work
@@ -52,7 +52,7 @@ from duban.views.campaigns import PlannedCampaign, load_campaign
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-OPERATORS = "督办工作人员"  # who reads the daily digest
+OPERATORS = OPERATORS_DISPLAY  # who reads the daily digest
 UNCONFIRMED_WAIT = timedelta(minutes=10)  # before the one more try of a post that got no answer
 WAITING = ("pending", "failed", "limited")  # claimable at their not_before
 WRITE_EVERY = 50  # records gathered before they ride along with a post's transaction (the most a crash repeats)

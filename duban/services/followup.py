@@ -9,25 +9,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-
-from sqlalchemy import Connection, Engine, insert, select
+from typing import TYPE_CHECKING
 
 from duban.domain.plan import Plan, PlannedAssignment, build_plan, escalation_targets, load_calendar_for
-from duban.domain.state import State
 from duban.domain.timeline import Timeline
-from duban.instants import in_zone, utc
+from duban.instants import in_zone
 from duban.spec.load import LoadedSpec, read_stored
 from duban.spec.models import ScoreSheet
-from duban.store.plans import campaign_row
-from duban.store.tables import Assignment
+from duban.store.assignments import insert_planned
+from duban.store.plans import stored_campaign_row
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 
 def stored_spec(conn: Engine | Connection, campaign_id: str) -> LoadedSpec:
     """The spec a campaign was planned from (its stored text), as if loaded from its file."""
-    if isinstance(conn, Engine):
-        with conn.connect() as connection:
-            return stored_spec(connection, campaign_id)
-    row = campaign_row(conn, campaign_id)
+    row = stored_campaign_row(conn, campaign_id)
     source, campaign = read_stored(row.spec_text, row.spec_path)
     return LoadedSpec(campaign=campaign, source=source, path=Path(row.spec_path), sha256=row.spec_sha256)
 
@@ -94,39 +92,4 @@ def follow_up_assignments(
 
 def insert_assignments(conn: Connection, campaign_id: str, planned: list[PlannedAssignment], now: datetime) -> None:
     """Keep assignments made after planning; the next tick finds them by their opening."""
-    if not planned:
-        return
-    a = Assignment.__table__
-    items = {p.item_id for p in planned}
-    existing = {
-        tuple(r)
-        for r in conn.execute(
-            select(a.c.item_id, a.c.instance, a.c.unit_code).where(
-                a.c.campaign_id == campaign_id, a.c.item_id.in_(items)
-            )
-        )
-    }
-    rows = [
-        dict(
-            campaign_id=campaign_id,
-            stage_id=p.stage_id,
-            stage_order=p.stage_order,
-            item_id=p.item_id,
-            instance=p.instance,
-            unit_code=p.unit_code,
-            role=p.role,
-            open_at=utc(p.open_at),
-            due_at=utc(p.due_at),
-            reminders=[utc(t).isoformat() for t in p.reminders],
-            escalations=[[utc(t).isoformat(), list(to)] for t, to in p.escalations],
-            state=State.pending.value,
-            reminders_done=0,
-            escalations_done=0,
-            next_event_at=utc(p.open_at),
-            updated_at=utc(now),
-        )
-        for p in planned
-        if (p.item_id, p.instance, p.unit_code) not in existing
-    ]
-    if rows:
-        conn.execute(insert(Assignment), rows)
+    insert_planned(conn, campaign_id, planned, now)

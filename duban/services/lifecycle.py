@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-from sqlalchemy import Engine, select
+from typing import TYPE_CHECKING
 
 from duban.domain.plan import Plan, build_plan, load_calendar_for
 from duban.errors import SpecError, StoreError
 from duban.spec.load import LoadedSpec, load_spec
-from duban.store.plans import reset_campaign, store_plan
-from duban.store.tables import CampaignRow
+from duban.store.plans import planned_id, planned_sha256, reset_campaign, store_plan
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @dataclass
@@ -71,11 +72,8 @@ def planned_campaign_id(engine: Engine, ref: str) -> str | None:
     this very text already; None when the spec is new or has changed (or `ref` names nothing)."""
     if _is_spec_file(ref):
         spec = load_spec(ref)
-        with engine.connect() as conn:
-            stored = conn.execute(select(CampaignRow.spec_sha256).where(CampaignRow.id == spec.campaign.id)).scalar()
-        return spec.campaign.id if stored == spec.sha256 else None
-    with engine.connect() as conn:
-        return conn.execute(select(CampaignRow.id).where(CampaignRow.id == ref)).scalar()
+        return spec.campaign.id if planned_sha256(engine, spec.campaign.id) == spec.sha256 else None
+    return planned_id(engine, ref)
 
 
 def _is_spec_file(ref: str) -> bool:

@@ -11,19 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-
-from sqlalchemy import Engine, insert, or_, select
+from typing import TYPE_CHECKING
 
 from duban.domain.signing import sign, unsign
 from duban.errors import LinkError
 from duban.instants import fmt_cn, utc
 from duban.settings import Settings
-from duban.store.core import core_table
-from duban.store.db import unit_of_work
-from duban.store.tables import LinkRevocation
+from duban.store.links import is_revoked, record_revocation
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 PURPOSE = "duban-unit-link-v1"
-_R = core_table(LinkRevocation)
 _ASK = "请打开最新一条督办消息中的链接，或联系督办工作人员。"
 
 
@@ -82,17 +81,7 @@ def check(engine: Engine, key: bytes, token: str, now: datetime, *, tz: str = "A
             reason="expired",
             cn=f"链接已过期（有效期至{fmt_cn(link.expires_at, tz)}）。" + _ASK,
         )
-    with engine.connect() as conn:
-        revoked = conn.execute(
-            select(_R.c.id)
-            .where(
-                _R.c.campaign_id == link.campaign_id,
-                _R.c.unit_code == link.unit_code,
-                or_(_R.c.token_id == link.token_id, _R.c.issued_before >= link.issued_at),
-            )
-            .limit(1)
-        ).first()
-    if revoked is not None:
+    if is_revoked(engine, link.campaign_id, link.unit_code, link.token_id, link.issued_at):
         raise LinkError("the link was revoked", reason="revoked", cn="此链接已停用。" + _ASK)
     return link
 
@@ -109,21 +98,16 @@ def revoke(
 ) -> None:
     """Revoke one link (`token`), or every link of the unit issued up to `now`."""
     token_id = token.rpartition(".")[2] if token else None
-    with unit_of_work(engine) as conn:
-        conn.execute(
-            insert(LinkRevocation),
-            [
-                dict(
-                    campaign_id=campaign_id,
-                    unit_code=unit_code,
-                    token_id=token_id,
-                    issued_before=None if token_id else utc(now),
-                    revoked_at=utc(now),
-                    actor=actor[:80],
-                    reason=reason[:200],
-                )
-            ],
-        )
+    record_revocation(
+        engine,
+        campaign_id,
+        unit_code,
+        token_id,
+        None if token_id else utc(now),
+        utc(now),
+        actor[:80],
+        reason[:200],
+    )
 
 
 def link_maker(base: str, key: bytes, lifetime: timedelta) -> Callable[[str, str, datetime], str | None]:

@@ -14,21 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from sqlalchemy import Engine, case, delete, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from typing import TYPE_CHECKING
 
 from duban.instants import utc
 from duban.services import audit
-from duban.store.core import core_table
-from duban.store.db import unit_of_work
-from duban.store.tables import LoginThrottle
+from duban.store.logins import claim_attempt, settle_attempt
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 LOCK_AFTER, LOCK_FOR = 5, timedelta(minutes=15)
 SLOW_AFTER, SLOW_WINDOW, SLOW_STEP, SLOW_MAX = 20, timedelta(minutes=1), 0.5, 10.0
 FORGET_AFTER = timedelta(days=1)
-_T = core_table(LoginThrottle)
 
 
 @dataclass(frozen=True)
@@ -48,36 +45,22 @@ def login_gate(engine: Engine, name: str, client: str | None, now: datetime) -> 
 
 def _claim(engine: Engine, name: str, client: str, now: datetime) -> int:
     """The attempt's number, counted atomically: a window older than LOCK_FOR starts again at 1."""
-    fresh = _T.c.window_start <= now - LOCK_FOR
-    with unit_of_work(engine) as conn:
-        insert = pg_insert(_T) if conn.dialect.name == "postgresql" else sqlite_insert(_T)
-        statement = (
-            insert.values(name=name, client=client, window_start=now, attempts=1)
-            .on_conflict_do_update(
-                index_elements=[_T.c.name, _T.c.client],
-                set_={
-                    "attempts": case((fresh, 1), else_=_T.c.attempts + 1),
-                    "window_start": case((fresh, now), else_=_T.c.window_start),
-                },
-            )
-            .returning(_T.c.attempts)
-        )
-        number = conn.execute(statement).scalar_one()
-        # pairs idle for a day are forgotten: a guesser rotating names cannot grow the table without end
-        conn.execute(delete(_T).where(_T.c.window_start < now - FORGET_AFTER))
-        return number
+    return claim_attempt(engine, name, client, now, window=LOCK_FOR, forget_after=FORGET_AFTER)
 
 
 def settle(engine: Engine, name: str, client: str | None, now: datetime, *, gate: Gate, ok: bool) -> None:
     """Record how a checked attempt ended: a success gives its number back; the fifth failure starts the lock."""
     if gate.locked:
         return
-    mine = (_T.c.name == name[:40]) & (_T.c.client == (client or "")[:64])
-    with unit_of_work(engine) as conn:
-        if ok:
-            conn.execute(update(_T).where(mine, _T.c.attempts > 0).values(attempts=_T.c.attempts - 1))
-        elif gate.attempt >= LOCK_AFTER:  # locked for LOCK_FOR from this failure on
-            conn.execute(update(_T).where(mine).values(window_start=utc(now), attempts=LOCK_AFTER + 1))
+    settle_attempt(
+        engine,
+        name[:40],
+        (client or "")[:64],
+        now,
+        ok=ok,
+        lock=gate.attempt >= LOCK_AFTER,  # locked for LOCK_FOR from this failure on
+        locked_attempts=LOCK_AFTER + 1,
+    )
 
 
 def slow_down(failures: int) -> float:

@@ -17,14 +17,15 @@ import secrets
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-
-from sqlalchemy import Engine, insert, select, update
+from typing import TYPE_CHECKING
 
 from duban.domain.signing import sign, unsign
 from duban.errors import DubanError
 from duban.instants import utc
-from duban.store.db import unit_of_work
-from duban.store.tables import OperatorSession
+from duban.store.sessions import end_operator_sessions, end_session_row, keep_session, session_row
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 SESSION_PURPOSE = "duban-operator-session-v2"
 SESSION_HOURS = 12
@@ -99,20 +100,17 @@ def open_session(
     the signed cookie value that names it."""
     issued = utc(now)
     session_id = secrets.token_urlsafe(24)
-    with unit_of_work(engine) as conn:
-        conn.execute(
-            insert(OperatorSession),
-            [
-                dict(
-                    id_sha256=_digest(session_id),
-                    operator=name,
-                    login_tag=_digest(encoded)[:32],
-                    created_at=issued,
-                    expires_at=issued + session_lifetime(),
-                    client=(client or "")[:64] or None,
-                )
-            ],
-        )
+    keep_session(
+        engine,
+        dict(
+            id_sha256=_digest(session_id),
+            operator=name,
+            login_tag=_digest(encoded)[:32],
+            created_at=issued,
+            expires_at=issued + session_lifetime(),
+            client=(client or "")[:64] or None,
+        ),
+    )
     return sign(key, SESSION_PURPOSE, [name, session_id, int(issued.timestamp())])
 
 
@@ -126,13 +124,7 @@ def session_user(engine: Engine, key: bytes, token: str | None, now: datetime, h
     encoded = hashes.get(name)
     if encoded is None:
         return None
-    s = OperatorSession.__table__
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(s.c.operator, s.c.login_tag, s.c.expires_at, s.c.revoked_at).where(
-                s.c.id_sha256 == _digest(session_id)
-            )
-        ).first()
+    row = session_row(engine, _digest(session_id))
     if row is None or row.revoked_at is not None or row.operator != name or utc(now) >= row.expires_at:
         return None
     return name if hmac.compare_digest(row.login_tag, _digest(encoded)[:32]) else None
@@ -143,26 +135,12 @@ def end_session(engine: Engine, key: bytes, token: str | None, now: datetime, *,
     payload = unsign(key, SESSION_PURPOSE, token or "")
     if payload is None or len(payload) != 3 or not isinstance(payload[1], str):
         return False
-    s = OperatorSession.__table__
-    with unit_of_work(engine) as conn:
-        done = conn.execute(
-            update(s)
-            .where(s.c.id_sha256 == _digest(payload[1]), s.c.revoked_at.is_(None))
-            .values(revoked_at=utc(now), revoked_by=by[:80])
-        )
-    return done.rowcount > 0
+    return end_session_row(engine, _digest(payload[1]), utc(now), by[:80]) > 0
 
 
 def end_sessions(engine: Engine, name: str, now: datetime, *, by: str) -> int:
     """End every session of operator `name` not ended yet (a new password, a departure); how many."""
-    s = OperatorSession.__table__
-    with unit_of_work(engine) as conn:
-        done = conn.execute(
-            update(s)
-            .where(s.c.operator == name, s.c.revoked_at.is_(None))
-            .values(revoked_at=utc(now), revoked_by=by[:80])
-        )
-    return done.rowcount
+    return end_operator_sessions(engine, name, utc(now), by[:80])
 
 
 def _digest(text: str) -> str:

@@ -18,18 +18,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy import Engine, func, select
+from typing import TYPE_CHECKING
 
 from duban.errors import StoreError
 from duban.instants import utc
 from duban.services.dispatch import STATUSES, render_message
 from duban.store.codec import Codec
-from duban.store.db import reading, unit_of_work
+from duban.store.db import unit_of_work
+from duban.store.outbox import latest_messages, message_with_posts, requeue, retry_candidates, status_counts
 from duban.store.tables import Delivery, OutboxMessage
 from duban.views.campaigns import load_campaign
 
-_O = OutboxMessage.__table__
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 _BIGGEST = 2**63 - 1
 
 
@@ -49,11 +51,7 @@ class Retried:
 
 def counts(engine: Engine, campaign_id: str | None = None) -> dict[str, int]:
     """How many messages are in each status."""
-    query = select(_O.c.status, func.count()).group_by(_O.c.status)
-    if campaign_id:
-        query = query.where(_O.c.campaign_id == campaign_id)
-    with reading(engine) as conn:
-        found = dict(conn.execute(query).all())
+    found = status_counts(engine, campaign_id)
     return {status: found.get(status, 0) for status in STATUSES}
 
 
@@ -63,26 +61,17 @@ def list_messages(
     """The most recent messages, newest first, optionally of one status and campaign."""
     if status is not None and status not in STATUSES:
         raise StoreError(f"unknown status {status!r}: choose one of {', '.join(STATUSES)}")
-    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(max(limit, 0))
-    if status:
-        query = query.where(OutboxMessage.status == status)
-    if campaign_id:
-        query = query.where(OutboxMessage.campaign_id == campaign_id)
-    with reading(engine) as conn:
-        return [OutboxMessage.model_validate(r._mapping) for r in conn.execute(query)]
+    return latest_messages(engine, status=status, campaign_id=campaign_id, limit=limit)
 
 
 def show(engine: Engine, message_id: int, *, now: datetime | None = None) -> MessageDetail:
     """One message: its text as staff read it, and every post with what the channel answered."""
     if not 0 < message_id <= _BIGGEST:
         raise StoreError(f"there is no outbox message {message_id}: `duban outbox list` shows the ids")
-    with reading(engine) as conn:
-        row = conn.execute(select(OutboxMessage).where(OutboxMessage.id == message_id)).first()
-        if row is None:
-            raise StoreError(f"there is no outbox message {message_id}: `duban outbox list` shows the ids")
-        deliveries = conn.execute(select(Delivery).where(Delivery.message_id == message_id).order_by(Delivery.id))
-        message = OutboxMessage.model_validate(row._mapping)
-        posts = [Delivery.model_validate(d._mapping) for d in deliveries]
+    found = message_with_posts(engine, message_id)
+    if found is None:
+        raise StoreError(f"there is no outbox message {message_id}: `duban outbox list` shows the ids")
+    message, posts = found
     parts = list((message.progress or {}).get("parts") or [])
     if parts:
         return MessageDetail(message, posts, "".join(parts), parts)
@@ -111,11 +100,7 @@ def retry(
         statuses.append("unconfirmed")
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
-        where, params = f"status IN ({', '.join('?' * len(statuses))})", list(statuses)
-        if ids:
-            where += f" AND id IN ({', '.join('?' * len(ids))})"
-            params += ids
-        rows = codec.select(f"SELECT id, status, unknown_posts, progress FROM outbox WHERE {where}", params)
+        rows = retry_candidates(codec, statuses, ids)
         queued, kept, updates = 0, 0, []
         for mid, status, unknown, progress in rows:
             progress = dict(codec.read_json(progress) or {})
@@ -129,9 +114,5 @@ def retry(
                 progress["done"] = 0
             updates.append(("pending", 0, 0, codec.instant(utc(now)), codec.json(progress or None), mid))
             queued += 1
-        codec.execute_many(
-            f"UPDATE outbox SET status = ?, attempts = ?, unknown_posts = ?, not_before = ?, "
-            f"progress = {codec.json_marker}, claimed_by = NULL WHERE id = ?",
-            updates,
-        )
+        requeue(codec, updates)
     return Retried(queued, kept)

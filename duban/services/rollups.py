@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Engine, select
+from typing import TYPE_CHECKING, Any
 
 from duban.domain.state import State
 from duban.domain.values import in_bounds
@@ -23,8 +21,12 @@ from duban.services.submit import record_on_behalf
 from duban.spec.files import referenced_file
 from duban.spec.models import Rollup
 from duban.spec.source import read_source
-from duban.store.tables import Assignment, CampaignRow, CampaignUnit, Submission
+from duban.store.plans import planned_id
+from duban.store.rollups import item_assignments, planned_attributes
 from duban.views.campaigns import PlannedCampaign, load_campaign
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @dataclass
@@ -115,35 +117,15 @@ def rollup_status(engine: Engine, campaign_id: str) -> list[RollupStatus]:
 
 def _attribute(engine: Engine, campaign_id: str, name: str, codes: list[str]) -> dict[str, str]:
     """Each unit's value of one attribute, as planned."""
-    u = CampaignUnit.__table__
     found: dict[str, str] = {}
-    with engine.connect() as conn:
-        for start in range(0, len(codes), 900):
-            for code, attributes in conn.execute(
-                select(u.c.code, u.c.attributes).where(
-                    u.c.campaign_id == campaign_id, u.c.code.in_(codes[start : start + 900])
-                )
-            ):
-                if attributes and name in attributes:
-                    found[code] = str(attributes[name])
+    for code, attributes in planned_attributes(engine, campaign_id, codes):
+        if attributes and name in attributes:
+            found[code] = str(attributes[name])
     return found
 
 
 def _assignments(engine: Engine, campaign_id: str, items: set[str]) -> list[dict[str, Any]]:
-    a, s = Assignment.__table__, Submission.__table__
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(a.c.id, a.c.item_id, a.c.unit_code, a.c.state, a.c.submitted_at)
-            .where(a.c.campaign_id == campaign_id, a.c.item_id.in_(items))
-            .order_by(a.c.id)
-        ).all()
-        latest: dict[int, Any] = {}
-        for sub in conn.execute(
-            select(s.c.assignment_id, s.c.metrics, s.c.files, s.c.submitted_at)
-            .where(s.c.campaign_id == campaign_id, s.c.item_id.in_(items))
-            .order_by(s.c.version)
-        ):
-            latest[sub.assignment_id] = sub
+    rows, latest = item_assignments(engine, campaign_id, items)
     found = []
     for row in rows:
         sub = latest.get(row.id)
@@ -252,8 +234,7 @@ def upper_campaign(engine: Engine, campaign: PlannedCampaign) -> tuple[str | Non
         return None, str(exc)
     except (SpecError, DubanError, AttributeError):
         return None, f"the upper spec {path} cannot be read"
-    with engine.connect() as conn:
-        found = conn.execute(select(CampaignRow.id).where(CampaignRow.id == upper_id)).scalar()
+    found = planned_id(engine, upper_id)
     if found is None:
         return None, f"the upper campaign {upper_id} is not planned in this database"
     return found, ""

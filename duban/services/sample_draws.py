@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from duban.domain.plan import Plan, build_plan, load_calendar_for, resolve_selector, spec_registry
 from duban.domain.sampling.draw import Decision, SampleResult
 from duban.errors import PlanError
+from duban.instants import fmt
 from duban.services.followup import insert_assignments, recorded_open_draws, stored_spec
 from duban.spec.models import Sample
 from duban.store.db import unit_of_work
@@ -51,10 +52,8 @@ def draw_open_sample(
         )
     recorded = recorded_samples(engine, campaign_id)
     if sample_id in recorded:
-        raise PlanError(
-            f"sample {sample_id!r} was drawn on {recorded[sample_id].drawn_at:%Y-%m-%d %H:%M} UTC: a draw is "
-            "recorded once"
-        )
+        drawn = fmt(recorded[sample_id].drawn_at, spec.campaign.timezone)
+        raise PlanError(f"sample {sample_id!r} was drawn {drawn}: a draw is recorded once (`duban sample show`)")
     registry = spec_registry(spec)
     # `--named 皋落镇` as `--named 140724101`, as the spec and `duban units show` take a unit: by code, name or
     # title (an ambiguous name is refused with the candidates); the parents' namings are matched by code below

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from duban.domain.plan import resolve_selector
 from duban.errors import RequestError
-from duban.instants import fmt_cn
+from duban.instants import fmt, fmt_cn
 from duban.services.followup import replan
 from duban.store.sample_names import named_units, replace_naming
 from duban.views.campaigns import load_campaign
@@ -147,7 +147,7 @@ def name_units(
 
 def _drawn(sample, drawn_at: datetime, tz: str) -> RequestError:  # noqa: ANN001
     return RequestError(
-        f"sample {sample.id!r} was drawn at {drawn_at:%Y-%m-%d %H:%M} UTC: its units can no longer be named",
+        f"sample {sample.id!r} was drawn {fmt(drawn_at, tz)}: its units can no longer be named",
         cn=f"{FIELD}：「{sample.name}」已于{fmt_cn(drawn_at, tz)}抽取，不能再指定。",
     )
 

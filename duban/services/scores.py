@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Engine, func, insert, select
+from typing import TYPE_CHECKING, Any
 
 from duban.domain.state import State
 from duban.errors import SubmissionError
@@ -26,9 +25,14 @@ from duban.services.followup import follow_up_assignments, insert_assignments
 from duban.spec.models import Campaign, ScoreSheet
 from duban.store.assignments import record_excused
 from duban.store.db import unit_of_work
-from duban.store.tables import Assignment, SampleDraw, ScoreRecord
+from duban.store.samples import drawn_members
+from duban.store.scores import campaign_records, keep_scoring, next_score_version, owed_follow_ups
+from duban.store.tables import ScoreRecord
 from duban.views.campaigns import load_campaign
 from duban.views.samples import still_hidden
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 PROBLEMS_SHOWN = 25
 _NOT_IN_TITLES = re.compile(r"[\[\]:*?/\\]")
@@ -60,7 +64,7 @@ class Problem:
 class ScoreError(SubmissionError):
     """Scores refused: every problem with where it is (file, sheet, cell) and what is wrong."""
 
-    def __init__(self, problems: list[Problem | str]) -> None:
+    def __init__(self, problems: Sequence[Problem | str]) -> None:
         self.details = [p if isinstance(p, Problem) else Problem("", p, p) for p in problems]
         self.problems = [str(p) for p in self.details]
         shown = self.problems[:PROBLEMS_SHOWN]
@@ -256,32 +260,30 @@ def record_scores(
         }
     outcomes = []
     with unit_of_work(engine) as conn:
-        owed = _follow_ups(conn, campaign_id, sheet, instance)
+        owed = owed_follow_ups(conn, campaign_id, sheet.follow_up.id, instance) if sheet.follow_up is not None else {}
         new = []
         for entry in entries:
             code, total = entry.unit_code, totals[entry.unit_code]
             passed = total >= sheet.pass_mark
-            version = _next_version(conn, campaign_id, sheet.id, sample_id, code)
-            conn.execute(
-                insert(ScoreRecord),
-                [
-                    dict(
-                        campaign_id=campaign_id,
-                        sheet_id=sheet.id,
-                        sample_id=sample_id,
-                        unit_code=code,
-                        version=version,
-                        points={i.id: _number(entry.points[i.id]) for i in sheet.items},
-                        total=total,
-                        passed=passed,
-                        inspector=entry.inspector,
-                        inspected_on=entry.inspected_on,
-                        note=entry.note,
-                        source=source,
-                        recorded_at=at,
-                        actor=actor,
-                    )
-                ],
+            version = next_score_version(conn, campaign_id, sheet.id, sample_id, code)
+            keep_scoring(
+                conn,
+                dict(
+                    campaign_id=campaign_id,
+                    sheet_id=sheet.id,
+                    sample_id=sample_id,
+                    unit_code=code,
+                    version=version,
+                    points={i.id: _number(entry.points[i.id]) for i in sheet.items},
+                    total=total,
+                    passed=passed,
+                    inspector=entry.inspector,
+                    inspected_on=entry.inspected_on,
+                    note=entry.note,
+                    source=source,
+                    recorded_at=at,
+                    actor=actor,
+                ),
             )
             due, excused = None, False
             if not passed and code in planned and code not in owed:
@@ -315,48 +317,14 @@ def hidden_problems(engine: Engine, campaign, sample_id: str, at: datetime) -> l
 
 def sample_members(engine: Engine, campaign_id: str, sample_id: str) -> list[str]:
     """The members of a sample as recorded when the campaign was planned."""
-    with engine.connect() as conn:
-        members = conn.execute(
-            select(SampleDraw.members).where(SampleDraw.campaign_id == campaign_id, SampleDraw.sample_id == sample_id)
-        ).scalar()
+    members = drawn_members(engine, campaign_id, sample_id)
     if members is None:
         raise SubmissionError(f"campaign {campaign_id!r} has no recorded sample {sample_id!r}")
     return list(members)
 
 
-def _follow_ups(conn, campaign_id: str, sheet: ScoreSheet, instance: str) -> dict:
-    if sheet.follow_up is None:
-        return {}
-    a = Assignment.__table__
-    rows = conn.execute(
-        select(a.c.id, a.c.unit_code, a.c.state).where(
-            a.c.campaign_id == campaign_id, a.c.item_id == sheet.follow_up.id, a.c.instance == instance
-        )
-    ).all()
-    return {row.unit_code: row for row in rows}
-
-
-def _next_version(conn, campaign_id: str, sheet_id: str, sample_id: str, unit_code: str) -> int:
-    s = ScoreRecord.__table__
-    count = conn.execute(
-        select(func.count())
-        .select_from(s)
-        .where(
-            s.c.campaign_id == campaign_id,
-            s.c.sheet_id == sheet_id,
-            s.c.sample_id == sample_id,
-            s.c.unit_code == unit_code,
-        )
-    ).scalar()
-    return (count or 0) + 1
-
-
 def latest_scores(engine: Engine, campaign_id: str, sheet_id: str | None = None) -> list[ScoreRecord]:
     """The latest version of every unit's scores, by sheet, sample and unit."""
-    with engine.connect() as conn:
-        query = select(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id)
-        if sheet_id:
-            query = query.where(ScoreRecord.sheet_id == sheet_id)
-        rows = [ScoreRecord.model_validate(r._mapping) for r in conn.execute(query.order_by(ScoreRecord.version))]
+    rows = campaign_records(engine, campaign_id, sheet_id)
     latest = {(r.sheet_id, r.sample_id, r.unit_code): r for r in rows}
     return sorted(latest.values(), key=lambda r: (r.sheet_id, r.sample_id, r.unit_code))

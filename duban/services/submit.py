@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from typing import TYPE_CHECKING, Any
 
 from duban.domain.filecheck import check_file, safe_name
 from duban.domain.state import Progress, Schedule, State, submit
@@ -24,13 +22,13 @@ from duban.domain.values import DEFAULT_DECIMALS, MAX_INPUT_CHARS, in_bounds
 from duban.errors import SubmissionError
 from duban.instants import utc
 from duban.spec.models import Item, Metric
-from duban.store.assignments import record_excused
+from duban.store.assignments import owed_rows, record_excused, record_handed_in
 from duban.store.db import unit_of_work
-from duban.store.engine import is_postgres
-from duban.store.tables import Assignment, Intent, Submission, TransitionRow
+from duban.store.errors import DatabaseError as DatabaseError  # re-exported: the portal catches it at a receipt
 from duban.views.campaigns import load_campaign
 
-_A = Assignment.__table__
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 
 @dataclass(frozen=True)
@@ -210,12 +208,7 @@ def record_submission(
 
 def owed_assignment(conn: Connection, campaign_id: str, unit_code: str, item_id: str, instance: str | None):
     """The unit's assignment of the item (the first one still owed, for a recurring item), locked on PostgreSQL."""
-    query = select(_A).where(_A.c.campaign_id == campaign_id, _A.c.unit_code == unit_code, _A.c.item_id == item_id)
-    if instance is not None:
-        query = query.where(_A.c.instance == instance)
-    if is_postgres(conn):
-        query = query.with_for_update()
-    rows = conn.execute(query.order_by(_A.c.due_at)).all()
+    rows = owed_rows(conn, campaign_id, unit_code, item_id, instance)
     if not rows:
         raise SubmissionError(
             f"unit {unit_code} owes nothing for item {item_id!r} in campaign {campaign_id!r}",
@@ -231,67 +224,18 @@ def _record(
     schedule = Schedule(open_at=row.open_at, due_at=row.due_at)
     progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
     change, progress = submit(schedule, progress, at, review=review)
-    version = (
-        conn.execute(select(func.count()).select_from(Submission).where(Submission.assignment_id == row.id)).scalar()
-        or 0
-    ) + 1
     late = at > row.due_at
-    submission_id = conn.execute(
-        insert(Submission).returning(Submission.id),
-        [
-            dict(
-                campaign_id=campaign_id,
-                assignment_id=row.id,
-                unit_code=row.unit_code,
-                item_id=row.item_id,
-                version=version,
-                submitted_at=at,
-                late=late,
-                files=[f.__dict__ for f in stored],
-                metrics=values,
-                actor=actor,
-            )
-        ],
-    ).scalar_one()
-    conn.execute(
-        update(_A)
-        .where(_A.c.id == row.id)
-        .values(
-            state=progress.state.value,
-            next_event_at=None,
-            updated_at=at,
-            submitted_at=row.submitted_at or at,
-        )
-    )
-    conn.execute(
-        insert(TransitionRow),
-        [
-            dict(
-                campaign_id=campaign_id,
-                assignment_id=row.id,
-                event=change.event.value,
-                step=version,
-                from_state=change.from_state.value,
-                to_state=change.to_state.value,
-                event_at=at,
-                recorded_at=at,
-                actor=actor,
-            )
-        ],
-    )
-    conn.execute(
-        insert(Intent),
-        [
-            dict(
-                campaign_id=campaign_id,
-                assignment_id=row.id,
-                recipient=row.unit_code,
-                kind="receipt",
-                step=version,
-                event_at=at,
-                created_at=at,
-            )
-        ],
+    submission_id, version = record_handed_in(
+        conn,
+        campaign_id,
+        row,
+        at,
+        change,
+        progress.state,
+        late=late,
+        files=[f.__dict__ for f in stored],
+        metrics=values,
+        actor=actor,
     )
     return Receipt(submission_id, row.id, version, progress.state, at, late)
 

@@ -19,6 +19,7 @@ from duban.instants import utc
 from duban.store.codec import SQLITE_BY_CASE, Codec
 from duban.store.db import unit_of_work
 from duban.store.tables import Assignment
+from duban.store.tally import compact_tally
 from duban.store.tick_sql import (
     INTENT_COLUMNS,
     TRANSITION_COLUMNS,
@@ -72,6 +73,7 @@ def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime,
             # Two workers ticking one stage at once take turns, so the second finds the stage done rather than
             # half of it, and each unit still gets one message per tick (SQLite's IMMEDIATE transactions queue).
             codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.tick.{campaign_id}.{stage_id}",))
+            compact_tally(codec, campaign_id)  # the dashboard's counts: many small rows folded into one per key
         due = (campaign_id, stage_id, codec.instant(as_of))
         if codec.sqlite and not SQLITE_BY_CASE:
             return _tick_rows(codec, campaign_id, stage_id, as_of, actor)

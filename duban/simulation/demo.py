@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from duban.errors import StoreError
 from duban.instants import fmt, parse_instant
 from duban.services.lifecycle import ensure_planned
@@ -23,9 +21,10 @@ from duban.settings import Settings
 from duban.simulation.loop import LoopScript
 from duban.simulation.simulate import RunLog, feeds_rollups, run_clock
 from duban.simulation.synthetic import Behaviour, synthetic_submissions
-from duban.store.core import core_table
-from duban.store.db import engine_for
-from duban.store.tables import OutboxMessage, SampleDraw
+from duban.store.db import engine_for, reading
+from duban.store.outbox import sent_by_kind
+from duban.store.samples import recorded_draws
+from duban.store.tables import SampleDraw
 from duban.views.status import StatusReport, status_report
 
 DEMO_SPEC = "jinzhong-2024-lookback.yaml"
@@ -99,21 +98,9 @@ def run_demo(settings: Settings, *, progress=lambda text: None) -> DemoResult:
             quiet=settings.quiet(),
             with_rollups=feeds_rollups(engine, campaign_id),
         )
-    with engine.connect() as conn:
-        o = core_table(OutboxMessage)
-        sent: Counter[str] = Counter(
-            dict(
-                conn.execute(
-                    select(o.c.kind, func.count())
-                    .where(o.c.campaign_id == campaign_id, o.c.status == "sent")
-                    .group_by(o.c.kind)
-                ).all()
-            )
-        )
-        samples = [
-            SampleDraw.model_validate(r._mapping)
-            for r in conn.execute(select(SampleDraw).where(core_table(SampleDraw).c.campaign_id == campaign_id))
-        ]
+    with reading(engine) as conn:
+        sent = sent_by_kind(conn, campaign_id)
+        samples = recorded_draws(conn, campaign_id)
     return DemoResult(
         campaign_id=campaign_id,
         spec_path=spec_path,

@@ -4,6 +4,8 @@
   due, for a due three days later (or the notice's limit, when shorter); the issuer approves it the next day.
 - 审核: the reviewer looks at every version waiting for review the morning after it came in, returns the first of
   each item with a reason and accepts the others (a version handed in again is accepted).
+- 签收: when a notice or stage that asks 签收 has opened, every unit asked taps 签收 at the next tick but the last in
+  code order, which is reminded at its 签收 due and escalated after, as the spec says.
 Each moment is played at the first tick at or after it, before the tick, and said in words for the summary.
 """
 
@@ -17,8 +19,10 @@ from duban.domain.extension_rules import policy
 from duban.domain.quiet import QuietHours
 from duban.errors import RequestError
 from duban.instants import fmt
+from duban.services.acknowledgements import record_acknowledgement
 from duban.services.extension import decide_extension, request_extension
 from duban.services.review import record_review, review_queue
+from duban.store.acknowledgement_rows import asked_and_not_given
 from duban.store.tables import Assignment
 from duban.views.campaigns import load_campaign
 
@@ -33,6 +37,7 @@ class LoopScript:
         self.done: list[str] = []
         self.returned: set[str] = set()
         self.asked: int | None = None
+        self.acked: set[str] = set()  # the stages ('' : the notice) whose 签收 was played
         self.plan = self._extension_plan()
 
     def _extension_plan(self):
@@ -66,8 +71,28 @@ class LoopScript:
         return load_campaign(self.engine, self.campaign_id, units={code}).display(code)
 
     def play(self, at: datetime) -> None:
+        self._acknowledgements(at)
         self._extension(at)
         self._reviews(at)
+
+    def _acknowledgements(self, at: datetime) -> None:
+        with self.engine.connect() as conn:
+            waiting = asked_and_not_given(conn, self.campaign_id, at)
+        by_stage: dict[str, list[str]] = {}
+        for stage, unit in waiting:
+            if stage not in self.acked:
+                by_stage.setdefault(stage, []).append(unit)
+        names = {s.id: s.name for s in self.campaign.spec.stages}
+        for stage, units in by_stage.items():
+            self.acked.add(stage)
+            tapping, left = (units[:-1], units[-1]) if len(units) > 1 else (units, None)
+            for unit in tapping:
+                record_acknowledgement(self.engine, self.campaign_id, unit, at, stage_id=stage, actor="simulated")
+            what = f"“{names[stage]}”的通知" if stage in names else "通知"
+            line = f"{fmt(at, self.tz)} {len(tapping)}个单位签收了{what}"
+            if left is not None:
+                line += f"；{self.name(left)}未签收（到签收截止时提醒，仍未签收的向上级催办）"
+            self.done.append(line)
 
     def _extension(self, at: datetime) -> None:
         if self.plan is None:

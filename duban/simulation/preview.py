@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -153,6 +154,27 @@ def rollup_events(engine: Engine, campaign_id: str) -> list[RollupEvent]:
 
 
 @dataclass
+class Sent:
+    """What went out, counted as it goes: the whole run's messages are never held at once (a national campaign
+    with a million enterprises sends some 12 million). Per instant and kind: how many, and the first recipients."""
+
+    count: int = 0
+    kinds: Counter = field(default_factory=Counter)
+    groups: dict[tuple[str, str], list] = field(default_factory=dict)  # (at, kind) → [count, first 4 recipients]
+
+    def add(self, message: PreviewMessage) -> None:
+        self.count += 1
+        self.kinds[message.kind] += 1
+        group = self.groups.get((message.at, message.kind))
+        if group is None:
+            self.groups[message.at, message.kind] = [1, [message.recipient]]
+        else:
+            group[0] += 1
+            if len(group[1]) < 4:
+                group[1].append(message.recipient)
+
+
+@dataclass
 class Preview:
     campaign_id: str
     title: str
@@ -160,19 +182,22 @@ class Preview:
     start: datetime
     end: datetime
     log: RunLog
-    messages: list[PreviewMessage]
+    messages: list[PreviewMessage]  # the messages kept (`keep`: by default every one)
+    sent: Sent
     assignments: int
     planned_submissions: int
     planned_late: int
     campaign: PlannedCampaign | None = field(default=None, repr=False)
     rollups: list[RollupStatus] = field(default_factory=list)  # where each roll-up stands at the end
     handed_in: list[RollupEvent] = field(default_factory=list)  # what duban handed in itself
+    loop: list[str] = field(default_factory=list)  # the 督办 loop's moments played (签收, 延期申请, 审核), in words
     inspections: list[str] = field(default_factory=list)  # the synthetic scorings (duban.simulation.scoring)
     never_opened: list[tuple[str, str]] = field(default_factory=list)  # (stage name, why) of stages still waiting
     outcomes: list[OutcomeRow] = field(default_factory=list)  # 约谈, 通报批评, 重新开展 decided during the run
 
     def by_kind(self) -> Counter:
-        return Counter(m.kind for m in self.messages)
+        """Every message of the run by kind (kept or not)."""
+        return Counter(self.sent.kinds)
 
     @property
     def never(self) -> int:
@@ -211,8 +236,12 @@ def simulate_spec(
     quiet: QuietHours | None = None,
     calendar_file: Path | None = None,
     database_url: str | None = None,
+    keep: Callable[[PreviewMessage], bool] | None = None,
 ) -> Preview:
-    """Run the campaign in `path` from `start` to `end` (default: its whole timeline) on a scratch database."""
+    """Run the campaign in `path` from `start` to `end` (default: its whole timeline) on a scratch database.
+
+    Every message is counted (Preview.sent); only those `keep` accepts are kept in Preview.messages (by default
+    all of them: pass a filter for a large campaign, as `duban simulate --unit` does)."""
     with tempfile.TemporaryDirectory(prefix="duban-simulate-") as scratch:
         engine = make_engine(database_url or f"sqlite:///{Path(scratch) / 'simulate.db'}")
         init_db(engine)
@@ -224,7 +253,14 @@ def simulate_spec(
             if upper is not None:  # so a forward's roll-up is recorded on it, as in a shared database
                 ensure_planned(engine, upper, now=now, calendar_file=calendar_file)
             return simulate_planned(
-                engine, planned.campaign_id, seed=seed, start=start, end=end, behaviour=behaviour, quiet=quiet
+                engine,
+                planned.campaign_id,
+                seed=seed,
+                start=start,
+                end=end,
+                behaviour=behaviour,
+                quiet=quiet,
+                keep=keep,
             )
         finally:
             close_engine(engine)
@@ -239,8 +275,10 @@ def simulate_planned(
     end: datetime | None = None,
     behaviour: Behaviour = Behaviour(),
     quiet: QuietHours | None = None,
+    keep: Callable[[PreviewMessage], bool] | None = None,
 ) -> Preview:
-    """Run an already planned campaign through its timeline (the scratch database is the caller's)."""
+    """Run an already planned campaign through its timeline (the scratch database is the caller's); every message
+    is counted, those `keep` accepts (default: all) are kept."""
     campaign = load_campaign(engine, campaign_id)
     with engine.connect() as conn:
         codec = Codec(conn)
@@ -254,9 +292,18 @@ def simulate_planned(
     end = end or (last + timedelta(days=10) + later + _outcome_reach(campaign.spec))
     subs = synthetic_submissions(engine, campaign.id, campaign.tz, behaviour, seed)
     ordered = any(stage.follows for stage in campaign.spec.stages)
-    sent: list[PreviewMessage] = []
+    kept: list[PreviewMessage] = []
+    sent = Sent()
+
+    def dispatch(at: datetime) -> None:
+        for message in release_ready(engine, campaign, at):
+            sent.add(message)
+            if keep is None or keep(message):
+                kept.append(message)
+
     stages = campaign.stage_ids()
     rollups = feeds_rollups(engine, campaign.id)
+    script = LoopScript(engine, campaign.id, quiet=quiet_policy(quiet))
     # outcomes for failing units (`when: failed`) need scorings: the inspections are scored by a seeded draw
     scoring = SyntheticScoring(engine, campaign.id, seed) if scores_failing_units(campaign.spec) else None
     log = run_clock(
@@ -267,12 +314,8 @@ def simulate_planned(
         start=start,
         end=end,
         submissions=subs,
-        tick=_with_loop(
-            LoopScript(engine, campaign.id, quiet=quiet_policy(quiet)),
-            domain_tick(engine, campaign.id, stages, quiet),
-            scoring,
-        ),
-        dispatch=lambda at: sent.extend(release_ready(engine, campaign, at)),
+        tick=_with_loop(script, domain_tick(engine, campaign.id, stages, quiet), scoring),
+        dispatch=dispatch,
         quiet=quiet,
         with_rollups=rollups,
         more=_drawn_into(subs, released_submissions(engine, campaign.id, campaign.tz, behaviour, seed))
@@ -287,13 +330,15 @@ def simulate_planned(
         start=start,
         end=end,
         log=log,
-        messages=sent,
+        messages=kept,
+        sent=sent,
         assignments=count,
         planned_submissions=len(subs),
         planned_late=sum(1 for s in subs if s.late),
         campaign=campaign,
         rollups=rollup_status(engine, campaign.id) if rollups else [],
         handed_in=rollup_events(engine, campaign.id) if rollups else [],
+        loop=script.done,
         inspections=scoring.done if scoring else [],
         never_opened=_never_opened(engine, campaign, end) if ordered else [],
         outcomes=recorded_outcomes(engine, campaign.id) if outcome_rules(campaign.spec) else [],

@@ -21,6 +21,7 @@ from duban.domain.quiet import QuietHours
 from duban.instants import at_clock, in_zone, utc
 from duban.services.acknowledgements import asks_acknowledgement, next_ack_instant, tick_acknowledgements
 from duban.services.compose import compose_messages
+from duban.services.review_reminders import remind_reviewers, reminding_items
 from duban.services.rollups import feed_rollups
 from duban.services.tick import next_instant, tick_stage
 from duban.settings import get_settings
@@ -175,6 +176,7 @@ def domain_tick(
     rollups = feeds_rollups(engine, campaign_id)
     spec = load_campaign(engine, campaign_id, units=False).spec
     acks = asks_acknowledgement(spec)
+    reviews = bool(reminding_items(spec))
     ordered = any(stage.follows for stage in spec.stages)
     outcomes = any(item.outcomes or spec.defaults.outcomes for stage in spec.stages for item in stage.items)
 
@@ -193,6 +195,8 @@ def domain_tick(
             feed_rollups(engine, campaign_id, as_of)
         if acks:
             tick_acknowledgements(engine, campaign_id, as_of, quiet=quiet or get_settings().quiet())
+        if reviews:  # 审核提醒 at the instants the clock visits (a period's end is caught by the next tick)
+            remind_reviewers(engine, campaign_id, as_of, quiet=quiet or get_settings().quiet())
         if outcomes:
             from duban.services.outcomes import decide_outcomes
 

@@ -12,22 +12,20 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any
-
-from sqlalchemy import Engine, select
+from typing import TYPE_CHECKING, Any
 
 from duban.domain.state import Progress, Schedule, State, submit
 from duban.instants import at_clock, in_zone, utc
 from duban.services.rollups import rollups_of
 from duban.spec.models import Metric
 from duban.store.codec import Codec
-from duban.store.core import core_table
 from duban.store.db import unit_of_work
-from duban.store.tables import Assignment
+from duban.store.synthetic import campaign_assignments, held_ids, released, schedules
 from duban.store.tick_sql import INTENT_COLUMNS, TRANSITION_COLUMNS
 from duban.views.campaigns import load_campaign
 
-_A = core_table(Assignment)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @dataclass(frozen=True)
@@ -58,12 +56,7 @@ def synthetic_submissions(
     campaign = load_campaign(engine, campaign_id, units=False)
     metrics = {item.id: item.metrics for _stage, item in campaign.spec.items() if item.metrics}
     by_duban = {r.into for r in rollups_of(campaign) if r.auto and r.into}
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(_A.c.id, _A.c.unit_code, _A.c.item_id, _A.c.open_at, _A.c.due_at, _A.c.state, _A.c.next_event_at)
-            .where(_A.c.campaign_id == campaign_id)
-            .order_by(_A.c.id)
-        ).all()
+    rows = campaign_assignments(engine, campaign_id)
     rows = [
         r for r in rows if not (r.state == State.pending.value and r.next_event_at is None)
     ]  # held: drawn when released
@@ -77,25 +70,12 @@ def released_submissions(engine: Engine, campaign_id: str, tz: str, behaviour: B
     campaign = load_campaign(engine, campaign_id, units=False)
     metrics = {item.id: item.metrics for _stage, item in campaign.spec.items() if item.metrics}
     by_duban = {r.into for r in rollups_of(campaign) if r.auto and r.into}
-    with engine.connect() as conn:
-        held = {
-            r.id
-            for r in conn.execute(
-                select(_A.c.id).where(
-                    _A.c.campaign_id == campaign_id, _A.c.state == State.pending.value, _A.c.next_event_at.is_(None)
-                )
-            )
-        }
+    held = held_ids(engine, campaign_id)
 
     def more() -> list[PlannedSubmission]:
         if not held:
             return []
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(_A.c.id, _A.c.unit_code, _A.c.item_id, _A.c.open_at, _A.c.due_at)
-                .where(_A.c.campaign_id == campaign_id, _A.c.next_event_at.is_not(None), _A.c.id.in_(sorted(held)))
-                .order_by(_A.c.id)
-            ).all()
+        rows = released(engine, campaign_id, sorted(held))
         found = []
         for row in rows:
             held.discard(row.id)
@@ -179,14 +159,7 @@ def record_synthetic(engine: Engine, campaign_id: str, batch: list[PlannedSubmis
     reviewed = {item.id for _stage, item in load_campaign(engine, campaign_id, units=False).spec.items() if item.review}
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
-        states: dict[int, tuple] = {}
-        ids = [s.assignment_id for s in batch]
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            for row in codec.select(
-                f"SELECT id, state, open_at, due_at FROM assignment WHERE id IN ({', '.join('?' * len(chunk))})", chunk
-            ):
-                states[row[0]] = (row[1], codec.read_instant(row[2]), codec.read_instant(row[3]))
+        states = schedules(codec, [s.assignment_id for s in batch])
         subs, updates, transitions, intents = [], [], [], []
         for s in batch:
             state, open_at, due_at = states[s.assignment_id]

@@ -10,12 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pendulum import DateTime
+
 from duban.domain.calendar import Postpone, WorkCalendar
 from duban.domain.forwarding import order_warnings
 from duban.domain.hidden_samples import unhidden_subsamples
 from duban.domain.plan import Plan, build_plan
 from duban.domain.sampling.draw import rule_path
 from duban.domain.timeline import LenientCalendar
+from duban.errors import SpecError, SpecErrors
 from duban.instants import fmt, fmt_date
 from duban.spec.clerk import clerk_notes, name_collisions, unit_name_problem
 from duban.spec.load import LoadedSpec
@@ -38,7 +41,12 @@ def validate(spec: LoadedSpec, calendar: WorkCalendar) -> tuple[Plan, list[SpecW
     """Plan the spec leniently (a year without calendar data is a warning here) and collect warnings."""
     lenient = LenientCalendar(calendar)
     plan = build_plan(spec, lenient)
+    early = dues_before_opening(spec, plan)
+    if early:
+        raise SpecErrors(early)
     warnings = clerk_warnings(spec, plan, lenient)
+    for line, path, message in getattr(calendar, "notes", []):  # the overrides file replacing a library year
+        warnings.append(SpecWarning(calendar.overrides_file or "", line, path, message))
     for year in sorted(lenient.gaps):
         items = list(dict.fromkeys(a.item_id for a in plan.assignments if _touches(a, year)))
         path = _item_path(spec, items[0]) if items else ()
@@ -59,6 +67,35 @@ def validate(spec: LoadedSpec, calendar: WorkCalendar) -> tuple[Plan, list[SpecW
             )
         )
     return plan, warnings
+
+
+def dues_before_opening(spec: LoadedSpec, plan: Plan) -> list[SpecError]:
+    """An item due before it opens (a `due: 9月29日` in a stage of 10月至次年3月): no unit could hand it in on time,
+    so it is an error at the due's line, not a warning."""
+    tz = spec.campaign.timezone
+    opening: dict[str, DateTime] = {}
+    for a in plan.assignments:
+        if not a.instance and (a.item_id not in opening or a.open_at < opening[a.item_id]):
+            opening[a.item_id] = a.open_at
+    errors: list[SpecError] = []
+    for s_index, stage in enumerate(spec.campaign.stages):
+        for i_index, item in enumerate(stage.items):
+            due, opens = plan.item_dues.get(item.id), opening.get(item.id)
+            if item.due is None or item.every is not None or due is None or opens is None or not due < opens:
+                continue
+            since = "its own `opens:`" if item.opens is not None else f"the start of its stage {stage.name}"
+            earliest = " at the earliest" if stage.follows is not None and item.opens is None else ""
+            errors.append(
+                spec.source.error(
+                    ("stages", s_index, "items", i_index, "due"),
+                    (
+                        f"item {item.id!r} is due {fmt(due, tz)}, before it opens ({fmt(opens, tz)}{earliest}, "
+                        f"{since}): no unit could hand it in on time; move the due, or give the item "
+                        "`opens:` if it opens before its stage"
+                    ),
+                )
+            )
+    return errors
 
 
 def _draws_on(item, sample_id: str) -> bool:
@@ -128,8 +165,11 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
             if item.every is not None:
                 dues = sorted(dues_of.get(item.id, ()))
                 found.extend(_no_due_day(spec, (*path, "every"), item, plan))
+                found.extend(_short_months(spec, (*path, "every"), item, plan))
                 for due in dues:
                     found.extend(_day_off(spec, (*path, "every"), item, due, calendar, tz))
+                if window:
+                    found.extend(_periods_outside(spec, (*path, "every"), item, stage, window, plan))
                 continue
             due = plan.item_dues.get(item.id)
             if due is None:
@@ -174,6 +214,66 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
                 )
     found.extend(_words_before_issue(spec))
     return _merge(found)
+
+
+def _periods_outside(spec: LoadedSpec, path: PathKey, item, stage, window, plan: Plan) -> list[SpecWarning]:
+    """A period of a recurring item running past its stage's end is owed in full, due after the stage: the
+    warning a one-off item's due outside its stage gets, once per item (a due after the period, 季后10日, is not
+    this: the period itself lies in the stage)."""
+    from duban.domain.periods import periods_between
+
+    rule, tz = item.every, plan.campaign.timezone
+    if rule.days:
+        return []  # days of each month: only the days inside the stage are owed
+    dues = {a.instance: a.due_at for a in plan.assignments if a.item_id == item.id}
+    end = window[1].in_timezone(tz).date()
+    past = [
+        (label, first, last)
+        for label, first, last in periods_between(window[0].in_timezone(tz).date(), end, rule.every)
+        if last > end and label in dues
+    ]
+    if not past:
+        return []
+    label, first, last = past[0]
+    return [
+        _warn(
+            spec,
+            path,
+            (
+                f"item {item.id!r} is due {fmt(dues[label], tz)} for {label}, outside its stage {stage.name} "
+                f"({fmt(window[0], tz)} — {fmt(window[1], tz)}): the period ({fmt_date(first)} — {fmt_date(last)}) "
+                f"runs past the stage's end and is owed in full; end the stage with the period, or exempt it "
+                f"(`exempt: [{label}]`)"
+            ),
+        )
+    ]
+
+
+def _short_months(spec: LoadedSpec, path: PathKey, item, plan: Plan) -> list[SpecWarning]:
+    """每月31日前: a month without that day takes its last day (2/29, 4/30). Said once per item, with the months."""
+    rule = item.every
+    late = [day for day in rule.days if day > 28]
+    if not late:
+        return []
+    moved = sorted(
+        a.instance
+        for a in {a.instance: a for a in plan.assignments if a.item_id == item.id}.values()
+        if a.instance and int(a.instance[-2:]) < max(late) and int(a.instance[-2:]) >= 28
+    )
+    if not moved:
+        return []
+    shown = "、".join(m[5:] for m in moved[:6]) + (f" and {len(moved) - 6} more" if len(moved) > 6 else "")
+    return [
+        _warn(
+            spec,
+            path,
+            (
+                f"item {item.id!r} is due on day {'、'.join(str(d) for d in late)} of each month; a month without "
+                f"that day takes its last day instead ({shown}): if the notice means another day (the next "
+                "month's first, or a fixed day), write it in `periods:`"
+            ),
+        )
+    ]
 
 
 def _no_due_day(spec: LoadedSpec, path: PathKey, item, plan: Plan) -> list[SpecWarning]:

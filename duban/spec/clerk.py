@@ -11,7 +11,7 @@ Each is (YAML path, message); `duban.spec.checks` places them at their lines.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from pendulum import DateTime
 
@@ -34,6 +34,7 @@ def clerk_notes(plan: Plan, calendar: WorkCalendar) -> Found:
         *openings_on_days_off(plan, calendar),
         *same_day_dues(plan),
         *escalation_instants(plan),
+        *escalations_to_nobody(plan),
     ]
 
 
@@ -156,6 +157,8 @@ def openings_on_days_off(plan: Plan, calendar: WorkCalendar) -> Found:
                         ),
                     )
                 )
+        if stage.follows is not None and window is not None:
+            found.extend(_following_opens_on_day_off(plan, calendar, s_index, stage, window[0]))
         for i_index, item in enumerate(stage.items):
             if item.opens is None:
                 continue
@@ -169,6 +172,35 @@ def openings_on_days_off(plan: Plan, calendar: WorkCalendar) -> Found:
                     )
                 )
     return found
+
+
+def _following_opens_on_day_off(plan: Plan, calendar: WorkCalendar, s_index: int, stage, opens: DateTime) -> Found:
+    """A stage opened by `follows:` whose earliest opening falls on a day off: the same warning as a dated
+    stage's, said of the earliest instant (the tick decides the actual one from the record)."""
+    tz = plan.campaign.timezone
+    local = opens.in_timezone(tz)
+    day = local.date()
+    if (local.hour, local.minute) == (23, 59):  # the end of a day (24:00): its messages go out the next day
+        day = day + timedelta(days=1)
+    what = _day_off(calendar, day)
+    if what is None:
+        return []
+    names = {s.id: s.name for s in plan.campaign.stages}
+    when = stage.follows.words(names)
+    that_day = f"that day ({fmt_date(day)})" if day != local.date() else "that day"
+    share = stage.follows.finished is not None
+    return [
+        (
+            ("stages", s_index, "follows"),
+            (
+                f"stage {stage.name} opens {fmt(opens, tz)} at the earliest ({when}开启"
+                + ("; later if its units finish later" if share else "")
+                + f"), on {what}: its 开始办理 messages go out {that_day}; open it on the next working day "
+                f"({fmt_date(calendar.next_working_day(day))}), e.g. with `offset:` in working days, unless the "
+                "notice means that day"
+            ),
+        )
+    ]
 
 
 def same_day_dues(plan: Plan) -> Found:
@@ -224,13 +256,10 @@ def escalation_instants(plan: Plan) -> Found:
         if a.escalations and (a.item_id not in firsts or a.due_at < firsts[a.item_id][0]):
             firsts[a.item_id] = (a.due_at, a.escalations[0][0])
     places: list[tuple[PathKey, list, str | None]] = []
-    defaults_users = [item.id for _s, item in campaign.items() if item.escalation is None and item.id in firsts]
-    if defaults_users:
-        places.append((("defaults", "escalation"), campaign.defaults.escalation.steps, defaults_users[0]))
-    for s_index, stage in enumerate(campaign.stages):
-        for i_index, item in enumerate(stage.items):
-            if item.escalation is not None and item.id in firsts:
-                places.append((("stages", s_index, "items", i_index, "escalation"), item.escalation.steps, item.id))
+    for path, steps, users in _escalation_places(plan):
+        firsts_users = [i for i in users if i in firsts]
+        if firsts_users:
+            places.append((path, steps, firsts_users[0]))
     found: Found = []
     for path, steps, example in places:
         for step in steps[:1]:
@@ -242,10 +271,89 @@ def escalation_instants(plan: Plan) -> Found:
                 (
                     path,
                     (
-                        f"催办 after {after} fires at {clock:%H:%M} as the {_ordinal(after.amount)} working day after "
-                        f"the due begins (e.g. {example}: due {fmt(due, tz)} → {fmt(fires, tz)}), not once {after} "
-                        f"have passed; if the notice's 逾期{after}后 means the latter, write "
-                        f"`{after.amount + 1} working days`"
+                        _whose(plan, path)
+                        + f"催办 after {after} fires at {clock:%H:%M} as the {_ordinal(after.amount)} working day "
+                        f"after the due begins (e.g. {example}: due {fmt(due, tz)} → {fmt(fires, tz)}), not once "
+                        f"{after} have passed; if the notice's 逾期{after}后 means the latter, write "
+                        + (
+                            f"`defaults: {{escalation: {{after: {after.amount + 1} working days}}}}`"
+                            if _whose(plan, path)
+                            else f"`{after.amount + 1} working days`"
+                        )
+                    ),
+                )
+            )
+    return found
+
+
+def _escalation_places(plan: Plan) -> list[tuple[PathKey, list, list[str]]]:
+    """(YAML path, steps, items using them): the defaults' escalation (at the key the spec has), then items' own."""
+    campaign = plan.campaign
+    places: list[tuple[PathKey, list, list[str]]] = []
+    users = [item.id for _s, item in campaign.items() if item.escalation is None]
+    if users:
+        places.append((_defaults_path(plan, "escalation"), campaign.defaults.escalation.steps, users))
+    for s_index, stage in enumerate(campaign.stages):
+        for i_index, item in enumerate(stage.items):
+            if item.escalation is not None:
+                places.append((("stages", s_index, "items", i_index, "escalation"), item.escalation.steps, [item.id]))
+    return places
+
+
+def _defaults_path(plan: Plan, key: str) -> PathKey:
+    """`defaults.<key>` when the spec writes it; else `defaults`, else the spec's first stage (the built-in
+    default applies there: a path the spec does not have would point at its first line)."""
+    campaign = plan.campaign
+    if "defaults" in campaign.model_fields_set:
+        return ("defaults", key) if key in campaign.defaults.model_fields_set else ("defaults",)
+    return ("stages", 0)
+
+
+def _whose(plan: Plan, path: PathKey) -> str:
+    """'duban's default ' for an escalation the spec does not write (no `defaults.escalation:`), else ''."""
+    built_in = path[0] != "stages" or len(path) == 2
+    return "duban's default " if built_in and "escalation" not in plan.campaign.defaults.model_fields_set else ""
+
+
+def escalations_to_nobody(plan: Plan) -> Found:
+    """催办 that reaches nobody: `to: [parent]` for units whose parent is not in the registry (the divisions start
+    at them), with no leader or other unit to hear instead — the issuer's own unit apart."""
+    registry = plan.registry
+    unheard: dict[tuple[str, int], set[str]] = {}
+    owing: dict[str, set[str]] = {}
+    for a in plan.assignments:
+        owing.setdefault(a.item_id, set()).add(a.unit_code)
+        for index, (_when, targets) in enumerate(a.escalations):
+            if not targets:
+                unheard.setdefault((a.item_id, index), set()).add(a.unit_code)
+    try:
+        issuer = registry.find(plan.campaign.issuer).code
+    except Exception:  # noqa: BLE001 - an issuer that is not one unit of the registry (a ministry, a 办公厅)
+        issuer = None
+    found: Found = []
+    for path, steps, items in _escalation_places(plan):
+        for index, step in enumerate(steps):
+            if "parent" not in step.to or "to" not in step.model_fields_set:  # warned where the notice says to whom
+                continue
+            # the issuer's own unit (衡阳市统计局 owing its roll-up) has no one above it in the campaign by design
+            orphans = sorted(
+                code for code in set().union(*(unheard.get((i, index), set()) for i in items)) if code != issuer
+            )
+            if not orphans:
+                continue
+            shown = "、".join(f"{code} {registry.get(code).display}" for code in orphans[:5]) + (
+                f" and {len(orphans) - 5} more" if len(orphans) > 5 else ""
+            )
+            one = len(orphans) == 1
+            found.append(
+                (
+                    path,
+                    (
+                        f"催办 after {step.after} goes to {', '.join(step.to)}, and {shown} "
+                        f"{'has' if one else 'have'} no parent in the registry (the campaign's divisions start at "
+                        f"{'it' if one else 'them'}) and no one else to hear: {'its' if one else 'their'} "
+                        "escalations reach nobody; add the parent's division to `registry.divisions`, or name who "
+                        "hears (a unit, a group, a leader)"
                     ),
                 )
             )

@@ -46,8 +46,7 @@ def sheet_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:
 
 def outcome_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:
     """`when: failed` outcomes in a spec with no score sheet to fail (a unit fails when a sheet scores it below
-    the pass mark), and an `after:` on an outcome that is not `when: overdue` (only there does it count from the
-    due; elsewhere it was silently ignored)."""
+    the pass mark). (An `after:` on an outcome that is not `when: overdue` is refused by the model itself.)"""
     found: list[tuple[PathKey, str]] = []
     rules: list[tuple[PathKey, list]] = [(("defaults", "outcomes"), campaign.defaults.outcomes)]
     for s_index, stage in enumerate(campaign.stages):
@@ -63,19 +62,7 @@ def outcome_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:
                         "spec has no `score_sheets:`; add the 评分表 or use overdue or late",
                     )
                 )
-            if outcome.when != "overdue" and "after" in outcome.model_fields_set:
-                found.append(((*where, index, "after"), _AFTER[outcome.when]))
     return found
-
-
-_AFTER = {
-    "late": "`after:` counts from the due only with `when: overdue`; a `when: late` outcome is decided when the "
-    "late submission comes in. For units still not handed in that long after the due (late by more than that, "
-    "or never), write `when: overdue` with this `after:`",
-    "failed": "`after:` counts from the due only with `when: overdue`; a `when: failed` outcome is decided when "
-    "the failing scoring is entered. Remove `after:`; to give the unit time, write `due:` (owed that long after "
-    "it is decided)",
-}
 
 
 def rollup_problems(campaign: Campaign) -> list[tuple[PathKey, str]]:

@@ -51,10 +51,7 @@ def validate_file(path: Path | str, calendar_file: Path | None = None):
             with clean_errors(path):
                 validate(spec, load_calendar_for(spec, calendar_file))
         except SpecError as exc:
-            for found in getattr(exc, "errors", None) or [exc]:
-                found = repair.in_spec(found)
-                if found is not None:
-                    errors.append(found)
+            errors.extend(repair.settle(getattr(exc, "errors", None) or [exc]))
         except DubanError:
             pass  # planning the repaired copy failed as a whole: the errors found so far stand
     raise SpecErrors(by_line(errors))
@@ -94,7 +91,9 @@ class _Repair:
                         continue
                     if len(key) < 2:
                         return None
-                    pending.append(key[:-1])  # a value the models now miss: take out what holds it
+                    # a value the models now miss: take out what holds it (an entry the models refuse as a whole,
+                    # such as a sample left with no number, goes alone, not with its list)
+                    pending.append(key if isinstance(key[-1], int) else key[:-1])
             except Exception:  # noqa: BLE001 - a copy the models trip over is given up, not reported
                 return None
         return None
@@ -128,12 +127,24 @@ class _Repair:
             return True
         if isinstance(key[-1], int):
             self.removed.setdefault(spec_key[:-1], set()).add(int(spec_key[-1]))
-        if isinstance(removed, dict) and isinstance(removed.get("id"), str):
-            self.dropped_ids.add(removed["id"])
+        entries = removed if isinstance(removed, list) else [removed]  # a whole list taken out: each entry's id
+        self.dropped_ids.update(e["id"] for e in entries if isinstance(e, dict) and isinstance(e.get("id"), str))
         if key[-1] == "id" and isinstance(removed, str):
             self.dropped_ids.add(removed)
         self.touched.append(_entry(spec_key, self.original.data) or spec_key[:1])
         return True
+
+    def settle(self, errors: list[SpecError]) -> list[SpecError]:
+        """The planning errors of the repaired copy that are the spec's own, at its lines. A sample whose own
+        error is a consequence of the repair is itself one: what says it "could not be drawn" is left out too."""
+        for error in errors:
+            key = self.to_spec(error.key or ())
+            if key[:1] == ("samples",) and len(key) > 1 and self.in_spec(error) is None:
+                samples = self.original.data.get("samples") if isinstance(self.original.data, dict) else None
+                entry = samples[key[1]] if isinstance(samples, list) and isinstance(key[1], int) else None
+                if isinstance(entry, dict) and isinstance(entry.get("id"), str):
+                    self.dropped_ids.add(entry["id"])
+        return [found for found in map(self.in_spec, errors) if found is not None]
 
     def in_spec(self, error: SpecError) -> SpecError | None:
         """A planning error of the repaired copy at the spec's own line, or None when the repair caused it."""

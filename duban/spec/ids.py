@@ -35,6 +35,7 @@ def repeated_ids(data: Any) -> list[tuple[PathKey, str]]:
         for entry in _entries(stage.get("items"), (*s_path, "items"), "id")
     ]
     problems.extend(_repeats(iter(items), "item id"))
+    problems.extend(stage_order_problems(data))
     for s_path, stage in _entries(data.get("stages"), ("stages",)):
         for i_path, item in _entries(stage.get("items"), (*s_path, "items")):
             metrics = _entries(item.get("metrics"), (*i_path, "metrics"), "name")
@@ -70,3 +71,36 @@ def _show(path: PathKey) -> str:
     from duban.spec.source import dotted
 
     return dotted(path[:-1]) if path and path[-1] in ("id", "name") else dotted(path)
+
+
+def stage_order_problems(data: dict) -> list[tuple[PathKey, str]]:
+    """(YAML path, message) for a `follows:` naming no earlier stage: checked here as well as by the models, so it
+    is reported beside the spec's other errors rather than only once they are fixed."""
+    stages = [entry for _path, entry in _entries(data.get("stages"), ("stages",))]
+    ids = [str(stage.get("id")) for stage in stages]
+    problems: list[tuple[PathKey, str]] = []
+    earlier: list[str] = []
+    for path, stage in _entries(data.get("stages"), ("stages",)):
+        follows = stage.get("follows")
+        named = follows.get("stage") if isinstance(follows, dict) else follows
+        if isinstance(named, (str, int)) and not isinstance(named, bool):
+            problem = stage_order_problem(str(stage.get("id")), str(named), earlier, ids)
+            if problem:
+                problems.append(((*path, "follows"), problem))
+        earlier.append(str(stage.get("id")))
+    return problems
+
+
+def stage_order_problem(stage: str, follows: str, earlier: list[str], every: list[str]) -> str | None:
+    """Why `stage` cannot follow `follows` (None when it is an earlier stage)."""
+    if follows in earlier:
+        return None
+    why = (
+        "it is this stage itself"
+        if follows == stage
+        else ("it comes after this one" if follows in every else f"no stage is {follows!r} ({', '.join(every)})")
+    )
+    return (
+        f"stage {stage!r} follows {follows!r}, which is not an earlier stage: {why}; a stage follows one listed "
+        f"before it (earlier: {', '.join(earlier) or 'none'})"
+    )

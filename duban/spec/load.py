@@ -108,6 +108,9 @@ def validation_errors(source: Source, exc: ValidationError, root: type[BaseModel
 
 
 def _spec_error(source: Source, err: Mapping[str, Any], root: type[BaseModel]) -> SpecError:
+    if err["type"] == "spec_at":  # a model's error about one of its parts (duban.spec.models.at_path)
+        place, _dangling = _yaml_path(source.data, (*err["loc"], *err["ctx"]["at"]))
+        return source.error(place, str(err["ctx"]["message"]))
     path, dangling = _yaml_path(source.data, err["loc"])
     kind = err["type"]
     message = _message(err, dangling)

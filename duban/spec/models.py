@@ -25,12 +25,22 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from duban.domain.calendar import Postpone
 from duban.domain.units import LEVEL_ALIASES, Level
 from duban.instants import zone
-from duban.spec.terms import OFFSET_SCHEMA, WORDS_SCHEMA, ClockTime, Due, Offset, OffsetField, OffsetUnit, SpecDate
+from duban.spec.terms import (
+    OFFSET_SCHEMA,
+    WORDS_SCHEMA,
+    ClockTime,
+    Due,
+    Offset,
+    OffsetField,
+    OffsetUnit,
+    SpecDate,
+    counts_forward,
+)
 from duban.spec.words import EVERY_HINT, WordDate, range_problem, recurrence_words, split_range
 
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
@@ -51,6 +61,12 @@ def _id(value: Any) -> str:
 
 
 Id = Annotated[str, BeforeValidator(_id)]
+
+
+def at_path(path: tuple[str | int, ...], message: str) -> PydanticCustomError:
+    """An error a model raises about one of its parts: `duban.spec.load` places it at that part's line and path
+    (a model's own errors would otherwise sit at the model's first line)."""
+    return PydanticCustomError("spec_at", "{message}", {"message": message, "at": list(path)})
 
 
 class Strict(BaseModel):
@@ -278,9 +294,12 @@ class Metric(Strict):
 class Reminders(Strict):
     """When units hear about an item before its due."""
 
-    before: list[OffsetField] = Field(
-        default_factory=list, description='offsets before the due, e.g. ["3 working days", "1 day"]'
-    )
+    before: list[
+        Annotated[
+            OffsetField,
+            counts_forward("a reminder goes out this long before the due (after the due, 催办 is `escalation:`)"),
+        ]
+    ] = Field(default_factory=list, description='offsets before the due, e.g. ["3 working days", "1 day"]')
     at: ClockTime | None = Field(default=None, description="time of day a day-based reminder goes out")
 
     __get_pydantic_json_schema__ = _also(
@@ -296,7 +315,9 @@ class Reminders(Strict):
 class EscalationStep(Strict):
     """催办: after the grace, tell the parent unit, the assigned leader, the unit itself, or named units."""
 
-    after: OffsetField = Field(description='time after the due, e.g. "2 working days"')
+    after: Annotated[
+        OffsetField, counts_forward("催办 fires this long after the due (before the due, a message is a reminder)")
+    ] = Field(description='time after the due, e.g. "2 working days"')
     to: list[str] = Field(
         default_factory=lambda: ["parent", "leader"],
         description="parent | leader | unit (itself) | a group, unit code or unit name (e.g. the 领导小组办公室)",
@@ -328,6 +349,16 @@ class Escalation(Strict):
         return value
 
 
+_OUTCOME_AFTER = {
+    "late": "`after:` counts from the due only with `when: overdue`; a `when: late` outcome is decided when the "
+    "late submission comes in. For units still not handed in that long after the due (late by more than that, "
+    "or never), write `when: overdue` with this `after:`",
+    "failed": "`after:` counts from the due only with `when: overdue`; a `when: failed` outcome is decided when "
+    "the failing scoring is entered. Remove `after:`; to give the unit time, write `due:` (owed that long after "
+    "it is decided)",
+}
+
+
 class Outcome(Strict):
     """What a notice does to a unit that slips, besides a message — 约谈, 通报批评, 重新开展 — in its own words.
 
@@ -341,14 +372,21 @@ class Outcome(Strict):
         description="overdue: not handed in `after` the due | late: handed in after the due | "
         "failed: scored below a score sheet's pass mark (检查未达标)"
     )
-    after: OffsetField = Field(
+    after: Annotated[OffsetField, counts_forward("the outcome is decided this long after the due")] = Field(
         default=Offset(0, OffsetUnit.days),
         description="only with overdue: this long after the due (refused on late and failed)",
     )
     do: str = Field(min_length=1, max_length=100, description="the notice's words: 约谈, 通报批评, 重新开展 …")
-    due: OffsetField | None = Field(
+    due: Annotated[OffsetField, counts_forward("the outcome is owed this long after it is decided")] | None = Field(
         default=None, description="when it is owed as an item: due this long after it is decided"
     )
+
+    @model_validator(mode="after")
+    def _after_only_when_overdue(self) -> Outcome:
+        # only there does `after:` count from the due; elsewhere it was silently ignored
+        if self.when != "overdue" and "after" in self.model_fields_set:
+            raise at_path(("after",), _OUTCOME_AFTER[self.when])
+        return self
 
     def words(self) -> str:
         """'逾期3个工作日未报：约谈（限5个工作日）' — the rule as a notice says it."""
@@ -586,7 +624,9 @@ class Review(Strict):
 
     `by: operators` — the issuer's operators review (the CLI, /ops); `by: parent` — the unit's parent unit reviews
     through its own link (a county its townships), and the operators may too. Short forms: `review: parent`,
-    `review: operators`, `review: true`.
+    `review: operators`, `review: true`. `remind_after: 2 working days` reminds the reviewer (the parent unit, or
+    the operators' channel) of a version still waiting that long after it was handed in, and again each such
+    period it keeps waiting (day-based periods land on `defaults.remind_time`).
     """
 
     by: Literal["operators", "parent"] = Field(
@@ -595,6 +635,10 @@ class Review(Strict):
     within: OffsetField = Field(
         default=Offset(3, OffsetUnit.working_days),
         description="a returned item is due again this long after the return (unless given)",
+    )
+    remind_after: OffsetField | None = Field(
+        default=None,
+        description="remind the reviewer of a version waiting this long (again each such period), e.g. 2 working days",
     )
 
     __get_pydantic_json_schema__ = _also(
@@ -616,6 +660,13 @@ class Review(Strict):
     def _forward(cls, value: Offset) -> Offset:
         if value.amount <= 0:
             raise ValueError(f"{value}: a returned item is due again after the return; give a positive amount")
+        return value
+
+    @field_validator("remind_after")
+    @classmethod
+    def _later(cls, value: Offset | None) -> Offset | None:
+        if value is not None and value.amount <= 0:
+            raise ValueError(f"{value}: the reviewer is reminded after a version has waited; give a positive amount")
         return value
 
 
@@ -744,7 +795,10 @@ class StageOrder(Strict):
         default=None,
         description="open when this share of that stage's units have finished: all, 80% … (default: when it closes)",
     )
-    offset: OffsetField = Field(default=Offset(0, OffsetUnit.days), description="this long after (e.g. 2 working days)")
+    offset: Annotated[
+        OffsetField,
+        counts_forward("the stage opens this long after the one it follows (to overlap them, give it a `window:`)"),
+    ] = Field(default=Offset(0, OffsetUnit.days), description="this long after (e.g. 2 working days)")
 
     __get_pydantic_json_schema__ = _also(
         {"type": "string", "description": "the stage it follows, opening when that one closes"}
@@ -782,8 +836,8 @@ class Stage(Strict):
     name: str
     window: Window | None = None
     follows: StageOrder | None = Field(default=None, description="open after an earlier stage instead of on a date")
-    lasts: OffsetField | None = Field(
-        default=None, description="with `follows:`: it closes this long after it actually opens"
+    lasts: Annotated[OffsetField, counts_forward("the stage closes this long after it opens", zero=False)] | None = (
+        Field(default=None, description="with `follows:`: it closes this long after it actually opens")
     )
     description: str | None = None
     acknowledge: Acknowledge | None = Field(
@@ -1264,13 +1318,14 @@ class Campaign(Strict):
 
     @model_validator(mode="after")
     def _stages_follow_earlier_ones(self) -> Campaign:
+        from duban.spec.ids import stage_order_problem
+
         earlier: list[str] = []
-        for stage in self.stages:
-            if stage.follows is not None and stage.follows.stage not in earlier:
-                raise ValueError(
-                    f"stage {stage.id!r} follows {stage.follows.stage!r}, which is not an earlier stage "
-                    f"(earlier: {', '.join(earlier) or 'none'})"
-                )
+        for index, stage in enumerate(self.stages):
+            if stage.follows is not None:
+                problem = stage_order_problem(stage.id, stage.follows.stage, earlier, [s.id for s in self.stages])
+                if problem:
+                    raise at_path(("stages", index, "follows"), problem)
             earlier.append(stage.id)
         return self
 

@@ -17,6 +17,7 @@ from enum import Enum
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -100,6 +101,23 @@ OFFSET_SCHEMA = {
 OffsetField = Annotated[
     Offset, BeforeValidator(Offset.parse), PlainSerializer(str, return_type=str), WithJsonSchema(OFFSET_SCHEMA)
 ]
+
+
+def counts_forward(what: str, *, zero: bool = True) -> AfterValidator:
+    """A check for an offset that only counts one way (a reminder before the due, a 催办 after it, a stage's
+    length): a minus sign is an error at the offset's own line, saying `what` the offset means."""
+
+    def check(value: Offset) -> Offset:
+        if value.amount < 0 or (value.amount == 0 and not zero):
+            amount = abs(value.amount) or 1
+            unit = value.unit.value.replace("_", " ")
+            raise ValueError(
+                f"{value} is {'negative' if value.amount < 0 else 'zero'}: {what}; write a positive amount "
+                f"such as {amount} {unit[:-1] if amount == 1 else unit}"
+            )
+        return value
+
+    return AfterValidator(check)
 
 
 def _clock(value: Any) -> time:

@@ -8,14 +8,19 @@ score sheet whose 整改 it owed; both go through `record_excused`, which applie
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, func, insert, select, update
 
-from duban.domain.state import Progress, State, excuse
+from duban.domain.plan import PlannedAssignment
+from duban.domain.state import Progress, State, Transition, excuse
+from duban.instants import utc
 from duban.store.core import core_table
-from duban.store.tables import Assignment, TransitionRow
+from duban.store.engine import is_postgres
+from duban.store.tables import Assignment, Intent, Submission, TransitionRow
 
 _A = core_table(Assignment)
+_S = core_table(Submission)
 
 
 def record_excused(
@@ -43,3 +48,131 @@ def record_excused(
         ],
     )
     return progress.state
+
+
+def insert_planned(conn: Connection, campaign_id: str, planned: list[PlannedAssignment], now: datetime) -> None:
+    """Keep assignments made after planning (a 整改, an outcome's item), pending and opening at their `open_at`;
+    an (item, instance, unit) the campaign holds already is left as it is."""
+    if not planned:
+        return
+    items = {p.item_id for p in planned}
+    existing = {
+        tuple(r)
+        for r in conn.execute(
+            select(_A.c.item_id, _A.c.instance, _A.c.unit_code).where(
+                _A.c.campaign_id == campaign_id, _A.c.item_id.in_(items)
+            )
+        )
+    }
+    rows = [
+        dict(
+            campaign_id=campaign_id,
+            stage_id=p.stage_id,
+            stage_order=p.stage_order,
+            item_id=p.item_id,
+            instance=p.instance,
+            unit_code=p.unit_code,
+            role=p.role,
+            open_at=utc(p.open_at),
+            due_at=utc(p.due_at),
+            reminders=[utc(t).isoformat() for t in p.reminders],
+            escalations=[[utc(t).isoformat(), list(to)] for t, to in p.escalations],
+            state=State.pending.value,
+            reminders_done=0,
+            escalations_done=0,
+            next_event_at=utc(p.open_at),
+            updated_at=utc(now),
+        )
+        for p in planned
+        if (p.item_id, p.instance, p.unit_code) not in existing
+    ]
+    if rows:
+        conn.execute(insert(Assignment), rows)
+
+
+def owed_rows(conn: Connection, campaign_id: str, unit_code: str, item_id: str, instance: str | None) -> list[Any]:
+    """The unit's assignments of the item (of one instance, when given), the first due first; locked until the
+    transaction ends on PostgreSQL."""
+    query = select(_A).where(_A.c.campaign_id == campaign_id, _A.c.unit_code == unit_code, _A.c.item_id == item_id)
+    if instance is not None:
+        query = query.where(_A.c.instance == instance)
+    if is_postgres(conn):
+        query = query.with_for_update()
+    return list(conn.execute(query.order_by(_A.c.due_at)).all())
+
+
+def record_handed_in(
+    conn: Connection,
+    campaign_id: str,
+    row: Any,
+    at: datetime,
+    change: Transition,
+    state: State,
+    *,
+    late: bool,
+    files: list[dict[str, Any]],
+    metrics: dict[str, Any],
+    actor: str,
+) -> tuple[int, int]:
+    """Keep a version handed in for the assignment `row` at `at`: the submission (numbered after those kept), the
+    assignment's new `state` (no further events), the transition `change` and the receipt intent.
+    Returns (the submission's id, its version)."""
+    version = (conn.execute(select(func.count()).select_from(_S).where(_S.c.assignment_id == row.id)).scalar() or 0) + 1
+    submission_id = conn.execute(
+        insert(Submission).returning(_S.c.id),
+        [
+            dict(
+                campaign_id=campaign_id,
+                assignment_id=row.id,
+                unit_code=row.unit_code,
+                item_id=row.item_id,
+                version=version,
+                submitted_at=at,
+                late=late,
+                files=files,
+                metrics=metrics,
+                actor=actor,
+            )
+        ],
+    ).scalar_one()
+    conn.execute(
+        update(_A)
+        .where(_A.c.id == row.id)
+        .values(
+            state=state.value,
+            next_event_at=None,
+            updated_at=at,
+            submitted_at=row.submitted_at or at,
+        )
+    )
+    conn.execute(
+        insert(TransitionRow),
+        [
+            dict(
+                campaign_id=campaign_id,
+                assignment_id=row.id,
+                event=change.event.value,
+                step=version,
+                from_state=change.from_state.value,
+                to_state=change.to_state.value,
+                event_at=at,
+                recorded_at=at,
+                actor=actor,
+            )
+        ],
+    )
+    conn.execute(
+        insert(Intent),
+        [
+            dict(
+                campaign_id=campaign_id,
+                assignment_id=row.id,
+                recipient=row.unit_code,
+                kind="receipt",
+                step=version,
+                event_at=at,
+                created_at=at,
+            )
+        ],
+    )
+    return submission_id, version

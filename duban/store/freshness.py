@@ -31,6 +31,7 @@ URGENCY = (
     "ack_escalation",
     "overdue",
     "ack_reminder",
+    "review_reminder",
     "returned",
     "amended",
     "extension",
@@ -47,7 +48,8 @@ _STALE = (
     "AND j.recipient = i.recipient AND j.kind <> 'receipt' AND j.message_id IS NOT NULL) "
     "FROM intent AS i JOIN assignment AS a ON a.id = i.assignment_id "
     "WHERE i.message_id IN ({marks}) AND i.kind NOT IN ('receipt', 'extension', 'returned', 'accepted') AND ("
-    "(a.state IN ('submitted', 'late', 'excused', 'in_review') AND i.kind <> 'amended') "
+    "(a.state IN ('submitted', 'late', 'excused', 'in_review') AND i.kind NOT IN ('amended', 'review_reminder')) "
+    "OR (i.kind = 'review_reminder' AND a.state <> 'in_review') "
     "OR (i.kind IN ('opened', 'reminder') AND a.due_at <= ?) "
     "OR EXISTS (SELECT 1 FROM intent AS k WHERE k.assignment_id = i.assignment_id AND k.recipient = i.recipient "
     "AND k.kind <> 'receipt' AND k.message_id > i.message_id))"
@@ -119,6 +121,8 @@ def _why_stale(mid: int, kind: str, found: tuple | None, as_of: datetime) -> str
     if kind in ("receipt", "extension", "returned", "accepted") or found is None:  # history: a receipt, an answer
         return None
     state, due_at, newest = found
+    if kind == "review_reminder":  # a reminder to review: true while the version still waits
+        return "材料已审核" if state != "in_review" else None
     if state in _FINISHED and kind != "amended":
         return f"事项{_STATE_WORDS[state]}"
     if newest is not None and newest > mid:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint, event, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from duban.store import tally_sql
 
 
 class UTCDateTime(TypeDecorator):
@@ -128,6 +130,24 @@ class Assignment(SQLModel, table=True):
     next_event_at: datetime | None = _utc()
     submitted_at: datetime | None = _utc()
     updated_at: datetime | None = _utc()
+
+
+class AssignmentTally(SQLModel, table=True):
+    """How many assignments of a campaign's stage and item stand in each state (the dashboard's counts), and how
+    many units hold a duty (the row whose stage, item and state are ''): kept by triggers on the assignment table
+    in the same transaction as every change (duban/store/tally_sql.py). A count is the sum of its key's rows."""
+
+    __tablename__ = "assignment_tally"
+    __table_args__ = (Index("ix_assignment_tally", "campaign_id", "item_id", "state", "stage_id", "part", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(max_length=80)
+    stage_id: str = Field(max_length=80)
+    item_id: str = Field(max_length=80)
+    state: str = Field(max_length=16)
+    part: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))  # 0 on SQLite; PostgreSQL: a row each
+    n: int = 0
+    instanced: int = 0  # of `n`, the assignments with an instance (a recurring item's period, a 整改 per sample)
 
 
 class TransitionRow(SQLModel, table=True):
@@ -436,6 +456,7 @@ class ViewMark(SQLModel, table=True):
     transition_id: int = 0  # the newest row of each table when the views were read
     submission_id: int = 0
     score_id: int = 0
+    acknowledged: int = 0  # the campaign's 签收 given then (an acknowledgement changes a row, adds none)
 
 
 class LoginThrottle(SQLModel, table=True):
@@ -518,6 +539,7 @@ class AcknowledgementRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("campaign_id", "stage_id", "unit_code", name="uq_acknowledgement_unit"),
         Index("ix_acknowledgement_due", "campaign_id", "next_event_at"),  # a tick reads only what is due
+        Index("ix_acknowledgement_given", "campaign_id", "acknowledged_at"),  # 签收 given, counted from the index
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -580,3 +602,37 @@ class ListedUnit(SQLModel, table=True):
     listed_until: datetime | None = _utc()
     import_id: int = Field(foreign_key="unit_import.id")
     closed_by: int | None = Field(default=None, foreign_key="unit_import.id")
+
+
+class BulletinRow(SQLModel, table=True):
+    """A 通报 as `duban bulletin` drafted it: its number in the campaign (第N期), the record's instant, the stage
+    ('' for the whole campaign), what it counted and named, and the docx. Drafting the same stage at the same
+    instant again redrafts that 通报 (same number); the close-out report cites them."""
+
+    __tablename__ = "bulletin"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "number", name="uq_bulletin_number"),
+        UniqueConstraint("campaign_id", "stage_id", "as_of", name="uq_bulletin_scope"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    number: int  # 第N期, per campaign
+    stage_id: str = Field(default="", max_length=80)  # '' : the whole campaign
+    as_of: datetime = _utc(nullable=False)  # the record's instant (the 通报's 截至)
+    title: str
+    units_named: int = 0  # units named as late or missing
+    late: int = 0  # items handed in late
+    missing: int = 0  # items not handed in
+    file: str  # the docx written
+    sent: int = 0  # units its short text was queued to (`--send`)
+    drafted_at: datetime = _utc(nullable=False)  # when it was (last) drafted, wall clock
+    actor: str = Field(default="cli", max_length=80)
+
+
+@event.listens_for(SQLModel.metadata, "after_create")
+def _tally_triggers(_metadata: Any, connection: Any, **kw: Any) -> None:
+    """A database created from these tables gets the assignment tally's triggers with them (as migration 0014)."""
+    names = {table.name for table in kw.get("tables") or ()}
+    if {"assignment", "assignment_tally"} & names:
+        tally_sql.install(connection)

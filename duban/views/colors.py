@@ -22,6 +22,7 @@ from duban.domain.standing import row_state_at
 from duban.domain.state import Color, State, color
 from duban.store.core import core_table
 from duban.store.tables import Assignment
+from duban.store.tally import Tally
 
 RANKS = [Color.grey, Color.green, Color.yellow, Color.red]  # worst last
 _A = core_table(Assignment)
@@ -85,12 +86,21 @@ def several_instances(conn, mine) -> set[str]:
     return set(conn.execute(select(_A.c.item_id).where(mine, _A.c.instance != "").distinct()).scalars())
 
 
-def item_counts(conn, mine, stale: Stale, multi: set[str] | None = None) -> dict[str, Counter]:
-    """Item → colours of its cells (a unit's worst over its instances) over the units `mine` selects."""
+def item_counts(
+    conn, mine, stale: Stale, multi: set[str] | None = None, kept: Tally | None = None
+) -> dict[str, Counter]:
+    """Item → colours of its cells (a unit's worst over its instances) over the units `mine` selects.
+
+    `kept`: the campaign's tally (duban.store.tally), when `mine` is the whole campaign — the items with one
+    assignment per unit are counted from it instead of from every assignment."""
     multi = several_instances(conn, mine) if multi is None else multi
     counts: dict[str, Counter] = defaultdict(Counter)
-    single = select(_A.c.item_id, _A.c.state, func.count()).where(mine, _A.c.item_id.not_in(multi))
-    for item_id, state, n in conn.execute(single.group_by(_A.c.item_id, _A.c.state)):
+    if kept is not None:
+        states = ((item, state, n) for (item, state), n in kept.by_item_state().items() if item not in multi)
+    else:
+        single = select(_A.c.item_id, _A.c.state, func.count()).where(mine, _A.c.item_id.not_in(multi))
+        states = conn.execute(single.group_by(_A.c.item_id, _A.c.state))
+    for item_id, state, n in states:
         counts[item_id][RANKS[rank_of(state)]] += n
     for item_id, state, now, n in stale.groups:  # one assignment per unit: its cell moves with it
         if item_id not in multi:

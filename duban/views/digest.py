@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-
-from sqlalchemy import Engine, func, insert, select
+from typing import TYPE_CHECKING
 
 from duban.domain.state import State
 from duban.instants import in_zone, utc
 from duban.services.extension import requests_of
-from duban.store.core import core_table
-from duban.store.db import reading, unit_of_work
-from duban.store.tables import Assignment, OutboxMessage, Submission
+from duban.store.db import unit_of_work
+from duban.store.digest import (
+    add_message,
+    campaigns_in_states,
+    dead_letters,
+    in_review,
+    message_exists,
+    messages_created,
+    outbox_by_status,
+    submissions_between,
+)
 from duban.views.status import status_report
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 OVERDUE_LISTED = 15  # units: a phone screen's worth; the rest are counted
 DEAD_REASONS_LISTED = 5  # kinds of refusal (an invalid key, a wrong signature …), each with the units it cut off
@@ -28,13 +38,7 @@ DEAD_REASONS_LISTED = 5  # kinds of refusal (an invalid key, a wrong signature �
 
 def campaigns_with_open_work(engine: Engine) -> list[str]:
     """The campaigns with an item still open, due soon or overdue: those a daily digest is written for."""
-    a = core_table(Assignment)
-    with reading(engine) as conn:
-        return list(
-            conn.execute(
-                select(a.c.campaign_id).where(a.c.state.in_(("open", "due_soon", "overdue"))).distinct()
-            ).scalars()
-        )
+    return campaigns_in_states(engine, ("open", "due_soon", "overdue"))
 
 
 def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
@@ -45,29 +49,12 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
     day = in_zone(as_of, campaign.tz).date()
     key = hashlib.sha256(f"{campaign_id}|digest|{day.isoformat()}".encode()).hexdigest()[:32]
     since = as_of - timedelta(days=1)
-    o = core_table(OutboxMessage)
     with unit_of_work(engine) as conn:
-        if conn.execute(select(o.c.id).where(o.c.idempotency_key == key)).first():
+        if message_exists(conn, key):
             return False
-        status_counts: dict[str, int] = dict(
-            conn.execute(
-                select(o.c.status, func.count()).where(o.c.campaign_id == campaign_id).group_by(o.c.status)
-            ).all()
-        )
-        escalations = conn.execute(
-            select(func.count()).where(
-                o.c.campaign_id == campaign_id,
-                o.c.kind == "escalation",
-                o.c.created_at > since,
-                o.c.created_at <= as_of,
-            )
-        ).scalar_one()
-        s = core_table(Submission)
-        submissions = conn.execute(
-            select(func.count()).where(
-                s.c.campaign_id == campaign_id, s.c.submitted_at > since, s.c.submitted_at <= as_of
-            )
-        ).scalar_one()
+        status_counts = outbox_by_status(conn, campaign_id)
+        escalations = messages_created(conn, campaign_id, "escalation", since, as_of)
+        submissions = submissions_between(conn, campaign_id, since, as_of)
         names = {stage.id: stage.name for stage in campaign.spec.stages}
         stages = [
             {
@@ -88,12 +75,7 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
             )
         dead = _dead_letters(conn, campaign_id, campaign.display)
         waiting = requests_of(conn, campaign_id, status="pending")
-        a = core_table(Assignment)
-        reviewing = conn.execute(
-            select(func.count(), func.min(a.c.submitted_at)).where(
-                a.c.campaign_id == campaign_id, a.c.state == "in_review"
-            )
-        ).one()
+        reviewing = in_review(conn, campaign_id)
         payload = {
             "recipient": "operators",
             "kind": "digest",
@@ -126,18 +108,17 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
                 for r in waiting[:OVERDUE_LISTED]
             ],
         }
-        conn.execute(
-            insert(o).values(
-                campaign_id=campaign_id,
-                recipient="operators",
-                kind="digest",
-                idempotency_key=key,
-                payload=payload,
-                created_at=as_of,
-                not_before=as_of,
-                status="pending",
-                attempts=0,
-            )
+        add_message(
+            conn,
+            campaign_id=campaign_id,
+            recipient="operators",
+            kind="digest",
+            idempotency_key=key,
+            payload=payload,
+            created_at=as_of,
+            not_before=as_of,
+            status="pending",
+            attempts=0,
         )
     return True
 
@@ -145,12 +126,7 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
 def _dead_letters(conn, campaign_id: str, display) -> list[dict]:  # noqa: ANN001
     """The campaign's dead letters grouped by what the channel said (its own words), the biggest group first:
     an invalid bot key shows once, with the units it cut off."""
-    o = core_table(OutboxMessage)
-    rows = conn.execute(
-        select(o.c.last_error, o.c.recipient)
-        .where(o.c.campaign_id == campaign_id, o.c.status == "dead")
-        .order_by(o.c.id)
-    ).all()
+    rows = dead_letters(conn, campaign_id)
     groups: dict[str, list[str]] = {}
     for reason, recipient in rows:
         units = groups.setdefault((reason or "未知原因")[:160], [])

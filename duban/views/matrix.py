@@ -20,6 +20,8 @@ from duban.instants import utc
 from duban.spec.models import Item, Stage
 from duban.store.core import core_table
 from duban.store.tables import Assignment, CampaignUnit
+from duban.store.tally import read_tally
+from duban.store.units import duty_codes
 from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.views.colors import RANKS, item_counts, several_instances, stale_at, units_of_colour
 from duban.views.duties import load_duties
@@ -103,21 +105,27 @@ def matrix(
         return _history(engine, campaign, as_of, chosen, wanted, parent, offset, limit)
     with engine.connect() as conn:
         stale = stale_at(conn, campaign.stage_ids(), mine, utc(as_of))
-        multi = several_instances(conn, everyone)
-        if wanted is None:  # the units with duties, by code: from the unit table when filtered (no scan of duties)
-            if chosen is None:
-                query = select(_A.c.unit_code).where(everyone).distinct().order_by(_A.c.unit_code)
-            else:
-                owes = select(_A.c.id).where(everyone, _A.c.unit_code == _U.c.code).exists()
-                query = chosen.where(owes).order_by(_U.c.code)
-            codes = list(conn.execute(query).scalars())
-            counts = item_counts(conn, mine, stale, multi)
+        if wanted is None and chosen is None:
+            # the whole campaign: its counts and its number of units are kept (duban.store.tally), and only the
+            # page's codes are read, from the (campaign, unit) index — nothing here grows with the campaign
+            kept = read_tally(conn, campaign_id)
+            multi = kept.items_with_instances()
+            page = duty_codes(conn, campaign_id, offset, limit)
+            total = kept.units
+            counts = item_counts(conn, mine, stale, multi, kept)
             owed = set(counts)
         else:
-            codes, counts, owed = units_of_colour(
-                conn, campaign.stage_ids(), mine, stale, RANKS.index(wanted), utc(as_of), multi
-            )
-        total, page = len(codes), codes[offset : offset + limit]
+            multi = several_instances(conn, everyone)
+            if wanted is None:  # the units with duties, by code: from the unit table (no scan of duties)
+                owes = select(_A.c.id).where(everyone, _A.c.unit_code == _U.c.code).exists()
+                codes = list(conn.execute(chosen.where(owes).order_by(_U.c.code)).scalars())  # type: ignore[union-attr]
+                counts = item_counts(conn, mine, stale, multi)
+                owed = set(counts)
+            else:
+                codes, counts, owed = units_of_colour(
+                    conn, campaign.stage_ids(), mine, stale, RANKS.index(wanted), utc(as_of), multi
+                )
+            total, page = len(codes), codes[offset : offset + limit]
         units = units_by_code(conn, campaign_id, page)
         names = units_by_code(conn, campaign_id, {u.parent for u in units.values() if u.parent})
         parents = parent_choices(conn, campaign_id, parent)

@@ -19,7 +19,16 @@ from duban.instants import in_zone, utc
 from duban.store.core import core_table
 from duban.store.db import reading, unit_of_work
 from duban.store.engine import is_postgres
-from duban.store.tables import Assignment, CampaignRow, Intent, ScoreRecord, Submission, TransitionRow, ViewMark
+from duban.store.tables import (
+    AcknowledgementRow,
+    Assignment,
+    CampaignRow,
+    Intent,
+    ScoreRecord,
+    Submission,
+    TransitionRow,
+    ViewMark,
+)
 from duban.views.campaigns import PlannedCampaign, load_campaign
 
 _A, _I = core_table(Assignment), core_table(Intent)
@@ -114,27 +123,32 @@ class ViewMarks:
     transition_id: int
     submission_id: int
     score_id: int
+    acknowledged: int = 0  # the campaign's 签收 given (an acknowledgement changes a row and adds none)
 
 
 def views_stale(engine: Engine, campaign_id: str, as_of: datetime) -> ViewMarks | None:
     """The marks to record with a fresh publication at `as_of`, or None when the published views are current.
 
-    They are current when nothing was recorded since (in any campaign: three primary-key maxima, no scan) and it
-    is still the same day in the campaign's zone (the views count overdue days).
+    They are current when nothing was recorded since (in any campaign: three primary-key maxima, no scan), no
+    unit of the campaign acknowledged since (its 签收 given, counted from ix_acknowledgement_given) and it is still
+    the same day in the campaign's zone (the views count overdue days).
     """
     as_of = utc(as_of)
+    k = core_table(AcknowledgementRow)
     with reading(engine) as conn:
-        marks = ViewMarks(
-            *(
-                conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()
-                for t in (core_table(TransitionRow), core_table(Submission), core_table(ScoreRecord))
-            )
+        transition, submission, score = (
+            conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()
+            for t in (core_table(TransitionRow), core_table(Submission), core_table(ScoreRecord))
         )
+        acknowledged = conn.execute(
+            select(func.count()).where(k.c.campaign_id == campaign_id, k.c.acknowledged_at.is_not(None))
+        ).scalar_one()
+        marks = ViewMarks(transition, submission, score, acknowledged)
         row = conn.execute(select(ViewMark).where(_M.c.campaign_id == campaign_id)).first()
         if row is None:
             return marks
         tz = conn.execute(select(_C.c.timezone).where(_C.c.id == campaign_id)).scalar_one()
-    seen = ViewMarks(row.transition_id, row.submission_id, row.score_id)
+    seen = ViewMarks(row.transition_id, row.submission_id, row.score_id, row.acknowledged)
     same_day = in_zone(as_of, tz).date() == in_zone(row.published_at, tz).date()
     return None if seen == marks and same_day else marks
 

@@ -13,6 +13,7 @@ from sqlalchemy.sql.selectable import CTE
 
 from duban.store.core import core_table
 from duban.store.tables import CampaignUnit
+from duban.store.units import parent_codes
 from duban.views.campaigns import Recipient
 
 _U = core_table(CampaignUnit)
@@ -71,8 +72,7 @@ def parent_choices(conn: Connection, campaign_id: str, current: str | None) -> l
     have units below them, each with its children that have units below them. With `current` chosen: its
     ancestors, itself, and its children that have units below them. A drill-down that stays short for a nation
     (31 provinces and their prefectures, then a prefecture's counties …)."""
-    query = select(_U.c.parent_code).where(_U.c.campaign_id == campaign_id, _U.c.parent_code.is_not(None)).distinct()
-    parents = units_by_code(conn, campaign_id, conn.execute(query).scalars())  # the units with units below them
+    parents = units_by_code(conn, campaign_id, parent_codes(conn, campaign_id))  # the units with units below them
     parents = {code: u for code, u in parents.items() if u.kind != "leader"}
     below: dict[str, list[Recipient]] = {}
     for unit in sorted(parents.values(), key=lambda u: u.code):

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from sqlalchemy import Engine, select
+from typing import TYPE_CHECKING
 
 from duban.domain.plan import Plan
 from duban.domain.sampling.draw import SampleResult, draw_sample
 from duban.domain.select import Resolver
-from duban.store.core import core_table
+from duban.store.samples import recorded_draws
 from duban.store.tables import SampleDraw
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @dataclass
@@ -36,9 +38,7 @@ class Recorded:
 
 def recorded_samples(engine: Engine, campaign_id: str) -> dict[str, SampleDraw]:
     """The samples recorded for a planned campaign, by id (empty when the campaign is not planned)."""
-    with engine.connect() as conn:
-        rows = conn.execute(select(SampleDraw).where(core_table(SampleDraw).c.campaign_id == campaign_id)).all()
-    return {row.sample_id: SampleDraw.model_validate(row._mapping) for row in rows}
+    return {draw.sample_id: draw for draw in recorded_draws(engine, campaign_id)}
 
 
 def compare(result: SampleResult, record: SampleDraw) -> Recorded:

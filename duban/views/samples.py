@@ -9,16 +9,15 @@ on the sample or on a sample drawn from it, the same instant at which those item
 from __future__ import annotations
 
 from datetime import datetime
-
-from sqlalchemy import Engine, func, select
+from typing import TYPE_CHECKING
 
 from duban.domain.hidden_samples import item_samples, samples_used
 from duban.instants import utc
 from duban.spec.models import Campaign, Selector
-from duban.store.core import core_table
-from duban.store.tables import Assignment
+from duban.store.samples import first_opening
 
-_A = core_table(Assignment)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def drawing_items(spec: Campaign, sample_id: str) -> set[str]:
@@ -40,10 +39,7 @@ def revealed_at(engine: Engine, spec: Campaign, campaign_id: str, sample_id: str
     items = drawing_items(spec, sample_id)
     if not items:
         return None
-    with engine.connect() as conn:
-        return conn.execute(
-            select(func.min(_A.c.open_at)).where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(sorted(items)))
-        ).scalar()
+    return first_opening(engine, campaign_id, sorted(items))
 
 
 def still_hidden(engine: Engine, spec: Campaign, campaign_id: str, sample_id: str, at: datetime) -> datetime | None:

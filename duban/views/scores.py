@@ -11,20 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-
-from sqlalchemy import Engine, select
+from typing import TYPE_CHECKING
 
 from duban.domain.standing import row_state_at
 from duban.domain.state import State
 from duban.services.scores import UnitScores, check_scores, find_sheet, inspection_day, sample_label, sample_members
 from duban.spec.models import Sample, ScoreSheet
-from duban.store.core import core_table
-from duban.store.tables import Assignment, ScoreRecord
+from duban.store.db import reading
+from duban.store.scores import follow_ups_of, sheet_records, unit_records
+from duban.store.tables import ScoreRecord
 from duban.views.campaigns import PlannedCampaign, Recipient, load_campaign
 from duban.views.registry import units_by_code
 from duban.views.samples import still_hidden
 
-_A, _S = core_table(Assignment), core_table(ScoreRecord)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 GROUP_ABOVE = 60  # a larger sample is shown by parent unit first
 
 
@@ -113,7 +115,7 @@ def sample_scores(
     sample = next(s for s in campaign.spec.samples if s.id == sample_id)
     members = sample_members(engine, campaign_id, sample_id)
     latest = _latest(engine, campaign_id, sheet.id, sample_id)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         units = units_by_code(conn, campaign_id, members)
         parents = units_by_code(conn, campaign_id, {u.parent for u in units.values() if u.parent})
         chosen = units_by_code(conn, campaign_id, [under]).get(under) if under else None
@@ -171,16 +173,9 @@ def _latest(
     engine: Engine, campaign_id: str, sheet_id: str, sample_id: str, units: Iterable[str] | None = None
 ) -> dict[str, tuple[ScoreRecord, int]]:
     """Unit → (its latest scores, how many versions) on the sheet for the sample."""
-    query = select(ScoreRecord).where(
-        _S.c.campaign_id == campaign_id, _S.c.sheet_id == sheet_id, _S.c.sample_id == sample_id
-    )
-    if units is not None:
-        query = query.where(_S.c.unit_code.in_(sorted(units)))
     found: dict[str, tuple[ScoreRecord, int]] = {}
-    with engine.connect() as conn:
-        for row in conn.execute(query.order_by(_S.c.unit_code, _S.c.version)):
-            record = ScoreRecord.model_validate(row._mapping)
-            found[record.unit_code] = (record, found.get(record.unit_code, (None, 0))[1] + 1)
+    for record in sheet_records(engine, campaign_id, sheet_id, sample_id, units):
+        found[record.unit_code] = (record, found.get(record.unit_code, (None, 0))[1] + 1)
     return found
 
 
@@ -189,14 +184,8 @@ def _follow_ups(
 ) -> dict[str, FollowUp]:
     if sheet.follow_up is None or not codes:
         return {}
-    query = select(_A).where(
-        _A.c.campaign_id == campaign.id,
-        _A.c.item_id == sheet.follow_up.id,
-        _A.c.instance == sample_label(sample.name),
-        _A.c.unit_code.in_(codes),
-    )
-    with engine.connect() as conn:
-        return {r.unit_code: FollowUp(row_state_at(r, as_of), r.due_at) for r in conn.execute(query)}
+    rows = follow_ups_of(engine, campaign.id, sheet.follow_up.id, sample_label(sample.name), codes)
+    return {r.unit_code: FollowUp(row_state_at(r, as_of), r.due_at) for r in rows}
 
 
 def unit_scores(engine: Engine, campaign_id: str, codes: Iterable[str]) -> dict[str, list[tuple[ScoreRecord, int]]]:
@@ -205,12 +194,9 @@ def unit_scores(engine: Engine, campaign_id: str, codes: Iterable[str]) -> dict[
     if not wanted:
         return {}
     found: dict[tuple[str, str, str], tuple[ScoreRecord, int]] = {}
-    with engine.connect() as conn:
-        query = select(ScoreRecord).where(_S.c.campaign_id == campaign_id, _S.c.unit_code.in_(wanted))
-        for row in conn.execute(query.order_by(_S.c.version)):
-            record = ScoreRecord.model_validate(row._mapping)
-            key = (record.unit_code, record.sheet_id, record.sample_id)
-            found[key] = (record, found.get(key, (None, 0))[1] + 1)
+    for record in unit_records(engine, campaign_id, wanted):
+        key = (record.unit_code, record.sheet_id, record.sample_id)
+        found[key] = (record, found.get(key, (None, 0))[1] + 1)
     out: dict[str, list[tuple[ScoreRecord, int]]] = {}
     for (code, _sheet, _sample), value in sorted(found.items()):
         out.setdefault(code, []).append(value)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 
-from duban.errors import RequestError
+from duban.errors import RequestError, SubmissionError
 from duban.instants import parse_instant
 from duban.services import audit
 from duban.services.acknowledgements import record_acknowledgement
@@ -315,3 +315,83 @@ async def ops_extension(
         client=client_of(request),
     )
     return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop", status_code=303)
+
+
+@router.post("/ops/c/{campaign_id}/u/{unit_code}/extension")
+async def ops_file_extension(
+    request: Request, campaign_id: str, unit_code: str, p: Portal = Depends(portal), who: str = Depends(operator)
+):
+    """延期申请 filed by an operator for a unit (it asked by phone or on paper), from the unit's ops page.
+
+    Recorded as requested by the operator under the notice's rules (before the due, within `max`); decided at once
+    (`decide=approve`, the form's default: the operator files what the bureau has agreed to) or left in the queue
+    of /ops → 审核与延期申请 (`decide=later`). A refusal names the field and says why, on the unit's page.
+    """
+    form = await _form(request, p, f"ops:{who}")
+    campaign_or_404(p, campaign_id)
+    from duban.views.campaigns import load_campaign
+
+    campaign = load_campaign(p.engine, campaign_id, units={unit_code[:64]})
+    if unit_code not in campaign.units:
+        raise HTTPException(404, "这项工作中没有这个单位。")
+    back = f"/ops/c/{quote(campaign_id)}/u/{quote(unit_code)}"
+    item_id, _, instance = str(form.get("item") or "").partition("|")
+    decide = str(form.get("decide") or "approve")
+    now = p.now()
+    try:
+        if not item_id or item_id not in {i.id for _s, i in campaign.spec.items()}:
+            raise RequestError("item: choose the item to extend", cn="事项：请选择要延期的报送事项")
+        if decide not in ("approve", "later"):
+            raise RequestError("decide: approve or later", cn="审批：请选择“同时批准”或“仅登记，稍后审批”")
+        if not str(form.get("until") or "").strip():
+            raise RequestError("until: give the date", cn="延期到：请填写延期到的日期（如 2024-06-14）")
+        until = _due(str(form.get("until"))[:40], campaign.tz, "延期到的日期")
+        if not str(form.get("reason") or "").strip():
+            raise RequestError("reason: give the reason", cn="理由：请填写申请延期的理由")
+        asked = request_extension(
+            p.engine,
+            campaign_id,
+            unit_code,
+            item_id,
+            until,
+            now,
+            reason=str(form.get("reason"))[:1000],
+            instance=instance or None,
+            actor=f"operator:{who}",
+        )
+        if decide == "approve":
+            decide_extension(
+                p.engine,
+                asked.id,
+                now,
+                approve=True,
+                note=str(form.get("note") or "")[:1000] or "督办人员代为登记并批准",
+                actor=f"operator:{who}",
+                quiet=p.settings.quiet(),
+            )
+    except (RequestError, SubmissionError) as exc:
+        audit.record(
+            p.engine,
+            now,
+            "refused",
+            actor=f"operator:{who}",
+            campaign_id=campaign_id,
+            unit_code=unit_code,
+            target=f"{item_id[:80]} 延期申请（代单位登记）",
+            ok=False,
+            detail=exc.cn,
+            client=client_of(request),
+        )
+        return RedirectResponse(f"{back}?error={quote(exc.cn)}#extension", status_code=303)
+    audit.record(
+        p.engine,
+        now,
+        "extension",
+        actor=f"operator:{who}",
+        campaign_id=campaign_id,
+        unit_code=unit_code,
+        target=f"{item_id} 延期申请#{asked.id}（代单位登记{'，已批准' if decide == 'approve' else '，待审批'}）",
+        detail=asked.reason[:200],
+        client=client_of(request),
+    )
+    return RedirectResponse(f"{back}?extension={asked.id}#extension", status_code=303)

@@ -213,12 +213,21 @@ def unit_detail(
         p.engine, campaign_id=campaign_id, unit_code=unit_code, limit=30, until=p.as_of() if p.frozen else None
     )
     spec = view.campaign.spec
+    now = p.now()
+    extendable = [  # the items an operator may file a 延期申请 for (the notice allows it, still owed, before the due)
+        (f"{e.item.id}|{e.duty.instance}", e.item.name + (f"（{e.duty.instance}）" if e.duty.instance else ""))
+        for e in view.entries
+        if not p.frozen and e.can_ask_extension(spec, now)
+    ]
     return page(
         request,
         p,
         "ops_unit.html.j2",
         {
             "page": view,
+            "extendable": extendable,
+            "error": request.query_params.get("error"),
+            "filed": request.query_params.get("extension"),
             "who": who,
             "link": link,
             "history": history,

@@ -14,7 +14,6 @@ import logging
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.background import BackgroundTask
 
 from duban.domain.state import Color, State
@@ -22,7 +21,7 @@ from duban.errors import LinkError, StoreError, SubmissionError
 from duban.services import audit
 from duban.services.compose import compose_messages
 from duban.services.links import UnitLink, check, read
-from duban.services.submit import record_submission
+from duban.services.submit import DatabaseError, record_submission
 from duban.views.duties import submission
 from duban.views.unit_page import UnitPage, unit_page
 from duban.web.context import Portal, client_of, portal
@@ -198,7 +197,7 @@ def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: st
         )
     try:
         compose_messages(p.engine, link.campaign_id, now, quiet=p.settings.quiet(), recipients=[link.unit_code])
-    except SQLAlchemyError:  # the submission and its receipt intent are kept: the next tick composes the message
+    except DatabaseError:  # the submission and its receipt intent are kept: the next tick composes the message
         log.exception("receipt message for %s not composed now; the next tick will", link.unit_code)
     audit.record(
         p.engine,

@@ -168,3 +168,26 @@ def test_the_prefect_summary_states_the_acknowledgement_rate(sqlite_engine):
     record_acknowledgement(sqlite_engine, CAMPAIGN, HENGYANG_COUNTY, at("2021-11-29 15:00"))
     text = summary_markdown(campaign_view(sqlite_engine, CAMPAIGN, at("2021-11-30 09:00")))
     assert "- 签收率（通知）**8.3%**（12个单位中1个已签收）" in text
+
+
+def test_an_acknowledgement_refreshes_the_prefect_summary_the_same_day(engine):
+    """The summary artifact's 签收率 is republished when a unit acknowledges, though nothing else happened: an
+    acknowledgement changes a row and adds none, so the views count the campaign's 签收 given."""
+    from duban.views.artifacts import summary_markdown
+    from duban.views.progress import campaign_view, views_published, views_stale
+
+    _plan(engine)
+    _tick(engine, "2021-11-29 08:30")
+    marks = views_stale(engine, CAMPAIGN, at("2021-11-29 08:30"))
+    assert marks is not None
+    views_published(engine, CAMPAIGN, at("2021-11-29 08:30"), marks)
+    assert views_stale(engine, CAMPAIGN, at("2021-11-29 09:00")) is None  # nothing since: an idle tick
+    record_acknowledgement(engine, CAMPAIGN, HENGNAN, at("2021-11-29 09:10"), actor=f"unit:{HENGNAN}")
+    after = views_stale(engine, CAMPAIGN, at("2021-11-29 09:20"))
+    assert after is not None  # the 签收 is news: the views are published again
+    view = campaign_view(engine, CAMPAIGN, at("2021-11-29 09:20"))
+    assert "签收率（通知）**8.3%**（12个单位中1个已签收）" in summary_markdown(view, {}, 0)
+    views_published(engine, CAMPAIGN, at("2021-11-29 09:20"), after)
+    assert views_stale(engine, CAMPAIGN, at("2021-11-29 09:30")) is None
+    record_acknowledgement(engine, CAMPAIGN, HENGYANG_COUNTY, at("2021-11-29 09:40"), actor="cli")
+    assert views_stale(engine, CAMPAIGN, at("2021-11-29 09:50")) is not None

@@ -70,3 +70,68 @@ def test_the_bulletin_lists_the_late_and_missing_by_county_and_is_sent_once(tmp_
     assert "逾期未报的单位：" in sent[0]["text"] and "寿阳县统计局" in sent[0]["text"]
     again = run("bulletin", JINZHONG, "--stage", "county_check", "--as-of", "2024-06-14 09:00", "--out", out, "--send")
     assert "短文本已排入发送队列：0 个单位" in again.output
+
+
+def test_each_bulletin_is_kept_numbered_and_the_close_out_report_cites_them(tmp_path):
+    """The 通报 of 6/14 (县级检查) is 第1期 however often it is redrafted; the campaign's of 7/2 is 第2期; the
+    close-out report names both, with their dates and how many units each named."""
+    from duban.domain.calendar import load_calendar
+    from duban.report.draft import build_draft
+    from duban.report.record import read_record
+    from duban.store.bulletins import bulletins_of
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-14 09:00"))
+
+    def run(*args):
+        return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    first = tmp_path / "通报-县级检查.docx"
+    stage = ("bulletin", JINZHONG, "--stage", "county_check", "--as-of", "2024-06-14 09:00", "--out", first)
+    assert "已存档为第1期通报（点名 11 个单位" in run(*stage).output
+    assert "已存档为第1期通报" in run(*stage, "--send").output  # redrafted: the same 通报, now sent
+    tick(engine, at("2024-07-02 09:00"))
+    second = tmp_path / "通报.docx"
+    result = run("bulletin", JINZHONG, "--as-of", "2024-07-02 09:00", "--out", second)
+    assert result.exit_code == 0 and "已存档为第2期通报" in result.output
+
+    with engine.connect() as conn:
+        kept = bulletins_of(conn, CAMPAIGN)
+    assert [(b.number, b.stage_id, b.as_of, b.missing, b.units_named, b.file) for b in kept] == [
+        (1, "county_check", at("2024-06-14 09:00"), 22, 11, str(first.resolve())),
+        (2, "", at("2024-07-02 09:00"), kept[1].missing, kept[1].units_named, str(second.resolve())),
+    ]
+    assert kept[0].sent > 0 and kept[1].sent == 0 and kept[1].units_named > 11
+
+    record = read_record(engine, CAMPAIGN, at("2024-07-03 09:00"), load_calendar(None))
+    text = "\n".join(
+        block.text for section in build_draft(record).sections for block in section.blocks if hasattr(block, "text")
+    )
+    assert (
+        f"期间印发通报2期：第1期（6月14日，县级检查阶段，点名逾期单位11个）；第2期（7月2日，点名逾期单位{kept[1].units_named}个）。"
+        in text
+    )
+    earlier = read_record(engine, CAMPAIGN, at("2024-06-20 09:00"), load_calendar(None))
+    assert [b.number for b in earlier.bulletins] == [1]  # a report as of 6/20 knows only the first
+
+
+def test_a_bulletin_of_a_stage_the_campaign_lacks_is_refused_by_name(tmp_path):
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    result = CliRunner().invoke(
+        app,
+        [
+            "bulletin",
+            str(JINZHONG),
+            "--stage",
+            "no_such",
+            "--as-of",
+            "2024-06-14 09:00",
+            "--out",
+            str(tmp_path / "x.docx"),
+        ],
+    )
+    assert result.exit_code == 1 and "no stage 'no_such'" in result.output and "Traceback" not in result.output
+    bad = CliRunner().invoke(app, ["bulletin", str(JINZHONG), "--as-of", "六月", "--out", str(tmp_path / "x.docx")])
+    assert bad.exit_code != 0 and "as-of" in bad.output.lower() and "Traceback" not in bad.output

@@ -226,6 +226,10 @@ def test_the_demo_in_a_ci_log_shows_progress_and_a_next_command_that_means_what_
     steps = [line for line in lines if line.startswith("  tick 2024-")]
     assert len(steps) >= 10 and steps[0].startswith("  tick 2024-05-10 周五 08:30 done · ")
     assert "late or missing by stage (as of 2024-07-02 周二 24:00)" in demo.stdout
+    loop = demo.stdout.split("督办 loop (签收, 延期申请, 审核与退回, once each)")[1]
+    [acked] = [line for line in loop.splitlines() if "个单位签收了" in line]  # 签收 shown once
+    assert acked.startswith("  2024-06-11 周二 08:30 10个单位签收了") and "未签收（到签收截止时提醒" in acked
+    assert "退回" in loop and "延期" in loop
     [command] = [line.removeprefix("next: ") for line in lines if line.startswith("next: ")]
     assert (
         command

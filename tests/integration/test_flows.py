@@ -46,6 +46,31 @@ def _artifacts(keys: list[str], flow_run_id):
     return asyncio.run(read())
 
 
+def test_a_tick_flow_reminds_the_reviewer_of_a_version_left_waiting(prefect_harness, tmp_path):
+    """The seed's 检查材料 are reviewed by 设管科 (remind_after: 2 working days): the tick flow reminds it once."""
+    from duban.services.submit import record_submission
+    from flows.campaign_tick import campaign_tick
+    from tests.samples import xlsx_bytes
+
+    engine = engine_for(get_settings().resolved_database_url)
+    campaign_tick(spec=str(JINZHONG), as_of=at("2024-06-12 09:30"))
+    upload = tmp_path / "昔阳县检查材料.xlsx"
+    upload.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86]]))
+    record_submission(
+        engine,
+        "jinzhong-2024-lookback",
+        "140724",
+        "materials_upload",
+        at("2024-06-28 09:00"),
+        files=[upload],
+        files_dir=tmp_path / "files",
+    )
+    first = campaign_tick(spec="jinzhong-2024-lookback", as_of=at("2024-07-02 09:30"))
+    assert first["review_reminders"] == {"reminded": [("operators", "140724", "materials_upload", 1)], "messages": 1}
+    again = campaign_tick(spec="jinzhong-2024-lookback", as_of=at("2024-07-02 10:30"))
+    assert again["review_reminders"] == {"reminded": [], "messages": 0}
+
+
 def test_a_tick_flow_plans_ticks_and_names_its_run(prefect_harness):
     from flows.campaign_tick import campaign_tick
 

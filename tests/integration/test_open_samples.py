@@ -47,7 +47,7 @@ def test_the_operators_number_is_drawn_at_draw_time_and_its_items_assigned(sqlit
         draw_open_sample(sqlite_engine, CAMPAIGN, "city_check", at=at("2024-06-03 09:00"))
     result, made = draw_open_sample(sqlite_engine, CAMPAIGN, "city_check", count=5, at=at("2024-06-03 09:00"))
     assert len(result.members) == 5 and made == 5 and _units(sqlite_engine, "binder") == sorted(result.members)
-    with pytest.raises(DubanError, match="drawn on 2024-06-03"):
+    with pytest.raises(DubanError, match="was drawn 2024-06-03 周一 09:00: a draw is recorded once"):  # not UTC
         draw_open_sample(sqlite_engine, CAMPAIGN, "city_check", count=5, at=at("2024-06-03 10:00"))
     # the next tick opens them (the stage opened on 6/1) and they are due 6月中旬, on the 20th
     opened = tick_stage(sqlite_engine, CAMPAIGN, "checks", at("2024-06-03 09:10"))
@@ -61,8 +61,12 @@ def test_the_operators_number_is_drawn_at_draw_time_and_its_items_assigned(sqlit
 
 def test_each_county_names_one_township_and_the_rest_are_drawn(sqlite_engine):
     ensure_planned(sqlite_engine, SPEC, now=at("2024-05-20 09:00"))
-    with pytest.raises(DubanError, match="寿阳县统计局.* named 0"):
+    with pytest.raises(DubanError, match="1 of 2 have not: still to name: 寿阳县统计局 "):
         draw_open_sample(sqlite_engine, CAMPAIGN, "county_models", named=("140724100",), at=at("2024-06-03 09:00"))
+    with pytest.raises(DubanError) as caught:  # every parent still to name, not only the first
+        draw_open_sample(sqlite_engine, CAMPAIGN, "county_models", at=at("2024-06-03 09:00"))
+    assert "2 of 2 have not: still to name: 昔阳县统计局、寿阳县统计局" in str(caught.value)
+    assert "samples[1].named_by_parent" in str(caught.value)
     result, made = draw_open_sample(
         sqlite_engine, CAMPAIGN, "county_models", named=("140724100", "140725100"), at=at("2024-06-03 09:00")
     )
@@ -82,6 +86,44 @@ def test_the_cli_draws_an_open_sample(tmp_path, monkeypatch):
     )
     assert result.exit_code == 0, result.output
     assert "3 个单位" in result.output and "3 assignment(s) made" in result.output
+
+
+def test_sample_show_shows_a_drawn_open_sample_as_drawn(tmp_path, monkeypatch):
+    """After `duban sample draw --count 4` the record is the draw: not "differs — only in the record: …"."""
+    from duban.cli.main import app
+
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    from duban.settings import get_settings
+
+    get_settings.cache_clear()
+    runner = CliRunner()
+    drawn = runner.invoke(
+        app, ["sample", "draw", str(SPEC), "--sample", "city_check", "--count", "4", "--at", "2024-06-03 09:00"]
+    )
+    assert drawn.exit_code == 0, drawn.output
+    shown = runner.invoke(app, ["sample", "show", str(SPEC), "--sample", "city_check"])
+    assert shown.exit_code == 0, shown.output
+    assert "市级抽查 (city_check) seed 20240610 · 4 个单位" in shown.output
+    assert "drawn 2024-06-03 周一 09:00 with seed 20240610" in shown.output
+    assert "differs" not in shown.output and "only in the record" not in shown.output
+
+
+def test_sample_notes_are_labelled_notes_not_shortfalls(tmp_path):
+    """A proportional share and a floor below the target are met in full: they are notes."""
+    from duban.cli.main import app
+
+    spec = tmp_path / "notes.yaml"
+    spec.write_text(
+        'id: notes\ntitle: 抽样\nissuer: 昔阳县统计局\nissued_on: 2024-03-05\nregistry: {divisions: ["140724"]}\n'
+        "groups: {townships: {level: township}}\n"
+        "samples:\n  - {id: floor, name: 底线, draws: [{from: townships, count: 5, percent: 3%, base: 200}], seed: 1}\n"
+        "stages:\n  - {id: s, name: 检查, window: 7月份, items: [{id: a, name: 台账, units: {sample: floor}}]}\n",
+        encoding="utf-8",
+    )
+    shown = CliRunner().invoke(app, ["sample", "show", str(spec)], env={"DUBAN_HOME": str(tmp_path / "home")})
+    assert shown.exit_code == 0, shown.output
+    assert "note: the fixed target 5 is below the floor" in shown.output
+    assert "not met in full" not in shown.output
 
 
 def test_a_campaign_with_open_samples_simulates():

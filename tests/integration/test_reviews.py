@@ -294,3 +294,94 @@ def test_the_digest_reminds_the_operators_of_versions_waiting_for_review(engine,
     [digest] = _messages(engine, "digest")
     text = render_digest(digest.payload, load_campaign(engine, CAMPAIGN), key=digest.idempotency_key).text
     assert "待审核的材料1份，最早一份报送于6月20日 周四 09:00" in text
+
+
+def _reminding_spec(tmp_path, old: str, new: str):
+    folder = tmp_path / "specs"
+    shutil.copytree(SPECS / "units", folder / "units")
+    shutil.copytree(SPECS / "calendar", folder / "calendar")
+    text = JINZHONG.read_text(encoding="utf-8")
+    assert old in text
+    spec = folder / JINZHONG.name
+    spec.write_text(text.replace(old, new), encoding="utf-8")
+    return spec
+
+
+def _reminders(engine):
+    return [
+        (m.recipient, m.payload["as_of"], [i["unit"] for i in m.payload["items"]])
+        for m in _messages(engine, "review_reminder")
+    ]
+
+
+def test_a_version_left_unreviewed_reminds_the_operators_once_per_period(engine, tmp_path):
+    """设管科 is reminded of 昔阳县's 检查材料 two working days after it came in, once, however often the tick runs,
+    again two working days later, and never after it has reviewed it."""
+    from duban.services.review_reminders import remind_reviewers
+
+    plan_jinzhong(engine)  # the seed: review: {by: operators, within: 3 working days, remind_after: 2 working days}
+    tick(engine, at("2024-06-12 09:30"))
+    _hand_in(engine, tmp_path, XIYANG, "2024-06-28 09:00")  # a Friday
+
+    for moment in ("2024-06-28 18:00", "2024-07-01 09:30", "2024-07-02 08:59"):
+        assert remind_reviewers(engine, CAMPAIGN, at(moment)).messages == 0
+    first = remind_reviewers(engine, CAMPAIGN, at("2024-07-02 09:30"))  # 2 working days: Tuesday 09:00
+    assert first.reminded == [("operators", XIYANG, ITEM, 1)] and first.messages == 1
+    before = snapshot(engine)
+    for moment in ("2024-07-02 09:30", "2024-07-02 16:00", "2024-07-03 09:30"):
+        assert remind_reviewers(engine, CAMPAIGN, at(moment)).messages == 0  # once per period
+    assert snapshot(engine) == before
+    [told] = _messages(engine, "review_reminder")
+    text = _text(engine, told)
+    assert "督办工作人员：" in text and "以下单位报送的材料等待审核，请尽快审核（通过或退回）：" in text
+    assert "昔阳县统计局 — 【" in text and "第1版报送于6月28日 周五 09:00，已等待审核4天" in text
+
+    assert remind_reviewers(engine, CAMPAIGN, at("2024-07-04 09:30")).messages == 1  # the next period: Thursday
+    record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-07-04 10:00"), accept_it=True, reviewer="operator:设管科")
+    assert remind_reviewers(engine, CAMPAIGN, at("2024-07-10 09:30")).messages == 0  # reviewed: nothing more
+    assert [(r, when[:16]) for r, when, _units in _reminders(engine)] == [
+        ("operators", "2024-07-02T01:30"),
+        ("operators", "2024-07-04T01:30"),
+    ]
+
+
+def test_a_county_is_reminded_of_its_townships_waiting_for_its_review(engine, tmp_path):
+    """With `review: {by: parent, remind_after: 1 working day}` the reminder goes to the township's county (its own
+    channels and link), one message listing its townships; a reminder the county answered before the send is dropped."""
+    from duban.services.review_reminders import remind_reviewers
+    from duban.store.codec import Codec
+    from duban.store.freshness import check
+
+    marker = "        name: 本单位统计基层基础规范化建设总结报告\n"
+    spec = _reminding_spec(tmp_path, marker, marker + "        review: {by: parent, remind_after: 1 working day}\n")
+    ensure_planned(engine, spec, now=at("2024-05-09 12:00"))
+    tick(engine, at("2024-05-10 09:00"))
+    _hand_in(engine, tmp_path, LEPING, "2024-05-20 10:00", item="self_report")  # a Monday
+    _hand_in(engine, tmp_path, "140724101", "2024-05-20 11:00", item="self_report")  # 大寨镇, also 昔阳县's
+    assert remind_reviewers(engine, CAMPAIGN, at("2024-05-21 08:00")).messages == 0
+    done = remind_reviewers(engine, CAMPAIGN, at("2024-05-21 09:10"))
+    assert done.messages == 1 and {r[0] for r in done.reminded} == {XIYANG}
+    [(recipient, _when, units)] = _reminders(engine)
+    assert recipient == XIYANG and sorted(units) == [LEPING, "140724101"]
+    [told] = _messages(engine, "review_reminder")
+    text = _text(engine, told)
+    assert "昔阳县统计局：" in text and "以下下级单位报送的材料等待您单位审核" in text and "乐平镇" in text
+
+    record_review(engine, CAMPAIGN, LEPING, "self_report", at("2024-05-21 09:20"), accept_it=True, reviewer_unit=XIYANG)
+    with engine.connect() as conn:
+        fresh = check(Codec(conn), [(told.id, told.payload)], at("2024-05-21 09:30"))
+    assert [i["unit"] for i in fresh[told.id].payload["items"]] == ["140724101"]
+    assert fresh[told.id].dropped[0]["why"] == "材料已审核"
+
+
+def test_remind_after_must_be_a_positive_wait(tmp_path):
+    from duban.errors import SpecError
+    from duban.spec.load import load_spec
+
+    spec = _reminding_spec(
+        tmp_path,
+        "review: {by: operators, within: 3 working days, remind_after: 2 working days}",
+        "review: {by: operators, remind_after: soon}",
+    )
+    with pytest.raises(SpecError, match="remind_after"):
+        load_spec(spec)

@@ -16,10 +16,14 @@ def test_the_preview_is_reproducible_and_complete(tmp_path):
     assert key(first) != key(other)
     kinds = first.by_kind()
     # the notice's messages, and the 督办 loop played once (a county's 检查材料 returned, the others accepted; the
-    # extension is asked only when the seeded draw has not handed the item in by then)
-    assert {"opened", "reminder", "overdue", "escalation", "receipt", "returned", "accepted"} <= set(kinds)
-    assert set(kinds) <= {"opened", "reminder", "overdue", "escalation", "receipt", "returned", "accepted", "extension"}
-    assert kinds["returned"] == 1
+    # extension is asked only when the seeded draw has not handed the item in by then; the counties acknowledge the
+    # 材料上报 stage but one, which is reminded and escalated to the city)
+    loop = {"returned", "accepted", "ack_reminder", "ack_escalation"}
+    assert {"opened", "reminder", "overdue", "escalation", "receipt", *loop} <= set(kinds)
+    assert set(kinds) <= {"opened", "reminder", "overdue", "escalation", "receipt", "extension", *loop}
+    assert kinds["returned"] == 1 and kinds["ack_reminder"] == 1 and kinds["ack_escalation"] == 1
+    [acked] = [line for line in first.loop if "签收" in line]
+    assert '10个单位签收了“"回头看"检查材料整理上报阶段”的通知；' in acked and "未签收" in acked
     opened_at = sorted(
         {
             fmt(__import__("datetime").datetime.fromisoformat(e.at), "Asia/Shanghai")
@@ -47,3 +51,18 @@ def test_units_that_never_submit_are_escalated_to_their_county_and_leader():
     assert any(r.isdigit() and len(r) == 6 for r in recipients)  # a county or the city
     township_lines = [e for e in escalations if "统计站 — 【" in e.rendered.text]
     assert township_lines, "county bureaus hear which of their townships slipped"
+
+
+def test_a_preview_counts_every_message_and_keeps_only_those_asked_for():
+    """A national campaign with a million enterprises sends some 12 million messages: the run counts them as they
+    go and keeps only what is asked for (`duban simulate --unit`), never all of them (issue 24)."""
+    whole = simulate_spec(JINZHONG, seed=7)
+    one = simulate_spec(JINZHONG, seed=7, keep=lambda m: m.recipient == "140724")
+    assert one.sent == whole.sent and one.sent.count == len(whole.messages) > 300
+    assert one.by_kind() == Counter(m.kind for m in whole.messages)
+    mine = [(m.at, m.kind, m.key) for m in whole.messages if m.recipient == "140724"]
+    assert [(m.at, m.kind, m.key) for m in one.messages] == mine and len(mine) > 3
+    first = {}
+    for m in whole.messages:
+        first.setdefault((m.at, m.kind), []).append(m.recipient)
+    assert {k: (len(v), v[:4]) for k, v in first.items()} == {k: (n, r) for k, (n, r) in one.sent.groups.items()}

@@ -209,3 +209,19 @@ def test_closing_an_engine_finishes_its_checkpoint_and_ends_its_thread(tmp_path)
     assert checkpointer(make_engine(f"sqlite:///{folder / 'simulate.db'}")) is not wal  # forgotten, not reused
     shutil.rmtree(folder)
     assert not folder.exists()
+
+
+def test_a_writer_gets_a_page_cache_for_a_million_units_and_a_reader_keeps_sqlites_default(tmp_path):
+    """A stage opening for a million units rewrote pages all over its indexes through a 2 MB cache (issue 24)."""
+    from sqlalchemy import text
+
+    from duban.store.engine import WRITER_CACHE_KIB, make_engine, writing
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'cache.db'}")
+    try:
+        with writing(engine) as conn:
+            assert conn.execute(text("PRAGMA cache_size")).scalar() == -WRITER_CACHE_KIB
+            with engine.connect() as reader:  # another connection of the pool, which has only read
+                assert reader.execute(text("PRAGMA cache_size")).scalar() == -2000
+    finally:
+        engine.dispose()

@@ -84,9 +84,10 @@ def test_a_periodic_and_a_one_off_report_due_the_same_day(found):
 
 
 def test_escalation_after_working_days_says_exactly_when_it_fires(found, tmp_path):
-    [said] = _at(found, "defaults.escalation")
-    assert "fires at 09:00 as the 2nd working day after the due begins" in said
-    assert "due 2024-05-20 周一 24:00 → 2024-05-22 周三 09:00" in said and "`3 working days`" in said
+    [said] = _at(found, "stages[0]")  # the spec has no `defaults:`: the warning is where the default applies
+    assert said.startswith("duban's default 催办 after 2个工作日 fires at 09:00 as the 2nd working day after the due")
+    assert "due 2024-05-20 周一 24:00 → 2024-05-22 周三 09:00" in said
+    assert "`defaults: {escalation: {after: 3 working days}}`" in said
     from rich.console import Console
 
     from duban.cli.show import print_plan

@@ -85,6 +85,30 @@ def draw_sample(
     return SampleResult(sample_id=sample.id, name=sample.name, seed=sample.seed, draws=results, hidden=sample.hidden)
 
 
+def naming_problem(rule: Draw, base: list[str], registry: Registry, count: int | None = None) -> str | None:
+    """Why the parents cannot name `named_by_parent` units each within the rule (None when they can): a parent
+    with fewer units, or more named units in all than the count drawn."""
+    if not rule.named_by_parent:
+        return None
+    parents: dict[str, int] = {}
+    for code in base:
+        parent = registry.get(code).parent or ""
+        parents[parent] = parents.get(parent, 0) + 1
+    each = rule.named_by_parent
+    few = [f"{name(registry, p)} {n}" for p, n in sorted(parents.items()) if n < each]
+    if few:
+        return (
+            f"named_by_parent: {each} asks each parent for {each} of its units, and some have fewer: {'、'.join(few)}"
+        )
+    count = count if count is not None else rule.count
+    if count is not None and each * len(parents) > count:
+        return (
+            f"named_by_parent: {each} × {len(parents)} parent(s) = {each * len(parents)} named units, more than "
+            f"the count {count} drawn in all: the sample could never be drawn; lower one of the two"
+        )
+    return None
+
+
 def _decided(rule: Draw, decision: Decision, resolver: Resolver, registry: Registry) -> Draw:
     """An open rule with what was decided at draw time: the number, and the units each parent named (指定)."""
     from duban.spec.models import Selector
@@ -97,6 +121,9 @@ def _decided(rule: Draw, decision: Decision, resolver: Resolver, registry: Regis
             )
         update["count"] = decision.count
     if rule.named_by_parent:
+        problem = naming_problem(rule, list(resolver.resolve(rule.from_)), registry, update.get("count"))
+        if problem:
+            raise SampleRuleError(problem, ("named_by_parent",))
         base = set(resolver.resolve(rule.from_))
         named = list(dict.fromkeys(registry.find(code).code for code in decision.named))
         outside = [code for code in named if code not in base]
@@ -111,10 +138,14 @@ def _decided(rule: Draw, decision: Decision, resolver: Resolver, registry: Regis
             parents.setdefault(registry.get(code).parent or "", []).append(code)
         wrong = [(p, got) for p, got in sorted(parents.items()) if len(got) != rule.named_by_parent]
         if wrong:
-            parent, got = wrong[0]
+            missing = [name(registry, p) for p, got in wrong if not got]
+            other = [f"{name(registry, p)} named {len(got)}" for p, got in wrong if got]
+            listed = "; ".join(
+                ([f"still to name: {'、'.join(missing)}"] if missing else []) + (["、".join(other)] if other else [])
+            )
             raise SampleRuleError(
-                f"each parent names {rule.named_by_parent} of its units (由上级指定): {name(registry, parent)} "
-                f"named {len(got)} (`--named CODE` for each)",
+                f"each parent names {rule.named_by_parent} of its units (由上级指定), {len(wrong)} of {len(parents)} "
+                f"have not: {listed} (`--named CODE` for each, or the parents' portal pages)",
                 ("named_by_parent",),
             )
         designated = [rule.designated] if rule.designated is not None else []

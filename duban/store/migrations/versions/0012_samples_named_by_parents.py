@@ -6,7 +6,7 @@ Create Date: 2026-12-06
 
 "各县指定1个乡镇，其余随机抽取": a parent unit names its units for a `named_by_parent` sample from its portal page
 before the sample is drawn (sample_naming, one row per named unit, with who named it and when); the draw takes
-them (`duban sample draw`). Re-chained after 0012 and 0013 when merged.
+them (`duban sample draw`). Follows 0011.
 """
 from typing import Sequence, Union
 

@@ -1,0 +1,112 @@
+"""The 通报 kept as records (table bulletin): each one `duban bulletin` drafted, numbered in its campaign (第N期).
+
+Drafting the same stage at the same instant again redrafts that 通报: its row is updated and keeps its number.
+Numbers are given in turn: on PostgreSQL two drafts at once wait for each other (the campaign row is locked), on
+SQLite the writer's transaction queues them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from duban.instants import utc
+from duban.store.core import core_table
+from duban.store.db import unit_of_work
+from duban.store.engine import is_postgres
+from duban.store.tables import BulletinRow, CampaignRow
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+_B = core_table(BulletinRow)
+_C = core_table(CampaignRow)
+
+
+@dataclass(frozen=True)
+class KeptBulletin:
+    """One stored 通报."""
+
+    id: int
+    number: int
+    stage_id: str
+    as_of: datetime
+    title: str
+    units_named: int
+    late: int
+    missing: int
+    file: str
+    sent: int
+
+
+def keep_bulletin(
+    engine: Engine,
+    campaign_id: str,
+    *,
+    stage_id: str | None,
+    as_of: datetime,
+    title: str,
+    units_named: int,
+    late: int,
+    missing: int,
+    file: str,
+    drafted_at: datetime,
+    actor: str = "cli",
+) -> KeptBulletin:
+    """Store a drafted 通报 (a new number), or redraft the one of the same stage and instant (its number kept)."""
+    stage = stage_id or ""
+    as_of, drafted_at = utc(as_of), utc(drafted_at)
+    values = dict(
+        title=title, units_named=units_named, late=late, missing=missing, file=file, drafted_at=drafted_at, actor=actor
+    )
+    with unit_of_work(engine) as conn:
+        if is_postgres(conn):  # numbers in turn: the campaign row is the campaign's lock
+            conn.execute(select(_C.c.id).where(_C.c.id == campaign_id).with_for_update())
+        same = (_B.c.campaign_id == campaign_id) & (_B.c.stage_id == stage) & (_B.c.as_of == as_of)
+        found = conn.execute(select(_B.c.id).where(same)).scalar()
+        if found is not None:
+            conn.execute(update(_B).where(_B.c.id == found).values(**values))
+        else:
+            number = (
+                conn.execute(
+                    select(func.coalesce(func.max(_B.c.number), 0)).where(_B.c.campaign_id == campaign_id)
+                ).scalar_one()
+                + 1
+            )
+            found = conn.execute(
+                insert(_B).returning(_B.c.id),
+                [dict(campaign_id=campaign_id, number=number, stage_id=stage, as_of=as_of, sent=0, **values)],
+            ).scalar_one()
+        return _kept(conn.execute(select(_B).where(_B.c.id == found)).one())
+
+
+def bulletin_sent(engine: Engine, bulletin_id: int, units: int) -> None:
+    """Record how many units the 通报's short text was queued to (added to earlier sends of it)."""
+    with unit_of_work(engine) as conn:
+        conn.execute(update(_B).where(_B.c.id == bulletin_id).values(sent=_B.c.sent + units))
+
+
+def bulletins_of(conn: Connection, campaign_id: str, until: datetime | None = None) -> list[KeptBulletin]:
+    """The campaign's 通报 in number order (those as of `until` or earlier, when given)."""
+    query = select(_B).where(_B.c.campaign_id == campaign_id)
+    if until is not None:
+        query = query.where(_B.c.as_of <= utc(until))
+    return [_kept(row) for row in conn.execute(query.order_by(_B.c.number))]
+
+
+def _kept(row) -> KeptBulletin:  # noqa: ANN001
+    return KeptBulletin(
+        row.id,
+        row.number,
+        row.stage_id,
+        row.as_of,
+        row.title,
+        row.units_named,
+        row.late,
+        row.missing,
+        row.file,
+        row.sent,
+    )

@@ -1,0 +1,86 @@
+"""The outbox's queries for operators and summaries: counts per status and kind, the latest messages, one message
+with its posts, and putting messages back in line (`duban outbox retry`).
+
+The dispatcher's claims and records are written by duban.services.dispatch; these are the reads and the retry.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from duban.store.codec import Codec
+from duban.store.core import core_table
+from duban.store.db import reading
+from duban.store.tables import Delivery, OutboxMessage
+
+_O = core_table(OutboxMessage)
+_D = core_table(Delivery)
+
+
+def sent_by_kind(conn: Connection, campaign_id: str) -> Counter[str]:
+    """How many of the campaign's messages were sent, per kind (reminder, overdue, …)."""
+    return Counter(
+        dict(
+            conn.execute(
+                select(_O.c.kind, func.count())
+                .where(_O.c.campaign_id == campaign_id, _O.c.status == "sent")
+                .group_by(_O.c.kind)
+            )
+            .tuples()
+            .all()
+        )
+    )
+
+
+def status_counts(engine: Engine, campaign_id: str | None = None) -> dict[str, int]:
+    """status → how many messages have it (of one campaign, or of all); statuses no message has are left out."""
+    query = select(_O.c.status, func.count()).group_by(_O.c.status)
+    if campaign_id:
+        query = query.where(_O.c.campaign_id == campaign_id)
+    with reading(engine) as conn:
+        return dict(conn.execute(query).tuples().all())
+
+
+def latest_messages(
+    engine: Engine, *, status: str | None = None, campaign_id: str | None = None, limit: int = 50
+) -> list[OutboxMessage]:
+    """The most recent messages, newest first (at most `limit`), optionally of one status and campaign."""
+    query = select(OutboxMessage).order_by(_O.c.id.desc()).limit(max(limit, 0))
+    if status:
+        query = query.where(_O.c.status == status)
+    if campaign_id:
+        query = query.where(_O.c.campaign_id == campaign_id)
+    with reading(engine) as conn:
+        return [OutboxMessage.model_validate(r._mapping) for r in conn.execute(query)]
+
+
+def message_with_posts(engine: Engine, message_id: int) -> tuple[OutboxMessage, list[Delivery]] | None:
+    """One message and every post of it (oldest first), read together; None when there is no such message."""
+    with reading(engine) as conn:
+        row = conn.execute(select(OutboxMessage).where(_O.c.id == message_id)).first()
+        if row is None:
+            return None
+        deliveries = conn.execute(select(Delivery).where(_D.c.message_id == message_id).order_by(_D.c.id))
+        return OutboxMessage.model_validate(row._mapping), [Delivery.model_validate(d._mapping) for d in deliveries]
+
+
+def retry_candidates(codec: Codec, statuses: list[str], ids: list[int] | None) -> list[Any]:
+    """(id, status, unknown_posts, progress) of the messages in these statuses (and among `ids`, when given)."""
+    where, params = f"status IN ({', '.join('?' * len(statuses))})", list[Any](statuses)
+    if ids:
+        where += f" AND id IN ({', '.join('?' * len(ids))})"
+        params += ids
+    return codec.select(f"SELECT id, status, unknown_posts, progress FROM outbox WHERE {where}", params)
+
+
+def requeue(codec: Codec, updates: list[tuple]) -> None:
+    """Put messages back in line: each update is (status, attempts, unknown_posts, not_before, progress, id),
+    its instant and JSON already encoded by `codec`; the claim on it is let go."""
+    codec.execute_many(
+        f"UPDATE outbox SET status = ?, attempts = ?, unknown_posts = ?, not_before = ?, "
+        f"progress = {codec.json_marker}, claimed_by = NULL WHERE id = ?",
+        updates,
+    )

@@ -1,0 +1,111 @@
+"""An operator files a 延期申请 for a unit from its /ops page: 昔阳县统计局 phoned on 6/6 that flooding delays its
+county inspection, and 设管科 records the request and approves it at once (the form's default); 寿阳县's is only
+recorded and waits in 审核与延期申请. Every wrong field is refused by name on the unit's page, never an error page."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+import pytest
+from sqlalchemy import select
+
+from duban.instants import parse_instant
+from duban.services.extension import requests_of
+from duban.store.tables import Assignment, OutboxMessage
+from tests.integration.helpers import CAMPAIGN, at
+from tests.integration.portal_site import make_site, text_of
+
+XIYANG, SHOUYANG = "140724", "140725"
+ITEM = "county_inspection"
+
+
+@pytest.fixture
+def site(sqlite_engine):
+    site = make_site(sqlite_engine, now="2024-06-06 10:00", ticked="2024-06-05 09:30")
+    assert site.login().status_code == 303
+    return site
+
+
+def _file(site, unit, **fields):
+    page = f"/ops/c/{CAMPAIGN}/u/{unit}"
+    data = {"csrf": site.csrf(page), **fields}
+    return site.client.post(f"{page}/extension", data=data, follow_redirects=False)
+
+
+def _due(site, unit):
+    a = Assignment.__table__
+    with site.engine.connect() as conn:
+        return conn.execute(
+            select(a.c.due_at).where(a.c.campaign_id == CAMPAIGN, a.c.unit_code == unit, a.c.item_id == ITEM)
+        ).scalar_one()
+
+
+def test_an_operator_files_an_extension_for_a_unit_and_approves_it_at_once(site):
+    page = site.client.get(f"/ops/c/{CAMPAIGN}/u/{XIYANG}")
+    assert "代单位登记延期申请" in page.text and f'value="{ITEM}|"' in page.text
+    before = _due(site, XIYANG)
+    filed = _file(site, XIYANG, item=f"{ITEM}|", until="2024-06-13", reason="汛期道路中断（电话申请）")
+    assert filed.status_code == 303 and filed.headers["location"].startswith(f"/ops/c/{CAMPAIGN}/u/{XIYANG}?extension=")
+    [asked] = requests_of(site.engine, CAMPAIGN, unit_code=XIYANG)
+    assert asked.status.value == "approved" and asked.requested_by == "operator:duban"
+    assert asked.decided_by == "operator:duban" and asked.note == "督办人员代为登记并批准"
+    assert _due(site, XIYANG) == parse_instant("2024-06-13", "Asia/Shanghai", end_of_day=True) > before
+    o = OutboxMessage.__table__
+    with site.engine.connect() as conn:
+        told = conn.execute(select(o.c.recipient).where(o.c.kind == "extension")).scalars().all()
+    assert told == [XIYANG]  # the unit hears the answer
+    shown = site.client.get(filed.headers["location"])
+    assert f"已登记延期申请 #{asked.id}" in text_of(shown.text)
+    [entry] = [e for e in site.audit("extension") if e.unit_code == XIYANG]
+    assert entry.actor == "operator:duban" and "代单位登记，已批准" in entry.target
+
+
+def test_an_extension_left_for_decision_waits_in_the_operators_queue(site):
+    filed = _file(site, SHOUYANG, item=f"{ITEM}|", until="2024-06-12", reason="局长出差，书面申请", decide="later")
+    assert filed.status_code == 303
+    [asked] = requests_of(site.engine, CAMPAIGN, unit_code=SHOUYANG)
+    assert asked.status.value == "pending" and asked.requested_by == "operator:duban"
+    assert "局长出差，书面申请" in text_of(site.client.get(f"/ops/c/{CAMPAIGN}/loop").text)
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"until": "2024-06-13", "reason": "汛期"}, "事项：请选择要延期的报送事项"),
+        ({"item": "no_such_item|", "until": "2024-06-13", "reason": "汛期"}, "事项：请选择要延期的报送事项"),
+        ({"item": f"{ITEM}|", "reason": "汛期"}, "延期到：请填写延期到的日期"),
+        ({"item": f"{ITEM}|", "until": "下周三" * 50, "reason": "汛期"}, "请填写延期到的日期（如 2024-06-14）"),
+        ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "  "}, "理由：请填写申请延期的理由"),
+        ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "汛期", "decide": "maybe"}, "审批：请选择"),
+        ({"item": f"{ITEM}|", "until": "2024-07-30", "reason": "汛期"}, "超过通知允许的最长延期"),
+        ({"item": f"{ITEM}|", "until": "2024-05-01", "reason": "汛期"}, "申请的日期须晚于现在的截止时间"),
+        ({"item": f"{ITEM}|no-such-instance", "until": "2024-06-13", "reason": "汛期"}, "本单位不需要报送这一事项"),
+    ],
+)
+def test_each_wrong_field_is_refused_by_name_on_the_units_page(site, fields, says):
+    refused = _file(site, XIYANG, **fields)
+    assert refused.status_code == 303, refused.text
+    location = refused.headers["location"]
+    assert location.startswith(f"/ops/c/{CAMPAIGN}/u/{XIYANG}?error=") and says in unquote(location)
+    shown = site.client.get(location)
+    assert shown.status_code == 200 and says in text_of(shown.text)
+    assert requests_of(site.engine, CAMPAIGN, unit_code=XIYANG) == []
+    assert [e.ok for e in site.audit("refused")] == [False]
+
+
+def test_a_unit_the_campaign_lacks_is_not_found_and_the_form_needs_its_csrf(site):
+    page = f"/ops/c/{CAMPAIGN}/u/{XIYANG}"
+    csrf = site.csrf(page)
+    missing = site.client.post(
+        f"/ops/c/{CAMPAIGN}/u/999999/extension",
+        data={"csrf": csrf, "item": f"{ITEM}|", "until": "2024-06-13", "reason": "汛期"},
+    )
+    assert missing.status_code == 404
+    forged = site.client.post(
+        f"{page}/extension", data={"item": f"{ITEM}|", "until": "2024-06-13", "reason": "汛期"}, follow_redirects=False
+    )
+    assert forged.status_code in (400, 403) and requests_of(site.engine, CAMPAIGN) == []
+    site.now = at("2024-06-12 10:00")  # past the inspection's due: the form no longer offers it
+    site.login()  # a session of six days ago has expired
+    later = site.client.get(page).text
+    assert "代单位登记延期申请" in later and f'value="{ITEM}|"' not in later

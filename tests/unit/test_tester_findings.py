@@ -1,0 +1,337 @@
+"""What an outside tester of issue 25 found `duban validate` letting through, on specs written as a new user
+writes them (without reading the code): each finding is an error or a warning at its own line and YAML path,
+checked here against the official calendars (2024: 6/1 a Saturday; 2025: 国庆节 10/1–10/8)."""
+
+from __future__ import annotations
+
+import pytest
+
+from duban.errors import SpecError
+from duban.spec.every_error import validate_file
+from tests.conftest import ROOT
+
+HEAD = 'id: t\ntitle: 测试\nissuer: 昔阳县统计局\nissued_on: 2024-03-05\nregistry: {divisions: ["140724"]}\n'
+
+
+def _write(tmp_path, body: str, name: str = "t.yaml"):
+    path = tmp_path / name
+    path.write_text(HEAD + body, encoding="utf-8")
+    return path
+
+
+def _line(path, text: str) -> int:
+    source = path.read_text(encoding="utf-8")
+    return source[: source.index(text)].count("\n") + 1
+
+
+def _errors(path) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        validate_file(path)
+    return [str(e) for e in getattr(caught.value, "errors", None) or [caught.value]]
+
+
+def _warnings(path) -> list[str]:
+    _spec, _plan, warnings = validate_file(path)
+    return [str(w) for w in warnings]
+
+
+# 1. a stage opened by `follows:` is checked for a day off like a dated one ------------------------------------
+
+
+def test_a_following_stage_opening_as_a_holiday_begins_is_warned(tmp_path):
+    """县级复查 follows 自查 (9月下旬, to 9/30 24:00): its 开始办理 messages go out on 10/1, 国庆节."""
+    path = tmp_path / "gas.yaml"
+    path.write_text(
+        "id: gas\ntitle: 燃气\nissuer: 晋中市住房和城乡建设局\nissued_on: 2025-09-10\n"
+        'registry: {divisions: ["140724"]}\n'
+        "stages:\n"
+        "  - {id: self_check, name: 自查阶段, window: 9月下旬, items: [{id: a, name: 台账, units: '140724'}]}\n"
+        "  - id: county_check\n    name: 县级复查阶段\n    follows: self_check\n    lasts: 10 working days\n"
+        "    items: [{id: b, name: 报告, units: '140724'}]\n",
+        encoding="utf-8",
+    )
+    [said] = [w for w in _warnings(path) if "stages[1].follows" in w]
+    assert said.startswith(f"{path}:{_line(path, 'follows: self_check')} stages[1].follows: stage 县级复查阶段 opens")
+    assert "2025-09-30 周二 24:00 at the earliest (自查阶段结束时开启), on the statutory holiday 国庆节" in said
+    assert "go out that day (2025-10-01 周三); open it on the next working day (2025-10-09 周四)" in said
+
+
+def test_a_following_stage_opening_on_a_sunday_is_warned(tmp_path):
+    path = _write(
+        tmp_path,
+        "stages:\n"
+        "  - {id: s1, name: 阶段一, window: 2月下旬, items: [{id: a1, name: 事项1, units: '140724'}]}\n"
+        "  - id: s2\n    name: 阶段二\n    follows: {stage: s1, offset: 3 days}\n    lasts: 10 days\n"
+        "    items: [{id: a2, name: 事项2, units: '140724'}]\n",
+    )
+    [said] = [w for w in _warnings(path) if "stages[1].follows" in w]
+    assert (
+        f":{_line(path, 'follows:')} stages[1].follows: stage 阶段二 opens 2024-03-03 周日 08:30 at the earliest"
+        in said
+    )
+    assert "on a weekend day" in said and "(2024-03-04 周一)" in said
+
+
+def test_the_stage_order_notice_is_told_its_county_check_opens_on_a_saturday():
+    path = ROOT / "tests" / "specs" / "jinzhong-2024-stage-order.yaml"
+    [said] = [w for w in _warnings(path) if "stages[1].follows" in w]
+    assert "stage 县级检查阶段 opens 2024-05-31 周五 24:00 at the earliest" in said
+    assert "go out that day (2024-06-01 周六); open it on the next working day (2024-06-03 周一)" in said
+
+
+def test_a_following_stage_opening_on_a_working_day_is_not_warned(tmp_path):
+    path = _write(
+        tmp_path,
+        "stages:\n"
+        "  - {id: s1, name: 阶段一, window: 2月下旬, items: [{id: a1, name: 事项1, units: '140724'}]}\n"
+        "  - {id: s2, name: 阶段二, follows: {stage: s1, offset: 1 working day}, lasts: 10 days,"
+        " items: [{id: a2, name: 事项2, units: '140724'}]}\n",
+    )
+    assert not [w for w in _warnings(path) if "follows" in w]
+
+
+# 2. negative offsets ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "where", "said"),
+    [
+        ("escalation: {after: -2 working days, to: [parent]}", "defaults.escalation.after", "-2个工作日 is negative"),
+        ('reminders: ["-1 day"]', "defaults.reminders[0]", "-1天 is negative: a reminder goes out"),
+        ("outcomes: [{when: overdue, after: -3 working days, do: 约谈}]", "defaults.outcomes[0].after", "negative"),
+    ],
+)
+def test_a_negative_offset_in_the_defaults_is_an_error_at_its_line(tmp_path, written, where, said):
+    path = _write(
+        tmp_path,
+        f"defaults:\n  {written}\nstages:\n"
+        "  - {id: s, name: 检查, window: 7月份, items: [{id: a, name: 台账, units: '140724'}]}\n",
+    )
+    [error] = _errors(path)
+    assert error.startswith(f"{path}:7 {where}: ") and said in error
+
+
+def test_a_negative_offset_or_length_of_a_following_stage_is_an_error_at_its_line(tmp_path):
+    """`lasts: -5 days` used to pass with a warning about a `window.end` the stage does not have."""
+    path = _write(
+        tmp_path,
+        "stages:\n"
+        "  - {id: s, name: 检查, window: 7月份, items: [{id: a, name: 台账, units: '140724'}]}\n"
+        "  - id: t\n    name: 后续\n    follows: {stage: s, offset: -3 days}\n    lasts: -5 days\n"
+        "    items: [{id: b, name: 报告, units: '140724'}]\n",
+    )
+    errors = _errors(path)
+    assert [e.split(": ", 1)[0] for e in errors] == [
+        f"{path}:{_line(path, 'follows:')} stages[1].follows.offset",
+        f"{path}:{_line(path, 'lasts:')} stages[1].lasts",
+    ]
+    assert "-3天 is negative: the stage opens this long after" in errors[0]
+    assert "-5天 is negative: the stage closes this long after it opens" in errors[1]
+
+
+# 3. a due before its item opens -------------------------------------------------------------------------------
+
+
+def test_a_due_before_the_item_opens_is_an_error_at_the_due(tmp_path):
+    path = _write(
+        tmp_path,
+        "stages:\n  - id: b\n    name: 检查阶段\n    window: 10月至次年3月\n    items:\n"
+        "      - {id: b3, name: 国庆报, units: '140724', due: 9月29日}\n",
+    )
+    [error] = _errors(path)
+    assert error.startswith(f"{path}:{_line(path, 'due: 9月29日')} stages[0].items[0].due: item 'b3' is due ")
+    assert "2024-09-29 周日 24:00, before it opens (2024-10-01 周二 08:30, the start of its stage 检查阶段)" in error
+
+
+# 4. `follows:` errors at their line ----------------------------------------------------------------------------
+
+
+def test_a_stage_following_no_earlier_stage_is_an_error_at_its_follows(tmp_path):
+    """It used to be reported at line 1 with no path, and only once every other error was fixed."""
+    path = _write(
+        tmp_path,
+        "stages:\n"
+        "  - {id: s1, name: 阶段一, window: 7月份, items: [{id: a1, name: 事项1, units: '140724'}]}\n"
+        "  - id: s2\n    name: 阶段二\n    follows: s9\n    lasts: 10 working days\n"
+        "    items: [{id: a2, name: 事项2, units: '140724'}]\n"
+        "  - id: s3\n    name: 阶段三\n    follows: {stage: s2, offset: 2 days}\n    lasts: 5 bad days\n"
+        "    items: [{id: a3, name: 事项3, units: '140724'}]\n",
+    )
+    errors = _errors(path)
+    assert f"{path}:{_line(path, 'follows: s9')} stages[1].follows: stage 's2' follows 's9', which is not an " in (
+        "\n".join(errors)
+    )
+    assert any("no stage is 's9'" in e for e in errors)
+    assert any(e.startswith(f"{path}:{_line(path, 'lasts: 5 bad')} stages[2].lasts") for e in errors)
+
+
+# 8. recurring periods past their stage --------------------------------------------------------------------------
+
+
+def test_a_recurring_period_running_past_its_stage_is_outside_it(tmp_path):
+    path = _write(
+        tmp_path,
+        "stages:\n  - id: s2\n    name: 阶段二\n    window: {start: 2024-03-04, end: 2024-05-02}\n    items:\n"
+        "      - {id: a2, name: 月报, units: '140724', every: 每月}\n",
+    )
+    [said] = [w for w in _warnings(path) if "outside its stage" in w]
+    assert said.startswith(f"{path}:{_line(path, 'every: 每月')} stages[0].items[0].every: item 'a2' is due ")
+    assert "2024-05-31 周五 24:00 for 2024-05, outside its stage 阶段二" in said
+    assert "(`exempt: [2024-05]`)" in said
+
+
+def test_a_quarterly_report_due_after_its_last_quarter_is_not_outside_its_stage(tmp_path):
+    """季后10日: the period lies in the stage, only its due follows it — as the notice means."""
+    path = _write(
+        tmp_path,
+        "stages:\n  - {id: s, name: 常态化, window: 3月至12月,\n"
+        "     items: [{id: q, name: 季报, units: '140724', every: 季后10日}]}\n",
+    )
+    assert not [w for w in _warnings(path) if "outside its stage" in w]
+
+
+# 7. escalations that reach nobody ------------------------------------------------------------------------------
+
+
+def test_an_escalation_to_parents_the_registry_lacks_is_warned(tmp_path):
+    """Two counties of the ecology line without their city: `to: [parent]` reaches nobody."""
+    path = tmp_path / "eco.yaml"
+    path.write_text(
+        (ROOT / "tests" / "specs" / "jinzhong-2024-stage-order.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            'registry: {divisions: ["140724", "140725"]}', 'registry: {divisions: ["140724", "140725"], line: ecology}'
+        )
+        .replace(
+            '  reminders: ["1 working day"]',
+            '  reminders: ["1 working day"]\n  escalation: {after: 2 working days, to: [parent]}',
+        ),
+        encoding="utf-8",
+    )
+    [said] = [w for w in _warnings(path) if "reach nobody" in w]
+    assert said.startswith(f"{path}:{_line(path, 'escalation: {after')} defaults.escalation: 催办 after 2个工作日 goes")
+    assert "140724 生态环境局昔阳县分局、140725 生态环境局寿阳县分局 have no parent in the registry" in said
+
+
+def test_the_issuers_own_unit_is_not_warned():
+    """衡阳: 衡阳市统计局 issues the notice and owes the roll-up; no one above it is in the campaign by design."""
+    assert not [w for w in _warnings(ROOT / "campaign_specs" / "hengyang-2021-law-month.yaml") if "nobody" in w]
+
+
+# 8. the escalation warning names a key the spec has --------------------------------------------------------------
+
+
+def test_the_default_escalation_is_warned_where_it_applies_not_at_a_missing_key(tmp_path):
+    path = _write(
+        tmp_path,
+        "stages:\n  - {id: s, name: 检查, window: 7月份, items: [{id: a, name: 台账, units: '140724'}]}\n",
+    )
+    [said] = [w for w in _warnings(path) if "催办 after" in w]
+    assert said.startswith(f"{path}:{_line(path, '- {id: s')} stages[0]: duban's default 催办 after 2个工作日 fires")
+    assert "defaults.escalation" not in said
+
+
+# 5. a sample the parents could never name -----------------------------------------------------------------------
+
+
+def test_named_by_parent_above_the_count_is_an_error_at_the_sample(tmp_path):
+    path = _write(
+        tmp_path,
+        "groups: {townships: {level: township}}\nsamples:\n"
+        "  - {id: np_big, name: 指定过多, from: townships, count: 2, named_by_parent: 3, seed: 4}\n"
+        "stages:\n  - {id: s, name: 检查, window: 7月份, items: [{id: a, name: 台账, units: {sample: np_big}}]}\n",
+    )
+    [error] = _errors(path)
+    assert error.startswith(f"{path}:{_line(path, '- {id: np_big')} samples[0].named_by_parent: named_by_parent: 3")
+    assert "3 × 1 parent(s) = 3 named units, more than the count 2" in error
+
+
+# 8. short months, and an override replacing a year the library knows ---------------------------------------------
+
+
+def test_a_day_short_months_lack_is_warned_once_with_the_months(tmp_path):
+    """每月31日前 is due 2/29, 4/30 and 6/30 in those months: said once, not silently."""
+    path = _write(
+        tmp_path,
+        "stages:\n  - id: s\n    name: 常态化\n    window: 1月至6月\n    items:\n"
+        "      - {id: m, name: 月报, units: '140724', every: 每月31日前}\n",
+    )
+    [said] = [w for w in _warnings(path) if "takes its last day" in w]
+    assert said.startswith(
+        f"{path}:{_line(path, 'every: 每月31日前')} stages[0].items[0].every: item 'm' is due on day"
+    )
+    assert "a month without that day takes its last day instead (02-29、04-30、06-30)" in said
+
+
+def test_an_override_of_a_year_the_library_knows_says_what_it_loses(tmp_path):
+    path = _write(
+        tmp_path,
+        "stages:\n  - {id: s, name: 检查, window: 7月份, items: [{id: a, name: 台账, units: '140724'}]}\n",
+    )
+    (tmp_path / "calendar").mkdir()
+    overrides = tmp_path / "calendar" / "overrides.yaml"
+    overrides.write_text(
+        "years:\n  2024:\n    holidays:\n      - {from: 2024-02-10, to: 2024-02-17, name: 春节}\n"
+        "    workdays: [2024-02-04, 2024-02-18]\n",
+        encoding="utf-8",
+    )
+    [said] = [w for w in _warnings(path) if "calendar library already" in w]
+    assert said.startswith(f"{overrides}:2 years.2024: 2024 is in the calendar library already")
+    assert "中秋节 (09-15、09-16、09-17)" in said and "调休 workdays 04-07、04-28" in said
+    assert "春节" not in said and "02-18" not in said  # what the file does write is not lost
+
+
+# 9. fewer knock-on errors ----------------------------------------------------------------------------------------
+
+
+def test_a_sample_typo_is_one_error_not_one_per_item_using_it(tmp_path):
+    """`count: 待 定` used to take every sample out of the repaired copy: each item drawing on one was told
+    "no sample 'ok_floor'", and a sub-sample's item that it "could not be drawn"."""
+    path = _write(
+        tmp_path,
+        "groups: {townships: {level: township}, picked: {sample: ok_floor}}\nsamples:\n"
+        "  - {id: ok_floor, name: 不冲突, from: townships, count: 待 定, seed: 1}\n"
+        "  - {id: sub, name: 子样本, draws: [{from: {sample: ok_floor}, count: 1}], seed: 2}\n"
+        "  - {id: np_big, name: 指定过多, from: townships, count: 2, named_by_parent: 3, seed: 4}\n"
+        "stages:\n  - id: s\n    name: 检查\n    window: 7月份\n    items:\n"
+        "      - {id: a, name: 台账, units: {sample: ok_floor}}\n"
+        "      - {id: b, name: 台账2, units: picked}\n"
+        "      - {id: c, name: 台账3, units: {sample: sub}}\n"
+        "      - {id: d, name: 台账4, units: {sample: np_big}}\n",
+    )
+    errors = _errors(path)
+    assert [e.split(": ", 1)[0].rsplit(" ", 1)[-1] for e in errors] == [
+        "samples[0].count",
+        "samples[2].named_by_parent",  # another sample's own error is still found in the same run
+    ]
+
+
+def test_an_after_on_a_late_outcome_is_found_beside_a_stage_order_error(tmp_path):
+    """It was a planning check, left out whenever its stage lost a value to another error."""
+    path = _write(
+        tmp_path,
+        "stages:\n"
+        "  - {id: s1, name: 阶段一, window: 7月份, items: [{id: a1, name: 事项1, units: '140724'}]}\n"
+        "  - id: s2\n    name: 阶段二\n    follows: {stage: s1, offset: -1 day}\n    lasts: 10 working days\n"
+        "    items:\n"
+        "      - {id: a2, name: 事项2, units: '140724',\n"
+        "         outcomes: [{when: late, after: 3 working days, do: 通报批评}]}\n",
+    )
+    errors = "\n".join(_errors(path))
+    assert "stages[1].follows.offset: -1天 is negative" in errors
+    assert f":{_line(path, 'outcomes:')} stages[1].items[0].outcomes[0].after: `after:` counts from the due" in errors
+
+
+# 6. instants in the campaign's zone ----------------------------------------------------------------------------------
+
+
+def test_a_refused_naming_says_when_the_sample_was_drawn_in_the_campaigns_zone():
+    """Not "was drawn at 2026-12-06 06:21 UTC", as no other message of duban says it."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from duban.services.sample_naming import _drawn
+
+    sample = SimpleNamespace(id="model_villages", name="示范村")
+    error = _drawn(sample, datetime(2026, 12, 6, 6, 21, tzinfo=timezone.utc), "Asia/Shanghai")
+    assert "was drawn 2026-12-06 周日 14:21: its units can no longer be named" in str(error)
