@@ -66,12 +66,25 @@ def amend(
     for (item, instance), changed in groups.items():
         first = changed[0]
         moves = Counter(f"{c.old_state.cn}→{c.new_state.cn}" for c in changed if c.old_state is not c.new_state)
+        opens = (
+            f"opens {fmt(first.old_open, tz)} → [bold]{fmt(first.new_open, tz)}[/], "
+            if first.old_open != first.new_open
+            else ""
+        )
         console.print(
-            f"  {lit(item)}{lit(' ' + instance if instance else '')}: {len(changed)} assignment(s), due "
+            f"  {lit(item)}{lit(' ' + instance if instance else '')}: {len(changed)} assignment(s), {opens}due "
             f"{fmt(first.old_due, tz)} → [bold]{fmt(first.new_due, tz)}[/]"
             + (f"; {lit(', '.join(f'{k} {lit(v)}' for k, v in moves.items()))}" if moves else ""),
             highlight=False,
         )
+    for (item, instance), changed in groups.items():
+        if changed[0].new_open > changed[0].new_due:  # its own due stayed while its stage moved past it
+            console.print(
+                f"[yellow]note[/] item {lit(item)}{lit(' ' + instance if instance else '')} now opens after its due "
+                f"({fmt(changed[0].new_open, tz)} > {fmt(changed[0].new_due, tz)}); name its due in the amendment",
+                highlight=False,
+                soft_wrap=True,
+            )
     told = len({c.unit_code for c in result.changed if c.told})
     console.print(
         f"{lit(verb)} {len(result.changed)} assignment(s); {lit(told)} unit(s) "
@@ -83,7 +96,28 @@ def amend(
     )
     if not result.changed:
         console.print("[yellow]nothing moved: the named dues are already in force[/]")
-    for stage in result.stages:
+    stage_of = {item.id: stage.id for stage, item in loaded_spec.campaign.items()}
+    for stage in result.moving:
+        moved = [c for c in result.changed if stage_of.get(c.item_id) == stage]
+        opening = (
+            f": opens {fmt(min(c.old_open for c in moved), tz)} → [bold]{fmt(min(c.new_open for c in moved), tz)}[/]"
+            if moved
+            else ", and its instants stay as they are"
+        )
+        console.print(
+            f"stage {lit(stage)} follows {lit(result.stage_chains.get(stage, 'a changed stage'))}, which the amendment "
+            f"moves, and moves with it{opening}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for stage in result.waiting:
+        console.print(
+            f"stage {lit(stage)} counts from {lit(result.stage_chains.get(stage, 'a changed stage'))} and waits for "
+            "the record: it opens when the record decides, its dues counted from the amended dates",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for stage in (s for s in result.stages if s not in result.moving and s not in result.waiting):
         console.print(
             f"[yellow]note[/] stage {lit(stage)} counts from {lit(result.stage_chains.get(stage, 'a changed stage'))}, "
             "which the amendment moves, and was left as it is; name it in the amendment if it should follow",

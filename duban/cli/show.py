@@ -394,6 +394,9 @@ def print_preview(console: Console, preview, *, unit: str | None) -> None:
     from duban.cli.rollup import print_preview_rollups
 
     print_preview_rollups(console, preview)
+    for name, why in getattr(preview, "never_opened", []):
+        console.print(f"[yellow]never opened[/] {lit(name)}: {lit(why)}", highlight=False, soft_wrap=True)
+    _print_preview_outcomes(console, preview)
     for line in preview.inspections:  # scored by a seeded draw, so `when: failed` outcomes show
         console.print(f"synthetic inspection: {lit(line)}", highlight=False, soft_wrap=True)
     if unit:
@@ -404,6 +407,32 @@ def print_preview(console: Console, preview, *, unit: str | None) -> None:
                     highlight=False,
                 )
                 console.print(envelope.rendered.text, highlight=False, markup=False)
+
+
+def _print_preview_outcomes(console: Console, preview, shown: int = 20) -> None:
+    """The outcomes (约谈, 通报批评, 重新开展) the run decided: counted by the notice's words, then the first few."""
+    found = getattr(preview, "outcomes", [])
+    if not found:
+        return
+    tz, campaign = preview.tz, preview.campaign
+    names = {item.id: item.name for _stage, item in campaign.spec.items()} if campaign else {}
+    counts = Counter(row.words for row in found)
+    console.print(
+        "outcomes decided (处理): " + ", ".join(f"{lit(words)} {lit(n)}" for words, n in counts.items()),
+        highlight=False,
+        soft_wrap=True,
+    )
+    for row in found[:shown]:
+        owed = f"，限 {fmt(row.due_at, tz)}" if row.due_at else ""
+        who = campaign.display(row.unit_code) if campaign else row.unit_code
+        console.print(
+            f"  {fmt(row.decided_at, tz)}  {lit(who)} {lit(names.get(row.item_id, row.item_id))} — {lit(row.words)}"
+            f"{owed}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if len(found) > shown:
+        console.print(f"  … {len(found) - shown} more (`duban outcomes` lists them once the campaign runs)")
 
 
 def print_demo(console: Console, result, settings) -> None:

@@ -26,7 +26,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from duban.domain.calendar import WorkCalendar
-from duban.domain.plan import PlannedAssignment, build_plan
+from duban.domain.plan import PlannedAssignment, build_plan, held_stages
 from duban.domain.quiet import QuietHours
 from duban.domain.state import EventKind, Progress, Schedule, State, next_event_at, reschedule
 from duban.errors import PlanError, StoreError
@@ -84,6 +84,8 @@ class AmendResult:
     chains: dict[str, str] = field(default_factory=dict)  # dependent item → what it counts from, back to the change
     stages: list[str] = field(default_factory=list)  # stages following (follows:) or counting from a changed one
     stage_chains: dict[str, str] = field(default_factory=dict)  # dependent stage → what it counts from
+    moving: list[str] = field(default_factory=list)  # stages following a moved one (follows:), re-planned with it
+    waiting: list[str] = field(default_factory=list)  # stages following one that waits for the record, still held
     messages: int = 0
     written: bool = False
     already: bool = False  # this very amendment was applied before (nothing done)
@@ -146,16 +148,8 @@ def apply_amendment(
     )
     plan = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), calendar)
     items = _named_items(amended, amendment)
+    result = _result(seq, amended, amendment, items)
     planned = {(a.item_id, a.instance, a.unit_code): a for a in plan.assignments if a.item_id in items}
-    dependents, chains, stages, stage_chains = _dependents(amended, amendment, items)
-    result = AmendResult(
-        seq=seq,
-        amendment=amendment,
-        dependents=dependents,
-        chains=chains,
-        stages=stages,
-        stage_chains=stage_chains,
-    )
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
         query = select(_A).where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(sorted(items))).order_by(_A.c.id)
@@ -244,6 +238,7 @@ def preview_amendment(spec: LoadedSpec, loaded: LoadedAmendment, calendar: WorkC
     before = build_plan(spec, calendar)
     after = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), calendar)
     items = _named_items(amended, amendment)
+    result = _result(1, amended, amendment, items)
     old = {(a.item_id, a.instance, a.unit_code): a for a in before.assignments if a.item_id in items}
     new = {(a.item_id, a.instance, a.unit_code): a for a in after.assignments if a.item_id in items}
     if set(old) != set(new):
@@ -251,15 +246,6 @@ def preview_amendment(spec: LoadedSpec, loaded: LoadedAmendment, calendar: WorkC
             "the amendment would add or drop periods of a recurring item; duban re-plans dues of existing "
             "assignments only: change the periods' dues instead"
         )
-    dependents, chains, stages, stage_chains = _dependents(amended, amendment, items)
-    result = AmendResult(
-        seq=1,
-        amendment=amendment,
-        dependents=dependents,
-        chains=chains,
-        stages=stages,
-        stage_chains=stage_chains,
-    )
     for key, a in new.items():
         o = old[key]
         if (o.open_at, o.due_at, o.reminders, o.escalations) != (a.open_at, a.due_at, a.reminders, a.escalations):
@@ -279,6 +265,31 @@ def preview_amendment(spec: LoadedSpec, loaded: LoadedAmendment, calendar: WorkC
                 )
             )
     return result
+
+
+def _result(seq: int, campaign: Campaign, amendment: Amendment, items: set[str]) -> AmendResult:
+    """What the amendment reaches beyond what it names. A stage that follows a moved stage (`follows:`, at its
+    close or a time after) moves with it, as the notice says (自查结束后): its items join `items` (in place), so
+    its opening and its `lasts:` dues are re-derived from the moved stage's new instants. A stage waiting for
+    another's units (`finished:`), and those after it, stay held: the record decides their opening, counting
+    the amended dates. Items counting from a change in any other way are listed and left as they are."""
+    dependents, chains, stages, stage_chains = _dependents(campaign, amendment, items)
+    held = held_stages(campaign)
+    found = set(stages)
+    moving = [s.id for s in campaign.stages if s.id in found and s.follows is not None and s.id not in held]
+    waiting = [s for s in stages if s in held]
+    items |= {item.id for stage, item in campaign.items() if stage.id in moving}
+    within = {item.id for stage, item in campaign.items() if stage.id in moving or stage.id in waiting}
+    return AmendResult(
+        seq=seq,
+        amendment=amendment,
+        dependents=[d for d in dependents if d not in within],
+        chains=chains,
+        stages=stages,
+        stage_chains=stage_chains,
+        moving=moving,
+        waiting=waiting,
+    )
 
 
 def _named_items(campaign: Campaign, amendment: Amendment) -> set[str]:

@@ -26,6 +26,7 @@ from duban.instants import utc, zone
 from duban.spec.models import Campaign
 from duban.store.codec import Codec
 from duban.store.db import unit_of_work
+from duban.store.stage_order import stage_progress, waiting_stages
 from duban.store.tables import Assignment
 from duban.views.campaigns import load_campaign
 
@@ -37,12 +38,22 @@ def share_reached(rows, share: float, as_of: datetime) -> datetime | None:
     """When `share` per cent of the units had finished every row they hold, by `as_of` (None: not yet).
 
     `rows` are (unit_code, state, finished_at) of the earlier stage."""
+    done, units = _finished_units(rows, as_of)
+    needed = _needed(units, share)
+    return done[needed - 1] if len(done) >= needed else None
+
+
+def _finished_units(rows, as_of: datetime) -> tuple[list[datetime], int]:
+    """When each unit that had finished all its rows by `as_of` finished (sorted), and how many units there are."""
     units: dict[str, list[datetime | None]] = {}
     for unit, state, finished_at in rows:
         units.setdefault(unit, []).append(utc(finished_at) if state in _FINISHED and finished_at is not None else None)
     done = sorted(max(times) for times in units.values() if all(t is not None and t <= utc(as_of) for t in times))  # type: ignore[type-var]
-    needed = max(1, math.ceil(len(units) * share / 100 - 1e-9))
-    return done[needed - 1] if len(done) >= needed else None
+    return done, len(units)
+
+
+def _needed(units: int, share: float) -> int:
+    return max(1, math.ceil(units * share / 100 - 1e-9))
 
 
 def decided_starts(campaign: Campaign, calendar: WorkCalendar, finished_rows, as_of: datetime) -> dict[str, DateTime]:
@@ -90,10 +101,7 @@ def release_stages(
             return []
 
         def finished_rows(stage_id: str):
-            query = select(_A.c.unit_code, _A.c.state, _A.c.submitted_at, _A.c.updated_at).where(
-                _A.c.campaign_id == campaign_id, _A.c.stage_id == stage_id
-            )
-            return [(r.unit_code, r.state, r.submitted_at or r.updated_at) for r in conn.execute(query)]
+            return stage_progress(conn, campaign_id, stage_id)
 
         calendar = _calendar(campaign.row.spec_path, calendar_file)
         starts = decided_starts(spec, calendar, finished_rows, as_of)
@@ -131,6 +139,35 @@ def release_stages(
                 "assignment", ("open_at", "due_at", "reminders", "escalations", "next_event_at", "updated_at"), updates
             )
     return released
+
+
+def never_opened(engine: Engine, campaign_id: str, as_of: datetime) -> list[tuple[str, str]]:
+    """The stages still waiting for the record at `as_of`, each with why in words: the share of the earlier stage's
+    units it waits for and how many had finished (报送或免报), or the waiting stage it follows."""
+    campaign = load_campaign(engine, campaign_id, units=False)
+    waiting = waiting_stages(engine, campaign_id)
+    names = {s.id: s.name for s in campaign.spec.stages}
+    found: list[tuple[str, str]] = []
+    for stage in campaign.spec.stages:
+        if stage.id not in waiting or stage.follows is None:
+            continue
+        order = stage.follows
+        earlier = names.get(order.stage, order.stage)
+        if order.finished is None:
+            found.append((stage.id, f"it follows {earlier}, which never opened"))
+            continue
+        with engine.connect() as conn:
+            done, units = _finished_units(stage_progress(conn, campaign_id, order.stage), as_of)
+        share = order.finished[0]
+        words = "all" if share >= 100 else f"{share:g}%"
+        found.append(
+            (
+                stage.id,
+                f"it waits for {words} of {earlier}'s units to finish (报送或免报): {len(done)} of {units} had, "
+                f"{_needed(units, share)} needed" + (f", and {earlier} never opened" if order.stage in waiting else ""),
+            )
+        )
+    return found
 
 
 def _calendar(spec_path: str, calendar_file: Path | None) -> WorkCalendar:

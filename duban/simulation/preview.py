@@ -26,6 +26,7 @@ from duban.domain.quiet import QuietHours
 from duban.errors import DubanError
 from duban.services.compose import describe
 from duban.services.lifecycle import ensure_planned
+from duban.services.outcomes import outcome_rules, recorded_outcomes
 from duban.services.rollups import RollupStatus, rollup_status
 from duban.settings import quiet_policy
 from duban.simulation.loop import LoopScript
@@ -38,7 +39,7 @@ from duban.store.codec import Codec
 from duban.store.db import init_db, unit_of_work
 from duban.store.engine import close_engine, make_engine
 from duban.store.freshness import check as freshness
-from duban.store.tables import Submission
+from duban.store.tables import OutcomeRow, Submission
 from duban.views.campaigns import PlannedCampaign, load_campaign
 
 
@@ -191,6 +192,8 @@ class Preview:
     handed_in: list[RollupEvent] = field(default_factory=list)  # what duban handed in itself
     loop: list[str] = field(default_factory=list)  # the 督办 loop's moments played (签收, 延期申请, 审核), in words
     inspections: list[str] = field(default_factory=list)  # the synthetic scorings (duban.simulation.scoring)
+    never_opened: list[tuple[str, str]] = field(default_factory=list)  # (stage name, why) of stages still waiting
+    outcomes: list[OutcomeRow] = field(default_factory=list)  # 约谈, 通报批评, 重新开展 decided during the run
 
     def by_kind(self) -> Counter:
         """Every message of the run by kind (kept or not)."""
@@ -286,7 +289,7 @@ def simulate_planned(
     start = start or first
     # a stage opened by others (按阶段顺序) may run later than its earliest instants: as late as it may last
     later = sum((timedelta(days=_days(s.lasts)) for s in campaign.spec.stages if s.lasts), timedelta())
-    end = end or (last + timedelta(days=10) + later)
+    end = end or (last + timedelta(days=10) + later + _outcome_reach(campaign.spec))
     subs = synthetic_submissions(engine, campaign.id, campaign.tz, behaviour, seed)
     ordered = any(stage.follows for stage in campaign.spec.stages)
     kept: list[PreviewMessage] = []
@@ -315,7 +318,9 @@ def simulate_planned(
         dispatch=dispatch,
         quiet=quiet,
         with_rollups=rollups,
-        more=released_submissions(engine, campaign.id, campaign.tz, behaviour, seed) if ordered else None,
+        more=_drawn_into(subs, released_submissions(engine, campaign.id, campaign.tz, behaviour, seed))
+        if ordered
+        else None,
         also=_earliest(_outcome_instants(engine, campaign), scoring.next_instant if scoring else None),
     )
     return Preview(
@@ -335,12 +340,43 @@ def simulate_planned(
         handed_in=rollup_events(engine, campaign.id) if rollups else [],
         loop=script.done,
         inspections=scoring.done if scoring else [],
+        never_opened=_never_opened(engine, campaign, end) if ordered else [],
+        outcomes=recorded_outcomes(engine, campaign.id) if outcome_rules(campaign.spec) else [],
     )
+
+
+def _outcome_reach(spec) -> timedelta:  # noqa: ANN001
+    """How long after the last due an outcome can still run: decided `after` it, then owed for its `due:` (a
+    重新开展 decided 5 working days after the last due is due 10 working days later)."""
+    rules = [rule for _index, _item, rules in outcome_rules(spec).values() for rule in rules]
+    return max(
+        (timedelta(days=_days(rule.after) + (_days(rule.due) if rule.due is not None else 0)) for rule in rules),
+        default=timedelta(),
+    )
+
+
+def _never_opened(engine: Engine, campaign: PlannedCampaign, end: datetime) -> list[tuple[str, str]]:
+    """The stages opened by others (按阶段顺序) that the run never opened, by name, with why."""
+    from duban.services.stage_release import never_opened
+
+    names = {s.id: s.name for s in campaign.spec.stages}
+    return [(names[stage], why) for stage, why in never_opened(engine, campaign.id, end)]
+
+
+def _drawn_into(subs: list, more):  # noqa: ANN001, ANN202
+    """`more`, keeping what it draws in `subs` too (so the preview counts the units of released stages)."""
+
+    def drawn():  # noqa: ANN202
+        fresh = more()
+        subs.extend(fresh)
+        return fresh
+
+    return drawn
 
 
 def _outcome_instants(engine: Engine, campaign):
     """When the campaign names outcomes for units that stay overdue, the instants they fall due (else None)."""
-    from duban.services.outcomes import next_outcome_instant, outcome_rules
+    from duban.services.outcomes import next_outcome_instant
 
     if not outcome_rules(campaign.spec):
         return None

@@ -12,7 +12,7 @@ would follow it, so a roll-up completed by the batch is handed in then.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import Engine, func, select
@@ -91,7 +91,9 @@ def run_clock(
 
     `with_rollups`: the campaign has roll-ups or is a forward, so a batch of submissions is followed by a
     tick (which feeds them) rather than by composing its receipts alone. `more`: the submissions of stages a
-    tick has just opened for others (按阶段顺序), drawn once their instants are known. `also`: the next instant
+    tick has just opened for others (按阶段顺序), drawn once their instants are known; a batch is then followed by
+    a tick too, as the real ten-minute tick would follow it, since the batch may be the share of units a waiting
+    stage opens on (no assignment schedules that instant). `also`: the next instant
     after a moment at which a tick decides something no assignment schedules (an outcome such as 约谈)."""
     log = RunLog()
     start, end = utc(start), utc(end)
@@ -133,11 +135,13 @@ def run_clock(
             default=None,
         )
         extra = also(floor) if also is not None else None
-        if (due is not None and due <= moment) or (batch and with_rollups) or (extra is not None and extra <= moment):
+        after_batch = bool(batch) and (with_rollups or more is not None)
+        if (due is not None and due <= moment) or after_batch or (extra is not None and extra <= moment):
             tick(moment)
             log.ticks += 1
             if more is not None:
-                fresh = [s for s in more() if s.at >= moment]
+                # a stage opened at the instant the share was reached lies before this tick: its units start now
+                fresh = [s if s.at >= moment else replace(s, at=moment) for s in more()]
                 if fresh:
                     pending = pending[:cursor] + sorted(
                         [*pending[cursor:], *fresh], key=lambda s: (s.at, s.assignment_id)

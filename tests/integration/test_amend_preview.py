@@ -14,6 +14,7 @@ from duban.spec.load import load_spec
 from tests.conftest import ROOT
 
 SPEC = ROOT / "tests" / "specs" / "xiyang-2024-amend-chain.yaml"
+TZ = "Asia/Shanghai"
 AMENDMENT = ROOT / "tests" / "specs" / "amendments" / "xiyang-2024-amend-chain-move.yaml"
 
 
@@ -55,7 +56,9 @@ def test_without_dry_run_a_campaign_not_in_the_database_is_still_refused(tmp_pat
 
 def test_stages_that_follow_a_moved_stage_are_listed_with_their_items():
     """县级检查 follows 自查 (自查结束后), 市级抽查 follows 县级检查, 材料上报 follows 市级抽查: moving the end of 自查
-    lists the three stages, directly or through the chain, and the items that take their dates from them."""
+    lists the three stages, directly or through the chain. 县级检查 moves with 自查 (its opening at 自查's new end,
+    its `lasts: 10 working days` due counted from there); 市级抽查 waits for the counties' record and 材料上报 for
+    it, so they stay held and nothing of theirs is left behind."""
     spec = load_spec(ROOT / "tests" / "specs" / "jinzhong-2024-stage-order.yaml")
     moved = ROOT / "tests" / "specs" / "amendments" / "jinzhong-2024-stage-order-move.yaml"
     result = preview_amendment(spec, load_amendment(moved), WorkCalendar())
@@ -65,10 +68,11 @@ def test_stages_that_follow_a_moved_stage_are_listed_with_their_items():
         "city_check": "stage:county_check, which counts from stage:self_assessment",
         "materials": "stage:city_check, which counts from stage:county_check, which counts from stage:self_assessment",
     }
-    assert result.dependents == ["county_report", "city_binder", "materials_upload"]
-    assert result.chains["city_binder"] == (
-        "stage:city_check, which counts from stage:county_check, which counts from stage:self_assessment"
-    )
+    assert (result.moving, result.waiting) == (["county_check"], ["city_check", "materials"])
+    assert result.dependents == []
+    report = {(c.item_id, fmt(c.new_open, TZ), fmt(c.new_due, TZ)) for c in result.changed}
+    # 自查 to Wednesday 6/5; 10 working days after: 6/6, 6/7, 6/11 (端午 6/10), 6/12, 6/13, 6/14, 6/17 … 6/20
+    assert ("county_report", "2024-06-05 周三 24:00", "2024-06-20 周四 24:00") in report
 
 
 def test_the_cli_dry_run_names_the_stages_that_follow(tmp_path, monkeypatch):
@@ -80,5 +84,10 @@ def test_the_cli_dry_run_names_the_stages_that_follow(tmp_path, monkeypatch):
     moved = ROOT / "tests" / "specs" / "amendments" / "jinzhong-2024-stage-order-move.yaml"
     result = CliRunner().invoke(app, ["amend", str(spec), str(moved), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "stage county_check counts from stage:self_assessment, which the amendment moves" in result.output
+    assert "stage county_check follows stage:self_assessment, which the amendment moves, and moves with it: opens " in (
+        result.output
+    )
+    assert "opens 2024-05-31 周五 24:00 → 2024-06-05 周三 24:00, due 2024-06-17 周一 24:00 → 2024-06-20 周四 24:00" in (
+        result.output
+    )
     assert "stage materials counts from stage:city_check, which counts from stage:county_check" in result.output

@@ -174,3 +174,28 @@ def test_the_simulation_scores_its_inspections_so_failing_units_meet_their_outco
     assert [m.recipient for m in again.messages if m.kind == "opened" and "重新开展" in m.rendered.text] == [
         m.recipient for m in opened
     ]
+
+
+def test_the_preview_runs_until_an_outcome_owed_as_an_item_is_due_and_lists_the_outcomes():
+    """The self-report is due Friday 5/24; 东冶头镇 never hands it in (seed 5): 约谈 on Wednesday 5/29, 重新开展 on
+    Friday 5/31 owed 10 working days later (6/3 … 6/7, 6/11 … 6/14 over 端午 6/10, 6/17). The preview runs past
+    that due, so the redo's 逾期未报 goes out, and prints what the run decided."""
+    from datetime import datetime
+
+    from rich.console import Console
+
+    from duban.cli.show import print_preview
+
+    preview = simulate_spec(SPEC, seed=5)
+    overdue = [fmt(datetime.fromisoformat(m.at), TZ) for m in preview.messages if m.kind == "overdue"]
+    assert "2024-06-18 周二 07:30" in overdue  # the redo's 逾期未报, after quiet hours
+    redo = [row for row in preview.outcomes if row.due_at is not None]
+    assert [(fmt(row.decided_at, TZ), fmt(row.due_at, TZ)) for row in redo] == [
+        ("2024-05-31 周五 09:00", "2024-06-17 周一 24:00")
+    ]
+    assert preview.end > redo[0].due_at
+    console = Console(record=True, width=200)
+    print_preview(console, preview, unit=None)
+    text = console.export_text()
+    assert "outcomes decided (处理): 逾期3个工作日未报：约谈 1, 逾期5个工作日未报：重新开展（限10个工作日） 1" in text
+    assert "2024-05-29 周三 09:00  东冶头镇统计站 自查报告 — 逾期3个工作日未报：约谈" in text

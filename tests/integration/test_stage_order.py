@@ -4,6 +4,8 @@ against the 2024 schedule (端午节 Monday 6/10)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import select
 
@@ -70,11 +72,27 @@ def test_a_stage_waiting_for_80_percent_opens_when_the_record_reaches_it(engine,
 
 
 def test_a_campaign_with_stages_ordered_by_each_other_simulates():
-    preview = simulate_spec(SPEC, seed=4)
+    """The counties' county reports are a day's batch: the tick that follows it reads the record and opens the
+    city check (80% of the counties) one working day later, and the materials after it, as a real tick does."""
+    preview = simulate_spec(SPEC, seed=1)
     assert preview.assignments == 8
-    opened = [e for e in preview.messages if e.kind == "opened"]
-    assert opened, "the stages opened by others open and tell their units"
-    assert {fmt(__import__("datetime").datetime.fromisoformat(e.at), TZ)[:10] for e in opened} >= {"2024-05-11"}
+    opened = sorted(fmt(datetime.fromisoformat(e.at), TZ) for e in preview.messages if e.kind == "opened")
+    # 自查 5/11; 县级检查 when it closes (5/31 24:00, held to 07:30); the second county report on Wednesday 6/12:
+    # 市级抽查 Thursday 6/13 08:30; it lasts 5 working days (to 6/20), materials 3 working days after (6/25)
+    assert [when[:10] for when in opened[::2]] == ["2024-05-11", "2024-06-01", "2024-06-13", "2024-06-25"]
+    assert "2024-06-13 周四 08:30" in opened
+    assert preview.never_opened == []
+    assert preview.planned_submissions + preview.never == 8  # the released stages' units are drawn and counted
+
+
+def test_a_stage_that_never_opens_is_named_in_the_preview_with_why():
+    from duban.simulation.synthetic import Behaviour
+
+    preview = simulate_spec(SPEC, seed=1, behaviour=Behaviour(on_time=0.0, late=0.0))  # nobody hands anything in
+    assert preview.never_opened == [
+        ("市级抽查阶段", "it waits for 80% of 县级检查阶段's units to finish (报送或免报): 0 of 2 had, 2 needed"),
+        ("材料上报阶段", "it follows 市级抽查阶段, which never opened"),
+    ]
 
 
 def test_a_held_stage_shows_as_not_started_in_status_until_the_record_opens_it(sqlite_engine):
@@ -114,3 +132,27 @@ def test_an_amendment_to_a_waiting_stage_keeps_it_waiting_and_its_opening_counts
     city = _rows(sqlite_engine, "city_check")[0]
     # opens Thursday 6/13 08:30; four working days (6/14, 6/17, 6/18, 6/19) as amended, not three
     assert fmt(city.due_at, TZ) == "2024-06-19 周三 24:00"
+
+
+def test_an_amendment_moving_a_stage_moves_the_stage_that_follows_it(sqlite_engine):
+    """自查 extended to Wednesday 6/5 (an amendment of 5/20): 县级检查 follows it (自查结束后), so it no longer opens
+    on 6/1 but when 自查 now ends, and its `lasts: 10 working days` counts from there; the city check still waits."""
+    from duban.domain.calendar import WorkCalendar
+    from duban.services.amend import apply_amendment
+    from duban.spec.amendment import load_amendment
+    from duban.spec.load import load_spec
+
+    ensure_planned(sqlite_engine, SPEC, now=at("2024-05-06 12:00"))
+    _tick(sqlite_engine, at("2024-05-13 09:00"))
+    moved = ROOT / "tests" / "specs" / "amendments" / "jinzhong-2024-stage-order-move.yaml"
+    result = apply_amendment(
+        sqlite_engine, load_spec(SPEC), load_amendment(moved), WorkCalendar(), at=at("2024-05-20 09:00")
+    )
+    county = _rows(sqlite_engine, "county_check")[0]
+    # 10 working days from 6/5 24:00: 6/6, 6/7, 6/11 (端午 Monday 6/10), 6/12, 6/13, 6/14, 6/17, 6/18, 6/19, 6/20
+    assert (fmt(county.open_at, TZ), fmt(county.due_at, TZ)) == ("2024-06-05 周三 24:00", "2024-06-20 周四 24:00")
+    assert result.moving == ["county_check"] and {c.item_id for c in result.changed} >= {"county_report"}
+    assert not _tick(sqlite_engine, at("2024-06-03 09:00"))["county_check"].events  # 自查 still runs
+    assert {r.state for r in _rows(sqlite_engine, "county_check")} == {State.pending.value}
+    assert _tick(sqlite_engine, at("2024-06-06 08:30"))["county_check"].events["opened"] == 2
+    assert {r.next_event_at for r in _rows(sqlite_engine, "city_check")} == {None}  # waits for the counties
