@@ -77,14 +77,8 @@ def amend(
             + (f"; {lit(', '.join(f'{k} {lit(v)}' for k, v in moves.items()))}" if moves else ""),
             highlight=False,
         )
-    for (item, instance), changed in groups.items():
-        if changed[0].new_open > changed[0].new_due:  # its own due stayed while its stage moved past it
-            console.print(
-                f"[yellow]note[/] item {lit(item)}{lit(' ' + instance if instance else '')} now opens after its due "
-                f"({fmt(changed[0].new_open, tz)} > {fmt(changed[0].new_due, tz)}); name its due in the amendment",
-                highlight=False,
-                soft_wrap=True,
-            )
+    for error in result.errors:  # only a dry run gets here with errors: the amendment itself is refused
+        console.print(f"[red]error[/] {lit(error)}", highlight=False, soft_wrap=True)
     told = len({c.unit_code for c in result.changed if c.told})
     console.print(
         f"{lit(verb)} {len(result.changed)} assignment(s); {lit(told)} unit(s) "
@@ -131,6 +125,9 @@ def amend(
             highlight=False,
             soft_wrap=True,
         )
+    if result.errors:
+        console.print(f"[red]the amendment would be refused: {len(result.errors)} error(s) above[/]")
+        raise typer.Exit(1)
 
 
 def _in_database(settings, campaign_id: str) -> bool:

@@ -26,7 +26,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from duban.domain.calendar import WorkCalendar
-from duban.domain.plan import PlannedAssignment, build_plan, held_stages
+from duban.domain.plan import Plan, PlannedAssignment, build_plan, held_stages
 from duban.domain.quiet import QuietHours
 from duban.domain.state import EventKind, Progress, Schedule, State, next_event_at, reschedule
 from duban.errors import PlanError, StoreError
@@ -34,6 +34,7 @@ from duban.instants import fmt, utc
 from duban.services.amend_notice import summary, tell_units
 from duban.settings import quiet_policy
 from duban.spec.amendment import Amendment, LoadedAmendment, amended_campaign, check_targets, load_amendment
+from duban.spec.checks import dues_before_opening
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign
 from duban.spec.terms import RelativeDue
@@ -86,6 +87,7 @@ class AmendResult:
     stage_chains: dict[str, str] = field(default_factory=dict)  # dependent stage → what it counts from
     moving: list[str] = field(default_factory=list)  # stages following a moved one (follows:), re-planned with it
     waiting: list[str] = field(default_factory=list)  # stages following one that waits for the record, still held
+    errors: list[str] = field(default_factory=list)  # why it cannot be applied (a dry run lists them)
     messages: int = 0
     written: bool = False
     already: bool = False  # this very amendment was applied before (nothing done)
@@ -149,6 +151,9 @@ def apply_amendment(
     plan = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), calendar)
     items = _named_items(amended, amendment)
     result = _result(seq, amended, amendment, items)
+    result.errors = _early_dues(spec, amended, plan, items)
+    if result.errors and not dry_run:
+        raise PlanError("the amendment cannot be applied: " + "; ".join(result.errors))
     planned = {(a.item_id, a.instance, a.unit_code): a for a in plan.assignments if a.item_id in items}
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
@@ -239,6 +244,7 @@ def preview_amendment(spec: LoadedSpec, loaded: LoadedAmendment, calendar: WorkC
     after = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), calendar)
     items = _named_items(amended, amendment)
     result = _result(1, amended, amendment, items)
+    result.errors = _early_dues(spec, amended, after, items)
     old = {(a.item_id, a.instance, a.unit_code): a for a in before.assignments if a.item_id in items}
     new = {(a.item_id, a.instance, a.unit_code): a for a in after.assignments if a.item_id in items}
     if set(old) != set(new):
@@ -290,6 +296,19 @@ def _result(seq: int, campaign: Campaign, amendment: Amendment, items: set[str])
         moving=moving,
         waiting=waiting,
     )
+
+
+def _early_dues(spec: LoadedSpec, amended: Campaign, plan: Plan, items: set[str]) -> list[str]:
+    """Items the amendment re-plans that would open after their due (a stage moved past a due it does not name:
+    开始办理, 逾期 and 催办 in one tick): validate's error for a due before opening, with what the amendment must
+    say. An item whose new due the amendment names, after its new opening, is not one of them."""
+    errors = dues_before_opening(LoadedSpec(amended, spec.source, spec.path, spec.sha256), plan)
+    found = []
+    for e in errors:
+        item = next((i for i in sorted(items) if e.message.startswith(f"item {i!r} ")), None)
+        if item is not None:
+            found.append(f"{e.message}; the amendment must name its new due (`- {{item: {item}, due: …}}`)")
+    return found
 
 
 def _named_items(campaign: Campaign, amendment: Amendment) -> set[str]:
