@@ -77,6 +77,8 @@ def amend(
             + (f"; {lit(', '.join(f'{k} {lit(v)}' for k, v in moves.items()))}" if moves else ""),
             highlight=False,
         )
+    for warning in result.warnings:
+        console.print(f"[yellow]warning[/] {lit(warning)}", highlight=False, soft_wrap=True)
     for error in result.errors:  # only a dry run gets here with errors: the amendment itself is refused
         console.print(f"[red]error[/] {lit(error)}", highlight=False, soft_wrap=True)
     told = len({c.unit_code for c in result.changed if c.told})

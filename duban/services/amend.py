@@ -34,7 +34,7 @@ from duban.instants import fmt, utc
 from duban.services.amend_notice import summary, tell_units
 from duban.settings import quiet_policy
 from duban.spec.amendment import Amendment, LoadedAmendment, amended_campaign, check_targets, load_amendment
-from duban.spec.checks import dues_before_opening
+from duban.spec.checks import due_outside_stage, dues_before_opening
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign
 from duban.spec.terms import RelativeDue
@@ -88,6 +88,7 @@ class AmendResult:
     moving: list[str] = field(default_factory=list)  # stages following a moved one (follows:), re-planned with it
     waiting: list[str] = field(default_factory=list)  # stages following one that waits for the record, still held
     errors: list[str] = field(default_factory=list)  # why it cannot be applied (a dry run lists them)
+    warnings: list[str] = field(default_factory=list)  # re-planned items now due outside their stage
     messages: int = 0
     written: bool = False
     already: bool = False  # this very amendment was applied before (nothing done)
@@ -152,6 +153,7 @@ def apply_amendment(
     items = _named_items(amended, amendment)
     result = _result(seq, amended, amendment, items)
     result.errors = _early_dues(spec, amended, plan, items)
+    result.warnings = _outside_stages(amended, plan, items)
     if result.errors and not dry_run:
         raise PlanError("the amendment cannot be applied: " + "; ".join(result.errors))
     planned = {(a.item_id, a.instance, a.unit_code): a for a in plan.assignments if a.item_id in items}
@@ -245,6 +247,7 @@ def preview_amendment(spec: LoadedSpec, loaded: LoadedAmendment, calendar: WorkC
     items = _named_items(amended, amendment)
     result = _result(1, amended, amendment, items)
     result.errors = _early_dues(spec, amended, after, items)
+    result.warnings = _outside_stages(amended, after, items)
     old = {(a.item_id, a.instance, a.unit_code): a for a in before.assignments if a.item_id in items}
     new = {(a.item_id, a.instance, a.unit_code): a for a in after.assignments if a.item_id in items}
     if set(old) != set(new):
@@ -308,6 +311,20 @@ def _early_dues(spec: LoadedSpec, amended: Campaign, plan: Plan, items: set[str]
         item = next((i for i in sorted(items) if e.message.startswith(f"item {i!r} ")), None)
         if item is not None:
             found.append(f"{e.message}; the amendment must name its new due (`- {{item: {item}, due: …}}`)")
+    return found
+
+
+def _outside_stages(amended: Campaign, plan: Plan, items: set[str]) -> list[str]:
+    """Items the amendment re-plans whose due now falls outside their stage (自查 shortened to 9/22, its items
+    still due 9/25 and 9/30): validate's warning, in the amended stage windows."""
+    found = []
+    for stage, item in amended.items():
+        window, due = plan.stage_windows.get(stage.id), plan.item_dues.get(item.id)
+        if item.id not in items or item.every is not None or window is None or due is None:
+            continue
+        outside = due_outside_stage(item.id, due, stage.name, window, amended.timezone)
+        if outside:
+            found.append(outside)
     return found
 
 

@@ -126,3 +126,26 @@ def test_the_cli_dry_run_lists_an_item_opening_after_its_due_as_an_error(tmp_pat
     assert "would re-plan 26 assignment(s)" in result.output  # the rest of the dry run is still shown
     assert "the amendment would be refused: 1 error(s) above" in result.output
     assert "note item holiday_due" not in result.output
+
+
+YJ = ROOT / "tests" / "specs" / "yj-2026-safety.yaml"
+YJ_SHORTEN = ROOT / "tests" / "specs" / "amendments" / "yj-2026-safety-shorten.yaml"
+
+
+def test_a_stage_shortened_before_its_items_dues_gets_validates_outside_its_stage_warning(tmp_path, monkeypatch):
+    """乡镇自查 shortened to end Tuesday 9/22 while its 隐患自查台账 stays due 9/25 and 县级汇总表 9/30: the warning
+    validate gives a due outside its stage, in the amended window (动员情况, due 9/20, is inside it)."""
+    from duban.settings import get_settings
+
+    result = preview_amendment(load_spec(YJ), load_amendment(YJ_SHORTEN), WorkCalendar())
+    window = "乡镇自查阶段 (2026-09-14 周一 08:30 — 2026-09-22 周二 24:00)"
+    assert result.warnings == [
+        f"item 'self_ledger' is due 2026-09-25 周五 24:00, outside its stage {window}",
+        f"item 'county_sum' is due 2026-09-30 周三 24:00, outside its stage {window}",
+    ]
+    assert result.errors == []
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    shown = CliRunner().invoke(app, ["amend", str(YJ), str(YJ_SHORTEN), "--dry-run"])
+    assert shown.exit_code == 0, shown.output
+    assert f"warning item 'county_sum' is due 2026-09-30 周三 24:00, outside its stage {window}" in shown.output
