@@ -106,6 +106,14 @@ def amend(
             highlight=False,
             soft_wrap=True,
         )
+    for stage, opened in result.opened.items():
+        console.print(
+            f"[yellow]note[/] stage {lit(stage)} counts from {lit(result.stage_chains.get(stage, 'a changed stage'))}, "
+            f"which the amendment moves, but already opened on {fmt(opened, tz)}: it does not move (the record "
+            "keeps it)",
+            highlight=False,
+            soft_wrap=True,
+        )
     for stage in result.waiting:
         console.print(
             f"stage {lit(stage)} counts from {lit(result.stage_chains.get(stage, 'a changed stage'))} and waits for "

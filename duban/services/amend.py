@@ -89,6 +89,7 @@ class AmendResult:
     waiting: list[str] = field(default_factory=list)  # stages following one that waits for the record, still held
     errors: list[str] = field(default_factory=list)  # why it cannot be applied (a dry run lists them)
     warnings: list[str] = field(default_factory=list)  # re-planned items now due outside their stage
+    opened: dict[str, datetime] = field(default_factory=dict)  # following stages already opened (when): kept
     messages: int = 0
     written: bool = False
     already: bool = False  # this very amendment was applied before (nothing done)
@@ -151,7 +152,14 @@ def apply_amendment(
     )
     plan = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), calendar)
     items = _named_items(amended, amendment)
+    named = set(items)
     result = _result(seq, amended, amendment, items)
+    with engine.connect() as conn:
+        result.opened = _opened_stages(conn, campaign_id, [*result.moving, *result.waiting])
+    if result.opened:  # a following stage the record has opened keeps its opening: the amendment cannot undo it
+        items -= {i.id for s, i in amended.items() if s.id in result.opened and i.id not in named}
+        result.moving = [s for s in result.moving if s not in result.opened]
+        result.waiting = [s for s in result.waiting if s not in result.opened]
     result.errors = _early_dues(spec, amended, plan, items)
     result.warnings = _outside_stages(amended, plan, items)
     if result.errors and not dry_run:
@@ -281,7 +289,8 @@ def _result(seq: int, campaign: Campaign, amendment: Amendment, items: set[str])
     close or a time after) moves with it, as the notice says (自查结束后): its items join `items` (in place), so
     its opening and its `lasts:` dues are re-derived from the moved stage's new instants. A stage waiting for
     another's units (`finished:`), and those after it, stay held: the record decides their opening, counting
-    the amended dates. Items counting from a change in any other way are listed and left as they are."""
+    the amended dates. Items counting from a change in any other way are listed and left as they are. (A following
+    stage the record has already opened is taken out again by `apply_amendment`: its opening stands.)"""
     dependents, chains, stages, stage_chains = _dependents(campaign, amendment, items)
     held = held_stages(campaign)
     found = set(stages)
@@ -299,6 +308,24 @@ def _result(seq: int, campaign: Campaign, amendment: Amendment, items: set[str])
         moving=moving,
         waiting=waiting,
     )
+
+
+def _opened_stages(conn: Connection, campaign_id: str, stages: list[str]) -> dict[str, datetime]:
+    """The stages among `stages` the record has already opened (a tick opened one of their assignments), each
+    with its earliest opening, in the order given."""
+    if not stages:
+        return {}
+    rows = conn.execute(
+        select(_A.c.stage_id, _A.c.open_at).where(
+            _A.c.campaign_id == campaign_id, _A.c.stage_id.in_(stages), _A.c.state != State.pending.value
+        )
+    ).all()
+    first: dict[str, datetime] = {}
+    for stage_id, open_at in rows:
+        when = utc(open_at)
+        if stage_id not in first or when < first[stage_id]:
+            first[stage_id] = when
+    return {s: first[s] for s in stages if s in first}
 
 
 def _early_dues(spec: LoadedSpec, amended: Campaign, plan: Plan, items: set[str]) -> list[str]:
