@@ -77,14 +77,10 @@ def amend(
             + (f"; {lit(', '.join(f'{k} {lit(v)}' for k, v in moves.items()))}" if moves else ""),
             highlight=False,
         )
-    for (item, instance), changed in groups.items():
-        if changed[0].new_open > changed[0].new_due:  # its own due stayed while its stage moved past it
-            console.print(
-                f"[yellow]note[/] item {lit(item)}{lit(' ' + instance if instance else '')} now opens after its due "
-                f"({fmt(changed[0].new_open, tz)} > {fmt(changed[0].new_due, tz)}); name its due in the amendment",
-                highlight=False,
-                soft_wrap=True,
-            )
+    for warning in result.warnings:
+        console.print(f"[yellow]warning[/] {lit(warning)}", highlight=False, soft_wrap=True)
+    for error in result.errors:  # only a dry run gets here with errors: the amendment itself is refused
+        console.print(f"[red]error[/] {lit(error)}", highlight=False, soft_wrap=True)
     told = len({c.unit_code for c in result.changed if c.told})
     console.print(
         f"{lit(verb)} {len(result.changed)} assignment(s); {lit(told)} unit(s) "
@@ -110,6 +106,14 @@ def amend(
             highlight=False,
             soft_wrap=True,
         )
+    for stage, opened in result.opened.items():
+        console.print(
+            f"[yellow]note[/] stage {lit(stage)} counts from {lit(result.stage_chains.get(stage, 'a changed stage'))}, "
+            f"which the amendment moves, but already opened on {fmt(opened, tz)}: it does not move (the record "
+            "keeps it)",
+            highlight=False,
+            soft_wrap=True,
+        )
     for stage in result.waiting:
         console.print(
             f"stage {lit(stage)} counts from {lit(result.stage_chains.get(stage, 'a changed stage'))} and waits for "
@@ -131,6 +135,9 @@ def amend(
             highlight=False,
             soft_wrap=True,
         )
+    if result.errors:
+        console.print(f"[red]the amendment would be refused: {len(result.errors)} error(s) above[/]")
+        raise typer.Exit(1)
 
 
 def _in_database(settings, campaign_id: str) -> bool:

@@ -26,7 +26,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, func, insert, select
 
 from duban.domain.calendar import WorkCalendar
-from duban.domain.plan import PlannedAssignment, build_plan, held_stages
+from duban.domain.plan import Plan, PlannedAssignment, build_plan, held_stages
 from duban.domain.quiet import QuietHours
 from duban.domain.state import EventKind, Progress, Schedule, State, next_event_at, reschedule
 from duban.errors import PlanError, StoreError
@@ -34,6 +34,7 @@ from duban.instants import fmt, utc
 from duban.services.amend_notice import summary, tell_units
 from duban.settings import quiet_policy
 from duban.spec.amendment import Amendment, LoadedAmendment, amended_campaign, check_targets, load_amendment
+from duban.spec.checks import due_outside_stage, dues_before_opening
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign
 from duban.spec.terms import RelativeDue
@@ -86,6 +87,9 @@ class AmendResult:
     stage_chains: dict[str, str] = field(default_factory=dict)  # dependent stage → what it counts from
     moving: list[str] = field(default_factory=list)  # stages following a moved one (follows:), re-planned with it
     waiting: list[str] = field(default_factory=list)  # stages following one that waits for the record, still held
+    errors: list[str] = field(default_factory=list)  # why it cannot be applied (a dry run lists them)
+    warnings: list[str] = field(default_factory=list)  # re-planned items now due outside their stage
+    opened: dict[str, datetime] = field(default_factory=dict)  # following stages already opened (when): kept
     messages: int = 0
     written: bool = False
     already: bool = False  # this very amendment was applied before (nothing done)
@@ -148,7 +152,18 @@ def apply_amendment(
     )
     plan = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), calendar)
     items = _named_items(amended, amendment)
+    named = set(items)
     result = _result(seq, amended, amendment, items)
+    with engine.connect() as conn:
+        result.opened = _opened_stages(conn, campaign_id, [*result.moving, *result.waiting])
+    if result.opened:  # a following stage the record has opened keeps its opening: the amendment cannot undo it
+        items -= {i.id for s, i in amended.items() if s.id in result.opened and i.id not in named}
+        result.moving = [s for s in result.moving if s not in result.opened]
+        result.waiting = [s for s in result.waiting if s not in result.opened]
+    result.errors = _early_dues(spec, amended, plan, items)
+    result.warnings = _outside_stages(amended, plan, items)
+    if result.errors and not dry_run:
+        raise PlanError("the amendment cannot be applied: " + "; ".join(result.errors))
     planned = {(a.item_id, a.instance, a.unit_code): a for a in plan.assignments if a.item_id in items}
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
@@ -239,6 +254,8 @@ def preview_amendment(spec: LoadedSpec, loaded: LoadedAmendment, calendar: WorkC
     after = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), calendar)
     items = _named_items(amended, amendment)
     result = _result(1, amended, amendment, items)
+    result.errors = _early_dues(spec, amended, after, items)
+    result.warnings = _outside_stages(amended, after, items)
     old = {(a.item_id, a.instance, a.unit_code): a for a in before.assignments if a.item_id in items}
     new = {(a.item_id, a.instance, a.unit_code): a for a in after.assignments if a.item_id in items}
     if set(old) != set(new):
@@ -272,7 +289,8 @@ def _result(seq: int, campaign: Campaign, amendment: Amendment, items: set[str])
     close or a time after) moves with it, as the notice says (自查结束后): its items join `items` (in place), so
     its opening and its `lasts:` dues are re-derived from the moved stage's new instants. A stage waiting for
     another's units (`finished:`), and those after it, stay held: the record decides their opening, counting
-    the amended dates. Items counting from a change in any other way are listed and left as they are."""
+    the amended dates. Items counting from a change in any other way are listed and left as they are. (A following
+    stage the record has already opened is taken out again by `apply_amendment`: its opening stands.)"""
     dependents, chains, stages, stage_chains = _dependents(campaign, amendment, items)
     held = held_stages(campaign)
     found = set(stages)
@@ -290,6 +308,51 @@ def _result(seq: int, campaign: Campaign, amendment: Amendment, items: set[str])
         moving=moving,
         waiting=waiting,
     )
+
+
+def _opened_stages(conn: Connection, campaign_id: str, stages: list[str]) -> dict[str, datetime]:
+    """The stages among `stages` the record has already opened (a tick opened one of their assignments), each
+    with its earliest opening, in the order given."""
+    if not stages:
+        return {}
+    rows = conn.execute(
+        select(_A.c.stage_id, _A.c.open_at).where(
+            _A.c.campaign_id == campaign_id, _A.c.stage_id.in_(stages), _A.c.state != State.pending.value
+        )
+    ).all()
+    first: dict[str, datetime] = {}
+    for stage_id, open_at in rows:
+        when = utc(open_at)
+        if stage_id not in first or when < first[stage_id]:
+            first[stage_id] = when
+    return {s: first[s] for s in stages if s in first}
+
+
+def _early_dues(spec: LoadedSpec, amended: Campaign, plan: Plan, items: set[str]) -> list[str]:
+    """Items the amendment re-plans that would open after their due (a stage moved past a due it does not name:
+    开始办理, 逾期 and 催办 in one tick): validate's error for a due before opening, with what the amendment must
+    say. An item whose new due the amendment names, after its new opening, is not one of them."""
+    errors = dues_before_opening(LoadedSpec(amended, spec.source, spec.path, spec.sha256), plan)
+    found = []
+    for e in errors:
+        item = next((i for i in sorted(items) if e.message.startswith(f"item {i!r} ")), None)
+        if item is not None:
+            found.append(f"{e.message}; the amendment must name its new due (`- {{item: {item}, due: …}}`)")
+    return found
+
+
+def _outside_stages(amended: Campaign, plan: Plan, items: set[str]) -> list[str]:
+    """Items the amendment re-plans whose due now falls outside their stage (自查 shortened to 9/22, its items
+    still due 9/25 and 9/30): validate's warning, in the amended stage windows."""
+    found = []
+    for stage, item in amended.items():
+        window, due = plan.stage_windows.get(stage.id), plan.item_dues.get(item.id)
+        if item.id not in items or item.every is not None or window is None or due is None:
+            continue
+        outside = due_outside_stage(item.id, due, stage.name, window, amended.timezone)
+        if outside:
+            found.append(outside)
+    return found
 
 
 def _named_items(campaign: Campaign, amendment: Amendment) -> set[str]:

@@ -176,17 +176,9 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
                 continue
             due_path = (*path, "due") if item.due is not None else ("stages", s_index, "window", "end")
             found.extend(_day_off(spec, due_path, item, due, calendar, tz))
-            if window and not (window[0] <= due <= window[1]):
-                found.append(
-                    _warn(
-                        spec,
-                        due_path,
-                        (
-                            f"item {item.id!r} is due {fmt(due, tz)}, outside its stage "
-                            f"{stage.name} ({fmt(window[0], tz)} — {fmt(window[1], tz)})"
-                        ),
-                    )
-                )
+            outside = due_outside_stage(item.id, due, stage.name, window, tz) if window else None
+            if outside:
+                found.append(_warn(spec, due_path, outside))
     for s_index, sample in enumerate(campaign.samples):
         result = plan.samples.get(sample.id)
         for d_index, draw in enumerate(result.draws if result else []):
@@ -214,6 +206,16 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
                 )
     found.extend(_words_before_issue(spec))
     return _merge(found)
+
+
+def due_outside_stage(item_id: str, due: DateTime, stage_name: str, window: tuple, tz: str) -> str | None:
+    """The warning for a one-off item due outside its stage's window (validate's, and an amendment's)."""
+    if window[0] <= due <= window[1]:
+        return None
+    return (
+        f"item {item_id!r} is due {fmt(due, tz)}, outside its stage "
+        f"{stage_name} ({fmt(window[0], tz)} — {fmt(window[1], tz)})"
+    )
 
 
 def _periods_outside(spec: LoadedSpec, path: PathKey, item, stage, window, plan: Plan) -> list[SpecWarning]:

@@ -22,7 +22,7 @@ from duban.services.submit import record_submission
 from duban.spec.amendment import load_amendment
 from duban.store.tables import AmendmentRow, Assignment, OutboxMessage, Submission, TransitionRow
 from duban.views.campaigns import load_campaign
-from tests.conftest import JINZHONG, SPECS
+from tests.conftest import JINZHONG, ROOT, SPECS
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick
 from tests.samples import xlsx_bytes
 
@@ -227,3 +227,44 @@ def test_one_period_of_a_recurring_item_moves_and_adding_periods_is_refused(sqli
     ):
         apply_amendment(sqlite_engine, spec, load_amendment(longer), load_calendar_for(spec), at=at("2020-11-03 09:00"))
     assert campaign_id == "shandong-2020-open-government"
+
+
+def test_an_amendment_leaving_an_item_opening_after_its_due_is_refused(sqlite_engine):
+    """晋中 燃气排查 (2025): 自查 moved to 10/10 would open 县级复查 then, after its 节日值班表's due (10/8): the next
+    tick would send 开始办理, 逾期 and 催办 together. Refused, nothing written; with the item's new due it applies."""
+    from duban.errors import PlanError
+    from duban.services.lifecycle import ensure_planned
+    from duban.spec.load import load_spec
+
+    zj = ROOT / "tests" / "specs" / "zj-2025-gas.yaml"
+    ensure_planned(sqlite_engine, zj, now=at("2025-09-15 12:00"))
+    spec = load_spec(zj)
+    before = snapshot(sqlite_engine)
+    with pytest.raises(PlanError, match="item 'holiday_due' is due 2025-10-08 周三 24:00, before it opens"):
+        apply_amendment(
+            sqlite_engine,
+            spec,
+            load_amendment(ROOT / "tests" / "specs" / "amendments" / "zj-2025-gas-move.yaml"),
+            load_calendar_for(spec),
+            at=at("2025-09-26 09:00"),
+        )
+    assert snapshot(sqlite_engine) == before
+    dry = apply_amendment(
+        sqlite_engine,
+        spec,
+        load_amendment(ROOT / "tests" / "specs" / "amendments" / "zj-2025-gas-move.yaml"),
+        load_calendar_for(spec),
+        at=at("2025-09-26 09:00"),
+        dry_run=True,
+    )
+    assert len(dry.errors) == 1 and not dry.written
+    done = apply_amendment(
+        sqlite_engine,
+        spec,
+        load_amendment(ROOT / "tests" / "specs" / "amendments" / "zj-2025-gas-move-with-due.yaml"),
+        load_calendar_for(spec),
+        at=at("2025-09-26 09:00"),
+    )
+    assert done.written and not done.errors
+    due = {fmt(r.due_at, TZ) for r in _rows(sqlite_engine, Assignment, Assignment.item_id == "holiday_due")}
+    assert due == {"2025-10-15 周三 24:00"}

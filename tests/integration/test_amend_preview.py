@@ -91,3 +91,61 @@ def test_the_cli_dry_run_names_the_stages_that_follow(tmp_path, monkeypatch):
         result.output
     )
     assert "stage materials counts from stage:city_check, which counts from stage:county_check" in result.output
+
+
+ZJ = ROOT / "tests" / "specs" / "zj-2025-gas.yaml"
+ZJ_MOVE = ROOT / "tests" / "specs" / "amendments" / "zj-2025-gas-move.yaml"
+ZJ_MOVE_WITH_DUE = ROOT / "tests" / "specs" / "amendments" / "zj-2025-gas-move-with-due.yaml"
+
+
+def test_a_stage_moved_past_an_items_due_is_an_error_unless_the_amendment_names_its_due():
+    """自查 to Friday 10/10: 县级复查 follows it and opens then, but its 节日值班表 stays due Wednesday 10/8, so no
+    county could hand it in on time (the next tick would send 开始办理, 逾期 and 催办 at once): validate's error
+    for a due before opening. Naming its new due (10月15日) in the amendment clears it."""
+    result = preview_amendment(load_spec(ZJ), load_amendment(ZJ_MOVE), WorkCalendar())
+    assert result.errors == [
+        "item 'holiday_due' is due 2025-10-08 周三 24:00, before it opens (2025-10-10 周五 24:00 at the earliest, "
+        "the start of its stage 县级复查阶段): no unit could hand it in on time; move the due, or give the item "
+        "`opens:` if it opens before its stage; the amendment must name its new due (`- {item: holiday_due, due: …}`)"
+    ]
+    named = preview_amendment(load_spec(ZJ), load_amendment(ZJ_MOVE_WITH_DUE), WorkCalendar())
+    assert named.errors == []
+    assert {(c.item_id, fmt(c.new_due, TZ)) for c in named.changed if c.item_id == "holiday_due"} == {
+        ("holiday_due", "2025-10-15 周三 24:00")
+    }
+
+
+def test_the_cli_dry_run_lists_an_item_opening_after_its_due_as_an_error(tmp_path, monkeypatch):
+    from duban.settings import get_settings
+
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["amend", str(ZJ), str(ZJ_MOVE), "--dry-run"])
+    assert result.exit_code == 1, result.output
+    assert "error item 'holiday_due' is due 2025-10-08 周三 24:00, before it opens" in result.output
+    assert "would re-plan 26 assignment(s)" in result.output  # the rest of the dry run is still shown
+    assert "the amendment would be refused: 1 error(s) above" in result.output
+    assert "note item holiday_due" not in result.output
+
+
+YJ = ROOT / "tests" / "specs" / "yj-2026-safety.yaml"
+YJ_SHORTEN = ROOT / "tests" / "specs" / "amendments" / "yj-2026-safety-shorten.yaml"
+
+
+def test_a_stage_shortened_before_its_items_dues_gets_validates_outside_its_stage_warning(tmp_path, monkeypatch):
+    """乡镇自查 shortened to end Tuesday 9/22 while its 隐患自查台账 stays due 9/25 and 县级汇总表 9/30: the warning
+    validate gives a due outside its stage, in the amended window (动员情况, due 9/20, is inside it)."""
+    from duban.settings import get_settings
+
+    result = preview_amendment(load_spec(YJ), load_amendment(YJ_SHORTEN), WorkCalendar())
+    window = "乡镇自查阶段 (2026-09-14 周一 08:30 — 2026-09-22 周二 24:00)"
+    assert result.warnings == [
+        f"item 'self_ledger' is due 2026-09-25 周五 24:00, outside its stage {window}",
+        f"item 'county_sum' is due 2026-09-30 周三 24:00, outside its stage {window}",
+    ]
+    assert result.errors == []
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    shown = CliRunner().invoke(app, ["amend", str(YJ), str(YJ_SHORTEN), "--dry-run"])
+    assert shown.exit_code == 0, shown.output
+    assert f"warning item 'county_sum' is due 2026-09-30 周三 24:00, outside its stage {window}" in shown.output

@@ -156,3 +156,91 @@ def test_an_amendment_moving_a_stage_moves_the_stage_that_follows_it(sqlite_engi
     assert {r.state for r in _rows(sqlite_engine, "county_check")} == {State.pending.value}
     assert _tick(sqlite_engine, at("2024-06-06 08:30"))["county_check"].events["opened"] == 2
     assert {r.next_event_at for r in _rows(sqlite_engine, "city_check")} == {None}  # waits for the counties
+
+
+def test_an_amendment_on_a_running_campaign_keeps_the_following_stages_already_opened(
+    sqlite_engine, tmp_path, monkeypatch
+):
+    """晋中 国庆安全排查 (2026): 自查 extended to Friday 10/9, 县级复查 opened when it closed (10/9 24:00), both
+    counties reported Monday 10/12, so 市级抽查 opened one working day later (Tuesday 10/13 08:30). On 10/14 a
+    notice moves 自查's end to 10/20: both stages follow it, but the record opened them and keeps
+    them; nothing of theirs moves."""
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from duban.domain.plan import load_calendar_for
+    from duban.services.amend import apply_amendment
+    from duban.services.sample_draws import draw_open_sample
+    from duban.settings import get_settings
+    from duban.spec.amendment import load_amendment
+    from duban.spec.load import load_spec
+
+    spec_path, campaign = ROOT / "tests" / "specs" / "yj-2026-safety.yaml", "yj-2026-safety"
+    amendments = ROOT / "tests" / "specs" / "amendments"
+    stages = ("self_check", "county_check", "city_check")
+
+    def tick_all(moment):
+        release_stages(sqlite_engine, campaign, moment)
+        for stage in stages:
+            tick_stage(sqlite_engine, campaign, stage, moment)
+        compose_messages(sqlite_engine, campaign, moment)
+
+    def instants():
+        with sqlite_engine.connect() as conn:
+            rows = conn.execute(
+                select(Assignment.__table__).where(
+                    Assignment.campaign_id == campaign, Assignment.stage_id != "self_check"
+                )
+            ).all()
+        return sorted((r.item_id, r.unit_code, r.state, fmt(r.open_at, TZ), fmt(r.due_at, TZ)) for r in rows)
+
+    ensure_planned(sqlite_engine, spec_path, now=at("2026-09-10 12:00"))
+    spec = load_spec(spec_path)
+    calendar = load_calendar_for(spec)
+    oct9 = load_amendment(amendments / "yj-2026-safety-extend-to-oct9.yaml")
+    apply_amendment(sqlite_engine, spec, oct9, calendar, at=at("2026-09-25 09:00"))
+    draw_open_sample(sqlite_engine, campaign, "city_sample", count=2, at=at("2026-09-28 09:00"))
+    tick_all(at("2026-10-10 09:00"))
+    for county in ("140724", "140725"):
+        record_submission(sqlite_engine, campaign, county, "county_report", at("2026-10-12 10:00"), files_dir=tmp_path)
+    for moment in ("2026-10-12 11:00", "2026-10-13 09:00", "2026-10-14 08:00"):
+        tick_all(at(moment))
+    before = instants()
+    assert {(item, state, opens) for item, _unit, state, opens, _due in before} == {
+        ("county_report", "submitted", "2026-10-09 周五 24:00"),
+        ("rectify", "open", "2026-10-13 周二 08:30"),
+    }
+    oct20 = load_amendment(amendments / "yj-2026-safety-extend.yaml")
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DUBAN_DATABASE_URL", str(sqlite_engine.url))
+    get_settings.cache_clear()
+    shown = CliRunner().invoke(
+        app,
+        [
+            "amend",
+            str(spec_path),
+            str(amendments / "yj-2026-safety-extend.yaml"),
+            "--at",
+            "2026-10-14 09:00",
+            "--dry-run",
+        ],
+    )
+    assert shown.exit_code == 0, shown.output
+    assert (
+        "note stage county_check counts from stage:self_check, which the amendment moves, but already opened on "
+        "2026-10-09 周五 24:00: it does not move (the record keeps it)"
+    ) in shown.output
+    assert "note stage city_check counts from stage:county_check, which counts from stage:self_check, which the " in (
+        shown.output
+    )
+    assert "already opened on 2026-10-13 周二 08:30" in shown.output
+    assert "moves with it" not in shown.output and "waits for the record" not in shown.output
+    dry = apply_amendment(sqlite_engine, spec, oct20, calendar, at=at("2026-10-14 09:00"), dry_run=True)
+    apply_amendment(sqlite_engine, spec, oct20, calendar, at=at("2026-10-14 09:00"))
+    assert instants() == before  # 县级复查's opening stays 10/9 24:00 (it moved to 10/20 before)
+    assert {c.item_id for c in dry.changed} <= {"mobilize", "self_ledger", "county_sum"}
+    assert (dry.moving, dry.waiting) == ([], [])
+    assert {stage: fmt(when, TZ) for stage, when in dry.opened.items()} == {
+        "county_check": "2026-10-09 周五 24:00",
+        "city_check": "2026-10-13 周二 08:30",
+    }

@@ -22,6 +22,8 @@ def test_there_is_a_notice_for_each_form():
         "xiyang-2024-failed.yaml",
         "xiyang-2024-outcomes.yaml",
         "xiyang-2024-words.yaml",
+        "yj-2026-safety.yaml",
+        "zj-2025-gas.yaml",
     ]
 
 
