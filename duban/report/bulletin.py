@@ -135,7 +135,9 @@ def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensio
 
 
 def _loop_facts(engine: Engine, campaign_id: str, as_of: datetime, item_names: dict) -> tuple[dict, dict]:
-    """(unit, item name) → returns by `as_of`, and → the latest due granted by an approved extension."""
+    """(unit, item name) → returns by `as_of`, and → the latest due granted by an approved extension, whenever it was
+    decided: the 截止 column already counts it (the schedule moved), so an approval recorded at the wall clock after a
+    back-dated `as_of` still shows beside the due it moved."""
     v, r = core_table(ReviewRow), core_table(ExtensionRequest)
     returns: dict = defaultdict(int)
     extensions: dict = {}
@@ -148,7 +150,7 @@ def _loop_facts(engine: Engine, campaign_id: str, as_of: datetime, item_names: d
             returns[(unit, item_names.get(item, item))] += 1
         for unit, item, until in conn.execute(
             select(r.c.unit_code, r.c.item_id, r.c.granted_until)
-            .where(r.c.campaign_id == campaign_id, r.c.status == "approved", r.c.decided_at <= as_of)
+            .where(r.c.campaign_id == campaign_id, r.c.status == "approved")
             .order_by(r.c.id)
         ):
             extensions[(unit, item_names.get(item, item))] = until
