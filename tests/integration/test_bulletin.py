@@ -167,3 +167,19 @@ def test_the_bulletin_shows_the_approved_extension_of_a_unit_late_after_it(tmp_p
     paragraphs, rows = _text(out)
     zuoquan = [r for r in rows if r[1] == "左权县统计局"]
     assert zuoquan and zuoquan[0][3] == "7月3日" and zuoquan[0][6] == "延至7月3日", zuoquan
+
+
+def test_the_title_writes_the_overlap_of_the_campaign_title_and_the_stage_name_once(tmp_path):
+    """The campaign title ends with "回头看" and the materials stage's name starts with it: written once."""
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-07-02 09:00"))
+    out = tmp_path / "通报.docx"
+    result = CliRunner().invoke(
+        app,
+        ["bulletin", str(JINZHONG), "--stage", "materials", "--as-of", "2024-07-02 09:00", "--out", str(out)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    paragraphs, _rows = _text(out)
+    assert paragraphs[0] == '关于统计基层基础工作规范化建设"回头看"检查材料整理上报阶段进展情况的通报'
