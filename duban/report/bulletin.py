@@ -55,6 +55,16 @@ def _days(seconds: float) -> str:
     return f"{days:.0f}天" if days >= 1 else "不足1天"
 
 
+def joined(title: str, stage: str) -> str:
+    """The campaign title then the stage name, an overlap of the title's end with the stage's start written once:
+    '…建设"回头看"' + '"回头看"检查材料整理上报阶段' → '…建设"回头看"检查材料整理上报阶段' (two characters at least, so
+    a chance one-character match is kept)."""
+    for k in range(min(len(title), len(stage)), 1, -1):
+        if title.endswith(stage[:k]):
+            return title + stage[k:]
+    return title + stage
+
+
 def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensions: dict) -> Draft:
     """The 通报 as a draft: 总体情况, the units late or missing by county, 工作要求."""
     spec, tz = record.spec, record.tz
@@ -62,7 +72,7 @@ def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensio
     scope = names.get(stage_id, "") if stage_id else ""
     tally = record.by_stage.get(stage_id) if stage_id else record.overall
     slips = [s for s in [*record.missing, *record.late] if not stage_id or s.stage == scope]
-    title = f"关于{spec.title}{scope}进展情况的通报"
+    title = f"关于{joined(spec.title, scope)}进展情况的通报"
     day = cn_day(record.as_of, tz)
     doc = f"《{spec.title}》（{spec.doc_no}）" if spec.doc_no else f"《{spec.title}》"
     preamble = f"按照{doc}要求，现将截至{day}{scope or '各项工作'}的报送情况通报如下。"
@@ -135,7 +145,9 @@ def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensio
 
 
 def _loop_facts(engine: Engine, campaign_id: str, as_of: datetime, item_names: dict) -> tuple[dict, dict]:
-    """(unit, item name) → returns by `as_of`, and → the latest due granted by an approved extension."""
+    """(unit, item name) → returns by `as_of`, and → the latest due granted by an approved extension, whenever it was
+    decided: the 截止 column already counts it (the schedule moved), so an approval recorded at the wall clock after a
+    back-dated `as_of` still shows beside the due it moved."""
     v, r = core_table(ReviewRow), core_table(ExtensionRequest)
     returns: dict = defaultdict(int)
     extensions: dict = {}
@@ -148,7 +160,7 @@ def _loop_facts(engine: Engine, campaign_id: str, as_of: datetime, item_names: d
             returns[(unit, item_names.get(item, item))] += 1
         for unit, item, until in conn.execute(
             select(r.c.unit_code, r.c.item_id, r.c.granted_until)
-            .where(r.c.campaign_id == campaign_id, r.c.status == "approved", r.c.decided_at <= as_of)
+            .where(r.c.campaign_id == campaign_id, r.c.status == "approved")
             .order_by(r.c.id)
         ):
             extensions[(unit, item_names.get(item, item))] = until

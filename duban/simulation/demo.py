@@ -3,7 +3,8 @@
 The clock is simulated from 2024-05-10 to 2024-07-02; units behave by a seeded draw (most on time, some
 late, some never). Every tick is a `campaign-tick` flow run and every send a `dispatch-outbox` run against
 Prefect's embedded server; messages land in the local sink (DUBAN_HOME/sink/messages.txt). The record stays
-in the database, so `duban status` can be run on it afterwards.
+in the database, so `duban status` can be run on it afterwards. At the end it drafts one 通报 of the whole campaign
+(the `duban bulletin` service) into DUBAN_HOME/reports and says where.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from duban.domain.plan import load_calendar_for
 from duban.errors import StoreError
 from duban.instants import fmt, parse_instant
+from duban.report.bulletin import write_bulletin
 from duban.services.lifecycle import ensure_planned
 from duban.settings import Settings
 from duban.simulation.loop import LoopScript
@@ -44,6 +47,7 @@ class DemoResult:
     sink: Path
     seconds: float
     loop: list[str] = field(default_factory=list)  # the 督办 loop's moments the demo played, in words
+    bulletin: Path | None = None  # the one 通报 the demo drafted at its end (as `duban bulletin` does), where kept
 
 
 def find_spec(name: str = DEMO_SPEC) -> Path:
@@ -98,6 +102,14 @@ def run_demo(settings: Settings, *, progress=lambda text: None) -> DemoResult:
             quiet=settings.quiet(),
             with_rollups=feeds_rollups(engine, campaign_id),
         )
+    bulletin = settings.home / "reports" / f"{campaign_id}-通报.docx"
+    files, _draft, _record = write_bulletin(
+        engine, campaign_id, end, bulletin, load_calendar_for(planned.spec, settings.calendar_file), actor="demo"
+    )
+    loop.done.append(
+        f"{fmt(end, tz)} 起草通报（第{files.number}期，逾期未报{files.missing}项、逾期报送{files.late}项，"
+        f"点名{files.units_named}个单位）：{files.docx}"
+    )
     with reading(engine) as conn:
         sent = sent_by_kind(conn, campaign_id)
         samples = recorded_draws(conn, campaign_id)
@@ -107,6 +119,7 @@ def run_demo(settings: Settings, *, progress=lambda text: None) -> DemoResult:
         log=log,
         sent_by_kind=sent,
         loop=loop.done,
+        bulletin=files.docx,
         status=status_report(engine, campaign_id, end),
         samples=samples,
         sink=settings.sink_dir / "messages.txt",

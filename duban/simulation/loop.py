@@ -1,7 +1,8 @@
 """The 督办 loop played once each on a simulated clock (`duban demo`, `duban simulate`), the same way on both paths.
 
-- 延期申请: the first unit (in code order) of the first item the notice lets be extended asks, four days before its
-  due, for a due three days later (or the notice's limit, when shorter); the issuer approves it the next day.
+- 延期申请: four days before the due of the first item the notice lets be extended, the first unit (in code order)
+  that still owes it (not handed in, due more than a day ahead) asks for a due three days later (or the notice's
+  limit, when shorter); the issuer approves it the next day.
 - 审核: the reviewer looks at every version waiting for review the morning after it came in, returns the first of
   each item with a reason and accepts the others (a version handed in again is accepted).
 - 签收: when a notice or stage that asks 签收 has opened, every unit asked taps 签收 at the next tick but the last in
@@ -23,6 +24,7 @@ from duban.services.acknowledgements import record_acknowledgement
 from duban.services.extension import decide_extension, request_extension
 from duban.services.review import record_review, review_queue
 from duban.store.acknowledgement_rows import asked_and_not_given
+from duban.store.core import core_table
 from duban.store.tables import Assignment
 from duban.views.campaigns import load_campaign
 
@@ -64,8 +66,28 @@ class LoopScript:
                     if rule.max.unit.value == "hours"
                     else timedelta(minutes=rule.max.amount),
                 )
-            return row.unit_code, item.id, row.instance, row.due_at - timedelta(days=4), row.due_at + later
+            return row.unit_code, item.id, row.instance, row.due_at - timedelta(days=4), later
         return None
+
+    def _owing(self, item: str, at: datetime, planned: tuple[str, str | None]) -> tuple[str, str | None, datetime]:
+        """(unit, instance, due) of the first unit in code order that still owes `item` at `at` with its due more
+        than a day ahead (so the approval the next day comes before it); the planned one when none does."""
+        a = core_table(Assignment)
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(a.c.unit_code, a.c.instance, a.c.due_at)
+                .where(
+                    a.c.campaign_id == self.campaign_id,
+                    a.c.item_id == item,
+                    a.c.submitted_at.is_(None),
+                    a.c.due_at > at + timedelta(days=1),
+                )
+                .order_by(a.c.unit_code, a.c.due_at)
+                .limit(1)
+            ).first()
+        if row is None:
+            return planned[0], planned[1], at
+        return row.unit_code, row.instance, row.due_at
 
     def name(self, code: str) -> str:
         return load_campaign(self.engine, self.campaign_id, units={code}).display(code)
@@ -97,9 +119,11 @@ class LoopScript:
     def _extension(self, at: datetime) -> None:
         if self.plan is None:
             return
-        unit, item, instance, ask_at, until = self.plan
+        planned, item, planned_instance, ask_at, later = self.plan
         items = {i.id: i.name for _s, i in self.campaign.spec.items()}
         if self.asked is None and at >= ask_at:
+            unit, instance, due = self._owing(item, at, (planned, planned_instance))
+            until = due + later
             try:
                 asked = request_extension(
                     self.engine,

@@ -40,6 +40,22 @@ def _due(text: str, tz: str, what: str) -> datetime:
         raise RequestError(f"{text!r} is not a date", cn=f"请填写{what}（如 2024-06-14）") from None
 
 
+def _new_due(text: str, tz: str, accept: bool) -> datetime | None:
+    """The new due a return carries (as `duban review --return --until`): a date (the end of that day) or a date and
+    time; blank for the spec's `review.within`. Refused by the field's name when it is not a date or goes with 通过."""
+    if not text.strip():
+        return None
+    if accept:
+        raise RequestError("due goes with a return", cn="新的截止时间：只在退回时填写，审核通过请留空")
+    try:
+        return parse_instant(text.strip(), tz, end_of_day=True)
+    except ValueError:
+        raise RequestError(
+            f"{text!r} is not a date",
+            cn=f"新的截止时间：“{text.strip()}”不是日期，请填写如 2024-06-14，或留空按通知规定的期限",
+        ) from None
+
+
 async def _form(request: Request, p: Portal, scope: str):
     p.writable()  # a preview changes nothing
     form = await request.form(max_files=0, max_fields=10)
@@ -155,6 +171,7 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
             now,
             accept_it=accept,
             reason=str(form.get("reason") or "")[:1000],
+            until=_new_due(str(form.get("due") or "")[:40], campaign_or_404(p, link.campaign_id).tz, accept),
             reviewer=f"unit:{link.unit_code}",
             reviewer_unit=link.unit_code,
             instance=row.instance,

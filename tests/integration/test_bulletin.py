@@ -135,3 +135,51 @@ def test_a_bulletin_of_a_stage_the_campaign_lacks_is_refused_by_name(tmp_path):
     assert result.exit_code == 1 and "no stage 'no_such'" in result.output and "Traceback" not in result.output
     bad = CliRunner().invoke(app, ["bulletin", str(JINZHONG), "--as-of", "六月", "--out", str(tmp_path / "x.docx")])
     assert bad.exit_code != 0 and "as-of" in bad.output.lower() and "Traceback" not in bad.output
+
+
+ZUOQUAN = "140722"
+
+
+def test_the_bulletin_shows_the_approved_extension_of_a_unit_late_after_it(tmp_path):
+    """左权县 granted 7/3 for its materials, still owed on 7/4: its row says 延至7月3日, also when the approval was
+    recorded at the wall clock (`duban extension decide` without --at), after the bulletin's instant."""
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-28 09:30"))
+    asked = request_extension(
+        engine,
+        CAMPAIGN,
+        ZUOQUAN,
+        "materials_upload",
+        parse_instant("2024-07-03", "Asia/Shanghai", end_of_day=True),
+        at("2024-06-28 10:00"),
+        reason="材料较多",
+    )
+    decide_extension(engine, asked.id, at("2026-12-06 11:00"), approve=True)
+    tick(engine, at("2024-07-04 09:00"))
+    out = tmp_path / "通报.docx"
+    result = CliRunner().invoke(
+        app,
+        ["bulletin", str(JINZHONG), "--stage", "materials", "--as-of", "2024-07-04 09:00", "--out", str(out)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    paragraphs, rows = _text(out)
+    zuoquan = [r for r in rows if r[1] == "左权县统计局"]
+    assert zuoquan and zuoquan[0][3] == "7月3日" and zuoquan[0][6] == "延至7月3日", zuoquan
+
+
+def test_the_title_writes_the_overlap_of_the_campaign_title_and_the_stage_name_once(tmp_path):
+    """The campaign title ends with "回头看" and the materials stage's name starts with it: written once."""
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-07-02 09:00"))
+    out = tmp_path / "通报.docx"
+    result = CliRunner().invoke(
+        app,
+        ["bulletin", str(JINZHONG), "--stage", "materials", "--as-of", "2024-07-02 09:00", "--out", str(out)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    paragraphs, _rows = _text(out)
+    assert paragraphs[0] == '关于统计基层基础工作规范化建设"回头看"检查材料整理上报阶段进展情况的通报'

@@ -7,6 +7,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -230,6 +231,11 @@ def test_the_demo_in_a_ci_log_shows_progress_and_a_next_command_that_means_what_
     [acked] = [line for line in loop.splitlines() if "个单位签收了" in line]  # 签收 shown once
     assert acked.startswith("  2024-06-11 周二 08:30 10个单位签收了") and "未签收（到签收截止时提醒" in acked
     assert "退回" in loop and "延期" in loop
+    # the extension is asked by a unit still owing the item, and approved; one 通报 is drafted and kept
+    assert "申请将" in loop and "批准延期至" in loop and "未提出延期申请" not in loop, loop
+    [drafted] = [line for line in loop.splitlines() if "起草通报" in line]
+    assert drafted.startswith("  2024-07-02 周二 24:00 起草通报（第1期") and drafted.endswith("-通报.docx")
+    assert Path(drafted.split("）：", 1)[1]).is_file()
     [command] = [line.removeprefix("next: ") for line in lines if line.startswith("next: ")]
     assert (
         command

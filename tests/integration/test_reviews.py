@@ -385,3 +385,33 @@ def test_remind_after_must_be_a_positive_wait(tmp_path):
     )
     with pytest.raises(SpecError, match="remind_after"):
         load_spec(spec)
+
+
+def test_a_county_returns_a_township_from_its_page_with_a_new_due(engine, tmp_path, parent_reviewed):
+    """The county's review form carries an optional 新的截止时间 (as `duban review --return --until`): a typo is
+    refused by the field's name and changes nothing; a date moves the township's due there."""
+    from duban.settings import Settings
+    from tests.integration.portal_site import Site, text_of
+
+    ensure_planned(engine, parent_reviewed, now=at("2024-05-09 12:00"))
+    tick(engine, at("2024-05-10 09:00"))
+    _hand_in(engine, tmp_path, LEPING, "2024-05-20 10:00", item="self_report")
+    site = Site(Settings(), engine, at("2024-05-21 10:00"))
+    token = site.token(XIYANG)
+    assert 'name="due"' in site.page(token).text and "新的截止时间" in site.page(token).text
+    row = _row(engine, LEPING, "self_report")
+
+    def post(**fields):
+        data = {"csrf": site.csrf(f"/u/{token}"), **fields}
+        return site.client.post(f"/u/{token}/reviews/{row.id}", data=data, follow_redirects=False)
+
+    refused = post(decision="return", reason="缺少经验亮点部分", due="下周三")
+    assert refused.status_code == 400 and "新的截止时间：“下周三”不是日期" in text_of(refused.text)
+    accepted_with_due = post(decision="accept", due="2024-05-28")
+    assert accepted_with_due.status_code == 400 and "新的截止时间：只在退回时填写" in text_of(accepted_with_due.text)
+    assert _row(engine, LEPING, "self_report").state == "in_review"
+    returned = post(decision="return", reason="缺少经验亮点部分", due="2024-05-28")
+    assert returned.status_code == 303, text_of(returned.text)
+    assert _row(engine, LEPING, "self_report").due_at == end("2024-05-28")
+    [review] = reviews_of(engine, CAMPAIGN, unit_code=LEPING)
+    assert review.decision == "returned" and review.reason == "缺少经验亮点部分"

@@ -66,3 +66,15 @@ def test_a_preview_counts_every_message_and_keeps_only_those_asked_for():
     for m in whole.messages:
         first.setdefault((m.at, m.kind), []).append(m.recipient)
     assert {k: (len(v), v[:4]) for k, v in first.items()} == {k: (n, r) for k, (n, r) in one.sent.groups.items()}
+
+
+def test_the_loop_extension_is_asked_by_a_unit_still_owing_the_item():
+    """The first unit in code order had handed the item in by the seeded draw; the next one owing it asks instead
+    of the loop saying "未提出延期申请：本事项已报送" (issue 23's tester)."""
+    for seed in (7, 2024):
+        preview = simulate_spec(JINZHONG, seed=seed)
+        lines = [line for line in preview.loop if "延期" in line]
+        assert not any("未提出延期申请" in line for line in lines), lines
+        assert any("申请将自查评分表延期至" in line for line in lines), lines
+        assert any("批准延期至" in line for line in lines), lines
+        assert preview.by_kind()["extension"] == 1
