@@ -66,15 +66,15 @@ def fail(exc: Exception) -> NoReturn:
     raise typer.Exit(1)
 
 
-def when(text: str | None, tz: str, *, end_of_day: bool = False, option: str | None = None) -> datetime:
-    """An instant the user typed (in the campaign's zone), or now; a typo exits 2 with what was wrong (and in
-    which option, when named)."""
+def when(text: str | None, tz: str, *, option: str, end_of_day: bool = False) -> datetime:
+    """An instant the user typed in `option` (in the campaign's zone), or now: the one place a command reads an
+    instant, so a typo exits 2 saying which option was wrong and why (`error: --at: '2024-13-45' is not …`)."""
     if text is None:
         return datetime.now(timezone.utc)
     try:
         return parse_instant(text, tz, end_of_day=end_of_day)
     except ValueError as exc:
-        err.print(f"[bold red]error:[/] {option + ': ' if option else ''}{lit(exc)}")
+        err.print(f"[bold red]error:[/] {option}: {lit(exc)}")
         raise typer.Exit(2) from None
 
 

@@ -43,7 +43,7 @@ def review(
     settings = get_settings()
     try:
         engine = _engine()
-        moment = _when(at, settings.timezone)
+        moment = _when(at, settings.timezone, option="--at")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         tz = load_campaign(engine, campaign_id, units=False).tz
         offset = until = None
@@ -51,7 +51,7 @@ def review(
             try:
                 offset = Offset.parse(within)
             except ValueError:
-                until = _when(within, tz, end_of_day=True)
+                until = _when(within, tz, end_of_day=True, option="--within")
         result = record_review(
             engine,
             campaign_id,

@@ -248,3 +248,20 @@ def test_the_demo_in_a_ci_log_shows_progress_and_a_next_command_that_means_what_
     assert status.splitlines()[0].endswith("截至 2024-07-02 周二 24:00（红）")
     missing = sum(int(n) for n in re.findall(r"· 逾期未报 (\d+)", demo.stdout))  # per stage
     assert f"逾期未报 {missing} · " in status  # the red units' overdue items: the demo's count, at the same instant
+
+
+def test_a_mistyped_instant_names_the_option_it_was_typed_in():
+    cases = {
+        "ack {spec} --unit 140724 --at '2024-13-45 10:00'": "--at: '2024-13-45 10:00'",
+        "extension request {spec} --unit 140724 --item x --until 2024-02-30 --reason r --at '2024-06-06 10:00'": (
+            "--until: '2024-02-30'"
+        ),
+        "review {spec} --unit 140724 --item x --return --reason r --within abc --at '2024-06-06 10:00'": (
+            "--within: 'abc'"
+        ),
+        "tick {spec} --as-of 2024-06-31": "--as-of: '2024-06-31'",
+    }
+    for command, named in cases.items():
+        result = _run(*shlex.split(command.format(spec=JINZHONG)))
+        assert result.exit_code == 2, result.output
+        assert f"error: {named} is not a date or time" in result.output, result.output
