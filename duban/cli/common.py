@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from rich.text import Text
 
 from duban.instants import parse_instant
 from duban.settings import get_settings
+
+if TYPE_CHECKING:
+    from duban.spec.terms import Offset
 
 UNWRAPPED = 10_000  # columns of a console that is not a terminal: a line as long as it is
 
@@ -74,8 +77,38 @@ def when(text: str | None, tz: str, *, option: str, end_of_day: bool = False) ->
     try:
         return parse_instant(text, tz, end_of_day=end_of_day)
     except ValueError as exc:
-        err.print(f"[bold red]error:[/] {option}: {lit(exc)}")
-        raise typer.Exit(2) from None
+        _refuse(option, exc)
+
+
+def due_within(text: str, tz: str) -> tuple[Offset | None, datetime | None]:
+    """`--within` of a return: a positive duration after it ("3 working days") or an instant (the end of that day
+    when no time is given); anything else exits 2 saying which forms --within takes."""
+    from duban.spec.terms import Offset
+
+    try:
+        offset = Offset.parse(text)
+    except ValueError as not_offset:
+        try:
+            return None, parse_instant(text, tz, end_of_day=True)
+        except ValueError:
+            if "is not an offset" not in str(not_offset):  # a duration, but longer than any notice counts
+                _refuse("--within", not_offset)
+            _refuse(
+                "--within",
+                f"{text!r} is neither a duration (write 3 working days, 1 day, 12 hours or 3个工作日) nor an instant "
+                "(write 2024-06-30, 2024-06-30 17:00 or 2024-06-30T17:00+08:00)",
+            )
+    if offset.amount <= 0:
+        _refuse(
+            "--within",
+            f"{text!r} is not positive: write the time the unit has after the return, such as 3 working days",
+        )
+    return offset, None
+
+
+def _refuse(option: str, why: object) -> NoReturn:
+    err.print(f"[bold red]error:[/] {option}: {lit(why)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
 
 
 def engine():

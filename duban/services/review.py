@@ -97,6 +97,11 @@ def record_review(
     reason = (reason or "").strip() or None
     if not accept_it and reason is None:
         raise RequestError("give the reason for the return (--reason)", cn="请填写退回的理由")
+    if within is not None and within.amount <= 0:
+        raise RequestError(
+            f"--within {within} is not positive: the new due is a positive time after the return",
+            cn="退回后的期限须为正数",
+        )
     timeline = None if accept_it else timeline_of(engine, campaign_id, calendar_file)
     with unit_of_work(engine) as conn:
         query = select(_A).where(_A.c.campaign_id == campaign_id, _A.c.unit_code == unit_code, _A.c.item_id == item_id)

@@ -17,6 +17,7 @@ from duban.services.compose import describe
 from duban.services.lifecycle import ensure_planned
 from duban.services.review import record_review, review_queue, reviews_of
 from duban.services.submit import record_submission
+from duban.spec.terms import Offset, OffsetUnit
 from duban.store.tables import Assignment, OutboxMessage, Submission
 from duban.views.campaigns import load_campaign
 from tests.conftest import JINZHONG, SPECS
@@ -139,6 +140,18 @@ def test_a_return_needs_a_reason_and_only_reviewed_items_are_reviewed(engine, tm
     with pytest.raises(RequestError, match="reason") as no_reason:
         record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-20 10:00"), accept_it=False, reason=" ")
     assert no_reason.value.cn == "请填写退回的理由"
+    for days in (-3, 0):  # a new due at or before the return is refused, not silently the old due
+        with pytest.raises(RequestError, match="not positive"):
+            record_review(
+                engine,
+                CAMPAIGN,
+                XIYANG,
+                ITEM,
+                at("2024-06-20 10:00"),
+                accept_it=False,
+                reason="x",
+                within=Offset(days, OffsetUnit.working_days),
+            )
     with pytest.raises(RequestError, match="not reviewed"):
         record_review(engine, CAMPAIGN, XIYANG, "county_report", at("2024-06-20 10:00"), accept_it=True)
 
@@ -208,6 +221,27 @@ def test_the_cli_returns_and_accepts(tmp_path):
     assert handed.exit_code == 0 and "待审核" in handed.output, handed.output
     both = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--return")
     assert both.exit_code == 1 and "exactly one of --accept and --return" in both.output
+    retry = (
+        "review",
+        JINZHONG,
+        "--unit",
+        XIYANG,
+        "--item",
+        ITEM,
+        "--return",
+        "--reason",
+        "x",
+        "--at",
+        "2024-06-28 09:30",
+    )
+    for within, why in [
+        ("-3 working days", "'-3 working days' is not positive"),
+        ("0 working days", "'0 working days' is not positive"),
+        ("1000000000 days", "1000000000 days: an offset is at most 3,660 days"),
+        ("3 weeks", "'3 weeks' is neither a duration (write 3 working days"),
+    ]:
+        refused = run(*retry, "--within", within)
+        assert refused.exit_code == 2 and f"error: --within: {why}" in refused.output, refused.output
     returned = run(
         "review",
         JINZHONG,
