@@ -62,8 +62,9 @@ def working(text: str) -> Iterator[Callable[[str], None]]:
 
 
 def fail(exc: Exception) -> NoReturn:
-    """Print one of duban's own errors as `SomeError: …` in red and exit 1."""
-    message = Text(f"{type(exc).__name__}:", style="bold red")
+    """Print one of duban's own errors as `error: …` (as a mistyped option is) and exit 1: the user reads what was
+    wrong, not the name of a Python class."""
+    message = Text("error:", style="bold red")
     message.append(f" {exc}")  # verbatim: a vendor's or a spec's `[...]` is text, not markup
     err.print(message, highlight=False, soft_wrap=True)
     raise typer.Exit(1)

@@ -110,7 +110,7 @@ def test_submit_then_status(tmp_path):
         "--at",
         "2024-06-01 10:00",
     )
-    assert refused.exit_code == 1 and "SubmissionError" in refused.output and "below the minimum 6" in refused.output
+    assert refused.exit_code == 1 and "error: " in refused.output and "below the minimum 6" in refused.output
     report = write(tmp_path / "总结报告.docx", docx_bytes())
     late = _run(
         "submit", JINZHONG, "--unit", "140724100", "--item", "self_report", "--file", report, "--at", "2024-05-26 09:00"

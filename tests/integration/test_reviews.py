@@ -263,7 +263,9 @@ def test_the_cli_returns_and_accepts(tmp_path):
     )
     nothing = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--at", "2024-06-28 11:00")
     assert (
-        nothing.exit_code == 1 and "RequestError" in nothing.output and "nothing waiting for review" in nothing.output
+        nothing.exit_code == 1
+        and "error: unit 140724 has nothing waiting" in nothing.output
+        and "nothing waiting for review" in nothing.output
     )
     run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-07-01 09:00")
     accepted = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--at", "2024-07-01 10:00")
