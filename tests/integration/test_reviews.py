@@ -140,6 +140,9 @@ def test_a_return_needs_a_reason_and_only_reviewed_items_are_reviewed(engine, tm
     with pytest.raises(RequestError, match="reason") as no_reason:
         record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-20 10:00"), accept_it=False, reason=" ")
     assert no_reason.value.cn == "请填写退回的理由"
+    with pytest.raises(RequestError, match="--reason: 5,000 characters") as long:
+        record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-20 10:00"), accept_it=False, reason="缺" * 5000)
+    assert long.value.cn == "退回理由不超过1000字"
     for days in (-3, 0):  # a new due at or before the return is refused, not silently the old due
         with pytest.raises(RequestError, match="not positive"):
             record_review(
@@ -421,3 +424,18 @@ def test_remind_after_must_be_a_positive_wait(tmp_path):
     )
     with pytest.raises(SpecError, match="remind_after"):
         load_spec(spec)
+
+
+def test_a_return_reason_over_1000_characters_is_refused_at_ops_not_cut(sqlite_engine, tmp_path):
+    from urllib.parse import unquote
+
+    from tests.integration.portal_site import make_site
+
+    site = make_site(sqlite_engine, now="2024-06-20 10:00", ticked="2024-06-12 09:30")
+    assert site.login().status_code == 303
+    handed = _hand_in(site.engine, tmp_path, XIYANG, "2024-06-20 09:00")
+    loop = f"/ops/c/{CAMPAIGN}/loop"
+    data = {"csrf": site.csrf(loop), "decision": "return", "reason": "缺" * 5000}
+    refused = site.client.post(f"/ops/c/{CAMPAIGN}/reviews/{handed.assignment_id}", data=data, follow_redirects=False)
+    assert refused.status_code == 303 and "退回理由不超过1000字" in unquote(refused.headers["location"])
+    assert reviews_of(site.engine, CAMPAIGN, unit_code=XIYANG) == []
