@@ -12,7 +12,7 @@
     ├── LinkError          a unit link (portal token) is tampered with, expired or revoked
     └── DeployError        the Prefect server cannot take a deployment (none configured, unreachable, no pool)
 
-The CLI catches only these, prints the class name and message in red, and exits 1. Errors a unit's staff can
+The CLI catches only these, prints `error:` and the message in red, and exits 1. Errors a unit's staff can
 meet on the portal also carry `cn`, the same message in Chinese.
 """
 

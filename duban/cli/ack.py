@@ -30,7 +30,7 @@ def ack(
     settings = get_settings()
     try:
         engine = _engine()
-        moment = _when(at, settings.timezone)
+        moment = _when(at, settings.timezone, option="--at")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         stages = record_acknowledgement(engine, campaign_id, unit, moment, stage_id=stage, actor="cli")
     except DubanError as exc:

@@ -43,7 +43,7 @@ def amend(
                 loaded_spec,
                 load_amendment(amendment),
                 calendar,
-                at=_when(at, tz),
+                at=_when(at, tz, option="--at"),
                 quiet=settings.quiet(),
                 dry_run=dry_run,
             )
@@ -181,7 +181,7 @@ def report(
     settings = get_settings()
     try:
         engine = open_database(settings.resolved_database_url)
-        moment = _when(as_of, settings.timezone)
+        moment = _when(as_of, settings.timezone, option="--as-of")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         if Path(spec).is_file():
             calendar = load_calendar_for(load_spec(spec), settings.calendar_file)

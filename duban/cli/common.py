@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from rich.text import Text
 
 from duban.instants import parse_instant
 from duban.settings import get_settings
+
+if TYPE_CHECKING:
+    from duban.spec.terms import Offset
 
 UNWRAPPED = 10_000  # columns of a console that is not a terminal: a line as long as it is
 
@@ -59,23 +62,54 @@ def working(text: str) -> Iterator[Callable[[str], None]]:
 
 
 def fail(exc: Exception) -> NoReturn:
-    """Print one of duban's own errors as `SomeError: …` in red and exit 1."""
-    message = Text(f"{type(exc).__name__}:", style="bold red")
+    """Print one of duban's own errors as `error: …` (as a mistyped option is) and exit 1: the user reads what was
+    wrong, not the name of a Python class."""
+    message = Text("error:", style="bold red")
     message.append(f" {exc}")  # verbatim: a vendor's or a spec's `[...]` is text, not markup
     err.print(message, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
-def when(text: str | None, tz: str, *, end_of_day: bool = False, option: str | None = None) -> datetime:
-    """An instant the user typed (in the campaign's zone), or now; a typo exits 2 with what was wrong (and in
-    which option, when named)."""
+def when(text: str | None, tz: str, *, option: str, end_of_day: bool = False) -> datetime:
+    """An instant the user typed in `option` (in the campaign's zone), or now: the one place a command reads an
+    instant, so a typo exits 2 saying which option was wrong and why (`error: --at: '2024-13-45' is not …`)."""
     if text is None:
         return datetime.now(timezone.utc)
     try:
         return parse_instant(text, tz, end_of_day=end_of_day)
     except ValueError as exc:
-        err.print(f"[bold red]error:[/] {option + ': ' if option else ''}{lit(exc)}")
-        raise typer.Exit(2) from None
+        _refuse(option, exc)
+
+
+def due_within(text: str, tz: str) -> tuple[Offset | None, datetime | None]:
+    """`--within` of a return: a positive duration after it ("3 working days") or an instant (the end of that day
+    when no time is given); anything else exits 2 saying which forms --within takes."""
+    from duban.spec.terms import Offset
+
+    try:
+        offset = Offset.parse(text)
+    except ValueError as not_offset:
+        try:
+            return None, parse_instant(text, tz, end_of_day=True)
+        except ValueError:
+            if "is not an offset" not in str(not_offset):  # a duration, but longer than any notice counts
+                _refuse("--within", not_offset)
+            _refuse(
+                "--within",
+                f"{text!r} is neither a duration (write 3 working days, 1 day, 12 hours or 3个工作日) nor an instant "
+                "(write 2024-06-30, 2024-06-30 17:00 or 2024-06-30T17:00+08:00)",
+            )
+    if offset.amount <= 0:
+        _refuse(
+            "--within",
+            f"{text!r} is not positive: write the time the unit has after the return, such as 3 working days",
+        )
+    return offset, None
+
+
+def _refuse(option: str, why: object) -> NoReturn:
+    err.print(f"[bold red]error:[/] {option}: {lit(why)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
 
 
 def engine():

@@ -46,7 +46,7 @@ def request(
     settings = get_settings()
     try:
         engine = _engine()
-        moment = _when(at, settings.timezone)
+        moment = _when(at, settings.timezone, option="--at")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         tz = _tz(engine, campaign_id)
         asked = request_extension(
@@ -54,7 +54,7 @@ def request(
             campaign_id,
             unit,
             item,
-            _when(until, tz, end_of_day=True),
+            _when(until, tz, end_of_day=True, option="--until"),
             moment,
             reason=reason,
             instance=instance,
@@ -98,13 +98,13 @@ def decide(
         engine = _engine()
         asked = get_request(engine, request_id)
         tz = _tz(engine, asked.campaign_id)
-        moment = _when(at, tz)
+        moment = _when(at, tz, option="--at")
         decision = decide_extension(
             engine,
             request_id,
             moment,
             approve=approve,
-            until=_when(until, tz, end_of_day=True) if until else None,
+            until=_when(until, tz, end_of_day=True, option="--until") if until else None,
             note=note,
             quiet=settings.quiet(),
             calendar_file=settings.calendar_file,
@@ -147,7 +147,7 @@ def list_(
     try:
         engine = _engine()
         campaign_id = campaign_id_for(
-            engine, str(spec), now=_when(None, settings.timezone), calendar_file=settings.calendar_file
+            engine, str(spec), now=_when(None, settings.timezone, option="--at"), calendar_file=settings.calendar_file
         )
         rows = requests_of(engine, campaign_id, status=status)
         campaign = load_campaign(engine, campaign_id, units={r.unit_code for r in rows})

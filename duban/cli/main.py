@@ -151,7 +151,7 @@ def tick(spec: SpecArg, as_of: AsOf = None) -> None:
     from duban.services.lifecycle import check_ref
 
     settings = get_settings()
-    moment = _when(as_of, settings.timezone)
+    moment = _when(as_of, settings.timezone, option="--as-of")
     try:
         check_ref(_engine(), str(spec), calendar_file=settings.calendar_file)  # before Prefect starts
     except DubanError as exc:
@@ -173,7 +173,7 @@ def dispatch(as_of: AsOf = None, campaign: Annotated[Optional[str], typer.Option
 
     check_prefect_ui()
     try:
-        result = dispatch_outbox(as_of=_when(as_of, get_settings().timezone), campaign=campaign)
+        result = dispatch_outbox(as_of=_when(as_of, get_settings().timezone, option="--as-of"), campaign=campaign)
     except DubanError as exc:
         _fail(exc)
     show.print_dispatch(console, result)
@@ -188,7 +188,7 @@ def digest(
 
     check_prefect_ui()
     try:
-        result = daily_digest(as_of=_when(as_of, get_settings().timezone), send=send)
+        result = daily_digest(as_of=_when(as_of, get_settings().timezone, option="--as-of"), send=send)
     except DubanError as exc:
         _fail(exc)
     console.print(
@@ -222,7 +222,7 @@ def submit(
         pairs[name.strip()] = value.strip()
     try:
         engine = _engine()
-        moment = _when(at, settings.timezone)
+        moment = _when(at, settings.timezone, option="--at")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         receipt = record_submission(
             engine,
@@ -262,7 +262,7 @@ def excuse(
     settings = get_settings()
     try:
         engine = _engine()
-        moment = _when(at, settings.timezone)
+        moment = _when(at, settings.timezone, option="--at")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         state = record_excuse(engine, campaign_id, unit, item, moment, reason=reason)
     except DubanError as exc:
@@ -294,7 +294,7 @@ def status(
     wanted = show.StatusFilter.parse(level=level, only=only, refuse=_refuse)
     try:
         engine = _engine()
-        moment = _when(as_of, settings.timezone)
+        moment = _when(as_of, settings.timezone, option="--as-of")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         report = status_report(engine, campaign_id, moment)
     except DubanError as exc:
@@ -329,8 +329,8 @@ def simulate(
         preview = simulate_spec(
             spec,
             seed=seed,
-            start=_when(start, tz) if start else None,
-            end=_when(end, tz, end_of_day=True) if end else None,
+            start=_when(start, tz, option="--from") if start else None,
+            end=_when(end, tz, end_of_day=True, option="--to") if end else None,
             quiet=settings.quiet(),
             calendar_file=settings.calendar_file,
             keep=lambda message: message.recipient == unit,  # the rest is counted, not kept (issue 24)

@@ -141,7 +141,7 @@ def retry(
 ) -> None:
     """Put dead or failed messages back in line (a fresh count of tries); unconfirmed ones only when asked."""
     try:
-        moment = _when(as_of, get_settings().timezone) if as_of else datetime.now(timezone.utc)
+        moment = _when(as_of, get_settings().timezone, option="--as-of") if as_of else datetime.now(timezone.utc)
         done = outbox.retry(_engine(), moment, ids=ids, dead=dead, unconfirmed=unconfirmed)
     except DubanError as exc:
         _fail(exc)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from duban.cli.common import check_prefect_ui, console, engine as _engine, fail as _fail, when as _when
+from duban.cli.common import check_prefect_ui, console, due_within, engine as _engine, fail as _fail, when as _when
 from duban.errors import DubanError, RequestError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -33,7 +33,6 @@ def review(
     from duban.cli.show import item_words, unit_words
     from duban.services.lifecycle import campaign_id_for
     from duban.services.review import record_review
-    from duban.spec.terms import Offset
     from duban.views.campaigns import load_campaign
 
     if accept == return_:
@@ -43,15 +42,10 @@ def review(
     settings = get_settings()
     try:
         engine = _engine()
-        moment = _when(at, settings.timezone)
+        moment = _when(at, settings.timezone, option="--at")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         tz = load_campaign(engine, campaign_id, units=False).tz
-        offset = until = None
-        if within:
-            try:
-                offset = Offset.parse(within)
-            except ValueError:
-                until = _when(within, tz, end_of_day=True)
+        offset, until = due_within(within, tz) if within is not None else (None, None)
         result = record_review(
             engine,
             campaign_id,

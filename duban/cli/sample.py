@@ -195,7 +195,7 @@ def draw(
     settings = get_settings()
     try:
         engine = _engine()
-        moment = _when(at, settings.timezone)
+        moment = _when(at, settings.timezone, option="--at")
         campaign_id = campaign_id_for(engine, spec, now=moment, calendar_file=settings.calendar_file)
         result, made = draw_open_sample(
             engine,

@@ -145,11 +145,9 @@ def record_acknowledgement(
         rows = conn.execute(query.order_by(_K.c.id)).all()
         open_rows = [r for r in rows if r.state != AckState.acknowledged.value]
         if not open_rows:
-            already = bool(rows)
-            raise RequestError(
-                f"unit {unit_code} has nothing to acknowledge" + (" (acknowledged already)" if already else ""),
-                cn="本单位已签收" if already else "本单位目前没有需要签收的通知",
-            )
+            if not rows:
+                _no_such(conn, campaign_id, unit_code, stage_id)
+            raise RequestError(f"unit {unit_code} has nothing to acknowledge (acknowledged already)", cn="本单位已签收")
         for row in open_rows:
             state = acknowledge(AckState(row.state))
             conn.execute(
@@ -160,6 +158,23 @@ def record_acknowledgement(
                 )
             )
         return [r.stage_id for r in open_rows]
+
+
+def _no_such(conn: Connection, campaign_id: str, unit_code: str, stage_id: str | None) -> None:
+    """Why a unit has no 签收 to give, when it is a mistake: an unknown unit, no such stage, a stage that asks none
+    (a RequestError saying which); returns when there is simply nothing asked yet."""
+    from duban.views.campaigns import load_campaign
+
+    campaign = load_campaign(conn, campaign_id, units={unit_code})
+    if unit_code not in campaign.units:
+        raise RequestError(f"unknown unit {unit_code}", cn="没有这个单位")
+    if stage_id is not None:
+        stages = {stage.id: stage for stage in campaign.spec.stages}
+        if stage_id not in stages:
+            raise RequestError(f"no stage {stage_id!r}; stages: {', '.join(stages)}", cn="没有这个阶段")
+        if stages[stage_id].acknowledge is None:
+            raise RequestError(f"stage {stage_id} asks no 签收", cn="本阶段不需要签收")
+    raise RequestError(f"unit {unit_code} has nothing to acknowledge", cn="本单位目前没有需要签收的通知")
 
 
 def pending_acknowledgements(engine: Engine | Connection, campaign_id: str, unit_code: str, at: datetime) -> list:

@@ -24,6 +24,7 @@ from duban.domain.timeline import Timeline
 from duban.errors import RequestError
 from duban.instants import in_zone, utc
 from duban.services.submit import owed_assignment
+from duban.services.written import bounded
 from duban.settings import quiet_policy
 from duban.spec.models import Campaign, Item
 from duban.store.codec import Codec
@@ -130,7 +131,7 @@ def request_extension(
     calendar_file: Path | None = None,
 ) -> Request:
     """Record a unit's request for a later due, or refuse it (RequestError) with the reason."""
-    reason = (reason or "").strip()
+    reason = bounded(reason, option="--reason", field="理由") or ""
     if not reason:
         raise RequestError("give the reason for the extension (--reason)", cn="请填写申请延期的理由")
     at, until = utc(at), utc(until)
@@ -158,7 +159,7 @@ def request_extension(
                     requested_at=at,
                     due_at=row.due_at,
                     until=until,
-                    reason=reason[:1000],
+                    reason=reason,
                     requested_by=actor[:80],
                     status=ExtensionStatus.pending.value,
                 )
@@ -203,6 +204,7 @@ def decide_extension(
     calendar_file: Path | None = None,
 ) -> Decision:
     """Approve (with the date asked, or an earlier one) or deny a waiting request; the unit is told either way."""
+    note = bounded(note, option="--note", field="审批意见")
     at = utc(at)
     first = get_request(engine, request_id)
     campaign = load_campaign(engine, first.campaign_id, units=False)
@@ -244,7 +246,7 @@ def decide_extension(
                 decided_at=at,
                 decided_by=actor[:80],
                 granted_until=granted,
-                note=(note or "").strip()[:1000] or None,
+                note=note,
             )
         )
         decided = Request.of(conn.execute(select(_R).where(_R.c.id == request_id)).one())

@@ -24,6 +24,7 @@ from duban.domain.state import Progress, Schedule, State, accept, return_for_rew
 from duban.errors import RequestError
 from duban.instants import in_zone, utc
 from duban.services.extension import item_of, move_due, timeline_of
+from duban.services.written import bounded
 from duban.settings import quiet_policy
 from duban.spec.terms import Offset
 from duban.store.codec import Codec
@@ -94,9 +95,14 @@ def record_review(
             "children's items, when the spec says `review: {by: parent}`",
             cn="只能审核本单位所属下级单位的材料",
         )
-    reason = (reason or "").strip() or None
+    reason = bounded(reason, option="--reason", field="退回理由")
     if not accept_it and reason is None:
         raise RequestError("give the reason for the return (--reason)", cn="请填写退回的理由")
+    if within is not None and within.amount <= 0:
+        raise RequestError(
+            f"--within {within} is not positive: the new due is a positive time after the return",
+            cn="退回后的期限须为正数",
+        )
     timeline = None if accept_it else timeline_of(engine, campaign_id, calendar_file)
     with unit_of_work(engine) as conn:
         query = select(_A).where(_A.c.campaign_id == campaign_id, _A.c.unit_code == unit_code, _A.c.item_id == item_id)

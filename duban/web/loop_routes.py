@@ -21,6 +21,7 @@ from duban.services import audit
 from duban.services.acknowledgements import record_acknowledgement
 from duban.services.extension import decide_extension, get_request, request_extension, requests_of
 from duban.services.review import record_review, review_queue
+from duban.services.written import bounded
 from duban.store.tables import Assignment
 from duban.views.duties import submission
 from duban.web.context import Portal, client_of, portal
@@ -106,7 +107,7 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
             item_id,
             until,
             now,
-            reason=str(form.get("reason") or "")[:1000],
+            reason=str(form.get("reason") or ""),
             instance=instance,
             actor=f"unit:{link.unit_code}",
         )
@@ -170,7 +171,7 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
             row.item_id,
             now,
             accept_it=accept,
-            reason=str(form.get("reason") or "")[:1000],
+            reason=str(form.get("reason") or ""),
             until=_new_due(str(form.get("due") or "")[:40], campaign_or_404(p, link.campaign_id).tz, accept),
             reviewer=f"unit:{link.unit_code}",
             reviewer_unit=link.unit_code,
@@ -279,7 +280,7 @@ async def ops_review(
             row.item_id,
             now,
             accept_it=accept,
-            reason=str(form.get("reason") or "")[:1000],
+            reason=str(form.get("reason") or ""),
             reviewer=f"operator:{who}",
             instance=row.instance,
             quiet=p.settings.quiet(),
@@ -365,6 +366,8 @@ async def ops_file_extension(
         until = _due(str(form.get("until"))[:40], campaign.tz, "延期到的日期")
         if not str(form.get("reason") or "").strip():
             raise RequestError("reason: give the reason", cn="理由：请填写申请延期的理由")
+        bounded(str(form.get("reason")), option="reason", field="理由")  # refused before anything is recorded
+        note = bounded(str(form.get("note") or ""), option="note", field="审批意见")
         asked = request_extension(
             p.engine,
             campaign_id,
@@ -372,7 +375,7 @@ async def ops_file_extension(
             item_id,
             until,
             now,
-            reason=str(form.get("reason"))[:1000],
+            reason=str(form.get("reason")),
             instance=instance or None,
             actor=f"operator:{who}",
         )
@@ -382,7 +385,7 @@ async def ops_file_extension(
                 asked.id,
                 now,
                 approve=True,
-                note=str(form.get("note") or "")[:1000] or "督办人员代为登记并批准",
+                note=note or "督办人员代为登记并批准",
                 actor=f"operator:{who}",
                 quiet=p.settings.quiet(),
             )

@@ -14,6 +14,7 @@ from duban.services.acknowledgements import ack_rates, record_acknowledgement, t
 from duban.services.compose import compose_messages, describe
 from duban.services.lifecycle import ensure_planned
 from duban.services.tick import tick_stage
+from duban.spec.load import load_spec
 from duban.store.tables import AcknowledgementRow, OutboxMessage
 from duban.views.campaigns import load_campaign
 from tests.conftest import SPECS
@@ -116,9 +117,18 @@ def test_the_cli_records_a_units_acknowledgement_and_status_shows_the_rate():
     assert done.exit_code == 0, done.output
     assert "已签收 衡阳县统计局（430421）：通知（2021-11-29 周一 15:00）" in done.output
     again = run("ack", HENGYANG, "--unit", HENGYANG_COUNTY, "--at", "2021-11-29 16:00")
-    assert again.exit_code == 1 and "RequestError" in again.output and "acknowledged already" in again.output
+    assert (
+        again.exit_code == 1 and "error: unit 430421 has nothing to acknowledge (acknowledged already)" in again.output
+    )
     early = run("ack", HENGYANG, "--unit", CITY, "--at", "2021-11-29 16:00")  # 市本级 opens only on 12/5
-    assert early.exit_code == 1 and "nothing to acknowledge" in early.output
+    assert early.exit_code == 1 and f"error: unit {CITY} has nothing to acknowledge\n" in early.output
+    unknown = run("ack", HENGYANG, "--unit", "999999", "--at", "2021-11-29 16:00")
+    assert unknown.exit_code == 1 and "error: unknown unit 999999\n" in unknown.output, unknown.output
+    no_stage = run("ack", HENGYANG, "--unit", HENGYANG_COUNTY, "--stage", "nosuch", "--at", "2021-11-29 16:00")
+    assert no_stage.exit_code == 1 and "error: no stage 'nosuch'; stages: " in no_stage.output, no_stage.output
+    stage = next(s.id for s in load_spec(HENGYANG).campaign.stages if s.acknowledge is None)
+    none = run("ack", HENGYANG, "--unit", HENGYANG_COUNTY, "--stage", stage, "--at", "2021-11-29 16:00")
+    assert none.exit_code == 1 and f"error: stage {stage} asks no 签收" in none.output, none.output
     status = run("status", HENGYANG, "--as-of", "2021-11-30 09:00")
     assert "签收率：通知 1/" in status.output
 

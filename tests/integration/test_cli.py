@@ -111,7 +111,7 @@ def test_submit_then_status(tmp_path):
         "--at",
         "2024-06-01 10:00",
     )
-    assert refused.exit_code == 1 and "SubmissionError" in refused.output and "below the minimum 6" in refused.output
+    assert refused.exit_code == 1 and "error: " in refused.output and "below the minimum 6" in refused.output
     report = write(tmp_path / "总结报告.docx", docx_bytes())
     late = _run(
         "submit", JINZHONG, "--unit", "140724100", "--item", "self_report", "--file", report, "--at", "2024-05-26 09:00"
@@ -254,3 +254,20 @@ def test_the_demo_in_a_ci_log_shows_progress_and_a_next_command_that_means_what_
     assert status.splitlines()[0].endswith("截至 2024-07-02 周二 24:00（红）")
     missing = sum(int(n) for n in re.findall(r"· 逾期未报 (\d+)", demo.stdout))  # per stage
     assert f"逾期未报 {missing} · " in status  # the red units' overdue items: the demo's count, at the same instant
+
+
+def test_a_mistyped_instant_names_the_option_it_was_typed_in():
+    cases = {
+        "ack {spec} --unit 140724 --at '2024-13-45 10:00'": "--at: '2024-13-45 10:00'",
+        "extension request {spec} --unit 140724 --item x --until 2024-02-30 --reason r --at '2024-06-06 10:00'": (
+            "--until: '2024-02-30'"
+        ),
+        "tick {spec} --as-of 2024-06-31": "--as-of: '2024-06-31'",
+    }
+    within = "review {spec} --unit 140724 --item x --return --reason r --within abc --at '2024-06-06 10:00'"
+    cases[within] = "--within: 'abc' is neither a duration (write 3 working days"
+    for command, named in cases.items():
+        result = _run(*shlex.split(command.format(spec=JINZHONG)))
+        assert result.exit_code == 2, result.output
+        assert f"error: {named}" in result.output, result.output
+        assert "is not a date or time" in result.output or "nor an instant" in result.output, result.output

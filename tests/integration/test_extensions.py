@@ -119,6 +119,9 @@ def test_refusals_say_why(engine):
         _ask(engine, SHOUYANG, "2024-06-10", "2024-06-06 10:00")
     with pytest.raises(RequestError, match="give the reason"):
         _ask(engine, SHOUYANG, "2024-06-12", "2024-06-06 10:00", reason="  ")
+    with pytest.raises(RequestError, match="--reason: 1,001 characters") as long:
+        _ask(engine, SHOUYANG, "2024-06-12", "2024-06-06 10:00", reason="人" * 1001)
+    assert long.value.cn == "理由不超过1000字"
     assert [r.unit_code for r in requests_of(engine, CAMPAIGN)] == [XIYANG]
 
 
@@ -230,10 +233,13 @@ def test_the_cli_asks_decides_and_lists(tmp_path):
         "--at",
         "2024-06-06 10:00",
     )
-    assert (
-        refused.exit_code == 1 and "RequestError:" in refused.output and "beyond the notice's limit" in refused.output
-    )
+    assert refused.exit_code == 1 and "error: " in refused.output and "beyond the notice's limit" in refused.output
     assert "Traceback" not in refused.output
+    huge = ("extension", "request", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--until", "2024-06-12")
+    long_reason = run(*huge, "--reason", "人" * 30_000, "--at", "2024-06-06 10:00")
+    assert long_reason.exit_code == 1 and "error: --reason: 30,000 characters" in long_reason.output, long_reason.output
+    long_note = run("extension", "decide", "1", "--deny", "--note", "意" * 1001, "--at", "2024-06-07 09:00")
+    assert long_note.exit_code == 1 and "error: --note: 1,001 characters" in long_note.output, long_note.output
     both = run("extension", "decide", "1", "--approve", "--deny")
     assert both.exit_code == 1 and "exactly one of --approve and --deny" in both.output
     decided = run(

@@ -76,6 +76,8 @@ def test_an_extension_left_for_decision_waits_in_the_operators_queue(site):
         ({"item": f"{ITEM}|", "reason": "汛期"}, "延期到：请填写延期到的日期"),
         ({"item": f"{ITEM}|", "until": "下周三" * 50, "reason": "汛期"}, "请填写延期到的日期（如 2024-06-14）"),
         ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "  "}, "理由：请填写申请延期的理由"),
+        ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "汛" * 1001}, "理由不超过1000字"),
+        ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "汛期", "note": "准" * 1001}, "审批意见不超过1000字"),
         ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "汛期", "decide": "maybe"}, "审批：请选择"),
         ({"item": f"{ITEM}|", "until": "2024-07-30", "reason": "汛期"}, "超过通知允许的最长延期"),
         ({"item": f"{ITEM}|", "until": "2024-05-01", "reason": "汛期"}, "申请的日期须晚于现在的截止时间"),
@@ -109,3 +111,11 @@ def test_a_unit_the_campaign_lacks_is_not_found_and_the_form_needs_its_csrf(site
     site.login()  # a session of six days ago has expired
     later = site.client.get(page).text
     assert "代单位登记延期申请" in later and f'value="{ITEM}|"' not in later
+
+
+def test_a_reason_over_1000_characters_is_refused_on_the_units_page_not_cut(site):
+    token = site.token(XIYANG)
+    data = {"csrf": site.csrf(f"/u/{token}"), "until": "2024-06-13", "reason": "汛" * 5000}
+    refused = site.client.post(f"/u/{token}/items/{ITEM}/extension", data=data, follow_redirects=False)
+    assert refused.status_code == 400 and "理由不超过1000字" in text_of(refused.text)
+    assert requests_of(site.engine, CAMPAIGN, unit_code=XIYANG) == []

@@ -17,6 +17,7 @@ from duban.services.compose import describe
 from duban.services.lifecycle import ensure_planned
 from duban.services.review import record_review, review_queue, reviews_of
 from duban.services.submit import record_submission
+from duban.spec.terms import Offset, OffsetUnit
 from duban.store.tables import Assignment, OutboxMessage, Submission
 from duban.views.campaigns import load_campaign
 from tests.conftest import JINZHONG, SPECS
@@ -139,6 +140,21 @@ def test_a_return_needs_a_reason_and_only_reviewed_items_are_reviewed(engine, tm
     with pytest.raises(RequestError, match="reason") as no_reason:
         record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-20 10:00"), accept_it=False, reason=" ")
     assert no_reason.value.cn == "请填写退回的理由"
+    with pytest.raises(RequestError, match="--reason: 5,000 characters") as long:
+        record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-20 10:00"), accept_it=False, reason="缺" * 5000)
+    assert long.value.cn == "退回理由不超过1000字"
+    for days in (-3, 0):  # a new due at or before the return is refused, not silently the old due
+        with pytest.raises(RequestError, match="not positive"):
+            record_review(
+                engine,
+                CAMPAIGN,
+                XIYANG,
+                ITEM,
+                at("2024-06-20 10:00"),
+                accept_it=False,
+                reason="x",
+                within=Offset(days, OffsetUnit.working_days),
+            )
     with pytest.raises(RequestError, match="not reviewed"):
         record_review(engine, CAMPAIGN, XIYANG, "county_report", at("2024-06-20 10:00"), accept_it=True)
 
@@ -208,6 +224,27 @@ def test_the_cli_returns_and_accepts(tmp_path):
     assert handed.exit_code == 0 and "待审核" in handed.output, handed.output
     both = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--return")
     assert both.exit_code == 1 and "exactly one of --accept and --return" in both.output
+    retry = (
+        "review",
+        JINZHONG,
+        "--unit",
+        XIYANG,
+        "--item",
+        ITEM,
+        "--return",
+        "--reason",
+        "x",
+        "--at",
+        "2024-06-28 09:30",
+    )
+    for within, why in [
+        ("-3 working days", "'-3 working days' is not positive"),
+        ("0 working days", "'0 working days' is not positive"),
+        ("1000000000 days", "1000000000 days: an offset is at most 3,660 days"),
+        ("3 weeks", "'3 weeks' is neither a duration (write 3 working days"),
+    ]:
+        refused = run(*retry, "--within", within)
+        assert refused.exit_code == 2 and f"error: --within: {why}" in refused.output, refused.output
     returned = run(
         "review",
         JINZHONG,
@@ -229,7 +266,9 @@ def test_the_cli_returns_and_accepts(tmp_path):
     )
     nothing = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--at", "2024-06-28 11:00")
     assert (
-        nothing.exit_code == 1 and "RequestError" in nothing.output and "nothing waiting for review" in nothing.output
+        nothing.exit_code == 1
+        and "error: unit 140724 has nothing waiting" in nothing.output
+        and "nothing waiting for review" in nothing.output
     )
     run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-07-01 09:00")
     accepted = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--at", "2024-07-01 10:00")
@@ -415,3 +454,18 @@ def test_a_county_returns_a_township_from_its_page_with_a_new_due(engine, tmp_pa
     assert _row(engine, LEPING, "self_report").due_at == end("2024-05-28")
     [review] = reviews_of(engine, CAMPAIGN, unit_code=LEPING)
     assert review.decision == "returned" and review.reason == "缺少经验亮点部分"
+
+
+def test_a_return_reason_over_1000_characters_is_refused_at_ops_not_cut(sqlite_engine, tmp_path):
+    from urllib.parse import unquote
+
+    from tests.integration.portal_site import make_site
+
+    site = make_site(sqlite_engine, now="2024-06-20 10:00", ticked="2024-06-12 09:30")
+    assert site.login().status_code == 303
+    handed = _hand_in(site.engine, tmp_path, XIYANG, "2024-06-20 09:00")
+    loop = f"/ops/c/{CAMPAIGN}/loop"
+    data = {"csrf": site.csrf(loop), "decision": "return", "reason": "缺" * 5000}
+    refused = site.client.post(f"/ops/c/{CAMPAIGN}/reviews/{handed.assignment_id}", data=data, follow_redirects=False)
+    assert refused.status_code == 303 and "退回理由不超过1000字" in unquote(refused.headers["location"])
+    assert reviews_of(site.engine, CAMPAIGN, unit_code=XIYANG) == []
