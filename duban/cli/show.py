@@ -185,7 +185,16 @@ def print_tick(console: Console, summary: dict) -> None:
     for stage in summary["stages"]:
         events = ", ".join(f"{k} {v}" for k, v in stage["events"].items()) or "no change"
         console.print(f"  {lit(stage['stage'])}: {lit(stage['examined'])} due → {lit(events)}", highlight=False)
-    console.print(f"  messages composed: {lit(summary['messages'])}")
+    # the 签收 and 审核提醒 messages are written by their own steps, beside the stages' messages
+    loop = {
+        "签收提醒/催办": (summary.get("acknowledgements") or {}).get("messages", 0),
+        "审核提醒": (summary.get("review_reminders") or {}).get("messages", 0),
+    }
+    also = "".join(f", {name} {n}" for name, n in loop.items() if n)
+    total = summary["messages"] + sum(loop.values())
+    console.print(
+        f"  messages composed: {lit(total)}" + (f" (stages {lit(summary['messages'])}{lit(also)})" if also else "")
+    )
     if summary.get("rollups"):
         fed = summary["rollups"]
         console.print(
