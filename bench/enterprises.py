@@ -145,21 +145,9 @@ def step_open(url: str) -> dict:
 
 def step_dispatch(url: str, sink_port: int, limit: int) -> dict:
     from bench.national import LoopbackNotifier
-    from duban.instants import parse_instant
-    from duban.services.dispatch import dispatch
-    from duban.store.engine import make_engine
+    from bench.timing import dispatch_rate
 
-    notifier = LoopbackNotifier(sink_port)
-    engine = make_engine(url)
-    started = time.perf_counter()
-    result = dispatch(
-        engine,
-        parse_instant(OPEN_AT, "Asia/Shanghai"),
-        lambda _ref: notifier,
-        fallback_channels=["loopback"],
-        limit=limit,
-    )
-    elapsed = time.perf_counter() - started
+    result, elapsed = dispatch_rate(url, LoopbackNotifier(sink_port), OPEN_AT, limit)
     return {"dispatch_msgs_per_s": result.sent / elapsed, "dispatched": result.sent}
 
 

@@ -23,7 +23,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.national import CAMPAIGN, OPEN_AT, SPEC, STAGES, machine, registry_for  # noqa: E402
-from bench.timing import timed  # noqa: E402
+from bench.timing import scratch_database, timed  # noqa: E402
 
 LOOP_SPEC = SPEC.replace(
     "registry: {divisions: []}\n",
@@ -187,17 +186,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="duban-loop-bench-"))
-    admin, name = None, None
-    if args.postgres:
-        import sqlalchemy
-
-        name = f"duban_loop_bench_{uuid.uuid4().hex[:6]}"
-        admin = sqlalchemy.create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-        url = args.pg_url.rsplit("/", 1)[0] + f"/{name}"
-    else:
-        url = f"sqlite:///{work / 'loop.db'}"
+    url, admin, name = scratch_database(args.postgres, args.pg_url, work, "loop")
     try:
         started = time.perf_counter()
         engine, units = plan(url, args.units)

@@ -23,14 +23,13 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.national import CAMPAIGN, OPEN_AT, SPEC, STAGES, machine, registry_for  # noqa: E402
-from bench.timing import timed  # noqa: E402
+from bench.timing import scratch_database, timed  # noqa: E402
 
 TICKED_AT = "2025-03-12 10:00"  # the first stage open, reminders not yet due
 BEHIND_AT = "2025-03-24 10:00"  # past the first stage's due, the tick still at TICKED_AT
@@ -141,17 +140,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="duban-portal-bench-"))
-    admin, name = None, None
-    if args.postgres:
-        import sqlalchemy
-
-        name = f"duban_portal_bench_{uuid.uuid4().hex[:6]}"
-        admin = sqlalchemy.create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-        url = args.pg_url.rsplit("/", 1)[0] + f"/{name}"
-    else:
-        url = f"sqlite:///{work / 'portal.db'}"
+    url, admin, name = scratch_database(args.postgres, args.pg_url, work, "portal")
     try:
         started = time.perf_counter()
         engine, townships, counties, provinces = plan(url, args.units)

@@ -70,3 +70,33 @@ def timed(client, paths: list[str], status: int = 200) -> dict:
         "p90_ms": round(times[int(0.9 * (len(times) - 1))], 1),
         "max_ms": round(times[-1], 1),
     }
+
+
+def dispatch_rate(url: str, notifier, at: str, limit: int) -> tuple:  # noqa: ANN001
+    """Dispatch up to `limit` messages ready at `at` through `notifier`: (the result, seconds taken)."""
+    from duban.instants import parse_instant
+    from duban.services.dispatch import dispatch
+    from duban.store.engine import make_engine
+
+    engine = make_engine(url)
+    started = time.perf_counter()
+    result = dispatch(
+        engine, parse_instant(at, "Asia/Shanghai"), lambda _ref: notifier, fallback_channels=["loopback"], limit=limit
+    )
+    return result, time.perf_counter() - started
+
+
+def scratch_database(postgres: bool, pg_url: str, work, prefix: str) -> tuple:  # noqa: ANN001
+    """A new database for one bench run: a fresh PostgreSQL database beside `pg_url`, or a SQLite file in `work`.
+    (url, the admin engine that created it or None, its name or None); the caller drops it when done."""
+    if not postgres:
+        return f"sqlite:///{work / (prefix + '.db')}", None, None
+    import uuid
+
+    import sqlalchemy
+
+    name = f"duban_{prefix}_bench_{uuid.uuid4().hex[:6]}"
+    admin = sqlalchemy.create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    return pg_url.rsplit("/", 1)[0] + f"/{name}", admin, name
