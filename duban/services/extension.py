@@ -14,8 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
-
-from sqlalchemy import Connection, Engine, insert, select, update
+from typing import TYPE_CHECKING, Any
 
 from duban.domain.extension_rules import Ask, ExtensionStatus, check_decision, check_request, policy
 from duban.domain.quiet import QuietHours
@@ -27,14 +26,19 @@ from duban.services.submit import owed_assignment
 from duban.services.written import bounded
 from duban.settings import quiet_policy
 from duban.spec.models import Campaign, Item
+from duban.store import extension_requests as store
+from duban.store.assignments import record_rescheduled
 from duban.store.codec import Codec
 from duban.store.db import unit_of_work
-from duban.store.engine import is_postgres
-from duban.store.tables import Assignment, ExtensionRequest, Intent, OutboxMessage, TransitionRow
+from duban.store.unit_notices import write_notice
 from duban.views.campaigns import load_campaign
 
-_A = Assignment.__table__
-_R = ExtensionRequest.__table__
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy import Connection, Engine
+
+    from duban.domain.state import Transition
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class Request:
     note: str | None = None
 
     @classmethod
-    def of(cls, row) -> Request:
+    def of(cls, row: Any) -> Request:
         return cls(
             row.id,
             row.campaign_id,
@@ -109,11 +113,9 @@ def timeline_of(engine: Engine, campaign_id: str, calendar_file: Path | None) ->
     return Timeline(spec.campaign, load_calendar_for(spec, calendar_file))
 
 
-def _planned_due(conn: Connection, row) -> datetime:
+def _planned_due(conn: Connection, row: Any) -> datetime:
     """The due as planned: the one the first approved extension moved, else the one in force."""
-    first = conn.execute(
-        select(_R.c.due_at).where(_R.c.assignment_id == row.id, _R.c.status == "approved").order_by(_R.c.id).limit(1)
-    ).scalar()
+    first = store.first_approved_due(conn, row.id)
     return first if first is not None else row.due_at
 
 
@@ -141,36 +143,32 @@ def request_extension(
     timeline = timeline_of(engine, campaign_id, calendar_file) if allowed is not None and allowed.max else None
     with unit_of_work(engine) as conn:
         row = owed_assignment(conn, campaign_id, unit_code, item_id, instance)
-        waiting = conn.execute(select(_R.c.id).where(_R.c.assignment_id == row.id, _R.c.status == "pending")).first()
+        waiting = store.one_waiting(conn, row.id)
         limit = None
-        if timeline is not None:
+        if timeline is not None and allowed is not None and allowed.max is not None:
             base = in_zone(_planned_due(conn, row), campaign.tz)
-            limit = utc(timeline.shift(base, allowed.max, time(base.hour, base.minute)))  # type: ignore[union-attr]
-        check_request(Ask(State(row.state), row.due_at, at, until, limit, waiting is not None), allowed, campaign.tz)
-        new_id = conn.execute(
-            insert(ExtensionRequest).returning(ExtensionRequest.id),
-            [
-                dict(
-                    campaign_id=campaign_id,
-                    assignment_id=row.id,
-                    unit_code=row.unit_code,
-                    item_id=row.item_id,
-                    instance=row.instance,
-                    requested_at=at,
-                    due_at=row.due_at,
-                    until=until,
-                    reason=reason,
-                    requested_by=actor[:80],
-                    status=ExtensionStatus.pending.value,
-                )
-            ],
-        ).scalar_one()
-        return Request.of(conn.execute(select(_R).where(_R.c.id == new_id)).one())
+            limit = utc(timeline.shift(base, allowed.max, time(base.hour, base.minute)))
+        check_request(Ask(State(row.state), row.due_at, at, until, limit, waiting), allowed, campaign.tz)
+        return Request.of(
+            store.add_request(
+                conn,
+                campaign_id=campaign_id,
+                assignment_id=row.id,
+                unit_code=row.unit_code,
+                item_id=row.item_id,
+                instance=row.instance,
+                requested_at=at,
+                due_at=row.due_at,
+                until=until,
+                reason=reason,
+                requested_by=actor[:80],
+                status=ExtensionStatus.pending.value,
+            )
+        )
 
 
 def get_request(engine: Engine, request_id: int) -> Request:
-    with engine.connect() as conn:
-        row = conn.execute(select(_R).where(_R.c.id == request_id)).first()
+    row = store.request_row(engine, request_id)
     if row is None:
         raise RequestError(f"no extension request {request_id}", cn=f"没有编号为{request_id}的延期申请")
     return Request.of(row)
@@ -180,15 +178,7 @@ def requests_of(
     engine: Engine | Connection, campaign_id: str, *, status: str | None = None, unit_code: str | None = None
 ) -> list[Request]:
     """The campaign's requests, oldest first (only those of one status or unit, when given)."""
-    query = select(_R).where(_R.c.campaign_id == campaign_id)
-    if status is not None:
-        query = query.where(_R.c.status == status)
-    if unit_code is not None:
-        query = query.where(_R.c.unit_code == unit_code)
-    if isinstance(engine, Connection):
-        return [Request.of(r) for r in engine.execute(query.order_by(_R.c.id))]
-    with engine.connect() as conn:
-        return [Request.of(r) for r in conn.execute(query.order_by(_R.c.id))]
+    return [Request.of(r) for r in store.request_rows(engine, campaign_id, status=status, unit_code=unit_code)]
 
 
 def decide_extension(
@@ -211,13 +201,8 @@ def decide_extension(
     item = item_of(campaign.spec, first.item_id)
     timeline = timeline_of(engine, first.campaign_id, calendar_file) if approve else None
     with unit_of_work(engine) as conn:
-        postgres = is_postgres(conn)
-        query = select(_R).where(_R.c.id == request_id)
-        request = Request.of(conn.execute(query.with_for_update() if postgres else query).one())
-        query = select(_A).where(
-            _A.c.id == conn.execute(select(_R.c.assignment_id).where(_R.c.id == request_id)).scalar_one()
-        )
-        row = conn.execute(query.with_for_update() if postgres else query).one()
+        locked, row = store.locked_request(conn, request_id)
+        request = Request.of(locked)
         granted = utc(until) if (approve and until is not None) else (request.until if approve else None)
         check_decision(request.status, due_at=row.due_at, asked=request.until, granted=granted, tz=campaign.tz)
         old_state = new_state = State(row.state)
@@ -238,18 +223,11 @@ def decide_extension(
                 change=lambda sch, pr: reschedule(sch, pr, at, submitted_at=row.submitted_at),
             )
         status = ExtensionStatus.approved if approve else ExtensionStatus.denied
-        conn.execute(
-            update(_R)
-            .where(_R.c.id == request_id)
-            .values(
-                status=status.value,
-                decided_at=at,
-                decided_by=actor[:80],
-                granted_until=granted,
-                note=note,
+        decided = Request.of(
+            store.record_decision(
+                conn, request_id, status.value, at, decided_by=actor[:80], granted_until=granted, note=note
             )
         )
-        decided = Request.of(conn.execute(select(_R).where(_R.c.id == request_id)).one())
         message_id = _tell_unit(
             conn, campaign.id, campaign.tz, decided, row, new_due, new_state, at, quiet_policy(quiet)
         )
@@ -260,7 +238,7 @@ def move_due(
     conn: Connection,
     campaign_id: str,
     tz: str,
-    row,
+    row: Any,
     item: Item,
     timeline: Timeline,
     granted: datetime,
@@ -268,11 +246,10 @@ def move_due(
     *,
     actor: str,
     step: int,
-    change,
+    change: Callable[[Schedule, Progress], tuple[Transition, Progress]],
 ) -> State:
     """Move one assignment's due, reminders and escalations (targets as planned) and re-derive its state with
     `change(schedule, progress)` (state.reschedule for an extension, state.return_for_rework for a return)."""
-    codec = Codec(conn)
     due = in_zone(granted, tz)
     reminders = timeline.reminders(item, in_zone(row.open_at, tz), due)
     targets = [step[1] for step in (row.escalations or [])]
@@ -280,35 +257,19 @@ def move_due(
     schedule = Schedule(row.open_at, granted, tuple(utc(t) for t in reminders), tuple(utc(w) for w, _to in steps))
     progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
     change_, moved = change(schedule, progress)
-    conn.execute(
-        update(_A)
-        .where(_A.c.id == row.id)
-        .values(
-            due_at=granted,
-            reminders=[codec.iso(t) for t in reminders],
-            escalations=[[codec.iso(w), list(to)] for w, to in steps],
-            state=moved.state.value,
-            reminders_done=moved.reminders_done,
-            escalations_done=moved.escalations_done,
-            next_event_at=next_event_at(schedule, moved),
-            updated_at=at,
-        )
-    )
-    conn.execute(
-        insert(TransitionRow),
-        [
-            dict(
-                campaign_id=campaign_id,
-                assignment_id=row.id,
-                event=change_.event.value,
-                step=step,
-                from_state=change_.from_state.value,
-                to_state=change_.to_state.value,
-                event_at=at,
-                recorded_at=at,
-                actor=actor[:80],
-            )
-        ],
+    record_rescheduled(
+        conn,
+        campaign_id,
+        row.id,
+        change_,
+        moved,
+        at,
+        due_at=granted,
+        reminders=reminders,
+        escalations=steps,
+        next_event_at=next_event_at(schedule, moved),
+        step=step,
+        actor=actor[:80],
     )
     return moved.state
 
@@ -318,7 +279,7 @@ def _tell_unit(
     campaign_id: str,
     tz: str,
     request: Request,
-    row,
+    row: Any,
     due: datetime,
     state: State,
     at: datetime,
@@ -342,35 +303,15 @@ def _tell_unit(
     }
     payload = {"recipient": row.unit_code, "kind": "extension", "as_of": codec.iso(at), "items": [entry]}
     key = hashlib.sha256(f"{campaign_id}|{row.unit_code}|extension#{request.id}".encode()).hexdigest()[:32]
-    message_id = conn.execute(
-        insert(OutboxMessage).returning(OutboxMessage.id),
-        [
-            dict(
-                campaign_id=campaign_id,
-                recipient=row.unit_code,
-                kind="extension",
-                idempotency_key=key,
-                payload=payload,
-                created_at=at,
-                not_before=quiet.release("extension", at, tz),
-                status="pending",
-                attempts=0,
-            )
-        ],
-    ).scalar_one()
-    conn.execute(
-        insert(Intent),
-        [
-            dict(
-                campaign_id=campaign_id,
-                assignment_id=row.id,
-                recipient=row.unit_code,
-                kind="extension",
-                step=request.id,
-                event_at=at,
-                created_at=at,
-                message_id=message_id,
-            )
-        ],
+    return write_notice(
+        conn,
+        campaign_id,
+        row.id,
+        row.unit_code,
+        "extension",
+        step=request.id,
+        key=key,
+        payload=payload,
+        at=at,
+        not_before=quiet.release("extension", at, tz),
     )
-    return message_id

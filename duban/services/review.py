@@ -16,8 +16,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-from sqlalchemy import Engine, func, insert, select, update
+from typing import TYPE_CHECKING, Any
 
 from duban.domain.quiet import QuietHours
 from duban.domain.state import Progress, Schedule, State, accept, return_for_rework
@@ -27,15 +26,18 @@ from duban.services.extension import item_of, move_due, timeline_of
 from duban.services.written import bounded
 from duban.settings import quiet_policy
 from duban.spec.terms import Offset
+from duban.store import review_rows as store
+from duban.store.assignments import owed_rows, record_settled
 from duban.store.codec import Codec
 from duban.store.db import unit_of_work
-from duban.store.engine import is_postgres
-from duban.store.tables import Assignment, Intent, OutboxMessage, ReviewRow, Submission, TransitionRow
+from duban.store.unit_notices import write_notice
 from duban.views.campaigns import load_campaign
 
-_A = Assignment.__table__
-_S = Submission.__table__
-_V = ReviewRow.__table__
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+    from duban.spec.models import Item
+    from duban.views.campaigns import PlannedCampaign
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class ReviewResult:
     new_state: State
 
 
-def may_review(campaign, item, unit_code: str, reviewer_unit: str | None) -> bool:
+def may_review(campaign: PlannedCampaign, item: Item, unit_code: str, reviewer_unit: str | None) -> bool:
     """Operators (reviewer_unit None) review every reviewed item; a unit only its own children's, when the spec
     says `by: parent`."""
     if item.review is None:
@@ -105,48 +107,24 @@ def record_review(
         )
     timeline = None if accept_it else timeline_of(engine, campaign_id, calendar_file)
     with unit_of_work(engine) as conn:
-        query = select(_A).where(_A.c.campaign_id == campaign_id, _A.c.unit_code == unit_code, _A.c.item_id == item_id)
-        if instance is not None:
-            query = query.where(_A.c.instance == instance)
-        if is_postgres(conn):
-            query = query.with_for_update()
-        rows = conn.execute(query.order_by(_A.c.due_at)).all()
+        rows = owed_rows(conn, campaign_id, unit_code, item_id, instance)
         row = next((r for r in rows if r.state == State.in_review.value), None)
         if row is None:
             raise RequestError(
                 f"unit {unit_code} has nothing waiting for review on {item_id!r}", cn="该单位的这一事项没有待审核的材料"
             )
-        version = conn.execute(
-            select(_S.c.id, _S.c.version, _S.c.submitted_at)
-            .where(_S.c.assignment_id == row.id)
-            .order_by(_S.c.version.desc())
-            .limit(1)
-        ).one()
+        version = store.latest_version(conn, row.id)
         progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
         new_due = row.due_at
         if accept_it:
             change, moved = accept(Schedule(row.open_at, row.due_at), progress, at, submitted_at=version.submitted_at)
-            conn.execute(
-                update(_A).where(_A.c.id == row.id).values(state=moved.state.value, next_event_at=None, updated_at=at)
-            )
-            conn.execute(
-                insert(TransitionRow),
-                [
-                    dict(
-                        campaign_id=campaign_id,
-                        assignment_id=row.id,
-                        event=change.event.value,
-                        step=version.version,
-                        from_state=change.from_state.value,
-                        to_state=change.to_state.value,
-                        event_at=at,
-                        recorded_at=at,
-                        actor=reviewer[:80],
-                    )
-                ],
+            record_settled(
+                conn, campaign_id, row.id, change, moved.state, at, step=version.version, actor=reviewer[:80]
             )
             new_state = moved.state
         else:
+            assert timeline is not None  # read above for a return
+            assert item.review is not None  # refused above otherwise
             local = in_zone(at, campaign.tz)
             if until is not None:
                 new_due = utc(until)
@@ -154,8 +132,8 @@ def record_review(
                 new_due = max(
                     row.due_at,
                     utc(
-                        timeline.postponed(  # type: ignore[union-attr]
-                            timeline.shift(local, within or item.review.within, campaign.spec.defaults.due_time),  # type: ignore[union-attr]
+                        timeline.postponed(
+                            timeline.shift(local, within or item.review.within, campaign.spec.defaults.due_time),
                             item.postpone or campaign.spec.defaults.postpone,
                         )
                     ),
@@ -170,31 +148,27 @@ def record_review(
                 item,
                 timeline,
                 new_due,
-                at,  # type: ignore[arg-type]
+                at,
                 actor=f"{reviewer} 退回"[:80],
                 step=version.version,
                 change=lambda sch, pr: return_for_rework(sch, pr, at),
             )
         decision = "accepted" if accept_it else "returned"
-        review_id = conn.execute(
-            insert(ReviewRow).returning(ReviewRow.id),
-            [
-                dict(
-                    campaign_id=campaign_id,
-                    assignment_id=row.id,
-                    submission_id=version.id,
-                    unit_code=unit_code,
-                    item_id=item_id,
-                    instance=row.instance,
-                    decision=decision,
-                    reason=reason,
-                    due_before=row.due_at,
-                    new_due=None if accept_it else new_due,
-                    reviewer=reviewer[:80],
-                    at=at,
-                )
-            ],
-        ).scalar_one()
+        review_id = store.add_review(
+            conn,
+            campaign_id=campaign_id,
+            assignment_id=row.id,
+            submission_id=version.id,
+            unit_code=unit_code,
+            item_id=item_id,
+            instance=row.instance,
+            decision=decision,
+            reason=reason,
+            due_before=row.due_at,
+            new_due=None if accept_it else new_due,
+            reviewer=reviewer[:80],
+            at=at,
+        )
         result = ReviewResult(
             review_id,
             decision,
@@ -212,7 +186,9 @@ def record_review(
         return result
 
 
-def _tell_unit(conn, campaign_id: str, tz: str, row, result: ReviewResult, at: datetime, quiet: QuietHours) -> int:  # noqa: ANN001
+def _tell_unit(
+    conn: Connection, campaign_id: str, tz: str, row: Any, result: ReviewResult, at: datetime, quiet: QuietHours
+) -> int:
     """One message to the unit (kind `returned` or `accepted`) with the reason and the new due."""
     codec = Codec(conn)
     kind = result.decision
@@ -231,80 +207,25 @@ def _tell_unit(conn, campaign_id: str, tz: str, row, result: ReviewResult, at: d
     }
     payload = {"recipient": row.unit_code, "kind": kind, "as_of": codec.iso(at), "items": [entry]}
     key = hashlib.sha256(f"{campaign_id}|{row.unit_code}|review#{result.review_id}".encode()).hexdigest()[:32]
-    message_id = conn.execute(
-        insert(OutboxMessage).returning(OutboxMessage.id),
-        [
-            dict(
-                campaign_id=campaign_id,
-                recipient=row.unit_code,
-                kind=kind,
-                idempotency_key=key,
-                payload=payload,
-                created_at=at,
-                not_before=quiet.release(kind, at, tz),
-                status="pending",
-                attempts=0,
-            )
-        ],
-    ).scalar_one()
-    conn.execute(
-        insert(Intent),
-        [
-            dict(
-                campaign_id=campaign_id,
-                assignment_id=row.id,
-                recipient=row.unit_code,
-                kind=kind,
-                step=result.review_id,
-                event_at=at,
-                created_at=at,
-                message_id=message_id,
-            )
-        ],
+    return write_notice(
+        conn,
+        campaign_id,
+        row.id,
+        row.unit_code,
+        kind,
+        step=result.review_id,
+        key=key,
+        payload=payload,
+        at=at,
+        not_before=quiet.release(kind, at, tz),
     )
-    return message_id
 
 
-def review_queue(engine: Engine, campaign_id: str, *, parent: str | None = None, limit: int = 200) -> list:
+def review_queue(engine: Engine, campaign_id: str, *, parent: str | None = None, limit: int = 200) -> list[Any]:
     """Assignments waiting for review, the longest waiting first (only `parent`'s children's, when given)."""
-    from duban.store.tables import CampaignUnit
-
-    u = CampaignUnit.__table__
-    latest = (
-        select(_S.c.assignment_id, func.max(_S.c.version).label("version"))
-        .where(_S.c.campaign_id == campaign_id)
-        .group_by(_S.c.assignment_id)
-        .subquery()
-    )
-    query = (
-        select(
-            _A.c.id,
-            _A.c.unit_code,
-            _A.c.item_id,
-            _A.c.instance,
-            _A.c.due_at,
-            _S.c.id.label("submission_id"),
-            _S.c.version,
-            _S.c.submitted_at,
-            _S.c.files,
-            _S.c.metrics,
-        )
-        .join(latest, latest.c.assignment_id == _A.c.id)
-        .join(_S, (_S.c.assignment_id == _A.c.id) & (_S.c.version == latest.c.version))
-        .where(_A.c.campaign_id == campaign_id, _A.c.state == State.in_review.value)
-    )
-    if parent is not None:
-        query = query.join(u, (u.c.campaign_id == _A.c.campaign_id) & (u.c.code == _A.c.unit_code)).where(
-            u.c.parent_code == parent
-        )
-    with engine.connect() as conn:
-        return conn.execute(query.order_by(_S.c.submitted_at, _A.c.id).limit(limit)).all()
+    return store.waiting_for_review(engine, campaign_id, parent=parent, limit=limit)
 
 
-def reviews_of(engine: Engine, campaign_id: str, *, unit_code: str | None = None) -> list:
+def reviews_of(engine: Engine, campaign_id: str, *, unit_code: str | None = None) -> list[Any]:
     """Every review of the campaign (or of one unit), oldest first."""
-    query = select(_V).where(_V.c.campaign_id == campaign_id)
-    if unit_code is not None:
-        query = query.where(_V.c.unit_code == unit_code)
-    with engine.connect() as conn:
-        return conn.execute(query.order_by(_V.c.id)).all()
+    return store.reviews(engine, campaign_id, unit_code=unit_code)

@@ -7,6 +7,7 @@ score sheet whose 整改 it owed; both go through `record_excused`, which applie
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from duban.domain.plan import PlannedAssignment
 from duban.domain.state import Progress, State, Transition, excuse
 from duban.instants import utc
+from duban.store.codec import Codec
 from duban.store.core import core_table
 from duban.store.engine import is_postgres
 from duban.store.tables import Assignment, Intent, Submission, TransitionRow
@@ -31,6 +33,15 @@ def record_excused(
     conn.execute(
         update(_A).where(_A.c.id == assignment_id).values(state=progress.state.value, next_event_at=None, updated_at=at)
     )
+    record_transition(conn, campaign_id, assignment_id, change, at, step=0, actor=f"{actor}: {reason}"[:80])
+    return progress.state
+
+
+def record_transition(
+    conn: Connection, campaign_id: str, assignment_id: int, change: Transition, at: datetime, *, step: int, actor: str
+) -> None:
+    """Keep one state change of an assignment in the audit trail (the transition table), applied at `at` by `actor`
+    (at most 80 characters; the caller words and cuts it); the one place a transition outside a tick is written."""
     conn.execute(
         insert(TransitionRow),
         [
@@ -38,16 +49,69 @@ def record_excused(
                 campaign_id=campaign_id,
                 assignment_id=assignment_id,
                 event=change.event.value,
-                step=0,
+                step=step,
                 from_state=change.from_state.value,
                 to_state=change.to_state.value,
                 event_at=at,
                 recorded_at=at,
-                actor=f"{actor}: {reason}"[:80],
+                actor=actor,
             )
         ],
     )
-    return progress.state
+
+
+def record_settled(
+    conn: Connection,
+    campaign_id: str,
+    assignment_id: int,
+    change: Transition,
+    state: State,
+    at: datetime,
+    *,
+    step: int,
+    actor: str,
+) -> None:
+    """An assignment's new `state` at `at` with no further events (a version accepted in review), and the
+    transition `change` that led there."""
+    conn.execute(
+        update(_A).where(_A.c.id == assignment_id).values(state=state.value, next_event_at=None, updated_at=at)
+    )
+    record_transition(conn, campaign_id, assignment_id, change, at, step=step, actor=actor)
+
+
+def record_rescheduled(
+    conn: Connection,
+    campaign_id: str,
+    assignment_id: int,
+    change: Transition,
+    progress: Progress,
+    at: datetime,
+    *,
+    due_at: datetime,
+    reminders: Sequence[datetime],
+    escalations: Sequence[tuple[datetime, Sequence[str]]],
+    next_event_at: datetime | None,
+    step: int,
+    actor: str,
+) -> None:
+    """An assignment's due, reminders and escalations (when, to whom) moved at `at` (an extension granted, a
+    return for rework), its `progress` re-derived on them, and the transition `change` that led there."""
+    codec = Codec(conn)
+    conn.execute(
+        update(_A)
+        .where(_A.c.id == assignment_id)
+        .values(
+            due_at=due_at,
+            reminders=[codec.iso(t) for t in reminders],
+            escalations=[[codec.iso(w), list(to)] for w, to in escalations],
+            state=progress.state.value,
+            reminders_done=progress.reminders_done,
+            escalations_done=progress.escalations_done,
+            next_event_at=next_event_at,
+            updated_at=at,
+        )
+    )
+    record_transition(conn, campaign_id, assignment_id, change, at, step=step, actor=actor)
 
 
 def insert_planned(conn: Connection, campaign_id: str, planned: list[PlannedAssignment], now: datetime) -> None:
@@ -145,22 +209,7 @@ def record_handed_in(
             submitted_at=row.submitted_at or at,
         )
     )
-    conn.execute(
-        insert(TransitionRow),
-        [
-            dict(
-                campaign_id=campaign_id,
-                assignment_id=row.id,
-                event=change.event.value,
-                step=version,
-                from_state=change.from_state.value,
-                to_state=change.to_state.value,
-                event_at=at,
-                recorded_at=at,
-                actor=actor,
-            )
-        ],
-    )
+    record_transition(conn, campaign_id, row.id, change, at, step=version, actor=actor)
     conn.execute(
         insert(Intent),
         [

@@ -1,0 +1,94 @@
+"""The SQL of 延期申请 (extension requests, duban.services.extension): a request kept, read back, listed and decided,
+and the reads a request and its decision make of the unit's assignment — every write inside the caller's unit of
+work, the rows a decision changes locked on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from duban.store.core import core_table
+from duban.store.db import reading
+from duban.store.engine import is_postgres
+from duban.store.tables import Assignment, ExtensionRequest
+
+_A = core_table(Assignment)
+_R = core_table(ExtensionRequest)
+
+
+def first_approved_due(conn: Connection, assignment_id: int) -> datetime | None:
+    """The due the assignment's first approved request moved (None when none was approved)."""
+    return conn.execute(
+        select(_R.c.due_at)
+        .where(_R.c.assignment_id == assignment_id, _R.c.status == "approved")
+        .order_by(_R.c.id)
+        .limit(1)
+    ).scalar()
+
+
+def one_waiting(conn: Connection, assignment_id: int) -> bool:
+    """Whether a request of the assignment waits for its decision."""
+    return (
+        conn.execute(select(_R.c.id).where(_R.c.assignment_id == assignment_id, _R.c.status == "pending")).first()
+        is not None
+    )
+
+
+def add_request(conn: Connection, **values: Any) -> Any:
+    """Keep a request (its columns as `values`); the row as stored."""
+    new_id = conn.execute(insert(_R).returning(_R.c.id), [values]).scalar_one()
+    return conn.execute(select(_R).where(_R.c.id == new_id)).one()
+
+
+def request_row(engine: Engine, request_id: int) -> Any | None:
+    """The request with this id, or None."""
+    with reading(engine) as conn:
+        return conn.execute(select(_R).where(_R.c.id == request_id)).first()
+
+
+def request_rows(
+    engine: Engine | Connection, campaign_id: str, *, status: str | None = None, unit_code: str | None = None
+) -> list[Any]:
+    """The campaign's requests, oldest first (only those of one status or unit, when given)."""
+    query = select(_R).where(_R.c.campaign_id == campaign_id)
+    if status is not None:
+        query = query.where(_R.c.status == status)
+    if unit_code is not None:
+        query = query.where(_R.c.unit_code == unit_code)
+    if isinstance(engine, Connection):
+        return list(engine.execute(query.order_by(_R.c.id)))
+    with reading(engine) as conn:
+        return list(conn.execute(query.order_by(_R.c.id)))
+
+
+def locked_request(conn: Connection, request_id: int) -> tuple[Any, Any]:
+    """(the request, its assignment), each locked until the transaction ends on PostgreSQL."""
+    postgres = is_postgres(conn)
+    query = select(_R).where(_R.c.id == request_id)
+    request = conn.execute(query.with_for_update() if postgres else query).one()
+    query = select(_A).where(
+        _A.c.id == conn.execute(select(_R.c.assignment_id).where(_R.c.id == request_id)).scalar_one()
+    )
+    row = conn.execute(query.with_for_update() if postgres else query).one()
+    return request, row
+
+
+def record_decision(
+    conn: Connection,
+    request_id: int,
+    status: str,
+    at: datetime,
+    *,
+    decided_by: str,
+    granted_until: datetime | None,
+    note: str | None,
+) -> Any:
+    """Keep the decision on a request; the row as decided."""
+    conn.execute(
+        update(_R)
+        .where(_R.c.id == request_id)
+        .values(status=status, decided_at=at, decided_by=decided_by, granted_until=granted_until, note=note)
+    )
+    return conn.execute(select(_R).where(_R.c.id == request_id)).one()
