@@ -15,19 +15,23 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from sqlalchemy import Connection, Engine, case, func, insert, select, update
+from typing import TYPE_CHECKING, Any
 
 from duban.domain.quiet import QuietHours
 from duban.domain.state import AckSchedule, AckState, ack_advance, ack_next_event_at, acknowledge
 from duban.errors import RequestError
 from duban.instants import utc
+from duban.store import acknowledgements as store
 from duban.store.codec import Codec
-from duban.store.db import reading, unit_of_work
-from duban.store.engine import is_postgres
-from duban.store.tables import AcknowledgementRow, CampaignRow, OutboxMessage
+from duban.store.db import unit_of_work
+from duban.store.review_reminders import campaign_timezone
 
-_K = AcknowledgementRow.__table__
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from sqlalchemy import Connection, Engine
+
+    from duban.spec.models import Campaign
 
 
 @dataclass
@@ -39,7 +43,7 @@ class AckTick:
     messages: int = 0
 
 
-def asks_acknowledgement(spec) -> bool:  # noqa: ANN001
+def asks_acknowledgement(spec: Campaign) -> bool:
     """Whether the campaign asks any 签收 (the tick skips the step otherwise)."""
     return spec.acknowledge is not None or any(stage.acknowledge is not None for stage in spec.stages)
 
@@ -48,32 +52,22 @@ def tick_acknowledgements(engine: Engine, campaign_id: str, as_of: datetime, *, 
     """Advance every due 签收 to `as_of` and promise its messages, in one transaction."""
     as_of = utc(as_of)
     result = AckTick()
-    due = select(_K.c.id).where(_K.c.campaign_id == campaign_id, _K.c.next_event_at <= as_of).limit(1)
-    with reading(engine) as conn:  # an idle tick: one probe of the due index, no write transaction, no lock
-        if conn.execute(due).first() is None:
-            return result
+    if not store.any_due(engine, campaign_id, as_of):  # an idle tick: no write transaction, no lock
+        return result
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
-        query = select(_K).where(_K.c.campaign_id == campaign_id, _K.c.next_event_at <= as_of).order_by(_K.c.id)
-        if is_postgres(conn):
-            codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.ack.{campaign_id}",))
-            query = query.with_for_update(skip_locked=True)
-        rows = conn.execute(query).all()
+        rows = store.take_due(conn, campaign_id, as_of)
         if not rows:
             return result
-        tz = conn.execute(select(CampaignRow.timezone).where(CampaignRow.id == campaign_id)).scalar_one()
-        to_unit: dict[str, list[dict]] = defaultdict(list)
-        to_targets: dict[str, list[dict]] = defaultdict(list)
+        tz = campaign_timezone(conn, campaign_id)
+        to_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        to_targets: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             schedule = AckSchedule(row.open_at, row.due_at, row.escalate_at)
             entered, state = ack_advance(schedule, AckState(row.state), as_of)
             if not entered:
                 continue
-            conn.execute(
-                update(_K)
-                .where(_K.c.id == row.id)
-                .values(state=state.value, next_event_at=ack_next_event_at(schedule, state), updated_at=as_of)
-            )
+            store.set_state(conn, row.id, state.value, ack_next_event_at(schedule, state), as_of)
             entry = {
                 "step": row.id,
                 "item_id": "",
@@ -94,7 +88,14 @@ def tick_acknowledgements(engine: Engine, campaign_id: str, as_of: datetime, *, 
     return result
 
 
-def _write(conn: Connection, campaign_id: str, tz: str, as_of: datetime, quiet: QuietHours, groups) -> int:  # noqa: ANN001
+def _write(
+    conn: Connection,
+    campaign_id: str,
+    tz: str,
+    as_of: datetime,
+    quiet: QuietHours,
+    groups: Iterable[tuple[str, list[dict[str, Any]]]],
+) -> int:
     """One outbox message per recipient, keyed by what it carries (composing twice writes nothing twice)."""
     codec = Codec(conn)
     rows = []
@@ -116,18 +117,13 @@ def _write(conn: Connection, campaign_id: str, tz: str, as_of: datetime, quiet: 
                 attempts=0,
             )
         )
-    if rows:
-        conn.execute(insert(OutboxMessage), rows)
+    store.add_messages(conn, rows)
     return len(rows)
 
 
 def next_ack_instant(engine: Engine, campaign_id: str, after: datetime | None = None) -> datetime | None:
     """The earliest 签收 event still to come (strictly after `after`, when given): for `simulate`'s clock."""
-    query = select(func.min(_K.c.next_event_at)).where(_K.c.campaign_id == campaign_id)
-    if after is not None:
-        query = query.where(_K.c.next_event_at > utc(after))
-    with engine.connect() as conn:
-        return conn.execute(query).scalar()
+    return store.next_event(engine, campaign_id, after)
 
 
 def record_acknowledgement(
@@ -137,12 +133,7 @@ def record_acknowledgement(
     Returns the stages acknowledged now ('' for the notice); RequestError when there is nothing to acknowledge."""
     at = utc(at)
     with unit_of_work(engine) as conn:
-        query = select(_K).where(_K.c.campaign_id == campaign_id, _K.c.unit_code == unit_code, _K.c.open_at <= at)
-        if stage_id is not None:
-            query = query.where(_K.c.stage_id == stage_id)
-        if is_postgres(conn):
-            query = query.with_for_update()
-        rows = conn.execute(query.order_by(_K.c.id)).all()
+        rows = store.unit_rows(conn, campaign_id, unit_code, at, stage_id)
         open_rows = [r for r in rows if r.state != AckState.acknowledged.value]
         if not open_rows:
             if not rows:
@@ -150,13 +141,7 @@ def record_acknowledgement(
             raise RequestError(f"unit {unit_code} has nothing to acknowledge (acknowledged already)", cn="本单位已签收")
         for row in open_rows:
             state = acknowledge(AckState(row.state))
-            conn.execute(
-                update(_K)
-                .where(_K.c.id == row.id)
-                .values(
-                    state=state.value, next_event_at=None, acknowledged_at=at, acknowledged_by=actor[:80], updated_at=at
-                )
-            )
+            store.record_given(conn, row.id, state.value, at, actor=actor[:80])
         return [r.stage_id for r in open_rows]
 
 
@@ -177,44 +162,16 @@ def _no_such(conn: Connection, campaign_id: str, unit_code: str, stage_id: str |
     raise RequestError(f"unit {unit_code} has nothing to acknowledge", cn="本单位目前没有需要签收的通知")
 
 
-def pending_acknowledgements(engine: Engine | Connection, campaign_id: str, unit_code: str, at: datetime) -> list:
+def pending_acknowledgements(engine: Engine | Connection, campaign_id: str, unit_code: str, at: datetime) -> list[Any]:
     """The unit's 签收 asked by `at` and not yet given (for its page)."""
-    query = (
-        select(_K)
-        .where(
-            _K.c.campaign_id == campaign_id,
-            _K.c.unit_code == unit_code,
-            _K.c.open_at <= utc(at),
-            _K.c.state != AckState.acknowledged.value,
-        )
-        .order_by(_K.c.id)
-    )
-    if isinstance(engine, Connection):
-        return engine.execute(query).all()
-    with engine.connect() as conn:
-        return conn.execute(query).all()
+    return store.not_given(engine, campaign_id, unit_code, at, AckState.acknowledged.value)
 
 
 def ack_rates(conn: Connection, campaign_id: str, as_of: datetime) -> dict[str, tuple[int, int]]:
     """签收率 per stage ('' for the notice): (acknowledged by `as_of`, asked by `as_of`)."""
-    as_of = utc(as_of)
-    acked = func.sum(case((_K.c.acknowledged_at <= as_of, 1), else_=0))
-    query = (
-        select(_K.c.stage_id, acked, func.count())
-        .where(_K.c.campaign_id == campaign_id, _K.c.open_at <= as_of)
-        .group_by(_K.c.stage_id)
-    )
-    return {stage: (int(done or 0), int(asked)) for stage, done, asked in conn.execute(query)}
+    return store.rates(conn, campaign_id, as_of)
 
 
-def missing_acknowledgements(conn: Connection, campaign_id: str, as_of: datetime, limit: int = 50) -> list:
+def missing_acknowledgements(conn: Connection, campaign_id: str, as_of: datetime, limit: int = 50) -> list[Any]:
     """(stage, unit, due) of the 签收 past their due and not given by `as_of`, the longest missing first."""
-    as_of = utc(as_of)
-    late = (_K.c.acknowledged_at.is_(None)) | (_K.c.acknowledged_at > as_of)
-    query = (
-        select(_K.c.stage_id, _K.c.unit_code, _K.c.due_at)
-        .where(_K.c.campaign_id == campaign_id, _K.c.due_at <= as_of, late)
-        .order_by(_K.c.due_at, _K.c.id)
-        .limit(limit)
-    )
-    return conn.execute(query).all()
+    return store.missing(conn, campaign_id, as_of, limit)
