@@ -13,24 +13,28 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-
-from sqlalchemy import Engine, insert, select
+from typing import TYPE_CHECKING, Any
 
 from duban.domain.plan import PlannedAssignment, escalation_targets
 from duban.domain.state import State
 from duban.instants import in_zone, utc
-from duban.store.db import unit_of_work
+from duban.store import outcome_rows as store
+from duban.store.db import reading, unit_of_work
 from duban.store.outcomes import failing_units
-from duban.store.tables import Assignment, OutcomeRow
 from duban.views.campaigns import load_campaign
 
-_A = Assignment.__table__
-_O = OutcomeRow.__table__
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+    from duban.spec.models import Campaign, Item, Outcome
+    from duban.store.tables import OutcomeRow
+
+Rules = dict[str, tuple[int, "Item", list["Outcome"]]]
 
 
-def outcome_rules(campaign) -> dict[str, tuple[int, object, list]]:
+def outcome_rules(campaign: Campaign) -> Rules:
     """item id → (stage index, item, its outcomes) for the items that have any."""
-    found = {}
+    found: Rules = {}
     for s_index, stage in enumerate(campaign.stages):
         for item in stage.items:
             rules = item.outcomes if item.outcomes is not None else campaign.defaults.outcomes
@@ -46,20 +50,9 @@ def decide_outcomes(engine: Engine, campaign_id: str, as_of: datetime, *, calend
     if not rules:
         return 0
     as_of = utc(as_of)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                _A.c.id, _A.c.unit_code, _A.c.item_id, _A.c.instance, _A.c.state, _A.c.due_at, _A.c.submitted_at
-            ).where(
-                _A.c.campaign_id == campaign_id,
-                _A.c.item_id.in_(sorted(rules)),
-                _A.c.state.in_([State.overdue.value, State.late.value]),
-            )
-        ).all()
-        done = {
-            (r.assignment_id, r.rule)
-            for r in conn.execute(select(_O.c.assignment_id, _O.c.rule).where(_O.c.campaign_id == campaign_id))
-        }
+    with reading(engine) as conn:
+        rows = store.in_states(conn, campaign_id, sorted(rules), [State.overdue.value, State.late.value])
+        done = store.decided(conn, campaign_id)
         scored = _scored_rows(conn, campaign_id, rules, as_of)
     if not rows and not scored:
         return 0
@@ -95,9 +88,10 @@ def decide_outcomes(engine: Engine, campaign_id: str, as_of: datetime, *, calend
             decided.append((row, s_index, item, index, outcome, at, owed))
     if not decided:
         return 0
+    assert timeline is not None and plan is not None  # replanned for the first outcome decided
     with unit_of_work(engine) as conn:
-        conn.execute(
-            insert(OutcomeRow),
+        store.add_outcomes(
+            conn,
             [
                 dict(
                     campaign_id=campaign_id,
@@ -118,8 +112,8 @@ def decide_outcomes(engine: Engine, campaign_id: str, as_of: datetime, *, calend
             if owed is None:
                 continue
             follow = item.outcome_item(index, outcome)
-            reminders = timeline.reminders(follow, at, owed)  # type: ignore[union-attr]
-            steps = timeline.escalations(follow, owed)  # type: ignore[union-attr]
+            reminders = timeline.reminders(follow, at, owed)
+            steps = timeline.escalations(follow, owed)
             owed_items.append(
                 PlannedAssignment(
                     stage_id=spec.stages[s_index].id,
@@ -131,7 +125,7 @@ def decide_outcomes(engine: Engine, campaign_id: str, as_of: datetime, *, calend
                     open_at=at,
                     due_at=owed,
                     reminders=reminders,
-                    escalations=tuple((when, escalation_targets(plan, row.unit_code, to)) for when, to in steps),  # type: ignore[arg-type]
+                    escalations=tuple((when, escalation_targets(plan, row.unit_code, to)) for when, to in steps),
                 )
             )
         if owed_items:
@@ -141,19 +135,15 @@ def decide_outcomes(engine: Engine, campaign_id: str, as_of: datetime, *, calend
     return len(decided)
 
 
-def _scored_rows(conn, campaign_id: str, rules: dict, as_of: datetime) -> list[tuple]:  # noqa: ANN001
+def _scored_rows(conn: Connection, campaign_id: str, rules: Rules, as_of: datetime) -> list[tuple[Any, datetime]]:
     """(assignment, when it was scored below the pass mark) for the items with a `when: failed` outcome: one
     assignment per unit and item (its first), for each unit whose latest scoring by `as_of` fails."""
     items = sorted(k for k, (_s, _item, outcomes) in rules.items() if any(o.when == "failed" for o in outcomes))
     failing = failing_units(conn, campaign_id, as_of) if items else {}
     if not failing:
         return []
-    found: dict[tuple[str, str], tuple] = {}
-    for row in conn.execute(
-        select(_A.c.id, _A.c.unit_code, _A.c.item_id, _A.c.instance, _A.c.state, _A.c.due_at, _A.c.submitted_at)
-        .where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(items), _A.c.unit_code.in_(sorted(failing)))
-        .order_by(_A.c.id)
-    ):
+    found: dict[tuple[str, str], tuple[Any, datetime]] = {}
+    for row in store.of_units(conn, campaign_id, items, sorted(failing)):
         found.setdefault((row.unit_code, row.item_id), (row, failing[row.unit_code]))
     return list(found.values())
 
@@ -167,12 +157,7 @@ def next_outcome_instant(
     rules = {k: v for k, v in outcome_rules(spec).items() if any(o.when == "overdue" for o in v[2])}
     if not rules:
         return None
-    with engine.connect() as conn:
-        dues = conn.execute(
-            select(_A.c.item_id, _A.c.due_at)
-            .distinct()
-            .where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(sorted(rules)), _A.c.state == State.overdue.value)
-        ).all()
+    dues = store.overdue_dues(engine, campaign_id, sorted(rules))
     if not dues:
         return None
     from duban.services.followup import replan
@@ -193,10 +178,4 @@ def next_outcome_instant(
 
 def recorded_outcomes(engine: Engine, campaign_id: str) -> list[OutcomeRow]:
     """The outcomes recorded for a campaign, in the order they were decided."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(OutcomeRow)
-            .where(OutcomeRow.campaign_id == campaign_id)
-            .order_by(OutcomeRow.decided_at, OutcomeRow.id)
-        )
-        return [OutcomeRow.model_validate(r._mapping) for r in rows]
+    return store.recorded(engine, campaign_id)
