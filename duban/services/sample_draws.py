@@ -14,8 +14,7 @@ import math
 import random
 from datetime import datetime
 from pathlib import Path
-
-from sqlalchemy import Connection, Engine, insert, select, update
+from typing import TYPE_CHECKING
 
 from duban.domain.plan import Plan, build_plan, load_calendar_for, resolve_selector, spec_registry
 from duban.domain.sampling.draw import Decision, SampleResult
@@ -23,10 +22,13 @@ from duban.errors import PlanError
 from duban.instants import fmt
 from duban.services.followup import insert_assignments, recorded_open_draws, stored_spec
 from duban.spec.models import Sample
+from duban.store import sample_draws as store
 from duban.store.db import unit_of_work
 from duban.store.sample_names import lock_campaign, named_units
-from duban.store.tables import Assignment, SampleDraw
 from duban.views.sample_audit import recorded_samples
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 
 def draw_open_sample(
@@ -72,19 +74,15 @@ def draw_open_sample(
         lock_campaign(conn, campaign_id)  # a parent naming now waits, and sees the sample drawn
         if by_parents and named_units(conn, campaign_id, sample_id) != stored:
             raise PlanError(f"a parent changed the units it names for {sample_id!r} during the draw: draw again")
-        conn.execute(
-            insert(SampleDraw),
-            [
-                dict(
-                    campaign_id=campaign_id,
-                    sample_id=sample_id,
-                    name=result.name,
-                    seed=result.seed,
-                    members=result.members,
-                    detail=[d.as_record() for d in result.draws],
-                    drawn_at=at,
-                )
-            ],
+        store.record_draw(
+            conn,
+            campaign_id=campaign_id,
+            sample_id=sample_id,
+            name=result.name,
+            seed=result.seed,
+            members=result.members,
+            detail=[d.as_record() for d in result.draws],
+            drawn_at=at,
         )
         made = _make_assignments(conn, campaign_id, plan, at)
     return result, made
@@ -92,19 +90,11 @@ def draw_open_sample(
 
 def _make_assignments(conn: Connection, campaign_id: str, plan: Plan, at: datetime) -> int:
     """The plan's assignments not yet in the table (those of the items drawing on the sample)."""
-    table = Assignment.__table__
-    ids = select(table.c.id).where(table.c.campaign_id == campaign_id)
-    before = {r.id for r in conn.execute(ids)}
+    before = store.assignment_ids(conn, campaign_id)
     insert_assignments(conn, campaign_id, plan.assignments, at)
-    made = sorted({r.id for r in conn.execute(ids)} - before)
-    if (
-        plan.held and made
-    ):  # a stage still waiting for another: its new rows wait with it (duban.services.stage_release)
-        conn.execute(
-            update(table)
-            .where(table.c.id.in_(made), table.c.stage_id.in_(sorted(plan.held)))
-            .values(next_event_at=None)
-        )
+    made = sorted(store.assignment_ids(conn, campaign_id) - before)
+    if plan.held and made:  # a stage still waiting for another: its new rows wait with it (services.stage_release)
+        store.hold(conn, made, sorted(plan.held))
     return len(made)
 
 
