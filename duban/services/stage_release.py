@@ -12,11 +12,12 @@ time after) is released once that one's opening is known. Releasing twice change
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pendulum import DateTime
-from sqlalchemy import Engine, select
 
 from duban.domain.calendar import WorkCalendar, load_calendar
 from duban.domain.plan import held_stages, item_instances
@@ -24,17 +25,19 @@ from duban.domain.state import Progress, Schedule, State, next_event_at
 from duban.domain.timeline import Timeline
 from duban.instants import utc, zone
 from duban.spec.models import Campaign
-from duban.store.codec import Codec
-from duban.store.db import unit_of_work
-from duban.store.stage_order import stage_progress, waiting_stages
-from duban.store.tables import Assignment
+from duban.store.db import reading, unit_of_work
+from duban.store.stage_order import held_rows, release_held, stage_progress, waiting_stages
 from duban.views.campaigns import load_campaign
 
-_A = Assignment.__table__
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+# (unit_code, state, when it finished or last changed) of each of a stage's assignments (store.stage_order)
+Rows = Iterable[tuple[str, str, Any]]
 _FINISHED = (State.submitted.value, State.late.value, State.excused.value)
 
 
-def share_reached(rows, share: float, as_of: datetime) -> datetime | None:
+def share_reached(rows: Rows, share: float, as_of: datetime) -> datetime | None:
     """When `share` per cent of the units had finished every row they hold, by `as_of` (None: not yet).
 
     `rows` are (unit_code, state, finished_at) of the earlier stage."""
@@ -43,20 +46,27 @@ def share_reached(rows, share: float, as_of: datetime) -> datetime | None:
     return done[needed - 1] if len(done) >= needed else None
 
 
-def _finished_units(rows, as_of: datetime) -> tuple[list[datetime], int]:
+def _finished_units(rows: Rows, as_of: datetime) -> tuple[list[datetime], int]:
     """When each unit that had finished all its rows by `as_of` finished (sorted), and how many units there are."""
     units: dict[str, list[datetime | None]] = {}
     for unit, state, finished_at in rows:
-        units.setdefault(unit, []).append(utc(finished_at) if state in _FINISHED and finished_at is not None else None)
-    done = sorted(max(times) for times in units.values() if all(t is not None and t <= utc(as_of) for t in times))  # type: ignore[type-var]
-    return done, len(units)
+        finished = utc(finished_at) if state in _FINISHED and finished_at is not None else None
+        units.setdefault(unit, []).append(finished)
+    done: list[datetime] = []
+    for times in units.values():
+        by_then = [t for t in times if t is not None and t <= utc(as_of)]
+        if len(by_then) == len(times):  # every row finished by `as_of`
+            done.append(max(by_then))
+    return sorted(done), len(units)
 
 
 def _needed(units: int, share: float) -> int:
     return max(1, math.ceil(units * share / 100 - 1e-9))
 
 
-def decided_starts(campaign: Campaign, calendar: WorkCalendar, finished_rows, as_of: datetime) -> dict[str, DateTime]:
+def decided_starts(
+    campaign: Campaign, calendar: WorkCalendar, finished_rows: Callable[[str], Rows], as_of: datetime
+) -> dict[str, DateTime]:
     """The openings the record has decided for held stages (those still undecided are absent)."""
     starts: dict[str, DateTime] = {}
     held = held_stages(campaign)
@@ -92,24 +102,23 @@ def release_stages(
     spec = campaign_as_amended(engine, campaign.spec)  # the dates an amendment (调整通知) put in force
     released: list[tuple[str, datetime]] = []
     with unit_of_work(engine) as conn:
-        held_rows = conn.execute(
-            select(_A.c.id, _A.c.stage_id, _A.c.item_id, _A.c.instance, _A.c.escalations).where(
-                _A.c.campaign_id == campaign_id, _A.c.state == State.pending.value, _A.c.next_event_at.is_(None)
-            )
-        ).all()
-        if not held_rows:
+        held = held_rows(conn, campaign_id)
+        if not held:
             return []
 
-        def finished_rows(stage_id: str):
+        def finished_rows(stage_id: str) -> Rows:
             return stage_progress(conn, campaign_id, stage_id)
 
         calendar = _calendar(campaign.row.spec_path, calendar_file)
         starts = decided_starts(spec, calendar, finished_rows, as_of)
-        waiting = {r.stage_id for r in held_rows}
+        waiting = {r.stage_id for r in held}
         timeline = Timeline(spec, calendar, actual_starts=dict(starts))
-        codec = Codec(conn)
         stages = {s.id: s for s in spec.stages}
-        updates = []
+        updates: list[
+            tuple[
+                int, datetime, datetime, Sequence[datetime], Sequence[tuple[datetime, Sequence[str]]], datetime | None
+            ]
+        ] = []
         for stage_id in [s.id for s in spec.stages if s.id in waiting and s.id in starts]:
             stage = stages[stage_id]
             planned = {}
@@ -118,26 +127,16 @@ def release_stages(
                     reminders = timeline.reminders(item, opens, due)
                     steps = [when for when, _to in timeline.escalations(item, due)]
                     planned[(item.id, instance)] = (opens, due, reminders, steps)
-            for r in (r for r in held_rows if r.stage_id == stage_id):
+            for r in (r for r in held if r.stage_id == stage_id):
                 opens, due, reminders, steps = planned[(r.item_id, r.instance)]
                 targets = [t for _when, t in (r.escalations or [])]
                 schedule = Schedule(opens, due, reminders, tuple(steps))
                 updates.append(
-                    (
-                        codec.instant(opens),
-                        codec.instant(due),
-                        codec.json([codec.iso(t) for t in reminders]),
-                        codec.json([[codec.iso(t), list(to)] for t, to in zip(steps, targets)]),
-                        codec.instant(next_event_at(schedule, Progress())),
-                        codec.instant(as_of),
-                        r.id,
-                    )
+                    (r.id, opens, due, reminders, list(zip(steps, targets)), next_event_at(schedule, Progress()))
                 )
             released.append((stage_id, starts[stage_id]))
         if updates:
-            codec.update(
-                "assignment", ("open_at", "due_at", "reminders", "escalations", "next_event_at", "updated_at"), updates
-            )
+            release_held(conn, updates, as_of)
     return released
 
 
@@ -156,7 +155,7 @@ def never_opened(engine: Engine, campaign_id: str, as_of: datetime) -> list[tupl
         if order.finished is None:
             found.append((stage.id, f"it follows {earlier}, which never opened"))
             continue
-        with engine.connect() as conn:
+        with reading(engine) as conn:
             done, units = _finished_units(stage_progress(conn, campaign_id, order.stage), as_of)
         share = order.finished[0]
         words = "all" if share >= 100 else f"{share:g}%"
