@@ -17,8 +17,12 @@ from duban.domain.listed import ListedRow, ReadList, use_stored_lists
 from duban.errors import StoreError
 from duban.instants import utc
 from duban.store.codec import Codec
+from duban.store.core import core_table
 from duban.store.db import reading, unit_of_work
 from duban.store.tables import ListedUnit, UnitImport
+
+_L = core_table(ListedUnit)
+_I = core_table(UnitImport)
 
 _COLUMNS = (
     "list_name",
@@ -59,8 +63,9 @@ def import_list(engine: Engine, list_name: str, read: ReadList, *, now: datetime
         if not codec.sqlite:  # two imports of one list at once: the second waits and compares with the first
             codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"duban.units.{list_name}"])
         current = {row[1]: row for row in codec.select(_SELECT + " AND listed_until IS NULL", [list_name])}
-        import_id = conn.execute(
-            insert(UnitImport).values(
+        import_id: int = conn.execute(
+            insert(_I)
+            .values(
                 list_name=list_name,
                 file=read.file,
                 sha256=read.sha256,
@@ -68,7 +73,8 @@ def import_list(engine: Engine, list_name: str, read: ReadList, *, now: datetime
                 imported_at=now,
                 actor=actor,
             )
-        ).inserted_primary_key[0]
+            .returning(_I.c.id)
+        ).scalar_one()
         opening: list[ListedRow] = []
         closing: list[int] = []
         unchanged = 0
@@ -111,11 +117,7 @@ def import_list(engine: Engine, list_name: str, read: ReadList, *, now: datetime
                 ),
             )
         added = len(opening) - changed
-        conn.execute(
-            UnitImport.__table__.update()
-            .where(UnitImport.id == import_id)
-            .values(added=added, changed=changed, removed=len(current))
-        )
+        conn.execute(_I.update().where(_I.c.id == import_id).values(added=added, changed=changed, removed=len(current)))
     return ImportResult(list_name, import_id, len(read.rows), added, changed, len(current), unchanged)
 
 
@@ -144,7 +146,7 @@ def _rows(conn: Connection, list_name: str, as_of: datetime | None) -> list[List
             [list_name, moment, moment],
         )
     if not found:
-        known = conn.execute(select(UnitImport.list_name).distinct().order_by(UnitImport.list_name)).scalars().all()
+        known = conn.execute(select(_I.c.list_name).distinct().order_by(_I.c.list_name)).scalars().all()
         if list_name not in known:
             raise StoreError(
                 f"no list {list_name!r} in the database (lists: {', '.join(known) or 'none'}); "
@@ -185,12 +187,11 @@ class Spell:
 
 def history(engine: Engine, list_name: str, code: str) -> list[Spell]:
     """Every spell of one listed party, oldest first (who it was, from when until when)."""
-    t = ListedUnit.__table__
     with reading(engine) as conn:
         rows = conn.execute(
-            select(t.c.code, t.c.name, t.c.parent_code, t.c.listed_from, t.c.listed_until, t.c.attributes)
-            .where(t.c.list_name == list_name, t.c.code == code)
-            .order_by(t.c.listed_from, t.c.id)
+            select(_L.c.code, _L.c.name, _L.c.parent_code, _L.c.listed_from, _L.c.listed_until, _L.c.attributes)
+            .where(_L.c.list_name == list_name, _L.c.code == code)
+            .order_by(_L.c.listed_from, _L.c.id)
         ).all()
     return [Spell(r.code, r.name, r.parent_code, r.listed_from, r.listed_until, dict(r.attributes or {})) for r in rows]
 
@@ -198,7 +199,7 @@ def history(engine: Engine, list_name: str, code: str) -> list[Spell]:
 def imports(engine: Engine, list_name: str) -> list[UnitImport]:
     """The imports of a list, oldest first."""
     with reading(engine) as conn:
-        rows = conn.execute(select(UnitImport).where(UnitImport.list_name == list_name).order_by(UnitImport.id)).all()
+        rows = conn.execute(select(_I).where(_I.c.list_name == list_name).order_by(_I.c.id)).all()
     return [UnitImport.model_validate(r._mapping) for r in rows]
 
 
