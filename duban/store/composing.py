@@ -14,6 +14,7 @@ from typing import Any
 
 from duban.domain.message_keys import KEY_MIX, campaign_tag
 from duban.store.codec import Codec
+from duban.store.tick_sql import WORK_MEM
 
 OUTBOX_COLUMNS = (
     "campaign_id",
@@ -58,6 +59,9 @@ def take_turn(codec: Codec, campaign_id: str) -> None:
     send it two messages for one tick; the second finds them composed already). SQLite's writer is alone."""
     if not codec.sqlite:
         codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.compose.{campaign_id}",))
+        # A stage opening sorts and hashes every unit's row (a million for listed enterprises): in memory, not in
+        # temporary files (PostgreSQL's default work_mem is 4 MB), for this transaction only.
+        codec.execute(f"SET LOCAL work_mem = '{WORK_MEM}'", ())
 
 
 def any_pending(codec: Codec, campaign_id: str) -> bool:
@@ -90,15 +94,7 @@ def write_singles(codec: Codec, campaign_id: str, as_of: datetime, deferred: dat
     later = codec.instant(deferred)
     kinds = sorted(urgent) or [""]
     not_before = f"CASE WHEN i.kind IN ({', '.join('?' * len(kinds))}) THEN ? ELSE ? END"
-    iso = _SQLITE_ISO if codec.sqlite else _PG_ISO
-    obj = "json_object" if codec.sqlite else "json_build_object"
-    as_of_text = "?" if codec.sqlite else "?::text"
-    payload = (
-        f"{obj}('recipient', i.recipient, 'kind', i.kind, 'as_of', {as_of_text}, 'items', "
-        f"{'json_array' if codec.sqlite else 'json_build_array'}({obj}('kind', i.kind, 'step', i.step, "
-        "'item_id', a.item_id, 'instance', a.instance, 'unit', a.unit_code, "
-        f"'due_at', {iso.format('a.due_at')}, 'event_at', {iso.format('i.event_at')})))"
-    )
+    payload = _payload(codec, "a" if codec.sqlite else "i")
     columns = ", ".join(("id", *OUTBOX_COLUMNS))
     head = [campaign_id]
     values = [codec.iso(as_of), now, *kinds, now, later]
@@ -130,16 +126,38 @@ def write_singles(codec: Codec, campaign_id: str, as_of: datetime, deferred: dat
                 [shift, *head],
             )
         return count
+    # One pass: the pending intents with their recipient's count and their assignment's fields, each single
+    # given its message id; the messages and the intents' links are written from it (no second lookup).
+    fields = (
+        "i.id, i.campaign_id, i.recipient, i.kind, i.step, i.event_at, a.item_id, a.instance, a.unit_code, a.due_at"
+    )
     written: int = codec.select(
-        f"WITH picked AS (SELECT i.id, nextval(pg_get_serial_sequence('outbox', 'id')) AS mid {_SINGLES}), "
-        f"messages AS (INSERT INTO outbox ({columns}) SELECT p.mid, i.campaign_id, i.recipient, i.kind, {_PG_KEY}, "
-        f"{payload}, ?::timestamptz, {not_before}::timestamptz, 'pending', 0 FROM picked AS p "
-        "JOIN intent AS i ON i.id = p.id JOIN assignment AS a ON a.id = i.assignment_id RETURNING 1), "
+        f"WITH pending AS (SELECT i.*, COUNT(*) OVER (PARTITION BY i.recipient) AS n FROM intent AS i "
+        "WHERE i.campaign_id = ? AND i.message_id IS NULL), "
+        f"picked AS MATERIALIZED (SELECT {fields}, nextval(pg_get_serial_sequence('outbox', 'id')) AS mid "
+        "FROM pending AS i JOIN assignment AS a ON a.id = i.assignment_id WHERE i.n = 1), "
+        f"messages AS (INSERT INTO outbox ({columns}) SELECT i.mid, i.campaign_id, i.recipient, i.kind, {_PG_KEY}, "
+        f"{payload}, ?::timestamptz, {not_before}::timestamptz, 'pending', 0 FROM picked AS i RETURNING 1), "
         "linked AS (UPDATE intent SET message_id = p.mid FROM picked AS p WHERE intent.id = p.id RETURNING 1) "
         "SELECT (SELECT count(*) FROM messages)",
         [*head, campaign_tag(campaign_id), *values],
     )[0][0]
     return written
+
+
+def _payload(codec: Codec, unit: str) -> str:
+    """The JSON payload of a one-intent message as the database builds it, the intent as `i` and its assignment's
+    fields as `unit` (the same keys and formats as services.compose gives a message it builds itself)."""
+    iso = _SQLITE_ISO if codec.sqlite else _PG_ISO
+    obj = "json_object" if codec.sqlite else "json_build_object"
+    array = "json_array" if codec.sqlite else "json_build_array"
+    as_of_text = "?" if codec.sqlite else "?::text"
+    due_at, event_at = iso.format(f"{unit}.due_at"), iso.format("i.event_at")
+    return (
+        f"{obj}('recipient', i.recipient, 'kind', i.kind, 'as_of', {as_of_text}, 'items', "
+        f"{array}({obj}('kind', i.kind, 'step', i.step, 'item_id', {unit}.item_id, 'instance', {unit}.instance, "
+        f"'unit', {unit}.unit_code, 'due_at', {due_at}, 'event_at', {event_at})))"
+    )
 
 
 def write_messages(codec: Codec, messages: Sequence[Sequence[Any]], links: Sequence[Sequence[int]]) -> int:

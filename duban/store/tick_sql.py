@@ -29,6 +29,7 @@ TRANSITION_COLUMNS = (
     "actor",
 )
 INTENT_COLUMNS = ("campaign_id", "assignment_id", "recipient", "kind", "step", "event_at", "created_at")
+WORK_MEM = "64MB"  # PostgreSQL's memory per sort or hash of a tick or a compose (see take_turn)
 UPDATED = ("state", "reminders_done", "escalations_done", "next_event_at", "updated_at")
 
 
@@ -76,6 +77,9 @@ def take_turn(codec: Codec, campaign_id: str, stage_id: str) -> None:
     than half of it, and each unit still gets one message per tick (SQLite's IMMEDIATE transactions queue)."""
     if not codec.sqlite:
         codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.tick.{campaign_id}.{stage_id}",))
+        # A stage opening sorts and hashes every unit's row (a million for listed enterprises): in memory, not in
+        # temporary files (PostgreSQL's default work_mem is 4 MB), for this transaction only.
+        codec.execute(f"SET LOCAL work_mem = '{WORK_MEM}'", ())
 
 
 def due_rows(codec: Codec, campaign_id: str, stage_id: str, now: Any) -> list[Any]:
