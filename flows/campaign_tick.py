@@ -29,6 +29,7 @@ from duban.services.database import open_database
 from duban.services.lifecycle import planned_campaign_id
 from duban.services.outcomes import outcome_rules
 from duban.services.review_reminders import reminding_items
+from duban.services.upkeep import TIDY_AFTER
 from duban.settings import get_settings
 from duban.views.artifacts import tick_log_lines
 from duban.views.campaigns import load_campaign
@@ -43,6 +44,7 @@ from tasks.stages import (
     remind_reviewers_task,
     tick_acknowledgements_task,
     tick_stage_task,
+    tidy_task,
 )
 from tasks.views import Publication, emit_events
 
@@ -78,6 +80,9 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     happened = any(stage["events"].get("opened") or stage["overdue"] for stage in stages)
     events = emit_events.submit(campaign_id, as_of, stages) if happened else None
     messages = compose_task(campaign_id, as_of)
+    changed = sum(sum(stage["events"].values()) for stage in stages)
+    if changed >= TIDY_AFTER:  # a stage opened for tens of thousands of units: tidied now, not by autovacuum later
+        tidy_task(changed)
     artifacts = publication.finish(messages)
     log = get_run_logger()
     for line in tick_log_lines(

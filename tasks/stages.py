@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from duban.services.compose import compose_messages
@@ -57,6 +57,20 @@ def tick_stage_task(campaign_id: str, stage_id: str, as_of: datetime) -> dict:
 def compose_task(campaign_id: str, as_of: datetime) -> int:
     """One outbox message per recipient for this tick's intents."""
     return compose_messages(_engine(), campaign_id, as_of, quiet=get_settings().quiet())
+
+
+@task(name="tidy-database", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=[30])
+def tidy_task(changed: int) -> float | None:
+    """After a tick that changed many assignments: VACUUM (ANALYZE) on PostgreSQL, so later ticks and the
+    dashboard do not read past the superseded rows (the seconds taken; None on SQLite)."""
+    from duban.services.upkeep import tidy_after_tick
+
+    taken = tidy_after_tick(_engine(), changed)
+    if taken is not None:
+        get_run_logger().info(
+            f"整理数据库：本次巡检更新了{changed:,}条任务记录，已清理旧版本（VACUUM），用时{taken:.1f}秒"
+        )
+    return taken
 
 
 @task(name="tick-acknowledgements", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])

@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from sqlalchemy import Engine, func, select
+from typing import TYPE_CHECKING, Any
 
 from duban.domain.standing import instants, tick_outcome
 from duban.domain.state import Progress, Schedule, State
 from duban.instants import utc
 from duban.store.codec import SQLITE_BY_CASE, Codec
-from duban.store.db import unit_of_work
-from duban.store.tables import Assignment
+from duban.store.db import reading, unit_of_work
 from duban.store.tally import compact_tally
 from duban.store.tick_sql import (
     INTENT_COLUMNS,
@@ -27,11 +25,15 @@ from duban.store.tick_sql import (
     Outcome,
     apply_case,
     case_key,
+    due_rows,
+    earliest_event,
     encode,
     select_cases,
+    take_turn,
 )
 
-_A = Assignment.__table__
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 MAX_CASES = 16  # beyond this many cases in one tick rows are cheaper one by one (each case scans the due range)
 
 
@@ -50,13 +52,6 @@ class StageTick:
         return sum(self.events.values())
 
 
-_SELECT_DUE = (
-    "SELECT id, unit_code, item_id, instance, state, open_at, due_at, CAST(reminders AS TEXT) AS reminders, "
-    "CAST(escalations AS TEXT) AS escalations, reminders_done, escalations_done "
-    "FROM assignment WHERE campaign_id = ? AND stage_id = ? AND next_event_at <= ? ORDER BY next_event_at, id"
-)
-
-
 def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime, *, actor: str = "tick") -> StageTick:
     """Advance the stage's due assignments to `as_of`; transitions and intents commit together.
 
@@ -70,9 +65,7 @@ def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime,
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
         if not codec.sqlite:
-            # Two workers ticking one stage at once take turns, so the second finds the stage done rather than
-            # half of it, and each unit still gets one message per tick (SQLite's IMMEDIATE transactions queue).
-            codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.tick.{campaign_id}.{stage_id}",))
+            take_turn(codec, campaign_id, stage_id)
             compact_tally(codec, campaign_id)  # the dashboard's counts: many small rows folded into one per key
         due = (campaign_id, stage_id, codec.instant(as_of))
         if codec.sqlite and not SQLITE_BY_CASE:
@@ -100,10 +93,11 @@ def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime,
 def _tick_rows(codec: Codec, campaign_id: str, stage_id: str, as_of: datetime, actor: str) -> StageTick:
     """The same tick row by row, for ticks whose due rows fall into many cases."""
     result = StageTick(stage_id)
-    sql = _SELECT_DUE + ("" if codec.sqlite else " FOR UPDATE SKIP LOCKED")
     now = codec.instant(as_of)
-    rows = codec.select(sql, (campaign_id, stage_id, now))
-    updates, transitions, intents = [], [], []
+    rows = due_rows(codec, campaign_id, stage_id, now)
+    updates: list[tuple] = []
+    transitions: list[tuple] = []
+    intents: list[tuple] = []
     outcomes: dict[tuple, Outcome] = {}
     for row in rows:
         case = (
@@ -142,26 +136,33 @@ def _tick_rows(codec: Codec, campaign_id: str, stage_id: str, as_of: datetime, a
     return result
 
 
-def _outcome(codec: Codec, schedule: Schedule, progress, as_of: datetime) -> Outcome:
+def _outcome(codec: Codec, schedule: Schedule, progress: Any, as_of: datetime) -> Outcome:
     """Advance one case in domain terms (duban.domain.standing.tick_outcome), then encode it once for the driver."""
     current = Progress(State(progress.state), progress.reminders_done, progress.escalations_done)
     return encode(codec, tick_outcome(schedule, current, as_of))
 
 
-def _case_schedule(codec: Codec, case) -> Schedule:
+def _stored(codec: Codec, raw: Any) -> datetime:
+    """An assignment's opening or due instant (NOT NULL columns) read back."""
+    moment = codec.read_instant(raw)
+    assert moment is not None, "open_at and due_at are NOT NULL"
+    return moment
+
+
+def _case_schedule(codec: Codec, case: Any) -> Schedule:
     """A case's instants as tick_sql's query gives them (escalation instants space-separated, without targets)."""
     return Schedule(
-        open_at=codec.read_instant(case.open_at),
-        due_at=codec.read_instant(case.due_at),
+        open_at=_stored(codec, case.open_at),
+        due_at=_stored(codec, case.due_at),
         reminders=instants(tuple(codec.read_json(case.reminders) or ())),
         escalations=instants(tuple(case.escalation_at.split(" ")) if case.escalation_at else ()),
     )
 
 
-def _row_schedule(codec: Codec, row) -> Schedule:
+def _row_schedule(codec: Codec, row: Any) -> Schedule:
     return Schedule(
-        open_at=codec.read_instant(row.open_at),
-        due_at=codec.read_instant(row.due_at),
+        open_at=_stored(codec, row.open_at),
+        due_at=_stored(codec, row.due_at),
         reminders=instants(tuple(codec.read_json(row.reminders) or ())),
         escalations=instants(tuple(step[0] for step in codec.read_json(row.escalations) or ())),
     )
@@ -173,14 +174,10 @@ def next_instant(engine: Engine, campaign_id: str, stages: list[str], after: dat
     Asked per stage so each question is answered from the (campaign, stage, next_event_at) index.
     """
     found = []
-    with engine.connect() as conn:
+    with reading(engine) as conn:
+        codec = Codec(conn)
         for stage_id in stages:
-            query = select(func.min(_A.c.next_event_at)).where(
-                _A.c.campaign_id == campaign_id, _A.c.stage_id == stage_id
-            )
-            if after is not None:
-                query = query.where(_A.c.next_event_at > utc(after))
-            value = conn.execute(query).scalar()
+            value = earliest_event(codec, campaign_id, stage_id, None if after is None else utc(after))
             if value is not None:
                 found.append(value)
     return min(found) if found else None

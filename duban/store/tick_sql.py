@@ -11,6 +11,7 @@ for the whole transaction, so the statements see the same rows; on PostgreSQL th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from duban.domain.standing import TickOutcome
@@ -28,6 +29,7 @@ TRANSITION_COLUMNS = (
     "actor",
 )
 INTENT_COLUMNS = ("campaign_id", "assignment_id", "recipient", "kind", "step", "event_at", "created_at")
+WORK_MEM = "64MB"  # PostgreSQL's memory per sort or hash of a tick or a compose (see take_turn)
 UPDATED = ("state", "reminders_done", "escalations_done", "next_event_at", "updated_at")
 
 
@@ -63,6 +65,40 @@ _TRANSITIONS = f"INSERT INTO transition ({', '.join(TRANSITION_COLUMNS)})"
 _INTENTS = f"INSERT INTO intent ({', '.join(INTENT_COLUMNS)})"
 
 
+_SELECT_DUE = (
+    "SELECT id, unit_code, item_id, instance, state, open_at, due_at, CAST(reminders AS TEXT) AS reminders, "
+    "CAST(escalations AS TEXT) AS escalations, reminders_done, escalations_done "
+    "FROM assignment WHERE campaign_id = ? AND stage_id = ? AND next_event_at <= ? ORDER BY next_event_at, id"
+)
+
+
+def take_turn(codec: Codec, campaign_id: str, stage_id: str) -> None:
+    """PostgreSQL: two workers ticking one stage at once take turns, so the second finds the stage done rather
+    than half of it, and each unit still gets one message per tick (SQLite's IMMEDIATE transactions queue)."""
+    if not codec.sqlite:
+        codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.tick.{campaign_id}.{stage_id}",))
+        # A stage opening sorts and hashes every unit's row (a million for listed enterprises): in memory, not in
+        # temporary files (PostgreSQL's default work_mem is 4 MB), for this transaction only.
+        codec.execute(f"SET LOCAL work_mem = '{WORK_MEM}'", ())
+
+
+def due_rows(codec: Codec, campaign_id: str, stage_id: str, now: Any) -> list[Any]:
+    """The stage's assignments with an event at or before `now` (stored form), earliest first, for the tick row
+    by row; PostgreSQL locks them and skips rows another transaction holds (they stay due for the next tick)."""
+    sql = _SELECT_DUE + ("" if codec.sqlite else " FOR UPDATE SKIP LOCKED")
+    return codec.select(sql, (campaign_id, stage_id, now))
+
+
+def earliest_event(codec: Codec, campaign_id: str, stage_id: str, after: datetime | None) -> datetime | None:
+    """The stage's earliest pending event instant (strictly after `after`, when given), from the due index."""
+    sql = "SELECT MIN(next_event_at) FROM assignment WHERE campaign_id = ? AND stage_id = ?"
+    params: list[Any] = [campaign_id, stage_id]
+    if after is not None:
+        sql += " AND next_event_at > ?"
+        params.append(codec.instant(after))
+    return codec.read_instant(codec.select(sql, params)[0][0])
+
+
 def case_key(codec: Codec) -> list[tuple[str, str]]:
     """(name, SQL) of what decides a row's outcome: its progress and schedule, escalation instants without targets."""
     if codec.sqlite:
@@ -95,8 +131,15 @@ def select_cases(codec: Codec, key: list[tuple[str, str]], due: tuple) -> list[A
 
 
 def apply_case(
-    codec: Codec, key: list[tuple[str, str]], due: tuple, case, outcome: Outcome, actor: str, *, alone: bool = False
-):
+    codec: Codec,
+    key: list[tuple[str, str]],
+    due: tuple,
+    case: Any,
+    outcome: Outcome,
+    actor: str,
+    *,
+    alone: bool = False,
+) -> tuple[int, int, list[tuple]]:
     """Apply one case's outcome to its rows: (rows changed, intents written, (unit, item, instance) that slipped).
 
     `alone`: the case is every due row of the stage and no other transaction can change them before this one

@@ -1,0 +1,25 @@
+"""Upkeep after a tick that changed many assignments: the database tidied at once rather than by autovacuum later.
+
+A tick that opens a stage for tens of thousands of units or more leaves as many superseded row versions on
+PostgreSQL (see duban.store.upkeep); until they are vacuumed, every later tick and every dashboard page reads past
+them. The tick flow asks for the vacuum after its messages are composed, so the opening itself is not delayed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from duban.store.upkeep import vacuum
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+TIDY_AFTER = 20_000  # assignments changed by one tick from which the tick tidies (autovacuum handles fewer well)
+
+
+def tidy_after_tick(engine: Engine, changed: int, *, at_least: int = TIDY_AFTER) -> float | None:
+    """Vacuum the tables a tick rewrote when it changed `at_least` assignments (PostgreSQL): the seconds taken, or
+    None when nothing was done (fewer changes, or SQLite, which keeps no old versions)."""
+    if changed < at_least:
+        return None
+    return vacuum(engine)

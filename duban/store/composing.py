@@ -1,0 +1,173 @@
+"""The statements of composing: the pending intents read, and messages written with their intents linked.
+
+duban.services.compose decides what goes in a message (one per recipient per tick, the most urgent kind, quiet
+hours); these statements read and write it. Most recipients of a tick have one pending intent (a stage opening:
+one item per unit); their messages are built by the database itself (INSERT … SELECT with its JSON functions), with
+the payload and key `write_messages` would give them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from duban.domain.message_keys import KEY_MIX, campaign_tag
+from duban.store.codec import Codec
+from duban.store.tick_sql import WORK_MEM
+
+OUTBOX_COLUMNS = (
+    "campaign_id",
+    "recipient",
+    "kind",
+    "idempotency_key",
+    "payload",
+    "created_at",
+    "not_before",
+    "status",
+    "attempts",
+)
+_SELECT_PENDING = (
+    "SELECT i.id, i.recipient, i.kind, i.step, i.event_at, a.item_id, a.instance, a.unit_code, a.due_at "
+    "FROM intent i JOIN assignment a ON a.id = i.assignment_id "
+    "WHERE i.campaign_id = ? AND i.message_id IS NULL"
+)
+_ANY_PENDING = "SELECT 1 FROM intent WHERE campaign_id = ? AND message_id IS NULL LIMIT 1"
+_SQLITE_KEY = f"printf('%08x', i.id % 4294967296 * {KEY_MIX} % 4294967296) || ? || printf('%x', i.id)"
+_PG_KEY = f"lpad(to_hex(i.id::bigint % 4294967296 * {KEY_MIX} % 4294967296), 8, '0') || ? || to_hex(i.id)"
+_SINGLES = (  # the pending intents whose recipient has no other pending intent (a window count: no self-join)
+    "FROM (SELECT id, COUNT(*) OVER (PARTITION BY recipient) AS n FROM intent "
+    "WHERE campaign_id = ? AND message_id IS NULL) AS s "
+    "JOIN intent AS i ON i.id = s.id JOIN assignment AS a ON a.id = i.assignment_id WHERE s.n = 1"
+)
+_ALL_PENDING = (  # when no recipient has two pending intents (a stage opening), every pending intent is a single
+    "FROM intent AS i JOIN assignment AS a ON a.id = i.assignment_id WHERE i.campaign_id = ? AND i.message_id IS NULL"
+)
+_ALL_PENDING_IDS = "FROM intent AS i WHERE i.campaign_id = ? AND i.message_id IS NULL"
+_ANY_SHARED = (
+    "SELECT 1 FROM intent WHERE campaign_id = ? AND message_id IS NULL GROUP BY recipient HAVING COUNT(*) > 1 LIMIT 1"
+)
+_SQLITE_ISO = "replace({0}, ' ', 'T') || '+00:00'"  # the stored naive-UTC text as Codec.iso writes it
+_PG_ISO = (
+    "to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN date_part('microseconds', {0}) "
+    "::bigint % 1000000 = 0 THEN '' ELSE to_char({0} AT TIME ZONE 'UTC', '.US') END || '+00:00'"
+)
+
+
+def take_turn(codec: Codec, campaign_id: str) -> None:
+    """PostgreSQL: composers of one campaign take turns (two at once would each take part of a unit's intents and
+    send it two messages for one tick; the second finds them composed already). SQLite's writer is alone."""
+    if not codec.sqlite:
+        codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.compose.{campaign_id}",))
+        # A stage opening sorts and hashes every unit's row (a million for listed enterprises): in memory, not in
+        # temporary files (PostgreSQL's default work_mem is 4 MB), for this transaction only.
+        codec.execute(f"SET LOCAL work_mem = '{WORK_MEM}'", ())
+
+
+def any_pending(codec: Codec, campaign_id: str) -> bool:
+    """Whether an intent of the campaign waits for its message (an idle tick: one probe of ix_intent_pending)."""
+    return bool(codec.select(_ANY_PENDING, (campaign_id,)))
+
+
+def campaign_timezone(codec: Codec, campaign_id: str) -> str:
+    return codec.select("SELECT timezone FROM campaign WHERE id = ?", (campaign_id,))[0][0]
+
+
+def pending_rows(codec: Codec, campaign_id: str, recipients: Sequence[str] | None) -> list[Any]:
+    """The pending intents (of `recipients`, when given), each recipient's in stage order: (id, recipient, kind,
+    step, event_at, item_id, instance, unit_code, due_at). PostgreSQL locks them (another composer skips them)."""
+    sql, params = _SELECT_PENDING, [campaign_id]
+    if recipients is not None:
+        sql += f" AND i.recipient IN ({', '.join('?' * len(recipients))})"
+        params += list(recipients)
+    sql += " ORDER BY i.recipient, a.stage_order, i.id"
+    if not codec.sqlite:
+        sql += " FOR UPDATE OF i SKIP LOCKED"
+    return codec.select(sql, params)
+
+
+def write_singles(codec: Codec, campaign_id: str, as_of: datetime, deferred: datetime, urgent: Iterable[str]) -> int:
+    """Messages for the recipients with exactly one pending intent, written by the database in two statements
+    (one on PostgreSQL); the payload and the key are the ones `write_messages` would give them. A message of an
+    `urgent` kind may go at `as_of`, the others at `deferred` (the end of quiet hours, or `as_of`)."""
+    now = codec.instant(as_of)
+    later = codec.instant(deferred)
+    kinds = sorted(urgent) or [""]
+    not_before = f"CASE WHEN i.kind IN ({', '.join('?' * len(kinds))}) THEN ? ELSE ? END"
+    payload = _payload(codec, "a" if codec.sqlite else "i")
+    columns = ", ".join(("id", *OUTBOX_COLUMNS))
+    head = [campaign_id]
+    values = [codec.iso(as_of), now, *kinds, now, later]
+    if codec.sqlite:
+        top = codec.reserve_ids("outbox", 1)[0] - 1
+        # The write lock is held since BEGIN, so the pending intents cannot change between these statements.
+        # When no recipient shares (a stage opening), every pending intent is a single and its message id is
+        # its own id shifted past the outbox's last (ids stay in intent order, gaps are harmless): no window.
+        linked: str | None
+        if codec.select(_ANY_SHARED, head):
+            mid, picked, linked = "? + ROW_NUMBER() OVER (ORDER BY i.id)", _SINGLES, _SINGLES
+            shift = top
+        else:
+            mid, picked, linked = "? + i.id", _ALL_PENDING, None
+            shift = top + 1 - codec.select(f"SELECT MIN(i.id) {_ALL_PENDING_IDS}", head)[0][0]
+        count: int = codec.execute(
+            f"INSERT INTO outbox ({columns}) SELECT {mid}, i.campaign_id, i.recipient, i.kind, "
+            f"{_SQLITE_KEY}, {payload}, ?, {not_before}, 'pending', 0 {picked}",
+            [shift, campaign_tag(campaign_id), *values, *head],
+        ).rowcount
+        if count and linked is None:  # every pending intent went into a message: no join to find which
+            codec.execute(
+                "UPDATE intent SET message_id = id + ? WHERE campaign_id = ? AND message_id IS NULL", [shift, *head]
+            )
+        elif count:
+            codec.execute(
+                f"UPDATE intent SET message_id = r.mid FROM (SELECT i.id AS id, {mid} AS mid {linked}) AS r "
+                "WHERE intent.id = r.id",
+                [shift, *head],
+            )
+        return count
+    # One pass: the pending intents with their recipient's count and their assignment's fields, each single
+    # given its message id; the messages and the intents' links are written from it (no second lookup).
+    fields = (
+        "i.id, i.campaign_id, i.recipient, i.kind, i.step, i.event_at, a.item_id, a.instance, a.unit_code, a.due_at"
+    )
+    written: int = codec.select(
+        f"WITH pending AS (SELECT i.*, COUNT(*) OVER (PARTITION BY i.recipient) AS n FROM intent AS i "
+        "WHERE i.campaign_id = ? AND i.message_id IS NULL), "
+        f"picked AS MATERIALIZED (SELECT {fields}, nextval(pg_get_serial_sequence('outbox', 'id')) AS mid "
+        "FROM pending AS i JOIN assignment AS a ON a.id = i.assignment_id WHERE i.n = 1), "
+        f"messages AS (INSERT INTO outbox ({columns}) SELECT i.mid, i.campaign_id, i.recipient, i.kind, {_PG_KEY}, "
+        f"{payload}, ?::timestamptz, {not_before}::timestamptz, 'pending', 0 FROM picked AS i RETURNING 1), "
+        "linked AS (UPDATE intent SET message_id = p.mid FROM picked AS p WHERE intent.id = p.id RETURNING 1) "
+        "SELECT (SELECT count(*) FROM messages)",
+        [*head, campaign_tag(campaign_id), *values],
+    )[0][0]
+    return written
+
+
+def _payload(codec: Codec, unit: str) -> str:
+    """The JSON payload of a one-intent message as the database builds it, the intent as `i` and its assignment's
+    fields as `unit` (the same keys and formats as services.compose gives a message it builds itself)."""
+    iso = _SQLITE_ISO if codec.sqlite else _PG_ISO
+    obj = "json_object" if codec.sqlite else "json_build_object"
+    array = "json_array" if codec.sqlite else "json_build_array"
+    as_of_text = "?" if codec.sqlite else "?::text"
+    due_at, event_at = iso.format(f"{unit}.due_at"), iso.format("i.event_at")
+    return (
+        f"{obj}('recipient', i.recipient, 'kind', i.kind, 'as_of', {as_of_text}, 'items', "
+        f"{array}({obj}('kind', i.kind, 'step', i.step, 'item_id', {unit}.item_id, 'instance', {unit}.instance, "
+        f"'unit', {unit}.unit_code, 'due_at', {due_at}, 'event_at', {event_at})))"
+    )
+
+
+def write_messages(codec: Codec, messages: Sequence[Sequence[Any]], links: Sequence[Sequence[int]]) -> int:
+    """Store `messages` (rows of OUTBOX_COLUMNS) and mark each one's intents (`links`, in the same order) as
+    carried by it."""
+    message_ids = codec.reserve_ids("outbox", len(messages))
+    codec.insert("outbox", ("id", *OUTBOX_COLUMNS), ((mid, *row) for mid, row in zip(message_ids, messages)))
+    codec.update(
+        "intent",
+        ("message_id",),
+        ((mid, intent_id) for mid, intent_ids in zip(message_ids, links) for intent_id in intent_ids),
+    )
+    return len(messages)
