@@ -29,8 +29,8 @@ def import_command(
     from pydantic import TypeAdapter, ValidationError
 
     from duban.domain.listed import Mapping, load_mapping, read_list
+    from duban.services.listed import import_listed
     from duban.spec.models import ID_HINT, Id
-    from duban.store.listed import import_list
 
     try:
         TypeAdapter(Id).validate_python(list_name)
@@ -43,7 +43,7 @@ def import_command(
         )
     try:
         read = read_list(file, load_mapping(mapping) if mapping else Mapping())
-        result = import_list(engine(), list_name, read, now=datetime.now(timezone.utc), actor=actor[:80])
+        result = import_listed(engine(), list_name, read, now=datetime.now(timezone.utc), actor=actor[:80])
     except DubanError as exc:
         fail(exc)
     console.print(
@@ -60,15 +60,15 @@ def history_command(
     tz: Annotated[str, typer.Option(help="time zone of the instants shown")] = "Asia/Shanghai",
 ) -> None:
     """The imports of a list; with a code, who that unit was on the list from when until when."""
-    from duban.store.listed import history, imports
+    from duban.views.listed import list_imports, spells as spells_of
 
     try:
-        found = imports(engine(), list_name)
+        found = list_imports(engine(), list_name)
         if not found:
             raise DubanError(
                 f"no list {list_name!r} in the database: import it with duban units import FILE --list {list_name}"
             )
-        spells = history(engine(), list_name, code) if code else []
+        spells = spells_of(engine(), list_name, code) if code else []
     except DubanError as exc:
         fail(exc)
     if code is None:

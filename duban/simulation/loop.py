@@ -13,8 +13,7 @@ Each moment is played at the first tick at or after it, before the tick, and sai
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-
-from sqlalchemy import Engine, select
+from typing import TYPE_CHECKING
 
 from duban.domain.extension_rules import policy
 from duban.domain.quiet import QuietHours
@@ -24,9 +23,12 @@ from duban.services.acknowledgements import record_acknowledgement
 from duban.services.extension import decide_extension, request_extension
 from duban.services.review import record_review, review_queue
 from duban.store.acknowledgement_rows import asked_and_not_given
-from duban.store.core import core_table
-from duban.store.tables import Assignment
+from duban.store.db import reading
+from duban.store.loop_rows import first_of_item, first_owing
 from duban.views.campaigns import load_campaign
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 REVIEW_AFTER = timedelta(hours=12)  # the morning after
 
@@ -44,18 +46,12 @@ class LoopScript:
 
     def _extension_plan(self):
         """(unit, item, instance, ask at, until) of the one request, or None when the notice allows none."""
-        a = Assignment.__table__
         for _stage, item in self.campaign.spec.items():
             rule = policy(self.campaign.spec, item)
             if rule is None:
                 continue
-            with self.engine.connect() as conn:
-                row = conn.execute(
-                    select(a.c.unit_code, a.c.instance, a.c.due_at)
-                    .where(a.c.campaign_id == self.campaign_id, a.c.item_id == item.id)
-                    .order_by(a.c.unit_code, a.c.due_at)
-                    .limit(1)
-                ).first()
+            with reading(self.engine) as conn:
+                row = first_of_item(conn, self.campaign_id, item.id)
             if row is None:
                 continue
             later = timedelta(days=3)
@@ -72,19 +68,8 @@ class LoopScript:
     def _owing(self, item: str, at: datetime, planned: tuple[str, str | None]) -> tuple[str, str | None, datetime]:
         """(unit, instance, due) of the first unit in code order that still owes `item` at `at` with its due more
         than a day ahead (so the approval the next day comes before it); the planned one when none does."""
-        a = core_table(Assignment)
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(a.c.unit_code, a.c.instance, a.c.due_at)
-                .where(
-                    a.c.campaign_id == self.campaign_id,
-                    a.c.item_id == item,
-                    a.c.submitted_at.is_(None),
-                    a.c.due_at > at + timedelta(days=1),
-                )
-                .order_by(a.c.unit_code, a.c.due_at)
-                .limit(1)
-            ).first()
+        with reading(self.engine) as conn:
+            row = first_owing(conn, self.campaign_id, item, due_after=at + timedelta(days=1))
         if row is None:
             return planned[0], planned[1], at
         return row.unit_code, row.instance, row.due_at
@@ -98,7 +83,7 @@ class LoopScript:
         self._reviews(at)
 
     def _acknowledgements(self, at: datetime) -> None:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             waiting = asked_and_not_given(conn, self.campaign_id, at)
         by_stage: dict[str, list[str]] = {}
         for stage, unit in waiting:

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import Engine, select
 
 from duban.domain.messages import Rendered, render
 from duban.domain.quiet import QuietHours
-from duban.errors import DubanError
+from duban.errors import DubanError, StoreError
 from duban.services.compose import describe
 from duban.services.lifecycle import ensure_planned
 from duban.services.outcomes import outcome_rules, recorded_outcomes
@@ -35,12 +35,14 @@ from duban.simulation.simulate import RunLog, domain_tick, feeds_rollups, run_cl
 from duban.simulation.synthetic import Behaviour, released_submissions, synthetic_submissions
 from duban.spec.files import referenced_file
 from duban.spec.load import load_spec
-from duban.store.codec import Codec
-from duban.store.db import init_db, unit_of_work
+from duban.store.db import init_db, reading, unit_of_work
 from duban.store.engine import close_engine, make_engine
-from duban.store.freshness import check as freshness
-from duban.store.tables import OutcomeRow, Submission
+from duban.store.simulation import assignment_span, made_submissions, release_ready as release
+from duban.store.tables import OutcomeRow
 from duban.views.campaigns import PlannedCampaign, load_campaign
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @dataclass
@@ -81,34 +83,8 @@ def release_ready(engine: Engine, campaign: PlannedCampaign, as_of: datetime) ->
     As the real dispatcher does, a message says only what is still true at its send (duban.store.freshness): stale
     items are left out, and a message with nothing left is dropped instead of sent."""
     with unit_of_work(engine) as conn:
-        codec = Codec(conn)
-        at = codec.instant(as_of)
-        where = "campaign_id = ? AND status = 'pending' AND not_before <= ?"
-        rows = codec.select(
-            f"SELECT id, recipient, kind, idempotency_key, CAST(payload AS TEXT) FROM outbox WHERE {where} ORDER BY id",
-            (campaign.id, at),
-        )
-        stale = freshness(codec, [(r[0], orjson.loads(r[4])) for r in rows], as_of) if rows else {}
-        codec.execute(
-            f"UPDATE outbox SET status = 'sent', attempts = 1, sent_at = ? WHERE {where}", (at, campaign.id, at)
-        )
-        if stale:
-            dropped = [mid for mid, fresh in stale.items() if fresh.payload is None]
-            codec.execute_many(
-                "UPDATE outbox SET status = 'dropped', sent_at = NULL, last_error = ? WHERE id = ?",
-                [(stale[mid].reason, mid) for mid in dropped],
-            )
-    iso = codec.iso(as_of)
-    released = []
-    for r in rows:
-        fresh = stale.get(r[0])
-        if fresh is None:
-            released.append(PreviewMessage(iso, r[1], r[2], r[3], r[4], campaign))
-        elif fresh.payload is not None:
-            released.append(
-                PreviewMessage(iso, r[1], fresh.payload["kind"], r[3], orjson.dumps(fresh.payload).decode(), campaign)
-            )
-    return released
+        at, released = release(conn, campaign.id, as_of)
+    return [PreviewMessage(at, r.recipient, r.kind, r.key, r.payload_json, campaign) for r in released]
 
 
 @dataclass(frozen=True)
@@ -125,30 +101,17 @@ class RollupEvent:
 
 def rollup_events(engine: Engine, campaign_id: str) -> list[RollupEvent]:
     """What duban handed in for the campaign's roll-ups, in order: its automatic ones and those fed upward."""
-    s = Submission.__table__
-    forward_actor = f"forward:{campaign_id}"[:80]
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(s.c.campaign_id, s.c.unit_code, s.c.item_id, s.c.submitted_at, s.c.late, s.c.actor)
-            .where(((s.c.campaign_id == campaign_id) & s.c.actor.like("rollup:%")) | (s.c.actor == forward_actor))
-            .order_by(s.c.submitted_at, s.c.id)
-        ).all()
+    with reading(engine) as conn:
+        made = made_submissions(conn, campaign_id)
     campaigns: dict[str, PlannedCampaign] = {}
     events = []
-    for row in rows:
+    for row in made:
         where = campaigns.get(row.campaign_id) or campaigns.setdefault(
             row.campaign_id, load_campaign(engine, row.campaign_id)
         )
         item = next((i.name for _s, i in where.spec.items() if i.id == row.item_id), row.item_id)
         events.append(
-            RollupEvent(
-                row.submitted_at,
-                row.campaign_id,
-                where.display(row.unit_code),
-                item,
-                row.actor == forward_actor,
-                row.late,
-            )
+            RollupEvent(row.submitted_at, row.campaign_id, where.display(row.unit_code), item, row.forwarded, row.late)
         )
     return events
 
@@ -280,16 +243,15 @@ def simulate_planned(
     """Run an already planned campaign through its timeline (the scratch database is the caller's); every message
     is counted, those `keep` accepts (default: all) are kept."""
     campaign = load_campaign(engine, campaign_id)
-    with engine.connect() as conn:
-        codec = Codec(conn)
-        first, last, count = codec.select(
-            "SELECT MIN(open_at), MAX(due_at), COUNT(*) FROM assignment WHERE campaign_id = ?", (campaign_id,)
-        )[0]
-        first, last = codec.read_instant(first), codec.read_instant(last)
+    with reading(engine) as conn:
+        first, last, count = assignment_span(conn, campaign_id)
     start = start or first
-    # a stage opened by others (按阶段顺序) may run later than its earliest instants: as late as it may last
-    later = sum((timedelta(days=_days(s.lasts)) for s in campaign.spec.stages if s.lasts), timedelta())
-    end = end or (last + timedelta(days=10) + later + _outcome_reach(campaign.spec))
+    if end is None and last is not None:
+        # a stage opened by others (按阶段顺序) may run later than its earliest instants: as late as it may last
+        later = sum((timedelta(days=_days(s.lasts)) for s in campaign.spec.stages if s.lasts), timedelta())
+        end = last + timedelta(days=10) + later + _outcome_reach(campaign.spec)
+    if start is None or end is None:
+        raise StoreError(f"campaign {campaign_id!r} has no assignments: nothing to simulate without --from and --to")
     subs = synthetic_submissions(engine, campaign.id, campaign.tz, behaviour, seed)
     ordered = any(stage.follows for stage in campaign.spec.stages)
     kept: list[PreviewMessage] = []

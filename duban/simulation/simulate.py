@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
-
-from sqlalchemy import Engine, func, select
+from typing import TYPE_CHECKING
 
 from duban.domain.quiet import QuietHours
 from duban.instants import at_clock, in_zone, utc
@@ -26,11 +25,13 @@ from duban.services.rollups import feed_rollups
 from duban.services.tick import next_instant, tick_stage
 from duban.settings import get_settings
 from duban.simulation.synthetic import PlannedSubmission, record_synthetic
-from duban.store.core import core_table
-from duban.store.tables import OutboxMessage
+from duban.store import simulation as outbox_rows
+from duban.store.db import reading
 from duban.views.campaigns import load_campaign
 
-_O = core_table(OutboxMessage)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 DAILY_BATCH = time(18, 0)
 
 
@@ -45,30 +46,14 @@ class RunLog:
 
 def next_release(engine: Engine, campaign_id: str, after: datetime) -> datetime | None:
     """When the next waiting message becomes ready (quiet hours, retry backoff)."""
-    with engine.connect() as conn:
-        return conn.execute(
-            select(func.min(_O.c.not_before)).where(
-                _O.c.campaign_id == campaign_id,
-                _O.c.status.in_(("pending", "failed", "limited")),
-                _O.c.not_before > utc(after),
-            )
-        ).scalar()
+    with reading(engine) as conn:
+        return outbox_rows.next_release(conn, campaign_id, after)
 
 
 def ready_messages(engine: Engine, campaign_id: str, as_of: datetime) -> int:
-    with engine.connect() as conn:
-        return (
-            conn.execute(
-                select(func.count())
-                .select_from(_O)
-                .where(
-                    _O.c.campaign_id == campaign_id,
-                    _O.c.status.in_(("pending", "failed", "limited")),
-                    _O.c.not_before <= utc(as_of),
-                )
-            ).scalar()
-            or 0
-        )
+    """How many waiting messages are ready at `as_of`."""
+    with reading(engine) as conn:
+        return outbox_rows.ready_count(conn, campaign_id, as_of)
 
 
 def run_clock(

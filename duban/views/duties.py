@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from duban.domain.standing import row_state_at
 from duban.domain.state import Color, State, color
 from duban.instants import utc
+from duban.store.db import reading
 from duban.store.duties import duty_rows, submission_row
+from duban.store.loop_rows import DutyKey, duty_of
 from duban.views.campaigns import PlannedCampaign
 
 if TYPE_CHECKING:
@@ -132,3 +134,9 @@ def submission(engine: Engine, submission_id: int) -> tuple[str, str, str, Versi
     if r is None:
         return None
     return (r.campaign_id, r.unit_code, r.item_id, _version(r))
+
+
+def assignment_duty(engine: Engine, campaign_id: str, assignment_id: int) -> DutyKey | None:
+    """(unit, item, instance) of one of the campaign's assignments (the one a review names), or None."""
+    with reading(engine) as conn:
+        return duty_of(conn, campaign_id, assignment_id)

@@ -16,7 +16,7 @@ from duban.instants import utc, zone
 from duban.services import audit
 from duban.views.campaigns import campaign_ids, load_campaign
 from duban.views.matrix import matrix
-from duban.views.registry import unit_count
+from duban.views.unit_lookup import units_in
 from duban.web.context import Portal, client_of, portal
 from duban.web.security import operator_of
 from duban.web.unit_routes import load_page, unit_link
@@ -195,8 +195,7 @@ def campaigns(p: Portal = Depends(portal), who: str = Depends(api_operator)) -> 
     out = []
     for cid in campaign_ids(p.engine):
         c = load_campaign(p.engine, cid, units=False)
-        with p.engine.connect() as conn:
-            units = unit_count(conn, cid)
+        units = units_in(p.engine, cid)
         out.append(
             CampaignOut(
                 id=c.id,

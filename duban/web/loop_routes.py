@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
+from starlette.datastructures import FormData
 
 from duban.errors import RequestError, SubmissionError
 from duban.instants import parse_instant
@@ -22,15 +22,15 @@ from duban.services.acknowledgements import record_acknowledgement
 from duban.services.extension import decide_extension, get_request, request_extension, requests_of
 from duban.services.review import record_review, review_queue
 from duban.services.written import bounded
-from duban.store.tables import Assignment
-from duban.views.duties import submission
+from duban.views.campaigns import load_campaign
+from duban.views.duties import DutyKey, assignment_duty, submission
 from duban.web.context import Portal, client_of, portal
 from duban.web.ops_routes import campaign_or_404, operator, page
+from duban.web.refusals import refused
 from duban.web.security import check_csrf
 from duban.web.unit_routes import NOT_YOURS, file_response, fits, load_page, render_unit, unit_link
 
 router = APIRouter(include_in_schema=False)
-_A = Assignment.__table__
 
 
 def _due(text: str, tz: str, what: str) -> datetime:
@@ -57,7 +57,7 @@ def _new_due(text: str, tz: str, accept: bool) -> datetime | None:
         ) from None
 
 
-async def _form(request: Request, p: Portal, scope: str):
+async def _form(request: Request, p: Portal, scope: str) -> FormData:
     p.writable()  # a preview changes nothing
     form = await request.form(max_files=0, max_fields=10)
     check_csrf(request, p, scope, form.get("csrf"))
@@ -112,19 +112,17 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
             actor=f"unit:{link.unit_code}",
         )
     except RequestError as exc:
-        audit.record(
-            p.engine,
-            now,
-            "refused",
+        return refused(
+            request,
+            p,
+            exc.cn,
+            lambda error: render_unit(request, p, token, page_, error=error, error_at=(item_id, instance), status=400),
             actor=f"unit:{link.unit_code}",
             campaign_id=link.campaign_id,
             unit_code=link.unit_code,
             target=f"{item_id} 延期申请",
-            ok=False,
-            detail=exc.cn,
-            client=client_of(request),
+            at=now,
         )
-        return render_unit(request, p, token, page_, error=exc.cn, error_at=(item_id, instance), status=400)
     audit.record(
         p.engine,
         now,
@@ -140,17 +138,9 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
     return RedirectResponse(f"/u/{token}#{anchor}", status_code=303)
 
 
-def _child_row(p: Portal, campaign_id: str, assignment_id: int):
-    with p.engine.connect() as conn:
-        row = (
-            conn.execute(
-                select(_A.c.unit_code, _A.c.item_id, _A.c.instance).where(
-                    _A.c.id == assignment_id, _A.c.campaign_id == campaign_id
-                )
-            ).first()
-            if fits(assignment_id)
-            else None
-        )
+def _child_row(p: Portal, campaign_id: str, assignment_id: int) -> DutyKey:
+    """The duty a review names: one of the campaign's assignments, or a 404 page."""
+    row = assignment_duty(p.engine, campaign_id, assignment_id) if fits(assignment_id) else None
     if row is None:
         raise HTTPException(404, NOT_YOURS)
     return row
@@ -179,19 +169,17 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
             quiet=p.settings.quiet(),
         )
     except RequestError as exc:
-        audit.record(
-            p.engine,
-            now,
-            "refused",
+        return refused(
+            request,
+            p,
+            exc.cn,
+            lambda error: render_unit(request, p, token, load_page(p, link), error=error, status=400),
             actor=f"unit:{link.unit_code}",
             campaign_id=link.campaign_id,
             unit_code=row.unit_code,
             target=f"{row.item_id} 审核",
-            ok=False,
-            detail=exc.cn,
-            client=client_of(request),
+            at=now,
         )
-        return render_unit(request, p, token, load_page(p, link), error=exc.cn, status=400)
     audit.record(
         p.engine,
         now,
@@ -234,8 +222,6 @@ def ops_loop(request: Request, campaign_id: str, p: Portal = Depends(portal), wh
     campaign = campaign_or_404(p, campaign_id)
     queue = review_queue(p.engine, campaign_id)
     waiting = requests_of(p.engine, campaign_id, status="pending")
-    from duban.views.campaigns import load_campaign
-
     named = load_campaign(p.engine, campaign_id, units={*(r.unit_code for r in queue), *(r.unit_code for r in waiting)})
     audit.record(
         p.engine,
@@ -347,8 +333,6 @@ async def ops_file_extension(
     """
     form = await _form(request, p, f"ops:{who}")
     campaign_or_404(p, campaign_id)
-    from duban.views.campaigns import load_campaign
-
     campaign = load_campaign(p.engine, campaign_id, units={unit_code[:64]})
     if unit_code not in campaign.units:
         raise HTTPException(404, "这项工作中没有这个单位。")
@@ -390,19 +374,17 @@ async def ops_file_extension(
                 quiet=p.settings.quiet(),
             )
     except (RequestError, SubmissionError) as exc:
-        audit.record(
-            p.engine,
-            now,
-            "refused",
+        return refused(
+            request,
+            p,
+            exc.cn,
+            lambda error: RedirectResponse(f"{back}?error={quote(error)}#extension", status_code=303),
             actor=f"operator:{who}",
             campaign_id=campaign_id,
             unit_code=unit_code,
             target=f"{item_id[:80]} 延期申请（代单位登记）",
-            ok=False,
-            detail=exc.cn,
-            client=client_of(request),
+            at=now,
         )
-        return RedirectResponse(f"{back}?error={quote(exc.cn)}#extension", status_code=303)
     audit.record(
         p.engine,
         now,

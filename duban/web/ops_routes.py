@@ -25,11 +25,12 @@ from duban.views.campaigns import campaign_ids, load_campaign
 from duban.views.duties import submission
 from duban.views.matrix import COLOR_NAMES, LEVELS_CN, matrix
 from duban.views.outcomes import outcomes_of_unit
-from duban.views.registry import units_by_code
 from duban.views.scores import unit_scores
 from duban.views.summary_table import summary_workbook
+from duban.views.unit_lookup import unit_named, unit_names
 from duban.views.unit_page import unit_page
 from duban.web.context import Portal, client_of, portal
+from duban.web.refusals import refused
 from duban.web.security import check_csrf, csrf_for, end_session, operator_of, set_csrf_cookie, start_session
 from duban.web.unit_routes import LARGEST_ID, file_response, fits
 
@@ -100,14 +101,21 @@ async def login(request: Request, p: Portal = Depends(portal)):
     else:
         error = "用户名或密码不对。"
         await run_in_threadpool(settle, p.engine, name, client, now, gate=gate, ok=False)
-    audit.record(p.engine, now, "login", actor=f"operator:{name}", ok=False, detail=error, client=client)
-    return page(
+    return refused(
         request,
         p,
-        "login.html.j2",
-        {"configured": bool(hashes), "error": error, "name": name},
-        scope="login",
-        status=401,
+        error,
+        lambda message: page(
+            request,
+            p,
+            "login.html.j2",
+            {"configured": bool(hashes), "error": message, "name": name},
+            scope="login",
+            status=401,
+        ),
+        action="login",
+        actor=f"operator:{name}",
+        at=now,
     )
 
 
@@ -251,9 +259,8 @@ async def revoke_links(
     form = await request.form(max_files=0, max_fields=5)
     check_csrf(request, p, f"ops:{who}", form.get("csrf"))
     campaign_or_404(p, campaign_id)
-    with p.engine.connect() as conn:
-        if unit_code not in units_by_code(conn, campaign_id, [unit_code]):
-            raise HTTPException(404, "这项工作中没有这个单位。")
+    if unit_named(p.engine, campaign_id, unit_code) is None:
+        raise HTTPException(404, "这项工作中没有这个单位。")
     reason = str(form.get("reason") or "")[:200]
     revoke(p.engine, campaign_id, unit_code, p.now(), actor=f"operator:{who}", reason=reason)
     audit.record(
@@ -346,8 +353,7 @@ def audit_log(
         target="审计日志",
         client=client_of(request),
     )
-    with p.engine.connect() as conn:
-        names = {c: u.display for c, u in units_by_code(conn, campaign_id, [e.unit_code for e in entries]).items()}
+    names = unit_names(p.engine, campaign_id, [e.unit_code for e in entries])
     return page(
         request,
         p,

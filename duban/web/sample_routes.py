@@ -15,6 +15,7 @@ from duban.errors import RequestError
 from duban.services import audit
 from duban.services.sample_naming import FIELD, name_units
 from duban.web.context import Portal, client_of, portal
+from duban.web.refusals import refused
 from duban.web.security import check_csrf
 from duban.web.unit_routes import load_page, render_unit, unit_link
 
@@ -50,19 +51,19 @@ async def parent_names_units(request: Request, token: str, sample_id: str, p: Po
             calendar_file=p.settings.calendar_file,
         )
     except RequestError as exc:
-        audit.record(
-            p.engine,
-            now,
-            "refused",
+        return refused(
+            request,
+            p,
+            exc.cn,
+            lambda error: render_unit(
+                request, p, token, load_page(p, link), error=error, error_at=(NAMING, sample), status=400
+            ),
             actor=f"unit:{link.unit_code}",
             campaign_id=link.campaign_id,
             unit_code=link.unit_code,
             target=f"{sample} 指定单位",
-            ok=False,
-            detail=exc.cn,
-            client=client_of(request),
+            at=now,
         )
-        return render_unit(request, p, token, load_page(p, link), error=exc.cn, error_at=(NAMING, sample), status=400)
     audit.record(
         p.engine,
         now,

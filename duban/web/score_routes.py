@@ -23,10 +23,11 @@ from duban.instants import fmt, in_zone
 from duban.services import audit
 from duban.services.score_import import export_template, import_workbook
 from duban.services.scores import ScoreError, record_scores, sample_label, sample_members
-from duban.views.registry import units_by_code
 from duban.views.scores import form_entry, sample_scores, score_sheets
+from duban.views.unit_lookup import unit_named
 from duban.web.context import Portal, client_of, portal
 from duban.web.ops_routes import campaign_or_404, operator, page
+from duban.web.refusals import refused
 from duban.web.security import check_csrf
 from duban.web.uploads import saved_uploads
 
@@ -160,8 +161,7 @@ def _score_unit(
     if sheet is None:
         raise HTTPException(404, "这张评分表没有这个样本。")
     members = sample_members(p.engine, campaign_id, sample_id)
-    with p.engine.connect() as conn:
-        unit = units_by_code(conn, campaign_id, [unit_code]).get(unit_code)
+    unit = unit_named(p.engine, campaign_id, unit_code)
     if unit is None or unit_code not in members:
         raise HTTPException(404, "这个单位不在该样本中。")
     now, actor, under = p.now(), f"operator:{who}", fields.get("under", "")[:64]
@@ -183,30 +183,29 @@ def _score_unit(
         except ScoreError as exc:
             errors = {"unit": "；".join(d.short_cn for d in exc.details)}
     if errors:
-        audit.record(
-            p.engine,
-            now,
-            "score",
+        return refused(
+            request,
+            p,
+            "；".join(errors.values()),
+            lambda _message: _sample_page(
+                request,
+                p,
+                who,
+                campaign_id,
+                sheet_id,
+                sample_id,
+                under=under,
+                status=400,
+                errors=errors,
+                values=fields,
+                error_unit=unit_code,
+            ),
+            action="score",
             actor=actor,
             campaign_id=campaign_id,
             unit_code=unit_code,
             target=label,
-            ok=False,
-            detail="；".join(errors.values()),
-            client=client_of(request),
-        )
-        return _sample_page(
-            request,
-            p,
-            who,
-            campaign_id,
-            sheet_id,
-            sample_id,
-            under=under,
-            status=400,
-            errors=errors,
-            values=fields,
-            error_unit=unit_code,
+            at=now,
         )
     verdict = "达标" if outcome.passed else "未达标"
     follow = f"，整改截止 {fmt(outcome.follow_up_due, campaign.tz)}" if outcome.follow_up_due else ""
@@ -254,8 +253,7 @@ def template(
         path.unlink(missing_ok=True)
     name = f"{sheet.name}-{sample_label(next(s.name for s in campaign.spec.samples if s.id == sample_id))}"
     if under:
-        with p.engine.connect() as conn:
-            found = units_by_code(conn, campaign_id, [under]).get(under)
+        found = unit_named(p.engine, campaign_id, under)
         name += f"-{found.display if found else under}"
     audit.record(
         p.engine,
@@ -313,19 +311,18 @@ def _import(request: Request, p: Portal, who: str, campaign_id: str, sheet_id: s
             )
     except SubmissionError as exc:
         problems = [d.cn for d in exc.details] if isinstance(exc, ScoreError) else [exc.cn]
-        audit.record(
-            p.engine,
-            now,
-            "score_import",
+        return refused(
+            request,
+            p,
+            "；".join(problems),
+            lambda _message: _sample_page(
+                request, p, who, campaign_id, sheet_id, sample_id, under=under, status=400, import_problems=problems
+            ),
+            action="score_import",
             actor=actor,
             campaign_id=campaign_id,
             target=name or None,
-            ok=False,
-            detail="；".join(problems),
-            client=client_of(request),
-        )
-        return _sample_page(
-            request, p, who, campaign_id, sheet_id, sample_id, under=under, status=400, import_problems=problems
+            at=now,
         )
     outcomes = [o for found in result.outcomes.values() for o in found]
     failed = sum(not o.passed for o in outcomes)

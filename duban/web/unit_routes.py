@@ -25,6 +25,7 @@ from duban.services.submit import DatabaseError, record_submission
 from duban.views.duties import submission
 from duban.views.unit_page import UnitPage, unit_page
 from duban.web.context import Portal, client_of, portal
+from duban.web.refusals import refused
 from duban.web.security import check_csrf, csrf_for, masked_path, set_csrf_cookie
 from duban.web.uploads import MAX_FILES, saved_uploads
 
@@ -44,18 +45,18 @@ def unit_link(request: Request, p: Portal, token: str) -> UnitLink:
     try:
         return check(p.engine, p.key, token, p.now())
     except LinkError as exc:
+        seen: UnitLink | None
         try:
             seen = read(p.key, token)
-            campaign_id, unit_code = seen.campaign_id, seen.unit_code
         except LinkError:
-            campaign_id = unit_code = None
+            seen = None
         audit.record_refusal(
             p.engine,
             p.now(),
             "link_refused",
             actor="anonymous",
-            campaign_id=campaign_id,
-            unit_code=unit_code,
+            campaign_id=seen.campaign_id if seen else None,
+            unit_code=seen.unit_code if seen else None,
             target=masked_path(request.url.path),
             detail=exc.reason,
             client=client_of(request),
@@ -180,20 +181,18 @@ def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: st
                 max_bytes=p.settings.upload_max_bytes,
             )
     except SubmissionError as exc:
-        audit.record(
-            p.engine,
-            now,
-            "refused",
+        return refused(
+            request,
+            p,
+            exc.cn,
+            lambda error: render_unit(
+                request, p, token, page, error=error, error_at=(item_id, instance), values=values, status=400
+            ),
             actor=_actor(link),
             campaign_id=link.campaign_id,
             unit_code=link.unit_code,
             target=item_id,
-            ok=False,
-            detail=exc.cn,
-            client=client_of(request),
-        )
-        return render_unit(
-            request, p, token, page, error=exc.cn, error_at=(item_id, instance), values=values, status=400
+            at=now,
         )
     try:
         compose_messages(p.engine, link.campaign_id, now, quiet=p.settings.quiet(), recipients=[link.unit_code])
@@ -295,5 +294,5 @@ def file_response(p: Portal, files: list[dict], index: int) -> FileResponse:
     if not path.is_file():
         raise HTTPException(404, "文件已不在存储中，请联系督办工作人员。")
     return FileResponse(
-        path, filename=meta["name"], media_type=MEDIA.get(meta.get("format"), "application/octet-stream")
+        path, filename=meta["name"], media_type=MEDIA.get(meta.get("format") or "", "application/octet-stream")
     )

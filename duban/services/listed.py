@@ -1,0 +1,20 @@
+"""Lists (名录) kept in the database: `duban units import` stores a checked list in one transaction, updated in
+place with every earlier spell kept (duban.store.listed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from duban.store.listed import ImportResult, import_list
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from duban.domain.listed import ReadList
+
+
+def import_listed(engine: Engine, list_name: str, read: ReadList, *, now: datetime, actor: str = "cli") -> ImportResult:
+    """Store `read` (every row checked by duban.domain.listed.read_list) as list `list_name`: what was added,
+    changed, no longer listed and left as it was."""
+    return import_list(engine, list_name, read, now=now, actor=actor)
