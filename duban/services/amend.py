@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from sqlalchemy import Connection, Engine, func, insert, select
+from typing import TYPE_CHECKING, Any
 
 from duban.domain.calendar import WorkCalendar
 from duban.domain.plan import Plan, PlannedAssignment, build_plan, held_stages
@@ -38,25 +37,21 @@ from duban.spec.checks import due_outside_stage, dues_before_opening
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign
 from duban.spec.terms import RelativeDue
+from duban.store.amendments import (
+    items_assignments,
+    last_recorded,
+    opened_stages,
+    record_amendment,
+    replan_assignments,
+    stored_amendments,
+)
 from duban.store.codec import Codec
-from duban.store.db import unit_of_work
-from duban.store.engine import is_postgres
+from duban.store.db import reading, unit_of_work
 from duban.store.plans import campaign_row
-from duban.store.tables import AmendmentRow, Assignment, TransitionRow
 from duban.store.tick_sql import TRANSITION_COLUMNS
 
-_A = Assignment.__table__
-_UPDATE_COLUMNS = (
-    "open_at",
-    "due_at",
-    "reminders",
-    "escalations",
-    "state",
-    "reminders_done",
-    "escalations_done",
-    "next_event_at",
-    "updated_at",
-)
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine, Row
 
 
 @dataclass(frozen=True)
@@ -95,19 +90,9 @@ class AmendResult:
     already: bool = False  # this very amendment was applied before (nothing done)
 
 
-def stored_amendments(conn: Connection, campaign_id: str) -> list[AmendmentRow]:
-    """The campaign's amendments in the order they were applied."""
-    rows = conn.execute(select(AmendmentRow).where(AmendmentRow.campaign_id == campaign_id).order_by(AmendmentRow.seq))
-    return [AmendmentRow.model_validate(r._mapping) for r in rows]
-
-
 def campaign_as_amended(engine: Engine | Connection, campaign: Campaign) -> Campaign:
     """The planned campaign with its stored amendments applied (stage windows and dues as now in force)."""
-    if isinstance(engine, Connection):
-        rows = stored_amendments(engine, campaign.id)
-    else:
-        with engine.connect() as conn:
-            rows = stored_amendments(conn, campaign.id)
+    rows = stored_amendments(engine, campaign.id)
     return amended_campaign(campaign, [load_amendment(r.path, text=r.text).amendment for r in rows])
 
 
@@ -126,12 +111,10 @@ def apply_amendment(
     at = utc(at)
     campaign_id = spec.campaign.id
     check_targets(loaded, spec.campaign)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = campaign_row(conn, campaign_id)
         earlier = stored_amendments(conn, campaign_id)
-        recorded = conn.execute(
-            select(func.max(TransitionRow.recorded_at)).where(TransitionRow.campaign_id == campaign_id)
-        ).scalar()
+        recorded = last_recorded(conn, campaign_id)
     if recorded is not None and at < recorded:
         raise StoreError(
             f"the record of {campaign_id!r} already runs to {fmt(recorded, row.timezone)}: an amendment takes "
@@ -154,8 +137,8 @@ def apply_amendment(
     items = _named_items(amended, amendment)
     named = set(items)
     result = _result(seq, amended, amendment, items)
-    with engine.connect() as conn:
-        result.opened = _opened_stages(conn, campaign_id, [*result.moving, *result.waiting])
+    with reading(engine) as conn:
+        result.opened = opened_stages(conn, campaign_id, [*result.moving, *result.waiting])
     if result.opened:  # a following stage the record has opened keeps its opening: the amendment cannot undo it
         items -= {i.id for s, i in amended.items() if s.id in result.opened and i.id not in named}
         result.moving = [s for s in result.moving if s not in result.opened]
@@ -167,8 +150,7 @@ def apply_amendment(
     planned = {(a.item_id, a.instance, a.unit_code): a for a in plan.assignments if a.item_id in items}
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
-        query = select(_A).where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(sorted(items))).order_by(_A.c.id)
-        rows = conn.execute(query.with_for_update() if is_postgres(conn) else query).all()
+        rows = items_assignments(conn, campaign_id, items)
         stored = {(r.item_id, r.instance, r.unit_code): r for r in rows}
         if set(stored) != set(planned):
             gained = sorted({f"{k[0]} {k[1]}" for k in set(planned) - set(stored)})
@@ -183,7 +165,7 @@ def apply_amendment(
                 )
                 + "); duban re-plans dues of existing assignments only: change the periods' dues instead"
             )
-        updates = []
+        updates: list[tuple[Any, ...]] = []
         for key, r in stored.items():
             change = _replan(r, planned[key], at, codec)
             if change is None:
@@ -195,7 +177,7 @@ def apply_amendment(
             updates.append((*values, codec.instant(at), r.id))
         if dry_run or not result.changed:
             return result
-        codec.update("assignment", _UPDATE_COLUMNS, updates)
+        replan_assignments(codec, updates)
         who = f"amend#{seq} {amendment.doc_no or amendment.issuer}"[:80]
         codec.insert(
             "transition",
@@ -218,26 +200,24 @@ def apply_amendment(
         result.messages = tell_units(
             codec, campaign_id, row.timezone, seq, amendment, result.changed, at, quiet_policy(quiet)
         )
-        conn.execute(
-            insert(AmendmentRow),
-            [
-                dict(
-                    campaign_id=campaign_id,
-                    seq=seq,
-                    issuer=amendment.issuer,
-                    doc_no=amendment.doc_no,
-                    title=amendment.title,
-                    issued_on=amendment.issued_on.isoformat() if amendment.issued_on else None,
-                    reason=amendment.reason,
-                    path=loaded.path,
-                    text=loaded.text,
-                    sha256=loaded.sha256,
-                    changes=summary(result.changed),
-                    effective_at=at,
-                    recorded_at=at,
-                    actor=actor,
-                )
-            ],
+        record_amendment(
+            conn,
+            dict(
+                campaign_id=campaign_id,
+                seq=seq,
+                issuer=amendment.issuer,
+                doc_no=amendment.doc_no,
+                title=amendment.title,
+                issued_on=amendment.issued_on.isoformat() if amendment.issued_on else None,
+                reason=amendment.reason,
+                path=loaded.path,
+                text=loaded.text,
+                sha256=loaded.sha256,
+                changes=summary(result.changed),
+                effective_at=at,
+                recorded_at=at,
+                actor=actor,
+            ),
         )
         result.written = True
     return result
@@ -308,24 +288,6 @@ def _result(seq: int, campaign: Campaign, amendment: Amendment, items: set[str])
         moving=moving,
         waiting=waiting,
     )
-
-
-def _opened_stages(conn: Connection, campaign_id: str, stages: list[str]) -> dict[str, datetime]:
-    """The stages among `stages` the record has already opened (a tick opened one of their assignments), each
-    with its earliest opening, in the order given."""
-    if not stages:
-        return {}
-    rows = conn.execute(
-        select(_A.c.stage_id, _A.c.open_at).where(
-            _A.c.campaign_id == campaign_id, _A.c.stage_id.in_(stages), _A.c.state != State.pending.value
-        )
-    ).all()
-    first: dict[str, datetime] = {}
-    for stage_id, open_at in rows:
-        when = utc(open_at)
-        if stage_id not in first or when < first[stage_id]:
-            first[stage_id] = when
-    return {s: first[s] for s in stages if s in first}
 
 
 def _early_dues(spec: LoadedSpec, amended: Campaign, plan: Plan, items: set[str]) -> list[str]:
@@ -437,7 +399,9 @@ def _chain(key: str, why: dict[str, str]) -> str:
     return f"{steps[0]}" + "".join(f", which counts from {step}" for step in steps[1:])
 
 
-def _replan(row, new: PlannedAssignment, at: datetime, codec: Codec):
+def _replan(
+    row: Row[Any], new: PlannedAssignment, at: datetime, codec: Codec
+) -> tuple[ChangedAssignment, tuple[Any, ...]] | None:
     """(ChangedAssignment, encoded new values) when the new plan moves any instant of `row`; else None."""
     old_reminders = tuple(datetime.fromisoformat(t) for t in row.reminders or ())
     old_escalations = tuple((datetime.fromisoformat(t), tuple(targets)) for t, targets in row.escalations or ())

@@ -302,7 +302,7 @@ def claim(
             r[3],
             r[4],
             codec.read_json(r[5]) or {},
-            codec.read_instant(r[6]),
+            _not_before(codec.read_instant(r[6])),
             r[7],
             r[8],
             dict(codec.read_json(r[9]) or {}),
@@ -310,6 +310,12 @@ def claim(
         )
         for r in rows
     ]
+
+
+def _not_before(moment: datetime | None) -> datetime:
+    """A claimed message's `not_before` (the column is NOT NULL)."""
+    assert moment is not None, "outbox.not_before is never NULL"
+    return moment
 
 
 def release_claims(engine: Engine, worker: str) -> int:
@@ -465,7 +471,8 @@ class _Pass:
             notifier = self.d.notifier_for(channel)
             gate = _gate(notifier, channel)
             same = progress.get("channel") == channel
-            parts = progress.get("parts") if same and progress.get("parts") else parts_of(notifier, channel, envelope)
+            kept = progress.get("parts") if same else None  # the parts an earlier pass split it into
+            parts: list[str] = kept if kept else parts_of(notifier, channel, envelope)
             done = progress.get("done", 0) if same else 0
             previous = progress
             progress = {"channel": channel, "done": done, **({"parts": parts} if len(parts) > 1 else {})}

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from duban.domain.plan import Plan, PlannedAssignment, build_plan, escalation_targets, load_calendar_for
+from duban.domain.sampling.draw import Decision
 from duban.domain.timeline import Timeline
 from duban.instants import in_zone
 from duban.spec.load import LoadedSpec, read_stored
-from duban.spec.models import ScoreSheet
+from duban.spec.models import Campaign, ScoreSheet
 from duban.store.assignments import insert_planned
 from duban.store.plans import stored_campaign_row
 
@@ -30,16 +31,17 @@ def stored_spec(conn: Engine | Connection, campaign_id: str) -> LoadedSpec:
     return LoadedSpec(campaign=campaign, source=source, path=Path(row.spec_path), sha256=row.spec_sha256)
 
 
-def recorded_open_draws(engine: Engine, campaign: object) -> dict[str, list[str]]:
-    """The members recorded for the campaign's open samples that have been drawn."""
+def recorded_open_draws(engine: Engine, campaign: Campaign) -> dict[str, Decision | list[str]]:
+    """The members recorded for the campaign's open samples that have been drawn (build_plan's `open_draws`, to
+    which a draw adds its decision)."""
     from duban.views.sample_audit import recorded_samples
 
-    open_ids = {s.id for s in campaign.samples if s.open}  # type: ignore[attr-defined]
+    open_ids = {s.id for s in campaign.samples if s.open}
     if not open_ids:
         return {}
     return {
         sid: list(row.members or []) for sid, row in recorded_samples(engine, campaign.id).items() if sid in open_ids
-    }  # type: ignore[attr-defined]
+    }
 
 
 def replan(engine: Engine, campaign_id: str, calendar_file: Path | None = None) -> tuple[LoadedSpec, Plan, Timeline]:
@@ -65,6 +67,7 @@ def follow_up_assignments(
     spec, plan, timeline = replan(engine, campaign_id, calendar_file)
     campaign = spec.campaign
     item = sheet.follow_up_item()
+    assert item is not None  # the sheet has a follow-up (asserted above)
     stage_index = next(
         (i for i, s in enumerate(campaign.stages) if s.id == sheet.follow_up.stage), len(campaign.stages) - 1
     )

@@ -172,9 +172,9 @@ def feed_rollups(engine: Engine, campaign_id: str, as_of: datetime) -> Fed:
             or status.state.finished
         ):
             continue
-        done = [f for f in status.finished if f.submitted_at is not None]
-        at = min(max((utc(f.submitted_at) for f in done), default=as_of), as_of)
-        files = [file for f in done for file in f.files]
+        done = [(f, utc(f.submitted_at)) for f in status.finished if f.submitted_at is not None]
+        at = min(max((when for _f, when in done), default=as_of), as_of)
+        files = [file for f, _when in done for file in f.files]
         record_on_behalf(
             engine,
             campaign_id,

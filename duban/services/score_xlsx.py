@@ -364,7 +364,8 @@ def _read_worksheet(
     """One worksheet's scored rows, read once as a stream (rows past MAX_ROWS, columns past MAX_COLUMNS unread)."""
     where = f"{label} {ws.title}"
     rows = ws.iter_rows(min_row=1, max_row=MAX_ROWS, max_col=MAX_COLUMNS, values_only=True)
-    header, columns = None, {}
+    header: int | None = None
+    columns: dict[str, int] = {}
     for number, values in enumerate(rows, start=1):
         if number > 10:
             break
@@ -419,8 +420,8 @@ def _read_worksheet(
             continue
         texts = {}
         for head in (TRAILING[2], TRAILING[4]):
-            texts[head] = _text(cell(values, columns.get(head)))
-            if texts[head] and any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in texts[head]):
+            written = texts[head] = _text(cell(values, columns.get(head)))
+            if written and any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in written):
                 problems.append(
                     Problem(
                         f"{where}!{get_column_letter(columns[head])}{row}",

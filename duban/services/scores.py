@@ -124,11 +124,12 @@ def inspection_day(value: Any, today: date) -> tuple[date | None, str | None]:
         text = str(value).strip()
         found = _DAY.fullmatch(text)
         try:
-            when = date(int(found[1]), int(found[2]), int(found[3])) if found else None
+            parsed = date(int(found[1]), int(found[2]), int(found[3])) if found else None
         except ValueError:
-            when = None
-        if when is None:
+            parsed = None
+        if parsed is None:
             return None, f"检查日期「{text[:20]}」不是日期（年-月-日）"
+        when = parsed
     if when > today:
         return None, f"检查日期不能晚于今天（{today.isoformat()}）"
     if when < EARLIEST_INSPECTION:

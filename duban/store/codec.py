@@ -12,10 +12,13 @@ import sqlite3
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 from sqlalchemy import Connection
+
+if TYPE_CHECKING:
+    import psycopg
 
 _SQLITE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 # A tick by case and messages built by the database need UPDATE … FROM (SQLite 3.33) and the JSON functions built
@@ -86,7 +89,9 @@ class Codec:
         """A stored instant (as read back from the driver) as ISO 8601 in UTC (memoised)."""
         found = self._iso_in.get(raw)
         if found is None:
-            found = self._iso_in[raw] = self.iso(self.read_instant(raw))
+            moment = self.read_instant(raw)
+            assert moment is not None, "a stored instant, not NULL"
+            found = self._iso_in[raw] = self.iso(moment)
         return found
 
     # statements -------------------------------------------------------------------------------------------
@@ -122,7 +127,8 @@ class Codec:
         self.conn.exec_driver_sql(f"UPDATE {table} AS t SET {sets} FROM {staging} AS s WHERE t.{key} = s.{key}")
 
     def _copy(self, table: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> None:
-        cursor = self.conn.connection.dbapi_connection.cursor()
+        driver = cast("psycopg.Connection[Any]", self.conn.connection.dbapi_connection)  # COPY: Postgres only
+        cursor = driver.cursor()
         try:
             with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for row in rows:
@@ -139,7 +145,7 @@ class Codec:
         if count == 0:
             return []
         if self.sqlite:
-            top = self.conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").scalar()
+            top = self.conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").scalar_one()
             return list(range(top + 1, top + 1 + count))
         rows = self.conn.exec_driver_sql(
             f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", (count,)

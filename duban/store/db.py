@@ -13,11 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Connection, Engine
 
 from duban.store.engine import checkpointer, make_engine, writing
 from duban.store.migrate import create_fresh, ensure_schema
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 @lru_cache(maxsize=8)
@@ -42,11 +46,16 @@ def unit_of_work(engine: Engine) -> Iterator[Connection]:
     """A transaction that commits when the block ends normally and rolls back otherwise."""
     with writing(engine) as connection:
         wal = checkpointer(engine) if engine.dialect.name == "sqlite" else None
-        changes = connection.connection.dbapi_connection.total_changes if wal else 0
+        changes = _sqlite(connection).total_changes if wal else 0
         yield connection
-        wrote = wal is not None and connection.connection.dbapi_connection.total_changes != changes
-    if wrote:  # an idle tick's transactions write nothing: no checkpoint to ask for
+        wrote = wal is not None and _sqlite(connection).total_changes != changes
+    if wal is not None and wrote:  # an idle tick's transactions write nothing: no checkpoint to ask for
         wal.request()
+
+
+def _sqlite(connection: Connection) -> sqlite3.Connection:
+    """The driver's own connection under a SQLite engine's connection (pysqlite hands out sqlite3's)."""
+    return cast("sqlite3.Connection", connection.connection.dbapi_connection)
 
 
 @contextmanager

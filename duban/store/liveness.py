@@ -25,8 +25,9 @@ import threading
 import uuid
 from contextlib import suppress
 from pathlib import Path
+from typing import TextIO
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 _NAMESPACE = 0x6475_6261  # the advisory lock class ("duba"): keeps duban's keys apart from other users of the server
 _running: set[str] = set()
@@ -56,8 +57,8 @@ class Liveness:
     def __init__(self, engine: Engine, worker: str) -> None:
         self.engine = engine
         self.worker = worker
-        self._conn = None
-        self._file = None
+        self._conn: Connection | None = None
+        self._file: TextIO | None = None
         self._lock = threading.Lock()  # the advisory connection serves one question at a time
 
     def __enter__(self) -> Liveness:

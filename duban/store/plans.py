@@ -11,6 +11,7 @@ from duban.domain.state import State
 from duban.errors import StoreError
 from duban.spec.load import LoadedSpec
 from duban.store.codec import Codec
+from duban.store.core import core_table
 from duban.store.db import reading, unit_of_work
 from duban.store.engine import is_postgres
 from duban.store.tables import (
@@ -34,9 +35,11 @@ from duban.store.tables import (
     ViewMark,
 )
 
+_C = core_table(CampaignRow)
+
 
 def campaign_row(connection: Connection, campaign_id: str) -> CampaignRow:
-    row = connection.execute(select(CampaignRow).where(CampaignRow.id == campaign_id)).first()
+    row = connection.execute(select(_C).where(_C.c.id == campaign_id)).first()
     if row is None:
         raise StoreError(
             f"campaign {campaign_id!r} is not in the database: plan it first with `duban tick SPEC` "
@@ -57,13 +60,13 @@ def stored_campaign_row(engine: Engine | Connection, campaign_id: str) -> Campai
 def planned_sha256(engine: Engine, campaign_id: str) -> str | None:
     """The digest of the spec text the campaign was planned from; None when it is not planned."""
     with reading(engine) as conn:
-        return conn.execute(select(CampaignRow.spec_sha256).where(CampaignRow.id == campaign_id)).scalar()
+        return conn.execute(select(_C.c.spec_sha256).where(_C.c.id == campaign_id)).scalar()
 
 
 def planned_id(engine: Engine, campaign_id: str) -> str | None:
     """`campaign_id` when such a campaign is planned in the database, else None."""
     with reading(engine) as conn:
-        return conn.execute(select(CampaignRow.id).where(CampaignRow.id == campaign_id)).scalar()
+        return conn.execute(select(_C.c.id).where(_C.c.id == campaign_id)).scalar()
 
 
 def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, replace: bool = False) -> bool:
@@ -75,7 +78,7 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
     with unit_of_work(engine) as conn:
         if is_postgres(conn):  # two workers planning one campaign at once: the second waits, then finds it planned
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": f"duban.plan.{campaign.id}"})
-        existing = conn.execute(select(CampaignRow.spec_sha256).where(CampaignRow.id == campaign.id)).scalar()
+        existing = conn.execute(select(_C.c.spec_sha256).where(_C.c.id == campaign.id)).scalar()
         if existing is not None and not replace:
             if existing == spec.sha256:
                 return False
@@ -297,25 +300,34 @@ def _unit_rows(plan: Plan):
 
 def _delete_campaign(conn: Connection, campaign_id: str) -> None:
     """Drop a campaign's whole record (reset / demo re-run), children first."""
-    message_ids = select(OutboxMessage.id).where(OutboxMessage.campaign_id == campaign_id)
-    conn.execute(delete(Delivery).where(Delivery.message_id.in_(message_ids)))
-    conn.execute(delete(Intent).where(Intent.campaign_id == campaign_id))
-    conn.execute(delete(OutboxMessage).where(OutboxMessage.campaign_id == campaign_id))
-    conn.execute(delete(TransitionRow).where(TransitionRow.campaign_id == campaign_id))
-    conn.execute(delete(ReviewRow).where(ReviewRow.campaign_id == campaign_id))
-    conn.execute(delete(ExtensionRequest).where(ExtensionRequest.campaign_id == campaign_id))
-    conn.execute(delete(AcknowledgementRow).where(AcknowledgementRow.campaign_id == campaign_id))
-    conn.execute(delete(Submission).where(Submission.campaign_id == campaign_id))
-    conn.execute(delete(OutcomeRow).where(OutcomeRow.campaign_id == campaign_id))
-    conn.execute(delete(Assignment).where(Assignment.campaign_id == campaign_id))
-    conn.execute(delete(AssignmentTally).where(AssignmentTally.campaign_id == campaign_id))
-    conn.execute(delete(SampleDraw).where(SampleDraw.campaign_id == campaign_id))
-    conn.execute(delete(SampleNaming).where(SampleNaming.campaign_id == campaign_id))
-    conn.execute(delete(ScoreRecord).where(ScoreRecord.campaign_id == campaign_id))
-    conn.execute(delete(CampaignUnit).where(CampaignUnit.campaign_id == campaign_id))
-    conn.execute(delete(AmendmentRow).where(AmendmentRow.campaign_id == campaign_id))
-    conn.execute(delete(ViewMark).where(ViewMark.campaign_id == campaign_id))
-    conn.execute(delete(CampaignRow).where(CampaignRow.id == campaign_id))
+    messages, deliveries = core_table(OutboxMessage), core_table(Delivery)
+    message_ids = select(messages.c.id).where(messages.c.campaign_id == campaign_id)
+    conn.execute(delete(deliveries).where(deliveries.c.message_id.in_(message_ids)))
+    for model in _CAMPAIGN_CHILDREN:
+        table = core_table(model)
+        conn.execute(delete(table).where(table.c.campaign_id == campaign_id))
+    conn.execute(delete(_C).where(_C.c.id == campaign_id))
+
+
+# a campaign's tables but its own row, in the order they are emptied (what points at a row goes before it)
+_CAMPAIGN_CHILDREN = (
+    Intent,
+    OutboxMessage,
+    TransitionRow,
+    ReviewRow,
+    ExtensionRequest,
+    AcknowledgementRow,
+    Submission,
+    OutcomeRow,
+    Assignment,
+    AssignmentTally,
+    SampleDraw,
+    SampleNaming,
+    ScoreRecord,
+    CampaignUnit,
+    AmendmentRow,
+    ViewMark,
+)
 
 
 def reset_campaign(engine: Engine, campaign_id: str) -> None:

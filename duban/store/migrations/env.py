@@ -7,7 +7,10 @@ SQLAlchemy types (a revision must not change when tables.py's Python types do).
 
 from __future__ import annotations
 
+from typing import cast
+
 from alembic import context
+from sqlalchemy import String
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
@@ -24,7 +27,8 @@ def render_item(type_: str, obj, autogen_context):
     if isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     if isinstance(obj, AutoString):
-        return f"sa.String(length={obj.impl.length})" if obj.impl.length else "sa.String()"
+        impl = cast(String, obj.impl)  # the instance TypeDecorator made of the class `impl` names
+        return f"sa.String(length={impl.length})" if impl.length else "sa.String()"
     return False
 
 
