@@ -25,6 +25,7 @@ from duban.store.composing import (
     write_singles,
 )
 from duban.store.db import unit_of_work
+from duban.store.tick_sql import make_room
 from duban.views.campaigns import PlannedCampaign
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ def compose_messages(
         take_turn(codec, campaign_id)
         if not any_pending(codec, campaign_id):  # an idle tick
             return 0
+        make_room(codec)
         tz = campaign_timezone(codec, campaign_id)
         written = 0
         if recipients is None and (SQLITE_BY_CASE or not codec.sqlite):

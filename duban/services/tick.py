@@ -28,6 +28,7 @@ from duban.store.tick_sql import (
     due_rows,
     earliest_event,
     encode,
+    make_room,
     select_cases,
     take_turn,
 )
@@ -72,6 +73,7 @@ def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime,
             return _tick_rows(codec, campaign_id, stage_id, as_of, actor)
         key = case_key(codec)
         cases = select_cases(codec, key, due)
+        make_room(codec, sum(case.count for case in cases))
         if len(cases) > MAX_CASES:
             return _tick_rows(codec, campaign_id, stage_id, as_of, actor)
         result = StageTick(stage_id)

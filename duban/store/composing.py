@@ -14,7 +14,6 @@ from typing import Any
 
 from duban.domain.message_keys import KEY_MIX, campaign_tag
 from duban.store.codec import Codec
-from duban.store.tick_sql import WORK_MEM
 
 OUTBOX_COLUMNS = (
     "campaign_id",
@@ -59,9 +58,6 @@ def take_turn(codec: Codec, campaign_id: str) -> None:
     send it two messages for one tick; the second finds them composed already). SQLite's writer is alone."""
     if not codec.sqlite:
         codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.compose.{campaign_id}",))
-        # A stage opening sorts and hashes every unit's row (a million for listed enterprises): in memory, not in
-        # temporary files (PostgreSQL's default work_mem is 4 MB), for this transaction only.
-        codec.execute(f"SET LOCAL work_mem = '{WORK_MEM}'", ())
 
 
 def any_pending(codec: Codec, campaign_id: str) -> bool:
