@@ -76,8 +76,12 @@ def load_campaign(
     with stored.connection_of(engine) as conn:
         row = campaign_row(conn, campaign_id)
         spec = _parse(row.spec_text, row.spec_path)
-        found = [] if units is False else stored.unit_rows(conn, campaign_id, None if units is True else units)
-    return PlannedCampaign(row=row, spec=spec, units={unit[0]: Recipient(*unit) for unit in found})
+        found = (
+            {}
+            if units is False
+            else stored.units_by_code(conn, campaign_id, Recipient, None if units is True else units)
+        )
+    return PlannedCampaign(row=row, spec=spec, units=found)
 
 
 def campaign_ids(engine: Engine) -> list[str]:
