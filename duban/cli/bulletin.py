@@ -31,13 +31,13 @@ def bulletin(
     from duban.domain.calendar import load_calendar
     from duban.domain.plan import load_calendar_for
     from duban.report.bulletin import send_bulletin, short_text, write_bulletin
+    from duban.services.database import open_database
     from duban.services.lifecycle import campaign_id_for
     from duban.spec.load import load_spec
-    from duban.store.db import engine_for
 
     settings = get_settings()
     try:
-        engine = engine_for(settings.resolved_database_url)
+        engine = open_database(settings.resolved_database_url)
         moment = _when(as_of, settings.timezone, option="--as-of")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         calendar = (

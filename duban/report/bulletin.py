@@ -14,8 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-from sqlalchemy import Engine, insert, select
+from typing import TYPE_CHECKING
 
 from duban.domain.calendar import WorkCalendar
 from duban.instants import in_zone, utc
@@ -23,9 +22,12 @@ from duban.report.blocks import Draft, DraftSection, Para, Table
 from duban.report.record import Record, Slip, read_record
 from duban.report.submission_text import loop_sentence
 from duban.report.wording import cn_day, cn_md, pct
+from duban.store.bulletin_facts import approved_extensions, queue_new_messages, returned_reviews
 from duban.store.bulletins import bulletin_sent, keep_bulletin
-from duban.store.core import core_table
-from duban.store.tables import ExtensionRequest, OutboxMessage, ReviewRow
+from duban.store.db import reading
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @dataclass
@@ -148,21 +150,12 @@ def _loop_facts(engine: Engine, campaign_id: str, as_of: datetime, item_names: d
     """(unit, item name) → returns by `as_of`, and → the latest due granted by an approved extension, whenever it was
     decided: the 截止 column already counts it (the schedule moved), so an approval recorded at the wall clock after a
     back-dated `as_of` still shows beside the due it moved."""
-    v, r = core_table(ReviewRow), core_table(ExtensionRequest)
     returns: dict = defaultdict(int)
     extensions: dict = {}
-    with engine.connect() as conn:
-        for unit, item in conn.execute(
-            select(v.c.unit_code, v.c.item_id).where(
-                v.c.campaign_id == campaign_id, v.c.decision == "returned", v.c.at <= as_of
-            )
-        ):
+    with reading(engine) as conn:
+        for unit, item in returned_reviews(conn, campaign_id, as_of):
             returns[(unit, item_names.get(item, item))] += 1
-        for unit, item, until in conn.execute(
-            select(r.c.unit_code, r.c.item_id, r.c.granted_until)
-            .where(r.c.campaign_id == campaign_id, r.c.status == "approved")
-            .order_by(r.c.id)
-        ):
+        for unit, item, until in approved_extensions(conn, campaign_id):
             extensions[(unit, item_names.get(item, item))] = until
     return dict(returns), extensions
 
@@ -244,7 +237,6 @@ def send_bulletin(
     """One outbox message (kind `bulletin`) per unit of the campaign, once per day and text; the stored 通报
     (`bulletin_id`) records how many units it was queued to."""
     from duban.settings import quiet_policy
-    from duban.store.db import unit_of_work
     from duban.views.campaigns import load_campaign
 
     campaign = load_campaign(engine, campaign_id)
@@ -273,16 +265,7 @@ def send_bulletin(
         for code, unit in campaign.units.items()
         if unit.kind != "leader"
     ]
-    o = core_table(OutboxMessage)
-    with unit_of_work(engine) as conn:
-        keys = {r["idempotency_key"] for r in rows}
-        have = set()
-        for start in range(0, len(rows), 900):
-            part = [r["idempotency_key"] for r in rows[start : start + 900]]
-            have |= set(conn.execute(select(o.c.idempotency_key).where(o.c.idempotency_key.in_(part))).scalars())
-        fresh = [r for r in rows if r["idempotency_key"] not in have and r["idempotency_key"] in keys]
-        if fresh:
-            conn.execute(insert(o), fresh)
-    if bulletin_id is not None and fresh:
-        bulletin_sent(engine, bulletin_id, len(fresh))
-    return len(fresh)
+    queued = queue_new_messages(engine, rows)
+    if bulletin_id is not None and queued:
+        bulletin_sent(engine, bulletin_id, queued)
+    return queued

@@ -9,10 +9,12 @@ states a fact of the record; what only people know (意义、经验) is left to 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from duban.instants import fmt
 from duban.report.blocks import Draft, DraftSection, Para, Table
 from duban.report.inspection_text import inspection_points, inspection_tables, sample_paras
-from duban.report.record import Record
+from duban.report.record import Record, Slip
 from duban.report.rollup_text import rollup_paras
 from duban.report.submission_text import submission_blocks
 from duban.report.wording import (
@@ -197,8 +199,15 @@ def _completion(record: Record, _stages: list[str]) -> list:
     ]
 
 
+def _late_by(slip: Slip) -> timedelta:
+    """How late a late slip was handed in (a slip of `record.late` has its submission)."""
+    assert slip.submitted_at is not None
+    return slip.submitted_at - slip.due_at
+
+
 def _problems(record: Record, _stages: list[str]) -> list:
-    blocks, points = [], []
+    blocks: list = []
+    points: list[str] = []
     if record.missing:
         units = {s.unit: s.display for s in record.missing}
         names = list(units.values())
@@ -207,17 +216,17 @@ def _problems(record: Record, _stages: list[str]) -> list:
             f"（{'、'.join(names[:10])}{'等' if len(names) > 10 else ''}）"
         )
     if record.late:
-        worst = max(record.late, key=lambda s: s.submitted_at - s.due_at)
-        units = {s.unit for s in record.late}
+        worst = max(record.late, key=_late_by)
+        late_units = {s.unit for s in record.late}
         points.append(
-            f"{len(units)}个单位{len(record.late)}项逾期报送，逾期最长的是{worst.display}{worst.item}"
-            f"（逾期{span_cn(worst.submitted_at - worst.due_at)}）"
+            f"{len(late_units)}个单位{len(record.late)}项逾期报送，逾期最长的是{worst.display}{worst.item}"
+            f"（逾期{span_cn(_late_by(worst))}）"
         )
     for item, tally in lowest_items(record):
         points.append(f"{item}按时报送率仅{pct(tally.rate)}")
     points += inspection_points(record)
-    if tally := (record.loop or {}).get("outcomes"):
-        rules = "，".join(f"{record.item_name(t['item'])}{t['words']}{t['units']}个单位" for t in tally)
+    if outcomes := (record.loop or {}).get("outcomes"):
+        rules = "，".join(f"{record.item_name(t['item'])}{t['words']}{t['units']}个单位" for t in outcomes)
         points.append(f"依照通知规定作出处理（{rules}）")
     if not points:
         return [Para("各单位均按时完成报送，未发现逾期和漏报。")]

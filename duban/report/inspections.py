@@ -139,7 +139,7 @@ def read_inspections(conn: Connection, campaign: PlannedCampaign, as_of: datetim
                         row.passed,
                         kind,
                         follow.due_at if follow is not None else None,
-                        follow.submitted_at if kind in ("on_time", "late") else None,
+                        follow.submitted_at if follow is not None and kind in ("on_time", "late") else None,
                         dict(row.points or {}),
                         row.inspector,
                         row.inspected_on,

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-
-from sqlalchemy import Engine, func, select
+from typing import TYPE_CHECKING, Any
 
 from duban.domain.calendar import WorkCalendar
 from duban.domain.timeline import Timeline
@@ -26,19 +25,15 @@ from duban.report.rollups import RollupFacts, read_rollup_facts
 from duban.services.amend import campaign_as_amended, stored_amendments
 from duban.spec.models import Campaign, Item
 from duban.store.bulletins import KeptBulletin, bulletins_of
+from duban.store.db import reading
 from duban.store.outcomes import outcomes_listed
-from duban.store.tables import (
-    AmendmentRow,
-    Assignment,
-    OutboxMessage,
-    OutcomeRow,
-    SampleDraw,
-    ScoreRecord,
-    Submission,
-    TransitionRow,
-)
+from duban.store.record import last_recorded, record_rows, sample_draws, sent_until, submissions_until
+from duban.store.tables import AmendmentRow, OutcomeRow, SampleDraw
 from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.views.status import loop_counts
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 LEVEL_ORDER = ("province", "prefecture", "county", "township", None)
 OUTCOMES_READ = 1000  # outcomes the report lists (the draft shows fewer); `duban outcomes` lists them all
@@ -149,40 +144,25 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
     timeline = Timeline(spec, calendar)
     stage_names = {s.id: s.name for s in spec.stages}
     items = {i.id: i for _s, i in spec.items()}
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(Assignment.__table__)
-            .where(Assignment.campaign_id == campaign_id)
-            .order_by(Assignment.stage_order, Assignment.id)
-        ).all()
-        submissions = conn.execute(
-            select(Submission.__table__)
-            .where(Submission.campaign_id == campaign_id, Submission.submitted_at <= as_of)
-            .order_by(Submission.id)
-        ).all()
-        samples = [
-            SampleDraw.model_validate(r._mapping)
-            for r in conn.execute(
-                select(SampleDraw).where(SampleDraw.campaign_id == campaign_id).order_by(SampleDraw.sample_id)
-            )
-        ]
+    with reading(engine) as conn:
+        rows = record_rows(conn, campaign_id)
+        submissions = submissions_until(conn, campaign_id, as_of)
+        samples = sample_draws(conn, campaign_id)
         amendments = [a for a in stored_amendments(conn, campaign_id) if a.effective_at <= as_of]
-        o = OutboxMessage.__table__
-        sent = Counter(
-            dict(
-                conn.execute(
-                    select(o.c.kind, func.count())
-                    .where(o.c.campaign_id == campaign_id, o.c.status == "sent", o.c.created_at <= as_of)
-                    .group_by(o.c.kind)
-                ).all()
-            )
-        )
+        sent = sent_until(conn, campaign_id, as_of)
         inspections = read_inspections(conn, campaign, as_of)
         loop = loop_counts(conn, campaign_id, as_of)
         bulletins = bulletins_of(conn, campaign_id, as_of)
         outcomes = outcomes_listed(conn, campaign_id, as_of, OUTCOMES_READ)
-    overall, by_level, by_stage, by_item = Tally(), defaultdict(Tally), defaultdict(Tally), defaultdict(Tally)
-    late, missing, leaders, due_of, done_at = [], [], defaultdict(set), {}, {}
+    overall = Tally()
+    by_level: dict[str | None, Tally] = defaultdict(Tally)
+    by_stage: dict[str, Tally] = defaultdict(Tally)
+    by_item: dict[str, Tally] = defaultdict(Tally)
+    late: list[Slip] = []
+    missing: list[Slip] = []
+    leaders: dict[str, set[str]] = defaultdict(set)
+    due_of: dict[int, datetime] = {}
+    done_at: dict[str, datetime] = {}
     for row in rows:
         kind = kind_at(row, as_of)
         unit = campaign.units.get(row.unit_code)
@@ -246,20 +226,9 @@ def closing_instant(engine: Engine, campaign_id: str, calendar: WorkCalendar, no
     campaign = load_campaign(engine, campaign_id, units=False)
     spec = campaign_as_amended(engine, campaign.spec)
     timeline = Timeline(spec, calendar)
-    ends = [utc(timeline.stage_end(stage)) for stage in spec.stages]
-    t, sub, score = TransitionRow.__table__, Submission.__table__, ScoreRecord.__table__
-    with engine.connect() as conn:
-        ends.append(
-            conn.execute(select(func.max(Assignment.due_at)).where(Assignment.campaign_id == campaign_id)).scalar()
-        )
-        for column, campaign_column in (
-            (t.c.event_at, t.c.campaign_id),
-            (sub.c.submitted_at, sub.c.campaign_id),
-            (score.c.recorded_at, score.c.campaign_id),
-        ):
-            ends.append(
-                conn.execute(select(func.max(column)).where(campaign_column == campaign_id, column <= now)).scalar()
-            )
+    ends: list[datetime | None] = [utc(timeline.stage_end(stage)) for stage in spec.stages]
+    with reading(engine) as conn:
+        ends += last_recorded(conn, campaign_id, now)
     close = max(utc(e) if e.tzinfo else e.replace(tzinfo=timezone.utc) for e in ends if e is not None)
     return min(now, close)
 
@@ -269,9 +238,9 @@ def _spec_order(spec: Campaign, sample_id: str) -> int:
     return ids.index(sample_id) if sample_id in ids else len(ids)
 
 
-def _metric_totals(submissions, items: dict[str, Item]) -> list[MetricTotal]:
+def _metric_totals(submissions: list[Any], items: dict[str, Item]) -> list[MetricTotal]:
     """Totals of each item's counts over the latest submission of each assignment (001's counts rolled up)."""
-    latest = {}
+    latest: dict[int, Any] = {}
     for s in submissions:
         if s.assignment_id not in latest or s.version >= latest[s.assignment_id].version:
             latest[s.assignment_id] = s
@@ -295,7 +264,7 @@ def _metric_totals(submissions, items: dict[str, Item]) -> list[MetricTotal]:
     return totals
 
 
-def _per_day(submissions, due_of: dict[int, datetime], tz: str) -> list[tuple[date, int, int]]:
+def _per_day(submissions: list[Any], due_of: dict[int, datetime], tz: str) -> list[tuple[date, int, int]]:
     """First submissions per local day, on time and late against the due now in force."""
     days: dict[date, list[int]] = defaultdict(lambda: [0, 0])
     for s in submissions:

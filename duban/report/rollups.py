@@ -83,10 +83,12 @@ def _rollups(engine: Engine, campaign: PlannedCampaign, as_of: datetime) -> list
     statuses = rollup_status(engine, campaign.id)
     ids = [s.assignment_id for s in statuses if s.assignment_id is not None]
     rows, actors = holder_rows(engine, ids)
-    return [
-        _fact(campaign, status, rows.get(status.assignment_id), actors.get(status.assignment_id), as_of)
-        for status in statuses
-    ]
+    facts = []
+    for status in statuses:
+        held = status.assignment_id  # None: a tally, no assignment of its own
+        row, actor = (rows.get(held), actors.get(held)) if held is not None else (None, None)
+        facts.append(_fact(campaign, status, row, actor, as_of))
+    return facts
 
 
 def _fact(campaign: PlannedCampaign, status: RollupStatus, row, actor: str | None, as_of: datetime) -> RollupFact:

@@ -11,7 +11,7 @@ from duban.report.wording import cn_day, cn_md, count_phrase, pct, tally_row
 def submission_blocks(record: Record) -> list:
     """报送情况: the overall figures, tables by level and stage, counts reported, amendments, messages, the chart."""
     t, tz = record.overall, record.tz
-    blocks = [
+    blocks: list = [
         Para(
             f"截至{cn_day(record.as_of, tz)}，{len(t.units)}个单位共承担报送任务{t.due + t.not_due + t.excused}项，"
             f"其中已到截止时间{t.due}项：按时报送{t.on_time}项，逾期报送{t.late}项，未报送{t.missing}项，"

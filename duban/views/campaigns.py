@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
-
-from sqlalchemy import Connection, Engine, select
+from typing import TYPE_CHECKING
 
 from duban.spec.load import read_stored
 from duban.spec.models import Campaign
-from duban.store.codec import Codec
-from duban.store.core import core_table
-from duban.store.db import reading
+from duban.store import campaigns as stored
 from duban.store.plans import campaign_row
 from duban.store.tables import CampaignRow
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 
 @dataclass(frozen=True)
@@ -73,38 +73,17 @@ def load_campaign(
     `units=False` skips reading the unit table, for callers that need only the spec (an idle tick); a
     collection of codes reads only those units (a national campaign has 41,568).
     """
-    if isinstance(engine, Connection):
-        return _load(engine, campaign_id, units)
-    with reading(engine) as conn:
-        return _load(conn, campaign_id, units)
-
-
-def _load(conn: Connection, campaign_id: str, with_units: bool | Collection[str]) -> PlannedCampaign:
-    row = campaign_row(conn, campaign_id)
-    spec = _parse(row.spec_text, row.spec_path)
-    units = {}
-    if with_units is not False:
-        # Read through the driver, each distinct channel list decoded once: a national campaign has 41,568 units
-        # and most share theirs (ORM rows took 10 µs a unit, most of it decoding the same JSON again).
-        codec = Codec(conn)
-        sql, params = _UNITS, [campaign_id]
-        if with_units is not True:
-            codes = sorted(set(with_units))
-            sql += f" AND code IN ({', '.join('?' * len(codes))})" if codes else " AND 0 = 1"
-            params += codes
-        units = {
-            code: Recipient(code, display, kind, parent, tuple(codec.read_json(channels) or ()), level)
-            for code, display, kind, parent, channels, level in codec.select(sql, params)
-        }
-    return PlannedCampaign(row=row, spec=spec, units=units)
-
-
-_UNITS = (
-    "SELECT code, display, kind, parent_code, CAST(channels AS TEXT), level FROM campaign_unit WHERE campaign_id = ?"
-)
+    with stored.connection_of(engine) as conn:
+        row = campaign_row(conn, campaign_id)
+        spec = _parse(row.spec_text, row.spec_path)
+        found = (
+            {}
+            if units is False
+            else stored.units_by_code(conn, campaign_id, Recipient, None if units is True else units)
+        )
+    return PlannedCampaign(row=row, spec=spec, units=found)
 
 
 def campaign_ids(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        ids = core_table(CampaignRow).c.id
-        return list(conn.execute(select(ids).order_by(ids)).scalars())
+    """Every stored campaign's id, in order."""
+    return stored.campaign_ids(engine)

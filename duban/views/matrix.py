@@ -11,21 +11,24 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from sqlalchemy import Engine, and_, select
+from typing import TYPE_CHECKING
 
 from duban.domain.state import Color, color, worst
 from duban.domain.units import Level
 from duban.instants import utc
 from duban.spec.models import Item, Stage
-from duban.store.core import core_table
-from duban.store.tables import Assignment, CampaignUnit
+from duban.store.colors import RANKS, Scope, several_instances, stale_at
+from duban.store.db import reading
+from duban.store.registry import chosen_codes, chosen_codes_with_duties
 from duban.store.tally import read_tally
 from duban.store.units import duty_codes
 from duban.views.campaigns import PlannedCampaign, load_campaign
-from duban.views.colors import RANKS, item_counts, several_instances, stale_at, units_of_colour
+from duban.views.colors import item_counts, units_of_colour
 from duban.views.duties import load_duties
-from duban.views.registry import chosen_units, parent_choices, units_by_code
+from duban.views.registry import parent_choices, units_by_code
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 COLOR_NAMES = {
     "red": Color.red,
@@ -37,8 +40,6 @@ COLOR_NAMES = {
     "grey": Color.grey,
     "灰": Color.grey,
 }
-_A = core_table(Assignment)
-_U = core_table(CampaignUnit)
 
 
 @dataclass
@@ -98,14 +99,14 @@ def matrix(
     `history`: as the record stood at an earlier `as_of` (the preview), counted in Python from every duty."""
     campaign = load_campaign(engine, campaign_id, units=False)
     wanted = COLOR_NAMES.get(only or "")
-    everyone = _A.c.campaign_id == campaign_id
-    chosen = chosen_units(campaign_id, level=level, parent=parent) if level or parent else None
-    mine = everyone if chosen is None else and_(everyone, _A.c.unit_code.in_(chosen))
+    everyone = Scope(campaign_id)
+    chosen = bool(level or parent)
+    mine = Scope(campaign_id, level, parent)
     if history:
-        return _history(engine, campaign, as_of, chosen, wanted, parent, offset, limit)
-    with engine.connect() as conn:
+        return _history(engine, campaign, as_of, level, parent, wanted, offset, limit)
+    with reading(engine) as conn:
         stale = stale_at(conn, campaign.stage_ids(), mine, utc(as_of))
-        if wanted is None and chosen is None:
+        if wanted is None and not chosen:
             # the whole campaign: its counts and its number of units are kept (duban.store.tally), and only the
             # page's codes are read, from the (campaign, unit) index — nothing here grows with the campaign
             kept = read_tally(conn, campaign_id)
@@ -117,8 +118,7 @@ def matrix(
         else:
             multi = several_instances(conn, everyone)
             if wanted is None:  # the units with duties, by code: from the unit table (no scan of duties)
-                owes = select(_A.c.id).where(everyone, _A.c.unit_code == _U.c.code).exists()
-                codes = list(conn.execute(chosen.where(owes).order_by(_U.c.code)).scalars())  # type: ignore[union-attr]
+                codes = chosen_codes_with_duties(conn, campaign_id, level=level, parent=parent)
                 counts = item_counts(conn, mine, stale, multi)
                 owed = set(counts)
             else:
@@ -146,15 +146,15 @@ def _history(
     engine: Engine,
     campaign: PlannedCampaign,
     as_of: datetime,
-    chosen,
-    wanted: Color | None,
+    level: str | None,
     parent: str | None,
+    wanted: Color | None,
     offset: int,
     limit: int,
 ) -> Matrix:
     """The matrix as the record stood at `as_of`: every duty of the campaign replayed (a preview's cost)."""
-    with engine.connect() as conn:
-        allowed = set(conn.execute(chosen).scalars()) if chosen is not None else None
+    with reading(engine) as conn:
+        allowed = chosen_codes(conn, campaign.id, level=level, parent=parent) if level or parent else None
         parents = parent_choices(conn, campaign.id, parent)
     by_unit: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for duty in load_duties(engine, campaign, as_of, history=True):
@@ -171,7 +171,7 @@ def _history(
         for item, states in by_unit[code].items():
             counts[item][worst([color(s) for s in states])] += 1
     page = codes[offset : offset + limit]
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         units = units_by_code(conn, campaign.id, page)
         names = units_by_code(conn, campaign.id, {u.parent for u in units.values() if u.parent})
     rows = _rows(engine, campaign, as_of, page, units, names, by_unit)

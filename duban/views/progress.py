@@ -11,28 +11,25 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-from sqlalchemy import Engine, and_, case, func, literal, literal_column, null, select, union_all
+from typing import TYPE_CHECKING
 
 from duban.domain.state import Color, State, color, worst
 from duban.instants import in_zone, utc
-from duban.store.core import core_table
-from duban.store.db import reading, unit_of_work
-from duban.store.engine import is_postgres
-from duban.store.tables import (
-    AcknowledgementRow,
-    Assignment,
-    CampaignRow,
-    Intent,
-    ScoreRecord,
-    Submission,
-    TransitionRow,
-    ViewMark,
+from duban.store.db import reading
+from duban.store.progress import (
+    current_marks,
+    item_state_counts,
+    overdue_units,
+    recent_escalations,
+    record_marks,
+    stage_state_counts,
+    unit_ranks,
+    unit_stage_states,
 )
 from duban.views.campaigns import PlannedCampaign, load_campaign
 
-_A, _I = core_table(Assignment), core_table(Intent)
-_M, _C = core_table(ViewMark), core_table(CampaignRow)
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 ROWS_SHOWN = 300  # units in the table artifact, the reddest first; the counts cover them all
 LISTED = 30  # escalations listed in the summary
 UNITS_LISTED = 15  # overdue units listed in the summary, each with all its overdue items counted
@@ -134,20 +131,10 @@ def views_stale(engine: Engine, campaign_id: str, as_of: datetime) -> ViewMarks 
     the same day in the campaign's zone (the views count overdue days).
     """
     as_of = utc(as_of)
-    k = core_table(AcknowledgementRow)
-    with reading(engine) as conn:
-        transition, submission, score = (
-            conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one()
-            for t in (core_table(TransitionRow), core_table(Submission), core_table(ScoreRecord))
-        )
-        acknowledged = conn.execute(
-            select(func.count()).where(k.c.campaign_id == campaign_id, k.c.acknowledged_at.is_not(None))
-        ).scalar_one()
-        marks = ViewMarks(transition, submission, score, acknowledged)
-        row = conn.execute(select(ViewMark).where(_M.c.campaign_id == campaign_id)).first()
-        if row is None:
-            return marks
-        tz = conn.execute(select(_C.c.timezone).where(_C.c.id == campaign_id)).scalar_one()
+    (transition, submission, score, acknowledged), row, tz = current_marks(engine, campaign_id)
+    marks = ViewMarks(transition, submission, score, acknowledged)
+    if row is None or tz is None:
+        return marks
     seen = ViewMarks(row.transition_id, row.submission_id, row.score_id, row.acknowledged)
     same_day = in_zone(as_of, tz).date() == in_zone(row.published_at, tz).date()
     return None if seen == marks and same_day else marks
@@ -155,29 +142,12 @@ def views_stale(engine: Engine, campaign_id: str, as_of: datetime) -> ViewMarks 
 
 def views_published(engine: Engine, campaign_id: str, as_of: datetime, marks: ViewMarks) -> None:
     """Record a publication; marks only move forward (two ticks may finish in either order)."""
-    values = dict(published_at=utc(as_of), **vars(marks))
-    with unit_of_work(engine) as conn:
-        query = select(ViewMark).where(_M.c.campaign_id == campaign_id)
-        row = conn.execute(query.with_for_update() if is_postgres(conn) else query).first()
-        if row is None:
-            conn.execute(_M.insert().values(campaign_id=campaign_id, **values))
-            return
-        newer = {k: max(v, getattr(row, k)) for k, v in values.items()}
-        conn.execute(_M.update().where(_M.c.campaign_id == campaign_id).values(**newer))
+    record_marks(engine, campaign_id, dict(published_at=utc(as_of), **vars(marks)))
 
 
 def artifact_key(*parts: str) -> str:
     """A stable Prefect artifact key: lowercase letters, digits and dashes."""
     return re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower())).strip("-")
-
-
-_RANKED = (Color.red, Color.yellow, Color.green, Color.grey)  # worst first, as state.worst orders them
-_RANK = case(
-    (_A.c.state == State.overdue.value, 0),
-    (_A.c.state.in_((State.due_soon.value, State.late.value)), 1),
-    (_A.c.state == State.pending.value, 3),
-    else_=2,
-)  # state.color in SQL, as a rank: a unit's worst colour is its smallest rank
 
 
 def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> CampaignView:
@@ -188,34 +158,14 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
     read one by one.
     """
     as_of = utc(as_of)
-    where = _A.c.campaign_id == campaign_id
     with reading(engine) as conn:
         spec_only = load_campaign(conn, campaign_id, units=False)
         by_stage = _stage_states(conn, campaign_id, spec_only)
-        colours, shown = _unit_ranks(conn, where)
-        detail = (
-            conn.execute(
-                select(_A.c.unit_code, _A.c.stage_id, _A.c.state, func.count())
-                .where(where, _A.c.unit_code.in_(shown))
-                .group_by(_A.c.unit_code, _A.c.stage_id, _A.c.state)
-            ).all()
-            if shown
-            else []
-        )
+        colours, shown = unit_ranks(conn, campaign_id, ROWS_SHOWN)
+        detail = unit_stage_states(conn, campaign_id, shown)
         overdue_total = sum(states[State.overdue] for states in by_stage.values())
-        overdue_units, overdue = _overdue(conn, where) if overdue_total else (0, [])
-        escalations = conn.execute(  # from ix_intent_escalations, whose WHERE the literal matches
-            select(_A.c.unit_code, _A.c.item_id, _I.c.recipient, _I.c.step, _I.c.event_at)
-            .join(_A, _A.c.id == _I.c.assignment_id)
-            .where(
-                _I.c.campaign_id == campaign_id,
-                _I.c.kind == literal_column("'escalation'"),
-                _I.c.created_at > as_of - timedelta(days=1),
-                _I.c.created_at <= as_of,
-            )
-            .order_by(_I.c.event_at.desc(), _A.c.unit_code, _I.c.recipient)
-            .limit(LISTED)
-        ).all()
+        overdue_count, overdue = _overdue(conn, campaign_id) if overdue_total else (0, [])
+        escalations = recent_escalations(conn, campaign_id, as_of - timedelta(days=1), as_of, LISTED)
         from duban.views.status import loop_counts
 
         loop = loop_counts(conn, campaign_id, as_of)
@@ -244,9 +194,9 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
         list(units.values()),
         colours,
         overdue_total,
-        overdue_units,
+        overdue_count,
         overdue,
-        [tuple(r) for r in escalations],
+        escalations,
         loop,
     )
 
@@ -262,75 +212,21 @@ def _group(campaign: PlannedCampaign, code: str) -> str:
     return unit.parent
 
 
-def _overdue(conn, where) -> tuple[int, list[OverdueUnit]]:
+def _overdue(conn: Connection, campaign_id: str) -> tuple[int, list[OverdueUnit]]:
     """How many units have overdue items, and the UNITS_LISTED overdue longest with all their overdue items."""
-    overdue = and_(where, _A.c.state == State.overdue.value)
-    units = conn.execute(select(func.count(func.distinct(_A.c.unit_code))).where(overdue)).scalar_one()
-    oldest = func.min(_A.c.due_at)
-    listed = [
-        OverdueUnit(code, count, due)
-        for code, count, due in conn.execute(
-            select(_A.c.unit_code, func.count(), oldest)
-            .where(overdue)
-            .group_by(_A.c.unit_code)
-            .order_by(oldest, _A.c.unit_code)
-            .limit(UNITS_LISTED)
-        )
-    ]
-    by_code = {u.code: u for u in listed}
-    for code, stage_id, item_id, due in conn.execute(
-        select(_A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.due_at)
-        .where(overdue, _A.c.unit_code.in_(by_code))
-        .order_by(_A.c.due_at, _A.c.id)
-    ):
+    units, listed, items = overdue_units(conn, campaign_id, UNITS_LISTED)
+    by_code = {code: OverdueUnit(code, count, due) for code, count, due in listed}
+    for code, stage_id, item_id, due in items:
         by_code[code].items.append((stage_id, item_id, due))
-    return units, listed
+    return units, list(by_code.values())
 
 
-def _unit_ranks(conn, where) -> tuple[Counter, list[str]]:
-    """Every unit by its worst colour, counted, and the reddest ROWS_SHOWN units (then by code), in one statement.
-
-    Each unit's worst colour is worked out once by the database (a grouping of the colours index) and only the
-    four counts and the units shown come back: a national campaign's 41,568 units never travel to Python.
-    """
-    per_unit = (
-        select(_A.c.unit_code.label("code"), func.min(_RANK).label("rank"))
-        .where(where)
-        .group_by(_A.c.unit_code)
-        .cte("per_unit")
-    )
-    by_code = per_unit.c.code.collate("C") if is_postgres(conn) else per_unit.c.code  # code points, as Python sorts
-    top = (
-        select(per_unit.c.code, per_unit.c.rank, literal(0).label("n"))
-        .order_by(per_unit.c.rank, by_code)
-        .limit(ROWS_SHOWN)
-        .subquery("top")
-    )
-    counts = select(null().label("code"), per_unit.c.rank, func.count().label("n")).group_by(per_unit.c.rank)
-    colours: Counter = Counter()
-    shown = []
-    for code, rank, n in conn.execute(union_all(counts, select(top.c.code, top.c.rank, top.c.n))):
-        if code is None:
-            colours[_RANKED[rank]] = n
-        else:
-            shown.append((rank, code))
-    return colours, [code for _rank, code in sorted(shown)]
-
-
-def _stage_states(conn, campaign_id: str, campaign: PlannedCampaign) -> dict[str, Counter]:
+def _stage_states(conn: Connection, campaign_id: str, campaign: PlannedCampaign) -> dict[str, Counter]:
     """Assignments per stage and state, counted per item from the colours index alone (no table rows read)."""
     stage_of = {item.id: stage.id for stage, item in campaign.spec.items()}
-    counts = conn.execute(
-        select(_A.c.item_id, _A.c.state, func.count())
-        .where(_A.c.campaign_id == campaign_id)
-        .group_by(_A.c.item_id, _A.c.state)
-    ).all()
+    counts = item_state_counts(conn, campaign_id)
     if any(item_id not in stage_of for item_id, _state, _count in counts):  # an item the stored spec lacks
-        counts = conn.execute(
-            select(_A.c.stage_id, _A.c.state, func.count())
-            .where(_A.c.campaign_id == campaign_id)
-            .group_by(_A.c.stage_id, _A.c.state)
-        ).all()
+        counts = stage_state_counts(conn, campaign_id)
         stage_of = {stage_id: stage_id for stage_id, _state, _count in counts}
     by_stage: dict[str, Counter] = defaultdict(Counter)
     for key, state, count in counts:

@@ -7,64 +7,35 @@ key (campaign, code) and the (campaign, parent) index, and a subtree is a recurs
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Select, func, select
-from sqlalchemy.sql.selectable import CTE
-
-from duban.store.core import core_table
-from duban.store.tables import CampaignUnit
+from duban.store import registry as stored
 from duban.store.units import parent_codes
 from duban.views.campaigns import Recipient
 
-_U = core_table(CampaignUnit)
-_CHUNK = 900  # below every SQLite build's limit on bound parameters
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
-def _recipient(row) -> Recipient:
+def _recipient(row: Any) -> Recipient:
     return Recipient(row.code, row.display, row.kind, row.parent_code, tuple(row.channels or ()), row.level)
 
 
 def units_by_code(conn: Connection, campaign_id: str, codes: Iterable[str]) -> dict[str, Recipient]:
     """The named units of the campaign (unknown codes are left out)."""
-    wanted = sorted({c for c in codes if c})
-    found: dict[str, Recipient] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        for row in conn.execute(select(_U).where(_U.c.campaign_id == campaign_id, _U.c.code.in_(chunk))):
-            found[row.code] = _recipient(row)
-    return found
+    return {row.code: _recipient(row) for row in stored.unit_rows_by_code(conn, campaign_id, codes)}
 
 
 def unit_count(conn: Connection, campaign_id: str) -> int:
     """How many units the campaign has (leaders not counted)."""
-    query = select(func.count()).select_from(_U).where(_U.c.campaign_id == campaign_id, _U.c.kind != "leader")
-    return conn.execute(query).scalar_one()
+    return stored.unit_count(conn, campaign_id)
 
 
 def children_of(conn: Connection, campaign_id: str, code: str) -> list[Recipient]:
     """The units directly under `code` (leaders excluded), by code."""
-    query = select(_U).where(_U.c.campaign_id == campaign_id, _U.c.parent_code == code, _U.c.kind != "leader")
     # sorted here, not by ORDER BY: SQLite would walk the primary key (every unit of the campaign, a million with
     # listed enterprises) to save this sort, instead of reading the few children by ix_campaign_unit_parent
-    return sorted((_recipient(row) for row in conn.execute(query)), key=lambda unit: unit.code)
-
-
-def subtree(campaign_id: str, root: str) -> CTE:
-    """A recursive query of `root` and every unit below it (column `code`)."""
-    top = select(_U.c.code).where(_U.c.campaign_id == campaign_id, _U.c.code == root).cte("subtree", recursive=True)
-    below = select(_U.c.code).where(_U.c.campaign_id == campaign_id, _U.c.parent_code == top.c.code)
-    return top.union_all(below)
-
-
-def chosen_units(campaign_id: str, *, level: str | None = None, parent: str | None = None) -> Select:
-    """The codes of the campaign's units (no leaders) at `level` and under `parent` (itself included)."""
-    query = select(_U.c.code).where(_U.c.campaign_id == campaign_id, _U.c.kind != "leader")
-    if level:
-        query = query.where(_U.c.level == level)
-    if parent:
-        tree = subtree(campaign_id, parent)
-        query = query.where(_U.c.code.in_(select(tree.c.code)))
-    return query
+    return sorted((_recipient(row) for row in stored.children_rows(conn, campaign_id, code)), key=lambda u: u.code)
 
 
 def parent_choices(conn: Connection, campaign_id: str, current: str | None) -> list[tuple[str, str, int]]:

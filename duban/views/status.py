@@ -9,19 +9,19 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from sqlalchemy import Engine, func, select
+from typing import TYPE_CHECKING
 
 from duban.domain.hidden_samples import concealed_items
 from duban.domain.standing import row_state_at
 from duban.domain.state import Color, State, color, worst
 from duban.instants import utc
-from duban.store.core import core_table
+from duban.store.db import reading
 from duban.store.outcomes import outcome_tally
-from duban.store.tables import Assignment, ExtensionRequest, ReviewRow
+from duban.store.status import extensions_by_status, reviews_by_decision, status_rows
 from duban.views.campaigns import PlannedCampaign, load_campaign
 
-_A = core_table(Assignment)
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 
 @dataclass
@@ -49,21 +49,14 @@ class StatusReport:
     loop: dict = field(default_factory=dict)  # 延期申请 by status, reviews by decision, up to as_of
 
 
-def loop_counts(conn, campaign_id: str, as_of: datetime) -> dict:  # noqa: ANN001
+def loop_counts(conn: Connection, campaign_id: str, as_of: datetime) -> dict:
     """How many 延期申请 were approved, denied or wait, how many reviews returned or accepted, 签收率 per stage
     (acknowledged, asked), and the units each outcome rule reached (约谈, 通报批评 …), by `as_of`."""
-    r, v = core_table(ExtensionRequest), core_table(ReviewRow)
     extensions = {"approved": 0, "denied": 0, "pending": 0}
-    for status, n in conn.execute(
-        select(r.c.status, func.count())
-        .where(r.c.campaign_id == campaign_id, r.c.requested_at <= as_of)
-        .group_by(r.c.status)
-    ):
+    for status, n in extensions_by_status(conn, campaign_id, as_of):
         extensions[status] = n
     reviews = {"returned": 0, "accepted": 0}
-    for decision, n in conn.execute(
-        select(v.c.decision, func.count()).where(v.c.campaign_id == campaign_id, v.c.at <= as_of).group_by(v.c.decision)
-    ):
+    for decision, n in reviews_by_decision(conn, campaign_id, as_of):
         reviews[decision] = n
     from duban.services.acknowledgements import ack_rates
 
@@ -82,24 +75,8 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
     """Every unit's colour per stage at `as_of` (red: overdue; yellow: due soon or late; green; grey)."""
     as_of = utc(as_of)
     campaign = load_campaign(engine, campaign_id)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                _A.c.unit_code,
-                _A.c.stage_id,
-                _A.c.item_id,
-                _A.c.state,
-                _A.c.open_at,
-                _A.c.due_at,
-                _A.c.reminders,
-                _A.c.escalations,
-                _A.c.reminders_done,
-                _A.c.escalations_done,
-                _A.c.next_event_at,
-            )
-            .where(_A.c.campaign_id == campaign_id)
-            .order_by(_A.c.stage_order, _A.c.id)
-        ).all()
+    with reading(engine) as conn:
+        rows = status_rows(conn, campaign_id)
         loop = loop_counts(conn, campaign_id, as_of)
     per_unit: dict[str, dict[str, list[Color]]] = defaultdict(lambda: defaultdict(list))
     unit_states: dict[str, Counter] = defaultdict(Counter)

@@ -1,0 +1,137 @@
+"""红黄绿 counted in the database (duban.views.colors, duban.views.matrix): each assignment's colour rank at an
+instant as SQL, and the grouped counts the matrix shows.
+
+A stored state holds until the assignment's `next_event_at` (the tick keeps that column), so colours are SQL
+over the stored states. The assignments past it that the tick has not reached yet (`stale`: a due passed a
+few minutes ago, or the ticks stopped) are grouped by what decides their state — opening, due, reminders,
+state, reminders done; an item's assignments mostly share them — and each group is advanced once in Python.
+The answers correct the counts (an item with one assignment per unit: its cell is that assignment) or go back
+into the query as a CASE (the per-unit colour, items with several instances per unit).
+
+A `Scope` names the assignments counted: a campaign's, of the units at a level and under a parent (a subquery of
+the unit table, duban.store.registry.chosen_units), of a list of codes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Text, and_, case, cast, func, select
+
+from duban.domain.standing import row_state_at
+from duban.domain.state import Color, State, color
+from duban.store.core import core_table
+from duban.store.registry import chosen_units
+from duban.store.tables import Assignment
+
+RANKS = [Color.grey, Color.green, Color.yellow, Color.red]  # worst last: a colour's rank is its index
+_A = core_table(Assignment)
+_MOVING = (State.pending.value, State.open.value, State.due_soon.value)  # overdue stays overdue until handed in
+STORED = case(
+    (_A.c.state == State.overdue.value, 3),
+    (_A.c.state.in_([State.due_soon.value, State.late.value]), 2),
+    (_A.c.state == State.pending.value, 0),
+    else_=1,
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The assignments counted: the campaign's, of its units at `level` and under `parent` (each when given), of
+    the units `codes` (when given)."""
+
+    campaign_id: str
+    level: str | None = None
+    parent: str | None = None
+    codes: Sequence[str] | None = None
+
+    def where(self) -> ColumnElement[bool]:
+        mine = _A.c.campaign_id == self.campaign_id
+        if self.level or self.parent:
+            mine = and_(mine, _A.c.unit_code.in_(chosen_units(self.campaign_id, level=self.level, parent=self.parent)))
+        if self.codes is not None:
+            mine = and_(mine, _A.c.unit_code.in_(self.codes))
+        return mine
+
+
+@dataclass
+class Stale:
+    """The assignments past their next event that the tick has not reached, by group."""
+
+    groups: list[tuple[str, str, int, int]]  # (item, stored state, rank at as_of, how many)
+    rank: Any  # an SQL expression of every assignment's rank at as_of
+
+
+NO_STALE = Stale([], STORED)
+
+
+def stale_at(conn: Connection, stage_ids: list[str], scope: Scope, as_of: datetime) -> Stale:
+    """Group the stale assignments of `scope`, advance each group once, and build the exact rank expression."""
+    stale = and_(_A.c.stage_id.in_(stage_ids), _A.c.next_event_at <= as_of, _A.c.state.in_(_MOVING))
+    reminders = cast(_A.c.reminders, Text)
+    decide = (_A.c.open_at, _A.c.due_at, reminders, _A.c.state, _A.c.reminders_done)
+    # item last: grouped by item first, the planner would walk the colours index instead of the due-events one
+    found = conn.execute(
+        select(*decide, _A.c.item_id, func.count()).where(scope.where(), stale).group_by(*decide, _A.c.item_id)
+    )
+    groups, whens, seen = [], [], set()
+    for open_at, due_at, text, state, done, item_id, n in found:
+        row = SimpleNamespace(
+            open_at=open_at,
+            due_at=due_at,
+            reminders=json.loads(text) if text else None,
+            escalations=None,
+            state=state,
+            reminders_done=done,
+            escalations_done=0,
+        )
+        now = RANKS.index(color(row_state_at(row, as_of)))
+        groups.append((item_id, state, now, n))
+        if (open_at, due_at, text, state, done) not in seen:
+            seen.add((open_at, due_at, text, state, done))
+            same = and_(
+                _A.c.open_at == open_at,
+                _A.c.due_at == due_at,
+                _A.c.state == state,
+                _A.c.reminders_done == done,
+                reminders == text if text is not None else _A.c.reminders.is_(None),
+            )
+            whens.append((same, now))
+    rank = case((~stale, STORED), else_=case(*whens, else_=STORED)) if whens else STORED
+    return Stale(groups, rank)
+
+
+def several_instances(conn: Connection, scope: Scope) -> set[str]:
+    """The items with more than one assignment per unit (recurring items, 整改 for each sample)."""
+    return set(conn.execute(select(_A.c.item_id).where(scope.where(), _A.c.instance != "").distinct()).scalars())
+
+
+def single_states(conn: Connection, scope: Scope, multi: set[str]) -> list[tuple[str, str, int]]:
+    """(item, stored state, how many) of the items not in `multi`."""
+    single = select(_A.c.item_id, _A.c.state, func.count()).where(scope.where(), _A.c.item_id.not_in(multi))
+    return list(conn.execute(single.group_by(_A.c.item_id, _A.c.state)).all())
+
+
+def worst_cells(conn: Connection, scope: Scope, stale: Stale, multi: set[str]) -> list[tuple[str, int, int]]:
+    """(item, worst rank, how many cells) of the items in `multi`: a cell is a unit's worst over its instances."""
+    worst = select(_A.c.unit_code, _A.c.item_id, func.max(stale.rank).label("worst"))
+    cells = worst.where(scope.where(), _A.c.item_id.in_(multi)).group_by(_A.c.unit_code, _A.c.item_id).subquery()
+    query = select(cells.c.item_id, cells.c.worst, func.count()).group_by(cells.c.item_id, cells.c.worst)
+    return list(conn.execute(query).all())
+
+
+def units_of_rank(conn: Connection, scope: Scope, stale: Stale, rank: int) -> list[str]:
+    """The units of `scope` whose worst colour has `rank`, in code order."""
+    mine = scope.where()
+    per_unit = select(_A.c.unit_code).where(mine).group_by(_A.c.unit_code).having(func.max(stale.rank) == rank)
+    return list(conn.execute(per_unit.order_by(_A.c.unit_code)).scalars())
+
+
+def items_owed(conn: Connection, scope: Scope) -> set[str]:
+    """Every item some assignment of `scope` is of."""
+    return set(conn.execute(select(_A.c.item_id).where(scope.where()).distinct()).scalars())

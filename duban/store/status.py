@@ -1,0 +1,61 @@
+"""The queries behind the status report (duban.views.status): a campaign's assignments as the state machine reads
+them, and the 延期申请 and reviews counted by status and decision up to an instant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from duban.store.core import core_table
+from duban.store.tables import Assignment, ExtensionRequest, ReviewRow
+
+_A = core_table(Assignment)
+_R = core_table(ExtensionRequest)
+_V = core_table(ReviewRow)
+
+
+def status_rows(conn: Connection, campaign_id: str) -> list[Any]:
+    """The campaign's assignments by stage order and id: unit, stage, item, state and what decides it later."""
+    return list(
+        conn.execute(
+            select(
+                _A.c.unit_code,
+                _A.c.stage_id,
+                _A.c.item_id,
+                _A.c.state,
+                _A.c.open_at,
+                _A.c.due_at,
+                _A.c.reminders,
+                _A.c.escalations,
+                _A.c.reminders_done,
+                _A.c.escalations_done,
+                _A.c.next_event_at,
+            )
+            .where(_A.c.campaign_id == campaign_id)
+            .order_by(_A.c.stage_order, _A.c.id)
+        ).all()
+    )
+
+
+def extensions_by_status(conn: Connection, campaign_id: str, as_of: datetime) -> list[tuple[str, int]]:
+    """(status, how many) of the campaign's 延期申请 requested by `as_of`."""
+    return list(
+        conn.execute(
+            select(_R.c.status, func.count())
+            .where(_R.c.campaign_id == campaign_id, _R.c.requested_at <= as_of)
+            .group_by(_R.c.status)
+        ).all()
+    )
+
+
+def reviews_by_decision(conn: Connection, campaign_id: str, as_of: datetime) -> list[tuple[str, int]]:
+    """(decision, how many) of the campaign's reviews recorded by `as_of`."""
+    return list(
+        conn.execute(
+            select(_V.c.decision, func.count())
+            .where(_V.c.campaign_id == campaign_id, _V.c.at <= as_of)
+            .group_by(_V.c.decision)
+        ).all()
+    )
