@@ -257,9 +257,21 @@ def write_list(path: Path, count: int) -> float:
     return time.perf_counter() - started
 
 
+def postgres_settings(url: str) -> dict:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    with engine.connect() as conn:
+        shown = {name: conn.exec_driver_sql(f"SHOW {name}").scalar() for name in ("shared_buffers", "max_wal_size")}
+    engine.dispose()
+    return shown
+
+
 def bench_backend(kind: str, args, work: Path, csv_path: Path, sink_port: int, api_url: str | None) -> dict:
     backend = Backend(kind, work, args.pg_url)
     figures: dict = {}
+    if kind == "postgres":  # the server's own settings decide much of a million-row figure: said with it
+        figures["server"] = postgres_settings(args.pg_url)
     peaks: dict = {}
     try:
         base = backend.fresh("enterprises")
