@@ -18,6 +18,7 @@ from duban.store.tables import (
     AcknowledgementRow,
     AmendmentRow,
     Assignment,
+    BulletinRow,
     AssignmentTally,
     CampaignRow,
     CampaignUnit,
@@ -303,14 +304,16 @@ def _delete_campaign(conn: Connection, campaign_id: str) -> None:
     messages, deliveries = core_table(OutboxMessage), core_table(Delivery)
     message_ids = select(messages.c.id).where(messages.c.campaign_id == campaign_id)
     conn.execute(delete(deliveries).where(deliveries.c.message_id.in_(message_ids)))
-    for model in _CAMPAIGN_CHILDREN:
+    for model in CAMPAIGN_RECORD:
         table = core_table(model)
         conn.execute(delete(table).where(table.c.campaign_id == campaign_id))
     conn.execute(delete(_C).where(_C.c.id == campaign_id))
 
 
-# a campaign's tables but its own row, in the order they are emptied (what points at a row goes before it)
-_CAMPAIGN_CHILDREN = (
+# A campaign's tables but its own row, in the order a reset empties them (what points at a row goes before it).
+# Every table whose rows reference the campaign, directly or through its assignments, messages or submissions, is
+# here (tests/integration/test_reset.py checks it against the schema); the audit log and revoked links outlive it.
+CAMPAIGN_RECORD = (
     Intent,
     OutboxMessage,
     TransitionRow,
@@ -319,6 +322,7 @@ _CAMPAIGN_CHILDREN = (
     AcknowledgementRow,
     Submission,
     OutcomeRow,
+    BulletinRow,
     Assignment,
     AssignmentTally,
     SampleDraw,
