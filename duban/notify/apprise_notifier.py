@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import apprise
@@ -189,8 +189,8 @@ class WeComBot(_ReplyChecked, NotifyWeComBot):
         return self.post_checked(self.endpoint(self.api_url), payload)
 
     @staticmethod
-    def parse_url(url):  # noqa: ANN001, ANN205
-        return WeComBot.with_base(NotifyWeComBot.parse_url(url))
+    def parse_url(url: Any, *args: Any, **kwargs: Any) -> Any:
+        return WeComBot.with_base(NotifyWeComBot.parse_url(url, *args, **kwargs))
 
 
 class DingTalkBot(_ReplyChecked, NotifyDingTalk):
@@ -205,8 +205,8 @@ class DingTalkBot(_ReplyChecked, NotifyDingTalk):
         return self.post_checked(self.endpoint(self.notify_url.format(token=self.token)), payload, params)
 
     @staticmethod
-    def parse_url(url):  # noqa: ANN001, ANN205
-        return DingTalkBot.with_base(NotifyDingTalk.parse_url(url))
+    def parse_url(url: Any, *args: Any, **kwargs: Any) -> Any:
+        return DingTalkBot.with_base(NotifyDingTalk.parse_url(url, *args, **kwargs))
 
 
 class FeishuBot(_ReplyChecked, NotifyFeishu):
@@ -219,8 +219,8 @@ class FeishuBot(_ReplyChecked, NotifyFeishu):
         return self.post_checked(self.endpoint(self.notify_url.format(token=self.token)), payload)
 
     @staticmethod
-    def parse_url(url):  # noqa: ANN001, ANN205
-        return FeishuBot.with_base(NotifyFeishu.parse_url(url))
+    def parse_url(url: Any, *args: Any, **kwargs: Any) -> Any:
+        return FeishuBot.with_base(NotifyFeishu.parse_url(url, *args, **kwargs))
 
 
 N_MGR = NotificationManager()  # a singleton: the same manager Apprise resolves schemas with

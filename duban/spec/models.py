@@ -1357,6 +1357,6 @@ class Campaign(Strict):
                         yield stage, item.outcome_item(index, outcome)
         stages = {stage.id: stage for stage in self.stages}
         for sheet in self.score_sheets:
-            item = sheet.follow_up_item()
-            if item is not None:
-                yield stages.get(sheet.follow_up.stage or "", self.stages[-1]), item
+            follow_up = sheet.follow_up_item()
+            if follow_up is not None and sheet.follow_up is not None:
+                yield stages.get(sheet.follow_up.stage or "", self.stages[-1]), follow_up
