@@ -124,3 +124,20 @@ def test_a_private_name_reached_through_its_module_is_caught(tmp_path):
         "duban.services.dispatch._COLUMNS",
         "duban.store.codec._SQLITE_FORMAT",
     ]
+
+
+def test_every_folder_of_code_is_a_package():
+    loose = [
+        str(folder.relative_to(ROOT))
+        for package in PACKAGES
+        for folder in (ROOT / package).rglob("*")
+        if folder.is_dir()
+        and not NOT_PACKAGES & set(folder.relative_to(ROOT).parts)
+        and not (folder / "__init__.py").exists()
+    ]
+    assert loose == []
+
+
+def test_few_top_level_modules():
+    top = sorted(p.name for p in (ROOT / "duban").glob("*.py"))
+    assert top == ["__init__.py", "errors.py", "instants.py", "settings.py"]
