@@ -30,7 +30,11 @@ _STATEMENT = re.compile(
       | DELETE\s+FROM\s+\w
       | WITH\s+(?:RECURSIVE\s+)?\w+(?:\s*\([^)]*\))?\s+AS\s+(?:NOT\s+)?(?:MATERIALIZED\s+)?\(
       | (?:CREATE|DROP|ALTER)\s+(?:UNIQUE\s+|TEMP\s+|TEMPORARY\s+|OR\s+REPLACE\s+)?(?:TABLE|INDEX|TRIGGER)\b
-      | VACUUM(?:\s*(?:;|\Z)|\s+(?:INTO|FULL|ANALYZE)\b)
+      | VACUUM\s*(?:;|\Z)                                           # VACUUM
+      | VACUUM\s+(?:INTO|FULL|ANALYZE|VERBOSE)\b                    # VACUUM INTO '…'
+      | VACUUM\s*(?:\([A-Z,\s]+\)\s*)?[a-z_]\w*(?:\s*,\s*\w+)*\s*;?\Z  # VACUUM (ANALYZE) outbox, delivery
+      | ANALYZE(?:\s*(?:;|\Z)|\s+[a-z_]\w*\s*(?:,|;|\Z))
+      | TRUNCATE\s+(?:TABLE\s+)?[a-z_]
       | PRAGMA\s+[A-Za-z_]
       | SET\s+LOCAL\s+\w
     )""",
@@ -112,6 +116,10 @@ def test_no_module_outside_the_store_writes_sql():
         "CREATE TRIGGER t AFTER INSERT ON outbox BEGIN SELECT 1; END",
         "VACUUM",
         "VACUUM INTO '/tmp/copy.db'",
+        "VACUUM (ANALYZE) outbox, delivery",
+        "VACUUM outbox",
+        "ANALYZE campaign_unit, assignment",
+        "TRUNCATE _duban_staging",
         "PRAGMA journal_mode=WAL",
         "SET LOCAL lock_timeout = '5s'",
     ],
@@ -126,6 +134,9 @@ def test_statements_are_recognised(text):
         "整理数据库…（VACUUM）",
         "整理数据库（VACUUM）完成",
         "VACUUM 完成，释放 3 MB",
+        "VACUUM (ANALYZE) on PostgreSQL after a large tick",
+        "ANALYZE 结果",
+        "TRUNCATE 之前请先备份",
         "select the campaign from the list",
         "Select a campaign from the list",
         "SELECTED units: 12",
