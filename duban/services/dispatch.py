@@ -32,7 +32,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from duban.domain.messages import Rendered, render, render_digest
@@ -41,12 +41,12 @@ from duban.instants import fmt_cn, utc
 from duban.notify.notifier import Envelope, Notifier, SendResult, parts_of, post_part
 from duban.services.compose import OPERATORS_DISPLAY, describe
 from duban.settings import quiet_policy
+from duban.store import dispatching
 from duban.store.codec import Codec
 from duban.store.db import reading, unit_of_work
-from duban.store.engine import is_postgres
 from duban.store.freshness import URGENCY, Fresh, check as freshness
 from duban.store.liveness import Liveness, worker_name
-from duban.store.ratelimit import LOST, Wait, let_go, take_slot, vendor_said_too_fast
+from duban.store.ratelimit import LOST, Wait, let_go, lock_bots, take_slot, vendor_said_too_fast
 from duban.views.campaigns import PlannedCampaign, load_campaign
 
 if TYPE_CHECKING:
@@ -58,19 +58,6 @@ WAITING = ("pending", "failed", "limited")  # claimable at their not_before
 WRITE_EVERY = 50  # records gathered before they ride along with a post's transaction (the most a crash repeats)
 FINAL = ("sent", "dead", "dropped", "unconfirmed")
 STATUSES = ("pending", "limited", "sending", "sent", "failed", "unconfirmed", "dead", "dropped")
-_COLUMNS = (
-    "id",
-    "campaign_id",
-    "recipient",
-    "kind",
-    "idempotency_key",
-    "payload",
-    "not_before",
-    "status",
-    "attempts",
-    "progress",
-    "unknown_posts",
-)
 
 
 @dataclass
@@ -260,75 +247,20 @@ def claim(
     """Mark up to `limit` ready messages as ours: waiting ones whose time has come, and the claims of gone
     dispatchers (their part in flight counts as a post with no answer)."""
     as_of = utc(as_of)
-    scope = " AND campaign_id = ?" if campaign_id is not None else ""
-    extra = [campaign_id] if campaign_id is not None else []
     with reading(engine) as conn:
-        holders = [
-            r[0]
-            for r in Codec(conn).select(
-                f"SELECT DISTINCT claimed_by FROM outbox WHERE status = 'sending'{scope}", extra
-            )
-            if r[0]
-        ]
+        holders = dispatching.claim_holders(conn, campaign_id)
     gone = live.gone(holders)
     with unit_of_work(engine) as conn:
-        codec = Codec(conn)
-        at = codec.instant(as_of)
-        waiting = ", ".join(f"'{s}'" for s in WAITING)
-        ready = f"((status IN ({waiting}) OR (status = 'unconfirmed' AND unknown_posts < 2)) AND not_before <= ?)"
-        params: list = [at]
-        if gone:
-            ready = f"({ready} OR (status = 'sending' AND claimed_by IN ({', '.join('?' * len(gone))})))"
-            params += gone
-        sql = f"SELECT id FROM outbox WHERE {ready}{scope} ORDER BY not_before, id LIMIT ?"
-        if is_postgres(conn):
-            sql += " FOR UPDATE SKIP LOCKED"
-        ids = [r[0] for r in codec.select(sql, [*params, *extra, limit])]
-        if not ids:
-            return []
-        marks = ", ".join("?" * len(ids))
-        rows = codec.select(
-            f"SELECT {', '.join(_COLUMNS)} FROM outbox WHERE id IN ({marks}) ORDER BY not_before, id", ids
+        claimed = dispatching.claim_ready(
+            conn, as_of, waiting=WAITING, gone=gone, worker=worker, limit=limit, campaign_id=campaign_id
         )
-        codec.execute(
-            f"UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_at = ? WHERE id IN ({marks})",
-            [worker, codec.instant(datetime.now(timezone.utc)), *ids],
-        )
-    return [
-        _Message(
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            codec.read_json(r[5]) or {},
-            _not_before(codec.read_instant(r[6])),
-            r[7],
-            r[8],
-            dict(codec.read_json(r[9]) or {}),
-            r[10] or 0,
-        )
-        for r in rows
-    ]
-
-
-def _not_before(moment: datetime | None) -> datetime:
-    """A claimed message's `not_before` (the column is NOT NULL)."""
-    assert moment is not None, "outbox.not_before is never NULL"
-    return moment
+    return [_Message(*c) for c in claimed]
 
 
 def release_claims(engine: Engine, worker: str) -> int:
     """Put back what this dispatcher still holds (a pass cut short): waiting, with its progress kept."""
     with unit_of_work(engine) as conn:
-        return (
-            Codec(conn)
-            .execute(
-                "UPDATE outbox SET status = 'pending', claimed_by = NULL WHERE status = 'sending' AND claimed_by = ?",
-                (worker,),
-            )
-            .rowcount
-        )
+        return dispatching.release_claims(conn, worker)
 
 
 class _Pass:
@@ -405,15 +337,7 @@ class _Pass:
         with unit_of_work(self.d.engine) as conn:
             codec = Codec(conn)
             for m, trimmed, later in trims:
-                codec.execute(
-                    f"UPDATE outbox SET payload = {codec.json_marker}, kind = ? WHERE id = ? AND claimed_by = ?",
-                    (codec.json(trimmed), trimmed["kind"], m.id, self.worker),
-                )
-                codec.execute_many(
-                    "UPDATE intent SET message_id = NULL WHERE message_id = ? AND kind = ? AND assignment_id IN "
-                    "(SELECT id FROM assignment WHERE item_id = ? AND COALESCE(instance, '') = ? AND unit_code = ?)",
-                    [(m.id, i["kind"], i["item_id"], i.get("instance") or "", i["unit"]) for i in later],
-                )
+                dispatching.keep_urgent_only(codec, m.id, self.worker, trimmed, later)
                 m.payload, m.kind = trimmed, trimmed["kind"]
                 m.fresh = None
 
@@ -613,20 +537,16 @@ class _Pass:
         deliveries, finals, slots = self.journal.take(at_least=WRITE_EVERY)
         if gate is None and not parted and not (deliveries or finals or slots):
             with reading(self.d.engine) as conn:  # nothing to write: a read confirms the claim
-                return None if _still_ours(Codec(conn), m.id, self.worker) else LOST
+                return None if dispatching.still_ours(Codec(conn), m.id, self.worker) else LOST
         with unit_of_work(self.d.engine) as conn:
             codec = Codec(conn)
-            self._lock_bots(codec, {s[0] for s in slots} | ({gate.bot} if gate else set()))
+            lock_bots(codec, {s[0] for s in slots} | ({gate.bot} if gate else set()))
             self._write(codec, deliveries, finals, slots)
             if parted:  # the part being posted is on record: a dispatcher that dies now leaves it as unknown
-                if not codec.execute(
-                    f"UPDATE outbox SET progress = {codec.json_marker} "
-                    "WHERE id = ? AND status = 'sending' AND claimed_by = ?",
-                    (codec.json(progress), m.id, self.worker),
-                ).rowcount:
+                if not dispatching.record_progress(codec, m.id, self.worker, progress):
                     return LOST
             elif gate is None:
-                return None if _still_ours(codec, m.id, self.worker) else LOST
+                return None if dispatching.still_ours(codec, m.id, self.worker) else LOST
             if gate is None:
                 return None
             return take_slot(
@@ -637,7 +557,7 @@ class _Pass:
         deliveries, finals, slots = self.journal.take()
         with unit_of_work(self.d.engine) as conn:
             codec = Codec(conn)
-            self._lock_bots(codec, {s[0] for s in slots} | {gate.bot})
+            lock_bots(codec, {s[0] for s in slots} | {gate.bot})
             self._write(codec, deliveries, finals, slots)
             return vendor_said_too_fast(codec, gate.bot, gate.service, now, asked_s)
 
@@ -648,52 +568,14 @@ class _Pass:
             return
         with unit_of_work(self.d.engine) as conn:
             codec = Codec(conn)
-            self._lock_bots(codec, {s[0] for s in slots})
+            lock_bots(codec, {s[0] for s in slots})
             self._write(codec, deliveries, finals, slots)
 
-    @staticmethod
-    def _lock_bots(codec: Codec, bots: set[str]) -> None:
-        """On PostgreSQL a transaction that touches several bots locks them in one order: no deadlock between
-        threads (one bot is locked by the statement that reads it)."""
-        if len(bots) > 1 and not codec.sqlite:
-            ordered = sorted(bots)
-            codec.execute(
-                f"SELECT channel FROM channel_rate WHERE channel IN ({', '.join('?' * len(ordered))}) "
-                "ORDER BY channel FOR UPDATE",
-                ordered,
-            )
-
     def _write(self, codec: Codec, deliveries: list, finals: list, slots: list) -> None:
-        if deliveries:
-            codec.insert(
-                "delivery",
-                ("message_id", "channel", "attempt", "part", "parts", "ok", "outcome", "detail", "at"),
-                [(*d[:8], codec.instant(d[8])) for d in deliveries],
-            )
+        dispatching.record_deliveries(codec, deliveries)
         for bot, message_id in slots:
             let_go(codec, bot, message_id)
-        if finals:
-            codec.execute_many(
-                "UPDATE outbox SET status = ?, attempts = ?, sent_at = ?, last_error = ?, not_before = ?, "
-                f"progress = {codec.json_marker}, unknown_posts = ?, kind = ?, payload = {codec.json_marker}, "
-                "claimed_by = NULL WHERE id = ? AND claimed_by = ?",
-                [
-                    (
-                        f[0],
-                        f[1],
-                        codec.instant(f[2]),
-                        f[3],
-                        codec.instant(f[4]),
-                        codec.json(f[5]),
-                        f[6],
-                        f[7],
-                        codec.json(f[8]),
-                        f[9],
-                        self.worker,
-                    )
-                    for f in finals
-                ],
-            )
+        dispatching.record_finals(codec, self.worker, finals)
 
     def _delivery(
         self, m: _Message, channel: str, attempt: int, part: int, parts: int, answer: SendResult, at: datetime
@@ -731,14 +613,6 @@ class _Pass:
             setattr(self.result, counter, getattr(self.result, counter) + 1)
             if final.status == "sent":
                 self.result.by_kind[kind] = self.result.by_kind.get(kind, 0) + 1
-
-
-def _still_ours(codec: Codec, message_id: int, worker: str) -> bool:
-    return bool(
-        codec.select(
-            "SELECT 1 FROM outbox WHERE id = ? AND status = 'sending' AND claimed_by = ?", (message_id, worker)
-        )
-    )
 
 
 def _gate(notifier: Notifier, channel: str):  # noqa: ANN202

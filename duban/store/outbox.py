@@ -1,7 +1,7 @@
 """The outbox's queries for operators and summaries: counts per status and kind, the latest messages, one message
 with its posts, and putting messages back in line (`duban outbox retry`).
 
-The dispatcher's claims and records are written by duban.services.dispatch; these are the reads and the retry.
+The dispatcher's claims and records are in duban.store.dispatching; these are the reads and the retry.
 """
 
 from __future__ import annotations

@@ -149,3 +149,15 @@ def vendor_said_too_fast(codec: Codec, bot: str, service: str, now: datetime, as
         (codec.instant(until), refusals, bot),
     )
     return until
+
+
+def lock_bots(codec: Codec, bots: set[str]) -> None:
+    """On PostgreSQL a transaction that touches several bots locks their rows first, in one order: no deadlock
+    between dispatcher threads (one bot alone is locked by the statement that reads it, in take_slot)."""
+    if len(bots) > 1 and not codec.sqlite:
+        ordered = sorted(bots)
+        codec.execute(
+            f"SELECT channel FROM channel_rate WHERE channel IN ({', '.join('?' * len(ordered))}) "
+            "ORDER BY channel FOR UPDATE",
+            ordered,
+        )
