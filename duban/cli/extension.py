@@ -86,8 +86,9 @@ def decide(
 ) -> None:
     """Approve (possibly with an earlier date) or deny a waiting request; the unit is told either way."""
     from duban.cli.show import item_words, unit_words
-    from duban.services.extension import decide_extension, get_request
+    from duban.services.extension import decide_extension
     from duban.views.campaigns import load_campaign
+    from duban.views.extensions import get_request
 
     if approve == deny:
         _fail(RequestError("give exactly one of --approve and --deny"))
@@ -137,9 +138,9 @@ def list_(
     status: Annotated[Optional[str], typer.Option(help="pending, approved or denied")] = None,
 ) -> None:
     """The campaign's requests, oldest first: who asked, for what, why, and the decision."""
-    from duban.services.extension import requests_of
     from duban.services.lifecycle import campaign_id_for
     from duban.views.campaigns import load_campaign
+    from duban.views.extensions import requests_of
 
     settings = get_settings()
     if status is not None and status not in ("pending", "approved", "denied"):

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from duban.domain.scoring import sample_label
 from duban.report.judge import kind_at
-from duban.services.scores import sample_label
 from duban.spec.models import CheckItem, ScoreSheet
 from duban.store.samples import recorded_draws
 from duban.store.scores import follow_up_rows, latest_scorings

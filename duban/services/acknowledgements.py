@@ -160,18 +160,3 @@ def _no_such(conn: Connection, campaign_id: str, unit_code: str, stage_id: str |
         if stages[stage_id].acknowledge is None:
             raise RequestError(f"stage {stage_id} asks no 签收", cn="本阶段不需要签收")
     raise RequestError(f"unit {unit_code} has nothing to acknowledge", cn="本单位目前没有需要签收的通知")
-
-
-def pending_acknowledgements(engine: Engine | Connection, campaign_id: str, unit_code: str, at: datetime) -> list[Any]:
-    """The unit's 签收 asked by `at` and not yet given (for its page)."""
-    return store.not_given(engine, campaign_id, unit_code, at, AckState.acknowledged.value)
-
-
-def ack_rates(conn: Connection, campaign_id: str, as_of: datetime) -> dict[str, tuple[int, int]]:
-    """签收率 per stage ('' for the notice): (acknowledged by `as_of`, asked by `as_of`)."""
-    return store.rates(conn, campaign_id, as_of)
-
-
-def missing_acknowledgements(conn: Connection, campaign_id: str, as_of: datetime, limit: int = 50) -> list[Any]:
-    """(stage, unit, due) of the 签收 past their due and not given by `as_of`, the longest missing first."""
-    return store.missing(conn, campaign_id, as_of, limit)

@@ -32,6 +32,7 @@ from duban.store.codec import Codec
 from duban.store.db import unit_of_work
 from duban.store.unit_notices import write_notice
 from duban.views.campaigns import load_campaign
+from duban.views.extensions import Request, get_request
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -39,47 +40,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
     from duban.domain.state import Transition
-
-
-@dataclass(frozen=True)
-class Request:
-    """One 延期申请 as the record keeps it."""
-
-    id: int
-    campaign_id: str
-    unit_code: str
-    item_id: str
-    instance: str
-    requested_at: datetime
-    due_at: datetime
-    until: datetime
-    reason: str
-    requested_by: str
-    status: ExtensionStatus
-    decided_at: datetime | None = None
-    decided_by: str | None = None
-    granted_until: datetime | None = None
-    note: str | None = None
-
-    @classmethod
-    def of(cls, row: Any) -> Request:
-        return cls(
-            row.id,
-            row.campaign_id,
-            row.unit_code,
-            row.item_id,
-            row.instance,
-            row.requested_at,
-            row.due_at,
-            row.until,
-            row.reason,
-            row.requested_by,
-            ExtensionStatus(row.status),
-            row.decided_at,
-            row.decided_by,
-            row.granted_until,
-            row.note,
-        )
 
 
 @dataclass(frozen=True)
@@ -107,7 +67,7 @@ def item_of(campaign: Campaign, item_id: str) -> Item:
 def timeline_of(engine: Engine, campaign_id: str, calendar_file: Path | None) -> Timeline:
     """The campaign's timeline with its working-day calendar (no plan: a national campaign has 41,568 units)."""
     from duban.domain.plan import load_calendar_for
-    from duban.services.followup import stored_spec
+    from duban.views.replanned import stored_spec
 
     spec = stored_spec(engine, campaign_id)
     return Timeline(spec.campaign, load_calendar_for(spec, calendar_file))
@@ -165,20 +125,6 @@ def request_extension(
                 status=ExtensionStatus.pending.value,
             )
         )
-
-
-def get_request(engine: Engine, request_id: int) -> Request:
-    row = store.request_row(engine, request_id)
-    if row is None:
-        raise RequestError(f"no extension request {request_id}", cn=f"没有编号为{request_id}的延期申请")
-    return Request.of(row)
-
-
-def requests_of(
-    engine: Engine | Connection, campaign_id: str, *, status: str | None = None, unit_code: str | None = None
-) -> list[Request]:
-    """The campaign's requests, oldest first (only those of one status or unit, when given)."""
-    return [Request.of(r) for r in store.request_rows(engine, campaign_id, status=status, unit_code=unit_code)]
 
 
 def decide_extension(

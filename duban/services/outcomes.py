@@ -56,7 +56,7 @@ def decide_outcomes(engine: Engine, campaign_id: str, as_of: datetime, *, calend
         scored = _scored_rows(conn, campaign_id, rules, as_of)
     if not rows and not scored:
         return 0
-    from duban.services.followup import replan
+    from duban.views.replanned import replan
 
     loaded, plan, timeline = None, None, None
     decided = []
@@ -160,7 +160,7 @@ def next_outcome_instant(
     dues = store.overdue_dues(engine, campaign_id, sorted(rules))
     if not dues:
         return None
-    from duban.services.followup import replan
+    from duban.views.replanned import replan
 
     _spec, _plan, timeline = replan(engine, campaign_id, calendar_file)
     found = []

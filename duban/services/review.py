@@ -219,13 +219,3 @@ def _tell_unit(
         at=at,
         not_before=quiet.release(kind, at, tz),
     )
-
-
-def review_queue(engine: Engine, campaign_id: str, *, parent: str | None = None, limit: int = 200) -> list[Any]:
-    """Assignments waiting for review, the longest waiting first (only `parent`'s children's, when given)."""
-    return store.waiting_for_review(engine, campaign_id, parent=parent, limit=limit)
-
-
-def reviews_of(engine: Engine, campaign_id: str, *, unit_code: str | None = None) -> list[Any]:
-    """Every review of the campaign (or of one unit), oldest first."""
-    return store.reviews(engine, campaign_id, unit_code=unit_code)

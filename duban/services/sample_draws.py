@@ -20,11 +20,12 @@ from duban.domain.plan import Plan, build_plan, load_calendar_for, resolve_selec
 from duban.domain.sampling.draw import Decision, SampleResult
 from duban.errors import PlanError
 from duban.instants import fmt
-from duban.services.followup import insert_assignments, recorded_open_draws, stored_spec
+from duban.services.followup import insert_assignments
 from duban.spec.models import Sample
 from duban.store import sample_draws as store
 from duban.store.db import unit_of_work
 from duban.store.sample_names import lock_campaign, named_units
+from duban.views.replanned import recorded_open_draws, stored_spec
 from duban.views.sample_audit import recorded_samples
 
 if TYPE_CHECKING:

@@ -3,96 +3,27 @@
 "各县指定1个乡镇作为示范点，其余随机抽取" (`named_by_parent: 1`): each parent whose units the sample draws from names
 that many of its own units — never another parent's — until the sample is drawn. What it named is kept
 (duban.store.sample_names) and the draw takes it: `duban sample draw` (duban.services.sample_draws), where an
-operator's `--named` unit stands in for what its parent named. The rest is drawn at random, as before.
+operator's `--named` unit stands in for what its parent named. The rest is drawn at random, as before. What a
+parent's page offers it to name is a read model, duban.views.namings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from duban.domain.plan import resolve_selector
 from duban.errors import RequestError
 from duban.instants import fmt, fmt_cn
-from duban.services.followup import replan
 from duban.store.sample_names import named_units, replace_naming
 from duban.views.campaigns import load_campaign
+from duban.views.namings import Naming, naming_bases, namings_for
 from duban.views.sample_audit import recorded_samples
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 FIELD = "指定单位"  # the form field's name as the page shows it
-_BASES: dict[tuple[str, str], dict[str, tuple[int, dict[str, list[tuple[str, str]]]]]] = {}
-
-
-@dataclass(frozen=True)
-class Naming:
-    """What one parent names for one open sample: how many, from which of its units, and what it named so far."""
-
-    sample_id: str
-    sample_name: str
-    how_many: int
-    choices: list[tuple[str, str]]  # (code, display): the parent's own units the sample draws from
-    named: list[str]
-
-    @property
-    def named_displays(self) -> list[str]:
-        names = dict(self.choices)
-        return [names.get(code, code) for code in self.named]
-
-
-def _undrawn(engine: Engine, campaign_id: str) -> list:
-    """The campaign's samples whose units parents name (named_by_parent), not yet drawn."""
-    spec = load_campaign(engine, campaign_id, units=False).spec
-    open_ = [s for s in spec.samples if any(rule.named_by_parent for rule in s.draws)]
-    if not open_:
-        return []
-    drawn = recorded_samples(engine, campaign_id)
-    return [s for s in open_ if s.id not in drawn]
-
-
-def _bases(
-    engine: Engine, campaign_id: str, calendar_file: Path | None
-) -> dict[str, tuple[int, dict[str, list[tuple[str, str]]]]]:
-    """sample id → (how many each parent names, parent → its units the sample draws from, with their names);
-    kept per campaign and spec text (the plan it comes from is built once, not on every page)."""
-    key = (campaign_id, load_campaign(engine, campaign_id, units=False).row.spec_sha256)
-    if key not in _BASES:
-        spec, plan, _timeline = replan(engine, campaign_id, calendar_file)
-        found: dict[str, tuple[int, dict[str, list[tuple[str, str]]]]] = {}
-        for sample in spec.campaign.samples:
-            rule = next((r for r in sample.draws if r.named_by_parent), None)
-            if rule is None or rule.named_by_parent is None:
-                continue
-            parents: dict[str, list[tuple[str, str]]] = {}
-            for code in sorted(resolve_selector(plan, rule.from_)):
-                unit = plan.registry.get(code)
-                parents.setdefault(unit.parent or "", []).append((code, unit.display))
-            found[sample.id] = (rule.named_by_parent, parents)
-        if len(_BASES) > 32:  # a portal serves a few campaigns at a time
-            _BASES.clear()
-        _BASES[key] = found
-    return _BASES[key]
-
-
-def namings_for(
-    engine: Engine, campaign_id: str, parent_code: str, *, calendar_file: Path | None = None
-) -> list[Naming]:
-    """The open samples this unit names units for (its page's 指定 forms): none once each is drawn."""
-    samples = _undrawn(engine, campaign_id)
-    if not samples:
-        return []
-    bases = _bases(engine, campaign_id, calendar_file)
-    found = []
-    for sample in samples:
-        how_many, parents = bases.get(sample.id, (0, {}))
-        if parent_code in parents:
-            named = named_units(engine, campaign_id, sample.id).get(parent_code, [])
-            found.append(Naming(sample.id, sample.name, how_many, parents[parent_code], named))
-    return found
 
 
 def name_units(
@@ -162,7 +93,7 @@ def with_parents_named(
 ) -> tuple[str, ...]:
     """The units a draw is given: those the operator names, and what each other parent named on its page
     (`stored`, parent → units)."""
-    _how_many, parents = _bases(engine, campaign_id, calendar_file).get(sample_id, (0, {}))
+    _how_many, parents = naming_bases(engine, campaign_id, calendar_file).get(sample_id, (0, {}))
     parent_of = {code: parent for parent, units in parents.items() for code, _display in units}
     by_operator = {parent_of.get(code) for code in named}
     return (*named, *(u for parent, units in stored.items() if parent not in by_operator for u in units))

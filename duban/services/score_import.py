@@ -12,20 +12,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from duban.domain.scoring import check_scores, find_sheet
 from duban.errors import SubmissionError
 from duban.instants import in_zone
 from duban.services.score_xlsx import SampleRows, read_scores, write_template
-from duban.services.scores import (
-    ScoreError,
-    ScoreOutcome,
-    check_scores,
-    find_sheet,
-    hidden_problems,
-    record_scores,
-    sample_members,
-)
+from duban.services.scores import ScoreError, ScoreOutcome, hidden_problems, record_scores
 from duban.spec.models import ScoreSheet
 from duban.views.campaigns import load_campaign
+from duban.views.samples import sample_members
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

@@ -26,8 +26,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from duban.domain.scoring import Problem, UnitScores, inspection_day, sample_label
 from duban.domain.xlsx_inert import inert
-from duban.services.scores import Problem, ScoreError, UnitScores, inspection_day, sample_label
+from duban.services.scores import ScoreError
 from duban.spec.models import ScoreSheet
 
 META = "_duban"

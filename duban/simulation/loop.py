@@ -21,11 +21,12 @@ from duban.errors import RequestError
 from duban.instants import fmt
 from duban.services.acknowledgements import record_acknowledgement
 from duban.services.extension import decide_extension, request_extension
-from duban.services.review import record_review, review_queue
+from duban.services.review import record_review
 from duban.store.acknowledgement_rows import asked_and_not_given
 from duban.store.db import reading
 from duban.store.loop_rows import first_of_item, first_owing
 from duban.views.campaigns import load_campaign
+from duban.views.reviews import review_queue
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

@@ -16,12 +16,14 @@ from datetime import datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from duban.domain.scoring import UnitScores
 from duban.errors import DubanError
 from duban.instants import fmt, utc
-from duban.services.followup import replan
-from duban.services.scores import UnitScores, record_scores, sample_members
+from duban.services.scores import record_scores
 from duban.spec.models import Campaign, ScoreSheet
 from duban.spec.terms import Offset, OffsetUnit
+from duban.views.replanned import replan
+from duban.views.samples import sample_members
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

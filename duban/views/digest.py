@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from duban.domain.state import State
 from duban.instants import in_zone, utc
-from duban.services.extension import requests_of
 from duban.store.db import unit_of_work
 from duban.store.digest import (
     add_message,
@@ -27,6 +26,7 @@ from duban.store.digest import (
     outbox_by_status,
     submissions_between,
 )
+from duban.views.extensions import requests_of
 from duban.views.status import status_report
 
 if TYPE_CHECKING:

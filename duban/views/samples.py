@@ -4,6 +4,7 @@ Before then nothing may tell a sampled unit: not a page, not a message, and not 
 score. Scores of a hidden sample are therefore refused until it shows (an inspector cannot have scored a
 check that has not begun). The instant is the earliest `open_at` among the assignments of the items that draw
 on the sample or on a sample drawn from it, the same instant at which those items appear on the units' pages.
+A sample's members as recorded are read here too (the score sheets' pages and the scores service ask for them).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from duban.domain.hidden_samples import item_samples, samples_used
+from duban.errors import SubmissionError
 from duban.instants import utc
 from duban.spec.models import Campaign, Selector
-from duban.store.samples import first_opening
+from duban.store.samples import drawn_members, first_opening
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -46,3 +48,11 @@ def still_hidden(engine: Engine, spec: Campaign, campaign_id: str, sample_id: st
     """The reveal instant when the sample is still hidden at `at`, else None."""
     reveal = revealed_at(engine, spec, campaign_id, sample_id)
     return reveal if reveal is not None and utc(at) < reveal else None
+
+
+def sample_members(engine: Engine, campaign_id: str, sample_id: str) -> list[str]:
+    """The members of a sample as recorded when the campaign was planned."""
+    members = drawn_members(engine, campaign_id, sample_id)
+    if members is None:
+        raise SubmissionError(f"campaign {campaign_id!r} has no recorded sample {sample_id!r}")
+    return list(members)

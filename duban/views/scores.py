@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from duban.domain.scoring import UnitScores, check_scores, find_sheet, inspection_day, sample_label
 from duban.domain.standing import row_state_at
 from duban.domain.state import State
-from duban.services.scores import UnitScores, check_scores, find_sheet, inspection_day, sample_label, sample_members
 from duban.spec.models import Sample, ScoreSheet
 from duban.store.db import reading
 from duban.store.scores import follow_ups_of, sheet_records, unit_records
 from duban.store.tables import ScoreRecord
 from duban.views.campaigns import PlannedCampaign, Recipient, load_campaign
 from duban.views.registry import units_by_code
-from duban.views.samples import still_hidden
+from duban.views.samples import sample_members, still_hidden
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

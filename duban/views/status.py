@@ -58,7 +58,7 @@ def loop_counts(conn: Connection, campaign_id: str, as_of: datetime) -> dict:
     reviews = {"returned": 0, "accepted": 0}
     for decision, n in reviews_by_decision(conn, campaign_id, as_of):
         reviews[decision] = n
-    from duban.services.acknowledgements import ack_rates
+    from duban.views.acknowledgements import ack_rates
 
     outcomes = [
         {"item": t.item_id, "words": t.words, "units": t.units} for t in outcome_tally(conn, campaign_id, as_of)

@@ -111,9 +111,9 @@ def unit_page(engine: Engine, campaign_id: str, unit_code: str, as_of: datetime,
 def _loop(engine: Engine, campaign: PlannedCampaign, page: UnitPage, children: dict[str, str], history: bool) -> None:
     """签收 to give, 延期申请 and returns of the unit's items, its children's versions waiting for its review, and
     the open samples it names its units for (由上级指定)."""
-    from duban.services.acknowledgements import pending_acknowledgements
-    from duban.services.extension import requests_of
-    from duban.services.review import review_queue, reviews_of
+    from duban.views.acknowledgements import pending_acknowledgements
+    from duban.views.extensions import requests_of
+    from duban.views.reviews import review_queue, reviews_of
 
     code = page.unit.code
     if not history:  # a preview shows the record; it gives no 签收
@@ -125,7 +125,7 @@ def _loop(engine: Engine, campaign: PlannedCampaign, page: UnitPage, children: d
         if v.at <= page.as_of:
             page.returns[(v.item_id, v.instance)] = v
     if children and not history and any(s.open for s in campaign.spec.samples):
-        from duban.services.sample_naming import namings_for
+        from duban.views.namings import namings_for
 
         page.namings = namings_for(engine, campaign.id, code)
     if children and any(item.review is not None and item.review.by == "parent" for _s, item in campaign.spec.items()):

@@ -19,11 +19,13 @@ from duban.errors import RequestError, SubmissionError
 from duban.instants import parse_instant
 from duban.services import audit
 from duban.services.acknowledgements import record_acknowledgement
-from duban.services.extension import decide_extension, get_request, request_extension, requests_of
-from duban.services.review import record_review, review_queue
+from duban.services.extension import decide_extension, request_extension
+from duban.services.review import record_review
 from duban.services.written import bounded
 from duban.views.campaigns import load_campaign
 from duban.views.duties import DutyKey, assignment_duty, submission
+from duban.views.extensions import get_request, requests_of
+from duban.views.reviews import review_queue
 from duban.web.context import Portal, client_of, portal
 from duban.web.ops_routes import campaign_or_404, operator, page
 from duban.web.refusals import refused

@@ -14,13 +14,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from duban.domain.scoring import sample_label
 from duban.errors import StoreError
 from duban.instants import fmt
 from duban.services import audit
 from duban.services.links import issue, revoke
 from duban.services.logins import login_gate, settle
 from duban.services.operators import authenticate
-from duban.services.scores import sample_label
 from duban.views.campaigns import campaign_ids, load_campaign
 from duban.views.duties import submission
 from duban.views.matrix import COLOR_NAMES, LEVELS_CN, matrix

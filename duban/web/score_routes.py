@@ -18,11 +18,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from duban.domain.scoring import sample_label
 from duban.errors import SubmissionError
 from duban.instants import fmt, in_zone
 from duban.services import audit
 from duban.services.score_import import export_template, import_workbook
-from duban.services.scores import ScoreError, record_scores, sample_label, sample_members
+from duban.services.scores import ScoreError, record_scores
+from duban.views.samples import sample_members
 from duban.views.scores import form_entry, sample_scores, score_sheets
 from duban.views.unit_lookup import unit_named
 from duban.web.context import Portal, client_of, portal

@@ -10,12 +10,13 @@ from sqlalchemy import select
 from duban.domain.messages import render
 from duban.domain.quiet import QuietHours
 from duban.errors import RequestError
-from duban.services.acknowledgements import ack_rates, record_acknowledgement, tick_acknowledgements
+from duban.services.acknowledgements import record_acknowledgement, tick_acknowledgements
 from duban.services.compose import compose_messages, describe
 from duban.services.lifecycle import ensure_planned
 from duban.services.tick import tick_stage
 from duban.spec.load import load_spec
 from duban.store.tables import AcknowledgementRow, OutboxMessage
+from duban.views.acknowledgements import ack_rates
 from duban.views.campaigns import load_campaign
 from tests.conftest import SPECS
 from tests.integration.helpers import at

@@ -11,11 +11,12 @@ from duban.domain.messages import render, render_digest
 from duban.errors import RequestError
 from duban.instants import parse_instant
 from duban.services.compose import describe
-from duban.services.extension import decide_extension, request_extension, requests_of
+from duban.services.extension import decide_extension, request_extension
 from duban.services.submit import record_submission
 from duban.store.tables import Assignment, OutboxMessage, TransitionRow
 from duban.views.campaigns import load_campaign
 from duban.views.digest import compose_digest
+from duban.views.extensions import requests_of
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick, transitions
 from tests.samples import xlsx_bytes
 

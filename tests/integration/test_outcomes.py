@@ -80,7 +80,9 @@ FAILED = "xiyang-2024-failed"
 def _inspected(engine) -> str:
     """xiyang-2024-failed scored on Wednesday 6/5 at 10:00: one township below 80, one below and re-scored above
     at 10:30, two above; returns the failing one."""
-    from duban.services.scores import UnitScores, record_scores, sample_members
+    from duban.domain.scoring import UnitScores
+    from duban.services.scores import record_scores
+    from duban.views.samples import sample_members
 
     ensure_planned(engine, FAILED_SPEC, now=at("2024-05-06 12:00"))
     failing, corrected, *passing = sample_members(engine, FAILED, "county_check")

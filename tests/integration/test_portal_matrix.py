@@ -8,12 +8,14 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from duban.domain.scoring import UnitScores
 from duban.domain.state import color, worst
-from duban.services.scores import UnitScores, record_scores, sample_members
+from duban.services.scores import record_scores
 from duban.services.submit import record_submission
 from duban.views.campaigns import load_campaign
 from duban.views.duties import load_duties
 from duban.views.matrix import COLOR_NAMES, matrix
+from duban.views.samples import sample_members
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.samples import docx_bytes, write, xlsx_bytes
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from duban.instants import parse_instant
-from duban.services.extension import requests_of
 from duban.store.tables import Assignment, OutboxMessage
+from duban.views.extensions import requests_of
 from tests.integration.helpers import CAMPAIGN, at
 from tests.integration.portal_site import make_site, text_of
 

@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from duban.domain.plan import load_calendar_for
+from duban.domain.scoring import UnitScores
 from duban.report import write_report
 from duban.report.blocks import Para, Table
 from duban.report.draft import build_draft
@@ -16,11 +17,12 @@ from duban.report.record import read_record
 from duban.report.wording import pct
 from duban.services.amend import apply_amendment
 from duban.services.lifecycle import ensure_planned, plan_file
-from duban.services.scores import UnitScores, record_scores, sample_members
+from duban.services.scores import record_scores
 from duban.services.submit import record_submission
 from duban.simulation.preview import simulate_planned
 from duban.spec.amendment import load_amendment
 from duban.spec.load import load_spec
+from duban.views.samples import sample_members
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import at, plan_jinzhong, tick
 from tests.samples import xlsx_bytes

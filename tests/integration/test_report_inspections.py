@@ -9,13 +9,14 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from duban.domain.plan import load_calendar_for
+from duban.domain.scoring import UnitScores
 from duban.report import write_report
 from duban.report.blocks import Para, Table
 from duban.report.draft import build_draft
 from duban.report.record import read_record
 from duban.services.lifecycle import ensure_planned
 from duban.services.rollups import feed_rollups
-from duban.services.scores import UnitScores, record_scores
+from duban.services.scores import record_scores
 from duban.services.submit import record_submission
 from duban.spec.load import load_spec
 from duban.store.tables import SampleDraw

@@ -15,11 +15,12 @@ from duban.errors import RequestError
 from duban.instants import parse_instant
 from duban.services.compose import describe
 from duban.services.lifecycle import ensure_planned
-from duban.services.review import record_review, review_queue, reviews_of
+from duban.services.review import record_review
 from duban.services.submit import record_submission
 from duban.spec.terms import Offset, OffsetUnit
 from duban.store.tables import Assignment, OutboxMessage, Submission
 from duban.views.campaigns import load_campaign
+from duban.views.reviews import review_queue, reviews_of
 from tests.conftest import JINZHONG, SPECS
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick, transitions
 from tests.samples import docx_bytes, xlsx_bytes

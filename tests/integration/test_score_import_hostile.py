@@ -15,8 +15,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from duban.domain.scoring import inspection_day
 from duban.services.score_import import export_template, import_workbook
-from duban.services.scores import ScoreError, inspection_day, latest_scores
+from duban.services.scores import ScoreError, latest_scores
 from duban.store.tables import SampleDraw
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong
 

@@ -7,10 +7,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from duban.domain.scoring import UnitScores
 from duban.domain.state import State
 from duban.instants import fmt
 from duban.services.score_import import export_template, import_workbook
-from duban.services.scores import ScoreError, UnitScores, latest_scores, record_scores
+from duban.services.scores import ScoreError, latest_scores, record_scores
 from duban.store.tables import Assignment, Intent, OutboxMessage, SampleDraw
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 

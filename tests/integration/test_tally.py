@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from duban.domain.scoring import UnitScores
 from duban.services.review import record_review
-from duban.services.scores import UnitScores, record_scores, sample_members
+from duban.services.scores import record_scores
 from duban.services.submit import record_excuse, record_submission
 from duban.store.plans import reset_campaign
 from duban.store.tally import Tally, read_tally, recount
 from duban.store.tally_sql import COMPACT_ABOVE
+from duban.views.samples import sample_members
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.samples import docx_bytes, write, xlsx_bytes
 
