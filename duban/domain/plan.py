@@ -11,7 +11,7 @@ import gc
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 
 from pendulum import DateTime
@@ -160,7 +160,11 @@ def _attach_list(spec: LoadedSpec, registry: Registry, index: int, unit_list) ->
             from duban.domain.listed import stored_rows
             from duban.instants import at_clock
 
-            as_of = at_clock(unit_list.as_of, time(23, 59), spec.campaign.timezone) if unit_list.as_of else None
+            # the list's own `as_of:`, else as it stood when the campaign was planned (a re-plan from the record),
+            # else today's
+            as_of: datetime | None = spec.lists_as_of.get(unit_list.name)
+            if unit_list.as_of:
+                as_of = at_clock(unit_list.as_of, time(23, 59), spec.campaign.timezone)
             rows = stored_rows(unit_list.name, as_of)
             what = f"list {unit_list.name}"
     except ListFileError as exc:

@@ -47,7 +47,7 @@ from duban.store.amendments import (
 )
 from duban.store.codec import Codec
 from duban.store.db import reading, unit_of_work
-from duban.store.plans import campaign_row
+from duban.store.plans import campaign_row, pinned_lists
 from duban.store.tick_sql import TRANSITION_COLUMNS
 
 if TYPE_CHECKING:
@@ -133,7 +133,8 @@ def apply_amendment(
     amended = amended_campaign(
         spec.campaign, [*(load_amendment(r.path, text=r.text).amendment for r in earlier), amendment]
     )
-    plan = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), calendar)
+    # the stored lists as they stood when the campaign was planned: a re-import since adds or drops no unit here
+    plan = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256, pinned_lists(row)), calendar)
     items = _named_items(amended, amendment)
     named = set(items)
     result = _result(seq, amended, amendment, items)

@@ -9,7 +9,8 @@ import difflib
 import hashlib
 from collections.abc import Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ class LoadedSpec:
     source: Source
     path: Path
     sha256: str
+    # A campaign re-planned from its record reads each stored list (registry.lists by name) as it stood when the
+    # campaign was planned: {list name: that instant}. Empty for a spec read from its file (today's lists).
+    lists_as_of: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, text
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text
 
 from duban.domain.plan import Plan
 from duban.domain.state import State
 from duban.errors import StoreError
+from duban.instants import utc
 from duban.spec.load import LoadedSpec
 from duban.store.codec import Codec
 from duban.store.core import core_table
@@ -33,6 +35,7 @@ from duban.store.tables import (
     ScoreRecord,
     Submission,
     TransitionRow,
+    UnitImport,
     ViewMark,
 )
 
@@ -70,6 +73,27 @@ def planned_id(engine: Engine, campaign_id: str) -> str | None:
         return conn.execute(select(_C.c.id).where(_C.c.id == campaign_id)).scalar()
 
 
+def _list_pins(conn: Connection, spec: LoadedSpec) -> dict[str, str] | None:
+    """The stored lists the plan read as they stood: those a re-plan was pinned to, and for each list read today,
+    the instant of its latest import (its rows as of then are the rows read)."""
+    pins = {name: utc(moment) for name, moment in spec.lists_as_of.items()}
+    imports = core_table(UnitImport)
+    for unit_list in spec.campaign.registry.lists:
+        if unit_list.name and unit_list.as_of is None and unit_list.name not in pins:
+            latest = conn.execute(
+                select(func.max(imports.c.imported_at)).where(imports.c.list_name == unit_list.name)
+            ).scalar()
+            if latest is not None:
+                pins[unit_list.name] = utc(latest)
+    return {name: moment.isoformat() for name, moment in sorted(pins.items())} or None
+
+
+def pinned_lists(row: CampaignRow) -> dict[str, datetime]:
+    """The stored lists a planned campaign reads on a re-plan, as they stood when it was planned (empty when it was
+    planned over none, or before duban recorded it)."""
+    return {name: datetime.fromisoformat(text) for name, text in (row.lists_as_of or {}).items()}
+
+
 def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, replace: bool = False) -> bool:
     """Keep a plan; True when written, False when this exact spec was planned already.
 
@@ -90,22 +114,21 @@ def store_plan(engine: Engine, spec: LoadedSpec, plan: Plan, *, now: datetime, r
             )
         if existing is not None:
             _delete_campaign(conn, campaign.id)
-        conn.execute(
-            insert(CampaignRow),
-            [
-                dict(
-                    id=campaign.id,
-                    title=campaign.title,
-                    issuer=campaign.issuer,
-                    doc_no=campaign.doc_no,
-                    timezone=campaign.timezone,
-                    spec_path=str(spec.path),
-                    spec_sha256=spec.sha256,
-                    spec_text=spec.path.read_text(encoding="utf-8"),
-                    planned_at=now,
-                )
-            ],
+        row: dict[str, Any] = dict(
+            id=campaign.id,
+            title=campaign.title,
+            issuer=campaign.issuer,
+            doc_no=campaign.doc_no,
+            timezone=campaign.timezone,
+            spec_path=str(spec.path),
+            spec_sha256=spec.sha256,
+            spec_text=spec.path.read_text(encoding="utf-8"),
+            planned_at=now,
         )
+        pins = _list_pins(conn, spec)
+        if pins:  # only a campaign over stored lists writes the column (one of an older schema is written as ever)
+            row["lists_as_of"] = pins
+        conn.execute(insert(CampaignRow), [row])
         codec = Codec(conn)
         unit_rows = _unit_rows(plan)
         # attributes only when some unit has them (listed units): a statistics campaign writes what it always did

@@ -70,6 +70,9 @@ class CampaignRow(SQLModel, table=True):
     spec_sha256: str = Field(max_length=64)
     spec_text: str = Field(sa_column=Column(Text, nullable=False))
     planned_at: datetime = _utc(nullable=False)
+    # the stored lists (名录) the plan read as they stood: {list name: the instant of its latest import then}; a
+    # re-plan from the record (amendment, draw, follow-up) reads them as of that instant, not as re-imported since
+    lists_as_of: dict | None = _json()
 
 
 class CampaignUnit(SQLModel, table=True):

@@ -13,17 +13,24 @@ from duban.domain.sampling.draw import Decision
 from duban.domain.timeline import Timeline
 from duban.spec.load import LoadedSpec, read_stored
 from duban.spec.models import Campaign
-from duban.store.plans import stored_campaign_row
+from duban.store.plans import pinned_lists, stored_campaign_row
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
 
 def stored_spec(conn: Engine | Connection, campaign_id: str) -> LoadedSpec:
-    """The spec a campaign was planned from (its stored text), as if loaded from its file."""
+    """The spec a campaign was planned from (its stored text), as if loaded from its file, its stored lists read
+    as they stood when it was planned."""
     row = stored_campaign_row(conn, campaign_id)
     source, campaign = read_stored(row.spec_text, row.spec_path)
-    return LoadedSpec(campaign=campaign, source=source, path=Path(row.spec_path), sha256=row.spec_sha256)
+    return LoadedSpec(
+        campaign=campaign,
+        source=source,
+        path=Path(row.spec_path),
+        sha256=row.spec_sha256,
+        lists_as_of=pinned_lists(row),  # its stored lists as they stood when it was planned
+    )
 
 
 def recorded_open_draws(engine: Engine, campaign: Campaign) -> dict[str, Decision | list[str]]:

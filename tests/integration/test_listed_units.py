@@ -153,3 +153,44 @@ def test_validate_reads_a_stored_list_and_names_an_unknown_one(tmp_path):
     )
     result = runner.invoke(app, ["validate", str(spec)])
     assert result.exit_code == 0, result.output
+
+
+def test_a_running_campaign_keeps_the_list_it_was_planned_over(backend, tmp_path, monkeypatch, request):
+    """A 名录 re-imported while a campaign runs (firms closed, new ones listed) does not change the campaign: its
+    re-plans from the record (a sample drawn later, follow-ups, amendments, the parents' naming forms) read the list
+    as it stood when the campaign was planned, so its units and its 3% sample stay the ones planned and told.
+    A new plan of the spec file reads today's list."""
+    if backend == "postgres":
+        monkeypatch.setenv("DUBAN_DATABASE_URL", request.getfixturevalue("pg_database")("listed_pinned"))
+    from duban.cli.common import engine as settings_engine
+    from duban.services.lifecycle import ensure_planned, plan_file
+    from duban.settings import get_settings
+    from duban.views.replanned import replan
+
+    get_settings.cache_clear()
+    engine = settings_engine()
+    counties = ["140702", "140721", "140724", "140725", "140781"]
+    write_csv(tmp_path / "名录-3月.csv", counties, 600, seed=3)
+    import_list(engine, "jinzhong-enterprises", read_list(tmp_path / "名录-3月.csv"), now=T0)
+    spec = tmp_path / "spec.yaml"
+    shutil.copytree(SPECS / "units", tmp_path / "units", dirs_exist_ok=True)
+    text = (SPECS / "jinzhong-2025-enterprise-checks.yaml").read_text(encoding="utf-8")
+    spec.write_text(
+        text.replace("    - file: units/jinzhong-enterprises.csv\n", "    - jinzhong-enterprises\n"), encoding="utf-8"
+    )
+    planned = ensure_planned(engine, spec, now=T0 + timedelta(days=1))
+    members = planned.plan.samples["enterprise_checks"].members
+    enterprises = {u.code for u in planned.plan.registry if u.kind == "enterprise"}
+    assert len(enterprises) == 600
+
+    write_csv(tmp_path / "名录-4月.csv", counties, 650, seed=4)  # a re-import: another list altogether
+    later = import_list(
+        engine, "jinzhong-enterprises", read_list(tmp_path / "名录-4月.csv"), now=T0 + timedelta(days=40)
+    )
+    assert later.added == 650 and later.removed == 600
+
+    _spec, again, _timeline = replan(engine, planned.campaign_id)
+    assert {u.code for u in again.registry if u.kind == "enterprise"} == enterprises
+    assert again.samples["enterprise_checks"].members == members
+    _loaded, fresh = plan_file(spec)  # the spec file planned anew: today's list
+    assert len({u.code for u in fresh.registry if u.kind == "enterprise"} & enterprises) == 0
