@@ -194,3 +194,26 @@ def test_a_running_campaign_keeps_the_list_it_was_planned_over(backend, tmp_path
     assert again.samples["enterprise_checks"].members == members
     _loaded, fresh = plan_file(spec)  # the spec file planned anew: today's list
     assert len({u.code for u in fresh.registry if u.kind == "enterprise"} & enterprises) == 0
+
+    # an amendment re-plans the high-risk firms' 承诺书 from the same list: it moves their due, it does not find
+    # "new" or "gone" firms (before, it refused: "the amendment would add or drop periods of a recurring item")
+    from duban.domain.plan import load_calendar_for
+    from duban.services.amend import apply_amendment
+    from duban.spec.amendment import load_amendment
+
+    amendment = tmp_path / "调整通知.yaml"
+    amendment.write_text(
+        "campaign: jinzhong-2025-enterprise-checks\nissuer: 晋中市统计局\ndoc_no: 示例〔2025〕3号\n"
+        "title: 关于调整依法统计承诺书报送时间的通知\nissued_on: 2025-07-01\nreason: 与实地检查衔接\n"
+        "changes:\n  - item: risk_pledge\n    due: 2025-08-27\n",
+        encoding="utf-8",
+    )
+    moved = apply_amendment(
+        engine,
+        planned.spec,
+        load_amendment(amendment),
+        load_calendar_for(planned.spec),
+        at=datetime(2025, 7, 1, 1, 0, tzinfo=timezone.utc),
+    )
+    high_risk = [u for u in planned.plan.assignments if u.item_id == "risk_pledge"]
+    assert high_risk and len(moved.changed) == len(high_risk)
