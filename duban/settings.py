@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         default_factory=lambda: ["sink"], description="channels of the operators' daily digest"
     )
     max_attempts: int = Field(default=5, ge=1, description="tries before a message becomes dead letter")
+    tidy_after: int = Field(
+        default=20_000,
+        ge=1,
+        description="a tick that changed this many assignments or more vacuums their tables after it (PostgreSQL)",
+    )
     dispatch_concurrency: int = Field(
         default=16,
         ge=1,

@@ -29,7 +29,6 @@ from duban.services.database import open_database
 from duban.services.lifecycle import planned_campaign_id
 from duban.services.outcomes import outcome_rules
 from duban.services.review_reminders import reminding_items
-from duban.services.upkeep import TIDY_AFTER
 from duban.settings import get_settings
 from duban.views.artifacts import tick_log_lines
 from duban.views.campaigns import load_campaign
@@ -81,8 +80,9 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     events = emit_events.submit(campaign_id, as_of, stages) if happened else None
     messages = compose_task(campaign_id, as_of)
     changed = sum(sum(stage["events"].values()) for stage in stages)
-    if changed >= TIDY_AFTER:  # a stage opened for tens of thousands of units: tidied now, not by autovacuum later
-        tidy_task(changed)
+    tidy_after = get_settings().tidy_after
+    # a stage opened for tens of thousands of units: the superseded rows vacuumed now, not by autovacuum later
+    tidied = tidy_task(changed, tidy_after) if changed >= tidy_after else None
     artifacts = publication.finish(messages)
     log = get_run_logger()
     for line in tick_log_lines(
@@ -98,6 +98,8 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
         "artifacts": artifacts,
         "events": emitted,
     }
+    if tidied is not None:
+        summary["tidied_s"] = round(tidied, 2)
     if rollups is not None:
         summary["rollups"] = rollups
     if reviews is not None:

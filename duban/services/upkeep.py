@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from duban.settings import get_settings
 from duban.store.upkeep import vacuum
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-TIDY_AFTER = 20_000  # assignments changed by one tick from which the tick tidies (autovacuum handles fewer well)
 
-
-def tidy_after_tick(engine: Engine, changed: int, *, at_least: int = TIDY_AFTER) -> float | None:
-    """Vacuum the tables a tick rewrote when it changed `at_least` assignments (PostgreSQL): the seconds taken, or
-    None when nothing was done (fewer changes, or SQLite, which keeps no old versions)."""
-    if changed < at_least:
+def tidy_after_tick(engine: Engine, changed: int, *, at_least: int | None = None) -> float | None:
+    """Vacuum the tables a tick rewrote when it changed `at_least` assignments (by default the settings'
+    DUBAN_TIDY_AFTER, 20,000: autovacuum handles fewer well) on PostgreSQL: the seconds taken, or None when nothing
+    was done (fewer changes, or SQLite, which keeps no old versions)."""
+    if changed < (at_least if at_least is not None else get_settings().tidy_after):
         return None
     return vacuum(engine)

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from duban.services.tick import tick_stage
-from duban.services.upkeep import TIDY_AFTER, tidy_after_tick
+from duban.services.upkeep import tidy_after_tick
+from duban.settings import get_settings
 from duban.store.db import init_db
 from duban.store.engine import make_engine
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong
@@ -73,7 +74,7 @@ def test_the_default_threshold_spares_small_ticks(pg_database):
     init_db(engine)
     plan_jinzhong(engine)
     result = tick_stage(engine, CAMPAIGN, "self_assessment", at("2024-05-10 08:30"))
-    assert result.transitions < TIDY_AFTER
+    assert result.transitions < get_settings().tidy_after
     assert tidy_after_tick(engine, result.transitions) is None
     assert _vacuumed(engine) == {"assignment": False, "intent": False}
 
@@ -83,3 +84,24 @@ def test_sqlite_has_nothing_to_tidy(tmp_path, changed):
     engine = make_engine(f"sqlite:///{tmp_path / 'duban.db'}")
     init_db(engine)
     assert tidy_after_tick(engine, changed, at_least=1) is None
+
+
+@pytest.mark.prefect
+def test_the_tick_flow_tidies_after_a_large_tick(prefect_harness, pg_database, monkeypatch):
+    """Through Prefect: the campaign-tick flow that opens a stage for at least DUBAN_TIDY_AFTER assignments runs
+    its tidy-database task (here from 100, so 晋中's 130-unit opening counts as large), and says so."""
+    from flows.campaign_tick import campaign_tick
+    from tests.conftest import JINZHONG
+
+    url = pg_database("upkeep_flow")
+    monkeypatch.setenv("DUBAN_DATABASE_URL", url)
+    monkeypatch.setenv("DUBAN_TIDY_AFTER", "100")
+    get_settings.cache_clear()
+    idle = campaign_tick(spec=str(JINZHONG), as_of=at("2024-05-09 12:00"))  # nothing opens yet
+    assert "tidied_s" not in idle
+    engine = make_engine(url)
+    assert _vacuumed(engine) == {"assignment": False, "intent": False}
+    opened = campaign_tick(spec=str(JINZHONG), as_of=at("2024-05-10 08:30"))
+    assert opened["tidied_s"] >= 0
+    assert _vacuumed(engine) == {"assignment": True, "intent": True}
+    assert _dead_due_entries(engine, at("2024-05-10 08:30")) == 0
