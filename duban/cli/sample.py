@@ -69,10 +69,25 @@ def show(
 ) -> None:
     """Members (by parent), seed, each rule's arithmetic, shortfalls, and the recorded draw compared."""
     from duban.services.lifecycle import plan_file
+    from duban.views.replanned import as_planned
     from duban.views.sample_audit import compare, redraw
 
     try:
         loaded, plan = plan_file(spec, calendar_file=get_settings().calendar_file)
+        database = _database()
+        planned = as_planned(database, loaded, get_settings().calendar_file) if database is not None else None
+        if planned is not None:  # a running campaign over stored lists: the lists as they stood when it was planned
+            loaded, plan = planned
+            console.print(
+                "（名录按本专项工作开始时的版本："
+                + "，".join(
+                    f"{name} 截至 {fmt(moment, plan.campaign.timezone)}"
+                    for name, moment in sorted(loaded.lists_as_of.items())
+                )
+                + "）",
+                highlight=False,
+                soft_wrap=True,
+            )
         wanted = [s for s in plan.campaign.samples if sample in (None, s.id)]
         if not wanted:
             known = ", ".join(s.id for s in plan.campaign.samples) or "none"

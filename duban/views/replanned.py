@@ -52,3 +52,23 @@ def replan(engine: Engine, campaign_id: str, calendar_file: Path | None = None) 
     calendar = load_calendar_for(spec, calendar_file)
     plan = build_plan(spec, calendar, open_draws=recorded_open_draws(engine, spec.campaign))
     return spec, plan, Timeline(spec.campaign, calendar)
+
+
+def as_planned(engine: Engine, spec: LoadedSpec, calendar_file: Path | None = None) -> tuple[LoadedSpec, Plan] | None:
+    """The plan of a spec file as its campaign in the database was planned — its stored lists (名录) read as they
+    stood then — when the campaign was planned from this very file and over stored lists; None otherwise (the
+    file's plan reads today's lists). `duban sample show` compares a recorded draw with this one, not with a
+    redraw from a list re-imported since."""
+    from dataclasses import replace
+
+    from duban.errors import StoreError
+
+    try:
+        row = stored_campaign_row(engine, spec.campaign.id)
+    except StoreError:
+        return None
+    pins = pinned_lists(row)
+    if row.spec_sha256 != spec.sha256 or not pins:
+        return None
+    pinned = replace(spec, lists_as_of=pins)
+    return pinned, build_plan(pinned, load_calendar_for(pinned, calendar_file))

@@ -195,6 +195,12 @@ def test_a_running_campaign_keeps_the_list_it_was_planned_over(backend, tmp_path
     _loaded, fresh = plan_file(spec)  # the spec file planned anew: today's list
     assert len({u.code for u in fresh.registry if u.kind == "enterprise"} & enterprises) == 0
 
+    # `duban sample show` compares the recorded draw with the campaign's own list, not a redraw from today's
+    shown = runner.invoke(app, ["sample", "show", str(spec), "--sample", "enterprise_checks"])
+    assert shown.exit_code == 0, shown.output
+    assert "名录按本专项工作开始时的版本：jinzhong-enterprises 截至 2025-03-01" in shown.output
+    assert "with seed 20250610: same members" in shown.output and "differs —" not in shown.output
+
     # an amendment re-plans the high-risk firms' 承诺书 from the same list: it moves their due, it does not find
     # "new" or "gone" firms (before, it refused: "the amendment would add or drop periods of a recurring item")
     from duban.domain.plan import load_calendar_for
