@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from duban.domain.listed import ListedRow, ReadList, use_stored_lists
 from duban.errors import StoreError
@@ -151,6 +151,13 @@ def _rows(conn: Connection, list_name: str, as_of: datetime | None) -> list[List
             raise StoreError(
                 f"no list {list_name!r} in the database (lists: {', '.join(known) or 'none'}); "
                 f"import it first: duban units import FILE --list {list_name}"
+            )
+        first = conn.execute(select(func.min(_I.c.imported_at)).where(_I.c.list_name == list_name)).scalar()
+        if as_of is not None and first is not None and utc(first) > utc(as_of):
+            zone = as_of.tzinfo  # the campaign's, as the spec's as_of: day was read in it
+            raise StoreError(
+                f"list {list_name!r} had not been imported by {as_of:%Y-%m-%d}: its first import was on "
+                f"{utc(first).astimezone(zone):%Y-%m-%d %H:%M} (give a later as_of:, or leave it out for today's list)"
             )
     interned: dict[str, str] = {}
     rows = []

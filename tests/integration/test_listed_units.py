@@ -223,3 +223,26 @@ def test_a_running_campaign_keeps_the_list_it_was_planned_over(backend, tmp_path
     )
     high_risk = [u for u in planned.plan.assignments if u.item_id == "risk_pledge"]
     assert high_risk and len(moved.changed) == len(high_risk)
+
+
+def test_a_list_asked_for_as_it_stood_before_its_first_import_is_refused_by_name(tmp_path):
+    """`{name: …, as_of: 2025-02-01}` when the list was first imported 2025-03-01: said so at the spec's line,
+    not "none of the 0 units of list … is under the registry's divisions" (an outside tester's finding)."""
+    from duban.cli.common import engine as settings_engine
+
+    import_list(
+        settings_engine(), "jinzhong-enterprises", read_list(SPECS / "units" / "jinzhong-enterprises.csv"), now=T0
+    )
+    shutil.copytree(SPECS / "units", tmp_path / "units", dirs_exist_ok=True)
+    text = (SPECS / "jinzhong-2025-enterprise-checks.yaml").read_text(encoding="utf-8")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        text.replace(
+            "    - file: units/jinzhong-enterprises.csv\n", "    - {name: jinzhong-enterprises, as_of: 2025-02-01}\n"
+        ),
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 1 and "registry.lists[0]" in result.output
+    assert "had not been imported by 2025-02-01: its first import was on 2025-03-01 10:00" in result.output
+    assert "none of the 0 units" not in result.output
