@@ -46,12 +46,19 @@ def import_command(
         result = import_listed(engine(), list_name, read, now=datetime.now(timezone.utc), actor=actor[:80])
     except DubanError as exc:
         fail(exc)
+    rows = "row" if result.rows == 1 else "rows"
     console.print(
-        f"[green]✓[/] {lit(file)}: list {lit(result.list_name)} — {result.rows:,} rows: {result.added:,} added, "
+        f"[green]✓[/] {lit(file)}: list {lit(result.list_name)} — {result.rows:,} {rows}: {result.added:,} added, "
         f"{result.changed:,} changed, {result.removed:,} no longer listed, {result.unchanged:,} unchanged "
         f"(import {lit(result.import_id)})",
         highlight=False,
     )
+    for note in read.notes[:20]:
+        console.print(f"  [yellow]note:[/] {lit(note)}", highlight=False, soft_wrap=True)
+    if len(read.notes) > 20:
+        console.print(
+            f"  [yellow]note:[/] … and {len(read.notes) - 20:,} more rows stored under their county", highlight=False
+        )
 
 
 def history_command(

@@ -171,6 +171,9 @@ class ReadList:
     file: str
     sha256: str
     rows: list[ListedRow]
+    # rows stored under a coarser division than their code names (a township code the Ministry's data does not
+    # know — a 统计用区划代码 of a development zone, or a typing error — attached to its county), each with its line
+    notes: list[str] = field(default_factory=list)
 
 
 def read_list(path: Path | str, mapping: Mapping | None = None, *, divisions: dict[str, Any] | None = None) -> ReadList:
@@ -205,8 +208,10 @@ def read_list(path: Path | str, mapping: Mapping | None = None, *, divisions: di
     else:
         raise ListFileError(name, [(None, "a list is a .csv or .xlsx file (save the 名录 export as one of them)")])
     del raw
-    rows = check_rows(table, mapping or Mapping(), name, divisions if divisions is not None else division_index())
-    return ReadList(file=name, sha256=sha, rows=rows)
+    notes: list[str] = []
+    known = divisions if divisions is not None else division_index()
+    rows = check_rows(table, mapping or Mapping(), name, known, notes=notes)
+    return ReadList(file=name, sha256=sha, rows=rows, notes=notes)
 
 
 def _csv_rows(raw: bytes, name: str):
@@ -298,8 +303,11 @@ def _header_map(header: list[str], mapping: Mapping, name: str) -> tuple[dict[st
     return columns, attributes, problems
 
 
-def check_rows(table, mapping: Mapping, name: str, divisions: dict[str, Any]) -> list[ListedRow]:
-    """Check every row; the rows when all are right, else ListFileError listing each bad one."""
+def check_rows(
+    table, mapping: Mapping, name: str, divisions: dict[str, Any], *, notes: list[str] | None = None
+) -> list[ListedRow]:
+    """Check every row; the rows when all are right, else ListFileError listing each bad one. `notes` gathers the
+    rows attached to a coarser division than their code names (see ReadList.notes)."""
     iterator = iter(table)
     header_line, header = next(iterator, (1, []))
     if not any(c.strip() for c in header):
@@ -348,6 +356,11 @@ def check_rows(table, mapping: Mapping, name: str, divisions: dict[str, Any]) ->
         elif division is None:
             bad.append(
                 f"division code {raw_division!r} is not a division of the Ministry of Civil Affairs data (2025-12-31)"
+            )
+        elif notes is not None and len(division) == 6 and len(raw_division) >= 9 and raw_division[6:9] != "000":
+            notes.append(
+                f"{name}:{line} {cells[get['name']] or code}: division code {raw_division!r} — the Ministry's data "
+                f"(2025-12-31) has no township {raw_division[:9]}; stored under the county {division}"
             )
         if code:
             if code in first_line:

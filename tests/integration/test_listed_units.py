@@ -246,3 +246,22 @@ def test_a_list_asked_for_as_it_stood_before_its_first_import_is_refused_by_name
     assert result.exit_code == 1 and "registry.lists[0]" in result.output
     assert "had not been imported by 2025-02-01: its first import was on 2025-03-01 10:00" in result.output
     assert "none of the 0 units" not in result.output
+
+
+def test_a_township_code_the_ministry_does_not_know_is_stored_under_its_county_and_said(tmp_path):
+    """A 9- or 12-digit code whose township the Ministry's data lacks (a development zone's 统计用区划代码, or a typo)
+    is stored under its county, as before, and the import now says so with the line; a real township's village
+    code is attached to the township without a note (an outside tester saw 140724999 accepted silently)."""
+    path = _write(
+        tmp_path / "名录.csv",
+        [_row(1, "140724999"), _row(2, "140724999201"), _row(3, "140724100201"), _row(4, "140724")],
+    )
+    result = runner.invoke(app, ["units", "import", str(path), "--list", "xiyang"])
+    assert result.exit_code == 0, result.output
+    assert "4 rows: 4 added" in result.output
+    assert f"{path}:2 模拟企业1有限公司: division code '140724999' — the Ministry's data" in result.output
+    assert f"{path}:3 模拟企业2有限公司: division code '140724999201'" in result.output
+    assert "stored under the county 140724" in result.output
+    assert f"{path}:4 " not in result.output and f"{path}:5 " not in result.output
+    one = _write(tmp_path / "一家.csv", [_row(5)])
+    assert "1 row: 1 added" in runner.invoke(app, ["units", "import", str(one), "--list", "one"]).output
