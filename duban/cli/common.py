@@ -119,6 +119,18 @@ def engine():
     return open_database(get_settings().resolved_database_url)
 
 
+def existing_engine():
+    """The configured database when there is one; None where there is none (none is created to find out)."""
+    from pathlib import Path
+
+    from duban.services.database import open_database
+
+    url = get_settings().resolved_database_url
+    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
+        return None
+    return open_database(url)
+
+
 def check_prefect_ui() -> None:
     """Before talking to a Prefect server: warn when its UI calls another API than PREFECT_API_URL (flows.server)."""
     from flows.server import ui_looks_elsewhere

@@ -36,6 +36,7 @@ from duban.cli.scores import app as scores_app
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
+from duban.spec.load import LoadedSpec
 
 app = typer.Typer(
     name="duban",
@@ -141,8 +142,28 @@ def plan(
         _fail(exc)
     if as_json:
         sys.stdout.write(json.dumps(show.plan_json(result), ensure_ascii=False, indent=1) + "\n")
-    else:
-        show.print_plan(console, loaded, result, every=all_rows)
+        return
+    show.print_plan(console, loaded, result, every=all_rows)
+    _note_pinned_lists(loaded)
+
+
+def _note_pinned_lists(loaded: LoadedSpec) -> None:
+    """A campaign already running over a stored 名录 reads the list as it stood when planned; the file's plan just
+    printed reads today's: say so, so the two are not taken for one."""
+    from duban.cli.common import existing_engine
+    from duban.views.replanned import planned_lists
+
+    database = existing_engine()
+    pinned = planned_lists(database, loaded.campaign.id) if database is not None else {}
+    if loaded.campaign.registry.lists and pinned:
+        tz = loaded.campaign.timezone
+        lists = ", ".join(f"{name} as it stood {fmt(moment, tz)}" for name, moment in sorted(pinned.items()))
+        console.print(
+            f"note: this plan reads today's lists; campaign {lit(loaded.campaign.id)} in the database runs over "
+            f"{lit(lists)} (`duban status` shows it as it runs)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()

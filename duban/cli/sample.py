@@ -21,12 +21,9 @@ app = typer.Typer(
 
 def _database():
     """The configured database, or None where there is none (none is created to find out)."""
-    from duban.services.database import open_database
+    from duban.cli.common import existing_engine
 
-    url = get_settings().resolved_database_url
-    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
-        return None
-    return open_database(url)
+    return existing_engine()
 
 
 def _recorded(campaign_id: str) -> dict:

@@ -5,6 +5,7 @@ calendar). Follow-ups (duban.services.followup), draws, outcomes and the naming 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,3 +73,14 @@ def as_planned(engine: Engine, spec: LoadedSpec, calendar_file: Path | None = No
         return None
     pinned = replace(spec, lists_as_of=pins)
     return pinned, build_plan(pinned, load_calendar_for(pinned, calendar_file))
+
+
+def planned_lists(engine: Engine, campaign_id: str) -> dict[str, datetime]:
+    """The stored lists the campaign in the database reads, as they stood when it was planned ({} when it is not
+    planned, or planned over none)."""
+    from duban.errors import StoreError
+
+    try:
+        return pinned_lists(stored_campaign_row(engine, campaign_id))
+    except StoreError:
+        return {}

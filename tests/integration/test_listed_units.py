@@ -195,6 +195,13 @@ def test_a_running_campaign_keeps_the_list_it_was_planned_over(backend, tmp_path
     _loaded, fresh = plan_file(spec)  # the spec file planned anew: today's list
     assert len({u.code for u in fresh.registry if u.kind == "enterprise"} & enterprises) == 0
 
+    # `duban plan` of the file reads today's list, and says the running campaign reads the one it was planned over
+    planned_out = runner.invoke(app, ["plan", str(spec)])
+    assert planned_out.exit_code == 0, planned_out.output
+    assert (
+        "note: this plan reads today's lists; campaign jinzhong-2025-enterprise-checks in the database runs over "
+        "jinzhong-enterprises as it stood 2025-03-01" in planned_out.output
+    )
     # `duban sample show` compares the recorded draw with the campaign's own list, not a redraw from today's
     shown = runner.invoke(app, ["sample", "show", str(spec), "--sample", "enterprise_checks"])
     assert shown.exit_code == 0, shown.output
