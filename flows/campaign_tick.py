@@ -29,6 +29,7 @@ from duban.services.database import open_database
 from duban.services.lifecycle import planned_campaign_id
 from duban.services.outcomes import outcome_rules
 from duban.services.review_reminders import reminding_items
+from duban.services.upkeep import worth_tidying
 from duban.settings import get_settings
 from duban.views.artifacts import tick_log_lines
 from duban.views.campaigns import load_campaign
@@ -80,9 +81,8 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     events = emit_events.submit(campaign_id, as_of, stages) if happened else None
     messages = compose_task(campaign_id, as_of)
     changed = sum(sum(stage["events"].values()) for stage in stages)
-    tidy_after = get_settings().tidy_after
     # a stage opened for tens of thousands of units: the superseded rows vacuumed now, not by autovacuum later
-    tidied = tidy_task(changed, tidy_after) if changed >= tidy_after else None
+    tidied = tidy_task(changed) if worth_tidying(changed) else None
     artifacts = publication.finish(messages)
     log = get_run_logger()
     for line in tick_log_lines(

@@ -60,12 +60,12 @@ def compose_task(campaign_id: str, as_of: datetime) -> int:
 
 
 @task(name="tidy-database", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=[30])
-def tidy_task(changed: int, at_least: int) -> float | None:
-    """After a tick that changed `at_least` assignments or more: VACUUM (ANALYZE) on PostgreSQL, so later ticks
-    and the dashboard do not read past the superseded rows (the seconds taken; None on SQLite)."""
+def tidy_task(changed: int) -> float | None:
+    """After a tick that changed many assignments (DUBAN_TIDY_AFTER): VACUUM (ANALYZE) on PostgreSQL, so later
+    ticks and the dashboard do not read past the superseded rows (the seconds taken; None on SQLite)."""
     from duban.services.upkeep import tidy_after_tick
 
-    taken = tidy_after_tick(_engine(), changed, at_least=at_least)
+    taken = tidy_after_tick(_engine(), changed)
     if taken is not None:
         get_run_logger().info(
             f"整理数据库：本次巡检更新了{changed:,}条任务记录，已清理旧版本（VACUUM），用时{taken:.1f}秒"

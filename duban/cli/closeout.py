@@ -34,7 +34,7 @@ def amend(
         loaded_spec = load_spec(spec)
         tz = loaded_spec.campaign.timezone
         calendar = load_calendar_for(loaded_spec, settings.calendar_file)
-        if dry_run and not _in_database(settings, loaded_spec.campaign.id):  # before go-live: on the plan alone
+        if dry_run and not _in_database(loaded_spec.campaign.id):  # before go-live: on the plan alone
             planless = True
             result = preview_amendment(loaded_spec, load_amendment(amendment), calendar)
         else:
@@ -140,17 +140,15 @@ def amend(
         raise typer.Exit(1)
 
 
-def _in_database(settings, campaign_id: str) -> bool:
+def _in_database(campaign_id: str) -> bool:
     """Is the campaign planned in the configured database? (No database file is created to find out.)"""
+    from duban.cli.common import existing_engine
     from duban.errors import StoreError
-    from duban.services.database import open_database
     from duban.views.campaigns import campaign_ids
 
-    url = settings.resolved_database_url
-    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
-        return False
     try:
-        return campaign_id in campaign_ids(open_database(url))
+        database = existing_engine()
+        return database is not None and campaign_id in campaign_ids(database)
     except StoreError:  # a database whose schema lags (`duban db upgrade`): compared on the plan alone
         return False
 

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from duban.cli.common import console, fail as _fail, lit
+from duban.cli.common import console, existing_engine, fail as _fail, lit
 from duban.errors import DubanError, PlanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -19,18 +19,11 @@ app = typer.Typer(
 )
 
 
-def _database():
-    """The configured database, or None where there is none (none is created to find out)."""
-    from duban.cli.common import existing_engine
-
-    return existing_engine()
-
-
 def _recorded(campaign_id: str) -> dict:
     """What the database recorded, without creating a database where there is none."""
     from duban.views.sample_audit import recorded_samples
 
-    engine = _database()
+    engine = existing_engine()
     return recorded_samples(engine, campaign_id) if engine is not None else {}
 
 
@@ -42,7 +35,7 @@ def _naming_progress(plan, spec_sample) -> None:
     rule = next((r for r in spec_sample.draws if r.named_by_parent), None)
     if rule is None:
         return
-    engine = _database()
+    engine = existing_engine()
     named = parents_named(engine, plan.campaign.id, spec_sample.id) if engine is not None else {}
     parents = sorted({plan.registry.get(code).parent or "" for code in resolve_selector(plan, rule.from_)})
     given = [p for p in parents if p in named]
@@ -71,7 +64,7 @@ def show(
 
     try:
         loaded, plan = plan_file(spec, calendar_file=get_settings().calendar_file)
-        database = _database()
+        database = existing_engine()
         planned = as_planned(database, loaded, get_settings().calendar_file) if database is not None else None
         if planned is not None:  # a running campaign over stored lists: the lists as they stood when it was planned
             loaded, plan = planned

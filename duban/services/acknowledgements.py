@@ -22,9 +22,9 @@ from duban.domain.state import AckSchedule, AckState, ack_advance, ack_next_even
 from duban.errors import RequestError
 from duban.instants import utc
 from duban.store import acknowledgements as store
+from duban.store.campaigns import campaign_timezone
 from duban.store.codec import Codec
 from duban.store.db import unit_of_work
-from duban.store.review_reminders import campaign_timezone
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

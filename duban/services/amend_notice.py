@@ -10,6 +10,7 @@ from duban.domain.quiet import QuietHours
 from duban.instants import utc
 from duban.spec.amendment import Amendment
 from duban.store.codec import Codec
+from duban.store.composing import OUTBOX_COLUMNS
 from duban.store.tick_sql import INTENT_COLUMNS
 
 
@@ -57,22 +58,7 @@ def tell_units(
         payload = {"recipient": unit, "kind": "amended", "as_of": as_of, "items": items, "amendment": about}
         messages.append((mid, campaign_id, unit, "amended", key, codec.json(payload), now, not_before, "pending", 0))
         intents.extend((campaign_id, c.assignment_id, unit, "amended", seq, now, now, mid) for c in entries)
-    codec.insert(
-        "outbox",
-        (
-            "id",
-            "campaign_id",
-            "recipient",
-            "kind",
-            "idempotency_key",
-            "payload",
-            "created_at",
-            "not_before",
-            "status",
-            "attempts",
-        ),
-        messages,
-    )
+    codec.insert("outbox", ("id", *OUTBOX_COLUMNS), messages)
     codec.insert("intent", (*INTENT_COLUMNS, "message_id"), intents)
     return len(messages)
 

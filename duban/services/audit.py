@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from duban.instants import utc
 from duban.store.audit import append_entry, count_entries, entries, fold_refusal
@@ -53,18 +53,7 @@ def record(
     client: str | None = None,
 ) -> None:
     """Append one entry."""
-    row = dict(
-        at=utc(at),
-        action=action[:24],
-        actor=actor[:80],
-        campaign_id=_cut(campaign_id, 80),
-        unit_code=_cut(unit_code, 64),
-        target=_cut(target, 200),
-        ok=ok,
-        detail=_cut(detail, 500),
-        client=_cut(client, 64),
-    )
-    append_entry(engine, row)
+    append_entry(engine, _row(at, action, actor, campaign_id, unit_code, target, ok, detail, client))
 
 
 def record_refusal(
@@ -80,18 +69,33 @@ def record_refusal(
     client: str | None = None,
 ) -> None:
     """Append a refusal anyone can cause, folded into a recent entry of the same refusal from the same address."""
-    row = dict(
+    row = _row(at, action, actor, campaign_id, unit_code, target, False, detail, client)
+    fold_refusal(engine, row, since=utc(at) - FOLD_WINDOW, fold_rows=FOLD_ROWS)
+
+
+def _row(
+    at: datetime,
+    action: str,
+    actor: str,
+    campaign_id: str | None,
+    unit_code: str | None,
+    target: str | None,
+    ok: bool,
+    detail: str | None,
+    client: str | None,
+) -> dict[str, Any]:
+    """An entry's columns, each cut to its column's width."""
+    return dict(
         at=utc(at),
         action=action[:24],
         actor=actor[:80],
         campaign_id=_cut(campaign_id, 80),
         unit_code=_cut(unit_code, 64),
         target=_cut(target, 200),
-        ok=False,
+        ok=ok,
         detail=_cut(detail, 500),
         client=_cut(client, 64),
     )
-    fold_refusal(engine, row, since=utc(at) - FOLD_WINDOW, fold_rows=FOLD_ROWS)
 
 
 def _cut(text: str | None, width: int) -> str | None:

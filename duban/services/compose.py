@@ -15,10 +15,10 @@ from duban.domain.message_keys import message_key
 from duban.domain.quiet import QuietHours
 from duban.instants import utc
 from duban.settings import quiet_policy
+from duban.store.campaigns import campaign_timezone
 from duban.store.codec import SQLITE_BY_CASE, Codec
 from duban.store.composing import (
     any_pending,
-    campaign_timezone,
     pending_rows,
     take_turn,
     write_messages,
@@ -79,7 +79,7 @@ def compose_messages(
         if not any_pending(codec, campaign_id):  # an idle tick
             return 0
         make_room(codec)
-        tz = campaign_timezone(codec, campaign_id)
+        tz = campaign_timezone(conn, campaign_id)
         written = 0
         if recipients is None and (SQLITE_BY_CASE or not codec.sqlite):
             written = write_singles(codec, campaign_id, as_of, policy.end_after(as_of, tz), policy.urgent)

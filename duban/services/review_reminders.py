@@ -22,6 +22,7 @@ from duban.services.extension import timeline_of
 from duban.settings import quiet_policy
 from duban.spec.terms import Offset, OffsetUnit
 from duban.store import review_reminders as store
+from duban.store.campaigns import campaign_timezone
 from duban.store.db import unit_of_work
 from duban.views.campaigns import load_campaign
 
@@ -78,7 +79,7 @@ def remind_reviewers(
         rows = store.waiting_versions(conn, campaign_id, list(items), as_of - shortest)
         if not rows:
             return result
-        tz = store.campaign_timezone(conn, campaign_id)
+        tz = campaign_timezone(conn, campaign_id)
         timeline = timeline_of(engine, campaign_id, calendar_file)
         done = store.reminded(conn, [r.id for r in rows])
         clock = spec.defaults.remind_time

@@ -16,6 +16,12 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 
+def worth_tidying(changed: int) -> bool:
+    """Whether a tick that changed `changed` assignments is followed by the vacuum (the settings' DUBAN_TIDY_AFTER):
+    the tick flow asks before it starts a task run for it."""
+    return changed >= get_settings().tidy_after
+
+
 def tidy_after_tick(engine: Engine, changed: int, *, at_least: int | None = None) -> float | None:
     """Vacuum the tables a tick rewrote when it changed `at_least` assignments (by default the settings'
     DUBAN_TIDY_AFTER, 20,000: autovacuum handles fewer well) on PostgreSQL: the seconds taken, or None when nothing

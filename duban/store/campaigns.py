@@ -60,3 +60,9 @@ def campaign_ids(engine: Engine) -> list[str]:
     with reading(engine) as conn:
         ids = core_table(CampaignRow).c.id
         return list(conn.execute(select(ids).order_by(ids)).scalars())
+
+
+def campaign_timezone(conn: Connection, campaign_id: str) -> str:
+    """The campaign's time zone (its stored row's), on the caller's connection."""
+    campaigns = core_table(CampaignRow)
+    return conn.execute(select(campaigns.c.timezone).where(campaigns.c.id == campaign_id)).scalar_one()

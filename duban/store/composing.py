@@ -65,10 +65,6 @@ def any_pending(codec: Codec, campaign_id: str) -> bool:
     return bool(codec.select(_ANY_PENDING, (campaign_id,)))
 
 
-def campaign_timezone(codec: Codec, campaign_id: str) -> str:
-    return codec.select("SELECT timezone FROM campaign WHERE id = ?", (campaign_id,))[0][0]
-
-
 def pending_rows(codec: Codec, campaign_id: str, recipients: Sequence[str] | None) -> list[Any]:
     """The pending intents (of `recipients`, when given), each recipient's in stage order: (id, recipient, kind,
     step, event_at, item_id, instance, unit_code, due_at). PostgreSQL locks them (another composer skips them)."""

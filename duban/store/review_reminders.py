@@ -16,9 +16,10 @@ from sqlalchemy import Connection, func, insert, select
 from duban.store.codec import Codec
 from duban.store.core import core_table
 from duban.store.engine import is_postgres
-from duban.store.tables import Assignment, CampaignRow, CampaignUnit, Intent, OutboxMessage, Submission
+from duban.store.tables import Assignment, CampaignUnit, Intent, Submission
+from duban.store.unit_notices import queue_message
 
-_A, _S, _I, _U, _O = (core_table(m) for m in (Assignment, Submission, Intent, CampaignUnit, OutboxMessage))
+_A, _S, _I, _U = (core_table(m) for m in (Assignment, Submission, Intent, CampaignUnit))
 KIND = "review_reminder"
 
 
@@ -26,11 +27,6 @@ def take_turn(conn: Connection, campaign_id: str) -> None:
     """Concurrent ticks of one campaign remind in turn on PostgreSQL (the second finds the reminders written)."""
     if is_postgres(conn):
         Codec(conn).execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"duban.review_remind.{campaign_id}",))
-
-
-def campaign_timezone(conn: Connection, campaign_id: str) -> str:
-    campaigns = core_table(CampaignRow)
-    return conn.execute(select(campaigns.c.timezone).where(campaigns.c.id == campaign_id)).scalar_one()
 
 
 def waiting_versions(conn: Connection, campaign_id: str, items: list[str], handed_in_by: datetime) -> list:
@@ -97,22 +93,9 @@ def write_reminders(
         key = hashlib.sha256(f"{campaign_id}|{recipient}|{KIND}|{ids}".encode()).hexdigest()[:32]
         items = [{k: v for k, v in e.items() if k not in ("assignment_id", "period_end")} for e in entries]
         payload = {"recipient": recipient, "kind": KIND, "as_of": codec.iso(as_of), "items": items}
-        message_id = conn.execute(
-            insert(_O).returning(_O.c.id),
-            [
-                dict(
-                    campaign_id=campaign_id,
-                    recipient=recipient,
-                    kind=KIND,
-                    idempotency_key=key,
-                    payload=payload,
-                    created_at=as_of,
-                    not_before=not_before,
-                    status="pending",
-                    attempts=0,
-                )
-            ],
-        ).scalar_one()
+        message_id = queue_message(
+            conn, campaign_id, recipient, KIND, key=key, payload=payload, at=as_of, not_before=not_before
+        )
         conn.execute(
             insert(_I),
             [

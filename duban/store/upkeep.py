@@ -13,8 +13,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from duban.store.engine import is_postgres
-
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -24,9 +22,8 @@ REWRITTEN = ("assignment", "intent")  # the tables a tick updates in place (a co
 def vacuum(engine: Engine, tables: tuple[str, ...] = REWRITTEN) -> float | None:
     """VACUUM (ANALYZE) `tables` on PostgreSQL (outside any transaction, as it must run); seconds taken, or None
     on SQLite. Readers and writers go on meanwhile (a vacuum takes no lock they wait for)."""
-    with engine.connect() as probe:
-        if not is_postgres(probe):
-            return None
+    if engine.dialect.name != "postgresql":
+        return None
     started = time.perf_counter()
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql(f"VACUUM (ANALYZE) {', '.join(tables)}")

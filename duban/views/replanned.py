@@ -5,6 +5,7 @@ calendar). Follow-ups (duban.services.followup), draws, outcomes and the naming 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from duban.domain.plan import Plan, build_plan, load_calendar_for
 from duban.domain.sampling.draw import Decision
 from duban.domain.timeline import Timeline
+from duban.errors import StoreError
 from duban.spec.load import LoadedSpec, read_stored
 from duban.spec.models import Campaign
 from duban.store.plans import pinned_lists, stored_campaign_row
@@ -60,10 +62,6 @@ def as_planned(engine: Engine, spec: LoadedSpec, calendar_file: Path | None = No
     stood then — when the campaign was planned from this very file and over stored lists; None otherwise (the
     file's plan reads today's lists). `duban sample show` compares a recorded draw with this one, not with a
     redraw from a list re-imported since."""
-    from dataclasses import replace
-
-    from duban.errors import StoreError
-
     try:
         row = stored_campaign_row(engine, spec.campaign.id)
     except StoreError:
@@ -78,8 +76,6 @@ def as_planned(engine: Engine, spec: LoadedSpec, calendar_file: Path | None = No
 def planned_lists(engine: Engine, campaign_id: str) -> dict[str, datetime]:
     """The stored lists the campaign in the database reads, as they stood when it was planned ({} when it is not
     planned, or planned over none)."""
-    from duban.errors import StoreError
-
     try:
         return pinned_lists(stored_campaign_row(engine, campaign_id))
     except StoreError:
