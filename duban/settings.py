@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         ge=1,
         description="a tick that changed this many assignments or more vacuums their tables after it (PostgreSQL)",
     )
+    writers: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description="PostgreSQL: transactions at once, each on its own connection, that share a stage opening of "
+        "20,000 units or more and its messages (the cores the database server may use)",
+    )
     dispatch_concurrency: int = Field(
         default=16,
         ge=1,

@@ -8,24 +8,26 @@ twice (or after a crash) can never produce a second message for the same intents
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from duban.domain.message_keys import message_key
 from duban.domain.quiet import QuietHours
 from duban.instants import utc
-from duban.settings import quiet_policy
+from duban.settings import get_settings, quiet_policy
 from duban.store.campaigns import campaign_timezone
 from duban.store.codec import SQLITE_BY_CASE, Codec
 from duban.store.composing import (
     any_pending,
+    pending_at_least,
     pending_rows,
     take_turn,
     write_messages,
     write_singles,
 )
 from duban.store.db import unit_of_work
-from duban.store.tick_sql import make_room
+from duban.store.tick_sql import make_room, no_long_waits
 from duban.views.campaigns import PlannedCampaign
 
 if TYPE_CHECKING:
@@ -49,6 +51,7 @@ URGENCY = (
 )
 
 
+SPREAD_FROM = 20_000  # pending intents from which PostgreSQL composes in several transactions at once (DUBAN_WRITERS)
 OPERATORS_DISPLAY = "督办工作人员"  # the operators, as messages to them are addressed
 
 
@@ -59,6 +62,8 @@ def compose_messages(
     *,
     quiet: QuietHours | None = None,
     recipients: list[str] | None = None,
+    writers: int | None = None,
+    spread_from: int = SPREAD_FROM,
 ) -> int:
     """Turn pending intents into messages; returns how many messages were written.
 
@@ -67,7 +72,12 @@ def compose_messages(
 
     Most recipients of a tick have one pending intent (a stage opening: one item per unit); their messages are
     built by the database itself (duban.store.composing.write_singles). Recipients with several intents
-    are grouped here, their items in stage order.
+    are grouped here, their items in stage order (then the plan's order of duties).
+
+    On PostgreSQL, `spread_from` pending intents or more (a stage opening for tens of thousands of units) are
+    composed by `writers` transactions at once (default: the settings' DUBAN_WRITERS), each on its own
+    connection and a share of the recipients; this transaction holds the campaign's turn until all have
+    committed, then groups the recipients with several intents.
     """
     as_of = utc(as_of)
     if recipients is not None and not recipients:
@@ -82,13 +92,35 @@ def compose_messages(
         tz = campaign_timezone(conn, campaign_id)
         written = 0
         if recipients is None and (SQLITE_BY_CASE or not codec.sqlite):
-            written = write_singles(codec, campaign_id, as_of, policy.end_after(as_of, tz), policy.urgent)
+            deferred = policy.end_after(as_of, tz)
+            shares = 1 if codec.sqlite else (writers or get_settings().writers)
+            if shares > 1 and pending_at_least(codec, campaign_id, spread_from):
+                written = _write_spread(engine, campaign_id, as_of, deferred, policy.urgent, shares)
+            else:
+                written = write_singles(codec, campaign_id, as_of, deferred, policy.urgent)
         groups: dict[str, list] = defaultdict(list)
         for row in pending_rows(codec, campaign_id, recipients):
             groups[row[1]].append(row)
         if groups:
             written += _write(codec, campaign_id, tz, groups, as_of, policy)
         return written
+
+
+def _write_spread(
+    engine: Engine, campaign_id: str, as_of: datetime, deferred: datetime, urgent: frozenset[str], shares: int
+) -> int:
+    """PostgreSQL: the one-intent messages written by `shares` transactions at once, each on its own connection
+    and a share of the recipients (duban.store.composing.write_singles): how many."""
+
+    def share(k: int) -> int:
+        with unit_of_work(engine) as conn:
+            codec = Codec(conn)
+            no_long_waits(codec)
+            make_room(codec)
+            return write_singles(codec, campaign_id, as_of, deferred, urgent, share=(k, shares))
+
+    with ThreadPoolExecutor(shares, thread_name_prefix="duban-compose") as pool:
+        return sum(pool.map(share, range(shares)))
 
 
 def _urgent_apart(groups, urgent: frozenset[str]) -> list:

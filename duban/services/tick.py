@@ -8,6 +8,7 @@ Ticking the same instant twice changes nothing; a tick after a gap applies the m
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from duban.domain.standing import instants, tick_outcome
 from duban.domain.state import Progress, Schedule, State
 from duban.instants import utc
+from duban.settings import get_settings
 from duban.store.codec import SQLITE_BY_CASE, Codec
 from duban.store.db import reading, unit_of_work
 from duban.store.tally import compact_tally
@@ -28,7 +30,9 @@ from duban.store.tick_sql import (
     due_rows,
     earliest_event,
     encode,
+    id_ranges,
     make_room,
+    no_long_waits,
     select_cases,
     take_turn,
 )
@@ -36,6 +40,7 @@ from duban.store.tick_sql import (
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 MAX_CASES = 16  # beyond this many cases in one tick rows are cheaper one by one (each case scans the due range)
+SPREAD_FROM = 20_000  # due rows from which PostgreSQL applies a case in several transactions at once (DUBAN_WRITERS)
 
 
 @dataclass
@@ -53,14 +58,29 @@ class StageTick:
         return sum(self.events.values())
 
 
-def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime, *, actor: str = "tick") -> StageTick:
-    """Advance the stage's due assignments to `as_of`; transitions and intents commit together.
+def tick_stage(
+    engine: Engine,
+    campaign_id: str,
+    stage_id: str,
+    as_of: datetime,
+    *,
+    actor: str = "tick",
+    writers: int | None = None,
+    spread_from: int = SPREAD_FROM,
+) -> StageTick:
+    """Advance the stage's due assignments to `as_of`; each assignment's transitions and intents commit together.
 
     The due rows fall into cases: one schedule and one progress, such as all 38,723 townships of a national
     stage opening. Each case is worked out once in Python and applied by the database to all its rows
     (INSERT … SELECT and one UPDATE), so no row travels to Python; escalation intents take each row's own
     targets from its JSON. When the due rows fall into many cases (dues that differ per unit) they are read
     and written row by row instead.
+
+    On PostgreSQL a tick of `spread_from` due rows or more (a stage opening for tens of thousands of units)
+    applies each case in `writers` transactions at once (default: the settings' DUBAN_WRITERS), each on its own
+    connection and a range of the case's ids, so the database server works on as many cores; this transaction
+    holds the stage's turn until all have committed. A share that fails leaves its rows due: the retry (or the
+    next tick) applies them, once, as after any interrupted tick.
     """
     as_of = utc(as_of)
     with unit_of_work(engine) as conn:
@@ -73,23 +93,50 @@ def tick_stage(engine: Engine, campaign_id: str, stage_id: str, as_of: datetime,
             return _tick_rows(codec, campaign_id, stage_id, as_of, actor)
         key = case_key(codec)
         cases = select_cases(codec, key, due)
-        make_room(codec, sum(case.count for case in cases))
+        rows = sum(case.count for case in cases)
+        make_room(codec, rows)
         if len(cases) > MAX_CASES:
             return _tick_rows(codec, campaign_id, stage_id, as_of, actor)
+        shares = 1 if codec.sqlite or rows < spread_from else (writers or get_settings().writers)
         result = StageTick(stage_id)
         for case in cases:
             outcome = _outcome(codec, _case_schedule(codec, case), case, as_of)
             if not outcome.transitions:
                 result.examined += case.count
                 continue
-            # On SQLite the transaction holds the write lock since BEGIN: a single case is all the due rows
-            applied, intents, overdue = apply_case(codec, key, due, case, outcome, actor, alone=len(cases) == 1)
+            if shares > 1:
+                applied, intents, overdue = _apply_spread(engine, key, due, case, outcome, actor, shares)
+            else:  # on SQLite the transaction holds the write lock since BEGIN: a single case is all the due rows
+                applied, intents, overdue = apply_case(codec, key, due, case, outcome, actor, alone=len(cases) == 1)
             result.examined += applied
             for event, *_rest in outcome.transitions:
                 result.events[event] += applied
             result.intents += intents
             result.overdue.extend(overdue)
         return result
+
+
+def _apply_spread(
+    engine: Engine, key: list, due: tuple, case: Any, outcome: Outcome, actor: str, shares: int
+) -> tuple[int, int, list[tuple]]:
+    """PostgreSQL: one case applied by `shares` transactions at once, each on its own connection and one range of
+    the case's ids: (rows changed, intents written, what slipped, in id order as one statement gives it)."""
+
+    def share(ids: tuple[int, int]) -> tuple[int, int, list[tuple]]:
+        with unit_of_work(engine) as conn:
+            codec = Codec(conn)
+            no_long_waits(codec)
+            make_room(codec)
+            return apply_case(codec, key, due, case, outcome, actor, ids=ids)
+
+    ranges = id_ranges(case.first_id, case.last_id, shares)
+    with ThreadPoolExecutor(len(ranges), thread_name_prefix="duban-tick") as pool:
+        parts = list(pool.map(share, ranges))
+    return (
+        sum(part[0] for part in parts),
+        sum(part[1] for part in parts),
+        [slipped for part in parts for slipped in part[2]],
+    )
 
 
 def _tick_rows(codec: Codec, campaign_id: str, stage_id: str, as_of: datetime, actor: str) -> StageTick:

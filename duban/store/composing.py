@@ -66,22 +66,40 @@ def any_pending(codec: Codec, campaign_id: str) -> bool:
 
 
 def pending_rows(codec: Codec, campaign_id: str, recipients: Sequence[str] | None) -> list[Any]:
-    """The pending intents (of `recipients`, when given), each recipient's in stage order: (id, recipient, kind,
+    """The pending intents (of `recipients`, when given), each recipient's in stage order, then in the plan's order
+    of duties (so a tick spread over several transactions lists them as one does): (id, recipient, kind,
     step, event_at, item_id, instance, unit_code, due_at). PostgreSQL locks them (another composer skips them)."""
     sql, params = _SELECT_PENDING, [campaign_id]
     if recipients is not None:
         sql += f" AND i.recipient IN ({', '.join('?' * len(recipients))})"
         params += list(recipients)
-    sql += " ORDER BY i.recipient, a.stage_order, i.id"
+    sql += " ORDER BY i.recipient, a.stage_order, i.assignment_id, i.id"
     if not codec.sqlite:
         sql += " FOR UPDATE OF i SKIP LOCKED"
     return codec.select(sql, params)
 
 
-def write_singles(codec: Codec, campaign_id: str, as_of: datetime, deferred: datetime, urgent: Iterable[str]) -> int:
+def pending_at_least(codec: Codec, campaign_id: str, count: int) -> bool:
+    """Whether `count` intents of the campaign or more wait for their message (reads at most `count` entries of
+    ix_intent_pending)."""
+    sql = "SELECT 1 FROM intent WHERE campaign_id = ? AND message_id IS NULL LIMIT 1 OFFSET ?"
+    return bool(codec.select(sql, (campaign_id, max(count - 1, 0))))
+
+
+def write_singles(
+    codec: Codec,
+    campaign_id: str,
+    as_of: datetime,
+    deferred: datetime,
+    urgent: Iterable[str],
+    share: tuple[int, int] | None = None,
+) -> int:
     """Messages for the recipients with exactly one pending intent, written by the database in two statements
     (one on PostgreSQL); the payload and the key are the ones `write_messages` would give them. A message of an
-    `urgent` kind may go at `as_of`, the others at `deferred` (the end of quiet hours, or `as_of`)."""
+    `urgent` kind may go at `as_of`, the others at `deferred` (the end of quiet hours, or `as_of`).
+
+    `share` (k, n), PostgreSQL: only the recipients whose name hashes to k of n, so that n transactions at once
+    each write a share (every intent of a recipient is in the same share, and so is its count)."""
     now = codec.instant(as_of)
     later = codec.instant(deferred)
     kinds = sorted(urgent) or [""]
@@ -125,7 +143,7 @@ def write_singles(codec: Codec, campaign_id: str, as_of: datetime, deferred: dat
     )
     written: int = codec.select(
         f"WITH pending AS (SELECT i.*, COUNT(*) OVER (PARTITION BY i.recipient) AS n FROM intent AS i "
-        "WHERE i.campaign_id = ? AND i.message_id IS NULL), "
+        f"WHERE i.campaign_id = ? AND i.message_id IS NULL{_share(share)}), "
         f"picked AS MATERIALIZED (SELECT {fields}, nextval(pg_get_serial_sequence('outbox', 'id')) AS mid "
         "FROM pending AS i JOIN assignment AS a ON a.id = i.assignment_id WHERE i.n = 1), "
         f"messages AS (INSERT INTO outbox ({columns}) SELECT i.mid, i.campaign_id, i.recipient, i.kind, {_PG_KEY}, "
@@ -135,6 +153,14 @@ def write_singles(codec: Codec, campaign_id: str, as_of: datetime, deferred: dat
         [*head, campaign_tag(campaign_id), *values],
     )[0][0]
     return written
+
+
+def _share(share: tuple[int, int] | None) -> str:
+    """The condition that keeps a share's recipients (PostgreSQL's hashtext, made non-negative)."""
+    if share is None:
+        return ""
+    k, n = int(share[0]), int(share[1])
+    return f" AND (hashtext(i.recipient) & 2147483647) % {n} = {k}"
 
 
 def _payload(codec: Codec, unit: str) -> str:

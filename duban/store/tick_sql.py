@@ -29,6 +29,7 @@ TRANSITION_COLUMNS = (
     "actor",
 )
 INTENT_COLUMNS = ("campaign_id", "assignment_id", "recipient", "kind", "step", "event_at", "created_at")
+LOCK_WAIT = "60s"  # a share of a spread tick or compose waits no longer for a lock (see no_long_waits)
 WORK_MEM = "64MB"  # PostgreSQL's memory per sort or hash of a large tick or compose (see make_room)
 ROOMY_FROM = 10_000  # rows from which a tick or a compose asks for WORK_MEM
 UPDATED = ("state", "reminders_done", "escalations_done", "next_event_at", "updated_at")
@@ -88,6 +89,23 @@ def make_room(codec: Codec, rows: int | None = None) -> None:
         codec.execute(f"SET LOCAL work_mem = '{WORK_MEM}'", ())
 
 
+def no_long_waits(codec: Codec) -> None:
+    """PostgreSQL, in a share of work spread over several transactions: a lock the share waits for longer than
+    LOCK_WAIT ends it with an error (the task's retry then finds what is left), rather than a wait that nothing
+    would break if the lock were ever held by the transaction that waits for this share (the database cannot see
+    such a wait: it is in duban)."""
+    if not codec.sqlite:
+        codec.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'", ())
+
+
+def id_ranges(first: int, last: int, shares: int) -> list[tuple[int, int]]:
+    """[first, last] cut into at most `shares` consecutive ranges of ids, as even as the ids allow."""
+    span = last - first + 1
+    shares = max(1, min(shares, span))
+    bounds = [first + span * k // shares for k in range(shares + 1)]
+    return [(bounds[k], bounds[k + 1] - 1) for k in range(shares)]
+
+
 def due_rows(codec: Codec, campaign_id: str, stage_id: str, now: Any) -> list[Any]:
     """The stage's assignments with an event at or before `now` (stored form), earliest first, for the tick row
     by row; PostgreSQL locks them and skips rows another transaction holds (they stay due for the next tick)."""
@@ -126,11 +144,13 @@ def case_key(codec: Codec) -> list[tuple[str, str]]:
 
 
 def select_cases(codec: Codec, key: list[tuple[str, str]], due: tuple) -> list[Any]:
-    """The stage's due cases with their row counts, earliest first (an index range scan, then a grouping)."""
+    """The stage's due cases with their row counts and first and last ids, earliest first (an index range scan,
+    then a grouping)."""
     columns = ", ".join(f"{expr} AS {name}" for name, expr in key)
     grouped = ", ".join(expr for _name, expr in key)
     return codec.select(
-        f"SELECT {columns}, COUNT(*) AS count FROM assignment AS a WHERE {_DUE} "
+        f"SELECT {columns}, COUNT(*) AS count, MIN(a.id) AS first_id, MAX(a.id) AS last_id "
+        f"FROM assignment AS a WHERE {_DUE} "
         f"GROUP BY {grouped} ORDER BY MIN(a.next_event_at), MIN(a.id)",
         due,
     )
@@ -145,11 +165,13 @@ def apply_case(
     actor: str,
     *,
     alone: bool = False,
+    ids: tuple[int, int] | None = None,
 ) -> tuple[int, int, list[tuple]]:
     """Apply one case's outcome to its rows: (rows changed, intents written, (unit, item, instance) that slipped).
 
     `alone`: the case is every due row of the stage and no other transaction can change them before this one
     ends (SQLite's write lock), so the due range alone names its rows and no row's key is worked out again.
+    `ids`: only the case's rows with an id in this range (first, last), a share of a spread tick.
     """
     if alone and codec.sqlite:
         where, params = _DUE, list(due)
@@ -157,6 +179,9 @@ def apply_case(
         same = "IS" if codec.sqlite else "IS NOT DISTINCT FROM"
         where = " AND ".join([_DUE, *(f"{expr} {same} ?" for _name, expr in key)])
         params = [*due, *case[: len(key)]]
+    if ids is not None:
+        where += " AND a.id BETWEEN ? AND ?"
+        params += list(ids)
     apply = _apply_sqlite if codec.sqlite else _apply_postgres
     return apply(codec, due[0], due[2], where, params, outcome, actor)
 

@@ -25,9 +25,11 @@ def plan_jinzhong(engine) -> str:
     return ensure_planned(engine, JINZHONG, now=at("2024-05-09 12:00")).campaign_id
 
 
-def tick(engine, moment: datetime, campaign: str = CAMPAIGN) -> dict:
-    results = {s: tick_stage(engine, campaign, s, moment) for s in STAGES}
-    compose_messages(engine, campaign, moment)
+def tick(engine, moment: datetime, campaign: str = CAMPAIGN, **spread) -> dict:
+    """Every stage of the campaign ticked at `moment`, then its messages composed; `spread`: writers and
+    spread_from for both (PostgreSQL's opening in several transactions at once)."""
+    results = {s: tick_stage(engine, campaign, s, moment, **spread) for s in STAGES}
+    compose_messages(engine, campaign, moment, **spread)
     return results
 
 
