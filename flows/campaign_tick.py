@@ -26,7 +26,7 @@ from prefect.runtime import flow_run
 from duban.instants import fmt
 from duban.services.acknowledgements import asks_acknowledgement
 from duban.services.database import open_database
-from duban.services.lifecycle import planned_campaign_id
+from duban.services.lifecycle import campaign_named, planned_campaign_id
 from duban.services.outcomes import outcome_rules
 from duban.services.review_reminders import reminding_items
 from duban.services.upkeep import worth_tidying
@@ -50,10 +50,12 @@ from tasks.views import Publication, emit_events
 
 
 def _run_name() -> str:
+    """The run as operators know it in the Prefect UI: the campaign's id (not its spec file's name) and the
+    instant it ticks."""
     params = flow_run.parameters
-    spec = str(params.get("spec", "campaign")).rsplit("/", 1)[-1].removesuffix(".yaml").removesuffix(".yml")
+    campaign = campaign_named(str(params.get("spec", "campaign")))
     when = params.get("as_of") or flow_run.scheduled_start_time  # a scheduled run ticks at its schedule
-    return f"{spec} @ {fmt(when, get_settings().timezone) if isinstance(when, datetime) else 'now'}"
+    return f"{campaign} @ {fmt(when, get_settings().timezone) if isinstance(when, datetime) else 'now'}"
 
 
 @flow(name="campaign-tick", flow_run_name=_run_name, log_prints=False, **NO_RESULTS)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from duban.domain.plan import Plan, build_plan, load_calendar_for
-from duban.errors import SpecError, StoreError
+from duban.errors import DubanError, SpecError, StoreError
 from duban.spec.load import LoadedSpec, load_spec
 from duban.store.plans import planned_id, planned_sha256, reset_campaign, store_plan
 
@@ -74,6 +74,18 @@ def planned_campaign_id(engine: Engine, ref: str) -> str | None:
         spec = load_spec(ref)
         return spec.campaign.id if planned_sha256(engine, spec.campaign.id) == spec.sha256 else None
     return planned_id(engine, ref)
+
+
+def campaign_named(ref: str) -> str:
+    """What an operator knows a campaign by, for a spec path or id: the id its spec file declares (a file
+    named 通知.yaml may plan jinzhong-2024-lookback), or the file's stem when the file does not read as a spec
+    (the run then says why); an id as given."""
+    if not _is_spec_file(ref):
+        return ref
+    try:
+        return load_spec(ref).campaign.id
+    except (DubanError, OSError):
+        return Path(ref).name.removesuffix(".yaml").removesuffix(".yml")
 
 
 def _is_spec_file(ref: str) -> bool:

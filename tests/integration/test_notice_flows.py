@@ -45,3 +45,31 @@ def test_the_tick_flow_opens_a_stage_from_the_record_and_decides_outcomes(prefec
     with engine.connect() as conn:
         owed = conn.execute(select(Assignment.state).where(Assignment.item_id == "self_report-o2")).scalars().all()
     assert owed and set(owed) == {"open"}  # owed as an item (重新开展) and opened
+
+
+def test_a_tick_run_is_named_after_its_campaign_not_its_file(prefect_harness, tmp_path):
+    """A bureau keeps the notice as 关于开展统计执法自查的通知.yaml: the Prefect UI shows the campaign's id, as its
+    artifacts, events and `duban status` do, with the instant ticked; a file that does not read as a spec keeps
+    its own name (the run says why it failed)."""
+    from prefect.client.orchestration import get_client
+
+    from flows.campaign_tick import campaign_tick
+
+    notice = tmp_path / "关于开展统计执法自查的通知.yaml"
+    notice.write_text((SPECS / "xiyang-2024-outcomes.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    broken = tmp_path / "草稿.yaml"
+    broken.write_text("id: [unclosed\n", encoding="utf-8")
+
+    async def names() -> list[str]:
+        async with get_client() as client:
+            runs = await client.read_flow_runs()
+            return sorted(run.name for run in runs)
+
+    import asyncio
+
+    before = set(asyncio.run(names()))
+    campaign_tick(spec=str(notice), as_of=at("2024-05-13 08:30"))
+    with pytest.raises(Exception, match="草稿.yaml"):
+        campaign_tick(spec=str(broken), as_of=at("2024-05-13 08:40"))
+    added = sorted(set(asyncio.run(names())) - before)
+    assert added == ["xiyang-2024-outcomes @ 2024-05-13 周一 08:30", "草稿 @ 2024-05-13 周一 08:40"]
