@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from duban.cli.common import check_prefect_ui, console, err, lit
+from duban.cli.common import check_prefect_ui, console, fail, lit
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -47,8 +47,7 @@ def deploy(
             return
         done = deploy_campaign(spec, now=datetime.now(timezone.utc), pool=pool, calendar_file=settings.calendar_file)
     except DubanError as exc:
-        err.print(f"[bold red]{type(exc).__name__}:[/] {lit(exc)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        fail(exc)
     instants = done.instants
     assert instants is not None  # a deployment always plans its instants; only a pause has none
     console.print(

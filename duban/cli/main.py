@@ -89,7 +89,7 @@ def validate(
         try:
             spec, plan, warnings = validate_file(path, get_settings().calendar_file)
         except DubanError as exc:
-            err.print(f"[bold red]✗ {type(exc).__name__}:[/] {lit(exc)}", highlight=False, soft_wrap=True)
+            err.print(f"[bold red]✗[/] {lit(exc)}", highlight=False, soft_wrap=True)  # what is wrong, not a class
             failed = True
             continue
         except Exception as exc:  # noqa: BLE001 - one spec duban cannot check never stops the others

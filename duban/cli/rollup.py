@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from duban.cli.common import console, err, lit
+from duban.cli.common import console, fail, lit
 from duban.errors import DubanError
 from duban.settings import get_settings
 
@@ -33,8 +33,7 @@ def show(spec: Annotated[Path, typer.Argument(help="campaign spec (YAML) or camp
         campaign = load_campaign(engine, campaign_id)
         statuses = rollup_status(engine, campaign_id)
     except DubanError as exc:
-        err.print(f"[bold red]{type(exc).__name__}:[/] {lit(exc)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        fail(exc)
     if not statuses:
         console.print(f"{lit(campaign_id)} has no roll-up (rollups: or forward: in the spec)")
     print_statuses(console, campaign, statuses)

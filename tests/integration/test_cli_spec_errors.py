@@ -86,3 +86,13 @@ def test_tick_of_a_broken_spec_names_its_line_before_prefect_starts(tmp_path):
     first, _, output = done.stdout.partition("\n")
     assert first == "1 False", done.stdout + done.stderr
     assert "broken.yaml:" in output and "'design_ofice' is neither a group" in output
+
+
+def test_validate_says_what_is_wrong_not_the_name_of_a_python_class(tmp_path):
+    spec = tmp_path / "通知.yaml"
+    spec.write_text(JINZHONG.read_text(encoding="utf-8").replace("title:", "titel:", 1), encoding="utf-8")
+    result = _run("validate", spec)
+    assert result.exit_code == 1
+    assert "Error" not in result.output, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith("✗ ") and "problem" in first

@@ -58,6 +58,6 @@ def test_duban_deploy_yaml_prints_the_entry_as_prefect_yaml_writes_it():
 def test_duban_deploy_without_a_server_says_how_to_point_it_at_one():
     out = _duban("deploy", str(JINZHONG))
     assert out.exit_code == 1
-    assert "DeployError: no Prefect server configured: set PREFECT_API_URL" in out.stderr
+    assert "error: no Prefect server configured: set PREFECT_API_URL" in out.stderr
     down = _duban("deploy", str(JINZHONG), api_url=f"http://127.0.0.1:{free_port()}/api")
-    assert down.exit_code == 1 and "DeployError: cannot reach the Prefect server at http://127.0.0.1:" in down.stderr
+    assert down.exit_code == 1 and "error: cannot reach the Prefect server at http://127.0.0.1:" in down.stderr
