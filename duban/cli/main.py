@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, Literal, NoReturn, Optional
 
 import typer
 
@@ -38,15 +38,22 @@ from duban.instants import fmt
 from duban.settings import get_settings
 from duban.spec.load import LoadedSpec
 
+# Piped (`duban --help | less`, a script that reads it), help and usage errors are plain text as other tools
+# write them, not Rich's panels drawn 80 columns wide; at a terminal, Rich's panels as wide as the window.
+HELP_MARKUP: Literal["rich"] | None = "rich" if sys.stdout.isatty() else None
+
 app = typer.Typer(
     name="duban",
+    rich_markup_mode=HELP_MARKUP,
     help="督办 — run a statistics bureau's work campaign (专项工作) from its notice: plan, tick, remind, collect.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 units_app = typer.Typer(
-    help="The unit registry: MCA divisions, lines, overlays, imported lists (名录).", no_args_is_help=True
+    rich_markup_mode=HELP_MARKUP,
+    help="The unit registry: MCA divisions, lines, overlays, imported lists (名录).",
+    no_args_is_help=True,
 )
 for _name, _sub in (
     ("units", units_app),
@@ -58,6 +65,7 @@ for _name, _sub in (
     ("db", db_app),
     ("extension", extension_app),
 ):
+    _sub.rich_markup_mode = HELP_MARKUP
     app.add_typer(_sub, name=_name)
 
 

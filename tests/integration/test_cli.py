@@ -41,7 +41,9 @@ def test_a_broken_spec_fails_with_file_line_and_path(tmp_path):
     result = _run("validate", broken)
     assert result.exit_code == 1
     assert (
-        "SpecError" in result.output and "broken.yaml:" in result.output and "2024-06-31 is not a date" in result.output
+        "✗ 1 problem in the spec" in result.output
+        and "broken.yaml:15 window.end:" in result.output
+        and "2024-06-31 is not a date" in result.output
     )
 
 

@@ -96,3 +96,17 @@ def test_validate_says_what_is_wrong_not_the_name_of_a_python_class(tmp_path):
     assert "Error" not in result.output, result.output
     first = result.output.splitlines()[0]
     assert first.startswith("✗ ") and "problem" in first
+
+
+def test_help_read_through_a_pipe_is_plain_text():
+    """`duban --help | less`, `duban units --help | grep`: plain text as other tools print it, every command
+    named, no Rich panel drawn 80 columns wide; a mistyped command says so the same way."""
+    duban = [sys.executable, "-c", "from duban.cli.main import app; app()"]
+    shown = subprocess.run([*duban, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "╭" not in shown.stdout and "│" not in shown.stdout
+    commands = shown.stdout.split("Commands:", 1)[1]
+    for name in ("validate", "tick", "submit", "units", "outbox", "extension"):
+        assert f"\n  {name} " in commands, name
+    typo = subprocess.run([*duban, "tikc"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert typo.returncode == 2 and "╭" not in typo.stderr and "No such command 'tikc'" in typo.stderr
