@@ -115,6 +115,7 @@ def validate(
         )
         for warning in warnings:
             console.print(f"  [yellow]warning[/] {lit(warning)}", highlight=False, soft_wrap=True)
+        _note_pinned_lists(spec, "check")
         failed = failed or (strict and bool(warnings))
     raise typer.Exit(1 if failed else 0)
 
@@ -155,9 +156,9 @@ def plan(
     _note_pinned_lists(loaded)
 
 
-def _note_pinned_lists(loaded: LoadedSpec) -> None:
+def _note_pinned_lists(loaded: LoadedSpec, what: str = "plan") -> None:
     """A campaign already running over a stored 名录 reads the list as it stood when planned; the file's plan just
-    printed reads today's: say so, so the two are not taken for one."""
+    printed (or checked, `what`) reads today's: say so, so the two are not taken for one."""
     from duban.cli.common import existing_engine
     from duban.views.replanned import planned_lists
 
@@ -167,7 +168,7 @@ def _note_pinned_lists(loaded: LoadedSpec) -> None:
         tz = loaded.campaign.timezone
         lists = ", ".join(f"{name} as it stood {fmt(moment, tz)}" for name, moment in sorted(pinned.items()))
         console.print(
-            f"note: this plan reads today's lists; campaign {lit(loaded.campaign.id)} in the database runs over "
+            f"note: this {what} reads today's lists; campaign {lit(loaded.campaign.id)} in the database runs over "
             f"{lit(lists)} (`duban status` shows it as it runs)",
             highlight=False,
             soft_wrap=True,

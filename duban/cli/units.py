@@ -50,7 +50,7 @@ def import_command(
     console.print(
         f"[green]✓[/] {lit(file)}: list {lit(result.list_name)} — {result.rows:,} {rows}: {result.added:,} added, "
         f"{result.changed:,} changed, {result.removed:,} no longer listed, {result.unchanged:,} unchanged "
-        f"(import {lit(result.import_id)})",
+        f"(import {result.number} of this list)",
         highlight=False,
     )
     for note in read.notes[:20]:
@@ -79,9 +79,9 @@ def history_command(
     except DubanError as exc:
         fail(exc)
     if code is None:
-        for i in found:
+        for number, i in enumerate(found, 1):  # the list's own count, whatever other lists were imported between
             console.print(
-                f"{i.id:>4}  {fmt(i.imported_at, tz)}  {lit(i.actor)}  {lit(i.file)}  {i.rows:,} rows: +{i.added:,} "
+                f"{number:>4}  {fmt(i.imported_at, tz)}  {lit(i.actor)}  {lit(i.file)}  {i.rows:,} rows: +{i.added:,} "
                 f"~{i.changed:,} -{i.removed:,}",
                 highlight=False,
             )

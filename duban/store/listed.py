@@ -53,6 +53,7 @@ class ImportResult:
     changed: int
     removed: int
     unchanged: int
+    number: int = 1  # the import's place among its list's imports (1 for the first), as `duban units history` counts
 
 
 def import_list(engine: Engine, list_name: str, read: ReadList, *, now: datetime, actor: str = "cli") -> ImportResult:
@@ -118,7 +119,10 @@ def import_list(engine: Engine, list_name: str, read: ReadList, *, now: datetime
             )
         added = len(opening) - changed
         conn.execute(_I.update().where(_I.c.id == import_id).values(added=added, changed=changed, removed=len(current)))
-    return ImportResult(list_name, import_id, len(read.rows), added, changed, len(current), unchanged)
+        number = codec.select(
+            "SELECT COUNT(*) FROM unit_import WHERE list_name = ? AND id <= ?", [list_name, import_id]
+        )
+    return ImportResult(list_name, import_id, len(read.rows), added, changed, len(current), unchanged, number[0][0])
 
 
 def _content(codec: Codec, stored) -> tuple:

@@ -84,6 +84,25 @@ def test_the_cli_refuses_a_file_with_bad_rows_and_stores_nothing(tmp_path):
     assert result.exit_code == 0 and "模拟企业1有限公司 (140724)" in result.output and "→ 今" in result.output
 
 
+def test_each_list_counts_its_own_imports(tmp_path):
+    """A bureau keeps two lists (规上企业, 重点企业): the second list's first import is its import 1, and `duban units
+    history` counts each list's imports from 1, whatever the other list did in between."""
+    first = _write(tmp_path / "a.csv", [_row(1), _row(2)])
+    second = _write(tmp_path / "b.csv", [_row(3)])
+    said = [
+        runner.invoke(app, ["units", "import", str(path), "--list", name]).output
+        for path, name in ((first, "xiyang"), (second, "xiyang-key"), (first, "xiyang"), (second, "xiyang-key"))
+    ]
+    assert [line.rsplit("(", 1)[1].strip() for line in said] == [
+        "import 1 of this list)",
+        "import 1 of this list)",
+        "import 2 of this list)",
+        "import 2 of this list)",
+    ]
+    shown = runner.invoke(app, ["units", "history", "xiyang-key"]).output.splitlines()
+    assert [line.split()[0] for line in shown] == ["1", "2"] and all("b.csv" in line for line in shown)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request):
     return request.param
@@ -201,6 +220,12 @@ def test_a_running_campaign_keeps_the_list_it_was_planned_over(backend, tmp_path
     assert (
         "note: this plan reads today's lists; campaign jinzhong-2025-enterprise-checks in the database runs over "
         "jinzhong-enterprises as it stood 2025-03-01" in planned_out.output
+    )
+    checked = runner.invoke(app, ["validate", str(spec)])  # and so does `duban validate`
+    assert checked.exit_code == 0, checked.output
+    assert (
+        "note: this check reads today's lists; campaign jinzhong-2025-enterprise-checks in the database runs over "
+        "jinzhong-enterprises as it stood 2025-03-01" in checked.output
     )
     # `duban sample show` compares the recorded draw with the campaign's own list, not a redraw from today's
     shown = runner.invoke(app, ["sample", "show", str(spec), "--sample", "enterprise_checks"])
