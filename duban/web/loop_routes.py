@@ -75,7 +75,17 @@ async def unit_ack(request: Request, token: str, p: Portal = Depends(portal)):
     try:
         record_acknowledgement(p.engine, link.campaign_id, link.unit_code, now, actor=f"unit:{link.unit_code}")
     except RequestError as exc:
-        return render_unit(request, p, token, load_page(p, link), error=exc.cn, status=400)
+        return refused(
+            request,
+            p,
+            exc.cn,
+            lambda error: render_unit(request, p, token, load_page(p, link), error=error, status=400),
+            actor=f"unit:{link.unit_code}",
+            campaign_id=link.campaign_id,
+            unit_code=link.unit_code,
+            target="签收",
+            at=now,
+        )
     audit.record(
         p.engine,
         now,
@@ -274,7 +284,17 @@ async def ops_review(
             quiet=p.settings.quiet(),
         )
     except RequestError as exc:
-        return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop?error={quote(exc.cn)}", status_code=303)
+        return refused(
+            request,
+            p,
+            exc.cn,
+            lambda error: RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop?error={quote(error)}", status_code=303),
+            actor=f"operator:{who}",
+            campaign_id=campaign_id,
+            unit_code=row.unit_code,
+            target=f"{row.item_id} {'通过' if accept else '退回'}",
+            at=now,
+        )
     audit.record(
         p.engine,
         now,
@@ -310,7 +330,16 @@ async def ops_extension(
             quiet=p.settings.quiet(),
         )
     except RequestError as exc:
-        return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop?error={quote(exc.cn)}", status_code=303)
+        return refused(
+            request,
+            p,
+            exc.cn,
+            lambda error: RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop?error={quote(error)}", status_code=303),
+            actor=f"operator:{who}",
+            campaign_id=campaign_id,
+            target=f"延期申请#{request_id} {'批准' if approve else '不批准'}",
+            at=now,
+        )
     audit.record(
         p.engine,
         now,

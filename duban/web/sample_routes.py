@@ -32,9 +32,17 @@ async def parent_names_units(request: Request, token: str, sample_id: str, p: Po
     try:
         form = await request.form(max_files=0, max_fields=MAX_FIELDS)
     except HTTPException:  # more fields than any parent has units: said at the form, not as a bare 400
-        too_many = f"{FIELD}：一次提交的单位过多，请只勾选要指定的单位。"
-        return render_unit(
-            request, p, token, load_page(p, link), error=too_many, error_at=(NAMING, sample_id[:80]), status=400
+        return refused(
+            request,
+            p,
+            f"{FIELD}：一次提交的单位过多，请只勾选要指定的单位。",
+            lambda error: render_unit(
+                request, p, token, load_page(p, link), error=error, error_at=(NAMING, sample_id[:80]), status=400
+            ),
+            actor=f"unit:{link.unit_code}",
+            campaign_id=link.campaign_id,
+            unit_code=link.unit_code,
+            target=f"{sample_id[:80]} 指定单位",
         )
     check_csrf(request, p, f"unit:{link.campaign_id}:{link.unit_code}", form.get("csrf"))
     codes = [str(v)[:64] for v in form.getlist("units")]

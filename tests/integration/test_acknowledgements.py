@@ -202,3 +202,34 @@ def test_an_acknowledgement_refreshes_the_prefect_summary_the_same_day(engine):
     assert views_stale(engine, CAMPAIGN, at("2021-11-29 09:30")) is None
     record_acknowledgement(engine, CAMPAIGN, HENGYANG_COUNTY, at("2021-11-29 09:40"), actor="cli")
     assert views_stale(engine, CAMPAIGN, at("2021-11-29 09:50")) is not None
+
+
+def test_a_second_acknowledgement_from_the_page_is_refused_and_audited(sqlite_engine, tmp_path):
+    """Two phones of one 县统计局 tap 签收 from the same page: the second is told 本单位已签收, and the audit log keeps
+    the refusal as it keeps every other (who, what, why), not only the 签收 given."""
+    import re
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from duban.services.links import issue
+    from duban.settings import Settings
+    from duban.web import create_app
+    from tests.integration.portal_site import Site
+
+    _plan(sqlite_engine)
+    _tick(sqlite_engine, "2021-11-29 08:30")
+    site = Site(Settings(home=tmp_path / "home"), sqlite_engine, at("2021-11-29 10:00"))
+    token = issue(site.settings.portal_key(), CAMPAIGN, HENGNAN, site.now, timedelta(days=45))
+    page = site.client.get(f"/u/{token}")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    other_phone = TestClient(
+        create_app(site.settings, engine=sqlite_engine, clock=lambda: site.now), base_url="http://portal.test"
+    )
+    other_phone.cookies.update(site.client.cookies)
+    first = site.client.post(f"/u/{token}/ack", data={"csrf": csrf}, follow_redirects=False)
+    assert first.status_code == 303
+    second = other_phone.post(f"/u/{token}/ack", data={"csrf": csrf}, follow_redirects=False)
+    assert second.status_code == 400 and "本单位已签收" in second.text
+    entries = [(e.action, e.ok, e.detail) for e in site.audit() if e.unit_code == HENGNAN and e.target == "签收"]
+    assert entries == [("acknowledge", True, None), ("refused", False, "本单位已签收")]

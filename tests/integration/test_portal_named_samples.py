@@ -108,6 +108,7 @@ def test_hostile_namings_are_refused_with_the_field_named(site):
     assert "指定单位：「&lt;script&gt;alert(1)&lt;/script&gt;」" in script.text
     flood = _name(site, xiyang, [str(n) for n in range(1000)])  # more fields than a county has townships
     assert flood.status_code == 400 and "指定单位：一次提交的单位过多" in text_of(flood.text)
+    assert "一次提交的单位过多" in site.audit("refused")[-1].detail  # audited as every other refusal
     no_csrf = site.client.post(f"/u/{xiyang}/samples/county_models/named", data={"units": [LEPING]})
     assert no_csrf.status_code in (400, 403)
     assert _name(site, xiyang, [LEPING]).status_code == 303  # nothing hostile stuck

@@ -68,6 +68,21 @@ def test_an_extension_left_for_decision_waits_in_the_operators_queue(site):
     assert "局长出差，书面申请" in text_of(site.client.get(f"/ops/c/{CAMPAIGN}/loop").text)
 
 
+def test_a_decision_the_operators_queue_refuses_is_audited_with_why(site):
+    """An operator approves a pending request with a date that is no date: the queue says why, the request waits
+    as it was, and the audit log keeps the refusal (who, which request, why) as it keeps every other."""
+    _file(site, SHOUYANG, item=f"{ITEM}|", until="2024-06-12", reason="局长出差，书面申请", decide="later")
+    [asked] = requests_of(site.engine, CAMPAIGN, unit_code=SHOUYANG)
+    loop = f"/ops/c/{CAMPAIGN}/loop"
+    data = {"csrf": site.csrf(loop), "decision": "approve", "until": "六月十二日"}
+    refused = site.client.post(f"/ops/c/{CAMPAIGN}/extensions/{asked.id}", data=data, follow_redirects=False)
+    assert refused.status_code == 303 and "批准延期到的日期" in unquote(refused.headers["location"])
+    assert requests_of(site.engine, CAMPAIGN, unit_code=SHOUYANG)[0].status.value == "pending"
+    [entry] = site.audit("refused")
+    assert entry.actor == "operator:duban" and entry.target == f"延期申请#{asked.id} 批准" and not entry.ok
+    assert "批准延期到的日期" in entry.detail
+
+
 @pytest.mark.parametrize(
     ("fields", "says"),
     [

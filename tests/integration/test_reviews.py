@@ -470,3 +470,6 @@ def test_a_return_reason_over_1000_characters_is_refused_at_ops_not_cut(sqlite_e
     refused = site.client.post(f"/ops/c/{CAMPAIGN}/reviews/{handed.assignment_id}", data=data, follow_redirects=False)
     assert refused.status_code == 303 and "退回理由不超过1000字" in unquote(refused.headers["location"])
     assert reviews_of(site.engine, CAMPAIGN, unit_code=XIYANG) == []
+    [entry] = site.audit("refused")  # the operator's refused return is in the audit log, with why
+    assert entry.actor == "operator:duban" and entry.unit_code == XIYANG and not entry.ok
+    assert "退回" in entry.target and "退回理由不超过1000字" in entry.detail
