@@ -60,16 +60,15 @@ def test_a_tick_run_is_named_after_its_campaign_not_its_file(prefect_harness, tm
     broken = tmp_path / "草稿.yaml"
     broken.write_text("id: [unclosed\n", encoding="utf-8")
 
-    async def names() -> list[str]:
+    async def names() -> dict[str, str]:
         async with get_client() as client:
-            runs = await client.read_flow_runs()
-            return sorted(run.name for run in runs)
+            return {str(run.id): run.name for run in await client.read_flow_runs()}
 
     import asyncio
 
-    before = set(asyncio.run(names()))
+    before = asyncio.run(names())  # the harness is shared: other tests' runs are there already
     campaign_tick(spec=str(notice), as_of=at("2024-05-13 08:30"))
     with pytest.raises(Exception, match="草稿.yaml"):
         campaign_tick(spec=str(broken), as_of=at("2024-05-13 08:40"))
-    added = sorted(set(asyncio.run(names())) - before)
+    added = sorted(name for run, name in asyncio.run(names()).items() if run not in before)
     assert added == ["xiyang-2024-outcomes @ 2024-05-13 周一 08:30", "草稿 @ 2024-05-13 周一 08:40"]
