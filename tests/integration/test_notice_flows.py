@@ -60,15 +60,14 @@ def test_a_tick_run_is_named_after_its_campaign_not_its_file(prefect_harness, tm
     broken = tmp_path / "草稿.yaml"
     broken.write_text("id: [unclosed\n", encoding="utf-8")
 
-    async def names() -> dict[str, str]:
+    async def name_of(state) -> str:
         async with get_client() as client:
-            return {str(run.id): run.name for run in await client.read_flow_runs()}
+            return (await client.read_flow_run(state.state_details.flow_run_id)).name
 
     import asyncio
 
-    before = asyncio.run(names())  # the harness is shared: other tests' runs are there already
-    campaign_tick(spec=str(notice), as_of=at("2024-05-13 08:30"))
-    with pytest.raises(Exception, match="草稿.yaml"):
-        campaign_tick(spec=str(broken), as_of=at("2024-05-13 08:40"))
-    added = sorted(name for run, name in asyncio.run(names()).items() if run not in before)
+    ticked = campaign_tick(spec=str(notice), as_of=at("2024-05-13 08:30"), return_state=True)
+    failed = campaign_tick(spec=str(broken), as_of=at("2024-05-13 08:40"), return_state=True)
+    assert ticked.is_completed() and failed.is_failed() and "草稿.yaml" in str(failed.message)
+    added = [asyncio.run(name_of(state)) for state in (ticked, failed)]
     assert added == ["xiyang-2024-outcomes @ 2024-05-13 周一 08:30", "草稿 @ 2024-05-13 周一 08:40"]
