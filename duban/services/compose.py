@@ -8,7 +8,6 @@ twice (or after a crash) can never produce a second message for the same intents
 from __future__ import annotations
 
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,7 @@ from duban.store.composing import (
     write_messages,
     write_singles,
 )
-from duban.store.db import unit_of_work
+from duban.store.db import all_or_none, unit_of_work
 from duban.store.tick_sql import make_room, no_long_waits
 from duban.views.campaigns import PlannedCampaign
 
@@ -110,17 +109,19 @@ def _write_spread(
     engine: Engine, campaign_id: str, as_of: datetime, deferred: datetime, urgent: frozenset[str], shares: int
 ) -> int:
     """PostgreSQL: the one-intent messages written by `shares` transactions at once, each on its own connection
-    and a share of the recipients (duban.store.composing.write_singles): how many."""
+    and a share of the recipients (duban.store.composing.write_singles), committed together or not at all: how
+    many."""
 
-    def share(k: int) -> int:
-        with unit_of_work(engine) as conn:
+    def share(k: int):
+        def work(conn) -> int:
             codec = Codec(conn)
             no_long_waits(codec)
             make_room(codec)
             return write_singles(codec, campaign_id, as_of, deferred, urgent, share=(k, shares))
 
-    with ThreadPoolExecutor(shares, thread_name_prefix="duban-compose") as pool:
-        return sum(pool.map(share, range(shares)))
+        return work
+
+    return sum(all_or_none(engine, [share(k) for k in range(shares)]))
 
 
 def _urgent_apart(groups, urgent: frozenset[str]) -> list:

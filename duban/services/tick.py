@@ -8,7 +8,6 @@ Ticking the same instant twice changes nothing; a tick after a gap applies the m
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,7 +17,7 @@ from duban.domain.state import Progress, Schedule, State
 from duban.instants import utc
 from duban.settings import get_settings
 from duban.store.codec import SQLITE_BY_CASE, Codec
-from duban.store.db import reading, unit_of_work
+from duban.store.db import all_or_none, reading, unit_of_work
 from duban.store.tally import compact_tally
 from duban.store.tick_sql import (
     INTENT_COLUMNS,
@@ -120,18 +119,19 @@ def _apply_spread(
     engine: Engine, key: list, due: tuple, case: Any, outcome: Outcome, actor: str, shares: int
 ) -> tuple[int, int, list[tuple]]:
     """PostgreSQL: one case applied by `shares` transactions at once, each on its own connection and one range of
-    the case's ids: (rows changed, intents written, what slipped, in id order as one statement gives it)."""
+    the case's ids, committed together or not at all (duban.store.db.all_or_none): (rows changed, intents written,
+    what slipped, in id order as one statement gives it)."""
 
-    def share(ids: tuple[int, int]) -> tuple[int, int, list[tuple]]:
-        with unit_of_work(engine) as conn:
+    def share(ids: tuple[int, int]):
+        def work(conn) -> tuple[int, int, list[tuple]]:
             codec = Codec(conn)
             no_long_waits(codec)
             make_room(codec)
             return apply_case(codec, key, due, case, outcome, actor, ids=ids)
 
-    ranges = id_ranges(case.first_id, case.last_id, shares)
-    with ThreadPoolExecutor(len(ranges), thread_name_prefix="duban-tick") as pool:
-        parts = list(pool.map(share, ranges))
+        return work
+
+    parts = all_or_none(engine, [share(ids) for ids in id_ranges(case.first_id, case.last_id, shares)])
     return (
         sum(part[0] for part in parts),
         sum(part[1] for part in parts),

@@ -10,10 +10,11 @@ The schema comes from Alembic revisions (duban/store/migrate.py); a fresh databa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from sqlalchemy import Connection, Engine
 
@@ -22,6 +23,8 @@ from duban.store.migrate import create_fresh, ensure_schema
 
 if TYPE_CHECKING:
     import sqlite3
+
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=8)
@@ -65,3 +68,62 @@ def reading(engine: Engine) -> Iterator[Connection]:
     Every connection but a writer's reads so (see duban.store.engine.writing); this names the intent."""
     with engine.connect() as connection:
         yield connection
+
+
+class PartlyCommitted(RuntimeError):
+    """Some shares of work spread over several transactions committed and others did not (a connection lost in
+    the moment between their commits): what committed stands, and the next tick applies the rest, once."""
+
+
+def all_or_none(engine: Engine, works: Sequence[Callable[[Connection], T]]) -> list[T]:
+    """Run each work at once in a transaction of its own, on a connection of its own (PostgreSQL: the server
+    works on as many cores), and commit them all only when every one has done its work: one that fails rolls
+    every other back, as one transaction would, and its error is raised. The transactions hold their rows until
+    the last one is done, so the works must never wait for each other's rows (disjoint ranges of ids or of
+    recipients). Only the moment of the commits themselves is not atomic (PartlyCommitted)."""
+    ready = [threading.Event() for _ in works]
+    decided = threading.Event()
+    verdict = {"commit": False}
+    results: list = [None] * len(works)
+    errors: list[BaseException | None] = [None] * len(works)
+    committed = [False] * len(works)
+
+    def run(k: int) -> None:
+        try:
+            with engine.connect() as connection:
+                transaction = None
+                try:
+                    transaction = connection.begin()
+                    results[k] = works[k](connection)
+                except BaseException as exc:  # noqa: BLE001 - carried to the caller once every work is settled
+                    errors[k] = exc
+                finally:
+                    ready[k].set()
+                decided.wait()
+                if transaction is not None and transaction.is_active:
+                    if verdict["commit"]:
+                        transaction.commit()
+                        committed[k] = True
+                    else:
+                        transaction.rollback()
+        except BaseException as exc:  # noqa: BLE001 - no connection, or a commit that failed
+            errors[k] = errors[k] or exc
+            ready[k].set()
+
+    threads = [threading.Thread(target=run, args=(k,), name=f"duban-share-{k}") for k in range(len(works))]
+    for thread in threads:
+        thread.start()
+    for event in ready:
+        event.wait()
+    verdict["commit"] = not any(errors)
+    decided.set()
+    for thread in threads:
+        thread.join()
+    failed = [exc for exc in errors if exc is not None]
+    if failed and any(committed):
+        raise PartlyCommitted(
+            f"{sum(committed)} of {len(works)} shares committed before one failed: {failed[0]!r}"
+        ) from failed[0]
+    if failed:
+        raise failed[0]
+    return results

@@ -98,6 +98,83 @@ def test_transitions_and_intents_commit_together(engine, monkeypatch, many_cases
         assert conn.execute(select(func.count()).where(Assignment.state != State.pending.value)).scalar() == 0
 
 
+def test_a_spread_opening_whose_one_share_fails_leaves_nothing_and_its_retry_reports_every_unit(pg_engine):
+    """PostgreSQL spreads a large opening over two transactions (DUBAN_WRITERS); the database refuses the intents
+    of the units in the second range (a trigger stands in for a lost connection or a full disk): the first range's
+    transaction, done already, is rolled back with it, as one transaction would be, so the task's retry opens every
+    unit and says so — the run's log, its summary, its events and the upkeep all count what it opened."""
+    plan_jinzhong(pg_engine)
+    with pg_engine.begin() as conn:
+        ids = (
+            conn.exec_driver_sql("SELECT id FROM assignment WHERE stage_id = 'self_assessment' ORDER BY id")
+            .scalars()
+            .all()
+        )
+        conn.exec_driver_sql(
+            "CREATE FUNCTION refuse_second_range() RETURNS trigger AS $$ BEGIN "
+            f"IF NEW.assignment_id >= {ids[len(ids) * 3 // 4]} THEN "
+            "RAISE EXCEPTION 'connection lost while writing intents'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse_second_range BEFORE INSERT ON intent FOR EACH ROW "
+            "EXECUTE FUNCTION refuse_second_range()"
+        )
+    opening = at("2024-05-10 08:30")
+    try:
+        with pytest.raises(Exception, match="connection lost while writing intents"):
+            tick_stage(pg_engine, CAMPAIGN, "self_assessment", opening, writers=2, spread_from=1)
+        with pg_engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(TransitionRow)).scalar() == 0
+            assert conn.execute(select(func.count()).select_from(Intent)).scalar() == 0
+            assert conn.execute(select(func.count()).where(Assignment.state != State.pending.value)).scalar() == 0
+    finally:
+        with pg_engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER refuse_second_range ON intent")
+            conn.exec_driver_sql("DROP FUNCTION refuse_second_range()")
+    retried = tick_stage(pg_engine, CAMPAIGN, "self_assessment", opening, writers=2, spread_from=1)
+    assert retried.events["opened"] == len(ids) and retried.intents == len(ids)
+
+
+def test_a_spread_compose_whose_one_share_fails_writes_no_message_and_its_retry_writes_each_once(pg_engine):
+    """The messages of a large opening are written by two transactions at once on PostgreSQL (one item per
+    township of 昔阳县: one message each); 乐平镇's message is refused by the database: no message of either share
+    remains, every intent still waits, and the retry writes one message per township."""
+    from duban.services.compose import compose_messages
+    from duban.services.lifecycle import ensure_planned
+    from tests.conftest import ROOT
+
+    xiyang = ensure_planned(
+        pg_engine, ROOT / "tests" / "specs" / "xiyang-2024-outcomes.yaml", now=at("2024-05-06 12:00")
+    )
+    opening = at("2024-05-13 08:30")
+    opened = tick_stage(pg_engine, xiyang.campaign_id, "self_check", opening)
+    assert opened.intents == 10  # one per township
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE FUNCTION refuse_leping() RETURNS trigger AS $$ BEGIN IF NEW.recipient = '140724100' THEN "
+            "RAISE EXCEPTION 'connection lost while writing messages'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse_leping BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_leping()"
+        )
+    try:
+        with pytest.raises(Exception, match="connection lost while writing messages"):
+            compose_messages(pg_engine, xiyang.campaign_id, opening, writers=2, spread_from=1)
+        with pg_engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(OutboxMessage)).scalar() == 0
+            assert conn.execute(select(func.count()).where(Intent.message_id.is_(None))).scalar() == opened.intents
+    finally:
+        with pg_engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER refuse_leping ON outbox")
+            conn.exec_driver_sql("DROP FUNCTION refuse_leping()")
+    with pg_engine.connect() as conn:
+        recipients = conn.execute(select(func.count(func.distinct(Intent.recipient)))).scalar()
+    assert compose_messages(pg_engine, xiyang.campaign_id, opening, writers=2, spread_from=1) == recipients
+    with pg_engine.connect() as conn:
+        assert conn.execute(select(func.count(func.distinct(OutboxMessage.recipient)))).scalar() == recipients
+        assert conn.execute(select(func.count()).where(Intent.message_id.is_(None))).scalar() == 0
+
+
 def _record(engine) -> dict:
     """What a campaign wrote, by units and items rather than row ids (the two ways number rows differently)."""
     import json
