@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from duban.domain.plan import Plan, build_plan, load_calendar_for
-from duban.errors import DubanError, SpecError, StoreError
+from duban.errors import DubanError, SpecError, SpecErrors, StoreError
 from duban.spec.load import LoadedSpec, load_spec
 from duban.store.plans import planned_id, planned_sha256, reset_campaign, store_plan
 
@@ -33,10 +33,15 @@ def plan_file(path: Path | str, *, calendar_file: Path | None = None) -> tuple[L
 
         validate_file(path, calendar_file)  # raises every error of the file, not only the models' ones
         raise
+    from duban.spec.checks import plan_errors
     from duban.spec.load import clean_errors
 
     with clean_errors(path):
-        return spec, build_plan(spec, load_calendar_for(spec, calendar_file))
+        plan = build_plan(spec, load_calendar_for(spec, calendar_file))
+    errors = plan_errors(spec, plan)  # what no unit could meet: refused here as `duban validate` refuses it
+    if errors:
+        raise SpecErrors(errors)
+    return spec, plan
 
 
 def check_ref(engine: Engine, ref: str, *, calendar_file: Path | None = None) -> None:

@@ -1,8 +1,9 @@
 """What a careful clerk would catch in a spec that is valid: warnings, not errors.
 
-A due on a holiday or weekend, a due outside its stage, a window that ends before it starts, a sample rule
-that cannot be met in full, a selector that picks no unit, working days counted in a year without calendar
-data. `duban validate` prints them; `--strict` makes them errors.
+A due on a holiday or weekend, a due outside its stage, a sample rule that cannot be met in full, a selector
+that picks no unit, working days counted in a year without calendar data. `duban validate` prints them;
+`--strict` makes them errors. What no unit could meet is an error of the plan itself (`plan_errors`): an item
+due before it opens, a stage whose window ends before it starts.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from duban.domain.timeline import LenientCalendar
 from duban.errors import SpecError, SpecErrors
 from duban.instants import fmt, fmt_date
 from duban.spec.clerk import clerk_notes, name_collisions, unit_name_problem
-from duban.spec.load import LoadedSpec
+from duban.spec.load import LoadedSpec, by_line
 from duban.spec.source import PathKey, dotted
 
 
@@ -41,7 +42,7 @@ def validate(spec: LoadedSpec, calendar: WorkCalendar) -> tuple[Plan, list[SpecW
     """Plan the spec leniently (a year without calendar data is a warning here) and collect warnings."""
     lenient = LenientCalendar(calendar)
     plan = build_plan(spec, lenient)
-    early = dues_before_opening(spec, plan)
+    early = plan_errors(spec, plan)
     if early:
         raise SpecErrors(early)
     warnings = clerk_warnings(spec, plan, lenient)
@@ -67,6 +68,31 @@ def validate(spec: LoadedSpec, calendar: WorkCalendar) -> tuple[Plan, list[SpecW
             )
         )
     return plan, warnings
+
+
+def plan_errors(spec: LoadedSpec, plan: Plan) -> list[SpecError]:
+    """What no unit could meet, each at its line: a stage whose window ends before it starts, an item due
+    before it opens. `duban validate` and every command that plans a spec file refuse them."""
+    return by_line([*windows_backwards(spec, plan), *dues_before_opening(spec, plan)])
+
+
+def windows_backwards(spec: LoadedSpec, plan: Plan) -> list[SpecError]:
+    """A stage window that ends before it starts (`{start: 2025-04-18, end: 2025-04-01}`, a typo in a month): its
+    items would be due before they open and overdue the moment they do, so it is an error at the end's line."""
+    tz = spec.campaign.timezone
+    errors: list[SpecError] = []
+    for s_index, stage in enumerate(spec.campaign.stages):
+        window = plan.stage_windows.get(stage.id)
+        if window and window[1] < window[0]:
+            errors.append(
+                spec.source.error(
+                    ("stages", s_index, "window", "end"),
+                    f"the window of stage {stage.name} ends ({fmt(window[1], tz)}) before it starts "
+                    f"({fmt(window[0], tz)}): no unit could hand in on time; check the dates (write 次年 or the "
+                    "next year's date for a window that runs into the next year)",
+                )
+            )
+    return errors
 
 
 def dues_before_opening(spec: LoadedSpec, plan: Plan) -> list[SpecError]:
@@ -134,15 +160,7 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
         counts[(a.stage_id, a.item_id)] = counts.get((a.stage_id, a.item_id), 0) + 1
         dues_of.setdefault(a.item_id, set()).add(a.due_at)  # one pass: not items × assignments
     for s_index, stage in enumerate(campaign.stages):
-        window = plan.stage_windows.get(stage.id)
-        if window and window[1] < window[0]:
-            found.append(
-                _warn(
-                    spec,
-                    ("stages", s_index, "window", "end"),
-                    f"the window ends ({fmt(window[1], tz)}) before it starts ({fmt(window[0], tz)})",
-                )
-            )
+        window = plan.stage_windows.get(stage.id)  # one that ends before it starts is refused (plan_errors)
         for i_index, item in enumerate(stage.items):
             path: PathKey = ("stages", s_index, "items", i_index)
             waits = [sid for sid in plan.undrawn if _draws_on(item, sid)]

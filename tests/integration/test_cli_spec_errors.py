@@ -110,3 +110,23 @@ def test_help_read_through_a_pipe_is_plain_text():
         assert f"\n  {name} " in commands, name
     typo = subprocess.run([*duban, "tikc"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert typo.returncode == 2 and "╭" not in typo.stderr and "No such command 'tikc'" in typo.stderr
+
+
+def test_a_window_that_ends_before_it_starts_is_refused_at_its_line(tmp_path):
+    """自查阶段 4月18日至4月1日 (a typo in the month): every item would be due before it opens and overdue the moment
+    it does. validate refuses it at the window's end (it was a warning, exit 0), and so do plan and tick."""
+    spec = tmp_path / "backwards.yaml"
+    spec.write_text(
+        (ROOT / "tests" / "specs" / "xiyang-2024-outcomes.yaml")
+        .read_text(encoding="utf-8")
+        .replace("window: {start: 2024-05-13, end: 2024-05-24}", "window: {start: 2024-05-13, end: 2024-04-24}"),
+        encoding="utf-8",
+    )
+    checked = _run("validate", spec)
+    assert checked.exit_code == 1
+    assert (
+        f"{spec}:13 stages[0].window.end: the window of stage 自查阶段 ends (2024-04-24 周三 24:00) before it starts"
+        in (checked.output)
+    )
+    planned = _run("plan", spec)
+    assert planned.exit_code == 1 and "before it starts" in planned.output and "Traceback" not in planned.output
