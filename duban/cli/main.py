@@ -193,7 +193,7 @@ def tick(spec: SpecArg, as_of: AsOf = None) -> None:
         summary = campaign_tick(spec=str(spec), as_of=moment)
     except DubanError as exc:
         _fail(exc)
-    show.print_tick(console, summary)
+    show.print_tick(console, summary, settings.timezone)
 
 
 @app.command()

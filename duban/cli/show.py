@@ -180,8 +180,10 @@ def plan_json(plan: Plan) -> dict:
     }
 
 
-def print_tick(console: Console, summary: dict) -> None:
-    console.print(f"[bold]tick[/] {lit(summary['campaign'])} @ {lit(summary['as_of'])}", highlight=False)
+def print_tick(console: Console, summary: dict, tz: str = "Asia/Shanghai") -> None:
+    """What a tick did, headed by the campaign and the instant as the Prefect run is named (2024-06-12 周三 09:00)."""
+    when = fmt(datetime.fromisoformat(summary["as_of"]), tz)
+    console.print(f"[bold]tick[/] {lit(summary['campaign'])} @ {lit(when)}", highlight=False)
     for stage in summary["stages"]:
         events = ", ".join(f"{k} {v}" for k, v in stage["events"].items()) or "no change"
         console.print(f"  {lit(stage['stage'])}: {lit(stage['examined'])} due → {lit(events)}", highlight=False)

@@ -28,3 +28,10 @@ def test_a_tick_without_the_loop_prints_its_count_alone():
     out = _printed(_summary(messages=130))
     assert "messages composed: 130\n" in out
     assert "签收" not in out
+
+
+def test_the_tick_is_headed_by_its_instant_as_its_run_is_named():
+    """`duban tick … --as-of "2024-06-12 09:00"` printed 2024-06-12T09:00:00+08:00 (UTC for a tick at 'now'),
+    while the Prefect run, the log and the portal say 2024-06-12 周三 09:00."""
+    out = _printed(_summary(messages=0, as_of="2024-06-12T01:00:00+00:00"))
+    assert out.startswith("tick jinzhong-2024-lookback @ 2024-06-12 周三 09:00\n")
