@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Literal, NoReturn, Optional
@@ -446,6 +448,25 @@ app.command("deploy")(_deploy)
 app.command("review")(_review)
 app.command("ack")(_ack)
 app.command("bulletin")(_bulletin)
+
+
+def _flowing_help(typer_app: typer.Typer) -> None:
+    """Each command's help as paragraphs that wrap at the reader's width, not at the docstring's line ends (ragged
+    at 80 columns, and Rich cut a line of 汉字 that ran one cell over with "…"), and in a listing its first
+    sentence alone; the command's own --help keeps every paragraph."""
+    for info in typer_app.registered_commands:
+        doc = info.help or inspect.getdoc(info.callback) or ""
+        paragraphs = [" ".join(line.strip() for line in part.splitlines()) for part in doc.split("\n\n")]
+        info.help = "\n\n".join(paragraphs)
+        if info.short_help is None and paragraphs[0]:
+            first = re.split(r"(?<=[.。])\s", paragraphs[0], maxsplit=1)[0]
+            info.short_help = first
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _flowing_help(group.typer_instance)
+
+
+_flowing_help(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -130,3 +130,30 @@ def test_a_window_that_ends_before_it_starts_is_refused_at_its_line(tmp_path):
     )
     planned = _run("plan", spec)
     assert planned.exit_code == 1 and "before it starts" in planned.output and "Traceback" not in planned.output
+
+
+def test_help_at_a_terminal_wraps_at_its_width_not_at_the_docstrings_line_ends():
+    """At a 100-column terminal `duban --help` draws Rich's panels: each command's description flows to the
+    panel's width (amend's used to break after "keep every", mid-sentence, where its docstring's line ended)."""
+    import os
+    import re
+    import shlex
+
+    if shutil.which("script") is None:  # util-linux: on every Debian machine
+        raise AssertionError("`script` (util-linux) is needed to give duban a terminal")
+    command = f"stty cols 100; {shlex.quote(sys.executable)} -c 'from duban.cli.main import app; app()' --help"
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "TERMINAL_WIDTH")}
+    shown = subprocess.run(
+        ["script", "-qc", command, "/dev/null"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", shown.stdout)
+    assert "╭" in text, text  # a terminal: Rich's panels
+    lines = text.splitlines()
+    first = next(k for k, line in enumerate(lines) if line.startswith("│ amend "))
+    entry = [lines[first][13:].rstrip(" │")]
+    for line in lines[first + 1 :]:  # its continuation lines, up to the next command
+        if not line.startswith("│            "):
+            break
+        entry.append(line[13:].rstrip(" │"))
+    assert " ".join(entry).startswith("Apply a later notice that changes dues or stage windows: re-plan only what")
+    assert all(len(line) >= 60 for line in entry[:-1]), entry  # no line cut short where the docstring's ended
