@@ -59,6 +59,16 @@ def _new_due(text: str, tz: str, accept: bool) -> datetime | None:
         ) from None
 
 
+def _unit_page_saying(request: Request, p: Portal, token: str, link):
+    """A refusal's answer on a unit's page: the page again, the message at its top (400)."""
+    return lambda error: render_unit(request, p, token, load_page(p, link), error=error, status=400)
+
+
+def _back_to_queue(campaign_id: str):
+    """A refusal's answer in the operators' queue (督办闭环): back to it, the message at its top."""
+    return lambda error: RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop?error={quote(error)}", status_code=303)
+
+
 async def _form(request: Request, p: Portal, scope: str) -> FormData:
     p.writable()  # a preview changes nothing
     form = await request.form(max_files=0, max_fields=10)
@@ -79,7 +89,7 @@ async def unit_ack(request: Request, token: str, p: Portal = Depends(portal)):
             request,
             p,
             exc.cn,
-            lambda error: render_unit(request, p, token, load_page(p, link), error=error, status=400),
+            _unit_page_saying(request, p, token, link),
             actor=f"unit:{link.unit_code}",
             campaign_id=link.campaign_id,
             unit_code=link.unit_code,
@@ -185,7 +195,7 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
             request,
             p,
             exc.cn,
-            lambda error: render_unit(request, p, token, load_page(p, link), error=error, status=400),
+            _unit_page_saying(request, p, token, link),
             actor=f"unit:{link.unit_code}",
             campaign_id=link.campaign_id,
             unit_code=row.unit_code,
@@ -288,7 +298,7 @@ async def ops_review(
             request,
             p,
             exc.cn,
-            lambda error: RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop?error={quote(error)}", status_code=303),
+            _back_to_queue(campaign_id),
             actor=f"operator:{who}",
             campaign_id=campaign_id,
             unit_code=row.unit_code,
@@ -334,7 +344,7 @@ async def ops_extension(
             request,
             p,
             exc.cn,
-            lambda error: RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop?error={quote(error)}", status_code=303),
+            _back_to_queue(campaign_id),
             actor=f"operator:{who}",
             campaign_id=campaign_id,
             target=f"延期申请#{request_id} {'批准' if approve else '不批准'}",
