@@ -25,7 +25,7 @@ from duban.store.composing import (
     write_messages,
     write_singles,
 )
-from duban.store.db import all_or_none, unit_of_work
+from duban.store.db import all_or_none_here, unit_of_work
 from duban.store.tick_sql import make_room, no_long_waits
 from duban.views.campaigns import PlannedCampaign
 
@@ -94,7 +94,7 @@ def compose_messages(
             deferred = policy.end_after(as_of, tz)
             shares = 1 if codec.sqlite else (writers or get_settings().writers)
             if shares > 1 and pending_at_least(codec, campaign_id, spread_from):
-                written = _write_spread(engine, campaign_id, as_of, deferred, policy.urgent, shares)
+                written = _write_spread(engine, codec, campaign_id, as_of, deferred, policy.urgent, shares)
             else:
                 written = write_singles(codec, campaign_id, as_of, deferred, policy.urgent)
         groups: dict[str, list] = defaultdict(list)
@@ -106,10 +106,17 @@ def compose_messages(
 
 
 def _write_spread(
-    engine: Engine, campaign_id: str, as_of: datetime, deferred: datetime, urgent: frozenset[str], shares: int
+    engine: Engine,
+    codec: Codec,
+    campaign_id: str,
+    as_of: datetime,
+    deferred: datetime,
+    urgent: frozenset[str],
+    shares: int,
 ) -> int:
     """PostgreSQL: the one-intent messages written by `shares` transactions at once, each on its own connection
-    and a share of the recipients (duban.store.composing.write_singles), committed together or not at all: how
+    and a share of the recipients (duban.store.composing.write_singles), committed together or not at all (a
+    share lost after the others committed is written again in the compose's own transaction, `codec`): how
     many."""
 
     def share(k: int):
@@ -121,7 +128,7 @@ def _write_spread(
 
         return work
 
-    return sum(all_or_none(engine, [share(k) for k in range(shares)]))
+    return sum(all_or_none_here(engine, codec.conn, [share(k) for k in range(shares)]))
 
 
 def _urgent_apart(groups, urgent: frozenset[str]) -> list:

@@ -17,7 +17,7 @@ from duban.domain.state import Progress, Schedule, State
 from duban.instants import utc
 from duban.settings import get_settings
 from duban.store.codec import SQLITE_BY_CASE, Codec
-from duban.store.db import all_or_none, reading, unit_of_work
+from duban.store.db import all_or_none_here, reading, unit_of_work
 from duban.store.tally import compact_tally
 from duban.store.tick_sql import (
     INTENT_COLUMNS,
@@ -104,7 +104,7 @@ def tick_stage(
                 result.examined += case.count
                 continue
             if shares > 1:
-                applied, intents, overdue = _apply_spread(engine, key, due, case, outcome, actor, shares)
+                applied, intents, overdue = _apply_spread(engine, codec, key, due, case, outcome, actor, shares)
             else:  # on SQLite the transaction holds the write lock since BEGIN: a single case is all the due rows
                 applied, intents, overdue = apply_case(codec, key, due, case, outcome, actor, alone=len(cases) == 1)
             result.examined += applied
@@ -116,11 +116,12 @@ def tick_stage(
 
 
 def _apply_spread(
-    engine: Engine, key: list, due: tuple, case: Any, outcome: Outcome, actor: str, shares: int
+    engine: Engine, codec: Codec, key: list, due: tuple, case: Any, outcome: Outcome, actor: str, shares: int
 ) -> tuple[int, int, list[tuple]]:
     """PostgreSQL: one case applied by `shares` transactions at once, each on its own connection and one range of
-    the case's ids, committed together or not at all (duban.store.db.all_or_none): (rows changed, intents written,
-    what slipped, in id order as one statement gives it)."""
+    the case's ids, committed together or not at all (duban.store.db.all_or_none; a share lost after the others
+    committed is applied again in the tick's own transaction, `codec`): (rows changed, intents written, what
+    slipped, in id order as one statement gives it)."""
 
     def share(ids: tuple[int, int]):
         def work(conn) -> tuple[int, int, list[tuple]]:
@@ -131,7 +132,7 @@ def _apply_spread(
 
         return work
 
-    parts = all_or_none(engine, [share(ids) for ids in id_ranges(case.first_id, case.last_id, shares)])
+    parts = all_or_none_here(engine, codec.conn, [share(ids) for ids in id_ranges(case.first_id, case.last_id, shares)])
     return (
         sum(part[0] for part in parts),
         sum(part[1] for part in parts),

@@ -71,8 +71,14 @@ def reading(engine: Engine) -> Iterator[Connection]:
 
 
 class PartlyCommitted(RuntimeError):
-    """Some shares of work spread over several transactions committed and others did not (a connection lost in
-    the moment between their commits): what committed stands, and the next tick applies the rest, once."""
+    """Some works of `all_or_none` committed and others did not (a share's connection lost while it waited for the
+    others, or in the moment of the commits): `done` holds the committed works' results by their place, `failed`
+    the places of the others, whose rows are as they were. The caller does those again itself, so that what it
+    reports is what was done."""
+
+    def __init__(self, message: str, done: dict[int, object], failed: list[int]) -> None:
+        super().__init__(message)
+        self.done, self.failed = done, failed
 
 
 def all_or_none(engine: Engine, works: Sequence[Callable[[Connection], T]]) -> list[T]:
@@ -80,7 +86,8 @@ def all_or_none(engine: Engine, works: Sequence[Callable[[Connection], T]]) -> l
     works on as many cores), and commit them all only when every one has done its work: one that fails rolls
     every other back, as one transaction would, and its error is raised. The transactions hold their rows until
     the last one is done, so the works must never wait for each other's rows (disjoint ranges of ids or of
-    recipients). Only the moment of the commits themselves is not atomic (PartlyCommitted)."""
+    recipients). A share whose connection is lost after its work, while it waits, is found only at its commit,
+    when the others have committed: PartlyCommitted then says which (see there)."""
     ready = [threading.Event() for _ in works]
     decided = threading.Event()
     verdict = {"commit": False}
@@ -122,8 +129,20 @@ def all_or_none(engine: Engine, works: Sequence[Callable[[Connection], T]]) -> l
     failed = [exc for exc in errors if exc is not None]
     if failed and any(committed):
         raise PartlyCommitted(
-            f"{sum(committed)} of {len(works)} shares committed before one failed: {failed[0]!r}"
+            f"{sum(committed)} of {len(works)} shares committed before one failed: {failed[0]!r}",
+            {k: results[k] for k in range(len(works)) if committed[k]},
+            [k for k in range(len(works)) if not committed[k]],
         ) from failed[0]
     if failed:
         raise failed[0]
     return results
+
+
+def all_or_none_here(engine: Engine, connection: Connection, works: Sequence[Callable[[Connection], T]]) -> list[T]:
+    """`all_or_none`, and when only some works committed, the others done again on `connection` (the caller's own
+    transaction, which holds the turn): every work's result, so that what the caller reports is what was done. A
+    work that fails again raises, and what committed stands (the next tick applies the rest)."""
+    try:
+        return all_or_none(engine, works)
+    except PartlyCommitted as partly:
+        return [cast(T, partly.done[k]) if k in partly.done else works[k](connection) for k in range(len(works))]

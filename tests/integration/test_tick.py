@@ -1,6 +1,7 @@
 """Ticks on a real database (SQLite and Postgres): idempotent, catch up after a gap, atomic, index-driven."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -135,6 +136,69 @@ def test_a_spread_opening_whose_one_share_fails_leaves_nothing_and_its_retry_rep
     assert retried.events["opened"] == len(ids) and retried.intents == len(ids)
 
 
+def _lose_the_waiting_share(engine, statement: str, lost: list) -> None:
+    """Terminate the first backend seen idle in a transaction whose last statement began with `statement` (a share
+    of a spread tick or compose that has done its work and waits for the others), as a lost connection would."""
+    with engine.connect() as watcher:
+        for _ in range(2000):
+            waiting = (
+                watcher.exec_driver_sql(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE state = 'idle in transaction' AND starts_with(query, %(s)s)",
+                    {"s": statement},
+                )
+                .scalars()
+                .all()
+            )
+            if waiting:
+                watcher.exec_driver_sql(f"SELECT pg_terminate_backend({int(waiting[0])})")
+                lost.append(waiting[0])
+                return
+            watcher.commit()  # the activity view is read once per transaction: a new one each time
+            time.sleep(0.005)
+
+
+def test_a_share_lost_while_it_waits_for_the_other_is_applied_again_and_the_tick_reports_every_unit(pg_engine):
+    """The first range's transaction has done its work and waits for the second (slowed here by a trigger) when its
+    connection is lost (a network drop, idle_in_transaction_session_timeout): the second commits, the first cannot.
+    The tick applies the first range again in its own transaction, so it reports — and the flow's log, summary,
+    events and upkeep count — every unit it opened, each once (an outside tester's finding: it said half)."""
+    plan_jinzhong(pg_engine)
+    with pg_engine.begin() as conn:
+        ids = (
+            conn.exec_driver_sql("SELECT id FROM assignment WHERE stage_id = 'self_assessment' ORDER BY id")
+            .scalars()
+            .all()
+        )
+        conn.exec_driver_sql(
+            "CREATE FUNCTION slow_second_range() RETURNS trigger AS $$ BEGIN "
+            f"IF NEW.assignment_id > {(ids[0] + ids[-1]) // 2} THEN PERFORM pg_sleep(0.01); END IF; RETURN NEW; END $$ "
+            "LANGUAGE plpgsql"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER slow_second_range BEFORE INSERT ON intent FOR EACH ROW EXECUTE FUNCTION slow_second_range()"
+        )
+    lost: list[int] = []
+    watcher = threading.Thread(
+        target=_lose_the_waiting_share, args=(pg_engine, "WITH moved AS (UPDATE assignment", lost)
+    )
+    watcher.start()
+    try:
+        opened = tick_stage(pg_engine, CAMPAIGN, "self_assessment", at("2024-05-10 08:30"), writers=2, spread_from=1)
+    finally:
+        watcher.join()
+        with pg_engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER slow_second_range ON intent")
+            conn.exec_driver_sql("DROP FUNCTION slow_second_range()")
+    assert lost, "the first range's transaction was never seen waiting"
+    assert opened.events["opened"] == len(ids) and opened.intents == len(ids) and opened.examined == len(ids)
+    with pg_engine.connect() as conn:
+        per_assignment = conn.exec_driver_sql(
+            "SELECT count(*), count(DISTINCT assignment_id) FROM transition WHERE event = 'opened'"
+        ).one()
+    assert tuple(per_assignment) == (len(ids), len(ids))
+
+
 def test_a_spread_compose_whose_one_share_fails_writes_no_message_and_its_retry_writes_each_once(pg_engine):
     """The messages of a large opening are written by two transactions at once on PostgreSQL (one item per
     township of 昔阳县: one message each); 乐平镇's message is refused by the database: no message of either share
@@ -172,6 +236,46 @@ def test_a_spread_compose_whose_one_share_fails_writes_no_message_and_its_retry_
     assert compose_messages(pg_engine, xiyang.campaign_id, opening, writers=2, spread_from=1) == recipients
     with pg_engine.connect() as conn:
         assert conn.execute(select(func.count(func.distinct(OutboxMessage.recipient)))).scalar() == recipients
+        assert conn.execute(select(func.count()).where(Intent.message_id.is_(None))).scalar() == 0
+
+
+def test_a_compose_share_lost_while_it_waits_is_written_again_and_every_message_counted(pg_engine):
+    """The same for the messages: one share of the recipients has written its messages and waits when its
+    connection is lost; the other commits, and the compose writes the lost share's again in its own transaction,
+    so it says how many it wrote and every township has one message."""
+    from duban.services.compose import compose_messages
+    from duban.services.lifecycle import ensure_planned
+    from tests.conftest import ROOT
+
+    spec = ROOT / "tests" / "specs" / "xiyang-2024-outcomes.yaml"
+    xiyang = ensure_planned(pg_engine, spec, now=at("2024-05-06 12:00"))
+    opening = at("2024-05-13 08:30")
+    assert tick_stage(pg_engine, xiyang.campaign_id, "self_check", opening).intents == 10
+    with pg_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE FUNCTION slow_share_one() RETURNS trigger AS $$ BEGIN "
+            "IF mod(hashtext(NEW.recipient) & 2147483647, 2) = 1 THEN PERFORM pg_sleep(0.2); END IF; "
+            "RETURN NEW; END $$ "
+            "LANGUAGE plpgsql"
+        )
+        conn.exec_driver_sql(
+            "CREATE TRIGGER slow_share_one BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION slow_share_one()"
+        )
+    lost: list[int] = []
+    watcher = threading.Thread(target=_lose_the_waiting_share, args=(pg_engine, "WITH pending AS", lost))
+    watcher.start()
+    try:
+        written = compose_messages(pg_engine, xiyang.campaign_id, opening, writers=2, spread_from=1)
+    finally:
+        watcher.join()
+        with pg_engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER slow_share_one ON outbox")
+            conn.exec_driver_sql("DROP FUNCTION slow_share_one()")
+    assert lost, "no share was seen waiting"
+    assert written == 10
+    with pg_engine.connect() as conn:
+        per_recipient = conn.execute(select(func.count(), func.count(func.distinct(OutboxMessage.recipient)))).one()
+        assert tuple(per_recipient) == (10, 10)
         assert conn.execute(select(func.count()).where(Intent.message_id.is_(None))).scalar() == 0
 
 
