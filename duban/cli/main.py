@@ -195,6 +195,14 @@ def tick(spec: SpecArg, as_of: AsOf = None) -> None:
         summary = campaign_tick(spec=str(spec), as_of=moment)
     except DubanError as exc:
         _fail(exc)
+    except Exception as exc:  # noqa: BLE001 - the database or Prefect failed; the run's log above has the details
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        _fail(
+            DubanError(
+                f"the tick failed after Prefect's retries: {first}. What a failed step was writing is not stored; "
+                "the next tick applies whatever is due (`duban tick` again, or the deployment's next run)."
+            )
+        )
     show.print_tick(console, summary, settings.timezone)
 
 

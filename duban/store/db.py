@@ -17,7 +17,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
+from duban.errors import StoreError
 from duban.store.engine import checkpointer, make_engine, writing
 from duban.store.migrate import create_fresh, ensure_schema
 
@@ -35,7 +37,13 @@ def engine_for(url: str) -> Engine:
     Postgres database that lags is refused with the command that upgrades it (`duban db upgrade`).
     """
     engine = make_engine(url)
-    ensure_schema(engine, upgrade=engine.dialect.name == "sqlite")
+    try:
+        ensure_schema(engine, upgrade=engine.dialect.name == "sqlite")
+    except OperationalError as exc:  # no server, no such database, a refused login: said in one line, no password
+        engine.dispose()
+        reason = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else type(exc).__name__
+        where = engine.url.render_as_string(hide_password=True)
+        raise StoreError(f"cannot open the database {where}: {reason} (DUBAN_DATABASE_URL)") from None
     return engine
 
 

@@ -324,7 +324,8 @@ async def ops_extension(
 ):
     form = await _form(request, p, f"ops:{who}")
     campaign = campaign_or_404(p, campaign_id)
-    if not fits(request_id) or get_request(p.engine, request_id).campaign_id != campaign_id:
+    asked = get_request(p.engine, request_id) if fits(request_id) else None
+    if asked is None or asked.campaign_id != campaign_id:
         raise HTTPException(404, "没有这份延期申请。")
     approve, now = form.get("decision") == "approve", p.now()
     try:
@@ -347,6 +348,7 @@ async def ops_extension(
             _back_to_queue(campaign_id),
             actor=f"operator:{who}",
             campaign_id=campaign_id,
+            unit_code=asked.unit_code,  # so the refusal shows in the unit's own history too
             target=f"延期申请#{request_id} {'批准' if approve else '不批准'}",
             at=now,
         )
@@ -356,6 +358,7 @@ async def ops_extension(
         "extension",
         actor=f"operator:{who}",
         campaign_id=campaign_id,
+        unit_code=asked.unit_code,
         target=f"延期申请#{request_id} {'批准' if approve else '不批准'}",
         client=client_of(request),
     )

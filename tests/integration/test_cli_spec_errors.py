@@ -157,3 +157,24 @@ def test_help_at_a_terminal_wraps_at_its_width_not_at_the_docstrings_line_ends()
         entry.append(line[13:].rstrip(" │"))
     assert " ".join(entry).startswith("Apply a later notice that changes dues or stage windows: re-plan only what")
     assert all(len(line) >= 60 for line in entry[:-1]), entry  # no line cut short where the docstring's ended
+
+
+def test_a_database_that_cannot_be_opened_is_one_line_without_its_password(monkeypatch):
+    """An administrator mistypes the database in DUBAN_DATABASE_URL, or PostgreSQL is down: `duban tick` and
+    `duban status` say which database (its password hidden) and why, in one line, not a driver's traceback."""
+    from duban.settings import get_settings
+
+    for url, why in (
+        ("postgresql+psycopg://postgres@127.0.0.1:5432/duban_no_such_database", 'database "duban_no_such_database"'),
+        ("postgresql+psycopg://duban:s3cret-pw@127.0.0.1:1/duban", "Connection refused"),
+    ):
+        monkeypatch.setenv("DUBAN_DATABASE_URL", url)
+        get_settings.cache_clear()
+        for command in (["tick", JINZHONG, "--as-of", "2024-05-10 08:30"], ["status", JINZHONG]):
+            result = runner.invoke(app, [str(a) for a in command])
+            assert result.exit_code == 1, result.output
+            assert "Traceback" not in result.output and "s3cret-pw" not in result.output
+            assert result.output.startswith("error: cannot open the database postgresql+psycopg://") and why in (
+                result.output
+            ), result.output
+    get_settings.cache_clear()

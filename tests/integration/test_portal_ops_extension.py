@@ -80,6 +80,7 @@ def test_a_decision_the_operators_queue_refuses_is_audited_with_why(site):
     assert requests_of(site.engine, CAMPAIGN, unit_code=SHOUYANG)[0].status.value == "pending"
     [entry] = site.audit("refused")
     assert entry.actor == "operator:duban" and entry.target == f"延期申请#{asked.id} 批准" and not entry.ok
+    assert entry.unit_code == SHOUYANG  # in the unit's own history too
     assert "批准延期到的日期" in entry.detail
 
 
