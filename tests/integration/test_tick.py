@@ -99,18 +99,21 @@ def test_transitions_and_intents_commit_together(engine, monkeypatch, many_cases
         assert conn.execute(select(func.count()).where(Assignment.state != State.pending.value)).scalar() == 0
 
 
+def _planned_opening(engine) -> list[int]:
+    """The 晋中 campaign planned: the ids of its 自评 stage's assignments, in order."""
+    plan_jinzhong(engine)
+    with engine.connect() as conn:
+        sql = "SELECT id FROM assignment WHERE stage_id = 'self_assessment' ORDER BY id"
+        return list(conn.exec_driver_sql(sql).scalars().all())
+
+
 def test_a_spread_opening_whose_one_share_fails_leaves_nothing_and_its_retry_reports_every_unit(pg_engine):
     """PostgreSQL spreads a large opening over two transactions (DUBAN_WRITERS); the database refuses the intents
     of the units in the second range (a trigger stands in for a lost connection or a full disk): the first range's
     transaction, done already, is rolled back with it, as one transaction would be, so the task's retry opens every
     unit and says so — the run's log, its summary, its events and the upkeep all count what it opened."""
-    plan_jinzhong(pg_engine)
+    ids = _planned_opening(pg_engine)
     with pg_engine.begin() as conn:
-        ids = (
-            conn.exec_driver_sql("SELECT id FROM assignment WHERE stage_id = 'self_assessment' ORDER BY id")
-            .scalars()
-            .all()
-        )
         conn.exec_driver_sql(
             "CREATE FUNCTION refuse_second_range() RETURNS trigger AS $$ BEGIN "
             f"IF NEW.assignment_id >= {ids[len(ids) * 3 // 4]} THEN "
@@ -163,13 +166,8 @@ def test_a_share_lost_while_it_waits_for_the_other_is_applied_again_and_the_tick
     connection is lost (a network drop, idle_in_transaction_session_timeout): the second commits, the first cannot.
     The tick applies the first range again in its own transaction, so it reports — and the flow's log, summary,
     events and upkeep count — every unit it opened, each once (an outside tester's finding: it said half)."""
-    plan_jinzhong(pg_engine)
+    ids = _planned_opening(pg_engine)
     with pg_engine.begin() as conn:
-        ids = (
-            conn.exec_driver_sql("SELECT id FROM assignment WHERE stage_id = 'self_assessment' ORDER BY id")
-            .scalars()
-            .all()
-        )
         conn.exec_driver_sql(
             "CREATE FUNCTION slow_second_range() RETURNS trigger AS $$ BEGIN "
             f"IF NEW.assignment_id > {(ids[0] + ids[-1]) // 2} THEN PERFORM pg_sleep(0.01); END IF; RETURN NEW; END $$ "
