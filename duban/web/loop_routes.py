@@ -28,7 +28,7 @@ from duban.views.extensions import get_request, requests_of
 from duban.views.reviews import review_queue
 from duban.web.context import Portal, client_of, portal
 from duban.web.ops_routes import campaign_or_404, operator, page
-from duban.web.refusals import refused
+from duban.web.refusals import back_with, message_shown, refused
 from duban.web.security import check_csrf
 from duban.web.unit_routes import NOT_YOURS, file_response, fits, load_page, render_unit, unit_link
 
@@ -64,9 +64,9 @@ def _unit_page_saying(request: Request, p: Portal, token: str, link):
     return lambda error: render_unit(request, p, token, load_page(p, link), error=error, status=400)
 
 
-def _back_to_queue(campaign_id: str):
+def _back_to_queue(p: Portal, campaign_id: str):
     """A refusal's answer in the operators' queue (督办闭环): back to it, the message at its top."""
-    return lambda error: RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop?error={quote(error)}", status_code=303)
+    return lambda error: RedirectResponse(back_with(p, f"/ops/c/{quote(campaign_id)}/loop", error), status_code=303)
 
 
 async def _form(request: Request, p: Portal, scope: str) -> FormData:
@@ -266,7 +266,7 @@ def ops_loop(request: Request, campaign_id: str, p: Portal = Depends(portal), wh
             "tz": campaign.tz,
             "display": named.display,
             "items": {i.id: i for _s, i in campaign.spec.items()},
-            "error": request.query_params.get("error"),
+            "error": message_shown(request, p),
         },
         scope=f"ops:{who}",
     )
@@ -298,7 +298,7 @@ async def ops_review(
             request,
             p,
             exc.cn,
-            _back_to_queue(campaign_id),
+            _back_to_queue(p, campaign_id),
             actor=f"operator:{who}",
             campaign_id=campaign_id,
             unit_code=row.unit_code,
@@ -345,7 +345,7 @@ async def ops_extension(
             request,
             p,
             exc.cn,
-            _back_to_queue(campaign_id),
+            _back_to_queue(p, campaign_id),
             actor=f"operator:{who}",
             campaign_id=campaign_id,
             unit_code=asked.unit_code,  # so the refusal shows in the unit's own history too
@@ -422,7 +422,7 @@ async def ops_file_extension(
             request,
             p,
             exc.cn,
-            lambda error: RedirectResponse(f"{back}?error={quote(error)}#extension", status_code=303),
+            lambda error: RedirectResponse(back_with(p, back, error, "#extension"), status_code=303),
             actor=f"operator:{who}",
             campaign_id=campaign_id,
             unit_code=unit_code,

@@ -30,7 +30,7 @@ from duban.views.summary_table import summary_workbook
 from duban.views.unit_lookup import unit_named, unit_names
 from duban.views.unit_page import unit_page
 from duban.web.context import Portal, client_of, portal
-from duban.web.refusals import refused
+from duban.web.refusals import message_shown, refused
 from duban.web.security import check_csrf, csrf_for, end_session, operator_of, set_csrf_cookie, start_session
 from duban.web.unit_routes import LARGEST_ID, file_response, fits
 
@@ -234,7 +234,7 @@ def unit_detail(
         {
             "page": view,
             "extendable": extendable,
-            "error": request.query_params.get("error"),
+            "error": message_shown(request, p),
             "filed": request.query_params.get("extension"),
             "who": who,
             "link": link,

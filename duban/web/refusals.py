@@ -8,8 +8,11 @@ pattern once; the caller says what to audit and how to answer.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from datetime import datetime
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -46,3 +49,22 @@ def refused(
         client=client_of(request),
     )
     return answer(message)
+
+
+def back_with(p: Portal, base: str, message: str, anchor: str = "") -> str:
+    """Where a refused operator's form sends the browser back: `base` with the message and its seal (an HMAC with
+    the portal's key), so that the page shows only messages duban itself wrote there. A link crafted with its own
+    `?error=` text (系统升级，请将密码发给…) is not shown to an operator as the portal's word."""
+    return f"{base}?error={quote(message)}&seal={_seal(p, message)}{anchor}"
+
+
+def message_shown(request: Request, p: Portal) -> str | None:
+    """The refusal message a page was sent back with (`back_with`), when its seal is the portal's; else none."""
+    message, seal = request.query_params.get("error"), request.query_params.get("seal")
+    if not message or not seal or len(message) > 2000:
+        return None
+    return message if hmac.compare_digest(seal, _seal(p, message)) else None
+
+
+def _seal(p: Portal, message: str) -> str:
+    return hmac.new(p.key, b"refusal\x00" + message.encode("utf-8"), hashlib.sha256).hexdigest()[:32]

@@ -4,7 +4,7 @@ recorded and waits in 审核与延期申请. Every wrong field is refused by nam
 
 from __future__ import annotations
 
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pytest
 from sqlalchemy import select
@@ -82,6 +82,22 @@ def test_a_decision_the_operators_queue_refuses_is_audited_with_why(site):
     assert entry.actor == "operator:duban" and entry.target == f"延期申请#{asked.id} 批准" and not entry.ok
     assert entry.unit_code == SHOUYANG  # in the unit's own history too
     assert "批准延期到的日期" in entry.detail
+
+
+def test_a_link_with_its_own_error_text_shows_nothing_to_the_operator(site):
+    """A link crafted with `?error=系统升级，请将密码发给…` (phishing that looks like the portal's own alert) shows no
+    alert on the queue or a unit's page; a refusal duban sent the operator back with is shown, and a seal copied
+    onto other text is not."""
+    bait = "系统升级，请将密码发给 evil@example.com"
+    for path in (f"/ops/c/{CAMPAIGN}/loop", f"/ops/c/{CAMPAIGN}/u/{XIYANG}"):
+        shown = site.client.get(f"{path}?error={quote(bait)}&seal=0123456789abcdef0123456789abcdef")
+        assert shown.status_code == 200 and "evil@example.com" not in shown.text and "系统升级" not in shown.text
+    refused = _file(site, XIYANG, item=f"{ITEM}|", reason="汛期")  # no date: refused, sent back with a seal
+    location = refused.headers["location"]
+    assert "seal=" in location and "延期到：请填写延期到的日期" in text_of(site.client.get(location).text)
+    seal = location.split("seal=", 1)[1].split("#", 1)[0]
+    forged = site.client.get(f"/ops/c/{CAMPAIGN}/u/{XIYANG}?error={quote(bait)}&seal={seal}")
+    assert "evil@example.com" not in forged.text
 
 
 @pytest.mark.parametrize(
