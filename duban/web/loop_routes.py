@@ -40,7 +40,9 @@ def _due(text: str, tz: str, what: str) -> datetime:
     try:
         return parse_instant(text, tz, end_of_day=True)
     except ValueError:
-        raise RequestError(f"{text!r} is not a date", cn=f"请填写{what}（如 2024-06-14）") from None
+        typed = text.strip()[:40]
+        said = f"“{typed}”不是日期，" if typed else ""  # 2024-02-30, 六月十二日: said as typed, not as if left empty
+        raise RequestError(f"{text!r} is not a date", cn=f"{said}请填写{what}（如 2024-06-14）") from None
 
 
 def _new_due(text: str, tz: str, accept: bool) -> datetime | None:

@@ -81,7 +81,10 @@ def test_a_decision_the_operators_queue_refuses_is_audited_with_why(site):
     [entry] = site.audit("refused")
     assert entry.actor == "operator:duban" and entry.target == f"延期申请#{asked.id} 批准" and not entry.ok
     assert entry.unit_code == SHOUYANG  # in the unit's own history too
-    assert "批准延期到的日期" in entry.detail
+    assert "批准延期到的日期" in entry.detail and "“六月十二日”不是日期" in entry.detail  # as typed, not as if empty
+    data = {"csrf": site.csrf(loop), "decision": "approve", "until": "2024-02-30"}
+    impossible = site.client.post(f"/ops/c/{CAMPAIGN}/extensions/{asked.id}", data=data, follow_redirects=False)
+    assert "“2024-02-30”不是日期，请填写批准延期到的日期" in unquote(impossible.headers["location"])
 
 
 def test_a_link_with_its_own_error_text_shows_nothing_to_the_operator(site):
