@@ -80,13 +80,12 @@ def reading(engine: Engine) -> Iterator[Connection]:
 
 class PartlyCommitted(RuntimeError):
     """Some works of `all_or_none` committed and others did not (a share's connection lost while it waited for the
-    others, or in the moment of the commits): `done` holds the committed works' results by their place, `failed`
-    the places of the others, whose rows are as they were. The caller does those again itself, so that what it
-    reports is what was done."""
+    others, or in the moment of the commits): `done` holds the committed works' results by their place; the others'
+    rows are as they were, and the caller does those again itself, so that what it reports is what was done."""
 
-    def __init__(self, message: str, done: dict[int, object], failed: list[int]) -> None:
+    def __init__(self, message: str, done: dict[int, object]) -> None:
         super().__init__(message)
-        self.done, self.failed = done, failed
+        self.done = done
 
 
 def all_or_none(engine: Engine, works: Sequence[Callable[[Connection], T]]) -> list[T]:
@@ -139,7 +138,6 @@ def all_or_none(engine: Engine, works: Sequence[Callable[[Connection], T]]) -> l
         raise PartlyCommitted(
             f"{sum(committed)} of {len(works)} shares committed before one failed: {failed[0]!r}",
             {k: results[k] for k in range(len(works)) if committed[k]},
-            [k for k in range(len(works)) if not committed[k]],
         ) from failed[0]
     if failed:
         raise failed[0]
