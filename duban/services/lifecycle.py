@@ -36,9 +36,10 @@ def plan_file(path: Path | str, *, calendar_file: Path | None = None) -> tuple[L
     from duban.spec.checks import plan_errors
     from duban.spec.load import clean_errors
 
+    calendar = load_calendar_for(spec, calendar_file)
     with clean_errors(path):
-        plan = build_plan(spec, load_calendar_for(spec, calendar_file))
-    errors = plan_errors(spec, plan)  # what no unit could meet: refused here as `duban validate` refuses it
+        plan = build_plan(spec, calendar)
+    errors = plan_errors(spec, plan, calendar)  # what no unit could meet: refused here as `duban validate` refuses it
     if errors:
         raise SpecErrors(errors)
     return spec, plan

@@ -42,7 +42,7 @@ def validate(spec: LoadedSpec, calendar: WorkCalendar) -> tuple[Plan, list[SpecW
     """Plan the spec leniently (a year without calendar data is a warning here) and collect warnings."""
     lenient = LenientCalendar(calendar)
     plan = build_plan(spec, lenient)
-    early = plan_errors(spec, plan)
+    early = plan_errors(spec, plan, lenient)
     if early:
         raise SpecErrors(early)
     warnings = clerk_warnings(spec, plan, lenient)
@@ -70,17 +70,32 @@ def validate(spec: LoadedSpec, calendar: WorkCalendar) -> tuple[Plan, list[SpecW
     return plan, warnings
 
 
-def plan_errors(spec: LoadedSpec, plan: Plan) -> list[SpecError]:
-    """What no unit could meet, each at its line: a stage whose window ends before it starts, an item due
-    before it opens. `duban validate` and every command that plans a spec file refuse them."""
-    return by_line([*windows_backwards(spec, plan), *dues_before_opening(spec, plan)])
+def plan_errors(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar | None = None) -> list[SpecError]:
+    """What no unit could meet, each at its line: a stage or campaign window that ends before it starts, an item
+    due before it opens. `duban validate` and every command that plans a spec file refuse them (`calendar`: the
+    one the plan was built with, for a campaign window in working days)."""
+    return by_line([*windows_backwards(spec, plan, calendar), *dues_before_opening(spec, plan)])
 
 
-def windows_backwards(spec: LoadedSpec, plan: Plan) -> list[SpecError]:
-    """A stage window that ends before it starts (`{start: 2025-04-18, end: 2025-04-01}`, a typo in a month): its
-    items would be due before they open and overdue the moment they do, so it is an error at the end's line."""
+def windows_backwards(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar | None = None) -> list[SpecError]:
+    """A window that ends before it starts (`{start: 2025-04-18, end: 2025-04-01}`, a typo in a month), a
+    stage's or the campaign's own (活动时间): a stage's items would be due before they open and overdue the moment
+    they do; the campaign's would have every stage run outside it. An error at the end's line."""
     tz = spec.campaign.timezone
     errors: list[SpecError] = []
+    if spec.campaign.window is not None:
+        from duban.domain.timeline import Timeline
+
+        line = Timeline(spec.campaign, LenientCalendar(calendar or WorkCalendar()))
+        start, end = line.campaign_edge("start"), line.campaign_edge("end")
+        if end < start:
+            errors.append(
+                spec.source.error(
+                    ("window", "end"),
+                    f"the campaign's window (活动时间) ends ({fmt(end, tz)}) before it starts ({fmt(start, tz)}): "
+                    "check the dates (write 次年 or the next year's date for a window that runs into the next year)",
+                )
+            )
     for s_index, stage in enumerate(spec.campaign.stages):
         window = plan.stage_windows.get(stage.id)
         if window and window[1] < window[0]:

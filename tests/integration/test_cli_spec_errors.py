@@ -132,6 +132,27 @@ def test_a_window_that_ends_before_it_starts_is_refused_at_its_line(tmp_path):
     assert planned.exit_code == 1 and "before it starts" in planned.output and "Traceback" not in planned.output
 
 
+def test_a_campaign_window_that_ends_before_it_starts_is_refused_at_its_line(tmp_path):
+    """活动时间 5月9日至4月20日 (a typo in the month): every stage would run outside the campaign's window. validate
+    used to pass it with a warning per stage (exit 0) and never said the window itself was backwards; now it is
+    refused at the window's end, and so is plan."""
+    spec = tmp_path / "anshan.yaml"
+    shutil.copytree(ROOT / "campaign_specs" / "units", tmp_path / "units")
+    text = (ROOT / "campaign_specs" / "anshan-2022-open-day-report.yaml").read_text(encoding="utf-8")
+    assert "  start: 2022-05-09\n  end: 2022-05-20\n" in text
+    spec.write_text(
+        text.replace("  start: 2022-05-09\n  end: 2022-05-20\n", "  start: 2022-05-09\n  end: 2022-04-20\n")
+    )
+    checked = _run("validate", spec)
+    assert checked.exit_code == 1, checked.output
+    assert (
+        f"{spec}:17 window.end: the campaign's window (活动时间) ends (2022-04-20 周三 24:00) before it starts "
+        "(2022-05-09 周一 08:30)" in checked.output
+    )
+    planned = _run("plan", spec)
+    assert planned.exit_code == 1 and "before it starts" in planned.output and "Traceback" not in planned.output
+
+
 def test_help_at_a_terminal_wraps_at_its_width_not_at_the_docstrings_line_ends():
     """At a 100-column terminal `duban --help` draws Rich's panels: each command's description flows to the
     panel's width (amend's used to break after "keep every", mid-sentence, where its docstring's line ended)."""
