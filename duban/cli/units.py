@@ -23,9 +23,17 @@ def import_command(
         Optional[Path], typer.Option(help="YAML mapping its column names (columns:, attributes:)")
     ] = None,
     actor: Annotated[str, typer.Option(help="who imports (kept with the import)")] = "cli",
+    delisting: Annotated[
+        bool,
+        typer.Option(
+            "--delisting",
+            help="the list really shrinks: store a file that leaves more than half of the units listed now unlisted",
+        ),
+    ] = False,
 ) -> None:
     """Check every row (信用代码 check digit, division code, duplicates, names) and store the list only when all are
-    right; a re-import updates it in place and keeps who was listed when."""
+    right; a re-import updates it in place and keeps who was listed when. A file that would leave more than half of
+    the units listed now no longer listed is refused unless --delisting."""
     from pydantic import TypeAdapter, ValidationError
 
     from duban.domain.listed import Mapping, load_mapping, read_list
@@ -43,7 +51,9 @@ def import_command(
         )
     try:
         read = read_list(file, load_mapping(mapping) if mapping else Mapping())
-        result = import_listed(engine(), list_name, read, now=datetime.now(timezone.utc), actor=actor[:80])
+        result = import_listed(
+            engine(), list_name, read, now=datetime.now(timezone.utc), actor=actor[:80], delisting=delisting
+        )
     except DubanError as exc:
         fail(exc)
     rows = "row" if result.rows == 1 else "rows"

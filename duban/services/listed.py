@@ -14,7 +14,10 @@ if TYPE_CHECKING:
     from duban.domain.listed import ReadList
 
 
-def import_listed(engine: Engine, list_name: str, read: ReadList, *, now: datetime, actor: str = "cli") -> ImportResult:
+def import_listed(
+    engine: Engine, list_name: str, read: ReadList, *, now: datetime, actor: str = "cli", delisting: bool = False
+) -> ImportResult:
     """Store `read` (every row checked by duban.domain.listed.read_list) as list `list_name`: what was added,
-    changed, no longer listed and left as it was."""
-    return import_list(engine, list_name, read, now=now, actor=actor)
+    changed, no longer listed and left as it was. A file that drops more than half of the units listed now is
+    refused unless `delisting` (duban.store.listed.import_list)."""
+    return import_list(engine, list_name, read, now=now, actor=actor, delisting=delisting)

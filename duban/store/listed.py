@@ -56,26 +56,20 @@ class ImportResult:
     number: int = 1  # the import's place among its list's imports (1 for the first), as `duban units history` counts
 
 
-def import_list(engine: Engine, list_name: str, read: ReadList, *, now: datetime, actor: str = "cli") -> ImportResult:
-    """Store a checked list under `list_name`: update in place, keeping every earlier spell."""
+def import_list(
+    engine: Engine, list_name: str, read: ReadList, *, now: datetime, actor: str = "cli", delisting: bool = False
+) -> ImportResult:
+    """Store a checked list under `list_name`: update in place, keeping every earlier spell.
+
+    A file that would leave more than half of the units listed now no longer listed (another county's list, last
+    year's, an extract) is refused with nothing stored, unless `delisting` says the list really shrinks so."""
     now = utc(now)
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
         if not codec.sqlite:  # two imports of one list at once: the second waits and compares with the first
             codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"duban.units.{list_name}"])
         current = {row[1]: row for row in codec.select(_SELECT + " AND listed_until IS NULL", [list_name])}
-        import_id: int = conn.execute(
-            insert(_I)
-            .values(
-                list_name=list_name,
-                file=read.file,
-                sha256=read.sha256,
-                rows=len(read.rows),
-                imported_at=now,
-                actor=actor,
-            )
-            .returning(_I.c.id)
-        ).scalar_one()
+        listed_now = len(current)
         opening: list[ListedRow] = []
         closing: list[int] = []
         unchanged = 0
@@ -88,6 +82,25 @@ def import_list(engine: Engine, list_name: str, read: ReadList, *, now: datetime
             else:
                 closing.append(stored[0])
                 opening.append(row)
+        if not delisting and _mostly_gone(len(current), listed_now):
+            raise StoreError(
+                f"{read.file}: list {list_name!r} now has {listed_now:,} units and this file keeps "
+                f"{listed_now - len(current):,} of them: {len(current):,} would no longer be listed (e.g. "
+                f"{', '.join(sorted(current)[:3])}); nothing was stored. Is it the right file for this list? If the "
+                "list really shrinks so (a new year's 名录), import it again with --delisting"
+            )
+        import_id: int = conn.execute(
+            insert(_I)
+            .values(
+                list_name=list_name,
+                file=read.file,
+                sha256=read.sha256,
+                rows=len(read.rows),
+                imported_at=now,
+                actor=actor,
+            )
+            .returning(_I.c.id)
+        ).scalar_one()
         changed = len(closing)
         closing.extend(stored[0] for stored in current.values())  # gone from the file
         marker = codec.instant(now)
@@ -123,6 +136,11 @@ def import_list(engine: Engine, list_name: str, read: ReadList, *, now: datetime
             "SELECT COUNT(*) FROM unit_import WHERE list_name = ? AND id <= ?", [list_name, import_id]
         )
     return ImportResult(list_name, import_id, len(read.rows), added, changed, len(current), unchanged, number[0][0])
+
+
+def _mostly_gone(gone: int, listed_now: int) -> bool:
+    """Whether `gone` of the `listed_now` units listed is more than half of them (see import_list)."""
+    return gone * 2 > listed_now and gone > 0
 
 
 def _content(codec: Codec, stored) -> tuple:

@@ -63,6 +63,35 @@ def test_a_reimport_updates_in_place_and_keeps_who_was_listed_when(engine, tmp_p
     assert (again.added, again.changed, again.removed, again.unchanged) == (0, 0, 0, 3)
 
 
+def test_a_file_that_would_unlist_most_of_the_list_is_refused_unless_delisting(tmp_path):
+    """A clerk imports 左权县's 名录 into 昔阳县's list (or last year's extract): every unit listed now but three
+    would have been marked no longer listed, silently, and the next plan would drop them. The import is refused
+    with nothing stored, saying how many would go and what to do; --delisting stores it when the list really
+    shrinks so. A list losing fewer than half of its units is imported as before."""
+    from duban.cli.common import engine as settings_engine
+    from duban.settings import get_settings
+
+    get_settings.cache_clear()
+    engine = settings_engine()
+    listed = [_row(n) for n in range(1, 11)]
+    first = runner.invoke(app, ["units", "import", str(_write(tmp_path / "昔阳.csv", listed)), "--list", "xiyang"])
+    assert first.exit_code == 0, first.output
+    other = _write(tmp_path / "左权.csv", [*listed[:3], *(_row(n, "140722") for n in range(50, 60))])
+    refused = runner.invoke(app, ["units", "import", str(other), "--list", "xiyang"])
+    assert refused.exit_code == 1, refused.output
+    assert "list 'xiyang' now has 10 units and this file keeps 3 of them: 7 would no longer be listed" in (
+        " ".join(refused.output.split())
+    )
+    assert "nothing was stored" in refused.output and "--delisting" in refused.output
+    assert "Traceback" not in refused.output
+    assert len(listed_rows(engine, "xiyang")) == 10 and _count(engine, UnitImport) == 1
+    shrinking = _write(tmp_path / "昔阳-6月.csv", listed[:6])  # four of ten closed down: imported as before
+    assert "4 no longer listed" in runner.invoke(app, ["units", "import", str(shrinking), "--list", "xiyang"]).output
+    stored = runner.invoke(app, ["units", "import", str(other), "--list", "xiyang", "--delisting"])
+    assert stored.exit_code == 0 and "10 added, 0 changed, 3 no longer listed, 3 unchanged" in stored.output
+    assert len(listed_rows(engine, "xiyang")) == 13
+
+
 def test_the_cli_refuses_a_file_with_bad_rows_and_stores_nothing(tmp_path):
     from duban.cli.common import engine as settings_engine
 
@@ -204,7 +233,11 @@ def test_a_running_campaign_keeps_the_list_it_was_planned_over(backend, tmp_path
 
     write_csv(tmp_path / "名录-4月.csv", counties, 650, seed=4)  # a re-import: another list altogether
     later = import_list(
-        engine, "jinzhong-enterprises", read_list(tmp_path / "名录-4月.csv"), now=T0 + timedelta(days=40)
+        engine,
+        "jinzhong-enterprises",
+        read_list(tmp_path / "名录-4月.csv"),
+        now=T0 + timedelta(days=40),
+        delisting=True,
     )
     assert later.added == 650 and later.removed == 600
 
