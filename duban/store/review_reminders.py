@@ -11,11 +11,12 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 
 from duban.store.codec import Codec
 from duban.store.core import core_table
 from duban.store.engine import is_postgres
+from duban.store.review_rows import newest_version
 from duban.store.tables import Assignment, CampaignUnit, Intent, Submission
 from duban.store.unit_notices import queue_message
 
@@ -32,12 +33,6 @@ def take_turn(conn: Connection, campaign_id: str) -> None:
 def waiting_versions(conn: Connection, campaign_id: str, items: list[str], handed_in_by: datetime) -> list:
     """The versions of `items` waiting for review (the newest of each assignment in review), handed in by
     `handed_in_by`, with the unit's parent: read from the partial index of assignments in review."""
-    latest = (
-        select(_S.c.assignment_id, func.max(_S.c.version).label("version"))
-        .where(_S.c.campaign_id == campaign_id)
-        .group_by(_S.c.assignment_id)
-        .subquery()
-    )
     query = (
         select(
             _A.c.id,
@@ -49,8 +44,8 @@ def waiting_versions(conn: Connection, campaign_id: str, items: list[str], hande
             _S.c.submitted_at,
             _U.c.parent_code,
         )
-        .join(latest, latest.c.assignment_id == _A.c.id)
-        .join(_S, (_S.c.assignment_id == _A.c.id) & (_S.c.version == latest.c.version))
+        .select_from(_A)
+        .join(_S, (_S.c.assignment_id == _A.c.id) & (_S.c.version == newest_version(_A.c.id)))
         .outerjoin(_U, (_U.c.campaign_id == _A.c.campaign_id) & (_U.c.code == _A.c.unit_code))
         .where(
             _A.c.campaign_id == campaign_id,

@@ -28,6 +28,14 @@ def latest_version(conn: Connection, assignment_id: int) -> Any:
     ).one()
 
 
+def newest_version(assignment_id: Any) -> Any:
+    """The newest version number of the assignment `assignment_id` (a column), as a correlated subquery: read
+    through the submissions' index on the assignment, a few rows per assignment asked about, however many
+    submissions the campaign holds."""
+    older = _S.alias("older")
+    return select(func.max(older.c.version)).where(older.c.assignment_id == assignment_id).scalar_subquery()
+
+
 def add_review(conn: Connection, **values: Any) -> int:
     """Keep one review (its columns as `values`); its id."""
     review_id: int = conn.execute(insert(_V).returning(_V.c.id), [values]).scalar_one()
@@ -37,12 +45,6 @@ def add_review(conn: Connection, **values: Any) -> int:
 def waiting_for_review(engine: Engine, campaign_id: str, *, parent: str | None = None, limit: int = 200) -> list[Any]:
     """Assignments waiting for review with their newest version, the longest waiting first (only `parent`'s
     children's, when given)."""
-    latest = (
-        select(_S.c.assignment_id, func.max(_S.c.version).label("version"))
-        .where(_S.c.campaign_id == campaign_id)
-        .group_by(_S.c.assignment_id)
-        .subquery()
-    )
     query = (
         select(
             _A.c.id,
@@ -56,8 +58,8 @@ def waiting_for_review(engine: Engine, campaign_id: str, *, parent: str | None =
             _S.c.files,
             _S.c.metrics,
         )
-        .join(latest, latest.c.assignment_id == _A.c.id)
-        .join(_S, (_S.c.assignment_id == _A.c.id) & (_S.c.version == latest.c.version))
+        .select_from(_A)
+        .join(_S, (_S.c.assignment_id == _A.c.id) & (_S.c.version == newest_version(_A.c.id)))
         .where(_A.c.campaign_id == campaign_id, _A.c.state == State.in_review.value)
     )
     if parent is not None:
