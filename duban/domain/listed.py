@@ -21,6 +21,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable
@@ -30,7 +31,6 @@ from operator import mul
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from duban.domain.units import LEVEL_ALIASES, Level, mca_divisions
@@ -68,7 +68,18 @@ MAX_SHOWN = 200
 """Bad rows listed in one error (the count says how many more)."""
 MAX_LIST_BYTES = 1024 * 2**20
 """A list of a million enterprises is about 150 MB as CSV; a larger file is refused before it is read."""
-"""Bad rows listed in one error (the count says how many more)."""
+MAX_CELL = 200
+"""Characters of a cell duban keeps (a name, a contact, an attribute): an enterprise's registered name is at most
+a few dozen; longer is not a name (a quote never closed, a pasted document)."""
+MAX_CSV_FIELD = 100_000
+"""Characters of a CSV field read at all: past this the reader stops with an error naming the row (Python's own
+limit, 131,072, ended in a traceback)."""
+MAX_XLSX_INFLATED, MAX_XLSX_RATIO = 2 * MAX_LIST_BYTES, 100
+"""An xlsx is a zip: what its members inflate to, in all and against its packed size (a million rows inflate to
+about 400 MB, ten times their packed size; a zip bomb to gigabytes from a few MB)."""
+_UNSEEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Control and bidirectional-override characters: no name or code holds one; shown in a terminal they move the
+cursor, colour or reorder the text, or split one record's line in two."""
 
 
 class ListFileError(DubanError):
@@ -150,20 +161,47 @@ def credit_problem(code: str) -> str | None:
 
 
 def load_mapping(path: Path) -> Mapping:
-    """A mapping file; errors name the file and what is wrong."""
-    from duban.spec.files import decode, read_bytes
+    """A mapping file; errors name the file, the line and what is wrong (read as specs are: a key given twice,
+    aliases and nesting bounded)."""
+    from duban.errors import SpecError, SpecErrors
+    from duban.spec.source import read_source
+
+    def said(error: SpecError) -> tuple[int | None, str]:
+        where = f"{error.path}: " if error.path else ""
+        return error.line, where + error.message + (f" ({error.hint})" if error.hint else "")
 
     try:
-        data = yaml.safe_load(decode(read_bytes(path, what="mapping"), str(path))) or {}
+        source = read_source(path, collect=True, what="mapping")
+    except SpecErrors as exc:
+        raise ListFileError(str(path), [said(e) for e in exc.errors]) from None
+    except SpecError as exc:
+        raise ListFileError(str(path), [said(exc)]) from None
+    if source.problems:
+        raise ListFileError(str(path), [said(e) for e in source.problems]) from None
+    data = source.data if source.data is not None else {}
+    if not isinstance(data, dict):
+        raise ListFileError(str(path), [(1, "a mapping file holds `columns:` and `attributes:` (YAML keys)")])
+    try:
         return Mapping.model_validate(data)
-    except yaml.YAMLError as exc:
-        raise ListFileError(
-            str(path), [(getattr(getattr(exc, "problem_mark", None), "line", -1) + 1 or None, "not YAML")]
-        ) from None
     except ValidationError as exc:
         raise ListFileError(
-            str(path), [(None, f"{'.'.join(map(str, e['loc']))}: {e['msg']}") for e in exc.errors()]
+            str(path),
+            [
+                (source.line_of(tuple(e["loc"])), f"{'.'.join(map(str, e['loc']))}: {_plain_words(e)}")
+                for e in exc.errors()
+            ],
         ) from None
+
+
+def _plain_words(error: dict) -> str:
+    """A mapping file's error as its reader would say it."""
+    if error["type"] == "extra_forbidden":
+        return "not a key of a mapping file (columns:, attributes:, kind:, level:)"
+    if error["type"] in ("dict_type", "mapping_type"):
+        return "should be keys and column names (name: 企业名称)"
+    if error["type"] == "string_type":
+        return "should be a column name (text)"
+    return str(error["msg"])
 
 
 @dataclass
@@ -224,17 +262,30 @@ def _csv_rows(raw: bytes, name: str):
             continue
     else:
         raise ListFileError(name, [(None, "neither UTF-8 nor GB18030 text: save the file as CSV UTF-8")])
-    csv.field_size_limit(min(sys.maxsize, 1_000_000))
+    csv.field_size_limit(min(sys.maxsize, MAX_CSV_FIELD))
     reader = csv.reader(io.StringIO(text, newline=""))
     start = 1
-    for cells in reader:
-        yield start, cells
-        start = reader.line_num + 1
+    try:
+        for cells in reader:
+            yield start, cells
+            start = reader.line_num + 1
+    except csv.Error:
+        raise ListFileError(
+            name,
+            [
+                (
+                    start,
+                    f'a cell of this row runs on for more than {MAX_CSV_FIELD:,} characters: a quote (") opened '
+                    "in it is never closed, or the file is not a list",
+                )
+            ],
+        ) from None
 
 
 def _xlsx_rows(raw: bytes, name: str):
     from openpyxl import load_workbook
 
+    _inflates_sanely(raw, name)
     try:
         book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
@@ -248,6 +299,29 @@ def _xlsx_rows(raw: bytes, name: str):
             ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in values],
         )
     book.close()
+
+
+def _inflates_sanely(raw: bytes, name: str) -> None:
+    """An xlsx (a zip) whose members would inflate past MAX_XLSX_INFLATED, or MAX_XLSX_RATIO times its packed size,
+    is refused before anything is inflated (zipfile reads no member past its declared size)."""
+    import zipfile
+
+    try:
+        members = zipfile.ZipFile(io.BytesIO(raw)).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return  # not a zip: load_workbook says so
+    inflated = sum(m.file_size for m in members)
+    if inflated > MAX_XLSX_INFLATED or inflated > MAX_XLSX_RATIO * max(len(raw), 1):
+        raise ListFileError(
+            name,
+            [
+                (
+                    None,
+                    f"the workbook would inflate to {inflated:,} bytes from {len(raw):,}: not a list exported "
+                    "from Excel/WPS (save it again, or as CSV)",
+                )
+            ],
+        )
 
 
 def division_index() -> dict[str, str]:
@@ -294,6 +368,13 @@ def _header_map(header: list[str], mapping: Mapping, name: str) -> tuple[dict[st
             )
         else:
             attributes[attribute] = position[wanted]
+    problems += _mapping_clashes(mapping)
+    used = {**{f"{f}": i for f, i in columns.items()}, **{f"attribute {a}": i for a, i in attributes.items()}}
+    for label, index in used.items():
+        twice = [i for i, h in enumerate(cleaned) if h and h == cleaned[index]]
+        if len(twice) > 1:
+            places = " and ".join(str(i + 1) for i in twice)
+            problems.append(f"column {cleaned[index]!r} ({label}) appears {len(twice)} times (columns {places})")
     if "name" not in columns and "name" not in mapping.columns:
         problems.append(f"no name column (one of {', '.join(USUAL_NAMES['name'])}, or map it: columns: {{name: …}})")
     if "division" not in columns and "division" not in mapping.columns:
@@ -301,6 +382,74 @@ def _header_map(header: list[str], mapping: Mapping, name: str) -> tuple[dict[st
     if "code" not in columns and "credit_code" not in columns and not ({"code", "credit_code"} & set(mapping.columns)):
         problems.append("no 统一社会信用代码 column (nor a `code` column to key the units by)")
     return columns, attributes, problems
+
+
+def _mapping_clashes(mapping: Mapping) -> list[str]:
+    """What a mapping may not say: an attribute named like a field (it would replace it) or not as a spec can
+    name it, one column read as two things."""
+    problems = []
+    for attribute in mapping.attributes:
+        if attribute in FIELDS:
+            problems.append(f"the mapping's attribute {attribute!r} is a field's name: map it under columns:")
+        elif not attribute.isidentifier() or len(attribute) > 40:
+            problems.append(
+                f"the mapping's attribute {attribute[:40]!r} is not a name a spec can use (letters, digits and _, "
+                "at most 40)"
+            )
+    read_as: dict[str, list[str]] = {}
+    for label, column in [*mapping.columns.items(), *((f"attribute {a}", c) for a, c in mapping.attributes.items())]:
+        read_as.setdefault(column, []).append(label)
+    problems += [f"the mapping reads column {c!r} as {' and '.join(ls)}" for c, ls in read_as.items() if len(ls) > 1]
+    return problems
+
+
+def _cells_problem(cells: list[str], get: dict, kept: list[str], labels: list[str], count: tuple) -> str:
+    """What is wrong with a row's cells as such (a control character, the number of fields, a cell too long),
+    headed by what names the row; `count`: (the row's fields, the header's, whether they disagree)."""
+    fields, named, ragged = count
+    shown = _shown(cells[get["name"]] or cells[get["code"]] or cells[get["credit_code"]] or "(no name)")
+    unseen = _unseen_problem(kept, labels)
+    if unseen:
+        return f"{shown}: {unseen}"
+    if ragged:
+        return (
+            f"{shown}: {fields} fields, the header has {named} (a comma inside a value that is not in quotes? a "
+            "cell left out?)"
+        )
+    label, value = next((label, v) for v, label in zip(kept, labels) if len(v) > MAX_CELL)
+    return f"{shown}: {label} is {len(value):,} characters long: at most {MAX_CELL}"
+
+
+def _unseen_problem(cells: list[str], labels: list[str]) -> str | None:
+    """The first used cell holding a control or bidirectional-override character, named (see _UNSEEN)."""
+    for value, label in zip(cells, labels):
+        found = _UNSEEN.search(value)
+        if found:
+            char = found.group()
+            what = "a line break (a quote opened here and never closed?)" if char in "\r\n" else f"U+{ord(char):04X}"
+            return f"{label} holds {what}, which no name or code has: remove it and export again"
+    return None
+
+
+def _shown(value: str) -> str:
+    """A cell's text as an error shows it: control characters escaped, at most 40 characters."""
+    value = _UNSEEN.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    return value if len(value) <= 40 else value[:40] + "…"
+
+
+LABELS = {
+    "code": "code",
+    "credit_code": "统一社会信用代码",
+    "name": "单位名称",
+    "division": "行政区划代码",
+    "industry": "行业代码",
+    "size": "规模",
+    "risk": "风险等级",
+    "contact": "联系人",
+    "phone": "联系电话",
+    "kind": "单位类型",
+    "level": "层级",
+}
 
 
 def check_rows(
@@ -327,6 +476,10 @@ def check_rows(
     # fields without a column read (index -1): a million rows per import, no call per cell
     get = {f: -1 if columns.get(f) is None else columns[f] for f in FIELDS}
     width = max([*columns.values(), *attribute_columns.values()], default=-1) + 1
+    named = len(header) - next((i for i, h in enumerate(reversed(header)) if h.strip()), len(header))
+    used = [(index, LABELS[f]) for f, index in get.items() if index >= 0]
+    used += [(index, f"attribute {a}") for a, index in attribute_columns.items()]
+    used_at, used_labels = [i for i, _l in used], [label for _i, label in used]
 
     for line, raw_cells in iterator:
         cells = [c.strip() for c in raw_cells]
@@ -335,8 +488,14 @@ def check_rows(
         if len(cells) < width:
             cells.extend([""] * (width - len(cells)))
         cells.append("")
-        bad = []
         unit_name = cells[get["name"]]
+        kept = [cells[i] for i in used_at]
+        joined = "".join(kept)
+        ragged = len(raw_cells) != len(header) and (len(raw_cells) < named or any(cells[named:-1]))
+        if ragged or _UNSEEN.search(joined) or (len(joined) > MAX_CELL and max(map(len, kept)) > MAX_CELL):
+            problems.append((line, _cells_problem(cells, get, kept, used_labels, (len(raw_cells), named, ragged))))
+            continue
+        bad = []
         if not unit_name:
             bad.append("no name (单位名称 is empty)")
         credit = cells[get["credit_code"]].upper() or None
@@ -377,7 +536,7 @@ def check_rows(
         if this_level is None:
             bad.append(f"层级 {row_level!r} is not a level (村/社区, 普查小区, 企业 …)")
         if bad:
-            problems.extend((line, f"{unit_name or code or '(no name)'}: {b}") for b in bad)
+            problems.extend((line, f"{_shown(unit_name or code or '(no name)')}: {b}") for b in bad)
             continue
         attributes = {}
         for attribute in ATTRIBUTE_FIELDS:
