@@ -212,17 +212,46 @@ class Spell:
     listed_from: datetime
     listed_until: datetime | None
     attributes: dict
+    contact: str | None = None
+    phone: str | None = None
+    import_id: int | None = None  # the import that opened the spell
+    closed_by: int | None = None  # the import that ended it
 
 
 def history(engine: Engine, list_name: str, code: str) -> list[Spell]:
     """Every spell of one listed party, oldest first (who it was, from when until when)."""
     with reading(engine) as conn:
         rows = conn.execute(
-            select(_L.c.code, _L.c.name, _L.c.parent_code, _L.c.listed_from, _L.c.listed_until, _L.c.attributes)
+            select(
+                _L.c.code,
+                _L.c.name,
+                _L.c.parent_code,
+                _L.c.listed_from,
+                _L.c.listed_until,
+                _L.c.attributes,
+                _L.c.contact,
+                _L.c.phone,
+                _L.c.import_id,
+                _L.c.closed_by,
+            )
             .where(_L.c.list_name == list_name, _L.c.code == code)
             .order_by(_L.c.listed_from, _L.c.id)
         ).all()
-    return [Spell(r.code, r.name, r.parent_code, r.listed_from, r.listed_until, dict(r.attributes or {})) for r in rows]
+    return [
+        Spell(
+            r.code,
+            r.name,
+            r.parent_code,
+            r.listed_from,
+            r.listed_until,
+            dict(r.attributes or {}),
+            r.contact,
+            r.phone,
+            r.import_id,
+            r.closed_by,
+        )
+        for r in rows
+    ]
 
 
 def imports(engine: Engine, list_name: str) -> list[UnitImport]:

@@ -132,6 +132,23 @@ def test_each_list_counts_its_own_imports(tmp_path):
     assert [line.split()[0] for line in shown] == ["1", "2"] and all("b.csv" in line for line in shown)
 
 
+def test_history_finds_a_code_as_typed_and_shows_what_changed_between_spells(tmp_path):
+    """The import keys codes trimmed and in upper case, but `duban units history` of `91140724bj…` (as a clerk types
+    it) said it was never on the list; a spell changed only in its 联系电话 showed as two identical lines; a unit
+    dropped and listed again within a minute showed no import to tell the spells apart."""
+    first, second = _row(1), _row(2)
+    runner.invoke(app, ["units", "import", str(_write(tmp_path / "a.csv", [first, second])), "--list", "xiyang"])
+    new_phone = [*first[:7], "0354-9"]
+    runner.invoke(app, ["units", "import", str(_write(tmp_path / "b.csv", [new_phone, second])), "--list", "xiyang"])
+    typed = f" {first[0].lower()} "
+    result = runner.invoke(app, ["units", "history", "xiyang", typed])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 2, lines
+    assert "联系人 王芳 电话 0354-1" in lines[0] and "[第1次导入至第2次]" in lines[0], lines
+    assert "联系人 王芳 电话 0354-9" in lines[1] and "[第2次导入起]" in lines[1] and "→ 今" in lines[1], lines
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request):
     return request.param
