@@ -239,8 +239,10 @@ def read_list(path: Path | str, mapping: Mapping | None = None, *, divisions: di
     except OSError as exc:
         raise ListFileError(name, [(None, f"cannot be read ({exc.strerror})")]) from None
     sha = hashlib.sha256(raw).hexdigest()
+    numbers: set[tuple[int, int]] = set()  # xlsx cells of 16 digits or more that Excel keeps as numbers
+    sheets: list[str] = []
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        table = _xlsx_rows(raw, name)
+        table = _xlsx_rows(raw, name, numbers, sheets)
     elif path.suffix.lower() in (".csv", ".txt"):
         table = _csv_rows(raw, name)
     else:
@@ -248,7 +250,7 @@ def read_list(path: Path | str, mapping: Mapping | None = None, *, divisions: di
     del raw
     notes: list[str] = []
     known = divisions if divisions is not None else division_index()
-    rows = check_rows(table, mapping or Mapping(), name, known, notes=notes)
+    rows = check_rows(table, mapping or Mapping(), name, known, notes=notes, numbers=numbers, sheets=sheets)
     return ReadList(file=name, sha256=sha, rows=rows, notes=notes)
 
 
@@ -282,7 +284,10 @@ def _csv_rows(raw: bytes, name: str):
         ) from None
 
 
-def _xlsx_rows(raw: bytes, name: str):
+def _xlsx_rows(raw: bytes, name: str, numbers: set[tuple[int, int]], sheets: list[str]):
+    """(line, cells) of the workbook's first sheet; `numbers` gathers the cells of 16 digits or more stored as
+    numbers (Excel keeps 15 significant digits: a 统一社会信用代码 typed as a number has lost its last ones),
+    `sheets` the sheets' names."""
     from openpyxl import load_workbook
 
     _inflates_sanely(raw, name)
@@ -292,12 +297,15 @@ def _xlsx_rows(raw: bytes, name: str):
         raise ListFileError(
             name, [(None, "not an xlsx workbook that can be read (save it again from Excel/WPS)")]
         ) from None
+    sheets.extend(book.sheetnames)
     sheet = book.worksheets[0]
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        yield (
-            number,
-            ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)) for v in values],
-        )
+        cells = []
+        for column, v in enumerate(values):
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) >= 1e15:
+                numbers.add((number, column))
+            cells.append("" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+        yield number, cells
     book.close()
 
 
@@ -384,6 +392,21 @@ def _header_map(header: list[str], mapping: Mapping, name: str) -> tuple[dict[st
     return columns, attributes, problems
 
 
+def _header_read(header: list[str], sheets: list[str] | None) -> str:
+    """What the first row read holds (and, of a workbook, which sheet it is), for a header that lacks columns."""
+    cells = [_shown(c.strip()) for c in header if c.strip()]
+    shown = ", ".join(repr(c) for c in cells[:12]) + (f" … ({len(cells)} in all)" if len(cells) > 12 else "")
+    said = f"the first row read holds {shown}"
+    if sheets:
+        others = sheets[1:6]
+        said += f" (sheet {sheets[0]!r}, the workbook's first" + (
+            f"; its others: {', '.join(map(repr, others))}: move the list to the first sheet)" if others else ")"
+        )
+    elif len(cells) == 1 and any(sep in header[0] for sep in ("\t", ";", "|")):
+        said += ": its columns are separated by tabs or semicolons, not commas (save it as CSV, comma-separated)"
+    return said
+
+
 def _mapping_clashes(mapping: Mapping) -> list[str]:
     """What a mapping may not say: an attribute named like a field (it would replace it) or not as a spec can
     name it, one column read as two things."""
@@ -453,17 +476,25 @@ LABELS = {
 
 
 def check_rows(
-    table, mapping: Mapping, name: str, divisions: dict[str, Any], *, notes: list[str] | None = None
+    table,
+    mapping: Mapping,
+    name: str,
+    divisions: dict[str, Any],
+    *,
+    notes: list[str] | None = None,
+    numbers: set[tuple[int, int]] | None = None,
+    sheets: list[str] | None = None,
 ) -> list[ListedRow]:
     """Check every row; the rows when all are right, else ListFileError listing each bad one. `notes` gathers the
-    rows attached to a coarser division than their code names (see ReadList.notes)."""
+    rows attached to a coarser division than their code names (see ReadList.notes); `numbers`, `sheets`: an
+    xlsx's long numbers and sheet names (see _xlsx_rows), for what its errors say."""
     iterator = iter(table)
     header_line, header = next(iterator, (1, []))
     if not any(c.strip() for c in header):
         raise ListFileError(name, [(header_line, "the first row is empty: it must be the header (column names)")])
     columns, attribute_columns, header_problems = _header_map(header, mapping, name)
     if header_problems:
-        raise ListFileError(name, [(header_line, p) for p in header_problems])
+        raise ListFileError(name, [(header_line, p) for p in [*header_problems, _header_read(header, sheets)]])
     level = LEVEL_ALIASES.get(mapping.level, None) or _level(mapping.level)
     if level is None:
         raise ListFileError(name, [(None, f"level {mapping.level!r} is not a level (entity, village, block …)")])
@@ -501,6 +532,11 @@ def check_rows(
         credit = cells[get["credit_code"]].upper() or None
         if credit is not None:
             wrong = credit_problem(credit)
+            if wrong and numbers and (line, get["credit_code"]) in numbers:
+                wrong = (
+                    f"统一社会信用代码 {credit} is a number in the workbook, so Excel kept only its first 15 digits: "
+                    "format the column as text (文本), type the codes again or paste them from the original, and save"
+                )
             if wrong:
                 bad.append(wrong)
         code = cells[get["code"]] or credit or ""

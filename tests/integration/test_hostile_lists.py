@@ -191,3 +191,41 @@ def _now():
     from datetime import datetime, timezone
 
     return datetime(2025, 3, 1, 2, 0, tzinfo=timezone.utc)
+
+
+def test_an_xlsx_whose_list_is_not_on_its_first_sheet_says_which_sheet_it_read(tmp_path):
+    """Data on sheet 名录 behind a sheet 说明: the error listed the missing columns and nothing else; the clerk could
+    not tell which sheet or which row had been read. A tab-separated file got the same silence."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "说明"
+    book.active.append(["本表为2025年规上企业名录"])
+    book.create_sheet("名录").append(HEADER[:6])
+    path = tmp_path / "two.xlsx"
+    book.save(path)
+    said = _refusal(path)
+    assert (
+        "the first row read holds '本表为2025年规上企业名录' (sheet '说明', the workbook's first; its others: '名录'"
+        in said
+    )
+    tabbed = tmp_path / "tab.csv"
+    tabbed.write_text("\t".join(HEADER[:6]) + "\n" + "\t".join(_row(1)) + "\n", encoding="utf-8")
+    said = _refusal(tabbed)
+    assert "separated by tabs or semicolons, not commas" in said and "\t" not in said, said
+
+
+def test_a_credit_code_excel_kept_as_a_number_is_named_as_such(tmp_path):
+    """911407241573681931 typed into a number cell is stored as 9.11407241573682E17: the check digit error sent
+    the clerk hunting for a typing error that was Excel's."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(HEADER[:6])
+    book.active.append(_row(1))
+    book.active.append([float("911407241573681931"), *_row(2)[1:]])  # as Excel stores it: 9.11407241573682E17
+    path = tmp_path / "number.xlsx"
+    book.save(path)
+    said = _refusal(path)
+    assert f"{path}:3 " in said and "is a number in the workbook, so Excel kept only its first 15 digits" in said
+    assert ":2 " not in said  # the code typed as text is read as it is
