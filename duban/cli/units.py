@@ -38,15 +38,18 @@ def import_command(
 
     from duban.domain.listed import Mapping, load_mapping, read_list
     from duban.services.listed import import_listed
-    from duban.spec.models import ID_HINT, Id
+    from duban.spec.models import ID_HINT, ID_MAX, Id
 
     try:
         TypeAdapter(Id).validate_python(list_name)
-    except ValidationError:
+    except ValidationError as exc:
+        said = str(exc.errors()[0]["ctx"]["error"]) if exc.errors()[0].get("ctx") else ID_HINT
+        if "characters: at most" in said:
+            fail(DubanError(f"--list: a list name of {len(list_name)} characters: at most {ID_MAX}"))
         fail(
             DubanError(
-                f"--list {list_name!r} is not a list name: {ID_HINT.replace('an id', 'a name')}"
-                " (e.g. jinzhong-enterprises)"
+                f"--list {list_name[:40]!r} is not a list name: ASCII letters, digits, _ and -, starting "
+                f"with a letter, at most {ID_MAX} (e.g. jinzhong-enterprises)"
             )
         )
     try:

@@ -170,8 +170,9 @@ def _rows(conn: Connection, list_name: str, as_of: datetime | None) -> list[List
     if not found:
         known = conn.execute(select(_I.c.list_name).distinct().order_by(_I.c.list_name)).scalars().all()
         if list_name not in known:
+            shown = ", ".join(known[:10]) + (f" … ({len(known)} in all)" if len(known) > 10 else "")
             raise StoreError(
-                f"no list {list_name!r} in the database (lists: {', '.join(known) or 'none'}); "
+                f"no list {list_name!r} in the database (lists: {shown or 'none'}); "
                 f"import it first: duban units import FILE --list {list_name}"
             )
         first = conn.execute(select(func.min(_I.c.imported_at)).where(_I.c.list_name == list_name)).scalar()

@@ -106,6 +106,9 @@ def test_the_cli_refuses_a_file_with_bad_rows_and_stores_nothing(tmp_path):
     good = _write(tmp_path / "ok.csv", [_row(1), _row(3)])
     result = runner.invoke(app, ["units", "import", str(good), "--list", "晋中 名录"])
     assert result.exit_code == 1 and "'晋中 名录' is not a list name" in result.output
+    assert "(e.g. self_assessment)" not in result.output  # one example, the list's kind
+    result = runner.invoke(app, ["units", "import", str(good), "--list", "x" * 65])
+    assert result.exit_code == 1 and "a list name of 65 characters: at most 64" in result.output
     result = runner.invoke(app, ["units", "import", str(good), "--list", "xiyang"])
     assert result.exit_code == 0, result.output
     assert "2 added" in result.output
