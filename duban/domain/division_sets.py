@@ -11,16 +11,26 @@ specs, `divisions/2021-12-31.json`, in the packaged format:
 
 (level 1–4, code, parent code, name: the MCA publishes each year's table at dmfw.mca.gov.cn). A spec then says
 `registry: {as_of: 2021-12-31}`; a day with no set is an error that says which days there are.
+
+A bureau's file is checked before it is used, every row: a level 1–4 (a number), a code of 6, 9 or 12 digits given
+once, a name, a parent in the file of a lower level ("" for a province), so that no unit is its own ancestor (a
+loop of parents walked for ever); a file of at most MAX_SET_BYTES, inside the spec's folder with links followed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 
 PACKAGED = date(2025, 12, 31)
 FOLDER = "divisions"
+MAX_SET_BYTES = 32 * 2**20
+"""The packaged set is 3 MB; a file of a year's divisions is never more than ten times that."""
+MAX_SHOWN = 20
+"""Bad rows named in one error."""
+_FORMAT = '{"divisions": [[level 1–4, "code", "parent code", "name"], …]}'
 
 
 def available(spec_folder: Path | None = None) -> dict[date, Path | None]:
@@ -42,7 +52,7 @@ def division_set(as_of: date, spec_folder: Path | None = None) -> tuple[Path | N
     if as_of in sets:
         path = sets[as_of]
         if path is not None:
-            problem = _check(path)
+            problem = _check(path, spec_folder)
             if problem:
                 return None, problem
         return path, None
@@ -56,18 +66,76 @@ def division_set(as_of: date, spec_folder: Path | None = None) -> tuple[Path | N
     )
 
 
-def _check(path: Path) -> str | None:
-    """What is wrong with a bureau's division file, or None."""
+def _check(path: Path, spec_folder: Path | None = None) -> str | None:
+    """What is wrong with a bureau's division file (each bad row by its number, at most MAX_SHOWN), or None."""
+    from duban.errors import SpecError
+    from duban.spec.files import confined, read_bytes
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        rows = data["divisions"]
-        for row in rows:
-            level, code, parent, name = row
-            if int(level) not in (1, 2, 3, 4) or not str(code).isdigit() or not isinstance(name, str):
-                return f"{path}: {row!r} is not [level 1–4, code, parent code, name]"
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        return (
-            f"{path}: not a division set ({exc.__class__.__name__}); "
-            'the format is {"divisions": [[level, code, parent, name], …]}'
-        )
-    return None
+        confined(spec_folder or path.parent.parent, path, what="division set", shown=f"{FOLDER}/{path.name}")
+    except ValueError as exc:
+        return str(exc)
+    try:
+        if os.stat(path).st_size > MAX_SET_BYTES:
+            return f"{path}: {os.stat(path).st_size:,} bytes: a division set is at most {MAX_SET_BYTES // 2**20} MB"
+        data = json.loads(read_bytes(path, what="division set").decode("utf-8"))
+    except SpecError as exc:
+        return f"{path}: {exc.message}"
+    except (OSError, ValueError) as exc:
+        where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        return f"{path}: not JSON{where} ({'not UTF-8' if isinstance(exc, UnicodeError) else 'check it'}); {_FORMAT}"
+    rows = data.get("divisions") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not rows:
+        return f'{path}: no list under "divisions"; the format is {_FORMAT}'
+    problems = _row_problems(rows)
+    if not problems:
+        return None
+    shown = "; ".join(problems[:MAX_SHOWN]) + (
+        f"; … and {len(problems) - MAX_SHOWN} more" if len(problems) > MAX_SHOWN else ""
+    )
+    return f"{path}: {len(problems)} bad row{'s' if len(problems) != 1 else ''} ({_FORMAT}): {shown}"
+
+
+def _row_problems(rows: list) -> list[str]:
+    """Every bad row of a division set, as `row N: what`."""
+    problems: list[str] = []
+    level_of: dict[str, int] = {}
+    first: dict[str, int] = {}
+    wanted: list[tuple[int, str, str, int]] = []  # (row number, code, parent, level): parents checked after
+    for number, row in enumerate(rows, 1):
+        if not isinstance(row, list) or len(row) != 4:
+            problems.append(f"row {number}: not [level, code, parent, name]")
+            continue
+        level, code, parent, name = row
+        if isinstance(level, bool) or not isinstance(level, int) or level not in (1, 2, 3, 4):
+            problems.append(f"row {number}: level {repr(level)[:20]} is not a number 1–4 (1 省, 2 市, 3 县, 4 乡)")
+            continue
+        if not isinstance(code, str) or not code.isascii() or not code.isdigit() or len(code) not in (6, 9, 12):
+            problems.append(f"row {number}: code {str(code)[:20]!r} is not 6, 9 or 12 digits (as text)")
+            continue
+        if not isinstance(name, str) or not name.strip() or len(name) > 100 or not name.isprintable():
+            problems.append(f"row {number} ({code}): the name is not a name (text of 1–100 printable characters)")
+            continue
+        if code in first:
+            problems.append(f"row {number}: code {code} is given twice (first in row {first[code]})")
+            continue
+        first[code] = number
+        level_of[code] = level
+        if level == 1:
+            if parent not in ("", None):
+                problems.append(f'row {number} ({code}): a province (level 1) has no parent (write "")')
+        elif not isinstance(parent, str) or not parent:
+            problems.append(f"row {number} ({code}): a level-{level} division needs its parent's code")
+        else:
+            wanted.append((number, code, parent, level))
+    for number, code, parent, level in wanted:
+        if parent == code:
+            problems.append(f"row {number} ({code}): is its own parent")
+        elif parent not in level_of:
+            problems.append(f"row {number} ({code}): its parent {parent[:20]!r} is not in the file")
+        elif level_of[parent] >= level:
+            problems.append(
+                f"row {number} ({code}): its parent {parent} is of level {level_of[parent]}, not above its own "
+                f"{level} (a loop of parents, or a level mistyped)"
+            )
+    return problems

@@ -57,5 +57,83 @@ def test_a_bureau_adds_its_own_year(tmp_path):
     plan = _plan(tmp_path, "2021-12-31")
     assert sorted(plan.registry.get(a.unit_code).display for a in plan.assignments) == ["旧县统计局", "珠晖区统计局"]
     (tmp_path / "divisions" / "2021-12-31.json").write_text('{"divisions": [[9, "x", "", 1]]}', encoding="utf-8")
-    with pytest.raises(SpecError, match="is not \\[level 1–4, code, parent code, name\\]"):
+    with pytest.raises(SpecError, match="row 1: level 9 is not a number 1–4"):
         _plan(tmp_path, "2021-12-31")
+
+
+def _set(tmp_path, rows) -> str:
+    (tmp_path / "divisions").mkdir(exist_ok=True)
+    (tmp_path / "divisions" / "2021-12-31.json").write_text(
+        json.dumps({"divisions": rows}, ensure_ascii=False), encoding="utf-8"
+    )
+    with pytest.raises(SpecError) as caught:
+        _plan(tmp_path, "2021-12-31")
+    return str(caught.value)
+
+
+def test_a_loop_of_parents_in_a_bureaus_set_is_an_error_not_a_validate_that_never_ends(tmp_path):
+    """湖南省's parent typed as 衡阳市 (each the other's parent): `duban validate` ran for ever, its memory growing.
+    The planning runs in a child process here so that a hang fails the test rather than the suite."""
+    import subprocess
+    import sys
+
+    (tmp_path / "divisions").mkdir()
+    rows = [[1, "430000", "430400", "湖南省"], [2, "430400", "430000", "衡阳市"], [3, "430405", "430400", "珠晖区"]]
+    (tmp_path / "divisions" / "2021-12-31.json").write_text(json.dumps({"divisions": rows}), encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(SPEC.format(day="2021-12-31"), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", "from duban.cli.main import app; app()", "validate", str(tmp_path / "s.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1, said
+    assert "row 1 (430000): a province (level 1) has no parent" in said, said
+    assert "Traceback" not in said
+
+
+def test_every_bad_row_of_a_bureaus_set_is_named_by_its_number(tmp_path):
+    """A code given twice (the last row won without a word), a parent missing or the row itself (the row was
+    dropped and the spec blamed for a unit not in the registry), a level written as text (\"not a division set
+    (ValueError)\"), a parent below its child: each named with its row."""
+    said = _set(
+        tmp_path,
+        [
+            [1, "430000", "", "湖南省"],
+            [2, "430400", "430000", "衡阳市"],
+            [3, "430405", "430400", "珠晖区"],
+            [3, "430405", "430000", "又一区"],
+            [3, "430406", "999999", "无父县"],
+            [3, "430407", "430407", "自指县"],
+            ["县", "430408", "430400", "文字级"],
+            [2, "430500", "430405", "倒挂市"],
+            [3, "1234567", "430400", "七位"],
+        ],
+    )
+    for expected in [
+        "row 4: code 430405 is given twice (first in row 3)",
+        "row 5 (430406): its parent '999999' is not in the file",
+        "row 6 (430407): is its own parent",
+        "row 7: level '县' is not a number 1–4",
+        "row 8 (430500): its parent 430405 is of level 3, not above its own 2",
+        "row 9: code '1234567' is not 6, 9 or 12 digits",
+    ]:
+        assert expected in said, said
+    assert "s.yaml:6 registry.as_of" in said
+
+
+def test_a_set_linked_from_outside_the_spec_folder_is_refused_unopened(tmp_path):
+    """divisions/2021-12-31.json → /etc/passwd was opened and parsed (\"not a division set (JSONDecodeError)\"); a
+    link to a valid set elsewhere was used."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    target = outside / "set.json"
+    target.write_text(json.dumps({"divisions": [[1, "430000", "", "外部省"]]}), encoding="utf-8")
+    spec_folder = tmp_path / "specs"
+    (spec_folder / "divisions").mkdir(parents=True)
+    (spec_folder / "divisions" / "2021-12-31.json").symlink_to(target)
+    with pytest.raises(SpecError) as caught:
+        _plan(spec_folder, "2021-12-31")
+    said = str(caught.value)
+    assert "is a link to a file outside the spec's folder" in said and "外部" not in said, said
