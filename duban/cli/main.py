@@ -373,11 +373,12 @@ def simulate(
             end=_when(end, tz, end_of_day=True, option="--to") if end else None,
             quiet=settings.quiet(),
             calendar_file=settings.calendar_file,
-            keep=lambda message: message.recipient == unit,  # the rest is counted, not kept (issue 24)
+            keep=lambda message: False,  # the rest is counted, not kept (issue 24)
+            unit=unit,
         )
     except DubanError as exc:
         _fail(exc)
-    show.print_preview(console, preview, unit=unit)
+    show.print_preview(console, preview, unit=preview.unit)
 
 
 @app.command()

@@ -157,6 +157,7 @@ class Preview:
     inspections: list[str] = field(default_factory=list)  # the synthetic scorings (duban.simulation.scoring)
     never_opened: list[tuple[str, str]] = field(default_factory=list)  # (stage name, why) of stages still waiting
     outcomes: list[OutcomeRow] = field(default_factory=list)  # 约谈, 通报批评, 重新开展 decided during the run
+    unit: str | None = None  # the recipient whose messages were kept (`unit` of simulate_spec), as a code
 
     def by_kind(self) -> Counter:
         """Every message of the run by kind (kept or not)."""
@@ -200,22 +201,28 @@ def simulate_spec(
     calendar_file: Path | None = None,
     database_url: str | None = None,
     keep: Callable[[PreviewMessage], bool] | None = None,
+    unit: str | None = None,
 ) -> Preview:
     """Run the campaign in `path` from `start` to `end` (default: its whole timeline) on a scratch database.
 
     Every message is counted (Preview.sent); only those `keep` accepts are kept in Preview.messages (by default
-    all of them: pass a filter for a large campaign, as `duban simulate --unit` does)."""
+    all of them: pass a filter for a large campaign). `unit` (a code, a leader's `leader:ID`, `operators`, or a
+    unit's name as messages show it): keep only that recipient's messages, as `duban simulate --unit` does; a
+    unit the campaign does not have is a DubanError before anything runs."""
     with tempfile.TemporaryDirectory(prefix="duban-simulate-") as scratch:
         engine = make_engine(database_url or f"sqlite:///{Path(scratch) / 'simulate.db'}")
         init_db(engine)
         try:
             now = datetime.now().astimezone()
             planned = ensure_planned(engine, path, now=now, calendar_file=calendar_file)
+            if unit is not None:
+                unit = recipient_code(planned.plan, unit)
+                keep = (lambda code: lambda message: message.recipient == code)(unit)
             _draw_open_samples(engine, planned, seed, calendar_file)
             upper = _upper_spec(Path(path), planned.spec.campaign)
             if upper is not None:  # so a forward's roll-up is recorded on it, as in a shared database
                 ensure_planned(engine, upper, now=now, calendar_file=calendar_file)
-            return simulate_planned(
+            preview = simulate_planned(
                 engine,
                 planned.campaign_id,
                 seed=seed,
@@ -225,8 +232,32 @@ def simulate_spec(
                 quiet=quiet,
                 keep=keep,
             )
+            preview.unit = unit
+            return preview
         finally:
             close_engine(engine)
+
+
+def recipient_code(plan, wanted: str) -> str:  # noqa: ANN001 (a duban.domain.plan.Plan)
+    """The recipient `wanted` names in the plan: a unit's code, a leader (`leader:ID`), `operators`, or a unit's
+    name as messages show it (统计局 and all) or its division's name when that names one unit; else a DubanError
+    naming what was asked and how to find the codes."""
+    leaders = {f"leader:{leader.id}" for leader in plan.campaign.leaders}
+    if wanted in plan.registry.units or wanted in leaders or wanted == "operators":
+        return wanted
+    text = wanted.strip()
+    named = [u.code for u in plan.registry if text in (u.display, u.name)]
+    if len(set(named)) == 1:
+        return named[0]
+    if len(set(named)) > 1:
+        raise DubanError(
+            f"--unit {text[:40]!r} names {len(set(named))} units of this campaign ({', '.join(sorted(set(named))[:6])}"
+            f"{' …' if len(set(named)) > 6 else ''}): give the code"
+        )
+    raise DubanError(
+        f"--unit {text[:40]!r} is not a unit of this campaign: give a unit's code or its name as messages show it "
+        "(duban plan lists them), leader:ID or operators"
+    )
 
 
 def simulate_planned(

@@ -132,6 +132,15 @@ def test_simulate_prints_the_timeline():
     assert "乐平镇统计站：" in result.output
 
 
+def test_simulate_of_a_unit_the_campaign_lacks_says_so_and_a_name_finds_its_unit():
+    """`--unit 999999` printed the summary and no message, exit 0, as if the unit were sent nothing; a unit's name
+    as messages show it (乐平镇统计站) did the same."""
+    unknown = _run("simulate", JINZHONG, "--unit", "999999")
+    assert unknown.exit_code == 1 and "'999999' is not a unit of this campaign" in unknown.output
+    by_name = _run("simulate", JINZHONG, "--seed", "3", "--unit", "乐平镇统计站")
+    assert by_name.exit_code == 0 and "乐平镇统计站：" in by_name.output
+
+
 def test_units_show():
     result = _run("units", "show", "昔阳县")
     assert "县级 1  乡级 10" in result.output and "140724100 乐平镇统计站" in result.output
