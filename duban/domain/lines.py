@@ -140,6 +140,14 @@ def known_line(line_id: str, lines: dict[str, Line]) -> Line:
         ) from None
 
 
+def line_named_by(title: str, unit, parent: str | None, lines: dict[str, Line]) -> str | None:  # noqa: ANN001
+    """The line whose body `title` is at `unit` (a Unit; `parent`: its parent's place name), if one of `lines`
+    names it so: a bureau's overlay patches its own bodies (`patch: {"140700": {title: 晋中市统计局}}`)."""
+    if unit.kind != "division" or unit.level not in DIVISION_LEVELS:
+        return None
+    return next((line.id for line in lines.values() if line.body(unit.level, unit.name, parent) == title), None)
+
+
 def apply_lines(registry: Registry, primary: Line, beside: list[Line]) -> None:
     """Name the division units for the primary line and add each side line's bodies beside them."""
     divisions = [u for u in registry if u.kind == "division" and u.level in DIVISION_LEVELS]

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from duban.domain.lines import LINES, Line, apply_lines, check_template, known_line
+from duban.domain.lines import LINE_SEPARATOR, LINES, Line, apply_lines, check_template, known_line, line_named_by
 from duban.domain.units import Registry, Unit
 from duban.errors import RegistryError
 from duban.spec.load import validation_errors
@@ -69,8 +69,16 @@ class OverlayLine(_Strict):
     @field_validator("bodies")
     @classmethod
     def _templates(cls, value: dict) -> dict:
-        for template in value.values():
+        for level, template in value.items():
             check_template(template)
+            key = getattr(level, "value", level)
+            if not template.strip():
+                raise ValueError(f"the body name of level {key} is empty: write e.g. {{name}}民政局")
+            if key != "nation" and "{name}" not in template:
+                raise ValueError(
+                    f"the body name of level {key} ({template[:40]!r}) has no {{name}}: every {key} would be called "
+                    "alike (write e.g. {name}民政局)"
+                )
         return value
 
 
@@ -161,10 +169,19 @@ def apply_overlay(registry: Registry, path: Path, *, line: str = "stats", loaded
                 line=spec.line or line,
             )
         )
+    known = overlay.known_lines()
     for code, patch in overlay.patch.items():
         if code not in registry:
             raise source.error(("patch", code), f"no unit {code} in the registry to patch")
         unit = registry.get(code)
+        parent = registry.units.get(unit.parent) if unit.parent else None
+        other = line_named_by(patch.title, unit, parent.name if parent else None, known) if patch.title else None
+        if other is not None and other != unit.line:
+            # a patch of another line's body (晋中市统计局 in a 住建 campaign): it is that body's — its title, its
+            # channels — when the campaign has it beside its own line, and nobody's here otherwise
+            unit = registry.units.get(f"{code}{LINE_SEPARATOR}{other}")  # type: ignore[assignment]
+            if unit is None:
+                continue
         unit.title = patch.title or unit.title
         unit.tags |= set(patch.tags)
         unit.channels = list(patch.channels) or unit.channels

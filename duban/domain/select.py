@@ -47,6 +47,11 @@ class Resolver:
         filters = (
             sel.level is not None or sel.under is not None or sel.tags or sel.kind is not None or sel.line or sel.where
         )
+        if sel.line is not None and sel.line not in self._lines():
+            raise UnknownName(
+                f"no line {sel.line!r} in this campaign (its lines: {', '.join(sorted(self._lines()))}; a line "
+                "beside the campaign's own is named in registry.beside)"
+            )
         if filters:
             base = set().union(*parts) if parts else set(self.registry.units)
             root = self._unit(sel.under).code if sel.under is not None else None  # once, not per unit
@@ -55,6 +60,12 @@ class Resolver:
         if sel.exclude is not None:
             chosen -= self._codes(sel.exclude)
         return chosen
+
+    def _lines(self) -> set[str]:
+        """The lines whose bodies the registry holds (worked out once)."""
+        if not hasattr(self, "_line_ids"):
+            self._line_ids = {u.line for u in self.registry}
+        return self._line_ids
 
     def _passes(self, unit: Unit, sel: Selector, root: str | None) -> bool:
         if sel.level is not None and unit.level is not sel.level:

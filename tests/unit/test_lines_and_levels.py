@@ -111,3 +111,52 @@ def test_a_registry_keeps_only_the_levels_a_campaign_asks_for():
     assert len(counties) == 12 and counties.get("140724").parent == "140700"
     skipping = import_divisions(["140000"], levels=[Level.province, Level.county])
     assert skipping.get("140724").parent == "140000"  # its nearest kept ancestor
+
+
+def test_a_selector_naming_a_line_the_campaign_lacks_is_an_error(tmp_path):
+    """`line: stat` (for stats) selected nothing and passed with a warning, while `registry.line: houseing` was an
+    error: the items of that group were silently addressed to no one."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "id: x\ntitle: t\nissuer: i\nregistry:\n  divisions: ['140724']\n  line: housing\n  beside: [stats]\n"
+        "groups:\n  counties: {level: county, line: stat}\n"
+        "stages:\n  - {id: s, name: 阶段, window: {start: 2025-03-03, end: 2025-03-21},\n"
+        "     items: [{id: a, name: 甲, units: counties}]}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError) as caught:
+        build_plan(load_spec(spec), WorkCalendar())
+    assert "no line 'stat' in this campaign (its lines: housing, stats" in str(caught.value), str(caught.value)
+
+
+def test_an_overlays_statistics_title_does_not_name_another_lines_body(tmp_path):
+    """The bureau's overlay patches 晋中市 as 晋中市统计局; a 住建 campaign over it addressed the city's 住建局 as
+    晋中市统计局, and escalations about housing bureaus went to "晋中市统计局". A patch that is another line's name
+    of the unit gives way to this line's; a title of the line's own (a 局 named otherwise) is kept."""
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text(
+        "patch:\n  '140700': {title: 晋中市统计局, channels: [env:JZ_STATS_BOT]}\n"
+        "  '140724': {title: 昔阳县住房和城乡建设管理局}\n",
+        encoding="utf-8",
+    )
+    registry = build_registry(["140700"], overlay, line="housing", beside=["stats"])
+    assert registry.get("140700").display == "晋中市住房和城乡建设局" and registry.get("140700").channels == []
+    assert registry.get("140724").display == "昔阳县住房和城乡建设管理局"
+    beside = registry.get("140700@stats")  # the patch is the statistics bureau's: its name and its bot
+    assert beside.display == "晋中市统计局" and beside.channels == ["env:JZ_STATS_BOT"]
+    alone = build_registry(["140700"], overlay, line="housing").get("140700")
+    assert alone.display == "晋中市住房和城乡建设局" and alone.channels == []
+    assert build_registry(["140700"], overlay).get("140700").display == "晋中市统计局"  # its own line: kept
+
+
+def test_a_lines_body_name_that_is_empty_or_names_every_unit_alike_is_refused(tmp_path):
+    """`county: ""` named 民政 campaigns' counties 昔阳县统计局; `county: 民政局` called all eleven counties 民政局."""
+    overlay = tmp_path / "o.yaml"
+    for body, expected in [
+        ("''", "the body name of level county is empty"),
+        ("民政局", "the body name of level county ('民政局') has no {name}: every county would be called alike"),
+    ]:
+        overlay.write_text(f"lines:\n  civil: {{name: 民政, bodies: {{county: {body}}}}}\n", encoding="utf-8")
+        with pytest.raises(SpecError) as caught:
+            build_registry(["140724"], overlay, line="civil")
+        assert expected in str(caught.value), str(caught.value)
