@@ -99,7 +99,47 @@ class Plan:
 
 
 _QUOTED = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"|「[^」]*」|“[^”]*”")
-"""What an error about the overlay quotes from it (a key, a value): replaced, so an error never repeats another file."""
+"""What an error about the overlay quotes from it (a key, a value): shown only when it is duban's own word."""
+
+
+def _vocabulary() -> frozenset[str]:
+    """duban's own words an overlay error may repeat: its keys, the levels, the packaged lines."""
+    from duban.domain.lines import LINES
+    from duban.domain.overlay import Overlay, OverlayLine, OverlayUnit, UnitPatch
+    from duban.domain.units import LEVEL_ALIASES, Level
+
+    words = {name for model in (Overlay, OverlayLine, OverlayUnit, UnitPatch) for name in model.model_fields}
+    words |= {level.value for level in Level} | set(LEVEL_ALIASES) | {"municipality"} | set(LINES)
+    return frozenset(words)
+
+
+def _overlay_said(error: SpecError) -> SpecError:
+    """An error about the overlay as the spec's reader sees it: its line, its YAML path and the words it quotes
+    when they are duban's own (the choices of a level, a key's name), with `…` for what the overlay itself says —
+    a key or a value typed there, which might be anything, a secret pasted in the wrong place included — and a
+    guess of the word meant where one is close (did you mean 'county'?)."""
+    import difflib
+
+    words = _vocabulary()
+    guesses: list[str] = []
+
+    def shown(match: re.Match) -> str:
+        inner = match.group()[1:-1]
+        if inner in words:
+            return match.group()
+        guesses.extend(difflib.get_close_matches(inner, sorted(words), n=1, cutoff=0.75))
+        return "`…`"
+
+    def part(key: str) -> str:
+        name, _bracket, index = key.partition("[")
+        return (name if name in words or name.isdigit() else "…") + (f"[{index}" if _bracket else "")
+
+    message = _QUOTED.sub(shown, error.message)
+    hint = error.hint if error.hint and not _QUOTED.search(error.hint) else None
+    if guesses and not hint:
+        hint = f"did you mean {guesses[0]!r}?"
+    path = ".".join(part(key) for key in error.path.split(".")) if error.path else ""
+    return SpecError(message, file=error.file, line=error.line, path=path, hint=hint)
 
 
 def spec_registry(spec: LoadedSpec) -> Registry:
@@ -131,10 +171,8 @@ def spec_registry(spec: LoadedSpec) -> Registry:
         if overlay is not None and exc.file == str(overlay) and exc.line is None:  # not a file one can read
             raise spec.source.error(("registry", "overlay"), f"the overlay {reg.overlay} {exc.message}") from None
         if overlay is not None and getattr(exc, "errors", [exc])[0].file == str(overlay):
-            errors = getattr(exc, "errors", None) or [exc]  # named by line, never quoting the overlay's keys or text
-            raise SpecErrors(
-                [SpecError(_QUOTED.sub("`…`", e.message), file=e.file, line=e.line, hint=e.hint) for e in errors]
-            ) from None
+            errors = getattr(exc, "errors", None) or [exc]  # named by line and path, quoting words only
+            raise SpecErrors([_overlay_said(e) for e in errors]) from None
         raise
     except DubanError as exc:
         raise spec.source.error(("registry",), str(exc)) from None

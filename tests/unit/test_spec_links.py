@@ -115,6 +115,19 @@ def test_an_error_in_the_overlay_names_its_line_without_quoting_its_keys(tmp_pat
     assert "units/jinzhong.yaml:" in str(error) and "op_secret_login" not in str(error), str(error)
 
 
+def test_an_error_in_the_overlay_names_its_path_duban_s_choices_and_the_word_meant(tmp_path):
+    """`level: villag` and a line's `bodies: {countty: …}` said only "`…` is not one of `…`, `…` …" with no field:
+    the overlay's own text stays unquoted (a secret pasted there must not be repeated), but the path's known keys,
+    the levels offered and the closest of them are duban's words, and are shown."""
+    folder = _folder(tmp_path)
+    with (folder / "units" / "jinzhong.yaml").open("a", encoding="utf-8") as handle:
+        handle.write("lines:\n  civil: {name: 民政, bodies: {countty: '{name}民政局'}}\n")
+    error = _error(lambda: plan_file(folder / JINZHONG.name))
+    text = str(error)
+    assert "lines.….bodies.…: `…` is not one of 'nation', 'province'" in text, text
+    assert "did you mean 'county'?" in text and "countty" not in text and "civil" not in text, text
+
+
 def test_an_error_in_the_upper_spec_is_not_quoted_by_the_forwarding_spec(tmp_path):
     folder = _folder(tmp_path)
     _edit(folder / JINZHONG.name, "title:", "op_secret_login_7: x\ntitle:")
