@@ -28,7 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from duban.domain.lines import LINE_SEPARATOR, LINES, Line, apply_lines, check_template, known_line, line_named_by
-from duban.domain.units import Registry, Unit
+from duban.domain.units import Level, Registry, Unit
 from duban.errors import RegistryError
 from duban.spec.load import validation_errors
 from duban.spec.models import Id, SpecLevel
@@ -145,12 +145,46 @@ def load_overlay(path: Path) -> tuple[Overlay, Any]:
         raise validation_errors(source, exc, Overlay) from None
 
 
+def _parents_first(units: list[OverlayUnit], source) -> list[tuple[int, OverlayUnit]]:  # noqa: ANN001 (a Source)
+    """The overlay's units, each after its parent when the parent is one of them too (the file may list them in
+    any order); units that are their own ancestors are an error naming them, at the first one's line."""
+    index_of = {u.code: i for i, u in enumerate(units)}
+    placed: set[str] = set()
+    ordered: list[tuple[int, OverlayUnit]] = []
+    for start, unit in enumerate(units):
+        chain: list[int] = []
+        at: int | None = start
+        while at is not None and units[at].code not in placed:
+            if at in chain:
+                loop = [units[i].code for i in chain[chain.index(at) :]]
+                raise source.error(
+                    ("units", at, "parent"),
+                    f"units {' → '.join([*loop, loop[0]])} are each other's parent (a loop): one of them has another "
+                    "parent",
+                )
+            chain.append(at)
+            parent = units[at].parent
+            at = index_of.get(parent) if parent else None
+        for i in reversed(chain):
+            placed.add(units[i].code)
+            ordered.append((i, units[i]))
+    return ordered
+
+
 def apply_overlay(registry: Registry, path: Path, *, line: str = "stats", loaded=None) -> Registry:
     """Add the overlay's units, patch existing ones and drop excluded ones."""
     overlay, source = loaded or load_overlay(path)
-    for index, spec in enumerate(overlay.units):
+    ranks = {level: rank for rank, level in enumerate(Level)}
+    for index, spec in _parents_first(overlay.units, source):
         if spec.parent and spec.parent not in registry:
             raise source.error(("units", index, "parent"), f"parent unit {spec.parent} is not in the registry")
+        above = registry.units[spec.parent].level if spec.parent else None
+        if above is not None and ranks[spec.level] < ranks[above]:
+            raise source.error(
+                ("units", index, "level"),
+                f"unit {spec.code} ({spec.level.cn}) is under {spec.parent} ({above.cn}), a lower level: a unit "
+                "sits at its parent's level or below",
+            )
         if spec.code in registry:
             raise source.error(("units", index, "code"), f"unit code {spec.code} is already in the registry")
         registry.add(

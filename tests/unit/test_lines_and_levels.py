@@ -160,3 +160,30 @@ def test_a_lines_body_name_that_is_empty_or_names_every_unit_alike_is_refused(tm
         with pytest.raises(SpecError) as caught:
             build_registry(["140724"], overlay, line="civil")
         assert expected in str(caught.value), str(caught.value)
+
+
+def test_overlay_units_in_any_order_a_loop_of_parents_and_a_level_above_its_parent(tmp_path):
+    """Two overlay units each other's parent said "parent unit X2 is not in the registry" (X2 was in the file); a
+    village listed before its parent village committee was refused the same way; a 省级 unit under a township was
+    accepted."""
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text(
+        "units:\n"
+        "  - {code: 'V1-01', name: 城东第一普查小区, level: block, kind: block, parent: 'V1'}\n"
+        "  - {code: 'V1', name: 城东, level: village, kind: division, parent: '140724100'}\n",
+        encoding="utf-8",
+    )
+    assert build_registry(["140724"], overlay).get("V1-01").parent == "V1"
+    overlay.write_text(
+        "units:\n"
+        "  - {code: X1, name: 甲, level: village, parent: X2}\n"
+        "  - {code: X2, name: 乙, level: village, parent: X1}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError) as caught:
+        build_registry(["140724"], overlay)
+    assert "units X1 → X2 → X1 are each other's parent (a loop)" in str(caught.value), str(caught.value)
+    overlay.write_text("units:\n  - {code: X3, name: 倒挂, level: province, parent: '140724100'}\n", encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        build_registry(["140724"], overlay)
+    assert "unit X3 (省级) is under 140724100 (乡级), a lower level" in str(caught.value), str(caught.value)
