@@ -24,6 +24,7 @@ import os
 import re
 import stat
 import sys
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -294,9 +295,13 @@ def _xlsx_rows(raw: bytes, name: str, numbers: set[tuple[int, int]], sheets: lis
     try:
         book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        raise ListFileError(
-            name, [(None, "not an xlsx workbook that can be read (save it again from Excel/WPS)")]
-        ) from None
+        if raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+            said = "an old .xls workbook (Excel 97–2003): save it as .xlsx (Excel 工作簿) or as CSV"
+        elif raw[:2] != b"PK" and b"\x00" not in raw[:4096]:
+            said = "text, not a workbook (a CSV named .xlsx?): name it .csv"
+        else:
+            said = "not an xlsx workbook that can be read (save it again from Excel/WPS)"
+        raise ListFileError(name, [(None, said)]) from None
     sheets.extend(book.sheetnames)
     sheet = book.worksheets[0]
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -529,6 +534,9 @@ def check_rows(
         bad = []
         if not unit_name:
             bad.append("no name (单位名称 is empty)")
+        if not joined.isascii():  # full-width digits and letters (１４０７２４) typed by an input method: as ASCII
+            for field_name in ("credit_code", "code", "division"):
+                cells[get[field_name]] = unicodedata.normalize("NFKC", cells[get[field_name]])
         credit = cells[get["credit_code"]].upper() or None
         if credit is not None:
             wrong = credit_problem(credit)

@@ -205,8 +205,8 @@ def _attach_list(spec: LoadedSpec, registry: Registry, index: int, unit_list) ->
                 as_of = at_clock(unit_list.as_of, time(23, 59), spec.campaign.timezone)
             rows = stored_rows(unit_list.name, as_of)
             what = f"list {unit_list.name}"
-    except ListFileError as exc:
-        raise spec.source.error(where, str(exc)) from None
+    except ListFileError as exc:  # a file read while planning: nothing is stored either way
+        raise spec.source.error(where, str(exc).replace(", nothing was stored:", ":", 1)) from None
     except ValueError as exc:
         raise spec.source.error(where, str(exc)) from None
     except DubanError as exc:

@@ -229,3 +229,34 @@ def test_a_credit_code_excel_kept_as_a_number_is_named_as_such(tmp_path):
     said = _refusal(path)
     assert f"{path}:3 " in said and "is a number in the workbook, so Excel kept only its first 15 digits" in said
     assert ":2 " not in said  # the code typed as text is read as it is
+
+
+def test_full_width_codes_are_read_and_a_workbook_that_is_not_one_says_what_it_is(tmp_path):
+    """１４０７２４ (typed by an input method) was "not a division"; a CSV renamed .xlsx and an old .xls both got "not
+    an xlsx workbook that can be read", with no word of what they were."""
+    wide = _row(1)
+    wide[2] = "１４０７２４"
+    rows = read_list(_csv(tmp_path / "wide.csv", [wide])).rows
+    assert [(r.division, r.name) for r in rows] == [("140724", "模拟企业1有限公司")]
+    renamed = tmp_path / "名录.xlsx"
+    renamed.write_text(",".join(HEADER[:6]) + "\n" + ",".join(_row(1)) + "\n", encoding="utf-8")
+    assert "text, not a workbook (a CSV named .xlsx?): name it .csv" in _refusal(renamed)
+    old = tmp_path / "名录2003.xlsx"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
+    assert "an old .xls workbook (Excel 97–2003)" in _refusal(old)
+
+
+def test_a_list_file_a_spec_reads_is_not_said_to_store_anything(tmp_path):
+    """`lists: [{file: units/nonexist.csv}]` in `duban validate` said "nothing was stored", which validate never
+    does."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "id: x\ntitle: t\nissuer: i\nregistry:\n  divisions: ['140724']\n  lists: [{file: 名录.csv}]\n"
+        "stages:\n  - {id: s, name: 阶段, window: {start: 2025-03-03, end: 2025-03-21},\n"
+        "     items: [{id: a, name: 甲, units: {level: county}}]}\n",
+        encoding="utf-8",
+    )
+    _csv(tmp_path / "名录.csv", [_row(1), _row(2, "模拟\x07企业")])
+    result = runner.invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 1 and "单位名称 holds U+0007" in result.output, result.output
+    assert "nothing was stored" not in result.output
