@@ -221,6 +221,14 @@ def _attach_list(spec: LoadedSpec, registry: Registry, index: int, unit_list) ->
             f"none of the {outside} units of {what} is under the registry's divisions "
             f"({', '.join(spec.campaign.registry.divisions) or 'none'})",
         )
+    if outside:  # a list of the whole province over one city's campaign: said, not dropped without a word
+        registry.notes.append(
+            (
+                where,
+                f"{outside:,} of the {added + outside:,} units of {what} lie outside the registry's divisions "
+                f"({', '.join(spec.campaign.registry.divisions) or 'none'}) and are left out",
+            )
+        )
 
 
 def held_stages(campaign: Campaign) -> set[str]:

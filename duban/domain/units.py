@@ -127,6 +127,7 @@ class Registry:
     def __init__(self, units: list[Unit] | None = None) -> None:
         self.units: dict[str, Unit] = {}
         self._children: dict[str, list[str]] = defaultdict(list)
+        self.notes: list[tuple[tuple, str]] = []  # (YAML path, what a careful clerk should know): validate's warnings
         for unit in units or []:
             self.add(unit)
 

@@ -35,6 +35,7 @@ def clerk_notes(plan: Plan, calendar: WorkCalendar) -> Found:
         *same_day_dues(plan),
         *escalation_instants(plan),
         *escalations_to_nobody(plan),
+        *plan.registry.notes,
     ]
 
 

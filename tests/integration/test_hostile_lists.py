@@ -260,3 +260,23 @@ def test_a_list_file_a_spec_reads_is_not_said_to_store_anything(tmp_path):
     result = runner.invoke(app, ["validate", str(spec)])
     assert result.exit_code == 1 and "单位名称 holds U+0007" in result.output, result.output
     assert "nothing was stored" not in result.output
+
+
+def test_list_units_outside_the_campaign_are_said_to_be_left_out(tmp_path):
+    """A 名录 of 晋中 and 太原 (4,000 units) over a 晋中 campaign: the 太原 half was dropped without a word, while a
+    list wholly outside was an error."""
+    from duban.simulation.synthetic_list import write_csv
+
+    write_csv(tmp_path / "名录.csv", ["140724", "140725", "140105"], 300, seed=5)
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "id: x\ntitle: t\nissuer: i\nregistry:\n  divisions: ['140700']\n  lists: [{file: 名录.csv}]\n"
+        "stages:\n  - {id: s, name: 阶段, window: {start: 2025-03-03, end: 2025-03-21},\n"
+        "     items: [{id: a, name: 甲, units: {kind: enterprise}}]}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert f"{spec}:6 registry.lists[0]" in said and "of the 300 units of 名录.csv lie outside the registry's" in said
+    assert "(140700) and are left out" in said, said
