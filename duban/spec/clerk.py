@@ -36,6 +36,31 @@ def clerk_notes(plan: Plan, calendar: WorkCalendar) -> Found:
         *escalation_instants(plan),
         *escalations_to_nobody(plan),
         *plan.registry.notes,
+        *names_alike(plan),
+    ]
+
+
+def names_alike(plan: Plan) -> Found:
+    """Units the campaign tasks that messages address by one name (阳泉's and 晋城's 城区住房和城乡建设局): a message
+    beginning "城区住房和城乡建设局：" could be either's. One warning, a few examples, the way out."""
+    tasked = {a.unit_code for a in plan.assignments}
+    by_name: dict[str, list[str]] = {}
+    for code in sorted(tasked):
+        unit = plan.registry.units.get(code)
+        if unit is not None and unit.kind == "division":
+            by_name.setdefault(unit.display, []).append(code)
+    shared = {name: codes for name, codes in by_name.items() if len(codes) > 1}
+    if not shared:
+        return []
+    examples = "; ".join(f"{name}: {', '.join(codes[:3])}" for name, codes in list(shared.items())[:3])
+    more = f" and {len(shared) - 3} more" if len(shared) > 3 else ""
+    return [
+        (
+            ("registry",),
+            f"{len(shared)} name(s) address several units this campaign tasks ({examples}{more}): messages begin with "
+            "the name, so staff cannot tell whose it is; give them their full titles in the overlay "
+            "(patch: {\"140302\": {title: 阳泉市城区住房和城乡建设局}})",
+        )
     ]
 
 

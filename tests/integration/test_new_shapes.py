@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from typer.testing import CliRunner
 
+from duban.cli.main import app
 from duban.services.lifecycle import plan_file
 from duban.simulation.preview import simulate_spec
 from tests.conftest import SPECS
@@ -70,3 +72,12 @@ def test_each_new_shape_simulates(spec, backend, request):
         by_risk = tally.sums_by
         assert set(by_risk) <= {"高", "较高", "一般", "低"} and len(by_risk) >= 2
         assert sum(t["employees"] for t in by_risk.values()) == tally.sums["employees"] > 0
+
+
+def test_units_messages_would_address_by_one_name_are_a_warning_with_the_way_out():
+    """山西's 住建 campaign addresses 阳泉's and 晋城's district bodies alike (城区住房和城乡建设局): a message beginning
+    with that name could be either's, and validate said nothing."""
+    result = CliRunner().invoke(app, ["validate", str(HOUSING)])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0, said
+    assert "城区住房和城乡建设局: 140302, 140502" in said and "give them their full titles in the overlay" in said
