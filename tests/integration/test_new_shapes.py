@@ -75,8 +75,8 @@ def test_each_new_shape_simulates(spec, backend, request):
 
 
 def test_units_messages_would_address_by_one_name_are_a_warning_with_the_way_out():
-    """山西's 住建 campaign addresses 阳泉's and 晋城's district bodies alike (城区住房和城乡建设局): a message beginning
-    with that name could be either's, and validate said nothing."""
+    """山西's 住建 campaign addresses 阳泉's and 晋城's district bodies alike (城区住房和城乡建设局): a message
+    beginning with that name could be either's, and validate said nothing."""
     result = CliRunner().invoke(app, ["validate", str(HOUSING)])
     said = " ".join(result.output.split())
     assert result.exit_code == 0, said
