@@ -59,7 +59,7 @@ def names_alike(plan: Plan) -> Found:
             ("registry",),
             f"{len(shared)} name(s) address several units this campaign tasks ({examples}{more}): messages begin with "
             "the name, so staff cannot tell whose it is; give them their full titles in the overlay "
-            "(patch: {\"140302\": {title: 阳泉市城区住房和城乡建设局}})",
+            '(patch: {"140302": {title: 阳泉市城区住房和城乡建设局}})',
         )
     ]
 
