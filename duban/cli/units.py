@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
@@ -89,8 +90,9 @@ def history_command(
                 f"no list {list_name!r} in the database: import it with duban units import FILE --list {list_name}"
             )
         spells = spells_of(engine(), list_name, code) if code else []
-        if code and not spells and code.strip().upper() != code:  # as the import keys it: trimmed, upper case
-            code = code.strip().upper()
+        keyed = unicodedata.normalize("NFKC", code).strip().upper() if code else code
+        if code and not spells and keyed != code:  # as the import keys it: half-width, trimmed, upper case
+            code = keyed
             spells = spells_of(engine(), list_name, code)
     except DubanError as exc:
         fail(exc)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from datetime import date
 from pathlib import Path
 
@@ -68,19 +69,27 @@ def division_set(as_of: date, spec_folder: Path | None = None) -> tuple[Path | N
 
 def _check(path: Path, spec_folder: Path | None = None) -> str | None:
     """What is wrong with a bureau's division file (each bad row by its number, at most MAX_SHOWN), or None."""
-    from duban.errors import SpecError
-    from duban.spec.files import confined, read_bytes
+    from duban.spec.files import confined
 
     try:
         confined(spec_folder or path.parent.parent, path, what="division set", shown=f"{FOLDER}/{path.name}")
     except ValueError as exc:
         return str(exc)
     try:
-        if os.stat(path).st_size > MAX_SET_BYTES:
-            return f"{path}: {os.stat(path).st_size:,} bytes: a division set is at most {MAX_SET_BYTES // 2**20} MB"
-        data = json.loads(read_bytes(path, what="division set").decode("utf-8"))
-    except SpecError as exc:
-        return f"{path}: {exc.message}"
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return f"{path}: not a regular file (a folder, device or pipe): a division set is a JSON file"
+        if info.st_size > MAX_SET_BYTES:
+            return f"{path}: {info.st_size:,} bytes: a division set is at most {MAX_SET_BYTES // 2**20} MB"
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_SET_BYTES + 1)
+        if len(raw) > MAX_SET_BYTES:
+            return f"{path}: larger than {MAX_SET_BYTES // 2**20} MB: a division set is at most that"
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_key_twice)
+    except _KeyTwice as exc:
+        return f"{path}: the key {str(exc)[:40]!r} appears twice in one object: give it once; {_FORMAT}"
+    except RecursionError:
+        return f"{path}: nested too deeply for a division set; {_FORMAT}"
     except (OSError, ValueError) as exc:
         where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
         return f"{path}: not JSON{where} ({'not UTF-8' if isinstance(exc, UnicodeError) else 'check it'}); {_FORMAT}"
@@ -94,6 +103,19 @@ def _check(path: Path, spec_folder: Path | None = None) -> str | None:
         f"; … and {len(problems) - MAX_SHOWN} more" if len(problems) > MAX_SHOWN else ""
     )
     return f"{path}: {len(problems)} bad row{'s' if len(problems) != 1 else ''} ({_FORMAT}): {shown}"
+
+
+class _KeyTwice(ValueError):
+    """A JSON object with a key given twice (json keeps the last without a word)."""
+
+
+def _no_key_twice(pairs: list[tuple[str, object]]) -> dict:
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _KeyTwice(key)
+        seen[key] = value
+    return seen
 
 
 def _row_problems(rows: list) -> list[str]:

@@ -72,15 +72,19 @@ MAX_LIST_BYTES = 1024 * 2**20
 MAX_CELL = 200
 """Characters of a cell duban keeps (a name, a contact, an attribute): an enterprise's registered name is at most
 a few dozen; longer is not a name (a quote never closed, a pasted document)."""
+MAX_COLUMNS = 1_000
+"""Columns of a workbook's row read: a 名录 export has a few dozen; a stray cell in column XFD would have every
+row padded to 16,384."""
 MAX_CSV_FIELD = 100_000
 """Characters of a CSV field read at all: past this the reader stops with an error naming the row (Python's own
 limit, 131,072, ended in a traceback)."""
 MAX_XLSX_INFLATED, MAX_XLSX_RATIO = 2 * MAX_LIST_BYTES, 100
 """An xlsx is a zip: what its members inflate to, in all and against its packed size (a million rows inflate to
 about 400 MB, ten times their packed size; a zip bomb to gigabytes from a few MB)."""
-_UNSEEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-"""Control and bidirectional-override characters: no name or code holds one; shown in a terminal they move the
-cursor, colour or reorder the text, or split one record's line in two."""
+_UNSEEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+"""Control, zero-width and bidirectional-override characters: no name or code holds one; shown in a terminal they
+move the cursor, colour or reorder the text or split one record's line in two, and unseen they make two names look
+alike."""
 
 
 class ListFileError(DubanError):
@@ -304,7 +308,18 @@ def _xlsx_rows(raw: bytes, name: str, numbers: set[tuple[int, int]], sheets: lis
         raise ListFileError(name, [(None, said)]) from None
     sheets.extend(book.sheetnames)
     sheet = book.worksheets[0]
+    sheet.reset_dimensions()  # every row the sheet holds, whatever range it declares (a range can hide or pad rows)
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        if len(values) > MAX_COLUMNS:
+            raise ListFileError(
+                name,
+                [
+                    (
+                        number,
+                        f"a cell in column {len(values):,}: a list has at most {MAX_COLUMNS:,} columns (a stray cell?)",
+                    )
+                ],
+            )
         cells = []
         for column, v in enumerate(values):
             if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) >= 1e15:
@@ -496,7 +511,15 @@ def check_rows(
     iterator = iter(table)
     header_line, header = next(iterator, (1, []))
     if not any(c.strip() for c in header):
-        raise ListFileError(name, [(header_line, "the first row is empty: it must be the header (column names)")])
+        where = ""
+        if sheets:
+            others = ", ".join(map(repr, sheets[1:6]))
+            where = f" (sheet {sheets[0]!r}, the workbook's first" + (
+                f"; its others: {others}: move the list to the first sheet)" if others else ")"
+            )
+        raise ListFileError(
+            name, [(header_line, f"the first row is empty{where}: it must be the header (column names)")]
+        )
     columns, attribute_columns, header_problems = _header_map(header, mapping, name)
     if header_problems:
         raise ListFileError(name, [(header_line, p) for p in [*header_problems, _header_read(header, sheets)]])

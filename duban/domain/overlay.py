@@ -123,6 +123,17 @@ class Overlay(_Strict):
         }
         return {**LINES, **own}
 
+    @field_validator("lines")
+    @classmethod
+    def _own_lines(cls, value: dict) -> dict:
+        packaged = sorted(set(value) & set(LINES))
+        if packaged:
+            raise ValueError(
+                f"line {packaged[0]} is packaged with duban (duban units lines shows its bodies): an overlay adds its "
+                "own lines under other names; a body named otherwise is a patch of its unit's title"
+            )
+        return value
+
     @field_validator("patch", mode="before")
     @classmethod
     def _codes_as_keys(cls, value: Any) -> Any:
@@ -148,7 +159,13 @@ def load_overlay(path: Path) -> tuple[Overlay, Any]:
 def _parents_first(units: list[OverlayUnit], source) -> list[tuple[int, OverlayUnit]]:  # noqa: ANN001 (a Source)
     """The overlay's units, each after its parent when the parent is one of them too (the file may list them in
     any order); units that are their own ancestors are an error naming them, at the first one's line."""
-    index_of = {u.code: i for i, u in enumerate(units)}
+    index_of: dict[str, int] = {}
+    for i, unit in enumerate(units):
+        if unit.code in index_of:
+            raise source.error(
+                ("units", i, "code"), f"unit code {unit.code} is given twice (first as units[{index_of[unit.code]}])"
+            )
+        index_of[unit.code] = i
     placed: set[str] = set()
     ordered: list[tuple[int, OverlayUnit]] = []
     for start, unit in enumerate(units):

@@ -37,6 +37,35 @@ def clerk_notes(plan: Plan, calendar: WorkCalendar) -> Found:
         *escalations_to_nobody(plan),
         *plan.registry.notes,
         *names_alike(plan),
+        *bare_place_names(plan),
+    ]
+
+
+_BODY_LEVELS = ("nation", "province", "prefecture", "county", "township")  # a 村 or 普查小区 is addressed by its name
+
+
+def bare_place_names(plan: Plan) -> Found:
+    """Division units the campaign tasks that their line names no body for (a 民政 line with only `county:`, its
+    townships tasked): messages would begin "乐平镇：", not with a body's name."""
+    tasked = {a.unit_code for a in plan.assignments}
+    bare: dict[tuple[str, str], list[str]] = {}
+    for code in sorted(tasked):
+        unit = plan.registry.units.get(code)
+        if (
+            unit is not None
+            and unit.kind == "division"
+            and unit.level.value in _BODY_LEVELS
+            and unit.display == unit.name
+        ):
+            bare.setdefault((unit.line, unit.level.value), []).append(unit.name)
+    return [
+        (
+            ("registry",),
+            f"{len(names)} unit(s) at level {level} are addressed by their place name ({'、'.join(names[:3])}"
+            f"{' …' if len(names) > 3 else ''}): line {line} names no body at that level; add one under the "
+            "overlay's lines: (e.g. {name}人民政府) or give them titles (patch:)",
+        )
+        for (line, level), names in bare.items()
     ]
 
 

@@ -280,3 +280,51 @@ def test_list_units_outside_the_campaign_are_said_to_be_left_out(tmp_path):
     said = " ".join(result.output.split())
     assert f"{spec}:6 registry.lists[0]" in said and "of the 300 units of 名录.csv lie outside the registry's" in said
     assert "(140700) and are left out" in said, said
+
+
+def test_a_workbook_s_declared_range_neither_hangs_nor_hides_rows(tmp_path):
+    """A 5 KB workbook with one cell at XFD1048576 declared A1:XFD1048576 and hung the import (killed after
+    120 s); a workbook declaring A1:H3 over seven rows had rows 4–7 dropped without a word."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(HEADER[:6])
+    book.active.append(_row(1))
+    book.active.cell(row=1_048_576, column=16_384, value="x")
+    far = tmp_path / "far.xlsx"
+    book.save(far)
+    assert far.stat().st_size < 20_000
+    said = _refusal(far)
+    assert f"{far}:1048576 a cell in column 16,384: a list has at most 1,000 columns" in said, said
+
+    book = Workbook()
+    book.active.append(HEADER[:6])
+    for n in range(1, 7):
+        book.active.append(_row(n))
+    plain = io.BytesIO()
+    book.save(plain)
+    lying = tmp_path / "lying.xlsx"
+    with zipfile.ZipFile(io.BytesIO(plain.getvalue())) as source, zipfile.ZipFile(lying, "w") as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<dimension ref="A1:F7"/>', b'<dimension ref="A1:F3"/>')
+                assert b'ref="A1:F3"' in data
+            out.writestr(item, data)
+    assert len(read_list(lying).rows) == 6
+
+
+def test_zero_width_characters_and_an_empty_first_sheet(tmp_path):
+    """坏\\u200b企业 was stored (two names that look alike); an empty 说明 sheet before the list said only that
+    the first row was empty."""
+    path = _csv(tmp_path / "zw.csv", [_row(1), _row(2, "坏\u200b企业有限公司")])
+    assert "单位名称 holds U+200B" in _refusal(path)
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "说明"
+    book.create_sheet("名录").append(HEADER[:6])
+    empty_first = tmp_path / "empty.xlsx"
+    book.save(empty_first)
+    said = _refusal(empty_first)
+    assert "the first row is empty (sheet '说明', the workbook's first; its others: '名录'" in said, said

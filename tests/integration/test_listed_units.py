@@ -150,6 +150,8 @@ def test_history_finds_a_code_as_typed_and_shows_what_changed_between_spells(tmp
     assert len(lines) == 2, lines
     assert "联系人 王芳 电话 0354-1" in lines[0] and "[第1次导入至第2次]" in lines[0], lines
     assert "联系人 王芳 电话 0354-9" in lines[1] and "[第2次导入起]" in lines[1] and "→ 今" in lines[1], lines
+    wide = "".join(chr(ord(c) + 0xFEE0) if c.isalnum() else c for c in first[0])  # typed in full width: ９１１４…
+    assert runner.invoke(app, ["units", "history", "xiyang", wide]).output.splitlines() == lines
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -137,3 +137,25 @@ def test_a_set_linked_from_outside_the_spec_folder_is_refused_unopened(tmp_path)
         _plan(spec_folder, "2021-12-31")
     said = str(caught.value)
     assert "is a link to a file outside the spec's folder" in said and "外部" not in said, said
+
+
+def test_a_set_nested_too_deep_or_with_a_key_twice_is_named_as_the_set_s_fault(tmp_path):
+    """Nesting 100,000 deep was blamed on the spec ("nested too deeply to be planned", no file named); a second
+    "divisions" key emptied the set and said there was no list; a set over 4 MB was refused by the specs' limit."""
+    (tmp_path / "divisions").mkdir()
+    day = tmp_path / "divisions" / "2021-12-31.json"
+    day.write_text('{"divisions": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        _plan(tmp_path, "2021-12-31")
+    assert "2021-12-31.json: nested too deeply for a division set" in str(caught.value), str(caught.value)
+    day.write_text('{"divisions": [[1, "430000", "", "湖南省"]], "divisions": []}', encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        _plan(tmp_path, "2021-12-31")
+    assert "the key 'divisions' appears twice in one object" in str(caught.value), str(caught.value)
+    rows = [[1, "430000", "", "湖南省"], [2, "430400", "430000", "衡阳市"], [3, "430405", "430400", "珠晖区"]]
+    rows += [[4, f"430405{n:03d}", "430405", f"街道{n}"] for n in range(1, 900)] + [[3, "430499", "430400", "旧县"]]
+    note = "民政部2021年县级以上行政区划变更情况及全部乡级区划。" * 80_000  # a set with its source's notes: 5 MB
+    text = json.dumps({"metadata": {"source": note}, "divisions": rows}, ensure_ascii=False)
+    assert len(text.encode()) > 4 * 2**20
+    day.write_text(text, encoding="utf-8")
+    assert len({a.unit_code for a in _plan(tmp_path, "2021-12-31").assignments}) == 2

@@ -187,3 +187,42 @@ def test_overlay_units_in_any_order_a_loop_of_parents_and_a_level_above_its_pare
     with pytest.raises(SpecError) as caught:
         build_registry(["140724"], overlay)
     assert "unit X3 (省级) is under 140724100 (乡级), a lower level" in str(caught.value), str(caught.value)
+
+
+def test_an_overlay_unit_code_given_twice_or_a_packaged_line_redefined_is_refused(tmp_path):
+    """甲 and 甲2 under one code: 甲2 was dropped without a word; `lines: {stats: …}` replaced the statistics
+    bodies (昔阳县假统计局) without a word."""
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text(
+        "units:\n"
+        "  - {code: 140724-a, name: 甲, level: county, kind: office, parent: '140724'}\n"
+        "  - {code: 140724-a, name: 甲2, level: county, kind: office, parent: '140724'}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError) as caught:
+        build_registry(["140724"], overlay)
+    assert "unit code 140724-a is given twice (first as units[0])" in str(caught.value), str(caught.value)
+    overlay.write_text("lines:\n  stats: {name: 伪统计, bodies: {county: '{name}假统计局'}}\n", encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        build_registry(["140724"], overlay)
+    assert "line stats is packaged with duban" in str(caught.value), str(caught.value)
+
+
+def test_units_a_line_names_no_body_for_are_a_warning(tmp_path):
+    """A 民政 line naming only counties, its townships tasked: messages began "乐平镇：" and validate said nothing."""
+    from duban.spec.checks import validate
+
+    (tmp_path / "units").mkdir()
+    (tmp_path / "units" / "o.yaml").write_text(
+        "lines:\n  civil: {name: 民政, bodies: {county: '{name}民政局'}}\n", encoding="utf-8"
+    )
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "id: x\ntitle: t\nissuer: i\nregistry:\n  divisions: ['140724']\n  line: civil\n  overlay: units/o.yaml\n"
+        "stages:\n  - {id: s, name: 阶段, window: {start: 2025-03-03, end: 2025-03-21},\n"
+        "     items: [{id: a, name: 甲, units: {level: township}}]}\n",
+        encoding="utf-8",
+    )
+    _plan, warnings = validate(load_spec(spec), WorkCalendar())
+    said = [w.message for w in warnings]
+    assert any("10 unit(s) at level township are addressed by their place name (乐平镇" in m for m in said), said
