@@ -90,10 +90,11 @@ def history_command(
                 f"no list {list_name!r} in the database: import it with duban units import FILE --list {list_name}"
             )
         spells = spells_of(engine(), list_name, code) if code else []
-        keyed = unicodedata.normalize("NFKC", code).strip().upper() if code else code
-        if code and not spells and keyed != code:  # as the import keys it: half-width, trimmed, upper case
-            code = keyed
-            spells = spells_of(engine(), list_name, code)
+        if code and not spells:  # as the import keys it: half-width, trimmed, upper case
+            keyed = unicodedata.normalize("NFKC", code).strip().upper()
+            if keyed != code:
+                code = keyed
+                spells = spells_of(engine(), list_name, keyed)
     except DubanError as exc:
         fail(exc)
     if code is None:
@@ -106,13 +107,13 @@ def history_command(
         return
     if not spells:
         fail(DubanError(f"{code} was never on list {list_name}"))
-    number = {i.id: n for n, i in enumerate(found, 1)}  # the list's own count of its imports
+    numbers = {i.id: n for n, i in enumerate(found, 1)}  # the list's own count of its imports
     for s in spells:
         until = fmt(s.listed_until, tz) if s.listed_until else "今"
         extra = "  " + " ".join(f"{k}={v}" for k, v in sorted(s.attributes.items())) if s.attributes else ""
         reach = " ".join(f"{label} {value}" for label, value in (("联系人", s.contact), ("电话", s.phone)) if value)
-        imports = f"第{number.get(s.import_id, '?')}次导入" + (
-            f"至第{number.get(s.closed_by, '?')}次" if s.closed_by else "起"
+        imports = f"第{numbers.get(s.import_id, '?')}次导入" + (
+            f"至第{numbers.get(s.closed_by, '?')}次" if s.closed_by else "起"
         )
         console.print(
             f"{fmt(s.listed_from, tz)} → {lit(until)}  {lit(s.name)} ({lit(s.division)}){lit(extra)}"

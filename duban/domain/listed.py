@@ -198,7 +198,7 @@ def load_mapping(path: Path) -> Mapping:
         ) from None
 
 
-def _plain_words(error: dict) -> str:
+def _plain_words(error: Any) -> str:
     """A mapping file's error as its reader would say it."""
     if error["type"] == "extra_forbidden":
         return "not a key of a mapping file (columns:, attributes:, kind:, level:)"
