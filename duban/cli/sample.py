@@ -111,6 +111,8 @@ def show(
                 console.print(
                     "    strata: " + ", ".join(f"{k} {n}" for k, n in sorted(draw.strata.items())), highlight=False
                 )
+                for value in sorted(draw.arithmetic):  # each stratum's own arithmetic (draws recorded before: none)
+                    console.print(f"      {lit(value)}: {lit(draw.arithmetic[value])}", highlight=False, soft_wrap=True)
             _members(plan, draw.members, set(draw.designated))
             for note in draw.notes:  # a shortfall says so in its own words; a note may also be met in full
                 console.print(f"    [yellow]note:[/] {lit(note)}", highlight=False, soft_wrap=True)

@@ -411,13 +411,20 @@ def print_preview(console: Console, preview, *, unit: str | None) -> None:
     for line in preview.inspections:  # scored by a seeded draw, so `when: failed` outcomes show
         console.print(f"synthetic inspection: {lit(line)}", highlight=False, soft_wrap=True)
     if unit:
-        for envelope in preview.messages:
-            if envelope.recipient == unit:
-                console.print(
-                    f"\n[bold]{fmt(datetime.fromisoformat(envelope.at), tz)}[/] {lit(envelope.rendered.subject)}",
-                    highlight=False,
-                )
-                console.print(envelope.rendered.text, highlight=False, markup=False)
+        mine = [envelope for envelope in preview.messages if envelope.recipient == unit]
+        for envelope in mine:
+            console.print(
+                f"\n[bold]{fmt(datetime.fromisoformat(envelope.at), tz)}[/] {lit(envelope.rendered.subject)}",
+                highlight=False,
+            )
+            console.print(envelope.rendered.text, highlight=False, markup=False)
+        if not mine:
+            who = preview.campaign.display(unit) if preview.campaign else unit
+            console.print(
+                f"\nno messages to {lit(who)} ({lit(unit)}) in this run",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 def _print_preview_outcomes(console: Console, preview, shown: int = 20) -> None:

@@ -327,6 +327,9 @@ def build_plan(
             errors.append(spec.source.error(rule_path(spec.source.data, index, exc.subpath), str(exc)))
         except DubanError as exc:
             errors.append(spec.source.error(("samples", index), str(exc)))
+    for name, group in campaign.groups.items():  # each group at its own line, used by an item or not
+        if at(("groups", name), lambda g=group: resolver.resolve(g)) is None:
+            resolver.broken.add(name)
     leaders = {
         leader.id: _with_descendants(
             registry, at(("leaders", i, "units"), lambda l=leader: resolver.resolve(l.units)) or []

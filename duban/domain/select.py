@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 
 from duban.domain.units import Registry, Unit
 from duban.errors import RegistryError
 from duban.spec.models import Selector
+
+KNOWN_KINDS = frozenset({"division", "office", "zone", "center", "enterprise", "other"})
+"""Kinds duban itself speaks of: a selector may name one that this registry happens not to hold (it selects no
+unit, a warning); any other kind the registry lacks is a typo (`divison`) and an error."""
 
 
 class UnknownName(RegistryError):
@@ -27,6 +32,7 @@ class Resolver:
         self._samples = samples
         self._order = {code: index for index, code in enumerate(registry.units)}
         self._resolving: list[str] = []
+        self.broken: set[str] = set()  # groups already reported as not resolving, at their own line
 
     def resolve(self, selector: Selector) -> list[str]:
         codes = self._codes(selector)
@@ -52,6 +58,12 @@ class Resolver:
                 f"no line {sel.line!r} in this campaign (its lines: {', '.join(sorted(self._lines()))}; a line "
                 "beside the campaign's own is named in registry.beside)"
             )
+        if sel.kind is not None and sel.kind not in self._kinds() and sel.kind not in KNOWN_KINDS:
+            close = difflib.get_close_matches(sel.kind, sorted(self._kinds() | KNOWN_KINDS), n=1, cutoff=0.6)
+            raise UnknownName(
+                f"no unit of kind {sel.kind!r} in this campaign (its kinds: {', '.join(sorted(self._kinds()))})"
+                + (f"; did you mean {close[0]!r}?" if close else "")
+            )
         if filters:
             base = set().union(*parts) if parts else set(self.registry.units)
             root = self._unit(sel.under).code if sel.under is not None else None  # once, not per unit
@@ -60,6 +72,12 @@ class Resolver:
         if sel.exclude is not None:
             chosen -= self._codes(sel.exclude)
         return chosen
+
+    def _kinds(self) -> set[str]:
+        """The kinds of the registry's units (worked out once)."""
+        if not hasattr(self, "_kind_names"):
+            self._kind_names = {u.kind for u in self.registry}
+        return self._kind_names
 
     def _lines(self) -> set[str]:
         """The lines whose bodies the registry holds (worked out once)."""
@@ -85,6 +103,8 @@ class Resolver:
 
     def _ref(self, ref: str) -> set[str]:
         if ref in self.groups:
+            if ref in self.broken:
+                raise UnknownName(f"group {ref!r} does not resolve (its error is given at groups.{ref})")
             if ref in self._resolving:
                 chain = " → ".join([*self._resolving, ref])
                 raise UnknownName(f"group {ref!r} refers to itself ({chain})")

@@ -204,7 +204,7 @@ class _Builder:
             if key in result:
                 self.source.problems.append(
                     SpecError(
-                        f"key {key!r} appears twice (the first one is used)",
+                        f"key {key!r} appears twice (first on line {self.lines[(*path, str(key))]}): keep one",
                         line=key_node.start_mark.line + 1,
                         path=dotted((*path, str(key))),
                     )

@@ -139,6 +139,10 @@ def test_simulate_of_a_unit_the_campaign_lacks_says_so_and_a_name_finds_its_unit
     assert unknown.exit_code == 1 and "'999999' is not a unit of this campaign" in unknown.output
     by_name = _run("simulate", JINZHONG, "--seed", "3", "--unit", "乐平镇统计站")
     assert by_name.exit_code == 0 and "乐平镇统计站：" in by_name.output
+    # a unit of the campaign's registry that is sent nothing is told so, not left to guess from the silence
+    untasked = _run("simulate", JINZHONG, "--seed", "3", "--unit", "140700-bgs")
+    assert untasked.exit_code == 0, untasked.output
+    assert "no messages to 晋中市统计局办公室 (140700-bgs) in this run" in untasked.output, untasked.output
 
 
 def test_units_show():

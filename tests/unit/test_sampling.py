@@ -199,6 +199,25 @@ def test_strata_by_a_unit_attribute(registry):
     assert Counter(registry.units[c].attributes["area"] for c in counts.members) == {"城区": 2, "农村": 10}
 
 
+def test_each_stratum_shows_its_own_arithmetic_and_a_stratum_counts_leave_out_is_said(registry):
+    """`sample show` printed only how many each stratum gave: an auditor could not check 3% of 一般 against its size,
+    and a value the notice never named (风险等级 极高) became a stratum, or drew nothing, without a word."""
+    sizes = Counter(u.attributes["area"] for u in registry if u.level is Level.township)
+    each = draw(registry, **{"from": "townships", "strata": "area", "percent": 10, "allocation": "each"}).draws[0]
+    assert each.sizes == dict(sizes)
+    n = sizes["农村"]
+    assert each.arithmetic["农村"].startswith(f"10% of {n} = {n / 10:g} → {-(-n // 10)}"), each.arithmetic
+    shared = draw(registry, **{"from": "townships", "strata": "area", "count": 24, "allocation": "proportional"}).draws[
+        0
+    ]
+    assert shared.arithmetic["城区"].startswith(
+        f"{shared.strata['城区']} of {sizes['城区']} (24 × {sizes['城区']}/118"
+    ), shared.arithmetic
+    counted = draw(registry, **{"from": "townships", "strata": "area", "counts": {"农村": 3}}).draws[0]
+    assert counted.arithmetic["城区"] == f"0 of {sizes['城区']}"
+    assert f"stratum 城区 ({sizes['城区']} unit(s)) has no number in `counts:`: none of it is drawn" in counted.notes
+
+
 def test_proportional_allocation_shares_a_total_by_stratum_size(registry):
     sizes = Counter(u.attributes["area"] for u in registry if u.level is Level.township)
     result = draw(registry, **{"from": "townships", "strata": "area", "count": 24, "allocation": "proportional"})

@@ -71,6 +71,8 @@ def test_duplicate_key_is_an_error_at_its_line(tmp_path):
     path, line = _broken(tmp_path, "timezone: Asia/Shanghai\n", "timezone: Asia/Shanghai\ntimezone: Asia/Urumqi\n")
     error = _error(lambda: load_spec(path))
     assert "appears twice" in str(error) and error.line == line + 1 and error.file.endswith("broken.yaml")
+    # refused, so it does not claim one of the two is used; it points at the other
+    assert f"first on line {line}" in str(error) and "is used" not in str(error), str(error)
 
 
 def test_unknown_group_is_reported_where_it_is_used(tmp_path):
@@ -79,6 +81,33 @@ def test_unknown_group_is_reported_where_it_is_used(tmp_path):
     )
     error = _error(lambda: plan_file(path))
     assert "stages[3].items[0]" in str(error) and "'countys' is neither a group" in str(error)
+
+
+def test_a_groups_unknown_unit_is_reported_at_the_group_used_or_not(tmp_path):
+    """An operator's typo in a group (140799 for 140729) is the group's fault, even before an item uses it."""
+    spare = "  spare: {units: [140799, 140702]}\n"
+    path, line = _broken(tmp_path, "  design_office: 140700-sgk ", spare + "  design_office: 140700-sgk ")
+    error = str(_error(lambda: plan_file(path)))
+    assert f"broken.yaml:{line} groups.spare: no unit '140799' in the registry" in error, error
+
+    (tmp_path / "used").mkdir()
+    used, _ = _broken(
+        tmp_path / "used", "        units: counties\n        submit_to", "        units: spare\n        submit_to"
+    )
+    used.write_text(used.read_text(encoding="utf-8").replace("groups:\n", "groups:\n" + spare, 1), encoding="utf-8")
+    error = str(_error(lambda: plan_file(used)))
+    assert "groups.spare: no unit '140799'" in error, error
+    assert "stages[3].items[0]: group 'spare' does not resolve (its error is given at groups.spare)" in error, error
+
+
+def test_a_kind_no_unit_has_is_an_error_with_a_guess(tmp_path):
+    """`kind: divison` selected nothing and only warned (items "select no unit"): the campaign lost its counties."""
+    path, line = _broken(
+        tmp_path, "counties: {level: county, kind: division}", "counties: {level: county, kind: divison}"
+    )
+    error = str(_error(lambda: plan_file(path)))
+    assert f"broken.yaml:{line} groups.counties: no unit of kind 'divison' in this campaign" in error, error
+    assert "did you mean 'division'?" in error, error
 
 
 def test_sample_larger_than_its_pool_is_an_error(tmp_path):

@@ -30,6 +30,8 @@ class DrawResult:
     base: int = 0  # how many units the rule drew from
     designated: list[str] = field(default_factory=list)
     strata: dict[str, int] = field(default_factory=dict)  # stratum value → units drawn from it
+    sizes: dict[str, int] = field(default_factory=dict)  # stratum value → units it held
+    arithmetic: dict[str, str] = field(default_factory=dict)  # stratum value → how its number was reached, in words
     notes: list[str] = field(default_factory=list)  # where the rule could not be met in full
 
     def as_record(self) -> dict:
@@ -41,6 +43,8 @@ class DrawResult:
             "base": self.base,
             "designated": self.designated,
             "strata": self.strata,
+            "sizes": self.sizes,
+            "arithmetic": self.arithmetic,
             "notes": self.notes,
         }
 

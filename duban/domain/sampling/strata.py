@@ -39,7 +39,8 @@ def stratified(
     if NO_VALUE in groups and rule.strata not in ("level", "kind", "parent"):
         missing = groups.pop(NO_VALUE)
         notes.append(f"{len(missing)} unit(s) carry no {rule.strata!r} attribute and are left out of the draw")
-    quotas, words = _quotas(rule, groups, rng, registry, notes)
+    arithmetic: dict[str, str] = {}
+    quotas, words = _quotas(rule, groups, rng, registry, notes, arithmetic)
     chosen = set(designated)
     members, drawn, short = list(designated), {}, {}
     for value in sorted(groups):
@@ -54,11 +55,29 @@ def stratified(
         picked = sorted(rng.sample([c for c in pool if c not in chosen], max(0, min(quota, len(pool)) - have)))
         members.extend(picked)
         drawn[value] = have + len(picked)
-    return DrawResult(rule=words, members=sorted(members), short=short, strata=drawn, notes=notes)
+    sizes = {value: len(pool) for value, pool in groups.items()}
+    for value in groups:
+        arithmetic.setdefault(value, f"{quotas.get(value, 0)} of {sizes[value]}")
+    return DrawResult(
+        rule=words,
+        members=sorted(members),
+        short=short,
+        strata=drawn,
+        notes=notes,
+        sizes=sizes,
+        arithmetic=arithmetic,
+    )
 
 
-def _quotas(rule: Draw, groups: dict[str, list[str]], rng: random.Random, registry: Registry, notes: list[str]):
-    """How many each stratum gives, and the rule in words."""
+def _quotas(
+    rule: Draw,
+    groups: dict[str, list[str]],
+    rng: random.Random,
+    registry: Registry,
+    notes: list[str],
+    arithmetic: dict[str, str],
+):
+    """How many each stratum gives, and the rule in words; `arithmetic` gets each stratum's own, where it has one."""
     if rule.counts:
         counts = {_stratum_key(key, rule.strata or ""): n for key, n in rule.counts.items()}
         unknown = sorted(set(counts) - set(groups))
@@ -68,12 +87,16 @@ def _quotas(rule: Draw, groups: dict[str, list[str]], rng: random.Random, regist
                 f"(strata: {', '.join(sorted(groups)) or 'none'})",
                 ("counts",),
             )
+        for value in sorted(set(groups) - set(counts)):
+            notes.append(
+                f"stratum {value} ({len(groups[value])} unit(s)) has no number in `counts:`: none of it is drawn"
+            )
         words = "by " + rule.strata + ": " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))  # type: ignore[operator]
         return counts, words
     if rule.allocation == "each":
         quotas = {}
         for value, pool in groups.items():
-            quotas[value], _text, more = how_many(rule, len(pool), rng)
+            quotas[value], arithmetic[value], more = how_many(rule, len(pool), rng)
             notes.extend(f"stratum {value}: {note}" for note in more)
         per = f"{rule.count}" if rule.count is not None else f"{rule.percent[0]:g}%"  # type: ignore[index]
         return quotas, f"{per} from each {rule.strata} ({len(groups)} strata)"
@@ -83,6 +106,10 @@ def _quotas(rule: Draw, groups: dict[str, list[str]], rng: random.Random, regist
     if total > size:
         raise SampleRuleError(f"asks for {total} units but only {size} match its `from:`", ("count",))
     quotas = _largest_remainder(total, {k: len(v) for k, v in groups.items()})
+    for key, pool in groups.items():
+        arithmetic[key] = (
+            f"{quotas[key]} of {len(pool)} ({total} × {len(pool)}/{size} = {total * len(pool) / size:.2f})"
+        )
     if rule.allocation is None:  # the notice gives no ratios: shared in proportion, and said so
         shares = ", ".join(f"{k} {quotas[k]} of {len(groups[k])}" for k in sorted(quotas))
         notes.append(
