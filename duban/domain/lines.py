@@ -3,7 +3,8 @@
 A statistics campaign reaches 昔阳县统计局 and 乐平镇统计站; a 住房和城乡建设 campaign reaches 昔阳县住房和城乡建设局
 and, in the townships, 乐平镇人民政府. A line names its body per level with a template ({name}: the division's
 name, {parent}: its parent division's name); `municipality` names a 直辖市's body (北京市住房和城乡建设委员会,
-not a 厅), `nation` the ministry or national bureau above the provinces.
+not a 厅), `nation` the ministry or national bureau above the provinces; `municipal_county` a 直辖市's 区县 and
+`provincial_county` a 省直辖县级市 (济源市, 仙桃市), where a line names those apart from other counties.
 
     registry:
       divisions: [140000]
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from duban.domain.units import DIVISION_LEVELS, STATS_BODIES, Level, Registry, Unit
+from duban.domain.units import DIVISION_LEVELS, STATS_BODIES, Level, Registry, Unit, division_above
 from duban.errors import RegistryError
 
 PLACEHOLDERS = ("{name}", "{parent}")
@@ -33,16 +34,20 @@ class Line:
     name: str
     bodies: dict[str, str]
 
-    def body(self, level: Level, name: str, parent: str | None = None) -> str:
-        """The body's name at a division, e.g. 昔阳县住房和城乡建设局; a level the line does not name keeps the place
-        name."""
+    def body(self, level: Level, name: str, parent: Unit | None = None) -> str:
+        """The body's name at a division, e.g. 昔阳县住房和城乡建设局 (`parent`: the division above, for {parent});
+        a level the line does not name keeps the place name."""
         key = level.value
         if level is Level.province and name.endswith("市") and "municipality" in self.bodies:
             key = "municipality"
+        if level is Level.county and parent is not None and parent.level is Level.province:
+            # a 直辖市's 区县 (北京市朝阳区) or a 省直辖县级市 (济源市, 仙桃市): no prefecture in between
+            under = "municipal_county" if parent.name.endswith("市") else "provincial_county"
+            key = under if under in self.bodies else key
         template = self.bodies.get(key)
         if template is None:
             return name
-        return template.replace("{name}", name).replace("{parent}", parent or "")
+        return template.replace("{name}", name).replace("{parent}", parent.name if parent else "")
 
 
 LINES: dict[str, Line] = {
@@ -70,6 +75,8 @@ LINES: dict[str, Line] = {
                 "municipality": "{name}生态环境局",
                 "prefecture": "{name}生态环境局",
                 "county": "{parent}生态环境局{name}分局",
+                "municipal_county": "{parent}{name}生态环境局",  # 北京市朝阳区生态环境局
+                "provincial_county": "{name}生态环境局",  # 仙桃市生态环境局, not 湖北省生态环境局仙桃市分局
                 "township": "{name}人民政府",
             },
         ),
@@ -140,12 +147,19 @@ def known_line(line_id: str, lines: dict[str, Line]) -> Line:
         ) from None
 
 
-def line_named_by(title: str, unit, parent: str | None, lines: dict[str, Line]) -> str | None:  # noqa: ANN001
-    """The line whose body `title` is at `unit` (a Unit; `parent`: its parent's place name), if one of `lines`
+def line_named_by(title: str, unit: Unit, parent: Unit | None, lines: dict[str, Line]) -> str | None:
+    """The line whose body `title` is at `unit` (`parent`: the division above it), if one of `lines`
     names it so: a bureau's overlay patches its own bodies (`patch: {"140700": {title: 晋中市统计局}}`)."""
     if unit.kind != "division" or unit.level not in DIVISION_LEVELS:
         return None
     return next((line.id for line in lines.values() if line.body(unit.level, unit.name, parent) == title), None)
+
+
+def division_parent(registry: Registry, unit: Unit) -> Unit | None:
+    """The division above `unit`: in the registry, or (a registry that starts at `unit`) from the divisions."""
+    if unit.parent:
+        return registry.units.get(unit.parent)
+    return division_above(unit.code)
 
 
 def apply_lines(registry: Registry, primary: Line, beside: list[Line]) -> None:
@@ -154,14 +168,14 @@ def apply_lines(registry: Registry, primary: Line, beside: list[Line]) -> None:
     if primary.id != "stats" or primary.bodies != STATS_BODIES:
         for unit in divisions:
             unit.line = primary.id
-            parent = registry.units.get(unit.parent) if unit.parent else None
-            unit.title = unit.title or primary.body(unit.level, unit.name, parent.name if parent else None)
+            parent = division_parent(registry, unit)
+            unit.title = unit.title or primary.body(unit.level, unit.name, parent)
     codes = {u.code for u in divisions}
     for line in beside:
         if line.id == primary.id:
             raise RegistryError(f"line {line.id!r} is the campaign's own line: `beside:` lists the other lines")
         for unit in divisions:
-            parent = registry.units.get(unit.parent) if unit.parent else None
+            parent = division_parent(registry, unit)
             registry.add(
                 Unit(
                     code=f"{unit.code}{LINE_SEPARATOR}{line.id}",
@@ -169,7 +183,7 @@ def apply_lines(registry: Registry, primary: Line, beside: list[Line]) -> None:
                     level=unit.level,
                     parent=f"{unit.parent}{LINE_SEPARATOR}{line.id}" if unit.parent in codes else None,
                     kind="division",
-                    title=line.body(unit.level, unit.name, parent.name if parent else None),
+                    title=line.body(unit.level, unit.name, parent),
                     line=line.id,
                 )
             )

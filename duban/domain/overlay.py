@@ -27,7 +27,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from duban.domain.lines import LINE_SEPARATOR, LINES, Line, apply_lines, check_template, known_line, line_named_by
+from duban.domain.lines import (
+    LINE_SEPARATOR,
+    LINES,
+    Line,
+    apply_lines,
+    check_template,
+    division_parent,
+    known_line,
+    line_named_by,
+)
 from duban.domain.units import Level, Registry, Unit
 from duban.errors import RegistryError
 from duban.spec.load import validation_errors
@@ -64,7 +73,9 @@ class ChannelRefs(_Strict):
 
 class OverlayLine(_Strict):
     name: str
-    bodies: dict[SpecLevel | Literal["municipality"], str] = Field(description="level → body name, e.g. {name}民政局")
+    bodies: dict[SpecLevel | Literal["municipality", "municipal_county", "provincial_county"], str] = Field(
+        description="level → body name, e.g. {name}民政局"
+    )
 
     @field_validator("bodies")
     @classmethod
@@ -225,8 +236,7 @@ def apply_overlay(registry: Registry, path: Path, *, line: str = "stats", loaded
         if code not in registry:
             raise source.error(("patch", code), f"no unit {code} in the registry to patch")
         unit = registry.get(code)
-        parent = registry.units.get(unit.parent) if unit.parent else None
-        other = line_named_by(patch.title, unit, parent.name if parent else None, known) if patch.title else None
+        other = line_named_by(patch.title, unit, division_parent(registry, unit), known) if patch.title else None
         if other is not None and other != unit.line:
             # a patch of another line's body (晋中市统计局 in a 住建 campaign): it is that body's — its title, its
             # channels — when the campaign has it beside its own line, and nobody's here otherwise

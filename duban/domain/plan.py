@@ -109,7 +109,12 @@ def _vocabulary() -> frozenset[str]:
     from duban.domain.units import LEVEL_ALIASES, Level
 
     words = {name for model in (Overlay, OverlayLine, OverlayUnit, UnitPatch) for name in model.model_fields}
-    words |= {level.value for level in Level} | set(LEVEL_ALIASES) | {"municipality"} | set(LINES)
+    words |= (
+        {level.value for level in Level}
+        | set(LEVEL_ALIASES)
+        | {"municipality", "municipal_county", "provincial_county"}
+        | set(LINES)
+    )
     return frozenset(words)
 
 
@@ -328,8 +333,13 @@ def build_plan(
         except DubanError as exc:
             errors.append(spec.source.error(("samples", index), str(exc)))
     for name, group in campaign.groups.items():  # each group at its own line, used by an item or not
-        if at(("groups", name), lambda g=group: resolver.resolve(g)) is None:
-            resolver.broken.add(name)
+        try:
+            resolver.resolve(group)
+        except SpecError:
+            raise
+        except DubanError as exc:
+            errors.append(spec.source.error(("groups", name), str(exc)))
+            resolver.broken[name] = str(exc)
     leaders = {
         leader.id: _with_descendants(
             registry, at(("leaders", i, "units"), lambda l=leader: resolver.resolve(l.units)) or []

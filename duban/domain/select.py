@@ -32,7 +32,7 @@ class Resolver:
         self._samples = samples
         self._order = {code: index for index, code in enumerate(registry.units)}
         self._resolving: list[str] = []
-        self.broken: set[str] = set()  # groups already reported as not resolving, at their own line
+        self.broken: dict[str, str] = {}  # groups already reported as not resolving (at their own line) → why
 
     def resolve(self, selector: Selector) -> list[str]:
         codes = self._codes(selector)
@@ -104,7 +104,7 @@ class Resolver:
     def _ref(self, ref: str) -> set[str]:
         if ref in self.groups:
             if ref in self.broken:
-                raise UnknownName(f"group {ref!r} does not resolve (its error is given at groups.{ref})")
+                raise UnknownName(f"group {ref!r} does not resolve: {self.broken[ref]} (given at groups.{ref})")
             if ref in self._resolving:
                 chain = " → ".join([*self._resolving, ref])
                 raise UnknownName(f"group {ref!r} refers to itself ({chain})")

@@ -223,6 +223,17 @@ def _index(division_set: str | None):
     return rows, by_code, dict(children), [code for lv, code, _p, _n in rows if lv == 1]
 
 
+def division_above(code: str) -> Unit | None:
+    """The division above `code` in the packaged set (a stand-in when a registry starts at `code` and lacks it):
+    a body named after its parent (晋中市生态环境局昔阳县分局) keeps the parent's name."""
+    _rows, by_code, _children, _provinces = _index(None)
+    row = by_code.get(code)
+    above = by_code.get(row[2]) if row else None
+    if above is None:
+        return None
+    return Unit(code=above[1], name=above[3], level=_MCA_LEVELS[above[0]], parent=above[2] or None)
+
+
 def import_divisions(
     roots: list[str] | None = None,
     *,

@@ -41,6 +41,18 @@ def test_a_line_names_a_municipality_and_a_county_under_its_city():
     assert ecology.get("140724").display == "晋中市生态环境局昔阳县分局"
 
 
+def test_a_county_with_no_city_above_it_is_not_a_branch_of_its_province():
+    """The ecology line named 济源市 (a 省直辖县级市) 河南省生态环境局济源市分局, 朝阳区 北京市生态环境局朝阳区分局."""
+    assert build_registry(["419001"], None, line="ecology").get("419001").display == "济源市生态环境局"
+    assert build_registry(["429004"], None, line="ecology").get("429004").display == "仙桃市生态环境局"
+    assert build_registry(["110105"], None, line="ecology").get("110105").display == "北京市朝阳区生态环境局"
+    assert build_registry(["110000"], None, line="ecology").get("110105").display == "北京市朝阳区生态环境局"
+    # a registry that starts at a county still names the city its body is a branch of (was 生态环境局昔阳县分局)
+    assert build_registry(["140724"], None, line="ecology").get("140724").display == "晋中市生态环境局昔阳县分局"
+    # lines that name every county alike are unchanged there
+    assert build_registry(["419001"], None, line="housing").get("419001").display == "济源市住房和城乡建设局"
+
+
 def test_the_nation_sits_above_the_provinces_and_is_the_ministry_of_the_line():
     national = import_divisions(["全国"])
     nation = national.get("000000")

@@ -97,7 +97,7 @@ def test_a_groups_unknown_unit_is_reported_at_the_group_used_or_not(tmp_path):
     used.write_text(used.read_text(encoding="utf-8").replace("groups:\n", "groups:\n" + spare, 1), encoding="utf-8")
     error = str(_error(lambda: plan_file(used)))
     assert "groups.spare: no unit '140799'" in error, error
-    assert "stages[3].items[0]: group 'spare' does not resolve (its error is given at groups.spare)" in error, error
+    assert "stages[3].items[0]: group 'spare' does not resolve: no unit '140799'" in error, error
 
 
 def test_a_kind_no_unit_has_is_an_error_with_a_guess(tmp_path):

@@ -210,7 +210,7 @@ def test_an_escalation_to_parents_the_registry_lacks_is_warned(tmp_path):
     )
     [said] = [w for w in _warnings(path) if "reach nobody" in w]
     assert said.startswith(f"{path}:{_line(path, 'escalation: {after')} defaults.escalation: 催办 after 2个工作日 goes")
-    assert "140724 生态环境局昔阳县分局、140725 生态环境局寿阳县分局 have no parent in the registry" in said
+    assert "140724 晋中市生态环境局昔阳县分局、140725 晋中市生态环境局寿阳县分局 have no parent in the registry" in said
 
 
 def test_the_issuers_own_unit_is_not_warned():
