@@ -420,12 +420,16 @@ def units_show(
     ref: Annotated[str, typer.Argument(help="division code or name, e.g. 140700 or 晋中市")],
     overlay: Annotated[Optional[Path], typer.Option(help="apply this overlay file")] = None,
     depth: Annotated[int, typer.Option(help="levels to list below the root")] = 1,
+    line: Annotated[
+        str, typer.Option(help="whose bodies: stats, housing, ecology, market … (`duban units lines` lists them)")
+    ] = "stats",
 ) -> None:
-    """Show a division subtree (Ministry of Civil Affairs data, 2025-12-31) with counts per level."""
+    """Show a division subtree (Ministry of Civil Affairs data, 2025-12-31) with counts per level, as the bodies
+    of one department's line (统计局 by default; `--line housing`: 住房和城乡建设局 …)."""
     from duban.domain.overlay import build_registry
 
     try:
-        registry = build_registry([ref], overlay)
+        registry = build_registry([ref], overlay, line=line)
     except DubanError as exc:
         _fail(exc)
     show.print_units(console, registry, depth=depth)

@@ -150,6 +150,16 @@ def test_units_show():
     assert "县级 1  乡级 10" in result.output and "140724100 乐平镇统计站" in result.output
 
 
+
+def test_units_show_a_departments_line():
+    """A 住建 clerk checking how the campaign will address the county had only the 统计局 names to look at."""
+    housing = _run("units", "show", "昔阳县", "--line", "housing")
+    assert housing.exit_code == 0 and "140724 昔阳县住房和城乡建设局" in housing.output, housing.output
+    assert "140724100 乐平镇人民政府" in housing.output
+    typo = _run("units", "show", "昔阳县", "--line", "hosing")
+    assert typo.exit_code == 1 and "no line 'hosing' (known: stats, housing" in typo.output, typo.output
+
+
 @pytest.mark.prefect
 def test_tick_runs_through_prefect(prefect_harness):
     result = _run("tick", JINZHONG, "--as-of", "2024-05-10 08:30")
