@@ -21,7 +21,7 @@ from duban.domain.sampling.draw import rule_path
 from duban.domain.timeline import LenientCalendar
 from duban.errors import SpecError, SpecErrors
 from duban.instants import fmt, fmt_date
-from duban.spec.clerk import clerk_notes, name_collisions, unit_name_problem
+from duban.spec.clerk import clerk_notes, name_collisions, unit_name_problem, where_values
 from duban.spec.load import LoadedSpec, by_line
 from duban.spec.source import PathKey, dotted
 
@@ -223,6 +223,7 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
     found.extend(_warn(spec, path, message) for path, message in order_warnings(plan))
     found.extend(_warn(spec, path, message) for path, message in clerk_notes(plan, calendar))
     found.extend(_warn(spec, path, message) for path, message in name_collisions(plan, spec.source.data))
+    found.extend(_warn(spec, path, message) for path, message in where_values(plan, spec.source.data))
     if campaign.window is not None:
         from duban.domain.timeline import Timeline
 

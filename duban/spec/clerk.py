@@ -483,3 +483,48 @@ def name_collisions(plan: Plan, data: object) -> Found:
 
     walk(data, (), False)
     return found
+
+
+def where_values(plan: Plan, data: object) -> Found:
+    """A `where:` value no unit of the registry holds (风险等级 较髙 for 较高, or a class this year's 名录 lacks): it
+    selects nobody by that value, which a clerk should see with the values the units do hold."""
+    held: dict[str, dict[str, int]] = {}
+
+    def values_of(attribute: str) -> dict[str, int]:
+        if attribute not in held:
+            counts: dict[str, int] = {}
+            for unit in plan.registry:
+                value = unit.attributes.get(attribute)
+                if value is not None:
+                    counts[value] = counts.get(value, 0) + 1
+            held[attribute] = counts
+        return held[attribute]
+
+    found: Found = []
+
+    def walk(node: object, path: PathKey) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "where" and isinstance(value, dict):
+                    for attribute, wanted in value.items():
+                        there = values_of(str(attribute))
+                        for index, one in enumerate(wanted if isinstance(wanted, list) else [wanted]):
+                            if str(one) in there:
+                                continue
+                            where = (*path, "where", str(attribute), *((index,) if isinstance(wanted, list) else ()))
+                            shown = ", ".join(f"{v} {n}" for v, n in sorted(there.items(), key=lambda kv: -kv[1])[:8])
+                            found.append(
+                                (
+                                    where,
+                                    f"no unit has {attribute} {str(one)[:40]!r}: it selects nobody"
+                                    + (f" (the units hold: {shown})" if shown else f" (no unit carries {attribute!r})"),
+                                )
+                            )
+                else:
+                    walk(value, (*path, str(key)))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, (*path, index))
+
+    walk(data, ())
+    return found

@@ -150,7 +150,6 @@ def test_units_show():
     assert "县级 1  乡级 10" in result.output and "140724100 乐平镇统计站" in result.output
 
 
-
 def test_units_show_a_departments_line():
     """A 住建 clerk checking how the campaign will address the county had only the 统计局 names to look at."""
     housing = _run("units", "show", "昔阳县", "--line", "housing")

@@ -4,6 +4,8 @@ checked here against the official calendars (2024: 6/1 a Saturday; 2025: 国庆�
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from duban.errors import SpecError
@@ -335,3 +337,24 @@ def test_a_refused_naming_says_when_the_sample_was_drawn_in_the_campaigns_zone()
     sample = SimpleNamespace(id="model_villages", name="示范村")
     error = _drawn(sample, datetime(2026, 12, 6, 6, 21, tzinfo=timezone.utc), "Asia/Shanghai")
     assert "was drawn 2026-12-06 周日 14:21: its units can no longer be named" in str(error)
+
+
+# a `where:` value no unit holds -----------------------------------------------------------------------------------
+
+
+def test_a_where_value_no_unit_holds_is_warned_with_the_values_held(tmp_path):
+    """`where: {risk: [高, 较髙]}` (髙 for 高) selected the 高 enterprises alone and said nothing: the 较高 class was
+    left out of the campaign's 重点 group."""
+    shutil.copytree(ROOT / "campaign_specs" / "units", tmp_path / "units")
+    path = tmp_path / "ent.yaml"
+    text = (ROOT / "campaign_specs" / "jinzhong-2025-enterprise-checks.yaml").read_text(encoding="utf-8")
+    assert text.count("where: {risk: [高, 较高]}") == 1
+    path.write_text(text.replace("where: {risk: [高, 较高]}", "where: {risk: [高, 较髙]}"), encoding="utf-8")
+    [said] = [w for w in _warnings(path) if "no unit has" in w]
+    assert said.startswith(
+        f"{path}:{_line(path, 'high_risk:')} groups.high_risk.where.risk[1]: no unit has risk '较髙'"
+    )
+    assert "(the units hold: 一般 299, 低 179, 较高 90, 高 32)" in said, said
+    assert not [
+        w for w in _warnings(ROOT / "campaign_specs" / "jinzhong-2025-enterprise-checks.yaml") if "no unit has" in w
+    ]
