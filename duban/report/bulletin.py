@@ -83,7 +83,8 @@ def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensio
         overall.append(
             Para(
                 f"截至{day}，应报{tally.due}项，按时报送{tally.on_time}项，逾期报送{tally.late}项，"
-                f"未报送{tally.missing}项，按时报送率{pct(tally.rate)}。"
+                + (f"已报送待审核{tally.in_review}项，" if tally.in_review else "")
+                + f"未报送{tally.missing}项，按时报送率{pct(tally.rate)}。"
             )
         )
     if sentence := loop_sentence(record.loop, names):

@@ -60,6 +60,7 @@ def _scored_sentence(record: Record, scores: SampleScores) -> str:
         for kind, word in (
             ("on_time", "按时报送"),
             ("late", "逾期报送"),
+            ("in_review", "已报送待审核"),
             ("missing", "逾期未报"),
             ("not_due", "尚未到截止时间"),
             ("excused", "免报"),
@@ -150,7 +151,9 @@ def follow_up_words(record: Record, scored: Scored) -> str:
         return f"{cn_md(scored.follow_up_at, record.tz)}报送，逾期{late_by}"  # type: ignore[arg-type]
     if scored.follow_up == "missing":
         return f"逾期未报（已逾期{_late_by(record, scored.follow_up_due, record.as_of)}）"  # type: ignore[arg-type]
-    return {"not_due": "整改中（未到截止时间）", "excused": "免报"}.get(scored.follow_up or "", "未下达整改任务")
+    return {"not_due": "整改中（未到截止时间）", "excused": "免报", "in_review": "已报送，待审核"}.get(
+        scored.follow_up or "", "未下达整改任务"
+    )
 
 
 def _late_by(record: Record, due: datetime, at: datetime) -> str:

@@ -48,11 +48,12 @@ class Tally:
     late: int = 0
     missing: int = 0
     not_due: int = 0
+    in_review: int = 0  # handed in, waiting for the reviewer (待审核): due, neither on time nor late yet
     excused: int = 0
 
     @property
     def due(self) -> int:
-        return self.on_time + self.late + self.missing
+        return self.on_time + self.late + self.in_review + self.missing
 
     @property
     def rate(self) -> float | None:

@@ -55,7 +55,9 @@ def _rollup_sentence(record: Record, fact: RollupFact) -> str:
         how = "（所属单位报齐后由督办系统自动汇总报送）" if fact.by_duban else ""
         done = f"已于{cn_md(fact.handed_in, tz)}{'按时报送' if fact.kind == 'on_time' else '报送（逾期）'}{how}"  # type: ignore[arg-type]
     else:
-        done = {"missing": "逾期未报", "not_due": "尚未到截止时间", "excused": "免报"}[fact.kind]
+        done = {"missing": "逾期未报", "not_due": "尚未到截止时间", "excused": "免报", "in_review": "已报送，待审核"}[
+            fact.kind
+        ]
     return text + f"；汇总{done}。"
 
 
@@ -65,4 +67,9 @@ def _upper_words(record: Record, fact: ForwardFact) -> str:
         return f"已于{cn_md(fact.handed_in, tz)}按时报送"  # type: ignore[arg-type]
     if fact.kind == "late":
         return f"已于{cn_md(fact.handed_in, tz)}报送（逾期）"  # type: ignore[arg-type]
-    return {"missing": "逾期未报", "not_due": "尚未报送（未到截止时间）", "excused": "免报"}[fact.kind]
+    return {
+        "missing": "逾期未报",
+        "not_due": "尚未报送（未到截止时间）",
+        "excused": "免报",
+        "in_review": "已报送，待审核",
+    }[fact.kind]

@@ -14,27 +14,40 @@ def submission_blocks(record: Record) -> list:
     blocks: list = [
         Para(
             f"截至{cn_day(record.as_of, tz)}，{len(t.units)}个单位共承担报送任务{t.due + t.not_due + t.excused}项，"
-            f"其中已到截止时间{t.due}项：按时报送{t.on_time}项，逾期报送{t.late}项，未报送{t.missing}项，"
+            f"其中已到截止时间{t.due}项：按时报送{t.on_time}项，逾期报送{t.late}项，"
+            + (f"已报送待审核{t.in_review}项，" if t.in_review else "")
+            + f"未报送{t.missing}项，"
             f"按时报送率{pct(t.rate)}"
             + (f"；尚未到截止时间{t.not_due}项" if t.not_due else "")
             + (f"；免报{t.excused}项" if t.excused else "")
             + "。"
         )
     ]
-    headers = ["级别", "单位数", "应报", "按时", "逾期报送", "未报送", "按时率"]
+    reviewing = t.in_review > 0  # a column of its own, so that each row's figures add up to its 应报
+    headers = ["级别", "单位数", "应报", "按时", "逾期报送", *(["待审核"] if reviewing else []), "未报送", "按时率"]
+    widths = [2.4, 2.0, 2.0, 2.0, 2.4, *([2.0] if reviewing else []), 2.2, 2.6]
     blocks.append(
         Table(
             headers,
-            [tally_row(record.level_cn(lv), tl) for lv, tl in record.by_level.items()] + [tally_row("合计", t)],
+            [tally_row(record.level_cn(lv), tl, reviewing) for lv, tl in record.by_level.items()]
+            + [tally_row("合计", t, reviewing)],
             "各级报送完成情况",
-            [2.4, 2.0, 2.0, 2.0, 2.4, 2.2, 2.6],
+            widths,
             numbered=True,
         )
     )
     if len(record.by_stage) > 1:
         names = {w[0]: w[1] for w in record.windows}
-        rows = [tally_row(names.get(sid, sid), tl) for sid, tl in record.by_stage.items()]
-        blocks.append(Table(["阶段", *headers[1:]], rows, "各阶段报送完成情况", [4.8, *[1.8] * 6], numbered=True))
+        rows = [tally_row(names.get(sid, sid), tl, reviewing) for sid, tl in record.by_stage.items()]
+        blocks.append(
+            Table(
+                ["阶段", *headers[1:]],
+                rows,
+                "各阶段报送完成情况",
+                [4.8, *[1.8] * (len(headers) - 1)],
+                numbered=True,
+            )
+        )
     reported = [m for m in record.metrics if m.reporting]
     if reported:
         blocks.append(Para("各单位报送的数据汇总如下。"))

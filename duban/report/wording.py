@@ -61,14 +61,19 @@ def completion_phrase(tally: Tally, record: Record, item_id: str) -> str:
             on = f"已于{cn_md(done, tz)}" if done else "已"
             verb = "完成" if record.item(item_id).via in ("system", "none") else "报送"
             return on + (f"按时{verb}。" if tally.on_time else f"{verb}（逾期）。")
+        if tally.in_review:
+            return "已报送，待审核。"
         if tally.missing:
             return f"截至{cn_md(record.as_of, tz)}未报送。"
         return "免报。" if tally.excused else "尚未到截止时间。"
     head, rest = f"{len(tally.units)}个单位", []
-    if tally.due:
-        head += f"应报{tally.due}项"
+    total = tally.due + tally.not_due + tally.excused
+    if tally.due:  # 11个单位应报10项 read as if a unit owed nothing: the whole first, then what fell due
+        head += f"应报{tally.due}项" if total == tally.due else f"共{total}项，其中已到截止时间或已报送{tally.due}项"
         rest.append(
-            f"按时报送{tally.on_time}项，逾期报送{tally.late}项，未报送{tally.missing}项，按时报送率{pct(tally.rate)}"
+            f"按时报送{tally.on_time}项，逾期报送{tally.late}项，"
+            + (f"已报送待审核{tally.in_review}项，" if tally.in_review else "")
+            + f"未报送{tally.missing}项，按时报送率{pct(tally.rate)}"
         )
     if tally.not_due:
         rest.append(f"尚未到截止时间{tally.not_due}项")
@@ -88,13 +93,15 @@ def count_phrase(metric: MetricTotal) -> str:
     return value + metric.measure + left_out
 
 
-def tally_row(label: str, tally: Tally) -> list[str]:
+def tally_row(label: str, tally: Tally, reviewing: bool = False) -> list[str]:
+    """A table row: 单位数, 应报, 按时, 逾期报送, (待审核, when the table has the column), 未报送, 按时率."""
     return [
         label,
         str(len(tally.units)),
         str(tally.due),
         str(tally.on_time),
         str(tally.late),
+        *([str(tally.in_review)] if reviewing else []),
         str(tally.missing),
         pct(tally.rate),
     ]

@@ -101,7 +101,7 @@ def _rollup_row(stage: Stage, item: Item, level: str, duties: list[Duty], metric
         states[State.submitted],
         states[State.late],
         states[State.overdue],
-        states[State.open] + states[State.due_soon],
+        states[State.open] + states[State.due_soon] + states[State.in_review],  # 办理中: 待审核 too
         states[State.pending],
         states[State.excused],
         f"{done / len(duties):.0%}" if duties else "",
