@@ -124,8 +124,9 @@ def fmt_date(day: date) -> str:
 
 
 def span_words(delta_seconds: float) -> str:
-    """Time left or overdue in words: '3天5小时', '40分钟'."""
-    seconds = int(abs(delta_seconds))
+    """Time left or overdue in words: '3天5小时', '40分钟'. Whole seconds first: a due at 24:00 is kept as
+    23:59:59.999999, and 1天14小时59分59.999999秒 cut down read an hour short of 1天15小时."""
+    seconds = round(abs(delta_seconds))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60

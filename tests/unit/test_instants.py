@@ -30,3 +30,15 @@ def test_what_duban_shows_can_be_typed_back():
     assert parse_clock("24:00") == parse_clock("23:59") == time(23, 59)  # a spec's due_time: the end of the day
     with pytest.raises(ValueError, match="24:00 for the end of the day"):
         parse_clock("24:30")
+
+
+def test_the_time_left_to_a_24_00_due_is_whole_hours_not_an_hour_short():
+    """A reminder sent 9月29日 09:00 for a due of 9月30日 24:00 said 还有1天14小时 (the due is kept as
+    23:59:59.999999); the clerk counts 1天15小时."""
+    from duban.instants import span_words
+
+    due = parse_instant("2026-09-30 24:00", TZ)
+    sent = parse_instant("2026-09-29 09:00", TZ)
+    assert span_words((due - sent).total_seconds()) == "1天15小时"
+    assert span_words((due - parse_instant("2026-09-30 21:30", TZ)).total_seconds()) == "2小时30分钟"
+    assert span_words(3 * 3600 + 59 * 60 + 59.4) == "3小时59分钟"  # otherwise still cut down, never rounded up

@@ -58,7 +58,7 @@ def _render(payload=PAYLOAD, **extra):
 def test_one_message_lists_every_item_with_its_due():
     text = _render().text
     assert text.startswith('【督办】统计基层基础工作规范化建设"回头看"\n乐平镇统计站：')
-    assert "截止：5月25日 周六 24:00前（还有3天14小时）" in text
+    assert "截止：5月25日 周六 24:00前（还有3天15小时）" in text
     assert "截止：6月10日 周一 24:00前" in text
     assert text.index("即将截止") < text.index("已开始办理")  # the urgent section first
     assert "格式：pdf（PDF需加盖公章）｜报送至：晋中市统计局设管科" in text
