@@ -81,7 +81,7 @@ def show(message_id: Annotated[int, typer.Argument(help="outbox id")]) -> None:
     """One message: its text as staff read it, its key, and every post with what the channel answered."""
     tz = get_settings().timezone
     try:
-        detail = outbox.show(_engine(), message_id, now=datetime.now(timezone.utc))
+        detail = outbox.show(_engine(), message_id)
     except DubanError as exc:
         _fail(exc)
     m = detail.message
@@ -106,7 +106,11 @@ def show(message_id: Annotated[int, typer.Argument(help="outbox id")]) -> None:
                 f"{dropped['why']}"
             )
         )
-    rule("text" + (f" ({len(detail.parts)} parts, as posted)" if detail.parts else ""))
+    rule(
+        "text"
+        + (f" ({len(detail.parts)} parts, as posted)" if detail.parts else "")
+        + (f" (as read at {fmt(detail.read_at, tz)})" if detail.read_at and not detail.parts else "")
+    )
     console.print(Text(detail.text.rstrip("\n")), soft_wrap=True)
     rule("posts")
     for d in detail.deliveries:

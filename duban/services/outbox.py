@@ -41,6 +41,7 @@ class MessageDetail:
     deliveries: list[Delivery]
     text: str  # what staff read: the parts as posted when it was split, else the text rendered at its last post
     parts: list[str]
+    read_at: datetime | None = None  # the instant the text was rendered for (its time left, 已逾期 …)
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,10 @@ def list_messages(
     return latest_messages(engine, status=status, campaign_id=campaign_id, limit=limit)
 
 
-def show(engine: Engine, message_id: int, *, now: datetime | None = None) -> MessageDetail:
-    """One message: its text as staff read it, and every post with what the channel answered."""
+def show(engine: Engine, message_id: int) -> MessageDetail:
+    """One message: its text as staff read it, and every post with what the channel answered. A message not
+    posted yet reads as it will when it goes (at its not-before), one posted as it did then — never as of the
+    operator's clock, which turned 还有18天 into 已逾期888天 in a record of a past campaign."""
     if not 0 < message_id <= _BIGGEST:
         raise StoreError(f"there is no outbox message {message_id}: `duban outbox list` shows the ids")
     found = message_with_posts(engine, message_id)
@@ -75,10 +78,10 @@ def show(engine: Engine, message_id: int, *, now: datetime | None = None) -> Mes
     parts = list((message.progress or {}).get("parts") or [])
     if parts:
         return MessageDetail(message, posts, "".join(parts), parts)
-    moment = posts[-1].at if posts else (now or message.not_before)
+    moment = posts[-1].at if posts else (message.sent_at or message.not_before)
     campaign = load_campaign(engine, message.campaign_id)
     rendered = render_message(campaign, message.recipient, message.payload or {}, message.idempotency_key, moment, None)
-    return MessageDetail(message, posts, rendered.text, [])
+    return MessageDetail(message, posts, rendered.text, [], moment)
 
 
 def retry(

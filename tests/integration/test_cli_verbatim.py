@@ -82,6 +82,21 @@ def test_a_piped_outbox_message_has_short_dividers():
     assert len(dividers) == 2 and all(len(line) <= 72 for line in dividers), dividers
 
 
+def test_a_message_of_a_past_campaign_reads_as_it_went_not_as_of_todays_clock():
+    """`outbox show` rendered a 2024 message's time left against the operator's clock: 已逾期888天 in a text that
+    had said 还有15天."""
+    from duban.store.db import engine_for
+    from tests.integration.helpers import at, plan_jinzhong, tick
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 08:30"))
+    shown = _run("outbox", "show", "1")
+    assert shown.exit_code == 0, shown.output
+    assert "as read at 2024-05-10 周五 08:30" in shown.output, shown.output
+    assert "还有15天15小时" in shown.output and "已逾期" not in shown.output, shown.output
+
+
 def _duban(env_extra: dict) -> subprocess.CompletedProcess:
     import os
 
