@@ -61,6 +61,10 @@ def at_clock(day: date, clock: time, tz: str) -> DateTime:
     return pendulum.datetime(day.year, day.month, day.day, clock.hour, clock.minute, tz=zone(tz))
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+"""The years a notice's dates may name (as in specs): an instant typed outside them is refused."""
+
+
 def parse_instant(text: str, tz: str, *, end_of_day: bool = False) -> DateTime:
     """Parse '2024-05-10', '2024-05-10 09:00', or ISO 8601 with an offset, in zone `tz`.
 
@@ -80,6 +84,8 @@ def parse_instant(text: str, tz: str, *, end_of_day: bool = False) -> DateTime:
         parsed = pendulum.datetime(parsed.year, parsed.month, parsed.day, tz=zone(tz))
     if not isinstance(parsed, DateTime):
         raise ValueError(f"{text!r} is not a date or time")
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:  # 0001-01-01 in Shanghai is year 0 in UTC; 9999 a typo, not a plan
+        raise ValueError(f"{text[:40]!r}: duban's instants lie between {FIRST_YEAR} and {LAST_YEAR}")
     if len(raw) == 10 and end_of_day:
         return parsed.in_timezone(zone(tz)).end_of("day")
     return parsed.in_timezone(zone(tz))

@@ -82,11 +82,24 @@ def check_request(ask: Ask, policy_: Extensions | None, tz: str) -> None:
 
 
 def check_decision(
-    status: ExtensionStatus, *, due_at: datetime, asked: datetime, granted: datetime | None, tz: str
+    status: ExtensionStatus,
+    *,
+    due_at: datetime,
+    asked: datetime,
+    granted: datetime | None,
+    tz: str,
+    requested_at: datetime | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """Refuse a decision on a request already decided, or an approval later than asked or not past the due."""
+    """Refuse a decision on a request already decided, one dated before the request was made, or an approval
+    later than asked or not past the due."""
     if status is not ExtensionStatus.pending:
         raise RequestError(f"the request was {status.value} already", cn=f"该申请{status.cn}，不能再次审批")
+    if requested_at is not None and at is not None and at < requested_at:
+        raise RequestError(
+            f"the decision ({fmt(at, tz)}) is dated before the request was made ({fmt(requested_at, tz)})",
+            cn=f"审批时间不能早于申请时间（{fmt(requested_at, tz)}）",
+        )
     if granted is None:
         return
     if granted > asked:

@@ -150,7 +150,15 @@ def decide_extension(
         locked, row = store.locked_request(conn, request_id)
         request = Request.of(locked)
         granted = utc(until) if (approve and until is not None) else (request.until if approve else None)
-        check_decision(request.status, due_at=row.due_at, asked=request.until, granted=granted, tz=campaign.tz)
+        check_decision(
+            request.status,
+            due_at=row.due_at,
+            asked=request.until,
+            granted=granted,
+            tz=campaign.tz,
+            requested_at=request.requested_at,
+            at=at,
+        )
         old_state = new_state = State(row.state)
         new_due = row.due_at
         if granted is not None and timeline is not None:

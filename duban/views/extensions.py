@@ -59,7 +59,7 @@ class Request:
 
 
 def get_request(engine: Engine, request_id: int) -> Request:
-    row = store.request_row(engine, request_id)
+    row = store.request_row(engine, request_id) if 0 < request_id < 2**63 else None  # a 24-digit id: no such row
     if row is None:
         raise RequestError(f"no extension request {request_id}", cn=f"没有编号为{request_id}的延期申请")
     return Request.of(row)

@@ -295,3 +295,12 @@ def test_a_mistyped_instant_names_the_option_it_was_typed_in():
         assert result.exit_code == 2, result.output
         assert f"error: {named}" in result.output, result.output
         assert "is not a date or time" in result.output or "nor an instant" in result.output, result.output
+
+
+def test_an_instant_outside_the_years_of_notices_is_refused_in_one_line():
+    """`ack --at 0001-01-01` ended in a traceback (year 0 in UTC); `--at 9999-12-31` was recorded as a 签收 that the
+    tick and `status` then read differently."""
+    for when in ("0001-01-01", "9999-12-31", "1899-12-31 10:00"):
+        result = _run("ack", JINZHONG, "--unit", "140724", "--at", when)
+        assert result.exit_code == 2, result.output
+        assert f"error: --at: '{when}': duban's instants lie between 1900 and 2199" in result.output, result.output

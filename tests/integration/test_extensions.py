@@ -131,6 +131,11 @@ def test_a_decision_is_taken_once_and_never_later_than_asked(engine):
     asked = _ask(engine, XIYANG, "2024-06-13", "2024-06-06 10:00")
     with pytest.raises(RequestError, match="later than the unit asked"):
         decide_extension(engine, asked.id, at("2024-06-07 10:00"), approve=True, until=end("2024-06-14"))
+    # approved an hour before it was asked for: its reply would have been composed before the request existed
+    with pytest.raises(RequestError, match=r"dated before the request was made \(2024-06-06 周四 10:00\)"):
+        decide_extension(engine, asked.id, at("2024-06-06 09:00"), approve=True)
+    with pytest.raises(RequestError, match="no extension request 99999999999999999999999"):
+        decide_extension(engine, 99999999999999999999999, at("2024-06-07 10:00"), approve=True)
     decide_extension(engine, asked.id, at("2024-06-07 10:00"), approve=False, note="检查时间已统一安排")
     with pytest.raises(RequestError, match="denied already"):
         decide_extension(engine, asked.id, at("2024-06-07 11:00"), approve=True)
