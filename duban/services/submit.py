@@ -21,6 +21,7 @@ from duban.domain.state import Progress, Schedule, State, submit
 from duban.domain.values import DEFAULT_DECIMALS, MAX_INPUT_CHARS, in_bounds
 from duban.errors import SubmissionError
 from duban.instants import utc
+from duban.services.written import bounded
 from duban.spec.models import Item, Metric
 from duban.store.assignments import owed_rows, record_excused, record_handed_in
 from duban.store.db import unit_of_work
@@ -244,6 +245,7 @@ def record_excuse(
     engine: Engine, campaign_id: str, unit_code: str, item_id: str, at: datetime, *, reason: str, actor: str = "cli"
 ) -> State:
     """免报: the unit no longer owes the item (the reason is kept in the audit trail)."""
+    reason = bounded(reason, option="--reason", field="免报理由") or ""
     at = utc(at)
     with unit_of_work(engine) as conn:
         row = owed_assignment(conn, campaign_id, unit_code, item_id, None)

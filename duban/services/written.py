@@ -3,6 +3,8 @@ characters at every door (the CLI, the unit's page, a parent's page, /ops), refu
 
 from __future__ import annotations
 
+import unicodedata
+
 from duban.errors import RequestError
 
 WORDS_LIMIT = 1000
@@ -10,12 +12,27 @@ WORDS_LIMIT = 1000
 
 
 def bounded(text: str | None, *, option: str, field: str) -> str | None:
-    """`text` stripped (None when blank); a RequestError naming the CLI `option` and the portal's `field` when it is
-    longer than WORDS_LIMIT characters."""
-    text = (text or "").strip() or None
+    """`text` stripped, its line breaks and tabs each one space (None when blank); a RequestError naming the CLI
+    `option` and the portal's `field` when it is longer than WORDS_LIMIT characters, or holds a character nobody
+    sees: a terminal's escape (ESC[31m), a bell, a text-direction override (U+202E turns 同意 into 意同) or a
+    zero-width one. A message quotes the text after 退回原因： — a line break in it would start a line of its own
+    that reads as duban's (伪造：同意延期)."""
+    text = " ".join((text or "").split()) or None
     if text is not None and len(text) > WORDS_LIMIT:
         raise RequestError(
             f"{option}: {len(text):,} characters; write at most {WORDS_LIMIT:,}",
             cn=f"{field}不超过{WORDS_LIMIT}字",
         )
+    unseen = next((c for c in text or "" if unicodedata.category(c) in _UNSEEN), None)
+    if unseen is not None:
+        code = f"U+{ord(unseen):04X}"
+        raise RequestError(
+            f"{option}: holds {code}, a character that is not seen (a control or text-direction character): remove it",
+            cn=f"{field}含有看不见的字符（{code}），请删除后重新填写",
+        )
     return text
+
+
+_UNSEEN = ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
+"""Unicode categories of characters a reason never needs: controls, format characters (zero-width, bidi
+overrides), surrogates, private use, line and paragraph separators (whitespace is folded before the check)."""

@@ -5,6 +5,7 @@ county's."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -144,6 +145,17 @@ def test_a_return_needs_a_reason_and_only_reviewed_items_are_reviewed(engine, tm
     with pytest.raises(RequestError, match="--reason: 5,000 characters") as long:
         record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-20 10:00"), accept_it=False, reason="缺" * 5000)
     assert long.value.cn == "退回理由不超过1000字"
+    # a terminal's escape and a text-direction override reached the unit's message and the operator's terminal
+    for hidden, code in (("退回\x1b[31m红\a", "U+001B"), ("评分表缺少签章\u202e", "U+202E")):
+        with pytest.raises(RequestError, match=re.escape(f"--reason: holds {code}")) as unseen:
+            record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-20 10:00"), accept_it=False, reason=hidden)
+        assert unseen.value.cn == f"退回理由含有看不见的字符（{code}），请删除后重新填写"
+    assert _row(engine, XIYANG).state == "in_review"  # nothing was recorded
+    # a line break would start a line of the unit's message that reads as duban's own: folded into one line
+    record_review(
+        engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-20 10:00"), accept_it=False, reason="缺少签章\r\n伪造：同意延期"
+    )
+    assert [r.reason for r in reviews_of(engine, CAMPAIGN, unit_code=XIYANG)] == ["缺少签章 伪造：同意延期"]
     for days in (-3, 0):  # a new due at or before the return is refused, not silently the old due
         with pytest.raises(RequestError, match="not positive"):
             record_review(
