@@ -342,11 +342,15 @@ class _Pass:
                 m.fresh = None
 
     def _lane(self, m: _Message) -> str:
-        """Messages for the same bot share a lane (a thread posts them in order); others go alone."""
+        """Messages for the same bot share a lane (a thread posts them in order), and so do a recipient's
+        messages on channels without a bot's limit (e-mail, the local file): staff read them in the order they
+        were written — a receipt of 第1版, its 退回, the receipt of 第2版 — never the 退回 of 第2版 before that of
+        第1版 because two threads raced."""
+        recipient = f"to:{m.campaign_id}|{m.recipient}"
         try:
             campaign = self.d.campaign(m.campaign_id)
         except Exception:  # noqa: BLE001 - a campaign that cannot be loaded fails in the lane, recorded
-            return f"#{m.id}"
+            return recipient
         unit = campaign.units.get(m.recipient)
         channels = (
             self.d.operator_channels
@@ -354,9 +358,9 @@ class _Pass:
             else (unit.channels if unit and unit.channels else self.d.fallback_channels)
         )
         if not channels:
-            return f"#{m.id}"
+            return recipient
         gate = _gate(self.d.notifier_for(channels[0]), channels[0])
-        return gate.bot if gate else f"#{m.id}"
+        return gate.bot if gate else recipient
 
     def _lane_run(self, lane: list[_Message]) -> None:
         for m in lane:

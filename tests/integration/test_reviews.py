@@ -485,3 +485,46 @@ def test_a_return_reason_over_1000_characters_is_refused_at_ops_not_cut(sqlite_e
     [entry] = site.audit("refused")  # the operator's refused return is in the audit log, with why
     assert entry.actor == "operator:duban" and entry.unit_code == XIYANG and not entry.ok
     assert "退回" in entry.target and "退回理由不超过1000字" in entry.detail
+
+
+def test_a_units_messages_arrive_in_the_order_they_were_written(engine, tmp_path):
+    """Two versions handed in and returned, dispatched at once by 16 threads: the unit read the 退回 of 第2版, then
+    that of 第1版, then the receipt of 第2版 (each message of a channel without a bot's limit went alone)."""
+    from duban.services.compose import compose_messages
+    from duban.services.dispatch import dispatch
+
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))
+    dispatch(engine, at("2024-06-12 09:30"), lambda _: _Slow(), fallback_channels=["sink"], concurrency=16)
+    for version, (handed, returned) in enumerate((("06-12 10:00", "06-12 11:00"), ("06-13 10:00", "06-13 10:30"))):
+        _hand_in(engine, tmp_path, XIYANG, f"2024-{handed}")
+        compose_messages(engine, CAMPAIGN, at(f"2024-{handed}"), recipients=[XIYANG])  # its receipt, as the CLI does
+        why = ("缺少签章", "仍缺签章")[version]
+        record_review(engine, CAMPAIGN, XIYANG, ITEM, at(f"2024-{returned}"), accept_it=False, reason=why)
+        compose_messages(engine, CAMPAIGN, at(f"2024-{returned}"), recipients=[XIYANG])
+    slow = _Slow()
+    dispatch(engine, at("2024-06-13 11:05"), lambda _: slow, fallback_channels=["sink"], concurrency=16)
+    read = [(e.kind, e.rendered.text) for e in slow.seen if e.recipient == XIYANG]
+    assert [kind for kind, _text in read] == ["receipt", "returned", "receipt", "returned"], read
+    assert "第1版已退回" in read[1][1] and "第2版已退回" in read[3][1], read
+
+
+class _Slow:
+    """A channel that takes its time over receipts (a slow mail server): threads racing would overtake it."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.seen: list = []
+        self._lock = threading.Lock()
+
+    def send(self, channel, envelope):  # noqa: ANN001
+        import time
+
+        from duban.notify.notifier import SendResult
+
+        if envelope.kind == "receipt":
+            time.sleep(0.2)
+        with self._lock:
+            self.seen.append(envelope)
+        return SendResult(True, "recorded")
