@@ -28,6 +28,12 @@ ROLE_CN = {"lead": "牵头", "responsible": "责任", "cooperating": "配合"}
 TARGET_CN = {"parent": "上级单位", "leader": "包联领导", "unit": "本单位"}
 
 
+def _heard_by(to: list[str], leaders: bool) -> str:
+    """Who a 催办 reaches, in words: 包联领导 only when the spec names leaders (else nobody hears as one)."""
+    heard = [TARGET_CN.get(k, k) for k in to if k != "leader" or leaders]
+    return "、".join(heard) or "（无人接收：未设包联领导）"
+
+
 def _level_cn(level: str | None) -> str:
     return Level(level).cn if level in Level.__members__ else (level or "—")
 
@@ -72,7 +78,7 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
             escalations = (
                 "、".join(
                     f"{fmt(t, tz)}（{escalation_words(step.after, c.defaults.remind_time)}）"
-                    f"→ {'、'.join(TARGET_CN.get(k, k) for k in step.to)}"
+                    f"→ {_heard_by(step.to, bool(c.leaders))}"
                     for (t, _), step in zip(first.escalations, steps)
                 )
                 or "—"

@@ -388,6 +388,14 @@ def escalations_to_nobody(plan: Plan) -> Found:
     found: Found = []
     for path, steps, items in _escalation_places(plan):
         for index, step in enumerate(steps):
+            if "leader" in step.to and "to" in step.model_fields_set and not plan.campaign.leaders:
+                found.append(
+                    (
+                        path,
+                        f"催办 after {step.after} goes to leader, and the spec names no leaders (包联领导): no leader "
+                        "hears it; add `leaders:` (each with the units they answer for) or leave leader out",
+                    )
+                )
             if "parent" not in step.to or "to" not in step.model_fields_set:  # warned where the notice says to whom
                 continue
             # the issuer's own unit (衡阳市统计局 owing its roll-up) has no one above it in the campaign by design

@@ -304,3 +304,20 @@ def test_an_instant_outside_the_years_of_notices_is_refused_in_one_line():
         result = _run("ack", JINZHONG, "--unit", "140724", "--at", when)
         assert result.exit_code == 2, result.output
         assert f"error: --at: '{when}': duban's instants lie between 1900 and 2199" in result.output, result.output
+
+
+def test_plan_names_a_leader_as_a_target_only_when_the_spec_has_leaders(tmp_path):
+    """The default 催办 (to parent and leader) printed → 上级单位、包联领导 for a spec without any leader."""
+    spec = tmp_path / "t.yaml"
+    spec.write_text(
+        'id: t\ntitle: 测试\nissuer: 昔阳县统计局\nissued_on: 2024-03-05\nregistry: {divisions: ["140724"]}\n'
+        "defaults: {escalation: {after: 2 working days}}\n"
+        "stages:\n  - id: s\n    name: 检查\n    window: {start: 2024-07-01, end: 2024-07-20}\n"
+        "    items:\n      - {id: a, name: 台账, units: {level: township}}\n",
+        encoding="utf-8",
+    )
+    plan = _run("plan", spec)
+    assert plan.exit_code == 0, plan.output
+    assert "→ 上级单位" in plan.output and "包联领导" not in plan.output, plan.output
+    shown = _run("plan", JINZHONG)  # 晋中 names its leaders: they are shown
+    assert "→ 上级单位、包联领导" in shown.output, shown.output

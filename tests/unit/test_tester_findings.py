@@ -358,3 +358,21 @@ def test_a_where_value_no_unit_holds_is_warned_with_the_values_held(tmp_path):
     assert not [
         w for w in _warnings(ROOT / "campaign_specs" / "jinzhong-2025-enterprise-checks.yaml") if "no unit has" in w
     ]
+
+
+# 包联领导 named where no leader is defined ------------------------------------------------------------------------
+
+
+def test_an_escalation_to_leaders_the_spec_lacks_is_warned(tmp_path):
+    """`to: [parent, leader]` with no `leaders:`: plan showed 催办 → 上级单位、包联领导 and validate said nothing."""
+    body = (
+        "defaults:\n  escalation: {after: 2 working days, to: [parent, leader]}\n"
+        "stages:\n  - id: s\n    name: 检查\n    window: {start: 2024-07-01, end: 2024-07-20}\n"
+        "    items:\n      - {id: a, name: 台账, units: {level: township}}\n"
+    )
+    path = _write(tmp_path, body)
+    [said] = [w for w in _warnings(path) if "no leaders" in w]
+    assert said.startswith(
+        f"{path}:{_line(path, 'escalation:')} defaults.escalation: 催办 after 2个工作日 goes to leader"
+    )
+    assert not [w for w in _warnings(_write(tmp_path, body.replace(", leader]", "]"), "p.yaml")) if "no leaders" in w]
