@@ -89,11 +89,13 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
                 highlight=False,
             )
             instances = sorted({(a.instance, a.open_at, a.due_at) for a in entries}, key=lambda x: x[2])
+            written = plan.postponed.get(item.id)
             for instance, opens, due in instances:
                 label = f"[{instance}] " if instance else ""
+                moved = f"（原{fmt(written, tz)}，遇休息日顺延）" if written is not None and not instance else ""
                 console.print(
                     f"    {lit(label)}开始 {fmt(opens, tz)}{lit(_said(item.opens))}  截止 [bold]{fmt(due, tz)}[/]"
-                    f"{lit(_said(item.due))}",
+                    f"{lit(_said(item.due))}{moved}",
                     highlight=False,
                 )
             console.print(f"    提醒 {lit(reminders)}  催办 {lit(escalations)}", highlight=False)
@@ -183,6 +185,7 @@ def plan_json(plan: Plan) -> dict:
         "samples": {s.sample_id: {"seed": s.seed, "members": s.members} for s in plan.samples.values()},
         "events": [{"id": i, "name": n, "at": t.isoformat()} for i, n, t in plan.events],
         "chain": chain_json(plan),
+        "postponed": {item: written.isoformat() for item, written in plan.postponed.items()},  # 顺延: as written
     }
 
 

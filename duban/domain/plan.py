@@ -85,6 +85,9 @@ class Plan:
     events: list[tuple[str, str, DateTime]]  # (id, name, at)
     leaders: dict[str, list[str]]  # leader id → unit codes answered for (包县区)
     item_dues: dict[str, DateTime] = field(default_factory=dict)
+    postponed: dict[str, DateTime] = field(
+        default_factory=dict
+    )  # one-off item → its due as written, when 顺延 moved it
     submit_to: dict[str, str | None] = field(default_factory=dict)  # item id → receiving unit code (None: free text)
     report_due: DateTime | None = None
     sample_reveals: dict[str, DateTime] = field(default_factory=dict)  # hidden sample → when it may show
@@ -367,6 +370,7 @@ def build_plan(
     windows: dict[str, tuple[DateTime, DateTime]] = {}
     assignments: list[PlannedAssignment] = []
     item_dues: dict[str, DateTime] = {}
+    postponed: dict[str, DateTime] = {}
     submit_to: dict[str, str | None] = {}
     expanding = []  # (stage, item, roles, instances): counted before anything is expanded
     for s_index, stage in enumerate(campaign.stages):
@@ -397,7 +401,7 @@ def build_plan(
     collecting = gc.isenabled()
     gc.disable()  # millions of new objects, none in a cycle: the cyclic collector would rescan them all, over and over
     try:
-        _expand(expanding, at, timeline, resolver, targets_of, shared, item_dues, assignments)
+        _expand(expanding, at, timeline, resolver, targets_of, shared, item_dues, assignments, postponed)
     finally:
         if collecting:
             gc.enable()
@@ -433,6 +437,7 @@ def build_plan(
         events=events,
         leaders=leaders,
         item_dues=item_dues,
+        postponed=postponed,
         submit_to=submit_to,
         report_due=report_due,
         sample_reveals=reveals,
@@ -608,12 +613,16 @@ def _expand(
     shared,
     item_dues: dict,
     assignments: list[PlannedAssignment],
+    postponed: dict,
 ) -> None:
     """Every assignment of the items counted in `expanding`: one per unit and period."""
     for s_index, stage, item_path, item, roles, instances in expanding:
         for instance, open_at, due_at in instances:
             if not instance:
                 item_dues[item.id] = due_at
+                written = timeline.item_due(stage, item, as_written=True)
+                if written != due_at:
+                    postponed[item.id] = written
             reminders = at((*item_path, "reminders"), lambda it=item, o=open_at, d=due_at: timeline.reminders(it, o, d))
             steps = at((*item_path, "escalation"), lambda it=item, d=due_at: timeline.escalations(it, d)) or []
             named_at = (

@@ -136,8 +136,9 @@ class Timeline:
             return self.instant(item.opens, default_clock=self.defaults.open_time)
         return self.stage_start(stage)
 
-    def item_due(self, stage: Stage, item: Item) -> DateTime:
-        policy = item.postpone or self.defaults.postpone
+    def item_due(self, stage: Stage, item: Item, *, as_written: bool = False) -> DateTime:
+        """The item's due; `as_written`: before 顺延 (the date the notice wrote, when a day off moved it)."""
+        policy = Postpone.none if as_written else (item.postpone or self.defaults.postpone)
         if item.due is not None:
             return self.due(item.due, policy)
         if stage.window is None and stage.follows is None and self.campaign.window is None:

@@ -321,3 +321,20 @@ def test_plan_names_a_leader_as_a_target_only_when_the_spec_has_leaders(tmp_path
     assert "→ 上级单位" in plan.output and "包联领导" not in plan.output, plan.output
     shown = _run("plan", JINZHONG)  # 晋中 names its leaders: they are shown
     assert "→ 上级单位、包联领导" in shown.output, shown.output
+
+
+def test_plan_shows_the_date_the_notice_wrote_when_a_day_off_moved_the_due(tmp_path):
+    """`due: 2026-02-17` (春节) with 顺延 printed only 截止 2026-02-24: the notice's date was nowhere to check."""
+    spec = tmp_path / "t.yaml"
+    spec.write_text(
+        'id: t\ntitle: 测试\nissuer: 昔阳县统计局\nissued_on: 2026-01-05\nregistry: {divisions: ["140724"]}\n'
+        "stages:\n  - id: s\n    name: 检查\n    window: {start: 2026-02-02, end: 2026-02-28}\n    items:\n"
+        "      - {id: roster, name: 值班表, units: {level: township}, due: 2026-02-17, postpone: holidays_and_weekends}\n"
+        "      - {id: plain, name: 台账, units: {level: township}, due: 2026-02-26}\n",
+        encoding="utf-8",
+    )
+    plan = _run("plan", spec)
+    assert "截止 2026-02-24 周二 24:00（原2026-02-17 周二 24:00，遇休息日顺延）" in plan.output, plan.output
+    assert plan.output.count("遇休息日顺延") == 1, plan.output  # the item due on a working day says nothing
+    as_json = json.loads(_run("plan", spec, "--json").output)
+    assert as_json["postponed"] == {"roster": "2026-02-17T23:59:59.999999+08:00"}
