@@ -329,7 +329,8 @@ def test_plan_shows_the_date_the_notice_wrote_when_a_day_off_moved_the_due(tmp_p
     spec.write_text(
         'id: t\ntitle: 测试\nissuer: 昔阳县统计局\nissued_on: 2026-01-05\nregistry: {divisions: ["140724"]}\n'
         "stages:\n  - id: s\n    name: 检查\n    window: {start: 2026-02-02, end: 2026-02-28}\n    items:\n"
-        "      - {id: roster, name: 值班表, units: {level: township}, due: 2026-02-17, postpone: holidays_and_weekends}\n"
+        "      - {id: roster, name: 值班表, units: {level: township}, due: 2026-02-17,\n"
+        "         postpone: holidays_and_weekends}\n"
         "      - {id: plain, name: 台账, units: {level: township}, due: 2026-02-26}\n",
         encoding="utf-8",
     )
