@@ -180,12 +180,14 @@ def _note_pinned_lists(loaded: LoadedSpec, what: str = "plan") -> None:
 @app.command()
 def tick(spec: SpecArg, as_of: AsOf = None) -> None:
     """Run one tick of the campaign through Prefect (plans it into the database on first use)."""
-    from duban.services.lifecycle import check_ref
+    from duban.services.lifecycle import check_ref, check_tick_instant
 
     settings = get_settings()
     moment = _when(as_of, settings.timezone, option="--as-of")
     try:
         check_ref(_engine(), str(spec), calendar_file=settings.calendar_file)  # before Prefect starts
+        if as_of is not None:
+            check_tick_instant(_engine(), str(spec), moment, settings.timezone)
     except DubanError as exc:
         _fail(exc)
     from flows.campaign_tick import campaign_tick

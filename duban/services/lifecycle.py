@@ -54,6 +54,26 @@ def check_ref(engine: Engine, ref: str, *, calendar_file: Path | None = None) ->
         raise StoreError(f"{ref!r} is neither a spec file nor a campaign in the database")
 
 
+def check_tick_instant(engine: Engine, ref: str, as_of: datetime, tz: str) -> None:
+    """A tick asked for (`duban tick --as-of`) earlier than the record already runs: refused, naming the record's
+    last instant. Ticking back would compose messages dated before what units have since done (签收提醒 to units
+    that acknowledged after it, reminders of items handed in since)."""
+    from duban.instants import fmt
+    from duban.store.amendments import last_recorded
+    from duban.store.db import reading
+
+    campaign_id = planned_campaign_id(engine, ref)
+    if campaign_id is None:
+        return  # planned by this tick: nothing recorded yet
+    with reading(engine) as conn:
+        recorded = last_recorded(conn, campaign_id)
+    if recorded is not None and as_of < recorded:
+        raise StoreError(
+            f"the record of {campaign_id!r} already runs to {fmt(recorded, tz)}: a tick at {fmt(as_of, tz)} would "
+            f"write messages dated before what units have done since; tick at {fmt(recorded, tz)} or later"
+        )
+
+
 def ensure_planned(
     engine: Engine, path: Path | str, *, now: datetime, replace: bool = False, calendar_file: Path | None = None
 ) -> Planned:

@@ -339,3 +339,21 @@ def test_plan_shows_the_date_the_notice_wrote_when_a_day_off_moved_the_due(tmp_p
     assert plan.output.count("遇休息日顺延") == 1, plan.output  # the item due on a working day says nothing
     as_json = json.loads(_run("plan", spec, "--json").output)
     assert as_json["postponed"] == {"roster": "2026-02-17T23:59:59.999999+08:00"}
+
+
+def test_a_tick_earlier_than_the_record_runs_is_refused_before_prefect_starts():
+    """After a 签收 recorded at 6/14, `tick --as-of 6/12` ran and composed 签收提醒 dated 6/12 to units that had
+    acknowledged since."""
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+    from tests.integration.helpers import at, plan_jinzhong, tick
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-14 09:00"))
+    back = _run("tick", JINZHONG, "--as-of", "2024-06-12 09:00")
+    assert back.exit_code == 1, back.output
+    assert (
+        "error: the record of 'jinzhong-2024-lookback' already runs to 2024-06-14 周五 09:00: a tick at "
+        "2024-06-12 周三 09:00 would write messages dated before what units have done since" in back.output
+    ), back.output
