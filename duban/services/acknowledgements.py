@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from duban.domain.quiet import QuietHours
 from duban.domain.state import AckSchedule, AckState, ack_advance, ack_next_event_at, acknowledge
 from duban.errors import RequestError
-from duban.instants import utc
+from duban.instants import fmt, utc
 from duban.store import acknowledgements as store
 from duban.store.campaigns import campaign_timezone
 from duban.store.codec import Codec
@@ -137,7 +137,7 @@ def record_acknowledgement(
         open_rows = [r for r in rows if r.state != AckState.acknowledged.value]
         if not open_rows:
             if not rows:
-                _no_such(conn, campaign_id, unit_code, stage_id)
+                _no_such(conn, campaign_id, unit_code, stage_id, at)
             raise RequestError(f"unit {unit_code} has nothing to acknowledge (acknowledged already)", cn="本单位已签收")
         for row in open_rows:
             state = acknowledge(AckState(row.state))
@@ -145,7 +145,7 @@ def record_acknowledgement(
         return [r.stage_id for r in open_rows]
 
 
-def _no_such(conn: Connection, campaign_id: str, unit_code: str, stage_id: str | None) -> None:
+def _no_such(conn: Connection, campaign_id: str, unit_code: str, stage_id: str | None, at: datetime) -> None:
     """Why a unit has no 签收 to give, when it is a mistake: an unknown unit, no such stage, a stage that asks none
     (a RequestError saying which); returns when there is simply nothing asked yet."""
     from duban.views.campaigns import load_campaign
@@ -159,4 +159,13 @@ def _no_such(conn: Connection, campaign_id: str, unit_code: str, stage_id: str |
             raise RequestError(f"no stage {stage_id!r}; stages: {', '.join(stages)}", cn="没有这个阶段")
         if stages[stage_id].acknowledge is None:
             raise RequestError(f"stage {stage_id} asks no 签收", cn="本阶段不需要签收")
-    raise RequestError(f"unit {unit_code} has nothing to acknowledge", cn="本单位目前没有需要签收的通知")
+        when = fmt(at, campaign.tz)
+        raise RequestError(
+            f"stage {stage_id} has not asked {unit_code} for its 签收 by {when}: it is asked when the stage opens",
+            cn=f"截至{when}，本阶段尚未开始，还不需要签收",
+        )
+    when = fmt(at, campaign.tz)
+    raise RequestError(
+        f"unit {unit_code} has nothing to acknowledge by {when}: 签收 is asked when its stage opens",
+        cn=f"截至{when}，本单位还没有需要签收的通知",
+    )

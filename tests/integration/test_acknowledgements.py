@@ -122,7 +122,8 @@ def test_the_cli_records_a_units_acknowledgement_and_status_shows_the_rate():
         again.exit_code == 1 and "error: unit 430421 has nothing to acknowledge (acknowledged already)" in again.output
     )
     early = run("ack", HENGYANG, "--unit", CITY, "--at", "2021-11-29 16:00")  # 市本级 opens only on 12/5
-    assert early.exit_code == 1 and f"error: unit {CITY} has nothing to acknowledge\n" in early.output
+    assert early.exit_code == 1, early.output
+    assert f"error: unit {CITY} has nothing to acknowledge by 2021-11-29 周一 16:00: 签收 is asked when" in early.output
     unknown = run("ack", HENGYANG, "--unit", "999999", "--at", "2021-11-29 16:00")
     assert unknown.exit_code == 1 and "error: unknown unit 999999\n" in unknown.output, unknown.output
     no_stage = run("ack", HENGYANG, "--unit", HENGYANG_COUNTY, "--stage", "nosuch", "--at", "2021-11-29 16:00")

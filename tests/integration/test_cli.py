@@ -357,3 +357,10 @@ def test_a_tick_earlier_than_the_record_runs_is_refused_before_prefect_starts():
         "error: the record of 'jinzhong-2024-lookback' already runs to 2024-06-14 周五 09:00: a tick at "
         "2024-06-12 周三 09:00 would write messages dated before what units have done since" in back.output
     ), back.output
+
+
+def test_a_stages_acknowledgement_before_it_opens_says_not_yet():
+    """`ack --stage materials --at 2024-06-01` said "has nothing to acknowledge", as if it had been given."""
+    early = _run("ack", JINZHONG, "--unit", "140724", "--stage", "materials", "--at", "2024-06-01")
+    assert early.exit_code == 1, early.output
+    assert "stage materials has not asked 140724 for its 签收 by 2024-06-01 周六 00:00" in early.output, early.output
