@@ -75,9 +75,9 @@ def check_request(ask: Ask, policy_: Extensions | None, tz: str) -> None:
         )
     if ask.limit is not None and ask.until > ask.limit:
         raise RequestError(
-            f"{fmt(ask.until, tz)} is beyond the notice's limit ({policy_.max} after the planned due, "
-            f"{fmt(ask.limit, tz)})",
-            cn=f"超过通知允许的最长延期（{policy_.max}，最晚{fmt(ask.limit, tz)}）",
+            f"{fmt(ask.until, tz)} is beyond the campaign's limit on extensions (extensions.max: {policy_.max} "
+            f"after the planned due, {fmt(ask.limit, tz)})",
+            cn=f"超过本次工作允许的最长延期（{policy_.max}，最晚{fmt(ask.limit, tz)}）",
         )
 
 

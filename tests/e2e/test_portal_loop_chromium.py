@@ -100,7 +100,7 @@ def test_a_county_acknowledges_asks_for_an_extension_and_returns_a_townships_rep
                 card.locator("textarea[name=reason]").fill("乡镇人员参加防汛值班，自查评分需延后")
                 card.locator("form.extension button").click()
                 phone.wait_for_load_state()
-                assert "超过通知允许的最长延期（5个工作日" in phone.inner_text("#self_score_sheet")
+                assert "超过本次工作允许的最长延期（5个工作日" in phone.inner_text("#self_score_sheet")
                 card = phone.locator("#self_score_sheet")
                 card.locator("details.extend summary").click()
                 card.locator("input[name=until]").fill("2024-05-30")

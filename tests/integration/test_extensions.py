@@ -107,9 +107,9 @@ def test_an_approved_extension_moves_only_that_units_due_and_the_tick_follows_it
 def test_refusals_say_why(engine):
     plan_jinzhong(engine)
     tick(engine, at("2024-06-05 09:30"))
-    with pytest.raises(RequestError, match="beyond the notice's limit") as beyond:
+    with pytest.raises(RequestError, match="beyond the campaign's limit on extensions") as beyond:
         _ask(engine, XIYANG, "2024-06-18", "2024-06-06 10:00")  # 5 working days after 6/10 is 6/17
-    assert "超过通知允许的最长延期（5个工作日，最晚2024-06-17 周一 24:00）" in beyond.value.cn
+    assert "超过本次工作允许的最长延期（5个工作日，最晚2024-06-17 周一 24:00）" in beyond.value.cn
     _ask(engine, XIYANG, "2024-06-17", "2024-06-06 10:00")  # the limit itself is allowed
     with pytest.raises(RequestError, match="already waits"):
         _ask(engine, XIYANG, "2024-06-12", "2024-06-06 11:00")
@@ -239,7 +239,7 @@ def test_the_cli_asks_decides_and_lists(tmp_path):
         "--at",
         "2024-06-06 10:00",
     )
-    assert refused.exit_code == 1 and "error: " in refused.output and "beyond the notice's limit" in refused.output
+    assert refused.exit_code == 1 and "error: " in refused.output and "beyond the campaign's limit on extensions" in refused.output
     assert "Traceback" not in refused.output
     huge = ("extension", "request", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--until", "2024-06-12")
     long_reason = run(*huge, "--reason", "人" * 30_000, "--at", "2024-06-06 10:00")

@@ -114,7 +114,7 @@ def test_a_link_with_its_own_error_text_shows_nothing_to_the_operator(site):
         ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "汛" * 1001}, "理由不超过1000字"),
         ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "汛期", "note": "准" * 1001}, "审批意见不超过1000字"),
         ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "汛期", "decide": "maybe"}, "审批：请选择"),
-        ({"item": f"{ITEM}|", "until": "2024-07-30", "reason": "汛期"}, "超过通知允许的最长延期"),
+        ({"item": f"{ITEM}|", "until": "2024-07-30", "reason": "汛期"}, "超过本次工作允许的最长延期"),
         ({"item": f"{ITEM}|", "until": "2024-05-01", "reason": "汛期"}, "申请的日期须晚于现在的截止时间"),
         ({"item": f"{ITEM}|no-such-instance", "until": "2024-06-13", "reason": "汛期"}, "本单位不需要报送这一事项"),
     ],
