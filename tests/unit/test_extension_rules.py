@@ -37,7 +37,7 @@ def test_a_request_before_the_due_within_the_limit_is_taken():
     ("changes", "words", "cn"),
     [
         ({"at": DUE + timedelta(minutes=1)}, "has passed", "延期申请须在截止前提出"),
-        ({"until": DUE + timedelta(days=8)}, "beyond the campaign's limit on extensions", "超过本次工作允许的最长延期（5个工作日"),
+        ({"until": DUE + timedelta(days=8)}, "beyond the campaign's limit", "超过本次工作允许的最长延期（5个工作日"),
         ({"waiting": True}, "already waits", "已有一份延期申请正在审批"),
         ({"until": DUE}, "not later than the due", "须晚于现在的截止时间"),
         ({"state": State.submitted}, "nothing to extend", "本事项已报送"),
