@@ -2,8 +2,9 @@
 
 A request is kept with its reason and the due it was asked against; the rules (before the due, within the
 campaign's limit `extensions.max`, one waiting at a time) are duban.extension_rules. An approval moves that unit's
-due, reminders and escalations (only that unit's assignment), re-derives its state on the new schedule (state.reschedule: an item
-overdue under the old due is open again; a late submission within the new due counts as on time), records an
+due, reminders and escalations (only that unit's assignment), re-derives its state on the new schedule
+(state.reschedule: an item overdue under the old due is open again; a late submission within the new due counts
+as on time), records an
 `extended` transition, and tells the unit in the same transaction; a denial tells the unit the due stands.
 Every row is locked while it changes (PostgreSQL), so a decision and a tick at the same moment record both, once.
 """
