@@ -215,6 +215,9 @@ def openings_on_days_off(plan: Plan, calendar: WorkCalendar) -> Found:
         if stage.follows is not None and window is not None:
             found.extend(_following_opens_on_day_off(plan, calendar, s_index, stage, window[0]))
         for i_index, item in enumerate(stage.items):
+            if item.every is not None:
+                found.extend(_periods_on_days_off(plan, calendar, ("stages", s_index, "items", i_index), item))
+                continue
             if item.opens is None:
                 continue
             opens = min((a.open_at for a in plan.assignments if a.item_id == item.id), default=None)
@@ -227,6 +230,28 @@ def openings_on_days_off(plan: Plan, calendar: WorkCalendar) -> Found:
                     )
                 )
     return found
+
+
+def _periods_on_days_off(plan: Plan, calendar: WorkCalendar, path: PathKey, item) -> Found:  # noqa: ANN001
+    """Periods of a recurring item that open on a holiday or weekend (每月报送 opening on 元旦 or in 春节): each
+    period's 开始办理 messages go out that day. One warning for the item, with the first few such openings."""
+    tz = plan.campaign.timezone
+    openings = sorted({a.open_at for a in plan.assignments if a.item_id == item.id})
+    off = [(opens, what) for opens in openings if (what := _day_off(calendar, opens.in_timezone(tz).date()))]
+    if not off:
+        return []
+    words = {"a weekend day": "周末"}
+    shown = "、".join(
+        f"{fmt(opens, tz)}（{words.get(what, what.removeprefix('the statutory holiday '))}）" for opens, what in off[:3]
+    )
+    more = f" and {len(off) - 3} more" if len(off) > 3 else ""
+    return [
+        (
+            (*path, "every"),
+            f"item {item.id!r}: {len(off)} of its {len(openings)} periods open on a day off ({shown}{more}); each "
+            "period's 开始办理 messages go out on its first day, holiday or not",
+        )
+    ]
 
 
 def _following_opens_on_day_off(plan: Plan, calendar: WorkCalendar, s_index: int, stage, opens: DateTime) -> Found:

@@ -78,6 +78,21 @@ def test_a_stage_opening_on_a_holiday_says_its_messages_go_out_that_day(found):
     assert not _at(found, "stages[0].window.start")  # Friday 5/10 is a working day
 
 
+def test_periods_of_a_recurring_report_opening_on_days_off_are_said(tmp_path):
+    """每月 台账 over 2025-12 to 2026-03: periods opened on 元旦 and two Sundays, and nothing said so."""
+    text = SPEC.replace(
+        '      - {id: monthly, name: 月报, units: "140724", every: {every: month, days: [20]}}\n', ""
+    ).replace(
+        "  - id: city\n",
+        "  - id: ledger\n    name: 台账\n    window: {start: 2025-12-01, end: 2026-03-31}\n    items:\n"
+        '      - {id: ledger, name: 隐患排查台账, units: "140724", every: {every: month}}\n  - id: city\n',
+    )
+    found, _ = _warnings(tmp_path, text)
+    [said] = [m for m in _at(found, "stages[1].items[0].every") if "open on a day off" in m]
+    assert said.startswith("item 'ledger': 3 of its 4 periods open on a day off (2026-01-01 周四 08:30（元旦）"), said
+    assert "2026-02-01 周日 08:30（周末）、2026-03-01 周日 08:30（周末）" in said
+
+
 def test_a_periodic_and_a_one_off_report_due_the_same_day(found):
     [said] = _at(found, "stages[0].items[1].due")
     assert "item 'report' falls due on 2024-05-20 周一 with 月报 [2024-05-20] (1 unit(s) owe both that day)" in said
