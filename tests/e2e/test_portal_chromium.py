@@ -27,7 +27,7 @@ def _tour():
 def test_a_county_hands_in_its_inspection_from_a_phone_and_turns_green(tmp_path):
     tour = _tour().take(tmp_path / "shots", home=tmp_path / "home")
 
-    assert "县级实地检查评分表（不少于6个乡镇）" in tour.unit_text and "还有14天13小时" in tour.unit_text
+    assert "县级实地检查评分表（不少于6个乡镇）" in tour.unit_text and "还有14天14小时" in tour.unit_text
     assert tour.phone_width <= 375  # nothing runs off a phone's screen
     assert "下级单位报送情况" in tour.unit_text and "大寨镇统计站" in tour.unit_text
     inspection, report = tour.receipts
