@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from duban.instants import utc
+from duban.services.written import visible
 from duban.store.audit import append_entry, count_entries, entries, fold_refusal
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def _row(
     return dict(
         at=utc(at),
         action=action[:24],
-        actor=actor[:80],
+        actor=visible(actor)[:80],
         campaign_id=_cut(campaign_id, 80),
         unit_code=_cut(unit_code, 64),
         target=_cut(target, 200),
@@ -99,7 +100,7 @@ def _row(
 
 
 def _cut(text: str | None, width: int) -> str | None:
-    return None if text is None else str(text)[:width]
+    return None if text is None else visible(str(text))[:width]
 
 
 def recent(

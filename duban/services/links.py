@@ -14,8 +14,9 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from duban.domain.signing import sign, unsign
-from duban.errors import LinkError
+from duban.errors import LinkError, RequestError
 from duban.instants import fmt_cn, utc
+from duban.services.written import bounded
 from duban.settings import Settings
 from duban.store.links import is_revoked, record_revocation
 
@@ -96,7 +97,11 @@ def revoke(
     actor: str,
     reason: str = "",
 ) -> None:
-    """Revoke one link (`token`), or every link of the unit issued up to `now`."""
+    """Revoke one link (`token`), or every link of the unit issued up to `now`; a reason holding a character
+    nobody sees is refused (duban.services.written), as every reason is."""
+    reason = bounded(reason, option="--reason", field="停用原因") or ""
+    if len(reason) > 200:
+        raise RequestError(f"--reason: {len(reason):,} characters; write at most 200", cn="停用原因不超过200字")
     token_id = token.rpartition(".")[2] if token else None
     record_revocation(
         engine,
@@ -106,7 +111,7 @@ def revoke(
         None if token_id else utc(now),
         utc(now),
         actor[:80],
-        reason[:200],
+        reason,
     )
 
 

@@ -33,6 +33,15 @@ def bounded(text: str | None, *, option: str, field: str) -> str | None:
     return text
 
 
+def visible(text: str) -> str:
+    """`text` with every character nobody sees written as \\uXXXX: what the audit log keeps of what anyone sent
+    (a login name, a header, a reason from an older duban) shows as sent, never as a terminal escape or a
+    reversed line."""
+    if not any(unicodedata.category(c) in _UNSEEN for c in text):
+        return text
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in _UNSEEN else c for c in text)
+
+
 _UNSEEN = ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
 """Unicode categories of characters a reason never needs: controls, format characters (zero-width, bidi
 overrides), surrogates, private use, line and paragraph separators (whitespace is folded before the check)."""

@@ -57,6 +57,8 @@ def actor_cn(actor: str | None, names: dict[str, str] | None = None) -> str:
     kind, _, rest = actor.partition(":")
     if kind == "operator" and rest:
         return f"督办人员 {rest}"
+    if kind == "login":
+        return f"未知用户名 {rest}"  # a refused login under a name no operator has
     if kind == "unit" and rest:
         return (names or {}).get(rest) or f"单位 {rest}"
     if kind == "rollup":

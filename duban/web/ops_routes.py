@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from duban.domain.scoring import sample_label
-from duban.errors import StoreError
+from duban.errors import RequestError, StoreError
 from duban.instants import fmt
 from duban.services import audit
 from duban.services.links import issue, revoke
@@ -114,7 +114,7 @@ async def login(request: Request, p: Portal = Depends(portal)):
             status=401,
         ),
         action="login",
-        actor=f"operator:{name}",
+        actor=f"operator:{name}" if name in hashes else f"login:{name}",  # a name no operator has is not staff
         at=now,
     )
 
@@ -262,7 +262,10 @@ async def revoke_links(
     if unit_named(p.engine, campaign_id, unit_code) is None:
         raise HTTPException(404, "这项工作中没有这个单位。")
     reason = str(form.get("reason") or "")[:200]
-    revoke(p.engine, campaign_id, unit_code, p.now(), actor=f"operator:{who}", reason=reason)
+    try:
+        revoke(p.engine, campaign_id, unit_code, p.now(), actor=f"operator:{who}", reason=reason)
+    except RequestError as exc:  # a reason holding a character nobody sees: refused, nothing revoked
+        raise HTTPException(400, exc.cn) from None
     audit.record(
         p.engine,
         p.now(),

@@ -81,6 +81,25 @@ def test_an_operator_downloads_a_units_files_and_hands_out_or_withdraws_its_link
     assert [e.detail for e in site.audit("revoke")] == ["换人"]
 
 
+def test_hidden_characters_never_reach_the_audit_log_as_they_are(site):
+    """A revoke's reason `\\e[2J误转\\u202e` and a login under `eve\\u202etoor\\e[2J` (no operator's name) were kept
+    as sent: the audit page drew the line reversed, and a name nobody has read as 督办人员."""
+    assert site.login("eve\u202etoor\x1b[2J", "x").status_code == 401
+    site.login()
+    detail = site.client.get("/ops/c/jinzhong-2024-lookback/u/140724100")
+    token = detail.text.split('class="linkbox"')[0].rsplit('value="', 1)[1].split('"')[0].rsplit("/", 1)[1]
+    csrf = detail.text.split('name="csrf" value="')[1].split('"')[0]
+    refused = site.client.post(
+        "/ops/c/jinzhong-2024-lookback/u/140724100/revoke", data={"csrf": csrf, "reason": "\x1b[2J误转\u202e"}
+    )
+    assert refused.status_code == 400 and "停用原因含有看不见的字符（U+001B）" in refused.text, refused.text
+    assert site.page(token).status_code == 200 and not site.audit("revoke")  # nothing revoked
+    [tried] = [e for e in site.audit("login") if not e.ok]
+    assert tried.actor == "login:eve\\u202etoor\\u001b[2J", tried.actor
+    log = text_of(site.client.get("/ops/c/jinzhong-2024-lookback/audit").text)
+    assert "未知用户名 eve\\u202etoor\\u001b[2J 登录" in log and "\u202e" not in log and "\x1b" not in log, log
+
+
 def test_the_summary_table_downloads_as_xlsx(site):
     site.login()
     site.submit(site.token("140724"), "county_inspection", [("评分表.pdf", pdf_bytes())], {"townships_inspected": "8"})
