@@ -126,13 +126,21 @@ def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensio
             size=10.5,
         )
         sections.append(DraftSection("二、逾期单位", [lead, table]))
-    else:
-        sections.append(DraftSection("二、逾期单位", [Para("截至目前，各单位均按时报送，无逾期事项。")]))
+    else:  # nobody late: not "各单位均按时报送" while versions wait for review or dues are still to come
+        waiting = (
+            f"；已报送待审核{tally.in_review}项，审核通过后计入按时或逾期报送" if tally and tally.in_review else ""
+        )
+        sections.append(DraftSection("二、逾期单位", [Para(f"截至目前，没有逾期未报或逾期报送的单位{waiting}。")]))
+    demand = (
+        "请上述单位高度重视，认真查找原因，尽快完成补报；材料被退回的单位要按要求修改完善后重新报送。"
+        if rows
+        else "请各单位继续按时报送；材料被退回的单位要按要求修改完善后重新报送。"
+    )
     sections.append(
         DraftSection(
             "三、工作要求",
             [
-                Para("请上述单位高度重视，认真查找原因，尽快完成补报；材料被退回的单位要按要求修改完善后重新报送。"),
+                Para(demand),
                 Para("【起草提示】写明补报时限和下一步督办措施（如约谈、纳入年度考核）。", style="prompt"),
             ],
         )

@@ -109,6 +109,6 @@ def bulletin_sentence(record: Record) -> str:
     parts = []
     for b in record.bulletins:
         scope = f"{names.get(b.stage_id, b.stage_id)}，" if b.stage_id else ""
-        named = f"点名逾期单位{b.units_named}个" if b.units_named else "各单位均按时报送"
+        named = f"点名逾期单位{b.units_named}个" if b.units_named else "无逾期单位"
         parts.append(f"第{b.number}期（{cn_md(b.as_of, record.tz)}，{scope}{named}）")
     return f"期间印发通报{len(parts)}期：" + "；".join(parts) + "。"

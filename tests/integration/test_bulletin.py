@@ -183,3 +183,32 @@ def test_the_title_writes_the_overlap_of_the_campaign_title_and_the_stage_name_o
     assert result.exit_code == 0, result.output
     paragraphs, _rows = _text(out)
     assert paragraphs[0] == '关于统计基层基础工作规范化建设"回头看"检查材料整理上报阶段进展情况的通报'
+
+
+def test_a_bulletin_with_nobody_late_says_so_and_counts_what_waits_for_review(tmp_path):
+    """Two counties' 检查材料 waiting for review, nobody late: the 通报 said 按时报送0项 and then 各单位均按时报送, and
+    asked 上述单位 (none named) to 补报."""
+    from duban.services.submit import record_submission
+    from tests.samples import xlsx_bytes
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-11 09:00"))
+    for unit in (XIYANG, SHOUYANG):
+        path = tmp_path / f"{unit}.xlsx"
+        path.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86]]))
+        record_submission(
+            engine, CAMPAIGN, unit, "materials_upload", at("2024-06-12 10:00"), files=[path], files_dir=tmp_path / "f"
+        )
+    out = tmp_path / "通报.docx"
+    result = CliRunner().invoke(
+        app,
+        ["bulletin", str(JINZHONG), "--stage", "materials", "--as-of", "2024-06-13 09:00", "--out", str(out)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    paragraphs, _rows = _text(out)
+    text = "\n".join(paragraphs)
+    assert "按时报送0项，逾期报送0项，已报送待审核2项" in text, text
+    assert "截至目前，没有逾期未报或逾期报送的单位；已报送待审核2项，审核通过后计入按时或逾期报送。" in text, text
+    assert "各单位均按时报送" not in text and "请上述单位" not in text and "请各单位继续按时报送" in text, text
