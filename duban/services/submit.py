@@ -140,7 +140,8 @@ def _bounded(metric: Metric, label: str, value: int | float, typed: str) -> None
 
 def store_files(item: Item, paths: list[Path], files_dir: Path, *, max_bytes: int | None = None) -> list[StoredFile]:
     """Check each file's name, size and content (duban.domain.filecheck), then copy it into the content-addressed
-    store."""
+    store. A file given twice (the same content, picked twice on a phone) is kept once: a version listed
+    "r.pdf | r.pdf" with two downloads of one document."""
     checked = []
     for path in paths:
         if not path.is_file():
@@ -150,6 +151,8 @@ def store_files(item: Item, paths: list[Path], files_dir: Path, *, max_bytes: in
     stored = []
     for path, name, fmt in checked:  # nothing is copied unless every file passed
         digest, size = _copy_in(path, files_dir)
+        if any(kept.sha256 == digest for kept in stored):
+            continue
         stored.append(StoredFile(name=name, sha256=digest, size=size, format=fmt))
     return stored
 

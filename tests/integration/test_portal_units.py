@@ -45,6 +45,19 @@ def test_an_item_of_a_hidden_sample_stays_off_the_page_until_it_opens(site):
     assert "迎接市级现场检查" in site.page(token).text
 
 
+def test_the_same_file_picked_twice_in_one_upload_is_kept_once(sqlite_engine):
+    """`r.pdf` posted twice in one form made version 1 "r.pdf | r.pdf" with two downloads of one document."""
+    site = make_site(sqlite_engine)
+    token = site.token("140724100")
+    twice = site.submit(
+        token, "self_report", [("r.pdf", pdf_bytes()), ("r.pdf", pdf_bytes()), ("稿.docx", docx_bytes())]
+    )
+    assert twice.status_code == 303, twice.text
+    with sqlite_engine.connect() as conn:
+        [files] = conn.execute(select(Submission.files)).scalars().all()
+    assert [f["name"] for f in files] == ["r.pdf", "稿.docx"]
+
+
 def test_a_submission_from_the_page_is_kept_receipted_and_stops_the_reminders(engine):
     site = make_site(engine)
     token = site.token("140724100")
