@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,6 +74,8 @@ def parse_metrics(item: Item, raw: dict[str, str]) -> dict[str, Any]:
 
 
 _TYPE_CN = {"int": "整数", "number": "数字", "bool": "“是”或“否”", "text": "文字"}
+_WHOLE = re.compile(r"^([+-]?\d+)[.．]0+$")
+"""A whole number written with zero decimals (6.0, 6.00): the count it says."""
 
 
 def _metric_value(metric: Metric, text: str) -> Any:
@@ -84,8 +87,8 @@ def _metric_value(metric: Metric, text: str) -> Any:
             cn=f"「{metric.label}」填写的数字过长（{len(typed)} 个字符），数值须小于 10 的 15 次方（1,000 万亿）",
         )
     try:
-        if metric.type == "int":
-            value: Any = int(str(text).strip())
+        if metric.type == "int":  # 6.0 (a spreadsheet's way of writing 6) is 6; 6.5 is no count
+            value: Any = int(_WHOLE.sub(r"\1", typed))
         elif metric.type == "number":
             value = float(str(text).strip())
             if not math.isfinite(value):  # NaN passes every min/max comparison; inf is no count anyone made

@@ -121,6 +121,7 @@ def test_counts_are_checked_and_refusals_are_told_in_chinese(site):
     cases = [
         ({"townships_inspected": "4"}, "「实地检查乡镇(街道)数」为 4，低于通知要求的 6个"),
         ({"townships_inspected": "六"}, "「实地检查乡镇(街道)数」填写的「六」不是整数"),
+        ({"townships_inspected": "6.5"}, "「实地检查乡镇(街道)数」填写的「6.5」不是整数"),
         ({}, "请填写「实地检查乡镇(街道)数」"),
     ]
     for metrics, message in cases:
@@ -130,7 +131,7 @@ def test_counts_are_checked_and_refusals_are_told_in_chinese(site):
     assert none.status_code == 400 and "请选择要上传的文件（docx、pdf）" in none.text
     assert site.submissions() == 0 and stored_files(site.settings) == []
     assert [e.detail for e in site.audit("refused")][:1] == ["「实地检查乡镇(街道)数」为 4，低于通知要求的 6个"]
-    ok = site.submit(token, "county_inspection", sheet, {"townships_inspected": "7"})
+    ok = site.submit(token, "county_inspection", sheet, {"townships_inspected": "7.0"})  # as a spreadsheet writes 7
     assert ok.status_code == 303 and "实地检查乡镇(街道)数 7个" in text_of(site.client.get(ok.headers["location"]).text)
 
 
