@@ -262,6 +262,8 @@ def _entry(item: dict, as_of: datetime, tz: str) -> dict:
     elif item["kind"] == "receipt":
         submitted = datetime.fromisoformat(item["event_at"])
         on_time = "按时报送" if submitted <= due else f"逾期{span_words((submitted - due).total_seconds())}报送"
+        if item.get("reviewed"):  # counted on time or late only once the reviewer accepts it (README, 审核与退回)
+            on_time = ("截止前报送" if submitted <= due else on_time) + "，待审核"
         when = f"报送时间：{fmt_cn(submitted, tz)}（{on_time}）"
     elif item["kind"] in ("overdue", "escalation") or left < 0:
         late = f"已逾期{span_words(left)}" if left <= -60 else "已逾期"

@@ -217,6 +217,7 @@ def describe(campaign: PlannedCampaign, payload: dict) -> dict:
                 "stamped": bool(item and item.stamped),
                 "submit_to": campaign.display(_code(campaign, item.submit_to)) if item and item.submit_to else None,
                 "note": item.note if item else None,
+                "reviewed": bool(item and item.review),  # a receipt of it is 待审核, not yet 按时报送
             }
         )
     recipient = payload["recipient"]

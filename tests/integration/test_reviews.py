@@ -507,6 +507,8 @@ def test_a_units_messages_arrive_in_the_order_they_were_written(engine, tmp_path
     read = [(e.kind, e.rendered.text) for e in slow.seen if e.recipient == XIYANG]
     assert [kind for kind, _text in read] == ["receipt", "returned", "receipt", "returned"], read
     assert "第1版已退回" in read[1][1] and "第2版已退回" in read[3][1], read
+    # a receipt of a reviewed item does not call the version 按时报送 before the reviewer has accepted it
+    assert "报送时间：6月12日 周三 10:00（截止前报送，待审核）" in read[0][1], read[0][1]
 
 
 class _Slow:
