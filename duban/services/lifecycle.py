@@ -59,14 +59,14 @@ def check_tick_instant(engine: Engine, ref: str, as_of: datetime, tz: str) -> No
     last instant. Ticking back would compose messages dated before what units have since done (签收提醒 to units
     that acknowledged after it, reminders of items handed in since)."""
     from duban.instants import fmt
-    from duban.store.amendments import last_recorded
+    from duban.store.amendments import last_act
     from duban.store.db import reading
 
     campaign_id = planned_campaign_id(engine, ref)
     if campaign_id is None:
         return  # planned by this tick: nothing recorded yet
     with reading(engine) as conn:
-        recorded = last_recorded(conn, campaign_id)
+        recorded = last_act(conn, campaign_id)
     if recorded is not None and as_of < recorded:
         raise StoreError(
             f"the record of {campaign_id!r} already runs to {fmt(recorded, tz)}: a tick at {fmt(as_of, tz)} would "

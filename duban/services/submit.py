@@ -151,7 +151,7 @@ def store_files(item: Item, paths: list[Path], files_dir: Path, *, max_bytes: in
             raise SubmissionError(f"file {path} not found", cn=f"找不到文件「{path.name}」")
         name = safe_name(path.name)
         checked.append((path, name, check_file(path, name, item.formats, max_bytes=max_bytes)))
-    stored = []
+    stored: list[StoredFile] = []
     for path, name, fmt in checked:  # nothing is copied unless every file passed
         digest, size = _copy_in(path, files_dir)
         if any(kept.sha256 == digest for kept in stored):

@@ -16,11 +16,13 @@ from duban.store.codec import Codec
 from duban.store.core import core_table
 from duban.store.db import reading
 from duban.store.engine import is_postgres
-from duban.store.tables import AmendmentRow, Assignment, TransitionRow
+from duban.store.tables import AcknowledgementRow, AmendmentRow, Assignment, ExtensionRequest, TransitionRow
 
 _A = core_table(Assignment)
 _M = core_table(AmendmentRow)
 _T = core_table(TransitionRow)
+_ACK = core_table(AcknowledgementRow)
+_EXT = core_table(ExtensionRequest)
 
 # what re-planning an assignment writes, in the order of the values `replan_assignments` is given (its id last)
 REPLAN_COLUMNS = (
@@ -53,6 +55,16 @@ def _amendments(conn: Connection, campaign_id: str) -> list[AmendmentRow]:
 def last_recorded(conn: Connection, campaign_id: str) -> datetime | None:
     """The latest instant a transition of the campaign was recorded for; None before any."""
     return conn.execute(select(func.max(_T.c.recorded_at)).where(_T.c.campaign_id == campaign_id)).scalar()
+
+
+def last_act(conn: Connection, campaign_id: str) -> datetime | None:
+    """The latest instant anything of the campaign was recorded for: a transition (a tick, a submission, a review,
+    an extension decided), a 签收 given, an extension asked for; None before any."""
+    found = [last_recorded(conn, campaign_id)]
+    for table, column in ((_ACK, "acknowledged_at"), (_EXT, "requested_at"), (_EXT, "decided_at")):
+        found.append(conn.execute(select(func.max(table.c[column])).where(table.c.campaign_id == campaign_id)).scalar())
+    known = [utc(moment) for moment in found if moment is not None]
+    return max(known) if known else None
 
 
 def opened_stages(conn: Connection, campaign_id: str, stages: list[str]) -> dict[str, datetime]:

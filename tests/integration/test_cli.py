@@ -357,6 +357,19 @@ def test_a_tick_earlier_than_the_record_runs_is_refused_before_prefect_starts():
         "error: the record of 'jinzhong-2024-lookback' already runs to 2024-06-14 周五 09:00: a tick at "
         "2024-06-12 周三 09:00 would write messages dated before what units have done since" in back.output
     ), back.output
+    # a 签收 and a 延期申请 are acts of the record too (a retest found ticks before them still accepted)
+    assert _run("ack", JINZHONG, "--unit", "140724", "--stage", "materials", "--at", "2024-06-14 10:00").exit_code == 0
+    behind_ack = _run("tick", JINZHONG, "--as-of", "2024-06-14 09:30")
+    assert behind_ack.exit_code == 1 and "already runs to 2024-06-14 周五 10:00" in behind_ack.output, behind_ack.output
+    asked = _run(
+        *shlex.split(
+            f"extension request {JINZHONG} --unit 140725 --item materials_upload --until 2024-07-05 --reason 人手不足 "
+            "--at '2024-06-14 11:00'"
+        )
+    )
+    assert asked.exit_code == 0, asked.output
+    behind_ask = _run("tick", JINZHONG, "--as-of", "2024-06-14 10:30")
+    assert behind_ask.exit_code == 1 and "already runs to 2024-06-14 周五 11:00" in behind_ask.output, behind_ask.output
 
 
 def test_a_stages_acknowledgement_before_it_opens_says_not_yet():
