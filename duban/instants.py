@@ -65,6 +65,12 @@ FIRST_YEAR, LAST_YEAR = 1900, 2199
 """The years a notice's dates may name (as in specs): an instant typed outside them is refused."""
 
 
+class OutOfYears(ValueError):
+    """A date that is a date, but in no year a notice names (0001-01-01, 9999-12-31)."""
+
+    cn = f"不在{FIRST_YEAR}—{LAST_YEAR}年之间"
+
+
 def parse_instant(text: str, tz: str, *, end_of_day: bool = False) -> DateTime:
     """Parse '2024-05-10', '2024-05-10 09:00', or ISO 8601 with an offset, in zone `tz`.
 
@@ -85,7 +91,7 @@ def parse_instant(text: str, tz: str, *, end_of_day: bool = False) -> DateTime:
     if not isinstance(parsed, DateTime):
         raise ValueError(f"{text!r} is not a date or time")
     if not FIRST_YEAR <= parsed.year <= LAST_YEAR:  # 0001-01-01 in Shanghai is year 0 in UTC; 9999 a typo, not a plan
-        raise ValueError(f"{text[:40]!r}: duban's instants lie between {FIRST_YEAR} and {LAST_YEAR}")
+        raise OutOfYears(f"{text[:40]!r}: duban's instants lie between {FIRST_YEAR} and {LAST_YEAR}")
     if len(raw) == 10 and end_of_day:
         return parsed.in_timezone(zone(tz)).end_of("day")
     return parsed.in_timezone(zone(tz))

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData
 
 from duban.errors import RequestError, SubmissionError
-from duban.instants import parse_instant
+from duban.instants import OutOfYears, parse_instant
 from duban.services import audit
 from duban.services.acknowledgements import record_acknowledgement
 from duban.services.extension import decide_extension, request_extension
@@ -39,9 +39,10 @@ def _due(text: str, tz: str, what: str) -> datetime:
     """A date (the end of that day) or a date and time typed into a form; a typo is a refusal, not an error page."""
     try:
         return parse_instant(text, tz, end_of_day=True)
-    except ValueError:
+    except ValueError as exc:
         typed = text.strip()[:40]
-        said = f"“{typed}”不是日期，" if typed else ""  # 2024-02-30, 六月十二日: said as typed, not as if left empty
+        wrong = OutOfYears.cn if isinstance(exc, OutOfYears) else "不是日期"
+        said = f"“{typed}”{wrong}，" if typed else ""  # 2024-02-30, 六月十二日: said as typed, not as if left empty
         raise RequestError(f"{text!r} is not a date", cn=f"{said}请填写{what}（如 2024-06-14）") from None
 
 
@@ -54,10 +55,11 @@ def _new_due(text: str, tz: str, accept: bool) -> datetime | None:
         raise RequestError("due goes with a return", cn="新的截止时间：只在退回时填写，审核通过请留空")
     try:
         return parse_instant(text.strip(), tz, end_of_day=True)
-    except ValueError:
+    except ValueError as exc:
+        wrong = OutOfYears.cn if isinstance(exc, OutOfYears) else "不是日期"
         raise RequestError(
             f"{text!r} is not a date",
-            cn=f"新的截止时间：“{text.strip()}”不是日期，请填写如 2024-06-14，或留空按通知规定的期限",
+            cn=f"新的截止时间：“{text.strip()[:40]}”{wrong}，请填写如 2024-06-14，或留空按通知规定的期限",
         ) from None
 
 

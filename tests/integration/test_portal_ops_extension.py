@@ -85,6 +85,9 @@ def test_a_decision_the_operators_queue_refuses_is_audited_with_why(site):
     data = {"csrf": site.csrf(loop), "decision": "approve", "until": "2024-02-30"}
     impossible = site.client.post(f"/ops/c/{CAMPAIGN}/extensions/{asked.id}", data=data, follow_redirects=False)
     assert "“2024-02-30”不是日期，请填写批准延期到的日期" in unquote(impossible.headers["location"])
+    data = {"csrf": site.csrf(loop), "decision": "approve", "until": "0001-01-01"}  # a date, in no year of notices
+    ancient = site.client.post(f"/ops/c/{CAMPAIGN}/extensions/{asked.id}", data=data, follow_redirects=False)
+    assert "“0001-01-01”不在1900—2199年之间，请填写批准延期到的日期" in unquote(ancient.headers["location"])
 
 
 def test_a_link_with_its_own_error_text_shows_nothing_to_the_operator(site):
