@@ -199,6 +199,7 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
                 dues = sorted(dues_of.get(item.id, ()))
                 found.extend(_no_due_day(spec, (*path, "every"), item, plan))
                 found.extend(_short_months(spec, (*path, "every"), item, plan))
+                found.extend(_early_day(spec, (*path, "every"), item, plan))
                 for due in dues:
                     found.extend(_day_off(spec, (*path, "every"), item, due, calendar, tz))
                 if window:
@@ -307,6 +308,31 @@ def _short_months(spec: LoadedSpec, path: PathKey, item, plan: Plan) -> list[Spe
                 f"item {item.id!r} is due on day {'、'.join(str(d) for d in late)} of each month; a month without "
                 f"that day takes its last day instead ({shown}): if the notice means another day (the next "
                 "month's first, or a fixed day), write it in `periods:`"
+            ),
+        )
+    ]
+
+
+def _early_day(spec: LoadedSpec, path: PathKey, item, plan: Plan) -> list[SpecWarning]:
+    """每月5日前 with one early day: each instance is due that day of the month it is named by (the first a few days
+    after the stage opens). Notices that write it mostly mean last month's report by the 5th: say which was read."""
+    rule = item.every
+    if rule.every != "month" or len(rule.days) != 1 or rule.days[0] > 10:
+        return []
+    day = rule.days[0]
+    tz = plan.campaign.timezone
+    dues = sorted({a.due_at for a in plan.assignments if a.item_id == item.id})
+    if not dues:
+        return []
+    shown = "、".join(fmt_date(d.in_timezone(tz).date()) for d in dues[:3]) + (" …" if len(dues) > 3 else "")
+    return [
+        _warn(
+            spec,
+            path,
+            (
+                f"item {item.id!r} is read as due on day {day} of each month ({shown}: {len(dues)} period(s), each "
+                f"running to that day); if the notice means each month's report by day {day} of the next month "
+                f"(每月{day}日前报送上月…), write `every: {{every: month, due_after_period: {day} days}}` (月后{day}日)"
             ),
         )
     ]

@@ -146,3 +146,16 @@ def test_a_spec_that_calls_for_none_of_them_gets_none(tmp_path):
         """)
     _found, text = _warnings(tmp_path, quiet)
     assert text == []
+
+
+def test_a_monthly_report_due_early_in_each_month_says_how_it_was_read(tmp_path):
+    """`every: 每月5日前` over 12月–次年3月 made the first 台账 due 12/5, four days after opening, and none for March's
+    (due 4/5): the notice's 每月5日前报送上月台账 reads the other way, and nothing said which was taken."""
+    text = SPEC.replace("every: {every: month, days: [20]}", "every: 每月5日前").replace(
+        "window: {start: 2024-05-10, end: 2024-05-31}", "window: {start: 2024-05-01, end: 2024-06-30}"
+    )
+    found, _ = _warnings(tmp_path, text)
+    [said] = [m for m in _at(found, "stages[0].items[0].every") if "read as due" in m]
+    assert said.startswith("item 'monthly' is read as due on day 5 of each month (2024-05-05 周日、2024-06-05"), said
+    assert "write `every: {every: month, due_after_period: 5 days}` (月后5日)" in said
+    assert not [m for m in _at(_warnings(tmp_path)[0], "stages[0].items[0].every") if "read as due" in m]  # day 20
