@@ -182,3 +182,17 @@ def test_an_item_reported_as_counts_only_takes_no_file(site):
     done = site.submit(token, "city_inspection", [], {"counties_inspected": "6", "townships_inspected": "24"})
     receipt = text_of(site.client.get(done.headers["location"]).text)
     assert "已检查县数 6个" in receipt and "已检查乡镇数 24个" in receipt and "文件" not in receipt.split("回执编号")[1]
+
+
+def test_a_version_waiting_for_review_is_not_called_on_time_anywhere_it_is_listed(site):
+    """The receipt said 截止前报送，待审核, but the unit's page listed the same version 按时报送 and /ops 按时."""
+    tick(site.engine, at("2024-06-11 09:00"))  # 检查材料整理上报 opens; 设管科 reviews the counties' materials
+    site.now = at("2024-06-12 10:00")
+    token = site.token("140724")
+    handed = site.submit(token, "materials_upload", [("检查材料.xlsx", xlsx_bytes())])
+    assert handed.status_code == 303, handed.text
+    page = text_of(site.page(token).text)
+    assert "第1版 · 6月12日 周三 10:00 · 截止前报送（待审核） · 回执" in page, page
+    site.login()
+    ops = text_of(site.client.get(f"/ops/c/{CAMPAIGN}/u/140724").text)
+    assert "第1版 · 6月12日 周三 10:00 · 截止前（待审核） · 单位（报送平台）" in ops, ops
