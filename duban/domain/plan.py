@@ -34,7 +34,7 @@ from duban.domain.sampling.draw import (
     open_words,
     rule_path,
 )
-from duban.domain.select import Resolver, UnknownName
+from duban.domain.select import Consequence, Resolver, UnknownName
 from duban.domain.timeline import Timeline
 from duban.domain.units import Registry
 from duban.errors import CalendarGapError, DubanError, PlanError, SpecError, SpecErrors
@@ -268,13 +268,13 @@ def build_plan(
 
     drawing: list[str] = []  # samples being drawn, to name a cycle of nested samples
     undrawn: dict[str, str] = {}  # open samples not drawn yet → what they wait for
-    failed: set[str] = set()
+    failed: dict[str, DubanError] = {}  # samples that could not be drawn → why (reported at the sample, once)
 
     def sample_members(sample_id: str) -> list[str]:
         if sample_id not in sample_specs:
             raise PlanError(f"no sample {sample_id!r} (samples: {', '.join(sample_specs) or 'none defined'})")
         if sample_id in failed:
-            raise PlanError(f"sample {sample_id!r} could not be drawn (see its own error under samples)")
+            raise Consequence(f"sample {sample_id!r} could not be drawn (see its own error under samples)")
         if sample_id in drawing:
             raise PlanError("samples are drawn from each other in a cycle: " + " → ".join([*drawing, sample_id]))
         sample = sample_specs[sample_id][1]
@@ -294,8 +294,8 @@ def build_plan(
                 samples[sample_id] = draw_sample(
                     sample, resolver, registry, given if isinstance(given, Decision) else None
                 )
-            except DubanError:
-                failed.add(sample_id)
+            except DubanError as exc:
+                failed[sample_id] = exc
                 raise
             finally:
                 drawing.pop()
@@ -308,6 +308,8 @@ def build_plan(
             return action()
         except SpecError:
             raise
+        except Consequence:  # of a group's or a sample's own error, said at its place
+            return None
         except CalendarGapError as exc:
             errors.append(spec.source.error(path, f"{subject(campaign, path)}: {exc}"))
             return None
@@ -317,6 +319,16 @@ def build_plan(
 
     chain, problems = forward_chain(spec, calendar, timeline, build_plan)
     errors.extend(spec.source.error(path, message) for path, message in problems)
+    for name, group in campaign.groups.items():  # each group at its own line, used or not, before its uses
+        tried = set(failed)
+        try:
+            resolver.resolve(Selector(ref=name))  # by its name: an error lists the other groups, not this one
+        except SpecError:
+            raise
+        except DubanError as exc:
+            resolver.broken[name] = str(exc)
+            if not isinstance(exc, Consequence) and set(failed) == tried:  # a sample's own error: said there
+                errors.append(spec.source.error(("groups", name), str(exc)))
     for index, sample in enumerate(campaign.samples):
         if sample.open and not isinstance((open_draws or {}).get(sample.id), (Decision, list)):
             for d_index, rule in enumerate(sample.draws):  # left open: can it be drawn at all, once named?
@@ -328,21 +340,17 @@ def build_plan(
                     where = rule_path(spec.source.data, index, ("draws", d_index, "named_by_parent"))
                     errors.append(spec.source.error(where, problem))
         try:
+            if sample.id in failed and not isinstance(failed[sample.id], Consequence):
+                raise failed[sample.id]  # drawn (and failed) for a group above: its own error, here
             sample_members(sample.id)
         except SpecError:
             raise
+        except Consequence:  # drawn from a group or sample whose own error is said at its place
+            pass
         except SampleRuleError as exc:
             errors.append(spec.source.error(rule_path(spec.source.data, index, exc.subpath), str(exc)))
         except DubanError as exc:
             errors.append(spec.source.error(("samples", index), str(exc)))
-    for name, group in campaign.groups.items():  # each group at its own line, used by an item or not
-        try:
-            resolver.resolve(group)
-        except SpecError:
-            raise
-        except DubanError as exc:
-            errors.append(spec.source.error(("groups", name), str(exc)))
-            resolver.broken[name] = str(exc)
     leaders = {
         leader.id: _with_descendants(
             registry, at(("leaders", i, "units"), lambda l=leader: resolver.resolve(l.units)) or []

@@ -18,6 +18,11 @@ class UnknownName(RegistryError):
     """A selector names a group, sample or unit that does not exist."""
 
 
+class Consequence(UnknownName):
+    """An error that follows from another, reported at its own place (a group's typo, a sample's rule): a use of
+    the broken group or sample says nothing more (one typo, one error)."""
+
+
 class Resolver:
     """Turns selectors into unit codes, in registry order."""
 
@@ -64,6 +69,14 @@ class Resolver:
                 f"no unit of kind {sel.kind!r} in this campaign (its kinds: {', '.join(sorted(self._kinds()))})"
                 + (f"; did you mean {close[0]!r}?" if close else "")
             )
+        for name in sel.where:
+            if name not in self._attributes():
+                close = difflib.get_close_matches(name, sorted(self._attributes()), n=1, cutoff=0.6)
+                held = ", ".join(sorted(self._attributes())[:12]) or "none"
+                raise UnknownName(
+                    f"no unit carries the attribute {name!r} (the units' attributes: {held})"
+                    + (f"; did you mean {close[0]!r}?" if close else "")
+                )
         if filters:
             base = set().union(*parts) if parts else set(self.registry.units)
             root = self._unit(sel.under).code if sel.under is not None else None  # once, not per unit
@@ -72,6 +85,12 @@ class Resolver:
         if sel.exclude is not None:
             chosen -= self._codes(sel.exclude)
         return chosen
+
+    def _attributes(self) -> set[str]:
+        """The attribute names the registry's units carry (worked out once)."""
+        if not hasattr(self, "_attribute_names"):
+            self._attribute_names = {name for u in self.registry for name in u.attributes}
+        return self._attribute_names
 
     def _kinds(self) -> set[str]:
         """The kinds of the registry's units (worked out once)."""
@@ -104,7 +123,7 @@ class Resolver:
     def _ref(self, ref: str) -> set[str]:
         if ref in self.groups:
             if ref in self.broken:
-                raise UnknownName(f"group {ref!r} does not resolve: {self.broken[ref]} (given at groups.{ref})")
+                raise Consequence(f"group {ref!r} does not resolve: {self.broken[ref]} (given at groups.{ref})")
             if ref in self._resolving:
                 chain = " → ".join([*self._resolving, ref])
                 raise UnknownName(f"group {ref!r} refers to itself ({chain})")
@@ -118,8 +137,9 @@ class Resolver:
         try:
             return {self._unit(ref).code}
         except RegistryError:
+            others = [g for g in self.groups if g not in self._resolving]  # not the group being resolved itself
             raise UnknownName(
-                f"{ref!r} is neither a group ({', '.join(self.groups) or 'none defined'}) nor a unit in the registry"
+                f"{ref!r} is neither a group ({', '.join(others) or 'none defined'}) nor a unit in the registry"
             ) from None
 
     def _unit(self, ref: str) -> Unit:

@@ -376,3 +376,22 @@ def test_an_escalation_to_leaders_the_spec_lacks_is_warned(tmp_path):
         f"{path}:{_line(path, 'escalation:')} defaults.escalation: 催办 after 2个工作日 goes to leader"
     )
     assert not [w for w in _warnings(_write(tmp_path, body.replace(", leader]", "]"), "p.yaml")) if "no leaders" in w]
+
+
+def test_an_attribute_typo_in_strata_or_where_is_an_error_with_a_guess(tmp_path):
+    """`strata: riks` emptied the 双随机 draw and `where: {riks: [高]}` the 重点 group, validate passing with
+    warnings ("600 unit(s) carry no 'riks' attribute", "selects no unit")."""
+    shutil.copytree(ROOT / "campaign_specs" / "units", tmp_path / "units")
+    text = (ROOT / "campaign_specs" / "jinzhong-2025-enterprise-checks.yaml").read_text(encoding="utf-8")
+    strata = tmp_path / "strata.yaml"
+    strata.write_text(text.replace("    strata: risk ", "    strata: riks "), encoding="utf-8")
+    [said] = _errors(strata)
+    assert said.startswith(f"{strata}:{_line(strata, 'strata: riks')} samples[0].strata: "), said
+    assert "no unit of the draw carries the attribute 'riks'" in said and "did you mean 'risk'?" in said, said
+    where = tmp_path / "where.yaml"
+    where.write_text(text.replace("where: {risk: [高, 较高]}", "where: {riks: [高, 较高]}"), encoding="utf-8")
+    [said] = _errors(where)
+    assert said.startswith(f"{where}:{_line(where, 'high_risk:')} groups.high_risk: no unit carries the attribute"), (
+        said
+    )
+    assert "did you mean 'risk'?" in said, said

@@ -6,6 +6,7 @@ or its part of a total in proportion to its size (`allocation: proportional`, la
 
 from __future__ import annotations
 
+import difflib
 import math
 import random
 
@@ -37,6 +38,15 @@ def stratified(
         groups.setdefault(stratum_of(code, rule.strata, registry), []).append(code)
     notes: list[str] = []
     if NO_VALUE in groups and rule.strata not in ("level", "kind", "parent"):
+        if len(groups) == 1:  # no unit of the draw carries it: a typo (riks), not units left out
+            held = sorted({name for code in base for name in registry.get(code).attributes})
+            close = difflib.get_close_matches(rule.strata, ["level", "kind", "parent", *held], n=1, cutoff=0.6)
+            raise SampleRuleError(
+                f"no unit of the draw carries the attribute {rule.strata!r} to draw strata by (level, kind, parent "
+                f"or one of the units' attributes: {', '.join(held[:12]) or 'none'})"
+                + (f"; did you mean {close[0]!r}?" if close else ""),
+                ("strata",),
+            )
         missing = groups.pop(NO_VALUE)
         notes.append(f"{len(missing)} unit(s) carry no {rule.strata!r} attribute and are left out of the draw")
     arithmetic: dict[str, str] = {}
