@@ -21,7 +21,7 @@ from duban.instants import in_zone, utc
 from duban.report.blocks import Draft, DraftSection, Para, Table
 from duban.report.record import Record, Slip, read_record
 from duban.report.submission_text import loop_sentence
-from duban.report.wording import cn_day, cn_md, pct
+from duban.report.wording import cn_day, cn_md
 from duban.store.bulletin_facts import approved_extensions, queue_new_messages, returned_reviews
 from duban.store.bulletins import bulletin_sent, keep_bulletin
 from duban.store.db import reading
@@ -84,7 +84,7 @@ def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensio
             Para(
                 f"截至{day}，应报{tally.due}项，按时报送{tally.on_time}项，逾期报送{tally.late}项，"
                 + (f"已报送待审核{tally.in_review}项，" if tally.in_review else "")
-                + f"未报送{tally.missing}项，按时报送率{pct(tally.rate)}。"
+                + f"未报送{tally.missing}项，{tally.rate_words}。"
             )
         )
     if sentence := loop_sentence(record.loop, names):

@@ -57,8 +57,16 @@ class Tally:
 
     @property
     def rate(self) -> float | None:
-        """按时报送率: on time among those due by the report's instant."""
-        return self.on_time / self.due if self.due else None
+        """按时报送率: on time among those due by the report's instant and decided — a version waiting for its
+        reviewer is neither on time nor late yet, so it counts on neither side (said beside the rate)."""
+        decided = self.due - self.in_review
+        return self.on_time / decided if decided else None
+
+    @property
+    def rate_words(self) -> str:
+        """The rate as the text says it: 按时报送率75.0%, with （不计待审核2项） when versions wait for review."""
+        rate = "—" if self.rate is None else f"{self.rate * 100:.1f}%"  # as wording.pct writes it
+        return f"按时报送率{rate}" + (f"（不计待审核{self.in_review}项）" if self.in_review else "")
 
     def add(self, unit: str, kind: str) -> None:
         self.units.add(unit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from duban.report.blocks import Figure, Para, Table
 from duban.report.record import Record
-from duban.report.wording import cn_day, cn_md, count_phrase, pct, tally_row
+from duban.report.wording import cn_day, cn_md, count_phrase, tally_row
 
 
 def submission_blocks(record: Record) -> list:
@@ -17,7 +17,7 @@ def submission_blocks(record: Record) -> list:
             f"其中已到截止时间{t.due}项：按时报送{t.on_time}项，逾期报送{t.late}项，"
             + (f"已报送待审核{t.in_review}项，" if t.in_review else "")
             + f"未报送{t.missing}项，"
-            f"按时报送率{pct(t.rate)}"
+            f"{t.rate_words}"
             + (f"；尚未到截止时间{t.not_due}项" if t.not_due else "")
             + (f"；免报{t.excused}项" if t.excused else "")
             + "。"

@@ -73,7 +73,7 @@ def completion_phrase(tally: Tally, record: Record, item_id: str) -> str:
         rest.append(
             f"按时报送{tally.on_time}项，逾期报送{tally.late}项，"
             + (f"已报送待审核{tally.in_review}项，" if tally.in_review else "")
-            + f"未报送{tally.missing}项，按时报送率{pct(tally.rate)}"
+            + f"未报送{tally.missing}项，{tally.rate_words}"
         )
     if tally.not_due:
         rest.append(f"尚未到截止时间{tally.not_due}项")

@@ -209,6 +209,6 @@ def test_a_bulletin_with_nobody_late_says_so_and_counts_what_waits_for_review(tm
     assert result.exit_code == 0, result.output
     paragraphs, _rows = _text(out)
     text = "\n".join(paragraphs)
-    assert "按时报送0项，逾期报送0项，已报送待审核2项" in text, text
+    assert "按时报送0项，逾期报送0项，已报送待审核2项，未报送0项，按时报送率—（不计待审核2项）" in text, text
     assert "截至目前，没有逾期未报或逾期报送的单位；已报送待审核2项，审核通过后计入按时或逾期报送。" in text, text
     assert "各单位均按时报送" not in text and "请上述单位" not in text and "请各单位继续按时报送" in text, text
