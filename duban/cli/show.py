@@ -92,7 +92,8 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
             written = plan.postponed.get(item.id)
             for instance, opens, due in instances:
                 label = f"[{instance}] " if instance else ""
-                moved = f"（原{fmt(written, tz)}，遇休息日顺延）" if written is not None and not instance else ""
+                onto = "至调休上班日" if due.in_timezone(tz).weekday() >= 5 else ""  # 周日 that is a working day
+                moved = f"（原{fmt(written, tz)}，遇休息日顺延{onto}）" if written is not None and not instance else ""
                 console.print(
                     f"    {lit(label)}开始 {fmt(opens, tz)}{lit(_said(item.opens))}  截止 [bold]{fmt(due, tz)}[/]"
                     f"{lit(_said(item.due))}{moved}",

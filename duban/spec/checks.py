@@ -212,6 +212,12 @@ def clerk_warnings(spec: LoadedSpec, plan: Plan, calendar: WorkCalendar) -> list
             found.extend(_day_off(spec, due_path, item, due, calendar, tz))
             outside = due_outside_stage(item.id, due, stage.name, window, tz) if window else None
             if outside:
+                written = plan.postponed.get(item.id)
+                if written is not None:  # 顺延 moved it there: say from where, so the clerk sees why
+                    weekend = due.in_timezone(tz).weekday() >= 5  # a 顺延 lands on a working day: a 调休 one
+                    outside += f"; 顺延 moved it from {fmt(written, tz)}, a day off" + (
+                        " (the new day is a 调休 working day)" if weekend else ""
+                    )
                 found.append(_warn(spec, due_path, outside))
     for s_index, sample in enumerate(campaign.samples):
         result = plan.samples.get(sample.id)

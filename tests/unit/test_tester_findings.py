@@ -395,3 +395,16 @@ def test_an_attribute_typo_in_strata_or_where_is_an_error_with_a_guess(tmp_path)
         said
     )
     assert "did you mean 'risk'?" in said, said
+
+
+def test_a_due_moved_out_of_its_stage_by_postponement_says_so(tmp_path):
+    """A stage ending 2024-02-12 (春节) with 顺延: validate warned the due 2024-02-18 周日 lay outside the stage and
+    never said 顺延 had moved it there, onto a 调休 Sunday."""
+    body = (
+        "stages:\n  - id: s\n    name: 检查\n    window: {start: 2024-02-01, end: 2024-02-12}\n    items:\n"
+        "      - {id: a, name: 台账, units: {level: township}, postpone: holidays_and_weekends}\n"
+    )
+    path = _write(tmp_path, body)
+    [said] = [w for w in _warnings(path) if "outside its stage" in w]
+    assert "is due 2024-02-18 周日 24:00, outside its stage 检查" in said, said
+    assert "顺延 moved it from 2024-02-12 周一 24:00, a day off (the new day is a 调休 working day)" in said, said
