@@ -377,3 +377,18 @@ def test_a_stages_acknowledgement_before_it_opens_says_not_yet():
     early = _run("ack", JINZHONG, "--unit", "140724", "--stage", "materials", "--at", "2024-06-01")
     assert early.exit_code == 1, early.output
     assert "stage materials has not asked 140724 for its 签收 by 2024-06-01 周六 00:00" in early.output, early.output
+
+
+def test_plan_says_whose_reminders_it_lists_for_a_recurring_item(tmp_path):
+    """A monthly 台账 listed four periods and one line 提醒 … 催办 …: the first period's, read as every period's."""
+    spec = tmp_path / "t.yaml"
+    spec.write_text(
+        'id: t\ntitle: 测试\nissuer: 昔阳县统计局\nissued_on: 2025-11-05\nregistry: {divisions: ["140724"]}\n'
+        "stages:\n  - id: s\n    name: 月报\n    window: {start: 2025-12-01, end: 2026-03-31}\n    items:\n"
+        "      - {id: ledger, name: 隐患排查台账, units: {level: township}, every: {every: month}}\n",
+        encoding="utf-8",
+    )
+    plan = _run("plan", spec)
+    assert plan.exit_code == 0, plan.output
+    assert "    [2025-12] 提醒 2025-12-26 周五 09:00" in plan.output, plan.output
+    assert "（其余各期按各自截止时间推算）" in plan.output, plan.output
