@@ -101,10 +101,8 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
                 )
             if item.every is not None and len(instances) > 1:  # the first period's: the others count from their dues
                 first_label = f"[{first.instance}] " if first.instance else ""
-                console.print(
-                    f"    {lit(first_label)}提醒 {lit(reminders)}  催办 {lit(escalations)}（其余各期按各自截止时间推算）",
-                    highlight=False,
-                )
+                line = f"    {lit(first_label)}提醒 {lit(reminders)}  催办 {lit(escalations)}"
+                console.print(line + "（其余各期按各自截止时间推算）", highlight=False)
             else:
                 console.print(f"    提醒 {lit(reminders)}  催办 {lit(escalations)}", highlight=False)
             for outcome in item.outcomes if item.outcomes is not None else c.defaults.outcomes:
