@@ -16,6 +16,7 @@ duban packages the lines below; an overlay's `lines:` adds a bureau's own (or re
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from duban.domain.units import DIVISION_LEVELS, STATS_BODIES, Level, Registry, Unit, division_above
@@ -142,8 +143,10 @@ def known_line(line_id: str, lines: dict[str, Line]) -> Line:
     try:
         return lines[line_id]
     except KeyError:
+        close = difflib.get_close_matches(str(line_id), list(lines), n=1, cutoff=0.6)
+        guess = f"did you mean {close[0]!r}? or " if close else ""
         raise UnknownLine(
-            line_id, f"no line {line_id!r} (known: {', '.join(lines)}); add it under `lines:` in the overlay"
+            line_id, f"no line {line_id!r} (known: {', '.join(lines)}); {guess}add it under `lines:` in the overlay"
         ) from None
 
 

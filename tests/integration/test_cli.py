@@ -157,6 +157,7 @@ def test_units_show_a_departments_line():
     assert "140724100 乐平镇人民政府" in housing.output
     typo = _run("units", "show", "昔阳县", "--line", "hosing")
     assert typo.exit_code == 1 and "no line 'hosing' (known: stats, housing" in typo.output, typo.output
+    assert "did you mean 'housing'?" in typo.output, typo.output
 
 
 @pytest.mark.prefect
