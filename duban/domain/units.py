@@ -287,7 +287,11 @@ def _resolve_division(ref: str, rows, by_code) -> str:
             f"{c} {by_code[c][3]}（{by_code.get(by_code[c][2], (0, '', '', '—'))[3]}）" for c in matches
         )
         raise RegistryError(f"division name {ref!r} is not unique: {listing}; write the code instead")
+    near = [(code, name) for lv, code, _p, name in rows if lv <= 3 and ref and name.startswith(ref)][:5]
+    guess = (
+        "; did you mean " + "、".join(f"{name} ({code})" for code, name in near) + "?" if near and len(ref) >= 2 else ""
+    )
     raise RegistryError(
-        f"no division {ref!r} in the Ministry of Civil Affairs data (2025-12-31); "
-        "write a 6-digit code such as 140700 or an exact name such as 晋中市"
+        f"no division {ref[:40]!r} in the Ministry of Civil Affairs data (2025-12-31); "
+        f"write a 6-digit code such as 140700 or an exact name such as 晋中市{guess}"
     )

@@ -150,6 +150,11 @@ def test_units_show():
     assert "县级 1  乡级 10" in result.output and "140724100 乐平镇统计站" in result.output
 
 
+def test_units_show_of_a_name_cut_short_guesses_the_division():
+    result = _run("units", "show", "晋中")
+    assert result.exit_code == 1 and "did you mean 晋中市 (140700)?" in result.output, result.output
+
+
 def test_units_show_a_departments_line():
     """A 住建 clerk checking how the campaign will address the county had only the 统计局 names to look at."""
     housing = _run("units", "show", "昔阳县", "--line", "housing")
