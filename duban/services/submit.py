@@ -74,6 +74,7 @@ def parse_metrics(item: Item, raw: dict[str, str]) -> dict[str, Any]:
 
 
 _TYPE_CN = {"int": "整数", "number": "数字", "bool": "“是”或“否”", "text": "文字"}
+_TYPE_EN = {"int": "a whole number", "number": "a number", "bool": "yes or no (是/否)", "text": "text"}
 _WHOLE = re.compile(r"^([+-]?\d+)[.．]0+$")
 """A whole number written with zero decimals (6.0, 6.00): the count it says."""
 
@@ -102,7 +103,7 @@ def _metric_value(metric: Metric, text: str) -> Any:
             return str(text)
     except ValueError:
         raise SubmissionError(
-            f"{label}: {text!r} is not a {metric.type}",
+            f"{label}: {str(text)[:40]!r} is not {_TYPE_EN[metric.type]}",
             cn=f"「{metric.label}」填写的「{str(text)[:40]}」不是{_TYPE_CN[metric.type]}",
         ) from None
     if metric.type in ("int", "number"):
