@@ -248,11 +248,11 @@ def _entry(item: dict, as_of: datetime, tz: str) -> dict:
         still = f"还有{span_words(left)}" if left > 0 else f"已逾期{span_words(left)}"
         when = f"第{item.get('version', 1)}版已退回，请于{fmt_due_cn(due, tz)}前重新报送（{still}）"
     elif item["kind"] in ("ack_reminder", "ack_escalation"):
-        when = (
-            f"签收截止：{fmt_due_cn(due, tz)}（已逾期{span_words(left)}，至今未签收）"
-            if left < 0
-            else f"签收截止：{fmt_due_cn(due, tz)}"
-        )
+        if left < 60:  # sent at the deadline itself (a reminder due then) reads as late, not as time left
+            late = f"已逾期{span_words(left)}" if left <= -60 else "已到签收截止时间"
+            when = f"签收截止：{fmt_due_cn(due, tz)}（{late}，至今未签收）"
+        else:
+            when = f"签收截止：{fmt_due_cn(due, tz)}前（还有{span_words(left)}）"
     elif item["kind"] == "review_reminder":
         handed_in = datetime.fromisoformat(item["submitted_at"])
         waited = span_words((as_of - handed_in).total_seconds())

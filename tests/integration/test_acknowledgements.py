@@ -4,6 +4,8 @@ the 市统计局 hears which still have not. A unit's 签收 (its link or `duban
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from sqlalchemy import select
 
@@ -89,6 +91,16 @@ def test_units_that_do_not_acknowledge_are_reminded_then_escalated_and_the_rate_
     text = _text(engine, next(m for m in reminders if m.recipient == HENGNAN))
     assert "以下通知您单位尚未签收，请打开链接点击“签收”：" in text
     assert "【通知】收到通知后签收" in text and "签收截止：11月30日 周二 08:30（已逾期30分钟，至今未签收）" in text
+    # a reminder that goes at the deadline itself read "签收截止：11月30日 周二 08:30" as if time were left
+    message = next(m for m in reminders if m.recipient == HENGNAN)
+    at_due = SimpleNamespace(
+        payload={**message.payload, "as_of": at("2021-11-30 08:30").isoformat()}, idempotency_key="k"
+    )
+    assert "签收截止：11月30日 周二 08:30（已到签收截止时间，至今未签收）" in _text(engine, at_due)
+    early = SimpleNamespace(
+        payload={**message.payload, "as_of": at("2021-11-30 07:00").isoformat()}, idempotency_key="k"
+    )
+    assert "签收截止：11月30日 周二 08:30前（还有1小时30分钟）" in _text(engine, early)
     before = (_rows(engine, AcknowledgementRow), _rows(engine, OutboxMessage))
     _tick(engine, "2021-11-30 09:00")  # the same instant again: nothing new
     assert (_rows(engine, AcknowledgementRow), _rows(engine, OutboxMessage)) == before
