@@ -17,7 +17,7 @@ from pathlib import Path
 from pendulum import DateTime
 from pydantic import ValidationError
 
-from duban.domain.calendar import WorkCalendar
+from duban.domain.calendar import Postpone, WorkCalendar
 from duban.domain.forwarding import ForwardChain, chain_problems, forward_chain, forwarded_due
 from duban.domain.hidden_samples import reveal_instants
 from duban.domain.lines import UnknownLine
@@ -628,8 +628,9 @@ def _expand(
         for instance, open_at, due_at in instances:
             if not instance:
                 item_dues[item.id] = due_at
-                written = timeline.item_due(stage, item, as_written=True)
-                if written != due_at:
+                policy = item.postpone or timeline.defaults.postpone
+                written = timeline.item_due(stage, item, as_written=True) if policy is not Postpone.none else due_at
+                if written < due_at:  # 顺延 moved it later (a forward's buffer moves dues earlier: not this)
                     postponed[item.id] = written
             reminders = at((*item_path, "reminders"), lambda it=item, o=open_at, d=due_at: timeline.reminders(it, o, d))
             steps = at((*item_path, "escalation"), lambda it=item, d=due_at: timeline.escalations(it, d)) or []

@@ -345,6 +345,9 @@ def test_plan_shows_the_date_the_notice_wrote_when_a_day_off_moved_the_due(tmp_p
     assert plan.output.count("遇休息日顺延") == 1, plan.output  # the item due on a working day says nothing
     as_json = json.loads(_run("plan", spec, "--json").output)
     assert as_json["postponed"] == {"roster": "2026-02-17T23:59:59.999999+08:00"}
+    # 昔阳's re-issue moves its dues earlier by the forward's buffer (postpone: none): no 顺延 to speak of
+    xiyang = _run("plan", SPECS / "xiyang-2024-lookback.yaml")
+    assert xiyang.exit_code == 0 and "顺延" not in xiyang.output, xiyang.output
 
 
 def test_a_tick_earlier_than_the_record_runs_is_refused_before_prefect_starts():
