@@ -81,7 +81,7 @@ def print_preview_rollups(out: Console, preview) -> None:
             how = f"recorded on {e.campaign_id}" if e.forwarded else "all units below are in"
             out.print(
                 f"  {fmt(e.at, preview.tz)}  {lit(e.unit)} · {lit(e.item)}"
-                f"{lit(' [yellow](逾期)[/]' if e.late else '')} — {lit(how)}",
+                f"{' [yellow](逾期)[/]' if e.late else ''} — {lit(how)}",
                 highlight=False,
             )
     if preview.rollups and preview.campaign is not None:

@@ -401,3 +401,10 @@ def test_plan_says_whose_reminders_it_lists_for_a_recurring_item(tmp_path):
     assert plan.exit_code == 0, plan.output
     assert "    [2025-12] 提醒 2025-12-26 周五 09:00" in plan.output, plan.output
     assert "（其余各期按各自截止时间推算）" in plan.output, plan.output
+
+
+def test_simulate_prints_a_late_rollup_marked_not_as_markup_text():
+    """昔阳's summary printed "… [yellow](逾期)[/]" as text: the mark was escaped along with the unit's name."""
+    result = _run("simulate", SPECS / "xiyang-2024-lookback.yaml")
+    assert result.exit_code == 0, result.output
+    assert "[yellow]" not in result.output and "[/]" not in result.output, result.output
