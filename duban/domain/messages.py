@@ -97,11 +97,15 @@ def render(
     as_of = now or datetime.fromisoformat(payload["as_of"])
     sections = []
     for kind in ORDER:
-        entries = [_entry(item, as_of, tz) for item in payload["items"] if item["kind"] == kind]
+        items = [item for item in payload["items"] if item["kind"] == kind]
+        own = kind == "escalation" and all(item.get("unit") == payload["recipient"] for item in items)
+        entries = [_entry(item, as_of, tz, own=own) for item in items]
         if entries:
             lead = SECTION_LEAD[kind]
             if kind == "escalation" and payload["recipient"].startswith("leader:"):
                 lead = "您包联的以下单位事项逾期未报，请过问督办："
+            elif own:  # `to: [unit]`: the unit's own slip, told again — not "督促" of itself
+                lead = "以下事项仍逾期未报，请尽快办理（再次催办）："
             if kind == "review_reminder" and payload["recipient"] == "operators":
                 lead = OPERATORS_REVIEW_LEAD
             if kind == "amended" and payload.get("amendment"):
@@ -232,7 +236,7 @@ def _pieces(lines: list[str], budget: int):
         yield line
 
 
-def _entry(item: dict, as_of: datetime, tz: str) -> dict:
+def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
     due = datetime.fromisoformat(item["due_at"])
     left = (due - as_of).total_seconds()
     if item["kind"] == "amended":
@@ -279,7 +283,8 @@ def _entry(item: dict, as_of: datetime, tz: str) -> dict:
         details.append(f"审批意见：{item['decision_note']}")
     if item["kind"] == "returned" and item.get("reason"):
         details.insert(0, f"退回原因：{item['reason']}")
-    unit_line = item["unit_display"] if item["kind"] in ("escalation", "ack_escalation", "review_reminder") else None
+    named = ("escalation", "ack_escalation", "review_reminder")
+    unit_line = item["unit_display"] if item["kind"] in named and not own else None
     return {
         "stage": item["stage"],
         "item": item["item"],

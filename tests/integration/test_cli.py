@@ -408,3 +408,12 @@ def test_simulate_prints_a_late_rollup_marked_not_as_markup_text():
     result = _run("simulate", SPECS / "xiyang-2024-lookback.yaml")
     assert result.exit_code == 0, result.output
     assert "[yellow]" not in result.output and "[/]" not in result.output, result.output
+
+
+def test_a_unit_escalated_to_itself_is_told_again_not_asked_to_urge_itself():
+    """`to: [unit]`: 昔阳县统计局 read "以下单位的事项逾期未报，请督促办理：1. 昔阳县统计局 — …" 90 minutes after
+    its own overdue notice."""
+    result = _run("simulate", SPECS / "xiyang-2024-lookback.yaml", "--unit", "140724")
+    assert result.exit_code == 0, result.output
+    assert "昔阳县统计局：\n以下事项仍逾期未报，请尽快办理（再次催办）：\n1. " in result.output, result.output
+    assert "请督促办理：\n1. 昔阳县统计局" not in result.output
