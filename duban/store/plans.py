@@ -311,7 +311,7 @@ def _unit_rows(plan: Plan):
             campaign_id=campaign_id,
             code=f"leader:{leader.id}",
             name=leader.name,
-            display=leader.title or leader.name,
+            display=f"{leader.name}{leader.title}" if leader.title else leader.name,  # 孙忠廷局长（领导小组组长）
             level=None,
             kind="leader",
             parent_code=None,

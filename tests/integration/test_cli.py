@@ -417,3 +417,10 @@ def test_a_unit_escalated_to_itself_is_told_again_not_asked_to_urge_itself():
     assert result.exit_code == 0, result.output
     assert "昔阳县统计局：\n以下事项仍逾期未报，请尽快办理（再次催办）：\n1. " in result.output, result.output
     assert "请督促办理：\n1. 昔阳县统计局" not in result.output
+
+
+def test_a_leader_is_addressed_by_name_and_title():
+    """淄博's leader read "局长（领导小组组长）：" though the spec names him: 孙忠廷局长（领导小组组长）."""
+    result = _run("simulate", SPECS / "zibo-2018-open-day.yaml", "--unit", "leader:sun_zhongting")
+    assert result.exit_code == 0, result.output
+    assert "\n孙忠廷局长（领导小组组长）：\n您包联的以下单位" in result.output, result.output
