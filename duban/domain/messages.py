@@ -6,13 +6,14 @@ so every channel gets its own shape and a template fix applies to messages still
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from duban.instants import fmt_cn, fmt_due_cn, span_words
+from duban.instants import fmt_cn, fmt_due_cn, in_zone, span_words
 
 KIND_CN = {
     "opened": "开始办理",
@@ -236,27 +237,54 @@ def _pieces(lines: list[str], budget: int):
         yield line
 
 
+def _due_cn(due: datetime, as_of: datetime, tz: str) -> str:
+    """A due as a message writes it (7月1日 周一 24:00), with its year when that is not the message's own year: a
+    report of 2020 due on 1月31日 is due in 2021, and 截止：1月31日 read as a month already past."""
+    text = fmt_due_cn(due, tz)
+    year = in_zone(due, tz).year
+    return text if year == in_zone(as_of, tz).year else f"{year}年{text}"
+
+
+_QUARTERS = {"1": "一", "2": "二", "3": "三", "4": "四"}
+
+
+def period_cn(instance: str) -> str:
+    """A period's name as staff read it: 2020Q4 → 2020年第四季度, 2020-07 → 2020年7月, 2020H2 → 2020年下半年, 2020 →
+    2020年, 2024-07-10 (a due day of a monthly item) → 2024年7月10日; anything else as it is."""
+    if match := re.fullmatch(r"(\d{4})Q([1-4])", instance):
+        return f"{match[1]}年第{_QUARTERS[match[2]]}季度"
+    if match := re.fullmatch(r"(\d{4})H([12])", instance):
+        return f"{match[1]}年{'上' if match[2] == '1' else '下'}半年"
+    if match := re.fullmatch(r"(\d{4})-(\d{2})", instance):
+        return f"{match[1]}年{int(match[2])}月"
+    if match := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", instance):
+        return f"{match[1]}年{int(match[2])}月{int(match[3])}日"
+    if re.fullmatch(r"\d{4}", instance):
+        return f"{instance}年"
+    return instance
+
+
 def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
     due = datetime.fromisoformat(item["due_at"])
     left = (due - as_of).total_seconds()
     if item["kind"] == "amended":
         notes = [f"还有{span_words(left)}" if left > 0 else "已过新的截止时间"]
         if item.get("old_due_at"):
-            notes.append(f"原截止{fmt_due_cn(datetime.fromisoformat(item['old_due_at']), tz)}")
+            notes.append(f"原截止{_due_cn(datetime.fromisoformat(item['old_due_at']), as_of, tz)}")
         if item.get("state") == "submitted":
             notes = [notes[-1], "您单位已报送，按调整后的时间计为按时报送"]
-        when = f"截止时间调整为：{fmt_due_cn(due, tz)}前（{'；'.join(notes)}）"
+        when = f"截止时间调整为：{_due_cn(due, as_of, tz)}前（{'；'.join(notes)}）"
     elif item["kind"] == "extension":
-        when = _extension_words(item, due, left, tz)
+        when = _extension_words(item, due, left, tz, as_of)
     elif item["kind"] == "returned":
         still = f"还有{span_words(left)}" if left > 0 else f"已逾期{span_words(left)}"
-        when = f"第{item.get('version', 1)}版已退回，请于{fmt_due_cn(due, tz)}前重新报送（{still}）"
+        when = f"第{item.get('version', 1)}版已退回，请于{_due_cn(due, as_of, tz)}前重新报送（{still}）"
     elif item["kind"] in ("ack_reminder", "ack_escalation"):
         if left < 60:  # sent at the deadline itself (a reminder due then) reads as late, not as time left
             late = f"已逾期{span_words(left)}" if left <= -60 else "已到签收截止时间"
-            when = f"签收截止：{fmt_due_cn(due, tz)}（{late}，至今未签收）"
+            when = f"签收截止：{_due_cn(due, as_of, tz)}（{late}，至今未签收）"
         else:
-            when = f"签收截止：{fmt_due_cn(due, tz)}前（还有{span_words(left)}）"
+            when = f"签收截止：{_due_cn(due, as_of, tz)}前（还有{span_words(left)}）"
     elif item["kind"] == "review_reminder":
         handed_in = datetime.fromisoformat(item["submitted_at"])
         waited = span_words((as_of - handed_in).total_seconds())
@@ -271,9 +299,9 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         when = f"报送时间：{fmt_cn(submitted, tz)}（{on_time}）"
     elif item["kind"] in ("overdue", "escalation") or left < 0:
         late = f"已逾期{span_words(left)}" if left <= -60 else "已逾期"
-        when = f"截止：{fmt_due_cn(due, tz)}（{late}）"
+        when = f"截止：{_due_cn(due, as_of, tz)}（{late}）"
     else:
-        when = f"截止：{fmt_due_cn(due, tz)}前（还有{span_words(left)}）"
+        when = f"截止：{_due_cn(due, as_of, tz)}前（还有{span_words(left)}）"
     details = []
     if item.get("formats"):
         details.append("格式：" + "、".join(item["formats"]) + ("（PDF需加盖公章）" if item.get("stamped") else ""))
@@ -288,19 +316,19 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
     return {
         "stage": item["stage"],
         "item": item["item"],
-        "instance": item.get("instance") or "",
+        "instance": period_cn(item.get("instance") or ""),
         "when": when,
         "detail": "｜".join(details),
         "unit_line": unit_line,
     }
 
 
-def _extension_words(item: dict, due: datetime, left: float, tz: str) -> str:
+def _extension_words(item: dict, due: datetime, left: float, tz: str, as_of: datetime) -> str:
     """同意延期 with the new due and the old one, or 未同意 with the due that stands."""
     still = f"还有{span_words(left)}" if left > 0 else f"已逾期{span_words(left)}"
     if item.get("decision") == "approved":
         old = datetime.fromisoformat(item["old_due_at"])
-        return f"同意延期，截止时间延至：{fmt_due_cn(due, tz)}前（原截止{fmt_due_cn(old, tz)}；{still}）"
+        return f"同意延期，截止时间延至：{_due_cn(due, as_of, tz)}前（原截止{_due_cn(old, as_of, tz)}；{still}）"
     asked = datetime.fromisoformat(item["asked_until"]) if item.get("asked_until") else None
-    asked_words = f"延期至{fmt_due_cn(asked, tz)}的申请" if asked else "延期申请"
-    return f"{asked_words}未获同意，请按原截止时间{fmt_due_cn(due, tz)}前报送（{still}）"
+    asked_words = f"延期至{_due_cn(asked, as_of, tz)}的申请" if asked else "延期申请"
+    return f"{asked_words}未获同意，请按原截止时间{_due_cn(due, as_of, tz)}前报送（{still}）"

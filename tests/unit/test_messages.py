@@ -120,3 +120,22 @@ def test_message_numbers_staff_read_differ_from_one_message_to_the_next():
     assert message_key("national-2025-lookback", "140724100", [2**40 - 1]) not in singles
     several = message_key("jinzhong-2024-lookback", "140724100", [7, 3])
     assert several == message_key("jinzhong-2024-lookback", "140724100", [3, 7]) and several[:12] not in singles
+
+
+def test_a_due_in_another_year_says_its_year_and_a_period_reads_in_chinese():
+    """山东's 年度报告（2020） due 1月31日 read as a month already past in a July message, and periods read 2020Q4."""
+    from duban.domain.messages import period_cn
+
+    item = {**PAYLOAD["items"][1], "kind": "opened", "instance": "2020Q4", "due_at": "2021-01-31T15:59:59.999999+00:00"}
+    payload = {**PAYLOAD, "kind": "opened", "as_of": "2020-07-08T00:30:00+00:00", "items": [item]}
+    text = _render(payload).text
+    assert "检查评分表（2020年第四季度）" in text and "截止：2021年1月31日 周日 24:00前" in text, text
+    same_year = {**payload, "as_of": "2021-01-04T00:30:00+00:00"}
+    assert "截止：1月31日 周日 24:00前" in _render(same_year).text
+    assert [period_cn(p) for p in ("2020-07", "2020H1", "2020", "2024-07-10", "M7")] == [
+        "2020年7月",
+        "2020年上半年",
+        "2020年",
+        "2024年7月10日",
+        "M7",
+    ]
