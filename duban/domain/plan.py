@@ -651,7 +651,13 @@ def _expand(
                         open_at=open_at,
                         due_at=due_at,
                         reminders=reminders,
-                        escalations=shared(tuple((when, targets_of(unit_code, to)) for when, to in steps)),
+                        # a cooperating (配合) unit's slip is not escalated: 催办 is about the units that lead or
+                        # answer for the item (the 住建 campaign's city 统计局 were told to 督促 their 配合 counties)
+                        escalations=shared(
+                            ()
+                            if role == "cooperating"
+                            else tuple((when, targets_of(unit_code, to)) for when, to in steps)
+                        ),
                     )
                 )
 

@@ -424,3 +424,11 @@ def test_a_leader_is_addressed_by_name_and_title():
     result = _run("simulate", SPECS / "zibo-2018-open-day.yaml", "--unit", "leader:sun_zhongting")
     assert result.exit_code == 0, result.output
     assert "\n孙忠廷局长（领导小组组长）：\n您包联的以下单位" in result.output, result.output
+
+
+def test_a_cooperating_units_slip_is_not_escalated_to_its_parent():
+    """山西 住建: each county's 统计局 cooperates (配合) on the 住建局's 台账; the city 统计局, tasked with nothing,
+    were sent 逾期催办 "请督促办理：万柏林区统计局 — 房屋安全隐患排查台账"."""
+    result = _run("simulate", SPECS / "shanxi-2025-housing-safety.yaml", "--unit", "140100@stats")
+    assert result.exit_code == 0, result.output
+    assert "no messages to 太原市统计局 (140100@stats) in this run" in result.output, result.output
