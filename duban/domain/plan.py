@@ -527,7 +527,12 @@ def _acknowledgements(
     leaders: dict[str, list[str]],
     assignments: list[PlannedAssignment],
 ) -> list[PlannedAck]:
-    """签收 per unit of each stage that asks for it (from the unit's first opening there), and of the whole notice."""
+    """签收 per unit of each stage that asks for it (from the unit's first opening there), and of the whole notice —
+    not of the issuer's own unit, which wrote the notice (衡阳市统计局 was asked to sign its own 衡统〔2021〕40号)."""
+    try:
+        issuer = registry.find(campaign.issuer).code
+    except DubanError:  # an issuer that is not one unit of the registry (a ministry, a 办公厅)
+        issuer = None
     asked = [(stage.id, stage.acknowledge) for stage in campaign.stages if stage.acknowledge is not None]
     if campaign.acknowledge is not None:
         asked.append(("", campaign.acknowledge))
@@ -539,6 +544,8 @@ def _acknowledgements(
                 opens[a.unit_code] = min(opens.get(a.unit_code, a.open_at), a.open_at)
         to = _named(resolver, rule.to)
         for unit_code, open_at in sorted(opens.items()):
+            if unit_code == issuer:
+                continue
             due = _after(timeline, open_at, rule.within)
             found.append(
                 PlannedAck(

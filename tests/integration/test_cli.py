@@ -432,3 +432,12 @@ def test_a_cooperating_units_slip_is_not_escalated_to_its_parent():
     result = _run("simulate", SPECS / "shanxi-2025-housing-safety.yaml", "--unit", "140100@stats")
     assert result.exit_code == 0, result.output
     assert "no messages to 太原市统计局 (140100@stats) in this run" in result.output, result.output
+
+
+def test_the_issuer_is_not_asked_to_acknowledge_its_own_notice():
+    """衡阳市统计局 issued 衡统〔2021〕40号 and was told "以下通知您单位尚未签收，请打开链接点击“签收”"."""
+    result = _run("simulate", SPECS / "hengyang-2021-law-month.yaml", "--unit", "430400")
+    assert result.exit_code == 0, result.output
+    assert "衡阳市统计局：" in result.output and "尚未签收" not in result.output, result.output
+    county = _run("simulate", SPECS / "hengyang-2021-law-month.yaml", "--unit", "430482")
+    assert "尚未签收" in county.output  # the counties still are
