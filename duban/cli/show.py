@@ -28,10 +28,26 @@ ROLE_CN = {"lead": "牵头", "responsible": "责任", "cooperating": "配合"}
 TARGET_CN = {"parent": "上级单位", "leader": "包联领导", "unit": "本单位"}
 
 
-def _heard_by(to: list[str], leaders: bool) -> str:
-    """Who a 催办 reaches, in words: 包联领导 only when the spec names leaders (else nobody hears as one)."""
-    heard = [TARGET_CN.get(k, k) for k in to if k != "leader" or leaders]
+def _heard_by(to: list[str], plan: Plan) -> str:
+    """Who a 催办 reaches, in words: 包联领导 only when the spec names leaders (else nobody hears as one); a group
+    or unit by the name messages give it (市经普办, not census_office)."""
+    heard = [_target_words(k, plan) for k in to if k != "leader" or plan.campaign.leaders]
     return "、".join(heard) or "（无人接收：未设包联领导）"
+
+
+def _target_words(ref: str, plan: Plan) -> str:
+    if ref in TARGET_CN:
+        return TARGET_CN[ref]
+    from duban.domain.plan import resolve_selector
+    from duban.spec.models import Selector
+
+    try:
+        codes = resolve_selector(plan, Selector(ref=ref))
+    except Exception:  # noqa: BLE001 - planning checked every target; shown as written if it cannot be resolved
+        return ref
+    if len(codes) == 1:
+        return plan.registry.units[codes[0]].display
+    return f"{ref}（{len(codes)}个单位）"
 
 
 def _level_cn(level: str | None) -> str:
@@ -78,7 +94,7 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
             escalations = (
                 "、".join(
                     f"{fmt(t, tz)}（{escalation_words(step.after, c.defaults.remind_time)}）"
-                    f"→ {_heard_by(step.to, bool(c.leaders))}"
+                    f"→ {_heard_by(step.to, plan)}"
                     for (t, _), step in zip(first.escalations, steps)
                 )
                 or "—"

@@ -441,3 +441,11 @@ def test_the_issuer_is_not_asked_to_acknowledge_its_own_notice():
     assert "衡阳市统计局：" in result.output and "尚未签收" not in result.output, result.output
     county = _run("simulate", SPECS / "hengyang-2021-law-month.yaml", "--unit", "430482")
     assert "尚未签收" in county.output  # the counties still are
+
+
+def test_plan_names_an_escalation_group_as_messages_name_it():
+    """淄博's 催办 → 上级单位、包联领导、census_office: the group's id, not 市经普办."""
+    plan = _run("plan", SPECS / "zibo-2018-open-day.yaml")
+    assert plan.exit_code == 0, plan.output
+    assert "→ 上级单位、包联领导、淄博市第四次全国经济普查领导小组办公室（市经普办）" in plan.output, plan.output
+    assert "census_office" not in plan.output.split("assignments")[0]
