@@ -124,7 +124,12 @@ def render(
     )
     text = _env().get_template("message.txt.j2").render(**context)
     count = len(payload["items"])
-    subject = f"【督办】{title}：{KIND_CN[payload['kind']]}（{count}项）"
+    kinds = [(kind, sum(1 for i in payload["items"] if i["kind"] == kind)) for kind in ORDER]
+    kinds = [(kind, n) for kind, n in kinds if n]
+    if len(kinds) > 1:  # 逾期催办（6项） over 5 催办 and 1 即将截止 read as six 催办: each kind with its count
+        subject = f"【督办】{title}：" + "、".join(f"{KIND_CN[kind]}{n}项" for kind, n in kinds)
+    else:
+        subject = f"【督办】{title}：{KIND_CN[payload['kind']]}（{count}项）"
     return Rendered(subject=subject, text=text.strip() + "\n", context=context)
 
 

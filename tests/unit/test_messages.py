@@ -66,7 +66,7 @@ def test_one_message_lists_every_item_with_its_due():
 
 
 def test_subject_counts_items_and_names_the_most_urgent_kind():
-    assert _render().subject == '【督办】统计基层基础工作规范化建设"回头看"：即将截止（2项）'
+    assert _render().subject == '【督办】统计基层基础工作规范化建设"回头看"：即将截止1项、开始办理1项'
 
 
 def test_overdue_says_how_long_and_escalation_names_the_unit():
