@@ -26,6 +26,18 @@ def _text(path):
     return paragraphs, rows
 
 
+def _materials_bulletin(tmp_path, as_of: str):
+    """`duban bulletin` of the 检查材料整理上报 stage as of `as_of`: its paragraphs and table rows."""
+    out = tmp_path / "通报.docx"
+    result = CliRunner().invoke(
+        app,
+        ["bulletin", str(JINZHONG), "--stage", "materials", "--as-of", as_of, "--out", str(out)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return _text(out)
+
+
 def test_the_bulletin_lists_the_late_and_missing_by_county_and_is_sent_once(tmp_path):
     engine = engine_for(get_settings().resolved_database_url)
     plan_jinzhong(engine)
@@ -157,14 +169,7 @@ def test_the_bulletin_shows_the_approved_extension_of_a_unit_late_after_it(tmp_p
     )
     decide_extension(engine, asked.id, at("2026-12-06 11:00"), approve=True)
     tick(engine, at("2024-07-04 09:00"))
-    out = tmp_path / "通报.docx"
-    result = CliRunner().invoke(
-        app,
-        ["bulletin", str(JINZHONG), "--stage", "materials", "--as-of", "2024-07-04 09:00", "--out", str(out)],
-        catch_exceptions=False,
-    )
-    assert result.exit_code == 0, result.output
-    paragraphs, rows = _text(out)
+    paragraphs, rows = _materials_bulletin(tmp_path, "2024-07-04 09:00")
     zuoquan = [r for r in rows if r[1] == "左权县统计局"]
     assert zuoquan and zuoquan[0][3] == "7月3日" and zuoquan[0][6] == "延至7月3日", zuoquan
 
@@ -200,14 +205,7 @@ def test_a_bulletin_with_nobody_late_says_so_and_counts_what_waits_for_review(tm
         record_submission(
             engine, CAMPAIGN, unit, "materials_upload", at("2024-06-12 10:00"), files=[path], files_dir=tmp_path / "f"
         )
-    out = tmp_path / "通报.docx"
-    result = CliRunner().invoke(
-        app,
-        ["bulletin", str(JINZHONG), "--stage", "materials", "--as-of", "2024-06-13 09:00", "--out", str(out)],
-        catch_exceptions=False,
-    )
-    assert result.exit_code == 0, result.output
-    paragraphs, _rows = _text(out)
+    paragraphs, _rows = _materials_bulletin(tmp_path, "2024-06-13 09:00")
     text = "\n".join(paragraphs)
     assert "按时报送0项，逾期报送0项，已报送待审核2项，未报送0项，按时报送率—（不计待审核2项）" in text, text
     assert "截至目前，没有逾期未报或逾期报送的单位；已报送待审核2项，审核通过后计入按时或逾期报送。" in text, text

@@ -20,6 +20,17 @@ from tests.samples import docx_bytes, write, xlsx_bytes
 runner = CliRunner()
 
 
+def _small_spec(tmp_path: Path, issued_on: str, stages: str) -> Path:
+    """A one-county spec (昔阳县) issued on `issued_on` with these `stages:` lines, for plan's wording."""
+    spec = tmp_path / "t.yaml"
+    spec.write_text(
+        f'id: t\ntitle: 测试\nissuer: 昔阳县统计局\nissued_on: {issued_on}\nregistry: {{divisions: ["140724"]}}\n'
+        + stages,
+        encoding="utf-8",
+    )
+    return spec
+
+
 def _run(*args):
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
@@ -314,13 +325,12 @@ def test_an_instant_outside_the_years_of_notices_is_refused_in_one_line():
 
 def test_plan_names_a_leader_as_a_target_only_when_the_spec_has_leaders(tmp_path):
     """The default 催办 (to parent and leader) printed → 上级单位、包联领导 for a spec without any leader."""
-    spec = tmp_path / "t.yaml"
-    spec.write_text(
-        'id: t\ntitle: 测试\nissuer: 昔阳县统计局\nissued_on: 2024-03-05\nregistry: {divisions: ["140724"]}\n'
+    spec = _small_spec(
+        tmp_path,
+        "2024-03-05",
         "defaults: {escalation: {after: 2 working days}}\n"
         "stages:\n  - id: s\n    name: 检查\n    window: {start: 2024-07-01, end: 2024-07-20}\n"
         "    items:\n      - {id: a, name: 台账, units: {level: township}}\n",
-        encoding="utf-8",
     )
     plan = _run("plan", spec)
     assert plan.exit_code == 0, plan.output
@@ -331,14 +341,13 @@ def test_plan_names_a_leader_as_a_target_only_when_the_spec_has_leaders(tmp_path
 
 def test_plan_shows_the_date_the_notice_wrote_when_a_day_off_moved_the_due(tmp_path):
     """`due: 2026-02-17` (春节) with 顺延 printed only 截止 2026-02-24: the notice's date was nowhere to check."""
-    spec = tmp_path / "t.yaml"
-    spec.write_text(
-        'id: t\ntitle: 测试\nissuer: 昔阳县统计局\nissued_on: 2026-01-05\nregistry: {divisions: ["140724"]}\n'
+    spec = _small_spec(
+        tmp_path,
+        "2026-01-05",
         "stages:\n  - id: s\n    name: 检查\n    window: {start: 2026-02-02, end: 2026-02-28}\n    items:\n"
         "      - {id: roster, name: 值班表, units: {level: township}, due: 2026-02-17,\n"
         "         postpone: holidays_and_weekends}\n"
         "      - {id: plain, name: 台账, units: {level: township}, due: 2026-02-26}\n",
-        encoding="utf-8",
     )
     plan = _run("plan", spec)
     assert "截止 2026-02-24 周二 24:00（原2026-02-17 周二 24:00，遇休息日顺延）" in plan.output, plan.output
@@ -390,12 +399,11 @@ def test_a_stages_acknowledgement_before_it_opens_says_not_yet():
 
 def test_plan_says_whose_reminders_it_lists_for_a_recurring_item(tmp_path):
     """A monthly 台账 listed four periods and one line 提醒 … 催办 …: the first period's, read as every period's."""
-    spec = tmp_path / "t.yaml"
-    spec.write_text(
-        'id: t\ntitle: 测试\nissuer: 昔阳县统计局\nissued_on: 2025-11-05\nregistry: {divisions: ["140724"]}\n'
+    spec = _small_spec(
+        tmp_path,
+        "2025-11-05",
         "stages:\n  - id: s\n    name: 月报\n    window: {start: 2025-12-01, end: 2026-03-31}\n    items:\n"
         "      - {id: ledger, name: 隐患排查台账, units: {level: township}, every: {every: month}}\n",
-        encoding="utf-8",
     )
     plan = _run("plan", spec)
     assert plan.exit_code == 0, plan.output
