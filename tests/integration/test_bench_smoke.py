@@ -59,8 +59,10 @@ def test_the_baseline_runs_against_a_real_prefect_server():
         assert len(row["server_quiet_waits_s"]) == 4 and min(row["server_quiet_waits_s"]) >= 1  # before each run
         assert row["task_per_unit_runs_s"] == [row["task_per_unit_s"]]  # one run each: its median is itself
         assert row["ratio"] == row["task_per_unit_s"] / row["duban_s"]
-        # an empty flow run is cheaper than either design's run, so the ceiling is above the ratio measured
-        assert 0 < row["empty_flow_s"] < row["duban_s"] and row["ceiling_ratio"] > row["ratio"]
+        # the ceiling is the task-per-unit run over an empty flow run's time (which of an empty flow run and duban's
+        # tick of 20 units is quicker is the machine's noise: 0.119 s against 0.114 s once on a fast machine)
+        assert row["empty_flow_s"] > 0 and row["ceiling_ratio"] == row["task_per_unit_s"] / row["empty_flow_s"]
+        assert row["empty_flow_s"] < row["task_per_unit_s"]  # a flow run of 20 tasks costs more than one of none
     assert report["baseline_ratio"] == report["baseline"][-1]["ratio"]
     assert set(report["baseline_marginal"]) == {"task_per_unit_ms", "duban_per_unit_ms", "ratio"}
 
