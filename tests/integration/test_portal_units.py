@@ -65,7 +65,9 @@ def test_a_submission_from_the_page_is_kept_receipted_and_stops_the_reminders(en
     assert sheet.status_code == 303 and "/receipts/" in sheet.headers["location"]
     receipt = text_of(site.client.get(sheet.headers["location"]).text)
     assert "报送成功" in receipt and "乐平镇自查评分表.xlsx" in receipt and "按时报送" in receipt
-    assert "报送时间 5月20日 周一 10:00" in receipt and "第1版" in receipt
+    # a receipt is kept and shown later: its dates carry their year (a 2024 due beside a 2026 hand-in read as one)
+    assert "报送时间 2024-05-20 周一 10:00" in receipt and "截止时间 2024-05-25 周六 24:00" in receipt, receipt
+    assert "第1版" in receipt
     report = site.submit(token, "self_report", [("乐平镇总结报告.docx", docx_bytes()), ("盖章版.pdf", pdf_bytes())])
     assert report.status_code == 303
     with engine.connect() as conn:
