@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -53,14 +54,15 @@ def plan(url: str, townships: int | None) -> tuple[object, list[str], list[str],
     from duban.store.plans import store_plan
     from duban.store.tables import Assignment
 
-    spec_path = Path(tempfile.mkdtemp(prefix="duban-portal-bench-")) / "national.yaml"
-    spec_path.write_text(SPEC, encoding="utf-8")
     registry = registry_for(townships)
-    spec = load_spec(spec_path)
-    built = build_plan(spec, WorkCalendar(), registry=registry)
     engine = make_engine(url)
     init_db(engine)
-    store_plan(engine, spec, built, now=parse_instant("2025-03-01", "Asia/Shanghai"))
+    with tempfile.TemporaryDirectory(prefix="duban-portal-bench-") as folder:  # read while planning, then gone
+        spec_path = Path(folder) / "national.yaml"
+        spec_path.write_text(SPEC, encoding="utf-8")
+        spec = load_spec(spec_path)
+        built = build_plan(spec, WorkCalendar(), registry=registry)
+        store_plan(engine, spec, built, now=parse_instant("2025-03-01", "Asia/Shanghai"))
     for stage in STAGES:
         tick_stage(engine, CAMPAIGN, stage, parse_instant(OPEN_AT, "Asia/Shanghai"))
     ticked = parse_instant(TICKED_AT, "Asia/Shanghai")
@@ -162,6 +164,7 @@ def main() -> None:
             with admin.connect() as conn:
                 conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+        shutil.rmtree(work, ignore_errors=True)  # its SQLite file and the portal's home: nothing left in /tmp
     print(json.dumps(report, ensure_ascii=False, sort_keys=True))
 
 
