@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.national import CAMPAIGN, OPEN_AT, SPEC, STAGES, machine, registry_for  # noqa: E402
+from bench.national import CAMPAIGN, OPEN_AT, SPEC, STAGES, machine, plan_text  # noqa: E402
 from bench.timing import scratch_database, timed  # noqa: E402
 
 LOOP_SPEC = SPEC.replace(
@@ -45,28 +45,15 @@ OPERATOR = ("bench", "bench-password-1")
 def plan(url: str, townships: int | None):
     from sqlalchemy import insert, update
 
-    from duban.domain.calendar import WorkCalendar
-    from duban.domain.plan import build_plan
     from duban.domain.quiet import QuietHours
     from duban.instants import parse_instant
     from duban.services.acknowledgements import record_acknowledgement, tick_acknowledgements
     from duban.services.compose import compose_messages
     from duban.services.tick import tick_stage
-    from duban.spec.load import load_spec
-    from duban.store.db import init_db, unit_of_work
-    from duban.store.engine import make_engine
-    from duban.store.plans import store_plan
+    from duban.store.db import unit_of_work
     from duban.store.tables import Assignment, Submission
 
-    registry = registry_for(townships)
-    engine = make_engine(url)
-    init_db(engine)
-    with tempfile.TemporaryDirectory(prefix="duban-loop-bench-") as folder:  # read while planning, then gone
-        spec_path = Path(folder) / "national.yaml"
-        spec_path.write_text(LOOP_SPEC, encoding="utf-8")
-        spec = load_spec(spec_path)
-        built = build_plan(spec, WorkCalendar(), registry=registry)
-        store_plan(engine, spec, built, now=parse_instant("2025-03-01", "Asia/Shanghai"))
+    engine, _registry, built = plan_text(url, LOOP_SPEC, townships, "duban-loop-bench-")
     for stage in STAGES:
         tick_stage(engine, CAMPAIGN, stage, parse_instant(OPEN_AT, "Asia/Shanghai"))
     townships_ = sorted({a.unit_code for a in built.assignments if len(a.unit_code) > 6})

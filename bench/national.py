@@ -86,6 +86,29 @@ def registry_for(townships: int | None):
     return Registry([full.units[code] for code in keep])
 
 
+def plan_text(url: str, spec_text: str, townships: int | None, prefix: str):
+    """Plan a campaign written as `spec_text` into `url` over the first `townships` (the loop and portal benchmarks):
+    (engine, registry, plan). The spec file lives in a temporary folder only while it is planned and stored."""
+    from duban.domain.calendar import WorkCalendar
+    from duban.domain.plan import build_plan
+    from duban.instants import parse_instant
+    from duban.spec.load import load_spec
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
+    from duban.store.plans import store_plan
+
+    registry = registry_for(townships)
+    engine = make_engine(url)
+    init_db(engine)
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        spec_path = Path(folder) / "national.yaml"
+        spec_path.write_text(spec_text, encoding="utf-8")
+        spec = load_spec(spec_path)
+        built = build_plan(spec, WorkCalendar(), registry=registry)
+        store_plan(engine, spec, built, now=parse_instant("2025-03-01", "Asia/Shanghai"))
+    return engine, registry, built
+
+
 def plan_into(url: str, spec_path: str, townships: int | None) -> dict:
     """Plan the campaign into `url`; times the in-memory plan and the store separately."""
     from duban.domain.calendar import WorkCalendar

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.national import CAMPAIGN, OPEN_AT, SPEC, STAGES, machine, registry_for  # noqa: E402
+from bench.national import CAMPAIGN, OPEN_AT, SPEC, STAGES, machine, plan_text  # noqa: E402
 from bench.timing import scratch_database, timed  # noqa: E402
 
 TICKED_AT = "2025-03-12 10:00"  # the first stage open, reminders not yet due
@@ -44,25 +44,12 @@ def plan(url: str, townships: int | None) -> tuple[object, list[str], list[str],
     """
     from sqlalchemy import update
 
-    from duban.domain.calendar import WorkCalendar
-    from duban.domain.plan import build_plan
     from duban.instants import parse_instant
     from duban.services.tick import tick_stage
-    from duban.spec.load import load_spec
-    from duban.store.db import init_db, unit_of_work
-    from duban.store.engine import make_engine
-    from duban.store.plans import store_plan
+    from duban.store.db import unit_of_work
     from duban.store.tables import Assignment
 
-    registry = registry_for(townships)
-    engine = make_engine(url)
-    init_db(engine)
-    with tempfile.TemporaryDirectory(prefix="duban-portal-bench-") as folder:  # read while planning, then gone
-        spec_path = Path(folder) / "national.yaml"
-        spec_path.write_text(SPEC, encoding="utf-8")
-        spec = load_spec(spec_path)
-        built = build_plan(spec, WorkCalendar(), registry=registry)
-        store_plan(engine, spec, built, now=parse_instant("2025-03-01", "Asia/Shanghai"))
+    engine, registry, built = plan_text(url, SPEC, townships, "duban-portal-bench-")
     for stage in STAGES:
         tick_stage(engine, CAMPAIGN, stage, parse_instant(OPEN_AT, "Asia/Shanghai"))
     ticked = parse_instant(TICKED_AT, "Asia/Shanghai")

@@ -16,6 +16,7 @@ from duban.domain.messages import KIND_CN
 from duban.domain.plan import Plan
 from duban.domain.state import Color, State
 from duban.domain.units import LEVEL_ALIASES, Level
+from duban.errors import DubanError
 from duban.instants import fmt, fmt_arg
 from duban.spec.clerk import escalation_words
 from duban.spec.load import LoadedSpec
@@ -43,7 +44,7 @@ def _target_words(ref: str, plan: Plan) -> str:
 
     try:
         codes = resolve_selector(plan, Selector(ref=ref))
-    except Exception:  # noqa: BLE001 - planning checked every target; shown as written if it cannot be resolved
+    except (DubanError, ValueError):  # planning checked every target; shown as written if it cannot be resolved
         return ref
     if len(codes) == 1:
         return plan.registry.units[codes[0]].display

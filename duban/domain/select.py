@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+from functools import cached_property
 
 from duban.domain.units import Registry, Unit
 from duban.errors import RegistryError
@@ -58,21 +59,21 @@ class Resolver:
         filters = (
             sel.level is not None or sel.under is not None or sel.tags or sel.kind is not None or sel.line or sel.where
         )
-        if sel.line is not None and sel.line not in self._lines():
+        if sel.line is not None and sel.line not in self._lines:
             raise UnknownName(
-                f"no line {sel.line!r} in this campaign (its lines: {', '.join(sorted(self._lines()))}; a line "
+                f"no line {sel.line!r} in this campaign (its lines: {', '.join(sorted(self._lines))}; a line "
                 "beside the campaign's own is named in registry.beside)"
             )
-        if sel.kind is not None and sel.kind not in self._kinds() and sel.kind not in KNOWN_KINDS:
-            close = difflib.get_close_matches(sel.kind, sorted(self._kinds() | KNOWN_KINDS), n=1, cutoff=0.6)
+        if sel.kind is not None and sel.kind not in self._kinds and sel.kind not in KNOWN_KINDS:
+            close = difflib.get_close_matches(sel.kind, sorted(self._kinds | KNOWN_KINDS), n=1, cutoff=0.6)
             raise UnknownName(
-                f"no unit of kind {sel.kind!r} in this campaign (its kinds: {', '.join(sorted(self._kinds()))})"
+                f"no unit of kind {sel.kind!r} in this campaign (its kinds: {', '.join(sorted(self._kinds))})"
                 + (f"; did you mean {close[0]!r}?" if close else "")
             )
         for name in sel.where:
-            if name not in self._attributes():
-                close = difflib.get_close_matches(name, sorted(self._attributes()), n=1, cutoff=0.6)
-                held = ", ".join(sorted(self._attributes())[:12]) or "none"
+            if name not in self._attributes:
+                close = difflib.get_close_matches(name, sorted(self._attributes), n=1, cutoff=0.6)
+                held = ", ".join(sorted(self._attributes)[:12]) or "none"
                 raise UnknownName(
                     f"no unit carries the attribute {name!r} (the units' attributes: {held})"
                     + (f"; did you mean {close[0]!r}?" if close else "")
@@ -86,23 +87,20 @@ class Resolver:
             chosen -= self._codes(sel.exclude)
         return chosen
 
+    @cached_property
     def _attributes(self) -> set[str]:
         """The attribute names the registry's units carry (worked out once)."""
-        if not hasattr(self, "_attribute_names"):
-            self._attribute_names = {name for u in self.registry for name in u.attributes}
-        return self._attribute_names
+        return {name for u in self.registry for name in u.attributes}
 
+    @cached_property
     def _kinds(self) -> set[str]:
-        """The kinds of the registry's units (worked out once)."""
-        if not hasattr(self, "_kind_names"):
-            self._kind_names = {u.kind for u in self.registry}
-        return self._kind_names
+        """The kinds of the registry's units."""
+        return {u.kind for u in self.registry}
 
+    @cached_property
     def _lines(self) -> set[str]:
-        """The lines whose bodies the registry holds (worked out once)."""
-        if not hasattr(self, "_line_ids"):
-            self._line_ids = {u.line for u in self.registry}
-        return self._line_ids
+        """The lines whose bodies the registry holds."""
+        return {u.line for u in self.registry}
 
     def _passes(self, unit: Unit, sel: Selector, root: str | None) -> bool:
         if sel.level is not None and unit.level is not sel.level:

@@ -39,6 +39,11 @@ LEVEL_ORDER = ("province", "prefecture", "county", "township", None)
 OUTCOMES_READ = 1000  # outcomes the report lists (the draft shows fewer); `duban outcomes` lists them all
 
 
+def pct(rate: float | None) -> str:
+    """A rate as the report writes it: 75.7%, or — when nothing is due."""
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
 @dataclass
 class Tally:
     """Assignments of one group as of the report: due by then (按时, 逾期报送, 未报送), not yet due, excused."""
@@ -65,8 +70,7 @@ class Tally:
     @property
     def rate_words(self) -> str:
         """The rate as the text says it: 按时报送率75.0%, with （不计待审核2项） when versions wait for review."""
-        rate = "—" if self.rate is None else f"{self.rate * 100:.1f}%"  # as wording.pct writes it
-        return f"按时报送率{rate}" + (f"（不计待审核{self.in_review}项）" if self.in_review else "")
+        return f"按时报送率{pct(self.rate)}" + (f"（不计待审核{self.in_review}项）" if self.in_review else "")
 
     def add(self, unit: str, kind: str) -> None:
         self.units.add(unit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from duban.instants import in_zone, span_words
-from duban.report.record import MetricTotal, Record, Slip, Tally
+from duban.report.record import MetricTotal, Record, Slip, Tally, pct
 from duban.spec.models import Section
 
 _FILL_WORDS = (
@@ -42,10 +42,6 @@ def cn_md(moment: datetime | str, tz: str, ref: datetime | None = None) -> str:
     if ref is not None and _local(ref, tz).year != local.year:
         return cn_day(moment, tz)
     return f"{local.month}月{local.day}日"
-
-
-def pct(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
 def span_cn(delta: timedelta) -> str:

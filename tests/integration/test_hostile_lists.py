@@ -137,6 +137,16 @@ def test_a_mapping_that_would_corrupt_the_fields_is_refused_at_its_line(tmp_path
         assert expected in str(caught.value), str(caught.value)
 
 
+def _sheet_changed(plain: io.BytesIO, path, change) -> None:
+    """Write the workbook `plain` to `path` with its first sheet's XML passed through `change` (deflated)."""
+    with zipfile.ZipFile(io.BytesIO(plain.getvalue())) as source, zipfile.ZipFile(path, "w") as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = change(data)
+            out.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
+
+
 def test_an_xlsx_zip_bomb_is_refused_before_it_is_inflated(tmp_path):
     """A 3 MB workbook whose sheet inflates to 3 GB was read in full: 76 s and 3 GB of memory, then stored."""
     from openpyxl import Workbook
@@ -147,13 +157,8 @@ def test_an_xlsx_zip_bomb_is_refused_before_it_is_inflated(tmp_path):
     sheet.append(_row(1))
     plain = io.BytesIO()
     book.save(plain)
-    bomb = tmp_path / "bomb.xlsx"
-    with zipfile.ZipFile(io.BytesIO(plain.getvalue())) as source, zipfile.ZipFile(bomb, "w") as out:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":  # whitespace inside the sheet: valid XML, 200 MB
-                data = data.replace(b"<sheetData>", b"<sheetData>" + b" " * (200 * 2**20))
-            out.writestr(item, data, compress_type=zipfile.ZIP_DEFLATED)
+    bomb = tmp_path / "bomb.xlsx"  # whitespace inside the sheet: valid XML, 200 MB
+    _sheet_changed(plain, bomb, lambda xml: xml.replace(b"<sheetData>", b"<sheetData>" + b" " * (200 * 2**20)))
     assert bomb.stat().st_size < 2 * 2**20
     said = _refusal(bomb)
     assert f"{bomb}: the workbook would inflate to" in said and "not a list exported from Excel/WPS" in said, said
@@ -298,13 +303,9 @@ def test_a_workbook_s_declared_range_neither_hangs_nor_hides_rows(tmp_path):
     plain = io.BytesIO()
     book.save(plain)
     lying = tmp_path / "lying.xlsx"
-    with zipfile.ZipFile(io.BytesIO(plain.getvalue())) as source, zipfile.ZipFile(lying, "w") as out:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b'<dimension ref="A1:F7"/>', b'<dimension ref="A1:F3"/>')
-                assert b'ref="A1:F3"' in data
-            out.writestr(item, data)
+    _sheet_changed(plain, lying, lambda xml: xml.replace(b'<dimension ref="A1:F7"/>', b'<dimension ref="A1:F3"/>'))
+    with zipfile.ZipFile(lying) as written:
+        assert b'ref="A1:F3"' in written.read("xl/worksheets/sheet1.xml")
     assert len(read_list(lying).rows) == 6
 
 
