@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from duban.domain.message_keys import message_number
 from duban.instants import fmt_cn, fmt_due_cn, in_zone, span_words
 
 KIND_CN = {
@@ -120,7 +121,7 @@ def render(
         contacts=list(contacts),
         issuer=issuer,
         doc_no=doc_no,
-        key=key[:12],
+        key=message_number(key),
     )
     text = _env().get_template("message.txt.j2").render(**context)
     count = len(payload["items"])
@@ -186,7 +187,7 @@ def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: AN
             title=spec.title,
             issuer=spec.issuer,
             doc_no=spec.doc_no,
-            key=key[:12],
+            key=message_number(key),
         )
     )
     subject = f"【督办简报】{spec.title}：逾期未报{payload['overdue_total']}项"
@@ -207,12 +208,12 @@ def split_text(text: str, max_bytes: int, key: str = "") -> list[str]:
     """Split a message into parts of at most `max_bytes` UTF-8 bytes at line ends, each headed （第k/n条·编号 …）.
 
     Group bots refuse longer texts (WeCom: 2,048 bytes); nothing is cut off, every line arrives in order, and
-    every part names its message (the 编号, the first 12 characters of its key) and its place, so staff can put
+    every part names its message (its 编号, see duban.domain.message_keys) and its place, so staff can put
     a message back together even if another message's post lands between its parts.
     """
     if len(text.encode()) <= max_bytes:
         return [text]
-    tag = f"·编号 {key[:12]}" if key else ""
+    tag = f"·编号 {message_number(key)}" if key else ""
     budget = max_bytes - len(f"（第99/99条{tag}）\n".encode())
     parts: list[str] = []
     current: list[str] = []

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from duban.domain.message_keys import message_number
 from duban.domain.messages import Rendered
 from duban.instants import fmt
 
@@ -111,7 +112,8 @@ class SinkNotifier:
         }
         when = fmt(datetime.fromisoformat(envelope.at), envelope.tz)
         block = (
-            f"──── {when} → {envelope.recipient_display} ({envelope.recipient}) [{envelope.kind}] {envelope.key[:12]}\n"
+            f"──── {when} → {envelope.recipient_display} ({envelope.recipient}) [{envelope.kind}] "
+            f"{message_number(envelope.key)}\n"
             f"{envelope.rendered.text}\n"
         )
         with self._lock:

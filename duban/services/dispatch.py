@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from duban.domain.message_keys import message_number
 from duban.domain.messages import Rendered, render, render_digest
 from duban.domain.quiet import QuietHours
 from duban.instants import fmt_cn, utc
@@ -218,9 +219,8 @@ def render_message(
     if payload.get("kind") == "digest":
         return render_digest(payload, campaign, key=key)
     if payload.get("kind") == "bulletin":  # 通报: its text as drafted (duban.report.bulletin.short_text)
-        return Rendered(
-            subject=f"【通报】{payload.get('title', spec.title)}", text=f"{payload['text']}\n编号 {key[:12]}\n"
-        )
+        text = f"{payload['text']}\n编号 {message_number(key)}\n"
+        return Rendered(subject=f"【通报】{payload.get('title', spec.title)}", text=text)
     contacts = [" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts]
     return render(
         describe(campaign, payload),

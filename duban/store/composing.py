@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from duban.domain.message_keys import KEY_MIX, campaign_tag
+from duban.domain.message_keys import SINGLE, campaign_tag
 from duban.store.codec import Codec
 
 OUTBOX_COLUMNS = (
@@ -32,8 +32,8 @@ _SELECT_PENDING = (
     "WHERE i.campaign_id = ? AND i.message_id IS NULL"
 )
 _ANY_PENDING = "SELECT 1 FROM intent WHERE campaign_id = ? AND message_id IS NULL LIMIT 1"
-_SQLITE_KEY = f"printf('%08x', i.id % 4294967296 * {KEY_MIX} % 4294967296) || ? || printf('%x', i.id)"
-_PG_KEY = f"lpad(to_hex(i.id::bigint % 4294967296 * {KEY_MIX} % 4294967296), 8, '0') || ? || to_hex(i.id)"
+_SQLITE_KEY = f"'{SINGLE}' || ? || printf('%012x', i.id)"  # duban.domain.message_keys.message_key of one intent
+_PG_KEY = f"'{SINGLE}' || ? || lpad(to_hex(i.id::bigint), 12, '0')"
 _SINGLES = (  # the pending intents whose recipient has no other pending intent (a window count: no self-join)
     "FROM (SELECT id, COUNT(*) OVER (PARTITION BY recipient) AS n FROM intent "
     "WHERE campaign_id = ? AND message_id IS NULL) AS s "

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from duban.cli.main import app
+from duban.domain.message_keys import message_number
 from duban.notify.channels import notifier_for
 from duban.notify.notifier import RecordingNotifier
 from duban.services import outbox
@@ -578,4 +579,5 @@ def test_outbox_list_and_show_print_the_vendors_words_and_the_text_verbatim(engi
     shown = runner.invoke(app, ["outbox", "show", str(message.id)])
     assert shown.exit_code == 0, shown.output
     assert _flat(hint) in _flat(shown.output)
-    assert "以下事项已开始办理，请按时报送：" in shown.output and f"编号 {message.idempotency_key[:12]}" in shown.output
+    assert "以下事项已开始办理，请按时报送：" in shown.output
+    assert f"编号 {message_number(message.idempotency_key)}" in shown.output

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from duban.domain.message_keys import message_number
 from duban.store.tables import OutboxMessage
 from tests.conftest import ROOT
 from tests.integration.fake_bots import BotServer
@@ -123,10 +124,10 @@ def test_a_dispatcher_killed_mid_drain_and_restarted_at_once_loses_nothing(engin
     with engine.connect() as conn:
         statuses = Counter(conn.execute(select(OutboxMessage.status)).scalars())
     assert statuses == {"sent": 130 * COPIES}
-    assert set(arrived) == {k[:12] for k in keys}  # every message delivered
+    assert set(arrived) == {message_number(k) for k in keys}  # every message delivered
     duplicates = {k for k, n in arrived.items() if n > 1}
     assert 0 < len(claimed) <= 200  # one claimed batch was in the dead one's hands
-    assert duplicates <= {k[:12] for k in unrecorded}  # repeats only of what the kill left unrecorded
+    assert duplicates <= {message_number(k) for k in unrecorded}  # repeats only of what the kill left unrecorded
     # How many: the answers not yet written (a journal write every WRITE_EVERY records) and the posts in flight —
     # 27 on a quiet machine, 76 once with the machine loaded (writes queue behind the posts); never a lost one.
     print(
@@ -147,7 +148,7 @@ def test_a_dispatcher_started_eleven_minutes_later_never_takes_a_running_ones_cl
         outputs = [p.communicate(timeout=300)[0] for p in (a, b)]
         arrived = _arrived(bots, "slowjinzhong")
     assert all(p.returncode == 0 for p in (a, b)), outputs
-    assert set(arrived) == {k[:12] for k in keys} and max(arrived.values()) == 1, [
+    assert set(arrived) == {message_number(k) for k in keys} and max(arrived.values()) == 1, [
         k for k, n in arrived.items() if n > 1
     ][:5]
     claimed = [int(re.search(r"claimed (\d+)", out).group(1)) for out in outputs]

@@ -2,6 +2,7 @@
 
 from datetime import datetime, timezone
 
+from duban.domain.message_keys import campaign_tag, message_number
 from duban.domain.messages import render
 from duban.domain.quiet import QuietHours
 from duban.services.compose import message_key
@@ -113,13 +114,26 @@ def test_an_overdue_message_says_overdue_even_at_the_due_instant_and_counts_to_t
 
 
 def test_message_numbers_staff_read_differ_from_one_message_to_the_next():
-    """The 编号 at a message's foot is its key's first 12 characters: neighbours must not share it."""
+    """The 编号 at a message's foot tells neighbours apart, although one-intent keys are stored in id order."""
     singles = [message_key("national-2025-lookback", "140724100", [n]) for n in range(1, 20_001)]
-    assert len({key[:12] for key in singles}) == 20_000
+    assert len({message_number(key) for key in singles}) == 20_000
     assert all(len(key) <= 40 for key in singles)  # the outbox column's width
     assert message_key("national-2025-lookback", "140724100", [2**40 - 1]) not in singles
     several = message_key("jinzhong-2024-lookback", "140724100", [7, 3])
-    assert several == message_key("jinzhong-2024-lookback", "140724100", [3, 7]) and several[:12] not in singles
+    assert several == message_key("jinzhong-2024-lookback", "140724100", [3, 7])
+    assert message_number(several) == several[:12] and several[:12] not in {message_number(k) for k in singles}
+
+
+def test_one_intent_keys_follow_their_ids_and_keep_the_numbers_staff_were_given():
+    """A stage opening's keys go to the end of the outbox's unique index one after another (in id order), and a
+    message's 编号 is the one the scrambled key gave it before (a 编号 staff quote still finds its message)."""
+    ids = [1, 2, 15, 16, 255, 256, 4095, 4096, 2**32 + 7, 2**40 - 1]
+    keys = [message_key("national-2025-lookback", "140724100", [n]) for n in ids]
+    assert keys == sorted(keys)
+    tag = campaign_tag("national-2025-lookback")
+    before = [f"{n % 2**32 * 1540483477 % 2**32:08x}{tag}{n:x}" for n in ids]  # the key as it was written
+    assert [message_number(key) for key in keys] == [key[:12] for key in before]
+    assert message_number(before[3]) == before[3][:12]  # messages already stored keep their 编号
 
 
 def test_a_due_in_another_year_says_its_year_and_a_period_reads_in_chinese():
