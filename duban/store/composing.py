@@ -33,7 +33,7 @@ _SELECT_PENDING = (
 )
 _ANY_PENDING = "SELECT 1 FROM intent WHERE campaign_id = ? AND message_id IS NULL LIMIT 1"
 _SQLITE_KEY = f"'{SINGLE}' || ? || printf('%012x', i.id)"  # duban.domain.message_keys.message_key of one intent
-_PG_KEY = f"'{SINGLE}' || ? || lpad(to_hex(i.id::bigint), 12, '0')"
+_PG_KEY = f"'{SINGLE}' || ? || lpad(to_hex(i.id::bigint), 12, '0')"  # intent ids are 32-bit here: never cut
 _SINGLES = (  # the pending intents whose recipient has no other pending intent (a window count: no self-join)
     "FROM (SELECT id, COUNT(*) OVER (PARTITION BY recipient) AS n FROM intent "
     "WHERE campaign_id = ? AND message_id IS NULL) AS s "
