@@ -145,3 +145,23 @@ def test_the_enterprise_benchmark_runs_end_to_end_on_a_small_list():
         "peak_rss_mib",
         "units",
     }
+
+
+def test_the_opening_floor_benchmark_writes_what_each_variant_says():
+    """bench/opening_floor.py: duban's opening and the leaner variants each open the stage for every unit."""
+    out = subprocess.run(
+        [sys.executable, "bench/opening_floor.py", "--enterprises", "300", "--townships", "60", "--rounds", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    units = report["units"]
+    assert units > 60
+    assert report["duban"]["messages"] == report["duban"]["assignments"] == units
+    assert report["assignments"]["assignments"] == units and report["assignments"]["messages"] == 0
+    assert report["assignments+messages"]["assignments"] == report["assignments+messages"]["messages"] == units
+    assert report["messages"]["messages"] == units and report["messages"]["assignments"] == 0
+    assert all(report[v]["wal_mb"] > 0 for v in ("assignments", "assignments+messages", "messages"))
