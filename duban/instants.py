@@ -125,6 +125,17 @@ def fmt_cn(moment: datetime, tz: str) -> str:
     return f"{local.month}月{local.day}日 周{WEEKDAYS[local.weekday()]} {_clock(local)}"
 
 
+def fmt_cn_from(moment: datetime, tz: str, reference: datetime | None) -> str:
+    """fmt_cn, with the year when it is not `reference`'s year (a message's composing, a page's now): a 2024
+    notice's 5月25日 read on a page in 2026, or a report of 2020 due on 1月31日 (2021), is not taken for this
+    year's."""
+    text = fmt_cn(moment, tz)
+    if reference is None:
+        return text
+    year = in_zone(moment, tz).year
+    return text if year == in_zone(reference, tz).year else f"{year}年{text}"
+
+
 def fmt_due_cn(moment: datetime, tz: str) -> str:
     """'6月10日 周一 24:00' — a due as messages show it (the end of a day is that day's 24:00)."""
     return fmt_cn(moment, tz)

@@ -14,7 +14,7 @@ from functools import lru_cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from duban.domain.message_keys import message_number
-from duban.instants import fmt_cn, fmt_due_cn, in_zone, span_words
+from duban.instants import fmt_cn, fmt_cn_from, fmt_due_cn, span_words
 
 KIND_CN = {
     "opened": "开始办理",
@@ -246,9 +246,7 @@ def _pieces(lines: list[str], budget: int):
 def _due_cn(due: datetime, as_of: datetime, tz: str) -> str:
     """A due as a message writes it (7月1日 周一 24:00), with its year when that is not the message's own year: a
     report of 2020 due on 1月31日 is due in 2021, and 截止：1月31日 read as a month already past."""
-    text = fmt_due_cn(due, tz)
-    year = in_zone(due, tz).year
-    return text if year == in_zone(as_of, tz).year else f"{year}年{text}"
+    return fmt_cn_from(due, tz, as_of)
 
 
 _QUARTERS = {"1": "一", "2": "二", "3": "三", "4": "四"}

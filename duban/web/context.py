@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from duban.domain.state import Color
 from duban.domain.units import Level
-from duban.instants import fmt, fmt_cn, fmt_due_cn, span_words
+from duban.instants import fmt, fmt_cn_from, span_words
 from duban.settings import Settings
 
 if TYPE_CHECKING:
@@ -121,8 +123,8 @@ def make_templates() -> Jinja2Templates:
     env.autoescape = True  # every template is HTML (select_autoescape would miss the .html.j2 names)
     env.trim_blocks = env.lstrip_blocks = True
     env.filters.update(
-        when=lambda moment, tz: fmt_cn(moment, tz) if moment else "",
-        due=lambda moment, tz: fmt_due_cn(moment, tz) if moment else "",
+        when=_dated,
+        due=_dated,
         stamp=lambda moment, tz: fmt(moment, tz) if moment else "",
         size=_size,
         css=lambda colour: COLOR_CLASS.get(colour, "grey"),
@@ -139,6 +141,13 @@ def make_templates() -> Jinja2Templates:
         reasons_cn=REASONS_CN,
     )
     return templates
+
+
+@pass_context
+def _dated(context: Context, moment: datetime | None, tz: str) -> str:
+    """An instant or a due as messages write it (7月1日 周一 24:00), with its year when that is not the year of the
+    page's now (a 2024 notice's 5月25日 read in 2026)."""
+    return fmt_cn_from(moment, tz, context.get("now")) if moment else ""
 
 
 def _value(value: object) -> str:

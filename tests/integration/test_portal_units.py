@@ -198,3 +198,14 @@ def test_a_version_waiting_for_review_is_not_called_on_time_anywhere_it_is_liste
     site.login()
     ops = text_of(site.client.get(f"/ops/c/{CAMPAIGN}/u/140724").text)
     assert "第1版 · 6月12日 周三 10:00 · 截止前（待审核） · 单位（报送平台）" in ops, ops
+
+
+def test_a_page_read_in_another_year_gives_each_date_its_year(site):
+    """Read in 2026, the 2024 notice's 截止：5月25日 looked like a day of this year, not yet come (or just past)."""
+    site.now = at("2026-03-02 09:00")
+    text = text_of(site.page(site.token("140724", issued=at("2026-03-01 09:00"))).text)
+    assert "截止： 2024年5月25日 周六 24:00 （已逾期645天9小时）" in text and "签收截止： 2024年6月12日" in text
+    assert "截止： 5月" not in text and "截止： 6月" not in text
+    site.now = at("2024-05-23 12:00")
+    text = text_of(site.page(site.token("140724")).text)
+    assert "截止： 5月25日 周六 24:00" in text and "截止： 2024年" not in text
