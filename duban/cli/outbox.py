@@ -77,11 +77,16 @@ def list_(
 
 
 @app.command()
-def show(message_id: Annotated[int, typer.Argument(help="outbox id")]) -> None:
+def show(
+    message: Annotated[str, typer.Argument(help="outbox id, or the 编号 at the message's foot (12 characters)")],
+) -> None:
     """One message: its text as staff read it, its key, and every post with what the channel answered."""
     tz = get_settings().timezone
     try:
-        detail = outbox.show(_engine(), message_id)
+        if message.strip().isdigit() and len(message.strip()) < 12:
+            detail = outbox.show(_engine(), int(message))
+        else:
+            detail = outbox.show_numbered(_engine(), message)
     except DubanError as exc:
         _fail(exc)
     m = detail.message

@@ -14,6 +14,7 @@ before the keys were ordered).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 
 KEY_MIX = 1540483477  # odd and below 2**31: (id mod 2**32) × KEY_MIX stays within a signed 64-bit integer
@@ -36,6 +37,18 @@ def message_number(key: str) -> str:
         intent_id = int(key[1 + _TAG :], 16)
         return f"{intent_id % 2**32 * KEY_MIX % 2**32:08x}{key[1:5]}"
     return key[:12]
+
+
+NUMBER = re.compile(r"[0-9a-f]{12}")  # a 编号 as staff read it
+
+
+def keys_of_number(number: str, campaign_ids: Iterable[str]) -> list[str]:
+    """The one-intent keys whose 编号 is `number`, one per campaign it could belong to (the scrambling undone: the
+    id's low 32 bits times KEY_MIX's inverse); a key of several intents or of a notice is found by its first 12
+    characters instead."""
+    low = int(number[:8], 16) * pow(KEY_MIX, -1, 2**32) % 2**32
+    tags = (campaign_tag(c) for c in campaign_ids)
+    return [f"{SINGLE}{tag}{low:012x}" for tag in tags if tag.startswith(number[8:12])]
 
 
 def campaign_tag(campaign_id: str) -> str:

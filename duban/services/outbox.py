@@ -20,12 +20,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from duban.domain.message_keys import NUMBER
 from duban.errors import StoreError
 from duban.instants import utc
 from duban.services.dispatch import STATUSES, render_message
 from duban.store.codec import Codec
 from duban.store.db import unit_of_work
-from duban.store.outbox import latest_messages, message_with_posts, requeue, retry_candidates, status_counts
+from duban.store.outbox import (
+    latest_messages,
+    message_with_posts,
+    messages_numbered,
+    requeue,
+    retry_candidates,
+    status_counts,
+)
 from duban.store.tables import Delivery, OutboxMessage
 from duban.views.campaigns import load_campaign
 
@@ -82,6 +90,19 @@ def show(engine: Engine, message_id: int) -> MessageDetail:
     campaign = load_campaign(engine, message.campaign_id)
     rendered = render_message(campaign, message.recipient, message.payload or {}, message.idempotency_key, moment, None)
     return MessageDetail(message, posts, rendered.text, [], moment)
+
+
+def show_numbered(engine: Engine, number: str) -> MessageDetail:
+    """The message whose 编号 staff quote (the 12 characters at its foot and on each of its parts)."""
+    number = number.strip().lower()
+    if not NUMBER.fullmatch(number):
+        raise StoreError(f"{number[:40]!r} is neither an outbox id nor a 编号 (12 characters, 0–9 and a–f)")
+    found = messages_numbered(engine, number)
+    if not found:
+        raise StoreError(f"no message has the 编号 {number}")
+    if len(found) > 1:  # two messages of 2**32 intents apart in one campaign: rare, and both are shown by id
+        raise StoreError(f"the 编号 {number} is on messages {', '.join(map(str, found))}: show one by its id")
+    return show(engine, found[0])
 
 
 def retry(

@@ -11,13 +11,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
+from duban.domain.message_keys import keys_of_number, message_number
 from duban.store.codec import Codec
 from duban.store.core import core_table
 from duban.store.db import reading
-from duban.store.tables import Delivery, OutboxMessage
+from duban.store.tables import CampaignRow, Delivery, OutboxMessage
 
 _O = core_table(OutboxMessage)
 _D = core_table(Delivery)
+_C = core_table(CampaignRow)
 
 
 def sent_by_kind(conn: Connection, campaign_id: str) -> Counter[str]:
@@ -65,6 +67,17 @@ def message_with_posts(engine: Engine, message_id: int) -> tuple[OutboxMessage, 
             return None
         deliveries = conn.execute(select(Delivery).where(_D.c.message_id == message_id).order_by(_D.c.id))
         return OutboxMessage.model_validate(row._mapping), [Delivery.model_validate(d._mapping) for d in deliveries]
+
+
+def messages_numbered(engine: Engine, number: str) -> list[int]:
+    """The ids of the messages whose 编号 (duban.domain.message_keys.message_number) is `number`, oldest first."""
+    with reading(engine) as conn:
+        campaigns = conn.execute(select(_C.c.id)).scalars().all()
+        exact = keys_of_number(number, campaigns)
+        keys = _O.c.idempotency_key
+        # a key beginning with the 编号: a range of the unique index ('g' follows every hex digit)
+        query = select(_O.c.id, keys).where(keys.in_(exact) | ((keys >= number) & (keys < f"{number}g")))
+        return sorted(mid for mid, key in conn.execute(query) if message_number(key) == number)
 
 
 def retry_candidates(codec: Codec, statuses: list[str], ids: list[int] | None) -> list[Any]:

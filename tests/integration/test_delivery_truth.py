@@ -581,3 +581,27 @@ def test_outbox_list_and_show_print_the_vendors_words_and_the_text_verbatim(engi
     assert _flat(hint) in _flat(shown.output)
     assert "以下事项已开始办理，请按时报送：" in shown.output
     assert f"编号 {message_number(message.idempotency_key)}" in shown.output
+
+
+def test_an_operator_finds_a_message_by_the_number_staff_quote(engine, monkeypatch, jinzhong):
+    """Staff on the phone quote the 编号 at the foot of a message; `duban outbox show` takes it as well as an id,
+    for a one-intent message (its key no longer begins with its 编号) and for one of several items."""
+    from duban.domain.schedules import tick_instants
+
+    plan_jinzhong(engine)
+    for moment in tick_instants(jinzhong[1]).instants:
+        tick(engine, moment)
+    messages = _messages(engine)
+    single = next(m for m in messages if m.idempotency_key.startswith("s"))
+    several = next(m for m in messages if not m.idempotency_key.startswith("s"))
+    _cli_on(engine, monkeypatch)
+    for message in (single, several):
+        number = message_number(message.idempotency_key)
+        shown = runner.invoke(app, ["outbox", "show", f" {number.upper()} "])
+        assert shown.exit_code == 0, shown.output
+        assert shown.output.startswith(f"#{message.id} ") and f"编号 {number}" in shown.output
+    missing = runner.invoke(app, ["outbox", "show", "0123456789ab"])
+    assert missing.exit_code != 0 and "no message has the 编号 0123456789ab" in missing.output
+    wrong = runner.invoke(app, ["outbox", "show", "编号12"])
+    assert wrong.exit_code != 0 and "neither an outbox id nor a 编号" in wrong.output
+    assert runner.invoke(app, ["outbox", "show", str(single.id)]).output.startswith(f"#{single.id} ")
