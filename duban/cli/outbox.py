@@ -83,8 +83,9 @@ def show(
     """One message: its text as staff read it, its key, and every post with what the channel answered."""
     tz = get_settings().timezone
     try:
-        if message.strip().isdigit() and len(message.strip()) < 12:
-            detail = outbox.show(_engine(), int(message))
+        plain = outbox.as_number(message)
+        if plain.isascii() and plain.isdigit() and len(plain) < 12:
+            detail = outbox.show(_engine(), int(plain))
         else:
             detail = outbox.show_numbered(_engine(), message)
     except DubanError as exc:
@@ -154,6 +155,8 @@ def retry(
         done = outbox.retry(_engine(), moment, ids=ids, dead=dead, unconfirmed=unconfirmed)
     except DubanError as exc:
         _fail(exc)
+    for mid, status in done.not_waiting:
+        console.print(Text(f"message {mid} is {status}: it waits for no retry", style="yellow"))
     console.print(Text(f"{done.queued} message(s) will be sent by the next dispatch"))
     if done.unconfirmed_kept:
         console.print(

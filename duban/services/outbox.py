@@ -16,7 +16,9 @@ What each status means to an operator (and what to do):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import unicodedata
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,7 @@ from duban.store.codec import Codec
 from duban.store.db import unit_of_work
 from duban.store.outbox import (
     latest_messages,
+    message_statuses,
     message_with_posts,
     messages_numbered,
     requeue,
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 _BIGGEST = 2**63 - 1
+MOST_LISTED = 100_000  # messages one `outbox list` prints at most
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class MessageDetail:
 class Retried:
     queued: int  # back in line
     unconfirmed_kept: int  # with a part that may have arrived: that part is not posted again unless asked
+    not_waiting: list[tuple[int, str]] = field(default_factory=list)  # ids asked for that wait for no retry, status
 
 
 def counts(engine: Engine, campaign_id: str | None = None) -> dict[str, int]:
@@ -70,6 +75,8 @@ def list_messages(
     """The most recent messages, newest first, optionally of one status and campaign."""
     if status is not None and status not in STATUSES:
         raise StoreError(f"unknown status {status!r}: choose one of {', '.join(STATUSES)}")
+    if not 0 < limit <= MOST_LISTED:
+        raise StoreError(f"--limit is how many messages to list: a whole number from 1 to {MOST_LISTED:,}")
     return latest_messages(engine, status=status, campaign_id=campaign_id, limit=limit)
 
 
@@ -92,11 +99,17 @@ def show(engine: Engine, message_id: int) -> MessageDetail:
     return MessageDetail(message, posts, rendered.text, [], moment)
 
 
-def show_numbered(engine: Engine, number: str) -> MessageDetail:
+def as_number(text: str) -> str:
+    """A 编号 as staff dictate or paste it — 编号 1F3A 9C0E-2B7D, full-width characters — in its stored form."""
+    plain = unicodedata.normalize("NFKC", text).strip().lower().removeprefix("编号").lstrip(":： ")
+    return re.sub(r"[\s\-·.]", "", plain)
+
+
+def show_numbered(engine: Engine, text: str) -> MessageDetail:
     """The message whose 编号 staff quote (the 12 characters at its foot and on each of its parts)."""
-    number = number.strip().lower()
+    number = as_number(text)
     if not NUMBER.fullmatch(number):
-        raise StoreError(f"{number[:40]!r} is neither an outbox id nor a 编号 (12 characters, 0–9 and a–f)")
+        raise StoreError(f"{text[:40]!r} is neither an outbox id nor a 编号 (12 characters, 0–9 and a–f)")
     found = messages_numbered(engine, number)
     if not found:
         raise StoreError(f"no message has the 编号 {number}")
@@ -125,6 +138,7 @@ def retry(
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
         rows = retry_candidates(codec, statuses, ids)
+        not_waiting = _not_waiting(codec, ids, {row[0] for row in rows}) if ids else []
         queued, kept, updates = 0, 0, []
         for mid, status, unknown, progress in rows:
             progress = dict(codec.read_json(progress) or {})
@@ -139,4 +153,17 @@ def retry(
             updates.append(("pending", 0, 0, codec.instant(utc(now)), codec.json(progress or None), mid))
             queued += 1
         requeue(codec, updates)
-    return Retried(queued, kept)
+    return Retried(queued, kept, not_waiting)
+
+
+def _not_waiting(codec: Codec, ids: list[int], retryable: set[int]) -> list[tuple[int, str]]:
+    """(id, status) of the ids asked for that are not dead, failed or unconfirmed; an id of no message is an error."""
+    others = sorted(set(ids) - retryable)
+    found = dict(message_statuses(codec, others)) if others else {}
+    missing = [mid for mid in others if mid not in found]
+    if missing:
+        listed = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
+        raise StoreError(
+            f"there is no outbox message {listed}: `duban outbox list` shows the ids (nothing was retried)"
+        )
+    return [(mid, found[mid]) for mid in others]

@@ -80,6 +80,11 @@ def messages_numbered(engine: Engine, number: str) -> list[int]:
         return sorted(mid for mid, key in conn.execute(query) if message_number(key) == number)
 
 
+def message_statuses(codec: Codec, ids: list[int]) -> list[Any]:
+    """(id, status) of those of `ids` that are messages."""
+    return codec.select(f"SELECT id, status FROM outbox WHERE id IN ({', '.join('?' * len(ids))})", ids)
+
+
 def retry_candidates(codec: Codec, statuses: list[str], ids: list[int] | None) -> list[Any]:
     """(id, status, unknown_posts, progress) of the messages in these statuses (and among `ids`, when given)."""
     where, params = f"status IN ({', '.join('?' * len(statuses))})", list[Any](statuses)

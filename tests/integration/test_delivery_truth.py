@@ -600,8 +600,32 @@ def test_an_operator_finds_a_message_by_the_number_staff_quote(engine, monkeypat
         shown = runner.invoke(app, ["outbox", "show", f" {number.upper()} "])
         assert shown.exit_code == 0, shown.output
         assert shown.output.startswith(f"#{message.id} ") and f"编号 {number}" in shown.output
+    number = message_number(single.idempotency_key)
+    dictated = f"编号：{number[:4].upper()} {number[4:8]}-{number[8:]}"
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in number)  # typed with a Chinese input method
+    for quoted in (dictated, full_width):
+        assert runner.invoke(app, ["outbox", "show", quoted]).output.startswith(f"#{single.id} "), quoted
     missing = runner.invoke(app, ["outbox", "show", "0123456789ab"])
     assert missing.exit_code != 0 and "no message has the 编号 0123456789ab" in missing.output
-    wrong = runner.invoke(app, ["outbox", "show", "编号12"])
+    wrong = runner.invoke(app, ["outbox", "show", "编号 5bd1e995"])  # eight of its twelve characters
     assert wrong.exit_code != 0 and "neither an outbox id nor a 编号" in wrong.output
     assert runner.invoke(app, ["outbox", "show", str(single.id)]).output.startswith(f"#{single.id} ")
+
+
+def test_outbox_counts_and_ids_out_of_range_are_told_not_a_traceback(sqlite_engine, monkeypatch):
+    """--limit past any integer was an OverflowError traceback, 0 or -1 listed nothing without a word, and a retry of
+    an id no message has said "0 message(s) will be sent" with success."""
+    plan_jinzhong(sqlite_engine)
+    tick(sqlite_engine, at("2024-05-10 08:30"))
+    (first, *_rest) = _messages(sqlite_engine)
+    _cli_on(sqlite_engine, monkeypatch)
+    for limit in ("99999999999999999999", "0", "-1"):
+        listed = runner.invoke(app, ["outbox", "list", "--limit", limit])
+        assert listed.exit_code != 0 and "--limit is how many messages to list" in listed.output, limit
+        assert "Traceback" not in listed.output
+    assert runner.invoke(app, ["outbox", "list", "--limit", "3"]).exit_code == 0
+    missing = runner.invoke(app, ["outbox", "retry", "999999", str(first.id)])
+    assert missing.exit_code != 0 and "there is no outbox message 999999" in missing.output
+    waiting = runner.invoke(app, ["outbox", "retry", str(first.id)])
+    assert waiting.exit_code == 0 and f"message {first.id} is pending: it waits for no retry" in waiting.output
+    assert "0 message(s) will be sent" in waiting.output
