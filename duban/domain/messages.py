@@ -14,7 +14,7 @@ from functools import lru_cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from duban.domain.message_keys import message_number
-from duban.instants import fmt_cn, fmt_cn_from, fmt_due_cn, span_words
+from duban.instants import fmt_cn, fmt_cn_from, span_words
 
 KIND_CN = {
     "opened": "开始办理",
@@ -151,7 +151,7 @@ def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: AN
             {
                 "unit": campaign.display(entry["unit"]),
                 "what": listed,
-                "when": f"截止{fmt_due_cn(due, tz)}，已逾期{span_words((due - as_of).total_seconds())}",
+                "when": f"截止{_due_cn(due, as_of, tz)}，已逾期{span_words((due - as_of).total_seconds())}",
             }
         )
     spec = campaign.spec
@@ -160,8 +160,8 @@ def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: AN
             "id": e["id"],
             "unit": campaign.display(e["unit"]),
             "item": names.get(e["item"], e["item"]),
-            "due": fmt_due_cn(datetime.fromisoformat(e["due_at"]), tz),
-            "until": fmt_due_cn(datetime.fromisoformat(e["until"]), tz),
+            "due": _due_cn(datetime.fromisoformat(e["due_at"]), as_of, tz),
+            "until": _due_cn(datetime.fromisoformat(e["until"]), as_of, tz),
             "reason": e["reason"],
         }
         for e in payload.get("extensions", [])
@@ -180,7 +180,7 @@ def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: AN
                 "extensions": extensions,
                 "outcomes": [{**o, "item": names.get(o["item"], o["item"])} for o in payload.get("outcomes") or ()],
                 "as_of": fmt_cn(as_of, tz),
-                "in_review_since": fmt_cn(datetime.fromisoformat(payload["in_review_since"]), tz)
+                "in_review_since": _due_cn(datetime.fromisoformat(payload["in_review_since"]), as_of, tz)
                 if payload.get("in_review_since")
                 else None,
             },
@@ -244,8 +244,8 @@ def _pieces(lines: list[str], budget: int):
 
 
 def _due_cn(due: datetime, as_of: datetime, tz: str) -> str:
-    """A due as a message writes it (7月1日 周一 24:00), with its year when that is not the message's own year: a
-    report of 2020 due on 1月31日 is due in 2021, and 截止：1月31日 read as a month already past."""
+    """A due or a hand-in as a message writes it (7月1日 周一 24:00), with its year when that is not the message's
+    own year: a report of 2020 due on 1月31日 is due in 2021, and 截止：1月31日 read as a month already past."""
     return fmt_cn_from(due, tz, as_of)
 
 
@@ -292,7 +292,7 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
     elif item["kind"] == "review_reminder":
         handed_in = datetime.fromisoformat(item["submitted_at"])
         waited = span_words((as_of - handed_in).total_seconds())
-        when = f"第{item.get('version', 1)}版报送于{fmt_cn(handed_in, tz)}，已等待审核{waited}"
+        when = f"第{item.get('version', 1)}版报送于{_due_cn(handed_in, as_of, tz)}，已等待审核{waited}"
     elif item["kind"] == "accepted":
         when = f"第{item.get('version', 1)}版审核通过，无需再报"
     elif item["kind"] == "receipt":
@@ -300,7 +300,7 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         on_time = "按时报送" if submitted <= due else f"逾期{span_words((submitted - due).total_seconds())}报送"
         if item.get("reviewed"):  # counted on time or late only once the reviewer accepts it (README, 审核与退回)
             on_time = ("截止前报送" if submitted <= due else on_time) + "，待审核"
-        when = f"报送时间：{fmt_cn(submitted, tz)}（{on_time}）"
+        when = f"报送时间：{_due_cn(submitted, as_of, tz)}（{on_time}）"
     elif item["kind"] in ("overdue", "escalation") or left < 0:
         late = f"已逾期{span_words(left)}" if left <= -60 else "已逾期"
         when = f"截止：{_due_cn(due, as_of, tz)}（{late}）"

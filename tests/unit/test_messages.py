@@ -153,3 +153,23 @@ def test_a_due_in_another_year_says_its_year_and_a_period_reads_in_chinese():
         "2024年7月10日",
         "M7",
     ]
+
+
+def test_a_hand_in_of_another_year_gives_its_year_in_the_receipt_and_the_review_reminder():
+    """A paper hand-in of 2024 entered in 2026 was receipted 报送时间：5月1日 周三 10:00 — read as this year's."""
+    handed_in = {
+        **PAYLOAD["items"][0],
+        "event_at": "2024-05-01T02:00:00+00:00",
+        "submitted_at": "2024-05-01T02:00:00+00:00",
+    }
+    receipt = {
+        **PAYLOAD,
+        "kind": "receipt",
+        "as_of": "2026-12-07T02:00:00+00:00",
+        "items": [{**handed_in, "kind": "receipt"}],
+    }
+    assert "报送时间：2024年5月1日 周三 10:00（按时报送）" in _render(receipt).text
+    waiting = {**receipt, "kind": "review_reminder", "items": [{**handed_in, "kind": "review_reminder", "version": 1}]}
+    assert "第1版报送于2024年5月1日 周三 10:00，已等待审核" in _render(waiting).text
+    same_year = {**receipt, "as_of": "2024-05-01T03:00:00+00:00"}
+    assert "报送时间：5月1日 周三 10:00（按时报送）" in _render(same_year).text
