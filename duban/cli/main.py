@@ -329,7 +329,7 @@ def status(
     ] = None,
 ) -> None:
     """红/黄/绿 per unit and stage, with the counts of the units shown."""
-    from duban.services.lifecycle import campaign_id_for
+    from duban.services.lifecycle import campaign_id_for, check_status_instant
     from duban.views.status import status_report
 
     settings = get_settings()
@@ -337,6 +337,8 @@ def status(
     try:
         engine = _engine()
         moment = _when(as_of, settings.timezone, option="--as-of")
+        if as_of is not None:
+            check_status_instant(engine, str(spec), moment, settings.timezone)
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         report = status_report(engine, campaign_id, moment)
     except DubanError as exc:

@@ -58,20 +58,41 @@ def check_tick_instant(engine: Engine, ref: str, as_of: datetime, tz: str) -> No
     """A tick asked for (`duban tick --as-of`) earlier than the record already runs: refused, naming the record's
     last instant. Ticking back would compose messages dated before what units have since done (签收提醒 to units
     that acknowledged after it, reminders of items handed in since)."""
+    _not_before_record(
+        engine,
+        ref,
+        as_of,
+        tz,
+        "a tick at {at} would write messages dated before what units have done since; tick at {last} or later",
+    )
+
+
+def check_status_instant(engine: Engine, ref: str, as_of: datetime, tz: str) -> None:
+    """`duban status --as-of` earlier than the record already runs: refused, as the stored states are those of the
+    record's last instant (a status of 2023 showed units red and a hand-in of 2026 as 已报)."""
+    _not_before_record(
+        engine,
+        ref,
+        as_of,
+        tz,
+        "a status at {at} would show what units have done since; ask at "
+        "{last} or later (`duban simulate --to` previews a campaign at any instant)",
+    )
+
+
+def _not_before_record(engine: Engine, ref: str, as_of: datetime, tz: str, why: str) -> None:
     from duban.instants import fmt
     from duban.store.amendments import last_act
     from duban.store.db import reading
 
     campaign_id = planned_campaign_id(engine, ref)
     if campaign_id is None:
-        return  # planned by this tick: nothing recorded yet
+        return  # not planned yet: nothing recorded
     with reading(engine) as conn:
         recorded = last_act(conn, campaign_id)
     if recorded is not None and as_of < recorded:
-        raise StoreError(
-            f"the record of {campaign_id!r} already runs to {fmt(recorded, tz)}: a tick at {fmt(as_of, tz)} would "
-            f"write messages dated before what units have done since; tick at {fmt(recorded, tz)} or later"
-        )
+        reason = why.format(at=fmt(as_of, tz), last=fmt(recorded, tz))
+        raise StoreError(f"the record of {campaign_id!r} already runs to {fmt(recorded, tz)}: {reason}")
 
 
 def ensure_planned(

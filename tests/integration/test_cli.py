@@ -390,6 +390,25 @@ def test_a_tick_earlier_than_the_record_runs_is_refused_before_prefect_starts():
     assert behind_ask.exit_code == 1 and "already runs to 2024-06-14 周五 11:00" in behind_ask.output, behind_ask.output
 
 
+def test_a_status_earlier_than_the_record_runs_is_refused_not_shown_with_later_states():
+    """`status --as-of 2023-12-30` of a record ticked to 6/12 showed red units and hand-ins of later days as 已报."""
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+    from tests.integration.helpers import at, plan_jinzhong, tick
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:00"))
+    back = _run("status", JINZHONG, "--as-of", "2023-12-30 10:00")
+    assert back.exit_code == 1 and "红" not in back.output, back.output
+    assert (
+        "error: the record of 'jinzhong-2024-lookback' already runs to 2024-06-12 周三 09:00: a status at "
+        "2023-12-30 周六 10:00 would show what units have done since" in back.output
+    ), back.output
+    assert _run("status", JINZHONG, "--as-of", "2024-06-12 09:00").exit_code == 0
+    assert _run("status", JINZHONG, "--as-of", "2024-06-20 09:00").exit_code == 0  # ahead: projected, as before
+
+
 def test_a_stages_acknowledgement_before_it_opens_says_not_yet():
     """`ack --stage materials --at 2024-06-01` said "has nothing to acknowledge", as if it had been given."""
     early = _run("ack", JINZHONG, "--unit", "140724", "--stage", "materials", "--at", "2024-06-01")
