@@ -110,6 +110,7 @@ def render_unit(
         "done": sum(e.duty.state.finished for e in page.entries),
         "overdue": sum(e.duty.state is State.overdue for e in page.entries),
         "open": sum(e.duty.state in (State.open, State.due_soon) for e in page.entries),
+        "pending": sum(e.duty.state is State.pending for e in page.entries),  # not open yet: the parts add up
     }
     response = p.templates.TemplateResponse(
         request,

@@ -21,6 +21,7 @@ def test_the_page_lists_the_units_items_with_dues_and_colours(site):
     assert page.status_code == 200
     text = text_of(page.text)
     assert "昔阳县统计局" in text and '统计基层基础工作规范化建设"回头看"' in text
+    assert "本单位共 5 项：已报送 0 · 待报送 2 · 未开始 3 " in text  # the parts add up to the whole
     assert "黄 · 临近截止 规范化建设自评阶段 自查评分表 截止： 5月25日 周六 24:00 （还有2天12小时）" in text
     assert (
         "灰 · 未开始 县级检查阶段 县级实地检查评分表（不少于6个乡镇） "
