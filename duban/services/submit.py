@@ -21,7 +21,7 @@ from duban.domain.filecheck import check_file, safe_name
 from duban.domain.state import Progress, Schedule, State, submit
 from duban.domain.values import DEFAULT_DECIMALS, MAX_INPUT_CHARS, in_bounds
 from duban.errors import SubmissionError
-from duban.instants import utc
+from duban.instants import fmt as fmt_at, fmt_cn, utc
 from duban.services.written import bounded
 from duban.spec.models import Item, Metric
 from duban.store.assignments import owed_rows, record_excused, record_handed_in
@@ -211,6 +211,12 @@ def record_submission(
     at = utc(at)
     with unit_of_work(engine) as conn:
         row = owed_assignment(conn, campaign_id, unit_code, item_id, instance)
+        if at < utc(row.open_at):  # `submit --at` of 1999 was 按时 for an item opened in 2024
+            opens, asked = fmt_at(row.open_at, campaign.tz), fmt_at(at, campaign.tz)
+            raise SubmissionError(
+                f"item {item_id!r} of unit {unit_code} opens at {opens}: a hand-in at {asked} comes before it",
+                cn=f"这一事项{fmt_cn(row.open_at, campaign.tz)}开始报送，此前不能报送",
+            )
         return _record(conn, campaign_id, row, at, stored, values, actor, review=item.review is not None)
 
 

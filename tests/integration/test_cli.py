@@ -136,6 +136,18 @@ def test_submit_then_status(tmp_path):
     assert "黄" in lines[0] and "红" in lines[1]  # 乐平镇 handed in late (yellow); 皋落镇 nothing (red)
 
 
+def test_a_hand_in_before_its_item_opens_is_refused(tmp_path):
+    """`submit --at 1999-01-01` was recorded 按时 for an item the 2024 notice opened on 5/10."""
+    report = write(tmp_path / "总结报告.docx", docx_bytes())
+    args = ["submit", JINZHONG, "--unit", "140724100", "--item", "self_report", "--file", report, "--at"]
+    early = _run(*args, "1999-01-01 10:00")
+    assert early.exit_code == 1, early.output
+    said = " ".join(early.output.split())
+    assert "opens at 2024-05-10 周五 08:30: a hand-in at 1999-01-01 周五 10:00 comes before it" in said, said
+    assert "按时" not in early.output
+    assert _run(*args, "2024-05-10 08:30").exit_code == 0  # at the opening itself
+
+
 def test_simulate_prints_the_timeline():
     result = _run("simulate", JINZHONG, "--seed", "3", "--unit", "140724100")
     assert result.exit_code == 0
