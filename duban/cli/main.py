@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal, NoReturn, Optional
 
 import typer
+from rich.text import Text
 
 from duban.cli import show
 from duban.cli.ack import ack as _ack
@@ -408,12 +409,27 @@ def demo() -> None:
 
 
 @app.command()
-def reset(campaign: Annotated[str, typer.Argument(help="campaign id")]) -> None:
-    """Delete a campaign's whole record from the database (to start over)."""
-    from duban.services.lifecycle import reset
+def reset(
+    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask: delete at once (scripts)")] = False,
+) -> None:
+    """Delete a campaign's whole record from the database (to start over), after saying what goes and asking."""
+    from duban.services.lifecycle import reset, reset_size
 
     try:
-        reset(_engine(), campaign)
+        engine = _engine()
+        size = reset_size(engine, campaign)
+        said = (
+            f"campaign {campaign!r}: {size['campaign_unit']} units, {size['assignment']} assignments, "
+            f"{size['outbox']} messages and {size['submission']} submitted versions will be deleted for good "
+            "(the audit log and revoked links stay)"
+        )
+        if not yes:
+            console.print(Text(said))
+            if not typer.confirm("delete them?", default=False):
+                console.print("nothing deleted")
+                raise typer.Exit(1)
+        reset(engine, campaign)
     except DubanError as exc:
         _fail(exc)
     console.print(f"campaign {lit(campaign)} removed")

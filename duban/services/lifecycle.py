@@ -139,6 +139,13 @@ def _is_spec_file(ref: str) -> bool:
     return ref.endswith((".yaml", ".yml")) or Path(ref).is_file()
 
 
+def reset_size(engine: Engine, campaign_id: str) -> dict[str, int]:
+    """What `duban reset` would delete, by table (an unknown id is a StoreError)."""
+    from duban.store.plans import record_size
+
+    return record_size(engine, campaign_id)
+
+
 def reset(engine: Engine, campaign_id: str) -> None:
     """Delete a campaign's whole record (`duban reset`, to start over); an unknown id is a StoreError."""
     reset_campaign(engine, campaign_id)

@@ -357,6 +357,18 @@ CAMPAIGN_RECORD = (
 )
 
 
+def record_size(engine: Engine, campaign_id: str) -> dict[str, int]:
+    """How much of a campaign's record a reset deletes: units, assignments, messages and submitted versions."""
+    with reading(engine) as conn:
+        campaign_row(conn, campaign_id)
+        return {
+            table: conn.execute(
+                text(f"SELECT COUNT(*) FROM {table} WHERE campaign_id = :c"), {"c": campaign_id}
+            ).scalar_one()
+            for table in ("campaign_unit", "assignment", "outbox", "submission")
+        }
+
+
 def reset_campaign(engine: Engine, campaign_id: str) -> None:
     with unit_of_work(engine) as conn:
         campaign_row(conn, campaign_id)

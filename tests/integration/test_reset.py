@@ -59,7 +59,12 @@ def test_reset_and_replan_after_a_bulletin(tmp_path):
     assert drafted.exit_code == 0, drafted.output
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM bulletin").scalar() == 1
-    reset = runner.invoke(app, ["reset", CAMPAIGN])
+    kept = runner.invoke(app, ["reset", CAMPAIGN], input="\n")  # asked, and the default is no
+    assert kept.exit_code == 1 and "nothing deleted" in kept.output, kept.output
+    assert "135 units, 324 assignments, 134 messages and 0 submitted versions will be deleted for good" in kept.output
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM assignment").scalar() > 0
+    reset = runner.invoke(app, ["reset", CAMPAIGN], input="y\n")
     assert reset.exit_code == 0, reset.output
     assert "removed" in reset.output
     with engine.connect() as conn:
@@ -68,3 +73,7 @@ def test_reset_and_replan_after_a_bulletin(tmp_path):
     plan_jinzhong(engine)  # and the same campaign is planned afresh
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM campaign").scalar() == 1
+    scripted = runner.invoke(app, ["reset", CAMPAIGN, "--yes"])  # a script says so and is not asked
+    assert scripted.exit_code == 0 and "delete them?" not in scripted.output, scripted.output
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM campaign").scalar() == 0
