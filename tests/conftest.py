@@ -3,7 +3,10 @@ leans on the local zone instead of the campaign's fails here rather than in a bu
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -15,6 +18,15 @@ time.tzset()
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_bench(*args: str, timeout: int = 600) -> dict:
+    """Run a bench script (its path and options) from the repository's root: the last line it prints, as JSON."""
+    out = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 SPECS = ROOT / "campaign_specs"
 JINZHONG = SPECS / "jinzhong-2024-lookback.yaml"
 PG_ADMIN_URL = os.environ.get("DUBAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -1,22 +1,10 @@
 """A tiny run of the portal benchmark, so the script keeps working (the national run is not part of the suite)."""
 
-import json
-import subprocess
-import sys
-
-from tests.conftest import ROOT
+from tests.conftest import run_bench
 
 
 def test_the_portal_benchmark_runs_on_a_small_campaign():
-    out = subprocess.run(
-        [sys.executable, "bench/portal.py", "--units", "60", "--requests", "3"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report = run_bench("bench/portal.py", "--units", "60", "--requests", "3", timeout=300)
     assert report["units"] > 60 and report["assignments"] == 4 * report["units"]
     for state in ("ticked", "behind"):
         figures = report[state]

@@ -1,22 +1,10 @@
 """A tiny run of the national benchmark, so the script keeps working (the full run is not part of the suite)."""
 
-import json
-import subprocess
-import sys
-
-from tests.conftest import ROOT
+from tests.conftest import run_bench
 
 
 def test_the_benchmark_runs_end_to_end_on_a_small_campaign():
-    out = subprocess.run(
-        [sys.executable, "bench/national.py", "--units", "60", "--runs", "1", "--dispatch", "40", "--no-prefect"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report = run_bench("bench/national.py", "--units", "60", "--runs", "1", "--dispatch", "40", "--no-prefect")
     for backend in ("sqlite", "postgres"):
         figures = report[backend]
         units = figures["units"]
@@ -30,27 +18,19 @@ def test_the_benchmark_runs_end_to_end_on_a_small_campaign():
 
 def test_the_baseline_runs_against_a_real_prefect_server():
     """The task-per-unit baseline and duban's tick, both as flow runs on the benchmark's own Prefect server."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            "bench/national.py",
-            "--units",
-            "60",
-            "--runs",
-            "1",
-            "--dispatch",
-            "20",
-            "--no-postgres",
-            "--baseline",
-            "20,60",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    report = run_bench(
+        "bench/national.py",
+        "--units",
+        "60",
+        "--runs",
+        "1",
+        "--dispatch",
+        "20",
+        "--no-postgres",
+        "--baseline",
+        "20,60",
         timeout=900,
     )
-    assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["prefect_server_db"] == "sqlite"
     assert report["sqlite"]["idle_tick_prefect_ms"] > 0
     assert [row["units"] for row in report["baseline"]] == [20, 60]
@@ -69,15 +49,7 @@ def test_the_baseline_runs_against_a_real_prefect_server():
 
 def test_the_tick_timeline_shows_where_an_opening_spends_its_time():
     """bench/tick_timeline.py: the median opening's Prefect requests and duban's statements, in order."""
-    out = subprocess.run(
-        [sys.executable, "bench/tick_timeline.py", "--units", "30", "--runs", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report = run_bench("bench/tick_timeline.py", "--units", "30", "--runs", "1")
     assert report["units"] == 30 and len(report["runs_ms"]) == 1
     events = report["median_run"]
     names = [event["what"] for event in events]
@@ -91,44 +63,27 @@ def test_the_tick_timeline_shows_where_an_opening_spends_its_time():
 
 def test_the_loop_benchmark_runs_on_a_small_campaign():
     """bench/loop.py: the review page and the idle tick with 签收, on 60 townships and their counties."""
-    out = subprocess.run(
-        [sys.executable, "bench/loop.py", "--units", "60", "--requests", "2", "--repeats", "5"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report = run_bench("bench/loop.py", "--units", "60", "--requests", "2", "--repeats", "5")
     assert report["acknowledgements"] == report["units"] and report["in_review"] == 60
     assert report["review_page"]["median_ms"] > 0 and 0 < report["idle_tick"]["median_ms"] < 1000
 
 
 def test_the_enterprise_benchmark_runs_end_to_end_on_a_small_list():
     """bench/enterprises.py: import, plan, idle tick, opening, pages and dispatch over a small synthetic 名录."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            "bench/enterprises.py",
-            "--enterprises",
-            "3000",
-            "--townships",
-            "60",
-            "--dispatch",
-            "30",
-            "--idle-rounds",
-            "3",
-            "--requests",
-            "3",
-            "--no-postgres",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    report = run_bench(
+        "bench/enterprises.py",
+        "--enterprises",
+        "3000",
+        "--townships",
+        "60",
+        "--dispatch",
+        "30",
+        "--idle-rounds",
+        "3",
+        "--requests",
+        "3",
+        "--no-postgres",
     )
-    assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
     figures = report["sqlite"]
     assert figures["imported"] == 3000 and figures["attached"] > 0
     assert figures["units"] == figures["attached"] + figures["national_units"]  # the enterprises and the bodies
@@ -149,15 +104,7 @@ def test_the_enterprise_benchmark_runs_end_to_end_on_a_small_list():
 
 def test_the_opening_floor_benchmark_writes_what_each_variant_says():
     """bench/opening_floor.py: duban's opening and the leaner variants each open the stage for every unit."""
-    out = subprocess.run(
-        [sys.executable, "bench/opening_floor.py", "--enterprises", "300", "--townships", "60", "--rounds", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    report = json.loads(out.stdout.strip().splitlines()[-1])
+    report = run_bench("bench/opening_floor.py", "--enterprises", "300", "--townships", "60", "--rounds", "1")
     units = report["units"]
     assert units > 60
     assert report["duban"]["messages"] == report["duban"]["assignments"] == units
