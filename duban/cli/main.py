@@ -179,9 +179,15 @@ def _note_pinned_lists(loaded: LoadedSpec, what: str = "plan") -> None:
 
 
 @app.command()
-def tick(spec: SpecArg, as_of: AsOf = None) -> None:
+def tick(
+    spec: SpecArg,
+    as_of: AsOf = None,
+    catch_up: Annotated[
+        bool, typer.Option("--catch-up", help="on the real clock, apply events that have waited more than 7 days")
+    ] = False,
+) -> None:
     """Run one tick of the campaign through Prefect (plans it into the database on first use)."""
-    from duban.services.lifecycle import check_ref, check_tick_instant
+    from duban.services.lifecycle import check_catch_up, check_ref, check_tick_instant
 
     settings = get_settings()
     moment = _when(as_of, settings.timezone, option="--as-of")
@@ -189,6 +195,8 @@ def tick(spec: SpecArg, as_of: AsOf = None) -> None:
         check_ref(_engine(), str(spec), calendar_file=settings.calendar_file)  # before Prefect starts
         if as_of is not None:
             check_tick_instant(_engine(), str(spec), moment, settings.timezone)
+        elif not catch_up:
+            check_catch_up(_engine(), str(spec), moment, settings.timezone)
     except DubanError as exc:
         _fail(exc)
     from flows.campaign_tick import campaign_tick

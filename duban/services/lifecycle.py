@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,6 +78,30 @@ def check_status_instant(engine: Engine, ref: str, as_of: datetime, tz: str) -> 
         "a status at {at} would show what units have done since; ask at "
         "{last} or later (`duban simulate --to` previews a campaign at any instant)",
     )
+
+
+CATCH_UP_DAYS = 7  # events waiting longer than this make a tick on the real clock ask for --catch-up
+
+
+def check_catch_up(engine: Engine, ref: str, now: datetime, tz: str) -> None:
+    """A tick on the real clock (no --as-of) of a campaign whose events have waited more than CATCH_UP_DAYS:
+    refused, saying what it would send. Ticking a 2024 campaign in 2026 sent 逾期, 催办 and 签收提醒 908 days
+    late, and 签收提醒 for openings whose own message was dropped as stale."""
+    from duban.instants import fmt
+    from duban.services.tick import next_instant
+    from duban.views.campaigns import load_campaign
+
+    campaign_id = planned_campaign_id(engine, ref)
+    if campaign_id is None:
+        return  # planned by this tick: its first tick applies whatever the plan has passed
+    earliest = next_instant(engine, campaign_id, load_campaign(engine, campaign_id, units=False).stage_ids())
+    if earliest is not None and now - earliest > timedelta(days=CATCH_UP_DAYS):
+        days = (now - earliest).days
+        raise StoreError(
+            f"campaign {campaign_id!r} has events waiting since {fmt(earliest, tz)} ({days} days ago): a tick now "
+            "applies them all at once and sends their 逾期, 催办 and 签收提醒 today; replay them at their instants "
+            "with --as-of, or pass --catch-up to send them now"
+        )
 
 
 def _not_before_record(engine: Engine, ref: str, as_of: datetime, tz: str, why: str) -> None:

@@ -402,6 +402,29 @@ def test_a_tick_earlier_than_the_record_runs_is_refused_before_prefect_starts():
     assert behind_ask.exit_code == 1 and "already runs to 2024-06-14 周五 11:00" in behind_ask.output, behind_ask.output
 
 
+def test_a_tick_on_the_real_clock_of_events_long_waiting_asks_for_catch_up():
+    """`duban tick SPEC` (no --as-of) of the 2024 campaign in 2026 sent 逾期, 催办 and 签收提醒 908 days late."""
+    from sqlalchemy import func, select
+
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+    from duban.store.tables import OutboxMessage
+    from tests.integration.helpers import at, plan_jinzhong, tick
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-14 09:00"))
+    with engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
+    now = _run("tick", JINZHONG)
+    assert now.exit_code == 1, now.output
+    said = " ".join(now.output.split())
+    assert "campaign 'jinzhong-2024-lookback' has events waiting since 2024-06-" in said, said
+    assert "days ago): a tick now applies them all at once" in said and "--catch-up" in said
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == before
+
+
 def test_a_status_earlier_than_the_record_runs_is_refused_not_shown_with_later_states():
     """`status --as-of 2023-12-30` of a record ticked to 6/12 showed red units and hand-ins of later days as 已报."""
     from duban.settings import get_settings
