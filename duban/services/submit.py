@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -211,13 +211,29 @@ def record_submission(
     at = utc(at)
     with unit_of_work(engine) as conn:
         row = owed_assignment(conn, campaign_id, unit_code, item_id, instance)
-        if at < utc(row.open_at):  # `submit --at` of 1999 was 按时 for an item opened in 2024
-            opens, asked = fmt_at(row.open_at, campaign.tz), fmt_at(at, campaign.tz)
-            raise SubmissionError(
-                f"item {item_id!r} of unit {unit_code} opens at {opens}: a hand-in at {asked} comes before it",
-                cn=f"这一事项{fmt_cn(row.open_at, campaign.tz)}开始报送，此前不能报送",
-            )
+        _possible(row, at, campaign.tz, "a hand-in", item_id, unit_code)
         return _record(conn, campaign_id, row, at, stored, values, actor, review=item.review is not None)
+
+
+AHEAD = timedelta(minutes=5)  # a clock this far ahead of the server's is not yet "the future"
+
+
+def _possible(row, at: datetime, tz: str, what: str, item_id: str, unit_code: str, *, early: bool = False) -> None:
+    """A hand-in dated before its item opens, or a hand-in or 免报 dated after now, is refused: `submit --at
+    1999-01-01` was 按时 for an item opened in 2024, and one dated 2030 made every status and tick before 2030
+    "earlier than the record". `early`: allowed before the item opens (a 免报 decided ahead)."""
+    if not early and at < utc(row.open_at):
+        opens, asked = fmt_at(row.open_at, tz), fmt_at(at, tz)
+        raise SubmissionError(
+            f"item {item_id!r} of unit {unit_code} opens at {opens}: {what} at {asked} comes before it",
+            cn=f"这一事项{fmt_cn(row.open_at, tz)}开始报送，此前不能报送",
+        )
+    now = datetime.now(timezone.utc)
+    if at > now + AHEAD:
+        raise SubmissionError(
+            f"{what} at {fmt_at(at, tz)} is in the future (it is {fmt_at(now, tz)} now): give the instant it happened",
+            cn="报送时间不能晚于现在",
+        )
 
 
 def owed_assignment(conn: Connection, campaign_id: str, unit_code: str, item_id: str, instance: str | None):
@@ -260,8 +276,10 @@ def record_excuse(
     """免报: the unit no longer owes the item (the reason is kept in the audit trail)."""
     reason = bounded(reason, option="--reason", field="免报理由") or ""
     at = utc(at)
+    tz = load_campaign(engine, campaign_id, units=False).tz
     with unit_of_work(engine) as conn:
         row = owed_assignment(conn, campaign_id, unit_code, item_id, None)
+        _possible(row, at, tz, "a 免报", item_id, unit_code, early=True)
         return record_excused(conn, campaign_id, row.id, row.state, at, actor=actor, reason=reason)
 
 

@@ -145,6 +145,12 @@ def test_a_hand_in_before_its_item_opens_is_refused(tmp_path):
     said = " ".join(early.output.split())
     assert "opens at 2024-05-10 周五 08:30: a hand-in at 1999-01-01 周五 10:00 comes before it" in said, said
     assert "按时" not in early.output
+    future = _run(*args, "2099-06-01 10:00")  # dated 2030, it made every status before 2030 "earlier than the record"
+    said = " ".join(future.output.split())
+    assert future.exit_code == 1 and "a hand-in at 2099-06-01 周一 10:00 is in the future" in said, said
+    excused = ["excuse", JINZHONG, "--unit", "140724100", "--item", "self_report", "--reason", "合并", "--at"]
+    assert "is in the future" in " ".join(_run(*excused, "2099-06-01 10:00").output.split())
+    assert _run("status", JINZHONG, "--as-of", "2024-05-11 09:00").exit_code == 0  # nothing was recorded
     assert _run(*args, "2024-05-10 08:30").exit_code == 0  # at the opening itself
 
 
