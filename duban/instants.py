@@ -82,6 +82,8 @@ def parse_instant(text: str, tz: str, *, end_of_day: bool = False) -> DateTime:
         return parse_instant(midnight.group(1), tz, end_of_day=True)
     try:
         parsed = pendulum.parse(raw.replace(" ", "T", 1), tz=zone(tz), strict=False)
+        if isinstance(parsed, DateTime):
+            parsed.utcoffset()  # an offset of a day or more (+25:00) fails here, not later in Python's words
     except Exception as exc:
         raise ValueError(
             f"{text!r} is not a date or time (write 2024-06-30, 2024-06-30 17:00 or 2024-06-30T17:00+08:00)"

@@ -6,6 +6,7 @@ never Rich markup.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timezone
 from typing import Annotated, Optional
 
@@ -83,7 +84,7 @@ def show(
     """One message: its text as staff read it, its key, and every post with what the channel answered."""
     tz = get_settings().timezone
     try:
-        plain = outbox.as_number(message)
+        plain = unicodedata.normalize("NFKC", message).strip()  # an id as typed: -1 is not id 1
         if plain.isascii() and plain.isdigit() and len(plain) < 12:
             detail = outbox.show(_engine(), int(plain))
         else:

@@ -322,6 +322,8 @@ def test_a_mistyped_instant_names_the_option_it_was_typed_in():
             "--until: '2024-02-30'"
         ),
         "tick {spec} --as-of 2024-06-31": "--as-of: '2024-06-31'",
+        # an offset of a day or more read "offset must be a timedelta strictly between -timedelta(hours=24) …"
+        "status {spec} --as-of 2024-07-02T09:00+25:00": "--as-of: '2024-07-02T09:00+25:00' is not a date or time",
     }
     within = "review {spec} --unit 140724 --item x --return --reason r --within abc --at '2024-06-06 10:00'"
     cases[within] = "--within: 'abc' is neither a duration (write 3 working days"

@@ -610,6 +610,8 @@ def test_an_operator_finds_a_message_by_the_number_staff_quote(engine, monkeypat
     wrong = runner.invoke(app, ["outbox", "show", "编号 5bd1e995"])  # eight of its twelve characters
     assert wrong.exit_code != 0 and "neither an outbox id nor a 编号" in wrong.output
     assert runner.invoke(app, ["outbox", "show", str(single.id)]).output.startswith(f"#{single.id} ")
+    negative = runner.invoke(app, ["outbox", "show", "--", f"-{single.id}"])  # showed message #id
+    assert negative.exit_code != 0 and "neither an outbox id nor a 编号" in negative.output
 
 
 def test_outbox_counts_and_ids_out_of_range_are_told_not_a_traceback(sqlite_engine, monkeypatch):
