@@ -25,6 +25,7 @@ from duban.instants import fmt as fmt_at, fmt_cn, utc
 from duban.services.written import bounded
 from duban.spec.models import Item, Metric
 from duban.store.assignments import owed_rows, record_excused, record_handed_in
+from duban.store.campaigns import campaign_timezone
 from duban.store.db import unit_of_work
 from duban.store.errors import DatabaseError as DatabaseError  # re-exported: the portal catches it at a receipt
 from duban.views.campaigns import load_campaign
@@ -276,10 +277,9 @@ def record_excuse(
     """免报: the unit no longer owes the item (the reason is kept in the audit trail)."""
     reason = bounded(reason, option="--reason", field="免报理由") or ""
     at = utc(at)
-    tz = load_campaign(engine, campaign_id, units=False).tz
     with unit_of_work(engine) as conn:
         row = owed_assignment(conn, campaign_id, unit_code, item_id, None)
-        _possible(row, at, tz, "a 免报", item_id, unit_code, early=True)
+        _possible(row, at, campaign_timezone(conn, campaign_id), "a 免报", item_id, unit_code, early=True)
         return record_excused(conn, campaign_id, row.id, row.state, at, actor=actor, reason=reason)
 
 
