@@ -42,7 +42,8 @@ def outcomes_task(campaign_id: str, as_of: datetime) -> int:
 
 @task(name="tick-stage", task_run_name="{stage_id}", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
 def tick_stage_task(campaign_id: str, stage_id: str, as_of: datetime) -> dict:
-    """Apply the stage's due transitions and write their intents (one transaction; safe to retry)."""
+    """Apply the stage's due transitions and write their intents, and the messages of a one-item opening, held for
+    the compose (one transaction; safe to retry)."""
     result = tick_stage(_engine(), campaign_id, stage_id, as_of)
     return {
         "stage": stage_id,
@@ -55,7 +56,7 @@ def tick_stage_task(campaign_id: str, stage_id: str, as_of: datetime) -> dict:
 
 @task(name="compose-messages", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
 def compose_task(campaign_id: str, as_of: datetime) -> int:
-    """One outbox message per recipient for this tick's intents."""
+    """One outbox message per recipient for this tick's intents; the messages the stages' ticks wrote let go."""
     return compose_messages(_engine(), campaign_id, as_of, quiet=get_settings().quiet())
 
 

@@ -19,8 +19,10 @@ from duban.store.campaigns import campaign_timezone
 from duban.store.codec import SQLITE_BY_CASE, Codec
 from duban.store.composing import (
     any_pending,
+    drafted_ranges,
     pending_at_least,
     pending_rows,
+    release_drafts,
     take_turn,
     write_messages,
     write_singles,
@@ -64,7 +66,14 @@ def compose_messages(
     writers: int | None = None,
     spread_from: int = SPREAD_FROM,
 ) -> int:
-    """Turn pending intents into messages; returns how many messages were written.
+    """Turn pending intents into messages, and let the messages the tick drafted go; returns how many messages
+    were written or let go.
+
+    A stage opening's tick writes most units' messages itself (a case of one item: one message per unit, its
+    intent linked; duban.store.tables.DraftRange), held from the dispatcher until this compose: a unit told of
+    more in the same tick (another stage, an escalation) has its draft taken back and all its items in one
+    message, as if the tick had written intents only. A compose for some `recipients` (a receipt) leaves the
+    drafts to the tick's own compose.
 
     A message that is not urgent and is composed in quiet hours waits for their end (`quiet`, by default the
     settings' DUBAN_QUIET_HOURS and DUBAN_URGENT_KINDS); the dispatcher applies the same policy again at the send.
@@ -85,14 +94,17 @@ def compose_messages(
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
         take_turn(codec, campaign_id)
-        if not any_pending(codec, campaign_id):  # an idle tick
-            return 0
+        ranges = drafted_ranges(codec, campaign_id) if recipients is None else []
+        released, taken_back = release_drafts(codec, campaign_id, ranges) if ranges else (0, 0)
+        if not any_pending(codec, campaign_id):  # an idle tick, or every unit's items drafted by the tick
+            return released
         make_room(codec)
         tz = campaign_timezone(conn, campaign_id)
-        written = 0
+        written = released
         if recipients is None and (SQLITE_BY_CASE or not codec.sqlite):
             deferred = policy.end_after(as_of, tz)
-            shares = 1 if codec.sqlite else (writers or get_settings().writers)
+            # intents taken back from drafts are pending in this transaction only: the shares would not see them
+            shares = 1 if codec.sqlite or taken_back else (writers or get_settings().writers)
             if shares > 1 and pending_at_least(codec, campaign_id, spread_from):
                 written = _write_spread(engine, codec, campaign_id, as_of, deferred, policy.urgent, shares)
             else:

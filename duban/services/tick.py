@@ -7,15 +7,19 @@ Ticking the same instant twice changes nothing; a tick after a gap applies the m
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from duban.domain.message_keys import campaign_tag
+from duban.domain.quiet import QuietHours
 from duban.domain.standing import instants, tick_outcome
 from duban.domain.state import Progress, Schedule, State
 from duban.instants import utc
-from duban.settings import get_settings
+from duban.settings import get_settings, quiet_policy
+from duban.store.campaigns import campaign_timezone
 from duban.store.codec import SQLITE_BY_CASE, Codec
 from duban.store.db import all_or_none_here, reading, unit_of_work
 from duban.store.tally import compact_tally
@@ -23,6 +27,7 @@ from duban.store.tick_sql import (
     INTENT_COLUMNS,
     TRANSITION_COLUMNS,
     UPDATED,
+    Draft,
     Outcome,
     apply_case,
     case_key,
@@ -66,6 +71,8 @@ def tick_stage(
     actor: str = "tick",
     writers: int | None = None,
     spread_from: int = SPREAD_FROM,
+    quiet: QuietHours | None = None,
+    drafts: bool = True,
 ) -> StageTick:
     """Advance the stage's due assignments to `as_of`; each assignment's transitions and intents commit together.
 
@@ -80,6 +87,11 @@ def tick_stage(
     connection and a range of the case's ids, so the database server works on as many cores; this transaction
     holds the stage's turn until all have committed. A share that fails leaves its rows due: the retry (or the
     next tick) applies them, once, as after any interrupted tick.
+
+    A case of one item (a stage opening: one assignment per unit) has its units' messages written with their
+    intents, held from the dispatcher until the compose that follows (duban.store.tables.DraftRange); a message
+    of a kind that is not urgent, drafted in quiet hours (`quiet`, as compose_messages takes it), waits for
+    their end. `drafts` False: only intents, every message written by the compose.
     """
     as_of = utc(as_of)
     with unit_of_work(engine) as conn:
@@ -103,10 +115,13 @@ def tick_stage(
             if not outcome.transitions:
                 result.examined += case.count
                 continue
+            draft = _draft(codec, campaign_id, as_of, outcome, quiet) if drafts and case.one_item else None
             if shares > 1:
-                applied, intents, overdue = _apply_spread(engine, codec, key, due, case, outcome, actor, shares)
+                applied, intents, overdue = _apply_spread(engine, codec, key, due, case, outcome, actor, shares, draft)
             else:  # on SQLite the transaction holds the write lock since BEGIN: a single case is all the due rows
-                applied, intents, overdue = apply_case(codec, key, due, case, outcome, actor, alone=len(cases) == 1)
+                applied, intents, overdue = apply_case(
+                    codec, key, due, case, outcome, actor, alone=len(cases) == 1, draft=draft
+                )
             result.examined += applied
             for event, *_rest in outcome.transitions:
                 result.events[event] += applied
@@ -115,8 +130,32 @@ def tick_stage(
         return result
 
 
+def _draft(codec: Codec, campaign_id: str, as_of: datetime, outcome: Outcome, quiet: QuietHours | None) -> Draft | None:
+    """How the case's unit intents are written with their messages (None: the case tells the units nothing)."""
+    if outcome.unit_intent is None:
+        return None
+    policy = quiet_policy(quiet)
+    kind = outcome.unit_intent[0]
+    not_before = as_of if kind in policy.urgent else policy.end_after(as_of, campaign_timezone(codec.conn, campaign_id))
+    return Draft(
+        tag=campaign_tag(campaign_id),
+        as_of=codec.iso(as_of),
+        created=codec.instant(as_of),
+        not_before=codec.instant(not_before),
+        batch=uuid.uuid4().hex,
+    )
+
+
 def _apply_spread(
-    engine: Engine, codec: Codec, key: list, due: tuple, case: Any, outcome: Outcome, actor: str, shares: int
+    engine: Engine,
+    codec: Codec,
+    key: list,
+    due: tuple,
+    case: Any,
+    outcome: Outcome,
+    actor: str,
+    shares: int,
+    draft: Draft | None = None,
 ) -> tuple[int, int, list[tuple]]:
     """PostgreSQL: one case applied by `shares` transactions at once, each on its own connection and one range of
     the case's ids, committed together or not at all (duban.store.db.all_or_none; a share lost after the others
@@ -128,7 +167,7 @@ def _apply_spread(
             codec = Codec(conn)
             no_long_waits(codec)
             make_room(codec)
-            return apply_case(codec, key, due, case, outcome, actor, ids=ids)
+            return apply_case(codec, key, due, case, outcome, actor, ids=ids, draft=draft)
 
         return work
 

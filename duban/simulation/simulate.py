@@ -175,7 +175,7 @@ def domain_tick(
 
             release_stages(engine, campaign_id, as_of)
         for stage_id in stages:
-            tick_stage(engine, campaign_id, stage_id, as_of)
+            tick_stage(engine, campaign_id, stage_id, as_of, quiet=quiet)
         if rollups:
             feed_rollups(engine, campaign_id, as_of)
         if acks:

@@ -104,7 +104,7 @@ def write_singles(
     later = codec.instant(deferred)
     kinds = sorted(urgent) or [""]
     not_before = f"CASE WHEN i.kind IN ({', '.join('?' * len(kinds))}) THEN ? ELSE ? END"
-    payload = _payload(codec, "a" if codec.sqlite else "i")
+    payload = payload_sql(codec, "a" if codec.sqlite else "i")
     columns = ", ".join(("id", *OUTBOX_COLUMNS))
     head = [campaign_id]
     values = [codec.iso(as_of), now, *kinds, now, later]
@@ -163,7 +163,7 @@ def _share(share: tuple[int, int] | None) -> str:
     return f" AND (hashtext(i.recipient) & 2147483647) % {n} = {k}"
 
 
-def _payload(codec: Codec, unit: str) -> str:
+def payload_sql(codec: Codec, unit: str) -> str:
     """The JSON payload of a one-intent message as the database builds it, the intent as `i` and its assignment's
     fields as `unit` (the same keys and formats as services.compose gives a message it builds itself)."""
     iso = _SQLITE_ISO if codec.sqlite else _PG_ISO
@@ -176,6 +176,43 @@ def _payload(codec: Codec, unit: str) -> str:
         f"{array}({obj}('kind', i.kind, 'step', i.step, 'item_id', {unit}.item_id, 'instance', {unit}.instance, "
         f"'unit', {unit}.unit_code, 'due_at', {due_at}, 'event_at', {event_at})))"
     )
+
+
+def drafted_ranges(codec: Codec, campaign_id: str) -> list[Any]:
+    """The ranges of messages the campaign's ticks drafted and no compose has let go yet (duban.store.tables.
+    DraftRange): (id, first_id, last_id, messages, batch); PostgreSQL locks them."""
+    sql = "SELECT id, first_id, last_id, messages, batch FROM draft_range WHERE campaign_id = ?"
+    return codec.select(sql + ("" if codec.sqlite else " ORDER BY id FOR UPDATE"), (campaign_id,))
+
+
+def release_drafts(codec: Codec, campaign_id: str, ranges: Sequence[Any]) -> tuple[int, int]:
+    """Let the drafted messages in `ranges` go to the dispatcher, except those whose recipient is told of more
+    in this tick (two drafts, or a draft and a pending intent): their intents are pending again, for the compose
+    to put in one message with the rest, and the drafts are deleted. (How many drafts go as they are, how many
+    were taken back.)"""
+    within = " OR ".join(["o.id BETWEEN ? AND ?"] * len(ranges))
+    bounds = [bound for r in ranges for bound in (r[1], r[2])]
+    drafts = f"FROM outbox AS o WHERE o.campaign_id = ? AND ({within})"
+    shared: list[tuple[str, list]] = []  # (condition on a draft's recipient, its parameters)
+    if len({r[4] for r in ranges}) > 1:  # several cases drafted: a unit may have a message in two of them
+        grouped = f"o.recipient IN (SELECT o.recipient {drafts} GROUP BY o.recipient HAVING COUNT(*) > 1)"
+        shared.append((grouped, [campaign_id, *bounds]))
+    if any_pending(codec, campaign_id):  # a unit with a draft may have an escalation, a receipt … waiting too
+        waiting = "o.recipient IN (SELECT recipient FROM intent WHERE campaign_id = ? AND message_id IS NULL)"
+        shared.append((waiting, [campaign_id]))
+    merged: list[int] = []
+    if shared:
+        condition = " OR ".join(clause for clause, _params in shared)
+        params = [campaign_id, *bounds, *(p for _clause, more in shared for p in more)]
+        merged = [r[0] for r in codec.select(f"SELECT o.id {drafts} AND ({condition})", params)]
+    for chunk in range(0, len(merged), 500):
+        part = merged[chunk : chunk + 500]
+        marks = ", ".join("?" * len(part))
+        codec.execute(f"UPDATE intent SET message_id = NULL WHERE message_id IN ({marks})", part)
+        codec.execute(f"DELETE FROM outbox WHERE id IN ({marks})", part)
+    ids = [r[0] for r in ranges]
+    codec.execute(f"DELETE FROM draft_range WHERE id IN ({', '.join('?' * len(ids))})", ids)
+    return sum(r[3] for r in ranges) - len(merged), len(merged)
 
 
 def write_messages(codec: Codec, messages: Sequence[Sequence[Any]], links: Sequence[Sequence[int]]) -> int:

@@ -61,6 +61,11 @@ def claim_holders(conn: Connection, campaign_id: str | None = None) -> list[str]
     ]
 
 
+# A message a tick drafted waits for the compose that follows it (duban.store.tables.DraftRange): it may yet be
+# merged with the unit's other items of the tick. The ranges live only that long: the probe reads a few rows.
+_NOT_HELD = " AND NOT EXISTS (SELECT 1 FROM draft_range AS d WHERE outbox.id BETWEEN d.first_id AND d.last_id)"
+
+
 def claim_ready(
     conn: Connection,
     as_of: datetime,
@@ -85,7 +90,7 @@ def claim_ready(
     if gone:
         ready = f"({ready} OR (status = 'sending' AND claimed_by IN ({', '.join('?' * len(gone))})))"
         params += gone
-    sql = f"SELECT id FROM outbox WHERE {ready}{scope} ORDER BY not_before, id LIMIT ?"
+    sql = f"SELECT id FROM outbox WHERE {ready}{scope}{_NOT_HELD} ORDER BY not_before, id LIMIT ?"
     if is_postgres(conn):
         sql += " FOR UPDATE SKIP LOCKED"
     ids = [r[0] for r in codec.select(sql, [*params, *extra, limit])]

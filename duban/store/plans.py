@@ -25,6 +25,7 @@ from duban.store.tables import (
     CampaignRow,
     CampaignUnit,
     Delivery,
+    DraftRange,
     ExtensionRequest,
     Intent,
     OutboxMessage,
@@ -337,6 +338,7 @@ def _delete_campaign(conn: Connection, campaign_id: str) -> None:
 # Every table whose rows reference the campaign, directly or through its assignments, messages or submissions, is
 # here (tests/integration/test_reset.py checks it against the schema); the audit log and revoked links outlive it.
 CAMPAIGN_RECORD = (
+    DraftRange,
     Intent,
     OutboxMessage,
     TransitionRow,

@@ -239,6 +239,28 @@ class OutboxMessage(SQLModel, table=True):
     )  # posts of the current part that got no answer (it may have arrived): at most 2
 
 
+class DraftRange(SQLModel, table=True):
+    """Messages a tick wrote itself, held from the dispatcher until the campaign's next compose (ids first–last).
+
+    A stage opening gives most units one item: the tick writes each such unit's message with its intent (no
+    second pass to pick and link them). A unit may still be told of other things in the same tick (another stage
+    opening at the same instant, an escalation); the compose that follows the tick merges those into one message
+    and then deletes the range, which lets the dispatcher take the rest. Each transaction that drafts writes its
+    own row, in the same commit as its messages, so a compose sees a range only with all its messages.
+    """
+
+    __tablename__ = "draft_range"
+    __table_args__ = (Index("ix_draft_range_campaign", "campaign_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: str = Field(foreign_key="campaign.id", max_length=80)
+    first_id: int  # outbox ids, both included; only drafts lie between them on SQLite, on PostgreSQL mostly
+    last_id: int
+    messages: int  # how many messages were drafted in the range
+    # one case of one tick: its ranges (the shares of a spread tick) name each unit at most once between them
+    batch: str = Field(max_length=40)
+
+
 class Delivery(SQLModel, table=True):
     """One attempt to deliver a message over one channel, with what the channel answered."""
 

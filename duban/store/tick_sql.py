@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from duban.domain.message_keys import SINGLE
 from duban.domain.standing import TickOutcome
 from duban.store.codec import Codec
+from duban.store.composing import OUTBOX_COLUMNS, payload_sql
 
 TRANSITION_COLUMNS = (
     "campaign_id",
@@ -45,6 +47,18 @@ class Outcome:
     escalation: tuple | None  # (step, event_at) of the escalation to announce to the step's targets
     count: int = 0
     overdue: bool = False  # the assignment slipped past its due in this tick
+
+
+@dataclass
+class Draft:
+    """The tick writes a case's unit intents with their messages (duban.store.tables.DraftRange): what they
+    need besides the rows, in the driver's terms."""
+
+    tag: str  # the campaign's part of a one-intent key (duban.domain.message_keys.campaign_tag)
+    as_of: str  # the payload's as_of (Codec.iso)
+    created: Any  # the messages' created_at (Codec.instant)
+    not_before: Any  # the tick's instant, or the end of quiet hours for a kind that is not urgent
+    batch: str  # names the case's ranges (one per share of a spread tick)
 
 
 def encode(codec: Codec, outcome: TickOutcome) -> Outcome:
@@ -143,13 +157,18 @@ def case_key(codec: Codec) -> list[tuple[str, str]]:
     ]
 
 
+_ONE_ITEM = (  # every row of the case is one item (and instance): each of its units is in it once
+    "CASE WHEN MIN(a.item_id) = MAX(a.item_id) AND MIN(a.instance) = MAX(a.instance) THEN 1 ELSE 0 END AS one_item"
+)
+
+
 def select_cases(codec: Codec, key: list[tuple[str, str]], due: tuple) -> list[Any]:
-    """The stage's due cases with their row counts and first and last ids, earliest first (an index range scan,
-    then a grouping)."""
+    """The stage's due cases with their row counts, first and last ids and whether all are of one item, earliest
+    first (an index range scan, then a grouping)."""
     columns = ", ".join(f"{expr} AS {name}" for name, expr in key)
     grouped = ", ".join(expr for _name, expr in key)
     return codec.select(
-        f"SELECT {columns}, COUNT(*) AS count, MIN(a.id) AS first_id, MAX(a.id) AS last_id "
+        f"SELECT {columns}, COUNT(*) AS count, MIN(a.id) AS first_id, MAX(a.id) AS last_id, {_ONE_ITEM} "
         f"FROM assignment AS a WHERE {_DUE} "
         f"GROUP BY {grouped} ORDER BY MIN(a.next_event_at), MIN(a.id)",
         due,
@@ -166,12 +185,14 @@ def apply_case(
     *,
     alone: bool = False,
     ids: tuple[int, int] | None = None,
+    draft: Draft | None = None,
 ) -> tuple[int, int, list[tuple]]:
     """Apply one case's outcome to its rows: (rows changed, intents written, (unit, item, instance) that slipped).
 
     `alone`: the case is every due row of the stage and no other transaction can change them before this one
     ends (SQLite's write lock), so the due range alone names its rows and no row's key is worked out again.
     `ids`: only the case's rows with an id in this range (first, last), a share of a spread tick.
+    `draft`: each row's unit intent is written with its message, held until the compose (a case of one item).
     """
     if alone and codec.sqlite:
         where, params = _DUE, list(due)
@@ -182,17 +203,77 @@ def apply_case(
     if ids is not None:
         where += " AND a.id BETWEEN ? AND ?"
         params += list(ids)
-    apply = _apply_sqlite if codec.sqlite else _apply_postgres
-    return apply(codec, due[0], due[2], where, params, outcome, actor)
+    if codec.sqlite:
+        span = ids or (case.first_id, case.last_id)
+        return _apply_sqlite(codec, due[0], due[2], where, params, outcome, actor, draft, span)
+    return _apply_postgres(codec, due[0], due[2], where, params, outcome, actor, draft)
 
 
-def _apply_sqlite(codec: Codec, campaign_id: str, now, where: str, params: list, outcome: Outcome, actor: str):
+_OUTBOX = f"INSERT INTO outbox ({', '.join(('id', *OUTBOX_COLUMNS))})"
+_RANGE = "INSERT INTO draft_range (campaign_id, first_id, last_id, messages, batch)"
+_DRAFTED_INTENTS = f"INSERT INTO intent (id, {', '.join(INTENT_COLUMNS)}, message_id)"
+
+
+def _draft_sqlite(
+    codec: Codec, campaign_id: str, now, where: str, params: list, unit_intent: tuple, draft: Draft, span: tuple
+) -> int:
+    """The case's unit intents and their messages, numbered in the rows' order past each table's last id
+    (SQLite's write lock: nobody writes between), and the range the messages take: how many."""
+    (mtop,), (itop,) = (codec.select(f"SELECT COALESCE(MAX(id), 0) FROM {t}", ())[0] for t in ("outbox", "intent"))
+    rows = (
+        "SELECT a.id AS aid, a.id - ? AS n, a.unit_code AS recipient, ? AS kind, ? AS step, "
+        "? AS event_at, a.item_id AS item_id, a.instance AS instance, a.unit_code AS unit_code, a.due_at AS due_at "
+        f"FROM assignment AS a WHERE {where}"
+    )
+    key = f"'{SINGLE}' || ? || printf('%012x', ? + i.n)"
+    count: int = codec.execute(
+        f"{_OUTBOX} SELECT ? + i.n, ?, i.recipient, i.kind, {key}, {payload_sql(codec, 'i')}, ?, ?, 'pending', 0 "
+        f"FROM ({rows}) AS i",
+        [
+            mtop,
+            campaign_id,
+            draft.tag,
+            itop,
+            draft.as_of,
+            draft.created,
+            draft.not_before,
+            span[0] - 1,
+            *unit_intent,
+            *params,
+        ],
+    ).rowcount
+    if count:
+        codec.execute(
+            f"{_DRAFTED_INTENTS} SELECT ? + a.id - ?, ?, a.id, a.unit_code, ?, ?, ?, ?, "
+            f"? + a.id - ? FROM assignment AS a WHERE {where}",
+            [itop, span[0] - 1, campaign_id, *unit_intent, now, mtop, span[0] - 1, *params],
+        )
+        codec.execute(
+            f"{_RANGE} VALUES (?, ?, ?, ?, ?)",
+            [campaign_id, mtop + 1, mtop + span[1] - span[0] + 1, count, draft.batch],
+        )
+    return count
+
+
+def _apply_sqlite(
+    codec: Codec,
+    campaign_id: str,
+    now,
+    where: str,
+    params: list,
+    outcome: Outcome,
+    actor: str,
+    draft: Draft | None,
+    span: tuple[int, int],
+):
     rows = f"FROM assignment AS a WHERE {where} ORDER BY a.id"
     for part in outcome.transitions:
         sql = f"{_TRANSITIONS} SELECT ?, a.id, ?, ?, ?, ?, ?, ?, ? {rows}"
         codec.execute(sql, [campaign_id, *part, now, actor, *params])
     intents = 0
-    if outcome.unit_intent:
+    if outcome.unit_intent and draft is not None:
+        intents += _draft_sqlite(codec, campaign_id, now, where, params, outcome.unit_intent, draft, span)
+    elif outcome.unit_intent:
         sql = f"{_INTENTS} SELECT ?, a.id, a.unit_code, ?, ?, ?, ? {rows}"
         intents += codec.execute(sql, [campaign_id, *outcome.unit_intent, now, *params]).rowcount
     if outcome.escalation:
@@ -210,14 +291,16 @@ def _apply_sqlite(codec: Codec, campaign_id: str, now, where: str, params: list,
     return applied, intents, overdue
 
 
-def _apply_postgres(codec: Codec, campaign_id: str, now, where: str, params: list, outcome: Outcome, actor: str):
+def _apply_postgres(
+    codec: Codec, campaign_id: str, now, where: str, params: list, outcome: Outcome, actor: str, draft: Draft | None
+):
     """One statement: the UPDATE changes the rows it could lock, and the INSERTs take exactly the rows it changed."""
     # The rows are locked by the inner SELECT and skipped when another transaction holds them (a unit submitting,
     # an amendment): the tick never waits on a row, so it can never deadlock with them; skipped rows stay due
     # for the next tick, as in the row-by-row path.
     ctes = [
         f"moved AS (UPDATE assignment SET {_SET} WHERE id IN (SELECT a.id FROM assignment AS a WHERE {where} "
-        "FOR UPDATE SKIP LOCKED) RETURNING id, unit_code, item_id, instance, escalations)"
+        "FOR UPDATE SKIP LOCKED) RETURNING id, unit_code, item_id, instance, due_at, escalations)"
     ]
     values = [*outcome.update, now, *params]
     if outcome.transitions:  # one INSERT, each assignment's transitions in event order (ids as on SQLite)
@@ -230,7 +313,24 @@ def _apply_postgres(codec: Codec, campaign_id: str, now, where: str, params: lis
         values += [campaign_id, now, actor]
         values += [value for n, part in enumerate(outcome.transitions) for value in (n, *part)]
     counts = []
-    if outcome.unit_intent:
+    if outcome.unit_intent and draft is not None:  # the unit intents written with their messages, held (DraftRange)
+        key = f"'{SINGLE}' || ? || lpad(to_hex(i.iid::bigint), 12, '0')"  # intent ids are 32-bit here: never cut
+        ctes += [
+            "drafted AS MATERIALIZED (SELECT m.id AS aid, nextval(pg_get_serial_sequence('outbox', 'id')) AS mid, "
+            "nextval(pg_get_serial_sequence('intent', 'id')) AS iid, m.unit_code AS recipient, ?::text AS kind, "
+            "?::integer AS step, ?::timestamptz AS event_at, m.item_id, m.instance, m.unit_code, m.due_at "
+            "FROM moved AS m ORDER BY m.id)",  # ids drawn in the rows' order (PostgreSQL: after the sort)
+            f"drafts AS ({_OUTBOX} SELECT i.mid, ?, i.recipient, i.kind, {key}, {payload_sql(codec, 'i')}, "
+            "?::timestamptz, ?::timestamptz, 'pending', 0 FROM drafted AS i ORDER BY i.aid RETURNING 1)",
+            f"unit_intents AS ({_DRAFTED_INTENTS} SELECT iid, ?, aid, recipient, kind, step, event_at, "
+            "?::timestamptz, mid FROM drafted ORDER BY aid RETURNING 1)",
+            f"ranged AS ({_RANGE} SELECT ?, min(mid), max(mid), count(*), ? FROM drafted HAVING count(*) > 0 "
+            "RETURNING 1)",
+        ]
+        values += [*outcome.unit_intent, campaign_id, draft.tag, draft.as_of, draft.created, draft.not_before]
+        values += [campaign_id, now, campaign_id, draft.batch]
+        counts.append("(SELECT count(*) FROM unit_intents)")
+    elif outcome.unit_intent:
         ctes.append(
             f"unit_intents AS ({_INTENTS} SELECT ?, id, unit_code, ?, ?, ?::timestamptz, ?::timestamptz "
             "FROM moved ORDER BY id RETURNING 1)"

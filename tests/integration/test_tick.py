@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 
 from duban.domain.state import State
 from duban.services.tick import tick_stage
-from duban.store.tables import Assignment, Intent, OutboxMessage, TransitionRow
+from duban.store.tables import Assignment, DraftRange, Intent, OutboxMessage, TransitionRow
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick, transitions
 
 
@@ -131,12 +131,96 @@ def test_a_spread_opening_whose_one_share_fails_leaves_nothing_and_its_retry_rep
             assert conn.execute(select(func.count()).select_from(TransitionRow)).scalar() == 0
             assert conn.execute(select(func.count()).select_from(Intent)).scalar() == 0
             assert conn.execute(select(func.count()).where(Assignment.state != State.pending.value)).scalar() == 0
+            # the messages the shares drafted went with them
+            assert conn.execute(select(func.count()).select_from(OutboxMessage)).scalar() == 0
+            assert conn.execute(select(func.count()).select_from(DraftRange)).scalar() == 0
     finally:
         with pg_engine.begin() as conn:
             conn.exec_driver_sql("DROP TRIGGER refuse_second_range ON intent")
             conn.exec_driver_sql("DROP FUNCTION refuse_second_range()")
     retried = tick_stage(pg_engine, CAMPAIGN, "self_assessment", opening, writers=2, spread_from=1)
     assert retried.events["opened"] == len(ids) and retried.intents == len(ids)
+
+
+TWO_STAGES = """\
+id: xiyang-2024-two-openings
+title: 统计执法自查与台账整理
+issuer: 昔阳县统计局
+issued_on: 2024-05-06
+registry: {divisions: ["140724"]}
+groups:
+  townships: {level: township}
+stages:
+  - id: self_check
+    name: 自查阶段
+    window: {start: 2024-05-13, end: 2024-05-24}
+    items:
+      - {id: self_report, name: 自查报告, units: townships}
+  - id: ledgers
+    name: 台账整理
+    window: {start: 2024-05-13, end: 2024-05-31}
+    items:
+      - {id: ledger_list, name: 台账清单, units: townships}
+"""
+
+
+def _counts(engine) -> tuple[int, int, int, int]:
+    """(messages, draft ranges, intents, intents in no message)."""
+    with engine.connect() as conn:
+        return (
+            conn.execute(select(func.count()).select_from(OutboxMessage)).scalar_one(),
+            conn.execute(select(func.count()).select_from(DraftRange)).scalar_one(),
+            conn.execute(select(func.count()).select_from(Intent)).scalar_one(),
+            conn.execute(select(func.count()).where(Intent.message_id.is_(None))).scalar_one(),
+        )
+
+
+def _claim(engine, as_of) -> list:
+    from duban.store.dispatching import claim_ready
+
+    with engine.begin() as conn:
+        return claim_ready(conn, as_of, waiting=("pending",), gone=(), worker="dispatcher-1", limit=100)
+
+
+def test_the_messages_a_tick_writes_wait_for_its_compose_and_none_is_lost(engine):
+    """An opening of one item writes each township's message at the tick, its intent linked; a dispatcher that
+    polls between the tick and its compose takes none of them (the township may yet be told more in the same
+    tick); the worker dies before composing, and the next tick's compose lets every one of them go, once."""
+    from duban.services.compose import compose_messages
+    from duban.services.lifecycle import ensure_planned
+    from tests.conftest import ROOT
+
+    xiyang = ensure_planned(engine, ROOT / "tests" / "specs" / "xiyang-2024-outcomes.yaml", now=at("2024-05-06 12:00"))
+    opening = at("2024-05-13 08:30")
+    assert tick_stage(engine, xiyang.campaign_id, "self_check", opening).intents == 10
+    assert _counts(engine) == (10, 1, 10, 0)  # ten messages, held as one range; every intent in its message
+    assert _claim(engine, at("2024-05-14 12:00")) == []
+    assert compose_messages(engine, xiyang.campaign_id, at("2024-05-13 08:40")) == 10  # the next tick's compose
+    assert _counts(engine) == (10, 0, 10, 0)
+    claimed = _claim(engine, at("2024-05-14 12:00"))
+    assert len(claimed) == 10 and len({c.recipient for c in claimed}) == 10
+    assert compose_messages(engine, xiyang.campaign_id, at("2024-05-13 08:50")) == 0
+
+
+def test_a_unit_opened_in_two_stages_at_once_gets_one_message(engine, tmp_path):
+    """Two stages of one item each open at the same instant: each stage's tick writes a message per township, and
+    the compose takes both back and tells each township of its two items in one message (no second message)."""
+    from duban.services.compose import compose_messages
+    from duban.services.lifecycle import ensure_planned
+
+    spec = tmp_path / "two-openings.yaml"
+    spec.write_text(TWO_STAGES, encoding="utf-8")
+    campaign = ensure_planned(engine, spec, now=at("2024-05-06 12:00")).campaign_id
+    opening = at("2024-05-13 08:30")
+    assert tick_stage(engine, campaign, "self_check", opening).intents == 10
+    assert tick_stage(engine, campaign, "ledgers", opening).intents == 10
+    assert _counts(engine) == (20, 2, 20, 0)
+    assert compose_messages(engine, campaign, opening) == 10
+    assert _counts(engine) == (10, 0, 20, 0)
+    with engine.connect() as conn:
+        messages = conn.execute(select(OutboxMessage.recipient, OutboxMessage.payload)).all()
+    assert len({m.recipient for m in messages}) == 10
+    assert all({i["item_id"] for i in m.payload["items"]} == {"self_report", "ledger_list"} for m in messages)
 
 
 def _lose_the_waiting_share(engine, statement: str, lost: list) -> None:
@@ -209,7 +293,7 @@ def test_a_spread_compose_whose_one_share_fails_writes_no_message_and_its_retry_
         pg_engine, ROOT / "tests" / "specs" / "xiyang-2024-outcomes.yaml", now=at("2024-05-06 12:00")
     )
     opening = at("2024-05-13 08:30")
-    opened = tick_stage(pg_engine, xiyang.campaign_id, "self_check", opening)
+    opened = tick_stage(pg_engine, xiyang.campaign_id, "self_check", opening, drafts=False)  # compose writes all
     assert opened.intents == 10  # one per township
     with pg_engine.begin() as conn:
         conn.exec_driver_sql(
@@ -248,7 +332,7 @@ def test_a_compose_share_lost_while_it_waits_is_written_again_and_every_message_
     spec = ROOT / "tests" / "specs" / "xiyang-2024-outcomes.yaml"
     xiyang = ensure_planned(pg_engine, spec, now=at("2024-05-06 12:00"))
     opening = at("2024-05-13 08:30")
-    assert tick_stage(pg_engine, xiyang.campaign_id, "self_check", opening).intents == 10
+    assert tick_stage(pg_engine, xiyang.campaign_id, "self_check", opening, drafts=False).intents == 10
     with pg_engine.begin() as conn:
         conn.exec_driver_sql(
             "CREATE FUNCTION slow_share_one() RETURNS trigger AS $$ BEGIN "
