@@ -106,9 +106,9 @@ def compose_messages(
             # intents taken back from drafts are pending in this transaction only: the shares would not see them
             shares = 1 if codec.sqlite or taken_back else (writers or get_settings().writers)
             if shares > 1 and pending_at_least(codec, campaign_id, spread_from):
-                written = _write_spread(engine, codec, campaign_id, as_of, deferred, policy.urgent, shares)
+                written += _write_spread(engine, codec, campaign_id, as_of, deferred, policy.urgent, shares)
             else:
-                written = write_singles(codec, campaign_id, as_of, deferred, policy.urgent)
+                written += write_singles(codec, campaign_id, as_of, deferred, policy.urgent)
         groups: dict[str, list] = defaultdict(list)
         for row in pending_rows(codec, campaign_id, recipients):
             groups[row[1]].append(row)

@@ -7,6 +7,7 @@ Ticking the same instant twice changes nothing; a tick after a gap applies the m
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -239,13 +240,22 @@ def _stored(codec: Codec, raw: Any) -> datetime:
 
 
 def _case_schedule(codec: Codec, case: Any) -> Schedule:
-    """A case's instants as tick_sql's query gives them (escalation instants space-separated, without targets)."""
+    """A case's instants as tick_sql's query gives them (escalation instants without targets: a JSON array with
+    nulls after the last, or space-separated; see duban.store.tick_sql.case_key)."""
     return Schedule(
         open_at=_stored(codec, case.open_at),
         due_at=_stored(codec, case.due_at),
         reminders=instants(tuple(codec.read_json(case.reminders) or ())),
-        escalations=instants(tuple(case.escalation_at.split(" ")) if case.escalation_at else ()),
+        escalations=instants(_escalation_instants(case.escalation_at)),
     )
+
+
+def _escalation_instants(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    if text.startswith("["):
+        return tuple(at for at in json.loads(text) if at is not None)
+    return tuple(text.split(" "))
 
 
 def _row_schedule(codec: Codec, row: Any) -> Schedule:

@@ -204,7 +204,12 @@ def release_drafts(codec: Codec, campaign_id: str, ranges: Sequence[Any]) -> tup
     if shared:
         condition = " OR ".join(clause for clause, _params in shared)
         params = [campaign_id, *bounds, *(p for _clause, more in shared for p in more)]
-        merged = [r[0] for r in codec.select(f"SELECT o.id {drafts} AND ({condition})", params)]
+        # only drafts no dispatcher has taken (a range held past DRAFT_HOLD lets them go); PostgreSQL locks them,
+        # and skips one a dispatcher is claiming at this moment: that one goes as it is
+        lock = "" if codec.sqlite else " FOR UPDATE OF o SKIP LOCKED"
+        untouched = "o.status = 'pending' AND o.attempts = 0 AND o.claimed_by IS NULL"
+        sql = f"SELECT o.id {drafts} AND {untouched} AND ({condition}){lock}"
+        merged = [r[0] for r in codec.select(sql, params)]
     for chunk in range(0, len(merged), 500):
         part = merged[chunk : chunk + 500]
         marks = ", ".join("?" * len(part))

@@ -10,7 +10,7 @@ per post, so they speak to the driver directly through duban.store.codec (as dub
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from duban.store.codec import Codec
@@ -62,8 +62,13 @@ def claim_holders(conn: Connection, campaign_id: str | None = None) -> list[str]
 
 
 # A message a tick drafted waits for the compose that follows it (duban.store.tables.DraftRange): it may yet be
-# merged with the unit's other items of the tick. The ranges live only that long: the probe reads a few rows.
-_NOT_HELD = " AND NOT EXISTS (SELECT 1 FROM draft_range AS d WHERE outbox.id BETWEEN d.first_id AND d.last_id)"
+# merged with the unit's other items of the tick. The ranges live only that long (the probe reads a few rows);
+# one that no compose has let go within DRAFT_HOLD (a worker that died after its tick) holds nothing any more.
+DRAFT_HOLD = timedelta(minutes=15)
+_NOT_HELD = (
+    " AND NOT EXISTS (SELECT 1 FROM draft_range AS d WHERE outbox.id BETWEEN d.first_id AND d.last_id "
+    "AND d.drafted_at > ?)"
+)
 
 
 def claim_ready(
@@ -93,7 +98,7 @@ def claim_ready(
     sql = f"SELECT id FROM outbox WHERE {ready}{scope}{_NOT_HELD} ORDER BY not_before, id LIMIT ?"
     if is_postgres(conn):
         sql += " FOR UPDATE SKIP LOCKED"
-    ids = [r[0] for r in codec.select(sql, [*params, *extra, limit])]
+    ids = [r[0] for r in codec.select(sql, [*params, *extra, codec.instant(as_of - DRAFT_HOLD), limit])]
     if not ids:
         return []
     marks = ", ".join("?" * len(ids))

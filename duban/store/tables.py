@@ -246,7 +246,10 @@ class DraftRange(SQLModel, table=True):
     second pass to pick and link them). A unit may still be told of other things in the same tick (another stage
     opening at the same instant, an escalation); the compose that follows the tick merges those into one message
     and then deletes the range, which lets the dispatcher take the rest. Each transaction that drafts writes its
-    own row, in the same commit as its messages, so a compose sees a range only with all its messages.
+    own row, in the same commit as its messages, so a compose sees a range only with all its messages. Should no
+    compose come (the worker died after the tick and the campaign is not ticked again), the dispatcher takes the
+    messages once the range is older than duban.store.dispatching.DRAFT_HOLD: a message held for ever is a
+    message lost.
     """
 
     __tablename__ = "draft_range"
@@ -259,6 +262,7 @@ class DraftRange(SQLModel, table=True):
     messages: int  # how many messages were drafted in the range
     # one case of one tick: its ranges (the shares of a spread tick) name each unit at most once between them
     batch: str = Field(max_length=40)
+    drafted_at: datetime = _utc(nullable=False)  # the tick's instant: past DRAFT_HOLD the dispatcher waits no more
 
 
 class Delivery(SQLModel, table=True):

@@ -194,12 +194,35 @@ def test_the_messages_a_tick_writes_wait_for_its_compose_and_none_is_lost(engine
     opening = at("2024-05-13 08:30")
     assert tick_stage(engine, xiyang.campaign_id, "self_check", opening).intents == 10
     assert _counts(engine) == (10, 1, 10, 0)  # ten messages, held as one range; every intent in its message
-    assert _claim(engine, at("2024-05-14 12:00")) == []
+    assert _claim(engine, at("2024-05-13 08:31")) == []
     assert compose_messages(engine, xiyang.campaign_id, at("2024-05-13 08:40")) == 10  # the next tick's compose
     assert _counts(engine) == (10, 0, 10, 0)
-    claimed = _claim(engine, at("2024-05-14 12:00"))
+    claimed = _claim(engine, at("2024-05-13 08:41"))
     assert len(claimed) == 10 and len({c.recipient for c in claimed}) == 10
     assert compose_messages(engine, xiyang.campaign_id, at("2024-05-13 08:50")) == 0
+
+
+def test_messages_whose_compose_never_comes_are_sent_after_the_hold_and_never_taken_back(engine, tmp_path):
+    """The worker dies after its tick and the campaign is not ticked again: its drafted messages would wait for
+    ever. Past DRAFT_HOLD (15 minutes) the dispatcher takes them as they are; a compose that comes later lets the
+    range go and takes back none of the messages already taken, though each township has a second item."""
+    from duban.services.compose import compose_messages
+    from duban.services.lifecycle import ensure_planned
+
+    spec = tmp_path / "two-openings.yaml"
+    spec.write_text(TWO_STAGES, encoding="utf-8")
+    campaign = ensure_planned(engine, spec, now=at("2024-05-06 12:00")).campaign_id
+    opening = at("2024-05-13 08:30")
+    assert tick_stage(engine, campaign, "self_check", opening).intents == 10
+    assert _claim(engine, at("2024-05-13 08:44")) == []
+    claimed = _claim(engine, at("2024-05-13 08:46"))
+    assert len(claimed) == 10
+    assert tick_stage(engine, campaign, "ledgers", opening).intents == 10  # a late retry of the other stage
+    assert compose_messages(engine, campaign, at("2024-05-13 08:50")) == 20
+    assert _counts(engine) == (20, 0, 20, 0)
+    with engine.connect() as conn:
+        taken = conn.execute(select(func.count()).where(OutboxMessage.status == "sending")).scalar_one()
+    assert taken == 10
 
 
 def test_a_unit_opened_in_two_stages_at_once_gets_one_message(engine, tmp_path):

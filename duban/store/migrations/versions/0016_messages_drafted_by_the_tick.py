@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column('last_id', sa.Integer(), nullable=False),
         sa.Column('messages', sa.Integer(), nullable=False),
         sa.Column('batch', sa.String(length=40), nullable=False),
+        sa.Column('drafted_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id']),
         sa.PrimaryKeyConstraint('id'),
     )
