@@ -37,6 +37,7 @@ from duban.store.outbox import (
     retry_candidates,
     status_counts,
 )
+from duban.store.plans import stored_campaign_row
 from duban.store.tables import Delivery, OutboxMessage
 from duban.views.campaigns import load_campaign
 
@@ -77,6 +78,8 @@ def list_messages(
         raise StoreError(f"unknown status {status!r}: choose one of {', '.join(STATUSES)}")
     if not 0 < limit <= MOST_LISTED:
         raise StoreError(f"--limit is how many messages to list: a whole number from 1 to {MOST_LISTED:,}")
+    if campaign_id is not None:  # a mistyped id is said so, not shown as an empty outbox
+        stored_campaign_row(engine, campaign_id)
     return latest_messages(engine, status=status, campaign_id=campaign_id, limit=limit)
 
 

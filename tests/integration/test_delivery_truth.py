@@ -631,3 +631,15 @@ def test_outbox_counts_and_ids_out_of_range_are_told_not_a_traceback(sqlite_engi
     waiting = runner.invoke(app, ["outbox", "retry", str(first.id)])
     assert waiting.exit_code == 0 and f"message {first.id} is pending: it waits for no retry" in waiting.output
     assert "0 message(s) will be sent" in waiting.output
+
+
+def test_a_mistyped_campaign_is_said_so_not_listed_as_an_empty_outbox(sqlite_engine, monkeypatch):
+    """`outbox list --campaign` of a campaign the database has not listed an empty table with success."""
+    plan_jinzhong(sqlite_engine)
+    tick(sqlite_engine, at("2024-05-10 08:30"))
+    _cli_on(sqlite_engine, monkeypatch)
+    wrong = runner.invoke(app, ["outbox", "list", "--campaign", "jinzhong-2042-lookback"])
+    assert wrong.exit_code != 0 and "campaign 'jinzhong-2042-lookback' is not in the database" in wrong.output
+    assert "Traceback" not in wrong.output
+    right = runner.invoke(app, ["outbox", "list", "--campaign", CAMPAIGN, "--limit", "3"])
+    assert right.exit_code == 0 and right.output.count(CAMPAIGN) == 3
