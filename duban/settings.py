@@ -115,6 +115,11 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("portal_url")
+    @classmethod
+    def _portal_address(cls, value: str | None) -> str | None:
+        return None if value is None else portal_address(value, "DUBAN_PORTAL_URL")
+
     @field_validator("quiet_hours")
     @classmethod
     def _quiet_hours_shape(cls, value: str) -> str:
@@ -227,6 +232,34 @@ def get_settings() -> Settings:
             message = error["msg"].removeprefix("Value error, ")
             lines.append(message if message.startswith(name) else f"{name}: {message}")
         raise SettingsError("; ".join(lines)) from None
+
+
+def portal_address(value: str, where: str) -> str:
+    """The portal's base address as every unit's link begins with it: http or https, a host, no query, fragment,
+    credentials, spaces or control characters (a link staff tap on a phone; `javascript:`, `file:` and the like
+    would put something else in every message). ValueError names `where` it came from."""
+    from urllib.parse import urlsplit
+
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - a port that is no number raises here
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+        or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text)
+    ):
+        raise ValueError(
+            f"{where} must be the portal's address, http:// or https:// and a host, e.g. https://duban.example.gov.cn "
+            f"(got {text[:80]!r})"
+        )
+    return text
 
 
 def quiet_policy(quiet: QuietHours | None = None) -> QuietHours:

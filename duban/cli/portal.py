@@ -10,7 +10,7 @@ import typer
 
 from duban.cli.common import console, fail as _fail, lit
 from duban.errors import DubanError
-from duban.settings import get_settings
+from duban.settings import get_settings, portal_address
 
 app = typer.Typer(
     help="The upload portal: unit links and operator logins (run it with `duban serve`).", no_args_is_help=True
@@ -78,6 +78,10 @@ def link(
         root = base or settings.portal_url
         if not root:
             raise DubanError("no portal address: set DUBAN_PORTAL_URL or give --base http://host:8000")
+        try:
+            root = portal_address(root, "--base")
+        except ValueError as exc:
+            raise DubanError(str(exc)) from None
         from duban.views.campaigns import load_campaign
 
         if unit not in load_campaign(engine, campaign_id).units:

@@ -161,3 +161,35 @@ def test_duban_serve_runs_the_portal_and_keeps_tokens_out_of_its_log(tmp_path):
         and "GET /u/WzEsImpp…" in output
         and token not in output
     )
+
+
+@pytest.mark.parametrize(
+    "base",
+    [
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "ftp://duban.example.cn",
+        "https://",
+        "duban.tjj.example.cn",
+        "https://duban.tjj.example.cn/?next=evil",
+        "https://user:pw@duban.tjj.example.cn",
+        "https://duban.example.cn/a b",
+    ],
+)
+def test_a_portal_address_that_is_no_web_address_is_refused_at_every_door(sqlite_engine, monkeypatch, base):
+    """`portal link --base` took any scheme and printed a link staff would tap (javascript:, file:); the same
+    text in DUBAN_PORTAL_URL would have gone into every message's link."""
+    runner = CliRunner()
+    get_settings.cache_clear()
+    link = runner.invoke(cli, ["portal", "link", str(JINZHONG), "--unit", "140724100", "--base", base])
+    assert link.exit_code == 1 and "--base must be the portal's address, http:// or https://" in link.output
+    assert "/u/" not in link.output and "Traceback" not in link.output
+    monkeypatch.setenv("DUBAN_PORTAL_URL", base)
+    get_settings.cache_clear()
+    started = runner.invoke(cli, ["portal", "link", str(JINZHONG), "--unit", "140724100"])
+    assert started.exit_code == 1 and "DUBAN_PORTAL_URL must be the portal's address" in started.output
+    assert "/u/" not in started.output and "Traceback" not in started.output
+    monkeypatch.setenv("DUBAN_PORTAL_URL", BASE + "/")
+    get_settings.cache_clear()
+    fine = runner.invoke(cli, ["portal", "link", str(JINZHONG), "--unit", "140724100"])
+    assert fine.exit_code == 0 and fine.output.startswith(f"{BASE}/u/"), fine.output
