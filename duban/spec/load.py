@@ -64,6 +64,13 @@ def read_spec(path: Path | str) -> Draft:
         raise SpecError("is empty: a spec is a mapping of keys (id, title, issuer, stages …)", file=str(path))
     if not isinstance(source.data, dict):
         raise source.error((), "a spec is a mapping of keys (id, title, issuer, stages …)")
+    if source.data and not set(map(str, source.data)) & set(Campaign.model_fields):
+        # another file (a typo in the path, /etc/…): said once, its lines not echoed back as unknown keys
+        raise SpecError(
+            f"is not a duban spec: none of its {len(source.data)} top-level keys is one a spec has "
+            "(id, title, issuer, stages …)",
+            file=str(path),
+        )
     errors = [*source.problems, *(source.error(where, message) for where, message in repeated_ids(source.data))]
     campaign, refused = None, []
     try:

@@ -199,3 +199,20 @@ def test_a_database_that_cannot_be_opened_is_one_line_without_its_password(monke
                 result.output
             ), result.output
     get_settings.cache_clear()
+
+
+def test_a_path_to_a_file_that_is_no_spec_is_said_so_without_echoing_its_lines(tmp_path):
+    """A typo in the path took another readable file (as root, /etc/shadow): each of its lines came back as an
+    unknown key, password hashes and all. Now one line says the file is no duban spec; a spec with a few keys
+    wrong still names them."""
+    shadow = tmp_path / "shadow"
+    shadow.write_text("root:$6$rounds$Zq8SECRETHASHxyz:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n")
+    for command in (("validate", shadow), ("tick", shadow, "--as-of", "2024-05-10 08:30")):
+        result = runner.invoke(app, [str(a) for a in command])
+        assert result.exit_code != 0 and "is not a duban spec" in result.output, result.output
+        assert "SECRETHASH" not in result.output and "daemon" not in result.output
+        assert "Traceback" not in result.output
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(JINZHONG.read_text(encoding="utf-8").replace("title:", "titel:", 1), encoding="utf-8")
+    named = _run("validate", typo)
+    assert named.exit_code == 1 and "unknown key `titel`" in named.output
