@@ -6,7 +6,6 @@ never Rich markup.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime, timezone
 from typing import Annotated, Optional
 
@@ -84,11 +83,8 @@ def show(
     """One message: its text as staff read it, its key, and every post with what the channel answered."""
     tz = get_settings().timezone
     try:
-        plain = unicodedata.normalize("NFKC", message).strip()  # an id as typed: -1 is not id 1
-        if plain.isascii() and plain.isdigit() and len(plain) < 12:
-            detail = outbox.show(_engine(), int(plain))
-        else:
-            detail = outbox.show_numbered(_engine(), message)
+        engine = _engine()
+        detail = outbox.show(engine, outbox.message_id(engine, message))
     except DubanError as exc:
         _fail(exc)
     m = detail.message
@@ -133,7 +129,9 @@ def show(
 
 @app.command()
 def retry(
-    ids: Annotated[Optional[list[int]], typer.Argument(help="outbox ids")] = None,
+    messages: Annotated[
+        Optional[list[str]], typer.Argument(help="outbox ids, or the 编号 at the messages' foot", show_default=False)
+    ] = None,
     dead: Annotated[bool, typer.Option("--dead", help="every dead letter (and failed message)")] = False,
     unconfirmed: Annotated[
         bool,
@@ -153,7 +151,9 @@ def retry(
     """Put dead or failed messages back in line (a fresh count of tries); unconfirmed ones only when asked."""
     try:
         moment = _when(as_of, get_settings().timezone, option="--as-of") if as_of else datetime.now(timezone.utc)
-        done = outbox.retry(_engine(), moment, ids=ids, dead=dead, unconfirmed=unconfirmed)
+        engine = _engine()
+        ids = [outbox.message_id(engine, named) for named in messages or ()]
+        done = outbox.retry(engine, moment, ids=ids, dead=dead, unconfirmed=unconfirmed)
     except DubanError as exc:
         _fail(exc)
     for mid, status in done.not_waiting:

@@ -108,8 +108,16 @@ def as_number(text: str) -> str:
     return re.sub(r"[\s\-·.]", "", plain)
 
 
-def show_numbered(engine: Engine, text: str) -> MessageDetail:
-    """The message whose 编号 staff quote (the 12 characters at its foot and on each of its parts)."""
+def message_id(engine: Engine, text: str) -> int:
+    """The message an operator names: its outbox id, or the 编号 staff quote (the 12 characters at its foot and on
+    each of its parts), as typed, dictated or pasted."""
+    plain = unicodedata.normalize("NFKC", text).strip()  # an id as typed: -1 is not id 1
+    if plain.isascii() and plain.isdigit() and len(plain) < 12:
+        return int(plain)
+    return _numbered(engine, text)
+
+
+def _numbered(engine: Engine, text: str) -> int:
     number = as_number(text)
     if not NUMBER.fullmatch(number):
         raise StoreError(f"{text[:40]!r} is neither an outbox id nor a 编号 (12 characters, 0–9 and a–f)")
@@ -117,8 +125,8 @@ def show_numbered(engine: Engine, text: str) -> MessageDetail:
     if not found:
         raise StoreError(f"no message has the 编号 {number}")
     if len(found) > 1:  # two messages of 2**32 intents apart in one campaign: rare, and both are shown by id
-        raise StoreError(f"the 编号 {number} is on messages {', '.join(map(str, found))}: show one by its id")
-    return show(engine, found[0])
+        raise StoreError(f"the 编号 {number} is on messages {', '.join(map(str, found))}: name one by its id")
+    return found[0]
 
 
 def retry(

@@ -643,3 +643,23 @@ def test_a_mistyped_campaign_is_said_so_not_listed_as_an_empty_outbox(sqlite_eng
     assert "Traceback" not in wrong.output
     right = runner.invoke(app, ["outbox", "list", "--campaign", CAMPAIGN, "--limit", "3"])
     assert right.exit_code == 0 and right.output.count(CAMPAIGN) == 3
+
+
+def test_a_dead_message_is_retried_by_the_number_staff_quote(sqlite_engine, monkeypatch):
+    """Staff report "编号 xxxx 没收到": `outbox show` found it by that 编号, `outbox retry` took ids only."""
+    from duban.domain.message_keys import message_number
+
+    plan_jinzhong(sqlite_engine)
+    tick(sqlite_engine, at("2024-05-10 08:30"))
+    (first, *_rest) = _messages(sqlite_engine)
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE outbox SET status = 'dead', attempts = 5 WHERE id = ?", (first.id,))
+    number = message_number(first.idempotency_key)
+    _cli_on(sqlite_engine, monkeypatch)
+    quoted = f"编号：{number[:4]} {number[4:8]}-{number[8:]}"
+    retried = runner.invoke(app, ["outbox", "retry", quoted])
+    assert retried.exit_code == 0 and "1 message(s) will be sent" in retried.output, retried.output
+    back = next(m for m in _messages(sqlite_engine) if m.id == first.id)
+    assert (back.status, back.attempts) == ("pending", 0)
+    wrong = runner.invoke(app, ["outbox", "retry", "编号 5bd1e995"])
+    assert wrong.exit_code != 0 and "neither an outbox id nor a 编号" in wrong.output
