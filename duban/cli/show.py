@@ -403,9 +403,12 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
     console.print(legend, highlight=False)
     console.print(COLOUR_LEGEND, highlight=False)
     tally: Counter = sum((unit.states for unit in shown), Counter())
-    console.print(
-        f"{len(shown)} of {len(report.units)} units shown · 这些单位的事项：{lit(tally_words(tally))}", highlight=False
-    )
+    if wanted.level is None:
+        counted = f"{len(shown)} of {len(report.units)} units shown"
+    else:  # of the level's units: "2 of 131" read as if most counties had been left out
+        pool = sum(1 for unit in report.units if unit.level == wanted.level.value)
+        counted = f"{len(shown)} of {pool} {wanted.level.value} units shown ({len(report.units)} in all)"
+    console.print(f"{counted} · 这些单位的事项：{lit(tally_words(tally))}", highlight=False)
     console.print(DONE_LEGEND, highlight=False)
     if words := loop_words(getattr(report, "loop", {}), {s.id: s.name for s in stages}):
         console.print(words, highlight=False)
