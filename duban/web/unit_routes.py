@@ -13,7 +13,7 @@ import logging
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
 from duban.domain.state import Color, State
@@ -90,6 +90,14 @@ def unit_home(request: Request, token: str, p: Portal = Depends(portal)):
         client=client_of(request),
     )
     return render_unit(request, p, token, page)
+
+
+@router.head("/u/{token}")
+def unit_home_head(request: Request, token: str, p: Portal = Depends(portal)) -> Response:
+    """A chat client's link preview or a link checker asks with HEAD: the link's standing (200, or the refusal a GET
+    would get), without the page and without a 查看 in the audit log (nobody has looked at it)."""
+    unit_link(request, p, token)
+    return Response(status_code=200, media_type="text/html; charset=utf-8")
 
 
 def render_unit(

@@ -173,3 +173,17 @@ def test_what_people_type_is_shown_as_text_never_as_markup(site):
     site.login()
     log = site.client.get("/ops/c/jinzhong-2024-lookback/audit").text
     assert "<script>alert(1)</script>" not in log and "&lt;script&gt;alert(1)&lt;/script&gt;" in log
+
+
+def test_a_link_preview_asks_with_head_and_records_no_view(site):
+    """A chat client previews a unit's link with HEAD before anyone taps it: it got 405 (a broken-looking link
+    in the group); it gets the link's standing, and the audit log records no 查看 nobody made."""
+    good = site.token("140724100")
+    views = len(site.audit("view"))
+    head = site.client.head(f"/u/{good}")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"].startswith("text/html")
+    assert len(site.audit("view")) == views
+    tampered = site.client.head(f"/u/{good[:40]}")
+    assert tampered.status_code == 403 and site.audit("link_refused")[-1].detail == "tampered"
+    assert site.page(good).status_code == 200 and len(site.audit("view")) == views + 1
