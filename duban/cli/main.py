@@ -429,7 +429,8 @@ def reset(
         size = reset_size(engine, campaign)
         said = (
             f"campaign {campaign!r}: {size['campaign_unit']} units, {size['assignment']} assignments, "
-            f"{size['outbox']} messages and {size['submission']} submitted versions will be deleted for good "
+            f"{size['outbox']} messages and {size['submission']} submitted versions, with the files uploaded "
+            "for them (but those another campaign's units uploaded too), will be deleted for good "
             "(the audit log and revoked links stay)"
         )
         if not yes:
@@ -437,10 +438,10 @@ def reset(
             if not typer.confirm("delete them?", default=False):
                 console.print("nothing deleted")
                 raise typer.Exit(1)
-        reset(engine, campaign)
+        deleted = reset(engine, campaign, get_settings().files_dir)
     except DubanError as exc:
         _fail(exc)
-    console.print(f"campaign {lit(campaign)} removed")
+    console.print(f"campaign {lit(campaign)} removed, and {deleted} uploaded file(s)")
 
 
 @units_app.command("show")

@@ -371,6 +371,22 @@ def record_size(engine: Engine, campaign_id: str) -> dict[str, int]:
         }
 
 
+def file_digests(engine: Engine, campaign_id: str | None = None, among: set[str] | None = None) -> set[str]:
+    """The sha256 of every file the submissions name: of one campaign, or (`among`) those of these digests that
+    any submission still names (uploads are stored once per content, so campaigns may share a file)."""
+    sqlite = engine.dialect.name == "sqlite"
+    files = "json_each(s.files) AS f" if sqlite else "json_array_elements(s.files) AS f(value)"
+    digest = "json_extract(f.value, '$.sha256')" if sqlite else "f.value ->> 'sha256'"
+    sql = f"SELECT DISTINCT {digest} FROM submission AS s, {files} WHERE s.files IS NOT NULL"
+    params: dict = {}
+    if campaign_id is not None:
+        sql += " AND s.campaign_id = :c"
+        params["c"] = campaign_id
+    with reading(engine) as conn:
+        found = {row[0] for row in conn.execute(text(sql), params) if isinstance(row[0], str)}
+    return found if among is None else found & among
+
+
 def reset_campaign(engine: Engine, campaign_id: str) -> None:
     with unit_of_work(engine) as conn:
         campaign_row(conn, campaign_id)

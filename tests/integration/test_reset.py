@@ -61,7 +61,7 @@ def test_reset_and_replan_after_a_bulletin(tmp_path):
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM bulletin").scalar() == 1
     kept = runner.invoke(app, ["reset", CAMPAIGN], input="\n")  # asked, and the default is no
     assert kept.exit_code == 1 and "nothing deleted" in kept.output, kept.output
-    assert "135 units, 324 assignments, 134 messages and 0 submitted versions will be deleted for good" in kept.output
+    assert "135 units, 324 assignments, 134 messages and 0 submitted versions, with the files uploaded" in kept.output
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM assignment").scalar() > 0
     reset = runner.invoke(app, ["reset", CAMPAIGN], input="y\n")
@@ -77,3 +77,52 @@ def test_reset_and_replan_after_a_bulletin(tmp_path):
     assert scripted.exit_code == 0 and "delete them?" not in scripted.output, scripted.output
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM campaign").scalar() == 0
+
+
+def _two_campaigns_sharing_a_file(engine, files, tmp_path) -> bytes:
+    """晋中 and 昔阳 planned; 乐平镇 hands in a file of its own to 晋中 and one file to both: the shared one's bytes."""
+    from duban.services.lifecycle import ensure_planned
+    from duban.services.submit import record_submission
+    from tests.conftest import ROOT
+    from tests.samples import docx_bytes, pdf_bytes
+
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 08:30"))
+    xiyang = ensure_planned(engine, ROOT / "tests" / "specs" / "xiyang-2024-outcomes.yaml", now=at("2024-05-06 12:00"))
+    own, shared = tmp_path / "评分表.pdf", tmp_path / "总结报告.docx"
+    own.write_bytes(pdf_bytes("乐平镇 only"))
+    shared.write_bytes(docx_bytes("两个通知共用的总结报告"))
+    record_submission(
+        engine, CAMPAIGN, "140724100", "self_score_sheet", at("2024-05-11 09:00"), files=[own], files_dir=files
+    )
+    record_submission(
+        engine, CAMPAIGN, "140724100", "self_report", at("2024-05-11 09:05"), files=[shared], files_dir=files
+    )
+    record_submission(
+        engine, xiyang.campaign_id, "140724100", "self_report", at("2024-05-14 09:00"), files=[shared], files_dir=files
+    )
+    assert len([p for p in files.rglob("*") if p.is_file()]) == 2
+    return shared.read_bytes()
+
+
+def test_a_reset_deletes_the_files_its_units_uploaded_but_not_those_another_campaign_holds(tmp_path):
+    """`duban reset` left every uploaded file on disk: units' reports outlived the record that named them. Files
+    are stored once per content, so a file another campaign's unit also handed in stays, and still opens."""
+    engine = engine_for(get_settings().resolved_database_url)
+    files = get_settings().files_dir
+    shared = _two_campaigns_sharing_a_file(engine, files, tmp_path)
+    reset = CliRunner().invoke(app, ["reset", CAMPAIGN, "--yes"])
+    assert reset.exit_code == 0 and "removed, and 1 uploaded file(s)" in reset.output, reset.output
+    left = [p for p in files.rglob("*") if p.is_file()]
+    assert [p.read_bytes() for p in left] == [shared]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT COUNT(*) FROM submission").scalar() == 1
+
+
+def test_the_files_a_reset_deletes_are_found_on_postgresql_too(pg_engine, tmp_path):
+    from duban.services.lifecycle import reset
+
+    files = tmp_path / "files"
+    shared = _two_campaigns_sharing_a_file(pg_engine, files, tmp_path)
+    assert reset(pg_engine, CAMPAIGN, files) == 1
+    assert [p.read_bytes() for p in files.rglob("*") if p.is_file()] == [shared]
