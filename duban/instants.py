@@ -159,4 +159,4 @@ def span_words(delta_seconds: float) -> str:
         return f"{days}天{hours}小时" if hours else f"{days}天"
     if hours:
         return f"{hours}小时{minutes}分钟" if minutes else f"{hours}小时"
-    return f"{max(minutes, 1)}分钟"
+    return f"{minutes}分钟" if minutes else "不足1分钟"  # a hand-in at the next day's 00:00 read 逾期1分钟

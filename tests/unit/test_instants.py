@@ -42,3 +42,12 @@ def test_the_time_left_to_a_24_00_due_is_whole_hours_not_an_hour_short():
     assert span_words((due - sent).total_seconds()) == "1天15小时"
     assert span_words((due - parse_instant("2026-09-30 21:30", TZ)).total_seconds()) == "2小时30分钟"
     assert span_words(3 * 3600 + 59 * 60 + 59.4) == "3小时59分钟"  # otherwise still cut down, never rounded up
+
+
+def test_a_hand_in_at_the_next_days_midnight_is_late_by_less_than_a_minute_not_by_one():
+    """Handed in at 10月1日 00:00 for a due of 9月30日 24:00 (kept as 23:59:59.999999): it read 逾期1分钟."""
+    from duban.instants import span_words
+
+    due = parse_instant("2026-09-30 24:00", TZ)
+    assert span_words((parse_instant("2026-10-01 00:00", TZ) - due).total_seconds()) == "不足1分钟"
+    assert span_words(59.4) == "不足1分钟" and span_words(60) == "1分钟" and span_words(-75) == "1分钟"
