@@ -253,8 +253,8 @@ def _lose_the_waiting_share(engine, statement: str, lost: list) -> None:
         for _ in range(2000):
             waiting = (
                 watcher.exec_driver_sql(
-                    "SELECT pid FROM pg_stat_activity "
-                    "WHERE state = 'idle in transaction' AND starts_with(query, %(s)s)",
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "  # not another run's
+                    "AND state = 'idle in transaction' AND starts_with(query, %(s)s)",
                     {"s": statement},
                 )
                 .scalars()
