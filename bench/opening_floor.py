@@ -7,7 +7,8 @@ Plans bench/enterprises.py's campaign once, then opens its first stage on fresh 
 the variants in turn, round after round, each in a process of its own:
 
 - `duban`: the opening as duban does it (`tick_stage` and `compose_messages`: the assignments' new progress, a
-  transition, an intent, a message with its payload and the intent's link to it, for every unit);
+  transition, and an intent with its message and payload, both written by the tick and held in a draft range
+  that the compose lets go, for every unit);
 - `assignments`: only the UPDATE of the opened assignments that duban's tick runs (state and next event);
 - `assignments+messages`: that UPDATE and one narrow outbox row per unit (recipient, kind, a key in id order, no
   payload): what an opening would cost that wrote nothing else per unit but still rewrote each assignment;
