@@ -102,6 +102,8 @@ def render(
         items = [item for item in payload["items"] if item["kind"] == kind]
         own = kind == "escalation" and all(item.get("unit") == payload["recipient"] for item in items)
         entries = [_entry(item, as_of, tz, own=own) for item in items]
+        if kind in GROUPED and not own:
+            entries = _grouped(entries, kind)
         if entries:
             lead = SECTION_LEAD[kind]
             if kind == "escalation" and payload["recipient"].startswith("leader:"):
@@ -324,7 +326,40 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         "when": when,
         "detail": "｜".join(details),
         "unit_line": unit_line,
+        "units": None,  # a grouped 催办's units (see _grouped)
     }
+
+
+GROUPED = {"escalation": "逾期未报的单位", "ack_escalation": "未签收的单位"}  # sections that name many units
+GROUP_FROM = 4  # entries in a section from which those of one item and one due are told as one, units listed
+
+
+def _grouped(entries: list[dict], kind: str) -> list[dict]:
+    """A 催办 to a parent or a 包联领导 names a unit per line and item: 29 KB (15 WeCom parts) for a city's
+    townships. From GROUP_FROM entries, when some share an item and its due, each such item is one entry with the
+    units listed under it ("逾期未报的单位（37个）：…"), in the order they came."""
+    if len(entries) < GROUP_FROM:
+        return entries
+    groups: dict[tuple, list[dict]] = {}
+    for entry in entries:
+        groups.setdefault(
+            (entry["stage"], entry["item"], entry["instance"], entry["when"], entry["detail"]), []
+        ).append(entry)
+    if len(groups) == len(entries):  # nothing shared: one line per unit reads best
+        return entries
+    words = GROUPED[kind]
+    return [
+        {**same[0], "unit_line": None, "units": f"{words}（{len(same)}个）：" + _names([e["unit_line"] for e in same])}
+        for same in groups.values()
+    ]
+
+
+NAMES_PER_LINE = 6  # a phone's line or two; a message cut into a bot's parts is cut between lines, not in a name
+
+
+def _names(names: list) -> str:
+    lines = ["、".join(map(str, names[k : k + NAMES_PER_LINE])) for k in range(0, len(names), NAMES_PER_LINE)]
+    return lines[0] if len(lines) == 1 else "\n     " + "、\n     ".join(lines)
 
 
 def _extension_words(item: dict, due: datetime, left: float, tz: str, as_of: datetime) -> str:

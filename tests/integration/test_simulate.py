@@ -49,8 +49,9 @@ def test_units_that_never_submit_are_escalated_to_their_county_and_leader():
     recipients = {e.recipient for e in escalations}
     assert any(r.startswith("leader:") for r in recipients)
     assert any(r.isdigit() and len(r) == 6 for r in recipients)  # a county or the city
-    township_lines = [e for e in escalations if "统计站 — 【" in e.rendered.text]
-    assert township_lines, "county bureaus hear which of their townships slipped"
+    township_lines = [e for e in escalations if "统计站 — 【" in e.rendered.text]  # a line each, or listed under
+    listed = [e for e in escalations if "统计站" in e.rendered.text.partition("逾期未报的单位（")[2]]  # the item
+    assert township_lines and listed, "county bureaus hear which of their townships slipped"
 
 
 def test_a_preview_counts_every_message_and_keeps_only_those_asked_for():

@@ -173,3 +173,36 @@ def test_a_hand_in_of_another_year_gives_its_year_in_the_receipt_and_the_review_
     assert "第1版报送于2024年5月1日 周三 10:00，已等待审核" in _render(waiting).text
     same_year = {**receipt, "as_of": "2024-05-01T03:00:00+00:00"}
     assert "报送时间：5月1日 周三 10:00（按时报送）" in _render(same_year).text
+
+
+def test_a_leaders_escalation_over_many_townships_lists_them_under_each_item_not_a_line_each():
+    """A 包联领导 of 118 townships read one line per township and item: 29 KB, fifteen WeCom parts. Items of one
+    due are told once, their units listed under them; a short 催办 keeps its line per unit."""
+    from duban.domain.messages import split_text
+
+    towns = [(f"1407{k:05d}", f"第{k}镇统计站") for k in range(118)]
+    items = [
+        dict(PAYLOAD["items"][0], kind="escalation", unit=code, unit_display=name, item=item)
+        for item in ("自查评分表", "总结报告")
+        for code, name in towns
+    ]
+    many = dict(
+        PAYLOAD,
+        kind="escalation",
+        recipient="leader:leader_east",
+        recipient_display="市局包县区领导（东片）",
+        as_of="2024-05-28T01:00:00+00:00",
+        items=items,
+    )
+    rendered = _render(many)
+    text = rendered.text
+    assert text.count("【规范化建设自评阶段】") == 2 and text.count("已逾期2天9小时") == 2
+    assert text.count("逾期未报的单位（118个）：\n     第0镇统计站、第1镇统计站、") == 2
+    assert all(text.count(f"{name}、") + text.count(f"{name}\n") == 2 for _code, name in towns)
+    assert rendered.subject.endswith("逾期催办（236项）")
+    parts = split_text(text, 2048, "0123456789abcdef0123")
+    assert len(parts) <= 4  # fifteen parts before
+    assert all(sum(p.count(f"{name}、") + p.count(f"{name}\n") for p in parts) == 2 for _code, name in towns)
+    few = dict(many, items=items[:3])
+    assert "第0镇统计站 — 【规范化建设自评阶段】自查评分表" in _render(few).text
+    assert "逾期未报的单位" not in _render(few).text
