@@ -206,3 +206,10 @@ def test_a_leaders_escalation_over_many_townships_lists_them_under_each_item_not
     few = dict(many, items=items[:3])
     assert "第0镇统计站 — 【规范化建设自评阶段】自查评分表" in _render(few).text
     assert "逾期未报的单位" not in _render(few).text
+
+
+def test_items_of_a_message_are_numbered_once_across_its_sections():
+    """A message of 即将截止 and 开始办理 numbered each section from 1: two items called 1 ("第1项已报了吗？")."""
+    text = _render().text
+    assert "请抓紧报送：\n1. 【规范化建设自评阶段】自查评分表" in text
+    assert "请按时报送：\n2. 【县级检查阶段】检查评分表" in text and "\n1. 【县级检查阶段】" not in text
