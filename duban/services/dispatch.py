@@ -40,11 +40,13 @@ from duban.domain.messages import Rendered, render, render_digest
 from duban.domain.quiet import QuietHours
 from duban.instants import fmt_cn, utc
 from duban.notify.notifier import Envelope, Notifier, SendResult, parts_of, post_part
-from duban.services.compose import OPERATORS_DISPLAY, describe
+from duban.services.compose import OPERATORS_DISPLAY, compose_messages, describe
 from duban.settings import quiet_policy
 from duban.store import dispatching
 from duban.store.codec import Codec
+from duban.store.composing import stale_drafts
 from duban.store.db import reading, unit_of_work
+from duban.store.dispatching import DRAFT_HOLD
 from duban.store.freshness import URGENCY, Fresh, check as freshness
 from duban.store.liveness import Liveness, worker_name
 from duban.store.ratelimit import LOST, Wait, let_go, lock_bots, take_slot, vendor_said_too_fast
@@ -191,6 +193,7 @@ class Dispatcher:
         as_of = utc(as_of)
         result = DispatchResult()
         name = worker_name(worker)
+        self._compose_stale_drafts(as_of, campaign_id)
         with (
             Liveness(self.engine, name) as live,
             ThreadPoolExecutor(max_workers=max(self.concurrency, 1), thread_name_prefix="duban-send") as pool,
@@ -209,6 +212,15 @@ class Dispatcher:
                 if result.claimed:
                     release_claims(self.engine, name)
         return result
+
+    def _compose_stale_drafts(self, as_of: datetime, campaign_id: str | None) -> None:
+        """Messages a tick drafted whose compose never came (the worker died between them) are composed here once
+        DRAFT_HOLD has passed: a unit that two stages opened for in that tick still gets one message with both
+        items, not one per stage (an outside tester's finding)."""
+        with reading(self.engine) as conn:
+            stale = stale_drafts(Codec(conn), as_of - DRAFT_HOLD, campaign_id)
+        for campaign in stale:
+            compose_messages(self.engine, campaign, as_of, quiet=self.quiet)
 
 
 def render_message(

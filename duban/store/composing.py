@@ -185,6 +185,17 @@ def drafted_ranges(codec: Codec, campaign_id: str) -> list[Any]:
     return codec.select(sql + ("" if codec.sqlite else " ORDER BY id FOR UPDATE"), (campaign_id,))
 
 
+def stale_drafts(codec: Codec, before: datetime, campaign_id: str | None = None) -> list[str]:
+    """The campaigns with drafts written at or before `before` that no compose has let go (the worker died between
+    its tick and its compose)."""
+    sql = "SELECT DISTINCT campaign_id FROM draft_range WHERE drafted_at <= ?"
+    params: list[Any] = [codec.instant(before)]
+    if campaign_id is not None:
+        sql += " AND campaign_id = ?"
+        params.append(campaign_id)
+    return [row[0] for row in codec.select(sql, params)]
+
+
 def release_drafts(codec: Codec, campaign_id: str, ranges: Sequence[Any]) -> tuple[int, int]:
     """Let the drafted messages in `ranges` go to the dispatcher, except those whose recipient is told of more
     in this tick (two drafts, or a draft and a pending intent): their intents are pending again, for the compose

@@ -202,6 +202,30 @@ def test_the_messages_a_tick_writes_wait_for_its_compose_and_none_is_lost(engine
     assert compose_messages(engine, xiyang.campaign_id, at("2024-05-13 08:50")) == 0
 
 
+def test_a_dispatcher_composes_drafts_whose_compose_never_came_one_message_per_unit(engine, tmp_path):
+    """The worker is killed after both stages' ticks, before their compose (an outside tester's finding): past the
+    hold the dispatcher sent each township two 开始办理 messages, one per stage. It now composes them first: one
+    message per township with both items."""
+    from duban.notify.notifier import RecordingNotifier
+    from duban.services.dispatch import Dispatcher
+    from duban.services.lifecycle import ensure_planned
+
+    spec = tmp_path / "two-openings.yaml"
+    spec.write_text(TWO_STAGES, encoding="utf-8")
+    campaign = ensure_planned(engine, spec, now=at("2024-05-06 12:00")).campaign_id
+    opening = at("2024-05-13 08:30")
+    for stage in ("self_check", "ledgers"):
+        assert tick_stage(engine, campaign, stage, opening).intents == 10
+    sink = RecordingNotifier()
+    dispatcher = Dispatcher(engine, lambda _ref: sink, ["sink"])
+    assert dispatcher.run(at("2024-05-13 08:44")).claimed == 0  # held for the compose that may yet come
+    dispatcher.run(at("2024-05-13 08:46"))
+    sent = sink.sent["sink"]
+    assert len(sent) == 10 and len({e.recipient for e in sent}) == 10
+    assert all("台账清单" in e.rendered.text and "自查报告" in e.rendered.text for e in sent)
+    assert _counts(engine) == (10, 0, 20, 0)
+
+
 def test_messages_whose_compose_never_comes_are_sent_after_the_hold_and_never_taken_back(engine, tmp_path):
     """The worker dies after its tick and the campaign is not ticked again: its drafted messages would wait for
     ever. Past DRAFT_HOLD (15 minutes) the dispatcher takes them as they are; a compose that comes later lets the
