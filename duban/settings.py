@@ -7,6 +7,7 @@ import json
 import os
 import re
 import secrets
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -236,8 +237,9 @@ def get_settings() -> Settings:
 
 def portal_address(value: str, where: str) -> str:
     """The portal's base address as every unit's link begins with it: http or https, a host, no query, fragment,
-    credentials, spaces or control characters (a link staff tap on a phone; `javascript:`, `file:` and the like
-    would put something else in every message). ValueError names `where` it came from."""
+    credentials, spaces, control or direction characters (a link staff tap on a phone; `javascript:`, `file:` and
+    the like would put something else in every message). ValueError names `where` it came from and what is wrong,
+    never the value (it may hold a password)."""
     from urllib.parse import urlsplit
 
     text = value.strip()
@@ -246,18 +248,25 @@ def portal_address(value: str, where: str) -> str:
         parts.port  # noqa: B018 - a port that is no number raises here
     except ValueError:
         parts = None
-    if (
-        parts is None
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.query
-        or parts.fragment
-        or "@" in parts.netloc
-        or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text)
-    ):
+    wrong = None
+    if parts is None:
+        wrong = "it is not a web address"
+    elif parts.scheme not in ("http", "https"):
+        wrong = "it does not begin with http:// or https://"
+    elif "@" in parts.netloc:
+        wrong = "it holds a user name or password (links would carry it to every unit)"
+    elif not parts.hostname:
+        wrong = "it names no host"
+    elif parts.query or parts.fragment:
+        wrong = "it has a query (?) or fragment (#)"
+    elif any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in text):
+        wrong = "it holds spaces, control or invisible characters"
+    elif "/../" in f"{parts.path}/" or "/./" in f"{parts.path}/":
+        wrong = "its path climbs with . or .."
+    if wrong:
         raise ValueError(
-            f"{where} must be the portal's address, http:// or https:// and a host, e.g. https://duban.example.gov.cn "
-            f"(got {text[:80]!r})"
+            f"{where} must be the portal's address, http:// or https:// and a host, e.g. https://duban.example.gov.cn: "
+            f"{wrong}"
         )
     return text
 

@@ -172,8 +172,11 @@ def test_duban_serve_runs_the_portal_and_keeps_tokens_out_of_its_log(tmp_path):
         "https://",
         "duban.tjj.example.cn",
         "https://duban.tjj.example.cn/?next=evil",
-        "https://user:pw@duban.tjj.example.cn",
+        "https://admin:S3cretPassw0rd@duban.tjj.example.cn",
         "https://duban.example.cn/a b",
+        "https://duban.example.cn/\u202egpj",
+        "https://duban\u200b.example.cn",
+        "https://duban.example.cn/x/../u",
     ],
 )
 def test_a_portal_address_that_is_no_web_address_is_refused_at_every_door(sqlite_engine, monkeypatch, base):
@@ -189,6 +192,7 @@ def test_a_portal_address_that_is_no_web_address_is_refused_at_every_door(sqlite
     started = runner.invoke(cli, ["portal", "link", str(JINZHONG), "--unit", "140724100"])
     assert started.exit_code == 1 and "DUBAN_PORTAL_URL must be the portal's address" in started.output
     assert "/u/" not in started.output and "Traceback" not in started.output
+    assert "S3cretPassw0rd" not in link.output + started.output  # not echoed: it may hold a password
     monkeypatch.setenv("DUBAN_PORTAL_URL", BASE + "/")
     get_settings.cache_clear()
     fine = runner.invoke(cli, ["portal", "link", str(JINZHONG), "--unit", "140724100"])
