@@ -96,7 +96,7 @@ def unit_home(request: Request, token: str, p: Portal = Depends(portal)):
 def unit_home_head(request: Request, token: str, p: Portal = Depends(portal)) -> Response:
     """A chat client's link preview or a link checker asks with HEAD: the link's standing (200, or the refusal a GET
     would get), without the page and without a 查看 in the audit log (nobody has looked at it)."""
-    unit_link(request, p, token)
+    load_page(p, unit_link(request, p, token))  # a link of a campaign reset since is 404, as for a GET
     return Response(status_code=200, media_type="text/html; charset=utf-8")
 
 

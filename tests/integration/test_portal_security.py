@@ -187,3 +187,7 @@ def test_a_link_preview_asks_with_head_and_records_no_view(site):
     tampered = site.client.head(f"/u/{good[:40]}")
     assert tampered.status_code == 403 and site.audit("link_refused")[-1].detail == "tampered"
     assert site.page(good).status_code == 200 and len(site.audit("view")) == views + 1
+    from duban.services.lifecycle import reset
+
+    reset(site.engine, "jinzhong-2024-lookback")  # the campaign is gone: HEAD answered 200 where GET is 404
+    assert site.client.head(f"/u/{good}").status_code == site.page(good).status_code == 404
