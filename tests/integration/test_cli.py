@@ -522,3 +522,10 @@ def test_plan_names_an_escalation_group_as_messages_name_it():
     assert plan.exit_code == 0, plan.output
     assert "→ 上级单位、包联领导、淄博市第四次全国经济普查领导小组办公室（市经普办）" in plan.output, plan.output
     assert "census_office" not in plan.output.split("assignments")[0]
+
+
+def test_dispatch_of_a_campaign_not_in_the_database_says_so():
+    """`dispatch --campaign nosuch` printed 已发送 0 条 and succeeded, as if the outbox were empty."""
+    result = _run("dispatch", "--campaign", "jinzhong-2042-lookback", "--as-of", "2024-05-10 08:31")
+    assert result.exit_code == 1 and "campaign 'jinzhong-2042-lookback' is not in the database" in result.output
+    assert "已发送" not in result.output and "Traceback" not in result.output
