@@ -471,7 +471,7 @@ def units_show(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port")] = 8000,
+    port: Annotated[int, typer.Option(help="port (1–65535)", min=1, max=65535)] = 8000,
     as_of: Annotated[
         Optional[str],
         typer.Option("--as-of", help="preview: show the record as it stood at this instant, read-only (training)"),

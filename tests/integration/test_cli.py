@@ -529,3 +529,11 @@ def test_dispatch_of_a_campaign_not_in_the_database_says_so():
     result = _run("dispatch", "--campaign", "jinzhong-2042-lookback", "--as-of", "2024-05-10 08:31")
     assert result.exit_code == 1 and "campaign 'jinzhong-2042-lookback' is not in the database" in result.output
     assert "已发送" not in result.output and "Traceback" not in result.output
+
+
+def test_serve_on_a_port_that_cannot_be_is_told_not_a_traceback():
+    """`duban serve --port 99999` ended in a 99-line OverflowError traceback."""
+    for port in ("99999", "-1", "0"):
+        result = _run("serve", "--port", port)
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert "Invalid value for '--port'" in result.output
