@@ -116,6 +116,19 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"DUBAN_TIMEZONE must be a time zone of the IANA database, e.g. Asia/Shanghai (got {value[:40]!r})"
+            ) from None
+        return value
+
     @field_validator("portal_url")
     @classmethod
     def _portal_address(cls, value: str | None) -> str | None:

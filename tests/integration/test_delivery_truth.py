@@ -514,6 +514,18 @@ def test_a_malformed_quiet_hours_setting_is_refused_at_start(monkeypatch, value)
     assert "DUBAN_QUIET_HOURS" in result.output and "HH:MM-HH:MM" in result.output
 
 
+@pytest.mark.parametrize("zone", ["Mars/Base", "../../etc/localtime", ""])
+def test_an_unknown_time_zone_setting_is_refused_at_start(monkeypatch, zone):
+    """DUBAN_TIMEZONE=Mars/Base: `outbox list` was a 92-line traceback, `tick --as-of` said the instant was "not a date
+    or time", and `status` took it silently."""
+    monkeypatch.setenv("DUBAN_TIMEZONE", zone)
+    get_settings.cache_clear()
+    for command in (["outbox", "list"], ["status", "campaign_specs/jinzhong-2024-lookback.yaml"]):
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert "DUBAN_TIMEZONE must be a time zone of the IANA database" in result.output
+
+
 # --- 9. only what is still true ---------------------------------------------------------------------------------
 def test_an_item_handed_in_before_a_delayed_dispatch_is_not_asked_for(engine, tmp_path):
     _open(engine)
