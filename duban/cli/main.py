@@ -383,11 +383,15 @@ def simulate(
     settings = get_settings()
     try:
         tz = load_spec(spec).campaign.timezone
+        first = _when(start, tz, option="--from") if start else None
+        last = _when(end, tz, end_of_day=True, option="--to") if end else None
+        if first is not None and last is not None and last <= first:  # ran "0 ticks, 0 messages" with success
+            raise DubanError(f"--to {end} is not after --from {start}: nothing would be simulated")
         preview = simulate_spec(
             spec,
             seed=seed,
-            start=_when(start, tz, option="--from") if start else None,
-            end=_when(end, tz, end_of_day=True, option="--to") if end else None,
+            start=first,
+            end=last,
             quiet=settings.quiet(),
             calendar_file=settings.calendar_file,
             keep=lambda message: False,  # the rest is counted, not kept (issue 24)

@@ -537,3 +537,10 @@ def test_serve_on_a_port_that_cannot_be_is_told_not_a_traceback():
         result = _run("serve", "--port", port)
         assert result.exit_code == 2 and "Traceback" not in result.output, result.output
         assert "Invalid value for '--port'" in result.output
+
+
+def test_a_simulation_whose_end_comes_before_its_start_is_refused():
+    """`simulate --from 2024-06-30 --to 2024-05-01` ran 0 ticks and 0 messages with success."""
+    result = _run("simulate", JINZHONG, "--from", "2024-06-30", "--to", "2024-05-01")
+    assert result.exit_code == 1 and "--to 2024-05-01 is not after --from 2024-06-30" in result.output, result.output
+    assert "Traceback" not in result.output
