@@ -53,8 +53,9 @@ def _county(record: Record, code: str) -> str:
 
 
 def _days(seconds: float) -> str:
-    days = seconds / 86400
-    return f"{days:.0f}天" if days >= 1 else "不足1天"
+    """Whole days late, as a published 通报 counts them: 1天12小时 is 逾期1天 (it was rounded to 逾期2天)."""
+    days = int(seconds // 86400)
+    return f"{days}天" if days >= 1 else "不足1天"
 
 
 def joined(title: str, stage: str) -> str:

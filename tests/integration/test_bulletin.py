@@ -210,3 +210,12 @@ def test_a_bulletin_with_nobody_late_says_so_and_counts_what_waits_for_review(tm
     assert "按时报送0项，逾期报送0项，已报送待审核2项，未报送0项，按时报送率—（不计待审核2项）" in text, text
     assert "截至目前，没有逾期未报或逾期报送的单位；已报送待审核2项，审核通过后计入按时或逾期报送。" in text, text
     assert "各单位均按时报送" not in text and "请上述单位" not in text and "请各单位继续按时报送" in text, text
+
+
+def test_a_bulletin_counts_whole_days_late_never_more():
+    """Due 6/7 24:00, drafted 6/9 12:00: the 通报 said 逾期2天未报 (1天12小时, rounded), where a message said
+    已逾期1天12小时."""
+    from duban.report.bulletin import _days
+
+    assert _days(1.5 * 86400) == "1天" and _days(2.49 * 86400) == "2天" and _days(86399) == "不足1天"
+    assert _days(3 * 86400) == "3天"
