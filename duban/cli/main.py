@@ -225,9 +225,9 @@ def dispatch(as_of: AsOf = None, campaign: Annotated[Optional[str], typer.Option
     check_prefect_ui()
     try:
         if campaign is not None:  # a mistyped id is said so, not "已发送 0 条" with success
-            from duban.store.plans import stored_campaign_row
+            from duban.services.outbox import check_campaign
 
-            stored_campaign_row(_engine(), campaign)
+            check_campaign(_engine(), campaign)
         result = dispatch_outbox(as_of=_when(as_of, get_settings().timezone, option="--as-of"), campaign=campaign)
     except DubanError as exc:
         _fail(exc)

@@ -70,6 +70,12 @@ def counts(engine: Engine, campaign_id: str | None = None) -> dict[str, int]:
     return {status: found.get(status, 0) for status in STATUSES}
 
 
+def check_campaign(engine: Engine, campaign_id: str) -> None:
+    """A campaign an operator names for the outbox (`list`, `dispatch --campaign`) is in the database: a mistyped
+    id is a StoreError, not an empty outbox."""
+    stored_campaign_row(engine, campaign_id)
+
+
 def list_messages(
     engine: Engine, *, status: str | None = None, campaign_id: str | None = None, limit: int = 50
 ) -> list[OutboxMessage]:
@@ -79,7 +85,7 @@ def list_messages(
     if not 0 < limit <= MOST_LISTED:
         raise StoreError(f"--limit is how many messages to list: a whole number from 1 to {MOST_LISTED:,}")
     if campaign_id is not None:  # a mistyped id is said so, not shown as an empty outbox
-        stored_campaign_row(engine, campaign_id)
+        check_campaign(engine, campaign_id)
     return latest_messages(engine, status=status, campaign_id=campaign_id, limit=limit)
 
 

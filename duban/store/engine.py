@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from duban.errors import StoreError
 
 # A commit that is not a unit of work (a migration) leaves its pages for SQLite's own checkpoint past this many
 # WAL pages (about 80 MB); every unit of work hands its pages to the checkpointer below.
@@ -195,7 +198,13 @@ def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get their folder, WAL, foreign keys, reads that never take the write lock,
     IMMEDIATE transactions for writers (`writing`), and their WAL checkpoints on a thread of their own."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, future=True)
+        try:
+            return create_engine(url, pool_pre_ping=True, future=True)
+        except (ArgumentError, NoSuchModuleError, ModuleNotFoundError) as exc:  # postgres://, mysql://, a typo
+            raise StoreError(
+                "DUBAN_DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DATABASE "
+                f"(the database could not be opened: {type(exc).__name__})"
+            ) from None
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -526,6 +526,16 @@ def test_an_unknown_time_zone_setting_is_refused_at_start(monkeypatch, zone):
         assert "DUBAN_TIMEZONE must be a time zone of the IANA database" in result.output
 
 
+@pytest.mark.parametrize("url", ["postgres://duban@127.0.0.1/duban", "mysql://duban@127.0.0.1/duban"])
+def test_a_database_address_of_another_kind_is_told_not_a_traceback(monkeypatch, url):
+    """DUBAN_DATABASE_URL=postgres://… (the form many tools print) was a 58-line NoSuchModuleError traceback."""
+    monkeypatch.setenv("DUBAN_DATABASE_URL", url)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["outbox", "list"])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "DUBAN_DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://" in result.output
+
+
 # --- 9. only what is still true ---------------------------------------------------------------------------------
 def test_an_item_handed_in_before_a_delayed_dispatch_is_not_asked_for(engine, tmp_path):
     _open(engine)
