@@ -377,8 +377,8 @@ def test_a_server_whose_ui_calls_another_port_is_named_before_duban_works(stack)
                 time.sleep(0.5)
         called = prefect_ui.api_calls_of(origin)
         assert called and all(url.startswith("http://127.0.0.1:4200/api/") for url in called), called
-        wrong = subprocess.run(
-            [str(BIN / "duban"), "dispatch", "--campaign", "none-such"],
+        wrong = subprocess.run(  # a dispatch that finds nothing to send (a campaign none-such is now refused)
+            [str(BIN / "duban"), "dispatch", "--as-of", "2000-01-01 00:00"],
             cwd=ROOT,
             timeout=120,
             env={**stack.env, "PREFECT_API_URL": f"{origin}/api"},
@@ -390,7 +390,7 @@ def test_a_server_whose_ui_calls_another_port_is_named_before_duban_works(stack)
             f"warning: the Prefect UI at {origin} calls its API at http://127.0.0.1:4200/api, not at "
             f"{origin}/api where duban sends its runs"
         ) in " ".join(wrong.stderr.split()), wrong.stderr
-        right = stack.run("duban", "dispatch", "--campaign", "none-such")
+        right = stack.run("duban", "dispatch", "--as-of", "2000-01-01 00:00")
         assert "dispatch: 已发送 0 条" in right and "warning" not in stack.stderr, stack.stderr
     finally:
         os.killpg(server.pid, 15)
