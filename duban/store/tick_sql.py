@@ -225,8 +225,8 @@ _DRAFTED_INTENTS = f"INSERT INTO intent (id, {', '.join(INTENT_COLUMNS)}, messag
 def _draft_sqlite(
     codec: Codec, campaign_id: str, now, where: str, params: list, unit_intent: tuple, draft: Draft, span: tuple
 ) -> int:
-    """The case's unit intents and their messages, numbered in the rows' order past each table's last id
-    (SQLite's write lock: nobody writes between), and the range the messages take: how many."""
+    """The case's unit intents and their messages, each numbered by its row's id shifted past each table's last id
+    (gaps are harmless; SQLite's write lock: nobody writes between), and the range the messages take: how many."""
     (mtop,), (itop,) = (codec.select(f"SELECT COALESCE(MAX(id), 0) FROM {t}", ())[0] for t in ("outbox", "intent"))
     rows = (
         "SELECT a.id AS aid, a.id - ? AS n, a.unit_code AS recipient, ? AS kind, ? AS step, "
