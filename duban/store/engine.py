@@ -23,9 +23,15 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from duban.errors import StoreError
 
-# A commit that is not a unit of work (a migration) leaves its pages for SQLite's own checkpoint past this many
-# WAL pages (about 80 MB); every unit of work hands its pages to the checkpointer below.
-WAL_AUTOCHECKPOINT_PAGES = 20_000
+# A commit that is not a unit of work (a migration) leaves its pages for SQLite's own checkpoint once the WAL holds
+# this much (in pages of the file's size); every unit of work hands its pages to the checkpointer below.
+WAL_AUTOCHECKPOINT_BYTES = 80 * 1024 * 1024
+# The page size of a database file duban creates (SQLite's default is 4 KB; a file keeps the size it was made
+# with). A stage opening writes each changed page whole into the WAL at its commit, one write per page: for
+# 141,568 units about 220 MB, in 54,000 writes with 4 KB pages and 13,500 with 16 KB. The changed rows lie
+# together (a stage's assignments, the new messages, intents and transitions at the tables' ends), so larger pages
+# add few bytes; the opening took 15-25% less (bench/README.md, stop 35).
+PAGE_SIZE = 16 * 1024
 # A WAL file this long is checkpointed in the commit (see Checkpointer.request), and cut back to the limit when
 # it starts over: a national stage opening writes about 66 MB with its messages, a 5,000-township one 9 MB.
 WAL_LONG_BYTES = 64 * 1024 * 1024
@@ -35,6 +41,12 @@ WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024
 # spilled dirty ones into the WAL mid-transaction (274 s at 1,041,568 units on a loaded machine, 138 s at load
 # 5; 71 s with this cache). Pages are taken only as a transaction touches them: small writes stay small.
 WRITER_CACHE_KIB = 1024 * 1024
+# A transaction that changes many rows at once (a stage opening: `widen_cache`) gets this much per row, up to the
+# ceiling: a million-unit opening changes about 1.4 GB of pages, which through 1 GiB spilled into the WAL before
+# its commit and were written again (16 KB pages: 27.7 s against 23-24 s with room for all). The connection goes
+# back to WRITER_CACHE_KIB at its next transaction, which gives the pages back.
+ROW_CACHE_KIB = 2
+MAX_WRITER_CACHE_KIB = 3 * 1024 * 1024
 
 
 class Checkpointer:
@@ -214,23 +226,37 @@ def make_engine(url: str) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below be the only one
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a new file only: before its first page is written
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+        (page_size,) = cursor.execute("PRAGMA page_size").fetchone()
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_BYTES // page_size}")
         cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")  # the WAL file, cut back when it restarts
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         writer = connection.get_execution_options().get("duban_writer", False)
-        if writer and not connection.connection.info.get("duban_writer_cache"):
+        cache = connection.connection.info.get("duban_writer_cache")  # None: the connection has only read
+        if (writer or cache is not None) and cache != WRITER_CACHE_KIB:  # a writer's, or one widen_cache widened
             connection.exec_driver_sql(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
-            connection.connection.info["duban_writer_cache"] = True
+            connection.connection.info["duban_writer_cache"] = WRITER_CACHE_KIB
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
+
+
+def widen_cache(connection: Connection, rows: int) -> None:
+    """SQLite: this transaction changes about `rows` rows at once; its page cache holds them all (ROW_CACHE_KIB
+    per row, up to MAX_WRITER_CACHE_KIB) when WRITER_CACHE_KIB would not. A reader's own deferred transaction
+    never needs it; the connection's next transaction sets its cache back."""
+    wanted = min(MAX_WRITER_CACHE_KIB, rows * ROW_CACHE_KIB)
+    info = connection.connection.info
+    if wanted > info.get("duban_writer_cache", WRITER_CACHE_KIB):
+        connection.exec_driver_sql(f"PRAGMA cache_size = -{wanted}")
+        info["duban_writer_cache"] = wanted
 
 
 def is_postgres(connection: Connection) -> bool:

@@ -18,6 +18,7 @@ from duban.domain.message_keys import SINGLE
 from duban.domain.standing import TickOutcome
 from duban.store.codec import Codec
 from duban.store.composing import OUTBOX_COLUMNS, payload_sql
+from duban.store.engine import widen_cache
 
 TRANSITION_COLUMNS = (
     "campaign_id",
@@ -99,8 +100,12 @@ def take_turn(codec: Codec, campaign_id: str, stage_id: str) -> None:
 def make_room(codec: Codec, rows: int | None = None) -> None:
     """PostgreSQL: a stage opening sorts and hashes every unit's row (a million for listed enterprises); from
     ROOMY_FROM rows it does so in memory rather than in temporary files (the default work_mem is 4 MB), for this
-    transaction only (`rows` None: whatever their number). An idle tick asks nothing (one round trip fewer)."""
-    if not codec.sqlite and (rows is None or rows >= ROOMY_FROM):
+    transaction only (`rows` None: whatever their number). An idle tick asks nothing (one round trip fewer).
+    SQLite: the writer's page cache holds every page the `rows` change (duban.store.engine.widen_cache)."""
+    if codec.sqlite:
+        if rows is not None and rows >= ROOMY_FROM:
+            widen_cache(codec.conn, rows)
+    elif rows is None or rows >= ROOMY_FROM:
         codec.execute(f"SET LOCAL work_mem = '{WORK_MEM}'", ())
 
 

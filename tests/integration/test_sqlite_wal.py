@@ -225,3 +225,72 @@ def test_a_writer_gets_a_page_cache_for_a_million_units_and_a_reader_keeps_sqlit
                 assert reader.execute(text("PRAGMA cache_size")).scalar() == -2000
     finally:
         engine.dispose()
+
+
+def test_a_new_database_gets_16_kb_pages_and_an_older_file_keeps_its_own(tmp_path):
+    """An opening writes each changed page into the WAL one write at a time: 16 KB pages, a quarter of the writes
+    (issue 24). A file made before (4 KB pages) opens as it is, its data intact, and checkpoints by the same size."""
+    from sqlalchemy import text
+
+    from duban.store.db import init_db
+    from duban.store.engine import PAGE_SIZE, WAL_AUTOCHECKPOINT_BYTES, close_engine, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    try:
+        init_db(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA page_size")).scalar() == PAGE_SIZE == 16384
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == WAL_AUTOCHECKPOINT_BYTES // 16384
+    finally:
+        close_engine(engine)
+    with sqlite3.connect(tmp_path / "new.db") as raw:  # what any other SQLite tool reads off the file
+        assert raw.execute("PRAGMA page_size").fetchone()[0] == 16384
+
+    older = tmp_path / "older.db"
+    with sqlite3.connect(older) as raw:
+        raw.execute("PRAGMA page_size = 4096")
+        raw.execute("CREATE TABLE kept (x)")
+        raw.execute("INSERT INTO kept VALUES ('签收')")
+    engine = make_engine(f"sqlite:///{older}")
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA page_size")).scalar() == 4096
+            assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == WAL_AUTOCHECKPOINT_BYTES // 4096
+            assert conn.execute(text("SELECT x FROM kept")).scalar() == "签收"
+    finally:
+        close_engine(engine)
+
+
+def test_a_stage_opening_gets_a_cache_for_all_its_rows_and_gives_it_back(tmp_path):
+    """A million-unit opening changes about 1.4 GB of pages: through the writer's 1 GiB they spilled into the WAL
+    before the commit and were written twice (issue 24). The tick widens its transaction's cache by the rows it
+    changes; the connection's next transaction, writing or reading, is back to the writer's size."""
+    from sqlalchemy import text
+
+    from duban.store.codec import Codec
+    from duban.store.engine import (
+        MAX_WRITER_CACHE_KIB,
+        ROW_CACHE_KIB,
+        WRITER_CACHE_KIB,
+        close_engine,
+        make_engine,
+        writing,
+    )
+    from duban.store.tick_sql import ROOMY_FROM, make_room
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'cache.db'}")
+    cache = text("PRAGMA cache_size")
+    try:
+        with writing(engine) as conn:
+            make_room(Codec(conn), ROOMY_FROM - 1)  # an ordinary tick: the writer's cache as it is
+            assert conn.execute(cache).scalar() == -WRITER_CACHE_KIB
+            make_room(Codec(conn), 1_041_568)
+            assert conn.execute(cache).scalar() == -1_041_568 * ROW_CACHE_KIB
+            make_room(Codec(conn), 10_000_000)  # never beyond the ceiling, whatever the rows
+            assert conn.execute(cache).scalar() == -MAX_WRITER_CACHE_KIB
+        with engine.connect() as reader, reader.begin():  # the same pooled connection, now only reading
+            assert reader.execute(cache).scalar() == -WRITER_CACHE_KIB
+        with writing(engine) as conn:
+            assert conn.execute(cache).scalar() == -WRITER_CACHE_KIB
+    finally:
+        close_engine(engine)
