@@ -112,11 +112,13 @@ def _refuse(option: str, why: object) -> NoReturn:
     raise typer.Exit(2)
 
 
-def engine():
-    """The settings' database, at the newest schema."""
-    from duban.services.database import open_database
+def engine(*, existing: bool = False):
+    """The settings' database, at the newest schema; `existing`: for a command that only looks, a SQLite file
+    that is not there is an error (duban.services.database.existing_database), not made empty."""
+    from duban.services.database import existing_database, open_database
 
-    return open_database(get_settings().resolved_database_url)
+    url = get_settings().resolved_database_url
+    return existing_database(url) if existing else open_database(url)
 
 
 def existing_engine():

@@ -40,6 +40,14 @@ def current() -> None:
     from duban.services.database import schema_revision
 
     where, revision, head = schema_revision()
+    if revision is None:
+        console.print(
+            f"database {where}: no file there yet (newest revision {head}; duban makes it when it first plans a "
+            "campaign or imports a list — check DUBAN_DATABASE_URL or DUBAN_HOME if one should be there)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
     note = "up to date" if revision == head else "run `duban db upgrade`"
     console.print(f"database {where}: {revision} (newest {head}, {note})", highlight=False, soft_wrap=True)
 

@@ -49,7 +49,7 @@ def list_(
     """Messages newest first, with counts by status and the channel's last words."""
     tz = get_settings().timezone
     try:
-        engine = _engine()
+        engine = _engine(existing=True)
         rows = outbox.list_messages(engine, status=status, campaign_id=campaign, limit=limit)
         counts = outbox.counts(engine, campaign)
     except DubanError as exc:
@@ -83,7 +83,7 @@ def show(
     """One message: its text as staff read it, its key, and every post with what the channel answered."""
     tz = get_settings().timezone
     try:
-        engine = _engine()
+        engine = _engine(existing=True)
         detail = outbox.show(engine, outbox.message_id(engine, message))
     except DubanError as exc:
         _fail(exc)
@@ -151,7 +151,7 @@ def retry(
     """Put dead or failed messages back in line (a fresh count of tries); unconfirmed ones only when asked."""
     try:
         moment = _when(as_of, get_settings().timezone, option="--as-of") if as_of else datetime.now(timezone.utc)
-        engine = _engine()
+        engine = _engine(existing=True)
         ids = [outbox.message_id(engine, named) for named in messages or ()]
         done = outbox.retry(engine, moment, ids=ids, dead=dead, unconfirmed=unconfirmed)
     except DubanError as exc:

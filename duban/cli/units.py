@@ -84,17 +84,17 @@ def history_command(
     from duban.views.listed import list_imports, spells as spells_of
 
     try:
-        found = list_imports(engine(), list_name)
+        found = list_imports(engine(existing=True), list_name)
         if not found:
             raise DubanError(
                 f"no list {list_name!r} in the database: import it with duban units import FILE --list {list_name}"
             )
-        spells = spells_of(engine(), list_name, code) if code else []
+        spells = spells_of(engine(existing=True), list_name, code) if code else []
         if code and not spells:  # as the import keys it: half-width, trimmed, upper case
             keyed = unicodedata.normalize("NFKC", code).strip().upper()
             if keyed != code:
                 code = keyed
-                spells = spells_of(engine(), list_name, keyed)
+                spells = spells_of(engine(existing=True), list_name, keyed)
     except DubanError as exc:
         fail(exc)
     if code is None:

@@ -47,6 +47,8 @@ SECTION_LEAD = {
     "review_reminder": "以下下级单位报送的材料等待您单位审核，请尽快审核（通过或退回）：",
 }
 OPERATORS_REVIEW_LEAD = "以下单位报送的材料等待审核，请尽快审核（通过或退回）："
+# a 签收提醒 without a unit link (no DUBAN_PORTAL_URL): nothing to open, the issuer records the 签收 (duban ack)
+ACK_REMINDER_NO_LINK_LEAD = "以下通知您单位尚未签收，请向发文单位确认签收："
 ORDER = (
     "escalation",
     "ack_escalation",
@@ -112,6 +114,8 @@ def render(
                 lead = "以下事项仍逾期未报，请尽快办理（再次催办）："
             if kind == "review_reminder" and payload["recipient"] == "operators":
                 lead = OPERATORS_REVIEW_LEAD
+            if kind == "ack_reminder" and not link:
+                lead = ACK_REMINDER_NO_LINK_LEAD
             if kind == "amended" and payload.get("amendment"):
                 lead = _env().get_template("amended_lead.txt.j2").render(**payload["amendment"]).strip()
             sections.append({"lead": lead, "entries": entries})

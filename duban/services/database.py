@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from duban.errors import StoreError
 from duban.settings import get_settings
 from duban.store import migrate
 from duban.store.db import engine_for
@@ -25,6 +26,29 @@ def open_database(url: str | None = None) -> Engine:
     Postgres database that lags is refused with the command that upgrades it (`duban db upgrade`).
     """
     return engine_for(url or get_settings().resolved_database_url)
+
+
+def missing_file(url: str | None = None) -> Path | None:
+    """The file a SQLite `url` (default: the settings') names when there is none yet; None otherwise."""
+    url = url or get_settings().resolved_database_url
+    if not url.startswith("sqlite") or "///" not in url:
+        return None
+    path = url.split("///", 1)[1].split("?", 1)[0]
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return None if Path(path).exists() else Path(path)
+
+
+def existing_database(url: str | None = None) -> Engine:
+    """open_database for a command that only looks (an outbox listing, the portal): a SQLite file that is not
+    there is refused rather than made, so a mistyped DUBAN_DATABASE_URL or DUBAN_HOME shows as such and not as
+    a database with nothing in it."""
+    if (path := missing_file(url)) is not None:
+        raise StoreError(
+            f"no database at {path} (DUBAN_DATABASE_URL, or DUBAN_HOME's duban.db): duban makes it when it first "
+            "plans a campaign (duban tick or status with a spec) or imports a list — check the path"
+        )
+    return open_database(url)
 
 
 def _where(engine: Engine) -> str:
@@ -51,9 +75,13 @@ def downgrade_schema(revision: str) -> tuple[str, str, str]:
     return _where(engine), before, after
 
 
-def schema_revision() -> tuple[str, str, str]:
-    """(where, the configured database's revision, the newest revision this duban knows)."""
-    engine = make_engine(get_settings().resolved_database_url)
+def schema_revision() -> tuple[str, str | None, str]:
+    """(where, the configured database's revision, the newest revision this duban knows); the revision is None
+    where a SQLite file is not there yet (none is made to find out)."""
+    url = get_settings().resolved_database_url
+    if (path := missing_file(url)) is not None:
+        return f"sqlite:///{path}", None, migrate.head_revision()
+    engine = make_engine(url)
     try:
         with engine.connect() as conn:
             revision = migrate.describe_revision(conn)

@@ -544,3 +544,30 @@ def test_a_simulation_whose_end_comes_before_its_start_is_refused():
     result = _run("simulate", JINZHONG, "--from", "2024-06-30", "--to", "2024-05-01")
     assert result.exit_code == 1 and "--to 2024-05-01 is not after --from 2024-06-30" in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_a_mistyped_database_path_is_said_not_shown_as_an_empty_outbox(tmp_path, monkeypatch):
+    """An administrator's typo in DUBAN_DATABASE_URL made `outbox list` create an empty database and list nothing:
+    staff read "no messages". The commands that only look say there is no database there, and make none."""
+    from duban.settings import get_settings
+
+    typo = tmp_path / "var" / "dubna.db"
+    monkeypatch.setenv("DUBAN_DATABASE_URL", f"sqlite:///{typo}")
+    get_settings.cache_clear()
+    try:
+        for args in (
+            ("outbox", "list"),
+            ("outbox", "show", "1"),
+            ("outbox", "retry", "1"),
+            ("units", "history", "enterprises"),
+            ("serve", "--port", "8765"),
+        ):
+            result = runner.invoke(app, list(args))
+            assert result.exit_code != 0, (args, result.output)
+            assert f"no database at {typo}" in " ".join(result.output.split()), (args, result.output)
+            assert "Traceback" not in result.output
+        current = _run("db", "current")
+        assert current.exit_code == 0 and "no file there yet" in current.output, current.output
+        assert not typo.exists() and not typo.parent.exists()
+    finally:
+        get_settings.cache_clear()

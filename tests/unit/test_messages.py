@@ -213,3 +213,23 @@ def test_items_of_a_message_are_numbered_once_across_its_sections():
     text = _render().text
     assert "请抓紧报送：\n1. 【规范化建设自评阶段】自查评分表" in text
     assert "请按时报送：\n2. 【县级检查阶段】检查评分表" in text and "\n1. 【县级检查阶段】" not in text
+
+
+def test_an_acknowledgement_reminder_asks_to_open_a_link_only_when_it_carries_one():
+    """Without DUBAN_PORTAL_URL a 签收提醒 said 请打开链接点击“签收” and carried no link: staff had nothing to open."""
+    item = {
+        "kind": "ack_reminder",
+        "stage": "规范化建设自评阶段",
+        "item": "签收",
+        "instance": "",
+        "unit": "140724100",
+        "unit_display": "乐平镇统计站",
+        "due_at": "2024-05-12T15:59:59.999999+00:00",
+        "event_at": "2024-05-11T01:00:00+00:00",
+    }
+    payload = {**PAYLOAD, "kind": "ack_reminder", "as_of": "2024-05-11T01:00:00+00:00", "items": [item]}
+    plain = _render(payload).text
+    assert "打开链接" not in plain and "办理入口" not in plain
+    assert "以下通知您单位尚未签收，请向发文单位确认签收：" in plain and "联系人：设管科 0354-0000000" in plain
+    linked = _render(payload, link="https://duban.example.gov.cn/u/abc").text
+    assert "请打开链接点击“签收”" in linked and "办理入口：https://duban.example.gov.cn/u/abc" in linked
