@@ -120,12 +120,15 @@ def test_each_bulletin_is_kept_numbered_and_the_close_out_report_cites_them(tmp_
     text = "\n".join(
         block.text for section in build_draft(record).sections for block in section.blocks if hasattr(block, "text")
     )
-    assert (
-        f"期间印发通报2期：第1期（6月14日，县级检查阶段，点名逾期单位11个）；第2期（7月2日，点名逾期单位{kept[1].units_named}个）。"
-        in text
+    assert (  # the second was only drafted: not 印发 (a tester's finding)
+        "期间起草通报2期，其中1期已发送：第1期（6月14日，县级检查阶段，点名逾期单位11个）；"
+        f"第2期（7月2日，点名逾期单位{kept[1].units_named}个，未发送）。" in text
     )
     earlier = read_record(engine, CAMPAIGN, at("2024-06-20 09:00"), load_calendar(None))
     assert [b.number for b in earlier.bulletins] == [1]  # a report as of 6/20 knows only the first
+    assert "期间印发通报1期：第1期（6月14日，县级检查阶段，点名逾期单位11个）。" in "\n".join(
+        block.text for section in build_draft(earlier).sections for block in section.blocks if hasattr(block, "text")
+    )
 
 
 def test_a_bulletin_of_a_stage_the_campaign_lacks_is_refused_by_name(tmp_path):
