@@ -171,10 +171,13 @@ def _copy_in(path: Path, files_dir: Path) -> tuple[str, int]:
             size += len(block)
     digest = hasher.hexdigest()
     target = files_dir / digest[:2] / digest
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():  # the units' materials are duban's owner's alone: folders 0700, files 0600
+        for folder in (files_dir, target.parent):
+            if not folder.exists():
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         partial = target.with_name(f"{digest}.{os.getpid()}.part")
         shutil.copyfile(path, partial)
+        os.chmod(partial, 0o600)
         os.replace(partial, target)
     return digest, size
 

@@ -206,6 +206,19 @@ def writing(engine: Engine) -> Iterator[Connection]:
             yield connection
 
 
+def _private_file(path: Path) -> None:
+    """A database file duban makes is its owner's alone (0600; SQLite gives its -wal and -shm the same mode): it
+    holds the units' links, the operators' sessions and every record. Its folder, when made here, is 0700."""
+    if path.exists():
+        return
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with suppress(OSError):
+            path.parent.chmod(0o700)
+    with suppress(OSError):  # made by another process first (theirs, as it is), or not to be made: SQLite says why
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get their folder, WAL, foreign keys, reads that never take the write lock,
     IMMEDIATE transactions for writers (`writing`), and their WAL checkpoints on a thread of their own."""
@@ -218,8 +231,8 @@ def make_engine(url: str) -> Engine:
                 f"(the database could not be opened: {type(exc).__name__})"
             ) from None
     path = url.split("///", 1)[1] if "///" in url else ""
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if path and path != ":memory:" and not path.startswith("file:"):
+        _private_file(Path(path.split("?", 1)[0]))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, future=True)
 
     @event.listens_for(engine, "connect")

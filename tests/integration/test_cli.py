@@ -571,3 +571,29 @@ def test_a_mistyped_database_path_is_said_not_shown_as_an_empty_outbox(tmp_path,
         assert not typo.exists() and not typo.parent.exists()
     finally:
         get_settings.cache_clear()
+
+
+def test_the_database_and_the_units_materials_are_readable_by_duban_alone(tmp_path):
+    """The database (links, sessions, every record) and the stored uploads were 0644: anyone on the server could
+    read a unit's materials. A tester's finding; the old default umask is kept to show it is not what decides."""
+    import stat
+
+    from duban.settings import get_settings
+
+    old = os.umask(0o022)
+    try:
+        sheet = write(tmp_path / "评分表.xlsx", xlsx_bytes())
+        args = ("submit", JINZHONG, "--unit", "140724100", "--item", "self_score_sheet", "--file", sheet)
+        result = _run(*args, "--at", "2024-05-20 10:00")
+        assert result.exit_code == 0, result.output
+    finally:
+        os.umask(old)
+    settings = get_settings()
+    database = Path(settings.resolved_database_url.split("///", 1)[1])
+    stored = [p for p in settings.files_dir.rglob("*") if p.is_file()]
+    assert stored and database.exists()
+    for path in [database, *stored]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    for folder in {settings.files_dir, *(p.parent for p in stored)}:
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    assert _run("status", JINZHONG, "--as-of", "2024-05-21 10:00").exit_code == 0  # still opened as before
