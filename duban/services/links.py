@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from duban.domain.signing import sign, unsign
 from duban.errors import LinkError, RequestError
-from duban.instants import fmt_cn, utc
+from duban.instants import fmt_cn_from, utc
 from duban.services.written import bounded
 from duban.settings import Settings
 from duban.store.links import is_revoked, record_revocation
@@ -80,7 +80,7 @@ def check(engine: Engine, key: bytes, token: str, now: datetime, *, tz: str = "A
         raise LinkError(
             f"the link expired at {link.expires_at.isoformat()}",
             reason="expired",
-            cn=f"链接已过期（有效期至{fmt_cn(link.expires_at, tz)}）。" + _ASK,
+            cn=f"链接已过期（有效期至{fmt_cn_from(link.expires_at, tz, now)}）。" + _ASK,  # a past year: said
         )
     if is_revoked(engine, link.campaign_id, link.unit_code, link.token_id, link.issued_at):
         raise LinkError("the link was revoked", reason="revoked", cn="此链接已停用。" + _ASK)

@@ -44,6 +44,9 @@ def test_expired_revoked_and_tampered_links_are_refused(site):
     page = site.page(expired)
     assert page.status_code == 403 and "链接已过期（有效期至5月19日 周日 10:00）" in page.text
     assert "请打开最新一条督办消息中的链接" in page.text
+    site.now = at("2025-01-06 10:00")  # opened after the year's end: the expiry says its year (a tester's finding)
+    assert "链接已过期（有效期至2024年5月19日 周日 10:00）" in site.page(expired).text
+    site.now = at("2024-05-20 10:00")
 
     old = site.token("140724100", issued=at("2024-05-15 10:00"))
     assert site.page(old).status_code == 200
