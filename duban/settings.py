@@ -14,8 +14,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError as PydanticSettingsError
 
+from duban.domain.channel_refs import reference_problem
 from duban.domain.quiet import QuietHours, check_kinds, parse_quiet_hours
 from duban.errors import DubanError
+
+_SCRYPT = re.compile(r"scrypt\$\d{1,8}\$\d{1,3}\$\d{1,3}\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}")
 
 
 class Settings(BaseSettings):
@@ -131,8 +134,8 @@ class Settings(BaseSettings):
 
     @field_validator("portal_url")
     @classmethod
-    def _portal_address(cls, value: str | None) -> str | None:
-        return None if value is None else portal_address(value, "DUBAN_PORTAL_URL")
+    def _portal_address(cls, value: str | None) -> str | None:  # DUBAN_PORTAL_URL= (empty) unsets it, as in a .env
+        return None if value is None or not value.strip() else portal_address(value, "DUBAN_PORTAL_URL")
 
     @field_validator("quiet_hours")
     @classmethod
@@ -145,11 +148,32 @@ class Settings(BaseSettings):
     def _channel_references(cls, value: list[str], info) -> list[str]:
         name = "DUBAN_" + info.field_name.upper()
         for number, ref in enumerate(value, 1):
-            if not isinstance(ref, str) or not (ref == "sink" or ref.startswith(("env:", "secret:"))):
-                # never echo the entry: a URL written here carries the bot's key
+            if wrong := reference_problem(ref):  # never echo the entry: a URL written here carries the bot's key
                 raise ValueError(
-                    f"{name}: entry {number} is not a channel reference; write env:NAME or secret:NAME (or sink) "
-                    "and put the channel's Apprise URL, with its key, in that environment variable or Prefect Secret"
+                    f"{name}: entry {number} is not a channel reference ({wrong}); put the channel's Apprise URL, "
+                    "with its key, in that environment variable or Prefect Secret"
+                )
+        return value
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _positive_rates(cls, value: dict[str, int]) -> dict[str, int]:
+        for scheme, per_minute in value.items():
+            if not 1 <= per_minute <= 100_000:
+                raise ValueError(
+                    f"DUBAN_RATE_LIMITS: {scheme[:20]!r} has {per_minute} messages per minute; write a whole number "
+                    "from 1 (a bot's limit, e.g. 20 for wecombot), or leave the scheme out for no limit"
+                )
+        return value
+
+    @field_validator("operators")
+    @classmethod
+    def _hashes_only(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, encoded in value.items():
+            if not isinstance(encoded, str) or not _SCRYPT.fullmatch(encoded):  # never echo it: it may be a password
+                raise ValueError(
+                    f"DUBAN_OPERATORS: the login {name[:40]!r} has no scrypt hash (a password is never written "
+                    "here): set it with `duban portal password --name NAME`, which keeps the hash under DUBAN_HOME"
                 )
         return value
 

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from duban.domain.channel_refs import reference_problem
 from duban.domain.lines import (
     LINE_SEPARATOR,
     LINES,
@@ -66,8 +67,8 @@ class ChannelRefs(_Strict):
                     "a channel is a reference such as env:DUBAN_XIYANG_WECOM or secret:xiyang-wecom, never a URL: "
                     "put the URL (with its key) in that environment variable or Prefect Secret"
                 )
-            if not (ref == "sink" or ref.startswith(("env:", "secret:"))):
-                raise ValueError(f"{ref!r} is not a channel reference (write env:NAME, secret:NAME or sink)")
+            if wrong := reference_problem(ref):
+                raise ValueError(f"{ref!r} is not a channel reference: {wrong}")
         return value
 
 

@@ -408,3 +408,46 @@ def test_a_due_moved_out_of_its_stage_by_postponement_says_so(tmp_path):
     [said] = [w for w in _warnings(path) if "outside its stage" in w]
     assert "is due 2024-02-18 周日 24:00, outside its stage 检查" in said, said
     assert "顺延 moved it from 2024-02-12 周一 24:00, a day off (the new day is a 调休 working day)" in said, said
+
+
+def test_settings_refuse_what_would_fail_later_and_never_echo_it(monkeypatch):
+    """Outside testers' findings: DUBAN_FALLBACK_CHANNELS took env: with no name and secret:../x, DUBAN_RATE_LIMITS
+    took -1, DUBAN_OPERATORS took a password in plain (no login could ever match it), and DUBAN_PORTAL_URL= (empty,
+    as a .env unsets it) was refused instead of unset."""
+    import pytest
+
+    from duban.errors import DubanError
+    from duban.settings import Settings, get_settings
+
+    def refused(name: str, value: str) -> str:
+        monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        try:
+            with pytest.raises(DubanError) as caught:
+                get_settings()
+        finally:
+            monkeypatch.delenv(name)
+            get_settings.cache_clear()
+        return str(caught.value)
+
+    for bad in ('["env:"]', '["secret:../x"]', '["env:JZ WECOM"]', '["Secret:jz"]'):
+        said = refused("DUBAN_FALLBACK_CHANNELS", bad)
+        assert "DUBAN_FALLBACK_CHANNELS: entry 1 is not a channel reference" in said and "../x" not in said
+    assert "from 1" in refused("DUBAN_RATE_LIMITS", '{"wecombot": -1}')
+    assert "from 1" in refused("DUBAN_RATE_LIMITS", '{"wecombot": 0}')
+    said = refused("DUBAN_OPERATORS", '{"zhang": "hunter2hunter2"}')
+    assert "'zhang' has no scrypt hash" in said and "hunter2" not in said
+
+    from duban.services.operators import hash_password
+
+    good = {
+        "DUBAN_FALLBACK_CHANNELS": '["sink", "env:JZ_WECOM", "secret:xiyang-wecom"]',
+        "DUBAN_RATE_LIMITS": '{"wecombot": 20}',
+        "DUBAN_OPERATORS": '{"zhang": "' + hash_password("a-long-pass") + '"}',
+        "DUBAN_PORTAL_URL": "  ",
+    }
+    for name, value in good.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert settings.portal_url is None and settings.rate_limits == {"wecombot": 20}
+    assert settings.fallback_channels == ["sink", "env:JZ_WECOM", "secret:xiyang-wecom"]
