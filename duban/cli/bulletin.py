@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -24,7 +24,8 @@ def bulletin(
         Optional[Path], typer.Option("--out", help="the docx to write (default: DUBAN_HOME/reports/<id>-通报.docx)")
     ] = None,
     send: Annotated[
-        bool, typer.Option("--send", help="also post a short text version to every unit's channels (outbox)")
+        bool,
+        typer.Option("--send", help="also post a short text version to the units holding a duty in it (outbox)"),
     ] = False,
 ) -> None:
     """Draft the 通报: the units late or missing by county, with days late, returns and approved extensions."""
@@ -39,6 +40,11 @@ def bulletin(
     try:
         engine = open_database(settings.resolved_database_url)
         moment = _when(as_of, settings.timezone, option="--as-of")
+        if moment > datetime.now(timezone.utc) + timedelta(minutes=1):  # a 通报 reports what has happened
+            raise DubanError(
+                f"--as-of {as_of} is later than now: a 通报 reports the record as it stands, and one dated ahead "
+                "would be kept as the next 期 and name units late that may yet hand in (leave --as-of out for now)"
+            )
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         calendar = (
             load_calendar_for(load_spec(spec), settings.calendar_file)
@@ -58,6 +64,7 @@ def bulletin(
                 moment,
                 record.tz,
                 bulletin_id=files.bulletin_id,
+                stage_id=stage,
             )
             if send
             else 0

@@ -23,7 +23,7 @@ from duban.report.record import Record, Slip, read_record
 from duban.report.submission_text import loop_sentence
 from duban.report.wording import cn_day, cn_md
 from duban.store.bulletin_facts import approved_extensions, queue_new_messages, returned_reviews
-from duban.store.bulletins import bulletin_sent, keep_bulletin
+from duban.store.bulletins import bulletin_sent, duty_holders, keep_bulletin
 from duban.store.db import reading
 
 if TYPE_CHECKING:
@@ -243,9 +243,12 @@ def send_bulletin(
     tz: str,
     *,
     bulletin_id: int | None = None,
+    stage_id: str | None = None,
 ) -> int:
-    """One outbox message (kind `bulletin`) per unit of the campaign, once per day and text; the stored 通报
-    (`bulletin_id`) records how many units it was queued to."""
+    """One outbox message (kind `bulletin`) per unit that holds a duty in the 通报's scope (the stage, or the
+    campaign), once per day and text; the stored 通报 (`bulletin_id`) records how many units it was queued to. A
+    unit of the registry that owes nothing in it is not told (an enterprise not drawn in a 双随机 sample was sent
+    the drawn ones' names and asked to 补报)."""
     from duban.settings import quiet_policy
     from duban.views.campaigns import load_campaign
 
@@ -272,8 +275,8 @@ def send_bulletin(
             status="pending",
             attempts=0,
         )
-        for code, unit in campaign.units.items()
-        if unit.kind != "leader"
+        for code in sorted(duty_holders(engine, campaign_id, stage_id))
+        if code in campaign.units and campaign.units[code].kind != "leader"
     ]
     queued = queue_new_messages(engine, rows)
     if bulletin_id is not None and queued:

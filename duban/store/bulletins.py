@@ -15,15 +15,16 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from duban.instants import utc
 from duban.store.core import core_table
-from duban.store.db import unit_of_work
+from duban.store.db import reading, unit_of_work
 from duban.store.engine import is_postgres
-from duban.store.tables import BulletinRow, CampaignRow
+from duban.store.tables import Assignment, BulletinRow, CampaignRow
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 _B = core_table(BulletinRow)
 _C = core_table(CampaignRow)
+_A = core_table(Assignment)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,15 @@ def keep_bulletin(
                 [dict(campaign_id=campaign_id, number=number, stage_id=stage, as_of=as_of, sent=0, **values)],
             ).scalar_one()
         return _kept(conn.execute(select(_B).where(_B.c.id == found)).one())
+
+
+def duty_holders(engine: Engine, campaign_id: str, stage_id: str | None = None) -> set[str]:
+    """The units that hold a duty in the campaign (in `stage_id`, when given): whom a 通报 of it concerns."""
+    query = select(_A.c.unit_code).where(_A.c.campaign_id == campaign_id)
+    if stage_id:
+        query = query.where(_A.c.stage_id == stage_id)
+    with reading(engine) as conn:
+        return set(conn.execute(query.distinct()).scalars())
 
 
 def bulletin_sent(engine: Engine, bulletin_id: int, units: int) -> None:
