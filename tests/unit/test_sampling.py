@@ -327,3 +327,26 @@ def test_an_open_sample_spec_is_in_the_published_schema():
     jsonschema.validate(
         read_source(ROOT / "tests" / "specs" / "jinzhong-2024-open-samples.yaml").data, Campaign.model_json_schema()
     )
+
+
+def test_a_stratum_or_a_sample_the_arithmetic_leaves_empty_is_said(registry):
+    """3% of each 风险等级, rounded down, gave 高 (1 enterprise) and 较高 (5) none, without a word at validate or in
+    `sample show`: a 双随机 notice means every class is inspected (an outside tester's finding)."""
+    sizes = Counter(u.attributes["area"] for u in registry if u.level is Level.township)
+    each = draw(
+        registry, **{"from": "townships", "strata": "area", "percent": 3, "rounding": "down", "allocation": "each"}
+    )
+    assert each.draws[0].strata["城区"] == 0 < sizes["城区"] < 34  # 3% of fewer than 34 rounds down to 0
+    [note] = [n for n in each.draws[0].notes if "城区" in n]
+    assert note.startswith(f"stratum 城区: 3% of {sizes['城区']}") and f"none of the {sizes['城区']} unit(s)" in note
+    assert "`rounding: up` or `min_count: 1`" in note
+    assert not any("农村" in n for n in each.draws[0].notes)  # 3% of the rural ones is at least one: nothing said
+
+    shared = draw(registry, **{"from": "townships", "strata": "area", "count": 2, "allocation": "proportional"})
+    assert shared.draws[0].strata["城区"] == 0
+    assert any(f"stratum 城区 ({sizes['城区']} unit(s)): none drawn" in n for n in shared.draws[0].notes)
+
+    whole = draw(registry, **{"from": "townships", "percent": "0.5%", "rounding": "down"})
+    assert whole.members == [] and any("none of the 118 unit(s) is drawn" in n for n in whole.draws[0].notes)
+    up = draw(registry, **{"from": "townships", "percent": "0.5%", "rounding": "up"})
+    assert len(up.members) == 1 and not any("none of" in n for n in up.draws[0].notes)

@@ -78,6 +78,11 @@ def how_many(rule: Draw, size: int, rng: random.Random) -> tuple[int, str, list[
     if rule.max_count is not None and wanted > rule.max_count:
         wanted = rule.max_count
         words += f", capped at {rule.max_count}"
+    if wanted == 0 and size > 0:  # 各风险等级抽取3% of 20 units: the notice means some, the arithmetic gives none
+        notes.append(
+            f"{words}: none of the {size} unit(s) is drawn; write `rounding: up` or `min_count: 1` if the notice "
+            "means at least one"
+        )
     return wanted, words, notes
 
 

@@ -120,6 +120,13 @@ def _quotas(
         arithmetic[key] = (
             f"{quotas[key]} of {len(pool)} ({total} × {len(pool)}/{size} = {total * len(pool) / size:.2f})"
         )
+    empty = sorted(key for key, pool in groups.items() if pool and not quotas[key])
+    if empty and total:
+        notes.append(
+            f"{', '.join(f'stratum {k} ({len(groups[k])} unit(s))' for k in empty)}: none drawn, the {total} shared "
+            f"in proportion leave it 0; write `allocation: each` with `rounding: up` or `min_count: 1` if every "
+            f"{rule.strata} is to be inspected"
+        )
     if rule.allocation is None:  # the notice gives no ratios: shared in proportion, and said so
         shares = ", ".join(f"{k} {quotas[k]} of {len(groups[k])}" for k in sorted(quotas))
         notes.append(
