@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from duban.errors import LinkError
+from duban.errors import CalendarGapError, LinkError
 from duban.services.database import open_database
 from duban.settings import Settings, get_settings
 from duban.web.context import Portal, make_templates
@@ -151,6 +151,10 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(LinkError)
     async def link_refused(request: Request, exc: LinkError):
         return error_page(request, 403, exc.cn)
+
+    @app.exception_handler(CalendarGapError)
+    async def no_calendar(request: Request, exc: CalendarGapError):  # a date chosen in a year without 节假日 data
+        return error_page(request, 409, exc.cn)
 
     @app.exception_handler(CsrfError)
     async def csrf_refused(request: Request, exc: CsrfError):

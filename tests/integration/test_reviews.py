@@ -462,6 +462,11 @@ def test_a_county_returns_a_township_from_its_page_with_a_new_due(engine, tmp_pa
     accepted_with_due = post(decision="accept", due="2024-05-28")
     assert accepted_with_due.status_code == 400 and "新的截止时间：只在退回时填写" in text_of(accepted_with_due.text)
     assert _row(engine, LEPING, "self_report").state == "in_review"
+    # a due in a year without 节假日 data (2027 chosen in late December) was a 500 (a tester's finding)
+    gap = post(decision="return", reason="缺少经验亮点部分", due="2099-01-05")
+    assert gap.status_code == 409 and "2099年的节假日和调休安排尚未录入督办系统" in text_of(gap.text)
+    assert "本次操作未保存" in text_of(gap.text) and "错误编号" not in text_of(gap.text)
+    assert _row(engine, LEPING, "self_report").state == "in_review" and reviews_of(engine, CAMPAIGN) == []
     returned = post(decision="return", reason="缺少经验亮点部分", due="2024-05-28")
     assert returned.status_code == 303, text_of(returned.text)
     assert _row(engine, LEPING, "self_report").due_at == end("2024-05-28")
