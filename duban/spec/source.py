@@ -135,10 +135,28 @@ def read_source(path: Path | str, *, text: str | None = None, collect: bool = Fa
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "cannot be read"
+        line = (mark.line + 1) if mark else None
+        tag = re.search(r"constructor for the tag '([^']*)'", problem)
+        if tag and tag.group(1) == "tag:yaml.org,2002:merge":  # `<<: *defaults`: not indentation, a YAML feature
+            raise SpecError(
+                "a merge key (`<<: *name`) is not read in specs",
+                file=name,
+                line=line,
+                hint="write the keys out under each entry (an anchor and an alias, &name and *name, may still "
+                "repeat a whole value, such as a list of formats)",
+            ) from None
+        if tag:  # !!python/object, !include …: a spec holds plain values only
+            raise SpecError(
+                f"the tag {tag.group(1)[:60]!r} is not read in specs: they hold plain values (text, numbers, "
+                "dates, lists, maps) only",
+                file=name,
+                line=line,
+                hint="remove the tag (the part beginning with ! before the value)",
+            ) from None
         raise SpecError(
             f"not valid YAML: {problem}",
             file=name,
-            line=(mark.line + 1) if mark else None,
+            line=line,
             hint="check the indentation and that every `key: value` has a space after the colon",
         ) from None
     except RecursionError:  # a last line of defence: MAX_DEPTH stops well before Python's stack

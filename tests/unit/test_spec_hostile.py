@@ -298,3 +298,18 @@ def test_an_id_longer_than_the_database_keeps_is_an_error_at_its_line(tmp_path):
     path, line = _spec(tmp_path, "  - id: self_assessment\n", f"  - id: {'s' * 10_000}\n")
     error = _error(lambda: load_spec(path))
     assert (error.line, error.path) == (line, "stages[0].id") and "an id of 10000 characters: at most 64" in str(error)
+
+
+def test_a_merge_key_or_a_tag_is_said_as_such_not_as_an_indentation_problem(tmp_path):
+    """`<<: *fmt` was refused as "could not determine a constructor for the tag 'tag:yaml.org,2002:merge'" with the
+    hint to check the indentation: a clerk went looking for a wrong indent (an outside tester's finding)."""
+    path, line = _spec(
+        tmp_path, "timezone: Asia/Shanghai", "defaults: &d {a: 1}\nmerged:\n  <<: *d\ntimezone: Asia/Shanghai"
+    )
+    error = _error(lambda: load_spec(path))
+    assert error.file == str(path) and error.line == line + 2
+    assert "a merge key (`<<: *name`) is not read in specs" in str(error) and "indentation" not in str(error)
+    path, line = _spec(tmp_path, "timezone: Asia/Shanghai", "timezone: !!python/object:os.system Asia/Shanghai")
+    error = _error(lambda: load_spec(path))
+    assert error.line == line and "is not read in specs: they hold plain values" in str(error)
+    assert "indentation" not in str(error)
