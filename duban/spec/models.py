@@ -723,12 +723,14 @@ class Item(Strict):
         return self
 
 
-FORMATS = {"docx", "doc", "pdf", "xlsx", "xls", "wps", "et", "txt", "jpg", "png", "mp4", "zip", "ofd"}
+# every format the upload check knows (duban.domain.filecheck.EXPECTED): a notice's 汇报PPT, 照片 or csv 台账 too
+FORMATS = set("docx doc pdf xlsx xls pptx ppt wps et txt csv jpg png gif mp4 zip ofd".split())
 
 
 def known_formats(value: list[str]) -> list[str]:
-    """File formats as duban checks them (lower case, no dot); an unknown one is an error naming the known."""
-    normalised = [f.lower().lstrip(".") for f in value]
+    """File formats as duban checks them (lower case, no dot, jpeg as jpg); an unknown one is an error naming the
+    known."""
+    normalised = list(dict.fromkeys("jpg" if f == "jpeg" else f for f in (f.lower().lstrip(".") for f in value)))
     unknown = [f for f in normalised if f not in FORMATS]
     if unknown:
         shown = unknown[0] if len(unknown[0]) <= 40 else unknown[0][:40] + "…"

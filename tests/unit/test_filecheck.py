@@ -131,3 +131,17 @@ def test_windows_device_names_get_an_underscore_in_every_spelling(raw, kept):
     """Windows takes the part before the first dot, trailing spaces dropped, as the device: `CON .pdf` and
     `CONIN$.pdf` open the console instead of a file on an operator's desktop (issue 20: both were kept)."""
     assert safe_name(raw) == kept
+
+
+def test_every_format_the_upload_check_knows_can_be_named_in_a_spec(tmp_path):
+    """The README listed pptx, ppt, gif, jpeg and csv as accepted uploads, and a spec naming them was refused as an
+    unknown format (an outside tester's finding): a notice's 汇报PPT or csv 台账 could not be asked for."""
+    from duban.domain.filecheck import EXPECTED
+    from duban.spec.models import FORMATS, known_formats
+
+    assert set(EXPECTED) - {"jpeg"} == FORMATS
+    assert known_formats(["PPTX", ".ppt", "gif", "jpeg", "jpg", "csv"]) == ["pptx", "ppt", "gif", "jpg", "csv"]
+    table = write(tmp_path / "台账.csv", "单位,人数\n乐平镇,12\n".encode("gb18030"))
+    assert check_file(table, "台账.csv", known_formats(["csv"])) == "csv"
+    photo = write(tmp_path / "现场.jpeg", b"\xff\xd8\xff\xe0" + b"\0" * 100)
+    assert check_file(photo, "现场.jpeg", known_formats(["jpeg"])) == "jpg"
