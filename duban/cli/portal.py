@@ -37,7 +37,6 @@ def _campaign(ref: str, now: datetime) -> tuple:
 def serve_command(host: str, port: int, as_of: str | None) -> None:
     """Run the portal (see `duban serve --help`)."""
     from duban.instants import parse_instant
-    from duban.services.database import existing_database
     from duban.web.app import create_app
     from duban.web.server import serve
 
@@ -49,7 +48,7 @@ def serve_command(host: str, port: int, as_of: str | None) -> None:
         except ValueError as exc:
             _fail(DubanError(str(exc)))
     try:
-        portal = create_app(settings, engine=existing_database(settings.resolved_database_url), preview_at=preview_at)
+        portal = create_app(settings, preview_at=preview_at)
     except DubanError as exc:
         _fail(exc)
     console.print(

@@ -89,7 +89,7 @@ def test_units_that_do_not_acknowledge_are_reminded_then_escalated_and_the_rate_
     reminders = _messages(engine, "ack_reminder")
     assert {m.recipient for m in reminders} == reminded
     text = _text(engine, next(m for m in reminders if m.recipient == HENGNAN))
-    assert "以下通知您单位尚未签收，请打开链接点击“签收”：" in text
+    assert "以下通知您单位尚未签收，请向发文单位确认签收：" in text  # no portal address here: no link to open
     assert "【通知】收到通知后签收" in text and "签收截止：11月30日 周二 08:30（已逾期30分钟，至今未签收）" in text
     # a reminder that goes at the deadline itself read "签收截止：11月30日 周二 08:30" as if time were left
     message = next(m for m in reminders if m.recipient == HENGNAN)

@@ -560,7 +560,6 @@ def test_a_mistyped_database_path_is_said_not_shown_as_an_empty_outbox(tmp_path,
             ("outbox", "show", "1"),
             ("outbox", "retry", "1"),
             ("units", "history", "enterprises"),
-            ("serve", "--port", "8765"),
         ):
             result = runner.invoke(app, list(args))
             assert result.exit_code != 0, (args, result.output)
