@@ -12,10 +12,11 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -83,10 +84,31 @@ def create_app(
     app.include_router(sample_routes.router)
     app.include_router(api.router)
     _handlers(app)
+    app.router.redirect_slashes = False  # Starlette's redirect names the Host header's host: TrailingSlash instead
+    app.add_middleware(TrailingSlash)
     app.add_middleware(BodyLimit, limit=settings.upload_max_bytes * 3 + 1024 * 1024)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(TrustedProxies, networks=settings.proxy_networks)  # outermost: every layer sees the client
     return app
+
+
+class TrailingSlash:
+    """`/u/<token>/` (a link pasted with a slash after it) is sent on to `/u/<token>` by a relative Location: the
+    address a unit's staff follow never takes its host from the request's Host header, which a client or a badly
+    set proxy may write (Starlette's own redirect builds it from there)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path != "/" and path.endswith("/") and scope["method"] in ("GET", "HEAD"):
+            target = "/" + path.strip("/")  # one leading slash: //evil.example/ must not become a host
+            query = scope.get("query_string", b"").decode("latin-1")
+            location = quote(target, safe="/%:@!$&'()*+,;=-._~") + (f"?{query}" if query else "")
+            await RedirectResponse(location, status_code=307)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:

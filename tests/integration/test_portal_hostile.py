@@ -153,6 +153,39 @@ def test_the_units_link_on_the_ops_page_comes_from_configuration_never_from_the_
     assert "未设置报送平台的对外地址（DUBAN_PORTAL_URL）" in text_of(page.text)
 
 
+def test_a_trailing_slash_is_sent_on_without_the_requests_host(site):
+    """`/u/<token>/` answered 307 to http://evil.example/u/<token> when the Host header said so: behind a cache or a
+    badly set proxy, a unit's link led elsewhere (an outside tester's finding)."""
+    token = site.token("140724100")
+    for path, where in (
+        (f"/u/{token}/", f"/u/{token}"),
+        (f"/u/{token}/?p=1", f"/u/{token}?p=1"),
+        ("/ops/", "/ops"),
+    ):
+        moved = site.client.get(path, headers={"host": "evil.example"}, follow_redirects=False)
+        assert moved.status_code == 307 and moved.headers["location"] == where, (path, moved.headers)
+        assert moved.headers["x-content-type-options"] == "nosniff"
+    assert site.client.get(f"/u/{token}/").status_code == 200  # followed: the unit's page
+    assert site.client.get("/").status_code == 200
+
+    import asyncio
+
+    from duban.web.app import TrailingSlash
+
+    async def location(path: str) -> str:  # paths an HTTP client would not send as written: straight to the layer
+        sent = []
+
+        async def send(message):  # noqa: ANN001, ANN202
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"", "headers": []}
+        await TrailingSlash(None)(scope, None, send)  # type: ignore[arg-type]
+        return dict(sent[0]["headers"])[b"location"].decode()
+
+    assert asyncio.run(location("//evil.example/")) == "/evil.example"  # never a host: one leading slash
+    assert asyncio.run(location("/\\evil.example/")) == "/%5Cevil.example"  # a browser reads /\ as //
+
+
 @pytest.mark.parametrize(
     ("raw", "kept"),
     [
