@@ -48,7 +48,10 @@ class Line:
         template = self.bodies.get(key)
         if template is None:
             return name
-        return template.replace("{name}", name).replace("{parent}", parent.name if parent else "")
+        body = template.replace("{name}", name).replace("{parent}", parent.name if parent else "")
+        if level is Level.township and body.endswith("街道人民政府"):  # a 街道 has an 办事处, not a 人民政府
+            body = body.removesuffix("人民政府") + "办事处"
+        return body
 
 
 LINES: dict[str, Line] = {

@@ -237,3 +237,17 @@ def test_units_a_line_names_no_body_for_are_a_warning(tmp_path):
     _plan, warnings = validate(load_spec(spec), WorkCalendar())
     said = [w.message for w in warnings]
     assert any("10 unit(s) at level township are addressed by their place name (乐平镇" in m for m in said), said
+
+
+@pytest.mark.parametrize("line", ["housing", "ecology", "emergency", "government"])
+def test_a_street_is_addressed_as_its_office_not_as_a_peoples_government(line):
+    """榆次区's 北关街道 was told "北关街道人民政府：…" in the 住建, 生态环境 and 政府 lines: a 街道 has a 街道办事处
+    (an outside tester's finding); a 镇 or 乡 keeps its 人民政府."""
+    if line not in LINES:
+        pytest.skip(f"no packaged line {line}")
+    registry = build_registry(["140702"], None, line=line)
+    streets = [u for u in registry if u.level is Level.township and u.name.endswith("街道")]
+    towns = [u for u in registry if u.level is Level.township and u.name.endswith(("镇", "乡"))]
+    assert streets and towns
+    assert all(u.display == f"{u.name}办事处" for u in streets), [u.display for u in streets][:3]
+    assert all(u.display == f"{u.name}人民政府" for u in towns), [u.display for u in towns][:3]
