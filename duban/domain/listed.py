@@ -357,10 +357,13 @@ def division_index() -> dict[str, str]:
     return {code: code for _lv, code, _p, _n in mca_divisions()}
 
 
+DIVISION_LENGTHS = (6, 9, 12)  # county, township (乡镇), village (统计用区划代码): the digits a division code has
+
+
 def known_division(raw: str, divisions: dict[str, Any]) -> str | None:
     """The most specific known division of a 6-, 9- or 12-digit code (统计用区划代码 end in village digits)."""
     code = raw.strip()
-    if not code.isdigit():
+    if not code.isdigit() or len(code) not in DIVISION_LENGTHS:  # 1407241 is no code: a digit lost or one too many
         return None
     for length in (12, 9, 6):
         if len(code) >= length and code[:length] in divisions:
@@ -579,6 +582,11 @@ def check_rows(
         division = known_division(raw_division, divisions) if raw_division else None
         if not raw_division:
             bad.append("no division code (行政区划代码 is empty)")
+        elif division is None and raw_division.strip().isdigit() and len(raw_division.strip()) not in DIVISION_LENGTHS:
+            bad.append(
+                f"division code {raw_division!r} has {len(raw_division.strip())} digits: a division code has 6 "
+                "(county), 9 (township) or 12 (village) — a digit lost or one too many?"
+            )
         elif division is None:
             bad.append(
                 f"division code {raw_division!r} is not a division of the Ministry of Civil Affairs data (2025-12-31)"

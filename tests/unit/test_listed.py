@@ -116,3 +116,19 @@ def test_a_file_that_is_not_a_list_says_so(tmp_path):
         read_list(other)
     with pytest.raises(ListFileError, match="header but no rows"):
         read_list(_csv(tmp_path, []))
+
+
+def test_a_division_code_of_another_length_is_an_error_not_a_guess(tmp_path):
+    """1407241 (a digit lost) or 1407241000 (one too many) were filed under 140724 without a word (an outside
+    tester's finding): a division code has 6, 9 or 12 digits."""
+    divisions = {"140724": 1, "140724100": 1}
+    for code in ("1407241", "14072410", "1407241000", "14072410000", "1407241000000"):
+        assert known_division(code, divisions) is None, code
+    short, long = _good(2, "1407241"), _good(3, "1407241000")
+    path = _csv(tmp_path, [_good(1), short, long, _good(4, "140724100")])
+    with pytest.raises(ListFileError) as caught:
+        read_list(path)
+    text = str(caught.value)
+    assert f"{path}:3 " in text and "division code '1407241' has 7 digits" in text
+    assert f"{path}:4 " in text and "'1407241000' has 10 digits" in text
+    assert "a digit lost or one too many" in text and f"{path}:5 " not in text
