@@ -31,10 +31,18 @@ def import_command(
             help="the list really shrinks: store a file that leaves more than half of the units listed now unlisted",
         ),
     ] = False,
+    dropping: Annotated[
+        bool,
+        typer.Option(
+            "--dropping",
+            help="the list really drops an attribute (a column such as 风险等级): store a file giving it to no unit",
+        ),
+    ] = False,
 ) -> None:
     """Check every row (信用代码 check digit, division code, duplicates, names) and store the list only when all are
     right; a re-import updates it in place and keeps who was listed when. A file that would leave more than half of
-    the units listed now no longer listed is refused unless --delisting."""
+    the units listed now no longer listed is refused unless --delisting; one without a column the listed units
+    carry (their 风险等级 …) unless --dropping."""
     from pydantic import TypeAdapter, ValidationError
 
     from duban.domain.listed import Mapping, load_mapping, read_list
@@ -56,7 +64,13 @@ def import_command(
     try:
         read = read_list(file, load_mapping(mapping) if mapping else Mapping())
         result = import_listed(
-            engine(), list_name, read, now=datetime.now(timezone.utc), actor=actor[:80], delisting=delisting
+            engine(),
+            list_name,
+            read,
+            now=datetime.now(timezone.utc),
+            actor=actor[:80],
+            delisting=delisting,
+            dropping=dropping,
         )
     except DubanError as exc:
         fail(exc)

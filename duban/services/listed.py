@@ -15,9 +15,17 @@ if TYPE_CHECKING:
 
 
 def import_listed(
-    engine: Engine, list_name: str, read: ReadList, *, now: datetime, actor: str = "cli", delisting: bool = False
+    engine: Engine,
+    list_name: str,
+    read: ReadList,
+    *,
+    now: datetime,
+    actor: str = "cli",
+    delisting: bool = False,
+    dropping: bool = False,
 ) -> ImportResult:
     """Store `read` (every row checked by duban.domain.listed.read_list) as list `list_name`: what was added,
     changed, no longer listed and left as it was. A file that drops more than half of the units listed now is
-    refused unless `delisting` (duban.store.listed.import_list)."""
-    return import_list(engine, list_name, read, now=now, actor=actor, delisting=delisting)
+    refused unless `delisting`, one that clears an attribute they carry unless `dropping`
+    (duban.store.listed.import_list)."""
+    return import_list(engine, list_name, read, now=now, actor=actor, delisting=delisting, dropping=dropping)

@@ -8,6 +8,7 @@ import and every spell it opens or closes commit together or not at all.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,6 +45,25 @@ _SELECT = (
 )
 
 
+def _keeps_attributes(read: ReadList, current: dict) -> None:
+    """Refuse a file that gives no unit an attribute the units listed now carry (StoreError, nothing stored)."""
+    from duban.domain.listed import LABELS
+
+    given = {key for row in read.rows for key in row.attributes}
+    held: dict[str, int] = {}
+    for stored in current.values():
+        for key in json.loads(stored[7] or "{}"):
+            held[key] = held.get(key, 0) + 1
+    lost = sorted((key, n) for key, n in held.items() if key not in given)
+    if lost:
+        said = "、".join(f"{LABELS.get(key, key)} ({key}, held by {n:,})" for key, n in lost[:5])
+        raise StoreError(
+            f"{read.file}: no row gives {said}, which the units listed now carry: importing it would clear it from "
+            "all of them (a sample's strata or a `where:` on it would then find nobody); nothing was stored. Put the "
+            "column back (or map it), or if the list really drops it, import again with --dropping"
+        )
+
+
 @dataclass
 class ImportResult:
     list_name: str
@@ -57,12 +77,21 @@ class ImportResult:
 
 
 def import_list(
-    engine: Engine, list_name: str, read: ReadList, *, now: datetime, actor: str = "cli", delisting: bool = False
+    engine: Engine,
+    list_name: str,
+    read: ReadList,
+    *,
+    now: datetime,
+    actor: str = "cli",
+    delisting: bool = False,
+    dropping: bool = False,
 ) -> ImportResult:
     """Store a checked list under `list_name`: update in place, keeping every earlier spell.
 
     A file that would leave more than half of the units listed now no longer listed (another county's list, last
-    year's, an extract) is refused with nothing stored, unless `delisting` says the list really shrinks so."""
+    year's, an extract) is refused with nothing stored, unless `delisting` says the list really shrinks so; a file
+    with no value for an attribute the units listed now carry (an export without its 风险等级 column) is refused
+    too, unless `dropping` says the list really drops it: its strata and `where:` would find nobody."""
     now = utc(now)
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
@@ -70,6 +99,8 @@ def import_list(
             codec.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [f"duban.units.{list_name}"])
         current = {row[1]: row for row in codec.select(_SELECT + " AND listed_until IS NULL", [list_name])}
         listed_now = len(current)
+        if not dropping:
+            _keeps_attributes(read, current)
         opening: list[ListedRow] = []
         closing: list[int] = []
         unchanged = 0

@@ -92,6 +92,34 @@ def test_a_file_that_would_unlist_most_of_the_list_is_refused_unless_delisting(t
     assert len(listed_rows(engine, "xiyang")) == 13
 
 
+def test_a_reimport_without_a_column_the_units_carry_is_refused_unless_dropping(tmp_path):
+    """A re-import from an export without its 风险等级 column changed all 30 units and every one lost its risk class:
+    a sample stratified by it, or a `where: {risk: …}`, then found nobody (an outside tester's finding)."""
+    from duban.cli.common import engine as settings_engine
+    from duban.settings import get_settings
+
+    get_settings.cache_clear()
+    engine = settings_engine()
+    listed = [_row(n, risk="较高" if n % 3 else "一般") for n in range(1, 11)]
+    assert (
+        runner.invoke(app, ["units", "import", str(_write(tmp_path / "a.csv", listed)), "--list", "xy"]).exit_code == 0
+    )
+    header = [h for h in HEADER if h != "风险等级"]
+    without = tmp_path / "b.csv"
+    without.write_text(
+        "\n".join([",".join(header), *(",".join(r[:5] + r[6:]) for r in listed)]) + "\n", encoding="utf-8"
+    )
+    refused = runner.invoke(app, ["units", "import", str(without), "--list", "xy"])
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 1 and "no row gives 风险等级 (risk, held by 10)" in said, refused.output
+    assert "nothing was stored" in said and "--dropping" in said and "Traceback" not in said
+    assert {r.attributes.get("risk") for r in listed_rows(engine, "xy")} == {"较高", "一般"}
+    assert _count(engine, UnitImport) == 1
+    stored = runner.invoke(app, ["units", "import", str(without), "--list", "xy", "--dropping"])
+    assert stored.exit_code == 0 and "10 changed" in stored.output, stored.output
+    assert all("risk" not in r.attributes for r in listed_rows(engine, "xy"))
+
+
 def test_the_cli_refuses_a_file_with_bad_rows_and_stores_nothing(tmp_path):
     from duban.cli.common import engine as settings_engine
 
