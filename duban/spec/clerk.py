@@ -38,6 +38,29 @@ def clerk_notes(plan: Plan, calendar: WorkCalendar) -> Found:
         *plan.registry.notes,
         *names_alike(plan),
         *bare_place_names(plan),
+        *special_regions(plan),
+    ]
+
+
+SPECIAL_REGIONS = ("810000", "820000")  # 香港、澳门特别行政区: in the Ministry's divisions, outside a mainland line
+
+
+def special_regions(plan: Plan) -> Found:
+    """A campaign of the mainland's lines tasking 香港 or 澳门 (a `level: province` group takes them with the
+    provinces): its messages would go to a 香港特别行政区住房和城乡建设厅 that does not exist."""
+    tasked = {a.unit_code.partition("@")[0] for a in plan.assignments}
+    found = [code for code in SPECIAL_REGIONS if code in tasked]
+    if not found:
+        return []
+    shown = "、".join(f"{code} {plan.registry.units[code].display}" for code in found if code in plan.registry.units)
+    units = ", ".join(f"'{code}'" for code in found)
+    return [
+        (
+            ("registry",),
+            f"the campaign tasks {shown or ', '.join(found)}: the special administrative regions have no body in a "
+            f"mainland department's line; leave them out (a group's `exclude: {{units: [{units}]}}`) unless the "
+            "notice names them",
+        )
     ]
 
 

@@ -159,3 +159,30 @@ def test_a_monthly_report_due_early_in_each_month_says_how_it_was_read(tmp_path)
     assert said.startswith("item 'monthly' is read as due on day 5 of each month (2024-05-05 周日、2024-06-05"), said
     assert "write `every: {every: month, due_after_period: 5 days}` (月后5日)" in said
     assert not [m for m in _at(_warnings(tmp_path)[0], "stages[0].items[0].every") if "read as due" in m]  # day 20
+
+
+def test_a_department_line_tasking_hong_kong_and_macao_is_said(tmp_path):
+    """`departments: {level: province}` with no exclusion tasked a 香港特别行政区住房和城乡建设厅 and a 澳门 one
+    (33 units) without a word (an outside tester's finding); the shipped ministry spec excludes them."""
+    from tests.conftest import SPECS
+
+    spec = """\
+id: m
+title: 城市体检
+issuer: 住房和城乡建设部
+registry: {divisions: [全国], levels: [nation, province], line: housing}
+groups:
+  departments: {level: province}
+stages:
+  - id: plan
+    name: 工作方案
+    window: {start: 2025-04-15, end: 2025-05-15}
+    items:
+      - {id: plan_doc, name: 工作方案, units: departments}
+"""
+    found, _ = _warnings(tmp_path, spec)
+    [said] = [m for _where, m in found if "special administrative regions" in m]
+    assert "810000 香港特别行政区住房和城乡建设厅" in said and "820000 澳门特别行政区住房和城乡建设厅" in said
+    assert "exclude: {units: ['810000', '820000']}" in said
+    _plan, shipped = validate(load_spec(SPECS / "national-2025-housing-ministry.yaml"), WorkCalendar())
+    assert not any("special administrative regions" in w.message for w in shipped)
