@@ -15,7 +15,7 @@ from duban.settings import get_settings
 
 def ack(
     spec: Annotated[Path, typer.Argument(help="campaign spec (YAML) or campaign id")],
-    unit: Annotated[str, typer.Option(help="unit code, e.g. 430400")],
+    unit: Annotated[str, typer.Option(help="unit code, e.g. 430400, or its name")],
     stage: Annotated[
         Optional[str], typer.Option(help="only this stage's 签收 (default: every one asked so far)")
     ] = None,
@@ -26,12 +26,14 @@ def ack(
     from duban.services.acknowledgements import record_acknowledgement
     from duban.services.lifecycle import campaign_id_for
     from duban.views.campaigns import load_campaign
+    from duban.views.unit_lookup import unit_code
 
     settings = get_settings()
     try:
         engine = _engine()
         moment = _when(at, settings.timezone, option="--at")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        unit = unit_code(engine, campaign_id, unit)  # a code, or the unit's name as messages show it
         stages = record_acknowledgement(engine, campaign_id, unit, moment, stage_id=stage, actor="cli")
     except DubanError as exc:
         _fail(exc)

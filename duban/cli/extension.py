@@ -28,7 +28,7 @@ def _tz(engine, campaign_id: str) -> str:
 @app.command("request")
 def request(
     spec: Annotated[Path, typer.Argument(help="campaign spec (YAML) or campaign id")],
-    unit: Annotated[str, typer.Option(help="unit code, e.g. 140724")],
+    unit: Annotated[str, typer.Option(help="unit code, e.g. 140724, or its name")],
     item: Annotated[str, typer.Option(help="item id from the spec")],
     until: Annotated[
         str, typer.Option(help="the due asked for, e.g. 2024-06-14 (the end of that day) or 2024-06-14 17:00")
@@ -42,12 +42,14 @@ def request(
     from duban.services.extension import request_extension
     from duban.services.lifecycle import campaign_id_for
     from duban.views.campaigns import load_campaign
+    from duban.views.unit_lookup import unit_code
 
     settings = get_settings()
     try:
         engine = _engine()
         moment = _when(at, settings.timezone, option="--at")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        unit = unit_code(engine, campaign_id, unit)  # a code, or the unit's name as messages show it
         tz = _tz(engine, campaign_id)
         asked = request_extension(
             engine,

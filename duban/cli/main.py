@@ -254,7 +254,7 @@ def digest(
 @app.command()
 def submit(
     spec: SpecArg,
-    unit: Annotated[str, typer.Option(help="unit code, e.g. 140724100")],
+    unit: Annotated[str, typer.Option(help="unit code, e.g. 140724100, or its name")],
     item: Annotated[str, typer.Option(help="item id from the spec")],
     file: Annotated[Optional[list[Path]], typer.Option(help="a file to hand in (repeatable)")] = None,
     metric: Annotated[Optional[list[str]], typer.Option(help="name=value (repeatable)")] = None,
@@ -266,6 +266,7 @@ def submit(
     from duban.services.lifecycle import campaign_id_for
     from duban.services.submit import record_submission
     from duban.views.campaigns import load_campaign
+    from duban.views.unit_lookup import unit_code
 
     settings = get_settings()
     pairs = {}
@@ -279,6 +280,7 @@ def submit(
         engine = _engine()
         moment = _when(at, settings.timezone, option="--at")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        unit = unit_code(engine, campaign_id, unit)  # a code, or the unit's name as messages show it
         receipt = record_submission(
             engine,
             campaign_id,
@@ -304,7 +306,7 @@ def submit(
 @app.command()
 def excuse(
     spec: SpecArg,
-    unit: Annotated[str, typer.Option(help="unit code")],
+    unit: Annotated[str, typer.Option(help="unit code, or its name")],
     item: Annotated[str, typer.Option(help="item id")],
     reason: Annotated[str, typer.Option(help="why (kept in the audit trail)")],
     at: Annotated[Optional[str], typer.Option(help="when it was granted (default: now)")] = None,
@@ -313,12 +315,14 @@ def excuse(
     from duban.services.lifecycle import campaign_id_for
     from duban.services.submit import record_excuse
     from duban.views.campaigns import load_campaign
+    from duban.views.unit_lookup import unit_code
 
     settings = get_settings()
     try:
         engine = _engine()
         moment = _when(at, settings.timezone, option="--at")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        unit = unit_code(engine, campaign_id, unit)  # a code, or the unit's name as messages show it
         state = record_excuse(engine, campaign_id, unit, item, moment, reason=reason)
     except DubanError as exc:
         _fail(exc)

@@ -15,7 +15,7 @@ from duban.settings import get_settings
 
 def review(
     spec: Annotated[Path, typer.Argument(help="campaign spec (YAML) or campaign id")],
-    unit: Annotated[str, typer.Option(help="unit code, e.g. 140724")],
+    unit: Annotated[str, typer.Option(help="unit code, e.g. 140724, or its name")],
     item: Annotated[str, typer.Option(help="item id from the spec")],
     accept: Annotated[bool, typer.Option("--accept", help="通过: the version counts when it was handed in")] = False,
     return_: Annotated[bool, typer.Option("--return", help="退回: owed again by a new due, with --reason")] = False,
@@ -39,11 +39,14 @@ def review(
         _fail(RequestError("give exactly one of --accept and --return"))
     if accept and (within or reason):
         _fail(RequestError("--reason and --within go with --return"))
+    from duban.views.unit_lookup import unit_code
+
     settings = get_settings()
     try:
         engine = _engine()
         moment = _when(at, settings.timezone, option="--at")
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        unit = unit_code(engine, campaign_id, unit)  # a code, or the unit's name as messages show it
         tz = load_campaign(engine, campaign_id, units=False).tz
         offset, until = due_within(within, tz) if within is not None else (None, None)
         result = record_review(

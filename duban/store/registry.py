@@ -32,6 +32,18 @@ def unit_rows_by_code(conn: Connection, campaign_id: str, codes: Iterable[str]) 
     return found
 
 
+def unit_rows_named(conn: Connection, campaign_id: str, name: str, limit: int = 6) -> list[Any]:
+    """The campaign's units (leaders excluded) whose display or place name is `name`: a few, by code (a scan of
+    the campaign's units: asked only when no unit has `name` as its code)."""
+    query = (
+        select(_U)
+        .where(_U.c.campaign_id == campaign_id, _U.c.kind != "leader", (_U.c.display == name) | (_U.c.name == name))
+        .order_by(_U.c.code)
+        .limit(limit)
+    )
+    return list(conn.execute(query).all())
+
+
 def unit_count(conn: Connection, campaign_id: str) -> int:
     """How many units the campaign has (leaders not counted)."""
     query = select(func.count()).select_from(_U).where(_U.c.campaign_id == campaign_id, _U.c.kind != "leader")

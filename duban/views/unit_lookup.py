@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from duban.errors import StoreError
 from duban.store.db import reading
+from duban.store.registry import unit_rows_named
 from duban.views.campaigns import Recipient
 from duban.views.registry import unit_count, units_by_code
 
@@ -30,3 +32,24 @@ def units_in(engine: Engine, campaign_id: str) -> int:
     """How many units the campaign has (leaders not counted)."""
     with reading(engine) as conn:
         return unit_count(conn, campaign_id)
+
+
+def unit_code(engine: Engine, campaign_id: str, ref: str) -> str:
+    """The code of the campaign's unit `ref` names: its code, or its name (昔阳县统计局, 乐平镇) when that names one
+    unit; StoreError naming what was asked otherwise (a unit outside the campaign was told it "owes nothing")."""
+    ref = ref.strip()
+    with reading(engine) as conn:
+        if units_by_code(conn, campaign_id, [ref]):
+            return ref
+        named = unit_rows_named(conn, campaign_id, ref)
+    if len(named) == 1:
+        return named[0].code
+    if named:
+        listing = ", ".join(f"{row.code} {row.display}" for row in named[:5])
+        raise StoreError(
+            f"--unit {ref[:40]!r} names several units of campaign {campaign_id!r} ({listing}): give one's code"
+        )
+    raise StoreError(
+        f"--unit {ref[:40]!r} is no unit of campaign {campaign_id!r}: give a unit's code (e.g. 140724100) or its name "
+        "as messages show it (`duban status SPEC` lists them)"
+    )

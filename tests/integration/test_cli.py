@@ -596,3 +596,17 @@ def test_the_database_and_the_units_materials_are_readable_by_duban_alone(tmp_pa
     for folder in {settings.files_dir, *(p.parent for p in stored)}:
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
     assert _run("status", JINZHONG, "--as-of", "2024-05-21 10:00").exit_code == 0  # still opened as before
+
+
+def test_a_unit_named_by_its_name_is_found_and_one_outside_the_campaign_is_said(tmp_path):
+    """`submit --unit 广东省住房和城乡建设厅` said the unit "owes nothing" for the item — as it did for a made-up unit:
+    a name staff read in a message is taken, and a unit the campaign lacks is said as such (a tester's finding)."""
+    sheet = write(tmp_path / "评分表.xlsx", xlsx_bytes())
+    args = ("--item", "self_score_sheet", "--file", sheet, "--at", "2024-05-20 10:00")
+    named = _run("submit", JINZHONG, "--unit", "乐平镇统计站", *args)
+    assert named.exit_code == 0 and "已报送 乐平镇统计站（140724100）" in named.output, named.output
+    for ref in ("广东省住房和城乡建设厅", "999999"):
+        outside = runner.invoke(app, ["submit", str(JINZHONG), "--unit", ref, *map(str, args)])
+        said = " ".join(outside.output.split())
+        assert outside.exit_code == 1 and f"--unit '{ref}' is no unit of campaign" in said, outside.output
+        assert "owes nothing" not in said
