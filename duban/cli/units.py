@@ -45,7 +45,7 @@ def import_command(
     carry (their 风险等级 …) unless --dropping."""
     from pydantic import TypeAdapter, ValidationError
 
-    from duban.domain.listed import Mapping, load_mapping, read_list
+    from duban.domain.listed import Mapping, attribute_values, load_mapping, read_list
     from duban.services.listed import import_listed
     from duban.spec.models import ID_HINT, ID_MAX, Id
 
@@ -81,6 +81,8 @@ def import_command(
         f"(import {result.number} of this list)",
         highlight=False,
     )
+    for line in attribute_values(read):  # a county's own spelling (高风险 beside 高) seen before a draw uses it
+        console.print(f"  {lit(line)}", highlight=False, soft_wrap=True)
     for note in read.notes[:20]:
         console.print(f"  [yellow]note:[/] {lit(note)}", highlight=False, soft_wrap=True)
     if len(read.notes) > 20:

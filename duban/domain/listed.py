@@ -357,6 +357,26 @@ def division_index() -> dict[str, str]:
     return {code: code for _lv, code, _p, _n in mca_divisions()}
 
 
+FEW_VALUES = 12  # an attribute with at most this many values is a class (风险等级, 规模): its values are listed
+
+
+def attribute_values(read: ReadList) -> list[str]:
+    """'风险等级 (risk): 一般 44, 低 48, 较高 5, 高 1, 高风险 1' for each attribute of a few values, most held first:
+    what a sample's strata and a `where:` will find, a county's own spelling among them."""
+    counts: dict[str, dict[str, int]] = {}
+    for row in read.rows:
+        for key, value in row.attributes.items():
+            values = counts.setdefault(key, {})
+            values[value] = values.get(value, 0) + 1
+    lines = []
+    for key in sorted(counts):
+        values = counts[key]
+        if len(values) <= FEW_VALUES:
+            shown = ", ".join(f"{v} {n:,}" for v, n in sorted(values.items(), key=lambda vn: (-vn[1], vn[0])))
+            lines.append(f"{LABELS.get(key, key)} ({key}): {shown}")
+    return lines
+
+
 DIVISION_LENGTHS = (6, 9, 12)  # county, township (乡镇), village (统计用区划代码): the digits a division code has
 
 
