@@ -18,6 +18,7 @@ roll-ups select on.
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import os
@@ -187,7 +188,7 @@ def load_mapping(path: Path) -> Mapping:
     if not isinstance(data, dict):
         raise ListFileError(str(path), [(1, "a mapping file holds `columns:` and `attributes:` (YAML keys)")])
     try:
-        return Mapping.model_validate(data)
+        mapping = Mapping.model_validate(data)
     except ValidationError as exc:
         raise ListFileError(
             str(path),
@@ -196,6 +197,20 @@ def load_mapping(path: Path) -> Mapping:
                 for e in exc.errors()
             ],
         ) from None
+    unknown = [key for key in mapping.columns if key not in FIELDS]  # said here, at its line, not at the list's
+    if unknown:
+        raise ListFileError(
+            str(path),
+            [
+                (
+                    source.line_of(("columns", key)),
+                    f"columns.{key}: no such field (fields: {', '.join(FIELDS)})"
+                    + "".join(f"; did you mean {close!r}?" for close in difflib.get_close_matches(key, FIELDS, n=1)),
+                )
+                for key in unknown
+            ],
+        )
+    return mapping
 
 
 def _plain_words(error: Any) -> str:

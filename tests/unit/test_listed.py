@@ -132,3 +132,16 @@ def test_a_division_code_of_another_length_is_an_error_not_a_guess(tmp_path):
     assert f"{path}:3 " in text and "division code '1407241' has 7 digits" in text
     assert f"{path}:4 " in text and "'1407241000' has 10 digits" in text
     assert "a digit lost or one too many" in text and f"{path}:5 " not in text
+
+
+def test_a_mapping_files_unknown_field_is_said_at_its_own_line(tmp_path):
+    """A typo at columns.divison (line 3 of the mapping) was reported as `名录.csv:1 the mapping's columns has no field
+    'divison'`: the clerk looked in the list (an outside tester's finding)."""
+    from duban.domain.listed import load_mapping
+
+    mapping = tmp_path / "columns.yaml"
+    mapping.write_text("columns:\n  name: 企业名称\n  divison: 所在地区划\n", encoding="utf-8")
+    with pytest.raises(ListFileError) as caught:
+        load_mapping(mapping)
+    said = str(caught.value)
+    assert f"{mapping}:3 " in said and "columns.divison: no such field" in said and "did you mean 'division'?" in said
