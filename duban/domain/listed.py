@@ -386,7 +386,8 @@ def attribute_values(read: ReadList) -> list[str]:
     lines = []
     for key in sorted(counts):
         values = counts[key]
-        if len(values) <= FEW_VALUES:
+        numbers = all(v.replace(".", "", 1).isdigit() for v in values)  # 从业人员 12: a figure, not a class
+        if len(values) <= FEW_VALUES and not numbers:
             shown = ", ".join(f"{v} {n:,}" for v, n in sorted(values.items(), key=lambda vn: (-vn[1], vn[0])))
             lines.append(f"{LABELS.get(key, key)} ({key}): {shown}")
     return lines

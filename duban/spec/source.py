@@ -201,6 +201,15 @@ class _Builder:
                 )
         self.seen.add(key)
         self.lines[path] = node.start_mark.line + 1
+        plain = {yaml.MappingNode: "tag:yaml.org,2002:map", yaml.SequenceNode: "tag:yaml.org,2002:seq"}.get(type(node))
+        if plain is not None and node.tag != plain:  # !!python/object/apply:os.system [...] on a list or a map
+            raise SpecError(
+                f"the tag {str(node.tag)[:60]!r} is not read in specs: they hold plain values (text, numbers, "
+                "dates, lists, maps) only",
+                line=node.start_mark.line + 1,
+                path=dotted(path),
+                hint="remove the tag (the part beginning with ! before the value)",
+            )
         if isinstance(node, yaml.MappingNode):
             self.open.add(key)
             try:

@@ -313,3 +313,8 @@ def test_a_merge_key_or_a_tag_is_said_as_such_not_as_an_indentation_problem(tmp_
     error = _error(lambda: load_spec(path))
     assert error.line == line and "is not read in specs: they hold plain values" in str(error)
     assert "indentation" not in str(error)
+    for tagged in ('!!python/object/apply:os.system ["touch /tmp/x"]', "!!python/object:builtins.dict {a: 1}"):
+        # on a list or a map the tag was dropped in silence and the value read (a second tester's finding)
+        path, line = _spec(tmp_path, "timezone: Asia/Shanghai", f"timezone: {tagged}")
+        error = _error(lambda path=path: load_spec(path))
+        assert error.line == line and "is not read in specs: they hold plain values" in str(error), str(error)
