@@ -162,7 +162,7 @@ class Settings(BaseSettings):
             if not 1 <= per_minute <= 100_000:
                 raise ValueError(
                     f"DUBAN_RATE_LIMITS: {scheme[:20]!r} has {per_minute} messages per minute; write a whole number "
-                    "from 1 (a bot's limit, e.g. 20 for wecombot), or leave the scheme out for no limit"
+                    "from 1 to 100000 (a bot's limit, e.g. 20 for wecombot), or leave the scheme out for no limit"
                 )
         return value
 
