@@ -32,20 +32,20 @@ def bulletin(
     from duban.domain.calendar import load_calendar
     from duban.domain.plan import load_calendar_for
     from duban.report.bulletin import send_bulletin, short_text, write_bulletin
-    from duban.services.database import open_database
-    from duban.services.lifecycle import campaign_id_for
+    from duban.services.database import existing_database
+    from duban.services.lifecycle import running_campaign_id
     from duban.spec.load import load_spec
 
     settings = get_settings()
     try:
-        engine = open_database(settings.resolved_database_url)
+        engine = existing_database(settings.resolved_database_url)  # a mistyped path is said, not made
         moment = _when(as_of, settings.timezone, option="--as-of")
         if moment > datetime.now(timezone.utc) + timedelta(minutes=1):  # a 通报 reports what has happened
             raise DubanError(
                 f"--as-of {as_of} is later than now: a 通报 reports the record as it stands, and one dated ahead "
                 "would be kept as the next 期 and name units late that may yet hand in (leave --as-of out for now)"
             )
-        campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        campaign_id = running_campaign_id(engine, str(spec))  # a 通报 never plans a campaign
         calendar = (
             load_calendar_for(load_spec(spec), settings.calendar_file)
             if Path(spec).is_file()

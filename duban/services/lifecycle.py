@@ -140,6 +140,19 @@ def campaign_id_for(engine: Engine, ref: str, *, now: datetime, calendar_file: P
     raise StoreError(f"{ref!r} is neither a spec file nor a campaign in the database")
 
 
+def running_campaign_id(engine: Engine, ref: str) -> str:
+    """The id of a campaign the database already holds, from a spec path or an id, never planning it: for what
+    reports a running campaign's record (a 通报) — planned on the spot, every unit of a campaign nobody was told
+    of would read as 逾期未报."""
+    campaign_id = campaign_named(ref)
+    if planned_id(engine, campaign_id) is None:
+        raise StoreError(
+            f"campaign {campaign_id!r} is not in the database: it has not run here (its first tick plans it), so "
+            "there is no record to report — check DUBAN_DATABASE_URL, or tick the campaign first"
+        )
+    return campaign_id
+
+
 def planned_campaign_id(engine: Engine, ref: str) -> str | None:
     """The campaign id when `ref` needs no planning: a campaign id in the database, or a spec file planned from
     this very text already; None when the spec is new or has changed (or `ref` names nothing)."""

@@ -248,3 +248,19 @@ def test_a_bulletin_counts_whole_days_late_never_more():
 
     assert _days(1.5 * 86400) == "1天" and _days(2.49 * 86400) == "2天" and _days(86399) == "不足1天"
     assert _days(3 * 86400) == "3天"
+
+
+def test_a_bulletin_of_a_campaign_the_database_never_ran_is_refused_not_planned(tmp_path):
+    """`duban bulletin SPEC --send` on a database that never ran the campaign planned it on the spot and queued a
+    通报 naming all 131 units 逾期未报, none of them ever told of the campaign (a second tester's finding)."""
+    engine = engine_for(get_settings().resolved_database_url)
+    out = tmp_path / "x.docx"
+    result = CliRunner().invoke(
+        app, ["bulletin", str(JINZHONG), "--as-of", "2024-07-02 09:00", "--out", str(out), "--send"]
+    )
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "is not in the database: it has not run here" in said, result.output
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(OutboxMessage)).scalar() == 0
+        assert conn.execute(select(func.count()).select_from(CampaignUnit)).scalar() == 0
+    assert not out.exists()
