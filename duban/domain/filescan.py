@@ -45,6 +45,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 MAX_DEPTH, MAX_MEMBERS, MAX_INFLATED, MAX_RATIO = 3, 2000, 256 * 1024 * 1024, 200
 CHUNK = 1 << 20
@@ -930,13 +931,11 @@ def _check_relationships(data, name: str) -> None:  # noqa: ANN001
         if attributes.get(b"targetmode", "").lower() != "external":
             continue
         kind = attributes.get(b"type", "").rstrip("/").rsplit("/", 1)[-1].lower()
-        remote_book = kind in _WORKBOOK_LINKS and _REMOTE_PATH.match(target)
-        if (
-            kind in _FETCHING
-            or (kind == "image" and _LOCAL_PATH.match(target))
-            or _HANDLER.match(target)
-            or remote_book
-        ):
+        # as Office reads it: %5C%5Chost, /\\host and \\\\host are one network path (a second tester's finding)
+        plain = unquote(target).replace("\\", "/")
+        remote_book = kind in _WORKBOOK_LINKS and _REMOTE_PATH.match(plain)
+        local_image = kind == "image" and (_LOCAL_PATH.match(target) or _LOCAL_PATH.match(plain))
+        if kind in _FETCHING or local_image or _HANDLER.match(target) or _HANDLER.match(plain) or remote_book:
             raise Refusal(
                 f"{name}: a {kind} fetched from {target[:60]!r} when the file opens",
                 f"打开时会从外部地址取内容（{kind}：{target[:60]}），可能借此运行程序或泄露登录凭据；"

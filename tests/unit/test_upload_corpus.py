@@ -510,6 +510,11 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
                 ("externalLinkPath", "http://10.0.0.1/县数据.xlsx"),
                 ("externalLinkPath", "file://10.0.0.1/share/县数据.xlsx"),
                 ("xlPathMissing", "//10.0.0.1/share/县数据.xlsx"),
+                # encoded or mixed, as Office still reads them (a second tester's finding)
+                ("externalLinkPath", "file:///%5C%5C10.0.0.1%5Cshare%5Cbook.xlsx"),
+                ("externalLinkPath", "%5C%5C10.0.0.1%5Cshare%5Cbook.xlsx"),
+                ("externalLinkPath", "file:///%2F%2F10.0.0.1/share/book.xlsx"),
+                ("externalLinkPath", "/\\10.0.0.1\\share\\book.xlsx"),
             )
         ),
         ("总结报告.docx", _rezip(REAL_DOCX, {"word/_rels/webSettings.xml.rels": _rels("frame", "\\\\10.0.0.1\\x")})),
