@@ -90,7 +90,7 @@ class CalendarGapError(DubanError):
         )
         self.cn = (  # what a page says to the unit or operator who chose a date in that year
             f"{year}年的节假日和调休安排尚未录入督办系统（国务院办公厅通知发布后由管理员补录），无法按工作日推算{year}年的日期。"
-            f"请改选{year - 1}年内的日期，或请督办工作人员补录{year}年日历后再办理；本次操作未保存。"
+            f"请改选已有节假日安排的年份内的日期，或请督办工作人员补录{year}年日历后再办理；本次操作未保存。"
         )
 
 

@@ -139,7 +139,7 @@ def _api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
-def error_page(request: Request, status: int, message: str, *, headers: dict | None = None):
+def error_page(request: Request, status: int, message: str, *, headers: dict | None = None, title: str | None = None):
     """A Chinese error page (or JSON for the API) that says what to do and nothing about the server's insides."""
     if status >= 500:  # answered outside the middleware stack: add the security headers here
         headers = {**HEADERS, "Cache-Control": "no-store", **(headers or {})}
@@ -149,7 +149,7 @@ def error_page(request: Request, status: int, message: str, *, headers: dict | N
     return portal.templates.TemplateResponse(
         request,
         "error.html.j2",
-        {"title": STATUS_CN.get(status, "出错了"), "message": message, "status": status},
+        {"title": title or STATUS_CN.get(status, "出错了"), "message": message, "status": status},
         status_code=status,
         headers=headers,
     )
@@ -176,7 +176,7 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CalendarGapError)
     async def no_calendar(request: Request, exc: CalendarGapError):  # a date chosen in a year without 节假日 data
-        return error_page(request, 409, exc.cn)
+        return error_page(request, 409, exc.cn, title="缺少这一年的节假日安排")
 
     @app.exception_handler(CsrfError)
     async def csrf_refused(request: Request, exc: CsrfError):

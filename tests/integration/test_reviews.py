@@ -466,6 +466,7 @@ def test_a_county_returns_a_township_from_its_page_with_a_new_due(engine, tmp_pa
     gap = post(decision="return", reason="缺少经验亮点部分", due="2099-01-05")
     assert gap.status_code == 409 and "2099年的节假日和调休安排尚未录入督办系统" in text_of(gap.text)
     assert "本次操作未保存" in text_of(gap.text) and "错误编号" not in text_of(gap.text)
+    assert "缺少这一年的节假日安排" in gap.text and "预览模式" not in gap.text and "2098年" not in gap.text
     assert _row(engine, LEPING, "self_report").state == "in_review" and reviews_of(engine, CAMPAIGN) == []
     returned = post(decision="return", reason="缺少经验亮点部分", due="2024-05-28")
     assert returned.status_code == 303, text_of(returned.text)
