@@ -66,7 +66,7 @@ def serve_command(host: str, port: int, as_of: str | None) -> None:
 @app.command()
 def link(
     campaign: CampaignArg,
-    unit: Annotated[str, typer.Option(help="unit code, e.g. 140724100")],
+    unit: Annotated[str, typer.Option(help="unit code, e.g. 140724100, or its name")],
     base: Annotated[Optional[str], typer.Option(help="portal address (default DUBAN_PORTAL_URL)")] = None,
 ) -> None:
     """Print a unit's own link (valid DUBAN_LINK_DAYS days), to send it by hand."""
@@ -82,10 +82,9 @@ def link(
             root = portal_address(root, "--base")
         except ValueError as exc:
             raise DubanError(str(exc)) from None
-        from duban.views.campaigns import load_campaign
+        from duban.views.unit_lookup import unit_code
 
-        if unit not in load_campaign(engine, campaign_id).units:
-            raise DubanError(f"unit {unit} is not in campaign {campaign_id!r}")
+        unit = unit_code(engine, campaign_id, unit)  # a code, or the unit's name as messages show it
         token = issue(settings.portal_key(), campaign_id, unit, now, timedelta(days=settings.link_days))
     except DubanError as exc:
         _fail(exc)
@@ -95,7 +94,7 @@ def link(
 @app.command()
 def revoke(
     campaign: CampaignArg,
-    unit: Annotated[str, typer.Option(help="unit code")],
+    unit: Annotated[str, typer.Option(help="unit code, or its name")],
     reason: Annotated[str, typer.Option(help="why (kept in the audit log)")] = "",
 ) -> None:
     """Withdraw every link of a unit issued so far; later messages carry fresh ones."""
@@ -105,6 +104,9 @@ def revoke(
     now = datetime.now(timezone.utc)
     try:
         _settings_, engine, campaign_id = _campaign(campaign, now)
+        from duban.views.unit_lookup import unit_code
+
+        unit = unit_code(engine, campaign_id, unit)  # a code, or the unit's name as messages show it
         withdraw(engine, campaign_id, unit, now, actor="cli", reason=reason)
         audit.record(
             engine,

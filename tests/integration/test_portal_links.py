@@ -113,7 +113,9 @@ def test_the_portal_commands_hand_out_withdraw_and_set_logins(sqlite_engine, mon
     assert link.exit_code == 0, link.output
     assert link.output.strip().startswith(f"{BASE}/u/")
     unknown = runner.invoke(cli, ["portal", "link", str(JINZHONG), "--unit", "999999"])
-    assert unknown.exit_code == 1 and "999999 is not in campaign" in unknown.output
+    assert unknown.exit_code == 1 and "'999999' is no unit of campaign" in " ".join(unknown.output.split())
+    named = runner.invoke(cli, ["portal", "link", str(JINZHONG), "--unit", "乐平镇统计站"])  # as messages name it
+    assert named.exit_code == 0 and named.output.strip().startswith(f"{BASE}/u/"), named.output
     revoked = runner.invoke(cli, ["portal", "revoke", CAMPAIGN, "--unit", "140724100", "--reason", "换人"])
     assert revoked.exit_code == 0, revoked.output
     password = runner.invoke(cli, ["portal", "password", "--name", "zhangsan"], input="晋中督办-2024\n晋中督办-2024\n")
