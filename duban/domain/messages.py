@@ -317,6 +317,8 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         details.append("格式：" + "、".join(item["formats"]) + ("（PDF需加盖公章）" if item.get("stamped") else ""))
     if item.get("submit_to"):
         details.append(f"报送至：{item['submit_to']}")
+    if item.get("acknowledge"):  # the 签收 the opening asks for, and by when (duban.services.compose.describe)
+        details.append(item["acknowledge"])
     if item["kind"] == "extension" and item.get("decision_note"):
         details.append(f"审批意见：{item['decision_note']}")
     if item["kind"] == "returned" and item.get("reason"):

@@ -201,6 +201,8 @@ def _write(codec: Codec, campaign_id: str, tz: str, groups: dict[str, list], as_
 def describe(campaign: PlannedCampaign, payload: dict) -> dict:
     """The payload with what templates show: stage and item names, formats, units' names, where to send."""
     items = {item.id: (stage, item) for stage, item in campaign.spec.items()}
+    first_stage = campaign.spec.stages[0].id if campaign.spec.stages else None
+    issuer = _code(campaign, campaign.spec.issuer) if campaign.spec.acknowledge is not None else None
     described = []
     stages = {stage.id: stage.name for stage in campaign.spec.stages}
     for entry in payload.get("items", []):
@@ -230,11 +232,25 @@ def describe(campaign: PlannedCampaign, payload: dict) -> dict:
                 "submit_to": campaign.display(_code(campaign, item.submit_to)) if item and item.submit_to else None,
                 "note": item.note if item else None,
                 "reviewed": bool(item and item.review),  # a receipt of it is 待审核, not yet 按时报送
+                "acknowledge": _ask_acknowledgement(campaign, entry, stage, first_stage, issuer),
             }
         )
     recipient = payload["recipient"]
     display = OPERATORS_DISPLAY if recipient == "operators" else campaign.display(recipient)
     return {**payload, "recipient_display": display, "items": described}
+
+
+def _ask_acknowledgement(campaign: PlannedCampaign, entry: dict, stage, first_stage, issuer) -> str | None:  # noqa: ANN001
+    """A 开始办理 entry's ask for the 签收 its stage (or the notice, at the first stage's opening: every unit's first)
+    asks for, with the time allowed: the unit's first word of it was "尚未签收…已逾期" (a tester's finding)."""
+    if entry["kind"] != "opened" or stage is None:
+        return None
+    if stage.acknowledge is not None:
+        return f"本阶段要求签收：请于开始后{stage.acknowledge.within}内签收"
+    notice = campaign.spec.acknowledge
+    if notice is not None and stage.id == first_stage and entry["unit"] != issuer:
+        return f"本通知要求签收：请于收到后{notice.within}内签收"
+    return None
 
 
 def _code(campaign: PlannedCampaign, ref: str) -> str:

@@ -77,6 +77,10 @@ def test_units_that_do_not_acknowledge_are_reminded_then_escalated_and_the_rate_
     assert len(counties) == 12 and acks[HENGYANG_COUNTY].due_at == at("2021-11-30 08:30")
     assert acks[HENGYANG_COUNTY].targets == [CITY]
     _tick(engine, "2021-11-29 09:00")
+    # the opening asks for the 签收, and by when: the unit's first word of it was "尚未签收…已逾期" (a tester's
+    # finding)
+    opened = _text(engine, next(m for m in _messages(engine, "opened") if m.recipient == HENGNAN))
+    assert "本通知要求签收：请于收到后1个工作日内签收" in opened, opened
     assert record_acknowledgement(engine, CAMPAIGN, HENGYANG_COUNTY, at("2021-11-29 15:00"), actor="unit:430421") == [
         ""
     ]
