@@ -306,7 +306,9 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         on_time = "按时报送" if submitted <= due else f"逾期{span_words((submitted - due).total_seconds())}报送"
         if item.get("reviewed"):  # counted on time or late only once the reviewer accepts it (README, 审核与退回)
             on_time = ("截止前报送" if submitted <= due else on_time) + "，待审核"
-        when = f"报送时间：{_due_cn(submitted, as_of, tz)}（{on_time}）"
+        version = item.get("step") or 1  # a receipt's intent carries the version it acknowledges
+        again = f"第{version}版，" if version > 1 else ""  # a re-submission's receipt is told from the first's
+        when = f"{again}报送时间：{_due_cn(submitted, as_of, tz)}（{on_time}）"
     elif item["kind"] in ("overdue", "escalation") or left < 0:
         late = f"已逾期{span_words(left)}" if left <= -60 else "已逾期"
         when = f"截止：{_due_cn(due, as_of, tz)}（{late}）"

@@ -233,3 +233,12 @@ def test_an_acknowledgement_reminder_asks_to_open_a_link_only_when_it_carries_on
     assert "以下通知您单位尚未签收，请向发文单位确认签收：" in plain and "联系人：设管科 0354-0000000" in plain
     linked = _render(payload, link="https://duban.example.gov.cn/u/abc").text
     assert "请打开链接点击“签收”" in linked and "办理入口：https://duban.example.gov.cn/u/abc" in linked
+
+
+def test_the_receipt_of_a_second_version_says_which_version_it_is():
+    """Receipts of a first and a second hand-in read word for word alike (a second tester's finding)."""
+    item = {**PAYLOAD["items"][0], "kind": "receipt", "event_at": "2024-05-21T02:00:00+00:00", "step": 1}
+    first = _render({**PAYLOAD, "kind": "receipt", "items": [item]}).text
+    second = _render({**PAYLOAD, "kind": "receipt", "items": [{**item, "step": 2}]}).text
+    assert "报送时间：" in first and "第1版" not in first
+    assert "第2版，报送时间：" in second
