@@ -51,6 +51,8 @@ class Line:
         body = template.replace("{name}", name).replace("{parent}", parent.name if parent else "")
         if level is Level.township and body.endswith("街道人民政府"):  # a 街道 has an 办事处, not a 人民政府
             body = body.removesuffix("人民政府") + "办事处"
+        elif level is Level.township and body.endswith("区公所人民政府"):  # a 区公所 is itself the body
+            body = body.removesuffix("人民政府")
         return body
 
 

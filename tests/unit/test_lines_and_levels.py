@@ -251,3 +251,10 @@ def test_a_street_is_addressed_as_its_office_not_as_a_peoples_government(line):
     assert streets and towns
     assert all(u.display == f"{u.name}办事处" for u in streets), [u.display for u in streets][:3]
     assert all(u.display == f"{u.name}人民政府" for u in towns), [u.display for u in towns][:3]
+
+
+def test_a_district_office_is_its_own_body():
+    """赵家蓬区公所 read "赵家蓬区公所人民政府" in the 住建 line: a 区公所 is itself the township's body (a second
+    tester's finding)."""
+    registry = build_registry(["130731"], None, line="housing")
+    assert registry.get("130731999").display == "赵家蓬区公所"
