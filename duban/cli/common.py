@@ -123,14 +123,10 @@ def engine(*, existing: bool = False):
 
 def existing_engine():
     """The configured database when there is one; None where there is none (none is created to find out)."""
-    from pathlib import Path
-
-    from duban.services.database import open_database
+    from duban.services.database import missing_file, open_database
 
     url = get_settings().resolved_database_url
-    if url.startswith("sqlite") and not Path(url.split("///", 1)[-1]).exists():
-        return None
-    return open_database(url)
+    return None if missing_file(url) is not None else open_database(url)
 
 
 def check_prefect_ui() -> None:

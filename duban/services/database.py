@@ -40,9 +40,9 @@ def missing_file(url: str | None = None) -> Path | None:
 
 
 def existing_database(url: str | None = None) -> Engine:
-    """open_database for a command that only looks (an outbox listing, the portal): a SQLite file that is not
-    there is refused rather than made, so a mistyped DUBAN_DATABASE_URL or DUBAN_HOME shows as such and not as
-    a database with nothing in it."""
+    """open_database for a command that only looks at what is stored (an outbox listing, a list's history, a
+    通报): a SQLite file that is not there is refused rather than made, so a mistyped DUBAN_DATABASE_URL or
+    DUBAN_HOME shows as such and not as a database with nothing in it."""
     if (path := missing_file(url)) is not None:
         raise StoreError(
             f"no database at {path} (DUBAN_DATABASE_URL, or DUBAN_HOME's duban.db): duban makes it when it first "
