@@ -47,6 +47,13 @@ SECTION_LEAD = {
     "review_reminder": "以下下级单位报送的材料等待您单位审核，请尽快审核（通过或退回）：",
 }
 OPERATORS_REVIEW_LEAD = "以下单位报送的材料等待审核，请尽快审核（通过或退回）："
+ROLE_KEY = "role"  # an item's key for the unit's role in it, carried only when it is not RESPONSIBLE
+RESPONSIBLE = "responsible"
+ROLE_WORDS = {  # a 牵头 and a 配合 unit of one item read what each is to do, not the same words (a tester's finding)
+    "lead": "本单位为牵头单位：请组织配合单位共同办理，并按时报送",
+    "cooperating": "本单位为配合单位：请配合牵头单位办理，按其要求提供材料",
+}
+OWN_DUTY = ("opened", "reminder", "overdue", "amended", "returned")  # kinds that tell a unit of its own duty
 # a 签收提醒 without a unit link (no DUBAN_PORTAL_URL): nothing to open, the issuer records the 签收 (duban ack)
 ACK_REMINDER_NO_LINK_LEAD = "以下通知您单位尚未签收，请向发文单位确认签收："
 ORDER = (
@@ -321,6 +328,8 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         details.append(f"报送至：{item['submit_to']}")
     if item.get("acknowledge"):  # the 签收 the opening asks for, and by when (duban.services.compose.describe)
         details.append(item["acknowledge"])
+    if item["kind"] in OWN_DUTY and item.get(ROLE_KEY) in ROLE_WORDS:
+        details.insert(0, ROLE_WORDS[item[ROLE_KEY]])
     if item["kind"] == "extension" and item.get("decision_note"):
         details.append(f"审批意见：{item['decision_note']}")
     if item["kind"] == "returned" and item.get("reason"):

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from duban.domain.message_keys import message_key
+from duban.domain.messages import RESPONSIBLE, ROLE_KEY
 from duban.domain.quiet import QuietHours
 from duban.instants import utc
 from duban.settings import get_settings, quiet_policy
@@ -164,7 +165,7 @@ def _write(codec: Codec, campaign_id: str, tz: str, groups: dict[str, list], as_
     if deferred != now:  # in quiet hours: a unit's urgent items go now, the rest in their own message after
         pairs = _urgent_apart(pairs, quiet.urgent)
     for recipient, rows in pairs:
-        # row: id, recipient, kind, step, event_at, item_id, instance, unit_code, due_at (see store.composing)
+        # row: id, recipient, kind, step, event_at, item_id, instance, unit_code, due_at, role (store.composing)
         kind = rows[0][2] if len(rows) == 1 else min((r[2] for r in rows), key=URGENCY.index)
         ids = [r[0] for r in rows]
         key = message_key(campaign_id, recipient, ids)
@@ -177,6 +178,7 @@ def _write(codec: Codec, campaign_id: str, tz: str, groups: dict[str, list], as_
                 "unit": r[7],
                 "due_at": iso(r[8]),
                 "event_at": iso(r[4]),
+                **({} if r[9] == RESPONSIBLE else {ROLE_KEY: r[9]}),  # as the database's payload_sql has it
             }
             for r in rows
         ]

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from duban.domain.message_keys import SINGLE, campaign_tag
+from duban.domain.messages import RESPONSIBLE, ROLE_KEY
 from duban.store.codec import Codec
 
 OUTBOX_COLUMNS = (
@@ -27,7 +28,7 @@ OUTBOX_COLUMNS = (
     "attempts",
 )
 _SELECT_PENDING = (
-    "SELECT i.id, i.recipient, i.kind, i.step, i.event_at, a.item_id, a.instance, a.unit_code, a.due_at "
+    "SELECT i.id, i.recipient, i.kind, i.step, i.event_at, a.item_id, a.instance, a.unit_code, a.due_at, a.role "
     "FROM intent i JOIN assignment a ON a.id = i.assignment_id "
     "WHERE i.campaign_id = ? AND i.message_id IS NULL"
 )
@@ -68,7 +69,7 @@ def any_pending(codec: Codec, campaign_id: str) -> bool:
 def pending_rows(codec: Codec, campaign_id: str, recipients: Sequence[str] | None) -> list[Any]:
     """The pending intents (of `recipients`, when given), each recipient's in stage order, then in the plan's order
     of duties (so a tick spread over several transactions lists them as one does): (id, recipient, kind,
-    step, event_at, item_id, instance, unit_code, due_at). PostgreSQL locks them (another composer skips them)."""
+    step, event_at, item_id, instance, unit_code, due_at, role). PostgreSQL locks them (another composer skips them)."""
     sql, params = _SELECT_PENDING, [campaign_id]
     if recipients is not None:
         sql += f" AND i.recipient IN ({', '.join('?' * len(recipients))})"
@@ -139,7 +140,8 @@ def write_singles(
     # One pass: the pending intents with their recipient's count and their assignment's fields, each single
     # given its message id; the messages and the intents' links are written from it (no second lookup).
     fields = (
-        "i.id, i.campaign_id, i.recipient, i.kind, i.step, i.event_at, a.item_id, a.instance, a.unit_code, a.due_at"
+        "i.id, i.campaign_id, i.recipient, i.kind, i.step, i.event_at, a.item_id, a.instance, a.unit_code, a.due_at, "
+        "a.role"
     )
     written: int = codec.select(
         f"WITH pending AS (SELECT i.*, COUNT(*) OVER (PARTITION BY i.recipient) AS n FROM intent AS i "
@@ -171,11 +173,16 @@ def payload_sql(codec: Codec, unit: str) -> str:
     array = "json_array" if codec.sqlite else "json_build_array"
     as_of_text = "?" if codec.sqlite else "?::text"
     due_at, event_at = iso.format(f"{unit}.due_at"), iso.format("i.event_at")
-    return (
-        f"{obj}('recipient', i.recipient, 'kind', i.kind, 'as_of', {as_of_text}, 'items', "
-        f"{array}({obj}('kind', i.kind, 'step', i.step, 'item_id', {unit}.item_id, 'instance', {unit}.instance, "
-        f"'unit', {unit}.unit_code, 'due_at', {due_at}, 'event_at', {event_at})))"
+    fields = (
+        f"'kind', i.kind, 'step', i.step, 'item_id', {unit}.item_id, 'instance', {unit}.instance, "
+        f"'unit', {unit}.unit_code, 'due_at', {due_at}, 'event_at', {event_at}"
     )
+    # a 牵头 or 配合 unit's item says so (ROLE_KEY); a responsible unit's, most of them, carries no role at all
+    item = (
+        f"CASE WHEN {unit}.role = '{RESPONSIBLE}' THEN {obj}({fields}) "
+        f"ELSE {obj}({fields}, '{ROLE_KEY}', {unit}.role) END"
+    )
+    return f"{obj}('recipient', i.recipient, 'kind', i.kind, 'as_of', {as_of_text}, 'items', {array}({item}))"
 
 
 def drafted_ranges(codec: Codec, campaign_id: str) -> list[Any]:

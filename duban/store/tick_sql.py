@@ -235,7 +235,8 @@ def _draft_sqlite(
     (mtop,), (itop,) = (codec.select(f"SELECT COALESCE(MAX(id), 0) FROM {t}", ())[0] for t in ("outbox", "intent"))
     rows = (
         "SELECT a.id AS aid, a.id - ? AS n, a.unit_code AS recipient, ? AS kind, ? AS step, "
-        "? AS event_at, a.item_id AS item_id, a.instance AS instance, a.unit_code AS unit_code, a.due_at AS due_at "
+        "? AS event_at, a.item_id AS item_id, a.instance AS instance, a.unit_code AS unit_code, a.due_at AS due_at, "
+        "a.role AS role "
         f"FROM assignment AS a WHERE {where}"
     )
     key = f"'{SINGLE}' || ? || printf('%012x', ? + i.n)"
@@ -313,7 +314,7 @@ def _apply_postgres(
     # for the next tick, as in the row-by-row path.
     ctes = [
         f"moved AS (UPDATE assignment SET {_SET} WHERE id IN (SELECT a.id FROM assignment AS a WHERE {where} "
-        "FOR UPDATE SKIP LOCKED) RETURNING id, unit_code, item_id, instance, due_at, escalations)"
+        "FOR UPDATE SKIP LOCKED) RETURNING id, unit_code, item_id, instance, due_at, role, escalations)"
     ]
     values = [*outcome.update, now, *params]
     if outcome.transitions:  # one INSERT, each assignment's transitions in event order (ids as on SQLite)
@@ -331,7 +332,7 @@ def _apply_postgres(
         ctes += [
             "drafted AS MATERIALIZED (SELECT m.id AS aid, nextval(pg_get_serial_sequence('outbox', 'id')) AS mid, "
             "nextval(pg_get_serial_sequence('intent', 'id')) AS iid, m.unit_code AS recipient, ?::text AS kind, "
-            "?::integer AS step, ?::timestamptz AS event_at, m.item_id, m.instance, m.unit_code, m.due_at "
+            "?::integer AS step, ?::timestamptz AS event_at, m.item_id, m.instance, m.unit_code, m.due_at, m.role "
             "FROM moved AS m ORDER BY m.id)",  # ids drawn in the rows' order (PostgreSQL: after the sort)
             f"drafts AS ({_OUTBOX} SELECT i.mid, ?, i.recipient, i.kind, {key}, {payload_sql(codec, 'i')}, "
             "?::timestamptz, ?::timestamptz, 'pending', 0 FROM drafted AS i ORDER BY i.aid RETURNING 1)",

@@ -3,6 +3,7 @@ with the 统计局 beside it, 3% of 晋中's listed enterprises by risk class, a
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
@@ -81,3 +82,27 @@ def test_units_messages_would_address_by_one_name_are_a_warning_with_the_way_out
     said = " ".join(result.output.split())
     assert result.exit_code == 0, said
     assert "城区住房和城乡建设局: 140302, 140502" in said and "give them their full titles in the overlay" in said
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_lead_and_the_cooperating_unit_read_what_each_is_to_do(backend, request):
+    """昔阳县's 住建局 leads the 排查台账 and its 统计局 cooperates: both were told "以下事项已开始办理，请按时报送"
+    word for word alike (an outside tester's finding), so the 统计局 took it for its own report to hand in.
+    Each now reads its role, at the opening, in its reminders and its overdue notice; a unit that is simply
+    responsible (the 整治报告) reads neither."""
+    url = request.getfixturevalue("pg_database")("roles") if backend == "postgres" else None
+    preview = simulate_spec(HOUSING, seed=2, database_url=url, keep=lambda m: m.recipient.startswith("1407"))
+    told = Counter()
+    for message in preview.messages:
+        kinds = {(item["item_id"], item["kind"]) for item in json.loads(message.payload_json)["items"]}
+        own = {item for item, kind in kinds if kind in ("opened", "reminder", "overdue")}
+        text = message.rendered.text
+        if own == {"county_ledger"}:
+            cooperating = message.recipient.endswith("@stats")
+            assert ("本单位为配合单位：请配合牵头单位办理" in text) is cooperating, text
+            assert ("本单位为牵头单位" in text) is not cooperating, text
+            told[(cooperating, sorted(kinds)[0][1])] += 1
+        elif own:
+            assert "本单位为" not in text, text
+    assert told[(True, "opened")] == told[(False, "opened")] == 11  # 晋中's eleven counties, each both bodies
+    assert told[(True, "reminder")] + told[(True, "overdue")] > 0

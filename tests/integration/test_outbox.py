@@ -151,3 +151,40 @@ def test_messages_the_database_builds_are_the_ones_grouped_in_python(
     assert by_database == by_python
     for engine in engines:
         engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_every_way_of_writing_a_message_says_the_units_role(backend, tmp_path, pg_database):
+    """A 牵头 or 配合 unit's item carries its role whichever path writes the message: drafted by the tick,
+    written by the compose's INSERT … SELECT, or grouped in Python; a responsible unit's carries none."""
+    from duban.services.lifecycle import ensure_planned
+    from duban.services.tick import tick_stage
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
+    from duban.store.tables import Intent
+    from tests.integration.test_new_shapes import HOUSING
+
+    if backend == "sqlite":
+        urls = [f"sqlite:///{tmp_path / name}.db" for name in ("drafted", "inserted", "python")]
+    else:
+        urls = [pg_database(name) for name in ("roles_drafted", "roles_inserted", "roles_python")]
+    engines = [make_engine(url) for url in urls]
+    opening = at("2025-04-01 08:30")
+    payloads = []
+    for n, engine in enumerate(engines):
+        init_db(engine)
+        campaign = ensure_planned(engine, HOUSING, now=at("2025-03-25 12:00")).campaign_id
+        tick_stage(engine, campaign, "survey", opening, drafts=n == 0)
+        pending = None
+        if n == 2:  # every recipient through the grouping in Python
+            with engine.connect() as conn:
+                pending = sorted(set(conn.execute(select(Intent.recipient)).scalars()))
+        compose_messages(engine, campaign, opening, recipients=pending)
+        with engine.connect() as conn:
+            rows = conn.execute(select(OutboxMessage.recipient, OutboxMessage.payload)).all()
+        payloads.append({r: [(i["item_id"], i.get("role")) for i in p["items"]] for r, p in rows})
+        engine.dispose()
+    assert payloads[0] == payloads[1] == payloads[2]
+    assert payloads[0]["140724"] == [("county_ledger", "lead")]
+    assert payloads[0]["140724@stats"] == [("county_ledger", "cooperating")]
+    assert payloads[0]["140700"] == [("city_summary", None)]
