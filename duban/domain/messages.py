@@ -53,6 +53,8 @@ ROLE_WORDS = {  # a 牵头 and a 配合 unit of one item read what each is to do
     "lead": "本单位为牵头单位：请组织配合单位共同办理，并按时报送",
     "cooperating": "本单位为配合单位：请配合牵头单位办理，按其要求提供材料",
 }
+MISSING_KEY = "missing"  # a roll-up item's units below not yet in, at the send (duban.services.rollup_notes)
+MISSING_NAMED = 30  # names listed before "等N个": a county's 350 enterprises would fill a phone's screen many times
 OWN_DUTY = ("opened", "reminder", "overdue", "amended", "returned")  # kinds that tell a unit of its own duty
 # a 签收提醒 without a unit link (no DUBAN_PORTAL_URL): nothing to open, the issuer records the 签收 (duban ack)
 ACK_REMINDER_NO_LINK_LEAD = "以下通知您单位尚未签收，请向发文单位确认签收："
@@ -328,6 +330,8 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         details.append(f"报送至：{item['submit_to']}")
     if item.get("acknowledge"):  # the 签收 the opening asks for, and by when (duban.services.compose.describe)
         details.append(item["acknowledge"])
+    if item.get("missing_display") is not None:
+        details.append(_missing_words(item["missing_display"], own=item["kind"] != "escalation" or own))
     if item["kind"] in OWN_DUTY and item.get(ROLE_KEY) in ROLE_WORDS:
         details.insert(0, ROLE_WORDS[item[ROLE_KEY]])
     if item["kind"] == "extension" and item.get("decision_note"):
@@ -377,6 +381,16 @@ NAMES_PER_LINE = 6  # a phone's line or two; a message cut into a bot's parts is
 def _names(names: list) -> str:
     lines = ["、".join(map(str, names[k : k + NAMES_PER_LINE])) for k in range(0, len(names), NAMES_PER_LINE)]
     return lines[0] if len(lines) == 1 else "\n     " + "、\n     ".join(lines)
+
+
+def _missing_words(names: list[str], *, own: bool) -> str:
+    """下级尚未报送（3个）：昔阳县、寿阳县、榆社县 — or that every unit below is in (the roll-up waits on its holder);
+    in a 催办 to the holder's parent, its (其) units below."""
+    whose = "" if own else "其"
+    if not names:
+        return "下级单位均已报送，请汇总后报送" if own else "其下级单位均已报送，尚待汇总报送"
+    shown = "、".join(names[:MISSING_NAMED]) + (f"等{len(names)}个" if len(names) > MISSING_NAMED else "")
+    return f"{whose}下级尚未报送（{len(names)}个）：{shown}"
 
 
 def _extension_words(item: dict, due: datetime, left: float, tz: str, as_of: datetime) -> str:

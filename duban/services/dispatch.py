@@ -41,6 +41,7 @@ from duban.domain.quiet import QuietHours
 from duban.instants import fmt_cn, utc
 from duban.notify.notifier import Envelope, Notifier, SendResult, parts_of, post_part
 from duban.services.compose import OPERATORS_DISPLAY, compose_messages, describe
+from duban.services.rollup_notes import name_missing
 from duban.settings import quiet_policy
 from duban.store import dispatching
 from duban.store.codec import Codec
@@ -294,9 +295,10 @@ class _Pass:
         """Check what is still true, then post each bot's messages in order on one thread (bots in parallel)."""
         with reading(self.d.engine) as conn:
             stale = freshness(Codec(conn), [(m.id, m.payload) for m in messages], self.as_of)
+            for m in messages:
+                m.fresh = stale.get(m.id)
+            self._name_missing(conn, messages)
         lanes: dict[str, list[_Message]] = defaultdict(list)
-        for m in messages:
-            m.fresh = stale.get(m.id)
         self._keep_the_night_for_the_urgent(messages)
         for m in messages:
             lanes[self._lane(m)].append(m)
@@ -304,6 +306,23 @@ class _Pass:
         for future in wait(futures).done:
             future.result()  # a bug in a lane surfaces here (its claims are put back by run())
         self.flush()
+
+    def _name_missing(self, conn, messages: list[_Message]) -> None:  # noqa: ANN001
+        """A roll-up's reminder, overdue notice or 催办 names the units below still missing at this send
+        (duban.services.rollup_notes), kept like a freshness change: what was sent is what the record shows."""
+        by_campaign: dict[str, list[_Message]] = defaultdict(list)
+        for m in messages:
+            if m.payload and (m.fresh is None or m.fresh.payload is not None):
+                by_campaign[m.campaign_id].append(m)
+        for campaign_id, some in by_campaign.items():
+            try:
+                campaign = self.d.campaign(campaign_id)
+            except Exception:  # noqa: BLE001 - a campaign that cannot be loaded fails in its lane, recorded
+                continue
+            payloads = [m.fresh.payload if m.fresh is not None else m.payload for m in some]
+            for m, named in zip(some, name_missing(conn, campaign, payloads)):  # type: ignore[arg-type]
+                if named is not None:
+                    m.fresh = Fresh(named, m.fresh.dropped if m.fresh is not None else [])
 
     def _keep_the_night_for_the_urgent(self, messages: list[_Message]) -> None:
         """In quiet hours an urgent message goes out with its urgent items only. A unit's message that also

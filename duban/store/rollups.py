@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from duban.domain.state import State
 from duban.store.core import core_table
 from duban.store.db import reading
 from duban.store.tables import Assignment, CampaignUnit, Submission
@@ -47,6 +48,23 @@ def item_assignments(engine: Engine, campaign_id: str, items: set[str]) -> tuple
         ):
             latest[sub.assignment_id] = sub
     return list(rows), latest
+
+
+def unfinished_units(conn: Connection, campaign_id: str, item_id: str, codes: list[str]) -> list[str]:
+    """Those of `codes` whose assignment of `item_id` is not finished (not handed in, late, excused or in review),
+    read 900 codes at a time by the (campaign, unit) index."""
+    finished = [state.value for state in State if state.finished]
+    found: list[str] = []
+    for start in range(0, len(codes), 900):
+        found += conn.execute(
+            select(_A.c.unit_code).where(
+                _A.c.campaign_id == campaign_id,
+                _A.c.unit_code.in_(codes[start : start + 900]),
+                _A.c.item_id == item_id,
+                _A.c.state.not_in(finished),
+            )
+        ).scalars()
+    return found
 
 
 def holder_rows(engine: Engine, ids: list[int]) -> tuple[dict[int, Any], dict[int, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from duban.spec.load import read_stored
@@ -52,6 +52,25 @@ class PlannedCampaign:
                 return True
             unit = self.units.get(unit.parent)
         return False
+
+    @cached_property
+    def _children(self) -> dict[str, list[str]]:
+        children: dict[str, list[str]] = {}
+        for code, unit in self.units.items():
+            if unit.parent:
+                children.setdefault(unit.parent, []).append(code)
+        return children
+
+    def below(self, code: str) -> list[str]:
+        """Every unit under `code` in the campaign's hierarchy (children, theirs, …), in no set order."""
+        found, todo, seen = [], [code], {code}
+        while todo:
+            for child in self._children.get(todo.pop(), ()):
+                if child not in seen:  # a hierarchy has no cycle; a walk must end even if one slipped in
+                    seen.add(child)
+                    found.append(child)
+                    todo.append(child)
+        return found
 
     def display(self, code: str | None) -> str:
         if code is None:

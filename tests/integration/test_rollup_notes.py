@@ -1,0 +1,57 @@
+"""A roll-up's overdue notice and its 催办 name the units below still missing when the message goes out.
+
+晋中市住建局's 全市排查情况汇总表 adds up its eleven counties' 台账; an outside tester found its overdue notice said
+only "以下事项已逾期未报，请尽快报送" — the city could not tell whom to chase. It now lists them, as of the send.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from duban.notify.notifier import RecordingNotifier
+from duban.services.compose import compose_messages
+from duban.services.dispatch import dispatch
+from duban.services.lifecycle import ensure_planned
+from duban.services.submit import record_excuse
+from duban.services.tick import tick_stage
+from duban.store.db import init_db
+from duban.store.engine import make_engine
+from duban.store.tables import OutboxMessage
+from tests.integration.helpers import at
+from tests.integration.test_new_shapes import HOUSING
+
+JINZHONG_COUNTIES = (
+    "140702 140703 140721 140722 140723 140724 140725 140727 140728 140729 140781".split()
+)  # 榆次 太谷 榆社 左权 和顺 昔阳 寿阳 祁县 平遥 灵石 介休
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_citys_overdue_roll_up_names_the_counties_missing_at_the_send(backend, tmp_path, pg_database):
+    url = f"sqlite:///{tmp_path / 'housing.db'}" if backend == "sqlite" else pg_database("rollup_notes")
+    engine = make_engine(url)
+    init_db(engine)
+    campaign = ensure_planned(engine, HOUSING, now=at("2025-03-25 12:00")).campaign_id
+    tick_stage(engine, campaign, "survey", at("2025-04-01 08:30"))
+    compose_messages(engine, campaign, at("2025-04-01 08:30"))
+    for county in JINZHONG_COUNTIES:
+        if county not in ("140723", "140728"):  # 和顺县 and 平遥县 have not handed in their 台账
+            record_excuse(engine, campaign, county, "county_ledger", at("2025-05-10 10:00"), reason="test")
+    late = at("2025-05-24 09:00")
+    tick_stage(engine, campaign, "survey", late)
+    compose_messages(engine, campaign, late)
+    # 和顺县 is in after the tick wrote the city's notice and before it goes out: the notice says what is true then
+    record_excuse(engine, campaign, "140723", "county_ledger", at("2025-05-24 09:10"), reason="test")
+    sink = RecordingNotifier()
+    dispatch(engine, at("2025-05-24 09:15"), lambda _ref: sink, fallback_channels=["sink"])
+    [city] = [e for e in sink.sent["sink"] if e.recipient == "140700" and "全市排查情况汇总表" in e.rendered.text]
+    text = city.rendered.text
+    assert "以下事项已逾期未报" in text
+    assert "下级尚未报送（1个）：平遥县住房和城乡建设局" in text, text
+    assert "和顺县" not in text and "太原" not in text  # in by the send; and another city's counties are not its own
+    with engine.connect() as conn:  # the record keeps what was said
+        payload = conn.execute(
+            select(OutboxMessage.payload).where(OutboxMessage.idempotency_key == city.key)
+        ).scalar_one()
+    assert [i["missing"] for i in payload["items"] if i["item_id"] == "city_summary"] == [["140728"]]
+    engine.dispose()
