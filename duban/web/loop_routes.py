@@ -285,7 +285,7 @@ async def ops_review(
     row = _child_row(p, campaign_id, assignment_id)
     accept, now = form.get("decision") == "accept", p.now()
     try:
-        record_review(
+        result = record_review(
             p.engine,
             campaign_id,
             row.unit_code,
@@ -316,7 +316,8 @@ async def ops_review(
         actor=f"operator:{who}",
         campaign_id=campaign_id,
         unit_code=row.unit_code,
-        target=f"{row.item_id} {'通过' if accept else '退回'}",
+        target=f"{row.item_id} 第{result.version}版 {'通过' if accept else '退回'}",
+        detail=result.reason,  # a 退回's reason, shown where the log and the unit's 最近记录 list it
         client=client_of(request),
     )
     return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop", status_code=303)

@@ -536,3 +536,21 @@ class _Slow:
         with self._lock:
             self.seen.append(envelope)
         return SendResult(True, "recorded")
+
+
+def test_an_operators_return_shows_its_reason_on_the_ops_pages_escaped(sqlite_engine, tmp_path):
+    """/ops listed a 退回 made from /ops as `materials_upload 退回`, without why (a tester's finding): the unit's
+    最近记录 and the audit log now say the reason, as typed and escaped (a person typed it)."""
+    from tests.integration.portal_site import make_site, text_of
+
+    site = make_site(sqlite_engine, now="2024-06-20 10:00", ticked="2024-06-12 09:30")
+    assert site.login().status_code == 303
+    handed = _hand_in(site.engine, tmp_path, XIYANG, "2024-06-20 09:00")
+    loop = f"/ops/c/{CAMPAIGN}/loop"
+    data = {"csrf": site.csrf(loop), "decision": "return", "reason": "评分表缺少<b>乡镇签章</b>"}
+    returned = site.client.post(f"/ops/c/{CAMPAIGN}/reviews/{handed.assignment_id}", data=data, follow_redirects=False)
+    assert returned.status_code == 303
+    for path in (f"/ops/c/{CAMPAIGN}/u/{XIYANG}", f"/ops/c/{CAMPAIGN}/audit"):
+        page = site.client.get(path).text
+        assert "materials_upload 第1版 退回 · 评分表缺少<b>乡镇签章</b>" in text_of(page), path
+        assert "<b>乡镇签章</b>" not in page and "&lt;b&gt;乡镇签章&lt;/b&gt;" in page, path
