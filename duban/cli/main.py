@@ -433,27 +433,33 @@ def reset(
     campaign: Annotated[str, typer.Argument(help="campaign id")],
     yes: Annotated[bool, typer.Option("--yes", help="do not ask: delete at once (scripts)")] = False,
 ) -> None:
-    """Delete a campaign's whole record from the database (to start over), after saying what goes and asking."""
+    """Delete a campaign's whole record from the database (to start over), with the files it left in DUBAN_HOME
+    (uploads, its 通报 and 总结报告 in reports/), after saying what goes and asking."""
+    from duban.services.leftovers import reports_of
     from duban.services.lifecycle import reset, reset_size
 
+    settings = get_settings()
     try:
         engine = _engine()
         size = reset_size(engine, campaign)
+        drafts = len(reports_of(engine, campaign, settings.home / "reports"))
         said = (
             f"campaign {campaign!r}: {size['campaign_unit']} units, {size['assignment']} assignments, "
             f"{size['outbox']} messages and {size['submission']} submitted versions, with the files uploaded "
-            "for them (but those another campaign's units uploaded too), will be deleted for good "
-            "(the audit log and revoked links stay)"
+            "for them (but those another campaign's units uploaded too)"
+            + (f" and its {drafts} 通报/总结报告 file(s) in {settings.home / 'reports'}" if drafts else "")
+            + ", will be deleted for good (the audit log and revoked links stay)"
         )
         if not yes:
             console.print(Text(said))
             if not typer.confirm("delete them?", default=False):
                 console.print("nothing deleted")
                 raise typer.Exit(1)
-        deleted = reset(engine, campaign, get_settings().files_dir)
+        removed = reset(engine, campaign, settings.files_dir, reports_dir=settings.home / "reports")
     except DubanError as exc:
         _fail(exc)
-    console.print(f"campaign {lit(campaign)} removed, and {deleted} uploaded file(s)")
+    reports = f" and {removed.reports} 通报/总结报告 file(s)" if removed.reports else ""
+    console.print(f"campaign {lit(campaign)} removed, and {removed.files} uploaded file(s){reports}")
 
 
 @units_app.command("show")

@@ -1,4 +1,5 @@
-"""`duban review`: 审核 — accept (通过) or return (退回) a unit's version waiting for review, as an operator."""
+"""`duban review`: 审核 — accept (通过) or return (退回) a unit's version waiting for review, as an operator; the audit
+log keeps it under the CLI (管理员（命令行）), as it keeps the portal's reviews."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def review(
 ) -> None:
     """Accept or return a unit's submission waiting for review (待审核); the unit is told either way."""
     from duban.cli.show import item_words, unit_words
+    from duban.services import audit
     from duban.services.lifecycle import campaign_id_for
     from duban.services.review import record_review
     from duban.views.campaigns import load_campaign
@@ -63,6 +65,16 @@ def review(
             instance=instance,
             quiet=settings.quiet(),
             calendar_file=settings.calendar_file,
+        )
+        audit.record(  # as the portal's review is: who, which version, which way, and a return's reason
+            engine,
+            moment,
+            "review",
+            actor="cli",
+            campaign_id=campaign_id,
+            unit_code=unit,
+            target=f"{item} 第{result.version}版 {'通过' if accept else '退回'}",
+            detail=result.reason,
         )
     except DubanError as exc:
         _fail(exc)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -185,32 +183,25 @@ def reset_size(engine: Engine, campaign_id: str) -> dict[str, int]:
     return record_size(engine, campaign_id)
 
 
-def reset(engine: Engine, campaign_id: str, files_dir: Path | None = None) -> int:
+@dataclass(frozen=True)
+class Removed:
+    """What `reset` deleted on disk besides the record: uploaded files, and the 通报 and 总结报告 files."""
+
+    files: int
+    reports: int
+
+
+def reset(
+    engine: Engine, campaign_id: str, files_dir: Path | None = None, *, reports_dir: Path | None = None
+) -> Removed:
     """Delete a campaign's whole record (`duban reset`, to start over); an unknown id is a StoreError. With
     `files_dir`, the files its units uploaded go too, except those another campaign's submissions also name
-    (stored once per content): how many files were deleted."""
+    (stored once per content); with `reports_dir`, its 通报 and 总结报告 drafted there (duban.services.leftovers)."""
+    from duban.services.leftovers import delete_reports, delete_uploads, reports_of
     from duban.store.plans import file_digests
 
     uploaded = file_digests(engine, campaign_id) if files_dir is not None else set()
+    reports = reports_of(engine, campaign_id, reports_dir) if reports_dir is not None else []
     reset_campaign(engine, campaign_id)
-    if files_dir is None or not uploaded:
-        return 0
-    moved: dict[str, tuple[Path, Path]] = {}
-    for digest in sorted(uploaded - file_digests(engine, among=uploaded)):
-        if not re.fullmatch(r"[0-9a-f]{64}", digest):  # a stored record is data: never a path
-            continue
-        path = files_dir / digest[:2] / digest
-        try:  # out of the way first, then asked again: an upload of the same content to another campaign in
-            os.replace(path, path.with_name(f"{digest}.reset"))  # this instant keeps its file
-        except FileNotFoundError:
-            continue
-        moved[digest] = (path, path.with_name(f"{digest}.reset"))
-    named_again = file_digests(engine, among=set(moved)) if moved else set()
-    deleted = 0
-    for digest, (path, gone) in moved.items():
-        if digest in named_again:
-            os.replace(gone, path)
-        else:
-            gone.unlink(missing_ok=True)
-            deleted += 1
-    return deleted
+    files = delete_uploads(engine, uploaded, files_dir) if files_dir is not None and uploaded else 0
+    return Removed(files, delete_reports(engine, reports, reports_dir) if reports_dir is not None else 0)

@@ -107,6 +107,17 @@ def bulletins_of(conn: Connection, campaign_id: str, until: datetime | None = No
     return [_kept(row) for row in conn.execute(query.order_by(_B.c.number))]
 
 
+def bulletin_files(engine: Engine, campaign_id: str | None = None, among: set[str] | None = None) -> set[str]:
+    """The files the kept 通报 name: of one campaign, or (`among`) those of these paths that any 通报 still names."""
+    query = select(_B.c.file).distinct()
+    if campaign_id is not None:
+        query = query.where(_B.c.campaign_id == campaign_id)
+    if among is not None:
+        query = query.where(_B.c.file.in_(sorted(among)))
+    with reading(engine) as conn:
+        return set(conn.execute(query).scalars())
+
+
 def _kept(row) -> KeptBulletin:  # noqa: ANN001
     return KeptBulletin(
         row.id,

@@ -13,11 +13,11 @@ from pydantic import BaseModel, Field
 from duban.domain.values import cell as value_cell
 from duban.errors import StoreError
 from duban.instants import utc, zone
-from duban.services import audit
 from duban.views.campaigns import campaign_ids, load_campaign
 from duban.views.matrix import matrix
 from duban.views.unit_lookup import units_in
-from duban.web.context import Portal, client_of, portal
+from duban.web.context import Portal, portal
+from duban.web.head import seen
 from duban.web.security import operator_of
 from duban.web.unit_routes import load_page, unit_link
 
@@ -130,15 +130,14 @@ def unit_duties(request: Request, token: str = Path(max_length=700), p: Portal =
     """A unit's duties with dues, states and submitted versions (the link token is the credential)."""
     link = unit_link(request, p, token)
     page = load_page(p, link)
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "view",
         actor=f"unit:{link.unit_code}",
         campaign_id=link.campaign_id,
         unit_code=link.unit_code,
         target="JSON 接口",
-        client=client_of(request),
     )
     duties = [
         DutyOut(
@@ -245,14 +244,13 @@ def status(
         limit=limit,
         history=p.frozen,
     )
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "view",
         actor=f"operator:{who}",
         campaign_id=campaign_id,
         target="JSON 接口：红黄绿矩阵",
-        client=client_of(request),
     )
     rows = [
         RowOut(

@@ -25,6 +25,7 @@ from duban.errors import CalendarGapError, LinkError
 from duban.services.database import open_database
 from duban.settings import Settings, get_settings
 from duban.web.context import Portal, make_templates
+from duban.web.head import HeadAsGet
 from duban.web.proxies import TrustedProxies
 from duban.web.security import HEADERS, CsrfError, masked_path
 from duban.web.uploads import MAX_FILES, BodyLimit, BodyTooLarge
@@ -85,6 +86,7 @@ def create_app(
     app.include_router(api.router)
     _handlers(app)
     app.router.redirect_slashes = False  # Starlette's redirect names the Host header's host: TrailingSlash instead
+    app.add_middleware(HeadAsGet, router=app.router)  # innermost: the error pages' bodies are dropped too
     app.add_middleware(TrailingSlash)
     app.add_middleware(BodyLimit, limit=settings.upload_max_bytes * 3 + 1024 * 1024)
     app.add_middleware(SecurityHeaders)

@@ -27,6 +27,7 @@ from duban.views.duties import DutyKey, assignment_duty, submission
 from duban.views.extensions import get_request, requests_of
 from duban.views.reviews import review_queue
 from duban.web.context import Portal, client_of, portal
+from duban.web.head import seen
 from duban.web.ops_routes import campaign_or_404, operator, page
 from duban.web.refusals import back_with, message_shown, refused
 from duban.web.security import check_csrf
@@ -229,15 +230,14 @@ def parent_file(request: Request, token: str, submission_id: int, index: int, p:
     if found is None or not any(r.submission_id == submission_id for r in page_.to_review):
         raise HTTPException(404, NOT_YOURS)
     response = file_response(p, found[3].files, index)
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "download",
         actor=f"unit:{link.unit_code}",
         campaign_id=link.campaign_id,
         unit_code=found[1],
         target=found[3].files[index]["name"],
-        client=client_of(request),
     )
     return response
 
@@ -249,14 +249,13 @@ def ops_loop(request: Request, campaign_id: str, p: Portal = Depends(portal), wh
     queue = review_queue(p.engine, campaign_id)
     waiting = requests_of(p.engine, campaign_id, status="pending")
     named = load_campaign(p.engine, campaign_id, units={*(r.unit_code for r in queue), *(r.unit_code for r in waiting)})
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "view",
         actor=f"operator:{who}",
         campaign_id=campaign_id,
         target="审核与延期申请",
-        client=client_of(request),
     )
     return page(
         request,
@@ -285,7 +284,7 @@ async def ops_review(
     row = _child_row(p, campaign_id, assignment_id)
     accept, now = form.get("decision") == "accept", p.now()
     try:
-        record_review(
+        result = record_review(
             p.engine,
             campaign_id,
             row.unit_code,
@@ -316,7 +315,8 @@ async def ops_review(
         actor=f"operator:{who}",
         campaign_id=campaign_id,
         unit_code=row.unit_code,
-        target=f"{row.item_id} {'通过' if accept else '退回'}",
+        target=f"{row.item_id} 第{result.version}版 {'通过' if accept else '退回'}",
+        detail=result.reason,  # a 退回's reason, shown where the log and the unit's 最近记录 list it
         client=client_of(request),
     )
     return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop", status_code=303)

@@ -30,6 +30,7 @@ from duban.views.summary_table import summary_workbook
 from duban.views.unit_lookup import unit_named, unit_names
 from duban.views.unit_page import unit_page
 from duban.web.context import Portal, client_of, portal
+from duban.web.head import seen
 from duban.web.refusals import message_shown, refused
 from duban.web.security import check_csrf, csrf_for, end_session, operator_of, set_csrf_cookie, start_session
 from duban.web.unit_routes import LARGEST_ID, file_response, fits
@@ -163,15 +164,14 @@ def dashboard(
         limit=PAGE_ROWS,
         history=p.frozen,
     )
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "view",
         actor=f"operator:{who}",
         campaign_id=campaign_id,
         target="红黄绿矩阵",
         detail=f"level={level} parent={parent} only={only}",
-        client=client_of(request),
     )
     spec = grid.campaign.spec
     return page(
@@ -207,15 +207,14 @@ def unit_detail(
     link = None  # built from DUBAN_PORTAL_URL only: a request's Host header is the sender's to choose
     if p.settings.portal_url and not p.frozen:  # a preview hands out no link
         link = f"{p.settings.portal_url.rstrip('/')}/u/{issue(p.key, campaign_id, unit_code, p.now(), p.link_lifetime)}"
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "view",
         actor=f"operator:{who}",
         campaign_id=campaign_id,
         unit_code=unit_code,
         target="单位详情（生成了新链接）" if link else "单位详情",
-        client=client_of(request),
     )
     history = audit.recent(
         p.engine, campaign_id=campaign_id, unit_code=unit_code, limit=30, until=p.as_of() if p.frozen else None
@@ -293,15 +292,14 @@ def ops_file(
     if found is None or found[0] != campaign_id:
         raise HTTPException(404, "没有这份材料。")
     response = file_response(p, found[3].files, index)
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "download",
         actor=f"operator:{who}",
         campaign_id=campaign_id,
         unit_code=found[1],
         target=found[3].files[index]["name"],
-        client=client_of(request),
     )
     return response
 
@@ -311,14 +309,13 @@ def export(request: Request, campaign_id: str, p: Portal = Depends(portal), who:
     campaign = campaign_or_404(p, campaign_id)
     now = p.as_of()
     data = summary_workbook(p.engine, campaign_id, now, history=p.frozen)
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "export",
         actor=f"operator:{who}",
         campaign_id=campaign_id,
         target="汇总表.xlsx",
-        client=client_of(request),
     )
     name = f"{campaign.spec.title}-汇总表-{fmt(now, campaign.tz)[:10]}.xlsx"
     return Response(
@@ -347,14 +344,13 @@ def audit_log(
         with_logins=True,
         until=p.as_of() if p.frozen else None,
     )
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "view",
         actor=f"operator:{who}",
         campaign_id=campaign_id,
         target="审计日志",
-        client=client_of(request),
     )
     names = unit_names(p.engine, campaign_id, [e.unit_code for e in entries])
     return page(

@@ -28,6 +28,7 @@ from duban.views.samples import sample_members
 from duban.views.scores import form_entry, sample_scores, score_sheets
 from duban.views.unit_lookup import unit_named
 from duban.web.context import Portal, client_of, portal
+from duban.web.head import seen
 from duban.web.ops_routes import campaign_or_404, operator, page
 from duban.web.refusals import refused
 from duban.web.security import check_csrf
@@ -45,14 +46,13 @@ def _base(campaign_id: str) -> str:
 def overview(request: Request, campaign_id: str, p: Portal = Depends(portal), who: str = Depends(operator)):
     campaign = campaign_or_404(p, campaign_id)
     rows = score_sheets(p.engine, campaign_id, p.as_of())
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "view",
         actor=f"operator:{who}",
         campaign_id=campaign_id,
         target="评分表",
-        client=client_of(request),
     )
     return page(
         request,
@@ -119,14 +119,13 @@ def sample(
         imported=request.query_params.get("imported"),
         failed=request.query_params.get("failed"),
     )
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "view",
         actor=f"operator:{who}",
         campaign_id=campaign_id,
         target=f"评分表 {sample_id}" + (f" {under}" if under else ""),
-        client=client_of(request),
     )
     return response
 
@@ -257,14 +256,13 @@ def template(
     if under:
         found = unit_named(p.engine, campaign_id, under)
         name += f"-{found.display if found else under}"
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "download",
         actor=f"operator:{who}",
         campaign_id=campaign_id,
         target=f"评分表模板 {sample_id}" + (f" {under}" if under else ""),
-        client=client_of(request),
     )
     return Response(
         data,

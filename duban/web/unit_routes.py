@@ -25,6 +25,7 @@ from duban.services.submit import DatabaseError, record_submission
 from duban.views.duties import submission
 from duban.views.unit_page import UnitPage, unit_page
 from duban.web.context import Portal, client_of, portal
+from duban.web.head import seen
 from duban.web.refusals import refused
 from duban.web.security import check_csrf, csrf_for, masked_path, set_csrf_cookie
 from duban.web.uploads import MAX_FILES, saved_uploads
@@ -246,15 +247,14 @@ def unit_receipt(request: Request, token: str, submission_id: int, p: Portal = D
     entry = next((e for e in page.entries if any(v.id == submission_id for v in e.duty.versions)), None)
     if entry is None:
         raise HTTPException(404, NOT_YOURS)
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "view",
         actor=_actor(link),
         campaign_id=link.campaign_id,
         unit_code=link.unit_code,
         target=f"回执 {submission_id}",
-        client=client_of(request),
     )
     return p.templates.TemplateResponse(
         request,
@@ -278,15 +278,14 @@ def unit_file(request: Request, token: str, submission_id: int, index: int, p: P
     link = unit_link(request, p, token)
     version = _own(p, link, submission_id)[3]
     response = file_response(p, version.files, index)
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "download",
         actor=_actor(link),
         campaign_id=link.campaign_id,
         unit_code=link.unit_code,
         target=version.files[index]["name"],
-        client=client_of(request),
     )
     return response
 

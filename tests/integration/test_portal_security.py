@@ -194,3 +194,45 @@ def test_a_link_preview_asks_with_head_and_records_no_view(site):
 
     reset(site.engine, "jinzhong-2024-lookback")  # the campaign is gone: HEAD answered 200 where GET is 404
     assert site.client.head(f"/u/{good}").status_code == site.page(good).status_code == 404
+
+
+def test_every_page_answers_head_as_its_get_does_without_the_body(site):
+    """Link checkers and monitors ask with HEAD: every page but /u/<token> answered 405 (a tester's finding). A HEAD
+    gets its GET's status and headers without the body, and writes no 查看, 下载 or 导出 to the audit log; a
+    POST-only route still answers 405."""
+    token = site.token("140724100")
+    receipt = site.submit(token, "self_report", [("乐平镇总结报告.docx", docx_bytes())]).headers["location"]
+    version = receipt.rsplit("/", 1)[1]
+    assert site.login().status_code == 303
+    pages = [
+        "/",
+        "/ops/login",
+        "/api/health",
+        "/static/portal.css",
+        "/ops",
+        f"/ops/c/{CAMPAIGN}",
+        f"/ops/c/{CAMPAIGN}/u/140724100",
+        f"/ops/c/{CAMPAIGN}/loop",
+        f"/ops/c/{CAMPAIGN}/audit",
+        f"/ops/c/{CAMPAIGN}/summary.xlsx",
+        f"/ops/c/{CAMPAIGN}/files/{version}/0",
+        f"/ops/c/{CAMPAIGN}/scores",
+        receipt,
+        f"/u/{token}/files/{version}/0",
+        f"/api/u/{token}",
+        f"/api/campaigns/{CAMPAIGN}/status",
+        "/ops/c/no-such-campaign",
+    ]
+    entries = len(site.audit())
+    heads = {path: site.client.head(path, follow_redirects=False) for path in pages}
+    assert len(site.audit()) == entries  # nobody has seen a thing
+    for path, head in heads.items():
+        got = site.client.get(path, follow_redirects=False)
+        assert (head.status_code, head.content) == (got.status_code, b""), path
+        for header in ("content-type", "content-disposition", "location"):
+            assert head.headers.get(header) == got.headers.get(header), (path, header)
+    assert heads["/ops/c/no-such-campaign"].status_code == 404 and heads[f"/ops/c/{CAMPAIGN}"].status_code == 200
+    assert len(site.audit("download")) == 2 and len(site.audit("export")) == 1  # the GETs' alone
+    for post_only in ("/ops/logout", f"/u/{token}/ack", f"/ops/c/{CAMPAIGN}/u/140724100/revoke"):
+        refused = site.client.head(post_only)
+        assert refused.status_code == 405 and refused.headers["allow"] == "POST" and refused.content == b""

@@ -124,5 +124,62 @@ def test_the_files_a_reset_deletes_are_found_on_postgresql_too(pg_engine, tmp_pa
 
     files = tmp_path / "files"
     shared = _two_campaigns_sharing_a_file(pg_engine, files, tmp_path)
-    assert reset(pg_engine, CAMPAIGN, files) == 1
+    assert reset(pg_engine, CAMPAIGN, files).files == 1
     assert [p.read_bytes() for p in files.rglob("*") if p.is_file()] == [shared]
+
+
+def test_a_reset_leaves_no_reports_or_emptied_upload_folders_in_duban_home_and_nothing_outside_it_goes(tmp_path):
+    """`duban reset` left DUBAN_HOME/reports (its 通报 and 总结报告) and the emptied files/ab folders behind (a
+    tester's finding): they go, and it says so before asking; a 通报 written with --out outside DUBAN_HOME stays."""
+    from duban.services.submit import record_submission
+    from tests.samples import pdf_bytes
+
+    settings = get_settings()
+    engine = engine_for(settings.resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-14 09:00"))
+    sheet = tmp_path / "评分表.pdf"
+    sheet.write_bytes(pdf_bytes("乐平镇 only"))
+    record_submission(
+        engine,
+        CAMPAIGN,
+        "140724100",
+        "self_score_sheet",
+        at("2024-05-11 09:00"),
+        files=[sheet],
+        files_dir=settings.files_dir,
+    )
+    runner = CliRunner()
+    outside = tmp_path / "elsewhere" / "通报.docx"
+    for args in (
+        ["bulletin", JINZHONG, "--as-of", "2024-06-14 09:00"],
+        ["bulletin", JINZHONG, "--stage", "county_check", "--as-of", "2024-06-14 09:00", "--out", outside],
+        ["report", JINZHONG, "--as-of", "2024-06-14 09:00"],
+    ):
+        made = runner.invoke(app, [str(a) for a in args])
+        assert made.exit_code == 0, made.output
+    reports = settings.home / "reports"
+    assert len(list(reports.iterdir())) == 4 and outside.is_file()
+    asked = runner.invoke(app, ["reset", CAMPAIGN], input="\n")
+    assert asked.exit_code == 1 and f"and its 4 通报/总结报告 file(s) in {reports}, will be deleted" in asked.output
+    done = runner.invoke(app, ["reset", CAMPAIGN, "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "removed, and 1 uploaded file(s) and 4 通报/总结报告 file(s)" in done.output
+    assert not reports.exists() and not settings.files_dir.exists()
+    assert outside.is_file()  # the --out file is the administrator's, outside DUBAN_HOME
+
+
+def test_a_reset_deletes_nothing_through_a_reports_folder_that_leads_outside_duban_home(tmp_path):
+    """A reports folder that is a link to another place is not DUBAN_HOME's: a reset deletes nothing there, not
+    even a file of the name `duban report` gives the campaign's 总结报告."""
+    settings = get_settings()
+    engine = engine_for(settings.resolved_database_url)
+    plan_jinzhong(engine)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / f"{CAMPAIGN}-总结报告.docx").write_bytes(b"the administrator's own")
+    settings.home.mkdir(parents=True, exist_ok=True)
+    (settings.home / "reports").symlink_to(elsewhere, target_is_directory=True)
+    done = CliRunner().invoke(app, ["reset", CAMPAIGN, "--yes"])
+    assert done.exit_code == 0 and "removed, and 0 uploaded file(s)" in done.output, done.output
+    assert "通报/总结报告" not in done.output and (elsewhere / f"{CAMPAIGN}-总结报告.docx").is_file()

@@ -536,3 +536,52 @@ class _Slow:
         with self._lock:
             self.seen.append(envelope)
         return SendResult(True, "recorded")
+
+
+def test_an_operators_return_shows_its_reason_on_the_ops_pages_escaped(sqlite_engine, tmp_path):
+    """/ops listed a 退回 made from /ops as `materials_upload 退回`, without why (a tester's finding): the unit's
+    最近记录 and the audit log now say the reason, as typed and escaped (a person typed it)."""
+    from tests.integration.portal_site import make_site, text_of
+
+    site = make_site(sqlite_engine, now="2024-06-20 10:00", ticked="2024-06-12 09:30")
+    assert site.login().status_code == 303
+    handed = _hand_in(site.engine, tmp_path, XIYANG, "2024-06-20 09:00")
+    loop = f"/ops/c/{CAMPAIGN}/loop"
+    data = {"csrf": site.csrf(loop), "decision": "return", "reason": "评分表缺少<b>乡镇签章</b>"}
+    returned = site.client.post(f"/ops/c/{CAMPAIGN}/reviews/{handed.assignment_id}", data=data, follow_redirects=False)
+    assert returned.status_code == 303
+    for path in (f"/ops/c/{CAMPAIGN}/u/{XIYANG}", f"/ops/c/{CAMPAIGN}/audit"):
+        page = site.client.get(path).text
+        assert "materials_upload 第1版 退回 · 评分表缺少<b>乡镇签章</b>" in text_of(page), path
+        assert "<b>乡镇签章</b>" not in page and "&lt;b&gt;乡镇签章&lt;/b&gt;" in page, path
+
+
+def test_the_clis_review_is_in_the_audit_log_as_the_portals_is(tmp_path):
+    """`duban review` left no entry in the audit log, while a review on the portal does (a tester's finding): the
+    operators' audit page lists the CLI's return with its reason and its acceptance, under 管理员（命令行）."""
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from duban.services.operators import save_operator
+    from duban.settings import Settings
+    from duban.store.db import engine_for
+    from tests.integration.portal_site import OPERATOR, Site, text_of
+
+    def run(*args):
+        return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    sheet = tmp_path / "昔阳县检查材料.xlsx"
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86]]))
+    review = ("review", JINZHONG, "--unit", "昔阳县统计局", "--item", ITEM)
+    run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-06-28 09:00")
+    returned = run(*review, "--return", "--reason", "评分表缺少乡镇签章", "--at", "2024-06-28 10:00")
+    assert returned.exit_code == 0, returned.output
+    run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-07-01 09:00")
+    assert run(*review, "--accept", "--at", "2024-07-01 10:00").exit_code == 0
+    settings = Settings()
+    save_operator(settings.operators_file, *OPERATOR)
+    site = Site(settings, engine_for(settings.resolved_database_url), at("2024-07-01 11:00"))
+    assert site.login().status_code == 303
+    log = text_of(site.client.get(f"/ops/c/{CAMPAIGN}/audit?action=review").text)
+    assert "管理员（命令行） 审核 昔阳县统计局 materials_upload 第2版 通过 成功" in log, log
+    assert "管理员（命令行） 审核 昔阳县统计局 materials_upload 第1版 退回 · 评分表缺少乡镇签章 成功" in log, log
