@@ -33,7 +33,7 @@ from operator import mul
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from duban.domain.units import LEVEL_ALIASES, Level, mca_divisions
 from duban.errors import DubanError
@@ -111,6 +111,19 @@ class Mapping(BaseModel):
     attributes: dict[str, str] = Field(default_factory=dict, description="attribute → column name, kept on the unit")
     kind: str = "enterprise"
     level: str = "entity"
+    # where it was read (a mapping file): a column it names that the list lacks is said at the mapping's line
+    _file: str | None = PrivateAttr(default=None)
+    _lines: dict[tuple[str, str], int | None] = PrivateAttr(default_factory=dict)
+
+    @property
+    def file(self) -> str | None:
+        """The mapping file it was read from (None: the usual names, no file)."""
+        return self._file
+
+    def located(self, section: str, key: str) -> tuple[str, int | None] | None:
+        """The mapping file and the line of `section.key` (columns.name …), or None for a mapping not read from
+        a file."""
+        return (self._file, self._lines.get((section, key))) if self._file else None
 
 
 @dataclass(slots=True)
@@ -210,6 +223,12 @@ def load_mapping(path: Path) -> Mapping:
                 for key in unknown
             ],
         )
+    mapping._file = str(path)
+    mapping._lines = {
+        (section, key): source.line_of((section, key))
+        for section in ("columns", "attributes")
+        for key in getattr(mapping, section)
+    }
     return mapping
 
 
@@ -407,18 +426,40 @@ def known_division(raw: str, divisions: dict[str, Any]) -> str | None:
     return None
 
 
-def _header_map(header: list[str], mapping: Mapping, name: str) -> tuple[dict[str, int], dict[str, int], list[str]]:
+def _header_map(
+    header: list[str], mapping: Mapping, name: str, misnamed: list[tuple[int | None, str]]
+) -> tuple[dict[str, int], dict[str, int], list[str]]:
+    """The columns of the fields and attributes, and what is wrong with the header; a column that a mapping file
+    names and the list lacks goes to `misnamed`, at the mapping's line."""
     cleaned = [h.strip() for h in header]
     position = {h: i for i, h in reversed(list(enumerate(cleaned))) if h}
     problems: list[str] = []
     columns: dict[str, int] = {}
+
+    def lacking(section: str, key: str, wanted: str, what: str) -> None:
+        located = mapping.located(section, key)
+        if located is None:
+            problems.append(f"the mapping names column {wanted!r} for {what}, but the header has no such column")
+            return
+        present = list(dict.fromkeys(h for h in cleaned if h))  # in the header's order
+        close = difflib.get_close_matches(wanted, present, n=1)
+        shown = ", ".join(repr(_shown(c)) for c in present[:12]) + (
+            f" … ({len(present)} in all)" if len(present) > 12 else ""
+        )
+        misnamed.append(
+            (
+                located[1],
+                f"{section}.{key}: {name} has no column {_shown(wanted)!r}"
+                + (f" (did you mean {close[0]!r}?)" if close else "")
+                + f"; its columns: {shown or 'none'}",
+            )
+        )
+
     for field_name in FIELDS:
         wanted = mapping.columns.get(field_name)
         if wanted is not None:
             if wanted not in position:
-                problems.append(
-                    f"the mapping names column {wanted!r} for {field_name}, but the header has no such column"
-                )
+                lacking("columns", field_name, wanted, field_name)
             else:
                 columns[field_name] = position[wanted]
             continue
@@ -430,9 +471,7 @@ def _header_map(header: list[str], mapping: Mapping, name: str) -> tuple[dict[st
     attributes = {}
     for attribute, wanted in mapping.attributes.items():
         if wanted not in position:
-            problems.append(
-                f"the mapping names column {wanted!r} for attribute {attribute}, but the header has no such column"
-            )
+            lacking("attributes", attribute, wanted, f"attribute {attribute}")
         else:
             attributes[attribute] = position[wanted]
     problems += _mapping_clashes(mapping)
@@ -559,7 +598,10 @@ def check_rows(
         raise ListFileError(
             name, [(header_line, f"the first row is empty{where}: it must be the header (column names)")]
         )
-    columns, attribute_columns, header_problems = _header_map(header, mapping, name)
+    misnamed: list[tuple[int | None, str]] = []
+    columns, attribute_columns, header_problems = _header_map(header, mapping, name, misnamed)
+    if misnamed:  # the typo is in the mapping file: said at its line there, with the columns the list has
+        raise ListFileError(mapping.file or name, misnamed)
     if header_problems:
         raise ListFileError(name, [(header_line, p) for p in [*header_problems, _header_read(header, sheets)]])
     level = LEVEL_ALIASES.get(mapping.level, None) or _level(mapping.level)
