@@ -12,7 +12,7 @@ Every row is checked — a 统一社会信用代码 with a wrong check digit (GB
 Civil Affairs data does not know, a code listed twice, a missing name — and the whole file is refused with every
 bad row named by its line when any is wrong. A row's unit code is its 统一社会信用代码 (or the `code` column);
 its attributes `industry`, `size` and `risk` (and the mapped ones) are what groups (`where:`), sampling strata and
-roll-ups select on.
+roll-ups select on; its 邮箱/通知渠道 (`channels`) is where its messages go (duban.domain.listed_channels).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from duban.domain.listed_channels import listed_channels
 from duban.domain.units import LEVEL_ALIASES, Level, mca_divisions
 from duban.errors import DubanError
 
@@ -43,7 +44,20 @@ CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28
 _CREDIT_VALUE = {c: i for i, c in enumerate(CREDIT_CHARS)}
 _CREDIT_SET = frozenset(CREDIT_CHARS)
 
-FIELDS = ("code", "credit_code", "name", "division", "industry", "size", "risk", "contact", "phone", "kind", "level")
+FIELDS = (
+    "code",
+    "credit_code",
+    "name",
+    "division",
+    "industry",
+    "size",
+    "risk",
+    "contact",
+    "phone",
+    "channels",
+    "kind",
+    "level",
+)
 USUAL_NAMES: dict[str, tuple[str, ...]] = {
     "code": ("单位代码", "代码", "code"),
     "credit_code": ("统一社会信用代码", "社会信用代码", "信用代码", "credit_code"),
@@ -62,6 +76,7 @@ USUAL_NAMES: dict[str, tuple[str, ...]] = {
     "risk": ("风险等级", "风险分类", "信用风险分类", "风险类别", "risk"),
     "contact": ("联系人", "单位负责人", "负责人", "填报人", "contact"),
     "phone": ("联系电话", "电话", "移动电话", "手机", "phone"),
+    "channels": ("通知渠道", "渠道", "电子邮箱", "邮箱", "电子邮件", "E-mail", "Email", "email", "channels"),
     "kind": ("单位类型", "类型", "kind"),
     "level": ("层级", "level"),
 }
@@ -140,6 +155,7 @@ class ListedRow:
     attributes: dict[str, str] = field(default_factory=dict)
     contact: str | None = None
     phone: str | None = None
+    channels: tuple[str, ...] = ()  # references (mail:ADDRESS, env:NAME …): duban.domain.listed_channels
 
     def content(self) -> tuple:
         """What a re-import compares (the line is where it was, not what it is)."""
@@ -152,6 +168,7 @@ class ListedRow:
             tuple(sorted(self.attributes.items())),
             self.contact,
             self.phone,
+            self.channels,
         )
 
 
@@ -568,6 +585,7 @@ LABELS = {
     "risk": "风险等级",
     "contact": "联系人",
     "phone": "联系电话",
+    "channels": "渠道",
     "kind": "单位类型",
     "level": "层级",
 }
@@ -688,6 +706,11 @@ def check_rows(
         this_level = (LEVEL_ALIASES.get(row_level) or _level(row_level)) if row_level else level
         if this_level is None:
             bad.append(f"层级 {row_level!r} is not a level (村/社区, 普查小区, 企业 …)")
+        channels: tuple[str, ...] = ()
+        if cells[get["channels"]]:  # an address or a reference, checked here: never a key, never a typo stored
+            channels, wrong_channel = listed_channels(cells[get["channels"]])
+            if wrong_channel:
+                bad.append(wrong_channel)
         if bad:
             problems.extend((line, f"{_shown(unit_name or code or '(no name)')}: {b}") for b in bad)
             continue
@@ -712,6 +735,7 @@ def check_rows(
                 attributes=attributes,
                 contact=cells[get["contact"]] or None,
                 phone=cells[get["phone"]] or None,
+                channels=channels,
             )
         )
     if problems:
@@ -750,7 +774,7 @@ def attach(registry, rows: list[ListedRow]) -> tuple[int, int]:
                 parent=parent,
                 kind=row.kind,
                 tags=_NO_TAGS,  # type: ignore[arg-type]  # one empty set shared by every listed party, never added to
-                channels=(),  # type: ignore[arg-type]  # likewise: a listed party has no channels of its own
+                channels=row.channels,  # type: ignore[arg-type]  # the list's (a tuple, never added to), or none
                 contact=row.contact,
                 phone=row.phone,
                 attributes=row.attributes,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
 _MIN_SECRET = 6  # shorter fragments (ports, "json") would mask ordinary words
@@ -147,8 +147,14 @@ class UnknownChannel(LookupError):
     """A channel reference that does not resolve: says which reference and where to define it."""
 
 
-def resolver(lookup_env: Callable[[str], str | None], lookup_secret: Callable[[str], str | None]):
-    """A function from a reference (env:NAME, secret:NAME) to its URL, registering the URL for masking."""
+def resolver(
+    lookup_env: Callable[[str], str | None],
+    lookup_secret: Callable[[str], str | None],
+    mail_sender: str | None = None,
+):
+    """A function from a reference (env:NAME, secret:NAME, mail:ADDRESS) to its URL, registering the URL for
+    masking. `mail:ADDRESS` is the URL of `mail_sender` (a reference to an SMTP account, DUBAN_MAIL_SENDER) sent to
+    that address."""
 
     cache: dict[str, str] = {}
 
@@ -156,6 +162,8 @@ def resolver(lookup_env: Callable[[str], str | None], lookup_secret: Callable[[s
         if ref in cache:
             return cache[ref]
         kind, _, name = ref.partition(":")
+        if kind == "mail":  # not cached: a 名录 names a mailbox per enterprise, a million of them
+            return _mailed(ref, name, mail_sender, resolve)
         if kind == "env":
             url = lookup_env(name)
             where = f"the environment variable {name}"
@@ -172,3 +180,19 @@ def resolver(lookup_env: Callable[[str], str | None], lookup_secret: Callable[[s
         return url
 
     return resolve
+
+
+def _mailed(ref: str, address: str, sender: str | None, resolve: Callable[[str], str]) -> str:
+    """The sender account's mailto(s):// URL with `address` as its only recipient; the URL itself is registered
+    with the masker already (as the sender's), and its password is all of it that is secret."""
+    if not sender:
+        raise UnknownChannel(
+            f"channel {ref}: e-mail to a unit's own address goes out through DUBAN_MAIL_SENDER, which is not set; "
+            "name the SMTP account there (env:NAME or secret:NAME holding its mailtos://user:pass@host?from=… URL)"
+        )
+    url = resolve(sender)
+    split = urlsplit(url)
+    if split.scheme.lower() not in ("mailto", "mailtos"):
+        raise UnknownChannel(f"channel {ref}: DUBAN_MAIL_SENDER ({sender}) is not a mailto:// or mailtos:// URL")
+    kept = [(k, v) for k, v in parse_qsl(split.query, keep_blank_values=True) if k.lower() not in ("to", "cc", "bcc")]
+    return urlunsplit(split._replace(query=urlencode([*kept, ("to", address)])))
