@@ -240,6 +240,10 @@ def load_mapping(path: Path) -> Mapping:
                 for key in unknown
             ],
         )
+    clashes = _mapping_clashes(mapping)  # the mapping's own faults: at its lines, before any list is read
+    if clashes:
+        located = [(source.line_of(key), f"{'.'.join(key)}: {said}") for key, said in clashes]
+        raise ListFileError(str(path), sorted(located, key=lambda problem: problem[0] or 0))
     mapping._file = str(path)
     mapping._lines = {
         (section, key): source.line_of((section, key))
@@ -491,7 +495,7 @@ def _header_map(
             lacking("attributes", attribute, wanted, f"attribute {attribute}")
         else:
             attributes[attribute] = position[wanted]
-    problems += _mapping_clashes(mapping)
+    problems += [said for _key, said in _mapping_clashes(mapping)]
     used = {**{f"{f}": i for f, i in columns.items()}, **{f"attribute {a}": i for a, i in attributes.items()}}
     for label, index in used.items():
         twice = [i for i, h in enumerate(cleaned) if h and h == cleaned[index]]
@@ -522,22 +526,33 @@ def _header_read(header: list[str], sheets: list[str] | None) -> str:
     return said
 
 
-def _mapping_clashes(mapping: Mapping) -> list[str]:
+def _mapping_clashes(mapping: Mapping) -> list[tuple[tuple[str, str], str]]:
     """What a mapping may not say: an attribute named like a field (it would replace it) or not as a spec can
-    name it, one column read as two things."""
+    name it, one column read as two things; each with the key that says it (section, key)."""
     problems = []
     for attribute in mapping.attributes:
         if attribute in FIELDS:
-            problems.append(f"the mapping's attribute {attribute!r} is a field's name: map it under columns:")
+            problems.append(
+                (
+                    ("attributes", attribute),
+                    f"the mapping's attribute {attribute!r} is a field's name: map it under columns:",
+                )
+            )
         elif not attribute.isidentifier() or len(attribute) > 40:
             problems.append(
-                f"the mapping's attribute {attribute[:40]!r} is not a name a spec can use (letters, digits and _, "
-                "at most 40)"
+                (
+                    ("attributes", attribute),
+                    f"the mapping's attribute {attribute[:40]!r} is not a name a spec can use (letters, digits and _, "
+                    "at most 40)",
+                )
             )
-    read_as: dict[str, list[str]] = {}
-    for label, column in [*mapping.columns.items(), *((f"attribute {a}", c) for a, c in mapping.attributes.items())]:
-        read_as.setdefault(column, []).append(label)
-    problems += [f"the mapping reads column {c!r} as {' and '.join(ls)}" for c, ls in read_as.items() if len(ls) > 1]
+    read_as: dict[str, list[tuple[str, str]]] = {}
+    for key in [*(("columns", f) for f in mapping.columns), *(("attributes", a) for a in mapping.attributes)]:
+        read_as.setdefault(getattr(mapping, key[0])[key[1]], []).append(key)
+    for column, keys in read_as.items():
+        if len(keys) > 1:
+            labels = [key if section == "columns" else f"attribute {key}" for section, key in keys]
+            problems.append((keys[-1], f"the mapping reads column {column!r} as {' and '.join(labels)}"))
     return problems
 
 
