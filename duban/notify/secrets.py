@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 MASK = "***"
 _MIN_SECRET = 6  # shorter fragments (ports, "json") would mask ordinary words
@@ -49,6 +49,9 @@ class Masker:
                 parts |= {split.netloc, host, split.username or ""}
                 parts |= {unquote(segment) for segment in split.path.split("/")}
             parts |= {value for name, value in parse_qsl(split.query) if name.lower() in _SECRET_ARGS}
+            # and as written (s%26cret): a URL built from this one (mail:ADDRESS) carries the query undecoded
+            raw = (p.partition("=") for p in split.query.split("&"))
+            parts |= {value for name, _eq, value in raw if unquote(name).lower() in _SECRET_ARGS}
         self.register(*parts)
 
     def register(self, *secrets: str) -> None:
@@ -194,5 +197,6 @@ def _mailed(ref: str, address: str, sender: str | None, resolve: Callable[[str],
     split = urlsplit(url)
     if split.scheme.lower() not in ("mailto", "mailtos"):
         raise UnknownChannel(f"channel {ref}: DUBAN_MAIL_SENDER ({sender}) is not a mailto:// or mailtos:// URL")
-    kept = [(k, v) for k, v in parse_qsl(split.query, keep_blank_values=True) if k.lower() not in ("to", "cc", "bcc")]
-    return urlunsplit(split._replace(query=urlencode([*kept, ("to", address)])))
+    # the sender's own query kept as written (a password in it stays the text the masker knows), its recipients not
+    kept = [p for p in split.query.split("&") if p and unquote(p.partition("=")[0]).lower() not in ("to", "cc", "bcc")]
+    return urlunsplit(split._replace(query="&".join([*kept, f"to={quote(address, safe='@')}"])))
