@@ -42,6 +42,8 @@ def listed_channels(cell: str) -> tuple[tuple[str, ...], str | None]:
                 return (), f"渠道 {_quoted(entry)}is not a channel reference: {wrong}"
             refs.append(entry)
         elif "@" in entry:
+            if lowered.startswith("mailto:"):  # a spreadsheet's link to the address (mailto:wang@…), not a URL
+                entry = entry[len("mailto:") :]
             wrong = email_problem(entry)
             if wrong:
                 return (), f"渠道 {_quoted(entry)}is not an e-mail address: {wrong}"

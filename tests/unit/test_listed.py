@@ -165,3 +165,18 @@ def test_a_mapping_files_own_clashes_are_said_at_its_lines(tmp_path):
         f"{mapping}:5 attributes.risk: the mapping's attribute 'risk' is a field's name: map it under columns:",
         f"{mapping}:6 attributes.staff: the mapping reads column '企业名称' as name and attribute staff",
     ]
+
+
+def test_a_rows_mailbox_is_read_as_clerks_type_it(tmp_path):
+    """邮箱 cells as exports hold them: full width from an input method, a spreadsheet's mailto: link, 无 for none,
+    two channels tried in turn; each becomes the unit's channel references."""
+    cells = ["ｗａｎｇ＠XiYang.gov.cn", "mailto:li@xiyang.gov.cn", "无", "env:XY_KEY_FIRMS；zhao@qq.com", ""]
+    rows = [[*_good(n), cell] for n, cell in enumerate(cells, 1)]
+    read = read_list(_csv(tmp_path, rows, header=[*HEADER, "邮箱"]))
+    assert [r.channels for r in read.rows] == [
+        ("mail:wang@xiyang.gov.cn",),
+        ("mail:li@xiyang.gov.cn",),
+        (),
+        ("env:XY_KEY_FIRMS", "mail:zhao@qq.com"),
+        (),
+    ]
