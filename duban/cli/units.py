@@ -40,7 +40,8 @@ def import_command(
     ] = False,
 ) -> None:
     """Check every row (信用代码 check digit, division code, duplicates, names) and store the list only when all are
-    right; a re-import updates it in place and keeps who was listed when. A file that would leave more than half of
+    right (a 邮箱 or 通知渠道 column gives each unit where its messages go: an address, or env:NAME / secret:NAME);
+    a re-import updates it in place and keeps who was listed when. A file that would leave more than half of
     the units listed now no longer listed is refused unless --delisting; one without a column the listed units
     carry (their 风险等级 …) unless --dropping."""
     from pydantic import TypeAdapter, ValidationError
