@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         default_factory=lambda: ["sink"],
         description="channels for a unit whose overlay names none; 'sink' is the local message file",
     )
+    mail_sender: str | None = Field(
+        default=None,
+        description="the SMTP account that mails a unit's own address (mail:ADDRESS, a 名录's 邮箱 column): env:NAME "
+        "or secret:NAME holding its mailtos://user:pass@host?from=… URL",
+    )
     quiet_hours: str = Field(default="22:00-07:30", description="non-urgent messages wait until the end")
     portal_url: str | None = Field(default=None, description="base address of the upload portal, for links")
     urgent_kinds: list[str] = Field(
@@ -153,6 +158,18 @@ class Settings(BaseSettings):
                     f"{name}: entry {number} is not a channel reference ({wrong}); put the channel's Apprise URL, "
                     "with its key, in that environment variable or Prefect Secret"
                 )
+        return value
+
+    @field_validator("mail_sender")
+    @classmethod
+    def _sender_reference(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():  # DUBAN_MAIL_SENDER= (empty) unsets it, as in a .env
+            return None
+        if not value.startswith(("env:", "secret:")) or reference_problem(value):  # never echo it: it may be a URL
+            raise ValueError(
+                "DUBAN_MAIL_SENDER is not env:NAME or secret:NAME: put the SMTP account's mailtos://user:pass@host?"
+                "from=… URL in that environment variable or Prefect Secret, and name it here"
+            )
         return value
 
     @field_validator("rate_limits")

@@ -40,7 +40,8 @@ def import_command(
     ] = False,
 ) -> None:
     """Check every row (信用代码 check digit, division code, duplicates, names) and store the list only when all are
-    right; a re-import updates it in place and keeps who was listed when. A file that would leave more than half of
+    right (a 邮箱 or 通知渠道 column gives each unit where its messages go: an address, or env:NAME / secret:NAME);
+    a re-import updates it in place and keeps who was listed when. A file that would leave more than half of
     the units listed now no longer listed is refused unless --delisting; one without a column the listed units
     carry (their 风险等级 …) unless --dropping."""
     from pydantic import TypeAdapter, ValidationError
@@ -83,11 +84,35 @@ def import_command(
     )
     for line in attribute_values(read):  # a county's own spelling (高风险 beside 高) seen before a draw uses it
         console.print(f"  {lit(line)}", highlight=False, soft_wrap=True)
+    _say_channels(read)
     for note in read.notes[:20]:
         console.print(f"  [yellow]note:[/] {lit(note)}", highlight=False, soft_wrap=True)
     if len(read.notes) > 20:
         console.print(
             f"  [yellow]note:[/] … and {len(read.notes) - 20:,} more rows stored under their county", highlight=False
+        )
+
+
+def _say_channels(read) -> None:  # noqa: ANN001
+    """How many units got a channel of their own (the others are messaged through DUBAN_FALLBACK_CHANNELS), and
+    that their mail cannot go out while DUBAN_MAIL_SENDER names no account."""
+    from duban.settings import get_settings
+
+    given = sum(1 for row in read.rows if row.channels)
+    if not given:
+        return
+    mailed = sum(1 for row in read.rows if any(ref.startswith("mail:") for ref in row.channels))
+    console.print(
+        f"  渠道 (channels): {given:,} of {len(read.rows):,} units, {mailed:,} by e-mail; the others through "
+        "DUBAN_FALLBACK_CHANNELS",
+        highlight=False,
+    )
+    if mailed and get_settings().mail_sender is None:
+        console.print(
+            "  [yellow]note:[/] DUBAN_MAIL_SENDER is not set: no e-mail goes out to these addresses until it names "
+            "the SMTP account (env:NAME or secret:NAME holding its mailtos://user:pass@host?from=… URL)",
+            highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -97,6 +122,7 @@ def history_command(
     tz: Annotated[str, typer.Option(help="time zone of the instants shown")] = "Asia/Shanghai",
 ) -> None:
     """The imports of a list; with a code, who that unit was on the list from when until when."""
+    from duban.domain.listed_channels import shown_channels
     from duban.views.listed import list_imports, spells as spells_of
 
     try:
@@ -127,7 +153,11 @@ def history_command(
     for s in spells:
         until = fmt(s.listed_until, tz) if s.listed_until else "今"
         extra = "  " + " ".join(f"{k}={v}" for k, v in sorted(s.attributes.items())) if s.attributes else ""
-        reach = " ".join(f"{label} {value}" for label, value in (("联系人", s.contact), ("电话", s.phone)) if value)
+        reach = " ".join(
+            f"{label} {value}"
+            for label, value in (("联系人", s.contact), ("电话", s.phone), ("渠道", shown_channels(s.channels)))
+            if value
+        )
         imports = f"第{numbers.get(s.import_id, '?')}次导入" + (
             f"至第{numbers.get(s.closed_by, '?')}次" if s.closed_by else "起"
         )

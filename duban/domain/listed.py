@@ -12,7 +12,7 @@ Every row is checked — a 统一社会信用代码 with a wrong check digit (GB
 Civil Affairs data does not know, a code listed twice, a missing name — and the whole file is refused with every
 bad row named by its line when any is wrong. A row's unit code is its 统一社会信用代码 (or the `code` column);
 its attributes `industry`, `size` and `risk` (and the mapped ones) are what groups (`where:`), sampling strata and
-roll-ups select on.
+roll-ups select on; its 邮箱/通知渠道 (`channels`) is where its messages go (duban.domain.listed_channels).
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from operator import mul
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from duban.domain.listed_channels import listed_channels
 from duban.domain.units import LEVEL_ALIASES, Level, mca_divisions
 from duban.errors import DubanError
 
@@ -43,7 +44,20 @@ CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28
 _CREDIT_VALUE = {c: i for i, c in enumerate(CREDIT_CHARS)}
 _CREDIT_SET = frozenset(CREDIT_CHARS)
 
-FIELDS = ("code", "credit_code", "name", "division", "industry", "size", "risk", "contact", "phone", "kind", "level")
+FIELDS = (
+    "code",
+    "credit_code",
+    "name",
+    "division",
+    "industry",
+    "size",
+    "risk",
+    "contact",
+    "phone",
+    "channels",
+    "kind",
+    "level",
+)
 USUAL_NAMES: dict[str, tuple[str, ...]] = {
     "code": ("单位代码", "代码", "code"),
     "credit_code": ("统一社会信用代码", "社会信用代码", "信用代码", "credit_code"),
@@ -62,6 +76,7 @@ USUAL_NAMES: dict[str, tuple[str, ...]] = {
     "risk": ("风险等级", "风险分类", "信用风险分类", "风险类别", "risk"),
     "contact": ("联系人", "单位负责人", "负责人", "填报人", "contact"),
     "phone": ("联系电话", "电话", "移动电话", "手机", "phone"),
+    "channels": ("通知渠道", "渠道", "电子邮箱", "邮箱", "电子邮件", "E-mail", "Email", "email", "channels"),
     "kind": ("单位类型", "类型", "kind"),
     "level": ("层级", "level"),
 }
@@ -111,6 +126,19 @@ class Mapping(BaseModel):
     attributes: dict[str, str] = Field(default_factory=dict, description="attribute → column name, kept on the unit")
     kind: str = "enterprise"
     level: str = "entity"
+    # where it was read (a mapping file): a column it names that the list lacks is said at the mapping's line
+    _file: str | None = PrivateAttr(default=None)
+    _lines: dict[tuple[str, str], int | None] = PrivateAttr(default_factory=dict)
+
+    @property
+    def file(self) -> str | None:
+        """The mapping file it was read from (None: the usual names, no file)."""
+        return self._file
+
+    def located(self, section: str, key: str) -> tuple[str, int | None] | None:
+        """The mapping file and the line of `section.key` (columns.name …), or None for a mapping not read from
+        a file."""
+        return (self._file, self._lines.get((section, key))) if self._file else None
 
 
 @dataclass(slots=True)
@@ -127,6 +155,7 @@ class ListedRow:
     attributes: dict[str, str] = field(default_factory=dict)
     contact: str | None = None
     phone: str | None = None
+    channels: tuple[str, ...] = ()  # references (mail:ADDRESS, env:NAME …): duban.domain.listed_channels
 
     def content(self) -> tuple:
         """What a re-import compares (the line is where it was, not what it is)."""
@@ -139,6 +168,7 @@ class ListedRow:
             tuple(sorted(self.attributes.items())),
             self.contact,
             self.phone,
+            self.channels,
         )
 
 
@@ -210,6 +240,16 @@ def load_mapping(path: Path) -> Mapping:
                 for key in unknown
             ],
         )
+    clashes = _mapping_clashes(mapping)  # the mapping's own faults: at its lines, before any list is read
+    if clashes:
+        located = [(source.line_of(key), f"{'.'.join(key)}: {said}") for key, said in clashes]
+        raise ListFileError(str(path), sorted(located, key=lambda problem: problem[0] or 0))
+    mapping._file = str(path)
+    mapping._lines = {
+        (section, key): source.line_of((section, key))
+        for section in ("columns", "attributes")
+        for key in getattr(mapping, section)
+    }
     return mapping
 
 
@@ -407,18 +447,40 @@ def known_division(raw: str, divisions: dict[str, Any]) -> str | None:
     return None
 
 
-def _header_map(header: list[str], mapping: Mapping, name: str) -> tuple[dict[str, int], dict[str, int], list[str]]:
+def _header_map(
+    header: list[str], mapping: Mapping, name: str, misnamed: list[tuple[int | None, str]]
+) -> tuple[dict[str, int], dict[str, int], list[str]]:
+    """The columns of the fields and attributes, and what is wrong with the header; a column that a mapping file
+    names and the list lacks goes to `misnamed`, at the mapping's line."""
     cleaned = [h.strip() for h in header]
     position = {h: i for i, h in reversed(list(enumerate(cleaned))) if h}
     problems: list[str] = []
     columns: dict[str, int] = {}
+
+    def lacking(section: str, key: str, wanted: str, what: str) -> None:
+        located = mapping.located(section, key)
+        if located is None:
+            problems.append(f"the mapping names column {wanted!r} for {what}, but the header has no such column")
+            return
+        present = list(dict.fromkeys(h for h in cleaned if h))  # in the header's order
+        close = difflib.get_close_matches(wanted, present, n=1)
+        shown = ", ".join(repr(_shown(c)) for c in present[:12]) + (
+            f" … ({len(present)} in all)" if len(present) > 12 else ""
+        )
+        misnamed.append(
+            (
+                located[1],
+                f"{section}.{key}: {name} has no column {_shown(wanted)!r}"
+                + (f" (did you mean {close[0]!r}?)" if close else "")
+                + f"; its columns: {shown or 'none'}",
+            )
+        )
+
     for field_name in FIELDS:
         wanted = mapping.columns.get(field_name)
         if wanted is not None:
             if wanted not in position:
-                problems.append(
-                    f"the mapping names column {wanted!r} for {field_name}, but the header has no such column"
-                )
+                lacking("columns", field_name, wanted, field_name)
             else:
                 columns[field_name] = position[wanted]
             continue
@@ -430,12 +492,10 @@ def _header_map(header: list[str], mapping: Mapping, name: str) -> tuple[dict[st
     attributes = {}
     for attribute, wanted in mapping.attributes.items():
         if wanted not in position:
-            problems.append(
-                f"the mapping names column {wanted!r} for attribute {attribute}, but the header has no such column"
-            )
+            lacking("attributes", attribute, wanted, f"attribute {attribute}")
         else:
             attributes[attribute] = position[wanted]
-    problems += _mapping_clashes(mapping)
+    problems += [said for _key, said in _mapping_clashes(mapping)]
     used = {**{f"{f}": i for f, i in columns.items()}, **{f"attribute {a}": i for a, i in attributes.items()}}
     for label, index in used.items():
         twice = [i for i, h in enumerate(cleaned) if h and h == cleaned[index]]
@@ -466,22 +526,33 @@ def _header_read(header: list[str], sheets: list[str] | None) -> str:
     return said
 
 
-def _mapping_clashes(mapping: Mapping) -> list[str]:
+def _mapping_clashes(mapping: Mapping) -> list[tuple[tuple[str, str], str]]:
     """What a mapping may not say: an attribute named like a field (it would replace it) or not as a spec can
-    name it, one column read as two things."""
+    name it, one column read as two things; each with the key that says it (section, key)."""
     problems = []
     for attribute in mapping.attributes:
         if attribute in FIELDS:
-            problems.append(f"the mapping's attribute {attribute!r} is a field's name: map it under columns:")
+            problems.append(
+                (
+                    ("attributes", attribute),
+                    f"the mapping's attribute {attribute!r} is a field's name: map it under columns:",
+                )
+            )
         elif not attribute.isidentifier() or len(attribute) > 40:
             problems.append(
-                f"the mapping's attribute {attribute[:40]!r} is not a name a spec can use (letters, digits and _, "
-                "at most 40)"
+                (
+                    ("attributes", attribute),
+                    f"the mapping's attribute {attribute[:40]!r} is not a name a spec can use (letters, digits and _, "
+                    "at most 40)",
+                )
             )
-    read_as: dict[str, list[str]] = {}
-    for label, column in [*mapping.columns.items(), *((f"attribute {a}", c) for a, c in mapping.attributes.items())]:
-        read_as.setdefault(column, []).append(label)
-    problems += [f"the mapping reads column {c!r} as {' and '.join(ls)}" for c, ls in read_as.items() if len(ls) > 1]
+    read_as: dict[str, list[tuple[str, str]]] = {}
+    for key in [*(("columns", f) for f in mapping.columns), *(("attributes", a) for a in mapping.attributes)]:
+        read_as.setdefault(getattr(mapping, key[0])[key[1]], []).append(key)
+    for column, keys in read_as.items():
+        if len(keys) > 1:
+            labels = [key if section == "columns" else f"attribute {key}" for section, key in keys]
+            problems.append((keys[-1], f"the mapping reads column {column!r} as {' and '.join(labels)}"))
     return problems
 
 
@@ -529,6 +600,7 @@ LABELS = {
     "risk": "风险等级",
     "contact": "联系人",
     "phone": "联系电话",
+    "channels": "渠道",
     "kind": "单位类型",
     "level": "层级",
 }
@@ -559,7 +631,10 @@ def check_rows(
         raise ListFileError(
             name, [(header_line, f"the first row is empty{where}: it must be the header (column names)")]
         )
-    columns, attribute_columns, header_problems = _header_map(header, mapping, name)
+    misnamed: list[tuple[int | None, str]] = []
+    columns, attribute_columns, header_problems = _header_map(header, mapping, name, misnamed)
+    if misnamed:  # the typo is in the mapping file: said at its line there, with the columns the list has
+        raise ListFileError(mapping.file or name, misnamed)
     if header_problems:
         raise ListFileError(name, [(header_line, p) for p in [*header_problems, _header_read(header, sheets)]])
     level = LEVEL_ALIASES.get(mapping.level, None) or _level(mapping.level)
@@ -646,6 +721,11 @@ def check_rows(
         this_level = (LEVEL_ALIASES.get(row_level) or _level(row_level)) if row_level else level
         if this_level is None:
             bad.append(f"层级 {row_level!r} is not a level (村/社区, 普查小区, 企业 …)")
+        channels: tuple[str, ...] = ()
+        if cells[get["channels"]]:  # an address or a reference, checked here: never a key, never a typo stored
+            channels, wrong_channel = listed_channels(cells[get["channels"]])
+            if wrong_channel:
+                bad.append(wrong_channel)
         if bad:
             problems.extend((line, f"{_shown(unit_name or code or '(no name)')}: {b}") for b in bad)
             continue
@@ -670,6 +750,7 @@ def check_rows(
                 attributes=attributes,
                 contact=cells[get["contact"]] or None,
                 phone=cells[get["phone"]] or None,
+                channels=channels,
             )
         )
     if problems:
@@ -708,7 +789,7 @@ def attach(registry, rows: list[ListedRow]) -> tuple[int, int]:
                 parent=parent,
                 kind=row.kind,
                 tags=_NO_TAGS,  # type: ignore[arg-type]  # one empty set shared by every listed party, never added to
-                channels=(),  # type: ignore[arg-type]  # likewise: a listed party has no channels of its own
+                channels=row.channels,  # type: ignore[arg-type]  # the list's (a tuple, never added to), or none
                 contact=row.contact,
                 phone=row.phone,
                 attributes=row.attributes,

@@ -286,7 +286,7 @@ class AppriseNotifier:
             url = self.resolve(channel)
         except UnknownChannel as exc:
             return SendResult.failed(MASKER.mask(str(exc)))
-        plugin = self._plugin(url)
+        plugin = self._plugin(url, keep=not channel.startswith("mail:"))  # one listed unit's mailbox: used once
         if plugin is None:
             return SendResult.refused(f"channel {channel}: its URL is not one Apprise can send to")
         try:
@@ -340,11 +340,20 @@ class AppriseNotifier:
             return SendResult(False, f"SMTP {code}: {detail}" if code else f"SMTP: {detail}", classify_smtp(code))
         return SendResult.failed(detail)
 
-    def _plugin(self, url: str):  # noqa: ANN202
+    def _plugin(self, url: str, keep: bool = True):  # noqa: ANN202
+        """The Apprise plugin of `url`, kept for the next post unless `keep` is False (a mailbox of a 名录's
+        million, which would otherwise each keep one for the dispatcher's life)."""
+        if not keep:
+            return _instance(url)
         with self._lock:
             if url not in self._plugins:
-                plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-                if plugin is not None and getattr(plugin, "request_rate_per_sec", None):
-                    plugin.request_rate_per_sec = 0  # duban's rate limits govern (see module docstring)
-                self._plugins[url] = plugin
+                self._plugins[url] = _instance(url)
             return self._plugins[url]
+
+
+def _instance(url: str):  # noqa: ANN202
+    """A new Apprise plugin for `url` (None if Apprise cannot send to it), never pausing between posts."""
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if plugin is not None and getattr(plugin, "request_rate_per_sec", None):
+        plugin.request_rate_per_sec = 0  # duban's rate limits govern (see module docstring)
+    return plugin

@@ -1,7 +1,8 @@
 """Which notifier serves a channel reference: the local sink, or Apprise for env:NAME and secret:NAME.
 
 `env:NAME` reads the Apprise URL from an environment variable, `secret:NAME` from a Prefect Secret block
-(loaded only when such a reference is used). URLs are registered with the masker as they are resolved.
+(loaded only when such a reference is used); `mail:ADDRESS` mails that address through the account
+DUBAN_MAIL_SENDER names. URLs are registered with the masker as they are resolved.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def notifier_for(settings: Settings):
     install_log_masking()
     sink = SinkNotifier(settings.sink_dir)
     limits = {scheme: Limit(per_minute) for scheme, per_minute in settings.rate_limits.items()}
-    remote = AppriseNotifier(resolver(settings.channel_env, prefect_secret), limits)
+    remote = AppriseNotifier(resolver(settings.channel_env, prefect_secret, settings.mail_sender), limits)
 
     def pick(ref: str) -> Notifier:
         return sink if ref == "sink" else remote

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 MASK = "***"
 _MIN_SECRET = 6  # shorter fragments (ports, "json") would mask ordinary words
@@ -49,6 +49,9 @@ class Masker:
                 parts |= {split.netloc, host, split.username or ""}
                 parts |= {unquote(segment) for segment in split.path.split("/")}
             parts |= {value for name, value in parse_qsl(split.query) if name.lower() in _SECRET_ARGS}
+            # and as written (s%26cret): a URL built from this one (mail:ADDRESS) carries the query undecoded
+            raw = (p.partition("=") for p in split.query.split("&"))
+            parts |= {value for name, _eq, value in raw if unquote(name).lower() in _SECRET_ARGS}
         self.register(*parts)
 
     def register(self, *secrets: str) -> None:
@@ -147,8 +150,14 @@ class UnknownChannel(LookupError):
     """A channel reference that does not resolve: says which reference and where to define it."""
 
 
-def resolver(lookup_env: Callable[[str], str | None], lookup_secret: Callable[[str], str | None]):
-    """A function from a reference (env:NAME, secret:NAME) to its URL, registering the URL for masking."""
+def resolver(
+    lookup_env: Callable[[str], str | None],
+    lookup_secret: Callable[[str], str | None],
+    mail_sender: str | None = None,
+):
+    """A function from a reference (env:NAME, secret:NAME, mail:ADDRESS) to its URL, registering the URL for
+    masking. `mail:ADDRESS` is the URL of `mail_sender` (a reference to an SMTP account, DUBAN_MAIL_SENDER) sent to
+    that address."""
 
     cache: dict[str, str] = {}
 
@@ -156,6 +165,8 @@ def resolver(lookup_env: Callable[[str], str | None], lookup_secret: Callable[[s
         if ref in cache:
             return cache[ref]
         kind, _, name = ref.partition(":")
+        if kind == "mail":  # not cached: a 名录 names a mailbox per enterprise, a million of them
+            return _mailed(ref, name, mail_sender, resolve)
         if kind == "env":
             url = lookup_env(name)
             where = f"the environment variable {name}"
@@ -172,3 +183,20 @@ def resolver(lookup_env: Callable[[str], str | None], lookup_secret: Callable[[s
         return url
 
     return resolve
+
+
+def _mailed(ref: str, address: str, sender: str | None, resolve: Callable[[str], str]) -> str:
+    """The sender account's mailto(s):// URL with `address` as its only recipient; the URL itself is registered
+    with the masker already (as the sender's), and its password is all of it that is secret."""
+    if not sender:
+        raise UnknownChannel(
+            f"channel {ref}: e-mail to a unit's own address goes out through DUBAN_MAIL_SENDER, which is not set; "
+            "name the SMTP account there (env:NAME or secret:NAME holding its mailtos://user:pass@host?from=… URL)"
+        )
+    url = resolve(sender)
+    split = urlsplit(url)
+    if split.scheme.lower() not in ("mailto", "mailtos"):
+        raise UnknownChannel(f"channel {ref}: DUBAN_MAIL_SENDER ({sender}) is not a mailto:// or mailtos:// URL")
+    # the sender's own query kept as written (a password in it stays the text the masker knows), its recipients not
+    kept = [p for p in split.query.split("&") if p and unquote(p.partition("=")[0]).lower() not in ("to", "cc", "bcc")]
+    return urlunsplit(split._replace(query="&".join([*kept, f"to={quote(address, safe='@')}"])))

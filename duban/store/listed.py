@@ -36,12 +36,13 @@ _COLUMNS = (
     "attributes",
     "contact",
     "phone",
+    "channels",
     "listed_from",
     "import_id",
 )
 _SELECT = (
-    "SELECT id, code, name, parent_code, level, kind, credit_code, CAST(attributes AS TEXT), contact, phone "
-    "FROM listed_unit WHERE list_name = ?"
+    "SELECT id, code, name, parent_code, level, kind, credit_code, CAST(attributes AS TEXT), contact, phone, "
+    "CAST(channels AS TEXT) FROM listed_unit WHERE list_name = ?"
 )
 
 
@@ -50,17 +51,23 @@ def _keeps_attributes(read: ReadList, current: dict) -> None:
     from duban.domain.listed import LABELS
 
     given = {key for row in read.rows for key in row.attributes}
+    given |= {"channels"} if any(row.channels for row in read.rows) else set()
     held: dict[str, int] = {}
     for stored in current.values():
-        for key in json.loads(stored[7] or "{}"):
+        for key in [*json.loads(stored[7] or "{}"), *(["channels"] if stored[10] and stored[10] != "null" else [])]:
             held[key] = held.get(key, 0) + 1
     lost = sorted((key, n) for key, n in held.items() if key not in given)
     if lost:
         said = "、".join(f"{LABELS.get(key, key)} ({key}, held by {n:,})" for key, n in lost[:5])
+        why = []
+        if any(key != "channels" for key, _n in lost):
+            why.append("a sample's strata or a `where:` on it would then find nobody")
+        if any(key == "channels" for key, _n in lost):
+            why.append("their messages would go to DUBAN_FALLBACK_CHANNELS instead of their own mailboxes")
         raise StoreError(
             f"{read.file}: no row gives {said}, which the units listed now carry: importing it would clear it from "
-            "all of them (a sample's strata or a `where:` on it would then find nobody); nothing was stored. Put the "
-            "column back (or map it), or if the list really drops it, import again with --dropping"
+            f"all of them ({'; '.join(why)}); nothing was stored. Put the column back (or map it), or if the list "
+            "really drops it, import again with --dropping"
         )
 
 
@@ -155,6 +162,7 @@ def import_list(
                         codec.json(r.attributes) if r.attributes else None,
                         r.contact,
                         r.phone,
+                        codec.json(list(r.channels)) if r.channels else None,
                         marker,
                         import_id,
                     )
@@ -175,9 +183,10 @@ def _mostly_gone(gone: int, listed_now: int) -> bool:
 
 
 def _content(codec: Codec, stored) -> tuple:
-    _id, _code, name, parent, level, kind, credit, attributes, contact, phone = stored
+    _id, _code, name, parent, level, kind, credit, attributes, contact, phone, channels = stored
     attrs = codec.read_json(attributes) or {}
-    return (name, parent, level, kind, credit, tuple(sorted(attrs.items())), contact, phone)
+    refs = tuple(codec.read_json(channels) or ())
+    return (name, parent, level, kind, credit, tuple(sorted(attrs.items())), contact, phone, refs)
 
 
 def listed_rows(engine: Engine | Connection, list_name: str, *, as_of: datetime | None = None) -> list[ListedRow]:
@@ -215,7 +224,7 @@ def _rows(conn: Connection, list_name: str, as_of: datetime | None) -> list[List
             )
     interned: dict[str, str] = {}
     rows = []
-    for _id, code, name, parent, level, kind, credit, attributes, contact, phone in found:
+    for _id, code, name, parent, level, kind, credit, attributes, contact, phone, channels in found:
         attrs = (
             {k: interned.setdefault(v, v) for k, v in (codec.read_json(attributes) or {}).items()} if attributes else {}
         )
@@ -231,6 +240,7 @@ def _rows(conn: Connection, list_name: str, as_of: datetime | None) -> list[List
                 attributes=attrs,
                 contact=contact,
                 phone=phone,
+                channels=tuple(codec.read_json(channels) or ()) if channels else (),
             )
         )
     return rows
@@ -248,6 +258,7 @@ class Spell:
     phone: str | None = None
     import_id: int | None = None  # the import that opened the spell
     closed_by: int | None = None  # the import that ended it
+    channels: tuple[str, ...] = ()  # where its messages went (mail:ADDRESS, env:NAME …)
 
 
 def history(engine: Engine, list_name: str, code: str) -> list[Spell]:
@@ -265,6 +276,7 @@ def history(engine: Engine, list_name: str, code: str) -> list[Spell]:
                 _L.c.phone,
                 _L.c.import_id,
                 _L.c.closed_by,
+                _L.c.channels,
             )
             .where(_L.c.list_name == list_name, _L.c.code == code)
             .order_by(_L.c.listed_from, _L.c.id)
@@ -281,6 +293,7 @@ def history(engine: Engine, list_name: str, code: str) -> list[Spell]:
             r.phone,
             r.import_id,
             r.closed_by,
+            tuple(r.channels or ()),
         )
         for r in rows
     ]

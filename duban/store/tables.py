@@ -627,6 +627,7 @@ class ListedUnit(SQLModel, table=True):
     attributes: dict[str, Any] | None = _json()
     contact: str | None = None
     phone: str | None = None
+    channels: list[str] | None = _json()  # where its messages go: mail:ADDRESS, env:NAME … (never a key)
     listed_from: datetime = _utc(nullable=False)
     listed_until: datetime | None = _utc()
     import_id: int = Field(foreign_key="unit_import.id")

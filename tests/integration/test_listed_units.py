@@ -382,3 +382,38 @@ def test_a_township_code_the_ministry_does_not_know_is_stored_under_its_county_a
     assert f"{path}:4 " not in result.output and f"{path}:5 " not in result.output
     one = _write(tmp_path / "一家.csv", [_row(5)])
     assert "1 row: 1 added" in runner.invoke(app, ["units", "import", str(one), "--list", "one"]).output
+
+
+def test_a_column_the_list_lacks_is_said_at_the_mapping_files_line(tmp_path):
+    """A mapping file's typo (统一社会信用代玛, line 3) was reported at the list's first line (`名录.csv:1 the mapping
+    names column …`): the clerk looked for it in the list (an outside tester's finding). It is said at the mapping
+    file's line and field, with the columns the list has; nothing is stored."""
+    from duban.cli.common import engine as settings_engine
+
+    rows = [_row(1), _row(2)]
+    header = ["统一社会信用代码", "企业名称", "所在地区划", "从业人员"]
+    path = tmp_path / "名录.csv"
+    path.write_text(
+        "\n".join([",".join(header), *(",".join([r[0], r[1], r[2], "12"]) for r in rows)]) + "\n", encoding="utf-8"
+    )
+    mapping = tmp_path / "columns.yaml"
+    mapping.write_text(
+        "columns:\n  name: 企业名称\n  credit_code: 统一社会信用代玛\n  division: 所在地区划\n"
+        "attributes:\n  employees: 从业人数\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["units", "import", str(path), "--list", "xiyang", "--mapping", str(mapping)])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "Traceback" not in said, result.output
+    assert f"2 problems in {mapping}, nothing was stored" in said
+    columns = "its columns: '统一社会信用代码', '企业名称', '所在地区划', '从业人员'"
+    assert (
+        f"{mapping}:3 columns.credit_code: {path} has no column '统一社会信用代玛' (did you mean '统一社会信用代码'?); "
+        f"{columns}" in said
+    )
+    assert f"{mapping}:6 attributes.employees: {path} has no column '从业人数' (did you mean '从业人员'?)" in said
+    assert f"{path}:1 " not in said
+    assert _count(settings_engine(), UnitImport) == 0 and _count(settings_engine(), ListedUnit) == 0
+    mapping.write_text(mapping.read_text(encoding="utf-8").replace("代玛", "代码").replace("从业人数", "从业人员"))
+    stored = runner.invoke(app, ["units", "import", str(path), "--list", "xiyang", "--mapping", str(mapping)])
+    assert stored.exit_code == 0 and "2 rows: 2 added" in stored.output, stored.output

@@ -145,3 +145,38 @@ def test_a_mapping_files_unknown_field_is_said_at_its_own_line(tmp_path):
         load_mapping(mapping)
     said = str(caught.value)
     assert f"{mapping}:3 " in said and "columns.divison: no such field" in said and "did you mean 'division'?" in said
+
+
+def test_a_mapping_files_own_clashes_are_said_at_its_lines(tmp_path):
+    """An attribute named like a field (risk) and a column read as two things were reported at the list's first
+    line (`名录.csv:1 the mapping reads column …`), though the list was right: said at the mapping file's lines."""
+    from duban.domain.listed import load_mapping
+
+    mapping = tmp_path / "columns.yaml"
+    mapping.write_text(
+        "columns:\n  name: 企业名称\n  division: 所在地区划\nattributes:\n  risk: 风险\n  staff: 企业名称\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ListFileError) as caught:
+        load_mapping(mapping)
+    said = str(caught.value).splitlines()
+    assert said == [
+        f"2 problems in {mapping}, nothing was stored:",
+        f"{mapping}:5 attributes.risk: the mapping's attribute 'risk' is a field's name: map it under columns:",
+        f"{mapping}:6 attributes.staff: the mapping reads column '企业名称' as name and attribute staff",
+    ]
+
+
+def test_a_rows_mailbox_is_read_as_clerks_type_it(tmp_path):
+    """邮箱 cells as exports hold them: full width from an input method, a spreadsheet's mailto: link, 无 for none,
+    two channels tried in turn; each becomes the unit's channel references."""
+    cells = ["ｗａｎｇ＠XiYang.gov.cn", "mailto:li@xiyang.gov.cn", "无", "env:XY_KEY_FIRMS；zhao@qq.com", ""]
+    rows = [[*_good(n), cell] for n, cell in enumerate(cells, 1)]
+    read = read_list(_csv(tmp_path, rows, header=[*HEADER, "邮箱"]))
+    assert [r.channels for r in read.rows] == [
+        ("mail:wang@xiyang.gov.cn",),
+        ("mail:li@xiyang.gov.cn",),
+        (),
+        ("env:XY_KEY_FIRMS", "mail:zhao@qq.com"),
+        (),
+    ]

@@ -32,3 +32,20 @@ def test_many_bots_register_one_by_one_and_each_is_masked():
     for key in keys:
         masker.register_url(f"wecombot://{key}?base=http://127.0.0.1:9")
     assert masker.mask(f"{keys[0]} {keys[-1]} 140700000") == "*** *** 140700000"
+
+
+def test_the_url_a_unit_is_mailed_through_keeps_the_senders_password_masked():
+    """mail:ADDRESS is DUBAN_MAIL_SENDER's URL sent to that address: the password in it, in the user part or in the
+    query as written (pass=s%26cret, which the masker knew only decoded), is blanked in whatever shows that URL."""
+    from duban.notify.secrets import MASKER, resolver
+
+    sender = (
+        "mailtos://tongji:S3cret%40Passw0rd@mail.jz.gov.cn?from=duban@jz.gov.cn&to=sgk@jz.gov.cn&pass=Qu3ry%26Pw0rd"
+    )
+    resolve = resolver({"JZ_SMTP": sender}.get, lambda name: None, "env:JZ_SMTP")
+    url = resolve("mail:wang+1@xiyang.gov.cn")
+    assert url.endswith("&to=wang%2B1@xiyang.gov.cn") and "sgk@jz.gov.cn" not in url
+    assert (
+        MASKER.mask(url)
+        == "mailtos://tongji:***@mail.jz.gov.cn?from=duban@jz.gov.cn&pass=***&to=wang%2B1@xiyang.gov.cn"
+    )
