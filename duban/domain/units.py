@@ -145,6 +145,15 @@ class Registry:
         for child in list(self._children.get(code, [])):
             self.remove(child)
 
+    def reparent(self, code: str, parent: str) -> None:
+        """Put `code` under `parent` (an overlay's `patch: {code: {parent: …}}`: a 省直管 city the divisions file
+        under its prefecture); the caller has checked that `parent` is no unit below `code`."""
+        unit = self.units[code]
+        if unit.parent and code in self._children.get(unit.parent, []):
+            self._children[unit.parent].remove(code)
+        unit.parent = parent
+        self._children[parent].append(code)
+
     def __contains__(self, code: str) -> bool:
         return code in self.units
 
