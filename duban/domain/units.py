@@ -18,6 +18,7 @@ from enum import Enum
 from functools import lru_cache
 from importlib import resources
 
+from duban.domain.division_sets import without_placeholders
 from duban.errors import RegistryError
 
 
@@ -224,7 +225,7 @@ def mca_divisions(path: str | None = None) -> tuple[tuple[int, str, str, str], .
 @lru_cache(maxsize=4)
 def _index(division_set: str | None):
     """(rows, by code, children by parent code, province codes) of a division set, built once."""
-    rows = mca_divisions(division_set)
+    rows = without_placeholders(mca_divisions(division_set))
     by_code = {code: (lv, code, parent, name) for lv, code, parent, name in rows}
     children: dict[str, list[str]] = defaultdict(list)
     for _lv, code, parent, _name in rows:
