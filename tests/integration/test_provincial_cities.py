@@ -7,7 +7,9 @@ from __future__ import annotations
 import io
 
 from openpyxl import load_workbook
+from typer.testing import CliRunner
 
+from duban.cli.main import app
 from duban.services.lifecycle import ensure_planned
 from duban.simulation.preview import simulate_spec
 from duban.simulation.synthetic import Behaviour
@@ -18,8 +20,10 @@ SILENT = Behaviour(on_time=0, late=0)
 """No unit reports: every one slips and is escalated."""
 
 
-def _hebei(tmp_path, overlay: str | None):
-    """A 住建厅's campaign over 河北's counties: 长安区 (石家庄's), 辛集市 and 定州市 (省直管), 催办 to the parent."""
+def _hebei(tmp_path, overlay: str | None, more: str = ""):
+    """A 住建厅's campaign over 河北's counties: 长安区 (石家庄's), 辛集市 and 定州市 (省直管), 催办 to the parent
+    (`more`: further items of its stage)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     registry = "{divisions: ['130000'], line: housing, levels: [province, prefecture, county]"
     if overlay is not None:
         (tmp_path / "units").mkdir()
@@ -31,7 +35,7 @@ def _hebei(tmp_path, overlay: str | None):
         f"registry: {registry}}}\n"
         "defaults:\n  escalation: {after: 1 working day, to: [parent]}\n"
         "stages:\n  - id: check\n    name: 排查阶段\n    window: {start: 2025-03-10, end: 2025-03-21}\n"
-        "    items: [{id: ledger, name: 排查台账, units: {units: ['130102', '130181', '130682']}}]\n",
+        "    items:\n      - {id: ledger, name: 排查台账, units: {units: ['130102', '130181', '130682']}}\n" + more,
         encoding="utf-8",
     )
     return spec
@@ -70,3 +74,22 @@ def test_the_summary_table_names_the_province_as_their_parent(sqlite_engine, tmp
     assert rows["130181"] == ("辛集市住房和城乡建设局", "县级", "河北省住房和城乡建设厅")
     assert rows["130682"] == ("定州市住房和城乡建设局", "县级", "河北省住房和城乡建设厅")
     assert rows["130102"] == ("长安区住房和城乡建设局", "县级", "石家庄市住房和城乡建设局")
+
+
+def test_a_city_adds_up_only_the_counties_still_below_it(tmp_path):
+    """保定's 汇总 of its counties' 台账: with 定州市 the province's, 保定 has none of them below it, and validate
+    says so at the roll-up; 石家庄 keeps 长安区."""
+    more = (
+        "      - {id: city_sum, name: 全市汇总表, units: {units: ['130100', '130600']}}\n"
+        "rollups: [{id: city_counts, name: 全市汇总, from: ledger, into: city_sum}]\n"
+    )
+    said = CliRunner().invoke(app, ["validate", str(_hebei(tmp_path / "a", None, more))], catch_exceptions=False)
+    assert said.exit_code == 0, said.output
+    spec = _hebei(tmp_path / "b", REPARENTED, more)
+    said = CliRunner().invoke(app, ["validate", str(spec)], catch_exceptions=False)
+    assert said.exit_code == 1
+    assert (
+        f"{spec}:15 rollups[0]: roll-up 'city_counts': 保定市住房和城乡建设局（130600） holds `into: city_sum` but "
+        in (said.output.replace("\n", ""))
+    )
+    assert "石家庄" not in said.output
