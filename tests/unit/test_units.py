@@ -106,3 +106,26 @@ def test_a_re_parenting_the_registry_cannot_hold_is_an_error_at_its_line(tmp_pat
     with pytest.raises(SpecError) as caught:
         build_registry(["130000"], overlay, line="housing", beside=["stats"])
     assert said in str(caught.value), str(caught.value)
+
+
+def test_the_ministrys_provincially_administered_counties_are_the_provinces():
+    """济源市, 仙桃市 … 神农架林区, 海南's counties and 新疆's 师市 answer to their province: no prefecture between
+    (an escalation `to: [parent]` reaches the province's body), each under its own name."""
+    from duban.domain.overlay import build_registry
+
+    registry = build_registry(
+        ["410000", "420000", "460000", "650000"],
+        None,
+        line="housing",
+        levels=[Level.province, Level.prefecture, Level.county],
+    )
+    expected = {
+        "419001": ("410000", "济源市住房和城乡建设局"),
+        "429004": ("420000", "仙桃市住房和城乡建设局"),
+        "429021": ("420000", "神农架林区住房和城乡建设局"),
+        "469001": ("460000", "五指山市住房和城乡建设局"),
+        "469021": ("460000", "定安县住房和城乡建设局"),
+        "659001": ("650000", "石河子市住房和城乡建设局"),
+    }
+    assert {code: (registry.get(code).parent, registry.get(code).display) for code in expected} == expected
+    assert not [u for u in registry if "直辖" in u.name]
