@@ -50,7 +50,7 @@ class Line:
             # a 直辖市's 区县 (北京市朝阳区) or a 省直辖县级市 (济源市, 仙桃市): no prefecture in between
             key = "municipal_county" if parent.name.endswith("市") else "provincial_county"
             city = parent.name if key == "municipal_county" else None
-        own = self.cities.get(city or "", {})
+        own = self.cities.get(city, {}) if city and self.cities else {}
         template = (own.get(name) if level is Level.county else None) or own.get(key) or self.bodies.get(key)
         if template is None and key != level.value:
             template = self.bodies.get(level.value)
@@ -193,10 +193,14 @@ def division_parent(registry: Registry, unit: Unit) -> Unit | None:
 def apply_lines(registry: Registry, primary: Line, beside: list[Line]) -> None:
     """Name the division units for the primary line and add each side line's bodies beside them."""
     divisions = [u for u in registry if u.kind == "division" and u.level in DIVISION_LEVELS]
+    # Unit.display names the statistics bodies: only a 区县 of theirs may be named otherwise (北京市朝阳区统计局)
+    plain = primary.bodies == STATS_BODIES and not primary.cities
     for unit in divisions:
         unit.line = primary.id
+        if unit.title or (plain and unit.level is not Level.county):
+            continue
         body = primary.body(unit.level, unit.name, division_parent(registry, unit))
-        if not unit.title and body != unit.display:  # the statistics bodies' plain names need no title
+        if not plain or body != unit.display:
             unit.title = body
     codes = {u.code for u in divisions}
     for line in beside:
