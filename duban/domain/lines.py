@@ -180,7 +180,15 @@ def line_named_by(title: str, unit: Unit, parent: Unit | None, lines: dict[str, 
     names it so: a bureau's overlay patches its own bodies (`patch: {"140700": {title: 晋中市统计局}}`)."""
     if unit.kind != "division" or unit.level not in DIVISION_LEVELS:
         return None
-    return next((line.id for line in lines.values() if line.body(unit.level, unit.name, parent) == title), None)
+    # a 直辖市's 区县 also by the name without its city (朝阳区统计局), as overlays wrote it before
+    return next(
+        (
+            line.id
+            for line in lines.values()
+            if title in (line.body(unit.level, unit.name, parent), line.body(unit.level, unit.name))
+        ),
+        None,
+    )
 
 
 def division_parent(registry: Registry, unit: Unit) -> Unit | None:

@@ -367,3 +367,16 @@ def test_units_show_names_shanghais_housing_bodies():
     assert "310000 上海市住房和城乡建设管理委员会 (省级" in shown.output
     assert "310101 上海市黄浦区建设和管理委员会 (县级" in shown.output
     assert "310115 上海市浦东新区建设和交通委员会 (县级" in shown.output
+
+
+def test_an_overlays_statistics_title_of_a_district_without_its_city_is_still_the_statistics_bodys(tmp_path):
+    """An overlay written before the 区县 of a 直辖市 carried their city (`110105: {title: 朝阳区统计局}`) named the
+    住建委 of a housing campaign 朝阳区统计局: the short form is the statistics line's body still."""
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text("patch:\n  '110105': {title: 朝阳区统计局, channels: [env:CHAOYANG_STATS]}\n", encoding="utf-8")
+    registry = build_registry(["110000"], overlay, line="housing", beside=["stats"])
+    assert (
+        registry.get("110105").display == "北京市朝阳区住房和城乡建设委员会" and registry.get("110105").channels == []
+    )
+    assert registry.get("110105@stats").display == "朝阳区统计局"
+    assert registry.get("110105@stats").channels == ["env:CHAOYANG_STATS"]
