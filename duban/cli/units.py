@@ -176,3 +176,5 @@ def lines_command() -> None:
     for line in LINES.values():
         bodies = " · ".join(f"{level}: {template}" for level, template in line.bodies.items())
         console.print(f"[bold]{lit(line.id)}[/] {lit(line.name)}  {lit(bodies)}", highlight=False)
+        for city, own in line.cities.items():  # a 直辖市 that names its bodies otherwise
+            console.print(f"  {lit(city)}: {lit(' · '.join(f'{k}: {t}' for k, t in own.items()))}", highlight=False)

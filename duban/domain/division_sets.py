@@ -34,6 +34,21 @@ MAX_SHOWN = 20
 _FORMAT = '{"divisions": [[level 1–4, "code", "parent code", "name"], …]}'
 
 
+PLACEHOLDERS = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
+"""Level-2 rows some tables give that are no prefecture (统计用区划代码, the MCA's older tables: 110100 市辖区,
+500200 县, 429000 省直辖县级行政区划): no body stands for them, and their counties are the province's."""
+
+
+def without_placeholders(rows: tuple[tuple[int, str, str, str], ...]) -> tuple[tuple[int, str, str, str], ...]:
+    """The rows with each placeholder prefecture left out and its children put under its province."""
+    province = {code: parent for lv, code, parent, name in rows if lv == 2 and name in PLACEHOLDERS}
+    if not province:
+        return rows
+    return tuple(
+        (lv, code, province.get(parent, parent), name) for lv, code, parent, name in rows if code not in province
+    )
+
+
 def available(spec_folder: Path | None = None) -> dict[date, Path | None]:
     """The days duban has a division set for: the packaged one (None: no file) and the bureau's own files."""
     found: dict[date, Path | None] = {PACKAGED: None}

@@ -4,7 +4,9 @@ A statistics campaign reaches 昔阳县统计局 and 乐平镇统计站; a 住�
 and, in the townships, 乐平镇人民政府. A line names its body per level with a template ({name}: the division's
 name, {parent}: its parent division's name); `municipality` names a 直辖市's body (北京市住房和城乡建设委员会,
 not a 厅), `nation` the ministry or national bureau above the provinces; `municipal_county` a 直辖市's 区县 and
-`provincial_county` a 省直辖县级市 (济源市, 仙桃市), where a line names those apart from other counties.
+`provincial_county` a 省直辖县级市 (济源市, 仙桃市), where a line names those apart from other counties. A 直辖市's
+区县 carry the city's name (北京市朝阳区统计局: 朝阳区 alone is also 长春's, 和平区 沈阳's), and `cities` holds what one
+直辖市 calls its bodies otherwise (上海市住房和城乡建设管理委员会, 上海市黄浦区建设和管理委员会).
 
     registry:
       divisions: [140000]
@@ -17,7 +19,7 @@ duban packages the lines below; an overlay's `lines:` adds a bureau's own (or re
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from duban.domain.units import DIVISION_LEVELS, STATS_BODIES, Level, Registry, Unit, division_above
 from duban.errors import RegistryError
@@ -34,18 +36,27 @@ class Line:
     id: str
     name: str
     bodies: dict[str, str]
+    cities: dict[str, dict[str, str]] = field(default_factory=dict)
+    """A 直辖市's name → its own templates for `municipality` and `municipal_county` (and for one 区 by its name),
+    where that city names its bodies unlike the other three (上海市: its 住建 body is a 住房和城乡建设管理委员会)."""
 
     def body(self, level: Level, name: str, parent: Unit | None = None) -> str:
         """The body's name at a division, e.g. 昔阳县住房和城乡建设局 (`parent`: the division above, for {parent});
         a level the line does not name keeps the place name."""
-        key = level.value
-        if level is Level.province and name.endswith("市") and "municipality" in self.bodies:
-            key = "municipality"
+        key, city = level.value, None
+        if level is Level.province and name.endswith("市"):
+            key, city = "municipality", name
         if level is Level.county and parent is not None and parent.level is Level.province:
             # a 直辖市's 区县 (北京市朝阳区) or a 省直辖县级市 (济源市, 仙桃市): no prefecture in between
-            under = "municipal_county" if parent.name.endswith("市") else "provincial_county"
-            key = under if under in self.bodies else key
-        template = self.bodies.get(key)
+            key = "municipal_county" if parent.name.endswith("市") else "provincial_county"
+            city = parent.name if key == "municipal_county" else None
+        own = self.cities.get(city, {}) if city and self.cities else {}
+        template = (own.get(name) if level is Level.county else None) or own.get(key) or self.bodies.get(key)
+        if template is None and key != level.value:
+            template = self.bodies.get(level.value)
+            if key == "municipal_county" and template is not None and template.startswith("{name}"):
+                # as every 直辖市 writes its 区县's bodies: 北京市朝阳区统计局 (朝阳区 is also 长春's)
+                template = "{parent}" + template
         if template is None:
             return name
         body = template.replace("{name}", name).replace("{parent}", parent.name if parent else "")
@@ -69,7 +80,15 @@ LINES: dict[str, Line] = {
                 "municipality": "{name}住房和城乡建设委员会",
                 "prefecture": "{name}住房和城乡建设局",
                 "county": "{name}住房和城乡建设局",
+                "municipal_county": "{parent}{name}住房和城乡建设委员会",  # 北京市海淀区…, 重庆市万州区…
                 "township": "{name}人民政府",
+            },
+            {
+                "上海市": {
+                    "municipality": "{name}住房和城乡建设管理委员会",
+                    "municipal_county": "{parent}{name}建设和管理委员会",  # 上海's 区 have a 建管委
+                    "浦东新区": "{parent}{name}建设和交通委员会",
+                }
             },
         ),
         Line(
@@ -96,6 +115,7 @@ LINES: dict[str, Line] = {
                 "county": "{name}市场监督管理局",
                 "township": "{name}市场监督管理所",
             },
+            {"天津市": {"municipality": "{name}市场监督管理委员会"}},  # its 区 have a 局 as elsewhere
         ),
         Line(
             "emergency",
@@ -160,7 +180,15 @@ def line_named_by(title: str, unit: Unit, parent: Unit | None, lines: dict[str, 
     names it so: a bureau's overlay patches its own bodies (`patch: {"140700": {title: 晋中市统计局}}`)."""
     if unit.kind != "division" or unit.level not in DIVISION_LEVELS:
         return None
-    return next((line.id for line in lines.values() if line.body(unit.level, unit.name, parent) == title), None)
+    # a 直辖市's 区县 also by the name without its city (朝阳区统计局), as overlays wrote it before
+    return next(
+        (
+            line.id
+            for line in lines.values()
+            if title in (line.body(unit.level, unit.name, parent), line.body(unit.level, unit.name))
+        ),
+        None,
+    )
 
 
 def division_parent(registry: Registry, unit: Unit) -> Unit | None:
@@ -173,11 +201,15 @@ def division_parent(registry: Registry, unit: Unit) -> Unit | None:
 def apply_lines(registry: Registry, primary: Line, beside: list[Line]) -> None:
     """Name the division units for the primary line and add each side line's bodies beside them."""
     divisions = [u for u in registry if u.kind == "division" and u.level in DIVISION_LEVELS]
-    if primary.id != "stats" or primary.bodies != STATS_BODIES:
-        for unit in divisions:
-            unit.line = primary.id
-            parent = division_parent(registry, unit)
-            unit.title = unit.title or primary.body(unit.level, unit.name, parent)
+    # Unit.display names the statistics bodies: only a 区县 of theirs may be named otherwise (北京市朝阳区统计局)
+    plain = primary.bodies == STATS_BODIES and not primary.cities
+    for unit in divisions:
+        unit.line = primary.id
+        if unit.title or (plain and unit.level is not Level.county):
+            continue
+        body = primary.body(unit.level, unit.name, division_parent(registry, unit))
+        if not plain or body != unit.display:
+            unit.title = body
     codes = {u.code for u in divisions}
     for line in beside:
         if line.id == primary.id:

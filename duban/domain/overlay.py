@@ -10,6 +10,7 @@
         tags: [市局科室]
     patch:                      # more about units already in the registry, by code
       "140724": {contact: 张三, phone: 0354-0000000, channels: [env:DUBAN_XIYANG_WECOM]}
+      "130181": {parent: 河北省}  # a 省直管 city the divisions file under its prefecture (duban.domain.overlay_parents)
     exclude: ["140702001"]      # units the bureau does not task (a 街道 without a statistics post …)
     lines:                      # a department's bodies per level (duban.domain.lines packages stats, housing …)
       civil: {name: 民政, bodies: {county: "{name}民政局", township: "{name}人民政府"}}
@@ -38,6 +39,7 @@ from duban.domain.lines import (
     known_line,
     line_named_by,
 )
+from duban.domain.overlay_parents import reparent_divisions
 from duban.domain.units import Level, Registry, Unit
 from duban.errors import RegistryError
 from duban.spec.load import validation_errors
@@ -115,10 +117,18 @@ class OverlayUnit(ChannelRefs):
 
 class UnitPatch(ChannelRefs):
     title: str | None = None
+    parent: str | None = Field(
+        default=None, description="a division's parent unit (code or name), where it is not the divisions' own"
+    )
     tags: list[str] = Field(default_factory=list)
     contact: str | None = None
     phone: str | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("parent", mode="before")
+    @classmethod
+    def _code_as_text(cls, value: Any) -> Any:
+        return _text(value)
 
 
 class Overlay(_Strict):
@@ -200,9 +210,14 @@ def _parents_first(units: list[OverlayUnit], source) -> list[tuple[int, OverlayU
     return ordered
 
 
-def apply_overlay(registry: Registry, path: Path, *, line: str = "stats", loaded=None) -> Registry:
-    """Add the overlay's units, patch existing ones and drop excluded ones."""
+def apply_overlay(
+    registry: Registry, path: Path, *, line: str = "stats", loaded=None, reparented: bool = False
+) -> Registry:
+    """Add the overlay's units, patch existing ones (re-parent divisions, unless `reparented` already) and drop
+    excluded ones."""
     overlay, source = loaded or load_overlay(path)
+    if not reparented:
+        reparent_divisions(registry, overlay, source)
     ranks = {level: rank for rank, level in enumerate(Level)}
     for index, spec in _parents_first(overlay.units, source):
         if spec.parent and spec.parent not in registry:
@@ -277,7 +292,9 @@ def build_registry(
             raise RegistryError(f"overlay file {overlay} not found (registry.overlay is relative to the spec file)")
         loaded = load_overlay(overlay)
     lines = loaded[0].known_lines() if loaded else dict(LINES)
+    if loaded is not None:  # before the lines name the bodies: 辛集市生态环境局 under 河北省, each side line alike
+        reparent_divisions(registry, *loaded)
     apply_lines(registry, known_line(line, lines), [known_line(b, lines) for b in beside])
     if loaded is not None:
-        apply_overlay(registry, overlay, line=line, loaded=loaded)  # type: ignore[arg-type]
+        apply_overlay(registry, overlay, line=line, loaded=loaded, reparented=True)  # type: ignore[arg-type]
     return registry

@@ -18,6 +18,7 @@ from enum import Enum
 from functools import lru_cache
 from importlib import resources
 
+from duban.domain.division_sets import without_placeholders
 from duban.errors import RegistryError
 
 
@@ -145,6 +146,15 @@ class Registry:
         for child in list(self._children.get(code, [])):
             self.remove(child)
 
+    def reparent(self, code: str, parent: str) -> None:
+        """Put `code` under `parent` (an overlay's `patch: {code: {parent: …}}`: a 省直管 city the divisions file
+        under its prefecture); the caller has checked that `parent` is no unit below `code`."""
+        unit = self.units[code]
+        if unit.parent and code in self._children.get(unit.parent, []):
+            self._children[unit.parent].remove(code)
+        unit.parent = parent
+        self._children[parent].append(code)
+
     def __contains__(self, code: str) -> bool:
         return code in self.units
 
@@ -215,7 +225,7 @@ def mca_divisions(path: str | None = None) -> tuple[tuple[int, str, str, str], .
 @lru_cache(maxsize=4)
 def _index(division_set: str | None):
     """(rows, by code, children by parent code, province codes) of a division set, built once."""
-    rows = mca_divisions(division_set)
+    rows = without_placeholders(mca_divisions(division_set))
     by_code = {code: (lv, code, parent, name) for lv, code, parent, name in rows}
     children: dict[str, list[str]] = defaultdict(list)
     for _lv, code, parent, _name in rows:

@@ -159,3 +159,42 @@ def test_a_set_nested_too_deep_or_with_a_key_twice_is_named_as_the_set_s_fault(t
     assert len(text.encode()) > 4 * 2**20
     day.write_text(text, encoding="utf-8")
     assert len({a.unit_code for a in _plan(tmp_path, "2021-12-31").assignments}) == 2
+
+
+def test_the_placeholder_rows_of_a_bureaus_set_are_no_units(tmp_path):
+    """A set copied from the tables that list 市辖区 and 县 under a 直辖市 and 省直辖县级行政区划 under a province
+    (统计用区划代码, the MCA's older tables) made each a 市级 unit: "省直辖县级行政区划住房和城乡建设局" was 仙桃市's
+    上级单位 and heard its 催办, 渝中区 lost its city (渝中区住房和城乡建设局). Their counties are the province's."""
+    (tmp_path / "divisions").mkdir()
+    rows = [
+        [1, "420000", "", "湖北省"],
+        [2, "420100", "420000", "武汉市"],
+        [3, "420102", "420100", "江岸区"],
+        [2, "429000", "420000", "省直辖县级行政区划"],
+        [3, "429004", "429000", "仙桃市"],
+        [4, "429004001", "429004", "沙嘴街道"],
+        [1, "500000", "", "重庆市"],
+        [2, "500100", "500000", "市辖区"],
+        [3, "500103", "500100", "渝中区"],
+        [2, "500200", "500000", "县"],
+        [3, "500229", "500200", "城口县"],
+    ]
+    (tmp_path / "divisions" / "2021-12-31.json").write_text(
+        json.dumps({"divisions": rows}, ensure_ascii=False), encoding="utf-8"
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        SPEC.format(day="2021-12-31").replace('["430400"]', '["420000", "500000"]\n  line: housing'), encoding="utf-8"
+    )
+    plan = build_plan(load_spec(path), WorkCalendar())
+    registry = plan.registry
+    assert not {"429000", "500100", "500200"} & set(registry.units)
+    assert [
+        (code, registry.get(code).parent, registry.get(code).display) for code in ("429004", "500103", "500229")
+    ] == [
+        ("429004", "420000", "仙桃市住房和城乡建设局"),
+        ("500103", "500000", "重庆市渝中区住房和城乡建设委员会"),
+        ("500229", "500000", "重庆市城口县住房和城乡建设委员会"),
+    ]
+    assert registry.get("429004001").parent == "429004"
+    assert len({a.unit_code for a in plan.assignments}) == 4  # 江岸区, 仙桃市, 渝中区, 城口县

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
+from duban.cli.main import app
 from duban.domain.calendar import WorkCalendar
 from duban.domain.lines import LINES, apply_lines
 from duban.domain.overlay import build_registry
@@ -61,7 +63,7 @@ def test_the_nation_sits_above_the_provinces_and_is_the_ministry_of_the_line():
     assert len(national.children("000000")) == 33
     apply_lines(national, LINES["housing"], [])
     assert national.get("000000").display == "住房和城乡建设部"
-    assert national.get("310000").display == "上海市住房和城乡建设委员会"
+    assert national.get("310000").display == "上海市住房和城乡建设管理委员会"
 
 
 def test_levels_below_the_township_and_their_chinese_names():
@@ -258,3 +260,123 @@ def test_a_district_office_is_its_own_body():
     tester's finding)."""
     registry = build_registry(["130731"], None, line="housing")
     assert registry.get("130731999").display == "赵家蓬区公所"
+
+
+MUNICIPAL = ["110000", "110105", "120000", "120101", "310000", "310101", "500000", "500229"]
+"""北京市 朝阳区, 天津市 和平区, 上海市 黄浦区, 重庆市 城口县: a 直辖市 and one 区县 each (朝阳区, 和平区 are also
+长春's and 沈阳's)."""
+
+
+@pytest.mark.parametrize(
+    ("line", "bodies"),
+    [
+        (
+            "stats",
+            [
+                "北京市统计局",
+                "北京市朝阳区统计局",
+                "天津市统计局",
+                "天津市和平区统计局",
+                "上海市统计局",
+                "上海市黄浦区统计局",
+                "重庆市统计局",
+                "重庆市城口县统计局",
+            ],
+        ),
+        (
+            "housing",
+            [
+                "北京市住房和城乡建设委员会",
+                "北京市朝阳区住房和城乡建设委员会",
+                "天津市住房和城乡建设委员会",
+                "天津市和平区住房和城乡建设委员会",
+                "上海市住房和城乡建设管理委员会",
+                "上海市黄浦区建设和管理委员会",
+                "重庆市住房和城乡建设委员会",
+                "重庆市城口县住房和城乡建设委员会",
+            ],
+        ),
+        (
+            "ecology",
+            [
+                "北京市生态环境局",
+                "北京市朝阳区生态环境局",
+                "天津市生态环境局",
+                "天津市和平区生态环境局",
+                "上海市生态环境局",
+                "上海市黄浦区生态环境局",
+                "重庆市生态环境局",
+                "重庆市城口县生态环境局",
+            ],
+        ),
+        (
+            "market",
+            [
+                "北京市市场监督管理局",
+                "北京市朝阳区市场监督管理局",
+                "天津市市场监督管理委员会",
+                "天津市和平区市场监督管理局",
+                "上海市市场监督管理局",
+                "上海市黄浦区市场监督管理局",
+                "重庆市市场监督管理局",
+                "重庆市城口县市场监督管理局",
+            ],
+        ),
+        (
+            "emergency",
+            [
+                "北京市应急管理局",
+                "北京市朝阳区应急管理局",
+                "天津市应急管理局",
+                "天津市和平区应急管理局",
+                "上海市应急管理局",
+                "上海市黄浦区应急管理局",
+                "重庆市应急管理局",
+                "重庆市城口县应急管理局",
+            ],
+        ),
+        (
+            "government",
+            [
+                "北京市人民政府",
+                "北京市朝阳区人民政府",
+                "天津市人民政府",
+                "天津市和平区人民政府",
+                "上海市人民政府",
+                "上海市黄浦区人民政府",
+                "重庆市人民政府",
+                "重庆市城口县人民政府",
+            ],
+        ),
+    ],
+)
+def test_a_municipality_and_its_districts_are_named_as_the_city_names_them(line, bodies):
+    """A 住建厅 administrator's finding: 上海's 住建 body was 上海市住房和城乡建设委员会 (it is a 管理委员会), and a
+    直辖市's 区 came without its city in every line but 生态环境 (黄浦区住房和城乡建设局, 朝阳区统计局: 朝阳区 is
+    also 长春's); a registry that starts at the 区 names it alike."""
+    registry = build_registry(["110000", "120000", "310000", "500000"], None, line=line)
+    assert [registry.get(code).display for code in MUNICIPAL] == bodies
+    assert build_registry(["310101"], None, line=line).get("310101").display == bodies[5]
+
+
+def test_units_show_names_shanghais_housing_bodies():
+    """`duban units show 上海市 --line housing`, as the tester ran it: the city's 管理委员会, each 区's 建管委
+    (浦东新区's 建设和交通委员会)."""
+    shown = CliRunner().invoke(app, ["units", "show", "上海市", "--line", "housing"], catch_exceptions=False)
+    assert shown.exit_code == 0, shown.output
+    assert "310000 上海市住房和城乡建设管理委员会 (省级" in shown.output
+    assert "310101 上海市黄浦区建设和管理委员会 (县级" in shown.output
+    assert "310115 上海市浦东新区建设和交通委员会 (县级" in shown.output
+
+
+def test_an_overlays_statistics_title_of_a_district_without_its_city_is_still_the_statistics_bodys(tmp_path):
+    """An overlay written before the 区县 of a 直辖市 carried their city (`110105: {title: 朝阳区统计局}`) named the
+    住建委 of a housing campaign 朝阳区统计局: the short form is the statistics line's body still."""
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text("patch:\n  '110105': {title: 朝阳区统计局, channels: [env:CHAOYANG_STATS]}\n", encoding="utf-8")
+    registry = build_registry(["110000"], overlay, line="housing", beside=["stats"])
+    assert (
+        registry.get("110105").display == "北京市朝阳区住房和城乡建设委员会" and registry.get("110105").channels == []
+    )
+    assert registry.get("110105@stats").display == "朝阳区统计局"
+    assert registry.get("110105@stats").channels == ["env:CHAOYANG_STATS"]

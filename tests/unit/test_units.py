@@ -62,3 +62,70 @@ def test_overlay_errors_name_file_and_path(tmp_path):
     with pytest.raises(Exception) as caught:
         apply_overlay(import_divisions(["140724"]), overlay)
     assert "o.yaml:2 units[0].parent" in str(caught.value) and "999999" in str(caught.value)
+
+
+def test_an_overlay_re_parents_a_division_and_its_side_lines_follow(tmp_path):
+    """辛集市 (省直管, filed under 石家庄's 1301) is 河北省's: its body is no branch of 石家庄's 生态环境局, and
+    its 统计局 beside it sits under 河北省统计局."""
+    from duban.domain.overlay import build_registry
+
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text("patch:\n  '130181': {parent: 河北省}\n", encoding="utf-8")
+    levels = [Level.province, Level.prefecture, Level.county]
+    before = build_registry(["130000"], None, line="ecology", levels=levels)
+    assert before.get("130181").display == "石家庄市生态环境局辛集市分局"
+    registry = build_registry(["130000"], overlay, line="ecology", beside=["stats"], levels=levels)
+    assert registry.get("130181").parent == "130000" and registry.get("130181").display == "辛集市生态环境局"
+    assert registry.get("130181@stats").parent == "130000@stats"
+    assert "130181" in {u.code for u in registry.children("130000")}
+    assert "130181" not in {u.code for u in registry.children("130100")}
+
+
+@pytest.mark.parametrize(
+    ("patch", "said"),
+    [
+        ("'130181': {parent: 河南省}", "o.yaml:2 patch.130181.parent: the parent of 130181 辛集市: no unit '河南省'"),
+        ("'130100': {parent: '130181'}", "o.yaml:2 patch.130100.parent: 130181 辛集市 is below 130100 石家庄市"),
+        ("130181: {parent: 130181}", "o.yaml:2 patch.130181.parent: 130181 辛集市 cannot be its own parent"),
+        (
+            "'130181': {parent: '130102'}",
+            "o.yaml:2 patch.130181.parent: 130181 辛集市 (县级) cannot be under 130102 长安区 (县级)",
+        ),
+        ("'130181@stats': {parent: '130000'}", "patch.130181@stats.parent: 130181@stats is a side line's body"),
+    ],
+    ids=["unknown", "loop", "itself", "same-level", "side-line"],
+)
+def test_a_re_parenting_the_registry_cannot_hold_is_an_error_at_its_line(tmp_path, patch, said):
+    """A parent the registry lacks, one below the unit (a loop) or at its level is refused with file, line and
+    field (`patch:` took no `parent:` at all before)."""
+    from duban.domain.overlay import build_registry
+    from duban.errors import SpecError
+
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text(f"patch:\n  {patch}\n", encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        build_registry(["130000"], overlay, line="housing", beside=["stats"])
+    assert said in str(caught.value), str(caught.value)
+
+
+def test_the_ministrys_provincially_administered_counties_are_the_provinces():
+    """济源市, 仙桃市 … 神农架林区, 海南's counties and 新疆's 师市 answer to their province: no prefecture between
+    (an escalation `to: [parent]` reaches the province's body), each under its own name."""
+    from duban.domain.overlay import build_registry
+
+    registry = build_registry(
+        ["410000", "420000", "460000", "650000"],
+        None,
+        line="housing",
+        levels=[Level.province, Level.prefecture, Level.county],
+    )
+    expected = {
+        "419001": ("410000", "济源市住房和城乡建设局"),
+        "429004": ("420000", "仙桃市住房和城乡建设局"),
+        "429021": ("420000", "神农架林区住房和城乡建设局"),
+        "469001": ("460000", "五指山市住房和城乡建设局"),
+        "469021": ("460000", "定安县住房和城乡建设局"),
+        "659001": ("650000", "石河子市住房和城乡建设局"),
+    }
+    assert {code: (registry.get(code).parent, registry.get(code).display) for code in expected} == expected
+    assert not [u for u in registry if "直辖" in u.name]
