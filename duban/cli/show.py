@@ -36,6 +36,16 @@ def _heard_by(to: list[str], plan: Plan) -> str:
     return "、".join(heard) or "（无人接收：未设包联领导）"
 
 
+def _unheard(entries: list, step: int) -> str:
+    """The units whose 催办 at `step` reaches nobody (no parent in the registry: the top of its divisions, the
+    issuer's own unit): "→ 上级单位" alone promised a 催办 that the tick counts and no one is told of."""
+    alone = {a.unit_code for a in entries if len(a.escalations) > step and not a.escalations[step][1]}
+    if not alone:
+        return ""
+    every = alone == {a.unit_code for a in entries}
+    return "（无上级单位，无人接收）" if every else f"（其中{len(alone)}个单位无上级单位，无人接收）"
+
+
 def _target_words(ref: str, plan: Plan) -> str:
     if ref in TARGET_CN:
         return TARGET_CN[ref]
@@ -95,8 +105,8 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
             escalations = (
                 "、".join(
                     f"{fmt(t, tz)}（{escalation_words(step.after, c.defaults.remind_time)}）"
-                    f"→ {_heard_by(step.to, plan)}"
-                    for (t, _), step in zip(first.escalations, steps)
+                    f"→ {_heard_by(step.to, plan)}{_unheard(entries, k)}"
+                    for k, ((t, _), step) in enumerate(zip(first.escalations, steps))
                 )
                 or "—"
             )

@@ -362,6 +362,29 @@ def test_plan_names_a_leader_as_a_target_only_when_the_spec_has_leaders(tmp_path
     assert "→ 上级单位、包联领导" in shown.output, shown.output
 
 
+def test_plan_says_a_催办_to_the_parent_of_the_top_unit_reaches_nobody(tmp_path):
+    """昔阳县统计局 issues the notice and owes its own 汇总 too: the registry starts at it, so its 催办 "→ 上级单位"
+    went to no one while plan promised it (an outside tester's finding). The townships' 催办 reach it."""
+    spec = _small_spec(
+        tmp_path,
+        "2024-03-05",
+        "defaults: {escalation: {after: 2 working days, to: [parent]}}\n"
+        "stages:\n  - id: s\n    name: 检查\n    window: {start: 2024-07-01, end: 2024-07-20}\n"
+        "    items:\n      - {id: a, name: 台账, units: {level: township}}\n"
+        "      - {id: b, name: 汇总, units: {level: county}}\n"
+        "      - {id: c, name: 情况, units: [昔阳县统计局, {level: township}]}\n",
+    )
+    plan = _run("plan", spec)
+    said = " ".join(plan.output.split())
+    assert plan.exit_code == 0, said
+    township = said.split("台账 (a)")[1].split("汇总 (b)")[0]
+    county = said.split("汇总 (b)")[1].split("情况 (c)")[0]
+    both = said.split("情况 (c)")[1]
+    assert "→ 上级单位" in township and "无人接收" not in township, township
+    assert "→ 上级单位（无上级单位，无人接收）" in county, county
+    assert "→ 上级单位（其中1个单位无上级单位，无人接收）" in both, both
+
+
 def test_plan_shows_the_date_the_notice_wrote_when_a_day_off_moved_the_due(tmp_path):
     """`due: 2026-02-17` (春节) with 顺延 printed only 截止 2026-02-24: the notice's date was nowhere to check."""
     spec = _small_spec(
