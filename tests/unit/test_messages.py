@@ -1,5 +1,6 @@
 """What staff read on a phone: one message per unit listing its items, absolute dues with weekday, time left."""
 
+import re
 from datetime import datetime, timezone
 
 from duban.domain.message_keys import campaign_tag, message_number
@@ -242,3 +243,36 @@ def test_the_receipt_of_a_second_version_says_which_version_it_is():
     second = _render({**PAYLOAD, "kind": "receipt", "items": [{**item, "step": 2}]}).text
     assert "报送时间：" in first and "第1版" not in first
     assert "第2版，报送时间：" in second
+
+
+def test_a_message_cut_into_parts_keeps_each_entry_whole():
+    """山西省住建厅's 催办 about eleven cities, each naming its counties still missing, went to WeCom in four parts
+    cut at any line: part 2 began with a city's 格式 and counties, the city's name at the end of part 1 (an
+    outside tester's finding: each part is its own bubble on a phone). Parts are cut between entries."""
+    from duban.domain.messages import split_text
+
+    cities = [(f"14{k:02d}00", f"第{k}市住房和城乡建设局") for k in range(1, 12)]
+    items = [
+        dict(
+            PAYLOAD["items"][0],
+            kind="escalation",
+            unit=code,
+            unit_display=name,
+            item="全市排查情况汇总表",
+            missing_display=[f"{name[:-8]}第{n}县住房和城乡建设局" for n in range(12)],
+        )
+        for code, name in cities
+    ]
+    payload = dict(
+        PAYLOAD, kind="escalation", recipient="140000", recipient_display="山西省住房和城乡建设厅", items=items
+    )
+    text = _render(payload).text
+    parts = split_text(text, 2048, "0123456789abcdef0123")
+    assert len(parts) > 2 and all(len(part.encode()) <= 2048 for part in parts)
+    assert "".join(part.split("\n", 1)[1] for part in parts) == text  # nothing lost, nothing repeated
+    for part in parts[1:]:
+        first = part.split("\n")[1]
+        assert re.match(r"\d+\. ", first), part[:200]  # an entry begins every part after the first
+    for _code, name in cities:
+        [holding] = [part for part in parts if f"{name} — " in part]
+        assert f"其下级尚未报送（12个）：{name[:-8]}第0县" in holding
