@@ -26,8 +26,9 @@ from duban.domain.message_keys import NUMBER
 from duban.errors import StoreError
 from duban.instants import utc
 from duban.services.dispatch import STATUSES, render_message
+from duban.services.rollup_notes import name_missing
 from duban.store.codec import Codec
-from duban.store.db import unit_of_work
+from duban.store.db import reading, unit_of_work
 from duban.store.outbox import (
     latest_messages,
     message_statuses,
@@ -104,7 +105,11 @@ def show(engine: Engine, message_id: int) -> MessageDetail:
         return MessageDetail(message, posts, "".join(parts), parts)
     moment = posts[-1].at if posts else (message.sent_at or message.not_before)
     campaign = load_campaign(engine, message.campaign_id)
-    rendered = render_message(campaign, message.recipient, message.payload or {}, message.idempotency_key, moment, None)
+    payload = message.payload or {}
+    if not posts and message.sent_at is None:  # a roll-up's missing units as they stand now (the send names them)
+        with reading(engine) as conn:
+            payload = name_missing(conn, campaign, [payload])[0] or payload
+    rendered = render_message(campaign, message.recipient, payload, message.idempotency_key, moment, None)
     return MessageDetail(message, posts, rendered.text, [], moment)
 
 

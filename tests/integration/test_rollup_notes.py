@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from duban.notify.notifier import RecordingNotifier
+from duban.services import outbox
 from duban.services.compose import compose_messages
 from duban.services.dispatch import dispatch
 from duban.services.lifecycle import ensure_planned
@@ -42,6 +43,15 @@ def test_the_citys_overdue_roll_up_names_the_counties_missing_at_the_send(backen
     compose_messages(engine, campaign, late)
     # 和顺县 is in after the tick wrote the city's notice and before it goes out: the notice says what is true then
     record_excuse(engine, campaign, "140723", "county_ledger", at("2025-05-24 09:10"), reason="test")
+    with engine.connect() as conn:
+        waiting = conn.execute(
+            select(OutboxMessage.id, OutboxMessage.payload).where(OutboxMessage.recipient == "140700")
+        ).all()
+    ids = [mid for mid, p in waiting if any(i["item_id"] == "city_summary" for i in p["items"])]
+    assert ids, waiting
+    waiting_id = max(ids)
+    # the operator checking the message before it goes reads it as it will go (an outside tester's finding)
+    assert "下级尚未报送（1个）：平遥县住房和城乡建设局" in outbox.show(engine, waiting_id).text
     sink = RecordingNotifier()
     dispatch(engine, at("2025-05-24 09:15"), lambda _ref: sink, fallback_channels=["sink"])
     [city] = [e for e in sink.sent["sink"] if e.recipient == "140700" and "全市排查情况汇总表" in e.rendered.text]
