@@ -40,7 +40,9 @@ class Settings(BaseSettings):
         default_factory=lambda: ["sink"],
         description="channels for a unit whose overlay names none; 'sink' is the local message file",
     )
-    quiet_hours: str = Field(default="22:00-07:30", description="non-urgent messages wait until the end")
+    quiet_hours: str = Field(
+        default="22:00-07:30", description="non-urgent messages wait until the end; empty, off or none: no quiet hours"
+    )
     portal_url: str | None = Field(default=None, description="base address of the upload portal, for links")
     urgent_kinds: list[str] = Field(
         default_factory=list, description='message kinds sent even in quiet hours, e.g. ["escalation"]'
