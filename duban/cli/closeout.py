@@ -169,7 +169,7 @@ def report(
     from duban.domain.calendar import load_calendar
     from duban.domain.plan import load_calendar_for
     from duban.report import write_report
-    from duban.report.record import closing_instant
+    from duban.report.record import closing_point
     from duban.services.database import open_database
     from duban.services.lifecycle import campaign_id_for
     from duban.spec.load import load_spec
@@ -183,14 +183,16 @@ def report(
             calendar = load_calendar_for(load_spec(spec), settings.calendar_file)
         else:  # a campaign id: the settings' overrides file, or the library alone
             calendar = load_calendar(settings.calendar_file, named=settings.calendar_file is not None)
+        why = ""
         if as_of is None:  # a finished campaign's report ends at its close, not today
-            moment = closing_instant(engine, campaign_id, calendar, moment)
+            moment, why = closing_point(engine, campaign_id, calendar, moment)
+            why = f", {why}; --as-of names another instant"
         target = out or settings.home / "reports" / f"{campaign_id}-总结报告.docx"
         files = write_report(engine, campaign_id, moment, target, calendar)
     except DubanError as exc:
         _fail(exc)
     console.print(
-        f"[green]✓[/] draft report {lit(files.docx)} (the record as of {fmt(moment, settings.timezone)})",
+        f"[green]✓[/] draft report {lit(files.docx)} (the record as of {fmt(moment, settings.timezone)}{lit(why)})",
         highlight=False,
     )
     console.print(f"  timeline chart {lit(files.chart)}", highlight=False)
