@@ -280,11 +280,23 @@ def test_duban_report_on_the_command_line_writes_the_draft_and_the_chart(tmp_pat
     from typer.testing import CliRunner
 
     from duban.cli.main import app
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
 
     out = tmp_path / "总结.docx"
-    result = CliRunner().invoke(
-        app, ["report", str(JINZHONG), "--out", str(out), "--as-of", "2024-06-01 09:00"], catch_exceptions=False
-    )
+    args = ["report", str(JINZHONG), "--out", str(out), "--as-of", "2024-06-01 09:00"]
+    never = CliRunner().invoke(app, args)  # planned on the spot, every unit of it read 未报送
+    said = " ".join(never.output.split())
+    assert never.exit_code == 1 and not out.exists(), never.output
+    assert "error: no database at " in said and not (get_settings().home / "duban.db").exists()
+    engine = engine_for(get_settings().resolved_database_url)
+    never = CliRunner().invoke(app, args)
+    said = " ".join(never.output.split())
+    assert never.exit_code == 1 and not out.exists(), never.output
+    assert "campaign 'jinzhong-2024-lookback' is not in the database: it has not run here" in said, said
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-01 09:00"))
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert out.is_file() and (tmp_path / "总结-时间线.png").is_file()
     assert f"draft report {out}" in result.output
