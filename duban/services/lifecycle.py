@@ -142,8 +142,8 @@ def campaign_id_for(engine: Engine, ref: str, *, now: datetime, calendar_file: P
 
 def running_campaign_id(engine: Engine, ref: str) -> str:
     """The id of a campaign the database already holds, from a spec path or an id, never planning it: for what
-    reports a running campaign's record (a 通报, `duban status`) — planned on the spot, every unit of a campaign
-    nobody was told of would read as 逾期未报."""
+    reports a running campaign's record (a 通报, `duban status`, the 总结报告) — planned on the spot, every unit of
+    a campaign nobody was told of would read as 逾期未报."""
     campaign_id = campaign_named(ref)
     if planned_id(engine, campaign_id) is None:
         raise StoreError(

@@ -43,14 +43,14 @@ class KeptBulletin:
     late: int
     missing: int
     file: str
-    sent: int  # units its short text was queued to (`--send`): queued, not yet sent
+    sent: int  # units its short text was queued to (`--send`), whether or not the dispatcher has sent it since
     delivered: int = 0  # of those, the units the outbox records it sent to
     waiting: int = 0  # and those whose message is still to go (pending, held, retried, unconfirmed)
 
     @property
     def delivery(self) -> str:
-        """已发送 when the outbox records it sent and nothing of it still to go, 待发送 while some is, else 未发送
-        (only drafted, or every message of it dead or dropped)."""
+        """已发送 when the outbox records it sent to some unit and none of its messages is still to go, 待发送
+        while one is, else 未发送 (only drafted, or every message of it dead or dropped)."""
         if self.waiting:
             return "待发送"
         return "已发送" if self.delivered else "未发送"
