@@ -45,7 +45,9 @@ class Settings(BaseSettings):
         description="the SMTP account that mails a unit's own address (mail:ADDRESS, a 名录's 邮箱 column): env:NAME "
         "or secret:NAME holding its mailtos://user:pass@host?from=… URL",
     )
-    quiet_hours: str = Field(default="22:00-07:30", description="non-urgent messages wait until the end")
+    quiet_hours: str = Field(
+        default="22:00-07:30", description="non-urgent messages wait until the end; empty, off or none: no quiet hours"
+    )
     portal_url: str | None = Field(default=None, description="base address of the upload portal, for links")
     urgent_kinds: list[str] = Field(
         default_factory=list, description='message kinds sent even in quiet hours, e.g. ["escalation"]'

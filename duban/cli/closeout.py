@@ -169,28 +169,31 @@ def report(
     from duban.domain.calendar import load_calendar
     from duban.domain.plan import load_calendar_for
     from duban.report import write_report
-    from duban.report.record import closing_instant
-    from duban.services.database import open_database
-    from duban.services.lifecycle import campaign_id_for
+    from duban.report.record import closing_point
+    from duban.services.database import existing_database
+    from duban.services.lifecycle import running_campaign_id
     from duban.spec.load import load_spec
 
     settings = get_settings()
     try:
-        engine = open_database(settings.resolved_database_url)
+        engine = existing_database(settings.resolved_database_url)  # a mistyped path is said, not made
         moment = _when(as_of, settings.timezone, option="--as-of")
-        campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+        # never planned here: planned on the spot, a campaign nobody was told of read 未报送 for every unit
+        campaign_id = running_campaign_id(engine, str(spec))
         if Path(spec).is_file():
             calendar = load_calendar_for(load_spec(spec), settings.calendar_file)
         else:  # a campaign id: the settings' overrides file, or the library alone
             calendar = load_calendar(settings.calendar_file, named=settings.calendar_file is not None)
+        why = ""
         if as_of is None:  # a finished campaign's report ends at its close, not today
-            moment = closing_instant(engine, campaign_id, calendar, moment)
+            moment, why = closing_point(engine, campaign_id, calendar, moment)
+            why = f", {why}; --as-of names another instant"
         target = out or settings.home / "reports" / f"{campaign_id}-总结报告.docx"
         files = write_report(engine, campaign_id, moment, target, calendar)
     except DubanError as exc:
         _fail(exc)
     console.print(
-        f"[green]✓[/] draft report {lit(files.docx)} (the record as of {fmt(moment, settings.timezone)})",
+        f"[green]✓[/] draft report {lit(files.docx)} (the record as of {fmt(moment, settings.timezone)}{lit(why)})",
         highlight=False,
     )
     console.print(f"  timeline chart {lit(files.chart)}", highlight=False)

@@ -345,18 +345,19 @@ def status(
         Optional[str], typer.Option(help="only units whose worst colour is red (红), or yellow (黄) or red")
     ] = None,
 ) -> None:
-    """红/黄/绿 per unit and stage, with the counts of the units shown."""
-    from duban.services.lifecycle import campaign_id_for, check_status_instant
+    """红/黄/绿 per unit and stage, with the counts of the units shown, of a campaign the database runs."""
+    from duban.services.lifecycle import check_status_instant, running_campaign_id
     from duban.views.status import status_report
 
     settings = get_settings()
     wanted = show.StatusFilter.parse(level=level, only=only, refuse=_refuse)
     try:
-        engine = _engine()
+        engine = _engine(existing=True)  # a mistyped path is said, not made
         moment = _when(as_of, settings.timezone, option="--as-of")
+        # never planned here: planned on the spot, a campaign nobody was told of showed every unit 红 (逾期)
+        campaign_id = running_campaign_id(engine, str(spec))
         if as_of is not None:
-            check_status_instant(engine, str(spec), moment, settings.timezone)
-        campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
+            check_status_instant(engine, campaign_id, moment, settings.timezone)
         report = status_report(engine, campaign_id, moment)
     except DubanError as exc:
         _fail(exc)

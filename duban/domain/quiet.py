@@ -6,6 +6,7 @@ Staff are not messaged at night: a message that is not urgent waits for the end 
 or a bot's rate limit can bring a message to its send at 23:10 although it was composed at 21:00. Which kinds are
 urgent (sent even at night) is the administrator's choice (`DUBAN_URGENT_KINDS`, e.g. `["escalation"]`); the tick,
 the portal's receipts, `duban submit`, `duban amend`, simulate and the dispatcher all read it from this policy.
+`DUBAN_QUIET_HOURS` empty, `off` or `none` means no quiet hours: every message goes when it is due.
 """
 
 from __future__ import annotations
@@ -34,20 +35,27 @@ KINDS = (
     "bulletin",
 )
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+NO_QUIET_HOURS = ("", "off", "none")  # DUBAN_QUIET_HOURS= (empty, as a .env unsets a value), off or none
+_NONE = (time(0), time(0))  # a span of no length: no instant is inside it
 
 
 def parse_quiet_hours(text: str) -> tuple[time, time]:
-    """'22:00-07:30' → (22:00, 07:30); anything else is a ValueError that says what is expected."""
-    start, sep, end = (text or "").strip().partition("-")
+    """'22:00-07:30' → (22:00, 07:30); '', 'off' or 'none' → no quiet hours (a span of no length, 00:00-00:00);
+    anything else is a ValueError that says what is expected."""
+    if (text or "").strip().lower() in NO_QUIET_HOURS:
+        return _NONE
+    start, sep, end = text.strip().partition("-")
     clocks = [_CLOCK.match(part.strip()) for part in (start, end)]
     if not sep or not all(clocks):
         raise ValueError(
-            f"quiet hours must be two times of day HH:MM-HH:MM (hours 00–23, minutes 00–59), such as 22:00-07:30; "
-            f"got {text!r} (write midnight as 00:00, not 24:00)"
+            f"quiet hours must be two times of day HH:MM-HH:MM (hours 00–23, minutes 00–59), such as 22:00-07:30, "
+            f"or off for none; got {text!r} (write midnight as 00:00, not 24:00)"
         )
     first, last = (time(int(m.group(1)), int(m.group(2))) for m in clocks)  # type: ignore[union-attr]
-    if first == last:
-        raise ValueError(f"quiet hours {text!r} start and end at the same time: write a span such as 22:00-07:30")
+    if first == last:  # a typo more likely than a wish for no quiet hours, which is said as off
+        raise ValueError(
+            f"quiet hours {text!r} start and end at the same time: write a span such as 22:00-07:30, or off for none"
+        )
     return first, last
 
 
@@ -73,6 +81,9 @@ class QuietHours:
         return cls(start, end, frozenset(check_kinds(list(urgent))))
 
     def inside(self, moment: datetime, tz: str) -> bool:
+        """Whether `moment` falls in the quiet hours; never when there are none (start and end alike)."""
+        if self.start == self.end:
+            return False
         now = in_zone(moment, tz).time()
         if self.start > self.end:  # across midnight: 22:00–07:30
             return self.start <= now or now < self.end

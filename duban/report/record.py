@@ -229,21 +229,31 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
 
 
 def closing_instant(engine: Engine, campaign_id: str, calendar: WorkCalendar, now: datetime) -> datetime:
-    """The instant a report drafted at `now` speaks of, when the administrator names none.
+    """The instant a report drafted at `now` speaks of, when the administrator names none (see closing_point)."""
+    return closing_point(engine, campaign_id, calendar, now)[0]
+
+
+def closing_point(engine: Engine, campaign_id: str, calendar: WorkCalendar, now: datetime) -> tuple[datetime, str]:
+    """The instant a report drafted at `now` speaks of when the administrator names none, and what set it.
 
     While the campaign runs, `now`. Once it is over, its close: the last stage's end, the last due, or the last
-    thing recorded by `now` (an escalation, a late submission, a score), whichever came last. A report drafted
-    months after a campaign ended then says where the campaign ended, and its timeline is not stretched to today.
+    thing recorded by `now` (an escalation, a late submission, a score, a 通报, a 签收, an extension), whichever
+    came last. A report drafted months after a campaign ended then says where the campaign ended, its timeline is
+    not stretched to today, and a 通报 drafted as of the campaign's last day is in it (the demo drafts one as of
+    07-02 24:00, after its last tick at 09:00: the report stopped at 09:00 and left it out).
     """
     now = utc(now)
     campaign = load_campaign(engine, campaign_id, units=False)
     spec = campaign_as_amended(engine, campaign.spec)
     timeline = Timeline(spec, calendar)
-    ends: list[datetime | None] = [utc(timeline.stage_end(stage)) for stage in spec.stages]
+    ends: dict[str, datetime | None] = {
+        "the last stage's end": max((utc(timeline.stage_end(s)) for s in spec.stages), default=None)
+    }
     with reading(engine) as conn:
-        ends += last_recorded(conn, campaign_id, now)
-    close = max(utc(e) if e.tzinfo else e.replace(tzinfo=timezone.utc) for e in ends if e is not None)
-    return min(now, close)
+        ends |= last_recorded(conn, campaign_id, now)
+    known = {what: utc(e) if e.tzinfo else e.replace(tzinfo=timezone.utc) for what, e in ends.items() if e is not None}
+    what, close = max(known.items(), key=lambda pair: pair[1])
+    return (now, "now: the campaign still runs") if now <= close else (close, f"the campaign's close, {what}")
 
 
 def _spec_order(spec: Campaign, sample_id: str) -> int:

@@ -102,9 +102,10 @@ def loop_sentence(loop: dict, stage_names: dict | None = None) -> str:
 
 def bulletin_sentence(record: Record) -> str:
     """'期间印发通报2期：第1期（6月14日，县级检查阶段，点名逾期单位11个）；第2期（7月2日，点名逾期单位3个）。'
-    from the 通报 kept by `duban bulletin` (empty when none was drafted). 印发 only when every one was sent
-    (`--send`); a 通报 only drafted is said so ('期间起草通报2期，其中1期已发送：… ；第2期（…，未发送）。'): the
-    report is not to claim an issue the record does not show."""
+    from the 通报 kept by `duban bulletin` (empty when none was drafted). 印发 only when the outbox records every
+    one sent; one only drafted, or queued (`--send`) and not yet sent by the dispatcher, is said so
+    ('期间起草通报2期，其中1期已发送：… ；第2期（…，待发送）。'): the report is not to claim an issue the record does
+    not show."""
     if not record.bulletins:
         return ""
     names = {w[0]: w[1] for w in record.windows}
@@ -112,9 +113,9 @@ def bulletin_sentence(record: Record) -> str:
     for b in record.bulletins:
         scope = f"{names.get(b.stage_id, b.stage_id)}，" if b.stage_id else ""
         named = f"点名逾期单位{b.units_named}个" if b.units_named else "无逾期单位"
-        unsent = "" if b.sent else "，未发送"
+        unsent = "" if b.delivery == "已发送" else f"，{b.delivery}"
         parts.append(f"第{b.number}期（{cn_md(b.as_of, record.tz)}，{scope}{named}{unsent}）")
-    sent = sum(1 for b in record.bulletins if b.sent)
+    sent = sum(1 for b in record.bulletins if b.delivery == "已发送")
     if sent == len(parts):
         return f"期间印发通报{len(parts)}期：" + "；".join(parts) + "。"
     which = f"其中{sent}期已发送" if sent else "均未发送"

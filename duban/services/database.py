@@ -46,7 +46,7 @@ def existing_database(url: str | None = None) -> Engine:
     if (path := missing_file(url)) is not None:
         raise StoreError(
             f"no database at {path} (DUBAN_DATABASE_URL, or DUBAN_HOME's duban.db): duban makes it when it first "
-            "plans a campaign (duban tick or status with a spec) or imports a list — check the path"
+            "plans a campaign (duban tick with a spec) or imports a list — check the path"
         )
     return open_database(url)
 

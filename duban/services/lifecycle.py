@@ -140,13 +140,14 @@ def campaign_id_for(engine: Engine, ref: str, *, now: datetime, calendar_file: P
 
 def running_campaign_id(engine: Engine, ref: str) -> str:
     """The id of a campaign the database already holds, from a spec path or an id, never planning it: for what
-    reports a running campaign's record (a 通报) — planned on the spot, every unit of a campaign nobody was told
-    of would read as 逾期未报."""
+    reports a running campaign's record (a 通报, `duban status`, the 总结报告) — planned on the spot, every unit of
+    a campaign nobody was told of would read as 逾期未报."""
     campaign_id = campaign_named(ref)
     if planned_id(engine, campaign_id) is None:
         raise StoreError(
             f"campaign {campaign_id!r} is not in the database: it has not run here (its first tick plans it), so "
-            "there is no record to report — check DUBAN_DATABASE_URL, or tick the campaign first"
+            "there is no record to report — check DUBAN_DATABASE_URL, or tick the campaign first "
+            "(`duban simulate --to` previews a campaign at any instant)"
         )
     return campaign_id
 

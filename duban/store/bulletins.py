@@ -7,7 +7,7 @@ SQLite the writer's transaction queues them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -17,7 +17,7 @@ from duban.instants import utc
 from duban.store.core import core_table
 from duban.store.db import reading, unit_of_work
 from duban.store.engine import is_postgres
-from duban.store.tables import Assignment, BulletinRow, CampaignRow
+from duban.store.tables import Assignment, BulletinRow, CampaignRow, OutboxMessage
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 _B = core_table(BulletinRow)
 _C = core_table(CampaignRow)
 _A = core_table(Assignment)
+_O = core_table(OutboxMessage)
+# an outbox row still to go, or gone without the channel's word that it arrived (duban.services.dispatch)
+WAITING = ("pending", "limited", "sending", "failed", "unconfirmed")
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,17 @@ class KeptBulletin:
     late: int
     missing: int
     file: str
-    sent: int
+    sent: int  # units its short text was queued to (`--send`), whether or not the dispatcher has sent it since
+    delivered: int = 0  # of those, the units the outbox records it sent to
+    waiting: int = 0  # and those whose message is still to go (pending, held, retried, unconfirmed)
+
+    @property
+    def delivery(self) -> str:
+        """已发送 when the outbox records it sent to some unit and none of its messages is still to go, 待发送
+        while one is, else 未发送 (only drafted, or every message of it dead or dropped)."""
+        if self.waiting:
+            return "待发送"
+        return "已发送" if self.delivered else "未发送"
 
 
 def keep_bulletin(
@@ -104,7 +117,26 @@ def bulletins_of(conn: Connection, campaign_id: str, until: datetime | None = No
     query = select(_B).where(_B.c.campaign_id == campaign_id)
     if until is not None:
         query = query.where(_B.c.as_of <= utc(until))
-    return [_kept(row) for row in conn.execute(query.order_by(_B.c.number))]
+    kept = [_kept(row) for row in conn.execute(query.order_by(_B.c.number))]
+    if not any(b.sent for b in kept):
+        return kept
+    title = _O.c.payload["title"].as_string()
+    counts: dict[tuple[datetime, str], dict[str, int]] = {}
+    for created_at, named, status, count in conn.execute(  # a 通报's messages: written at its 截至, under its title
+        select(_O.c.created_at, title, _O.c.status, func.count())
+        .where(_O.c.campaign_id == campaign_id, _O.c.kind == "bulletin")
+        .group_by(_O.c.created_at, title, _O.c.status)
+    ):
+        counts.setdefault((utc(created_at), named), {})[status] = count
+    return [_delivered(b, counts.get((utc(b.as_of), b.title), {})) for b in kept]
+
+
+def _delivered(bulletin: KeptBulletin, statuses: dict[str, int]) -> KeptBulletin:
+    return replace(
+        bulletin,
+        delivered=statuses.get("sent", 0),
+        waiting=sum(statuses.get(status, 0) for status in WAITING),
+    )
 
 
 def bulletin_files(engine: Engine, campaign_id: str | None = None, among: set[str] | None = None) -> set[str]:

@@ -10,7 +10,17 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from duban.store.core import core_table
-from duban.store.tables import Assignment, OutboxMessage, SampleDraw, ScoreRecord, Submission, TransitionRow
+from duban.store.tables import (
+    AcknowledgementRow,
+    Assignment,
+    BulletinRow,
+    ExtensionRequest,
+    OutboxMessage,
+    SampleDraw,
+    ScoreRecord,
+    Submission,
+    TransitionRow,
+)
 
 _A = core_table(Assignment)
 _S = core_table(Submission)
@@ -18,6 +28,9 @@ _O = core_table(OutboxMessage)
 _D = core_table(SampleDraw)
 _T = core_table(TransitionRow)
 _SC = core_table(ScoreRecord)
+_B = core_table(BulletinRow)
+_ACK = core_table(AcknowledgementRow)
+_EXT = core_table(ExtensionRequest)
 
 
 def record_rows(conn: Connection, campaign_id: str) -> list[Any]:
@@ -55,17 +68,22 @@ def sent_until(conn: Connection, campaign_id: str, as_of: datetime) -> Counter[s
     )
 
 
-def last_recorded(conn: Connection, campaign_id: str, now: datetime) -> list[datetime | None]:
-    """The campaign's last due, and its last transition, submission and score recorded by `now` (None: none)."""
-    found: list[datetime | None] = [
-        conn.execute(select(func.max(_A.c.due_at)).where(_A.c.campaign_id == campaign_id)).scalar()
-    ]
-    for column, campaign_column in (
-        (_T.c.event_at, _T.c.campaign_id),
-        (_S.c.submitted_at, _S.c.campaign_id),
-        (_SC.c.recorded_at, _SC.c.campaign_id),
+def last_recorded(conn: Connection, campaign_id: str, now: datetime) -> dict[str, datetime | None]:
+    """The campaign's last due, and the last instant of each kind of act recorded by `now` — a transition, a
+    submission, a score, a 通报's 截至, a 签收, an extension asked or decided — by what it is (None: none)."""
+    found: dict[str, datetime | None] = {
+        "its last due": conn.execute(select(func.max(_A.c.due_at)).where(_A.c.campaign_id == campaign_id)).scalar()
+    }
+    for what, column, campaign_column in (
+        ("its last recorded event", _T.c.event_at, _T.c.campaign_id),
+        ("its last hand-in", _S.c.submitted_at, _S.c.campaign_id),
+        ("its last score", _SC.c.recorded_at, _SC.c.campaign_id),
+        ("its last 通报", _B.c.as_of, _B.c.campaign_id),  # a report drafted after a 通报 cites it
+        ("its last 签收", _ACK.c.acknowledged_at, _ACK.c.campaign_id),
+        ("its last extension request", _EXT.c.requested_at, _EXT.c.campaign_id),
+        ("its last extension decided", _EXT.c.decided_at, _EXT.c.campaign_id),
     ):
-        found.append(
-            conn.execute(select(func.max(column)).where(campaign_column == campaign_id, column <= now)).scalar()
-        )
+        found[what] = conn.execute(
+            select(func.max(column)).where(campaign_column == campaign_id, column <= now)
+        ).scalar()
     return found

@@ -180,11 +180,11 @@ def test_duban_amend_on_the_command_line():
     from typer.testing import CliRunner
 
     from duban.cli.main import app
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
 
     runner = CliRunner()
-    # `duban status` plans the campaign on first use (no Prefect needed)
-    status = runner.invoke(app, ["status", str(JINZHONG), "--as-of", "2024-06-11 09:30"], catch_exceptions=False)
-    assert status.exit_code == 0, status.output
+    plan_jinzhong(engine_for(get_settings().resolved_database_url))  # as a first tick would (no Prefect needed)
     args = ["amend", str(JINZHONG), str(EXTENSION), "--at", "2024-06-12 08:00"]
     dry = runner.invoke(app, [*args, "--dry-run"], catch_exceptions=False)
     assert dry.exit_code == 0, dry.output

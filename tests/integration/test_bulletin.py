@@ -93,8 +93,10 @@ def test_each_bulletin_is_kept_numbered_and_the_close_out_report_cites_them(tmp_
     """The 通报 of 6/14 (县级检查) is 第1期 however often it is redrafted; the campaign's of 7/2 is 第2期; the
     close-out report names both, with their dates and how many units each named."""
     from duban.domain.calendar import load_calendar
+    from duban.notify.notifier import RecordingNotifier
     from duban.report.draft import build_draft
     from duban.report.record import read_record
+    from duban.services.dispatch import Dispatcher
     from duban.store.bulletins import bulletins_of
 
     engine = engine_for(get_settings().resolved_database_url)
@@ -107,7 +109,8 @@ def test_each_bulletin_is_kept_numbered_and_the_close_out_report_cites_them(tmp_
     first = tmp_path / "通报-县级检查.docx"
     stage = ("bulletin", JINZHONG, "--stage", "county_check", "--as-of", "2024-06-14 09:00", "--out", first)
     assert "已存档为第1期通报（点名 11 个单位" in run(*stage).output
-    assert "已存档为第1期通报" in run(*stage, "--send").output  # redrafted: the same 通报, now sent
+    assert "已存档为第1期通报" in run(*stage, "--send").output  # redrafted: the same 通报, now queued
+    Dispatcher(engine, lambda _ref: RecordingNotifier(), ["sink"]).run(at("2024-06-14 09:05"))  # and sent
     tick(engine, at("2024-07-02 09:00"))
     second = tmp_path / "通报.docx"
     result = run("bulletin", JINZHONG, "--as-of", "2024-07-02 09:00", "--out", second)
@@ -264,3 +267,35 @@ def test_a_bulletin_of_a_campaign_the_database_never_ran_is_refused_not_planned(
         assert conn.execute(select(func.count()).select_from(OutboxMessage)).scalar() == 0
         assert conn.execute(select(func.count()).select_from(CampaignUnit)).scalar() == 0
     assert not out.exists()
+
+
+def test_a_queued_bulletin_is_not_issued_in_the_close_out_report_until_the_outbox_has_sent_it(tmp_path):
+    """`duban bulletin --send` queues the short text; the close-out report said 印发通报 at once, before the
+    dispatcher had sent any of it (an outside tester's finding). It says 待发送 while the outbox holds it, 印发 once
+    the outbox records it sent."""
+    from docx import Document
+
+    from duban.notify.notifier import RecordingNotifier
+    from duban.services.dispatch import Dispatcher
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-14 09:00"))
+    runner = CliRunner()
+    stage = ["bulletin", str(JINZHONG), "--stage", "county_check", "--as-of", "2024-06-14 09:00"]
+    sent = runner.invoke(app, [*stage, "--out", str(tmp_path / "通报.docx"), "--send"], catch_exceptions=False)
+    assert "短文本已排入发送队列：11 个单位" in sent.output, sent.output
+
+    def said() -> str:
+        out = tmp_path / "总结.docx"
+        report = ["report", str(JINZHONG), "--as-of", "2024-06-20 09:00", "--out", str(out)]
+        assert runner.invoke(app, report, catch_exceptions=False).exit_code == 0
+        return next(p.text for p in Document(str(out)).paragraphs if "通报" in p.text)
+
+    queued = "期间起草通报1期，均未发送：第1期（6月14日，县级检查阶段，点名逾期单位11个，待发送）。"
+    assert said() == queued
+    down = Dispatcher(engine, lambda _ref: RecordingNotifier(refuse={"sink"}), ["sink"]).run(at("2024-06-14 09:01"))
+    assert down.failed > 0 and said() == queued  # failed, to be tried again: still to go
+    sink = RecordingNotifier()
+    Dispatcher(engine, lambda _ref: sink, ["sink"]).run(at("2024-06-14 10:00"))
+    assert said() == "期间印发通报1期：第1期（6月14日，县级检查阶段，点名逾期单位11个）。"

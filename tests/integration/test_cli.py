@@ -214,7 +214,36 @@ def test_status_refuses_unknown_filters_with_the_known_values():
     assert "province (省), prefecture (市), county (县), township (乡)" in typo.output
 
 
+def test_status_of_a_campaign_the_database_never_ran_is_refused_not_planned():
+    """`duban status SPEC` on a database that never ran the campaign planned it on the spot and showed every unit
+    红 (逾期), with no word that nothing had run (an outside tester's finding); `duban bulletin` refuses it too."""
+    from sqlalchemy import func, select
+
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+    from duban.store.tables import CampaignUnit
+
+    nowhere = _run("status", JINZHONG, "--as-of", "2024-06-12 09:00")
+    assert nowhere.exit_code == 1 and "红" not in nowhere.output, nowhere.output
+    assert "error: no database at " in nowhere.output and not (get_settings().home / "duban.db").exists()
+    engine = engine_for(get_settings().resolved_database_url)  # a database that runs no campaign yet
+    never = _run("status", JINZHONG, "--as-of", "2024-06-12 09:00")
+    said = " ".join(never.output.split())
+    assert never.exit_code == 1 and "红" not in never.output, never.output
+    assert "campaign 'jinzhong-2024-lookback' is not in the database: it has not run here" in said, said
+    assert "`duban simulate --to` previews a campaign at any instant" in said
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(CampaignUnit)).scalar() == 0
+
+
 def test_status_counts_the_units_it_shows_and_says_what_its_words_mean():
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+    from tests.integration.helpers import at, plan_jinzhong, tick
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:00"))
     everyone = _run("status", JINZHONG, "--as-of", "2024-06-12 09:00")
     red = _run("status", JINZHONG, "--as-of", "2024-06-12 09:00", "--only", "红", "--level", "县")
     assert everyone.exit_code == red.exit_code == 0

@@ -64,6 +64,12 @@ def test_plan_and_status_print_names_and_titles_with_brackets_as_they_are(tmp_pa
     plan = _run("plan", spec, "--all")
     assert plan.exit_code == 0, plan.output
     assert "城区[/x]社会[bold]事务[/]中心" in plan.output and "[bold]转发[/x]晋中市统计局" in plan.output
+    from duban.services.lifecycle import ensure_planned
+    from duban.store.db import engine_for
+    from tests.integration.helpers import at
+
+    settings = get_settings()
+    ensure_planned(engine_for(settings.resolved_database_url), spec, now=at("2024-05-20 09:00"))  # as a tick would
     status = _run("status", spec, "--as-of", "2024-05-20 09:00")
     assert status.exit_code == 0, status.output
     assert "[bold]转发[/x]晋中市统计局" in status.output

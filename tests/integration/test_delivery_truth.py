@@ -411,6 +411,21 @@ def test_a_retry_falling_in_quiet_hours_waits_too(engine):
     assert retry.sent == 0 and retry.held == 130
 
 
+@pytest.mark.parametrize("value", ["", "off"])
+def test_quiet_hours_set_empty_or_off_are_none_and_a_tick_at_night_is_sent_at_once(engine, monkeypatch, value):
+    """DUBAN_QUIET_HOURS= (empty, as a .env unsets a value) stopped every command with "must be HH:MM-HH:MM", and
+    the README said no way to have no quiet hours."""
+    monkeypatch.setenv("DUBAN_QUIET_HOURS", value)
+    get_settings.cache_clear()
+    checked = CliRunner().invoke(app, ["validate", "campaign_specs/jinzhong-2024-lookback.yaml"])
+    assert checked.exit_code == 0 and "DUBAN_QUIET_HOURS" not in checked.output, checked.output
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 23:10"))
+    assert {m.not_before for m in _messages(engine)} == {at("2024-05-10 23:10")}
+    sink = RecordingNotifier()
+    assert Dispatcher(engine, lambda _ref: sink, ["sink"]).run(at("2024-05-10 23:10")).sent == 130
+
+
 @pytest.mark.prefect
 def test_an_urgent_kind_is_sent_at_once_by_a_tick_at_night(prefect_harness, monkeypatch):
     """DUBAN_URGENT_KINDS=["overdue"]: the campaign-tick flow at 00:00 writes overdue messages that go at 00:00."""

@@ -280,11 +280,23 @@ def test_duban_report_on_the_command_line_writes_the_draft_and_the_chart(tmp_pat
     from typer.testing import CliRunner
 
     from duban.cli.main import app
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
 
     out = tmp_path / "总结.docx"
-    result = CliRunner().invoke(
-        app, ["report", str(JINZHONG), "--out", str(out), "--as-of", "2024-06-01 09:00"], catch_exceptions=False
-    )
+    args = ["report", str(JINZHONG), "--out", str(out), "--as-of", "2024-06-01 09:00"]
+    never = CliRunner().invoke(app, args)  # planned on the spot, every unit of it read 未报送
+    said = " ".join(never.output.split())
+    assert never.exit_code == 1 and not out.exists(), never.output
+    assert "error: no database at " in said and not (get_settings().home / "duban.db").exists()
+    engine = engine_for(get_settings().resolved_database_url)
+    never = CliRunner().invoke(app, args)
+    said = " ".join(never.output.split())
+    assert never.exit_code == 1 and not out.exists(), never.output
+    assert "campaign 'jinzhong-2024-lookback' is not in the database: it has not run here" in said, said
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-01 09:00"))
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert out.is_file() and (tmp_path / "总结-时间线.png").is_file()
     assert f"draft report {out}" in result.output
@@ -339,3 +351,35 @@ def test_a_finished_campaign_s_report_ends_at_its_close_not_today(tmp_path):
 
     note = docx.Document(str(out)).paragraphs
     assert any("数据截至2024-07-25 周四 10:00" in p.text for p in note)
+
+
+def test_the_report_right_after_the_demo_ends_at_its_last_bulletin_and_says_why(tmp_path):
+    """After `duban demo` (its last tick 07-02 09:00, its 通报 drafted as of 07-02 24:00) `duban report` stopped at
+    09:00: the 通报 the demo had just drafted was left out of the report, and nothing said why that instant."""
+    import docx
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-07-02 09:00"))
+    runner = CliRunner()
+    drafted = runner.invoke(
+        app, ["bulletin", str(JINZHONG), "--as-of", "2024-07-02 24:00", "--out", tmp_path / "通报.docx"]
+    )
+    assert drafted.exit_code == 0, drafted.output
+    out = tmp_path / "总结.docx"
+    result = runner.invoke(app, ["report", str(JINZHONG), "--out", str(out)], catch_exceptions=False)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert (
+        "(the record as of 2024-07-02 周二 24:00, the campaign's close, its last 通报; --as-of names another " in said
+    )
+    paragraphs = [p.text for p in docx.Document(str(out)).paragraphs]
+    assert any("数据截至2024-07-02 周二 24:00" in p for p in paragraphs)
+    assert any(p.startswith("期间起草通报1期，均未发送：第1期（7月2日，") for p in paragraphs), paragraphs
+    running = runner.invoke(app, ["report", str(JINZHONG), "--as-of", "2024-06-12 09:00", "--out", str(out)])
+    assert "(the record as of 2024-06-12 周三 09:00)" in running.output  # named: as named, no reason added

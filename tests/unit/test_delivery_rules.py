@@ -51,11 +51,18 @@ def test_a_bot_that_keeps_saying_too_fast_is_left_alone_longer_each_time():
 
 
 @pytest.mark.parametrize(
-    "text", ["22:00-24:00", "ab:cd-07:30", "22:00", "22:00-07:60", "22:00-22:00", "", "25:00-07:30"]
+    "text", ["22:00-24:00", "ab:cd-07:30", "22:00", "22:00-07:60", "22:00-22:00", "-", "25:00-07:30"]
 )
 def test_malformed_quiet_hours_are_refused_with_what_is_expected(text):
     with pytest.raises(ValueError, match="HH:MM-HH:MM|same time"):
         parse_quiet_hours(text)
+
+
+@pytest.mark.parametrize("text", ["", " ", "off", "OFF", "none"])
+def test_empty_or_off_quiet_hours_are_none(text):
+    quiet = QuietHours.parse(text)
+    night = datetime(2024, 5, 25, 15, 10, tzinfo=timezone.utc)  # 23:10 in Shanghai
+    assert not quiet.inside(night, TZ) and quiet.release("reminder", night, TZ) == night
 
 
 def test_quiet_hours_release_non_urgent_kinds_in_the_morning_and_urgent_ones_at_once():
