@@ -276,3 +276,40 @@ def test_a_message_cut_into_parts_keeps_each_entry_whole():
     for _code, name in cities:
         [holding] = [part for part in parts if f"{name} — " in part]
         assert f"其下级尚未报送（12个）：{name[:-8]}第0县" in holding
+
+
+def test_a_催办_over_hundreds_of_enterprises_names_the_first_and_is_never_cut_inside_a_name():
+    """A county 住建局 told of 600 overdue enterprises with long names read 13 WeCom parts, one of them beginning
+    with the second half of a company's name (an outside tester's finding). The list names the first
+    GROUP_NAMED and 等N个; a line too long for a part is cut between two names."""
+    from duban.domain.messages import GROUP_NAMED, split_text
+
+    firms = [(f"9114{k:014d}", f"晋中市昔阳县第{k}号房屋安全物业服务管理有限责任公司") for k in range(600)]
+    items = [
+        dict(PAYLOAD["items"][0], kind="escalation", unit=code, unit_display=name, item="企业自查表")
+        for code, name in firms
+    ]
+    payload = dict(
+        PAYLOAD, kind="escalation", recipient="140724", recipient_display="昔阳县住房和城乡建设局", items=items
+    )
+    text = _render(payload).text
+    assert "逾期未报的单位（600个）：" in text and "等600个" in text
+    assert firms[GROUP_NAMED - 1][1] in text and firms[GROUP_NAMED][1] not in text
+    parts = split_text(text, 2048, "0123456789abcdef0123")
+    names = {name for _code, name in firms[:GROUP_NAMED]}
+    for part in parts:
+        for piece in part.replace("\n", "、").split("、"):
+            piece = piece.strip().removesuffix("等600个")
+            assert not piece.endswith(("服务管", "有限责")) and not piece.startswith(("理有限", "任公司")), piece
+    assert all(sum(part.count(name) for part in parts) == 1 for name in names)
+
+
+def test_a_line_longer_than_a_part_is_cut_after_a_name():
+    from duban.domain.messages import split_text
+
+    names = [f"第{k}号房屋安全物业服务管理有限责任公司" for k in range(200)]
+    text = "头\n" + "、".join(names) + "\n"
+    parts = split_text(text, 2048, "0123456789abcdef0123")
+    assert len(parts) > 3
+    for part in parts[:-1]:
+        assert part.rstrip("\n").endswith(("、", "头")), part[-40:]
