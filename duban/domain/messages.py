@@ -353,7 +353,9 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         details.append(f"报送至：{item['submit_to']}")
     if item.get("acknowledge"):  # the 签收 the opening asks for, and by when (duban.services.compose.describe)
         details.append(item["acknowledge"])
-    if item.get("missing_display") is not None:
+    if item["kind"] == "receipt" and item.get("missing_display"):  # a 汇总 handed in before all below were in
+        details.append(f"注意：{_missing_words(item['missing_display'], own=True)}")
+    elif item["kind"] != "receipt" and item.get("missing_display") is not None:
         details.append(_missing_words(item["missing_display"], own=item["kind"] != "escalation" or own))
     if item["kind"] in OWN_DUTY and item.get(ROLE_KEY) in ROLE_WORDS:
         details.insert(0, ROLE_WORDS[item[ROLE_KEY]])

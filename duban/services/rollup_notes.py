@@ -1,8 +1,8 @@
-"""A roll-up's reminder, overdue notice and 催办 name the units below that have not reported, as of the send.
+"""A roll-up's reminder, overdue notice, 催办 and receipt name the units below that have not reported, as of the send.
 
 A city's 全市汇总 is fed by its counties' 台账 (a spec's `rollups:`); when it nears its due or slips, what the city
 can do is chase the counties still missing — and "以下事项已逾期未报" alone did not say which (an outside tester's
-finding). Like the freshness check (duban.store.freshness) this is worked out when the message goes out, so it
+finding); a 汇总 handed in while some are missing is told so in its receipt. Like the freshness check (duban.store.freshness) this is worked out when the message goes out, so it
 names who is missing then, not at the tick that wrote it. The dispatcher and the simulation's dry send both call
 `name_missing`; the message's entry lists the names (duban.domain.messages).
 """
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
     from duban.views.campaigns import PlannedCampaign
 
-NAMED_KINDS = ("reminder", "overdue", "escalation")  # an opening names nobody: nothing could be in yet
+# an opening names nobody (nothing could be in yet); a receipt does, when the 汇总 went in with units missing
+NAMED_KINDS = ("reminder", "overdue", "escalation", "receipt")
 
 
 def name_missing(conn: Connection, campaign: PlannedCampaign, payloads: list[dict]) -> list[dict | None]:

@@ -65,3 +65,38 @@ def test_the_citys_overdue_roll_up_names_the_counties_missing_at_the_send(backen
         ).scalar_one()
     assert [i["missing"] for i in payload["items"] if i["item_id"] == "city_summary"] == [["140728"]]
     engine.dispose()
+
+
+def test_a_roll_up_handed_in_while_units_below_are_missing_is_told_so_in_its_receipt(tmp_path):
+    """北京市住建委's 汇总 went in with 14 of its 16 districts missing and its receipt read a plain 已收到 … 按时报送
+    (an outside tester's finding): the receipt now names those still missing; one with all in says nothing more."""
+    from duban.services.submit import record_submission
+    from tests.samples import xlsx_bytes
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'housing.db'}")
+    init_db(engine)
+    campaign = ensure_planned(engine, HOUSING, now=at("2025-03-25 12:00")).campaign_id
+    tick_stage(engine, campaign, "survey", at("2025-04-01 08:30"))
+    compose_messages(engine, campaign, at("2025-04-01 08:30"))
+    for county in JINZHONG_COUNTIES[:-1]:  # all but 介休市
+        record_excuse(engine, campaign, county, "county_ledger", at("2025-05-10 10:00"), reason="test")
+    for city in ("140400", "140700"):  # 长治市 before any county is in; 晋中市 with one missing
+        sheet = tmp_path / f"{city}.xlsx"
+        sheet.write_bytes(xlsx_bytes())
+        record_submission(
+            engine,
+            campaign,
+            city,
+            "city_summary",
+            at("2025-05-20 10:00"),
+            files=[sheet],
+            metrics={"buildings_checked": "10", "hazards_found": "1"},
+            files_dir=tmp_path / "files",
+        )
+    compose_messages(engine, campaign, at("2025-05-20 10:00"))
+    sink = RecordingNotifier()
+    dispatch(engine, at("2025-05-20 10:05"), lambda _ref: sink, fallback_channels=["sink"])
+    receipts = {e.recipient: e.rendered.text for e in sink.sent["sink"] if "报送回执" in e.rendered.subject}
+    assert "注意：下级尚未报送（1个）：介休市住房和城乡建设局" in receipts["140700"], receipts["140700"]
+    assert "注意：下级尚未报送（" in receipts["140400"] and "长治" not in receipts["140700"]
+    engine.dispose()
