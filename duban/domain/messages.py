@@ -49,10 +49,9 @@ SECTION_LEAD = {
 OPERATORS_REVIEW_LEAD = "以下单位报送的材料等待审核，请尽快审核（通过或退回）："
 ROLE_KEY = "role"  # an item's key for the unit's role in it, carried only when it is not RESPONSIBLE
 RESPONSIBLE = "responsible"
-ROLE_WORDS = {  # a 牵头 and a 配合 unit of one item read what each is to do, not the same words (a tester's finding)
-    "lead": "本单位为牵头单位：请组织配合单位共同办理，并按时报送",
-    "cooperating": "本单位为配合单位：请配合牵头单位办理，按其要求提供材料",
-}
+ROLES = ("lead", "cooperating")  # a 牵头 and a 配合 unit of one item read what each is to do (a tester's finding)
+PARTNERS_KEY = "partners"  # the item's units of the other role beside it (duban.services.role_notes)
+PARTNERS_NAMED = 3
 MISSING_KEY = "missing"  # a roll-up item's units below not yet in, at the send (duban.services.rollup_notes)
 MISSING_NAMED = 30  # names listed before "等N个": a county's 350 enterprises would fill a phone's screen many times
 OWN_DUTY = ("opened", "reminder", "overdue", "amended", "returned")  # kinds that tell a unit of its own duty
@@ -357,8 +356,8 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         details.append(f"注意：{_missing_words(item['missing_display'], own=True)}")
     elif item["kind"] != "receipt" and item.get("missing_display") is not None:
         details.append(_missing_words(item["missing_display"], own=item["kind"] != "escalation" or own))
-    if item["kind"] in OWN_DUTY and item.get(ROLE_KEY) in ROLE_WORDS:
-        details.insert(0, ROLE_WORDS[item[ROLE_KEY]])
+    if item["kind"] in OWN_DUTY and item.get(ROLE_KEY) in ROLES:
+        details.insert(0, _role_words(item, left, as_of, tz))
     if item["kind"] == "extension" and item.get("decision_note"):
         details.append(f"审批意见：{item['decision_note']}")
     if item["kind"] == "returned" and item.get("reason"):
@@ -416,6 +415,23 @@ NAMES_PER_LINE = 6  # a phone's line or two; a message cut into a bot's parts is
 def _names(names: list) -> str:
     lines = ["、".join(map(str, names[k : k + NAMES_PER_LINE])) for k in range(0, len(names), NAMES_PER_LINE)]
     return lines[0] if len(lines) == 1 else "\n     " + "、\n     ".join(lines)
+
+
+def _role_words(item: dict, left: float, as_of: datetime, tz: str) -> str:
+    """本单位为牵头单位：请组织配合单位（昔阳县统计局）共同办理… / 本单位为配合单位：请配合牵头单位（…）办理…, with
+    the partner's hand-in when it has made one (a 配合 unit pressed for a 台账 its lead filed weeks before)."""
+    partners = item.get("partners_display") or []
+    names = "、".join(p[0] for p in partners[:PARTNERS_NAMED]) + ("等" if len(partners) > PARTNERS_NAMED else "")
+    if item[ROLE_KEY] == "lead":
+        ask = "尽快报送" if left < 0 else "按时报送"
+        return f"本单位为牵头单位：请组织配合单位{f'（{names}）' if names else ''}共同办理，并{ask}"
+    words = f"本单位为配合单位：请配合牵头单位{f'（{names}）' if names else ''}办理，按其要求提供材料"
+    for name, state, submitted in partners:
+        if state in ("submitted", "late", "in_review") and submitted:
+            words += f"；牵头单位{name}已于{_due_cn(datetime.fromisoformat(submitted), as_of, tz)}报送"
+        elif state == "excused":
+            words += f"；牵头单位{name}已免报"
+    return words
 
 
 def _missing_words(names: list[str], *, own: bool) -> str:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from duban.domain.message_keys import message_key
-from duban.domain.messages import MISSING_KEY, RESPONSIBLE, ROLE_KEY
+from duban.domain.messages import MISSING_KEY, PARTNERS_KEY, RESPONSIBLE, ROLE_KEY
 from duban.domain.quiet import QuietHours
 from duban.instants import utc
 from duban.settings import get_settings, quiet_policy
@@ -235,6 +235,11 @@ def describe(campaign: PlannedCampaign, payload: dict) -> dict:
                 "note": item.note if item else None,
                 "reviewed": bool(item and item.review),  # a receipt of it is 待审核, not yet 按时报送
                 "acknowledge": _ask_acknowledgement(campaign, entry, stage, first_stage, issuer),
+                "partners_display": (  # the 牵头/配合 units beside it (duban.services.role_notes)
+                    [[campaign.display(code), *rest] for code, *rest in entry[PARTNERS_KEY]]
+                    if PARTNERS_KEY in entry
+                    else None
+                ),
                 "missing_display": (  # a roll-up's units below not yet in (duban.services.rollup_notes)
                     [campaign.display(code) for code in entry[MISSING_KEY]] if MISSING_KEY in entry else None
                 ),

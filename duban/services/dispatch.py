@@ -41,7 +41,7 @@ from duban.domain.quiet import QuietHours
 from duban.instants import fmt_cn, utc
 from duban.notify.notifier import Envelope, Notifier, SendResult, parts_of, post_part
 from duban.services.compose import OPERATORS_DISPLAY, compose_messages, describe
-from duban.services.rollup_notes import name_missing
+from duban.services.send_notes import told_at_send
 from duban.settings import quiet_policy
 from duban.store import dispatching
 from duban.store.codec import Codec
@@ -297,7 +297,7 @@ class _Pass:
             stale = freshness(Codec(conn), [(m.id, m.payload) for m in messages], self.as_of)
             for m in messages:
                 m.fresh = stale.get(m.id)
-            self._name_missing(conn, messages)
+            self._told_at_send(conn, messages)
         lanes: dict[str, list[_Message]] = defaultdict(list)
         self._keep_the_night_for_the_urgent(messages)
         for m in messages:
@@ -307,9 +307,9 @@ class _Pass:
             future.result()  # a bug in a lane surfaces here (its claims are put back by run())
         self.flush()
 
-    def _name_missing(self, conn, messages: list[_Message]) -> None:  # noqa: ANN001
-        """A roll-up's reminder, overdue notice or 催办 names the units below still missing at this send
-        (duban.services.rollup_notes), kept like a freshness change: what was sent is what the record shows."""
+    def _told_at_send(self, conn, messages: list[_Message]) -> None:  # noqa: ANN001
+        """What the send adds (duban.services.send_notes: a roll-up's units still missing, a 牵头/配合 unit's
+        partners), kept like a freshness change: what was sent is what the record shows."""
         by_campaign: dict[str, list[_Message]] = defaultdict(list)
         for m in messages:
             if m.payload and (m.fresh is None or m.fresh.payload is not None):
@@ -320,7 +320,7 @@ class _Pass:
             except Exception:  # noqa: BLE001 - a campaign that cannot be loaded fails in its lane, recorded
                 continue
             payloads = [m.fresh.payload if m.fresh is not None else m.payload for m in some]
-            for m, named in zip(some, name_missing(conn, campaign, payloads)):  # type: ignore[arg-type]
+            for m, named in zip(some, told_at_send(conn, campaign, payloads)):  # type: ignore[arg-type]
                 if named is not None:
                     m.fresh = Fresh(named, m.fresh.dropped if m.fresh is not None else [])
 

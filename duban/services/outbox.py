@@ -26,7 +26,7 @@ from duban.domain.message_keys import NUMBER
 from duban.errors import StoreError
 from duban.instants import utc
 from duban.services.dispatch import STATUSES, render_message
-from duban.services.rollup_notes import name_missing
+from duban.services.send_notes import told_at_send
 from duban.store.codec import Codec
 from duban.store.db import reading, unit_of_work
 from duban.store.outbox import (
@@ -106,9 +106,9 @@ def show(engine: Engine, message_id: int) -> MessageDetail:
     moment = posts[-1].at if posts else (message.sent_at or message.not_before)
     campaign = load_campaign(engine, message.campaign_id)
     payload = message.payload or {}
-    if not posts and message.sent_at is None:  # a roll-up's missing units as they stand now (the send names them)
+    if not posts and message.sent_at is None:  # what the send will add, as the record stands now
         with reading(engine) as conn:
-            payload = name_missing(conn, campaign, [payload])[0] or payload
+            payload = told_at_send(conn, campaign, [payload])[0] or payload
     rendered = render_message(campaign, message.recipient, payload, message.idempotency_key, moment, None)
     return MessageDetail(message, posts, rendered.text, [], moment)
 

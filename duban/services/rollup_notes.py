@@ -2,9 +2,9 @@
 
 A city's 全市汇总 is fed by its counties' 台账 (a spec's `rollups:`); when it nears its due or slips, what the city
 can do is chase the counties still missing — and "以下事项已逾期未报" alone did not say which (an outside tester's
-finding); a 汇总 handed in while some are missing is told so in its receipt. Like the freshness check (duban.store.freshness) this is worked out when the message goes out, so it
-names who is missing then, not at the tick that wrote it. The dispatcher and the simulation's dry send both call
-`name_missing`; the message's entry lists the names (duban.domain.messages).
+finding); a 汇总 handed in while some are missing is told so in its receipt. Like the freshness check
+(duban.store.freshness) this is worked out when the message goes out, so it names who is missing then, not at the
+tick that wrote it (duban.services.send_notes); the message's entry lists the names (duban.domain.messages).
 """
 
 from __future__ import annotations

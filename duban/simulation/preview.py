@@ -27,8 +27,8 @@ from duban.errors import DubanError, StoreError
 from duban.services.compose import describe
 from duban.services.lifecycle import ensure_planned
 from duban.services.outcomes import outcome_rules, recorded_outcomes
-from duban.services.rollup_notes import name_missing
 from duban.services.rollups import RollupStatus, rollup_status, rollups_of
+from duban.services.send_notes import told_at_send
 from duban.settings import quiet_policy
 from duban.simulation.loop import LoopScript
 from duban.simulation.scoring import SyntheticScoring, scores_failing_units
@@ -85,18 +85,18 @@ def release_ready(engine: Engine, campaign: PlannedCampaign, as_of: datetime) ->
     items are left out, and a message with nothing left is dropped instead of sent."""
     with unit_of_work(engine) as conn:
         at, released = release(conn, campaign.id, as_of)
-        texts = _missing_named(conn, campaign, [r.payload_json for r in released])
+        texts = _told_at_send(conn, campaign, [r.payload_json for r in released])
     return [PreviewMessage(at, r.recipient, r.kind, r.key, text, campaign) for r, text in zip(released, texts)]
 
 
-def _missing_named(conn, campaign: PlannedCampaign, texts: list[str]) -> list[str]:  # noqa: ANN001
-    """As the dispatcher does at the send, a roll-up's reminder, overdue notice or 催办 names the units below still
-    missing (duban.services.rollup_notes); only the messages that mention a roll-up's item are read."""
-    holders = [f'"{r.into}"' for r in rollups_of(campaign) if r.into]
-    picked = [n for n, text in enumerate(texts) if any(h in text for h in holders)] if holders else []
+def _told_at_send(conn, campaign: PlannedCampaign, texts: list[str]) -> list[str]:  # noqa: ANN001
+    """As the dispatcher does, what the send adds (duban.services.send_notes); only the messages that mention a
+    roll-up's item or carry a unit's role are read."""
+    marks = [f'"{r.into}"' for r in rollups_of(campaign) if r.into] + ['"role"']
+    picked = [n for n, text in enumerate(texts) if any(mark in text for mark in marks)]
     if not picked:
         return texts
-    named = name_missing(conn, campaign, [orjson.loads(texts[n]) for n in picked])
+    named = told_at_send(conn, campaign, [orjson.loads(texts[n]) for n in picked])
     texts = list(texts)
     for n, payload in zip(picked, named):
         if payload is not None:

@@ -67,6 +67,20 @@ def unfinished_units(conn: Connection, campaign_id: str, item_id: str, codes: li
     return found
 
 
+def item_roles(conn: Connection, campaign_id: str, item_id: str, codes: list[str]) -> list[Any]:
+    """(unit, instance, role, state, submitted_at) of the item's assignments held by `codes`, 900 codes at a time."""
+    found: list[Any] = []
+    for start in range(0, len(codes), 900):
+        found += conn.execute(
+            select(_A.c.unit_code, _A.c.instance, _A.c.role, _A.c.state, _A.c.submitted_at).where(
+                _A.c.campaign_id == campaign_id,
+                _A.c.unit_code.in_(codes[start : start + 900]),
+                _A.c.item_id == item_id,
+            )
+        ).all()
+    return found
+
+
 def holder_rows(engine: Engine, ids: list[int]) -> tuple[dict[int, Any], dict[int, str]]:
     """The assignment rows of these roll-up holders by id, and who handed in each one's first version."""
     if not ids:

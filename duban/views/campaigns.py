@@ -61,6 +61,17 @@ class PlannedCampaign:
                 children.setdefault(unit.parent, []).append(code)
         return children
 
+    @cached_property
+    def _divisions(self) -> dict[str, list[str]]:
+        bodies: dict[str, list[str]] = {}
+        for code in self.units:
+            bodies.setdefault(code.partition("@")[0], []).append(code)
+        return bodies
+
+    def side_by_side(self, code: str) -> list[str]:
+        """The bodies of one division in the campaign, `code`'s own and the other lines' (140724, 140724@stats)."""
+        return self._divisions.get(code.partition("@")[0], [code])
+
     def below(self, code: str) -> list[str]:
         """Every unit under `code` in the campaign's hierarchy (children, theirs, …), in no set order."""
         found, todo, seen = [], [code], {code}

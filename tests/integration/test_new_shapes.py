@@ -99,8 +99,10 @@ def test_the_lead_and_the_cooperating_unit_read_what_each_is_to_do(backend, requ
         text = message.rendered.text
         if own == {"county_ledger"}:
             cooperating = message.recipient.endswith("@stats")
-            assert ("本单位为配合单位：请配合牵头单位办理" in text) is cooperating, text
-            assert ("本单位为牵头单位" in text) is not cooperating, text
+            county = message.campaign.display(message.recipient.partition("@")[0])  # 昔阳县住房和城乡建设局
+            stats = message.campaign.display(message.recipient.partition("@")[0] + "@stats")  # 昔阳县统计局
+            assert (f"本单位为配合单位：请配合牵头单位（{county}）办理" in text) is cooperating, text
+            assert (f"本单位为牵头单位：请组织配合单位（{stats}）共同办理" in text) is not cooperating, text
             told[(cooperating, sorted(kinds)[0][1])] += 1
         elif own:
             assert "本单位为" not in text, text

@@ -1,7 +1,8 @@
-"""A roll-up's overdue notice and its 催办 name the units below still missing when the message goes out.
+"""What a message adds when it goes out: a roll-up's units below still missing, a 牵头/配合 unit's partners.
 
 晋中市住建局's 全市排查情况汇总表 adds up its eleven counties' 台账; an outside tester found its overdue notice said
-only "以下事项已逾期未报，请尽快报送" — the city could not tell whom to chase. It now lists them, as of the send.
+only "以下事项已逾期未报，请尽快报送" — the city could not tell whom to chase — and that 昔阳县统计局, cooperating on
+the 台账 its 住建局 leads, was pressed to hand in what its lead had filed. Both are read from the record at the send.
 """
 
 from __future__ import annotations
@@ -99,4 +100,43 @@ def test_a_roll_up_handed_in_while_units_below_are_missing_is_told_so_in_its_rec
     receipts = {e.recipient: e.rendered.text for e in sink.sent["sink"] if "报送回执" in e.rendered.subject}
     assert "注意：下级尚未报送（1个）：介休市住房和城乡建设局" in receipts["140700"], receipts["140700"]
     assert "注意：下级尚未报送（" in receipts["140400"] and "长治" not in receipts["140700"]
+    engine.dispose()
+
+
+def test_a_cooperating_unit_is_told_when_its_lead_has_handed_the_item_in(tmp_path):
+    """昔阳县统计局 cooperates on the 排查台账 that 昔阳县住房和城乡建设局 leads; the 住建局 filed it on 4月10日 and the
+    统计局 was still reminded to 报送 with no word of it (an outside tester's finding). Its reminder names its lead
+    and the hand-in; the lead's names the 统计局."""
+    from duban.services.submit import record_submission
+    from tests.samples import xlsx_bytes
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'housing.db'}")
+    init_db(engine)
+    campaign = ensure_planned(engine, HOUSING, now=at("2025-03-25 12:00")).campaign_id
+    tick_stage(engine, campaign, "survey", at("2025-04-01 08:30"))
+    compose_messages(engine, campaign, at("2025-04-01 08:30"))
+    sheet = tmp_path / "ledger.xlsx"
+    sheet.write_bytes(xlsx_bytes())
+    record_submission(
+        engine,
+        campaign,
+        "140724",
+        "county_ledger",
+        at("2025-04-10 10:00"),
+        files=[sheet],
+        metrics={"buildings_checked": "10", "hazards_found": "2"},
+        files_dir=tmp_path / "files",
+    )
+    reminded = at("2025-05-13 09:00")  # three working days before the 5/16 due
+    tick_stage(engine, campaign, "survey", reminded)
+    compose_messages(engine, campaign, reminded)
+    sink = RecordingNotifier()
+    dispatch(engine, at("2025-05-13 09:05"), lambda _ref: sink, fallback_channels=["sink"])
+    sent = [e for channel in sink.sent.values() for e in channel]  # 昔阳's bodies have their own WeCom groups
+    told = {e.recipient: e.rendered.text for e in sent if "即将截止" in e.rendered.subject}
+    assert (
+        "本单位为配合单位：请配合牵头单位（昔阳县住房和城乡建设局）办理，按其要求提供材料；"
+        "牵头单位昔阳县住房和城乡建设局已于4月10日 周四 10:00报送" in told["140724@stats"]
+    ), told["140724@stats"]
+    assert "本单位为牵头单位：请组织配合单位（寿阳县统计局）共同办理，并按时报送" in told["140725"], told["140725"]
     engine.dispose()

@@ -1,0 +1,26 @@
+"""What a message adds when it goes out, read from the record then: a roll-up's units below still missing
+(duban.services.rollup_notes) and a 牵头/配合 unit's partners (duban.services.role_notes).
+
+The dispatcher, the simulation's dry send and `duban outbox show` of a waiting message call `told_at_send`; what
+was sent is kept with the message, so the record shows the words staff read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from duban.services.role_notes import name_partners
+from duban.services.rollup_notes import name_missing
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from duban.views.campaigns import PlannedCampaign
+
+
+def told_at_send(conn: Connection, campaign: PlannedCampaign, payloads: list[dict]) -> list[dict | None]:
+    """Each payload with what the send adds, or None where it adds nothing."""
+    missing = name_missing(conn, campaign, payloads)
+    current = [m if m is not None else p for m, p in zip(missing, payloads)]
+    partners = name_partners(conn, campaign, current)
+    return [p if p is not None else m for m, p in zip(missing, partners)]
