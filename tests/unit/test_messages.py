@@ -313,3 +313,34 @@ def test_a_line_longer_than_a_part_is_cut_after_a_name():
     assert len(parts) > 3
     for part in parts[:-1]:
         assert part.rstrip("\n").endswith(("、", "头")), part[-40:]
+
+
+def test_the_digest_sends_the_operator_to_the_messages_that_are_there():
+    """Fifteen messages failing for a channel whose variable is unset, none dead: the digest said `duban outbox
+    list --status dead`, an empty list (an outside tester's finding). It names each status it counts."""
+    from types import SimpleNamespace
+
+    from duban.domain.messages import render_digest
+    from duban.spec.load import load_spec
+    from tests.conftest import JINZHONG
+
+    campaign = SimpleNamespace(tz="Asia/Shanghai", spec=load_spec(JINZHONG).campaign, display=lambda code: code)
+    base = {
+        "as_of": "2024-05-27T00:30:00+00:00",
+        "stages": [],
+        "overdue": [],
+        "overdue_total": 0,
+        "overdue_units": 0,
+        "submissions": 0,
+        "escalations": 0,
+        "extensions": [],
+    }
+
+    def said(**counts):
+        return render_digest({**base, "dead": 0, "failed": 0, "unconfirmed": 0, **counts}, campaign, key="s" * 20).text
+
+    failing = said(failed=15)
+    assert "15条等待重试" in failing and "--status failed" in failing and "--status dead" not in failing
+    dead = said(dead=2)
+    assert "--status dead" in dead and "--status failed" not in dead
+    assert "duban outbox list" not in said()
