@@ -52,6 +52,7 @@ RESPONSIBLE = "responsible"
 ROLES = ("lead", "cooperating")  # a 牵头 and a 配合 unit of one item read what each is to do (a tester's finding)
 PARTNERS_KEY = "partners"  # the item's units of the other role beside it (duban.services.role_notes)
 PARTNERS_NAMED = 3
+WITH_LEAD_KEY = "with_lead"  # a 截止时间调整 that follows the 牵头 unit's extension (duban.services.extension)
 MISSING_KEY = "missing"  # a roll-up item's units below not yet in, at the send (duban.services.rollup_notes)
 MISSING_NAMED = 30  # names listed before "等N个": a county's 350 enterprises would fill a phone's screen many times
 OWN_DUTY = ("opened", "reminder", "overdue", "amended", "returned")  # kinds that tell a unit of its own duty
@@ -314,6 +315,8 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
             notes.append(f"原截止{_due_cn(datetime.fromisoformat(item['old_due_at']), as_of, tz)}")
         if item.get("state") == "submitted":
             notes = [notes[-1], "您单位已报送，按调整后的时间计为按时报送"]
+        if item.get(WITH_LEAD_KEY):
+            notes.insert(0, "随牵头单位延期")
         when = f"截止时间调整为：{_due_cn(due, as_of, tz)}前（{'；'.join(notes)}）"
     elif item["kind"] == "extension":
         when = _extension_words(item, due, left, tz, as_of)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from duban.store.core import core_table
 from duban.store.db import reading
@@ -73,6 +73,24 @@ def locked_request(conn: Connection, request_id: int) -> tuple[Any, Any]:
     )
     row = conn.execute(query.with_for_update() if postgres else query).one()
     return request, row
+
+
+def cooperating_beside(conn: Connection, row: Any) -> list[Any]:
+    """The 配合 assignments of a 牵头 assignment's item and instance held by the other bodies of its division
+    (140724 leads, 140724@stats cooperates) and due when it was, each locked until the transaction ends on
+    PostgreSQL; none for an assignment that does not lead."""
+    if row.role != "lead":
+        return []
+    base = row.unit_code.partition("@")[0]
+    query = select(_A).where(
+        _A.c.campaign_id == row.campaign_id,
+        _A.c.item_id == row.item_id,
+        _A.c.instance == row.instance,
+        _A.c.role == "cooperating",
+        _A.c.due_at == row.due_at,
+        or_(_A.c.unit_code == base, _A.c.unit_code.startswith(f"{base}@", autoescape=True)),
+    )
+    return list(conn.execute(query.with_for_update() if is_postgres(conn) else query))
 
 
 def record_decision(

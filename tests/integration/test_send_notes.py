@@ -140,3 +140,50 @@ def test_a_cooperating_unit_is_told_when_its_lead_has_handed_the_item_in(tmp_pat
     ), told["140724@stats"]
     assert "本单位为牵头单位：请组织配合单位（寿阳县统计局）共同办理，并按时报送" in told["140725"], told["140725"]
     engine.dispose()
+
+
+def test_a_leads_extension_moves_its_cooperating_bodys_due_with_it(tmp_path):
+    """昔阳县住房和城乡建设局 (牵头) got its 台账 extended to 5/23; 昔阳县统计局 (配合) stayed at 5/16 and was told 逾期
+    while its lead still had days (an outside tester's finding). Its due moves too, it is told why, and another
+    county's 统计局 keeps the due it had."""
+    import shutil
+
+    from duban.services.extension import decide_extension, request_extension
+    from duban.store.tables import Assignment
+
+    shutil.copytree(HOUSING.parent / "units", tmp_path / "units")
+    spec = tmp_path / HOUSING.name  # the notice as shipped, with extensions allowed
+    spec.write_text(
+        HOUSING.read_text(encoding="utf-8").replace("\ngroups:", "\nextensions: {max: 5 working days}\n\ngroups:", 1),
+        encoding="utf-8",
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'housing.db'}")
+    init_db(engine)
+    campaign = ensure_planned(engine, spec, now=at("2025-03-25 12:00")).campaign_id
+    tick_stage(engine, campaign, "survey", at("2025-04-01 08:30"))
+    compose_messages(engine, campaign, at("2025-04-01 08:30"))
+    until = at("2025-05-23 23:59")
+    asked = request_extension(engine, campaign, "140724", "county_ledger", until, at("2025-05-12 10:00"), reason="test")
+    decide_extension(engine, asked.id, at("2025-05-12 15:00"), approve=True)
+
+    def due(unit):
+        a = Assignment.__table__
+        with engine.connect() as conn:
+            return conn.execute(
+                select(a.c.due_at).where(a.c.unit_code == unit, a.c.item_id == "county_ledger")
+            ).scalar_one()
+
+    assert due("140724@stats") == due("140724") != due("140725@stats")
+    late = at("2025-05-19 09:00")  # past the old due, before the new
+    tick_stage(engine, campaign, "survey", late)
+    compose_messages(engine, campaign, late)
+    sink = RecordingNotifier()
+    dispatch(engine, at("2025-05-19 09:05"), lambda _ref: sink, fallback_channels=["sink"])
+    told = {}
+    for envelope in (e for channel in sink.sent.values() for e in channel):
+        told.setdefault(envelope.recipient, []).append(envelope.rendered.text)
+    stats = "\n".join(told["140724@stats"])
+    assert "截止时间调整为：5月23日 周五" in stats and "随牵头单位延期" in stats, stats
+    assert "请配合牵头单位（昔阳县住房和城乡建设局）办理" in stats and "逾期未报" not in stats, stats
+    assert any("逾期未报" in text for text in told["140725@stats"])  # 寿阳's lead asked for nothing
+    engine.dispose()
