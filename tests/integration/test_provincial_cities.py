@@ -93,3 +93,45 @@ def test_a_city_adds_up_only_the_counties_still_below_it(tmp_path):
         in (said.output.replace("\n", ""))
     )
     assert "石家庄" not in said.output
+
+
+def test_validate_warns_of_a_county_whose_figures_no_roll_up_adds_up(tmp_path):
+    """山西's 住建 campaign copied over 河南 (no overlay): 济源市 (419001, 省直管) hands in its 台账 and sits under no
+    city holding the 全市汇总, so its figures were added up nowhere and validate said nothing (an outside tester's
+    finding). The shipped 山西 spec, whose counties all have a city, says nothing of it."""
+    from tests.conftest import SPECS
+
+    shipped = SPECS / "shanxi-2025-housing-safety.yaml"
+    spec = tmp_path / "henan-housing.yaml"
+    spec.write_text(
+        shipped.read_text(encoding="utf-8")
+        .replace('divisions: ["140000"]', 'divisions: ["410000"]')
+        .replace("  overlay: units/shanxi-housing.yaml\n", ""),
+        encoding="utf-8",
+    )
+    said = " ".join(CliRunner().invoke(app, ["validate", str(spec)]).output.split())
+    assert "roll-up 'city_counts': 济源市住房和城乡建设局（419001） hands in `county_ledger`" in said, said
+    assert "added up nowhere" in said
+    shipped_said = " ".join(CliRunner().invoke(app, ["validate", str(shipped)]).output.split())
+    assert "added up nowhere" not in shipped_said and "holds no duty" not in shipped_said
+
+
+def test_validate_warns_of_a_催办_that_skips_the_unit_adding_the_figures_up(tmp_path):
+    """Townships feed the city's roll-up; their 催办 goes to their county 住建局, which owes nothing here, and the
+    city adding them up hears of none (enterprises listed at a township's code met this: an outside tester's
+    finding)."""
+    spec = tmp_path / "townships.yaml"
+    spec.write_text(
+        "id: townships\ntitle: 乡镇燃气排查\nissuer: 山西省住房和城乡建设厅\nissued_on: 2025-03-03\n"
+        "registry: {divisions: ['140700'], line: housing}\n"
+        "defaults:\n  escalation: {after: 1 working day, to: [parent]}\n"
+        "rollups:\n  - {id: city_sum, from: ledger, into: city_sum, sum: [n]}\n"
+        "stages:\n  - id: check\n    name: 排查阶段\n    window: {start: 2025-03-10, end: 2025-03-28}\n"
+        "    items:\n      - {id: ledger, name: 排查台账, units: {level: township}, "
+        "metrics: [{name: n, label: 户数}]}\n"
+        "      - {id: city_sum, name: 汇总, units: ['140700'], due: 2025-03-28, metrics: [{name: n, label: 户数}]}\n",
+        encoding="utf-8",
+    )
+    said = " ".join(CliRunner().invoke(app, ["validate", str(spec)]).output.split())
+    assert "holds no duty in this campaign (榆次区住房和城乡建设局（140702）、" in said and " and 6 more)" in said, said
+    assert "while the unit adding their figures up sits above it and hears nothing" in said, said
