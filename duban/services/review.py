@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from duban.domain.quiet import QuietHours
 from duban.domain.state import Progress, Schedule, State, accept, return_for_rework
 from duban.errors import RequestError
-from duban.instants import in_zone, utc
+from duban.instants import fmt, fmt_cn, in_zone, utc
 from duban.services.extension import item_of, move_due, timeline_of
 from duban.services.written import bounded
 from duban.settings import quiet_policy
@@ -82,10 +82,14 @@ def record_review(
     reviewer: str = "cli",
     reviewer_unit: str | None = None,
     instance: str | None = None,
+    version_seen: int | None = None,
     quiet: QuietHours | None = None,
     calendar_file: Path | None = None,
 ) -> ReviewResult:
-    """Accept or return the unit's version waiting for review (see the module docstring); RequestError says why not."""
+    """Accept or return the unit's version waiting for review (see the module docstring); RequestError says why not.
+
+    `version_seen`: the version the reviewer had in front of it (a page's form); a unit that handed in another
+    since is refused, not decided on a file nobody opened (an outside tester's finding)."""
     at = utc(at)
     campaign = load_campaign(engine, campaign_id, units={unit_code, *([reviewer_unit] if reviewer_unit else [])})
     item = item_of(campaign.spec, item_id)
@@ -114,6 +118,12 @@ def record_review(
                 f"unit {unit_code} has nothing waiting for review on {item_id!r}", cn="该单位的这一事项没有待审核的材料"
             )
         version = store.latest_version(conn, row.id)
+        if version_seen is not None and version_seen != version.version:
+            raise RequestError(
+                f"unit {unit_code} has handed in version {version.version} of {item_id!r} since version "
+                f"{version_seen} was shown: review the version now waiting",
+                cn=f"该单位已重新报送第{version.version}版（您看到的是第{version_seen}版），请刷新页面后再审核",
+            )
         progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
         new_due = row.due_at
         if accept_it:
@@ -128,6 +138,12 @@ def record_review(
             local = in_zone(at, campaign.tz)
             if until is not None:
                 new_due = utc(until)
+                if new_due < row.due_at:  # handing in early must never shorten a unit's time
+                    raise RequestError(
+                        f"the new due {fmt(new_due, campaign.tz)} is earlier than the due in force "
+                        f"{fmt(row.due_at, campaign.tz)}: a return never shortens a unit's time",
+                        cn=f"新的截止时间不能早于原截止时间（{fmt_cn(row.due_at, campaign.tz)}）",
+                    )
             else:  # `within` after the return, never earlier than the due the unit had anyway
                 new_due = max(
                     row.due_at,

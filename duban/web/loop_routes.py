@@ -165,6 +165,12 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
     return RedirectResponse(f"/u/{token}#{anchor}", status_code=303)
 
 
+def _version_seen(form) -> int | None:  # noqa: ANN001
+    """The version a review form showed (its hidden `version`): a decision is about that file, not a newer one."""
+    text = str(form.get("version") or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 9 else None
+
+
 def _child_row(p: Portal, campaign_id: str, assignment_id: int) -> DutyKey:
     """The duty a review names: one of the campaign's assignments, or a 404 page."""
     row = assignment_duty(p.engine, campaign_id, assignment_id) if fits(assignment_id) else None
@@ -193,6 +199,7 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
             reviewer=f"unit:{link.unit_code}",
             reviewer_unit=link.unit_code,
             instance=row.instance,
+            version_seen=_version_seen(form),
             quiet=p.settings.quiet(),
         )
     except RequestError as exc:
@@ -294,6 +301,7 @@ async def ops_review(
             reason=str(form.get("reason") or ""),
             reviewer=f"operator:{who}",
             instance=row.instance,
+            version_seen=_version_seen(form),
             quiet=p.settings.quiet(),
         )
     except RequestError as exc:

@@ -585,3 +585,51 @@ def test_the_clis_review_is_in_the_audit_log_as_the_portals_is(tmp_path):
     log = text_of(site.client.get(f"/ops/c/{CAMPAIGN}/audit?action=review").text)
     assert "管理员（命令行） 审核 昔阳县统计局 materials_upload 第2版 通过 成功" in log, log
     assert "管理员（命令行） 审核 昔阳县统计局 materials_upload 第1版 退回 · 评分表缺少乡镇签章 成功" in log, log
+
+
+def test_a_return_never_shortens_a_units_time_and_decides_only_the_version_shown(engine, tmp_path, parent_reviewed):
+    """Two outside testers' findings on a county's review form: a 新的截止时间 before the due in force was taken (a
+    township that handed in early owed it again sooner, and turned yellow at once); and 审核通过 clicked on a
+    page showing 第1版 accepted 第2版, handed in after the page was opened (a file nobody had looked at)."""
+    from duban.settings import Settings
+    from tests.integration.portal_site import Site, text_of
+
+    ensure_planned(engine, parent_reviewed, now=at("2024-05-09 12:00"))
+    tick(engine, at("2024-05-10 09:00"))
+    _hand_in(engine, tmp_path, LEPING, "2024-05-14 10:00", item="self_report")
+    site = Site(Settings(), engine, at("2024-05-15 10:00"))
+    token = site.token(XIYANG)
+    page = site.page(token).text
+    assert 'name="version" value="1"' in page
+    row = _row(engine, LEPING, "self_report")
+    due = row.due_at
+
+    def post(**fields):
+        data = {"csrf": site.csrf(f"/u/{token}"), **fields}
+        return site.client.post(f"/u/{token}/reviews/{row.id}", data=data, follow_redirects=False)
+
+    early = post(decision="return", reason="缺少经验亮点部分", due="2024-05-17", version="1")
+    assert early.status_code == 400 and "新的截止时间不能早于原截止时间（5月25日" in text_of(early.text), text_of(
+        early.text
+    )
+    assert _row(engine, LEPING, "self_report").due_at == due and reviews_of(engine, CAMPAIGN) == []
+    with pytest.raises(RequestError, match="earlier than the due in force"):  # `duban review --return --until`
+        record_review(
+            engine,
+            CAMPAIGN,
+            LEPING,
+            "self_report",
+            at("2024-05-15 10:00"),
+            accept_it=False,
+            reason="缺页",
+            until=end("2024-05-17"),
+        )
+    _hand_in(engine, tmp_path, LEPING, "2024-05-15 11:00", item="self_report")  # 第2版, the page still shows 第1版
+    stale = post(decision="accept", version="1")
+    assert stale.status_code == 400 and "该单位已重新报送第2版（您看到的是第1版），请刷新页面后再审核" in text_of(
+        stale.text
+    )
+    assert _row(engine, LEPING, "self_report").state == "in_review" and reviews_of(engine, CAMPAIGN) == []
+    assert post(decision="accept", version="2").status_code == 303
+    [review] = reviews_of(engine, CAMPAIGN, unit_code=LEPING)
+    assert review.decision == "accepted"
