@@ -12,7 +12,9 @@ they handed in on time, next to their receipt. So at the send, for each item of 
   tells them their submission now counts as on time);
 - an item that a newer message to the same recipient also carries is dropped: the newer one says what is true;
 - a "开始办理" or "即将截止" item whose due has passed is dropped: the overdue notice the tick writes at the due
-  says it now.
+  says it now;
+- a 退回 is sent with the due in force at the send (an extension approved while it waited moved it), and dropped
+  once the unit has handed the item in again.
 
 What is left is sent; a message left with nothing true is not sent at all, and the record says why.
 """
@@ -47,12 +49,13 @@ _STALE = (
     "(SELECT MAX(j.message_id) FROM intent AS j WHERE j.assignment_id = i.assignment_id "
     "AND j.recipient = i.recipient AND j.kind <> 'receipt' AND j.message_id IS NOT NULL) "
     "FROM intent AS i JOIN assignment AS a ON a.id = i.assignment_id "
-    "WHERE i.message_id IN ({marks}) AND i.kind NOT IN ('receipt', 'extension', 'returned', 'accepted') AND ("
-    "(a.state IN ('submitted', 'late', 'excused', 'in_review') AND i.kind NOT IN ('amended', 'review_reminder')) "
+    "WHERE i.message_id IN ({marks}) AND i.kind NOT IN ('receipt', 'extension', 'accepted') AND (i.kind = 'returned' "
+    "OR (i.kind <> 'returned' AND a.state IN ('submitted', 'late', 'excused', 'in_review') "
+    "AND i.kind NOT IN ('amended', 'review_reminder')) "
     "OR (i.kind = 'review_reminder' AND a.state <> 'in_review') "
     "OR (i.kind IN ('opened', 'reminder') AND a.due_at <= ?) "
-    "OR EXISTS (SELECT 1 FROM intent AS k WHERE k.assignment_id = i.assignment_id AND k.recipient = i.recipient "
-    "AND k.kind <> 'receipt' AND k.message_id > i.message_id))"
+    "OR (i.kind <> 'returned' AND EXISTS (SELECT 1 FROM intent AS k WHERE k.assignment_id = i.assignment_id "
+    "AND k.recipient = i.recipient AND k.kind <> 'receipt' AND k.message_id > i.message_id)))"
 )
 
 
@@ -92,11 +95,15 @@ def check(codec: Codec, messages: list[tuple[int, dict]], as_of: datetime) -> di
     for mid, payload in messages:
         if mid not in touched:
             continue
-        kept, dropped = [], []
+        kept, dropped, moved = [], [], False
         for item in payload["items"]:
             found = facts.get((mid, item["kind"], item["item_id"], item.get("instance") or "", item["unit"]))
             why = _why_stale(mid, item["kind"], found, as_of)
-            if why is None:
+            if why is None and found is not None and item["kind"] == "returned" and found[1] is not None:
+                due = codec.iso(found[1])  # the due in force at the send: an extension may have moved it since
+                moved = moved or due != item.get("due_at")
+                kept.append({**item, "due_at": due})
+            elif why is None:
                 kept.append(item)
             else:
                 dropped.append(
@@ -108,7 +115,7 @@ def check(codec: Codec, messages: list[tuple[int, dict]], as_of: datetime) -> di
                         "why": why,
                     }
                 )
-        if dropped:
+        if dropped or moved:
             left = None
             if kept:
                 kind = min((i["kind"] for i in kept), key=URGENCY.index)
@@ -118,9 +125,11 @@ def check(codec: Codec, messages: list[tuple[int, dict]], as_of: datetime) -> di
 
 
 def _why_stale(mid: int, kind: str, found: tuple | None, as_of: datetime) -> str | None:
-    if kind in ("receipt", "extension", "returned", "accepted") or found is None:  # history: a receipt, an answer
+    if kind in ("receipt", "extension", "accepted") or found is None:  # history: a receipt, an answer
         return None
     state, due_at, newest = found
+    if kind == "returned":  # a 退回 asks for the file again: not once it is in (its reason stays in the record)
+        return "已重新报送" if state in _FINISHED else None
     if kind == "review_reminder":  # a reminder to review: true while the version still waits
         return "材料已审核" if state != "in_review" else None
     if state in _FINISHED and kind != "amended":

@@ -633,3 +633,42 @@ def test_a_return_never_shortens_a_units_time_and_decides_only_the_version_shown
     assert post(decision="accept", version="2").status_code == 303
     [review] = reviews_of(engine, CAMPAIGN, unit_code=LEPING)
     assert review.decision == "accepted"
+
+
+@pytest.mark.parametrize("then", ["extended", "handed in again"])
+def test_a_return_held_over_the_night_says_what_is_true_in_the_morning(engine, tmp_path, then):
+    """A 退回 written at 22:30 waits for the end of quiet hours. Overnight the unit's extension was approved (the
+    morning send said the old due beside the 延期 answer with the new one), or the unit handed the file in again
+    (the morning send still asked it to 重新报送): an outside tester's findings. The 退回 goes with the due in force,
+    or not at all once the file is in again."""
+    from duban.notify.notifier import RecordingNotifier
+    from duban.services.compose import compose_messages
+    from duban.services.dispatch import dispatch
+    from duban.services.extension import decide_extension, request_extension
+
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))
+    _hand_in(engine, tmp_path, XIYANG, "2024-06-27 09:00")
+    night = at("2024-06-27 22:30")
+    record_review(engine, CAMPAIGN, XIYANG, ITEM, night, accept_it=False, reason="评分表缺少乡镇签章")
+    assert _row(engine, XIYANG).due_at == end("2024-07-02")  # 3 working days after 6/27
+    if then == "extended":
+        asked = request_extension(
+            engine, CAMPAIGN, XIYANG, ITEM, end("2024-07-05"), at("2024-06-27 23:00"), reason="补签章"
+        )
+        decide_extension(engine, asked.id, at("2024-06-27 23:10"), approve=True)
+    else:
+        _hand_in(engine, tmp_path, XIYANG, "2024-06-27 23:30")
+    compose_messages(engine, CAMPAIGN, at("2024-06-27 23:40"))
+    sink = RecordingNotifier()
+    dispatch(engine, at("2024-06-28 07:40"), lambda _ref: sink, fallback_channels=["sink"])
+    sent = [e.rendered.text for channel in sink.sent.values() for e in channel if e.recipient == XIYANG]
+    returns = [text for text in sent if "以下材料经审核退回" in text]
+    if then == "extended":
+        [text] = returns
+        assert "第1版已退回，请于7月5日 周五 24:00前重新报送" in text and "7月2日" not in text, text
+        assert "退回原因：评分表缺少乡镇签章" in text
+    else:
+        assert returns == [], returns
+        [message] = _messages(engine, "returned")
+        assert message.status == "dropped" and "已重新报送" in message.last_error
