@@ -23,7 +23,7 @@ from duban.domain.hidden_samples import reveal_instants
 from duban.domain.lines import UnknownLine
 from duban.domain.overlay import build_registry
 from duban.domain.recurrence import recurring_instances
-from duban.domain.rollup_reach import reach_problems
+from duban.domain.rollup_reach import reach_problems, rollups_with_paths
 from duban.domain.sampling.draw import (
     Decision,
     DrawResult,
@@ -496,7 +496,37 @@ def _reach(campaign: Campaign, registry: Registry, resolver: Resolver, assignmen
         except (DubanError, ValidationError):
             return []  # a unit that names nothing is reported by the roll-up's own check
 
-    return reach_problems(campaign, registry, lambda item: holders.get(item or "", set()), tally_units)
+    return [
+        *_tally_units_named(campaign, registry, tally_units),
+        *reach_problems(campaign, registry, lambda item: holders.get(item or "", set()), tally_units),
+    ]
+
+
+def _tally_units_named(campaign: Campaign, registry: Registry, tally_units) -> list[tuple]:  # noqa: ANN001
+    """A tally's `unit:` names one unit by its code, its full name or a group of one: a typo, a group of several
+    or a place name (上海市 for 上海市住房和城乡建设管理委员会) validated and then added up nothing, 已报 0/0 (an
+    outside tester's finding)."""
+    found = []
+    for path, rollup in rollups_with_paths(campaign):
+        ref = rollup.unit
+        if ref is None:
+            continue
+        group = campaign.groups.get(ref)
+        direct = (
+            ref in registry
+            or (group is not None and group.ref in registry)
+            or any(unit.display == ref for unit in registry.units.values())
+        )
+        codes = tally_units(rollup)
+        if len(codes) == 1 and direct:
+            continue
+        if len(codes) == 1:
+            said = f"names 1 unit only by a place name: write its code {codes[0]} or its full name"
+            said += f" {registry.units[codes[0]].display}" if codes[0] in registry.units else ""
+        else:
+            said = f"names {len(codes)} units; a tally is for one unit: give its code or full name"
+        found.append(((*path, "unit"), f"roll-up {rollup.id!r}: unit: {ref!r} {said}"))
+    return found
 
 
 def _sample_reveals(

@@ -57,3 +57,35 @@ def test_a_tally_for_a_unit_with_nothing_below_is_an_error_too(tmp_path):
     with pytest.raises(SpecError) as caught:
         _plan(tmp_path, tally)
     assert "rollups[0]" in str(caught.value) and "holds the tally" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("unit", "said"),
+    [
+        ("'山西省统计厅'", "names 0 units; a tally is for one unit"),  # a typo
+        ("provinces", "names 2 units; a tally is for one unit"),  # a group: 北京 and 山西
+        ("山西省", "names 1 unit only by a place name: write its code 140000 or its full name 山西省统计局"),
+    ],
+)
+def test_a_tally_whose_unit_names_no_single_unit_is_an_error_at_its_line(tmp_path, unit, said):
+    """A tally for 上海市 (the place) or for a group of four validated, then added up nothing: 已报 0/0 (an outside
+    tester's finding). Its `unit:` names one unit by code, full name or a group of one, or is an error."""
+    tally = SPEC.replace("    into: province_summary\n", f"    unit: {unit}\n").replace(
+        'divisions: ["110000", "140000"]', 'divisions: ["140000"]'
+    )
+    if unit == "provinces":
+        tally = tally.replace('divisions: ["140000"]', 'divisions: ["110000", "140000"]').replace(
+            "rollups:", "groups:\n  provinces: {level: province}\nrollups:"
+        )
+    with pytest.raises(SpecError) as caught:
+        _plan(tmp_path, tally)
+    message = " ".join(str(caught.value).split())
+    assert "rollups[0].unit" in message and said in message, message
+
+
+def test_a_tally_for_one_unit_by_its_code_or_full_name_plans(tmp_path):
+    for unit in ("'140000'", "山西省统计局"):
+        tally = SPEC.replace("    into: province_summary\n", f"    unit: {unit}\n").replace(
+            'divisions: ["110000", "140000"]', 'divisions: ["140000"]'
+        )
+        assert _plan(tmp_path, tally).assignments
