@@ -211,10 +211,12 @@ def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: AN
 
 def render_html(rendered: Rendered) -> str:
     """The e-mail version of a rendered message: the same sections as HTML (escaped)."""
-    if not rendered.context:  # a digest: its text, preformatted
-        from html import escape
+    if not rendered.context:  # a digest: its text line by line (a mail client's plain part keeps each line: a <pre>
+        from html import escape  # became one line of text there, an outside tester's finding)
 
-        return f'<!doctype html><meta charset="utf-8"><pre style="font-size: 15px">{escape(rendered.text)}</pre>'
+        lines = "<br>".join(escape(line) for line in rendered.text.rstrip("\n").split("\n"))
+        style = "font-size: 15px; font-family: monospace; white-space: pre-wrap"
+        return f'<!doctype html><meta charset="utf-8"><div style="{style}">{lines}</div>'
     env = _env().overlay(autoescape=True)
     return env.get_template("message.html.j2").render(subject=rendered.subject, **rendered.context)
 

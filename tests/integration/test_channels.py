@@ -242,3 +242,37 @@ def test_apprise_sends_through_dubans_bot_plugins_and_never_pauses_between_posts
     assert all(o.ok for o in outcomes), [o.detail for o in outcomes if not o.ok]
     assert len(received) == 3 and len(bots.received["okxiyang0009"]) == 3
     assert elapsed < 10, f"12 posts took {elapsed:.1f} s: Apprise paused between them (5.5 s a pause)"
+
+
+def test_an_emails_plain_part_keeps_the_link_and_a_digest_keeps_its_lines(engine, monkeypatch):
+    """A mail client showing the plain part (政务邮箱 clients, previews) read "进入办理页面" with no address, and the
+    daily digest as one line (outside testers' findings): the plain part Apprise makes from the HTML now has the
+    unit's link written out and every line of the digest."""
+    from duban.domain.messages import Rendered
+    from duban.notify.notifier import Envelope
+
+    with smtp_server() as (port, received):
+        monkeypatch.setenv(
+            "XY_MAIL", f"mailto://127.0.0.1:{port}?from=duban@tjj.jz.gov.cn&to=xytj@xiyang.gov.cn&mode=insecure"
+        )
+        _open(engine)
+        sent = _dispatcher(engine, ["env:XY_MAIL"], portal_url="https://duban.tjj.jz.gov.cn").run(OPEN, limit=1)
+        assert sent.sent == 1
+        digest = (
+            "【督办简报】回头看\n晋中市统计局：\n逾期未报的单位（2个）：\n   昔阳县统计局\n   寿阳县统计局\n编号 abc\n"
+        )
+        notifier = notifier_for(get_settings())("env:XY_MAIL")
+        envelope = Envelope("d1", "operators", "操作员", "digest", Rendered("简报", digest), OPEN.isoformat())
+        assert notifier.send("env:XY_MAIL", envelope).ok
+        (_rcpt, message), (_again, briefing) = received[:2]
+    plain = message.get_body(("plain",)).get_content()
+    assert "https://duban.tjj.jz.gov.cn" in plain, plain
+    lines = [line.strip() for line in briefing.get_body(("plain",)).get_content().splitlines() if line.strip()]
+    assert lines == [
+        "【督办简报】回头看",
+        "晋中市统计局：",
+        "逾期未报的单位（2个）：",
+        "昔阳县统计局",
+        "寿阳县统计局",
+        "编号 abc",
+    ]
