@@ -14,6 +14,7 @@ of the public host. Every detail is masked: no key or password leaves this modul
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -163,6 +164,11 @@ def _reason(exc: Exception) -> str:
 
 
 _LOG_PREFIX = re.compile(r"^\S+ \S+ - [A-Z]+ - ")  # Apprise's "2026-12-05 23:30:27,426 - WARNING - "
+# Apprise says at DEBUG each URL it loads (a key's first and last characters, an SMTP login, each recipient) and
+# each step of a post: 42 of a dispatch's 57 console lines, in Prefect's flow-run logs too (an outside tester's
+# finding). Its warnings still show; what a failed post's server said is kept with the post (see _send_other).
+APPRISE_LOG = logging.getLogger("apprise")
+APPRISE_LOG.setLevel(logging.WARNING)
 _SMTP_REPLY = re.compile(r"\((\d{3}), b(['\"])(.*?)\2\)")
 
 
@@ -318,7 +324,7 @@ class AppriseNotifier:
         """
         html = isinstance(plugin, NotifyEmail)
         body = render_html(envelope.rendered) if html else envelope.rendered.text
-        with self._capture_lock, apprise.LogCapture(level=logging.DEBUG) as captured:
+        with self._capture_lock, _kept_here(), apprise.LogCapture(level=logging.DEBUG) as captured:
             ok = plugin.notify(
                 body=body, title=envelope.rendered.subject, body_format=NotifyFormat.HTML if html else NotifyFormat.TEXT
             )
@@ -357,3 +363,16 @@ def _instance(url: str):  # noqa: ANN202
     if plugin is not None and getattr(plugin, "request_rate_per_sec", None):
         plugin.request_rate_per_sec = 0  # duban's rate limits govern (see module docstring)
     return plugin
+
+
+@contextlib.contextmanager
+def _kept_here():
+    """Apprise's records of one e-mail post, DEBUG included, go to duban's capture only (not to the console and
+    Prefect's logs, where they repeat the SMTP login and the recipient); its level and propagation come back after."""
+    level, propagate = APPRISE_LOG.level, APPRISE_LOG.propagate
+    APPRISE_LOG.propagate = False
+    try:
+        yield
+    finally:
+        APPRISE_LOG.setLevel(level)
+        APPRISE_LOG.propagate = propagate

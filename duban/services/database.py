@@ -13,7 +13,7 @@ from duban.errors import StoreError
 from duban.settings import get_settings
 from duban.store import migrate
 from duban.store.db import engine_for
-from duban.store.engine import make_engine
+from duban.store.engine import make_engine, shown_url
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -52,7 +52,7 @@ def existing_database(url: str | None = None) -> Engine:
 
 
 def _where(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+    return shown_url(engine)
 
 
 def upgrade_schema(revision: str = "head") -> tuple[str, str, str]:

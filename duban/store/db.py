@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from duban.errors import StoreError
-from duban.store.engine import checkpointer, make_engine, writing
+from duban.store.engine import checkpointer, make_engine, shown_url, without_secrets, writing
 from duban.store.migrate import create_fresh, ensure_schema
 
 if TYPE_CHECKING:
@@ -42,8 +42,8 @@ def engine_for(url: str) -> Engine:
     except OperationalError as exc:  # no server, no such database, a refused login: said in one line, no password
         engine.dispose()
         reason = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc).strip() else type(exc).__name__
-        where = engine.url.render_as_string(hide_password=True)
-        raise StoreError(f"cannot open the database {where}: {reason} (DUBAN_DATABASE_URL)") from None
+        reason = without_secrets(reason, engine.url.render_as_string(hide_password=False))
+        raise StoreError(f"cannot open the database {shown_url(engine)}: {reason} (DUBAN_DATABASE_URL)") from None
     return engine
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, quote, unquote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -219,13 +220,43 @@ def _private_file(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+_SECRET_ARGS = ("password", "passwd", "pass", "sslpassword", "secret", "token", "key")
+
+
+def url_secrets(url: str) -> list[str]:
+    """What of a database URL is secret, in every form a message may repeat it: the password of user:password@
+    (up to the last @: a password with an @ in it), its pieces around an @, and a `?password=` (libpq's way)."""
+    found: list[str] = []
+    netloc = url.split("://", 1)[-1].partition("/")[0]
+    if "@" in netloc and ":" in netloc.rsplit("@", 1)[0]:
+        password = netloc.rsplit("@", 1)[0].split(":", 1)[1]
+        found += [password, unquote(password), *password.split("@")]
+    for name, value in parse_qsl(url.partition("?")[2], keep_blank_values=True):
+        if name.lower() in _SECRET_ARGS:
+            found += [value, quote(value, safe="")]
+    return sorted({s for s in found if len(s) >= 3}, key=len, reverse=True)
+
+
+def without_secrets(text: str, url: str) -> str:
+    """`text` (an error, a URL) with every secret of the database URL `url` written as ***."""
+    for secret in url_secrets(url):
+        text = text.replace(secret, "***")
+    return text
+
+
+def shown_url(engine: Engine) -> str:
+    """The engine's URL as messages show it: password, `?password=` and the like as ***."""
+    full = engine.url.render_as_string(hide_password=False)
+    return without_secrets(engine.url.render_as_string(hide_password=True), full)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite files get their folder, WAL, foreign keys, reads that never take the write lock,
     IMMEDIATE transactions for writers (`writing`), and their WAL checkpoints on a thread of their own."""
     if not url.startswith("sqlite"):
         try:
             return create_engine(url, pool_pre_ping=True, future=True)
-        except (ArgumentError, NoSuchModuleError, ModuleNotFoundError) as exc:  # postgres://, mysql://, a typo
+        except (ArgumentError, NoSuchModuleError, ModuleNotFoundError, ValueError) as exc:  # postgres://, a typo
             raise StoreError(
                 "DUBAN_DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DATABASE "
                 f"(the database could not be opened: {type(exc).__name__})"

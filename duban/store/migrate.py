@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlmodel import SQLModel
 
 from duban.errors import StoreError
-from duban.store.engine import close_engine, make_engine, writing
+from duban.store.engine import close_engine, make_engine, shown_url, writing
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSIONS = MIGRATIONS / "versions"
@@ -167,7 +167,7 @@ def _alembic_config(conn: Connection | None):
 
 
 def _where(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+    return shown_url(engine)
 
 
 def compare(engine: Engine) -> list:

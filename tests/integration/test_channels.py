@@ -276,3 +276,32 @@ def test_an_emails_plain_part_keeps_the_link_and_a_digest_keeps_its_lines(engine
         "寿阳县统计局",
         "编号 abc",
     ]
+
+
+def test_apprises_debug_lines_do_not_reach_the_console_or_prefects_logs(engine, monkeypatch):
+    """`duban dispatch` printed Apprise's DEBUG lines: 42 of 57, each loaded URL with its key's first and last
+    characters, the SMTP login and every recipient (an outside tester's finding)."""
+    import logging
+
+    class Seen(logging.Handler):  # what the console's and Prefect's handlers on the root logger would be given
+        def __init__(self) -> None:
+            super().__init__(logging.DEBUG)
+            self.records: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.records.append(record)
+
+    seen = Seen()
+    logging.getLogger().addHandler(seen)
+    try:
+        with smtp_server() as (port, _received):
+            monkeypatch.setenv(
+                "XY_MAIL", f"mailto://127.0.0.1:{port}?from=duban@tjj.jz.gov.cn&to=xytj@xiyang.gov.cn&mode=insecure"
+            )
+            _open(engine)
+            assert _dispatcher(engine, ["env:XY_MAIL"]).run(OPEN, limit=1).sent == 1, _rows(engine, Delivery)
+    finally:
+        logging.getLogger().removeHandler(seen)
+    quiet = [r for r in seen.records if r.name.startswith("apprise") and r.levelno < logging.WARNING]
+    assert quiet == [], [r.getMessage() for r in quiet[:3]]
+    assert "xytj@xiyang.gov.cn" not in "\n".join(r.getMessage() for r in seen.records)

@@ -201,6 +201,25 @@ def test_a_database_that_cannot_be_opened_is_one_line_without_its_password(monke
     get_settings.cache_clear()
 
 
+def test_a_database_password_is_hidden_in_every_form_a_url_may_carry_it(monkeypatch):
+    """An outside tester's finding: libpq's `?password=` came back in clear, a password with an @ in it left its
+    tail in the message and the driver's, and a URL that does not parse was a 62-line traceback."""
+    from duban.settings import get_settings
+
+    for url in (
+        "postgresql+psycopg:///duban_nodb?host=127.0.0.1&user=duban&password=S3cretPW",
+        "postgresql+psycopg://duban:S3c@retPW@127.0.0.1:5432/duban_nodb",
+        "postgresql+psycopg://duban:S3cretPW@[::1:5432/duban_nodb",
+    ):
+        monkeypatch.setenv("DUBAN_DATABASE_URL", url)
+        get_settings.cache_clear()
+        result = runner.invoke(app, ["outbox", "list"])
+        assert result.exit_code == 1 and result.output.startswith("error: "), result.output
+        for part in ("S3cretPW", "S3c", "retPW", "Traceback"):
+            assert part not in result.output, result.output
+    get_settings.cache_clear()
+
+
 def test_a_path_to_a_file_that_is_no_spec_is_said_so_without_echoing_its_lines(tmp_path):
     """A typo in the path took another readable file (as root, /etc/shadow): each of its lines came back as an
     unknown key, password hashes and all. Now one line says the file is no duban spec; a spec with a few keys
