@@ -62,10 +62,20 @@ def tick_acknowledgements(engine: Engine, campaign_id: str, as_of: datetime, *, 
         tz = campaign_timezone(conn, campaign_id)
         to_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
         to_targets: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        told = store.told_of_openings(conn, campaign_id, as_of)
+        told_units = {unit for _stage, unit in told}
         for row in rows:
             schedule = AckSchedule(row.open_at, row.due_at, row.escalate_at)
             entered, state = ack_advance(schedule, AckState(row.state), as_of)
             if not entered:
+                continue
+            told_now = (row.stage_id, row.unit_code) in told or (not row.stage_id and row.unit_code in told_units)
+            if told_now and row.state == AckState.waiting.value and row.open_at < as_of:
+                # the first tick came after the opening (a late start, an outage): the unit hears of it only now,
+                # so its 签收 is counted from now, not reminded as 已逾期 beside the notice (a tester's finding)
+                store.move_window(
+                    conn, row.id, as_of, as_of + (row.due_at - row.open_at), as_of + (row.escalate_at - row.open_at)
+                )
                 continue
             store.set_state(conn, row.id, state.value, ack_next_event_at(schedule, state), as_of)
             entry = {

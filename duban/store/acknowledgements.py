@@ -14,10 +14,12 @@ from duban.store.codec import Codec
 from duban.store.core import core_table
 from duban.store.db import reading
 from duban.store.engine import is_postgres
-from duban.store.tables import AcknowledgementRow, OutboxMessage
+from duban.store.tables import AcknowledgementRow, Assignment, Intent, OutboxMessage
 
 _K = core_table(AcknowledgementRow)
 _O = core_table(OutboxMessage)
+_A = core_table(Assignment)
+_I = core_table(Intent)
 
 
 def any_due(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
@@ -41,6 +43,26 @@ def take_due(conn: Connection, campaign_id: str, as_of: datetime) -> list[Any]:
 def set_state(conn: Connection, row_id: int, state: str, next_event_at: datetime | None, at: datetime) -> None:
     """A 签收's state at `at` and its next event."""
     conn.execute(update(_K).where(_K.c.id == row_id).values(state=state, next_event_at=next_event_at, updated_at=at))
+
+
+def told_of_openings(conn: Connection, campaign_id: str, at: datetime) -> set[tuple[str, str]]:
+    """(stage, unit) of every unit a 开始办理 was written to at `at` (this tick's own), from the intents."""
+    query = (
+        select(_A.c.stage_id, _I.c.recipient)
+        .join(_A, _A.c.id == _I.c.assignment_id)
+        .where(_I.c.campaign_id == campaign_id, _I.c.kind == "opened", _I.c.created_at == at)
+        .distinct()
+    )
+    return {(stage, unit) for stage, unit in conn.execute(query)}
+
+
+def move_window(conn: Connection, row_id: int, open_at: datetime, due_at: datetime, escalate_at: datetime) -> None:
+    """A 签收's window started again at `open_at` (its unit was told of the opening only then)."""
+    conn.execute(
+        update(_K)
+        .where(_K.c.id == row_id)
+        .values(open_at=open_at, due_at=due_at, escalate_at=escalate_at, next_event_at=due_at, updated_at=open_at)
+    )
 
 
 def add_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -254,3 +254,18 @@ def test_a_second_acknowledgement_from_the_page_is_refused_and_audited(sqlite_en
     assert second.status_code == 400 and "本单位已签收" in second.text
     entries = [(e.action, e.ok, e.detail) for e in site.audit() if e.unit_code == HENGNAN and e.target == "签收"]
     assert entries == [("acknowledge", True, None), ("refused", False, "本单位已签收")]
+
+
+def test_a_first_tick_after_the_opening_counts_the_签收_from_when_the_units_are_told(engine):
+    """The campaign's first tick came a day and a half after the opening (deployed late, ticks stopped): each unit
+    got its 开始办理 and, in the same send, a 签收提醒 saying it was 已逾期13小时; the next morning all were escalated
+    (an outside tester's finding). The 签收 is counted from that tick; a unit told on time is reminded as before."""
+    _plan(engine)
+    late = "2021-11-30 21:00"  # the notice opened 11-29 08:30, its 签收 due 11-30 08:30
+    done = _tick(engine, late)
+    assert done.missing == [] and _messages(engine, "ack_reminder") == []
+    acks = _acks(engine)
+    assert acks[HENGNAN].open_at == at(late) and acks[HENGNAN].due_at == at("2021-12-01 21:00")
+    assert _tick(engine, "2021-12-01 09:00").missing == []  # within the day it was given
+    reminded = _tick(engine, "2021-12-01 21:00")
+    assert (("", HENGNAN) in reminded.missing) and _messages(engine, "ack_reminder")
