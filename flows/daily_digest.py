@@ -1,5 +1,7 @@
 """daily_digest: each morning (08:30), one digest per running campaign for its operators (每日督办简报).
 
+A campaign whose last due is more than 30 days past (duban.views.digest.CLOSED_AFTER) has none any more.
+
 The digest says where each stage stands, who is overdue longest, the last day's escalations and
 submissions, and any message the channels refused. It goes out through the outbox like every message;
 composing twice on one day writes nothing new.
@@ -16,7 +18,7 @@ from prefect.runtime import flow_run
 from duban.instants import fmt, utc
 from duban.services.database import open_database
 from duban.settings import get_settings
-from duban.views.digest import campaigns_with_open_work, compose_digest
+from duban.views.digest import campaigns_with_open_work, closed_campaigns, compose_digest
 from flows.dispatch_outbox import dispatch_outbox
 from flows.results import NO_RESULTS
 
@@ -36,8 +38,10 @@ def daily_digest(as_of: datetime | None = None, send: bool = True) -> dict:
     """Compose today's digest for every campaign with work still open, then send them."""
     moment = utc(as_of or datetime.now(timezone.utc))
     engine = open_database(get_settings().resolved_database_url)
-    running = campaigns_with_open_work(engine)
+    open_work = campaigns_with_open_work(engine)
+    closed = closed_campaigns(engine, open_work, moment)  # last due over CLOSED_AFTER ago: no digest any more
+    running = [campaign for campaign in open_work if campaign not in closed]
     composed = {campaign: digest_for(campaign, moment) for campaign in running}
     if send:
         dispatch_outbox(as_of=as_of)
-    return {"campaigns": running, "composed": sum(composed.values())}
+    return {"campaigns": running, "composed": sum(composed.values()), "closed": closed}

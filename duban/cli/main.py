@@ -249,6 +249,8 @@ def digest(
     console.print(
         f"digests composed: {lit(result['composed'])} ({lit(', '.join(result['campaigns']) or 'no running campaign')})"
     )
+    if result.get("closed"):
+        console.print(f"no digest for {lit(', '.join(result['closed']))}: its last due is more than 30 days past")
 
 
 @app.command()

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from duban.instants import utc
 from duban.store.core import core_table
 from duban.store.db import reading
 from duban.store.tables import Assignment, OutboxMessage, Submission
@@ -22,6 +23,19 @@ def campaigns_in_states(engine: Engine, states: tuple[str, ...]) -> list[str]:
     """The campaigns with an assignment in one of `states`, each once."""
     with reading(engine) as conn:
         return list(conn.execute(select(_A.c.campaign_id).where(_A.c.state.in_(states)).distinct()).scalars())
+
+
+def last_dues(engine: Engine, campaign_ids: list[str]) -> dict[str, datetime]:
+    """Each campaign's latest due (its duties' MAX(due_at))."""
+    if not campaign_ids:
+        return {}
+    with reading(engine) as conn:
+        query = (
+            select(_A.c.campaign_id, func.max(_A.c.due_at))
+            .where(_A.c.campaign_id.in_(campaign_ids))
+            .group_by(_A.c.campaign_id)
+        )
+        return {campaign: utc(due) for campaign, due in conn.execute(query) if due is not None}
 
 
 def message_exists(conn: Connection, idempotency_key: str) -> bool:

@@ -57,3 +57,14 @@ def test_composing_twice_on_one_day_writes_one_digest(engine, tmp_path):
     with engine.connect() as conn:
         kinds = conn.execute(select(OutboxMessage.payload).where(OutboxMessage.kind == "digest")).scalars().all()
     assert [p["date"] for p in kinds] == ["2024-05-28", "2024-05-29"]
+
+
+def test_a_campaign_past_its_last_due_by_a_month_has_no_digest_any_more(engine, tmp_path):
+    """The demo's 2024 campaign came in every morning's digest of 2026 with 已逾期926天 above the live campaign
+    (an outside tester's finding): a campaign whose last due is more than 30 days past is left out."""
+    from duban.views.digest import campaigns_with_open_work, closed_campaigns
+
+    _late_campaign(engine, tmp_path)
+    assert CAMPAIGN in campaigns_with_open_work(engine)
+    assert closed_campaigns(engine, [CAMPAIGN], at("2024-07-20 08:30")) == []  # its last due is 7/1
+    assert closed_campaigns(engine, [CAMPAIGN], at("2026-12-08 08:30")) == [CAMPAIGN]

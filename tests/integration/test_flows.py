@@ -203,8 +203,14 @@ def test_the_daily_digest_flow_reaches_the_operators(prefect_harness):
     campaign_tick(spec=str(JINZHONG), as_of=at("2024-05-10 08:30"))
     campaign_tick(spec="jinzhong-2024-lookback", as_of=at("2024-05-27 09:00"))
     first = daily_digest(as_of=at("2024-05-27 08:30"))
-    assert first == {"campaigns": ["jinzhong-2024-lookback"], "composed": 1}
+    assert first == {"campaigns": ["jinzhong-2024-lookback"], "composed": 1, "closed": []}
     assert daily_digest(as_of=at("2024-05-27 12:00"))["composed"] == 0  # one digest a day
+    # two years on, the campaign's digest has stopped (an outside tester's finding: 已逾期926天 every morning)
+    assert daily_digest(as_of=at("2026-12-08 08:30"), send=False) == {
+        "campaigns": [],
+        "composed": 0,
+        "closed": ["jinzhong-2024-lookback"],
+    }
     sink = (get_settings().sink_dir / "messages.txt").read_text(encoding="utf-8")
     assert sink.count("→ 督办工作人员 (operators) [digest]") == 1
     assert "【规范化建设自评阶段】应报260项，已报0项，办理中0项，逾期未报260项" in sink
