@@ -48,6 +48,11 @@ def existing_database(url: str | None = None) -> Engine:
             f"no database at {path} (DUBAN_DATABASE_URL, or DUBAN_HOME's duban.db): duban makes it when it first "
             "plans a campaign (duban tick with a spec) or imports a list — check the path"
         )
+    if (where := migrate.without_duban(url or get_settings().resolved_database_url)) is not None:
+        raise StoreError(
+            f"the database {where} has no duban tables (DUBAN_DATABASE_URL): this command only reads, and makes "
+            "none in another application's database — check the URL; `duban db upgrade` creates them"
+        )
     return open_database(url)
 
 

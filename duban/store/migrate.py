@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from duban.errors import StoreError
@@ -178,3 +179,19 @@ def compare(engine: Engine) -> list:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         return compare_metadata(context, SQLModel.metadata)
+
+
+def without_duban(url: str) -> str | None:
+    """A PostgreSQL database that answers and holds no duban tables, as messages show it; None otherwise (SQLite,
+    or one that does not answer: opening it says why). A listing pointed at another application's database
+    created duban's 28 tables there (an outside tester's finding)."""
+    if url.startswith("sqlite"):
+        return None
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return None if inspect(conn).has_table("alembic_version") else shown_url(engine)
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()

@@ -220,6 +220,27 @@ def test_a_database_password_is_hidden_in_every_form_a_url_may_carry_it(monkeypa
     get_settings.cache_clear()
 
 
+def test_a_listing_pointed_at_another_applications_database_makes_no_tables_there(monkeypatch, pg_database):
+    """`duban outbox list` with DUBAN_DATABASE_URL on an empty database (or another application's) created duban's
+    28 tables in it (an outside tester's finding): a command that only reads says the database holds no duban
+    tables and leaves it as it was."""
+    import sqlalchemy
+
+    from duban.settings import get_settings
+
+    url = pg_database("other_app")
+    monkeypatch.setenv("DUBAN_DATABASE_URL", url)
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["outbox", "list"])
+    assert result.exit_code == 1 and "has no duban tables" in result.output, result.output
+    assert "empty (newest" in runner.invoke(app, ["db", "current"]).output  # says so, and makes nothing either
+    get_settings.cache_clear()
+    engine = sqlalchemy.create_engine(url)
+    with engine.connect() as conn:
+        assert sqlalchemy.inspect(conn).get_table_names() == []
+    engine.dispose()
+
+
 def test_a_path_to_a_file_that_is_no_spec_is_said_so_without_echoing_its_lines(tmp_path):
     """A typo in the path took another readable file (as root, /etc/shadow): each of its lines came back as an
     unknown key, password hashes and all. Now one line says the file is no duban spec; a spec with a few keys
