@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from duban.cli.common import console, fail as _fail, lit, when as _when
+from duban.cli.common import console, fail as _fail, lit, out_file, when as _when
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -175,6 +175,7 @@ def report(
     from duban.spec.load import load_spec
 
     settings = get_settings()
+    out = out_file(out, ".docx")
     try:
         engine = existing_database(settings.resolved_database_url)  # a mistyped path is said, not made
         moment = _when(as_of, settings.timezone, option="--as-of")

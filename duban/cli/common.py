@@ -17,6 +17,8 @@ from duban.instants import parse_instant
 from duban.settings import get_settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from duban.spec.terms import Offset
 
 UNWRAPPED = 10_000  # columns of a console that is not a terminal: a line as long as it is
@@ -68,6 +70,18 @@ def fail(exc: Exception) -> NoReturn:
     message.append(f" {exc}")  # verbatim: a vendor's or a spec's `[...]` is text, not markup
     err.print(message, highlight=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def out_file(path: Path | None, suffix: str) -> Path | None:
+    """`--out` as a file duban may write: a folder or another kind of file is refused in one line (a folder was a
+    53-line traceback, `--out b.txt` a docx named .txt: an outside tester's findings)."""
+    if path is None:
+        return None
+    if path.is_dir():
+        _refuse("--out", f"{path} is a folder: name the {suffix} file to write in it (e.g. {path / ('报告' + suffix)})")
+    if path.suffix.lower() != suffix:
+        _refuse("--out", f"{path} does not end in {suffix}: duban writes a {suffix} file there")
+    return path
 
 
 def when(text: str | None, tz: str, *, option: str, end_of_day: bool = False) -> datetime:

@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from duban.cli.common import console, err, fail as _fail, lit
+from duban.cli.common import console, err, fail as _fail, lit, out_file
 from duban.errors import DubanError
 from duban.instants import fmt, parse_instant
 from duban.settings import get_settings
@@ -44,6 +44,7 @@ def template(
     """Export the score sheet with one row per sampled unit and one column per check item."""
     from duban.services.score_import import export_template
 
+    out = out_file(out, ".xlsx") or out
     try:
         engine, campaign_id = _campaign(spec, datetime.now(timezone.utc))
         used, counts = export_template(engine, campaign_id, sample, out, sheet_id=sheet, under=under)

@@ -256,3 +256,19 @@ def test_a_path_to_a_file_that_is_no_spec_is_said_so_without_echoing_its_lines(t
     typo.write_text(JINZHONG.read_text(encoding="utf-8").replace("title:", "titel:", 1), encoding="utf-8")
     named = _run("validate", typo)
     assert named.exit_code == 1 and "unknown key `titel`" in named.output
+
+
+def test_out_naming_a_folder_or_another_kind_of_file_is_one_line(tmp_path):
+    """`--out` naming a folder was a 53-line traceback in bulletin, report and scores template, and `--out b.txt`
+    wrote a docx named .txt (an outside tester's findings)."""
+    commands = (
+        ["bulletin", str(JINZHONG), "--as-of", "2024-06-15 09:00"],
+        ["report", str(JINZHONG), "--as-of", "2024-07-02 24:00"],
+        ["scores", "template", str(JINZHONG), "--sample", "city_check"],
+    )
+    for command, suffix in zip(commands, (".docx", ".docx", ".xlsx")):
+        folder = runner.invoke(app, [*command, "--out", str(tmp_path)])
+        assert folder.exit_code == 2 and "Traceback" not in folder.output, folder.output
+        assert f"is a folder: name the {suffix} file to write in it" in " ".join(folder.output.split())
+        wrong = runner.invoke(app, [*command, "--out", str(tmp_path / "b.txt")])
+        assert wrong.exit_code == 2 and f"does not end in {suffix}" in " ".join(wrong.output.split()), wrong.output
