@@ -39,17 +39,23 @@ NO_QUIET_HOURS = ("", "off", "none")  # DUBAN_QUIET_HOURS= (empty, as a .env uns
 _NONE = (time(0), time(0))  # a span of no length: no instant is inside it
 
 
+_DASHES = str.maketrans({"–": "-", "—": "-", "~": "-", "～": "-", "－": "-", "：": ":", "至": "-"})
+
+
 def parse_quiet_hours(text: str) -> tuple[time, time]:
     """'22:00-07:30' → (22:00, 07:30); '', 'off' or 'none' → no quiet hours (a span of no length, 00:00-00:00);
     anything else is a ValueError that says what is expected."""
     if (text or "").strip().lower() in NO_QUIET_HOURS:
         return _NONE
-    start, sep, end = text.strip().partition("-")
+    # a dash as typed or copied from a document (22:00–07:30, 22:00—07:30, 22:00~07:30, 22：00－07：30) is a dash
+    plain = text.strip().translate(_DASHES)
+    start, sep, end = plain.partition("-")
     clocks = [_CLOCK.match(part.strip()) for part in (start, end)]
     if not sep or not all(clocks):
+        midnight = " (write midnight as 00:00, not 24:00)" if "24:" in plain else ""
         raise ValueError(
             f"quiet hours must be two times of day HH:MM-HH:MM (hours 00–23, minutes 00–59), such as 22:00-07:30, "
-            f"or off for none; got {text!r} (write midnight as 00:00, not 24:00)"
+            f"or off for none; got {text!r}{midnight}"
         )
     first, last = (time(int(m.group(1)), int(m.group(2))) for m in clocks)  # type: ignore[union-attr]
     if first == last:  # a typo more likely than a wish for no quiet hours, which is said as off

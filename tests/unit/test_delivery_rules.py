@@ -88,3 +88,19 @@ def test_every_part_of_a_long_text_names_its_message_and_place_and_fits():
     ]
     assert "".join(p.split("\n", 1)[1] for p in parts) == "".join(lines)
     assert split_text("短消息", 2048, "9f3c2a71b0e4") == ["短消息"]
+
+
+@pytest.mark.parametrize("text", ["22:00–07:30", "22:00—07:30", "22:00~07:30", "22：00－07：30", "22:00至07:30"])
+def test_quiet_hours_copied_from_a_document_with_its_dash_are_taken(text):
+    """The README wrote the default 22:00–07:30 with an en dash, and that form was refused when copied (an outside
+    tester's finding); so were the full-width forms a Chinese document types."""
+    assert parse_quiet_hours(text) == parse_quiet_hours("22:00-07:30")
+
+
+def test_the_midnight_hint_is_given_only_where_24_00_was_written():
+    with pytest.raises(ValueError) as late:
+        parse_quiet_hours("22:00-24:00")
+    assert "write midnight as 00:00" in str(late.value)
+    with pytest.raises(ValueError) as other:
+        parse_quiet_hours("25:00-07:00")
+    assert "midnight" not in str(other.value)
