@@ -107,6 +107,29 @@ def test_an_xlsx_export_reads_like_its_csv(tmp_path):
     assert f"{path}:4 " in str(caught.value) and "1 problem in" in str(caught.value)
 
 
+def test_a_formula_cell_with_no_saved_value_is_said_as_such_at_its_line(tmp_path):
+    """A name written as =HYPERLINK(…) was reported as "no name", and a 邮箱 written as =CONCATENATE(…) was read as
+    empty in silence, the enterprise left to the fallback channel (an outside tester's finding)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append([*HEADER, "邮箱"])
+    named = _good(1)
+    named[1] = '=HYPERLINK("http://evil","辛集")'
+    sheet.append([*named, "a@xiyang.gov.cn"])
+    sheet.append([*_good(2), '=CONCATENATE("a","@b.cn")'])
+    sheet.append([*_good(3), "c@xiyang.gov.cn"])
+    path = tmp_path / "名录.xlsx"
+    book.save(path)
+    with pytest.raises(ListFileError) as caught:
+        read_list(path)
+    said = str(caught.value)
+    assert f"{path}:2 column 2 is a formula with no saved value" in said and "no name" not in said, said
+    assert f"{path}:3 column {len(HEADER) + 1} is a formula with no saved value" in said, said
+    assert f"{path}:4" not in said
+
+
 def test_a_file_that_is_not_a_list_says_so(tmp_path):
     with pytest.raises(ListFileError, match="file not found"):
         read_list(tmp_path / "none.csv")
