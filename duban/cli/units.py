@@ -47,7 +47,7 @@ def import_command(
     from pydantic import TypeAdapter, ValidationError
 
     from duban.domain.listed import Mapping, attribute_values, load_mapping, read_list
-    from duban.services.listed import import_listed
+    from duban.services.listed import campaigns_over, import_listed
     from duban.spec.models import ID_HINT, ID_MAX, Id
 
     try:
@@ -85,6 +85,16 @@ def import_command(
     for line in attribute_values(read):  # a county's own spelling (高风险 beside 高) seen before a draw uses it
         console.print(f"  {lit(line)}", highlight=False, soft_wrap=True)
     _say_channels(read)
+    planned = campaigns_over(engine(), list_name) if result.changed or result.removed else []
+    if planned:
+        console.print(
+            f"  [yellow]note:[/] {lit(', '.join(planned))} "
+            + ("was planned over this list and keeps" if len(planned) == 1 else "were planned over this list and keep")
+            + " its units, names and channels as they were then: these changes reach a campaign planned after "
+            "this import",
+            highlight=False,
+            soft_wrap=True,
+        )
     for note in read.notes[:20]:
         console.print(f"  [yellow]note:[/] {lit(note)}", highlight=False, soft_wrap=True)
     if len(read.notes) > 20:

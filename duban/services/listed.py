@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from duban.errors import DubanError
 from duban.store.listed import ImportResult, import_list
 
 if TYPE_CHECKING:
@@ -29,3 +30,20 @@ def import_listed(
     refused unless `delisting`, one that clears an attribute they carry unless `dropping`
     (duban.store.listed.import_list)."""
     return import_list(engine, list_name, read, now=now, actor=actor, delisting=delisting, dropping=dropping)
+
+
+def campaigns_over(engine: Engine, list_name: str) -> list[str]:
+    """The campaigns of the database planned over stored list `list_name`: they keep its units and channels as
+    they were at their planning, so a re-import that changes a mailbox does not reach them (an outside tester's
+    finding: the corrected address was never used, and the import said nothing)."""
+    from duban.views.campaigns import campaign_ids, load_campaign
+
+    found = []
+    for campaign_id in campaign_ids(engine):
+        try:
+            spec = load_campaign(engine, campaign_id, units=False).spec
+        except DubanError:  # a campaign whose stored spec no longer reads: not one to tell of
+            continue
+        if any(unit_list.name == list_name for unit_list in spec.registry.lists):
+            found.append(campaign_id)
+    return found

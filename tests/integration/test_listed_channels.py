@@ -200,3 +200,22 @@ def test_mail_without_a_sender_account_says_which_setting_and_a_sender_written_a
     refused = runner.invoke(app, ["units", "history", "xiyang-enterprises"])
     assert refused.exit_code == 1 and "DUBAN_MAIL_SENDER is not env:NAME or secret:NAME" in refused.output
     assert "S3cretPassw0rd" not in refused.output
+
+
+def test_a_reimport_tells_which_running_campaigns_keep_the_list_as_planned(tmp_path):
+    """A corrected 邮箱 re-imported while a campaign ran over the list never reached it, and the import said only
+    "1 changed" (an outside tester's finding): it names the campaigns planned over the list, which keep it."""
+    from duban.cli.common import engine as settings_engine
+    from duban.services.lifecycle import ensure_planned
+
+    first = [_row(1, "wangfang@xiyang.gov.cn"), _row(2, "li@xiyang.gov.cn")]
+    assert _import(_write(tmp_path / "a.csv", first)).exit_code == 0
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    ensure_planned(settings_engine(), spec, now=at("2025-06-10 12:00"))
+    again = _import(_write(tmp_path / "b.csv", [_row(1, "lifang@xiyang.gov.cn"), first[1]]))
+    said = " ".join(again.output.split())
+    assert again.exit_code == 0 and "1 changed" in said, said
+    assert "xiyang-2025-enterprise-records was planned over this list and keeps its units" in said, said
+    unchanged = _import(_write(tmp_path / "c.csv", [_row(1, "lifang@xiyang.gov.cn"), first[1]]))
+    assert "planned over this list" not in unchanged.output  # nothing changed: nothing to tell
