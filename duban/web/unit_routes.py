@@ -13,7 +13,7 @@ import logging
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse
 from starlette.background import BackgroundTask
 
 from duban.domain.state import Color, State
@@ -78,27 +78,20 @@ def _actor(link: UnitLink) -> str:
 
 @router.get("/u/{token}")
 def unit_home(request: Request, token: str, p: Portal = Depends(portal)):
+    """The unit's page. A chat client's link preview or a link checker asks with HEAD: it gets the GET's status and
+    headers, its Content-Length too (duban.web.head), and no 查看 in the audit log (nobody has looked at it)."""
     link = unit_link(request, p, token)
     page = load_page(p, link)
-    audit.record(
-        p.engine,
-        p.now(),
+    seen(
+        request,
+        p,
         "view",
         actor=_actor(link),
         campaign_id=link.campaign_id,
         unit_code=link.unit_code,
         target="报送页面",
-        client=client_of(request),
     )
     return render_unit(request, p, token, page)
-
-
-@router.head("/u/{token}")
-def unit_home_head(request: Request, token: str, p: Portal = Depends(portal)) -> Response:
-    """A chat client's link preview or a link checker asks with HEAD: the link's standing (200, or the refusal a GET
-    would get), without the page and without a 查看 in the audit log (nobody has looked at it)."""
-    load_page(p, unit_link(request, p, token))  # a link of a campaign reset since is 404, as for a GET
-    return Response(status_code=200, media_type="text/html; charset=utf-8")
 
 
 def render_unit(

@@ -187,6 +187,9 @@ def test_a_link_preview_asks_with_head_and_records_no_view(site):
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-type"].startswith("text/html")
     assert len(site.audit("view")) == views
+    # its Content-Length is the page's, not 0 (a monitor comparing sizes saw an empty page: a tester's finding)
+    assert int(head.headers["content-length"]) == len(site.page(good).content) > 1000
+    views += 1  # that GET
     tampered = site.client.head(f"/u/{good[:40]}")
     assert tampered.status_code == 403 and site.audit("link_refused")[-1].detail == "tampered"
     assert site.page(good).status_code == 200 and len(site.audit("view")) == views + 1
