@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -71,7 +72,11 @@ def read_spec(path: Path | str) -> Draft:
             "(id, title, issuer, stages …)",
             file=str(path),
         )
-    errors = [*source.problems, *(source.error(where, message) for where, message in repeated_ids(source.data))]
+    errors = [
+        *source.problems,
+        *(source.error(where, message) for where, message in repeated_ids(source.data)),
+        *(source.error(where, message) for where, message in unseen_characters(source.data)),
+    ]
     campaign, refused = None, []
     try:
         campaign = Campaign.model_validate(source.data)
@@ -85,6 +90,26 @@ def read_spec(path: Path | str) -> Draft:
         errors=[*errors, *refused],
         refused=refused,
     )
+
+
+_UNSEEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+
+
+def unseen_characters(data: Any, at: tuple = ()) -> list[tuple[tuple, str]]:
+    """(YAML path, message) of each key or text holding a control, zero-width, line-separator or text-direction
+    character: a title with U+202E reads backwards in every message (同意 as 意同), one with U+2028 breaks a line
+    a phone shows as duban's own (an outside tester's finding; the portal and 名录 import refuse them already)."""
+    found: list[tuple[tuple, str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += unseen_characters(key, at) if isinstance(key, str) else []
+            found += unseen_characters(value, (*at, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found += unseen_characters(value, (*at, index))
+    elif isinstance(data, str) and (hit := _UNSEEN.search(data)):
+        found.append((at, f"holds U+{ord(hit.group()):04X}, an invisible or text-direction character: delete it"))
+    return found
 
 
 def load_spec(path: Path | str) -> LoadedSpec:

@@ -318,3 +318,25 @@ def test_a_merge_key_or_a_tag_is_said_as_such_not_as_an_indentation_problem(tmp_
         path, line = _spec(tmp_path, "timezone: Asia/Shanghai", f"timezone: {tagged}")
         error = _error(lambda path=path: load_spec(path))
         assert error.line == line and "is not read in specs: they hold plain values" in str(error), str(error)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "where", "code"),
+    [
+        ('title: 统计基层基础工作规范化建设"回头看"', 'title: "统计基层基础工作\\u202e规范化建设"', "title", "U+202E"),
+        (
+            "        name: 自查评分表",
+            '        name: "自查评分表\\u2028伪造：同意延期"',
+            "stages[0].items[0].name",
+            "U+2028",
+        ),
+    ],
+)
+def test_a_spec_text_with_a_direction_override_or_line_separator_is_an_error_at_its_line(
+    tmp_path, old, new, where, code
+):
+    """U+202E in a title reads the rest backwards in every message, U+2028 starts a line a phone shows as duban's
+    own; the portal and the 名录 import refused them, a spec took them (an outside tester's finding)."""
+    path, line = _spec(tmp_path, old, new)
+    said = str(_error(lambda: load_spec(path)))
+    assert f"hostile.yaml:{line} {where}: holds {code}, an invisible or text-direction character" in said, said
