@@ -352,7 +352,9 @@ def audit_log(
         campaign_id=campaign_id,
         target="审计日志",
     )
-    names = unit_names(p.engine, campaign_id, [e.unit_code for e in entries])
+    acting = [e.actor.partition(":")[2] for e in entries if e.actor and e.actor.startswith("unit:")]
+    # a parent unit's review reads as 昔阳县统计局, not 单位 140724 (an outside tester's finding)
+    names = unit_names(p.engine, campaign_id, [*(e.unit_code for e in entries), *acting])
     return page(
         request,
         p,

@@ -633,6 +633,12 @@ def test_a_return_never_shortens_a_units_time_and_decides_only_the_version_shown
     assert post(decision="accept", version="2").status_code == 303
     [review] = reviews_of(engine, CAMPAIGN, unit_code=LEPING)
     assert review.decision == "accepted"
+    from tests.integration.portal_site import OPERATOR, save_operator
+
+    save_operator(site.settings.operators_file, *OPERATOR)
+    assert site.login().status_code == 303  # the audit log names the county that reviewed, not 单位 140724
+    audit = text_of(site.client.get(f"/ops/c/{CAMPAIGN}/audit?action=review").text)  # the reviews alone
+    assert "昔阳县统计局" in audit and "单位 140724" not in audit, audit[:600]
 
 
 @pytest.mark.parametrize("then", ["extended", "handed in again"])
