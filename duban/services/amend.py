@@ -34,6 +34,7 @@ from duban.services.amend_notice import summary, tell_units
 from duban.settings import quiet_policy
 from duban.spec.amendment import Amendment, LoadedAmendment, amended_campaign, check_targets, load_amendment
 from duban.spec.checks import due_outside_stage, dues_before_opening
+from duban.spec.clerk_reach import rollups_due_before_feeders
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign
 from duban.spec.terms import RelativeDue
@@ -145,7 +146,7 @@ def apply_amendment(
         result.moving = [s for s in result.moving if s not in result.opened]
         result.waiting = [s for s in result.waiting if s not in result.opened]
     result.errors = _early_dues(spec, amended, plan, items)
-    result.warnings = _outside_stages(amended, plan, items)
+    result.warnings = [*_outside_stages(amended, plan, items), *_rollups_left_behind(plan, items)]
     if result.errors and not dry_run:
         raise PlanError("the amendment cannot be applied: " + "; ".join(result.errors))
     planned = {(a.item_id, a.instance, a.unit_code): a for a in plan.assignments if a.item_id in items}
@@ -236,7 +237,7 @@ def preview_amendment(spec: LoadedSpec, loaded: LoadedAmendment, calendar: WorkC
     items = _named_items(amended, amendment)
     result = _result(1, amended, amendment, items)
     result.errors = _early_dues(spec, amended, after, items)
-    result.warnings = _outside_stages(amended, after, items)
+    result.warnings = [*_outside_stages(amended, after, items), *_rollups_left_behind(after, items)]
     old = {(a.item_id, a.instance, a.unit_code): a for a in before.assignments if a.item_id in items}
     new = {(a.item_id, a.instance, a.unit_code): a for a in after.assignments if a.item_id in items}
     if set(old) != set(new):
@@ -316,6 +317,12 @@ def _outside_stages(amended: Campaign, plan: Plan, items: set[str]) -> list[str]
         if outside:
             found.append(outside)
     return found
+
+
+def _rollups_left_behind(plan: Plan, items: set[str]) -> list[str]:
+    """Roll-ups whose holders the amendment leaves due before the units below them (the counties' 台账 moved past
+    the cities' 汇总): validate's warning, in the amended dues."""
+    return [message for _path, message in rollups_due_before_feeders(plan, items)]
 
 
 def _named_items(campaign: Campaign, amendment: Amendment) -> set[str]:

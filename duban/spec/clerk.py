@@ -19,7 +19,7 @@ from duban.domain.calendar import WorkCalendar
 from duban.domain.plan import Plan
 from duban.domain.timeline import Timeline
 from duban.instants import fmt, fmt_date
-from duban.spec.clerk_reach import escalations_past_the_rollup, feeders_no_rollup_reaches
+from duban.spec.clerk_reach import escalations_past_the_rollup, feeders_no_rollup_reaches, rollups_due_before_feeders
 from duban.spec.source import PathKey
 from duban.spec.terms import Offset, OffsetUnit
 
@@ -38,6 +38,7 @@ def clerk_notes(plan: Plan, calendar: WorkCalendar) -> Found:
         *escalations_to_nobody(plan),
         *escalations_past_the_rollup(plan, _escalation_places(plan)),
         *feeders_no_rollup_reaches(plan),
+        *rollups_due_before_feeders(plan),
         *plan.registry.notes,
         *names_alike(plan),
         *bare_place_names(plan),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from duban.domain.plan import Plan
 from duban.domain.rollup_reach import rollups_with_paths
+from duban.instants import fmt
 from duban.spec.source import PathKey
 
 Found = list[tuple[PathKey, str]]
@@ -99,6 +100,52 @@ def feeders_no_rollup_reaches(plan: Plan) -> Found:
                     f"{'it' if len(alone) == 1 else 'them'}: {'its' if len(alone) == 1 else 'their'} figures are "
                     "added up nowhere (a 省直管 city under its province); give the province the item, or an overlay "
                     "`parent:` that puts them under a unit that holds it",
+                )
+            )
+    return found
+
+
+def rollups_due_before_feeders(plan: Plan, items: set[str] | None = None) -> Found:
+    """Units holding a roll-up's `into:` whose due comes before the `from:` due of units below them: the city's
+    汇总 due 6/10 while its counties' 台账 are due 6/20 adds up figures not yet handed in (an amendment that
+    moved the counties' due said nothing of it: an outside tester's finding). `items`: only roll-ups touching
+    these (an amendment's re-planned items)."""
+    dues: dict[tuple[str, str], dict[str, tuple]] = {}  # (item, instance) → unit → (due, role)
+    for a in plan.assignments:
+        dues.setdefault((a.item_id, a.instance), {})[a.unit_code] = (a.due_at, a.role)
+    units = plan.registry.units
+    tz = plan.campaign.timezone
+    found: Found = []
+    for path, rollup in rollups_with_paths(plan.campaign):
+        if not rollup.into or (items is not None and not {rollup.from_, rollup.into} & items):
+            continue
+        early: dict[str, tuple] = {}  # holder → (its due, the latest due below, how many units below are later)
+        for (item, instance), holders in dues.items():
+            if item != rollup.into:
+                continue
+            feeding = dues.get((rollup.from_, instance)) or dues.get((rollup.from_, ""), {})
+            for code, (due, role) in feeding.items():
+                if role == "cooperating":  # a 配合 body's copy is not added up: its lead's is
+                    continue
+                unit = units.get(code)
+                above = unit.parent if unit else None
+                while above and above not in holders:
+                    above = units[above].parent if above in units else None
+                if above is None or due <= holders[above][0]:
+                    continue
+                held, latest, count = early.get(above, (holders[above][0], due, 0))
+                early[above] = (held, max(latest, due), count + 1)
+        if early:
+            first = sorted(early, key=lambda code: (early[code][0] - early[code][1], code))
+            held, latest, _count = early[first[0]]
+            later = sum(count for _held, _latest, count in early.values())
+            found.append(
+                (
+                    path,
+                    f"roll-up {rollup.id!r}: {_named(plan, first)} {'is' if len(first) == 1 else 'are'} due to hand "
+                    f"in `{rollup.into}` before {later} unit{'s' if later != 1 else ''} below hand in `{rollup.from_}` "
+                    f"(e.g. `{rollup.into}` due {fmt(held, tz)}, `{rollup.from_}` due {fmt(latest, tz)}): the 汇总 "
+                    "would add up figures not yet in; move one of the dues",
                 )
             )
     return found
