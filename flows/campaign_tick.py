@@ -33,6 +33,7 @@ from duban.services.upkeep import worth_tidying
 from duban.settings import get_settings
 from duban.views.artifacts import tick_log_lines
 from duban.views.campaigns import load_campaign
+from flows.console_time import zone_console_times
 from flows.results import NO_RESULTS
 from tasks.events import acknowledgements_missing
 from tasks.rollups import feed_rollups_task
@@ -47,6 +48,8 @@ from tasks.stages import (
     tidy_task,
 )
 from tasks.views import Publication, emit_events
+
+zone_console_times()  # Prefect's console stamps in duban's zone (DUBAN_TIMEZONE), not the server's
 
 
 def _run_name() -> str:

@@ -19,8 +19,11 @@ from duban.instants import fmt, utc
 from duban.services.database import open_database
 from duban.settings import get_settings
 from duban.views.digest import campaigns_with_open_work, closed_campaigns, compose_digest
+from flows.console_time import zone_console_times
 from flows.dispatch_outbox import dispatch_outbox
 from flows.results import NO_RESULTS
+
+zone_console_times()  # Prefect's console stamps in duban's zone (DUBAN_TIMEZONE), not the server's
 
 
 def _run_name() -> str:

@@ -21,7 +21,10 @@ from duban.services.database import open_database
 from duban.services.dispatch import Dispatcher
 from duban.services.links import unit_links
 from duban.settings import get_settings
+from flows.console_time import zone_console_times
 from flows.results import NO_RESULTS
+
+zone_console_times()  # Prefect's console stamps in duban's zone (DUBAN_TIMEZONE), not the server's
 
 
 def _run_name() -> str:
