@@ -54,6 +54,7 @@ PARTNERS_KEY = "partners"  # the item's units of the other role beside it (duban
 PARTNERS_NAMED = 3
 WITH_LEAD_KEY = "with_lead"  # a 截止时间调整 that follows the 牵头 unit's extension (duban.services.extension)
 MISSING_KEY = "missing"  # a roll-up item's units below not yet in, at the send (duban.services.rollup_notes)
+CORRECTS_KEY = "corrects"  # a receipt's correction after the due: the on-time first hand-in (services.receipt_notes)
 MISSING_NAMED = 30  # names listed before "等N个": a county's 350 enterprises would fill a phone's screen many times
 OWN_DUTY = ("opened", "reminder", "overdue", "amended", "returned")  # kinds that tell a unit of its own duty
 # a 签收提醒 without a unit link (no DUBAN_PORTAL_URL): nothing to open, the issuer records the 签收 (duban ack)
@@ -344,6 +345,9 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
             on_time = ("截止前报送" if submitted <= due else on_time) + "，待审核"
         version = item.get("step") or 1  # a receipt's intent carries the version it acknowledges
         again = f"第{version}版，" if version > 1 else ""  # a re-submission's receipt is told from the first's
+        if item.get(CORRECTS_KEY):  # the item stays on time: its first hand-in was (not 逾期N天报送)
+            first = _due_cn(datetime.fromisoformat(item[CORRECTS_KEY]), as_of, tz)
+            again, on_time = f"第{version}版（更正），", f"第1版已于{first}按时报送，仍计为按时报送"
         when = f"{again}报送时间：{_due_cn(submitted, as_of, tz)}（{on_time}）"
     elif item["kind"] in ("overdue", "escalation") or left < 0:
         late = f"已逾期{span_words(left)}" if left <= -60 else "已逾期"
