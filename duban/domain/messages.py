@@ -110,6 +110,7 @@ def render(
     """Subject and text of one message; time left or overdue is counted to `now` (the send), else its composing."""
     as_of = now or datetime.fromisoformat(payload["as_of"])
     sections = []
+    listed: dict[str, tuple[int, int]] = {}  # kind → (entries the body numbers, units listed under them when grouped)
     for kind in ORDER:
         items = [item for item in payload["items"] if item["kind"] == kind]
         own = kind == "escalation" and all(item.get("unit") == payload["recipient"] for item in items)
@@ -117,6 +118,8 @@ def render(
         if kind in GROUPED and not own:
             entries = _grouped(entries, kind)
         if entries:
+            grouped = any(entry["units"] for entry in entries)
+            listed[kind] = (len(entries), len({item.get("unit") for item in items}) if grouped else 0)
             lead = SECTION_LEAD[kind]
             if kind == "escalation" and payload["recipient"].startswith("leader:"):
                 lead = "您包联的以下单位事项逾期未报，请过问督办："
@@ -140,13 +143,15 @@ def render(
         key=message_number(key),
     )
     text = _env().get_template("message.txt.j2").render(**context)
-    count = len(payload["items"])
-    kinds = [(kind, sum(1 for i in payload["items"] if i["kind"] == kind)) for kind in ORDER]
-    kinds = [(kind, n) for kind, n in kinds if n]
-    if len(kinds) > 1:  # 逾期催办（6项） over 5 催办 and 1 即将截止 read as six 催办: each kind with its count
-        subject = f"【督办】{title}：" + "、".join(f"{KIND_CN[kind]}{n}项" for kind, n in kinds)
+    # the subject counts what the body numbers: a 催办 listing 2 items with 7 units under them read 逾期催办（7项）;
+    # the units listed under grouped items are said beside them (涉及7个单位)
+    if len(listed) > 1:  # 逾期催办（6项） over 5 催办 and 1 即将截止 read as six 催办: each kind with its count
+        subject = f"【督办】{title}：" + "、".join(
+            f"{KIND_CN[kind]}{n}项" + (f"（涉及{units}个单位）" if units else "") for kind, (n, units) in listed.items()
+        )
     else:
-        subject = f"【督办】{title}：{KIND_CN[payload['kind']]}（{count}项）"
+        n, units = next(iter(listed.values()), (len(payload["items"]), 0))
+        subject = f"【督办】{title}：{KIND_CN[payload['kind']]}（{n}项" + (f"，涉及{units}个单位）" if units else "）")
     return Rendered(subject=subject, text=text.strip() + "\n", context=context)
 
 
