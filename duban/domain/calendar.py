@@ -125,15 +125,26 @@ class WorkCalendar:
             current += timedelta(days=1)
         return current
 
-    def postpone(self, day: date, policy: Postpone) -> date:
-        """Apply a 顺延 policy to a due date."""
+    def off_under(self, day: date, policy: Postpone) -> bool:
+        """Whether a 顺延 policy takes `day` off: any non-working day (调休 days work), a statutory holiday, or none."""
         if policy is Postpone.none:
-            return day
+            return False
         if policy is Postpone.holidays_and_weekends:
-            return self.next_working_day(day)
+            return not self.is_working_day(day)
+        return self.holiday_name(day) is not None
+
+    def postpone(self, day: date, policy: Postpone) -> date:
+        """Apply a 顺延 policy to a due date: the first day from `day` on that the policy does not take off."""
         current = day
-        while self.holiday_name(current) is not None:
+        while self.off_under(current, policy):
             current += timedelta(days=1)
+        return current
+
+    def bring_forward(self, day: date, policy: Postpone) -> date:
+        """A reminder's day under a 顺延 policy (提前): the last day up to `day` that the policy does not take off."""
+        current = day
+        while self.off_under(current, policy):
+            current -= timedelta(days=1)
         return current
 
 

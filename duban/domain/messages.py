@@ -54,6 +54,7 @@ PARTNERS_KEY = "partners"  # the item's units of the other role beside it (duban
 PARTNERS_NAMED = 3
 WITH_LEAD_KEY = "with_lead"  # a 截止时间调整 that follows the 牵头 unit's extension (duban.services.extension)
 MISSING_KEY = "missing"  # a roll-up item's units below not yet in, at the send (duban.services.rollup_notes)
+CORRECTS_KEY = "corrects"  # a receipt's correction after the due: the on-time first hand-in (services.receipt_notes)
 MISSING_NAMED = 30  # names listed before "等N个": a county's 350 enterprises would fill a phone's screen many times
 OWN_DUTY = ("opened", "reminder", "overdue", "amended", "returned")  # kinds that tell a unit of its own duty
 # a 签收提醒 without a unit link (no DUBAN_PORTAL_URL): nothing to open, the issuer records the 签收 (duban ack)
@@ -109,6 +110,7 @@ def render(
     """Subject and text of one message; time left or overdue is counted to `now` (the send), else its composing."""
     as_of = now or datetime.fromisoformat(payload["as_of"])
     sections = []
+    listed: dict[str, tuple[int, int]] = {}  # kind → (entries the body numbers, units listed under them when grouped)
     for kind in ORDER:
         items = [item for item in payload["items"] if item["kind"] == kind]
         own = kind == "escalation" and all(item.get("unit") == payload["recipient"] for item in items)
@@ -116,6 +118,8 @@ def render(
         if kind in GROUPED and not own:
             entries = _grouped(entries, kind)
         if entries:
+            grouped = any(entry["units"] for entry in entries)
+            listed[kind] = (len(entries), len({item.get("unit") for item in items}) if grouped else 0)
             lead = SECTION_LEAD[kind]
             if kind == "escalation" and payload["recipient"].startswith("leader:"):
                 lead = "您包联的以下单位事项逾期未报，请过问督办："
@@ -139,13 +143,15 @@ def render(
         key=message_number(key),
     )
     text = _env().get_template("message.txt.j2").render(**context)
-    count = len(payload["items"])
-    kinds = [(kind, sum(1 for i in payload["items"] if i["kind"] == kind)) for kind in ORDER]
-    kinds = [(kind, n) for kind, n in kinds if n]
-    if len(kinds) > 1:  # 逾期催办（6项） over 5 催办 and 1 即将截止 read as six 催办: each kind with its count
-        subject = f"【督办】{title}：" + "、".join(f"{KIND_CN[kind]}{n}项" for kind, n in kinds)
+    # the subject counts what the body numbers: a 催办 listing 2 items with 7 units under them read 逾期催办（7项）;
+    # the units listed under grouped items are said beside them (涉及7个单位)
+    if len(listed) > 1:  # 逾期催办（6项） over 5 催办 and 1 即将截止 read as six 催办: each kind with its count
+        subject = f"【督办】{title}：" + "、".join(
+            f"{KIND_CN[kind]}{n}项" + (f"（涉及{units}个单位）" if units else "") for kind, (n, units) in listed.items()
+        )
     else:
-        subject = f"【督办】{title}：{KIND_CN[payload['kind']]}（{count}项）"
+        n, units = next(iter(listed.values()), (len(payload["items"]), 0))
+        subject = f"【督办】{title}：{KIND_CN[payload['kind']]}（{n}项" + (f"，涉及{units}个单位）" if units else "）")
     return Rendered(subject=subject, text=text.strip() + "\n", context=context)
 
 
@@ -344,6 +350,9 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
             on_time = ("截止前报送" if submitted <= due else on_time) + "，待审核"
         version = item.get("step") or 1  # a receipt's intent carries the version it acknowledges
         again = f"第{version}版，" if version > 1 else ""  # a re-submission's receipt is told from the first's
+        if item.get(CORRECTS_KEY):  # the item stays on time: its first hand-in was (not 逾期N天报送)
+            first = _due_cn(datetime.fromisoformat(item[CORRECTS_KEY]), as_of, tz)
+            again, on_time = f"第{version}版（更正），", f"第1版已于{first}按时报送，仍计为按时报送"
         when = f"{again}报送时间：{_due_cn(submitted, as_of, tz)}（{on_time}）"
     elif item["kind"] in ("overdue", "escalation") or left < 0:
         late = f"已逾期{span_words(left)}" if left <= -60 else "已逾期"

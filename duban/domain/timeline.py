@@ -210,11 +210,30 @@ class Timeline:
         return moved
 
     def reminders(self, item: Item, open_at: DateTime, due_at: DateTime) -> tuple[DateTime, ...]:
-        """Reminder instants strictly between the opening and the due, earliest first."""
+        """Reminder instants strictly between the opening and the due, earliest first.
+
+        Under a 顺延 policy a reminder that falls on a day the policy takes off goes out at the same time on the
+        last day before it that it does not: the due moves later, a reminder earlier (a reminder moved later would
+        leave less time before the due, or none); on the first such day after it when that one comes before the
+        opening."""
         policy = item.reminders or self.defaults.reminders
         clock = policy.at or self.defaults.remind_time
-        found = {self.shift(due_at, Offset(-abs(o.amount), o.unit), clock) for o in policy.before}
+        postpone = item.postpone or self.defaults.postpone
+        found = set()
+        for o in policy.before:
+            moment = self.shift(due_at, Offset(-abs(o.amount), o.unit), clock)
+            if postpone is not Postpone.none:
+                moment = self._working_reminder(moment, postpone, open_at)
+            found.add(moment)
         return tuple(sorted(t for t in found if open_at < t < due_at))
+
+    def _working_reminder(self, moment: DateTime, policy: Postpone, open_at: DateTime) -> DateTime:
+        """`moment` on the nearest day `policy` leaves on, the same time of day: before it, else after it."""
+        local = moment.in_timezone(zone(self.tz))
+        earlier = local.add(days=(self.calendar.bring_forward(local.date(), policy) - local.date()).days)
+        if earlier > open_at:
+            return earlier
+        return local.add(days=(self.calendar.postpone(local.date(), policy) - local.date()).days)
 
     def escalations(self, item: Item, due_at: DateTime) -> list[tuple[DateTime, list[str]]]:
         """(instant, targets) per escalation step after the due."""

@@ -1,5 +1,6 @@
 """What a message adds when it goes out, read from the record then: a roll-up's units below still missing
-(duban.services.rollup_notes) and a 牵头/配合 unit's partners (duban.services.role_notes).
+(duban.services.rollup_notes), a 牵头/配合 unit's partners (duban.services.role_notes) and the on-time first hand-in
+a correction after the due corrects (duban.services.receipt_notes).
 
 The dispatcher, the simulation's dry send and `duban outbox show` of a waiting message call `told_at_send`; what
 was sent is kept with the message, so the record shows the words staff read.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from duban.services.receipt_notes import name_corrected
 from duban.services.role_notes import name_partners
 from duban.services.rollup_notes import name_missing
 
@@ -23,4 +25,6 @@ def told_at_send(conn: Connection, campaign: PlannedCampaign, payloads: list[dic
     missing = name_missing(conn, campaign, payloads)
     current = [m if m is not None else p for m, p in zip(missing, payloads)]
     partners = name_partners(conn, campaign, current)
-    return [p if p is not None else m for m, p in zip(missing, partners)]
+    current = [p if p is not None else c for p, c in zip(partners, current)]
+    corrected = name_corrected(conn, campaign, current)
+    return [c if c is not None else p if p is not None else m for m, p, c in zip(missing, partners, corrected)]

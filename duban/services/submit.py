@@ -44,6 +44,7 @@ class Receipt:
     state: State
     submitted_at: datetime
     late: bool
+    corrects: datetime | None = None  # a correction after the due of an on-time hand-in: that first hand-in
 
 
 @dataclass(frozen=True)
@@ -271,7 +272,9 @@ def _record(
         metrics=values,
         actor=actor,
     )
-    return Receipt(submission_id, row.id, version, progress.state, at, late)
+    # an item not reviewed keeps its first hand-in's state: a later version after the due corrects one on time
+    corrects = utc(row.submitted_at) if late and not review and progress.state is State.submitted else None
+    return Receipt(submission_id, row.id, version, progress.state, at, late, corrects)
 
 
 def record_excuse(

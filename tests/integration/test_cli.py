@@ -662,3 +662,23 @@ def test_a_unit_named_by_its_name_is_found_and_one_outside_the_campaign_is_said(
         said = " ".join(outside.output.split())
         assert outside.exit_code == 1 and f"--unit '{ref}' is no unit of campaign" in said, outside.output
         assert "owes nothing" not in said
+
+
+def test_a_correction_after_the_due_of_an_on_time_hand_in_is_said_so(tmp_path):
+    """submit of a second version after the due printed （逾期报送）→ 已报送 for an item still on time."""
+    sheet = write(tmp_path / "评分表.xlsx", xlsx_bytes())
+    for moment in ("2024-05-20 10:00", "2024-05-27 10:00"):
+        args = ("--unit", "140724100", "--item", "self_score_sheet", "--file", sheet, "--at", moment)
+        result = _run("submit", JINZHONG, *args)
+        assert result.exit_code == 0, result.output
+    assert (
+        "第2版 · 2024-05-27 周一 10:00（截止后更正，第1版已于2024-05-20 周一 10:00按时报送）→ 已报送" in result.output
+    )
+
+
+def test_plan_puts_a_reminder_off_a_sunday_under_postpone():
+    """山西 住建 (`postpone: holidays_and_weekends`): the 整治报告 due Monday 6/30 was reminded on Sunday 6/29."""
+    result = _run("plan", SPECS / "shanxi-2025-housing-safety.yaml")
+    assert result.exit_code == 0, result.output
+    assert "提醒 2025-06-25 周三 09:00、2025-06-27 周五 09:00  催办" in result.output
+    assert "周日 09:00" not in result.output and "周六 09:00" not in result.output

@@ -96,13 +96,15 @@ def test_a_submission_from_the_page_is_kept_receipted_and_stops_the_reminders(en
     assert "140724100" not in reminded and "140724101" in reminded and len(reminded) == 129
 
 
-def test_a_late_resubmission_is_marked_late_and_every_version_is_kept(site):
+def test_a_resubmission_after_an_on_time_one_is_a_correction_and_every_version_is_kept(site):
     token = site.token("140724100")
     site.submit(token, "self_report", [("总结报告.docx", docx_bytes("第一稿"))])
     site.now = at("2024-05-27 11:30")  # after the due
     again = site.submit(token, "self_report", [("总结报告（修改稿）.docx", docx_bytes("第二稿"))])
     receipt = text_of(site.client.get(again.headers["location"]).text)
-    assert "第2版（以前各版都已保留）" in receipt and "已收到（逾期报送）" in receipt  # this version came late
+    assert "第2版（以前各版都已保留）" in receipt and "报送成功（更正）" in receipt and "逾期" not in receipt
+    # a correction after the due of an on-time hand-in: the item stays on time (it read 已收到（逾期报送）)
+    assert "截止后更正，第1版已于2024-05-20 周一 10:00按时报送，仍计为按时报送" in receipt
     site.now = at("2024-05-27 12:00")
     first = site.submit(site.token("140724101"), "self_report", [("皋落镇总结报告.docx", docx_bytes())])
     late = text_of(site.client.get(first.headers["location"]).text)

@@ -175,3 +175,27 @@ def test_status_colours_follow_the_clock(engine, xlsx, tmp_path):
     assert {u.code: u for u in late.units}["140724102"].stages["self_assessment"] is Color.red
     assert _state(engine, "140724102", "self_report") == "open"  # status wrote nothing
     assert ("140724101", "self_assessment", "self_score_sheet") not in {(c, s, i) for c, s, i, _ in late.overdue}
+
+
+def test_a_correction_after_the_due_of_an_on_time_hand_in_is_receipted_as_a_correction(engine, xlsx, tmp_path):
+    """A second version handed in after the due, of an item handed in on time, read 逾期1天10小时报送 in its
+    receipt (an outside tester's finding): the item stays on time, and the receipt says it was corrected."""
+    from duban.notify.notifier import SinkNotifier
+    from duban.services.compose import compose_messages
+    from duban.services.dispatch import dispatch
+
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 08:30"))
+    sink = SinkNotifier(tmp_path / "sink")
+    dispatch(engine, at("2024-05-10 08:30"), lambda _: sink, fallback_channels=["sink"])
+    for moment in ("2024-05-20 10:00", "2024-05-27 10:00"):
+        record_submission(
+            engine, CAMPAIGN, "140724100", "self_score_sheet", at(moment), files=[xlsx], files_dir=tmp_path / "files"
+        )
+        compose_messages(engine, CAMPAIGN, at(moment), recipients=["140724100"])
+    (tmp_path / "sink" / "messages.txt").unlink()
+    dispatch(engine, at("2024-05-27 10:01"), lambda _: sink, fallback_channels=["sink"])
+    text = (tmp_path / "sink" / "messages.txt").read_text(encoding="utf-8")
+    assert _state(engine, "140724100", "self_score_sheet") == "submitted"
+    assert "逾期" not in text
+    assert "第2版（更正），报送时间：5月27日 周一 10:00（第1版已于5月20日 周一 10:00按时报送，仍计为按时报送）" in text

@@ -200,13 +200,32 @@ def test_a_leaders_escalation_over_many_townships_lists_them_under_each_item_not
     assert text.count("【规范化建设自评阶段】") == 2 and text.count("已逾期2天9小时") == 2
     assert text.count("逾期未报的单位（118个）：\n     第0镇统计站、第1镇统计站、") == 2
     assert all(text.count(f"{name}、") + text.count(f"{name}\n") == 2 for _code, name in towns)
-    assert rendered.subject.endswith("逾期催办（236项）")
+    assert rendered.subject.endswith("逾期催办（2项，涉及118个单位）")  # it read 236项 over two numbered items
     parts = split_text(text, 2048, "0123456789abcdef0123")
     assert len(parts) <= 4  # fifteen parts before
     assert all(sum(p.count(f"{name}、") + p.count(f"{name}\n") for p in parts) == 2 for _code, name in towns)
     few = dict(many, items=items[:3])
     assert "第0镇统计站 — 【规范化建设自评阶段】自查评分表" in _render(few).text
     assert "逾期未报的单位" not in _render(few).text
+
+
+def test_the_subject_counts_the_items_the_body_numbers():
+    """A county told of 7 townships' slips over 2 items read 逾期催办（7项） above a body numbering 1. and 2. (an
+    outside tester's finding): the subject counts the numbered items, and the units listed under them beside."""
+    towns = [(f"1407020{k:02d}", f"第{k}镇统计站") for k in range(5)]
+    items = [
+        dict(PAYLOAD["items"][0], kind="escalation", unit=code, unit_display=name, item=item)
+        for item, some in (("自查评分表", towns[:3]), ("总结报告", towns[1:]))
+        for code, name in some
+    ]
+    county = dict(PAYLOAD, kind="escalation", recipient="140702", recipient_display="榆次区统计局", items=items)
+    rendered = _render(county)
+    assert re.findall(r"^(\d+)\. ", rendered.text, re.M) == ["1", "2"]
+    assert rendered.subject.endswith("：逾期催办（2项，涉及5个单位）"), rendered.subject
+    also = dict(county, items=[*items, dict(PAYLOAD["items"][1], unit="140702", unit_display="榆次区统计局")])
+    assert _render(also).subject.endswith("：逾期催办2项（涉及5个单位）、开始办理1项")
+    few = dict(county, items=items[:3])  # a line per unit and item: each numbered, each counted
+    assert _render(few).subject.endswith("：逾期催办（3项）")
 
 
 def test_items_of_a_message_are_numbered_once_across_its_sections():

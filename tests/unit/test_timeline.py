@@ -89,6 +89,38 @@ def test_postpone_moves_a_holiday_due_to_the_next_working_day(tmp_path):
     assert _due(plan, "weekend") == {"2024-06-17 周一 24:00"}
 
 
+def test_a_reminder_on_a_day_off_goes_out_on_the_working_day_before_under_postpone(tmp_path):
+    """`postpone: holidays_and_weekends` moved the due off a Sunday but its reminders still fell on Sundays and in
+    国庆 (an outside tester's finding). 2024: 10/1–10/7 off; 9/29 (Sun) and 10/12 (Sat) worked (调休)."""
+    plan = _plan(
+        tmp_path,
+        """
+        window: {start: 2024-09-20, end: 2024-10-31}
+        defaults:
+          postpone: holidays_and_weekends
+        stages:
+          - id: s
+            name: 国庆前后
+            items:
+              - id: after_holiday
+                name: 快报
+                units: "140724"
+                due: 2024-10-08
+                reminders: ["3 working days", "1 day"]
+              - {id: sunday, name: 周报, units: "140724", due: 2024-10-14, reminders: ["3 days", "1 day"]}
+              - {id: kept, name: 月报, units: "140724", due: 2024-10-14, reminders: ["1 day"], postpone: none}
+              - {id: holidays_only, name: 旬, units: 140724, due: 2024-10-21, reminders: [1 day], postpone: holidays}
+              - {id: late_open, name: 专, units: "140724", opens: 2024-10-18 10:00, due: 2024-10-21, reminders: [1 day]}
+        """,
+    )
+    reminders = {a.item_id: [fmt(t, TZ) for t in a.reminders] for a in plan.assignments}
+    assert reminders["after_holiday"] == ["2024-09-27 周五 09:00", "2024-09-30 周一 09:00"]  # 10/7 is 国庆
+    assert reminders["sunday"] == ["2024-10-11 周五 09:00", "2024-10-12 周六 09:00"]  # 10/13 Sun; 10/12 调休上班
+    assert reminders["kept"] == ["2024-10-13 周日 09:00"]  # no 顺延: as written
+    assert reminders["holidays_only"] == ["2024-10-20 周日 09:00"]  # statutory holidays only: a Sunday stays
+    assert reminders["late_open"] == ["2024-10-21 周一 09:00"]  # Friday 09:00 comes before it opens: Monday
+
+
 def test_quarterly_items_get_one_instance_per_quarter(tmp_path):
     plan = _plan(
         tmp_path,
