@@ -303,7 +303,8 @@ def test_piped_output_keeps_each_line_whole():
 @pytest.mark.prefect
 def test_the_demo_in_a_ci_log_shows_progress_and_a_next_command_that_means_what_the_summary_says(tmp_path):
     """`uv run duban demo` piped (no terminal): a line per step instead of a minute of silence, no line wrapped, and
-    the suggested `duban status` names the very instant the summary reports (24:00 of the last day, not 00:00)."""
+    the suggested `duban status` names the very instant the summary reports (24:00 of the last day, not 00:00);
+    what it sent through Prefect is what `duban simulate` gives, seed for seed."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -345,6 +346,45 @@ def test_the_demo_in_a_ci_log_shows_progress_and_a_next_command_that_means_what_
     assert status.splitlines()[0].endswith("截至 2024-07-02 周二 24:00（红）")
     missing = sum(int(n) for n in re.findall(r"· 逾期未报 (\d+)", demo.stdout))  # per stage
     assert f"逾期未报 {missing} · " in status  # the red units' overdue items: the demo's count, at the same instant
+    _the_demo_matches_the_domain_simulation()
+
+
+def _the_demo_matches_the_domain_simulation() -> None:
+    """The demo's Prefect path and `duban simulate`'s direct path give the same campaign, seed for seed (read from
+    the demo's own database and sink, in this test's DUBAN_HOME)."""
+    from collections import Counter
+
+    from sqlalchemy import func, select
+
+    from duban.instants import parse_instant
+    from duban.settings import get_settings
+    from duban.simulation.demo import DEMO_END, DEMO_SEED, DEMO_START
+    from duban.simulation.preview import simulate_spec
+    from duban.store.db import engine_for
+    from duban.store.tables import Assignment, OutboxMessage
+
+    settings = get_settings()
+    with engine_for(settings.resolved_database_url).connect() as conn:
+        sent = Counter(
+            dict(
+                conn.execute(
+                    select(OutboxMessage.kind, func.count())
+                    .where(OutboxMessage.status == "sent")
+                    .group_by(OutboxMessage.kind)
+                ).all()
+            )
+        )
+        states = Counter(dict(conn.execute(select(Assignment.state, func.count()).group_by(Assignment.state)).all()))
+    preview = simulate_spec(
+        JINZHONG,
+        seed=DEMO_SEED,
+        start=parse_instant(DEMO_START, "Asia/Shanghai"),
+        end=parse_instant(DEMO_END, "Asia/Shanghai"),
+    )
+    assert sent == preview.by_kind() and sum(sent.values()) > 300
+    assert sum(states.values()) == 324 and states["pending"] == 0
+    lines = (settings.sink_dir / "messages.txt").read_text(encoding="utf-8")
+    assert lines.count("────") == sum(sent.values())
 
 
 def test_a_mistyped_instant_names_the_option_it_was_typed_in():

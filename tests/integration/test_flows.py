@@ -1,14 +1,11 @@
 """The Prefect flows, run against a real (temporary) Prefect server."""
 
 import asyncio
-from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
 
 from duban.settings import get_settings
 from duban.store.db import engine_for
-from duban.store.tables import Assignment, OutboxMessage
 from tests.conftest import JINZHONG
 from tests.integration.helpers import at
 
@@ -160,40 +157,6 @@ def test_flow_runs_in_one_process_share_one_api_client(prefect_harness):
         shared = [which_client(), which_client()]
     assert shared[0] is shared[1]
     assert len(_flow_runs("which-client")) == 4  # each still a flow run of its own on the server
-
-
-def test_the_demo_through_prefect_matches_the_domain_simulation(prefect_harness):
-    """The demo's Prefect path and `duban simulate`'s direct path give the same campaign, seed for seed."""
-    from duban.instants import parse_instant
-    from duban.simulation.demo import DEMO_END, DEMO_SEED, DEMO_START, run_demo
-    from duban.simulation.preview import simulate_spec
-
-    settings = get_settings()
-    result = run_demo(settings)
-    engine = engine_for(settings.resolved_database_url)
-    with engine.connect() as conn:
-        sent = Counter(
-            dict(
-                conn.execute(
-                    select(OutboxMessage.kind, func.count())
-                    .where(OutboxMessage.status == "sent")
-                    .group_by(OutboxMessage.kind)
-                ).all()
-            )
-        )
-        states = Counter(dict(conn.execute(select(Assignment.state, func.count()).group_by(Assignment.state)).all()))
-    preview = simulate_spec(
-        JINZHONG,
-        seed=DEMO_SEED,
-        start=parse_instant(DEMO_START, "Asia/Shanghai"),
-        end=parse_instant(DEMO_END, "Asia/Shanghai"),
-    )
-    assert sent == preview.by_kind()
-    assert result.sent_by_kind == sent
-    assert sum(states.values()) == 324 and states["pending"] == 0
-    assert {s.sample_id: len(s.members) for s in result.samples} == {"city_check": 30, "county_checks": 66}
-    lines = result.sink.read_text(encoding="utf-8")
-    assert lines.count("────") == sum(sent.values())
 
 
 def test_the_daily_digest_flow_reaches_the_operators(prefect_harness):
