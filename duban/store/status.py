@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from duban.store.core import core_table
-from duban.store.tables import Assignment, ExtensionRequest, ReviewRow
+from duban.store.tables import Assignment, CampaignUnit, ExtensionRequest, ReviewRow
 
 _A = core_table(Assignment)
+_U = core_table(CampaignUnit)
 _R = core_table(ExtensionRequest)
 _V = core_table(ReviewRow)
 
@@ -59,3 +60,14 @@ def reviews_by_decision(conn: Connection, campaign_id: str, as_of: datetime) -> 
             .group_by(_V.c.decision)
         ).all()
     )
+
+
+def division_names(conn: Connection, campaign_id: str, codes: list[str]) -> dict[str, str]:
+    """code → the place name of the campaign's unit (阳泉市 for 140300 and 140300@stats), 900 codes at a time."""
+    names: dict[str, str] = {}
+    wanted = sorted(set(codes))
+    for start in range(0, len(wanted), 900):
+        part = wanted[start : start + 900]
+        query = select(_U.c.code, _U.c.name).where(_U.c.campaign_id == campaign_id, _U.c.code.in_(part))
+        names.update({code: name for code, name in conn.execute(query) if name})
+    return names
