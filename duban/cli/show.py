@@ -12,6 +12,7 @@ from rich.table import Table
 
 from duban.cli.common import lit
 from duban.cli.show_chain import chain_json, print_chain
+from duban.domain.lead_cover import BY_LEAD
 from duban.domain.messages import KIND_CN
 from duban.domain.plan import Plan
 from duban.domain.state import Color, State
@@ -352,12 +353,14 @@ COLOUR_LEGEND = (
 DONE_LEGEND = "已报＝按时报送＋逾期报送（与 Prefect 里的进度摘要、门户同一口径）"
 
 
-def tally_words(states: Counter) -> str:
-    """'应报 324 · 已报 290（按时 240、逾期 50）· 免报 0 · 逾期未报 27 · 临近截止 3 · 进行中 4 · 未开始 0'."""
+def tally_words(states: Counter, by_lead: int = 0) -> str:
+    """'应报 324 · 已报 290（按时 240、逾期 50）· 免报 0 · 逾期未报 27 · 临近截止 3 · 进行中 4 · 未开始 0', with
+    '，含已报送（牵头单位）3' when 配合 items count as handed in by their 牵头 unit (duban.domain.lead_cover)."""
     on_time, late = states[State.submitted], states[State.late]
     return (
         f"应报 {sum(states.values())} · 已报 {on_time + late}（按时 {on_time}、逾期 {late}）"
-        f"· 免报 {states[State.excused]}"
+        + (f"，含{BY_LEAD}{by_lead}" if by_lead else "")
+        + f" · 免报 {states[State.excused]}"
         f" · 逾期未报 {states[State.overdue]} · 临近截止 {states[State.due_soon]} · 进行中 {states[State.open]}"
         f" · 未开始 {states[State.pending]}"
         + (f" · 待审核 {states[State.in_review]}" if states[State.in_review] else "")
@@ -418,7 +421,8 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
     else:  # of the level's units: "2 of 131" read as if most counties had been left out
         pool = sum(1 for unit in report.units if unit.level == wanted.level.value)
         counted = f"{len(shown)} of {pool} {wanted.level.value} units shown ({len(report.units)} in all)"
-    console.print(f"{counted} · 这些单位的事项：{lit(tally_words(tally))}", highlight=False)
+    by_lead = sum(unit.by_lead for unit in shown)
+    console.print(f"{counted} · 这些单位的事项：{lit(tally_words(tally, by_lead))}", highlight=False)
     console.print(DONE_LEGEND, highlight=False)
     if words := loop_words(getattr(report, "loop", {}), {s.id: s.name for s in stages}):
         console.print(words, highlight=False)

@@ -109,6 +109,7 @@ def build_bulletin(
                 f"截至{day}，应报{tally.due}项，按时报送{tally.on_time}项，逾期报送{tally.late}项，"
                 + (f"已报送待审核{tally.in_review}项，" if tally.in_review else "")
                 + f"未报送{tally.missing}项，{tally.rate_words}。"
+                + (f"配合单位的事项已由牵头单位报送的，计入已报送（{tally.by_lead}项）。" if tally.by_lead else "")
             )
         )
     if sentence := loop_sentence(record.loop, names):

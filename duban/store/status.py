@@ -18,7 +18,8 @@ _V = core_table(ReviewRow)
 
 
 def status_rows(conn: Connection, campaign_id: str) -> list[Any]:
-    """The campaign's assignments by stage order and id: unit, stage, item, state and what decides it later."""
+    """The campaign's assignments by stage order and id: unit, stage, item, state and what decides it later, the
+    unit's role (牵头, 配合), the instance and the hand-in."""
     return list(
         conn.execute(
             select(
@@ -33,6 +34,9 @@ def status_rows(conn: Connection, campaign_id: str) -> list[Any]:
                 _A.c.reminders_done,
                 _A.c.escalations_done,
                 _A.c.next_event_at,
+                _A.c.role,
+                _A.c.instance,
+                _A.c.submitted_at,
             )
             .where(_A.c.campaign_id == campaign_id)
             .order_by(_A.c.stage_order, _A.c.id)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from duban.domain.hidden_samples import concealed_items
+from duban.domain.lead_cover import COOPERATING, covered_state, duty_key, lead_rows
 from duban.domain.standing import row_state_at
 from duban.domain.state import Color, State, color, worst
 from duban.instants import utc
@@ -32,6 +33,7 @@ class UnitStatus:
     parent: str | None
     stages: dict[str, Color] = field(default_factory=dict)
     states: Counter = field(default_factory=Counter)
+    by_lead: int = 0  # 配合 items its 牵头 unit has handed in, counted in `states` as the lead's (已报送（牵头单位）)
 
     @property
     def overall(self) -> Color:
@@ -84,10 +86,15 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
     by_stage: dict[str, Counter] = defaultdict(Counter)
     overdue = []
     concealed = concealed_items(campaign.spec)  # a hidden sample shows nothing before its check opens
+    leads = lead_rows(rows)
+    by_lead: Counter = Counter()
     for row in rows:
         if row.item_id in concealed and row.open_at > as_of:
             continue
         state = row_state_at(row, as_of)
+        if row.role == COOPERATING and (covered := _covered(row, state, leads, as_of)) is not None:
+            state = covered
+            by_lead[row.unit_code] += 1
         per_unit[row.unit_code][row.stage_id].append(color(state))
         unit_states[row.unit_code][state] += 1
         states[state] += 1
@@ -105,8 +112,17 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
                 parent=recipient.parent if recipient else None,
                 stages={stage: worst(colors) for stage, colors in stages.items()},
                 states=unit_states[code],
+                by_lead=by_lead[code],
             )
         )
     order = {code: index for index, code in enumerate(campaign.units)}
     units.sort(key=lambda u: order.get(u.code, len(order)))
     return StatusReport(campaign, as_of, units, states, dict(by_stage), overdue, loop)
+
+
+def _covered(row: Any, state: State, leads: dict, as_of: datetime) -> State | None:
+    """The lead's state when its hand-in covers this cooperating row (duban.domain.lead_cover), else None."""
+    for lead in leads.get(duty_key(row.unit_code, row.item_id, row.instance), ()):
+        if (covered := covered_state(state, row_state_at(lead, as_of))) is not None:
+            return covered
+    return None
