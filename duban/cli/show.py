@@ -347,6 +347,7 @@ class StatusFilter:
 
 
 _RANKED = (Color.red, Color.yellow, Color.green, Color.grey)
+NAME_CELLS = 24  # the unit column on a terminal: 12 characters (万柏林区住房和城乡建设局); a longer name folds
 COLOUR_LEGEND = (
     "红 逾期未报 · 黄 临近截止或逾期报送 · 绿 按时报送、免报或进行中 · 灰 未开始（单位取各事项中最差的颜色）"
 )
@@ -400,10 +401,13 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
         highlight=False,
     )
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("单位", no_wrap=True)
-    table.add_column("级别", no_wrap=True)
+    if console.is_terminal:  # one long name (a 开发区's 22 characters) padded every row and pushed the colours out
+        table.add_column("单位", max_width=NAME_CELLS, overflow="fold")
+    else:  # piped or in a log: a name stays whole on its line
+        table.add_column("单位", no_wrap=True)
+    table.add_column("级别", no_wrap=True, min_width=4)
     for index, _stage in enumerate(stages):
-        table.add_column(CIRCLED[index % len(CIRCLED)], justify="center", no_wrap=True)
+        table.add_column(CIRCLED[index % len(CIRCLED)], justify="center", no_wrap=True, min_width=2)
     shown: list = [unit for unit in report.units if wanted.keeps(unit)]
     for unit in shown:
         cells = []
