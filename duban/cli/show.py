@@ -351,20 +351,24 @@ NAME_CELLS = 24  # the unit column on a terminal: 12 characters (万柏林区住
 COLOUR_LEGEND = (
     "红 逾期未报 · 黄 临近截止或逾期报送 · 绿 按时报送、免报或进行中 · 灰 未开始（单位取各事项中最差的颜色）"
 )
-DONE_LEGEND = "已报＝按时报送＋逾期报送（与 Prefect 里的进度摘要、门户同一口径）"
+DONE_LEGEND = (
+    "已报＝按时报送＋逾期报送＋已报送（待审核）（与门户同一口径：待审核的材料已报送，审核通过后计入按时或逾期）"
+)
 
 
 def tally_words(states: Counter, by_lead: int = 0) -> str:
-    """'应报 324 · 已报 290（按时 240、逾期 50）· 免报 0 · 逾期未报 27 · 临近截止 3 · 进行中 4 · 未开始 0', with
-    '，含已报送（牵头单位）3' when 配合 items count as handed in by their 牵头 unit (duban.domain.lead_cover)."""
-    on_time, late = states[State.submitted], states[State.late]
+    """'应报 324 · 已报 290（按时 240、逾期 50）· 免报 0 · 逾期未报 27 · 临近截止 3 · 进行中 4 · 未开始 0': 已报 counts
+    the versions waiting for review too ('、待审核 2', as the unit's page says 已报送), and '，含已报送（牵头单位）3'
+    when 配合 items count as handed in by their 牵头 unit (duban.domain.lead_cover)."""
+    on_time, late, waiting = states[State.submitted], states[State.late], states[State.in_review]
     return (
-        f"应报 {sum(states.values())} · 已报 {on_time + late}（按时 {on_time}、逾期 {late}）"
+        f"应报 {sum(states.values())} · 已报 {on_time + late + waiting}（按时 {on_time}、逾期 {late}"
+        + (f"、待审核 {waiting}" if waiting else "")
+        + "）"
         + (f"，含{BY_LEAD}{by_lead}" if by_lead else "")
         + f" · 免报 {states[State.excused]}"
         f" · 逾期未报 {states[State.overdue]} · 临近截止 {states[State.due_soon]} · 进行中 {states[State.open]}"
         f" · 未开始 {states[State.pending]}"
-        + (f" · 待审核 {states[State.in_review]}" if states[State.in_review] else "")
     )
 
 

@@ -91,11 +91,11 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
     for row in rows:
         if row.item_id in concealed and row.open_at > as_of:
             continue
-        state = row_state_at(row, as_of)
+        state, late = row_state_at(row, as_of), _handed_in_late(row)
         if row.role == COOPERATING and (covered := _covered(row, state, leads, as_of)) is not None:
-            state = covered
+            state, late = covered
             by_lead[row.unit_code] += 1
-        per_unit[row.unit_code][row.stage_id].append(color(state))
+        per_unit[row.unit_code][row.stage_id].append(color(state, late=late))
         unit_states[row.unit_code][state] += 1
         states[state] += 1
         by_stage[row.stage_id][state] += 1
@@ -120,9 +120,15 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
     return StatusReport(campaign, as_of, units, states, dict(by_stage), overdue, loop)
 
 
-def _covered(row: Any, state: State, leads: dict, as_of: datetime) -> State | None:
-    """The lead's state when its hand-in covers this cooperating row (duban.domain.lead_cover), else None."""
+def _handed_in_late(row: Any) -> bool:
+    """The version in hand came after the due (a late one waiting for review is yellow, as a late hand-in is)."""
+    return row.submitted_at is not None and row.submitted_at > row.due_at
+
+
+def _covered(row: Any, state: State, leads: dict, as_of: datetime) -> tuple[State, bool] | None:
+    """The lead's state (and whether its hand-in was late) when its hand-in covers this cooperating row
+    (duban.domain.lead_cover), else None."""
     for lead in leads.get(duty_key(row.unit_code, row.item_id, row.instance), ()):
         if (covered := covered_state(state, row_state_at(lead, as_of))) is not None:
-            return covered
+            return covered, _handed_in_late(lead)
     return None
