@@ -64,3 +64,18 @@ def _counts(line: str) -> list[int]:
     """The 应报 figure, then the figures outside the brackets (the brackets break a figure down)."""
     outside = re.sub(r"（[^）]*）", "", line)
     return [int(n) for n in re.findall(r"(\d+)项", outside)]
+
+
+def test_the_operators_matrix_shows_a_late_version_in_review_yellow(tmp_path):
+    from duban.domain.state import Color
+    from duban.views.matrix import matrix
+
+    engine = _two_in_review(tmp_path)
+    whole = matrix(engine, CAMPAIGN, at("2024-07-02 10:30"), level="county")
+    cells = {row.display: row.cells[ITEM].color.value for row in whole.rows if ITEM in row.cells}
+    assert cells["寿阳县统计局"] == "黄" and cells["昔阳县统计局"] == "绿"
+    everyone = matrix(engine, CAMPAIGN, at("2024-07-02 10:30"))  # the campaign's kept counts
+    assert everyone.counts[ITEM][Color.yellow] == 1 and everyone.counts[ITEM][Color.green] == 1
+    assert whole.counts[ITEM][Color.yellow] == 1
+    red = matrix(engine, CAMPAIGN, at("2024-07-02 10:30"), level="county", only="red")  # 寿阳 is behind elsewhere
+    assert "寿阳县统计局" in {row.display for row in red.rows} and red.counts[ITEM][Color.yellow] == 1
