@@ -20,6 +20,7 @@ from duban.store.db import reading
 from duban.store.outcomes import outcome_tally
 from duban.store.status import extensions_by_status, reviews_by_decision, status_rows
 from duban.views.campaigns import PlannedCampaign, load_campaign
+from duban.views.unit_names import place_names, told_apart
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -115,6 +116,11 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
                 by_lead=by_lead[code],
             )
         )
+    displays = Counter(unit.display for unit in units)
+    if clashing := [unit.code for unit in units if displays[unit.display] > 1]:  # 阳泉's 城区 and 晋城's
+        told = told_apart(campaign, clashing, place_names(engine, campaign, clashing))
+        for unit in units:
+            unit.display = told.get(unit.code, unit.display)
     order = {code: index for index, code in enumerate(campaign.units)}
     units.sort(key=lambda u: order.get(u.code, len(order)))
     return StatusReport(campaign, as_of, units, states, dict(by_stage), overdue, loop)

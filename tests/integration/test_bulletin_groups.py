@@ -56,3 +56,12 @@ def test_a_provinces_bulletin_groups_its_late_units_under_their_city(tmp_path):
     same = [name for name, n in Counter((row[1], row[2]) for row in rows[1:]).items() if n > 1]
     assert same == []
     assert "小店区住房和城乡建设局" in [row[1] for row in rows[1:]]  # a name nobody shares stays as it is
+
+
+def test_status_tells_apart_two_units_of_one_name_as_the_bulletin_does():
+    shanxi_at("2025-05-20 09:00")
+    shown = CliRunner().invoke(app, ["status", str(SHANXI), "--as-of", "2025-05-20 09:00", "--level", "county"])
+    assert shown.exit_code == 0, shown.output
+    names = [line.split()[0] for line in shown.output.splitlines() if " 县级 " in line]
+    assert "阳泉市城区住房和城乡建设局" in names and "晋城市城区住房和城乡建设局" in names and "小店区统计局" in names
+    assert [name for name, n in Counter(names).items() if n > 1] == []
