@@ -351,9 +351,7 @@ NAME_CELLS = 24  # the unit column on a terminal: 12 characters (万柏林区住
 COLOUR_LEGEND = (
     "红 逾期未报 · 黄 临近截止或逾期报送 · 绿 按时报送、免报或进行中 · 灰 未开始（单位取各事项中最差的颜色）"
 )
-DONE_LEGEND = (
-    "已报＝按时报送＋逾期报送＋已报送（待审核）（与门户同一口径：待审核的材料已报送，审核通过后计入按时或逾期）"
-)
+DONE_LEGEND = "已报＝按时报送＋逾期报送＋已报送（待审核）（与 Prefect 里的进度摘要、门户同一口径）"
 
 
 def tally_words(states: Counter, by_lead: int = 0) -> str:

@@ -79,3 +79,17 @@ def test_the_operators_matrix_shows_a_late_version_in_review_yellow(tmp_path):
     assert whole.counts[ITEM][Color.yellow] == 1
     red = matrix(engine, CAMPAIGN, at("2024-07-02 10:30"), level="county", only="red")  # 寿阳 is behind elsewhere
     assert "寿阳县统计局" in {row.display for row in red.rows} and red.counts[ITEM][Color.yellow] == 1
+
+
+def test_the_prefect_summary_counts_versions_in_review_as_status_does(tmp_path):
+    from duban.views.artifacts import summary_markdown
+    from duban.views.progress import campaign_view
+
+    engine = _two_in_review(tmp_path)
+    text = summary_markdown(campaign_view(engine, CAMPAIGN, at("2024-07-02 10:30")))
+    row = next(line for line in text.splitlines() if '"回头看"检查材料整理上报阶段 |' in line)
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    due, handed, _late, excused, overdue, working, pending = (int(c) for c in cells[2:9])
+    assert (due, handed, overdue) == (11, 2, 9), row
+    assert due == handed + excused + overdue + working + pending, row
+    assert "已报＝按时报送＋逾期报送＋已报送（待审核）" in text
