@@ -60,7 +60,7 @@ def bulletin(
             send_bulletin(
                 engine,
                 campaign_id,
-                short_text(draft, record, stage),
+                short_text(draft, record, stage, files.naming),
                 draft.title,
                 moment,
                 record.tz,

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from duban.cli.common import lit
 from duban.cli.show_chain import chain_json, print_chain
+from duban.domain.lead_cover import BY_LEAD
 from duban.domain.messages import KIND_CN
 from duban.domain.plan import Plan
 from duban.domain.state import Color, State
@@ -348,21 +349,26 @@ class StatusFilter:
 
 
 _RANKED = (Color.red, Color.yellow, Color.green, Color.grey)
+NAME_CELLS = 24  # the unit column on a terminal: 12 characters (万柏林区住房和城乡建设局); a longer name folds
 COLOUR_LEGEND = (
     "红 逾期未报 · 黄 临近截止或逾期报送 · 绿 按时报送、免报或进行中 · 灰 未开始（单位取各事项中最差的颜色）"
 )
-DONE_LEGEND = "已报＝按时报送＋逾期报送（与 Prefect 里的进度摘要、门户同一口径）"
+DONE_LEGEND = "已报＝按时报送＋逾期报送＋已报送（待审核）（与 Prefect 里的进度摘要、门户同一口径）"
 
 
-def tally_words(states: Counter) -> str:
-    """'应报 324 · 已报 290（按时 240、逾期 50）· 免报 0 · 逾期未报 27 · 临近截止 3 · 进行中 4 · 未开始 0'."""
-    on_time, late = states[State.submitted], states[State.late]
+def tally_words(states: Counter, by_lead: int = 0) -> str:
+    """'应报 324 · 已报 290（按时 240、逾期 50）· 免报 0 · 逾期未报 27 · 临近截止 3 · 进行中 4 · 未开始 0': 已报 counts
+    the versions waiting for review too ('、待审核 2', as the unit's page says 已报送), and '，含已报送（牵头单位）3'
+    when 配合 items count as handed in by their 牵头 unit (duban.domain.lead_cover)."""
+    on_time, late, waiting = states[State.submitted], states[State.late], states[State.in_review]
     return (
-        f"应报 {sum(states.values())} · 已报 {on_time + late}（按时 {on_time}、逾期 {late}）"
-        f"· 免报 {states[State.excused]}"
+        f"应报 {sum(states.values())} · 已报 {on_time + late + waiting}（按时 {on_time}、逾期 {late}"
+        + (f"、待审核 {waiting}" if waiting else "")
+        + "）"
+        + (f"，含{BY_LEAD}{by_lead}" if by_lead else "")
+        + f" · 免报 {states[State.excused]}"
         f" · 逾期未报 {states[State.overdue]} · 临近截止 {states[State.due_soon]} · 进行中 {states[State.open]}"
         f" · 未开始 {states[State.pending]}"
-        + (f" · 待审核 {states[State.in_review]}" if states[State.in_review] else "")
     )
 
 
@@ -399,10 +405,13 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
         highlight=False,
     )
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("单位", no_wrap=True)
-    table.add_column("级别", no_wrap=True)
+    if console.is_terminal:  # one long name (a 开发区's 22 characters) padded every row and pushed the colours out
+        table.add_column("单位", max_width=NAME_CELLS, overflow="fold")
+    else:  # piped or in a log: a name stays whole on its line
+        table.add_column("单位", no_wrap=True)
+    table.add_column("级别", no_wrap=True, min_width=4)
     for index, _stage in enumerate(stages):
-        table.add_column(CIRCLED[index % len(CIRCLED)], justify="center", no_wrap=True)
+        table.add_column(CIRCLED[index % len(CIRCLED)], justify="center", no_wrap=True, min_width=2)
     shown: list = [unit for unit in report.units if wanted.keeps(unit)]
     for unit in shown:
         cells = []
@@ -420,7 +429,8 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
     else:  # of the level's units: "2 of 131" read as if most counties had been left out
         pool = sum(1 for unit in report.units if unit.level == wanted.level.value)
         counted = f"{len(shown)} of {pool} {wanted.level.value} units shown ({len(report.units)} in all)"
-    console.print(f"{counted} · 这些单位的事项：{lit(tally_words(tally))}", highlight=False)
+    by_lead = sum(unit.by_lead for unit in shown)
+    console.print(f"{counted} · 这些单位的事项：{lit(tally_words(tally, by_lead))}", highlight=False)
     console.print(DONE_LEGEND, highlight=False)
     if words := loop_words(getattr(report, "loop", {}), {s.id: s.name for s in stages}):
         console.print(words, highlight=False)

@@ -214,11 +214,12 @@ class Color(str, Enum):
     grey = "灰"
 
 
-def color(state: State) -> Color:
-    """红: overdue; 黄: due soon or submitted late; 绿: on track, submitted or excused; 灰: not open yet."""
+def color(state: State, *, late: bool = False) -> Color:
+    """红: overdue; 黄: due soon or submitted late; 绿: on track, submitted or excused; 灰: not open yet. `late`: a
+    version waiting for review (in_review) was handed in after the due — yellow, as a late hand-in is."""
     if state is State.overdue:
         return Color.red
-    if state in (State.due_soon, State.late):
+    if state in (State.due_soon, State.late) or (state is State.in_review and late):
         return Color.yellow
     if state is State.pending:
         return Color.grey

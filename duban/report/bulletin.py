@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ from duban.report.wording import cn_day, cn_md
 from duban.store.bulletin_facts import approved_extensions, queue_new_messages, returned_reviews
 from duban.store.bulletins import bulletin_sent, duty_holders, keep_bulletin
 from duban.store.db import reading
+from duban.views.unit_names import group_level, place_at, place_names, told_apart
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -39,17 +40,35 @@ class BulletinFiles:
     number: int = 0  # 第N期 in the campaign (the stored 通报)
     bulletin_id: int = 0
     units_named: int = 0
+    naming: Names | None = None  # how it named the late units (the short text names them the same way)
 
 
-def _county(record: Record, code: str) -> str:
-    """The county-level unit a unit sits in (itself when it is one); '' above the counties."""
-    units = record.campaign.units
-    unit = units.get(code)
-    while unit is not None:
-        if unit.level == "county":
-            return unit.code
-        unit = units.get(unit.parent) if unit.parent else None
-    return ""
+GROUP_HEADINGS = {
+    "nation": "国家",
+    "province": "省（区、市）",
+    "prefecture": "市（州、盟）",
+    "county": "县（区、市）",
+    "township": "乡（镇、街道）",
+    "village": "村（社区）",
+}
+
+
+@dataclass(frozen=True)
+class Names:
+    """How the 通报 names its units: the level it groups them by (a province's: its cities), the place names of the
+    units and those above them, and each late unit's name told apart from the others' (阳泉市城区住房和城乡建设局)."""
+
+    level: str = "county"
+    places: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+
+
+def slip_names(engine: Engine, record: Record, slips: list[Slip]) -> Names:
+    """The names the 通报 of `slips` uses, read once."""
+    campaign = record.campaign
+    codes = list(dict.fromkeys(s.unit for s in slips))
+    places = place_names(engine, campaign, codes)
+    return Names(group_level(campaign), places, told_apart(campaign, codes, places))
 
 
 def _days(seconds: float) -> str:
@@ -68,8 +87,12 @@ def joined(title: str, stage: str) -> str:
     return title + stage
 
 
-def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensions: dict) -> Draft:
-    """The 通报 as a draft: 总体情况, the units late or missing by county, 工作要求."""
+def build_bulletin(
+    record: Record, stage_id: str | None, returns: dict, extensions: dict, naming: Names | None = None
+) -> Draft:
+    """The 通报 as a draft: 总体情况, the units late or missing by the place they sit in (a city's: by county, a
+    province's: by city), 工作要求."""
+    naming = naming or Names()
     spec, tz = record.spec, record.tz
     names = {w[0]: w[1] for w in record.windows}
     scope = names.get(stage_id, "") if stage_id else ""
@@ -86,24 +109,25 @@ def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensio
                 f"截至{day}，应报{tally.due}项，按时报送{tally.on_time}项，逾期报送{tally.late}项，"
                 + (f"已报送待审核{tally.in_review}项，" if tally.in_review else "")
                 + f"未报送{tally.missing}项，{tally.rate_words}。"
+                + (f"配合单位的事项已由牵头单位报送的，计入已报送（{tally.by_lead}项）。" if tally.by_lead else "")
             )
         )
     if sentence := loop_sentence(record.loop, names):
         overall.append(Para(sentence))
-    by_county: dict[str, list[Slip]] = defaultdict(list)
-    for slip in slips:
-        by_county[_county(record, slip.unit)].append(slip)
+    by_place: dict[str, list[Slip]] = defaultdict(list)
+    for slip in slips:  # a place's bodies of every line together (140302 and 140302@stats are one 城区)
+        by_place[place_at(record.campaign, slip.unit, naming.level).partition("@")[0]].append(slip)
     rows = []
-    for county in sorted(by_county, key=lambda c: (c == "", c)):
-        for s in sorted(by_county[county], key=lambda s: (s.submitted_at is not None, s.due_at, s.unit)):
+    for place in sorted(by_place, key=lambda c: (c == "", c)):
+        for s in sorted(by_place[place], key=lambda s: (s.submitted_at is not None, s.due_at, s.unit)):
             late_by = ((s.submitted_at or record.as_of) - s.due_at).total_seconds()
             how = f"逾期{_days(late_by)}报送" if s.submitted_at else f"逾期{_days(late_by)}未报"
             key = (s.unit, s.item)
             granted = extensions.get(key)
             rows.append(
                 [
-                    record.campaign.display(county) if county else "其他",
-                    s.display,
+                    (naming.places.get(place) or record.campaign.display(place)) if place else "其他",
+                    naming.units.get(s.unit, s.display),
                     s.item + (f"（{s.instance}）" if s.instance else ""),
                     cn_md(s.due_at, tz),
                     how,
@@ -113,14 +137,15 @@ def build_bulletin(record: Record, stage_id: str | None, returns: dict, extensio
             )
     sections = [DraftSection("一、总体情况", overall)]
     if rows:
+        heading = GROUP_HEADINGS.get(naming.level, "所在地")
         missing = sum(1 for s in slips if s.submitted_at is None)
         lead = Para(
             f"截至{day}，{len({s.unit for s in slips})}个单位有逾期事项"
             f"（未报送{missing}项，逾期报送{len(slips) - missing}项），"
-            "按所属县（区、市）列示如下。截止时间已按批准的延期计算。"
+            f"按所属{heading}列示如下。截止时间已按批准的延期计算。"
         )
         table = Table(
-            ["县（区、市）", "单位", "事项", "截止", "情况", "退回", "延期"],
+            [heading, "单位", "事项", "截止", "情况", "退回", "延期"],
             rows,
             "表1 逾期单位及事项",
             [2.4, 2.8, 4.0, 1.8, 2.4, 1.0, 1.6],
@@ -194,11 +219,12 @@ def write_bulletin(
             f"campaign {campaign_id!r} has no stage {stage_id!r}; stages: {', '.join(w[0] for w in record.windows)}"
         )
     returns, extensions = _loop_facts(engine, campaign_id, as_of, {i.id: i.name for _s, i in record.spec.items()})
-    draft = build_bulletin(record, stage_id, returns, extensions)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_docx(draft, out, None)
     scope = {w[0]: w[1] for w in record.windows}.get(stage_id or "", "")
     slips = [s for s in [*record.missing, *record.late] if not stage_id or s.stage == scope]
+    naming = slip_names(engine, record, slips)
+    draft = build_bulletin(record, stage_id, returns, extensions, naming)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_docx(draft, out, None)
     missing = sum(1 for s in slips if s.submitted_at is None)
     named = len({s.unit for s in slips})
     kept = keep_bulletin(
@@ -215,19 +241,27 @@ def write_bulletin(
         actor=actor,
     )
     files = BulletinFiles(
-        out, late=len(slips) - missing, missing=missing, number=kept.number, bulletin_id=kept.id, units_named=named
+        out,
+        late=len(slips) - missing,
+        missing=missing,
+        number=kept.number,
+        bulletin_id=kept.id,
+        units_named=named,
+        naming=naming,
     )
     return files, draft, record
 
 
-def short_text(draft: Draft, record: Record, stage_id: str | None) -> str:
-    """The 通报 in a few lines for a group chat: the figures, then the units still missing (first 30)."""
+def short_text(draft: Draft, record: Record, stage_id: str | None, naming: Names | None = None) -> str:
+    """The 通报 in a few lines for a group chat: the figures, then the units still missing (first 30), named as the
+    通报 names them."""
+    told = naming.units if naming else {}
     names = {w[0]: w[1] for w in record.windows}
     scope = names.get(stage_id, "") if stage_id else ""
     lines = [draft.title, draft.sections[0].blocks[0].text if draft.sections[0].blocks else ""]
     missing = [s for s in record.missing if not stage_id or s.stage == scope]
     if missing:
-        units = list(dict.fromkeys(s.display for s in missing))
+        units = list(dict.fromkeys(told.get(s.unit, s.display) for s in missing))
         shown = "、".join(units[:30]) + (f"等{len(units)}个单位" if len(units) > 30 else "")
         lines.append(f"逾期未报的单位：{shown}。请尽快补报。")
     lines.append(f"{draft.issuer} {draft.day}")

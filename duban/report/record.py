@@ -15,6 +15,7 @@ from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from duban.domain.calendar import WorkCalendar
+from duban.domain.lead_cover import COOPERATING, duty_key, lead_rows
 from duban.domain.timeline import Timeline
 from duban.domain.units import Level
 from duban.domain.values import exact_sum
@@ -55,6 +56,7 @@ class Tally:
     not_due: int = 0
     in_review: int = 0  # handed in, waiting for the reviewer (待审核): due, neither on time nor late yet
     excused: int = 0
+    by_lead: int = 0  # 配合 items counted in on_time, late or in_review as their 牵头 unit's hand-in (lead_cover)
 
     @property
     def due(self) -> int:
@@ -72,9 +74,10 @@ class Tally:
         """The rate as the text says it: 按时报送率75.0%, with （不计待审核2项） when versions wait for review."""
         return f"按时报送率{pct(self.rate)}" + (f"（不计待审核{self.in_review}项）" if self.in_review else "")
 
-    def add(self, unit: str, kind: str) -> None:
+    def add(self, unit: str, kind: str, *, by_lead: bool = False) -> None:
         self.units.add(unit)
         setattr(self, kind, getattr(self, kind) + 1)
+        self.by_lead += by_lead
 
 
 @dataclass(frozen=True)
@@ -176,16 +179,19 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
     leaders: dict[str, set[str]] = defaultdict(set)
     due_of: dict[int, datetime] = {}
     done_at: dict[str, datetime] = {}
+    leads = lead_rows(rows)
     for row in rows:
         kind = kind_at(row, as_of)
+        covered = _covered_kind(row, kind, leads, as_of)
+        kind = covered or kind
         unit = campaign.units.get(row.unit_code)
         level = unit.level if unit else None
         for tally in (overall, by_level[level], by_stage[row.stage_id], by_item[row.item_id]):
-            tally.add(row.unit_code, kind)
+            tally.add(row.unit_code, kind, by_lead=covered is not None)
         due_of[row.id] = row.due_at
-        if kind in ("on_time", "late"):
+        if kind in ("on_time", "late") and covered is None:
             done_at[row.item_id] = max(done_at.get(row.item_id, row.submitted_at), row.submitted_at)
-        if kind in ("late", "missing"):
+        if kind in ("late", "missing") and covered is None:  # a lead late for it is named, not its 配合 bodies
             slip = Slip(
                 row.unit_code,
                 campaign.display(row.unit_code),
@@ -226,6 +232,20 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
         bulletins=bulletins,
         outcomes=outcomes,
     )
+
+
+def _covered_kind(row: Any, kind: str, leads: dict, as_of: datetime) -> str | None:
+    """How a 配合 row counts when its 牵头 unit's hand-in by `as_of` covers it (duban.domain.lead_cover): the lead's
+    kind (on_time, late, in_review); None when it does not (the unit's own kind stands)."""
+    if row.role != COOPERATING or kind not in ("missing", "not_due"):
+        return None
+    for lead in leads.get(duty_key(row.unit_code, row.item_id, row.instance), ()):
+        if (lead_kind := kind_at(lead, as_of)) in HANDED_KINDS:
+            return lead_kind
+    return None
+
+
+HANDED_KINDS = ("on_time", "late", "in_review")
 
 
 def closing_instant(engine: Engine, campaign_id: str, calendar: WorkCalendar, now: datetime) -> datetime:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -32,6 +32,9 @@ from duban.store.tables import Assignment
 RANKS = [Color.grey, Color.green, Color.yellow, Color.red]  # worst last: a colour's rank is its index
 _A = core_table(Assignment)
 _MOVING = (State.pending.value, State.open.value, State.due_soon.value)  # overdue stays overdue until handed in
+# a version waiting for review handed in after the due is yellow, as a late hand-in is; STORED reads the colours
+# index alone, so these few rows (the in_review partial index) are corrected by queries of their own
+LATE_IN_REVIEW = and_(_A.c.state == State.in_review.value, _A.c.submitted_at > _A.c.due_at)
 STORED = case(
     (_A.c.state == State.overdue.value, 3),
     (_A.c.state.in_([State.due_soon.value, State.late.value]), 2),
@@ -125,8 +128,47 @@ def worst_cells(conn: Connection, scope: Scope, stale: Stale, multi: set[str]) -
     return list(conn.execute(query).all())
 
 
+def late_in_review(conn: Connection, scope: Scope, multi: set[str]) -> list[tuple[str, int]]:
+    """(item, how many) of the versions waiting for review that came after the due, of the items not in `multi`."""
+    late = select(_A.c.item_id, func.count()).where(scope.where(), LATE_IN_REVIEW, _A.c.item_id.not_in(multi))
+    return list(conn.execute(late.group_by(_A.c.item_id)).all())
+
+
+def late_cells(conn: Connection, scope: Scope, stale: Stale, multi: set[str]) -> list[tuple[str, int, int]]:
+    """(item, worst rank as stored, worst rank with late versions in review yellow) of the cells of the items in
+    `multi` that hold such a version."""
+    held = select(_A.c.unit_code).where(scope.where(), LATE_IN_REVIEW, _A.c.item_id.in_(multi)).distinct()
+    codes = list(conn.execute(held).scalars())
+    if not codes:
+        return []
+    lateness = case((LATE_IN_REVIEW, 2), else_=stale.rank)
+    cells = (
+        select(_A.c.item_id, func.max(stale.rank), func.max(lateness))
+        .where(replace(scope, codes=codes).where(), _A.c.item_id.in_(multi))
+        .group_by(_A.c.unit_code, _A.c.item_id)
+    )
+    return [(item, old, new) for item, old, new in conn.execute(cells) if old != new]
+
+
+def late_units(conn: Connection, scope: Scope) -> list[str]:
+    """The units of `scope` holding a version waiting for review that came after the due, in code order."""
+    query = select(_A.c.unit_code).where(scope.where(), LATE_IN_REVIEW).distinct().order_by(_A.c.unit_code)
+    return list(conn.execute(query).scalars())
+
+
 def units_of_rank(conn: Connection, scope: Scope, stale: Stale, rank: int) -> list[str]:
-    """The units of `scope` whose worst colour has `rank`, in code order."""
+    """The units of `scope` whose worst colour has `rank`, in code order (a unit green but for a late version in
+    review is yellow)."""
+    codes = _of_rank(conn, scope, stale, rank)
+    if RANKS[rank] not in (Color.green, Color.yellow) or not (late := late_units(conn, scope)):
+        return codes
+    if RANKS[rank] is Color.green:
+        return [code for code in codes if code not in set(late)]
+    return sorted({*codes, *_of_rank(conn, replace(scope, codes=late), stale, RANKS.index(Color.green))})
+
+
+def _of_rank(conn: Connection, scope: Scope, stale: Stale, rank: int) -> list[str]:
+    """The units of `scope` whose worst stored colour has `rank`, in code order."""
     mine = scope.where()
     per_unit = select(_A.c.unit_code).where(mine).group_by(_A.c.unit_code).having(func.max(stale.rank) == rank)
     return list(conn.execute(per_unit.order_by(_A.c.unit_code)).scalars())

@@ -50,6 +50,7 @@ def duty_rows(
         _A.c.reminders_done,
         _A.c.escalations_done,
         _A.c.next_event_at,
+        _A.c.submitted_at,
     ).where(_A.c.campaign_id == campaign_id)
     if units is not None:
         query = query.where(_A.c.unit_code.in_(units))

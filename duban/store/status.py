@@ -9,15 +9,17 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from duban.store.core import core_table
-from duban.store.tables import Assignment, ExtensionRequest, ReviewRow
+from duban.store.tables import Assignment, CampaignUnit, ExtensionRequest, ReviewRow
 
 _A = core_table(Assignment)
+_U = core_table(CampaignUnit)
 _R = core_table(ExtensionRequest)
 _V = core_table(ReviewRow)
 
 
 def status_rows(conn: Connection, campaign_id: str) -> list[Any]:
-    """The campaign's assignments by stage order and id: unit, stage, item, state and what decides it later."""
+    """The campaign's assignments by stage order and id: unit, stage, item, state and what decides it later, the
+    unit's role (牵头, 配合), the instance and the hand-in."""
     return list(
         conn.execute(
             select(
@@ -32,6 +34,9 @@ def status_rows(conn: Connection, campaign_id: str) -> list[Any]:
                 _A.c.reminders_done,
                 _A.c.escalations_done,
                 _A.c.next_event_at,
+                _A.c.role,
+                _A.c.instance,
+                _A.c.submitted_at,
             )
             .where(_A.c.campaign_id == campaign_id)
             .order_by(_A.c.stage_order, _A.c.id)
@@ -59,3 +64,14 @@ def reviews_by_decision(conn: Connection, campaign_id: str, as_of: datetime) -> 
             .group_by(_V.c.decision)
         ).all()
     )
+
+
+def division_names(conn: Connection, campaign_id: str, codes: list[str]) -> dict[str, str]:
+    """code → the place name of the campaign's unit (阳泉市 for 140300 and 140300@stats), 900 codes at a time."""
+    names: dict[str, str] = {}
+    wanted = sorted(set(codes))
+    for start in range(0, len(wanted), 900):
+        part = wanted[start : start + 900]
+        query = select(_U.c.code, _U.c.name).where(_U.c.campaign_id == campaign_id, _U.c.code.in_(part))
+        names.update({code: name for code, name in conn.execute(query) if name})
+    return names

@@ -23,7 +23,7 @@ MARK = {Color.red: "🔴 红", Color.yellow: "🟡 黄", Color.green: "🟢 绿"
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _RANKED = (Color.red, Color.yellow, Color.green, Color.grey)
 COLOUR_LEGEND = f"🔴 逾期未报 · 🟡 临近截止或逾期报送 · 🟢 按时报送、免报或进行中 · {WHITE} 未开始"
-DONE_LEGEND = "已报＝按时报送＋逾期报送；完成率＝（已报＋免报）÷应报"
+DONE_LEGEND = "已报＝按时报送＋逾期报送＋已报送（待审核）；完成率＝（已报＋免报）÷应报"
 
 
 def stage_number(index: int) -> str:
@@ -68,7 +68,7 @@ def unit_table(view: CampaignView) -> list[dict[str, str | int]]:
         for index, stage in enumerate(view.stages):
             colour = unit.stages.get(stage.stage_id)
             row[stage_number(index)] = MARK[colour] if colour else "—"
-        done = unit.states[State.submitted] + unit.states[State.late]
+        done = unit.states[State.submitted] + unit.states[State.late] + unit.states[State.in_review]
         row["已报/应报"] = f"{done}/{sum(unit.states.values())}"
         row["逾期未报"] = unit.states[State.overdue]
         table.append(row)
@@ -80,7 +80,7 @@ def unit_table_description(view: CampaignView) -> str:
     stages = " ".join(f"{stage_number(i)} {stage.name}" for i, stage in enumerate(view.stages))
     return (
         f"{view.campaign.spec.title}：各单位红黄绿，最需关注的在前，按县区分组。{stages}。{COLOUR_LEGEND}。"
-        "已报＝按时报送＋逾期报送。"
+        "已报＝按时报送＋逾期报送＋已报送（待审核）。"
     )
 
 

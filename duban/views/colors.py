@@ -14,13 +14,15 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from duban.domain.state import State, color
+from duban.domain.state import Color, State, color
 from duban.store.colors import (
     NO_STALE,
     RANKS,
     Scope,
     Stale,
     items_owed,
+    late_cells,
+    late_in_review,
     several_instances,
     single_states,
     stale_at,
@@ -53,6 +55,9 @@ def item_counts(
         states = single_states(conn, scope, multi)
     for item_id, state, n in states:
         counts[item_id][RANKS[rank_of(state)]] += n
+    for item_id, n in late_in_review(conn, scope, multi):  # counted green by their state: yellow, as late ones
+        counts[item_id][Color.green] -= n
+        counts[item_id][Color.yellow] += n
     for item_id, state, now, n in stale.groups:  # one assignment per unit: its cell moves with it
         if item_id not in multi:
             counts[item_id][RANKS[rank_of(state)]] -= n
@@ -60,6 +65,9 @@ def item_counts(
     if multi:
         for item_id, worst_rank, n in worst_cells(conn, scope, stale, multi):
             counts[item_id][RANKS[worst_rank]] += n
+        for item_id, stored, late in late_cells(conn, scope, stale, multi):
+            counts[item_id][RANKS[stored]] -= 1
+            counts[item_id][RANKS[late]] += 1
     return {item: Counter({c: n for c, n in counter.items() if n > 0}) for item, counter in counts.items()}
 
 

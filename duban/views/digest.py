@@ -68,13 +68,17 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
         submissions = submissions_between(conn, campaign_id, since, as_of)
         names = {stage.id: stage.name for stage in campaign.spec.stages}
         stages = [
-            {
+            {  # each assignment in one of handed, excused, open, overdue, pending: the line adds up to its total
                 "stage": names.get(stage_id, stage_id),
                 "total": sum(c.values()),
-                "done": c[State.submitted] + c[State.late] + c[State.excused],
+                "done": c[State.submitted] + c[State.late] + c[State.excused],  # finished (kept for older readers)
+                "handed": c[State.submitted] + c[State.late] + c[State.in_review],  # 已报, as status counts it
                 "late": c[State.late],
+                "in_review": c[State.in_review],
+                "excused": c[State.excused],
                 "overdue": c[State.overdue],
                 "open": c[State.open] + c[State.due_soon],
+                "pending": c[State.pending],
             }
             for stage_id, c in report.by_stage.items()
             if sum(c.values()) - c[State.pending]

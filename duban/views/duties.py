@@ -56,10 +56,11 @@ class Duty:
     due_at: datetime
     state: State
     versions: list[Version] = field(default_factory=list)  # oldest first
+    handed_in_late: bool = False  # the version in hand came after the due (a late one in review is yellow)
 
     @property
     def color(self) -> Color:
-        return color(self.state)
+        return color(self.state, late=self.handed_in_late)
 
     @property
     def latest(self) -> Version | None:
@@ -117,6 +118,7 @@ def load_duties(
             r.due_at,
             state_then(r, recorded.get(r.id), as_of) if history else row_state_at(r, as_of),
             found.get(r.id, []),
+            r.submitted_at is not None and r.submitted_at > r.due_at,
         )
         for r in rows
     ]

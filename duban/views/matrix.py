@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from duban.domain.state import Color, color, worst
+from duban.domain.state import Color, worst
 from duban.domain.units import Level
 from duban.instants import utc
 from duban.spec.models import Item, Stage
@@ -159,17 +159,17 @@ def _history(
     by_unit: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for duty in load_duties(engine, campaign, as_of, history=True):
         if allowed is None or duty.unit_code in allowed:
-            by_unit[duty.unit_code][duty.item_id].append(duty.state)
+            by_unit[duty.unit_code][duty.item_id].append(duty)
     owed = {item for cells in by_unit.values() for item in cells}
     codes = sorted(
         code
         for code, cells in by_unit.items()
-        if wanted is None or worst([color(s) for states in cells.values() for s in states]) is wanted
+        if wanted is None or worst([d.color for duties in cells.values() for d in duties]) is wanted
     )
     counts: dict[str, Counter] = defaultdict(Counter)
     for code in codes:
-        for item, states in by_unit[code].items():
-            counts[item][worst([color(s) for s in states])] += 1
+        for item, duties in by_unit[code].items():
+            counts[item][worst([d.color for d in duties])] += 1
     page = codes[offset : offset + limit]
     with reading(engine) as conn:
         units = units_by_code(conn, campaign.id, page)
@@ -201,12 +201,13 @@ def _rows(
     by_unit: dict[str, dict[str, list]] = known if known is not None else defaultdict(lambda: defaultdict(list))
     if known is None:
         for duty in load_duties(engine, campaign, as_of, units=page):
-            by_unit[duty.unit_code][duty.item_id].append(duty.state)
+            by_unit[duty.unit_code][duty.item_id].append(duty)
     rows = []
     for code in page:
         unit = units.get(code)
         cells = {
-            item: Cell(worst([color(s) for s in states]), Counter(states)) for item, states in by_unit[code].items()
+            item: Cell(worst([d.color for d in duties]), Counter(d.state for d in duties))
+            for item, duties in by_unit[code].items()
         }
         parent = names.get(unit.parent) if unit and unit.parent else None
         rows.append(

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 ROWS_SHOWN = 300  # units in the table artifact, the reddest first; the counts cover them all
 LISTED = 30  # escalations listed in the summary
 UNITS_LISTED = 15  # overdue units listed in the summary, each with all its overdue items counted
-_DONE = (State.submitted, State.late, State.excused)
+_HANDED_IN = (State.submitted, State.late, State.in_review)  # 已报, as status and the portal count it
+_DONE = (*_HANDED_IN, State.excused)
 
 
 @dataclass
@@ -48,13 +49,13 @@ class StageProgress:
 
     @property
     def done(self) -> int:
-        """Finished: handed in (已报, on time or late) or excused (免报)."""
+        """Finished: handed in (已报: on time, late or waiting for review) or excused (免报)."""
         return sum(self.states[s] for s in _DONE)
 
     @property
     def handed_in(self) -> int:
-        """已报: handed in, on time or late (the one meaning of 已报 in every view)."""
-        return self.states[State.submitted] + self.states[State.late]
+        """已报: handed in, on time, late or waiting for review (the one meaning of 已报 in every view)."""
+        return sum(self.states[s] for s in _HANDED_IN)
 
     @property
     def percent(self) -> float:

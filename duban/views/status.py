@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from duban.domain.hidden_samples import concealed_items
+from duban.domain.lead_cover import COOPERATING, covered_state, duty_key, lead_rows
 from duban.domain.standing import row_state_at
 from duban.domain.state import Color, State, color, worst
 from duban.instants import utc
@@ -19,6 +20,7 @@ from duban.store.db import reading
 from duban.store.outcomes import outcome_tally
 from duban.store.status import extensions_by_status, reviews_by_decision, status_rows
 from duban.views.campaigns import PlannedCampaign, load_campaign
+from duban.views.unit_names import place_names, told_apart
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -32,6 +34,7 @@ class UnitStatus:
     parent: str | None
     stages: dict[str, Color] = field(default_factory=dict)
     states: Counter = field(default_factory=Counter)
+    by_lead: int = 0  # 配合 items its 牵头 unit has handed in, counted in `states` as the lead's (已报送（牵头单位）)
 
     @property
     def overall(self) -> Color:
@@ -84,11 +87,16 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
     by_stage: dict[str, Counter] = defaultdict(Counter)
     overdue = []
     concealed = concealed_items(campaign.spec)  # a hidden sample shows nothing before its check opens
+    leads = lead_rows(rows)
+    by_lead: Counter = Counter()
     for row in rows:
         if row.item_id in concealed and row.open_at > as_of:
             continue
-        state = row_state_at(row, as_of)
-        per_unit[row.unit_code][row.stage_id].append(color(state))
+        state, late = row_state_at(row, as_of), _handed_in_late(row)
+        if row.role == COOPERATING and (covered := _covered(row, state, leads, as_of)) is not None:
+            state, late = covered
+            by_lead[row.unit_code] += 1
+        per_unit[row.unit_code][row.stage_id].append(color(state, late=late))
         unit_states[row.unit_code][state] += 1
         states[state] += 1
         by_stage[row.stage_id][state] += 1
@@ -105,8 +113,28 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
                 parent=recipient.parent if recipient else None,
                 stages={stage: worst(colors) for stage, colors in stages.items()},
                 states=unit_states[code],
+                by_lead=by_lead[code],
             )
         )
+    displays = Counter(unit.display for unit in units)
+    if clashing := [unit.code for unit in units if displays[unit.display] > 1]:  # 阳泉's 城区 and 晋城's
+        told = told_apart(campaign, clashing, place_names(engine, campaign, clashing))
+        for unit in units:
+            unit.display = told.get(unit.code, unit.display)
     order = {code: index for index, code in enumerate(campaign.units)}
     units.sort(key=lambda u: order.get(u.code, len(order)))
     return StatusReport(campaign, as_of, units, states, dict(by_stage), overdue, loop)
+
+
+def _handed_in_late(row: Any) -> bool:
+    """The version in hand came after the due (a late one waiting for review is yellow, as a late hand-in is)."""
+    return row.submitted_at is not None and row.submitted_at > row.due_at
+
+
+def _covered(row: Any, state: State, leads: dict, as_of: datetime) -> tuple[State, bool] | None:
+    """The lead's state (and whether its hand-in was late) when its hand-in covers this cooperating row
+    (duban.domain.lead_cover), else None."""
+    for lead in leads.get(duty_key(row.unit_code, row.item_id, row.instance), ()):
+        if (covered := covered_state(state, row_state_at(lead, as_of))) is not None:
+            return covered, _handed_in_late(lead)
+    return None

@@ -69,7 +69,7 @@ def test_the_bulletin_lists_the_late_and_missing_by_county_and_is_sent_once(tmp_
     xiyang = [r for r in rows if r[1] == "昔阳县统计局" and r[2].startswith("县级实地检查评分表")]
     assert xiyang and xiyang[0][3] == "6月13日" and xiyang[0][4] == "逾期不足1天未报" and xiyang[0][6] == "延至6月13日"
     shouyang = [r for r in rows if r[1] == "寿阳县统计局" and r[2].startswith("县级实地检查评分表")]
-    assert shouyang and shouyang[0][4] == "逾期3天未报" and shouyang[0][0] == "寿阳县统计局"
+    assert shouyang and shouyang[0][4] == "逾期3天未报" and shouyang[0][0] == "寿阳县"  # the county, by its name
     assert paragraphs[-2:] == ["晋中市统计局", "2024年6月14日"]
 
     o = OutboxMessage.__table__
