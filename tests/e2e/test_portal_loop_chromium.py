@@ -101,10 +101,9 @@ def test_a_county_acknowledges_asks_for_an_extension_and_returns_a_townships_rep
                 card.locator("form.extension button").click()
                 phone.wait_for_load_state()
                 assert "超过本次工作允许的最长延期（5个工作日" in phone.inner_text("#self_score_sheet")
-                card = phone.locator("#self_score_sheet")
-                card.locator("details.extend summary").click()
+                card = phone.locator("#self_score_sheet")  # the form is open again, the reason as typed
+                assert card.locator("textarea[name=reason]").input_value() == "乡镇人员参加防汛值班，自查评分需延后"
                 card.locator("input[name=until]").fill("2024-05-30")
-                card.locator("textarea[name=reason]").fill("乡镇人员参加防汛值班，自查评分需延后")
                 card.locator("form.extension button").click()
                 phone.wait_for_url(f"**/u/{token}#self_score_sheet")
                 assert "申请延至5月30日 周四 24:00 · 待审批" in phone.inner_text("#self_score_sheet")
