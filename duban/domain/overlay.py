@@ -39,9 +39,9 @@ from duban.domain.lines import (
     known_line,
     line_named_by,
 )
-from duban.domain.overlay_parents import reparent_divisions
+from duban.domain.overlay_parents import reparent_divisions, said_together
 from duban.domain.units import Level, Registry, Unit
-from duban.errors import RegistryError
+from duban.errors import RegistryError, SpecError
 from duban.spec.load import validation_errors
 from duban.spec.models import Id, SpecLevel
 from duban.spec.source import read_source
@@ -211,24 +211,42 @@ def _parents_first(units: list[OverlayUnit], source) -> list[tuple[int, OverlayU
 
 
 def apply_overlay(
-    registry: Registry, path: Path, *, line: str = "stats", loaded=None, reparented: bool = False
+    registry: Registry,
+    path: Path,
+    *,
+    line: str = "stats",
+    loaded=None,
+    reparented: bool = False,
+    problems: list[SpecError] | tuple[SpecError, ...] = (),
 ) -> Registry:
-    """Add the overlay's units, patch existing ones (re-parent divisions, unless `reparented` already) and drop
-    excluded ones."""
+    """Add the overlay's units, patch existing ones (re-parent divisions, unless `reparented` already: then
+    `problems` holds what that found) and drop excluded ones. Every bad parent is said in one run, each at its line;
+    a unit under a refused one is left out without a word of its own."""
     overlay, source = loaded or load_overlay(path)
-    if not reparented:
-        reparent_divisions(registry, overlay, source)
+    problems = list(problems) if reparented else reparent_divisions(registry, overlay, source)
     ranks = {level: rank for rank, level in enumerate(Level)}
+    refused: set[str] = set()
     for index, spec in _parents_first(overlay.units, source):
+        if spec.parent in refused:
+            refused.add(spec.code)
+            continue
         if spec.parent and spec.parent not in registry:
-            raise source.error(("units", index, "parent"), f"parent unit {spec.parent} is not in the registry")
+            problems.append(
+                source.error(("units", index, "parent"), f"parent unit {spec.parent} is not in the registry")
+            )
+            refused.add(spec.code)
+            continue
         above = registry.units[spec.parent].level if spec.parent else None
         if above is not None and ranks[spec.level] < ranks[above]:
-            raise source.error(
-                ("units", index, "level"),
-                f"unit {spec.code} ({spec.level.cn}) is under {spec.parent} ({above.cn}), a lower level: a unit "
-                "sits at its parent's level or below",
+            problems.append(
+                source.error(
+                    ("units", index, "level"),
+                    f"unit {spec.code} ({spec.level.cn}) is under {spec.parent} ({above.cn}), a lower level: a unit "
+                    "sits at its parent's level or below",
+                )
             )
+            refused.add(spec.code)
+            continue
         if spec.code in registry:
             raise source.error(("units", index, "code"), f"unit code {spec.code} is already in the registry")
         registry.add(
@@ -247,6 +265,7 @@ def apply_overlay(
                 line=spec.line or line,
             )
         )
+    said_together(problems)
     known = overlay.known_lines()
     for code, patch in overlay.patch.items():
         if code not in registry:
@@ -292,9 +311,10 @@ def build_registry(
             raise RegistryError(f"overlay file {overlay} not found (registry.overlay is relative to the spec file)")
         loaded = load_overlay(overlay)
     lines = loaded[0].known_lines() if loaded else dict(LINES)
+    problems: list[SpecError] = []
     if loaded is not None:  # before the lines name the bodies: 辛集市生态环境局 under 河北省, each side line alike
-        reparent_divisions(registry, *loaded)
+        problems = reparent_divisions(registry, *loaded)
     apply_lines(registry, known_line(line, lines), [known_line(b, lines) for b in beside])
-    if loaded is not None:
-        apply_overlay(registry, overlay, line=line, loaded=loaded, reparented=True)  # type: ignore[arg-type]
+    if loaded is not None:  # said with the units' own bad parents, all at once
+        apply_overlay(registry, overlay, line=line, loaded=loaded, reparented=True, problems=problems)  # type: ignore[arg-type]
     return registry
