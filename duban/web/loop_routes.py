@@ -70,11 +70,6 @@ def _unit_page_saying(request: Request, p: Portal, token: str, link):
     return lambda error: render_unit(request, p, token, load_page(p, link), error=error, status=400)
 
 
-def _back_to_queue(p: Portal, campaign_id: str):
-    """A refusal's answer in the operators' queue (督办闭环): back to it, the message at its top."""
-    return lambda error: RedirectResponse(back_with(p, f"/ops/c/{quote(campaign_id)}/loop", error), status_code=303)
-
-
 async def _form(request: Request, p: Portal, scope: str) -> FormData:
     p.writable()  # a preview changes nothing
     form = await request.form(max_files=0, max_fields=10)
@@ -386,6 +381,7 @@ async def ops_extension(
     if asked is None or asked.campaign_id != campaign_id:
         raise HTTPException(404, "没有这份延期申请。")
     approve, now = form.get("decision") == "approve", p.now()
+    typed = {"until": str(form.get("until") or "")[:40], "note": str(form.get("note") or "")}
     try:
         example = example_day(max(now, asked.until), campaign.tz)
         given = approve and form.get("until")
@@ -396,7 +392,7 @@ async def ops_extension(
             now,
             approve=approve,
             until=until,
-            note=str(form.get("note") or ""),
+            note=typed["note"],
             actor=f"operator:{who}",
             quiet=p.settings.quiet(),
         )
@@ -405,7 +401,16 @@ async def ops_extension(
             request,
             p,
             exc.cn,
-            _back_to_queue(p, campaign_id),
+            lambda error: _loop_page(  # the queue again, the date and 审批意见 as typed
+                request,
+                p,
+                campaign_id,
+                who,
+                error=error,
+                error_at=("#extension", str(request_id)),
+                values=typed,
+                status=400,
+            ),
             actor=f"operator:{who}",
             campaign_id=campaign_id,
             unit_code=asked.unit_code,  # so the refusal shows in the unit's own history too
