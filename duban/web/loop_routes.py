@@ -368,7 +368,7 @@ async def ops_review(
         detail=result.reason,  # a 退回's reason, shown where the log and the unit's 最近记录 list it
         client=client_of(request),
     )
-    return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop", status_code=303)
+    return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop#reviews", status_code=303)
 
 
 @router.post("/ops/c/{campaign_id}/extensions/{request_id}")
@@ -427,7 +427,7 @@ async def ops_extension(
         target=f"延期申请#{request_id} {'批准' if approve else '不批准'}",
         client=client_of(request),
     )
-    return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop", status_code=303)
+    return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop#extensions", status_code=303)
 
 
 @router.post("/ops/c/{campaign_id}/u/{unit_code}/extension")

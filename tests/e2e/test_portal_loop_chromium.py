@@ -141,7 +141,7 @@ def test_a_county_acknowledges_asks_for_an_extension_and_returns_a_townships_rep
                 asked.locator("input[name=until]").fill("2024-05-28")
                 asked.locator("textarea[name=note]").fill("同意延至5月28日")
                 asked.locator("button[value=approve]").click()
-                desk.wait_for_url(f"**/ops/c/{CAMPAIGN}/loop")
+                desk.wait_for_url(f"**/ops/c/{CAMPAIGN}/loop#extensions")  # back at the requests
                 assert "没有待审批的延期申请。" in desk.inner_text("#extensions")
                 assert desk.evaluate("document.documentElement.scrollWidth") <= 375
         finally:
