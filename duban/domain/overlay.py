@@ -178,36 +178,54 @@ def load_overlay(path: Path) -> tuple[Overlay, Any]:
         raise validation_errors(source, exc, Overlay) from None
 
 
-def _parents_first(units: list[OverlayUnit], source) -> list[tuple[int, OverlayUnit]]:  # noqa: ANN001 (a Source)
+def _parents_first(
+    units: list[OverlayUnit],
+    source,  # noqa: ANN001 (a Source)
+    problems: list[SpecError],
+) -> tuple[list[tuple[int, OverlayUnit]], set[str]]:
     """The overlay's units, each after its parent when the parent is one of them too (the file may list them in
-    any order); units that are their own ancestors are an error naming them, at the first one's line."""
+    any order), and the codes left out: a code given twice (its second entry) and units that are their own
+    ancestors, each said in `problems` (a loop once, at its first unit's line)."""
     index_of: dict[str, int] = {}
+    twice: set[int] = set()
     for i, unit in enumerate(units):
         if unit.code in index_of:
-            raise source.error(
-                ("units", i, "code"), f"unit code {unit.code} is given twice (first as units[{index_of[unit.code]}])"
+            problems.append(
+                source.error(
+                    ("units", i, "code"),
+                    f"unit code {unit.code} is given twice (first as units[{index_of[unit.code]}])",
+                )
             )
+            twice.add(i)
+            continue
         index_of[unit.code] = i
     placed: set[str] = set()
+    refused: set[str] = set()
     ordered: list[tuple[int, OverlayUnit]] = []
     for start, unit in enumerate(units):
+        if start in twice:
+            continue
         chain: list[int] = []
         at: int | None = start
         while at is not None and units[at].code not in placed:
             if at in chain:
                 loop = [units[i].code for i in chain[chain.index(at) :]]
-                raise source.error(
-                    ("units", at, "parent"),
-                    f"units {' → '.join([*loop, loop[0]])} are each other's parent (a loop): one of them has another "
-                    "parent",
+                problems.append(
+                    source.error(
+                        ("units", at, "parent"),
+                        f"units {' → '.join([*loop, loop[0]])} are each other's parent (a loop): one of them has "
+                        "another parent",
+                    )
                 )
+                refused.update(loop)
+                break
             chain.append(at)
             parent = units[at].parent
             at = index_of.get(parent) if parent else None
         for i in reversed(chain):
             placed.add(units[i].code)
             ordered.append((i, units[i]))
-    return ordered
+    return ordered, refused
 
 
 def apply_overlay(
@@ -225,8 +243,10 @@ def apply_overlay(
     overlay, source = loaded or load_overlay(path)
     problems = list(problems) if reparented else reparent_divisions(registry, overlay, source)
     ranks = {level: rank for rank, level in enumerate(Level)}
-    refused: set[str] = set()
-    for index, spec in _parents_first(overlay.units, source):
+    ordered, refused = _parents_first(overlay.units, source, problems)
+    for index, spec in ordered:
+        if spec.code in refused:
+            continue
         if spec.parent in refused:
             refused.add(spec.code)
             continue
@@ -248,7 +268,8 @@ def apply_overlay(
             refused.add(spec.code)
             continue
         if spec.code in registry:
-            raise source.error(("units", index, "code"), f"unit code {spec.code} is already in the registry")
+            problems.append(source.error(("units", index, "code"), f"unit code {spec.code} is already in the registry"))
+            continue
         registry.add(
             Unit(
                 code=spec.code,
@@ -265,11 +286,12 @@ def apply_overlay(
                 line=spec.line or line,
             )
         )
-    said_together(problems)
     known = overlay.known_lines()
     for code, patch in overlay.patch.items():
         if code not in registry:
-            raise source.error(("patch", code), f"no unit {code} in the registry to patch")
+            if code not in refused:  # a unit left out above is said there
+                problems.append(source.error(("patch", code), f"no unit {code} in the registry to patch"))
+            continue
         unit = registry.get(code)
         other = line_named_by(patch.title, unit, division_parent(registry, unit), known) if patch.title else None
         if other is not None and other != unit.line:
@@ -286,8 +308,11 @@ def apply_overlay(
         unit.attributes.update(patch.attributes)
     for index, code in enumerate(overlay.exclude):
         if code not in registry:
-            raise source.error(("exclude", index), f"no unit {code} in the registry to exclude")
+            if code not in refused:
+                problems.append(source.error(("exclude", index), f"no unit {code} in the registry to exclude"))
+            continue
         registry.remove(code)
+    said_together(problems)  # every entry the registry cannot take, in one run
     return registry
 
 

@@ -73,7 +73,8 @@ def _reparent(registry: Registry, code: str, parent: str, source: Any) -> SpecEr
 
 
 def said_together(problems: list[SpecError]) -> None:
-    """Raise the overlay's problems, every one in one run (by line), when there are any."""
+    """Raise the overlay's problems, every one once in one run (by line), when there are any."""
     if problems:
-        ordered = sorted(problems, key=lambda e: e.line or 0)
+        once = {str(e): e for e in problems}.values()  # a patch of an unknown code is said by both passes
+        ordered = sorted(once, key=lambda e: e.line or 0)
         raise ordered[0] if len(ordered) == 1 else SpecErrors(ordered)

@@ -163,3 +163,35 @@ def test_every_bad_parent_of_an_overlay_is_said_at_once_each_at_its_line(tmp_pat
         assert where in said, said
     assert "units[1]" not in said and "130682" not in said  # under a refused unit; a good re-parenting
     assert said.startswith("5 problems"), said
+
+
+def test_every_entry_the_registry_cannot_take_is_said_in_one_run(tmp_path):
+    """A code given twice, a loop of parents, a unit already in the registry, a patch or an exclude of no unit:
+    all said at once, each at its line (a loop once)."""
+    from duban.errors import SpecError
+
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text(
+        "units:\n"
+        "  - {code: a1, name: 甲科, level: county, kind: office, parent: a2}\n"
+        "  - {code: a2, name: 乙科, level: county, kind: office, parent: a1}\n"
+        "  - {code: b1, name: 丙科, level: county, kind: office, parent: '140724'}\n"
+        "  - {code: b1, name: 丁科, level: county, kind: office, parent: '140724'}\n"
+        "  - {code: '140724100', name: 乐平, level: township, kind: office, parent: '140724'}\n"
+        "patch:\n"
+        "  '140799': {contact: 王芳}\n"
+        "exclude: ['140798']\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError) as caught:
+        apply_overlay(import_divisions(["140724"]), overlay)
+    said = str(caught.value)
+    assert said.startswith("5 problems"), said
+    for where in (
+        "o.yaml:2 units[0].parent: units a1 → a2 → a1 are each other's parent",
+        "o.yaml:5 units[3].code: unit code b1 is given twice (first as units[2])",
+        "o.yaml:6 units[4].code: unit code 140724100 is already in the registry",
+        "o.yaml:8 patch.140799: no unit 140799 in the registry to patch",
+        "o.yaml:9 exclude[0]: no unit 140798 in the registry to exclude",
+    ):
+        assert where in said, said
