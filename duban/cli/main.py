@@ -446,13 +446,7 @@ def reset(
         engine = _engine()
         size = reset_size(engine, campaign)
         drafts = len(reports_of(engine, campaign, settings.home / "reports"))
-        said = (
-            f"campaign {campaign!r}: {size['campaign_unit']} units, {size['assignment']} assignments, "
-            f"{size['outbox']} messages and {size['submission']} submitted versions, with the files uploaded "
-            "for them (but those another campaign's units uploaded too)"
-            + (f" and its {drafts} 通报/总结报告 file(s) in {settings.home / 'reports'}" if drafts else "")
-            + ", will be deleted for good (the audit log and revoked links stay)"
-        )
+        said = _reset_said(campaign, size, drafts, settings.home / "reports")
         if not yes:
             console.print(Text(said))
             if not typer.confirm("delete them?", default=False):
@@ -463,6 +457,47 @@ def reset(
         _fail(exc)
     reports = f" and {removed.reports} 通报/总结报告 file(s)" if removed.reports else ""
     console.print(f"campaign {lit(campaign)} removed, and {removed.files} uploaded file(s){reports}")
+
+
+def _reset_said(campaign: str, size: dict[str, int], drafts: int, reports: Path) -> str:
+    """What `duban reset` deletes, in the words of the records: the assignments and the units holding them, the
+    campaign's own copy of its units (never the registry or a 名录), messages sent and waiting, and the rest."""
+
+    def n(key: str, one: str, many: str | None = None) -> str:
+        return f"{size[key]:,} {one if size[key] == 1 else many or one + 's'}"
+
+    lines = [
+        f"campaign {campaign!r}, deleted for good:",
+        f"  {n('assignments', 'assignment')} of {n('units_with_duties', 'unit')}, and the "
+        f"{n('transitions', 'transition')} recorded for them",
+        f"  the campaign's copy of its {n('units', 'unit')}"
+        + (f" and {n('leaders', 'leader')}" if size["leaders"] else "")
+        + " as planned (the unit registry, its overlays and the stored 名录 stay)",
+        f"  {n('messages', 'message')}: {size['messages_sent']:,} sent, {size['messages_waiting']:,} waiting to go "
+        "out (they never will)",
+        f"  {n('submissions', 'submitted version')}, with the files uploaded for "
+        f"{'it' if size['submissions'] == 1 else 'them'} (but those another campaign's units uploaded too)",
+    ]
+    others = [
+        n(key, one, many)
+        for key, one, many in (
+            ("reviews", "review (审核)", "reviews (审核)"),
+            ("extension_requests", "延期申请", "延期申请"),
+            ("acknowledgements", "签收", "签收"),
+            ("bulletins", "通报", "通报"),
+            ("scores", "score (评分)", "scores (评分)"),
+            ("sample_draws", "drawn sample (抽查样本)", "drawn samples (抽查样本)"),
+            ("outcomes", "outcome (约谈, 通报批评 …)", "outcomes (约谈, 通报批评 …)"),
+            ("amendments", "amendment (调整通知)", "amendments (调整通知)"),
+        )
+        if size[key]
+    ]
+    if others:
+        lines.append("  " + ", ".join(others))
+    if drafts:
+        lines.append(f"  its {drafts} 通报/总结报告 file{'' if drafts == 1 else 's'} in {reports}")
+    lines.append("the audit log and revoked links stay")
+    return "\n".join(lines)
 
 
 @units_app.command("show")

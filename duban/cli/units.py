@@ -47,7 +47,7 @@ def import_command(
     from pydantic import TypeAdapter, ValidationError
 
     from duban.domain.listed import Mapping, attribute_values, load_mapping, read_list
-    from duban.services.listed import campaigns_over, import_listed
+    from duban.services.listed import import_listed
     from duban.spec.models import ID_HINT, ID_MAX, Id
 
     try:
@@ -85,22 +85,33 @@ def import_command(
     for line in attribute_values(read):  # a county's own spelling (高风险 beside 高) seen before a draw uses it
         console.print(f"  {lit(line)}", highlight=False, soft_wrap=True)
     _say_channels(read)
-    planned = campaigns_over(engine(), list_name) if result.changed or result.removed else []
-    if planned:
-        console.print(
-            f"  [yellow]note:[/] {lit(', '.join(planned))} "
-            + ("was planned over this list and keeps" if len(planned) == 1 else "were planned over this list and keep")
-            + " its units, names and channels as they were then: these changes reach a campaign planned after "
-            "this import",
-            highlight=False,
-            soft_wrap=True,
-        )
+    if result.changed or result.removed:
+        _say_campaigns(result.reached)
     for note in read.notes[:20]:
         console.print(f"  [yellow]note:[/] {lit(note)}", highlight=False, soft_wrap=True)
     if len(read.notes) > 20:
         console.print(
             f"  [yellow]note:[/] … and {len(read.notes) - 20:,} more rows stored under their county", highlight=False
         )
+
+
+def _say_campaigns(reached: dict[str, int]) -> None:
+    """What a re-import that changed rows does to each campaign planned over the list: the channels it sends to
+    follow the list; its units, names and other columns stay as planned."""
+    for campaign_id, units in reached.items():
+        if units:
+            said = (
+                f"was planned over this list: it now sends to the new 邮箱/渠道 of {units:,} "
+                f"{'unit' if units == 1 else 'units'} (its messages waiting to go out too); its units, names and "
+                "other columns stay as they were when it was planned — those changes reach a campaign planned after "
+                "this import"
+            )
+        else:
+            said = (
+                "was planned over this list and keeps its units, names and channels as they were then: these changes "
+                "reach a campaign planned after this import"
+            )
+        console.print(f"  [yellow]note:[/] {lit(campaign_id)} {said}", highlight=False, soft_wrap=True)
 
 
 def _say_channels(read) -> None:  # noqa: ANN001

@@ -39,9 +39,9 @@ from duban.domain.lines import (
     known_line,
     line_named_by,
 )
-from duban.domain.overlay_parents import reparent_divisions
+from duban.domain.overlay_parents import reparent_divisions, said_together
 from duban.domain.units import Level, Registry, Unit
-from duban.errors import RegistryError
+from duban.errors import RegistryError, SpecError
 from duban.spec.load import validation_errors
 from duban.spec.models import Id, SpecLevel
 from duban.spec.source import read_source
@@ -178,59 +178,98 @@ def load_overlay(path: Path) -> tuple[Overlay, Any]:
         raise validation_errors(source, exc, Overlay) from None
 
 
-def _parents_first(units: list[OverlayUnit], source) -> list[tuple[int, OverlayUnit]]:  # noqa: ANN001 (a Source)
+def _parents_first(
+    units: list[OverlayUnit],
+    source,  # noqa: ANN001 (a Source)
+    problems: list[SpecError],
+) -> tuple[list[tuple[int, OverlayUnit]], set[str]]:
     """The overlay's units, each after its parent when the parent is one of them too (the file may list them in
-    any order); units that are their own ancestors are an error naming them, at the first one's line."""
+    any order), and the codes left out: a code given twice (its second entry) and units that are their own
+    ancestors, each said in `problems` (a loop once, at its first unit's line)."""
     index_of: dict[str, int] = {}
+    twice: set[int] = set()
     for i, unit in enumerate(units):
         if unit.code in index_of:
-            raise source.error(
-                ("units", i, "code"), f"unit code {unit.code} is given twice (first as units[{index_of[unit.code]}])"
+            problems.append(
+                source.error(
+                    ("units", i, "code"),
+                    f"unit code {unit.code} is given twice (first as units[{index_of[unit.code]}])",
+                )
             )
+            twice.add(i)
+            continue
         index_of[unit.code] = i
     placed: set[str] = set()
+    refused: set[str] = set()
     ordered: list[tuple[int, OverlayUnit]] = []
     for start, unit in enumerate(units):
+        if start in twice:
+            continue
         chain: list[int] = []
         at: int | None = start
         while at is not None and units[at].code not in placed:
             if at in chain:
                 loop = [units[i].code for i in chain[chain.index(at) :]]
-                raise source.error(
-                    ("units", at, "parent"),
-                    f"units {' → '.join([*loop, loop[0]])} are each other's parent (a loop): one of them has another "
-                    "parent",
+                problems.append(
+                    source.error(
+                        ("units", at, "parent"),
+                        f"units {' → '.join([*loop, loop[0]])} are each other's parent (a loop): one of them has "
+                        "another parent",
+                    )
                 )
+                refused.update(loop)
+                break
             chain.append(at)
             parent = units[at].parent
             at = index_of.get(parent) if parent else None
         for i in reversed(chain):
             placed.add(units[i].code)
             ordered.append((i, units[i]))
-    return ordered
+    return ordered, refused
 
 
 def apply_overlay(
-    registry: Registry, path: Path, *, line: str = "stats", loaded=None, reparented: bool = False
+    registry: Registry,
+    path: Path,
+    *,
+    line: str = "stats",
+    loaded=None,
+    reparented: bool = False,
+    problems: list[SpecError] | tuple[SpecError, ...] = (),
 ) -> Registry:
-    """Add the overlay's units, patch existing ones (re-parent divisions, unless `reparented` already) and drop
-    excluded ones."""
+    """Add the overlay's units, patch existing ones (re-parent divisions, unless `reparented` already: then
+    `problems` holds what that found) and drop excluded ones. Every bad parent is said in one run, each at its line;
+    a unit under a refused one is left out without a word of its own."""
     overlay, source = loaded or load_overlay(path)
-    if not reparented:
-        reparent_divisions(registry, overlay, source)
+    problems = list(problems) if reparented else reparent_divisions(registry, overlay, source)
     ranks = {level: rank for rank, level in enumerate(Level)}
-    for index, spec in _parents_first(overlay.units, source):
+    ordered, refused = _parents_first(overlay.units, source, problems)
+    for index, spec in ordered:
+        if spec.code in refused:
+            continue
+        if spec.parent in refused:
+            refused.add(spec.code)
+            continue
         if spec.parent and spec.parent not in registry:
-            raise source.error(("units", index, "parent"), f"parent unit {spec.parent} is not in the registry")
+            problems.append(
+                source.error(("units", index, "parent"), f"parent unit {spec.parent} is not in the registry")
+            )
+            refused.add(spec.code)
+            continue
         above = registry.units[spec.parent].level if spec.parent else None
         if above is not None and ranks[spec.level] < ranks[above]:
-            raise source.error(
-                ("units", index, "level"),
-                f"unit {spec.code} ({spec.level.cn}) is under {spec.parent} ({above.cn}), a lower level: a unit "
-                "sits at its parent's level or below",
+            problems.append(
+                source.error(
+                    ("units", index, "level"),
+                    f"unit {spec.code} ({spec.level.cn}) is under {spec.parent} ({above.cn}), a lower level: a unit "
+                    "sits at its parent's level or below",
+                )
             )
+            refused.add(spec.code)
+            continue
         if spec.code in registry:
-            raise source.error(("units", index, "code"), f"unit code {spec.code} is already in the registry")
+            problems.append(source.error(("units", index, "code"), f"unit code {spec.code} is already in the registry"))
+            continue
         registry.add(
             Unit(
                 code=spec.code,
@@ -250,7 +289,9 @@ def apply_overlay(
     known = overlay.known_lines()
     for code, patch in overlay.patch.items():
         if code not in registry:
-            raise source.error(("patch", code), f"no unit {code} in the registry to patch")
+            if code not in refused:  # a unit left out above is said there
+                problems.append(source.error(("patch", code), f"no unit {code} in the registry to patch"))
+            continue
         unit = registry.get(code)
         other = line_named_by(patch.title, unit, division_parent(registry, unit), known) if patch.title else None
         if other is not None and other != unit.line:
@@ -267,8 +308,11 @@ def apply_overlay(
         unit.attributes.update(patch.attributes)
     for index, code in enumerate(overlay.exclude):
         if code not in registry:
-            raise source.error(("exclude", index), f"no unit {code} in the registry to exclude")
+            if code not in refused:
+                problems.append(source.error(("exclude", index), f"no unit {code} in the registry to exclude"))
+            continue
         registry.remove(code)
+    said_together(problems)  # every entry the registry cannot take, in one run
     return registry
 
 
@@ -292,9 +336,10 @@ def build_registry(
             raise RegistryError(f"overlay file {overlay} not found (registry.overlay is relative to the spec file)")
         loaded = load_overlay(overlay)
     lines = loaded[0].known_lines() if loaded else dict(LINES)
+    problems: list[SpecError] = []
     if loaded is not None:  # before the lines name the bodies: 辛集市生态环境局 under 河北省, each side line alike
-        reparent_divisions(registry, *loaded)
+        problems = reparent_divisions(registry, *loaded)
     apply_lines(registry, known_line(line, lines), [known_line(b, lines) for b in beside])
-    if loaded is not None:
-        apply_overlay(registry, overlay, line=line, loaded=loaded, reparented=True)  # type: ignore[arg-type]
+    if loaded is not None:  # said with the units' own bad parents, all at once
+        apply_overlay(registry, overlay, line=line, loaded=loaded, reparented=True, problems=problems)  # type: ignore[arg-type]
     return registry

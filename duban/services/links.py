@@ -14,11 +14,12 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from duban.domain.signing import sign, unsign
-from duban.errors import LinkError, RequestError
+from duban.errors import LinkError, RequestError, StoreError
 from duban.instants import fmt_cn_from, utc
 from duban.services.written import bounded
 from duban.settings import Settings
-from duban.store.links import is_revoked, record_revocation
+from duban.spec.models import Contact
+from duban.store.links import Revocation, record_revocation, revocation_of
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -82,9 +83,36 @@ def check(engine: Engine, key: bytes, token: str, now: datetime, *, tz: str = "A
             reason="expired",
             cn=f"链接已过期（有效期至{fmt_cn_from(link.expires_at, tz, now)}）。" + _ASK,  # a past year: said
         )
-    if is_revoked(engine, link.campaign_id, link.unit_code, link.token_id, link.issued_at):
-        raise LinkError("the link was revoked", reason="revoked", cn="此链接已停用。" + _ASK)
+    revoked = revocation_of(engine, link.campaign_id, link.unit_code, link.token_id, link.issued_at)
+    if revoked is not None:
+        raise LinkError("the link was revoked", reason="revoked", cn=_replaced(engine, link, revoked, now, tz))
     return link
+
+
+def _replaced(engine: Engine, link: UnitLink, revoked: Revocation, now: datetime, tz: str) -> str:
+    """What a revoked link says: since when, where the new link is, whom to ask (the notice's 联系人). Never "the
+    latest message's link": until a message goes out after the revocation, that is this very link."""
+    from duban.views.campaigns import load_campaign  # read only for a revoked link, which is rare
+
+    try:
+        spec = load_campaign(engine, link.campaign_id, units=False).spec
+        tz, who = spec.timezone, _contacts(spec.contacts) or f"{spec.issuer}的督办工作人员"
+    except StoreError:  # the campaign is gone (reset): still say what happened
+        who = "督办工作人员"
+    when = fmt_cn_from(revoked.revoked_at, tz, now)
+    what = (
+        f"此链接已停用：本单位的报送链接已于{when}更换，此前发出的链接都不能再打开。"
+        if revoked.every_link
+        else f"此链接已于{when}停用。"
+    )
+    return f"{what}请打开{when}以后收到的督办消息中的新链接；还没有收到的，请联系{who}索取新链接。"
+
+
+def _contacts(contacts: list[Contact]) -> str:
+    """The notice's 联系人 as the unit's page lists them: 晋中市统计局设管科 电话0354-3021234."""
+    return "、".join(
+        c.name + (f" 电话{c.phone}" if c.phone else "") + (f" 邮箱{c.email}" if c.email else "") for c in contacts
+    )
 
 
 def revoke(

@@ -28,14 +28,26 @@ def import_listed(
     """Store `read` (every row checked by duban.domain.listed.read_list) as list `list_name`: what was added,
     changed, no longer listed and left as it was. A file that drops more than half of the units listed now is
     refused unless `delisting`, one that clears an attribute they carry unless `dropping`
-    (duban.store.listed.import_list)."""
-    return import_list(engine, list_name, read, now=now, actor=actor, delisting=delisting, dropping=dropping)
+    (duban.store.listed.import_list). The campaigns planned over the list send to a changed row's new 邮箱/渠道
+    from then on, their waiting messages too, where they still hold the list's old ones; the rest of their copy
+    of the list stays as planned (`reached` says how many units of each)."""
+    planned = campaigns_over(engine, list_name)
+    return import_list(
+        engine,
+        list_name,
+        read,
+        now=now,
+        actor=actor,
+        delisting=delisting,
+        dropping=dropping,
+        campaigns=planned,
+    )
 
 
 def campaigns_over(engine: Engine, list_name: str) -> list[str]:
-    """The campaigns of the database planned over stored list `list_name`: they keep its units and channels as
-    they were at their planning, so a re-import that changes a mailbox does not reach them (an outside tester's
-    finding: the corrected address was never used, and the import said nothing)."""
+    """The campaigns of the database planned over stored list `list_name`: they keep its units, names and
+    attributes as they were at their planning; a re-import corrects only the channels they send to (an outside
+    tester's finding: the corrected address was never used)."""
     from duban.views.campaigns import campaign_ids, load_campaign
 
     found = []

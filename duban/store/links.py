@@ -3,6 +3,7 @@ instant. Signing and reading the links is duban.domain.signing's and duban.servi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, insert, or_, select
@@ -14,19 +15,31 @@ from duban.store.tables import LinkRevocation
 _R = core_table(LinkRevocation)
 
 
-def is_revoked(engine: Engine, campaign_id: str, unit_code: str, token_id: str, issued_at: datetime) -> bool:
-    """Whether the unit's link `token_id` (issued at `issued_at`) was revoked, by itself or with the unit's links."""
+@dataclass(frozen=True)
+class Revocation:
+    """When a link stopped opening, and whether every link of the unit issued until then went with it."""
+
+    revoked_at: datetime
+    every_link: bool
+
+
+def revocation_of(
+    engine: Engine, campaign_id: str, unit_code: str, token_id: str, issued_at: datetime
+) -> Revocation | None:
+    """The first revocation of the unit's link `token_id` (issued at `issued_at`), by itself or with the unit's
+    links; None while it opens."""
     with reading(engine) as conn:
-        revoked = conn.execute(
-            select(_R.c.id)
+        row = conn.execute(
+            select(_R.c.revoked_at, _R.c.token_id)
             .where(
                 _R.c.campaign_id == campaign_id,
                 _R.c.unit_code == unit_code,
                 or_(_R.c.token_id == token_id, _R.c.issued_before >= issued_at),
             )
+            .order_by(_R.c.revoked_at, _R.c.id)
             .limit(1)
         ).first()
-    return revoked is not None
+    return None if row is None else Revocation(row.revoked_at, every_link=row.token_id is None)
 
 
 def record_revocation(

@@ -9,7 +9,8 @@ import and every spell it opens or closes commit together or not at all.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, insert, select
@@ -81,6 +82,8 @@ class ImportResult:
     removed: int
     unchanged: int
     number: int = 1  # the import's place among its list's imports (1 for the first), as `duban units history` counts
+    # the campaigns planned over the list, each with how many of its units now have the list's new channels
+    reached: dict[str, int] = field(default_factory=dict)
 
 
 def import_list(
@@ -92,8 +95,10 @@ def import_list(
     actor: str = "cli",
     delisting: bool = False,
     dropping: bool = False,
+    campaigns: Sequence[str] = (),
 ) -> ImportResult:
-    """Store a checked list under `list_name`: update in place, keeping every earlier spell.
+    """Store a checked list under `list_name`: update in place, keeping every earlier spell; the `campaigns` planned
+    over it send to a changed row's new channels (_reach), in the same transaction.
 
     A file that would leave more than half of the units listed now no longer listed (another county's list, last
     year's, an extract) is refused with nothing stored, unless `delisting` says the list really shrinks so; a file
@@ -110,6 +115,7 @@ def import_list(
             _keeps_attributes(read, current)
         opening: list[ListedRow] = []
         closing: list[int] = []
+        moved: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # code: its channels before, after
         unchanged = 0
         for row in read.rows:
             stored = current.pop(row.code, None)
@@ -120,6 +126,9 @@ def import_list(
             else:
                 closing.append(stored[0])
                 opening.append(row)
+                before = tuple(codec.read_json(stored[10]) or ())
+                if before != tuple(row.channels):
+                    moved[row.code] = (before, tuple(row.channels))
         if not delisting and _mostly_gone(len(current), listed_now):
             raise StoreError(
                 f"{read.file}: list {list_name!r} now has {listed_now:,} units and this file keeps "
@@ -174,7 +183,34 @@ def import_list(
         number = codec.select(
             "SELECT COUNT(*) FROM unit_import WHERE list_name = ? AND id <= ?", [list_name, import_id]
         )
-    return ImportResult(list_name, import_id, len(read.rows), added, changed, len(current), unchanged, number[0][0])
+        reached = {campaign_id: _reach(codec, campaign_id, moved) for campaign_id in campaigns}
+    return ImportResult(
+        list_name, import_id, len(read.rows), added, changed, len(current), unchanged, number[0][0], reached
+    )
+
+
+def _reach(codec: Codec, campaign_id: str, moved: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]) -> int:
+    """Give the campaign's listed units the list's new channels, where the campaign still holds the old ones (it
+    took them from the list); how many changed. The dispatcher reads a unit's channels at each send, so the
+    messages already waiting go to the new address too. Nothing else of the campaign's copy changes: its units,
+    names and attributes stay as planned (its samples and strata were drawn over them)."""
+    codes = sorted(moved)
+    updates = []
+    for start in range(0, len(codes), 500):
+        chunk = codes[start : start + 500]
+        found = codec.select(
+            f"SELECT code, CAST(channels AS TEXT) FROM campaign_unit WHERE campaign_id = ? AND code IN "
+            f"({', '.join('?' * len(chunk))})",
+            [campaign_id, *chunk],
+        )
+        for code, channels in found:
+            before, after = moved[code]
+            if tuple(codec.read_json(channels) or ()) == before:
+                updates.append((codec.json(list(after)), campaign_id, code))
+    codec.execute_many(
+        f"UPDATE campaign_unit SET channels = {codec.json_marker} WHERE campaign_id = ? AND code = ?", updates
+    )
+    return len(updates)
 
 
 def _mostly_gone(gone: int, listed_now: int) -> bool:

@@ -16,11 +16,12 @@ _A = core_table(Assignment)
 
 @dataclass(frozen=True)
 class DutyKey:
-    """Which duty an assignment is: the unit, the item and its instance ('' for a single one)."""
+    """Which duty an assignment is: the unit, the item and its instance ('' for a single one), and its due in force."""
 
     unit_code: str
     item_id: str
     instance: str
+    due_at: datetime
 
 
 @dataclass(frozen=True)
@@ -35,11 +36,11 @@ class Owed:
 def duty_of(conn: Connection, campaign_id: str, assignment_id: int) -> DutyKey | None:
     """The duty of assignment `assignment_id`, if it is one of the campaign's."""
     row = conn.execute(
-        select(_A.c.unit_code, _A.c.item_id, _A.c.instance).where(
+        select(_A.c.unit_code, _A.c.item_id, _A.c.instance, _A.c.due_at).where(
             _A.c.id == assignment_id, _A.c.campaign_id == campaign_id
         )
     ).first()
-    return None if row is None else DutyKey(row.unit_code, row.item_id, row.instance)
+    return None if row is None else DutyKey(row.unit_code, row.item_id, row.instance, row.due_at)
 
 
 def first_of_item(conn: Connection, campaign_id: str, item_id: str) -> Owed | None:

@@ -360,15 +360,33 @@ CAMPAIGN_RECORD = (
 
 
 def record_size(engine: Engine, campaign_id: str) -> dict[str, int]:
-    """How much of a campaign's record a reset deletes: units, assignments, messages and submitted versions."""
+    """How much of a campaign's record a reset deletes, counted as its records say it: the assignments and the
+    units that hold them; the campaign's copy of its units and leaders; messages sent and still waiting; submitted
+    versions, reviews, 延期申请, 签收, 通报, scores, drawn samples, outcomes, amendments and recorded transitions."""
+    counts = {
+        "assignments": "SELECT COUNT(*) FROM assignment WHERE campaign_id = :c",
+        "units_with_duties": "SELECT COUNT(DISTINCT unit_code) FROM assignment WHERE campaign_id = :c",
+        "units": "SELECT COUNT(*) FROM campaign_unit WHERE campaign_id = :c AND kind <> 'leader'",
+        "leaders": "SELECT COUNT(*) FROM campaign_unit WHERE campaign_id = :c AND kind = 'leader'",
+        "messages": "SELECT COUNT(*) FROM outbox WHERE campaign_id = :c",
+        "messages_sent": "SELECT COUNT(*) FROM outbox WHERE campaign_id = :c AND status = 'sent'",
+        "messages_waiting": (
+            "SELECT COUNT(*) FROM outbox WHERE campaign_id = :c AND status IN ('pending', 'limited', 'sending')"
+        ),
+        "submissions": "SELECT COUNT(*) FROM submission WHERE campaign_id = :c",
+        "reviews": "SELECT COUNT(*) FROM review WHERE campaign_id = :c",
+        "extension_requests": "SELECT COUNT(*) FROM extension_request WHERE campaign_id = :c",
+        "acknowledgements": "SELECT COUNT(*) FROM acknowledgement WHERE campaign_id = :c",
+        "bulletins": "SELECT COUNT(*) FROM bulletin WHERE campaign_id = :c",
+        "scores": "SELECT COUNT(*) FROM score WHERE campaign_id = :c",
+        "sample_draws": "SELECT COUNT(*) FROM sample_draw WHERE campaign_id = :c",
+        "outcomes": "SELECT COUNT(*) FROM outcome WHERE campaign_id = :c",
+        "amendments": "SELECT COUNT(*) FROM amendment WHERE campaign_id = :c",
+        "transitions": "SELECT COUNT(*) FROM transition WHERE campaign_id = :c",
+    }
     with reading(engine) as conn:
         campaign_row(conn, campaign_id)
-        return {
-            table: conn.execute(
-                text(f"SELECT COUNT(*) FROM {table} WHERE campaign_id = :c"), {"c": campaign_id}
-            ).scalar_one()
-            for table in ("campaign_unit", "assignment", "outbox", "submission")
-        }
+        return {name: conn.execute(text(sql), {"c": campaign_id}).scalar_one() for name, sql in counts.items()}
 
 
 def file_digests(engine: Engine, campaign_id: str | None = None, among: set[str] | None = None) -> set[str]:

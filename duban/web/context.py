@@ -15,7 +15,7 @@ from jinja2.runtime import Context
 
 from duban.domain.state import Color
 from duban.domain.units import Level
-from duban.instants import fmt, fmt_cn_from, span_words
+from duban.instants import fmt, fmt_cn_from, in_zone, span_words
 from duban.settings import Settings
 
 if TYPE_CHECKING:
@@ -131,6 +131,7 @@ def make_templates() -> Jinja2Templates:
         accept=lambda formats: ",".join(f".{f}" + (",.jpeg" if f == "jpg" else "") for f in formats),
         value=_value,
         g=lambda number: f"{number:g}",
+        example=_example,
     )
     env.globals.update(
         span_words=span_words,
@@ -148,6 +149,19 @@ def _dated(context: Context, moment: datetime | None, tz: str) -> str:
     """An instant or a due as messages write it (7月1日 周一 24:00), with its year when that is not the year of the
     page's now (a 2024 notice's 5月25日 read in 2026)."""
     return fmt_cn_from(moment, tz, context.get("now")) if moment else ""
+
+
+def example_day(after: datetime, tz: str) -> str:
+    """A date to show as a form's example (如 2024-06-01): a week after `after` (a due in force, or now), in the
+    campaign's zone — a date of the campaign's own time that the form would take, never a fixed past year."""
+    return (in_zone(after, tz) + timedelta(days=7)).date().isoformat()
+
+
+@pass_context
+def _example(context: Context, due: datetime | None, tz: str) -> str:
+    """`example_day` after the later of `due` and the page's now."""
+    now = context.get("now")
+    return example_day(max(d for d in (due, now) if d is not None), tz)
 
 
 def _value(value: object) -> str:

@@ -26,7 +26,7 @@ from duban.views.campaigns import load_campaign
 from duban.views.duties import DutyKey, assignment_duty, submission
 from duban.views.extensions import get_request, requests_of
 from duban.views.reviews import review_queue
-from duban.web.context import Portal, client_of, portal
+from duban.web.context import Portal, client_of, example_day, portal
 from duban.web.head import seen
 from duban.web.ops_routes import campaign_or_404, operator, page
 from duban.web.refusals import back_with, message_shown, refused
@@ -36,18 +36,19 @@ from duban.web.unit_routes import NOT_YOURS, file_response, fits, load_page, ren
 router = APIRouter(include_in_schema=False)
 
 
-def _due(text: str, tz: str, what: str) -> datetime:
-    """A date (the end of that day) or a date and time typed into a form; a typo is a refusal, not an error page."""
+def _due(text: str, tz: str, what: str, example: str) -> datetime:
+    """A date (the end of that day) or a date and time typed into a form; a typo is a refusal, not an error page,
+    that shows `example` (a date of the campaign's time, example_day)."""
     try:
         return parse_instant(text, tz, end_of_day=True)
     except ValueError as exc:
         typed = text.strip()[:40]
         wrong = OutOfYears.cn if isinstance(exc, OutOfYears) else "不是日期"
         said = f"“{typed}”{wrong}，" if typed else ""  # 2024-02-30, 六月十二日: said as typed, not as if left empty
-        raise RequestError(f"{text!r} is not a date", cn=f"{said}请填写{what}（如 2024-06-14）") from None
+        raise RequestError(f"{text!r} is not a date", cn=f"{said}请填写{what}（如 {example}）") from None
 
 
-def _new_due(text: str, tz: str, accept: bool) -> datetime | None:
+def _new_due(text: str, tz: str, accept: bool, example: str) -> datetime | None:
     """The new due a return carries (as `duban review --return --until`): a date (the end of that day) or a date and
     time; blank for the spec's `review.within`. Refused by the field's name when it is not a date or goes with 通过."""
     if not text.strip():
@@ -60,18 +61,13 @@ def _new_due(text: str, tz: str, accept: bool) -> datetime | None:
         wrong = OutOfYears.cn if isinstance(exc, OutOfYears) else "不是日期"
         raise RequestError(
             f"{text!r} is not a date",
-            cn=f"新的截止时间：“{text.strip()[:40]}”{wrong}，请填写如 2024-06-14，或留空按通知规定的期限",
+            cn=f"新的截止时间：“{text.strip()[:40]}”{wrong}，请填写如 {example}，或留空按通知规定的期限",
         ) from None
 
 
 def _unit_page_saying(request: Request, p: Portal, token: str, link):
     """A refusal's answer on a unit's page: the page again, the message at its top (400)."""
     return lambda error: render_unit(request, p, token, load_page(p, link), error=error, status=400)
-
-
-def _back_to_queue(p: Portal, campaign_id: str):
-    """A refusal's answer in the operators' queue (督办闭环): back to it, the message at its top."""
-    return lambda error: RedirectResponse(back_with(p, f"/ops/c/{quote(campaign_id)}/loop", error), status_code=303)
 
 
 async def _form(request: Request, p: Portal, scope: str) -> FormData:
@@ -125,8 +121,11 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
     if entry is None:
         raise HTTPException(404, "本单位没有这一报送事项。")
     now = p.now()
+    reason = str(form.get("reason") or "")
+    typed = {"_extension": "1", "_until": str(form.get("until") or "")[:40], "_reason": reason}
     try:
-        until = _due(str(form.get("until") or ""), page_.campaign.tz, "申请延期到的日期")
+        example = example_day(max(now, entry.duty.due_at), page_.campaign.tz)
+        until = _due(str(form.get("until") or ""), page_.campaign.tz, "申请延期到的日期", example)
         asked = request_extension(
             p.engine,
             link.campaign_id,
@@ -134,7 +133,7 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
             item_id,
             until,
             now,
-            reason=str(form.get("reason") or ""),
+            reason=reason,
             instance=instance,
             actor=f"unit:{link.unit_code}",
         )
@@ -143,7 +142,9 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
             request,
             p,
             exc.cn,
-            lambda error: render_unit(request, p, token, page_, error=error, error_at=(item_id, instance), status=400),
+            lambda error: render_unit(
+                request, p, token, page_, error=error, error_at=(item_id, instance), values=typed, status=400
+            ),
             actor=f"unit:{link.unit_code}",
             campaign_id=link.campaign_id,
             unit_code=link.unit_code,
@@ -186,7 +187,9 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
     form = await _form(request, p, f"unit:{link.campaign_id}:{link.unit_code}")
     row = _child_row(p, link.campaign_id, assignment_id)
     now, accept = p.now(), form.get("decision") == "accept"
+    typed = {"reason": str(form.get("reason") or ""), "due": str(form.get("due") or "")[:40]}
     try:
+        tz = campaign_or_404(p, link.campaign_id).tz
         result = record_review(
             p.engine,
             link.campaign_id,
@@ -194,8 +197,8 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
             row.item_id,
             now,
             accept_it=accept,
-            reason=str(form.get("reason") or ""),
-            until=_new_due(str(form.get("due") or "")[:40], campaign_or_404(p, link.campaign_id).tz, accept),
+            reason=typed["reason"],
+            until=_new_due(typed["due"], tz, accept, example_day(max(now, row.due_at), tz)),
             reviewer=f"unit:{link.unit_code}",
             reviewer_unit=link.unit_code,
             instance=row.instance,
@@ -207,7 +210,16 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
             request,
             p,
             exc.cn,
-            _unit_page_saying(request, p, token, link),
+            lambda error: render_unit(
+                request,
+                p,
+                token,
+                load_page(p, link),
+                error=error,
+                error_at=("#review", str(assignment_id)),
+                values=typed,  # the county's words and date come back in the form (escaped by the template)
+                status=400,
+            ),
             actor=f"unit:{link.unit_code}",
             campaign_id=link.campaign_id,
             unit_code=row.unit_code,
@@ -252,10 +264,7 @@ def parent_file(request: Request, token: str, submission_id: int, index: int, p:
 @router.get("/ops/c/{campaign_id}/loop")
 def ops_loop(request: Request, campaign_id: str, p: Portal = Depends(portal), who: str = Depends(operator)):
     """待审核 versions (the longest waiting first) and 延期申请 waiting for a decision."""
-    campaign = campaign_or_404(p, campaign_id)
-    queue = review_queue(p.engine, campaign_id)
-    waiting = requests_of(p.engine, campaign_id, status="pending")
-    named = load_campaign(p.engine, campaign_id, units={*(r.unit_code for r in queue), *(r.unit_code for r in waiting)})
+    campaign_or_404(p, campaign_id)
     seen(
         request,
         p,
@@ -264,6 +273,25 @@ def ops_loop(request: Request, campaign_id: str, p: Portal = Depends(portal), wh
         campaign_id=campaign_id,
         target="审核与延期申请",
     )
+    return _loop_page(request, p, campaign_id, who, error=message_shown(request, p))
+
+
+def _loop_page(
+    request: Request,
+    p: Portal,
+    campaign_id: str,
+    who: str,
+    *,
+    error: str | None,
+    error_at: tuple[str, str] | None = None,
+    values: dict | None = None,
+    status: int = 200,
+):
+    """The queue (审核与延期申请), with a refusal shown at the form it concerns and what was typed there."""
+    campaign = campaign_or_404(p, campaign_id)
+    queue = review_queue(p.engine, campaign_id)
+    waiting = requests_of(p.engine, campaign_id, status="pending")
+    named = load_campaign(p.engine, campaign_id, units={*(r.unit_code for r in queue), *(r.unit_code for r in waiting)})
     return page(
         request,
         p,
@@ -276,9 +304,12 @@ def ops_loop(request: Request, campaign_id: str, p: Portal = Depends(portal), wh
             "tz": campaign.tz,
             "display": named.display,
             "items": {i.id: i for _s, i in campaign.spec.items()},
-            "error": message_shown(request, p),
+            "error": error,
+            "error_at": error_at,
+            "values": values or {},
         },
         scope=f"ops:{who}",
+        status=status,
     )
 
 
@@ -290,6 +321,7 @@ async def ops_review(
     campaign_or_404(p, campaign_id)
     row = _child_row(p, campaign_id, assignment_id)
     accept, now = form.get("decision") == "accept", p.now()
+    reason = str(form.get("reason") or "")
     try:
         result = record_review(
             p.engine,
@@ -298,7 +330,7 @@ async def ops_review(
             row.item_id,
             now,
             accept_it=accept,
-            reason=str(form.get("reason") or ""),
+            reason=reason,
             reviewer=f"operator:{who}",
             instance=row.instance,
             version_seen=_version_seen(form),
@@ -309,7 +341,16 @@ async def ops_review(
             request,
             p,
             exc.cn,
-            _back_to_queue(p, campaign_id),
+            lambda error: _loop_page(  # the queue again, the operator's words kept in the form (a redirect lost them)
+                request,
+                p,
+                campaign_id,
+                who,
+                error=error,
+                error_at=("#review", str(assignment_id)),
+                values={"reason": reason},
+                status=400,
+            ),
             actor=f"operator:{who}",
             campaign_id=campaign_id,
             unit_code=row.unit_code,
@@ -327,7 +368,7 @@ async def ops_review(
         detail=result.reason,  # a 退回's reason, shown where the log and the unit's 最近记录 list it
         client=client_of(request),
     )
-    return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop", status_code=303)
+    return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop#reviews", status_code=303)
 
 
 @router.post("/ops/c/{campaign_id}/extensions/{request_id}")
@@ -340,15 +381,18 @@ async def ops_extension(
     if asked is None or asked.campaign_id != campaign_id:
         raise HTTPException(404, "没有这份延期申请。")
     approve, now = form.get("decision") == "approve", p.now()
+    typed = {"until": str(form.get("until") or "")[:40], "note": str(form.get("note") or "")}
     try:
-        until = _due(str(form.get("until")), campaign.tz, "批准延期到的日期") if approve and form.get("until") else None
+        example = example_day(max(now, asked.until), campaign.tz)
+        given = approve and form.get("until")
+        until = _due(str(form.get("until")), campaign.tz, "批准延期到的日期", example) if given else None
         decide_extension(
             p.engine,
             request_id,
             now,
             approve=approve,
             until=until,
-            note=str(form.get("note") or ""),
+            note=typed["note"],
             actor=f"operator:{who}",
             quiet=p.settings.quiet(),
         )
@@ -357,7 +401,16 @@ async def ops_extension(
             request,
             p,
             exc.cn,
-            _back_to_queue(p, campaign_id),
+            lambda error: _loop_page(  # the queue again, the date and 审批意见 as typed
+                request,
+                p,
+                campaign_id,
+                who,
+                error=error,
+                error_at=("#extension", str(request_id)),
+                values=typed,
+                status=400,
+            ),
             actor=f"operator:{who}",
             campaign_id=campaign_id,
             unit_code=asked.unit_code,  # so the refusal shows in the unit's own history too
@@ -374,7 +427,7 @@ async def ops_extension(
         target=f"延期申请#{request_id} {'批准' if approve else '不批准'}",
         client=client_of(request),
     )
-    return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop", status_code=303)
+    return RedirectResponse(f"/ops/c/{quote(campaign_id)}/loop#extensions", status_code=303)
 
 
 @router.post("/ops/c/{campaign_id}/u/{unit_code}/extension")
@@ -402,8 +455,10 @@ async def ops_file_extension(
         if decide not in ("approve", "later"):
             raise RequestError("decide: approve or later", cn="审批：请选择“同时批准”或“仅登记，稍后审批”")
         if not str(form.get("until") or "").strip():
-            raise RequestError("until: give the date", cn="延期到：请填写延期到的日期（如 2024-06-14）")
-        until = _due(str(form.get("until"))[:40], campaign.tz, "延期到的日期")
+            raise RequestError(
+                "until: give the date", cn=f"延期到：请填写延期到的日期（如 {example_day(now, campaign.tz)}）"
+            )
+        until = _due(str(form.get("until"))[:40], campaign.tz, "延期到的日期", example_day(now, campaign.tz))
         if not str(form.get("reason") or "").strip():
             raise RequestError("reason: give the reason", cn="理由：请填写申请延期的理由")
         bounded(str(form.get("reason")), option="reason", field="理由")  # refused before anything is recorded

@@ -101,10 +101,9 @@ def test_a_county_acknowledges_asks_for_an_extension_and_returns_a_townships_rep
                 card.locator("form.extension button").click()
                 phone.wait_for_load_state()
                 assert "超过本次工作允许的最长延期（5个工作日" in phone.inner_text("#self_score_sheet")
-                card = phone.locator("#self_score_sheet")
-                card.locator("details.extend summary").click()
+                card = phone.locator("#self_score_sheet")  # the form is open again, the reason as typed
+                assert card.locator("textarea[name=reason]").input_value() == "乡镇人员参加防汛值班，自查评分需延后"
                 card.locator("input[name=until]").fill("2024-05-30")
-                card.locator("textarea[name=reason]").fill("乡镇人员参加防汛值班，自查评分需延后")
                 card.locator("form.extension button").click()
                 phone.wait_for_url(f"**/u/{token}#self_score_sheet")
                 assert "申请延至5月30日 周四 24:00 · 待审批" in phone.inner_text("#self_score_sheet")
@@ -142,7 +141,7 @@ def test_a_county_acknowledges_asks_for_an_extension_and_returns_a_townships_rep
                 asked.locator("input[name=until]").fill("2024-05-28")
                 asked.locator("textarea[name=note]").fill("同意延至5月28日")
                 asked.locator("button[value=approve]").click()
-                desk.wait_for_url(f"**/ops/c/{CAMPAIGN}/loop")
+                desk.wait_for_url(f"**/ops/c/{CAMPAIGN}/loop#extensions")  # back at the requests
                 assert "没有待审批的延期申请。" in desk.inner_text("#extensions")
                 assert desk.evaluate("document.documentElement.scrollWidth") <= 375
         finally:

@@ -272,3 +272,24 @@ def test_out_naming_a_folder_or_another_kind_of_file_is_one_line(tmp_path):
         assert f"is a folder: name the {suffix} file to write in it" in " ".join(folder.output.split())
         wrong = runner.invoke(app, [*command, "--out", str(tmp_path / "b.txt")])
         assert wrong.exit_code == 2 and f"does not end in {suffix}" in " ".join(wrong.output.split()), wrong.output
+
+
+def test_validate_says_every_bad_parent_of_the_overlay_in_one_run(tmp_path):
+    """Three bad `parent:` entries in units/jinzhong.yaml: `duban validate` said the first, the next run the second
+    (an outside tester's finding); now one run says all three, each at its overlay line, and exits 1."""
+    folder = tmp_path / "specs"
+    shutil.copytree(SPECS / "units", folder / "units")
+    shutil.copytree(SPECS / "calendar", folder / "calendar")
+    shutil.copy(JINZHONG, folder / JINZHONG.name)
+    overlay = folder / "units" / "jinzhong.yaml"
+    text = overlay.read_text(encoding="utf-8")
+    assert text.count('    parent: "140700"\n') == 3
+    for wrong in ("140799", "140798", "140797"):
+        text = text.replace('    parent: "140700"\n', f'    parent: "{wrong}"\n', 1)
+    overlay.write_text(text, encoding="utf-8")
+    result = _run("validate", folder / JINZHONG.name)
+    assert result.exit_code == 1
+    said = [line for line in result.output.splitlines() if "is not in the registry" in line]
+    assert len(said) == 3, result.output
+    lines = [line.split(" units[")[0].rsplit(":", 1)[1] for line in said]
+    assert len(set(lines)) == 3 and all("jinzhong.yaml" in line for line in said), result.output

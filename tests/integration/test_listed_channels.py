@@ -202,20 +202,70 @@ def test_mail_without_a_sender_account_says_which_setting_and_a_sender_written_a
     assert "S3cretPassw0rd" not in refused.output
 
 
-def test_a_reimport_tells_which_running_campaigns_keep_the_list_as_planned(tmp_path):
-    """A corrected 邮箱 re-imported while a campaign ran over the list never reached it, and the import said only
-    "1 changed" (an outside tester's finding): it names the campaigns planned over the list, which keep it."""
+def test_a_reimport_corrects_the_mailboxes_a_running_campaign_sends_to_and_says_so(tmp_path, monkeypatch):
+    """A corrected 邮箱 re-imported while a campaign ran over the list never reached it (an outside tester's finding;
+    the import then only said the campaign keeps the list as planned): the campaign now sends to the new address —
+    its messages already waiting too — and the import says so; a name changed in the list stays as planned."""
     from duban.cli.common import engine as settings_engine
+    from duban.notify.channels import notifier_for
+    from duban.services.compose import compose_messages
+    from duban.services.dispatch import dispatch
     from duban.services.lifecycle import ensure_planned
+    from duban.services.tick import tick_stage
+    from duban.settings import get_settings
 
-    first = [_row(1, "wangfang@xiyang.gov.cn"), _row(2, "li@xiyang.gov.cn")]
+    first = [_row(1, "wangfang@xiyang.gov.cn"), _row(2, "li@xiyang.gov.cn"), _row(3, "zhao@xiyang.gov.cn")]
     assert _import(_write(tmp_path / "a.csv", first)).exit_code == 0
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC, encoding="utf-8")
-    ensure_planned(settings_engine(), spec, now=at("2025-06-10 12:00"))
-    again = _import(_write(tmp_path / "b.csv", [_row(1, "lifang@xiyang.gov.cn"), first[1]]))
-    said = " ".join(again.output.split())
-    assert again.exit_code == 0 and "1 changed" in said, said
-    assert "xiyang-2025-enterprise-records was planned over this list and keeps its units" in said, said
-    unchanged = _import(_write(tmp_path / "c.csv", [_row(1, "lifang@xiyang.gov.cn"), first[1]]))
+    opening = at("2025-06-16 09:00")
+    with smtp_server() as (port, received):
+        monkeypatch.setenv("XY_SMTP", f"mailto://127.0.0.1:{port}?from=duban@tjj.xiyang.gov.cn&mode=insecure")
+        monkeypatch.setenv("DUBAN_MAIL_SENDER", "env:XY_SMTP")
+        get_settings.cache_clear()
+        engine = settings_engine()
+        planned = ensure_planned(engine, spec, now=at("2025-06-10 12:00"))
+        tick_stage(engine, planned.campaign_id, "records", opening)
+        compose_messages(engine, planned.campaign_id, opening)  # written for the old addresses, not sent yet
+        renamed = [*first[1][:1], "模拟企业2（昔阳）有限公司", *first[1][2:]]
+        again = _import(_write(tmp_path / "b.csv", [_row(1, "lifang@xiyang.gov.cn"), renamed, first[2]]))
+        said = " ".join(again.output.split())
+        assert again.exit_code == 0 and "2 changed" in said, said
+        assert (
+            "xiyang-2025-enterprise-records was planned over this list: it now sends to the new 邮箱/渠道 of 1 unit "
+            "(its messages waiting to go out too)" in said
+        ), said
+        assert "names and other columns stay as they were when it was planned" in said, said
+        result = dispatch(engine, opening, notifier_for(get_settings()), fallback_channels=["sink"])
+    assert (result.sent, result.failed) == (3, 0)
+    mailed = {tuple(rcpt) for rcpt, _message in received}
+    assert mailed == {("lifang@xiyang.gov.cn",), ("li@xiyang.gov.cn",), ("zhao@xiyang.gov.cn",)}, mailed
+    unchanged = _import(_write(tmp_path / "c.csv", [_row(1, "lifang@xiyang.gov.cn"), renamed, first[2]]))
     assert "planned over this list" not in unchanged.output  # nothing changed: nothing to tell
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_reimport_corrects_only_the_channels_the_campaign_took_from_the_list(backend, tmp_path, monkeypatch, request):
+    """The campaign's copy of a listed unit is corrected where it still holds the list's old channels; a unit
+    gone from the file keeps its own, and the campaign's units stay as many as planned."""
+    from duban.cli.common import engine as settings_engine
+    from duban.services.lifecycle import ensure_planned
+    from duban.settings import get_settings
+    from duban.views.campaigns import load_campaign
+
+    if backend == "postgres":
+        monkeypatch.setenv("DUBAN_DATABASE_URL", request.getfixturevalue("pg_database")("listed_reach"))
+        get_settings.cache_clear()
+    first = [_row(1, "wangfang@xiyang.gov.cn"), _row(2, "env:XY_KEY_FIRMS"), _row(3, "zhao@xiyang.gov.cn")]
+    assert _import(_write(tmp_path / "a.csv", first)).exit_code == 0
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC, encoding="utf-8")
+    engine = settings_engine()
+    planned = ensure_planned(engine, spec, now=at("2025-06-10 12:00"))
+    again = _import(_write(tmp_path / "b.csv", [_row(1, "lifang@xiyang.gov.cn"), _row(2, "无")]))
+    said = " ".join(again.output.split())
+    assert again.exit_code == 0 and "now sends to the new 邮箱/渠道 of 2 units" in said, said
+    units = load_campaign(engine, planned.campaign_id).units
+    one, two, three = (units[row[0]] for row in first)
+    assert one.channels == ("mail:lifang@xiyang.gov.cn",) and not two.channels  # 无: the fallback channels now
+    assert three.channels == ("mail:zhao@xiyang.gov.cn",)  # no longer listed: the campaign keeps it as planned

@@ -74,9 +74,10 @@ def test_a_decision_the_operators_queue_refuses_is_audited_with_why(site):
     _file(site, SHOUYANG, item=f"{ITEM}|", until="2024-06-12", reason="局长出差，书面申请", decide="later")
     [asked] = requests_of(site.engine, CAMPAIGN, unit_code=SHOUYANG)
     loop = f"/ops/c/{CAMPAIGN}/loop"
-    data = {"csrf": site.csrf(loop), "decision": "approve", "until": "六月十二日"}
+    data = {"csrf": site.csrf(loop), "decision": "approve", "until": "六月十二日", "note": "同意<b>延期</b>"}
     refused = site.client.post(f"/ops/c/{CAMPAIGN}/extensions/{asked.id}", data=data, follow_redirects=False)
-    assert refused.status_code == 303 and "批准延期到的日期" in unquote(refused.headers["location"])
+    assert refused.status_code == 400 and "批准延期到的日期" in text_of(refused.text)
+    assert ">同意&lt;b&gt;延期&lt;/b&gt;</textarea>" in refused.text  # the 审批意见 as typed, escaped
     assert requests_of(site.engine, CAMPAIGN, unit_code=SHOUYANG)[0].status.value == "pending"
     [entry] = site.audit("refused")
     assert entry.actor == "operator:duban" and entry.target == f"延期申请#{asked.id} 批准" and not entry.ok
@@ -84,10 +85,10 @@ def test_a_decision_the_operators_queue_refuses_is_audited_with_why(site):
     assert "批准延期到的日期" in entry.detail and "“六月十二日”不是日期" in entry.detail  # as typed, not as if empty
     data = {"csrf": site.csrf(loop), "decision": "approve", "until": "2024-02-30"}
     impossible = site.client.post(f"/ops/c/{CAMPAIGN}/extensions/{asked.id}", data=data, follow_redirects=False)
-    assert "“2024-02-30”不是日期，请填写批准延期到的日期" in unquote(impossible.headers["location"])
+    assert "“2024-02-30”不是日期，请填写批准延期到的日期" in text_of(impossible.text)
     data = {"csrf": site.csrf(loop), "decision": "approve", "until": "0001-01-01"}  # a date, in no year of notices
     ancient = site.client.post(f"/ops/c/{CAMPAIGN}/extensions/{asked.id}", data=data, follow_redirects=False)
-    assert "“0001-01-01”不在1900—2199年之间，请填写批准延期到的日期" in unquote(ancient.headers["location"])
+    assert "“0001-01-01”不在1900—2199年之间，请填写批准延期到的日期" in text_of(ancient.text)
 
 
 def test_a_link_with_its_own_error_text_shows_nothing_to_the_operator(site):
@@ -112,7 +113,7 @@ def test_a_link_with_its_own_error_text_shows_nothing_to_the_operator(site):
         ({"until": "2024-06-13", "reason": "汛期"}, "事项：请选择要延期的报送事项"),
         ({"item": "no_such_item|", "until": "2024-06-13", "reason": "汛期"}, "事项：请选择要延期的报送事项"),
         ({"item": f"{ITEM}|", "reason": "汛期"}, "延期到：请填写延期到的日期"),
-        ({"item": f"{ITEM}|", "until": "下周三" * 50, "reason": "汛期"}, "请填写延期到的日期（如 2024-06-14）"),
+        ({"item": f"{ITEM}|", "until": "下周三" * 50, "reason": "汛期"}, "请填写延期到的日期（如 2024-06-13）"),
         ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "  "}, "理由：请填写申请延期的理由"),
         ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "汛" * 1001}, "理由不超过1000字"),
         ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "汛期", "note": "准" * 1001}, "审批意见不超过1000字"),

@@ -61,7 +61,8 @@ def test_reset_and_replan_after_a_bulletin(tmp_path):
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM bulletin").scalar() == 1
     kept = runner.invoke(app, ["reset", CAMPAIGN], input="\n")  # asked, and the default is no
     assert kept.exit_code == 1 and "nothing deleted" in kept.output, kept.output
-    assert "135 units, 324 assignments, 134 messages and 0 submitted versions, with the files uploaded" in kept.output
+    assert "324 assignments of 131 units" in kept.output and "134 messages: 0 sent, 134 waiting" in kept.output
+    assert "0 submitted versions, with the files uploaded" in kept.output and "1 通报" in kept.output
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT COUNT(*) FROM assignment").scalar() > 0
     reset = runner.invoke(app, ["reset", CAMPAIGN], input="y\n")
@@ -161,7 +162,7 @@ def test_a_reset_leaves_no_reports_or_emptied_upload_folders_in_duban_home_and_n
     reports = settings.home / "reports"
     assert len(list(reports.iterdir())) == 4 and outside.is_file()
     asked = runner.invoke(app, ["reset", CAMPAIGN], input="\n")
-    assert asked.exit_code == 1 and f"and its 4 通报/总结报告 file(s) in {reports}, will be deleted" in asked.output
+    assert asked.exit_code == 1 and f"its 4 通报/总结报告 files in {reports}" in asked.output
     done = runner.invoke(app, ["reset", CAMPAIGN, "--yes"])
     assert done.exit_code == 0, done.output
     assert "removed, and 1 uploaded file(s) and 4 通报/总结报告 file(s)" in done.output
@@ -183,3 +184,33 @@ def test_a_reset_deletes_nothing_through_a_reports_folder_that_leads_outside_dub
     done = CliRunner().invoke(app, ["reset", CAMPAIGN, "--yes"])
     assert done.exit_code == 0 and "removed, and 0 uploaded file(s)" in done.output, done.output
     assert "通报/总结报告" not in done.output and (elsewhere / f"{CAMPAIGN}-总结报告.docx").is_file()
+
+
+def test_reset_says_what_it_deletes_in_the_words_of_the_record(tmp_path):
+    """`duban reset` said "135 units" for the 晋中 campaign: every row of its copy of the registry, the city's two
+    包联 leaders among them, read as units deleted (an outside tester feared the unit list went). It now says the
+    assignments and how many units hold them, that the registry and 名录 stay, and the messages, submitted
+    versions and 审核 it deletes, each as the record counts them."""
+    from duban.services.review import record_review
+    from duban.services.submit import record_submission
+    from tests.samples import xlsx_bytes
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-14 09:00"))
+    path = tmp_path / "昔阳县检查材料.xlsx"
+    path.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86]]))
+    record_submission(
+        engine, CAMPAIGN, "140724", "materials_upload", at("2024-06-20 09:00"), files=[path], files_dir=tmp_path / "f"
+    )
+    record_review(
+        engine, CAMPAIGN, "140724", "materials_upload", at("2024-06-20 10:00"), accept_it=False, reason="缺签章"
+    )
+    asked = CliRunner().invoke(app, ["reset", CAMPAIGN], input="\n")
+    said = asked.output
+    assert asked.exit_code == 1 and "nothing deleted" in said, said
+    assert "135 units" not in said and "324 assignments of 131 units" in said, said
+    assert "the campaign's copy of its 133 units and 2 leaders as planned (the unit registry, its overlays" in said
+    assert "1 submitted version, with the files uploaded for it" in said and "1 review (审核)" in said, said
+    assert "延期申请" not in said  # none were asked: not listed
+    assert "the audit log and revoked links stay" in said, said

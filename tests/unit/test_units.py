@@ -129,3 +129,69 @@ def test_the_ministrys_provincially_administered_counties_are_the_provinces():
     }
     assert {code: (registry.get(code).parent, registry.get(code).display) for code in expected} == expected
     assert not [u for u in registry if "直辖" in u.name]
+
+
+def test_every_bad_parent_of_an_overlay_is_said_at_once_each_at_its_line(tmp_path):
+    """An overlay with several bad `parent:` entries said only the first per run (an outside tester fixed one and
+    met the next): each is said now, at its own line, and a unit under a refused one is not said again."""
+    from duban.domain.overlay import build_registry
+    from duban.errors import SpecError
+
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text(
+        "units:\n"
+        "  - {code: 130100-bgs, name: 办公室, level: prefecture, kind: office, parent: '130199'}\n"
+        "  - {code: 130100-bgs-1, name: 文秘组, level: prefecture, kind: office, parent: 130100-bgs}\n"
+        "  - {code: 130100-xx, name: 信息科, level: province, kind: office, parent: '130100'}\n"
+        "patch:\n"
+        "  '130181': {parent: 河南省}\n"
+        "  '130100': {parent: '130181'}\n"
+        "  '130682': {parent: '130000'}\n"
+        "  '130183': {parent: '130183'}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError) as caught:
+        build_registry(["130000"], overlay, levels=[Level.province, Level.prefecture, Level.county])
+    said = str(caught.value)
+    for where in (
+        "o.yaml:2 units[0].parent: parent unit 130199 is not in the registry",
+        "o.yaml:4 units[2].level: unit 130100-xx (省级) is under 130100 (市级)",
+        "o.yaml:6 patch.130181.parent: the parent of 130181 辛集市: no unit '河南省'",
+        "o.yaml:7 patch.130100.parent: 130181 辛集市 is below 130100 石家庄市",
+        "o.yaml:9 patch.130183.parent: 130183 晋州市 cannot be its own parent",
+    ):
+        assert where in said, said
+    assert "units[1]" not in said and "130682" not in said  # under a refused unit; a good re-parenting
+    assert said.startswith("5 problems"), said
+
+
+def test_every_entry_the_registry_cannot_take_is_said_in_one_run(tmp_path):
+    """A code given twice, a loop of parents, a unit already in the registry, a patch or an exclude of no unit:
+    all said at once, each at its line (a loop once)."""
+    from duban.errors import SpecError
+
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text(
+        "units:\n"
+        "  - {code: a1, name: 甲科, level: county, kind: office, parent: a2}\n"
+        "  - {code: a2, name: 乙科, level: county, kind: office, parent: a1}\n"
+        "  - {code: b1, name: 丙科, level: county, kind: office, parent: '140724'}\n"
+        "  - {code: b1, name: 丁科, level: county, kind: office, parent: '140724'}\n"
+        "  - {code: '140724100', name: 乐平, level: township, kind: office, parent: '140724'}\n"
+        "patch:\n"
+        "  '140799': {contact: 王芳}\n"
+        "exclude: ['140798']\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError) as caught:
+        apply_overlay(import_divisions(["140724"]), overlay)
+    said = str(caught.value)
+    assert said.startswith("5 problems"), said
+    for where in (
+        "o.yaml:2 units[0].parent: units a1 → a2 → a1 are each other's parent",
+        "o.yaml:5 units[3].code: unit code b1 is given twice (first as units[2])",
+        "o.yaml:6 units[4].code: unit code 140724100 is already in the registry",
+        "o.yaml:8 patch.140799: no unit 140799 in the registry to patch",
+        "o.yaml:9 exclude[0]: no unit 140798 in the registry to exclude",
+    ):
+        assert where in said, said
