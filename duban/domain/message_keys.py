@@ -54,3 +54,10 @@ def keys_of_number(number: str, campaign_ids: Iterable[str]) -> list[str]:
 def campaign_tag(campaign_id: str) -> str:
     """The campaign's part of a one-intent message's key."""
     return hashlib.sha256(campaign_id.encode()).hexdigest()[:_TAG]
+
+
+def receipt_number(submission_id: int) -> str:
+    """The portal's 回执编号 of a hand-in: R and its submission's id in at least six digits (R000013). A message's
+    id is never written with a leading zero or a letter, so `duban outbox show` tells the two apart (the number
+    was once printed without the R: 000013 is still taken as a 回执编号)."""
+    return f"R{submission_id:06d}"

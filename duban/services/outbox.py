@@ -34,6 +34,7 @@ from duban.store.outbox import (
     message_statuses,
     message_with_posts,
     messages_numbered,
+    receipt_of,
     requeue,
     retry_candidates,
     status_counts,
@@ -123,9 +124,27 @@ def message_id(engine: Engine, text: str) -> int:
     """The message an operator names: its outbox id, or the 编号 staff quote (the 12 characters at its foot and on
     each of its parts), as typed, dictated or pasted."""
     plain = unicodedata.normalize("NFKC", text).strip()  # an id as typed: -1 is not id 1
+    receipt = plain[1:] if plain[:1] in ("R", "r") else plain if plain.startswith("0") else ""
+    if receipt.isascii() and receipt.isdigit() and len(receipt) < 12:
+        return _receipt_message(engine, plain)
     if plain.isascii() and plain.isdigit() and len(plain) < 12:
         return int(plain)
     return _numbered(engine, text)
+
+
+def _receipt_message(engine: Engine, number: str) -> int:
+    """The 回执 message of the hand-in whose portal 回执编号 is `number` (a clerk quotes 000013 from the receipt
+    page: it named outbox message #13, another unit's message in another campaign)."""
+    found = receipt_of(engine, int(number.lstrip("Rr")))
+    if found is None:
+        raise StoreError(f"no hand-in has the 回执编号 {number} (a message's own id has no leading zeros)")
+    hand_in, message = found
+    named = (
+        f"回执编号 {number} is {hand_in.unit_code}'s 第{hand_in.version}版 of {hand_in.item_id} ({hand_in.campaign_id})"
+    )
+    if message is None:
+        raise StoreError(f"{named}: its 回执 message is not composed yet (the next tick composes it)")
+    return int(message)
 
 
 def _numbered(engine: Engine, text: str) -> int:

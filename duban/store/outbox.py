@@ -15,11 +15,13 @@ from duban.domain.message_keys import keys_of_number, message_number
 from duban.store.codec import Codec
 from duban.store.core import core_table
 from duban.store.db import reading
-from duban.store.tables import CampaignRow, Delivery, OutboxMessage
+from duban.store.tables import CampaignRow, Delivery, Intent, OutboxMessage, Submission
 
 _O = core_table(OutboxMessage)
 _D = core_table(Delivery)
 _C = core_table(CampaignRow)
+_I = core_table(Intent)
+_S = core_table(Submission)
 
 
 def sent_by_kind(conn: Connection, campaign_id: str) -> Counter[str]:
@@ -78,6 +80,28 @@ def messages_numbered(engine: Engine, number: str) -> list[int]:
         # a key beginning with the 编号: a range of the unique index ('g' follows every hex digit)
         query = select(_O.c.id, keys).where(keys.in_(exact) | ((keys >= number) & (keys < f"{number}g")))
         return sorted(mid for mid, key in conn.execute(query) if message_number(key) == number)
+
+
+def receipt_of(engine: Engine, submission_id: int) -> tuple[Any, int | None] | None:
+    """A hand-in named by the portal's 回执编号 (its submission id): (campaign, unit, item, version) and the id of
+    the 回执 message that carries it (None: not composed yet); None when no hand-in has that number."""
+    with reading(engine) as conn:
+        found = conn.execute(
+            select(
+                _S.c.campaign_id, _S.c.unit_code, _S.c.item_id, _S.c.version, _S.c.assignment_id, _S.c.submitted_at
+            ).where(_S.c.id == submission_id)
+        ).first()
+        if found is None:
+            return None
+        message = conn.execute(
+            select(func.max(_I.c.message_id)).where(
+                _I.c.assignment_id == found.assignment_id,
+                _I.c.kind == "receipt",
+                _I.c.step == found.version,
+                _I.c.recipient == found.unit_code,
+            )
+        ).scalar()
+        return found, message
 
 
 def message_statuses(codec: Codec, ids: list[int]) -> list[Any]:

@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse
 from starlette.background import BackgroundTask
 
+from duban.domain.message_keys import receipt_number
 from duban.domain.state import Color, State
 from duban.errors import LinkError, StoreError, SubmissionError
 from duban.services import audit
@@ -256,6 +257,7 @@ def unit_receipt(request: Request, token: str, submission_id: int, p: Portal = D
             "page": page,
             "entry": entry,
             "version": version,
+            "receipt_no": receipt_number(version.id),
             "token": token,
             "tz": page.campaign.tz,
             "spec": page.campaign.spec,

@@ -651,6 +651,39 @@ def test_an_operator_finds_a_message_by_the_number_staff_quote(engine, monkeypat
     assert negative.exit_code != 0 and "neither an outbox id nor a 编号" in negative.output
 
 
+def test_the_portals_receipt_number_finds_the_receipt_message_not_the_message_of_that_id(
+    sqlite_engine, tmp_path, monkeypatch
+):
+    """A clerk quotes the portal's 回执编号 (000013 then, R000013 now): `duban outbox show 000013` showed outbox
+    message #13, another unit's 开始办理 (an outside tester's finding). It shows the hand-in's 回执 message."""
+    from duban.domain.message_keys import receipt_number
+
+    _open(sqlite_engine)
+    report = tmp_path / "自查评分表.pdf"
+    report.write_bytes(pdf_bytes("self assessment"))
+    handed = record_submission(
+        sqlite_engine,
+        CAMPAIGN,
+        "140724100",
+        "self_score_sheet",
+        at("2024-05-10 09:00"),
+        files=[report],
+        files_dir=tmp_path / "files",
+    )
+    tick(sqlite_engine, at("2024-05-10 09:10"))  # composes the receipt
+    _cli_on(sqlite_engine, monkeypatch)
+    number = receipt_number(handed.submission_id)
+    assert number == f"R{handed.submission_id:06d}"
+    [receipt] = [m for m in _messages(sqlite_engine) if m.kind == "receipt" and m.recipient == "140724100"]
+    for quoted in (number, number.lower(), number[1:]):  # 000013 as the receipt page printed it before
+        shown = runner.invoke(app, ["outbox", "show", quoted])
+        assert shown.exit_code == 0 and shown.output.startswith(f"#{receipt.id} "), (quoted, shown.output)
+    other = runner.invoke(app, ["outbox", "show", str(handed.submission_id)])  # a plain id is still an id
+    assert other.exit_code == 0 and other.output.startswith(f"#{handed.submission_id} ")
+    missing = runner.invoke(app, ["outbox", "show", "R999999"])
+    assert missing.exit_code != 0 and "no hand-in has the 回执编号 R999999" in missing.output
+
+
 def test_outbox_counts_and_ids_out_of_range_are_told_not_a_traceback(sqlite_engine, monkeypatch):
     """--limit past any integer was an OverflowError traceback, 0 or -1 listed nothing without a word, and a retry of
     an id no message has said "0 message(s) will be sent" with success."""
