@@ -170,8 +170,16 @@ def _no_such(conn: Connection, campaign_id: str, unit_code: str, stage_id: str |
         if stages[stage_id].acknowledge is None:
             raise RequestError(f"stage {stage_id} asks no 签收", cn="本阶段不需要签收")
         when = fmt(at, campaign.tz)
+        asked = store.first_asked(conn, campaign_id, unit_code, stage_id)
+        if asked is None:  # a township in a stage of the counties: the stage has not "not opened yet" for it
+            name = campaign.units[unit_code].display
+            raise RequestError(
+                f"{name} ({unit_code}) holds no duty in stage {stage_id}: the stage asks it no 签收",
+                cn="本单位在本阶段没有承办事项，不需要签收",
+            )
         raise RequestError(
-            f"stage {stage_id} has not asked {unit_code} for its 签收 by {when}: it is asked when the stage opens",
+            f"stage {stage_id} has not asked {unit_code} for its 签收 by {when}: it is asked when the stage opens "
+            f"({fmt(utc(asked), campaign.tz)})",
             cn=f"截至{when}，本阶段尚未开始，还不需要签收",
         )
     when = fmt(at, campaign.tz)

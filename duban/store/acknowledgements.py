@@ -140,3 +140,12 @@ def missing(conn: Connection, campaign_id: str, as_of: datetime, limit: int = 50
         .limit(limit)
     )
     return list(conn.execute(query).all())
+
+
+def first_asked(conn: Connection, campaign_id: str, unit_code: str, stage_id: str) -> Any | None:
+    """When the unit's 签收 of the stage is first asked (stored form), or None: the stage asks it none (it holds no
+    duty there)."""
+    query = select(func.min(_K.c.open_at)).where(
+        _K.c.campaign_id == campaign_id, _K.c.unit_code == unit_code, _K.c.stage_id == stage_id
+    )
+    return conn.execute(query).scalar()

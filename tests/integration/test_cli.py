@@ -552,6 +552,16 @@ def test_a_stages_acknowledgement_before_it_opens_says_not_yet():
     early = _run("ack", JINZHONG, "--unit", "140724", "--stage", "materials", "--at", "2024-06-01")
     assert early.exit_code == 1, early.output
     assert "stage materials has not asked 140724 for its 签收 by 2024-06-01 周六 00:00" in early.output, early.output
+    assert "it is asked when the stage opens (2024-06-11 周二 08:30)" in " ".join(early.output.split())
+
+
+def test_a_township_acknowledging_a_stage_of_the_counties_is_told_it_has_no_duty_there():
+    """乐平镇 (a township) acknowledging 材料上报 (a stage of the counties, open) was told the stage "has not asked
+    it yet … it is asked when the stage opens", as if it would be (an outside tester's finding)."""
+    said = _run("ack", JINZHONG, "--unit", "140724100", "--stage", "materials", "--at", "2024-06-20 10:00")
+    assert said.exit_code == 1, said.output
+    flat = " ".join(said.output.split())
+    assert "乐平镇统计站 (140724100) holds no duty in stage materials: the stage asks it no 签收" in flat, flat
 
 
 def test_plan_says_whose_reminders_it_lists_for_a_recurring_item(tmp_path):
