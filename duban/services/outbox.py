@@ -27,6 +27,7 @@ from duban.errors import StoreError
 from duban.instants import utc
 from duban.services.dispatch import STATUSES, render_message
 from duban.services.send_notes import told_at_send
+from duban.store.campaigns import campaign_ids
 from duban.store.codec import Codec
 from duban.store.db import reading, unit_of_work
 from duban.store.outbox import (
@@ -41,6 +42,7 @@ from duban.store.outbox import (
 from duban.store.plans import stored_campaign_row
 from duban.store.tables import Delivery, OutboxMessage
 from duban.views.campaigns import load_campaign
+from duban.views.unit_lookup import unit_code, unit_names
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -78,16 +80,50 @@ def check_campaign(engine: Engine, campaign_id: str) -> None:
 
 
 def list_messages(
-    engine: Engine, *, status: str | None = None, campaign_id: str | None = None, limit: int = 50
+    engine: Engine,
+    *,
+    status: str | None = None,
+    campaign_id: str | None = None,
+    unit: str | None = None,
+    limit: int = 50,
 ) -> list[OutboxMessage]:
-    """The most recent messages, newest first, optionally of one status and campaign."""
+    """The most recent messages, newest first, optionally of one status, campaign and unit (its code or its name,
+    as other commands' --unit take it)."""
     if status is not None and status not in STATUSES:
         raise StoreError(f"unknown status {status!r}: choose one of {', '.join(STATUSES)}")
     if not 0 < limit <= MOST_LISTED:
         raise StoreError(f"--limit is how many messages to list: a whole number from 1 to {MOST_LISTED:,}")
     if campaign_id is not None:  # a mistyped id is said so, not shown as an empty outbox
         check_campaign(engine, campaign_id)
-    return latest_messages(engine, status=status, campaign_id=campaign_id, limit=limit)
+    recipient = None
+    if unit is not None:  # a unit no campaign has is said so, not shown as an empty outbox
+        campaign_id = campaign_id or _only_campaign(engine, unit)
+        recipient = unit_code(engine, campaign_id, unit)
+    return latest_messages(engine, status=status, campaign_id=campaign_id, recipient=recipient, limit=limit)
+
+
+def _only_campaign(engine: Engine, unit: str) -> str:
+    """The campaign a --unit without --campaign is looked up in: the database's only one."""
+    ids = campaign_ids(engine)
+    if len(ids) == 1:
+        return ids[0]
+    if not ids:
+        raise StoreError(f"--unit {unit[:40]!r}: the database holds no campaign yet, and so no message")
+    listed = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
+    raise StoreError(f"--unit needs --campaign: the database holds {len(ids)} campaigns ({listed})")
+
+
+def recipient_names(engine: Engine, messages: list[OutboxMessage]) -> dict[tuple[str, str], str]:
+    """(campaign, recipient) → the name staff know it by (昔阳县统计局, a leader's name and title), for those of the
+    messages' recipients their campaign still has."""
+    codes: dict[str, set[str]] = {}
+    for m in messages:
+        codes.setdefault(m.campaign_id, set()).add(m.recipient)
+    return {
+        (campaign_id, code): name
+        for campaign_id, wanted in codes.items()
+        for code, name in unit_names(engine, campaign_id, wanted).items()
+    }
 
 
 def show(engine: Engine, message_id: int) -> MessageDetail:
