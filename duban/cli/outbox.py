@@ -55,7 +55,7 @@ def list_(
         engine = _engine(existing=True)
         rows = outbox.list_messages(engine, status=status, campaign_id=campaign, unit=unit, limit=limit)
         names = outbox.recipient_names(engine, rows)
-        counts = outbox.counts(engine, campaign)
+        counts = outbox.counts(engine, campaign, unit)
     except DubanError as exc:
         _fail(exc)
     summary = Text()

@@ -67,9 +67,10 @@ class Retried:
     not_waiting: list[tuple[int, str]] = field(default_factory=list)  # ids asked for that wait for no retry, status
 
 
-def counts(engine: Engine, campaign_id: str | None = None) -> dict[str, int]:
-    """How many messages are in each status."""
-    found = status_counts(engine, campaign_id)
+def counts(engine: Engine, campaign_id: str | None = None, unit: str | None = None) -> dict[str, int]:
+    """How many messages are in each status (of one campaign, of one unit as `list_messages` takes it)."""
+    campaign_id, recipient = _unit_recipient(engine, campaign_id, unit)
+    found = status_counts(engine, campaign_id, recipient)
     return {status: found.get(status, 0) for status in STATUSES}
 
 
@@ -95,11 +96,17 @@ def list_messages(
         raise StoreError(f"--limit is how many messages to list: a whole number from 1 to {MOST_LISTED:,}")
     if campaign_id is not None:  # a mistyped id is said so, not shown as an empty outbox
         check_campaign(engine, campaign_id)
-    recipient = None
-    if unit is not None:  # a unit no campaign has is said so, not shown as an empty outbox
-        campaign_id = campaign_id or _only_campaign(engine, unit)
-        recipient = unit_code(engine, campaign_id, unit)
+    campaign_id, recipient = _unit_recipient(engine, campaign_id, unit)
     return latest_messages(engine, status=status, campaign_id=campaign_id, recipient=recipient, limit=limit)
+
+
+def _unit_recipient(engine: Engine, campaign_id: str | None, unit: str | None) -> tuple[str | None, str | None]:
+    """(campaign, recipient code) that --unit names, in --campaign or the database's only campaign; a unit no
+    campaign has is said so, not shown as an empty outbox."""
+    if unit is None:
+        return campaign_id, None
+    campaign_id = campaign_id or _only_campaign(engine, unit)
+    return campaign_id, unit_code(engine, campaign_id, unit)
 
 
 def _only_campaign(engine: Engine, unit: str) -> str:

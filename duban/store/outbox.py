@@ -37,11 +37,14 @@ def sent_by_kind(conn: Connection, campaign_id: str) -> Counter[str]:
     )
 
 
-def status_counts(engine: Engine, campaign_id: str | None = None) -> dict[str, int]:
-    """status → how many messages have it (of one campaign, or of all); statuses no message has are left out."""
+def status_counts(engine: Engine, campaign_id: str | None = None, recipient: str | None = None) -> dict[str, int]:
+    """status → how many messages have it (of one campaign, or of all; to one recipient, or to all); statuses no
+    message has are left out."""
     query = select(_O.c.status, func.count()).group_by(_O.c.status)
     if campaign_id:
         query = query.where(_O.c.campaign_id == campaign_id)
+    if recipient:
+        query = query.where(_O.c.recipient == recipient)
     with reading(engine) as conn:
         return dict(conn.execute(query).tuples().all())
 

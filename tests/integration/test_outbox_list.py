@@ -37,6 +37,9 @@ def test_the_list_keeps_to_one_unit_named_by_its_code_or_its_name(sqlite_engine,
         assert listed.exit_code == 0, listed.output
         rows = [line for line in listed.output.splitlines() if CAMPAIGN in line]
         assert rows and all("140724 昔阳县统计局" in row for row in rows), unit
+    everyone = _listed(sqlite_engine, monkeypatch).output.splitlines()[0]
+    assert everyone.startswith("pending 130 ")  # the opening's messages, to every unit
+    assert listed.output.splitlines()[0].startswith("pending 1 "), listed.output  # the counts keep to 昔阳 too
     by_campaign = _listed(sqlite_engine, monkeypatch, "--unit", "乐平镇统计站", "--campaign", CAMPAIGN)
     rows = [line for line in by_campaign.output.splitlines() if CAMPAIGN in line]
     assert by_campaign.exit_code == 0 and rows and all("140724100 乐平镇统计站" in row for row in rows)
