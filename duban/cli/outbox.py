@@ -44,14 +44,18 @@ def list_(
         Optional[str], typer.Option(help="pending, limited, sending, sent, failed, unconfirmed, dead or dropped")
     ] = None,
     campaign: Annotated[Optional[str], typer.Option(help="campaign id")] = None,
+    unit: Annotated[
+        Optional[str], typer.Option(help="only this unit's messages: its code, e.g. 140724, or its name")
+    ] = None,
     limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
 ) -> None:
     """Messages newest first, with counts by status and the channel's last words."""
     tz = get_settings().timezone
     try:
         engine = _engine(existing=True)
-        rows = outbox.list_messages(engine, status=status, campaign_id=campaign, limit=limit)
-        counts = outbox.counts(engine, campaign)
+        rows = outbox.list_messages(engine, status=status, campaign_id=campaign, unit=unit, limit=limit)
+        names = outbox.recipient_names(engine, rows)
+        counts = outbox.counts(engine, campaign, unit)
     except DubanError as exc:
         _fail(exc)
     summary = Text()
@@ -66,7 +70,7 @@ def list_(
         table.add_row(
             str(m.id),
             Text(m.campaign_id),
-            Text(m.recipient),
+            Text(_to(m.recipient, names.get((m.campaign_id, m.recipient)))),
             lit(m.kind),
             _status(m.status),
             str(m.attempts),
@@ -74,6 +78,11 @@ def list_(
             Text((m.last_error or "")[:160]),
         )
     console.print(table)
+
+
+def _to(recipient: str, name: str | None) -> str:
+    """'140724 昔阳县统计局', as `plan` lists units; the code alone when the campaign no longer names it."""
+    return f"{recipient} {name}" if name and name != recipient else recipient
 
 
 @app.command()

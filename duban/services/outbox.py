@@ -27,6 +27,7 @@ from duban.errors import StoreError
 from duban.instants import utc
 from duban.services.dispatch import STATUSES, render_message
 from duban.services.send_notes import told_at_send
+from duban.store.campaigns import campaign_ids
 from duban.store.codec import Codec
 from duban.store.db import reading, unit_of_work
 from duban.store.outbox import (
@@ -42,6 +43,7 @@ from duban.store.outbox import (
 from duban.store.plans import stored_campaign_row
 from duban.store.tables import Delivery, OutboxMessage
 from duban.views.campaigns import load_campaign
+from duban.views.unit_lookup import unit_code, unit_names
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -66,9 +68,10 @@ class Retried:
     not_waiting: list[tuple[int, str]] = field(default_factory=list)  # ids asked for that wait for no retry, status
 
 
-def counts(engine: Engine, campaign_id: str | None = None) -> dict[str, int]:
-    """How many messages are in each status."""
-    found = status_counts(engine, campaign_id)
+def counts(engine: Engine, campaign_id: str | None = None, unit: str | None = None) -> dict[str, int]:
+    """How many messages are in each status (of one campaign, of one unit as `list_messages` takes it)."""
+    campaign_id, recipient = _unit_recipient(engine, campaign_id, unit)
+    found = status_counts(engine, campaign_id, recipient)
     return {status: found.get(status, 0) for status in STATUSES}
 
 
@@ -79,16 +82,56 @@ def check_campaign(engine: Engine, campaign_id: str) -> None:
 
 
 def list_messages(
-    engine: Engine, *, status: str | None = None, campaign_id: str | None = None, limit: int = 50
+    engine: Engine,
+    *,
+    status: str | None = None,
+    campaign_id: str | None = None,
+    unit: str | None = None,
+    limit: int = 50,
 ) -> list[OutboxMessage]:
-    """The most recent messages, newest first, optionally of one status and campaign."""
+    """The most recent messages, newest first, optionally of one status, campaign and unit (its code or its name,
+    as other commands' --unit take it)."""
     if status is not None and status not in STATUSES:
         raise StoreError(f"unknown status {status!r}: choose one of {', '.join(STATUSES)}")
     if not 0 < limit <= MOST_LISTED:
         raise StoreError(f"--limit is how many messages to list: a whole number from 1 to {MOST_LISTED:,}")
     if campaign_id is not None:  # a mistyped id is said so, not shown as an empty outbox
         check_campaign(engine, campaign_id)
-    return latest_messages(engine, status=status, campaign_id=campaign_id, limit=limit)
+    campaign_id, recipient = _unit_recipient(engine, campaign_id, unit)
+    return latest_messages(engine, status=status, campaign_id=campaign_id, recipient=recipient, limit=limit)
+
+
+def _unit_recipient(engine: Engine, campaign_id: str | None, unit: str | None) -> tuple[str | None, str | None]:
+    """(campaign, recipient code) that --unit names, in --campaign or the database's only campaign; a unit no
+    campaign has is said so, not shown as an empty outbox."""
+    if unit is None:
+        return campaign_id, None
+    campaign_id = campaign_id or _only_campaign(engine, unit)
+    return campaign_id, unit_code(engine, campaign_id, unit)
+
+
+def _only_campaign(engine: Engine, unit: str) -> str:
+    """The campaign a --unit without --campaign is looked up in: the database's only one."""
+    ids = campaign_ids(engine)
+    if len(ids) == 1:
+        return ids[0]
+    if not ids:
+        raise StoreError(f"--unit {unit[:40]!r}: the database holds no campaign yet, and so no message")
+    listed = ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
+    raise StoreError(f"--unit needs --campaign: the database holds {len(ids)} campaigns ({listed})")
+
+
+def recipient_names(engine: Engine, messages: list[OutboxMessage]) -> dict[tuple[str, str], str]:
+    """(campaign, recipient) → the name staff know it by (昔阳县统计局, a leader's name and title), for those of the
+    messages' recipients their campaign still has."""
+    codes: dict[str, set[str]] = {}
+    for m in messages:
+        codes.setdefault(m.campaign_id, set()).add(m.recipient)
+    return {
+        (campaign_id, code): name
+        for campaign_id, wanted in codes.items()
+        for code, name in unit_names(engine, campaign_id, wanted).items()
+    }
 
 
 def show(engine: Engine, message_id: int) -> MessageDetail:

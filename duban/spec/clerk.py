@@ -3,6 +3,7 @@
 - the campaign's window opens before its first stage, or a stage runs outside the window;
 - a forwarding notice (转发) dated after the window opened, or after a key day it speaks of;
 - a stage (or an item's `opens:`) opening on a statutory holiday or a weekend: its 开始办理 messages go out that day;
+- reminders (提醒) falling on days off, where no `postpone:` moves them;
 - a recurring report and a one-off report due the same day from the same units;
 - an escalation "after N working days" fires as the N-th working day begins: say exactly when.
 
@@ -15,7 +16,7 @@ from datetime import date, timedelta
 
 from pendulum import DateTime
 
-from duban.domain.calendar import WorkCalendar
+from duban.domain.calendar import Postpone, WorkCalendar
 from duban.domain.plan import Plan
 from duban.domain.timeline import Timeline
 from duban.instants import fmt, fmt_date
@@ -33,6 +34,7 @@ def clerk_notes(plan: Plan, calendar: WorkCalendar) -> Found:
         *window_and_stages(plan, timeline),
         *late_forwarding(plan, timeline),
         *openings_on_days_off(plan, calendar),
+        *reminders_on_days_off(plan, calendar),
         *same_day_dues(plan),
         *escalation_instants(plan),
         *escalations_to_nobody(plan),
@@ -256,6 +258,47 @@ def openings_on_days_off(plan: Plan, calendar: WorkCalendar) -> Found:
                         (f"item {item.id!r} opens {fmt(opens, tz)}, on {what}: its 开始办理 messages go out that day"),
                     )
                 )
+    return found
+
+
+def reminders_on_days_off(plan: Plan, calendar: WorkCalendar) -> Found:
+    """Reminders that go out on a holiday or weekend (`1 day` before a Monday's due is a Sunday): one warning at
+    each place reminders are written (`defaults.reminders`, an item's own), naming each item once with its first
+    few such days. Weekend ones under `postpone: holidays` are kept on purpose and not said."""
+    campaign, tz = plan.campaign, plan.campaign.timezone
+    moments: dict[str, set[DateTime]] = {}
+    for a in plan.assignments:
+        moments.setdefault(a.item_id, set()).update(a.reminders)
+    places: dict[PathKey, dict[str, list[str]]] = {}  # where reminders are written → their days off → items
+    for s_index, stage in enumerate(campaign.stages):
+        for i_index, item in enumerate(stage.items):
+            policy = item.postpone or campaign.defaults.postpone
+            off = []
+            for moment in sorted(moments.get(item.id, ())):
+                day = moment.in_timezone(tz).date()
+                holiday = calendar.holiday_name(day)
+                if calendar.is_working_day(day) or policy is Postpone.holidays_and_weekends:
+                    continue
+                if policy is Postpone.holidays and holiday is None:
+                    continue  # a weekend kept on purpose, as a due is
+                off.append(f"{fmt(moment, tz)}（{holiday or '周末'}）")
+            if not off:
+                continue
+            days = "、".join(off[:3]) + (f" and {len(off) - 3} more" if len(off) > 3 else "")
+            own: PathKey = ("stages", s_index, "items", i_index, "reminders")
+            place = places.setdefault(own if item.reminders is not None else _defaults_path(plan, "reminders"), {})
+            place.setdefault(days, []).append(item.id)
+    found: Found = []
+    for path, groups in places.items():
+        said = "; ".join(", ".join(repr(i) for i in items) + f" {days}" for days, items in groups.items())
+        found.append(
+            (
+                path,
+                f"reminders on days off (they go out that day): {said}. "
+                "`postpone: holidays_and_weekends` (顺延) sends each on the working day before (and moves a due on a "
+                "day off to the next working day); or count reminders in working days (`1 working day`)",
+            )
+        )
     return found
 
 

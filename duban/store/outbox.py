@@ -39,24 +39,35 @@ def sent_by_kind(conn: Connection, campaign_id: str) -> Counter[str]:
     )
 
 
-def status_counts(engine: Engine, campaign_id: str | None = None) -> dict[str, int]:
-    """status → how many messages have it (of one campaign, or of all); statuses no message has are left out."""
+def status_counts(engine: Engine, campaign_id: str | None = None, recipient: str | None = None) -> dict[str, int]:
+    """status → how many messages have it (of one campaign, or of all; to one recipient, or to all); statuses no
+    message has are left out."""
     query = select(_O.c.status, func.count()).group_by(_O.c.status)
     if campaign_id:
         query = query.where(_O.c.campaign_id == campaign_id)
+    if recipient:
+        query = query.where(_O.c.recipient == recipient)
     with reading(engine) as conn:
         return dict(conn.execute(query).tuples().all())
 
 
 def latest_messages(
-    engine: Engine, *, status: str | None = None, campaign_id: str | None = None, limit: int = 50
+    engine: Engine,
+    *,
+    status: str | None = None,
+    campaign_id: str | None = None,
+    recipient: str | None = None,
+    limit: int = 50,
 ) -> list[OutboxMessage]:
-    """The most recent messages, newest first (at most `limit`), optionally of one status and campaign."""
+    """The most recent messages, newest first (at most `limit`), optionally of one status, campaign and recipient
+    (a unit's code, or leader:<id>)."""
     query = select(OutboxMessage).order_by(_O.c.id.desc()).limit(max(limit, 0))
     if status:
         query = query.where(_O.c.status == status)
     if campaign_id:
         query = query.where(_O.c.campaign_id == campaign_id)
+    if recipient:
+        query = query.where(_O.c.recipient == recipient)
     with reading(engine) as conn:
         return [OutboxMessage.model_validate(r._mapping) for r in conn.execute(query)]
 
