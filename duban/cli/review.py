@@ -88,6 +88,12 @@ def review(
             f" → {result.new_state.cn}",
             highlight=False,
         )
+        if result.kept_over is not None:  # the notice's 3个工作日内补报 ended before the due the unit had anyway
+            console.print(
+                f"  （退回后补报期限为{fmt(result.kept_over, tz)}，早于原截止时间，按原截止时间："
+                "退回不缩短单位的时间）",
+                highlight=False,
+            )
     console.print("  消息已排入发送队列（`duban dispatch` 发送）", highlight=False)
     from tasks.events import submission_reviewed
 

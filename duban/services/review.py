@@ -55,6 +55,8 @@ class ReviewResult:
     new_due: datetime
     old_state: State
     new_state: State
+    # a return's `within` (the notice's 3个工作日内补报) gave this earlier instant, and the due in force was kept
+    kept_over: datetime | None = None
 
 
 def may_review(campaign: PlannedCampaign, item: Item, unit_code: str, reviewer_unit: str | None) -> bool:
@@ -125,7 +127,7 @@ def record_review(
                 cn=f"该单位已重新报送第{version.version}版（您看到的是第{version_seen}版），请刷新页面后再审核",
             )
         progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
-        new_due = row.due_at
+        new_due, kept_over = row.due_at, None
         if accept_it:
             change, moved = accept(Schedule(row.open_at, row.due_at), progress, at, submitted_at=version.submitted_at)
             record_settled(
@@ -145,15 +147,14 @@ def record_review(
                         cn=f"新的截止时间不能早于原截止时间（{fmt_cn(row.due_at, campaign.tz)}）",
                     )
             else:  # `within` after the return, never earlier than the due the unit had anyway
-                new_due = max(
-                    row.due_at,
-                    utc(
-                        timeline.postponed(
-                            timeline.shift(local, within or item.review.within, campaign.spec.defaults.due_time),
-                            item.postpone or campaign.spec.defaults.postpone,
-                        )
-                    ),
+                by_within = utc(
+                    timeline.postponed(
+                        timeline.shift(local, within or item.review.within, campaign.spec.defaults.due_time),
+                        item.postpone or campaign.spec.defaults.postpone,
+                    )
                 )
+                new_due = max(row.due_at, by_within)
+                kept_over = by_within if by_within < row.due_at else None
             if new_due <= at:
                 raise RequestError("the new due must lie after the return", cn="退回后的新截止时间须晚于现在")
             new_state = move_due(
@@ -197,6 +198,7 @@ def record_review(
             new_due,
             State(row.state),
             new_state,
+            kept_over,
         )
         _tell_unit(conn, campaign_id, campaign.tz, row, result, at, quiet_policy(quiet))
         return result

@@ -223,6 +223,30 @@ def test_a_county_reviews_its_own_townships_and_no_other_countys(engine, tmp_pat
         record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-20 10:00"), accept_it=True, reviewer_unit="140700")
 
 
+def test_the_cli_says_when_a_return_keeps_the_due_in_force_over_the_notices_window(tmp_path):
+    """退回 on 6/14 with the spec's 3个工作日内补报 (6/19) kept the unit's due of 7/1 and said only 新的截止时间 7/1:
+    the 设管科 was surprised the county had 17 days (an outside tester's finding). The CLI says why."""
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+
+    def run(*args):
+        return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    sheet = tmp_path / "昔阳县检查材料.xlsx"
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86]]))
+    assert run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-06-13 09:00")
+    early = ("--return", "--reason", "缺少调查问卷，请补充后重报", "--at", "2024-06-14 10:00")
+    returned = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, *early)
+    flat = " ".join(returned.output.split())
+    assert returned.exit_code == 0 and "新的截止时间 2024-07-01 周一 24:00" in flat, flat
+    assert "（退回后补报期限为2024-06-19 周三 24:00，早于原截止时间，按原截止时间：退回不缩短单位的时间）" in flat, flat
+    run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-06-28 09:00")
+    late = ("--return", "--reason", "仍缺签章", "--at", "2024-06-28 10:00")
+    again = " ".join(run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, *late).output.split())
+    assert "新的截止时间 2024-07-03 周三 24:00" in again and "退回后补报期限" not in again, again
+
+
 def test_the_cli_returns_and_accepts(tmp_path):
     from typer.testing import CliRunner
 
