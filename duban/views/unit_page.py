@@ -68,6 +68,7 @@ class UnitPage:
     acks: list = field(default_factory=list)  # 签收 asked of the unit and not yet given (acknowledgement rows)
     requests: dict = field(default_factory=dict)  # (item, instance) → its latest 延期申请 (extension.Request)
     returns: dict = field(default_factory=dict)  # (item, instance) → its latest review (a return shows its reason)
+    version_reviews: dict = field(default_factory=dict)  # submission id → its review (退回 and why, or 通过)
     to_review: list = field(default_factory=list)  # the children's versions waiting for this unit's review (审核)
     namings: list = field(default_factory=list)  # open samples this unit names its own units for (由上级指定)
 
@@ -124,6 +125,7 @@ def _loop(engine: Engine, campaign: PlannedCampaign, page: UnitPage, children: d
     for v in reviews_of(engine, campaign.id, unit_code=code):
         if v.at <= page.as_of:
             page.returns[(v.item_id, v.instance)] = v
+            page.version_reviews[v.submission_id] = v
     if children and not history and any(s.open for s in campaign.spec.samples):
         from duban.views.namings import namings_for
 
