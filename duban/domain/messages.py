@@ -57,6 +57,9 @@ MISSING_KEY = "missing"  # a roll-up item's units below not yet in, at the send 
 CORRECTS_KEY = "corrects"  # a receipt's correction after the due: the on-time first hand-in (services.receipt_notes)
 MISSING_NAMED = 30  # names listed before "等N个": a county's 350 enterprises would fill a phone's screen many times
 OWN_DUTY = ("opened", "reminder", "overdue", "amended", "returned")  # kinds that tell a unit of its own duty
+# kinds that ask their recipient to hand something in: only these say the formats (格式：xlsx、pdf) — in a leader's
+# 催办 or a 审核通过 the line was noise, in a receipt it read as what was received (an outside tester's finding)
+HAND_IN = (*OWN_DUTY, "extension")
 # a 签收提醒 without a unit link (no DUBAN_PORTAL_URL): nothing to open, the issuer records the 签收 (duban ack)
 ACK_REMINDER_NO_LINK_LEAD = "以下通知您单位尚未签收，请向发文单位确认签收："
 ORDER = (
@@ -360,7 +363,7 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
     else:
         when = f"截止：{_due_cn(due, as_of, tz)}前（还有{span_words(left)}）"
     details = []
-    if item.get("formats"):
+    if item.get("formats") and (item["kind"] in HAND_IN or (item["kind"] == "escalation" and own)):
         details.append("格式：" + "、".join(item["formats"]) + ("（PDF需加盖公章）" if item.get("stamped") else ""))
     if item.get("submit_to"):
         details.append(f"报送至：{item['submit_to']}")
@@ -461,9 +464,13 @@ def _missing_words(names: list[str], *, own: bool) -> str:
 def _extension_words(item: dict, due: datetime, left: float, tz: str, as_of: datetime) -> str:
     """同意延期 with the new due and the old one, or 未同意 with the due that stands."""
     still = f"还有{span_words(left)}" if left > 0 else f"已逾期{span_words(left)}"
+    asked = datetime.fromisoformat(item["asked_until"]) if item.get("asked_until") else None
     if item.get("decision") == "approved":
         old = datetime.fromisoformat(item["old_due_at"])
-        return f"同意延期，截止时间延至：{_due_cn(due, as_of, tz)}前（原截止{_due_cn(old, as_of, tz)}；{still}）"
-    asked = datetime.fromisoformat(item["asked_until"]) if item.get("asked_until") else None
+        if asked is not None and asked != due:  # approved to an earlier day than asked: the unit reads both
+            granted = f"部分同意延期：申请延至{_due_cn(asked, as_of, tz)}，批准延至{_due_cn(due, as_of, tz)}前"
+        else:
+            granted = f"同意延期，截止时间延至：{_due_cn(due, as_of, tz)}前"
+        return f"{granted}（原截止{_due_cn(old, as_of, tz)}；{still}）"
     asked_words = f"延期至{_due_cn(asked, as_of, tz)}的申请" if asked else "延期申请"
     return f"{asked_words}未获同意，请按原截止时间{_due_cn(due, as_of, tz)}前报送（{still}）"
