@@ -55,6 +55,7 @@ PARTNERS_NAMED = 3
 WITH_LEAD_KEY = "with_lead"  # a 截止时间调整 that follows the 牵头 unit's extension (duban.services.extension)
 MISSING_KEY = "missing"  # a roll-up item's units below not yet in, at the send (duban.services.rollup_notes)
 CORRECTS_KEY = "corrects"  # a receipt's correction after the due: the on-time first hand-in (services.receipt_notes)
+RECEIVED_KEY = "received"  # a receipt's files and figures as kept, at the send (duban.services.receipt_contents)
 MISSING_NAMED = 30  # names listed before "等N个": a county's 350 enterprises would fill a phone's screen many times
 OWN_DUTY = ("opened", "reminder", "overdue", "amended", "returned")  # kinds that tell a unit of its own duty
 # kinds that ask their recipient to hand something in: only these say the formats (格式：xlsx、pdf) — in a leader's
@@ -352,7 +353,7 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         if item.get("reviewed"):  # counted on time or late only once the reviewer accepts it (README, 审核与退回)
             on_time = ("截止前报送" if submitted <= due else on_time) + "，待审核"
         version = item.get("step") or 1  # a receipt's intent carries the version it acknowledges
-        again = f"第{version}版，" if version > 1 else ""  # a re-submission's receipt is told from the first's
+        again = f"第{version}版，"  # the unit's proof names what it received, the first version too
         if item.get(CORRECTS_KEY):  # the item stays on time: its first hand-in was (not 逾期N天报送)
             first = _due_cn(datetime.fromisoformat(item[CORRECTS_KEY]), as_of, tz)
             again, on_time = f"第{version}版（更正），", f"第1版已于{first}按时报送，仍计为按时报送"
@@ -369,6 +370,8 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         details.append(f"报送至：{item['submit_to']}")
     if item.get("acknowledge"):  # the 签收 the opening asks for, and by when (duban.services.compose.describe)
         details.append(item["acknowledge"])
+    if item["kind"] == "receipt" and item.get(RECEIVED_KEY):
+        details.extend(_received_words(item[RECEIVED_KEY]))
     if item["kind"] == "receipt" and item.get("missing_display"):  # a 汇总 handed in before all below were in
         details.append(f"注意：{_missing_words(item['missing_display'], own=True)}")
     elif item["kind"] != "receipt" and item.get("missing_display") is not None:
@@ -449,6 +452,27 @@ def _role_words(item: dict, left: float, as_of: datetime, tz: str) -> str:
         elif state == "excused":
             words += f"；牵头单位{name}已免报"
     return words
+
+
+def _received_words(received: dict) -> list[str]:
+    """文件：昔阳县检查评分表.xlsx｜数据：实地检查乡镇(街道)数 7个 — what a receipt says was received."""
+    words = []
+    if received.get("files"):
+        words.append("文件：" + "、".join(received["files"]))
+    if received.get("figures"):
+        words.append(
+            "数据：" + "；".join(f"{label} {_figure(value)}{unit}" for label, value, unit in received["figures"])
+        )
+    return words
+
+
+def _figure(value: object) -> str:
+    """A reported figure as the unit typed it: 是/否, 12 (not 12.0), 3.25."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _missing_words(names: list[str], *, own: bool) -> str:
