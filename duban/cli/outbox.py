@@ -17,6 +17,7 @@ from duban.cli.common import console, engine as _engine, fail as _fail, lit, rul
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.services import outbox
+from duban.services.links import SHOWN, unit_links
 from duban.settings import get_settings
 
 app = typer.Typer(
@@ -93,7 +94,14 @@ def show(
     tz = get_settings().timezone
     try:
         engine = _engine(existing=True)
-        detail = outbox.show(engine, outbox.message_id(engine, message))
+        settings = get_settings()
+        detail = outbox.show(
+            engine,
+            outbox.message_id(engine, message),
+            portal_url=settings.portal_url,
+            link_for=unit_links(settings),
+            link_days=settings.link_days,
+        )
     except DubanError as exc:
         _fail(exc)
     m = detail.message
@@ -124,6 +132,16 @@ def show(
         + (f" (as read at {fmt(detail.read_at, tz)})" if detail.read_at and not detail.parts else "")
     )
     console.print(Text(detail.text.rstrip("\n")), soft_wrap=True)
+    if detail.link_masked:  # the clerk's "the link doesn't open": which link, and until when it opens
+        until = f", valid until {fmt(detail.link_expires, tz)}" if detail.link_expires else ""
+        sent = "issued at the send" if m.sent_at or detail.deliveries else "to be issued at the send"
+        console.print(
+            Text(
+                f"(the unit link's token is masked: a unit link is the unit's credential, shown like the portal's "
+                f"logs show it, its first {SHOWN} characters; {sent}{until})",
+                style="dim",
+            )
+        )
     rule("posts")
     for d in detail.deliveries:
         line = Text(

@@ -55,8 +55,12 @@ PARTNERS_NAMED = 3
 WITH_LEAD_KEY = "with_lead"  # a 截止时间调整 that follows the 牵头 unit's extension (duban.services.extension)
 MISSING_KEY = "missing"  # a roll-up item's units below not yet in, at the send (duban.services.rollup_notes)
 CORRECTS_KEY = "corrects"  # a receipt's correction after the due: the on-time first hand-in (services.receipt_notes)
+RECEIVED_KEY = "received"  # a receipt's files and figures as kept, at the send (duban.services.receipt_contents)
 MISSING_NAMED = 30  # names listed before "等N个": a county's 350 enterprises would fill a phone's screen many times
 OWN_DUTY = ("opened", "reminder", "overdue", "amended", "returned")  # kinds that tell a unit of its own duty
+# kinds that ask their recipient to hand something in: only these say the formats (格式：xlsx、pdf) — in a leader's
+# 催办 or a 审核通过 the line was noise, in a receipt it read as what was received (an outside tester's finding)
+HAND_IN = (*OWN_DUTY, "extension")
 # a 签收提醒 without a unit link (no DUBAN_PORTAL_URL): nothing to open, the issuer records the 签收 (duban ack)
 ACK_REMINDER_NO_LINK_LEAD = "以下通知您单位尚未签收，请向发文单位确认签收："
 ORDER = (
@@ -349,7 +353,7 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         if item.get("reviewed"):  # counted on time or late only once the reviewer accepts it (README, 审核与退回)
             on_time = ("截止前报送" if submitted <= due else on_time) + "，待审核"
         version = item.get("step") or 1  # a receipt's intent carries the version it acknowledges
-        again = f"第{version}版，" if version > 1 else ""  # a re-submission's receipt is told from the first's
+        again = f"第{version}版，"  # the unit's proof names what it received, the first version too
         if item.get(CORRECTS_KEY):  # the item stays on time: its first hand-in was (not 逾期N天报送)
             first = _due_cn(datetime.fromisoformat(item[CORRECTS_KEY]), as_of, tz)
             again, on_time = f"第{version}版（更正），", f"第1版已于{first}按时报送，仍计为按时报送"
@@ -360,12 +364,14 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
     else:
         when = f"截止：{_due_cn(due, as_of, tz)}前（还有{span_words(left)}）"
     details = []
-    if item.get("formats"):
+    if item.get("formats") and (item["kind"] in HAND_IN or (item["kind"] == "escalation" and own)):
         details.append("格式：" + "、".join(item["formats"]) + ("（PDF需加盖公章）" if item.get("stamped") else ""))
     if item.get("submit_to"):
         details.append(f"报送至：{item['submit_to']}")
     if item.get("acknowledge"):  # the 签收 the opening asks for, and by when (duban.services.compose.describe)
         details.append(item["acknowledge"])
+    if item["kind"] == "receipt" and item.get(RECEIVED_KEY):
+        details.extend(_received_words(item[RECEIVED_KEY]))
     if item["kind"] == "receipt" and item.get("missing_display"):  # a 汇总 handed in before all below were in
         details.append(f"注意：{_missing_words(item['missing_display'], own=True)}")
     elif item["kind"] != "receipt" and item.get("missing_display") is not None:
@@ -448,6 +454,27 @@ def _role_words(item: dict, left: float, as_of: datetime, tz: str) -> str:
     return words
 
 
+def _received_words(received: dict) -> list[str]:
+    """文件：昔阳县检查评分表.xlsx｜数据：实地检查乡镇(街道)数 7个 — what a receipt says was received."""
+    words = []
+    if received.get("files"):
+        words.append("文件：" + "、".join(received["files"]))
+    if received.get("figures"):
+        words.append(
+            "数据：" + "；".join(f"{label} {_figure(value)}{unit}" for label, value, unit in received["figures"])
+        )
+    return words
+
+
+def _figure(value: object) -> str:
+    """A reported figure as the unit typed it: 是/否, 12 (not 12.0), 3.25."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _missing_words(names: list[str], *, own: bool) -> str:
     """下级尚未报送（3个）：昔阳县、寿阳县、榆社县 — or that every unit below is in (the roll-up waits on its holder);
     in a 催办 to the holder's parent, its (其) units below."""
@@ -461,9 +488,13 @@ def _missing_words(names: list[str], *, own: bool) -> str:
 def _extension_words(item: dict, due: datetime, left: float, tz: str, as_of: datetime) -> str:
     """同意延期 with the new due and the old one, or 未同意 with the due that stands."""
     still = f"还有{span_words(left)}" if left > 0 else f"已逾期{span_words(left)}"
+    asked = datetime.fromisoformat(item["asked_until"]) if item.get("asked_until") else None
     if item.get("decision") == "approved":
         old = datetime.fromisoformat(item["old_due_at"])
-        return f"同意延期，截止时间延至：{_due_cn(due, as_of, tz)}前（原截止{_due_cn(old, as_of, tz)}；{still}）"
-    asked = datetime.fromisoformat(item["asked_until"]) if item.get("asked_until") else None
+        if asked is not None and asked != due:  # approved to an earlier day than asked: the unit reads both
+            granted = f"部分同意延期：申请延至{_due_cn(asked, as_of, tz)}，批准延至{_due_cn(due, as_of, tz)}前"
+        else:
+            granted = f"同意延期，截止时间延至：{_due_cn(due, as_of, tz)}前"
+        return f"{granted}（原截止{_due_cn(old, as_of, tz)}；{still}）"
     asked_words = f"延期至{_due_cn(asked, as_of, tz)}的申请" if asked else "延期申请"
     return f"{asked_words}未获同意，请按原截止时间{_due_cn(due, as_of, tz)}前报送（{still}）"

@@ -8,6 +8,7 @@ a staff change); later messages carry fresh links that still work.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 PURPOSE = "duban-unit-link-v1"
+SHOWN = 8  # the characters of a token the logs and `outbox show` keep: a unit link is the unit's credential
+_TOKEN = re.compile(r"(/u/)([A-Za-z0-9_-]{4,600}\.[A-Za-z0-9_-]{22})")
 _ASK = "请打开最新一条督办消息中的链接，或联系督办工作人员。"
 
 
@@ -160,3 +163,9 @@ def unit_links(settings: Settings) -> Callable[[str, str, datetime], str | None]
     if not settings.portal_url:
         return None
     return link_maker(settings.portal_url, settings.portal_key(), timedelta(days=settings.link_days))
+
+
+def masked(text: str) -> str:
+    """The text with every unit link's token cut to its first SHOWN characters (/u/eyJbMiwi…), as the portal's
+    access log has it (duban.web.security.masked_path): what an operator is shown of a link a unit was sent."""
+    return _TOKEN.sub(lambda found: found[1] + found[2][:SHOWN] + "…", text)

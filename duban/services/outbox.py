@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from duban.domain.message_keys import NUMBER
 from duban.errors import StoreError
 from duban.instants import utc
 from duban.services.dispatch import STATUSES, render_message
+from duban.services.links import masked
 from duban.services.send_notes import told_at_send
 from duban.store.campaigns import campaign_ids
 from duban.store.codec import Codec
@@ -59,6 +61,8 @@ class MessageDetail:
     text: str  # what staff read: the parts as posted when it was split, else the text rendered at its last post
     parts: list[str]
     read_at: datetime | None = None  # the instant the text was rendered for (its time left, 已逾期 …)
+    link_masked: bool = False  # the text holds a unit link, its token cut short (services.links.masked)
+    link_expires: datetime | None = None  # until when a link issued at the send (or the send to come) opens
 
 
 @dataclass(frozen=True)
@@ -134,10 +138,19 @@ def recipient_names(engine: Engine, messages: list[OutboxMessage]) -> dict[tuple
     }
 
 
-def show(engine: Engine, message_id: int) -> MessageDetail:
+def show(
+    engine: Engine,
+    message_id: int,
+    *,
+    portal_url: str | None = None,
+    link_for: Callable[[str, str, datetime], str | None] | None = None,
+    link_days: int | None = None,
+) -> MessageDetail:
     """One message: its text as staff read it, and every post with what the channel answered. A message not
     posted yet reads as it will when it goes (at its not-before), one posted as it did then — never as of the
-    operator's clock, which turned 还有18天 into 已逾期888天 in a record of a past campaign."""
+    operator's clock, which turned 还有18天 into 已逾期888天 in a record of a past campaign. With the portal's
+    address (`portal_url`, `link_for` as the dispatcher has them) it has the 办理入口 line the send adds, each
+    unit link's token cut short: the token is the unit's credential."""
     if not 0 < message_id <= _BIGGEST:
         raise StoreError(f"there is no outbox message {message_id}: `duban outbox list` shows the ids")
     found = message_with_posts(engine, message_id)
@@ -145,16 +158,27 @@ def show(engine: Engine, message_id: int) -> MessageDetail:
         raise StoreError(f"there is no outbox message {message_id}: `duban outbox list` shows the ids")
     message, posts = found
     parts = list((message.progress or {}).get("parts") or [])
-    if parts:
-        return MessageDetail(message, posts, "".join(parts), parts)
+    if parts:  # as posted: any link in them masked
+        shown = [masked(part) for part in parts]
+        expires = _link_expiry(posts[-1].at if posts else message.sent_at, link_days)
+        return MessageDetail(message, posts, "".join(shown), shown, None, shown != parts, expires)
     moment = posts[-1].at if posts else (message.sent_at or message.not_before)
     campaign = load_campaign(engine, message.campaign_id)
     payload = message.payload or {}
     if not posts and message.sent_at is None:  # what the send will add, as the record stands now
         with reading(engine) as conn:
             payload = told_at_send(conn, campaign, [payload])[0] or payload
-    rendered = render_message(campaign, message.recipient, payload, message.idempotency_key, moment, None)
-    return MessageDetail(message, posts, rendered.text, [], moment)
+    link = portal_url  # as the dispatcher gives it (Dispatcher.envelope): a unit its own, leaders the portal's
+    if link_for is not None and message.recipient in campaign.units:
+        link = link_for(campaign.id, message.recipient, moment) or link
+    rendered = render_message(campaign, message.recipient, payload, message.idempotency_key, moment, link)
+    text = masked(rendered.text)
+    hidden = text != rendered.text
+    return MessageDetail(message, posts, text, [], moment, hidden, _link_expiry(moment, link_days) if hidden else None)
+
+
+def _link_expiry(issued: datetime | None, link_days: int | None) -> datetime | None:
+    return issued + timedelta(days=link_days) if issued is not None and link_days is not None else None
 
 
 def as_number(text: str) -> str:

@@ -1,6 +1,7 @@
 """What a message adds when it goes out, read from the record then: a roll-up's units below still missing
 (duban.services.rollup_notes), a 牵头/配合 unit's partners (duban.services.role_notes) and the on-time first hand-in
-a correction after the due corrects (duban.services.receipt_notes).
+a correction after the due corrects (duban.services.receipt_notes), and a receipt's files and figures
+(duban.services.receipt_contents).
 
 The dispatcher, the simulation's dry send and `duban outbox show` of a waiting message call `told_at_send`; what
 was sent is kept with the message, so the record shows the words staff read.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from duban.services.receipt_contents import name_received
 from duban.services.receipt_notes import name_corrected
 from duban.services.role_notes import name_partners
 from duban.services.rollup_notes import name_missing
@@ -27,4 +29,7 @@ def told_at_send(conn: Connection, campaign: PlannedCampaign, payloads: list[dic
     partners = name_partners(conn, campaign, current)
     current = [p if p is not None else c for p, c in zip(partners, current)]
     corrected = name_corrected(conn, campaign, current)
-    return [c if c is not None else p if p is not None else m for m, p, c in zip(missing, partners, corrected)]
+    current = [c if c is not None else p for c, p in zip(corrected, current)]
+    received = name_received(conn, campaign, current)
+    told = [missing, partners, corrected, received]
+    return [next((step[n] for step in reversed(told) if step[n] is not None), None) for n in range(len(payloads))]

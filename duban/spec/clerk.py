@@ -112,14 +112,23 @@ def names_alike(plan: Plan) -> Found:
         return []
     examples = "; ".join(f"{name}: {', '.join(codes[:3])}" for name, codes in list(shared.items())[:3])
     more = f" and {len(shared) - 3} more" if len(shared) > 3 else ""
+    name, codes = next(iter(shared.items()))  # the way out written with the units in question, titled from parents
+    patch = ", ".join(f'"{code}": {{title: {_parent_name(plan, code)}{name}}}' for code in codes[:2])
     return [
         (
             ("registry",),
             f"{len(shared)} name(s) address several units this campaign tasks ({examples}{more}): messages begin with "
             "the name, so staff cannot tell whose it is; give them their full titles in the overlay "
-            '(patch: {"140302": {title: 阳泉市城区住房和城乡建设局}})',
+            f"(patch: {{{patch}}})",
         )
     ]
+
+
+def _parent_name(plan: Plan, code: str) -> str:
+    """The name of the unit's parent (榆次区 for 北关街道), which tells apart units of one name under two parents."""
+    unit = plan.registry.units.get(code)
+    parent = plan.registry.units.get(unit.parent) if unit is not None and unit.parent else None
+    return parent.name if parent is not None else ""
 
 
 def window_and_stages(plan: Plan, timeline: Timeline) -> Found:

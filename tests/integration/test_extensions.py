@@ -79,7 +79,8 @@ def test_an_approved_extension_moves_only_that_units_due_and_the_tick_follows_it
     [told] = _messages(engine, "extension")
     text = _text(engine, told)
     assert told.recipient == XIYANG
-    assert "同意延期，截止时间延至：6月13日 周四 24:00前" in text and "原截止6月10日 周一 24:00" in text
+    # approved to an earlier day than asked: the unit reads both
+    assert "申请延至6月14日 周五 24:00，批准延至6月13日 周四 24:00前" in text and "原截止6月10日 周一 24:00" in text
     assert "审批意见：同意延期至6月13日" in text
 
     # 6/11: the others slipped at 6/10 24:00, 昔阳 did not; its reminder comes the day before its own due
