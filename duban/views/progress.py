@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from duban.domain.state import Color, State, color, worst
 from duban.instants import in_zone, utc
-from duban.store.colors import Scope, late_units
+from duban.store.colors import Scope, late_in_review, late_units
 from duban.store.db import reading
 from duban.store.progress import (
     current_marks,
@@ -46,6 +46,7 @@ class StageProgress:
     stage_id: str
     name: str
     states: Counter
+    late_in_review: int = 0  # of states[in_review], the versions handed in after the due: 黄, as a late hand-in
 
     @property
     def total(self) -> int:
@@ -69,7 +70,11 @@ class StageProgress:
     @property
     def colour(self) -> Color:
         """The stage's worst colour: 红 once anything in it is overdue (the stage is behind)."""
-        return worst([color(state) for state, n in self.states.items() if n]) if self.total else Color.grey
+        if not self.total:
+            return Color.grey
+        return worst(
+            [color(state) for state, n in self.states.items() if n] + [Color.yellow] * bool(self.late_in_review)
+        )
 
 
 @dataclass
@@ -169,9 +174,14 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
         # read as status reads them: a 配合 item its lead has handed in as the lead's hand-in, a late version in
         # review 黄; the units holding either are read duty by duty, the rest counted by the database
         covered = covered_by_leads(conn, spec_only.spec, Scope(campaign_id))
-        for row, lead_state, _late in covered:
+        stage_of = {item.id: stage.id for stage, item in spec_only.spec.items()}
+        late_in_stage: Counter = Counter()
+        for item_id, n in late_in_review(conn, Scope(campaign_id), set()):
+            late_in_stage[stage_of.get(item_id, "")] += n
+        for row, lead_state, lead_late in covered:
             by_stage[row.stage_id][State(row.state)] -= 1
             by_stage[row.stage_id][lead_state] += 1
+            late_in_stage[row.stage_id] += lead_state is State.in_review and lead_late
         apart = sorted({*(row.unit_code for row, _state, _late in covered), *late_units(conn, Scope(campaign_id))})
         colours, ranked = unit_ranks(conn, campaign_id, ROWS_SHOWN, leave_out=apart)
         overdue_total = sum(states[State.overdue] for states in by_stage.values())
@@ -207,7 +217,9 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
     for code in shown:
         if code in read_apart:
             units[code].stages, units[code].states = read_apart[code].stages, read_apart[code].states
-    stages = [StageProgress(s.id, s.name, by_stage.get(s.id, Counter())) for s in spec_only.spec.stages]
+    stages = [
+        StageProgress(s.id, s.name, by_stage.get(s.id, Counter()), late_in_stage[s.id]) for s in spec_only.spec.stages
+    ]
     return CampaignView(
         campaign,
         as_of,

@@ -87,3 +87,32 @@ def test_a_late_version_in_review_is_yellow_in_every_view(tmp_path):
     for code in (SHOUYANG, XIYANG):
         assert _page_colour(engine, CAMPAIGN, code, "2024-07-02 10:30") is colours[code], code
     assert (stages[SHOUYANG]["materials"].value, stages[XIYANG]["materials"].value) == ("黄", "绿")
+
+
+def test_the_summarys_stage_row_is_yellow_for_a_late_version_in_review_as_its_unit_is(tmp_path):
+    """The 检查材料 stage of the Prefect summary read 绿 with 寿阳县's late version waiting for review (the other
+    counties excused), its unit's cell 黄."""
+    from duban.services.submit import record_excuse
+    from duban.views.artifacts import summary_markdown
+
+    engine = _two_in_review(tmp_path)
+    owing = [unit for unit, state in _materials(engine) if state == "overdue"]
+    for unit in owing:
+        record_excuse(engine, CAMPAIGN, unit, "materials_upload", at("2024-07-02 10:00"), reason="不在抽查范围")
+    view = campaign_view(engine, CAMPAIGN, at("2024-07-02 10:30"))
+    assert {row.code: row.stages["materials"].value for row in view.units if "materials" in row.stages}[
+        SHOUYANG
+    ] == "黄"
+    stage = next(s for s in view.stages if s.stage_id == "materials")
+    assert stage.colour.value == "黄", stage.states
+    row = next(line for line in summary_markdown(view).splitlines() if '"回头看"检查材料整理上报阶段 |' in line)
+    assert "🟡 黄" in row, row
+
+
+def _materials(engine) -> list[tuple[str, str]]:
+    from duban.store.tables import Assignment
+
+    a = Assignment.__table__
+    with engine.connect() as conn:
+        query = a.select().with_only_columns(a.c.unit_code, a.c.state).where(a.c.item_id == "materials_upload")
+        return [(unit, state) for unit, state in conn.execute(query)]
