@@ -116,3 +116,24 @@ def _materials(engine) -> list[tuple[str, str]]:
     with engine.connect() as conn:
         query = a.select().with_only_columns(a.c.unit_code, a.c.state).where(a.c.item_id == "materials_upload")
         return [(unit, state) for unit, state in conn.execute(query)]
+
+
+def test_the_summary_workbook_writes_a_cooperating_unit_its_lead_handed_in_for_as_it_colours_it(tmp_path):
+    """The 汇总表's stage sheet called 小店区统计局's 台账 逾期未报, which the other views read as its lead's."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from duban.views.summary_table import summary_workbook
+
+    engine, campaign = _lead_hands_in(tmp_path, "2025-05-12 10:00")
+    book = load_workbook(io.BytesIO(summary_workbook(engine, campaign, at("2025-05-20 09:00"))))
+    found = {}
+    for sheet in book.worksheets[1:]:
+        head = [cell.value for cell in sheet[2]]
+        if "房屋安全隐患排查台账·状态" in head:
+            column = head.index("房屋安全隐患排查台账·状态")
+            for row in sheet.iter_rows(min_row=3, values_only=True):
+                if row[0] in (XIAODIAN_STATS, YINGZE_STATS):
+                    found[row[0]] = row[column]
+    assert found == {XIAODIAN_STATS: "已报送（牵头单位）", YINGZE_STATS: "逾期未报"}, found
