@@ -6,8 +6,10 @@ each of them (the matrix, the unit's page and the summary still showed the first
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import timedelta
 
 from duban.domain.state import State, worst
+from duban.services.links import issue
 from duban.services.operators import save_operator
 from duban.settings import Settings
 from duban.views.matrix import matrix
@@ -77,6 +79,12 @@ def test_a_cooperating_unit_its_lead_handed_in_for_is_green_in_every_view(tmp_pa
     assert cell == "green"
     page = text_of(site.client.get(f"/ops/c/{campaign}/u/{XIAODIAN_STATS}").text)
     assert "绿 · 已报送（牵头单位）" in page and "逾期未报" not in page
+    token = issue(settings.portal_key(), campaign, XIAODIAN_STATS, site.now, timedelta(days=45))
+    own = text_of(site.client.get(f"/u/{token}").text)  # the unit's own page
+    assert "绿 · 已报送（牵头单位）" in own and "已逾期" not in own, own
+    duties = site.client.get(f"/api/u/{token}").json()["duties"]
+    ledger = next(d for d in duties if d["item_id"] == "county_ledger")
+    assert (ledger["color"], ledger["state_cn"]) == ("绿", "已报送（牵头单位）")
 
 
 def test_a_late_version_in_review_is_yellow_in_every_view(tmp_path):
