@@ -6,6 +6,7 @@ import inspect
 import json
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal, NoReturn, Optional
 
@@ -23,6 +24,7 @@ from duban.cli.common import (
     err,
     fail as _fail,
     lit,
+    rule,
     when as _when,
     working,
 )
@@ -238,12 +240,14 @@ def dispatch(as_of: AsOf = None, campaign: Annotated[Optional[str], typer.Option
 def digest(
     as_of: AsOf = None, send: Annotated[bool, typer.Option(help="send it now through the dispatcher")] = True
 ) -> None:
-    """Compose today's digest (每日督办简报) for the operators of every running campaign, and send it."""
+    """Compose today's digest (每日督办简报) for the operators of every running campaign, and send it; with
+    --no-send, print each as the operators will read it, left in the outbox for `duban dispatch`."""
     from flows.daily_digest import daily_digest
 
     check_prefect_ui()
+    moment = _when(as_of, get_settings().timezone, option="--as-of")
     try:
-        result = daily_digest(as_of=_when(as_of, get_settings().timezone, option="--as-of"), send=send)
+        result = daily_digest(as_of=moment, send=send)
     except DubanError as exc:
         _fail(exc)
     console.print(
@@ -251,6 +255,29 @@ def digest(
     )
     if result.get("closed"):
         console.print(f"no digest for {lit(', '.join(result['closed']))}: its last due is more than 30 days past")
+    if not send:
+        _preview_digests(result["campaigns"], moment)
+
+
+def _preview_digests(campaigns: list[str], as_of: datetime) -> None:
+    """Each campaign's digest of the day as the operators will read it, and where it waits (a preview that said
+    only `digests composed: 1` left the operator to find it in the outbox)."""
+    from duban.services import outbox
+    from duban.views.digest import todays_digest
+
+    engine = _engine(existing=True)
+    for campaign in campaigns:
+        message = todays_digest(engine, campaign, as_of)
+        if message is None:
+            continue
+        detail = outbox.show(engine, message)
+        rule(f"{campaign}: outbox #{message} ({detail.message.status})")
+        console.print(Text(detail.text.rstrip("\n")), soft_wrap=True)
+        if detail.message.status == "pending":
+            console.print(
+                f"not sent: outbox #{message} waits for `duban dispatch`; `duban outbox show {message}` shows it again",
+                highlight=False,
+            )
 
 
 @app.command()

@@ -11,8 +11,10 @@ unit in a 通报 for a 台账 filed weeks before (an outside tester's finding). 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
+from duban.domain.standing import row_state_at
 from duban.domain.state import State
 
 LEAD, COOPERATING = "lead", "cooperating"
@@ -41,3 +43,21 @@ def lead_rows(rows: Iterable[Any]) -> dict[tuple[str, str, str], list[Any]]:
         if row.role == LEAD:
             found.setdefault(duty_key(row.unit_code, row.item_id, row.instance), []).append(row)
     return found
+
+
+def handed_in_late(row: Any) -> bool:
+    """The version in hand came after the due (a late one waiting for review is yellow, as a late hand-in is)."""
+    return row.submitted_at is not None and row.submitted_at > row.due_at
+
+
+def covering(
+    row: Any, own: State, leads: dict[tuple[str, str, str], list[Any]], as_of: datetime
+) -> tuple[State, bool] | None:
+    """The lead's state at `as_of` and whether its hand-in came late, when it covers the cooperating `row` that
+    stands at `own` (`leads` as lead_rows gives them, read by the state machine); None when it does not."""
+    if row.role != COOPERATING:
+        return None
+    for lead in leads.get(duty_key(row.unit_code, row.item_id, row.instance), ()):
+        if (covered := covered_state(own, row_state_at(lead, as_of))) is not None:
+            return covered, handed_in_late(lead)
+    return None

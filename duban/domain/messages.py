@@ -166,17 +166,22 @@ def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: AN
     as_of = datetime.fromisoformat(payload["as_of"])
     overdue = []
     for entry in payload["overdue"]:
-        items = entry["items"]
-        due = datetime.fromisoformat(items[0]["due_at"])  # the longest overdue of the unit's items
-        by_stage: dict[str, list[str]] = {}
-        for i in items:
-            by_stage.setdefault(i["stage"], []).append(names.get(i["item"], i["item"]))
-        listed = "；".join(f"【{stage}】{'、'.join(what)}" for stage, what in by_stage.items())
+        # the items by stage and due, the longest overdue first: each group says its own due and overdue span (a
+        # county check due 6/10 read 已逾期16天 beside a self-assessment due 5/25)
+        by_due: dict[tuple[str, str], list[str]] = {}
+        for i in entry["items"]:
+            by_due.setdefault((i["stage"], i["due_at"]), []).append(names.get(i["item"], i["item"]))
+        spans = {due: _overdue_span(datetime.fromisoformat(due), as_of, tz) for _stage, due in by_due}
+        listed, stage_before = "", None
+        for (stage, due), what in by_due.items():  # a stage is named once, its items of another due beside
+            listed += ("、" if stage == stage_before else ("；" if listed else "") + f"【{stage}】") + "、".join(what)
+            listed += "" if len(spans) == 1 else f"（{spans[due]}）"
+            stage_before = stage
         overdue.append(
             {
                 "unit": campaign.display(entry["unit"]),
                 "what": listed,
-                "when": f"截止{_due_cn(due, as_of, tz)}，已逾期{span_words((due - as_of).total_seconds())}",
+                "when": next(iter(spans.values())) if len(spans) == 1 else "",
             }
         )
     spec = campaign.spec
@@ -291,6 +296,11 @@ def _pieces(lines: list[str], budget: int):
             yield line[:cut]
             line = line[cut:]
         yield line
+
+
+def _overdue_span(due: datetime, as_of: datetime, tz: str) -> str:
+    """截止5月25日 周六 24:00，已逾期16天8小时: a due and how long it is past at `as_of`."""
+    return f"截止{_due_cn(due, as_of, tz)}，已逾期{span_words((due - as_of).total_seconds())}"
 
 
 def _due_cn(due: datetime, as_of: datetime, tz: str) -> str:

@@ -177,3 +177,29 @@ def _of_rank(conn: Connection, scope: Scope, stale: Stale, rank: int) -> list[st
 def items_owed(conn: Connection, scope: Scope) -> set[str]:
     """Every item some assignment of `scope` is of."""
     return set(conn.execute(select(_A.c.item_id).where(scope.where()).distinct()).scalars())
+
+
+_OWED = (State.pending.value, State.open.value, State.due_soon.value, State.overdue.value)
+_HANDED = (State.submitted.value, State.late.value, State.in_review.value)
+
+
+def cooperating_owed(conn: Connection, scope: Scope, items: set[str]) -> list[Any]:
+    """The 配合 assignments of `scope` on `items` the unit still owes as stored (id, unit, stage, item, instance,
+    state, role): the ones a lead's hand-in may cover (duban.domain.lead_cover)."""
+    query = select(_A.c.id, _A.c.unit_code, _A.c.stage_id, _A.c.item_id, _A.c.instance, _A.c.state, _A.c.role).where(
+        scope.where(), _A.c.item_id.in_(sorted(items)), _A.c.state.in_(_OWED), _A.c.role == "cooperating"
+    )
+    return list(conn.execute(query.order_by(_A.c.unit_code, _A.c.id)).all())
+
+
+def leads_handed_in(conn: Connection, campaign_id: str, items: set[str]) -> list[Any]:
+    """The 牵头 assignments of the campaign on `items` handed in (unit, item, instance, state, role, hand-in, due)."""
+    query = select(
+        _A.c.unit_code, _A.c.item_id, _A.c.instance, _A.c.state, _A.c.role, _A.c.submitted_at, _A.c.due_at
+    ).where(
+        _A.c.campaign_id == campaign_id,
+        _A.c.item_id.in_(sorted(items)),
+        _A.c.state.in_(_HANDED),
+        _A.c.role == "lead",
+    )
+    return list(conn.execute(query).all())

@@ -38,6 +38,11 @@ def last_dues(engine: Engine, campaign_ids: list[str]) -> dict[str, datetime]:
         return {campaign: utc(due) for campaign, due in conn.execute(query) if due is not None}
 
 
+def message_with_key(conn: Connection, idempotency_key: str) -> int | None:
+    """The id of the outbox message with this key, None when none was written."""
+    return conn.execute(select(_O.c.id).where(_O.c.idempotency_key == idempotency_key)).scalar()
+
+
 def message_exists(conn: Connection, idempotency_key: str) -> bool:
     """Whether an outbox message with this key was written."""
     return conn.execute(select(_O.c.id).where(_O.c.idempotency_key == idempotency_key)).first() is not None

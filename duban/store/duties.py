@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, func, or_, select
 
 from duban.instants import utc
 from duban.store.core import core_table
@@ -60,6 +60,21 @@ def duty_rows(
         found = _versions(conn, campaign_id, ids, versions, before)
         recorded = _recorded(conn, campaign_id, ids, recorded_by) if recorded_by is not None else {}
     return list(rows), found, recorded
+
+
+def lead_codes(engine: Engine, campaign_id: str, items: set[str], divisions: set[str]) -> list[str]:
+    """The units leading (牵头) any of `items` in the campaign among the bodies of `divisions` (140105 leads its
+    140105@stats), in code order."""
+    bodies: list[ColumnElement[bool]] = [_A.c.unit_code.in_(sorted(divisions))]
+    bodies += [_A.c.unit_code.startswith(f"{division}@", autoescape=True) for division in sorted(divisions)]
+    query = (
+        select(_A.c.unit_code)
+        .where(_A.c.campaign_id == campaign_id, _A.c.item_id.in_(sorted(items)), _A.c.role == "lead", or_(*bodies))
+        .distinct()
+        .order_by(_A.c.unit_code)
+    )
+    with reading(engine) as conn:
+        return list(conn.execute(query).scalars())
 
 
 def _recorded(conn: Connection, campaign_id: str, assignment_ids: list[int] | None, as_of: datetime) -> dict[int, str]:

@@ -9,6 +9,7 @@ one.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -129,11 +130,14 @@ def recent_escalations(
 
 
 def overdue_units(
-    conn: Connection, campaign_id: str, limit: int
+    conn: Connection, campaign_id: str, limit: int, leave_out: Sequence[int] = ()
 ) -> tuple[int, list[tuple[str, int, datetime]], list[tuple[str, str, str, datetime]]]:
     """How many units have overdue items; the `limit` overdue longest as (unit, overdue items, oldest due); and
-    every overdue item of those as (unit, stage, item, due), the oldest first."""
+    every overdue item of those as (unit, stage, item, due), the oldest first; the assignments `leave_out` (a 配合
+    item its lead has handed in) are not overdue."""
     overdue = and_(_A.c.campaign_id == campaign_id, _A.c.state == State.overdue.value)
+    if leave_out:
+        overdue = and_(overdue, _A.c.id.not_in(list(leave_out)))
     units = conn.execute(select(func.count(func.distinct(_A.c.unit_code))).where(overdue)).scalar_one()
     oldest = func.min(_A.c.due_at)
     listed: list[tuple[str, int, datetime]] = [
@@ -157,15 +161,21 @@ def overdue_units(
     return units, listed, items
 
 
-def unit_ranks(conn: Connection, campaign_id: str, shown: int) -> tuple[Counter[Color], list[str]]:
-    """Every unit by its worst colour, counted, and the reddest `shown` units (then by code), in one statement.
+def unit_ranks(
+    conn: Connection, campaign_id: str, shown: int, leave_out: Sequence[str] = ()
+) -> tuple[Counter[Color], list[tuple[int, str]]]:
+    """Every unit by its worst colour, counted, and the reddest `shown` units (then by code) with their rank (0 red,
+    1 yellow, 2 green, 3 grey), in one statement; the units `leave_out` (read duty by duty by the caller) neither.
 
     Each unit's worst colour is worked out once by the database (a grouping of the colours index) and only the
     four counts and the units shown come back: a national campaign's 41,568 units never travel to Python.
     """
+    mine = _A.c.campaign_id == campaign_id
+    if leave_out:
+        mine = and_(mine, _A.c.unit_code.not_in(list(leave_out)))
     per_unit = (
         select(_A.c.unit_code.label("code"), func.min(_RANK).label("rank"))
-        .where(_A.c.campaign_id == campaign_id)
+        .where(mine)
         .group_by(_A.c.unit_code)
         .cte("per_unit")
     )
@@ -184,4 +194,4 @@ def unit_ranks(conn: Connection, campaign_id: str, shown: int) -> tuple[Counter[
             colours[_RANKED[rank]] = n
         else:
             found.append((rank, code))
-    return colours, [code for _rank, code in sorted(found)]
+    return colours, sorted(found)

@@ -12,17 +12,20 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from duban.domain.lead_cover import covered_state, duty_key, handed_in_late, lead_rows
 from duban.domain.state import Color, State, color
 from duban.store.colors import (
     NO_STALE,
     RANKS,
     Scope,
     Stale,
+    cooperating_owed,
     items_owed,
     late_cells,
     late_in_review,
+    leads_handed_in,
     several_instances,
     single_states,
     stale_at,
@@ -33,6 +36,8 @@ from duban.store.tally import Tally
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
+
+    from duban.spec.models import Campaign
 
 
 def rank_of(state: str) -> int:
@@ -82,3 +87,20 @@ def units_of_colour(
         conn, matching, stale_at(conn, stage_ids, matching, as_of) if stale.groups else NO_STALE, multi
     )
     return codes, counts, owed
+
+
+def covered_by_leads(conn: Connection, spec: Campaign, scope: Scope) -> list[tuple[Any, State, bool]]:
+    """The 配合 assignments of `scope` its 牵头 unit's hand-in covers (duban.domain.lead_cover), each with the lead's
+    state and whether that came late: the few rows every view reads as the lead's, as status does (the colours
+    index counts them by their own state)."""
+    items = {item.id for _stage, item in spec.items() if item.cooperating is not None}
+    if not items:
+        return []
+    leads = lead_rows(leads_handed_in(conn, scope.campaign_id, items))
+    found = []
+    for row in cooperating_owed(conn, scope, items) if leads else ():
+        for lead in leads.get(duty_key(row.unit_code, row.item_id, row.instance), ()):
+            if (covered := covered_state(State(row.state), State(lead.state))) is not None:
+                found.append((row, covered, handed_in_late(lead)))
+                break
+    return found

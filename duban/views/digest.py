@@ -10,12 +10,13 @@ day writes one message.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from duban.domain.state import State
 from duban.instants import in_zone, utc
-from duban.store.db import unit_of_work
+from duban.store.campaigns import campaign_timezone
+from duban.store.db import reading, unit_of_work
 from duban.store.digest import (
     add_message,
     campaigns_in_states,
@@ -23,6 +24,7 @@ from duban.store.digest import (
     in_review,
     last_dues,
     message_exists,
+    message_with_key,
     messages_created,
     outbox_by_status,
     submissions_between,
@@ -58,7 +60,7 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
     report = status_report(engine, campaign_id, as_of)
     campaign = report.campaign
     day = in_zone(as_of, campaign.tz).date()
-    key = hashlib.sha256(f"{campaign_id}|digest|{day.isoformat()}".encode()).hexdigest()[:32]
+    key = _digest_key(campaign_id, day)
     since = as_of - timedelta(days=1)
     with unit_of_work(engine) as conn:
         if message_exists(conn, key):
@@ -136,6 +138,18 @@ def compose_digest(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
             attempts=0,
         )
     return True
+
+
+def _digest_key(campaign_id: str, day: date) -> str:
+    """The outbox key of a campaign's digest of one local day: composing twice on that day writes one message."""
+    return hashlib.sha256(f"{campaign_id}|digest|{day.isoformat()}".encode()).hexdigest()[:32]
+
+
+def todays_digest(engine: Engine, campaign_id: str, as_of: datetime) -> int | None:
+    """The outbox id of the campaign's digest of `as_of`'s day in its zone, None when none was composed."""
+    with reading(engine) as conn:
+        tz = campaign_timezone(conn, campaign_id)
+        return message_with_key(conn, _digest_key(campaign_id, in_zone(utc(as_of), tz).date()))
 
 
 def _dead_letters(conn, campaign_id: str, display) -> list[dict]:  # noqa: ANN001

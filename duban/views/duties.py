@@ -17,11 +17,12 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal
 
+from duban.domain.lead_cover import BY_LEAD, COOPERATING, covered_state, duty_key, lead_rows
 from duban.domain.standing import row_state_at
 from duban.domain.state import Color, State, color
 from duban.instants import utc
 from duban.store.db import reading
-from duban.store.duties import duty_rows, submission_row
+from duban.store.duties import duty_rows, lead_codes, submission_row
 from duban.store.loop_rows import DutyKey, duty_of
 from duban.views.campaigns import PlannedCampaign
 
@@ -57,9 +58,28 @@ class Duty:
     state: State
     versions: list[Version] = field(default_factory=list)  # oldest first
     handed_in_late: bool = False  # the version in hand came after the due (a late one in review is yellow)
+    by_lead: State | None = None  # a 配合 item its 牵头 unit has handed in: the lead's state (already its own)
+    lead_late: bool = False  # and the lead's hand-in came after the due
+
+    @property
+    def shown(self) -> State:
+        """The state every view reads: the lead's when its hand-in covers this 配合 item (duban.domain.lead_cover),
+        else its own."""
+        return self.by_lead or self.state
+
+    @property
+    def shown_cn(self) -> str:
+        return BY_LEAD if self.by_lead else self.state.cn
 
     @property
     def color(self) -> Color:
+        if self.by_lead is not None:
+            return color(self.by_lead, late=self.lead_late)
+        return color(self.state, late=self.handed_in_late)
+
+    @property
+    def own_color(self) -> Color:
+        """Its colour by its own state alone (as the colours index counts it)."""
         return color(self.state, late=self.handed_in_late)
 
     @property
@@ -91,9 +111,11 @@ def load_duties(
     units: list[str] | None = None,
     versions: Literal["none", "latest", "all"] = "none",
     history: bool = False,
+    covers: bool = True,
 ) -> list[Duty]:
     """The campaign's duties (of `units`, or all) in the notice's order: stage, item, instance, unit; with
-    `history`, as the record stood at `as_of` (see the module's docstring)."""
+    `history`, as the record stood at `as_of` (see the module's docstring). A 配合 item its 牵头 unit has handed
+    in reads as that hand-in (`by_lead`), as status reads it, unless `covers` is False."""
     as_of = utc(as_of)
     rows, submitted, recorded = duty_rows(
         engine,
@@ -123,7 +145,34 @@ def load_duties(
         for r in rows
     ]
     duties.sort(key=lambda d: (order.get(d.item_id, len(order)), d.due_at, d.instance, unit_order.get(d.unit_code, 0)))
+    if covers:
+        _cover(engine, campaign, as_of, duties, units, history)
     return duties
+
+
+def _cover(
+    engine: Engine,
+    campaign: PlannedCampaign,
+    as_of: datetime,
+    duties: list[Duty],
+    units: list[str] | None,
+    history: bool,
+) -> None:
+    """Mark the 配合 duties whose 牵头 unit has handed the item in by `as_of` (its lead's duty read as the others)."""
+    cooperating = [d for d in duties if d.role == COOPERATING and not d.state.finished]
+    if not cooperating:
+        return
+    if units is None:  # the whole campaign: its leads are among the duties
+        leads = lead_rows(duties)
+    else:
+        divisions = {d.unit_code.partition("@")[0] for d in cooperating}
+        codes = lead_codes(engine, campaign.id, {d.item_id for d in cooperating}, divisions)
+        leads = lead_rows(load_duties(engine, campaign, as_of, units=codes, history=history, covers=False))
+    for duty in cooperating:
+        for lead in leads.get(duty_key(duty.unit_code, duty.item_id, duty.instance), ()):
+            if (covered := covered_state(duty.state, lead.state)) is not None:
+                duty.by_lead, duty.lead_late = covered, lead.handed_in_late
+                break
 
 
 def _version(r: Any) -> Version:

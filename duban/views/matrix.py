@@ -23,12 +23,12 @@ from duban.store.registry import chosen_codes, chosen_codes_with_duties
 from duban.store.tally import read_tally
 from duban.store.units import duty_codes
 from duban.views.campaigns import PlannedCampaign, load_campaign
-from duban.views.colors import item_counts, units_of_colour
+from duban.views.colors import covered_by_leads, item_counts, units_of_colour
 from duban.views.duties import load_duties
 from duban.views.registry import parent_choices, units_by_code
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
 
 COLOR_NAMES = {
     "red": Color.red,
@@ -115,6 +115,7 @@ def matrix(
             total = kept.units
             counts = item_counts(conn, mine, stale, multi, kept)
             owed = set(counts)
+            _covered_by_leads(engine, campaign, as_of, conn, mine, counts, None, None)
         else:
             multi = several_instances(conn, everyone)
             if wanted is None:  # the units with duties, by code: from the unit table (no scan of duties)
@@ -125,6 +126,7 @@ def matrix(
                 codes, counts, owed = units_of_colour(
                     conn, campaign.stage_ids(), mine, stale, RANKS.index(wanted), utc(as_of), multi
                 )
+            codes = _covered_by_leads(engine, campaign, as_of, conn, mine, counts, codes, wanted)
             total, page = len(codes), codes[offset : offset + limit]
         units = units_by_code(conn, campaign_id, page)
         names = units_by_code(conn, campaign_id, {u.parent for u in units.values() if u.parent})
@@ -140,6 +142,44 @@ def matrix(
         {item.id: counts.get(item.id, Counter()) for _s, item in columns},
         parents,
     )
+
+
+def _covered_by_leads(
+    engine: Engine,
+    campaign: PlannedCampaign,
+    as_of: datetime,
+    conn: Connection,
+    scope: Scope,
+    counts: dict[str, Counter],
+    codes: list[str] | None,
+    wanted: Color | None,
+) -> list[str]:
+    """Correct `counts` (and the units `codes` of the colour `wanted`, when filtered by one) for the 配合 items
+    whose 牵头 unit has handed them in: the colours index counts them by their own state, every view reads them as
+    the lead's hand-in (duban.domain.lead_cover). Only the units holding one are read, duty by duty. The codes as
+    corrected, in code order."""
+    held = sorted({row.unit_code for row, _state, _late in covered_by_leads(conn, campaign.spec, scope)})
+    if not held:
+        return codes or []
+    cells: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for duty in load_duties(engine, campaign, as_of, units=held):
+        cells[duty.unit_code][duty.item_id].append(duty)
+    chosen = set(codes or ())
+    for code in held:
+        before = {item: worst([d.own_color for d in duties]) for item, duties in cells[code].items()}
+        after = {item: worst([d.color for d in duties]) for item, duties in cells[code].items()}
+        was = wanted is None or (code in chosen)
+        now = wanted is None or worst(list(after.values())) is wanted
+        for item in after:
+            if was:
+                counts.setdefault(item, Counter())[before[item]] -= 1
+            if now:
+                counts.setdefault(item, Counter())[after[item]] += 1
+        if wanted is not None:
+            chosen = chosen | {code} if now else chosen - {code}
+    for item, counter in counts.items():
+        counts[item] = +counter
+    return sorted(chosen)
 
 
 def _history(
@@ -206,7 +246,7 @@ def _rows(
     for code in page:
         unit = units.get(code)
         cells = {
-            item: Cell(worst([d.color for d in duties]), Counter(d.state for d in duties))
+            item: Cell(worst([d.color for d in duties]), Counter(d.shown for d in duties))
             for item, duties in by_unit[code].items()
         }
         parent = names.get(unit.parent) if unit and unit.parent else None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from duban.domain.state import Color, State, color, worst
 from duban.instants import in_zone, utc
+from duban.store.colors import Scope, late_in_review, late_units
 from duban.store.db import reading
 from duban.store.progress import (
     current_marks,
@@ -27,6 +28,8 @@ from duban.store.progress import (
     unit_stage_states,
 )
 from duban.views.campaigns import PlannedCampaign, load_campaign
+from duban.views.colors import covered_by_leads
+from duban.views.duties import load_duties
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -35,6 +38,7 @@ LISTED = 30  # escalations listed in the summary
 UNITS_LISTED = 15  # overdue units listed in the summary, each with all its overdue items counted
 _HANDED_IN = (State.submitted, State.late, State.in_review)  # 已报, as status and the portal count it
 _DONE = (*_HANDED_IN, State.excused)
+_RANKED = (Color.red, Color.yellow, Color.green, Color.grey)  # worst first: store.progress.unit_ranks's ranks
 
 
 @dataclass
@@ -42,6 +46,7 @@ class StageProgress:
     stage_id: str
     name: str
     states: Counter
+    late_in_review: int = 0  # of states[in_review], the versions handed in after the due: 黄, as a late hand-in
 
     @property
     def total(self) -> int:
@@ -65,7 +70,11 @@ class StageProgress:
     @property
     def colour(self) -> Color:
         """The stage's worst colour: 红 once anything in it is overdue (the stage is behind)."""
-        return worst([color(state) for state, n in self.states.items() if n]) if self.total else Color.grey
+        if not self.total:
+            return Color.grey
+        return worst(
+            [color(state) for state, n in self.states.items() if n] + [Color.yellow] * bool(self.late_in_review)
+        )
 
 
 @dataclass
@@ -162,14 +171,32 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
     with reading(engine) as conn:
         spec_only = load_campaign(conn, campaign_id, units=False)
         by_stage = _stage_states(conn, campaign_id, spec_only)
-        colours, shown = unit_ranks(conn, campaign_id, ROWS_SHOWN)
-        detail = unit_stage_states(conn, campaign_id, shown)
+        # read as status reads them: a 配合 item its lead has handed in as the lead's hand-in, a late version in
+        # review 黄; the units holding either are read duty by duty, the rest counted by the database
+        covered = covered_by_leads(conn, spec_only.spec, Scope(campaign_id))
+        stage_of = {item.id: stage.id for stage, item in spec_only.spec.items()}
+        late_in_stage: Counter = Counter()
+        for item_id, n in late_in_review(conn, Scope(campaign_id), set()):
+            late_in_stage[stage_of.get(item_id, "")] += n
+        for row, lead_state, lead_late in covered:
+            by_stage[row.stage_id][State(row.state)] -= 1
+            by_stage[row.stage_id][lead_state] += 1
+            late_in_stage[row.stage_id] += lead_state is State.in_review and lead_late
+        apart = sorted({*(row.unit_code for row, _state, _late in covered), *late_units(conn, Scope(campaign_id))})
+        colours, ranked = unit_ranks(conn, campaign_id, ROWS_SHOWN, leave_out=apart)
         overdue_total = sum(states[State.overdue] for states in by_stage.values())
-        overdue_count, overdue = _overdue(conn, campaign_id) if overdue_total else (0, [])
+        leave_out = [row.id for row, _state, _late in covered if row.state == State.overdue.value]
+        overdue_count, overdue = _overdue(conn, campaign_id, leave_out) if overdue_total else (0, [])
         escalations = recent_escalations(conn, campaign_id, as_of - timedelta(days=1), as_of, LISTED)
         from duban.views.status import loop_counts
 
         loop = loop_counts(conn, campaign_id, as_of)
+        read_apart = _read_apart(engine, spec_only, as_of, apart)
+        for code, row in read_apart.items():
+            colours[row.overall] += 1
+            ranked.append((_RANKED.index(row.overall), code))
+        shown = [code for _rank, code in sorted(ranked)[:ROWS_SHOWN]]
+        detail = unit_stage_states(conn, campaign_id, [code for code in shown if code not in read_apart])
         named = {*shown, *(u.code for u in overdue), *(r[0] for r in escalations), *(r[2] for r in escalations)}
         campaign = load_campaign(conn, campaign_id, units=named)
         parents = {u.parent for u in campaign.units.values() if u.parent and u.parent not in campaign.units}
@@ -187,7 +214,12 @@ def campaign_view(engine: Engine, campaign_id: str, as_of: datetime) -> Campaign
         per_unit_stage[(unit_code, stage_id)].append(color(State(state)))
     for (unit_code, stage_id), colours_of_stage in per_unit_stage.items():
         units[unit_code].stages[stage_id] = worst(colours_of_stage)
-    stages = [StageProgress(s.id, s.name, by_stage.get(s.id, Counter())) for s in spec_only.spec.stages]
+    for code in shown:
+        if code in read_apart:
+            units[code].stages, units[code].states = read_apart[code].stages, read_apart[code].states
+    stages = [
+        StageProgress(s.id, s.name, by_stage.get(s.id, Counter()), late_in_stage[s.id]) for s in spec_only.spec.stages
+    ]
     return CampaignView(
         campaign,
         as_of,
@@ -213,9 +245,24 @@ def _group(campaign: PlannedCampaign, code: str) -> str:
     return unit.parent
 
 
-def _overdue(conn: Connection, campaign_id: str) -> tuple[int, list[OverdueUnit]]:
-    """How many units have overdue items, and the UNITS_LISTED overdue longest with all their overdue items."""
-    units, listed, items = overdue_units(conn, campaign_id, UNITS_LISTED)
+def _read_apart(engine: Engine, campaign: PlannedCampaign, as_of: datetime, codes: list[str]) -> dict[str, UnitRow]:
+    """The units `codes` read duty by duty, as status reads them (their stage colours and states)."""
+    if not codes:
+        return {}
+    rows = {code: UnitRow(code, code, None) for code in codes}
+    per_stage: dict[tuple[str, str], list[Color]] = defaultdict(list)
+    for duty in load_duties(engine, campaign, as_of, units=codes):
+        rows[duty.unit_code].states[duty.shown] += 1
+        per_stage[(duty.unit_code, duty.stage_id)].append(duty.color)
+    for (code, stage_id), colours_of_stage in per_stage.items():
+        rows[code].stages[stage_id] = worst(colours_of_stage)
+    return {code: row for code, row in rows.items() if row.stages}
+
+
+def _overdue(conn: Connection, campaign_id: str, leave_out: list[int]) -> tuple[int, list[OverdueUnit]]:
+    """How many units have overdue items, and the UNITS_LISTED overdue longest with all their overdue items (but
+    the assignments `leave_out`)."""
+    units, listed, items = overdue_units(conn, campaign_id, UNITS_LISTED, leave_out)
     by_code = {code: OverdueUnit(code, count, due) for code, count, due in listed}
     for code, stage_id, item_id, due in items:
         by_code[code].items.append((stage_id, item_id, due))

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from duban.domain.hidden_samples import concealed_items
-from duban.domain.lead_cover import COOPERATING, covered_state, duty_key, lead_rows
+from duban.domain.lead_cover import covering, handed_in_late, lead_rows
 from duban.domain.standing import row_state_at
 from duban.domain.state import Color, State, color, worst
 from duban.instants import utc
@@ -92,8 +92,8 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
     for row in rows:
         if row.item_id in concealed and row.open_at > as_of:
             continue
-        state, late = row_state_at(row, as_of), _handed_in_late(row)
-        if row.role == COOPERATING and (covered := _covered(row, state, leads, as_of)) is not None:
+        state, late = row_state_at(row, as_of), handed_in_late(row)
+        if (covered := covering(row, state, leads, as_of)) is not None:
             state, late = covered
             by_lead[row.unit_code] += 1
         per_unit[row.unit_code][row.stage_id].append(color(state, late=late))
@@ -124,17 +124,3 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
     order = {code: index for index, code in enumerate(campaign.units)}
     units.sort(key=lambda u: order.get(u.code, len(order)))
     return StatusReport(campaign, as_of, units, states, dict(by_stage), overdue, loop)
-
-
-def _handed_in_late(row: Any) -> bool:
-    """The version in hand came after the due (a late one waiting for review is yellow, as a late hand-in is)."""
-    return row.submitted_at is not None and row.submitted_at > row.due_at
-
-
-def _covered(row: Any, state: State, leads: dict, as_of: datetime) -> tuple[State, bool] | None:
-    """The lead's state (and whether its hand-in was late) when its hand-in covers this cooperating row
-    (duban.domain.lead_cover), else None."""
-    for lead in leads.get(duty_key(row.unit_code, row.item_id, row.instance), ()):
-        if (covered := covered_state(state, row_state_at(lead, as_of))) is not None:
-            return covered, _handed_in_late(lead)
-    return None

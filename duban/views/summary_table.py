@@ -91,7 +91,7 @@ def _rollup(sheet, campaign: PlannedCampaign, duties: list[Duty], as_of: datetim
 
 
 def _rollup_row(stage: Stage, item: Item, level: str, duties: list[Duty], metrics) -> list:
-    states = Counter(d.state for d in duties)
+    states = Counter(d.shown for d in duties)  # a 配合 item its lead handed in: as the lead's hand-in
     done = states[State.submitted] + states[State.late] + states[State.excused]
     row = [
         stage.name,
@@ -151,7 +151,7 @@ def _stage_sheet(sheet, campaign: PlannedCampaign, stage: Stage, duties: list[Du
             latest = duty.latest if duty else None
             colors.append((len(values) + 1, duty.color if duty else None))
             values += [
-                duty.state.cn if duty else "—",
+                duty.shown_cn if duty else "—",
                 fmt(latest.submitted_at, campaign.tz) if latest else "",
                 latest.version if latest else None,
             ]

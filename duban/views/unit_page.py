@@ -159,7 +159,7 @@ def _children(
         if duty.item_id in hidden and duty.state is State.pending:
             continue
         colors[duty.unit_code].append(duty.color)
-        overdue[duty.unit_code] += duty.state is State.overdue
+        overdue[duty.unit_code] += duty.shown is State.overdue
     return [Child(u.code, u.display, worst(colors[u.code]), overdue[u.code]) for u in units if colors[u.code]]
 
 

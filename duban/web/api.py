@@ -149,7 +149,7 @@ def unit_duties(request: Request, token: str = Path(max_length=700), p: Portal =
             open_at=e.duty.open_at,
             due_at=e.duty.due_at,
             state=e.duty.state.value,
-            state_cn=e.duty.state.cn,
+            state_cn=e.duty.shown_cn,  # a 配合 item its lead handed in: 已报送（牵头单位）, as its colour says
             color=e.duty.color.value,
             formats=list(e.item.formats),
             metrics=[

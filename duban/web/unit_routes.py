@@ -110,10 +110,10 @@ def render_unit(
     scope = f"unit:{page.campaign.id}:{page.unit.code}"
     csrf, nonce = csrf_for(request, p, scope)
     counts = {
-        "done": sum(e.duty.state.finished for e in page.entries),
-        "overdue": sum(e.duty.state is State.overdue for e in page.entries),
-        "open": sum(e.duty.state in (State.open, State.due_soon) for e in page.entries),
-        "pending": sum(e.duty.state is State.pending for e in page.entries),  # not open yet: the parts add up
+        "done": sum(e.duty.shown.finished for e in page.entries),  # a 配合 item its lead handed in too
+        "overdue": sum(e.duty.shown is State.overdue for e in page.entries),
+        "open": sum(e.duty.shown in (State.open, State.due_soon) for e in page.entries),
+        "pending": sum(e.duty.shown is State.pending for e in page.entries),  # not open yet: the parts add up
     }
     response = p.templates.TemplateResponse(
         request,

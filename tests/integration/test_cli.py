@@ -205,6 +205,29 @@ def test_tick_runs_through_prefect(prefect_harness):
     assert "dispatch: 已发送 130 条（开始办理 130） · 本次领取 130" in sent.output.splitlines()  # not a dict
 
 
+@pytest.mark.prefect
+def test_digest_no_send_previews_the_digest_it_left_in_the_outbox(prefect_harness):
+    """`duban digest --no-send` printed only `digests composed: 1 (…)`: an operator previewing the morning's digest
+    reads its text, and where it waits (its outbox id, and the commands that show and send it)."""
+    from duban.settings import get_settings
+
+    assert _run("tick", JINZHONG, "--as-of", "2024-05-10 08:30").exit_code == 0
+    assert _run("tick", JINZHONG, "--as-of", "2024-05-27 08:30").exit_code == 0
+    first = _run("digest", "--as-of", "2024-05-27 08:30", "--no-send")
+    assert first.exit_code == 0, first.output
+    assert "digests composed: 1 (jinzhong-2024-lookback)" in first.output
+    assert '【督办简报】统计基层基础工作规范化建设"回头看"' in first.output
+    assert "【规范化建设自评阶段】应报260项，已报0项，办理中0项，逾期未报260项" in first.output
+    said = re.search(r"not sent: outbox #(\d+) waits for `duban dispatch`", first.output)
+    assert said, first.output
+    assert f"`duban outbox show {said[1]}`" in first.output
+    sink = get_settings().sink_dir / "messages.txt"
+    assert not sink.exists() or "[digest]" not in sink.read_text(encoding="utf-8")  # previewed, not sent
+    again = _run("digest", "--as-of", "2024-05-27 12:00", "--no-send")  # today's is written once: shown again
+    assert "digests composed: 0 (jinzhong-2024-lookback)" in again.output
+    assert f"outbox #{said[1]}" in again.output and "【规范化建设自评阶段】应报260项" in again.output
+
+
 def test_status_refuses_unknown_filters_with_the_known_values():
     blue = _run("status", JINZHONG, "--as-of", "2024-06-12 09:00", "--only", "blue")
     assert blue.exit_code == 2 and "--only 'blue' is not one of the known values: red (红" in blue.output

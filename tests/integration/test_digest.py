@@ -68,3 +68,21 @@ def test_a_campaign_past_its_last_due_by_a_month_has_no_digest_any_more(engine, 
     assert CAMPAIGN in campaigns_with_open_work(engine)
     assert closed_campaigns(engine, [CAMPAIGN], at("2024-07-20 08:30")) == []  # its last due is 7/1
     assert closed_campaigns(engine, [CAMPAIGN], at("2026-12-08 08:30")) == [CAMPAIGN]
+
+
+def test_a_unit_late_in_two_stages_is_given_each_stages_due_and_overdue_span(engine):
+    """榆次区统计局 on 6/11 owed the self-assessment (due 5/25) and the county check (due 6/10): one span for both
+    read 已逾期16天8小时 of a check due the evening before."""
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 08:30"))
+    tick(engine, at("2024-06-11 08:30"))
+    assert compose_digest(engine, CAMPAIGN, at("2024-06-11 08:30"))
+    notifier = RecordingNotifier()
+    dispatch(
+        engine, at("2024-06-11 08:30"), lambda _: notifier, fallback_channels=["sink"], operator_channels=["env:OPS"]
+    )
+    text = next(e for e in notifier.sent["env:OPS"] if e.kind == "digest").rendered.text
+    line = next(line for line in text.splitlines() if "榆次区统计局：" in line)
+    assert "【规范化建设自评阶段】" in line and "【县级检查阶段】" in line, line
+    assert "（截止5月25日 周六 24:00，已逾期16天8小时）；【县级检查阶段】" in line, line
+    assert line.endswith("（截止6月10日 周一 24:00，已逾期8小时30分钟）"), line
