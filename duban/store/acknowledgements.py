@@ -139,6 +139,17 @@ def not_given(engine: Engine | Connection, campaign_id: str, unit_code: str, at:
         return list(conn.execute(query).all())
 
 
+def given(engine: Engine, campaign_id: str, unit_code: str, at: datetime) -> list[Any]:
+    """(stage, when, by whom) of the unit's 签收 given by `at`, in id order."""
+    query = (
+        select(_K.c.stage_id, _K.c.acknowledged_at, _K.c.acknowledged_by)
+        .where(_K.c.campaign_id == campaign_id, _K.c.unit_code == unit_code, _K.c.acknowledged_at <= utc(at))
+        .order_by(_K.c.id)
+    )
+    with reading(engine) as conn:
+        return list(conn.execute(query).all())
+
+
 def rates(conn: Connection, campaign_id: str, as_of: datetime) -> dict[str, tuple[int, int]]:
     """签收率 per stage ('' for the notice): (acknowledged by `as_of`, asked by `as_of`)."""
     as_of = utc(as_of)

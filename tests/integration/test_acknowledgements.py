@@ -285,3 +285,27 @@ def test_an_opening_held_by_quiet_hours_gives_the_whole_签收_time_from_the_mor
     [reminder] = [m for m in _messages(engine, "ack_reminder") if m.recipient == HENGNAN]
     assert "签收截止：12月1日 周三 07:30" in _text(engine, reminder), _text(engine, reminder)
     assert _tick(engine, "2021-12-01 07:30").missing == []  # a tick run twice changes nothing
+
+
+def test_a_units_page_keeps_saying_when_it_signed(sqlite_engine, tmp_path):
+    """After 签收 the page said 已签收，谢谢。 once; reloaded later it said nothing of it, and a second clerk of the
+    county could not tell whether it had signed (an outside tester's finding). It keeps the time, from the record."""
+    import re
+    from datetime import timedelta
+
+    from duban.services.links import issue
+    from duban.settings import Settings
+    from tests.integration.portal_site import Site
+
+    _plan(sqlite_engine)
+    _tick(sqlite_engine, "2021-11-29 08:30")
+    site = Site(Settings(home=tmp_path / "home"), sqlite_engine, at("2021-11-29 10:00"))
+    token = issue(site.settings.portal_key(), CAMPAIGN, HENGNAN, site.now, timedelta(days=45))
+    assert "已于" not in site.client.get(f"/u/{token}").text  # not signed yet: asked, with its due
+    csrf = re.search(r'name="csrf" value="([^"]+)"', site.client.get(f"/u/{token}").text).group(1)
+    assert site.client.post(f"/u/{token}/ack", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    site.now = at("2021-11-30 09:00")
+    page = site.client.get(f"/u/{token}")
+    text = re.sub(r"<[^>]+>", "", page.text)
+    assert "通知已于11月29日 周一 10:00签收" in text, text
+    assert "请签收通知" not in text and "签收截止" not in text
