@@ -345,6 +345,9 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
     elif item["kind"] == "returned":
         still = f"还有{span_words(left)}" if left > 0 else f"已逾期{span_words(left)}"
         when = f"第{item.get('version', 1)}版已退回，请于{_due_cn(due, as_of, tz)}前重新报送（{still}）"
+        if item.get("again_at"):  # handed in again before the 退回 went out (duban.store.freshness): its reason only
+            again = _due_cn(datetime.fromisoformat(item["again_at"]), as_of, tz)
+            when = f"第{item.get('version', 1)}版已退回；已于{again}重新报送第{item['again_version']}版"
     elif item["kind"] in ("ack_reminder", "ack_escalation"):
         if left < 60:  # sent at the deadline itself (a reminder due then) reads as late, not as time left
             late = f"已逾期{span_words(left)}" if left <= -60 else "已到签收截止时间"
@@ -361,7 +364,7 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         submitted = datetime.fromisoformat(item["event_at"])
         on_time = "按时报送" if submitted <= due else f"逾期{span_words((submitted - due).total_seconds())}报送"
         if item.get("reviewed"):  # counted on time or late only once the reviewer accepts it (README, 审核与退回)
-            on_time = ("截止前报送" if submitted <= due else on_time) + "，待审核"
+            on_time = ("截止前报送" if submitted <= due else on_time) + item.get("review_words", "，待审核")
         version = item.get("step") or 1  # a receipt's intent carries the version it acknowledges
         again = f"第{version}版，"  # the unit's proof names what it received, the first version too
         if item.get(CORRECTS_KEY):  # the item stays on time: its first hand-in was (not 逾期N天报送)

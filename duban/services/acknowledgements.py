@@ -24,7 +24,7 @@ from duban.instants import fmt, utc
 from duban.store import acknowledgements as store
 from duban.store.campaigns import campaign_timezone
 from duban.store.codec import Codec
-from duban.store.db import unit_of_work
+from duban.store.db import reading, unit_of_work
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -52,30 +52,24 @@ def tick_acknowledgements(engine: Engine, campaign_id: str, as_of: datetime, *, 
     """Advance every due 签收 to `as_of` and promise its messages, in one transaction."""
     as_of = utc(as_of)
     result = AckTick()
-    if not store.any_due(engine, campaign_id, as_of):  # an idle tick: no write transaction, no lock
+    with reading(engine) as conn:
+        tz = campaign_timezone(conn, campaign_id)
+    readable_at = quiet.release("opened", as_of, tz)  # when this tick's 开始办理 may go out
+    told = store.told_late(engine, campaign_id, as_of, readable_at)
+    if not told and not store.any_due(engine, campaign_id, as_of):  # an idle tick: no write transaction, no lock
         return result
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
+        _count_from_the_reading(conn, told, readable_at)
         rows = store.take_due(conn, campaign_id, as_of)
         if not rows:
             return result
-        tz = campaign_timezone(conn, campaign_id)
         to_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
         to_targets: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        told = store.told_of_openings(conn, campaign_id, as_of)
-        told_units = {unit for _stage, unit in told}
         for row in rows:
             schedule = AckSchedule(row.open_at, row.due_at, row.escalate_at)
             entered, state = ack_advance(schedule, AckState(row.state), as_of)
             if not entered:
-                continue
-            told_now = (row.stage_id, row.unit_code) in told or (not row.stage_id and row.unit_code in told_units)
-            if told_now and row.state == AckState.waiting.value and row.open_at < as_of:
-                # the first tick came after the opening (a late start, an outage): the unit hears of it only now,
-                # so its 签收 is counted from now, not reminded as 已逾期 beside the notice (a tester's finding)
-                store.move_window(
-                    conn, row.id, as_of, as_of + (row.due_at - row.open_at), as_of + (row.escalate_at - row.open_at)
-                )
                 continue
             store.set_state(conn, row.id, state.value, ack_next_event_at(schedule, state), as_of)
             entry = {
@@ -96,6 +90,22 @@ def tick_acknowledgements(engine: Engine, campaign_id: str, as_of: datetime, *, 
                     to_targets[target].append({**entry, "kind": "ack_escalation"})
         result.messages = _write(conn, campaign_id, tz, as_of, quiet, [*to_unit.items(), *to_targets.items()])
     return result
+
+
+def _count_from_the_reading(conn: Connection, told: list[Any], readable_at: datetime) -> None:
+    """The 签收 of the units this tick tells of an opening count from when the unit can read the message: the
+    tick itself when it came after the opening (a late start, an outage), or the end of quiet hours when the
+    开始办理 waits for the morning — never from an opening the unit could not have known of, so it always has the
+    whole time the notice gives (an outside tester's findings: "已逾期13小时" beside the notice; due at 08:30 for a
+    message sent at 07:30). The window keeps its length; its reminder and escalation move with it."""
+    for row in told:  # a unit's 签收 given meanwhile is not moved (the row is waiting no more)
+        store.move_window(
+            conn,
+            row.id,
+            readable_at,
+            readable_at + (row.due_at - row.open_at),
+            readable_at + (row.escalate_at - row.open_at),
+        )
 
 
 def _write(

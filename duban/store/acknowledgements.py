@@ -45,22 +45,44 @@ def set_state(conn: Connection, row_id: int, state: str, next_event_at: datetime
     conn.execute(update(_K).where(_K.c.id == row_id).values(state=state, next_event_at=next_event_at, updated_at=at))
 
 
-def told_of_openings(conn: Connection, campaign_id: str, at: datetime) -> set[tuple[str, str]]:
-    """(stage, unit) of every unit a 开始办理 was written to at `at` (this tick's own), from the intents."""
-    query = (
-        select(_A.c.stage_id, _I.c.recipient)
-        .join(_A, _A.c.id == _I.c.assignment_id)
-        .where(_I.c.campaign_id == campaign_id, _I.c.kind == "opened", _I.c.created_at == at)
-        .distinct()
+def told_late(engine: Engine, campaign_id: str, at: datetime, readable_at: datetime) -> list[Any]:
+    """The 签收 still waiting whose unit the tick at `at` first told of its opening (the stage's first item, or for
+    the notice the unit's first item of any stage) when the unit can read of it only at `readable_at`, after the
+    window started. Read outside any write transaction, from the waiting rows (each looked up by the unit's
+    assignments and their intents' index)."""
+
+    def openings(when):  # noqa: ANN001, ANN202
+        return (
+            select(_I.c.id)
+            .join(_A, _A.c.id == _I.c.assignment_id)
+            .where(
+                _A.c.campaign_id == _K.c.campaign_id,
+                _A.c.unit_code == _K.c.unit_code,
+                (_K.c.stage_id == "") | (_A.c.stage_id == _K.c.stage_id),
+                _I.c.kind == "opened",
+                _I.c.recipient == _K.c.unit_code,
+                when,
+            )
+            .exists()
+        )
+
+    query = select(_K.c.id, _K.c.open_at, _K.c.due_at, _K.c.escalate_at).where(
+        _K.c.campaign_id == campaign_id,
+        _K.c.state == "waiting",
+        _K.c.open_at <= utc(at),
+        _K.c.open_at < utc(readable_at),
+        openings(_I.c.created_at == utc(at)),
+        ~openings(_I.c.created_at < utc(at)),
     )
-    return {(stage, unit) for stage, unit in conn.execute(query)}
+    with reading(engine) as conn:
+        return list(conn.execute(query.order_by(_K.c.id)).all())
 
 
 def move_window(conn: Connection, row_id: int, open_at: datetime, due_at: datetime, escalate_at: datetime) -> None:
-    """A 签收's window started again at `open_at` (its unit was told of the opening only then)."""
+    """A 签收's window started again at `open_at` (its unit could read of the opening only then)."""
     conn.execute(
         update(_K)
-        .where(_K.c.id == row_id)
+        .where(_K.c.id == row_id, _K.c.state == "waiting")  # not one its unit gave since the read
         .values(open_at=open_at, due_at=due_at, escalate_at=escalate_at, next_event_at=due_at, updated_at=open_at)
     )
 
@@ -113,6 +135,17 @@ def not_given(engine: Engine | Connection, campaign_id: str, unit_code: str, at:
     )
     if isinstance(engine, Connection):
         return list(engine.execute(query).all())
+    with reading(engine) as conn:
+        return list(conn.execute(query).all())
+
+
+def given(engine: Engine, campaign_id: str, unit_code: str, at: datetime) -> list[Any]:
+    """(stage, when, by whom) of the unit's 签收 given by `at`, in id order."""
+    query = (
+        select(_K.c.stage_id, _K.c.acknowledged_at, _K.c.acknowledged_by)
+        .where(_K.c.campaign_id == campaign_id, _K.c.unit_code == unit_code, _K.c.acknowledged_at <= utc(at))
+        .order_by(_K.c.id)
+    )
     with reading(engine) as conn:
         return list(conn.execute(query).all())
 

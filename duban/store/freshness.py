@@ -6,15 +6,21 @@ been written about the same item (the overdue notice after a reminder, a second 
 the due may have passed. Sent as composed, staff would read "已开始办理，请按时报送……已逾期17天" about an item
 they handed in on time, next to their receipt. So at the send, for each item of the message:
 
-- a receipt (回执) is always true: it reports a submission that happened; so is the answer to a 延期申请 and a
-  reviewer's decision;
+- a receipt (回执) reports a submission that happened, so it goes; but of a reviewed item it said "待审核", which
+  stops being true once the reviewer decided on that version or the unit handed in a newer one. So a receipt of a
+  version the unit has since replaced is dropped ("已由第2版的回执告知": the newer version's receipt, sent after it,
+  says what waits for review, and the 退回 below says why the older one went back), and a receipt of a version
+  reviewed meanwhile says so in place of 待审核 ("截止前报送，已退回" / "审核通过"). The answer to a 延期申请 and a
+  reviewer's decision are history, always true;
 - an item already handed in or excused is dropped (an amended due told to a unit that has submitted stays: it
   tells them their submission now counts as on time);
 - an item that a newer message to the same recipient also carries is dropped: the newer one says what is true;
 - a "开始办理" or "即将截止" item whose due has passed is dropped: the overdue notice the tick writes at the due
   says it now;
-- a 退回 is sent with the due in force at the send (an extension approved while it waited moved it), and dropped
-  once the unit has handed the item in again.
+- a 退回 is sent with the due in force at the send (an extension approved while it waited moved it). Once the unit
+  has handed the item in again it no longer asks for the file, but it still goes, with its reason: otherwise the
+  group would never learn why the version went back (the one who re-submitted may not be the one who reads the
+  next 退回). It then says "第1版已退回；已于…重新报送第2版" in place of a due (an outside tester's finding).
 
 What is left is sent; a message left with nothing true is not sent at all, and the record says why.
 """
@@ -58,6 +64,23 @@ _STALE = (
     "AND k.recipient = i.recipient AND k.kind <> 'receipt' AND k.message_id > i.message_id)))"
 )
 
+# Receipts and 退回 whose version has been replaced or reviewed since they were written: the newest version of the
+# item (number, when handed in), the decision on the receipt's own version, whether the item is reviewed at all.
+_VERSIONS = (
+    "SELECT i.message_id, i.kind, a.item_id, a.instance, a.unit_code, i.step, s.version, s.submitted_at, "
+    "(SELECT r.decision FROM review AS r JOIN submission AS v ON v.id = r.submission_id "
+    "WHERE r.assignment_id = a.id AND v.version = i.step ORDER BY r.id DESC LIMIT 1), "
+    "CASE WHEN a.state = 'in_review' OR EXISTS (SELECT 1 FROM review AS e WHERE e.assignment_id = a.id) "
+    "THEN 1 ELSE 0 END "
+    "FROM intent AS i JOIN assignment AS a ON a.id = i.assignment_id "
+    "JOIN submission AS s ON s.assignment_id = a.id "
+    "AND s.version = (SELECT MAX(x.version) FROM submission AS x WHERE x.assignment_id = a.id) "
+    "WHERE i.message_id IN ({marks}) AND (i.kind = 'returned' OR (i.kind = 'receipt' AND (s.version > i.step "
+    "OR EXISTS (SELECT 1 FROM review AS d JOIN submission AS w ON w.id = d.submission_id "
+    "WHERE d.assignment_id = a.id AND w.version = i.step))))"
+)
+_DECISION_WORDS = {"returned": "，已退回", "accepted": "，审核通过"}
+
 
 @dataclass
 class Fresh:
@@ -82,29 +105,40 @@ def check(codec: Codec, messages: list[tuple[int, dict]], as_of: datetime) -> di
     if not ids:
         return {}
     facts: dict[tuple, tuple] = {}
+    versions: dict[tuple, tuple] = {}
     at = codec.instant(as_of)
     for chunk in range(0, len(ids), 500):
         part = ids[chunk : chunk + 500]
-        for row in codec.select(_STALE.format(marks=", ".join("?" * len(part))), [*part, at]):
+        marks = ", ".join("?" * len(part))
+        for row in codec.select(_STALE.format(marks=marks), [*part, at]):
             mid, kind, item_id, instance, unit, state, due_at, newest = row
             facts[(mid, kind, item_id, instance or "", unit)] = (state, codec.read_instant(due_at), newest)
-    if not facts:
+        for row in codec.select(_VERSIONS.format(marks=marks), part):
+            mid, kind, item_id, instance, unit, step, latest, latest_at, decision, reviewed = row
+            key = (mid, kind, item_id, instance or "", unit) + ((step,) if kind == "receipt" else ())
+            versions[key] = (latest, codec.read_instant(latest_at), decision, bool(reviewed))
+    if not facts and not versions:
         return {}
-    touched = {key[0] for key in facts}
+    touched = {key[0] for key in facts} | {key[0] for key in versions}
     stale = {}
     for mid, payload in messages:
         if mid not in touched:
             continue
         kept, dropped, moved = [], [], False
         for item in payload["items"]:
-            found = facts.get((mid, item["kind"], item["item_id"], item.get("instance") or "", item["unit"]))
-            why = _why_stale(mid, item["kind"], found, as_of)
-            if why is None and found is not None and item["kind"] == "returned" and found[1] is not None:
-                due = codec.iso(found[1])  # the due in force at the send: an extension may have moved it since
-                moved = moved or due != item.get("due_at")
-                kept.append({**item, "due_at": due})
-            elif why is None:
-                kept.append(item)
+            where = (mid, item["kind"], item["item_id"], item.get("instance") or "", item["unit"])
+            found = facts.get(where)
+            if item["kind"] == "receipt":
+                newer = versions.get((*where, item.get("step") or 1))
+                why, told = _receipt_now(item, newer)
+                moved = moved or told is not item
+            elif item["kind"] == "returned":
+                why, told = _returned_now(codec, item, found, versions.get(where))
+                moved = moved or told is not item
+            else:
+                why, told = _why_stale(mid, item["kind"], found, as_of), item
+            if why is None:
+                kept.append(told)
             else:
                 dropped.append(
                     {
@@ -124,12 +158,39 @@ def check(codec: Codec, messages: list[tuple[int, dict]], as_of: datetime) -> di
     return stale
 
 
+def _receipt_now(item: dict, newer: tuple | None) -> tuple[str | None, dict]:
+    """A receipt as it may go out: dropped when its version was replaced by one the unit handed in since (of a
+    reviewed item: its 待审核 no longer holds), told the reviewer's decision when one came meanwhile."""
+    if newer is None:
+        return None, item
+    latest, _latest_at, decision, reviewed = newer
+    version = item.get("step") or 1
+    if reviewed and latest > version:
+        return f"已由第{latest}版的回执告知", item
+    if decision in _DECISION_WORDS:
+        return None, {**item, "review_words": _DECISION_WORDS[decision]}
+    return None, item
+
+
+def _returned_now(codec: Codec, item: dict, found: tuple | None, newer: tuple | None) -> tuple[str | None, dict]:
+    """A 退回 as it may go out: with the due in force at the send (an extension may have moved it since), or, once
+    the unit has handed in a newer version, saying so (its reason still reaches the group)."""
+    if newer is not None and newer[0] > (item.get("version") or 1):
+        return None, {**item, "again_version": newer[0], "again_at": codec.iso(newer[1])}
+    if found is None:
+        return None, item
+    state, due_at, _newest = found
+    if state in _FINISHED:  # excused, or in again by a way with no version: nothing left to ask
+        return f"事项{_STATE_WORDS[state]}", item
+    if due_at is not None and codec.iso(due_at) != item.get("due_at"):
+        return None, {**item, "due_at": codec.iso(due_at)}
+    return None, item
+
+
 def _why_stale(mid: int, kind: str, found: tuple | None, as_of: datetime) -> str | None:
     if kind in ("receipt", "extension", "accepted") or found is None:  # history: a receipt, an answer
         return None
     state, due_at, newest = found
-    if kind == "returned":  # a 退回 asks for the file again: not once it is in (its reason stays in the record)
-        return "已重新报送" if state in _FINISHED else None
     if kind == "review_reminder":  # a reminder to review: true while the version still waits
         return "材料已审核" if state != "in_review" else None
     if state in _FINISHED and kind != "amended":

@@ -20,6 +20,11 @@ def pending_acknowledgements(engine: Engine | Connection, campaign_id: str, unit
     return store.not_given(engine, campaign_id, unit_code, at, AckState.acknowledged.value)
 
 
+def given_acknowledgements(engine: Engine, campaign_id: str, unit_code: str, at: datetime) -> list[Any]:
+    """The unit's 签收 given by `at`: (stage, when, by whom), for its page to keep saying it signed."""
+    return store.given(engine, campaign_id, unit_code, at)
+
+
 def ack_rates(conn: Connection, campaign_id: str, as_of: datetime) -> dict[str, tuple[int, int]]:
     """签收率 per stage ('' for the notice): (acknowledged by `as_of`, asked by `as_of`)."""
     return store.rates(conn, campaign_id, as_of)

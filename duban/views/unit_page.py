@@ -66,6 +66,7 @@ class UnitPage:
     names: dict[str, str] = field(default_factory=dict)  # code → display of the units the page names
     receivers: dict[str, str] = field(default_factory=dict)  # item → the unit it is handed to (报送至), by name
     acks: list = field(default_factory=list)  # 签收 asked of the unit and not yet given (acknowledgement rows)
+    signed: list = field(default_factory=list)  # (what was signed: a stage's name or 通知, when) of the 签收 given
     requests: dict = field(default_factory=dict)  # (item, instance) → its latest 延期申请 (extension.Request)
     returns: dict = field(default_factory=dict)  # (item, instance) → its latest review (a return shows its reason)
     version_reviews: dict = field(default_factory=dict)  # submission id → its review (退回 and why, or 通过)
@@ -112,13 +113,18 @@ def unit_page(engine: Engine, campaign_id: str, unit_code: str, as_of: datetime,
 def _loop(engine: Engine, campaign: PlannedCampaign, page: UnitPage, children: dict[str, str], history: bool) -> None:
     """签收 to give, 延期申请 and returns of the unit's items, its children's versions waiting for its review, and
     the open samples it names its units for (由上级指定)."""
-    from duban.views.acknowledgements import pending_acknowledgements
+    from duban.views.acknowledgements import given_acknowledgements, pending_acknowledgements
     from duban.views.extensions import requests_of
     from duban.views.reviews import review_queue, reviews_of
 
     code = page.unit.code
     if not history:  # a preview shows the record; it gives no 签收
         page.acks = pending_acknowledgements(engine, campaign.id, code, page.as_of)
+    stages = {stage.id: stage.name for stage in campaign.spec.stages}
+    page.signed = [  # lasting, from the record: a second clerk sees the county has signed (a tester's finding)
+        (stages.get(row.stage_id, "通知") if row.stage_id else "通知", row.acknowledged_at)
+        for row in given_acknowledgements(engine, campaign.id, code, page.as_of)
+    ]
     for r in requests_of(engine, campaign.id, unit_code=code):
         if r.requested_at <= page.as_of:
             page.requests[(r.item_id, r.instance)] = r

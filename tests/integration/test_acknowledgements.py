@@ -76,7 +76,7 @@ def test_units_that_do_not_acknowledge_are_reminded_then_escalated_and_the_rate_
     counties = sorted(code for code in acks if code.startswith("4304") and len(code) == 6 and code != CITY)
     assert len(counties) == 12 and acks[HENGYANG_COUNTY].due_at == at("2021-11-30 08:30")
     assert acks[HENGYANG_COUNTY].targets == [CITY]
-    _tick(engine, "2021-11-29 09:00")
+    _tick(engine, "2021-11-29 08:30")  # told at the opening (a later tick would count the 签收 from itself)
     # the opening asks for the 签收, and by when: the unit's first word of it was "尚未签收…已逾期" (a tester's
     # finding)
     opened = _text(engine, next(m for m in _messages(engine, "opened") if m.recipient == HENGNAN))
@@ -160,7 +160,7 @@ def test_an_acknowledgement_and_a_tick_at_the_same_moment_on_postgres(pg_engine)
 
     engine = pg_engine
     _plan(engine)
-    _tick(engine, "2021-11-29 09:00")
+    _tick(engine, "2021-11-29 08:30")  # told at the opening
     moment = at("2021-11-30 08:30")
     start, errors = threading.Barrier(2), []
 
@@ -269,3 +269,43 @@ def test_a_first_tick_after_the_opening_counts_the_签收_from_when_the_units_ar
     assert _tick(engine, "2021-12-01 09:00").missing == []  # within the day it was given
     reminded = _tick(engine, "2021-12-01 21:00")
     assert (("", HENGNAN) in reminded.missing) and _messages(engine, "ack_reminder")
+
+
+def test_an_opening_held_by_quiet_hours_gives_the_whole_签收_time_from_the_morning(engine):
+    """The first tick came at 00:35 (the notice opened the day before at 08:30): the 开始办理 waited for 07:30, yet
+    its 签收 was due at 08:30 that morning and the unit was reminded 已逾期30分钟 at 09:00 (an outside tester's
+    finding). The 签收 counts from when the message may be read: 07:30, due the next morning at 07:30."""
+    _plan(engine)
+    _tick(engine, "2021-11-30 00:35")
+    [opened] = [m for m in _messages(engine, "opened") if m.recipient == HENGNAN]
+    assert opened.not_before == at("2021-11-30 07:30")
+    assert _tick(engine, "2021-11-30 09:00").missing == [] and _messages(engine, "ack_reminder") == []
+    reminded = _tick(engine, "2021-12-01 07:30")
+    assert ("", HENGNAN) in reminded.missing
+    [reminder] = [m for m in _messages(engine, "ack_reminder") if m.recipient == HENGNAN]
+    assert "签收截止：12月1日 周三 07:30" in _text(engine, reminder), _text(engine, reminder)
+    assert _tick(engine, "2021-12-01 07:30").missing == []  # a tick run twice changes nothing
+
+
+def test_a_units_page_keeps_saying_when_it_signed(sqlite_engine, tmp_path):
+    """After 签收 the page said 已签收，谢谢。 once; reloaded later it said nothing of it, and a second clerk of the
+    county could not tell whether it had signed (an outside tester's finding). It keeps the time, from the record."""
+    import re
+    from datetime import timedelta
+
+    from duban.services.links import issue
+    from duban.settings import Settings
+    from tests.integration.portal_site import Site
+
+    _plan(sqlite_engine)
+    _tick(sqlite_engine, "2021-11-29 08:30")
+    site = Site(Settings(home=tmp_path / "home"), sqlite_engine, at("2021-11-29 10:00"))
+    token = issue(site.settings.portal_key(), CAMPAIGN, HENGNAN, site.now, timedelta(days=45))
+    assert "已于" not in site.client.get(f"/u/{token}").text  # not signed yet: asked, with its due
+    csrf = re.search(r'name="csrf" value="([^"]+)"', site.client.get(f"/u/{token}").text).group(1)
+    assert site.client.post(f"/u/{token}/ack", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    site.now = at("2021-11-30 09:00")
+    page = site.client.get(f"/u/{token}")
+    text = re.sub(r"<[^>]+>", "", page.text)
+    assert "通知已于11月29日 周一 10:00签收" in text, text
+    assert "请签收通知" not in text and "签收截止" not in text
