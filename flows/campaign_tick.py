@@ -76,7 +76,8 @@ def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
         release_stages_task(campaign_id, as_of)
     stages = [tick_stage_task(campaign_id, stage_id, as_of) for stage_id in campaign.stage_ids()]
     rollups = feed_rollups_task(campaign_id, as_of) if campaign.spec.rollups or campaign.spec.forward else None
-    acks = tick_acknowledgements_task(campaign_id, as_of) if asks_acknowledgement(campaign.spec) else None
+    opened = any(stage["events"].get("opened") for stage in stages)
+    acks = tick_acknowledgements_task(campaign_id, as_of, opened) if asks_acknowledgement(campaign.spec) else None
     reviews = remind_reviewers_task(campaign_id, as_of) if reminding_items(campaign.spec) else None
     if outcomes:  # and those this tick's overdue transitions decide (their items open at the next tick)
         outcomes_task(campaign_id, as_of)

@@ -75,12 +75,12 @@ def tidy_task(changed: int) -> float | None:
 
 
 @task(name="tick-acknowledgements", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[5, 30])
-def tick_acknowledgements_task(campaign_id: str, as_of: datetime) -> dict:
+def tick_acknowledgements_task(campaign_id: str, as_of: datetime, opened: bool = True) -> dict:
     """签收: remind the units that have not acknowledged by their due, escalate the ones still missing (one
-    transaction)."""
+    transaction); `opened`: this tick's stages opened something (its units' 签收 count from when they can read it)."""
     from duban.services.acknowledgements import tick_acknowledgements
 
-    done = tick_acknowledgements(_engine(), campaign_id, as_of, quiet=get_settings().quiet())
+    done = tick_acknowledgements(_engine(), campaign_id, as_of, quiet=get_settings().quiet(), opened=opened)
     return {"missing": done.missing, "escalated": done.escalated, "messages": done.messages}
 
 

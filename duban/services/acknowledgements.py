@@ -48,19 +48,29 @@ def asks_acknowledgement(spec: Campaign) -> bool:
     return spec.acknowledge is not None or any(stage.acknowledge is not None for stage in spec.stages)
 
 
-def tick_acknowledgements(engine: Engine, campaign_id: str, as_of: datetime, *, quiet: QuietHours) -> AckTick:
-    """Advance every due 签收 to `as_of` and promise its messages, in one transaction."""
+def tick_acknowledgements(
+    engine: Engine, campaign_id: str, as_of: datetime, *, quiet: QuietHours, opened: bool = True
+) -> AckTick:
+    """Advance every due 签收 to `as_of` and promise its messages, in one transaction.
+
+    `opened`: whether this tick's stages opened any item (the tick flow and simulate know it from the stages'
+    results). Only then are the 签收 of the units told of an opening looked for (`store.told_late` reads every
+    waiting 签收 of the campaign: 21 ms of an idle tick at 10,793 units, where the rest takes half a millisecond)."""
     as_of = utc(as_of)
     result = AckTick()
-    with reading(engine) as conn:
-        tz = campaign_timezone(conn, campaign_id)
-    readable_at = quiet.release("opened", as_of, tz)  # when this tick's 开始办理 may go out
-    told = store.told_late(engine, campaign_id, as_of, readable_at)
+    told: list[Any] = []
+    if opened:
+        with reading(engine) as conn:
+            tz = campaign_timezone(conn, campaign_id)
+        readable_at = quiet.release("opened", as_of, tz)  # when this tick's 开始办理 may go out
+        told = store.told_late(engine, campaign_id, as_of, readable_at)
     if not told and not store.any_due(engine, campaign_id, as_of):  # an idle tick: no write transaction, no lock
         return result
     with unit_of_work(engine) as conn:
         codec = Codec(conn)
-        _count_from_the_reading(conn, told, readable_at)
+        tz = campaign_timezone(conn, campaign_id)
+        if told:
+            _count_from_the_reading(conn, told, quiet.release("opened", as_of, tz))
         rows = store.take_due(conn, campaign_id, as_of)
         if not rows:
             return result

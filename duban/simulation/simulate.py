@@ -174,12 +174,13 @@ def domain_tick(
             from duban.services.stage_release import release_stages
 
             release_stages(engine, campaign_id, as_of)
+        opened = False
         for stage_id in stages:
-            tick_stage(engine, campaign_id, stage_id, as_of, quiet=quiet)
+            opened = tick_stage(engine, campaign_id, stage_id, as_of, quiet=quiet).events["opened"] > 0 or opened
         if rollups:
             feed_rollups(engine, campaign_id, as_of)
         if acks:
-            tick_acknowledgements(engine, campaign_id, as_of, quiet=quiet or get_settings().quiet())
+            tick_acknowledgements(engine, campaign_id, as_of, quiet=quiet or get_settings().quiet(), opened=opened)
         if reviews:  # 审核提醒 at the instants the clock visits (a period's end is caught by the next tick)
             remind_reviewers(engine, campaign_id, as_of, quiet=quiet or get_settings().quiet())
         if outcomes:
