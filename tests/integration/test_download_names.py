@@ -36,3 +36,15 @@ def test_the_summary_sheet_has_its_heading_once(site):
     assert [str(v) for v in first].count(first[0]) == 1 and sum(
         1 for v in first if str(v).startswith("晋中市统计局")
     ) == 1
+
+
+def test_each_sheet_opens_on_its_rows_below_the_frozen_heading(site):
+    """The panes froze the heading, but the cursor sat on A1 inside it: a program that scrolls the lower pane to the
+    cursor showed the title, the issuer and the blank row a second time under the frozen ones."""
+    site.login()
+    book = load_workbook(io.BytesIO(site.client.get("/ops/c/jinzhong-2024-lookback/summary.xlsx").content))
+    for sheet in book.worksheets:
+        view = sheet.sheet_view
+        assert view.pane is not None, sheet.title
+        active = next(s for s in view.selection if s.pane == view.pane.activePane)
+        assert active.activeCell == view.pane.topLeftCell and active.sqref == view.pane.topLeftCell, sheet.title
