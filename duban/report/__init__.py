@@ -30,6 +30,7 @@ class ReportFiles:
 
 def write_report(engine: Engine, campaign_id: str, as_of: datetime, out: Path, calendar: WorkCalendar) -> ReportFiles:
     """Write the draft docx to `out`, and `<stem>-时间线.png` and `<stem>-汇总表.xlsx` beside it."""
+    from duban.report.bulletin import slip_names
     from duban.report.chart import timeline_png
     from duban.report.document import write_docx
     from duban.report.draft import build_draft
@@ -43,6 +44,6 @@ def write_report(engine: Engine, campaign_id: str, as_of: datetime, out: Path, c
         docx=out, chart=out.with_name(f"{out.stem}-时间线.png"), table=out.with_name(f"{out.stem}-汇总表.xlsx")
     )
     files.notes += timeline_png(record, files.chart)
-    write_docx(build_draft(record), out, files.chart)
+    write_docx(build_draft(record, slip_names(engine, record, [*record.missing, *record.late])), out, files.chart)
     files.table.write_bytes(with_score_sheet(summary_workbook(engine, campaign_id, as_of), record))
     return files

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 from duban.domain.calendar import WorkCalendar
 from duban.instants import in_zone, utc
 from duban.report.blocks import Draft, DraftSection, Para, Table
-from duban.report.record import Record, Slip, read_record
+from duban.report.record import Record, Slip, own_units, read_record
 from duban.report.submission_text import loop_sentence
-from duban.report.wording import cn_day, cn_md
+from duban.report.wording import cn_day, cn_md, notice_cited
 from duban.store.bulletin_facts import approved_extensions, queue_new_messages, returned_reviews
 from duban.store.bulletins import bulletin_sent, duty_holders, keep_bulletin
 from duban.store.db import reading
@@ -71,6 +71,22 @@ def slip_names(engine: Engine, record: Record, slips: list[Slip]) -> Names:
     return Names(group_level(campaign), places, told_apart(campaign, codes, places))
 
 
+def by_place(record: Record, slips: list[Slip], naming: Names) -> list[tuple[str, list[Slip]]]:
+    """`slips` grouped by the place their units sit in (a city's: by county, a province's: by city), places in code
+    order and those in none (其他) last; in a place the missing before the late, the earliest due first. The 通报's
+    表1 and the report's lists of missing and late units both go by it."""
+    groups: dict[str, list[Slip]] = defaultdict(list)
+    for slip in slips:  # a place's bodies of every line together (140302 and 140302@stats are one 城区)
+        groups[place_at(record.campaign, slip.unit, naming.level).partition("@")[0]].append(slip)
+    return [
+        (
+            (naming.places.get(place) or record.campaign.display(place)) if place else "其他",
+            sorted(groups[place], key=lambda s: (s.submitted_at is not None, s.due_at, s.unit)),
+        )
+        for place in sorted(groups, key=lambda c: (c == "", c))
+    ]
+
+
 def _days(seconds: float) -> str:
     """Whole days late, as a published 通报 counts them: 1天12小时 is 逾期1天 (it was rounded to 逾期2天)."""
     days = int(seconds // 86400)
@@ -100,8 +116,7 @@ def build_bulletin(
     slips = [s for s in [*record.missing, *record.late] if not stage_id or s.stage == scope]
     title = f"关于{joined(spec.title, scope)}进展情况的通报"
     day = cn_day(record.as_of, tz)
-    doc = f"《{spec.title}》（{spec.doc_no}）" if spec.doc_no else f"《{spec.title}》"
-    preamble = f"按照{doc}要求，现将截至{day}{scope or '各项工作'}的报送情况通报如下。"
+    preamble = f"{notice_cited(spec)}，现将截至{day}{scope or '各项工作'}的报送情况通报如下。"
     overall = []
     if tally is not None:
         overall.append(
@@ -114,19 +129,16 @@ def build_bulletin(
         )
     if sentence := loop_sentence(record.loop, names):
         overall.append(Para(sentence))
-    by_place: dict[str, list[Slip]] = defaultdict(list)
-    for slip in slips:  # a place's bodies of every line together (140302 and 140302@stats are one 城区)
-        by_place[place_at(record.campaign, slip.unit, naming.level).partition("@")[0]].append(slip)
     rows = []
-    for place in sorted(by_place, key=lambda c: (c == "", c)):
-        for s in sorted(by_place[place], key=lambda s: (s.submitted_at is not None, s.due_at, s.unit)):
+    for place, group in by_place(record, slips, naming):
+        for s in group:
             late_by = ((s.submitted_at or record.as_of) - s.due_at).total_seconds()
             how = f"逾期{_days(late_by)}报送" if s.submitted_at else f"逾期{_days(late_by)}未报"
             key = (s.unit, s.item)
             granted = extensions.get(key)
             rows.append(
                 [
-                    (naming.places.get(place) or record.campaign.display(place)) if place else "其他",
+                    place,
                     naming.units.get(s.unit, s.display),
                     s.item + (f"（{s.instance}）" if s.instance else ""),
                     cn_md(s.due_at, tz),
@@ -290,6 +302,8 @@ def send_bulletin(
     day = in_zone(as_of, tz).date().isoformat()
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     not_before = quiet_policy().release("bulletin", as_of, tz)
+    holders = duty_holders(engine, campaign_id, stage_id)
+    own = own_units(campaign, duty_holders(engine, campaign_id))  # the bureau's own offices: not among those 通报'd
     rows = [
         dict(
             campaign_id=campaign_id,
@@ -309,8 +323,8 @@ def send_bulletin(
             status="pending",
             attempts=0,
         )
-        for code in sorted(duty_holders(engine, campaign_id, stage_id))
-        if code in campaign.units and campaign.units[code].kind != "leader"
+        for code in sorted(holders)
+        if code in campaign.units and campaign.units[code].kind != "leader" and code not in own
     ]
     queued = queue_new_messages(engine, rows)
     if bulletin_id is not None and queued:

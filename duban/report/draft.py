@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from duban.instants import fmt
 from duban.report.blocks import Draft, DraftSection, Para, Table
+from duban.report.bulletin import GROUP_HEADINGS, Names, by_place
 from duban.report.inspection_text import inspection_points, inspection_tables, sample_paras
 from duban.report.record import Record, Slip
 from duban.report.rollup_text import rollup_paras
@@ -24,11 +25,14 @@ from duban.report.wording import (
     fill_of,
     lowest_items,
     outcome_rows,
+    own_phrase,
     pct,
     slip_rows,
     span_cn,
+    upper_notices,
 )
 from duban.spec.models import Section
+from duban.views.unit_names import group_level
 
 NUMERALS = "一二三四五六七八九十"
 DEFAULT_SECTIONS = [
@@ -42,8 +46,9 @@ POINT_NUMERALS = "一二三四五六"
 ROW_LIMIT = 200  # rows of a list table in the draft; the 汇总表 (xlsx) has them all
 
 
-def build_draft(record: Record) -> Draft:
-    """The report's text and tables from the record."""
+def build_draft(record: Record, naming: Names | None = None) -> Draft:
+    """The report's text and tables from the record; `naming` (bulletin.slip_names) names the places its lists of
+    late and missing units are grouped by, as the 通报 names them (default: the place's unit)."""
     spec, tz = record.spec, record.tz
     report = spec.report
     sections = _with_figures(list(report.sections) if report and report.sections else DEFAULT_SECTIONS)
@@ -56,7 +61,10 @@ def build_draft(record: Record) -> Draft:
         if not stages and fill == "activities" and rest:
             stages, rest = rest, []
         blocks: list = [Para(f"【起草提示】{section.prompt}", "prompt")] if section.prompt else []
-        blocks += _FILLERS[fill](record, stages) if fill != "none" else []
+        if fill == "problems":
+            blocks += _problems(record, stages, naming or Names(group_level(record.campaign)))
+        elif fill != "none":
+            blocks += _FILLERS[fill](record, stages)
         blocks += _item_lines(record, section.items) if fill not in ("none", "completion") else []
         drafted.append(DraftSection(f"{NUMERALS[index]}、{section.heading}", blocks))
     _number_tables(drafted)
@@ -106,14 +114,10 @@ def _with_figures(sections: list[Section]) -> list[Section]:
 
 def _preamble(record: Record) -> str:
     spec, tz = record.spec, record.tz
-    basis = "、".join(
-        ("" if d.title.startswith(d.issuer) else d.issuer) + f"《{d.title}》" + (f"（{d.doc_no}）" if d.doc_no else "")
-        for d in spec.forwards
-        if d.title
-    )
+    basis = upper_notices(spec)
     starts = [w[2] for w in record.windows]
     ends = [w[3] for w in record.windows]
-    issued = f"印发《{spec.title}》通知（{spec.doc_no}），" if spec.doc_no else ""
+    issued = f"印发通知（{spec.doc_no}），" if spec.doc_no else ""  # its title is the campaign's, not the notice's
     when = f"于{cn_day(min(starts), tz)}至{cn_md(max(ends), tz, min(starts))}" if starts else ""
     work = spec.title if spec.title.endswith(("工作", "活动")) else f"{spec.title}工作"
     text = (f"根据{basis}要求，" if basis else "") + f"{spec.issuer}{issued}{when}组织开展{work}。"
@@ -167,17 +171,22 @@ def _stage_blocks(record: Record, stages: list[str]) -> list:
         if stage.description:
             blocks.append(Para(stage.description.rstrip("。") + "。"))
         for k, item in enumerate(stage.items, 1):
-            tally = record.by_item.get(item.id)
-            if tally is not None:
-                blocks.append(Para(f"{k}. {item.name}：{completion_phrase(tally, record, item.id)}"))
+            if said := _item_said(record, item.id):
+                blocks.append(Para(f"{k}. {item.name}：{said}"))
     return blocks
+
+
+def _item_said(record: Record, item_id: str) -> str:
+    """How an item stands: the units' figures, then the issuer's own part of it, stated apart."""
+    tally = record.by_item.get(item_id)
+    return (completion_phrase(tally, record, item_id) if tally is not None else "") + own_phrase(record, item_id)
 
 
 def _item_lines(record: Record, items: list[str]) -> list:
     return [
-        Para(f"{k}. {record.item_name(item_id)}：{completion_phrase(record.by_item[item_id], record, item_id)}")
+        Para(f"{k}. {record.item_name(item_id)}：{said}")
         for k, item_id in enumerate(items, 1)
-        if item_id in record.by_item
+        if (said := _item_said(record, item_id))
     ]
 
 
@@ -205,7 +214,7 @@ def _late_by(slip: Slip) -> timedelta:
     return slip.submitted_at - slip.due_at
 
 
-def _problems(record: Record, _stages: list[str]) -> list:
+def _problems(record: Record, _stages: list[str], naming: Names) -> list:
     blocks: list = []
     points: list[str] = []
     if record.missing:
@@ -232,11 +241,12 @@ def _problems(record: Record, _stages: list[str]) -> list:
         return [Para("各单位均按时完成报送，未发现逾期和漏报。")]
     points = points[: len(POINT_NUMERALS)]
     blocks.append(Para("；".join(f"{POINT_NUMERALS[i]}是{p}" for i, p in enumerate(points)) + "。"))
-    headers, widths = ["单位", "级别", "事项", "截止", "情况"], [3.8, 1.4, 5.2, 2.0, 3.2]
-    if record.missing:
-        blocks.append(Table(headers, slip_rows(record.missing, record, ROW_LIMIT), "未报送单位", widths, 10.5))
-    if record.late:
-        blocks.append(Table(headers, slip_rows(record.late, record, ROW_LIMIT), "逾期报送单位", widths, 10.5))
+    heading = GROUP_HEADINGS.get(naming.level, "所在地")  # grouped by place as the 通报 is, not by character
+    headers, widths = [heading, "单位", "级别", "事项", "截止", "情况"], [2.2, 3.4, 1.2, 4.6, 1.8, 2.8]
+    for slips, caption in ((record.missing, "未报送单位"), (record.late, "逾期报送单位")):
+        if slips:
+            rows = slip_rows(by_place(record, slips, naming), record, ROW_LIMIT)
+            blocks.append(Table(headers, rows, caption, widths, 10.5))
     if record.outcomes:
         blocks.append(
             Table(
@@ -261,6 +271,5 @@ _FILLERS = {
     "leadership": _leadership,
     "activities": _activities,
     "completion": _completion,
-    "problems": _problems,
     "next_steps": _next_steps,
 }

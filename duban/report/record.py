@@ -105,6 +105,38 @@ class MetricTotal:
     out_of_range: int = 0  # values stored beyond |x| < 10^15 (before duban bounded them), left out of the total
 
 
+@dataclass(frozen=True)
+class OwnDuty:
+    """A duty of the issuer itself or of one of its own offices (市局设管科's 市级现场检查) in a campaign it runs over
+    the units below it: the bureau's own work, which its 通报 neither names nor rates and the report states apart."""
+
+    unit: str
+    display: str
+    item_id: str
+    item: str
+    kind: str  # on_time | late | in_review | missing | not_due | excused
+    done_at: datetime | None
+
+
+def own_units(campaign: PlannedCampaign, duty_holders: set[str]) -> set[str]:
+    """The issuer's unit and its offices (科室, 处室) among `duty_holders`, when other duty holders sit below the
+    issuer — a campaign it runs over its counties. A campaign of the issuer's own work only (鞍山's 情况汇报, 山东省
+    统计局's 处室) sets nothing apart: its units are the ones the 通报 and the report speak of."""
+    issuer = next(
+        (code for code, u in campaign.units.items() if campaign.spec.issuer in (code, u.display)),
+        None,
+    )
+    if issuer is None:
+        return set()
+    own = {
+        code
+        for code in duty_holders
+        if code == issuer or ((u := campaign.units.get(code)) is not None and u.kind == "office" and u.parent == issuer)
+    }
+    below = any(code not in own and campaign.is_below(code, issuer) for code in duty_holders)
+    return own if below else set()
+
+
 @dataclass
 class Record:
     campaign: PlannedCampaign
@@ -130,6 +162,7 @@ class Record:
     loop: dict = field(default_factory=dict)  # 延期申请 by status and reviews by decision (duban.status.loop_counts)
     bulletins: list[KeptBulletin] = field(default_factory=list)  # the 通报 drafted by `as_of` (duban bulletin)
     outcomes: list[OutcomeRow] = field(default_factory=list)  # 约谈, 通报批评 … as decided, the earliest first
+    own: list[OwnDuty] = field(default_factory=list)  # the issuer's own work, counted in no tally nor slip list
 
     @property
     def tz(self) -> str:
@@ -180,10 +213,17 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
     due_of: dict[int, datetime] = {}
     done_at: dict[str, datetime] = {}
     leads = lead_rows(rows)
+    own_codes = own_units(campaign, {row.unit_code for row in rows})
+    own: list[OwnDuty] = []
     for row in rows:
         kind = kind_at(row, as_of)
         covered = _covered_kind(row, kind, leads, as_of)
         kind = covered or kind
+        if row.unit_code in own_codes:
+            name = items[row.item_id].name if row.item_id in items else row.item_id
+            done = row.submitted_at if kind in ("on_time", "late", "in_review") else None
+            own.append(OwnDuty(row.unit_code, campaign.display(row.unit_code), row.item_id, name, kind, done))
+            continue
         unit = campaign.units.get(row.unit_code)
         level = unit.level if unit else None
         for tally in (overall, by_level[level], by_stage[row.stage_id], by_item[row.item_id]):
@@ -231,6 +271,7 @@ def read_record(engine: Engine, campaign_id: str, as_of: datetime, calendar: Wor
         loop=loop,
         bulletins=bulletins,
         outcomes=outcomes,
+        own=own,
     )
 
 

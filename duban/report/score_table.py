@@ -15,6 +15,7 @@ from duban.domain.xlsx_inert import inert
 from duban.instants import fmt
 from duban.report.inspection_text import follow_up_words
 from duban.report.record import Record
+from duban.views.summary_table import freeze
 
 TITLE = "检查评分"
 _BOLD = Font(bold=True)
@@ -87,7 +88,7 @@ def with_score_sheet(workbook: bytes, record: Record) -> bytes:
     ws[ws.max_row][0].font = _BOLD
     for index, width in enumerate([14, 12, 24, 16, *[10] * len(items), 8, 8, 10, 12, 30], 1):
         ws.column_dimensions[get_column_letter(index)].width = width
-    ws.freeze_panes = "E4"
+    freeze(ws, "E4")
     inert(ws)  # inspectors' names and notes are text, never formulas
     out = io.BytesIO()
     book.save(out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from duban.report.blocks import Figure, Para, Table
 from duban.report.record import Record
-from duban.report.wording import cn_day, cn_md, count_phrase, tally_row
+from duban.report.wording import cn_day, cn_md, count_phrase, own_state, own_who, tally_row
 
 
 def submission_blocks(record: Record) -> list:
@@ -23,6 +23,14 @@ def submission_blocks(record: Record) -> list:
             + "。"
         )
     ]
+    if record.own:
+        issuer = record.spec.issuer
+        parts = "；".join(
+            (f"{who}承担的" if (who := own_who(issuer, d.display)) else "")
+            + f"{d.item}，{own_state(record, d.kind, d.done_at)}"
+            for d in record.own
+        )
+        blocks.append(Para(f"{issuer}本级工作{len(record.own)}项，不计入上述各单位报送情况：{parts}。"))
     reviewing = t.in_review > 0  # a column of its own, so that each row's figures add up to its 应报
     headers = ["级别", "单位数", "应报", "按时", "逾期报送", *(["待审核"] if reviewing else []), "未报送", "按时率"]
     widths = [2.4, 2.0, 2.0, 2.0, 2.4, *([2.0] if reviewing else []), 2.2, 2.6]

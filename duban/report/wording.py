@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from duban.instants import in_zone, span_words
 from duban.report.record import MetricTotal, Record, Slip, Tally, pct
-from duban.spec.models import Section
+from duban.spec.models import Campaign, Section
 
 _FILL_WORDS = (
     ("next_steps", ("下一步", "打算", "今后", "计划")),
@@ -24,6 +24,28 @@ def fill_of(section: Section) -> str:
         if any(word in section.heading for word in words):
             return fill
     return "activities"
+
+
+def upper_notices(spec: Campaign) -> str:
+    """The upper notices the campaign implements, as the report cites them: 《山西省统计局关于开展…的通知》, an issuer
+    its title does not name before it, a 文号 after it (empty when the spec lists none)."""
+    return "、".join(
+        ("" if d.title.startswith(d.issuer) else d.issuer) + f"《{d.title}》" + (f"（{d.doc_no}）" if d.doc_no else "")
+        for d in spec.forwards
+        if d.title
+    )
+
+
+def notice_cited(spec: Campaign) -> str:
+    """What a 通报 says it follows (按照…要求): the issuer's notice by its 文号 and the upper notices by their titles —
+    never the campaign's title in 书名号, which names no document; the work itself (按照…工作安排) when the spec
+    gives neither."""
+    own = f"{spec.issuer}通知（{spec.doc_no}）" if spec.doc_no else ""
+    cited = "和".join(filter(None, (upper_notices(spec), own)))
+    if cited:
+        return f"按照{cited}要求"
+    work = spec.title if spec.title.endswith(("工作", "活动")) else f"{spec.title}工作"
+    return f"按照{work}安排"
 
 
 def _local(moment: datetime | str, tz: str):
@@ -78,6 +100,39 @@ def completion_phrase(tally: Tally, record: Record, item_id: str) -> str:
     return f"{head}{'；' if tally.due else '，'}{'；'.join(rest)}。" if rest else f"{head}。"
 
 
+def own_state(record: Record, kind: str, done_at: datetime | None) -> str:
+    """How a duty of the issuer's own stands: 已于6月28日完成, 截至7月2日尚未完成 …"""
+    tz = record.tz
+    if kind in ("on_time", "late"):
+        return (f"已于{cn_md(done_at, tz)}" if done_at else "已") + (
+            "完成" if kind == "on_time" else "完成（晚于截止时间）"
+        )
+    return {
+        "in_review": "已提交，待审核",
+        "not_due": "尚未到截止时间",
+        "excused": "免报",
+    }.get(kind, f"截至{cn_md(record.as_of, tz)}尚未完成")
+
+
+def own_phrase(record: Record, item_id: str) -> str:
+    """An item of the issuer's own work, as the report states it apart: '晋中市统计局本级工作（设管科），截至7月2日
+    尚未完成。' (empty when the issuer holds no part of it)."""
+    duties = [d for d in record.own if d.item_id == item_id]
+    if not duties:
+        return ""
+    issuer = record.spec.issuer
+    said = [(own_who(issuer, d.display), own_state(record, d.kind, d.done_at)) for d in duties]
+    if len(said) == 1:
+        who, state = said[0]
+        return f"{issuer}本级工作{f'（{who}）' if who else ''}，{state}。"
+    return f"{issuer}本级工作，" + "；".join(f"{who or issuer}{state}" for who, state in said) + "。"
+
+
+def own_who(issuer: str, display: str) -> str:
+    """The issuer's office as its own bureau says it: 设管科 (of 晋中市统计局设管科); empty for the issuer itself."""
+    return "" if display == issuer else display.removeprefix(issuer)
+
+
 def count_phrase(metric: MetricTotal) -> str:
     """A metric's total as the report shows it: '1,234人', '12篇', 'text: 11份'."""
     if metric.kind == "text":
@@ -114,18 +169,20 @@ def lowest_items(record: Record) -> list[tuple[str, Tally]]:
     return [(name, tally)]
 
 
-def slip_rows(slips: list[Slip], record: Record, limit: int) -> list[list[str]]:
-    """Rows of a late or missing list: unit, level, item, due, and when submitted or how long overdue."""
+def slip_rows(grouped: list[tuple[str, list[Slip]]], record: Record, limit: int) -> list[list[str]]:
+    """Rows of a late or missing list, its slips grouped by place as the 通报 groups them (bulletin.by_place): the
+    place, unit, level, item, due, and when submitted or how long overdue; the first `limit`."""
     tz, rows = record.tz, []
-    for s in sorted(slips, key=lambda s: (s.due_at, s.display))[:limit]:
+    listed = [(place, s) for place, group in grouped for s in group]
+    for place, s in listed[:limit]:
         if s.submitted_at is not None:
             when = f"{cn_md(s.submitted_at, tz)}报送，逾期{span_cn(s.submitted_at - s.due_at)}"
         else:
             when = f"已逾期{span_cn(record.as_of - s.due_at)}"
         item = s.item + (f"（{s.instance}）" if s.instance else "")
-        rows.append([s.display, record.level_cn(s.level), item, cn_md(s.due_at, tz), when])
-    if len(slips) > limit:
-        rows.append([f"……等共{len(slips)}项，详见汇总表", "", "", "", ""])
+        rows.append([place, s.display, record.level_cn(s.level), item, cn_md(s.due_at, tz), when])
+    if len(listed) > limit:
+        rows.append(["", f"……等共{len(listed)}项，详见汇总表", "", "", "", ""])
     return rows
 
 

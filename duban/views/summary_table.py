@@ -87,7 +87,7 @@ def _rollup(sheet, campaign: PlannedCampaign, duties: list[Duty], as_of: datetim
             for cell in sheet[sheet.max_row]:
                 cell.font = _BOLD
     _widths(sheet, [18, 34, 8] + [9] * 8 + [16] * len(metrics))
-    sheet.freeze_panes = "D5"
+    freeze(sheet, "D5")
 
 
 def _rollup_row(stage: Stage, item: Item, level: str, duties: list[Duty], metrics) -> list:
@@ -165,7 +165,7 @@ def _stage_sheet(sheet, campaign: PlannedCampaign, stage: Stage, duties: list[Du
                 cell.fill = PatternFill("solid", fgColor=FILL[colour])
                 cell.font = Font(color="FFFFFF" if colour in WHITE_TEXT else "000000")
     _widths(sheet, [14, 26, 6, 16] + ([10] if recurring else []) + [14] * (len(head) - 4 - recurring))
-    sheet.freeze_panes = sheet.cell(row=3, column=5 + recurring)
+    freeze(sheet, sheet.cell(row=3, column=5 + recurring).coordinate)
     sheet.auto_filter.ref = f"A2:{get_column_letter(len(head))}{sheet.max_row}"
 
 
@@ -192,7 +192,7 @@ def _outcome_sheet(sheet, engine: Engine, campaign: PlannedCampaign, as_of: date
     if not found:
         sheet.append(["", "截至此时尚未作出处理"])
     _widths(sheet, [14, 26, 6, 16, 24, 40, 22, 22])
-    sheet.freeze_panes = "C3"
+    freeze(sheet, "C3")
     sheet.auto_filter.ref = f"A2:H{sheet.max_row}"
 
 
@@ -202,6 +202,15 @@ def _header(sheet, head: list[str]) -> None:
         cell.font = _BOLD
         cell.fill = _HEAD_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center")
+
+
+def freeze(sheet, cell: str) -> None:
+    """Freeze the rows above and the columns left of `cell`, the cursor on it: left on A1 (openpyxl's), inside the
+    frozen heading, a program that scrolls the lower pane to the cursor shows the heading a second time."""
+    sheet.freeze_panes = cell
+    for selection in sheet.sheet_view.selection:
+        if selection.pane == sheet.sheet_view.pane.activePane:
+            selection.activeCell = selection.sqref = cell
 
 
 def _widths(sheet, widths: list[int]) -> None:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from duban.domain.file_titles import titled_file_name
 from duban.domain.scoring import sample_label
 from duban.errors import RequestError, StoreError
 from duban.instants import fmt
@@ -317,7 +318,7 @@ def export(request: Request, campaign_id: str, p: Portal = Depends(portal), who:
         campaign_id=campaign_id,
         target="汇总表.xlsx",
     )
-    name = f"{campaign.spec.title}-汇总表-{fmt(now, campaign.tz)[:10]}.xlsx"
+    name = titled_file_name(f"{campaign.spec.title}-汇总表-{fmt(now, campaign.tz)[:10]}.xlsx")
     return Response(
         data,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

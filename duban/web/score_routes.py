@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from duban.domain.file_titles import titled_file_name
 from duban.domain.scoring import sample_label
 from duban.errors import SubmissionError
 from duban.instants import fmt, in_zone
@@ -268,7 +269,8 @@ def template(
         data,
         media_type=XLSX,
         headers={
-            "Content-Disposition": f"attachment; filename=\"scores.xlsx\"; filename*=UTF-8''{quote(name + '.xlsx')}"
+            "Content-Disposition": 'attachment; filename="scores.xlsx"; '
+            f"filename*=UTF-8''{quote(titled_file_name(name + '.xlsx'))}"
         },
     )
 

@@ -143,7 +143,9 @@ def test_the_jinzhong_report_opens_in_libreoffice_with_its_headings_and_figures(
     for heading in ("一、加强领导、精心组织", "二、工作开展情况", "三、完成情况", "四、存在问题", "五、下一步打算"):
         assert heading in text
     overall = record.overall
-    assert overall.due == 325 and overall.on_time + overall.late + overall.in_review + overall.missing == 325  # 1 整改
+    assert overall.due == 324 and overall.on_time + overall.late + overall.in_review + overall.missing == 324  # 1 整改
+    # the 设管科's 市级现场检查 is 晋中市统计局's own work: said apart, in no unit's figures
+    assert "晋中市统计局本级工作1项，不计入上述各单位报送情况" in text
     # two versions wait for their reviewer: not 按时报送 until accepted (the 通报 and report counted them so)
     assert overall.in_review == 2 and "已报送待审核2项" in text, text[:2000]
     # the rate is of what is decided: a version waiting for review counts on neither side (50% read as a failure)
@@ -262,6 +264,7 @@ def test_hengyang_counts_are_rolled_up_from_the_counties(sqlite_engine, tmp_path
     assert totals["署名文章撰写情况"] == (6, 6)  # text: how many wrote one
     draft = build_draft(record)
     assert draft.title == "衡阳市统计法治宣传活动开展情况汇总"
+    assert "衡阳市统计局印发通知（衡统〔2021〕40号），" in draft.preamble  # not the campaign's title in 书名号
     text = _text(draft)
     assert (
         "全市统计法治宣传活动开展情况汇总：衡阳市统计局汇总，所属12个单位已报6个，未报6个（" in text
