@@ -148,9 +148,11 @@ def idle_tick(engine, repeats: int) -> dict:
     now, quiet, times, acks = parse_instant(IDLE_AT, "Asia/Shanghai"), QuietHours(), [], []
     for _ in range(repeats):
         started = time.perf_counter()
-        changed = sum(tick_stage(engine, CAMPAIGN, stage, now).transitions for stage in STAGES)
+        ticks = [tick_stage(engine, CAMPAIGN, stage, now) for stage in STAGES]
+        changed = sum(t.transitions for t in ticks)
+        opened = any(t.events["opened"] for t in ticks)  # as the tick flow tells the 签收 step
         step = time.perf_counter()
-        changed += tick_acknowledgements(engine, CAMPAIGN, now, quiet=quiet).messages
+        changed += tick_acknowledgements(engine, CAMPAIGN, now, quiet=quiet, opened=opened).messages
         acks.append((time.perf_counter() - step) * 1000)
         changed += compose_messages(engine, CAMPAIGN, now, quiet=quiet)
         times.append((time.perf_counter() - started) * 1000)
