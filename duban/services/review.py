@@ -106,6 +106,11 @@ def record_review(
     reason = bounded(reason, option="--reason", field="退回理由")
     if not accept_it and reason is None:
         raise RequestError("give the reason for the return (--reason)", cn="请填写退回的理由")
+    if accept_it and reason is not None:  # Enter in the form's date box sends its first button, 审核通过
+        raise RequestError(
+            "a reason goes with a return (--reason with --return)",
+            cn="退回理由只在退回时填写：要退回请点“退回重报”，审核通过请先清空退回理由",
+        )
     if within is not None and within.amount <= 0:
         raise RequestError(
             f"--within {within} is not positive: the new due is a positive time after the return",

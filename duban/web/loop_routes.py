@@ -172,6 +172,21 @@ def _version_seen(form) -> int | None:  # noqa: ANN001
     return int(text) if text.isascii() and text.isdigit() and len(text) < 9 else None
 
 
+REVIEW_DECISIONS = {"accept": "审核通过", "return": "退回重报"}
+EXTENSION_DECISIONS = {"approve": "批准", "deny": "不批准"}
+
+
+def _decision(form, choices: dict[str, str]) -> str:  # noqa: ANN001
+    """The button a form was sent with: one of `choices`, or a RequestError. Any other value was taken as the
+    negative decision (a 退回 or 不批准 sent to the unit for decision=bogus: an outside tester's finding)."""
+    decision = str(form.get("decision") or "")
+    if decision not in choices:
+        raise RequestError(
+            f"decision must be one of {', '.join(choices)}", cn=f"请点击“{'”或“'.join(choices.values())}”提交"
+        )
+    return decision
+
+
 def _child_row(p: Portal, campaign_id: str, assignment_id: int) -> DutyKey:
     """The duty a review names: one of the campaign's assignments, or a 404 page."""
     row = assignment_duty(p.engine, campaign_id, assignment_id) if fits(assignment_id) else None
@@ -189,6 +204,7 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
     now, accept = p.now(), form.get("decision") == "accept"
     typed = {"reason": str(form.get("reason") or ""), "due": str(form.get("due") or "")[:40]}
     try:
+        _decision(form, REVIEW_DECISIONS)
         tz = campaign_or_404(p, link.campaign_id).tz
         result = record_review(
             p.engine,
@@ -323,6 +339,7 @@ async def ops_review(
     accept, now = form.get("decision") == "accept", p.now()
     reason = str(form.get("reason") or "")
     try:
+        _decision(form, REVIEW_DECISIONS)
         result = record_review(
             p.engine,
             campaign_id,
@@ -383,6 +400,7 @@ async def ops_extension(
     approve, now = form.get("decision") == "approve", p.now()
     typed = {"until": str(form.get("until") or "")[:40], "note": str(form.get("note") or "")}
     try:
+        _decision(form, EXTENSION_DECISIONS)
         example = example_day(max(now, asked.until), campaign.tz)
         given = approve and form.get("until")
         until = _due(str(form.get("until")), campaign.tz, "批准延期到的日期", example) if given else None

@@ -158,3 +158,15 @@ def test_a_reason_over_1000_characters_is_refused_on_the_units_page_not_cut(site
     refused = site.client.post(f"/u/{token}/items/{ITEM}/extension", data=data, follow_redirects=False)
     assert refused.status_code == 400 and "理由不超过1000字" in text_of(refused.text)
     assert requests_of(site.engine, CAMPAIGN, unit_code=XIYANG) == []
+
+
+def test_an_extension_decision_with_no_known_button_is_refused_not_taken_as_a_refusal(site):
+    """decision=bogus was carried out as 不批准, the unit told so (an outside tester's finding)."""
+    _file(site, SHOUYANG, item=f"{ITEM}|", until="2024-06-12", reason="局长出差，书面申请", decide="later")
+    [asked] = requests_of(site.engine, CAMPAIGN, unit_code=SHOUYANG)
+    loop = f"/ops/c/{CAMPAIGN}/loop"
+    data = {"csrf": site.csrf(loop), "decision": "bogus", "until": "", "note": "n"}
+    odd = site.client.post(f"/ops/c/{CAMPAIGN}/extensions/{asked.id}", data=data, follow_redirects=False)
+    assert odd.status_code == 400 and "请点击“批准”或“不批准”提交" in text_of(odd.text)
+    [still] = requests_of(site.engine, CAMPAIGN, unit_code=SHOUYANG)
+    assert still.status.value == "pending"

@@ -126,3 +126,25 @@ def test_a_units_refused_extension_request_keeps_its_reason_and_date(sqlite_engi
     data = {"csrf": site.csrf(f"/u/{token}"), "instance": "", "until": "下周三", "reason": "汛期"}
     typo = site.client.post(action, data=data, follow_redirects=False)
     assert typo.status_code == 400 and "请填写申请延期到的日期（如 2024-06-" in text_of(typo.text)
+
+
+def test_a_review_form_sent_with_no_known_button_or_an_accept_with_a_reason_decides_nothing(county_site):
+    """decision=bogus was carried out as a 退回 (and 审核通过 with a 退回理由 typed — Enter in the date box sends the
+    first button — stored the reason as the acceptance's): an outside tester's finding. Both are refused, the
+    reason kept in its box."""
+    site, row = county_site, _row(county_site.engine, LEPING, "self_report")
+    token = site.token(XIYANG)
+    action = f"/u/{token}/reviews/{row.id}"
+    for decision in ("bogus", ""):
+        data = {"csrf": site.csrf(f"/u/{token}"), "decision": decision, "reason": "缺页", "due": ""}
+        odd = site.client.post(action, data=data, follow_redirects=False)
+        assert odd.status_code == 400 and "请点击“审核通过”或“退回重报”提交" in text_of(odd.text), decision
+    data = {"csrf": site.csrf(f"/u/{token}"), "decision": "accept", "reason": TYPED, "due": ""}
+    entered = site.client.post(action, data=data, follow_redirects=False)
+    assert entered.status_code == 400 and "退回理由只在退回时填写" in text_of(entered.text)
+    assert _textarea(entered.text, action) == TYPED
+    assert reviews_of(site.engine, CAMPAIGN) == []
+    data = {"csrf": site.csrf(f"/u/{token}"), "decision": "accept", "reason": "", "due": ""}
+    assert site.client.post(action, data=data, follow_redirects=False).status_code == 303
+    [accepted] = reviews_of(site.engine, CAMPAIGN)
+    assert accepted.decision == "accepted" and accepted.reason is None
