@@ -275,7 +275,8 @@ def _preview_digests(campaigns: list[str], as_of: datetime) -> None:
         console.print(Text(detail.text.rstrip("\n")), soft_wrap=True)
         if detail.message.status == "pending":
             console.print(
-                f"not sent: outbox #{message} waits for `duban dispatch`; `duban outbox show {message}` shows it again",
+                f"not sent: outbox #{message} waits for `duban dispatch` today (dispatched after its day, it is "
+                f"dropped: its figures are of today); `duban outbox show {message}` shows it again",
                 highlight=False,
             )
 

@@ -55,6 +55,7 @@ PARTNERS_NAMED = 3
 WITH_LEAD_KEY = "with_lead"  # a 截止时间调整 that follows the 牵头 unit's extension (duban.services.extension)
 MISSING_KEY = "missing"  # a roll-up item's units below not yet in, at the send (duban.services.rollup_notes)
 CORRECTS_KEY = "corrects"  # a receipt's correction after the due: the on-time first hand-in (services.receipt_notes)
+ACK_DUE_KEY = "ack_due"  # an opening's 签收 due as the record holds it at the send, "" once given (services.ack_notes)
 RECEIVED_KEY = "received"  # a receipt's files and figures as kept, at the send (duban.services.receipt_contents)
 MISSING_NAMED = 30  # names listed before "等N个": a county's 350 enterprises would fill a phone's screen many times
 OWN_DUTY = ("opened", "reminder", "overdue", "amended", "returned")  # kinds that tell a unit of its own duty
@@ -135,7 +136,7 @@ def render(
                 lead = ACK_REMINDER_NO_LINK_LEAD
             if kind == "amended" and payload.get("amendment"):
                 lead = _env().get_template("amended_lead.txt.j2").render(**payload["amendment"]).strip()
-            sections.append({"lead": lead, "entries": entries})
+            sections.append({"lead": lead, "entries": entries, "notes": _acknowledgements_asked(items, as_of, tz)})
     context = dict(
         title=title,
         recipient=payload["recipient_display"],
@@ -303,6 +304,27 @@ def _overdue_span(due: datetime, as_of: datetime, tz: str) -> str:
     return f"截止{_due_cn(due, as_of, tz)}，已逾期{span_words((due - as_of).total_seconds())}"
 
 
+def _acknowledgements_asked(items: list[dict], as_of: datetime, tz: str) -> list[str]:
+    """The 签收 the openings ask (duban.services.compose.describe), once per message after its items, with the
+    instant the record holds at the send (本通知要求签收：请于12月8日 周二 08:30前签收); the stage is named when
+    several ask. It read 请于开始后1个工作日内签收 under every item of the stage (an outside tester's finding)."""
+    asks: dict[tuple[bool, str], str] = {}
+    for item in items:
+        ask = item.get("acknowledge")
+        if not ask or (ask["notice"], item["stage"]) in asks:
+            continue
+        if ask["due_at"]:
+            by = f"请于{_due_cn(datetime.fromisoformat(ask['due_at']), as_of, tz)}前签收"
+        else:  # not read from the record (a preview before the 签收 is planned): the time the spec allows
+            by = f"请于{'收到' if ask['notice'] else '开始'}后{ask['within']}内签收"
+        asks[(ask["notice"], item["stage"])] = by
+    several = len({stage for notice, stage in asks if not notice}) > 1
+    return [
+        f"{'本通知' if notice else (f'【{stage}】' if several else '本阶段')}要求签收：{by}"
+        for (notice, stage), by in asks.items()
+    ]
+
+
 def _due_cn(due: datetime, as_of: datetime, tz: str) -> str:
     """A due or a hand-in as a message writes it (7月1日 周一 24:00), with its year when that is not the message's
     own year: a report of 2020 due on 1月31日 is due in 2021, and 截止：1月31日 read as a month already past."""
@@ -381,8 +403,6 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         details.append("格式：" + "、".join(item["formats"]) + ("（PDF需加盖公章）" if item.get("stamped") else ""))
     if item.get("submit_to"):
         details.append(f"报送至：{item['submit_to']}")
-    if item.get("acknowledge"):  # the 签收 the opening asks for, and by when (duban.services.compose.describe)
-        details.append(item["acknowledge"])
     if item["kind"] == "receipt" and item.get(RECEIVED_KEY):
         details.extend(_received_words(item[RECEIVED_KEY]))
     if item["kind"] == "receipt" and item.get("missing_display"):  # a 汇总 handed in before all below were in

@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from duban.domain.message_keys import message_key
-from duban.domain.messages import MISSING_KEY, PARTNERS_KEY, RESPONSIBLE, ROLE_KEY
+from duban.domain.messages import ACK_DUE_KEY, MISSING_KEY, PARTNERS_KEY, RESPONSIBLE, ROLE_KEY
 from duban.domain.quiet import QuietHours
 from duban.instants import utc
+from duban.services.ack_notes import asked_acknowledgement, named_unit
 from duban.settings import get_settings, quiet_policy
 from duban.store.campaigns import campaign_timezone
 from duban.store.codec import SQLITE_BY_CASE, Codec
@@ -204,7 +205,6 @@ def describe(campaign: PlannedCampaign, payload: dict) -> dict:
     """The payload with what templates show: stage and item names, formats, units' names, where to send."""
     items = {item.id: (stage, item) for stage, item in campaign.spec.items()}
     first_stage = campaign.spec.stages[0].id if campaign.spec.stages else None
-    issuer = _code(campaign, campaign.spec.issuer) if campaign.spec.acknowledge is not None else None
     described = []
     stages = {stage.id: stage.name for stage in campaign.spec.stages}
     for entry in payload.get("items", []):
@@ -231,10 +231,12 @@ def describe(campaign: PlannedCampaign, payload: dict) -> dict:
                 "unit_display": campaign.display(entry["unit"]),
                 "formats": list(item.formats) if item else [],
                 "stamped": bool(item and item.stamped),
-                "submit_to": campaign.display(_code(campaign, item.submit_to)) if item and item.submit_to else None,
+                "submit_to": campaign.display(named_unit(campaign, item.submit_to))
+                if item and item.submit_to
+                else None,
                 "note": item.note if item else None,
                 "reviewed": bool(item and item.review),  # a receipt of it is 待审核, not yet 按时报送
-                "acknowledge": _ask_acknowledgement(campaign, entry, stage, first_stage, issuer),
+                "acknowledge": _ask_acknowledgement(campaign, entry, stage, first_stage),
                 "partners_display": (  # the 牵头/配合 units beside it (duban.services.role_notes)
                     [[campaign.display(code), *rest] for code, *rest in entry[PARTNERS_KEY]]
                     if PARTNERS_KEY in entry
@@ -250,27 +252,14 @@ def describe(campaign: PlannedCampaign, payload: dict) -> dict:
     return {**payload, "recipient_display": display, "items": described}
 
 
-def _ask_acknowledgement(campaign: PlannedCampaign, entry: dict, stage, first_stage, issuer) -> str | None:  # noqa: ANN001
+def _ask_acknowledgement(campaign: PlannedCampaign, entry: dict, stage, first_stage) -> dict | None:  # noqa: ANN001
     """A 开始办理 entry's ask for the 签收 its stage (or the notice, at the first stage's opening: every unit's first)
-    asks for, with the time allowed: the unit's first word of it was "尚未签收…已逾期" (a tester's finding)."""
-    if entry["kind"] != "opened" or stage is None:
+    asks for: whose, the time allowed and the instant the record holds at the send (duban.services.ack_notes; None
+    before the send reads it). None when it asks none, or the unit has given it since."""
+    asked = asked_acknowledgement(campaign, entry, stage, first_stage)
+    if asked is None or entry.get(ACK_DUE_KEY) == "":
         return None
-    if stage.acknowledge is not None:
-        return f"本阶段要求签收：请于开始后{stage.acknowledge.within}内签收"
-    notice = campaign.spec.acknowledge
-    if notice is not None and stage.id == first_stage and entry["unit"] != issuer:
-        return f"本通知要求签收：请于收到后{notice.within}内签收"
-    return None
-
-
-def _code(campaign: PlannedCampaign, ref: str) -> str:
-    """A spec's unit reference (group, code or name) as a code when it names one unit."""
-    if ref in campaign.units:
-        return ref
-    group = campaign.spec.groups.get(ref)
-    if group is not None and group.ref and group.ref in campaign.units:
-        return group.ref
-    for code, unit in campaign.units.items():
-        if ref == unit.display:
-            return code
-    return ref
+    ack = stage.acknowledge if asked else campaign.spec.acknowledge
+    if ack is None:
+        return None
+    return {"notice": not asked, "within": str(ack.within), "due_at": entry.get(ACK_DUE_KEY)}

@@ -10,7 +10,8 @@ A message reaches its group once, at a decent hour, and says what is true when i
 - **Quiet hours hold at the send too** (duban.domain.quiet): a backlog or a retry reaching its send at 23:10 waits for
   07:30 unless its kind is urgent.
 - **Only what is still true goes out** (duban.store.freshness): items handed in, excused, superseded by a newer
-  message or past their due are dropped at the send; a message left with nothing is not sent (`dropped`).
+  message or past their due are dropped at the send; a message left with nothing is not sent (`dropped`), nor is a
+  每日简报 past its day or followed by a newer one.
 - **Every post is recorded** (`delivery`: channel, part k of n, outcome, the channel's own words), and the
   message's progress (which part arrived) is written before the next post, so a retry or a takeover sends only
   what is missing. A message split for a bot keeps its parts as first split, each naming its 编号 and place.
@@ -48,7 +49,7 @@ from duban.store.codec import Codec
 from duban.store.composing import stale_drafts
 from duban.store.db import reading, unit_of_work
 from duban.store.dispatching import DRAFT_HOLD
-from duban.store.freshness import URGENCY, Fresh, check as freshness
+from duban.store.freshness import URGENCY, Fresh, check as freshness, digests_now
 from duban.store.liveness import Liveness, worker_name
 from duban.store.ratelimit import LOST, Wait, let_go, lock_bots, take_slot, vendor_said_too_fast
 from duban.views.campaigns import PlannedCampaign, load_campaign
@@ -295,6 +296,7 @@ class _Pass:
         """Check what is still true, then post each bot's messages in order on one thread (bots in parallel)."""
         with reading(self.d.engine) as conn:
             stale = freshness(Codec(conn), [(m.id, m.payload) for m in messages], self.as_of)
+            stale.update(digests_now(Codec(conn), [(m.id, m.payload) for m in messages], self.as_of))
             for m in messages:
                 m.fresh = stale.get(m.id)
             self._told_at_send(conn, messages)

@@ -78,6 +78,14 @@ def told_late(engine: Engine, campaign_id: str, at: datetime, readable_at: datet
         return list(conn.execute(query.order_by(_K.c.id)).all())
 
 
+def windows(conn: Connection, campaign_id: str, units: list[str]) -> dict[tuple[str, str], tuple[datetime, str]]:
+    """(stage, unit) → the 签收's due and state now, of the given units ('' stage: the notice)."""
+    query = select(_K.c.stage_id, _K.c.unit_code, _K.c.due_at, _K.c.state).where(
+        _K.c.campaign_id == campaign_id, _K.c.unit_code.in_(units)
+    )
+    return {(r.stage_id, r.unit_code): (utc(r.due_at), r.state) for r in conn.execute(query)}
+
+
 def move_window(conn: Connection, row_id: int, open_at: datetime, due_at: datetime, escalate_at: datetime) -> None:
     """A 签收's window started again at `open_at` (its unit could read of the opening only then)."""
     conn.execute(

@@ -23,6 +23,11 @@ they handed in on time, next to their receipt. So at the send, for each item of 
   next 退回). It then says "第1版已退回；已于…重新报送第2版" in place of a due (an outside tester's finding).
 
 What is left is sent; a message left with nothing true is not sent at all, and the record says why.
+
+The operators' 每日简报 is true of its own day: one composed and left in the outbox (`duban digest --no-send`, a
+dispatcher down that day) was posted the next day with the previous morning's figures, and counted as sent (an
+outside tester's finding). It goes out on its day in the campaign's zone only, and not once a newer one to the same
+recipients exists (`digests_now`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from duban.instants import in_zone
 from duban.store.codec import Codec
 
 _FINISHED = ("submitted", "late", "excused", "in_review")
@@ -200,3 +206,43 @@ def _why_stale(mid: int, kind: str, found: tuple | None, as_of: datetime) -> str
     if kind in ("opened", "reminder") and due_at is not None and due_at <= as_of:
         return "已过截止时间，改由逾期通知告知"
     return None
+
+
+# Each digest with its campaign's zone and the newest digest written after it to the same recipients (when).
+_DIGESTS = (
+    "SELECT o.id, c.timezone, (SELECT n.created_at FROM outbox AS n WHERE n.campaign_id = o.campaign_id "
+    "AND n.recipient = o.recipient AND n.kind = 'digest' AND n.id > o.id ORDER BY n.id DESC LIMIT 1) "
+    "FROM outbox AS o JOIN campaign AS c ON c.id = o.campaign_id WHERE o.id IN ({marks})"
+)
+
+
+def digests_now(codec: Codec, messages: list[tuple[int, dict]], as_of: datetime) -> dict[int, Fresh]:
+    """The digests among (message id, payload) that may no longer go out at `as_of`: sent after the day they were
+    composed for (in the campaign's zone), or with a newer digest to the same recipients written since. Each is
+    dropped whole (its figures are of that morning), with the reason operators read."""
+    digests = {mid: payload for mid, payload in messages if payload and payload.get("kind") == "digest"}
+    if not digests:
+        return {}
+    marks = ", ".join("?" * len(digests))
+    stale = {}
+    for mid, tz, newer in codec.select(_DIGESTS.format(marks=marks), list(digests)):
+        payload = digests[mid]
+        day = payload.get("date") or ""
+        written = codec.read_instant(newer) if newer is not None else None
+        if written is not None:
+            newer_day = in_zone(written, tz)
+            why = f"已有更新的每日简报（{newer_day.month}月{newer_day.day}日）"
+        elif day and in_zone(as_of, tz).date().isoformat() > day:
+            month, date_ = int(day[5:7]), int(day[8:10])
+            why = f"{month}月{date_}日的每日简报当日未发出，数字已过时"
+        else:
+            continue
+        dropped = {
+            "kind": "digest",
+            "item_id": "每日简报",
+            "instance": day,
+            "unit": payload.get("recipient", ""),
+            "why": why,
+        }
+        stale[mid] = Fresh(None, [dropped])
+    return stale

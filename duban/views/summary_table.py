@@ -70,7 +70,23 @@ def _rollup(sheet, campaign: PlannedCampaign, duties: list[Duty], as_of: datetim
     sheet.append([f"{spec.issuer}{'（' + spec.doc_no + '）' if spec.doc_no else ''} · 截至 {fmt(as_of, campaign.tz)}"])
     sheet.append([])
     metrics = [(item, m) for _stage, item in spec.items() for m in item.metrics if m.type != "text"]
-    head = ["阶段", "事项", "级别", "应报", "按时报送", "逾期报送", "逾期未报", "办理中", "未开始", "免报", "完成率"]
+    # 已报 and its parts as `duban status` counts them (已报 N（按时、逾期、待审核）): a version waiting for review was
+    # counted under 办理中 here, as if nothing had come in
+    head = [
+        "阶段",
+        "事项",
+        "级别",
+        "应报",
+        "已报",
+        "按时报送",
+        "逾期报送",
+        "待审核",
+        "逾期未报",
+        "办理中",
+        "未开始",
+        "免报",
+    ]
+    head += ["完成率"]
     head += [f"{m.label}{'（' + m.unit + '）' if m.unit else ''}合计" for _item, m in metrics]
     _header(sheet, head)
     groups: dict[tuple[str, str | None], list[Duty]] = defaultdict(list)
@@ -86,7 +102,7 @@ def _rollup(sheet, campaign: PlannedCampaign, duties: list[Duty], as_of: datetim
             sheet.append(_rollup_row(stage, item, "合计", [d for lv in levels for d in groups[(item.id, lv)]], metrics))
             for cell in sheet[sheet.max_row]:
                 cell.font = _BOLD
-    _widths(sheet, [18, 34, 8] + [9] * 8 + [16] * len(metrics))
+    _widths(sheet, [18, 34, 8] + [9] * 10 + [16] * len(metrics))
     freeze(sheet, "D5")
 
 
@@ -98,10 +114,12 @@ def _rollup_row(stage: Stage, item: Item, level: str, duties: list[Duty], metric
         item.name,
         level,
         len(duties),
+        states[State.submitted] + states[State.late] + states[State.in_review],
         states[State.submitted],
         states[State.late],
+        states[State.in_review],
         states[State.overdue],
-        states[State.open] + states[State.due_soon] + states[State.in_review],  # 办理中: 待审核 too
+        states[State.open] + states[State.due_soon],
         states[State.pending],
         states[State.excused],
         f"{done / len(duties):.0%}" if duties else "",

@@ -337,3 +337,33 @@ def test_an_idle_tick_reads_no_waiting_签收_or_intent(sqlite_engine):
     both = [s for s in statements if "acknowledgement" in s and "intent" in s]
     assert both == [], both
     assert all(r.state == "waiting" for r in _acks(sqlite_engine).values())
+
+
+def _sent_text(engine, message):
+    """The message's text as the dispatcher sends it: with what the record says at the send."""
+    from duban.services.send_notes import told_at_send
+
+    campaign = load_campaign(engine, CAMPAIGN)
+    with engine.connect() as conn:
+        payload = told_at_send(conn, campaign, [message.payload])[0] or message.payload
+    return _text(engine, SimpleNamespace(payload=payload, idempotency_key=message.idempotency_key))
+
+
+def test_the_opening_asks_the_签收_once_with_the_instant_the_record_holds(engine):
+    """A county's 开始办理 said 本通知要求签收：请于收到后1个工作日内签收 under each of its items and never by when,
+    while its page showed 签收截止：12月8日 周二 08:30 (an outside tester's finding). It asks once, with the instant
+    the record holds when the message goes out: the planned one, or the one counted from a late first tick."""
+    _plan(engine)
+    _tick(engine, "2021-11-29 08:30")
+    text = _sent_text(engine, next(m for m in _messages(engine, "opened") if m.recipient == HENGNAN))
+    assert "\n本通知要求签收：请于11月30日 周二 08:30前签收\n" in text and text.count("要求签收") == 1, text
+
+
+def test_a_late_opening_asks_the_签收_by_the_instant_counted_from_the_tick(engine):
+    _plan(engine)
+    _tick(engine, "2021-11-30 21:00")  # the first tick, 36 hours after the opening: the 签收 counts from here
+    [opened] = [m for m in _messages(engine, "opened") if m.recipient == HENGNAN]
+    text = _sent_text(engine, opened)
+    assert "本通知要求签收：请于12月1日 周三 21:00前签收" in text and text.count("要求签收") == 1, text
+    record_acknowledgement(engine, CAMPAIGN, HENGNAN, at("2021-11-30 21:05"))
+    assert "要求签收" not in _sent_text(engine, opened)  # given before the send: nothing left to ask

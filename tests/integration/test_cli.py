@@ -221,6 +221,7 @@ def test_digest_no_send_previews_the_digest_it_left_in_the_outbox(prefect_harnes
     said = re.search(r"not sent: outbox #(\d+) waits for `duban dispatch`", first.output)
     assert said, first.output
     assert f"`duban outbox show {said[1]}`" in first.output
+    assert "today (dispatched after its day, it is dropped" in " ".join(first.output.split()), first.output
     sink = get_settings().sink_dir / "messages.txt"
     assert not sink.exists() or "[digest]" not in sink.read_text(encoding="utf-8")  # previewed, not sent
     again = _run("digest", "--as-of", "2024-05-27 12:00", "--no-send")  # today's is written once: shown again

@@ -86,3 +86,32 @@ def test_a_unit_late_in_two_stages_is_given_each_stages_due_and_overdue_span(eng
     assert "【规范化建设自评阶段】" in line and "【县级检查阶段】" in line, line
     assert "（截止5月25日 周六 24:00，已逾期16天8小时）；【县级检查阶段】" in line, line
     assert line.endswith("（截止6月10日 周一 24:00，已逾期8小时30分钟）"), line
+
+
+def _outbox_digests(engine):
+    o = OutboxMessage.__table__
+    with engine.connect() as conn:
+        return conn.execute(select(o).where(o.c.kind == "digest").order_by(o.c.id)).all()
+
+
+def test_a_digest_left_in_the_outbox_past_its_day_is_not_sent(engine, tmp_path):
+    """`duban digest --no-send` left the 6月11日 简报 in the outbox; the next day's dispatch posted it ("截至 6月11日
+    08:30") and the close-out report counted it (an outside tester's finding). A digest goes out on its own day
+    only, and not once a newer one exists: it is dropped with the reason operators read."""
+    _late_campaign(engine, tmp_path)
+    assert compose_digest(engine, CAMPAIGN, at("2024-05-28 08:30"))  # composed, never sent that day
+    notifier = RecordingNotifier()
+    result = dispatch(
+        engine, at("2024-05-29 09:01"), lambda _: notifier, fallback_channels=["sink"], operator_channels=["env:OPS"]
+    )
+    assert not notifier.sent.get("env:OPS") and "digest" not in result.by_kind
+    [stale] = _outbox_digests(engine)
+    assert stale.status == "dropped" and stale.last_error == "未发送：5月28日的每日简报当日未发出，数字已过时", stale
+
+    assert compose_digest(engine, CAMPAIGN, at("2024-05-29 08:30"))
+    assert compose_digest(engine, CAMPAIGN, at("2024-05-30 08:30"))
+    result = dispatch(  # a clock set back: the 5/29 digest is of the day, yet the 5/30 one says more
+        engine, at("2024-05-29 23:00"), lambda _: notifier, fallback_channels=["sink"], operator_channels=["env:OPS"]
+    )
+    older = _outbox_digests(engine)[1]
+    assert older.status == "dropped" and older.last_error == "未发送：已有更新的每日简报（5月30日）", older

@@ -99,7 +99,7 @@ def stored_out_of_bounds(engine, tmp_path):
 def test_the_ops_summary_shows_a_stored_out_of_bounds_value_as_text_and_totals_the_rest(stored_out_of_bounds):
     book = load_workbook(io.BytesIO(summary_workbook(stored_out_of_bounds, CAMPAIGN, at("2024-06-02 10:00"))))
     rows = {(r[1], r[2]): r for r in book["汇总"].iter_rows(min_row=5, values_only=True)}
-    assert rows[("县级实地检查评分表（不少于6个乡镇）", "县级")][11] == "8（另有 2 个超出范围的数值未计入）"
+    assert rows[("县级实地检查评分表（不少于6个乡镇）", "县级")][13] == "8（另有 2 个超出范围的数值未计入）"
     sheet = book["县级检查阶段"]
     head = [c.value for c in sheet[2]]
     column = head.index("县级实地检查评分表（不少于6个乡镇）·实地检查乡镇(街道)数")

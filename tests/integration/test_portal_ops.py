@@ -109,7 +109,7 @@ def test_the_summary_table_downloads_as_xlsx(site):
     book = load_workbook(io.BytesIO(got.content))
     assert book.sheetnames[0] == "汇总" and "县级检查阶段" in book.sheetnames
     rows = [r for r in book["汇总"].iter_rows(values_only=True) if r[1] and str(r[1]).startswith("县级实地检查")]
-    assert rows[0][2:5] == ("县级", 11, 1) and rows[0][11] == 8
+    assert rows[0][2:6] == ("县级", 11, 1, 1) and rows[0][13] == 8
     assert site.audit("export")[-1].actor == "operator:duban"
 
 

@@ -135,7 +135,7 @@ def test_a_preview_shows_the_record_as_it_stood_and_writes_nothing(tmp_path):
             rows = [
                 r for r in book["汇总"].iter_rows(values_only=True) if r[1] and str(r[1]).startswith("县级实地检查")
             ]
-            assert rows[0][4:7] == (0, 0, 0)  # nobody had handed in, nobody was late or overdue on 27 May
+            assert rows[0][4:9] == (0, 0, 0, 0, 0)  # nobody had handed in, nobody was late or overdue on 27 May
             scores = desk.post(
                 f"/ops/c/{CAMPAIGN}/scores/lookback_scores/city_check/u/140724100", data={"csrf": csrf, "p_duties": "9"}
             )

@@ -54,10 +54,10 @@ def test_the_rollup_counts_by_level_and_totals_the_latest_counts(book_bytes):
         '"回头看"检查材料整理上报阶段',
     ]
     rows = {(r[1], r[2]): r for r in book["汇总"].iter_rows(min_row=5, values_only=True)}
-    assert rows[("自查评分表", "乡级")][3:11] == (118, 1, 1, 116, 0, 0, 0, "2%")
+    assert rows[("自查评分表", "乡级")][3:13] == (118, 2, 1, 1, 0, 116, 0, 0, 0, "2%")
     assert rows[("自查评分表", "合计")][3] == 130
     inspection = rows[("县级实地检查评分表（不少于6个乡镇）", "县级")]
-    assert inspection[3:5] == (11, 2) and inspection[11] == 15  # 9 (昔阳县's latest version) + 6
+    assert inspection[3:6] == (11, 2, 2) and inspection[13] == 15  # 9 (昔阳县's latest version) + 6
     assert "晋中市统计局 · 截至 2024-06-02 周日 10:00" in book["汇总"]["A2"].value
 
 
@@ -76,3 +76,19 @@ def test_each_stage_sheet_lists_units_with_coloured_states_counts_and_files(book
     self_sheet = load_workbook(io.BytesIO(book_bytes))["规范化建设自评阶段"]
     late = next(r for r in self_sheet.iter_rows(min_row=3) if r[0].value == "140724101")
     assert late[4].value == "逾期报送" and late[4].fill.fgColor.rgb.endswith("F9A825")  # yellow
+
+
+def test_a_version_waiting_for_review_counts_as_handed_in_as_status_counts_it(engine, tmp_path):
+    """The 汇总 sheet counted a hand-in waiting for review (待审核) under 办理中, while `duban status` counts it in
+    已报 (已报 N（按时、逾期、待审核）): the sheet says 已报 and its 待审核 apart, and 办理中 no longer holds it."""
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-11 08:30"))
+    upload = write(tmp_path / "材料.pdf", pdf_bytes())
+    record_submission(
+        engine, CAMPAIGN, "140724", "materials_upload", at("2024-06-12 10:00"), files=[upload], files_dir=tmp_path
+    )
+    sheet = load_workbook(io.BytesIO(summary_workbook(engine, CAMPAIGN, at("2024-06-12 12:00"))))["汇总"]
+    head = [c.value for c in sheet[4]]
+    row = next(r for r in sheet.iter_rows(min_row=5, values_only=True) if r[1] and r[1].startswith("抽查县、乡"))
+    counts = {name: row[head.index(name)] for name in ("应报", "已报", "按时报送", "逾期报送", "待审核", "办理中")}
+    assert counts == {"应报": 11, "已报": 1, "按时报送": 0, "逾期报送": 0, "待审核": 1, "办理中": 10}, counts

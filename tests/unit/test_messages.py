@@ -363,3 +363,21 @@ def test_the_digest_sends_the_operator_to_the_messages_that_are_there():
     dead = said(dead=2)
     assert "--status dead" in dead and "--status failed" not in dead
     assert "duban outbox list" not in said()
+
+
+def test_an_opening_asks_its_签收_once_per_stage_with_the_instant():
+    """本阶段要求签收：请于开始后1个工作日内签收 stood under items 2 and 3 of one stage and never said by when (an
+    outside tester's finding): once per stage after the items, by the instant the record held at the send."""
+    opened = PAYLOAD["items"][1]
+    ask = {"notice": False, "within": "1 working day", "due_at": "2024-05-23T00:30:00+00:00"}
+    items = [
+        {**opened, "item": "检查评分表", "acknowledge": ask},
+        {**opened, "item": "总结报告", "acknowledge": ask},
+    ]
+    text = _render({**PAYLOAD, "kind": "opened", "items": items}).text
+    assert text.count("要求签收") == 1, text
+    assert "2. 【县级检查阶段】总结报告" in text and "\n本阶段要求签收：请于5月23日 周四 08:30前签收\n" in text, text
+    other = {**opened, "stage": "材料上报阶段", "item": "调查问卷", "acknowledge": {**ask, "due_at": None}}
+    text = _render({**PAYLOAD, "kind": "opened", "items": [*items, other]}).text
+    assert "【县级检查阶段】要求签收：请于5月23日 周四 08:30前签收" in text, text
+    assert "【材料上报阶段】要求签收：请于开始后1 working day内签收" in text and text.count("要求签收") == 2, text
