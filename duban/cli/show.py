@@ -438,15 +438,33 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
 
 def print_preview(console: Console, preview, *, unit: str | None) -> None:
     tz = preview.tz
-    console.print(
-        f"[bold]{lit(preview.title)}[/] simulated {fmt(preview.start, tz)} → {fmt(preview.end, tz)}", highlight=False
-    )
-    console.print(
-        f"{lit(preview.assignments)} assignments · synthetic units: {lit(preview.planned_submissions)} submit "
-        f"({lit(preview.planned_late)} late), {lit(preview.never)} never · "
-        f"{lit(preview.log.ticks)} ticks, {preview.sent.count} messages",
-        highlight=False,
-    )
+    if getattr(preview, "windowed", False):  # a window of the same campaign: what came before it stays on the record
+        console.print(
+            f"[bold]{lit(preview.title)}[/] shown {fmt(preview.start, tz)} → {fmt(preview.end, tz)} "
+            f"(run from {fmt(preview.run_from, tz)}, as the full preview runs it: hand-ins and messages before the "
+            "window are on the record, not shown)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print(
+            f"{lit(preview.assignments)} assignments · synthetic units over the whole campaign: "
+            f"{lit(preview.planned_submissions)} submit ({lit(preview.planned_late)} late), {lit(preview.never)} never"
+            f" · in this window: {lit(preview.handed_in_shown)} hand-ins, {lit(preview.log.ticks)} ticks, "
+            f"{preview.sent.count} messages",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        console.print(
+            f"[bold]{lit(preview.title)}[/] simulated {fmt(preview.start, tz)} → {fmt(preview.end, tz)}",
+            highlight=False,
+        )
+        console.print(
+            f"{lit(preview.assignments)} assignments · synthetic units: {lit(preview.planned_submissions)} submit "
+            f"({lit(preview.planned_late)} late), {lit(preview.never)} never · "
+            f"{lit(preview.log.ticks)} ticks, {preview.sent.count} messages",
+            highlight=False,
+        )
     table = Table(title="messages that would go out")
     for column in ("when", "kind", "count", "to"):
         table.add_column(column)
