@@ -267,7 +267,8 @@ def print_receipt(console: Console, receipt, campaign, unit: str, item_id: str, 
         late = f"截止后更正，第1版已于{fmt(receipt.corrects, campaign.tz)}按时报送"
     console.print(
         f"[green]已报送[/] {lit(unit_words(campaign, unit))} · {lit(item_words(campaign, item_id, instance))}"
-        f" · 第{lit(receipt.version)}版 · {fmt(receipt.submitted_at, campaign.tz)}（{lit(late)}）→ {receipt.state.cn}",
+        f" · 第{lit(receipt.version)}版 · {fmt(receipt.submitted_at, campaign.tz, due=receipt.due_at)}（{lit(late)}）"
+        f"→ {receipt.state.cn}",
         highlight=False,
     )
     console.print("  回执消息已排入发送队列（`duban dispatch` 发送）", highlight=False)
