@@ -505,7 +505,7 @@ def print_preview(console: Console, preview, *, unit: str | None) -> None:
 
 def _print_preview_outcomes(console: Console, preview, shown: int = 20) -> None:
     """The outcomes (约谈, 通报批评, 重新开展) the run decided: counted by the notice's words, then the first few."""
-    found = getattr(preview, "outcomes", [])
+    found = [row for row in getattr(preview, "outcomes", []) if preview.in_window(row.decided_at)]
     if not found:
         return
     tz, campaign = preview.tz, preview.campaign

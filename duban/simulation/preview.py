@@ -184,6 +184,10 @@ class Preview:
         """Only part of the run is shown: it began before `start` (--from after the first opening)."""
         return self.run_from is not None and self.run_from < self.start
 
+    def in_window(self, at: datetime) -> bool:
+        """Whether something at `at` falls in what is shown (all of the run unless a window is)."""
+        return not self.windowed or at >= self.start
+
     def by_kind(self) -> Counter:
         """Every message of the run by kind (kept or not)."""
         return Counter(self.sent.kinds)

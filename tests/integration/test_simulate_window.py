@@ -31,3 +31,36 @@ def test_a_window_shows_the_full_runs_messages_that_fall_in_it():
     said = " ".join(window.output.split())
     assert "shown 2024-05-24 周五 00:00 → 2024-05-26 周日 24:00" in said, said
     assert "run from 2024-05-10 周五 08:30" in said, said
+
+
+def test_a_window_lists_only_the_rollups_handed_in_within_it(tmp_path):
+    """昔阳's automatic 汇总 goes in on 6/25 (seed 8): a window from 6/26 does not list it as handed in then."""
+    from tests.conftest import SPECS
+
+    (tmp_path / "units").mkdir()
+    for name in ("units/xiyang.yaml", "units/jinzhong.yaml", "jinzhong-2024-lookback.yaml"):
+        (tmp_path / name).write_text((SPECS / name).read_text(encoding="utf-8"), encoding="utf-8")
+    spec = tmp_path / "xiyang-auto.yaml"
+    spec.write_text(
+        (SPECS / "xiyang-2024-lookback.yaml")
+        .read_text(encoding="utf-8")
+        .replace("      from: township_materials ", "      auto: true\n      from: township_materials "),
+        encoding="utf-8",
+    )
+    whole = runner.invoke(app, ["simulate", str(spec), "--seed", "8"])
+    assert "2024-06-25 周二 13:10  昔阳县统计局" in whole.output, whole.output
+    later = runner.invoke(app, ["simulate", str(spec), "--seed", "8", "--from", "2024-06-26", "--to", "2024-06-28"])
+    assert later.exit_code == 0, later.output
+    assert "2024-06-25 周二 13:10" not in later.output, later.output
+    assert "roll-ups at the end" in later.output  # where each stands at the window's end, as before
+
+
+def test_a_window_lists_only_the_outcomes_decided_within_it():
+    """大寨镇's 通报批评 is decided on 5/27: a window from 5/28 lists the two 约谈 of 5/29 only."""
+    from tests.conftest import ROOT
+
+    spec = ROOT / "tests" / "specs" / "xiyang-2024-outcomes.yaml"
+    result = runner.invoke(app, ["simulate", str(spec), "--from", "2024-05-28", "--to", "2024-05-30"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0 and "outcomes decided (处理): 逾期3个工作日未报：约谈 2" in said, said
+    assert "2024-05-27" not in said and "通报批评" not in said, said
