@@ -6,7 +6,7 @@ Only flows and the CLI read the clock; everything here takes the instant it work
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
 import pendulum
@@ -99,20 +99,34 @@ def parse_instant(text: str, tz: str, *, end_of_day: bool = False) -> DateTime:
     return parsed.in_timezone(zone(tz))
 
 
-def _clock(local: DateTime) -> str:
-    """'17:00'; the end of a day (23:59:59.999…) is that day's '24:00', as notices write it.
+def _clock(local: DateTime, seconds: bool = False) -> str:
+    """'17:00'; the end of a day (23:59:59.999…) is that day's '24:00', as notices write it; '00:00:01' with
+    `seconds` (a hand-in whose seconds decide it is late, `seconds_decide`).
 
     One notation everywhere (plans, status, artifacts, messages, the portal, the report), so a due reads the same
     wherever a clerk meets it and `--as-of "2024-07-02 24:00"` names exactly the instant a summary shows."""
+    if seconds:
+        return f"{local:%H:%M:%S}"
     if (local.hour, local.minute, local.second) == (23, 59, 59):
         return "24:00"
     return f"{local:%H:%M}"
 
 
-def fmt(moment: datetime, tz: str) -> str:
-    """'2024-07-01 周一 24:00' — how plans, status and logs show an instant."""
+def seconds_decide(moment: datetime, due: datetime | None) -> bool:
+    """Whether `moment` (a hand-in) is after `due` yet written in the same minute as it, or before: a due at 24:00 is
+    the next day's 00:00 on paper, so a hand-in at 00:00:01 read `00:00（逾期报送）` beside one at 24:00 按时. Its
+    seconds then say why it is late; elsewhere the minute does."""
+    if due is None or moment <= due:
+        return False
+    written = due if due.second == 0 and due.microsecond == 0 else due + timedelta(seconds=60 - due.second)
+    return moment.replace(second=0, microsecond=0) <= written.replace(second=0, microsecond=0)
+
+
+def fmt(moment: datetime, tz: str, *, due: datetime | None = None) -> str:
+    """'2024-07-01 周一 24:00' — how plans, status and logs show an instant; a hand-in with its `due` shows the
+    seconds that made it late ('2024-07-02 周二 00:00:01', `seconds_decide`)."""
     local = in_zone(moment, tz)
-    return f"{local:%Y-%m-%d} 周{WEEKDAYS[local.weekday()]} {_clock(local)}"
+    return f"{local:%Y-%m-%d} 周{WEEKDAYS[local.weekday()]} {_clock(local, seconds_decide(moment, due))}"
 
 
 def fmt_arg(moment: datetime, tz: str) -> str:
@@ -121,17 +135,17 @@ def fmt_arg(moment: datetime, tz: str) -> str:
     return f"{local:%Y-%m-%d} {_clock(local)}"
 
 
-def fmt_cn(moment: datetime, tz: str) -> str:
-    """'7月1日 周一 17:00' — how messages to staff show an instant."""
+def fmt_cn(moment: datetime, tz: str, *, due: datetime | None = None) -> str:
+    """'7月1日 周一 17:00' — how messages to staff show an instant (a hand-in with its `due`: as `fmt`)."""
     local = in_zone(moment, tz)
-    return f"{local.month}月{local.day}日 周{WEEKDAYS[local.weekday()]} {_clock(local)}"
+    return f"{local.month}月{local.day}日 周{WEEKDAYS[local.weekday()]} {_clock(local, seconds_decide(moment, due))}"
 
 
-def fmt_cn_from(moment: datetime, tz: str, reference: datetime | None) -> str:
+def fmt_cn_from(moment: datetime, tz: str, reference: datetime | None, *, due: datetime | None = None) -> str:
     """fmt_cn, with the year when it is not `reference`'s year (a message's composing, a page's now): a 2024
     notice's 5月25日 read on a page in 2026, or a report of 2020 due on 1月31日 (2021), is not taken for this
     year's."""
-    text = fmt_cn(moment, tz)
+    text = fmt_cn(moment, tz, due=due)
     if reference is None:
         return text
     year = in_zone(moment, tz).year

@@ -406,8 +406,20 @@ def _refuse(option: str, value: str, known: str) -> NoReturn:
 @app.command()
 def simulate(
     spec: SpecArg,
-    start: Annotated[Optional[str], typer.Option("--from", help="start instant (default: the first opening)")] = None,
-    end: Annotated[Optional[str], typer.Option("--to", help="end instant (default: after the last escalation)")] = None,
+    start: Annotated[
+        Optional[str],
+        typer.Option(
+            "--from",
+            help="show from this instant (a bare date: its 00:00); the campaign still runs from its first opening, "
+            "so the window shows what the full preview sends in it",
+        ),
+    ] = None,
+    end: Annotated[
+        Optional[str],
+        typer.Option(
+            "--to", help="end instant; a bare date means its 24:00, the whole day (default: after the last escalation)"
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="seed of the synthetic units' behaviour")] = 1,
     unit: Annotated[Optional[str], typer.Option(help="print the full text of this unit's messages")] = None,
 ) -> None:

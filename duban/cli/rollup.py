@@ -75,9 +75,10 @@ def print_preview_rollups(out: Console, preview) -> None:
     """`duban simulate`'s roll-ups: what duban would hand in itself, and where each roll-up stands at the end."""
     from duban.instants import fmt
 
-    if preview.handed_in:
+    shown = [e for e in preview.handed_in if preview.in_window(e.at)]  # a window lists only its own (--from)
+    if shown:
         out.print("\n[bold]roll-ups duban hands in[/] (汇总)", highlight=False)
-        for e in preview.handed_in:
+        for e in shown:
             how = f"recorded on {e.campaign_id}" if e.forwarded else "all units below are in"
             out.print(
                 f"  {fmt(e.at, preview.tz)}  {lit(e.unit)} · {lit(e.item)}"

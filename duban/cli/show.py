@@ -267,7 +267,8 @@ def print_receipt(console: Console, receipt, campaign, unit: str, item_id: str, 
         late = f"截止后更正，第1版已于{fmt(receipt.corrects, campaign.tz)}按时报送"
     console.print(
         f"[green]已报送[/] {lit(unit_words(campaign, unit))} · {lit(item_words(campaign, item_id, instance))}"
-        f" · 第{lit(receipt.version)}版 · {fmt(receipt.submitted_at, campaign.tz)}（{lit(late)}）→ {receipt.state.cn}",
+        f" · 第{lit(receipt.version)}版 · {fmt(receipt.submitted_at, campaign.tz, due=receipt.due_at)}（{lit(late)}）"
+        f"→ {receipt.state.cn}",
         highlight=False,
     )
     console.print("  回执消息已排入发送队列（`duban dispatch` 发送）", highlight=False)
@@ -438,15 +439,33 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
 
 def print_preview(console: Console, preview, *, unit: str | None) -> None:
     tz = preview.tz
-    console.print(
-        f"[bold]{lit(preview.title)}[/] simulated {fmt(preview.start, tz)} → {fmt(preview.end, tz)}", highlight=False
-    )
-    console.print(
-        f"{lit(preview.assignments)} assignments · synthetic units: {lit(preview.planned_submissions)} submit "
-        f"({lit(preview.planned_late)} late), {lit(preview.never)} never · "
-        f"{lit(preview.log.ticks)} ticks, {preview.sent.count} messages",
-        highlight=False,
-    )
+    if getattr(preview, "windowed", False):  # a window of the same campaign: what came before it stays on the record
+        console.print(
+            f"[bold]{lit(preview.title)}[/] shown {fmt(preview.start, tz)} → {fmt(preview.end, tz)} "
+            f"(run from {fmt(preview.run_from, tz)}, as the full preview runs it: hand-ins and messages before the "
+            "window are on the record, not shown)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        console.print(
+            f"{lit(preview.assignments)} assignments · synthetic units over the whole campaign: "
+            f"{lit(preview.planned_submissions)} submit ({lit(preview.planned_late)} late), {lit(preview.never)} never"
+            f" · in this window: {lit(preview.handed_in_shown)} hand-ins, {lit(preview.log.ticks)} ticks, "
+            f"{preview.sent.count} messages",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        console.print(
+            f"[bold]{lit(preview.title)}[/] simulated {fmt(preview.start, tz)} → {fmt(preview.end, tz)}",
+            highlight=False,
+        )
+        console.print(
+            f"{lit(preview.assignments)} assignments · synthetic units: {lit(preview.planned_submissions)} submit "
+            f"({lit(preview.planned_late)} late), {lit(preview.never)} never · "
+            f"{lit(preview.log.ticks)} ticks, {preview.sent.count} messages",
+            highlight=False,
+        )
     table = Table(title="messages that would go out")
     for column in ("when", "kind", "count", "to"):
         table.add_column(column)
@@ -486,7 +505,7 @@ def print_preview(console: Console, preview, *, unit: str | None) -> None:
 
 def _print_preview_outcomes(console: Console, preview, shown: int = 20) -> None:
     """The outcomes (约谈, 通报批评, 重新开展) the run decided: counted by the notice's words, then the first few."""
-    found = getattr(preview, "outcomes", [])
+    found = [row for row in getattr(preview, "outcomes", []) if preview.in_window(row.decided_at)]
     if not found:
         return
     tz, campaign = preview.tz, preview.campaign

@@ -392,7 +392,7 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         if item.get(CORRECTS_KEY):  # the item stays on time: its first hand-in was (not 逾期N天报送)
             first = _due_cn(datetime.fromisoformat(item[CORRECTS_KEY]), as_of, tz)
             again, on_time = f"第{version}版（更正），", f"第1版已于{first}按时报送，仍计为按时报送"
-        when = f"{again}报送时间：{_due_cn(submitted, as_of, tz)}（{on_time}）"
+        when = f"{again}报送时间：{fmt_cn_from(submitted, tz, as_of, due=due)}（{on_time}）"
     elif item["kind"] in ("overdue", "escalation") or left < 0:
         late = f"已逾期{span_words(left)}" if left <= -60 else "已逾期"
         when = f"截止：{_due_cn(due, as_of, tz)}（{late}）"

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from duban.domain.calendar import WorkCalendar
-from duban.instants import in_zone, utc
+from duban.instants import fmt, fmt_arg, in_zone, utc
 from duban.report.blocks import Draft, DraftSection, Para, Table
 from duban.report.record import Record, Slip, own_units, read_record
 from duban.report.submission_text import loop_sentence
 from duban.report.wording import cn_day, cn_md, notice_cited
 from duban.store.bulletin_facts import approved_extensions, queue_new_messages, returned_reviews
-from duban.store.bulletins import bulletin_sent, duty_holders, keep_bulletin
+from duban.store.bulletins import bulletin_sent, dated_after, duty_holders, keep_bulletin
 from duban.store.db import reading
 from duban.views.unit_names import group_level, place_at, place_names, told_apart
 
@@ -229,6 +229,15 @@ def write_bulletin(
 
         raise StoreError(
             f"campaign {campaign_id!r} has no stage {stage_id!r}; stages: {', '.join(w[0] for w in record.windows)}"
+        )
+    if (last := dated_after(engine, campaign_id, stage_id, as_of)) is not None:
+        from duban.errors import StoreError
+
+        raise StoreError(
+            f"第{last.number}期通报 is 截至 {fmt(last.as_of, record.tz)}: a 通报 截至 {fmt(as_of, record.tz)} would be "
+            f"第{last.number + 1}期 dated before it (期 follow their 截至, and the 总结报告 cites them in that order). "
+            f'Draft it --as-of "{fmt_arg(last.as_of, record.tz)}" or later, or redraft 第{last.number}期 itself '
+            "(its --stage and --as-of)"
         )
     returns, extensions = _loop_facts(engine, campaign_id, as_of, {i.id: i.name for _s, i in record.spec.items()})
     scope = {w[0]: w[1] for w in record.windows}.get(stage_id or "", "")

@@ -45,6 +45,7 @@ class Receipt:
     submitted_at: datetime
     late: bool
     corrects: datetime | None = None  # a correction after the due of an on-time hand-in: that first hand-in
+    due_at: datetime | None = None  # the due it was judged by (its seconds are shown when they decide lateness)
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,7 @@ def _record(
     )
     # an item not reviewed keeps its first hand-in's state: a later version after the due corrects one on time
     corrects = utc(row.submitted_at) if late and not review and progress.state is State.submitted else None
-    return Receipt(submission_id, row.id, version, progress.state, at, late, corrects)
+    return Receipt(submission_id, row.id, version, progress.state, at, late, corrects, row.due_at)
 
 
 def record_excuse(

@@ -24,6 +24,7 @@ import orjson
 from duban.domain.messages import Rendered, render
 from duban.domain.quiet import QuietHours
 from duban.errors import DubanError, StoreError
+from duban.instants import utc
 from duban.services.compose import describe
 from duban.services.lifecycle import ensure_planned
 from duban.services.outcomes import outcome_rules, recorded_outcomes
@@ -175,6 +176,17 @@ class Preview:
     never_opened: list[tuple[str, str]] = field(default_factory=list)  # (stage name, why) of stages still waiting
     outcomes: list[OutcomeRow] = field(default_factory=list)  # 约谈, 通报批评, 重新开展 decided during the run
     unit: str | None = None  # the recipient whose messages were kept (`unit` of simulate_spec), as a code
+    run_from: datetime | None = None  # where the run began: before `start` when only a window is shown (--from)
+    handed_in_shown: int | None = None  # a window's synthetic hand-ins (None: the whole campaign is shown)
+
+    @property
+    def windowed(self) -> bool:
+        """Only part of the run is shown: it began before `start` (--from after the first opening)."""
+        return self.run_from is not None and self.run_from < self.start
+
+    def in_window(self, at: datetime) -> bool:
+        """Whether something at `at` falls in what is shown (all of the run unless a window is)."""
+        return not self.windowed or at >= self.start
 
     def by_kind(self) -> Counter:
         """Every message of the run by kind (kept or not)."""
@@ -293,7 +305,10 @@ def simulate_planned(
     campaign = load_campaign(engine, campaign_id)
     with reading(engine) as conn:
         first, last, count = assignment_span(conn, campaign_id)
-    start = start or first
+    # a window (`--from`) is a view of the same campaign: the run starts at the first opening all the same, so what
+    # units handed in before the window is on the record, and only what falls in the window is counted and kept
+    window = start
+    start = min((s for s in (first, start) if s is not None), default=None)
     if end is None and last is not None:
         # a stage opened by others (按阶段顺序) may run later than its earliest instants: as late as it may last
         later = sum((timedelta(days=_days(s.lasts)) for s in campaign.spec.stages if s.lasts), timedelta())
@@ -305,8 +320,13 @@ def simulate_planned(
     kept: list[PreviewMessage] = []
     sent = Sent()
 
+    shown_from = utc(window) if window is not None else None
+    in_window = Counter[str]()  # ticks run in the window
+
     def dispatch(at: datetime) -> None:
         for message in release_ready(engine, campaign, at):
+            if shown_from is not None and datetime.fromisoformat(message.at) < shown_from:
+                continue
             sent.add(message)
             if keep is None or keep(message):
                 kept.append(message)
@@ -324,7 +344,9 @@ def simulate_planned(
         start=start,
         end=end,
         submissions=subs,
-        tick=_with_loop(script, domain_tick(engine, campaign.id, stages, quiet), scoring),
+        tick=_counted(
+            _with_loop(script, domain_tick(engine, campaign.id, stages, quiet), scoring), shown_from, in_window
+        ),
         dispatch=dispatch,
         quiet=quiet,
         with_rollups=rollups,
@@ -333,12 +355,16 @@ def simulate_planned(
         else None,
         also=_earliest(_outcome_instants(engine, campaign), scoring.next_instant if scoring else None),
     )
+    if shown_from is not None:
+        log.ticks = in_window["ticks"]
     return Preview(
         campaign_id=campaign.id,
         title=campaign.spec.title,
         tz=campaign.tz,
-        start=start,
+        start=window or start,
         end=end,
+        run_from=start,
+        handed_in_shown=sum(1 for s in subs if shown_from <= s.at <= utc(end)) if shown_from is not None else None,
         log=log,
         messages=kept,
         sent=sent,
@@ -353,6 +379,17 @@ def simulate_planned(
         never_opened=_never_opened(engine, campaign, end) if ordered else [],
         outcomes=recorded_outcomes(engine, campaign.id) if outcome_rules(campaign.spec) else [],
     )
+
+
+def _counted(tick, shown_from: datetime | None, counts: Counter):  # noqa: ANN001, ANN202
+    """The tick, counting the runs at or after `shown_from` (a window's ticks)."""
+
+    def counted(at: datetime) -> None:
+        if shown_from is None or at >= shown_from:
+            counts["ticks"] += 1
+        tick(at)
+
+    return counted
 
 
 def _outcome_reach(spec) -> timedelta:  # noqa: ANN001

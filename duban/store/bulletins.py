@@ -1,6 +1,8 @@
 """The 通报 kept as records (table bulletin): each one `duban bulletin` drafted, numbered in its campaign (第N期).
 
 Drafting the same stage at the same instant again redrafts that 通报: its row is updated and keeps its number.
+期 follow their 截至: a new 通报 dated before the last-numbered one is refused (it would be a later 期 of an
+earlier day, and the close-out report cites them by number).
 Numbers are given in turn: on PostgreSQL two drafts at once wait for each other (the campaign row is locked), on
 SQLite the writer's transaction queues them.
 """
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from duban.errors import StoreError
 from duban.instants import utc
 from duban.store.core import core_table
 from duban.store.db import reading, unit_of_work
@@ -81,6 +84,10 @@ def keep_bulletin(
             conn.execute(select(_C.c.id).where(_C.c.id == campaign_id).with_for_update())
         same = (_B.c.campaign_id == campaign_id) & (_B.c.stage_id == stage) & (_B.c.as_of == as_of)
         found = conn.execute(select(_B.c.id).where(same)).scalar()
+        if found is None and (last := _last(conn, campaign_id)) is not None and last.as_of > as_of:
+            raise StoreError(
+                f"第{last.number}期通报 is dated after this one: a new 通报 may not be dated before the last one"
+            )
         if found is not None:
             conn.execute(update(_B).where(_B.c.id == found).values(**values))
         else:
@@ -95,6 +102,25 @@ def keep_bulletin(
                 [dict(campaign_id=campaign_id, number=number, stage_id=stage, as_of=as_of, sent=0, **values)],
             ).scalar_one()
         return _kept(conn.execute(select(_B).where(_B.c.id == found)).one())
+
+
+def _last(conn: Connection, campaign_id: str) -> KeptBulletin | None:
+    row = conn.execute(
+        select(_B).where(_B.c.campaign_id == campaign_id).order_by(_B.c.number.desc()).limit(1)
+    ).one_or_none()
+    return None if row is None else _kept(row)
+
+
+def dated_after(engine: Engine, campaign_id: str, stage_id: str | None, as_of: datetime) -> KeptBulletin | None:
+    """The campaign's last-numbered 通报 when a new one as of `as_of` would be dated before it (None when it may be
+    drafted: no 通报 yet, one as of `as_of` or earlier, or the same stage and instant, which is a redraft)."""
+    as_of = utc(as_of)
+    with reading(engine) as conn:
+        same = (_B.c.campaign_id == campaign_id) & (_B.c.stage_id == (stage_id or "")) & (_B.c.as_of == as_of)
+        if conn.execute(select(_B.c.id).where(same)).scalar() is not None:
+            return None
+        last = _last(conn, campaign_id)
+    return last if last is not None and last.as_of > as_of else None
 
 
 def duty_holders(engine: Engine, campaign_id: str, stage_id: str | None = None) -> set[str]:

@@ -170,7 +170,7 @@ def _stage_sheet(sheet, campaign: PlannedCampaign, stage: Stage, duties: list[Du
             colors.append((len(values) + 1, duty.color if duty else None))
             values += [
                 duty.shown_cn if duty else "—",
-                fmt(latest.submitted_at, campaign.tz) if latest else "",
+                fmt(latest.submitted_at, campaign.tz, due=duty.due_at) if latest and duty else "",
                 latest.version if latest else None,
             ]
             values += [value_cell(latest.metrics.get(m.name)) if latest else None for m in item.metrics]

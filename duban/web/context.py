@@ -125,7 +125,7 @@ def make_templates() -> Jinja2Templates:
     env.filters.update(
         when=_dated,
         due=_dated,
-        stamp=lambda moment, tz: fmt(moment, tz) if moment else "",
+        stamp=_stamp,
         size=_size,
         css=lambda colour: COLOR_CLASS.get(colour, "grey"),
         accept=lambda formats: ",".join(f".{f}" + (",.jpeg" if f == "jpg" else "") for f in formats),
@@ -145,10 +145,16 @@ def make_templates() -> Jinja2Templates:
 
 
 @pass_context
-def _dated(context: Context, moment: datetime | None, tz: str) -> str:
+def _dated(context: Context, moment: datetime | None, tz: str, due: datetime | None = None) -> str:
     """An instant or a due as messages write it (7月1日 周一 24:00), with its year when that is not the year of the
-    page's now (a 2024 notice's 5月25日 read in 2026)."""
-    return fmt_cn_from(moment, tz, context.get("now")) if moment else ""
+    page's now (a 2024 notice's 5月25日 read in 2026); a hand-in with its `due`, with the seconds that made it late
+    (duban.instants.seconds_decide)."""
+    return fmt_cn_from(moment, tz, context.get("now"), due=due) if moment else ""
+
+
+def _stamp(moment: datetime | None, tz: str, due: datetime | None = None) -> str:
+    """'2024-07-01 周一 24:00' (duban.instants.fmt), a hand-in with its `due` as `_dated`."""
+    return fmt(moment, tz, due=due) if moment else ""
 
 
 def example_day(after: datetime, tz: str) -> str:

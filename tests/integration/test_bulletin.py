@@ -299,3 +299,28 @@ def test_a_queued_bulletin_is_not_issued_in_the_close_out_report_until_the_outbo
     sink = RecordingNotifier()
     Dispatcher(engine, lambda _ref: sink, ["sink"]).run(at("2024-06-14 10:00"))
     assert said() == "期间印发通报1期：第1期（6月14日，县级检查阶段，点名逾期单位11个）。"
+
+
+def test_a_bulletin_dated_before_the_last_issued_one_is_refused(tmp_path):
+    """`--as-of 2024-07-02 09:00` made 第1期, then `--stage county_check --as-of 2024-06-14 09:00` made a 第2期 dated
+    before it, which the close-out report cited in that order (t1 #21): 期 follow their 截至, so the earlier one is
+    refused, saying how to go on, and nothing is written or numbered."""
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-07-02 09:00"))
+
+    def run(*args):
+        return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+    late = ("bulletin", JINZHONG, "--as-of", "2024-07-02 09:00", "--out", tmp_path / "通报.docx")
+    assert "已存档为第1期通报" in run(*late).output
+    early = tmp_path / "通报-县级检查.docx"
+    refused = run("bulletin", JINZHONG, "--stage", "county_check", "--as-of", "2024-06-14 09:00", "--out", early)
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 1, said
+    assert "第1期通报 is 截至 2024-07-02 周二 09:00" in said and "2024-06-14 周五 09:00" in said, said
+    assert '--as-of "2024-07-02 09:00" or later' in said, said
+    assert "Traceback" not in said and not early.exists()
+    assert "已存档为第1期通报" in run(*late).output  # 第1期 itself may be redrafted
+    again = run("bulletin", JINZHONG, "--stage", "county_check", "--as-of", "2024-07-02 09:00", "--out", early)
+    assert again.exit_code == 0 and "已存档为第2期通报" in again.output

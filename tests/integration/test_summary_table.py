@@ -92,3 +92,19 @@ def test_a_version_waiting_for_review_counts_as_handed_in_as_status_counts_it(en
     row = next(r for r in sheet.iter_rows(min_row=5, values_only=True) if r[1] and r[1].startswith("抽查县、乡"))
     counts = {name: row[head.index(name)] for name in ("应报", "已报", "按时报送", "逾期报送", "待审核", "办理中")}
     assert counts == {"应报": 11, "已报": 1, "按时报送": 0, "逾期报送": 0, "待审核": 1, "办理中": 10}, counts
+
+
+def test_a_hand_in_late_by_a_second_shows_it_in_the_stage_sheet(sqlite_engine, tmp_path):
+    """乐平镇 at 5/25 24:00 (按时) and 皋落镇 at 5/26 00:00:01 (逾期) read the same minute (t1 #29)."""
+    plan_jinzhong(sqlite_engine)
+    sheet_file = write(tmp_path / "评分表.xlsx", xlsx_bytes())
+    for unit, when in (("140724100", "2024-05-25 24:00"), ("140724101", "2024-05-26 00:00:01")):
+        record_submission(
+            sqlite_engine, CAMPAIGN, unit, "self_score_sheet", at(when), files=[sheet_file], files_dir=tmp_path / "f"
+        )
+    book = load_workbook(io.BytesIO(summary_workbook(sqlite_engine, CAMPAIGN, at("2024-05-27 10:00"))))
+    sheet = book["规范化建设自评阶段"]
+    head = [c.value for c in sheet[2]]
+    rows = {r[0]: dict(zip(head, r)) for r in sheet.iter_rows(min_row=3, values_only=True)}
+    assert rows["140724100"]["自查评分表·报送时间"] == "2024-05-25 周六 24:00"
+    assert rows["140724101"]["自查评分表·报送时间"] == "2024-05-26 周日 00:00:01"

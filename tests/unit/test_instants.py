@@ -51,3 +51,18 @@ def test_a_hand_in_at_the_next_days_midnight_is_late_by_less_than_a_minute_not_b
     due = parse_instant("2026-09-30 24:00", TZ)
     assert span_words((parse_instant("2026-10-01 00:00", TZ) - due).total_seconds()) == "不足1分钟"
     assert span_words(59.4) == "不足1分钟" and span_words(60) == "1分钟" and span_words(-75) == "1分钟"
+
+
+def test_a_hand_in_shows_its_seconds_only_where_they_make_it_late():
+    """12-04 24:00 按时 and 12-05 00:00:01 逾期 read the same minute on paper (t1 #29)."""
+    from duban.instants import fmt, fmt_cn, parse_instant
+
+    tz = "Asia/Shanghai"
+    due = parse_instant("2026-12-04 24:00", tz)
+    assert fmt(parse_instant("2026-12-04 24:00", tz), tz, due=due) == "2026-12-04 周五 24:00"
+    assert fmt(parse_instant("2026-12-05 00:00:01", tz), tz, due=due) == "2026-12-05 周六 00:00:01"
+    assert fmt_cn(parse_instant("2026-12-05 00:00:59", tz), tz, due=due) == "12月5日 周六 00:00:59"
+    assert fmt(parse_instant("2026-12-05 00:01:30", tz), tz, due=due) == "2026-12-05 周六 00:01"
+    five = parse_instant("2026-12-04 17:00", tz)
+    assert fmt(parse_instant("2026-12-04 17:00:30", tz), tz, due=five) == "2026-12-04 周五 17:00:30"
+    assert fmt(parse_instant("2026-12-04 16:59:30", tz), tz, due=five) == "2026-12-04 周五 16:59"
