@@ -422,7 +422,11 @@ class _Pass:
             return _Final("pending", f"静默时段：{fmt_cn(release, campaign.tz)}后发送", release)
         envelope, channels = self.d.envelope(m, payload, now)
         progress = m.progress
-        refused = list(progress.get("refused", []))
+        # every channel is tried again at each pass: one that refused at an earlier pass (an invalid URL, a wrong
+        # key) may have been fixed since, and a message still `failed` goes by the channels as they are now; it
+        # was skipped, and with the other channel gone the message went dead untried as "no channel" (an outside
+        # tester's finding). A refusal still ends the message when every channel refuses in one pass.
+        refused: list[str] = []
         attempt = m.attempts + 1
         answers: list[SendResult] = []
         interrupted = m.status == "sending" and progress.get("posting", 0) > progress.get("done", 0)
