@@ -22,7 +22,7 @@ from duban.domain.messages import ROLE_KEY, WITH_LEAD_KEY
 from duban.domain.quiet import QuietHours
 from duban.domain.state import Progress, Schedule, State, next_event_at, reschedule
 from duban.domain.timeline import Timeline
-from duban.errors import RequestError
+from duban.errors import CalendarGapError, RequestError
 from duban.instants import in_zone, utc
 from duban.services.submit import owed_assignment
 from duban.services.written import bounded
@@ -106,11 +106,16 @@ def request_extension(
     with unit_of_work(engine) as conn:
         row = owed_assignment(conn, campaign_id, unit_code, item_id, instance)
         waiting = store.one_waiting(conn, row.id)
-        limit = None
+        limit, gap = None, None
         if timeline is not None and allowed is not None and allowed.max is not None:
             base = in_zone(_planned_due(conn, row), campaign.tz)
-            limit = utc(timeline.shift(base, allowed.max, time(base.hour, base.minute)))
+            try:
+                limit = utc(timeline.shift(base, allowed.max, time(base.hour, base.minute)))
+            except CalendarGapError as exc:  # the limit falls in a year without 节假日 data: later than any date
+                gap = exc  # asked before that year, so only a date asked in (or after) it cannot be judged
         check_request(Ask(State(row.state), row.due_at, at, until, limit, waiting), allowed, campaign.tz)
+        if gap is not None and in_zone(until, campaign.tz).year >= gap.year:
+            raise RequestError(str(gap), cn=gap.cn)
         return Request.of(
             store.add_request(
                 conn,

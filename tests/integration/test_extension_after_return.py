@@ -1,0 +1,64 @@
+"""A 退回 that moves an item's due late in the year, and the 延期申请 around it: a request for a date in a year the
+calendar has is judged on what is wrong with it (never a missing 2027 calendar), and a request waiting when a return
+moves the due to or past what it asks is settled, not left impossible to approve."""
+
+from __future__ import annotations
+
+import pytest
+
+from duban.errors import RequestError
+from duban.instants import parse_instant
+from duban.services.extension import request_extension
+from duban.services.review import record_review
+from duban.services.submit import record_submission
+from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
+from tests.samples import xlsx_bytes
+
+XIYANG = "140724"
+ITEM = "materials_upload"
+
+
+def end(day: str):
+    return parse_instant(day, "Asia/Shanghai", end_of_day=True)
+
+
+def _hand_in(engine, tmp_path, when):
+    path = tmp_path / f"{XIYANG}-{when[:10]}.xlsx"
+    path.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86]]))
+    return record_submission(engine, CAMPAIGN, XIYANG, ITEM, at(when), files=[path], files_dir=tmp_path / "files")
+
+
+def _returned_to(engine, tmp_path, due: str):
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))
+    _hand_in(engine, tmp_path, "2024-06-28 09:00")
+    return record_review(
+        engine,
+        CAMPAIGN,
+        XIYANG,
+        ITEM,
+        at("2024-06-28 10:00"),
+        accept_it=False,
+        reason="评分表缺少乡镇签章",
+        until=end(due),
+        reviewer="operator:设管科",
+    )
+
+
+def _ask(engine, until, when="2024-07-01 10:00"):
+    return request_extension(
+        engine, CAMPAIGN, XIYANG, ITEM, end(until), at(when), reason="汛期影响，需要多几天时间完成"
+    )
+
+
+def test_a_request_after_a_return_into_late_december_needs_no_calendar_of_the_next_year(sqlite_engine, tmp_path):
+    returned = _returned_to(sqlite_engine, tmp_path, "2026-12-25")  # 5 working days later is in 2027
+    assert returned.new_due == end("2026-12-25")
+    with pytest.raises(RequestError) as next_year:
+        _ask(sqlite_engine, "2027-01-05")
+    assert "2027年的节假日和调休安排尚未录入" in next_year.value.cn
+    asked = _ask(sqlite_engine, "2026-12-28")  # within 2026: the limit, wherever it falls in 2027, is later
+    assert asked.until == end("2026-12-28")
+    with pytest.raises(RequestError) as waiting:
+        _ask(sqlite_engine, "2026-12-29", when="2024-07-01 11:00")
+    assert waiting.value.cn == "本事项已有一份延期申请正在审批，请等待答复"
