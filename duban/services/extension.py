@@ -23,7 +23,7 @@ from duban.domain.quiet import QuietHours
 from duban.domain.state import Progress, Schedule, State, next_event_at, reschedule
 from duban.domain.timeline import Timeline
 from duban.errors import CalendarGapError, RequestError
-from duban.instants import in_zone, utc
+from duban.instants import fmt_cn, in_zone, utc
 from duban.services.submit import owed_assignment
 from duban.services.written import bounded
 from duban.settings import quiet_policy
@@ -182,6 +182,7 @@ def decide_extension(
                 actor=f"{actor} 延期#{request_id}",
                 step=request_id,
                 change=lambda sch, pr: reschedule(sch, pr, at, submitted_at=row.submitted_at),
+                deciding=request_id,
             )
             _move_cooperating(conn, campaign, item, timeline, row, request_id, granted, at, actor, quiet)
         status = ExtensionStatus.approved if approve else ExtensionStatus.denied
@@ -209,6 +210,7 @@ def move_due(
     actor: str,
     step: int,
     change: Callable[[Schedule, Progress], tuple[Transition, Progress]],
+    deciding: int | None = None,
 ) -> State:
     """Move one assignment's due, reminders and escalations (targets as planned) and re-derive its state with
     `change(schedule, progress)` (state.reschedule for an extension, state.return_for_rework for a return)."""
@@ -232,6 +234,16 @@ def move_due(
         next_event_at=next_event_at(schedule, moved),
         step=step,
         actor=actor[:80],
+    )
+    # a request waiting for a date the due now reaches can no longer be approved: settled here, not left stuck
+    store.settle_waiting(
+        conn,
+        row.id,
+        granted,
+        at,
+        decided_by=actor[:80],
+        note=f"不再需要：截止时间已延至{fmt_cn(granted, tz)}",
+        keep=deciding,
     )
     return moved.state
 

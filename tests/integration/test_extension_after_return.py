@@ -62,3 +62,27 @@ def test_a_request_after_a_return_into_late_december_needs_no_calendar_of_the_ne
     with pytest.raises(RequestError) as waiting:
         _ask(sqlite_engine, "2026-12-29", when="2024-07-01 11:00")
     assert waiting.value.cn == "本事项已有一份延期申请正在审批，请等待答复"
+
+
+def test_a_request_a_return_overtakes_is_settled_and_the_unit_may_ask_again(sqlite_engine, tmp_path):
+    from duban.views.extensions import requests_of
+
+    plan_jinzhong(sqlite_engine)
+    tick(sqlite_engine, at("2024-06-12 09:30"))
+    _ask(sqlite_engine, "2024-07-03", when="2024-06-20 10:00")  # due 7/1
+    _hand_in(sqlite_engine, tmp_path, "2024-06-28 09:00")
+    record_review(
+        sqlite_engine,
+        CAMPAIGN,
+        XIYANG,
+        ITEM,
+        at("2024-06-28 10:00"),
+        accept_it=False,
+        reason="评分表缺少乡镇签章",
+        until=end("2024-07-05"),
+        reviewer="operator:设管科",
+    )
+    [settled] = requests_of(sqlite_engine, CAMPAIGN, unit_code=XIYANG)
+    assert settled.status.cn == "未批准" and settled.note == "不再需要：截止时间已延至7月5日 周五 24:00"
+    again = _ask(sqlite_engine, "2024-07-08", when="2024-06-28 11:00")  # nothing waits now
+    assert again.status.cn == "待审批"
