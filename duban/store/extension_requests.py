@@ -51,8 +51,13 @@ def request_row(engine: Engine, request_id: int) -> Any | None:
 def request_rows(
     engine: Engine | Connection, campaign_id: str, *, status: str | None = None, unit_code: str | None = None
 ) -> list[Any]:
-    """The campaign's requests, oldest first (only those of one status or unit, when given)."""
-    query = select(_R).where(_R.c.campaign_id == campaign_id)
+    """The campaign's requests, oldest first (only those of one status or unit, when given), each with the due in
+    force now (`due_in_force`: a 退回 may have moved it since the request was made)."""
+    query = (
+        select(_R, _A.c.due_at.label("due_in_force"))
+        .join(_A, _A.c.id == _R.c.assignment_id)
+        .where(_R.c.campaign_id == campaign_id)
+    )
     if status is not None:
         query = query.where(_R.c.status == status)
     if unit_code is not None:

@@ -86,3 +86,25 @@ def test_a_request_a_return_overtakes_is_settled_and_the_unit_may_ask_again(sqli
     assert settled.status.cn == "未批准" and settled.note == "不再需要：截止时间已延至7月5日 周五 24:00"
     again = _ask(sqlite_engine, "2024-07-08", when="2024-06-28 11:00")  # nothing waits now
     assert again.status.cn == "待审批"
+
+
+def test_the_queue_shows_the_due_in_force_after_a_return_moved_it(sqlite_engine, tmp_path):
+    from tests.integration.portal_site import make_site, text_of
+
+    site = make_site(sqlite_engine, now="2024-06-28 10:30", ticked="2024-06-12 09:30")
+    _ask(site.engine, "2024-07-05", when="2024-06-20 10:00")  # due 7/1
+    _hand_in(site.engine, tmp_path, "2024-06-28 09:00")
+    record_review(
+        site.engine,
+        CAMPAIGN,
+        XIYANG,
+        ITEM,
+        at("2024-06-28 10:00"),
+        accept_it=False,
+        reason="评分表缺少乡镇签章",
+        until=end("2024-07-03"),  # earlier than asked: the request still waits, against the new due
+        reviewer="operator:设管科",
+    )
+    assert site.login().status_code == 303
+    shown = text_of(site.client.get(f"/ops/c/{CAMPAIGN}/loop").text)
+    assert "截止 7月3日 周三 24:00（申请时 7月1日 周一 24:00） → 申请延至 7月5日 周五 24:00" in shown
