@@ -153,6 +153,29 @@ def decide_extension(
     campaign = load_campaign(engine, first.campaign_id, units=False)
     item = item_of(campaign.spec, first.item_id)
     timeline = timeline_of(engine, first.campaign_id, calendar_file) if approve else None
+    try:
+        return _decide(engine, request_id, at, campaign, item, timeline, approve, until, note, actor, quiet)
+    except CalendarGapError as gap:  # the reminders/escalations of the new due fall in a year without 节假日 data
+        raise RequestError(
+            str(gap),
+            cn=f"{gap.year}年的节假日和调休安排尚未录入督办系统，无法推算新截止时间前后的提醒和催办，本次审批未办理。"
+            f"请批准{gap.year}年之前的较早日期，或请管理员补录{gap.year}年日历后再审批",
+        ) from None
+
+
+def _decide(
+    engine: Engine,
+    request_id: int,
+    at: datetime,
+    campaign: Any,
+    item: Item,
+    timeline: Timeline | None,
+    approve: bool,
+    until: datetime | None,
+    note: str | None,
+    actor: str,
+    quiet: QuietHours | None,
+) -> Decision:
     with unit_of_work(engine) as conn:
         locked, row = store.locked_request(conn, request_id)
         request = Request.of(locked)

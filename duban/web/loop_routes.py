@@ -508,15 +508,20 @@ async def ops_file_extension(
             actor=f"operator:{who}",
         )
         if decide == "approve":
-            decide_extension(
-                p.engine,
-                asked.id,
-                now,
-                approve=True,
-                note=note or "督办人员代为登记并批准",
-                actor=f"operator:{who}",
-                quiet=p.settings.quiet(),
-            )
+            try:
+                decide_extension(
+                    p.engine,
+                    asked.id,
+                    now,
+                    approve=True,
+                    note=note or "督办人员代为登记并批准",
+                    actor=f"operator:{who}",
+                    quiet=p.settings.quiet(),
+                )
+            except RequestError as exc:  # the request is kept: say so, not as if nothing was recorded
+                raise RequestError(
+                    str(exc), cn=f"{exc.cn}（申请已登记为申请#{asked.id}，在“审核与延期申请”中待审批）"
+                ) from None
     except (RequestError, SubmissionError) as exc:
         return refused(
             request,

@@ -108,3 +108,47 @@ def test_the_queue_shows_the_due_in_force_after_a_return_moved_it(sqlite_engine,
     assert site.login().status_code == 303
     shown = text_of(site.client.get(f"/ops/c/{CAMPAIGN}/loop").text)
     assert "截止 7月3日 周三 24:00（申请时 7月1日 周一 24:00） → 申请延至 7月5日 周五 24:00" in shown
+
+
+def test_an_approval_whose_reminders_need_a_missing_year_is_refused_with_that_reason(sqlite_engine, tmp_path):
+    from duban.services.extension import decide_extension
+    from duban.views.extensions import requests_of
+
+    _returned_to(sqlite_engine, tmp_path, "2026-12-25")
+    asked = _ask(sqlite_engine, "2026-12-31")
+    with pytest.raises(RequestError) as refused:
+        decide_extension(sqlite_engine, asked.id, at("2024-07-02 10:00"), approve=True)
+    assert "2027年的节假日和调休安排尚未录入督办系统" in refused.value.cn and "本次审批未办理" in refused.value.cn
+    [still] = requests_of(sqlite_engine, CAMPAIGN, unit_code=XIYANG)
+    assert still.status.cn == "待审批"
+
+
+def test_the_operators_form_after_a_return_refuses_in_the_form_and_says_what_was_kept(sqlite_engine, tmp_path):
+    from tests.integration.portal_site import make_site, text_of
+
+    site = make_site(sqlite_engine, now="2024-07-01 10:00", ticked="2024-06-12 09:30")
+    _hand_in(site.engine, tmp_path, "2024-06-28 09:00")
+    record_review(
+        site.engine,
+        CAMPAIGN,
+        XIYANG,
+        ITEM,
+        at("2024-06-28 10:00"),
+        accept_it=False,
+        reason="评分表缺少乡镇签章",
+        until=end("2026-12-25"),
+        reviewer="operator:设管科",
+    )
+    assert site.login().status_code == 303
+    page = f"/ops/c/{CAMPAIGN}/u/{XIYANG}"
+
+    def file(until, decide):
+        data = {"csrf": site.csrf(page), "item": f"{ITEM}|", "until": until, "reason": "汛期影响", "decide": decide}
+        sent = site.client.post(f"{page}/extension", data=data, follow_redirects=False)
+        assert sent.status_code == 303
+        return text_of(site.client.get(sent.headers["location"]).text)
+
+    approved = file("2026-12-31", "approve")
+    assert "2027年的节假日和调休安排尚未录入督办系统" in approved and "申请已登记为申请#1" in approved
+    waiting = file("2026-12-28", "later")
+    assert "本事项已有一份延期申请正在审批，请等待答复" in waiting
