@@ -152,3 +152,35 @@ def test_the_operators_form_after_a_return_refuses_in_the_form_and_says_what_was
     assert "2027年的节假日和调休安排尚未录入督办系统" in approved and "申请已登记为申请#1" in approved
     waiting = file("2026-12-28", "later")
     assert "本事项已有一份延期申请正在审批，请等待答复" in waiting
+
+
+def test_the_units_form_after_a_return_refuses_a_date_in_a_missing_year_keeping_what_was_typed(sqlite_engine, tmp_path):
+    from tests.integration.portal_site import make_site, text_of
+
+    site = make_site(sqlite_engine, now="2024-07-01 10:00", ticked="2024-06-12 09:30")
+    _returned_to_on(site.engine, tmp_path)
+    token = site.token(XIYANG)
+
+    def ask(until):
+        data = {"csrf": site.csrf(f"/u/{token}"), "until": until, "reason": "汛期影响，需要多几天时间完成"}
+        return site.client.post(f"/u/{token}/items/{ITEM}/extension", data=data, follow_redirects=False)
+
+    refused = ask("2027-01-05")
+    assert refused.status_code == 400 and "2027年的节假日和调休安排尚未录入督办系统" in text_of(refused.text)
+    assert "汛期影响，需要多几天时间完成" in refused.text and "2027-01-05" in refused.text
+    assert ask("2026-12-28").status_code == 303
+
+
+def _returned_to_on(engine, tmp_path):
+    _hand_in(engine, tmp_path, "2024-06-28 09:00")
+    record_review(
+        engine,
+        CAMPAIGN,
+        XIYANG,
+        ITEM,
+        at("2024-06-28 10:00"),
+        accept_it=False,
+        reason="评分表缺少乡镇签章",
+        until=end("2026-12-25"),
+        reviewer="operator:设管科",
+    )
