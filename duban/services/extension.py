@@ -22,8 +22,8 @@ from duban.domain.messages import ROLE_KEY, WITH_LEAD_KEY
 from duban.domain.quiet import QuietHours
 from duban.domain.state import Progress, Schedule, State, next_event_at, reschedule
 from duban.domain.timeline import Timeline
-from duban.errors import RequestError
-from duban.instants import in_zone, utc
+from duban.errors import CalendarGapError, RequestError
+from duban.instants import fmt_cn, in_zone, utc
 from duban.services.submit import owed_assignment
 from duban.services.written import bounded
 from duban.settings import quiet_policy
@@ -106,11 +106,16 @@ def request_extension(
     with unit_of_work(engine) as conn:
         row = owed_assignment(conn, campaign_id, unit_code, item_id, instance)
         waiting = store.one_waiting(conn, row.id)
-        limit = None
+        limit, gap = None, None
         if timeline is not None and allowed is not None and allowed.max is not None:
             base = in_zone(_planned_due(conn, row), campaign.tz)
-            limit = utc(timeline.shift(base, allowed.max, time(base.hour, base.minute)))
+            try:
+                limit = utc(timeline.shift(base, allowed.max, time(base.hour, base.minute)))
+            except CalendarGapError as exc:  # the limit falls in a year without 节假日 data: later than any date
+                gap = exc  # asked before that year, so only a date asked in (or after) it cannot be judged
         check_request(Ask(State(row.state), row.due_at, at, until, limit, waiting), allowed, campaign.tz)
+        if gap is not None and in_zone(until, campaign.tz).year >= gap.year:
+            raise RequestError(str(gap), cn=gap.cn)
         return Request.of(
             store.add_request(
                 conn,
@@ -148,6 +153,29 @@ def decide_extension(
     campaign = load_campaign(engine, first.campaign_id, units=False)
     item = item_of(campaign.spec, first.item_id)
     timeline = timeline_of(engine, first.campaign_id, calendar_file) if approve else None
+    try:
+        return _decide(engine, request_id, at, campaign, item, timeline, approve, until, note, actor, quiet)
+    except CalendarGapError as gap:  # the reminders/escalations of the new due fall in a year without 节假日 data
+        raise RequestError(
+            str(gap),
+            cn=f"{gap.year}年的节假日和调休安排尚未录入督办系统，无法推算新截止时间前后的提醒和催办，本次审批未办理。"
+            f"请批准{gap.year}年之前的较早日期，或请管理员补录{gap.year}年日历后再审批",
+        ) from None
+
+
+def _decide(
+    engine: Engine,
+    request_id: int,
+    at: datetime,
+    campaign: Any,
+    item: Item,
+    timeline: Timeline | None,
+    approve: bool,
+    until: datetime | None,
+    note: str | None,
+    actor: str,
+    quiet: QuietHours | None,
+) -> Decision:
     with unit_of_work(engine) as conn:
         locked, row = store.locked_request(conn, request_id)
         request = Request.of(locked)
@@ -177,6 +205,7 @@ def decide_extension(
                 actor=f"{actor} 延期#{request_id}",
                 step=request_id,
                 change=lambda sch, pr: reschedule(sch, pr, at, submitted_at=row.submitted_at),
+                deciding=request_id,
             )
             _move_cooperating(conn, campaign, item, timeline, row, request_id, granted, at, actor, quiet)
         status = ExtensionStatus.approved if approve else ExtensionStatus.denied
@@ -204,6 +233,7 @@ def move_due(
     actor: str,
     step: int,
     change: Callable[[Schedule, Progress], tuple[Transition, Progress]],
+    deciding: int | None = None,
 ) -> State:
     """Move one assignment's due, reminders and escalations (targets as planned) and re-derive its state with
     `change(schedule, progress)` (state.reschedule for an extension, state.return_for_rework for a return)."""
@@ -227,6 +257,16 @@ def move_due(
         next_event_at=next_event_at(schedule, moved),
         step=step,
         actor=actor[:80],
+    )
+    # a request waiting for a date the due now reaches can no longer be approved: settled here, not left stuck
+    store.settle_waiting(
+        conn,
+        row.id,
+        granted,
+        at,
+        decided_by=actor[:80],
+        note=f"不再需要：截止时间已延至{fmt_cn(granted, tz)}",
+        keep=deciding,
     )
     return moved.state
 

@@ -130,9 +130,10 @@ def revoke(
 ) -> None:
     """Revoke one link (`token`), or every link of the unit issued up to `now`; a reason holding a character
     nobody sees is refused (duban.services.written), as every reason is."""
+    words = " ".join(reason.split())  # its own limit first: a 5,000-character one is not told "不超过1000字"
+    if len(words) > 200:
+        raise RequestError(f"--reason: {len(words):,} characters; write at most 200", cn="停用原因不超过200字")
     reason = bounded(reason, option="--reason", field="停用原因") or ""
-    if len(reason) > 200:
-        raise RequestError(f"--reason: {len(reason):,} characters; write at most 200", cn="停用原因不超过200字")
     token_id = token.rpartition(".")[2] if token else None
     record_revocation(
         engine,

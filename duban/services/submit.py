@@ -78,13 +78,21 @@ def parse_metrics(item: Item, raw: dict[str, str]) -> dict[str, Any]:
 
 _TYPE_CN = {"int": "整数", "number": "数字", "bool": "“是”或“否”", "text": "文字"}
 _TYPE_EN = {"int": "a whole number", "number": "a number", "bool": "yes or no (是/否)", "text": "text"}
-_WHOLE = re.compile(r"^([+-]?\d+)[.．]0+$")
+_WHOLE = re.compile(r"^([+-]?[0-9]+)\.0+$")
 """A whole number written with zero decimals (6.0, 6.00): the count it says."""
+_INTEGER = re.compile(r"^[+-]?[0-9]+$")
+_DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+"""What a figure may be written as: ASCII digits only (Python's int()/float() also take `1_0` and any script's
+digits, e.g. Arabic-Indic `١٢`, which a form would otherwise store as 10 and 12)."""
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－．", "0123456789+-.")
+"""A Chinese IME's full-width digits, signs and point, read as the ASCII ones they are."""
 
 
 def _metric_value(metric: Metric, text: str) -> Any:
     label = f"{metric.label} ({metric.name})"
     typed = str(text).strip()
+    if metric.type in ("int", "number"):
+        typed = typed.translate(_FULL_WIDTH)
     if metric.type in ("int", "number") and len(typed) > MAX_INPUT_CHARS:
         raise SubmissionError(
             f"{label}: {len(typed)} characters is no figure (at most {MAX_INPUT_CHARS})",
@@ -92,9 +100,14 @@ def _metric_value(metric: Metric, text: str) -> Any:
         )
     try:
         if metric.type == "int":  # 6.0 (a spreadsheet's way of writing 6) is 6; 6.5 is no count
-            value: Any = int(_WHOLE.sub(r"\1", typed))
+            whole = _WHOLE.sub(r"\1", typed)
+            if not _INTEGER.match(whole):
+                raise ValueError
+            value: Any = int(whole)
         elif metric.type == "number":
-            value = float(str(text).strip())
+            if not _DECIMAL.match(typed):
+                raise ValueError
+            value = float(typed)
             if not math.isfinite(value):  # NaN passes every min/max comparison; inf is no count anyone made
                 raise ValueError
         elif metric.type == "bool":

@@ -51,8 +51,13 @@ def request_row(engine: Engine, request_id: int) -> Any | None:
 def request_rows(
     engine: Engine | Connection, campaign_id: str, *, status: str | None = None, unit_code: str | None = None
 ) -> list[Any]:
-    """The campaign's requests, oldest first (only those of one status or unit, when given)."""
-    query = select(_R).where(_R.c.campaign_id == campaign_id)
+    """The campaign's requests, oldest first (only those of one status or unit, when given), each with the due in
+    force now (`due_in_force`: a 退回 may have moved it since the request was made)."""
+    query = (
+        select(_R, _A.c.due_at.label("due_in_force"))
+        .join(_A, _A.c.id == _R.c.assignment_id)
+        .where(_R.c.campaign_id == campaign_id)
+    )
     if status is not None:
         query = query.where(_R.c.status == status)
     if unit_code is not None:
@@ -110,3 +115,19 @@ def record_decision(
         .values(status=status, decided_at=at, decided_by=decided_by, granted_until=granted_until, note=note)
     )
     return conn.execute(select(_R).where(_R.c.id == request_id)).one()
+
+
+def settle_waiting(
+    conn: Connection, assignment_id: int, due: datetime, at: datetime, *, decided_by: str, note: str, keep: int | None
+) -> list[int]:
+    """Close the assignment's waiting requests that ask for no later than `due` (the due moved there by a return or
+    another request): nothing is left to approve. Kept as 未批准 with `note` saying why; the ids settled."""
+    query = select(_R.c.id).where(_R.c.assignment_id == assignment_id, _R.c.status == "pending", _R.c.until <= due)
+    ids = [i for i in conn.execute(query).scalars() if i != keep]
+    if ids:
+        conn.execute(
+            update(_R)
+            .where(_R.c.id.in_(ids))
+            .values(status="denied", decided_at=at, decided_by=decided_by, granted_until=None, note=note)
+        )
+    return ids

@@ -36,6 +36,7 @@ class Request:
     decided_by: str | None = None
     granted_until: datetime | None = None
     note: str | None = None
+    due_in_force: datetime | None = None  # the unit's due now, when read with it (a 退回 may have moved it)
 
     @classmethod
     def of(cls, row: Any) -> Request:
@@ -55,6 +56,7 @@ class Request:
             row.decided_by,
             row.granted_until,
             row.note,
+            getattr(row, "due_in_force", None),
         )
 
 

@@ -39,13 +39,27 @@ router = APIRouter(include_in_schema=False)
 def _due(text: str, tz: str, what: str, example: str) -> datetime:
     """A date (the end of that day) or a date and time typed into a form; a typo is a refusal, not an error page,
     that shows `example` (a date of the campaign's time, example_day)."""
+    _not_too_long(text, what, example)
     try:
         return parse_instant(text, tz, end_of_day=True)
     except ValueError as exc:
-        typed = text.strip()[:40]
+        typed = text.strip()
         wrong = OutOfYears.cn if isinstance(exc, OutOfYears) else "不是日期"
         said = f"“{typed}”{wrong}，" if typed else ""  # 2024-02-30, 六月十二日: said as typed, not as if left empty
         raise RequestError(f"{text!r} is not a date", cn=f"{said}请填写{what}（如 {example}）") from None
+
+
+DATE_CHARS = 40
+"""The longest date a form takes (2024-06-14 18:00 is 16): a longer one is refused, never cut and then read (a
+date followed by 后再延长三天 was read as that date: an outside tester's finding)."""
+
+
+def _not_too_long(text: str, what: str, example: str) -> None:
+    if len(text.strip()) > DATE_CHARS:
+        raise RequestError(
+            f"{len(text.strip()):,} characters is no date (at most {DATE_CHARS})",
+            cn=f"{what}过长（{len(text.strip())} 个字符），请只填写日期，如 {example}",
+        )
 
 
 def _new_due(text: str, tz: str, accept: bool, example: str) -> datetime | None:
@@ -55,13 +69,14 @@ def _new_due(text: str, tz: str, accept: bool, example: str) -> datetime | None:
         return None
     if accept:
         raise RequestError("due goes with a return", cn="新的截止时间：只在退回时填写，审核通过请留空")
+    _not_too_long(text, "新的截止时间", example)
     try:
         return parse_instant(text.strip(), tz, end_of_day=True)
     except ValueError as exc:
         wrong = OutOfYears.cn if isinstance(exc, OutOfYears) else "不是日期"
         raise RequestError(
             f"{text!r} is not a date",
-            cn=f"新的截止时间：“{text.strip()[:40]}”{wrong}，请填写如 {example}，或留空按通知规定的期限",
+            cn=f"新的截止时间：“{text.strip()}”{wrong}，请填写如 {example}，或留空按通知规定的期限",
         ) from None
 
 
@@ -122,7 +137,7 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
         raise HTTPException(404, "本单位没有这一报送事项。")
     now = p.now()
     reason = str(form.get("reason") or "")
-    typed = {"_extension": "1", "_until": str(form.get("until") or "")[:40], "_reason": reason}
+    typed = {"_extension": "1", "_until": str(form.get("until") or ""), "_reason": reason}
     try:
         example = example_day(max(now, entry.duty.due_at), page_.campaign.tz)
         until = _due(str(form.get("until") or ""), page_.campaign.tz, "申请延期到的日期", example)
@@ -202,7 +217,7 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
     form = await _form(request, p, f"unit:{link.campaign_id}:{link.unit_code}")
     row = _child_row(p, link.campaign_id, assignment_id)
     now, accept = p.now(), form.get("decision") == "accept"
-    typed = {"reason": str(form.get("reason") or ""), "due": str(form.get("due") or "")[:40]}
+    typed = {"reason": str(form.get("reason") or ""), "due": str(form.get("due") or "")}
     try:
         _decision(form, REVIEW_DECISIONS)
         tz = campaign_or_404(p, link.campaign_id).tz
@@ -398,7 +413,7 @@ async def ops_extension(
     if asked is None or asked.campaign_id != campaign_id:
         raise HTTPException(404, "没有这份延期申请。")
     approve, now = form.get("decision") == "approve", p.now()
-    typed = {"until": str(form.get("until") or "")[:40], "note": str(form.get("note") or "")}
+    typed = {"until": str(form.get("until") or ""), "note": str(form.get("note") or "")}
     try:
         _decision(form, EXTENSION_DECISIONS)
         example = example_day(max(now, asked.until), campaign.tz)
@@ -476,7 +491,7 @@ async def ops_file_extension(
             raise RequestError(
                 "until: give the date", cn=f"延期到：请填写延期到的日期（如 {example_day(now, campaign.tz)}）"
             )
-        until = _due(str(form.get("until"))[:40], campaign.tz, "延期到的日期", example_day(now, campaign.tz))
+        until = _due(str(form.get("until") or ""), campaign.tz, "延期到的日期", example_day(now, campaign.tz))
         if not str(form.get("reason") or "").strip():
             raise RequestError("reason: give the reason", cn="理由：请填写申请延期的理由")
         bounded(str(form.get("reason")), option="reason", field="理由")  # refused before anything is recorded
@@ -493,15 +508,20 @@ async def ops_file_extension(
             actor=f"operator:{who}",
         )
         if decide == "approve":
-            decide_extension(
-                p.engine,
-                asked.id,
-                now,
-                approve=True,
-                note=note or "督办人员代为登记并批准",
-                actor=f"operator:{who}",
-                quiet=p.settings.quiet(),
-            )
+            try:
+                decide_extension(
+                    p.engine,
+                    asked.id,
+                    now,
+                    approve=True,
+                    note=note or "督办人员代为登记并批准",
+                    actor=f"operator:{who}",
+                    quiet=p.settings.quiet(),
+                )
+            except RequestError as exc:  # the request is kept: say so, not as if nothing was recorded
+                raise RequestError(
+                    str(exc), cn=f"{exc.cn}（申请已登记为申请#{asked.id}，在“审核与延期申请”中待审批）"
+                ) from None
     except (RequestError, SubmissionError) as exc:
         return refused(
             request,

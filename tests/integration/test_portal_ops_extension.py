@@ -113,7 +113,10 @@ def test_a_link_with_its_own_error_text_shows_nothing_to_the_operator(site):
         ({"until": "2024-06-13", "reason": "汛期"}, "事项：请选择要延期的报送事项"),
         ({"item": "no_such_item|", "until": "2024-06-13", "reason": "汛期"}, "事项：请选择要延期的报送事项"),
         ({"item": f"{ITEM}|", "reason": "汛期"}, "延期到：请填写延期到的日期"),
-        ({"item": f"{ITEM}|", "until": "下周三" * 50, "reason": "汛期"}, "请填写延期到的日期（如 2024-06-13）"),
+        (
+            {"item": f"{ITEM}|", "until": "下周三" * 50, "reason": "汛期"},
+            "延期到的日期过长（150 个字符），请只填写日期，如 2024-06-13",
+        ),
         ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "  "}, "理由：请填写申请延期的理由"),
         ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "汛" * 1001}, "理由不超过1000字"),
         ({"item": f"{ITEM}|", "until": "2024-06-13", "reason": "汛期", "note": "准" * 1001}, "审批意见不超过1000字"),

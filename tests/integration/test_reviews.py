@@ -499,6 +499,37 @@ def test_a_county_returns_a_township_from_its_page_with_a_new_due(engine, tmp_pa
     assert review.decision == "returned" and review.reason == "缺少经验亮点部分"
 
 
+def test_an_over_long_new_due_is_refused_not_cut_to_a_date(sqlite_engine, tmp_path, parent_reviewed):
+    """`2026-12-25` followed by spaces and 后再延长三天 was cut to its first 40 characters and read as 12-25."""
+    from duban.settings import Settings
+    from tests.integration.portal_site import Site, text_of
+
+    engine = sqlite_engine
+    ensure_planned(engine, parent_reviewed, now=at("2024-05-09 12:00"))
+    tick(engine, at("2024-05-10 09:00"))
+    _hand_in(engine, tmp_path, LEPING, "2024-05-20 10:00", item="self_report")
+    site = Site(Settings(), engine, at("2024-05-21 10:00"))
+    token = site.token(XIYANG)
+    row = _row(engine, LEPING, "self_report")
+    data = {"csrf": site.csrf(f"/u/{token}"), "decision": "return", "reason": "缺签章"}
+    data["due"] = "2024-05-28" + " " * 30 + "后再延长三天"
+    refused = site.client.post(f"/u/{token}/reviews/{row.id}", data=data, follow_redirects=False)
+    assert refused.status_code == 400 and "新的截止时间过长" in text_of(refused.text)
+    assert _row(engine, LEPING, "self_report").state == "in_review" and reviews_of(engine, CAMPAIGN) == []
+
+
+def test_an_over_long_revocation_reason_is_refused_not_cut(sqlite_engine):
+    from tests.integration.portal_site import make_site, text_of
+
+    site = make_site(sqlite_engine, now="2024-06-20 10:00", ticked="2024-06-12 09:30")
+    assert site.login().status_code == 303
+    page = f"/ops/c/{CAMPAIGN}/u/{LEPING}"
+    data = {"csrf": site.csrf(page), "reason": "x" * 5000}
+    refused = site.client.post(f"{page}/revoke", data=data, follow_redirects=False)
+    assert refused.status_code == 400 and "停用原因不超过200字" in text_of(refused.text)
+    assert site.audit("revoke") == []
+
+
 def test_a_return_reason_over_1000_characters_is_refused_at_ops_not_cut(sqlite_engine, tmp_path):
     from tests.integration.portal_site import make_site, text_of
 

@@ -1,0 +1,186 @@
+"""A 退回 that moves an item's due late in the year, and the 延期申请 around it: a request for a date in a year the
+calendar has is judged on what is wrong with it (never a missing 2027 calendar), and a request waiting when a return
+moves the due to or past what it asks is settled, not left impossible to approve."""
+
+from __future__ import annotations
+
+import pytest
+
+from duban.errors import RequestError
+from duban.instants import parse_instant
+from duban.services.extension import request_extension
+from duban.services.review import record_review
+from duban.services.submit import record_submission
+from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
+from tests.samples import xlsx_bytes
+
+XIYANG = "140724"
+ITEM = "materials_upload"
+
+
+def end(day: str):
+    return parse_instant(day, "Asia/Shanghai", end_of_day=True)
+
+
+def _hand_in(engine, tmp_path, when):
+    path = tmp_path / f"{XIYANG}-{when[:10]}.xlsx"
+    path.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86]]))
+    return record_submission(engine, CAMPAIGN, XIYANG, ITEM, at(when), files=[path], files_dir=tmp_path / "files")
+
+
+def _returned_to(engine, tmp_path, due: str):
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))
+    _hand_in(engine, tmp_path, "2024-06-28 09:00")
+    return record_review(
+        engine,
+        CAMPAIGN,
+        XIYANG,
+        ITEM,
+        at("2024-06-28 10:00"),
+        accept_it=False,
+        reason="评分表缺少乡镇签章",
+        until=end(due),
+        reviewer="operator:设管科",
+    )
+
+
+def _ask(engine, until, when="2024-07-01 10:00"):
+    return request_extension(
+        engine, CAMPAIGN, XIYANG, ITEM, end(until), at(when), reason="汛期影响，需要多几天时间完成"
+    )
+
+
+def test_a_request_after_a_return_into_late_december_needs_no_calendar_of_the_next_year(sqlite_engine, tmp_path):
+    returned = _returned_to(sqlite_engine, tmp_path, "2026-12-25")  # 5 working days later is in 2027
+    assert returned.new_due == end("2026-12-25")
+    with pytest.raises(RequestError) as next_year:
+        _ask(sqlite_engine, "2027-01-05")
+    assert "2027年的节假日和调休安排尚未录入" in next_year.value.cn
+    asked = _ask(sqlite_engine, "2026-12-28")  # within 2026: the limit, wherever it falls in 2027, is later
+    assert asked.until == end("2026-12-28")
+    with pytest.raises(RequestError) as waiting:
+        _ask(sqlite_engine, "2026-12-29", when="2024-07-01 11:00")
+    assert waiting.value.cn == "本事项已有一份延期申请正在审批，请等待答复"
+
+
+def test_a_request_a_return_overtakes_is_settled_and_the_unit_may_ask_again(sqlite_engine, tmp_path):
+    from duban.views.extensions import requests_of
+
+    plan_jinzhong(sqlite_engine)
+    tick(sqlite_engine, at("2024-06-12 09:30"))
+    _ask(sqlite_engine, "2024-07-03", when="2024-06-20 10:00")  # due 7/1
+    _hand_in(sqlite_engine, tmp_path, "2024-06-28 09:00")
+    record_review(
+        sqlite_engine,
+        CAMPAIGN,
+        XIYANG,
+        ITEM,
+        at("2024-06-28 10:00"),
+        accept_it=False,
+        reason="评分表缺少乡镇签章",
+        until=end("2024-07-05"),
+        reviewer="operator:设管科",
+    )
+    [settled] = requests_of(sqlite_engine, CAMPAIGN, unit_code=XIYANG)
+    assert settled.status.cn == "未批准" and settled.note == "不再需要：截止时间已延至7月5日 周五 24:00"
+    again = _ask(sqlite_engine, "2024-07-08", when="2024-06-28 11:00")  # nothing waits now
+    assert again.status.cn == "待审批"
+
+
+def test_the_queue_shows_the_due_in_force_after_a_return_moved_it(sqlite_engine, tmp_path):
+    from tests.integration.portal_site import make_site, text_of
+
+    site = make_site(sqlite_engine, now="2024-06-28 10:30", ticked="2024-06-12 09:30")
+    _ask(site.engine, "2024-07-05", when="2024-06-20 10:00")  # due 7/1
+    _hand_in(site.engine, tmp_path, "2024-06-28 09:00")
+    record_review(
+        site.engine,
+        CAMPAIGN,
+        XIYANG,
+        ITEM,
+        at("2024-06-28 10:00"),
+        accept_it=False,
+        reason="评分表缺少乡镇签章",
+        until=end("2024-07-03"),  # earlier than asked: the request still waits, against the new due
+        reviewer="operator:设管科",
+    )
+    assert site.login().status_code == 303
+    shown = text_of(site.client.get(f"/ops/c/{CAMPAIGN}/loop").text)
+    assert "截止 7月3日 周三 24:00（申请时 7月1日 周一 24:00） → 申请延至 7月5日 周五 24:00" in shown
+
+
+def test_an_approval_whose_reminders_need_a_missing_year_is_refused_with_that_reason(sqlite_engine, tmp_path):
+    from duban.services.extension import decide_extension
+    from duban.views.extensions import requests_of
+
+    _returned_to(sqlite_engine, tmp_path, "2026-12-25")
+    asked = _ask(sqlite_engine, "2026-12-31")
+    with pytest.raises(RequestError) as refused:
+        decide_extension(sqlite_engine, asked.id, at("2024-07-02 10:00"), approve=True)
+    assert "2027年的节假日和调休安排尚未录入督办系统" in refused.value.cn and "本次审批未办理" in refused.value.cn
+    [still] = requests_of(sqlite_engine, CAMPAIGN, unit_code=XIYANG)
+    assert still.status.cn == "待审批"
+
+
+def test_the_operators_form_after_a_return_refuses_in_the_form_and_says_what_was_kept(sqlite_engine, tmp_path):
+    from tests.integration.portal_site import make_site, text_of
+
+    site = make_site(sqlite_engine, now="2024-07-01 10:00", ticked="2024-06-12 09:30")
+    _hand_in(site.engine, tmp_path, "2024-06-28 09:00")
+    record_review(
+        site.engine,
+        CAMPAIGN,
+        XIYANG,
+        ITEM,
+        at("2024-06-28 10:00"),
+        accept_it=False,
+        reason="评分表缺少乡镇签章",
+        until=end("2026-12-25"),
+        reviewer="operator:设管科",
+    )
+    assert site.login().status_code == 303
+    page = f"/ops/c/{CAMPAIGN}/u/{XIYANG}"
+
+    def file(until, decide):
+        data = {"csrf": site.csrf(page), "item": f"{ITEM}|", "until": until, "reason": "汛期影响", "decide": decide}
+        sent = site.client.post(f"{page}/extension", data=data, follow_redirects=False)
+        assert sent.status_code == 303
+        return text_of(site.client.get(sent.headers["location"]).text)
+
+    approved = file("2026-12-31", "approve")
+    assert "2027年的节假日和调休安排尚未录入督办系统" in approved and "申请已登记为申请#1" in approved
+    waiting = file("2026-12-28", "later")
+    assert "本事项已有一份延期申请正在审批，请等待答复" in waiting
+
+
+def test_the_units_form_after_a_return_refuses_a_date_in_a_missing_year_keeping_what_was_typed(sqlite_engine, tmp_path):
+    from tests.integration.portal_site import make_site, text_of
+
+    site = make_site(sqlite_engine, now="2024-07-01 10:00", ticked="2024-06-12 09:30")
+    _returned_to_on(site.engine, tmp_path)
+    token = site.token(XIYANG)
+
+    def ask(until):
+        data = {"csrf": site.csrf(f"/u/{token}"), "until": until, "reason": "汛期影响，需要多几天时间完成"}
+        return site.client.post(f"/u/{token}/items/{ITEM}/extension", data=data, follow_redirects=False)
+
+    refused = ask("2027-01-05")
+    assert refused.status_code == 400 and "2027年的节假日和调休安排尚未录入督办系统" in text_of(refused.text)
+    assert "汛期影响，需要多几天时间完成" in refused.text and "2027-01-05" in refused.text
+    assert ask("2026-12-28").status_code == 303
+
+
+def _returned_to_on(engine, tmp_path):
+    _hand_in(engine, tmp_path, "2024-06-28 09:00")
+    record_review(
+        engine,
+        CAMPAIGN,
+        XIYANG,
+        ITEM,
+        at("2024-06-28 10:00"),
+        accept_it=False,
+        reason="评分表缺少乡镇签章",
+        until=end("2026-12-25"),
+        reviewer="operator:设管科",
+    )
