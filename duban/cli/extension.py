@@ -137,7 +137,7 @@ def decide(
 @app.command("list")
 def list_(
     spec: Annotated[Path, typer.Argument(help="campaign spec (YAML) or campaign id")],
-    status: Annotated[Optional[str], typer.Option(help="pending, approved or denied")] = None,
+    status: Annotated[Optional[str], typer.Option(help="pending, approved, denied or settled (不再需要)")] = None,
 ) -> None:
     """The campaign's requests, oldest first: who asked, for what, why, and the decision."""
     from duban.services.lifecycle import campaign_id_for
@@ -145,8 +145,8 @@ def list_(
     from duban.views.extensions import requests_of
 
     settings = get_settings()
-    if status is not None and status not in ("pending", "approved", "denied"):
-        _fail(RequestError(f"--status {status!r} is not one of pending, approved, denied"))
+    if status is not None and status not in ("pending", "approved", "denied", "settled"):
+        _fail(RequestError(f"--status {status!r} is not one of pending, approved, denied, settled"))
     try:
         engine = _engine()
         campaign_id = campaign_id_for(

@@ -23,10 +23,11 @@ class ExtensionStatus(str, Enum):
     pending = "pending"
     approved = "approved"
     denied = "denied"
+    settled = "settled"  # the due moved to or past the date asked (a 退回, a lead's extension): nothing to approve
 
     @property
     def cn(self) -> str:
-        return {"pending": "待审批", "approved": "已批准", "denied": "未批准"}[self.value]
+        return {"pending": "待审批", "approved": "已批准", "denied": "未批准", "settled": "不再需要"}[self.value]
 
 
 def policy(campaign: Campaign, item: Item) -> Extensions | None:

@@ -121,13 +121,14 @@ def settle_waiting(
     conn: Connection, assignment_id: int, due: datetime, at: datetime, *, decided_by: str, note: str, keep: int | None
 ) -> list[int]:
     """Close the assignment's waiting requests that ask for no later than `due` (the due moved there by a return or
-    another request): nothing is left to approve. Kept as 未批准 with `note` saying why; the ids settled."""
+    another request): nothing is left to approve. Kept as settled (不再需要, not 未批准: nobody refused it) with
+    `note` saying why; the ids settled."""
     query = select(_R.c.id).where(_R.c.assignment_id == assignment_id, _R.c.status == "pending", _R.c.until <= due)
     ids = [i for i in conn.execute(query).scalars() if i != keep]
     if ids:
         conn.execute(
             update(_R)
             .where(_R.c.id.in_(ids))
-            .values(status="denied", decided_at=at, decided_by=decided_by, granted_until=None, note=note)
+            .values(status="settled", decided_at=at, decided_by=decided_by, granted_until=None, note=note)
         )
     return ids

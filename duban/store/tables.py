@@ -531,7 +531,7 @@ class ExtensionRequest(SQLModel, table=True):
     until: datetime = _utc(nullable=False)  # the due asked for
     reason: str = Field(sa_column=Column(Text, nullable=False))
     requested_by: str = Field(max_length=80)  # cli | unit:<code> | operator:<name>
-    status: str = Field(default="pending", max_length=16)  # pending | approved | denied
+    status: str = Field(default="pending", max_length=16)  # pending | approved | denied | settled
     decided_at: datetime | None = _utc()
     decided_by: str | None = Field(default=None, max_length=80)
     granted_until: datetime | None = _utc()  # the due approved (at most the one asked)

@@ -145,7 +145,8 @@ def loop_lines(view: CampaignView) -> list[str]:
     if any(ext.values()):
         parts.append(
             f"延期申请：已批准 {ext.get('approved', 0)} · 未批准 {ext.get('denied', 0)}"
-            f" · 待审批 {ext.get('pending', 0)}"
+            + (f" · 不再需要 {ext['settled']}" if ext.get("settled") else "")
+            + f" · 待审批 {ext.get('pending', 0)}"
         )
     if any(rev.values()):
         parts.append(f"审核：退回 {rev.get('returned', 0)} 次 · 通过 {rev.get('accepted', 0)} 次")

@@ -55,7 +55,7 @@ class StatusReport:
 def loop_counts(conn: Connection, campaign_id: str, as_of: datetime) -> dict:
     """How many 延期申请 were approved, denied or wait, how many reviews returned or accepted, 签收率 per stage
     (acknowledged, asked), and the units each outcome rule reached (约谈, 通报批评 …), by `as_of`."""
-    extensions = {"approved": 0, "denied": 0, "pending": 0}
+    extensions = {"approved": 0, "denied": 0, "pending": 0, "settled": 0}
     for status, n in extensions_by_status(conn, campaign_id, as_of):
         extensions[status] = n
     reviews = {"returned": 0, "accepted": 0}

@@ -83,9 +83,20 @@ def test_a_request_a_return_overtakes_is_settled_and_the_unit_may_ask_again(sqli
         reviewer="operator:设管科",
     )
     [settled] = requests_of(sqlite_engine, CAMPAIGN, unit_code=XIYANG)
-    assert settled.status.cn == "未批准" and settled.note == "不再需要：截止时间已延至7月5日 周五 24:00"
+    assert settled.status.cn == "不再需要" and settled.note == "不再需要：截止时间已延至7月5日 周五 24:00"
     again = _ask(sqlite_engine, "2024-07-08", when="2024-06-28 11:00")  # nothing waits now
     assert again.status.cn == "待审批"
+    # nobody refused it: status and the report do not count it among 未批准
+    from duban.store.db import reading
+    from duban.views.status import loop_counts
+
+    with reading(sqlite_engine) as conn:
+        counts = loop_counts(conn, CAMPAIGN, at("2024-06-28 12:00"))["extensions"]
+    assert counts == {"approved": 0, "denied": 0, "pending": 1, "settled": 1}, counts
+    from duban.report.submission_text import loop_sentence
+
+    said = loop_sentence({"extensions": counts})
+    assert "未批准0件、因截止时间已调整不再需要1件、待审批1件" in said, said
 
 
 def test_the_queue_shows_the_due_in_force_after_a_return_moved_it(sqlite_engine, tmp_path):
