@@ -340,6 +340,6 @@ def build_registry(
     if loaded is not None:  # before the lines name the bodies: 辛集市生态环境局 under 河北省, each side line alike
         problems = reparent_divisions(registry, *loaded)
     apply_lines(registry, known_line(line, lines), [known_line(b, lines) for b in beside])
-    if loaded is not None:  # said with the units' own bad parents, all at once
-        apply_overlay(registry, overlay, line=line, loaded=loaded, reparented=True, problems=problems)  # type: ignore[arg-type]
+    if overlay is not None and loaded is not None:  # said with the units' own bad parents, all at once
+        apply_overlay(registry, overlay, line=line, loaded=loaded, reparented=True, problems=problems)
     return registry

@@ -32,6 +32,11 @@ def _returned_to(engine, tmp_path, due: str):
     plan_jinzhong(engine)
     tick(engine, at("2024-06-12 09:30"))
     _hand_in(engine, tmp_path, "2024-06-28 09:00")
+    return _return(engine, due)
+
+
+def _return(engine, due: str):
+    """The operators return 昔阳县's 材料 on 6/28 10:00 with a new due at the end of `due`."""
     return record_review(
         engine,
         CAMPAIGN,
@@ -71,17 +76,7 @@ def test_a_request_a_return_overtakes_is_settled_and_the_unit_may_ask_again(sqli
     tick(sqlite_engine, at("2024-06-12 09:30"))
     _ask(sqlite_engine, "2024-07-03", when="2024-06-20 10:00")  # due 7/1
     _hand_in(sqlite_engine, tmp_path, "2024-06-28 09:00")
-    record_review(
-        sqlite_engine,
-        CAMPAIGN,
-        XIYANG,
-        ITEM,
-        at("2024-06-28 10:00"),
-        accept_it=False,
-        reason="评分表缺少乡镇签章",
-        until=end("2024-07-05"),
-        reviewer="operator:设管科",
-    )
+    _return(sqlite_engine, "2024-07-05")
     [settled] = requests_of(sqlite_engine, CAMPAIGN, unit_code=XIYANG)
     assert settled.status.cn == "不再需要" and settled.note == "不再需要：截止时间已延至7月5日 周五 24:00"
     again = _ask(sqlite_engine, "2024-07-08", when="2024-06-28 11:00")  # nothing waits now
@@ -105,17 +100,7 @@ def test_the_queue_shows_the_due_in_force_after_a_return_moved_it(sqlite_engine,
     site = make_site(sqlite_engine, now="2024-06-28 10:30", ticked="2024-06-12 09:30")
     _ask(site.engine, "2024-07-05", when="2024-06-20 10:00")  # due 7/1
     _hand_in(site.engine, tmp_path, "2024-06-28 09:00")
-    record_review(
-        site.engine,
-        CAMPAIGN,
-        XIYANG,
-        ITEM,
-        at("2024-06-28 10:00"),
-        accept_it=False,
-        reason="评分表缺少乡镇签章",
-        until=end("2024-07-03"),  # earlier than asked: the request still waits, against the new due
-        reviewer="operator:设管科",
-    )
+    _return(site.engine, "2024-07-03")  # earlier than asked: the request still waits, against the new due
     assert site.login().status_code == 303
     shown = text_of(site.client.get(f"/ops/c/{CAMPAIGN}/loop").text)
     assert "截止 7月3日 周三 24:00（申请时 7月1日 周一 24:00） → 申请延至 7月5日 周五 24:00" in shown
@@ -139,17 +124,7 @@ def test_the_operators_form_after_a_return_refuses_in_the_form_and_says_what_was
 
     site = make_site(sqlite_engine, now="2024-07-01 10:00", ticked="2024-06-12 09:30")
     _hand_in(site.engine, tmp_path, "2024-06-28 09:00")
-    record_review(
-        site.engine,
-        CAMPAIGN,
-        XIYANG,
-        ITEM,
-        at("2024-06-28 10:00"),
-        accept_it=False,
-        reason="评分表缺少乡镇签章",
-        until=end("2026-12-25"),
-        reviewer="operator:设管科",
-    )
+    _return(site.engine, "2026-12-25")
     assert site.login().status_code == 303
     page = f"/ops/c/{CAMPAIGN}/u/{XIYANG}"
 
@@ -184,14 +159,4 @@ def test_the_units_form_after_a_return_refuses_a_date_in_a_missing_year_keeping_
 
 def _returned_to_on(engine, tmp_path):
     _hand_in(engine, tmp_path, "2024-06-28 09:00")
-    record_review(
-        engine,
-        CAMPAIGN,
-        XIYANG,
-        ITEM,
-        at("2024-06-28 10:00"),
-        accept_it=False,
-        reason="评分表缺少乡镇签章",
-        until=end("2026-12-25"),
-        reviewer="operator:设管科",
-    )
+    _return(engine, "2026-12-25")
