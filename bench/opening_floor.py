@@ -12,7 +12,10 @@ the variants in turn, round after round, each in a process of its own:
 - `assignments`: only the UPDATE of the opened assignments that duban's tick runs (state and next event);
 - `assignments+messages`: that UPDATE and one narrow outbox row per unit (recipient, kind, a key in id order, no
   payload): what an opening would cost that wrote nothing else per unit but still rewrote each assignment;
-- `messages`: the narrow outbox rows alone: an opening that kept the stage's progress once, not per unit.
+- `messages`: the narrow outbox rows alone: an opening that kept the stage's progress once, not per unit;
+- `drafts`: duban's tick as it is but for the assignments' UPDATE and the transitions (each unit's intent with its
+  message and payload, held in a draft range, let go by duban's compose): what keeping the opened progress once
+  per case would give on its own, with today's messages.
 
 Each prints its CPU time (user + system of its process, which a shared machine's stolen time does not inflate),
 its wall time with the commit, and the WAL its transactions wrote (the raw variants; checkpoints held back). The
@@ -39,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import enterprises as E  # noqa: E402
 
-VARIANTS = ("duban", "assignments", "assignments+messages", "messages")
+VARIANTS = ("duban", "drafts", "assignments", "assignments+messages", "messages")
 
 
 def _cpu() -> float:
@@ -91,8 +94,9 @@ def _raw(path: str, variant: str, due: tuple, update: tuple) -> dict:
     figures = {"cpu_s": _cpu() - cpu, "wall_s": time.perf_counter() - started, "messages": messages}
     figures["assignments"] = updated
     frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+    page = conn.execute("PRAGMA page_size").fetchone()[0]  # 16 KB for a file duban made (duban.store.engine)
     conn.close()
-    figures["wal_mb"] = frames * 4096 / 1e6
+    figures["wal_mb"] = frames * page / 1e6
     return figures
 
 
@@ -107,8 +111,47 @@ def _duban(url: str) -> dict:
     return {**figures, "assignments": opened["opened"]}
 
 
+def _drafts(url: str) -> dict:
+    """duban's own statements for the units' intents and messages (duban.store.tick_sql._draft_sqlite) in the
+    tick's transaction, then duban's compose: the opening without the assignments' UPDATE and transitions."""
+    import duban.services.compose  # noqa: F401  (imported before the clock, as in a running worker)
+    from duban.instants import parse_instant
+    from duban.services.compose import compose_messages
+    from duban.services.tick import _case_schedule, _draft, _outcome
+    from duban.store.codec import Codec
+    from duban.store.db import unit_of_work
+    from duban.store.engine import make_engine
+    from duban.store.tick_sql import _DUE, _draft_sqlite, case_key, make_room, select_cases
+
+    engine = make_engine(url)
+    instant = parse_instant(E.OPEN_AT, "Asia/Shanghai")
+    cpu, started = _cpu(), time.perf_counter()
+    with unit_of_work(engine) as conn:
+        codec = Codec(conn)
+        due = (E.CAMPAIGN, E.STAGES[0], codec.instant(instant))
+        (case,) = select_cases(codec, case_key(codec), due)
+        make_room(codec, case.count)
+        outcome = _outcome(codec, _case_schedule(codec, case), case, instant)
+        draft = _draft(codec, E.CAMPAIGN, instant, outcome, None)
+        assert outcome.unit_intent is not None and draft is not None
+        span = (case.first_id, case.last_id)
+        _draft_sqlite(codec, E.CAMPAIGN, due[2], _DUE, list(due), outcome.unit_intent, draft, span)
+    messages = compose_messages(engine, E.CAMPAIGN, instant)
+    figures = {"cpu_s": _cpu() - cpu, "wall_s": time.perf_counter() - started, "messages": messages}
+    with engine.connect() as conn:  # the assignments this variant rewrote: none (their progress as planned)
+        moved = conn.exec_driver_sql(
+            "SELECT COUNT(*) FROM assignment WHERE campaign_id = ? AND stage_id = ? AND state <> 'pending'",
+            (E.CAMPAIGN, E.STAGES[0]),
+        ).scalar()
+    return {**figures, "assignments": moved}
+
+
 def _run(queue, variant: str, path: str, due: tuple, update: tuple) -> None:
-    queue.put(_duban(f"sqlite:///{path}") if variant == "duban" else _raw(path, variant, due, update))
+    url = f"sqlite:///{path}"
+    if variant in ("duban", "drafts"):
+        queue.put(_duban(url) if variant == "duban" else _drafts(url))
+    else:
+        queue.put(_raw(path, variant, due, update))
 
 
 def _fresh(base: Path, copy: Path) -> None:

@@ -95,6 +95,7 @@ def test_the_opening_floor_benchmark_writes_what_each_variant_says():
     units = report["units"]
     assert units > 60
     assert report["duban"]["messages"] == report["duban"]["assignments"] == units
+    assert report["drafts"]["messages"] == units and report["drafts"]["assignments"] == 0
     assert report["assignments"]["assignments"] == units and report["assignments"]["messages"] == 0
     assert report["assignments+messages"]["assignments"] == report["assignments+messages"]["messages"] == units
     assert report["messages"]["messages"] == units and report["messages"]["assignments"] == 0
