@@ -158,23 +158,36 @@ def _bounded(metric: Metric, label: str, value: int | float, typed: str) -> None
             )
 
 
-def store_files(item: Item, paths: list[Path], files_dir: Path, *, max_bytes: int | None = None) -> list[StoredFile]:
+def store_files(
+    item: Item, paths: list[Path], files_dir: Path, *, max_bytes: int | None = None
+) -> list[tuple[StoredFile, Path]]:
     """Check each file's name, size and content (duban.domain.filecheck), then copy it into the content-addressed
-    store. A file given twice (the same content, picked twice on a phone) is kept once: a version listed
-    "r.pdf | r.pdf" with two downloads of one document."""
+    store: each stored file with the path it was copied from (see `_still_stored`). A file given twice (the same
+    content, picked twice on a phone) is kept once: a version listed "r.pdf | r.pdf" with two downloads of one
+    document."""
     checked = []
     for path in paths:
         if not path.is_file():
             raise SubmissionError(f"file {path} not found", cn=f"找不到文件「{path.name}」")
         name = safe_name(path.name)
         checked.append((path, name, check_file(path, name, item.formats, max_bytes=max_bytes)))
-    stored: list[StoredFile] = []
+    stored: list[tuple[StoredFile, Path]] = []
     for path, name, fmt in checked:  # nothing is copied unless every file passed
         digest, size = _copy_in(path, files_dir)
-        if any(kept.sha256 == digest for kept in stored):
+        if any(kept.sha256 == digest for kept, _source in stored):
             continue
-        stored.append(StoredFile(name=name, sha256=digest, size=size, format=fmt))
+        stored.append((StoredFile(name=name, sha256=digest, size=size, format=fmt), path))
     return stored
+
+
+def _still_stored(stored: list[tuple[StoredFile, Path]], files_dir: Path) -> None:
+    """After the hand-in is committed: each file it names is in the store. A reset of another campaign that held
+    the same content (`duban reset`: duban.services.leftovers.delete_uploads) could delete it between the copy —
+    skipped, the content being there already — and the commit, when no committed hand-in named it yet; the unit's
+    version would then name a file nobody can download. Copied in again from the upload, which is still at hand;
+    a reset after the commit sees the hand-in and keeps the file."""
+    for kept, source in stored:
+        _keep(source, files_dir / kept.sha256[:2] / kept.sha256)
 
 
 def _copy_in(path: Path, files_dir: Path) -> tuple[str, int]:
@@ -185,16 +198,29 @@ def _copy_in(path: Path, files_dir: Path) -> tuple[str, int]:
             hasher.update(block)
             size += len(block)
     digest = hasher.hexdigest()
-    target = files_dir / digest[:2] / digest
-    if not target.exists():  # the units' materials are duban's owner's alone: folders 0700, files 0600
-        for folder in (files_dir, target.parent):
-            if not folder.exists():
-                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        partial = target.with_name(f"{digest}.{os.getpid()}.part")
-        shutil.copyfile(path, partial)
-        os.chmod(partial, 0o600)
-        os.replace(partial, target)
+    _keep(path, files_dir / digest[:2] / digest)
     return digest, size
+
+
+def _keep(path: Path, target: Path) -> None:
+    """Copy `path` to `target` unless the content is there: atomically (a crash never leaves half a file), folders
+    0700 and files 0600 (the units' materials are duban's owner's alone). A folder a reset removes between its
+    making and the copy (delete_uploads takes away the folders it empties) is made again."""
+    for attempt in range(3):
+        if target.exists():
+            return
+        try:
+            for folder in (target.parent.parent, target.parent):
+                if not folder.exists():
+                    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+            shutil.copyfile(path, partial)
+            os.chmod(partial, 0o600)
+            os.replace(partial, target)
+            return
+        except FileNotFoundError:
+            if attempt == 2 or not path.exists():
+                raise
 
 
 def record_submission(
@@ -221,7 +247,8 @@ def record_submission(
         )
     item = items[item_id]
     values = parse_metrics(item, metrics or {})
-    stored = store_files(item, list(files), files_dir, max_bytes=max_bytes)
+    copied = store_files(item, list(files), files_dir, max_bytes=max_bytes)
+    stored = [kept for kept, _source in copied]
     if item.formats and not stored and item.via == "upload":
         raise SubmissionError(
             f"item {item_id!r} is submitted as a file ({', '.join(item.formats)}): give --file",
@@ -231,7 +258,9 @@ def record_submission(
     with unit_of_work(engine) as conn:
         row = owed_assignment(conn, campaign_id, unit_code, item_id, instance)
         _possible(row, at, campaign.tz, "a hand-in", item_id, unit_code)
-        return _record(conn, campaign_id, row, at, stored, values, actor, review=item.review is not None)
+        receipt = _record(conn, campaign_id, row, at, stored, values, actor, review=item.review is not None)
+    _still_stored(copied, files_dir)
+    return receipt
 
 
 AHEAD = timedelta(minutes=5)  # a clock this far ahead of the server's is not yet "the future"

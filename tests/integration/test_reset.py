@@ -8,6 +8,8 @@ campaign, directly or through its assignments, messages or submissions, is empti
 
 from __future__ import annotations
 
+import json
+
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
@@ -214,3 +216,60 @@ def test_reset_says_what_it_deletes_in_the_words_of_the_record(tmp_path):
     assert "1 submitted version, with the files uploaded for it" in said and "1 review (审核)" in said, said
     assert "延期申请" not in said  # none were asked: not listed
     assert "the audit log and revoked links stay" in said, said
+
+
+def test_a_file_handed_in_while_a_reset_deletes_the_same_content_is_kept(tmp_path):
+    """乐平镇 hands in to 昔阳 a report whose content it handed in to 晋中 before; the copy is skipped (the content is
+    stored), and before the hand-in commits an operator resets 晋中: the reset, finding no hand-in that names the
+    content, deleted it — the 昔阳 version then named a file nobody could download. The hand-in now checks its files
+    after its commit and copies in again what a reset took."""
+    from sqlalchemy import event
+
+    from duban.services.lifecycle import ensure_planned, reset
+    from duban.services.submit import record_submission
+    from duban.store.engine import make_engine
+    from tests.conftest import ROOT
+    from tests.samples import docx_bytes
+
+    url = get_settings().resolved_database_url
+    engine_for(url)  # the schema made
+    engine, resetting = make_engine(url), make_engine(url)  # this test's own engines: the listener is on its own
+    files = tmp_path / "files"
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-10 08:30"))
+    xiyang = ensure_planned(engine, ROOT / "tests" / "specs" / "xiyang-2024-outcomes.yaml", now=at("2024-05-06 12:00"))
+    report = tmp_path / "总结报告.docx"
+    report.write_bytes(docx_bytes("两个通知共用的总结报告"))
+    record_submission(
+        engine, CAMPAIGN, "140724100", "self_report", at("2024-05-11 09:05"), files=[report], files_dir=files
+    )
+    removed: list[int] = []
+    checkouts: list[int] = []
+
+    def reset_before_the_hand_in_commits(_dbapi, _record, _proxy) -> None:
+        # the hand-in's connections: the first reads the campaign; the second is its write, when its files are
+        # copied (skipped: the content is stored) and its transaction not begun — the reset comes in between
+        checkouts.append(1)
+        if len(checkouts) == 2:
+            removed.append(reset(resetting, CAMPAIGN, files).files)
+
+    event.listen(engine, "checkout", reset_before_the_hand_in_commits)
+    try:
+        receipt = record_submission(
+            engine,
+            xiyang.campaign_id,
+            "140724100",
+            "self_report",
+            at("2024-05-14 09:00"),
+            files=[report],
+            files_dir=files,
+        )
+    finally:
+        event.remove(engine, "checkout", reset_before_the_hand_in_commits)
+    assert removed == [1]  # the reset did delete the content: no committed hand-in named it at that moment
+    with engine.connect() as conn:
+        (named,) = conn.exec_driver_sql("SELECT files FROM submission WHERE id = ?", (receipt.submission_id,)).one()
+    digests = [f["sha256"] for f in (json.loads(named) if isinstance(named, str) else named)]
+    assert [(files / d[:2] / d).read_bytes() for d in digests] == [report.read_bytes()]
+    engine.dispose()
+    resetting.dispose()
