@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from duban.domain.values import FULL_WIDTH, typed_number
 from duban.errors import SubmissionError
 from duban.spec.models import Campaign, ScoreSheet
 
@@ -76,7 +77,7 @@ def inspection_day(value: Any, today: date) -> tuple[date | None, str | None]:
         when = date(1899, 12, 30) + timedelta(days=int(value))
     else:
         text = str(value).strip()
-        found = _DAY.fullmatch(text)
+        found = _DAY.fullmatch(text.translate(FULL_WIDTH))
         try:
             parsed = date(int(found[1]), int(found[2]), int(found[3])) if found else None
         except ValueError:
@@ -91,7 +92,8 @@ def inspection_day(value: Any, today: date) -> tuple[date | None, str | None]:
     return when, None
 
 
-_DAY = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]00:00(?::00)?)?")
+_DAY = re.compile(r"([0-9]{4})\s*[-/.年]\s*([0-9]{1,2})\s*[-/.月]\s*([0-9]{1,2})\s*日?(?:[ T]00:00(?::00)?)?")
+"""A date in ASCII digits (full-width ones read as them first): \\d would take any script's (٢٠٢٤-٠٦-١٩)."""
 
 
 def _shown(value: Any) -> str:
@@ -171,11 +173,15 @@ def _item_problem(item, value: Any, label: str) -> tuple[str, str] | None:
 
 
 def as_points(value: Any) -> float | None:
-    """Points as a finite number ("nan" and "inf" are not points), or None."""
+    """Points as a finite number, or None: a number cell as it is, text in ASCII or full-width digits (１２ from a
+    Chinese IME) as the figures' rule reads it; "nan", "inf", `1_0` and other scripts' digits (Arabic-Indic ١٢) are
+    not points."""
     if isinstance(value, bool):
         return None
-    try:
-        number = float(value) if isinstance(value, (int, float)) else float(str(value).strip())
-    except (ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
+    if isinstance(value, (int, float)):
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
+        return number if math.isfinite(number) else None
+    return typed_number(str(value))

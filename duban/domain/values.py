@@ -5,17 +5,38 @@ A submitted number must be finite, below 10^15 in magnitude (a quadrillion: well
 or 元 a statistics bureau reports, and inside the 15 significant digits a spreadsheet keeps exactly) and carry no
 more decimals than the metric declares (`decimals`, at most 6; 6 when not declared). A value stored out of those
 bounds (by an older duban) is never lost: exports show it as text and totals leave it out, saying how many.
+
+A number is typed in ASCII digits or the full-width ones a Chinese IME gives (１２), for a figure (报送数字) and for
+points on a score sheet (评分表) alike; other scripts' digits and `1_0` are no number (FULL_WIDTH, DECIMAL).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 METRIC_BOUND = 10**15
 DEFAULT_DECIMALS = 6
 MAX_INPUT_CHARS = 40  # "-999999999999999.999999" is 23; longer is no figure anyone typed
+
+FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－．", "0123456789+-.")
+"""A Chinese IME's full-width digits, signs and point, read as the ASCII ones they are."""
+DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+"""How a number typed by a clerk or an inspector may be written: ASCII digits only. Python's int()/float() also take
+`1_0` and any script's digits (Arabic-Indic `١٢`, Devanagari `१२`), which a form or a sheet would otherwise keep as
+10 and 12."""
+
+
+def typed_number(text: str) -> float | None:
+    """A number as typed (报送数字, 评分), ASCII or full-width digits, as a finite float; None when it is written
+    any other way (其他文字的数字, `1_0`, 十, NaN, inf)."""
+    typed = text.strip().translate(FULL_WIDTH)
+    if not DECIMAL.fullmatch(typed):
+        return None
+    number = float(typed)
+    return number if math.isfinite(number) else None
 
 
 def in_bounds(value: Any) -> bool:

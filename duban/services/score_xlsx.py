@@ -206,7 +206,8 @@ def read_scores(
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+"""A number cell's <v> as Excel writes it, in ASCII digits (\\d and openpyxl's int() take ١٢ for 12)."""
 _SCANNED = (".xml", ".rels", ".vml")
 
 

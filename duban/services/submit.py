@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from duban.domain.filecheck import check_file, safe_name
 from duban.domain.state import Progress, Schedule, State, submit
-from duban.domain.values import DEFAULT_DECIMALS, MAX_INPUT_CHARS, in_bounds
+from duban.domain.values import DECIMAL, DEFAULT_DECIMALS, FULL_WIDTH, MAX_INPUT_CHARS, in_bounds
 from duban.errors import SubmissionError
 from duban.instants import fmt as fmt_at, fmt_cn, utc
 from duban.services.written import bounded
@@ -81,18 +81,14 @@ _TYPE_EN = {"int": "a whole number", "number": "a number", "bool": "yes or no (�
 _WHOLE = re.compile(r"^([+-]?[0-9]+)\.0+$")
 """A whole number written with zero decimals (6.0, 6.00): the count it says."""
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
-_DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
-"""What a figure may be written as: ASCII digits only (Python's int()/float() also take `1_0` and any script's
-digits, e.g. Arabic-Indic `١٢`, which a form would otherwise store as 10 and 12)."""
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９＋－．", "0123456789+-.")
-"""A Chinese IME's full-width digits, signs and point, read as the ASCII ones they are."""
+"""A count in ASCII digits only, as DECIMAL (duban.domain.values) for a number: scores are read by the same rule."""
 
 
 def _metric_value(metric: Metric, text: str) -> Any:
     label = f"{metric.label} ({metric.name})"
     typed = str(text).strip()
     if metric.type in ("int", "number"):
-        typed = typed.translate(_FULL_WIDTH)
+        typed = typed.translate(FULL_WIDTH)
     if metric.type in ("int", "number") and len(typed) > MAX_INPUT_CHARS:
         raise SubmissionError(
             f"{label}: {len(typed)} characters is no figure (at most {MAX_INPUT_CHARS})",
@@ -105,7 +101,7 @@ def _metric_value(metric: Metric, text: str) -> Any:
                 raise ValueError
             value: Any = int(whole)
         elif metric.type == "number":
-            if not _DECIMAL.match(typed):
+            if not DECIMAL.match(typed):
                 raise ValueError
             value = float(typed)
             if not math.isfinite(value):  # NaN passes every min/max comparison; inf is no count anyone made

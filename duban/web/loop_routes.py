@@ -12,7 +12,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from duban.errors import RequestError, SubmissionError
@@ -28,7 +28,7 @@ from duban.views.extensions import get_request, requests_of
 from duban.views.reviews import review_queue
 from duban.web.context import Portal, client_of, example_day, portal
 from duban.web.head import seen
-from duban.web.ops_routes import campaign_or_404, operator, page
+from duban.web.ops_routes import campaign_or_404, operator, page, unit_detail_page
 from duban.web.refusals import back_with, message_shown, refused
 from duban.web.security import check_csrf
 from duban.web.unit_routes import NOT_YOURS, file_response, fits, load_page, render_unit, unit_link
@@ -481,7 +481,10 @@ async def ops_file_extension(
     back = f"/ops/c/{quote(campaign_id)}/u/{quote(unit_code)}"
     item_id, _, instance = str(form.get("item") or "").partition("|")
     decide = str(form.get("decide") or "approve")
+    typed = {name: str(form.get(name) or "") for name in ("item", "reason", "note", "decide")}
+    typed["until"] = str(form.get("until") or "")[:40]
     now = p.now()
+    kept = False  # the request recorded and its approval refused
     try:
         if not item_id or item_id not in {i.id for _s, i in campaign.spec.items()}:
             raise RequestError("item: choose the item to extend", cn="事项：请选择要延期的报送事项")
@@ -519,15 +522,23 @@ async def ops_file_extension(
                     quiet=p.settings.quiet(),
                 )
             except RequestError as exc:  # the request is kept: say so, not as if nothing was recorded
+                kept = True
                 raise RequestError(
                     str(exc), cn=f"{exc.cn}（申请已登记为申请#{asked.id}，在“审核与延期申请”中待审批）"
                 ) from None
     except (RequestError, SubmissionError) as exc:
+
+        def answer(error: str) -> Response:
+            if kept:  # the page says the request waits in the queue; its form is not filled to be sent twice
+                return RedirectResponse(back_with(p, back, error, "#extension"), status_code=303)
+            # nothing recorded: the unit's page again, the date, reason and 审批意见 as typed (a redirect lost them)
+            return unit_detail_page(request, p, campaign_id, unit_code, who, error=error, typed=typed, status=400)
+
         return refused(
             request,
             p,
             exc.cn,
-            lambda error: RedirectResponse(back_with(p, back, error, "#extension"), status_code=303),
+            answer,
             actor=f"operator:{who}",
             campaign_id=campaign_id,
             unit_code=unit_code,

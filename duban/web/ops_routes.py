@@ -200,6 +200,22 @@ def dashboard(
 def unit_detail(
     request: Request, campaign_id: str, unit_code: str, p: Portal = Depends(portal), who: str = Depends(operator)
 ):
+    return unit_detail_page(request, p, campaign_id, unit_code, who, error=message_shown(request, p))
+
+
+def unit_detail_page(
+    request: Request,
+    p: Portal,
+    campaign_id: str,
+    unit_code: str,
+    who: str,
+    *,
+    error: str | None,
+    typed: dict[str, str] | None = None,
+    status: int = 200,
+):
+    """A unit's page for operators (单位详情), with a refusal of its 代单位登记延期申请 form shown at the form and
+    what the operator `typed` there back in its fields (escaped by the template)."""
     campaign_or_404(p, campaign_id)
     try:
         view = unit_page(p.engine, campaign_id, unit_code, p.as_of(), history=p.frozen)
@@ -234,7 +250,8 @@ def unit_detail(
         {
             "page": view,
             "extendable": extendable,
-            "error": message_shown(request, p),
+            "error": error,
+            "values": typed or {},
             "filed": request.query_params.get("extension"),
             "who": who,
             "link": link,
@@ -248,6 +265,7 @@ def unit_detail(
             "outcomes": outcomes_of_unit(p.engine, view.campaign, unit_code, p.as_of()),
         },
         scope=f"ops:{who}",
+        status=status,
     )
 
 

@@ -130,14 +130,16 @@ def test_the_operators_form_after_a_return_refuses_in_the_form_and_says_what_was
 
     def file(until, decide):
         data = {"csrf": site.csrf(page), "item": f"{ITEM}|", "until": until, "reason": "汛期影响", "decide": decide}
-        sent = site.client.post(f"{page}/extension", data=data, follow_redirects=False)
-        assert sent.status_code == 303
-        return text_of(site.client.get(sent.headers["location"]).text)
+        return site.client.post(f"{page}/extension", data=data, follow_redirects=False)
 
-    approved = file("2026-12-31", "approve")
-    assert "2027年的节假日和调休安排尚未录入督办系统" in approved and "申请已登记为申请#1" in approved
-    waiting = file("2026-12-28", "later")
-    assert "本事项已有一份延期申请正在审批，请等待答复" in waiting
+    kept = file("2026-12-31", "approve")  # recorded, its approval refused: sent back, the form not filled again
+    assert kept.status_code == 303
+    approved = site.client.get(kept.headers["location"]).text
+    assert "2027年的节假日和调休安排尚未录入督办系统" in text_of(approved) and "申请已登记为申请#1" in text_of(approved)
+    assert "汛期影响</textarea>" not in approved
+    waiting = file("2026-12-28", "later")  # nothing recorded: refused in the form, what was typed kept
+    assert waiting.status_code == 400 and "本事项已有一份延期申请正在审批，请等待答复" in text_of(waiting.text)
+    assert "汛期影响</textarea>" in waiting.text and 'value="2026-12-28"' in waiting.text
 
 
 def test_the_units_form_after_a_return_refuses_a_date_in_a_missing_year_keeping_what_was_typed(sqlite_engine, tmp_path):

@@ -122,6 +122,20 @@ def test_wrong_entries_are_named_in_chinese_at_their_fields_and_nothing_is_kept(
     assert [e.ok for e in site.audit("score")] == [False, False]
 
 
+def test_points_in_other_scripts_digits_are_refused_at_their_fields_and_full_width_ones_are_read(site):
+    """A forged or pasted ٩ (Arabic-Indic) or 1_0 was kept as 9 and 10; a Chinese IME's full-width ９ is a 9."""
+    unit = _members(site, "city_check")[0]
+    refused = _post(site, "city_check", unit, _form(["٩", 14, "1_0", 9, 9, "९", 9, 9, 14]))
+    assert refused.status_code == 400
+    text = text_of(refused.text)
+    for words in ("工作任务填写的「٩」不是分数", "制度管理填写的「1_0」不是分数", "统计服务填写的「९」不是分数"):
+        assert words in text, words
+    assert latest_scores(site.engine, CAMPAIGN) == []
+    saved = _post(site, "city_check", unit, _form(["９", "１４", 9, 9, 9, 9, 9, 9, "１４"]))
+    assert saved.status_code == 303
+    assert [(r.unit_code, r.total) for r in latest_scores(site.engine, CAMPAIGN)] == [(unit, 91)]
+
+
 def test_units_outside_the_sample_forged_forms_and_unknown_samples_are_refused(site):
     members = _members(site, "city_check")
     outsider = next(c for c in ("140724100", "140724101", "140724102", "140724103") if c not in members)

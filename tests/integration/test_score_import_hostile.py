@@ -62,7 +62,8 @@ def _sheet(change):
     return lambda name, data: change(data) if name == "xl/worksheets/sheet1.xml" else data
 
 
-NUMBER_CELLS = ["NaN", "nan", "inf", "-inf", "Infinity", "0x1E", "1e999", "1_0"]
+NUMBER_CELLS = ["NaN", "nan", "inf", "-inf", "Infinity", "0x1E", "1e999", "1_0", "٩", "१२", "９"]
+"""A number cell's <v> Excel never writes; openpyxl would read ٩ and ９ as 9, and १२ as 12."""
 XXE = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
 LAUGHS = (
     b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
@@ -142,6 +143,8 @@ def test_a_workbook_whose_hidden_sheet_has_no_content_is_refused(planned, tmp_pa
         (-1, "不是日期"),
         (12.5, "不是日期"),
         ("1999-12-31", "不能早于"),
+        ("٢٠٢٤-٠٦-١٩", "不是日期"),  # Arabic-Indic digits were read as 2024-06-19
+        ("2024-06-١٩", "不是日期"),
     ],
 )
 def test_the_import_applies_the_forms_date_checks(planned, tmp_path, day, wrong):
@@ -150,7 +153,11 @@ def test_the_import_applies_the_forms_date_checks(planned, tmp_path, day, wrong)
     assert f"市级抽查!{DATE_COLUMN}4" in cn and wrong in cn, cn
 
 
-@pytest.mark.parametrize("day", ["2024-06-20", "2024/6/3", "2024年6月3日", 45462])  # 45462 = 2024-06-19 (Excel serial)
+REAL_DAYS = ["2024-06-20", "2024/6/3", "2024年6月3日", "２０２４年６月３日", "２０２４－０６－１９", 45462]
+"""45462 = 2024-06-19 (Excel serial); full-width digits and dashes as a Chinese IME types them."""
+
+
+@pytest.mark.parametrize("day", REAL_DAYS)
 def test_real_dates_are_kept(planned, tmp_path, day):
     path = _template(planned, tmp_path, day=day)
     import_workbook(planned, CAMPAIGN, path, at=at("2024-06-20 10:00"))

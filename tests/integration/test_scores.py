@@ -168,6 +168,38 @@ def test_errors_name_the_file_sheet_and_cell_and_nothing_is_recorded(sqlite_engi
     assert latest_scores(sqlite_engine, CAMPAIGN) == []
 
 
+def test_points_in_other_scripts_digits_are_refused_by_cell_and_full_width_ones_are_read(sqlite_engine, tmp_path):
+    """An inspector's sheet is read by the figures' rule: ASCII or full-width digits (a Chinese IME's ９) only; `1_0`
+    and other scripts' digits (Arabic-Indic ٩, Persian ۹, Devanagari ९) were kept as 10 and 9."""
+    plan_jinzhong(sqlite_engine)
+    path = tmp_path / "评分表.xlsx"
+    export_template(sqlite_engine, CAMPAIGN, ["city_check"], path)
+    members = _members(sqlite_engine)
+    rows = _fill(
+        path,
+        {
+            members[0]: ["٩", 14, "1_0", 9, "۹", "९", 9, 9, 14],
+            members[1]: ["９", "１４", 9, 9, 9, 9, 9, 9, "１４．５"],
+        },
+    )
+    with pytest.raises(ScoreError) as caught:
+        import_workbook(sqlite_engine, CAMPAIGN, path, at=at("2024-06-20 10:00"))
+    row = rows[members[0]]
+    refused = (("D", "工作任务", "٩"), ("F", "制度管理", "1_0"), ("H", "报表报送", "۹"), ("I", "统计服务", "९"))
+    for cell, item, typed in refused:
+        assert f"评分表.xlsx 市级抽查!{cell}{row}: {typed!r} is not a number of points" in str(caught.value)
+        assert f"评分表.xlsx 市级抽查!{cell}{row}：{item}填写的「{typed}」不是分数" in caught.value.cn
+    assert "4 problem(s), nothing was recorded" in str(caught.value)
+    assert latest_scores(sqlite_engine, CAMPAIGN) == []
+
+    book = load_workbook(path)
+    for col in range(4, 13):
+        book["市级抽查"].cell(row, col).value = None
+    book.save(path)
+    result = import_workbook(sqlite_engine, CAMPAIGN, path, at=at("2024-06-20 10:00"))
+    assert [(o.unit_code, o.total) for o in result.outcomes["city_check"]] == [(members[1], 91.5)]
+
+
 def test_a_unit_outside_the_sample_is_refused(sqlite_engine, tmp_path):
     plan_jinzhong(sqlite_engine)
     path = tmp_path / "评分表.xlsx"
