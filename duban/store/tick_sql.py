@@ -175,9 +175,67 @@ _ONE_ITEM = (  # every row of the case is one item (and instance): each of its u
 )
 
 
+NULLABLE_KEYS = ("reminders", "escalation_at")  # the case key's parts that may be empty (no reminders, no escalations)
+_NULL = "'~'"  # an empty part in the one-case probe: no reminders' JSON or escalation instants begin with it
+
+
+@dataclass(frozen=True)
+class OneCase:
+    """The due rows as one case, in the shape of a `select_cases` row: the key's parts by name and by place, then
+    count, first_id, last_id and one_item."""
+
+    names: tuple[str, ...]
+    values: tuple[Any, ...]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[self.names.index(name)]
+        except ValueError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.values[index]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def one_case(codec: Codec, key: list[tuple[str, str]], due: tuple) -> list[Any] | None:
+    """The due rows when they are one case ([] when none is due), found by each part's least and greatest value in
+    one pass over the due range; None when they are several (then `select_cases` groups them). A stage opening is
+    one case of every unit's row: on SQLite this pass takes three quarters of the grouping's time (0.38 against
+    0.50 s of CPU at 141,568 rows); on PostgreSQL, which evaluates the escalation instants twice here, no less
+    (2.9 against 2.6 s), so it groups there."""
+    parts = []
+    for name, expr in key:
+        value = f"COALESCE({expr}, {_NULL})" if name in NULLABLE_KEYS else expr
+        parts += [f"MIN({value})", f"MAX({value})"]
+    (row,) = codec.select(
+        f"SELECT {', '.join(parts)}, COUNT(*), MIN(a.id), MAX(a.id), {_ONE_ITEM} FROM assignment AS a WHERE {_DUE}",
+        due,
+    )
+    count = row[2 * len(key)]
+    if not count:
+        return []
+    values = []
+    for place, (name, _expr) in enumerate(key):
+        least, greatest = row[2 * place], row[2 * place + 1]
+        if least != greatest:
+            return None
+        values.append(None if name in NULLABLE_KEYS and least == _NULL.strip("'") else least)
+    names = (*(name for name, _expr in key), "count", "first_id", "last_id", "one_item")
+    return [OneCase(names, (*values, *row[2 * len(key) :]))]
+
+
 def select_cases(codec: Codec, key: list[tuple[str, str]], due: tuple) -> list[Any]:
     """The stage's due cases with their row counts, first and last ids and whether all are of one item, earliest
-    first (an index range scan, then a grouping)."""
+    first (an index range scan, then a grouping; none when the range is one case: `one_case`)."""
+    single = one_case(codec, key, due) if codec.sqlite else None  # PostgreSQL: no faster than its grouping
+    return group_cases(codec, key, due) if single is None else single
+
+
+def group_cases(codec: Codec, key: list[tuple[str, str]], due: tuple) -> list[Any]:
+    """`select_cases` by grouping the due rows, whatever their number of cases."""
     columns = ", ".join(f"{expr} AS {name}" for name, expr in key)
     grouped = ", ".join(expr for _name, expr in key)
     return codec.select(

@@ -5,7 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from duban.domain.state import State
 from duban.services.tick import tick_stage
@@ -612,3 +612,43 @@ def test_a_catch_up_tick_records_each_duty_s_transitions_in_the_order_they_happe
     assert caught_up, "the gap holds several events per duty"
     assert all(events == sorted(events, key=lambda e: e[0]) for events in trail.values())
     assert {e for events in caught_up for _at, e in events} >= {"opened", "reminder", "overdue", "escalation"}
+
+
+def test_the_one_case_probe_finds_what_the_grouping_finds_at_every_instant_of_a_campaign(engine):
+    """A stage opening's due rows are one case (every unit's row, one schedule and progress); the tick now finds
+    that in one pass of least and greatest values instead of grouping a million rows. At each event instant of
+    晋中's campaign, stage by stage, the probe gives the grouping's one case — key, count, first and last id, one
+    item or not — or None where the rows fall into several (and the tick then groups)."""
+    from duban.services.tick import next_instant
+    from duban.store.codec import Codec
+    from duban.store.tick_sql import case_key, group_cases, one_case
+
+    plan_jinzhong(engine)
+    with engine.begin() as conn:  # one township's 自评 due a day later, as a 延期 planned ahead would give
+        stages = [s for (s,) in conn.execute(text("SELECT DISTINCT stage_id FROM assignment ORDER BY stage_id"))]
+        first = conn.execute(text("SELECT MIN(id) FROM assignment WHERE stage_id = 'self_assessment'")).scalar()
+        due = conn.execute(select(Assignment.due_at).where(Assignment.id == first)).scalar_one()
+        conn.execute(update(Assignment).where(Assignment.id == first).values(due_at=due + timedelta(days=1)))
+    found = {"one": 0, "several": 0, "none": 0}
+    moment = next_instant(engine, CAMPAIGN, stages)
+    while moment is not None and moment < at("2024-07-10 00:00"):
+        with engine.connect() as conn:
+            codec = Codec(conn)
+            key = case_key(codec)
+            for stage in stages:
+                due = (CAMPAIGN, stage, codec.instant(moment))
+                probed, grouped = one_case(codec, key, due), group_cases(codec, key, due)
+                if probed is None:
+                    assert len(grouped) > 1, (stage, moment)
+                    found["several"] += 1
+                elif not probed:
+                    assert grouped == [], (stage, moment)
+                    found["none"] += 1
+                else:
+                    (case,) = grouped
+                    assert tuple(probed[0][:]) == tuple(case), (stage, moment)
+                    assert (probed[0].count, probed[0].one_item) == (case.count, case.one_item)
+                    found["one"] += 1
+        tick(engine, moment)
+        moment = next_instant(engine, CAMPAIGN, stages, after=moment)
+    assert found["one"] >= 5 and found["several"] >= 1 and found["none"] >= 5, found
