@@ -69,20 +69,25 @@ def check_tick_instant(engine: Engine, ref: str, as_of: datetime, tz: str) -> No
 
 
 def check_status_instant(engine: Engine, campaign_id: str, as_of: datetime, tz: str, written: str) -> None:
-    """`duban status --as-of` before the campaign was planned: refused, naming the option and what was written (the
-    record holds nothing then). Any later instant is answered, a past one as the 通报 and the report read it."""
+    """`duban status --as-of` before the campaign's record begins (when it was planned, or its first recorded event
+    if a replay reaches further back): refused, naming the option and what was written. Any later instant is
+    answered, a past one as the 通报 and the report read it."""
     from duban.instants import fmt
     from duban.store.db import reading
-    from duban.store.status import planned_at
+    from duban.store.status import record_begins
 
     with reading(engine) as conn:
-        planned = planned_at(conn, campaign_id)
-    if planned is not None and as_of < utc(planned):
-        raise StoreError(
-            f"--as-of {written!r}: {fmt(as_of, tz)} is before campaign {campaign_id!r} was planned "
-            f"({fmt(planned, tz)}), and its record holds nothing then; ask at {fmt(planned, tz)} or later "
-            "(`duban simulate --to` previews a campaign at any instant)"
-        )
+        planned, first = record_begins(conn, campaign_id)
+    if planned is None or as_of >= utc(planned) or (first is not None and as_of >= utc(first)):
+        return
+    if first is None or utc(planned) <= utc(first):
+        begins, earliest = f"campaign {campaign_id!r} was planned ({fmt(planned, tz)})", utc(planned)
+    else:  # planned after the instants its replayed ticks recorded
+        begins, earliest = f"the first event recorded for campaign {campaign_id!r} ({fmt(first, tz)})", utc(first)
+    raise StoreError(
+        f"--as-of {written!r}: {fmt(as_of, tz)} is before {begins}, and its record holds nothing then; ask at "
+        f"{fmt(earliest, tz)} or later (`duban simulate --to` previews a campaign at any instant)"
+    )
 
 
 CATCH_UP_DAYS = 7  # events waiting longer than this make a tick on the real clock ask for --catch-up

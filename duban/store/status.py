@@ -68,9 +68,12 @@ def reviews_by_decision(conn: Connection, campaign_id: str, as_of: datetime) -> 
     )
 
 
-def planned_at(conn: Connection, campaign_id: str) -> datetime | None:
-    """When the campaign was planned into the database (its record starts there); None when it is not."""
-    return conn.execute(select(_C.c.planned_at).where(_C.c.id == campaign_id)).scalar()
+def record_begins(conn: Connection, campaign_id: str) -> tuple[datetime | None, datetime | None]:
+    """When the campaign was planned into the database, and the earliest instant an event of it is recorded for
+    (a campaign planned by `duban serve` today may hold ticks replayed at the notice's instants); None: none."""
+    planned = conn.execute(select(_C.c.planned_at).where(_C.c.id == campaign_id)).scalar()
+    first = conn.execute(select(func.min(_T.c.event_at)).where(_T.c.campaign_id == campaign_id)).scalar()
+    return planned, first
 
 
 # what a status of a past instant reads as it stands now (the row keeps no instant for them)

@@ -575,6 +575,28 @@ def test_a_status_before_the_campaign_was_planned_is_refused_naming_the_option()
     assert _run("status", JINZHONG, "--as-of", "2024-06-20 09:00").exit_code == 0  # ahead: projected, as before
 
 
+def test_a_status_of_a_campaign_planned_after_its_replayed_ticks_answers_back_to_its_first_event():
+    """`duban serve` plans a campaign on today's clock; ticks replayed at the notice's instants record 2024 events:
+    a status of 6/10 2024 is answered, one before the first recorded event is refused naming it."""
+    from duban.services.lifecycle import ensure_planned
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+    from tests.integration.helpers import at, tick
+
+    engine = engine_for(get_settings().resolved_database_url)
+    ensure_planned(engine, JINZHONG, now=at("2026-12-07 10:00"))
+    tick(engine, at("2024-06-12 09:00"))
+    then = _run("status", JINZHONG, "--as-of", "2024-06-10 18:00")
+    assert then.exit_code == 0 and "回看：记录已到 2024-06-12 周三 09:00" in " ".join(then.output.split()), then.output
+    early = _run("status", JINZHONG, "--as-of", "2024-05-01")
+    said = " ".join(early.output.split())
+    assert early.exit_code == 1, said
+    assert (
+        "error: --as-of '2024-05-01': 2024-05-01 周三 00:00 is before the first event recorded for campaign "
+        "'jinzhong-2024-lookback' (2024-05-10 周五 08:30)" in said
+    ), said
+
+
 def _status_counts(output: str) -> dict[str, int]:
     """The counts status prints under its table: 已报 and its parts, 逾期未报, 免报."""
     flat = " ".join(output.split())
