@@ -386,8 +386,8 @@ def status(
         moment = _when(as_of, settings.timezone, option="--as-of")
         # never planned here: planned on the spot, a campaign nobody was told of showed every unit 红 (逾期)
         campaign_id = running_campaign_id(engine, str(spec))
-        if as_of is not None:
-            check_status_instant(engine, campaign_id, moment, settings.timezone)
+        if as_of is not None:  # a past instant is answered as the 通报 and the report read it; none before the plan
+            check_status_instant(engine, campaign_id, moment, settings.timezone, as_of)
         report = status_report(engine, campaign_id, moment)
     except DubanError as exc:
         _fail(exc)

@@ -406,6 +406,8 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
         f"[bold]{lit(campaign.spec.title)}[/] 截至 {fmt(report.as_of, campaign.tz)}{lit(wanted.words())}",
         highlight=False,
     )
+    if report.looking_back:
+        _print_look_back(console, report)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     if console.is_terminal:  # one long name (a 开发区's 22 characters) padded every row and pushed the colours out
         table.add_column("单位", max_width=NAME_CELLS, overflow="fold")
@@ -436,6 +438,23 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
     console.print(DONE_LEGEND, highlight=False)
     if words := loop_words(getattr(report, "loop", {}), {s.id: s.name for s in stages}):
         console.print(words, highlight=False)
+
+
+SETTLED_CN = {"excused": "免报", "extended": "延期", "amended": "调整通知", "accepted": "审核通过", "returned": "退回"}
+
+
+def _print_look_back(console: Console, report) -> None:
+    """A status of an instant the record has passed: read as the 通报 and the 总结报告 read it, and what of it stands
+    as recorded now (a 免报, a review or a moved due recorded later: the readings take the assignment as it is)."""
+    tz = report.campaign.tz
+    console.print(
+        f"回看：记录已到 {fmt(report.recorded_to, tz)}，此处按各单位的报送时间回看 {fmt(report.as_of, tz)} 的情况，"
+        "逾期按现行截止时间判断（与同一时刻的通报、总结报告同一口径）",
+        highlight=False,
+    )
+    if report.settled_since:
+        later = "、".join(f"{SETTLED_CN.get(k, k)} {n} 项" for k, n in sorted(report.settled_since.items()))
+        console.print(f"[yellow]此刻之后记录的{lit(later)}按现状计入（通报、总结报告同样如此）[/]", highlight=False)
 
 
 def print_preview(console: Console, preview, *, unit: str | None) -> None:

@@ -10,7 +10,7 @@ unit in a 通报 for a 台账 filed weeks before (an outside tester's finding). 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -51,13 +51,18 @@ def handed_in_late(row: Any) -> bool:
 
 
 def covering(
-    row: Any, own: State, leads: dict[tuple[str, str, str], list[Any]], as_of: datetime
+    row: Any,
+    own: State,
+    leads: dict[tuple[str, str, str], list[Any]],
+    as_of: datetime,
+    state_of: Callable[[Any, datetime], State] = row_state_at,
 ) -> tuple[State, bool] | None:
     """The lead's state at `as_of` and whether its hand-in came late, when it covers the cooperating `row` that
-    stands at `own` (`leads` as lead_rows gives them, read by the state machine); None when it does not."""
+    stands at `own` (`leads` as lead_rows gives them, read by `state_of`: row_state_then for an instant the record
+    has passed); None when it does not."""
     if row.role != COOPERATING:
         return None
     for lead in leads.get(duty_key(row.unit_code, row.item_id, row.instance), ()):
-        if (covered := covered_state(own, row_state_at(lead, as_of))) is not None:
+        if (covered := covered_state(own, state_of(lead, as_of))) is not None:
             return covered, handed_in_late(lead)
     return None

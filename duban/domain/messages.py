@@ -64,6 +64,11 @@ OWN_DUTY = ("opened", "reminder", "overdue", "amended", "returned")  # kinds tha
 HAND_IN = (*OWN_DUTY, "extension")
 # a 签收提醒 without a unit link (no DUBAN_PORTAL_URL): nothing to open, the issuer records the 签收 (duban ack)
 ACK_REMINDER_NO_LINK_LEAD = "以下通知您单位尚未签收，请向发文单位确认签收："
+# a 退回 sent after the unit handed the item in again (duban.store.freshness sets again_at): its reason still goes,
+# and the heading no longer asks for a file that is in (each item says when the newer version came)
+RETURNED_AGAIN_LEAD = "以下材料经审核退回，您单位已重新报送："
+RETURNED_SOME_AGAIN_LEAD = "以下材料经审核退回，尚未重新报送的请按要求修改后重新报送："
+RETURNED_AGAIN_CN = "已退回（已重新报送）"
 ORDER = (
     "escalation",
     "ack_escalation",
@@ -134,6 +139,8 @@ def render(
                 lead = OPERATORS_REVIEW_LEAD
             if kind == "ack_reminder" and not link:
                 lead = ACK_REMINDER_NO_LINK_LEAD
+            if kind == "returned" and (again := sum(bool(item.get("again_at")) for item in items)):
+                lead = RETURNED_AGAIN_LEAD if again == len(items) else RETURNED_SOME_AGAIN_LEAD
             if kind == "amended" and payload.get("amendment"):
                 lead = _env().get_template("amended_lead.txt.j2").render(**payload["amendment"]).strip()
             sections.append({"lead": lead, "entries": entries, "notes": _acknowledgements_asked(items, as_of, tz)})
@@ -152,12 +159,22 @@ def render(
     # the units listed under grouped items are said beside them (涉及7个单位)
     if len(listed) > 1:  # 逾期催办（6项） over 5 催办 and 1 即将截止 read as six 催办: each kind with its count
         subject = f"【督办】{title}：" + "、".join(
-            f"{KIND_CN[kind]}{n}项" + (f"（涉及{units}个单位）" if units else "") for kind, (n, units) in listed.items()
+            f"{_kind_cn(kind, payload['items'])}{n}项" + (f"（涉及{units}个单位）" if units else "")
+            for kind, (n, units) in listed.items()
         )
     else:
         n, units = next(iter(listed.values()), (len(payload["items"]), 0))
-        subject = f"【督办】{title}：{KIND_CN[payload['kind']]}（{n}项" + (f"，涉及{units}个单位）" if units else "）")
+        said = _kind_cn(payload["kind"], payload["items"])
+        subject = f"【督办】{title}：{said}（{n}项" + (f"，涉及{units}个单位）" if units else "）")
     return Rendered(subject=subject, text=text.strip() + "\n", context=context)
+
+
+def _kind_cn(kind: str, items: list[dict]) -> str:
+    """A kind as the subject names it: a 退回 of items all handed in again since is no longer 退回重报."""
+    returned = [item for item in items if item["kind"] == "returned"]
+    if kind == "returned" and returned and all(item.get("again_at") for item in returned):
+        return RETURNED_AGAIN_CN
+    return KIND_CN[kind]
 
 
 def render_digest(payload: dict, campaign, *, key: str) -> Rendered:  # noqa: ANN001

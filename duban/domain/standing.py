@@ -47,6 +47,23 @@ def row_state_at(row: Any, as_of: datetime) -> State:
     return state_at(schedule_of(row), Progress(State(row.state), row.reminders_done, row.escalations_done), as_of)
 
 
+def row_state_then(row: Any, as_of: datetime) -> State:
+    """An assignment row's state at `as_of`, an instant the record may have passed since (a status or 通报 of 6/10
+    18:00 asked on 6/12): a hand-in counts from its instant, anything else is judged from the start against the
+    schedule now in force, so an item due at 24:00 that day is not yet 逾期 then though it is now. A 免报, a version's
+    review and a due moved since stand as recorded now (their instants are not on the row); for an instant the
+    record has reached, the same state as row_state_at. The status, the 通报 and the 总结报告 all read the past so."""
+    state = State(row.state)
+    if state is State.excused:
+        return state
+    if state in (State.submitted, State.late, State.in_review) and row.submitted_at is not None:
+        if row.submitted_at <= as_of:
+            return state
+    elif state is State.pending and getattr(row, "next_event_at", False) is None:  # a stage the record has not opened
+        return state
+    return state_at(schedule_of(row), Progress(), as_of)
+
+
 _UNIT_FACING = (EventKind.opened, EventKind.reminder, EventKind.overdue)
 
 

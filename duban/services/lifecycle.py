@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from duban.domain.plan import Plan, build_plan, load_calendar_for
 from duban.errors import DubanError, SpecError, SpecErrors, StoreError
+from duban.instants import utc
 from duban.spec.load import LoadedSpec, load_spec
 from duban.store.plans import planned_id, planned_sha256, reset_campaign, store_plan
 
@@ -67,16 +68,25 @@ def check_tick_instant(engine: Engine, ref: str, as_of: datetime, tz: str) -> No
     )
 
 
-def check_status_instant(engine: Engine, ref: str, as_of: datetime, tz: str) -> None:
-    """`duban status --as-of` earlier than the record already runs: refused, as the stored states are those of the
-    record's last instant (a status of 2023 showed units red and a hand-in of 2026 as 已报)."""
-    _not_before_record(
-        engine,
-        ref,
-        as_of,
-        tz,
-        "a status at {at} would show what units have done since; ask at "
-        "{last} or later (`duban simulate --to` previews a campaign at any instant)",
+def check_status_instant(engine: Engine, campaign_id: str, as_of: datetime, tz: str, written: str) -> None:
+    """`duban status --as-of` before the campaign's record begins (when it was planned, or its first recorded event
+    if a replay reaches further back): refused, naming the option and what was written. Any later instant is
+    answered, a past one as the 通报 and the report read it."""
+    from duban.instants import fmt
+    from duban.store.db import reading
+    from duban.store.status import record_begins
+
+    with reading(engine) as conn:
+        planned, first = record_begins(conn, campaign_id)
+    if planned is None or as_of >= utc(planned) or (first is not None and as_of >= utc(first)):
+        return
+    if first is None or utc(planned) <= utc(first):
+        begins, earliest = f"campaign {campaign_id!r} was planned ({fmt(planned, tz)})", utc(planned)
+    else:  # planned after the instants its replayed ticks recorded
+        begins, earliest = f"the first event recorded for campaign {campaign_id!r} ({fmt(first, tz)})", utc(first)
+    raise StoreError(
+        f"--as-of {written!r}: {fmt(as_of, tz)} is before {begins}, and its record holds nothing then; ask at "
+        f"{fmt(earliest, tz)} or later (`duban simulate --to` previews a campaign at any instant)"
     )
 
 

@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from duban.store.core import core_table
-from duban.store.tables import Assignment, CampaignUnit, ExtensionRequest, ReviewRow
+from duban.store.tables import Assignment, CampaignRow, CampaignUnit, ExtensionRequest, ReviewRow, TransitionRow
 
 _A = core_table(Assignment)
+_C = core_table(CampaignRow)
+_T = core_table(TransitionRow)
 _U = core_table(CampaignUnit)
 _R = core_table(ExtensionRequest)
 _V = core_table(ReviewRow)
@@ -62,6 +64,29 @@ def reviews_by_decision(conn: Connection, campaign_id: str, as_of: datetime) -> 
             select(_V.c.decision, func.count())
             .where(_V.c.campaign_id == campaign_id, _V.c.at <= as_of)
             .group_by(_V.c.decision)
+        ).all()
+    )
+
+
+def record_begins(conn: Connection, campaign_id: str) -> tuple[datetime | None, datetime | None]:
+    """When the campaign was planned into the database, and the earliest instant an event of it is recorded for
+    (a campaign planned by `duban serve` today may hold ticks replayed at the notice's instants); None: none."""
+    planned = conn.execute(select(_C.c.planned_at).where(_C.c.id == campaign_id)).scalar()
+    first = conn.execute(select(func.min(_T.c.event_at)).where(_T.c.campaign_id == campaign_id)).scalar()
+    return planned, first
+
+
+# what a status of a past instant reads as it stands now (the row keeps no instant for them)
+SETTLED_SINCE = ("excused", "extended", "amended", "accepted", "returned")
+
+
+def settled_since(conn: Connection, campaign_id: str, as_of: datetime) -> list[tuple[str, int]]:
+    """(event, how many assignments) of the 免报, 延期, 调整 and review decisions recorded for after `as_of`."""
+    return list(
+        conn.execute(
+            select(_T.c.event, func.count(func.distinct(_T.c.assignment_id)))
+            .where(_T.c.campaign_id == campaign_id, _T.c.event.in_(SETTLED_SINCE), _T.c.event_at > as_of)
+            .group_by(_T.c.event)
         ).all()
     )
 

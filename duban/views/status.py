@@ -1,7 +1,10 @@
 """Status (进度): 红/黄/绿 per unit and stage, as of a given instant.
 
 The database holds each assignment's state as of its last tick; for a later `as_of` the same pure
-`advance` shows where it would stand, without writing anything.
+`advance` shows where it would stand, without writing anything. An `as_of` the record has passed (where did we
+stand on 6/10 at 18:00, asked on 6/12) is read as the 通报 and the 总结报告 read it (row_state_then): a hand-in
+counts from its instant, the rest is judged from the start against the dues in force; what the row keeps no
+instant for (a 免报, a review, a due moved since) stands as it is now, and the report says how many.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from typing import TYPE_CHECKING
 
 from duban.domain.hidden_samples import concealed_items
 from duban.domain.lead_cover import covering, handed_in_late, lead_rows
-from duban.domain.standing import row_state_at
+from duban.domain.standing import row_state_at, row_state_then
 from duban.domain.state import Color, State, color, worst
 from duban.instants import utc
+from duban.store.amendments import last_act
 from duban.store.db import reading
 from duban.store.outcomes import outcome_tally
-from duban.store.status import extensions_by_status, reviews_by_decision, status_rows
+from duban.store.status import extensions_by_status, reviews_by_decision, settled_since, status_rows
 from duban.views.campaigns import PlannedCampaign, load_campaign
 from duban.views.unit_names import place_names, told_apart
 
@@ -50,6 +54,12 @@ class StatusReport:
     by_stage: dict[str, Counter]  # stage → Counter of states
     overdue: list[tuple[str, str, str, datetime]]  # (unit code, stage, item, due)
     loop: dict = field(default_factory=dict)  # 延期申请 by status, reviews by decision, up to as_of
+    recorded_to: datetime | None = None  # the record's last act, when `as_of` is earlier (a look back)
+    settled_since: dict[str, int] = field(default_factory=dict)  # event → assignments it changed after `as_of`
+
+    @property
+    def looking_back(self) -> bool:
+        return self.recorded_to is not None
 
 
 def loop_counts(conn: Connection, campaign_id: str, as_of: datetime) -> dict:
@@ -81,6 +91,11 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
     with reading(engine) as conn:
         rows = status_rows(conn, campaign_id)
         loop = loop_counts(conn, campaign_id, as_of)
+        last = last_act(conn, campaign_id)
+        recorded = utc(last) if last is not None and as_of < utc(last) else None  # set: a look back
+        back = recorded is not None
+        since = dict(settled_since(conn, campaign_id, as_of)) if back else {}
+    state_of = row_state_then if back else row_state_at  # a past instant: as the 通报 and the report read it
     per_unit: dict[str, dict[str, list[Color]]] = defaultdict(lambda: defaultdict(list))
     unit_states: dict[str, Counter] = defaultdict(Counter)
     states: Counter = Counter()
@@ -92,8 +107,8 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
     for row in rows:
         if row.item_id in concealed and row.open_at > as_of:
             continue
-        state, late = row_state_at(row, as_of), handed_in_late(row)
-        if (covered := covering(row, state, leads, as_of)) is not None:
+        state, late = state_of(row, as_of), handed_in_late(row)
+        if (covered := covering(row, state, leads, as_of, state_of)) is not None:
             state, late = covered
             by_lead[row.unit_code] += 1
         per_unit[row.unit_code][row.stage_id].append(color(state, late=late))
@@ -123,4 +138,4 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
             unit.display = told.get(unit.code, unit.display)
     order = {code: index for index, code in enumerate(campaign.units)}
     units.sort(key=lambda u: order.get(u.code, len(order)))
-    return StatusReport(campaign, as_of, units, states, dict(by_stage), overdue, loop)
+    return StatusReport(campaign, as_of, units, states, dict(by_stage), overdue, loop, recorded, since)

@@ -552,8 +552,9 @@ def test_a_tick_on_the_real_clock_of_events_long_waiting_asks_for_catch_up():
         assert conn.execute(select(func.count()).select_from(OutboxMessage)).scalar_one() == before
 
 
-def test_a_status_earlier_than_the_record_runs_is_refused_not_shown_with_later_states():
-    """`status --as-of 2023-12-30` of a record ticked to 6/12 showed red units and hand-ins of later days as 已报."""
+def test_a_status_before_the_campaign_was_planned_is_refused_naming_the_option():
+    """`status --as-of 2023-12-30` of a campaign planned on 2024-05-09 showed red units; now it says which option
+    and what was written, as a malformed instant does."""
     from duban.settings import get_settings
     from duban.store.db import engine_for
     from tests.integration.helpers import at, plan_jinzhong, tick
@@ -562,13 +563,104 @@ def test_a_status_earlier_than_the_record_runs_is_refused_not_shown_with_later_s
     plan_jinzhong(engine)
     tick(engine, at("2024-06-12 09:00"))
     back = _run("status", JINZHONG, "--as-of", "2023-12-30 10:00")
-    assert back.exit_code == 1 and "红" not in back.output, back.output
+    said = " ".join(back.output.split())
+    assert back.exit_code == 1 and "红" not in back.output, said
     assert (
-        "error: the record of 'jinzhong-2024-lookback' already runs to 2024-06-12 周三 09:00: a status at "
-        "2023-12-30 周六 10:00 would show what units have done since" in back.output
-    ), back.output
+        "error: --as-of '2023-12-30 10:00': 2023-12-30 周六 10:00 is before campaign 'jinzhong-2024-lookback' was "
+        "planned (2024-05-09 周四 12:00)" in said
+    ), said
+    typo = _run("status", JINZHONG, "--as-of", "2024-06-31 18:00")
+    assert typo.exit_code == 2 and "--as-of" in typo.output and "2024-06-31" in typo.output, typo.output
     assert _run("status", JINZHONG, "--as-of", "2024-06-12 09:00").exit_code == 0
     assert _run("status", JINZHONG, "--as-of", "2024-06-20 09:00").exit_code == 0  # ahead: projected, as before
+
+
+def test_a_status_of_a_campaign_planned_after_its_replayed_ticks_answers_back_to_its_first_event():
+    """`duban serve` plans a campaign on today's clock; ticks replayed at the notice's instants record 2024 events:
+    a status of 6/10 2024 is answered, one before the first recorded event is refused naming it."""
+    from duban.services.lifecycle import ensure_planned
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+    from tests.integration.helpers import at, tick
+
+    engine = engine_for(get_settings().resolved_database_url)
+    ensure_planned(engine, JINZHONG, now=at("2026-12-07 10:00"))
+    tick(engine, at("2024-06-12 09:00"))
+    then = _run("status", JINZHONG, "--as-of", "2024-06-10 18:00")
+    assert then.exit_code == 0 and "回看：记录已到 2024-06-12 周三 09:00" in " ".join(then.output.split()), then.output
+    early = _run("status", JINZHONG, "--as-of", "2024-05-01")
+    said = " ".join(early.output.split())
+    assert early.exit_code == 1, said
+    assert (
+        "error: --as-of '2024-05-01': 2024-05-01 周三 00:00 is before the first event recorded for campaign "
+        "'jinzhong-2024-lookback' (2024-05-10 周五 08:30)" in said
+    ), said
+
+
+def _status_counts(output: str) -> dict[str, int]:
+    """The counts status prints under its table: 已报 and its parts, 逾期未报, 免报."""
+    flat = " ".join(output.split())
+    found = re.search(r"已报 (\d+)（按时 (\d+)、逾期 (\d+)(?:、待审核 (\d+))?）.*?免报 (\d+) · 逾期未报 (\d+)", flat)
+    assert found, flat
+    done, on_time, late, waiting, excused, missing = found.groups()
+    return dict(
+        done=int(done),
+        on_time=int(on_time),
+        late=int(late),
+        in_review=int(waiting or 0),
+        excused=int(excused),
+        missing=int(missing),
+    )
+
+
+def test_a_status_of_a_past_instant_counts_as_the_bulletin_and_the_report_do(tmp_path):
+    """Asked on 6/12 "where did we stand on 6/10 at 18:00", status refused (the record ran to 6/12) while the 通报
+    and the report answered. Now status answers with their figures: hand-ins after 18:00 are not yet in, a late
+    one before it is, and 县级总结报告 due at 24:00 that day is not yet 逾期 (the 通报 named it 逾期未报 too)."""
+    from duban.domain.calendar import load_calendar
+    from duban.report.record import read_record
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+    from tests.integration.helpers import at, plan_jinzhong, tick
+
+    settings = get_settings()
+    engine = engine_for(settings.resolved_database_url)
+    campaign = plan_jinzhong(engine)
+    report = write(tmp_path / "总结报告.docx", docx_bytes("县级回头看总结报告"))
+    hand_ins = [  # (unit, item, when): two before 6/10 18:00 (one of them late), two after it (one of them late)
+        ("140721", "county_report", "2024-06-08 10:00"),
+        ("140724100", "self_report", "2024-06-05 09:00"),
+        ("140723", "county_report", "2024-06-10 20:00"),
+        ("140724101", "self_report", "2024-06-11 09:00"),
+    ]
+    for unit, item, when in hand_ins:
+        tick(engine, at(when))
+        handed = _run("submit", JINZHONG, "--unit", unit, "--item", item, "--file", report, "--at", when)
+        assert handed.exit_code == 0, handed.output
+    excused = ("excuse", JINZHONG, "--unit", "140724102", "--item", "self_report", "--reason", "撤并")
+    assert _run(*excused, "--at", "2024-06-11 10:00").exit_code == 0  # after 18:00: counted as it stands, and said
+    tick(engine, at("2024-06-12 09:00"))
+    status = _run("status", JINZHONG, "--as-of", "2024-06-10 18:00")
+    assert status.exit_code == 0, status.output
+    counts = _status_counts(status.output)
+    record = read_record(engine, campaign, at("2024-06-10 18:00"), load_calendar(settings.calendar_file))
+    tally = record.overall
+    own = {kind: sum(1 for duty in record.own if duty.kind == kind) for kind in ("on_time", "late", "missing")}
+    assert counts["on_time"] == tally.on_time + own["on_time"] == 1, (counts, tally)
+    assert counts["late"] == tally.late + own["late"] == 1, (counts, tally)
+    assert counts["in_review"] == tally.in_review == 0 and counts["excused"] == tally.excused == 1
+    assert counts["missing"] == tally.missing + own["missing"], (counts, tally)
+    bulletin = _run("bulletin", JINZHONG, "--as-of", "2024-06-10 18:00", "--out", tmp_path / "通报.docx")
+    assert bulletin.exit_code == 0, bulletin.output
+    flat = " ".join(bulletin.output.split())
+    assert f"逾期未报 {counts['missing']} 项，逾期报送 {counts['late']} 项" in flat, (flat, counts)
+    # the self-assessment items of the 130 units, less 乐平镇's self_report handed in (late) on 6/05 and the 免报
+    assert counts["missing"] == 130 * 2 - 2, counts
+    said = " ".join(status.output.split())
+    assert "回看：记录已到 2024-06-12 周三 09:00" in said and "与同一时刻的通报、总结报告同一口径" in said, said
+    assert "此刻之后记录的免报 1 项按现状计入" in said, said
+    county = next(line for line in status.output.splitlines() if line.strip().startswith("昔阳县统计局"))
+    assert county.split()[3] == "黄", county  # 县级检查阶段: 临近截止 at 18:00, not 红 (it is now)
 
 
 def test_a_stages_acknowledgement_before_it_opens_says_not_yet():

@@ -733,3 +733,38 @@ def test_a_return_held_over_the_night_says_what_is_true_in_the_morning(engine, t
         [text] = returns
         assert "第1版已退回；已于6月27日 周四 23:30重新报送第2版" in text and "前重新报送（" not in text, text
         assert "退回原因：评分表缺少乡镇签章" in text
+
+
+def test_a_return_the_unit_has_answered_on_its_page_no_longer_asks_for_the_file_in_its_heading(sqlite_engine):
+    """A 退回 written at 22:30 waited for the morning; 昔阳县 handed 第2版 in on its page at 23:30. The morning
+    message's item line said so (第1版已退回；已于…重新报送第2版) while its heading above still read
+    以下材料经审核退回，请按要求修改后重新报送 and its subject 退回重报 (a 昔阳县 clerk's finding). The heading now
+    agrees with the item and the page; 寿阳县, returned alike and handing in nothing since, is still asked."""
+    from duban.notify.notifier import RecordingNotifier
+    from duban.services.compose import compose_messages
+    from duban.services.dispatch import dispatch
+    from tests.integration.portal_site import make_site, text_of
+
+    site = make_site(sqlite_engine, now="2024-06-27 09:00", ticked="2024-06-12 09:30")
+    tokens = {unit: site.token(unit) for unit in (XIYANG, SHOUYANG)}
+    for unit, token in tokens.items():
+        handed = site.submit(token, ITEM, [(f"{unit}检查材料.xlsx", xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86]]))])
+        assert handed.status_code == 303, handed.text
+        record_review(sqlite_engine, CAMPAIGN, unit, ITEM, at("2024-06-27 22:30"), accept_it=False, reason="缺少签章")
+    site.now = at("2024-06-27 23:30")
+    again = site.submit(tokens[XIYANG], ITEM, [("昔阳县检查材料（补签章）.xlsx", xlsx_bytes([["乡镇", "得分"]]))])
+    assert again.status_code == 303, again.text
+    card = text_of(site.page(tokens[XIYANG]).text).split("抽查县、乡统计机构评分表")[1]
+    assert "已报送，等待审核" in card and "请修改后" not in card, card  # the page: 第2版 waits for review
+    compose_messages(sqlite_engine, CAMPAIGN, at("2024-06-27 23:40"))
+    sink = RecordingNotifier()
+    dispatch(sqlite_engine, at("2024-06-28 07:40"), lambda _ref: sink, fallback_channels=["sink"])
+    sent = [e for channel in sink.sent.values() for e in channel if e.kind == "returned"]
+    [xiyang] = [e.rendered for e in sent if e.recipient == XIYANG]
+    assert "第1版已退回；已于6月27日 周四 23:30重新报送第2版" in xiyang.text and "退回原因：缺少签章" in xiyang.text
+    assert "请按要求修改后" not in xiyang.text and "前重新报送" not in xiyang.text, xiyang.text
+    assert "以下材料经审核退回，您单位已重新报送：" in xiyang.text, xiyang.text
+    assert "退回重报" not in xiyang.subject and "已重新报送" in xiyang.subject, xiyang.subject
+    [shouyang] = [e.rendered for e in sent if e.recipient == SHOUYANG]  # nothing new: still asked, by its due
+    assert "以下材料经审核退回，请按要求修改后重新报送：" in shouyang.text, shouyang.text
+    assert "第1版已退回，请于7月2日 周二 24:00前重新报送" in shouyang.text and "退回重报" in shouyang.subject

@@ -381,3 +381,18 @@ def test_an_opening_asks_its_签收_once_per_stage_with_the_instant():
     text = _render({**PAYLOAD, "kind": "opened", "items": [*items, other]}).text
     assert "【县级检查阶段】要求签收：请于5月23日 周四 08:30前签收" in text, text
     assert "【材料上报阶段】要求签收：请于开始后1 working day内签收" in text and text.count("要求签收") == 2, text
+
+
+def test_a_return_heading_asks_again_only_for_the_items_not_handed_in_since():
+    """A 退回 whose unit handed a newer version in before it went out said so on its item line under a heading
+    still asking 请按要求修改后重新报送 (a 昔阳县 clerk's finding); two returns, one answered, ask for the other."""
+    returned = {**PAYLOAD["items"][0], "kind": "returned", "version": 1}
+    answered = {**PAYLOAD["items"][1], "kind": "returned", "again_at": "2024-05-21T15:30:00+00:00", "again_version": 2}
+    alone = _render({**PAYLOAD, "kind": "returned", "items": [answered]})
+    assert "以下材料经审核退回，您单位已重新报送：" in alone.text and "请按要求修改后" not in alone.text, alone.text
+    assert "已于5月21日 周二 23:30重新报送第2版" in alone.text and "已退回（已重新报送）（1项）" in alone.subject
+    both = _render({**PAYLOAD, "kind": "returned", "items": [returned, answered]})
+    assert "以下材料经审核退回，尚未重新报送的请按要求修改后重新报送：" in both.text, both.text
+    assert "第1版已退回，请于5月25日 周六 24:00前重新报送" in both.text and "退回重报（2项）" in both.subject
+    untouched = _render({**PAYLOAD, "kind": "returned", "items": [returned]})
+    assert "以下材料经审核退回，请按要求修改后重新报送：" in untouched.text and "退回重报（1项）" in untouched.subject
