@@ -612,3 +612,29 @@ def test_a_catch_up_tick_records_each_duty_s_transitions_in_the_order_they_happe
     assert caught_up, "the gap holds several events per duty"
     assert all(events == sorted(events, key=lambda e: e[0]) for events in trail.values())
     assert {e for events in caught_up for _at, e in events} >= {"opened", "reminder", "overdue", "escalation"}
+
+
+def test_the_issuers_own_office_slipping_is_counted_but_not_escalated_to_the_issuer(engine):
+    """A 晋中市统计局 operator ticking the campaign saw the bureau told to 督促 its own 设管科 about the 设管科's
+    市级现场检查 (the parent of the issuer's own office is the issuer): noise, the 设管科 had its own 逾期未报. Past
+    the grace the slip is recorded as escalated, and nobody is told of it; the counties' slips of the same tick
+    still reach the bureau and their leaders."""
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-10 08:30"))
+    tick(engine, at("2024-07-02 09:00"))
+    a, i, o = Assignment.__table__, Intent.__table__, OutboxMessage.__table__
+    with engine.connect() as conn:
+        office = conn.execute(
+            select(a.c.id, a.c.state, a.c.escalations_done).where(
+                a.c.unit_code == "140700-sgk", a.c.item_id == "city_inspection"
+            )
+        ).one()
+        intents = conn.execute(select(i.c.assignment_id, i.c.recipient, i.c.kind)).all()
+        escalated = conn.execute(select(o.c.recipient, o.c.payload).where(o.c.kind == "escalation")).all()
+    assert office.state == State.overdue.value and office.escalations_done == 1  # status and the report count it
+    told = [(r, k) for aid, r, k in intents if aid == office.id]
+    assert ("140700-sgk", "overdue") in told and not [r for r, k in told if k == "escalation"], told
+    to_city = [p for r, p in escalated if r == "140700"]
+    assert to_city, "the counties' slips still reach the city"
+    assert all(item["unit"] != "140700-sgk" for p in to_city for item in p["items"])
+    assert any(r.startswith("leader:") for r, _p in escalated)
