@@ -480,3 +480,20 @@ def test_an_urgent_slip_is_not_held_back_by_a_签收提醒_waiting_for_the_morni
     assert [i["kind"] for i in by_kind["overdue"].payload["items"]] == ["overdue"]
     assert by_kind["overdue"].not_before == at("2021-11-30 08:30")
     assert by_kind["ack_reminder"].not_before == at("2021-11-30 09:00")
+
+
+def test_the_city_told_of_a_slip_and_a_missing_签收_in_one_tick_gets_one_催办(engine, tmp_path):
+    """The 签收催办 and the 逾期催办 to 衡阳市统计局 fall at the same instant when the 催办 comes 24 hours after the
+    due: one message naming both, not two."""
+    path = tmp_path / "selfcheck.yaml"
+    path.write_text(
+        SLIP_SPEC.replace("{after: 1 working day, to: [parent]}", "{after: 24 hours, to: [parent]}"),
+        encoding="utf-8",
+    )
+    ensure_planned(engine, path, now=at("2021-11-28 12:00"))
+    for when in ("2021-11-29 08:30", "2021-11-30 08:30", "2021-12-01 08:30"):
+        _tick_slip(engine, when)
+    [both] = _told(engine, "2021-12-01 08:30")[CITY]
+    assert {i["kind"] for i in both.payload["items"]} == {"escalation", "ack_escalation"}
+    subject = _slip_text(engine, both).subject
+    assert subject == "【督办】统计执法检查自查：逾期催办1项（涉及12个单位）、签收催办1项（涉及12个单位）", subject
