@@ -497,3 +497,27 @@ def test_the_city_told_of_a_slip_and_a_missing_签收_in_one_tick_gets_one_催�
     assert {i["kind"] for i in both.payload["items"]} == {"escalation", "ack_escalation"}
     subject = _slip_text(engine, both).subject
     assert subject == "【督办】统计执法检查自查：逾期催办1项（涉及12个单位）、签收催办1项（涉及12个单位）", subject
+
+
+def test_a_dispatcher_polling_between_the_签收_step_and_the_compose_sends_no_签收_message_yet(engine, tmp_path):
+    """The 签收 step commits before the tick's compose: a dispatcher polling in between sent 常宁's 签收提醒 alone,
+    before the compose could put it with the unit's 逾期未报. The 签收 messages wait for the compose, as the
+    tick's own drafts do; then each unit's one message goes, once."""
+    from duban.store.dispatching import claim_ready
+
+    def claim(when):
+        with engine.begin() as conn:
+            return claim_ready(conn, at(when), waiting=("pending",), gone=(), worker="d-1", limit=100, campaign_id=SLIP)
+
+    _plan_slip(engine, tmp_path)
+    _tick_slip(engine, "2021-11-29 08:30")
+    assert len(claim("2021-11-29 08:31")) == 12  # the openings
+    moment = at("2021-11-30 08:30")
+    tick_stage(engine, SLIP, "selfcheck", moment, quiet=QUIET)
+    assert tick_acknowledgements(engine, SLIP, moment, quiet=QUIET, opened=False).messages == 12
+    assert claim("2021-11-30 08:30") == []  # the 逾期 drafts and the 签收 messages wait for the compose
+    compose_messages(engine, SLIP, moment, quiet=QUIET)
+    claimed = claim("2021-11-30 08:31")
+    assert len(claimed) == 12 and len({c.recipient for c in claimed}) == 12
+    assert {c.kind for c in claimed} == {"overdue"}
+    assert all({i["kind"] for i in c.payload["items"]} == {"overdue", "ack_reminder"} for c in claimed)
