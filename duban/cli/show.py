@@ -37,14 +37,22 @@ def _heard_by(to: list[str], plan: Plan) -> str:
     return "、".join(heard) or "（无人接收：未设包联领导）"
 
 
-def _unheard(entries: list, step: int) -> str:
+def _unheard(entries: list, step: int, plan: Plan) -> str:
     """The units whose 催办 at `step` reaches nobody (no parent in the registry: the top of its divisions, the
-    issuer's own unit): "→ 上级单位" alone promised a 催办 that the tick counts and no one is told of."""
+    issuer's own unit; or an office of the issuer, whose slip the issuer is not told of as a 催办, duban.domain.plan.
+    _targets): "→ 上级单位" alone promised a 催办 that the tick counts and no one is told of."""
     alone = {a.unit_code for a in entries if len(a.escalations) > step and not a.escalations[step][1]}
     if not alone:
         return ""
     every = alone == {a.unit_code for a in entries}
-    return "（无上级单位，无人接收）" if every else f"（其中{len(alone)}个单位无上级单位，无人接收）"
+    own = {code for code in alone if plan.registry.units[code].parent in plan.registry.units}
+    if not own:
+        return "（无上级单位，无人接收）" if every else f"（其中{len(alone)}个单位无上级单位，无人接收）"
+    if own == alone:
+        who = "发文单位自己的科室" if every else f"其中{len(alone)}个单位为发文单位自己的科室"
+        return f"（{who}：不向发文单位催办，无人接收）"
+    why = "无上级单位或为发文单位自己的科室"
+    return f"（{why}，无人接收）" if every else f"（其中{len(alone)}个单位{why}，无人接收）"
 
 
 def _target_words(ref: str, plan: Plan) -> str:
@@ -106,7 +114,7 @@ def print_plan(console: Console, spec: LoadedSpec, plan: Plan, *, every: bool) -
             escalations = (
                 "、".join(
                     f"{fmt(t, tz)}（{escalation_words(step.after, c.defaults.remind_time)}）"
-                    f"→ {_heard_by(step.to, plan)}{_unheard(entries, k)}"
+                    f"→ {_heard_by(step.to, plan)}{_unheard(entries, k, plan)}"
                     for k, ((t, _), step) in enumerate(zip(first.escalations, steps))
                 )
                 or "—"

@@ -22,12 +22,18 @@ SINGLE = "s"  # the first character of a one-intent message's key (the other key
 _TAG = 20  # hex digits of the campaign's digest in a one-intent message's key
 
 
-def message_key(campaign_id: str, recipient: str, intent_ids: Iterable[int]) -> str:
-    """The idempotency key of the message carrying these intents (the same however often it is composed)."""
+def message_key(campaign_id: str, recipient: str, intent_ids: Iterable[int], acks: Iterable[str] = ()) -> str:
+    """The idempotency key of the message carrying these intents (the same however often it is composed), and
+    these 签收 entries (`acks`: kind and row id, such as ack_reminder12; duban.services.acknowledgements), which
+    have no intent: a 签收提醒 alone keeps the key it always had, one told with the unit's items of the same tick
+    a key of both."""
     ids = sorted(intent_ids)
-    if len(ids) == 1:
+    signed = ",".join(sorted(acks))
+    if not signed and len(ids) == 1:
         return f"{SINGLE}{campaign_tag(campaign_id)}{ids[0]:012x}"
     text = f"{campaign_id}|{recipient}|{','.join(map(str, ids))}"
+    if signed:
+        text = f"{text}|ack|{signed}" if ids else f"{campaign_id}|{recipient}|ack|{signed}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

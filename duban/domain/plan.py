@@ -363,13 +363,22 @@ def build_plan(
     memo: dict[tuple, tuple[str, ...]] = {}
     schedules: dict[tuple, tuple] = {}
 
+    issuer = issuer_code(registry, campaign)
+
     def targets(unit_code: str, to: list[str]) -> tuple[str, ...]:
-        # without leaders and without `unit` targets, who hears depends on the unit's parent alone
-        personal = bool(leader_sets) or any(k == "unit" or k.startswith("unit:") for k in to)
-        key = (unit_code if personal else registry.units[unit_code].parent, *to)
+        # without leaders and without `unit` targets, who hears depends on the unit's parent alone — but for the
+        # issuer and its own offices, who are not told of each other's slips (_one_body)
+        unit = registry.units[unit_code]
+        personal = (
+            bool(leader_sets)
+            or any(k == "unit" or k.startswith("unit:") for k in to)
+            or unit_code == issuer
+            or (unit.parent == issuer and unit.kind == "office")
+        )
+        key = (personal, unit_code if personal else unit.parent, *to)
         found = memo.get(key)
         if found is None:
-            found = memo[key] = _targets(registry, leader_sets, unit_code, to)
+            found = memo[key] = _targets(registry, leader_sets, unit_code, to, issuer)
         return found
 
     def shared(schedule: tuple) -> tuple:
@@ -559,10 +568,7 @@ def _acknowledgements(
 ) -> list[PlannedAck]:
     """签收 per unit of each stage that asks for it (from the unit's first opening there), and of the whole notice —
     not of the issuer's own unit, which wrote the notice (衡阳市统计局 was asked to sign its own 衡统〔2021〕40号)."""
-    try:
-        issuer = registry.find(campaign.issuer).code
-    except DubanError:  # an issuer that is not one unit of the registry (a ministry, a 办公厅)
-        issuer = None
+    issuer = issuer_code(registry, campaign)
     asked = [(stage.id, stage.acknowledge) for stage in campaign.stages if stage.acknowledge is not None]
     if campaign.acknowledge is not None:
         asked.append(("", campaign.acknowledge))
@@ -584,7 +590,7 @@ def _acknowledgements(
                     open_at,
                     due,
                     _after(timeline, due, rule.escalate_after),
-                    _targets(registry, leaders, unit_code, to),
+                    _targets(registry, leaders, unit_code, to, issuer),
                 )
             )
     return found
@@ -722,21 +728,47 @@ def _too_many(total: int, expanding: list) -> str:
     )
 
 
-def _targets(registry: Registry, leaders, unit_code: str, to: list[str]) -> tuple[str, ...]:
-    """Who hears about a slip: the parent unit, the leader answering for the unit (包县区), the unit itself."""
+def _targets(registry: Registry, leaders, unit_code: str, to: list[str], issuer: str | None = None) -> tuple[str, ...]:
+    """Who hears about a slip: the parent unit, the leader answering for the unit (包县区), the unit itself (only
+    when `to:` says `unit`: told again, 再次催办).
+
+    A 催办 is about a unit to someone else: a unit named in `to:` is not told of its own slip (it has its own 逾期
+    message), and neither are the issuing bureau (`issuer`) and its own offices (科室, kind office) told of each
+    other's: they are one body, the one running the campaign (晋中市统计局 was told to 督促 its own 设管科, and the
+    设管科, the issuer's 催办 target, of the 市统计局's item it does itself). Status, the digest and the report still
+    count the slip."""
     targets: list[str] = []
     for kind in to:
         if kind == "parent":
             parent = registry.get(unit_code).parent
-            if parent and parent in registry.units:
+            if parent and parent in registry.units and not _one_body(registry, unit_code, parent, issuer):
                 targets.append(parent)
         elif kind == "leader":
             targets.extend(f"leader:{lid}" for lid, codes in leaders.items() if unit_code in codes)
         elif kind == "unit":
             targets.append(unit_code)
-        elif kind.startswith("unit:") and kind != f"unit:{unit_code}":  # a named unit is not told of its own slip
-            targets.append(kind.removeprefix("unit:"))
+        elif kind.startswith("unit:"):
+            named = kind.removeprefix("unit:")
+            if named != unit_code and not _one_body(registry, unit_code, named, issuer):
+                targets.append(named)
     return tuple(dict.fromkeys(targets))
+
+
+def _one_body(registry: Registry, unit_code: str, target: str, issuer: str | None) -> bool:
+    """Whether `target` and the slipping unit are the issuing bureau and one of its own offices (either way)."""
+    if issuer is None or issuer not in (unit_code, target):
+        return False
+    other = registry.units.get(target if unit_code == issuer else unit_code)
+    return other is not None and other.kind == "office" and other.parent == issuer
+
+
+def issuer_code(registry: Registry, campaign: Campaign) -> str | None:
+    """The issuing bureau's code in the registry, or None when the issuer is no one unit of it (a ministry, a
+    办公厅 outside the registry)."""
+    try:
+        return registry.find(campaign.issuer).code
+    except DubanError:
+        return None
 
 
 def load_calendar_for(spec: LoadedSpec, override: Path | None = None) -> WorkCalendar:
@@ -770,4 +802,5 @@ def resolve_selector(plan: Plan, selector: Selector) -> list[str]:
 def escalation_targets(plan: Plan, unit_code: str, to: list[str]) -> tuple[str, ...]:
     """Who hears when `unit_code` slips, for an escalation step's `to:` (assignments made after planning)."""
     resolver = Resolver(plan.registry, plan.campaign.groups, lambda sid: plan.samples[sid].members)
-    return _targets(plan.registry, plan.leaders, unit_code, _named(resolver, to))
+    issuer = issuer_code(plan.registry, plan.campaign)
+    return _targets(plan.registry, plan.leaders, unit_code, _named(resolver, to), issuer)

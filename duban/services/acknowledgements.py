@@ -4,19 +4,21 @@ The plan keeps one row per unit and stage that asks for it (duban.plan._acknowle
 rows whose next event is due (an index range scan on (campaign_id, next_event_at)), applies the pure
 state.ack_advance and, in the same transaction, writes one message per recipient: a reminder to each unit that has
 not acknowledged by its due, and to each parent or leader the units under it that still have not by the
-escalation. A unit acknowledges from its link or an operator records it (`duban ack`); a repeated tick or a second
-acknowledgement changes nothing, and on PostgreSQL concurrent ticks take turns (an advisory lock) while a unit's
-acknowledgement waits for the row.
+escalation. Those messages wait for the compose that follows the tick: a unit whose 签收 is missing at the very
+tick its item slips or is escalated gets one message saying both (one message per recipient per tick, as compose
+promises for every other kind). A unit acknowledges from its link or an operator records it (`duban ack`); a
+repeated tick or a second acknowledgement changes nothing, and on PostgreSQL concurrent ticks take turns (an
+advisory lock) while a unit's acknowledgement waits for the row.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from duban.domain.message_keys import message_key
 from duban.domain.quiet import QuietHours
 from duban.domain.state import AckSchedule, AckState, ack_advance, ack_next_event_at, acknowledge
 from duban.errors import RequestError
@@ -74,8 +76,8 @@ def tick_acknowledgements(
         rows = store.take_due(conn, campaign_id, as_of)
         if not rows:
             return result
-        to_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        to_targets: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        # one message per recipient: a county reminded of its own 签收 and told of a township's is told once
+        to: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             schedule = AckSchedule(row.open_at, row.due_at, row.escalate_at)
             entered, state = ack_advance(schedule, AckState(row.state), as_of)
@@ -93,12 +95,12 @@ def tick_acknowledgements(
             }
             if AckState.unacknowledged in entered:
                 result.missing.append((row.stage_id, row.unit_code))
-                to_unit[row.unit_code].append({**entry, "kind": "ack_reminder"})
+                to[row.unit_code].append({**entry, "kind": "ack_reminder"})
             if AckState.escalated in entered:
                 result.escalated.append((row.stage_id, row.unit_code))
                 for target in row.targets or []:
-                    to_targets[target].append({**entry, "kind": "ack_escalation"})
-        result.messages = _write(conn, campaign_id, tz, as_of, quiet, [*to_unit.items(), *to_targets.items()])
+                    to[target].append({**entry, "kind": "ack_escalation"})
+        result.messages = _write(conn, campaign_id, tz, as_of, quiet, to.items())
     return result
 
 
@@ -126,13 +128,14 @@ def _write(
     quiet: QuietHours,
     groups: Iterable[tuple[str, list[dict[str, Any]]]],
 ) -> int:
-    """One outbox message per recipient, keyed by what it carries (composing twice writes nothing twice)."""
+    """One outbox message per recipient, keyed by what it carries (composing twice writes nothing twice), held
+    until the compose that follows the tick: a recipient told of more in this tick (its own 逾期, a 催办 …) gets
+    its 签收 entries in that one message instead (duban.services.compose)."""
     codec = Codec(conn)
     rows = []
     for recipient, entries in groups:
         kind = "ack_escalation" if any(e["kind"] == "ack_escalation" for e in entries) else "ack_reminder"
-        ids = ",".join(f"{e['kind']}{e['step']}" for e in entries)
-        key = hashlib.sha256(f"{campaign_id}|{recipient}|ack|{ids}".encode()).hexdigest()[:32]
+        key = message_key(campaign_id, recipient, (), (f"{e['kind']}{e['step']}" for e in entries))
         payload = {"recipient": recipient, "kind": kind, "as_of": codec.iso(as_of), "items": entries}
         rows.append(
             dict(
@@ -147,7 +150,7 @@ def _write(
                 attempts=0,
             )
         )
-    store.add_messages(conn, rows)
+    store.draft_messages(conn, campaign_id, rows, as_of)
     return len(rows)
 
 

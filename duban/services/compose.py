@@ -20,6 +20,7 @@ from duban.settings import get_settings, quiet_policy
 from duban.store.campaigns import campaign_timezone
 from duban.store.codec import SQLITE_BY_CASE, Codec
 from duban.store.composing import (
+    ACK_BATCH,
     any_pending,
     drafted_ranges,
     pending_at_least,
@@ -74,8 +75,10 @@ def compose_messages(
     A stage opening's tick writes most units' messages itself (a case of one item: one message per unit, its
     intent linked; duban.store.tables.DraftRange), held from the dispatcher until this compose: a unit told of
     more in the same tick (another stage, an escalation) has its draft taken back and all its items in one
-    message, as if the tick had written intents only. A compose for some `recipients` (a receipt) leaves the
-    drafts to the tick's own compose.
+    message, as if the tick had written intents only. The tick's 签收提醒 and 签收催办 are drafts too (they have
+    no intent, duban.services.acknowledgements): a recipient told of more in the same tick (its 逾期, a 催办) gets
+    its 签收 entries in that one message. A compose for some `recipients` (a receipt) leaves the drafts to the
+    tick's own compose. The 签收 messages are counted by their own step, not in what this returns.
 
     A message that is not urgent and is composed in quiet hours waits for their end (`quiet`, by default the
     settings' DUBAN_QUIET_HOURS and DUBAN_URGENT_KINDS); the dispatcher applies the same policy again at the send.
@@ -97,12 +100,18 @@ def compose_messages(
         codec = Codec(conn)
         take_turn(codec, campaign_id)
         ranges = drafted_ranges(codec, campaign_id) if recipients is None else []
-        released, taken_back = release_drafts(codec, campaign_id, ranges) if ranges else (0, 0)
-        if not any_pending(codec, campaign_id):  # an idle tick, or every unit's items drafted by the tick
-            return released
+        released, taken_back, signed = release_drafts(codec, campaign_id, ranges) if ranges else (0, 0, [])
+        # the 签收 step counts its own messages (tick_acknowledgements): not again here, whether they go as they
+        # are or with a unit's items (then the one message written below is the one that step counted)
+        written = released - sum(r[3] for r in ranges if str(r[4]).startswith(ACK_BATCH))
+        if not signed and not any_pending(codec, campaign_id):  # an idle tick, or every unit's items drafted
+            return written
         make_room(codec)
         tz = campaign_timezone(conn, campaign_id)
-        written = released
+        if signed:  # a unit told of its 签收 and of more in this tick: one message with all of it
+            written += _write_signed(codec, campaign_id, tz, signed, as_of, policy) - len(signed)
+            if not any_pending(codec, campaign_id):
+                return written
         if recipients is None and (SQLITE_BY_CASE or not codec.sqlite):
             deferred = policy.end_after(as_of, tz)
             # intents taken back from drafts are pending in this transaction only: the shares would not see them
@@ -145,31 +154,69 @@ def _write_spread(
     return sum(all_or_none_here(engine, codec.conn, [share(k) for k in range(shares)]))
 
 
+def _write_signed(
+    codec: Codec,
+    campaign_id: str,
+    tz: str,
+    signed: list[tuple[str, list[dict[str, Any]]]],
+    as_of: datetime,
+    quiet: QuietHours,
+) -> int:
+    """The messages of the recipients whose 签收提醒 or 签收催办 of this tick was taken back (they are told of more:
+    their 逾期, a 催办, an opening): each one message with its 签收 entries and its pending items, so the unit
+    reads "尚未签收" and "逾期未报" in one message, not two a second apart. How many were written."""
+    acks: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for recipient, entries in signed:
+        acks[recipient].extend(entries)
+    groups: dict[str, list] = defaultdict(list)
+    names = sorted(acks)
+    for chunk in range(0, len(names), 500):
+        for row in pending_rows(codec, campaign_id, names[chunk : chunk + 500]):
+            groups[row[1]].append(row)
+    return _write(codec, campaign_id, tz, groups, as_of, quiet, acks)
+
+
 def _urgent_apart(groups, urgent: frozenset[str]) -> list:
-    """Each recipient's rows, the urgent ones and the others as two messages where both are there."""
-    split: list[tuple[str, list]] = []
-    for recipient, rows in groups:
-        now = [r for r in rows if r[2] in urgent]
-        later = [r for r in rows if r[2] not in urgent]
-        split.extend((recipient, part) for part in (now, later) if part)
+    """Each recipient's rows and 签收 entries, the urgent ones and the others as two messages where both are
+    there (a 签收提醒 held for the morning does not hold back an urgent 催办, nor the other way round)."""
+    split: list[tuple[str, list, list]] = []
+    for recipient, rows, acks in groups:
+        for urgent_now in (True, False):
+            part = [r for r in rows if (r[2] in urgent) == urgent_now]
+            signed = [e for e in acks if (e["kind"] in urgent) == urgent_now]
+            if part or signed:
+                split.append((recipient, part, signed))
     return split
 
 
-def _write(codec: Codec, campaign_id: str, tz: str, groups: dict[str, list], as_of: datetime, quiet: QuietHours) -> int:
+def _write(
+    codec: Codec,
+    campaign_id: str,
+    tz: str,
+    groups: dict[str, list],
+    as_of: datetime,
+    quiet: QuietHours,
+    acks: dict[str, list[dict[str, Any]]] | None = None,
+) -> int:
+    """One message per recipient of `groups` (its pending intents' rows) and of `acks` (its 签收 entries, which
+    have no intent), two where quiet hours part the urgent from the rest."""
     deferred = codec.instant(quiet.end_after(as_of, tz))
     now = codec.instant(as_of)
     as_of_iso = codec.iso(as_of)
     iso = codec.iso_of_stored
     messages: list[tuple[Any, ...]] = []
     links: list[list[int]] = []
-    pairs: Any = groups.items()
+    acks = acks or {}
+    pairs: Any = [(recipient, rows, acks.get(recipient, [])) for recipient, rows in groups.items()]
+    pairs += [(recipient, [], entries) for recipient, entries in acks.items() if recipient not in groups]
     if deferred != now:  # in quiet hours: a unit's urgent items go now, the rest in their own message after
         pairs = _urgent_apart(pairs, quiet.urgent)
-    for recipient, rows in pairs:
+    for recipient, rows, signed in pairs:
         # row: id, recipient, kind, step, event_at, item_id, instance, unit_code, due_at, role (store.composing)
-        kind = rows[0][2] if len(rows) == 1 else min((r[2] for r in rows), key=URGENCY.index)
+        kinds = [r[2] for r in rows] + [e["kind"] for e in signed]
+        kind = kinds[0] if len(kinds) == 1 else min(kinds, key=URGENCY.index)
         ids = [r[0] for r in rows]
-        key = message_key(campaign_id, recipient, ids)
+        key = message_key(campaign_id, recipient, ids, (f"{e['kind']}{e['step']}" for e in signed))
         items = [
             {
                 "kind": r[2],
@@ -183,6 +230,7 @@ def _write(codec: Codec, campaign_id: str, tz: str, groups: dict[str, list], as_
             }
             for r in rows
         ]
+        items.extend(signed)  # a 签收 entry as duban.services.acknowledgements wrote it
         payload = {"recipient": recipient, "kind": kind, "as_of": as_of_iso, "items": items}
         messages.append(
             (

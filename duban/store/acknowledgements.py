@@ -4,6 +4,7 @@ read. Writes run inside the caller's unit of work."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -11,15 +12,17 @@ from sqlalchemy import Connection, Engine, case, func, insert, select, update
 
 from duban.instants import utc
 from duban.store.codec import Codec
+from duban.store.composing import ACK_BATCH
 from duban.store.core import core_table
 from duban.store.db import reading
 from duban.store.engine import is_postgres
-from duban.store.tables import AcknowledgementRow, Assignment, Intent, OutboxMessage
+from duban.store.tables import AcknowledgementRow, Assignment, DraftRange, Intent, OutboxMessage
 
 _K = core_table(AcknowledgementRow)
 _O = core_table(OutboxMessage)
 _A = core_table(Assignment)
 _I = core_table(Intent)
+_R = core_table(DraftRange)
 
 
 def any_due(engine: Engine, campaign_id: str, as_of: datetime) -> bool:
@@ -95,10 +98,24 @@ def move_window(conn: Connection, row_id: int, open_at: datetime, due_at: dateti
     )
 
 
-def add_messages(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Queue outbox messages (their columns as each row)."""
-    if rows:
-        conn.execute(insert(_O), rows)
+def draft_messages(conn: Connection, campaign_id: str, rows: list[dict[str, Any]], at: datetime) -> None:
+    """Queue a tick's 签收 messages (their columns as each row), held from the dispatcher until the compose that
+    follows the tick (a DraftRange of their ids): a unit also told of its 逾期 or a 催办 in the same tick gets one
+    message with both (duban.store.composing.release_drafts hands their entries back to the compose)."""
+    if not rows:
+        return
+    ids = Codec(conn).reserve_ids("outbox", len(rows))
+    conn.execute(insert(_O), [{**row, "id": message_id} for message_id, row in zip(ids, rows)])
+    conn.execute(
+        insert(_R).values(
+            campaign_id=campaign_id,
+            first_id=min(ids),
+            last_id=max(ids),
+            messages=len(rows),
+            batch=f"{ACK_BATCH}{uuid.uuid4().hex}",
+            drafted_at=utc(at),
+        )
+    )
 
 
 def next_event(engine: Engine, campaign_id: str, after: datetime | None = None) -> datetime | None:

@@ -54,6 +54,10 @@ _PG_ISO = (
 )
 
 
+ACK_BATCH = "ack:"  # a DraftRange of a tick's 签收 messages (duban.store.acknowledgements.draft_messages)
+ACK_KINDS = "('ack_reminder', 'ack_escalation')"
+
+
 def take_turn(codec: Codec, campaign_id: str) -> None:
     """PostgreSQL: composers of one campaign take turns (two at once would each take part of a unit's intents and
     send it two messages for one tick; the second finds them composed already). SQLite's writer is alone."""
@@ -203,11 +207,14 @@ def stale_drafts(codec: Codec, before: datetime, campaign_id: str | None = None)
     return [row[0] for row in codec.select(sql, params)]
 
 
-def release_drafts(codec: Codec, campaign_id: str, ranges: Sequence[Any]) -> tuple[int, int]:
+def release_drafts(
+    codec: Codec, campaign_id: str, ranges: Sequence[Any]
+) -> tuple[int, int, list[tuple[str, list[dict[str, Any]]]]]:
     """Let the drafted messages in `ranges` go to the dispatcher, except those whose recipient is told of more
     in this tick (two drafts, or a draft and a pending intent): their intents are pending again, for the compose
-    to put in one message with the rest, and the drafts are deleted. (How many drafts go as they are, how many
-    were taken back.)"""
+    to put in one message with the rest, and the drafts are deleted. A 签收 message (a range of ACK_BATCH) has no
+    intent: its entries are handed back instead. (How many drafts go as they are, how many were taken back, and
+    the 签收 messages taken back: recipient and entries of each.)"""
     within = " OR ".join(["o.id BETWEEN ? AND ?"] * len(ranges))
     bounds = [bound for r in ranges for bound in (r[1], r[2])]
     drafts = f"FROM outbox AS o WHERE o.campaign_id = ? AND ({within})"
@@ -228,14 +235,20 @@ def release_drafts(codec: Codec, campaign_id: str, ranges: Sequence[Any]) -> tup
         untouched = "o.status = 'pending' AND o.attempts = 0 AND o.claimed_by IS NULL"
         sql = f"SELECT o.id {drafts} AND {untouched} AND ({condition}){lock}"
         merged = [r[0] for r in codec.select(sql, params)]
+    signed: list[tuple[str, list[dict[str, Any]]]] = []
+    acks = any(str(r[4]).startswith(ACK_BATCH) for r in ranges)  # a stage opening alone reads no payload back
     for chunk in range(0, len(merged), 500):
         part = merged[chunk : chunk + 500]
         marks = ", ".join("?" * len(part))
+        if acks:
+            sql = f"SELECT recipient, payload FROM outbox WHERE id IN ({marks}) AND kind IN {ACK_KINDS} ORDER BY id"
+            for recipient, payload in codec.select(sql, part):
+                signed.append((recipient, list(codec.read_json(payload)["items"])))
         codec.execute(f"UPDATE intent SET message_id = NULL WHERE message_id IN ({marks})", part)
         codec.execute(f"DELETE FROM outbox WHERE id IN ({marks})", part)
     ids = [r[0] for r in ranges]
     codec.execute(f"DELETE FROM draft_range WHERE id IN ({', '.join('?' * len(ids))})", ids)
-    return sum(r[3] for r in ranges) - len(merged), len(merged)
+    return sum(r[3] for r in ranges) - len(merged), len(merged), signed
 
 
 def write_messages(codec: Codec, messages: Sequence[Sequence[Any]], links: Sequence[Sequence[int]]) -> int:

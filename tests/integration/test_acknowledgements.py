@@ -367,3 +367,157 @@ def test_a_late_opening_asks_the_签收_by_the_instant_counted_from_the_tick(eng
     assert "本通知要求签收：请于12月1日 周三 21:00前签收" in text and text.count("要求签收") == 1, text
     record_acknowledgement(engine, CAMPAIGN, HENGNAN, at("2021-11-30 21:05"))
     assert "要求签收" not in _sent_text(engine, opened)  # given before the send: nothing left to ask
+
+
+SLIP_SPEC = """\
+id: hengyang-2021-selfcheck
+title: 统计执法检查自查
+issuer: 衡阳市统计局
+doc_no: 衡统〔2021〕41号
+issued_on: 2021-11-29
+timezone: Asia/Shanghai
+window: {start: 2021-11-29, end: 2021-12-31}
+registry:
+  divisions: ["430400"]
+groups:
+  counties: {level: county, kind: division}
+defaults:
+  reminders: []
+  escalation: {after: 1 working day, to: [parent]}
+  postpone: none
+acknowledge: {within: 1 working day, escalate_after: 1 working day, to: [parent]}
+stages:
+  - id: selfcheck
+    name: 自查
+    items:
+      - id: selfcheck_report
+        name: 自查报告
+        units: counties
+        opens: 2021-11-29 08:30
+        due: 2021-11-30 08:30
+        formats: [docx]
+"""
+SLIP = "hengyang-2021-selfcheck"
+HENGSHAN = "430423"
+
+
+def _plan_slip(engine, tmp_path):
+    """The 自查报告 is due when the notice's 签收 is (Tuesday 08:30): a county that neither signed nor handed in
+    slips on both at that one tick."""
+    path = tmp_path / "selfcheck.yaml"
+    path.write_text(SLIP_SPEC, encoding="utf-8")
+    ensure_planned(engine, path, now=at("2021-11-28 12:00"))
+
+
+def _tick_slip(engine, when, quiet=QUIET):
+    moment = at(when)
+    opened = tick_stage(engine, SLIP, "selfcheck", moment, quiet=quiet).events["opened"] > 0
+    tick_acknowledgements(engine, SLIP, moment, quiet=quiet, opened=opened)
+    compose_messages(engine, SLIP, moment, quiet=quiet)
+
+
+def _told(engine, when):
+    """(recipient → its messages) created by the tick at `when`."""
+    o = OutboxMessage.__table__
+    told: dict[str, list] = {}
+    with engine.connect() as conn:
+        for m in conn.execute(select(o).where(o.c.campaign_id == SLIP, o.c.created_at == at(when)).order_by(o.c.id)):
+            told.setdefault(m.recipient, []).append(m)
+    return told
+
+
+def _slip_text(engine, message):
+    campaign = load_campaign(engine, SLIP)
+    return render(
+        describe(campaign, message.payload),
+        title=campaign.spec.title,
+        issuer=campaign.spec.issuer,
+        doc_no=campaign.spec.doc_no,
+        tz=campaign.tz,
+        key=message.idempotency_key,
+    )
+
+
+def test_a_unit_missing_its_签收_as_its_item_slips_gets_one_message_saying_both(engine, tmp_path):
+    """常宁's 签收提醒 and its 逾期未报 came as two messages a second apart at Tuesday 08:30 (the 签收 step wrote its
+    own, beside the compose's): a unit is told once a tick, the 签收 request and the slip in one message whose
+    subject counts both. A county that signed is told of its slip only; one that owes nothing (免报), of its 签收
+    only."""
+    _plan_slip(engine, tmp_path)
+    _tick_slip(engine, "2021-11-29 08:30")
+    record_acknowledgement(engine, SLIP, HENGYANG_COUNTY, at("2021-11-29 10:00"))
+    from duban.services.submit import record_excuse
+
+    record_excuse(engine, SLIP, HENGSHAN, "selfcheck_report", at("2021-11-29 16:00"), reason="已并入县局年度自查")
+    _tick_slip(engine, "2021-11-30 08:30")
+    told = _told(engine, "2021-11-30 08:30")
+    [both] = told[HENGNAN]
+    assert both.kind == "overdue" and sorted(i["kind"] for i in both.payload["items"]) == ["ack_reminder", "overdue"]
+    rendered = _slip_text(engine, both)
+    assert rendered.subject == "【督办】统计执法检查自查：逾期未报1项、签收提醒1项", rendered.subject
+    assert "以下事项已逾期未报，请尽快报送：\n1. 【自查】自查报告" in rendered.text, rendered.text
+    assert "尚未签收" in rendered.text and "2. 【通知】收到通知后签收" in rendered.text, rendered.text
+    [slipped] = told[HENGYANG_COUNTY]  # signed on Monday: its slip alone
+    assert [i["kind"] for i in slipped.payload["items"]] == ["overdue"]
+    [unsigned] = told[HENGSHAN]  # excused on Monday: its 签收 alone, as the 签收 step wrote it
+    assert unsigned.kind == "ack_reminder" and [i["kind"] for i in unsigned.payload["items"]] == ["ack_reminder"]
+    assert all(len(messages) == 1 for messages in told.values()), {r: len(m) for r, m in told.items()}
+    before = (_rows(engine, AcknowledgementRow), _rows(engine, OutboxMessage))
+    _tick_slip(engine, "2021-11-30 08:30")  # the same instant again: nothing written twice
+    compose_messages(engine, SLIP, at("2021-11-30 08:30"), quiet=QUIET)
+    assert (_rows(engine, AcknowledgementRow), _rows(engine, OutboxMessage)) == before
+
+
+def test_an_urgent_slip_is_not_held_back_by_a_签收提醒_waiting_for_the_morning(engine, tmp_path):
+    """In quiet hours the merged message parts as compose parts every unit's items: the urgent 逾期未报 goes at
+    once, the 签收提醒 (not urgent here) waits for the end of the quiet hours, each in its own message."""
+    _plan_slip(engine, tmp_path)
+    _tick_slip(engine, "2021-11-29 08:30")
+    quiet = QuietHours.parse("08:00-09:00", urgent=["overdue"])  # Tuesday's tick falls in quiet hours
+    _tick_slip(engine, "2021-11-30 08:30", quiet)
+    by_kind = {m.kind: m for m in _told(engine, "2021-11-30 08:30")[HENGNAN]}
+    assert sorted(by_kind) == ["ack_reminder", "overdue"]
+    assert [i["kind"] for i in by_kind["overdue"].payload["items"]] == ["overdue"]
+    assert by_kind["overdue"].not_before == at("2021-11-30 08:30")
+    assert by_kind["ack_reminder"].not_before == at("2021-11-30 09:00")
+
+
+def test_the_city_told_of_a_slip_and_a_missing_签收_in_one_tick_gets_one_催办(engine, tmp_path):
+    """The 签收催办 and the 逾期催办 to 衡阳市统计局 fall at the same instant when the 催办 comes 24 hours after the
+    due: one message naming both, not two."""
+    path = tmp_path / "selfcheck.yaml"
+    path.write_text(
+        SLIP_SPEC.replace("{after: 1 working day, to: [parent]}", "{after: 24 hours, to: [parent]}"),
+        encoding="utf-8",
+    )
+    ensure_planned(engine, path, now=at("2021-11-28 12:00"))
+    for when in ("2021-11-29 08:30", "2021-11-30 08:30", "2021-12-01 08:30"):
+        _tick_slip(engine, when)
+    [both] = _told(engine, "2021-12-01 08:30")[CITY]
+    assert {i["kind"] for i in both.payload["items"]} == {"escalation", "ack_escalation"}
+    subject = _slip_text(engine, both).subject
+    assert subject == "【督办】统计执法检查自查：逾期催办1项（涉及12个单位）、签收催办1项（涉及12个单位）", subject
+
+
+def test_a_dispatcher_polling_between_the_签收_step_and_the_compose_sends_no_签收_message_yet(engine, tmp_path):
+    """The 签收 step commits before the tick's compose: a dispatcher polling in between sent 常宁's 签收提醒 alone,
+    before the compose could put it with the unit's 逾期未报. The 签收 messages wait for the compose, as the
+    tick's own drafts do; then each unit's one message goes, once."""
+    from duban.store.dispatching import claim_ready
+
+    def claim(when):
+        with engine.begin() as conn:
+            return claim_ready(conn, at(when), waiting=("pending",), gone=(), worker="d-1", limit=100, campaign_id=SLIP)
+
+    _plan_slip(engine, tmp_path)
+    _tick_slip(engine, "2021-11-29 08:30")
+    assert len(claim("2021-11-29 08:31")) == 12  # the openings
+    moment = at("2021-11-30 08:30")
+    tick_stage(engine, SLIP, "selfcheck", moment, quiet=QUIET)
+    assert tick_acknowledgements(engine, SLIP, moment, quiet=QUIET, opened=False).messages == 12
+    assert claim("2021-11-30 08:30") == []  # the 逾期 drafts and the 签收 messages wait for the compose
+    compose_messages(engine, SLIP, moment, quiet=QUIET)
+    claimed = claim("2021-11-30 08:31")
+    assert len(claimed) == 12 and len({c.recipient for c in claimed}) == 12
+    assert {c.kind for c in claimed} == {"overdue"}
+    assert all({i["kind"] for i in c.payload["items"]} == {"overdue", "ack_reminder"} for c in claimed)

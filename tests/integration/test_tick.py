@@ -652,3 +652,29 @@ def test_the_one_case_probe_finds_what_the_grouping_finds_at_every_instant_of_a_
         tick(engine, moment)
         moment = next_instant(engine, CAMPAIGN, stages, after=moment)
     assert found["one"] >= 5 and found["several"] >= 1 and found["none"] >= 5, found
+
+
+def test_the_issuers_own_office_slipping_is_counted_but_not_escalated_to_the_issuer(engine):
+    """A 晋中市统计局 operator ticking the campaign saw the bureau told to 督促 its own 设管科 about the 设管科's
+    市级现场检查 (the parent of the issuer's own office is the issuer): noise, the 设管科 had its own 逾期未报. Past
+    the grace the slip is recorded as escalated, and nobody is told of it; the counties' slips of the same tick
+    still reach the bureau and their leaders."""
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-10 08:30"))
+    tick(engine, at("2024-07-02 09:00"))
+    a, i, o = Assignment.__table__, Intent.__table__, OutboxMessage.__table__
+    with engine.connect() as conn:
+        office = conn.execute(
+            select(a.c.id, a.c.state, a.c.escalations_done).where(
+                a.c.unit_code == "140700-sgk", a.c.item_id == "city_inspection"
+            )
+        ).one()
+        intents = conn.execute(select(i.c.assignment_id, i.c.recipient, i.c.kind)).all()
+        escalated = conn.execute(select(o.c.recipient, o.c.payload).where(o.c.kind == "escalation")).all()
+    assert office.state == State.overdue.value and office.escalations_done == 1  # status and the report count it
+    told = [(r, k) for aid, r, k in intents if aid == office.id]
+    assert ("140700-sgk", "overdue") in told and not [r for r, k in told if k == "escalation"], told
+    to_city = [p for r, p in escalated if r == "140700"]
+    assert to_city, "the counties' slips still reach the city"
+    assert all(item["unit"] != "140700-sgk" for p in to_city for item in p["items"])
+    assert any(r.startswith("leader:") for r, _p in escalated)

@@ -57,6 +57,17 @@ def test_county_escalation_goes_to_the_city_and_its_leader(jinzhong):
     assert targets == ("140700", "leader:leader_west")
 
 
+def test_the_issuers_own_office_is_not_escalated_to_the_issuer(jinzhong):
+    """The 设管科 runs the campaign for 晋中市统计局, the issuer: its own 市级现场检查 slipping was escalated to
+    晋中市统计局 (its parent), telling the bureau to 督促 its own office (an outside tester's finding). The slip
+    is not escalated to the issuer; a county's still is, to the city and its leader."""
+    _spec, plan = jinzhong
+    [(when, targets)] = _one(plan, "city_inspection", "140700-sgk").escalations
+    assert fmt(when, TZ) == "2024-07-02 周二 09:00" and targets == ()
+    [(_when, county)] = _one(plan, "county_report", "140702").escalations
+    assert county == ("140700", "leader:leader_west")
+
+
 def test_the_city_sample_holds_six_counties_and_24_townships(jinzhong):
     _spec, plan = jinzhong
     sample = plan.samples["city_check"]

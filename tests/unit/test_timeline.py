@@ -221,6 +221,42 @@ def test_escalation_can_name_a_unit_besides_parent_and_leader(tmp_path):
     assert targets["140724100"] == ("140724",)  # the coordinator is not told of its own slip
 
 
+def test_the_issuer_and_its_own_office_are_not_escalated_to_each_other(tmp_path):
+    """昔阳县统计局 issues the notice and its 综合股 chases the slips (`to: [parent, 综合股]`); both hold a duty. The
+    bureau's slip went to its own 综合股 and the 综合股's to the bureau: one body told to 督促 itself. A township's
+    slip still goes to both."""
+    (tmp_path / "units").mkdir()
+    (tmp_path / "units" / "xiyang.yaml").write_text(
+        "units:\n  - {code: 140724-zhg, name: 综合股, title: 昔阳县统计局综合股, level: county, kind: office,\n"
+        "     parent: '140724'}\n",
+        encoding="utf-8",
+    )
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        HEAD.replace("registry: {divisions: [", "registry: {overlay: units/xiyang.yaml, divisions: [")
+        + textwrap.dedent(
+            """
+            groups:
+              office: 140724-zhg
+            defaults:
+              escalation: {after: 1 working day, to: [parent, office]}
+            stages:
+              - id: s
+                name: 阶段
+                window: {start: 2024-05-06, end: 2024-05-10}
+                items:
+                  - {id: x, name: 报表, units: ["140724", 140724-zhg, "140724100"]}
+            """
+        ),
+        encoding="utf-8",
+    )
+    plan = build_plan(load_spec(path), WorkCalendar())
+    targets = {a.unit_code: a.escalations[0][1] for a in plan.assignments}
+    assert targets["140724100"] == ("140724", "140724-zhg")  # 乐平镇 → 昔阳县统计局 and its 综合股
+    assert targets["140724"] == ()  # not its own 综合股
+    assert targets["140724-zhg"] == ()  # not the bureau it is the office of (nor itself)
+
+
 def test_an_unknown_escalation_unit_is_an_error_at_its_path(tmp_path):
     from duban.errors import SpecError
 
