@@ -46,6 +46,7 @@ URGENCY = (
     "review_reminder",
     "returned",
     "amended",
+    "corrected",
     "extension",
     "reminder",
     "opened",

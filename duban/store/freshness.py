@@ -10,8 +10,8 @@ they handed in on time, next to their receipt. So at the send, for each item of 
   stops being true once the reviewer decided on that version or the unit handed in a newer one. So a receipt of a
   version the unit has since replaced is dropped ("已由第2版的回执告知": the newer version's receipt, sent after it,
   says what waits for review, and the 退回 below says why the older one went back), and a receipt of a version
-  reviewed meanwhile says so in place of 待审核 ("截止前报送，已退回" / "审核通过"). The answer to a 延期申请 and a
-  reviewer's decision are history, always true;
+  reviewed meanwhile says so in place of 待审核 ("截止前报送，已退回" / "审核通过"). The answer to a 延期申请, a
+  reviewer's decision and a correction (更正) of an 逾期 notice are history, always true;
 - an item already handed in or excused is dropped (an amended due told to a unit that has submitted stays: it
   tells them their submission now counts as on time);
 - an item that a newer message to the same recipient also carries is dropped: the newer one says what is true;
@@ -48,6 +48,7 @@ URGENCY = (
     "review_reminder",
     "returned",
     "amended",
+    "corrected",
     "extension",
     "reminder",
     "opened",
@@ -59,15 +60,16 @@ URGENCY = (
 _STALE = (
     "SELECT i.message_id, i.kind, a.item_id, a.instance, a.unit_code, a.state, a.due_at, "
     "(SELECT MAX(j.message_id) FROM intent AS j WHERE j.assignment_id = i.assignment_id "
-    "AND j.recipient = i.recipient AND j.kind <> 'receipt' AND j.message_id IS NOT NULL) "
+    "AND j.recipient = i.recipient AND j.kind NOT IN ('receipt', 'corrected') AND j.message_id IS NOT NULL) "
     "FROM intent AS i JOIN assignment AS a ON a.id = i.assignment_id "
-    "WHERE i.message_id IN ({marks}) AND i.kind NOT IN ('receipt', 'extension', 'accepted') AND (i.kind = 'returned' "
+    "WHERE i.message_id IN ({marks}) AND i.kind NOT IN ('receipt', 'extension', 'accepted', 'corrected') "
+    "AND (i.kind = 'returned' "
     "OR (i.kind <> 'returned' AND a.state IN ('submitted', 'late', 'excused', 'in_review') "
     "AND i.kind NOT IN ('amended', 'review_reminder')) "
     "OR (i.kind = 'review_reminder' AND a.state <> 'in_review') "
     "OR (i.kind IN ('opened', 'reminder') AND a.due_at <= ?) "
     "OR (i.kind <> 'returned' AND EXISTS (SELECT 1 FROM intent AS k WHERE k.assignment_id = i.assignment_id "
-    "AND k.recipient = i.recipient AND k.kind <> 'receipt' AND k.message_id > i.message_id)))"
+    "AND k.recipient = i.recipient AND k.kind NOT IN ('receipt', 'corrected') AND k.message_id > i.message_id)))"
 )
 
 # Receipts and 退回 whose version has been replaced or reviewed since they were written: the newest version of the
@@ -194,7 +196,7 @@ def _returned_now(codec: Codec, item: dict, found: tuple | None, newer: tuple | 
 
 
 def _why_stale(mid: int, kind: str, found: tuple | None, as_of: datetime) -> str | None:
-    if kind in ("receipt", "extension", "accepted") or found is None:  # history: a receipt, an answer
+    if kind in ("receipt", "extension", "accepted", "corrected") or found is None:  # history: a receipt, an answer
         return None
     state, due_at, newest = found
     if kind == "review_reminder":  # a reminder to review: true while the version still waits
