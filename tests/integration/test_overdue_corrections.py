@@ -16,9 +16,11 @@ from datetime import datetime
 
 import pytest
 
+from duban.instants import parse_instant
 from duban.notify.channels import notifier_for
 from duban.services.compose import compose_messages
 from duban.services.dispatch import Dispatcher
+from duban.services.extension import decide_extension, request_extension
 from duban.services.review import record_review
 from duban.services.submit import record_submission
 from duban.settings import get_settings
@@ -156,3 +158,37 @@ def test_a_reviewer_accepting_a_version_handed_in_before_the_due_corrects_the_ov
     corrections = _corrections(bots.received[BOT][before:])
     assert sorted(corrections) == sorted(NAMES.values()), corrections
     assert all(len(texts) == 1 and "已于6月30日 周日 10:00按时报送" in texts[0] for texts in corrections.values())
+
+
+def test_an_extension_that_makes_a_late_hand_in_on_time_corrects_the_overdue_notices(engine, bots, tmp_path):
+    """昔阳 asked on 6月7日 to hand in its 县级实地检查评分表 on 6月14日; undecided, it was told 逾期 and 催办 went out,
+    and it handed in on 6月12日. The approval makes that hand-in on time: the three are corrected."""
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-07 09:30"))
+    until = parse_instant("2024-06-14", "Asia/Shanghai", end_of_day=True)
+    asked = request_extension(
+        engine, CAMPAIGN, XIYANG, "county_inspection", until, at("2024-06-07 10:00"), reason="端午假期后检查未完成"
+    )
+    tick(engine, at("2024-06-12 09:30"))  # due 6月10日 24:00, 催办 6月12日 09:00
+    _send(engine, at("2024-06-12 09:30"))
+    before = len(bots.received[BOT])
+    sheet = tmp_path / "昔阳.xlsx"
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 88]]))
+    record_submission(
+        engine,
+        CAMPAIGN,
+        XIYANG,
+        "county_inspection",
+        at("2024-06-12 10:00"),
+        files=[sheet],
+        metrics={"townships_inspected": "6"},
+        files_dir=tmp_path / "files",
+    )
+    decide_extension(engine, asked.id, at("2024-06-12 11:00"), approve=True)
+    tick(engine, at("2024-06-12 11:30"))
+    _send(engine, at("2024-06-12 11:30"))
+    corrections = _corrections(bots.received[BOT][before:])
+    assert sorted(corrections) == sorted(NAMES.values()), corrections
+    for texts in corrections.values():
+        assert len(texts) == 1 and "县级实地检查评分表" in texts[0], texts
+        assert "已于6月12日 周三 10:00按时报送（截止6月14日 周五 24:00）" in texts[0], texts
