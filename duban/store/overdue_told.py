@@ -3,7 +3,9 @@
 duban.services.overdue_corrections decides when an item told overdue turns out to have been handed in on time;
 these are its reads and its write. A message counts as told once one of its posts reached the channel, or may have
 (no answer: `unknown`), with the item still in it as sent: a message dropped at the send, or sent with that item
-left out (duban.store.freshness), told nobody.
+left out (duban.store.freshness), told nobody. One in flight (`sending`: claimed and judged still true before the
+hand-in was entered, its posts recorded in batches) counts too: it is going out as it was; should it not, its
+correction is dropped at the send (duban.store.freshness).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def told_overdue(conn: Connection, assignment: Any) -> dict[str, int]:
         .where(
             _I.c.assignment_id == assignment.id,
             _I.c.kind.in_(OVERDUE_KINDS),
-            or_(_O.c.status.in_(("sent", "unconfirmed")), reached),
+            or_(_O.c.status.in_(("sent", "unconfirmed", "sending")), reached),
         )
     ).all()
     told: dict[str, int] = {}

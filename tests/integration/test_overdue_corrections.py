@@ -15,6 +15,7 @@ from collections import defaultdict
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select
 
 from duban.instants import parse_instant
 from duban.notify.channels import notifier_for
@@ -24,6 +25,7 @@ from duban.services.extension import decide_extension, request_extension
 from duban.services.review import record_review
 from duban.services.submit import record_submission
 from duban.settings import get_settings
+from duban.store.tables import OutboxMessage
 from tests.integration.fake_bots import BotServer
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
 from tests.samples import xlsx_bytes
@@ -43,8 +45,8 @@ def bots(monkeypatch):
         yield server
 
 
-def _send(engine, when: datetime) -> None:
-    Dispatcher(engine, notifier_for(get_settings()), ["env:JZ_BOT"]).run(when)
+def _send(engine, when: datetime, *, concurrency: int = 8) -> None:
+    Dispatcher(engine, notifier_for(get_settings()), ["env:JZ_BOT"], concurrency=concurrency).run(when)
 
 
 def _by_recipient(texts: list[str]) -> dict[str, list[str]]:
@@ -192,3 +194,52 @@ def test_an_extension_that_makes_a_late_hand_in_on_time_corrects_the_overdue_not
     for texts in corrections.values():
         assert len(texts) == 1 and "县级实地检查评分表" in texts[0], texts
         assert "已于6月12日 周三 10:00按时报送（截止6月14日 周五 24:00）" in texts[0], texts
+
+
+class _EnteredMidSend(BotServer):
+    """A bot at whose first post the operator enters 昔阳's hand-in (the dispatcher has claimed the whole batch and
+    judged it true: the 逾期 and 催办 are in flight); 昔阳's own group then fails once (HTTP 500)."""
+
+    def __init__(self, enter) -> None:  # noqa: ANN001
+        super().__init__()
+        self.enter, self.entered, self.failed = enter, False, False
+
+    def answer(self, path: str, body: dict) -> tuple[int, dict]:
+        if not self.entered:
+            self.entered = True
+            self.enter()
+        elif not self.failed and body.get("text", {}).get("content", "").split("\n")[1] == f"{NAMES[XIYANG]}：":
+            self.failed = True
+            return 500, {"error": "internal server error"}
+        return super().answer(path, body)
+
+
+def test_a_hand_in_entered_while_the_overdue_notices_are_in_flight_corrects_those_that_arrive(
+    engine, monkeypatch, tmp_path
+):
+    """The 逾期 and 催办 were claimed and judged true before the entry, and the record of their posts comes in
+    batches: those that arrive are corrected; 昔阳's own failed, was dropped at its next try (handed in), and 昔阳
+    is corrected about nothing it read."""
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-28 09:30"))
+    with _EnteredMidSend(lambda: _hand_in_late_entry(engine, tmp_path)) as bots:
+        monkeypatch.setenv("JZ_BOT", f"wecombot://{BOT}?base={bots.base}")
+        monkeypatch.setenv("DUBAN_RATE_LIMITS", "{}")
+        get_settings.cache_clear()
+        _send(engine, at("2024-05-28 09:30"), concurrency=1)  # in the order they were written: 昔阳's after 晋中's
+        tick(engine, at("2024-05-28 09:40"))
+        _send(engine, at("2024-05-28 09:40"))  # 昔阳's failed message again, past its backoff
+        assert bots.failed
+        read = _by_recipient(bots.received[BOT])
+    corrections = _corrections(bots.received[BOT])
+    assert sorted(corrections) == sorted([NAMES["140700"], NAMES["leader:leader_east"]]), corrections
+    for target in ("140700", "leader:leader_east"):
+        [text] = corrections[NAMES[target]]
+        assert "昔阳县统计局 — 【规范化建设自评阶段】自查评分表" in text and "原逾期通知不再有效" in text, text
+    own = [_section(t, "以下事项已逾期未报，请尽快报送：") for t in read[NAMES[XIYANG]]]
+    assert own and not any("自查评分表" in section for section in own), read[NAMES[XIYANG]]
+    o = OutboxMessage.__table__
+    with engine.connect() as conn:
+        payloads = conn.execute(select(o.c.payload).where(o.c.recipient == XIYANG, o.c.status == "sent")).scalars()
+        dropped = [d for p in payloads for d in p.get("dropped", ()) if d["kind"] == "corrected"]
+    assert [d["why"] for d in dropped] == ["原逾期通知未发出，无需更正"], dropped
