@@ -243,3 +243,33 @@ def test_a_hand_in_entered_while_the_overdue_notices_are_in_flight_corrects_thos
         payloads = conn.execute(select(o.c.payload).where(o.c.recipient == XIYANG, o.c.status == "sent")).scalars()
         dropped = [d for p in payloads for d in p.get("dropped", ()) if d["kind"] == "corrected"]
     assert [d["why"] for d in dropped] == ["原逾期通知未发出，无需更正"], dropped
+
+
+def test_duban_submit_of_an_on_time_hand_in_names_those_it_corrects_and_queues_their_corrections(tmp_path):
+    """`duban submit --at` (the operator's 补登) says who will read the 更正, and their messages wait in the outbox."""
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from duban.notify.notifier import RecordingNotifier
+    from duban.services.dispatch import dispatch
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
+    from tests.conftest import JINZHONG
+
+    engine = make_engine(get_settings().resolved_database_url)  # the database the CLI uses (DUBAN_HOME)
+    init_db(engine)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-28 09:30"))
+    dispatch(engine, at("2024-05-28 09:30"), lambda _ref: RecordingNotifier(), fallback_channels=["sink"])
+    sheet = tmp_path / "昔阳自查评分表.xlsx"
+    sheet.write_bytes(xlsx_bytes([["项目", "得分"], ["工作任务", 9]]))
+    args = ["submit", JINZHONG, "--unit", "昔阳县统计局", "--item", ITEM, "--file", sheet, "--at", "2024-05-24 16:00"]
+    result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    told = "此前已收到逾期通知的昔阳县统计局、晋中市统计局、市局包县区领导（东片）将收到更正"
+    assert told in result.output.replace("\n", ""), result.output
+    o = OutboxMessage.__table__
+    with engine.connect() as conn:
+        waiting = conn.execute(select(o.c.recipient, o.c.kind).where(o.c.status == "pending")).all()
+    engine.dispose()
+    assert sorted(waiting) == [("140700", "corrected"), ("140724", "corrected"), ("leader:leader_east", "corrected")]
