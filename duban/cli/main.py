@@ -322,10 +322,13 @@ def submit(
             instance=instance,
             files_dir=settings.files_dir,
         )
-        compose_messages(engine, campaign_id, moment, quiet=settings.quiet(), recipients=[unit])
+        # the receipt, and the 更正 to those told it was overdue when it was handed in on time after all (补登)
+        recipients = [unit, *(r for r in receipt.corrected if r != unit)]
+        compose_messages(engine, campaign_id, moment, quiet=settings.quiet(), recipients=recipients)
     except DubanError as exc:
         _fail(exc)
-    show.print_receipt(console, receipt, load_campaign(engine, campaign_id, units={unit}), unit, item, instance)
+    named = load_campaign(engine, campaign_id, units={unit, *receipt.corrected})
+    show.print_receipt(console, receipt, named, unit, item, instance)
     from tasks.events import submission_received
 
     check_prefect_ui()

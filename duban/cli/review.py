@@ -33,6 +33,7 @@ def review(
     """Accept or return a unit's submission waiting for review (待审核); the unit is told either way."""
     from duban.cli.show import item_words, unit_words
     from duban.services import audit
+    from duban.services.compose import compose_messages
     from duban.services.lifecycle import campaign_id_for
     from duban.services.review import record_review
     from duban.views.campaigns import load_campaign
@@ -76,6 +77,8 @@ def review(
             target=f"{item} 第{result.version}版 {'通过' if accept else '退回'}",
             detail=result.reason,
         )
+        if result.corrected:  # the 更正 to those told 逾期 go out with the next dispatch, not the next tick
+            compose_messages(engine, campaign_id, moment, quiet=settings.quiet(), recipients=list(result.corrected))
     except DubanError as exc:
         _fail(exc)
     campaign = load_campaign(engine, campaign_id, units={unit})

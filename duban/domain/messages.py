@@ -24,6 +24,7 @@ KIND_CN = {
     "receipt": "报送回执",
     "digest": "每日简报",
     "amended": "截止时间调整",
+    "corrected": "更正",
     "extension": "延期申请答复",
     "returned": "退回重报",
     "accepted": "审核通过",
@@ -39,6 +40,7 @@ SECTION_LEAD = {
     "escalation": "以下单位的事项逾期未报，请督促办理：",
     "receipt": "已收到您单位报送的以下事项：",
     "amended": "以下事项的截止时间已调整，请按新的时间报送：",
+    "corrected": "更正：以下单位的事项此前通知为逾期未报，经核实已按时报送，原逾期通知不再有效：",
     "extension": "您单位的延期申请已有答复：",
     "returned": "以下材料经审核退回，请按要求修改后重新报送：",
     "accepted": "以下材料已审核通过：",
@@ -47,6 +49,7 @@ SECTION_LEAD = {
     "review_reminder": "以下下级单位报送的材料等待您单位审核，请尽快审核（通过或退回）：",
 }
 OPERATORS_REVIEW_LEAD = "以下单位报送的材料等待审核，请尽快审核（通过或退回）："
+OWN_CORRECTION_LEAD = "更正：以下事项此前通知您单位逾期未报，经核实已按时报送，原逾期通知不再有效："
 ROLE_KEY = "role"  # an item's key for the unit's role in it, carried only when it is not RESPONSIBLE
 RESPONSIBLE = "responsible"
 ROLES = ("lead", "cooperating")  # a 牵头 and a 配合 unit of one item read what each is to do (a tester's finding)
@@ -77,6 +80,7 @@ ORDER = (
     "review_reminder",
     "returned",
     "amended",
+    "corrected",
     "extension",
     "reminder",
     "opened",
@@ -123,7 +127,7 @@ def render(
     listed: dict[str, tuple[int, int]] = {}  # kind → (entries the body numbers, units listed under them when grouped)
     for kind in ORDER:
         items = [item for item in payload["items"] if item["kind"] == kind]
-        own = kind == "escalation" and all(item.get("unit") == payload["recipient"] for item in items)
+        own = kind in ("escalation", "corrected") and all(item.get("unit") == payload["recipient"] for item in items)
         entries = [_entry(item, as_of, tz, own=own) for item in items]
         if kind in GROUPED and not own:
             entries = _grouped(entries, kind)
@@ -133,6 +137,8 @@ def render(
             lead = SECTION_LEAD[kind]
             if kind == "escalation" and payload["recipient"].startswith("leader:"):
                 lead = "您包联的以下单位事项逾期未报，请过问督办："
+            elif own and kind == "corrected":  # the unit's own 逾期 taken back: no other unit is named
+                lead = OWN_CORRECTION_LEAD
             elif own:  # `to: [unit]`: the unit's own slip, told again — not "督促" of itself
                 lead = "以下事项仍逾期未报，请尽快办理（再次催办）："
             if kind == "review_reminder" and payload["recipient"] == "operators":
@@ -387,6 +393,9 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         if item.get("again_at"):  # handed in again before the 退回 went out (duban.store.freshness): its reason only
             again = _due_cn(datetime.fromisoformat(item["again_at"]), as_of, tz)
             when = f"第{item.get('version', 1)}版已退回；已于{again}重新报送第{item['again_version']}版"
+    elif item["kind"] == "corrected":  # duban.services.overdue_corrections: the hand-in counts on time after all
+        handed_in = datetime.fromisoformat(item["event_at"])
+        when = f"已于{fmt_cn_from(handed_in, tz, as_of, due=due)}按时报送（截止{_due_cn(due, as_of, tz)}）"
     elif item["kind"] in ("ack_reminder", "ack_escalation"):
         if left < 60:  # sent at the deadline itself (a reminder due then) reads as late, not as time left
             late = f"已逾期{span_words(left)}" if left <= -60 else "已到签收截止时间"
@@ -418,7 +427,7 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
     details = []
     if item.get("formats") and (item["kind"] in HAND_IN or (item["kind"] == "escalation" and own)):
         details.append("格式：" + "、".join(item["formats"]) + ("（PDF需加盖公章）" if item.get("stamped") else ""))
-    if item.get("submit_to"):
+    if item.get("submit_to") and item["kind"] != "corrected":  # a correction is short: what, when, no longer 逾期
         details.append(f"报送至：{item['submit_to']}")
     if item["kind"] == "receipt" and item.get(RECEIVED_KEY):
         details.extend(_received_words(item[RECEIVED_KEY]))
@@ -432,7 +441,7 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         details.append(f"审批意见：{item['decision_note']}")
     if item["kind"] == "returned" and item.get("reason"):
         details.insert(0, f"退回原因：{item['reason']}")
-    named = ("escalation", "ack_escalation", "review_reminder")
+    named = ("escalation", "ack_escalation", "review_reminder", "corrected")
     unit_line = item["unit_display"] if item["kind"] in named and not own else None
     return {
         "stage": item["stage"],

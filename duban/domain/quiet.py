@@ -26,6 +26,7 @@ KINDS = (
     "ack_reminder",
     "returned",
     "amended",
+    "corrected",
     "extension",
     "reminder",
     "opened",

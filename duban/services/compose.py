@@ -47,6 +47,7 @@ URGENCY = (
     "review_reminder",
     "returned",
     "amended",
+    "corrected",
     "extension",
     "reminder",
     "opened",

@@ -23,6 +23,7 @@ from duban.domain.state import Progress, Schedule, State, accept, return_for_rew
 from duban.errors import RequestError
 from duban.instants import fmt, fmt_cn, in_zone, utc
 from duban.services.extension import item_of, move_due, timeline_of
+from duban.services.overdue_corrections import correct_overdue_notices
 from duban.services.written import bounded
 from duban.settings import quiet_policy
 from duban.spec.terms import Offset
@@ -57,6 +58,8 @@ class ReviewResult:
     new_state: State
     # a return's `within` (the notice's 3个工作日内补报) gave this earlier instant, and the due in force was kept
     kept_over: datetime | None = None
+    # accepted as on time, though told 逾期 before: those who get a correction (duban.services.overdue_corrections)
+    corrected: tuple[str, ...] = ()
 
 
 def may_review(campaign: PlannedCampaign, item: Item, unit_code: str, reviewer_unit: str | None) -> bool:
@@ -133,12 +136,15 @@ def record_review(
             )
         progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
         new_due, kept_over = row.due_at, None
+        corrected: tuple[str, ...] = ()
         if accept_it:
             change, moved = accept(Schedule(row.open_at, row.due_at), progress, at, submitted_at=version.submitted_at)
             record_settled(
                 conn, campaign_id, row.id, change, moved.state, at, step=version.version, actor=reviewer[:80]
             )
             new_state = moved.state
+            if new_state is State.submitted:  # on time after all: those told 逾期 (a 补登 hand-in) are corrected
+                corrected = correct_overdue_notices(conn, campaign_id, row, version.submitted_at, at)
         else:
             assert timeline is not None  # read above for a return
             assert item.review is not None  # refused above otherwise
@@ -204,6 +210,7 @@ def record_review(
             State(row.state),
             new_state,
             kept_over,
+            corrected,
         )
         _tell_unit(conn, campaign_id, campaign.tz, row, result, at, quiet_policy(quiet))
         return result

@@ -22,6 +22,7 @@ from duban.domain.state import Progress, Schedule, State, submit
 from duban.domain.values import DECIMAL, DEFAULT_DECIMALS, FULL_WIDTH, MAX_INPUT_CHARS, in_bounds
 from duban.errors import SubmissionError
 from duban.instants import fmt as fmt_at, fmt_cn, utc
+from duban.services.overdue_corrections import correct_overdue_notices
 from duban.services.written import bounded
 from duban.spec.models import Item, Metric
 from duban.store.assignments import owed_rows, record_excused, record_handed_in
@@ -46,6 +47,9 @@ class Receipt:
     late: bool
     corrects: datetime | None = None  # a correction after the due of an on-time hand-in: that first hand-in
     due_at: datetime | None = None  # the due it was judged by (its seconds are shown when they decide lateness)
+    # those told the item was overdue who now get a correction (更正, duban.services.overdue_corrections): a hand-in
+    # entered later with its real time before the due
+    corrected: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -313,7 +317,10 @@ def _record(
     )
     # an item not reviewed keeps its first hand-in's state: a later version after the due corrects one on time
     corrects = utc(row.submitted_at) if late and not review and progress.state is State.submitted else None
-    return Receipt(submission_id, row.id, version, progress.state, at, late, corrects, row.due_at)
+    corrected: tuple[str, ...] = ()
+    if progress.state is State.submitted and not change.from_state.finished:  # on time, though told 逾期 (补登)
+        corrected = correct_overdue_notices(conn, campaign_id, row, at, at)
+    return Receipt(submission_id, row.id, version, progress.state, at, late, corrects, row.due_at, corrected)
 
 
 def record_excuse(

@@ -10,13 +10,15 @@ they handed in on time, next to their receipt. So at the send, for each item of 
   stops being true once the reviewer decided on that version or the unit handed in a newer one. So a receipt of a
   version the unit has since replaced is dropped ("已由第2版的回执告知": the newer version's receipt, sent after it,
   says what waits for review, and the 退回 below says why the older one went back), and a receipt of a version
-  reviewed meanwhile says so in place of 待审核 ("截止前报送，已退回" / "审核通过"). The answer to a 延期申请 and a
-  reviewer's decision are history, always true;
+  reviewed meanwhile says so in place of 待审核 ("截止前报送，已退回" / "审核通过"). The answer to a 延期申请, a
+  reviewer's decision and a correction (更正) of an 逾期 notice are history, always true;
 - an item already handed in or excused is dropped (an amended due told to a unit that has submitted stays: it
   tells them their submission now counts as on time);
 - an item that a newer message to the same recipient also carries is dropped: the newer one says what is true;
 - a "开始办理" or "即将截止" item whose due has passed is dropped: the overdue notice the tick writes at the due
   says it now;
+- a correction (更正) of an 逾期 is dropped when no 逾期 or 催办 it takes back reached the recipient: it was written
+  while one was in flight (duban.store.overdue_told), and that one did not go out after all;
 - a 退回 is sent with the due in force at the send (an extension approved while it waited moved it). Once the unit
   has handed the item in again it no longer asks for the file, but it still goes, with its reason: otherwise the
   group would never learn why the version went back (the one who re-submitted may not be the one who reads the
@@ -48,6 +50,7 @@ URGENCY = (
     "review_reminder",
     "returned",
     "amended",
+    "corrected",
     "extension",
     "reminder",
     "opened",
@@ -59,15 +62,16 @@ URGENCY = (
 _STALE = (
     "SELECT i.message_id, i.kind, a.item_id, a.instance, a.unit_code, a.state, a.due_at, "
     "(SELECT MAX(j.message_id) FROM intent AS j WHERE j.assignment_id = i.assignment_id "
-    "AND j.recipient = i.recipient AND j.kind <> 'receipt' AND j.message_id IS NOT NULL) "
+    "AND j.recipient = i.recipient AND j.kind NOT IN ('receipt', 'corrected') AND j.message_id IS NOT NULL) "
     "FROM intent AS i JOIN assignment AS a ON a.id = i.assignment_id "
-    "WHERE i.message_id IN ({marks}) AND i.kind NOT IN ('receipt', 'extension', 'accepted') AND (i.kind = 'returned' "
+    "WHERE i.message_id IN ({marks}) AND i.kind NOT IN ('receipt', 'extension', 'accepted', 'corrected') "
+    "AND (i.kind = 'returned' "
     "OR (i.kind <> 'returned' AND a.state IN ('submitted', 'late', 'excused', 'in_review') "
     "AND i.kind NOT IN ('amended', 'review_reminder')) "
     "OR (i.kind = 'review_reminder' AND a.state <> 'in_review') "
     "OR (i.kind IN ('opened', 'reminder') AND a.due_at <= ?) "
     "OR (i.kind <> 'returned' AND EXISTS (SELECT 1 FROM intent AS k WHERE k.assignment_id = i.assignment_id "
-    "AND k.recipient = i.recipient AND k.kind <> 'receipt' AND k.message_id > i.message_id)))"
+    "AND k.recipient = i.recipient AND k.kind NOT IN ('receipt', 'corrected') AND k.message_id > i.message_id)))"
 )
 
 # Receipts and 退回 whose version has been replaced or reviewed since they were written: the newest version of the
@@ -86,6 +90,19 @@ _VERSIONS = (
     "WHERE d.assignment_id = a.id AND w.version = i.step))))"
 )
 _DECISION_WORDS = {"returned": "，已退回", "accepted": "，审核通过"}
+
+# Corrections (更正) of an 逾期 or 催办 none of which reached the recipient: written while one was in flight (claimed,
+# its posts not yet recorded), and that one then did not go out (dropped at a later pass as no longer true).
+_UNTOLD = (
+    "SELECT i.message_id, i.kind, a.item_id, a.instance, a.unit_code "
+    "FROM intent AS i JOIN assignment AS a ON a.id = i.assignment_id "
+    "WHERE i.message_id IN ({marks}) AND i.kind = 'corrected' AND NOT EXISTS (SELECT 1 FROM intent AS t "
+    "JOIN outbox AS o ON o.id = t.message_id WHERE t.assignment_id = i.assignment_id AND t.recipient = i.recipient "
+    "AND t.kind IN ('overdue', 'escalation') AND t.message_id <= i.step "
+    "AND (o.status IN ('sent', 'unconfirmed', 'sending') OR EXISTS (SELECT 1 FROM delivery AS d "
+    "WHERE d.message_id = o.id AND (d.ok OR d.outcome = 'unknown'))))"
+)
+UNTOLD = "untold"  # a fact's state for a correction whose 逾期 never reached its recipient
 
 
 @dataclass
@@ -119,6 +136,8 @@ def check(codec: Codec, messages: list[tuple[int, dict]], as_of: datetime) -> di
         for row in codec.select(_STALE.format(marks=marks), [*part, at]):
             mid, kind, item_id, instance, unit, state, due_at, newest = row
             facts[(mid, kind, item_id, instance or "", unit)] = (state, codec.read_instant(due_at), newest)
+        for mid, kind, item_id, instance, unit in codec.select(_UNTOLD.format(marks=marks), part):
+            facts[(mid, kind, item_id, instance or "", unit)] = (UNTOLD, None, None)
         for row in codec.select(_VERSIONS.format(marks=marks), part):
             mid, kind, item_id, instance, unit, step, latest, latest_at, decision, reviewed = row
             key = (mid, kind, item_id, instance or "", unit) + ((step,) if kind == "receipt" else ())
@@ -194,7 +213,9 @@ def _returned_now(codec: Codec, item: dict, found: tuple | None, newer: tuple | 
 
 
 def _why_stale(mid: int, kind: str, found: tuple | None, as_of: datetime) -> str | None:
-    if kind in ("receipt", "extension", "accepted") or found is None:  # history: a receipt, an answer
+    if kind == "corrected":  # history, unless the 逾期 it takes back never reached the recipient
+        return "原逾期通知未发出，无需更正" if found is not None and found[0] == UNTOLD else None
+    if kind in ("receipt", "extension", "accepted", "corrected") or found is None:  # history: a receipt, an answer
         return None
     state, due_at, newest = found
     if kind == "review_reminder":  # a reminder to review: true while the version still waits

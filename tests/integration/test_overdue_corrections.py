@@ -1,0 +1,275 @@
+"""A unit told 逾期未报 whose hand-in is then entered with its real, earlier time (补登) — or whose version a reviewer
+accepts as handed in before the due — is sent a correction (更正), and so is each one its 催办 reached (an outside
+tester's finding, a 晋中市统计局 operator): the status said 按时报送, the last message they read said 逾期未报.
+
+昔阳县统计局 slips on its 自查评分表 (due 5月25日 24:00); on 5月28日 it is told 逾期 and its parent 晋中市统计局
+and its 包联领导 (东片) are sent the 催办, through a local WeCom-like bot. The operator then enters the paper 昔阳
+handed in on 5月24日 16:00. Each of the three gets one correction naming the item and the hand-in; nobody else does
+(寿阳, the 西片 leader), nobody gets a second one, and nobody is corrected about a 逾期 that never went out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+
+from duban.instants import parse_instant
+from duban.notify.channels import notifier_for
+from duban.services.compose import compose_messages
+from duban.services.dispatch import Dispatcher
+from duban.services.extension import decide_extension, request_extension
+from duban.services.review import record_review
+from duban.services.submit import record_submission
+from duban.settings import get_settings
+from duban.store.tables import OutboxMessage
+from tests.integration.fake_bots import BotServer
+from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, tick
+from tests.samples import xlsx_bytes
+
+XIYANG, ITEM = "140724", "self_score_sheet"
+NAMES = {"140724": "昔阳县统计局", "140700": "晋中市统计局", "leader:leader_east": "市局包县区领导（东片）"}
+BOT = "okjinzhong-corrections"
+PART = re.compile(r"（第\d+/\d+条·编号 (\w+)）\n")
+
+
+@pytest.fixture
+def bots(monkeypatch):
+    with BotServer() as server:
+        monkeypatch.setenv("JZ_BOT", f"wecombot://{BOT}?base={server.base}")
+        monkeypatch.setenv("DUBAN_RATE_LIMITS", "{}")  # every unit's message to one bot: this test is not about rates
+        get_settings.cache_clear()
+        yield server
+
+
+def _send(engine, when: datetime, *, concurrency: int = 8) -> None:
+    Dispatcher(engine, notifier_for(get_settings()), ["env:JZ_BOT"], concurrency=concurrency).run(when)
+
+
+def _by_recipient(texts: list[str]) -> dict[str, list[str]]:
+    """The messages the bot's group shows (a long one's parts, （第1/2条·编号 …）, put back together), by the name
+    each is addressed to (its second line, 昔阳县统计局：)."""
+    whole: dict[str, str] = {}
+    for n, text in enumerate(texts):
+        part = PART.match(text)
+        key, body = (part[1], text[part.end() :]) if part else (str(n), text)
+        whole[key] = whole.get(key, "") + body
+    read = defaultdict(list)
+    for text in whole.values():
+        read[text.splitlines()[1].rstrip("：")].append(text)
+    return read
+
+
+def _hand_in_late_entry(engine, tmp_path, item: str = ITEM, when: str = "2024-05-24 16:00") -> None:
+    """The operator enters (duban submit --at) the paper 昔阳 handed in before the due, as the CLI does it."""
+    path = tmp_path / f"{XIYANG}-{item}-{when[-5:].replace(':', '')}.xlsx"
+    path.write_bytes(xlsx_bytes([["项目", "得分"], ["工作任务", 9]]))
+    receipt = record_submission(engine, CAMPAIGN, XIYANG, item, at(when), files=[path], files_dir=tmp_path / "files")
+    recipients = [XIYANG, *(r for r in getattr(receipt, "corrected", ()) if r != XIYANG)]
+    compose_messages(engine, CAMPAIGN, at(when), recipients=recipients)
+
+
+def _section(text: str, lead: str) -> str:
+    """The entries of one section of a message (those under `lead`, up to the next section's lead)."""
+    if lead not in text:
+        return ""
+    lines = text.split(lead, 1)[1].splitlines()[1:]
+    taken = []
+    for line in lines:
+        if not line[:1].isdigit() and not line[:1].isspace():
+            break
+        taken.append(line)
+    return "\n".join(taken)
+
+
+def _corrections(texts: list[str]) -> dict[str, list[str]]:
+    """recipient → the messages it was sent that carry a correction (更正), for those sent any."""
+    found = {who: [t for t in told if "更正" in t] for who, told in _by_recipient(texts).items()}
+    return {who: texts for who, texts in found.items() if texts}
+
+
+def test_a_hand_in_entered_later_with_its_on_time_instant_corrects_every_overdue_notice(engine, bots, tmp_path):
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-28 09:30"))  # 逾期 at 5月26日 00:00, 催办 at 5月28日 09:00
+    _send(engine, at("2024-05-28 09:30"))
+    told = _by_recipient(bots.received[BOT])
+    assert any("以下事项已逾期未报" in t and "自查评分表" in t for t in told[NAMES[XIYANG]]), told[NAMES[XIYANG]]
+    for target in ("140700", "leader:leader_east"):
+        assert any("逾期未报" in t and "昔阳县统计局" in t and "自查评分表" in t for t in told[NAMES[target]])
+    before = len(bots.received[BOT])
+
+    _hand_in_late_entry(engine, tmp_path)
+    tick(engine, at("2024-05-28 10:00"))
+    _send(engine, at("2024-05-28 10:00"))
+    corrections = _corrections(bots.received[BOT][before:])
+    assert sorted(corrections) == sorted(NAMES.values()), corrections  # not 寿阳, not the 西片 leader
+    assert all(len(texts) == 1 for texts in corrections.values()), corrections
+    [own] = corrections[NAMES[XIYANG]]
+    assert "更正：以下事项此前通知您单位逾期未报，经核实已按时报送，原逾期通知不再有效：" in own, own
+    assert "1. 【规范化建设自评阶段】自查评分表" in own, own
+    assert "已于5月24日 周五 16:00按时报送（截止5月25日 周六 24:00）" in own, own
+    assert "本单位统计基层基础规范化建设总结报告" not in own.split("更正：")[1], own  # still overdue: not corrected
+    for target in ("140700", "leader:leader_east"):
+        [text] = corrections[NAMES[target]]
+        assert "原逾期通知不再有效" in text and "1. 昔阳县统计局 — 【规范化建设自评阶段】自查评分表" in text, text
+        assert "已于5月24日 周五 16:00按时报送" in text and "总结报告" not in text.split("更正：")[1], text
+
+    seen = len(bots.received[BOT])  # a second run: another tick and send, a second version entered — no more
+    tick(engine, at("2024-05-28 10:30"))
+    _send(engine, at("2024-05-28 10:30"))
+    _hand_in_late_entry(engine, tmp_path, when="2024-05-24 17:00")
+    tick(engine, at("2024-05-28 11:00"))
+    _send(engine, at("2024-05-28 11:00"))
+    assert _corrections(bots.received[BOT][seen:]) == {}, bots.received[BOT][seen:]
+
+
+def test_no_correction_for_an_overdue_notice_that_never_went_out(engine, bots, tmp_path):
+    """The 逾期 and the 催办 are still waiting when the hand-in is entered: the dispatcher drops them as no longer
+    true, and nobody is corrected about what they never read."""
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-28 09:30"))
+    _hand_in_late_entry(engine, tmp_path)
+    tick(engine, at("2024-05-28 10:00"))
+    _send(engine, at("2024-05-28 10:00"))
+    texts = bots.received[BOT]
+    assert _corrections(texts) == {}, [t for t in texts if "更正" in t]
+    own = [_section(t, "以下事项已逾期未报，请尽快报送：") for t in _by_recipient(texts)[NAMES[XIYANG]]]
+    assert not any("自查评分表" in section for section in own), own  # its 逾期 was dropped, not sent
+    assert any("本单位统计基层基础规范化建设总结报告" in section for section in own), own  # still overdue
+
+
+def test_a_reviewer_accepting_a_version_handed_in_before_the_due_corrects_the_overdue_notices(engine, bots, tmp_path):
+    """材料上报 is reviewed: 昔阳's paper of 6月30日, entered on 7月3日, waits for review (截止前报送，待审核) — not yet
+    按时报送, so no correction; the 设管科 accepts it and the 逾期 and 催办 are corrected."""
+    plan_jinzhong(engine)
+    tick(engine, at("2024-07-03 09:30"))  # 材料 due 7月1日 24:00, 催办 7月3日 09:00
+    _send(engine, at("2024-07-03 09:30"))
+    told = _by_recipient(bots.received[BOT])
+    assert any("抽查县、乡统计机构评分表" in t and "昔阳县统计局" in t for t in told[NAMES["140700"]])
+    before = len(bots.received[BOT])
+    _hand_in_late_entry(engine, tmp_path, item="materials_upload", when="2024-06-30 10:00")
+    tick(engine, at("2024-07-03 10:00"))
+    _send(engine, at("2024-07-03 10:00"))
+    assert _corrections(bots.received[BOT][before:]) == {}  # 待审核: not yet on time
+    record_review(engine, CAMPAIGN, XIYANG, "materials_upload", at("2024-07-03 10:30"), accept_it=True)
+    tick(engine, at("2024-07-03 11:00"))
+    _send(engine, at("2024-07-03 11:00"))
+    corrections = _corrections(bots.received[BOT][before:])
+    assert sorted(corrections) == sorted(NAMES.values()), corrections
+    assert all(len(texts) == 1 and "已于6月30日 周日 10:00按时报送" in texts[0] for texts in corrections.values())
+
+
+def test_an_extension_that_makes_a_late_hand_in_on_time_corrects_the_overdue_notices(engine, bots, tmp_path):
+    """昔阳 asked on 6月7日 to hand in its 县级实地检查评分表 on 6月14日; undecided, it was told 逾期 and 催办 went out,
+    and it handed in on 6月12日. The approval makes that hand-in on time: the three are corrected."""
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-07 09:30"))
+    until = parse_instant("2024-06-14", "Asia/Shanghai", end_of_day=True)
+    asked = request_extension(
+        engine, CAMPAIGN, XIYANG, "county_inspection", until, at("2024-06-07 10:00"), reason="端午假期后检查未完成"
+    )
+    tick(engine, at("2024-06-12 09:30"))  # due 6月10日 24:00, 催办 6月12日 09:00
+    _send(engine, at("2024-06-12 09:30"))
+    before = len(bots.received[BOT])
+    sheet = tmp_path / "昔阳.xlsx"
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 88]]))
+    record_submission(
+        engine,
+        CAMPAIGN,
+        XIYANG,
+        "county_inspection",
+        at("2024-06-12 10:00"),
+        files=[sheet],
+        metrics={"townships_inspected": "6"},
+        files_dir=tmp_path / "files",
+    )
+    decide_extension(engine, asked.id, at("2024-06-12 11:00"), approve=True)
+    tick(engine, at("2024-06-12 11:30"))
+    _send(engine, at("2024-06-12 11:30"))
+    corrections = _corrections(bots.received[BOT][before:])
+    assert sorted(corrections) == sorted(NAMES.values()), corrections
+    for texts in corrections.values():
+        assert len(texts) == 1 and "县级实地检查评分表" in texts[0], texts
+        assert "已于6月12日 周三 10:00按时报送（截止6月14日 周五 24:00）" in texts[0], texts
+
+
+class _EnteredMidSend(BotServer):
+    """A bot at whose first post the operator enters 昔阳's hand-in (the dispatcher has claimed the whole batch and
+    judged it true: the 逾期 and 催办 are in flight); 昔阳's own group then fails once (HTTP 500)."""
+
+    def __init__(self, enter) -> None:  # noqa: ANN001
+        super().__init__()
+        self.enter, self.entered, self.failed = enter, False, False
+
+    def answer(self, path: str, body: dict) -> tuple[int, dict]:
+        if not self.entered:
+            self.entered = True
+            self.enter()
+        elif not self.failed and body.get("text", {}).get("content", "").split("\n")[1] == f"{NAMES[XIYANG]}：":
+            self.failed = True
+            return 500, {"error": "internal server error"}
+        return super().answer(path, body)
+
+
+def test_a_hand_in_entered_while_the_overdue_notices_are_in_flight_corrects_those_that_arrive(
+    engine, monkeypatch, tmp_path
+):
+    """The 逾期 and 催办 were claimed and judged true before the entry, and the record of their posts comes in
+    batches: those that arrive are corrected; 昔阳's own failed, was dropped at its next try (handed in), and 昔阳
+    is corrected about nothing it read."""
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-28 09:30"))
+    with _EnteredMidSend(lambda: _hand_in_late_entry(engine, tmp_path)) as bots:
+        monkeypatch.setenv("JZ_BOT", f"wecombot://{BOT}?base={bots.base}")
+        monkeypatch.setenv("DUBAN_RATE_LIMITS", "{}")
+        get_settings.cache_clear()
+        _send(engine, at("2024-05-28 09:30"), concurrency=1)  # in the order they were written: 昔阳's after 晋中's
+        tick(engine, at("2024-05-28 09:40"))
+        _send(engine, at("2024-05-28 09:40"))  # 昔阳's failed message again, past its backoff
+        assert bots.failed
+        read = _by_recipient(bots.received[BOT])
+    corrections = _corrections(bots.received[BOT])
+    assert sorted(corrections) == sorted([NAMES["140700"], NAMES["leader:leader_east"]]), corrections
+    for target in ("140700", "leader:leader_east"):
+        [text] = corrections[NAMES[target]]
+        assert "昔阳县统计局 — 【规范化建设自评阶段】自查评分表" in text and "原逾期通知不再有效" in text, text
+    own = [_section(t, "以下事项已逾期未报，请尽快报送：") for t in read[NAMES[XIYANG]]]
+    assert own and not any("自查评分表" in section for section in own), read[NAMES[XIYANG]]
+    o = OutboxMessage.__table__
+    with engine.connect() as conn:
+        payloads = conn.execute(select(o.c.payload).where(o.c.recipient == XIYANG, o.c.status == "sent")).scalars()
+        dropped = [d for p in payloads for d in p.get("dropped", ()) if d["kind"] == "corrected"]
+    assert [d["why"] for d in dropped] == ["原逾期通知未发出，无需更正"], dropped
+
+
+def test_duban_submit_of_an_on_time_hand_in_names_those_it_corrects_and_queues_their_corrections(tmp_path):
+    """`duban submit --at` (the operator's 补登) says who will read the 更正, and their messages wait in the outbox."""
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from duban.notify.notifier import RecordingNotifier
+    from duban.services.dispatch import dispatch
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
+    from tests.conftest import JINZHONG
+
+    engine = make_engine(get_settings().resolved_database_url)  # the database the CLI uses (DUBAN_HOME)
+    init_db(engine)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-28 09:30"))
+    dispatch(engine, at("2024-05-28 09:30"), lambda _ref: RecordingNotifier(), fallback_channels=["sink"])
+    sheet = tmp_path / "昔阳自查评分表.xlsx"
+    sheet.write_bytes(xlsx_bytes([["项目", "得分"], ["工作任务", 9]]))
+    args = ["submit", JINZHONG, "--unit", "昔阳县统计局", "--item", ITEM, "--file", sheet, "--at", "2024-05-24 16:00"]
+    result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    told = "此前已收到逾期通知的昔阳县统计局、晋中市统计局、市局包县区领导（东片）将收到更正"
+    assert told in result.output.replace("\n", ""), result.output
+    o = OutboxMessage.__table__
+    with engine.connect() as conn:
+        waiting = conn.execute(select(o.c.recipient, o.c.kind).where(o.c.status == "pending")).all()
+    engine.dispose()
+    assert sorted(waiting) == [("140700", "corrected"), ("140724", "corrected"), ("leader:leader_east", "corrected")]
