@@ -86,9 +86,22 @@ def _recorded(conn: Connection, campaign_id: str, assignment_ids: list[int] | No
         return found
     mine = _T.c.assignment_id.in_(assignment_ids) if assignment_ids is not None else _T.c.campaign_id == campaign_id
     query = (
-        select(_T.c.assignment_id, _T.c.to_state).where(mine, _T.c.event_at <= as_of).order_by(_T.c.event_at, _T.c.id)
+        select(_T.c.assignment_id, _T.c.event, _T.c.to_state)
+        .where(mine, _T.c.event_at <= as_of)
+        .order_by(_T.c.event_at, _T.c.id)
     )
-    return {assignment_id: state for assignment_id, state in conn.execute(query)}
+    found = {}
+    for assignment_id, event, state in conn.execute(query):
+        # a hand-in entered later with its earlier, real time (补登) is not undone by the reminders and the 逾期 the
+        # ticks recorded meanwhile for instants after it: a tick never moves a handed-in item
+        if event in _SCHEDULED and found.get(assignment_id) in _HANDED_IN:
+            continue
+        found[assignment_id] = state
+    return found
+
+
+_SCHEDULED = {"opened", "reminder", "overdue", "escalation"}  # what a tick records from the schedule
+_HANDED_IN = {"submitted", "late", "in_review", "excused"}
 
 
 def _versions(

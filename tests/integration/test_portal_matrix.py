@@ -98,3 +98,37 @@ def test_the_parent_filter_drills_down_from_the_top(behind):
     assert top.parents[0] == ("140700", "晋中市统计局", 0) and ("140724", "昔阳县统计局", 1) in top.parents
     county = matrix(behind, CAMPAIGN, at("2024-05-27 10:00"), parent="140724", limit=1)
     assert county.parents == [("140700", "晋中市统计局", 0), ("140724", "昔阳县统计局", 1)]
+
+
+def test_a_preview_counts_a_hand_in_entered_later_with_its_earlier_time_as_handed_in(engine, tmp_path):
+    """An outside tester's finding: 昔阳县统计局's 自查评分表, handed in on paper on 5/20 and entered on 5/24 with that
+    time (补登, after the ticks of 5/22 and 5/24 had recorded its reminders), showed 红 逾期未报 in `duban serve
+    --as-of` (the record replayed) while its card said 按时报送 and `duban status` said 已报. The reminders a tick
+    recorded for instants after the hand-in do not undo it."""
+    from duban.domain.state import Color, State
+    from tests.samples import pdf_bytes
+
+    plan_jinzhong(engine)
+    for moment in ("2024-05-10 08:30", "2024-05-22 09:00", "2024-05-24 09:00"):
+        tick(engine, at(moment))
+    paper = tmp_path / "评分表.pdf"
+    paper.write_bytes(pdf_bytes("昔阳县 自查评分表"))
+    record_submission(
+        engine, CAMPAIGN, "140724", "self_score_sheet", at("2024-05-20 10:00"), files=[paper], files_dir=tmp_path / "f"
+    )
+    for moment in ("2024-05-27 09:00", "2024-07-02 09:00"):
+        tick(engine, at(moment))
+    campaign = load_campaign(engine, CAMPAIGN)
+    for when in ("2024-05-21 09:00", "2024-05-24 12:00", "2024-07-02 09:00"):
+        (duty,) = [
+            d
+            for d in load_duties(engine, campaign, at(when), units=["140724"], history=True)
+            if d.item_id == "self_score_sheet"
+        ]
+        assert (duty.state, duty.color) == (State.submitted, Color.green), when
+    (before,) = [
+        d
+        for d in load_duties(engine, campaign, at("2024-05-19 09:00"), units=["140724"], history=True)
+        if d.item_id == "self_score_sheet"
+    ]
+    assert before.state is State.open  # not yet handed in then
