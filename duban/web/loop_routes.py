@@ -181,10 +181,18 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
     return RedirectResponse(f"/u/{token}#{anchor}", status_code=303)
 
 
-def _version_seen(form) -> int | None:  # noqa: ANN001
-    """The version a review form showed (its hidden `version`): a decision is about that file, not a newer one."""
+def _version_seen(form) -> int:  # noqa: ANN001
+    """The version a review form showed (its hidden `version`): a decision is about that file, not a newer one.
+
+    A form without it, or with no number in it (a hand-made or cut-off post), is refused: it was taken as "whatever
+    version is current", and accepted a 第6版 handed in after the reviewer's page showed 第5版 (an outside tester's
+    finding)."""
     text = str(form.get("version") or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 9 else None
+    if not (text.isascii() and text.isdigit() and len(text) < 9):
+        raise RequestError(
+            "version: the form lacks the version it showed", cn="版本号：表单缺少所审核的版本号，请刷新页面后再审核"
+        )
+    return int(text)
 
 
 REVIEW_DECISIONS = {"accept": "审核通过", "return": "退回重报"}
@@ -220,6 +228,7 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
     typed = {"reason": str(form.get("reason") or ""), "due": str(form.get("due") or "")}
     try:
         _decision(form, REVIEW_DECISIONS)
+        version_seen = _version_seen(form)
         tz = campaign_or_404(p, link.campaign_id).tz
         result = record_review(
             p.engine,
@@ -233,7 +242,7 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
             reviewer=f"unit:{link.unit_code}",
             reviewer_unit=link.unit_code,
             instance=row.instance,
-            version_seen=_version_seen(form),
+            version_seen=version_seen,
             quiet=p.settings.quiet(),
         )
     except RequestError as exc:
@@ -355,6 +364,7 @@ async def ops_review(
     reason = str(form.get("reason") or "")
     try:
         _decision(form, REVIEW_DECISIONS)
+        version_seen = _version_seen(form)
         result = record_review(
             p.engine,
             campaign_id,
@@ -365,7 +375,7 @@ async def ops_review(
             reason=reason,
             reviewer=f"operator:{who}",
             instance=row.instance,
-            version_seen=_version_seen(form),
+            version_seen=version_seen,
             quiet=p.settings.quiet(),
         )
     except RequestError as exc:
