@@ -181,10 +181,18 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
     return RedirectResponse(f"/u/{token}#{anchor}", status_code=303)
 
 
-def _version_seen(form) -> int | None:  # noqa: ANN001
-    """The version a review form showed (its hidden `version`): a decision is about that file, not a newer one."""
+def _version_seen(form) -> int:  # noqa: ANN001
+    """The version a review form showed (its hidden `version`): a decision is about that file, not a newer one.
+
+    A form without it, or with no number in it (a hand-made or cut-off post), is refused: it was taken as "whatever
+    version is current", and accepted a 第6版 handed in after the reviewer's page showed 第5版 (an outside tester's
+    finding)."""
     text = str(form.get("version") or "").strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 9 else None
+    if not (text.isascii() and text.isdigit() and len(text) < 9):
+        raise RequestError(
+            "version: the form lacks the version it showed", cn="版本号：表单缺少所审核的版本号，请刷新页面后再审核"
+        )
+    return int(text)
 
 
 REVIEW_DECISIONS = {"accept": "审核通过", "return": "退回重报"}
@@ -220,6 +228,7 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
     typed = {"reason": str(form.get("reason") or ""), "due": str(form.get("due") or "")}
     try:
         _decision(form, REVIEW_DECISIONS)
+        version_seen = _version_seen(form)
         tz = campaign_or_404(p, link.campaign_id).tz
         result = record_review(
             p.engine,
@@ -233,7 +242,7 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
             reviewer=f"unit:{link.unit_code}",
             reviewer_unit=link.unit_code,
             instance=row.instance,
-            version_seen=_version_seen(form),
+            version_seen=version_seen,
             quiet=p.settings.quiet(),
         )
     except RequestError as exc:
@@ -355,6 +364,7 @@ async def ops_review(
     reason = str(form.get("reason") or "")
     try:
         _decision(form, REVIEW_DECISIONS)
+        version_seen = _version_seen(form)
         result = record_review(
             p.engine,
             campaign_id,
@@ -365,7 +375,7 @@ async def ops_review(
             reason=reason,
             reviewer=f"operator:{who}",
             instance=row.instance,
-            version_seen=_version_seen(form),
+            version_seen=version_seen,
             quiet=p.settings.quiet(),
         )
     except RequestError as exc:
@@ -409,13 +419,18 @@ async def ops_extension(
 ):
     form = await _form(request, p, f"ops:{who}")
     campaign = campaign_or_404(p, campaign_id)
-    asked = get_request(p.engine, request_id) if fits(request_id) else None
+    try:
+        asked = get_request(p.engine, request_id) if fits(request_id) else None
+    except RequestError:  # no such request (a stale tab after `duban reset`, a typo): as any unknown id, not a 500
+        asked = None
     if asked is None or asked.campaign_id != campaign_id:
         raise HTTPException(404, "没有这份延期申请。")
     approve, now = form.get("decision") == "approve", p.now()
     typed = {"until": str(form.get("until") or ""), "note": str(form.get("note") or "")}
     try:
         _decision(form, EXTENSION_DECISIONS)
+        if not approve and typed["until"].strip():  # a date typed, then the wrong button: refused, as the CLI does
+            raise RequestError("until goes with approve", cn="批准延至：只在批准时填写，不批准请留空")
         example = example_day(max(now, asked.until), campaign.tz)
         given = approve and form.get("until")
         until = _due(str(form.get("until")), campaign.tz, "批准延期到的日期", example) if given else None
@@ -470,8 +485,9 @@ async def ops_file_extension(
     """延期申请 filed by an operator for a unit (it asked by phone or on paper), from the unit's ops page.
 
     Recorded as requested by the operator under the notice's rules (before the due, within `max`); decided at once
-    (`decide=approve`, the form's default: the operator files what the bureau has agreed to) or left in the queue
-    of /ops → 审核与延期申请 (`decide=later`). A refusal names the field and says why, on the unit's page.
+    (`decide=approve`, checked on the form: the operator files what the bureau has agreed to) or left in the queue
+    of /ops → 审核与延期申请 (`decide=later`); a post with neither is refused, never taken as an approval. A refusal
+    names the field and says why, on the unit's page.
     """
     form = await _form(request, p, f"ops:{who}")
     campaign_or_404(p, campaign_id)
@@ -480,7 +496,7 @@ async def ops_file_extension(
         raise HTTPException(404, "这项工作中没有这个单位。")
     back = f"/ops/c/{quote(campaign_id)}/u/{quote(unit_code)}"
     item_id, _, instance = str(form.get("item") or "").partition("|")
-    decide = str(form.get("decide") or "approve")
+    decide = str(form.get("decide") or "")  # no default: a post without the choice was approved (a tester's find)
     typed = {name: str(form.get(name) or "") for name in ("item", "reason", "note", "decide")}
     typed["until"] = str(form.get("until") or "")[:40]
     now = p.now()

@@ -31,7 +31,8 @@ def site(sqlite_engine):
 
 def _file(site, unit, **fields):
     page = f"/ops/c/{CAMPAIGN}/u/{unit}"
-    data = {"csrf": site.csrf(page), **fields}
+    data = {"csrf": site.csrf(page), "decide": "approve", **fields}  # the choice checked on the page
+    data = {name: value for name, value in data.items() if value is not None}  # decide=None: a post without it
     return site.client.post(f"{page}/extension", data=data, follow_redirects=False)
 
 
@@ -210,3 +211,42 @@ def test_an_extension_decision_with_no_known_button_is_refused_not_taken_as_a_re
     assert odd.status_code == 400 and "请点击“批准”或“不批准”提交" in text_of(odd.text)
     [still] = requests_of(site.engine, CAMPAIGN, unit_code=SHOUYANG)
     assert still.status.value == "pending"
+
+
+def test_a_filed_extension_without_the_approval_choice_is_refused_not_approved(site):
+    """A post of 代单位登记延期申请 with no `decide` was approved (the unit's due moved, the unit told), while
+    an unknown value was refused (an outside tester's finding): a form missing its choice is refused too, and
+    nothing is recorded."""
+    before = _due(site, XIYANG)
+    refused = _file(site, XIYANG, item=f"{ITEM}|", until="2024-06-13", reason="电话申请", decide=None)
+    assert refused.status_code == 400
+    assert "审批：请选择“同时批准”或“仅登记，稍后审批”" in text_of(_extension_card(refused.text))
+    assert requests_of(site.engine, CAMPAIGN, unit_code=XIYANG) == [] and _due(site, XIYANG) == before
+
+
+def test_a_denial_with_an_approval_date_typed_is_refused_and_the_form_kept(site):
+    """不批准 clicked with a 批准延至 date typed denied the unit with no warning, while `duban extension decide --deny
+    --until` is refused (an outside tester's finding): the queue says the date goes with 批准, the date and 审批意见
+    come back as typed, and the request still waits."""
+    _file(site, SHOUYANG, item=f"{ITEM}|", until="2024-06-12", reason="局长出差，书面申请", decide="later")
+    [asked] = requests_of(site.engine, CAMPAIGN, unit_code=SHOUYANG)
+    loop = f"/ops/c/{CAMPAIGN}/loop"
+    data = {"csrf": site.csrf(loop), "decision": "deny", "until": "2024-06-11", "note": "请按时报送"}
+    wrong = site.client.post(f"/ops/c/{CAMPAIGN}/extensions/{asked.id}", data=data, follow_redirects=False)
+    assert wrong.status_code == 400 and "批准延至：只在批准时填写，不批准请留空" in text_of(wrong.text)
+    card = wrong.text[wrong.text.index(f'id="extension-{asked.id}"') :].split("</article>", 1)[0]
+    assert 'role="alert"' in card and 'name="until" value="2024-06-11"' in card and "请按时报送" in card
+    assert requests_of(site.engine, CAMPAIGN, unit_code=SHOUYANG)[0].status.value == "pending"
+    data = {"csrf": site.csrf(loop), "decision": "deny", "until": "", "note": "请按时报送"}
+    assert site.client.post(f"/ops/c/{CAMPAIGN}/extensions/{asked.id}", data=data).status_code == 200
+    assert requests_of(site.engine, CAMPAIGN, unit_code=SHOUYANG)[0].status.value == "denied"
+
+
+def test_a_decision_on_an_extension_request_that_does_not_exist_is_not_found(site):
+    """/ops/c/<campaign>/extensions/999 answered 500 系统出错了 (an outside tester's finding); 404 as any unknown id."""
+    loop = f"/ops/c/{CAMPAIGN}/loop"
+    for request_id in ("999", "99999999999999999999"):
+        data = {"csrf": site.csrf(loop), "decision": "approve", "until": "", "note": ""}
+        missing = site.client.post(f"/ops/c/{CAMPAIGN}/extensions/{request_id}", data=data, follow_redirects=False)
+        assert missing.status_code == 404 and "没有这份延期申请" in text_of(missing.text), request_id
+    assert requests_of(site.engine, CAMPAIGN) == []

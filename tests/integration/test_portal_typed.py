@@ -63,6 +63,7 @@ def test_a_countys_refused_return_keeps_its_reason_and_due_escaped(county_site):
     token = site.token(XIYANG)
     action = f"/u/{token}/reviews/{row.id}"
     data = {"csrf": site.csrf(f"/u/{token}"), "decision": "return", "reason": TYPED, "due": "2024-05-22"}
+    data["version"] = "1"  # 第1版, as the page showed
     early = site.client.post(action, data=data, follow_redirects=False)
     assert early.status_code == 400 and "新的截止时间不能早于原截止时间" in text_of(early.text)
     assert _textarea(early.text, action) == TYPED  # the county's words come back in the box
@@ -102,7 +103,7 @@ def test_the_forms_examples_are_dates_of_the_campaigns_time(county_site):
     page = site.page(token).text
     assert "2024-06-14" not in page
     assert "如 2024-06-01；" in text_of(page) and 'placeholder="2024-06-01"' in page  # due 5月25日 24:00, a week on
-    data = {"csrf": site.csrf(f"/u/{token}"), "decision": "return", "reason": "缺页", "due": "下周三"}
+    data = {"csrf": site.csrf(f"/u/{token}"), "decision": "return", "reason": "缺页", "due": "下周三", "version": "1"}
     typo = site.client.post(f"/u/{token}/reviews/{row.id}", data=data, follow_redirects=False)
     assert typo.status_code == 400 and "请填写如 2024-06-01，或留空" in text_of(typo.text)
     site.now = at("2026-03-02 10:00")  # the same page read two years on: no example in the past
@@ -136,15 +137,59 @@ def test_a_review_form_sent_with_no_known_button_or_an_accept_with_a_reason_deci
     token = site.token(XIYANG)
     action = f"/u/{token}/reviews/{row.id}"
     for decision in ("bogus", ""):
-        data = {"csrf": site.csrf(f"/u/{token}"), "decision": decision, "reason": "缺页", "due": ""}
+        data = {"csrf": site.csrf(f"/u/{token}"), "decision": decision, "reason": "缺页", "due": "", "version": "1"}
         odd = site.client.post(action, data=data, follow_redirects=False)
         assert odd.status_code == 400 and "请点击“审核通过”或“退回重报”提交" in text_of(odd.text), decision
-    data = {"csrf": site.csrf(f"/u/{token}"), "decision": "accept", "reason": TYPED, "due": ""}
+    data = {"csrf": site.csrf(f"/u/{token}"), "decision": "accept", "reason": TYPED, "due": "", "version": "1"}
     entered = site.client.post(action, data=data, follow_redirects=False)
     assert entered.status_code == 400 and "退回理由只在退回时填写" in text_of(entered.text)
     assert _textarea(entered.text, action) == TYPED
     assert reviews_of(site.engine, CAMPAIGN) == []
-    data = {"csrf": site.csrf(f"/u/{token}"), "decision": "accept", "reason": "", "due": ""}
+    data = {"csrf": site.csrf(f"/u/{token}"), "decision": "accept", "reason": "", "due": "", "version": "1"}
     assert site.client.post(action, data=data, follow_redirects=False).status_code == 303
     [accepted] = reviews_of(site.engine, CAMPAIGN)
     assert accepted.decision == "accepted" and accepted.reason is None
+
+
+@pytest.mark.parametrize("version", [None, "", "x", "1.0", "1" * 20])
+def test_a_review_form_without_the_version_it_showed_decides_nothing(county_site, tmp_path, version):
+    """A review post with no `version`, or none that is a number, was carried out on whatever version was current:
+    a county's page showed 第1版, 乐平镇 handed in 第2版, and the post without the field accepted 第2版, which nobody
+    had opened (an outside tester's finding). It is refused as a stale version is, on the county's page and on
+    /ops, and nothing is recorded."""
+    site, row = county_site, _row(county_site.engine, LEPING, "self_report")
+    path = tmp_path / "乐平镇总结（第2版）.docx"
+    path.write_bytes(docx_bytes("乐平镇统计站规范化建设总结（修改）"))
+    record_submission(
+        site.engine, CAMPAIGN, LEPING, "self_report", at("2024-05-21 09:00"), files=[path], files_dir=tmp_path / "f"
+    )
+    token = site.token(XIYANG)
+    sent = {} if version is None else {"version": version}
+    for decision in ("accept", "return"):
+        data = {"csrf": site.csrf(f"/u/{token}"), "decision": decision, "reason": "", "due": "", **sent}
+        if decision == "return":
+            data["reason"] = "缺页"
+        odd = site.client.post(f"/u/{token}/reviews/{row.id}", data=data, follow_redirects=False)
+        assert odd.status_code == 400 and "版本号：表单缺少所审核的版本号，请刷新页面后再审核" in text_of(odd.text)
+    assert reviews_of(site.engine, CAMPAIGN) == [] and _row(site.engine, LEPING, "self_report").state == "in_review"
+    # the operators' queue: 昔阳县's own 检查材料 waiting for review
+    site.now = at("2024-06-20 10:00")
+    tick(site.engine, at("2024-06-20 09:30"))
+    from tests.integration.portal_site import OPERATOR, save_operator
+
+    save_operator(site.settings.operators_file, *OPERATOR)
+    assert site.login().status_code == 303
+    sheet = tmp_path / "昔阳县检查材料.xlsx"
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86]]))
+    handed = record_submission(
+        site.engine, CAMPAIGN, XIYANG, "materials_upload", at("2024-06-20 09:00"), files=[sheet], files_dir=tmp_path
+    )
+    loop = f"/ops/c/{CAMPAIGN}/loop"
+    data = {"csrf": site.csrf(loop), "decision": "accept", "reason": "", **sent}
+    odd = site.client.post(f"/ops/c/{CAMPAIGN}/reviews/{handed.assignment_id}", data=data, follow_redirects=False)
+    assert odd.status_code == 400 and "版本号：表单缺少所审核的版本号，请刷新页面后再审核" in text_of(odd.text)
+    assert reviews_of(site.engine, CAMPAIGN) == []
+    data = {"csrf": site.csrf(loop), "decision": "accept", "reason": "", "version": "1"}  # as the page sends it
+    assert site.client.post(f"/ops/c/{CAMPAIGN}/reviews/{handed.assignment_id}", data=data).status_code == 200
+    [accepted] = reviews_of(site.engine, CAMPAIGN)
+    assert accepted.unit_code == XIYANG and accepted.decision == "accepted"

@@ -478,7 +478,7 @@ def test_a_county_returns_a_township_from_its_page_with_a_new_due(engine, tmp_pa
     row = _row(engine, LEPING, "self_report")
 
     def post(**fields):
-        data = {"csrf": site.csrf(f"/u/{token}"), **fields}
+        data = {"csrf": site.csrf(f"/u/{token}"), "version": "1", **fields}  # 第1版, as the page showed
         return site.client.post(f"/u/{token}/reviews/{row.id}", data=data, follow_redirects=False)
 
     refused = post(decision="return", reason="缺少经验亮点部分", due="下周三")
@@ -511,7 +511,7 @@ def test_an_over_long_new_due_is_refused_not_cut_to_a_date(sqlite_engine, tmp_pa
     site = Site(Settings(), engine, at("2024-05-21 10:00"))
     token = site.token(XIYANG)
     row = _row(engine, LEPING, "self_report")
-    data = {"csrf": site.csrf(f"/u/{token}"), "decision": "return", "reason": "缺签章"}
+    data = {"csrf": site.csrf(f"/u/{token}"), "decision": "return", "reason": "缺签章", "version": "1"}
     data["due"] = "2024-05-28" + " " * 30 + "后再延长三天"
     refused = site.client.post(f"/u/{token}/reviews/{row.id}", data=data, follow_redirects=False)
     assert refused.status_code == 400 and "新的截止时间过长" in text_of(refused.text)
@@ -537,7 +537,7 @@ def test_a_return_reason_over_1000_characters_is_refused_at_ops_not_cut(sqlite_e
     assert site.login().status_code == 303
     handed = _hand_in(site.engine, tmp_path, XIYANG, "2024-06-20 09:00")
     loop = f"/ops/c/{CAMPAIGN}/loop"
-    data = {"csrf": site.csrf(loop), "decision": "return", "reason": "缺" * 5000}
+    data = {"csrf": site.csrf(loop), "decision": "return", "reason": "缺" * 5000, "version": "1"}
     refused = site.client.post(f"/ops/c/{CAMPAIGN}/reviews/{handed.assignment_id}", data=data, follow_redirects=False)
     assert refused.status_code == 400 and "退回理由不超过1000字" in text_of(refused.text)  # the queue, the reason kept
     assert reviews_of(site.engine, CAMPAIGN, unit_code=XIYANG) == []
@@ -602,7 +602,7 @@ def test_an_operators_return_shows_its_reason_on_the_ops_pages_escaped(sqlite_en
     assert site.login().status_code == 303
     handed = _hand_in(site.engine, tmp_path, XIYANG, "2024-06-20 09:00")
     loop = f"/ops/c/{CAMPAIGN}/loop"
-    data = {"csrf": site.csrf(loop), "decision": "return", "reason": "评分表缺少<b>乡镇签章</b>"}
+    data = {"csrf": site.csrf(loop), "decision": "return", "reason": "评分表缺少<b>乡镇签章</b>", "version": "1"}
     returned = site.client.post(f"/ops/c/{CAMPAIGN}/reviews/{handed.assignment_id}", data=data, follow_redirects=False)
     assert returned.status_code == 303
     for path in (f"/ops/c/{CAMPAIGN}/u/{XIYANG}", f"/ops/c/{CAMPAIGN}/audit"):
