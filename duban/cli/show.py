@@ -283,7 +283,9 @@ def print_receipt(console: Console, receipt, campaign, unit: str, item_id: str, 
     if receipt.corrected:  # told 逾期 before the hand-in was entered with its real time (补登)
         first = sorted(receipt.corrected, key=lambda code: code != unit)  # the unit itself, then its 催办's targets
         told = "、".join(campaign.display(code) for code in first)
-        console.print(f"  此前已收到逾期通知的{lit(told)}将收到更正（已按时报送，原逾期通知不再有效）", highlight=False)
+        console.print(
+            f"  此前已收到逾期通知的{lit(told)}将收到更正（已按时报送，对其的逾期通知和催办作废）", highlight=False
+        )
 
 
 DISPATCH_WORDS = {

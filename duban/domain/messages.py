@@ -40,7 +40,9 @@ SECTION_LEAD = {
     "escalation": "以下单位的事项逾期未报，请督促办理：",
     "receipt": "已收到您单位报送的以下事项：",
     "amended": "以下事项的截止时间已调整，请按新的时间报送：",
-    "corrected": "更正：以下单位的事项此前通知为逾期未报，经核实已按时报送，原逾期通知不再有效：",
+    "corrected": (
+        "更正：下列单位的事项此前在催办中列为逾期未报，经核实已按时报送，对其的催办作废；催办中的其他事项不变："
+    ),
     "extension": "您单位的延期申请已有答复：",
     "returned": "以下材料经审核退回，请按要求修改后重新报送：",
     "accepted": "以下材料已审核通过：",
@@ -49,7 +51,9 @@ SECTION_LEAD = {
     "review_reminder": "以下下级单位报送的材料等待您单位审核，请尽快审核（通过或退回）：",
 }
 OPERATORS_REVIEW_LEAD = "以下单位报送的材料等待审核，请尽快审核（通过或退回）："
-OWN_CORRECTION_LEAD = "更正：以下事项此前通知您单位逾期未报，经核实已按时报送，原逾期通知不再有效："
+OWN_CORRECTION_LEAD = (
+    "更正：下列事项此前通知您单位逾期未报，经核实已按时报送，对其的逾期通知作废；原通知中的其他事项仍须办理："
+)
 ROLE_KEY = "role"  # an item's key for the unit's role in it, carried only when it is not RESPONSIBLE
 RESPONSIBLE = "responsible"
 ROLES = ("lead", "cooperating")  # a 牵头 and a 配合 unit of one item read what each is to do (a tester's finding)

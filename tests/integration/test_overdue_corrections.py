@@ -108,13 +108,15 @@ def test_a_hand_in_entered_later_with_its_on_time_instant_corrects_every_overdue
     assert sorted(corrections) == sorted(NAMES.values()), corrections  # not 寿阳, not the 西片 leader
     assert all(len(texts) == 1 for texts in corrections.values()), corrections
     [own] = corrections[NAMES[XIYANG]]
-    assert "更正：以下事项此前通知您单位逾期未报，经核实已按时报送，原逾期通知不再有效：" in own, own
+    lead = "更正：下列事项此前通知您单位逾期未报，经核实已按时报送，对其的逾期通知作废；原通知中的其他事项仍须办理："
+    assert lead in own, own
     assert "1. 【规范化建设自评阶段】自查评分表" in own, own
     assert "已于5月24日 周五 16:00按时报送（截止5月25日 周六 24:00）" in own, own
     assert "本单位统计基层基础规范化建设总结报告" not in own.split("更正：")[1], own  # still overdue: not corrected
     for target in ("140700", "leader:leader_east"):
         [text] = corrections[NAMES[target]]
-        assert "原逾期通知不再有效" in text and "1. 昔阳县统计局 — 【规范化建设自评阶段】自查评分表" in text, text
+        assert "对其的催办作废；催办中的其他事项不变" in text, text
+        assert "1. 昔阳县统计局 — 【规范化建设自评阶段】自查评分表" in text, text
         assert "已于5月24日 周五 16:00按时报送" in text and "总结报告" not in text.split("更正：")[1], text
 
     seen = len(bots.received[BOT])  # a second run: another tick and send, a second version entered — no more
@@ -235,7 +237,8 @@ def test_a_hand_in_entered_while_the_overdue_notices_are_in_flight_corrects_thos
     assert sorted(corrections) == sorted([NAMES["140700"], NAMES["leader:leader_east"]]), corrections
     for target in ("140700", "leader:leader_east"):
         [text] = corrections[NAMES[target]]
-        assert "昔阳县统计局 — 【规范化建设自评阶段】自查评分表" in text and "原逾期通知不再有效" in text, text
+        assert "昔阳县统计局 — 【规范化建设自评阶段】自查评分表" in text, text
+        assert "对其的催办作废；催办中的其他事项不变" in text, text
     own = [_section(t, "以下事项已逾期未报，请尽快报送：") for t in read[NAMES[XIYANG]]]
     assert own and not any("自查评分表" in section for section in own), read[NAMES[XIYANG]]
     o = OutboxMessage.__table__
