@@ -180,6 +180,12 @@ def _decide(
     with unit_of_work(engine) as conn:
         locked, row = store.locked_request(conn, request_id)
         request = Request.of(locked)
+        if request.status is ExtensionStatus.settled:  # say why, not only that it is decided
+            why = (request.note or "").removeprefix("不再需要：") or "不再需要"
+            raise RequestError(
+                f"request #{request_id} needs no decision any more ({why}): nothing was approved or denied",
+                cn=f"该申请已不再需要（{why}），本次审批未办理",
+            )
         finished = State(row.state)
         if request.status is ExtensionStatus.pending and finished in (State.submitted, State.excused):
             # kept waiting from before duban settled such requests: "同意延期" must not follow "审核通过，无需再报"

@@ -193,7 +193,7 @@ def test_a_request_waiting_when_the_item_is_accepted_is_settled_and_can_no_longe
     assert settled.status.value == "settled" and settled.note == "不再需要：事项已审核通过"
     with pytest.raises(RequestError) as refused:
         decide_extension(engine, asked.id, at("2024-06-28 11:00"), approve=True)
-    assert refused.value.cn == "该申请不再需要，不能再次审批"
+    assert refused.value.cn == "该申请已不再需要（事项已审核通过），本次审批未办理"
     assert _extension_messages(engine) == []  # nothing tells the unit 同意延期
     [still] = requests_of(engine, CAMPAIGN, unit_code=XIYANG)
     assert still.status.value == "settled" and still.until == asked.until

@@ -325,10 +325,10 @@ def test_a_request_waiting_when_the_unit_hands_in_on_time_or_is_excused_is_settl
     record_excuse(engine, CAMPAIGN, SHOUYANG, ITEM, at("2024-06-09 11:00"), reason="本县无检查任务")
     notes = {r.unit_code: (r.status.value, r.note) for r in requests_of(engine, CAMPAIGN)}
     assert notes == {HESHUN: ("settled", "不再需要：事项已报送"), SHOUYANG: ("settled", "不再需要：事项已免报")}
-    for request in (handed, excused):
+    for request, why in ((handed, "事项已报送"), (excused, "事项已免报")):
         with pytest.raises(RequestError) as refused:
             decide_extension(engine, request.id, at("2024-06-09 12:00"), approve=True)
-        assert refused.value.cn == "该申请不再需要，不能再次审批"
+        assert refused.value.cn == f"该申请已不再需要（{why}），本次审批未办理"
     assert _messages(engine, "extension") == []
     assert _assignment(engine, HESHUN).due_at == _assignment(engine, XIYANG).due_at  # nothing moved
 
