@@ -23,7 +23,9 @@ class ExtensionStatus(str, Enum):
     pending = "pending"
     approved = "approved"
     denied = "denied"
-    settled = "settled"  # the due moved to or past the date asked (a 退回, a lead's extension): nothing to approve
+    # the due moved to or past the date asked (a 退回, a lead's extension) or the item is finished (审核通过, an on-time
+    # hand-in, a 免报): nothing to approve
+    settled = "settled"
 
     @property
     def cn(self) -> str:

@@ -101,7 +101,7 @@ def loop_sentence(loop: dict, stage_names: dict | None = None) -> str:
     if asked := sum(ext.values()):
         parts.append(
             f"各单位提出延期申请{asked}件，批准{ext.get('approved', 0)}件、未批准{ext.get('denied', 0)}件"
-            + (f"、因截止时间已调整不再需要{ext['settled']}件" if ext.get("settled") else "")
+            + (f"、因截止时间已调整或事项已办结不再需要{ext['settled']}件" if ext.get("settled") else "")
             + (f"、待审批{ext['pending']}件" if ext.get("pending") else "")
         )
     if sum(rev.values()):

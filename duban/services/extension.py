@@ -180,6 +180,19 @@ def _decide(
     with unit_of_work(engine) as conn:
         locked, row = store.locked_request(conn, request_id)
         request = Request.of(locked)
+        if request.status is ExtensionStatus.settled:  # say why, not only that it is decided
+            why = (request.note or "").removeprefix("不再需要：") or "不再需要"
+            raise RequestError(
+                f"request #{request_id} needs no decision any more ({why}): nothing was approved or denied",
+                cn=f"该申请已不再需要（{why}），本次审批未办理",
+            )
+        finished = State(row.state)
+        if request.status is ExtensionStatus.pending and finished in (State.submitted, State.excused):
+            # kept waiting from before duban settled such requests: "同意延期" must not follow "审核通过，无需再报"
+            raise RequestError(
+                f"unit {row.unit_code}'s {row.item_id!r} is {finished.value} already: no extension is needed",
+                cn=f"该单位本事项{finished.cn}，无需延期，本次审批未办理",
+            )
         granted = utc(until) if (approve and until is not None) else (request.until if approve else None)
         check_decision(
             request.status,

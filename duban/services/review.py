@@ -27,7 +27,7 @@ from duban.services.overdue_corrections import correct_overdue_notices
 from duban.services.written import bounded
 from duban.settings import quiet_policy
 from duban.spec.terms import Offset
-from duban.store import review_rows as store
+from duban.store import extension_requests, review_rows as store
 from duban.store.assignments import owed_rows, record_settled
 from duban.store.codec import Codec
 from duban.store.db import unit_of_work
@@ -143,6 +143,15 @@ def record_review(
                 conn, campaign_id, row.id, change, moved.state, at, step=version.version, actor=reviewer[:80]
             )
             new_state = moved.state
+            # nothing is owed now: a waiting 延期申请 is settled, never approved into "同意延期" after "审核通过"
+            extension_requests.settle_finished(
+                conn,
+                row.id,
+                at,
+                decided_by=f"{reviewer} 审核通过"[:80],
+                note="不再需要：事项已审核通过",
+                handed_in=version.submitted_at if new_state is State.late else None,
+            )
             if new_state is State.submitted:  # on time after all: those told 逾期 (a 补登 hand-in) are corrected
                 corrected = correct_overdue_notices(conn, campaign_id, row, version.submitted_at, at)
         else:

@@ -25,6 +25,7 @@ from duban.instants import fmt as fmt_at, fmt_cn, utc
 from duban.services.overdue_corrections import correct_overdue_notices
 from duban.services.written import bounded
 from duban.spec.models import Item, Metric
+from duban.store import extension_requests
 from duban.store.assignments import owed_rows, record_excused, record_handed_in
 from duban.store.campaigns import campaign_timezone
 from duban.store.db import unit_of_work
@@ -315,6 +316,15 @@ def _record(
         metrics=values,
         actor=actor,
     )
+    if progress.state in (State.submitted, State.late):  # nothing is owed now (a reviewed item waits for its review)
+        extension_requests.settle_finished(
+            conn,
+            row.id,
+            at,
+            decided_by=actor[:80],
+            note="不再需要：事项已报送",
+            handed_in=utc(row.submitted_at or at) if progress.state is State.late else None,
+        )
     # an item not reviewed keeps its first hand-in's state: a later version after the due corrects one on time
     corrects = utc(row.submitted_at) if late and not review and progress.state is State.submitted else None
     corrected: tuple[str, ...] = ()

@@ -19,6 +19,7 @@ from duban.instants import utc
 from duban.store.codec import Codec
 from duban.store.core import core_table
 from duban.store.engine import is_postgres
+from duban.store.extension_requests import settle_finished
 from duban.store.tables import Assignment, Intent, Submission, TransitionRow
 
 _A = core_table(Assignment)
@@ -34,6 +35,8 @@ def record_excused(
         update(_A).where(_A.c.id == assignment_id).values(state=progress.state.value, next_event_at=None, updated_at=at)
     )
     record_transition(conn, campaign_id, assignment_id, change, at, step=0, actor=f"{actor}: {reason}"[:80])
+    # nothing is owed now: a waiting 延期申请 is settled, never answered "同意延期" for an item not to be handed in
+    settle_finished(conn, assignment_id, at, decided_by=actor[:80], note="不再需要：事项已免报", handed_in=None)
     return progress.state
 
 

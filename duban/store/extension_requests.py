@@ -132,3 +132,23 @@ def settle_waiting(
             .values(status="settled", decided_at=at, decided_by=decided_by, granted_until=None, note=note)
         )
     return ids
+
+
+def settle_finished(
+    conn: Connection, assignment_id: int, at: datetime, *, decided_by: str, note: str, handed_in: datetime | None
+) -> list[int]:
+    """Close the assignment's waiting requests once its item is finished so that no extension can change anything
+    (accepted in review, handed in, excused): kept as settled (不再需要) with `note` saying why; the ids settled.
+    `handed_in`: for a late hand-in, only the requests asking for a date before it close — approving one that reaches
+    it still makes the hand-in count as on time."""
+    query = select(_R.c.id).where(_R.c.assignment_id == assignment_id, _R.c.status == "pending")
+    if handed_in is not None:
+        query = query.where(_R.c.until < handed_in)
+    ids = list(conn.execute(query).scalars())
+    if ids:
+        conn.execute(
+            update(_R)
+            .where(_R.c.id.in_(ids))
+            .values(status="settled", decided_at=at, decided_by=decided_by, granted_until=None, note=note)
+        )
+    return ids

@@ -91,7 +91,7 @@ def test_a_request_a_return_overtakes_is_settled_and_the_unit_may_ask_again(sqli
     from duban.report.submission_text import loop_sentence
 
     said = loop_sentence({"extensions": counts})
-    assert "未批准0件、因截止时间已调整不再需要1件、待审批1件" in said, said
+    assert "未批准0件、因截止时间已调整或事项已办结不再需要1件、待审批1件" in said, said
 
 
 def test_the_queue_shows_the_due_in_force_after_a_return_moved_it(sqlite_engine, tmp_path):
@@ -162,3 +162,59 @@ def test_the_units_form_after_a_return_refuses_a_date_in_a_missing_year_keeping_
 def _returned_to_on(engine, tmp_path):
     _hand_in(engine, tmp_path, "2024-06-28 09:00")
     _return(engine, "2026-12-25")
+
+
+def _extension_messages(engine):
+    from sqlalchemy import select
+
+    from duban.store.tables import OutboxMessage
+
+    o = OutboxMessage.__table__
+    with engine.connect() as conn:
+        return conn.execute(select(o.c.id).where(o.c.kind == "extension")).all()
+
+
+def test_a_request_waiting_when_the_item_is_accepted_is_settled_and_can_no_longer_be_approved(engine, tmp_path):
+    """An outside tester's finding: the request stayed 待审批 after 审核通过, and approving it told the unit
+    "同意延期，截止时间延至…" right after "审核通过，无需再报"."""
+    from duban.services.extension import decide_extension
+    from duban.views.extensions import requests_of
+
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))
+    asked = _ask(engine, "2024-07-03", when="2024-06-20 10:00")  # due 7/1
+    _hand_in(engine, tmp_path, "2024-06-28 09:00")
+    accepted = record_review(
+        engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-28 10:00"), accept_it=True, reviewer="operator:设管科"
+    )
+    assert accepted.new_state.value == "submitted"
+    [settled] = requests_of(engine, CAMPAIGN, unit_code=XIYANG)
+    assert settled.id == asked.id
+    assert settled.status.value == "settled" and settled.note == "不再需要：事项已审核通过"
+    with pytest.raises(RequestError) as refused:
+        decide_extension(engine, asked.id, at("2024-06-28 11:00"), approve=True)
+    assert refused.value.cn == "该申请已不再需要（事项已审核通过），本次审批未办理"
+    assert _extension_messages(engine) == []  # nothing tells the unit 同意延期
+    [still] = requests_of(engine, CAMPAIGN, unit_code=XIYANG)
+    assert still.status.value == "settled" and still.until == asked.until
+
+
+def test_a_request_left_waiting_on_an_accepted_item_by_an_older_duban_is_refused_not_approved(engine, tmp_path):
+    from sqlalchemy import update
+
+    from duban.services.extension import decide_extension
+    from duban.store.tables import ExtensionRequest
+
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))
+    asked = _ask(engine, "2024-07-03", when="2024-06-20 10:00")
+    _hand_in(engine, tmp_path, "2024-06-28 09:00")
+    record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-28 10:00"), accept_it=True, reviewer="operator:设管科")
+    r = ExtensionRequest.__table__
+    with engine.begin() as conn:  # as a database written before such requests were settled holds it
+        conn.execute(update(r).where(r.c.id == asked.id).values(status="pending", decided_at=None, note=None))
+    for approve in (True, False):
+        with pytest.raises(RequestError) as refused:
+            decide_extension(engine, asked.id, at("2024-06-28 11:00"), approve=approve)
+        assert refused.value.cn == "该单位本事项已报送，无需延期，本次审批未办理"
+    assert _extension_messages(engine) == []

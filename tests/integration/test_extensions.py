@@ -298,3 +298,61 @@ def test_a_decision_and_a_tick_at_the_same_moment_record_both_once_on_postgres(p
     before = snapshot(engine)
     tick(engine, moment)
     assert snapshot(engine) == before
+
+
+def test_a_request_waiting_when_the_unit_hands_in_on_time_or_is_excused_is_settled(engine, tmp_path):
+    """Nothing is owed after an on-time hand-in of an item without review, or a 免报: the waiting request is settled
+    as 不再需要, an approval is refused and the unit is never told 同意延期 (an outside tester's finding)."""
+    from duban.services.submit import record_excuse
+
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-05 09:30"))
+    handed = _ask(engine, HESHUN, "2024-06-12", "2024-06-08 10:00")  # due 6/10
+    excused = _ask(engine, SHOUYANG, "2024-06-12", "2024-06-08 10:00")
+    sheet = tmp_path / "和顺.xlsx"
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["义兴镇", 88]]))
+    receipt = record_submission(
+        engine,
+        CAMPAIGN,
+        HESHUN,
+        ITEM,
+        at("2024-06-09 10:00"),
+        files=[sheet],
+        metrics={"townships_inspected": "6"},
+        files_dir=tmp_path / "files",
+    )
+    assert not receipt.late
+    record_excuse(engine, CAMPAIGN, SHOUYANG, ITEM, at("2024-06-09 11:00"), reason="本县无检查任务")
+    notes = {r.unit_code: (r.status.value, r.note) for r in requests_of(engine, CAMPAIGN)}
+    assert notes == {HESHUN: ("settled", "不再需要：事项已报送"), SHOUYANG: ("settled", "不再需要：事项已免报")}
+    for request, why in ((handed, "事项已报送"), (excused, "事项已免报")):
+        with pytest.raises(RequestError) as refused:
+            decide_extension(engine, request.id, at("2024-06-09 12:00"), approve=True)
+        assert refused.value.cn == f"该申请已不再需要（{why}），本次审批未办理"
+    assert _messages(engine, "extension") == []
+    assert _assignment(engine, HESHUN).due_at == _assignment(engine, XIYANG).due_at  # nothing moved
+
+
+def test_a_late_hand_in_keeps_a_request_that_would_make_it_on_time_and_settles_one_that_would_not(engine, tmp_path):
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-05 09:30"))
+    reaching = _ask(engine, HESHUN, "2024-06-12", "2024-06-08 10:00")
+    short = _ask(engine, SHOUYANG, "2024-06-11", "2024-06-08 10:00")
+    tick(engine, at("2024-06-11 09:30"))
+    for unit in (HESHUN, SHOUYANG):
+        sheet = tmp_path / f"{unit}.xlsx"
+        sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["义兴镇", 88]]))
+        record_submission(
+            engine,
+            CAMPAIGN,
+            unit,
+            ITEM,
+            at("2024-06-12 10:00"),
+            files=[sheet],
+            metrics={"townships_inspected": "6"},
+            files_dir=tmp_path / "files",
+        )
+    by_id = {r.id: (r.status.value, r.note) for r in requests_of(engine, CAMPAIGN)}
+    assert by_id == {reaching.id: ("pending", None), short.id: ("settled", "不再需要：事项已报送")}
+    decision = decide_extension(engine, reaching.id, at("2024-06-12 11:00"), approve=True)
+    assert (decision.old_state.value, decision.new_state.value) == ("late", "submitted")
