@@ -124,14 +124,7 @@ def settle_waiting(
     another request): nothing is left to approve. Kept as settled (不再需要, not 未批准: nobody refused it) with
     `note` saying why; the ids settled."""
     query = select(_R.c.id).where(_R.c.assignment_id == assignment_id, _R.c.status == "pending", _R.c.until <= due)
-    ids = [i for i in conn.execute(query).scalars() if i != keep]
-    if ids:
-        conn.execute(
-            update(_R)
-            .where(_R.c.id.in_(ids))
-            .values(status="settled", decided_at=at, decided_by=decided_by, granted_until=None, note=note)
-        )
-    return ids
+    return _settle(conn, [i for i in conn.execute(query).scalars() if i != keep], at, decided_by, note)
 
 
 def settle_finished(
@@ -144,7 +137,11 @@ def settle_finished(
     query = select(_R.c.id).where(_R.c.assignment_id == assignment_id, _R.c.status == "pending")
     if handed_in is not None:
         query = query.where(_R.c.until < handed_in)
-    ids = list(conn.execute(query).scalars())
+    return _settle(conn, list(conn.execute(query).scalars()), at, decided_by, note)
+
+
+def _settle(conn: Connection, ids: list[int], at: datetime, decided_by: str, note: str) -> list[int]:
+    """Keep these waiting requests as settled (不再需要) with `note`: the ids."""
     if ids:
         conn.execute(
             update(_R)
