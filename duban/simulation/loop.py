@@ -128,12 +128,22 @@ class LoopScript:
                 self.asked = 0
                 self.done.append(f"{fmt(at, self.tz)} {self.name(unit)}未提出延期申请：{exc.cn}")
         if self.asked and at >= ask_at + timedelta(days=1):
-            decision = decide_extension(
-                self.engine, self.asked, at, approve=True, note="同意延期（模拟）", actor="simulated", quiet=self.quiet
-            )
-            self.done.append(
-                f"{fmt(at, self.tz)} 批准延期至{fmt(decision.new_due, self.tz)}（{decision.new_state.cn}）"
-            )
+            try:
+                decision = decide_extension(
+                    self.engine,
+                    self.asked,
+                    at,
+                    approve=True,
+                    note="同意延期（模拟）",
+                    actor="simulated",
+                    quiet=self.quiet,
+                )
+            except RequestError as exc:  # the unit handed in (or was excused) meanwhile: the request is settled
+                self.done.append(f"{fmt(at, self.tz)} 延期申请未审批：{exc.cn}")
+            else:
+                self.done.append(
+                    f"{fmt(at, self.tz)} 批准延期至{fmt(decision.new_due, self.tz)}（{decision.new_state.cn}）"
+                )
             self.asked = 0
 
     def _reviews(self, at: datetime) -> None:
