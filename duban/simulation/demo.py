@@ -77,7 +77,7 @@ def run_demo(settings: Settings, *, progress=lambda text: None) -> DemoResult:
     submissions = synthetic_submissions(engine, campaign_id, tz, Behaviour(), DEMO_SEED)
     stages = [stage.id for stage in planned.spec.campaign.stages]
 
-    loop = LoopScript(engine, campaign_id, quiet=settings.quiet())
+    loop = LoopScript(engine, campaign_id, quiet=settings.quiet(), submissions=submissions)
 
     def tick(at: datetime) -> None:
         loop.play(at)

@@ -24,19 +24,28 @@ from duban.services.extension import decide_extension, request_extension
 from duban.services.review import record_review
 from duban.store.acknowledgement_rows import asked_and_not_given
 from duban.store.db import reading
-from duban.store.loop_rows import first_of_item, first_owing
+from duban.store.loop_rows import first_of_item, owing
 from duban.views.campaigns import load_campaign
 from duban.views.reviews import review_queue
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from sqlalchemy import Engine
+
+    from duban.simulation.synthetic import PlannedSubmission
 
 REVIEW_AFTER = timedelta(hours=12)  # the morning after
 
 
 class LoopScript:
-    def __init__(self, engine: Engine, campaign_id: str, *, quiet: QuietHours) -> None:
+    def __init__(
+        self, engine: Engine, campaign_id: str, *, quiet: QuietHours, submissions: Iterable[PlannedSubmission] = ()
+    ) -> None:
         self.engine, self.campaign_id, self.quiet = engine, campaign_id, quiet
+        # the synthetic units' hand-ins (duban.simulation.synthetic): the unit asking for 延期 is one not handing
+        # the item in on time anyway (else its request is settled as 不再需要 before the operator decides it)
+        self.handing = {(s.unit_code, s.item_id): s for s in submissions}
         self.campaign = load_campaign(engine, campaign_id, units=False)
         self.tz = self.campaign.tz
         self.done: list[str] = []
@@ -68,11 +77,14 @@ class LoopScript:
 
     def _owing(self, item: str, at: datetime, planned: tuple[str, str | None]) -> tuple[str, str | None, datetime]:
         """(unit, instance, due) of the first unit in code order that still owes `item` at `at` with its due more
-        than a day ahead (so the approval the next day comes before it); the planned one when none does."""
+        than a day ahead (so the approval the next day comes before it), preferring one whose synthetic hand-in is
+        late or never comes; the planned one when none owes it."""
         with reading(self.engine) as conn:
-            row = first_owing(conn, self.campaign_id, item, due_after=at + timedelta(days=1))
-        if row is None:
+            rows = owing(conn, self.campaign_id, item, due_after=at + timedelta(days=1))
+        if not rows:
             return planned[0], planned[1], at
+        behind = [r for r in rows if (s := self.handing.get((r.unit_code, item))) is None or s.late]
+        row = (behind or rows)[0]
         return row.unit_code, row.instance, row.due_at
 
     def name(self, code: str) -> str:

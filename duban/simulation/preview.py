@@ -333,7 +333,7 @@ def simulate_planned(
 
     stages = campaign.stage_ids()
     rollups = feeds_rollups(engine, campaign.id)
-    script = LoopScript(engine, campaign.id, quiet=quiet_policy(quiet))
+    script = LoopScript(engine, campaign.id, quiet=quiet_policy(quiet), submissions=subs)
     # outcomes for failing units (`when: failed`) need scorings: the inspections are scored by a seeded draw
     scoring = SyntheticScoring(engine, campaign.id, seed) if scores_failing_units(campaign.spec) else None
     log = run_clock(

@@ -54,9 +54,9 @@ def first_of_item(conn: Connection, campaign_id: str, item_id: str) -> Owed | No
     return None if row is None else Owed(row.unit_code, row.instance, row.due_at)
 
 
-def first_owing(conn: Connection, campaign_id: str, item_id: str, *, due_after: datetime) -> Owed | None:
-    """The item's first assignment in unit-code order not handed in and due after `due_after`."""
-    row = conn.execute(
+def owing(conn: Connection, campaign_id: str, item_id: str, *, due_after: datetime, limit: int = 500) -> list[Owed]:
+    """The item's assignments not handed in and due after `due_after`, in unit-code order (the first `limit`)."""
+    rows = conn.execute(
         select(_A.c.unit_code, _A.c.instance, _A.c.due_at)
         .where(
             _A.c.campaign_id == campaign_id,
@@ -65,6 +65,6 @@ def first_owing(conn: Connection, campaign_id: str, item_id: str, *, due_after: 
             _A.c.due_at > due_after,
         )
         .order_by(_A.c.unit_code, _A.c.due_at)
-        .limit(1)
-    ).first()
-    return None if row is None else Owed(row.unit_code, row.instance, row.due_at)
+        .limit(limit)
+    ).all()
+    return [Owed(row.unit_code, row.instance, row.due_at) for row in rows]
