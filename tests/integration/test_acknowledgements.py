@@ -54,8 +54,9 @@ def _messages(engine, kind):
         return conn.execute(select(o).where(o.c.kind == kind).order_by(o.c.id)).all()
 
 
-def _text(engine, message):
-    campaign = load_campaign(engine, CAMPAIGN)
+def _rendered(engine, message, campaign_id=CAMPAIGN):
+    """The message as its recipient reads it (subject and text)."""
+    campaign = load_campaign(engine, campaign_id)
     return render(
         describe(campaign, message.payload),
         title=campaign.spec.title,
@@ -63,7 +64,11 @@ def _text(engine, message):
         doc_no=campaign.spec.doc_no,
         tz=campaign.tz,
         key=message.idempotency_key,
-    ).text
+    )
+
+
+def _text(engine, message):
+    return _rendered(engine, message).text
 
 
 def _rows(engine, model):
@@ -427,15 +432,7 @@ def _told(engine, when):
 
 
 def _slip_text(engine, message):
-    campaign = load_campaign(engine, SLIP)
-    return render(
-        describe(campaign, message.payload),
-        title=campaign.spec.title,
-        issuer=campaign.spec.issuer,
-        doc_no=campaign.spec.doc_no,
-        tz=campaign.tz,
-        key=message.idempotency_key,
-    )
+    return _rendered(engine, message, SLIP)
 
 
 def test_a_unit_missing_its_签收_as_its_item_slips_gets_one_message_saying_both(engine, tmp_path):

@@ -40,6 +40,22 @@ def _ask(engine, unit, until, when, reason="端午假期后乡镇实地检查未
     return request_extension(engine, CAMPAIGN, unit, ITEM, end(until), at(when), reason=reason)
 
 
+def _hand_in(engine, tmp_path, unit, when):
+    """The county's 县级检查 score sheet and its figure, handed in at `when`: its receipt."""
+    sheet = tmp_path / f"{unit}.xlsx"
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["义兴镇", 88]]))
+    return record_submission(
+        engine,
+        CAMPAIGN,
+        unit,
+        ITEM,
+        at(when),
+        files=[sheet],
+        metrics={"townships_inspected": "6"},
+        files_dir=tmp_path / "files",
+    )
+
+
 def _messages(engine, kind):
     o = OutboxMessage.__table__
     with engine.connect() as conn:
@@ -153,18 +169,7 @@ def test_an_extension_approved_after_a_late_submission_makes_it_on_time(engine, 
     asked = _ask(engine, HESHUN, "2024-06-12", "2024-06-08 10:00")
     tick(engine, at("2024-06-11 09:30"))  # not decided yet: the due in force passed
     assert _assignment(engine, HESHUN).state == "overdue"
-    sheet = tmp_path / "和顺.xlsx"
-    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["义兴镇", 88]]))
-    receipt = record_submission(
-        engine,
-        CAMPAIGN,
-        HESHUN,
-        ITEM,
-        at("2024-06-11 10:00"),
-        files=[sheet],
-        metrics={"townships_inspected": "6"},
-        files_dir=tmp_path / "files",
-    )
+    receipt = _hand_in(engine, tmp_path, HESHUN, "2024-06-11 10:00")
     assert receipt.late
     decision = decide_extension(engine, asked.id, at("2024-06-11 11:00"), approve=True)
     assert (decision.old_state.value, decision.new_state.value) == ("late", "submitted")
@@ -309,18 +314,7 @@ def test_a_request_waiting_when_the_unit_hands_in_on_time_or_is_excused_is_settl
     tick(engine, at("2024-06-05 09:30"))
     handed = _ask(engine, HESHUN, "2024-06-12", "2024-06-08 10:00")  # due 6/10
     excused = _ask(engine, SHOUYANG, "2024-06-12", "2024-06-08 10:00")
-    sheet = tmp_path / "和顺.xlsx"
-    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["义兴镇", 88]]))
-    receipt = record_submission(
-        engine,
-        CAMPAIGN,
-        HESHUN,
-        ITEM,
-        at("2024-06-09 10:00"),
-        files=[sheet],
-        metrics={"townships_inspected": "6"},
-        files_dir=tmp_path / "files",
-    )
+    receipt = _hand_in(engine, tmp_path, HESHUN, "2024-06-09 10:00")
     assert not receipt.late
     record_excuse(engine, CAMPAIGN, SHOUYANG, ITEM, at("2024-06-09 11:00"), reason="本县无检查任务")
     notes = {r.unit_code: (r.status.value, r.note) for r in requests_of(engine, CAMPAIGN)}
@@ -340,18 +334,7 @@ def test_a_late_hand_in_keeps_a_request_that_would_make_it_on_time_and_settles_o
     short = _ask(engine, SHOUYANG, "2024-06-11", "2024-06-08 10:00")
     tick(engine, at("2024-06-11 09:30"))
     for unit in (HESHUN, SHOUYANG):
-        sheet = tmp_path / f"{unit}.xlsx"
-        sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["义兴镇", 88]]))
-        record_submission(
-            engine,
-            CAMPAIGN,
-            unit,
-            ITEM,
-            at("2024-06-12 10:00"),
-            files=[sheet],
-            metrics={"townships_inspected": "6"},
-            files_dir=tmp_path / "files",
-        )
+        _hand_in(engine, tmp_path, unit, "2024-06-12 10:00")
     by_id = {r.id: (r.status.value, r.note) for r in requests_of(engine, CAMPAIGN)}
     assert by_id == {reaching.id: ("pending", None), short.id: ("settled", "不再需要：事项已报送")}
     decision = decide_extension(engine, reaching.id, at("2024-06-12 11:00"), approve=True)
