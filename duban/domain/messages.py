@@ -63,6 +63,7 @@ WITH_LEAD_KEY = "with_lead"  # a 截止时间调整 that follows the 牵头 unit
 MISSING_KEY = "missing"  # a roll-up item's units below not yet in, at the send (duban.services.rollup_notes)
 CORRECTS_KEY = "corrects"  # a receipt's correction after the due: the on-time first hand-in (services.receipt_notes)
 ACK_DUE_KEY = "ack_due"  # an opening's 签收 due as the record holds it at the send, "" once given (services.ack_notes)
+SETTLED_KEY = "settled_requests"  # 延期申请 the change settled as 不再需要: [{until, why}] (services.extension)
 RECEIVED_KEY = "received"  # a receipt's files and figures as kept, at the send (duban.services.receipt_contents)
 MISSING_NAMED = 30  # names listed before "等N个": a county's 350 enterprises would fill a phone's screen many times
 OWN_DUTY = ("opened", "reminder", "overdue", "amended", "returned")  # kinds that tell a unit of its own duty
@@ -445,6 +446,9 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
         details.append(f"审批意见：{item['decision_note']}")
     if item["kind"] == "returned" and item.get("reason"):
         details.insert(0, f"退回原因：{item['reason']}")
+    for settled in item.get(SETTLED_KEY) or ():  # the unit must not wait for an answer to it
+        asked = _due_cn(datetime.fromisoformat(settled["until"]), as_of, tz)
+        details.append(f"您单位的延期申请（申请延至{asked}）已不再需要：{settled['why']}")
     named = ("escalation", "ack_escalation", "review_reminder", "corrected")
     unit_line = item["unit_display"] if item["kind"] in named and not own else None
     return {

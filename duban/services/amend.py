@@ -15,7 +15,8 @@ escalations and the next event. Their state is re-derived at the amendment's ins
 Every Submission, transition and message is kept. Each re-planned assignment gets an `amended` transition;
 each unit that still owes a changed item (or whose late submission now counts as on time) gets one message
 (kind `amended`) listing its changed items with the new and the old due, the document number and the reason,
-written to the outbox in the same transaction. Applying the same amendment twice changes nothing.
+written to the outbox in the same transaction. A waiting 延期申请 the new due reaches is settled (不再需要) and that
+message says so. Applying the same amendment twice changes nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from duban.domain.quiet import QuietHours
 from duban.domain.state import EventKind, Progress, Schedule, State, next_event_at, reschedule
 from duban.errors import PlanError, StoreError
 from duban.instants import fmt, utc
-from duban.services.amend_notice import summary, tell_units
+from duban.services.amend_notice import settle_requests, summary, tell_units
 from duban.settings import quiet_policy
 from duban.spec.amendment import Amendment, LoadedAmendment, amended_campaign, check_targets, load_amendment
 from duban.spec.checks import due_outside_stage, dues_before_opening
@@ -199,8 +200,9 @@ def apply_amendment(
                 for c in result.changed
             ],
         )
+        settled = settle_requests(codec, campaign_id, row.timezone, amendment, result.changed, at, who)
         result.messages = tell_units(
-            codec, campaign_id, row.timezone, seq, amendment, result.changed, at, quiet_policy(quiet)
+            codec, campaign_id, row.timezone, seq, amendment, result.changed, at, quiet_policy(quiet), settled
         )
         record_amendment(
             conn,

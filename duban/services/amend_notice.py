@@ -6,18 +6,67 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 
+from duban.domain.messages import SETTLED_KEY
 from duban.domain.quiet import QuietHours
-from duban.instants import utc
+from duban.instants import fmt_cn, utc
+from duban.services.extension import settled_words
 from duban.spec.amendment import Amendment
+from duban.store import extension_requests
 from duban.store.codec import Codec
 from duban.store.composing import OUTBOX_COLUMNS
 from duban.store.tick_sql import INTENT_COLUMNS
 
 
+def settle_requests(
+    codec: Codec, campaign_id: str, tz: str, amendment: Amendment, changed: list, at, who: str
+) -> dict[int, list[dict]]:
+    """Settle (不再需要) the waiting 延期申请 the re-plan answers: those asking for no later than the new due, and
+    every one of an item now counted handed in on time; assignment id → the requests settled, as its message says
+    them. A request asking for more than the new due still waits (and is decided against the new due)."""
+    waiting = extension_requests.assignments_waiting(codec.conn, campaign_id)
+    by_notice = f"调整通知（{amendment.doc_no}）" if amendment.doc_no else f"{amendment.issuer}调整通知"
+    settled: dict[int, list[dict]] = {}
+    for c in changed:
+        if c.assignment_id not in waiting:
+            continue
+        if c.new_state.finished and c.new_state.value != "late":  # nothing is owed now (a late hand-in on time)
+            ids = extension_requests.settle_finished(
+                codec.conn,
+                c.assignment_id,
+                at,
+                decided_by=who,
+                note="不再需要：按调整后的截止时间已按时报送",
+                handed_in=None,
+            )
+        else:
+            ids = extension_requests.settle_waiting(
+                codec.conn,
+                c.assignment_id,
+                c.new_due,
+                at,
+                decided_by=who,
+                note=f"不再需要：{by_notice}已将截止时间调整为{fmt_cn(c.new_due, tz)}",
+                keep=None,
+            )
+        if ids:
+            settled[c.assignment_id] = settled_words(codec.conn, ids)
+    return settled
+
+
 def tell_units(
-    codec: Codec, campaign_id: str, tz: str, seq: int, amendment: Amendment, changed: list, at, quiet: QuietHours
+    codec: Codec,
+    campaign_id: str,
+    tz: str,
+    seq: int,
+    amendment: Amendment,
+    changed: list,
+    at,
+    quiet: QuietHours,
+    settled: dict[int, list[dict]] | None = None,
 ) -> int:
-    """One outbox message per unit told, listing its changed items; intents linked to it (no second compose)."""
+    """One outbox message per unit told, listing its changed items (and the 延期申请 `settled` by the change);
+    intents linked to it (no second compose)."""
+    settled = settled or {}
     by_unit: dict[str, list] = defaultdict(list)
     for c in changed:
         if c.told:
@@ -50,6 +99,7 @@ def tell_units(
                 "old_open_at": codec.iso(c.old_open),
                 "state": c.new_state.value,
                 "event_at": as_of,
+                **({SETTLED_KEY: settled[c.assignment_id]} if c.assignment_id in settled else {}),
             }
             for c in entries
         ]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from duban.domain.extension_rules import Ask, ExtensionStatus, check_decision, check_request, policy
-from duban.domain.messages import ROLE_KEY, WITH_LEAD_KEY
+from duban.domain.messages import ROLE_KEY, SETTLED_KEY, WITH_LEAD_KEY
 from duban.domain.quiet import QuietHours
 from duban.domain.state import Progress, Schedule, State, next_event_at, reschedule
 from duban.domain.timeline import Timeline
@@ -207,7 +207,7 @@ def _decide(
         new_due = row.due_at
         if granted is not None and timeline is not None:
             new_due = granted
-            new_state = move_due(
+            new_state, _settled = move_due(  # `deciding` is kept; one request waits at a time
                 conn,
                 campaign.id,
                 campaign.tz,
@@ -250,9 +250,10 @@ def move_due(
     step: int,
     change: Callable[[Schedule, Progress], tuple[Transition, Progress]],
     deciding: int | None = None,
-) -> State:
+) -> tuple[State, list[int]]:
     """Move one assignment's due, reminders and escalations (targets as planned) and re-derive its state with
-    `change(schedule, progress)` (state.reschedule for an extension, state.return_for_rework for a return)."""
+    `change(schedule, progress)` (state.reschedule for an extension, state.return_for_rework for a return): the
+    state, and the ids of the waiting requests the new due settles (for the message telling the unit)."""
     due = in_zone(granted, tz)
     reminders = timeline.reminders(item, in_zone(row.open_at, tz), due)
     targets = [step[1] for step in (row.escalations or [])]
@@ -275,7 +276,7 @@ def move_due(
         actor=actor[:80],
     )
     # a request waiting for a date the due now reaches can no longer be approved: settled here, not left stuck
-    store.settle_waiting(
+    settled = store.settle_waiting(
         conn,
         row.id,
         granted,
@@ -284,7 +285,17 @@ def move_due(
         note=f"不再需要：截止时间已延至{fmt_cn(granted, tz)}",
         keep=deciding,
     )
-    return moved.state
+    return moved.state, settled
+
+
+def settled_words(conn: Connection, ids: list[int]) -> list[dict]:
+    """The 延期申请 a change just settled as 不再需要 (`ids`), as the unit's message about that change tells them
+    (duban.domain.messages.SETTLED_KEY): the date asked and why no answer will come."""
+    codec = Codec(conn)
+    return [
+        {"id": r.id, "until": codec.iso(r.until), "why": (r.note or "").removeprefix("不再需要：")}
+        for r in store.settled_rows(conn, ids)
+    ]
 
 
 def _move_cooperating(
@@ -308,7 +319,7 @@ def _move_cooperating(
         def change(schedule: Schedule, progress: Progress, p: Any = partner) -> tuple[Transition, Progress]:
             return reschedule(schedule, progress, at, submitted_at=p.submitted_at)
 
-        moved = move_due(
+        moved, settled = move_due(
             conn,
             campaign.id,
             campaign.tz,
@@ -334,6 +345,7 @@ def _move_cooperating(
             "event_at": codec.iso(at),
             ROLE_KEY: "cooperating",  # its message names the lead (duban.services.role_notes)
             WITH_LEAD_KEY: True,
+            **({SETTLED_KEY: settled_words(conn, settled)} if settled else {}),
         }
         payload = {"recipient": partner.unit_code, "kind": "amended", "as_of": codec.iso(at), "items": [entry]}
         key = hashlib.sha256(f"{campaign.id}|{partner.unit_code}|with-lead#{request_id}".encode()).hexdigest()[:32]

@@ -18,11 +18,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from duban.domain.messages import SETTLED_KEY
 from duban.domain.quiet import QuietHours
 from duban.domain.state import Progress, Schedule, State, accept, return_for_rework
 from duban.errors import RequestError
 from duban.instants import fmt, fmt_cn, in_zone, utc
-from duban.services.extension import item_of, move_due, timeline_of
+from duban.services.extension import item_of, move_due, settled_words, timeline_of
 from duban.services.overdue_corrections import correct_overdue_notices
 from duban.services.written import bounded
 from duban.settings import quiet_policy
@@ -137,6 +138,7 @@ def record_review(
         progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
         new_due, kept_over = row.due_at, None
         corrected: tuple[str, ...] = ()
+        settled: list[int] = []  # waiting 延期申请 the review makes 不再需要: its message says so
         if accept_it:
             change, moved = accept(Schedule(row.open_at, row.due_at), progress, at, submitted_at=version.submitted_at)
             record_settled(
@@ -144,7 +146,7 @@ def record_review(
             )
             new_state = moved.state
             # nothing is owed now: a waiting 延期申请 is settled, never approved into "同意延期" after "审核通过"
-            extension_requests.settle_finished(
+            settled = extension_requests.settle_finished(
                 conn,
                 row.id,
                 at,
@@ -177,7 +179,7 @@ def record_review(
                 kept_over = by_within if by_within < row.due_at else None
             if new_due <= at:
                 raise RequestError("the new due must lie after the return", cn="退回后的新截止时间须晚于现在")
-            new_state = move_due(
+            new_state, settled = move_due(
                 conn,
                 campaign_id,
                 campaign.tz,
@@ -221,14 +223,22 @@ def record_review(
             kept_over,
             corrected,
         )
-        _tell_unit(conn, campaign_id, campaign.tz, row, result, at, quiet_policy(quiet))
+        _tell_unit(conn, campaign_id, campaign.tz, row, result, settled_words(conn, settled), at, quiet_policy(quiet))
         return result
 
 
 def _tell_unit(
-    conn: Connection, campaign_id: str, tz: str, row: Any, result: ReviewResult, at: datetime, quiet: QuietHours
+    conn: Connection,
+    campaign_id: str,
+    tz: str,
+    row: Any,
+    result: ReviewResult,
+    settled: list[dict],
+    at: datetime,
+    quiet: QuietHours,
 ) -> int:
-    """One message to the unit (kind `returned` or `accepted`) with the reason and the new due."""
+    """One message to the unit (kind `returned` or `accepted`) with the reason, the new due and the 延期申请 the
+    review settled as 不再需要."""
     codec = Codec(conn)
     kind = result.decision
     entry = {
@@ -243,6 +253,7 @@ def _tell_unit(
         "reason": result.reason,
         "state": result.new_state.value,
         "event_at": codec.iso(at),
+        **({SETTLED_KEY: settled} if settled else {}),
     }
     payload = {"recipient": row.unit_code, "kind": kind, "as_of": codec.iso(at), "items": [entry]}
     key = hashlib.sha256(f"{campaign_id}|{row.unit_code}|review#{result.review_id}".encode()).hexdigest()[:32]

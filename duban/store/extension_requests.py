@@ -36,6 +36,12 @@ def one_waiting(conn: Connection, assignment_id: int) -> bool:
     )
 
 
+def assignments_waiting(conn: Connection, campaign_id: str) -> set[int]:
+    """The campaign's assignments with a request waiting for its decision (few: a re-plan settles among them)."""
+    query = select(_R.c.assignment_id).where(_R.c.campaign_id == campaign_id, _R.c.status == "pending")
+    return set(conn.execute(query).scalars())
+
+
 def add_request(conn: Connection, **values: Any) -> Any:
     """Keep a request (its columns as `values`); the row as stored."""
     new_id = conn.execute(insert(_R).returning(_R.c.id), [values]).scalar_one()
@@ -138,6 +144,13 @@ def settle_finished(
     if handed_in is not None:
         query = query.where(_R.c.until < handed_in)
     return _settle(conn, list(conn.execute(query).scalars()), at, decided_by, note)
+
+
+def settled_rows(conn: Connection, ids: list[int]) -> list[Any]:
+    """The requests with these ids (just settled), oldest first: each its id, the date asked and the note."""
+    if not ids:
+        return []
+    return list(conn.execute(select(_R.c.id, _R.c.until, _R.c.note).where(_R.c.id.in_(ids)).order_by(_R.c.id)))
 
 
 def _settle(conn: Connection, ids: list[int], at: datetime, decided_by: str, note: str) -> list[int]:

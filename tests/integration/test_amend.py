@@ -268,3 +268,50 @@ def test_an_amendment_leaving_an_item_opening_after_its_due_is_refused(sqlite_en
     assert done.written and not done.errors
     due = {fmt(r.due_at, TZ) for r in _rows(sqlite_engine, Assignment, Assignment.item_id == "holiday_due")}
     assert due == {"2025-10-15 周三 24:00"}
+
+
+def test_an_amendment_reaching_the_date_a_unit_asked_settles_its_request_and_says_so(sqlite_engine):
+    """F7: 和顺 asked to hand in its 检查评分表 by 6/14; the 调整通知 moved the due to 6/20. The request stayed 待审批,
+    and could no longer be approved (6/14 is not after the due); the unit's 截止时间调整 said nothing of it."""
+    from duban.errors import RequestError
+    from duban.instants import parse_instant
+    from duban.services.extension import decide_extension, request_extension
+    from duban.views.extensions import requests_of
+
+    plan_jinzhong(sqlite_engine)
+    tick(sqlite_engine, at("2024-06-05 09:30"))
+    asked = request_extension(
+        sqlite_engine,
+        CAMPAIGN,
+        HESHUN,
+        "county_inspection",
+        parse_instant("2024-06-14", TZ, end_of_day=True),
+        at("2024-06-05 10:00"),
+        reason="检查组人员抽调防汛",
+    )
+    _amend(sqlite_engine)
+    [settled] = requests_of(sqlite_engine, CAMPAIGN, unit_code=HESHUN)
+    assert settled.status.value == "settled"
+    assert settled.note == "不再需要：调整通知（示例〔2024〕1号）已将截止时间调整为6月20日 周四 24:00"
+    with pytest.raises(RequestError) as refused:
+        decide_extension(sqlite_engine, asked.id, at("2024-06-12 09:00"), approve=True)
+    assert "已不再需要" in refused.value.cn
+    campaign = load_campaign(sqlite_engine, CAMPAIGN)
+    o = OutboxMessage.__table__
+    [heshun] = _rows(sqlite_engine, OutboxMessage, o.c.kind == "amended", o.c.recipient == HESHUN)
+    text = render(
+        describe(campaign, heshun.payload),
+        title=campaign.spec.title,
+        issuer=campaign.spec.issuer,
+        doc_no=None,
+        tz=TZ,
+        key=heshun.idempotency_key,
+    ).text
+    said = [line.strip() for line in text.splitlines() if "延期申请" in line]
+    assert len(said) == 1, text
+    assert said[0].endswith(
+        "您单位的延期申请（申请延至6月14日 周五 24:00）已不再需要：调整通知（示例〔2024〕1号）已将截止时间调整为"
+        "6月20日 周四 24:00"
+    )
+    [xiyang] = _rows(sqlite_engine, OutboxMessage, o.c.kind == "amended", o.c.recipient == XIYANG)
+    assert "延期申请" not in json.dumps(xiyang.payload, ensure_ascii=False)  # it asked for nothing

@@ -218,3 +218,61 @@ def test_a_request_left_waiting_on_an_accepted_item_by_an_older_duban_is_refused
             decide_extension(engine, asked.id, at("2024-06-28 11:00"), approve=approve)
         assert refused.value.cn == "该单位本事项已报送，无需延期，本次审批未办理"
     assert _extension_messages(engine) == []
+
+
+def _told(engine, kind, unit=XIYANG):
+    """The text of the one message of `kind` to `unit`, as rendered for its channel."""
+    from sqlalchemy import select
+
+    from duban.domain.messages import render
+    from duban.services.compose import describe
+    from duban.store.tables import OutboxMessage
+    from duban.views.campaigns import load_campaign
+
+    o = OutboxMessage.__table__
+    with engine.connect() as conn:
+        [message] = conn.execute(select(o).where(o.c.kind == kind, o.c.recipient == unit)).all()
+    campaign = load_campaign(engine, CAMPAIGN)
+    return render(
+        describe(campaign, message.payload),
+        title=campaign.spec.title,
+        issuer=campaign.spec.issuer,
+        doc_no=None,
+        tz=campaign.tz,
+        key=message.idempotency_key,
+    ).text
+
+
+def test_the_return_message_says_the_waiting_request_it_overtakes_is_no_longer_needed(sqlite_engine, tmp_path):
+    """An outside tester's finding (F7): the 退回 settled 昔阳's 延期申请 as 不再需要, and the unit, told only
+    请于7月5日前重新报送, still waited for an answer to it."""
+    plan_jinzhong(sqlite_engine)
+    tick(sqlite_engine, at("2024-06-12 09:30"))
+    _ask(sqlite_engine, "2024-07-03", when="2024-06-20 10:00")  # due 7/1
+    _hand_in(sqlite_engine, tmp_path, "2024-06-28 09:00")
+    _return(sqlite_engine, "2024-07-05")
+    lines = _told(sqlite_engine, "returned").splitlines()
+    said = [line.strip() for line in lines if "延期申请" in line]
+    assert len(said) == 1, lines
+    assert "您单位的延期申请（申请延至7月3日 周三 24:00）已不再需要：截止时间已延至7月5日 周五 24:00" in said[0]
+    assert "退回原因：评分表缺少乡镇签章" in "\n".join(lines)
+
+
+def test_a_return_earlier_than_the_date_asked_says_nothing_of_the_request_still_waiting(sqlite_engine, tmp_path):
+    plan_jinzhong(sqlite_engine)
+    tick(sqlite_engine, at("2024-06-12 09:30"))
+    _ask(sqlite_engine, "2024-07-05", when="2024-06-20 10:00")
+    _hand_in(sqlite_engine, tmp_path, "2024-06-28 09:00")
+    _return(sqlite_engine, "2024-07-03")  # the request still waits: nothing settled to tell
+    assert "延期申请" not in _told(sqlite_engine, "returned")
+
+
+def test_the_acceptance_message_says_the_waiting_request_is_no_longer_needed(engine, tmp_path):
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))
+    _ask(engine, "2024-07-03", when="2024-06-20 10:00")
+    _hand_in(engine, tmp_path, "2024-06-28 09:00")
+    record_review(engine, CAMPAIGN, XIYANG, ITEM, at("2024-06-28 10:00"), accept_it=True, reviewer="operator:设管科")
+    text = _told(engine, "accepted")
+    assert "第1版审核通过，无需再报" in text
+    assert "您单位的延期申请（申请延至7月3日 周三 24:00）已不再需要：事项已审核通过" in text
