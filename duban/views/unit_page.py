@@ -68,6 +68,7 @@ class UnitPage:
     acks: list = field(default_factory=list)  # 签收 asked of the unit and not yet given (acknowledgement rows)
     signed: list = field(default_factory=list)  # (what was signed: a stage's name or 通知, when) of the 签收 given
     requests: dict = field(default_factory=dict)  # (item, instance) → its latest 延期申请 (extension.Request)
+    all_requests: dict = field(default_factory=dict)  # (item, instance) → its 延期申请, oldest first (operators)
     returns: dict = field(default_factory=dict)  # (item, instance) → its latest review (a return shows its reason)
     version_reviews: dict = field(default_factory=dict)  # submission id → its review (退回 and why, or 通过)
     to_review: list = field(default_factory=list)  # the children's versions waiting for this unit's review (审核)
@@ -128,6 +129,7 @@ def _loop(engine: Engine, campaign: PlannedCampaign, page: UnitPage, children: d
     for r in requests_of(engine, campaign.id, unit_code=code):
         if r.requested_at <= page.as_of:
             page.requests[(r.item_id, r.instance)] = r
+            page.all_requests.setdefault((r.item_id, r.instance), []).append(r)
     for v in reviews_of(engine, campaign.id, unit_code=code):
         if v.at <= page.as_of:
             page.returns[(v.item_id, v.instance)] = v

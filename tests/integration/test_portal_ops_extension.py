@@ -250,3 +250,41 @@ def test_a_decision_on_an_extension_request_that_does_not_exist_is_not_found(sit
         missing = site.client.post(f"/ops/c/{CAMPAIGN}/extensions/{request_id}", data=data, follow_redirects=False)
         assert missing.status_code == 404 and "没有这份延期申请" in text_of(missing.text), request_id
     assert requests_of(site.engine, CAMPAIGN) == []
+
+
+def test_the_units_page_lists_every_extension_request_of_its_items(site):
+    """F14: an operator looking at 昔阳县 could not see that it had asked for an extension, been refused, asked
+    again and been granted — nor that a request of its other item waits. Each item's card now lists them: the
+    decision, when asked and decided, the dates, the reason and the note (escaped, as the unit typed them)."""
+    from duban.services.extension import decide_extension, request_extension
+
+    def ask(item, until, when, reason):
+        day = parse_instant(until, "Asia/Shanghai", end_of_day=True)
+        return request_extension(
+            site.engine, CAMPAIGN, XIYANG, item, day, at(when), reason=reason, actor=f"unit:{XIYANG}"
+        )
+
+    first = ask(ITEM, "2024-06-12", "2024-06-05 10:00", "汛期<script>alert(1)</script>道路中断")
+    decide_extension(site.engine, first.id, at("2024-06-05 11:00"), approve=False, note="请<b>按时</b>报送")
+    second = ask(ITEM, "2024-06-13", "2024-06-05 14:00", "乡镇检查组抽调防汛")
+    decide_extension(site.engine, second.id, at("2024-06-05 15:00"), approve=True, actor="operator:duban")
+    ask("county_report", "2024-06-14", "2024-06-06 09:00", "总结报告待局长审定")
+    html = site.client.get(f"/ops/c/{CAMPAIGN}/u/{XIYANG}").text
+    shown = text_of(html)
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>按时</b>" not in html
+    for words in (
+        f"延期申请#{first.id} 未批准",
+        "申请于 6月5日 周三 10:00（昔阳县统计局）",
+        "申请延至 6月12日 周三 24:00",
+        "理由：汛期<script>alert(1)</script>道路中断",
+        "审批意见：请<b>按时</b>报送",
+        f"延期申请#{second.id} 已批准",
+        "批准延至 6月13日 周四 24:00",
+        "理由：乡镇检查组抽调防汛",
+        "待审批",
+        "理由：总结报告待局长审定",
+    ):
+        assert words in shown, (words, shown)
+    # each under its own item's card: the refused one is listed before the granted one
+    assert shown.index(f"延期申请#{first.id}") < shown.index(f"延期申请#{second.id}")
