@@ -8,6 +8,7 @@ the place it concerns.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from urllib.parse import quote
 
@@ -19,8 +20,10 @@ from duban.errors import RequestError, SubmissionError
 from duban.instants import OutOfYears, parse_instant
 from duban.services import audit
 from duban.services.acknowledgements import record_acknowledgement
+from duban.services.compose import compose_messages
 from duban.services.extension import decide_extension, request_extension
-from duban.services.review import record_review
+from duban.services.review import ReviewResult, record_review
+from duban.services.submit import DatabaseError
 from duban.services.written import bounded
 from duban.views.campaigns import load_campaign
 from duban.views.duties import DutyKey, assignment_duty, submission
@@ -34,6 +37,18 @@ from duban.web.security import check_csrf
 from duban.web.unit_routes import NOT_YOURS, file_response, fits, load_page, render_unit, unit_link
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("duban.web")
+
+
+def _queue_corrections(p: Portal, campaign_id: str, result: ReviewResult, now: datetime) -> None:
+    """The 更正 an acceptance wrote (to those told 逾期 of an item now on time) queued at once, as `duban review`
+    does, not at the next tick; should the database refuse now, the intents are kept and the next tick composes."""
+    if not result.corrected:
+        return
+    try:
+        compose_messages(p.engine, campaign_id, now, quiet=p.settings.quiet(), recipients=list(result.corrected))
+    except DatabaseError:
+        log.exception("corrections for %s not composed now; the next tick will", result.unit_code)
 
 
 def _due(text: str, tz: str, what: str, example: str) -> datetime:
@@ -266,6 +281,7 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
             target=f"{row.item_id} 审核",
             at=now,
         )
+    _queue_corrections(p, link.campaign_id, result, now)
     audit.record(
         p.engine,
         now,
@@ -399,6 +415,7 @@ async def ops_review(
             target=f"{row.item_id} {'通过' if accept else '退回'}",
             at=now,
         )
+    _queue_corrections(p, campaign_id, result, now)
     audit.record(
         p.engine,
         now,

@@ -276,3 +276,37 @@ def test_duban_submit_of_an_on_time_hand_in_names_those_it_corrects_and_queues_t
         waiting = conn.execute(select(o.c.recipient, o.c.kind).where(o.c.status == "pending")).all()
     engine.dispose()
     assert sorted(waiting) == [("140700", "corrected"), ("140724", "corrected"), ("leader:leader_east", "corrected")]
+
+
+def _waiting(engine) -> list[tuple[str, str]]:
+    o = OutboxMessage.__table__
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(o.c.recipient, o.c.kind).where(o.c.status == "pending")).all())
+
+
+def test_a_review_accepted_in_the_portal_queues_its_corrections_at_once(sqlite_engine, tmp_path):
+    """dev4's leftover: `duban review` queues the 更正 at once, the /ops review form left them to the next tick (up
+    to an hour or a night with the ticks' schedule): the parent and the leader still read 逾期 meanwhile."""
+    from duban.notify.notifier import RecordingNotifier
+    from duban.services.dispatch import dispatch
+    from tests.integration.portal_site import make_site
+
+    site = make_site(sqlite_engine, now="2024-07-03 10:30", ticked="2024-07-03 09:30")  # 材料 逾期, 催办 09:00
+    dispatch(site.engine, at("2024-07-03 09:30"), lambda _ref: RecordingNotifier(), fallback_channels=["sink"])
+    path = tmp_path / "昔阳检查材料.xlsx"
+    path.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86]]))
+    handed = record_submission(
+        site.engine, CAMPAIGN, XIYANG, "materials_upload", at("2024-06-30 10:00"), files=[path], files_dir=tmp_path
+    )
+    assert _waiting(site.engine) == []
+    assert site.login().status_code == 303
+    loop = f"/ops/c/{CAMPAIGN}/loop"
+    data = {"csrf": site.csrf(loop), "decision": "accept", "reason": "", "version": "1"}
+    done = site.client.post(f"/ops/c/{CAMPAIGN}/reviews/{handed.assignment_id}", data=data, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    assert _waiting(site.engine) == [
+        ("140700", "corrected"),
+        ("140724", "accepted"),
+        ("140724", "corrected"),
+        ("leader:leader_east", "corrected"),
+    ]
