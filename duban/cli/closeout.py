@@ -38,15 +38,22 @@ def amend(
             planless = True
             result = preview_amendment(loaded_spec, load_amendment(amendment), calendar)
         else:
+            engine, moment = open_database(settings.resolved_database_url), _when(at, tz, option="--at")
             result = apply_amendment(
-                open_database(settings.resolved_database_url),
+                engine,
                 loaded_spec,
                 load_amendment(amendment),
                 calendar,
-                at=_when(at, tz, option="--at"),
+                at=moment,
                 quiet=settings.quiet(),
                 dry_run=dry_run,
             )
+            if result.corrected:  # the 更正 to those told 逾期 go out with the next dispatch, not the next tick
+                from duban.services.compose import compose_messages
+
+                compose_messages(
+                    engine, loaded_spec.campaign.id, moment, quiet=settings.quiet(), recipients=list(result.corrected)
+                )
     except DubanError as exc:
         _fail(exc)
     a = result.amendment
@@ -90,6 +97,13 @@ def amend(
             else f"told ({lit(result.messages)} message(s) in the outbox: `duban dispatch` sends them)"
         )
     )
+    if result.corrected:  # late hand-ins now on time: those told 逾期 or 催办 of them read a 更正
+        console.print(
+            f"{lit(len(result.corrected))} recipient(s) told 逾期/催办 of a hand-in now on time are sent a correction "
+            f"(更正): {lit(', '.join(result.corrected))}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if not result.changed:
         console.print("[yellow]nothing moved: the named dues are already in force[/]")
     stage_of = {item.id: stage.id for stage, item in loaded_spec.campaign.items()}

@@ -15,7 +15,8 @@ escalations and the next event. Their state is re-derived at the amendment's ins
 Every Submission, transition and message is kept. Each re-planned assignment gets an `amended` transition;
 each unit that still owes a changed item (or whose late submission now counts as on time) gets one message
 (kind `amended`) listing its changed items with the new and the old due, the document number and the reason,
-written to the outbox in the same transaction. A waiting 延期申请 the new due reaches is settled (不再需要) and that
+written to the outbox in the same transaction; a late hand-in now on time also sends each one told 逾期 or 催办 of it
+one 更正 (duban.services.overdue_corrections). A waiting 延期申请 the new due reaches is settled (不再需要) and that
 message says so. Applying the same amendment twice changes nothing.
 """
 
@@ -32,6 +33,7 @@ from duban.domain.state import EventKind, Progress, Schedule, State, next_event_
 from duban.errors import PlanError, StoreError
 from duban.instants import fmt, utc
 from duban.services.amend_notice import settle_requests, summary, tell_units
+from duban.services.overdue_corrections import correct_overdue_notices
 from duban.settings import quiet_policy
 from duban.spec.amendment import Amendment, LoadedAmendment, amended_campaign, check_targets, load_amendment
 from duban.spec.checks import due_outside_stage, dues_before_opening
@@ -88,6 +90,7 @@ class AmendResult:
     warnings: list[str] = field(default_factory=list)  # re-planned items now due outside their stage
     opened: dict[str, datetime] = field(default_factory=dict)  # following stages already opened (when): kept
     messages: int = 0
+    corrected: tuple[str, ...] = ()  # those told 逾期/催办 of an item now on time, sent a 更正 (overdue_corrections)
     written: bool = False
     already: bool = False  # this very amendment was applied before (nothing done)
 
@@ -200,6 +203,12 @@ def apply_amendment(
                 for c in result.changed
             ],
         )
+        corrected: set[str] = set()
+        for c in result.changed:  # a late hand-in on time under the new due: the 逾期 and 催办 it drew are taken back
+            if c.old_state is State.late and c.new_state is State.submitted:
+                r = stored[(c.item_id, c.instance, c.unit_code)]
+                corrected.update(correct_overdue_notices(conn, campaign_id, r, r.submitted_at, at))
+        result.corrected = tuple(sorted(corrected))
         settled = settle_requests(codec, campaign_id, row.timezone, amendment, result.changed, at, who)
         result.messages = tell_units(
             codec, campaign_id, row.timezone, seq, amendment, result.changed, at, quiet_policy(quiet), settled

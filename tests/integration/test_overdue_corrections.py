@@ -310,3 +310,85 @@ def test_a_review_accepted_in_the_portal_queues_its_corrections_at_once(sqlite_e
         ("140724", "corrected"),
         ("leader:leader_east", "corrected"),
     ]
+
+
+def test_an_amendment_that_makes_a_late_hand_in_on_time_corrects_every_overdue_notice(engine, bots, tmp_path):
+    """dev4's leftover: 昔阳 was told 逾期 on its 县级实地检查评分表 (due 6月10日) and 晋中 and the 东片 leader were
+    sent the 催办; it handed in on 6月12日, and the 调整通知 then moved the due to 6月20日. The unit read
+    按调整后的时间计为按时报送 — its parent and leader still held the 催办. Each of the three now gets one 更正."""
+    from duban.domain.plan import load_calendar_for
+    from duban.services.amend import apply_amendment
+    from duban.services.lifecycle import plan_file
+    from duban.spec.amendment import load_amendment
+    from tests.conftest import JINZHONG, SPECS
+
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))  # due 6月10日 24:00, 催办 6月12日 09:00
+    _send(engine, at("2024-06-12 09:30"))
+    before = len(bots.received[BOT])
+    sheet = tmp_path / "昔阳.xlsx"
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 88]]))
+    record_submission(
+        engine,
+        CAMPAIGN,
+        XIYANG,
+        "county_inspection",
+        at("2024-06-12 10:00"),
+        files=[sheet],
+        metrics={"townships_inspected": "6"},
+        files_dir=tmp_path / "files",
+    )
+    spec, _plan = plan_file(JINZHONG)
+    amendment = load_amendment(SPECS / "amendments" / "jinzhong-2024-county-check-extension.yaml")
+    result = apply_amendment(engine, spec, amendment, load_calendar_for(spec), at=at("2024-06-12 11:00"))
+    assert sorted(result.corrected) == sorted(NAMES), result.corrected  # said by `duban amend`, queued by it
+    tick(engine, at("2024-06-12 11:30"))
+    _send(engine, at("2024-06-12 11:30"))
+    corrections = _corrections(bots.received[BOT][before:])
+    assert sorted(corrections) == sorted(NAMES.values()), corrections
+    for texts in corrections.values():
+        assert len(texts) == 1 and "县级实地检查评分表" in texts[0], texts
+        assert "已于6月12日 周三 10:00按时报送（截止6月20日 周四 24:00）" in texts[0], texts
+    again = apply_amendment(engine, spec, amendment, load_calendar_for(spec), at=at("2024-06-12 12:00"))
+    assert again.already  # nothing twice
+
+
+def test_duban_amend_names_those_it_corrects_and_queues_their_corrections(tmp_path):
+    """`duban amend` of a due a late hand-in now meets says who reads the 更正; their messages wait in the outbox."""
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from duban.notify.notifier import RecordingNotifier
+    from duban.services.dispatch import dispatch
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
+    from tests.conftest import JINZHONG, SPECS
+
+    engine = make_engine(get_settings().resolved_database_url)  # the database the CLI uses (DUBAN_HOME)
+    init_db(engine)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:30"))
+    dispatch(engine, at("2024-06-12 09:30"), lambda _ref: RecordingNotifier(), fallback_channels=["sink"])
+    sheet = tmp_path / "昔阳.xlsx"
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 88]]))
+    record_submission(
+        engine,
+        CAMPAIGN,
+        XIYANG,
+        "county_inspection",
+        at("2024-06-12 10:00"),
+        files=[sheet],
+        metrics={"townships_inspected": "6"},
+        files_dir=tmp_path / "files",
+    )
+    amendment = SPECS / "amendments" / "jinzhong-2024-county-check-extension.yaml"
+    args = ["amend", JINZHONG, amendment, "--at", "2024-06-12 11:00"]
+    result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    said = "3 recipient(s) told 逾期/催办 of a hand-in now on time are sent a correction (更正): 140700, 140724, "
+    assert said + "leader:leader_east" in result.output.replace("\n", ""), result.output
+    o = OutboxMessage.__table__
+    with engine.connect() as conn:
+        waiting = conn.execute(select(o.c.recipient).where(o.c.status == "pending", o.c.kind == "corrected")).all()
+    engine.dispose()
+    assert sorted(waiting) == [("140700",), ("140724",), ("leader:leader_east",)]
