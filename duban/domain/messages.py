@@ -25,6 +25,7 @@ KIND_CN = {
     "digest": "每日简报",
     "amended": "截止时间调整",
     "corrected": "更正",
+    "extended": "延期告知",
     "extension": "延期申请答复",
     "returned": "退回重报",
     "accepted": "审核通过",
@@ -43,6 +44,7 @@ SECTION_LEAD = {
     "corrected": (
         "更正：下列单位的事项此前在催办中列为逾期未报，经核实已按时报送，对其的催办作废；催办中的其他事项不变："
     ),
+    "extended": "以下单位的事项已批准延期，此前的催办暂缓，请按新的截止时间督促办理：",
     "extension": "您单位的延期申请已有答复：",
     "returned": "以下材料经审核退回，请按要求修改后重新报送：",
     "accepted": "以下材料已审核通过：",
@@ -86,6 +88,7 @@ ORDER = (
     "returned",
     "amended",
     "corrected",
+    "extended",
     "extension",
     "reminder",
     "opened",
@@ -142,6 +145,8 @@ def render(
             lead = SECTION_LEAD[kind]
             if kind == "escalation" and payload["recipient"].startswith("leader:"):
                 lead = "您包联的以下单位事项逾期未报，请过问督办："
+            elif kind == "extended" and payload["recipient"].startswith("leader:"):
+                lead = "您包联的以下单位事项已批准延期，此前的催办暂缓："
             elif own and kind == "corrected":  # the unit's own 逾期 taken back: no other unit is named
                 lead = OWN_CORRECTION_LEAD
             elif own:  # `to: [unit]`: the unit's own slip, told again — not "督促" of itself
@@ -401,6 +406,9 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
     elif item["kind"] == "corrected":  # duban.services.overdue_corrections: the hand-in counts on time after all
         handed_in = datetime.fromisoformat(item["event_at"])
         when = f"已于{fmt_cn_from(handed_in, tz, as_of, due=due)}按时报送（截止{_due_cn(due, as_of, tz)}）"
+    elif item["kind"] == "extended":  # duban.services.overdue_corrections: told 催办, the unit's due moved later
+        old = _due_cn(datetime.fromisoformat(item["old_due_at"]), as_of, tz)
+        when = f"已批准延期至{_due_cn(due, as_of, tz)}前（原截止{old}）"
     elif item["kind"] in ("ack_reminder", "ack_escalation"):
         if left < 60:  # sent at the deadline itself (a reminder due then) reads as late, not as time left
             late = f"已逾期{span_words(left)}" if left <= -60 else "已到签收截止时间"
@@ -432,7 +440,10 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
     details = []
     if item.get("formats") and (item["kind"] in HAND_IN or (item["kind"] == "escalation" and own)):
         details.append("格式：" + "、".join(item["formats"]) + ("（PDF需加盖公章）" if item.get("stamped") else ""))
-    if item.get("submit_to") and item["kind"] != "corrected":  # a correction is short: what, when, no longer 逾期
+    if item.get("submit_to") and item["kind"] not in (
+        "corrected",
+        "extended",
+    ):  # a correction is short: what, when, no longer 逾期
         details.append(f"报送至：{item['submit_to']}")
     if item["kind"] == "receipt" and item.get(RECEIVED_KEY):
         details.extend(_received_words(item[RECEIVED_KEY]))
@@ -449,7 +460,7 @@ def _entry(item: dict, as_of: datetime, tz: str, *, own: bool = False) -> dict:
     for settled in item.get(SETTLED_KEY) or ():  # the unit must not wait for an answer to it
         asked = _due_cn(datetime.fromisoformat(settled["until"]), as_of, tz)
         details.append(f"您单位的延期申请（申请延至{asked}）已不再需要：{settled['why']}")
-    named = ("escalation", "ack_escalation", "review_reminder", "corrected")
+    named = ("escalation", "ack_escalation", "review_reminder", "corrected", "extended")
     unit_line = item["unit_display"] if item["kind"] in named and not own else None
     return {
         "stage": item["stage"],

@@ -27,6 +27,7 @@ KINDS = (
     "returned",
     "amended",
     "corrected",
+    "extended",
     "extension",
     "reminder",
     "opened",

@@ -48,6 +48,7 @@ URGENCY = (
     "returned",
     "amended",
     "corrected",
+    "extended",
     "extension",
     "reminder",
     "opened",

@@ -24,7 +24,7 @@ from duban.domain.state import Progress, Schedule, State, next_event_at, resched
 from duban.domain.timeline import Timeline
 from duban.errors import CalendarGapError, RequestError
 from duban.instants import fmt_cn, in_zone, utc
-from duban.services.overdue_corrections import correct_overdue_notices
+from duban.services.overdue_corrections import correct_overdue_notices, tell_extended
 from duban.services.submit import owed_assignment
 from duban.services.written import bounded
 from duban.settings import quiet_policy
@@ -224,6 +224,8 @@ def _decide(
             _move_cooperating(conn, campaign, item, timeline, row, request_id, granted, at, actor, quiet)
             if old_state is State.late and new_state is State.submitted:  # its late hand-in is now on time
                 correct_overdue_notices(conn, campaign.id, row, row.submitted_at, at)
+            elif not new_state.finished:  # still owed, by the new due: those its 催办 reached hear it rests
+                tell_extended(conn, campaign.id, campaign.tz, row, request_id, granted, at, quiet_policy(quiet))
         status = ExtensionStatus.approved if approve else ExtensionStatus.denied
         decided = Request.of(
             store.record_decision(

@@ -51,6 +51,7 @@ URGENCY = (
     "returned",
     "amended",
     "corrected",
+    "extended",
     "extension",
     "reminder",
     "opened",

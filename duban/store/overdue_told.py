@@ -24,6 +24,7 @@ _D = core_table(Delivery)
 
 OVERDUE_KINDS = ("overdue", "escalation")
 CORRECTED = "corrected"
+EXTENDED = "extended"  # told 催办, the item's due was then extended (duban.services.overdue_corrections)
 
 
 def told_overdue(conn: Connection, assignment: Any) -> dict[str, int]:
@@ -57,11 +58,12 @@ def _carries(payload: dict | None, kind: str, assignment: Any) -> bool:
     )
 
 
-def corrected_up_to(conn: Connection, assignment_id: int) -> dict[str, int]:
-    """recipient → the newest told message a correction already written for the assignment answers (its step)."""
+def corrected_up_to(conn: Connection, assignment_id: int, kind: str = CORRECTED) -> dict[str, int]:
+    """recipient → the newest told message a correction (or another answer of `kind`: EXTENDED) already written for
+    the assignment answers (its step)."""
     rows = conn.execute(
         select(_I.c.recipient, func.max(_I.c.step))
-        .where(_I.c.assignment_id == assignment_id, _I.c.kind == CORRECTED)
+        .where(_I.c.assignment_id == assignment_id, _I.c.kind == kind)
         .group_by(_I.c.recipient)
     ).all()
     return {recipient: step for recipient, step in rows}

@@ -392,3 +392,39 @@ def test_duban_amend_names_those_it_corrects_and_queues_their_corrections(tmp_pa
         waiting = conn.execute(select(o.c.recipient).where(o.c.status == "pending", o.c.kind == "corrected")).all()
     engine.dispose()
     assert sorted(waiting) == [("140700",), ("140724",), ("leader:leader_east",)]
+
+
+def test_an_extension_of_an_item_still_owed_tells_those_its_cuiban_reached_once(engine, bots, tmp_path):
+    """dev4's leftover: 昔阳 asked on 6月7日 to hand in its 县级实地检查评分表 by 6月14日; undecided at its 6月10日 due,
+    it was told 逾期 and 晋中 and the 东片 leader were sent the 催办. The approval told 昔阳 only: its parent and
+    leader still thought it overdue. Each now reads one message: 延期至6月14日，此前的催办暂缓."""
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-07 09:30"))
+    until = parse_instant("2024-06-14", "Asia/Shanghai", end_of_day=True)
+    asked = request_extension(
+        engine, CAMPAIGN, XIYANG, "county_inspection", until, at("2024-06-07 10:00"), reason="端午假期后检查未完成"
+    )
+    tick(engine, at("2024-06-12 09:30"))  # due 6月10日 24:00, 催办 6月12日 09:00
+    _send(engine, at("2024-06-12 09:30"))
+    before = len(bots.received[BOT])
+    decided = decide_extension(engine, asked.id, at("2024-06-12 11:00"), approve=True)
+    assert decided.new_state.value in ("open", "due_soon")  # not handed in: owed again, by 6月14日
+    tick(engine, at("2024-06-12 11:30"))
+    _send(engine, at("2024-06-12 11:30"))
+    later = parse_instant("2024-06-17", "Asia/Shanghai", end_of_day=True)  # asked again, granted: no 催办 since
+    again = request_extension(
+        engine, CAMPAIGN, XIYANG, "county_inspection", later, at("2024-06-12 14:00"), reason="检查组仍在防汛一线"
+    )
+    decide_extension(engine, again.id, at("2024-06-12 14:30"), approve=True)
+    tick(engine, at("2024-06-12 15:30"))
+    _send(engine, at("2024-06-12 15:30"))
+    read = _by_recipient(bots.received[BOT][before:])
+    held = {who: [t for t in texts if "此前的催办暂缓" in t] for who, texts in read.items()}
+    held = {who: texts for who, texts in held.items() if texts}
+    assert sorted(held) == sorted([NAMES["140700"], NAMES["leader:leader_east"]]), read
+    for texts in held.values():
+        assert len(texts) == 1, texts
+        assert "昔阳县统计局" in texts[0] and "县级实地检查评分表" in texts[0], texts[0]
+        assert "已批准延期至6月14日 周五 24:00" in texts[0], texts[0]
+    assert any("同意延期" in t for t in read[NAMES[XIYANG]])  # the unit reads its answer, not a 暂缓
+    assert _corrections(bots.received[BOT][before:]) == {}  # nothing was handed in: nothing is 按时报送
