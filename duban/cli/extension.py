@@ -112,6 +112,12 @@ def decide(
             quiet=settings.quiet(),
             calendar_file=settings.calendar_file,
         )
+        if decision.corrected:  # the 更正 to those told 逾期 go out with the next dispatch, not the next tick
+            from duban.services.compose import compose_messages
+
+            compose_messages(
+                engine, asked.campaign_id, moment, quiet=settings.quiet(), recipients=list(decision.corrected)
+            )
     except DubanError as exc:
         _fail(exc)
     r = decision.request

@@ -55,6 +55,8 @@ class Decision:
     old_state: State
     new_state: State
     message_id: int
+    # a late hand-in now on time, told 逾期 before: those who get a correction (duban.services.overdue_corrections)
+    corrected: tuple[str, ...] = ()
 
 
 def item_of(campaign: Campaign, item_id: str) -> Item:
@@ -205,6 +207,7 @@ def _decide(
         )
         old_state = new_state = State(row.state)
         new_due = row.due_at
+        corrected: tuple[str, ...] = ()
         if granted is not None and timeline is not None:
             new_due = granted
             new_state, _settled = move_due(  # `deciding` is kept; one request waits at a time
@@ -223,7 +226,7 @@ def _decide(
             )
             _move_cooperating(conn, campaign, item, timeline, row, request_id, granted, at, actor, quiet)
             if old_state is State.late and new_state is State.submitted:  # its late hand-in is now on time
-                correct_overdue_notices(conn, campaign.id, row, row.submitted_at, at)
+                corrected = correct_overdue_notices(conn, campaign.id, row, row.submitted_at, at)
             elif not new_state.finished:  # still owed, by the new due: those its 催办 reached hear it rests
                 tell_extended(conn, campaign.id, campaign.tz, row, request_id, granted, at, quiet_policy(quiet))
         status = ExtensionStatus.approved if approve else ExtensionStatus.denied
@@ -235,7 +238,7 @@ def _decide(
         message_id = _tell_unit(
             conn, campaign.id, campaign.tz, decided, row, new_due, new_state, at, quiet_policy(quiet)
         )
-    return Decision(decided, row.due_at, new_due, old_state, new_state, message_id)
+    return Decision(decided, row.due_at, new_due, old_state, new_state, message_id, corrected)
 
 
 def move_due(

@@ -21,7 +21,7 @@ from duban.instants import OutOfYears, parse_instant
 from duban.services import audit
 from duban.services.acknowledgements import record_acknowledgement
 from duban.services.compose import compose_messages
-from duban.services.extension import decide_extension, request_extension
+from duban.services.extension import Decision, decide_extension, request_extension
 from duban.services.review import ReviewResult, record_review
 from duban.services.submit import DatabaseError
 from duban.services.written import bounded
@@ -40,15 +40,15 @@ router = APIRouter(include_in_schema=False)
 log = logging.getLogger("duban.web")
 
 
-def _queue_corrections(p: Portal, campaign_id: str, result: ReviewResult, now: datetime) -> None:
-    """The 更正 an acceptance wrote (to those told 逾期 of an item now on time) queued at once, as `duban review`
-    does, not at the next tick; should the database refuse now, the intents are kept and the next tick composes."""
+def _queue_corrections(p: Portal, campaign_id: str, result: ReviewResult | Decision, now: datetime) -> None:
+    """The 更正 an acceptance or an approved 延期 wrote (to those told 逾期 of an item now on time) queued at once, as
+    the CLI does, not at the next tick; should the database refuse now, the intents are kept and the tick composes."""
     if not result.corrected:
         return
     try:
         compose_messages(p.engine, campaign_id, now, quiet=p.settings.quiet(), recipients=list(result.corrected))
     except DatabaseError:
-        log.exception("corrections for %s not composed now; the next tick will", result.unit_code)
+        log.exception("corrections of %s not composed now; the next tick will", campaign_id)
 
 
 def _due(text: str, tz: str, what: str, example: str) -> datetime:
@@ -451,7 +451,7 @@ async def ops_extension(
         example = example_day(max(now, asked.until), campaign.tz)
         given = approve and form.get("until")
         until = _due(str(form.get("until")), campaign.tz, "批准延期到的日期", example) if given else None
-        decide_extension(
+        decision = decide_extension(
             p.engine,
             request_id,
             now,
@@ -482,6 +482,7 @@ async def ops_extension(
             target=f"延期申请#{request_id} {'批准' if approve else '不批准'}",
             at=now,
         )
+    _queue_corrections(p, campaign_id, decision, now)
     audit.record(
         p.engine,
         now,
@@ -545,7 +546,7 @@ async def ops_file_extension(
         )
         if decide == "approve":
             try:
-                decide_extension(
+                decision = decide_extension(
                     p.engine,
                     asked.id,
                     now,
@@ -554,6 +555,7 @@ async def ops_file_extension(
                     actor=f"operator:{who}",
                     quiet=p.settings.quiet(),
                 )
+                _queue_corrections(p, campaign_id, decision, now)
             except RequestError as exc:  # the request is kept: say so, not as if nothing was recorded
                 kept = True
                 raise RequestError(

@@ -428,3 +428,85 @@ def test_an_extension_of_an_item_still_owed_tells_those_its_cuiban_reached_once(
         assert "已批准延期至6月14日 周五 24:00" in texts[0], texts[0]
     assert any("同意延期" in t for t in read[NAMES[XIYANG]])  # the unit reads its answer, not a 暂缓
     assert _corrections(bots.received[BOT][before:]) == {}  # nothing was handed in: nothing is 按时报送
+
+
+def test_an_extension_approved_in_the_portal_queues_its_corrections_and_notices_at_once(sqlite_engine, tmp_path):
+    """An approval at /ops that makes 昔阳's late hand-in on time left its 更正 to the next tick, as a review did:
+    they are queued with the decision now, as its 延期告知 are."""
+    from duban.notify.notifier import RecordingNotifier
+    from duban.services.dispatch import dispatch
+    from tests.integration.portal_site import make_site
+
+    site = make_site(sqlite_engine, now="2024-06-12 11:00", ticked="2024-06-07 09:30")
+    until = parse_instant("2024-06-14", "Asia/Shanghai", end_of_day=True)
+    asked = request_extension(
+        site.engine, CAMPAIGN, XIYANG, "county_inspection", until, at("2024-06-07 10:00"), reason="端午假期后检查未完成"
+    )
+    tick(site.engine, at("2024-06-12 09:30"))  # 逾期, 催办 6月12日 09:00
+    dispatch(site.engine, at("2024-06-12 09:30"), lambda _ref: RecordingNotifier(), fallback_channels=["sink"])
+    sheet = tmp_path / "昔阳.xlsx"
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 88]]))
+    record_submission(
+        site.engine,
+        CAMPAIGN,
+        XIYANG,
+        "county_inspection",
+        at("2024-06-12 10:00"),
+        files=[sheet],
+        metrics={"townships_inspected": "6"},
+        files_dir=tmp_path / "files",
+    )
+    compose_messages(site.engine, CAMPAIGN, at("2024-06-12 10:00"), recipients=[XIYANG])  # its receipt
+    dispatch(site.engine, at("2024-06-12 10:00"), lambda _ref: RecordingNotifier(), fallback_channels=["sink"])
+    assert _waiting(site.engine) == []
+    assert site.login().status_code == 303
+    data = {"csrf": site.csrf(f"/ops/c/{CAMPAIGN}/loop"), "decision": "approve", "until": "", "note": ""}
+    done = site.client.post(f"/ops/c/{CAMPAIGN}/extensions/{asked.id}", data=data, follow_redirects=False)
+    assert done.status_code == 303, done.text
+    assert _waiting(site.engine) == [
+        ("140700", "corrected"),
+        ("140724", "corrected"),
+        ("140724", "extension"),
+        ("leader:leader_east", "corrected"),
+    ]
+
+
+def test_duban_extension_decide_queues_the_corrections_of_a_hand_in_now_on_time(tmp_path):
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from duban.notify.notifier import RecordingNotifier
+    from duban.services.dispatch import dispatch
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
+
+    engine = make_engine(get_settings().resolved_database_url)  # the database the CLI uses (DUBAN_HOME)
+    init_db(engine)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-07 09:30"))
+    until = parse_instant("2024-06-14", "Asia/Shanghai", end_of_day=True)
+    asked = request_extension(
+        engine, CAMPAIGN, XIYANG, "county_inspection", until, at("2024-06-07 10:00"), reason="端午假期后检查未完成"
+    )
+    tick(engine, at("2024-06-12 09:30"))
+    dispatch(engine, at("2024-06-12 09:30"), lambda _ref: RecordingNotifier(), fallback_channels=["sink"])
+    sheet = tmp_path / "昔阳.xlsx"
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 88]]))
+    record_submission(
+        engine,
+        CAMPAIGN,
+        XIYANG,
+        "county_inspection",
+        at("2024-06-12 10:00"),
+        files=[sheet],
+        metrics={"townships_inspected": "6"},
+        files_dir=tmp_path / "files",
+    )
+    args = ["extension", "decide", str(asked.id), "--approve", "--at", "2024-06-12 11:00"]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    o = OutboxMessage.__table__
+    with engine.connect() as conn:
+        waiting = conn.execute(select(o.c.recipient).where(o.c.status == "pending", o.c.kind == "corrected")).all()
+    engine.dispose()
+    assert sorted(waiting) == [("140700",), ("140724",), ("leader:leader_east",)]
