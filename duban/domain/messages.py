@@ -118,10 +118,14 @@ def _env() -> Environment:
 def contact_lines(contacts: Sequence[Contact], recipient: str, display: str) -> list[str]:
     """The notice's 联系人 as a message to `recipient` (its code and name) lists them: never the recipient itself —
     the 设管科, the notice's contact, was told in its own 逾期 to contact the 设管科."""
-    own = {recipient, display}
-    return [
-        " ".join(filter(None, (c.name, c.phone, c.email))) for c in contacts if c.unit not in own and c.name not in own
-    ]
+    return [" ".join(filter(None, (c.name, c.phone, c.email))) for c in other_contacts(contacts, recipient, display)]
+
+
+def other_contacts(contacts: Sequence[Contact], unit: str, display: str) -> list[Contact]:
+    """The 联系人 a unit (its code and name) may be sent to: those that are not the unit itself (by their `unit`,
+    a code or a name, or by their own name)."""
+    own = {unit, display}
+    return [c for c in contacts if c.unit not in own and c.name not in own]
 
 
 def render(
