@@ -185,7 +185,7 @@ def report(
     from duban.report import write_report
     from duban.report.record import closing_point
     from duban.services.database import existing_database
-    from duban.services.lifecycle import running_campaign_id
+    from duban.services.lifecycle import check_report_instant, running_campaign_id
     from duban.spec.load import load_spec
 
     settings = get_settings()
@@ -199,6 +199,8 @@ def report(
             calendar = load_calendar_for(load_spec(spec), settings.calendar_file)
         else:  # a campaign id: the settings' overrides file, or the library alone
             calendar = load_calendar(settings.calendar_file, named=settings.calendar_file is not None)
+        if as_of is not None:  # none before the notice's beginning: a draft of 5/1 said 各单位均按时完成报送
+            check_report_instant(engine, campaign_id, moment, settings.timezone, as_of, calendar)
         why = ""
         if as_of is None:  # a finished campaign's report ends at its close, not today
             moment, why = closing_point(engine, campaign_id, calendar, moment)

@@ -63,7 +63,7 @@ def working(text: str) -> Iterator[Callable[[str], None]]:
     yield lambda step: console.print(f"  {lit(step)} · {time.monotonic() - began:.0f} s", highlight=False)
 
 
-def fail(exc: Exception) -> NoReturn:
+def fail(exc: Exception | str) -> NoReturn:
     """Print one of duban's own errors as `error: …` (as a mistyped option is) and exit 1: the user reads what was
     wrong, not the name of a Python class."""
     message = Text("error:", style="bold red")

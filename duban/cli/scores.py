@@ -67,6 +67,7 @@ def import_(
 ) -> None:
     """Check and record the scores; units below the pass mark get their 整改 assignment."""
     from duban.services.score_import import import_workbook
+    from duban.services.scores import ScoreError
 
     settings = get_settings()
     try:
@@ -79,6 +80,8 @@ def import_(
         result = import_workbook(
             engine, campaign_id, file, at=moment, sheet_id=sheet, calendar_file=settings.calendar_file
         )
+    except ScoreError as exc:  # the inspector's words: each cell (sheet!cell) in Chinese, as the portal says it
+        _fail(exc.cn)
     except DubanError as exc:
         _fail(exc)
     _outcomes(result, engine, campaign_id)

@@ -430,7 +430,9 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
     table.add_column("级别", no_wrap=True, min_width=4)
     for index, _stage in enumerate(stages):
         table.add_column(CIRCLED[index % len(CIRCLED)], justify="center", no_wrap=True, min_width=2)
-    shown: list = [unit for unit in report.units if wanted.keeps(unit)]
+    own: set[str] = getattr(report, "own", set())  # the issuer's own work: apart, as the 通报 and the 总结报告 count it
+    counted_units = [unit for unit in report.units if unit.code not in own]
+    shown: list = [unit for unit in counted_units if wanted.keeps(unit)]
     for unit in shown:
         cells = []
         for stage in stages:
@@ -443,15 +445,36 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
     console.print(COLOUR_LEGEND, highlight=False)
     tally: Counter = sum((unit.states for unit in shown), Counter())
     if wanted.level is None:
-        counted = f"{len(shown)} of {len(report.units)} units shown"
+        counted = f"{len(shown)} of {len(counted_units)} units shown"
     else:  # of the level's units: "2 of 131" read as if most counties had been left out
-        pool = sum(1 for unit in report.units if unit.level == wanted.level.value)
-        counted = f"{len(shown)} of {pool} {wanted.level.value} units shown ({len(report.units)} in all)"
+        pool = sum(1 for unit in counted_units if unit.level == wanted.level.value)
+        counted = f"{len(shown)} of {pool} {wanted.level.value} units shown ({len(counted_units)} in all)"
     by_lead = sum(unit.by_lead for unit in shown)
     console.print(f"{counted} · 这些单位的事项：{lit(tally_words(tally, by_lead))}", highlight=False)
+    _print_own_work(console, report, [unit for unit in report.units if unit.code in own and wanted.keeps(unit)])
     console.print(DONE_LEGEND, highlight=False)
     if words := loop_words(getattr(report, "loop", {}), {s.id: s.name for s in stages}):
         console.print(words, highlight=False)
+
+
+def _print_own_work(console: Console, report, units: list) -> None:
+    """The issuer's own offices' duties (市局设管科's 市级现场检查), on a line of their own: neither counted nor
+    rated with the units above, as the 通报 and the 总结报告 state them apart."""
+    if not units:
+        return
+    stages = report.campaign.spec.stages
+    parts = []
+    for unit in units:
+        cells = " ".join(
+            f"{CIRCLED[i % len(CIRCLED)]}[{COLOR_STYLE[colour]}]{colour.value}[/]"
+            for i, stage in enumerate(stages)
+            if (colour := unit.stages.get(stage.id)) is not None
+        )
+        parts.append(f"{lit(unit.display)} {cells}（{lit(tally_words(unit.states, unit.by_lead))}）")
+    console.print(
+        f"{lit(report.campaign.spec.issuer)}本级工作，不计入以上单位（与通报、总结报告同一口径）：" + "；".join(parts),
+        highlight=False,
+    )
 
 
 SETTLED_CN = {"excused": "免报", "extended": "延期", "amended": "调整通知", "accepted": "审核通过", "returned": "退回"}

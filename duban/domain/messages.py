@@ -7,6 +7,7 @@ so every channel gets its own shape and a template fix applies to messages still
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -15,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from duban.domain.message_keys import message_number
 from duban.instants import fmt_cn, fmt_cn_from, span_words
+from duban.spec.models import Contact
 
 KIND_CN = {
     "opened": "开始办理",
@@ -115,6 +117,19 @@ def _env() -> Environment:
         autoescape=False,
         auto_reload=False,  # templates ship with the package: no stat() per message
     )
+
+
+def contact_lines(contacts: Sequence[Contact], recipient: str, display: str) -> list[str]:
+    """The notice's 联系人 as a message to `recipient` (its code and name) lists them: never the recipient itself —
+    the 设管科, the notice's contact, was told in its own 逾期 to contact the 设管科."""
+    return [" ".join(filter(None, (c.name, c.phone, c.email))) for c in other_contacts(contacts, recipient, display)]
+
+
+def other_contacts(contacts: Sequence[Contact], unit: str, display: str) -> list[Contact]:
+    """The 联系人 a unit (its code and name) may be sent to: those that are not the unit itself (by their `unit`,
+    a code or a name, or by their own name)."""
+    own = {unit, display}
+    return [c for c in contacts if c.unit not in own and c.name not in own]
 
 
 def render(

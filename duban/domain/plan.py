@@ -741,7 +741,7 @@ def _targets(registry: Registry, leaders, unit_code: str, to: list[str], issuer:
     for kind in to:
         if kind == "parent":
             parent = registry.get(unit_code).parent
-            if parent and parent in registry.units and not _one_body(registry, unit_code, parent, issuer):
+            if parent and parent in registry.units and not one_body(registry, unit_code, parent, issuer):
                 targets.append(parent)
         elif kind == "leader":
             targets.extend(f"leader:{lid}" for lid, codes in leaders.items() if unit_code in codes)
@@ -749,12 +749,12 @@ def _targets(registry: Registry, leaders, unit_code: str, to: list[str], issuer:
             targets.append(unit_code)
         elif kind.startswith("unit:"):
             named = kind.removeprefix("unit:")
-            if named != unit_code and not _one_body(registry, unit_code, named, issuer):
+            if named != unit_code and not one_body(registry, unit_code, named, issuer):
                 targets.append(named)
     return tuple(dict.fromkeys(targets))
 
 
-def _one_body(registry: Registry, unit_code: str, target: str, issuer: str | None) -> bool:
+def one_body(registry: Registry, unit_code: str, target: str, issuer: str | None) -> bool:
     """Whether `target` and the slipping unit are the issuing bureau and one of its own offices (either way)."""
     if issuer is None or issuer not in (unit_code, target):
         return False

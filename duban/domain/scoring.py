@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from duban.domain.values import FULL_WIDTH, typed_number
+from duban.domain.values import FULL_WIDTH, typed_points
 from duban.errors import SubmissionError
 from duban.spec.models import Campaign, ScoreSheet
 
@@ -174,8 +174,8 @@ def _item_problem(item, value: Any, label: str) -> tuple[str, str] | None:
 
 def as_points(value: Any) -> float | None:
     """Points as a finite number, or None: a number cell as it is, text in ASCII or full-width digits (１２ from a
-    Chinese IME) as the figures' rule reads it; "nan", "inf", `1_0` and other scripts' digits (Arabic-Indic ١٢) are
-    not points."""
+    Chinese IME), digits with an optional point; "nan", "inf", "1e1", `1_0` and other scripts' digits (Arabic-Indic
+    ١٢) are not points."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -184,4 +184,4 @@ def as_points(value: Any) -> float | None:
         except OverflowError:
             return None
         return number if math.isfinite(number) else None
-    return typed_number(str(value))
+    return typed_points(str(value))

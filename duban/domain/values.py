@@ -7,7 +7,8 @@ more decimals than the metric declares (`decimals`, at most 6; 6 when not declar
 bounds (by an older duban) is never lost: exports show it as text and totals leave it out, saying how many.
 
 A number is typed in ASCII digits or the full-width ones a Chinese IME gives (１２), for a figure (报送数字) and for
-points on a score sheet (评分表) alike; other scripts' digits and `1_0` are no number (FULL_WIDTH, DECIMAL).
+points on a score sheet (评分表) alike; other scripts' digits and `1_0` are no number (FULL_WIDTH, DECIMAL). Points
+take no exponent either (POINTS): a figure may be written 1.5e3, a score is written as the inspector counts it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,19 @@ DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 """How a number typed by a clerk or an inspector may be written: ASCII digits only. Python's int()/float() also take
 `1_0` and any script's digits (Arabic-Indic `١٢`, Devanagari `१२`), which a form or a sheet would otherwise keep as
 10 and 12."""
+
+POINTS = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+"""How points on a score sheet (评分) may be typed: digits with an optional decimal point, no exponent ("1e1" is
+no score an inspector writes; it was kept as 10)."""
+
+
+def typed_points(text: str) -> float | None:
+    """Points as typed on a score sheet, ASCII or full-width digits with an optional point; None otherwise (1e1)."""
+    typed = text.strip().translate(FULL_WIDTH)
+    if not POINTS.fullmatch(typed):
+        return None
+    number = float(typed)
+    return number if math.isfinite(number) else None
 
 
 def typed_number(text: str) -> float | None:

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING
 from duban.domain.calendar import WorkCalendar
 from duban.instants import fmt, fmt_arg, in_zone, utc
 from duban.report.blocks import Draft, DraftSection, Para, Table
-from duban.report.record import Record, Slip, own_units, read_record
+from duban.report.record import Record, Slip, read_record
 from duban.report.submission_text import loop_sentence
 from duban.report.wording import cn_day, cn_md, notice_cited
 from duban.store.bulletin_facts import approved_extensions, queue_new_messages, returned_reviews
 from duban.store.bulletins import bulletin_sent, dated_after, duty_holders, keep_bulletin
 from duban.store.db import reading
+from duban.views.campaigns import own_units
 from duban.views.unit_names import group_level, place_at, place_names, told_apart
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ from duban.store.db import reading
 from duban.store.outcomes import outcomes_listed
 from duban.store.record import last_recorded, record_rows, sample_draws, sent_until, submissions_until
 from duban.store.tables import AmendmentRow, OutcomeRow, SampleDraw
-from duban.views.campaigns import PlannedCampaign, load_campaign
+from duban.views.campaigns import PlannedCampaign, load_campaign, own_units
 from duban.views.status import loop_counts
 
 if TYPE_CHECKING:
@@ -116,25 +116,6 @@ class OwnDuty:
     item: str
     kind: str  # on_time | late | in_review | missing | not_due | excused
     done_at: datetime | None
-
-
-def own_units(campaign: PlannedCampaign, duty_holders: set[str]) -> set[str]:
-    """The issuer's unit and its offices (科室, 处室) among `duty_holders`, when other duty holders sit below the
-    issuer — a campaign it runs over its counties. A campaign of the issuer's own work only (鞍山's 情况汇报, 山东省
-    统计局's 处室) sets nothing apart: its units are the ones the 通报 and the report speak of."""
-    issuer = next(
-        (code for code, u in campaign.units.items() if campaign.spec.issuer in (code, u.display)),
-        None,
-    )
-    if issuer is None:
-        return set()
-    own = {
-        code
-        for code in duty_holders
-        if code == issuer or ((u := campaign.units.get(code)) is not None and u.kind == "office" and u.parent == issuer)
-    }
-    below = any(code not in own and campaign.is_below(code, issuer) for code in duty_holders)
-    return own if below else set()
 
 
 @dataclass

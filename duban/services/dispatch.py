@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from duban.domain.message_keys import message_number
-from duban.domain.messages import Rendered, render, render_digest
+from duban.domain.messages import Rendered, contact_lines, render, render_digest
 from duban.domain.quiet import QuietHours
 from duban.instants import fmt_cn, utc
 from duban.notify.notifier import Envelope, Notifier, SendResult, parts_of, post_part
@@ -235,7 +235,7 @@ def render_message(
     if payload.get("kind") == "bulletin":  # 通报: its text as drafted (duban.report.bulletin.short_text)
         text = f"{payload['text']}\n编号 {message_number(key)}\n"
         return Rendered(subject=f"【通报】{payload.get('title', spec.title)}", text=text)
-    contacts = [" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts]
+    contacts = contact_lines(spec.contacts, recipient, campaign.display(recipient))
     return render(
         describe(campaign, payload),
         title=spec.title,

@@ -16,6 +16,8 @@ from duban.store.plans import planned_id, planned_sha256, reset_campaign, store_
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from duban.domain.calendar import WorkCalendar
+
 
 @dataclass
 class Planned:
@@ -88,6 +90,47 @@ def check_status_instant(engine: Engine, campaign_id: str, as_of: datetime, tz: 
         f"--as-of {written!r}: {fmt(as_of, tz)} is before {begins}, and its record holds nothing then; ask at "
         f"{fmt(earliest, tz)} or later (`duban simulate --to` previews a campaign at any instant)"
     )
+
+
+def check_report_instant(
+    engine: Engine, campaign_id: str, as_of: datetime, tz: str, written: str, calendar: WorkCalendar
+) -> None:
+    """`duban report --as-of` before the campaign began by its notice (its window's start or its first opening as
+    planned, whichever is earlier): refused, naming the option and the beginning. A draft of 5/1 said
+    各单位均按时完成报送. The notice's instants, not the record's: a campaign planned today over a 2024 notice, no
+    tick replayed, drafts its report for 2024."""
+    from duban.instants import fmt
+
+    began = campaign_begins(engine, campaign_id, calendar)
+    if began is None or as_of >= began:
+        return
+    raise StoreError(
+        f"--as-of {written!r}: {fmt(as_of, tz)} is before campaign {campaign_id!r} began ({fmt(began, tz)}, its "
+        f"window's start or first opening): nothing was due then, and a report would say every unit handed in on "
+        f"time; ask at {fmt(began, tz)} or later"
+    )
+
+
+def campaign_begins(engine: Engine, campaign_id: str, calendar: WorkCalendar) -> datetime | None:
+    """When the campaign began by its notice: the earlier of its window's start and its first opening as
+    planned (amendments included); None when neither is known."""
+    from duban.domain.timeline import Timeline
+    from duban.errors import PlanError
+    from duban.store.db import reading
+    from duban.store.status import first_opening
+    from duban.views.campaigns import load_campaign
+
+    campaign = load_campaign(engine, campaign_id, units=False).spec
+    starts = []
+    try:
+        starts.append(utc(Timeline(campaign, calendar).campaign_edge("start")))
+    except PlanError:  # no window anywhere: its openings alone say it
+        pass
+    with reading(engine) as conn:
+        opened = first_opening(conn, campaign_id)
+    if opened is not None:
+        starts.append(utc(opened))
+    return min(starts, default=None)
 
 
 CATCH_UP_DAYS = 7  # events waiting longer than this make a tick on the real clock ask for --catch-up

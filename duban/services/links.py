@@ -95,11 +95,15 @@ def check(engine: Engine, key: bytes, token: str, now: datetime, *, tz: str = "A
 def _replaced(engine: Engine, link: UnitLink, revoked: Revocation, now: datetime, tz: str) -> str:
     """What a revoked link says: since when, where the new link is, whom to ask (the notice's 联系人). Never "the
     latest message's link": until a message goes out after the revocation, that is this very link."""
+    from duban.domain.messages import other_contacts
     from duban.views.campaigns import load_campaign  # read only for a revoked link, which is rare
 
     try:
-        spec = load_campaign(engine, link.campaign_id, units=False).spec
-        tz, who = spec.timezone, _contacts(spec.contacts) or f"{spec.issuer}的督办工作人员"
+        campaign = load_campaign(engine, link.campaign_id, units={link.unit_code})
+        spec, unit = campaign.spec, link.unit_code
+        # never the unit itself: the 设管科, the notice's 联系人, was sent to the 设管科
+        mine = other_contacts(spec.contacts, unit, campaign.display(unit))
+        tz, who = spec.timezone, _contacts(mine) or f"{spec.issuer}的督办工作人员"
     except StoreError:  # the campaign is gone (reset): still say what happened
         who = "督办工作人员"
     when = fmt_cn_from(revoked.revoked_at, tz, now)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from duban.domain.messages import Rendered, render
+from duban.domain.messages import Rendered, contact_lines, render
 from duban.domain.quiet import QuietHours
 from duban.errors import DubanError, StoreError
 from duban.instants import utc
@@ -65,7 +65,7 @@ class PreviewMessage:
     @cached_property
     def rendered(self) -> Rendered:
         spec = self.campaign.spec
-        contacts = [" ".join(filter(None, (c.name, c.phone, c.email))) for c in spec.contacts]
+        contacts = contact_lines(spec.contacts, self.recipient, self.recipient_display)
         payload = orjson.loads(self.payload_json) if isinstance(self.payload_json, str) else self.payload_json
         return render(
             describe(self.campaign, payload),

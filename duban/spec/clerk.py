@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pendulum import DateTime
 
 from duban.domain.calendar import Postpone, WorkCalendar
-from duban.domain.plan import Plan
+from duban.domain.plan import Plan, one_body
 from duban.domain.timeline import Timeline
 from duban.instants import fmt, fmt_date
 from duban.spec.clerk_reach import escalations_past_the_rollup, feeders_no_rollup_reaches, rollups_due_before_feeders
@@ -476,7 +476,8 @@ def _whose(plan: Plan, path: PathKey) -> str:
 
 def escalations_to_nobody(plan: Plan) -> Found:
     """催办 that reaches nobody: `to: [parent]` for units whose parent is not in the registry (the divisions start
-    at them), with no leader or other unit to hear instead — the issuer's own unit apart."""
+    at them), with no leader or other unit to hear instead — the issuer's own unit and its offices apart (by design:
+    duban.domain.plan.one_body)."""
     registry = plan.registry
     unheard: dict[tuple[str, int], set[str]] = {}
     owing: dict[str, set[str]] = {}
@@ -502,9 +503,12 @@ def escalations_to_nobody(plan: Plan) -> Found:
                 )
             if "parent" not in step.to or "to" not in step.model_fields_set:  # warned where the notice says to whom
                 continue
-            # the issuer's own unit (衡阳市统计局 owing its roll-up) has no one above it in the campaign by design
+            # the issuer's own unit (衡阳市统计局 owing its roll-up) has no one above it in the campaign by design, and
+            # its own offices (晋中's 设管科) are not escalated to it: the plan's rule (one_body), as `duban plan` says
             orphans = sorted(
-                code for code in set().union(*(unheard.get((i, index), set()) for i in items)) if code != issuer
+                code
+                for code in set().union(*(unheard.get((i, index), set()) for i in items))
+                if code != issuer and not one_body(registry, code, registry.get(code).parent or "", issuer)
             )
             if not orphans:
                 continue

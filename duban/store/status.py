@@ -76,6 +76,11 @@ def record_begins(conn: Connection, campaign_id: str) -> tuple[datetime | None, 
     return planned, first
 
 
+def first_opening(conn: Connection, campaign_id: str) -> datetime | None:
+    """The earliest planned opening (open_at) of any of the campaign's assignments; None: none planned yet."""
+    return conn.execute(select(func.min(_A.c.open_at)).where(_A.c.campaign_id == campaign_id)).scalar()
+
+
 # what a status of a past instant reads as it stands now (the row keeps no instant for them)
 SETTLED_SINCE = ("excused", "extended", "amended", "accepted", "returned")
 

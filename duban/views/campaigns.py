@@ -117,3 +117,22 @@ def load_campaign(
 def campaign_ids(engine: Engine) -> list[str]:
     """Every stored campaign's id, in order."""
     return stored.campaign_ids(engine)
+
+
+def own_units(campaign: PlannedCampaign, duty_holders: set[str]) -> set[str]:
+    """The issuer's unit and its offices (科室, 处室) among `duty_holders`, when other duty holders sit below the
+    issuer — a campaign it runs over its counties. A campaign of the issuer's own work only (鞍山's 情况汇报, 山东省
+    统计局's 处室) sets nothing apart: its units are the ones the 通报 and the report speak of."""
+    issuer = next(
+        (code for code, u in campaign.units.items() if campaign.spec.issuer in (code, u.display)),
+        None,
+    )
+    if issuer is None:
+        return set()
+    own = {
+        code
+        for code in duty_holders
+        if code == issuer or ((u := campaign.units.get(code)) is not None and u.kind == "office" and u.parent == issuer)
+    }
+    below = any(code not in own and campaign.is_below(code, issuer) for code in duty_holders)
+    return own if below else set()

@@ -23,7 +23,7 @@ from duban.store.amendments import last_act
 from duban.store.db import reading
 from duban.store.outcomes import outcome_tally
 from duban.store.status import extensions_by_status, reviews_by_decision, settled_since, status_rows
-from duban.views.campaigns import PlannedCampaign, load_campaign
+from duban.views.campaigns import PlannedCampaign, load_campaign, own_units
 from duban.views.unit_names import place_names, told_apart
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ class StatusReport:
     loop: dict = field(default_factory=dict)  # 延期申请 by status, reviews by decision, up to as_of
     recorded_to: datetime | None = None  # the record's last act, when `as_of` is earlier (a look back)
     settled_since: dict[str, int] = field(default_factory=dict)  # event → assignments it changed after `as_of`
+    own: set[str] = field(default_factory=set)  # the issuer's own offices: counted apart, as the 通报 and report do
 
     @property
     def looking_back(self) -> bool:
@@ -138,4 +139,5 @@ def status_report(engine: Engine, campaign_id: str, as_of: datetime) -> StatusRe
             unit.display = told.get(unit.code, unit.display)
     order = {code: index for index, code in enumerate(campaign.units)}
     units.sort(key=lambda u: order.get(u.code, len(order)))
-    return StatusReport(campaign, as_of, units, states, dict(by_stage), overdue, loop, recorded, since)
+    own = own_units(campaign, {row.unit_code for row in rows})
+    return StatusReport(campaign, as_of, units, states, dict(by_stage), overdue, loop, recorded, since, own)

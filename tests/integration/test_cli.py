@@ -271,19 +271,49 @@ def test_status_counts_the_units_it_shows_and_says_what_its_words_mean():
     everyone = _run("status", JINZHONG, "--as-of", "2024-06-12 09:00")
     red = _run("status", JINZHONG, "--as-of", "2024-06-12 09:00", "--only", "红", "--level", "县")
     assert everyone.exit_code == red.exit_code == 0
-    assert "131 of 131 units shown" in everyone.output and "应报 324 · " in everyone.output
+    assert "130 of 130 units shown" in everyone.output and "应报 323 · " in everyone.output  # 设管科 apart
     rows = [line for line in red.output.splitlines() if " 县级 " in line]
     shown, plan = {row.split()[0] for row in rows}, plan_file(JINZHONG)[1]
     counties = sum(1 for code in {a.unit_code for a in plan.assignments} if plan.registry.units[code].level == "county")
-    assert counties < 131  # "N of 131" counted every level's units against the counties shown
+    assert counties < 130  # "N of 130" counted every level's units against the counties shown
     assert all(" 红 " in row + " " for row in rows)
-    assert f"{len(rows)} of {counties} county units shown (131 in all)" in red.output
+    assert f"{len(rows)} of {counties} county units shown (130 in all)" in red.output
     owed = sum(1 for a in plan.assignments if plan.registry.units[a.unit_code].display in shown)
     tally = red.output.split("这些单位的事项：")[1]
     assert tally.startswith(f"应报 {owed} · ") and owed < 324  # the units shown, not the campaign's 324
     assert "截至 2024-06-12 周三 09:00（县级，红）" in red.output
     assert "红 逾期未报 · 黄 临近截止或逾期报送 · 绿 按时报送、免报或进行中 · 灰 未开始" in red.output
     assert "已报＝按时报送＋逾期报送" in red.output and "已报送 " not in tally  # one meaning of 已报
+
+
+def test_status_counts_the_units_the_bulletin_and_the_report_count(tmp_path):
+    """晋中 as of 7/2 24:00: `duban status` counted 131 units (324 items) where the 通报 and the 总结报告 counted 130
+    (323): the 设管科's 市级现场检查 is the bureau's own work, which those two state apart. Status now counts the same
+    130 units and shows the 设管科 on a line of its own, saying it is not counted."""
+    import docx
+
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+    from tests.integration.helpers import at, plan_jinzhong, tick
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-07-02 09:00"))
+    status = _run("status", JINZHONG, "--as-of", "2024-07-02 24:00")
+    said = " ".join(status.output.split())
+    assert status.exit_code == 0, said
+    assert "130 of 130 units shown · 这些单位的事项：应报 323 · " in said, said
+    assert "晋中市统计局本级工作，不计入以上单位（与通报、总结报告同一口径）：晋中市统计局设管科" in said, said
+    table = [line for line in status.output.splitlines() if " 市级 " in line]
+    assert table == [], table
+    report = _run("report", JINZHONG, "--as-of", "2024-07-02 24:00", "--out", str(tmp_path / "总结.docx"))
+    assert report.exit_code == 0, report.output
+    text = "\n".join(p.text for p in docx.Document(str(tmp_path / "总结.docx")).paragraphs)
+    assert "130个单位共承担报送任务323项" in text, text
+    bulletin = _run("bulletin", JINZHONG, "--as-of", "2024-07-02 24:00", "--out", str(tmp_path / "通报.docx"))
+    assert bulletin.exit_code == 0, bulletin.output
+    words = "\n".join(p.text for p in docx.Document(str(tmp_path / "通报.docx")).paragraphs)
+    assert "设管科" not in words.split("联系")[0] and "130" in words, words
 
 
 def test_excuse_takes_an_instant_and_names_what_it_excused():

@@ -82,7 +82,7 @@ def test_scores_template_and_import_from_the_command_line(tmp_path):
     book.save(out)
     bad = _run("scores", "import", JINZHONG, out, "--at", "2024-06-20 10:00")
     assert bad.exit_code == 1
-    assert "error: " in bad.output and "评分表.xlsx 市级抽查!G4: 12 exceeds the maximum 10 of 统计台账" in bad.output
+    assert "error: " in bad.output and "评分表.xlsx 市级抽查!G4：统计台账 12 分超过满分 10 分" in bad.output
     ws.cell(4, 7, 3)
     book.save(out)
     good = _run("scores", "import", JINZHONG, out, "--at", "2024-06-20 10:00")

@@ -64,6 +64,31 @@ def test_dispatch_writes_readable_chinese_to_the_sink(engine, tmp_path):
     assert again.claimed == 0
 
 
+def test_the_design_office_is_never_told_to_contact_itself(engine, tmp_path):
+    """晋中's 联系人 is the 市局设管科: its own 逾期 of the 市级现场检查 ended 联系人：晋中市统计局设管科, telling it to
+    contact itself. A unit's messages name no contact that is the unit itself; the others' still name the 设管科, and
+    `duban simulate --unit` previews the same text."""
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from tests.conftest import JINZHONG
+
+    plan_jinzhong(engine)
+    tick(engine, at("2024-07-01 09:00"))  # the 市级现场检查 was due 6/30 24:00: the 设管科 is 逾期
+    sink = SinkNotifier(tmp_path / "sink")
+    dispatch(engine, at("2024-07-01 09:00"), lambda _: sink, fallback_channels=["sink"])
+    text = (tmp_path / "sink" / "messages.txt").read_text(encoding="utf-8")
+    blocks = text.split("──── ")
+    own = [b for b in blocks if "→ 晋中市统计局设管科 (140700-sgk) [overdue]" in b]
+    assert own and "市级现场检查" in own[0], text[:2000]
+    assert all("联系人：晋中市统计局设管科" not in b for b in own), own
+    others = [b for b in blocks if "[overdue]" in b and "(140700-sgk)" not in b]
+    assert others and all("联系人：晋中市统计局设管科" in b for b in others), others
+    preview = CliRunner().invoke(app, ["simulate", str(JINZHONG), "--unit", "140700-sgk"], catch_exceptions=False)
+    assert preview.exit_code == 0 and "晋中市统计局设管科：" in preview.output, preview.output
+    assert "联系人：晋中市统计局设管科" not in preview.output, preview.output
+
+
 def test_a_refused_channel_falls_back_then_retries_then_dead_letters(engine):
     plan_jinzhong(engine)
     tick(engine, at("2024-05-10 08:30"))

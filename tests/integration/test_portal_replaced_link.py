@@ -10,7 +10,7 @@ from duban.services.links import revoke
 from tests.integration.helpers import CAMPAIGN, at
 from tests.integration.portal_site import make_site, text_of
 
-LEPING, GAOLUO = "140724100", "140724101"
+LEPING, GAOLUO, DESIGN_OFFICE = "140724100", "140724101", "140700-sgk"
 
 
 def test_a_replaced_link_says_since_when_and_whom_to_ask_and_never_the_new_link(sqlite_engine):
@@ -40,3 +40,14 @@ def test_one_revoked_link_says_only_that_link_stopped(sqlite_engine):
     said = text_of(site.page(one).text)
     assert "此链接已于5月20日 周一 10:00停用。请打开5月20日 周一 10:00以后收到的督办消息中的新链接" in said, said
     assert "本单位的报送链接" not in said and "最新一条督办消息" not in said
+
+
+def test_the_design_offices_replaced_link_does_not_send_it_to_itself(sqlite_engine):
+    """The notice's 联系人 is the 设管科: its own replaced link told it 请联系晋中市统计局设管科索取新链接. A unit is
+    never sent to itself: the bureau's 督办工作人员 are named instead."""
+    site = make_site(sqlite_engine)
+    old = site.token(DESIGN_OFFICE, issued=at("2024-05-15 10:00"))
+    revoke(site.engine, CAMPAIGN, DESIGN_OFFICE, at("2024-05-16 10:00"), actor="operator:duban")
+    said = text_of(site.page(old).text)
+    assert "还没有收到的，请联系晋中市统计局的督办工作人员索取新链接" in said, said
+    assert "请联系晋中市统计局设管科" not in said, said

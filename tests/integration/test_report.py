@@ -306,6 +306,31 @@ def test_duban_report_on_the_command_line_writes_the_draft_and_the_chart(tmp_pat
     assert "汇总表" in result.output  # written, or said why not
 
 
+def test_a_report_before_the_campaign_began_is_refused_naming_the_option_and_its_beginning(tmp_path):
+    """`duban report --as-of 2024-05-01` of 晋中 (its window and first stage open 2024-05-10 08:30) drafted
+    各单位均按时完成报送; now refused, naming --as-of and when the campaign began. The rule reads the notice's
+    instants, not the record's: a campaign planned in 2026 over the 2024 notice, no tick replayed, still drafts
+    its report as of 2024-06-12."""
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+
+    engine = engine_for(get_settings().resolved_database_url)
+    ensure_planned(engine, JINZHONG, now=at("2026-12-07 10:00"))
+    out = tmp_path / "总结.docx"
+    early = CliRunner().invoke(app, ["report", str(JINZHONG), "--out", str(out), "--as-of", "2024-05-01 09:00"])
+    said = " ".join(early.output.split())
+    assert early.exit_code == 1 and not out.exists(), said
+    assert (
+        "error: --as-of '2024-05-01 09:00': 2024-05-01 周三 09:00 is before campaign 'jinzhong-2024-lookback' began "
+        "(2024-05-10 周五 08:30" in said
+    ), said
+    later = CliRunner().invoke(app, ["report", str(JINZHONG), "--out", str(out), "--as-of", "2024-06-12 09:00"])
+    assert later.exit_code == 0 and out.is_file(), later.output
+
+
 def test_the_chart_is_drawn_without_a_cjk_font_and_says_so(sqlite_engine, tmp_path, monkeypatch):
     from duban.report import chart
 

@@ -168,6 +168,40 @@ def test_errors_name_the_file_sheet_and_cell_and_nothing_is_recorded(sqlite_engi
     assert latest_scores(sqlite_engine, CAMPAIGN) == []
 
 
+def test_duban_scores_import_names_each_bad_cell_in_chinese_and_refuses_an_exponent(tmp_path):
+    """`duban scores import` said its cell errors in English ('十' is not a number of points) where every other
+    word to staff is Chinese; and "1e1" in a cell was kept as 10 points. Now each cell is named (sheet!cell) in
+    Chinese, "1e1" among them, and nothing is recorded."""
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+    from tests.conftest import JINZHONG
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    path = tmp_path / "评分表.xlsx"
+    export_template(engine, CAMPAIGN, ["city_check"], path)
+    members = _members(engine)
+    rows = _fill(
+        path,
+        {
+            members[0]: [9, 14, 9, 12, 9, 9, 9, 9, 14],
+            members[1]: ["1e1", "十", 9, 9, 9, 9, 9, 9, "１４"],
+        },
+    )
+    result = CliRunner().invoke(app, ["scores", "import", str(JINZHONG), str(path), "--at", "2024-06-20 10:00"])
+    said = result.output
+    assert result.exit_code == 1, said
+    assert "有 3 处问题，评分均未保存" in said, said
+    assert f"评分表.xlsx 市级抽查!D{rows[members[1]]}：工作任务填写的「1e1」不是分数" in said, said
+    assert f"评分表.xlsx 市级抽查!E{rows[members[1]]}：人员配备填写的「十」不是分数" in said, said
+    assert f"评分表.xlsx 市级抽查!G{rows[members[0]]}：" in said, said
+    assert "is not a number" not in said and "problem(s)" not in said, said
+    assert latest_scores(engine, CAMPAIGN) == []
+
+
 def test_points_in_other_scripts_digits_are_refused_by_cell_and_full_width_ones_are_read(sqlite_engine, tmp_path):
     """An inspector's sheet is read by the figures' rule: ASCII or full-width digits (a Chinese IME's ９) only; `1_0`
     and other scripts' digits (Arabic-Indic ٩, Persian ۹, Devanagari ९) were kept as 10 and 9."""

@@ -19,6 +19,12 @@ def test_points_in_other_digits_or_with_underscores_are_no_points(typed):
     assert as_points(typed) is None and typed_number(typed) is None
 
 
+@pytest.mark.parametrize("typed", ["1e1", "1E1", "１e１", "1.5e1", "9" * 400])
+def test_points_with_an_exponent_or_beyond_a_float_are_no_points(typed):
+    """ "1e1" on a score sheet was kept as 10 points: points are digits with an optional point, nothing more."""
+    assert as_points(typed) is None
+
+
 @pytest.mark.parametrize(
     "typed, points",
     [("9", 9), (" 9.5 ", 9.5), ("１２", 12), ("１２．５", 12.5), ("－１", -1), (9, 9), (14.5, 14.5), (".5", 0.5)],
