@@ -247,7 +247,7 @@ class Forward(Strict):
 
     of: str = Field(description="the upper campaign's spec file, relative to this one")
     unit: str = Field(description="the re-issuing unit (code or name), in both registries")
-    buffer: OffsetField = Field(
+    buffer: Annotated[OffsetField, counts_forward("each level is due this long before the one above it")] = Field(
         default=Offset(2, OffsetUnit.working_days), description="how much earlier each level is due"
     )
     items: list[ForwardItem] = Field(min_length=1)
