@@ -97,10 +97,23 @@ limit, 131,072, ended in a traceback)."""
 MAX_XLSX_INFLATED, MAX_XLSX_RATIO = 2 * MAX_LIST_BYTES, 100
 """An xlsx is a zip: what its members inflate to, in all and against its packed size (a million rows inflate to
 about 400 MB, ten times their packed size; a zip bomb to gigabytes from a few MB)."""
-_UNSEEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-"""Control, zero-width and bidirectional-override characters: no name or code holds one; shown in a terminal they
-move the cursor, colour or reorder the text or split one record's line in two, and unseen they make two names look
-alike."""
+_UNSEEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+"""Control, zero-width, line-separator and bidirectional-override characters (as spec text refuses them): no name or
+code holds one; shown in a terminal they move the cursor, colour or reorder the text or split one record's line in
+two, and unseen they make two names look alike."""
+_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+"""How Excel writes a character XML cannot hold (ESC as `_x001B_`, CR as `_x000D_`); openpyxl leaves it as text."""
+
+
+def _unescaped(text: str) -> str:
+    """A workbook's text with each `_xHHHH_` that stands for an _UNSEEN character turned into it, so that it is
+    refused as that character (what Excel shows holds it); an escape of any other character is left as written."""
+
+    def one(match: re.Match[str]) -> str:
+        char = chr(int(match.group(1), 16))
+        return char if _UNSEEN.fullmatch(char) else match.group()
+
+    return _OOXML_ESCAPE.sub(one, text)
 
 
 class ListFileError(DubanError):
@@ -391,6 +404,9 @@ def _xlsx_rows(raw: bytes, name: str, numbers: set[tuple[int, int]], sheets: lis
             )
         cells = []
         for column, v in enumerate(values):
+            if isinstance(v, str):
+                cells.append(_unescaped(v) if "_x" in v else v)
+                continue
             if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) >= 1e15:
                 numbers.add((number, column))
             cells.append("" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))

@@ -9,6 +9,7 @@ events, samples for inspections, leaders who answer for units (包县区), and t
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import time
 from typing import Annotated, Any, Literal
@@ -29,6 +30,7 @@ from pydantic_core import CoreSchema, PydanticCustomError
 
 from duban.domain.calendar import Postpone
 from duban.domain.units import LEVEL_ALIASES, Level
+from duban.domain.values import METRIC_BOUND, as_text
 from duban.instants import zone
 from duban.spec.terms import (
     OFFSET_SCHEMA,
@@ -245,7 +247,7 @@ class Forward(Strict):
 
     of: str = Field(description="the upper campaign's spec file, relative to this one")
     unit: str = Field(description="the re-issuing unit (code or name), in both registries")
-    buffer: OffsetField = Field(
+    buffer: Annotated[OffsetField, counts_forward("each level is due this long before the one above it")] = Field(
         default=Offset(2, OffsetUnit.working_days), description="how much earlier each level is due"
     )
     items: list[ForwardItem] = Field(min_length=1)
@@ -289,6 +291,35 @@ class Metric(Strict):
         description="decimals a `number` may carry (6 when not said); every figure is below 10^15 in magnitude",
     )
     required: bool = True
+
+    @field_validator("min", "max", mode="before")
+    @classmethod
+    def _a_figure(cls, value: Any) -> Any:
+        """A bound is a figure a unit can report: finite and below 10^15 in magnitude (as every figure is)."""
+        number: Any = value
+        if isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                return value  # pydantic says it is not a number
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            return value
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ValueError(f"{number} is not a number a unit can meet: a bound is a finite figure, or left out")
+        if abs(number) >= METRIC_BOUND:
+            shown = f"{number:.15g}" if isinstance(number, float) else as_text(number)
+            shown = shown if len(shown) <= 40 else shown[:40] + "…"
+            raise ValueError(
+                f"{shown} is not below 10^15 in magnitude, as every figure a unit reports is: "
+                "write a smaller bound, or leave it out"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _a_range_a_unit_can_meet(self) -> Metric:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise at_path(("max",), f"{self.max:g} is below min: {self.min:g}: no figure a unit reports can meet both")
+        return self
 
 
 class Reminders(Strict):

@@ -24,7 +24,9 @@ from pydantic import (
     Field,
     InstanceOf,
     PlainSerializer,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -260,6 +262,23 @@ class RelativeDue(BaseModel):
     before: RefField | None = Field(default=None, description="the instant counted back from")
     offset: OffsetField = Field(default=Offset(0, OffsetUnit.days), description=OFFSET_HINT)
     at: ClockTime | None = Field(default=None, description='time of day of the result, e.g. "17:00"')
+
+    @field_validator("offset")
+    @classmethod
+    def _counts_one_way(cls, value: Offset, info: ValidationInfo) -> Offset:
+        """`after:` counts forward and `before:` back: a minus sign would be dropped, so it is an error."""
+        if value.amount >= 0:
+            return value
+        amount, unit = -value.amount, value.unit.value.replace("_", " ")
+        written = f"{amount} {unit[:-1] if amount == 1 else unit}"
+        after, before = info.data.get("after"), info.data.get("before")
+        if after is not None:
+            turn = f"`after:` counts forward; for {written} before {after} write `before: {after}, offset: {written}`"
+        elif before is not None:
+            turn = f"`before:` counts back; for {written} after {before} write `after: {before}, offset: {written}`"
+        else:
+            turn = f"`after:` counts forward and `before:` back; write a positive amount such as {written}"
+        raise ValueError(f"{value} is negative: {turn}")
 
     @model_validator(mode="after")
     def _one_anchor(self) -> RelativeDue:

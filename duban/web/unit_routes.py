@@ -161,15 +161,20 @@ def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: st
     entry = page.entry(item_id, instance)
     if entry is None:
         raise HTTPException(404, "本单位没有这一报送事项。")
+    twice = [m for m in entry.item.metrics if len(form.getlist(f"m_{m.name}")) > 1]  # only a forged form
     values = {
         m.name: str(form.get(f"m_{m.name}")).strip()
         for m in entry.item.metrics
-        if str(form.get(f"m_{m.name}") or "").strip()
+        if m not in twice and str(form.get(f"m_{m.name}") or "").strip()
     }
     now = p.now()
     try:
         if not entry.can_submit:
             raise SubmissionError("not open yet", cn="该事项尚未开始，暂不能报送。")
+        if twice:
+            raise SubmissionError(
+                f"metric {twice[0].name} sent twice", cn=f"「{twice[0].label}」填写了两个值：请只填一个后重新提交。"
+            )
         with saved_uploads(form.getlist("files"), p.settings.home / "tmp", p.settings.upload_max_bytes) as paths:
             receipt = record_submission(
                 p.engine,

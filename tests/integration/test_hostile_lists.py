@@ -69,6 +69,32 @@ def test_control_characters_and_bidi_overrides_are_refused_naming_row_and_field(
     assert f"{risk}:2 " in (said := _refusal(risk)) and "风险等级 holds U+0000" in said, said
 
 
+def test_line_separators_and_control_characters_excel_escapes_are_refused_at_their_row(tmp_path):
+    """U+2028 (which spec text refuses) was stored inside a name; so was ESC from a workbook, where Excel writes it
+    as `_x001B_` (what Excel shows the name as holds the character; the export gave it back to Excel)."""
+    for char in ("\u2028", "\u2029"):
+        path = _csv(tmp_path / "sep.csv", [_row(1), _row(2, f"模拟{char}企业有限公司")])
+        said = _refusal(path)
+        assert f"{path}:3 " in said and f"单位名称 holds U+{ord(char):04X}" in said, said
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(HEADER[:6])
+    book.active.append(_row(1))
+    book.active.append(_row(2, "模拟企业MARK有限公司"))
+    plain = io.BytesIO()
+    book.save(plain)
+    escaped = tmp_path / "名录.xlsx"
+    _sheet_changed(plain, escaped, lambda xml: xml.replace(b"MARK", b"_x001B_[31m"))
+    said = _refusal(escaped)
+    assert f"{escaped}:3 " in said and "单位名称 holds U+001B" in said and "\x1b" not in said, said
+    result = runner.invoke(app, ["units", "import", str(escaped), "--list", "xiyang"])
+    assert result.exit_code == 1 and "单位名称 holds U+001B" in result.output, result.output
+    kept = tmp_path / "kept.xlsx"  # an escape of an ordinary character is left as written
+    _sheet_changed(plain, kept, lambda xml: xml.replace(b"MARK", b"_x4E2D_"))
+    assert read_list(kept).rows[1].name == "模拟企业_x4E2D_有限公司"
+
+
 def test_an_unclosed_quote_is_named_at_its_row_not_dumped_whole(tmp_path):
     """A quote opened on line 3 and never closed swallowed the rest of the file into one 'problem' of 9.7 KB (30 MB
     for a real export) that blamed an empty division code."""

@@ -140,6 +140,18 @@ def test_counts_are_checked_and_refusals_are_told_in_chinese(site):
     assert ok.status_code == 303 and "实地检查乡镇(街道)数 7个" in text_of(site.client.get(ok.headers["location"]).text)
 
 
+def test_a_form_with_one_count_filled_twice_is_refused_and_nothing_is_kept(site):
+    """A forged form (`m_townships_inspected=7&m_townships_inspected=8`) was stored with the last value, 8."""
+    site.now = at("2024-05-28 10:00")
+    token = site.token("140724")
+    tick(site.engine, at("2024-05-25 08:30"))
+    sheet = [("县级检查评分表.pdf", pdf_bytes())]
+    twice = site.submit(token, "county_inspection", sheet, {"townships_inspected": ["7", "8"]})
+    assert twice.status_code == 400 and "「实地检查乡镇(街道)数」填写了两个值" in twice.text
+    assert site.submissions() == 0 and stored_files(site.settings) == []
+    assert [e.detail for e in site.audit("refused")][-1].startswith("「实地检查乡镇(街道)数」填写了两个值")
+
+
 def test_a_unit_downloads_its_own_files_as_handed_in(site):
     token = site.token("140724100")
     data = docx_bytes("乐平镇总结")

@@ -94,6 +94,16 @@ def test_an_offset_beyond_ten_years_is_an_error_that_says_the_bound(tmp_path, wr
     assert f"an offset is at most {bound}" in str(error)
 
 
+def test_a_negative_forward_buffer_is_an_error_not_read_as_a_positive_one(tmp_path):
+    """`buffer: -2 working days` planned the county's roll-up 2 working days before the city's due, as `2 working
+    days` does: the minus sign was dropped without a word (a tester's finding about a due's offset, here too)."""
+    path, line = _spec(tmp_path, "buffer: 2 working days", "buffer: -2 working days", base=XIYANG)
+    error = _error(lambda: plan_file(path))
+    found = [e for e in _all(error) if e.path == "forward.buffer"]
+    assert found and (found[0].file, found[0].line) == (str(path), line), str(error)
+    assert "-2个工作日 is negative: each level is due this long before the one above it" in found[0].message
+
+
 def test_a_window_ending_9999_12_31_is_an_error_that_says_the_years(tmp_path):
     path, line = _spec(
         tmp_path, "window: {start: 2024-05-10, end: 2024-06-30}", "window: {start: 2024-05-10, end: 9999-12-31}"

@@ -131,6 +131,76 @@ def test_a_negative_offset_or_length_of_a_following_stage_is_an_error_at_its_lin
     assert "-5天 is negative: the stage closes this long after it opens" in errors[1]
 
 
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("-5 days", "5 days"),
+        ("-3 working days", "3 working days"),
+        ("-48 hours", "48 hours"),
+        ('"-1个工作日"', "1 working day"),
+    ],
+)
+def test_a_negative_offset_of_a_relative_due_is_an_error_naming_the_minus_sign(tmp_path, written, meant):
+    """`offset: -5 days` after the stage opened was planned 5 days after it: the minus sign was dropped."""
+    path = _write(
+        tmp_path,
+        "stages:\n  - id: s1\n    name: 阶段一\n    window: 7月份\n    items:\n"
+        "      - id: i1\n        name: 台账\n        units: '140724'\n"
+        f"        due: {{after: stage:s1.start, offset: {written}}}\n",
+    )
+    [error] = _errors(path)
+    assert error.startswith(f"{path}:{_line(path, 'due:')} stages[0].items[0].due.offset: ")
+    assert "is negative: `after:` counts forward" in error
+    assert f"write `before: stage:s1.start, offset: {meant}`" in error
+
+
+def test_an_offset_before_a_reference_counts_back_and_a_minus_sign_there_is_an_error(tmp_path):
+    path = _write(
+        tmp_path,
+        "stages:\n  - id: s1\n    name: 阶段一\n    window: 7月份\n    items:\n"
+        "      - {id: i1, name: 台账, units: '140724', due: {before: stage:s1, offset: 2 days}}\n"
+        "      - {id: i2, name: 报告, units: '140724', due: {before: stage:s1, offset: -2 days}}\n",
+    )
+    [error] = _errors(path)
+    assert error.startswith(f"{path}:{_line(path, 'id: i2')} stages[0].items[1].due.offset: -2天 is negative")
+    assert "`before:` counts back; for 2 days after stage:s1 write `after: stage:s1, offset: 2 days`" in error
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("min: .inf", "min: inf is not a number a unit can meet"),
+        ("min: .nan", "min: nan is not a number a unit can meet"),
+        ("max: -.inf", "max: -inf is not a number a unit can meet"),
+        ("min: 1.0e+400", "min: inf is not a number a unit can meet"),
+        ("max: 10000000000000000000", "max: 10000000000000000000 is not below 10^15 in magnitude"),
+        ("min: -1.0e15", "min: -1e+15 is not below 10^15 in magnitude"),
+        ("min: 5, max: 2", "max: 2 is below min: 5: no figure a unit reports can meet both"),
+    ],
+)
+def test_a_metric_bound_that_is_no_figure_a_unit_can_report_is_an_error_at_its_line(tmp_path, written, said):
+    """A bound of inf made the item impossible to fill; NaN turned the check off; every figure is below 10^15."""
+    path = _write(
+        tmp_path,
+        "stages:\n  - id: s1\n    name: 阶段一\n    window: 7月份\n    items:\n"
+        "      - id: i1\n        name: 台账\n        units: '140724'\n        metrics:\n"
+        f"          - {{name: m, label: 数, {written}}}\n",
+    )
+    [error] = _errors(path)
+    assert error.startswith(f"{path}:{_line(path, 'name: m,')} stages[0].items[0].metrics[0].")
+    assert said in error
+
+
+def test_metric_bounds_a_unit_can_meet_pass(tmp_path):
+    path = _write(
+        tmp_path,
+        "stages:\n  - id: s1\n    name: 阶段一\n    window: 7月份\n    items:\n"
+        "      - id: i1\n        name: 台账\n        units: '140724'\n        metrics:\n"
+        "          - {name: m, label: 数, min: -999999999999999, max: 999999999999999.5}\n",
+    )
+    _warnings(path)
+
+
 # 3. a due before its item opens -------------------------------------------------------------------------------
 
 
