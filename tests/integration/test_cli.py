@@ -144,6 +144,7 @@ def test_a_hand_in_before_its_item_opens_is_refused(tmp_path):
     assert early.exit_code == 1, early.output
     said = " ".join(early.output.split())
     assert "opens at 2024-05-10 周五 08:30: a hand-in at 1999-01-01 周五 10:00 comes before it" in said, said
+    assert "give --at 2024-05-10 周五 08:30 or later" in said, said
     assert "按时" not in early.output
     future = _run(*args, "2099-06-01 10:00")  # dated 2030, it made every status before 2030 "earlier than the record"
     said = " ".join(future.output.split())
