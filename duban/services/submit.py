@@ -7,6 +7,7 @@ under the data dir (files/ab/abcdef…); the database keeps their names, sizes a
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -30,6 +31,7 @@ from duban.store.assignments import owed_rows, record_excused, record_handed_in
 from duban.store.campaigns import campaign_timezone
 from duban.store.db import unit_of_work
 from duban.store.errors import DatabaseError as DatabaseError  # re-exported: the portal catches it at a receipt
+from duban.store.received import newest_handed_in
 from duban.views.campaigns import load_campaign
 
 if TYPE_CHECKING:
@@ -51,6 +53,8 @@ class Receipt:
     # those told the item was overdue who now get a correction (更正, duban.services.overdue_corrections): a hand-in
     # entered later with its real time before the due
     corrected: tuple[str, ...] = ()
+    # the same files and figures as the newest version (`version`) posted again: nothing new was kept or queued
+    unchanged: bool = False
 
 
 @dataclass(frozen=True)
@@ -260,6 +264,9 @@ def record_submission(
     with unit_of_work(engine) as conn:
         row = owed_assignment(conn, campaign_id, unit_code, item_id, instance)
         _possible(row, at, campaign.tz, "a hand-in", item_id, unit_code, held=held)
+        same = _unchanged(conn, row, stored, values, item_id)
+        if same is not None:
+            return same
         receipt = _record(conn, campaign_id, row, at, stored, values, actor, review=item.review is not None)
     _still_stored(copied, files_dir)
     return receipt
@@ -314,6 +321,39 @@ def _possible(
             f"{what} at {fmt_at(at, tz)} is in the future (it is {fmt_at(now, tz)} now): give the instant it happened",
             cn="报送时间不能晚于现在",
         )
+
+
+def _unchanged(conn: Connection, row, stored: list[StoredFile], values: dict[str, Any], item_id: str) -> Receipt | None:
+    """The newest version when this hand-in repeats it (the same files under the same names, the same figures): a
+    form posted twice, or `duban submit` run twice, kept v2 = v1 and sent a second receipt. After a 退回 the same
+    material again is refused: the review asked for a change."""
+    newest = newest_handed_in(conn, row.id)
+    if newest is None or _content(newest.files or [], newest.metrics or {}) != _content(
+        [f.__dict__ for f in stored], values
+    ):
+        return None
+    if newest.returned:
+        raise SubmissionError(
+            f"item {item_id!r} of unit {row.unit_code}: version {newest.version} was returned (退回) and this "
+            "hand-in is the same files and figures; change what the review asked for, then hand it in again",
+            cn=f"所报材料与被退回的第{newest.version}版完全相同，请按退回意见修改后再报送",
+        )
+    return Receipt(
+        newest.id,
+        row.id,
+        newest.version,
+        State(row.state),
+        utc(newest.submitted_at),
+        newest.late,
+        due_at=utc(row.due_at),
+        unchanged=True,
+    )
+
+
+def _content(files: list[dict[str, Any]], metrics: dict[str, Any]) -> str:
+    """What a version hands in, in one comparable text: its files (name and content) and its figures."""
+    kept = sorted((f["name"], f["sha256"]) for f in files)
+    return json.dumps([kept, metrics], sort_keys=True, ensure_ascii=False)
 
 
 def owed_assignment(conn: Connection, campaign_id: str, unit_code: str, item_id: str, instance: str | None):
