@@ -8,6 +8,7 @@ the place it concerns.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from urllib.parse import quote
 
@@ -181,16 +182,25 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
     return RedirectResponse(f"/u/{token}#{anchor}", status_code=303)
 
 
+_WHOLE = re.compile(r"^[+-]?[0-9]{1,12}$")  # a version number as a form may hold it, ASCII digits only
+
+
 def _version_seen(form) -> int:  # noqa: ANN001
     """The version a review form showed (its hidden `version`): a decision is about that file, not a newer one.
 
-    A form without it, or with no number in it (a hand-made or cut-off post), is refused: it was taken as "whatever
-    version is current", and accepted a 第6版 handed in after the reviewer's page showed 第5版 (an outside tester's
-    finding)."""
+    A form without it, or with no whole number in it (a hand-made or cut-off post), is refused: it was taken as
+    "whatever version is current", and accepted a 第6版 handed in after the reviewer's page showed 第5版 (an outside
+    tester's finding). A whole number the unit has no version of (999, 0, -1) is refused by record_review, naming
+    the versions there are."""
     text = str(form.get("version") or "").strip()
-    if not (text.isascii() and text.isdigit() and len(text) < 9):
+    if not text:
         raise RequestError(
             "version: the form lacks the version it showed", cn="版本号：表单缺少所审核的版本号，请刷新页面后再审核"
+        )
+    if not _WHOLE.match(text):
+        raise RequestError(
+            f"version: {text[:20]!r} is not a version number (a whole number: 1, 2 …)",
+            cn=f"版本号：表单中的「{text[:20]}」不是版本号（应为整数，如 1、2），请刷新页面后再审核",
         )
     return int(text)
 
