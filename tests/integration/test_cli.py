@@ -833,8 +833,9 @@ def test_a_unit_named_by_its_name_is_found_and_one_outside_the_campaign_is_said(
 
 def test_a_correction_after_the_due_of_an_on_time_hand_in_is_said_so(tmp_path):
     """submit of a second version after the due printed （逾期报送）→ 已报送 for an item still on time."""
-    sheet = write(tmp_path / "评分表.xlsx", xlsx_bytes())
+    sheet = tmp_path / "评分表.xlsx"
     for moment in ("2024-05-20 10:00", "2024-05-27 10:00"):
+        write(sheet, xlsx_bytes([["报送", moment]]))  # the correction differs from the first version
         args = ("--unit", "140724100", "--item", "self_score_sheet", "--file", sheet, "--at", moment)
         result = _run("submit", JINZHONG, *args)
         assert result.exit_code == 0, result.output
