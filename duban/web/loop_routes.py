@@ -98,6 +98,7 @@ async def unit_ack(request: Request, token: str, p: Portal = Depends(portal)):
     """签收: one tap on the unit's page acknowledges every notice asked of it so far."""
     link = unit_link(request, p, token)
     await _form(request, p, f"unit:{link.campaign_id}:{link.unit_code}")
+    p.in_step(link.campaign_id, "签收")
     now = p.now()
     try:
         record_acknowledgement(p.engine, link.campaign_id, link.unit_code, now, actor=f"unit:{link.unit_code}")
@@ -131,6 +132,7 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
     """延期申请 from the unit's page: the date asked for and the reason; refusals say why at the item."""
     link = unit_link(request, p, token)
     form = await _form(request, p, f"unit:{link.campaign_id}:{link.unit_code}")
+    p.in_step(link.campaign_id, "申请延期")
     page_ = load_page(p, link)
     instance = str(form.get("instance") or "")
     entry = page_.entry(item_id, instance)
@@ -233,6 +235,7 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
     """A parent unit accepts or returns a child's version from its own page (only its own children's)."""
     link = unit_link(request, p, token)
     form = await _form(request, p, f"unit:{link.campaign_id}:{link.unit_code}")
+    p.in_step(link.campaign_id, "审核")
     row = _child_row(p, link.campaign_id, assignment_id)
     now, accept = p.now(), form.get("decision") == "accept"
     typed = {"reason": str(form.get("reason") or ""), "due": str(form.get("due") or "")}
@@ -369,6 +372,7 @@ async def ops_review(
 ):
     form = await _form(request, p, f"ops:{who}")
     campaign_or_404(p, campaign_id)
+    p.in_step(campaign_id, "审核")
     row = _child_row(p, campaign_id, assignment_id)
     accept, now = form.get("decision") == "accept", p.now()
     reason = str(form.get("reason") or "")
@@ -429,6 +433,7 @@ async def ops_extension(
 ):
     form = await _form(request, p, f"ops:{who}")
     campaign = campaign_or_404(p, campaign_id)
+    p.in_step(campaign_id, "审批延期申请")
     try:
         asked = get_request(p.engine, request_id) if fits(request_id) else None
     except RequestError:  # no such request (a stale tab after `duban reset`, a typo): as any unknown id, not a 500
@@ -501,6 +506,7 @@ async def ops_file_extension(
     """
     form = await _form(request, p, f"ops:{who}")
     campaign_or_404(p, campaign_id)
+    p.in_step(campaign_id, "登记延期申请")
     campaign = load_campaign(p.engine, campaign_id, units={unit_code[:64]})
     if unit_code not in campaign.units:
         raise HTTPException(404, "这项工作中没有这个单位。")

@@ -156,6 +156,7 @@ async def unit_submit(request: Request, token: str, item_id: str, p: Portal = De
 
 def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: str, form):
     check_csrf(request, p, f"unit:{link.campaign_id}:{link.unit_code}", form.get("csrf"))
+    p.in_step(link.campaign_id, "报送")
     page = load_page(p, link)
     instance = str(form.get("instance") or "")
     entry = page.entry(item_id, instance)
