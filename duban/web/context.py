@@ -108,15 +108,12 @@ class Portal:
         says why): it would move a simulated campaign's record to today (duban.services.lifecycle.simulated_behind).
         `what`: the act refused, as the page names it (签收, 报送 …)."""
         from duban.services.lifecycle import simulated_behind
-        from duban.store.campaigns import campaign_timezone
-        from duban.store.db import reading
 
         now = self.now()
-        last = simulated_behind(self.engine, campaign_id, now)
-        if last is None:
+        behind = simulated_behind(self.engine, campaign_id, now)
+        if behind is None:
             return
-        with reading(self.engine) as conn:
-            tz = campaign_timezone(conn, campaign_id)
+        last, tz = behind
         raise HTTPException(
             409,
             f"这项工作按模拟时钟运行（演示），记录停在{fmt_cn_from(last, tz, now)}，不能按现在的时间{what}："
