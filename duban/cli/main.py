@@ -329,6 +329,8 @@ def submit(
         _fail(exc)
     named = load_campaign(engine, campaign_id, units={unit, *receipt.corrected})
     show.print_receipt(console, receipt, named, unit, item, instance)
+    if receipt.unchanged:
+        return
     from tasks.events import submission_received
 
     check_prefect_ui()

@@ -271,6 +271,14 @@ def item_words(campaign, item_id: str, instance: str | None = None) -> str:
 def print_receipt(console: Console, receipt, campaign, unit: str, item_id: str, instance: str | None) -> None:
     """What the clerk is told: who handed in what, which version, when, on time or late, and the receipt's way."""
     late = "逾期报送" if receipt.late else ("截止前" if receipt.state is State.in_review else "按时")
+    if receipt.unchanged:  # posted twice: nothing new kept, no second receipt
+        console.print(
+            f"[green]已收到[/] {lit(unit_words(campaign, unit))} · {lit(item_words(campaign, item_id, instance))}"
+            f"：与已报送的第{lit(receipt.version)}版相同（{fmt(receipt.submitted_at, campaign.tz)}，{lit(late)}），"
+            f"未另存新版本，也不再发回执 → {receipt.state.cn}",
+            highlight=False,
+        )
+        return
     if receipt.corrects is not None:  # the item stays on time (a tester read 逾期报送 → 已报送)
         late = f"截止后更正，第1版已于{fmt(receipt.corrects, campaign.tz)}按时报送"
     console.print(

@@ -157,6 +157,22 @@ def check_catch_up(engine: Engine, ref: str, now: datetime, tz: str) -> None:
         )
 
 
+def simulated_behind(engine: Engine, campaign_id: str, now: datetime) -> tuple[datetime, str] | None:
+    """The instant a campaign run on a simulated clock (its record holds simulated units' acts: the demo's 2024
+    晋中) stands at, with the campaign's zone, when that is more than CATCH_UP_DAYS before `now`; None otherwise.
+    The portal writes at the wall clock: one 签收 there moved the demo's 2024 record to 2026. A campaign on the
+    real clock is never held back, however long its ticks have stopped: its units' acts are real and happen now."""
+    from duban.store.amendments import last_act, simulated
+    from duban.store.campaigns import campaign_timezone
+    from duban.store.db import reading
+
+    with reading(engine) as conn:
+        last = last_act(conn, campaign_id)
+        if last is None or now - last <= timedelta(days=CATCH_UP_DAYS) or not simulated(conn, campaign_id):
+            return None
+        return last, campaign_timezone(conn, campaign_id)
+
+
 def _not_before_record(engine: Engine, ref: str, as_of: datetime, tz: str, why: str) -> None:
     from duban.instants import fmt
     from duban.store.amendments import last_act

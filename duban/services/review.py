@@ -129,6 +129,13 @@ def record_review(
                 f"unit {unit_code} has nothing waiting for review on {item_id!r}", cn="该单位的这一事项没有待审核的材料"
             )
         version = store.latest_version(conn, row.id)
+        if version_seen is not None and not 1 <= version_seen <= version.version:  # a forged or cut-off form
+            there = f"第1版至第{version.version}版" if version.version > 1 else "第1版"
+            raise RequestError(
+                f"version: the form names version {version_seen}, and unit {unit_code} has versions 1 to "
+                f"{version.version} of {item_id!r}: refresh the page and review the version it shows",
+                cn=f"版本号：表单中的第{version_seen}版不存在（该单位这一事项现有{there}），请刷新页面后再审核",
+            )
         if version_seen is not None and version_seen != version.version:
             raise RequestError(
                 f"unit {unit_code} has handed in version {version.version} of {item_id!r} since version "

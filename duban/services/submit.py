@@ -7,6 +7,7 @@ under the data dir (files/ab/abcdef…); the database keeps their names, sizes a
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
@@ -30,6 +31,7 @@ from duban.store.assignments import owed_rows, record_excused, record_handed_in
 from duban.store.campaigns import campaign_timezone
 from duban.store.db import unit_of_work
 from duban.store.errors import DatabaseError as DatabaseError  # re-exported: the portal catches it at a receipt
+from duban.store.received import newest_handed_in
 from duban.views.campaigns import load_campaign
 
 if TYPE_CHECKING:
@@ -51,6 +53,8 @@ class Receipt:
     # those told the item was overdue who now get a correction (更正, duban.services.overdue_corrections): a hand-in
     # entered later with its real time before the due
     corrected: tuple[str, ...] = ()
+    # the same files and figures as the newest version (`version`) posted again: nothing new was kept or queued
+    unchanged: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,6 +251,7 @@ def record_submission(
             cn="本专项工作没有这一报送事项",
         )
     item = items[item_id]
+    held = _stage_order(campaign.spec, item_id)
     values = parse_metrics(item, metrics or {})
     copied = store_files(item, list(files), files_dir, max_bytes=max_bytes)
     stored = [kept for kept, _source in copied]
@@ -258,7 +263,10 @@ def record_submission(
     at = utc(at)
     with unit_of_work(engine) as conn:
         row = owed_assignment(conn, campaign_id, unit_code, item_id, instance)
-        _possible(row, at, campaign.tz, "a hand-in", item_id, unit_code)
+        _possible(row, at, campaign.tz, "a hand-in", item_id, unit_code, held=held)
+        same = _unchanged(conn, row, stored, values, item_id)
+        if same is not None:
+            return same
         receipt = _record(conn, campaign_id, row, at, stored, values, actor, review=item.review is not None)
     _still_stored(copied, files_dir)
     return receipt
@@ -267,14 +275,44 @@ def record_submission(
 AHEAD = timedelta(minutes=5)  # a clock this far ahead of the server's is not yet "the future"
 
 
-def _possible(row, at: datetime, tz: str, what: str, item_id: str, unit_code: str, *, early: bool = False) -> None:
+def _stage_order(spec, item_id: str) -> tuple[str, str] | None:
+    """(the stage's name, when it opens in the notice's words) for an item of a stage opened by an earlier one."""
+    names = {stage.id: stage.name for stage in spec.stages}
+    for stage, item in spec.items():
+        if item.id == item_id:
+            return (stage.name, stage.follows.words(names)) if stage.follows is not None else None
+    return None
+
+
+def _possible(
+    row,
+    at: datetime,
+    tz: str,
+    what: str,
+    item_id: str,
+    unit_code: str,
+    *,
+    early: bool = False,
+    held: tuple[str, str] | None = None,
+) -> None:
     """A hand-in dated before its item opens, or a hand-in or 免报 dated after now, is refused: `submit --at
     1999-01-01` was 按时 for an item opened in 2024, and one dated 2030 made every status and tick before 2030
-    "earlier than the record". `early`: allowed before the item opens (a 免报 decided ahead)."""
-    if not early and at < utc(row.open_at):
-        opens, asked = fmt_at(row.open_at, tz), fmt_at(at, tz)
+    "earlier than the record". `early`: allowed before the item opens (a 免报 decided ahead). `held`: the item's
+    stage opens after an earlier one (按阶段顺序); until the record opens it, its rows hold only the earliest
+    instant it could open, and a hand-in then was recorded 按时 for a stage nobody had been told of."""
+    opens, asked = fmt_at(row.open_at, tz), fmt_at(at, tz)
+    if not early and held is not None and row.state == State.pending.value and row.next_event_at is None:
+        stage_name, follows = held
         raise SubmissionError(
-            f"item {item_id!r} of unit {unit_code} opens at {opens}: {what} at {asked} comes before it",
+            f"--at {asked}: stage {row.stage_id!r} (item {item_id!r}) has not opened: it opens {follows} "
+            f"(按阶段顺序; {opens} at the earliest) and the record has not reached that yet (the tick that reaches "
+            f"it opens the stage); {what} cannot come before it",
+            cn=f"这一事项所在的「{stage_name}」尚未开始（{follows}开始），此前不能报送",
+        )
+    if not early and at < utc(row.open_at):
+        raise SubmissionError(
+            f"item {item_id!r} of unit {unit_code} opens at {opens}: {what} at {asked} comes before it; "
+            f"give --at {opens} or later",
             cn=f"这一事项{fmt_cn(row.open_at, tz)}开始报送，此前不能报送",
         )
     now = datetime.now(timezone.utc)
@@ -283,6 +321,39 @@ def _possible(row, at: datetime, tz: str, what: str, item_id: str, unit_code: st
             f"{what} at {fmt_at(at, tz)} is in the future (it is {fmt_at(now, tz)} now): give the instant it happened",
             cn="报送时间不能晚于现在",
         )
+
+
+def _unchanged(conn: Connection, row, stored: list[StoredFile], values: dict[str, Any], item_id: str) -> Receipt | None:
+    """The newest version when this hand-in repeats it (the same files under the same names, the same figures): a
+    form posted twice, or `duban submit` run twice, kept v2 = v1 and sent a second receipt. After a 退回 the same
+    material again is refused: the review asked for a change."""
+    newest = newest_handed_in(conn, row.id)
+    if newest is None or _content(newest.files or [], newest.metrics or {}) != _content(
+        [f.__dict__ for f in stored], values
+    ):
+        return None
+    if newest.returned:
+        raise SubmissionError(
+            f"item {item_id!r} of unit {row.unit_code}: version {newest.version} was returned (退回) and this "
+            "hand-in is the same files and figures; change what the review asked for, then hand it in again",
+            cn=f"所报材料与被退回的第{newest.version}版完全相同，请按退回意见修改后再报送",
+        )
+    return Receipt(
+        newest.id,
+        row.id,
+        newest.version,
+        State(row.state),
+        utc(newest.submitted_at),
+        newest.late,
+        due_at=utc(row.due_at),
+        unchanged=True,
+    )
+
+
+def _content(files: list[dict[str, Any]], metrics: dict[str, Any]) -> str:
+    """What a version hands in, in one comparable text: its files (name and content) and its figures."""
+    kept = sorted((f["name"], f["sha256"]) for f in files)
+    return json.dumps([kept, metrics], sort_keys=True, ensure_ascii=False)
 
 
 def owed_assignment(conn: Connection, campaign_id: str, unit_code: str, item_id: str, instance: str | None):

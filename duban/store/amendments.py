@@ -67,6 +67,13 @@ def last_act(conn: Connection, campaign_id: str) -> datetime | None:
     return max(known) if known else None
 
 
+def simulated(conn: Connection, campaign_id: str) -> bool:
+    """Whether the campaign's record holds acts of simulated units (actor 'simulated': `duban demo`, the synthetic
+    behaviour of duban.simulation), i.e. it runs on a simulated clock."""
+    query = select(_T.c.id).where(_T.c.campaign_id == campaign_id, _T.c.actor == "simulated").limit(1)
+    return conn.execute(query).first() is not None
+
+
 def opened_stages(conn: Connection, campaign_id: str, stages: list[str]) -> dict[str, datetime]:
     """The stages among `stages` the record has already opened (a tick opened one of their assignments), each
     with its earliest opening, in the order given."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, select
 
 from duban.store.core import core_table
-from duban.store.tables import Assignment, Submission
+from duban.store.tables import Assignment, ReviewRow, Submission
 
 _A = core_table(Assignment)
 _S = core_table(Submission)
+_V = core_table(ReviewRow)
 
 Key = tuple[str, str, str, int]  # (unit, item, instance or '', version)
 
@@ -35,3 +36,24 @@ def handed_in(conn: Connection, campaign_id: str, keys: set[Key]) -> dict[Key, t
             if key in keys:
                 found[key] = (list(files or []), dict(metrics or {}))
     return found
+
+
+def newest_handed_in(conn: Connection, assignment_id: int) -> Any | None:
+    """The assignment's newest version (id, version, submitted_at, late, files, metrics) and whether a review
+    returned it (退回); None before its first hand-in."""
+    returned = exists().where(_V.c.submission_id == _S.c.id, _V.c.decision == "returned")
+    query = (
+        select(
+            _S.c.id,
+            _S.c.version,
+            _S.c.submitted_at,
+            _S.c.late,
+            _S.c.files,
+            _S.c.metrics,
+            returned.label("returned"),
+        )
+        .where(_S.c.assignment_id == assignment_id)
+        .order_by(_S.c.version.desc())
+        .limit(1)
+    )
+    return conn.execute(query).first()

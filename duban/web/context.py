@@ -103,6 +103,23 @@ class Portal:
         if self.preview_at is not None:
             raise HTTPException(409, PREVIEW_CN.format(at=fmt(self.preview_at, self.settings.timezone)))
 
+    def in_step(self, campaign_id: str, what: str) -> None:
+        """Refuse a write dated at the wall clock on a campaign whose record stands still behind it (a 409 page that
+        says why): it would move a simulated campaign's record to today (duban.services.lifecycle.simulated_behind).
+        `what`: the act refused, as the page names it (签收, 报送 …)."""
+        from duban.services.lifecycle import simulated_behind
+
+        now = self.now()
+        behind = simulated_behind(self.engine, campaign_id, now)
+        if behind is None:
+            return
+        last, tz = behind
+        raise HTTPException(
+            409,
+            f"这项工作按模拟时钟运行（演示），记录停在{fmt_cn_from(last, tz, now)}，不能按现在的时间{what}："
+            "那样会把这项工作的记录推到今天。要按这项工作自己的时间补登，请用命令行的 --at（如 duban ack --at）。",
+        )
+
     @property
     def link_lifetime(self) -> timedelta:
         return timedelta(days=self.settings.link_days)

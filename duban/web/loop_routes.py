@@ -9,6 +9,7 @@ the place it concerns.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from urllib.parse import quote
 
@@ -112,6 +113,7 @@ async def unit_ack(request: Request, token: str, p: Portal = Depends(portal)):
     """签收: one tap on the unit's page acknowledges every notice asked of it so far."""
     link = unit_link(request, p, token)
     await _form(request, p, f"unit:{link.campaign_id}:{link.unit_code}")
+    p.in_step(link.campaign_id, "签收")
     now = p.now()
     try:
         record_acknowledgement(p.engine, link.campaign_id, link.unit_code, now, actor=f"unit:{link.unit_code}")
@@ -145,6 +147,7 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
     """延期申请 from the unit's page: the date asked for and the reason; refusals say why at the item."""
     link = unit_link(request, p, token)
     form = await _form(request, p, f"unit:{link.campaign_id}:{link.unit_code}")
+    p.in_step(link.campaign_id, "申请延期")
     page_ = load_page(p, link)
     instance = str(form.get("instance") or "")
     entry = page_.entry(item_id, instance)
@@ -196,16 +199,25 @@ async def unit_extension(request: Request, token: str, item_id: str, p: Portal =
     return RedirectResponse(f"/u/{token}#{anchor}", status_code=303)
 
 
+_WHOLE = re.compile(r"^[+-]?[0-9]{1,12}$")  # a version number as a form may hold it, ASCII digits only
+
+
 def _version_seen(form) -> int:  # noqa: ANN001
     """The version a review form showed (its hidden `version`): a decision is about that file, not a newer one.
 
-    A form without it, or with no number in it (a hand-made or cut-off post), is refused: it was taken as "whatever
-    version is current", and accepted a 第6版 handed in after the reviewer's page showed 第5版 (an outside tester's
-    finding)."""
+    A form without it, or with no whole number in it (a hand-made or cut-off post), is refused: it was taken as
+    "whatever version is current", and accepted a 第6版 handed in after the reviewer's page showed 第5版 (an outside
+    tester's finding). A whole number the unit has no version of (999, 0, -1) is refused by record_review, naming
+    the versions there are."""
     text = str(form.get("version") or "").strip()
-    if not (text.isascii() and text.isdigit() and len(text) < 9):
+    if not text:
         raise RequestError(
             "version: the form lacks the version it showed", cn="版本号：表单缺少所审核的版本号，请刷新页面后再审核"
+        )
+    if not _WHOLE.match(text):
+        raise RequestError(
+            f"version: {text[:20]!r} is not a version number (a whole number: 1, 2 …)",
+            cn=f"版本号：表单中的「{text[:20]}」不是版本号（应为整数，如 1、2），请刷新页面后再审核",
         )
     return int(text)
 
@@ -238,6 +250,7 @@ async def parent_review(request: Request, token: str, assignment_id: int, p: Por
     """A parent unit accepts or returns a child's version from its own page (only its own children's)."""
     link = unit_link(request, p, token)
     form = await _form(request, p, f"unit:{link.campaign_id}:{link.unit_code}")
+    p.in_step(link.campaign_id, "审核")
     row = _child_row(p, link.campaign_id, assignment_id)
     now, accept = p.now(), form.get("decision") == "accept"
     typed = {"reason": str(form.get("reason") or ""), "due": str(form.get("due") or "")}
@@ -375,6 +388,7 @@ async def ops_review(
 ):
     form = await _form(request, p, f"ops:{who}")
     campaign_or_404(p, campaign_id)
+    p.in_step(campaign_id, "审核")
     row = _child_row(p, campaign_id, assignment_id)
     accept, now = form.get("decision") == "accept", p.now()
     reason = str(form.get("reason") or "")
@@ -436,6 +450,7 @@ async def ops_extension(
 ):
     form = await _form(request, p, f"ops:{who}")
     campaign = campaign_or_404(p, campaign_id)
+    p.in_step(campaign_id, "审批延期申请")
     try:
         asked = get_request(p.engine, request_id) if fits(request_id) else None
     except RequestError:  # no such request (a stale tab after `duban reset`, a typo): as any unknown id, not a 500
@@ -509,6 +524,7 @@ async def ops_file_extension(
     """
     form = await _form(request, p, f"ops:{who}")
     campaign_or_404(p, campaign_id)
+    p.in_step(campaign_id, "登记延期申请")
     campaign = load_campaign(p.engine, campaign_id, units={unit_code[:64]})
     if unit_code not in campaign.units:
         raise HTTPException(404, "这项工作中没有这个单位。")

@@ -156,6 +156,7 @@ async def unit_submit(request: Request, token: str, item_id: str, p: Portal = De
 
 def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: str, form):
     check_csrf(request, p, f"unit:{link.campaign_id}:{link.unit_code}", form.get("csrf"))
+    p.in_step(link.campaign_id, "报送")
     page = load_page(p, link)
     instance = str(form.get("instance") or "")
     entry = page.entry(item_id, instance)
@@ -203,6 +204,19 @@ def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: st
             target=item_id,
             at=now,
         )
+    if receipt.unchanged:  # posted again (a double tap, a reload): the unit is shown the version it handed in
+        audit.record(
+            p.engine,
+            now,
+            "upload",
+            actor=_actor(link),
+            campaign_id=link.campaign_id,
+            unit_code=link.unit_code,
+            target=f"{item_id} 与第{receipt.version}版相同，未另存",
+            detail="、".join(x.name for x in paths) or None,
+            client=client_of(request),
+        )
+        return RedirectResponse(f"/u/{token}/receipts/{receipt.submission_id}?same=1", status_code=303)
     try:
         compose_messages(p.engine, link.campaign_id, now, quiet=p.settings.quiet(), recipients=[link.unit_code])
     except DatabaseError:  # the submission and its receipt intent are kept: the next tick composes the message
@@ -270,6 +284,7 @@ def unit_receipt(request: Request, token: str, submission_id: int, p: Portal = D
             "now": p.as_of(),
             "late_by": (version.submitted_at - entry.duty.due_at).total_seconds() if version.late else 0,
             "corrects": _corrects(entry, version),
+            "same": request.query_params.get("same") == "1",
         },
     )
 

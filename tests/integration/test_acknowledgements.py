@@ -518,3 +518,62 @@ def test_a_dispatcher_polling_between_the_签收_step_and_the_compose_sends_no_�
     assert len(claimed) == 12 and len({c.recipient for c in claimed}) == 12
     assert {c.kind for c in claimed} == {"overdue"}
     assert all({i["kind"] for i in c.payload["items"]} == {"overdue", "ack_reminder"} for c in claimed)
+
+
+def test_the_portal_on_the_real_clock_does_not_move_a_simulated_campaigns_record(sqlite_engine, tmp_path):
+    """One 签收 from the page of the 晋中 campaign, whose record was simulated to June 2024 (as the demo's), was
+    recorded at the portal's real clock (2026): its record then ran to 2026 and status and the report read 2026
+    (an outside tester's finding). A portal write on a simulated campaign whose record stands more than a week
+    before the clock is refused, saying why; nothing is recorded. `duban ack --at` still records it at the
+    campaign's own instant, and a portal whose clock is within the record works as before."""
+    import re
+
+    from duban.services.submit import record_submission
+    from duban.store.amendments import last_act
+    from tests.integration.portal_site import make_site, text_of
+    from tests.samples import docx_bytes, xlsx_bytes
+
+    site = make_site(sqlite_engine, now="2024-06-12 10:00", ticked="2024-06-12 09:30", home=tmp_path / "home")
+    xiyang = "140724"
+    report = tmp_path / "乐平镇总结.docx"
+    report.write_bytes(docx_bytes())
+    record_submission(  # a simulated unit's hand-in, as the demo's synthetic behaviour records it
+        sqlite_engine,
+        "jinzhong-2024-lookback",
+        "140724100",
+        "self_report",
+        at("2024-05-20 10:00"),
+        actor="simulated",
+        files=[report],
+        files_dir=tmp_path / "files",
+    )
+    with sqlite_engine.connect() as conn:
+        recorded = last_act(conn, "jinzhong-2024-lookback")
+    site.now = at("2026-12-07 10:00")  # the wall clock, two years after the simulated record
+    token = site.token(xiyang)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', site.page(token).text).group(1)
+    acked = site.client.post(f"/u/{token}/ack", data={"csrf": csrf}, follow_redirects=False)
+    said = text_of(acked.text)
+    assert acked.status_code == 409, said[:500]
+    assert "按模拟时钟运行（演示），记录停在2024年6月12日 周三 09:30，不能按现在的时间签收" in said, said
+    handed = site.submit(token, "materials_upload", [("昔阳县检查材料.xlsx", xlsx_bytes())])
+    assert handed.status_code == 409 and "不能按现在的时间报送" in text_of(handed.text)
+    with sqlite_engine.connect() as conn:
+        assert last_act(conn, "jinzhong-2024-lookback") == recorded  # the record did not move
+    assert _acks_of(sqlite_engine, "jinzhong-2024-lookback", xiyang) == [None]
+    assert site.submissions() == 1  # the simulated one alone
+    assert record_acknowledgement(sqlite_engine, "jinzhong-2024-lookback", xiyang, at("2024-06-12 10:00"))
+    site.now = at("2024-06-12 11:00")  # in step again: the page acknowledges as before (already, here)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', site.page(token).text).group(1)
+    again = site.client.post(f"/u/{token}/ack", data={"csrf": csrf}, follow_redirects=False)
+    assert again.status_code == 400 and "本单位已签收" in text_of(again.text)
+
+
+def _acks_of(engine, campaign_id, unit):
+    k = AcknowledgementRow.__table__
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(k.c.acknowledged_at).where(k.c.campaign_id == campaign_id, k.c.unit_code == unit)
+            ).scalars()
+        )

@@ -144,6 +144,7 @@ def test_a_hand_in_before_its_item_opens_is_refused(tmp_path):
     assert early.exit_code == 1, early.output
     said = " ".join(early.output.split())
     assert "opens at 2024-05-10 周五 08:30: a hand-in at 1999-01-01 周五 10:00 comes before it" in said, said
+    assert "give --at 2024-05-10 周五 08:30 or later" in said, said
     assert "按时" not in early.output
     future = _run(*args, "2099-06-01 10:00")  # dated 2030, it made every status before 2030 "earlier than the record"
     said = " ".join(future.output.split())
@@ -862,8 +863,9 @@ def test_a_unit_named_by_its_name_is_found_and_one_outside_the_campaign_is_said(
 
 def test_a_correction_after_the_due_of_an_on_time_hand_in_is_said_so(tmp_path):
     """submit of a second version after the due printed （逾期报送）→ 已报送 for an item still on time."""
-    sheet = write(tmp_path / "评分表.xlsx", xlsx_bytes())
+    sheet = tmp_path / "评分表.xlsx"
     for moment in ("2024-05-20 10:00", "2024-05-27 10:00"):
+        write(sheet, xlsx_bytes([["报送", moment]]))  # the correction differs from the first version
         args = ("--unit", "140724100", "--item", "self_score_sheet", "--file", sheet, "--at", moment)
         result = _run("submit", JINZHONG, *args)
         assert result.exit_code == 0, result.output

@@ -171,7 +171,7 @@ def test_campaign_rows_stay_consistent_with_the_cli_path(site):
 
     token, sheet = site.token("140724100"), xlsx_bytes()
     site.submit(token, "self_score_sheet", [("评分表.xlsx", sheet)])
-    path = write(site.settings.home / "评分表.xlsx", sheet)
+    path = write(site.settings.home / "评分表（定稿）.xlsx", sheet)  # the same bytes, renamed: a new version
     record_submission(
         site.engine,
         CAMPAIGN,

@@ -48,8 +48,8 @@ def _hand_in(engine, tmp_path, unit, when, item=ITEM):
     if item == "self_report":
         path = path.with_suffix(".docx")
         path.write_bytes(docx_bytes("乐平镇统计站规范化建设总结"))
-    else:
-        path.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86]]))
+    else:  # each hand-in its own sheet: the same one again is no new version (after a 退回, refused)
+        path.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86], ["报送", when]]))
     return record_submission(engine, CAMPAIGN, unit, item, at(when), files=[path], files_dir=tmp_path / "files")
 
 
@@ -241,6 +241,7 @@ def test_the_cli_says_when_a_return_keeps_the_due_in_force_over_the_notices_wind
     flat = " ".join(returned.output.split())
     assert returned.exit_code == 0 and "新的截止时间 2024-07-01 周一 24:00" in flat, flat
     assert "（退回后补报期限为2024-06-19 周三 24:00，早于原截止时间，按原截止时间：退回不缩短单位的时间）" in flat, flat
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 86], ["调查问卷", "已补"]]))
     run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-06-28 09:00")
     late = ("--return", "--reason", "仍缺签章", "--at", "2024-06-28 10:00")
     again = " ".join(run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, *late).output.split())
@@ -307,6 +308,7 @@ def test_the_cli_returns_and_accepts(tmp_path):
         and "error: unit 140724 has nothing waiting" in nothing.output
         and "nothing waiting for review" in nothing.output
     )
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分", "签章"], ["乐平镇", 86, "已盖章"]]))
     run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-07-01 09:00")
     accepted = run("review", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--accept", "--at", "2024-07-01 10:00")
     assert accepted.exit_code == 0 and "审核通过" in accepted.output and "第2版 → 已报送" in accepted.output
@@ -631,6 +633,7 @@ def test_the_clis_review_is_in_the_audit_log_as_the_portals_is(tmp_path):
     run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-06-28 09:00")
     returned = run(*review, "--return", "--reason", "评分表缺少乡镇签章", "--at", "2024-06-28 10:00")
     assert returned.exit_code == 0, returned.output
+    sheet.write_bytes(xlsx_bytes([["乡镇", "得分", "签章"], ["乐平镇", 86, "已盖章"]]))
     run("submit", JINZHONG, "--unit", XIYANG, "--item", ITEM, "--file", sheet, "--at", "2024-07-01 09:00")
     assert run(*review, "--accept", "--at", "2024-07-01 10:00").exit_code == 0
     settings = Settings()

@@ -244,3 +244,30 @@ def test_an_amendment_on_a_running_campaign_keeps_the_following_stages_already_o
         "county_check": "2026-10-09 周五 24:00",
         "city_check": "2026-10-13 周二 08:30",
     }
+
+
+def test_a_hand_in_to_a_stage_still_waiting_for_the_record_is_refused(sqlite_engine, tmp_path):
+    """`submit --at` for the city check before 80% of the counties had finished was recorded 按时: its rows hold
+    the earliest instant the stage could open, and the hand-in came after that, though the stage had not opened."""
+    from duban.errors import SubmissionError
+    from duban.store.tables import Submission
+
+    ensure_planned(sqlite_engine, SPEC, now=at("2024-05-06 12:00"))
+    _tick(sqlite_engine, at("2024-06-03 09:00"))
+    with pytest.raises(SubmissionError) as refused:
+        record_submission(sqlite_engine, CAMPAIGN, "140724", "city_binder", at("2024-06-04 10:00"), files_dir=tmp_path)
+    said = str(refused.value)
+    assert "--at 2024-06-04 周二 10:00" in said and "stage 'city_check' (item 'city_binder') has not opened" in said, (
+        said
+    )
+    assert "「市级抽查阶段」尚未开始（县级检查阶段80%单位完成后1个工作日开始）" in refused.value.cn, refused.value.cn
+    assert {r.state for r in _rows(sqlite_engine, "city_check")} == {"pending"}
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(Submission)).all() == []  # nothing stored
+    for county, moment in (("140724", "2024-06-05 10:00"), ("140725", "2024-06-12 15:00")):
+        record_submission(sqlite_engine, CAMPAIGN, county, "county_report", at(moment), files_dir=tmp_path)
+    _tick(sqlite_engine, at("2024-06-13 09:00"))  # 80% reached: the city check opened 6/13 08:30
+    receipt = record_submission(
+        sqlite_engine, CAMPAIGN, "140724", "city_binder", at("2024-06-13 10:00"), files_dir=tmp_path
+    )
+    assert receipt.state is State.submitted

@@ -63,13 +63,14 @@ def test_late_submissions_are_marked_late_and_versions_are_kept(engine, xlsx, tm
         files=[xlsx],
         files_dir=tmp_path / "files",
     )
+    corrected = write(tmp_path / "乐平镇自查评分表（修改）.xlsx", xlsx_bytes([["项目", "得分"], ["工作职责", 9]]))
     second = record_submission(
         engine,
         CAMPAIGN,
         "140724100",
         "self_score_sheet",
         at("2024-05-27 11:00"),
-        files=[xlsx],
+        files=[corrected],
         files_dir=tmp_path / "files",
     )
     assert first.late and first.state is State.late and second.version == 2
@@ -189,6 +190,7 @@ def test_a_correction_after_the_due_of_an_on_time_hand_in_is_receipted_as_a_corr
     sink = SinkNotifier(tmp_path / "sink")
     dispatch(engine, at("2024-05-10 08:30"), lambda _: sink, fallback_channels=["sink"])
     for moment in ("2024-05-20 10:00", "2024-05-27 10:00"):
+        xlsx.write_bytes(xlsx_bytes([["报送", moment]]))  # a correction: what it hands in differs
         record_submission(
             engine, CAMPAIGN, "140724100", "self_score_sheet", at(moment), files=[xlsx], files_dir=tmp_path / "files"
         )

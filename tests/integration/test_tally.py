@@ -78,6 +78,7 @@ def test_the_kept_counts_equal_a_recount_after_every_kind_of_change(engine, tmp_
     )
     same(engine)
     tick(engine, at("2024-07-05 09:30"))
+    materials.write_bytes(xlsx_bytes([["乡镇", "得分", "签章"], ["乐平镇", 86, "已盖章"]]))
     record_submission(
         engine, CAMPAIGN, "140724", "materials_upload", at("2024-07-05 10:00"), files=[materials], files_dir=files
     )
