@@ -1,6 +1,5 @@
 """The queries behind duties as of an instant (duban.views.duties): a campaign's assignments, their submitted
-versions (all, or each one's latest; only those handed in by an instant, when asked), the last state recorded for
-each up to an instant, and one submission by its id.
+versions (all, or each one's latest; only those handed in by an instant, when asked), and one submission by its id.
 
 Lists of assignment ids are read 900 at a time (SQLite's limit on a statement's parameters, with room to spare).
 """
@@ -15,11 +14,10 @@ from sqlalchemy import ColumnElement, Connection, Engine, func, or_, select
 from duban.instants import utc
 from duban.store.core import core_table
 from duban.store.db import reading
-from duban.store.tables import Assignment, Submission, TransitionRow
+from duban.store.tables import Assignment, Submission
 
 _A = core_table(Assignment)
 _S = core_table(Submission)
-_T = core_table(TransitionRow)
 
 
 def duty_rows(
@@ -29,11 +27,9 @@ def duty_rows(
     units: list[str] | None,
     versions: str,
     before: datetime | None,
-    recorded_by: datetime | None,
-) -> tuple[list[Any], dict[int, list[Any]], dict[int, str]]:
-    """Read in one transaction: the campaign's assignments (of `units`, or all); their submissions by assignment id,
-    oldest first (`versions` none, latest or all; handed in by `before`, when given); and, with `recorded_by`,
-    each assignment's last state recorded for an instant up to then."""
+) -> tuple[list[Any], dict[int, list[Any]]]:
+    """Read in one transaction: the campaign's assignments (of `units`, or all) and their submissions by assignment
+    id, oldest first (`versions` none, latest or all; handed in by `before`, when given)."""
     query = select(
         _A.c.id,
         _A.c.unit_code,
@@ -58,8 +54,7 @@ def duty_rows(
         rows = conn.execute(query).all()
         ids = [r.id for r in rows] if units is not None else None
         found = _versions(conn, campaign_id, ids, versions, before)
-        recorded = _recorded(conn, campaign_id, ids, recorded_by) if recorded_by is not None else {}
-    return list(rows), found, recorded
+    return list(rows), found
 
 
 def lead_codes(engine: Engine, campaign_id: str, items: set[str], divisions: set[str]) -> list[str]:
@@ -75,33 +70,6 @@ def lead_codes(engine: Engine, campaign_id: str, items: set[str], divisions: set
     )
     with reading(engine) as conn:
         return list(conn.execute(query).scalars())
-
-
-def _recorded(conn: Connection, campaign_id: str, assignment_ids: list[int] | None, as_of: datetime) -> dict[int, str]:
-    """Each assignment's last state recorded for an instant up to `as_of` (transitions in the order applied)."""
-    if assignment_ids is not None and len(assignment_ids) > 900:
-        found: dict[int, str] = {}
-        for start in range(0, len(assignment_ids), 900):
-            found |= _recorded(conn, campaign_id, assignment_ids[start : start + 900], as_of)
-        return found
-    mine = _T.c.assignment_id.in_(assignment_ids) if assignment_ids is not None else _T.c.campaign_id == campaign_id
-    query = (
-        select(_T.c.assignment_id, _T.c.event, _T.c.to_state)
-        .where(mine, _T.c.event_at <= as_of)
-        .order_by(_T.c.event_at, _T.c.id)
-    )
-    found = {}
-    for assignment_id, event, state in conn.execute(query):
-        # a hand-in entered later with its earlier, real time (补登) is not undone by the reminders and the 逾期 the
-        # ticks recorded meanwhile for instants after it: a tick never moves a handed-in item
-        if event in _SCHEDULED and found.get(assignment_id) in _HANDED_IN:
-            continue
-        found[assignment_id] = state
-    return found
-
-
-_SCHEDULED = {"opened", "reminder", "overdue", "escalation"}  # what a tick records from the schedule
-_HANDED_IN = {"submitted", "late", "in_review", "excused"}
 
 
 def _versions(

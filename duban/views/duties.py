@@ -4,21 +4,21 @@ The database holds each assignment's state as of its last tick; for a later `as_
 shows where it stands (the same reading as `duban status`), without writing anything. The portal page,
 the operators' matrix and the 汇总表 all read duties through here.
 
-`history=True` reads the record as it stood at an earlier `as_of` (the portal's preview, `duban serve --as-of`):
-each assignment starts from the last transition recorded for an instant up to `as_of` (pending when there is
-none), is advanced to `as_of`, and shows only the versions handed in by then. A submission of 15 June is not on
-a page shown as of 27 May, and an item that opens on 10 June is grey, not red.
+`history=True` reads the record as it stood at an earlier `as_of` (the portal's preview, `duban serve --as-of`) by
+the rule `duban status`, the 通报 and the 总结报告 read a past instant by (row_state_then): a hand-in counts from its
+instant, the rest is judged from the start against the dues in force, and a 免报 stands as recorded now; only the
+versions handed in by then are shown. A submission of 15 June is not on a page shown as of 27 May, an item that
+opens on 10 June is grey, not red, and every unit has the colour and counts status gives it at that instant.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal
 
 from duban.domain.lead_cover import BY_LEAD, COOPERATING, covered_state, duty_key, lead_rows
-from duban.domain.standing import row_state_at
+from duban.domain.standing import row_state_at, row_state_then
 from duban.domain.state import Color, State, color
 from duban.instants import utc
 from duban.store.db import reading
@@ -92,17 +92,6 @@ def held(row: Any) -> bool:
     return row.state == State.pending.value and getattr(row, "next_event_at", False) is None
 
 
-def state_then(row: Any, recorded: str | None, as_of: datetime) -> State:
-    """An assignment's state at an earlier `as_of`: from the last state recorded by then, advanced to `as_of`."""
-    then = SimpleNamespace(
-        **{k: getattr(row, k) for k in ("open_at", "due_at", "reminders", "escalations")},
-        state=recorded or State.pending.value,
-        reminders_done=0,
-        escalations_done=0,
-    )
-    return row_state_at(then, as_of)
-
-
 def load_duties(
     engine: Engine,
     campaign: PlannedCampaign,
@@ -117,14 +106,7 @@ def load_duties(
     `history`, as the record stood at `as_of` (see the module's docstring). A 配合 item its 牵头 unit has handed
     in reads as that hand-in (`by_lead`), as status reads it, unless `covers` is False."""
     as_of = utc(as_of)
-    rows, submitted, recorded = duty_rows(
-        engine,
-        campaign.id,
-        units=units,
-        versions=versions,
-        before=as_of if history else None,
-        recorded_by=as_of if history else None,
-    )
+    rows, submitted = duty_rows(engine, campaign.id, units=units, versions=versions, before=as_of if history else None)
     found = {aid: [_version(r) for r in subs] for aid, subs in submitted.items()}
     order = {item.id: index for index, (_stage, item) in enumerate(campaign.spec.items())}
     unit_order = {code: index for index, code in enumerate(campaign.units or units or ())}
@@ -138,7 +120,7 @@ def load_duties(
             r.role,
             r.open_at,
             r.due_at,
-            state_then(r, recorded.get(r.id), as_of) if history else row_state_at(r, as_of),
+            row_state_then(r, as_of) if history else row_state_at(r, as_of),
             found.get(r.id, []),
             r.submitted_at is not None and r.submitted_at > r.due_at,
         )

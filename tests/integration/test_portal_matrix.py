@@ -132,3 +132,35 @@ def test_a_preview_counts_a_hand_in_entered_later_with_its_earlier_time_as_hande
         if d.item_id == "self_score_sheet"
     ]
     assert before.state is State.open  # not yet handed in then
+
+
+def test_a_preview_gives_every_unit_the_colour_and_counts_status_gives_a_later_excuse_included(engine):
+    """An outside tester's finding (t1 F9): 乐平镇统计站's 自评总结报告 excused (免报) on the real clock, after the
+    demo's 2024 record, was 绿 in `duban status --as-of "2024-05-27 10:00"` (a 免报 stands as recorded now, as the
+    通报 and the 总结报告 read it) but 红 · 逾期未报 on its page in `duban serve --as-of` at that instant, counted
+    among the matrix's 逾期未报. The preview reads the past by status's rule."""
+    from duban.domain.hidden_samples import concealed_items
+    from duban.domain.state import Color, State
+    from duban.services.submit import record_excuse
+    from duban.views.status import status_report
+    from duban.views.unit_page import unit_page
+
+    township = "140724100"  # 乐平镇统计站
+    plan_jinzhong(engine)
+    for moment in ("2024-05-10 08:30", "2024-05-27 09:00", "2024-07-02 09:00"):
+        tick(engine, at(moment))
+    record_excuse(
+        engine, CAMPAIGN, township, "self_report", at("2026-12-08 07:00"), reason="乡镇机构改革，职能并入县局"
+    )
+    when = at("2024-05-27 10:00")
+    report = status_report(engine, CAMPAIGN, when)
+    grid = matrix(engine, CAMPAIGN, when, limit=1000, history=True)
+    assert {r.code: r.overall for r in grid.rows} == {u.code: u.overall for u in report.units}
+    hidden = concealed_items(report.campaign.spec)  # operators see a hidden sample's items; status leaves them out
+    shown = {r.code: sum((c.states for i, c in r.cells.items() if i not in hidden), Counter()) for r in grid.rows}
+    assert {code: +states for code, states in shown.items() if states} == {u.code: +u.states for u in report.units}
+    page = unit_page(engine, CAMPAIGN, township, when, history=True)
+    (entry,) = [e for e in page.entries if e.duty.item_id == "self_report"]
+    assert (entry.duty.shown, entry.duty.color) == (State.excused, Color.green)
+    (mine,) = [u for u in report.units if u.code == township]
+    assert Counter(e.duty.shown for e in page.entries) == +mine.states  # the page's 本单位共 … counts

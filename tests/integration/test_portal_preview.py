@@ -107,6 +107,7 @@ def test_a_preview_shows_the_record_as_it_stood_and_writes_nothing(tmp_path):
             assert page.status_code == 200
             shown = text_of(page.text)
             assert "预览：页面按 2024-05-27 周一 10:00 时的记录显示" in shown
+            assert "此刻之后记录的免报、延期、审核按现状计入（与进度、通报、总结报告相同）" in shown  # as status says
             assert "6月15日" not in shown and "昔阳县实地检查评分表.pdf" not in shown  # handed in later
             county = shown.split("县级实地检查评分表")[1][:200]
             assert "已逾期" not in county and "还有14天" in county  # open then, not yet due
