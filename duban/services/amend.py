@@ -181,6 +181,7 @@ def apply_amendment(
                 values = (*values[:-1], None)  # 顺序) keeps waiting: the record decides its opening, not the amendment
             result.changed.append(changed)
             updates.append((*values, codec.instant(at), r.id))
+        result.warnings += _dues_already_past(result.changed, at, row.timezone)
         if dry_run or not result.changed:
             return result
         replan_assignments(codec, updates)
@@ -301,6 +302,21 @@ def _result(seq: int, campaign: Campaign, amendment: Amendment, items: set[str])
         moving=moving,
         waiting=waiting,
     )
+
+
+def _dues_already_past(changed: list[ChangedAssignment], at: datetime, tz: str) -> list[str]:
+    """Items the amendment moves to a due before it takes effect (6/10 → 6/5 in a notice of 6/8): the units still
+    owing one are overdue the moment they read of it (已过新的截止时间). Allowed (a notice may be issued late), but
+    said, with how many units it reaches."""
+    found: dict[tuple[str, str], tuple[datetime, set[str]]] = {}
+    for c in changed:
+        if c.new_due < at and c.new_due != c.old_due and c.told:
+            found.setdefault((c.item_id, c.instance), (c.new_due, set()))[1].add(c.unit_code)
+    return [
+        f"item {item!r}{f' {instance}' if instance else ''} is now due {fmt(due, tz)}, before the amendment takes "
+        f"effect ({fmt(at, tz)}): the {len(units)} unit(s) still owing it are overdue from the moment they are told"
+        for (item, instance), (due, units) in found.items()
+    ]
 
 
 def _backward_windows(spec: LoadedSpec, amended: Campaign, plan: Plan) -> list[str]:
