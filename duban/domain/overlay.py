@@ -42,7 +42,7 @@ from duban.domain.lines import (
 from duban.domain.overlay_parents import reparent_divisions, said_together
 from duban.domain.units import Level, Registry, Unit
 from duban.errors import RegistryError, SpecError
-from duban.spec.load import validation_errors
+from duban.spec.load import unseen_characters, validation_errors
 from duban.spec.models import Id, SpecLevel
 from duban.spec.source import read_source
 
@@ -168,14 +168,45 @@ class Overlay(_Strict):
 
 
 def load_overlay(path: Path) -> tuple[Overlay, Any]:
-    """Parse an overlay file; errors name file, line and path."""
-    source = read_source(path, what="overlay")
+    """Parse an overlay file; errors name file, line and path, all of them in one run."""
+    overlay, source, problems, _left_out = read_overlay(path)
+    said_together(problems)
+    return overlay, source
+
+
+def read_overlay(path: Path) -> tuple[Overlay, Any, list[SpecError], set[str]]:
+    """(the overlay without its refused entries, its source, its problems, the codes of the units left out).
+
+    Its text is held to the spec's rule: a unit named `乐平镇\u202e站计统` reads as another unit in every message,
+    page and 通报. A `units:` or `patch:` entry the models refuse is left out and the rest is read, so the file's
+    other problems (a bad parent, a patch of no unit) are said in the same run."""
+    source = read_source(path, what="overlay", collect=True)
     if source.data is not None and not isinstance(source.data, dict):
         raise source.error((), "an overlay is a mapping of `units:`, `patch:` and `exclude:`")
+    data = source.data or {}
+    problems = [*source.problems, *(source.error(at, said) for at, said in unseen_characters(data))]
     try:
-        return Overlay.model_validate(source.data or {}), source
+        return Overlay.model_validate(data), source, problems, set()
     except ValidationError as exc:
-        raise validation_errors(source, exc, Overlay) from None
+        problems += validation_errors(source, exc, Overlay).errors
+        refused = {tuple(e["loc"][:2]) for e in exc.errors() if e["loc"][:1] in (("units",), ("patch",))}
+    units = data.get("units") if isinstance(data.get("units"), list) else None
+    patch = data.get("patch") if isinstance(data.get("patch"), dict) else None
+    left_out = (
+        {str(units[i].get("code")) for key, i in refused if key == "units" and isinstance(units[i], dict)}
+        if units
+        else set()
+    )
+    rest = dict(data)
+    if units is not None:
+        rest["units"] = [u for i, u in enumerate(units) if ("units", i) not in refused]
+    if patch is not None:
+        rest["patch"] = {k: v for k, v in patch.items() if ("patch", str(k)) not in refused}
+    try:
+        return Overlay.model_validate(rest), source, problems, left_out
+    except ValidationError:  # a problem outside the entries (lines, exclude): said, nothing more is read
+        said_together(problems)
+        raise
 
 
 def _parents_first(
@@ -236,6 +267,7 @@ def apply_overlay(
     loaded=None,
     reparented: bool = False,
     problems: list[SpecError] | tuple[SpecError, ...] = (),
+    left_out: set[str] | frozenset[str] = frozenset(),
 ) -> Registry:
     """Add the overlay's units, patch existing ones (re-parent divisions, unless `reparented` already: then
     `problems` holds what that found) and drop excluded ones. Every bad parent is said in one run, each at its line;
@@ -244,6 +276,7 @@ def apply_overlay(
     problems = list(problems) if reparented else reparent_divisions(registry, overlay, source)
     ranks = {level: rank for rank, level in enumerate(Level)}
     ordered, refused = _parents_first(overlay.units, source, problems)
+    refused |= set(left_out)  # units whose own entry is refused: those under them and their patches say nothing
     for index, spec in ordered:
         if spec.code in refused:
             continue
@@ -331,15 +364,18 @@ def build_registry(
     source = str(division_set) if division_set is not None else None
     registry = import_divisions(divisions, division_set=source, levels=levels or None) if divisions else Registry()
     loaded = None
+    problems: list[SpecError] = []
+    left_out: set[str] = set()
     if overlay is not None:
         if not overlay.exists():
             raise RegistryError(f"overlay file {overlay} not found (registry.overlay is relative to the spec file)")
-        loaded = load_overlay(overlay)
+        *loaded, problems, left_out = read_overlay(overlay)
     lines = loaded[0].known_lines() if loaded else dict(LINES)
-    problems: list[SpecError] = []
-    if loaded is not None:  # before the lines name the bodies: 辛集市生态环境局 under 河北省, each side line alike
-        problems = reparent_divisions(registry, *loaded)
+    if loaded:  # before the lines name the bodies: 辛集市生态环境局 under 河北省, each side line alike
+        problems += reparent_divisions(registry, *loaded)
     apply_lines(registry, known_line(line, lines), [known_line(b, lines) for b in beside])
-    if overlay is not None and loaded is not None:  # said with the units' own bad parents, all at once
-        apply_overlay(registry, overlay, line=line, loaded=loaded, reparented=True, problems=problems)
+    if overlay is not None and loaded:  # the file's own problems, said with the units' bad parents, all at once
+        apply_overlay(
+            registry, overlay, line=line, loaded=tuple(loaded), reparented=True, problems=problems, left_out=left_out
+        )
     return registry

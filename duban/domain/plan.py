@@ -42,7 +42,7 @@ from duban.spec.crossrefs import outcome_problems, rollup_problems, sheet_proble
 from duban.spec.files import confined, referenced_file
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign, Item, Selector, Stage
-from duban.spec.source import PathKey
+from duban.spec.source import PathKey, dotted
 
 ROLE_ORDER = ("lead", "responsible", "cooperating")
 
@@ -146,7 +146,11 @@ def _overlay_said(error: SpecError) -> SpecError:
     hint = error.hint if error.hint and not _QUOTED.search(error.hint) else None
     if guesses and not hint:
         hint = f"did you mean {guesses[0]!r}?"
-    path = ".".join(part(key) for key in error.path.split(".")) if error.path else ""
+    path = error.path
+    if error.key:  # by its keys: a key holding dots (`../140724`) is one `…`, not one per dot
+        path = dotted(tuple(k if isinstance(k, int) else part(str(k)) for k in error.key))
+    elif path:
+        path = ".".join(part(key) for key in path.split("."))
     return SpecError(message, file=error.file, line=error.line, path=path, hint=hint)
 
 

@@ -36,7 +36,7 @@ from duban.services.amend_notice import settle_requests, summary, tell_units
 from duban.services.overdue_corrections import correct_overdue_notices
 from duban.settings import quiet_policy
 from duban.spec.amendment import Amendment, LoadedAmendment, amended_campaign, check_targets, load_amendment
-from duban.spec.checks import due_outside_stage, dues_before_opening
+from duban.spec.checks import due_outside_stage, dues_before_opening, windows_backwards
 from duban.spec.clerk_reach import rollups_due_before_feeders
 from duban.spec.load import LoadedSpec
 from duban.spec.models import Campaign
@@ -149,7 +149,7 @@ def apply_amendment(
         items -= {i.id for s, i in amended.items() if s.id in result.opened and i.id not in named}
         result.moving = [s for s in result.moving if s not in result.opened]
         result.waiting = [s for s in result.waiting if s not in result.opened]
-    result.errors = _early_dues(spec, amended, plan, items)
+    result.errors = [*_backward_windows(spec, amended, plan), *_early_dues(spec, amended, plan, items)]
     result.warnings = [*_outside_stages(amended, plan, items), *_rollups_left_behind(plan, items)]
     if result.errors and not dry_run:
         raise PlanError("the amendment cannot be applied: " + "; ".join(result.errors))
@@ -181,6 +181,7 @@ def apply_amendment(
                 values = (*values[:-1], None)  # 顺序) keeps waiting: the record decides its opening, not the amendment
             result.changed.append(changed)
             updates.append((*values, codec.instant(at), r.id))
+        result.warnings += _dues_already_past(result.changed, at, row.timezone)
         if dry_run or not result.changed:
             return result
         replan_assignments(codec, updates)
@@ -247,7 +248,7 @@ def preview_amendment(spec: LoadedSpec, loaded: LoadedAmendment, calendar: WorkC
     after = build_plan(LoadedSpec(amended, spec.source, spec.path, spec.sha256), calendar)
     items = _named_items(amended, amendment)
     result = _result(1, amended, amendment, items)
-    result.errors = _early_dues(spec, amended, after, items)
+    result.errors = [*_backward_windows(spec, amended, after), *_early_dues(spec, amended, after, items)]
     result.warnings = [*_outside_stages(amended, after, items), *_rollups_left_behind(after, items)]
     old = {(a.item_id, a.instance, a.unit_code): a for a in before.assignments if a.item_id in items}
     new = {(a.item_id, a.instance, a.unit_code): a for a in after.assignments if a.item_id in items}
@@ -301,6 +302,27 @@ def _result(seq: int, campaign: Campaign, amendment: Amendment, items: set[str])
         moving=moving,
         waiting=waiting,
     )
+
+
+def _dues_already_past(changed: list[ChangedAssignment], at: datetime, tz: str) -> list[str]:
+    """Items the amendment moves to a due before it takes effect (6/10 → 6/5 in a notice of 6/8): the units still
+    owing one are overdue the moment they read of it (已过新的截止时间). Allowed (a notice may be issued late), but
+    said, with how many units it reaches."""
+    found: dict[tuple[str, str], tuple[datetime, set[str]]] = {}
+    for c in changed:
+        if c.new_due < at and c.new_due != c.old_due and c.told:
+            found.setdefault((c.item_id, c.instance), (c.new_due, set()))[1].add(c.unit_code)
+    return [
+        f"item {item!r}{f' {instance}' if instance else ''} is now due {fmt(due, tz)}, before the amendment takes "
+        f"effect ({fmt(at, tz)}): the {len(units)} unit(s) still owing it are overdue from the moment they are told"
+        for (item, instance), (due, units) in found.items()
+    ]
+
+
+def _backward_windows(spec: LoadedSpec, amended: Campaign, plan: Plan) -> list[str]:
+    """Stage windows the amendment leaves ending before they start (县级检查 from 5/25 ending 5/20, a typo of 6/20):
+    validate's error, in the amended windows (a planned spec has none of its own, so each is the amendment's)."""
+    return [e.message for e in windows_backwards(LoadedSpec(amended, spec.source, spec.path, spec.sha256), plan)]
 
 
 def _early_dues(spec: LoadedSpec, amended: Campaign, plan: Plan, items: set[str]) -> list[str]:

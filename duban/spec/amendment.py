@@ -110,8 +110,20 @@ def check_targets(loaded: LoadedAmendment, campaign: Campaign) -> None:
         )
     stages = {s.id: s for s in campaign.stages}
     items = {i.id: i for _s, i in campaign.items()}
+    first: dict[str, int] = {}
     for index, change in enumerate(amendment.changes):
         where = ("changes", index)
+        if change.target in first:  # as a spec refuses an id twice: which of the two dates did the notice mean?
+            earlier = first[change.target]
+            named = f"stage {change.stage!r}" if change.stage is not None else f"item {change.item!r}"
+            if change.instance is not None:
+                named = f"period {change.instance} of {named}"
+            raise loaded.source.error(
+                where,
+                f"{named} is changed twice (first in changes[{earlier}], line "
+                f"{loaded.source.line_of(('changes', earlier))}): say all its changes in one entry",
+            )
+        first[change.target] = index
         if change.stage is not None and change.stage not in stages:
             raise loaded.source.error(
                 (*where, "stage"),

@@ -222,7 +222,11 @@ class _Builder:
                 return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
             finally:
                 self.open.discard(key)
-        return _scalar(node, path)
+        try:
+            return _scalar(node, path)
+        except _BadText as exc:  # said with the file's other problems; the rest is read as if it were deleted
+            self.source.problems.append(exc)
+            return exc.cleaned
 
     def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[Any, Any]:
         result: dict[Any, Any] = {}
@@ -275,10 +279,18 @@ def _scalar(node: yaml.Node, path: PathKey, *, key: bool = False) -> Any:
     if isinstance(value, str):
         problem = text_problem(value)
         if problem:
-            raise SpecError(problem, line=line, path=dotted(path))
+            raise _BadText(problem, line=line, path=dotted(path), cleaned=_BAD_TEXT.sub("", value)[:MAX_TEXT])
     if key and not isinstance(value, (str, int, bool, float)) and value is not None:
         raise SpecError("a key must be plain text", line=line, path=dotted(path))
     return value
+
+
+class _BadText(SpecError):
+    """A value that cannot be spec text (a NUL, a control character …), with what is left without those."""
+
+    def __init__(self, message: str, *, line: int, path: str, cleaned: str) -> None:
+        super().__init__(message, line=line, path=path)
+        self.cleaned = cleaned
 
 
 def text_problem(value: str) -> str | None:

@@ -24,7 +24,7 @@ from duban.store.tables import AmendmentRow, Assignment, OutboxMessage, Submissi
 from duban.views.campaigns import load_campaign
 from tests.conftest import JINZHONG, ROOT, SPECS
 from tests.integration.helpers import CAMPAIGN, at, plan_jinzhong, snapshot, tick
-from tests.samples import xlsx_bytes
+from tests.samples import pdf_bytes, xlsx_bytes
 
 EXTENSION = SPECS / "amendments" / "jinzhong-2024-county-check-extension.yaml"
 NAMED = {"county_inspection", "county_report", "materials_upload"}
@@ -315,3 +315,41 @@ def test_an_amendment_reaching_the_date_a_unit_asked_settles_its_request_and_say
     )
     [xiyang] = _rows(sqlite_engine, OutboxMessage, o.c.kind == "amended", o.c.recipient == XIYANG)
     assert "延期申请" not in json.dumps(xiyang.payload, ensure_ascii=False)  # it asked for nothing
+
+
+def test_an_amendment_moving_a_due_into_the_past_warns_that_units_are_overdue_at_once(sqlite_engine, tmp_path):
+    """A notice taking effect 6/8 that moves 县级总结报告 from 6/10 to 6/5 made the 11 counties still owing it overdue
+    a week back without a word (an outside tester's finding): a warning, in the dry run and the real one."""
+    plan_jinzhong(sqlite_engine)
+    report = tmp_path / "昔阳县总结报告.pdf"
+    report.write_bytes(pdf_bytes("昔阳县回头看总结报告"))
+    record_submission(
+        sqlite_engine,
+        CAMPAIGN,
+        XIYANG,
+        "county_report",
+        at("2024-06-03 10:00"),
+        files=[report],
+        files_dir=tmp_path / "files",
+    )
+    tick(sqlite_engine, at("2024-06-08 09:00"))
+    path = tmp_path / "early.yaml"
+    path.write_text(
+        "campaign: jinzhong-2024-lookback\nissuer: 晋中市统计局\nissued_on: 2024-06-08\nreason: 提前完成\nchanges:\n"
+        "  - {item: county_report, due: 2024-06-05}\n",
+        encoding="utf-8",
+    )
+    spec, _plan = plan_file(JINZHONG)
+    for dry_run in (True, False):
+        result = apply_amendment(
+            sqlite_engine,
+            spec,
+            load_amendment(path),
+            load_calendar_for(spec),
+            at=at("2024-06-08 10:00"),
+            dry_run=dry_run,
+        )
+        assert result.warnings == [
+            "item 'county_report' is now due 2024-06-05 周三 24:00, before the amendment takes effect "
+            "(2024-06-08 周六 10:00): the 10 unit(s) still owing it are overdue from the moment they are told"
+        ], result.warnings

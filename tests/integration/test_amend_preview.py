@@ -3,15 +3,17 @@ items that count from the moved one through a chain listed (2024: Friday 5/24 �
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from duban.cli.main import app
 from duban.domain.calendar import WorkCalendar
+from duban.errors import SpecError
 from duban.instants import fmt
 from duban.services.amend import preview_amendment
 from duban.spec.amendment import load_amendment
 from duban.spec.load import load_spec
-from tests.conftest import ROOT
+from tests.conftest import JINZHONG, ROOT
 
 SPEC = ROOT / "tests" / "specs" / "xiyang-2024-amend-chain.yaml"
 TZ = "Asia/Shanghai"
@@ -149,3 +151,45 @@ def test_a_stage_shortened_before_its_items_dues_gets_validates_outside_its_stag
     shown = CliRunner().invoke(app, ["amend", str(YJ), str(YJ_SHORTEN), "--dry-run"])
     assert shown.exit_code == 0, shown.output
     assert f"warning item 'county_sum' is due 2026-09-30 周三 24:00, outside its stage {window}" in shown.output
+
+
+def _jinzhong_amendment(tmp_path, *changes: str):
+    """An amendment of the 晋中 "回头看" campaign with these `changes:` lines, and its path."""
+    path = tmp_path / "amend.yaml"
+    path.write_text(
+        "campaign: jinzhong-2024-lookback\nissuer: 晋中市统计局\ndoc_no: 晋统字〔2024〕15号\nissued_on: 2024-06-12\n"
+        "reason: 因防汛工作安排调整时间\nchanges:\n" + "".join(f"  - {c}\n" for c in changes),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_an_amendment_ending_a_stage_before_it_starts_is_an_error(tmp_path, monkeypatch):
+    """县级检查 (from 5/25) ending 5/20 — a typo of 6/20 — passed a dry run with only a due-outside-its-stage warning,
+    where validate calls such a window an error (an outside tester's finding)."""
+    from duban.settings import get_settings
+
+    path = _jinzhong_amendment(tmp_path, "{stage: county_check, end: 2024-05-20}")
+    result = preview_amendment(load_spec(JINZHONG), load_amendment(path), WorkCalendar())
+    assert any(
+        e.startswith("the window of stage 县级检查阶段 ends (2024-05-20 周一 24:00) before it starts (2024-05-25")
+        for e in result.errors
+    ), result.errors
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    shown = CliRunner().invoke(app, ["amend", str(JINZHONG), str(path), "--dry-run"])
+    assert shown.exit_code == 1, shown.output
+    assert "error the window of stage 县级检查阶段 ends" in shown.output
+
+
+def test_an_amendment_changing_one_item_twice_is_an_error_at_the_second(tmp_path):
+    """材料上报 moved to 7/5 and then to 7/10 in one notice: the last silently won, where a spec refuses an id given
+    twice (an outside tester's finding)."""
+    path = _jinzhong_amendment(
+        tmp_path, "{item: materials_upload, due: 2024-07-05}", "{item: materials_upload, due: 2024-07-10}"
+    )
+    with pytest.raises(SpecError) as caught:
+        preview_amendment(load_spec(JINZHONG), load_amendment(path), WorkCalendar())
+    assert str(caught.value).startswith(
+        f"{path}:8 changes[1]: item 'materials_upload' is changed twice (first in changes[0], line 7)"
+    ), str(caught.value)

@@ -350,3 +350,47 @@ def test_a_spec_text_with_a_direction_override_or_line_separator_is_an_error_at_
     path, line = _spec(tmp_path, old, new)
     said = str(_error(lambda: load_spec(path)))
     assert f"hostile.yaml:{line} {where}: holds {code}, an invisible or text-direction character" in said, said
+
+
+def test_an_overlay_unit_name_or_title_with_a_direction_override_is_an_error_at_its_line(tmp_path):
+    """`乐平镇\\u202e站计统` reads as another unit in every message, the portal, the 通报 and the 汇总表; a spec's text
+    and a 名录 name refused it, an overlay's `units:` name and `patch:` title took it (an outside tester's finding)."""
+    path, _ = _spec(tmp_path, "id: jinzhong-2024-lookback", "id: jinzhong-2024-lookback")
+    overlay = tmp_path / "units" / "jinzhong.yaml"
+    text = overlay.read_text(encoding="utf-8")
+    text = text.replace("    name: 设管科\n", '    name: "设管\\u202e科"\n', 1)
+    text = text.replace("patch:\n", 'patch:\n  "140724100": {title: "乐平\\u2067镇统计站"}\n', 1)
+    overlay.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    said = str(_error(lambda: plan_file(path)))
+    name_line = lines.index('    name: "设管\\u202e科"') + 1
+    title_line = next(i for i, line in enumerate(lines, 1) if "\\u2067" in line)
+    assert f"jinzhong.yaml:{name_line} units[1].name: holds U+202E, an invisible or text-direction" in said, said
+    assert f"jinzhong.yaml:{title_line} patch.140724100.title: holds U+2067" in said, said
+
+
+def test_every_error_of_an_overlay_comes_in_one_run(tmp_path):
+    """A NUL in a unit's code, a channel written as a URL in a patch, a unit under a parent nobody has and a patch of
+    `../140724`: the old code said them in three runs (the NUL, then the URL, then the rest), and the patch's path
+    as `patch.….….…` (an outside tester's finding)."""
+    path, _ = _spec(tmp_path, "id: jinzhong-2024-lookback", "id: jinzhong-2024-lookback")
+    overlay = tmp_path / "units" / "jinzhong.yaml"
+    text = overlay.read_text(encoding="utf-8")
+    text = text.replace("  - code: 140700-bgs\n", '  - code: "140700-bgs\\0"\n', 1)
+    text = text.replace(
+        "patch:\n",
+        "  - {code: 140700-tjk, name: 统计科, level: prefecture, parent: 140799}\n"
+        'patch:\n  "140724": {channels: ["wecombot://0123456789abcdef"]}\n  "../140724": {contact: 张三}\n',
+        1,
+    )
+    overlay.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    errors = _all(_error(lambda: plan_file(path)))
+    said = {(e.line, e.path): e.message for e in errors}
+    assert "control character \\x00" in said[(lines.index('  - code: "140700-bgs\\0"') + 1, "units[2].code")], said
+    url = next(i for i, line in enumerate(lines, 1) if "wecombot" in line)
+    assert "never a URL" in said[(url, "patch.140724.channels")], said
+    assert "0123456789abcdef" not in str(errors)
+    assert said[(url + 1, "patch.…")] == "no unit ../140724 in the registry to patch", said
+    orphan = next(i for i, line in enumerate(lines, 1) if "140799" in line)
+    assert said[(orphan, "units[3].parent")] == "parent unit 140799 is not in the registry", said
