@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from duban.domain.unseen import visible
 from duban.instants import parse_instant
 from duban.settings import get_settings
 
@@ -33,8 +34,10 @@ def _console(*, stderr: bool = False) -> Console:
 
 def lit(value: object) -> str:
     """A value shown as it is inside Rich markup: a unit's name, a reason, a title or a vendor's words holding
-    `[red]` or `[/x]` prints those brackets instead of being styled by them (or crashing the command)."""
-    return escape(str(value))
+    `[red]` or `[/x]` prints those brackets instead of being styled by them (or crashing the command), and a
+    character nobody sees (ESC, BEL, U+202E; stored by an older duban or typed where nothing refused it) as
+    \\uXXXX, never a terminal escape that retitles the window or clears the screen. Line breaks and tabs stay."""
+    return escape(visible(str(value), keep="\n\t"))
 
 
 console = _console()
