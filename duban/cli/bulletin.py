@@ -33,7 +33,7 @@ def bulletin(
     from duban.domain.plan import load_calendar_for
     from duban.report.bulletin import send_bulletin, short_text, write_bulletin
     from duban.services.database import existing_database
-    from duban.services.lifecycle import running_campaign_id
+    from duban.services.lifecycle import check_status_instant, running_campaign_id
     from duban.spec.load import load_spec
 
     settings = get_settings()
@@ -44,6 +44,8 @@ def bulletin(
         why = "would be kept as the next 期 and name units late that may yet hand in"
         not_ahead(moment, as_of, what="通报", why=why)
         campaign_id = running_campaign_id(engine, str(spec))  # a 通报 never plans a campaign
+        if as_of is not None:  # archived as the next 期: none of an instant the record holds nothing for
+            check_status_instant(engine, campaign_id, moment, settings.timezone, as_of)
         calendar = (
             load_calendar_for(load_spec(spec), settings.calendar_file)
             if Path(spec).is_file()
