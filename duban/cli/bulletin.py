@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from duban.cli.common import console, fail as _fail, out_file, when as _when
+from duban.cli.common import console, fail as _fail, not_ahead, out_file, when as _when
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -33,7 +33,7 @@ def bulletin(
     from duban.domain.plan import load_calendar_for
     from duban.report.bulletin import send_bulletin, short_text, write_bulletin
     from duban.services.database import existing_database
-    from duban.services.lifecycle import running_campaign_id
+    from duban.services.lifecycle import check_status_instant, running_campaign_id
     from duban.spec.load import load_spec
 
     settings = get_settings()
@@ -41,12 +41,11 @@ def bulletin(
     try:
         engine = existing_database(settings.resolved_database_url)  # a mistyped path is said, not made
         moment = _when(as_of, settings.timezone, option="--as-of")
-        if moment > datetime.now(timezone.utc) + timedelta(minutes=1):  # a 通报 reports what has happened
-            raise DubanError(
-                f"--as-of {as_of} is later than now: a 通报 reports the record as it stands, and one dated ahead "
-                "would be kept as the next 期 and name units late that may yet hand in (leave --as-of out for now)"
-            )
+        why = "would be kept as the next 期 and name units late that may yet hand in"
+        not_ahead(moment, as_of, what="通报", why=why)
         campaign_id = running_campaign_id(engine, str(spec))  # a 通报 never plans a campaign
+        if as_of is not None:  # archived as the next 期: none of an instant the record holds nothing for
+            check_status_instant(engine, campaign_id, moment, settings.timezone, as_of)
         calendar = (
             load_calendar_for(load_spec(spec), settings.calendar_file)
             if Path(spec).is_file()

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from duban.cli.common import console, fail as _fail, lit, out_file, when as _when
+from duban.cli.common import console, fail as _fail, lit, not_ahead, out_file, when as _when
 from duban.errors import DubanError
 from duban.instants import fmt
 from duban.settings import get_settings
@@ -193,6 +193,7 @@ def report(
     try:
         engine = existing_database(settings.resolved_database_url)  # a mistyped path is said, not made
         moment = _when(as_of, settings.timezone, option="--as-of")
+        not_ahead(moment, as_of, what="总结报告", why="would state completion figures for units that may yet hand in")
         # never planned here: planned on the spot, a campaign nobody was told of read 未报送 for every unit
         campaign_id = running_campaign_id(engine, str(spec))
         if Path(spec).is_file():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from duban.domain.unseen import visible
 from duban.instants import parse_instant
 from duban.settings import get_settings
 
@@ -33,8 +34,10 @@ def _console(*, stderr: bool = False) -> Console:
 
 def lit(value: object) -> str:
     """A value shown as it is inside Rich markup: a unit's name, a reason, a title or a vendor's words holding
-    `[red]` or `[/x]` prints those brackets instead of being styled by them (or crashing the command)."""
-    return escape(str(value))
+    `[red]` or `[/x]` prints those brackets instead of being styled by them (or crashing the command), and a
+    character nobody sees (ESC, BEL, U+202E; stored by an older duban or typed where nothing refused it) as
+    \\uXXXX, never a terminal escape that retitles the window or clears the screen. Line breaks and tabs stay."""
+    return escape(visible(str(value), keep="\n\t"))
 
 
 console = _console()
@@ -93,6 +96,18 @@ def when(text: str | None, tz: str, *, option: str, end_of_day: bool = False) ->
         return parse_instant(text, tz, end_of_day=end_of_day)
     except ValueError as exc:
         _refuse(option, exc)
+
+
+def not_ahead(moment: datetime, written: str | None, *, what: str, why: str) -> None:
+    """An --as-of later than now (a minute's grace) refused, for a paper that reports the record as it stands
+    (`what`, a 通报 or a 总结报告; `why` says what one dated ahead would do): `bulletin` and `report` alike."""
+    from duban.errors import DubanError
+
+    if written is not None and moment > datetime.now(timezone.utc) + timedelta(minutes=1):
+        raise DubanError(
+            f"--as-of {written} is later than now: a {what} reports the record as it stands, and one dated ahead "
+            f"{why} (leave --as-of out for now)"
+        )
 
 
 def due_within(text: str, tz: str) -> tuple[Offset | None, datetime | None]:

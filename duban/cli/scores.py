@@ -132,7 +132,7 @@ def show(spec: SpecArg, sheet: SheetOpt = None) -> None:
             f"{r.total:g}",
             "[green]达标[/]" if r.passed else "[bold red]未达标[/]",
             str(r.version),
-            r.inspector or "",
+            lit(r.inspector or ""),
             fmt(r.recorded_at, campaign.tz),
         )
     console.print(table)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from duban.domain.unseen import first_unseen
 from duban.domain.values import FULL_WIDTH, typed_points
 from duban.errors import SubmissionError
 from duban.spec.models import Campaign, ScoreSheet
@@ -53,6 +54,31 @@ class UnitScores:
     inspected_on: str | None = None
     note: str | None = None
     cells: dict[str, str] = field(default_factory=dict)  # check item id or "unit" → "评分表.xlsx 市级抽查!D7"
+
+
+WORDS_LIMITS = {"检查人": 40, "备注": 500}
+"""How long a 检查人 and a 备注 may be, at the form and in an imported sheet alike: the report's 检查评分 sheet keeps
+them whole, so a longer one is refused where it is typed, never cut."""
+
+
+def inspection_words(value: Any, field: str) -> tuple[str | None, str | None]:
+    """A 检查人 or 备注 (`field`) as the form or a score sheet holds it, checked the same way for both: its
+    whitespace folded to one space, at most WORDS_LIMITS[field] characters, and no character nobody sees (a
+    terminal's escape typed or pasted, or _x001B_ in a cell, which openpyxl reads as ESC; a text-direction
+    override) — the rule spec text and every --reason follow. Returns (the text or None, what is wrong in
+    Chinese or None)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = " ".join(str(value if value is not None else "").split()) or None
+    if text is None:
+        return None, None
+    limit = WORDS_LIMITS[field]
+    if len(text) > limit:
+        return text, f"{field}不超过{limit}字（填写了{len(text)}字）"
+    code = first_unseen(text)
+    if code is not None:
+        return text, f"{field}含有看不见的字符（{code}），请删除后重新填写"
+    return text, None
 
 
 EARLIEST_INSPECTION = date(2000, 1, 1)  # no inspection of a campaign duban runs took place before this

@@ -43,7 +43,8 @@ def write_report(engine: Engine, campaign_id: str, as_of: datetime, out: Path, c
     files = ReportFiles(
         docx=out, chart=out.with_name(f"{out.stem}-时间线.png"), table=out.with_name(f"{out.stem}-汇总表.xlsx")
     )
+    table = with_score_sheet(summary_workbook(engine, campaign_id, as_of), record)  # first: no file left half-made
     files.notes += timeline_png(record, files.chart)
     write_docx(build_draft(record, slip_names(engine, record, [*record.missing, *record.late])), out, files.chart)
-    files.table.write_bytes(with_score_sheet(summary_workbook(engine, campaign_id, as_of), record))
+    files.table.write_bytes(table)
     return files

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from duban.domain.unseen import visible
 from duban.domain.xlsx_inert import inert
 from duban.instants import fmt
 from duban.report.inspection_text import follow_up_words
@@ -72,7 +73,7 @@ def with_score_sheet(workbook: bytes, record: Record) -> bytes:
                     *(s.points.get(i.id) if i in scores.sheet.items else None for i in items),
                     s.total,
                     "达标" if s.passed else "未达标",
-                    s.inspector,
+                    visible(s.inspector) if s.inspector else s.inspector,  # one stored by an older duban, as typed
                     s.inspected_on,
                     "" if s.passed else follow_up_words(record, s),
                 ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import posixpath
 import re
-import unicodedata
 import zipfile
 from dataclasses import dataclass
 from datetime import date
@@ -24,9 +23,10 @@ from defusedxml.ElementTree import iterparse
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.escape import unescape
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from duban.domain.scoring import Problem, UnitScores, inspection_day, sample_label
+from duban.domain.scoring import Problem, UnitScores, inspection_day, inspection_words, sample_label
 from duban.domain.xlsx_inert import inert
 from duban.services.scores import ScoreError
 from duban.spec.models import ScoreSheet
@@ -422,15 +422,13 @@ def _read_worksheet(
             continue
         texts = {}
         for head in (TRAILING[2], TRAILING[4]):
-            written = texts[head] = _text(cell(values, columns.get(head)))
-            if written and any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in written):
-                problems.append(
-                    Problem(
-                        f"{where}!{get_column_letter(columns[head])}{row}",
-                        f"{head} holds control characters",
-                        f"{head}含有控制字符，请重新输入",
-                    )
-                )
+            written = cell(values, columns.get(head))
+            if isinstance(written, str):  # _x001B_ is ESC to Excel, whichever way the cell holds it
+                written = unescape(written)
+            texts[head], wrong = inspection_words(written, head)
+            if wrong:
+                at = f"{where}!{get_column_letter(columns[head])}{row}"
+                problems.append(Problem(at, f"{head} refused: {wrong}", wrong))
         day_cell = f"{where}!{get_column_letter(columns[TRAILING[3]])}{row}" if columns.get(TRAILING[3]) else where
         day, wrong = inspection_day(cell(values, columns.get(TRAILING[3])), today or date.max)
         if wrong:

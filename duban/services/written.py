@@ -3,9 +3,10 @@ characters at every door (the CLI, the unit's page, a parent's page, /ops), refu
 
 from __future__ import annotations
 
-import unicodedata
-
+from duban.domain.unseen import first_unseen, visible
 from duban.errors import RequestError
+
+__all__ = ["WORDS_LIMIT", "bounded", "visible"]
 
 WORDS_LIMIT = 1000
 """A reason or note longer than this is refused (the unit reads it in a message and on its page)."""
@@ -23,25 +24,10 @@ def bounded(text: str | None, *, option: str, field: str) -> str | None:
             f"{option}: {len(text):,} characters; write at most {WORDS_LIMIT:,}",
             cn=f"{field}不超过{WORDS_LIMIT}字",
         )
-    unseen = next((c for c in text or "" if unicodedata.category(c) in _UNSEEN), None)
-    if unseen is not None:
-        code = f"U+{ord(unseen):04X}"
+    code = first_unseen(text)
+    if code is not None:
         raise RequestError(
             f"{option}: holds {code}, a character that is not seen (a control or text-direction character): remove it",
             cn=f"{field}含有看不见的字符（{code}），请删除后重新填写",
         )
     return text
-
-
-def visible(text: str) -> str:
-    """`text` with every character nobody sees written as \\uXXXX: what the audit log keeps of what anyone sent
-    (a login name, a header, a reason from an older duban) shows as sent, never as a terminal escape or a
-    reversed line."""
-    if not any(unicodedata.category(c) in _UNSEEN for c in text):
-        return text
-    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) in _UNSEEN else c for c in text)
-
-
-_UNSEEN = ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
-"""Unicode categories of characters a reason never needs: controls, format characters (zero-width, bidi
-overrides), surrogates, private use, line and paragraph separators (whitespace is folded before the check)."""

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from duban.domain.scoring import UnitScores, check_scores, find_sheet, inspection_day, sample_label
+from duban.domain.scoring import (
+    UnitScores,
+    check_scores,
+    find_sheet,
+    inspection_day,
+    inspection_words,
+    sample_label,
+)
 from duban.domain.standing import row_state_at
 from duban.domain.state import State
 from duban.spec.models import Sample, ScoreSheet
@@ -206,12 +213,13 @@ def unit_scores(engine: Engine, campaign_id: str, codes: Iterable[str]) -> dict[
 def form_entry(
     sheet: ScoreSheet, unit: Recipient, form: Mapping[str, str], today: date, members: list[str]
 ) -> tuple[UnitScores, dict[str, str]]:
-    """The scores a form holds for one unit, and every problem by field (p_<item>, inspector, inspected_on), in
-    Chinese. The same checks as an import (a number, 0 to the maximum, every item), and an inspector and a date."""
+    """The scores a form holds for one unit, and every problem by field (p_<item>, inspector, inspected_on, note),
+    in Chinese. The same checks as an import (a number, 0 to the maximum, every item; a 检查人 and 备注 without a
+    character nobody sees, not longer than the report keeps), and an inspector and a date."""
     points = {item.id: (form.get(f"p_{item.id}") or "").strip() or None for item in sheet.items}
-    inspector = (form.get("inspector") or "").strip()[:40]
+    inspector, inspector_wrong = inspection_words(form.get("inspector"), "检查人")
     day = (form.get("inspected_on") or "").strip()
-    note = (form.get("note") or "").strip()[:500]
+    note, note_wrong = inspection_words(form.get("note"), "备注")
     entry = UnitScores(
         unit.code,
         points,
@@ -225,6 +233,10 @@ def form_entry(
         problems[f"p_{problem.item_id}" if problem.item_id else "unit"] = problem.short_cn
     if not inspector:
         problems["inspector"] = "请填写检查人"
+    elif inspector_wrong:
+        problems["inspector"] = inspector_wrong
+    if note_wrong:
+        problems["note"] = note_wrong
     when, wrong = inspection_day(day, today)  # the same check as a score sheet's 检查日期 column
     if not day:
         problems["inspected_on"] = "请填写检查日期"

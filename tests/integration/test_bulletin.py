@@ -181,6 +181,31 @@ def test_a_bulletin_dated_ahead_is_refused_and_nothing_kept_or_queued(tmp_path):
     assert not (tmp_path / "x.docx").exists()
 
 
+def test_a_bulletin_before_the_record_begins_is_refused_as_status_refuses_it(tmp_path):
+    """F7: 晋中 planned today (not in 2024) and never ticked: `status --as-of "2024-07-01 24:00"` is refused (its
+    record holds nothing then), but `bulletin` drafted and archived 第1期 naming every unit 逾期 at that instant,
+    to be cited by the 总结报告 and to bar every earlier 通报. Now refused with status's words, nothing kept."""
+    from duban.services.lifecycle import ensure_planned
+    from duban.store.bulletins import bulletins_of
+
+    engine = engine_for(get_settings().resolved_database_url)
+    ensure_planned(engine, JINZHONG, now=at("2026-12-07 10:00"))
+    out = tmp_path / "通报.docx"
+    argv = ["--as-of", "2024-07-01 24:00", "--out", str(out)]
+    status = CliRunner().invoke(app, ["status", str(JINZHONG), "--as-of", "2024-07-01 24:00"])
+    refused = CliRunner().invoke(app, ["bulletin", str(JINZHONG), *argv, "--send"])
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == status.exit_code == 1 and "Traceback" not in said, said
+    assert (
+        "is before campaign 'jinzhong-2024-lookback' was planned (2026-12-07 周一 10:00), and its record holds "
+        "nothing then" in said
+    ), said
+    assert not out.exists()
+    with engine.connect() as conn:
+        assert bulletins_of(conn, CAMPAIGN) == []
+        assert conn.execute(select(func.count()).select_from(OutboxMessage)).scalar() == 0
+
+
 ZUOQUAN = "140722"
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 
 from openpyxl import load_workbook
-from sqlalchemy import update
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from duban.cli.main import app
+from duban.domain.scoring import UnitScores
 from duban.services.lifecycle import ensure_planned
+from duban.services.scores import record_scores
 from duban.settings import get_settings
 from duban.store.db import engine_for
 from duban.store.tables import SampleDraw
@@ -91,6 +93,29 @@ def test_scores_template_and_import_from_the_command_line(tmp_path):
     assert "1 units scored, 1 below 80" in good.output
     shown = _run("scores", "show", JINZHONG)
     assert "未达标" in shown.output and "1 units scored" in shown.output
+
+
+def test_scores_show_never_sends_a_stored_control_character_to_the_terminal():
+    """F13: an 检查人 holding ESC]0;…BEL ESC[2J (saved by the portal's form before it refused one) was printed raw:
+    on a terminal it retitled the window and cleared the screen. It now prints as \\u001b…."""
+    engine = engine_for(get_settings().resolved_database_url)
+    ensure_planned(engine, JINZHONG, now=at("2024-06-20 09:00"))
+    with engine.connect() as conn:
+        unit = conn.execute(select(SampleDraw.members).where(SampleDraw.sample_id == "city_check")).scalar_one()[0]
+    items = ["duties", "staffing", "rules", "ledgers", "reporting", "service", "informatization", "training", "funding"]
+    points = dict(zip(items, [9, 14, 9, 9, 9, 9, 9, 9, 14]))
+    hostile = "\x1b]0;PWNED\x07\x1b[2J\u202e红色检查人"
+    record_scores(
+        engine,
+        "jinzhong-2024-lookback",
+        "city_check",
+        [UnitScores(unit, points, inspector=hostile)],
+        at=at("2024-06-20 10:00"),
+    )
+    shown = _run("scores", "show", JINZHONG)
+    assert shown.exit_code == 0, shown.output
+    assert "\x1b" not in shown.output and "\x07" not in shown.output and "\u202e" not in shown.output
+    assert "\\u001b]0;PWNED\\u0007\\u001b[2J\\u202e红色检查人" in shown.output
 
 
 def test_rollup_show_lists_who_has_handed_in():

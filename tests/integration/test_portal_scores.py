@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from duban.services.scores import latest_scores
@@ -134,6 +136,68 @@ def test_points_in_other_scripts_digits_are_refused_at_their_fields_and_full_wid
     saved = _post(site, "city_check", unit, _form(["９", "１４", 9, 9, 9, 9, 9, 9, "１４"]))
     assert saved.status_code == 303
     assert [(r.unit_code, r.total) for r in latest_scores(site.engine, CAMPAIGN)] == [(unit, 91)]
+
+
+def test_control_characters_and_overlong_words_in_the_inspector_or_note_are_refused_at_their_fields(site):
+    """F12: an ESC typed into 检查人 was saved, and duban report then died on it; the form cut a long 检查人 to 40
+    characters without a word. Now both fields are refused at the field, as a reason is, and kept whole when not."""
+    unit = _members(site, "city_check")[0]
+    escaped = _form(GOOD, inspector="\x1b]0;PWNED\x07\x1b[2J\x1b[31m红色检查人\x1b[0m", note="备注\x1b[5m闪")
+    refused = _post(site, "city_check", unit, escaped)
+    assert refused.status_code == 400
+    text = text_of(refused.text)
+    assert "检查人含有看不见的字符（U+001B），请删除后重新填写" in text
+    assert "备注含有看不见的字符（U+001B），请删除后重新填写" in text
+    rtl = _post(site, "city_check", unit, _form(GOOD, inspector="王\u202e查检"))
+    assert rtl.status_code == 400 and "检查人含有看不见的字符（U+202E）" in text_of(rtl.text)
+    long = _post(site, "city_check", unit, _form(GOOD, inspector="张" * 41, note="注" * 501))
+    assert long.status_code == 400
+    assert "检查人不超过40字（填写了41字）" in text_of(long.text) and "备注不超过500字（填写了501字）" in text_of(
+        long.text
+    )
+    assert latest_scores(site.engine, CAMPAIGN) == []
+    saved = _post(site, "city_check", unit, _form(GOOD, inspector="张" * 40, note="第一行\r\n第二行"))
+    assert saved.status_code == 303
+    kept = latest_scores(site.engine, CAMPAIGN)[0]
+    assert (kept.inspector, kept.note) == ("张" * 40, "第一行 第二行")
+
+
+def test_an_imported_sheet_with_an_escaped_control_character_in_its_inspector_is_refused_at_the_cell(site):
+    """F12's second way in: Excel writes ESC in a cell as _x001B_ and reads it back as ESC (openpyxl does in a
+    shared string; in an inline one, as here, it kept the six characters, which Excel shows as ESC)."""
+    members = _members(site, "county_checks")
+    xiyang = [c for c in members if c.startswith("140724")]
+    book = load_workbook(io.BytesIO(site.client.get(f"{BASE}/county_checks/template.xlsx?under=140724").content))
+    ws = book["县级检查乡镇"]
+    rows = {str(ws.cell(r, 1).value): r for r in range(4, ws.max_row + 1) if ws.cell(r, 1).value}
+    heads = {ws.cell(2, c).value: c for c in range(1, ws.max_column + 1)}
+    row = rows[xiyang[0]]
+    for offset, value in enumerate(GOOD):
+        ws.cell(row, 4 + offset, value)
+    ws.cell(row, heads["检查人"], "MARKINSPECTOR")
+    ws.cell(row, heads["检查日期"], "2024-06-18")
+    filled = io.BytesIO()
+    book.save(filled)
+    with zipfile.ZipFile(io.BytesIO(filled.getvalue())) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    for name, data in parts.items():
+        parts[name] = data.replace(b"MARKINSPECTOR", b"_x001B_[2J_x0007_x")
+    hostile = io.BytesIO()
+    with zipfile.ZipFile(hostile, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    csrf = site.csrf(f"{BASE}/county_checks?under=140724")
+    refused = site.client.post(
+        f"{BASE}/county_checks/import",
+        data={"csrf": csrf, "under": "140724"},
+        files=[("file", ("评分表.xlsx", hostile.getvalue()))],
+    )
+    assert refused.status_code == 400
+    cell = f"{get_column_letter(heads['检查人'])}{row}"
+    assert f"评分表.xlsx 县级检查乡镇!{cell}：检查人含有看不见的字符（U+001B），请删除后重新填写" in text_of(
+        refused.text
+    )
+    assert latest_scores(site.engine, CAMPAIGN) == []
 
 
 def test_units_outside_the_sample_forged_forms_and_unknown_samples_are_refused(site):

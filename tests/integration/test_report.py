@@ -331,6 +331,26 @@ def test_a_report_before_the_campaign_began_is_refused_naming_the_option_and_its
     assert later.exit_code == 0 and out.is_file(), later.output
 
 
+def test_a_report_dated_ahead_is_refused_as_the_bulletin_refuses_it(tmp_path):
+    """F18: `duban report --as-of 2030-01-01` drafted a 总结报告 dated 2030 stating completion figures for units
+    that may yet hand in, where `duban bulletin` refuses a future --as-of; now refused the same way, nothing
+    written."""
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+
+    engine = engine_for(get_settings().resolved_database_url)
+    ensure_planned(engine, JINZHONG, now=at("2026-12-07 10:00"))
+    out = tmp_path / "总结.docx"
+    ahead = CliRunner().invoke(app, ["report", str(JINZHONG), "--out", str(out), "--as-of", "2030-01-01"])
+    said = " ".join(ahead.output.split())
+    assert ahead.exit_code == 1 and "Traceback" not in said, said
+    assert "error: --as-of 2030-01-01 is later than now: a 总结报告 reports the record as it stands" in said, said
+    assert list(tmp_path.glob("总结*")) == []
+
+
 def test_the_chart_is_drawn_without_a_cjk_font_and_says_so(sqlite_engine, tmp_path, monkeypatch):
     from duban.report import chart
 

@@ -131,6 +131,24 @@ def test_the_summary_table_gets_a_score_sheet_with_every_sampled_unit(sqlite_eng
     assert rows[-1][0] == "得分率" and rows[-1][7] == "62.5%"  # 统计台账
 
 
+def test_a_control_character_stored_by_an_older_duban_is_written_visibly_never_a_traceback(sqlite_engine, tmp_path):
+    """F12: an 检查人 holding ESC (saved by the form before it refused one) made duban report die in openpyxl
+    (IllegalCharacterError), leaving the docx and the chart without the 汇总表. The 汇总表 now writes it as \\u001b."""
+    units = _scored_campaign(sqlite_engine, tmp_path)
+    record_scores(
+        sqlite_engine,
+        CAMPAIGN,
+        "city_check",
+        [UnitScores(units[0], dict(zip(ITEMS, SCORES[0])), inspector="\x1b]0;PWNED\x07红色检查人", note="闪\x1b[5m")],
+        at=at("2024-06-21 10:00"),
+    )
+    out = tmp_path / "r" / "晋中.docx"
+    files = write_report(sqlite_engine, CAMPAIGN, at("2024-07-08 09:00"), out, load_calendar_for(load_spec(JINZHONG)))
+    rows = list(load_workbook(io.BytesIO(files.table.read_bytes()))["检查评分"].iter_rows(min_row=2, values_only=True))
+    assert {r[1]: r for r in rows if r[1]}[units[0]][15] == "\\u001b]0;PWNED\\u0007红色检查人"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["晋中-时间线.png", "晋中-汇总表.xlsx", "晋中.docx"]
+
+
 def test_the_upper_report_names_the_county_that_forwarded_and_the_lower_one_its_rollup(sqlite_engine, tmp_path):
     plan_jinzhong(sqlite_engine)
     lower = ensure_planned(sqlite_engine, XIYANG, now=at("2024-05-13 09:00")).campaign_id
