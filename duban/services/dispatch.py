@@ -19,7 +19,9 @@ A message reaches its group once, at a decent hour, and says what is true when i
   for its next free slot (`limited`, never a failed try); a post with no answer is `unconfirmed` — tried once
   more after UNCONFIRMED_WAIT, then left for an operator (`duban outbox retry --unconfirmed`); a final refusal
   (an invalid webhook, SMTP 535) is `dead` at once with the vendor's words; other failures back off (1, 2, 4 …
-  minutes) and are `dead` after `max_attempts` tries.
+  minutes) and are `dead` after `max_attempts` tries. A channel duban cannot use as configured (its variable unset,
+  its URL one Apprise cannot read) posts nothing: the message waits (`pending`, no try counted, saying which channel)
+  and the first pass after the fix sends it.
 - **Bots keep their order** (duban.store.ratelimit): each post takes its own slot; one message's parts go out
   together; the messages for one bot are posted in order, by one thread.
 
@@ -40,7 +42,7 @@ from duban.domain.message_keys import message_number
 from duban.domain.messages import Rendered, render, render_digest
 from duban.domain.quiet import QuietHours
 from duban.instants import fmt_cn, utc
-from duban.notify.notifier import Envelope, Notifier, SendResult, parts_of, post_part
+from duban.notify.notifier import Envelope, Notifier, SendResult, misconfigured, parts_of, post_part
 from duban.services.compose import OPERATORS_DISPLAY, compose_messages, describe
 from duban.services.send_notes import told_at_send
 from duban.settings import quiet_policy
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
 
 OPERATORS = OPERATORS_DISPLAY  # who reads the daily digest
 UNCONFIRMED_WAIT = timedelta(minutes=10)  # before the one more try of a post that got no answer
+CONFIG_WAIT = timedelta(minutes=1)  # a message held for a channel's configuration: claimed again by the next pass
 WAITING = ("pending", "failed", "limited")  # claimable at their not_before
 WRITE_EVERY = 50  # records gathered before they ride along with a post's transaction (the most a crash repeats)
 FINAL = ("sent", "dead", "dropped", "unconfirmed")
@@ -75,6 +78,7 @@ class DispatchResult:
     held: int = 0  # waiting for the end of quiet hours
     dropped: int = 0  # nothing true left to say at the send
     unconfirmed: int = 0  # posted with no answer: may have arrived
+    misconfigured: int = 0  # waiting for a channel's configuration to be fixed (nothing posted, no try counted)
     lost: int = 0  # claims another dispatcher took over (this one had been judged gone)
     by_kind: dict[str, int] = field(default_factory=dict)
 
@@ -105,6 +109,7 @@ class _Final:
     error: str | None = None
     not_before: datetime | None = None
     counted: bool = False  # a try (it was posted, and not refused for the bot's rate)
+    counter: str | None = None  # the DispatchResult count it adds to, when not the one its status names
 
 
 def backoff(attempts: int, base_seconds: int = 60) -> timedelta:
@@ -427,6 +432,7 @@ class _Pass:
         # was skipped, and with the other channel gone the message went dead untried as "no channel" (an outside
         # tester's finding). A refusal still ends the message when every channel refuses in one pass.
         refused: list[str] = []
+        problems: list[str] = []  # channels duban cannot use as configured: nothing posted on them
         attempt = m.attempts + 1
         answers: list[SendResult] = []
         interrupted = m.status == "sending" and progress.get("posting", 0) > progress.get("done", 0)
@@ -434,6 +440,9 @@ class _Pass:
             if channel in refused:
                 continue
             notifier = self.d.notifier_for(channel)
+            if problem := misconfigured(notifier, channel):
+                problems.append(problem)
+                continue
             gate = _gate(notifier, channel)
             same = progress.get("channel") == channel
             kept = progress.get("parts") if same else None  # the parts an earlier pass split it into
@@ -543,6 +552,8 @@ class _Pass:
                 return _Final("sent", counted=True)
         m.progress = {**progress, "refused": refused} if refused else progress
         m.progress.pop("posting", None)
+        if problems and not any(a.outcome == "unknown" for a in answers):
+            return self._held_for_configuration(problems, answers)
         if not answers:
             return _Final(
                 "dead", "the recipient has no channel (set its channels or DUBAN_FALLBACK_CHANNELS)", counted=False
@@ -555,6 +566,23 @@ class _Pass:
         if attempt >= self.d.max_attempts:
             return _Final("dead", _words(answers), counted=True)
         return _Final("failed", _words(answers), self.now() + backoff(attempt), counted=True)
+
+    def _held_for_configuration(self, problems: list[str], answers: list[SendResult]) -> _Final:
+        """No channel took the message and one of them is configured wrong (its variable unset, its URL one Apprise
+        cannot read): an operator's fix, not the recipient's channel, decides it, so the message waits without a try
+        counted — never dead for it — saying which channel and where it is kept; the first pass after the fix
+        sends it (claimed again each pass from CONFIG_WAIT on)."""
+        others = f"；其他通道：{_words(answers)}" if answers else ""
+        said = (
+            f"通道配置有误，未发送（不计入重试次数）：{'；'.join(problems)}{others}。改正后下一次 duban dispatch 即发出"
+        )
+        return _Final(
+            "pending",
+            said[:500],
+            self.now() + CONFIG_WAIT,
+            counted=False,
+            counter="misconfigured",
+        )
 
     def _unconfirmed(self, m: _Message, progress: dict, now: datetime, *, final: bool, detail: str = "") -> _Final:
         m.progress = {k: v for k, v in progress.items() if k != "posting"}
@@ -649,7 +677,7 @@ class _Pass:
         )
         with self.journal.lock:
             self.journal.finals.append(row)
-        counter = {"pending": "held", "limited": "deferred"}.get(final.status, final.status)
+        counter = final.counter or {"pending": "held", "limited": "deferred"}.get(final.status, final.status)
         with self.counts_lock:
             setattr(self.result, counter, getattr(self.result, counter) + 1)
             if final.status == "sent":
