@@ -222,8 +222,13 @@ def tick(
 @app.command()
 def dispatch(as_of: AsOf = None, campaign: Annotated[Optional[str], typer.Option(help="campaign id")] = None) -> None:
     """Send every ready outbox message through Prefect's dispatch flow."""
+    from duban.services.dispatch import check_channel_settings
     from flows.dispatch_outbox import dispatch_outbox
 
+    try:
+        check_channel_settings(get_settings())  # before Prefect starts, as a malformed setting is refused
+    except DubanError as exc:
+        _fail(exc)
     check_prefect_ui()
     try:
         if campaign is not None:  # a mistyped id is said so, not "已发送 0 条" with success
@@ -242,8 +247,14 @@ def digest(
 ) -> None:
     """Compose today's digest (每日督办简报) for the operators of every running campaign, and send it; with
     --no-send, print each as the operators will read it, left in the outbox for `duban dispatch`."""
+    from duban.services.dispatch import check_channel_settings
     from flows.daily_digest import daily_digest
 
+    if send:
+        try:
+            check_channel_settings(get_settings())  # the digest goes by DUBAN_OPERATOR_CHANNELS
+        except DubanError as exc:
+            _fail(exc)
     check_prefect_ui()
     moment = _when(as_of, get_settings().timezone, option="--as-of")
     try:

@@ -381,7 +381,7 @@ def unreadable(channel: str, url: str) -> str:
         return f"{channel}：{where}值不是 Apprise 地址（应形如 wecombot://KEY、dingtalk://TOKEN、mailtos://…）"
     if scheme.lower() not in N_MGR:
         return f"{channel}：{where}地址以 {scheme}:// 开头，Apprise 不支持这种渠道"
-    return f"{channel}：{where}{scheme.lower()}:// 地址不完整或格式不对（如缺少机器人密钥）"
+    return f"{channel}：{where} {scheme.lower()}:// 地址不完整或格式不对（如缺少机器人密钥）".replace("： ", "：")
 
 
 def _instance(url: str):  # noqa: ANN202

@@ -42,10 +42,11 @@ from duban.domain.message_keys import message_number
 from duban.domain.messages import Rendered, render, render_digest
 from duban.domain.quiet import QuietHours
 from duban.instants import fmt_cn, utc
+from duban.notify.channels import settings_that_cannot_deliver
 from duban.notify.notifier import Envelope, Notifier, SendResult, misconfigured, parts_of, post_part
 from duban.services.compose import OPERATORS_DISPLAY, compose_messages, describe
 from duban.services.send_notes import told_at_send
-from duban.settings import quiet_policy
+from duban.settings import Settings, SettingsError, quiet_policy
 from duban.store import dispatching
 from duban.store.codec import Codec
 from duban.store.composing import stale_drafts
@@ -692,6 +693,13 @@ def _gate(notifier: Notifier, channel: str):  # noqa: ANN202
 def _words(answers: list[SendResult]) -> str:
     """What the channels said, in their own words (each channel's last answer)."""
     return "; ".join(a.detail for a in answers if a.detail)[:500] or "refused"
+
+
+def check_channel_settings(settings: Settings) -> None:
+    """Refuse DUBAN_FALLBACK_CHANNELS or DUBAN_OPERATOR_CHANNELS when none of their entries can be used (each one's
+    variable unset or holding a URL Apprise cannot read): every message sent by them would only wait for the fix."""
+    if broken := settings_that_cannot_deliver(settings):
+        raise SettingsError("; ".join(broken) + ". Set or correct the variable, then dispatch again")
 
 
 def dispatch(
