@@ -6,7 +6,7 @@ import inspect
 import json
 import re
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Literal, NoReturn, Optional
 
@@ -222,11 +222,15 @@ def tick(
 @app.command()
 def dispatch(as_of: AsOf = None, campaign: Annotated[Optional[str], typer.Option(help="campaign id")] = None) -> None:
     """Send every ready outbox message through Prefect's dispatch flow."""
-    from duban.services.dispatch import check_channel_settings
+    from duban.services.dispatch import check_channel_settings, check_dispatch_instant
     from flows.dispatch_outbox import dispatch_outbox
 
+    settings = get_settings()
+    moment = _when(as_of, settings.timezone, option="--as-of")
     try:
-        check_channel_settings(get_settings())  # before Prefect starts, as a malformed setting is refused
+        check_channel_settings(settings)  # before Prefect starts, as a malformed setting is refused
+        if as_of is not None:
+            check_dispatch_instant(moment, datetime.now(timezone.utc), settings.timezone, as_of)
     except DubanError as exc:
         _fail(exc)
     check_prefect_ui()
@@ -235,7 +239,7 @@ def dispatch(as_of: AsOf = None, campaign: Annotated[Optional[str], typer.Option
             from duban.services.outbox import check_campaign
 
             check_campaign(_engine(), campaign)
-        result = dispatch_outbox(as_of=_when(as_of, get_settings().timezone, option="--as-of"), campaign=campaign)
+        result = dispatch_outbox(as_of=moment, campaign=campaign)
     except DubanError as exc:
         _fail(exc)
     show.print_dispatch(console, result)
@@ -247,16 +251,18 @@ def digest(
 ) -> None:
     """Compose today's digest (每日督办简报) for the operators of every running campaign, and send it; with
     --no-send, print each as the operators will read it, left in the outbox for `duban dispatch`."""
-    from duban.services.dispatch import check_channel_settings
+    from duban.services.dispatch import check_channel_settings, check_dispatch_instant
     from flows.daily_digest import daily_digest
 
+    moment = _when(as_of, get_settings().timezone, option="--as-of")
     if send:
         try:
             check_channel_settings(get_settings())  # the digest goes by DUBAN_OPERATOR_CHANNELS
+            if as_of is not None:  # it is sent now, through the dispatcher
+                check_dispatch_instant(moment, datetime.now(timezone.utc), get_settings().timezone, as_of)
         except DubanError as exc:
             _fail(exc)
     check_prefect_ui()
-    moment = _when(as_of, get_settings().timezone, option="--as-of")
     try:
         result = daily_digest(as_of=moment, send=send)
     except DubanError as exc:

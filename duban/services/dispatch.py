@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING
 from duban.domain.message_keys import message_number
 from duban.domain.messages import Rendered, render, render_digest
 from duban.domain.quiet import QuietHours
-from duban.instants import fmt_cn, utc
+from duban.errors import DubanError
+from duban.instants import fmt, fmt_cn, utc
 from duban.notify.channels import settings_that_cannot_deliver
 from duban.notify.notifier import Envelope, Notifier, SendResult, misconfigured, parts_of, post_part
 from duban.services.compose import OPERATORS_DISPLAY, compose_messages, describe
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
 
 OPERATORS = OPERATORS_DISPLAY  # who reads the daily digest
 UNCONFIRMED_WAIT = timedelta(minutes=10)  # before the one more try of a post that got no answer
+AHEAD_ALLOWED = timedelta(minutes=1)  # an --as-of typed to the minute, or a clock a little ahead, is not the future
 CONFIG_WAIT = timedelta(minutes=1)  # a message held for a channel's configuration: claimed again by the next pass
 WAITING = ("pending", "failed", "limited")  # claimable at their not_before
 WRITE_EVERY = 50  # records gathered before they ride along with a post's transaction (the most a crash repeats)
@@ -693,6 +695,20 @@ def _gate(notifier: Notifier, channel: str):  # noqa: ANN202
 def _words(answers: list[SendResult]) -> str:
     """What the channels said, in their own words (each channel's last answer)."""
     return "; ".join(a.detail for a in answers if a.detail)[:500] or "refused"
+
+
+def check_dispatch_instant(as_of: datetime, now: datetime, tz: str, written: str) -> None:
+    """A dispatch asked for at a later instant than now (`duban dispatch --as-of`): refused. It would post now, to
+    the real channels, what waits for that instant — openings quiet hours hold for the morning, at night — with time
+    left counted to it and its records dated ahead. A past instant replays a campaign's record as before."""
+    if utc(as_of) <= utc(now) + AHEAD_ALLOWED:
+        return
+    raise DubanError(
+        f"--as-of {written!r}: {fmt(as_of, tz)} is later than now ({fmt(now, tz)}). A dispatch posts now, to the "
+        "channels, so it would send at this hour what waits for that instant (messages held by quiet hours or for "
+        "a later time) and count time left to it: dispatch without --as-of, or at that instant "
+        "(`duban simulate` previews a campaign's messages at any instant)"
+    )
 
 
 def check_channel_settings(settings: Settings) -> None:
