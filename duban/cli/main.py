@@ -94,6 +94,7 @@ def validate(
 ) -> None:
     """Check specs: every error of a file in one run, each with its line and YAML path; warnings are what a
     careful clerk would catch. A folder means every spec in it (its units/ and calendar/ files are not specs)."""
+    from duban.services.dispatch import channel_warnings
     from duban.spec.every_error import validate_file
     from duban.spec.folders import spec_files
 
@@ -101,6 +102,7 @@ def validate(
     for path in spec_files(specs):
         try:
             spec, plan, warnings = validate_file(path, get_settings().calendar_file)
+            warnings = [*warnings, *channel_warnings(plan, get_settings())]
         except DubanError as exc:
             err.print(f"[bold red]✗[/] {lit(exc)}", highlight=False, soft_wrap=True)  # what is wrong, not a class
             failed = True

@@ -8,6 +8,7 @@ DUBAN_MAIL_SENDER names. URLs are registered with the masker as they are resolve
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from typing import cast
 
 from duban.notify.notifier import Notifier, SinkNotifier
@@ -67,6 +68,32 @@ def settings_that_cannot_deliver(settings: Settings) -> list[str]:
             ]
             if refs and len(wrong) == len(refs):
                 said.append(f"{name} can deliver nothing: " + "; ".join(wrong))
+    finally:
+        apprise_log.disabled = quiet
+    return said
+
+
+def unreadable_unit_channels(settings: Settings, units: Iterable[tuple[str, Sequence[str]]]) -> list[str]:
+    """The env:NAME channels of `units` (display name, channel references) whose variable is set here and holds a
+    URL Apprise cannot read, each with the units whose messages would wait for the fix. A variable not set is not
+    said: the machine that validates a spec is often not the one that sends."""
+    from duban.notify.apprise_notifier import AppriseNotifier
+
+    install_log_masking()
+    remote = AppriseNotifier(resolver(settings.channel_env, lambda _name: None, None))
+    users: dict[str, list[str]] = {}
+    for display, refs in units:
+        for ref in refs:
+            if ref.startswith("env:") and settings.channel_env(ref[4:]):
+                users.setdefault(ref, []).append(display)
+    said = []
+    apprise_log = logging.getLogger("apprise")
+    quiet, apprise_log.disabled = apprise_log.disabled, True  # its "Could not load URL" lines: said below, better
+    try:
+        for ref, names in sorted(users.items()):
+            if why := remote.misconfigured(ref):
+                shown = "、".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+                said.append(f"channel {why}: the messages of {len(names)} unit(s) ({shown}) wait until it is fixed")
     finally:
         apprise_log.disabled = quiet
     return said

@@ -43,7 +43,7 @@ from duban.domain.messages import Rendered, render, render_digest
 from duban.domain.quiet import QuietHours
 from duban.errors import DubanError
 from duban.instants import fmt, fmt_cn, utc
-from duban.notify.channels import settings_that_cannot_deliver
+from duban.notify.channels import settings_that_cannot_deliver, unreadable_unit_channels
 from duban.notify.notifier import Envelope, Notifier, SendResult, misconfigured, parts_of, post_part
 from duban.services.compose import OPERATORS_DISPLAY, compose_messages, describe
 from duban.services.send_notes import told_at_send
@@ -60,6 +60,8 @@ from duban.views.campaigns import PlannedCampaign, load_campaign
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from duban.domain.plan import Plan
 
 OPERATORS = OPERATORS_DISPLAY  # who reads the daily digest
 UNCONFIRMED_WAIT = timedelta(minutes=10)  # before the one more try of a post that got no answer
@@ -709,6 +711,16 @@ def check_dispatch_instant(as_of: datetime, now: datetime, tz: str, written: str
         "a later time) and count time left to it: dispatch without --as-of, or at that instant "
         "(`duban simulate` previews a campaign's messages at any instant)"
     )
+
+
+def channel_warnings(plan: Plan, settings: Settings) -> list[str]:
+    """`duban validate`'s warnings about the channels of the units a plan tasks and of its leaders: a variable set
+    here to a URL Apprise cannot read (their messages would wait for the fix, duban.notify.channels)."""
+    units = [plan.registry.units[code] for code in plan.units_in_plan() if code in plan.registry.units]
+    named = [(u.display, u.channels) for u in units] + [
+        (f"{c.name}（{c.title or '领导'}）", c.channels) for c in plan.campaign.leaders
+    ]
+    return unreadable_unit_channels(settings, named)
 
 
 def check_channel_settings(settings: Settings) -> None:
