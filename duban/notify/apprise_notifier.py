@@ -282,7 +282,9 @@ class AppriseNotifier:
             url = self.resolve(channel)
         except UnknownChannel as exc:
             return MASKER.mask(str(exc))
-        if self._plugin(url, keep=not channel.startswith("mail:")) is None:
+        if channel.startswith("mail:"):  # a mailbox's plugin is made once, at its post (which says if it cannot be)
+            return None
+        if self._plugin(url) is None:
             return unreadable(channel, url)
         return None
 

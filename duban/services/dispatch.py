@@ -502,6 +502,11 @@ class _Pass:
                         "limited", f"{words}：{fmt_cn(outcome.until, campaign.tz)}后再发", outcome.until, counted=False
                     )
                 answer = post_part(notifier, channel, envelope, number, parts)
+                if answer.outcome == "misconfigured":  # found only at the post (a mailbox's URL): nothing posted
+                    problems.append(answer.detail)
+                    progress.pop("posting", None)
+                    m.progress = progress
+                    break
                 answered = self.now()
                 self._delivery(m, channel, attempt, number, len(parts), answer, answered)
                 if (

@@ -5,6 +5,7 @@ DUBAN_MAIL_SENDER names (a real SMTP server here), never a key in the list."""
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -196,6 +197,15 @@ def test_mail_without_a_sender_account_says_which_setting_and_a_sender_written_a
     assert (held.status, held.attempts) == ("pending", 0)
     assert "mail:wangfang@xiyang.gov.cn" in held.last_error
     assert "DUBAN_MAIL_SENDER, which is not set" in held.last_error
+    monkeypatch.setenv("XY_SENDER", "mailtos://")  # named now, but with no account in it
+    monkeypatch.setenv("DUBAN_MAIL_SENDER", "env:XY_SENDER")
+    get_settings.cache_clear()
+    again = dispatch(engine, opening + timedelta(minutes=2), notifier_for(get_settings()), fallback_channels=["sink"])
+    assert (again.sent, again.failed, again.dead, again.misconfigured) == (0, 0, 0, 1)
+    with engine.connect() as conn:
+        [held] = conn.execute(select(OutboxMessage.__table__)).all()
+        assert conn.execute(select(Delivery.__table__)).all() == []
+    assert (held.status, held.attempts) == ("pending", 0) and "DUBAN_MAIL_SENDER 所指的" in held.last_error
 
     monkeypatch.setenv("DUBAN_MAIL_SENDER", "mailtos://tongji:S3cretPassw0rd@mail.jz.gov.cn")
     get_settings.cache_clear()
