@@ -154,6 +154,17 @@ class Settings(BaseSettings):
     @classmethod
     def _channel_references(cls, value: list[str], info) -> list[str]:
         name = "DUBAN_" + info.field_name.upper()
+        if not value:  # a message with no channel to try could only go dead
+            raise ValueError(
+                f"{name}: empty, so "
+                + (
+                    "a unit without channels of its own"
+                    if name == "DUBAN_FALLBACK_CHANNELS"
+                    else "the operators' digest"
+                )
+                + ' would have nowhere to go and its messages would be dead letters: name a channel, e.g. ["sink"] '
+                'for the local message file or ["env:NAME"] of a variable holding the channel\'s Apprise URL'
+            )
         for number, ref in enumerate(value, 1):
             if wrong := reference_problem(ref):  # never echo the entry: a URL written here carries the bot's key
                 raise ValueError(

@@ -59,6 +59,7 @@ def send_ready(as_of: datetime, campaign: str | None, live: bool) -> dict:
         "held": result.held,
         "dropped": result.dropped,
         "unconfirmed": result.unconfirmed,
+        "misconfigured": result.misconfigured,
         "by_kind": result.by_kind,
     }
 

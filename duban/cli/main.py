@@ -6,7 +6,7 @@ import inspect
 import json
 import re
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Literal, NoReturn, Optional
 
@@ -94,6 +94,7 @@ def validate(
 ) -> None:
     """Check specs: every error of a file in one run, each with its line and YAML path; warnings are what a
     careful clerk would catch. A folder means every spec in it (its units/ and calendar/ files are not specs)."""
+    from duban.services.dispatch import channel_warnings
     from duban.spec.every_error import validate_file
     from duban.spec.folders import spec_files
 
@@ -101,6 +102,7 @@ def validate(
     for path in spec_files(specs):
         try:
             spec, plan, warnings = validate_file(path, get_settings().calendar_file)
+            warnings = [*warnings, *channel_warnings(plan, get_settings())]
         except DubanError as exc:
             err.print(f"[bold red]✗[/] {lit(exc)}", highlight=False, soft_wrap=True)  # what is wrong, not a class
             failed = True
@@ -222,15 +224,24 @@ def tick(
 @app.command()
 def dispatch(as_of: AsOf = None, campaign: Annotated[Optional[str], typer.Option(help="campaign id")] = None) -> None:
     """Send every ready outbox message through Prefect's dispatch flow."""
+    from duban.services.dispatch import check_channel_settings, check_dispatch_instant
     from flows.dispatch_outbox import dispatch_outbox
 
+    settings = get_settings()
+    moment = _when(as_of, settings.timezone, option="--as-of")
+    try:
+        check_channel_settings(settings)  # before Prefect starts, as a malformed setting is refused
+        if as_of is not None:
+            check_dispatch_instant(moment, datetime.now(timezone.utc), settings.timezone, as_of)
+    except DubanError as exc:
+        _fail(exc)
     check_prefect_ui()
     try:
         if campaign is not None:  # a mistyped id is said so, not "已发送 0 条" with success
             from duban.services.outbox import check_campaign
 
             check_campaign(_engine(), campaign)
-        result = dispatch_outbox(as_of=_when(as_of, get_settings().timezone, option="--as-of"), campaign=campaign)
+        result = dispatch_outbox(as_of=moment, campaign=campaign)
     except DubanError as exc:
         _fail(exc)
     show.print_dispatch(console, result)
@@ -242,10 +253,18 @@ def digest(
 ) -> None:
     """Compose today's digest (每日督办简报) for the operators of every running campaign, and send it; with
     --no-send, print each as the operators will read it, left in the outbox for `duban dispatch`."""
+    from duban.services.dispatch import check_channel_settings, check_dispatch_instant
     from flows.daily_digest import daily_digest
 
-    check_prefect_ui()
     moment = _when(as_of, get_settings().timezone, option="--as-of")
+    if send:
+        try:
+            check_channel_settings(get_settings())  # the digest goes by DUBAN_OPERATOR_CHANNELS
+            if as_of is not None:  # it is sent now, through the dispatcher
+                check_dispatch_instant(moment, datetime.now(timezone.utc), get_settings().timezone, as_of)
+        except DubanError as exc:
+            _fail(exc)
+    check_prefect_ui()
     try:
         result = daily_digest(as_of=moment, send=send)
     except DubanError as exc:

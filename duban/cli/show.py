@@ -304,6 +304,7 @@ DISPATCH_WORDS = {
     "held": "静默时段后发送",
     "dropped": "已不属实未发",
     "unconfirmed": "送达情况不明",
+    "misconfigured": "通道配置有误待改",
     "lost": "已由其他发送进程接手",
     "claimed": "本次领取",
 }
@@ -325,6 +326,12 @@ def print_dispatch(console: Console, result: dict) -> None:
     if counts.get("dead"):
         console.print(
             "  死信：`duban outbox list --status dead` 查看渠道的原话，修好后 `duban outbox retry --dead`",
+            highlight=False,
+        )
+    if counts.get("misconfigured"):
+        console.print(
+            "  通道配置有误（变量未设置或地址无法使用），消息未发出、不计重试：`duban outbox list --status pending` "
+            "查看是哪个通道，改正后下一次 dispatch 即发出",
             highlight=False,
         )
     if counts.get("unconfirmed"):

@@ -276,6 +276,18 @@ class AppriseNotifier:
         limit = self.limits.get(service)
         return Gate(channel_digest(url), limit, service) if limit else None
 
+    def misconfigured(self, channel: str) -> str | None:
+        """What keeps duban from sending on `channel` at all (its reference unset, its URL unreadable), or None."""
+        try:
+            url = self.resolve(channel)
+        except UnknownChannel as exc:
+            return MASKER.mask(str(exc))
+        if channel.startswith("mail:"):  # a mailbox's plugin is made once, at its post (which says if it cannot be)
+            return None
+        if self._plugin(url) is None:
+            return unreadable(channel, url)
+        return None
+
     def split(self, channel: str, envelope: Envelope) -> list[str]:
         """The posts a message takes: bots take it in parts within their byte limit, e-mail whole."""
         try:
@@ -290,11 +302,11 @@ class AppriseNotifier:
         """Post part `part` (1-based) of `parts` to a bot, or the whole message to e-mail and other channels."""
         try:
             url = self.resolve(channel)
-        except UnknownChannel as exc:
-            return SendResult.failed(MASKER.mask(str(exc)))
+        except UnknownChannel as exc:  # duban's configuration, not the channel's answer: fixed, the message goes
+            return SendResult.misconfigured(MASKER.mask(str(exc)))
         plugin = self._plugin(url, keep=not channel.startswith("mail:"))  # one listed unit's mailbox: used once
         if plugin is None:
-            return SendResult.refused(f"channel {channel}: its URL is not one Apprise can send to")
+            return SendResult.misconfigured(unreadable(channel, url))
         try:
             if isinstance(plugin, _ReplyChecked):
                 _local.result = None
@@ -355,6 +367,23 @@ class AppriseNotifier:
             if url not in self._plugins:
                 self._plugins[url] = _instance(url)
             return self._plugins[url]
+
+
+def unreadable(channel: str, url: str) -> str:
+    """Why Apprise cannot send to the URL behind `channel`, naming where the URL is kept and only its scheme (the
+    rest may be a key): `env:XY_WECOM：环境变量 XY_WECOM 中的 wecombot:// 地址不完整或格式不对（如缺少机器人密钥）`."""
+    kind, _, name = channel.partition(":")
+    where = {
+        "env": f"环境变量 {name} 中的",
+        "secret": f"Prefect Secret {name!r} 中的",
+        "mail": "DUBAN_MAIL_SENDER 所指的",
+    }.get(kind, "")
+    scheme, sep, _rest = url.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]{0,31}", scheme):
+        return f"{channel}：{where}值不是 Apprise 地址（应形如 wecombot://KEY、dingtalk://TOKEN、mailtos://…）"
+    if scheme.lower() not in N_MGR:
+        return f"{channel}：{where}地址以 {scheme}:// 开头，Apprise 不支持这种渠道"
+    return f"{channel}：{where} {scheme.lower()}:// 地址不完整或格式不对（如缺少机器人密钥）".replace("： ", "：")
 
 
 def _instance(url: str):  # noqa: ANN202

@@ -3,13 +3,15 @@
 Channels are references: `sink` (the local message file under the data dir), `env:NAME` or `secret:NAME`
 (an Apprise URL kept outside the spec and the database). The dispatcher picks a notifier per reference.
 
-A post has one of five outcomes, and each means something different to the message (duban.services.dispatch):
+A post has one of six outcomes, and each means something different to the message (duban.services.dispatch):
 
     ok        the channel said it took the post
     failed    it did not arrive and may be tried again (a 500, a refused connection): backoff, dead after N tries
     unknown   the post went out and no answer came (a timeout after sending): it may have arrived; tried once more
     limited   the bot's rate limit refused it (WeCom 45009 …): wait for the bot's next free slot, never dead for it
     refused   the channel will never take it (an invalid webhook, a bad signature, SMTP 535): dead at once
+    misconfigured  nothing was posted: duban's own configuration of the channel cannot be used (its variable is
+              not set, or holds a URL Apprise cannot read): the message waits, no try counted, until it is fixed
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from duban.domain.message_keys import message_number
 from duban.domain.messages import Rendered
 from duban.instants import fmt
 
-OUTCOMES = ("ok", "failed", "unknown", "limited", "refused")
+OUTCOMES = ("ok", "failed", "unknown", "limited", "refused", "misconfigured")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ class SendResult:
     def refused(cls, detail: str) -> SendResult:
         return cls(False, detail, "refused")
 
+    @classmethod
+    def misconfigured(cls, detail: str) -> SendResult:
+        return cls(False, detail, "misconfigured")
+
 
 @dataclass(frozen=True)
 class Envelope:
@@ -84,6 +90,12 @@ def parts_of(notifier: Notifier, channel: str, envelope: Envelope) -> list[str]:
     """The posts a message takes on a channel, in order (one, unless the notifier splits it)."""
     split = getattr(notifier, "split", None)
     return split(channel, envelope) if split else [envelope.rendered.text]
+
+
+def misconfigured(notifier: Notifier, channel: str) -> str | None:
+    """Why duban's own configuration of `channel` cannot be used (nothing would be posted), or None."""
+    check = getattr(notifier, "misconfigured", None)
+    return check(channel) if check else None
 
 
 def post_part(notifier: Notifier, channel: str, envelope: Envelope, part: int, parts: list[str]) -> SendResult:

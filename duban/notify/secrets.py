@@ -40,6 +40,9 @@ class Masker:
             split = urlsplit(url)
         except ValueError:
             split = None
+        if split is not None and split.scheme and not (split.netloc or split.path or split.query):
+            return  # a scheme alone (`wecombot://`, a variable left unfinished) holds no secret: masking it would
+            # blank the scheme of every URL and message that names one
         if split is not None:
             parts |= {split.password or ""}
             host = split.netloc.rpartition("@")[2]

@@ -19,7 +19,9 @@ A message reaches its group once, at a decent hour, and says what is true when i
   for its next free slot (`limited`, never a failed try); a post with no answer is `unconfirmed` — tried once
   more after UNCONFIRMED_WAIT, then left for an operator (`duban outbox retry --unconfirmed`); a final refusal
   (an invalid webhook, SMTP 535) is `dead` at once with the vendor's words; other failures back off (1, 2, 4 …
-  minutes) and are `dead` after `max_attempts` tries.
+  minutes) and are `dead` after `max_attempts` tries. A channel duban cannot use as configured (its variable unset,
+  its URL one Apprise cannot read) posts nothing: the message waits (`pending`, no try counted, saying which channel)
+  and the first pass after the fix sends it.
 - **Bots keep their order** (duban.store.ratelimit): each post takes its own slot; one message's parts go out
   together; the messages for one bot are posted in order, by one thread.
 
@@ -39,11 +41,13 @@ from typing import TYPE_CHECKING
 from duban.domain.message_keys import message_number
 from duban.domain.messages import Rendered, contact_lines, render, render_digest
 from duban.domain.quiet import QuietHours
-from duban.instants import fmt_cn, utc
-from duban.notify.notifier import Envelope, Notifier, SendResult, parts_of, post_part
+from duban.errors import DubanError
+from duban.instants import fmt, fmt_cn, utc
+from duban.notify.channels import settings_that_cannot_deliver, unreadable_unit_channels
+from duban.notify.notifier import Envelope, Notifier, SendResult, misconfigured, parts_of, post_part
 from duban.services.compose import OPERATORS_DISPLAY, compose_messages, describe
 from duban.services.send_notes import told_at_send
-from duban.settings import quiet_policy
+from duban.settings import Settings, SettingsError, quiet_policy
 from duban.store import dispatching
 from duban.store.codec import Codec
 from duban.store.composing import stale_drafts
@@ -57,8 +61,12 @@ from duban.views.campaigns import PlannedCampaign, load_campaign
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from duban.domain.plan import Plan
+
 OPERATORS = OPERATORS_DISPLAY  # who reads the daily digest
 UNCONFIRMED_WAIT = timedelta(minutes=10)  # before the one more try of a post that got no answer
+AHEAD_ALLOWED = timedelta(minutes=1)  # an --as-of typed to the minute, or a clock a little ahead, is not the future
+CONFIG_WAIT = timedelta(minutes=1)  # a message held for a channel's configuration: claimed again by the next pass
 WAITING = ("pending", "failed", "limited")  # claimable at their not_before
 WRITE_EVERY = 50  # records gathered before they ride along with a post's transaction (the most a crash repeats)
 FINAL = ("sent", "dead", "dropped", "unconfirmed")
@@ -75,6 +83,7 @@ class DispatchResult:
     held: int = 0  # waiting for the end of quiet hours
     dropped: int = 0  # nothing true left to say at the send
     unconfirmed: int = 0  # posted with no answer: may have arrived
+    misconfigured: int = 0  # waiting for a channel's configuration to be fixed (nothing posted, no try counted)
     lost: int = 0  # claims another dispatcher took over (this one had been judged gone)
     by_kind: dict[str, int] = field(default_factory=dict)
 
@@ -105,6 +114,7 @@ class _Final:
     error: str | None = None
     not_before: datetime | None = None
     counted: bool = False  # a try (it was posted, and not refused for the bot's rate)
+    counter: str | None = None  # the DispatchResult count it adds to, when not the one its status names
 
 
 def backoff(attempts: int, base_seconds: int = 60) -> timedelta:
@@ -427,6 +437,7 @@ class _Pass:
         # was skipped, and with the other channel gone the message went dead untried as "no channel" (an outside
         # tester's finding). A refusal still ends the message when every channel refuses in one pass.
         refused: list[str] = []
+        problems: list[str] = []  # channels duban cannot use as configured: nothing posted on them
         attempt = m.attempts + 1
         answers: list[SendResult] = []
         interrupted = m.status == "sending" and progress.get("posting", 0) > progress.get("done", 0)
@@ -434,6 +445,9 @@ class _Pass:
             if channel in refused:
                 continue
             notifier = self.d.notifier_for(channel)
+            if problem := misconfigured(notifier, channel):
+                problems.append(problem)
+                continue
             gate = _gate(notifier, channel)
             same = progress.get("channel") == channel
             kept = progress.get("parts") if same else None  # the parts an earlier pass split it into
@@ -488,6 +502,11 @@ class _Pass:
                         "limited", f"{words}：{fmt_cn(outcome.until, campaign.tz)}后再发", outcome.until, counted=False
                     )
                 answer = post_part(notifier, channel, envelope, number, parts)
+                if answer.outcome == "misconfigured":  # found only at the post (a mailbox's URL): nothing posted
+                    problems.append(answer.detail)
+                    progress.pop("posting", None)
+                    m.progress = progress
+                    break
                 answered = self.now()
                 self._delivery(m, channel, attempt, number, len(parts), answer, answered)
                 if (
@@ -543,6 +562,8 @@ class _Pass:
                 return _Final("sent", counted=True)
         m.progress = {**progress, "refused": refused} if refused else progress
         m.progress.pop("posting", None)
+        if problems and not any(a.outcome == "unknown" for a in answers):
+            return self._held_for_configuration(problems, answers)
         if not answers:
             return _Final(
                 "dead", "the recipient has no channel (set its channels or DUBAN_FALLBACK_CHANNELS)", counted=False
@@ -555,6 +576,23 @@ class _Pass:
         if attempt >= self.d.max_attempts:
             return _Final("dead", _words(answers), counted=True)
         return _Final("failed", _words(answers), self.now() + backoff(attempt), counted=True)
+
+    def _held_for_configuration(self, problems: list[str], answers: list[SendResult]) -> _Final:
+        """No channel took the message and one of them is configured wrong (its variable unset, its URL one Apprise
+        cannot read): an operator's fix, not the recipient's channel, decides it, so the message waits without a try
+        counted — never dead for it — saying which channel and where it is kept; the first pass after the fix
+        sends it (claimed again each pass from CONFIG_WAIT on)."""
+        others = f"；其他通道：{_words(answers)}" if answers else ""
+        said = (
+            f"通道配置有误，未发送（不计入重试次数）：{'；'.join(problems)}{others}。改正后下一次 duban dispatch 即发出"
+        )
+        return _Final(
+            "pending",
+            said[:500],
+            self.now() + CONFIG_WAIT,
+            counted=False,
+            counter="misconfigured",
+        )
 
     def _unconfirmed(self, m: _Message, progress: dict, now: datetime, *, final: bool, detail: str = "") -> _Final:
         m.progress = {k: v for k, v in progress.items() if k != "posting"}
@@ -649,7 +687,7 @@ class _Pass:
         )
         with self.journal.lock:
             self.journal.finals.append(row)
-        counter = {"pending": "held", "limited": "deferred"}.get(final.status, final.status)
+        counter = final.counter or {"pending": "held", "limited": "deferred"}.get(final.status, final.status)
         with self.counts_lock:
             setattr(self.result, counter, getattr(self.result, counter) + 1)
             if final.status == "sent":
@@ -664,6 +702,37 @@ def _gate(notifier: Notifier, channel: str):  # noqa: ANN202
 def _words(answers: list[SendResult]) -> str:
     """What the channels said, in their own words (each channel's last answer)."""
     return "; ".join(a.detail for a in answers if a.detail)[:500] or "refused"
+
+
+def check_dispatch_instant(as_of: datetime, now: datetime, tz: str, written: str) -> None:
+    """A dispatch asked for at a later instant than now (`duban dispatch --as-of`): refused. It would post now, to
+    the real channels, what waits for that instant — openings quiet hours hold for the morning, at night — with time
+    left counted to it and its records dated ahead. A past instant replays a campaign's record as before."""
+    if utc(as_of) <= utc(now) + AHEAD_ALLOWED:
+        return
+    raise DubanError(
+        f"--as-of {written!r}: {fmt(as_of, tz)} is later than now ({fmt(now, tz)}). A dispatch posts now, to the "
+        "channels, so it would send at this hour what waits for that instant (messages held by quiet hours or for "
+        "a later time) and count time left to it: dispatch without --as-of, or at that instant "
+        "(`duban simulate` previews a campaign's messages at any instant)"
+    )
+
+
+def channel_warnings(plan: Plan, settings: Settings) -> list[str]:
+    """`duban validate`'s warnings about the channels of the units a plan tasks and of its leaders: a variable set
+    here to a URL Apprise cannot read (their messages would wait for the fix, duban.notify.channels)."""
+    units = [plan.registry.units[code] for code in plan.units_in_plan() if code in plan.registry.units]
+    named = [(u.display, u.channels) for u in units] + [
+        (f"{c.name}（{c.title or '领导'}）", c.channels) for c in plan.campaign.leaders
+    ]
+    return unreadable_unit_channels(settings, named)
+
+
+def check_channel_settings(settings: Settings) -> None:
+    """Refuse DUBAN_FALLBACK_CHANNELS or DUBAN_OPERATOR_CHANNELS when none of their entries can be used (each one's
+    variable unset or holding a URL Apprise cannot read): every message sent by them would only wait for the fix."""
+    if broken := settings_that_cannot_deliver(settings):
+        raise SettingsError("; ".join(broken) + ". Set or correct the variable, then dispatch again")
 
 
 def dispatch(

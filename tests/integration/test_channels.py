@@ -159,8 +159,11 @@ def test_an_unset_channel_names_the_variable_not_a_value(engine, monkeypatch):
     monkeypatch.delenv("XY_NOWHERE", raising=False)
     _open(engine)
     result = _dispatcher(engine, ["env:XY_NOWHERE"]).run(OPEN, limit=1)
-    assert result.failed == 1
-    assert "environment variable XY_NOWHERE is not set" in _rows(engine, Delivery)[0].detail
+    assert result.misconfigured == 1 and result.failed == result.dead == 0  # held till it is set, no try counted
+    [held] = [m for m in _rows(engine, OutboxMessage) if m.last_error]
+    assert held.status == "pending" and held.attempts == 0
+    assert "environment variable XY_NOWHERE is not set" in held.last_error
+    assert _rows(engine, Delivery) == []  # nothing was posted
 
 
 def test_a_bot_takes_20_a_minute_across_dispatchers(engine, bots, monkeypatch):
@@ -305,3 +308,28 @@ def test_apprises_debug_lines_do_not_reach_the_console_or_prefects_logs(engine, 
     quiet = [r for r in seen.records if r.name.startswith("apprise") and r.levelno < logging.WARNING]
     assert quiet == [], [r.getMessage() for r in quiet[:3]]
     assert "xytj@xiyang.gov.cn" not in "\n".join(r.getMessage() for r in seen.records)
+
+
+@pytest.mark.parametrize("broken", ["wecombot://", "notaurl"])
+def test_a_channel_apprise_cannot_read_holds_the_message_until_it_is_fixed(engine, bots, monkeypatch, broken):
+    """An outside tester's finding: a unit's channel whose URL Apprise cannot read (`wecombot://` with no key, or
+    `notaurl`) made its message dead at once, and after fixing the variable the operator had to find and retry it.
+    Now the message waits (no try counted) saying which channel is wrong, and the next dispatch after the fix sends
+    it."""
+    monkeypatch.setenv("XY_WECOM", broken)
+    monkeypatch.setenv("DUBAN_RATE_LIMITS", "{}")
+    get_settings.cache_clear()
+    _open(engine)
+    first = _dispatcher(engine, ["env:XY_WECOM"]).run(OPEN)
+    assert first.dead == 0 and first.failed == 0 and first.misconfigured == 130, first
+    held = _rows(engine, OutboxMessage)
+    assert {(m.status, m.attempts) for m in held} == {("pending", 0)}
+    said = held[0].last_error
+    assert "通道配置有误" in said and "env:XY_WECOM" in said and "环境变量 XY_WECOM" in said, said
+    assert "不计入重试次数" in said and "duban dispatch" in said, said
+    again = _dispatcher(engine, ["env:XY_WECOM"]).run(OPEN + timedelta(minutes=5))  # not fixed yet: still waiting
+    assert again.misconfigured == 130 and again.dead == 0 and _rows(engine, Delivery) == []
+    monkeypatch.setenv("XY_WECOM", f"wecombot://okxiyang0011?base={bots.base}")  # the operator fixes the variable
+    later = _dispatcher(engine, ["env:XY_WECOM"]).run(OPEN + timedelta(minutes=10))
+    assert later.sent == 130 and len(bots.received["okxiyang0011"]) == 130
+    assert {m.status for m in _rows(engine, OutboxMessage)} == {"sent"}

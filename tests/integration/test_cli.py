@@ -780,6 +780,40 @@ def test_dispatch_of_a_campaign_not_in_the_database_says_so():
     assert "已发送" not in result.output and "Traceback" not in result.output
 
 
+def test_a_dispatch_as_of_a_later_instant_is_refused_before_anything_is_posted():
+    """An outside tester's finding: `dispatch --as-of` an instant still to come posted now, to the real groups, what
+    was held for then: at 23:05 a dispatch "as of" tomorrow 09:00 sent the openings quiet hours kept for 07:30,
+    counting time left to 09:00. A dispatch posts at the real clock's instant; a later --as-of is refused."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    tomorrow = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).strftime("%Y-%m-%d 09:00")
+    ahead = _run("dispatch", "--as-of", tomorrow)
+    said = " ".join(ahead.output.split())
+    assert ahead.exit_code == 1 and "Traceback" not in said, said
+    assert f"--as-of '{tomorrow}'" in said and "is later than now" in said and "posts now" in said, said
+    assert "已发送" not in said
+
+
+def test_validate_warns_of_a_units_channel_whose_url_apprise_cannot_read(monkeypatch):
+    """An outside tester's finding: a unit's channel variable holding `wecombot://` (no key) was found only when its
+    messages went dead. validate now says which channel, which variable and whose messages wait, never the URL."""
+    spec = SPECS / "shanxi-2025-housing-safety.yaml"
+    monkeypatch.setenv("DUBAN_XIYANG_WECOM", "wecombot://")
+    monkeypatch.setenv("DUBAN_XIYANG_HOUSING_WECOM", "wecombot://s3cret key0042")
+    checked = _run("validate", spec)
+    said = " ".join(checked.output.split())
+    assert checked.exit_code == 0, said
+    assert "warning channel env:DUBAN_XIYANG_WECOM：环境变量 DUBAN_XIYANG_WECOM 中的 wecombot:// 地址不完整" in said, (
+        said
+    )
+    assert "昔阳县统计局" in said and "昔阳县住房和城乡建设局" in said and "wait until it is fixed" in said, said
+    assert "s3cret" not in said and "key0042" not in said
+    monkeypatch.delenv("DUBAN_XIYANG_WECOM")  # unset here: the machine that validates may not be the one that sends
+    monkeypatch.delenv("DUBAN_XIYANG_HOUSING_WECOM")
+    assert "warning channel" not in _run("validate", spec).output
+
+
 def test_serve_on_a_port_that_cannot_be_is_told_not_a_traceback():
     """`duban serve --port 99999` ended in a 99-line OverflowError traceback."""
     for port in ("99999", "-1", "0"):

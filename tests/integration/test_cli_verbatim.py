@@ -155,3 +155,33 @@ def test_outbox_retry_takes_the_simulated_clock(monkeypatch):
         row = conn.execute(OutboxMessage.__table__.select().where(OutboxMessage.id == 1)).first()
     stored = row.not_before if row.not_before.tzinfo else row.not_before.replace(tzinfo=timezone.utc)
     assert row.status == "pending" and stored == at("2024-05-10 09:00")
+
+
+def test_channel_settings_that_can_never_deliver_are_refused_at_start(monkeypatch):
+    """An outside tester's finding: DUBAN_FALLBACK_CHANNELS='[]' was taken at start (every unit without its own
+    channel then had its messages dead), and a fallback whose variable held a URL Apprise cannot read was found
+    only message by message. Both now stop the command at its start, naming the setting and the variable."""
+    empty = _duban({"DUBAN_FALLBACK_CHANNELS": "[]"})
+    assert empty.returncode == 1 and "Traceback" not in empty.stderr
+    assert "DUBAN_FALLBACK_CHANNELS: empty" in empty.stderr, empty.stderr
+    assert "DUBAN_OPERATOR_CHANNELS: empty" in _duban({"DUBAN_OPERATOR_CHANNELS": "[]"}).stderr
+
+    from duban.settings import get_settings
+
+    monkeypatch.setenv("XY_BROKEN", "wecombot://")
+    monkeypatch.setenv("XY_KEYED", "wecombot://s3cret key0042")
+    monkeypatch.setenv("DUBAN_FALLBACK_CHANNELS", '["env:XY_BROKEN", "env:XY_UNSET_HERE"]')
+    monkeypatch.delenv("XY_UNSET_HERE", raising=False)
+    get_settings.cache_clear()
+    refused = _run("dispatch", "--as-of", "2024-05-10 08:31")  # before Prefect starts: no harness needed
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 1, said
+    assert "DUBAN_FALLBACK_CHANNELS can deliver nothing" in said, said
+    assert "环境变量 XY_BROKEN 中的 wecombot:// 地址不完整" in said and "XY_UNSET_HERE is not set" in said, said
+    monkeypatch.setenv("DUBAN_FALLBACK_CHANNELS", '["sink"]')
+    monkeypatch.setenv("DUBAN_OPERATOR_CHANNELS", '["env:XY_KEYED"]')
+    get_settings.cache_clear()
+    keyed = _run("dispatch", "--as-of", "2024-05-10 08:31")
+    said = " ".join(keyed.output.split())
+    assert keyed.exit_code == 1 and "DUBAN_OPERATOR_CHANNELS can deliver nothing" in said, said
+    assert "s3cret" not in said and "key0042" not in said

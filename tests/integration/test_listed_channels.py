@@ -5,6 +5,7 @@ DUBAN_MAIL_SENDER names (a real SMTP server here), never a key in the list."""
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -168,9 +169,9 @@ def test_a_changed_address_is_a_new_spell_and_a_reimport_without_the_column_keep
 def test_mail_without_a_sender_account_says_which_setting_and_a_sender_written_as_a_url_is_refused(
     tmp_path, monkeypatch
 ):
-    """Mail to a listed unit's address needs the SMTP account DUBAN_MAIL_SENDER names: without it each post fails
-    saying so (and is tried again once it is set); the setting written as a URL stops the command at its start,
-    never echoing the password."""
+    """Mail to a listed unit's address needs the SMTP account DUBAN_MAIL_SENDER names: without it the message waits
+    saying so, without a try counted (and goes once it is set); the setting written as a URL stops the command at its
+    start, never echoing the password."""
     from duban.cli.common import engine as settings_engine
     from duban.notify.channels import notifier_for
     from duban.services.compose import compose_messages
@@ -178,7 +179,7 @@ def test_mail_without_a_sender_account_says_which_setting_and_a_sender_written_a
     from duban.services.lifecycle import ensure_planned
     from duban.services.tick import tick_stage
     from duban.settings import get_settings
-    from duban.store.tables import Delivery
+    from duban.store.tables import Delivery, OutboxMessage
 
     assert _import(_write(tmp_path / "名录.csv", [_row(1, "wangfang@xiyang.gov.cn")])).exit_code == 0
     spec = tmp_path / "spec.yaml"
@@ -189,11 +190,22 @@ def test_mail_without_a_sender_account_says_which_setting_and_a_sender_written_a
     tick_stage(engine, planned.campaign_id, "records", opening)
     compose_messages(engine, planned.campaign_id, opening)
     result = dispatch(engine, opening, notifier_for(get_settings()), fallback_channels=["sink"])
-    assert (result.sent, result.failed) == (0, 1)
+    assert (result.sent, result.failed, result.misconfigured) == (0, 0, 1)  # waits for the setting, no try counted
     with engine.connect() as conn:
-        [delivery] = conn.execute(select(Delivery.__table__)).all()
-    assert delivery.channel == "mail:wangfang@xiyang.gov.cn"
-    assert "DUBAN_MAIL_SENDER, which is not set" in delivery.detail
+        assert conn.execute(select(Delivery.__table__)).all() == []  # nothing was posted
+        [held] = conn.execute(select(OutboxMessage.__table__)).all()
+    assert (held.status, held.attempts) == ("pending", 0)
+    assert "mail:wangfang@xiyang.gov.cn" in held.last_error
+    assert "DUBAN_MAIL_SENDER, which is not set" in held.last_error
+    monkeypatch.setenv("XY_SENDER", "mailtos://")  # named now, but with no account in it
+    monkeypatch.setenv("DUBAN_MAIL_SENDER", "env:XY_SENDER")
+    get_settings.cache_clear()
+    again = dispatch(engine, opening + timedelta(minutes=2), notifier_for(get_settings()), fallback_channels=["sink"])
+    assert (again.sent, again.failed, again.dead, again.misconfigured) == (0, 0, 0, 1)
+    with engine.connect() as conn:
+        [held] = conn.execute(select(OutboxMessage.__table__)).all()
+        assert conn.execute(select(Delivery.__table__)).all() == []
+    assert (held.status, held.attempts) == ("pending", 0) and "DUBAN_MAIL_SENDER 所指的" in held.last_error
 
     monkeypatch.setenv("DUBAN_MAIL_SENDER", "mailtos://tongji:S3cretPassw0rd@mail.jz.gov.cn")
     get_settings.cache_clear()

@@ -49,3 +49,15 @@ def test_the_url_a_unit_is_mailed_through_keeps_the_senders_password_masked():
         MASKER.mask(url)
         == "mailtos://tongji:***@mail.jz.gov.cn?from=duban@jz.gov.cn&pass=***&to=wang%2B1@xiyang.gov.cn"
     )
+
+
+def test_a_url_that_is_a_scheme_alone_masks_nothing():
+    """A channel variable left as `wecombot://` (no key) was registered whole: from then on every `wecombot://` and
+    `mailtos://` in a log line or a delivery record read `***`, the scheme an operator needs to see what is wrong."""
+    from duban.notify.secrets import Masker
+
+    masker = Masker()
+    masker.register_url("wecombot://")
+    masker.register_url("mailtos://")
+    said = "env:XY_WECOM：环境变量 XY_WECOM 中的 wecombot:// 地址不完整; mailtos://duban@mail.jz.gov.cn"
+    assert masker.mask(said) == said
