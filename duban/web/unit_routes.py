@@ -283,20 +283,10 @@ def unit_receipt(request: Request, token: str, submission_id: int, p: Portal = D
             "frozen": p.frozen,
             "now": p.as_of(),
             "late_by": (version.submitted_at - entry.duty.due_at).total_seconds() if version.late else 0,
-            "corrects": _corrects(entry, version),
+            "corrects": entry.corrects(version),
             "same": request.query_params.get("same") == "1",
         },
     )
-
-
-def _corrects(entry, version):  # noqa: ANN001
-    """The on-time first hand-in a version after the due corrects (the item, not reviewed, stays on time), or None:
-    its receipt read 已收到（逾期报送） (an outside tester's finding)."""
-    first = entry.duty.versions[0] if entry.duty.versions else None
-    if not version.late or entry.item.review or entry.duty.state is not State.submitted or first is None:
-        return None
-    on_time = first.version < version.version and first.submitted_at <= entry.duty.due_at
-    return first.submitted_at if on_time else None
 
 
 @router.get("/u/{token}/files/{submission_id}/{index}")

@@ -112,9 +112,13 @@ def test_a_resubmission_after_an_on_time_one_is_a_correction_and_every_version_i
     page = text_of(site.page(token).text)
     assert (
         "已报送 2 版" in page
-        and "第2版 · 5月27日 周一 11:30 · 逾期报送" in page
+        and "第2版 · 5月27日 周一 11:30 · 截止后更正，仍计为按时报送" in page
         and "第1版 · 5月20日 周一 10:00 · 按时报送" in page
-    )
+    ), page  # the list says what the receipt says (it read 逾期报送 beside a receipt's 仍计为按时报送)
+    assert "第1版 · 5月27日 周一 12:00 · 逾期报送" in text_of(site.page(site.token("140724101")).text)
+    site.login()
+    ops = text_of(site.client.get(f"/ops/c/{CAMPAIGN}/u/140724100").text)
+    assert "第2版 · 5月27日 周一 11:30 · 截止后更正，仍计为按时" in ops and "第1版 · 5月20日 周一 10:00 · 按时" in ops
     assert "绿 · 已报送" in page  # on time first: a later correction does not turn the item late
 
 
