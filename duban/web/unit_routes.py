@@ -229,11 +229,17 @@ def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: st
         campaign_id=link.campaign_id,
         unit_code=link.unit_code,
         target=f"{item_id} 第{receipt.version}版",
-        detail="、".join(x.name for x in paths) or None,
+        detail=_kept_words(receipt.files) or None,
         client=client_of(request),
     )
     announce = BackgroundTask(_announce, p.engine, link.campaign_id, link.unit_code, item_id, receipt)
     return RedirectResponse(f"/u/{token}/receipts/{receipt.submission_id}", status_code=303, background=announce)
+
+
+def _kept_words(files) -> str:  # noqa: ANN001
+    """The names a version keeps, as its record does: 甲.xlsx、乙.xlsx（丙.xlsx 与 甲.xlsx 内容相同，只保存一份）."""
+    notes = "；".join(f.same_words() for f in files if f.also)
+    return "、".join(f.name for f in files) + (f"（{notes}）" if notes else "")
 
 
 def _announce(engine, campaign_id: str, unit_code: str, item_id: str, receipt) -> None:  # noqa: ANN001

@@ -59,6 +59,25 @@ def test_the_same_file_picked_twice_in_one_upload_is_kept_once(sqlite_engine):
     assert [f["name"] for f in files] == ["r.pdf", "稿.docx"]
 
 
+def test_a_file_with_the_same_content_as_another_under_another_name_is_kept_once_and_the_receipt_says_so(site):
+    """甲.xlsx, 乙.xlsx and 丙.xlsx (甲's bytes) in one upload: the record kept 甲 and 乙 without a word while the
+    audit log said 甲.xlsx、乙.xlsx、丙.xlsx (an outside tester's finding). The receipt, the page and the audit log
+    now agree: two files kept, 丙.xlsx named as the same file as 甲.xlsx."""
+    token = site.token("140724100")
+    first, second = xlsx_bytes(), xlsx_bytes([["项目", "得分"], ["机构设置", 17]])
+    posted = site.submit(token, "self_score_sheet", [("甲.xlsx", first), ("乙.xlsx", second), ("丙.xlsx", first)])
+    assert posted.status_code == 303, posted.text
+    receipt = text_of(site.client.get(posted.headers["location"]).text)
+    assert "甲.xlsx" in receipt and "乙.xlsx" in receipt
+    assert "丙.xlsx 与 甲.xlsx 内容相同，只保存一份" in receipt, receipt
+    assert "丙.xlsx 与 甲.xlsx 内容相同，只保存一份" in text_of(site.page(token).text)
+    with site.engine.connect() as conn:
+        [files] = conn.execute(select(Submission.files)).scalars().all()
+    assert [f["name"] for f in files] == ["甲.xlsx", "乙.xlsx"]
+    [upload] = site.audit("upload")
+    assert upload.detail == "甲.xlsx、乙.xlsx（丙.xlsx 与 甲.xlsx 内容相同，只保存一份）"
+
+
 def test_a_submission_from_the_page_is_kept_receipted_and_stops_the_reminders(engine):
     site = make_site(engine)
     token = site.token("140724100")
