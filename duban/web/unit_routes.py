@@ -176,7 +176,10 @@ def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: st
             raise SubmissionError(
                 f"metric {twice[0].name} sent twice", cn=f"「{twice[0].label}」填写了两个值：请只填一个后重新提交。"
             )
-        with saved_uploads(form.getlist("files"), p.settings.home / "tmp", p.settings.upload_max_bytes) as paths:
+        uploads = form.getlist("files")
+        with saved_uploads(
+            uploads, p.settings.home / "tmp", p.settings.upload_max_bytes, fallback=entry.item.name
+        ) as paths:
             receipt = record_submission(
                 p.engine,
                 link.campaign_id,
