@@ -287,6 +287,9 @@ def print_receipt(console: Console, receipt, campaign, unit: str, item_id: str, 
         f"→ {receipt.state.cn}",
         highlight=False,
     )
+    for kept in receipt.files:  # a file under another name with the same content as one kept: not kept again
+        if kept.also:
+            console.print(f"  {lit(kept.same_words())}", highlight=False)
     console.print("  回执消息已排入发送队列（`duban dispatch` 发送）", highlight=False)
     if receipt.corrected:  # told 逾期 before the hand-in was entered with its real time (补登)
         first = sorted(receipt.corrected, key=lambda code: code != unit)  # the unit itself, then its 催办's targets

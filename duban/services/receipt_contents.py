@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from duban.domain.messages import RECEIVED_KEY
+from duban.services.submit import same_words
 from duban.store.received import Key, handed_in
 
 if TYPE_CHECKING:
@@ -38,12 +39,19 @@ def name_received(conn: Connection, campaign: PlannedCampaign, payloads: list[di
                     if m.name in values
                 ]
                 item, changed = (
-                    {**item, RECEIVED_KEY: {"files": [f.get("name", "") for f in files], "figures": figures}},
+                    {**item, RECEIVED_KEY: {"files": [_named(f) for f in files], "figures": figures}},
                     True,
                 )
             items.append(item)
         named.append({**payload, "items": items} if changed else None)
     return named
+
+
+def _named(file: dict) -> str:
+    """A kept file's name with its duplicates left out: 甲.xlsx（丙.xlsx 与 甲.xlsx 内容相同，只保存一份）."""
+    name = file.get("name", "")
+    note = same_words(name, file.get("also") or ())
+    return f"{name}（{note}）" if note else name
 
 
 def _receipt(item: dict) -> bool:

@@ -12,7 +12,8 @@ import math
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -55,6 +56,7 @@ class Receipt:
     corrected: tuple[str, ...] = ()
     # the same files and figures as the newest version (`version`) posted again: nothing new was kept or queued
     unchanged: bool = False
+    files: tuple[StoredFile, ...] = ()  # the files the version keeps
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,21 @@ class StoredFile:
     sha256: str
     size: int
     format: str
+    # the other names the same content came under in this hand-in (丙.xlsx with 甲.xlsx's bytes): not kept again
+    also: tuple[str, ...] = ()
+
+    def record(self) -> dict[str, Any]:
+        """The file as a version keeps it (`also` only when a duplicate under another name was left out)."""
+        kept: dict[str, Any] = {"name": self.name, "sha256": self.sha256, "size": self.size, "format": self.format}
+        return kept | ({"also": list(self.also)} if self.also else {})
+
+    def same_words(self) -> str:
+        return same_words(self.name, self.also)
+
+
+def same_words(name: str, also: Sequence[str]) -> str:
+    """丙.xlsx 与 甲.xlsx 内容相同，只保存一份 — as the receipt, the page and the audit log say it; '' for none."""
+    return f"{'、'.join(also)} 与 {name} 内容相同，只保存一份" if also else ""
 
 
 def parse_metrics(item: Item, raw: dict[str, str]) -> dict[str, Any]:
@@ -169,7 +186,7 @@ def store_files(
     """Check each file's name, size and content (duban.domain.filecheck), then copy it into the content-addressed
     store: each stored file with the path it was copied from (see `_still_stored`). A file given twice (the same
     content, picked twice on a phone) is kept once: a version listed "r.pdf | r.pdf" with two downloads of one
-    document."""
+    document. Under another name, the kept file names it (`also`), so the receipt says it was left out."""
     checked = []
     for path in paths:
         if not path.is_file():
@@ -179,7 +196,11 @@ def store_files(
     stored: list[tuple[StoredFile, Path]] = []
     for path, name, fmt in checked:  # nothing is copied unless every file passed
         digest, size = _copy_in(path, files_dir)
-        if any(kept.sha256 == digest for kept, _source in stored):
+        same = next((n for n, (kept, _source) in enumerate(stored) if kept.sha256 == digest), None)
+        if same is not None:
+            kept, source = stored[same]
+            if name != kept.name and name not in kept.also:
+                stored[same] = (replace(kept, also=(*kept.also, name)), source)
             continue
         stored.append((StoredFile(name=name, sha256=digest, size=size, format=fmt), path))
     return stored
@@ -383,7 +404,7 @@ def _record(
         change,
         progress.state,
         late=late,
-        files=[f.__dict__ for f in stored],
+        files=[f.record() for f in stored],
         metrics=values,
         actor=actor,
     )
@@ -401,7 +422,9 @@ def _record(
     corrected: tuple[str, ...] = ()
     if progress.state is State.submitted and not change.from_state.finished:  # on time, though told 逾期 (补登)
         corrected = correct_overdue_notices(conn, campaign_id, row, at, at)
-    return Receipt(submission_id, row.id, version, progress.state, at, late, corrects, row.due_at, corrected)
+    return Receipt(
+        submission_id, row.id, version, progress.state, at, late, corrects, row.due_at, corrected, files=tuple(stored)
+    )
 
 
 def record_excuse(
@@ -431,5 +454,5 @@ def record_on_behalf(
     the files are in the store already and the counts were checked when their units handed them in."""
     with unit_of_work(engine) as conn:
         row = owed_assignment(conn, campaign_id, unit_code, item_id, None)
-        stored = [StoredFile(name=f["name"], sha256=f["sha256"], size=f["size"], format=f["format"]) for f in files]
+        stored = [StoredFile(f["name"], f["sha256"], f["size"], f["format"], tuple(f.get("also", ()))) for f in files]
         return _record(conn, campaign_id, row, utc(at), stored, metrics, actor)

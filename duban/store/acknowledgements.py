@@ -48,34 +48,37 @@ def set_state(conn: Connection, row_id: int, state: str, next_event_at: datetime
     conn.execute(update(_K).where(_K.c.id == row_id).values(state=state, next_event_at=next_event_at, updated_at=at))
 
 
+def _openings(when):  # noqa: ANN001, ANN202
+    """Whether a 签收 row's unit was told of its opening (the stage's first item, or for the notice the unit's first
+    item of any stage) by an intent `when` selects: correlated with the row."""
+    return (
+        select(_I.c.id)
+        .join(_A, _A.c.id == _I.c.assignment_id)
+        .where(
+            _A.c.campaign_id == _K.c.campaign_id,
+            _A.c.unit_code == _K.c.unit_code,
+            (_K.c.stage_id == "") | (_A.c.stage_id == _K.c.stage_id),
+            _I.c.kind == "opened",
+            _I.c.recipient == _K.c.unit_code,
+            when,
+        )
+        .exists()
+    )
+
+
 def told_late(engine: Engine, campaign_id: str, at: datetime, readable_at: datetime) -> list[Any]:
     """The 签收 still waiting whose unit the tick at `at` first told of its opening (the stage's first item, or for
     the notice the unit's first item of any stage) when the unit can read of it only at `readable_at`, after the
     window started. Read outside any write transaction, from the waiting rows (each looked up by the unit's
     assignments and their intents' index)."""
 
-    def openings(when):  # noqa: ANN001, ANN202
-        return (
-            select(_I.c.id)
-            .join(_A, _A.c.id == _I.c.assignment_id)
-            .where(
-                _A.c.campaign_id == _K.c.campaign_id,
-                _A.c.unit_code == _K.c.unit_code,
-                (_K.c.stage_id == "") | (_A.c.stage_id == _K.c.stage_id),
-                _I.c.kind == "opened",
-                _I.c.recipient == _K.c.unit_code,
-                when,
-            )
-            .exists()
-        )
-
     query = select(_K.c.id, _K.c.open_at, _K.c.due_at, _K.c.escalate_at).where(
         _K.c.campaign_id == campaign_id,
         _K.c.state == "waiting",
         _K.c.open_at <= utc(at),
         _K.c.open_at < utc(readable_at),
-        openings(_I.c.created_at == utc(at)),
-        ~openings(_I.c.created_at < utc(at)),
+        _openings(_I.c.created_at == utc(at)),
+        ~_openings(_I.c.created_at < utc(at)),
     )
     with reading(engine) as conn:
         return list(conn.execute(query.order_by(_K.c.id)).all())
@@ -147,9 +150,10 @@ def record_given(conn: Connection, row_id: int, state: str, at: datetime, *, act
 
 
 def not_given(engine: Engine | Connection, campaign_id: str, unit_code: str, at: datetime, given: str) -> list[Any]:
-    """The unit's 签收 asked by `at` whose state is not `given`, in id order."""
+    """The unit's 签收 asked by `at` whose state is not `given`, in id order, each with `told`: whether a tick had
+    told the unit of the opening by `at` (before that its window has not begun: the first tick counts it)."""
     query = (
-        select(_K)
+        select(_K, _openings(_I.c.created_at <= utc(at)).label("told"))
         .where(
             _K.c.campaign_id == campaign_id,
             _K.c.unit_code == unit_code,

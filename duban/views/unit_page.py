@@ -17,7 +17,7 @@ from duban.domain.state import Color, State, worst
 from duban.errors import StoreError
 from duban.spec.models import Campaign, Item, Stage
 from duban.views.campaigns import PlannedCampaign, Recipient, load_campaign
-from duban.views.duties import Duty, load_duties
+from duban.views.duties import Duty, Version, load_duties
 from duban.views.registry import children_of, units_by_code
 
 if TYPE_CHECKING:
@@ -35,6 +35,16 @@ class Entry:
     @property
     def can_submit(self) -> bool:
         return self.duty.state is not State.pending
+
+    def corrects(self, version: Version) -> datetime | None:
+        """The on-time first hand-in that `version`, handed in after the due, corrects (the item, not reviewed,
+        stays on time), or None. The receipt and both pages' version lists read it, so a version the receipt calls
+        截止后更正…仍计为按时报送 is not listed 逾期报送 (an outside tester's finding)."""
+        first = self.duty.versions[0] if self.duty.versions else None
+        if not version.late or self.item.review or self.duty.state is not State.submitted or first is None:
+            return None
+        on_time = first.version < version.version and first.submitted_at <= self.duty.due_at
+        return first.submitted_at if on_time else None
 
     def can_ask_extension(self, spec: Campaign, now: datetime) -> bool:
         """延期申请 from the page: allowed by the notice, the item still owed and its due not passed."""

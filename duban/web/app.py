@@ -169,7 +169,10 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
-        where = "、".join(".".join(str(p) for p in e.get("loc", ())[1:]) or "请求" for e in exc.errors()[:3])
+        errors = exc.errors()[:3]
+        if any(e.get("loc", ("",))[0] == "path" for e in errors):  # a clerk read 请求参数有误：submission_id
+            return error_page(request, 422, "请求参数有误：链接不完整或有误，请检查链接是否完整。")
+        where = "、".join(".".join(str(p) for p in e.get("loc", ())[1:]) or "请求" for e in errors)
         return error_page(request, 422, f"请求参数有误：{where}")
 
     @app.exception_handler(LinkError)

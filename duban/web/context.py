@@ -16,6 +16,7 @@ from jinja2.runtime import Context
 from duban.domain.state import Color
 from duban.domain.units import Level
 from duban.instants import fmt, fmt_cn_from, in_zone, span_words
+from duban.services.submit import same_words
 from duban.settings import Settings
 
 if TYPE_CHECKING:
@@ -157,6 +158,7 @@ def make_templates() -> Jinja2Templates:
         actions_cn=ACTIONS_CN,
         actor_cn=actor_cn,
         reasons_cn=REASONS_CN,
+        same_words=lambda f: same_words(f["name"], f.get("also") or ()),
     )
     return templates
 

@@ -176,7 +176,10 @@ def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: st
             raise SubmissionError(
                 f"metric {twice[0].name} sent twice", cn=f"「{twice[0].label}」填写了两个值：请只填一个后重新提交。"
             )
-        with saved_uploads(form.getlist("files"), p.settings.home / "tmp", p.settings.upload_max_bytes) as paths:
+        uploads = form.getlist("files")
+        with saved_uploads(
+            uploads, p.settings.home / "tmp", p.settings.upload_max_bytes, fallback=entry.item.name
+        ) as paths:
             receipt = record_submission(
                 p.engine,
                 link.campaign_id,
@@ -229,11 +232,17 @@ def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: st
         campaign_id=link.campaign_id,
         unit_code=link.unit_code,
         target=f"{item_id} 第{receipt.version}版",
-        detail="、".join(x.name for x in paths) or None,
+        detail=_kept_words(receipt.files) or None,
         client=client_of(request),
     )
     announce = BackgroundTask(_announce, p.engine, link.campaign_id, link.unit_code, item_id, receipt)
     return RedirectResponse(f"/u/{token}/receipts/{receipt.submission_id}", status_code=303, background=announce)
+
+
+def _kept_words(files) -> str:  # noqa: ANN001
+    """The names a version keeps, as its record does: 甲.xlsx、乙.xlsx（丙.xlsx 与 甲.xlsx 内容相同，只保存一份）."""
+    notes = "；".join(f.same_words() for f in files if f.also)
+    return "、".join(f.name for f in files) + (f"（{notes}）" if notes else "")
 
 
 def _announce(engine, campaign_id: str, unit_code: str, item_id: str, receipt) -> None:  # noqa: ANN001
@@ -283,20 +292,10 @@ def unit_receipt(request: Request, token: str, submission_id: int, p: Portal = D
             "frozen": p.frozen,
             "now": p.as_of(),
             "late_by": (version.submitted_at - entry.duty.due_at).total_seconds() if version.late else 0,
-            "corrects": _corrects(entry, version),
+            "corrects": entry.corrects(version),
             "same": request.query_params.get("same") == "1",
         },
     )
-
-
-def _corrects(entry, version):  # noqa: ANN001
-    """The on-time first hand-in a version after the due corrects (the item, not reviewed, stays on time), or None:
-    its receipt read 已收到（逾期报送） (an outside tester's finding)."""
-    first = entry.duty.versions[0] if entry.duty.versions else None
-    if not version.late or entry.item.review or entry.duty.state is not State.submitted or first is None:
-        return None
-    on_time = first.version < version.version and first.submitted_at <= entry.duty.due_at
-    return first.submitted_at if on_time else None
 
 
 @router.get("/u/{token}/files/{submission_id}/{index}")

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from python_multipart.multipart import parse_options_header
 from starlette.datastructures import UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -57,9 +58,31 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+def sent_name(upload: UploadFile, fallback: str = "") -> str:
+    """The file name as the unit's browser sent it. Starlette reads filename= bytes that are not UTF-8 as latin-1,
+    so a GBK name (an older Chinese browser or client) was kept as ÆÀ·Ö±í.xlsx for good (an outside tester's
+    finding): they are read as GB18030, as the 名录 import reads a file; bytes that are neither give `fallback` (the
+    item's name) with the sent extension."""
+    name = upload.filename or ""
+    raw = upload.headers.get("content-disposition", "").encode("latin-1", "replace")
+    sent = parse_options_header(raw)[1].get(b"filename")
+    if not sent or name.isascii():
+        return name
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return sent.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    suffix = Path(name).suffix
+    return (fallback + suffix if suffix.isascii() else fallback) if fallback else name
+
+
 @contextmanager
-def saved_uploads(uploads: list[UploadFile], tmp_root: Path, max_bytes: int) -> Iterator[list[Path]]:
-    """The uploads as files named as the unit named them; removed when the block ends."""
+def saved_uploads(
+    uploads: list[UploadFile], tmp_root: Path, max_bytes: int, *, fallback: str = ""
+) -> Iterator[list[Path]]:
+    """The uploads as files named as the unit named them (`fallback`: the name of one sent in bytes no encoding
+    reads, see `sent_name`); removed when the block ends."""
     chosen = [u for u in uploads if isinstance(u, UploadFile) and (u.filename or u.size)]
     if len(chosen) > MAX_FILES:
         raise SubmissionError(f"at most {MAX_FILES} files at once", cn=f"一次最多上传 {MAX_FILES} 个文件。")
@@ -68,7 +91,7 @@ def saved_uploads(uploads: list[UploadFile], tmp_root: Path, max_bytes: int) -> 
     try:
         paths = []
         for index, upload in enumerate(chosen):
-            name = safe_name(upload.filename or "")
+            name = safe_name(sent_name(upload, fallback))
             target = folder / str(index) / name
             target.parent.mkdir()
             _copy(upload, target, name, max_bytes)

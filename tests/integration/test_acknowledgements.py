@@ -4,6 +4,7 @@ the 市统计局 hears which still have not. A unit's 签收 (its link or `duban
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -315,6 +316,27 @@ def test_a_units_page_keeps_saying_when_it_signed(sqlite_engine, tmp_path):
     text = re.sub(r"<[^>]+>", "", page.text)
     assert "通知已于11月29日 周一 10:00签收" in text, text
     assert "请签收通知" not in text and "签收截止" not in text
+
+
+def test_a_page_asks_no_签收_by_a_past_instant_before_the_unit_is_told_of_the_opening(sqlite_engine, tmp_path):
+    """A campaign planned but never ticked (no 开始办理 has gone out): the unit's page said 签收截止：11月30日 周二
+    08:30（已逾期…） (an outside tester's finding). The window counts from when the unit is told, as the tick counts
+    it; until then the page asks the 签收 without a due, and after the first tick with the one counted from it."""
+    from datetime import timedelta
+
+    from duban.services.links import issue
+    from duban.settings import Settings
+    from tests.integration.portal_site import Site
+
+    _plan(sqlite_engine)
+    site = Site(Settings(home=tmp_path / "home"), sqlite_engine, at("2021-11-30 21:00"))
+    token = issue(site.settings.portal_key(), CAMPAIGN, HENGNAN, site.now, timedelta(days=45))
+    text = " ".join(re.sub(r"<[^>]+>", " ", site.client.get(f"/u/{token}").text).split())
+    assert "请签收通知" in text and "已逾期" not in text.split("请签收通知")[1].split("签收")[1], text
+    assert "签收时限从开始办理通知发出时起算" in text, text
+    _tick(sqlite_engine, "2021-11-30 21:00")  # the first tick tells the unit: due a working day later
+    text = " ".join(re.sub(r"<[^>]+>", " ", site.client.get(f"/u/{token}").text).split())
+    assert "签收截止： 12月1日 周三 21:00" in text and "起算" not in text, text
 
 
 def test_an_idle_tick_reads_no_waiting_签收_or_intent(sqlite_engine):

@@ -136,6 +136,15 @@ def test_submit_then_status(tmp_path):
     assert "黄" in lines[0] and "红" in lines[1]  # 乐平镇 handed in late (yellow); 皋落镇 nothing (red)
 
 
+def test_submit_says_which_file_was_the_same_as_another_and_not_kept_again(tmp_path):
+    first = write(tmp_path / "甲.xlsx", xlsx_bytes())
+    again = write(tmp_path / "丙.xlsx", first.read_bytes())
+    args = ["submit", JINZHONG, "--unit", "140724100", "--item", "self_score_sheet", "--at", "2024-05-20 10:00"]
+    result = _run(*args, "--file", first, "--file", again)
+    assert result.exit_code == 0, result.output
+    assert "丙.xlsx 与 甲.xlsx 内容相同，只保存一份" in result.output, result.output
+
+
 def test_a_hand_in_before_its_item_opens_is_refused(tmp_path):
     """`submit --at 1999-01-01` was recorded 按时 for an item the 2024 notice opened on 5/10."""
     report = write(tmp_path / "总结报告.docx", docx_bytes())

@@ -206,6 +206,38 @@ def test_names_that_draw_differently_or_that_windows_cannot_save_are_made_plain(
     assert site.audit("upload")[-1].detail == kept
 
 
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("总结报告.docx".encode("gbk"), "总结报告.docx"),  # an older Chinese browser or client: GBK bytes
+        ("总结报告.docx".encode(), "总结报告.docx"),
+        ("Résumé.docx".encode(), "Résumé.docx"),  # UTF-8 that is latin-1 too stays as sent
+        (b"\xff\xfe\x80.docx", "本单位统计基层基础规范化建设总结报告.docx"),  # neither: the item's name
+    ],
+)
+def test_a_file_name_sent_in_gbk_is_read_as_gbk_not_as_latin_1(site, sent, kept):
+    """A multipart filename= in GBK bytes was kept as ×Ü½á±¨¸æ.docx (latin-1) in the record, the page and the
+    汇总表 (an outside tester's finding); names that are not UTF-8 are read as GB18030, as the 名录 import does."""
+    token = site.token("140724100")
+    boundary = "XyZbound"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n{site.csrf(f"/u/{token}")}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="'
+    ).encode()
+    body += sent + b'"\r\nContent-Type: application/octet-stream\r\n\r\n' + docx_bytes()
+    body += f"\r\n--{boundary}--\r\n".encode()
+    done = site.client.post(
+        f"/u/{token}/items/self_report",
+        content=body,
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, text_of(done.text)
+    receipt = text_of(site.client.get(done.headers["location"]).text)
+    assert kept in receipt, receipt
+    assert site.audit("upload")[-1].detail == kept
+
+
 def test_what_operators_type_is_inert_in_the_score_template_and_the_close_out_table(sqlite_engine, tmp_path):
     from sqlalchemy import select
 

@@ -135,6 +135,8 @@ def test_error_pages_show_no_internals(site, monkeypatch):
     }
     wrong = site.client.get(f"/u/{site.token('140724100')}/receipts/not-a-number")
     assert wrong.status_code == 422 and "请求参数有误" in wrong.text and "int_parsing" not in wrong.text
+    # a path's part is named in words, not by the handler's parameter (a clerk read 请求参数有误：submission_id)
+    assert "submission_id" not in wrong.text and "链接" in text_of(wrong.text), wrong.text
 
     def broken(*args, **kwargs):
         raise RuntimeError("password=hunter2 at /srv/duban/secret.py line 12")

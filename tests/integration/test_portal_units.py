@@ -59,6 +59,25 @@ def test_the_same_file_picked_twice_in_one_upload_is_kept_once(sqlite_engine):
     assert [f["name"] for f in files] == ["r.pdf", "稿.docx"]
 
 
+def test_a_file_with_the_same_content_as_another_under_another_name_is_kept_once_and_the_receipt_says_so(site):
+    """甲.xlsx, 乙.xlsx and 丙.xlsx (甲's bytes) in one upload: the record kept 甲 and 乙 without a word while the
+    audit log said 甲.xlsx、乙.xlsx、丙.xlsx (an outside tester's finding). The receipt, the page and the audit log
+    now agree: two files kept, 丙.xlsx named as the same file as 甲.xlsx."""
+    token = site.token("140724100")
+    first, second = xlsx_bytes(), xlsx_bytes([["项目", "得分"], ["机构设置", 17]])
+    posted = site.submit(token, "self_score_sheet", [("甲.xlsx", first), ("乙.xlsx", second), ("丙.xlsx", first)])
+    assert posted.status_code == 303, posted.text
+    receipt = text_of(site.client.get(posted.headers["location"]).text)
+    assert "甲.xlsx" in receipt and "乙.xlsx" in receipt
+    assert "丙.xlsx 与 甲.xlsx 内容相同，只保存一份" in receipt, receipt
+    assert "丙.xlsx 与 甲.xlsx 内容相同，只保存一份" in text_of(site.page(token).text)
+    with site.engine.connect() as conn:
+        [files] = conn.execute(select(Submission.files)).scalars().all()
+    assert [f["name"] for f in files] == ["甲.xlsx", "乙.xlsx"]
+    [upload] = site.audit("upload")
+    assert upload.detail == "甲.xlsx、乙.xlsx（丙.xlsx 与 甲.xlsx 内容相同，只保存一份）"
+
+
 def test_a_submission_from_the_page_is_kept_receipted_and_stops_the_reminders(engine):
     site = make_site(engine)
     token = site.token("140724100")
@@ -112,9 +131,13 @@ def test_a_resubmission_after_an_on_time_one_is_a_correction_and_every_version_i
     page = text_of(site.page(token).text)
     assert (
         "已报送 2 版" in page
-        and "第2版 · 5月27日 周一 11:30 · 逾期报送" in page
+        and "第2版 · 5月27日 周一 11:30 · 截止后更正，仍计为按时报送" in page
         and "第1版 · 5月20日 周一 10:00 · 按时报送" in page
-    )
+    ), page  # the list says what the receipt says (it read 逾期报送 beside a receipt's 仍计为按时报送)
+    assert "第1版 · 5月27日 周一 12:00 · 逾期报送" in text_of(site.page(site.token("140724101")).text)
+    site.login()
+    ops = text_of(site.client.get(f"/ops/c/{CAMPAIGN}/u/140724100").text)
+    assert "第2版 · 5月27日 周一 11:30 · 截止后更正，仍计为按时" in ops and "第1版 · 5月20日 周一 10:00 · 按时" in ops
     assert "绿 · 已报送" in page  # on time first: a later correction does not turn the item late
 
 
@@ -217,10 +240,11 @@ def test_a_version_waiting_for_review_is_not_called_on_time_anywhere_it_is_liste
 
 def test_a_page_read_in_another_year_gives_each_date_its_year(site):
     """Read in 2026, the 2024 notice's 截止：5月25日 looked like a day of this year, not yet come (or just past)."""
+    site.now = at("2024-05-23 12:00")
+    text = text_of(site.page(site.token("140724")).text)
+    assert "截止： 5月25日 周六 24:00" in text and "截止： 2024年" not in text
+    tick(site.engine, at("2024-06-11 08:30"))  # 县局 told of 市级抽查, its 签收 due a working day later
     site.now = at("2026-03-02 09:00")
     text = text_of(site.page(site.token("140724", issued=at("2026-03-01 09:00"))).text)
     assert "截止： 2024年5月25日 周六 24:00 （已逾期645天9小时）" in text and "签收截止： 2024年6月12日" in text
     assert "截止： 5月" not in text and "截止： 6月" not in text
-    site.now = at("2024-05-23 12:00")
-    text = text_of(site.page(site.token("140724")).text)
-    assert "截止： 5月25日 周六 24:00" in text and "截止： 2024年" not in text
