@@ -100,9 +100,10 @@ def run_clock(
         moment = max(min(found), start)
         if cursor < len(pending) and pending[cursor].at == moment:
             moment = _daily_batch(moment, tz)  # receipts of the day go out in the 18:00 batch
-            upcoming = next_instant(engine, campaign_id, stages, after=floor)
-            if upcoming is not None and upcoming < moment:
-                moment = upcoming
+            # unless something happens before it: an event, a 签收 due, a message released after quiet hours
+            upcoming = [c for i, c in enumerate(candidates) if i != 3 and c is not None]
+            if upcoming and min(upcoming) < moment:
+                moment = max(min(upcoming), start)
         if moment > end:
             break
         batch = []

@@ -79,3 +79,22 @@ def test_the_loop_extension_is_asked_by_a_unit_still_owing_the_item():
         assert any("申请将自查评分表延期至" in line for line in lines), lines
         assert any("批准延期至" in line for line in lines), lines
         assert preview.by_kind()["extension"] == 1
+
+
+def test_a_message_held_by_quiet_hours_goes_out_at_their_end_though_a_unit_hands_in_before(tmp_path):
+    """The 自查 opens Monday 23:00 (quiet hours): its 开始办理 waits for 07:30. A unit's draw handed in at 06:00
+    moved the clock to that day's 18:00 receipts, past 07:30: the preview sent the openings at 18:00 (the
+    units that had handed in by then dropped as told too late) and counted their 签收 from 18:00."""
+    from tests.integration.test_acknowledgements import SLIP_SPEC
+
+    path = tmp_path / "selfcheck.yaml"
+    late_night = SLIP_SPEC.replace("opens: 2021-11-29 08:30", "opens: 2021-11-29 23:00")
+    path.write_text(late_night.replace("due: 2021-11-30 08:30", "due: 2021-11-30 23:00"), encoding="utf-8")
+    preview = simulate_spec(path, seed=1)
+    opened = Counter(
+        fmt(__import__("datetime").datetime.fromisoformat(m.at), "Asia/Shanghai")
+        for m in preview.messages
+        if m.kind == "opened"
+    )
+    # the one unit that handed in before 07:30 is not told of an item it no longer owes (stale, dropped)
+    assert opened == {"2021-11-30 周二 07:30": 11}, opened
