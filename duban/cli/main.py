@@ -191,11 +191,13 @@ def tick(
     ] = False,
 ) -> None:
     """Run one tick of the campaign through Prefect (plans it into the database on first use)."""
-    from duban.services.lifecycle import check_catch_up, check_ref, check_tick_instant
+    from duban.services.lifecycle import check_catch_up, check_ref, check_tick_ahead, check_tick_instant
 
     settings = get_settings()
     moment = _when(as_of, settings.timezone, option="--as-of")
     try:
+        if as_of is not None:
+            check_tick_ahead(moment, datetime.now(timezone.utc), settings.timezone, as_of)
         check_ref(_engine(), str(spec), calendar_file=settings.calendar_file)  # before Prefect starts
         if as_of is not None:
             check_tick_instant(_engine(), str(spec), moment, settings.timezone)

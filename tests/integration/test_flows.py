@@ -90,6 +90,25 @@ def test_a_tick_flow_plans_ticks_and_names_its_run(prefect_harness):
     assert "本次巡检：开始办理 260；生成消息 130 条。" in text
 
 
+def test_a_tick_flow_run_as_of_a_later_instant_fails_saying_why(prefect_harness):
+    """A run of campaign-tick from the UI or a deployment with as_of still to come (F17: the CLI refuses it) would
+    apply every opening, reminder and slip due by then at once, in messages dated ahead: the run fails before
+    anything is planned or ticked, its state saying why."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import func, select
+
+    from duban.store.tables import CampaignRow
+    from flows.campaign_tick import campaign_tick
+
+    ahead = datetime.now(timezone.utc) + timedelta(days=20)
+    state = campaign_tick(spec=str(JINZHONG), as_of=ahead, return_state=True)
+    assert state.is_failed()
+    assert "is later than now" in state.message and "`duban simulate" in state.message, state.message
+    with engine_for(get_settings().resolved_database_url).connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(CampaignRow)) == 0
+
+
 def _logs(run_id) -> list[str]:
     """The run's log messages as the Logs tab lists them (they reach the server in batches: wait for them)."""
     import time
