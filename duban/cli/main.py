@@ -243,7 +243,8 @@ def dispatch(as_of: AsOf = None, campaign: Annotated[Optional[str], typer.Option
             from duban.services.outbox import check_campaign
 
             check_campaign(_engine(), campaign)
-        result = dispatch_outbox(as_of=moment, campaign=campaign)
+        # no --as-of: the flow's wall-clock mode (rate limits and quiet hours read the real clock through the pass)
+        result = dispatch_outbox(as_of=moment if as_of is not None else None, campaign=campaign)
     except DubanError as exc:
         _fail(exc)
     show.print_dispatch(console, result)

@@ -158,6 +158,20 @@ def test_the_dispatch_flow_delivers_to_the_sink(prefect_harness):
     assert sink.read_text(encoding="utf-8").count("以下事项已开始办理") == 130
 
 
+def test_a_dispatch_without_as_of_runs_on_the_wall_clock(prefect_harness):
+    """`duban dispatch` (no --as-of) gave the flow `as_of=now`: a long pass then checked bots' rate limits and quiet
+    hours against that one frozen instant. The flow gets no instant and runs on the real clock (its run says so)."""
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+
+    before = {run.id for run in _flow_runs("dispatch-outbox")}
+    done = CliRunner().invoke(app, ["dispatch"], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    [latest] = [run for run in _flow_runs("dispatch-outbox") if run.id not in before]
+    assert latest.parameters.get("as_of") is None and latest.name == "dispatch @ now", (latest.name, latest.parameters)
+
+
 def test_flow_runs_in_one_process_share_one_api_client(prefect_harness):
     """The demo's many runs open one API client between them; a run called alone builds its own (TLS context and
     all)."""
