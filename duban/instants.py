@@ -41,6 +41,15 @@ def utc(moment: datetime) -> datetime:
     return datetime.fromtimestamp(moment.timestamp(), tz=timezone.utc).replace(microsecond=moment.microsecond)
 
 
+CLOCK_SKEW = timedelta(minutes=1)  # an --as-of typed to the minute, or a clock a little ahead, is not the future
+
+
+def ahead_of(moment: datetime, now: datetime) -> bool:
+    """Whether an instant a caller asked for is later than `now` by more than a clock's skew: what `dispatch`,
+    `tick`, `bulletin` and `report` refuse to act or report at."""
+    return utc(moment) > utc(now) + CLOCK_SKEW
+
+
 def parse_clock(text: str) -> time:
     """'08:30' → time(8, 30); '24:00' (as notices write the end of a day) is 23:59, which means that end."""
     match = _TIME_RE.match(text.strip())

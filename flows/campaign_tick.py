@@ -23,10 +23,10 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 
-from duban.instants import fmt
+from duban.instants import fmt, fmt_arg
 from duban.services.acknowledgements import asks_acknowledgement
 from duban.services.database import open_database
-from duban.services.lifecycle import campaign_named, planned_campaign_id
+from duban.services.lifecycle import campaign_named, check_tick_ahead, planned_campaign_id
 from duban.services.outcomes import outcome_rules
 from duban.services.review_reminders import reminding_items
 from duban.services.upkeep import worth_tidying
@@ -64,7 +64,11 @@ def _run_name() -> str:
 @flow(name="campaign-tick", flow_run_name=_run_name, log_prints=False, **NO_RESULTS)
 def campaign_tick(spec: str, as_of: datetime | None = None) -> dict:
     """Tick the campaign in `spec` (a spec path or a campaign id) at `as_of` (default: now)."""
-    as_of = as_of or datetime.now(timezone.utc)
+    now = datetime.now(timezone.utc)
+    if as_of is not None:  # given from the UI or a deployment's parameters: never later than now (F17)
+        tz = get_settings().timezone
+        check_tick_ahead(as_of, now, tz, fmt_arg(as_of, tz))
+    as_of = as_of or now
     engine = open_database(get_settings().resolved_database_url)
     # Planned already on every tick but the first (or the first after the spec changed): no plan task run then
     campaign_id = planned_campaign_id(engine, spec) or ensure_campaign(spec, as_of)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
@@ -102,8 +102,9 @@ def not_ahead(moment: datetime, written: str | None, *, what: str, why: str) -> 
     """An --as-of later than now (a minute's grace) refused, for a paper that reports the record as it stands
     (`what`, a 通报 or a 总结报告; `why` says what one dated ahead would do): `bulletin` and `report` alike."""
     from duban.errors import DubanError
+    from duban.instants import ahead_of
 
-    if written is not None and moment > datetime.now(timezone.utc) + timedelta(minutes=1):
+    if written is not None and ahead_of(moment, datetime.now(timezone.utc)):
         raise DubanError(
             f"--as-of {written} is later than now: a {what} reports the record as it stands, and one dated ahead "
             f"{why} (leave --as-of out for now)"

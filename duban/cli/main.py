@@ -191,11 +191,13 @@ def tick(
     ] = False,
 ) -> None:
     """Run one tick of the campaign through Prefect (plans it into the database on first use)."""
-    from duban.services.lifecycle import check_catch_up, check_ref, check_tick_instant
+    from duban.services.lifecycle import check_catch_up, check_ref, check_tick_ahead, check_tick_instant
 
     settings = get_settings()
     moment = _when(as_of, settings.timezone, option="--as-of")
     try:
+        if as_of is not None:
+            check_tick_ahead(moment, datetime.now(timezone.utc), settings.timezone, as_of)
         check_ref(_engine(), str(spec), calendar_file=settings.calendar_file)  # before Prefect starts
         if as_of is not None:
             check_tick_instant(_engine(), str(spec), moment, settings.timezone)
@@ -241,7 +243,8 @@ def dispatch(as_of: AsOf = None, campaign: Annotated[Optional[str], typer.Option
             from duban.services.outbox import check_campaign
 
             check_campaign(_engine(), campaign)
-        result = dispatch_outbox(as_of=moment, campaign=campaign)
+        # no --as-of: the flow's wall-clock mode (rate limits and quiet hours read the real clock through the pass)
+        result = dispatch_outbox(as_of=moment if as_of is not None else None, campaign=campaign)
     except DubanError as exc:
         _fail(exc)
     show.print_dispatch(console, result)

@@ -42,7 +42,7 @@ from duban.domain.message_keys import message_number
 from duban.domain.messages import Rendered, contact_lines, render, render_digest
 from duban.domain.quiet import QuietHours
 from duban.errors import DubanError
-from duban.instants import fmt, fmt_cn, utc
+from duban.instants import ahead_of, fmt, fmt_cn, utc
 from duban.notify.channels import settings_that_cannot_deliver, unreadable_unit_channels
 from duban.notify.notifier import Envelope, Notifier, SendResult, misconfigured, parts_of, post_part
 from duban.services.compose import OPERATORS_DISPLAY, compose_messages, describe
@@ -65,7 +65,6 @@ if TYPE_CHECKING:
 
 OPERATORS = OPERATORS_DISPLAY  # who reads the daily digest
 UNCONFIRMED_WAIT = timedelta(minutes=10)  # before the one more try of a post that got no answer
-AHEAD_ALLOWED = timedelta(minutes=1)  # an --as-of typed to the minute, or a clock a little ahead, is not the future
 CONFIG_WAIT = timedelta(minutes=1)  # a message held for a channel's configuration: claimed again by the next pass
 WAITING = ("pending", "failed", "limited")  # claimable at their not_before
 WRITE_EVERY = 50  # records gathered before they ride along with a post's transaction (the most a crash repeats)
@@ -708,7 +707,7 @@ def check_dispatch_instant(as_of: datetime, now: datetime, tz: str, written: str
     """A dispatch asked for at a later instant than now (`duban dispatch --as-of`): refused. It would post now, to
     the real channels, what waits for that instant — openings quiet hours hold for the morning, at night — with time
     left counted to it and its records dated ahead. A past instant replays a campaign's record as before."""
-    if utc(as_of) <= utc(now) + AHEAD_ALLOWED:
+    if not ahead_of(as_of, now):
         return
     raise DubanError(
         f"--as-of {written!r}: {fmt(as_of, tz)} is later than now ({fmt(now, tz)}). A dispatch posts now, to the "

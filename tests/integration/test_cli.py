@@ -569,6 +569,29 @@ def test_a_tick_earlier_than_the_record_runs_is_refused_before_prefect_starts():
     assert behind_ask.exit_code == 1 and "already runs to 2024-06-14 周五 11:00" in behind_ask.output, behind_ask.output
 
 
+def test_a_tick_as_of_a_later_instant_is_refused_before_prefect_starts():
+    """An outside tester's finding (F17): `tick --as-of` a later instant (a typo, 12-27 for 12-07) applied the
+    opening, both reminders and the slip at once, merged into one 逾期 dated ahead: no unit was ever told the stage
+    opened, and only `duban reset` undid it. Refused as a dispatch ahead is, naming the option, the instant and now."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import func, select
+
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+    from duban.store.tables import OutboxMessage
+
+    ahead = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=20)).strftime("%Y-%m-%d 09:00")
+    refused = _run("tick", JINZHONG, "--as-of", ahead)
+    said = " ".join(refused.output.split())
+    assert refused.exit_code == 1 and "Traceback" not in said, said
+    assert said.startswith(f"error: --as-of '{ahead}': ") and "is later than now (" in said, said
+    assert "`duban simulate" in said and "messages composed" not in said, said
+    with engine_for(get_settings().resolved_database_url).connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
 def test_a_tick_on_the_real_clock_of_events_long_waiting_asks_for_catch_up():
     """`duban tick SPEC` (no --as-of) of the 2024 campaign in 2026 sent 逾期, 催办 and 签收提醒 908 days late."""
     from sqlalchemy import func, select

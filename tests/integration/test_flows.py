@@ -90,6 +90,25 @@ def test_a_tick_flow_plans_ticks_and_names_its_run(prefect_harness):
     assert "本次巡检：开始办理 260；生成消息 130 条。" in text
 
 
+def test_a_tick_flow_run_as_of_a_later_instant_fails_saying_why(prefect_harness):
+    """A run of campaign-tick from the UI or a deployment with as_of still to come (F17: the CLI refuses it) would
+    apply every opening, reminder and slip due by then at once, in messages dated ahead: the run fails before
+    anything is planned or ticked, its state saying why."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import func, select
+
+    from duban.store.tables import CampaignRow
+    from flows.campaign_tick import campaign_tick
+
+    ahead = datetime.now(timezone.utc) + timedelta(days=20)
+    state = campaign_tick(spec=str(JINZHONG), as_of=ahead, return_state=True)
+    assert state.is_failed()
+    assert "is later than now" in state.message and "`duban simulate" in state.message, state.message
+    with engine_for(get_settings().resolved_database_url).connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(CampaignRow)) == 0
+
+
 def _logs(run_id) -> list[str]:
     """The run's log messages as the Logs tab lists them (they reach the server in batches: wait for them)."""
     import time
@@ -137,6 +156,20 @@ def test_the_dispatch_flow_delivers_to_the_sink(prefect_harness):
     assert result["sent"] == 130 and result["failed"] == 0
     sink = get_settings().sink_dir / "messages.txt"
     assert sink.read_text(encoding="utf-8").count("以下事项已开始办理") == 130
+
+
+def test_a_dispatch_without_as_of_runs_on_the_wall_clock(prefect_harness):
+    """`duban dispatch` (no --as-of) gave the flow `as_of=now`: a long pass then checked bots' rate limits and quiet
+    hours against that one frozen instant. The flow gets no instant and runs on the real clock (its run says so)."""
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+
+    before = {run.id for run in _flow_runs("dispatch-outbox")}
+    done = CliRunner().invoke(app, ["dispatch"], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    [latest] = [run for run in _flow_runs("dispatch-outbox") if run.id not in before]
+    assert latest.parameters.get("as_of") is None and latest.name == "dispatch @ now", (latest.name, latest.parameters)
 
 
 def test_flow_runs_in_one_process_share_one_api_client(prefect_harness):
