@@ -458,7 +458,16 @@ def test_a_mistyped_instant_names_the_option_it_was_typed_in():
         result = _run(*shlex.split(command.format(spec=JINZHONG)))
         assert result.exit_code == 2, result.output
         assert f"error: {named}" in result.output, result.output
-        assert "is not a date or time" in result.output or "nor an instant" in result.output, result.output
+        assert any(why in result.output for why in ("is not a date", "nor an instant")), result.output
+
+
+def test_a_day_that_does_not_exist_is_said_so_at_the_cli_as_in_validate():
+    """`--as-of 2024-02-30` read "is not a date or time (write 2024-06-30 …)", where validate says of the same
+    day in a spec "that day does not exist"."""
+    for command in ("tick {spec} --as-of 2024-02-30", "ack {spec} --unit 140724 --at '2024-06-31 10:00'"):
+        result = _run(*shlex.split(command.format(spec=JINZHONG)))
+        assert result.exit_code == 2, result.output
+        assert "is not a date (that day does not exist)" in result.output, result.output
 
 
 def test_an_instant_outside_the_years_of_notices_is_refused_in_one_line():
