@@ -804,6 +804,25 @@ def test_a_simulation_whose_end_comes_before_its_start_is_refused():
     assert "Traceback" not in result.output
 
 
+def test_a_duban_home_that_is_a_file_is_said_to_be_a_file(tmp_path, monkeypatch):
+    """`DUBAN_HOME=/tmp/afile` said `no database at /tmp/afile/duban.db … check the path` (outbox list) and
+    `cannot open the database …: unable to open database file` (tick): the path is there, but it is a file."""
+    from duban.settings import get_settings
+
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    monkeypatch.setenv("DUBAN_HOME", str(afile))
+    monkeypatch.delenv("DUBAN_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        for args in (("outbox", "list"), ("tick", str(JINZHONG), "--as-of", "2024-05-20")):
+            result = runner.invoke(app, list(args))
+            said = " ".join(result.output.split())
+            assert result.exit_code != 0 and f"{afile} is a file, not a folder" in said, (args, result.output)
+    finally:
+        get_settings.cache_clear()
+
+
 def test_a_mistyped_database_path_is_said_not_shown_as_an_empty_outbox(tmp_path, monkeypatch):
     """An administrator's typo in DUBAN_DATABASE_URL made `outbox list` create an empty database and list nothing:
     staff read "no messages". The commands that only look say there is no database there, and make none."""
