@@ -15,6 +15,7 @@ from pendulum import DateTime
 WEEKDAYS = "一二三四五六日"
 _TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})$")
 _MIDNIGHT_RE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})[ T]24:00(:00)?$")
+_DAY_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:$|[ T])")
 END_OF_DAY = time(23, 59)  # a due at 23:59 is the end of its day, written 24:00 wherever duban shows it
 
 
@@ -94,6 +95,7 @@ def parse_instant(text: str, tz: str, *, end_of_day: bool = False) -> DateTime:
         if isinstance(parsed, DateTime):
             parsed.utcoffset()  # an offset of a day or more (+25:00) fails here, not later in Python's words
     except Exception as exc:
+        _refuse_a_day_that_does_not_exist(raw)
         raise ValueError(
             f"{text!r} is not a date or time (write 2024-06-30, 2024-06-30 17:00 or 2024-06-30T17:00+08:00)"
         ) from exc
@@ -106,6 +108,15 @@ def parse_instant(text: str, tz: str, *, end_of_day: bool = False) -> DateTime:
     if len(raw) == 10 and end_of_day:
         return parsed.in_timezone(zone(tz)).end_of("day")
     return parsed.in_timezone(zone(tz))
+
+
+def _refuse_a_day_that_does_not_exist(raw: str) -> None:
+    """'2024-02-30 …' is refused as a spec's date is (`duban validate`): the day does not exist, not a bad format."""
+    if match := _DAY_RE.match(raw):
+        try:
+            date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+        except ValueError:
+            raise ValueError(f"{raw[:40]!r} is not a date (that day does not exist)") from None
 
 
 def _clock(local: DateTime, seconds: bool = False) -> str:

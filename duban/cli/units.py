@@ -44,24 +44,11 @@ def import_command(
     a re-import updates it in place and keeps who was listed when. A file that would leave more than half of
     the units listed now no longer listed is refused unless --delisting; one without a column the listed units
     carry (their 风险等级 …) unless --dropping."""
-    from pydantic import TypeAdapter, ValidationError
-
     from duban.domain.listed import Mapping, attribute_values, load_mapping, read_list
     from duban.services.listed import import_listed
-    from duban.spec.models import ID_HINT, ID_MAX, Id
 
-    try:
-        TypeAdapter(Id).validate_python(list_name)
-    except ValidationError as exc:
-        said = str(exc.errors()[0]["ctx"]["error"]) if exc.errors()[0].get("ctx") else ID_HINT
-        if "characters: at most" in said:
-            fail(DubanError(f"--list: a list name of {len(list_name)} characters: at most {ID_MAX}"))
-        fail(
-            DubanError(
-                f"--list {list_name[:40]!r} is not a list name: ASCII letters, digits, _ and -, starting "
-                f"with a letter, at most {ID_MAX} (e.g. jinzhong-enterprises)"
-            )
-        )
+    if (problem := _list_name_problem(list_name)) is not None:
+        fail(DubanError(f"--list{problem}"))
     try:
         read = read_list(file, load_mapping(mapping) if mapping else Mapping())
         result = import_listed(
@@ -137,6 +124,25 @@ def _say_channels(read) -> None:  # noqa: ANN001
         )
 
 
+def _list_name_problem(list_name: str) -> str | None:
+    """Why `list_name` cannot name a list (after ':' or ' '), or None: the rule of an id, as the import keeps it."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from duban.spec.models import ID_HINT, ID_MAX, Id
+
+    try:
+        TypeAdapter(Id).validate_python(list_name)
+    except ValidationError as exc:
+        said = str(exc.errors()[0]["ctx"]["error"]) if exc.errors()[0].get("ctx") else ID_HINT
+        if "characters: at most" in said:
+            return f": a list name of {len(list_name)} characters: at most {ID_MAX}"
+        return (
+            f" {list_name[:40]!r} is not a list name: ASCII letters, digits, _ and -, starting "
+            f"with a letter, at most {ID_MAX} (e.g. jinzhong-enterprises)"
+        )
+    return None
+
+
 def history_command(
     list_name: Annotated[str, typer.Argument(help="the list's name")],
     code: Annotated[Optional[str], typer.Argument(help="a listed unit's code (统一社会信用代码): its spells")] = None,
@@ -146,6 +152,8 @@ def history_command(
     from duban.domain.listed_channels import shown_channels
     from duban.views.listed import list_imports, spells as spells_of
 
+    if (problem := _list_name_problem(list_name)) is not None:
+        fail(DubanError(f"list{problem}"))
     try:
         found = list_imports(engine(existing=True), list_name)
         if not found:

@@ -25,7 +25,26 @@ def open_database(url: str | None = None) -> Engine:
     An empty database is created at the newest revision; the embedded SQLite file is upgraded in place; a
     Postgres database that lags is refused with the command that upgrades it (`duban db upgrade`).
     """
-    return engine_for(url or get_settings().resolved_database_url)
+    url = url or get_settings().resolved_database_url
+    _refuse_a_file_as_folder(url)
+    return engine_for(url)
+
+
+def _refuse_a_file_as_folder(url: str) -> None:
+    """DUBAN_HOME=/tmp/afile (a file): said as such, not as a database missing or unable to open."""
+    if not url.startswith("sqlite") or "///" not in url:
+        return
+    path = url.split("///", 1)[1].split("?", 1)[0]
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    for folder in Path(path).parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise StoreError(
+                    f"{folder} is a file, not a folder: DUBAN_HOME (or the path in DUBAN_DATABASE_URL) must name "
+                    "the folder that holds duban.db — check the path"
+                )
+            return
 
 
 def missing_file(url: str | None = None) -> Path | None:
@@ -43,6 +62,7 @@ def existing_database(url: str | None = None) -> Engine:
     """open_database for a command that only looks at what is stored (an outbox listing, a list's history, a
     通报): a SQLite file that is not there is refused rather than made, so a mistyped DUBAN_DATABASE_URL or
     DUBAN_HOME shows as such and not as a database with nothing in it."""
+    _refuse_a_file_as_folder(url or get_settings().resolved_database_url)
     if (path := missing_file(url)) is not None:
         raise StoreError(
             f"no database at {path} (DUBAN_DATABASE_URL, or DUBAN_HOME's duban.db): duban makes it when it first "

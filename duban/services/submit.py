@@ -108,6 +108,9 @@ _WHOLE = re.compile(r"^([+-]?[0-9]+)\.0+$")
 """A whole number written with zero decimals (6.0, 6.00): the count it says."""
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 """A count in ASCII digits only, as DECIMAL (duban.domain.values) for a number: scores are read by the same rule."""
+_GROUPED = re.compile(r"^[+-]?[0-9]{1,3}([,，][0-9]{3})+(\.[0-9]*)?$")
+"""A figure written with thousands separators (1,000.5, 1，000): refused with the hint to leave them out, not read
+(a separator typed in the wrong place, 1,00, would otherwise be kept as a different figure)."""
 
 
 def _metric_value(metric: Metric, text: str) -> Any:
@@ -140,9 +143,12 @@ def _metric_value(metric: Metric, text: str) -> Any:
         else:
             return str(text)
     except ValueError:
+        grouped = metric.type in ("int", "number") and _GROUPED.match(typed) is not None
         raise SubmissionError(
-            f"{label}: {str(text)[:40]!r} is not {_TYPE_EN[metric.type]}",
-            cn=f"「{metric.label}」填写的「{str(text)[:40]}」不是{_TYPE_CN[metric.type]}",
+            f"{label}: {str(text)[:40]!r} is not {_TYPE_EN[metric.type]}"
+            + (" (leave out the thousands separators)" if grouped else ""),
+            cn=f"「{metric.label}」填写的「{str(text)[:40]}」不是{_TYPE_CN[metric.type]}"
+            + ("：请去掉千位分隔符（如 1,000.5 写作 1000.5）" if grouped else ""),
         ) from None
     if metric.type in ("int", "number"):
         _bounded(metric, label, value, typed)

@@ -2,8 +2,8 @@
 
 Checked on the YAML as written (before the models), so one run lists these beside every other problem: a
 second `self_score_sheet` would otherwise pass `duban validate` and `duban plan` and fail only when the campaign
-is stored. Items share one namespace across all stages (a relative due says `item:<id>`); a metric's name is
-unique within its item.
+is stored. Ids differing only in case count as the same. Items share one namespace across all stages (a relative
+due says `item:<id>`); a metric's name is unique within its item.
 """
 
 from __future__ import annotations
@@ -57,13 +57,22 @@ def _entries(value: Any, path: PathKey, key: str | None = None) -> Iterator[tupl
 
 
 def _repeats(entries: Iterator[tuple[PathKey, str]], what: str) -> list[tuple[PathKey, str]]:
-    first: dict[str, PathKey] = {}
+    """Ids given twice, and ids differing only in case (`s1`/`S1`: no operator typing one tells them apart)."""
+    first: dict[str, tuple[PathKey, str]] = {}
     found: list[tuple[PathKey, str]] = []
     for path, value in entries:
-        if value in first:
-            found.append((path, f"{what} {value!r} is used twice (also at {_show(first[value])}): give each its own"))
+        if (seen := first.get(value.casefold())) is None:
+            first[value.casefold()] = (path, value)
+        elif seen[1] == value:
+            found.append((path, f"{what} {value!r} is used twice (also at {_show(seen[0])}): give each its own"))
         else:
-            first[value] = path
+            found.append(
+                (
+                    path,
+                    f"{what} {value!r} differs from {seen[1]!r} (at {_show(seen[0])}) only in case: "
+                    "give each an id of its own",
+                )
+            )
     return found
 
 

@@ -155,7 +155,14 @@ def _spec_error(source: Source, err: Mapping[str, Any], root: type[BaseModel]) -
         hint = _did_you_mean(str(path[-1]), _fields_at(root, path[:-1]))
     elif kind == "missing" and dangling:
         path = (*path, dangling)
+    elif kind == "string_type" and (written := source.written.get(path)):
+        key = f"{path[-1]}: " if path and isinstance(path[-1], str) else ""
+        read = _READ_AS.get(type(err.get("input")).__name__, "no text")
+        hint = f"YAML reads an unquoted {written} as {read}: write it in quotes, {key}'{written}'"
     return source.error(path, message, hint)
+
+
+_READ_AS = {"bool": "true or false", "int": "a number", "float": "a number", "date": "a date", "datetime": "a time"}
 
 
 def _yaml_path(data: Any, loc: tuple[Any, ...]) -> tuple[PathKey, str | None]:

@@ -76,6 +76,7 @@ class Source:
     data: Any
     lines: dict[PathKey, int] = field(default_factory=dict)
     problems: list[SpecError] = field(default_factory=list)
+    written: dict[PathKey, str] = field(default_factory=dict)  # a yes, 2024 or 2024-06-30 as typed, not as read
 
     def line_of(self, path: PathKey) -> int | None:
         """The line of `path`, or of its nearest ancestor that has one."""
@@ -222,6 +223,8 @@ class _Builder:
                 return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
             finally:
                 self.open.discard(key)
+        if node.tag in _NOT_TEXT and not node.style:  # unquoted: `title: yes` is read as True
+            self.source.written[path] = node.value[:40]
         try:
             return _scalar(node, path)
         except _BadText as exc:  # said with the file's other problems; the rest is read as if it were deleted
@@ -248,6 +251,9 @@ class _Builder:
 
 MAX_NUMBER_CHARS = 30
 """The longest number a spec may write (a seed of 2^63 is 19 digits): a 5,000-digit count is refused by its length."""
+
+
+_NOT_TEXT = frozenset(f"tag:yaml.org,2002:{kind}" for kind in ("bool", "int", "float", "timestamp", "null"))
 
 
 def _scalar(node: yaml.Node, path: PathKey, *, key: bool = False) -> Any:

@@ -185,7 +185,9 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfError)
     async def csrf_refused(request: Request, exc: CsrfError):
-        return error_page(request, 403, "页面已过期或来源不明，请返回并刷新页面后重新提交（文件未保存）。")
+        upload = request.headers.get("content-type", "").startswith("multipart/form-data")
+        kept = "文件未保存" if upload else "本次操作未生效"  # a revoke or a decision carries no file
+        return error_page(request, 403, f"页面已过期或来源不明，请返回并刷新页面后重新提交（{kept}）。")
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, exc: BodyTooLarge):

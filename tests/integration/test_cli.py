@@ -467,7 +467,16 @@ def test_a_mistyped_instant_names_the_option_it_was_typed_in():
         result = _run(*shlex.split(command.format(spec=JINZHONG)))
         assert result.exit_code == 2, result.output
         assert f"error: {named}" in result.output, result.output
-        assert "is not a date or time" in result.output or "nor an instant" in result.output, result.output
+        assert any(why in result.output for why in ("is not a date", "nor an instant")), result.output
+
+
+def test_a_day_that_does_not_exist_is_said_so_at_the_cli_as_in_validate():
+    """`--as-of 2024-02-30` read "is not a date or time (write 2024-06-30 …)", where validate says of the same
+    day in a spec "that day does not exist"."""
+    for command in ("tick {spec} --as-of 2024-02-30", "ack {spec} --unit 140724 --at '2024-06-31 10:00'"):
+        result = _run(*shlex.split(command.format(spec=JINZHONG)))
+        assert result.exit_code == 2, result.output
+        assert "is not a date (that day does not exist)" in result.output, result.output
 
 
 def test_an_instant_outside_the_years_of_notices_is_refused_in_one_line():
@@ -859,6 +868,25 @@ def test_a_simulation_whose_end_comes_before_its_start_is_refused():
     result = _run("simulate", JINZHONG, "--from", "2024-06-30", "--to", "2024-05-01")
     assert result.exit_code == 1 and "--to 2024-05-01 is not after --from 2024-06-30" in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_a_duban_home_that_is_a_file_is_said_to_be_a_file(tmp_path, monkeypatch):
+    """`DUBAN_HOME=/tmp/afile` said `no database at /tmp/afile/duban.db … check the path` (outbox list) and
+    `cannot open the database …: unable to open database file` (tick): the path is there, but it is a file."""
+    from duban.settings import get_settings
+
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    monkeypatch.setenv("DUBAN_HOME", str(afile))
+    monkeypatch.delenv("DUBAN_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        for args in (("outbox", "list"), ("tick", str(JINZHONG), "--as-of", "2024-05-20")):
+            result = runner.invoke(app, list(args))
+            said = " ".join(result.output.split())
+            assert result.exit_code != 0 and f"{afile} is a file, not a folder" in said, (args, result.output)
+    finally:
+        get_settings.cache_clear()
 
 
 def test_a_mistyped_database_path_is_said_not_shown_as_an_empty_outbox(tmp_path, monkeypatch):

@@ -145,6 +145,14 @@ def test_the_cli_refuses_a_file_with_bad_rows_and_stores_nothing(tmp_path):
     assert result.exit_code == 0 and "模拟企业1有限公司 (140724)" in result.output and "→ 今" in result.output
 
 
+def test_history_of_a_name_no_list_can_have_says_so_not_to_import_it(tmp_path):
+    """`duban units history ../x …` advised `duban units import FILE --list ../x`, which import then refuses."""
+    runner.invoke(app, ["units", "import", str(_write(tmp_path / "a.csv", [_row(1)])), "--list", "xiyang"])
+    result = runner.invoke(app, ["units", "history", "../x", _row(1)[0]])
+    assert result.exit_code == 1 and "'../x' is not a list name" in result.output, result.output
+    assert "units import" not in result.output, result.output
+
+
 def test_each_list_counts_its_own_imports(tmp_path):
     """A bureau keeps two lists (规上企业, 重点企业): the second list's first import is its import 1, and `duban units
     history` counts each list's imports from 1, whatever the other list did in between."""

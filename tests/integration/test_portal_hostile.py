@@ -66,6 +66,21 @@ def test_a_count_that_is_no_number_is_refused_like_any_other_bad_count(sqlite_en
     assert ok.status_code == 303 and site.submissions() == 1, re.findall(r"role=\"alert\">([^<]*)", ok.text)
 
 
+def test_a_figure_with_thousands_separators_is_refused_with_the_hint_to_drop_them(sqlite_engine, tmp_path):
+    """`1,000.5` read only 不是数字: a clerk who writes thousands separators did not learn what to change."""
+    site = _site_with_extra_metrics(sqlite_engine, tmp_path)
+    token = site.token("140724")
+    sheet = [("评分表.pdf", pdf_bytes())]
+    for metrics, label in (
+        ({"townships_inspected": "7", "hours_spent": "1,000.5"}, "「检查用时」填写的「1,000.5」"),
+        ({"townships_inspected": "1，000", "hours_spent": "12"}, "「实地检查乡镇(街道)数」填写的「1，000」"),
+    ):
+        refused = site.submit(token, "county_inspection", sheet, metrics)
+        said = text_of(refused.text)
+        assert refused.status_code == 400 and label in said and "请去掉千位分隔符" in said, said
+    assert site.submissions() == 0
+
+
 def test_what_units_type_is_inert_in_every_exported_spreadsheet(sqlite_engine, tmp_path):
     """A text count or a file name that starts with = + - @ is text in the 汇总表, not a formula Excel runs."""
 

@@ -81,6 +81,20 @@ def test_an_operator_downloads_a_units_files_and_hands_out_or_withdraws_its_link
     assert [e.detail for e in site.audit("revoke")] == ["换人"]
 
 
+def test_a_revoke_without_the_pages_token_says_nothing_was_done_not_that_no_file_was_saved(site):
+    """The 403 page of an /ops revoke or decision with a stale or forged form token said （文件未保存）: no file was
+    in question; it now says the action did not take effect (an upload's refusal still says no file was kept)."""
+    site.login()
+    detail = site.client.get("/ops/c/jinzhong-2024-lookback/u/140724100")
+    token = detail.text.split('class="linkbox"')[0].rsplit('value="', 1)[1].split('"')[0].rsplit("/", 1)[1]
+    refused = site.client.post(
+        "/ops/c/jinzhong-2024-lookback/u/140724100/revoke", data={"csrf": "forged", "reason": "换人"}
+    )
+    said = text_of(refused.text)
+    assert refused.status_code == 403 and "本次操作未生效" in said and "文件" not in said, said
+    assert site.page(token).status_code == 200 and site.audit("revoke") == []
+
+
 def test_hidden_characters_never_reach_the_audit_log_as_they_are(site):
     """A revoke's reason `\\e[2J误转\\u202e` and a login under `eve\\u202etoor\\e[2J` (no operator's name) were kept
     as sent: the audit page drew the line reversed, and a name nobody has read as 督办人员."""

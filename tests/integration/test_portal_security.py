@@ -118,7 +118,7 @@ def test_a_post_without_the_pages_csrf_token_is_refused(site):
     files = [("乐平镇自查评分表.xlsx", xlsx_bytes())]
     for csrf in ("", "forged", site.csrf(f"/u/{b}")):  # none, made up, and B's page's token
         refused = site.submit(a, "self_score_sheet", files, csrf=csrf)
-        assert refused.status_code == 403 and "页面已过期或来源不明" in refused.text
+        assert refused.status_code == 403 and "页面已过期或来源不明" in refused.text and "文件未保存" in refused.text
     good = site.csrf(f"/u/{a}")
     site.client.cookies.clear()  # another browser: the token without its cookie
     assert site.submit(a, "self_score_sheet", files, csrf=good).status_code == 403

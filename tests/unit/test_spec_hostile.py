@@ -222,6 +222,26 @@ def test_an_item_id_used_twice_in_two_stages_is_an_error_at_the_second(tmp_path)
     assert found and found[0].line == line and "stages[0].items[1]" in found[0].message
 
 
+def test_ids_differing_only_in_case_are_an_error_at_the_second(tmp_path):
+    """`s1` and `S1` were two stages (and `i1`/`I1` two items): an operator typing either in the CLI or a clerk
+    reading a list cannot tell them apart."""
+    path, line = _spec(tmp_path, "  - id: county_check\n", "  - id: Self_Assessment\n")
+    error = _error(lambda: _store(path))
+    found = [e for e in _all(error) if "'Self_Assessment'" in e.message]
+    assert found and (found[0].file, found[0].line) == (str(path), line), _all(error)
+    assert "differs from 'self_assessment'" in found[0].message and "only in case" in found[0].message
+
+
+@pytest.mark.parametrize(("written", "quoted"), [("yes", "'yes'"), ("2024", "'2024'")])
+def test_a_title_yaml_reads_as_a_bool_or_a_number_says_to_quote_it(tmp_path, written, quoted):
+    """`title: yes` said only "expected text, got bool True" (YAML 1.1 reads yes/no as true/false)."""
+    path, line = _spec(tmp_path, '\ntitle: 统计基层基础工作规范化建设"回头看"\n', f"\ntitle: {written}\n")
+    error = _error(lambda: load_spec(path))
+    found = [e for e in _all(error) if e.path == "title"]
+    assert found and found[0].line == line + 1, _all(error)
+    assert f"write it in quotes, title: {quoted}" in str(found[0]), str(found[0])
+
+
 @pytest.mark.parametrize("seed", [2**63, 2**31])
 def test_a_seed_the_database_cannot_hold_is_an_error_at_its_line(tmp_path, seed):
     path, line = _spec(tmp_path, "seed: 20240525", f"seed: {seed}")
