@@ -309,6 +309,7 @@ def submit(
     try:
         engine = _engine()
         moment = _when(at, settings.timezone, option="--at")
+        entered = max(moment, _when(None, settings.timezone, option="--at"))  # the real now of this entry
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         unit = unit_code(engine, campaign_id, unit)  # a code, or the unit's name as messages show it
         receipt = record_submission(
@@ -321,10 +322,13 @@ def submit(
             metrics=pairs,
             instance=instance,
             files_dir=settings.files_dir,
+            recorded_at=entered,
         )
-        # the receipt, and the 更正 to those told it was overdue when it was handed in on time after all (补登)
+        # the receipt, and the 更正 to those told it was overdue when it was handed in on time after all (补登):
+        # those are written now, not at the hand-in (a report --as-of an instant before this entry counted them)
         recipients = [unit, *(r for r in receipt.corrected if r != unit)]
-        compose_messages(engine, campaign_id, moment, quiet=settings.quiet(), recipients=recipients)
+        composed_at = entered if receipt.corrected else moment
+        compose_messages(engine, campaign_id, composed_at, quiet=settings.quiet(), recipients=recipients)
     except DubanError as exc:
         _fail(exc)
     named = load_campaign(engine, campaign_id, units={unit, *receipt.corrected})

@@ -241,8 +241,10 @@ def record_submission(
     actor: str = "cli",
     files_dir: Path,
     max_bytes: int | None = None,
+    recorded_at: datetime | None = None,
 ) -> Receipt:
-    """Validate and record one submission; the receipt intent is written in the same transaction."""
+    """Validate and record one submission; the receipt intent is written in the same transaction. `recorded_at`:
+    when it is entered, if later than `at` (补登) — a 更正 it brings is dated then, not at the hand-in."""
     campaign = load_campaign(engine, campaign_id, units=False)
     items = {item.id: item for _stage, item in campaign.spec.items()}
     if item_id not in items:
@@ -267,7 +269,9 @@ def record_submission(
         same = _unchanged(conn, row, stored, values, item_id)
         if same is not None:
             return same
-        receipt = _record(conn, campaign_id, row, at, stored, values, actor, review=item.review is not None)
+        receipt = _record(
+            conn, campaign_id, row, at, stored, values, actor, review=item.review is not None, recorded_at=recorded_at
+        )
     _still_stored(copied, files_dir)
     return receipt
 
@@ -369,7 +373,16 @@ def owed_assignment(conn: Connection, campaign_id: str, unit_code: str, item_id:
 
 
 def _record(
-    conn: Connection, campaign_id: str, row, at: datetime, stored, values, actor: str, *, review: bool = False
+    conn: Connection,
+    campaign_id: str,
+    row,
+    at: datetime,
+    stored,
+    values,
+    actor: str,
+    *,
+    review: bool = False,
+    recorded_at: datetime | None = None,
 ) -> Receipt:
     schedule = Schedule(open_at=row.open_at, due_at=row.due_at)
     progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
@@ -400,7 +413,8 @@ def _record(
     corrects = utc(row.submitted_at) if late and not review and progress.state is State.submitted else None
     corrected: tuple[str, ...] = ()
     if progress.state is State.submitted and not change.from_state.finished:  # on time, though told 逾期 (补登)
-        corrected = correct_overdue_notices(conn, campaign_id, row, at, at)
+        # written now, not at the hand-in: a report as of an instant in between counted a message not yet written
+        corrected = correct_overdue_notices(conn, campaign_id, row, at, max(at, utc(recorded_at or at)))
     return Receipt(submission_id, row.id, version, progress.state, at, late, corrects, row.due_at, corrected)
 
 
