@@ -163,6 +163,20 @@ def _bounded(metric: Metric, label: str, value: int | float, typed: str) -> None
             )
 
 
+def not_a_file(path: Path) -> SubmissionError:
+    """The error for a path to hand in that is no regular file: a folder or a device was "not found"."""
+    if path.is_dir():
+        return SubmissionError(
+            f"{path} is a folder, not a file: give the file in it", cn=f"「{path.name}」是文件夹，不是文件"
+        )
+    if path.exists():
+        return SubmissionError(
+            f"{path} is not a regular file (a device, pipe or socket): give the file to hand in",
+            cn=f"「{path.name}」不是普通文件",
+        )
+    return SubmissionError(f"file {path} not found", cn=f"找不到文件「{path.name}」")
+
+
 def store_files(
     item: Item, paths: list[Path], files_dir: Path, *, max_bytes: int | None = None
 ) -> list[tuple[StoredFile, Path]]:
@@ -173,7 +187,7 @@ def store_files(
     checked = []
     for path in paths:
         if not path.is_file():
-            raise SubmissionError(f"file {path} not found", cn=f"找不到文件「{path.name}」")
+            raise not_a_file(path)
         name = safe_name(path.name)
         checked.append((path, name, check_file(path, name, item.formats, max_bytes=max_bytes)))
     stored: list[tuple[StoredFile, Path]] = []
