@@ -482,17 +482,18 @@ def demo() -> None:
 
 @app.command()
 def reset(
-    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    campaign: Annotated[str, typer.Argument(help="campaign id, or its spec file")],
     yes: Annotated[bool, typer.Option("--yes", help="do not ask: delete at once (scripts)")] = False,
 ) -> None:
     """Delete a campaign's whole record from the database (to start over), with the files it left in DUBAN_HOME
     (uploads, its 通报 and 总结报告 in reports/), after saying what goes and asking."""
     from duban.services.leftovers import reports_of
-    from duban.services.lifecycle import reset, reset_size
+    from duban.services.lifecycle import campaign_named, reset, reset_size
 
     settings = get_settings()
     try:
         engine = _engine()
+        campaign = campaign_named(campaign)  # its spec file names it too, as for status and the report
         size = reset_size(engine, campaign)
         drafts = len(reports_of(engine, campaign, settings.home / "reports"))
         said = _reset_said(campaign, size, drafts, settings.home / "reports")
