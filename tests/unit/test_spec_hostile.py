@@ -350,3 +350,14 @@ def test_a_spec_text_with_a_direction_override_or_line_separator_is_an_error_at_
     path, line = _spec(tmp_path, old, new)
     said = str(_error(lambda: load_spec(path)))
     assert f"hostile.yaml:{line} {where}: holds {code}, an invisible or text-direction character" in said, said
+
+
+def test_an_item_with_thousands_of_reminders_is_an_error_at_its_line(tmp_path):
+    """`reminders: ["1 hours", …, "2999 hours"]` validated ✓ (an outside tester's finding): a unit reminded every hour
+    for four months. More than 50 reminders for one item is refused at the line."""
+    many = ", ".join(f'"{n} hours"' for n in range(1, 3000))
+    path, line = _spec(tmp_path, 'reminders: ["3 working days", "1 day"]', f"reminders: [{many}]")
+    error = _error(lambda: load_spec(path))
+    found = [e for e in _all(error) if "reminders" in (e.path or "")]
+    assert found and (found[0].file, found[0].line) == (str(path), line), str(error)
+    assert "2999 reminders for one item: at most 50" in found[0].message, found[0].message
