@@ -361,3 +361,15 @@ def test_an_item_with_thousands_of_reminders_is_an_error_at_its_line(tmp_path):
     found = [e for e in _all(error) if "reminders" in (e.path or "")]
     assert found and (found[0].file, found[0].line) == (str(path), line), str(error)
     assert "2999 reminders for one item: at most 50" in found[0].message, found[0].message
+
+
+def test_two_specs_forwarding_each_other_name_the_loop(tmp_path):
+    """a.yaml forwarding b.yaml and b.yaml forwarding a.yaml: each was told "the upper campaign … cannot be planned
+    (1 problem(s), the first at line 20)" and nobody named the loop (an outside tester's finding); a spec
+    forwarding itself is named. The loop is named now, a → b → a."""
+    a, line = _spec(tmp_path, "of: jinzhong-2024-lookback.yaml", "of: b.yaml", base=XIYANG, name="a.yaml")
+    _spec(tmp_path, "of: jinzhong-2024-lookback.yaml", "of: a.yaml", base=XIYANG, name="b.yaml")
+    error = _error(lambda: plan_file(a))
+    found = [e for e in _all(error) if e.path == "forward.of"]
+    assert found and (found[0].file, found[0].line) == (str(a), line), str(error)
+    assert "a forward loop: a.yaml → b.yaml → a.yaml; a forward chain must end" in found[0].message, found[0].message
