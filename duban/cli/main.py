@@ -331,6 +331,7 @@ def submit(
     try:
         engine = _engine()
         moment = _when(at, settings.timezone, option="--at")
+        entered = max(moment, _when(None, settings.timezone, option="--at"))  # the real now of this entry
         campaign_id = campaign_id_for(engine, str(spec), now=moment, calendar_file=settings.calendar_file)
         unit = unit_code(engine, campaign_id, unit)  # a code, or the unit's name as messages show it
         receipt = record_submission(
@@ -343,10 +344,13 @@ def submit(
             metrics=pairs,
             instance=instance,
             files_dir=settings.files_dir,
+            recorded_at=entered,
         )
-        # the receipt, and the 更正 to those told it was overdue when it was handed in on time after all (补登)
+        # the receipt, and the 更正 to those told it was overdue when it was handed in on time after all (补登):
+        # those are written now, not at the hand-in (a report --as-of an instant before this entry counted them)
         recipients = [unit, *(r for r in receipt.corrected if r != unit)]
-        compose_messages(engine, campaign_id, moment, quiet=settings.quiet(), recipients=recipients)
+        composed_at = entered if receipt.corrected else moment
+        compose_messages(engine, campaign_id, composed_at, quiet=settings.quiet(), recipients=recipients)
     except DubanError as exc:
         _fail(exc)
     named = load_campaign(engine, campaign_id, units={unit, *receipt.corrected})
@@ -500,17 +504,18 @@ def demo() -> None:
 
 @app.command()
 def reset(
-    campaign: Annotated[str, typer.Argument(help="campaign id")],
+    campaign: Annotated[str, typer.Argument(help="campaign id, or its spec file")],
     yes: Annotated[bool, typer.Option("--yes", help="do not ask: delete at once (scripts)")] = False,
 ) -> None:
     """Delete a campaign's whole record from the database (to start over), with the files it left in DUBAN_HOME
     (uploads, its 通报 and 总结报告 in reports/), after saying what goes and asking."""
     from duban.services.leftovers import reports_of
-    from duban.services.lifecycle import reset, reset_size
+    from duban.services.lifecycle import campaign_named, reset, reset_size
 
     settings = get_settings()
     try:
         engine = _engine()
+        campaign = campaign_named(campaign)  # its spec file names it too, as for status and the report
         size = reset_size(engine, campaign)
         drafts = len(reports_of(engine, campaign, settings.home / "reports"))
         said = _reset_said(campaign, size, drafts, settings.home / "reports")

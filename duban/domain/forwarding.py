@@ -16,6 +16,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import time
+from pathlib import Path
 
 from pendulum import DateTime
 
@@ -24,6 +25,7 @@ from duban.spec.files import referenced_file
 from duban.spec.source import PathKey
 from duban.spec.terms import Offset
 
+LOOP = "a forward loop: "  # the start of the message naming one, passed down the chain as it is
 _PLANNING: ContextVar[tuple[str, ...]] = ContextVar("duban_forward_planning", default=())
 
 
@@ -80,13 +82,19 @@ def forward_chain(spec, calendar, timeline, build_plan) -> tuple[ForwardChain | 
     except ValueError as exc:
         return None, [(("forward", "of"), str(exc))]
     seen = _PLANNING.get()
-    if str(upper_path) in seen or str(spec.path.resolve()) == str(upper_path):
+    if str(spec.path.resolve()) == str(upper_path):
         return None, [(("forward", "of"), f"{forward.of} forwards back to itself: a forward chain must end")]
+    if str(upper_path) in seen:  # a.yaml → b.yaml → a.yaml: each said only that the other could not be planned
+        files = [Path(p).name for p in seen[seen.index(str(upper_path)) :]] + [spec.path.name, upper_path.name]
+        return None, [(("forward", "of"), f"{LOOP}{' → '.join(files)}; a forward chain must end")]
     token = _PLANNING.set((*seen, str(spec.path.resolve())))
     try:
         upper_spec = load_spec(upper_path)
         upper = build_plan(upper_spec, calendar)
     except DubanError as exc:  # said without quoting the other file: run validate on it to see its own errors
+        loop = _loop(exc)
+        if loop is not None:
+            return None, [(("forward", "of"), loop)]
         return None, [
             (
                 ("forward", "of"),
@@ -206,6 +214,15 @@ def order_warnings(plan) -> list[tuple[PathKey, str]]:
                 )
             )
     return found
+
+
+def _loop(exc: DubanError) -> str | None:
+    """The forward loop the upper spec's planning found (it names only file names), if that is its problem."""
+    for error in getattr(exc, "errors", None) or [exc]:
+        message = str(getattr(error, "message", "") or "")
+        if message.startswith(LOOP):
+            return message
+    return None
 
 
 def _where(exc: DubanError) -> str:

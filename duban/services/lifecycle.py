@@ -262,9 +262,17 @@ def _is_spec_file(ref: str) -> bool:
 
 
 def reset_size(engine: Engine, campaign_id: str) -> dict[str, int]:
-    """What `duban reset` would delete, by table (an unknown id is a StoreError)."""
+    """What `duban reset` would delete, by table (an unknown id is a StoreError naming the campaigns there are)."""
+    from duban.store.campaigns import campaign_ids
     from duban.store.plans import record_size
 
+    if planned_id(engine, campaign_id) is None:  # "plan it first" was no advice for a campaign to delete
+        known = campaign_ids(engine)
+        there = f"the campaigns in it: {', '.join(known[:20])}" + (" …" if len(known) > 20 else "")
+        raise StoreError(
+            f"campaign {campaign_id!r} is not in the database: nothing to reset; "
+            + (there if known else "it holds no campaign")
+        )
     return record_size(engine, campaign_id)
 
 

@@ -17,6 +17,7 @@ from duban.errors import SubmissionError
 from duban.instants import in_zone
 from duban.services.score_xlsx import SampleRows, read_scores, write_template
 from duban.services.scores import ScoreError, ScoreOutcome, hidden_problems, record_scores
+from duban.services.submit import not_a_file
 from duban.spec.models import ScoreSheet
 from duban.views.campaigns import load_campaign
 from duban.views.samples import sample_members
@@ -74,7 +75,7 @@ def import_workbook(
 ) -> Imported:
     """Read a filled template, check every worksheet, then record each sample's scores."""
     if not path.is_file():
-        raise SubmissionError(f"file {path} not found")
+        raise not_a_file(path)
     campaign = load_campaign(engine, campaign_id)
     sheets = [s for s in campaign.spec.score_sheets if sheet_id in (None, s.id)]
     if not sheets:

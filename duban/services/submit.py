@@ -186,6 +186,20 @@ def _bounded(metric: Metric, label: str, value: int | float, typed: str) -> None
             )
 
 
+def not_a_file(path: Path) -> SubmissionError:
+    """The error for a path to hand in that is no regular file: a folder or a device was "not found"."""
+    if path.is_dir():
+        return SubmissionError(
+            f"{path} is a folder, not a file: give the file in it", cn=f"「{path.name}」是文件夹，不是文件"
+        )
+    if path.exists():
+        return SubmissionError(
+            f"{path} is not a regular file (a device, pipe or socket): give the file to hand in",
+            cn=f"「{path.name}」不是普通文件",
+        )
+    return SubmissionError(f"file {path} not found", cn=f"找不到文件「{path.name}」")
+
+
 def store_files(
     item: Item, paths: list[Path], files_dir: Path, *, max_bytes: int | None = None
 ) -> list[tuple[StoredFile, Path]]:
@@ -196,7 +210,7 @@ def store_files(
     checked = []
     for path in paths:
         if not path.is_file():
-            raise SubmissionError(f"file {path} not found", cn=f"找不到文件「{path.name}」")
+            raise not_a_file(path)
         name = safe_name(path.name)
         checked.append((path, name, check_file(path, name, item.formats, max_bytes=max_bytes)))
     stored: list[tuple[StoredFile, Path]] = []
@@ -268,8 +282,10 @@ def record_submission(
     actor: str = "cli",
     files_dir: Path,
     max_bytes: int | None = None,
+    recorded_at: datetime | None = None,
 ) -> Receipt:
-    """Validate and record one submission; the receipt intent is written in the same transaction."""
+    """Validate and record one submission; the receipt intent is written in the same transaction. `recorded_at`:
+    when it is entered, if later than `at` (补登) — a 更正 it brings is dated then, not at the hand-in."""
     campaign = load_campaign(engine, campaign_id, units=False)
     items = {item.id: item for _stage, item in campaign.spec.items()}
     if item_id not in items:
@@ -294,7 +310,9 @@ def record_submission(
         same = _unchanged(conn, row, stored, values, item_id)
         if same is not None:
             return same
-        receipt = _record(conn, campaign_id, row, at, stored, values, actor, review=item.review is not None)
+        receipt = _record(
+            conn, campaign_id, row, at, stored, values, actor, review=item.review is not None, recorded_at=recorded_at
+        )
     _still_stored(copied, files_dir)
     return receipt
 
@@ -396,7 +414,16 @@ def owed_assignment(conn: Connection, campaign_id: str, unit_code: str, item_id:
 
 
 def _record(
-    conn: Connection, campaign_id: str, row, at: datetime, stored, values, actor: str, *, review: bool = False
+    conn: Connection,
+    campaign_id: str,
+    row,
+    at: datetime,
+    stored,
+    values,
+    actor: str,
+    *,
+    review: bool = False,
+    recorded_at: datetime | None = None,
 ) -> Receipt:
     schedule = Schedule(open_at=row.open_at, due_at=row.due_at)
     progress = Progress(State(row.state), row.reminders_done, row.escalations_done)
@@ -427,7 +454,8 @@ def _record(
     corrects = utc(row.submitted_at) if late and not review and progress.state is State.submitted else None
     corrected: tuple[str, ...] = ()
     if progress.state is State.submitted and not change.from_state.finished:  # on time, though told 逾期 (补登)
-        corrected = correct_overdue_notices(conn, campaign_id, row, at, at)
+        # written now, not at the hand-in: a report as of an instant in between counted a message not yet written
+        corrected = correct_overdue_notices(conn, campaign_id, row, at, max(at, utc(recorded_at or at)))
     return Receipt(
         submission_id, row.id, version, progress.state, at, late, corrects, row.due_at, corrected, files=tuple(stored)
     )

@@ -58,12 +58,26 @@ def decode(raw: bytes, name: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
+        found = _encoding(raw)
+        if found is not None:  # Notepad's "ANSI" on a Chinese Windows, or its "Unicode"
+            raise SpecError(f"{found} text, not UTF-8: save the file as UTF-8", file=name) from None
         raise SpecError(
             f"not UTF-8 text (bad byte at offset {exc.start})",
             file=name,
             line=line,
             hint="save the file as UTF-8 (not GBK or UTF-16)",
         ) from None
+
+
+def _encoding(raw: bytes) -> str | None:
+    """'UTF-16' or 'GBK/GB18030' for text saved so (a byte-order mark; Chinese that GB18030 reads), else None."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "UTF-16"
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    return "GBK/GB18030"
 
 
 def referenced_file(spec_file: Path | str, name: Any, *, what: str) -> Path:

@@ -322,6 +322,9 @@ class Metric(Strict):
         return self
 
 
+MAX_REMINDERS = 50  # per item
+
+
 class Reminders(Strict):
     """When units hear about an item before its due."""
 
@@ -341,6 +344,17 @@ class Reminders(Strict):
     @classmethod
     def _list_form(cls, value: Any) -> Any:
         return {"before": value} if isinstance(value, list) else value
+
+    @field_validator("before", mode="before")
+    @classmethod
+    def _few(cls, value: Any) -> Any:
+        # 2,999 hourly reminders validated: a unit reminded every hour for months reads none of them
+        if isinstance(value, list) and len(value) > MAX_REMINDERS:
+            raise ValueError(
+                f"{len(value)} reminders for one item: at most {MAX_REMINDERS} (a unit reminded that often stops "
+                "reading them; a few before the due, then 催办 under escalation:)"
+            )
+        return value
 
 
 class EscalationStep(Strict):

@@ -974,3 +974,18 @@ def test_plan_puts_a_reminder_off_a_sunday_under_postpone():
     assert result.exit_code == 0, result.output
     assert "提醒 2025-06-25 周三 09:00、2025-06-27 周五 09:00  催办" in result.output
     assert "周日 09:00" not in result.output and "周六 09:00" not in result.output
+
+
+def test_a_folder_or_a_device_given_as_a_file_is_named_so_not_not_found(tmp_path):
+    """`duban submit --file <a folder>` and `--file /dev/zero`, and `scores import SPEC <a folder>`, said "file …
+    not found" of a path that is there (an outside tester's finding): validate says it is a folder."""
+    folder = tmp_path / "评分表.xlsx"
+    folder.mkdir()
+    handed = ["submit", JINZHONG, "--unit", "140724100", "--item", "self_score_sheet", "--at", "2024-05-20 10:00"]
+    result = _run(*handed, "--file", folder)
+    assert result.exit_code == 1 and "is a folder, not a file" in result.output, result.output
+    assert "not found" not in result.output, result.output
+    device = _run(*handed, "--file", "/dev/zero")
+    assert device.exit_code == 1 and "is not a regular file" in device.output, device.output
+    scores = _run("scores", "import", JINZHONG, folder, "--at", "2024-06-20 10:00")
+    assert scores.exit_code == 1 and "is a folder, not a file" in scores.output, scores.output

@@ -293,3 +293,15 @@ def test_validate_says_every_bad_parent_of_the_overlay_in_one_run(tmp_path):
     assert len(said) == 3, result.output
     lines = [line.split(" units[")[0].rsplit(":", 1)[1] for line in said]
     assert len(set(lines)) == 3 and all("jinzhong.yaml" in line for line in said), result.output
+
+
+def test_validate_of_a_spec_saved_as_gbk_or_utf16_says_which_it_is(tmp_path):
+    """A spec saved by Notepad as GBK (ANSI on a Chinese Windows) or as Unicode (UTF-16) was "not UTF-8 text (bad
+    byte at offset 0)": it now says which encoding it is in and to save it as UTF-8, as the 名录 import does."""
+    text = "id: t\ntitle: 测试\n"
+    (tmp_path / "gbk.yaml").write_bytes(text.encode("gbk"))
+    (tmp_path / "u16.yaml").write_bytes(text.encode("utf-16"))
+    gbk = _run("validate", tmp_path / "gbk.yaml")
+    assert gbk.exit_code == 1 and "GBK/GB18030 text, not UTF-8: save the file as UTF-8" in gbk.output, gbk.output
+    u16 = _run("validate", tmp_path / "u16.yaml")
+    assert u16.exit_code == 1 and "UTF-16 text, not UTF-8: save the file as UTF-8" in u16.output, u16.output

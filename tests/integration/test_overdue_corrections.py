@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
@@ -510,3 +510,40 @@ def test_duban_extension_decide_queues_the_corrections_of_a_hand_in_now_on_time(
         waiting = conn.execute(select(o.c.recipient).where(o.c.status == "pending", o.c.kind == "corrected")).all()
     engine.dispose()
     assert sorted(waiting) == [("140700",), ("140724",), ("leader:leader_east",)]
+
+
+def test_a_correction_is_dated_when_the_late_entry_is_made_not_at_the_hand_in(engine, bots, tmp_path, monkeypatch):
+    """`duban submit --at` of 昔阳's paper of 5月24日, entered after it was told 逾期 on 5月28日: its 更正 was dated
+    5月24日 16:00, so the 总结报告 --as-of 5月28日 10:00 counted a 更正 sent before the 逾期 it corrects — and
+    before anybody entered the paper. It is dated when the entry is made."""
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from duban.store.db import reading
+    from duban.store.record import sent_until
+    from tests.conftest import JINZHONG
+
+    plan_jinzhong(engine)
+    tick(engine, at("2024-05-28 09:30"))
+    _send(engine, at("2024-05-28 09:30"))
+    monkeypatch.setenv("DUBAN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("DUBAN_QUIET_HOURS", "off")  # the 更正 goes out at the real now, whatever the hour
+    get_settings.cache_clear()
+    paper = tmp_path / "自查评分表.xlsx"
+    paper.write_bytes(xlsx_bytes([["项目", "得分"], ["工作任务", 9]]))
+    entered = datetime.now(timezone.utc).replace(microsecond=0)
+    args = ["submit", str(JINZHONG), "--unit", XIYANG, "--item", ITEM, "--file", str(paper), "--at", "2024-05-24 16:00"]
+    result = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    _send(engine, datetime.now(timezone.utc))
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(OutboxMessage.kind, OutboxMessage.created_at, OutboxMessage.status).where(
+                OutboxMessage.kind == "corrected"
+            )
+        ).all()
+    assert len(rows) == 3 and all(status == "sent" for _kind, _created, status in rows), rows
+    assert all(created >= entered for _kind, created, _status in rows), rows  # not 5月24日 16:00
+    with reading(engine) as conn:
+        assert sent_until(conn, CAMPAIGN, at("2024-05-28 10:00"))["corrected"] == 0
+        assert sent_until(conn, CAMPAIGN, datetime.now(timezone.utc))["corrected"] == 3

@@ -273,3 +273,18 @@ def test_a_file_handed_in_while_a_reset_deletes_the_same_content_is_kept(tmp_pat
     assert [(files / d[:2] / d).read_bytes() for d in digests] == [report.read_bytes()]
     engine.dispose()
     resetting.dispose()
+
+
+def test_reset_of_an_unknown_campaign_names_those_there_are_and_takes_a_spec_file():
+    """`duban reset nosuch --yes` advised to plan the campaign first — to delete it (an outside tester's finding),
+    and `reset SPEC.yaml` was an unknown id. It now says there is nothing to reset and names the campaigns there
+    are; the spec file names its campaign, as for status and the report."""
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    unknown = CliRunner().invoke(app, ["reset", "nosuch", "--yes"])
+    assert unknown.exit_code == 1, unknown.output
+    said = " ".join(unknown.output.split())
+    assert "'nosuch' is not in the database: nothing to reset" in said and CAMPAIGN in said, said
+    assert "plan it first" not in said, said
+    by_file = CliRunner().invoke(app, ["reset", str(JINZHONG), "--yes"])
+    assert by_file.exit_code == 0 and f"campaign {CAMPAIGN} removed" in " ".join(by_file.output.split()), by_file.output

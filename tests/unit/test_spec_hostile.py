@@ -414,3 +414,26 @@ def test_every_error_of_an_overlay_comes_in_one_run(tmp_path):
     assert said[(url + 1, "patch.…")] == "no unit ../140724 in the registry to patch", said
     orphan = next(i for i, line in enumerate(lines, 1) if "140799" in line)
     assert said[(orphan, "units[3].parent")] == "parent unit 140799 is not in the registry", said
+
+
+def test_an_item_with_thousands_of_reminders_is_an_error_at_its_line(tmp_path):
+    """`reminders: ["1 hours", …, "2999 hours"]` validated ✓ (an outside tester's finding): a unit reminded every hour
+    for four months. More than 50 reminders for one item is refused at the line."""
+    many = ", ".join(f'"{n} hours"' for n in range(1, 3000))
+    path, line = _spec(tmp_path, 'reminders: ["3 working days", "1 day"]', f"reminders: [{many}]")
+    error = _error(lambda: load_spec(path))
+    found = [e for e in _all(error) if "reminders" in (e.path or "")]
+    assert found and (found[0].file, found[0].line) == (str(path), line), str(error)
+    assert "2999 reminders for one item: at most 50" in found[0].message, found[0].message
+
+
+def test_two_specs_forwarding_each_other_name_the_loop(tmp_path):
+    """a.yaml forwarding b.yaml and b.yaml forwarding a.yaml: each was told "the upper campaign … cannot be planned
+    (1 problem(s), the first at line 20)" and nobody named the loop (an outside tester's finding); a spec
+    forwarding itself is named. The loop is named now, a → b → a."""
+    a, line = _spec(tmp_path, "of: jinzhong-2024-lookback.yaml", "of: b.yaml", base=XIYANG, name="a.yaml")
+    _spec(tmp_path, "of: jinzhong-2024-lookback.yaml", "of: a.yaml", base=XIYANG, name="b.yaml")
+    error = _error(lambda: plan_file(a))
+    found = [e for e in _all(error) if e.path == "forward.of"]
+    assert found and (found[0].file, found[0].line) == (str(a), line), str(error)
+    assert "a forward loop: a.yaml → b.yaml → a.yaml; a forward chain must end" in found[0].message, found[0].message
