@@ -14,6 +14,23 @@ from duban.instants import fmt
 from duban.settings import get_settings
 
 
+def _not_later(moment, written: str, tz: str) -> None:
+    """An amendment applied for real takes effect at --at: one later than now (a minute's grace) would date its
+    截止时间调整 messages, and the 逾期 it brings, ahead of the record — refused, as submit and excuse refuse a future
+    --at; a --dry-run may look ahead."""
+    from datetime import datetime, timezone
+
+    from duban.instants import ahead_of
+
+    now = datetime.now(timezone.utc)
+    if ahead_of(moment, now):
+        raise DubanError(
+            f"--at {written}: {fmt(moment, tz)} is later than now ({fmt(now, tz)}): an amendment is applied when it "
+            "takes effect, and its 截止时间调整 messages are dated then; apply it at that instant or later (leave --at "
+            "out for now), or look ahead with --dry-run"
+        )
+
+
 def amend(
     spec: Annotated[Path, typer.Argument(help="the campaign's spec (as planned)")],
     amendment: Annotated[Path, typer.Argument(help="the amendment (调整通知) as YAML")],
@@ -33,6 +50,8 @@ def amend(
     try:
         loaded_spec = load_spec(spec)
         tz = loaded_spec.campaign.timezone
+        if not dry_run and at is not None:
+            _not_later(_when(at, tz, option="--at"), at, tz)
         calendar = load_calendar_for(loaded_spec, settings.calendar_file)
         if dry_run and not _in_database(loaded_spec.campaign.id):  # before go-live: on the plan alone
             planless = True

@@ -24,6 +24,7 @@ from duban.cli.common import (
     err,
     fail as _fail,
     lit,
+    not_ahead,
     rule,
     when as _when,
     working,
@@ -260,13 +261,15 @@ def digest(
     from flows.daily_digest import daily_digest
 
     moment = _when(as_of, get_settings().timezone, option="--as-of")
-    if send:
-        try:
+    try:
+        if send:
             check_channel_settings(get_settings())  # the digest goes by DUBAN_OPERATOR_CHANNELS
             if as_of is not None:  # it is sent now, through the dispatcher
                 check_dispatch_instant(moment, datetime.now(timezone.utc), get_settings().timezone, as_of)
-        except DubanError as exc:
-            _fail(exc)
+        else:  # composed into the outbox all the same: a 简报 dated ahead lists as 逾期 units that may yet hand in
+            not_ahead(moment, as_of, what="每日督办简报", why="would list as overdue units that may yet hand in")
+    except DubanError as exc:
+        _fail(exc)
     check_prefect_ui()
     try:
         result = daily_digest(as_of=moment, send=send)

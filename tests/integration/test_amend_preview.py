@@ -193,3 +193,23 @@ def test_an_amendment_changing_one_item_twice_is_an_error_at_the_second(tmp_path
     assert str(caught.value).startswith(
         f"{path}:8 changes[1]: item 'materials_upload' is changed twice (first in changes[0], line 7)"
     ), str(caught.value)
+
+
+def test_an_amendment_applied_for_real_later_than_now_is_refused_and_a_dry_run_may_look_ahead(tmp_path, monkeypatch):
+    """`duban amend … --at "2027-03-01 09:00"` was applied for real (an outside tester's finding): the amendment
+    re-planned and queued its 截止时间调整 messages dated ahead, where submit and excuse refuse a future --at. It is
+    refused now before anything is opened or written; a --dry-run may still look ahead."""
+    from datetime import datetime, timedelta, timezone
+
+    from duban.settings import get_settings
+
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    ahead = (datetime.now(timezone.utc) + timedelta(days=90)).strftime("%Y-%m-%d 09:00")
+    result = CliRunner().invoke(app, ["amend", str(SPEC), str(AMENDMENT), "--at", ahead])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "Traceback" not in said, said
+    assert f"--at {ahead}:" in said and "is later than now" in said and "--dry-run" in said, said
+    assert not (tmp_path / "home" / "duban.db").exists()  # refused before anything was opened
+    looked = CliRunner().invoke(app, ["amend", str(SPEC), str(AMENDMENT), "--at", ahead, "--dry-run"])
+    assert looked.exit_code == 0 and "would re-plan" in looked.output, looked.output

@@ -115,3 +115,23 @@ def test_a_digest_left_in_the_outbox_past_its_day_is_not_sent(engine, tmp_path):
     )
     older = _outbox_digests(engine)[1]
     assert older.status == "dropped" and older.last_error == "未发送：已有更新的每日简报（5月30日）", older
+
+
+def test_a_digest_previewed_as_of_a_later_instant_is_refused(tmp_path, monkeypatch):
+    """`duban digest --no-send --as-of` three weeks ahead wrote a 简报 into the outbox listing as 逾期 units whose due
+    was still two weeks away (an outside tester's finding); the sending digest already refused it. Refused now,
+    as the 通报 and the report refuse an --as-of ahead of now."""
+    from datetime import datetime, timezone
+
+    from typer.testing import CliRunner
+
+    from duban.cli.main import app
+    from duban.settings import get_settings
+
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    ahead = (datetime.now(timezone.utc) + timedelta(days=20)).strftime("%Y-%m-%d 09:00")
+    result = CliRunner().invoke(app, ["digest", "--no-send", "--as-of", ahead])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1 and "Traceback" not in said, said
+    assert f"--as-of {ahead} is later than now: a 每日督办简报 reports the record as it stands" in said, said
