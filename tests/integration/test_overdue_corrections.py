@@ -253,17 +253,10 @@ def test_duban_submit_of_an_on_time_hand_in_names_those_it_corrects_and_queues_t
     from typer.testing import CliRunner
 
     from duban.cli.main import app
-    from duban.notify.notifier import RecordingNotifier
-    from duban.services.dispatch import dispatch
-    from duban.store.db import init_db
-    from duban.store.engine import make_engine
     from tests.conftest import JINZHONG
 
-    engine = make_engine(get_settings().resolved_database_url)  # the database the CLI uses (DUBAN_HOME)
-    init_db(engine)
-    plan_jinzhong(engine)
-    tick(engine, at("2024-05-28 09:30"))
-    dispatch(engine, at("2024-05-28 09:30"), lambda _ref: RecordingNotifier(), fallback_channels=["sink"])
+    engine = _the_clis_database()
+    _told(engine, "2024-05-28 09:30")
     sheet = tmp_path / "昔阳自查评分表.xlsx"
     sheet.write_bytes(xlsx_bytes([["项目", "得分"], ["工作任务", 9]]))
     args = ["submit", JINZHONG, "--unit", "昔阳县统计局", "--item", ITEM, "--file", sheet, "--at", "2024-05-24 16:00"]
@@ -358,17 +351,10 @@ def test_duban_amend_names_those_it_corrects_and_queues_their_corrections(tmp_pa
     from typer.testing import CliRunner
 
     from duban.cli.main import app
-    from duban.notify.notifier import RecordingNotifier
-    from duban.services.dispatch import dispatch
-    from duban.store.db import init_db
-    from duban.store.engine import make_engine
     from tests.conftest import JINZHONG, SPECS
 
-    engine = make_engine(get_settings().resolved_database_url)  # the database the CLI uses (DUBAN_HOME)
-    init_db(engine)
-    plan_jinzhong(engine)
-    tick(engine, at("2024-06-12 09:30"))
-    dispatch(engine, at("2024-06-12 09:30"), lambda _ref: RecordingNotifier(), fallback_channels=["sink"])
+    engine = _the_clis_database()
+    _told(engine, "2024-06-12 09:30")
     sheet = tmp_path / "昔阳.xlsx"
     sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 88]]))
     record_submission(
@@ -475,21 +461,14 @@ def test_duban_extension_decide_queues_the_corrections_of_a_hand_in_now_on_time(
     from typer.testing import CliRunner
 
     from duban.cli.main import app
-    from duban.notify.notifier import RecordingNotifier
-    from duban.services.dispatch import dispatch
-    from duban.store.db import init_db
-    from duban.store.engine import make_engine
 
-    engine = make_engine(get_settings().resolved_database_url)  # the database the CLI uses (DUBAN_HOME)
-    init_db(engine)
-    plan_jinzhong(engine)
+    engine = _the_clis_database()
     tick(engine, at("2024-06-07 09:30"))
     until = parse_instant("2024-06-14", "Asia/Shanghai", end_of_day=True)
     asked = request_extension(
         engine, CAMPAIGN, XIYANG, "county_inspection", until, at("2024-06-07 10:00"), reason="端午假期后检查未完成"
     )
-    tick(engine, at("2024-06-12 09:30"))
-    dispatch(engine, at("2024-06-12 09:30"), lambda _ref: RecordingNotifier(), fallback_channels=["sink"])
+    _told(engine, "2024-06-12 09:30")
     sheet = tmp_path / "昔阳.xlsx"
     sheet.write_bytes(xlsx_bytes([["乡镇", "得分"], ["乐平镇", 88]]))
     record_submission(
@@ -547,3 +526,23 @@ def test_a_correction_is_dated_when_the_late_entry_is_made_not_at_the_hand_in(en
     with reading(engine) as conn:
         assert sent_until(conn, CAMPAIGN, at("2024-05-28 10:00"))["corrected"] == 0
         assert sent_until(conn, CAMPAIGN, datetime.now(timezone.utc))["corrected"] == 3
+
+
+def _the_clis_database():
+    """The database `duban` commands use (DUBAN_HOME), with 晋中's campaign planned in it."""
+    from duban.store.db import init_db
+    from duban.store.engine import make_engine
+
+    engine = make_engine(get_settings().resolved_database_url)
+    init_db(engine)
+    plan_jinzhong(engine)
+    return engine
+
+
+def _told(engine, instant: str) -> None:
+    """A tick at `instant` and the dispatch of what it wrote (the units and their parents told 逾期 or 催办)."""
+    from duban.notify.notifier import RecordingNotifier
+    from duban.services.dispatch import dispatch
+
+    tick(engine, at(instant))
+    dispatch(engine, at(instant), lambda _ref: RecordingNotifier(), fallback_channels=["sink"])
