@@ -207,7 +207,8 @@ def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: st
             target=item_id,
             at=now,
         )
-    if receipt.unchanged:  # posted again (a double tap, a reload): the unit is shown the version it handed in
+
+    def audited(target: str, detail: str | None) -> None:
         audit.record(
             p.engine,
             now,
@@ -215,26 +216,19 @@ def _submit(request: Request, p: Portal, token: str, link: UnitLink, item_id: st
             actor=_actor(link),
             campaign_id=link.campaign_id,
             unit_code=link.unit_code,
-            target=f"{item_id} 与第{receipt.version}版相同，未另存",
-            detail="、".join(x.name for x in paths) or None,
+            target=target,
+            detail=detail,
             client=client_of(request),
         )
+
+    if receipt.unchanged:  # posted again (a double tap, a reload): the unit is shown the version it handed in
+        audited(f"{item_id} 与第{receipt.version}版相同，未另存", "、".join(x.name for x in paths) or None)
         return RedirectResponse(f"/u/{token}/receipts/{receipt.submission_id}?same=1", status_code=303)
     try:
         compose_messages(p.engine, link.campaign_id, now, quiet=p.settings.quiet(), recipients=[link.unit_code])
     except DatabaseError:  # the submission and its receipt intent are kept: the next tick composes the message
         log.exception("receipt message for %s not composed now; the next tick will", link.unit_code)
-    audit.record(
-        p.engine,
-        now,
-        "upload",
-        actor=_actor(link),
-        campaign_id=link.campaign_id,
-        unit_code=link.unit_code,
-        target=f"{item_id} 第{receipt.version}版",
-        detail=_kept_words(receipt.files) or None,
-        client=client_of(request),
-    )
+    audited(f"{item_id} 第{receipt.version}版", _kept_words(receipt.files) or None)
     announce = BackgroundTask(_announce, p.engine, link.campaign_id, link.unit_code, item_id, receipt)
     return RedirectResponse(f"/u/{token}/receipts/{receipt.submission_id}", status_code=303, background=announce)
 
