@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from duban.domain.listed_channels import listed_channels
 from duban.domain.units import LEVEL_ALIASES, Level, mca_divisions
+from duban.domain.xlsx_formulas import formula_rows, has_formulas, is_formula
 from duban.errors import DubanError
 
 CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -377,12 +378,12 @@ def _xlsx_rows(raw: bytes, name: str, numbers: set[tuple[int, int]], sheets: lis
     sheets.extend(book.sheetnames)
     sheet = book.worksheets[0]
     sheet.reset_dimensions()  # every row the sheet holds, whatever range it declares (a range can hide or pad rows)
-    formulas = _formula_rows(raw, book.worksheets[0].title) if _has_formulas(raw) else iter(())
+    formulas = formula_rows(raw, book.worksheets[0].title) if has_formulas(raw) else iter(())
     unsaved: list[tuple[int | None, str]] = []
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
         written = next(formulas, ())
         for column, (value, formula) in enumerate(zip(values, written)):
-            if value is None and isinstance(formula, str) and formula.startswith("="):
+            if value is None and is_formula(formula):
                 unsaved.append(
                     (
                         number,
@@ -415,33 +416,6 @@ def _xlsx_rows(raw: bytes, name: str, numbers: set[tuple[int, int]], sheets: lis
     book.close()
     if unsaved:  # a formula cell read as empty: "no name", or a mailbox left out in silence (a tester's finding)
         raise ListFileError(name, unsaved)
-
-
-def _has_formulas(raw: bytes) -> bool:
-    """Whether the workbook's sheets hold a formula (<f> in a sheet's XML), read member by member in chunks."""
-    import zipfile
-
-    with zipfile.ZipFile(io.BytesIO(raw)) as book:
-        for member in book.namelist():
-            if member.startswith("xl/worksheets/") and member.endswith(".xml"):
-                with book.open(member) as part:
-                    tail = b""
-                    while chunk := part.read(1 << 20):
-                        if re.search(rb"<(?:\w+:)?f[ >]", tail + chunk):
-                            return True
-                        tail = chunk[-16:]
-    return False
-
-
-def _formula_rows(raw: bytes, title: str):
-    """The first sheet's cells as written (a formula as its text), row by row, beside the saved values."""
-    from openpyxl import load_workbook
-
-    book = load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
-    sheet = book[title]
-    sheet.reset_dimensions()
-    yield from sheet.iter_rows(values_only=True)
-    book.close()
 
 
 def _inflates_sanely(raw: bytes, name: str) -> None:

@@ -13,6 +13,7 @@ import math
 import posixpath
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,6 +28,7 @@ from openpyxl.utils.escape import unescape
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from duban.domain.scoring import Problem, UnitScores, inspection_day, inspection_words, sample_label
+from duban.domain.xlsx_formulas import formula_rows, has_formulas, is_formula
 from duban.domain.xlsx_inert import inert
 from duban.services.scores import ScoreError
 from duban.spec.models import ScoreSheet
@@ -173,8 +175,11 @@ def read_scores(
     found: dict[str, list[UnitScores]] = {}
     try:
         mapping = _worksheets(book, label, sheet, campaign_id, samples)
+        raw = path.read_bytes() if mapping else b""  # measured above: at most MAX_INFLATED once inflated
+        formulas = has_formulas(raw) if raw else False
         for title, sample_id in mapping.items():
-            found[sample_id] = _read_worksheet(book[title], label, sheet, names, problems, today)
+            written = formula_rows(raw, title, **_BOUNDS) if formulas else None
+            found[sample_id] = _read_worksheet(book[title], label, sheet, names, problems, today, written)
     except ScoreError:
         raise
     except (
@@ -360,17 +365,30 @@ def _worksheets(book, label: str, sheet: ScoreSheet, campaign_id: str, samples: 
     return mapping
 
 
+_BOUNDS = {"min_row": 1, "max_row": MAX_ROWS, "max_col": MAX_COLUMNS}
+
+
 def _read_worksheet(
-    ws, label: str, sheet: ScoreSheet, names: dict[str, str], problems: list[Problem], today: date | None = None
+    ws,
+    label: str,
+    sheet: ScoreSheet,
+    names: dict[str, str],
+    problems: list[Problem],
+    today: date | None = None,
+    written: Iterator[tuple] | None = None,
 ) -> list[UnitScores]:
-    """One worksheet's scored rows, read once as a stream (rows past MAX_ROWS, columns past MAX_COLUMNS unread)."""
+    """One worksheet's scored rows, read once as a stream (rows past MAX_ROWS, columns past MAX_COLUMNS unread).
+    `written`: the same rows as written (a formula as its text), when the workbook holds formulas: a 检查人 or 备注
+    that is a formula is refused, saved value or not (read with data_only=True, one with none was an empty 检查人)."""
     where = f"{label} {ws.title}"
-    rows = ws.iter_rows(min_row=1, max_row=MAX_ROWS, max_col=MAX_COLUMNS, values_only=True)
+    rows = ws.iter_rows(values_only=True, **_BOUNDS)
+    formulas = written if written is not None else iter(())
     header: int | None = None
     columns: dict[str, int] = {}
     for number, values in enumerate(rows, start=1):
         if number > 10:
             break
+        next(formulas, ())
         if values and str(values[0] or "").strip() == FIXED[0]:
             header = number
             columns = {}
@@ -401,6 +419,7 @@ def _read_worksheet(
 
     entries = []
     for row, values in enumerate(rows, start=header + 1):
+        as_written = next(formulas, ())
         first = cell(values, 1)
         if str(first or "").strip() == "满分":
             continue
@@ -420,8 +439,13 @@ def _read_worksheet(
                 )
             )
             continue
-        texts = {}
+        texts: dict[str, str | None] = {}
         for head in (TRAILING[2], TRAILING[4]):
+            if is_formula(cell(as_written, columns.get(head))):
+                at = f"{where}!{get_column_letter(columns[head])}{row}"
+                problems.append(Problem(at, f"{head} is a formula: type the text", f"{head}是公式，请填写文字"))
+                texts[head] = None
+                continue
             written = cell(values, columns.get(head))
             if isinstance(written, str):  # _x001B_ is ESC to Excel, whichever way the cell holds it
                 written = unescape(written)

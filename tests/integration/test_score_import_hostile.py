@@ -203,3 +203,23 @@ def test_the_upload_form_answers_400_in_chinese_not_500(sqlite_engine, tmp_path)
         assert answer.status_code == 400, answer.status_code
         page = text_of(answer.text)
         assert "县级检查乡镇!D4" in page and "不是数字" in page, page
+
+
+@pytest.mark.parametrize(("column", "head"), [(15, "检查人"), (17, "备注")])
+@pytest.mark.parametrize("saved", [None, "张检查"])
+def test_a_formula_in_the_inspector_or_note_cell_is_refused_by_cell(planned, tmp_path, column, head, saved):
+    """A tester's finding (t2 G5): `=HYPERLINK(...)` in 检查人, as a script writes it (no saved value), was read as
+    an empty 检查人 without a word. A formula is refused whether or not a value was saved with it."""
+    path = _template(planned, tmp_path)
+    book = load_workbook(path)
+    book["市级抽查"].cell(4, column, '=HYPERLINK("http://evil.example","x")')
+    book.save(path)
+    letter = "OQ"[column == 17]
+    if saved is not None:  # as Excel saves it: the formula and the text it last computed
+        cached = rf'\1 t="str"\2<v>{saved}</v>'.encode()
+        _rewrite(
+            path, _sheet(lambda xml: re.sub(rf'(<c r="{letter}4")([^>]*><f>[^<]*</f>)<v></v>'.encode(), cached, xml))
+        )
+        assert load_workbook(path, data_only=True)["市级抽查"].cell(4, column).value == saved
+    cn = _refused(planned, path)
+    assert f"评分表.xlsx 市级抽查!{letter}4" in cn and f"{head}是公式，请填写文字" in cn, cn
