@@ -12,9 +12,9 @@ UNSEEN = ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
 overrides), surrogates, private use, line and paragraph separators (whitespace is folded before the check)."""
 
 
-def first_unseen(text: str | None) -> str | None:
-    """The first character of `text` nobody sees, written U+XXXX; None when there is none."""
-    found = next((c for c in text or "" if unicodedata.category(c) in UNSEEN), None)
+def first_unseen(text: str | None, *, keep: str = "") -> str | None:
+    """The first character of `text` nobody sees (except those in `keep`), written U+XXXX; None when there is none."""
+    found = next((c for c in text or "" if unicodedata.category(c) in UNSEEN and c not in keep), None)
     return None if found is None else f"U+{ord(found):04X}"
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import re
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from duban.domain.unseen import first_unseen
 from duban.errors import SpecError, SpecErrors
 from duban.spec.files import decode, read_bytes
 from duban.spec.ids import repeated_ids
@@ -92,13 +92,15 @@ def read_spec(path: Path | str) -> Draft:
     )
 
 
-_UNSEEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+LAID_OUT = "\t\n\r"
+"""The controls a spec's text may hold: a tab and the line ends a block (`|`) keeps."""
 
 
 def unseen_characters(data: Any, at: tuple = ()) -> list[tuple[tuple, str]]:
-    """(YAML path, message) of each key or text holding a control, zero-width, line-separator or text-direction
-    character: a title with U+202E reads backwards in every message (同意 as 意同), one with U+2028 breaks a line
-    a phone shows as duban's own (an outside tester's finding; the portal and 名录 import refuse them already)."""
+    """(YAML path, message) of each key or text holding a character nobody sees, as the portal's forms refuse them
+    (domain.unseen: a control other than LAID_OUT, a zero-width or soft hyphen, private use, a line separator or a
+    text-direction character): a title with U+202E reads backwards in every message (同意 as 意同), one with U+2028
+    breaks a line a phone shows as duban's own (testers' findings: the portal refused them, a spec took them)."""
     found: list[tuple[tuple, str]] = []
     if isinstance(data, dict):
         for key, value in data.items():
@@ -107,8 +109,8 @@ def unseen_characters(data: Any, at: tuple = ()) -> list[tuple[tuple, str]]:
     elif isinstance(data, list):
         for index, value in enumerate(data):
             found += unseen_characters(value, (*at, index))
-    elif isinstance(data, str) and (hit := _UNSEEN.search(data)):
-        found.append((at, f"holds U+{ord(hit.group()):04X}, an invisible or text-direction character: delete it"))
+    elif isinstance(data, str) and (code := first_unseen(data, keep=LAID_OUT)):
+        found.append((at, f"holds {code}, an invisible or text-direction character: delete it"))
     return found
 
 

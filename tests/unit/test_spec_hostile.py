@@ -360,6 +360,9 @@ def test_a_merge_key_or_a_tag_is_said_as_such_not_as_an_indentation_problem(tmp_
             "stages[0].items[0].name",
             "U+2028",
         ),
+        # a soft hyphen and a private-use character, refused by the portal's forms, were taken (a tester's finding)
+        ('title: 统计基层基础工作规范化建设"回头看"', 'title: "统计基层基础\u00ad工作规范化建设"', "title", "U+00AD"),
+        ("        name: 自查评分表", '        name: "自查评分表\ue000"', "stages[0].items[0].name", "U+E000"),
     ],
 )
 def test_a_spec_text_with_a_direction_override_or_line_separator_is_an_error_at_its_line(
