@@ -418,6 +418,7 @@ def status(
     try:
         engine = _engine(existing=True)  # a mistyped path is said, not made
         moment = _when(as_of, settings.timezone, option="--as-of")
+        not_ahead(moment, as_of, what="进度表", why="would show as 红 (逾期) units that may yet hand in")
         # never planned here: planned on the spot, a campaign nobody was told of showed every unit 红 (逾期)
         campaign_id = running_campaign_id(engine, str(spec))
         if as_of is not None:  # a past instant is answered as the 通报 and the report read it; none before the plan

@@ -121,6 +121,11 @@ def _vocabulary() -> frozenset[str]:
     return frozenset(words)
 
 
+# a key of digits with dots, slashes or hyphens (`../140724`, a code typed as a path) is shown: no secret is made
+# of these alone; one with letters (a bot's key pasted as a code) stays `…`
+_CODE_LIKE = re.compile(r"(?=[^0-9]*[0-9])[0-9./-]{1,64}")
+
+
 def _overlay_said(error: SpecError) -> SpecError:
     """An error about the overlay as the spec's reader sees it: its line, its YAML path and the words it quotes
     when they are duban's own (the choices of a level, a key's name), with `…` for what the overlay itself says —
@@ -140,7 +145,7 @@ def _overlay_said(error: SpecError) -> SpecError:
 
     def part(key: str) -> str:
         name, _bracket, index = key.partition("[")
-        return (name if name in words or name.isdigit() else "…") + (f"[{index}" if _bracket else "")
+        return (name if name in words or _CODE_LIKE.fullmatch(name) else "…") + (f"[{index}" if _bracket else "")
 
     message = _QUOTED.sub(shown, error.message)
     hint = error.hint if error.hint and not _QUOTED.search(error.hint) else None

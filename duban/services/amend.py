@@ -150,7 +150,11 @@ def apply_amendment(
         result.moving = [s for s in result.moving if s not in result.opened]
         result.waiting = [s for s in result.waiting if s not in result.opened]
     result.errors = [*_backward_windows(spec, amended, plan), *_early_dues(spec, amended, plan, items)]
-    result.warnings = [*_outside_stages(amended, plan, items), *_rollups_left_behind(plan, items)]
+    result.warnings = [
+        *_stage_ends_past(amended, amendment, plan, at),
+        *_outside_stages(amended, plan, items),
+        *_rollups_left_behind(plan, items),
+    ]
     if result.errors and not dry_run:
         raise PlanError("the amendment cannot be applied: " + "; ".join(result.errors))
     planned = {(a.item_id, a.instance, a.unit_code): a for a in plan.assignments if a.item_id in items}
@@ -317,6 +321,22 @@ def _dues_already_past(changed: list[ChangedAssignment], at: datetime, tz: str) 
         f"effect ({fmt(at, tz)}): the {len(units)} unit(s) still owing it are overdue from the moment they are told"
         for (item, instance), (due, units) in found.items()
     ]
+
+
+def _stage_ends_past(amended: Campaign, amendment: Amendment, plan: Plan, at: datetime) -> list[str]:
+    """Stages the amendment ends before it takes effect (县级检查 ended on 6/5 by a notice of 6/8): as with a due
+    moved into the past, allowed (a notice may be issued late), but said; its items' dues get their own warnings."""
+    found = []
+    for stage in amended.stages:
+        window = plan.stage_windows.get(stage.id)
+        if window is None or not any(c.stage == stage.id and c.end is not None for c in amendment.changes):
+            continue
+        if utc(window[1]) < at:
+            found.append(
+                f"stage {stage.name} now ends {fmt(window[1], amended.timezone)}, before the amendment takes effect "
+                f"({fmt(at, amended.timezone)}): it is over from the moment the units are told"
+            )
+    return found
 
 
 def _backward_windows(spec: LoadedSpec, amended: Campaign, plan: Plan) -> list[str]:

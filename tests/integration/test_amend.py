@@ -317,6 +317,37 @@ def test_an_amendment_reaching_the_date_a_unit_asked_settles_its_request_and_say
     assert "延期申请" not in json.dumps(xiyang.payload, ensure_ascii=False)  # it asked for nothing
 
 
+def test_an_amendment_closing_a_stage_in_the_past_warns_as_a_due_moved_into_the_past_does(sqlite_engine, tmp_path):
+    """A notice taking effect 6/8 that ends 县级检查阶段 on 6/5, its items still due 6/10, warned only that they are
+    now due outside their stage (an outside tester's finding): the stage's end before the amendment takes effect is
+    said too, in the dry run and the real one, as a due moved into the past is."""
+    plan_jinzhong(sqlite_engine)
+    tick(sqlite_engine, at("2024-06-08 09:00"))
+    path = tmp_path / "closed.yaml"
+    path.write_text(
+        "campaign: jinzhong-2024-lookback\nissuer: 晋中市统计局\nissued_on: 2024-06-08\nreason: 提前结束\nchanges:\n"
+        "  - {stage: county_check, end: 2024-06-05}\n"
+        "  - {item: county_inspection, due: 2024-06-10}\n"
+        "  - {item: county_report, due: 2024-06-10}\n",
+        encoding="utf-8",
+    )
+    spec, _plan = plan_file(JINZHONG)
+    for dry_run in (True, False):
+        result = apply_amendment(
+            sqlite_engine,
+            spec,
+            load_amendment(path),
+            load_calendar_for(spec),
+            at=at("2024-06-08 10:00"),
+            dry_run=dry_run,
+        )
+        assert (
+            "stage 县级检查阶段 now ends 2024-06-05 周三 24:00, before the amendment takes effect (2024-06-08 周六 "
+            "10:00): it is over from the moment the units are told"
+        ) in result.warnings, result.warnings
+        assert any("outside its stage 县级检查阶段" in w for w in result.warnings), result.warnings
+
+
 def test_an_amendment_moving_a_due_into_the_past_warns_that_units_are_overdue_at_once(sqlite_engine, tmp_path):
     """A notice taking effect 6/8 that moves 县级总结报告 from 6/10 to 6/5 made the 11 counties still owing it overdue
     a week back without a word (an outside tester's finding): a warning, in the dry run and the real one."""

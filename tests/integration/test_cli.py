@@ -647,6 +647,23 @@ def test_a_status_before_the_campaign_was_planned_is_refused_naming_the_option()
     assert _run("status", JINZHONG, "--as-of", "2024-06-20 09:00").exit_code == 0  # ahead: projected, as before
 
 
+def test_a_status_later_than_now_is_refused_as_the_bulletin_refuses_it():
+    """`status --as-of 2030-01-01` printed 截至 2030-01-01 with every unit still owing shown 红 (逾期) and no word that
+    the instant was ahead of now, while `bulletin` and `report` refuse it; now status refuses it the same way."""
+    from duban.settings import get_settings
+    from duban.store.db import engine_for
+    from tests.integration.helpers import at, plan_jinzhong, tick
+
+    engine = engine_for(get_settings().resolved_database_url)
+    plan_jinzhong(engine)
+    tick(engine, at("2024-06-12 09:00"))
+    ahead = _run("status", JINZHONG, "--as-of", "2030-01-01")
+    said = " ".join(ahead.output.split())
+    assert ahead.exit_code == 1 and "截至" not in said and "Traceback" not in said, said
+    assert "--as-of 2030-01-01 is later than now: a 进度表 reports the record as it stands" in said, said
+    assert _run("status", JINZHONG, "--as-of", "2024-06-20 09:00").exit_code == 0  # ahead of the record: projected
+
+
 def test_a_status_of_a_campaign_planned_after_its_replayed_ticks_answers_back_to_its_first_event():
     """`duban serve` plans a campaign on today's clock; ticks replayed at the notice's instants record 2024 events:
     a status of 6/10 2024 is answered, one before the first recorded event is refused naming it."""
