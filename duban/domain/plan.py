@@ -148,6 +148,9 @@ def _overlay_said(error: SpecError) -> SpecError:
         return (name if name in words or _CODE_LIKE.fullmatch(name) else "…") + (f"[{index}" if _bracket else "")
 
     message = _QUOTED.sub(shown, error.message)
+    for key in error.key or ():  # a key typed in the overlay, said bare in the words (`no unit KEY …`): as in the path
+        if isinstance(key, str) and len(key) > 3 and key not in words and not _CODE_LIKE.fullmatch(key):
+            message = message.replace(key, "…")
     hint = error.hint if error.hint and not _QUOTED.search(error.hint) else None
     if guesses and not hint:
         hint = f"did you mean {guesses[0]!r}?"

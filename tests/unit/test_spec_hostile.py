@@ -441,3 +441,17 @@ def test_two_specs_forwarding_each_other_name_the_loop(tmp_path):
     found = [e for e in _all(error) if e.path == "forward.of"]
     assert found and (found[0].file, found[0].line) == (str(a), line), str(error)
     assert "a forward loop: a.yaml → b.yaml → a.yaml; a forward chain must end" in found[0].message, found[0].message
+
+
+def test_a_secret_pasted_as_an_overlays_patch_key_is_said_in_no_error(tmp_path):
+    """A bot key pasted where a unit's code belongs (`patch: {"693a91f6-…": …}`): the path of the error was `…`, but
+    its words said `no unit 693a91f6-… in the registry to patch` in full. A key that is not code-like is `…` in
+    the words too; a mistyped code stays as written (the test above)."""
+    path, _ = _spec(tmp_path, "id: jinzhong-2024-lookback", "id: jinzhong-2024-lookback")
+    overlay = tmp_path / "units" / "jinzhong.yaml"
+    key = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+    text = overlay.read_text(encoding="utf-8").replace("patch:\n", f'patch:\n  "{key}": {{contact: 张三}}\n', 1)
+    overlay.write_text(text, encoding="utf-8")
+    errors = _all(_error(lambda: plan_file(path)))
+    assert any("in the registry to patch" in e.message for e in errors), errors
+    assert key not in str(errors) and "693a91f6" not in " ".join(e.message + str(e.path) for e in errors), errors
