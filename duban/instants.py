@@ -51,6 +51,14 @@ def ahead_of(moment: datetime, now: datetime) -> bool:
     return utc(moment) > utc(now) + CLOCK_SKEW
 
 
+def said_ahead(moment: datetime, now: datetime, tz: str, option: str) -> str | None:
+    """`option` (as typed, e.g. "--as-of '2026-12-27 09:00'") and both instants, when `moment` is ahead of `now`
+    (`ahead_of`): the start of a command's refusal, which says after it what acting ahead would do; None otherwise."""
+    if not ahead_of(moment, now):
+        return None
+    return f"{option}: {fmt(moment, tz)} is later than now ({fmt(now, tz)})"
+
+
 def parse_clock(text: str) -> time:
     """'08:30' → time(8, 30); '24:00' (as notices write the end of a day) is 23:59, which means that end."""
     match = _TIME_RE.match(text.strip())

@@ -20,12 +20,11 @@ def _not_later(moment, written: str, tz: str) -> None:
     --at; a --dry-run may look ahead."""
     from datetime import datetime, timezone
 
-    from duban.instants import ahead_of
+    from duban.instants import said_ahead
 
-    now = datetime.now(timezone.utc)
-    if ahead_of(moment, now):
+    if (ahead := said_ahead(moment, datetime.now(timezone.utc), tz, f"--at {written}")) is not None:
         raise DubanError(
-            f"--at {written}: {fmt(moment, tz)} is later than now ({fmt(now, tz)}): an amendment is applied when it "
+            f"{ahead}: an amendment is applied when it "
             "takes effect, and its 截止时间调整 messages are dated then; apply it at that instant or later (leave --at "
             "out for now), or look ahead with --dry-run"
         )

@@ -42,7 +42,7 @@ from duban.domain.message_keys import message_number
 from duban.domain.messages import Rendered, contact_lines, render, render_digest
 from duban.domain.quiet import QuietHours
 from duban.errors import DubanError
-from duban.instants import ahead_of, fmt, fmt_cn, utc
+from duban.instants import fmt_cn, said_ahead, utc
 from duban.notify.channels import settings_that_cannot_deliver, unreadable_unit_channels
 from duban.notify.notifier import Envelope, Notifier, SendResult, misconfigured, parts_of, post_part
 from duban.services.compose import OPERATORS_DISPLAY, compose_messages, describe
@@ -707,10 +707,10 @@ def check_dispatch_instant(as_of: datetime, now: datetime, tz: str, written: str
     """A dispatch asked for at a later instant than now (`duban dispatch --as-of`): refused. It would post now, to
     the real channels, what waits for that instant — openings quiet hours hold for the morning, at night — with time
     left counted to it and its records dated ahead. A past instant replays a campaign's record as before."""
-    if not ahead_of(as_of, now):
+    if (ahead := said_ahead(as_of, now, tz, f"--as-of {written!r}")) is None:
         return
     raise DubanError(
-        f"--as-of {written!r}: {fmt(as_of, tz)} is later than now ({fmt(now, tz)}). A dispatch posts now, to the "
+        f"{ahead}. A dispatch posts now, to the "
         "channels, so it would send at this hour what waits for that instant (messages held by quiet hours or for "
         "a later time) and count time left to it: dispatch without --as-of, or at that instant "
         "(`duban simulate` previews a campaign's messages at any instant)"

@@ -74,12 +74,12 @@ def check_tick_ahead(as_of: datetime, now: datetime, tz: str, written: str) -> N
     """A tick asked for at a later instant than now (`duban tick --as-of`, or a campaign-tick run given as_of):
     refused. It would apply at once every opening, reminder and slip due by then, merged into messages dated ahead
     (a 逾期 to units never told the stage opened), and the record would run to that instant: only a reset undoes it."""
-    from duban.instants import ahead_of, fmt
+    from duban.instants import said_ahead
 
-    if not ahead_of(as_of, now):
+    if (ahead := said_ahead(as_of, now, tz, f"--as-of {written!r}")) is None:
         return
     raise StoreError(
-        f"--as-of {written!r}: {fmt(as_of, tz)} is later than now ({fmt(now, tz)}). A tick applies at once every "
+        f"{ahead}. A tick applies at once every "
         "opening, reminder and slip due by then, in messages dated ahead that no later tick repeats: tick without "
         "--as-of, or at that instant (`duban simulate --to` previews a campaign at any instant)"
     )
