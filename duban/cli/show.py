@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
@@ -22,6 +23,9 @@ from duban.instants import fmt, fmt_arg
 from duban.spec.clerk import escalation_words
 from duban.spec.load import LoadedSpec
 from duban.spec.words import WordDate
+
+if TYPE_CHECKING:
+    from duban.views.status import StatusReport
 
 COLOR_STYLE = {Color.red: "bold red", Color.yellow: "yellow", Color.green: "green", Color.grey: "dim"}
 LIST_LIMIT = 600
@@ -431,7 +435,7 @@ def loop_words(loop: dict, stage_names: dict | None = None) -> str:
     return "；".join(parts)
 
 
-def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()) -> None:
+def print_status(console: Console, report: StatusReport, wanted: StatusFilter = StatusFilter()) -> None:
     campaign = report.campaign
     stages = campaign.spec.stages
     console.print(
@@ -448,7 +452,7 @@ def print_status(console: Console, report, wanted: StatusFilter = StatusFilter()
     table.add_column("级别", no_wrap=True, min_width=4)
     for index, _stage in enumerate(stages):
         table.add_column(CIRCLED[index % len(CIRCLED)], justify="center", no_wrap=True, min_width=2)
-    own: set[str] = getattr(report, "own", set())  # the issuer's own work: apart, as the 通报 and the 总结报告 count it
+    own = report.own  # the issuer's own work: apart, as the 通报 and the 总结报告 count it
     counted_units = [unit for unit in report.units if unit.code not in own]
     shown: list = [unit for unit in counted_units if wanted.keeps(unit)]
     for unit in shown:
